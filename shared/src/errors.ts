@@ -1,0 +1,111 @@
+// The closed list of error codes that cross a boundary (HTTP, MQTT, CLI exit).
+// A new code fails to compile until it is given an HTTP status in HTTP_STATUS.
+// Shape after tRPC's TRPCError / getHTTPStatusCode.
+
+export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  INVALID_INPUT: 'INVALID_INPUT',
+  SCHEMA_INVALID: 'SCHEMA_INVALID',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  OVERLOADED: 'OVERLOADED',
+  NOT_READY: 'NOT_READY',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  THRESHOLD_NOT_MET: 'THRESHOLD_NOT_MET',
+  UNTRUSTED_KEY: 'UNTRUSTED_KEY',
+  TRUST_EXPIRED: 'TRUST_EXPIRED',
+  TRUST_ROTATION_INVALID: 'TRUST_ROTATION_INVALID',
+  HASH_MISMATCH: 'HASH_MISMATCH',
+  SIZE_MISMATCH: 'SIZE_MISMATCH',
+  BUNDLE_INVALID: 'BUNDLE_INVALID',
+  PATH_TRAVERSAL: 'PATH_TRAVERSAL',
+  MODEL_LOAD_FAILED: 'MODEL_LOAD_FAILED',
+  MODEL_IO_MISMATCH: 'MODEL_IO_MISMATCH',
+  AGENT_TOO_OLD: 'AGENT_TOO_OLD',
+  DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
+  DOCUMENT_REPLAYED: 'DOCUMENT_REPLAYED',
+  DOCUMENT_WRONG_DEVICE: 'DOCUMENT_WRONG_DEVICE',
+  INFERENCE_FAILED: 'INFERENCE_FAILED',
+  TIMEOUT: 'TIMEOUT',
+  DISK_FULL: 'DISK_FULL',
+  IO_ERROR: 'IO_ERROR',
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  INVALID_INPUT: 400,
+  SCHEMA_INVALID: 400,
+  UNSUPPORTED_VERSION: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  OVERLOADED: 503,
+  NOT_READY: 503,
+  SIGNATURE_INVALID: 422,
+  THRESHOLD_NOT_MET: 422,
+  UNTRUSTED_KEY: 422,
+  TRUST_EXPIRED: 422,
+  TRUST_ROTATION_INVALID: 422,
+  HASH_MISMATCH: 422,
+  SIZE_MISMATCH: 422,
+  BUNDLE_INVALID: 422,
+  PATH_TRAVERSAL: 422,
+  MODEL_LOAD_FAILED: 422,
+  MODEL_IO_MISMATCH: 422,
+  AGENT_TOO_OLD: 422,
+  DOCUMENT_EXPIRED: 422,
+  DOCUMENT_REPLAYED: 409,
+  DOCUMENT_WRONG_DEVICE: 422,
+  INFERENCE_FAILED: 500,
+  TIMEOUT: 504,
+  DISK_FULL: 507,
+  IO_ERROR: 500,
+  CONFIG_INVALID: 400,
+  INTERNAL: 500,
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; details?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = opts.details;
+  }
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+  toJSON(): { code: ErrorCode; message: string; details?: unknown } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isErrorCode(x: unknown): x is ErrorCode {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(HTTP_STATUS, x);
+}
+
+/** Turns anything thrown into an AppError; unknown errors become INTERNAL (or DISK_FULL / IO_ERROR by errno). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (e && e.code === 'ENOSPC') return new AppError('DISK_FULL', `disk full: ${message}`, { cause: err });
+  if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    return new AppError('IO_ERROR', message, { cause: err });
+  }
+  return new AppError('INTERNAL', message, { cause: err });
+}

@@ -1,0 +1,8 @@
+// @edgefleet/shared: what both ends of a wire agree on. Imports nothing else of ours.
+export * from './errors.js';
+export * from './wire/index.js';
+export * from './canonical.js';
+export * from './crypto/index.js';
+export * from './bundle/index.js';
+export * from './sketch/index.js';
+export * from './drift/index.js';

@@ -1,0 +1,62 @@
+// Desired state (hub → device, signed by the hub key) and reported state and presence (device → hub).
+import { z } from 'zod';
+import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
+
+export const DesiredModel = z.object({
+  name: ModelName,
+  version: SemVer,
+  manifestSha256: Sha256Hex,
+  /** The bundle file itself is the blob, fetched over blob/get by its sha256. */
+  bundle: z.object({ sha256: Sha256Hex, size: Count }),
+  previous: SemVer.optional(),
+});
+export type DesiredModel = z.infer<typeof DesiredModel>;
+
+export const DESIRED_SCHEMA = 'edgefleet.desired/v1' as const;
+export const DesiredBody = z.object({
+  schema: schemaTag(DESIRED_SCHEMA),
+  deviceId: DeviceId,
+  seq: z.number().int().positive(),
+  issued: IsoTime,
+  expires: IsoTime,
+  models: z.array(DesiredModel),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+export type DesiredBody = z.infer<typeof DesiredBody>;
+export const DesiredDocument = signedEnvelope(DesiredBody);
+export type DesiredDocument = z.infer<typeof DesiredDocument>;
+
+export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back']);
+export type ModelStatus = z.infer<typeof ModelStatus>;
+
+export const ReportedModel = z.object({
+  name: ModelName,
+  active: SemVer.nullable(),
+  previous: SemVer.nullable().default(null),
+  installed: z.array(SemVer),
+  status: ModelStatus,
+  /** The version the agent is working towards (download, verify, activate), if any. */
+  target: SemVer.nullable().default(null),
+  progress: z.number().min(0).max(1).optional(),
+  reason: ErrorInfo.optional(),
+});
+export type ReportedModel = z.infer<typeof ReportedModel>;
+
+export const STATE_SCHEMA = 'edgefleet.state/v1' as const;
+export const ReportedState = z.object({
+  schema: schemaTag(STATE_SCHEMA),
+  deviceId: DeviceId,
+  at: IsoTime,
+  agentVersion: SemVer,
+  lastAppliedSeq: Count,
+  trustVersion: Count,
+  models: z.array(ReportedModel),
+  /** Why the last desired document was refused, if it was. */
+  refusal: z.object({ seq: Count, code: z.string(), message: z.string(), at: IsoTime }).optional(),
+  capabilities: z.array(z.string()).default([]),
+});
+export type ReportedState = z.infer<typeof ReportedState>;
+
+export const PRESENCE_SCHEMA = 'edgefleet.presence/v1' as const;
+export const Presence = z.object({ schema: schemaTag(PRESENCE_SCHEMA), online: z.boolean(), at: IsoTime });
+export type Presence = z.infer<typeof Presence>;
