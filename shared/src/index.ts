@@ -6,3 +6,4 @@ export * from './crypto/index.js';
 export * from './bundle/index.js';
 export * from './sketch/index.js';
 export * from './drift/index.js';
+export * from './token-bucket.js';

@@ -5,3 +5,5 @@ export * from './desired.js';
 export * from './telemetry.js';
 export * from './blob.js';
 export * from './topics.js';
+export * from './api.js';
+export * from './ranges.js';
