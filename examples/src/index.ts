@@ -1,1 +1,5 @@
-export {};
+// @edgefleet/examples: the ONNX model builder, the example vibration model, and
+// the test kit (processes, keys, trust, bundles) that tests and benches use.
+export * from './rng.js';
+export * from './onnx/builder.js';
+export * from './onnx/models.js';

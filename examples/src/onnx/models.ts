@@ -1,0 +1,170 @@
+// Ready-made models on top of the graph DSL: an MLP from given weights, a seeded
+// random MLP for benches, and a non-tabular multi-input model (audio + scalar
+// sample rate) so that pack/verify/serve/summarise are tested beyond tables.
+import type { TensorSpec } from '@edgefleet/shared';
+import { GraphBuilder } from './builder.js';
+import { makeRng } from '../rng.js';
+
+export type Activation = 'relu' | 'sigmoid' | 'softmax' | 'none';
+
+export interface MlpLayer {
+  /** Row-major [in][out]: weights[i * out + j] connects input i to output j. */
+  weights: Float32Array;
+  bias: Float32Array;
+  activation: Activation;
+}
+
+export interface MlpSpec {
+  inputName: string;
+  inputDim: number;
+  layers: MlpLayer[];
+  outputName: string;
+  /** Optional standardization baked into the graph before the first layer: (x - mean) * scale. */
+  standardize?: { mean: Float32Array; scale: Float32Array };
+  metadata?: Record<string, string>;
+}
+
+/** Output dims of each layer, checked against weights/bias sizes; throws naming the layer. */
+function layerDims(spec: MlpSpec): number[] {
+  let inDim = spec.inputDim;
+  return spec.layers.map((l, k) => {
+    if (l.bias.length === 0) throw new Error(`layer ${k}: empty bias, expected one value per output unit`);
+    const out = l.bias.length;
+    if (l.weights.length !== inDim * out) {
+      throw new Error(`layer ${k}: weights have ${l.weights.length} values, expected ${inDim}x${out} = ${inDim * out} (row-major [in][out])`);
+    }
+    inDim = out;
+    return out;
+  });
+}
+
+/** The manifest `io` of an MLP: input [-1, inputDim] FP32, output [-1, outDim] FP32. */
+export function mlpIo(spec: Pick<MlpSpec, 'inputName' | 'inputDim' | 'outputName'>, outDim: number): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+  return {
+    inputs: [{ name: spec.inputName, datatype: 'FP32', shape: [-1, spec.inputDim] }],
+    outputs: [{ name: spec.outputName, datatype: 'FP32', shape: [-1, outDim] }],
+  };
+}
+
+/** An MLP as ONNX: [Sub, Mul] standardization, then Gemm + activation per layer. */
+export function buildMlp(spec: MlpSpec): Uint8Array {
+  if (spec.layers.length === 0) throw new Error('buildMlp: expected at least one layer');
+  const dims = layerDims(spec);
+  const g = new GraphBuilder('mlp');
+  let x = g.input(spec.inputName, 'FP32', ['N', spec.inputDim]);
+  if (spec.standardize) {
+    const { mean, scale } = spec.standardize;
+    if (mean.length !== spec.inputDim || scale.length !== spec.inputDim) {
+      throw new Error(`standardize: mean has ${mean.length} and scale ${scale.length} values, expected ${spec.inputDim} each`);
+    }
+    x = g.op('Sub', [x, g.initializer('std_mean', mean, [spec.inputDim])]);
+    x = g.op('Mul', [x, g.initializer('std_scale', scale, [spec.inputDim])]);
+  }
+  let inDim = spec.inputDim;
+  spec.layers.forEach((l, k) => {
+    const out = dims[k] as number;
+    const last = k === spec.layers.length - 1;
+    const w = g.initializer(`w${k}`, l.weights, [inDim, out]);
+    const b = g.initializer(`b${k}`, l.bias, [out]);
+    const lin = last && l.activation === 'none' ? spec.outputName : undefined;
+    x = g.op('Gemm', [x, w, b], {}, lin);
+    const actOut = last ? spec.outputName : undefined;
+    if (l.activation === 'relu') x = g.op('Relu', [x], {}, actOut);
+    else if (l.activation === 'sigmoid') x = g.op('Sigmoid', [x], {}, actOut);
+    else if (l.activation === 'softmax') x = g.op('Softmax', [x], { axis: -1 }, actOut);
+    inDim = out;
+  });
+  g.output(spec.outputName, 'FP32', ['N', inDim]);
+  return g.build(spec.metadata ? { metadata: spec.metadata } : {});
+}
+
+/** The same MLP computed in plain TypeScript (float64), to check ORT's numbers against. */
+export function mlpForward(spec: Pick<MlpSpec, 'inputDim' | 'layers' | 'standardize'>, x: ArrayLike<number>, rows: number): Float64Array {
+  let cur = Float64Array.from(x);
+  let inDim = spec.inputDim;
+  if (spec.standardize) {
+    const { mean, scale } = spec.standardize;
+    cur = cur.map((v, i) => (v - (mean[i % inDim] as number)) * (scale[i % inDim] as number));
+  }
+  for (const l of spec.layers) {
+    const out = l.bias.length;
+    const next = new Float64Array(rows * out);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < out; j++) {
+        let s = l.bias[j] as number;
+        for (let i = 0; i < inDim; i++) s += (cur[r * inDim + i] as number) * (l.weights[i * out + j] as number);
+        next[r * out + j] = l.activation === 'relu' ? Math.max(0, s) : l.activation === 'sigmoid' ? 1 / (1 + Math.exp(-s)) : s;
+      }
+      if (l.activation === 'softmax') {
+        const row = next.subarray(r * out, (r + 1) * out);
+        const m = Math.max(...row);
+        let z = 0;
+        for (let j = 0; j < out; j++) z += (row[j] = Math.exp((row[j] as number) - m));
+        for (let j = 0; j < out; j++) row[j] = (row[j] as number) / z;
+      }
+    }
+    cur = next;
+    inDim = out;
+  }
+  return cur;
+}
+
+export interface RandomMlpOptions {
+  inputDim?: number;
+  hidden?: number[];
+  outputDim?: number;
+  seed?: number;
+  inputName?: string;
+  outputName?: string;
+  output?: Activation;
+}
+
+export interface BuiltModel {
+  onnx: Uint8Array;
+  io: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+}
+
+/** A seeded random MLP (He-scaled weights, ReLU hidden, softmax out by default): 64 -> 256 -> 256 -> 10 for benches. */
+export function randomMlp(opts: RandomMlpOptions = {}): BuiltModel & { spec: MlpSpec } {
+  const inputDim = opts.inputDim ?? 64;
+  const sizes = [...(opts.hidden ?? [256, 256]), opts.outputDim ?? 10];
+  const rng = makeRng(opts.seed ?? 1);
+  let inDim = inputDim;
+  const layers: MlpLayer[] = sizes.map((out, k) => {
+    const sd = Math.sqrt(2 / inDim);
+    const weights = Float32Array.from({ length: inDim * out }, () => rng.normal() * sd);
+    const bias = Float32Array.from({ length: out }, () => rng.normal() * 0.01);
+    inDim = out;
+    return { weights, bias, activation: k === sizes.length - 1 ? (opts.output ?? 'softmax') : 'relu' };
+  });
+  const spec: MlpSpec = { inputName: opts.inputName ?? 'input', inputDim, layers, outputName: opts.outputName ?? 'output' };
+  return { onnx: buildMlp(spec), io: mlpIo(spec, sizes[sizes.length - 1] as number), spec };
+}
+
+/**
+ * A non-tabular model: `audio` FP32 [1, -1] and scalar `sample_rate` INT64 [] in;
+ * `energy` = mean(audio^2) as FP32 [1, 1] and `sr_out` = sample_rate (INT64 []) out.
+ */
+export function buildMultiInputModel(): BuiltModel {
+  const g = new GraphBuilder('multi_input');
+  const audio = g.input('audio', 'FP32', [1, 'T']);
+  const sr = g.input('sample_rate', 'INT64', []);
+  const sq = g.op('Mul', [audio, audio]);
+  g.op('ReduceMean', [sq], { axes: [1], keepdims: 1 }, 'energy');
+  g.op('Identity', [sr], {}, 'sr_out');
+  g.output('energy', 'FP32', [1, 1]);
+  g.output('sr_out', 'INT64', []);
+  return {
+    onnx: g.build({ docString: 'mean signal energy of an audio clip; passes the sample rate through' }),
+    io: {
+      inputs: [
+        { name: 'audio', datatype: 'FP32', shape: [1, -1] },
+        { name: 'sample_rate', datatype: 'INT64', shape: [] },
+      ],
+      outputs: [
+        { name: 'energy', datatype: 'FP32', shape: [1, 1] },
+        { name: 'sr_out', datatype: 'INT64', shape: [] },
+      ],
+    },
+  };
+}
