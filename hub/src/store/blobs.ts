@@ -1,0 +1,72 @@
+// Content-addressed files under DATA/blobs/sha256/ab/<sha256>, written
+// atomically (temp file, fsync, rename, fsync of the directory), plus the blobs
+// table that records them. Bundles are stored whole: the bundle is the blob.
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, existsSync, statSync, openSync, fsyncSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError } from '@edgefleet/shared';
+import type { Db } from './db.js';
+
+export class BlobStore {
+  private readonly root: string;
+  constructor(private readonly db: Db, dataDir: string) {
+    this.root = join(dataDir, 'blobs', 'sha256');
+  }
+
+  /** A temp path on the same filesystem, for staging a file before `adopt`. */
+  tempPath(): string {
+    const dir = join(this.root, '..', 'tmp');
+    mkdirSync(dir, { recursive: true });
+    return join(dir, `${Date.now()}-${Math.random().toString(36).slice(2)}.part`);
+  }
+
+  pathOf(sha256: string): string {
+    return join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  has(sha256: string): boolean {
+    return this.db.prepare('SELECT 1 FROM blobs WHERE sha256 = ?').get(sha256) !== undefined && existsSync(this.pathOf(sha256));
+  }
+
+  size(sha256: string): number {
+    const r = this.db.prepare('SELECT size FROM blobs WHERE sha256 = ?').get(sha256) as { size: number } | undefined;
+    if (!r) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
+    return r.size;
+  }
+
+  /**
+   * Moves a staged file (already hashed by the caller) into place under its
+   * hash: fsync the file, rename, fsync the directory, then record it.
+   */
+  adopt(tempFile: string, sha256: string, size: number, at: Date): void {
+    const dest = this.pathOf(sha256);
+    if (existsSync(dest) && statSync(dest).size === size) {
+      rmSync(tempFile, { force: true });
+    } else {
+      mkdirSync(dirname(dest), { recursive: true });
+      const fd = openSync(tempFile, 'r+');
+      try { fsyncSync(fd); } finally { closeSync(fd); }
+      renameSync(tempFile, dest);
+      const dfd = openSync(dirname(dest), 'r');
+      try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    }
+    this.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, at.toISOString());
+  }
+
+  open(sha256: string, range?: { start: number; end: number }): Readable {
+    if (!this.has(sha256)) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
+    return createReadStream(this.pathOf(sha256), range);
+  }
+}
+
+/** sha256 and size of a file, streamed. */
+export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}

@@ -1,0 +1,30 @@
+// Desired-state documents per device with their seq (DESIGN.md section 4):
+// the seq only grows, so a replayed or older document is never the latest.
+import { AppError, type DesiredDocument } from '@edgefleet/shared';
+import type { Db } from './db.js';
+
+export class DesiredRepo {
+  constructor(private readonly db: Db) {}
+
+  lastSeq(deviceId: string): number {
+    const r = this.db.prepare('SELECT MAX(seq) AS s FROM desired_documents WHERE device_id = ?').get(deviceId) as { s: number | null };
+    return r.s ?? 0;
+  }
+
+  /** Stores a signed document; its seq must be higher than every stored one for the device. */
+  put(doc: DesiredDocument): void {
+    const { deviceId, seq, issued, expires } = doc.signed;
+    this.db.transaction(() => {
+      const last = this.lastSeq(deviceId);
+      if (seq <= last) throw new AppError('CONFLICT', `desired document seq ${seq} for ${deviceId} is not above the last stored seq ${last}`);
+      this.db
+        .prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+        .run(deviceId, seq, JSON.stringify(doc), issued, expires);
+    })();
+  }
+
+  latest(deviceId: string): DesiredDocument | undefined {
+    const r = this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1').get(deviceId) as { document: string } | undefined;
+    return r ? (JSON.parse(r.document) as DesiredDocument) : undefined;
+  }
+}

@@ -1,0 +1,123 @@
+// Devices: identity (id + salted secret hash), tags, facts, revocation,
+// presence and what each device reports running. Also the DeviceAuthPort the
+// MQTT part uses at CONNECT.
+import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
+import type { Db } from './db.js';
+import { hashSecret, verifySecret } from './secrets.js';
+import type { AuthResult, DeviceAuthPort } from '../mqtt/ports.js';
+
+
+interface Row {
+  id: string;
+  secret_hash: string;
+  tags: string;
+  facts: string | null;
+  revoked_at: string | null;
+  created_at: string;
+  last_seen: string | null;
+  online: number;
+}
+
+export class DevicesRepo implements DeviceAuthPort {
+  constructor(private readonly db: Db) {}
+
+  create(id: string, secret: string, tags: Tags, facts: DeviceFacts | null, at: Date): void {
+    if (this.row(id)) throw new AppError('CONFLICT', `device "${id}" already exists: choose another id or rotate its secret`);
+    this.db
+      .prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, hashSecret(secret), JSON.stringify(tags), facts ? JSON.stringify(facts) : null, at.toISOString());
+  }
+
+  exists(id: string): boolean {
+    return this.row(id) !== undefined;
+  }
+
+  get(id: string): DeviceInfo {
+    const r = this.row(id);
+    if (!r) throw new AppError('NOT_FOUND', `no device "${id}"`);
+    return this.toInfo(r);
+  }
+
+  list(): DeviceInfo[] {
+    return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
+  }
+
+  async authenticate(id: string, secret: string): Promise<AuthResult> {
+    const r = this.row(id);
+    if (!r) return 'unknown';
+    if (r.revoked_at) return 'revoked';
+    return (await verifySecret(secret, r.secret_hash)) ? 'ok' : 'bad_secret';
+  }
+
+  /** Presence from the broker; never throws (a closed database only loses a last-seen time). */
+  markSeen(id: string, online: boolean, at: Date): void {
+    try {
+      this.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?').run(online ? 1 : 0, at.toISOString(), id);
+    } catch {
+      // the store is closing; presence is refreshed on the next connect
+    }
+  }
+
+  revoke(id: string, at: Date): void {
+    const r = this.mustRow(id);
+    if (r.revoked_at) throw new AppError('CONFLICT', `device "${id}" was already revoked at ${r.revoked_at}`);
+    this.db.prepare('UPDATE devices SET revoked_at = ?, online = 0 WHERE id = ?').run(at.toISOString(), id);
+  }
+
+  rotateSecret(id: string, secret: string): void {
+    const r = this.mustRow(id);
+    if (r.revoked_at) throw new AppError('CONFLICT', `device "${id}" is revoked; add it again under a new id instead`);
+    this.db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(hashSecret(secret), id);
+  }
+
+  setTags(id: string, tags: Tags): void {
+    this.mustRow(id);
+    this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
+  }
+
+  /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */
+  setReported(id: string, state: ReportedState): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE devices SET reported = ? WHERE id = ?').run(JSON.stringify(state), id);
+      this.db.prepare('DELETE FROM device_models WHERE device_id = ?').run(id);
+      const ins = this.db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)');
+      for (const m of state.models) {
+        if (m.active) ins.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
+        for (const v of m.installed) if (v !== m.active) ins.run(id, m.name, v, 'installed');
+      }
+    })();
+  }
+
+  runningVersion(name: string, version: string): Array<{ id: string; status: string }> {
+    return this.db
+      .prepare('SELECT device_id AS id, status FROM device_models WHERE name = ? AND version = ? ORDER BY device_id')
+      .all(name, version) as Array<{ id: string; status: string }>;
+  }
+
+  private row(id: string): Row | undefined {
+    return this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+  }
+
+  private mustRow(id: string): Row {
+    const r = this.row(id);
+    if (!r) throw new AppError('NOT_FOUND', `no device "${id}"`);
+    return r;
+  }
+
+  private toInfo(r: Row): DeviceInfo {
+    const models = this.db
+      .prepare('SELECT name, version, status FROM device_models WHERE device_id = ? ORDER BY name, version')
+      .all(r.id) as DeviceInfo['models'];
+    return {
+      id: r.id,
+      tags: JSON.parse(r.tags) as Tags,
+      facts: r.facts ? (JSON.parse(r.facts) as DeviceFacts) : null,
+      revoked: r.revoked_at !== null,
+      revokedAt: r.revoked_at,
+      online: r.online === 1,
+      lastSeen: r.last_seen,
+      created: r.created_at,
+      models,
+    };
+  }
+}

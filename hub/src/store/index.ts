@@ -1,0 +1,48 @@
+// The hub's store: hub.db with one repository per aggregate, and the blob files.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDb, type Db } from './db.js';
+import { DevicesRepo } from './devices-repo.js';
+import { EnrollmentRepo } from './enrollment-repo.js';
+import { TokensRepo } from './tokens-repo.js';
+import { ModelsRepo } from './models-repo.js';
+import { DesiredRepo } from './desired-repo.js';
+import { AuditRepo } from './audit-repo.js';
+import { BlobStore } from './blobs.js';
+
+export class Store {
+  readonly db: Db;
+  readonly devices: DevicesRepo;
+  readonly enrollment: EnrollmentRepo;
+  readonly tokens: TokensRepo;
+  readonly models: ModelsRepo;
+  readonly desired: DesiredRepo;
+  readonly audit: AuditRepo;
+  readonly blobs: BlobStore;
+  private closed = false;
+
+  /** Opens (creating if needed) DATA/hub.db and applies pending migrations. */
+  static open(dataDir: string): Store {
+    mkdirSync(dataDir, { recursive: true });
+    return new Store(openDb(join(dataDir, 'hub.db')), dataDir);
+  }
+
+  constructor(db: Db, readonly dataDir: string) {
+    this.db = db;
+    this.devices = new DevicesRepo(this.db);
+    this.enrollment = new EnrollmentRepo(this.db);
+    this.tokens = new TokensRepo(this.db);
+    this.models = new ModelsRepo(this.db);
+    this.desired = new DesiredRepo(this.db);
+    this.audit = new AuditRepo(this.db);
+    this.blobs = new BlobStore(this.db, dataDir);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+export type { Db } from './db.js';

@@ -1,0 +1,101 @@
+// Numbered schema migrations of hub.db, applied in order at start (store/db.ts).
+// Never edit a released migration: add a new one. The audit table has no UPDATE
+// or DELETE anywhere in the code; triggers enforce that it is append-only.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'devices, tokens, audit',
+    sql: `
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        facts TEXT,
+        revoked_at TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE enrollment_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        tags TEXT NOT NULL DEFAULT '{}',
+        expires_at TEXT NOT NULL,
+        max_uses INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        reason TEXT,
+        details TEXT NOT NULL DEFAULT 'null'
+      );
+      CREATE INDEX audit_at ON audit(at);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    `,
+  },
+  {
+    version: 2,
+    name: 'registry, blobs, desired state, presence',
+    sql: `
+      ALTER TABLE devices ADD COLUMN last_seen TEXT;
+      ALTER TABLE devices ADD COLUMN online INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN reported TEXT;
+      ALTER TABLE enrollment_tokens ADD COLUMN note TEXT;
+      CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE model_versions (
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL,
+        signatures TEXT NOT NULL,
+        bundle_sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+        bundle_size INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        pushed_by TEXT NOT NULL,
+        deprecated_at TEXT,
+        deprecated_reason TEXT,
+        PRIMARY KEY (name, version)
+      );
+      CREATE TABLE device_models (
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (device_id, name, version)
+      );
+      CREATE INDEX device_models_by_model ON device_models(name, version);
+      CREATE TABLE desired_documents (
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        seq INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      );
+    `,
+  },
+];

@@ -1,0 +1,100 @@
+// Model versions in the registry: manifest, signatures, bundle blob, who pushed
+// it, and deprecation (kept and downloadable, not assignable).
+import { AppError, type Manifest, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
+import type { Db } from './db.js';
+
+interface Row {
+  name: string;
+  version: string;
+  manifest: string;
+  manifest_sha256: string;
+  signatures: string;
+  bundle_sha256: string;
+  bundle_size: number;
+  created_at: string;
+  pushed_by: string;
+  deprecated_at: string | null;
+  deprecated_reason: string | null;
+}
+
+export interface StoredVersion extends ModelVersionInfo {
+  manifest: Manifest;
+  signatures: Signature[];
+}
+
+export interface NewVersion {
+  manifest: Manifest;
+  manifestSha256: string;
+  signatures: Signature[];
+  bundleSha256: string;
+  bundleSize: number;
+  pushedBy: string;
+  at: Date;
+}
+
+export class ModelsRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
+  insert(v: NewVersion): 'created' | 'exists' {
+    const { name, version } = v.manifest;
+    const existing = this.find(name, version);
+    if (existing) {
+      if (existing.bundle.sha256 === v.bundleSha256) return 'exists';
+      throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content (bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${v.bundleSha256.slice(0, 12)}…): publish a new version instead`);
+    }
+    this.db
+      .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(name, version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), v.bundleSha256, v.bundleSize, v.at.toISOString(), v.pushedBy);
+    return 'created';
+  }
+
+  find(name: string, version: string): StoredVersion | undefined {
+    const r = this.db.prepare('SELECT * FROM model_versions WHERE name = ? AND version = ?').get(name, version) as Row | undefined;
+    return r ? toStored(r) : undefined;
+  }
+
+  get(name: string, version: string): StoredVersion {
+    const v = this.find(name, version);
+    if (!v) throw new AppError('NOT_FOUND', `no model version ${name} ${version}`);
+    return v;
+  }
+
+  list(name?: string): ModelVersionInfo[] {
+    const rows = (name
+      ? this.db.prepare('SELECT * FROM model_versions WHERE name = ? ORDER BY name, created_at').all(name)
+      : this.db.prepare('SELECT * FROM model_versions ORDER BY name, created_at').all()) as Row[];
+    return rows.map((r) => toInfo(r));
+  }
+
+  deprecate(name: string, version: string, reason: string, at: Date): void {
+    const v = this.get(name, version);
+    if (v.deprecated) throw new AppError('CONFLICT', `${name} ${version} is already deprecated`);
+    this.db.prepare('UPDATE model_versions SET deprecated_at = ?, deprecated_reason = ? WHERE name = ? AND version = ?').run(at.toISOString(), reason, name, version);
+  }
+
+  /** For deployments (issue 5): a version that may be assigned to devices, or a clear refusal. */
+  assignable(name: string, version: string): StoredVersion {
+    const v = this.get(name, version);
+    if (v.deprecated) throw new AppError('CONFLICT', `${name} ${version} is deprecated (${v.deprecatedReason ?? 'no reason'}) and cannot be assigned`);
+    return v;
+  }
+}
+
+function toInfo(r: Row): ModelVersionInfo {
+  return {
+    name: r.name,
+    version: r.version,
+    manifestSha256: r.manifest_sha256,
+    bundle: { sha256: r.bundle_sha256, size: r.bundle_size },
+    created: r.created_at,
+    pushedBy: r.pushed_by,
+    deprecated: r.deprecated_at !== null,
+    deprecatedReason: r.deprecated_reason,
+  };
+}
+
+function toStored(r: Row): StoredVersion {
+  return { ...toInfo(r), manifest: JSON.parse(r.manifest) as Manifest, signatures: JSON.parse(r.signatures) as Signature[] };
+}

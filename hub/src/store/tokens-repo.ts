@@ -1,0 +1,50 @@
+// API tokens: bearer tokens stored as sha256 with a name (the audit actor) and a role.
+import { AppError, type ApiRole, type TokenInfo } from '@edgefleet/shared';
+import type { Db } from './db.js';
+import { hashToken, newId, randomSecret } from './secrets.js';
+
+interface Row {
+  id: string;
+  name: string;
+  role: ApiRole;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
+export class TokensRepo {
+  constructor(private readonly db: Db) {}
+
+  create(name: string, role: ApiRole, createdBy: string, at: Date): TokenInfo & { token: string } {
+    const id = newId('tok');
+    const token = `efa_${randomSecret()}`;
+    this.db
+      .prepare('INSERT INTO api_tokens (id, token_hash, name, role, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, hashToken(token), name, role, at.toISOString(), createdBy);
+    return { ...this.get(id), token };
+  }
+
+  get(id: string): TokenInfo {
+    const r = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
+    if (!r) throw new AppError('NOT_FOUND', `no API token "${id}"`);
+    return toInfo(r);
+  }
+
+  list(): TokenInfo[] {
+    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all() as Row[]).map(toInfo);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get() as { n: number }).n;
+  }
+
+  /** The token's identity, or undefined for an unknown or revoked token. */
+  lookup(token: string): TokenInfo | undefined {
+    const r = this.db.prepare('SELECT * FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL').get(hashToken(token)) as Row | undefined;
+    return r ? toInfo(r) : undefined;
+  }
+}
+
+function toInfo(r: Row): TokenInfo {
+  return { id: r.id, name: r.name, role: r.role, created: r.created_at, createdBy: r.created_by, revoked: r.revoked_at !== null };
+}

@@ -1,0 +1,146 @@
+// REST bodies and responses of the hub's /api/v1 (issue 4). The OpenAPI
+// document is generated from these schemas; the CLI and the agent's enroll
+// command parse responses with them too.
+import { z } from 'zod';
+import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
+import { TrustDocument } from './trust.js';
+
+export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
+export type ApiRole = z.infer<typeof ApiRole>;
+
+export const ApiErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** Tags are key=value labels; keys are short identifiers so that `--tag k=v` stays unambiguous. */
+export const TagKey = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a tag key of lowercase letters, digits, "_", "." or "-" (at most 64)');
+export const Tags = z.record(TagKey, z.string().max(256, 'expected a tag value of at most 256 characters'));
+export type Tags = z.infer<typeof Tags>;
+
+export const DeviceFacts = z.object({
+  os: z.string().min(1).max(64),
+  arch: z.string().min(1).max(32),
+  cpus: z.number().int().positive(),
+  memoryMb: z.number().int().nonnegative(),
+  agentVersion: SemVer,
+});
+export type DeviceFacts = z.infer<typeof DeviceFacts>;
+
+/** A reason is required for actions that change what a device may do. */
+export const Reason = z.string().trim().min(1, 'expected a reason').max(1000);
+
+// --- enrollment ---------------------------------------------------------------
+export const EnrollmentTokenCreate = z.object({
+  tags: Tags.default({}),
+  ttlSec: z.number().int().positive().max(366 * 86400).default(86400),
+  maxUses: z.number().int().positive().max(1_000_000).default(1),
+  note: z.string().max(200).optional(),
+});
+export type EnrollmentTokenCreate = z.infer<typeof EnrollmentTokenCreate>;
+
+export const EnrollmentTokenInfo = z.object({
+  id: z.string(),
+  tags: Tags,
+  expires: IsoTime,
+  maxUses: Count,
+  uses: Count,
+  created: IsoTime,
+  createdBy: z.string(),
+  note: z.string().nullable(),
+});
+export type EnrollmentTokenInfo = z.infer<typeof EnrollmentTokenInfo>;
+export const EnrollmentTokenCreated = EnrollmentTokenInfo.extend({ token: z.string() });
+export type EnrollmentTokenCreated = z.infer<typeof EnrollmentTokenCreated>;
+
+export const EnrollRequest = z.object({
+  token: z.string().min(1, 'expected the enrollment token'),
+  deviceId: DeviceId.optional(),
+  facts: DeviceFacts,
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+
+/** What a device needs to connect: written by `edgefleet-agent enroll` and by `edgefleet devices add`. */
+export const CREDENTIALS_SCHEMA = 'edgefleet.credentials/v1' as const;
+export const DeviceCredentials = z.object({
+  schema: schemaTag(CREDENTIALS_SCHEMA),
+  deviceId: DeviceId,
+  secret: z.string().min(16),
+  brokers: z.array(z.string().url()).min(1, 'expected at least one broker URL'),
+  trust: TrustDocument,
+});
+export type DeviceCredentials = z.infer<typeof DeviceCredentials>;
+
+// --- devices --------------------------------------------------------------------
+export const DeviceModelRun = z.object({ name: ModelName, version: SemVer, status: z.string() });
+export const DeviceInfo = z.object({
+  id: DeviceId,
+  tags: Tags,
+  facts: DeviceFacts.nullable(),
+  revoked: z.boolean(),
+  revokedAt: IsoTime.nullable(),
+  online: z.boolean(),
+  lastSeen: IsoTime.nullable(),
+  created: IsoTime,
+  models: z.array(DeviceModelRun),
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+export const DeviceList = z.object({ devices: z.array(DeviceInfo) });
+
+export const DeviceAdd = z.object({ deviceId: DeviceId.optional(), tags: Tags.default({}) });
+export type DeviceAdd = z.infer<typeof DeviceAdd>;
+export const DeviceRevoke = z.object({ reason: Reason });
+export const DeviceRotate = z.object({ reason: Reason.optional() });
+export const DeviceTagsUpdate = z.object({ tags: Tags, reason: Reason.optional() });
+
+// --- api tokens --------------------------------------------------------------------
+export const TokenCreate = z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected a token name of letters, digits, ".", "_", "@" or "-"'), role: ApiRole });
+export type TokenCreate = z.infer<typeof TokenCreate>;
+export const TokenInfo = z.object({ id: z.string(), name: z.string(), role: ApiRole, created: IsoTime, createdBy: z.string(), revoked: z.boolean() });
+export type TokenInfo = z.infer<typeof TokenInfo>;
+export const TokenCreated = TokenInfo.extend({ token: z.string() });
+export type TokenCreated = z.infer<typeof TokenCreated>;
+
+// --- registry --------------------------------------------------------------------
+export const ModelVersionInfo = z.object({
+  name: ModelName,
+  version: SemVer,
+  manifestSha256: Sha256Hex,
+  bundle: z.object({ sha256: Sha256Hex, size: Count }),
+  created: IsoTime,
+  pushedBy: z.string(),
+  deprecated: z.boolean(),
+  deprecatedReason: z.string().nullable(),
+});
+export type ModelVersionInfo = z.infer<typeof ModelVersionInfo>;
+export const ModelVersionList = z.object({ versions: z.array(ModelVersionInfo) });
+export const ModelVersionDetail = ModelVersionInfo.extend({
+  /** The manifest as stored (validated against the shared Manifest schema at push). */
+  manifest: z.record(z.string(), z.unknown()),
+  provenance: z.unknown(),
+  signatures: z.array(Signature),
+  devices: z.array(z.object({ id: DeviceId, status: z.string() })),
+});
+export type ModelVersionDetail = z.infer<typeof ModelVersionDetail>;
+export const ModelDeprecate = z.object({ reason: Reason });
+
+// --- audit --------------------------------------------------------------------
+export const AuditEntry = z.object({
+  id: Count,
+  at: IsoTime,
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  reason: z.string().nullable(),
+  details: z.unknown(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditList = z.object({ entries: z.array(AuditEntry) });
+export const AuditQuery = z.object({
+  actor: z.string().optional(),
+  action: z.string().optional(),
+  target: z.string().optional(),
+  since: IsoTime.optional(),
+  limit: z.coerce.number().int().positive().max(10000).default(500),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
