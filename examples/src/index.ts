@@ -3,3 +3,4 @@
 export * from './rng.js';
 export * from './onnx/builder.js';
 export * from './onnx/models.js';
+export * from './testkit/spawn.js';

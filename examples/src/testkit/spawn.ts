@@ -1,0 +1,176 @@
+// Runs our programs from source the way the test runner does
+// (node --conditions=source --import tsx <entry>), for CLI and daemon tests.
+// runCli: one command to completion. startProcess: a long-lived daemon whose
+// output lines can be awaited, stopped with a signal and always cleaned up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file is at examples/{src,dist}/testkit/). */
+export function repoRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+}
+
+export type Entry = 'hub/src/cli/main.ts' | 'agent/src/cli/main.ts' | 'hub/src/server/main.ts' | (string & {});
+
+export interface SpawnOptions {
+  cwd?: string;
+  /** Added to process.env (a value of undefined removes the variable). */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /** runCli: kill after this long (default 60 s) and reject naming the command. */
+  timeoutMs?: number;
+}
+
+export interface CliResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function entryPath(entry: string): string {
+  const p = isAbsolute(entry) ? entry : join(repoRoot(), entry);
+  if (!existsSync(p)) throw new Error(`no program at ${p}: expected a path relative to the repo root such as 'agent/src/cli/main.ts'`);
+  return p;
+}
+
+function spawnEntry(entry: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  // Test runners set NODE_TEST_CONTEXT; a child that inherits it reports to the parent's TAP stream.
+  delete env.NODE_TEST_CONTEXT;
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entryPath(entry), ...args], {
+    cwd: opts.cwd ?? repoRoot(),
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  if (opts.input !== undefined) child.stdin?.end(opts.input);
+  else child.stdin?.end();
+  return child;
+}
+
+/** Runs `entry` with `args` to completion; resolves with exit code and output (never rejects on a non-zero exit). */
+export function runCli(entry: Entry, args: readonly string[], opts: SpawnOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnEntry(entry, args, opts);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${entry} ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr so far:\n${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, signal, stdout, stderr });
+    });
+  });
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Resolves with the first line (stdout or stderr, including lines already printed) matching `re`. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` (default SIGTERM) and resolves when the process has exited; a no-op once exited. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL, no waiting. */
+  kill(): void;
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves when the process exits. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `entry` as a long-lived process. Always `stop()` or `kill()` it in a `finally`/`after`. */
+export function startProcess(entry: Entry, args: readonly string[], opts: SpawnOptions = {}): RunningProcess {
+  const child = spawnEntry(entry, args, opts);
+  const out = { stdout: '', stderr: '' };
+  const lines: string[] = [];
+  const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
+  const partial = { stdout: '', stderr: '' };
+  const onData = (which: 'stdout' | 'stderr') => (d: string) => {
+    out[which] += d;
+    const parts = (partial[which] + d).split('\n');
+    partial[which] = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of waiters) {
+        if (w.re.test(line)) {
+          waiters.delete(w);
+          w.resolve(line);
+        }
+      }
+    }
+  };
+  child.stdout?.setEncoding('utf8').on('data', onData('stdout'));
+  child.stderr?.setEncoding('utf8').on('data', onData('stderr'));
+  let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      status = { code, signal };
+      resolve(status);
+    });
+    child.on('error', () => {
+      status = { code: -1, signal: null };
+      resolve(status);
+    });
+  });
+
+  const waitForLine = (re: RegExp, timeoutMs = 30_000): Promise<string> => {
+    const seen = lines.find((l) => re.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = {
+        re,
+        resolve: (l: string) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
+      const fail = (why: string) => {
+        waiters.delete(w);
+        clearTimeout(timer);
+        reject(new Error(`${entry}: no line matching ${re} (${why}); last output:\n${(out.stdout + out.stderr).slice(-3000)}`));
+      };
+      const timer = setTimeout(() => fail(`${timeoutMs} ms passed`), timeoutMs);
+      waiters.add(w);
+      void exited.then((s) => {
+        if (waiters.has(w)) fail(`process exited with code ${s.code} signal ${s.signal}`);
+      });
+    });
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
+    if (status) return status;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    child,
+    waitForLine,
+    stop,
+    kill: () => {
+      if (!status) child.kill('SIGKILL');
+    },
+    output: () => ({ ...out }),
+    exited,
+  };
+}
