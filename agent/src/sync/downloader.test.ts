@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { BlobGet } from '@edgefleet/shared';
+import { BlobDownloader, type DownloadRecord, type DownloadStore } from './downloader.js';
+
+class MemStore implements DownloadStore {
+  m = new Map<string, DownloadRecord>();
+  get(s: string) { return this.m.get(s) ?? null; }
+  save(r: DownloadRecord) { this.m.set(r.sha256, { ...r }); }
+  remove(s: string) { this.m.delete(s); }
+}
+
+/** Serves blocks of `blob` asynchronously; `mangle` may drop (null) or alter a block. */
+function server(blob: Buffer, sha: string, mangle: (offset: number, b: Buffer) => Buffer | null = (_o, b) => b) {
+  const requests: BlobGet[] = [];
+  let target: BlobDownloader | null = null;
+  return {
+    requests,
+    attach(d: BlobDownloader) { target = d; },
+    request(req: BlobGet) {
+      requests.push(req);
+      for (let i = 0; i < req.count; i++) {
+        const off = req.offset + i * req.blockSize;
+        if (off >= blob.length) break;
+        const bytes = mangle(off, blob.subarray(off, Math.min(off + req.blockSize, blob.length)));
+        if (!bytes) continue;
+        setImmediate(() => target?.deliver({ sha256: sha, offset: off, length: bytes.length, total: blob.length }, Buffer.from(bytes)));
+      }
+    },
+  };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test('downloads a blob in windows and moves only a verified file into place', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(300_000);
+  const sha = sha256(blob);
+  const srv = server(blob, sha);
+  const progress: number[] = [];
+  const d = new BlobDownloader({ dir, store: new MemStore(), requester: srv, blockSize: 4096, window: 4, onProgress: (_s, r) => progress.push(r) });
+  srv.attach(d);
+  const path = await d.fetch(sha, blob.length);
+  assert.deepEqual(readFileSync(path), blob);
+  assert.equal(progress.at(-1), blob.length);
+  assert.ok(srv.requests.every((r) => r.count <= 4));
+  assert.equal(existsSync(join(dir, 'partial', `${sha}.part`)), false);
+});
+
+test('a lost block is asked for again after a stall, and the download completes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(50_000);
+  const sha = sha256(blob);
+  let dropped = 0;
+  const srv = server(blob, sha, (off, b) => (off === 8192 && dropped++ === 0 ? null : b));
+  const d = new BlobDownloader({ dir, store: new MemStore(), requester: srv, blockSize: 4096, window: 4, stallMs: 50 });
+  srv.attach(d);
+  assert.deepEqual(readFileSync(await d.fetch(sha, blob.length)), blob);
+  assert.equal(dropped, 2);
+});
+
+test('a tampered block fails the hash check: nothing is moved into place and progress is reset', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(20_000);
+  const sha = sha256(blob);
+  const store = new MemStore();
+  const srv = server(blob, sha, (off, b) => (off === 4096 ? Buffer.from(b).fill(0, 0, 10) : b));
+  const d = new BlobDownloader({ dir, store, requester: srv, blockSize: 4096, window: 2 });
+  srv.attach(d);
+  await assert.rejects(d.fetch(sha, blob.length), (e: Error & { code?: string }) => e.code === 'HASH_MISMATCH' && /expected/.test(e.message));
+  assert.equal(existsSync(d.finalPath(sha)), false);
+  assert.equal(store.get(sha), null);
+});
+
+test('after a crash the download resumes from the last durable commit, not from zero', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(64 * 1024);
+  const sha = sha256(blob);
+  const store = new MemStore();
+  // First life: only the first 10 blocks are ever served, then the process "dies".
+  const srv1 = server(blob, sha, (off, b) => (off < 10 * 1024 ? b : null));
+  const d1 = new BlobDownloader({ dir, store, requester: srv1, blockSize: 1024, window: 4, commitEveryBytes: 4096, stallMs: 60_000 });
+  srv1.attach(d1);
+  void d1.fetch(sha, blob.length).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 50));
+  const rec = store.get(sha);
+  assert.ok(rec && rec.committed === 8192, `committed ${rec?.committed}`);
+  // "Crash": stop timers, then put back what was durable before it, and garbage past the commit.
+  d1.stop();
+  store.save(rec);
+  writeFileSync(join(dir, 'partial', `${sha}.part`), Buffer.concat([blob.subarray(0, 8192), Buffer.alloc(5000, 1)]));
+  // Second life resumes at 8192.
+  const srv2 = server(blob, sha);
+  const d2 = new BlobDownloader({ dir, store, requester: srv2, blockSize: 1024, window: 4 });
+  srv2.attach(d2);
+  assert.deepEqual(readFileSync(await d2.fetch(sha, blob.length)), blob);
+  assert.equal(srv2.requests[0]?.offset, 8192);
+});
+
+test('a hub error frame or a size disagreement fails the download with a clear error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sha = 'c'.repeat(64);
+  let d!: BlobDownloader;
+  d = new BlobDownloader({ dir, store: new MemStore(), requester: { request: () => setImmediate(() => d.deliver({ sha256: sha, offset: 0, length: 0, total: 0, error: { code: 'NOT_FOUND', message: 'no such blob' } }, Buffer.alloc(0))) } });
+  await assert.rejects(d.fetch(sha, 10), /hub refused blob .*NOT_FOUND: no such blob/);
+  d = new BlobDownloader({ dir, store: new MemStore(), requester: { request: () => setImmediate(() => d.deliver({ sha256: sha, offset: 0, length: 1, total: 99, }, Buffer.alloc(1))) } });
+  await assert.rejects(d.fetch(sha, 10), /99 bytes on the hub, expected 10/);
+});

@@ -1,0 +1,229 @@
+// Fetches a blob (a bundle file, addressed by sha256) over the MQTT block protocol into a partial file,
+// resumably: a sliding window of block requests stays in flight; the contiguous prefix that has arrived
+// is fsynced and recorded durably every `commitEveryBytes`, so after a kill, reboot or disconnect the
+// download resumes from the last commit. Only a file whose size and sha256 match is moved into place
+// (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams.
+import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, sha256File, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
+
+export interface DownloadRecord {
+  sha256: string;
+  size: number;
+  committed: number;
+}
+
+/** Durable progress of partial downloads (a table in agent.db). */
+export interface DownloadStore {
+  get(sha256: string): DownloadRecord | null;
+  save(rec: DownloadRecord): void;
+  remove(sha256: string): void;
+}
+
+/** Sends blob/get requests; the sync layer routes incoming blob/data frames to `deliver`. */
+export interface BlobRequester {
+  request(req: BlobGet): void;
+}
+
+export interface DownloaderOptions {
+  dir: string;
+  store: DownloadStore;
+  requester: BlobRequester;
+  blockSize?: number;
+  /** Blocks in flight at once. */
+  window?: number;
+  /** Re-request what is missing when nothing has arrived for this long. */
+  stallMs?: number;
+  commitEveryBytes?: number;
+  onProgress?: (sha256: string, received: number, size: number) => void;
+}
+
+interface Active {
+  sha256: string;
+  size: number;
+  fd: number;
+  committed: number;
+  /** offset -> length of blocks received beyond `committed`. */
+  received: Map<number, number>;
+  /** next offset not yet requested */
+  nextOffset: number;
+  lastCommit: number;
+  stallTimer: NodeJS.Timeout | null;
+  resolve: (path: string) => void;
+  reject: (err: unknown) => void;
+}
+
+export class BlobDownloader {
+  private readonly blockSize: number;
+  private readonly window: number;
+  private readonly stallMs: number;
+  private readonly commitEvery: number;
+  private readonly active = new Map<string, Active>();
+
+  constructor(private readonly opts: DownloaderOptions) {
+    this.blockSize = opts.blockSize ?? 256 * 1024;
+    this.window = opts.window ?? 8;
+    this.stallMs = opts.stallMs ?? 5000;
+    this.commitEvery = opts.commitEveryBytes ?? 4 * 1024 * 1024;
+    mkdirSync(join(opts.dir, 'partial'), { recursive: true });
+    mkdirSync(join(opts.dir, 'bundles'), { recursive: true });
+  }
+
+  finalPath(sha256: string): string {
+    return join(this.opts.dir, 'bundles', `${sha256}.efb`);
+  }
+
+  private partialPath(sha256: string): string {
+    return join(this.opts.dir, 'partial', `${sha256}.part`);
+  }
+
+  isActive(sha256: string): boolean {
+    return this.active.has(sha256);
+  }
+
+  /** Resolves with the path of the verified file; resumes from durable progress. */
+  async fetch(sha256: string, size: number): Promise<string> {
+    const final = this.finalPath(sha256);
+    if (existsSync(final) && statSync(final).size === size) {
+      const h = await sha256File(final);
+      if (h.sha256 === sha256) return final;
+      rmSync(final, { force: true });
+    }
+    const existing = this.active.get(sha256);
+    if (existing) return new Promise((resolve, reject) => {
+      const prevResolve = existing.resolve;
+      const prevReject = existing.reject;
+      existing.resolve = (p) => { prevResolve(p); resolve(p); };
+      existing.reject = (e) => { prevReject(e); reject(e); };
+    });
+    const rec = this.opts.store.get(sha256);
+    const committed = rec && rec.size === size ? Math.min(rec.committed, size) : 0;
+    const path = this.partialPath(sha256);
+    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    // Anything past the last durable commit may be garbage from before a crash: drop it.
+    ftruncateSync(fd, committed);
+    this.opts.store.save({ sha256, size, committed });
+    return new Promise<string>((resolve, reject) => {
+      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, resolve, reject };
+      this.active.set(sha256, a);
+      if (committed >= size) void this.finish(a);
+      else this.pump(a);
+    });
+  }
+
+  /** Feeds one blob/data frame. Frames for unknown blobs or outside what was asked are ignored. */
+  deliver(header: BlobDataHeader, bytes: Buffer): void {
+    const a = this.active.get(header.sha256);
+    if (!a) return;
+    if (header.error) {
+      this.fail(a, new AppError('NOT_FOUND', `hub refused blob ${header.sha256.slice(0, 12)}…: ${header.error.code}: ${header.error.message}`));
+      return;
+    }
+    if (header.total !== a.size) {
+      this.fail(a, new AppError('SIZE_MISMATCH', `blob ${header.sha256.slice(0, 12)}… is ${header.total} bytes on the hub, expected ${a.size}`));
+      return;
+    }
+    if (header.offset < a.committed || header.offset >= a.nextOffset || header.offset % this.blockSize !== 0) return;
+    if (a.received.has(header.offset)) return;
+    const expectedLen = Math.min(this.blockSize, a.size - header.offset);
+    if (bytes.length !== expectedLen) return; // a short block: will be asked again
+    writeSync(a.fd, bytes, 0, bytes.length, header.offset);
+    a.received.set(header.offset, bytes.length);
+    // advance the contiguous prefix
+    let progressed = false;
+    while (a.received.has(a.committed)) {
+      const len = a.received.get(a.committed) as number;
+      a.received.delete(a.committed);
+      a.committed += len;
+      progressed = true;
+    }
+    if (progressed) {
+      this.opts.onProgress?.(a.sha256, a.committed, a.size);
+      if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) this.commit(a);
+    }
+    if (a.committed >= a.size) void this.finish(a);
+    else this.pump(a);
+  }
+
+  /** Re-sends requests for everything still missing (after a reconnect). */
+  resumeAll(): void {
+    for (const a of this.active.values()) {
+      a.nextOffset = a.committed;
+      a.received.clear();
+      this.pump(a);
+    }
+  }
+
+  /** Stops all downloads; progress up to the last commit stays on disk. */
+  stop(): void {
+    for (const a of [...this.active.values()]) {
+      this.commit(a);
+      this.fail(a, new AppError('NOT_READY', 'download stopped'));
+    }
+  }
+
+  private commit(a: Active): void {
+    fsyncSync(a.fd);
+    this.opts.store.save({ sha256: a.sha256, size: a.size, committed: a.committed });
+    a.lastCommit = a.committed;
+  }
+
+  private pump(a: Active): void {
+    const inFlightLimit = a.committed + this.window * this.blockSize;
+    const start = a.nextOffset;
+    while (a.nextOffset < a.size && a.nextOffset < inFlightLimit) a.nextOffset += this.blockSize;
+    const end = Math.min(a.nextOffset, a.size);
+    if (end > start) {
+      const count = Math.ceil((end - start) / this.blockSize);
+      this.opts.requester.request({ schema: 'edgefleet.blob-get/v1', sha256: a.sha256, offset: start, blockSize: this.blockSize, count });
+    }
+    if (a.stallTimer) clearTimeout(a.stallTimer);
+    a.stallTimer = setTimeout(() => {
+      // Nothing arrived for a while: forget what is in flight and ask again from the prefix.
+      a.received.clear();
+      a.nextOffset = a.committed;
+      this.pump(a);
+    }, this.stallMs);
+  }
+
+  private cleanup(a: Active): void {
+    if (a.stallTimer) clearTimeout(a.stallTimer);
+    this.active.delete(a.sha256);
+    try {
+      closeSync(a.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private fail(a: Active, err: unknown): void {
+    this.cleanup(a);
+    a.reject(err);
+  }
+
+  private async finish(a: Active): Promise<void> {
+    this.commit(a);
+    this.cleanup(a);
+    const partial = this.partialPath(a.sha256);
+    try {
+      const h = await sha256File(partial);
+      if (h.size !== a.size || h.sha256 !== a.sha256) {
+        rmSync(partial, { force: true });
+        this.opts.store.remove(a.sha256);
+        throw new AppError('HASH_MISMATCH', `downloaded blob has sha256 ${h.sha256.slice(0, 12)}… (${h.size} bytes), expected ${a.sha256.slice(0, 12)}… (${a.size} bytes); discarded, will download again`);
+      }
+      const final = this.finalPath(a.sha256);
+      renameSync(partial, final);
+      const dfd = openSync(join(this.opts.dir, 'bundles'), 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+      this.opts.store.remove(a.sha256);
+      a.resolve(final);
+    } catch (err) {
+      a.reject(err);
+    }
+  }
+}
