@@ -1,1 +1,2 @@
-export {};
+export * from './distance.js';
+export * from './gamma.js';

@@ -1,0 +1,222 @@
+// Merging whole summary windows (per model version and reference), their totals,
+// and UTC window alignment. Agents use mergeWindows to compact a long offline
+// backlog into coarser windows; the hub uses it to aggregate devices and cohorts,
+// and windowTotals to prove it holds exactly the counts the devices saw.
+import { AppError } from '../errors.js';
+import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '../wire/telemetry.js';
+import { mergeCategorical } from './categorical.js';
+import { emptyHistogram, mergeHistograms } from './histogram.js';
+import { emptyLatency, latencyCount, mergeLatency } from './latency.js';
+import { emptyMoments, mergeMoments } from './moments.js';
+import type { HistogramSketch } from './schema.js';
+
+export interface WindowMeta {
+  model: string;
+  version: string;
+  referenceId?: string | undefined;
+  /** ms since epoch or an ISO time; it is aligned down to a multiple of lengthSec. */
+  start: number | string;
+  lengthSec: number;
+}
+
+/** Which features, outputs and inputs a window carries (from the manifest); all empty by default. */
+export interface WindowLayout {
+  features?: ReadonlyArray<{ name: string; kind: 'numeric' | 'categorical'; bins?: number }>;
+  outputs?: ReadonlyArray<{ name: string; index: number; bins?: number }>;
+  inputs?: readonly string[];
+}
+
+/** The start of the UTC-aligned window of `lengthSec` seconds holding `timeMs`. */
+export function alignWindowStart(timeMs: number, lengthSec: number): number {
+  if (!Number.isInteger(lengthSec) || lengthSec <= 0) {
+    throw new AppError('INVALID_INPUT', `invalid window length ${String(lengthSec)} s: expected a positive integer`);
+  }
+  if (!Number.isFinite(timeMs)) {
+    throw new AppError('INVALID_INPUT', `invalid time ${String(timeMs)}: expected ms since the epoch`);
+  }
+  const len = lengthSec * 1000;
+  return Math.floor(timeMs / len) * len;
+}
+
+function toMs(t: number | string, what: string): number {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms)) throw new AppError('INVALID_INPUT', `invalid ${what} ${JSON.stringify(t)}: expected an ISO time or ms since the epoch`);
+  return ms;
+}
+
+export function emptyWindow(meta: WindowMeta, layout: WindowLayout = {}): SummaryWindow {
+  const start = alignWindowStart(toMs(meta.start, 'window start'), meta.lengthSec);
+  const w: SummaryWindow = {
+    model: meta.model,
+    version: meta.version,
+    start: new Date(start).toISOString(),
+    lengthSec: meta.lengthSec,
+    count: 0,
+    errors: {},
+    latency: emptyLatency(),
+    features: (layout.features ?? []).map((f): FeatureSummary =>
+      f.kind === 'numeric'
+        ? { kind: 'numeric', name: f.name, ...(f.bins === undefined ? {} : { hist: emptyHistogram(f.bins) }), moments: emptyMoments(), nulls: 0, nans: 0 }
+        : { kind: 'categorical', name: f.name, cat: { counts: {}, other: 0 }, nulls: 0 }),
+    outputs: (layout.outputs ?? []).map((o): OutputSummary => ({
+      name: o.name,
+      index: o.index,
+      ...(o.bins === undefined ? {} : { hist: emptyHistogram(o.bins) }),
+      moments: emptyMoments(),
+    })),
+    inputs: (layout.inputs ?? []).map((name): InputSummary => ({ name, moments: emptyMoments(), nans: 0 })),
+  };
+  if (meta.referenceId !== undefined) w.referenceId = meta.referenceId;
+  return w;
+}
+
+// Own-property writes, so that a name such as "__proto__" stays an ordinary key.
+function addOwn(rec: Record<string, number>, key: string, by: number): void {
+  if (Object.hasOwn(rec, key)) rec[key] = (rec[key] as number) + by;
+  else Object.defineProperty(rec, key, { value: by, writable: true, enumerable: true, configurable: true });
+}
+
+function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(a)) addOwn(out, k, v);
+  for (const [k, v] of Object.entries(b)) addOwn(out, k, v);
+  return out;
+}
+
+function mergeOptionalHist(a: HistogramSketch | undefined, b: HistogramSketch | undefined, what: string): HistogramSketch | undefined {
+  if (a && b) return mergeHistograms(a, b);
+  if (!a && !b) return undefined;
+  throw new AppError('INVALID_INPUT', `cannot merge ${what}: one side has a histogram and the other has none; expected both binned on the same reference`);
+}
+
+function mergeFeature(a: FeatureSummary, b: FeatureSummary): FeatureSummary {
+  if (a.kind === 'numeric' && b.kind === 'numeric') {
+    const hist = mergeOptionalHist(a.hist, b.hist, `feature "${a.name}"`);
+    return {
+      kind: 'numeric',
+      name: a.name,
+      ...(hist ? { hist } : {}),
+      moments: mergeMoments(a.moments, b.moments),
+      nulls: a.nulls + b.nulls,
+      nans: a.nans + b.nans,
+    };
+  }
+  if (a.kind === 'categorical' && b.kind === 'categorical') {
+    return { kind: 'categorical', name: a.name, cat: mergeCategorical(a.cat, b.cat), nulls: a.nulls + b.nulls };
+  }
+  throw new AppError('INVALID_INPUT', `cannot merge feature "${a.name}": it is ${a.kind} on one side and ${b.kind} on the other; expected the same kind`);
+}
+
+function mergeOutput(a: OutputSummary, b: OutputSummary): OutputSummary {
+  if (a.index !== b.index) {
+    throw new AppError('INVALID_INPUT', `cannot merge output "${a.name}": index ${a.index} vs ${b.index}; expected the same output column`);
+  }
+  const hist = mergeOptionalHist(a.hist, b.hist, `output "${a.name}"`);
+  return { name: a.name, index: a.index, ...(hist ? { hist } : {}), moments: mergeMoments(a.moments, b.moments) };
+}
+
+function mergeInput(a: InputSummary, b: InputSummary): InputSummary {
+  return { name: a.name, moments: mergeMoments(a.moments, b.moments), nans: a.nans + b.nans };
+}
+
+/** Union by name in first-seen order (a's order, then b's new names); same names are merged. */
+function mergeByName<T extends { name: string }>(a: readonly T[], b: readonly T[], merge: (x: T, y: T) => T, what: string): T[] {
+  const out = new Map<string, T>();
+  for (const list of [a, b]) {
+    const seen = new Set<string>();
+    for (const x of list) {
+      if (seen.has(x.name)) throw new AppError('INVALID_INPUT', `window has ${what} "${x.name}" twice: expected each name once`);
+      seen.add(x.name);
+      const prev = out.get(x.name);
+      out.set(x.name, prev === undefined ? x : merge(prev, x));
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * One window covering both: same model, version and reference required; start is
+ * the earlier start and lengthSec reaches the later end. Counts add exactly.
+ */
+export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow {
+  for (const key of ['model', 'version', 'referenceId'] as const) {
+    if (a[key] !== b[key]) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `cannot merge windows of different ${key}: ${JSON.stringify(a[key] ?? null)} vs ${JSON.stringify(b[key] ?? null)}; expected the same model, version and reference`,
+      );
+    }
+  }
+  const aStart = toMs(a.start, 'window start');
+  const bStart = toMs(b.start, 'window start');
+  const start = Math.min(aStart, bStart);
+  const end = Math.max(aStart + a.lengthSec * 1000, bStart + b.lengthSec * 1000);
+  const w: SummaryWindow = {
+    model: a.model,
+    version: a.version,
+    start: new Date(start).toISOString(),
+    lengthSec: Math.ceil((end - start) / 1000),
+    count: a.count + b.count,
+    errors: mergeCounts(a.errors, b.errors),
+    latency: mergeLatency(a.latency, b.latency),
+    features: mergeByName(a.features, b.features, mergeFeature, 'feature'),
+    outputs: mergeByName(a.outputs, b.outputs, mergeOutput, 'output'),
+    inputs: mergeByName(a.inputs ?? [], b.inputs ?? [], mergeInput, 'input'),
+  };
+  if (a.referenceId !== undefined) w.referenceId = a.referenceId;
+  return w;
+}
+
+export type FeatureTotals =
+  | { kind: 'numeric'; counts: number[] | null; under: number; over: number; n: number; nulls: number; nans: number }
+  | { kind: 'categorical'; counts: Record<string, number>; other: number; nulls: number };
+
+export interface OutputTotals { counts: number[] | null; under: number; over: number; n: number }
+
+/** Integer totals over many windows: what the hub compares with what devices sent. */
+export interface WindowTotals {
+  windows: number;
+  count: number;
+  errors: Record<string, number>;
+  latencyCount: number;
+  features: Record<string, FeatureTotals>;
+  outputs: Record<string, OutputTotals>;
+  inputs: Record<string, { n: number; nans: number }>;
+}
+
+function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(rec, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Sums every count of `windows` (any models: features, outputs and inputs are
+ * summed by name and must agree in kind and bins). Only integers, so two sides
+ * holding the same windows get deep-equal totals whatever the order.
+ */
+export function windowTotals(windows: readonly SummaryWindow[]): WindowTotals {
+  let count = 0;
+  let errors: Record<string, number> = {};
+  let latencyN = 0;
+  let features: FeatureSummary[] = [];
+  let outputs: OutputSummary[] = [];
+  let inputs: InputSummary[] = [];
+  for (const w of windows) {
+    count += w.count;
+    errors = mergeCounts(errors, w.errors);
+    latencyN += latencyCount(w.latency);
+    features = mergeByName(features, w.features, mergeFeature, 'feature');
+    outputs = mergeByName(outputs, w.outputs, mergeOutput, 'output');
+    inputs = mergeByName(inputs, w.inputs ?? [], mergeInput, 'input');
+  }
+  const t: WindowTotals = { windows: windows.length, count, errors, latencyCount: latencyN, features: {}, outputs: {}, inputs: {} };
+  for (const f of features) {
+    setOwn<FeatureTotals>(t.features, f.name, f.kind === 'numeric'
+      ? { kind: 'numeric', counts: f.hist ? f.hist.counts : null, under: f.hist?.under ?? 0, over: f.hist?.over ?? 0, n: f.moments.n, nulls: f.nulls, nans: f.nans }
+      : { kind: 'categorical', counts: f.cat.counts, other: f.cat.other, nulls: f.nulls });
+  }
+  for (const o of outputs) {
+    setOwn(t.outputs, o.name, { counts: o.hist ? o.hist.counts : null, under: o.hist?.under ?? 0, over: o.hist?.over ?? 0, n: o.moments.n });
+  }
+  for (const i of inputs) setOwn(t.inputs, i.name, { n: i.moments.n, nans: i.nans });
+  return t;
+}
