@@ -1,0 +1,75 @@
+// checkOnnxModel on real ORT sessions over models built with @edgefleet/examples,
+// and compareModelIo on metadata alone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, type Manifest } from '@edgefleet/shared';
+import { buildMultiInputModel, randomMlp } from '@edgefleet/examples';
+import { checkOnnxModel, compareModelIo } from './model-check.js';
+
+let dir = '';
+let mlpPath = '';
+let multiPath = '';
+const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 7 });
+const multi = buildMultiInputModel();
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ef-model-check-'));
+  mlpPath = join(dir, 'mlp.onnx');
+  multiPath = join(dir, 'multi.onnx');
+  writeFileSync(mlpPath, mlp.onnx);
+  writeFileSync(multiPath, multi.onnx);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function rejectsWith(code: string, ...patterns: RegExp[]) {
+  return (e: unknown) => {
+    assert.ok(e instanceof AppError, `expected AppError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  };
+}
+
+test('a model whose io matches the manifest passes (tabular and multi-input with a scalar)', async () => {
+  await checkOnnxModel(mlpPath, mlp.io);
+  await checkOnnxModel(multiPath, multi.io);
+});
+
+test('a wrong datatype names the tensor and expected vs actual', async () => {
+  const io: Manifest['io'] = { inputs: [{ name: 'input', datatype: 'FP64', shape: [-1, 4] }], outputs: mlp.io.outputs };
+  await assert.rejects(checkOnnxModel(mlpPath, io), rejectsWith('MODEL_IO_MISMATCH', /input "input": expected datatype FP64, the model has FP32/));
+});
+
+test('a wrong rank, a fixed dimension and a wrong name are each reported', async () => {
+  const io: Manifest['io'] = {
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 5] }],
+    outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 2] }],
+  };
+  await assert.rejects(checkOnnxModel(mlpPath, io), rejectsWith('MODEL_IO_MISMATCH',
+    /input "input": dimension 1 is 5 in the manifest \[-1, 5\], 4 in the model/,
+    /output "probs": declared in the manifest but the model has no such output \(model outputs: "output"\)/,
+    /output "output": the model has it but the manifest io does not declare it/));
+  const scalar: Manifest['io'] = { inputs: [multi.io.inputs[0]!, { name: 'sample_rate', datatype: 'INT64', shape: [1] }], outputs: multi.io.outputs };
+  await assert.rejects(checkOnnxModel(multiPath, scalar), rejectsWith('MODEL_IO_MISMATCH', /input "sample_rate": expected rank 1 \[1\], the model has rank 0 \[\]/));
+});
+
+test('a file that is not ONNX is MODEL_LOAD_FAILED naming the file', async () => {
+  const bad = join(dir, 'bad.onnx');
+  writeFileSync(bad, 'not a model');
+  await assert.rejects(checkOnnxModel(bad, mlp.io), rejectsWith('MODEL_LOAD_FAILED', /bad\.onnx: onnxruntime could not load the model/));
+});
+
+test('compareModelIo: a manifest may fix a free model dimension, not free a fixed one', () => {
+  const model = { inputs: [{ name: 'x', type: 'float32', shape: ['N', 3] }], outputs: [{ name: 'y', type: null, shape: [] }] };
+  const io: Manifest['io'] = {
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [8, -1] }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [] }],
+  };
+  assert.deepEqual(compareModelIo(io, model), [
+    'input "x": dimension 1 is -1 in the manifest [8, -1], 3 in the model ["N", 3]',
+    'output "y": expected a FP32 tensor, the model\'s is not a tensor',
+  ]);
+});
