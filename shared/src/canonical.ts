@@ -1,1 +1,91 @@
-export {};
+// Canonical JSON (RFC 8785 style) and sha256 helpers: the bytes every signature
+// and content hash in edgefleet is computed over. Keys are sorted by UTF-16 code
+// units, there is no whitespace, numbers use the ES Number serialisation, and
+// values JSON cannot represent faithfully are refused instead of being dropped.
+// https://www.rfc-editor.org/rfc/rfc8785
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { AppError } from './errors.js';
+
+function fail(path: string, what: string): never {
+  throw new AppError('INVALID_INPUT', `canonical JSON: ${what} at ${path}; expected only null, booleans, finite numbers, strings, arrays and plain objects`);
+}
+
+function write(v: unknown, path: string, out: string[], stack: Set<object>): void {
+  if (v === null) { out.push('null'); return; }
+  switch (typeof v) {
+    case 'boolean': out.push(v ? 'true' : 'false'); return;
+    case 'string': out.push(JSON.stringify(v)); return;
+    case 'number':
+      if (!Number.isFinite(v)) fail(path, `the number ${String(v)} is not representable`);
+      // ES Number serialisation (RFC 8785 section 3.2.2.3); -0 becomes 0.
+      out.push(JSON.stringify(v)); return;
+    case 'bigint': fail(path, 'a BigInt is not representable');
+    case 'undefined': fail(path, 'undefined is not representable');
+    case 'function': fail(path, 'a function is not representable');
+    case 'symbol': fail(path, 'a symbol is not representable');
+    default: break;
+  }
+  const obj = v as object;
+  if (stack.has(obj)) fail(path, 'a circular reference');
+  const toJSON = (obj as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') { write((toJSON as () => unknown).call(obj), path, out, stack); return; }
+  stack.add(obj);
+  if (Array.isArray(obj)) {
+    out.push('[');
+    obj.forEach((item: unknown, i) => {
+      if (i > 0) out.push(',');
+      write(item, `${path}[${i}]`, out, stack);
+    });
+    out.push(']');
+  } else {
+    const proto = Object.getPrototypeOf(obj) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      fail(path, `an object of class ${(obj.constructor as { name?: string } | undefined)?.name ?? 'unknown'} is not representable`);
+    }
+    const rec = obj as Record<string, unknown>;
+    // Default sort compares UTF-16 code units, which is what RFC 8785 section 3.2.3 asks for.
+    const keys = Object.keys(rec).filter((k) => rec[k] !== undefined).sort();
+    out.push('{');
+    keys.forEach((k, i) => {
+      if (i > 0) out.push(',');
+      out.push(JSON.stringify(k), ':');
+      write(rec[k], `${path}.${k}`, out, stack);
+    });
+    out.push('}');
+  }
+  stack.delete(obj);
+}
+
+/**
+ * The canonical JSON text of `v`. Object properties whose value is undefined are
+ * omitted (as optional fields are); NaN, Infinity, BigInt, undefined in arrays,
+ * functions, symbols, cycles and class instances without toJSON are refused.
+ */
+export function canonicalJson(v: unknown): string {
+  const out: string[] = [];
+  write(v, '$', out, new Set());
+  return out.join('');
+}
+
+/** UTF-8 bytes of `canonicalJson(v)`: what signatures are computed over. */
+export function canonicalBytes(v: unknown): Buffer {
+  return Buffer.from(canonicalJson(v), 'utf8');
+}
+
+/** Lowercase hex sha256 of a string (UTF-8) or bytes. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Streams a file through sha256; never holds it whole in memory. */
+export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const buf = chunk as Buffer;
+    hash.update(buf);
+    size += buf.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}

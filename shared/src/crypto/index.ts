@@ -1,1 +1,5 @@
-export {};
+// Keys, signatures, thresholds and trust documents (DESIGN.md section 4).
+export * from './keys.js';
+export * from './sign.js';
+export * from './threshold.js';
+export * from './trust.js';
