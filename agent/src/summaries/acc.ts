@@ -1,0 +1,250 @@
+// One open summary window in typed arrays: the hot path (record) only does
+// arithmetic on these; toWire() builds the SummaryWindow when the window closes.
+import { LATENCY_BUCKETS, latencyBucket } from '@edgefleet/shared';
+import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
+import type { VersionPlan } from './layout.js';
+
+import type { RecordedTensor } from '../runtime/recorder.js';
+
+type Numbers = ArrayLike<number | bigint>;
+
+const MOM = 5; // n, mean, m2, min, max
+
+function initMoments(a: Float64Array): void {
+  for (let i = 0; i < a.length; i += MOM) {
+    a[i + 3] = Infinity;
+    a[i + 4] = -Infinity;
+  }
+}
+
+/** Welford update of the moments at offset o (finite x only). */
+function addMoment(m: Float64Array, o: number, x: number): void {
+  const n = (m[o] as number) + 1;
+  m[o] = n;
+  const mean = m[o + 1] as number;
+  const d = x - mean;
+  const mean2 = mean + d / n;
+  m[o + 1] = mean2;
+  m[o + 2] = (m[o + 2] as number) + d * (x - mean2);
+  if (x < (m[o + 3] as number)) m[o + 3] = x;
+  if (x > (m[o + 4] as number)) m[o + 4] = x;
+}
+
+/**
+ * Index into [under, bin0..binK-1, over] for edges e (K+1 edges): bin i is
+ * [e[i], e[i+1]), the last bin closed. Binary search: a few comparisons.
+ */
+export function binIndex(e: Float64Array, x: number): number {
+  const k = e.length - 1;
+  if (x < (e[0] as number)) return 0;
+  if (x > (e[k] as number)) return k + 1;
+  let lo = 0;
+  let hi = k - 1; // answer in [0, k-1]
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((e[mid] as number) <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+/** Row stride of a tensor as sent: product of dims after the first; whole tensor for rank <= 1. */
+function strideOf(t: RecordedTensor): number {
+  const s = t.shape;
+  if (s.length <= 1) return Math.max(1, t.data.length);
+  let p = 1;
+  for (let i = 1; i < s.length; i++) p *= s[i] as number;
+  return Math.max(1, p);
+}
+
+/** Index of the tensor called `name`, trying `hint` (where it was last time) first; -1 if absent. */
+function find(ts: readonly RecordedTensor[], name: string, hint: number): number {
+  const t = ts[hint];
+  if (t !== undefined && t.name === name) return hint;
+  for (let i = 0; i < ts.length; i++) if (ts[i]!.name === name) return i;
+  return -1;
+}
+
+export class WindowAcc {
+  count = 0;
+  readonly errors = new Map<string, number>();
+  readonly latency: Float64Array;
+  latencySumMs = 0;
+  readonly bins: Float64Array;
+  readonly fMom: Float64Array;
+  readonly fNans: Float64Array;
+  readonly oMom: Float64Array;
+  readonly iMom: Float64Array;
+  readonly iNans: Float64Array;
+  // position hints: index of each feature's / output's tensor in the last call
+  private readonly fHint: Int32Array;
+  private readonly oHint: Int32Array;
+
+  constructor(
+    readonly plan: VersionPlan,
+    readonly startMs: number,
+    readonly lengthSec: number,
+  ) {
+    this.latency = new Float64Array(LATENCY_BUCKETS);
+    this.bins = new Float64Array(plan.binsLength);
+    this.fMom = new Float64Array(plan.features.length * MOM);
+    this.fNans = new Float64Array(plan.features.length);
+    this.oMom = new Float64Array(plan.outputs.length * MOM);
+    this.iMom = new Float64Array(plan.inputs.length * MOM);
+    this.iNans = new Float64Array(plan.inputs.length);
+    this.fHint = new Int32Array(plan.features.length);
+    this.oHint = new Int32Array(plan.outputs.length);
+    initMoments(this.fMom);
+    initMoments(this.oMom);
+    initMoments(this.iMom);
+  }
+
+  get endMs(): number {
+    return this.startMs + this.lengthSec * 1000;
+  }
+
+  addLatency(ms: number): void {
+    const v = ms >= 0 ? ms : 0; // a clock step backwards must not throw on the request path
+    const i = latencyBucket(v);
+    this.latency[i] = (this.latency[i] as number) + 1;
+    this.latencySumMs += v;
+  }
+
+  addError(code: string, latencyMs: number): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+    this.addLatency(latencyMs);
+  }
+
+  add(inputs: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
+    const plan = this.plan;
+    this.addLatency(latencyMs);
+    let rows = 1;
+    if (plan.rowInput !== null) {
+      const t = inputs[find(inputs, plan.rowInput, 0)];
+      if (t !== undefined) rows = t.shape.length >= 2 ? (t.shape[0] as number) : 1;
+    }
+    this.count += rows;
+    const bins = this.bins;
+    const fs = plan.features;
+    for (let f = 0; f < fs.length; f++) {
+      const fp = fs[f]!;
+      const ti = find(inputs, fp.input, this.fHint[f] as number);
+      const t = inputs[ti];
+      if (t === undefined) continue;
+      this.fHint[f] = ti;
+      if (t.datatype === 'BYTES') continue;
+      const data = t.data as Numbers;
+      const stride = strideOf(t);
+      const n = Math.floor(data.length / stride);
+      const mo = f * MOM;
+      const edges = fp.edges;
+      const off = fp.binOffset;
+      for (let r = 0, i = fp.column; r < n; r++, i += stride) {
+        const v = data[i];
+        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        if (x !== x) {
+          this.fNans[f] = (this.fNans[f] as number) + 1;
+          continue;
+        }
+        if (fp.vocabulary !== null) {
+          const k = fp.vocabulary.length;
+          const j = Number.isInteger(x) && x >= 0 && x < k ? x : k;
+          bins[off + j] = (bins[off + j] as number) + 1;
+          continue;
+        }
+        if (edges !== null) {
+          const j = off + binIndex(edges, x);
+          bins[j] = (bins[j] as number) + 1;
+        }
+        if (x !== Infinity && x !== -Infinity) addMoment(this.fMom, mo, x);
+      }
+    }
+    const os = plan.outputs;
+    for (let o = 0; o < os.length; o++) {
+      const op = os[o]!;
+      const ti = find(outputs, op.tensor, this.oHint[o] as number);
+      const t = outputs[ti];
+      if (t === undefined) continue;
+      this.oHint[o] = ti;
+      if (t.datatype === 'BYTES') continue;
+      const data = t.data as Numbers;
+      const all = op.column < 0;
+      const stride = all ? 1 : t.shape.length === 0 ? 1 : Math.max(1, (t.shape[t.shape.length - 1] as number));
+      const start = all ? 0 : op.column;
+      for (let i = start; i < data.length; i += stride) {
+        const v = data[i];
+        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        if (x !== x) continue;
+        if (op.edges !== null) {
+          const j = op.binOffset + binIndex(op.edges, x);
+          bins[j] = (bins[j] as number) + 1;
+        }
+        if (x !== Infinity && x !== -Infinity) addMoment(this.oMom, o * MOM, x);
+      }
+    }
+    const is = plan.inputs;
+    for (let k = 0; k < is.length; k++) {
+      const t = inputs[find(inputs, is[k]!, k)];
+      if (t === undefined) continue;
+      if (t.datatype === 'BYTES') continue;
+      const data = t.data as Numbers;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        if (x !== x) this.iNans[k] = (this.iNans[k] as number) + 1;
+        else if (x !== Infinity && x !== -Infinity) addMoment(this.iMom, k * MOM, x);
+      }
+    }
+  }
+
+  /** True when nothing at all was recorded (an empty window is not written). */
+  isEmpty(): boolean {
+    return this.count === 0 && this.errors.size === 0;
+  }
+
+  toWire(): SummaryWindow {
+    const plan = this.plan;
+    const bins = this.bins;
+    const moments = (m: Float64Array, o: number) => {
+      const n = m[o] as number;
+      return n === 0
+        ? { n: 0, mean: 0, m2: 0, min: null, max: null }
+        : { n, mean: m[o + 1] as number, m2: Math.max(0, m[o + 2] as number), min: m[o + 3] as number, max: m[o + 4] as number };
+    };
+    const hist = (off: number, binCount: number) => ({
+      under: bins[off] as number,
+      counts: Array.from(bins.subarray(off + 1, off + binCount - 1)),
+      over: bins[off + binCount - 1] as number,
+    });
+    const features: FeatureSummary[] = plan.features.map((fp, f) => {
+      if (fp.vocabulary !== null) {
+        const counts: Record<string, number> = {};
+        fp.vocabulary.forEach((v, i) => { counts[v] = bins[fp.binOffset + i] as number; });
+        return { kind: 'categorical', name: fp.name, cat: { counts, other: bins[fp.binOffset + fp.vocabulary.length] as number }, nulls: this.fNans[f] as number };
+      }
+      const s: FeatureSummary = { kind: 'numeric', name: fp.name, moments: moments(this.fMom, f * MOM), nulls: 0, nans: this.fNans[f] as number };
+      if (fp.edges !== null) s.hist = hist(fp.binOffset, fp.binCount);
+      return s;
+    });
+    const outputs: OutputSummary[] = plan.outputs.map((op, o) => {
+      const s: OutputSummary = { name: op.name, index: Math.max(0, op.column), moments: moments(this.oMom, o * MOM) };
+      if (op.edges !== null) s.hist = hist(op.binOffset, op.binCount);
+      return s;
+    });
+    const inputs: InputSummary[] = plan.inputs.map((name, k) => ({ name, moments: moments(this.iMom, k * MOM), nans: this.iNans[k] as number }));
+    const w: SummaryWindow = {
+      model: plan.model,
+      version: plan.version,
+      start: new Date(this.startMs).toISOString(),
+      lengthSec: this.lengthSec,
+      count: this.count,
+      errors: Object.fromEntries(this.errors),
+      latency: { counts: Array.from(this.latency), sumMs: this.latencySumMs },
+      features,
+      outputs,
+      inputs,
+    };
+    if (plan.referenceId !== undefined) w.referenceId = plan.referenceId;
+    return w;
+  }
+}

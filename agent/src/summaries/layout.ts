@@ -1,0 +1,113 @@
+// The per-version plan for recording summaries, computed once when a model
+// version is first seen: which input tensor and column each feature reads,
+// its reference edges as a Float64Array, and where its counters live in the
+// window's flat typed arrays. The hot path only indexes into these.
+import type { Manifest } from '@edgefleet/shared';
+
+export interface FeaturePlan {
+  name: string;
+  kind: 'numeric' | 'categorical';
+  input: string;
+  column: number;
+  /** numeric with reference: strictly increasing edges; null when the reference has none. */
+  edges: Float64Array | null;
+  vocabulary: string[] | null;
+  /** offset into WindowAcc.bins: [under, bin0..binK-1, over] numeric, [v0..vK-1, other] categorical. */
+  binOffset: number;
+  binCount: number;
+}
+
+export interface OutputPlan {
+  /** summary name: the reference's name, made unique with [index] when several share it. */
+  name: string;
+  /** io output tensor read. */
+  tensor: string;
+  /** column in the last dimension; -1 means every element (no reference given). */
+  column: number;
+  edges: Float64Array | null;
+  binOffset: number;
+  binCount: number;
+}
+
+export interface VersionPlan {
+  model: string;
+  version: string;
+  referenceId: string | undefined;
+  features: FeaturePlan[];
+  outputs: OutputPlan[];
+  /** inputs summarised as whole tensors (models without features). */
+  inputs: string[];
+  /** the io input name whose first dimension counts the rows (a batch dimension), or null: 1 per call. */
+  rowInput: string | null;
+  rowStride: number;
+  binsLength: number;
+}
+
+/** Elements per row of a tensor shape: product of all dims after the first; 1 for rank <= 1. */
+export function rowStride(shape: readonly number[]): number {
+  let s = 1;
+  for (let i = 1; i < shape.length; i++) s *= Math.max(1, shape[i] as number);
+  return s;
+}
+
+export function buildPlan(manifest: Manifest): VersionPlan {
+  const firstInput = manifest.io.inputs[0]?.name ?? '';
+  const refFeatures = new Map((manifest.reference?.features ?? []).map((r) => [r.name, r]));
+  let offset = 0;
+  const features: FeaturePlan[] = (manifest.features ?? []).map((f) => {
+    const ref = refFeatures.get(f.name);
+    const plan: FeaturePlan = {
+      name: f.name,
+      kind: f.kind,
+      input: f.input ?? firstInput,
+      column: f.index,
+      edges: null,
+      vocabulary: null,
+      binOffset: offset,
+      binCount: 0,
+    };
+    if (f.kind === 'categorical') {
+      plan.vocabulary = f.vocabulary ?? [];
+      plan.binCount = plan.vocabulary.length + 1;
+    } else if (ref && ref.kind === 'numeric') {
+      plan.edges = Float64Array.from(ref.edges);
+      plan.binCount = ref.edges.length + 1; // under + (edges-1) bins + over
+    }
+    offset += plan.binCount;
+    return plan;
+  });
+  const outputs: OutputPlan[] = [];
+  const refOutputs = manifest.reference?.outputs ?? [];
+  const ioOutputs = manifest.io.outputs.map((o) => o.name);
+  const covered = new Set<string>();
+  const nameUses = new Map<string, number>();
+  for (const r of refOutputs) nameUses.set(r.name, (nameUses.get(r.name) ?? 0) + 1);
+  for (const r of refOutputs) {
+    // A reference names its output tensor; a label that is not a tensor name reads the first output.
+    const tensor = ioOutputs.includes(r.name) ? r.name : (ioOutputs[0] ?? r.name);
+    covered.add(tensor);
+    const name = (nameUses.get(r.name) ?? 0) > 1 ? `${r.name}[${r.index}]` : r.name;
+    outputs.push({ name, tensor, column: r.index, edges: Float64Array.from(r.edges), binOffset: offset, binCount: r.edges.length + 1 });
+    offset += r.edges.length + 1;
+  }
+  // Outputs without a reference still get moments over all their elements.
+  for (const o of ioOutputs) {
+    if (!covered.has(o)) outputs.push({ name: o, tensor: o, column: -1, edges: null, binOffset: offset, binCount: 0 });
+  }
+  const tabular = features.length > 0;
+  const featureInput = features[0]?.input ?? firstInput;
+  const spec = manifest.io.inputs.find((t) => t.name === featureInput);
+  // Rows: the feature input's first dimension when it is a (free) batch dimension of a rank >= 2 tensor.
+  const batched = spec !== undefined && spec.shape.length >= 2;
+  return {
+    model: manifest.name,
+    version: manifest.version,
+    referenceId: manifest.reference?.id,
+    features,
+    outputs,
+    inputs: tabular ? [] : manifest.io.inputs.map((t) => t.name),
+    rowInput: batched ? featureInput : null,
+    rowStride: spec ? rowStride(spec.shape) : 1,
+    binsLength: offset,
+  };
+}

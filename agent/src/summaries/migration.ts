@@ -1,0 +1,63 @@
+// SQL for the summary windows, the outbox the sync sends from, and the batch
+// jobs' processed-files ledger. Included by the agent's db.ts (id 100).
+// Every statement is idempotent (IF NOT EXISTS) so a CLI can ensure the tables
+// on a data dir opened read-mostly without running the whole migrator.
+
+import type Database from 'better-sqlite3';
+
+export interface SqlMigration {
+  id: number;
+  name: string;
+  sql: string;
+  up(db: Database.Database): void;
+}
+
+const SQL = `
+CREATE TABLE IF NOT EXISTS summary_windows (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  length_sec INTEGER NOT NULL,
+  resolution TEXT NOT NULL CHECK (resolution IN ('minute', 'hour', 'day')),
+  count INTEGER NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS summary_windows_by_time ON summary_windows (resolution, start_ms);
+CREATE INDEX IF NOT EXISTS summary_windows_by_model ON summary_windows (model, version, start_ms);
+
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL CHECK (kind IN ('window', 'event')),
+  payload TEXT NOT NULL,
+  created TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS processed_files (
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  job TEXT NOT NULL,
+  output TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  processed_at TEXT NOT NULL,
+  PRIMARY KEY (path, size, mtime_ms, sha256)
+);
+`;
+
+/** id 100: store/db.ts reserves 100–199 for summaries. */
+export const summariesMigration: SqlMigration = {
+  id: 100,
+  name: 'summaries, outbox, processed files',
+  sql: SQL,
+  up(db) {
+    db.exec(SQL);
+  },
+};
+
+/** Ensures the tables on a db opened without the agent's migrator (idempotent). */
+export function ensureSummaryTables(db: Database.Database): void {
+  db.exec(SQL);
+}

@@ -1,0 +1,163 @@
+// The PredictionRecorder the runtime calls on every prediction. In memory only:
+// per model version one open WindowAcc (typed arrays) for the current UTC-aligned
+// window; when a record falls past its end the window is moved to `closed`, and
+// a timer (or flush()/stop()) writes the closed windows to SQLite in one
+// transaction. The request path never touches SQLite.
+import { alignWindowStart, type Manifest, type SummaryWindow } from '@edgefleet/shared';
+import type { ManifestLookup, PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
+import { WindowAcc } from './acc.js';
+import { buildPlan, type VersionPlan } from './layout.js';
+
+export interface Clock {
+  now(): number;
+}
+
+/** Where closed windows go (SummaryStore in the agent). */
+export interface WindowSink {
+  writeWindows(windows: readonly SummaryWindow[]): void;
+}
+
+export interface SummaryRecorderOptions {
+  sink: WindowSink;
+  manifestOf: ManifestLookup;
+  clock?: Clock;
+  windowSec?: number;
+  /** How often the timer writes windows that have ended (default 1 s). */
+  flushIntervalMs?: number;
+  /** Called when a write fails (the windows are kept and retried on the next tick). */
+  onError?: (err: unknown) => void;
+}
+
+interface VersionState {
+  plan: VersionPlan | null; // null: the manifest is unknown, count and latency only
+  acc: WindowAcc;
+}
+
+const UNKNOWN_PLAN = (model: string, version: string): VersionPlan => ({
+  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0,
+});
+
+export class SummaryRecorder implements PredictionRecorder {
+  private readonly clock: Clock;
+  private readonly windowSec: number;
+  private readonly states = new Map<string, Map<string, VersionState>>();
+  private closed: WindowAcc[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  // one-entry cache: most traffic goes to one model version
+  private lastModel = '';
+  private lastVersion = '';
+  private lastState: VersionState | null = null;
+
+  constructor(private readonly opts: SummaryRecorderOptions) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.windowSec = opts.windowSec ?? 60;
+    alignWindowStart(0, this.windowSec); // throws a clear error on a bad window length
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.opts.flushIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes every window, the open ones included. Idempotent. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+
+  /** Registers a manifest ahead of traffic (optional: manifestOf is asked on first sight otherwise). */
+  register(manifest: Manifest): void {
+    this.stateFor(manifest.name, manifest.version, manifest);
+  }
+
+  record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
+    this.current(model, version).add(feeds, outputs, latencyMs);
+  }
+
+  recordError(model: string, version: string, code: string, latencyMs: number): void {
+    this.current(model, version).addError(code, latencyMs);
+  }
+
+  /** Writes windows that have ended by now. Called by the timer; cheap when nothing closed. */
+  tick(): void {
+    this.closeEnded(this.clock.now());
+    this.write();
+  }
+
+  /** Closes every window (open ones too, e.g. on stop) and writes them. */
+  flush(): void {
+    this.closeEnded(Number.POSITIVE_INFINITY);
+    this.write();
+  }
+
+  /** Windows held in memory: open ones and closed ones not yet written (for tests and the CLI). */
+  pending(): SummaryWindow[] {
+    const open = [...this.states.values()].flatMap((m) => [...m.values()].map((s) => s.acc));
+    return [...this.closed, ...open].filter((a) => !a.isEmpty()).map((a) => a.toWire());
+  }
+
+  private current(model: string, version: string): WindowAcc {
+    let st = this.lastState;
+    if (st === null || model !== this.lastModel || version !== this.lastVersion) {
+      st = this.stateFor(model, version, undefined);
+      this.lastModel = model;
+      this.lastVersion = version;
+      this.lastState = st;
+    }
+    const now = this.clock.now();
+    const acc = st.acc;
+    if (now < acc.endMs && now >= acc.startMs) return acc;
+    // Past the end (or the clock stepped back): close it and open the window holding now.
+    if (!acc.isEmpty()) this.closed.push(acc);
+    st.acc = new WindowAcc(acc.plan, alignWindowStart(now, this.windowSec), this.windowSec);
+    return st.acc;
+  }
+
+  private stateFor(model: string, version: string, manifest: Manifest | undefined): VersionState {
+    let byVersion = this.states.get(model);
+    if (!byVersion) {
+      byVersion = new Map();
+      this.states.set(model, byVersion);
+    }
+    const have = byVersion.get(version);
+    if (have && (have.plan !== null || manifest === undefined)) return have;
+    const m = manifest ?? this.opts.manifestOf(model, version);
+    const plan = m ? buildPlan(m) : null;
+    const startMs = alignWindowStart(this.clock.now(), this.windowSec);
+    if (have) {
+      // The manifest arrived after traffic: close what was counted without it.
+      if (!have.acc.isEmpty()) this.closed.push(have.acc);
+      have.plan = plan;
+      have.acc = new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec);
+      return have;
+    }
+    const st: VersionState = { plan, acc: new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec) };
+    byVersion.set(version, st);
+    return st;
+  }
+
+  private closeEnded(now: number): void {
+    for (const byVersion of this.states.values()) {
+      for (const st of byVersion.values()) {
+        if (st.acc.endMs > now) continue;
+        if (!st.acc.isEmpty()) this.closed.push(st.acc);
+        st.acc = new WindowAcc(st.acc.plan, alignWindowStart(Math.min(now, this.clock.now()), this.windowSec), this.windowSec);
+      }
+    }
+  }
+
+  private write(): void {
+    if (this.closed.length === 0) return;
+    const batch = this.closed;
+    this.closed = [];
+    try {
+      this.opts.sink.writeWindows(batch.map((a) => a.toWire()));
+    } catch (err) {
+      this.closed = batch.concat(this.closed); // kept for the next tick
+      if (this.opts.onError) this.opts.onError(err);
+      else throw err;
+    }
+  }
+}
