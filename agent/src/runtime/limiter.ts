@@ -1,0 +1,37 @@
+// Per-model concurrency limit with a bounded FIFO queue: at most `limit` runs
+// at once, at most `queue` waiting; past that, OVERLOADED (503 + Retry-After)
+// instead of an unbounded backlog.
+import { AppError } from '@edgefleet/shared';
+
+export class Limiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number, private readonly queue: number, private readonly what: string) {}
+
+  get depth(): number {
+    return this.waiting.length;
+  }
+
+  get active(): number {
+    return this.running;
+  }
+
+  /** Resolves when a slot is free; throws OVERLOADED when the queue is full. Pair with release(). */
+  acquire(): Promise<void> | undefined {
+    if (this.running < this.limit) {
+      this.running++;
+      return undefined;
+    }
+    if (this.waiting.length >= this.queue) {
+      throw new AppError('OVERLOADED', `model "${this.what}" is overloaded: ${this.running} running and ${this.waiting.length} queued (limit ${this.limit} + queue ${this.queue}); retry later`);
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes straight to the next waiter
+    else this.running--;
+  }
+}

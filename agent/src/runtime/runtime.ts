@@ -1,0 +1,193 @@
+// The inference runtime: one onnxruntime session per active model version.
+// A switch loads and warms the new session beside the old one, swaps, and
+// releases the old one when the requests pinned to it have finished, so no
+// request fails during a swap.
+import type ort from 'onnxruntime-node';
+import { AppError, toAppError, type Manifest } from '@edgefleet/shared';
+import type { RuntimeOverrides } from '../config.js';
+import { Limiter } from './limiter.js';
+import { loadSession } from './session.js';
+import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './recorder.js';
+import { fromOrt, toOrt } from './tensors.js';
+
+export interface LoadedVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly manifest: Manifest;
+  readonly loadSeconds: number;
+  /** Requests holding this version (queued or running). */
+  pins: number;
+  retired: boolean;
+  /** @internal */ session: ort.InferenceSession;
+}
+
+export interface RuntimeOptions {
+  overrides?: RuntimeOverrides;
+  perModel: number;
+  queue: number;
+  recorder?: PredictionRecorder;
+  onRelease?: (v: LoadedVersion) => void;
+}
+
+interface Slot {
+  active: LoadedVersion;
+  limiter: Limiter;
+}
+
+export interface InferResult {
+  version: string;
+  outputs: RecordedTensor[];
+}
+
+export class ModelRuntime {
+  private readonly slots = new Map<string, Slot>();
+  /** Every version whose session is alive, active or draining; key name@version. */
+  private readonly live = new Map<string, LoadedVersion>();
+  private readonly drained = new Set<Promise<void>>();
+  private readonly released = new WeakSet<LoadedVersion>();
+  private recorder: PredictionRecorder;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    this.recorder = opts.recorder ?? noopRecorder;
+  }
+
+  setRecorder(r: PredictionRecorder): void {
+    this.recorder = r;
+  }
+
+  /** Loads and warms a version without making it active. */
+  async load(manifest: Manifest, modelPath: string): Promise<LoadedVersion> {
+    const { session, loadSeconds } = await loadSession(manifest, modelPath, this.opts.overrides);
+    return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session };
+  }
+
+  /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
+  activate(v: LoadedVersion): void {
+    const slot = this.slots.get(v.name);
+    this.live.set(`${v.name}@${v.version}`, v);
+    if (!slot) {
+      this.slots.set(v.name, { active: v, limiter: new Limiter(this.opts.perModel, this.opts.queue, v.name) });
+      return;
+    }
+    const old = slot.active;
+    slot.active = v;
+    if (old !== v) this.retire(old);
+  }
+
+  /** Loads, warms and activates in one step. */
+  async switchTo(manifest: Manifest, modelPath: string): Promise<LoadedVersion> {
+    const v = await this.load(manifest, modelPath);
+    this.activate(v);
+    return v;
+  }
+
+  /** Discards a version that was loaded but never activated. */
+  async discard(v: LoadedVersion): Promise<void> {
+    await v.session.release();
+  }
+
+  names(): string[] {
+    return [...this.slots.keys()].sort();
+  }
+
+  active(name: string): LoadedVersion | undefined {
+    return this.slots.get(name)?.active;
+  }
+
+  /** The manifest of a live version (active or still draining). */
+  manifestFor(name: string, version: string): Manifest | undefined {
+    return this.live.get(`${name}@${version}`)?.manifest;
+  }
+
+  queueDepth(name: string): number {
+    return this.slots.get(name)?.limiter.depth ?? 0;
+  }
+
+  /**
+   * Picks the version a request will run on (the active one, or `version` if it
+   * is the active one) and pins it; NOT_FOUND otherwise. Pair with infer().
+   */
+  pin(name: string, version?: string): LoadedVersion {
+    const slot = this.slots.get(name);
+    if (!slot) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.names().join(', ')}]`);
+    if (version !== undefined && slot.active.version !== version) {
+      throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${slot.active.version}" (the active version)`);
+    }
+    slot.active.pins++;
+    return slot.active;
+  }
+
+  /** Drops a pin taken by pin() when the request never reaches infer(). */
+  unpin(v: LoadedVersion): void {
+    v.pins--;
+    if (v.retired && v.pins === 0) this.release(v);
+  }
+
+  recordError(v: LoadedVersion, code: string, latencyMs: number): void {
+    this.recorder.recordError(v.name, v.version, code, latencyMs);
+  }
+
+  /** Runs validated feeds on a pinned version (queued behind the model's concurrency limit); unpins it. */
+  async infer(v: LoadedVersion, feeds: RecordedTensor[], wanted?: readonly string[], t0 = performance.now()): Promise<InferResult> {
+    const limiter = this.slots.get(v.name)?.limiter;
+    let acquired = false;
+    try {
+      if (!limiter) throw new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`);
+      const wait = limiter.acquire();
+      if (wait) await wait;
+      acquired = true;
+      const input: Record<string, ort.Tensor> = {};
+      for (const f of feeds) input[f.name] = toOrt(f);
+      let result: ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = wanted ? await v.session.run(input, wanted as string[]) : await v.session.run(input);
+      } catch (err) {
+        throw new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
+      }
+      const outputs: RecordedTensor[] = [];
+      for (const spec of v.manifest.io.outputs) {
+        const t = result[spec.name];
+        if (t && (!wanted || wanted.includes(spec.name))) outputs.push(fromOrt(spec.name, t as ort.Tensor));
+      }
+      this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
+      return { version: v.version, outputs };
+    } catch (err) {
+      this.recorder.recordError(v.name, v.version, toAppError(err).code, performance.now() - t0);
+      throw err;
+    } finally {
+      if (acquired) limiter!.release();
+      this.unpin(v);
+    }
+  }
+
+  /** Stops serving a model name altogether (e.g. after its last version is removed). */
+  unload(name: string): void {
+    const slot = this.slots.get(name);
+    if (!slot) return;
+    this.slots.delete(name);
+    this.retire(slot.active);
+  }
+
+  /** Waits for pinned requests to finish, then releases every session. Idempotent. */
+  async stop(): Promise<void> {
+    for (const name of [...this.slots.keys()]) this.unload(name);
+    while (this.drained.size > 0) await Promise.all([...this.drained]);
+  }
+
+  private retire(v: LoadedVersion): void {
+    v.retired = true;
+    if (v.pins === 0) this.release(v);
+  }
+
+  private release(v: LoadedVersion): void {
+    if (this.released.has(v)) return;
+    const key = `${v.name}@${v.version}`;
+    if (this.live.get(key) === v) this.live.delete(key);
+    if (v.pins === 0 && this.slots.get(v.name)?.active !== v) {
+      const p: Promise<void> = v.session.release().catch(() => undefined).finally(() => this.drained.delete(p));
+      this.released.add(v);
+      this.drained.add(p);
+      this.opts.onRelease?.(v);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// agent.db: one SQLite file (WAL, synchronous=FULL so an acknowledged switch of
+// the active model survives a power cut) with numbered migrations recorded in
+// a `migrations` table. Other parts contribute their migrations by id.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { summariesMigration } from '../summaries/migration.js';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  /** Unique, applied in ascending order; 1–99 core, 100–199 summaries, 200+ sync. */
+  id: number;
+  name: string;
+  up(db: Db): void;
+}
+
+export const coreMigration: Migration = {
+  id: 1,
+  name: 'core: trust, models, active versions, events, kv',
+  up(db) {
+    db.exec(`
+      CREATE TABLE trust (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE model_versions (
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL,
+        signatures TEXT NOT NULL,
+        installed_at TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      );
+      CREATE TABLE active_models (
+        name TEXT PRIMARY KEY,
+        active_version TEXT NOT NULL,
+        previous_version TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        model TEXT,
+        version TEXT,
+        code TEXT,
+        message TEXT NOT NULL,
+        data TEXT
+      );
+      CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+  },
+};
+
+/** Every migration of the agent: core (1) and summaries/outbox (100). */
+export const agentMigrations: readonly Migration[] = [coreMigration, summariesMigration];
+
+/** Opens (creating) the database and applies every migration not yet applied, each in its own transaction. */
+export function openDb(path: string, migrations: readonly Migration[] = agentMigrations): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations);
+  return db;
+}
+
+export function migrate(db: Db, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const ids = new Set<number>();
+  for (const m of migrations) {
+    if (ids.has(m.id)) throw new Error(`migration id ${m.id} is used twice (${m.name})`);
+    ids.add(m.id);
+  }
+  const applied = new Set((db.prepare('SELECT id FROM migrations').all() as { id: number }[]).map((r) => r.id));
+  for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
+    if (applied.has(m.id)) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, new Date().toISOString());
+    })();
+  }
+}

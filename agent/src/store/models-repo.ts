@@ -1,0 +1,94 @@
+// Installed model versions and, per model name, the active and previous
+// version. Every switch of the active version is one transaction.
+import { Manifest, parseWire, type SignaturesFile } from '@edgefleet/shared';
+import type { Db } from './db.js';
+
+export interface InstalledVersion {
+  name: string;
+  version: string;
+  manifest: Manifest;
+  manifestSha256: string;
+  signatures: SignaturesFile;
+  installedAt: string;
+}
+
+export interface ActiveEntry {
+  name: string;
+  active: string;
+  previous: string | undefined;
+  updatedAt: string;
+}
+
+interface VersionRow { name: string; version: string; manifest: string; manifest_sha256: string; signatures: string; installed_at: string }
+interface ActiveRow { name: string; active_version: string; previous_version: string | null; updated_at: string }
+
+export class ModelsRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Records a version (idempotent for the same manifest hash). */
+  addVersion(v: Omit<InstalledVersion, 'installedAt'>, at: Date = new Date()): void {
+    this.db
+      .prepare('INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, installed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name, version) DO UPDATE SET manifest = excluded.manifest, manifest_sha256 = excluded.manifest_sha256, signatures = excluded.signatures')
+      .run(v.name, v.version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), at.toISOString());
+  }
+
+  getVersion(name: string, version: string): InstalledVersion | undefined {
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE name = ? AND version = ?').get(name, version) as VersionRow | undefined;
+    return row ? toVersion(row) : undefined;
+  }
+
+  listVersions(name?: string): InstalledVersion[] {
+    const rows = (name
+      ? this.db.prepare('SELECT * FROM model_versions WHERE name = ? ORDER BY name, installed_at').all(name)
+      : this.db.prepare('SELECT * FROM model_versions ORDER BY name, installed_at').all()) as VersionRow[];
+    return rows.map(toVersion);
+  }
+
+  getActive(name: string): ActiveEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM active_models WHERE name = ?').get(name) as ActiveRow | undefined;
+    return row ? toActive(row) : undefined;
+  }
+
+  listActive(): ActiveEntry[] {
+    return (this.db.prepare('SELECT * FROM active_models ORDER BY name').all() as ActiveRow[]).map(toActive);
+  }
+
+  /**
+   * Makes `version` active; the version active before becomes `previous`
+   * (unless it is the same version). Call inside a transaction with addVersion when installing.
+   */
+  setActive(name: string, version: string, at: Date = new Date()): ActiveEntry {
+    const cur = this.getActive(name);
+    const previous = cur && cur.active !== version ? cur.active : cur?.previous;
+    this.db
+      .prepare('INSERT INTO active_models (name, active_version, previous_version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET active_version = excluded.active_version, previous_version = excluded.previous_version, updated_at = excluded.updated_at')
+      .run(name, version, previous === version ? null : (previous ?? null), at.toISOString());
+    return this.getActive(name)!;
+  }
+
+  /** Swaps active and previous. */
+  setActivePair(name: string, active: string, previous: string | undefined, at: Date = new Date()): void {
+    this.db
+      .prepare('INSERT INTO active_models (name, active_version, previous_version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET active_version = excluded.active_version, previous_version = excluded.previous_version, updated_at = excluded.updated_at')
+      .run(name, active, previous ?? null, at.toISOString());
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+function toVersion(r: VersionRow): InstalledVersion {
+  return {
+    name: r.name,
+    version: r.version,
+    manifest: parseWire(Manifest, JSON.parse(r.manifest), `stored manifest of ${r.name}@${r.version}`),
+    manifestSha256: r.manifest_sha256,
+    signatures: JSON.parse(r.signatures) as SignaturesFile,
+    installedAt: r.installed_at,
+  };
+}
+
+function toActive(r: ActiveRow): ActiveEntry {
+  return { name: r.name, active: r.active_version, previous: r.previous_version ?? undefined, updatedAt: r.updated_at };
+}
