@@ -43,7 +43,7 @@ export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 export const EventKind = z.enum([
   'download_started', 'download_progress', 'verifying', 'activating', 'activated', 'install_failed',
   'desired_refused', 'rolled_back', 'policy_breach', 'bit_rot', 'trust_rotated', 'trust_refused',
-  'backlog_compacted', 'error',
+  'backlog_compacted', 'backlog_dropped', 'error',
 ]);
 export type EventKind = z.infer<typeof EventKind>;
 
