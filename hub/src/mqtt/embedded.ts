@@ -1,0 +1,275 @@
+// The embedded broker: aedes 1.x (MQTT 3.1.1) on TCP, TLS when given a
+// certificate, with per-device authentication and the ACL of DESIGN.md section 5.
+// The hub publishes and receives in process (not as a client). One FleetLink
+// implementation; external.ts is the other.
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { Aedes, type AuthenticateError, type Client, type Connection } from 'aedes';
+import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
+import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
+import { Ingress } from './ingress.js';
+import { ConnectRateLimiter } from './rate-limit.js';
+import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
+
+export interface EmbeddedBrokerOptions {
+  tcpPort: number;
+  host: string;
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** WebSocket is not available yet (it needs the `ws` package as a declared dependency). */
+  wsPort?: number;
+  maxPayloadBytes: number;
+  connectRateLimit: { perAddressPerMinute: number };
+  devices: DeviceAuthPort;
+  metrics: MetricsPort;
+  logger: LoggerPort;
+  clock: ClockPort;
+  /**
+   * When given, the current desired document is delivered from the hub's store when a
+   * device subscribes to its desired topic, instead of aedes retained messages (whose
+   * lookups slow down with many retained messages, DESIGN.md section 5).
+   */
+  desiredFor?: (deviceId: string) => Buffer | null | Promise<Buffer | null>;
+  invalidLogIntervalMs?: number;
+}
+
+// CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+const IDENTIFIER_REJECTED = 2;
+
+/** Room for the fixed header, topic and packet id around the largest allowed payload. */
+const PACKET_OVERHEAD = 64 * 1024;
+
+type AedesInternals = { clients: Record<string, Client | undefined> };
+type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; packet: { length: number } };
+
+export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
+  if (opts.wsPort !== undefined) {
+    throw new Error('wsPort: MQTT over WebSocket is not supported by the embedded broker yet; use TCP or TLS');
+  }
+  const { devices, metrics, logger, clock } = opts;
+  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
+  const limiter = new ConnectRateLimiter(opts.connectRateLimit.perAddressPerMinute, clock);
+  const connected = new Set<string>();
+  let broker: Aedes | null = null;
+  let tcp: net.Server | null = null;
+  let tlsServer: tls.Server | null = null;
+  let stopping: Promise<void> | null = null;
+
+  function refuse(reason: string, fields: object): void {
+    metrics.inc('edgefleet_mqtt_refused_total', { reason });
+    logger.warn(fields, `mqtt refused: ${reason}`);
+  }
+
+  function authError(code: number, message: string): AuthenticateError {
+    return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+  }
+
+  function limitPacketSize(client: Client): void {
+    // aedes has no max packet size; stop reading a packet whose declared length is
+    // too large before it is buffered whole (mqtt-packet parser, fixed header).
+    const parser = (client as unknown as { _parser: ParserInternals })._parser;
+    const limit = opts.maxPayloadBytes + PACKET_OVERHEAD;
+    const orig = parser._parseLength.bind(parser);
+    parser._parseLength = () => {
+      const ok = orig();
+      if (ok && parser.packet.length > limit) {
+        refuse('packet_too_large', { bytes: parser.packet.length, limit });
+        parser._emitError(new Error(`packet of ${parser.packet.length} bytes exceeds the limit of ${limit} bytes`));
+        return false;
+      }
+      return ok;
+    };
+  }
+
+  function handle(conn: Connection): void {
+    if (!broker) {
+      conn.destroy();
+      return;
+    }
+    limitPacketSize(broker.handle(conn));
+  }
+
+  async function deliverDesired(client: Client): Promise<void> {
+    if (!opts.desiredFor) return;
+    const payload = await opts.desiredFor(client.id);
+    if (!payload || client.closed) return;
+    client.publish({ cmd: 'publish', topic: deviceTopic(client.id, 'desired'), payload, qos: 1, retain: true, dup: false });
+  }
+
+  function wire(b: Aedes): void {
+    b.preConnect = (client, _packet, done) => {
+      const addr = (client.conn as net.Socket).remoteAddress ?? 'unknown';
+      if (!limiter.allow(addr)) {
+        refuse('rate_limited', { address: addr, perMinute: opts.connectRateLimit.perAddressPerMinute });
+        done(new Error(`too many connection attempts from ${addr}: at most ${opts.connectRateLimit.perAddressPerMinute} a minute`), false);
+        return;
+      }
+      done(null, true);
+    };
+    b.authenticate = (client, username, password, done) => {
+      if (!username || !password) {
+        refuse('no_credentials', { clientId: client.id });
+        done(authError(BAD_USERNAME_OR_PASSWORD, 'username (device id) and password (device secret) are required'), false);
+        return;
+      }
+      if (client.id !== username) {
+        refuse('client_id_mismatch', { clientId: client.id, username });
+        done(authError(IDENTIFIER_REJECTED, `client id ${client.id} must equal the username ${username}`), false);
+        return;
+      }
+      const will = (client as unknown as { _will?: { topic: string; payload: Buffer } | null })._will;
+      let willReason: string | null;
+      try {
+        willReason = checkDeviceWill(username, will, opts.maxPayloadBytes);
+      } catch {
+        willReason = 'invalid device id';
+      }
+      if (willReason) {
+        refuse('will_refused', { deviceId: username, why: willReason });
+        done(authError(NOT_AUTHORIZED, willReason), false);
+        return;
+      }
+      devices.authenticate(username, password.toString('utf8')).then(
+        (result) => {
+          if (result === 'ok') return done(null, true);
+          refuse(`auth_${result}`, { deviceId: username });
+          done(authError(result === 'revoked' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, `device ${username}: ${result}`), false);
+        },
+        (err: unknown) => {
+          logger.error({ deviceId: username, err: String(err) }, 'device authentication failed');
+          done(authError(3, 'authentication unavailable'), false);
+        },
+      );
+    };
+    b.authorizePublish = (client, packet, done) => {
+      if (!client) return done(null);
+      const reason = checkDevicePublish(client.id, { topic: packet.topic, retain: packet.retain, payloadBytes: packet.payload.length }, opts.maxPayloadBytes);
+      if (reason) {
+        refuse('publish_refused', { deviceId: client.id, why: reason });
+        // MQTT 3.1.1 has no negative PUBACK: refusing closes the connection.
+        return done(new Error(reason));
+      }
+      done(null);
+    };
+    b.authorizeSubscribe = (client, sub, done) => {
+      const reason = checkDeviceSubscribe(client.id, sub.topic);
+      if (reason) {
+        refuse('subscribe_refused', { deviceId: client.id, why: reason });
+        return done(null, null); // SUBACK 0x80 for this filter
+      }
+      done(null, sub);
+    };
+    b.on('clientReady', (client) => {
+      connected.add(client.id);
+      metrics.set('edgefleet_mqtt_connected_devices', connected.size);
+      devices.markSeen(client.id, true, clock.now());
+      ingress.emitConnect(client.id, true);
+      const subs = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
+      if (subs[deviceTopic(client.id, 'desired')]) void deliverDesired(client).catch(() => {});
+    });
+    b.on('clientDisconnect', (client) => {
+      if (!connected.delete(client.id)) return;
+      metrics.set('edgefleet_mqtt_connected_devices', connected.size);
+      devices.markSeen(client.id, false, clock.now());
+      ingress.emitConnect(client.id, false);
+    });
+    b.on('subscribe', (subs, client) => {
+      if (!opts.desiredFor || !client) return;
+      const own = deviceTopic(client.id, 'desired');
+      if (subs.some((s) => s.topic === own && (s.qos as number) !== 128)) {
+        deliverDesired(client).catch((err: unknown) => logger.error({ deviceId: client.id, err: String(err) }, 'desiredFor failed'));
+      }
+    });
+  }
+
+  async function subscribeIngress(b: Aedes): Promise<void> {
+    for (const kind of INCOMING_KINDS) {
+      await new Promise<void>((resolve) => {
+        b.subscribe(allDevicesFilter(kind), (packet, cb) => {
+          const r = ingress.accept(packet.topic, packet.payload as Buffer);
+          if (r && r.kind === 'presence' && 'online' in r.msg) devices.markSeen(r.deviceId, r.msg.online, clock.now());
+          cb();
+        }, resolve);
+      });
+    }
+  }
+
+  function publishRaw(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    const b = broker;
+    if (!b) return Promise.reject(new Error('the embedded broker is not started'));
+    return new Promise((resolve, reject) => {
+      b.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  const link: FleetLink = {
+    async start() {
+      if (broker) return;
+      const b = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000 });
+      broker = b;
+      wire(b);
+      await subscribeIngress(b);
+      tcp = net.createServer(handle);
+      tcp.listen(opts.tcpPort, opts.host);
+      await once(tcp, 'listening');
+      if (opts.tls) {
+        tlsServer = tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
+        tlsServer.listen(opts.tls.port, opts.host);
+        await once(tlsServer, 'listening');
+      }
+      logger.info({ address: link.address() }, 'embedded MQTT broker listening');
+    },
+    stop() {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        const servers = [tlsServer, tcp].filter((s): s is net.Server => s !== null);
+        const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+        if (broker) {
+          const b = broker;
+          await new Promise<void>((r) => b.close(() => r()));
+        }
+        await Promise.all(closed);
+        broker = null;
+        tcp = null;
+        tlsServer = null;
+        connected.clear();
+      })();
+      return stopping;
+    },
+    async publish(deviceId, kind: OutgoingKind, payload, o = {}) {
+      const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      // With desiredFor the store is the source of the current document: no retained copy.
+      const retain = kind === 'desired' && opts.desiredFor ? false : (o.retain ?? false);
+      await publishRaw(deviceTopic(deviceId, kind), buf, retain);
+      metrics.inc('edgefleet_mqtt_messages_out_total', { kind });
+    },
+    async publishTrust(doc) {
+      const text = typeof doc === 'string' ? doc : Buffer.isBuffer(doc) ? doc : JSON.stringify(doc);
+      await publishRaw(TRUST_TOPIC, Buffer.from(text), true);
+      metrics.inc('edgefleet_mqtt_messages_out_total', { kind: 'trust' });
+    },
+    on: (kind, handler) => ingress.on(kind, handler),
+    onConnect: (h) => ingress.onConnect(h),
+    onDisconnect: (h) => ingress.onDisconnect(h),
+    async disconnect(deviceId) {
+      const client = broker ? (broker as unknown as AedesInternals).clients[deviceId] : undefined;
+      if (!client) return false;
+      await new Promise<void>((r) => client.close(() => r()));
+      logger.info({ deviceId }, 'device disconnected by the hub');
+      return true;
+    },
+    connectedCount: () => connected.size,
+    invalidCounts: () => ingress.invalidCounts(),
+    address(): FleetLinkAddress {
+      const a = tcp?.address();
+      if (!a || typeof a === 'string') throw new Error('the embedded broker is not listening');
+      const out: FleetLinkAddress = { mqtt: `mqtt://${a.address}:${a.port}` };
+      const t = tlsServer?.address();
+      if (t && typeof t !== 'string') out.mqtts = `mqtts://${t.address}:${t.port}`;
+      return out;
+    },
+  };
+  return link;
+}

@@ -1,0 +1,120 @@
+// The external-broker FleetLink: the hub is an MQTT client (mqtt.js, MQTT 3.1.1)
+// of Mosquitto, EMQX, ... The broker enforces device identity and the ACL (see
+// mosquitto-config.ts); the hub still validates every message. Device traffic is
+// read through `$share/{group}/…` subscriptions so several hubs can split it;
+// presence is read by every hub (not shared) so each knows who is online.
+import mqtt, { type MqttClient } from 'mqtt';
+import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
+import { Ingress } from './ingress.js';
+import type { ClockPort, DeviceAuthPort, FleetLink, IncomingKind, LoggerPort, MetricsPort } from './ports.js';
+
+export interface ExternalLinkOptions {
+  /** mqtt://host:port or mqtts://host:port */
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  /** `$share` group name; empty string subscribes without sharing (one hub only). */
+  shareGroup: string;
+  /** Used for markSeen (presence); authentication itself is the broker's job. */
+  devices: Pick<DeviceAuthPort, 'markSeen'>;
+  metrics: MetricsPort;
+  logger: LoggerPort;
+  clock: ClockPort;
+  invalidLogIntervalMs?: number;
+  /** TLS CA for mqtts:// (PEM). */
+  ca?: string | Buffer;
+  connectTimeoutMs?: number;
+}
+
+const SHARED_KINDS: IncomingKind[] = ['state', 'telemetry', 'events', 'blob/get'];
+
+export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
+  const { metrics, logger, clock } = opts;
+  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
+  const online = new Set<string>();
+  let client: MqttClient | null = null;
+  let stopping: Promise<void> | null = null;
+
+  function filterFor(kind: IncomingKind): string {
+    const f = allDevicesFilter(kind);
+    return opts.shareGroup && kind !== 'presence' ? `$share/${opts.shareGroup}/${f}` : f;
+  }
+
+  function onMessage(topic: string, payload: Buffer): void {
+    const r = ingress.accept(topic, payload);
+    if (!r || r.kind !== 'presence' || !('online' in r.msg)) return;
+    const was = online.has(r.deviceId);
+    if (r.msg.online) online.add(r.deviceId);
+    else online.delete(r.deviceId);
+    metrics.set('edgefleet_mqtt_connected_devices', online.size);
+    opts.devices.markSeen(r.deviceId, r.msg.online, clock.now());
+    if (was !== r.msg.online) ingress.emitConnect(r.deviceId, r.msg.online);
+  }
+
+  function requireClient(): MqttClient {
+    if (!client) throw new Error('the external fleet link is not started');
+    return client;
+  }
+
+  const link: FleetLink = {
+    async start() {
+      if (client) return;
+      const c = await mqtt.connectAsync(opts.url, {
+        protocolVersion: 4,
+        username: opts.username,
+        password: opts.password,
+        clientId: opts.clientId,
+        clean: true,
+        reconnectPeriod: 1000,
+        connectTimeout: opts.connectTimeoutMs ?? 10_000,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      });
+      client = c;
+      c.on('message', onMessage);
+      c.on('error', (err) => logger.warn({ err: err.message }, 'external broker connection error'));
+      const filters = [...SHARED_KINDS, 'presence' as const].map(filterFor);
+      const granted = await c.subscribeAsync(filters, { qos: 1 });
+      const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length > 0) {
+        await c.endAsync();
+        client = null;
+        throw new Error(`the external broker refused the hub's subscriptions ${refused.join(', ')}: check the hub user's ACL (full access to ef/v1/#)`);
+      }
+      logger.info({ url: opts.url, shareGroup: opts.shareGroup }, 'connected to the external MQTT broker');
+    },
+    stop() {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        const c = client;
+        client = null;
+        if (c) await c.endAsync();
+        online.clear();
+      })();
+      return stopping;
+    },
+    async publish(deviceId, kind, payload, o = {}) {
+      await requireClient().publishAsync(deviceTopic(deviceId, kind), typeof payload === 'string' ? Buffer.from(payload) : payload, { qos: 1, retain: o.retain ?? false });
+      metrics.inc('edgefleet_mqtt_messages_out_total', { kind });
+    },
+    async publishTrust(doc) {
+      const text = typeof doc === 'string' ? doc : Buffer.isBuffer(doc) ? doc : JSON.stringify(doc);
+      await requireClient().publishAsync(TRUST_TOPIC, Buffer.from(text), { qos: 1, retain: true });
+      metrics.inc('edgefleet_mqtt_messages_out_total', { kind: 'trust' });
+    },
+    on: (kind, handler) => ingress.on(kind, handler),
+    onConnect: (h) => ingress.onConnect(h),
+    onDisconnect: (h) => ingress.onDisconnect(h),
+    disconnect(deviceId) {
+      // A client cannot kick another client off a broker. Revocation with an external
+      // broker = remove the device from the password file and reload the broker
+      // (docs/mqtt.md); Mosquitto then refuses its next CONNECT.
+      logger.warn({ deviceId }, 'disconnect() is not available with an external broker: regenerate the password file and reload the broker');
+      return Promise.resolve(false);
+    },
+    connectedCount: () => online.size,
+    invalidCounts: () => ingress.invalidCounts(),
+    address: () => ({ mqtt: opts.url }),
+  };
+  return link;
+}

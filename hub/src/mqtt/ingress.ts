@@ -1,0 +1,133 @@
+// Turns raw device publishes into validated messages for the hub: parses the
+// topic, validates the payload with the shared schema, checks that a payload's
+// deviceId matches the topic's, and dispatches to the registered handlers.
+// Invalid messages are counted per device and kind, logged once per device and
+// interval, and dropped; a throwing handler is logged and does not affect others.
+import { BlobGet, EventBatch, Presence, ReportedState, TelemetryBatch, parseTopic, parseWireJson, toAppError } from '@edgefleet/shared';
+import type { z } from 'zod';
+import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
+
+const SCHEMAS: { [K in IncomingKind]: z.ZodType<IncomingMessages[K]> } = {
+  state: ReportedState as unknown as z.ZodType<IncomingMessages['state']>,
+  presence: Presence as unknown as z.ZodType<IncomingMessages['presence']>,
+  telemetry: TelemetryBatch as unknown as z.ZodType<IncomingMessages['telemetry']>,
+  events: EventBatch as unknown as z.ZodType<IncomingMessages['events']>,
+  'blob/get': BlobGet as unknown as z.ZodType<IncomingMessages['blob/get']>,
+};
+
+export interface IngressDeps {
+  metrics: MetricsPort;
+  logger: LoggerPort;
+  clock: ClockPort;
+  /** How often one device's invalid messages are logged at most (default 60 s). */
+  invalidLogIntervalMs?: number;
+}
+
+type AnyHandler = (deviceId: string, msg: never) => void | Promise<void>;
+
+export class Ingress {
+  private readonly handlers = new Map<IncomingKind, Set<AnyHandler>>();
+  private readonly connectHandlers = new Set<DeviceHandler>();
+  private readonly disconnectHandlers = new Set<DeviceHandler>();
+  private readonly invalid = new Map<string, number>();
+  private readonly lastLogged = new Map<string, number>();
+  private readonly logInterval: number;
+
+  constructor(private readonly deps: IngressDeps) {
+    this.logInterval = deps.invalidLogIntervalMs ?? 60_000;
+  }
+
+  on<K extends IncomingKind>(kind: K, handler: IncomingHandler<K>): () => void {
+    let set = this.handlers.get(kind);
+    if (!set) this.handlers.set(kind, (set = new Set()));
+    set.add(handler as AnyHandler);
+    return () => set.delete(handler as AnyHandler);
+  }
+
+  onConnect(h: DeviceHandler): () => void {
+    this.connectHandlers.add(h);
+    return () => this.connectHandlers.delete(h);
+  }
+
+  onDisconnect(h: DeviceHandler): () => void {
+    this.disconnectHandlers.add(h);
+    return () => this.disconnectHandlers.delete(h);
+  }
+
+  emitConnect(deviceId: string, online: boolean): void {
+    for (const h of online ? this.connectHandlers : this.disconnectHandlers) {
+      try {
+        h(deviceId);
+      } catch (err) {
+        this.deps.logger.error({ deviceId, err: toAppError(err).message }, 'fleet link connect/disconnect handler failed');
+      }
+    }
+  }
+
+  /**
+   * Handles one publish from a device. Returns the validated message (or null when dropped)
+   * so that a link can react to presence itself.
+   */
+  accept(topic: string, payload: Buffer): { kind: IncomingKind; deviceId: string; msg: IncomingMessages[IncomingKind] } | null {
+    const parsed = parseTopic(topic);
+    if (!parsed || parsed.kind !== 'device' || !(parsed.topic in SCHEMAS)) {
+      this.drop('unknown', parsed?.kind === 'device' ? parsed.topic : 'topic', `not a device-to-hub topic: ${topic}`);
+      return null;
+    }
+    const kind = parsed.topic as IncomingKind;
+    const deviceId = parsed.deviceId;
+    let msg: IncomingMessages[IncomingKind];
+    try {
+      msg = parseWireJson(SCHEMAS[kind], payload, `${kind} message from ${deviceId}`);
+    } catch (err) {
+      this.drop(deviceId, kind, toAppError(err).message);
+      return null;
+    }
+    if ('deviceId' in msg && msg.deviceId !== deviceId) {
+      this.drop(deviceId, kind, `invalid ${kind} message: deviceId ${JSON.stringify(msg.deviceId)} does not match the topic's device ${JSON.stringify(deviceId)}`);
+      return null;
+    }
+    this.deps.metrics.inc('edgefleet_mqtt_messages_in_total', { kind });
+    this.dispatch(kind, deviceId, msg);
+    return { kind, deviceId, msg };
+  }
+
+  private dispatch(kind: IncomingKind, deviceId: string, msg: IncomingMessages[IncomingKind]): void {
+    const set = this.handlers.get(kind);
+    if (!set) return;
+    for (const h of set) {
+      try {
+        const r = h(deviceId, msg as never);
+        if (r && typeof (r as Promise<void>).catch === 'function') {
+          (r as Promise<void>).catch((err: unknown) => this.handlerFailed(kind, deviceId, err));
+        }
+      } catch (err) {
+        this.handlerFailed(kind, deviceId, err);
+      }
+    }
+  }
+
+  private handlerFailed(kind: string, deviceId: string, err: unknown): void {
+    this.deps.metrics.inc('edgefleet_mqtt_handler_errors_total', { kind });
+    this.deps.logger.error({ deviceId, kind, err: toAppError(err).message }, 'handler for a device message failed');
+  }
+
+  private drop(deviceId: string, kind: string, reason: string): void {
+    const key = `${deviceId}\u0000${kind}`;
+    this.invalid.set(key, (this.invalid.get(key) ?? 0) + 1);
+    this.deps.metrics.inc('edgefleet_mqtt_invalid_messages_total', { kind });
+    const now = this.deps.clock.now().getTime();
+    const last = this.lastLogged.get(deviceId);
+    if (last === undefined || now - last >= this.logInterval) {
+      this.lastLogged.set(deviceId, now);
+      this.deps.logger.warn({ deviceId, kind, reason }, 'invalid device message dropped (logged once per device and interval)');
+    }
+  }
+
+  invalidCounts(): InvalidCount[] {
+    return [...this.invalid].map(([key, count]) => {
+      const [deviceId = '', kind = ''] = key.split('\u0000');
+      return { deviceId, kind, count };
+    });
+  }
+}

@@ -1,0 +1,87 @@
+// The seams between the hub's MQTT side and the rest of the hub: what the broker
+// needs from the device store (DeviceAuthPort), metrics, logging and time, and the
+// one interface through which the hub reaches devices (FleetLink), implemented by
+// the embedded aedes broker (embedded.ts) and an external broker client (external.ts).
+import type { BlobGet, EventBatch, Presence, ReportedState, TelemetryBatch } from '@edgefleet/shared';
+
+export type AuthResult = 'ok' | 'unknown' | 'revoked' | 'bad_secret';
+
+/** Implemented by the hub's devices repository. */
+export interface DeviceAuthPort {
+  /** Checks a device's secret (salted hash, constant-time compare). */
+  authenticate(id: string, secret: string): Promise<AuthResult>;
+  /** Presence: online/offline and last-seen time. Must not throw. */
+  markSeen(id: string, online: boolean, at: Date): void;
+}
+
+/** A tiny metrics sink; hub/src/metrics.ts adapts its registry to this. */
+export interface MetricsPort {
+  inc(name: string, labels?: Record<string, string>, by?: number): void;
+  set(name: string, value: number, labels?: Record<string, string>): void;
+}
+
+export interface LoggerPort {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ClockPort {
+  now(): Date;
+}
+
+/** Messages devices send, already parsed and validated with the shared schemas. */
+export interface IncomingMessages {
+  state: ReportedState;
+  presence: Presence;
+  telemetry: TelemetryBatch;
+  events: EventBatch;
+  'blob/get': BlobGet;
+}
+export type IncomingKind = keyof IncomingMessages;
+export const INCOMING_KINDS: readonly IncomingKind[] = ['state', 'presence', 'telemetry', 'events', 'blob/get'];
+
+/** What the hub sends to one device. */
+export type OutgoingKind = 'desired' | 'ack' | 'blob/data';
+
+export type IncomingHandler<K extends IncomingKind> = (deviceId: string, msg: IncomingMessages[K]) => void | Promise<void>;
+export type DeviceHandler = (deviceId: string) => void;
+
+export interface InvalidCount {
+  deviceId: string;
+  kind: string;
+  count: number;
+}
+
+export interface FleetLinkAddress {
+  /** mqtt://host:port (embedded TCP, or the external broker URL). */
+  mqtt: string;
+  mqtts?: string;
+  ws?: string;
+}
+
+/** The one interface through which the hub reaches devices. */
+export interface FleetLink {
+  start(): Promise<void>;
+  /** Idempotent; closes listeners and connections in reverse order. */
+  stop(): Promise<void>;
+  /** QoS 1 to `ef/v1/d/{deviceId}/{kind}`; resolves once the broker accepted it. */
+  publish(deviceId: string, kind: OutgoingKind, payload: Buffer | string, opts?: { retain?: boolean }): Promise<void>;
+  /** Publishes the signed trust document (object or its JSON text), retained, on `ef/v1/trust`. */
+  publishTrust(doc: unknown): Promise<void>;
+  /** Registers a handler for one kind of validated device message; returns an unsubscribe function. */
+  on<K extends IncomingKind>(kind: K, handler: IncomingHandler<K>): () => void;
+  onConnect(handler: DeviceHandler): () => void;
+  onDisconnect(handler: DeviceHandler): () => void;
+  /** Drops a device's connection (revocation). Returns false when it was not connected or the link cannot. */
+  disconnect(deviceId: string): Promise<boolean>;
+  connectedCount(): number;
+  /** Invalid messages dropped so far, per device and kind. */
+  invalidCounts(): InvalidCount[];
+  address(): FleetLinkAddress;
+}
+
+export const noopMetrics: MetricsPort = { inc() {}, set() {} };
+export const noopLogger: LoggerPort = { debug() {}, info() {}, warn() {}, error() {} };
+export const systemClockPort: ClockPort = { now: () => new Date() };
