@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// `edgefleet`, the operator CLI (bin of @edgefleet/hub). The composition root:
+// the command table keyed by the full command words, and the process glue.
+// Adding a command is adding one entry to `commands`; see args.ts for Command.
+// Exit codes: 0 success, 1 the operation failed, 2 bad command line (docs/cli.md).
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dispatch, type CommandTable } from './args.js';
+import type { CliContext } from './output.js';
+import { keysGenerate } from './commands/keys.js';
+import { trustInit, trustRotate } from './commands/trust.js';
+import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
+
+export const commands: CommandTable = {
+  'keys generate': keysGenerate,
+  'trust init': trustInit,
+  'trust rotate': trustRotate,
+  'model pack': modelPack,
+  'model sign': modelSign,
+  'model verify': modelVerify,
+  'model inspect': modelInspect,
+};
+
+export function processContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    now: () => new Date(),
+  };
+}
+
+/** Runs the CLI with `argv` (without node and the script) and resolves to the exit code. */
+export function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  return dispatch(commands, argv, ctx);
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  // exitCode rather than exit(): lets piped stdout drain before the process ends.
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error [INTERNAL]: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
