@@ -53,7 +53,9 @@ export function predict(m: TrainedModel, d: Dataset): Float64Array {
   return p;
 }
 
-function forward(m: Pick<TrainedModel, 'w1' | 'b1' | 'w2' | 'b2' | 'hidden'>, v: Float64Array, h: Float64Array): number {
+type Weights = ArrayLike<number>;
+
+function forward(m: { w1: Weights; b1: Weights; w2: Weights; b2: Weights; hidden: number }, v: ArrayLike<number>, h: Float64Array): number {
   let z = m.b2[0] as number;
   for (let j = 0; j < m.hidden; j++) {
     let s = m.b1[j] as number;
