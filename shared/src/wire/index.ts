@@ -7,3 +7,4 @@ export * from './blob.js';
 export * from './topics.js';
 export * from './api.js';
 export * from './ranges.js';
+export * from './deploy.js';

@@ -1,0 +1,171 @@
+// Serves model files to devices as blocks (blob/get → blob/data). A device may fetch only blobs named
+// in its latest desired document. Concurrent transfers are capped in total, and bandwidth per device
+// and in total (token buckets); requests beyond the caps wait in a FIFO queue rather than being refused.
+import { open } from 'node:fs/promises';
+import { TokenBucket, encodeBlobData, type BlobGet } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+
+export interface BlobServerOptions {
+  /** Distinct (device, blob) transfers served at once; 0 = no cap. */
+  maxTransfers: number;
+  /** Bytes per second per device; 0 = no cap. */
+  perDeviceBytesPerSec: number;
+  /** Bytes per second in total; 0 = no cap. */
+  totalBytesPerSec: number;
+  /** A transfer with no request for this long no longer counts as active. */
+  idleMs: number;
+}
+
+export const DEFAULT_BLOB_OPTIONS: BlobServerOptions = {
+  maxTransfers: 64,
+  perDeviceBytesPerSec: 32 * 1024 * 1024,
+  totalBytesPerSec: 256 * 1024 * 1024,
+  idleMs: 30_000,
+};
+
+interface Pending {
+  deviceId: string;
+  req: BlobGet;
+}
+
+export class BlobServer {
+  private readonly opts: BlobServerOptions;
+  private readonly queue: Pending[] = [];
+  private readonly active = new Map<string, number>();
+  private readonly perDevice = new Map<string, TokenBucket>();
+  private readonly total: TokenBucket | null;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping = false;
+  private stopped = false;
+  private unsub: (() => void) | null = null;
+  /** Bytes sent, for metrics and tests. */
+  bytesSent = 0;
+
+  constructor(
+    private readonly deps: { store: Store; link: FleetLink; logger: LoggerPort; now?: () => number },
+    options: Partial<BlobServerOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_BLOB_OPTIONS, ...options };
+    this.total = this.opts.totalBytesPerSec > 0 ? new TokenBucket(this.opts.totalBytesPerSec, this.opts.totalBytesPerSec, this.now()) : null;
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.unsub = this.deps.link.on('blob/get', (id, req) => this.onRequest(id, req));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsub?.();
+    this.unsub = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+  }
+
+  /** Whether the blob is named in the device's latest desired document. */
+  private entitled(deviceId: string, sha256: string): boolean {
+    const doc = this.deps.store.desired.latest(deviceId);
+    return !!doc && doc.signed.models.some((m) => m.bundle.sha256 === sha256);
+  }
+
+  onRequest(deviceId: string, req: BlobGet): void {
+    if (this.stopped) return;
+    if (!this.entitled(deviceId, req.sha256) || !this.deps.store.blobs.has(req.sha256)) {
+      void this.sendError(deviceId, req, 'NOT_FOUND', `blob ${req.sha256} is not assigned to device ${deviceId}`);
+      return;
+    }
+    const size = this.deps.store.blobs.size(req.sha256);
+    if (req.offset >= size) {
+      void this.sendError(deviceId, req, 'BAD_REQUEST', `offset ${req.offset} is past the end of the ${size}-byte blob`);
+      return;
+    }
+    const dup = this.queue.some((p) => p.deviceId === deviceId && p.req.sha256 === req.sha256 && p.req.offset === req.offset);
+    if (!dup) this.queue.push({ deviceId, req });
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.pump();
+    }, ms);
+  }
+
+  private bucketFor(deviceId: string): TokenBucket | null {
+    if (this.opts.perDeviceBytesPerSec <= 0) return null;
+    let b = this.perDevice.get(deviceId);
+    if (!b) {
+      b = new TokenBucket(this.opts.perDeviceBytesPerSec, this.opts.perDeviceBytesPerSec, this.now());
+      this.perDevice.set(deviceId, b);
+    }
+    return b;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const now = this.now();
+      for (const [k, at] of this.active) if (now - at > this.opts.idleMs) this.active.delete(k);
+      let wait = Infinity;
+      for (let i = 0; i < this.queue.length && !this.stopped; ) {
+        const p = this.queue[i] as Pending;
+        const key = `${p.deviceId} ${p.req.sha256}`;
+        if (!this.active.has(key) && this.opts.maxTransfers > 0 && this.active.size >= this.opts.maxTransfers) {
+          i++;
+          wait = Math.min(wait, 200);
+          continue;
+        }
+        const size = this.deps.store.blobs.size(p.req.sha256);
+        const bytes = Math.min(p.req.count * p.req.blockSize, size - p.req.offset);
+        const dev = this.bucketFor(p.deviceId);
+        const w = Math.max(dev?.waitMs(bytes, this.now()) ?? 0, this.total?.waitMs(bytes, this.now()) ?? 0);
+        if (w > 0) {
+          i++;
+          wait = Math.min(wait, w);
+          continue;
+        }
+        dev?.take(bytes, this.now());
+        this.total?.take(bytes, this.now());
+        this.queue.splice(i, 1);
+        this.active.set(key, this.now());
+        await this.send(p, size);
+      }
+      if (this.queue.length && wait !== Infinity) this.schedule(wait);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async send(p: Pending, total: number): Promise<void> {
+    const { req, deviceId } = p;
+    const end = Math.min(req.offset + req.count * req.blockSize, total);
+    const fh = await open(this.deps.store.blobs.pathOf(req.sha256), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(end - req.offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, req.offset);
+      for (let off = 0; off < bytesRead; off += req.blockSize) {
+        const bytes = buf.subarray(off, Math.min(off + req.blockSize, bytesRead));
+        const frame = encodeBlobData({ sha256: req.sha256, offset: req.offset + off, length: bytes.length, total }, bytes);
+        await this.deps.link.publish(deviceId, 'blob/data', frame);
+        this.bytesSent += bytes.length;
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, deviceId, sha256: req.sha256 }, 'sending blob blocks failed');
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async sendError(deviceId: string, req: BlobGet, code: string, message: string): Promise<void> {
+    const frame = encodeBlobData({ sha256: req.sha256, offset: req.offset, length: 0, total: 0, error: { code, message } }, Buffer.alloc(0));
+    await this.deps.link.publish(deviceId, 'blob/data', frame).catch(() => undefined);
+  }
+}

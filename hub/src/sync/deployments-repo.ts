@@ -1,0 +1,142 @@
+// Deployments and their per-device status. A device's effective version of a model is the one of the
+// newest deployment that includes the device.
+import { AppError, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+
+interface DeploymentRow {
+  id: number;
+  model: string;
+  version: string;
+  target: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+}
+interface DeviceRow {
+  deployment_id: number;
+  device_id: string;
+  status: DeploymentDeviceStatus;
+  progress: number | null;
+  reason: string | null;
+  updated_at: string;
+}
+
+export interface EffectiveModel {
+  deploymentId: number;
+  model: string;
+  version: string;
+  previous: string | undefined;
+}
+
+const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, rolled_back: 0, superseded: 0 });
+
+export class DeploymentsRepo {
+  constructor(private readonly db: Db) {}
+
+  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date }): number {
+    const r = this.db
+      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Adds devices to a deployment (pending) and marks older deployments of the same model on them superseded. */
+  addDevices(deploymentId: number, model: string, deviceIds: string[], at: Date): void {
+    const ins = this.db.prepare("INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id, status, updated_at) VALUES (?, ?, 'pending', ?)");
+    const sup = this.db.prepare(
+      `UPDATE deployment_devices SET status = 'superseded', updated_at = ?
+       WHERE device_id = ? AND deployment_id < ? AND status NOT IN ('superseded')
+         AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)`,
+    );
+    this.db.transaction(() => {
+      for (const id of deviceIds) {
+        ins.run(deploymentId, id, at.toISOString());
+        sup.run(at.toISOString(), id, deploymentId, model);
+      }
+    })();
+  }
+
+  list(): Array<Omit<Deployment, 'devices'>> {
+    const rows = this.db.prepare('SELECT * FROM deployments ORDER BY id DESC').all() as DeploymentRow[];
+    return rows.map((r) => {
+      const { devices: _d, ...rest } = this.toDeployment(r, this.deviceRows(r.id));
+      return rest;
+    });
+  }
+
+  get(id: number): Deployment {
+    const r = this.db.prepare('SELECT * FROM deployments WHERE id = ?').get(id) as DeploymentRow | undefined;
+    if (!r) throw new AppError('NOT_FOUND', `no deployment ${id}`);
+    return this.toDeployment(r, this.deviceRows(id));
+  }
+
+  /** Deployments whose target is tags or all (devices enrolling later may match them), oldest first. */
+  openTargets(): Array<{ id: number; model: string; version: string; target: DeployTarget }> {
+    const rows = this.db.prepare('SELECT id, model, version, target FROM deployments ORDER BY id').all() as DeploymentRow[];
+    return rows
+      .map((r) => ({ id: r.id, model: r.model, version: r.version, target: JSON.parse(r.target) as DeployTarget }))
+      .filter((d) => d.target.all || d.target.tags);
+  }
+
+  /** For each model, the newest deployment that includes the device, with the version it replaced. */
+  effectiveFor(deviceId: string): EffectiveModel[] {
+    const rows = this.db
+      .prepare(
+        `SELECT d.id, d.model, d.version FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+         WHERE dd.device_id = ? ORDER BY d.id DESC`,
+      )
+      .all(deviceId) as Array<{ id: number; model: string; version: string }>;
+    const out = new Map<string, EffectiveModel>();
+    for (const r of rows) {
+      const cur = out.get(r.model);
+      if (!cur) out.set(r.model, { deploymentId: r.id, model: r.model, version: r.version, previous: undefined });
+      else if (cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
+    }
+    return [...out.values()].sort((a, b) => a.model.localeCompare(b.model));
+  }
+
+  /** Updates the device's row in the effective deployment of `model` (the newest that includes it). */
+  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null } = {}): void {
+    const row = this.db
+      .prepare(
+        `SELECT dd.deployment_id AS id, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+         WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
+      )
+      .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus } | undefined;
+    if (!row) return;
+    this.db
+      .prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
+      .run(status, extra.progress ?? null, extra.reason ?? null, at.toISOString(), row.id, deviceId);
+  }
+
+  private deviceRows(id: number): DeviceRow[] {
+    return this.db.prepare('SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY device_id').all(id) as DeviceRow[];
+  }
+
+  private toDeployment(r: DeploymentRow, devices: DeviceRow[]): Deployment {
+    const counts = EMPTY_COUNTS();
+    const list: DeploymentDevice[] = devices.map((d) => {
+      counts[d.status]++;
+      return { deviceId: d.device_id, status: d.status, progress: d.progress, reason: d.reason, updated: d.updated_at };
+    });
+    return {
+      id: r.id,
+      model: r.model,
+      version: r.version,
+      target: JSON.parse(r.target) as DeployTarget,
+      reason: r.reason,
+      createdBy: r.created_by,
+      created: r.created_at,
+      counts,
+      devices: list,
+    };
+  }
+}
+
+/** Whether a device with these tags matches a deployment target. */
+export function targetMatches(target: DeployTarget, deviceId: string, tags: Record<string, string>): boolean {
+  if (target.all) return true;
+  if (target.devices) return target.devices.includes(deviceId);
+  if (target.tags) return Object.entries(target.tags).every(([k, v]) => tags[k] === v);
+  return false;
+}

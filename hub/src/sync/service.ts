@@ -1,0 +1,184 @@
+// Fleet sync on the hub: deployments become signed desired-state documents (one growing seq per
+// device, re-signed before they expire), and device telemetry/events are persisted by (device, seq)
+// and acked by range. Device reports drive each deployment's per-device status.
+import {
+  AppError, DESIRED_SCHEMA, signEnvelope, toRanges,
+  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredDocument, type DeviceEvent, type EventBatch, type KeyPair, type ReportedState, type TelemetryBatch,
+} from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import type { Clock } from '../clock.js';
+import { DeploymentsRepo, targetMatches } from './deployments-repo.js';
+import { TelemetryRepo } from './telemetry-repo.js';
+
+export interface FleetSyncOptions {
+  /** Lifetime of a desired document. */
+  desiredTtlMs: number;
+  /** Re-sign documents that expire within this margin. */
+  renewBeforeMs: number;
+  /** How often to look for documents to re-sign. */
+  renewEveryMs: number;
+}
+
+export const DEFAULT_SYNC_OPTIONS: FleetSyncOptions = {
+  desiredTtlMs: 14 * 24 * 3600_000,
+  renewBeforeMs: 7 * 24 * 3600_000,
+  renewEveryMs: 3600_000,
+};
+
+export interface FleetSyncDeps {
+  store: Store;
+  link: FleetLink;
+  hubKey: KeyPair;
+  clock: Clock;
+  logger: LoggerPort;
+  options?: Partial<FleetSyncOptions>;
+}
+
+const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
+  download_started: 'downloading',
+  download_progress: 'downloading',
+  verifying: 'activating',
+  activating: 'activating',
+  activated: 'active',
+  install_failed: 'failed',
+  desired_refused: 'failed',
+  rolled_back: 'rolled_back',
+  policy_breach: 'rolled_back',
+};
+
+export class FleetSync {
+  readonly deployments: DeploymentsRepo;
+  readonly telemetry: TelemetryRepo;
+  private readonly opts: FleetSyncOptions;
+  private readonly unsubs: Array<() => void> = [];
+  private renewTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: FleetSyncDeps) {
+    this.deployments = new DeploymentsRepo(deps.store.db);
+    this.telemetry = new TelemetryRepo(deps.store.db);
+    this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
+  }
+
+  async start(): Promise<void> {
+    const { link } = this.deps;
+    this.unsubs.push(
+      link.on('telemetry', (id, m) => this.onTelemetry(id, m)),
+      link.on('events', (id, m) => this.onEvents(id, m)),
+      link.on('state', (id, m) => this.onState(id, m)),
+    );
+    await this.renewExpiring();
+    this.renewTimer = setInterval(() => {
+      this.renewExpiring().catch((err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
+    }, this.opts.renewEveryMs);
+    this.renewTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    while (this.unsubs.length) this.unsubs.pop()?.();
+  }
+
+  /** Assigns a model version to a target and issues a desired document to every device it reaches. */
+  async deploy(req: DeploymentCreate, actor: string): Promise<Deployment> {
+    const { store, clock } = this.deps;
+    store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
+    const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
+    if (req.target.devices) {
+      const known = new Set(devices.map((d) => d.id));
+      const missing = req.target.devices.filter((id) => !known.has(id));
+      if (missing.length) throw new AppError('NOT_FOUND', `unknown or revoked devices in target: ${missing.join(', ')}`);
+    }
+    const now = clock.now();
+    const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now });
+    this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
+    for (const d of devices) await this.issueDesired(d.id);
+    return this.deployments.get(id);
+  }
+
+  /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
+  async onDeviceChanged(deviceId: string): Promise<void> {
+    const dev = this.deps.store.devices.get(deviceId);
+    if (dev.revoked) return;
+    const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
+    for (const d of this.deployments.openTargets()) {
+      if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
+    }
+    if (JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before) await this.issueDesired(deviceId);
+  }
+
+  /** Builds, signs, stores and publishes (retained) the next desired document for a device. */
+  async issueDesired(deviceId: string): Promise<DesiredDocument> {
+    const { store, clock, hubKey, link } = this.deps;
+    const now = clock.now();
+    const models = this.deployments.effectiveFor(deviceId).map((e) => {
+      const v = store.models.get(e.model, e.version);
+      return {
+        name: e.model,
+        version: e.version,
+        manifestSha256: v.manifestSha256,
+        bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
+        ...(e.previous ? { previous: e.previous } : {}),
+      };
+    });
+    const body: DesiredBody = {
+      schema: DESIRED_SCHEMA,
+      deviceId,
+      seq: store.desired.lastSeq(deviceId) + 1,
+      issued: now.toISOString(),
+      expires: new Date(now.getTime() + this.opts.desiredTtlMs).toISOString(),
+      models,
+      config: {},
+    };
+    const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
+    store.desired.put(doc);
+    await link.publish(deviceId, 'desired', JSON.stringify(doc), { retain: true });
+    return doc;
+  }
+
+  /** Re-signs (as a new seq) every latest document that expires within the renewal margin. */
+  async renewExpiring(): Promise<number> {
+    const { store, clock } = this.deps;
+    const limit = clock.now().getTime() + this.opts.renewBeforeMs;
+    let n = 0;
+    for (const dev of store.devices.list()) {
+      if (dev.revoked) continue;
+      const doc = store.desired.latest(dev.id);
+      if (doc && Date.parse(doc.signed.expires) <= limit) {
+        await this.issueDesired(dev.id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private async ack(deviceId: string, seqs: number[]): Promise<void> {
+    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }));
+  }
+
+  async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
+    const seqs = this.telemetry.putWindows(deviceId, m.windows, this.deps.clock.now());
+    await this.ack(deviceId, seqs);
+  }
+
+  async onEvents(deviceId: string, m: EventBatch): Promise<void> {
+    const now = this.deps.clock.now();
+    const seqs = this.telemetry.putEvents(deviceId, m.events, now);
+    for (const e of m.events) {
+      const status = STATUS_BY_EVENT[e.kind];
+      if (!status || !e.model || !e.version) continue;
+      const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
+      const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
+      this.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
+    }
+    await this.ack(deviceId, seqs);
+  }
+
+  onState(deviceId: string, m: ReportedState): void {
+    const now = this.deps.clock.now();
+    for (const model of m.models) {
+      if (model.active) this.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
+    }
+  }
+}

@@ -1,0 +1,66 @@
+// Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
+import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+
+export class TelemetryRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Stores windows (ignoring ones already stored); returns every seq now persisted from this batch. */
+  putWindows(deviceId: string, windows: SeqWindow[], at: Date): number[] {
+    const ins = this.db.prepare(
+      'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const w of windows) {
+        const { seq, ...win } = w;
+        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, JSON.stringify(win), at.toISOString());
+      }
+    })();
+    return windows.map((w) => w.seq);
+  }
+
+  putEvents(deviceId: string, events: DeviceEvent[], at: Date): number[] {
+    const ins = this.db.prepare(
+      'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const e of events) {
+        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, JSON.stringify(e), at.toISOString());
+      }
+    })();
+    return events.map((e) => e.seq);
+  }
+
+  windows(q: { deviceId?: string; model?: string; version?: string; since?: string; limit?: number }): Array<SummaryWindow & { deviceId: string; seq: number }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.deviceId) (where.push('device_id = ?'), args.push(q.deviceId));
+    if (q.model) (where.push('model = ?'), args.push(q.model));
+    if (q.version) (where.push('version = ?'), args.push(q.version));
+    if (q.since) (where.push('start >= ?'), args.push(q.since));
+    const sql = `SELECT device_id, seq, window FROM device_windows ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start, device_id, seq LIMIT ?`;
+    args.push(q.limit ?? 100_000);
+    return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; seq: number; window: string }>).map((r) => ({
+      ...(JSON.parse(r.window) as SummaryWindow),
+      deviceId: r.device_id,
+      seq: r.seq,
+    }));
+  }
+
+  events(q: { deviceId?: string; since?: string; limit?: number }): Array<DeviceEvent & { deviceId: string }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.deviceId) (where.push('device_id = ?'), args.push(q.deviceId));
+    if (q.since) (where.push('at >= ?'), args.push(q.since));
+    const sql = `SELECT device_id, event FROM device_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, device_id, seq LIMIT ?`;
+    args.push(q.limit ?? 10_000);
+    return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; event: string }>).map((r) => ({ ...(JSON.parse(r.event) as DeviceEvent), deviceId: r.device_id }));
+  }
+
+  /** Windows and events stored for one device (for exactly-once checks). */
+  countFor(deviceId: string): { windows: number; events: number } {
+    const w = this.db.prepare('SELECT COUNT(*) AS n FROM device_windows WHERE device_id = ?').get(deviceId) as { n: number };
+    const e = this.db.prepare('SELECT COUNT(*) AS n FROM device_events WHERE device_id = ?').get(deviceId) as { n: number };
+    return { windows: w.n, events: e.n };
+  }
+}

@@ -1,0 +1,62 @@
+// REST bodies for deployments (assign a model version to devices) and the stored-telemetry views.
+import { z } from 'zod';
+import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+
+export const DeployTarget = z
+  .object({
+    devices: z.array(DeviceId).min(1).optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((t) => [t.devices, t.tags, t.all].filter((x) => x !== undefined).length === 1, {
+    error: 'expected exactly one of devices (ids), tags ({key: value}) or all: true',
+  });
+export type DeployTarget = z.infer<typeof DeployTarget>;
+
+export const DeploymentCreate = z.object({
+  model: ModelName,
+  version: SemVer,
+  target: DeployTarget,
+  reason: z.string().trim().min(1, 'expected a reason').max(1000),
+});
+export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
+
+export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'rolled_back', 'superseded']);
+export type DeploymentDeviceStatus = z.infer<typeof DeploymentDeviceStatus>;
+
+export const DeploymentDevice = z.object({
+  deviceId: DeviceId,
+  status: DeploymentDeviceStatus,
+  progress: z.number().min(0).max(1).nullable(),
+  reason: z.string().nullable(),
+  updated: IsoTime,
+});
+export type DeploymentDevice = z.infer<typeof DeploymentDevice>;
+
+export const Deployment = z.object({
+  id: z.number().int().positive(),
+  model: ModelName,
+  version: SemVer,
+  target: DeployTarget,
+  reason: z.string(),
+  createdBy: z.string(),
+  created: IsoTime,
+  counts: z.record(DeploymentDeviceStatus, Count),
+  devices: z.array(DeploymentDevice),
+});
+export type Deployment = z.infer<typeof Deployment>;
+export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ devices: true })) });
+
+/** Merged totals of stored windows: what a user compares with the devices' own totals. */
+export const ModelTotals = z.object({
+  model: ModelName,
+  version: SemVer.nullable(),
+  since: IsoTime.nullable(),
+  windows: Count,
+  devices: Count,
+  count: Count,
+  errors: z.record(z.string(), Count),
+  features: z.record(z.string(), z.object({ counts: z.array(Count), under: Count, over: Count }).or(z.object({ categories: z.record(z.string(), Count), other: Count }))),
+  outputs: z.record(z.string(), z.object({ counts: z.array(Count), under: Count, over: Count })),
+});
+export type ModelTotals = z.infer<typeof ModelTotals>;
