@@ -1,0 +1,230 @@
+// Retention with a disk budget (issue 3 section 5): when the stored windows and
+// the outbox exceed the budget, minute windows are merged into hourly ones,
+// then hourly into daily ones (mergeWindows: totals stay exact), oldest first;
+// pending outbox windows are compacted the same way and a `backlog_compacted`
+// event is recorded. Only when even that does not fit are the oldest windows
+// dropped, and that is recorded as a `backlog_dropped` event with counts.
+import type Database from 'better-sqlite3';
+import { alignWindowStart, mergeWindows, type SummaryWindow } from '@edgefleet/shared';
+import type { Clock } from './recorder.js';
+import type { NewDeviceEvent, Resolution } from './store.js';
+
+const LEN: Record<'hour' | 'day', number> = { hour: 3600, day: 86_400 };
+
+export interface RetentionOptions {
+  db: Database.Database;
+  budgetBytes: number;
+  clock?: Clock;
+  /** How often start() enforces the budget (default 60 s). */
+  intervalMs?: number;
+  /** Highest outbox seq handed to the link and not yet acked: those entries are never rewritten. */
+  inFlightSeq?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+export interface RetentionReport {
+  before: number;
+  after: number;
+  /** windows-table rows merged away into coarser rows, per target resolution */
+  mergedWindows: { hour: number; day: number };
+  /** outbox entries merged away */
+  mergedOutbox: { hour: number; day: number };
+  dropped: { windows: number; outbox: number; predictions: number };
+}
+
+interface Row { key: number; json: string }
+
+export class Retention {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: RetentionOptions) {
+    if (!(Number.isInteger(opts.budgetBytes) && opts.budgetBytes > 0)) {
+      throw new Error(`invalid summaries budget ${String(opts.budgetBytes)}: expected a positive integer number of bytes`);
+    }
+    this.clock = opts.clock ?? { now: () => Date.now() };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.enforce();
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }, this.opts.intervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One pass, in one transaction. Does nothing while under budget. */
+  enforce(): RetentionReport {
+    const db = this.opts.db;
+    return db.transaction((): RetentionReport => {
+      const size = this.size();
+      const r: RetentionReport = {
+        before: size, after: size,
+        mergedWindows: { hour: 0, day: 0 }, mergedOutbox: { hour: 0, day: 0 },
+        dropped: { windows: 0, outbox: 0, predictions: 0 },
+      };
+      const budget = this.opts.budgetBytes;
+      const now = this.clock.now();
+      const over = () => r.after > budget;
+      for (const target of ['hour', 'day'] as const) {
+        if (over()) r.mergedWindows[target] += this.compactTable(target, now, r, budget);
+        if (over()) {
+          const before = r.after;
+          const n = this.compactOutbox(target, now, r, budget);
+          r.mergedOutbox[target] += n;
+          if (n > 0) {
+            this.event(r, {
+              kind: 'backlog_compacted',
+              message: `outbox over its budget of ${budget} bytes: merged ${n} pending windows into ${target}ly ones (totals kept exact)`,
+              data: { resolution: target, mergedEntries: n, bytesBefore: before, bytesAfter: r.after, budgetBytes: budget },
+            });
+          }
+        }
+      }
+      if (over()) this.drop(r, budget);
+      return r;
+    })();
+  }
+
+  private size(): number {
+    const w = (this.opts.db.prepare('SELECT COALESCE(SUM(LENGTH(json)), 0) AS n FROM summary_windows').get() as { n: number }).n;
+    const o = (this.opts.db.prepare('SELECT COALESCE(SUM(LENGTH(payload)), 0) AS n FROM outbox').get() as { n: number }).n;
+    return w + o;
+  }
+
+  private event(r: RetentionReport, e: Omit<NewDeviceEvent, 'at'>): void {
+    const payload = JSON.stringify({ at: new Date(this.clock.now()).toISOString(), ...e });
+    this.opts.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)").run(payload, new Date(this.clock.now()).toISOString());
+    r.after += payload.length;
+  }
+
+  /**
+   * Groups rows by model, version, reference and target-aligned start (only
+   * periods that have ended), oldest period first; merges each group into one
+   * target-resolution window until the size fits. Returns rows merged away.
+   */
+  private groups(rows: Row[], target: 'hour' | 'day', now: number): Row[][] {
+    const len = LEN[target];
+    const cutoff = alignWindowStart(now, len);
+    const groups = new Map<string, Row[]>();
+    for (const row of rows) {
+      const w = JSON.parse(row.json) as SummaryWindow;
+      if (w.lengthSec >= len) continue;
+      const start = alignWindowStart(Date.parse(w.start), len);
+      if (start >= cutoff) continue; // the period has not ended yet
+      const k = JSON.stringify([start, w.model, w.version, w.referenceId ?? null]);
+      const g = groups.get(k);
+      if (g) g.push(row);
+      else groups.set(k, [row]);
+    }
+    return [...groups.entries()]
+      .sort(([a], [b]) => (JSON.parse(a) as [number])[0] - (JSON.parse(b) as [number])[0])
+      .map(([, g]) => g)
+      .filter((g) => g.length > 1);
+  }
+
+  private mergeGroup(g: Row[], target: 'hour' | 'day'): SummaryWindow {
+    const ws = g.map((row) => JSON.parse(row.json) as SummaryWindow);
+    let m = ws[0]!;
+    for (const w of ws.slice(1)) m = mergeWindows(m, w);
+    return { ...m, start: new Date(alignWindowStart(Date.parse(m.start), LEN[target])).toISOString(), lengthSec: LEN[target] };
+  }
+
+  private compactTable(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
+    const db = this.opts.db;
+    const finer: Resolution[] = target === 'hour' ? ['minute'] : ['minute', 'hour'];
+    const rows = db
+      .prepare(`SELECT id AS key, json FROM summary_windows WHERE resolution IN (${finer.map(() => '?').join(',')}) ORDER BY start_ms, id`)
+      .all(...finer) as Row[];
+    const del = db.prepare('DELETE FROM summary_windows WHERE id = ?');
+    const ins = db.prepare('INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    let merged = 0;
+    for (const g of this.groups(rows, target, now)) {
+      if (r.after <= budget) break;
+      const w = this.mergeGroup(g, target);
+      const json = JSON.stringify(w);
+      for (const row of g) {
+        del.run(row.key);
+        r.after -= row.json.length;
+      }
+      ins.run(w.model, w.version, Date.parse(w.start), w.lengthSec, target, w.count, json);
+      r.after += json.length;
+      merged += g.length - 1;
+    }
+    return merged;
+  }
+
+  private compactOutbox(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
+    const db = this.opts.db;
+    const floor = this.opts.inFlightSeq?.() ?? 0;
+    const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(floor) as Row[];
+    const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
+    const upd = db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?');
+    let merged = 0;
+    for (const g of this.groups(rows, target, now)) {
+      if (r.after <= budget) break;
+      const w = this.mergeGroup(g, target);
+      const json = JSON.stringify(w);
+      // The merged window keeps the group's lowest seq (never sent), so the backlog stays oldest-first.
+      const keep = Math.min(...g.map((row) => row.key));
+      for (const row of g) {
+        if (row.key !== keep) del.run(row.key);
+        r.after -= row.json.length;
+      }
+      upd.run(json, keep);
+      r.after += json.length;
+      merged += g.length - 1;
+    }
+    return merged;
+  }
+
+  /** Last resort: drop the oldest windows (local table first, then unsent outbox windows) and say so. */
+  private drop(r: RetentionReport, budget: number): void {
+    const db = this.opts.db;
+    const before = r.after;
+    const local = db.prepare('SELECT id AS key, json FROM summary_windows ORDER BY start_ms, id').iterate() as IterableIterator<Row>;
+    const delW = db.prepare('DELETE FROM summary_windows WHERE id = ?');
+    const toDelete: number[] = [];
+    for (const row of local) {
+      if (r.after <= budget) break;
+      toDelete.push(row.key);
+      r.after -= row.json.length;
+      r.dropped.windows++;
+    }
+    for (const id of toDelete) delW.run(id);
+    let first: string | null = null;
+    let last: string | null = null;
+    if (r.after > budget) {
+      const floor = this.opts.inFlightSeq?.() ?? 0;
+      const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(floor) as Row[];
+      const delO = db.prepare('DELETE FROM outbox WHERE seq = ?');
+      for (const row of rows) {
+        if (r.after <= budget) break;
+        const w = JSON.parse(row.json) as SummaryWindow;
+        delO.run(row.key);
+        r.after -= row.json.length;
+        r.dropped.outbox++;
+        r.dropped.predictions += w.count;
+        first ??= w.start;
+        last = w.start;
+      }
+    }
+    if (r.dropped.windows + r.dropped.outbox > 0) {
+      this.event(r, {
+        kind: 'backlog_dropped',
+        code: 'DISK_FULL',
+        message: `summaries over their budget of ${budget} bytes even at daily resolution: dropped ${r.dropped.windows} stored windows and ${r.dropped.outbox} unsent windows (${r.dropped.predictions} predictions), oldest first`,
+        data: { droppedWindows: r.dropped.windows, droppedOutbox: r.dropped.outbox, droppedPredictions: r.dropped.predictions, firstStart: first, lastStart: last, bytesBefore: before, bytesAfter: r.after, budgetBytes: budget },
+      });
+    }
+  }
+}
