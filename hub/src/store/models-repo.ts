@@ -38,16 +38,20 @@ export class ModelsRepo {
   /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
   insert(v: NewVersion): 'created' | 'exists' {
     const { name, version } = v.manifest;
-    const existing = this.find(name, version);
-    if (existing) {
-      if (existing.bundle.sha256 === v.bundleSha256) return 'exists';
-      throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content (bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${v.bundleSha256.slice(0, 12)}…): publish a new version instead`);
-    }
+    if (this.check(name, version, v.bundleSha256) === 'exists') return 'exists';
     this.db
       .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(name, version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), v.bundleSha256, v.bundleSize, v.at.toISOString(), v.pushedBy);
     return 'created';
+  }
+
+  /** 'new' for an unknown version, 'exists' for the same bundle, CONFLICT for other content under the version. */
+  check(name: string, version: string, bundleSha256: string): 'new' | 'exists' {
+    const existing = this.find(name, version);
+    if (!existing) return 'new';
+    if (existing.bundle.sha256 === bundleSha256) return 'exists';
+    throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content (bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${bundleSha256.slice(0, 12)}…): publish a new version instead`);
   }
 
   find(name: string, version: string): StoredVersion | undefined {

@@ -1,0 +1,61 @@
+// The hub's HTTP app: REST under /api/v1 from the route tables, /metrics, and
+// the OpenAPI document. A factory that never listens (tests use app.request();
+// server/main.ts serves it with @hono/node-server). Handlers throw AppError;
+// onError turns every error into {error: {code, message, details?}}.
+import { Hono } from 'hono';
+import { AppError, toAppError } from '@edgefleet/shared';
+import type { BundleVerifier } from '../registry.js';
+import { authorize, type ApiDeps, type Env, type RouteDef } from './http.js';
+import { enrollRoutes } from './routes-enroll.js';
+import { deviceRoutes } from './routes-devices.js';
+import { adminRoutes } from './routes-admin.js';
+import { modelRoutes } from './routes-models.js';
+import { openApiDocument } from './openapi.js';
+
+export interface AppDeps extends ApiDeps {
+  verifyBundle: BundleVerifier;
+  logger?: { error(obj: object, msg?: string): void };
+}
+
+/** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
+export function apiRoutes(verify: BundleVerifier): RouteDef[] {
+  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes];
+}
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const routes = apiRoutes(deps.verifyBundle);
+  const openapi = openApiDocument(routes);
+  deps.metrics.describe('edgefleet_api_requests_total', 'counter', 'API requests by route, method and status');
+  deps.metrics.describe('edgefleet_api_request_duration_seconds', 'histogram', 'API request latency by route');
+
+  app.use('*', async (c, next) => {
+    const t0 = process.hrtime.bigint();
+    await next();
+    const route = c.req.routePath && c.req.routePath !== '*' ? c.req.routePath : 'unmatched';
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    deps.metrics.inc('edgefleet_api_requests_total', { route, method: c.req.method, status: String(c.res.status) });
+    deps.metrics.observe('edgefleet_api_request_duration_seconds', seconds, { route });
+  });
+
+  app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/api/v1/openapi.json', (c) => c.json(openapi));
+  app.get('/api/v1/health', (c) => c.json({ ok: true }));
+
+  for (const r of routes) {
+    app.on(r.method.toUpperCase(), `/api/v1${r.path}`, async (c) => {
+      authorize(c, deps, r.access);
+      const out = await r.handler(c, deps);
+      if (out instanceof Response) return out;
+      return c.json(out, (r.status ?? 200) as 200);
+    });
+  }
+
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404));
+  app.onError((err, c) => {
+    const e = toAppError(err);
+    if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');
+    return c.json({ error: e.toJSON() }, e.httpStatus as 400);
+  });
+  return app;
+}

@@ -1,0 +1,83 @@
+// Enrollment over the REST API: a valid token gives working credentials; an
+// expired, used-up or unknown token is refused with a message saying why.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeviceCredentials, parseWire } from '@edgefleet/shared';
+import { FACTS, makeHarness } from '../testing/harness.js';
+
+test('enrollment: valid token -> id, secret that authenticates, brokers, trust; tags from the token', async () => {
+  const h = makeHarness();
+  try {
+    const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { tags: { site: 'plant-1' }, maxUses: 2, ttlSec: 3600 } });
+    assert.equal(t.status, 201);
+    const tok = (await t.json()) as { token: string; id: string; uses: number; maxUses: number };
+    assert.equal(tok.uses, 0);
+    const r = await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId: 'box-1', facts: FACTS } });
+    assert.equal(r.status, 201, await r.clone().text());
+    const creds = parseWire(DeviceCredentials, await r.json(), 'credentials');
+    assert.equal(creds.deviceId, 'box-1');
+    assert.deepEqual(creds.brokers, ['mqtt://127.0.0.1:1883']);
+    assert.deepEqual(creds.trust, h.trust);
+    assert.equal(await h.store.devices.authenticate('box-1', creds.secret), 'ok');
+    assert.equal(await h.store.devices.authenticate('box-1', `${creds.secret}x`), 'bad_secret');
+    const dev = h.store.devices.get('box-1');
+    assert.deepEqual(dev.tags, { site: 'plant-1' });
+    assert.deepEqual(dev.facts, FACTS);
+    // no proposed id: the hub assigns one
+    const r2 = await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, facts: FACTS } });
+    assert.equal(r2.status, 201);
+    assert.match(((await r2.json()) as { deviceId: string }).deviceId, /^dev-[0-9a-f]{12}$/);
+  } finally {
+    h.close();
+  }
+});
+
+test('enrollment: expired, exhausted and unknown tokens are refused clearly', async () => {
+  const h = makeHarness();
+  try {
+    const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 1, ttlSec: 60 } });
+    const { token } = (await t.json()) as { token: string };
+    const enroll = (body: object) => h.req('POST', '/api/v1/enroll', { token: null, json: body });
+
+    const wrong = await enroll({ token: 'eft_nope', facts: FACTS });
+    assert.equal(wrong.status, 401);
+    assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /not recognised/);
+
+    assert.equal((await enroll({ token, deviceId: 'a-1', facts: FACTS })).status, 201);
+    const used = await enroll({ token, deviceId: 'a-2', facts: FACTS });
+    assert.equal(used.status, 401);
+    assert.match(((await used.json()) as { error: { message: string } }).error.message, /used up \(1 of 1 uses\)/);
+
+    const t2 = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 5, ttlSec: 60 } });
+    const { token: token2 } = (await t2.json()) as { token: string };
+    h.clock.advance(61_000);
+    const expired = await enroll({ token: token2, facts: FACTS });
+    assert.equal(expired.status, 401);
+    const body = (await expired.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'UNAUTHENTICATED');
+    assert.match(body.error.message, /expired at/);
+    assert.equal(h.store.devices.exists('a-2'), false);
+  } finally {
+    h.close();
+  }
+});
+
+test('enrollment: a taken id is a 409 and costs no use; bad facts name the field', async () => {
+  const h = makeHarness();
+  try {
+    const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 2 } });
+    const { token, id } = (await t.json()) as { token: string; id: string };
+    assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token, deviceId: 'x', facts: FACTS } })).status, 201);
+    const dup = await h.req('POST', '/api/v1/enroll', { token: null, json: { token, deviceId: 'x', facts: FACTS } });
+    assert.equal(dup.status, 409);
+    assert.equal(h.store.enrollment.get(id).uses, 1);
+    const bad = await h.req('POST', '/api/v1/enroll', { token: null, json: { token, facts: { ...FACTS, cpus: 'four' } } });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /facts\.cpus/);
+    const notJson = await h.req('POST', '/api/v1/enroll', { token: null, body: '{nope', headers: { 'content-type': 'application/json' } });
+    assert.equal(notJson.status, 400);
+    assert.match(((await notJson.json()) as { error: { message: string } }).error.message, /not JSON/);
+  } finally {
+    h.close();
+  }
+});

@@ -1,0 +1,100 @@
+// Shared pieces of the REST API: the dependencies every route gets, the route
+// definition shape (also the source of the OpenAPI document and of the route ×
+// role tests), bearer-token roles, body parsing and the audit helper.
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { AppError, parseWire, type ApiRole, type TrustDocument } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { Metrics } from '../metrics.js';
+import type { Clock } from '../clock.js';
+
+/** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
+export interface FleetControl {
+  disconnect(deviceId: string): Promise<boolean>;
+}
+
+export interface ApiDeps {
+  store: Store;
+  /** The current signed trust document, given to devices at enrollment. */
+  trust(): TrustDocument;
+  /** Broker URLs devices should connect to. */
+  brokers(): string[];
+  fleet: FleetControl | null;
+  metrics: Metrics;
+  clock: Clock;
+  maxBundleBytes: number;
+}
+
+export interface Actor {
+  name: string;
+  role: ApiRole;
+}
+export type Env = { Variables: { actor: Actor } };
+export type Ctx = Context<Env>;
+
+export type Access = ApiRole | 'public';
+const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export interface RouteDef {
+  method: 'get' | 'post' | 'put';
+  /** Hono path under /api/v1, e.g. /devices/:id */
+  path: string;
+  access: Access;
+  summary: string;
+  body?: z.ZodType;
+  /** A raw (non-JSON) request body, e.g. application/octet-stream for bundles. */
+  rawBody?: string;
+  query?: z.ZodType;
+  response?: z.ZodType;
+  /** A non-JSON response, e.g. application/octet-stream. */
+  rawResponse?: string;
+  status?: number;
+  handler(c: Ctx, deps: ApiDeps): Promise<Response | object>;
+}
+
+/** Finds the bearer token's identity; `access` decides whether it is enough. */
+export function authorize(c: Ctx, deps: ApiDeps, access: Access): void {
+  if (access === 'public') return;
+  const header = c.req.header('authorization');
+  const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!m) throw new AppError('UNAUTHENTICATED', 'missing bearer token: send "Authorization: Bearer <token>" (edgefleet tokens create, or DATA/admin.token)');
+  const info = deps.store.tokens.lookup(m[1] as string);
+  if (!info) throw new AppError('UNAUTHENTICATED', 'bearer token not recognised or revoked');
+  if (RANK[info.role] < RANK[access]) {
+    throw new AppError('FORBIDDEN', `${c.req.method} ${c.req.routePath} needs the ${access} role; token "${info.name}" has ${info.role}`);
+  }
+  c.set('actor', { name: info.name, role: info.role });
+}
+
+/** Reads and validates a JSON body; `what` names it in errors. */
+export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S, what: string): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new AppError('BAD_REQUEST', `${what}: body is not JSON (${(err as Error).message}); expected a JSON object`);
+    }
+  }
+  return parseWire(schema, value, what);
+}
+
+export function queryOf<S extends z.ZodType>(c: Ctx, schema: S, what: string): z.infer<S> {
+  return parseWire(schema, c.req.query(), what);
+}
+
+export function param(c: Ctx, name: string): string {
+  const v = c.req.param(name);
+  if (v === undefined) throw new AppError('BAD_REQUEST', `missing path parameter ${name}`);
+  return v;
+}
+
+export function actor(c: Ctx): Actor {
+  return c.get('actor');
+}
+
+/** Appends an audit entry for a write done by the request's token. */
+export function audit(c: Ctx, deps: ApiDeps, action: string, target: string, reason?: string | null, details?: unknown): void {
+  deps.store.audit.append({ actor: actor(c)?.name ?? 'anonymous', action, target, reason: reason ?? null, details, at: deps.clock.now() });
+}

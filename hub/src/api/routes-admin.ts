@@ -1,0 +1,31 @@
+// API tokens (admin) and the audit log (viewer).
+import { z } from 'zod';
+import { AuditList, AuditQuery, TokenCreate, TokenCreated, TokenInfo } from '@edgefleet/shared';
+import { actor, audit, jsonBody, queryOf, type RouteDef } from './http.js';
+
+export const adminRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/tokens', access: 'admin', status: 201,
+    summary: 'Create an API token with a role; the token is shown once', body: TokenCreate, response: TokenCreated,
+    async handler(c, deps) {
+      const b = await jsonBody(c, TokenCreate, 'token request');
+      const t = deps.store.tokens.create(b.name, b.role, actor(c).name, deps.clock.now());
+      audit(c, deps, 'token.create', t.id, null, { name: t.name, role: t.role });
+      return t;
+    },
+  },
+  {
+    method: 'get', path: '/tokens', access: 'admin', summary: 'List API tokens (without the token values)',
+    response: z.object({ tokens: z.array(TokenInfo) }),
+    async handler(_c, deps) {
+      return { tokens: deps.store.tokens.list() };
+    },
+  },
+  {
+    method: 'get', path: '/audit', access: 'viewer', summary: 'The audit log, oldest first, filtered by actor, action, target and since',
+    query: AuditQuery, response: AuditList,
+    async handler(c, deps) {
+      return { entries: deps.store.audit.query(queryOf(c, AuditQuery, 'audit query')) };
+    },
+  },
+];

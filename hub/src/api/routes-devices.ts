@@ -1,0 +1,71 @@
+// Devices: list and show (viewer); add directly, revoke (dropping a live
+// connection), rotate the secret and set tags (admin). Every write is audited.
+import { z } from 'zod';
+import { DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { randomSecret } from '../store/secrets.js';
+import { audit, jsonBody, param, type RouteDef } from './http.js';
+import { issueCredentials } from './routes-enroll.js';
+
+export const deviceRoutes: RouteDef[] = [
+  {
+    method: 'get', path: '/devices', access: 'viewer', summary: 'List devices', response: DeviceList,
+    async handler(_c, deps) {
+      return { devices: deps.store.devices.list() };
+    },
+  },
+  {
+    method: 'get', path: '/devices/:id', access: 'viewer', summary: 'Show one device', response: DeviceInfo,
+    async handler(c, deps) {
+      return deps.store.devices.get(param(c, 'id'));
+    },
+  },
+  {
+    method: 'post', path: '/devices', access: 'admin', status: 201,
+    summary: 'Add a device directly; returns its credentials file (shown once)', body: DeviceAdd, response: DeviceCredentials,
+    async handler(c, deps) {
+      const b = await jsonBody(c, DeviceAdd, 'device');
+      const creds = issueCredentials(deps, b.deviceId, b.tags, null);
+      audit(c, deps, 'device.add', creds.deviceId, null, { tags: b.tags });
+      return creds;
+    },
+  },
+  {
+    method: 'post', path: '/devices/:id/revoke', access: 'admin',
+    summary: 'Revoke a device (needs a reason); a connected device is disconnected', body: DeviceRevoke,
+    response: z.object({ device: DeviceInfo, disconnected: z.boolean() }),
+    async handler(c, deps) {
+      const id = param(c, 'id');
+      const b = await jsonBody(c, DeviceRevoke, 'revocation');
+      deps.store.devices.revoke(id, deps.clock.now());
+      const disconnected = deps.fleet ? await deps.fleet.disconnect(id) : false;
+      audit(c, deps, 'device.revoke', id, b.reason, { disconnected });
+      return { device: deps.store.devices.get(id), disconnected };
+    },
+  },
+  {
+    method: 'post', path: '/devices/:id/rotate-secret', access: 'admin',
+    summary: 'Give a device a new secret; returns its new credentials (the old secret stops working)', body: DeviceRotate, response: DeviceCredentials,
+    async handler(c, deps) {
+      const id = param(c, 'id');
+      const b = await jsonBody(c, DeviceRotate, 'secret rotation');
+      const secret = randomSecret();
+      deps.store.devices.rotateSecret(id, secret);
+      // Drop the live session so that it must reconnect with the new secret.
+      const disconnected = deps.fleet ? await deps.fleet.disconnect(id) : false;
+      audit(c, deps, 'device.rotate-secret', id, b.reason ?? null, { disconnected });
+      return { schema: CREDENTIALS_SCHEMA, deviceId: id, secret, brokers: deps.brokers(), trust: deps.trust() };
+    },
+  },
+  {
+    method: 'put', path: '/devices/:id/tags', access: 'admin',
+    summary: "Replace a device's tags", body: DeviceTagsUpdate, response: DeviceInfo,
+    async handler(c, deps) {
+      const id = param(c, 'id');
+      const b = await jsonBody(c, DeviceTagsUpdate, 'device tags');
+      const before = deps.store.devices.get(id).tags;
+      deps.store.devices.setTags(id, b.tags);
+      audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
+      return deps.store.devices.get(id);
+    },
+  },
+];

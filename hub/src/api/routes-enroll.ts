@@ -1,0 +1,73 @@
+// Enrollment: operators make enrollment tokens; a device trades one for its
+// identity (id + secret), the broker URLs and the trust document.
+import { randomBytes } from 'node:crypto';
+import {
+  AppError, CREDENTIALS_SCHEMA, DeviceCredentials, EnrollRequest, EnrollmentTokenCreate, EnrollmentTokenCreated,
+  EnrollmentTokenInfo, type DeviceFacts, type Tags,
+} from '@edgefleet/shared';
+import { z } from 'zod';
+import { randomSecret } from '../store/secrets.js';
+import { actor, audit, jsonBody, type ApiDeps, type RouteDef } from './http.js';
+
+/** Creates a device with a fresh secret and returns its credentials (enroll and `devices add`). */
+/** `admit` runs first in the same transaction (it takes an enrollment token's use) and may add tags. */
+export function issueCredentials(deps: ApiDeps, id: string | undefined, tags: Tags, facts: DeviceFacts | null, admit?: () => Tags): DeviceCredentials {
+  const deviceId = id ?? `dev-${randomBytes(6).toString('hex')}`;
+  const secret = randomSecret();
+  deps.store.db.transaction(() => {
+    const extra = admit?.() ?? {};
+    if (deps.store.devices.exists(deviceId)) {
+      throw new AppError('CONFLICT', `device id "${deviceId}" is taken: propose another id, or omit it and the hub assigns one`);
+    }
+    deps.store.devices.create(deviceId, secret, { ...extra, ...tags }, facts, deps.clock.now());
+  })();
+  return { schema: CREDENTIALS_SCHEMA, deviceId, secret, brokers: deps.brokers(), trust: deps.trust() };
+}
+
+export const enrollRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/enrollment-tokens', access: 'operator', status: 201,
+    summary: 'Create an enrollment token (tags, expiry, max uses); the token is shown once',
+    body: EnrollmentTokenCreate, response: EnrollmentTokenCreated,
+    async handler(c, deps) {
+      const b = await jsonBody(c, EnrollmentTokenCreate, 'enrollment token request');
+      const now = deps.clock.now();
+      const t = deps.store.enrollment.create({
+        tags: b.tags, maxUses: b.maxUses, note: b.note, createdBy: actor(c).name, at: now,
+        expires: new Date(now.getTime() + b.ttlSec * 1000),
+      });
+      audit(c, deps, 'enrollment-token.create', t.id, null, { tags: t.tags, expires: t.expires, maxUses: t.maxUses });
+      return t;
+    },
+  },
+  {
+    method: 'get', path: '/enrollment-tokens', access: 'viewer',
+    summary: 'List enrollment tokens (without the token values)',
+    response: z.object({ tokens: z.array(EnrollmentTokenInfo) }),
+    async handler(_c, deps) {
+      return { tokens: deps.store.enrollment.list() };
+    },
+  },
+  {
+    method: 'post', path: '/enroll', access: 'public', status: 201,
+    summary: 'Enroll a device with an enrollment token; returns its id, secret, broker URLs and trust document',
+    body: EnrollRequest, response: DeviceCredentials,
+    async handler(c, deps) {
+      const b = await jsonBody(c, EnrollRequest, 'enrollment request');
+      let tokenId = '';
+      let tags: Tags = {};
+      // The token's use is taken in the same transaction as the device is created, so a refused id costs no use.
+      const creds = issueCredentials(deps, b.deviceId, {}, b.facts, () => {
+        const t = deps.store.enrollment.consume(b.token, deps.clock.now());
+        tokenId = t.id;
+        tags = t.tags;
+        return t.tags;
+      });
+      deps.store.audit.append({
+        actor: `enrollment-token:${tokenId}`, action: 'device.enroll', target: creds.deviceId, at: deps.clock.now(),
+        details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
+      });
+      return creds;
+    },
+  },
+];

@@ -1,0 +1,93 @@
+// The model registry over REST: push a bundle (raw body, streamed, verified
+// before anything is stored), list, show, download and deprecate versions.
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { AppError, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList } from '@edgefleet/shared';
+import { Registry, type BundleVerifier } from '../registry.js';
+import { actor, audit, jsonBody, param, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+
+function detail(deps: ApiDeps, name: string, version: string): z.infer<typeof ModelVersionDetail> {
+  const v = deps.store.models.get(name, version);
+  return { ...v, manifest: v.manifest as unknown as Record<string, unknown>, provenance: v.manifest.provenance, devices: deps.store.devices.runningVersion(name, version) };
+}
+
+async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Response> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > deps.maxBundleBytes) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `bundle of ${declared} bytes is larger than the hub's limit of ${deps.maxBundleBytes} bytes (maxBundleBytes)`);
+  }
+  const body = c.req.raw.body;
+  if (!body) throw new AppError('BAD_REQUEST', 'empty body: expected a bundle (.efb) as application/octet-stream');
+  const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {
+    maxBytes: deps.maxBundleBytes, pushedBy: actor(c).name, at: deps.clock.now(),
+  });
+  const { name, version } = r.manifest;
+  if (r.outcome === 'created') {
+    audit(c, deps, 'model.push', `${name}@${version}`, null, { bundleSha256: r.bundleSha256, size: r.bundleSize, manifestSha256: r.manifestSha256, signers: r.signatures.map((s) => s.keyId) });
+  }
+  return c.json(deps.store.models.list(name).find((v) => v.version === version), r.outcome === 'created' ? 201 : 200);
+}
+
+export function modelRoutes(verify: BundleVerifier): RouteDef[] {
+  return [
+    {
+      method: 'post', path: '/models', access: 'operator', rawBody: 'application/octet-stream', status: 201,
+      summary: 'Push a signed bundle (.efb); verified against the trust document before it is stored. The same bundle again is a 200; other content under an existing version is a 409',
+      response: ModelVersionInfo,
+      handler: (c, deps) => push(c, deps, verify),
+    },
+    {
+      method: 'get', path: '/models', access: 'viewer', summary: 'List model versions', response: ModelVersionList,
+      query: z.object({ name: z.string().optional() }),
+      async handler(c, deps) {
+        return { versions: deps.store.models.list(c.req.query('name') || undefined) };
+      },
+    },
+    {
+      method: 'get', path: '/models/:name', access: 'viewer', summary: 'List the versions of one model', response: ModelVersionList,
+      async handler(c, deps) {
+        const name = param(c, 'name');
+        const versions = deps.store.models.list(name);
+        if (versions.length === 0) throw new AppError('NOT_FOUND', `no model "${name}" in the registry`);
+        return { versions };
+      },
+    },
+    {
+      method: 'get', path: '/models/:name/versions/:version', access: 'viewer',
+      summary: 'Show a version: manifest, provenance, signatures, size and the devices that run it', response: ModelVersionDetail,
+      async handler(c, deps) {
+        return detail(deps, param(c, 'name'), param(c, 'version'));
+      },
+    },
+    {
+      method: 'get', path: '/models/:name/versions/:version/bundle', access: 'viewer', rawResponse: 'application/octet-stream',
+      summary: 'Download the bundle file',
+      async handler(c, deps) {
+        const v = deps.store.models.get(param(c, 'name'), param(c, 'version'));
+        const stream = deps.store.blobs.open(v.bundle.sha256);
+        return new Response(Readable.toWeb(stream) as ReadableStream, {
+          status: 200,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(v.bundle.size),
+            'content-disposition': `attachment; filename="${v.name}-${v.version}.efb"`,
+            etag: `"${v.bundle.sha256}"`,
+          },
+        });
+      },
+    },
+    {
+      method: 'post', path: '/models/:name/versions/:version/deprecate', access: 'operator',
+      summary: 'Deprecate a version (kept and downloadable, no longer assignable); needs a reason', body: ModelDeprecate, response: ModelVersionInfo,
+      async handler(c, deps) {
+        const name = param(c, 'name');
+        const version = param(c, 'version');
+        const b = await jsonBody(c, ModelDeprecate, 'deprecation');
+        deps.store.models.deprecate(name, version, b.reason, deps.clock.now());
+        audit(c, deps, 'model.deprecate', `${name}@${version}`, b.reason);
+        const { manifest: _m, signatures: _s, ...info } = deps.store.models.get(name, version);
+        return info;
+      },
+    },
+  ];
+}

@@ -1,0 +1,110 @@
+// Hub configuration: an optional JSON file (--config) overridden by command-line
+// flags, validated with zod. A bad value is a CONFIG_INVALID AppError naming
+// the field, where it came from and what was expected (main.ts exits 1 with it).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AppError } from '@edgefleet/shared';
+
+const Port = z.number().int().min(0).max(65535);
+
+export const HubConfig = z
+  .object({
+    dataDir: z.string().min(1, 'expected the data directory (--data-dir DIR)'),
+    host: z.string().default('127.0.0.1'),
+    httpPort: Port.default(8700),
+    mqttPort: Port.default(1883),
+    mqttsPort: Port.optional(),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    wsPort: Port.optional(),
+    /** The trust document to copy into DATA/trust.json (needed on first start). */
+    trust: z.string().optional(),
+    /** A hub secret key file (edgefleet keys generate --role hub); otherwise one is created in DATA. */
+    hubKey: z.string().optional(),
+    /** Broker URLs given to devices at enrollment; defaults to the addresses the hub listens on. */
+    publicBrokers: z.array(z.string().url()).optional(),
+    maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
+    maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.mqttsPort !== undefined && (!c.tlsCert || !c.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'mqttsPort needs tlsCert and tlsKey (--tls-cert F --tls-key F)' });
+    }
+  });
+export type HubConfig = z.infer<typeof HubConfig>;
+
+const FLAGS = {
+  'data-dir': ['dataDir', 'path'],
+  config: ['', 'path'],
+  host: ['host', 'string'],
+  'http-port': ['httpPort', 'int'],
+  'mqtt-port': ['mqttPort', 'int'],
+  'mqtts-port': ['mqttsPort', 'int'],
+  'tls-cert': ['tlsCert', 'path'],
+  'tls-key': ['tlsKey', 'path'],
+  'ws-port': ['wsPort', 'int'],
+  trust: ['trust', 'path'],
+  'hub-key': ['hubKey', 'path'],
+  broker: ['publicBrokers', 'list'],
+  'max-bundle-bytes': ['maxBundleBytes', 'int'],
+  'log-level': ['logLevel', 'string'],
+} as const;
+
+/** Reads `--config` (if given) and the flags of `edgefleet-hub run`; flags win. */
+export function loadConfig(argv: readonly string[], cwd = process.cwd()): HubConfig {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS).map(([flag, [, kind]]) => [flag, { type: 'string' as const, ...(kind === 'list' ? { multiple: true } : {}) }]),
+  );
+  let values: Record<string, string | string[] | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; expected: run --data-dir DIR [--config hub.json] [--http-port N] [--mqtt-port N] [--trust trust.json] [--hub-key FILE] ...`);
+  }
+  let fromFile: Record<string, unknown> = {};
+  const file = values['config'];
+  if (typeof file === 'string') {
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new AppError('CONFIG_INVALID', `cannot read config file ${path}: ${(err as Error).message}`);
+    }
+    try {
+      fromFile = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new AppError('CONFIG_INVALID', `config file ${path} is not JSON: ${(err as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
+    }
+    for (const k of ['dataDir', 'trust', 'hubKey', 'tlsCert', 'tlsKey'] as const) {
+      if (typeof fromFile[k] === 'string') fromFile[k] = resolve(path, '..', fromFile[k] as string);
+    }
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const [flag, [field, kind]] of Object.entries(FLAGS)) {
+    const v = values[flag];
+    if (v === undefined || field === '') continue;
+    if (kind === 'int') {
+      if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new AppError('CONFIG_INVALID', `--${flag}: expected a non-negative integer, got "${String(v)}"`);
+      merged[field] = Number(v);
+    } else if (kind === 'path') merged[field] = resolve(cwd, v as string);
+    else merged[field] = v;
+  }
+  const r = HubConfig.safeParse(merged);
+  if (!r.success) {
+    const what = r.error.issues.slice(0, 6).map((i) => {
+      const field = i.path.map(String).join('.') || '(root)';
+      const flag = Object.entries(FLAGS).find(([, [f]]) => f === i.path[0])?.[0];
+      return `${field}${flag ? ` (--${flag})` : ''}: ${i.message}`;
+    });
+    throw new AppError('CONFIG_INVALID', `invalid hub config${typeof file === 'string' ? ` (${file} and flags)` : ''}: ${what.join('; ')}`);
+  }
+  return r.data;
+}
