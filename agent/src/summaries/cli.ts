@@ -1,0 +1,116 @@
+// `edgefleet-agent summaries [--model m] [--since T] [--json]`: the stored
+// summary windows. Text: per model version the latest window, one line per
+// feature with a sparkline of its bin counts (under | bins | over); --json: the
+// windows, each with model, version, start, lengthSec and count.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AppError, type SummaryWindow } from '@edgefleet/shared';
+import { ensureSummaryTables } from './migration.js';
+import { SummaryStore, type StoredWindow } from './store.js';
+
+export interface CommandContext {
+  dataDir: string;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** One character per count, scaled to the largest; an empty bin is a space-like low bar. */
+export function sparkline(counts: readonly number[]): string {
+  const max = Math.max(0, ...counts);
+  if (max === 0) return BARS[0]!.repeat(counts.length);
+  return counts.map((c) => (c === 0 ? '·' : BARS[Math.min(7, Math.floor((c / max) * 7.999))]!)).join('');
+}
+
+/** --since: an ISO time, or a duration back from now such as 90s, 15m, 2h, 7d. */
+export function parseSince(s: string, now: number): number {
+  const m = /^(\d+)([smhd])$/.exec(s);
+  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(s);
+  if (!Number.isFinite(t)) throw new AppError('BAD_REQUEST', `invalid --since "${s}": expected an ISO time such as 2026-01-31T12:00:00Z or a duration such as 15m, 2h, 7d`);
+  return t;
+}
+
+function textView(rows: StoredWindow[]): string {
+  const latest = new Map<string, SummaryWindow>();
+  const totals = new Map<string, { windows: number; count: number }>();
+  for (const r of rows) {
+    const k = `${r.window.model}@${r.window.version}`;
+    latest.set(k, r.window); // rows are in start order: the last one wins
+    const t = totals.get(k) ?? { windows: 0, count: 0 };
+    t.windows++;
+    t.count += r.window.count;
+    totals.set(k, t);
+  }
+  const out: string[] = [];
+  for (const [k, w] of latest) {
+    const t = totals.get(k)!;
+    const errs = Object.entries(w.errors).map(([c, n]) => `${c}=${n}`).join(' ') || 'none';
+    out.push(`${k}  ${t.windows} windows, ${t.count} predictions`);
+    out.push(`  latest ${w.start} (${w.lengthSec}s): ${w.count} predictions, errors: ${errs}`);
+    const width = Math.max(4, ...w.features.map((f) => f.name.length), ...w.outputs.map((o) => o.name.length + 4));
+    for (const f of w.features) {
+      if (f.kind === 'numeric') {
+        const h = f.hist;
+        const mean = f.moments.n > 0 ? f.moments.mean.toPrecision(4) : '-';
+        const bars = h ? `${h.under} |${sparkline(h.counts)}| ${h.over}` : '(no reference bins)';
+        out.push(`  ${f.name.padEnd(width)}  ${bars}  n=${f.moments.n} mean=${mean} nan=${f.nans}`);
+      } else {
+        const vals = Object.entries(f.cat.counts);
+        out.push(`  ${f.name.padEnd(width)}  |${sparkline(vals.map(([, c]) => c))}| other ${f.cat.other}  ${vals.map(([v, c]) => `${v}:${c}`).join(' ')}`);
+      }
+    }
+    for (const o of w.outputs) {
+      const bars = o.hist ? `${o.hist.under} |${sparkline(o.hist.counts)}| ${o.hist.over}` : '';
+      out.push(`  ${`out ${o.name}`.padEnd(width)}  ${bars}  n=${o.moments.n} mean=${o.moments.n > 0 ? o.moments.mean.toPrecision(4) : '-'}`);
+    }
+    for (const i of w.inputs) {
+      out.push(`  ${`in ${i.name}`.padEnd(width)}  n=${i.moments.n} mean=${i.moments.n > 0 ? i.moments.mean.toPrecision(4) : '-'} nan=${i.nans}`);
+    }
+  }
+  return out.length === 0 ? 'no summary windows yet\n' : `${out.join('\n')}\n`;
+}
+
+export async function summariesCommand(argv: string[], ctx: CommandContext, now: () => number = Date.now): Promise<number> {
+  let values: { model?: string | undefined; since?: string | undefined; json?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { model: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    ctx.stderr.write(`summaries: ${(err as Error).message}\nusage: edgefleet-agent summaries [--model NAME] [--since ISO|15m|2h|7d] [--json]\n`);
+    return 2;
+  }
+  const path = join(ctx.dataDir, 'agent.db');
+  if (!existsSync(path)) {
+    ctx.stderr.write(`summaries: no agent database at ${path}: expected --data-dir to point at an agent's data directory\n`);
+    return 1;
+  }
+  let sinceMs = 0;
+  try {
+    if (values.since !== undefined) sinceMs = parseSince(values.since, now());
+  } catch (err) {
+    ctx.stderr.write(`summaries: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    ensureSummaryTables(db);
+    const rows = new SummaryStore(db).listWindows({ model: values.model, sinceMs });
+    if (values.json) {
+      const windows = rows.map((r) => ({ resolution: r.resolution, ...r.window }));
+      ctx.stdout.write(`${JSON.stringify({ windows }, null, 2)}\n`);
+    } else {
+      ctx.stdout.write(textView(rows));
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
