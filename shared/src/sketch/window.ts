@@ -14,9 +14,11 @@ export interface WindowMeta {
   model: string;
   version: string;
   referenceId?: string | undefined;
-  /** ms since epoch or an ISO time; it is aligned down to a multiple of lengthSec. */
+  /** ms since epoch or an ISO time; aligned down to a multiple of lengthSec unless `align` is false. */
   start: number | string;
   lengthSec: number;
+  /** Default true. False keeps `start` as given (e.g. for a compacted window spanning several). */
+  align?: boolean;
 }
 
 /** Which features, outputs and inputs a window carries (from the manifest); all empty by default. */
@@ -45,7 +47,9 @@ function toMs(t: number | string, what: string): number {
 }
 
 export function emptyWindow(meta: WindowMeta, layout: WindowLayout = {}): SummaryWindow {
-  const start = alignWindowStart(toMs(meta.start, 'window start'), meta.lengthSec);
+  const given = toMs(meta.start, 'window start');
+  const aligned = alignWindowStart(given, meta.lengthSec);
+  const start = meta.align === false ? given : aligned;
   const w: SummaryWindow = {
     model: meta.model,
     version: meta.version,
@@ -175,7 +179,6 @@ export interface OutputTotals { counts: number[] | null; under: number; over: nu
 
 /** Integer totals over many windows: what the hub compares with what devices sent. */
 export interface WindowTotals {
-  windows: number;
   count: number;
   errors: Record<string, number>;
   latencyCount: number;
@@ -191,7 +194,8 @@ function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
 /**
  * Sums every count of `windows` (any models: features, outputs and inputs are
  * summed by name and must agree in kind and bins). Only integers, so two sides
- * holding the same windows get deep-equal totals whatever the order.
+ * holding the same windows get deep-equal totals whatever the order, and the
+ * totals of windows equal the totals of their merge.
  */
 export function windowTotals(windows: readonly SummaryWindow[]): WindowTotals {
   let count = 0;
@@ -208,7 +212,7 @@ export function windowTotals(windows: readonly SummaryWindow[]): WindowTotals {
     outputs = mergeByName(outputs, w.outputs, mergeOutput, 'output');
     inputs = mergeByName(inputs, w.inputs ?? [], mergeInput, 'input');
   }
-  const t: WindowTotals = { windows: windows.length, count, errors, latencyCount: latencyN, features: {}, outputs: {}, inputs: {} };
+  const t: WindowTotals = { count, errors, latencyCount: latencyN, features: {}, outputs: {}, inputs: {} };
   for (const f of features) {
     setOwn<FeatureTotals>(t.features, f.name, f.kind === 'numeric'
       ? { kind: 'numeric', counts: f.hist ? f.hist.counts : null, under: f.hist?.under ?? 0, over: f.hist?.over ?? 0, n: f.moments.n, nulls: f.nulls, nans: f.nans }
