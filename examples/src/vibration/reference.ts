@@ -4,7 +4,7 @@
 // Counts come from the shared sketch functions, so agent summaries computed on
 // the same edges are directly comparable (and mergeable) with these.
 import {
-  addCategory, addMoment, addToHistogram, canonicalJson, emptyCategorical, emptyHistogram, emptyMoments, sha256Hex,
+  addCategory, addMoment, addToHistogram, emptyCategorical, emptyHistogram, emptyMoments, withReferenceId,
   type Feature, type FeatureReference, type OutputReference, type Reference,
 } from '@edgefleet/shared';
 
@@ -40,7 +40,7 @@ export interface ReferenceInput {
   bins?: number;
 }
 
-/** Builds the profile; `id` is sha256 of the canonical JSON of everything else. */
+/** Builds the profile; `id` is sha256 of the canonical JSON of everything else (shared `withReferenceId`). */
 export function computeReference(input: ReferenceInput): Reference {
   const { rows, columns, x } = input;
   if (x.length !== rows * columns) throw new Error(`computeReference: ${x.length} values for ${rows} rows x ${columns} columns`);
@@ -70,6 +70,5 @@ export function computeReference(input: ReferenceInput): Reference {
     }
     return { name: o.name, index: o.index ?? 0, edges: o.edges, counts: h.counts, under: h.under, over: h.over, moments: m };
   });
-  const body = { rows, features, outputs };
-  return { id: sha256Hex(canonicalJson(body)), ...body };
+  return withReferenceId({ rows, features, outputs });
 }
