@@ -47,7 +47,7 @@ export interface Harness {
   tokens: Record<ApiRole, string>;
   disconnected: string[];
   app: ReturnType<typeof createApp>;
-  req(method: string, path: string, opts?: { token?: string | null; role?: ApiRole; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<Response>;
+  req(method: string, path: string, opts?: { token?: string | null; role?: ApiRole; json?: unknown; body?: string | Uint8Array; headers?: Record<string, string> }): Promise<Response>;
   close(): void;
 }
 

@@ -1,0 +1,80 @@
+// Device administration and the audit log: each write (enrollment token,
+// device add/tags/rotate/revoke, token create) leaves one audit entry with
+// actor, target and reason; revocation disconnects and refuses the secret;
+// the audit table refuses UPDATE and DELETE.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeHarness } from '../testing/harness.js';
+
+test('device writes are audited with actor, target and reason; revoke disconnects and locks out', async () => {
+  const h = makeHarness();
+  try {
+    const add = await h.req('POST', '/api/v1/devices', { json: { deviceId: 'cam-7', tags: { site: 'a' } } });
+    assert.equal(add.status, 201);
+    const { secret } = (await add.json()) as { secret: string };
+    assert.equal(await h.store.devices.authenticate('cam-7', secret), 'ok');
+
+    const tags = await h.req('PUT', '/api/v1/devices/cam-7/tags', { json: { tags: { site: 'b', ring: 'canary' }, reason: 'moved' } });
+    assert.equal(tags.status, 200);
+    assert.deepEqual(((await tags.json()) as { tags: object }).tags, { site: 'b', ring: 'canary' });
+
+    const rot = await h.req('POST', '/api/v1/devices/cam-7/rotate-secret', { json: {} });
+    const { secret: secret2 } = (await rot.json()) as { secret: string };
+    assert.notEqual(secret2, secret);
+    assert.equal(await h.store.devices.authenticate('cam-7', secret), 'bad_secret');
+    assert.equal(await h.store.devices.authenticate('cam-7', secret2), 'ok');
+
+    const noReason = await h.req('POST', '/api/v1/devices/cam-7/revoke', { json: {} });
+    assert.equal(noReason.status, 400);
+    assert.match(await noReason.text(), /reason/);
+    const rev = await h.req('POST', '/api/v1/devices/cam-7/revoke', { json: { reason: 'stolen' } });
+    assert.equal(rev.status, 200);
+    assert.equal(((await rev.json()) as { disconnected: boolean }).disconnected, true);
+    assert.deepEqual(h.disconnected, ['cam-7', 'cam-7']);
+    assert.equal(await h.store.devices.authenticate('cam-7', secret2), 'revoked');
+    assert.equal((await h.req('POST', '/api/v1/devices/cam-7/revoke', { json: { reason: 'again' } })).status, 409);
+
+    const tok = await h.req('POST', '/api/v1/tokens', { json: { name: 'ci', role: 'viewer' } });
+    assert.equal(tok.status, 201);
+    const et = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: {} });
+    assert.equal(et.status, 201);
+
+    const audit = (await (await h.req('GET', '/api/v1/audit', { role: 'viewer' })).json()) as {
+      entries: Array<{ actor: string; action: string; target: string; reason: string | null }>;
+    };
+    assert.deepEqual(
+      audit.entries.map((e) => [e.actor, e.action, e.target, e.reason]),
+      [
+        ['admin-token', 'device.add', 'cam-7', null],
+        ['admin-token', 'device.tags', 'cam-7', 'moved'],
+        ['admin-token', 'device.rotate-secret', 'cam-7', null],
+        ['admin-token', 'device.revoke', 'cam-7', 'stolen'],
+        ['admin-token', 'token.create', audit.entries[4]?.target ?? '', null],
+        ['operator-token', 'enrollment-token.create', audit.entries[5]?.target ?? '', null],
+      ],
+    );
+    const filtered = (await (await h.req('GET', '/api/v1/audit?action=device.revoke', { role: 'viewer' })).json()) as { entries: unknown[] };
+    assert.equal(filtered.entries.length, 1);
+    const byActor = (await (await h.req('GET', '/api/v1/audit?actor=operator-token', { role: 'viewer' })).json()) as { entries: unknown[] };
+    assert.equal(byActor.entries.length, 1);
+    const badSince = await h.req('GET', '/api/v1/audit?since=yesterday', { role: 'viewer' });
+    assert.equal(badSince.status, 400);
+    assert.match(await badSince.text(), /since/);
+    // a failed write (409 above) left no entry
+    assert.equal(audit.entries.filter((e) => e.action === 'device.revoke').length, 1);
+  } finally {
+    h.close();
+  }
+});
+
+test('the audit table is append-only: UPDATE and DELETE are refused by the database', () => {
+  const h = makeHarness();
+  try {
+    h.store.audit.append({ actor: 'a', action: 'x', target: 't', at: h.clock.now() });
+    assert.throws(() => h.store.db.prepare("UPDATE audit SET actor = 'b'").run(), /append-only/);
+    assert.throws(() => h.store.db.prepare('DELETE FROM audit').run(), /append-only/);
+    assert.equal(h.store.audit.query({}).length, 1);
+  } finally {
+    h.close();
+  }
+});

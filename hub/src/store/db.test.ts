@@ -1,0 +1,54 @@
+// Migrations: a database made by an older hub (schema version 1, with data)
+// is migrated at open without losing rows; a newer database is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import { openDb, schemaVersion } from './db.js';
+import { Store } from './index.js';
+import { hashSecret } from './secrets.js';
+
+test('an old (version 1) hub.db is migrated to the latest schema with its rows kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
+  try {
+    const old = openDb(join(dir, 'hub.db'), MIGRATIONS.filter((m) => m.version === 1));
+    assert.equal(schemaVersion(old), 1);
+    old.prepare("INSERT INTO devices (id, secret_hash, tags, created_at) VALUES ('old-1', ?, '{\"site\":\"x\"}', '2025-01-01T00:00:00.000Z')").run(hashSecret('s3cret-s3cret-s3cret'));
+    old.prepare("INSERT INTO audit (at, actor, action, target) VALUES ('2025-01-01T00:00:00.000Z', 'admin', 'device.add', 'old-1')").run();
+    assert.throws(() => old.prepare('SELECT online FROM devices').get(), /no such column/);
+    old.close();
+
+    const store = Store.open(dir);
+    try {
+      assert.equal(schemaVersion(store.db), Math.max(...MIGRATIONS.map((m) => m.version)));
+      const d = store.devices.get('old-1');
+      assert.deepEqual(d.tags, { site: 'x' });
+      assert.equal(d.online, false);
+      assert.equal(await store.devices.authenticate('old-1', 's3cret-s3cret-s3cret'), 'ok');
+      assert.equal(store.audit.query({}).length, 1);
+      assert.deepEqual(store.models.list(), []);
+      assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+    } finally {
+      store.close();
+    }
+    // Opening again applies nothing.
+    const again = Store.open(dir);
+    assert.equal((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n, MIGRATIONS.length);
+    again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a hub.db newer than this hub is refused with a clear message', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
+  try {
+    const db = openDb(join(dir, 'hub.db'), [...MIGRATIONS, { version: 99, name: 'future', sql: 'CREATE TABLE future (x)' }]);
+    db.close();
+    assert.throws(() => Store.open(dir), /schema version 99 but this hub knows only up to 2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
