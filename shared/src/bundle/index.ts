@@ -1,1 +1,5 @@
-export {};
+// Signed model bundles: tar format, pack/sign/read/verify, model helpers (DESIGN.md section 3).
+export * from './tar.js';
+export * from './read.js';
+export * from './write.js';
+export * from './model.js';

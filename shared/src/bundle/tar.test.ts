@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { checkEntryPath, listTar, writeTar } from './tar.js';
+import { writeRawTar } from './testutil.js';
+
+function withDir(fn: (dir: string) => Promise<void>) {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-tar-'));
+    try { await fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+}
+
+test('writes a ustar archive that system tar reads, and lists it back', withDir(async (dir) => {
+  const src = join(dir, 'src.bin');
+  writeFileSync(src, Buffer.alloc(1500, 9));
+  const long = `${'d'.repeat(120)}/${'f'.repeat(90)}.bin`;
+  const out = join(dir, 'a.tar');
+  const fh = await open(out, 'w');
+  const size = await writeTar(fh, [{ name: 'a.json', bytes: Buffer.from('{}') }, { name: 'sub/src.bin', file: src, size: 1500 }, { name: long, bytes: Buffer.from('x') }]);
+  await fh.close();
+  assert.equal(size % 512, 0);
+  const r = await open(out, 'r');
+  const entries = await listTar(r, 'a.tar');
+  await r.close();
+  assert.deepEqual(entries.map((e) => [e.name, e.size]), [['a.json', 2], ['sub/src.bin', 1500], [long, 1]]);
+  assert.equal(entries[0]!.offset, 512);
+  try {
+    const listed = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(listed, ['a.json', 'sub/src.bin', long]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err; // no system tar: the listTar check above stands
+  }
+}));
+
+test('refuses unsafe paths', () => {
+  for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a\\b', 'C:/x', '']) {
+    assert.throws(() => checkEntryPath(p), (e: { code?: string }) => e.code === 'PATH_TRAVERSAL', p);
+  }
+  checkEntryPath('a/b.c');
+});
+
+test('reader refuses traversal, non-regular entries, bad checksums and truncation', withDir(async (dir) => {
+  const cases: [string, Parameters<typeof writeRawTar>[1], string, RegExp][] = [
+    ['trav', [{ name: '../evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\.\.\/evil" is not a safe relative path/],
+    ['abs', [{ name: '/tmp/evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\/tmp\/evil"/],
+    ['link', [{ name: 'l', data: Buffer.alloc(0), type: '2' }], 'BUNDLE_INVALID', /entry "l" is a symbolic link; expected only regular files/],
+    ['dir', [{ name: 'd', data: Buffer.alloc(0), type: '5' }], 'BUNDLE_INVALID', /is a directory/],
+    ['trunc', [{ name: 'big', data: Buffer.from('x'), declaredSize: 5000 }], 'BUNDLE_INVALID', /declares 5000 bytes but the archive ends/],
+  ];
+  for (const [name, entries, code, re] of cases) {
+    const p = join(dir, `${name}.tar`);
+    writeRawTar(p, entries);
+    const fh = await open(p, 'r');
+    await assert.rejects(listTar(fh, name), (e: { code?: string; message: string }) => e.code === code && re.test(e.message), name);
+    await fh.close();
+  }
+  const p = join(dir, 'cks.tar');
+  writeRawTar(p, [{ name: 'a', data: Buffer.from('x') }]);
+  const fh = await open(p, 'r+');
+  await fh.write(Buffer.from('b'), 0, 1, 0);
+  await assert.rejects(listTar(fh, 'cks'), /checksum/);
+  await fh.close();
+  writeFileSync(join(dir, 'gz.tar'), Buffer.alloc(600, 0x1f));
+  const g = await open(join(dir, 'gz.tar'), 'r');
+  await assert.rejects(listTar(g, 'gz'), /expected an octal number|not ustar/);
+  await g.close();
+}));
