@@ -8,21 +8,3 @@ function readVersion(): string {
 }
 
 export const AGENT_VERSION: string = readVersion();
-
-/** Compares two semantic versions by major.minor.patch, then a release sorts after its pre-releases. */
-export function compareSemver(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core = '', pre] = v.split('+')[0]!.split(/-(.*)/s);
-    return { nums: core.split('.').map((x) => Number(x) || 0), pre: pre ?? '' };
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa.nums[i] ?? 0) - (pb.nums[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  if (pa.pre === pb.pre) return 0;
-  if (pa.pre === '') return 1;
-  if (pb.pre === '') return -1;
-  return pa.pre < pb.pre ? -1 : 1;
-}

@@ -19,14 +19,22 @@ export type NewEvent = Omit<AgentEvent, 'seq' | 'at'> & { at?: string };
 interface Row { seq: number; at: string; kind: string; model: string | null; version: string | null; code: string | null; message: string; data: string | null }
 
 export class EventsRepo {
-  constructor(private readonly db: Db) {}
+  /** `forward` also queues each event for the hub (the outbox), in the same transaction. */
+  constructor(private readonly db: Db, private readonly forward?: (e: Omit<AgentEvent, 'seq'>) => void) {}
 
   add(e: NewEvent): AgentEvent {
     const at = e.at ?? new Date().toISOString();
-    const r = this.db
+    return this.db.transaction(() => {
+      const r = this.insert(at, e);
+      this.forward?.({ ...e, at });
+      return { ...e, at, seq: Number(r.lastInsertRowid) };
+    })();
+  }
+
+  private insert(at: string, e: NewEvent) {
+    return this.db
       .prepare('INSERT INTO events (at, kind, model, version, code, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, e.data ? JSON.stringify(e.data) : null);
-    return { ...e, at, seq: Number(r.lastInsertRowid) };
   }
 
   list(opts: { afterSeq?: number; kind?: EventKind; limit?: number } = {}): AgentEvent[] {

@@ -10,9 +10,10 @@ export class TrustRepo {
     return row ? parseWire(TrustDocument, JSON.parse(row.document), 'stored trust document') : undefined;
   }
 
-  put(doc: TrustDocument, at: Date = new Date()): void {
+  /** Stores the document as received (signatures cover it before zod defaults); verify it first. */
+  put(doc: unknown, version: number, at: Date = new Date()): void {
     this.db
       .prepare('INSERT INTO trust (id, version, document, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, document = excluded.document, updated_at = excluded.updated_at')
-      .run(doc.signed.version, JSON.stringify(doc), at.toISOString());
+      .run(version, JSON.stringify(doc), at.toISOString());
   }
 }

@@ -1,0 +1,224 @@
+// Installs, activates and rolls back model versions: the one place that changes
+// which version is active. Order for every switch: (verify,) copy files, load
+// and warm the new session, THEN commit the switch in one transaction, THEN
+// swap it into the runtime; a failure at any step leaves the old version serving.
+import { AppError, satisfiesMin, verifyBundle, openBundleEntry, type Manifest } from '@edgefleet/shared';
+import type { Logger } from 'pino';
+import type { BlobStore } from '../store/blobs.js';
+import type { EventsRepo } from '../store/events-repo.js';
+import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
+import type { TrustRepo } from '../store/trust-repo.js';
+import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
+
+/** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
+export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit';
+export type Pause = (point: PausePoint) => Promise<void>;
+
+export interface ModelManagerDeps {
+  models: ModelsRepo;
+  trust: TrustRepo;
+  events: EventsRepo;
+  blobs: BlobStore;
+  runtime: ModelRuntime;
+  /** True in the daemon (swap loaded sessions in); false in the CLI (test-load only, the daemon picks the change up). */
+  serving: boolean;
+  agentVersion: string;
+  logger: Logger;
+  pause?: Pause;
+}
+
+export interface InstallResult {
+  name: string;
+  version: string;
+  manifestSha256: string;
+  activated: boolean;
+  active: ActiveEntry | undefined;
+}
+
+export class ModelManager {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: ModelManagerDeps) {}
+
+  /** Runs operations one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  modelPath(m: Manifest): string {
+    const f = m.files.find((x) => x.path === m.entrypoint);
+    if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: entrypoint "${m.entrypoint}" is not among the files`);
+    return this.d.blobs.pathOf(f.sha256);
+  }
+
+  install(bundlePath: string, opts: { activate?: boolean } = {}): Promise<InstallResult> {
+    return this.serial(async () => {
+      const activate = opts.activate ?? true;
+      const trust = this.d.trust.get();
+      if (!trust) throw new AppError('UNTRUSTED_KEY', 'no trust document: provision one first with "edgefleet-agent trust set trust.json"');
+      let name: string | undefined;
+      let version: string | undefined;
+      try {
+        const b = await verifyBundle(bundlePath, trust.signed);
+        const m = b.manifest;
+        name = m.name;
+        version = m.version;
+        if (!satisfiesMin(this.d.agentVersion, m.runtime.minAgentVersion)) {
+          throw new AppError('AGENT_TOO_OLD', `${m.name}@${m.version} needs agent ${m.runtime.minAgentVersion} or newer: this agent is ${this.d.agentVersion}`);
+        }
+        for (const f of b.files) {
+          if (await this.d.blobs.has(f.sha256, f.size)) continue;
+          await this.d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
+            const { stream } = await openBundleEntry(bundlePath, f.path);
+            for await (const chunk of stream) await write(chunk as Buffer);
+          }, () => this.pauseAt('install:before-rename'));
+        }
+        const loaded = await this.d.runtime.load(m, this.modelPath(m));
+        let active: ActiveEntry | undefined;
+        try {
+          await this.pauseAt('install:before-commit');
+          active = this.d.models.transaction(() => {
+            this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
+            return activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
+          });
+        } catch (err) {
+          await this.d.runtime.discard(loaded);
+          throw err;
+        }
+        await this.pauseAt('install:after-commit');
+        await this.adopt(loaded, activate);
+        this.d.events.add({ kind: 'activated', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate } });
+        this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
+        return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active };
+      } catch (err) {
+        const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message, { cause: err });
+        this.d.events.add({ kind: 'install_failed', model: name, version, code: e.code, message: e.message, data: { bundle: bundlePath } });
+        throw e;
+      }
+    });
+  }
+
+  /** Switches to an installed version (verifying its files and loading it first). */
+  activate(name: string, version: string, reason = 'activate'): Promise<ActiveEntry> {
+    return this.serial(async () => {
+      const v = this.d.models.getVersion(name, version);
+      if (!v) {
+        const have = this.d.models.listVersions(name).map((x) => x.version);
+        throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
+      }
+      await this.checkFiles(v.manifest);
+      const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+      let entry: ActiveEntry;
+      try {
+        entry = this.d.models.transaction(() => this.d.models.setActive(name, version));
+      } catch (err) {
+        await this.d.runtime.discard(loaded);
+        throw err;
+      }
+      await this.adopt(loaded, true);
+      this.d.events.add({ kind: reason === 'rollback' ? 'rolled_back' : 'activated', model: name, version, message: `${reason}: ${name} now serves ${version} (previous ${entry.previous ?? 'none'})` });
+      return entry;
+    });
+  }
+
+  /** Swaps back to the previous version. */
+  async rollback(name: string): Promise<ActiveEntry> {
+    const cur = this.d.models.getActive(name);
+    if (!cur) throw new AppError('NOT_FOUND', `no model "${name}" is active`);
+    if (!cur.previous) throw new AppError('CONFLICT', `model "${name}" has no previous version to roll back to (active ${cur.active})`);
+    return this.activate(name, cur.previous, 'rollback');
+  }
+
+  /**
+   * At start: re-hash each active version's files (bit rot); on a mismatch fall
+   * back to the previous version and record a bit_rot event; then load it.
+   */
+  loadActive(): Promise<void> {
+    return this.serial(async () => {
+      for (const entry of this.d.models.listActive()) {
+        let candidates = [entry.active, ...(entry.previous ? [entry.previous] : [])];
+        for (const version of candidates) {
+          const v = this.d.models.getVersion(entry.name, version);
+          if (!v) continue;
+          const rotten = await this.rottenFiles(v.manifest);
+          if (rotten.length) {
+            const msg = `${entry.name}@${version}: ${rotten.join(', ')} no longer match their sha256 (bit rot)`;
+            this.d.events.add({ kind: 'bit_rot', model: entry.name, version, code: 'HASH_MISMATCH', message: msg, data: { files: rotten } });
+            this.d.logger.error({ model: entry.name, version, files: rotten }, 'bit rot detected');
+            continue;
+          }
+          try {
+            const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+            if (version !== entry.active) {
+              this.d.models.setActivePair(entry.name, version, undefined);
+              this.d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
+            }
+            this.d.runtime.activate(loaded);
+            candidates = [];
+            break;
+          } catch (err) {
+            const e = err instanceof AppError ? err : new AppError('MODEL_LOAD_FAILED', (err as Error).message);
+            this.d.events.add({ kind: 'error', model: entry.name, version, code: e.code, message: e.message });
+            this.d.logger.error({ model: entry.name, version, err: e.message }, 'model failed to load at start');
+          }
+        }
+      }
+    });
+  }
+
+  /** Daemon: picks up switches committed by another process (the CLI). */
+  reconcile(): Promise<void> {
+    return this.serial(async () => {
+      for (const entry of this.d.models.listActive()) {
+        if (this.d.runtime.active(entry.name)?.version === entry.active) continue;
+        const v = this.d.models.getVersion(entry.name, entry.active);
+        if (!v) continue;
+        try {
+          const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+          this.d.runtime.activate(loaded);
+          this.d.logger.info({ model: entry.name, version: entry.active }, 'switched (committed by another process)');
+        } catch (err) {
+          this.d.logger.error({ model: entry.name, version: entry.active, err: (err as Error).message }, 'could not load the version committed by another process');
+        }
+      }
+    });
+  }
+
+  private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {
+    if (activate && this.d.serving) this.d.runtime.activate(loaded);
+    else await this.d.runtime.discard(loaded);
+  }
+
+  private async rottenFiles(m: Manifest): Promise<string[]> {
+    const out: string[] = [];
+    for (const f of m.files) if (!(await this.d.blobs.verify(f.sha256, f.size))) out.push(f.path);
+    return out;
+  }
+
+  private async checkFiles(m: Manifest): Promise<void> {
+    const rotten = await this.rottenFiles(m);
+    if (rotten.length) {
+      this.d.events.add({ kind: 'bit_rot', model: m.name, version: m.version, code: 'HASH_MISMATCH', message: `${m.name}@${m.version}: ${rotten.join(', ')} no longer match their sha256` });
+      throw new AppError('HASH_MISMATCH', `${m.name}@${m.version}: stored files ${rotten.join(', ')} no longer match their sha256: reinstall the bundle`);
+    }
+  }
+
+  private async pauseAt(point: PausePoint): Promise<void> {
+    if (this.d.pause) await this.d.pause(point);
+  }
+}
+
+/** The pause hook from EDGEFLEET_TEST_PAUSE_AT: prints a marker and never resolves (the test kills the process). */
+export function pauseFromEnv(env: NodeJS.ProcessEnv): Pause | undefined {
+  const want = env.EDGEFLEET_TEST_PAUSE_AT;
+  if (!want) return undefined;
+  return (point) => {
+    if (point !== want) return Promise.resolve();
+    process.stderr.write(`EDGEFLEET_PAUSED ${point}\n`);
+    return new Promise<void>(() => {
+      setInterval(() => undefined, 60_000);
+    });
+  };
+}

@@ -1,0 +1,36 @@
+// Composition root of the daemon (`edgefleet-agent run`): loadConfig -> build
+// parts -> start() -> SIGTERM/SIGINT -> stop() (stop accepting, finish
+// in-flight requests, write the open summary window, close sessions and DB).
+import { AppError } from '@edgefleet/shared';
+import { createAgent, type Agent } from './agent.js';
+import { loadConfig, type ConfigFlags } from './config.js';
+import { pauseFromEnv } from './install/manager.js';
+import { createLogger } from './log.js';
+
+export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
+  const config = loadConfig(env, flags);
+  const logger = createLogger(config.log.level);
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env) });
+  let exiting = false;
+  const shutdown = (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    logger.info({ signal }, 'stopping');
+    agent.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop().catch(() => undefined);
+    throw err instanceof AppError ? err : new AppError('INTERNAL', `agent failed to start: ${(err as Error).message}`, { cause: err });
+  }
+  return agent;
+}

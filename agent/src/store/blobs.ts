@@ -1,0 +1,85 @@
+// Content-addressed model files under DATA/blobs/sha256/ab/cdef…: written to a
+// temp name, hashed while written, fsynced, renamed, and the directory fsynced,
+// so a power cut leaves either no file or the whole, verified file.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AppError, sha256File } from '@edgefleet/shared';
+
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  pathOf(sha256: string): string {
+    return join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2));
+  }
+
+  async has(sha256: string, size?: number): Promise<boolean> {
+    try {
+      const s = await stat(this.pathOf(sha256));
+      return size === undefined || s.size === size;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes a blob from chunks given by `produce`, checking size and sha256
+   * before the rename; HASH_MISMATCH / SIZE_MISMATCH name `what`.
+   */
+  async write(sha256: string, size: number, what: string, produce: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>, pauseBeforeRename?: () => Promise<void>): Promise<string> {
+    const final = this.pathOf(sha256);
+    const dir = dirname(final);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}.${randomBytes(6).toString('hex')}.part`);
+    mkdirSync(dirname(tmp), { recursive: true });
+    const fh = await open(tmp, 'w', 0o644);
+    const hash = createHash('sha256');
+    let written = 0;
+    try {
+      await produce(async (chunk) => {
+        hash.update(chunk);
+        written += chunk.length;
+        if (written > size) throw new AppError('SIZE_MISMATCH', `${what}: more than the declared ${size} bytes`);
+        await fh.write(chunk);
+      });
+      if (written !== size) throw new AppError('SIZE_MISMATCH', `${what}: ${written} bytes, expected ${size}`);
+      const got = hash.digest('hex');
+      if (got !== sha256) throw new AppError('HASH_MISMATCH', `${what}: sha256 ${got} does not match the manifest's ${sha256}`);
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    if (pauseBeforeRename) await pauseBeforeRename();
+    await rename(tmp, final);
+    await fsyncDir(dir);
+    return final;
+  }
+
+  /** Re-hashes a stored blob; false when missing or different (bit rot). */
+  async verify(sha256: string, size: number): Promise<boolean> {
+    try {
+      const r = await sha256File(this.pathOf(sha256));
+      return r.sha256 === sha256 && r.size === size;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes leftovers of interrupted writes (called at start). */
+  async cleanTmp(): Promise<void> {
+    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
