@@ -51,6 +51,7 @@ interface Active {
   stallTimer: NodeJS.Timeout | null;
   resolve: (path: string) => void;
   reject: (err: unknown) => void;
+  onProgress: ((received: number, size: number) => void) | undefined;
 }
 
 export class BlobDownloader {
@@ -82,7 +83,7 @@ export class BlobDownloader {
   }
 
   /** Resolves with the path of the verified file; resumes from durable progress. */
-  async fetch(sha256: string, size: number): Promise<string> {
+  async fetch(sha256: string, size: number, onProgress?: (received: number, size: number) => void): Promise<string> {
     const final = this.finalPath(sha256);
     if (existsSync(final) && statSync(final).size === size) {
       const h = await sha256File(final);
@@ -104,7 +105,7 @@ export class BlobDownloader {
     ftruncateSync(fd, committed);
     this.opts.store.save({ sha256, size, committed });
     return new Promise<string>((resolve, reject) => {
-      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, resolve, reject };
+      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, resolve, reject, onProgress };
       this.active.set(sha256, a);
       if (committed >= size) void this.finish(a);
       else this.pump(a);
@@ -139,6 +140,7 @@ export class BlobDownloader {
     }
     if (progressed) {
       this.opts.onProgress?.(a.sha256, a.committed, a.size);
+      a.onProgress?.(a.committed, a.size);
       if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) this.commit(a);
     }
     if (a.committed >= a.size) void this.finish(a);

@@ -1,0 +1,273 @@
+// The agent's link to the hub: one MQTT 3.1.1 connection (client id = username = device id) that
+// receives desired state, trust rotations, acks and blob blocks, and sends presence (with a last will),
+// reported state (retained, on connect and on every change) and the outbox. Serving never depends on
+// it: the box keeps predicting, recording and rolling back while offline.
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  PRESENCE_SCHEMA, STATE_SCHEMA, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
+  type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
+} from '@edgefleet/shared';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { ModelsRepo } from '../store/models-repo.js';
+import type { TrustRepo } from '../store/trust-repo.js';
+import type { ModelManager } from '../install/manager.js';
+import { BlobDownloader } from './downloader.js';
+import { checkDesired } from './desired.js';
+import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { PolicyWatcher } from './policy.js';
+import { SyncStore } from './sync-store.js';
+import { Updater } from './updater.js';
+
+export interface SyncOptions {
+  brokerUrl?: string;
+  blockSize: number;
+  window: number;
+  reconnectMs: number;
+  outbox: Partial<OutboxOptions>;
+}
+
+export const DEFAULT_SYNC: SyncOptions = { blockSize: 256 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
+
+export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
+
+export interface SyncDeps {
+  db: Db;
+  dataDir: string;
+  credentials: DeviceCredentials;
+  models: ModelsRepo;
+  trust: TrustRepo;
+  manager: ModelManager;
+  agentVersion: string;
+  logger: Logger;
+  /** Records an event (local log + outbox). */
+  emit: Emit;
+  now?: () => Date;
+  options?: Partial<SyncOptions>;
+}
+
+export class SyncClient {
+  readonly store: SyncStore;
+  readonly outbox: OutboxSender;
+  readonly downloader: BlobDownloader;
+  readonly policy: PolicyWatcher;
+  readonly updater: Updater;
+  private client: MqttClient | null = null;
+  private readonly opts: SyncOptions;
+  private readonly id: string;
+  private stateTimer: NodeJS.Timeout | null = null;
+  private connected = false;
+
+  constructor(private readonly d: SyncDeps) {
+    this.opts = { ...DEFAULT_SYNC, ...d.options };
+    this.id = d.credentials.deviceId;
+    this.store = new SyncStore(d.db);
+    const emit: Emit = (e) => {
+      d.emit(e);
+      this.outbox.kick();
+    };
+    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publish(kind, payload), this.opts.outbox);
+    this.downloader = new BlobDownloader({
+      dir: d.dataDir,
+      store: this.store,
+      requester: { request: (req) => void this.publish('blob/get', JSON.stringify(req)).catch(() => undefined) },
+      blockSize: this.opts.blockSize,
+      window: this.opts.window,
+    });
+    this.policy = new PolicyWatcher((b) => void this.updater.onBreach(b).finally(() => this.stateChanged()));
+    this.updater = new Updater({ manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, policy: this.policy, emit, changed: () => this.stateChanged() });
+  }
+
+  private now(): Date {
+    return this.d.now ? this.d.now() : new Date();
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  async start(): Promise<void> {
+    // Resume work on the last accepted document (a kill mid-download or mid-activation).
+    const doc = this.store.appliedDocument();
+    const trust = this.d.trust.get();
+    if (doc && trust) {
+      const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
+      if (v.ok) void this.updater.apply(v.body);
+    }
+    const url = this.opts.brokerUrl ?? this.d.credentials.brokers[0] ?? '';
+    const client = mqtt.connect(url, {
+      clientId: this.id,
+      username: this.id,
+      password: this.d.credentials.secret,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: this.opts.reconnectMs,
+      connectTimeout: 10_000,
+      will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() })), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => void this.onConnect());
+    client.on('close', () => {
+      this.connected = false;
+      this.outbox.pause();
+    });
+    client.on('error', (err) => this.d.logger.warn({ err: err.message }, 'mqtt error'));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  async stop(): Promise<void> {
+    this.updater.stop();
+    this.policy.stop();
+    this.outbox.pause();
+    this.downloader.stop();
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    const c = this.client;
+    this.client = null;
+    if (c) {
+      if (c.connected) {
+        await c.publishAsync(deviceTopic(this.id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }), { qos: 1, retain: true }).catch(() => undefined);
+      }
+      await c.endAsync().catch(() => undefined);
+    }
+  }
+
+  private async publish(kind: DeviceTopicKind, payload: string, retain = false): Promise<void> {
+    const c = this.client;
+    if (!c || !c.connected) throw new Error('not connected');
+    await c.publishAsync(deviceTopic(this.id, kind), payload, { qos: 1, retain });
+  }
+
+  private async onConnect(): Promise<void> {
+    const c = this.client;
+    if (!c) return;
+    this.connected = true;
+    try {
+      await c.subscribeAsync([deviceTopic(this.id, 'desired'), deviceTopic(this.id, 'ack'), deviceTopic(this.id, 'blob/data'), TRUST_TOPIC], { qos: 1 });
+      await this.publish('presence', JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: this.now().toISOString() }), true);
+      await this.publishState();
+      this.outbox.resume();
+      this.downloader.resumeAll();
+      this.d.logger.info({ deviceId: this.id }, 'connected to hub');
+    } catch (err) {
+      this.d.logger.warn({ err: toAppError(err).message }, 'setting up the hub connection failed');
+    }
+  }
+
+  /** Builds the reported state from the store and the updater's phases. */
+  reportedState(): ReportedState {
+    const names = new Set([...this.d.models.listActive().map((a) => a.name), ...this.updater.phases.keys()]);
+    const models: ReportedModel[] = [...names].sort().map((name) => {
+      const a = this.d.models.getActive(name);
+      const p = this.updater.phases.get(name);
+      return {
+        name,
+        active: a?.active ?? null,
+        previous: a?.previous ?? null,
+        installed: this.d.models.listVersions(name).map((v) => v.version),
+        status: p?.status ?? (a ? 'active' : 'pending'),
+        target: p?.target ?? null,
+        ...(p?.progress !== undefined ? { progress: p.progress } : {}),
+        ...(p?.reason ? { reason: p.reason } : {}),
+      };
+    });
+    const refusal = this.store.refusal();
+    return {
+      schema: STATE_SCHEMA,
+      deviceId: this.id,
+      at: this.now().toISOString(),
+      agentVersion: this.d.agentVersion,
+      lastAppliedSeq: this.store.lastAppliedSeq(),
+      trustVersion: this.d.trust.get()?.signed.version ?? 0,
+      models,
+      ...(refusal ? { refusal } : {}),
+      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1'],
+    };
+  }
+
+  private async publishState(): Promise<void> {
+    await this.publish('state', JSON.stringify(this.reportedState()), true);
+  }
+
+  /** Coalesces state reports (at most one per 250 ms). */
+  stateChanged(): void {
+    if (this.stateTimer || !this.connected) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = null;
+      this.publishState().catch(() => undefined);
+    }, 250);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    if (!t) return;
+    try {
+      if (t.kind === 'trust') return this.onTrust(payload);
+      if (t.deviceId !== this.id) return;
+      switch (t.topic) {
+        case 'desired':
+          return this.onDesired(payload);
+        case 'ack':
+          this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
+          return;
+        case 'blob/data': {
+          const { header, bytes } = decodeBlobData(payload);
+          this.downloader.deliver(header, bytes);
+          return;
+        }
+        default:
+          return;
+      }
+    } catch (err) {
+      this.d.logger.warn({ topic, err: toAppError(err).message }, 'dropped an invalid message from the hub');
+    }
+  }
+
+  private onDesired(payload: Buffer): void {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(payload.toString('utf8'));
+    } catch {
+      doc = null;
+    }
+    const trust = this.d.trust.get();
+    const lastSeq = this.store.lastAppliedSeq();
+    const applied = this.store.appliedDocument() as { signed?: { seq?: number } } | undefined;
+    // The retained document is redelivered on every reconnect: the one already applied is not news.
+    if (applied && JSON.stringify(applied) === JSON.stringify(doc)) return;
+    if (!trust) return;
+    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq, now: this.now() });
+    if (!v.ok) {
+      this.store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.now().toISOString() });
+      this.d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
+      this.outbox.kick();
+      this.stateChanged();
+      return;
+    }
+    this.store.setApplied(v.body.seq, doc);
+    this.stateChanged();
+    void this.updater.apply(v.body);
+  }
+
+  private onTrust(payload: Buffer): void {
+    const current = this.d.trust.get();
+    if (!current) return;
+    let next: TrustDocument;
+    try {
+      next = JSON.parse(payload.toString('utf8')) as TrustDocument;
+    } catch {
+      return;
+    }
+    if (!next?.signed || typeof next.signed.version !== 'number' || next.signed.version <= current.signed.version) return;
+    try {
+      verifyTrustRotation(current.signed, next, { now: this.now() });
+      this.d.trust.put(next, next.signed.version);
+      this.d.emit({ kind: 'trust_rotated', message: `trust rotated from version ${current.signed.version} to ${next.signed.version}` });
+    } catch (err) {
+      const e = toAppError(err);
+      this.d.emit({ kind: 'trust_refused', code: e.code, message: `trust version ${next.signed.version} refused: ${e.message}` });
+    }
+    this.outbox.kick();
+    this.stateChanged();
+  }
+}

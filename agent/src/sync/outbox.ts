@@ -1,0 +1,132 @@
+// Sends the agent's outbox (summary windows and events, one seq space) to the hub in seq order, in
+// bounded batches, at a bounded rate so that a week's backlog drains without starving live traffic;
+// rows are deleted only when the hub acks that it persisted them.
+import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+
+export interface OutboxOptions {
+  /** Items per message. */
+  batchSize: number;
+  /** Messages per second while draining a backlog. */
+  messagesPerSec: number;
+  /** Resend what was sent but not acked after this long. */
+  resendAfterMs: number;
+  /** Stay under the broker's payload limit. */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_OUTBOX: OutboxOptions = { batchSize: 50, messagesPerSec: 20, resendAfterMs: 15_000, maxMessageBytes: 192 * 1024 };
+
+interface Row { seq: number; kind: 'window' | 'event'; payload: string }
+
+export type Publish = (kind: 'telemetry' | 'events', payload: string) => Promise<void>;
+
+export class OutboxSender {
+  private readonly opts: OutboxOptions;
+  private readonly bucket: TokenBucket;
+  /** seq -> time sent, for items not yet acked. */
+  private readonly inFlight = new Map<number, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private busy = false;
+  sentMessages = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly deviceId: string,
+    private readonly publish: Publish,
+    options: Partial<OutboxOptions> = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.opts = { ...DEFAULT_OUTBOX, ...options };
+    this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
+  }
+
+  /** Starts sending (on connect). */
+  resume(): void {
+    this.running = true;
+    this.inFlight.clear();
+    this.kick(0);
+  }
+
+  /** Stops sending (on disconnect or stop); unacked items stay in the outbox. */
+  pause(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Something new was written to the outbox. */
+  kick(ms = 0): void {
+    if (!this.running || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.drain();
+    }, ms);
+  }
+
+  pending(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** Deletes acked rows. */
+  onAck(ranges: Array<[number, number]>): number {
+    let n = 0;
+    const del = this.db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?');
+    this.db.transaction(() => {
+      for (const [a, b] of ranges) n += del.run(a, b).changes;
+    })();
+    for (const seq of [...this.inFlight.keys()]) if (inRanges(seq, ranges)) this.inFlight.delete(seq);
+    this.kick(0);
+    return n;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy || !this.running) return;
+    this.busy = true;
+    try {
+      while (this.running) {
+        const now = this.now();
+        const rows = this.db.prepare('SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?').all(this.opts.batchSize * 4) as Row[];
+        const due = rows.filter((r) => {
+          const sent = this.inFlight.get(r.seq);
+          return sent === undefined || now - sent > this.opts.resendAfterMs;
+        });
+        const kind = due[0]?.kind;
+        if (!kind) {
+          if (this.inFlight.size) this.kick(this.opts.resendAfterMs);
+          return;
+        }
+        const batch: Row[] = [];
+        let bytes = 256;
+        for (const r of due) {
+          if (r.kind !== kind || batch.length >= this.opts.batchSize) break;
+          if (batch.length > 0 && bytes + r.payload.length + 16 > this.opts.maxMessageBytes) break;
+          bytes += r.payload.length + 16;
+          batch.push(r);
+        }
+        const wait = this.bucket.waitMs(1, now);
+        if (wait > 0) {
+          this.kick(wait);
+          return;
+        }
+        this.bucket.take(1, now);
+        for (const r of batch) this.inFlight.set(r.seq, now);
+        const payload =
+          kind === 'window'
+            ? JSON.stringify({ schema: TELEMETRY_SCHEMA, deviceId: this.deviceId, windows: batch.map((r) => ({ ...(JSON.parse(r.payload) as object), seq: r.seq }) as SeqWindow) })
+            : JSON.stringify({ schema: EVENTS_SCHEMA, deviceId: this.deviceId, events: batch.map((r) => ({ ...(JSON.parse(r.payload) as object), seq: r.seq }) as DeviceEvent) });
+        try {
+          await this.publish(kind === 'window' ? 'telemetry' : 'events', payload);
+          this.sentMessages++;
+        } catch {
+          for (const r of batch) this.inFlight.delete(r.seq);
+          this.kick(1000);
+          return;
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}

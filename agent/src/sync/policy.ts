@@ -1,0 +1,114 @@
+// Watches a freshly activated version against its manifest policy (error rate, p95 latency) for the
+// observation window; on a breach it calls back so the updater rolls back locally — online or offline.
+// It sees every prediction as a PredictionRecorder (teed beside the summaries), in memory only.
+import { addLatency, emptyLatency, latencyQuantile, type LatencySketch, type Policy } from '@edgefleet/shared';
+import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
+
+export interface Breach {
+  model: string;
+  version: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p95Ms: number;
+  policy: Policy;
+  reason: string;
+}
+
+interface Watch {
+  version: string;
+  policy: Policy;
+  until: number;
+  requests: number;
+  errors: number;
+  latency: LatencySketch;
+  timer: NodeJS.Timeout;
+}
+
+export class PolicyWatcher implements PredictionRecorder {
+  private readonly watches = new Map<string, Watch>();
+
+  constructor(
+    private readonly onBreach: (b: Breach) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  watch(model: string, version: string, policy: Policy): void {
+    this.clear(model);
+    const w: Watch = {
+      version,
+      policy,
+      until: this.now() + policy.observationWindowSec * 1000,
+      requests: 0,
+      errors: 0,
+      latency: emptyLatency(),
+      timer: setTimeout(() => this.evaluate(model, true), policy.observationWindowSec * 1000),
+    };
+    w.timer.unref();
+    this.watches.set(model, w);
+  }
+
+  watching(model: string): string | undefined {
+    return this.watches.get(model)?.version;
+  }
+
+  clear(model: string): void {
+    const w = this.watches.get(model);
+    if (w) clearTimeout(w.timer);
+    this.watches.delete(model);
+  }
+
+  stop(): void {
+    for (const m of [...this.watches.keys()]) this.clear(m);
+  }
+
+  record(model: string, version: string, _f: readonly RecordedTensor[], _o: readonly RecordedTensor[], latencyMs: number): void {
+    const w = this.watches.get(model);
+    if (!w || w.version !== version) return;
+    w.requests++;
+    addLatency(w.latency, latencyMs);
+    if (w.requests >= w.policy.minRequests && w.requests % 10 === 0) this.evaluate(model, false);
+  }
+
+  recordError(model: string, version: string, _code: string, latencyMs: number): void {
+    const w = this.watches.get(model);
+    if (!w || w.version !== version) return;
+    w.requests++;
+    w.errors++;
+    addLatency(w.latency, latencyMs);
+    if (w.requests >= w.policy.minRequests) this.evaluate(model, false);
+  }
+
+  /** Checks the watch; at the end of the window a version that passed is no longer watched. */
+  evaluate(model: string, final: boolean): Breach | undefined {
+    const w = this.watches.get(model);
+    if (!w) return undefined;
+    if (w.requests >= w.policy.minRequests) {
+      const errorRate = w.errors / w.requests;
+      const p95Ms = latencyQuantile(w.latency, 0.95) ?? 0;
+      const reasons: string[] = [];
+      if (errorRate > w.policy.maxErrorRate) reasons.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(w.policy.maxErrorRate * 100).toFixed(1)}%`);
+      if (p95Ms > w.policy.maxP95LatencyMs) reasons.push(`p95 latency ${p95Ms.toFixed(1)} ms > ${w.policy.maxP95LatencyMs} ms`);
+      if (reasons.length) {
+        this.clear(model);
+        const b: Breach = { model, version: w.version, requests: w.requests, errors: w.errors, errorRate, p95Ms, policy: w.policy, reason: `policy breached after ${w.requests} requests: ${reasons.join('; ')}` };
+        this.onBreach(b);
+        return b;
+      }
+    }
+    if (final || this.now() >= w.until) this.clear(model);
+    return undefined;
+  }
+}
+
+/** Sends every prediction to several recorders (summaries and the policy watcher). */
+export function teeRecorder(...rs: PredictionRecorder[]): PredictionRecorder {
+  return {
+    record(m, v, f, o, l) {
+      for (const r of rs) r.record(m, v, f, o, l);
+    },
+    recordError(m, v, c, l) {
+      for (const r of rs) r.recordError(m, v, c, l);
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// Durable sync state in agent.db: the last applied desired seq and document, the last refusal,
+// partial downloads (resume after a kill), and versions rolled back locally (not retried until a
+// newer desired document asks).
+import type { Db } from '../store/db.js';
+import type { DownloadRecord, DownloadStore } from './downloader.js';
+
+export const SYNC_SQL = `
+CREATE TABLE IF NOT EXISTS sync_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS downloads (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, committed INTEGER NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocked_versions (name TEXT NOT NULL, version TEXT NOT NULL, until_seq INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (name, version));
+`;
+
+/** Agent migration 200 (ids 200-299 are sync's). */
+export const syncMigration = { id: 200, name: 'sync state, downloads, blocked versions', up(db: Db): void { db.exec(SYNC_SQL); } };
+
+export interface Refusal { seq: number; code: string; message: string; at: string }
+
+export class SyncStore implements DownloadStore {
+  constructor(private readonly db: Db) {
+    db.exec(SYNC_SQL);
+  }
+
+  private getKv(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM sync_kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  private setKv(key: string, value: string): void {
+    this.db.prepare('INSERT INTO sync_kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  lastAppliedSeq(): number {
+    return Number(this.getKv('lastAppliedSeq') ?? 0);
+  }
+
+  /** Records the accepted document and its seq in one transaction. */
+  setApplied(seq: number, doc: unknown): void {
+    this.db.transaction(() => {
+      this.setKv('lastAppliedSeq', String(seq));
+      this.setKv('desired', JSON.stringify(doc));
+    })();
+  }
+
+  appliedDocument(): unknown {
+    const d = this.getKv('desired');
+    return d ? (JSON.parse(d) as unknown) : undefined;
+  }
+
+  refusal(): Refusal | undefined {
+    const r = this.getKv('refusal');
+    return r ? (JSON.parse(r) as Refusal) : undefined;
+  }
+
+  setRefusal(r: Refusal): void {
+    this.setKv('refusal', JSON.stringify(r));
+  }
+
+  block(name: string, version: string, untilSeq: number, reason: string): void {
+    this.db
+      .prepare('INSERT INTO blocked_versions (name, version, until_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT(name, version) DO UPDATE SET until_seq = excluded.until_seq, reason = excluded.reason')
+      .run(name, version, untilSeq, reason);
+  }
+
+  /** A version rolled back locally stays blocked for documents up to the seq that was current then. */
+  blocked(name: string, version: string, seq: number): string | undefined {
+    const r = this.db.prepare('SELECT until_seq, reason FROM blocked_versions WHERE name = ? AND version = ?').get(name, version) as { until_seq: number; reason: string } | undefined;
+    return r && seq <= r.until_seq ? r.reason : undefined;
+  }
+
+  get(sha256: string): DownloadRecord | null {
+    const r = this.db.prepare('SELECT sha256, size, committed FROM downloads WHERE sha256 = ?').get(sha256) as DownloadRecord | undefined;
+    return r ?? null;
+  }
+
+  save(rec: DownloadRecord): void {
+    this.db
+      .prepare('INSERT INTO downloads (sha256, size, committed, updated) VALUES (?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, committed = excluded.committed, updated = excluded.updated')
+      .run(rec.sha256, rec.size, rec.committed, new Date().toISOString());
+  }
+
+  remove(sha256: string): void {
+    this.db.prepare('DELETE FROM downloads WHERE sha256 = ?').run(sha256);
+  }
+}

@@ -1,0 +1,135 @@
+// Applies an accepted desired-state document: for each model, download the bundle (blocks over MQTT),
+// install it through the same path as `edgefleet-agent install` (verify signatures against trust,
+// copy content-addressed, load + warm, swap), then watch its policy and roll back locally on a breach.
+// Documents are applied one at a time; a newer document waiting replaces an older one that waits.
+import { AppError, toAppError, type DesiredBody, type DesiredModel, type EventKind } from '@edgefleet/shared';
+import type { ModelManager } from '../install/manager.js';
+import type { ModelsRepo } from '../store/models-repo.js';
+import type { BlobDownloader } from './downloader.js';
+import type { PolicyWatcher, Breach } from './policy.js';
+import type { SyncStore } from './sync-store.js';
+
+export type ModelPhase = { status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back'; target: string; progress?: number; reason?: { code: string; message: string } };
+
+export interface UpdaterDeps {
+  manager: ModelManager;
+  models: ModelsRepo;
+  downloader: BlobDownloader;
+  store: SyncStore;
+  policy: PolicyWatcher;
+  emit: (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
+  /** Something a state report should show changed. */
+  changed: () => void;
+}
+
+export class Updater {
+  /** Per model: what the updater is doing or why it last failed (for the reported state). */
+  readonly phases = new Map<string, ModelPhase>();
+  private running: Promise<void> | null = null;
+  private next: DesiredBody | null = null;
+  private stopped = false;
+
+  constructor(private readonly d: UpdaterDeps) {}
+
+  apply(doc: DesiredBody): Promise<void> {
+    this.next = doc;
+    if (!this.running) {
+      this.running = this.loop().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.next = null;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.next && !this.stopped) {
+      const doc = this.next;
+      this.next = null;
+      for (const m of doc.models) {
+        if (this.stopped) return;
+        await this.applyModel(doc.seq, m);
+      }
+    }
+  }
+
+  private setPhase(name: string, p: ModelPhase | undefined): void {
+    if (p) this.phases.set(name, p);
+    else this.phases.delete(name);
+    this.d.changed();
+  }
+
+  private async applyModel(seq: number, m: DesiredModel): Promise<void> {
+    const { manager, models, downloader, store, emit } = this.d;
+    const active = models.getActive(m.name);
+    if (active?.active === m.version) {
+      if (this.phases.get(m.name)?.status !== 'rolled_back') this.setPhase(m.name, undefined);
+      return;
+    }
+    const blocked = store.blocked(m.name, m.version, seq);
+    if (blocked) {
+      this.setPhase(m.name, { status: 'rolled_back', target: m.version, reason: { code: 'VERSION_BLOCKED', message: `not retried after a local rollback: ${blocked}` } });
+      return;
+    }
+    try {
+      const installed = models.getVersion(m.name, m.version);
+      if (installed) {
+        if (installed.manifestSha256 !== m.manifestSha256) {
+          throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
+        }
+      } else {
+        this.setPhase(m.name, { status: 'downloading', target: m.version, progress: 0 });
+        emit({ kind: 'download_started', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version} (${m.bundle.size} bytes)`, data: { progress: 0, size: m.bundle.size } });
+        let lastTenth = 0;
+        const path = await downloader.fetch(m.bundle.sha256, m.bundle.size, (received) => {
+          const progress = m.bundle.size ? received / m.bundle.size : 1;
+          this.phases.set(m.name, { status: 'downloading', target: m.version, progress });
+          const tenth = Math.floor(progress * 10);
+          if (tenth > lastTenth && tenth < 10) {
+            lastTenth = tenth;
+            emit({ kind: 'download_progress', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version}: ${tenth * 10}%`, data: { progress } });
+            this.d.changed();
+          }
+        });
+        this.setPhase(m.name, { status: 'verifying', target: m.version, progress: 1 });
+        emit({ kind: 'verifying', model: m.name, version: m.version, message: `verifying ${m.name}@${m.version}`, data: { progress: 1 } });
+        const res = await manager.install(path, { activate: false });
+        if (res.manifestSha256 !== m.manifestSha256) {
+          throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
+        }
+      }
+      this.setPhase(m.name, { status: 'activating', target: m.version, progress: 1 });
+      emit({ kind: 'activating', model: m.name, version: m.version, message: `activating ${m.name}@${m.version}`, data: { progress: 1 } });
+      await manager.activate(m.name, m.version, 'desired state');
+      emit({ kind: 'activated', model: m.name, version: m.version, message: `${m.name}@${m.version} is active`, data: { progress: 1, seq } });
+      this.setPhase(m.name, undefined);
+      const manifest = models.getVersion(m.name, m.version)?.manifest;
+      if (manifest) this.d.policy.watch(m.name, m.version, manifest.policy);
+    } catch (err) {
+      const e = toAppError(err);
+      store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
+      this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
+      emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
+    }
+  }
+
+  /** Called by the policy watcher: roll back to the previous version, offline or not. */
+  async onBreach(b: Breach): Promise<void> {
+    const seq = this.d.store.lastAppliedSeq();
+    this.d.store.block(b.model, b.version, seq, b.reason);
+    const data = { requests: b.requests, errors: b.errors, errorRate: b.errorRate, p95Ms: b.p95Ms, maxErrorRate: b.policy.maxErrorRate, maxP95LatencyMs: b.policy.maxP95LatencyMs };
+    this.d.emit({ kind: 'policy_breach', model: b.model, version: b.version, code: 'POLICY_BREACH', message: b.reason, data });
+    try {
+      const entry = await this.d.manager.rollback(b.model);
+      this.setPhase(b.model, { status: 'rolled_back', target: b.version, reason: { code: 'POLICY_BREACH', message: b.reason } });
+      this.d.emit({ kind: 'rolled_back', model: b.model, version: b.version, code: 'POLICY_BREACH', message: `rolled back ${b.model} from ${b.version} to ${entry.active}: ${b.reason}`, data });
+    } catch (err) {
+      const e = toAppError(err);
+      this.d.emit({ kind: 'error', model: b.model, version: b.version, code: e.code, message: `rollback after a policy breach failed: ${e.message}` });
+    }
+  }
+}
