@@ -1,0 +1,176 @@
+// The batch job: stream rows from a file, run them through a model in batches,
+// write one output row per input row (its outputs, or its error), in order.
+// Tabular rows are stacked into [n, F] tensors; other models run a row at a time.
+// Predictions are recorded in the summaries through the runtime's recorder;
+// rows refused before inference are recorded as errors here.
+import { createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { once } from 'node:events';
+import { toAppError, type Manifest } from '@edgefleet/shared';
+import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
+import type { ModelRuntime } from '../runtime/runtime.js';
+import { oipFeeds, readRows, rowShape, tabularRow, type RawRow } from './input.js';
+
+/** A model the batch can run: the runtime records each run in the summaries. */
+export interface BatchModel {
+  name: string;
+  version: string;
+  manifest: Manifest;
+  run(feeds: RecordedTensor[]): Promise<RecordedTensor[]>;
+}
+
+/** A BatchModel over the runtime's active (or given) version of `name`. */
+export function runtimeModel(rt: ModelRuntime, name: string, version?: string): BatchModel {
+  const v = rt.pin(name, version);
+  rt.unpin(v);
+  return {
+    name: v.name,
+    version: v.version,
+    manifest: v.manifest,
+    async run(feeds) {
+      return (await rt.infer(rt.pin(name, v.version), feeds)).outputs;
+    },
+  };
+}
+
+export interface BatchOptions {
+  model: BatchModel;
+  input: string;
+  output: string;
+  batchSize?: number;
+  /** For errors of rows refused before inference (the runtime records the rest). */
+  recorder?: PredictionRecorder;
+  /** Bytes of input read so far, after each batch. */
+  onProgress?: (bytesRead: number, rows: number) => void;
+}
+
+export interface BatchResult {
+  rows: number;
+  errors: number;
+  seconds: number;
+  rowsPerSec: number;
+}
+
+type Pending = { line: number; id?: unknown; values?: number[]; feeds?: RecordedTensor[]; error?: { code: string; message: string } };
+
+function toList(data: RecordedTensor['data'], from: number, to: number): unknown[] {
+  const out: unknown[] = [];
+  for (let i = from; i < to; i++) {
+    const x = data[i];
+    out.push(typeof x === 'bigint' ? Number(x) : x);
+  }
+  return out;
+}
+
+/** Runs the job; the output is written to OUT.tmp and renamed when complete. */
+export async function runBatch(o: BatchOptions): Promise<BatchResult> {
+  const t0 = performance.now();
+  const m = o.model.manifest;
+  const shape = rowShape(m);
+  const batchSize = o.batchSize ?? 256;
+  const tmp = `${o.output}.tmp`;
+  const out = createWriteStream(tmp);
+  let rows = 0;
+  let errors = 0;
+  let bytes = 0;
+  const write = async (s: string) => {
+    if (!out.write(s)) await once(out, 'drain');
+  };
+  const emit = async (p: Pending, outputs?: Record<string, unknown>) => {
+    const row: Record<string, unknown> = { line: p.line };
+    if (p.id !== undefined) row.id = p.id;
+    if (p.error) {
+      row.error = p.error;
+      errors++;
+    } else row.outputs = outputs;
+    rows++;
+    await write(`${JSON.stringify(row)}\n`);
+  };
+  const fail = (p: Pending, err: unknown): Pending => {
+    const e = toAppError(err);
+    return { ...p, error: { code: e.code, message: `line ${p.line}: ${e.message}` } };
+  };
+
+  const runOne = async (p: Pending): Promise<Pending & { outputs?: Record<string, unknown> }> => {
+    try {
+      const res = await o.model.run(p.feeds!);
+      return { ...p, outputs: Object.fromEntries(res.map((t) => [t.name, toList(t.data, 0, t.data.length)])) };
+    } catch (err) {
+      return fail(p, err);
+    }
+  };
+
+  const flush = async (batch: Pending[]) => {
+    const good = batch.filter((p) => !p.error);
+    const results = new Map<Pending, Record<string, unknown>>();
+    const failed = new Map<Pending, Pending>();
+    if (shape.tabular && good.length > 0) {
+      const spec = m.io.inputs.find((t) => t.name === shape.input)!;
+      const data = spec.datatype === 'FP64' ? new Float64Array(good.length * shape.width) : new Float32Array(good.length * shape.width);
+      good.forEach((p, r) => data.set(p.values!, r * shape.width));
+      try {
+        const res = await o.model.run([{ name: shape.input, datatype: spec.datatype, shape: [good.length, shape.width], data }]);
+        good.forEach((p, r) => {
+          const outputs: Record<string, unknown> = {};
+          for (const t of res) {
+            const per = t.shape.length >= 1 && t.shape[0] === good.length ? t.data.length / good.length : 0;
+            outputs[t.name] = per > 0 ? toList(t.data, r * per, (r + 1) * per) : toList(t.data, 0, t.data.length);
+          }
+          results.set(p, outputs);
+        });
+      } catch {
+        // One bad row must not fail its neighbours: rerun them one at a time.
+        for (const p of good) {
+          const row = new Float32Array(p.values!);
+          const single = await runOne({ ...p, feeds: [{ name: shape.input, datatype: spec.datatype, shape: [1, shape.width], data: spec.datatype === 'FP64' ? Float64Array.from(row) : row }] });
+          if (single.error) failed.set(p, single);
+          else results.set(p, Object.fromEntries(Object.entries(single.outputs!).map(([k, v]) => [k, v])));
+        }
+      }
+    } else {
+      for (const p of good) {
+        const r = await runOne(p);
+        if (r.error) failed.set(p, r);
+        else results.set(p, r.outputs!);
+      }
+    }
+    for (const p of batch) {
+      const f = failed.get(p);
+      if (p.error || f) await emit(f ?? p);
+      else await emit(p, results.get(p));
+    }
+    o.onProgress?.(bytes, rows);
+  };
+
+  let batch: Pending[] = [];
+  try {
+    for await (const raw of readRows(o.input, (n) => { bytes = n; }) as AsyncGenerator<RawRow>) {
+      let p: Pending = { line: raw.line };
+      if ('error' in raw) p = { ...p, error: { code: 'INVALID_INPUT', message: `line ${raw.line}: ${raw.error}` } };
+      else {
+        if (raw.value.id !== undefined) p.id = raw.value.id;
+        try {
+          if (shape.tabular) p.values = tabularRow(raw.value, shape);
+          else p.feeds = oipFeeds(raw.value, m);
+        } catch (err) {
+          p = fail(p, err);
+        }
+      }
+      if (p.error) o.recorder?.recordError(o.model.name, o.model.version, p.error.code, 0);
+      batch.push(p);
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await flush(batch);
+    out.end();
+    await once(out, 'finish');
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
+  await rename(tmp, o.output);
+  const seconds = (performance.now() - t0) / 1000;
+  return { rows, errors, seconds, rowsPerSec: seconds > 0 ? rows / seconds : rows };
+}
