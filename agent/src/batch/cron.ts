@@ -32,8 +32,8 @@ function parseField(expr: string, text: string, f: (typeof FIELDS)[number]): Set
   for (const part of text.split(',')) {
     const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
     if (!m) bad(expr, `${f.name} "${part}": expected a number, *, a range a-b, a list a,b or a step */n`);
-    let lo = f.min;
-    let hi = f.max;
+    let lo: number = f.min;
+    let hi: number = f.max;
     if (m[2] !== undefined) {
       lo = Number(m[2]);
       hi = m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? f.max : lo;
