@@ -2,10 +2,10 @@
 // vibration model (v1.0.0 on baseline data, v2.0.0 on shifted data, trained
 // small so it is quick), a non-tabular multi-input model, and any ONNX bytes
 // a test needs packed. Everything is written under a directory the caller owns.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createTrustBody, generateKeyPair, packBundle, signBundle, signEnvelope, writeKeyFiles,
+  createTrustBody, generateKeyPair, packBundle, readSecretKeyFile, signBundle, signEnvelope, writeKeyFiles,
   type Feature, type KeyPair, type Manifest, type ManifestInput, type Policy, type Provenance, type Reference,
   type Role, type TensorSpec, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
@@ -19,15 +19,30 @@ export interface KeyFiles { keyPath: string; pubPath: string }
 /** root, release and hub keys that the trust document names, plus a release-role key it does not. */
 export type Keys = Record<KeyName, KeyPair> & { dir: string; files: Record<KeyName, KeyFiles> };
 
+const KEY_ROLES: Record<KeyName, Role> = { root: 'root', release: 'release', hub: 'hub', untrusted: 'release' };
+
 /** Generates the four key pairs and writes DIR/NAME.key (0600) and DIR/NAME.pub for each. */
 export function makeKeys(dir: string): Keys {
   mkdirSync(dir, { recursive: true });
-  const roles: Record<KeyName, Role> = { root: 'root', release: 'release', hub: 'hub', untrusted: 'release' };
   const pairs = {} as Record<KeyName, KeyPair>;
   const files = {} as Record<KeyName, KeyFiles>;
-  for (const name of Object.keys(roles) as KeyName[]) {
-    pairs[name] = generateKeyPair(roles[name], name);
+  for (const name of Object.keys(KEY_ROLES) as KeyName[]) {
+    pairs[name] = generateKeyPair(KEY_ROLES[name], name);
     files[name] = writeKeyFiles(dir, name, pairs[name]);
+  }
+  return { ...pairs, dir, files };
+}
+
+/** Reads the keys makeKeys wrote to DIR, or makes them when DIR has none (so reruns keep one trust root). */
+export async function loadOrMakeKeys(dir: string): Promise<Keys> {
+  const names = Object.keys(KEY_ROLES) as KeyName[];
+  if (!names.every((n) => existsSync(join(dir, `${n}.key`)))) return makeKeys(dir);
+  const pairs = {} as Record<KeyName, KeyPair>;
+  const files = {} as Record<KeyName, KeyFiles>;
+  for (const n of names) {
+    files[n] = { keyPath: join(dir, `${n}.key`), pubPath: join(dir, `${n}.pub`) };
+    pairs[n] = await readSecretKeyFile(files[n].keyPath);
+    if (pairs[n].role !== KEY_ROLES[n]) throw new Error(`${files[n].keyPath} is a ${pairs[n].role} key; expected a ${KEY_ROLES[n]} key`);
   }
   return { ...pairs, dir, files };
 }
@@ -121,7 +136,11 @@ export async function bundleFromOnnx(o: BundleFromOnnxOptions): Promise<BundleRe
     },
     policy: { maxErrorRate: 0.05, maxP95LatencyMs: 250, observationWindowSec: 300, minRequests: 20, ...o.policy },
   };
-  return packAndSign(o, manifest, [{ path: 'model.onnx', source: modelPath }, ...extra]);
+  try {
+    return await packAndSign(o, manifest, [{ path: 'model.onnx', source: modelPath }, ...extra]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 async function packAndSign(
@@ -183,8 +202,12 @@ export async function buildExampleBundle(o: ExampleBundleOptions): Promise<Bundl
   mkdirSync(work, { recursive: true });
   const modelPath = join(work, 'model.onnx');
   writeFileSync(modelPath, model.onnx);
-  const packed = await packAndSign({ ...o, name: model.manifest.name }, model.manifest, [{ path: 'model.onnx', source: modelPath }]);
-  return { ...packed, model };
+  try {
+    const packed = await packAndSign({ ...o, name: model.manifest.name }, model.manifest, [{ path: 'model.onnx', source: modelPath }]);
+    return { ...packed, model };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** The multi-input audio model (audio FP32 [1,-1] + sample_rate INT64 [] -> energy, sr_out) with output reference bins. */
