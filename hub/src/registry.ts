@@ -26,6 +26,8 @@ export interface PushResult extends VerifiedBundle {
 /** Writes a byte stream to `path`, refusing more than `max` bytes; returns sha256 and size. */
 export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: string, max: number): Promise<{ sha256: string; size: number }> {
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  // Opened before the first chunk, so that an early refusal can close and remove it cleanly.
+  await once(out, 'open');
   const hash = createHash('sha256');
   let size = 0;
   try {
@@ -39,6 +41,7 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
     await once(out, 'finish');
   } catch (err) {
     out.destroy();
+    await once(out, 'close').catch(() => undefined);
     rmSync(path, { force: true });
     throw err;
   }

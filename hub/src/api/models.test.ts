@@ -1,0 +1,139 @@
+// The registry over REST with real signed bundles from the examples test kit and
+// the shared verifier: a good push is stored (blob + version + audit), the same
+// bundle again is a no-op, and an untrusted key, a tampered file, a duplicate
+// version with other content and an oversized body are refused with nothing stored.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
+import { readBundle, signBundle, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { makeHarness, type Harness } from '../testing/harness.js';
+
+let dir: string;
+let keys: Keys;
+let trust: TrustBody;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ef-reg-'));
+  keys = makeKeys(join(dir, 'keys'));
+  trust = makeTrust(dir, keys).body;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function harness(maxBundleBytes?: number): Harness {
+  return makeHarness({
+    keys,
+    ...(maxBundleBytes ? { maxBundleBytes } : {}),
+    verifyBundle: async (path) => {
+      const v = await verifyBundle(path, trust);
+      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+    },
+  });
+}
+
+const push = (h: Harness, file: string, role: 'operator' | 'viewer' = 'operator') =>
+  h.req('POST', '/api/v1/models', { role, body: new Uint8Array(readFileSync(file)), headers: { 'content-type': 'application/octet-stream' } });
+
+function blobFiles(h: Harness): string[] {
+  const root = join(h.dir, 'blobs', 'sha256');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((d) => readdirSync(join(root, d)));
+}
+
+test('push a signed bundle: stored as a blob, listed, shown, downloadable, audited; same bundle again is 200', async () => {
+  const h = harness();
+  try {
+    const b = await buildMultiBundle({ dir: join(dir, 'ok'), keys, version: '1.0.0' });
+    const r = await push(h, b.path);
+    assert.equal(r.status, 201, await r.clone().text());
+    const info = (await r.json()) as { name: string; version: string; bundle: { sha256: string; size: number }; pushedBy: string };
+    assert.equal(info.name, 'audio-energy');
+    assert.equal(info.pushedBy, 'operator-token');
+    assert.equal(info.bundle.size, b.size);
+    assert.deepEqual(blobFiles(h), [info.bundle.sha256]);
+    assert.ok(existsSync(join(h.dir, 'blobs', 'sha256', info.bundle.sha256.slice(0, 2), info.bundle.sha256)));
+
+    assert.equal((await push(h, b.path)).status, 200);
+
+    const list = (await (await h.req('GET', '/api/v1/models', { role: 'viewer' })).json()) as { versions: unknown[] };
+    assert.equal(list.versions.length, 1);
+    const show = (await (await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0', { role: 'viewer' })).json()) as {
+      manifest: { name: string }; signatures: Array<{ keyId: string }>; provenance: { reason: string }; devices: unknown[];
+    };
+    assert.equal(show.manifest.name, 'audio-energy');
+    assert.deepEqual(show.signatures.map((s) => s.keyId), [keys.release.keyId]);
+    assert.equal(typeof show.provenance.reason, 'string');
+    assert.deepEqual(show.devices, []);
+
+    const dl = await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0/bundle', { role: 'viewer' });
+    assert.equal(dl.status, 200);
+    assert.deepEqual(Buffer.from(await dl.arrayBuffer()), readFileSync(b.path));
+
+    const dep = await h.req('POST', '/api/v1/models/audio-energy/versions/1.0.0/deprecate', { role: 'operator', json: { reason: 'superseded' } });
+    assert.equal(dep.status, 200);
+    assert.equal(((await dep.json()) as { deprecated: boolean }).deprecated, true);
+    assert.throws(() => h.store.models.assignable('audio-energy', '1.0.0'), /deprecated \(superseded\)/);
+    assert.equal((await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0/bundle', { role: 'viewer' })).status, 200);
+
+    const audit = h.store.audit.query({}).map((e) => [e.action, e.target, e.reason]);
+    assert.deepEqual(audit, [['model.push', 'audio-energy@1.0.0', null], ['model.deprecate', 'audio-energy@1.0.0', 'superseded']]);
+  } finally {
+    h.close();
+  }
+});
+
+test('push refusals: untrusted key, tampered file, other content under an existing version, too large; nothing stored', async () => {
+  const h = harness();
+  try {
+    // signed only by a release-role key the trust document does not name
+    const unsigned = await buildMultiBundle({ dir: join(dir, 'untrusted'), keys, sign: false, version: '2.0.0' });
+    await signBundle(unsigned.path, keys.untrusted);
+    const u = await push(h, unsigned.path);
+    assert.equal(u.status, 422);
+    const ue = ((await u.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(ue.code, 'THRESHOLD_NOT_MET', ue.message);
+
+    // one byte of the model file flipped after signing
+    const good = await buildMultiBundle({ dir: join(dir, 'tamper'), keys, version: '3.0.0' });
+    const info = await readBundle(good.path);
+    const bytes = readFileSync(good.path);
+    const off = (info.files[0]?.offset ?? 0) + 10;
+    bytes[off] = (bytes[off] ?? 0) ^ 0xff;
+    const tampered = join(dir, 'tampered.efb');
+    writeFileSync(tampered, bytes);
+    const t = await push(h, tampered);
+    assert.equal(t.status, 422);
+    const te = ((await t.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(te.code, 'HASH_MISMATCH', te.message);
+    assert.match(te.message, /model\.onnx/);
+    assert.deepEqual(blobFiles(h), []);
+    assert.deepEqual(h.store.models.list(), []);
+
+    // the same name and version with other content
+    assert.equal((await push(h, good.path)).status, 201);
+    const m = buildMultiInputModel();
+    const other = await bundleFromOnnx({ dir: join(dir, 'other'), onnx: m.onnx, io: m.io, name: 'audio-energy', version: '3.0.0', description: 'different', keys });
+    const c = await push(h, other.path);
+    assert.equal(c.status, 409);
+    assert.match(((await c.json()) as { error: { message: string } }).error.message, /already in the registry with other content/);
+    assert.equal(blobFiles(h).length, 1);
+
+    // viewers cannot push
+    assert.equal((await push(h, good.path, 'viewer')).status, 403);
+    assert.equal(h.store.audit.query({ action: 'model.push' }).length, 1);
+  } finally {
+    h.close();
+  }
+  const small = harness(1024);
+  try {
+    const b = await buildMultiBundle({ dir: join(dir, 'big'), keys, version: '4.0.0' });
+    const r = await push(small, b.path);
+    assert.equal(r.status, 413);
+    assert.match(((await r.json()) as { error: { message: string } }).error.message, /limit of 1024 bytes/);
+    assert.deepEqual(blobFiles(small), []);
+    assert.deepEqual(readdirSync(join(small.dir, 'blobs', 'tmp')), []);
+  } finally {
+    small.close();
+  }
+});

@@ -1,0 +1,65 @@
+// What the hub needs before it serves: its signing key (created on first start
+// unless --hub-key is given), the trust document (copied into DATA/trust.json,
+// whose hub role must include the hub key), and an admin token written once to
+// DATA/admin.token (mode 0600).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AppError, generateKeyPair, readSecretKeyFile, verifyTrustDocument, writeFileAtomic, writeKeyFiles,
+  type KeyPair, type TrustBody, type TrustDocument,
+} from '@edgefleet/shared';
+import type { HubConfig } from '../config.js';
+import type { Store } from '../store/index.js';
+
+export interface Identity {
+  hubKey: KeyPair;
+  trustDoc: TrustDocument;
+  trust: TrustBody;
+  /** The admin token when it was created now (printed once), else null. */
+  newAdminToken: string | null;
+}
+
+export async function loadHubKey(cfg: HubConfig): Promise<KeyPair> {
+  if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
+  const path = join(cfg.dataDir, 'hub.key');
+  if (existsSync(path)) return readSecretKeyFile(path);
+  const pair = generateKeyPair('hub', 'hub');
+  writeKeyFiles(cfg.dataDir, 'hub', pair);
+  return pair;
+}
+
+export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDoc: TrustDocument; trust: TrustBody } {
+  const stored = join(cfg.dataDir, 'trust.json');
+  const source = cfg.trust ?? (existsSync(stored) ? stored : undefined);
+  const pub = cfg.hubKey ? `the public half of ${cfg.hubKey}` : join(cfg.dataDir, 'hub.pub');
+  if (!source) {
+    throw new AppError('CONFIG_INVALID',
+      `no trust document: the hub needs a trust.json whose hub role includes its key ${hubKey.keyId.slice(0, 16)}…. ` +
+      `Make one with: edgefleet trust init --root ROOT.pub --release RELEASE.pub --hub ${pub} --sign ROOT.key --out trust.json, ` +
+      'then start the hub with --trust trust.json');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(source, 'utf8'));
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `cannot read trust document ${source}: ${(err as Error).message}`);
+  }
+  const trust = verifyTrustDocument(value, { now });
+  if (!trust.roles.hub.keyIds.includes(hubKey.keyId)) {
+    throw new AppError('CONFIG_INVALID',
+      `trust document ${source} (version ${trust.version}) does not list the hub key ${hubKey.keyId} in its hub role ` +
+      `(hub keys: ${trust.roles.hub.keyIds.map((k) => `${k.slice(0, 12)}…`).join(', ')}); devices would refuse what this hub signs. ` +
+      `Make a trust document with --hub ${pub} (edgefleet trust init, or edgefleet trust rotate to add it)`);
+  }
+  if (source !== stored) writeFileAtomic(stored, `${JSON.stringify(value, null, 2)}\n`);
+  return { trustDoc: value as TrustDocument, trust };
+}
+
+/** Creates the first admin token when the hub has no API token at all. */
+export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date): string | null {
+  if (store.tokens.count() > 0) return null;
+  const t = store.tokens.create('admin', 'admin', 'hub', now);
+  writeFileAtomic(join(cfg.dataDir, 'admin.token'), `${t.token}\n`, 0o600);
+  store.audit.append({ actor: 'hub', action: 'token.create', target: t.id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });
+  return t.token;
+}

@@ -1,0 +1,133 @@
+// The hub as one part with start/stop: store, identity, the MQTT FleetLink
+// (embedded aedes) and the HTTP server, built in the order they depend on each
+// other and stopped in reverse. server/main.ts is only argv and signals.
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { serve, type ServerType } from '@hono/node-server';
+import { verifyBundle, type TrustBody, type TrustDocument } from '@edgefleet/shared';
+import type { HubConfig } from '../config.js';
+import type { Clock } from '../clock.js';
+import { Metrics } from '../metrics.js';
+import { Store } from '../store/index.js';
+import { createApp } from '../api/app.js';
+import type { BundleVerifier } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
+
+export interface HubAddresses {
+  http: string;
+  mqtt: string;
+  mqtts?: string | undefined;
+}
+
+export class Hub {
+  private store: Store | null = null;
+  private fleet: FleetLink | null = null;
+  private http: ServerType | null = null;
+  private trustDoc: TrustDocument | null = null;
+  private trust: TrustBody | null = null;
+  private addrs: HubAddresses | null = null;
+  private stopping: Promise<void> | null = null;
+  readonly metrics = new Metrics();
+  /** Set by start() when it created the admin token (first start). */
+  newAdminToken: string | null = null;
+
+  constructor(private readonly cfg: HubConfig, private readonly logger: LoggerPort, private readonly clock: Clock) {}
+
+  async start(): Promise<HubAddresses> {
+    const { cfg, clock, logger } = this;
+    const store = Store.open(cfg.dataDir);
+    this.store = store;
+    const hubKey = await loadHubKey(cfg);
+    const t = loadTrust(cfg, hubKey, clock.now());
+    this.trustDoc = t.trustDoc;
+    this.trust = t.trust;
+    this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
+
+    const fleet = createEmbeddedBroker({
+      host: cfg.host,
+      tcpPort: cfg.mqttPort,
+      ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
+        ? { tls: { port: cfg.mqttsPort, cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } }
+        : {}),
+      ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
+      maxPayloadBytes: cfg.maxPayloadBytes,
+      connectRateLimit: { perAddressPerMinute: 600 },
+      devices: store.devices,
+      metrics: this.metrics,
+      logger,
+      clock,
+      desiredFor: (id) => {
+        const doc = store.desired.latest(id);
+        return doc ? Buffer.from(JSON.stringify(doc)) : null;
+      },
+    });
+    this.fleet = fleet;
+    fleet.on('state', (id, state) => store.devices.setReported(id, state));
+    await fleet.start();
+    await fleet.publishTrust(this.trustDoc);
+
+    const verify: BundleVerifier = async (path) => {
+      const v = await verifyBundle(path, this.currentTrust());
+      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+    };
+    const app = createApp({
+      store, metrics: this.metrics, clock, fleet, verifyBundle: verify, logger,
+      trust: () => this.trustDoc as TrustDocument,
+      brokers: () => this.brokers(),
+      maxBundleBytes: cfg.maxBundleBytes,
+    });
+    const http = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
+      s.once('error', reject);
+    });
+    this.http = http;
+    const a = http.address() as AddressInfo;
+    const link = fleet.address();
+    this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts };
+    logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
+    return this.addrs;
+  }
+
+  address(): HubAddresses {
+    if (!this.addrs) throw new Error('hub not started');
+    return this.addrs;
+  }
+
+  /** Idempotent: HTTP, then the broker, then the store. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const http = this.http;
+      this.http = null;
+      if (http) {
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+      }
+      await this.fleet?.stop();
+      this.fleet = null;
+      this.store?.close();
+      this.store = null;
+      this.logger.info({}, 'hub stopped');
+    })();
+    return this.stopping;
+  }
+
+  private currentTrust(): TrustBody {
+    if (!this.trust) throw new Error('hub not started');
+    return this.trust;
+  }
+
+  private brokers(): string[] {
+    if (this.cfg.publicBrokers?.length) return this.cfg.publicBrokers;
+    const a = this.addrs;
+    if (!a) return [];
+    return [a.mqtt, ...(a.mqtts ? [a.mqtts] : [])];
+  }
+}
+
+function hostFor(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
