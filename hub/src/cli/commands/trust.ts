@@ -105,7 +105,8 @@ export const trustInit: Command = {
   },
 };
 
-function readTrustFile(path: string): unknown {
+/** Reads a trust document file as JSON (not yet verified). */
+export function readTrustFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

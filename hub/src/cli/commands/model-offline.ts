@@ -1,0 +1,199 @@
+// `edgefleet model pack|sign|verify|inspect`: the offline bundle commands, on
+// @edgefleet/shared's bundle API. pack checks the model with onnxruntime
+// (model-check.ts) before anything is written; verify checks a bundle the way
+// an agent will and prints a one-line verdict.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import {
+  AppError, checkThreshold, manifestSigningBytes, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
+  signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type TrustBody,
+} from '@edgefleet/shared';
+import { checkOnnxModel } from '../../model-check.js';
+import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
+import { readTrustFile } from './trust.js';
+
+function readManifestFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError('NOT_FOUND', `cannot read manifest ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AppError('SCHEMA_INVALID', `manifest ${path} is not JSON (${(err as Error).message})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new AppError('SCHEMA_INVALID', `manifest ${path}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** NAME-VERSION.efb from the manifest, checked first so a bad name is reported as such, not as a strange file name. */
+function defaultBundleName(m: Record<string, unknown>, manifestPath: string): string {
+  const name = ModelName.safeParse(m.name);
+  if (!name.success) throw new AppError('SCHEMA_INVALID', `manifest ${manifestPath}: name: ${name.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(m.name)}`);
+  const version = SemVer.safeParse(m.version);
+  if (!version.success) throw new AppError('SCHEMA_INVALID', `manifest ${manifestPath}: version: ${version.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(m.version)}`);
+  return `${name.data}-${version.data}.efb`;
+}
+
+/** Reads and verifies --trust (threshold of its own root keys, not expired). */
+function loadTrust(ctx: CliContext, path: string): TrustBody {
+  return verifyTrustDocument(readTrustFile(resolve(ctx.cwd, path)), { now: ctx.now() });
+}
+
+export const modelPack: Command = {
+  summary: 'pack a model, its manifest and extra files into a bundle (NAME-VERSION.efb)',
+  usage: '--manifest FILE --model FILE [--file FILE]... [--out FILE|DIR] [--force]',
+  details:
+    'Fills in each file\'s sha256 and size (and `created`, the reference id when missing), validates the\n'
+    + 'manifest, loads the model with onnxruntime and checks that its inputs and outputs match `io` (names,\n'
+    + 'datatypes, ranks) before anything is written. The model is stored under the manifest\'s `entrypoint`\n'
+    + '(default: the model\'s file name); extra files under their file names. The bundle is unsigned: run\n'
+    + '"edgefleet model sign" next.',
+  options: {
+    manifest: { type: 'string', required: true, value: 'FILE', description: 'manifest.json as authored (files may be omitted)' },
+    model: { type: 'string', required: true, value: 'FILE', description: 'the ONNX model (the entrypoint)' },
+    file: { type: 'string', multiple: true, value: 'FILE', description: 'another file to include (labels, vocabularies, ...)' },
+    out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb; default: NAME-VERSION.efb here' },
+    force: { type: 'boolean', description: 'replace an existing bundle file' },
+  },
+  async run(args, ctx) {
+    const manifestPath = resolve(ctx.cwd, reqString(args, 'manifest'));
+    const modelPath = resolve(ctx.cwd, reqString(args, 'model'));
+    const manifest = readManifestFile(manifestPath);
+    if (manifest.created === undefined) manifest.created = ctx.now().toISOString();
+    const entry = typeof manifest.entrypoint === 'string' ? manifest.entrypoint : basename(modelPath);
+    manifest.entrypoint = entry;
+    const files = [
+      { path: entry, source: modelPath },
+      ...optStrings(args, 'file').map((f) => ({ path: basename(f), source: resolve(ctx.cwd, f) })),
+    ];
+    for (const f of files) {
+      if (!existsSync(f.source) || !statSync(f.source).isFile()) throw new AppError('NOT_FOUND', `${f.source}: no such file (for bundle path "${f.path}")`);
+    }
+    const outArg = optString(args, 'out');
+    const outBase = outArg === undefined ? ctx.cwd : resolve(ctx.cwd, outArg);
+    const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, defaultBundleName(manifest, manifestPath)) : outBase;
+    if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
+    const r = await packBundle({ manifest, files, out, check: (source, m) => checkOnnxModel(source, m.io) });
+    ctx.stdout.write(
+      `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}\n`
+      + `unsigned: sign it with "edgefleet model sign ${r.path} --key RELEASE.key"\n`,
+    );
+    return 0;
+  },
+};
+
+export const modelSign: Command = {
+  summary: 'add a release signature to a bundle (signing twice with one key is a no-op)',
+  usage: 'BUNDLE --key FILE',
+  details: 'Verifies every file of the bundle, then signs the canonical manifest with the release key and rewrites\nthe bundle atomically.',
+  positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
+  options: { key: { type: 'string', required: true, value: 'FILE', description: 'release secret key file (NAME.key)' } },
+  async run(args, ctx) {
+    const bundle = resolve(ctx.cwd, args.positionals[0] as string);
+    const key = await readSecretKeyFile(resolve(ctx.cwd, reqString(args, 'key')));
+    const r = await signBundle(bundle, key);
+    if (r.added) ctx.stdout.write(`signed ${bundle} with release key ${key.name} (${shortId(r.keyId)}); ${r.signatures} signature(s)\n`);
+    else ctx.stdout.write(`${bundle} is already signed by release key ${key.name} (${shortId(r.keyId)}); nothing changed (${r.signatures} signature(s))\n`);
+    return 0;
+  },
+};
+
+export const modelVerify: Command = {
+  summary: 'verify a bundle against a trust document: files, manifest, release signatures',
+  usage: 'BUNDLE --trust FILE',
+  details:
+    'Checks what an agent checks before installing: the trust document (root threshold, expiry), the bundle\'s\n'
+    + 'structure (no paths outside it, nothing unlisted), every file\'s size and sha256, and a threshold of\n'
+    + 'valid release signatures over the manifest. Prints one line: OK ... or error [CODE]: what failed.',
+  positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
+  options: { trust: { type: 'string', required: true, value: 'FILE', description: 'trust.json' } },
+  async run(args, ctx) {
+    const trust = loadTrust(ctx, reqString(args, 'trust'));
+    const v = await verifyBundle(resolve(ctx.cwd, args.positionals[0] as string), trust);
+    const t = v.threshold;
+    const extra = t.ignored.length ? `; ${t.ignored.length} signature(s) by keys outside the release role ignored` : '';
+    ctx.stdout.write(
+      `OK ${v.manifest.name}@${v.manifest.version}: ${t.valid.length} of threshold ${t.threshold} release signatures valid `
+      + `(keys ${t.valid.map(shortId).join(', ')}), ${v.files.length} files verified${extra}\n`,
+    );
+    return 0;
+  },
+};
+
+function signatureRows(info: BundleInfo, trust: TrustBody | undefined): string[][] {
+  const t = trust ? checkThreshold(trust, 'release', manifestSigningBytes(info), info.signatures.signatures) : undefined;
+  return info.signatures.signatures.map((s) => {
+    let status = 'not checked (use --trust)';
+    if (t) status = t.valid.includes(s.keyId) ? 'valid' : t.ignored.includes(s.keyId) ? 'not a trusted release key' : 'INVALID';
+    return [s.keyId, s.alg, status];
+  });
+}
+
+function inspectText(path: string, info: BundleInfo, trust: TrustBody | undefined): string {
+  const m = info.manifest;
+  const shape = (s: number[]) => `[${s.join(', ')}]`;
+  let s = keyValues([
+    ['bundle', `${path} (${formatBytes(info.size)})`],
+    ['name', m.name],
+    ['version', m.version],
+    ['created', m.created],
+    ['description', m.description || '-'],
+    ['manifest sha256', info.manifestSha256],
+    ['entrypoint', m.entrypoint],
+    ['runtime', `opset ${m.runtime.opset}, agent >= ${m.runtime.minAgentVersion}, providers ${m.runtime.executionProviders.join(', ')}`
+      + `${m.runtime.intraOpThreads ? `, intra-op threads ${m.runtime.intraOpThreads}` : ''}${m.runtime.interOpThreads ? `, inter-op threads ${m.runtime.interOpThreads}` : ''}`],
+    ['policy', `max error rate ${m.policy.maxErrorRate}, max p95 ${m.policy.maxP95LatencyMs} ms, window ${m.policy.observationWindowSec} s, min requests ${m.policy.minRequests}`],
+  ]);
+  s += `\nfiles (not hashed here; "model verify" does):\n${table(['path', 'size', 'sha256'], m.files.map((f) => [f.path, String(f.size), f.sha256]), '  ')}`;
+  s += `\ninputs:\n${table(['name', 'datatype', 'shape'], m.io.inputs.map((t) => [t.name, t.datatype, shape(t.shape)]), '  ')}`;
+  s += `outputs:\n${table(['name', 'datatype', 'shape'], m.io.outputs.map((t) => [t.name, t.datatype, shape(t.shape)]), '  ')}`;
+  s += m.features?.length
+    ? `\nfeatures:\n${table(['index', 'name', 'kind', 'unit', 'input'], m.features.map((f) => [String(f.index), f.name, f.kind, f.unit ?? '', f.input ?? m.io.inputs[0]?.name ?? '']), '  ')}`
+    : '\nfeatures: none (not a tabular model)\n';
+  if (m.reference) s += `reference: ${m.reference.id} (${m.reference.rows} rows; ${m.reference.features.length} feature and ${m.reference.outputs.length} output profiles)\n`;
+  const p = m.provenance;
+  const kv = (r: Record<string, unknown>) => Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') || '-';
+  s += `\nprovenance:\n${keyValues([
+    ['reason', p.reason],
+    ['training', `${p.training.code}${p.training.commit ? ` @ ${p.training.commit}` : ''}${p.training.algorithm ? ` (${p.training.algorithm})` : ''}`],
+    ['hyperparameters', kv(p.training.hyperparameters)],
+    ['metrics', kv(p.metrics)],
+    ['baseline', p.baseline ? `${p.baseline.name}: ${kv(p.baseline.metrics)}` : '-'],
+  ], '  ')}`;
+  if (p.data.length) s += `  data:\n${table(['name', 'rows', 'sha256'], p.data.map((d) => [d.name, String(d.rows), d.sha256]), '    ')}`;
+  const defs = Object.entries(p.featureDefinitions);
+  if (defs.length) s += `  feature definitions:\n${defs.map(([k, v]) => `    ${k}: ${v}\n`).join('')}`;
+  const rows = signatureRows(info, trust);
+  s += `\nsignatures (${rows.length}):\n${rows.length ? table(['keyId', 'alg', 'status'], rows, '  ') : '  none: sign with "edgefleet model sign"\n'}`;
+  return s;
+}
+
+export const modelInspect: Command = {
+  summary: 'show a bundle\'s name, version, io, features, provenance and signatures',
+  usage: 'BUNDLE [--json] [--trust FILE]',
+  details: 'Reads the manifest and signatures without hashing the files (use "model verify" for that). With --trust,\neach signature is marked valid, not trusted or invalid.',
+  positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
+  options: {
+    json: { type: 'boolean', description: 'print {bundle, size, manifestSha256, manifest, signatures} as JSON' },
+    trust: { type: 'string', value: 'FILE', description: 'trust.json, to check each signature' },
+  },
+  async run(args, ctx) {
+    const path = resolve(ctx.cwd, args.positionals[0] as string);
+    const trustPath = optString(args, 'trust');
+    const trust = trustPath === undefined ? undefined : loadTrust(ctx, trustPath);
+    const info = await readBundle(path, { verifyFiles: false });
+    if (optBool(args, 'json')) {
+      const status = signatureRows(info, trust).map((r) => r[2]);
+      const signatures = info.signatures.signatures.map((sig, i) => ({ ...sig, ...(trust ? { status: status[i] } : {}) }));
+      ctx.stdout.write(`${JSON.stringify({ bundle: path, size: info.size, manifestSha256: info.manifestSha256, manifest: info.manifest, signatures }, null, 2)}\n`);
+    } else {
+      ctx.stdout.write(inspectText(path, info, trust));
+    }
+    return 0;
+  },
+};
