@@ -1,0 +1,75 @@
+// A real `edgefleet-hub run` process: refuses to start without a trust
+// document that lists its hub key (saying how to make one), and with one it
+// creates the admin token (0600), serves the API and MQTT on port 0, enrolls a
+// device over HTTP, and stops cleanly on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import { FACTS } from '../testing/harness.js';
+
+test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, enrolls, and stops on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hubproc-'));
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const data = join(dir, 'data');
+    const common = ['run', '--data-dir', data, '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
+
+    const none = await runCli('hub/src/server/main.ts', common);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no trust document.*edgefleet trust init/);
+
+    // The trust document names keys.hub, not the key the hub just created in DATA/hub.key.
+    const wrong = await runCli('hub/src/server/main.ts', [...common, '--trust', trust.path]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /does not list the hub key/);
+
+    const bad = await runCli('hub/src/server/main.ts', [...common, '--http-port', 'eighty']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--http-port: expected a non-negative integer/);
+
+    const hub = startProcess('hub/src/server/main.ts', [...common, '--log-level', 'info', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
+    try {
+      const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string; mqtt: string };
+      assert.match(ready.mqtt, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      const adminLine = await hub.waitForLine(/^admin token/);
+      const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+      assert.ok(adminLine.endsWith(token));
+      assert.equal(statSync(join(data, 'admin.token')).mode & 0o777, 0o600);
+
+      const api = (path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
+        fetch(`${ready.http}${path}`, {
+          method: init.method ?? 'GET',
+          headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+          ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+        });
+      const et = (await (await api('/api/v1/enrollment-tokens', { method: 'POST', token, body: { tags: { site: 'lab' } } })).json()) as { token: string };
+      const en = await api('/api/v1/enroll', { method: 'POST', body: { token: et.token, deviceId: 'lab-1', facts: FACTS } });
+      assert.equal(en.status, 201);
+      const creds = (await en.json()) as { brokers: string[]; trust: unknown };
+      assert.deepEqual(creds.brokers, [ready.mqtt]);
+      assert.deepEqual(creds.trust, trust.doc);
+      assert.equal((await api('/api/v1/devices', { token: 'wrong' })).status, 401);
+      const m = await (await api('/metrics')).text();
+      assert.match(m, /edgefleet_api_requests_total\{route="\/api\/v1\/enroll",method="POST",status="201"\} 1/);
+    } finally {
+      const st = await hub.stop('SIGTERM', 20_000);
+      assert.equal(st.code, 0, `hub exit ${JSON.stringify(st)}: ${hub.output().stderr.slice(-2000)}`);
+    }
+    assert.match(hub.output().stdout, /"msg":"hub stopped"/);
+
+    // Second start: the admin token is not printed again.
+    const again = startProcess('hub/src/server/main.ts', [...common, '--log-level', 'info', '--hub-key', keys.files.hub.keyPath]);
+    try {
+      await again.waitForLine(/"msg":"hub ready"/, 60_000);
+    } finally {
+      assert.equal((await again.stop('SIGTERM', 20_000)).code, 0);
+    }
+    assert.doesNotMatch(again.output().stdout, /admin token/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
