@@ -1,0 +1,116 @@
+// The OIP v2 API of an in-process agent on port 0 with a real installed bundle:
+// metadata, inference, and every error case (status and a message naming the input).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import type { Agent } from '../agent.js';
+import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
+
+describe('local API', () => {
+  let kit: Kit;
+  let agent: Agent;
+  let base: string;
+
+  before(async () => {
+    kit = makeKit();
+    const b = await mlpBundle(kit, '1.0.0');
+    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096 } });
+    agent.trust.put(kit.trust.doc, 1);
+    await agent.manager.install(b.path);
+    base = agent.url;
+  });
+  after(async () => {
+    await agent.stop();
+    kit.cleanup();
+  });
+
+  it('serves server, health and model metadata', async () => {
+    assert.equal((await req(base, 'GET', '/v2')).json.name, 'edgefleet-agent');
+    assert.deepEqual((await req(base, 'GET', '/v2/health/live')).json, { live: true });
+    assert.equal((await req(base, 'GET', '/v2/health/ready')).status, 200);
+    const m = await req(base, 'GET', '/v2/models/mlp');
+    assert.equal(m.status, 200);
+    assert.deepEqual(m.json, {
+      name: 'mlp', versions: ['1.0.0'], platform: 'onnx_onnxv1',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 3] }],
+    });
+    assert.equal((await req(base, 'GET', '/v2/models/mlp/versions/1.0.0/ready')).json.ready, true);
+  });
+
+  it('infers with flat and nested data, echoing the id', async () => {
+    const flat = await req(base, 'POST', '/v2/models/mlp/infer', { id: 'r1', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+    assert.equal(flat.status, 200, flat.text);
+    assert.equal(flat.json.id, 'r1');
+    assert.equal(flat.json.model_version, '1.0.0');
+    const out = flat.json.outputs[0];
+    assert.deepEqual(out.shape, [2, 3]);
+    assert.equal(out.data.length, 6);
+    const sum = out.data.slice(0, 3).reduce((a: number, b: number) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-5, 'softmax row sums to 1');
+    const nested = await req(base, 'POST', '/v2/models/mlp/versions/1.0.0/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [[1, 2, 3, 4], [5, 6, 7, 8]] }] });
+    assert.deepEqual(nested.json.outputs[0].data, out.data);
+  });
+
+  const cases: Array<[string, string, unknown, number, RegExp]> = [
+    ['unknown model', '/v2/models/nope/infer', row([1, 2, 3, 4]), 404, /unknown model "nope"/],
+    ['unknown version', '/v2/models/mlp/versions/9.9.9/infer', row([1, 2, 3, 4]), 404, /no version "9.9.9"/],
+    ['missing input', '/v2/models/mlp/infer', { inputs: [] }, 400, /missing input "input"/],
+    ['extra input', '/v2/models/mlp/infer', { inputs: [...row([1, 2, 3, 4]).inputs, { name: 'x', datatype: 'FP32', shape: [1], data: [1] }] }, 400, /unknown input "x": expected only "input"/],
+    ['wrong datatype', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'INT64', shape: [1, 4], data: [1, 2, 3, 4] }] }, 400, /input "input": datatype "INT64".*expected "FP32"/],
+    ['shape vs manifest', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] }, 400, /input "input": shape \[1, 5\].*expected \[-1, 4\]/],
+    ['shape vs data length', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4] }] }, 400, /input "input": data has 4 values but shape \[2, 4\] needs 8/],
+    ['non-number value', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 'a', 3, 4] }] }, 400, /input "input": data\[1\] is the string "a": expected a number/],
+    ['non-finite value', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 'NaN', 3, 4] }] }, 400, /input "input": data\[1\]/],
+    ['overflowing value', '/v2/models/mlp/infer', '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[1,1e999,3,4]}]}', 400, /input "input": data\[1\] is not finite/],
+    ['no inputs array', '/v2/models/mlp/infer', { foo: 1 }, 400, /request inputs: expected an array/],
+    ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
+  ];
+  for (const [what, path, body, status, re] of cases) {
+    it(`refuses ${what} with ${status} naming the problem`, async () => {
+      const r = await req(base, 'POST', path, body);
+      assert.equal(r.status, status, r.text);
+      assert.equal(typeof r.json.error, 'string');
+      assert.match(r.json.error, re);
+    });
+  }
+
+  it('refuses a body over the limit with 413', async () => {
+    const r = await req(base, 'POST', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: new Array(3000).fill(1) }] });
+    assert.equal(r.status, 413);
+    assert.match(r.json.error, /at most 4096 bytes/);
+  });
+
+  it('refuses a streamed (chunked) body over the limit with 413', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${base}/v2/models/mlp/infer`);
+      const r = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on('error', reject);
+      r.write('x'.repeat(3000));
+      r.end('y'.repeat(3000));
+    });
+    assert.equal(status, 413);
+  });
+
+  it('answers unknown routes with 404 JSON and keeps serving', async () => {
+    const r = await req(base, 'GET', '/v1/models');
+    assert.equal(r.status, 404);
+    assert.match(r.json.error, /no route GET \/v1\/models/);
+    assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([0, 0, 0, 0]))).status, 200);
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const r = await req(base, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /edgefleet_agent_requests_total\{model="mlp",version="1.0.0",outcome="ok"\} \d+/);
+    assert.match(r.text, /edgefleet_agent_requests_total\{model="mlp",version="1.0.0",outcome="INVALID_INPUT"\} \d+/);
+    assert.match(r.text, /edgefleet_agent_request_duration_seconds_bucket\{model="mlp",version="1.0.0",le="\+Inf"\} \d+/);
+    assert.match(r.text, /edgefleet_agent_queue_depth\{model="mlp"\} 0/);
+    assert.match(r.text, /edgefleet_agent_model_load_seconds\{model="mlp",version="1.0.0"\} [0-9.e-]+/);
+    assert.match(r.text, /edgefleet_agent_process_resident_memory_bytes \d+/);
+  });
+});

@@ -1,0 +1,57 @@
+// Test helpers for the agent's own tests: temp dirs, keys/trust, small signed
+// bundles built from random MLPs, an in-process agent on port 0, JSON requests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
+import { createAgent, type Agent, type AgentDeps } from './agent.js';
+import { AgentConfig, type AgentConfigInput } from './config.js';
+
+export interface Kit {
+  dir: string;
+  keys: Keys;
+  trust: Trust;
+  cleanup(): void;
+}
+
+export function makeKit(prefix = 'ef-agent-'): Kit {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  return { dir, keys, trust, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A signed bundle of a small random MLP "mlp" (input [-1, 4] FP32 -> output [-1, 3]); `seed` varies the weights. */
+export function mlpBundle(kit: Kit, version: string, extra: Partial<BundleFromOnnxOptions> & { seed?: number } = {}) {
+  const m = randomMlp({ inputDim: 4, hidden: [8], outputDim: 3, seed: extra.seed ?? 1 });
+  return bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: m.onnx, name: 'mlp', version, io: m.io, keys: kit.keys, ...extra });
+}
+
+export function testConfig(dataDir: string, over: Partial<AgentConfigInput> = {}): AgentConfig {
+  return AgentConfig.parse({ dataDir, api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ...over });
+}
+
+export async function startAgent(dataDir: string, over: Partial<AgentConfigInput> = {}, deps: AgentDeps = {}): Promise<Agent> {
+  const agent = createAgent(testConfig(dataDir, over), { logger: pino({ level: 'silent' }), reconcileMs: 0, ...deps });
+  await agent.start();
+  return agent;
+}
+
+export async function req(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+export const row = (x: number[]) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: x }] });
