@@ -20,10 +20,10 @@ function write(v: unknown, path: string, out: string[], stack: Set<object>): voi
       if (!Number.isFinite(v)) fail(path, `the number ${String(v)} is not representable`);
       // ES Number serialisation (RFC 8785 section 3.2.2.3); -0 becomes 0.
       out.push(JSON.stringify(v)); return;
-    case 'bigint': fail(path, 'a BigInt is not representable');
-    case 'undefined': fail(path, 'undefined is not representable');
-    case 'function': fail(path, 'a function is not representable');
-    case 'symbol': fail(path, 'a symbol is not representable');
+    case 'bigint': return fail(path, 'a BigInt is not representable');
+    case 'undefined': return fail(path, 'undefined is not representable');
+    case 'function': return fail(path, 'a function is not representable');
+    case 'symbol': return fail(path, 'a symbol is not representable');
     default: break;
   }
   const obj = v as object;

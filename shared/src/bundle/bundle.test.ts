@@ -50,7 +50,7 @@ function patch(path: string, pos: number, bytes: Buffer) {
   writeFileSync(path, b);
 }
 
-test('round trip: pack → sign → verify, files filled in and extracted', () => withBundle(async ({ dir, out, model }) => {
+void test('round trip: pack → sign → verify, files filled in and extracted', () => withBundle(async ({ dir, out, model }) => {
   const info = await readBundle(out);
   assert.deepEqual(info.manifest.files, [
     { path: 'model.onnx', sha256: sha256Hex(model), size: model.length },
@@ -82,7 +82,7 @@ test('round trip: pack → sign → verify, files filled in and extracted', () =
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial')), []);
 }));
 
-test('a flipped byte in the model is a HASH_MISMATCH naming the file; extraction refuses too', () => withBundle(async ({ dir, out, model }) => {
+void test('a flipped byte in the model is a HASH_MISMATCH naming the file; extraction refuses too', () => withBundle(async ({ dir, out, model }) => {
   await signBundle(out, rel[0]!);
   const info = await readBundle(out);
   const f = info.files.find((x) => x.path === 'model.onnx')!;
@@ -94,7 +94,7 @@ test('a flipped byte in the model is a HASH_MISMATCH naming the file; extraction
   await assert.rejects((async () => { for await (const _ of stream) { /* drain */ } })(), code('HASH_MISMATCH'));
 }));
 
-test('an edited manifest field: refused by the manifest hash binding, and by the signature when re-bound', () => withBundle(async ({ out }) => {
+void test('an edited manifest field: refused by the manifest hash binding, and by the signature when re-bound', () => withBundle(async ({ out }) => {
   await signBundle(out, rel[0]!);
   const info = await readBundle(out);
   const edited = Buffer.from(info.manifestBytes.toString().replace('"first version"', '"first versioN"'));
@@ -107,7 +107,7 @@ test('an edited manifest field: refused by the manifest hash binding, and by the
   await assert.rejects(verifyBundle(out, trust1), code('SIGNATURE_INVALID', new RegExp(`key ${rel[0]!.keyId.slice(0, 8)}… signature invalid`)));
 }));
 
-test('signatures by untrusted keys and duplicated signatures do not count', () => withBundle(async ({ out }) => {
+void test('signatures by untrusted keys and duplicated signatures do not count', () => withBundle(async ({ out }) => {
   const outsider = generateKeyPair('release', 'outsider', seed(42));
   await signBundle(out, outsider);
   await assert.rejects(verifyBundle(out, trust1), code('THRESHOLD_NOT_MET', /1 signature by a key outside the role ignored/));
@@ -117,7 +117,7 @@ test('signatures by untrusted keys and duplicated signatures do not count', () =
   await assert.rejects(verifyBundle(out, trust2), code('THRESHOLD_NOT_MET', /1 of threshold 2 valid \(1 key signed more than once, counted once/));
 }));
 
-test('hostile archives are refused: traversal, duplicate, unlisted, missing, oversize, non-regular', () => withBundle(async ({ dir, out }) => {
+void test('hostile archives are refused: traversal, duplicate, unlisted, missing, oversize, non-regular', () => withBundle(async ({ dir, out }) => {
   const info = await readBundle(out);
   const model = readFileSync(join(dir, 'model.onnx'));
   const notes = Buffer.from('# notes\n');
@@ -147,7 +147,7 @@ test('hostile archives are refused: traversal, duplicate, unlisted, missing, ove
   await assert.rejects(readBundle(join(dir, 'none.efb')), code('NOT_FOUND', /cannot open bundle/));
 }));
 
-test('pack validates before writing anything and runs the check', () => withBundle(async ({ dir }) => {
+void test('pack validates before writing anything and runs the check', () => withBundle(async ({ dir }) => {
   const out = join(dir, 'p.efb');
   const files = [{ path: 'model.onnx', source: join(dir, 'model.onnx') }];
   await assert.rejects(packBundle({ manifest: exampleManifest({ version: '1.0' }), files, out }), code('SCHEMA_INVALID', /invalid manifest: version: expected a semantic version/));

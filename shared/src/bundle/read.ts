@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { open, rm, rename, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import { canonicalBytes, sha256Hex } from '../canonical.js';
 import { assertThreshold, type ThresholdResult } from '../crypto/threshold.js';
 import { AppError } from '../errors.js';
@@ -173,8 +173,8 @@ export async function openBundleEntry(path: string, filePath: string): Promise<{
   const fh = await open(path, 'r');
   const src = f.size === 0 ? new PassThrough().end() : fh.createReadStream({ start: f.offset, end: f.offset + f.size - 1, autoClose: true });
   if (f.size === 0) await fh.close();
-  src.on('error', (err: Error) => check.destroy(err));
-  src.pipe(check);
+  // pipeline destroys both sides if either errors or the consumer gives up early (no leaked fd).
+  pipeline(src, check, () => undefined);
   return { size: f.size, sha256: f.sha256, stream: check };
 }
 

@@ -15,7 +15,7 @@ function withDir(fn: (dir: string) => Promise<void>) {
   };
 }
 
-test('writes a ustar archive that system tar reads, and lists it back', withDir(async (dir) => {
+void test('writes a ustar archive that system tar reads, and lists it back', withDir(async (dir) => {
   const src = join(dir, 'src.bin');
   writeFileSync(src, Buffer.alloc(1500, 9));
   const long = `${'d'.repeat(120)}/${'f'.repeat(90)}.bin`;
@@ -37,14 +37,14 @@ test('writes a ustar archive that system tar reads, and lists it back', withDir(
   }
 }));
 
-test('refuses unsafe paths', () => {
+void test('refuses unsafe paths', () => {
   for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a\\b', 'C:/x', '']) {
     assert.throws(() => checkEntryPath(p), (e: { code?: string }) => e.code === 'PATH_TRAVERSAL', p);
   }
   checkEntryPath('a/b.c');
 });
 
-test('reader refuses traversal, non-regular entries, bad checksums and truncation', withDir(async (dir) => {
+void test('reader refuses traversal, non-regular entries, bad checksums and truncation', withDir(async (dir) => {
   const cases: [string, Parameters<typeof writeRawTar>[1], string, RegExp][] = [
     ['trav', [{ name: '../evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\.\.\/evil" is not a safe relative path/],
     ['abs', [{ name: '/tmp/evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\/tmp\/evil"/],

@@ -15,7 +15,7 @@ function withDir(fn: (dir: string) => Promise<void>) {
   };
 }
 
-test('keyId is the sha256 of the raw public key; seeds are deterministic', () => {
+void test('keyId is the sha256 of the raw public key; seeds are deterministic', () => {
   const a = generateKeyPair('release', 'rel', new Uint8Array(32).fill(1));
   const b = generateKeyPair('release', 'rel', new Uint8Array(32).fill(1));
   assert.equal(a.keyId, sha256Hex(a.publicKey));
@@ -25,7 +25,7 @@ test('keyId is the sha256 of the raw public key; seeds are deterministic', () =>
   assert.throws(() => keyIdOf(new Uint8Array(31)), /31 bytes; expected 32/);
 });
 
-test('key files round-trip; the secret file is mode 0600', withDir(async (dir) => {
+void test('key files round-trip; the secret file is mode 0600', withDir(async (dir) => {
   const pair = generateKeyPair('root');
   const { keyPath, pubPath } = writeKeyFiles(dir, 'root1', pair);
   assert.equal(keyPath, join(dir, 'root1.key'));
@@ -39,7 +39,7 @@ test('key files round-trip; the secret file is mode 0600', withDir(async (dir) =
   assert.equal((JSON.parse(readFileSync(pubPath, 'utf8')) as { secret?: string }).secret, undefined);
 }));
 
-test('key file errors name the file and what was wrong', withDir(async (dir) => {
+void test('key file errors name the file and what was wrong', withDir(async (dir) => {
   const pair = generateKeyPair('release');
   const { keyPath, pubPath } = writeKeyFiles(dir, 'r', pair);
   await assert.rejects(readSecretKeyFile(pubPath), /is a public key file .*expected a secret key file/);
@@ -62,7 +62,7 @@ test('key file errors name the file and what was wrong', withDir(async (dir) => 
   await assert.rejects(readSecretKeyFile(join(dir, 'missing.key')), /cannot read secret key file/);
 }));
 
-test('sign and verify bytes, canonical JSON and envelopes', () => {
+void test('sign and verify bytes, canonical JSON and envelopes', () => {
   const k = generateKeyPair('hub');
   const s = signBytes(k, Buffer.from('hello'));
   assert.equal(s.keyId, k.keyId);
