@@ -95,7 +95,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     if (!opts.desiredFor) return;
     const payload = await opts.desiredFor(client.id);
     if (!payload || client.closed) return;
-    client.publish({ cmd: 'publish', topic: deviceTopic(client.id, 'desired'), payload, qos: 1, retain: true, dup: false });
+    client.publish({ cmd: 'publish', topic: deviceTopic(client.id, 'desired'), payload, qos: 1, retain: true, dup: false }, (err) => {
+      if (err) logger.warn({ deviceId: client.id, err: err.message }, 'could not deliver the desired document');
+    });
   }
 
   function wire(b: Aedes): void {
