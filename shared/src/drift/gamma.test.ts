@@ -11,7 +11,7 @@ test('lnGamma: factorials and Γ(1/2) = sqrt(π)', () => {
     assert.ok(Math.abs(lnGamma(n) - want) <= 1e-12 * Math.max(1, want), `lnGamma(${n})`);
   }
   assert.ok(Math.abs(lnGamma(0.5) - Math.log(Math.sqrt(Math.PI))) < 1e-13);
-  assert.ok(Math.abs(lnGamma(0.25) - Math.log(3.6256099082219083)) < 1e-12);
+  assert.ok(Math.abs(lnGamma(0.25) - Math.log(3.625609908221908)) < 1e-12);
   assert.throws(() => lnGamma(0), /expected x > 0/);
 });
 
