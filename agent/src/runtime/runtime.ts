@@ -99,6 +99,11 @@ export class ModelRuntime {
     return this.live.get(`${name}@${version}`)?.manifest;
   }
 
+  /** The model's concurrency limiter (tests hold slots with it to make overload deterministic). */
+  limiterFor(name: string): Limiter | undefined {
+    return this.slots.get(name)?.limiter;
+  }
+
   queueDepth(name: string): number {
     return this.slots.get(name)?.limiter.depth ?? 0;
   }
