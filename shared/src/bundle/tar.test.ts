@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { checkEntryPath, listTar, writeTar } from './tar.js';
 import { writeRawTar } from './testutil.js';
 
@@ -69,4 +70,27 @@ void test('reader refuses traversal, non-regular entries, bad checksums and trun
   const g = await open(join(dir, 'gz.tar'), 'r');
   await assert.rejects(listTar(g, 'gz'), /expected an octal number|not ustar/);
   await g.close();
+}));
+
+void test('property: whatever the writer writes, the reader lists back with the same bytes', withDir(async (dir) => {
+  const seg = fc.stringMatching(/^[a-z0-9_-]{1,40}$/);
+  const entry = fc.record({ name: fc.array(seg, { minLength: 1, maxLength: 6 }).map((s) => s.join('/')), data: fc.uint8Array({ maxLength: 1100 }) });
+  let n = 0;
+  await fc.assert(fc.asyncProperty(fc.uniqueArray(entry, { selector: (e) => e.name, minLength: 1, maxLength: 5 }), async (entries) => {
+    const p = join(dir, `p${n++}.tar`);
+    const fh = await open(p, 'w+');
+    try {
+      await writeTar(fh, entries.map((e) => ({ name: e.name, bytes: e.data })));
+      const listed = await listTar(fh, 'p');
+      assert.deepEqual(listed.map((e) => e.name), entries.map((e) => e.name));
+      for (const [i, e] of listed.entries()) {
+        const buf = Buffer.alloc(e.size);
+        await fh.read(buf, 0, e.size, e.offset);
+        assert.deepEqual(buf, Buffer.from(entries[i]!.data));
+      }
+    } finally {
+      await fh.close();
+      rmSync(p, { force: true });
+    }
+  }), { seed: 5, numRuns: 60 });
 }));
