@@ -60,6 +60,12 @@ test('mergeWindows: start is the earliest, length covers both, counts add', () =
   assert.equal(temp.moments.n, 3);
   assert.ok(Math.abs(temp.moments.mean - 41 / 3) < 1e-12, `mean ${temp.moments.mean}`);
   assert.deepEqual(parseWire(SummaryWindow, m, 'merged window'), m);
+  // The merge owns its data: recording into an input afterwards does not change it.
+  const only = mergeWindows(a, emptyWindow(META));
+  const f = a.features[0];
+  assert.ok(f?.kind === 'numeric' && f.hist);
+  addToHistogram(f.hist, [0, 10, 20], 5);
+  assert.deepEqual((only.features[0] as { hist: unknown }).hist, { counts: [1, 1], under: 0, over: 0 });
 });
 
 test('mergeWindows unions features by name and keeps first-seen order', () => {

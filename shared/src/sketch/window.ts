@@ -132,7 +132,8 @@ function mergeByName<T extends { name: string }>(a: readonly T[], b: readonly T[
       if (seen.has(x.name)) throw new AppError('INVALID_INPUT', `window has ${what} "${x.name}" twice: expected each name once`);
       seen.add(x.name);
       const prev = out.get(x.name);
-      out.set(x.name, prev === undefined ? x : merge(prev, x));
+      // A copy, so that later recording into an input window never reaches the merge.
+      out.set(x.name, prev === undefined ? structuredClone(x) : merge(prev, x));
     }
   }
   return [...out.values()];
