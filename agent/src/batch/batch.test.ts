@@ -1,0 +1,172 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
+import { randomMlp } from '@edgefleet/examples';
+import { openStore } from '../agent.js';
+import { ModelRuntime } from '../runtime/runtime.js';
+import { tabularManifest } from '../summaries/fixtures.js';
+import { batchCommand } from './cli.js';
+import { BatchScheduler } from './scheduler.js';
+import { runtimeModel } from './run.js';
+
+const manifest = tabularManifest({ name: 'tab', version: '1.0.0' });
+
+/** A data dir with the fixture manifest installed and active, its entrypoint a real 3 -> 4 -> 2 MLP. */
+function makeDataDir(dir: string): void {
+  const store = openStore(dir);
+  const mlp = randomMlp({ inputDim: 3, hidden: [4], outputDim: 2, output: 'sigmoid', inputName: 'x', outputName: 'y', seed: 3 });
+  const path = store.blobs.pathOf(manifest.files[0]!.sha256);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, mlp.onnx);
+  store.models.addVersion({ name: 'tab', version: '1.0.0', manifest, manifestSha256: 'b'.repeat(64), signatures: { schema: 'edgefleet.signatures/v1', manifestSha256: 'b'.repeat(64), signatures: [] } });
+  store.models.setActive('tab', '1.0.0');
+  store.db.close();
+}
+
+function capture(): { s: PassThrough; text: () => string } {
+  const s = new PassThrough();
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  return { s, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+type OutRow = { line: number; id?: unknown; outputs?: { y: number[] }; error?: { code: string; message: string } };
+const readOut = (p: string) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as OutRow);
+
+function storedWindows(dataDir: string): SummaryWindow[] {
+  const store = openStore(dataDir);
+  try {
+    return store.summaries.listWindows({ model: 'tab' }).map((r) => r.window);
+  } finally {
+    store.db.close();
+  }
+}
+
+describe('batch', () => {
+  let dir: string;
+  let data: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-batch-'));
+    data = join(dir, 'data');
+    makeDataDir(data);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs a partly bad JSONL file: one output row per input row, errors named, good rows in the summaries', async () => {
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, [
+      JSON.stringify({ id: 'a', f0: 0.5, f1: 1.5, f2: 'b' }),
+      JSON.stringify({ f0: 3.5, f1: 'x', f2: 'a' }), // bad: f1 not a number
+      'not json',
+      JSON.stringify({ inputs: { x: [[2, 2, 1]] } }),
+      JSON.stringify({ f0: 9, f1: -1, f2: 2 }),
+      JSON.stringify({ f0: 1, f1: 1, f2: 'a', extra: 1 }), // bad: unknown field
+      '',
+    ].join('\n'));
+    const output = join(dir, 'out.jsonl');
+    const err = capture();
+    const code = await batchCommand(['--model', 'tab', '--input', input, '--output', output, '--batch-size', '2'], { dataDir: data, stdout: capture().s, stderr: err.s });
+    assert.equal(code, 0, err.text());
+    assert.match(err.text(), /tab@1\.0\.0: 6 rows \(3 with errors\) in [\d.]+ s, [\d,]+ rows\/s/);
+    const rows = readOut(output);
+    assert.deepEqual(rows.map((r) => r.line), [1, 2, 3, 4, 5, 6]);
+    assert.equal(rows[0]!.id, 'a');
+    for (const i of [0, 3, 4]) {
+      assert.equal(rows[i]!.outputs!.y.length, 2);
+      assert.ok(rows[i]!.outputs!.y.every((v) => v > 0 && v < 1), 'sigmoid outputs');
+    }
+    assert.match(rows[1]!.error!.message, /line 2: feature "f1" is "x": expected a finite number/);
+    assert.match(rows[2]!.error!.message, /line 3: not JSON .*expected a JSON object per line/);
+    assert.match(rows[5]!.error!.message, /unknown field "extra": expected the features f0, f1, f2/);
+    // the same row alone gives the same outputs as in its batch
+    const rt = new ModelRuntime({ perModel: 1, queue: 10 });
+    const store = openStore(data);
+    try {
+      rt.activate(await rt.load(manifest, store.blobs.pathOf(manifest.files[0]!.sha256)));
+      const res = await runtimeModel(rt, 'tab').run([{ name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([9, -1, 2]) }]);
+      assert.deepEqual(Array.from(res[0]!.data as Float32Array), rows[4]!.outputs!.y);
+    } finally {
+      await rt.stop();
+      store.db.close();
+    }
+    const t = windowTotals(storedWindows(data));
+    assert.equal(t.count, 3);
+    assert.deepEqual(t.errors, { INVALID_INPUT: 3 });
+    const f0 = t.features.f0!;
+    assert.ok(f0.kind === 'numeric');
+    // f0 values 0.5, 2, 9 on edges 0..4: bins [1, 0, 1, 0], over 1
+    assert.deepEqual([f0.under, f0.counts, f0.over], [0, [1, 0, 1, 0], 1]);
+    assert.deepEqual((t.features.f2 as { counts: Record<string, number> }).counts, { a: 0, b: 2, c: 1 });
+  });
+
+  it('runs a CSV file with a bad row and a short row', async () => {
+    const input = join(dir, 'in.csv');
+    writeFileSync(input, 'f0,f1,f2\n1,2,a\n"3",,b\n1,2\n0.25,0.75,"c"\n');
+    const output = join(dir, 'out-csv.jsonl');
+    const err = capture();
+    assert.equal(await batchCommand(['--model', 'tab', '--input', input, '--output', output], { dataDir: data, stdout: capture().s, stderr: err.s }), 0, err.text());
+    const rows = readOut(output);
+    assert.deepEqual(rows.map((r) => [r.line, r.error ? 'error' : 'ok']), [[2, 'ok'], [3, 'error'], [4, 'error'], [5, 'ok']]);
+    assert.match(rows[1]!.error!.message, /feature "f1" is missing: expected a finite number/);
+    assert.match(rows[2]!.error!.message, /has 2 columns: expected 3 \(f0, f1, f2\)/);
+  });
+
+  it('refuses an unknown model, a missing input and missing flags with a clear message', async () => {
+    const err = capture();
+    assert.equal(await batchCommand(['--model', 'nope', '--input', 'x.csv', '--output', 'o.jsonl'], { dataDir: data, stdout: capture().s, stderr: err.s }), 1);
+    assert.match(err.text(), /model "nope" is not installed: expected one of \[tab\]/);
+    const err2 = capture();
+    assert.equal(await batchCommand(['--model', 'tab', '--input', join(dir, 'missing.csv'), '--output', 'o.jsonl'], { dataDir: data, stdout: capture().s, stderr: err2.s }), 1);
+    assert.match(err2.text(), /missing\.csv does not exist: expected a \.jsonl or \.csv file/);
+    const err3 = capture();
+    assert.equal(await batchCommand(['--model', 'tab'], { dataDir: data, stdout: capture().s, stderr: err3.s }), 2);
+    assert.match(err3.text(), /missing --input, --output/);
+  });
+
+  it('a scheduled job processes each file once, even after a restart, and again when it changes', async () => {
+    const inDir = join(dir, 'drop');
+    const outDir = join(dir, 'results');
+    mkdirSync(inDir, { recursive: true });
+    writeFileSync(join(inDir, 'a.csv'), 'f0,f1,f2\n1,2,a\n');
+    writeFileSync(join(inDir, 'b.jsonl'), `${JSON.stringify({ f0: 1, f1: 1, f2: 'c' })}\n`);
+    writeFileSync(join(inDir, 'ignored.txt'), 'x');
+    const job = { name: 'nightly', model: 'tab', cron: '0 2 * * *', input: join(inDir, '*.csv'), outputDir: outDir };
+    const job2 = { ...job, name: 'jsonl', input: join(inDir, '*.jsonl') };
+    const session = async () => {
+      const store = openStore(data);
+      const rt = new ModelRuntime({ perModel: 1, queue: 100 });
+      rt.activate(await rt.load(manifest, store.blobs.pathOf(manifest.files[0]!.sha256)));
+      const s = new BatchScheduler({ db: store.db, jobs: [job, job2], resolveModel: (n, v) => runtimeModel(rt, n, v) });
+      return { s, close: async () => { await s.stop(); await rt.stop(); store.db.close(); } };
+    };
+    const one = await session();
+    const r1 = await one.s.runJob(job);
+    const r1b = await one.s.runJob(job2);
+    assert.deepEqual(r1.processed.map((p) => [p.path.endsWith('a.csv'), p.rows]), [[true, 1]]);
+    assert.equal(r1b.processed.length, 1);
+    assert.equal(readOut(join(outDir, 'a.out.jsonl')).length, 1);
+    await one.close();
+    const two = await session(); // a restart: a new process would see the same table
+    const r2 = await two.s.runJob(job);
+    assert.deepEqual([r2.processed.length, r2.skipped.length], [0, 1]);
+    writeFileSync(join(inDir, 'a.csv'), 'f0,f1,f2\n1,2,a\n3,3,b\n');
+    utimesSync(join(inDir, 'a.csv'), new Date(), new Date(Date.now() + 5000));
+    const r3 = await two.s.runJob(job);
+    assert.deepEqual(r3.processed.map((p) => p.rows), [2]);
+    await two.close();
+  });
+
+  it('refuses a bad cron in a job, naming the job', () => {
+    const store = openStore(data);
+    try {
+      assert.throws(() => new BatchScheduler({ db: store.db, jobs: [{ name: 'j', model: 'tab', cron: '* *', input: '/x/*.csv', outputDir: '/y' }], resolveModel: () => { throw new Error('unused'); } }),
+        /batch job "j": invalid cron expression "\* \*": has 2 fields: expected 5/);
+    } finally {
+      store.db.close();
+    }
+  });
+});
