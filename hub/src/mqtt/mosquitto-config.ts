@@ -55,7 +55,7 @@ export interface MosquittoConfOptions {
   host: string;
   passwordFile: string;
   aclFile: string;
-  maxPacketBytes: number;
+  maxPayloadBytes: number;
 }
 
 export function mosquittoConf(o: MosquittoConfOptions): string {
@@ -68,8 +68,10 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
     `acl_file ${o.aclFile}`,
     '# The client id is replaced by the username, so a device cannot take over another id.',
     'use_username_as_clientid true',
-    '# Packets over this size are refused (payload limit plus room for the topic).',
-    `max_packet_size ${o.maxPacketBytes}`,
+    '# Payloads over the limit are dropped (exact, as the embedded broker), packets over it plus',
+    '# room for the topic close the connection. Hub publishes (blob/data frames) must fit too.',
+    `message_size_limit ${o.maxPayloadBytes}`,
+    `max_packet_size ${o.maxPayloadBytes + 1024}`,
     '',
   ].join('\n');
 }
@@ -145,7 +147,7 @@ export async function mosquittoConfigCommand(argv: string[], ctx: MosquittoConfi
   const aclFile = join(args.out, 'acl');
   writeFileSync(passwordFile, lines.join('\n') + '\n', { mode: 0o600 });
   writeFileSync(aclFile, mosquittoAcl(args.hubs.map((h) => h.user)), { mode: 0o644 });
-  writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPacketBytes: args.maxPayload + 1024 }));
+  writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPayloadBytes: args.maxPayload }));
   ctx.stdout(`wrote ${passwordFile} (${lines.length} users), ${aclFile}, ${join(args.out, 'mosquitto.conf')}`);
   if (withoutSecret.length > 0) {
     ctx.stdout(`${withoutSecret.length} device(s) have no secret on record (the hub keeps only hashes): ${withoutSecret.slice(0, 10).join(', ')}${withoutSecret.length > 10 ? ', …' : ''}; rotate their secrets or re-enroll them to add their entries`);
