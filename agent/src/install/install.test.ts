@@ -72,7 +72,8 @@ describe('install, activate, rollback', () => {
       const info = await readBundle(b.path, { verifyFiles: false });
       const f = info.files.find((x) => x.path === 'model.onnx')!;
       const bytes = readFileSync(b.path);
-      bytes[f.offset + Math.floor(f.size / 2)] ^= 0xff;
+      const at = f.offset + Math.floor(f.size / 2);
+      bytes[at] = bytes[at]! ^ 0xff;
       writeFileSync(b.path, bytes);
       return b.path;
     }, /sha256/, 'HASH_MISMATCH'],
@@ -141,7 +142,7 @@ describe('install, activate, rollback', () => {
     const blob = agent.blobs.pathOf(m2.files[0]!.sha256);
     await agent.stop();
     const bytes = readFileSync(blob);
-    bytes[10] ^= 0x01;
+    bytes[10] = bytes[10]! ^ 0x01;
     writeFileSync(blob, bytes);
     agent = await startAgent(dataDir());
     base = agent.url;

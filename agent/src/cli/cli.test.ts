@@ -1,0 +1,98 @@
+// The real edgefleet-agent program: CLI commands on a temp data dir, the daemon
+// on port 0 (ready line, serving, picking up a CLI switch, clean SIGTERM), a
+// bad config, and SIGKILL in the middle of an install.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startProcess } from '@edgefleet/examples';
+import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
+
+const CLI = 'agent/src/cli/main.ts';
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('edgefleet-agent program', () => {
+  let kit: Kit;
+  let v1: string;
+  let v2: string;
+  before(async () => {
+    kit = makeKit();
+    v1 = (await mlpBundle(kit, '1.0.0', { seed: 1 })).path;
+    v2 = (await mlpBundle(kit, '2.0.0', { seed: 2 })).path;
+  });
+  after(() => kit.cleanup());
+
+  it('exits 1 naming the field of a bad config', async () => {
+    const cfg = join(kit.dir, 'bad.json');
+    writeFileSync(cfg, JSON.stringify({ concurrency: { perModel: 0 } }));
+    const r = await runCli(CLI, ['run', '--data-dir', join(kit.dir, 'bad'), '--config', cfg]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /concurrency\.perModel/);
+  });
+
+  it('installs, serves, switches on a CLI rollback, and stops cleanly on SIGTERM', async () => {
+    const d = ['--data-dir', join(kit.dir, 'data')];
+    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
+    assert.equal((await runCli(CLI, ['install', v1, ...d])).code, 0);
+    const i2 = await runCli(CLI, ['install', v2, ...d]);
+    assert.equal(i2.code, 0, i2.stderr);
+    const models = JSON.parse((await runCli(CLI, ['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
+    assert.deepEqual(models.map((m) => `${m.version}:${m.status}`), ['1.0.0:previous', '2.0.0:active']);
+    const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);
+    try {
+      const line = await p.waitForLine(/"msg":"ready"/);
+      const base = (JSON.parse(line) as { api: string }).api;
+      assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json.model_version, '2.0.0');
+      assert.equal((await runCli(CLI, ['rollback', 'mlp', ...d])).code, 0);
+      await p.waitForLine(/switched \(committed by another process\)/);
+      assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json.model_version, '1.0.0');
+      const exit = await p.stop('SIGTERM');
+      assert.equal(exit.code, 0);
+      assert.match(p.output().stderr, /"msg":"stopped"/);
+    } finally {
+      p.kill();
+    }
+  });
+
+  for (const point of ['install:before-rename', 'install:before-commit', 'install:after-commit']) {
+    it(`SIGKILL at ${point} leaves the old or the new version active and no half-written file`, async () => {
+      const d = ['--data-dir', join(kit.dir, `kill-${point.replace(':', '-')}`)];
+      assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
+      assert.equal((await runCli(CLI, ['install', v1, ...d])).code, 0);
+      const p = startProcess(CLI, ['install', v2, ...d], { env: { EDGEFLEET_TEST_PAUSE_AT: point } });
+      try {
+        await p.waitForLine(new RegExp(`EDGEFLEET_PAUSED ${point}`));
+        p.kill();
+        await p.exited;
+      } finally {
+        p.kill();
+      }
+      const models = JSON.parse((await runCli(CLI, ['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
+      const active = models.find((m) => m.status === 'active')?.version;
+      assert.equal(active, point === 'install:after-commit' ? '2.0.0' : '1.0.0');
+      // Every stored blob is complete: the next start re-hashes them (no bit_rot) and serves.
+      const blobs = listFiles(join(d[1]!, 'blobs', 'sha256'));
+      assert.ok(blobs.every((f) => !f.endsWith('.part')));
+      const run = startProcess(CLI, ['run', ...d, '--api-port', '0']);
+      try {
+        const base = (JSON.parse(await run.waitForLine(/"msg":"ready"/)) as { api: string }).api;
+        assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json.model_version, active);
+        assert.doesNotMatch(run.output().stderr, /bit rot/);
+      } finally {
+        await run.stop('SIGTERM');
+      }
+    });
+  }
+});
