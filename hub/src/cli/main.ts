@@ -10,6 +10,8 @@ import type { CliContext } from './output.js';
 import { keysGenerate } from './commands/keys.js';
 import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
+import { auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate } from './commands/remote-fleet.js';
+import { modelDeprecate, modelLs, modelPush, modelShow } from './commands/remote-models.js';
 
 export const commands: CommandTable = {
   'keys generate': keysGenerate,
@@ -19,6 +21,20 @@ export const commands: CommandTable = {
   'model sign': modelSign,
   'model verify': modelVerify,
   'model inspect': modelInspect,
+  // remote (talk to a hub: --hub URL --token T or EDGEFLEET_HUB / EDGEFLEET_TOKEN)
+  'devices ls': devicesLs,
+  'devices show': devicesShow,
+  'devices add': devicesAdd,
+  'devices revoke': devicesRevoke,
+  'devices tag': devicesTag,
+  'enroll-token create': enrollTokenCreate,
+  'enroll-token ls': enrollTokenLs,
+  'model push': modelPush,
+  'model ls': modelLs,
+  'model show': modelShow,
+  'model deprecate': modelDeprecate,
+  'tokens create': tokensCreate,
+  audit: auditCmd,
 };
 
 export function processContext(): CliContext {

@@ -1,0 +1,125 @@
+// Remote commands on devices, enrollment tokens, API tokens and the audit log:
+// tables for people, --json for scripts.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AuditEntry, DeviceCredentials, DeviceInfo, EnrollmentTokenCreated, EnrollmentTokenInfo, TokenCreated } from '@edgefleet/shared';
+import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
+import { table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+function parseTags(list: string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of list) {
+    const m = /^([^=]+)=(.*)$/.exec(t);
+    if (!m) throw new UsageError(`--tag ${t}: expected KEY=VALUE`);
+    tags[m[1] as string] = m[2] as string;
+  }
+  return tags;
+}
+
+const print = (ctx: { stdout: { write(s: string): unknown } }, json: boolean, value: unknown, text: () => string) =>
+  ctx.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+
+export const devicesLs: Command = {
+  summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ devices: DeviceInfo[] }>('GET', '/devices');
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
+      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(','),
+      d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
+    ])));
+    return 0;
+  },
+};
+
+export const devicesShow: Command = {
+  summary: 'Show one device', usage: 'ID [--json]', options: HUB_OPTIONS, positionals: [{ name: 'ID', description: 'device id', required: true }],
+  async run(args, ctx) {
+    const d = await HubClient.from(args, ctx).request<DeviceInfo>('GET', `/devices/${encodeURIComponent(args.positionals[0] as string)}`);
+    print(ctx, optBool(args, 'json'), d, () => `${JSON.stringify(d, null, 2)}\n`);
+    return 0;
+  },
+};
+
+export const devicesAdd: Command = {
+  summary: 'Add a device directly and write its credentials file', usage: '[--id ID] [--tag k=v ...] --out credentials.json',
+  options: { ...HUB_OPTIONS, id: { type: 'string', description: 'device id (default: assigned by the hub)' }, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' }, out: { type: 'string', required: true, value: 'FILE', description: 'where to write the credentials (mode 0600)' } },
+  async run(args, ctx) {
+    const id = optString(args, 'id');
+    const c = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', '/devices', { ...(id ? { deviceId: id } : {}), tags: parseTags(optStrings(args, 'tag')) });
+    const out = resolve(ctx.cwd, reqString(args, 'out'));
+    writeFileSync(out, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+    ctx.stdout.write(`added ${c.deviceId}; credentials in ${out}\n`);
+    return 0;
+  },
+};
+
+export const devicesRevoke: Command = {
+  summary: 'Revoke a device (disconnects it)', usage: 'ID --reason TEXT', positionals: [{ name: 'ID', description: 'device id', required: true }],
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const r = await HubClient.from(args, ctx).request<{ disconnected: boolean }>('POST', `/devices/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
+    print(ctx, optBool(args, 'json'), r, () => `revoked ${id}${r.disconnected ? ' (disconnected)' : ''}\n`);
+    return 0;
+  },
+};
+
+export const devicesTag: Command = {
+  summary: "Replace a device's tags", usage: 'ID --tag k=v ... [--reason TEXT]', positionals: [{ name: 'ID', description: 'device id', required: true }],
+  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' }, reason: { type: 'string', description: 'why' } },
+  async run(args, ctx) {
+    const reason = optString(args, 'reason');
+    const d = await HubClient.from(args, ctx).request<DeviceInfo>('PUT', `/devices/${encodeURIComponent(args.positionals[0] as string)}/tags`, { tags: parseTags(optStrings(args, 'tag')), ...(reason ? { reason } : {}) });
+    print(ctx, optBool(args, 'json'), d, () => `${d.id}: ${Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ') || '(no tags)'}\n`);
+    return 0;
+  },
+};
+
+export const enrollTokenCreate: Command = {
+  summary: 'Create an enrollment token', usage: '[--tag k=v ...] [--ttl SECONDS] [--max-uses N] [--json]',
+  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'SECONDS', description: 'lifetime (default 86400)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1)' } },
+  async run(args, ctx) {
+    const ttl = optString(args, 'ttl');
+    const max = optString(args, 'max-uses');
+    const t = await HubClient.from(args, ctx).request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {
+      tags: parseTags(optStrings(args, 'tag')), ...(ttl ? { ttlSec: parsePositiveInt(ttl, '--ttl') } : {}), ...(max ? { maxUses: parsePositiveInt(max, '--max-uses') } : {}),
+    });
+    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(id ${t.id}, expires ${t.expires}, ${t.maxUses} use(s))\n`);
+    return 0;
+  },
+};
+
+export const enrollTokenLs: Command = {
+  summary: 'List enrollment tokens', usage: '[--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ tokens: EnrollmentTokenInfo[] }>('GET', '/enrollment-tokens');
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [t.id, `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy])));
+    return 0;
+  },
+};
+
+export const tokensCreate: Command = {
+  summary: 'Create an API token', usage: '--role viewer|operator|admin [--name N] [--json]',
+  options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin' }, name: { type: 'string', description: 'name shown in the audit log' } },
+  async run(args, ctx) {
+    const role = reqString(args, 'role');
+    if (!['viewer', 'operator', 'admin'].includes(role)) throw new UsageError(`--role ${role}: expected viewer, operator or admin`);
+    const name = optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 10)}`;
+    const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
+    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(${t.role} token "${t.name}", shown once)\n`);
+    return 0;
+  },
+};
+
+export const auditCmd: Command = {
+  summary: 'Show the audit log', usage: '[--actor A] [--action X] [--target T] [--since ISO] [--json]',
+  options: { ...HUB_OPTIONS, actor: { type: 'string', description: 'filter' }, action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' } },
+  async run(args, ctx) {
+    const q = new URLSearchParams();
+    for (const k of ['actor', 'action', 'target', 'since']) { const v = optString(args, k); if (v) q.set(k, v); }
+    const r = await HubClient.from(args, ctx).request<{ entries: AuditEntry[] }>('GET', `/audit${q.size ? `?${q}` : ''}`);
+    print(ctx, optBool(args, 'json'), r, () => table(['AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], r.entries.map((e) => [e.at, e.actor, e.action, e.target, e.reason ?? ''])));
+    return 0;
+  },
+};

@@ -1,0 +1,52 @@
+// Remote registry commands: push, list, show, deprecate.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ModelVersionDetail, ModelVersionInfo } from '@edgefleet/shared';
+import { optBool, reqString, type Command } from '../args.js';
+import { formatBytes, table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+export const modelPush: Command = {
+  summary: 'Push a signed bundle to the hub', usage: 'BUNDLE.efb [--json]', options: HUB_OPTIONS,
+  positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
+  async run(args, ctx) {
+    const bytes = readFileSync(resolve(ctx.cwd, args.positionals[0] as string));
+    const v = await HubClient.from(args, ctx).request<ModelVersionInfo>('POST', '/models', undefined, bytes);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(v, null, 2)}\n` : `pushed ${v.name} ${v.version} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})\n`);
+    return 0;
+  },
+};
+
+export const modelLs: Command = {
+  summary: 'List model versions in the registry', usage: '[--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ versions: ModelVersionInfo[] }>('GET', '/models');
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED'],
+      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : ''])));
+    return 0;
+  },
+};
+
+export const modelShow: Command = {
+  summary: 'Show a model version (manifest, provenance, signatures, devices)', usage: 'NAME VERSION [--json]', options: HUB_OPTIONS,
+  positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
+  async run(args, ctx) {
+    const [n, v] = args.positionals as [string, string];
+    const d = await HubClient.from(args, ctx).request<ModelVersionDetail>('GET', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(d, null, 2)}\n`
+      : `${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`);
+    return 0;
+  },
+};
+
+export const modelDeprecate: Command = {
+  summary: 'Deprecate a model version (kept, not assignable)', usage: 'NAME VERSION --reason TEXT',
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
+  async run(args, ctx) {
+    const [n, v] = args.positionals as [string, string];
+    await HubClient.from(args, ctx).request('POST', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}/deprecate`, { reason: reqString(args, 'reason') });
+    ctx.stdout.write(`deprecated ${n} ${v}\n`);
+    return 0;
+  },
+};

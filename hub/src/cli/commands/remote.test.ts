@@ -1,0 +1,49 @@
+// The remote CLI against a real hub process: tokens create --json, devices add/ls,
+// a viewer refused a write, audit --json; --hub/--token from the environment.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+
+test('remote CLI: tokens, devices, roles and audit against a running hub', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cli-'));
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  const hub = startProcess('hub/src/server/main.ts', ['run', '--data-dir', join(dir, 'hub'), '--http-port', '0', '--mqtt-port', '0', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
+  try {
+    const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string };
+    const admin = readFileSync(join(dir, 'hub', 'admin.token'), 'utf8').trim();
+    const cli = (args: string[], token = admin) => runCli('hub/src/cli/main.ts', args, { env: { EDGEFLEET_HUB: ready.http, EDGEFLEET_TOKEN: token } });
+
+    const t = await cli(['tokens', 'create', '--role', 'viewer', '--name', 'dash', '--json']);
+    assert.equal(t.code, 0, t.stderr);
+    const viewer = JSON.parse(t.stdout) as { token: string; role: string; name: string };
+    assert.equal(viewer.role, 'viewer');
+
+    const out = join(dir, 'creds.json');
+    const add = await cli(['devices', 'add', '--id', 'pump-1', '--tag', 'site=north', '--out', out]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { deviceId: string }).deviceId, 'pump-1');
+
+    const ls = await cli(['devices', 'ls', '--json'], viewer.token);
+    assert.deepEqual((JSON.parse(ls.stdout) as { devices: Array<{ id: string }> }).devices.map((d) => d.id), ['pump-1']);
+    const table = await cli(['devices', 'ls'], viewer.token);
+    assert.match(table.stdout, /^ID\s+ONLINE.*\npump-1\s+no/m);
+
+    const denied = await cli(['devices', 'revoke', 'pump-1', '--reason', 'x'], viewer.token);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /error \[FORBIDDEN\]: hub: .*needs the admin role/);
+
+    const noReason = await cli(['devices', 'revoke', 'pump-1']);
+    assert.equal(noReason.code, 2);
+
+    const audit = await cli(['audit', '--json', '--target', 'pump-1'], viewer.token);
+    assert.deepEqual((JSON.parse(audit.stdout) as { entries: Array<{ action: string }> }).entries.map((e) => e.action), ['device.add']);
+  } finally {
+    await hub.stop('SIGTERM', 20_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
