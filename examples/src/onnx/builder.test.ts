@@ -17,7 +17,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
   }
 }
 
-test('buildMlp with hand-set weights computes Gemm + activations', async () => {
+void test('buildMlp with hand-set weights computes Gemm + activations', async () => {
   // 2 -> 2 (relu) -> 1 (sigmoid); standardization (x - 1) * 2 first.
   const spec = {
     inputName: 'x',
@@ -46,7 +46,7 @@ test('buildMlp with hand-set weights computes Gemm + activations', async () => {
   }
 });
 
-test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', async () => {
+void test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', async () => {
   const a = randomMlp({ seed: 7 });
   const b = randomMlp({ seed: 7 });
   const c = randomMlp({ seed: 8 });
@@ -67,7 +67,7 @@ test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', async ()
   }
 });
 
-test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', async () => {
+void test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', async () => {
   const m = buildMultiInputModel();
   const s = await session(m.onnx);
   try {
@@ -96,7 +96,7 @@ test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', async
   }
 });
 
-test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', async () => {
+void test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', async () => {
   const g = new GraphBuilder('misc');
   const x = g.input('x', 'INT64', [-1, 2]);
   const xf = g.op('Cast', [x], { to: onnxElemType('FP32') });
@@ -117,7 +117,7 @@ test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', async 
   }
 });
 
-test('builder refuses bad graphs with messages that say what was expected', () => {
+void test('builder refuses bad graphs with messages that say what was expected', () => {
   const g = new GraphBuilder();
   g.input('x', 'FP32', [1]);
   assert.throws(() => g.input('x', 'FP32', [1]), /duplicate input name "x"/);

@@ -124,3 +124,8 @@ export function datasetCsv(d: Dataset): string {
 export function sliceDataset(d: Dataset, from: number, to: number): Dataset {
   return { x: d.x.slice(from * N_FEATURES, to * N_FEATURES), y: d.y.slice(from, to), rows: to - from };
 }
+
+/** The rows as arrays of numbers (e.g. for OIP infer requests or batch files). */
+export function datasetRows(d: Dataset): number[][] {
+  return Array.from({ length: d.rows }, (_, r) => Array.from(d.x.subarray(r * N_FEATURES, (r + 1) * N_FEATURES)));
+}
