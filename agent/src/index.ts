@@ -1,1 +1,9 @@
-export {};
+// @edgefleet/agent: the edge daemon. Exposed for tests, benches and the fleet simulator.
+export { createAgent, openStore, type Agent, type AgentDeps, type Part, type RecorderContext, type Store } from './agent.js';
+export { AgentConfig, loadConfig, type AgentConfigInput, type ConfigFlags } from './config.js';
+export { ModelRuntime, type LoadedVersion, type InferResult } from './runtime/runtime.js';
+export { noopRecorder, type PredictionRecorder, type RecordedTensor, type ManifestLookup, type TensorData } from './runtime/recorder.js';
+export { ModelManager, type InstallResult } from './install/manager.js';
+export { createApiHandler } from './api/handler.js';
+export { validateInferRequest } from './api/validate.js';
+export { AGENT_VERSION } from './version.js';
