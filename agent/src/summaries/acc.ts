@@ -57,6 +57,12 @@ function strideOf(t: RecordedTensor): number {
   return Math.max(1, p);
 }
 
+/** The data as numbers: typed arrays as they are, 64-bit integer arrays converted once. */
+function numeric(d: Numbers): ArrayLike<number> {
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, Number);
+  return d as ArrayLike<number>;
+}
+
 /** Index of the tensor called `name`, trying `hint` (where it was last time) first; -1 if absent. */
 function find(ts: readonly RecordedTensor[], name: string, hint: number): number {
   const t = ts[hint];
@@ -126,37 +132,54 @@ export class WindowAcc {
     this.count += rows;
     const bins = this.bins;
     const fs = plan.features;
+    const fMom = this.fMom;
+    let lastInput = '';
+    let data: ArrayLike<number> | null = null;
+    let stride = 1;
+    let n = 0;
     for (let f = 0; f < fs.length; f++) {
       const fp = fs[f]!;
-      const ti = find(inputs, fp.input, this.fHint[f] as number);
-      const t = inputs[ti];
-      if (t === undefined) continue;
-      this.fHint[f] = ti;
-      if (t.datatype === 'BYTES') continue;
-      const data = t.data as Numbers;
-      const stride = strideOf(t);
-      const n = Math.floor(data.length / stride);
-      const mo = f * MOM;
+      if (fp.input !== lastInput || data === null) {
+        // Features mostly share one input tensor: look it up once per call.
+        lastInput = fp.input;
+        const ti = find(inputs, fp.input, this.fHint[f] as number);
+        const t = inputs[ti];
+        this.fHint[f] = ti;
+        data = t === undefined || t.datatype === 'BYTES' ? null : numeric(t.data as Numbers);
+        if (data === null) continue;
+        stride = strideOf(t!);
+        n = Math.floor(data.length / stride);
+      }
       const edges = fp.edges;
+      const vocab = fp.vocabulary;
       const off = fp.binOffset;
+      const mo = f * MOM;
       for (let r = 0, i = fp.column; r < n; r++, i += stride) {
-        const v = data[i];
-        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        const x = data[i] as number;
         if (x !== x) {
           this.fNans[f] = (this.fNans[f] as number) + 1;
-          continue;
-        }
-        if (fp.vocabulary !== null) {
-          const k = fp.vocabulary.length;
-          const j = Number.isInteger(x) && x >= 0 && x < k ? x : k;
-          bins[off + j] = (bins[off + j] as number) + 1;
-          continue;
-        }
-        if (edges !== null) {
-          const j = off + binIndex(edges, x);
+        } else if (vocab !== null) {
+          const k = vocab.length;
+          const j = off + (Number.isInteger(x) && x >= 0 && x < k ? x : k);
           bins[j] = (bins[j] as number) + 1;
+        } else {
+          if (edges !== null) {
+            const j = off + binIndex(edges, x);
+            bins[j] = (bins[j] as number) + 1;
+          }
+          if (x - x === 0) {
+            // Welford, inlined (finite x only)
+            const cnt = (fMom[mo] as number) + 1;
+            fMom[mo] = cnt;
+            const mean = fMom[mo + 1] as number;
+            const d = x - mean;
+            const mean2 = mean + d / cnt;
+            fMom[mo + 1] = mean2;
+            fMom[mo + 2] = (fMom[mo + 2] as number) + d * (x - mean2);
+            if (x < (fMom[mo + 3] as number)) fMom[mo + 3] = x;
+            if (x > (fMom[mo + 4] as number)) fMom[mo + 4] = x;
+          }
         }
-        if (x !== Infinity && x !== -Infinity) addMoment(this.fMom, mo, x);
       }
     }
     const os = plan.outputs;
