@@ -1,0 +1,299 @@
+// FleetSync end to end on the hub side: a real Store (temp dir + sync schema), the embedded aedes
+// broker on 127.0.0.1:0 authenticating against the store's devices, real signed bundles pushed through
+// the Registry, and mqtt.js device clients. Desired documents are checked with the shared verifier.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
+import {
+  AppError, DesiredBody, deviceTopic, emptyLatency, signEnvelope, verifyBundle, verifyEnvelope,
+  type DesiredDocument, type TrustBody,
+} from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { Registry } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger, RecordingMetrics, collect, connectDevice, waitFor } from '../mqtt/testing/devices.js';
+import { ManualClock } from '../testing/harness.js';
+import { SYNC_MIGRATION_SQL } from './migration.js';
+import { FleetSync } from './service.js';
+
+let root: string;
+let keys: Keys;
+let trust: TrustBody;
+const bundles: Record<string, BundleResult> = {};
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ef-sync-'));
+  keys = makeKeys(join(root, 'keys'));
+  trust = makeTrust(root, keys).body;
+  for (const v of ['1.0.0', '2.0.0', '3.0.0']) bundles[v] = await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: v });
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Hub {
+  store: Store;
+  link: FleetLink;
+  sync: FleetSync;
+  clock: ManualClock;
+  url: string;
+  clients: MqttClient[];
+  close(): Promise<void>;
+}
+
+let hubN = 0;
+async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
+  const dir = join(root, `hub-${++hubN}`);
+  const store = Store.open(dir);
+  store.db.exec(SYNC_MIGRATION_SQL);
+  const clock = new ManualClock();
+  const registry = new Registry(store, async (path) => {
+    const v = await verifyBundle(path, trust);
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  });
+  for (const b of Object.values(bundles)) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
+  });
+  await link.start();
+  const sync = new FleetSync({
+    store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(),
+    options: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
+  });
+  await sync.start();
+  const clients: MqttClient[] = [];
+  return {
+    store, link, sync, clock, url: link.address().mqtt, clients,
+    async close() {
+      for (const c of clients) await c.endAsync(true);
+      await sync.stop();
+      await link.stop();
+      store.close();
+    },
+  };
+}
+
+function addDevice(h: Hub, id: string, tags: Record<string, string> = {}): void {
+  h.store.devices.create(id, `secret-${id}`, tags, null, h.clock.now());
+}
+
+async function device(h: Hub, id: string) {
+  const c = await connectDevice(h.url, id, `secret-${id}`);
+  h.clients.push(c);
+  const got = collect(c);
+  await c.subscribeAsync([deviceTopic(id, 'desired'), deviceTopic(id, 'ack')], { qos: 1 });
+  const desired = () => got.filter((m) => m.topic === deviceTopic(id, 'desired')).map((m) => JSON.parse(m.payload) as DesiredDocument);
+  const acks = () => got.filter((m) => m.topic === deviceTopic(id, 'ack')).map((m) => JSON.parse(m.payload) as { ranges: Array<[number, number]> });
+  return { c, got, desired, acks };
+}
+
+/** The device's latest desired document as delivered over MQTT, verified against the hub key in trust. */
+function verified(doc: DesiredDocument | undefined): DesiredBody {
+  assert.ok(doc, 'expected a desired document');
+  return verifyEnvelope(doc, trust, 'hub', DesiredBody, 'desired document');
+}
+
+const sha = (v: string) => (bundles[v] as BundleResult);
+
+describe('FleetSync deployments', () => {
+  it('deploys to ids, tags and all: each targeted device gets a retained, hub-signed document with a growing seq', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 'dev-a', { site: 'north' });
+      addDevice(h, 'dev-b', { site: 'south' });
+      addDevice(h, 'dev-c', { site: 'north' });
+      const a = await device(h, 'dev-a');
+      const b = await device(h, 'dev-b');
+
+      const d1 = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason: 'first' }, 'op');
+      assert.deepEqual(d1.devices.map((d) => [d.deviceId, d.status]), [['dev-a', 'pending']]);
+      await waitFor(() => a.desired().length === 1, 'dev-a desired #1');
+      const body1 = verified(a.desired()[0]);
+      assert.equal(body1.deviceId, 'dev-a');
+      assert.equal(body1.seq, 1);
+      assert.deepEqual(body1.models.map((m) => [m.name, m.version, m.bundle.sha256, m.bundle.size, m.manifestSha256]),
+        [['audio-energy', '1.0.0', h.store.models.get('audio-energy', '1.0.0').bundle.sha256, sha('1.0.0').size, sha('1.0.0').manifestSha256]]);
+      assert.equal(b.desired().length, 0);
+
+      const d2 = await h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
+      assert.deepEqual(d2.devices.map((d) => d.deviceId), ['dev-a', 'dev-c']);
+      await waitFor(() => a.desired().length === 2, 'dev-a desired #2');
+      const body2 = verified(a.desired()[1]);
+      assert.equal(body2.seq, 2);
+      assert.equal(body2.models[0]?.version, '2.0.0');
+      assert.equal(body2.models[0]?.previous, '1.0.0');
+      assert.equal(h.sync.deployments.get(d1.id).devices[0]?.status, 'superseded');
+
+      // dev-c was offline: on connecting it finds its document retained.
+      const c = await device(h, 'dev-c');
+      await waitFor(() => c.desired().length === 1, 'dev-c retained desired');
+      assert.equal(c.got[0]?.retain, true);
+      assert.equal(verified(c.desired()[0]).models[0]?.version, '2.0.0');
+
+      const d3 = await h.sync.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'everyone' }, 'op');
+      assert.equal(d3.devices.length, 3);
+      await waitFor(() => a.desired().length === 3 && b.desired().length === 1 && c.desired().length === 2, 'desired #3 everywhere');
+      assert.deepEqual([verified(a.desired()[2]).seq, verified(b.desired()[0]).seq, verified(c.desired()[1]).seq], [3, 1, 2]);
+      for (const doc of [a.desired()[2], b.desired()[0], c.desired()[1]]) assert.equal(verified(doc).models[0]?.version, '3.0.0');
+      assert.equal(h.store.desired.lastSeq('dev-a'), 3);
+
+      // A document signed by another key does not verify as the hub's.
+      const forged = signEnvelope(body1, [keys.release]);
+      assert.throws(() => verifyEnvelope(forged, trust, 'hub', DesiredBody, 'desired document'), /hub signatures: 0 of threshold 1/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a device enrolled later with a matching tag gets the deployment via onDeviceChanged; a non-matching one does not', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 'early', { ring: 'beta' });
+      const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'beta' } }, reason: 'beta ring' }, 'op');
+      addDevice(h, 'late', { ring: 'beta' });
+      addDevice(h, 'other', { ring: 'stable' });
+      await h.sync.onDeviceChanged('late');
+      await h.sync.onDeviceChanged('other');
+      assert.deepEqual(h.sync.deployments.get(dep.id).devices.map((d) => d.deviceId), ['early', 'late']);
+      assert.equal(h.store.desired.latest('other'), undefined);
+      const late = await device(h, 'late');
+      await waitFor(() => late.desired().length === 1, 'late desired');
+      const body = verified(late.desired()[0]);
+      assert.deepEqual([body.deviceId, body.seq, body.models[0]?.version], ['late', 1, '1.0.0']);
+      // Calling it again changes nothing: no new document.
+      await h.sync.onDeviceChanged('late');
+      assert.equal(h.store.desired.lastSeq('late'), 1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a deprecated version, an unknown version and an unknown device, issuing nothing', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 'dev-1');
+      h.store.models.deprecate('audio-energy', '2.0.0', 'bad calibration', h.clock.now());
+      const code = (c: string, re: RegExp) => (e: unknown) => e instanceof AppError && e.code === c && re.test(e.message);
+      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
+      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9/));
+      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
+      assert.deepEqual(h.sync.deployments.list(), []);
+      assert.equal(h.store.desired.lastSeq('dev-1'), 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('renewExpiring re-signs documents near expiry as a new seq (fake clock), and leaves fresh ones alone', async () => {
+    const day = 86400_000;
+    const h = await startHub({ ttlMs: 10 * day, renewBeforeMs: 3 * day });
+    try {
+      addDevice(h, 'r-1');
+      const dev = await device(h, 'r-1');
+      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op');
+      await waitFor(() => dev.desired().length === 1, 'first desired');
+      assert.equal(await h.sync.renewExpiring(), 0);
+      h.clock.advance(6 * day);
+      assert.equal(await h.sync.renewExpiring(), 0, 'expires in 4 days: not yet within the 3-day margin');
+      h.clock.advance(2 * day);
+      assert.equal(await h.sync.renewExpiring(), 1);
+      await waitFor(() => dev.desired().length === 2, 'renewed desired');
+      const [first, renewed] = [verified(dev.desired()[0]), verified(dev.desired()[1])];
+      assert.equal(renewed.seq, first.seq + 1);
+      assert.deepEqual(renewed.models, first.models);
+      assert.equal(renewed.issued, h.clock.now().toISOString());
+      assert.equal(Date.parse(renewed.expires), h.clock.now().getTime() + 10 * day);
+      assert.equal(await h.sync.renewExpiring(), 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+function window(seq: number, count = 10) {
+  return { seq, model: 'audio-energy', version: '1.0.0', start: `2026-03-01T12:0${seq % 10}:00.000Z`, lengthSec: 60, count, errors: {}, latency: emptyLatency(), features: [], outputs: [] };
+}
+
+function event(seq: number, kind: string, version: string, extra: Record<string, unknown> = {}) {
+  return { seq, at: '2026-03-01T12:00:00.000Z', kind, model: 'audio-energy', version, message: `${kind} ${version}`, ...extra };
+}
+
+describe('FleetSync telemetry and events', () => {
+  it('persists a telemetry batch once even when sent twice, and acks the right ranges', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 't-1');
+      const dev = await device(h, 't-1');
+      const batch = { schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(1), window(2), window(3), window(5, 7)] };
+      await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
+      await waitFor(() => dev.acks().length === 1, 'first ack');
+      await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
+      await waitFor(() => dev.acks().length === 2, 'second ack');
+      assert.deepEqual(dev.acks().map((a) => a.ranges), [[[1, 3], [5, 5]], [[1, 3], [5, 5]]]);
+      assert.deepEqual(h.sync.telemetry.countFor('t-1'), { windows: 4, events: 0 });
+      const stored = h.sync.telemetry.windows({ deviceId: 't-1' });
+      assert.deepEqual(stored.map((w) => [w.seq, w.count]), [[1, 10], [2, 10], [3, 10], [5, 7]]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('device events drive per-device deployment status: downloading → active, failed with reason, rolled_back', async () => {
+    const h = await startHub();
+    try {
+      for (const id of ['e-1', 'e-2', 'e-3']) addDevice(h, id);
+      const dep = await h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op');
+      const d1 = await device(h, 'e-1');
+      const d2 = await device(h, 'e-2');
+      const d3 = await device(h, 'e-3');
+      const send = async (d: typeof d1, id: string, events: unknown[]) => {
+        const n = d.acks().length;
+        await d.c.publishAsync(deviceTopic(id, 'events'), JSON.stringify({ schema: 'edgefleet.events/v1', deviceId: id, events }), { qos: 1 });
+        await waitFor(() => d.acks().length === n + 1, `ack for ${id}`);
+      };
+      const status = () => Object.fromEntries(h.sync.deployments.get(dep.id).devices.map((d) => [d.deviceId, [d.status, d.progress, d.reason]]));
+
+      await send(d1, 'e-1', [event(1, 'download_started', '2.0.0', { data: { progress: 0 } }), event(2, 'download_progress', '2.0.0', { data: { progress: 0.4 } })]);
+      assert.deepEqual(status()['e-1'], ['downloading', 0.4, null]);
+      await send(d1, 'e-1', [event(3, 'verifying', '2.0.0'), event(4, 'activated', '2.0.0')]);
+      assert.deepEqual(status()['e-1'], ['active', 1, null]);
+
+      await send(d2, 'e-2', [event(1, 'install_failed', '2.0.0', { code: 'SIGNATURE_INVALID', message: 'bundle signature invalid' })]);
+      assert.deepEqual(status()['e-2'], ['failed', null, 'SIGNATURE_INVALID: bundle signature invalid']);
+
+      await send(d3, 'e-3', [event(1, 'activated', '2.0.0'), event(2, 'rolled_back', '2.0.0', { code: 'POLICY_BREACH', message: 'error rate 30.0% > 5.0%' })]);
+      assert.deepEqual(status()['e-3'], ['rolled_back', null, 'POLICY_BREACH: error rate 30.0% > 5.0%']);
+      // An event for a version the device was never assigned changes nothing.
+      await send(d3, 'e-3', [event(3, 'activated', '3.0.0')]);
+      assert.deepEqual(status()['e-3'], ['rolled_back', null, 'POLICY_BREACH: error rate 30.0% > 5.0%']);
+
+      const counts = h.sync.deployments.get(dep.id).counts;
+      assert.deepEqual([counts.active, counts.failed, counts.rolled_back, counts.pending], [1, 1, 1, 0]);
+      assert.deepEqual(h.sync.telemetry.countFor('e-3'), { windows: 0, events: 3 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a reported state with the version active marks the device active', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 's-1');
+      const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['s-1'] }, reason: 'x' }, 'op');
+      const d = await device(h, 's-1');
+      const state = {
+        schema: 'edgefleet.state/v1', deviceId: 's-1', at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1,
+        models: [{ name: 'audio-energy', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }], capabilities: [],
+      };
+      await d.c.publishAsync(deviceTopic('s-1', 'state'), JSON.stringify(state), { qos: 1, retain: true });
+      await waitFor(() => h.sync.deployments.get(dep.id).devices[0]?.status === 'active', 'status active from state');
+      assert.equal(h.sync.deployments.get(dep.id).devices[0]?.progress, 1);
+    } finally {
+      await h.close();
+    }
+  });
+});
