@@ -48,7 +48,8 @@ let hubN = 0;
 async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
   const dir = join(root, `hub-${++hubN}`);
   const store = Store.open(dir);
-  store.db.exec(SYNC_MIGRATION_SQL);
+  // The sync schema is (being) appended to the hub migrations; apply it here only when it is not.
+  if (!store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get()) store.db.exec(SYNC_MIGRATION_SQL);
   const clock = new ManualClock();
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);

@@ -1,0 +1,232 @@
+// BlobServer over the real embedded broker: a device asks for blocks on blob/get and gets correct
+// blob/data frames; a blob it is not entitled to gives an error frame; the bandwidth and transfer caps
+// queue requests (decided on an injected clock, which the test advances) rather than refusing them.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import {
+  DESIRED_SCHEMA, decodeBlobData, deviceTopic, generateKeyPair, signEnvelope,
+  type BlobDataHeader, type DesiredBody, type DesiredDocument, type KeyPair,
+} from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger, RecordingMetrics, connectDevice, waitFor } from '../mqtt/testing/devices.js';
+import { SYNC_MIGRATION_SQL } from './migration.js';
+import { BlobServer, type BlobServerOptions } from './blob-server.js';
+
+let root: string;
+let hubKey: KeyPair;
+before(() => {
+  root = mkdtempSync(join(tmpdir(), 'ef-blobsrv-'));
+  hubKey = generateKeyPair('hub', 'hub');
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface Frame { header: BlobDataHeader; bytes: Buffer }
+
+interface Env {
+  store: Store;
+  link: FleetLink;
+  server: BlobServer;
+  /** The injected clock (ms); tests move it. */
+  clock: { t: number };
+  clients: MqttClient[];
+  addBlob(bytes: Buffer): string;
+  entitle(deviceId: string, shas: string[]): void;
+  device(id: string): Promise<{ c: MqttClient; frames: Frame[]; get(sha: string, offset: number, blockSize: number, count: number): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+let envN = 0;
+async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
+  const dir = join(root, `hub-${++envN}`);
+  const store = Store.open(dir);
+  // The sync schema is (being) appended to the hub migrations; apply it here only when it is not.
+  if (!store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get()) store.db.exec(SYNC_MIGRATION_SQL);
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: { now: () => new Date() },
+  });
+  await link.start();
+  const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
+  const server = new BlobServer({ store, link, logger: new RecordingLogger(), now: () => clock.t }, options);
+  await server.start();
+  const clients: MqttClient[] = [];
+  const seqs = new Map<string, number>();
+  return {
+    store, link, server, clock, clients,
+    addBlob(bytes) {
+      const sha = sha256(bytes);
+      const temp = store.blobs.tempPath();
+      writeFileSync(temp, bytes);
+      store.blobs.adopt(temp, sha, bytes.length, new Date());
+      return sha;
+    },
+    entitle(deviceId, shas) {
+      if (!store.devices.exists(deviceId)) store.devices.create(deviceId, `s-${deviceId}`, {}, null, new Date());
+      const seq = (seqs.get(deviceId) ?? 0) + 1;
+      seqs.set(deviceId, seq);
+      const body: DesiredBody = {
+        schema: DESIRED_SCHEMA, deviceId, seq, issued: new Date().toISOString(), expires: new Date(Date.now() + 86400_000).toISOString(),
+        models: shas.map((s, i) => ({ name: `m${i}`, version: '1.0.0', manifestSha256: 'a'.repeat(64), bundle: { sha256: s, size: 1 } })),
+        config: {},
+      };
+      store.desired.put(signEnvelope(body, [hubKey]) as DesiredDocument);
+    },
+    async device(id) {
+      const c = await connectDevice(link.address().mqtt, id, `s-${id}`);
+      clients.push(c);
+      const frames: Frame[] = [];
+      c.on('message', (topic, payload) => {
+        if (topic === deviceTopic(id, 'blob/data')) frames.push(decodeBlobData(payload));
+      });
+      await c.subscribeAsync(deviceTopic(id, 'blob/data'), { qos: 1 });
+      return {
+        c, frames,
+        async get(sha, offset, blockSize, count) {
+          await c.publishAsync(deviceTopic(id, 'blob/get'), JSON.stringify({ schema: 'edgefleet.blob-get/v1', sha256: sha, offset, blockSize, count }), { qos: 1 });
+        },
+      };
+    },
+    async close() {
+      for (const c of clients) await c.endAsync(true);
+      await server.stop();
+      await link.stop();
+      store.close();
+    },
+  };
+}
+
+/** Lets the server's pump run at least once more (it reschedules itself on real timers). */
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('BlobServer', () => {
+  it('serves the requested blocks as correct blob/data frames, the last one short', async () => {
+    const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 0, totalBytesPerSec: 0 });
+    try {
+      const blob = randomBytes(10_000);
+      const sha = env.addBlob(blob);
+      env.entitle('dev-1', [sha]);
+      const d = await env.device('dev-1');
+      await d.get(sha, 4096, 2048, 64); // asks past the end: served up to the end
+      await waitFor(() => d.frames.length === 3, 'three frames');
+      assert.deepEqual(d.frames.map((f) => [f.header.offset, f.header.length, f.header.total, f.header.error]), [
+        [4096, 2048, 10_000, undefined], [6144, 2048, 10_000, undefined], [8192, 1808, 10_000, undefined],
+      ]);
+      for (const f of d.frames) {
+        assert.equal(f.header.sha256, sha);
+        assert.deepEqual(f.bytes, blob.subarray(f.header.offset, f.header.offset + f.header.length));
+      }
+      assert.equal(env.server.bytesSent, 10_000 - 4096);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('answers with an error frame for a blob not in the device\'s desired document, a missing blob, and an offset past the end', async () => {
+    const env = await setup({});
+    try {
+      const mine = env.addBlob(randomBytes(5000));
+      const theirs = env.addBlob(randomBytes(5000));
+      const missing = 'b'.repeat(64);
+      env.entitle('dev-1', [mine, missing]);
+      env.entitle('dev-2', [theirs]);
+      const d = await env.device('dev-1');
+      await d.get(theirs, 0, 1024, 2);
+      await waitFor(() => d.frames.length === 1, 'error frame');
+      await d.get(missing, 0, 1024, 1);
+      await waitFor(() => d.frames.length === 2, 'second error frame');
+      await d.get(mine, 5000, 1024, 1);
+      await waitFor(() => d.frames.length === 3, 'third error frame');
+      const [f1, f2, f3] = d.frames as [Frame, Frame, Frame];
+      assert.equal(f1.header.error?.code, 'NOT_FOUND');
+      assert.match(f1.header.error?.message ?? '', new RegExp(`blob ${theirs} is not assigned to device dev-1`));
+      assert.deepEqual([f1.header.length, f1.bytes.length], [0, 0]);
+      assert.equal(f2.header.error?.code, 'NOT_FOUND');
+      assert.equal(f3.header.error?.code, 'BAD_REQUEST');
+      assert.match(f3.header.error?.message ?? '', /offset 5000 is past the end of the 5000-byte blob/);
+      assert.equal(env.server.bytesSent, 0);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('paces a device at its bandwidth cap: beyond the bucket requests wait until the (injected) clock refills it', async () => {
+    // 4 KiB/s with a 4 KiB burst; 1 KiB blocks.
+    const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 4096, totalBytesPerSec: 0 });
+    try {
+      const blob = randomBytes(8192);
+      const sha = env.addBlob(blob);
+      env.entitle('dev-1', [sha]);
+      const d = await env.device('dev-1');
+      for (let i = 0; i < 6; i++) await d.get(sha, i * 1024, 1024, 1);
+      await waitFor(() => d.frames.length === 4, 'the burst');
+      await settle(400); // the pump re-checks every 250 ms of real time, but the injected clock has not moved
+      assert.equal(d.frames.length, 4);
+      assert.equal(env.server.bytesSent, 4096);
+      env.clock.t += 250; // 1 KiB of tokens
+      await waitFor(() => d.frames.length === 5, 'one more block after 250 ms');
+      await settle(400);
+      assert.equal(d.frames.length, 5);
+      env.clock.t += 1000;
+      await waitFor(() => d.frames.length === 6, 'the last block');
+      assert.deepEqual(d.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072, 4096, 5120]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('a total bandwidth cap is shared by devices', async () => {
+    const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 0, totalBytesPerSec: 2048 });
+    try {
+      const sha = env.addBlob(randomBytes(4096));
+      env.entitle('dev-1', [sha]);
+      env.entitle('dev-2', [sha]);
+      const a = await env.device('dev-1');
+      const b = await env.device('dev-2');
+      await a.get(sha, 0, 2048, 1);
+      await waitFor(() => a.frames.length === 1, 'dev-1 block');
+      await b.get(sha, 0, 2048, 1);
+      await settle(400);
+      assert.equal(b.frames.length, 0);
+      env.clock.t += 1000;
+      await waitFor(() => b.frames.length === 1, 'dev-2 block after a second');
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('caps concurrent transfers: a second device waits until the first transfer is idle', async () => {
+    const env = await setup({ maxTransfers: 1, perDeviceBytesPerSec: 0, totalBytesPerSec: 0, idleMs: 10_000 });
+    try {
+      const sha = env.addBlob(randomBytes(4096));
+      env.entitle('dev-1', [sha]);
+      env.entitle('dev-2', [sha]);
+      const a = await env.device('dev-1');
+      const b = await env.device('dev-2');
+      await a.get(sha, 0, 1024, 2);
+      await waitFor(() => a.frames.length === 2, 'dev-1 first window');
+      await b.get(sha, 0, 1024, 4);
+      await settle(300); // re-checked every 200 ms of real time
+      assert.equal(b.frames.length, 0, 'dev-2 is queued while dev-1 is active');
+      // dev-1 keeps going: its own transfer is already active, so it is not held back.
+      await a.get(sha, 2048, 1024, 2);
+      await waitFor(() => a.frames.length === 4, 'dev-1 second window');
+      env.clock.t += 5_000;
+      await settle(300);
+      assert.equal(b.frames.length, 0, 'dev-1 is not idle yet (5 s < 10 s)');
+      env.clock.t += 5_001;
+      await waitFor(() => b.frames.length === 4, 'dev-2 served once dev-1 is idle');
+      assert.deepEqual(b.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072]);
+    } finally {
+      await env.close();
+    }
+  });
+});
