@@ -28,6 +28,24 @@ export const HubConfig = z
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
     maxPayloadBytes: z.number().int().positive().default(256 * 1024),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** Desired-state documents: lifetime and re-signing (milliseconds). */
+    sync: z
+      .object({
+        desiredTtlMs: z.number().int().positive().optional(),
+        renewBeforeMs: z.number().int().positive().optional(),
+        renewEveryMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Model delivery caps: concurrent transfers, bytes/s per device and in total (0 = no cap). */
+    blobs: z
+      .object({
+        maxTransfers: z.number().int().nonnegative().optional(),
+        perDeviceBytesPerSec: z.number().int().nonnegative().optional(),
+        totalBytesPerSec: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

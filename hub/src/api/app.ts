@@ -10,6 +10,7 @@ import { enrollRoutes } from './routes-enroll.js';
 import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
+import { syncRoutes } from './routes-sync.js';
 import { openApiDocument } from './openapi.js';
 
 export interface AppDeps extends ApiDeps {
@@ -19,7 +20,7 @@ export interface AppDeps extends ApiDeps {
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
 export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes];
+  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes];
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {

@@ -7,6 +7,7 @@ import { AppError, parseWire, type ApiRole, type TrustDocument } from '@edgeflee
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
+import type { FleetSync } from '../sync/service.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   metrics: Metrics;
   clock: Clock;
   maxBundleBytes: number;
+  /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
+  sync?: FleetSync | null;
 }
 
 export interface Actor {

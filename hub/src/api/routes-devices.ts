@@ -25,6 +25,7 @@ export const deviceRoutes: RouteDef[] = [
     async handler(c, deps) {
       const b = await jsonBody(c, DeviceAdd, 'device');
       const creds = issueCredentials(deps, b.deviceId, b.tags, null);
+      await deps.sync?.onDeviceChanged(creds.deviceId);
       audit(c, deps, 'device.add', creds.deviceId, null, { tags: b.tags });
       return creds;
     },
@@ -64,6 +65,7 @@ export const deviceRoutes: RouteDef[] = [
       const b = await jsonBody(c, DeviceTagsUpdate, 'device tags');
       const before = deps.store.devices.get(id).tags;
       deps.store.devices.setTags(id, b.tags);
+      await deps.sync?.onDeviceChanged(id);
       audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
       return deps.store.devices.get(id);
     },

@@ -67,6 +67,8 @@ export const enrollRoutes: RouteDef[] = [
         actor: `enrollment-token:${tokenId}`, action: 'device.enroll', target: creds.deviceId, at: deps.clock.now(),
         details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
       });
+      // A device enrolling later joins the tag/all deployments it matches.
+      await deps.sync?.onDeviceChanged(creds.deviceId);
       return creds;
     },
   },

@@ -14,6 +14,8 @@ import type { BundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
+import { FleetSync } from '../sync/service.js';
+import { BlobServer } from '../sync/blob-server.js';
 
 export interface HubAddresses {
   http: string;
@@ -25,6 +27,8 @@ export class Hub {
   private store: Store | null = null;
   private fleet: FleetLink | null = null;
   private http: ServerType | null = null;
+  private syncPart: FleetSync | null = null;
+  private blobServer: BlobServer | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
@@ -67,6 +71,13 @@ export class Hub {
     fleet.on('state', (id, state) => store.devices.setReported(id, state));
     await fleet.start();
     await fleet.publishTrust(this.trustDoc);
+    // Fleet sync: desired documents out, telemetry/events in (acked), model blocks on request.
+    const sync = new FleetSync({ store, link: fleet, hubKey, clock, logger, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    this.syncPart = sync;
+    await sync.start();
+    const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
+    this.blobServer = blobs;
+    await blobs.start();
 
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
@@ -77,6 +88,7 @@ export class Hub {
       trust: () => this.trustDoc as TrustDocument,
       brokers: () => this.brokers(),
       maxBundleBytes: cfg.maxBundleBytes,
+      sync,
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
@@ -88,6 +100,11 @@ export class Hub {
     this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts };
     logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
     return this.addrs;
+  }
+
+  /** The fleet sync part (deployments, stored telemetry), once started. */
+  get sync(): FleetSync | null {
+    return this.syncPart;
   }
 
   address(): HubAddresses {
@@ -106,6 +123,10 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
       }
+      await this.blobServer?.stop();
+      this.blobServer = null;
+      await this.syncPart?.stop();
+      this.syncPart = null;
       await this.fleet?.stop();
       this.fleet = null;
       this.store?.close();

@@ -1,6 +1,7 @@
 // Numbered schema migrations of hub.db, applied in order at start (store/db.ts).
 // Never edit a released migration: add a new one. The audit table has no UPDATE
 // or DELETE anywhere in the code; triggers enforce that it is append-only.
+import { SYNC_MIGRATION_SQL } from '../sync/migration.js';
 export interface Migration {
   version: number;
   name: string;
@@ -97,5 +98,10 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (device_id, seq)
       );
     `,
+  },
+  {
+    version: 3,
+    name: 'deployments, device windows and events',
+    sql: SYNC_MIGRATION_SQL,
   },
 ];

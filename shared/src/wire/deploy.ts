@@ -47,7 +47,7 @@ export const Deployment = z.object({
 export type Deployment = z.infer<typeof Deployment>;
 export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ devices: true })) });
 
-/** Merged totals of stored windows: what a user compares with the devices' own totals. */
+/** Merged totals of stored windows (windowTotals): what a user compares with the devices' own totals. */
 export const ModelTotals = z.object({
   model: ModelName,
   version: SemVer.nullable(),
@@ -56,7 +56,12 @@ export const ModelTotals = z.object({
   devices: Count,
   count: Count,
   errors: z.record(z.string(), Count),
-  features: z.record(z.string(), z.object({ counts: z.array(Count), under: Count, over: Count }).or(z.object({ categories: z.record(z.string(), Count), other: Count }))),
-  outputs: z.record(z.string(), z.object({ counts: z.array(Count), under: Count, over: Count })),
+  latencyCount: Count,
+  features: z.record(z.string(), z.unknown()),
+  outputs: z.record(z.string(), z.unknown()),
+  inputs: z.record(z.string(), z.unknown()),
 });
 export type ModelTotals = z.infer<typeof ModelTotals>;
+
+export const WindowsQuery = z.object({ model: ModelName.optional(), version: SemVer.optional(), since: IsoTime.optional(), limit: z.coerce.number().int().positive().max(100_000).optional() });
+export const TotalsQuery = z.object({ version: SemVer.optional(), since: IsoTime.optional() });
