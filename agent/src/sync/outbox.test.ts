@@ -1,0 +1,150 @@
+// OutboxSender on a real agent.db (all agent migrations) with the publish function captured:
+// seq order, batches bounded by count and bytes, kinds never mixed in one message, rows deleted only
+// on ack, resend of what was not acked (injected clock), rate limit, pause/resume.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/shared';
+import { openDb, type Db } from '../store/db.js';
+import { OutboxSender, type OutboxOptions } from './outbox.js';
+
+interface Sent { kind: 'telemetry' | 'events'; seqs: number[]; bytes: number }
+
+function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-outbox-'));
+  const db = openDb(join(dir, 'agent.db'));
+  const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
+  const sent: Sent[] = [];
+  let failNext = 0;
+  const sender = new OutboxSender(db, 'dev-1', async (kind, payload) => {
+    if (failNext > 0) {
+      failNext--;
+      throw new Error('not connected');
+    }
+    // What goes out must be a valid batch of its kind.
+    const seqs = kind === 'telemetry'
+      ? parseWire(TelemetryBatch, JSON.parse(payload), 'telemetry').windows.map((w) => w.seq)
+      : parseWire(EventBatch, JSON.parse(payload), 'events').events.map((e) => e.seq);
+    sent.push({ kind, seqs, bytes: Buffer.byteLength(payload) });
+  }, { batchSize: 50, messagesPerSec: 1000, resendAfterMs: 100, maxMessageBytes: 192 * 1024, ...options }, () => clock.t);
+  t.after(() => {
+    sender.pause();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { db, sender, sent, clock, failNext: (n: number) => (failNext = n) };
+}
+
+function addWindow(db: Db, pad = 0): number {
+  const w = { model: 'm', version: '1.0.0', start: '2026-03-01T12:00:00.000Z', lengthSec: 60, count: 3, errors: {}, latency: emptyLatency(), features: [], outputs: [], ...(pad ? { pad: 'x'.repeat(pad) } : {}) };
+  return Number(db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)").run(JSON.stringify(w), new Date().toISOString()).lastInsertRowid);
+}
+
+function addEvent(db: Db): number {
+  const e = { at: '2026-03-01T12:00:00.000Z', kind: 'activated', model: 'm', version: '1.0.0', message: 'm@1.0.0 is active' };
+  return Number(db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)").run(JSON.stringify(e), new Date().toISOString()).lastInsertRowid);
+}
+
+async function waitFor(pred: () => boolean, what: string): Promise<void> {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > 10_000) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('sends in seq order in batches bounded by count', async (t) => {
+  const o = setup(t, { batchSize: 3 });
+  for (let i = 0; i < 7; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 3, 'three messages');
+  assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1, 2, 3]], ['telemetry', [4, 5, 6]], ['telemetry', [7]]]);
+  assert.equal(o.sender.sentMessages, 3);
+});
+
+test('batches are bounded by bytes, and a single item larger than the bound still goes alone', async (t) => {
+  const max = 4096;
+  const o = setup(t, { batchSize: 50, maxMessageBytes: max });
+  for (let i = 0; i < 5; i++) addWindow(o.db, 1200);
+  addWindow(o.db, 6000);
+  addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.flatMap((s) => s.seqs).length === 7, 'all seven windows');
+  assert.deepEqual(o.sent.map((s) => s.seqs), [[1, 2], [3, 4], [5], [6], [7]]);
+  for (const s of o.sent) if (s.seqs.length > 1) assert.ok(s.bytes <= max, `a batch of ${s.bytes} bytes exceeds ${max}`);
+});
+
+test('mixed kinds are split into separate messages, keeping seq order', async (t) => {
+  const o = setup(t);
+  addWindow(o.db);
+  addWindow(o.db);
+  addEvent(o.db);
+  addEvent(o.db);
+  addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 3, 'three messages');
+  assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1, 2]], ['events', [3, 4]], ['telemetry', [5]]]);
+});
+
+test('deletes rows only on ack, and resends what was not acked after resendAfterMs (injected clock)', async (t) => {
+  const o = setup(t, { batchSize: 2, resendAfterMs: 100 });
+  for (let i = 0; i < 4; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 2, 'two messages');
+  assert.equal(o.sender.pending(), 4, 'nothing deleted before an ack');
+  assert.equal(o.sender.onAck([[1, 2]]), 2);
+  assert.equal(o.sender.pending(), 2);
+  assert.deepEqual((o.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq), [3, 4]);
+  await settle(250); // the resend timer fires on real time, but the injected clock has not moved
+  assert.equal(o.sent.length, 2, 'not resent before resendAfterMs on the injected clock');
+  o.clock.t += 101;
+  await waitFor(() => o.sent.length === 3, 'resend');
+  assert.deepEqual(o.sent[2]?.seqs, [3, 4], 'only the unacked rows are resent');
+  assert.equal(o.sender.onAck([[3, 4], [9, 12]]), 2);
+  assert.equal(o.sender.pending(), 0);
+  o.clock.t += 1000;
+  await settle(250);
+  assert.equal(o.sent.length, 3, 'nothing is resent after the ack');
+});
+
+test('rate limit: messages beyond the bucket wait for the (injected) clock', async (t) => {
+  const o = setup(t, { batchSize: 1, messagesPerSec: 2, resendAfterMs: 60_000 });
+  for (let i = 0; i < 4; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 2, 'the burst of two');
+  await settle(600);
+  assert.equal(o.sent.length, 2);
+  o.clock.t += 500;
+  await waitFor(() => o.sent.length === 3, 'one more after 500 ms');
+  o.clock.t += 500;
+  await waitFor(() => o.sent.length === 4, 'the last');
+  assert.deepEqual(o.sent.map((s) => s.seqs[0]), [1, 2, 3, 4]);
+});
+
+test('pause stops sending; resume sends what is new and what was in flight unacked', async (t) => {
+  const o = setup(t, { resendAfterMs: 60_000 });
+  addWindow(o.db);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 1, 'first');
+  o.sender.pause();
+  addEvent(o.db);
+  o.sender.kick();
+  await settle(100);
+  assert.equal(o.sent.length, 1, 'nothing sent while paused');
+  o.sender.resume(); // a reconnect: in-flight items are sent again, no need to wait resendAfterMs
+  await waitFor(() => o.sent.length === 3, 'after resume');
+  assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1]], ['telemetry', [1]], ['events', [2]]]);
+});
+
+test('a failed publish keeps the rows and retries them', async (t) => {
+  const o = setup(t);
+  addWindow(o.db);
+  o.failNext(1);
+  o.sender.resume();
+  await waitFor(() => o.sent.length === 1, 'retry after a failed publish');
+  assert.deepEqual(o.sent[0]?.seqs, [1]);
+  assert.equal(o.sender.pending(), 1);
+});

@@ -1,0 +1,133 @@
+// PolicyWatcher: a freshly activated version is watched against its manifest policy for the
+// observation window (injected clock); a breach of error rate or p95 latency is reported with the
+// measured values; nothing is judged below minRequests; the watch ends after the window.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LATENCY_BOUNDS_MS, type Policy } from '@edgefleet/shared';
+import type { PredictionRecorder } from '../runtime/recorder.js';
+import { PolicyWatcher, teeRecorder, type Breach } from './policy.js';
+
+const POLICY: Policy = { maxErrorRate: 0.1, maxP95LatencyMs: 100, observationWindowSec: 300, minRequests: 20 };
+
+function setup(t: { after(fn: () => void): void }) {
+  const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
+  const breaches: Breach[] = [];
+  const w = new PolicyWatcher((b) => breaches.push(b), () => clock.t);
+  t.after(() => w.stop());
+  return { w, breaches, clock };
+}
+
+const ok = (w: PredictionRecorder, n: number, latencyMs: number, version = '2.0.0') => {
+  for (let i = 0; i < n; i++) w.record('m', version, [], [], latencyMs);
+};
+
+test('breaches on the error rate, reporting the measured values', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  ok(w, 17, 5);
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  assert.equal(breaches.length, 0, '2 errors in 19 requests: below minRequests');
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  assert.equal(breaches.length, 1);
+  const b = breaches[0] as Breach;
+  assert.deepEqual([b.model, b.version, b.requests, b.errors, b.errorRate], ['m', '2.0.0', 20, 3, 0.15]);
+  assert.ok(b.p95Ms <= 100);
+  assert.equal(b.reason, 'policy breached after 20 requests: error rate 15.0% > 10.0%');
+  assert.deepEqual(b.policy, POLICY);
+  assert.equal(w.watching('m'), undefined, 'a breach ends the watch');
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  assert.equal(breaches.length, 1, 'reported once');
+});
+
+test('breaches on p95 latency with the measured p95', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  ok(w, 18, 20);
+  ok(w, 2, 400); // 2 of 20 = 10 % above the bound: p95 is in the 400 ms bucket
+  assert.equal(breaches.length, 1);
+  const b = breaches[0] as Breach;
+  assert.equal(b.requests, 20);
+  assert.equal(b.errors, 0);
+  const bucket = LATENCY_BOUNDS_MS.find((x) => x >= 400) as number;
+  assert.equal(b.p95Ms, bucket);
+  assert.ok(b.p95Ms >= 400 && b.p95Ms < 400 * 1.2);
+  assert.match(b.reason, new RegExp(`p95 latency ${bucket.toFixed(1)} ms > 100 ms`));
+});
+
+test('one slow request in twenty is within p95', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  ok(w, 19, 20);
+  ok(w, 1, 5000);
+  assert.equal(w.evaluate('m', false), undefined);
+  assert.equal(breaches.length, 0);
+  assert.equal(w.watching('m'), '2.0.0');
+});
+
+test('no breach below minRequests, even at 100 % errors', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  for (let i = 0; i < 19; i++) w.recordError('m', '2.0.0', 'X', 1000);
+  assert.equal(w.evaluate('m', false), undefined);
+  assert.equal(breaches.length, 0);
+  assert.equal(w.watching('m'), '2.0.0');
+});
+
+test('only the watched version counts', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  for (let i = 0; i < 40; i++) w.recordError('m', '1.0.0', 'X', 1000);
+  for (let i = 0; i < 40; i++) w.recordError('other', '2.0.0', 'X', 1000);
+  assert.equal(breaches.length, 0);
+  assert.equal(w.evaluate('m', false), undefined);
+});
+
+test('the watch ends after the observation window; later traffic is not judged', (t) => {
+  const { w, breaches, clock } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  ok(w, 30, 5);
+  clock.t += 299_000;
+  assert.equal(w.evaluate('m', false), undefined);
+  assert.equal(w.watching('m'), '2.0.0', 'still inside the window');
+  clock.t += 1_000;
+  assert.equal(w.evaluate('m', false), undefined);
+  assert.equal(w.watching('m'), undefined, 'passed: no longer watched');
+  for (let i = 0; i < 30; i++) w.recordError('m', '2.0.0', 'X', 1000);
+  assert.equal(breaches.length, 0);
+});
+
+test('a breach found at the end of the window is still reported', (t) => {
+  const { w, breaches, clock } = setup(t);
+  w.watch('m', '2.0.0', { ...POLICY, minRequests: 5 });
+  ok(w, 5, 300); // evaluated on record only every 10 requests
+  assert.equal(breaches.length, 0);
+  clock.t += 300_000;
+  const b = w.evaluate('m', true);
+  assert.ok(b);
+  assert.equal(breaches.length, 1);
+  assert.match(b.reason, /after 5 requests: p95 latency/);
+});
+
+test('watching a new version replaces the old watch', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  ok(w, 15, 5);
+  w.watch('m', '3.0.0', POLICY);
+  for (let i = 0; i < 19; i++) w.recordError('m', '3.0.0', 'X', 5);
+  assert.equal(breaches.length, 0, 'counts restart for the new version');
+  w.recordError('m', '3.0.0', 'X', 5);
+  assert.deepEqual(breaches.map((b) => [b.version, b.requests]), [['3.0.0', 20]]);
+});
+
+test('teeRecorder forwards every call to each recorder', () => {
+  const calls: string[] = [];
+  const rec = (name: string): PredictionRecorder => ({
+    record: (m, v, _f, _o, l) => calls.push(`${name} ok ${m}@${v} ${l}`),
+    recordError: (m, v, c, l) => calls.push(`${name} err ${m}@${v} ${c} ${l}`),
+  });
+  const tee = teeRecorder(rec('a'), rec('b'));
+  tee.record('m', '1.0.0', [], [], 3);
+  tee.recordError('m', '1.0.0', 'X', 4);
+  assert.deepEqual(calls, ['a ok m@1.0.0 3', 'b ok m@1.0.0 3', 'a err m@1.0.0 X 4', 'b err m@1.0.0 X 4']);
+});

@@ -1,0 +1,80 @@
+// SyncStore on a real agent.db file: everything the sync needs after a kill or reboot (last applied
+// seq and document, the last refusal, blocked versions, partial download records) survives a reopen.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agentMigrations, openDb } from '../store/db.js';
+import { SyncStore, syncMigration } from './sync-store.js';
+
+function tempDb(t: { after(fn: () => void): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-syncstore-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'agent.db');
+}
+
+test('a fresh store is empty', (t) => {
+  const db = openDb(tempDb(t));
+  try {
+    const s = new SyncStore(db);
+    assert.equal(s.lastAppliedSeq(), 0);
+    assert.equal(s.appliedDocument(), undefined);
+    assert.equal(s.refusal(), undefined);
+    assert.equal(s.get('a'.repeat(64)), null);
+    assert.equal(s.blocked('m', '1.0.0', 1), undefined);
+  } finally {
+    db.close();
+  }
+});
+
+test('applied seq and document, refusal, blocked versions and download records persist across reopen', (t) => {
+  const path = tempDb(t);
+  const doc = { signed: { seq: 7, deviceId: 'dev-1', models: [] }, signatures: [{ keyId: 'k', sig: 's' }] };
+  const sha = 'c'.repeat(64);
+  {
+    const db = openDb(path);
+    const s = new SyncStore(db);
+    s.setApplied(6, { signed: { seq: 6 } });
+    s.setApplied(7, doc);
+    s.setRefusal({ seq: 8, code: 'SEQ_REPLAYED', message: 'seq 8 ...', at: '2026-03-01T12:00:00.000Z' });
+    s.block('m', '2.0.0', 7, 'POLICY_BREACH: error rate 30.0% > 5.0%');
+    s.save({ sha256: sha, size: 1000, committed: 256 });
+    s.save({ sha256: sha, size: 1000, committed: 512 });
+    s.save({ sha256: 'd'.repeat(64), size: 10, committed: 0 });
+    s.remove('d'.repeat(64));
+    db.close();
+  }
+  const db = openDb(path);
+  try {
+    const s = new SyncStore(db);
+    assert.equal(s.lastAppliedSeq(), 7);
+    assert.deepEqual(s.appliedDocument(), doc);
+    assert.deepEqual(s.refusal(), { seq: 8, code: 'SEQ_REPLAYED', message: 'seq 8 ...', at: '2026-03-01T12:00:00.000Z' });
+    assert.equal(s.blocked('m', '2.0.0', 7), 'POLICY_BREACH: error rate 30.0% > 5.0%');
+    assert.equal(s.blocked('m', '2.0.0', 8), undefined, 'a newer desired document may ask for it again');
+    assert.equal(s.blocked('m', '1.0.0', 7), undefined);
+    assert.deepEqual(s.get(sha), { sha256: sha, size: 1000, committed: 512 });
+    assert.equal(s.get('d'.repeat(64)), null);
+    // Blocking again moves the bound.
+    s.block('m', '2.0.0', 9, 'again');
+    assert.equal(s.blocked('m', '2.0.0', 9), 'again');
+  } finally {
+    db.close();
+  }
+});
+
+test('works as a numbered agent migration too (id 200)', (t) => {
+  const path = tempDb(t);
+  const db = openDb(path, [...agentMigrations.filter((m) => m.id !== syncMigration.id), syncMigration]);
+  try {
+    const ids = (db.prepare('SELECT id FROM migrations ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
+    assert.ok(ids.includes(200));
+    const s = new SyncStore(db);
+    s.setApplied(3, { x: 1 });
+    assert.equal(s.lastAppliedSeq(), 3);
+  } finally {
+    db.close();
+  }
+});
+
