@@ -12,6 +12,7 @@ import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
 import { auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow } from './commands/remote-models.js';
+import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 
 export const commands: CommandTable = {
   'keys generate': keysGenerate,
@@ -35,6 +36,9 @@ export const commands: CommandTable = {
   'model deprecate': modelDeprecate,
   'tokens create': tokensCreate,
   audit: auditCmd,
+  deploy: deployCmd,
+  'deployments ls': deploymentsLs,
+  'deployments show': deploymentsShow,
 };
 
 export function processContext(): CliContext {

@@ -1,0 +1,107 @@
+// `edgefleet deploy` / `deployments ls` / `deployments show [--watch]` against a real hub
+// process: targets by tag and ids, usage errors for bad targets, hub errors for unknown
+// models/devices, the device table with progress bars, and --watch ending when every
+// device has settled (here: superseded by a newer deployment).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import { countsLine, progressBar, targetFrom } from './remote-deploy.js';
+
+test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
+  assert.deepEqual(targetFrom('a, b', [], false), { devices: ['a', 'b'] });
+  assert.deepEqual(targetFrom(undefined, ['ring=canary', 'site=n'], false), { tags: { ring: 'canary', site: 'n' } });
+  assert.deepEqual(targetFrom(undefined, [], true), { all: true });
+  assert.throws(() => targetFrom(undefined, [], false), /expected exactly one target/);
+  assert.throws(() => targetFrom('a', [], true), /expected exactly one target/);
+  assert.throws(() => targetFrom(undefined, ['ring'], false), /--tag ring: expected KEY=VALUE/);
+  assert.throws(() => targetFrom(',', [], false), /expected a comma-separated list/);
+});
+
+test('progressBar and countsLine', () => {
+  assert.equal(progressBar({ status: 'downloading', progress: 0.5 }, 10), '[#####-----]  50%');
+  assert.equal(progressBar({ status: 'active', progress: null }, 4), '[####] 100%');
+  assert.equal(progressBar({ status: 'pending', progress: null }, 4), '[----]   0%');
+  assert.equal(countsLine({ pending: 1, active: 2, failed: 0, rolled_back: 1 }), '1 pending, 2 active, 1 rolled back');
+  assert.equal(countsLine({}), 'no devices');
+});
+
+test('deploy and deployments ls/show/--watch against a running hub', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-deploy-cli-'));
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  const v1 = await buildExampleBundle({ dir, version: '1.0.0', keys });
+  const hub = startProcess('hub/src/server/main.ts', ['run', '--data-dir', join(dir, 'hub'), '--http-port', '0', '--mqtt-port', '0', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
+  let watcher: ReturnType<typeof startProcess> | undefined;
+  try {
+    const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string };
+    const env = { EDGEFLEET_HUB: ready.http, EDGEFLEET_TOKEN: readFileSync(join(dir, 'hub', 'admin.token'), 'utf8').trim() };
+    const cli = (args: string[]) => runCli('hub/src/cli/main.ts', args, { env });
+
+    assert.equal((await cli(['model', 'push', v1.path])).code, 0);
+    for (const [id, ring] of [['pump-1', 'canary'], ['pump-2', 'main'], ['pump-3', 'main']] as const) {
+      const r = await cli(['devices', 'add', '--id', id, '--tag', `ring=${ring}`, '--out', join(dir, `${id}.json`)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+
+    // Usage errors: no target, two targets, no reason.
+    const none = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--reason', 'x']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /expected exactly one target: --devices .* or --tag .* or --all/);
+    const two = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--all', '--devices', 'pump-1', '--reason', 'x']);
+    assert.equal(two.code, 2);
+    assert.equal((await cli(['deploy', 'vibration-anomaly', '1.0.0', '--all'])).code, 2);
+    // Hub errors: unknown version, unknown device.
+    const unknown = await cli(['deploy', 'vibration-anomaly', '9.9.9', '--all', '--reason', 'x']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error \[NOT_FOUND\]: hub: .*9\.9\.9/);
+    const ghost = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--devices', 'ghost-7', '--reason', 'x']);
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /error \[NOT_FOUND\]: hub: .*ghost-7/);
+
+    const d1 = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--tag', 'ring=main', '--reason', 'first rollout', '--json']);
+    assert.equal(d1.code, 0, d1.stderr);
+    const dep = JSON.parse(d1.stdout) as { id: number; devices: Array<{ deviceId: string; status: string }> };
+    assert.deepEqual(dep.devices.map((d) => d.deviceId).sort(), ['pump-2', 'pump-3']);
+
+    const text = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--devices', 'pump-1', '--reason', 'canary too']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^deployment (\d+): vibration-anomaly 1\.0\.0 to 1 device\(s\) \(devices pump-1\)/);
+
+    const ls = await cli(['deployments', 'ls']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^ID\s+MODEL\s+VERSION\s+TARGET\s+DEVICES/);
+    assert.match(ls.stdout, new RegExp(`\\n${dep.id}\\s+vibration-anomaly\\s+1\\.0\\.0\\s+tags ring=main\\s+2 pending`));
+    const lsJson = JSON.parse((await cli(['deployments', 'ls', '--json'])).stdout) as { deployments: Array<{ id: number }> };
+    assert.equal(lsJson.deployments.length, 2);
+
+    const show = await cli(['deployments', 'show', String(dep.id)]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /2 device\(s\): 2 pending/);
+    assert.match(show.stdout, /\npump-2\s+pending\s+\[-{20}\]\s+0%/);
+    assert.match(show.stdout, /reason: first rollout/);
+    const bad = await cli(['deployments', 'show', 'abc']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /deployment id "abc": expected a positive integer/);
+    const missing = await cli(['deployments', 'show', '999']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no deployment 999/);
+
+    // --watch keeps going while devices are pending and ends once a newer deployment supersedes them.
+    watcher = startProcess('hub/src/cli/main.ts', ['deployments', 'show', String(dep.id), '--watch', '--interval', '200'], { env });
+    await watcher.waitForLine(/deployment \d+: 2 pending/, 30_000);
+    const d3 = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--all', '--reason', 'everyone']);
+    assert.equal(d3.code, 0, d3.stderr);
+    const end = await watcher.exited;
+    assert.equal(end.code, 0, watcher.output().stderr);
+    const out = watcher.output().stdout;
+    assert.match(out, /deployment \d+: 2 superseded/);
+    assert.match(out, /\npump-3\s+superseded/);
+  } finally {
+    watcher?.kill();
+    await hub.stop('SIGTERM', 20_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

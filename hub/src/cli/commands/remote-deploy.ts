@@ -1,0 +1,178 @@
+// Remote deployment commands: `deploy` (assign a model version to devices by id,
+// tags or all, with a reason), `deployments ls`, and `deployments show ID
+// [--watch]` — a per-device table with a progress bar each, redrawn every second
+// until every device is settled (issue 5, section 3).
+import type { Deployment, DeploymentDevice, DeploymentDeviceStatus, DeployTarget } from '@edgefleet/shared';
+import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { table, type CliContext, type Writer } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+type DeploymentSummary = Omit<Deployment, 'devices'>;
+
+/** Statuses after which a device's part of a deployment no longer changes by itself. */
+export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'rolled_back', 'superseded']);
+
+const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'active', 'failed', 'rolled_back', 'superseded'];
+
+function parseTargetTags(list: string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of list) {
+    const m = /^([^=]+)=(.+)$/.exec(t);
+    if (!m) throw new UsageError(`--tag ${t}: expected KEY=VALUE (e.g. --tag ring=canary)`);
+    tags[m[1] as string] = m[2] as string;
+  }
+  return tags;
+}
+
+/** Exactly one of --devices a,b | --tag k=v ... | --all, as the API's target. */
+export function targetFrom(devices: string | undefined, tags: string[], all: boolean): DeployTarget {
+  const given = [devices !== undefined, tags.length > 0, all].filter(Boolean).length;
+  if (given !== 1) throw new UsageError('expected exactly one target: --devices ID,ID... or --tag KEY=VALUE (repeatable) or --all');
+  if (devices !== undefined) {
+    const ids = devices.split(',').map((s) => s.trim()).filter(Boolean);
+    if (ids.length === 0) throw new UsageError(`--devices "${devices}": expected a comma-separated list of device ids`);
+    return { devices: ids };
+  }
+  if (tags.length) return { tags: parseTargetTags(tags) };
+  return { all: true };
+}
+
+export function describeTarget(t: DeployTarget): string {
+  if (t.devices) return `devices ${t.devices.join(',')}`;
+  if (t.tags) return `tags ${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(',')}`;
+  return 'all devices';
+}
+
+/** `[#####-----] 50%` for a fraction in [0, 1]; a settled status fills or empties the bar. */
+export function progressBar(d: Pick<DeploymentDevice, 'status' | 'progress'>, width = 20): string {
+  const frac = d.status === 'active' ? 1 : d.status === 'pending' ? 0 : (d.progress ?? (d.status === 'activating' ? 1 : 0));
+  const filled = Math.round(Math.max(0, Math.min(1, frac)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%`;
+}
+
+/** "3 active, 1 downloading" in a fixed status order, zeros left out. */
+export function countsLine(counts: Partial<Record<DeploymentDeviceStatus, number>>): string {
+  const parts = STATUS_ORDER.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s.replace('_', ' ')}`);
+  return parts.join(', ') || 'no devices';
+}
+
+export function isSettled(d: Deployment): boolean {
+  return d.devices.every((x) => SETTLED.has(x.status));
+}
+
+/** The text of `deployments show`: header, counts, and one row per device. */
+export function renderDeployment(d: Deployment): string {
+  const head = `deployment ${d.id}: ${d.model} ${d.version} -> ${describeTarget(d.target)}\n`
+    + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
+    + `${d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
+  return head + table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'],
+    d.devices.map((x) => [x.deviceId, x.status, progressBar(x), x.updated, x.reason ?? '']));
+}
+
+const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
+  out.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+
+export const deployCmd: Command = {
+  summary: 'Assign a model version to devices (by ids, tags or all)',
+  usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) --reason TEXT [--json]',
+  details: 'Each targeted device gets a signed desired-state document naming the version; devices that enroll later\n'
+    + 'and match a tag target get it too. Follow it with `edgefleet deployments show ID --watch`.',
+  positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }],
+  options: {
+    ...HUB_OPTIONS,
+    devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
+    tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
+    all: { type: 'boolean', description: 'target every device' },
+    reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+  },
+  async run(args, ctx) {
+    const [model, version] = args.positionals as [string, string];
+    const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
+    const reason = reqString(args, 'reason');
+    const d = await HubClient.from(args, ctx).request<Deployment>('POST', '/deployments', { model, version, target, reason });
+    print(ctx.stdout, optBool(args, 'json'), d, () =>
+      `deployment ${d.id}: ${d.model} ${d.version} to ${d.devices.length} device(s) (${describeTarget(d.target)})\n`
+      + `follow it: edgefleet deployments show ${d.id} --watch\n`);
+    return 0;
+  },
+};
+
+export const deploymentsLs: Command = {
+  summary: 'List deployments with per-status device counts', usage: '[--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ deployments: DeploymentSummary[] }>('GET', '/deployments');
+    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'MODEL', 'VERSION', 'TARGET', 'DEVICES', 'CREATED', 'BY', 'REASON'],
+      r.deployments.map((d) => [String(d.id), d.model, d.version, describeTarget(d.target), countsLine(d.counts), d.created, d.createdBy, d.reason])));
+    return 0;
+  },
+};
+
+function deploymentIdArg(raw: string): number {
+  if (!/^[1-9]\d*$/.test(raw)) throw new UsageError(`deployment id "${raw}": expected a positive integer (see edgefleet deployments ls)`);
+  return Number(raw);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Polls the deployment every `intervalMs` until every device is settled or SIGINT.
+ * On a terminal the view is redrawn in place; otherwise a line is printed when the counts change,
+ * and the full table once at the end.
+ */
+async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
+  const tty = ctx.stdout.isTTY === true;
+  let interrupted = false;
+  const onInt = () => { interrupted = true; };
+  process.once('SIGINT', onInt);
+  let lastLines = 0;
+  let lastCounts = '';
+  try {
+    for (;;) {
+      const d = await client.request<Deployment>('GET', `/deployments/${id}`);
+      const settled = isSettled(d);
+      if (tty) {
+        const text = `${renderDeployment(d)}\n${settled ? 'settled' : 'watching (Ctrl-C to stop)'} ${ctx.now().toISOString()}\n`;
+        // Move up over the previous frame and clear to the end of the screen.
+        ctx.stdout.write(`${lastLines ? `\x1b[${lastLines}F` : ''}\x1b[J${text}`);
+        lastLines = text.split('\n').length - 1;
+      } else {
+        const line = countsLine(d.counts);
+        if (line !== lastCounts) ctx.stdout.write(`${ctx.now().toISOString()} deployment ${d.id}: ${line}\n`);
+        lastCounts = line;
+        if (settled || interrupted) ctx.stdout.write(`\n${renderDeployment(d)}`);
+      }
+      if (settled || interrupted) return d;
+      await sleep(intervalMs);
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+}
+
+export const deploymentsShow: Command = {
+  summary: "Show a deployment's devices with status and progress (--watch: live until settled)",
+  usage: 'ID [--watch] [--json]',
+  details: '--watch redraws every second until every device is active, failed, rolled back or superseded (or Ctrl-C).\n'
+    + 'With --json and --watch, the final state is printed once settled.',
+  positionals: [{ name: 'ID', description: 'deployment id (edgefleet deployments ls)', required: true }],
+  options: {
+    ...HUB_OPTIONS,
+    watch: { type: 'boolean', short: 'w', description: 'keep redrawing until every device has settled' },
+    interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
+  },
+  async run(args, ctx) {
+    const id = deploymentIdArg(args.positionals[0] as string);
+    const client = HubClient.from(args, ctx);
+    const json = optBool(args, 'json');
+    const iv = optString(args, 'interval');
+    if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
+    if (optBool(args, 'watch')) {
+      const d = await watch(client, id, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      if (json) ctx.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+      return 0;
+    }
+    const d = await client.request<Deployment>('GET', `/deployments/${id}`);
+    print(ctx.stdout, json, d, () => renderDeployment(d));
+    return 0;
+  },
+};
