@@ -1,3 +1,4 @@
 // The fleet simulator (see simulator.ts).
 export { FleetSimulator, type SimDevice, type SimulatorOptions, type ConnectReport } from './simulator.js';
-export { simPresence, simState, simTelemetry } from './messages.js';
+export { DesiredFollower, type FollowOptions } from './follow.js';
+export { simEvents, simPresence, simState, simTelemetry, simWindow, type WindowShape } from './messages.js';

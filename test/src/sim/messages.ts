@@ -1,10 +1,13 @@
 // Valid device messages for the fleet simulator, built to the shared wire schemas.
-import { ACK_SCHEMA, PRESENCE_SCHEMA, STATE_SCHEMA, TELEMETRY_SCHEMA, type Presence, type ReportedState, type TelemetryBatch } from '@edgefleet/shared';
+import {
+  ACK_SCHEMA, EVENTS_SCHEMA, LATENCY_BOUNDS_MS, PRESENCE_SCHEMA, STATE_SCHEMA, TELEMETRY_SCHEMA,
+  type DeviceEvent, type EventBatch, type FeatureSummary, type Presence, type ReportedModel, type ReportedState, type SeqWindow, type TelemetryBatch,
+} from '@edgefleet/shared';
 
-export function simState(deviceId: string, at: Date, lastAppliedSeq = 0): ReportedState {
+export function simState(deviceId: string, at: Date, lastAppliedSeq = 0, models?: ReportedModel[]): ReportedState {
   return {
     schema: STATE_SCHEMA, deviceId, at: at.toISOString(), agentVersion: '0.1.0', lastAppliedSeq, trustVersion: 1,
-    models: [{ name: 'sim-model', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }],
+    models: models ?? [{ name: 'sim-model', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }],
     capabilities: ['sim'],
   };
 }
@@ -13,19 +16,42 @@ export function simPresence(online: boolean, at: Date): Presence {
   return { schema: PRESENCE_SCHEMA, online, at: at.toISOString() };
 }
 
-/** One summary window with the device's outbox seq. */
-export function simTelemetry(deviceId: string, seq: number, at: Date): TelemetryBatch {
+/** Shape of a simulated summary window: numeric features × fixed bins (the agent's example model has 12 × 10). */
+export interface WindowShape {
+  features: number;
+  bins: number;
+}
+
+const TINY: WindowShape = { features: 1, bins: 3 };
+
+/** One summary window with the device's outbox seq; counts vary with seq so windows differ. */
+export function simWindow(seq: number, at: Date, shape: WindowShape = TINY): SeqWindow {
   const start = new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
+  const count = 10 * shape.bins;
+  const hist = (i: number) => ({ counts: Array.from({ length: shape.bins }, (_, b) => 10 + ((seq + i + b) % 3) - 1), under: 0, over: 0 });
+  const features: FeatureSummary[] = Array.from({ length: shape.features }, (_, i) => ({
+    kind: 'numeric', name: shape.features === 1 ? 'x' : `f${i}`, hist: hist(i),
+    moments: { n: count, mean: 0.5 + i / 100, m2: 1.2 + seq / 1000, min: 0, max: 1 }, nulls: 0, nans: 0,
+  }));
+  const latency = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, () => 0);
+  latency[Math.min(20, latency.length - 1)] = count;
   return {
-    schema: TELEMETRY_SCHEMA, deviceId,
-    windows: [{
-      seq, model: 'sim-model', version: '1.0.0', start, lengthSec: 60, count: 10, errors: {},
-      latency: { counts: [0, 4, 6, 0], sumMs: 21.5 },
-      features: [{ kind: 'numeric', name: 'x', hist: { counts: [2, 5, 3], under: 0, over: 0 }, moments: { n: 10, mean: 0.5, m2: 1.2, min: 0, max: 1 }, nulls: 0, nans: 0 }],
-      outputs: [{ name: 'y', index: 0, hist: { counts: [6, 4], under: 0, over: 0 }, moments: { n: 10, mean: 0.4, m2: 0.9, min: 0, max: 1 } }],
-      inputs: [],
-    }],
+    seq, model: 'sim-model', version: '1.0.0', start, lengthSec: 60, count, errors: {},
+    latency: { counts: shape === TINY ? [0, 4, 6, 0] : latency, sumMs: count * 0.3 },
+    features,
+    outputs: [{ name: 'y', index: 0, hist: { counts: [count - 4, 4], under: 0, over: 0 }, moments: { n: count, mean: 0.4, m2: 0.9, min: 0, max: 1 } }],
+    inputs: [],
   };
+}
+
+/** A telemetry batch of one window per seq. */
+export function simTelemetry(deviceId: string, seq: number | number[], at: Date, shape?: WindowShape): TelemetryBatch {
+  const seqs = Array.isArray(seq) ? seq : [seq];
+  return { schema: TELEMETRY_SCHEMA, deviceId, windows: seqs.map((q) => simWindow(q, at, shape)) };
+}
+
+export function simEvents(deviceId: string, events: DeviceEvent[]): EventBatch {
+  return { schema: EVENTS_SCHEMA, deviceId, events };
 }
 
 export { ACK_SCHEMA };

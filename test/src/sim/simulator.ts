@@ -1,12 +1,15 @@
 // The fleet simulator: N fake devices speaking the real protocol (MQTT 3.1.1,
 // DESIGN.md section 5) with real credentials. Each connects with username =
 // client id = its id and its secret, a last will announcing it offline, announces
-// itself online, subscribes to its own desired/ack topics, publishes state and
-// telemetry (one shared outbox seq space per device) and drops acked seqs from its
-// outbox when the hub acks them. Used by scenario tests and benchmarks.
+// itself online, subscribes to its own desired/ack/blob/data topics, publishes state,
+// telemetry and events through an outbox (one monotonic seq space per device, resent
+// until the hub acks), and, in follow mode (follow()), acts on desired documents:
+// download_started, blocks over blob/get, activated, retained state. Used by scenario
+// tests and benchmarks.
 import mqtt, { type MqttClient } from 'mqtt';
-import { Ack, deviceTopic, parseWireJson } from '@edgefleet/shared';
-import { simPresence, simState, simTelemetry } from './messages.js';
+import { Ack, DesiredDocument, deviceTopic, type DeviceEvent, type ReportedModel } from '@edgefleet/shared';
+import { simEvents, simPresence, simState, simTelemetry, type WindowShape } from './messages.js';
+import { DesiredFollower, type FollowOptions } from './follow.js';
 
 export interface SimDevice {
   id: string;
@@ -20,6 +23,8 @@ export interface SimulatorOptions {
   connectConcurrency?: number;
   keepaliveSec?: number;
   now?: () => Date;
+  /** Unacked outbox entries (and stalled block windows) are resent after this long (default 5 s). */
+  resendMs?: number;
 }
 
 export interface ConnectReport {
@@ -28,22 +33,39 @@ export interface ConnectReport {
   ms: number;
 }
 
+interface OutboxEntry {
+  kind: 'telemetry' | 'events';
+  payload: string;
+  sentAt: number;
+  left: number;
+}
+
 interface DeviceSession {
   dev: SimDevice;
   client: MqttClient;
   seq: number;
-  outbox: Set<number>;
+  /** Unacked seq → the message that carried it. */
+  outbox: Map<number, OutboxEntry>;
   desired: Buffer[];
+  /** seq of the newest desired document received. */
+  desiredSeq: number;
+  follower: DesiredFollower | null;
 }
 
 export class FleetSimulator {
   private readonly sessions = new Map<string, DeviceSession>();
   private readonly now: () => Date;
+  private readonly resendMs: number;
   private timer: NodeJS.Timeout | null = null;
+  private resendTimer: NodeJS.Timeout | null = null;
+  private followOpts: FollowOptions | null = null;
   acksReceived = 0;
+  /** Outbox messages sent again because no ack came in time. */
+  resends = 0;
 
   constructor(private readonly opts: SimulatorOptions) {
     this.now = opts.now ?? (() => new Date());
+    this.resendMs = opts.resendMs ?? 5_000;
   }
 
   /** Connects every device (bounded concurrency); failures are reported, not thrown. */
@@ -61,6 +83,10 @@ export class FleetSimulator {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.connectConcurrency ?? 100, queue.length) }, worker));
+    if (!this.resendTimer) {
+      this.resendTimer = setInterval(() => this.resendDue(), Math.max(50, this.resendMs / 2));
+      this.resendTimer.unref();
+    }
     return { connected: this.sessions.size, failed, ms: performance.now() - start };
   }
 
@@ -82,10 +108,12 @@ export class FleetSimulator {
         client.removeListener('error', fail);
         client.removeListener('close', onClose);
         client.on('error', () => {});
-        const s: DeviceSession = { dev, client, seq: 0, outbox: new Set(), desired: [] };
+        const s: DeviceSession = { dev, client, seq: 0, outbox: new Map(), desired: [], desiredSeq: 0, follower: null };
+        if (this.followOpts) s.follower = this.makeFollower(s, this.followOpts);
         this.sessions.set(dev.id, s);
         client.on('message', (topic, payload) => this.onMessage(s, topic, payload));
-        client.subscribe([deviceTopic(dev.id, 'desired'), deviceTopic(dev.id, 'ack')], { qos: 1 }, (err) => {
+        const topics = [deviceTopic(dev.id, 'desired'), deviceTopic(dev.id, 'ack'), deviceTopic(dev.id, 'blob/data')];
+        client.subscribe(topics, { qos: 1 }, (err) => {
           if (err) return reject(new Error(`device ${dev.id}: subscribe refused: ${err.message}`));
           client.publish(deviceTopic(dev.id, 'presence'), JSON.stringify(simPresence(true, this.now())), { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve()));
         });
@@ -95,28 +123,96 @@ export class FleetSimulator {
 
   private onMessage(s: DeviceSession, topic: string, payload: Buffer): void {
     if (topic.endsWith('/ack')) {
-      const ack = parseWireJson(Ack, payload, `ack for ${s.dev.id}`);
+      const ack = Ack.safeParse(jsonOrNull(payload));
+      if (!ack.success) return;
       this.acksReceived++;
-      for (const [from, to] of ack.ranges) for (let q = from; q <= to; q++) s.outbox.delete(q);
+      for (const [from, to] of ack.data.ranges) {
+        for (let q = from; q <= to; q++) {
+          const e = s.outbox.get(q);
+          if (!e) continue;
+          s.outbox.delete(q);
+          e.left--;
+        }
+      }
+    } else if (topic.endsWith('/blob/data')) {
+      s.follower?.onBlobData(payload);
     } else if (topic.endsWith('/desired')) {
       s.desired.push(payload);
+      const doc = DesiredDocument.safeParse(jsonOrNull(payload));
+      if (doc.success) s.desiredSeq = Math.max(s.desiredSeq, doc.data.signed.seq);
+      s.follower?.onDesired(payload);
+    }
+  }
+
+  /** Follow mode from now on: every device acts on the desired documents it receives after this call. */
+  follow(opts: FollowOptions = {}): void {
+    this.followOpts = opts;
+    for (const s of this.sessions.values()) s.follower ??= this.makeFollower(s, opts);
+  }
+
+  private makeFollower(s: DeviceSession, opts: FollowOptions): DesiredFollower {
+    return new DesiredFollower({
+      id: s.dev.id,
+      now: this.now,
+      event: (e) => {
+        const seq = ++s.seq;
+        const ev = { ...e, seq, at: this.now().toISOString() } as DeviceEvent;
+        this.send(s, 'events', [seq], JSON.stringify(simEvents(s.dev.id, [ev])));
+      },
+      state: (lastAppliedSeq, models) => this.publishState(s, lastAppliedSeq, models),
+      blobGet: (req) => s.client.publish(deviceTopic(s.dev.id, 'blob/get'), JSON.stringify(req), { qos: 1 }, () => {}),
+    }, opts);
+  }
+
+  private publishState(s: DeviceSession, lastAppliedSeq: number, models: ReportedModel[]): void {
+    s.client.publish(deviceTopic(s.dev.id, 'state'), JSON.stringify(simState(s.dev.id, this.now(), lastAppliedSeq, models)), { qos: 1, retain: true }, () => {});
+  }
+
+  /** Puts a message carrying `seqs` into the outbox and publishes it; resolves on PUBACK. */
+  private send(s: DeviceSession, kind: OutboxEntry['kind'], seqs: number[], payload: string): Promise<void> {
+    const e: OutboxEntry = { kind, payload, sentAt: Date.now(), left: seqs.length };
+    for (const q of seqs) s.outbox.set(q, e);
+    return new Promise((resolve, reject) => {
+      s.client.publish(deviceTopic(s.dev.id, kind), payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private resendDue(): void {
+    const due = Date.now() - this.resendMs;
+    for (const s of this.sessions.values()) {
+      const seen = new Set<OutboxEntry>();
+      for (const e of s.outbox.values()) {
+        if (seen.has(e) || e.left <= 0 || e.sentAt > due) continue;
+        seen.add(e);
+        e.sentAt = Date.now();
+        this.resends++;
+        s.client.publish(deviceTopic(s.dev.id, e.kind), e.payload, { qos: 1 }, () => {});
+      }
+      s.follower?.tick(this.resendMs);
     }
   }
 
   /** Every connected device publishes one message of `kind` (QoS 1); resolves when all are PUBACKed. */
   async publishRound(kind: 'state' | 'telemetry'): Promise<number> {
+    if (kind === 'telemetry') return this.publishTelemetry(1);
     const all = [...this.sessions.values()].map((s) => new Promise<void>((resolve, reject) => {
-      let body: unknown;
-      if (kind === 'state') body = simState(s.dev.id, this.now(), s.seq);
-      else {
-        s.seq++;
-        s.outbox.add(s.seq);
-        body = simTelemetry(s.dev.id, s.seq, this.now());
-      }
-      s.client.publish(deviceTopic(s.dev.id, kind), JSON.stringify(body), { qos: 1, retain: kind === 'state' }, (err) => (err ? reject(err) : resolve()));
+      s.client.publish(deviceTopic(s.dev.id, 'state'), JSON.stringify(simState(s.dev.id, this.now(), s.seq)), { qos: 1, retain: true }, (err) => (err ? reject(err) : resolve()));
     }));
     await Promise.all(all);
     return all.length;
+  }
+
+  /**
+   * Every connected device publishes one telemetry batch of `windows` summary windows (each its own
+   * seq) of the given shape; resolves when all are PUBACKed. Returns the number of windows sent.
+   */
+  async publishTelemetry(windows: number, shape?: WindowShape): Promise<number> {
+    const all = [...this.sessions.values()].map((s) => {
+      const seqs = Array.from({ length: windows }, () => ++s.seq);
+      return this.send(s, 'telemetry', seqs, JSON.stringify(simTelemetry(s.dev.id, seqs, this.now(), shape)));
+    });
+    await Promise.all(all);
+    return all.length * windows;
   }
 
   /** Publishes state and telemetry rounds at a fixed rate until stopRates()/stop(). */
@@ -134,7 +230,7 @@ export class FleetSimulator {
     this.timer = null;
   }
 
-  /** Unacked outbox entries over all devices. */
+  /** Unacked outbox seqs over all devices. */
   pending(): number {
     let n = 0;
     for (const s of this.sessions.values()) n += s.outbox.size;
@@ -145,6 +241,32 @@ export class FleetSimulator {
     return this.sessions.get(id)?.desired ?? [];
   }
 
+  /** Devices whose newest received desired document has at least this seq. */
+  devicesWithDesired(minSeq = 1): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.desiredSeq >= minSeq) n++;
+    return n;
+  }
+
+  /** In follow mode: devices whose model `name` is active at `version` (as they reported it). */
+  devicesActive(name: string, version: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.follower?.models.get(name)?.active === version) n++;
+    return n;
+  }
+
+  /** In follow mode: what the devices fetched and what went wrong (refusals, failed downloads). */
+  followStats(): { bytesFetched: number; failures: Array<{ id: string; error: string }> } {
+    let bytesFetched = 0;
+    const failures: Array<{ id: string; error: string }> = [];
+    for (const s of this.sessions.values()) {
+      if (!s.follower) continue;
+      bytesFetched += s.follower.bytesFetched;
+      for (const f of s.follower.failures) failures.push({ id: s.dev.id, error: f });
+    }
+    return { bytesFetched, failures };
+  }
+
   connectedCount(): number {
     return this.sessions.size;
   }
@@ -152,8 +274,18 @@ export class FleetSimulator {
   /** Disconnects every device cleanly (DISCONNECT, so no will). */
   async stop(): Promise<void> {
     this.stopRates();
+    if (this.resendTimer) clearInterval(this.resendTimer);
+    this.resendTimer = null;
     const all = [...this.sessions.values()].map((s) => s.client.endAsync().catch(() => {}));
     this.sessions.clear();
     await Promise.all(all);
+  }
+}
+
+function jsonOrNull(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return null;
   }
 }
