@@ -3,7 +3,7 @@
 // in-process. main.ts is the program's composition root around this.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Manifest } from '@edgefleet/shared';
+import { AppError, verifyTrustDocument, type Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
@@ -20,6 +20,11 @@ import { TrustRepo } from './store/trust-repo.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
+import { BatchScheduler } from './batch/scheduler.js';
+import { runtimeModel } from './batch/run.js';
+import { SyncClient } from './sync/client.js';
+import { readCredentials } from './sync/credentials.js';
+import { teeRecorder } from './sync/policy.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Anything with a lifecycle. */
@@ -45,6 +50,8 @@ export interface AgentDeps {
   /** How often the daemon checks the DB for switches made by the CLI (default 500 ms; 0 = never). */
   reconcileMs?: number;
   agentVersion?: string;
+  /** Set false to never start the hub link, even when DATA/credentials.json exists. */
+  sync?: boolean;
 }
 
 export interface Agent {
@@ -58,6 +65,8 @@ export interface Agent {
   readonly runtime: ModelRuntime;
   readonly manager: ModelManager;
   readonly logger: Logger;
+  /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
+  readonly sync: SyncClient | undefined;
   /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
   readonly url: string;
   manifestFor(name: string, version: string): Manifest | undefined;
@@ -92,9 +101,35 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const runtime = new ModelRuntime({ overrides: config.runtime, perModel: config.concurrency.perModel, queue: config.concurrency.queue });
   const manifestFor: ManifestLookup = (name, version) => runtime.manifestFor(name, version) ?? store?.models.getVersion(name, version)?.manifest;
   let manager: ModelManager | undefined;
+  /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
+  const createSync = (s: Store, m: ModelManager, agentVersion: string): SyncClient | undefined => {
+    const enrolled = readCredentials(config.dataDir);
+    if (!enrolled) return undefined;
+    if (!s.trust.get()) {
+      if (!enrolled.trust) throw new AppError('CONFIG_INVALID', `${config.dataDir} has credentials.json but no trust document: run "edgefleet-agent trust set trust.json" or enroll again`);
+      const body = verifyTrustDocument(enrolled.trust, { now: new Date() });
+      s.trust.put(enrolled.trust, body.version);
+    }
+    const trustDoc = s.trust.get()!;
+    const c = config.sync;
+    return new SyncClient({
+      db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
+      models: s.models, trust: s.trust, manager: m, agentVersion, logger,
+      emit: (e) => {
+        s.events.add(e); // also queued in the outbox, in the same transaction
+        logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
+      },
+      options: {
+        ...(c.brokerUrl ? { brokerUrl: c.brokerUrl } : {}),
+        blockSize: c.blockSize, window: c.window, reconnectMs: c.reconnectMs, outbox: c.outbox,
+      },
+    });
+  };
   let api: ApiServer | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
   let retention: Retention | undefined;
+  let batch: BatchScheduler | undefined;
+  let sync: SyncClient | undefined;
   let extra: Part[] = [];
   let ready = false;
   let timer: NodeJS.Timeout | undefined;
@@ -116,6 +151,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       return manager;
     },
     logger,
+    get sync() { return sync; },
     get url() {
       if (!api) throw new Error('agent is not started');
       return api.url;
@@ -126,17 +162,36 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       store = openStore(config.dataDir);
       const s = store;
       await s.blobs.cleanTmp();
-      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion: deps.agentVersion ?? AGENT_VERSION, logger, pause: deps.pause });
-      recorder = deps.recorder
+      const agentVersion = deps.agentVersion ?? AGENT_VERSION;
+      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause });
+      sync = deps.sync === false ? undefined : createSync(s, manager, agentVersion);
+      const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
-        : new SummaryRecorder({ sink: s.summaries, manifestOf: manifestFor, windowSec: config.summaries.windowSec, onError: (err) => logger.error({ err }, 'writing summary windows failed') });
-      runtime.setRecorder(recorder);
-      await recorder.start?.();
+        : new SummaryRecorder({
+          // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
+          sink: { writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); } },
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+        });
+      recorder = summaries;
+      // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
+      runtime.setRecorder(sync ? teeRecorder(summaries, sync.policy) : summaries);
+      await summaries.start?.();
       if (!deps.recorder) {
-        retention = new Retention({ db: s.db, budgetBytes: config.summaries.budgetBytes, onError: (err) => logger.error({ err }, 'summary retention failed') });
+        retention = new Retention({
+          db: s.db, budgetBytes: config.summaries.budgetBytes,
+          inFlightSeq: () => sync?.outbox.inFlightSeq() ?? 0,
+          onError: (err) => logger.error({ err }, 'summary retention failed'),
+        });
         retention.start();
       }
       await manager.loadActive();
+      if (config.batch.jobs.length > 0) {
+        batch = new BatchScheduler({
+          db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
+          recorder: sync ? teeRecorder(summaries, sync.policy) : summaries, logger,
+        });
+        batch.start();
+      }
       const handler = createApiHandler({
         runtime,
         metrics: new ApiMetrics(),
@@ -159,21 +214,27 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         }, reconcileMs);
         timer.unref();
       }
+      if (sync) await sync.start();
       extra = deps.parts?.(agent) ?? [];
       for (const p of extra) await p.start();
       ready = true;
-      logger.info({ api: api.url, models: runtime.names().map((n) => `${n}@${runtime.active(n)!.version}`) }, 'ready');
+      logger.info({
+        api: api.url, models: runtime.names().map((n) => `${n}@${runtime.active(n)!.version}`),
+        hub: sync ? { deviceId: sync.deviceId, broker: sync.brokerUrl } : null,
+      }, 'ready');
     },
     stop() {
       if (!started) return Promise.resolve();
       stopping ??= (async () => {
         ready = false;
         for (const p of [...extra].reverse()) await p.stop();
+        await sync?.stop(); // publishes offline presence; unsent windows stay in the outbox
         if (timer) clearInterval(timer);
         await api?.stop(); // stop accepting; in-flight requests finish
-        await runtime.stop();
-        await recorder?.stop?.(); // writes the open summary window
+        await batch?.stop(); // a running job finishes its file
+        await recorder?.stop?.(); // writes the open summary window (sent on the next connect)
         retention?.stop();
+        await runtime.stop();
         store?.db.close();
         logger.info('stopped');
       })();

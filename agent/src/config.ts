@@ -44,6 +44,27 @@ export const AgentConfig = z.object({
     budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
   }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024 }),
   batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).default({ jobs: [] }),
+  /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
+  sync: z.object({
+    /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */
+    brokerUrl: z.string().url('expected a broker URL such as mqtt://hub.example:1883').optional(),
+    /** Bytes per model block asked of the hub. */
+    blockSize: z.number().int().min(1024).max(4 * 1024 * 1024).default(256 * 1024),
+    /** Blocks in flight at once during a download. */
+    window: z.number().int().positive().max(256).default(8),
+    /** Delay between reconnect attempts. */
+    reconnectMs: z.number().int().positive().default(2000),
+    outbox: z.object({
+      /** Windows or events per message. */
+      batchSize: z.number().int().positive().default(50),
+      /** Messages per second while a backlog drains. */
+      messagesPerSec: z.number().positive().default(20),
+      /** Kept under the broker's payload limit. */
+      maxMessageBytes: z.number().int().min(1024).default(192 * 1024),
+      /** Resend what was sent but not acked after this long. */
+      resendAfterMs: z.number().int().positive().default(15_000),
+    }).strict().prefault({}),
+  }).strict().prefault({}),
   /** Allow NaN / Infinity in request tensors (sent as strings "NaN", "Infinity", "-Infinity"). */
   allowNonFinite: z.boolean().default(false),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
@@ -58,6 +79,8 @@ export interface ConfigFlags {
   apiHost?: string | undefined;
   apiPort?: string | number | undefined;
   logLevel?: string | undefined;
+  /** --broker URL: overrides sync.brokerUrl. */
+  broker?: string | undefined;
 }
 
 /**
@@ -96,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Age
     throw new AppError('CONFIG_INVALID', 'invalid config: dataDir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA');
   }
   merged.dataDir = typeof dataDir === 'string' ? resolve(dataDir) : dataDir;
+  if (flags.broker !== undefined) merged.sync = { ...((raw.sync as object | undefined) ?? {}), brokerUrl: flags.broker };
   if (flags.logLevel !== undefined) merged.log = { ...((raw.log as object | undefined) ?? {}), level: flags.logLevel };
   try {
     return parseWire(AgentConfig, merged, 'config');

@@ -12,34 +12,31 @@ import { runDaemon } from '../main.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import { parseArgs, str, type Parsed } from './args.js';
+import { batchCommand } from '../batch/cli.js';
+import { summariesCommand } from '../summaries/cli.js';
+import { enrollCommand } from './enroll.js';
+import { agentStatus, formatStatus } from './status.js';
 
 const USAGE = `edgefleet-agent ${AGENT_VERSION}
 
 Usage: edgefleet-agent <command> [--data-dir DIR] [--config agent.json] ...
 
 Commands:
-  run [--api-host 127.0.0.1] [--api-port 8701] [--log-level info]   run the daemon (local OIP v2 API)
+  run [--api-host 127.0.0.1] [--api-port 8701] [--log-level info] [--broker URL]
+                                       run the daemon (local OIP v2 API; the hub link when enrolled)
+  enroll --hub URL --token T [--id DEVICE_ID]   join a hub: stores credentials.json and trust.json
+  status [--json]                      models, hub link, last applied desired seq, outbox backlog, last refusal
   trust set TRUST.json                 provision (or rotate) the trust document
   install BUNDLE.efb [--no-activate]   verify and install a signed bundle, activating it
   models [--json]                      list installed versions and which is active
   activate NAME VERSION                switch NAME to an installed VERSION
   rollback NAME                        switch NAME back to its previous version
   summaries [--model m] [--since T] [--json]   show prediction summaries
-  batch --model NAME --input FILE --output OUT.jsonl                run a batch job
+  batch --model NAME [--version V] --input FILE.jsonl|FILE.csv --output OUT.jsonl   run a batch job
 
 --data-dir defaults to "dataDir" in the config file or $EDGEFLEET_AGENT_DATA.
 Exit codes: 0 ok, 1 failure, 2 usage error.
 `;
-
-/** What subcommands implemented elsewhere (summaries, batch) receive. */
-export interface CliContext {
-  env: NodeJS.ProcessEnv;
-  /** Loads the config (flags: --data-dir, --config); throws CONFIG_INVALID naming the field. */
-  config(flags: { dataDir?: string | undefined; config?: string | undefined }): AgentConfig;
-  openStore(dataDir: string): Store;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
 
 type Out = (s: string) => void;
 
@@ -109,9 +106,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         out(USAGE);
         return cmd === undefined ? 2 : 0;
       case 'run': {
-        const p = parseArgs(rest, [...COMMON, 'api-host', 'api-port', 'log-level']);
-        need(p, 0, 'run --data-dir DIR [--config agent.json] [--api-host H] [--api-port P]');
-        await runDaemon(env, { dataDir: str(p, 'data-dir'), config: str(p, 'config'), apiHost: str(p, 'api-host'), apiPort: str(p, 'api-port'), logLevel: str(p, 'log-level') });
+        const p = parseArgs(rest, [...COMMON, 'api-host', 'api-port', 'log-level', 'broker']);
+        need(p, 0, 'run --data-dir DIR [--config agent.json] [--api-host H] [--api-port P] [--broker URL]');
+        await runDaemon(env, {
+          dataDir: str(p, 'data-dir'), config: str(p, 'config'), apiHost: str(p, 'api-host'), apiPort: str(p, 'api-port'),
+          logLevel: str(p, 'log-level'), broker: str(p, 'broker'),
+        });
         return -1; // keep running until a signal
       }
       case 'trust':
@@ -157,8 +157,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'summaries':
       case 'batch':
         return await delegate(cmd, rest, env);
+      case 'enroll':
+        return await enrollCommand(rest, { stdout: process.stdout, stderr: process.stderr, env });
+      case 'status': {
+        const p = parseArgs(rest, COMMON, ['json']);
+        need(p, 0, 'status [--json]');
+        return await withStore(p, env, (s, config) => {
+          const st = agentStatus(s, config);
+          out(p.flags.has('json') ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
+          return 0;
+        });
+      }
       default:
-        throw new AppError('BAD_REQUEST', `unknown command "${cmd}": expected run, trust, install, models, activate, rollback, summaries or batch (see --help)`);
+        throw new AppError('BAD_REQUEST', `unknown command "${cmd}": expected run, enroll, status, trust, install, models, activate, rollback, summaries or batch (see --help)`);
     }
   } catch (err) {
     const e = toAppError(err);
@@ -167,25 +178,29 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-/** summaries and batch live in ../summaries/cli.ts and ../batch/cli.ts (another part); loaded on demand. */
+/**
+ * summaries and batch parse their own flags (../summaries/cli.ts, ../batch/cli.ts); they get the data
+ * dir resolved here like every other command (--data-dir, the config file's dataDir, or the env).
+ */
 async function delegate(cmd: 'summaries' | 'batch', argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const spec = cmd === 'summaries' ? '../summaries/cli.js' : '../batch/cli.js';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(new URL(spec, import.meta.url).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new AppError('INTERNAL', `the ${cmd} command is not available in this build: ${(err as Error).message}`);
+  const rest: string[] = [];
+  let dataDir: string | undefined;
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--(data-dir|config)(?:=(.*))?$/.exec(a);
+    if (!m) {
+      rest.push(a);
+      continue;
+    }
+    const v = m[2] ?? argv[++i];
+    if (v === undefined) throw new AppError('BAD_REQUEST', `option --${m[1]} needs a value`);
+    if (m[1] === 'data-dir') dataDir = v;
+    else config = v;
   }
-  const fn = mod[`${cmd}Command`] as ((args: string[], ctx: CliContext) => Promise<number>) | undefined;
-  if (typeof fn !== 'function') throw new AppError('INTERNAL', `the ${cmd} command is not available in this build`);
-  const ctx: CliContext = {
-    env,
-    config: (f) => loadConfig(env, f),
-    openStore: (dir) => openStore(dir),
-    stdout: process.stdout,
-    stderr: process.stderr,
-  };
-  return fn(argv, ctx);
+  const dir = loadConfig(env, { dataDir, config }).dataDir;
+  const ctx = { dataDir: dir, stdout: process.stdout, stderr: process.stderr };
+  return cmd === 'summaries' ? summariesCommand(rest, ctx) : batchCommand(rest, ctx);
 }
 
 function isMainModule(): boolean {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { summariesMigration } from '../summaries/migration.js';
+import { syncMigration } from '../sync/sync-store.js';
 
 export type Db = Database.Database;
 
@@ -56,8 +57,8 @@ export const coreMigration: Migration = {
   },
 };
 
-/** Every migration of the agent: core (1) and summaries/outbox (100). */
-export const agentMigrations: readonly Migration[] = [coreMigration, summariesMigration];
+/** Every migration of the agent: core (1), summaries/outbox (100) and sync state (200). */
+export const agentMigrations: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
 
 /** Opens (creating) the database and applies every migration not yet applied, each in its own transaction. */
 export function openDb(path: string, migrations: readonly Migration[] = agentMigrations): Db {

@@ -82,6 +82,15 @@ export class SyncClient {
     return this.d.now ? this.d.now() : new Date();
   }
 
+  get deviceId(): string {
+    return this.id;
+  }
+
+  /** The broker this client connects to: the configured override, else the first from enrollment. */
+  get brokerUrl(): string {
+    return this.opts.brokerUrl ?? this.d.credentials.brokers[0] ?? '';
+  }
+
   isConnected(): boolean {
     return this.connected;
   }
@@ -94,8 +103,7 @@ export class SyncClient {
       const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
       if (v.ok) void this.updater.apply(v.body);
     }
-    const url = this.opts.brokerUrl ?? this.d.credentials.brokers[0] ?? '';
-    const client = mqtt.connect(url, {
+    const client = mqtt.connect(this.brokerUrl, {
       clientId: this.id,
       username: this.id,
       password: this.d.credentials.secret,
@@ -121,7 +129,9 @@ export class SyncClient {
     this.policy.stop();
     this.outbox.pause();
     this.downloader.stop();
+    await this.updater.idle(); // an install or switch under way finishes before the DB closes
     if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.stateTimer = null;
     const c = this.client;
     this.client = null;
     if (c) {

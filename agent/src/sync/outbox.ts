@@ -65,6 +65,16 @@ export class OutboxSender {
     }, ms);
   }
 
+  /**
+   * The highest outbox seq handed to the link and not yet acked (0 when none): retention must not
+   * rewrite those entries, or an ack would delete a merged row the hub never received.
+   */
+  inFlightSeq(): number {
+    let max = 0;
+    for (const seq of this.inFlight.keys()) if (seq > max) max = seq;
+    return max;
+  }
+
   pending(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }

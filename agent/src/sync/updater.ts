@@ -46,6 +46,11 @@ export class Updater {
     this.next = null;
   }
 
+  /** Resolves when no document is being applied (after stop(): when the current step ended). */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   private async loop(): Promise<void> {
     while (this.next && !this.stopped) {
       const doc = this.next;
