@@ -28,6 +28,22 @@ export const HubConfig = z
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
     maxPayloadBytes: z.number().int().positive().default(256 * 1024),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /**
+     * Reach devices through an external MQTT broker (Mosquitto, EMQX, …) as a client instead of the
+     * embedded aedes broker. Several hubs share device traffic through `$share/<shareGroup>/…`.
+     */
+    externalBroker: z
+      .object({
+        url: z.string().regex(/^mqtts?:\/\//, 'expected an mqtt:// or mqtts:// URL'),
+        username: z.string().min(1),
+        password: z.string().min(1),
+        clientId: z.string().min(1).optional(),
+        shareGroup: z.string().default('edgefleet'),
+        /** Mosquitto password file to append each new device's credentials to (then reload mosquitto with SIGHUP). */
+        passwordFile: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     /** Desired-state documents: lifetime and re-signing (milliseconds). */
     sync: z
       .object({

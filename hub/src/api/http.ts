@@ -26,6 +26,8 @@ export interface ApiDeps {
   maxBundleBytes: number;
   /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
   sync?: FleetSync | null;
+  /** Called with each device's new secret (external broker: append to its password file). */
+  onCredentials?: (deviceId: string, secret: string) => void;
 }
 
 export interface Actor {

@@ -51,6 +51,7 @@ export const deviceRoutes: RouteDef[] = [
       const b = await jsonBody(c, DeviceRotate, 'secret rotation');
       const secret = randomSecret();
       deps.store.devices.rotateSecret(id, secret);
+      deps.onCredentials?.(id, secret);
       // Drop the live session so that it must reconnect with the new secret.
       const disconnected = deps.fleet ? await deps.fleet.disconnect(id) : false;
       audit(c, deps, 'device.rotate-secret', id, b.reason ?? null, { disconnected });

@@ -21,6 +21,7 @@ export function issueCredentials(deps: ApiDeps, id: string | undefined, tags: Ta
     }
     deps.store.devices.create(deviceId, secret, { ...extra, ...tags }, facts, deps.clock.now());
   })();
+  deps.onCredentials?.(deviceId, secret);
   return { schema: CREDENTIALS_SCHEMA, deviceId, secret, brokers: deps.brokers(), trust: deps.trust() };
 }
 

@@ -12,6 +12,8 @@ import { Store } from '../store/index.js';
 import { createApp } from '../api/app.js';
 import type { BundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { createExternalLink } from '../mqtt/external.js';
+import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { FleetSync } from '../sync/service.js';
@@ -49,7 +51,13 @@ export class Hub {
     this.trust = t.trust;
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
 
-    const fleet = createEmbeddedBroker({
+    const ext = cfg.externalBroker;
+    const fleet = ext
+      ? createExternalLink({
+          url: ext.url, username: ext.username, password: ext.password, clientId: ext.clientId ?? ext.username,
+          shareGroup: ext.shareGroup, devices: store.devices, metrics: this.metrics, logger, clock,
+        })
+      : createEmbeddedBroker({
       host: cfg.host,
       tcpPort: cfg.mqttPort,
       ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
@@ -89,6 +97,7 @@ export class Hub {
       brokers: () => this.brokers(),
       maxBundleBytes: cfg.maxBundleBytes,
       sync,
+      ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
@@ -143,6 +152,7 @@ export class Hub {
 
   private brokers(): string[] {
     if (this.cfg.publicBrokers?.length) return this.cfg.publicBrokers;
+    if (this.cfg.externalBroker) return [this.cfg.externalBroker.url];
     const a = this.addrs;
     if (!a) return [];
     return [a.mqtt, ...(a.mqtts ? [a.mqtts] : [])];

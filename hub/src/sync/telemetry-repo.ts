@@ -32,13 +32,8 @@ export class TelemetryRepo {
   }
 
   windows(q: { deviceId?: string; model?: string; version?: string; since?: string; limit?: number }): Array<SummaryWindow & { deviceId: string; seq: number }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.deviceId) (where.push('device_id = ?'), args.push(q.deviceId));
-    if (q.model) (where.push('model = ?'), args.push(q.model));
-    if (q.version) (where.push('version = ?'), args.push(q.version));
-    if (q.since) (where.push('start >= ?'), args.push(q.since));
-    const sql = `SELECT device_id, seq, window FROM device_windows ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start, device_id, seq LIMIT ?`;
+    const { where, args } = conditions({ device_id: q.deviceId, model: q.model, version: q.version }, ['start', q.since]);
+    const sql = `SELECT device_id, seq, window FROM device_windows ${where} ORDER BY start, device_id, seq LIMIT ?`;
     args.push(q.limit ?? 100_000);
     return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; seq: number; window: string }>).map((r) => ({
       ...(JSON.parse(r.window) as SummaryWindow),
@@ -48,11 +43,8 @@ export class TelemetryRepo {
   }
 
   events(q: { deviceId?: string; since?: string; limit?: number }): Array<DeviceEvent & { deviceId: string }> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.deviceId) (where.push('device_id = ?'), args.push(q.deviceId));
-    if (q.since) (where.push('at >= ?'), args.push(q.since));
-    const sql = `SELECT device_id, event FROM device_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, device_id, seq LIMIT ?`;
+    const { where, args } = conditions({ device_id: q.deviceId }, ['at', q.since]);
+    const sql = `SELECT device_id, event FROM device_events ${where} ORDER BY at, device_id, seq LIMIT ?`;
     args.push(q.limit ?? 10_000);
     return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; event: string }>).map((r) => ({ ...(JSON.parse(r.event) as DeviceEvent), deviceId: r.device_id }));
   }
@@ -63,4 +55,20 @@ export class TelemetryRepo {
     const e = this.db.prepare('SELECT COUNT(*) AS n FROM device_events WHERE device_id = ?').get(deviceId) as { n: number };
     return { windows: w.n, events: e.n };
   }
+}
+
+/** A WHERE clause from equality filters (undefined = no filter) and one `column >= since` bound. */
+function conditions(eq: Record<string, string | undefined>, since: [string, string | undefined]): { where: string; args: unknown[] } {
+  const parts: string[] = [];
+  const args: unknown[] = [];
+  for (const [col, v] of Object.entries(eq)) {
+    if (v === undefined) continue;
+    parts.push(`${col} = ?`);
+    args.push(v);
+  }
+  if (since[1] !== undefined) {
+    parts.push(`${since[0]} >= ?`);
+    args.push(since[1]);
+  }
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
 }

@@ -1,0 +1,76 @@
+// Starts a real Mosquitto for tests, configured only with the files `edgefleet-hub mosquitto-config`
+// generates (password file, ACL, mosquitto.conf). Shared by the FleetLink suite and the hub e2e test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mosquittoConfigCommand } from '../mosquitto-config.js';
+
+export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitForPort(port: number, proc: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`mosquitto exited with ${proc.exitCode}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`mosquitto did not listen on ${port}: ${log()}`);
+}
+
+/** Starts Mosquitto with the generated files for `list`; `regenerate` rewrites them and reloads (SIGHUP). */
+export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024) {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
+  const port = await freePort();
+  const generate = async (devices: Array<{ id: string; secret: string }>) => {
+    const err: string[] = [];
+    const code = await mosquittoConfigCommand(
+      ['--out', dir, '--hub-user', hub.user, '--hub-password', hub.password, '--port', String(port), '--host', '127.0.0.1', '--max-payload-bytes', String(maxPayload)],
+      { listDevices: () => devices, stdout: () => {}, stderr: (l) => err.push(l) },
+    );
+    if (code !== 0) throw new Error(`mosquitto-config failed: ${err.join('\n')}`);
+  };
+  await generate(list);
+  // Running as root, mosquitto would drop to the `mosquitto` user and fail to read the 0600 files.
+  if (process.getuid?.() === 0) appendFileSync(join(dir, 'mosquitto.conf'), 'user root\n');
+  let output = '';
+  const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await waitForPort(port, proc, () => output);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    passwordFile: join(dir, 'passwd'),
+    reload() {
+      proc.kill('SIGHUP');
+    },
+    hub,
+    async regenerate(devices: Array<{ id: string; secret: string }>) {
+      await generate(devices);
+      proc.kill('SIGHUP');
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
