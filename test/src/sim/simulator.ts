@@ -157,7 +157,8 @@ export class FleetSimulator {
       event: (e) => {
         const seq = ++s.seq;
         const ev = { ...e, seq, at: this.now().toISOString() } as DeviceEvent;
-        this.send(s, 'events', [seq], JSON.stringify(simEvents(s.dev.id, [ev])));
+        // A lost PUBACK is covered by the outbox resend.
+        this.send(s, 'events', [seq], JSON.stringify(simEvents(s.dev.id, [ev]))).catch(() => {});
       },
       state: (lastAppliedSeq, models) => this.publishState(s, lastAppliedSeq, models),
       blobGet: (req) => s.client.publish(deviceTopic(s.dev.id, 'blob/get'), JSON.stringify(req), { qos: 1 }, () => {}),
