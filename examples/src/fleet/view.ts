@@ -1,0 +1,202 @@
+// A live, readable view of a local fleet: per device its tags, whether it is online,
+// the version it runs, its latest deployment's status and progress, the predictions it
+// served (counted by the traffic loop) and the summary windows and predictions the hub
+// stored from it. fleetSnapshot() gathers it from the hub's REST API; renderFleet()
+// lays it out; fleetView() redraws it in place on a TTY and prints plain lines otherwise.
+import type { Deployment, DeploymentDevice, DeviceInfo } from '@edgefleet/shared';
+import type { Api } from './hub.js';
+import type { AgentTraffic } from './traffic.js';
+
+export interface DeviceRow {
+  deviceId: string;
+  tags: Record<string, string>;
+  online: boolean;
+  /** The version of `model` the device reports active, if any. */
+  version: string | null;
+  /** The newest deployment naming this device (not superseded). */
+  deployment: { id: number; version: string; status: DeploymentDevice['status']; progress: number | null; reason: string | null } | null;
+  /** Predictions the traffic loop got answers for; null when unknown. */
+  served: number | null;
+  /** Windows and predictions the hub stored from this device. */
+  hubWindows: number;
+  hubPredictions: number;
+}
+
+export interface FleetSnapshot {
+  at: string;
+  model: string;
+  devices: DeviceRow[];
+  deployments: Array<Omit<Deployment, 'devices'>>;
+}
+
+/** Remembers hub windows already counted, so each refresh only asks for new ones. */
+class WindowCounter {
+  private readonly seen = new Map<string, { seqs: Set<number>; since: string | undefined; windows: number; predictions: number }>();
+
+  async refresh(api: Api, deviceId: string, model: string): Promise<{ windows: number; predictions: number }> {
+    let s = this.seen.get(deviceId);
+    if (!s) {
+      s = { seqs: new Set(), since: undefined, windows: 0, predictions: 0 };
+      this.seen.set(deviceId, s);
+    }
+    const q = new URLSearchParams({ model });
+    if (s.since) q.set('since', s.since);
+    const r = await api<{ windows: Array<{ seq: number; start: string; count: number }> }>('GET', `/devices/${encodeURIComponent(deviceId)}/windows?${q}`);
+    for (const w of r.windows) {
+      if (s.seqs.has(w.seq)) continue;
+      s.seqs.add(w.seq);
+      s.windows++;
+      s.predictions += w.count;
+      if (!s.since || w.start > s.since) s.since = w.start;
+    }
+    return { windows: s.windows, predictions: s.predictions };
+  }
+}
+
+export interface SnapshotSource {
+  api: Api;
+  model: string;
+  /** deviceId -> traffic stats, for the SERVED column. */
+  served?: (deviceId: string) => AgentTraffic | undefined;
+}
+
+/** Builds a snapshot function that keeps its window counts between calls. */
+export function fleetSnapshotter(src: SnapshotSource): () => Promise<FleetSnapshot> {
+  const counter = new WindowCounter();
+  return async () => {
+    const [{ devices }, { deployments }] = await Promise.all([
+      src.api<{ devices: DeviceInfo[] }>('GET', '/devices'),
+      src.api<{ deployments: Array<Omit<Deployment, 'devices'>> }>('GET', '/deployments'),
+    ]);
+    // Newest first; details of the newest few are enough to place every device.
+    const mine = deployments.filter((d) => d.model === src.model).sort((a, b) => b.id - a.id).slice(0, 5);
+    const details = await Promise.all(mine.map((d) => src.api<Deployment>('GET', `/deployments/${d.id}`)));
+    const rows: DeviceRow[] = [];
+    for (const d of devices.filter((x) => !x.revoked)) {
+      let dep: DeviceRow['deployment'] = null;
+      for (const full of details) {
+        const x = full.devices.find((y) => y.deviceId === d.id && y.status !== 'superseded');
+        if (x) {
+          dep = { id: full.id, version: full.version, status: x.status, progress: x.progress, reason: x.reason };
+          break;
+        }
+      }
+      const hub = await counter.refresh(src.api, d.id, src.model);
+      const run = d.models.find((m) => m.name === src.model && m.status === 'active') ?? null;
+      rows.push({
+        deviceId: d.id, tags: d.tags, online: d.online, version: run?.version ?? null, deployment: dep,
+        served: src.served?.(d.id)?.predictions ?? null, hubWindows: hub.windows, hubPredictions: hub.predictions,
+      });
+    }
+    rows.sort((a, b) => a.deviceId.localeCompare(b.deviceId, 'en', { numeric: true }));
+    return { at: new Date().toISOString(), model: src.model, devices: rows, deployments };
+  };
+}
+
+function bar(frac: number, width = 10): string {
+  const f = Math.round(Math.max(0, Math.min(1, frac)) * width);
+  return `[${'#'.repeat(f)}${'-'.repeat(width - f)}]`;
+}
+
+function deploymentCell(d: DeviceRow['deployment']): string {
+  if (!d) return '-';
+  const frac = d.status === 'active' ? 1 : d.status === 'pending' ? 0 : (d.progress ?? 0);
+  const pct = `${String(Math.round(frac * 100)).padStart(3)}%`;
+  return `#${d.id} ${d.version} ${d.status.replace('_', ' ')} ${bar(frac)} ${pct}${d.reason && d.status !== 'active' ? ` ${d.reason}` : ''}`;
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length))) ?? [];
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The snapshot as text: a header, one row per device, totals, and the latest deployments. */
+export function renderFleet(s: FleetSnapshot, title = 'edgefleet local fleet'): string {
+  const head = ['DEVICE', 'TAGS', 'ONLINE', 'VERSION', 'DEPLOYMENT', 'SERVED', 'HUB WINDOWS', 'HUB PREDICTIONS'];
+  const rows = s.devices.map((d) => [
+    d.deviceId, Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(',') || '-', d.online ? 'yes' : 'no', d.version ?? '-',
+    deploymentCell(d.deployment), d.served === null ? '-' : String(d.served), String(d.hubWindows), String(d.hubPredictions),
+  ]);
+  const served = s.devices.reduce((n, d) => n + (d.served ?? 0), 0);
+  const hubW = s.devices.reduce((n, d) => n + d.hubWindows, 0);
+  const hubP = s.devices.reduce((n, d) => n + d.hubPredictions, 0);
+  const online = s.devices.filter((d) => d.online).length;
+  const versions = new Map<string, number>();
+  for (const d of s.devices) versions.set(d.version ?? 'none', (versions.get(d.version ?? 'none') ?? 0) + 1);
+  const deps = [...s.deployments].sort((a, b) => b.id - a.id).slice(0, 3).map((d) => {
+    const counts = Object.entries(d.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k.replace('_', ' ')}`).join(', ');
+    return `  #${d.id} ${d.model} ${d.version} (${d.reason}): ${counts || 'no devices'}`;
+  });
+  return `${title} — ${s.model} — ${s.at}\n\n${pad([head, ...rows])}\n`
+    + `${online}/${s.devices.length} online; versions: ${[...versions].map(([v, n]) => `${v} x${n}`).join(', ')}; `
+    + `served ${served} predictions; hub stored ${hubW} windows holding ${hubP} predictions\n`
+    + (deps.length ? `deployments:\n${deps.join('\n')}\n` : '');
+}
+
+export interface FleetViewOptions extends SnapshotSource {
+  out: { write(s: string): unknown; readonly isTTY?: boolean };
+  /** Redraw interval on a TTY (default 1 s). */
+  intervalMs?: number;
+  /** Plain (non-TTY) output: print the table this often (default 5 s). */
+  plainEveryMs?: number;
+  title?: string;
+}
+
+export interface FleetView {
+  /** The latest snapshot (null before the first refresh). */
+  readonly last: FleetSnapshot | null;
+  /** Takes a fresh snapshot now (also shown). */
+  refresh(): Promise<FleetSnapshot>;
+  /** Stops redrawing; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Redraws the fleet table in place on a TTY; otherwise prints it every `plainEveryMs`. Errors show as a line, never stop the view. */
+export function fleetView(o: FleetViewOptions): FleetView {
+  const snap = fleetSnapshotter(o);
+  const tty = o.out.isTTY === true;
+  const every = tty ? (o.intervalMs ?? 1000) : (o.plainEveryMs ?? 5000);
+  let last: FleetSnapshot | null = null;
+  let lines = 0;
+  let running: Promise<FleetSnapshot | null> | null = null;
+  let stopped = false;
+
+  const show = (text: string) => {
+    if (tty) {
+      o.out.write(`${lines ? `\x1b[${lines}F` : ''}\x1b[J${text}`);
+      lines = text.split('\n').length - 1;
+    } else {
+      o.out.write(`${text}\n`);
+    }
+  };
+  const tick = (): Promise<FleetSnapshot | null> => {
+    running ??= snap().then(
+      (s) => {
+        last = s;
+        if (!stopped) show(`${renderFleet(s, o.title)}${tty ? '(Ctrl-C stops the fleet)\n' : ''}`);
+        return s;
+      },
+      (err: unknown) => {
+        if (!stopped) show(`fleet view: cannot read the hub: ${(err as Error).message}\n`);
+        return null;
+      },
+    ).finally(() => { running = null; });
+    return running;
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), every);
+  return {
+    get last() { return last; },
+    async refresh() {
+      await running;
+      const s = await tick();
+      if (!s) throw new Error('fleet view: the hub did not answer');
+      return s;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
