@@ -1,38 +1,96 @@
-// Summary recording cost per prediction for 16 features (target < 1 µs), against
-// an empty loop over the same prebuilt tensors (the baseline).
+// Summary recording cost per prediction (issue 3, "Benchmarks"; target < 1 µs):
+// one row of 16 numeric features, each on 10 reference bins (11 edges), plus one
+// output column on reference bins, recorded by the real SummaryRecorder with
+// the real clock, against an empty loop over the same prebuilt tensors (the
+// baseline). Values spread over the bins and beyond the edges, with a few NaNs.
+import { Manifest, parseWire } from '@edgefleet/shared';
 import { SummaryRecorder } from '../src/summaries/recorder.js';
-import { tabularManifest } from '../src/summaries/fixtures.js';
 import type { RecordedTensor } from '../src/runtime/recorder.js';
 
-const N = 1_000_000;
-const manifest = tabularManifest({ nFeatures: 16 });
+const N = 2_000_000;
+const F = 16;
+const BINS = 10;
+const edges = Array.from({ length: BINS + 1 }, (_, i) => i / BINS); // 0, 0.1, ..., 1
+const features = Array.from({ length: F }, (_, i) => ({ name: `f${i}`, index: i, kind: 'numeric' as const }));
+const manifest = parseWire(Manifest, {
+  schema: 'edgefleet.manifest/v1',
+  name: 'bench',
+  version: '1.0.0',
+  created: '2026-01-01T00:00:00Z',
+  files: [{ path: 'model.onnx', sha256: 'a'.repeat(64), size: 1 }],
+  entrypoint: 'model.onnx',
+  runtime: { opset: 17, minAgentVersion: '0.1.0' },
+  io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, F] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] },
+  features,
+  reference: {
+    id: 'b'.repeat(64),
+    rows: 1000,
+    features: features.map((f) => ({ kind: 'numeric', name: f.name, edges, counts: Array(BINS).fill(100), moments: { n: 1000, mean: 0.5, m2: 83, min: 0, max: 1 } })),
+    outputs: [{ name: 'y', index: 1, edges, counts: Array(BINS).fill(100) }],
+  },
+  provenance: { data: [], training: { code: 'bench' }, metrics: {}, reason: 'bench' },
+}, 'bench manifest');
+
+// As in the agent: the real clock, the timer started (coarse clock far from a window's end).
+// Started away from a minute's end, so that the timer's first decision allows the coarse clock.
+const toEnd = 60_000 - (Date.now() % 60_000);
+if (toEnd < 5_000) await new Promise((r) => setTimeout(r, toEnd + 100));
 const rec = new SummaryRecorder({ sink: { writeWindows() {} }, manifestOf: () => manifest });
-const tensors: { x: RecordedTensor; y: RecordedTensor }[] = Array.from({ length: 64 }, (_, k) => ({
-  x: { name: 'x', datatype: 'FP32', shape: [1, 16], data: Float32Array.from({ length: 16 }, (_, i) => ((i * 7 + k * 13) % 50) / 10 - 0.5) },
-  y: { name: 'y', datatype: 'FP32', shape: [1, 2], data: Float32Array.from([0.3, (k % 10) / 9]) },
+rec.start();
+// The same with the clock read on every record, to show what the coarse clock saves.
+const exact = new SummaryRecorder({ sink: { writeWindows() {} }, manifestOf: () => manifest, coarseClock: false });
+// 256 distinct prebuilt rows (deterministic LCG): values in [-0.2, 1.2), ~1 % NaN.
+let seed = 12345;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const tensors: { x: RecordedTensor[]; y: RecordedTensor[]; ms: number }[] = Array.from({ length: 256 }, () => ({
+  x: [{ name: 'x', datatype: 'FP32', shape: [1, F], data: Float32Array.from({ length: F }, () => (rnd() < 0.01 ? Number.NaN : rnd() * 1.4 - 0.2)) }],
+  y: [{ name: 'y', datatype: 'FP32', shape: [1, 2], data: Float32Array.from([0.3, rnd()]) }],
+  ms: 0.05 + rnd() * 3,
 }));
+
 let sink = 0;
+// CPU time of this thread rather than wall time: on a box shared with other work,
+// being descheduled must not count as recording cost.
+const cpuNs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
 function empty(n: number): number {
-  const t0 = process.hrtime.bigint();
+  const t0 = cpuNs();
   for (let i = 0; i < n; i++) {
-    const t = tensors[i & 63]!;
-    sink += t.x.data.length + t.y.data.length;
+    const t = tensors[i & 255]!;
+    sink += t.x.length + t.y.length + t.ms;
   }
-  return Number(process.hrtime.bigint() - t0) / n;
+  return (cpuNs() - t0) / n;
 }
-function recording(n: number): number {
-  const t0 = process.hrtime.bigint();
+function recording(r: SummaryRecorder, n: number): number {
+  const t0 = cpuNs();
   for (let i = 0; i < n; i++) {
-    const t = tensors[i & 63]!;
-    rec.record('tab', '1.0.0', [t.x], [t.y], 0.42);
+    const t = tensors[i & 255]!;
+    r.record('bench', '1.0.0', t.x, t.y, t.ms);
   }
-  return Number(process.hrtime.bigint() - t0) / n;
+  return (cpuNs() - t0) / n;
 }
 empty(N / 10);
-recording(N / 10); // warm up the JIT
-const base = empty(N);
-const cost = recording(N);
+recording(rec, N / 10); // warm up the JIT
+recording(exact, N / 10);
+// Best of 3 rounds each, interleaved, so a neighbour's burst on a shared box hurts less.
+let base = Infinity;
+let cost = Infinity;
+let costExact = Infinity;
+for (let r = 0; r < 3; r++) {
+  base = Math.min(base, empty(N));
+  cost = Math.min(cost, recording(rec, N));
+  costExact = Math.min(costExact, recording(exact, N / 2));
+}
 const net = Math.max(0, cost - base);
-console.log(`summary record (16 features + 1 output): ${cost.toFixed(0)} ns/prediction, empty loop ${base.toFixed(1)} ns -> ${net.toFixed(0)} ns net = ${(net / 1000).toFixed(3)} µs (target < 1 µs) ${net < 1000 ? 'OK' : 'MISSED'}`);
-rec.flush();
+const netExact = Math.max(0, costExact - base);
+const w = rec.pending()[0]!;
+const binned = w.features.reduce((s, f) => s + (f.kind === 'numeric' && f.hist ? f.hist.under + f.hist.over + f.hist.counts.reduce((a, b) => a + b, 0) : 0), 0);
+console.log(`summary record (${F} numeric features x ${BINS} bins + 1 output): ${cost.toFixed(0)} ns/prediction, empty loop ${base.toFixed(1)} ns`);
+console.log(`summary record cost: ${net.toFixed(0)} ns net = ${(net / 1000).toFixed(3)} µs per prediction (target < 1 µs) ${net < 1000 ? 'OK' : 'MISSED'}; ${(1000 / Math.max(cost, 1e-9)).toFixed(1)} M records/s on one core`);
+console.log(`  with the clock read on every record: ${netExact.toFixed(0)} ns net (${(netExact / Math.max(net, 1e-9)).toFixed(2)}x)`);
+console.log(`  (check: ${w.count} rows in the open window, ${binned} feature values binned)`);
+rec.stop();
+exact.stop();
 if (sink < 0) console.log(sink);

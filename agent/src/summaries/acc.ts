@@ -1,6 +1,6 @@
 // One open summary window in typed arrays: the hot path (record) only does
 // arithmetic on these; toWire() builds the SummaryWindow when the window closes.
-import { LATENCY_BUCKETS, latencyBucket } from '@edgefleet/shared';
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared';
 import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
 import type { VersionPlan } from './layout.js';
 
@@ -46,6 +46,25 @@ export function binIndex(e: Float64Array, x: number): number {
     else hi = mid - 1;
   }
   return lo + 1;
+}
+
+const BOUNDS = Float64Array.from(LATENCY_BOUNDS_MS);
+const LAST_BOUND = BOUNDS.length - 1;
+
+/**
+ * The shared latencyBucket() (same buckets: bounds 0.01 ms * 2^(i/4)) without its
+ * argument check and call, for the request path: a log2 guess corrected against
+ * the exact bounds. `ms` must be >= 0.
+ */
+export function latencyIndex(ms: number): number {
+  if (ms <= (BOUNDS[0] as number)) return 0;
+  if (ms > (BOUNDS[LAST_BOUND] as number)) return LAST_BOUND + 1;
+  let i = Math.ceil(4 * Math.log2(ms * 100));
+  if (i > LAST_BOUND) i = LAST_BOUND;
+  else if (i < 0) i = 0;
+  while (i > 0 && ms <= (BOUNDS[i - 1] as number)) i--;
+  while (ms > (BOUNDS[i] as number)) i++;
+  return i;
 }
 
 /** Row stride of a tensor as sent: product of dims after the first; whole tensor for rank <= 1. */
@@ -110,8 +129,8 @@ export class WindowAcc {
   }
 
   addLatency(ms: number): void {
-    const v = ms >= 0 ? ms : 0; // a clock step backwards must not throw on the request path
-    const i = latencyBucket(v);
+    const v = ms >= 0 ? ms : 0; // a clock step backwards (or NaN) must not throw on the request path
+    const i = latencyIndex(v);
     this.latency[i] = (this.latency[i] as number) + 1;
     this.latencySumMs += v;
   }
@@ -150,7 +169,7 @@ export class WindowAcc {
         stride = strideOf(t!);
         n = Math.floor(data.length / stride);
       }
-      const edges = fp.edges;
+      const lookup = fp.bins;
       const vocab = fp.vocabulary;
       const off = fp.binOffset;
       const mo = f * MOM;
@@ -163,8 +182,8 @@ export class WindowAcc {
           const j = off + (Number.isInteger(x) && x >= 0 && x < k ? x : k);
           bins[j] = (bins[j] as number) + 1;
         } else {
-          if (edges !== null) {
-            const j = off + binIndex(edges, x);
+          if (lookup !== null) {
+            const j = off + lookup.index(x);
             bins[j] = (bins[j] as number) + 1;
           }
           if (x - x === 0) {
@@ -198,8 +217,8 @@ export class WindowAcc {
         const v = data[i];
         const x = typeof v === 'bigint' ? Number(v) : (v as number);
         if (x !== x) continue;
-        if (op.edges !== null) {
-          const j = op.binOffset + binIndex(op.edges, x);
+        if (op.bins !== null) {
+          const j = op.binOffset + op.bins.index(x);
           bins[j] = (bins[j] as number) + 1;
         }
         if (x !== Infinity && x !== -Infinity) addMoment(this.oMom, o * MOM, x);
@@ -246,12 +265,12 @@ export class WindowAcc {
         return { kind: 'categorical', name: fp.name, cat: { counts, other: bins[fp.binOffset + fp.vocabulary.length] as number }, nulls: this.fNans[f] as number };
       }
       const s: FeatureSummary = { kind: 'numeric', name: fp.name, moments: moments(this.fMom, f * MOM), nulls: 0, nans: this.fNans[f] as number };
-      if (fp.edges !== null) s.hist = hist(fp.binOffset, fp.binCount);
+      if (fp.bins !== null) s.hist = hist(fp.binOffset, fp.binCount);
       return s;
     });
     const outputs: OutputSummary[] = plan.outputs.map((op, o) => {
       const s: OutputSummary = { name: op.name, index: Math.max(0, op.column), moments: moments(this.oMom, o * MOM) };
-      if (op.edges !== null) s.hist = hist(op.binOffset, op.binCount);
+      if (op.bins !== null) s.hist = hist(op.binOffset, op.binCount);
       return s;
     });
     const inputs: InputSummary[] = plan.inputs.map((name, k) => ({ name, moments: moments(this.iMom, k * MOM), nans: this.iNans[k] as number }));

@@ -4,13 +4,67 @@
 // window's flat typed arrays. The hot path only indexes into these.
 import type { Manifest } from '@edgefleet/shared';
 
+/**
+ * Finds the bin of a value on fixed edges in O(1) expected time: a uniform grid
+ * over [first edge, last edge] maps x to a guessed bin, which is then corrected
+ * against the real edges, so the answer is exactly the binary search's (bin i
+ * is [e[i], e[i+1]), the last bin closed) while the branches stay predictable.
+ * A binary search over 11 edges costs ~4 mispredicted branches per value.
+ */
+export class BinLookup {
+  readonly edges: Float64Array;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly scale: number;
+  private readonly maxCell: number;
+  /** cell -> the bin (0..K-1) holding the cell's lower bound (a guess; index() corrects it). */
+  private readonly grid: Uint16Array;
+  private readonly lastBin: number;
+
+  constructor(edges: readonly number[]) {
+    const e = Float64Array.from(edges);
+    const k = e.length - 1;
+    this.edges = e;
+    this.lo = e[0] as number;
+    this.hi = e[k] as number;
+    this.lastBin = k - 1;
+    // ~4 cells per bin (power of two, at most 4096) keeps the fix-up at 0-1 steps for roughly even edges.
+    let cells = 16;
+    while (cells < 4 * k && cells < 4096) cells *= 2;
+    const span = this.hi - this.lo;
+    this.scale = Number.isFinite(span) && span > 0 ? cells / span : 0;
+    this.maxCell = cells - 1;
+    this.grid = new Uint16Array(cells);
+    let b = 0;
+    for (let c = 0; c < cells; c++) {
+      const at = this.lo + c * (span / cells);
+      while (b < k - 1 && (e[b + 1] as number) <= at) b++;
+      this.grid[c] = b;
+    }
+  }
+
+  /** Index into [under, bin0..binK-1, over] for a value that is not NaN. */
+  index(x: number): number {
+    if (x < this.lo) return 0;
+    if (x > this.hi) return this.lastBin + 2;
+    let c = ((x - this.lo) * this.scale) | 0;
+    if (c > this.maxCell) c = this.maxCell;
+    let b = this.grid[c] as number;
+    const e = this.edges;
+    // The grid is a guess (rounding, several edges in a cell): the edges decide.
+    while (b < this.lastBin && x >= (e[b + 1] as number)) b++;
+    while (b > 0 && x < (e[b] as number)) b--;
+    return b + 1;
+  }
+}
+
 export interface FeaturePlan {
   name: string;
   kind: 'numeric' | 'categorical';
   input: string;
   column: number;
-  /** numeric with reference: strictly increasing edges; null when the reference has none. */
-  edges: Float64Array | null;
+  /** numeric with reference: its strictly increasing edges; null when the reference has none. */
+  bins: BinLookup | null;
   vocabulary: string[] | null;
   /** offset into WindowAcc.bins: [under, bin0..binK-1, over] numeric, [v0..vK-1, other] categorical. */
   binOffset: number;
@@ -24,7 +78,7 @@ export interface OutputPlan {
   tensor: string;
   /** column in the last dimension; -1 means every element (no reference given). */
   column: number;
-  edges: Float64Array | null;
+  bins: BinLookup | null;
   binOffset: number;
   binCount: number;
 }
@@ -61,7 +115,7 @@ export function buildPlan(manifest: Manifest): VersionPlan {
       kind: f.kind,
       input: f.input ?? firstInput,
       column: f.index,
-      edges: null,
+      bins: null,
       vocabulary: null,
       binOffset: offset,
       binCount: 0,
@@ -70,7 +124,7 @@ export function buildPlan(manifest: Manifest): VersionPlan {
       plan.vocabulary = f.vocabulary ?? [];
       plan.binCount = plan.vocabulary.length + 1;
     } else if (ref && ref.kind === 'numeric') {
-      plan.edges = Float64Array.from(ref.edges);
+      plan.bins = new BinLookup(ref.edges);
       plan.binCount = ref.edges.length + 1; // under + (edges-1) bins + over
     }
     offset += plan.binCount;
@@ -87,12 +141,12 @@ export function buildPlan(manifest: Manifest): VersionPlan {
     const tensor = ioOutputs.includes(r.name) ? r.name : (ioOutputs[0] ?? r.name);
     covered.add(tensor);
     const name = (nameUses.get(r.name) ?? 0) > 1 ? `${r.name}[${r.index}]` : r.name;
-    outputs.push({ name, tensor, column: r.index, edges: Float64Array.from(r.edges), binOffset: offset, binCount: r.edges.length + 1 });
+    outputs.push({ name, tensor, column: r.index, bins: new BinLookup(r.edges), binOffset: offset, binCount: r.edges.length + 1 });
     offset += r.edges.length + 1;
   }
   // Outputs without a reference still get moments over all their elements.
   for (const o of ioOutputs) {
-    if (!covered.has(o)) outputs.push({ name: o, tensor: o, column: -1, edges: null, binOffset: offset, binCount: 0 });
+    if (!covered.has(o)) outputs.push({ name: o, tensor: o, column: -1, bins: null, binOffset: offset, binCount: 0 });
   }
   const tabular = features.length > 0;
   const featureInput = features[0]?.input ?? firstInput;
