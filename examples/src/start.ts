@@ -1,37 +1,212 @@
-// `npm start` until the local fleet exists (issue 5 grows this): runs the example
-// model end to end — train, pack, sign, verify (examples/out/) — then loads the
-// verified v1.0.0 model from its bundle and scores a few fresh measurements.
+// `npm start`: a real local fleet (issue 5, section 5; explained step by step in docs/fleet.md).
+// Builds and signs the example model's two versions, starts a hub (embedded broker,
+// SQLite under .data/fleet/hub), pushes both bundles, enrolls agents as separate
+// processes (one ring=canary, the rest ring=main), deploys v1 to all, sends them
+// steady prediction traffic, waits until all run v1, deploys v2 to ring=canary, and
+// shows the fleet live until Ctrl-C (or --seconds), then stops agents, then the hub.
+import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { extractBundleFile } from '@edgefleet/shared';
-import { generateVibration, MACHINE_TYPES, N_FEATURES } from './vibration/data.js';
-import { makeExampleOutputs } from './vibration/make.js';
-import { runOrt } from './vibration/pipeline.js';
+import { parseArgs } from 'node:util';
+import type { Deployment, DeviceInfo } from '@edgefleet/shared';
+import {
+  enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  type AgentHandle, type HubHandle, type RunningProcess,
+} from './fleet/index.js';
 import { repoRoot } from './testkit/spawn.js';
-import { readFile, rm } from 'node:fs/promises';
+import { makeExampleOutputs } from './vibration/make.js';
 
-async function main(): Promise<void> {
-  const outDir = resolve(repoRoot(), 'examples', 'out');
-  const r = await makeExampleOutputs({ outDir, log: (l) => process.stdout.write(`${l}\n`) });
-  const v1 = r.bundles[0];
-  if (!v1) throw new Error('no bundle was made');
-  const modelPath = join(outDir, '.start-model.onnx');
-  await extractBundleFile(v1.path, 'model.onnx', modelPath);
-  const d = generateVibration({ rows: 8, seed: 424242 });
-  const p = await runOrt(await readFile(modelPath), d);
-  await rm(modelPath, { force: true });
-  process.stdout.write('\nscoring 8 new measurements with vibration-anomaly 1.0.0 (onnxruntime):\n');
-  for (let i = 0; i < d.rows; i++) {
-    const row = d.x.subarray(i * N_FEATURES, (i + 1) * N_FEATURES);
-    const type = MACHINE_TYPES[row[11] as number] ?? '?';
-    process.stdout.write(
-      `  ${type.padEnd(10)} rms ${(row[0] as number).toFixed(2)} mm/s  kurtosis ${(row[3] as number).toFixed(1)}  bearing ${(row[4] as number).toFixed(0)} °C` +
-        `  -> P(anomaly) ${(p[i] as number).toFixed(3)}  (label ${d.y[i]})\n`,
-    );
-  }
-  process.stdout.write(`\nverify a bundle: npx edgefleet model verify ${v1.path} --trust ${r.trustPath}\n`);
+const MODEL = 'vibration-anomaly';
+const USAGE = `usage: npm start -- [--agents N] [--seconds S] [--keep-data] [--data-dir DIR] [--http-port P] [--mqtt-port P]
+                    [--window-sec S] [--rate R] [--out DIR]
+  --agents N      agents to enroll (default 4: one ring=canary, the rest ring=main)
+  --seconds S     stop by itself S seconds after the canary deployment (default: run until Ctrl-C)
+  --keep-data     leave the data dir (hub.db, agent stores, logs) in place after stopping
+  --data-dir DIR  where the fleet lives (default .data/fleet; wiped at start)
+  --http-port P   hub HTTP port (default 8700, or a free one if taken)
+  --mqtt-port P   hub MQTT port (default 1883, or a free one if taken)
+  --window-sec S  agents' summary window (default 10 s, so the hub's numbers move)
+  --rate R        infer requests per second per agent (default 5)
+  --out DIR       where the example keys, trust.json and bundles go (default examples/out)
+`;
+
+interface Options {
+  agents: number; seconds: number | null; keepData: boolean; dataDir: string; httpPort: number | null; mqttPort: number | null;
+  windowSec: number; rate: number; out: string;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`start failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+function intOpt(v: string | undefined, name: string, min: number): number | null {
+  if (v === undefined) return null;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
+  return Number(v);
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values: v } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      agents: { type: 'string' }, seconds: { type: 'string' }, 'keep-data': { type: 'boolean' }, 'data-dir': { type: 'string' },
+      'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'window-sec': { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' },
+    },
+  });
+  const root = repoRoot();
+  return {
+    agents: intOpt(v.agents, 'agents', 1) ?? 4,
+    seconds: intOpt(v.seconds, 'seconds', 1),
+    keepData: v['keep-data'] === true,
+    dataDir: resolve(v['data-dir'] ?? join(root, '.data', 'fleet')),
+    httpPort: intOpt(v['http-port'], 'http-port', 0),
+    mqttPort: intOpt(v['mqtt-port'], 'mqtt-port', 0),
+    windowSec: intOpt(v['window-sec'], 'window-sec', 1) ?? 10,
+    rate: intOpt(v.rate, 'rate', 1) ?? 5,
+    out: resolve(v.out ?? join(root, 'examples', 'out')),
+  };
+}
+
+const say = (line: string) => void process.stdout.write(`${line}\n`);
+const step = (line: string) => say(`\n==> ${line}`);
+
+async function deploy(hub: HubHandle, version: string, target: Deployment['target'], reason: string): Promise<Deployment> {
+  const d = await hub.api<Deployment>('POST', '/deployments', { model: MODEL, version, target, reason });
+  say(`    deployment ${d.id}: ${MODEL} ${version} to ${d.devices.length} device(s) (${JSON.stringify(target)}), reason: "${reason}"`);
+  say(`    follow it: npx edgefleet deployments show ${d.id} --watch --hub ${hub.http} --token $(cat ${join(hub.dataDir, 'admin.token')})`);
+  return d;
+}
+
+async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
+  // Ctrl-C during start-up ends the current wait and goes straight to the orderly stop.
+  let interrupted: string | null = null;
+  void stopSignal.then((sig) => { interrupted = sig; });
+  const check = () => { if (interrupted) throw new Error(`interrupted (${interrupted}) while starting`); };
+  const procs: RunningProcess[] = [];
+  const agents: AgentHandle[] = [];
+  let hub: HubHandle | undefined;
+  const cleanup: Array<() => Promise<void>> = [];
+  // If this process dies without the orderly stop below, take the (detached) children with it.
+  const onExit = () => { for (const p of procs) p.kill(); };
+  process.on('exit', onExit);
+  try {
+    step(`fresh data dir ${o.dataDir}`);
+    rmSync(o.dataDir, { recursive: true, force: true });
+    mkdirSync(join(o.dataDir, 'logs'), { recursive: true });
+
+    check();
+    step('building and signing the example model (two versions) with the example keys');
+    const made = await makeExampleOutputs({ outDir: o.out, log: (l) => say(`    ${l}`) });
+
+    check();
+    step('starting the hub (embedded MQTT broker, SQLite)');
+    const httpPort = o.httpPort ?? await portOrFree(8700);
+    const mqttPort = o.mqttPort ?? await portOrFree(1883);
+    hub = await startHub({
+      dataDir: join(o.dataDir, 'hub'), trustPath: made.trustPath, hubKeyPath: join(made.keysDir, 'hub.key'),
+      httpPort, mqttPort, logFile: join(o.dataDir, 'logs', 'hub.log'),
+    });
+    procs.push(hub.process);
+    say(`    hub HTTP ${hub.http}${o.httpPort === null && httpPort === 0 ? ' (8700 was taken)' : ''}`);
+    say(`    hub MQTT ${hub.mqtt}${o.mqttPort === null && mqttPort === 0 ? ' (1883 was taken)' : ''}`);
+    say(`    admin token in ${join(hub.dataDir, 'admin.token')}; logs in ${join(o.dataDir, 'logs')}`);
+
+    check();
+    step('pushing both bundles to the registry');
+    for (const b of made.bundles) {
+      const v = await pushBundle(hub, b.path);
+      say(`    pushed ${v.name} ${v.version} (${v.bundle.size} bytes, sha256 ${v.bundle.sha256.slice(0, 12)}…)`);
+    }
+
+    check();
+    step(`enrolling ${o.agents} agent(s) with enrollment tokens (edgefleet-agent enroll)`);
+    const enrolled = await enrollAgents(hub, o.agents, {
+      dataRoot: join(o.dataDir, 'agents'), tags: (i) => ({ ring: i === 0 ? 'canary' : 'main' }),
+    });
+    for (const e of enrolled) say(`    ${e.deviceId}  ring=${e.tags['ring']}  data ${e.dataDir}`);
+
+    check();
+    step('starting the agents (edgefleet-agent run), each its own process with its API on a free port');
+    const started = await Promise.all(enrolled.map((e) => startAgent({
+      dataDir: e.dataDir, apiPort: 0, config: { summaries: { windowSec: o.windowSec } }, logFile: join(o.dataDir, 'logs', `${e.deviceId}.log`),
+    })));
+    for (const [i, a] of started.entries()) {
+      agents.push(a);
+      procs.push(a.process);
+      say(`    ${enrolled[i]?.deviceId}  OIP v2 API ${a.url}`);
+    }
+
+    check();
+    step(`deploying ${MODEL} 1.0.0 to all devices`);
+    await deploy(hub, '1.0.0', { all: true }, 'npm start: first model for the whole fleet');
+
+    step(`sending ${o.rate} prediction request(s)/s to each agent (4 rows of vibration measurements each)`);
+    const traffic = trafficLoop(agents, vibrationRows({ seed: 11 }), o.rate, { model: MODEL });
+    cleanup.push(() => traffic.stop());
+    const byId = new Map(enrolled.map((e, i) => [e.deviceId, i]));
+    const served = (id: string) => { const i = byId.get(id); return i === undefined ? undefined : traffic.stats[i]; };
+
+    check();
+    step('waiting until every device runs 1.0.0');
+    const h = hub;
+    await waitFor('every device to report vibration-anomaly 1.0.0 active', async () => {
+      if (interrupted) return 'interrupted';
+      const { devices } = await h.api<{ devices: DeviceInfo[] }>('GET', '/devices');
+      const on = devices.filter((d) => d.models.some((m) => m.name === MODEL && m.version === '1.0.0' && m.status === 'active'));
+      return on.length === enrolled.length ? 'ok' : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 1000 });
+    say(`    all ${enrolled.length} device(s) run 1.0.0`);
+
+    check();
+    step(`deploying ${MODEL} 2.0.0 to ring=canary`);
+    await deploy(hub, '2.0.0', { tags: { ring: 'canary' } }, 'npm start: canary of the model retrained on summer data');
+
+    step(o.seconds ? `live fleet view for ${o.seconds} s` : 'live fleet view (Ctrl-C stops the fleet)');
+    const view = fleetView({ api: hub.api, model: MODEL, served, out: process.stdout });
+    cleanup.push(() => view.stop());
+    const why = await Promise.race([stopSignal, ...(o.seconds ? [new Promise<string>((r) => setTimeout(() => r(`${o.seconds} s passed`), o.seconds! * 1000))] : [])]);
+    await view.stop();
+    const final = await view.refresh().catch(() => view.last);
+    step(`stopping (${why}): traffic, then agents, then the hub`);
+    say(`fleet summary ${JSON.stringify({ hub: { http: hub.http, mqtt: hub.mqtt }, devices: final?.devices ?? [], deployments: final?.deployments ?? [] })}`);
+    return 0;
+  } finally {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
+    await hub?.stop();
+    const hubCode = hub ? (await hub.process.exited).code : 0;
+    process.off('exit', onExit);
+    const clean = codes.every((c) => c === 0) && hubCode === 0;
+    say(clean ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${codes.join(',')}, hub ${hubCode}`);
+    if (!o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
+    else say(`data kept in ${o.dataDir}`);
+  }
+}
+
+async function main(): Promise<void> {
+  let o: Options;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  let interrupted = 0;
+  const stopSignal = new Promise<string>((resolveStop) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupted++;
+      // A second Ctrl-C while stopping: give up waiting (children are killed on exit).
+      if (interrupted > 1) process.exit(130);
+      resolveStop(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  try {
+    process.exitCode = await run(o, stopSignal);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${/^interrupted/.test(msg) ? msg : `start failed: ${msg}`}\n`);
+    process.exitCode = /^interrupted/.test(msg) ? 130 : 1;
+  }
+  // Signal handlers keep nothing alive, but be explicit: the fleet is down.
+  process.exit();
+}
+
+void main();
