@@ -1,0 +1,251 @@
+// The agent's hub link end to end, with real processes on 127.0.0.1 port 0: a real `edgefleet-hub run`
+// (embedded broker) and two `edgefleet-agent run` daemons enrolled with `edgefleet-agent enroll`.
+// Deploy v1 to all -> both serve it and the deployment shows them active; predictions flow as summary
+// windows through the outbox into the hub, whose totals equal the devices' own summaries exactly;
+// v2 to one device -> it switches and reports it. Then, over a bare aedes broker (the hub never
+// publishes bad documents), crafted desired documents are refused with the reason in the reported
+// state while the device keeps serving.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import {
+  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, deviceTopic, sha256File, signEnvelope, windowTotals,
+  type DesiredBody, type KeyPair, type ReportedState, type SummaryWindow,
+} from '@edgefleet/shared';
+import { makeFixture, runCli, startProcess, type Fixture, type RunningProcess } from '@edgefleet/examples';
+import { createAgent, type Agent } from '../agent.js';
+import { testConfig, req } from '../testing.js';
+
+const CLI = 'agent/src/cli/main.ts';
+const MODEL = 'vibration-anomaly';
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** `rows` feature rows for the example model (deterministic values in a plausible range). */
+function inferBody(fx: Fixture, rows: number, seed: number) {
+  const input = fx.bundles.v1.manifest.io.inputs[0]!;
+  const width = input.shape[1]!;
+  const data: number[] = [];
+  for (let i = 0; i < rows * width; i++) data.push(Math.round(Math.sin(seed * 131 + i * 7.3) * 300) / 100);
+  return { inputs: [{ name: input.name, datatype: input.datatype, shape: [rows, width], data }] };
+}
+
+describe('agent <-> hub sync (real processes)', () => {
+  let dir: string;
+  let fx: Fixture;
+  const procs: RunningProcess[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-sync-e2e-'));
+    fx = await makeFixture(join(dir, 'fx'));
+  });
+  after(async () => {
+    for (const p of procs.reverse()) await p.stop('SIGTERM', 20_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deploys v1 to all and v2 to one; hub totals equal the devices\' summaries exactly', async () => {
+    const hubData = join(dir, 'hub');
+    const hub = startProcess('hub/src/server/main.ts', [
+      'run', '--data-dir', hubData, '--http-port', '0', '--mqtt-port', '0', '--trust', fx.trustPath, '--hub-key', fx.keys.files.hub.keyPath, '--log-level', 'info',
+    ]);
+    procs.push(hub);
+    const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string; mqtt: string };
+    const admin = readFileSync(join(hubData, 'admin.token'), 'utf8').trim();
+    const api = async (method: string, path: string, body?: unknown, raw?: Uint8Array) => {
+      const res = await fetch(`${ready.http}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': raw ? 'application/octet-stream' : 'application/json' },
+        ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: (text ? JSON.parse(text) : undefined) as any, text };
+    };
+    for (const b of [fx.v1, fx.v2]) {
+      const r = await api('POST', '/models', undefined, readFileSync(b));
+      assert.equal(r.status, 201, r.text);
+    }
+    const et = await api('POST', '/enrollment-tokens', { tags: { site: 'lab' }, maxUses: 2 });
+    assert.equal(et.status, 201, et.text);
+
+    const cfg = join(dir, 'agent.json');
+    writeFileSync(cfg, JSON.stringify({ summaries: { windowSec: 2 }, sync: { blockSize: 64 * 1024, outbox: { messagesPerSec: 100 } } }));
+    const ids = ['box-a', 'box-b'];
+    const agents: Record<string, { data: string; url: string; p: RunningProcess }> = {};
+    for (const id of ids) {
+      const data = join(dir, id);
+      const en = await runCli(CLI, ['enroll', '--hub', ready.http, '--token', et.json.token, '--data-dir', data, '--id', id]);
+      assert.equal(en.code, 0, en.stderr);
+      const p = startProcess(CLI, ['run', '--data-dir', data, '--api-port', '0', '--config', cfg]);
+      procs.push(p);
+      const line = JSON.parse(await p.waitForLine(/"msg":"ready"/, 60_000)) as { api: string; hub: { deviceId: string; broker: string } };
+      assert.deepEqual(line.hub, { deviceId: id, broker: ready.mqtt });
+      agents[id] = { data, url: line.api, p };
+    }
+    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents['box-a']!.data])).stdout) as { hub: { deviceId: string } };
+    assert.equal(st.hub.deviceId, 'box-a');
+
+    // v1 to all: both devices download it over MQTT blocks, install, serve; the hub sees them active.
+    const d1 = await api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'e2e: first rollout' });
+    assert.equal(d1.status, 201, d1.text);
+    for (const id of ids) {
+      await poll(`${id} serving ${MODEL}`, async () => ((await req(agents[id]!.url, 'GET', `/v2/models/${MODEL}/ready`)).json?.ready === true ? true : undefined));
+    }
+    await poll('deployment 1 active on both devices', async () => {
+      const d = (await api('GET', `/deployments/${d1.json.id}`)).json as { devices: Array<{ deviceId: string; status: string }> };
+      return d.devices.length === 2 && d.devices.every((x) => x.status === 'active') ? d : undefined;
+    });
+
+    // Predictions (batches of rows), then wait until every window is written locally and acked by the hub.
+    const sent: Record<string, number> = { 'box-a': 0, 'box-b': 0 };
+    for (const [i, id] of [...ids, ...ids, 'box-a'].entries()) {
+      const rows = 3 + i;
+      const r = await req(agents[id]!.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, rows, i));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.model_version, '1.0.0');
+      sent[id]! += rows;
+    }
+    const local: SummaryWindow[] = [];
+    for (const id of ids) {
+      const windows = await poll(`${id}: windows written and acked`, async () => {
+        const s = JSON.parse((await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', agents[id]!.data])).stdout) as { windows: Array<SummaryWindow & { resolution: string }> };
+        const count = s.windows.reduce((n, w) => n + w.count, 0);
+        if (count !== sent[id]) return undefined;
+        const status = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents[id]!.data])).stdout) as { outbox: { windows: number } };
+        return status.outbox.windows === 0 ? s.windows : undefined;
+      });
+      local.push(...windows.map(({ resolution: _r, ...w }) => w));
+    }
+    const totals = await api('GET', `/models/${MODEL}/totals?version=1.0.0`);
+    assert.equal(totals.status, 200, totals.text);
+    assert.equal(totals.json.devices, 2);
+    assert.equal(totals.json.count, sent['box-a']! + sent['box-b']!);
+    const mine = windowTotals(local);
+    assert.deepEqual(
+      { count: totals.json.count, errors: totals.json.errors, latencyCount: totals.json.latencyCount, features: totals.json.features, outputs: totals.json.outputs, inputs: totals.json.inputs },
+      JSON.parse(JSON.stringify(mine)),
+    );
+    assert.ok(Object.keys(mine.features).length > 0, 'the example model has feature summaries');
+
+    // v2 to one device id: it switches, the other keeps v1, and the hub shows what each runs.
+    const d2 = await api('POST', '/deployments', { model: MODEL, version: '2.0.0', target: { devices: ['box-a'] }, reason: 'e2e: canary' });
+    assert.equal(d2.status, 201, d2.text);
+    await poll('box-a on 2.0.0', async () => {
+      const r = await req(agents['box-a']!.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 1, 9));
+      return r.json?.model_version === '2.0.0' ? true : undefined;
+    });
+    await poll('hub: box-a runs 2.0.0', async () => {
+      const dev = (await api('GET', '/devices/box-a')).json as { models: Array<{ name: string; version: string }> };
+      return dev.models.some((m) => m.name === MODEL && m.version === '2.0.0') ? dev : undefined;
+    });
+    assert.equal((await req(agents['box-b']!.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 1, 9))).json.model_version, '1.0.0');
+    const dev = (await api('GET', '/devices/box-b')).json as { models: Array<{ name: string; version: string }> };
+    assert.ok(dev.models.some((m) => m.name === MODEL && m.version === '1.0.0'), JSON.stringify(dev));
+
+    for (const id of ids) {
+      const s = await agents[id]!.p.stop('SIGTERM', 20_000);
+      assert.equal(s.code, 0, `${id}: ${agents[id]!.p.output().stderr.slice(-2000)}`);
+    }
+    const out = agents['box-a']!.p.output();
+    assert.match(out.stdout + out.stderr, /"msg":"stopped"/);
+  });
+
+  describe('crafted desired documents (bare broker)', () => {
+    let broker: Aedes;
+    let server: Server;
+    let url: string;
+    let agent: Agent;
+    let watcher: mqtt.MqttClient;
+    const states: ReportedState[] = [];
+    const id = 'box-x';
+    let v1Bundle: { sha256: string; size: number };
+
+    before(async () => {
+      broker = await Aedes.createBroker();
+      server = createServer(broker.handle);
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const data = join(dir, id);
+      mkdirSync(data, { recursive: true });
+      writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: id, secret: 's'.repeat(24), brokers: [url] }));
+      writeFileSync(join(data, 'trust.json'), JSON.stringify(fx.trustDoc));
+      watcher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-watcher' });
+      watcher.on('message', (_t, payload) => states.push(JSON.parse(payload.toString()) as ReportedState));
+      await watcher.subscribeAsync(deviceTopic(id, 'state'), { qos: 1 });
+      agent = createAgent(testConfig(data, { sync: { reconnectMs: 200 } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+      await agent.start();
+      await agent.manager.install(fx.v1);
+      const h = await sha256File(fx.v1);
+      v1Bundle = { sha256: h.sha256, size: h.size };
+    });
+    after(async () => {
+      await agent?.stop();
+      await watcher?.endAsync();
+      await new Promise<void>((r) => broker.close(() => r()));
+      server?.close();
+    });
+
+    const doc = (over: Partial<DesiredBody>, key: KeyPair = fx.keys.hub) => {
+      const now = Date.now();
+      const body: DesiredBody = {
+        schema: DESIRED_SCHEMA, deviceId: id, seq: 1, issued: new Date(now).toISOString(), expires: new Date(now + 86_400_000).toISOString(),
+        models: [{ name: MODEL, version: '1.0.0', manifestSha256: fx.bundles.v1.manifestSha256, bundle: v1Bundle }], config: {}, ...over,
+      };
+      return JSON.stringify(signEnvelope(body, [key]));
+    };
+    const publish = (payload: string) => new Promise<void>((resolve, reject) => {
+      broker.publish({ cmd: 'publish', topic: deviceTopic(id, 'desired'), payload: Buffer.from(payload), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+    const stillServing = async () => {
+      const r = await req(agent.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 1, 1));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.model_version, '1.0.0');
+    };
+
+    it('accepts a valid document, then refuses another device\'s, a replayed, an expired and a non-hub-signed one, reporting why', async () => {
+      await poll('connected', () => (agent.sync?.isConnected() ? true : undefined), 30_000);
+      await publish(doc({ seq: 5 }));
+      await poll('seq 5 applied', () => states.find((s) => s.lastAppliedSeq === 5 && !s.refusal));
+      const cases: Array<[string, RegExp, RegExp]> = [
+        [doc({ seq: 6, deviceId: 'box-y' }), /^DOCUMENT_WRONG_DEVICE$/, /is for device "box-y", not this device "box-x"/],
+        [doc({ seq: 5, issued: new Date(Date.now() - 1000).toISOString() }), /^DOCUMENT_REPLAYED$/, /seq 5 is not above the last applied seq 5/],
+        [doc({ seq: 7, issued: new Date(Date.now() - 3 * 86_400_000).toISOString(), expires: new Date(Date.now() - 86_400_000).toISOString() }), /^DOCUMENT_EXPIRED$/, /seq 7 expired/],
+        [doc({ seq: 8 }, fx.keys.untrusted), /^THRESHOLD_NOT_MET$/, /hub signatures: 0 of threshold 1 valid/],
+      ];
+      for (const [payload, code, message] of cases) {
+        const before = states.length;
+        await publish(payload);
+        const s = await poll(`refusal ${code}`, () => states.slice(before).find((x) => x.refusal && message.test(x.refusal.message)));
+        assert.match(s.refusal!.code, code);
+        assert.equal(s.lastAppliedSeq, 5, 'a refused document does not move the applied seq');
+        assert.equal(s.models.find((m) => m.name === MODEL)?.active, '1.0.0');
+        await stillServing();
+      }
+      const events = agent.events.list({ kind: 'desired_refused' });
+      assert.equal(events.length, 4);
+      const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', join(dir, id)])).stdout) as { lastAppliedSeq: number; refusal: { seq: number } };
+      assert.equal(st.lastAppliedSeq, 5);
+      assert.equal(st.refusal.seq, 8);
+    });
+  });
+});
