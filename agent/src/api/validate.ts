@@ -39,19 +39,31 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
   if (body.parameters !== undefined && !isObject(body.parameters)) bad('request parameters: expected an object');
   const inputs = body.inputs;
   if (!Array.isArray(inputs)) return bad('request inputs: expected an array of {name, shape, datatype, data}');
-  const expectedNames = io.inputs.map((s) => `"${s.name}"`).join(', ');
-  const byName = new Map<string, Record<string, unknown>>();
+  // Built only for an error message: this runs on every request.
+  const expectedNames = (): string => io.inputs.map((s) => `"${s.name}"`).join(', ');
+  const specs = io.inputs;
+  let byName: Map<string, Record<string, unknown>> | undefined;
+  let single: Record<string, unknown> | undefined;
   for (let i = 0; i < inputs.length; i++) {
     const t: unknown = inputs[i];
     if (!isObject(t) || typeof t.name !== 'string') return bad(`inputs[${i}]: expected an object with a string "name"`);
-    if (byName.has(t.name)) bad(`input "${t.name}" is given twice: expected each input once`);
-    if (!io.inputs.some((s) => s.name === t.name)) bad(`unknown input "${t.name}": expected only ${expectedNames}`);
-    byName.set(t.name, t);
+    if ((single !== undefined && single.name === t.name) || byName?.has(t.name)) bad(`input "${t.name}" is given twice: expected each input once`);
+    let known = false;
+    for (let k = 0; k < specs.length; k++) if (specs[k]!.name === t.name) known = true;
+    if (!known) bad(`unknown input "${t.name}": expected only ${expectedNames()}`);
+    if (single === undefined && byName === undefined) single = t;
+    else {
+      if (byName === undefined) {
+        byName = new Map();
+        byName.set(single!.name as string, single!);
+      }
+      byName.set(t.name, t);
+    }
   }
   const out: RecordedTensor[] = [];
-  for (const spec of io.inputs) {
-    const t = byName.get(spec.name);
-    if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames}`);
+  for (const spec of specs) {
+    const t = byName !== undefined ? byName.get(spec.name) : single !== undefined && single.name === spec.name ? single : undefined;
+    if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames()}`);
     out.push(validateTensor(t, spec, opts.allowNonFinite));
   }
   let outputs: string[] | undefined;
@@ -73,14 +85,20 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
     bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
   }
   const shape = t.shape;
-  const want = `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-    return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${want}`);
+  const want = (): string => `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
+  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${want()}`);
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${want()}`);
+    n *= d as number;
   }
-  if (shape.length !== spec.shape.length || !spec.shape.every((d, i) => d === -1 || d === shape[i])) {
-    bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${want}`);
+  let matches = shape.length === spec.shape.length;
+  for (let i = 0; matches && i < shape.length; i++) {
+    const d = spec.shape[i]!;
+    if (d !== -1 && d !== shape[i]) matches = false;
   }
-  const n = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${want()}`);
   const raw = t.data;
   const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, name) : raw;
   if (flat.length !== n) {

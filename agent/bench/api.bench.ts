@@ -1,0 +1,93 @@
+// Local API throughput and latency (issue 3, "Benchmarks"): an in-process agent
+// (real install, real summaries recorder) against the floor, a bare node:http
+// server doing JSON parse -> ORT run -> JSON reply on the same model with the
+// same session options as the agent (1 intra-op thread, spinning off); plus
+// the floor with ORT's default options, to show the threading decision
+// (DESIGN.md section 6). Both models: the example vibration-anomaly model and
+// a 64->256->256->10 MLP. The same load generator for every server: a worker
+// thread with N keep-alive request loops, a warm-up, then a fixed period.
+// Targets: agent throughput >= 0.9x the floor's, p99 <= 1.2x the floor's.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { buildExampleBundle, bundleFromOnnx, datasetRows, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
+import { createAgent } from '../src/agent.js';
+import { AgentConfig } from '../src/config.js';
+import { AGENT_LIKE_OPTIONS, fmt, runLoad, startFloor, type LoadResult } from './lib.js';
+
+const CONCURRENCY = 8;
+const WARMUP_MS = 1000;
+const DURATION_MS = 4000;
+const ROUNDS = 2; // floor and agent alternate; the better round of each counts (neighbours on a shared box)
+
+const dir = mkdtempSync(join(tmpdir(), 'ef-bench-api-'));
+try {
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  const bundles = join(dir, 'bundles');
+  const example = await buildExampleBundle({ dir: bundles, version: '1.0.0', keys });
+  const mlp = randomMlp({ inputDim: 64, hidden: [256, 256], outputDim: 10, seed: 3 });
+  const mlpBundle = await bundleFromOnnx({ dir: bundles, onnx: mlp.onnx, name: 'mlp', version: '1.0.0', io: mlp.io, keys });
+
+  const agent = createAgent(AgentConfig.parse({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+  await agent.start();
+  agent.trust.put(trust.doc, 1);
+  await agent.manager.install(example.path);
+  await agent.manager.install(mlpBundle.path);
+
+  // One-row requests: holdout rows of the example; random rows for the MLP.
+  const body = (name: string, row: number[]) => JSON.stringify({ inputs: [{ name, datatype: 'FP32', shape: [1, row.length], data: row }] });
+  const exampleBodies = datasetRows(example.model.holdout).slice(0, 64).map((r) => body('features', r));
+  let s = 7;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const mlpBodies = Array.from({ length: 64 }, () => body('input', Array.from({ length: 64 }, rnd)));
+
+  const cases = [
+    { label: 'example vibration-anomaly (12 features)', model: 'vibration-anomaly', onnx: example.model.onnx, bodies: exampleBodies },
+    { label: 'MLP 64->256->256->10', model: 'mlp', onnx: mlp.onnx, bodies: mlpBodies },
+  ];
+  const line = (who: string, r: LoadResult) =>
+    `  ${who.padEnd(30)} ${fmt(r.reqPerSec).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms${r.failed ? `  FAILED ${r.failed} ${JSON.stringify(r.failures)}` : ''}`;
+  const best = (rs: LoadResult[]) => rs.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
+  let allOk = true;
+  console.log(`load: ${CONCURRENCY} keep-alive loops in a worker thread, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, best of ${ROUNDS} rounds`);
+  for (const c of cases) {
+    const path = `/v2/models/${c.model}/infer`;
+    const floor = await startFloor(c.onnx, c.model, AGENT_LIKE_OPTIONS);
+    // Same model, same answers: the agent's reply must match the floor's.
+    const [a, f] = await Promise.all([agent.url, floor.url].map(async (u) => (await (await fetch(u + path, { method: 'POST', body: c.bodies[0], headers: { 'content-type': 'application/json' } })).json()) as { outputs: { data: number[] }[] }));
+    if (JSON.stringify(a!.outputs[0]!.data) !== JSON.stringify(f!.outputs[0]!.data)) throw new Error(`${c.model}: agent and floor disagree: ${JSON.stringify(a)} vs ${JSON.stringify(f)}`);
+    const floors: LoadResult[] = [];
+    const agents: LoadResult[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const load = { path, bodies: c.bodies, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+      floors.push(await runLoad({ url: floor.url, ...load }));
+      agents.push(await runLoad({ url: agent.url, ...load }));
+    }
+    await floor.close();
+    const defaults = await startFloor(c.onnx, c.model, { executionProviders: ['cpu'] });
+    const def = await runLoad({ url: defaults.url, path, bodies: c.bodies, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+    await defaults.close();
+    const fl = best(floors);
+    const ag = best(agents);
+    const tput = ag.reqPerSec / fl.reqPerSec;
+    const p99 = ag.p99 / fl.p99;
+    const failed = [...floors, ...agents, def].reduce((n, x) => n + x.failed, 0);
+    console.log(`\n${c.label}:`);
+    console.log(line('agent', ag));
+    console.log(line('floor (1 thread, no spin)', fl));
+    console.log(line('floor (ORT defaults)', def));
+    console.log(`api throughput ${c.model}: ${fmt(ag.reqPerSec)} req/s vs floor ${fmt(fl.reqPerSec)} req/s = ${tput.toFixed(2)}x (target >= 0.9) ${tput >= 0.9 ? 'OK' : 'MISSED'}`);
+    console.log(`api p99 ${c.model}: ${fmt(ag.p99, 2)} ms vs floor ${fmt(fl.p99, 2)} ms = ${p99.toFixed(2)}x (target <= 1.2) ${p99 <= 1.2 ? 'OK' : 'MISSED'}`);
+    console.log(`ORT threading ${c.model}: 1 intra-op thread, no spinning ${fmt(fl.reqPerSec)} req/s vs ORT defaults ${fmt(def.reqPerSec)} req/s = ${(fl.reqPerSec / def.reqPerSec).toFixed(2)}x`);
+    if (failed > 0) allOk = false;
+  }
+  await agent.stop();
+  if (!allOk) {
+    console.error('some requests failed (see FAILED above)');
+    process.exitCode = 1;
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
