@@ -1,0 +1,119 @@
+// Shared setup of the fleet benches (deploy.bench.ts, ingest.bench.ts): a hub in-process (temp data
+// dir, ports 0, trust and hub key from @edgefleet/examples makeFixture, logs off), N devices with
+// their own secrets in the hub's store, and simulators connected with those real credentials.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { makeFixture, type Fixture } from '@edgefleet/examples';
+import { HubConfig } from '../../hub/src/config.js';
+import { Hub, type HubAddresses } from '../../hub/src/server/hub.js';
+import { Store } from '../../hub/src/store/index.js';
+import { noopLogger } from '../../hub/src/mqtt/ports.js';
+import { FleetSimulator, type SimDevice } from '../src/sim/index.js';
+
+/** The hub's clock with an offset: see connectFleet (the per-address connect limit). */
+export class OffsetClock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+export interface BenchHub {
+  dir: string;
+  fx: Fixture;
+  hub: Hub;
+  addrs: HubAddresses;
+  clock: OffsetClock;
+  token: string;
+  devices: SimDevice[];
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Device secrets as the hub stores them (`scrypt$N$r$p$salt$hash`, store/secrets.ts) but with
+ * N = 1024 instead of 16,384: creating and authenticating 1,000 devices at full cost takes
+ * minutes of CPU on a 2-core box and is not what these benches measure (hub/bench/broker.bench.ts
+ * measures connects). The hub reads N from the stored string, so auth runs its real code path.
+ */
+function benchSecretHash(secret: string): string {
+  const salt = randomBytes(16);
+  const hash = scryptSync(secret, salt, 32, { N: 1024, r: 8, p: 1 });
+  return `scrypt$1024$8$1$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+/** Starts a hub with `n` devices (`tagged` of them with {group: "a"}), models v1 and v2 pushed. */
+export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: HubConfig['blobs'] } = {}): Promise<BenchHub> {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
+  const fx = await makeFixture(join(dir, 'fixture'));
+  const dataDir = join(dir, 'hub');
+  const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomBytes(18).toString('base64url') }));
+  const store = Store.open(dataDir);
+  const ins = store.db.prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, NULL, ?)');
+  const at = new Date().toISOString();
+  store.db.transaction(() => {
+    devices.forEach((d, i) => ins.run(d.id, benchSecretHash(d.secret), JSON.stringify(i < (opts.tagged ?? 0) ? { group: 'a' } : { group: 'b' }), at));
+  })();
+  store.close();
+  const cfg = HubConfig.parse({
+    dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent',
+    maxPayloadBytes: 256 * 1024, ...(opts.blobs ? { blobs: opts.blobs } : {}),
+  });
+  const clock = new OffsetClock();
+  const hub = new Hub(cfg, noopLogger, clock);
+  const addrs = await hub.start();
+  const token = hub.newAdminToken;
+  if (!token) throw new Error('hub did not create an admin token on first start');
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    let payload: string | Uint8Array | undefined;
+    if (body instanceof Uint8Array) (headers['content-type'] = 'application/octet-stream'), (payload = body);
+    else if (body !== undefined) (headers['content-type'] = 'application/json'), (payload = JSON.stringify(body));
+    const res = await fetch(`${addrs.http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  };
+  for (const p of [fx.v1, fx.v2]) await api('POST', '/models', new Uint8Array(readFileSync(p)));
+  return {
+    dir, fx, hub, addrs, clock, token, devices, api,
+    async close() {
+      await hub.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Connects every device in chunks of 500, one simulator per chunk. The hub allows 600 connection
+ * attempts a minute per address and every simulated device comes from 127.0.0.1, so between
+ * chunks the hub's injected clock is moved on a minute (documents it signs then carry times up
+ * to a few minutes ahead, well within their 14-day lifetime).
+ */
+export async function connectFleet(b: BenchHub, o: { resendMs?: number } = {}): Promise<{ sims: FleetSimulator[]; ms: number }> {
+  const sims: FleetSimulator[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < b.devices.length; i += 500) {
+    if (i > 0) b.clock.offsetMs += 61_000;
+    const sim = new FleetSimulator({ url: b.addrs.mqtt, devices: b.devices.slice(i, i + 500), connectConcurrency: 50, ...(o.resendMs ? { resendMs: o.resendMs } : {}) });
+    sims.push(sim);
+    const r = await sim.connectAll();
+    if (r.failed.length) throw new Error(`${r.failed.length} devices failed to connect, first: ${r.failed[0]?.id}: ${r.failed[0]?.error}`);
+  }
+  return { sims, ms: performance.now() - t0 };
+}
+
+export const sum = (sims: FleetSimulator[], f: (s: FleetSimulator) => number): number => sims.reduce((a, s) => a + f(s), 0);
+
+export async function until(cond: () => boolean | Promise<boolean>, limitMs: number, pollMs = 20): Promise<boolean> {
+  const start = performance.now();
+  while (!(await cond())) {
+    if (performance.now() - start > limitMs) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return true;
+}
+
+export const fmt = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
