@@ -21,4 +21,14 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Tests and test helpers poke at parsed JSON responses; `any` is allowed there, not in product code.
+    files: ['**/*.test.ts', '**/testing.ts', '**/testing/**/*.ts', 'test/**/*.ts', '*/bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // Benches live outside each package's rootDir; tsconfig.bench.json type-checks them.
+    files: ['*/bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: false, project: './tsconfig.bench.json', tsconfigRootDir: import.meta.dirname } },
+  },
 );
