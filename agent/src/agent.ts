@@ -115,6 +115,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return new SyncClient({
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
       models: s.models, trust: s.trust, manager: m, agentVersion, logger,
+      ...(deps.pause ? { pause: deps.pause } : {}),
       emit: (e) => {
         s.events.add(e); // also queued in the outbox, in the same transaction
         logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);

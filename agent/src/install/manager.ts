@@ -11,7 +11,9 @@ import type { TrustRepo } from '../store/trust-repo.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 
 /** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
-export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit';
+export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit'
+  // Hub downloads (sync/downloader.ts): after half the blocks are committed; between the verified last block and the rename.
+  | 'download:mid' | 'download:before-rename';
 export type Pause = (point: PausePoint) => Promise<void>;
 
 export interface ModelManagerDeps {

@@ -44,6 +44,8 @@ export interface SyncDeps {
   emit: Emit;
   now?: () => Date;
   options?: Partial<SyncOptions>;
+  /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
+  pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
 
 export class SyncClient {
@@ -73,6 +75,7 @@ export class SyncClient {
       requester: { request: (req) => void this.publish('blob/get', JSON.stringify(req)).catch(() => undefined) },
       blockSize: this.opts.blockSize,
       window: this.opts.window,
+      ...(d.pause ? { pause: d.pause } : {}),
     });
     this.policy = new PolicyWatcher((b) => void this.updater.onBreach(b).finally(() => this.stateChanged()));
     this.updater = new Updater({ manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, policy: this.policy, emit, changed: () => this.stateChanged() });
@@ -138,7 +141,8 @@ export class SyncClient {
       if (c.connected) {
         await c.publishAsync(deviceTopic(this.id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }), { qos: 1, retain: true }).catch(() => undefined);
       }
-      await c.endAsync().catch(() => undefined);
+      // Offline (hub down): don't wait for in-flight packets that cannot complete.
+      await c.endAsync(!c.connected).catch(() => undefined);
     }
   }
 

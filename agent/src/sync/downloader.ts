@@ -36,6 +36,8 @@ export interface DownloaderOptions {
   stallMs?: number;
   commitEveryBytes?: number;
   onProgress?: (sha256: string, received: number, size: number) => void;
+  /** Test hook (EDGEFLEET_TEST_PAUSE_AT): stops the download at a point so a test can kill the process there. */
+  pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
 
 interface Active {
@@ -49,6 +51,9 @@ interface Active {
   nextOffset: number;
   lastCommit: number;
   stallTimer: NodeJS.Timeout | null;
+  /** Set by the download:mid test pause: no more requests while paused; the point is passed once. */
+  halted?: boolean;
+  midPaused?: boolean;
   resolve: (path: string) => void;
   reject: (err: unknown) => void;
   onProgress: ((received: number, size: number) => void) | undefined;
@@ -142,7 +147,21 @@ export class BlobDownloader {
       this.opts.onProgress?.(a.sha256, a.committed, a.size);
       a.onProgress?.(a.committed, a.size);
       if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) this.commit(a);
+      if (this.opts.pause && !a.midPaused && a.committed < a.size && a.committed * 2 >= a.size) {
+        // Test hook: make the progress so far durable and stop asking while paused (for ever at
+        // EDGEFLEET_TEST_PAUSE_AT=download:mid, so a test can kill the process here).
+        this.commit(a);
+        a.midPaused = true;
+        a.halted = true;
+        if (a.stallTimer) clearTimeout(a.stallTimer);
+        void this.opts.pause('download:mid').then(() => {
+          a.halted = false;
+          if (this.active.get(a.sha256) === a) this.pump(a);
+        });
+        return;
+      }
     }
+    if (a.halted) return;
     if (a.committed >= a.size) void this.finish(a);
     else this.pump(a);
   }
@@ -171,6 +190,7 @@ export class BlobDownloader {
   }
 
   private pump(a: Active): void {
+    if (a.halted) return;
     const inFlightLimit = a.committed + this.window * this.blockSize;
     const start = a.nextOffset;
     while (a.nextOffset < a.size && a.nextOffset < inFlightLimit) a.nextOffset += this.blockSize;
@@ -215,6 +235,7 @@ export class BlobDownloader {
         throw new AppError('HASH_MISMATCH', `downloaded blob has sha256 ${h.sha256.slice(0, 12)}… (${h.size} bytes), expected ${a.sha256.slice(0, 12)}… (${a.size} bytes); discarded, will download again`);
       }
       const final = this.finalPath(a.sha256);
+      await this.opts.pause?.('download:before-rename');
       renameSync(partial, final);
       const dfd = openSync(join(this.opts.dir, 'bundles'), 'r');
       try {

@@ -1,0 +1,100 @@
+// Shared setup for the fault scenarios (issue 5): a fixture (keys, trust, example bundles), a real
+// hub process on port 0 with the bundles pushed, a big signed bundle of the example's model name
+// (a random MLP, about 1 MiB, so a download spans many blocks), and read-only looks into an agent's
+// data dir (agent.db tables, partial and installed files) to check what a kill left behind.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { bundleFromOnnx, makeFixture, randomMlp, INPUT_NAME, N_FEATURES, type BundleResult, type Fixture, type Keys } from '@edgefleet/examples';
+import { pushBundle, startHub, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
+import type { Policy } from '@edgefleet/shared';
+
+export const MODEL = 'vibration-anomaly';
+
+/** A signed bundle named like the example model (same input), a random MLP of about `hidden`² × 4 bytes. */
+export async function bigBundle(dir: string, keys: Keys, version: string, o: { hidden?: number; seed?: number; policy?: Partial<Policy> } = {}): Promise<BundleResult> {
+  const h = o.hidden ?? 512;
+  const m = randomMlp({ inputDim: N_FEATURES, hidden: [h, h], outputDim: 2, seed: o.seed ?? 3, inputName: INPUT_NAME });
+  return bundleFromOnnx({ dir, onnx: m.onnx, name: MODEL, version, io: m.io, keys, ...(o.policy ? { policy: o.policy } : {}) });
+}
+
+export interface HubSetup {
+  fx: Fixture;
+  hub: HubHandle;
+}
+
+/** Fixture in DIR/fx and a hub in DIR/hub with the example v1 and v2 pushed. */
+export async function fixtureAndHub(dir: string, o: Partial<StartHubOptions> = {}): Promise<HubSetup> {
+  const fx = await makeFixture(join(dir, 'fx'));
+  const hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath, ...o });
+  await pushBundle(hub, fx.v1);
+  await pushBundle(hub, fx.v2);
+  return { fx, hub };
+}
+
+/** Runs `fn` on the agent's database opened read-only (the daemon may be running: WAL). */
+export function withAgentDb<T>(dataDir: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(join(dataDir, 'agent.db'), { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function downloadRow(dataDir: string, sha256: string): { size: number; committed: number } | undefined {
+  return withAgentDb(dataDir, (db) => db.prepare('SELECT size, committed FROM downloads WHERE sha256 = ?').get(sha256) as { size: number; committed: number } | undefined);
+}
+
+export function sha256Hex(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Every file under `dir` (recursive) whose name ends with `suffix`. */
+export function filesEndingWith(dir: string, suffix: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...filesEndingWith(p, suffix));
+    else if (name.endsWith(suffix)) out.push(p);
+  }
+  return out;
+}
+
+/** Path of an installed, content-addressed file in the agent's blob store. */
+export function installedFile(dataDir: string, sha256: string): string {
+  return join(dataDir, 'blobs', 'sha256', sha256.slice(0, 2), sha256.slice(2));
+}
+
+/** The active version's files (from the manifest) all exist in the blob store with the right sha256. */
+export function checkInstalledFiles(dataDir: string, manifest: BundleResult['manifest']): string[] {
+  const bad: string[] = [];
+  for (const f of manifest.files) {
+    const p = installedFile(dataDir, f.sha256);
+    if (!existsSync(p)) bad.push(`${f.path}: missing at ${p}`);
+    else if (sha256Hex(p) !== f.sha256) bad.push(`${f.path}: sha256 ${sha256Hex(p)} at ${p}, expected ${f.sha256}`);
+  }
+  return bad;
+}
+
+/** GET a JSON URL; undefined on a network error. */
+export async function getJson(url: string): Promise<{ status: number; json: any } | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return { status: res.status, json: await res.json().catch(() => null) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** POST one infer request of `rows` rows to the example model; resolves with the status and answer. */
+export async function infer(base: string, rows: number[][], model = MODEL): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${base}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: [{ name: INPUT_NAME, datatype: 'FP32', shape: [rows.length, N_FEATURES], data: rows.flat() }] }),
+  });
+  return { status: res.status, json: await res.json().catch(() => null) };
+}
