@@ -2,6 +2,7 @@
 // install it through the same path as `edgefleet-agent install` (verify signatures against trust,
 // copy content-addressed, load + warm, swap), then watch its policy and roll back locally on a breach.
 // Documents are applied one at a time; a newer document waiting replaces an older one that waits.
+import { rmSync } from 'node:fs';
 import { AppError, toAppError, type DesiredBody, type DesiredModel, type EventKind } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
 import type { ModelsRepo } from '../store/models-repo.js';
@@ -102,7 +103,13 @@ export class Updater {
         });
         this.setPhase(m.name, { status: 'verifying', target: m.version, progress: 1 });
         emit({ kind: 'verifying', model: m.name, version: m.version, message: `verifying ${m.name}@${m.version}`, data: { progress: 1 } });
-        const res = await manager.install(path, { activate: false });
+        let res;
+        try {
+          res = await manager.install(path, { activate: false });
+        } finally {
+          // The store now holds the files content-addressed (or refused them): the download is done with.
+          rmSync(path, { force: true });
+        }
         if (res.manifestSha256 !== m.manifestSha256) {
           throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
         }

@@ -1,0 +1,70 @@
+// Agent config: the hub-link (sync) section and its --broker flag, and start-up refusals that name
+// what was wrong (a bad sync value, a bad batch cron, a broken credentials.json).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { AppError } from '@edgefleet/shared';
+import { createAgent } from './agent.js';
+import { loadConfig } from './config.js';
+import { testConfig } from './testing.js';
+
+describe('agent config: sync', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-agent-config-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, v: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(v));
+    return p;
+  };
+
+  it('fills sync defaults, and --broker overrides the file', () => {
+    const c = loadConfig({}, { dataDir: join(dir, 'd') });
+    assert.deepEqual(c.sync, {
+      blockSize: 256 * 1024, window: 8, reconnectMs: 2000,
+      outbox: { batchSize: 50, messagesPerSec: 20, maxMessageBytes: 192 * 1024, resendAfterMs: 15_000 },
+    });
+    const cfg = file('a.json', { sync: { brokerUrl: 'mqtt://file.example:1883', outbox: { batchSize: 10 } } });
+    assert.equal(loadConfig({}, { dataDir: dir, config: cfg }).sync.brokerUrl, 'mqtt://file.example:1883');
+    const o = loadConfig({}, { dataDir: dir, config: cfg, broker: 'mqtt://127.0.0.1:1999' });
+    assert.equal(o.sync.brokerUrl, 'mqtt://127.0.0.1:1999');
+    assert.equal(o.sync.outbox.batchSize, 10, 'the rest of the file section stays');
+  });
+
+  it('refuses bad sync values, naming the field', () => {
+    const cases: Array<[unknown, string | undefined, RegExp]> = [
+      [{ sync: { outbox: { batchSize: 0 } } }, undefined, /sync\.outbox\.batchSize/],
+      [{ sync: { blockSize: 10 } }, undefined, /sync\.blockSize/],
+      [{ sync: { windw: 4 } }, undefined, /sync.*windw/],
+      [{}, 'not a url', /sync\.brokerUrl.*broker URL/],
+    ];
+    for (const [v, broker, re] of cases) {
+      assert.throws(() => loadConfig({}, { dataDir: dir, config: file('bad.json', v), broker }), (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.equal(e.code, 'CONFIG_INVALID');
+        assert.match(e.message, re);
+        return true;
+      });
+    }
+  });
+
+  it('start fails naming a bad batch cron or a broken credentials.json', async () => {
+    const silent = { logger: pino({ level: 'silent' }), reconcileMs: 0 };
+    const a = createAgent(testConfig(join(dir, 'cron'), { batch: { jobs: [{ name: 'nightly', model: 'm', cron: 'every day', input: '/tmp/x/*.csv', outputDir: '/tmp/y' }] } }), silent);
+    await assert.rejects(a.start(), (e: AppError) => e.code === 'CONFIG_INVALID' && /batch job "nightly"/.test(e.message));
+    await a.stop();
+
+    const data = join(dir, 'creds');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: 'edgefleet.credentials/v1', deviceId: 'box-1', secret: 'short', brokers: [] }));
+    const b = createAgent(testConfig(data), silent);
+    await assert.rejects(b.start(), (e: AppError) => /credentials .*credentials\.json/.test(e.message) && /secret|brokers/.test(e.message));
+    await b.stop();
+  });
+});
