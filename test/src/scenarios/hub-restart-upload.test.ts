@@ -1,0 +1,109 @@
+// Fault test (issue 5): the whole hub stops (once SIGTERM, once SIGKILL) while two agents upload
+// summary windows (1 s windows, steady traffic), and comes back on the same data dir and ports.
+// After things settle, every window each device recorded is at the hub exactly once (same count per
+// device, no duplicate seq or window), and the hub's merged totals equal the sum of the devices' own.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '@edgefleet/examples';
+import { enrollAgents, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
+import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
+
+const CLI = 'agent/src/cli/main.ts';
+const AGENT_CONFIG = { summaries: { windowSec: 1 }, sync: { reconnectMs: 300, outbox: { messagesPerSec: 50, resendAfterMs: 3000 } } };
+
+type HubWindow = SummaryWindow & { deviceId: string; seq: number };
+
+async function localWindows(dataDir: string): Promise<SummaryWindow[]> {
+  const r = await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', dataDir]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { windows: Array<SummaryWindow & { resolution?: string }> }).windows.map(({ resolution: _r, ...w }) => w as SummaryWindow);
+}
+
+async function outboxWindows(dataDir: string): Promise<number> {
+  const r = await runCli(CLI, ['status', '--json', '--data-dir', dataDir]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { outbox: { windows: number } }).outbox.windows;
+}
+
+describe('hub restart while agents upload', () => {
+  let dir: string;
+  let s: HubSetup;
+  let hub: HubHandle;
+  let devs: EnrolledAgent[];
+  const agents: AgentHandle[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-hub-restart-'));
+    s = await fixtureAndHub(dir);
+    hub = s.hub;
+    devs = await enrollAgents(hub, 2, { dataRoot: join(dir, 'agents'), id: (i) => `up-${i + 1}` });
+  });
+  after(async () => {
+    await Promise.allSettled(agents.map((a) => a.stop()));
+    await hub?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const restartHub = async (signal: 'SIGTERM' | 'SIGKILL') => {
+    const http = Number(new URL(hub.http).port);
+    const mqtt = Number(new URL(hub.mqtt).port);
+    if (signal === 'SIGTERM') await hub.stop();
+    else await hub.process.stop('SIGKILL');
+    await new Promise((r) => setTimeout(r, 3000)); // agents keep recording windows while the hub is away
+    hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: s.fx.trustPath, hubKeyPath: s.fx.keys.files.hub.keyPath, httpPort: http, mqttPort: mqtt });
+  };
+
+  it('every window recorded on every device is at the hub exactly once', async () => {
+    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: AGENT_CONFIG }));
+    await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'upload test' });
+    for (const a of agents) {
+      await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
+    }
+    const traffic = trafficLoop(agents, vibrationRows({ rowsPerRequest: 3 }), 8);
+    try {
+      await waitFor('windows arriving at the hub', async () => {
+        const r = await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${devs[0]!.deviceId}/windows?model=${MODEL}`);
+        return r.windows.length >= 2;
+      }, { timeoutMs: 60_000 });
+      await restartHub('SIGTERM');
+      await new Promise((r) => setTimeout(r, 3000));
+      await restartHub('SIGKILL');
+      await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      await traffic.stop();
+    }
+    assert.ok(traffic.stats.every((t) => t.ok > 0), `traffic was served: ${JSON.stringify(traffic.stats)}`);
+    await new Promise((r) => setTimeout(r, 2500)); // the last open windows close
+
+    let hubTotal: SummaryWindow[] = [];
+    let localTotal: SummaryWindow[] = [];
+    for (const d of devs) {
+      const local = await waitFor(`${d.deviceId}: outbox drained and the hub holds every window`, async () => {
+        if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
+        const mine = await localWindows(d.dataDir);
+        const theirs = (await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${d.deviceId}/windows?model=${MODEL}`)).windows;
+        return theirs.length >= mine.length ? { mine, theirs } : undefined;
+      }, { timeoutMs: 90_000, intervalMs: 1000 });
+      const { mine, theirs } = local;
+      assert.ok(mine.length >= 5, `${d.deviceId} recorded several windows (${mine.length})`);
+      assert.equal(theirs.length, mine.length, `${d.deviceId}: the hub holds as many windows as the device recorded`);
+      assert.equal(new Set(theirs.map((w) => w.seq)).size, theirs.length, `${d.deviceId}: no seq stored twice`);
+      assert.equal(new Set(theirs.map((w) => `${w.version}@${w.start}`)).size, theirs.length, `${d.deviceId}: no window stored twice under another seq`);
+      const key = (w: SummaryWindow) => `${w.version}@${w.start}:${w.count}`;
+      assert.deepEqual(theirs.map(key).sort(), mine.map(key).sort(), `${d.deviceId}: the same windows with the same counts`);
+      assert.equal(theirs.reduce((n, w) => n + w.count, 0), traffic.stats[devs.indexOf(d)]!.predictions, `${d.deviceId}: every served prediction is counted once`);
+      hubTotal = hubTotal.concat(theirs);
+      localTotal = localTotal.concat(mine);
+    }
+    const totals = await hub.api<Record<string, unknown>>('GET', `/models/${MODEL}/totals?version=1.0.0`);
+    const want = JSON.parse(JSON.stringify(windowTotals(localTotal))) as Record<string, unknown>;
+    for (const k of ['count', 'errors', 'latencyCount', 'features', 'outputs', 'inputs']) {
+      assert.deepEqual(totals[k], want[k], `hub totals.${k} equals the sum of the devices' own`);
+    }
+    assert.equal(totals.windows, hubTotal.length);
+  });
+});
