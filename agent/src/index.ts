@@ -7,3 +7,7 @@ export { ModelManager, type InstallResult } from './install/manager.js';
 export { createApiHandler } from './api/handler.js';
 export { validateInferRequest } from './api/validate.js';
 export { AGENT_VERSION } from './version.js';
+export { SyncClient, DEFAULT_SYNC, type SyncDeps, type SyncOptions } from './sync/client.js';
+export { PolicyWatcher, teeRecorder, type Breach } from './sync/policy.js';
+export { readCredentials } from './sync/credentials.js';
+export { agentStatus, type AgentStatus } from './cli/status.js';
