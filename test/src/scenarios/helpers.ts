@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { bundleFromOnnx, makeFixture, randomMlp, INPUT_NAME, N_FEATURES, type BundleResult, type Fixture, type Keys } from '@edgefleet/examples';
 import { pushBundle, startHub, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
-import type { Policy } from '@edgefleet/shared';
+import assert from 'node:assert/strict';
+import { runCli } from '@edgefleet/examples';
+import type { Policy, SummaryWindow } from '@edgefleet/shared';
 
 export const MODEL = 'vibration-anomaly';
 
@@ -97,4 +99,20 @@ export async function infer(base: string, rows: number[][], model = MODEL): Prom
     body: JSON.stringify({ inputs: [{ name: INPUT_NAME, datatype: 'FP32', shape: [rows.length, N_FEATURES], data: rows.flat() }] }),
   });
   return { status: res.status, json: await res.json().catch(() => null) };
+}
+
+const CLI = 'agent/src/cli/main.ts';
+
+export type HubWindow = SummaryWindow & { deviceId: string; seq: number };
+
+export async function localWindows(dataDir: string): Promise<SummaryWindow[]> {
+  const r = await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', dataDir]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { windows: Array<SummaryWindow & { resolution?: string }> }).windows.map(({ resolution: _r, ...w }) => w as SummaryWindow);
+}
+
+export async function outboxWindows(dataDir: string): Promise<number> {
+  const r = await runCli(CLI, ['status', '--json', '--data-dir', dataDir]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { outbox: { windows: number } }).outbox.windows;
 }

@@ -7,27 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '@edgefleet/examples';
 import { enrollAgents, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
-import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
+import { MODEL, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
 
-const CLI = 'agent/src/cli/main.ts';
 const AGENT_CONFIG = { summaries: { windowSec: 1 }, sync: { reconnectMs: 300, outbox: { messagesPerSec: 50, resendAfterMs: 3000 } } };
-
-type HubWindow = SummaryWindow & { deviceId: string; seq: number };
-
-async function localWindows(dataDir: string): Promise<SummaryWindow[]> {
-  const r = await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', dataDir]);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { windows: Array<SummaryWindow & { resolution?: string }> }).windows.map(({ resolution: _r, ...w }) => w as SummaryWindow);
-}
-
-async function outboxWindows(dataDir: string): Promise<number> {
-  const r = await runCli(CLI, ['status', '--json', '--data-dir', dataDir]);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { outbox: { windows: number } }).outbox.windows;
-}
 
 describe('hub restart while agents upload', () => {
   let dir: string;
