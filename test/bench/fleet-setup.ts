@@ -69,8 +69,13 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     let payload: string | Uint8Array | undefined;
-    if (body instanceof Uint8Array) (headers['content-type'] = 'application/octet-stream'), (payload = body);
-    else if (body !== undefined) (headers['content-type'] = 'application/json'), (payload = JSON.stringify(body));
+    if (body instanceof Uint8Array) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = body;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
     const res = await fetch(`${addrs.http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
@@ -87,17 +92,25 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
 }
 
 /**
- * Connects every device in chunks of 500, one simulator per chunk. The hub allows 600 connection
+ * Connects every device in chunks (default 500), one simulator per chunk. The hub allows 600 connection
  * attempts a minute per address and every simulated device comes from 127.0.0.1, so between
  * chunks the hub's injected clock is moved on a minute (documents it signs then carry times up
  * to a few minutes ahead, well within their 14-day lifetime).
  */
-export async function connectFleet(b: BenchHub, o: { resendMs?: number } = {}): Promise<{ sims: FleetSimulator[]; ms: number }> {
+export async function connectFleet(b: BenchHub, o: { resendMs?: number; chunks?: number[] } = {}): Promise<{ sims: FleetSimulator[]; ms: number }> {
   const sims: FleetSimulator[] = [];
   const t0 = performance.now();
-  for (let i = 0; i < b.devices.length; i += 500) {
-    if (i > 0) b.clock.offsetMs += 61_000;
-    const sim = new FleetSimulator({ url: b.addrs.mqtt, devices: b.devices.slice(i, i + 500), connectConcurrency: 50, ...(o.resendMs ? { resendMs: o.resendMs } : {}) });
+  const chunks = o.chunks ?? Array.from({ length: Math.ceil(b.devices.length / 500) }, () => 500);
+  if (chunks.some((c) => c > 500)) throw new Error(`connectFleet: chunks of at most 500 devices, got ${chunks.join(', ')}`);
+  let since = 0;
+  for (let i = 0, c = 0; i < b.devices.length; i += chunks[c] ?? 500, c++) {
+    const size = chunks[c] ?? 500;
+    if (since + size > 500) {
+      b.clock.offsetMs += 61_000;
+      since = 0;
+    }
+    since += size;
+    const sim = new FleetSimulator({ url: b.addrs.mqtt, devices: b.devices.slice(i, i + size), connectConcurrency: 50, ...(o.resendMs ? { resendMs: o.resendMs } : {}) });
     sims.push(sim);
     const r = await sim.connectAll();
     if (r.failed.length) throw new Error(`${r.failed.length} devices failed to connect, first: ${r.failed[0]?.id}: ${r.failed[0]?.error}`);

@@ -205,15 +205,20 @@ export class FleetSimulator {
 
   /**
    * Every connected device publishes one telemetry batch of `windows` summary windows (each its own
-   * seq) of the given shape; resolves when all are PUBACKed. Returns the number of windows sent.
+   * seq) of the given shape, at most `maxInFlight` batches awaiting their PUBACK at once; resolves
+   * when all are PUBACKed. Returns the number of windows sent.
    */
-  async publishTelemetry(windows: number, shape?: WindowShape): Promise<number> {
-    const all = [...this.sessions.values()].map((s) => {
-      const seqs = Array.from({ length: windows }, () => ++s.seq);
-      return this.send(s, 'telemetry', seqs, JSON.stringify(simTelemetry(s.dev.id, seqs, this.now(), shape)));
-    });
-    await Promise.all(all);
-    return all.length * windows;
+  async publishTelemetry(windows: number, shape?: WindowShape, maxInFlight = Infinity): Promise<number> {
+    const queue = [...this.sessions.values()];
+    const n = queue.length;
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) {
+        const seqs = Array.from({ length: windows }, () => ++s.seq);
+        await this.send(s, 'telemetry', seqs, JSON.stringify(simTelemetry(s.dev.id, seqs, this.now(), shape)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(n, maxInFlight) }, worker));
+    return n * windows;
   }
 
   /** Publishes state and telemetry rounds at a fixed rate until stopRates()/stop(). */
