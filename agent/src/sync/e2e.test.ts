@@ -169,6 +169,33 @@ describe('agent <-> hub sync (real processes)', () => {
     assert.match(out.stdout + out.stderr, /"msg":"stopped"/);
   });
 
+  it('serves without a reachable hub, keeps windows in the outbox, and stops without waiting for it', async () => {
+    const data = join(dir, 'offline');
+    mkdirSync(data, { recursive: true });
+    // A port nothing listens on: bind one, note it, close it.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-off', secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${port}`] }));
+    writeFileSync(join(data, 'trust.json'), JSON.stringify(fx.trustDoc));
+    const agent = createAgent(testConfig(data, { sync: { reconnectMs: 100 } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    await agent.start();
+    try {
+      assert.equal(agent.trust.get()?.signed.version, fx.trust.version, 'trust provisioned from trust.json');
+      await agent.manager.install(fx.v1);
+      const r = await req(agent.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 4, 2));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(agent.sync?.isConnected(), false);
+    } finally {
+      await agent.stop();
+    }
+    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', data])).stdout) as { outbox: { windows: number; events: number }; hub: { deviceId: string } };
+    assert.equal(st.hub.deviceId, 'box-off');
+    assert.ok(st.outbox.windows >= 1, 'the window written on stop waits in the outbox');
+    assert.ok(st.outbox.events >= 1, 'the install event waits in the outbox');
+  });
+
   describe('crafted desired documents (bare broker)', () => {
     let broker: Aedes;
     let server: Server;
