@@ -52,6 +52,10 @@ export interface AgentDeps {
   agentVersion?: string;
   /** Set false to never start the hub link, even when DATA/credentials.json exists. */
   sync?: boolean;
+  /** Time for summaries, retention and the hub link (tests simulate days offline); default the wall clock. */
+  clock?: { now(): number };
+  /** How often retention checks the budget (default 60 s). */
+  retentionIntervalMs?: number;
 }
 
 export interface Agent {
@@ -116,6 +120,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
       models: s.models, trust: s.trust, manager: m, agentVersion, logger,
       ...(deps.pause ? { pause: deps.pause } : {}),
+      ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
       emit: (e) => {
         s.events.add(e); // also queued in the outbox, in the same transaction
         logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
@@ -171,7 +176,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         : new SummaryRecorder({
           // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
           sink: { writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); } },
-          manifestOf: manifestFor, windowSec: config.summaries.windowSec, onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
       // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
@@ -180,6 +185,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       if (!deps.recorder) {
         retention = new Retention({
           db: s.db, budgetBytes: config.summaries.budgetBytes,
+          ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.retentionIntervalMs ? { intervalMs: deps.retentionIntervalMs } : {}),
           inFlightSeq: () => sync?.outbox.inFlightSeq() ?? 0,
           onError: (err) => logger.error({ err }, 'summary retention failed'),
         });
