@@ -49,7 +49,7 @@ export const AgentConfig = z.object({
     /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */
     brokerUrl: z.string().url('expected a broker URL such as mqtt://hub.example:1883').optional(),
     /** Bytes per model block asked of the hub. */
-    blockSize: z.number().int().min(1024).max(4 * 1024 * 1024).default(256 * 1024),
+    blockSize: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
     /** Blocks in flight at once during a download. */
     window: z.number().int().positive().max(256).default(8),
     /** Delay between reconnect attempts. */

@@ -27,6 +27,8 @@ export const HubConfig = z
     publicBrokers: z.array(z.string().url()).optional(),
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
     maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+    /** MQTT connection attempts allowed per remote address per minute (devices behind one NAT share it). */
+    connectsPerAddressPerMinute: z.number().int().positive().default(600),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /**
      * Reach devices through an external MQTT broker (Mosquitto, EMQX, …) as a client instead of the

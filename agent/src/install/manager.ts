@@ -91,7 +91,7 @@ export class ModelManager {
         }
         await this.pauseAt('install:after-commit');
         await this.adopt(loaded, activate);
-        this.d.events.add({ kind: 'activated', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate } });
+        this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate } });
         this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active };
       } catch (err) {
@@ -120,7 +120,13 @@ export class ModelManager {
         throw err;
       }
       await this.adopt(loaded, true);
-      this.d.events.add({ kind: reason === 'rollback' ? 'rolled_back' : 'activated', model: name, version, message: `${reason}: ${name} now serves ${version} (previous ${entry.previous ?? 'none'})` });
+      // A rollback event names the version rolled back *from* (what the hub's deployment tracks).
+      const rolledFrom = entry.previous;
+      if (reason === 'rollback' && rolledFrom) {
+        this.d.events.add({ kind: 'rolled_back', model: name, version: rolledFrom, message: `rollback: ${name} now serves ${version} instead of ${rolledFrom}`, data: { to: version } });
+      } else {
+        this.d.events.add({ kind: 'activated', model: name, version, message: `${reason}: ${name} now serves ${version} (previous ${entry.previous ?? 'none'})` });
+      }
       return entry;
     });
   }

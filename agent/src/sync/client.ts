@@ -27,7 +27,7 @@ export interface SyncOptions {
   outbox: Partial<OutboxOptions>;
 }
 
-export const DEFAULT_SYNC: SyncOptions = { blockSize: 256 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
+export const DEFAULT_SYNC: SyncOptions = { blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
 
 export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
 

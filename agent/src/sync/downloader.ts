@@ -67,7 +67,7 @@ export class BlobDownloader {
   private readonly active = new Map<string, Active>();
 
   constructor(private readonly opts: DownloaderOptions) {
-    this.blockSize = opts.blockSize ?? 256 * 1024;
+    this.blockSize = opts.blockSize ?? 1024 * 1024;
     this.window = opts.window ?? 8;
     this.stallMs = opts.stallMs ?? 5000;
     this.commitEvery = opts.commitEveryBytes ?? 4 * 1024 * 1024;

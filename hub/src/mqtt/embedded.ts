@@ -192,7 +192,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         b.subscribe(allDevicesFilter(kind), (packet, cb) => {
           const r = ingress.accept(packet.topic, packet.payload as Buffer);
           if (r && r.kind === 'presence' && 'online' in r.msg) devices.markSeen(r.deviceId, r.msg.online, clock.now());
-          cb();
+          // Asynchronously: aedes delivers a backlog from one queue, and a synchronous cb() recurses
+          // through it (a burst from 1,000 devices overflowed the stack).
+          setImmediate(cb);
         }, resolve);
       });
     }

@@ -65,7 +65,7 @@ export class Hub {
         : {}),
       ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
       maxPayloadBytes: cfg.maxPayloadBytes,
-      connectRateLimit: { perAddressPerMinute: 600 },
+      connectRateLimit: { perAddressPerMinute: cfg.connectsPerAddressPerMinute },
       devices: store.devices,
       metrics: this.metrics,
       logger,

@@ -6,6 +6,7 @@ import {
   type DeploymentCreate, type Deployment, type DesiredBody, type DesiredDocument, type DeviceEvent, type EventBatch, type KeyPair, type ReportedState, type TelemetryBatch,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import type { StoredVersion } from '../store/models-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import { DeploymentsRepo, targetMatches } from './deployments-repo.js';
@@ -34,6 +35,9 @@ export interface FleetSyncDeps {
   logger: LoggerPort;
   options?: Partial<FleetSyncOptions>;
 }
+
+/** Desired documents published at once. */
+const PUBLISH_BATCH = 200;
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
   download_started: 'downloading',
@@ -93,7 +97,7 @@ export class FleetSync {
     const now = clock.now();
     const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now });
     this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
-    for (const d of devices) await this.issueDesired(d.id);
+    await this.issueDesiredMany(devices.map((d) => d.id));
     return this.deployments.get(id);
   }
 
@@ -110,47 +114,69 @@ export class FleetSync {
 
   /** Builds, signs, stores and publishes (retained) the next desired document for a device. */
   async issueDesired(deviceId: string): Promise<DesiredDocument> {
+    const [doc] = await this.issueDesiredMany([deviceId]);
+    return doc as DesiredDocument;
+  }
+
+  /**
+   * The same for many devices at once: versions are looked up once, every document is stored in one
+   * transaction, and the publishes go out together (a deployment to 1,000 devices is one batch).
+   */
+  async issueDesiredMany(deviceIds: readonly string[]): Promise<DesiredDocument[]> {
     const { store, clock, hubKey, link } = this.deps;
     const now = clock.now();
-    const models = this.deployments.effectiveFor(deviceId).map((e) => {
-      const v = store.models.get(e.model, e.version);
-      return {
-        name: e.model,
-        version: e.version,
-        manifestSha256: v.manifestSha256,
-        bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
-        ...(e.previous ? { previous: e.previous } : {}),
-      };
-    });
-    const body: DesiredBody = {
-      schema: DESIRED_SCHEMA,
-      deviceId,
-      seq: store.desired.lastSeq(deviceId) + 1,
-      issued: now.toISOString(),
-      expires: new Date(now.getTime() + this.opts.desiredTtlMs).toISOString(),
-      models,
-      config: {},
+    const versions = new Map<string, StoredVersion>();
+    const version = (name: string, v: string): StoredVersion => {
+      const key = `${name}@${v}`;
+      let sv = versions.get(key);
+      if (!sv) {
+        sv = store.models.get(name, v);
+        versions.set(key, sv);
+      }
+      return sv;
     };
-    const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
-    store.desired.put(doc);
-    await link.publish(deviceId, 'desired', JSON.stringify(doc), { retain: true });
-    return doc;
+    const docs = deviceIds.map((deviceId) => {
+      const models = this.deployments.effectiveFor(deviceId).map((e) => {
+        const v = version(e.model, e.version);
+        return {
+          name: e.model,
+          version: e.version,
+          manifestSha256: v.manifestSha256,
+          bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
+          ...(e.previous ? { previous: e.previous } : {}),
+        };
+      });
+      const body: DesiredBody = {
+        schema: DESIRED_SCHEMA,
+        deviceId,
+        seq: store.desired.lastSeq(deviceId) + 1,
+        issued: now.toISOString(),
+        expires: new Date(now.getTime() + this.opts.desiredTtlMs).toISOString(),
+        models,
+        config: {},
+      };
+      return signEnvelope(body, [hubKey]) as DesiredDocument;
+    });
+    store.db.transaction(() => {
+      for (const d of docs) store.desired.put(d);
+    })();
+    for (let i = 0; i < docs.length; i += PUBLISH_BATCH) {
+      await Promise.all(docs.slice(i, i + PUBLISH_BATCH).map((d) => link.publish(d.signed.deviceId, 'desired', JSON.stringify(d), { retain: true })));
+    }
+    return docs;
   }
 
   /** Re-signs (as a new seq) every latest document that expires within the renewal margin. */
   async renewExpiring(): Promise<number> {
     const { store, clock } = this.deps;
     const limit = clock.now().getTime() + this.opts.renewBeforeMs;
-    let n = 0;
-    for (const dev of store.devices.list()) {
-      if (dev.revoked) continue;
+    const due = store.devices.list().filter((dev) => {
+      if (dev.revoked) return false;
       const doc = store.desired.latest(dev.id);
-      if (doc && Date.parse(doc.signed.expires) <= limit) {
-        await this.issueDesired(dev.id);
-        n++;
-      }
-    }
-    return n;
+      return !!doc && Date.parse(doc.signed.expires) <= limit;
+    });
+    await this.issueDesiredMany(due.map((d) => d.id));
+    return due.length;
   }
 
   private async ack(deviceId: string, seqs: number[]): Promise<void> {

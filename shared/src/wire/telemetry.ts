@@ -41,7 +41,7 @@ export const TelemetryBatch = z.object({ schema: schemaTag(TELEMETRY_SCHEMA), de
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
 export const EventKind = z.enum([
-  'download_started', 'download_progress', 'verifying', 'activating', 'activated', 'install_failed',
+  'download_started', 'download_progress', 'verifying', 'installed', 'activating', 'activated', 'install_failed',
   'desired_refused', 'rolled_back', 'policy_breach', 'bit_rot', 'trust_rotated', 'trust_refused',
   'backlog_compacted', 'backlog_dropped', 'error',
 ]);
