@@ -187,6 +187,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           db: s.db, budgetBytes: config.summaries.budgetBytes,
           ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.retentionIntervalMs ? { intervalMs: deps.retentionIntervalMs } : {}),
           inFlightSeq: () => sync?.outbox.inFlightSeq() ?? 0,
+          emit: (e) => s.events.add(e),
           onError: (err) => logger.error({ err }, 'summary retention failed'),
         });
         retention.start();

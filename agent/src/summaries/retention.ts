@@ -20,6 +20,11 @@ export interface RetentionOptions {
   /** Highest outbox seq handed to the link and not yet acked: those entries are never rewritten. */
   inFlightSeq?: () => number;
   onError?: (err: unknown) => void;
+  /**
+   * Records an event in the agent's event log (which also queues it in the outbox), inside the
+   * retention transaction. Without it the event goes to the outbox only.
+   */
+  emit?: (e: Omit<NewDeviceEvent, 'at'> & { at: string }) => void;
 }
 
 export interface RetentionReport {
@@ -102,8 +107,10 @@ export class Retention {
   }
 
   private event(r: RetentionReport, e: Omit<NewDeviceEvent, 'at'>): void {
-    const payload = JSON.stringify({ at: new Date(this.clock.now()).toISOString(), ...e });
-    this.opts.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)").run(payload, new Date(this.clock.now()).toISOString());
+    const at = new Date(this.clock.now()).toISOString();
+    const payload = JSON.stringify({ at, ...e });
+    if (this.opts.emit) this.opts.emit({ ...e, at });
+    else this.opts.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)").run(payload, at);
     r.after += payload.length;
   }
 
