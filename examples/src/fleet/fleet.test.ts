@@ -1,0 +1,94 @@
+// The fleet library's pure and network-light parts: vibrationRows, trafficLoop against
+// a real local HTTP server (200s counted as predictions, 404s as failures, bad rate
+// refused), renderFleet's layout, portOrFree, waitFor's timeout message, and
+// startProgram's refusal of a missing built program.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { N_FEATURES } from '../vibration/data.js';
+import { portOrFree } from './hub.js';
+import { startProgram } from './process.js';
+import { trafficLoop, vibrationRows } from './traffic.js';
+import { renderFleet, type FleetSnapshot } from './view.js';
+import { waitFor } from './wait.js';
+
+test('vibrationRows: rows of N_FEATURES, different per agent, deterministic', () => {
+  const rows = vibrationRows({ seed: 3, rowsPerRequest: 5 });
+  const a = rows(0, 0);
+  assert.equal(a.length, 5);
+  assert.ok(a.every((r) => r.length === N_FEATURES));
+  assert.deepEqual(vibrationRows({ seed: 3, rowsPerRequest: 5 })(0, 0), a);
+  assert.notDeepEqual(rows(1, 0), a);
+});
+
+test('trafficLoop: counts served rows and failures per agent; refuses a bad rate', async () => {
+  assert.throws(() => trafficLoop([], vibrationRows(), 0), /expected a positive rate per second, got 0/);
+  const bodies: Array<{ inputs: Array<{ name: string; shape: number[]; data: number[] }> }> = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let b = '';
+    req.setEncoding('utf8').on('data', (d: string) => (b += d)).on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/ok/v2/models/vibration-anomaly/infer')) {
+        bodies.push(JSON.parse(b) as (typeof bodies)[number]);
+        res.end(JSON.stringify({ model_name: 'vibration-anomaly', model_version: '1.0.0', outputs: [] }));
+      } else {
+        res.statusCode = 404;
+        res.end(JSON.stringify({ error: 'no model "vibration-anomaly"' }));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const loop = trafficLoop([{ url: `${base}/ok` }, { url: `${base}/missing` }], vibrationRows({ rowsPerRequest: 3 }), 50);
+    await waitFor('a few answers from both', () => (loop.stats[0]!.ok >= 3 && loop.stats[1]!.failed >= 3) || undefined, { timeoutMs: 20_000, intervalMs: 50 });
+    await loop.stop();
+    await loop.stop();
+    const [ok, missing] = loop.stats;
+    assert.equal(ok!.predictions, ok!.ok * 3);
+    assert.equal(ok!.lastVersion, '1.0.0');
+    assert.equal(missing!.ok, 0);
+    assert.match(missing!.lastError ?? '', /HTTP 404: no model "vibration-anomaly"/);
+    const first = bodies[0]!.inputs[0]!;
+    assert.equal(first.name, 'features');
+    assert.deepEqual(first.shape, [3, N_FEATURES]);
+    assert.equal(first.data.length, 3 * N_FEATURES);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('renderFleet: one row per device with deployment progress and totals', () => {
+  const s: FleetSnapshot = {
+    at: '2026-01-01T00:00:00.000Z', model: 'vibration-anomaly',
+    devices: [
+      { deviceId: 'edge-1', tags: { ring: 'canary' }, online: true, version: '1.0.0', deployment: { id: 2, version: '2.0.0', status: 'downloading', progress: 0.4, reason: null }, served: 10, hubWindows: 1, hubPredictions: 8 },
+      { deviceId: 'edge-2', tags: {}, online: false, version: null, deployment: null, served: null, hubWindows: 0, hubPredictions: 0 },
+    ],
+    deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, rolled_back: 0, superseded: 0 } }],
+  };
+  const text = renderFleet(s);
+  assert.match(text, /^DEVICE\s+TAGS\s+ONLINE\s+VERSION\s+DEPLOYMENT\s+SERVED\s+HUB WINDOWS\s+HUB PREDICTIONS$/m);
+  assert.match(text, /^edge-1\s+ring=canary\s+yes\s+1\.0\.0\s+#2 2\.0\.0 downloading \[####------\]\s+40%\s+10\s+1\s+8$/m);
+  assert.match(text, /^edge-2\s+-\s+no\s+-\s+-\s+-\s+0\s+0$/m);
+  assert.match(text, /1\/2 online; versions: 1\.0\.0 x1, none x1; served 10 predictions; hub stored 1 windows holding 8 predictions/);
+  assert.match(text, /#2 vibration-anomaly 2\.0\.0 \(canary\): 1 downloading/);
+});
+
+test('portOrFree: the preferred port when free, 0 when taken', async () => {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const taken = (s.address() as AddressInfo).port;
+  try {
+    assert.equal(await portOrFree(taken), 0);
+  } finally {
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+  assert.equal(await portOrFree(taken), taken);
+});
+
+test('waitFor names what it waited for; startProgram names a missing program', async () => {
+  await assert.rejects(waitFor('the moon', () => undefined, { timeoutMs: 50, intervalMs: 10 }), /timed out after 50 ms waiting for the moon/);
+  assert.throws(() => startProgram('hub/dist/nope/main.js', []), /no program at .*hub\/dist\/nope\/main\.js: expected a built program \(run `npx tsc -b` first\)/);
+});
