@@ -1,10 +1,12 @@
 // Shared parts of the agent benches (not a bench itself: the runner only runs
-// *.bench.ts): the HTTP load generator, run in a worker thread so that it does
-// not share the event loop with the server under test; the bare node:http
-// "floor" server (JSON parse -> ORT run -> JSON reply); percentiles and formats.
+// *.bench.ts): the HTTP load generator, run in a child process so that it
+// shares neither the event loop nor the process CPU accounting with the server
+// under test (the server's CPU time per request is then process.cpuUsage() of
+// this process over the measured period); the bare node:http "floor" server
+// (JSON parse -> ORT run -> JSON reply); percentiles, medians and formats.
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 export interface LoadOptions {
@@ -27,46 +29,55 @@ export interface LoadResult {
   reqPerSec: number;
   p50: number;
   p99: number;
+  /**
+   * CPU time (user + system, all threads) of this process, the server side,
+   * per request completed in the measured period, in µs. Less sensitive to a
+   * busy machine than throughput: it is what a request costs, not how much
+   * of a core the server happened to get.
+   */
+  cpuUsPerReq: number;
 }
 
-// Plain JS (eval'd in the worker): N loops, each one keep-alive request at a time.
-const WORKER = `
-const { parentPort, workerData: o } = require('node:worker_threads');
+// Plain JS (run with node -e in a child): N loops, each one keep-alive request at a time.
+// Messages to the parent: {t:'on'} when measuring starts, {t:'off'} when it ends, then the result.
+const CHILD = `
 const http = require('node:http');
-const u = new URL(o.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
-const lat = [];
-const failures = {};
-let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0;
-function one(body) {
-  return new Promise((resolve) => {
-    const start = performance.now();
-    const req = http.request({ host: u.hostname, port: u.port, path: o.path, method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - start }));
-      res.on('error', (e) => resolve({ status: 'error ' + e.message, ms: 0 }));
+process.once('message', (o) => {
+  const u = new URL(o.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const lat = [];
+  const failures = {};
+  let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0;
+  function one(body) {
+    return new Promise((resolve) => {
+      const start = performance.now();
+      const req = http.request({ host: u.hostname, port: u.port, path: o.path, method: 'POST', agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - start }));
+        res.on('error', (e) => resolve({ status: 'error ' + e.message, ms: 0 }));
+      });
+      req.on('error', (e) => resolve({ status: 'error ' + e.message, ms: 0 }));
+      req.end(body);
     });
-    req.on('error', (e) => resolve({ status: 'error ' + e.message, ms: 0 }));
-    req.end(body);
-  });
-}
-async function loop(k) {
-  let i = k;
-  while (!stop) {
-    const r = await one(o.bodies[i++ % o.bodies.length]);
-    if (r.status !== 200) { failed++; failures[r.status] = (failures[r.status] || 0) + 1; }
-    else if (measuring) lat.push(r.ms);
   }
-}
-const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k));
-setTimeout(() => {
-  measuring = true; t0 = performance.now();
-  setTimeout(() => { measuring = false; t1 = performance.now(); stop = true; }, o.durationMs);
-}, o.warmupMs);
-Promise.all(loops).then(() => {
-  agent.destroy();
-  parentPort.postMessage({ lat: Float64Array.from(lat), failed, failures, seconds: (t1 - t0) / 1000 });
+  async function loop(k) {
+    let i = k;
+    while (!stop) {
+      const r = await one(o.bodies[i++ % o.bodies.length]);
+      if (r.status !== 200) { failed++; failures[r.status] = (failures[r.status] || 0) + 1; }
+      else if (measuring) lat.push(r.ms);
+    }
+  }
+  const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k));
+  setTimeout(() => {
+    measuring = true; t0 = performance.now(); process.send({ t: 'on' });
+    setTimeout(() => { measuring = false; t1 = performance.now(); stop = true; process.send({ t: 'off' }); }, o.durationMs);
+  }, o.warmupMs);
+  Promise.all(loops).then(() => {
+    agent.destroy();
+    process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000 }, () => process.disconnect());
+  });
 });
 `;
 
@@ -75,19 +86,38 @@ export function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-/** Runs the load generator against url+path in a worker thread for warm-up + duration. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Runs the load generator against url+path in a child process for warm-up + duration. */
 export function runLoad(o: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { eval: true, workerData: o });
-    w.once('error', reject);
-    w.once('message', (m: { lat: Float64Array; failed: number; failures: Record<string, number>; seconds: number }) => {
-      const sorted = m.lat.sort();
-      resolve({
-        ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
-        reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
-      });
-      void w.terminate();
+    const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let cpu: NodeJS.CpuUsage | undefined;
+    let done = false;
+    child.once('error', reject);
+    child.on('exit', (code) => {
+      if (!done) reject(new Error(`load generator exited with code ${code} before reporting`));
     });
+    child.on('message', (m: { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number }) => {
+      if (m.t === 'on') cpu0 = process.cpuUsage();
+      else if (m.t === 'off') cpu = process.cpuUsage(cpu0);
+      else {
+        done = true;
+        const sorted = Float64Array.from(m.lat).sort();
+        const cpuUs = cpu ? cpu.user + cpu.system : Number.NaN;
+        resolve({
+          ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
+          reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
+          cpuUsPerReq: cpuUs / sorted.length,
+        });
+      }
+    });
+    child.send(o);
   });
 }
 

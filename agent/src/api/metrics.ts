@@ -1,6 +1,7 @@
 // Prometheus metrics of the local API in text exposition format 0.0.4
 // (https://prometheus.io/docs/instrumenting/exposition_formats/). Counters and
-// histograms are plain arrays updated in O(1) on the request path.
+// histograms are plain arrays updated in O(1) on the request path, through a
+// MetricSeries the handler keeps per model version.
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -13,23 +14,22 @@ export interface MetricsSources {
   loadTimes(): Array<{ model: string; version: string; seconds: number }>;
 }
 
-export class ApiMetrics {
-  private readonly requests = new Map<string, { model: string; version: string; outcome: string; n: number }>();
-  private readonly hists = new Map<string, Hist>();
+interface Counter { model: string; version: string; outcome: string; n: number }
 
-  /** outcome: "ok" or an error code such as INVALID_INPUT. */
-  observe(model: string, version: string, outcome: string, seconds: number): void {
-    const key = `${model}\u0000${version}\u0000${outcome}`;
-    const r = this.requests.get(key);
-    if (r) r.n++;
-    else this.requests.set(key, { model, version, outcome, n: 1 });
-    if (outcome !== 'ok') return;
-    const hk = `${model}\u0000${version}`;
-    let h = this.hists.get(hk);
-    if (!h) {
-      h = { model, version, counts: new Array<number>(BUCKETS.length).fill(0), sum: 0, count: 0 };
-      this.hists.set(hk, h);
-    }
+/**
+ * The counters and histogram of one model version, looked up once and kept by
+ * the caller: observing through it builds no key and does no map lookup on
+ * the success path (the request path is one thread; every µs is throughput).
+ */
+export class MetricSeries {
+  private readonly errors = new Map<string, Counter>();
+
+  /** @internal */
+  constructor(private readonly owner: ApiMetrics, private readonly okCount: Counter, private readonly hist: Hist) {}
+
+  ok(seconds: number): void {
+    this.okCount.n++;
+    const h = this.hist;
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
     if (i < BUCKETS.length) h.counts[i]!++;
@@ -37,14 +37,64 @@ export class ApiMetrics {
     h.count++;
   }
 
+  /** code: an error code such as INVALID_INPUT. */
+  error(code: string, seconds: number): void {
+    void seconds; // only successful requests go into the latency histogram
+    let c = this.errors.get(code);
+    if (!c) {
+      c = this.owner.counter(this.hist.model, this.hist.version, code);
+      this.errors.set(code, c);
+    }
+    c.n++;
+  }
+}
+
+export class ApiMetrics {
+  private readonly requests = new Map<string, Counter>();
+  private readonly hists = new Map<string, Hist>();
+  private readonly series_ = new Map<string, MetricSeries>();
+
+  /** outcome: "ok" or an error code such as INVALID_INPUT. */
+  observe(model: string, version: string, outcome: string, seconds: number): void {
+    const s = this.series(model, version);
+    if (outcome === 'ok') s.ok(seconds);
+    else s.error(outcome, seconds);
+  }
+
+  /** The series of one model version (created on first use; the same object every time). */
+  series(model: string, version: string): MetricSeries {
+    const hk = `${model}\u0000${version}`;
+    let s = this.series_.get(hk);
+    if (!s) {
+      // Created empty; render() leaves out counters and histograms nothing was observed in yet.
+      const h: Hist = { model, version, counts: new Array<number>(BUCKETS.length).fill(0), sum: 0, count: 0 };
+      s = new MetricSeries(this, this.counter(model, version, 'ok'), h);
+      this.hists.set(hk, h);
+      this.series_.set(hk, s);
+    }
+    return s;
+  }
+
+  /** @internal The request counter of one model, version and outcome. */
+  counter(model: string, version: string, outcome: string): Counter {
+    const key = `${model}\u0000${version}\u0000${outcome}`;
+    let r = this.requests.get(key);
+    if (!r) {
+      r = { model, version, outcome, n: 0 };
+      this.requests.set(key, r);
+    }
+    return r;
+  }
+
   render(src: MetricsSources): string {
     const l: string[] = [];
     l.push('# HELP edgefleet_agent_requests_total Inference requests by model, version and outcome (ok or error code).');
     l.push('# TYPE edgefleet_agent_requests_total counter');
-    for (const r of this.requests.values()) l.push(`edgefleet_agent_requests_total{${labels({ model: r.model, version: r.version, outcome: r.outcome })}} ${r.n}`);
+    for (const r of this.requests.values()) if (r.n > 0) l.push(`edgefleet_agent_requests_total{${labels({ model: r.model, version: r.version, outcome: r.outcome })}} ${r.n}`);
     l.push('# HELP edgefleet_agent_request_duration_seconds Latency of successful inference requests.');
     l.push('# TYPE edgefleet_agent_request_duration_seconds histogram');
     for (const h of this.hists.values()) {
+      if (h.count === 0) continue;
       const base = labels({ model: h.model, version: h.version });
       let acc = 0;
       BUCKETS.forEach((b, i) => {

@@ -4,7 +4,7 @@
 // types and ranges, non-finite numbers. Every error names the input and what
 // was expected. Hand-written rather than zod: it runs on every request.
 import { AppError, type Manifest, type TensorSpec } from '@edgefleet/shared';
-import type { RecordedTensor } from '../runtime/recorder.js';
+import type { RecordedTensor, TensorData } from '../runtime/recorder.js';
 import { arrayFor } from '../runtime/tensors.js';
 
 export interface InferRequest {
@@ -192,4 +192,36 @@ export function outputJson(t: RecordedTensor): { name: string; datatype: string;
   else if (d instanceof BigInt64Array || d instanceof BigUint64Array) data = Array.from(d, (x) => Number(x));
   else data = Array.from(d as Float32Array);
   return { name: t.name, datatype: t.datatype, shape: [...t.shape], data };
+}
+
+/**
+ * The JSON text of outputJson(t), written directly: no intermediate arrays or
+ * objects on the request path. Same text as JSON.stringify(outputJson(t))
+ * (non-finite numbers as null, 64-bit ints through Number, BOOL as booleans).
+ */
+export function outputJsonText(t: RecordedTensor): string {
+  return `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"data":[${dataText(t)}]}`;
+}
+
+function dataText(t: RecordedTensor): string {
+  const d = t.data;
+  if (Array.isArray(d)) return d.map((x) => JSON.stringify(x)).join(',');
+  if (t.datatype === 'BOOL') {
+    let s = '';
+    for (let i = 0; i < d.length; i++) s += (i ? ',' : '') + (d[i] !== 0 ? 'true' : 'false');
+    return s;
+  }
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
+    let s = '';
+    for (let i = 0; i < d.length; i++) s += (i ? ',' : '') + String(Number(d[i]));
+    return s;
+  }
+  const a = d as Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;
+  if (a instanceof Float32Array || a instanceof Float64Array) {
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!)) return Array.from(a, (x) => (Number.isFinite(x) ? String(x) : 'null')).join(',');
+    }
+  }
+  // Number -> text as JSON.stringify does it (ToString of a finite number).
+  return a.join(',');
 }
