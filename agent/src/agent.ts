@@ -22,7 +22,7 @@ import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
 import { BatchScheduler } from './batch/scheduler.js';
 import { runtimeModel } from './batch/run.js';
-import { SyncClient } from './sync/client.js';
+import type { SyncClient } from './sync/client.js';
 import { readCredentials } from './sync/credentials.js';
 import { teeRecorder } from './sync/policy.js';
 import { AGENT_VERSION } from './version.js';
@@ -106,9 +106,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const manifestFor: ManifestLookup = (name, version) => runtime.manifestFor(name, version) ?? store?.models.getVersion(name, version)?.manifest;
   let manager: ModelManager | undefined;
   /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
-  const createSync = (s: Store, m: ModelManager, agentVersion: string): SyncClient | undefined => {
+  const createSync = async (s: Store, m: ModelManager, agentVersion: string): Promise<SyncClient | undefined> => {
     const enrolled = readCredentials(config.dataDir);
     if (!enrolled) return undefined;
+    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up.
+    const { SyncClient } = await import('./sync/client.js');
     if (!s.trust.get()) {
       if (!enrolled.trust) throw new AppError('CONFIG_INVALID', `${config.dataDir} has credentials.json but no trust document: run "edgefleet-agent trust set trust.json" or enroll again`);
       const body = verifyTrustDocument(enrolled.trust, { now: new Date() });
@@ -170,7 +172,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
       manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause });
-      sync = deps.sync === false ? undefined : createSync(s, manager, agentVersion);
+      sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
       const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
         : new SummaryRecorder({
