@@ -3,10 +3,7 @@
 // --import tsx hub/src/server/main.ts`, what tests run). Output lines can be awaited
 // (a bounded history is kept, so a demo running for hours does not grow), optionally
 // appended to a log file, and stop() sends a signal and waits for the exit.
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
-import { repoRoot, type RunningProcess } from '../testkit/spawn.js';
+import { startProcess, type RunningProcess } from '../testkit/spawn.js';
 
 /** The entry points of the programs a fleet runs, relative to the repo root (or absolute). */
 export interface FleetPrograms {
@@ -34,100 +31,7 @@ export type { RunningProcess };
 
 /** Runs `entry` (a .ts file through tsx with the source condition, a .js file with plain node). */
 export function startProgram(entry: string, args: readonly string[], opts: ProgramOptions = {}): RunningProcess {
-  const path = isAbsolute(entry) ? entry : join(repoRoot(), entry);
-  if (!existsSync(path)) {
-    throw new Error(`no program at ${path}: expected ${entry.endsWith('.js') ? 'a built program (run `npx tsc -b` first)' : 'a source entry such as hub/src/server/main.ts'}`);
-  }
-  const nodeArgs = path.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', path] : [path];
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
-  for (const [k, v] of Object.entries(opts.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  delete env.NODE_TEST_CONTEXT; // a child of a test must not report into the parent's TAP stream
-  // detached: a Ctrl-C in the terminal goes to the parent only, which then stops children in order.
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: repoRoot(), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-
-  let log: WriteStream | undefined;
-  if (opts.logFile) {
-    mkdirSync(dirname(opts.logFile), { recursive: true });
-    log = createWriteStream(opts.logFile, { flags: 'a' });
-  }
-  const keep = opts.keepLines ?? 2000;
-  const lines: string[] = [];
-  const out = { stdout: '', stderr: '' };
-  const partial = { stdout: '', stderr: '' };
-  const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
-  const onData = (which: 'stdout' | 'stderr') => (d: string) => {
-    log?.write(d);
-    out[which] = (out[which] + d).slice(-256 * 1024);
-    const parts = (partial[which] + d).split('\n');
-    partial[which] = parts.pop() ?? '';
-    for (const line of parts) {
-      lines.push(line);
-      if (lines.length > keep) lines.shift();
-      for (const w of waiters) {
-        if (w.re.test(line)) {
-          waiters.delete(w);
-          w.resolve(line);
-        }
-      }
-    }
-  };
-  child.stdout.setEncoding('utf8').on('data', onData('stdout'));
-  child.stderr.setEncoding('utf8').on('data', onData('stderr'));
-
-  let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    const done = (s: { code: number | null; signal: NodeJS.Signals | null }) => {
-      if (status) return;
-      status = s;
-      log?.end();
-      resolve(s);
-    };
-    child.on('close', (code, signal) => done({ code, signal }));
-    child.on('error', () => done({ code: -1, signal: null }));
-  });
-
-  const waitForLine = (re: RegExp, timeoutMs = 30_000): Promise<string> => {
-    const seen = lines.find((l) => re.test(l));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const w = { re, resolve: (l: string) => { clearTimeout(timer); resolve(l); } };
-      const fail = (why: string) => {
-        waiters.delete(w);
-        clearTimeout(timer);
-        reject(new Error(`${entry}: no line matching ${re} (${why}); last output:\n${(out.stdout + out.stderr).slice(-3000)}`));
-      };
-      const timer = setTimeout(() => fail(`${timeoutMs} ms passed`), timeoutMs);
-      waiters.add(w);
-      void exited.then((s) => {
-        if (waiters.has(w)) fail(`process exited with code ${s.code} signal ${s.signal}`);
-      });
-    });
-  };
-
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000) => {
-    if (status) return status;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    try {
-      return await exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  return {
-    child,
-    waitForLine,
-    stop,
-    kill: () => {
-      if (!status) child.kill('SIGKILL');
-    },
-    output: () => ({ ...out }),
-    exited,
-  };
+  return startProcess(entry, args, { ...opts, keepLines: opts.keepLines ?? 2000, detached: true });
 }
 
 /** Runs `entry` to completion; rejects with its output when it exits non-zero or takes longer than `timeoutMs`. */

@@ -3,8 +3,8 @@
 // runCli: one command to completion. startProcess: a long-lived daemon whose
 // output lines can be awaited, stopped with a signal and always cleaned up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file is at examples/{src,dist}/testkit/). */
@@ -22,6 +22,12 @@ export interface SpawnOptions {
   input?: string | Uint8Array;
   /** runCli: kill after this long (default 60 s) and reject naming the command. */
   timeoutMs?: number;
+  /** startProcess: every output line is appended to this file. */
+  logFile?: string;
+  /** startProcess: lines kept for waitForLine() history and bytes of output() (default: all). */
+  keepLines?: number;
+  /** Own process group, so a Ctrl-C in the terminal reaches the parent only (which stops children in order). */
+  detached?: boolean;
 }
 
 export interface CliResult {
@@ -33,7 +39,9 @@ export interface CliResult {
 
 function entryPath(entry: string): string {
   const p = isAbsolute(entry) ? entry : join(repoRoot(), entry);
-  if (!existsSync(p)) throw new Error(`no program at ${p}: expected a path relative to the repo root such as 'agent/src/cli/main.ts'`);
+  if (!existsSync(p)) {
+    throw new Error(`no program at ${p}: expected ${/\.[cm]?js$/.test(entry) ? 'a built program (run `npx tsc -b` first)' : "a path relative to the repo root such as 'agent/src/cli/main.ts'"}`);
+  }
   return p;
 }
 
@@ -45,10 +53,14 @@ function spawnEntry(entry: string, args: readonly string[], opts: SpawnOptions):
   }
   // Test runners set NODE_TEST_CONTEXT; a child that inherits it reports to the parent's TAP stream.
   delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entryPath(entry), ...args], {
+  // A .ts entry runs from source through tsx (as tests do); a .js entry is a built program.
+  const path = entryPath(entry);
+  const nodeArgs = /\.[cm]?js$/.test(path) ? [path] : ['--conditions=source', '--import', 'tsx', path];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: opts.cwd ?? repoRoot(),
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   else child.stdin?.end();
@@ -96,16 +108,25 @@ export interface RunningProcess {
 /** Starts `entry` as a long-lived process. Always `stop()` or `kill()` it in a `finally`/`after`. */
 export function startProcess(entry: Entry, args: readonly string[], opts: SpawnOptions = {}): RunningProcess {
   const child = spawnEntry(entry, args, opts);
+  let log: WriteStream | undefined;
+  if (opts.logFile) {
+    mkdirSync(dirname(opts.logFile), { recursive: true });
+    log = createWriteStream(opts.logFile, { flags: 'a' });
+  }
+  const keep = opts.keepLines ?? Infinity;
   const out = { stdout: '', stderr: '' };
   const lines: string[] = [];
   const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
   const partial = { stdout: '', stderr: '' };
   const onData = (which: 'stdout' | 'stderr') => (d: string) => {
+    log?.write(d);
     out[which] += d;
+    if (keep !== Infinity) out[which] = out[which].slice(-256 * 1024);
     const parts = (partial[which] + d).split('\n');
     partial[which] = parts.pop() ?? '';
     for (const line of parts) {
       lines.push(line);
+      if (lines.length > keep) lines.shift();
       for (const w of waiters) {
         if (w.re.test(line)) {
           waiters.delete(w);
@@ -118,14 +139,14 @@ export function startProcess(entry: Entry, args: readonly string[], opts: SpawnO
   child.stderr?.setEncoding('utf8').on('data', onData('stderr'));
   let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => {
-      status = { code, signal };
-      resolve(status);
-    });
-    child.on('error', () => {
-      status = { code: -1, signal: null };
-      resolve(status);
-    });
+    const done = (st: { code: number | null; signal: NodeJS.Signals | null }) => {
+      if (status) return;
+      status = st;
+      log?.end();
+      resolve(st);
+    };
+    child.on('close', (code, signal) => done({ code, signal }));
+    child.on('error', () => done({ code: -1, signal: null }));
   });
 
   const waitForLine = (re: RegExp, timeoutMs = 30_000): Promise<string> => {
