@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // edgefleet-agent: the daemon (`run`) and the local admin commands on a data dir.
 // Exit codes: 0 ok, 1 failure (message names what was wrong), 2 usage error.
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { AppError, toAppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
 import { openStore, type Store } from '../agent.js';
 import { loadConfig, type AgentConfig } from '../config.js';
@@ -16,6 +15,7 @@ import { batchCommand } from '../batch/cli.js';
 import { summariesCommand } from '../summaries/cli.js';
 import { enrollCommand } from './enroll.js';
 import { agentStatus, formatStatus } from './status.js';
+import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
 const USAGE = `edgefleet-agent ${AGENT_VERSION}
 
@@ -203,24 +203,4 @@ async function delegate(cmd: 'summaries' | 'batch', argv: string[], env: NodeJS.
   return cmd === 'summaries' ? summariesCommand(rest, ctx) : batchCommand(rest, ctx);
 }
 
-function isMainModule(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-const isMain = isMainModule();
-if (isMain) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`edgefleet-agent: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta.url)) void runMain('edgefleet-agent', main);

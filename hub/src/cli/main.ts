@@ -3,8 +3,6 @@
 // the command table keyed by the full command words, and the process glue.
 // Adding a command is adding one entry to `commands`; see args.ts for Command.
 // Exit codes: 0 success, 1 the operation failed, 2 bad command line (docs/cli.md).
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { dispatch, type CommandTable } from './args.js';
 import type { CliContext } from './output.js';
 import { keysGenerate } from './commands/keys.js';
@@ -13,6 +11,7 @@ import { modelInspect, modelPack, modelSign, modelVerify } from './commands/mode
 import { auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
 export const commands: CommandTable = {
   'keys generate': keysGenerate,
@@ -56,25 +55,4 @@ export function main(argv: readonly string[], ctx: CliContext = processContext()
   return dispatch(commands, argv, ctx);
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  // exitCode rather than exit(): lets piped stdout drain before the process ends.
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`error [INTERNAL]: ${String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta.url)) void runMain('edgefleet', main);

@@ -3,8 +3,6 @@
 // starts the Hub and stops it on SIGTERM/SIGINT; `mosquitto-config` writes the
 // configuration for an external Mosquitto broker. Exit codes: 0 ok, 1 failure
 // (bad config, refused trust document, ...), 2 bad command line.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { toAppError } from '@edgefleet/shared';
 import { loadConfig, type HubConfig } from '../config.js';
@@ -12,6 +10,7 @@ import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
 import { mosquittoConfigCommand } from '../mqtt/mosquitto-config.js';
 import { Hub } from './hub.js';
+import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
 const USAGE = `usage: edgefleet-hub run --data-dir DIR [--config hub.json] [--http-port 8700] [--mqtt-port 1883]
                          [--mqtts-port 8883 --tls-cert F --tls-key F] [--trust trust.json] [--hub-key FILE]
@@ -93,22 +92,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (err: unknown) => {
-      process.stderr.write(`error [INTERNAL]: ${String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta.url)) void runMain('edgefleet-hub', main);
