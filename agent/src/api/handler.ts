@@ -41,6 +41,10 @@ function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
 }
 
+function wantGet(method: string, path: string): void {
+  if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
+}
+
 function modelMetadata(v: LoadedVersion, versions: string[]) {
   const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
   return {
@@ -173,15 +177,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
     if (parts[1] !== 'v2') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/... or /metrics`);
-    const wantGet = (): void => {
-      if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
-    };
     if (parts.length === 2) {
-      wantGet();
+      wantGet(method, path);
       return send(res, 200, { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: [] });
     }
     if (parts[2] === 'health' && parts.length === 4) {
-      wantGet();
+      wantGet(method, path);
       if (parts[3] === 'live') return send(res, 200, { live: true });
       if (parts[3] === 'ready') {
         if (!deps.isReady()) throw new AppError('NOT_READY', 'agent is not ready: models are still loading');
@@ -199,11 +200,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       const action = parts[i];
       if (parts.length === i) {
-        wantGet();
+        wantGet(method, path);
         return modelGet(res, name, version, false);
       }
       if (parts.length === i + 1 && action === 'ready') {
-        wantGet();
+        wantGet(method, path);
         return modelGet(res, name, version, true);
       }
       if (parts.length === i + 1 && action === 'infer') {

@@ -39,8 +39,6 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
   if (body.parameters !== undefined && !isObject(body.parameters)) bad('request parameters: expected an object');
   const inputs = body.inputs;
   if (!Array.isArray(inputs)) return bad('request inputs: expected an array of {name, shape, datatype, data}');
-  // Built only for an error message: this runs on every request.
-  const expectedNames = (): string => io.inputs.map((s) => `"${s.name}"`).join(', ');
   const specs = io.inputs;
   let byName: Map<string, Record<string, unknown>> | undefined;
   let single: Record<string, unknown> | undefined;
@@ -50,7 +48,7 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
     if ((single !== undefined && single.name === t.name) || byName?.has(t.name)) bad(`input "${t.name}" is given twice: expected each input once`);
     let known = false;
     for (let k = 0; k < specs.length; k++) if (specs[k]!.name === t.name) known = true;
-    if (!known) bad(`unknown input "${t.name}": expected only ${expectedNames()}`);
+    if (!known) bad(`unknown input "${t.name}": expected only ${expectedNames(io)}`);
     if (single === undefined && byName === undefined) single = t;
     else {
       if (byName === undefined) {
@@ -63,7 +61,7 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
   const out: RecordedTensor[] = [];
   for (const spec of specs) {
     const t = byName !== undefined ? byName.get(spec.name) : single !== undefined && single.name === spec.name ? single : undefined;
-    if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames()}`);
+    if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames(io)}`);
     out.push(validateTensor(t, spec, opts.allowNonFinite));
   }
   let outputs: string[] | undefined;
@@ -79,18 +77,27 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
   return { id, inputs: out, outputs };
 }
 
+// Error-message helpers are module functions, not per-request closures: the
+// request path should allocate nothing it does not need.
+function expectedNames(io: Manifest['io']): string {
+  return io.inputs.map((s) => `"${s.name}"`).join(', ');
+}
+
+function wantShape(spec: TensorSpec): string {
+  return `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
+}
+
 function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFinite: boolean): RecordedTensor {
   const name = spec.name;
   if (t.datatype !== spec.datatype) {
     bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
   }
   const shape = t.shape;
-  const want = (): string => `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
-  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${want()}`);
+  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
-    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${want()}`);
+    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
     n *= d as number;
   }
   let matches = shape.length === spec.shape.length;
@@ -98,7 +105,7 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
     const d = spec.shape[i]!;
     if (d !== -1 && d !== shape[i]) matches = false;
   }
-  if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${want()}`);
+  if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${wantShape(spec)}`);
   const raw = t.data;
   const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, name) : raw;
   if (flat.length !== n) {
@@ -109,15 +116,16 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
 
 function flatten(a: unknown[], name: string): unknown[] {
   const out: unknown[] = [];
-  const walk = (x: unknown[], depth: number): void => {
-    if (depth > 32) bad(`input "${name}": data is nested deeper than 32 levels`);
-    for (const v of x) {
-      if (Array.isArray(v)) walk(v, depth + 1);
-      else out.push(v);
-    }
-  };
-  walk(a, 0);
+  walk(a, 0, name, out);
   return out;
+}
+
+function walk(x: unknown[], depth: number, name: string, out: unknown[]): void {
+  if (depth > 32) bad(`input "${name}": data is nested deeper than 32 levels`);
+  for (const v of x) {
+    if (Array.isArray(v)) walk(v, depth + 1, name, out);
+    else out.push(v);
+  }
 }
 
 function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): RecordedTensor['data'] {

@@ -132,37 +132,67 @@ export class ModelRuntime {
     this.recorder.recordError(v.name, v.version, code, latencyMs);
   }
 
-  /** Runs validated feeds on a pinned version (queued behind the model's concurrency limit); unpins it. */
-  async infer(v: LoadedVersion, feeds: RecordedTensor[], wanted?: readonly string[], t0 = performance.now()): Promise<InferResult> {
+  /**
+   * Runs validated feeds on a pinned version (queued behind the model's concurrency limit); unpins it.
+   * A promise chain rather than an async function: under the limit it goes
+   * straight to session.run with no extra microtask hops (issue 3 benchmarks).
+   */
+  infer(v: LoadedVersion, feeds: RecordedTensor[], wanted?: readonly string[], t0 = performance.now()): Promise<InferResult> {
     const limiter = this.slots.get(v.name)?.limiter;
-    let acquired = false;
+    if (!limiter) return this.failed(v, new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`), undefined, t0);
+    let wait: Promise<void> | undefined;
     try {
-      if (!limiter) throw new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`);
-      const wait = limiter.acquire();
-      if (wait) await wait;
-      acquired = true;
-      const input: Record<string, ort.Tensor> = {};
-      for (const f of feeds) input[f.name] = toOrt(f);
-      let result: ort.InferenceSession.OnnxValueMapType;
-      try {
-        result = wanted ? await v.session.run(input, wanted as string[]) : await v.session.run(input);
-      } catch (err) {
-        throw new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
-      }
-      const outputs: RecordedTensor[] = [];
-      for (const spec of v.manifest.io.outputs) {
-        const t = result[spec.name];
-        if (t && (!wanted || wanted.includes(spec.name))) outputs.push(fromOrt(spec.name, t as ort.Tensor));
-      }
-      this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
-      return { version: v.version, outputs };
+      wait = limiter.acquire();
     } catch (err) {
-      this.recorder.recordError(v.name, v.version, toAppError(err).code, performance.now() - t0);
-      throw err;
-    } finally {
-      if (acquired) limiter!.release();
-      this.unpin(v);
+      return this.failed(v, err, undefined, t0);
     }
+    if (wait) return wait.then(() => this.runAcquired(v, limiter, feeds, wanted, t0));
+    return this.runAcquired(v, limiter, feeds, wanted, t0);
+  }
+
+  private runAcquired(v: LoadedVersion, limiter: Limiter, feeds: RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> {
+    let run: Promise<ort.InferenceSession.OnnxValueMapType>;
+    try {
+      const input: Record<string, ort.Tensor> = {};
+      for (let i = 0; i < feeds.length; i++) input[feeds[i]!.name] = toOrt(feeds[i]!);
+      try {
+        run = wanted ? v.session.run(input, wanted as string[]) : v.session.run(input);
+      } catch (err) {
+        throw this.runError(v, err);
+      }
+    } catch (err) {
+      return this.failed(v, err, limiter, t0);
+    }
+    return run.then((result) => {
+      let outputs: RecordedTensor[];
+      try {
+        outputs = [];
+        const specs = v.manifest.io.outputs;
+        for (let i = 0; i < specs.length; i++) {
+          const name = specs[i]!.name;
+          const t = result[name];
+          if (t && (!wanted || wanted.includes(name))) outputs.push(fromOrt(name, t as ort.Tensor));
+        }
+        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
+      } catch (err) {
+        return this.failed(v, err, limiter, t0);
+      }
+      limiter.release();
+      this.unpin(v);
+      return { version: v.version, outputs };
+    }, (err: unknown) => this.failed(v, this.runError(v, err), limiter, t0));
+  }
+
+  private runError(v: LoadedVersion, err: unknown): AppError {
+    return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
+  }
+
+  /** The failure path of infer(): records the error, frees the slot (if taken) and the pin, rejects. */
+  private failed(v: LoadedVersion, err: unknown, limiter: Limiter | undefined, t0: number): Promise<never> {
+    this.recorder.recordError(v.name, v.version, toAppError(err).code, performance.now() - t0);
+    limiter?.release();
+    this.unpin(v);
+    return Promise.reject(err as Error);
   }
 
   /** Stops serving a model name altogether (e.g. after its last version is removed). */
