@@ -203,28 +203,35 @@ describe('BlobServer', () => {
     }
   });
 
-  it('caps concurrent transfers: a second device waits until the first transfer is idle', async () => {
+  it('caps concurrent transfers: a second device waits until the first transfer ends (last block sent) or goes idle', async () => {
     const env = await setup({ maxTransfers: 1, perDeviceBytesPerSec: 0, totalBytesPerSec: 0, idleMs: 10_000 });
     try {
       const sha = env.addBlob(randomBytes(4096));
       env.entitle('dev-1', [sha]);
       env.entitle('dev-2', [sha]);
+      env.entitle('dev-3', [sha]);
       const a = await env.device('dev-1');
       const b = await env.device('dev-2');
+      const c = await env.device('dev-3');
       await a.get(sha, 0, 1024, 2);
       await waitFor(() => a.frames.length === 2, 'dev-1 first window');
-      await b.get(sha, 0, 1024, 4);
+      await b.get(sha, 0, 1024, 2);
       await settle(300); // re-checked every 200 ms of real time
       assert.equal(b.frames.length, 0, 'dev-2 is queued while dev-1 is active');
-      // dev-1 keeps going: its own transfer is already active, so it is not held back.
-      await a.get(sha, 2048, 1024, 2);
-      await waitFor(() => a.frames.length === 4, 'dev-1 second window');
       env.clock.t += 5_000;
       await settle(300);
       assert.equal(b.frames.length, 0, 'dev-1 is not idle yet (5 s < 10 s)');
-      env.clock.t += 5_001;
-      await waitFor(() => b.frames.length === 4, 'dev-2 served once dev-1 is idle');
-      assert.deepEqual(b.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072]);
+      // dev-1 keeps going (its own transfer is active) and takes the last block: the slot frees at once.
+      await a.get(sha, 2048, 1024, 2);
+      await waitFor(() => a.frames.length === 4, 'dev-1 last window');
+      await waitFor(() => b.frames.length === 2, 'dev-2 served once dev-1 has its last block');
+      // dev-2 stops half-way: dev-3 waits until dev-2's transfer is idle.
+      await c.get(sha, 0, 1024, 4);
+      await settle(300);
+      assert.equal(c.frames.length, 0, 'dev-3 is queued while dev-2 is active');
+      env.clock.t += 10_001;
+      await waitFor(() => c.frames.length === 4, 'dev-3 served once dev-2 is idle');
+      assert.deepEqual(c.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072]);
     } finally {
       await env.close();
     }

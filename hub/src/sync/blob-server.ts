@@ -137,6 +137,8 @@ export class BlobServer {
         this.queue.splice(i, 1);
         this.active.set(key, this.now());
         await this.send(p, size);
+        // The last block went out: the slot is free for another device now, not after idleMs.
+        if (p.req.offset + p.req.count * p.req.blockSize >= size) this.active.delete(key);
       }
       if (this.queue.length && wait !== Infinity) this.schedule(wait);
     } finally {
