@@ -1,1 +1,10 @@
-export {};
+// @edgefleet/hub: the hub as a library (the programs are server/main.ts and cli/main.ts).
+export { Hub, type HubAddresses } from './server/hub.js';
+export { HubConfig, loadConfig } from './config.js';
+export { Store } from './store/index.js';
+export { FleetSync, DEFAULT_SYNC_OPTIONS, type FleetSyncOptions } from './sync/service.js';
+export { BlobServer, DEFAULT_BLOB_OPTIONS, type BlobServerOptions } from './sync/blob-server.js';
+export { createEmbeddedBroker } from './mqtt/embedded.js';
+export { createExternalLink } from './mqtt/external.js';
+export type { FleetLink, DeviceAuthPort, LoggerPort, MetricsPort } from './mqtt/ports.js';
+export { systemClock, type Clock } from './clock.js';
