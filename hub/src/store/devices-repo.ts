@@ -16,6 +16,7 @@ interface Row {
   created_at: string;
   last_seen: string | null;
   online: number;
+  reported: string | null;
 }
 
 export class DevicesRepo implements DeviceAuthPort {
@@ -118,6 +119,13 @@ export class DevicesRepo implements DeviceAuthPort {
       lastSeen: r.last_seen,
       created: r.created_at,
       models,
+      reported: reportedSummary(r.reported),
     };
   }
+}
+
+function reportedSummary(json: string | null): DeviceInfo['reported'] {
+  if (!json) return null;
+  const st = JSON.parse(json) as ReportedState;
+  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null };
 }

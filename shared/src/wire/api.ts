@@ -83,6 +83,15 @@ export const DeviceInfo = z.object({
   lastSeen: IsoTime.nullable(),
   created: IsoTime,
   models: z.array(DeviceModelRun),
+  /** From the device's last reported state: its agent, the desired seq it applied, and why it refused the last document (if it did). */
+  reported: z
+    .object({
+      at: IsoTime,
+      agentVersion: z.string(),
+      lastAppliedSeq: z.number().int().nonnegative(),
+      refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
+    })
+    .nullable(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const DeviceList = z.object({ devices: z.array(DeviceInfo) });

@@ -122,6 +122,11 @@ describe('refusals', () => {
       const st = await status();
       assert.equal(st.lastAppliedSeq, applied, `${c.what}: the applied seq does not move`);
       assert.match(st.refusal?.code ?? '', c.code, `${c.what}: the reported refusal names the reason`);
+      // The hub shows it too, from the device's reported state.
+      await waitFor(`hub: the device's reported refusal for ${c.what}`, async () => {
+        const info = await s.hub.api<{ reported: { refusal: { code: string; seq: number } | null } | null }>('GET', `/devices/${dev.deviceId}`);
+        return info.reported?.refusal && c.code.test(info.reported.refusal.code) && info.reported.refusal.seq === st.refusal?.seq ? true : undefined;
+      }, { timeoutMs: 30_000 });
       await serving('1.0.0');
     }
     const devInfo = await s.hub.api<{ models: Array<{ name: string; version: string }> }>('GET', `/devices/${dev.deviceId}`);
