@@ -5,13 +5,13 @@
 // the floor with ORT's default options, to show the threading decision
 // (DESIGN.md section 6). Both models: the example vibration-anomaly model and
 // a 64->256->256->10 MLP. The same load generator for every server: a child
-// process with N keep-alive request loops, a warm-up, then a fixed period.
-// Floor and agent rounds alternate (the order flips every round) and each
-// ratio is the median of the per-round ratios, so that a neighbour's burst on
-// a shared box hits one pair, not the verdict. Server CPU time per request is
+// process with N keep-alive request loops, a short warm-up, then a fixed
+// period. Floor and agent phases alternate in one child (floor, agent, agent,
+// floor, ...) and each ratio is the median of the per-round ratios, so that a
+// neighbour's burst on a shared box hits one pair, not the verdict. Server CPU time per request is
 // printed too: it is the agent's overhead with the machine's load taken out.
 // Targets: agent throughput >= 0.9x the floor's, p99 <= 1.2x the floor's.
-// API_BENCH_ROUNDS (default 3) and API_BENCH_MODELS (comma list: example,mlp) narrow a run.
+// API_BENCH_ROUNDS (default 8) and API_BENCH_MODELS (comma list: example,mlp) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,12 @@ import { pino } from 'pino';
 import { buildExampleBundle, bundleFromOnnx, datasetRows, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import { createAgent } from '../src/agent.js';
 import { AgentConfig } from '../src/config.js';
-import { AGENT_LIKE_OPTIONS, fmt, median, runLoad, startFloor, type LoadResult } from './lib.js';
+import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult } from './lib.js';
 
 const CONCURRENCY = 8;
-const WARMUP_MS = 1000;
-const DURATION_MS = 3000;
-const ROUNDS = Number(process.env.API_BENCH_ROUNDS ?? 3);
+const WARMUP_MS = 300;
+const DURATION_MS = 1000;
+const ROUNDS = Number(process.env.API_BENCH_ROUNDS ?? 8);
 const MODELS = (process.env.API_BENCH_MODELS ?? 'example,mlp').split(',');
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`API_BENCH_ROUNDS=${process.env.API_BENCH_ROUNDS}: expected a positive integer`);
 
@@ -72,18 +72,12 @@ try {
     const floors: LoadResult[] = [];
     const agents: LoadResult[] = [];
     const load = { path, bodies: c.bodies, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
-    for (let r = 0; r < ROUNDS; r++) {
-      if (r % 2 === 0) {
-        floors.push(await runLoad({ url: floor.url, ...load }));
-        agents.push(await runLoad({ url: agent.url, ...load }));
-      } else {
-        agents.push(await runLoad({ url: agent.url, ...load }));
-        floors.push(await runLoad({ url: floor.url, ...load }));
-      }
-    }
+    const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? [floor.url, agent.url] : [agent.url, floor.url])).flat();
+    const results = await runPhases({ ...load, phases: order });
+    results.forEach((x, i) => (order[i] === agent.url ? agents : floors).push(x));
     await floor.close();
     const defaults = await startFloor(c.onnx, c.model, { executionProviders: ['cpu'] });
-    const def = await runLoad({ url: defaults.url, path, bodies: c.bodies, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+    const def = med(await runPhases({ ...load, phases: [defaults.url, defaults.url, defaults.url] }));
     await defaults.close();
     const fl = med(floors);
     const ag = med(agents);

@@ -38,12 +38,14 @@ export interface LoadResult {
   cpuUsPerReq: number;
 }
 
-// Plain JS (run with node -e in a child): N loops, each one keep-alive request at a time.
-// Messages to the parent: {t:'on'} when measuring starts, {t:'off'} when it ends, then the result.
+// Plain JS (run with node -e in a child): for each phase (a URL), N loops,
+// each one keep-alive request at a time, a warm-up, then the measured period.
+// Messages to the parent per phase: {t:'on'} when measuring starts, {t:'off'}
+// when it ends, then {t:'result'}; the child exits after the last phase.
 const CHILD = `
 const http = require('node:http');
-process.once('message', (o) => {
-  const u = new URL(o.url);
+async function phase(o, url) {
+  const u = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const lat = [];
   const failures = {};
@@ -74,10 +76,13 @@ process.once('message', (o) => {
     measuring = true; t0 = performance.now(); process.send({ t: 'on' });
     setTimeout(() => { measuring = false; t1 = performance.now(); stop = true; process.send({ t: 'off' }); }, o.durationMs);
   }, o.warmupMs);
-  Promise.all(loops).then(() => {
-    agent.destroy();
-    process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000 }, () => process.disconnect());
-  });
+  await Promise.all(loops);
+  agent.destroy();
+  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000 }, resolve));
+}
+process.once('message', async (o) => {
+  for (const url of o.phases) await phase(o, url);
+  process.disconnect();
 });
 `;
 
@@ -93,24 +98,33 @@ export function median(xs: readonly number[]): number {
 }
 
 /** Runs the load generator against url+path in a child process for warm-up + duration. */
-export function runLoad(o: LoadOptions): Promise<LoadResult> {
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  return (await runPhases({ ...o, phases: [o.url] }))[0]!;
+}
+
+/**
+ * One child process runs the load against each URL of `phases` in turn (each
+ * with its warm-up and measured period); one result per phase. Alternating
+ * servers in short phases keeps a pair measured under the same outside load.
+ */
+export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): Promise<LoadResult[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const results: LoadResult[] = [];
     let cpu0: NodeJS.CpuUsage | undefined;
     let cpu: NodeJS.CpuUsage | undefined;
-    let done = false;
     child.once('error', reject);
     child.on('exit', (code) => {
-      if (!done) reject(new Error(`load generator exited with code ${code} before reporting`));
+      if (results.length < o.phases.length) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${o.phases.length} phases`));
+      else resolve(results);
     });
     child.on('message', (m: { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number }) => {
       if (m.t === 'on') cpu0 = process.cpuUsage();
       else if (m.t === 'off') cpu = process.cpuUsage(cpu0);
       else {
-        done = true;
         const sorted = Float64Array.from(m.lat).sort();
         const cpuUs = cpu ? cpu.user + cpu.system : Number.NaN;
-        resolve({
+        results.push({
           ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
           reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
           cpuUsPerReq: cpuUs / sorted.length,

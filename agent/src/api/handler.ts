@@ -158,8 +158,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     else send(res, 200, modelMetadata(v, [v.version]));
   }
 
+  // Infer URLs seen before, to their model name and version: the same few URLs
+  // come on every request, so they skip the split and decoding below.
+  const inferRoutes = new Map<string, { name: string; version: string | undefined }>();
+
   function route(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const url = req.url ?? '/';
+    if (req.method === 'POST') {
+      const known = inferRoutes.get(url);
+      if (known !== undefined) return infer(req, res, known.name, known.version);
+    }
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
@@ -209,6 +217,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       if (parts.length === i + 1 && action === 'infer') {
         if (method !== 'POST') throw new AppError('BAD_REQUEST', `${method} ${path}: expected POST`);
+        if (inferRoutes.size >= 256) inferRoutes.clear(); // bounded: URLs come from clients
+        inferRoutes.set(url, { name, version });
         return infer(req, res, name, version);
       }
     }
