@@ -79,13 +79,14 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** Streams a file through sha256; never holds it whole in memory. */
-export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
+export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const buf = chunk as Buffer;
     hash.update(buf);
     size += buf.length;
+    onBytes?.(buf.length);
   }
   return { sha256: hash.digest('hex'), size };
 }

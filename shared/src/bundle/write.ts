@@ -2,7 +2,7 @@
 // run the caller's model check, then write the tar atomically) and
 // `signBundle` (add one release signature, rewrite atomically).
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { canonicalBytes, sha256File, sha256Hex } from '../canonical.js';
 import { keyPairFromFile, SecretKeyFile, type KeyPair } from '../crypto/keys.js';
@@ -39,6 +39,8 @@ export interface PackInput {
   out: string;
   /** Runs before anything is written (the CLI loads the entrypoint with onnxruntime and compares io). */
   check?: (entrypointSource: string, manifest: Manifest) => Promise<void>;
+  /** Hashing progress over all source files (bytes done, bytes in all), for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function packBundle(input: PackInput): Promise<{ path: string; manifest: Manifest; manifestSha256: string; size: number }> {
@@ -53,6 +55,10 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
   const declared = m.files === undefined ? [] : m.files;
   if (!Array.isArray(declared)) throw new AppError('INVALID_INPUT', 'manifest.files: expected an array of {path, sha256?, size?}');
   const files: { path: string; sha256: string; size: number }[] = [];
+  let total = 0;
+  let done = 0;
+  if (input.onProgress) for (const src of sources.values()) total += await stat(src).then((st) => st.size, () => 0);
+  const onBytes = input.onProgress ? (n: number) => input.onProgress?.((done += n), total) : undefined;
   const order = [...(declared as { path?: unknown }[]).map((f) => f?.path), ...[...sources.keys()]];
   for (const [i, p] of order.entries()) {
     if (typeof p !== 'string') throw new AppError('INVALID_INPUT', `manifest.files[${i}].path: expected a string`);
@@ -61,7 +67,7 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
     if (!source) throw new AppError('INVALID_INPUT', `manifest lists file ${JSON.stringify(p)} but no source file was given for it`);
     let h: { sha256: string; size: number };
     try {
-      h = await sha256File(source);
+      h = await sha256File(source, onBytes);
     } catch (err) {
       throw new AppError('NOT_FOUND', `cannot read ${p} from ${source}: ${(err as Error).message}`, { cause: err });
     }

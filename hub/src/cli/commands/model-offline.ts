@@ -10,7 +10,7 @@ import {
 } from '@edgefleet/shared';
 import { checkOnnxModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
-import { formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
+import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
 import { readTrustFile } from './trust.js';
 
 function readManifestFile(path: string): Record<string, unknown> {
@@ -78,7 +78,10 @@ export const modelPack: Command = {
     const outBase = outArg === undefined ? ctx.cwd : resolve(ctx.cwd, outArg);
     const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, defaultBundleName(manifest, manifestPath)) : outBase;
     if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
-    const r = await packBundle({ manifest, files, out, check: (source, m) => checkOnnxModel(source, m.io) });
+    // A progress bar on a terminal while large model files are hashed.
+    const bar = new ProgressBar(ctx.stderr, { label: 'hashing', total: files.reduce((n, f) => n + (existsSync(f.source) ? statSync(f.source).size : 0), 0) });
+    const r = await packBundle({ manifest, files, out, check: (source, m) => checkOnnxModel(source, m.io), onProgress: (done) => bar.update(done) });
+    bar.done();
     ctx.stdout.write(
       `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}\n`
       + `unsigned: sign it with "edgefleet model sign ${r.path} --key RELEASE.key"\n`,
