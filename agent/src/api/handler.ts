@@ -7,7 +7,7 @@ import { AppError, toAppError } from '@edgefleet/shared';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
-import { outputJsonText, validateInferRequest } from './validate.js';
+import { outputJsonHead, outputJsonText, validateInferRequest } from './validate.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -60,12 +60,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const { runtime, metrics } = deps;
 
   /** What the hot path needs of a version, built once: its metric series and the response prefix. */
-  interface Hot { series: MetricSeries; prefix: string }
+  interface Hot { series: MetricSeries; prefix: string; heads: Map<string, string> }
   const hot = new WeakMap<LoadedVersion, Hot>();
   const hotFor = (v: LoadedVersion): Hot => {
     let h = hot.get(v);
     if (!h) {
-      h = { series: metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}` };
+      h = { series: metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}`, heads: new Map() };
       hot.set(v, h);
     }
     return h;
@@ -136,7 +136,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
       text += ',"outputs":[';
       const outs = result.outputs;
-      for (let i = 0; i < outs.length; i++) text += (i ? ',' : '') + outputJsonText(outs[i]!);
+      for (let i = 0; i < outs.length; i++) {
+        const t = outs[i]!;
+        let head = h.heads.get(t.name); // a version's outputs keep their datatype
+        if (head === undefined) h.heads.set(t.name, (head = outputJsonHead(t)));
+        text += (i ? ',' : '') + outputJsonText(t, head);
+      }
       text += ']}';
       // A Content-Length instead of chunked encoding: head and body leave in one write.
       res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);

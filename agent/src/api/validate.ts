@@ -207,8 +207,13 @@ export function outputJson(t: RecordedTensor): { name: string; datatype: string;
  * objects on the request path. Same text as JSON.stringify(outputJson(t))
  * (non-finite numbers as null, 64-bit ints through Number, BOOL as booleans).
  */
-export function outputJsonText(t: RecordedTensor): string {
-  return `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"data":[${dataText(t)}]}`;
+export function outputJsonText(t: RecordedTensor, head = outputJsonHead(t)): string {
+  return `${head}${t.shape.join(',')}],"data":[${dataText(t)}]}`;
+}
+
+/** The constant start of outputJsonText(t) (name and datatype), which a caller may keep per output. */
+export function outputJsonHead(t: Pick<RecordedTensor, 'name' | 'datatype'>): string {
+  return `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[`;
 }
 
 function dataText(t: RecordedTensor): string {
