@@ -77,8 +77,10 @@ describe('offline for a simulated week', () => {
     assert.ok(maxSize <= BUDGET, `the backlog stayed within ${BUDGET} bytes (max seen ${maxSize})`);
     const compacted = agent.events.list({ kind: 'backlog_compacted' });
     assert.ok(compacted.length > 0, `compaction events were recorded (max backlog ${maxSize} bytes, ${(await localWindows(dev.dataDir)).length} windows)`);
-    const local = await localWindows(dev.dataDir);
-    assert.ok(local.reduce((n, w) => n + w.count, 0) >= served, 'the device counted every prediction (none dropped by compaction)');
+    // The last windows are written by the recorder's 1 s flush timer: on a loaded machine, wait for it.
+    await waitFor('every prediction is in a stored window', async () =>
+      (await localWindows(dev.dataDir)).reduce((n, w) => n + w.count, 0) >= served, { timeoutMs: 60_000, intervalMs: 1000 });
+    assert.equal(agent.events.list({ kind: 'backlog_dropped' }).length, 0, 'nothing was dropped: compaction alone kept the budget');
 
     proxy.setDown(false);
     await waitFor('outbox drained after reconnect', async () => (await outboxWindows(dev.dataDir)) === 0, { timeoutMs: 120_000, intervalMs: 1000 });
