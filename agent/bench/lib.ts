@@ -168,8 +168,10 @@ export async function startFloor(onnx: Uint8Array, name: string, options: ort.In
           const o = out[n]!;
           return { name: n, datatype: 'FP32', shape: o.dims, data: Array.from(o.data as Float32Array) };
         });
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ model_name: name, outputs }));
+        const json = JSON.stringify({ model_name: name, outputs });
+        // Content-Length, as the agent sends: the floor must not pay for chunked encoding the agent avoids.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+        res.end(json);
       }, (err: Error) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: err.message }));

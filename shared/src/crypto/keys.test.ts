@@ -77,3 +77,19 @@ void test('sign and verify bytes, canonical JSON and envelopes', () => {
   assert.equal(verifyBytes(k.publicKey, Buffer.from('{"x":1}'), env.signatures[0]!.sig), true);
   assert.throws(() => signBytes(new Uint8Array(10), Buffer.from('x')), /10 bytes; expected 64/);
 });
+
+void test('signatures are the same bytes tweetnacl makes, and verify both ways (node:crypto is only faster)', async () => {
+  const nacl = (await import('tweetnacl')).default;
+  for (let i = 0; i < 20; i++) {
+    const pair = generateKeyPair('hub', `k${i}`);
+    const msg = Buffer.from(`message ${i} ${'x'.repeat(i * 7)}`);
+    const ours = Buffer.from(signBytes(pair, msg).sig, 'base64');
+    const theirs = Buffer.from(nacl.sign.detached(msg, pair.secretKey));
+    assert.deepEqual(ours, theirs);
+    assert.equal(verifyBytes(pair.publicKey, msg, theirs), true);
+    assert.equal(nacl.sign.detached.verify(msg, ours, pair.publicKey), true);
+    const bad = Buffer.from(ours);
+    bad[i % 64] = (bad[i % 64] as number) ^ 1;
+    assert.equal(verifyBytes(pair.publicKey, msg, bad), false);
+  }
+});
