@@ -186,15 +186,17 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     });
   }
 
+  let delivered = 0;
   async function subscribeIngress(b: Aedes): Promise<void> {
     for (const kind of INCOMING_KINDS) {
       await new Promise<void>((resolve) => {
         b.subscribe(allDevicesFilter(kind), (packet, cb) => {
           const r = ingress.accept(packet.topic, packet.payload as Buffer);
           if (r && r.kind === 'presence' && 'online' in r.msg) devices.markSeen(r.deviceId, r.msg.online, clock.now());
-          // Asynchronously: aedes delivers a backlog from one queue, and a synchronous cb() recurses
-          // through it (a burst from 1,000 devices overflowed the stack).
-          setImmediate(cb);
+          // aedes delivers a backlog from one queue and a synchronous cb() recurses through it (a burst
+          // from 1,000 devices overflowed the stack): every 64th message continues on a fresh stack.
+          if (++delivered % 64 === 0) setImmediate(cb);
+          else cb();
         }, resolve);
       });
     }
