@@ -16,7 +16,7 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import {
-  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, deviceTopic, sha256File, signEnvelope, windowTotals,
+  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, TRUST_TOPIC, createTrustBody, deviceTopic, generateKeyPair, sha256File, signEnvelope, windowTotals,
   type DesiredBody, type KeyPair, type ReportedState, type SummaryWindow,
 } from '@edgefleet/shared';
 import { makeFixture, runCli, startProcess, type Fixture, type RunningProcess } from '@edgefleet/examples';
@@ -273,6 +273,26 @@ describe('agent <-> hub sync (real processes)', () => {
       const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', join(dir, id)])).stdout) as { lastAppliedSeq: number; refusal: { seq: number } };
       assert.equal(st.lastAppliedSeq, 5);
       assert.equal(st.refusal.seq, 8);
+    });
+
+    it('applies a trust rotation on ef/v1/trust only when it chains from what it trusts', async () => {
+      const publishTrust = (doc: unknown) => new Promise<void>((resolve, reject) => {
+        broker.publish({ cmd: 'publish', topic: TRUST_TOPIC, payload: Buffer.from(JSON.stringify(doc)), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
+      });
+      const expires = new Date(Date.now() + 30 * 86_400_000);
+      const root2 = generateKeyPair('root', 'root2');
+      const v2 = signEnvelope(createTrustBody({ version: 2, expires, root: [root2], release: [fx.keys.release], hub: [fx.keys.hub] }), [fx.keys.root, root2]);
+      await publishTrust(v2);
+      await poll('trust v2 applied', () => (agent.trust.get()?.signed.version === 2 ? true : undefined));
+      assert.equal(agent.events.list({ kind: 'trust_rotated' }).length, 1);
+      // Version 3 signed only by a brand-new root: it does not chain from v2's root key.
+      const root3 = generateKeyPair('root', 'root3');
+      const v3 = signEnvelope(createTrustBody({ version: 3, expires, root: [root3], release: [fx.keys.release], hub: [fx.keys.hub] }), [root3]);
+      await publishTrust(v3);
+      const refused = await poll('trust v3 refused', () => agent.events.list({ kind: 'trust_refused' })[0]);
+      assert.match(refused.message, /trust version 3 refused/);
+      assert.equal(agent.trust.get()?.signed.version, 2, 'the agent keeps the trust it had');
+      await stillServing();
     });
   });
 });
