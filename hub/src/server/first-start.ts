@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, generateKeyPair, readSecretKeyFile, verifyTrustDocument, writeFileAtomic, writeKeyFiles,
+  AppError, canonicalJson, generateKeyPair, readSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic, writeKeyFiles,
   type KeyPair, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
@@ -44,7 +44,20 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
   } catch (err) {
     throw new AppError('CONFIG_INVALID', `cannot read trust document ${source}: ${(err as Error).message}`);
   }
-  const trust = verifyTrustDocument(value, { now });
+  let trust = verifyTrustDocument(value, { now });
+  // A different trust document given for a hub that already has one must chain from it (root rotation):
+  // a higher version signed by a threshold of the stored root keys and of its own. Never a downgrade.
+  if (source !== stored && existsSync(stored)) {
+    const current = verifyTrustDocument(JSON.parse(readFileSync(stored, 'utf8')), { now: new Date(0) });
+    if (canonicalJson(current) !== canonicalJson(trust) || trust.version !== current.version) {
+      if (trust.version <= current.version) {
+        throw new AppError('TRUST_ROTATION_INVALID',
+          `trust document ${source} is version ${trust.version} but this hub already has version ${current.version} (${stored}); ` +
+          'expected a higher version made with edgefleet trust rotate');
+      }
+      trust = verifyTrustRotation(current, value, { now });
+    }
+  }
   if (!trust.roles.hub.keyIds.includes(hubKey.keyId)) {
     throw new AppError('CONFIG_INVALID',
       `trust document ${source} (version ${trust.version}) does not list the hub key ${hubKey.keyId} in its hub role ` +

@@ -1,0 +1,43 @@
+// Trust on a hub that already has one: giving it a new trust.json must be a proper root rotation
+// (higher version, signed by a threshold of the stored root keys and of its own); a downgrade or a
+// document signed only by a new root is refused and the stored trust stays.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, createTrustBody, generateKeyPair, signEnvelope } from '@edgefleet/shared';
+import { HubConfig } from '../config.js';
+import { loadTrust } from './first-start.js';
+
+test('a new trust document for a hub must chain from the stored one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-trust-'));
+  try {
+    const [root1, root2, root3, release, hub] = [generateKeyPair('root', 'r1'), generateKeyPair('root', 'r2'), generateKeyPair('root', 'r3'), generateKeyPair('release', 'rel'), generateKeyPair('hub', 'hub')];
+    const expires = new Date(Date.now() + 86_400_000);
+    const write = (name: string, doc: unknown) => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify(doc));
+      return p;
+    };
+    const v1 = write('v1.json', signEnvelope(createTrustBody({ version: 1, expires, root: [root1], release: [release], hub: [hub] }), [root1]));
+    const v2 = write('v2.json', signEnvelope(createTrustBody({ version: 2, expires, root: [root2], release: [release], hub: [hub] }), [root1, root2]));
+    const v3NewRootOnly = write('v3.json', signEnvelope(createTrustBody({ version: 3, expires, root: [root3], release: [release], hub: [hub] }), [root3]));
+    const data = join(dir, 'data');
+    const cfg = (trust?: string) => HubConfig.parse({ dataDir: data, ...(trust ? { trust } : {}) });
+    const now = new Date();
+    const stored = () => (JSON.parse(readFileSync(join(data, 'trust.json'), 'utf8')) as { signed: { version: number } }).signed.version;
+
+    mkdirSync(data, { recursive: true });
+    assert.equal(loadTrust(cfg(v1), hub, now).trust.version, 1);
+    assert.equal(loadTrust(cfg(v1), hub, now).trust.version, 1, 'the same document again is fine');
+    assert.equal(loadTrust(cfg(), hub, now).trust.version, 1, 'without --trust the stored one is used');
+    assert.equal(loadTrust(cfg(v2), hub, now).trust.version, 2, 'a proper rotation is taken');
+    assert.equal(stored(), 2);
+    assert.throws(() => loadTrust(cfg(v3NewRootOnly), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /current/i.test(e.message));
+    assert.throws(() => loadTrust(cfg(v1), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /version 1 but this hub already has version 2/.test(e.message));
+    assert.equal(stored(), 2, 'the stored trust is untouched by refused documents');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
