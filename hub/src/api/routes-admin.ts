@@ -1,7 +1,7 @@
 // API tokens (admin) and the audit log (viewer).
 import { z } from 'zod';
-import { AuditList, AuditQuery, TokenCreate, TokenCreated, TokenInfo } from '@edgefleet/shared';
-import { actor, audit, jsonBody, queryOf, type RouteDef } from './http.js';
+import { AuditList, AuditQuery, Reason, TokenCreate, TokenCreated, TokenInfo } from '@edgefleet/shared';
+import { actor, audit, jsonBody, param, queryOf, type RouteDef } from './http.js';
 
 export const adminRoutes: RouteDef[] = [
   {
@@ -19,6 +19,17 @@ export const adminRoutes: RouteDef[] = [
     response: z.object({ tokens: z.array(TokenInfo) }),
     async handler(_c, deps) {
       return { tokens: deps.store.tokens.list() };
+    },
+  },
+  {
+    method: 'post', path: '/tokens/:id/revoke', access: 'admin', summary: 'Revoke an API token (it stops working at once; the last admin token cannot be revoked)',
+    body: z.object({ reason: Reason }), response: TokenInfo,
+    async handler(c, deps) {
+      const id = param(c, 'id');
+      const b = await jsonBody(c, z.object({ reason: Reason }), 'token revocation');
+      const t = deps.store.tokens.revoke(id, deps.clock.now());
+      audit(c, deps, 'token.revoke', id, b.reason, { name: t.name, role: t.role });
+      return t;
     },
   },
   {

@@ -8,7 +8,9 @@ import type { CliContext } from './output.js';
 import { keysGenerate } from './commands/keys.js';
 import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
-import { auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate } from './commands/remote-fleet.js';
+import {
+  auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
+} from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
@@ -27,6 +29,7 @@ export const commands: CommandTable = {
   'devices add': devicesAdd,
   'devices revoke': devicesRevoke,
   'devices tag': devicesTag,
+  'devices rotate-secret': devicesRotateSecret,
   'enroll-token create': enrollTokenCreate,
   'enroll-token ls': enrollTokenLs,
   'model push': modelPush,
@@ -34,6 +37,8 @@ export const commands: CommandTable = {
   'model show': modelShow,
   'model deprecate': modelDeprecate,
   'tokens create': tokensCreate,
+  'tokens ls': tokensLs,
+  'tokens revoke': tokensRevoke,
   audit: auditCmd,
   deploy: deployCmd,
   'deployments ls': deploymentsLs,

@@ -34,6 +34,18 @@ export class TokensRepo {
     return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all() as Row[]).map(toInfo);
   }
 
+  /** Revokes a token (kept for the audit trail); revoking the last admin token is refused. */
+  revoke(id: string, at: Date): TokenInfo {
+    const t = this.get(id);
+    if (t.revoked) throw new AppError('CONFLICT', `API token "${id}" (${t.name}) is already revoked`);
+    if (t.role === 'admin') {
+      const admins = (this.db.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL").get() as { n: number }).n;
+      if (admins <= 1) throw new AppError('CONFLICT', `"${t.name}" is the last admin token: create another admin token before revoking it`);
+    }
+    this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(at.toISOString(), id);
+    return this.get(id);
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get() as { n: number }).n;
   }

@@ -2,7 +2,7 @@
 // tables for people, --json for scripts.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AuditEntry, DeviceCredentials, DeviceInfo, EnrollmentTokenCreated, EnrollmentTokenInfo, TokenCreated } from '@edgefleet/shared';
+import { writeFileAtomic, type AuditEntry, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -108,6 +108,41 @@ export const tokensCreate: Command = {
     const name = optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 10)}`;
     const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(${t.role} token "${t.name}", shown once)\n`);
+    return 0;
+  },
+};
+
+export const tokensLs: Command = {
+  summary: 'List API tokens (names, roles, revoked; never the token values)', usage: '[--json]', options: { ...HUB_OPTIONS },
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ tokens: TokenInfo[] }>('GET', '/tokens');
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], r.tokens.map((t) => [t.id, t.name, t.role, t.created, t.createdBy, t.revoked ? 'yes' : ''])));
+    return 0;
+  },
+};
+
+export const tokensRevoke: Command = {
+  summary: 'Revoke an API token (it stops working at once)', usage: 'ID --reason TEXT [--json]', positionals: [{ name: 'ID', description: 'token id (edgefleet tokens ls)', required: true }],
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const t = await HubClient.from(args, ctx).request<TokenInfo>('POST', `/tokens/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
+    print(ctx, optBool(args, 'json'), t, () => `revoked API token ${t.id} ("${t.name}", ${t.role})\n`);
+    return 0;
+  },
+};
+
+export const devicesRotateSecret: Command = {
+  summary: "Give a device a new secret (the old one stops working; it is disconnected)", usage: 'ID [--reason TEXT] [--out FILE] [--json]',
+  positionals: [{ name: 'ID', description: 'device id', required: true }],
+  options: { ...HUB_OPTIONS, reason: { type: 'string', description: 'why (kept in the audit log)' }, out: { type: 'string', value: 'FILE', description: 'write the new credentials file here (mode 0600)' } },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const reason = optString(args, 'reason');
+    const creds = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', `/devices/${encodeURIComponent(id)}/rotate-secret`, reason ? { reason } : {});
+    const out = optString(args, 'out');
+    if (out) writeFileAtomic(resolve(ctx.cwd, out), `${JSON.stringify(creds, null, 2)}\n`, 0o600);
+    print(ctx, optBool(args, 'json'), creds, () => `${id}: new secret issued${out ? `; credentials written to ${out} (copy it to the device's data dir as credentials.json)` : ' (use --out FILE to save the credentials)'}\n`);
     return 0;
   },
 };
