@@ -112,5 +112,11 @@ describe('local API', () => {
     assert.match(r.text, /edgefleet_agent_queue_depth\{model="mlp"\} 0/);
     assert.match(r.text, /edgefleet_agent_model_load_seconds\{model="mlp",version="1.0.0"\} [0-9.e-]+/);
     assert.match(r.text, /edgefleet_agent_process_resident_memory_bytes \d+/);
+    // The outbox (events of the install wait in it: this agent has no hub link).
+    const events = Number(/edgefleet_agent_outbox_items\{kind="event"\} (\d+)/.exec(r.text)?.[1]);
+    assert.ok(events >= 1, `outbox events gauge: ${events}`);
+    assert.match(r.text, /edgefleet_agent_outbox_items\{kind="window"\} \d+/);
+    assert.match(r.text, /edgefleet_agent_outbox_oldest_seconds [0-9.]+/);
+    assert.doesNotMatch(r.text, /edgefleet_agent_hub_connected/, 'no hub link, no link gauges');
   });
 });

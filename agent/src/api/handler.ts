@@ -19,6 +19,8 @@ export interface ApiDeps {
   /** False until every active model is loaded and warm. */
   isReady(): boolean;
   onError?(err: unknown): void;
+  /** More Prometheus series from other parts (the hub link, summaries). */
+  extraMetrics?(): string;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -184,7 +186,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
           const v = runtime.active(model);
           return v ? [{ model, version: v.version, seconds: v.loadSeconds }] : [];
         }),
-      }));
+      }) + (deps.extraMetrics?.() ?? ''));
       return;
     }
     const parts = path.split('/');
