@@ -103,7 +103,7 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (e && e.code === 'ENOSPC') return new AppError('DISK_FULL', `disk full: ${message}`, { cause: err });
+  if (e && (e.code === 'ENOSPC' || e.code === 'SQLITE_FULL' || e.code === 'EDQUOT')) return new AppError('DISK_FULL', `disk full: ${message}`, { cause: err });
   if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
     return new AppError('IO_ERROR', message, { cause: err });
   }
