@@ -11,7 +11,7 @@ import { modelInspect, modelPack, modelSign, modelVerify } from './commands/mode
 import {
   auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
 } from './commands/remote-fleet.js';
-import { modelDeprecate, modelLs, modelPush, modelShow } from './commands/remote-models.js';
+import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
@@ -36,6 +36,7 @@ export const commands: CommandTable = {
   'model ls': modelLs,
   'model show': modelShow,
   'model deprecate': modelDeprecate,
+  'model totals': modelTotals,
   'tokens create': tokensCreate,
   'tokens ls': tokensLs,
   'tokens revoke': tokensRevoke,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, createTrustBody, generateKeyPair, signEnvelope, type ApiRole, type KeyPair, type TrustDocument } from '@edgefleet/shared';
 import { createApp } from '../api/app.js';
+import type { ApiDeps } from '../api/http.js';
 import type { BundleVerifier } from '../registry.js';
 import { Store } from '../store/index.js';
 import { Metrics } from '../metrics.js';
@@ -53,7 +54,7 @@ export interface Harness {
 
 const noVerifier: BundleVerifier = () => Promise.reject(new AppError('INTERNAL', 'no bundle verifier in this test'));
 
-export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleBytes?: number; keys?: TestKeys } = {}): Harness {
+export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleBytes?: number; keys?: TestKeys; sync?: (store: Store) => ApiDeps['sync'] } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'ef-hub-'));
   const store = Store.open(dir);
   const keys = opts.keys ?? makeKeys();
@@ -70,6 +71,7 @@ export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleByte
     fleet: { disconnect: (id) => { disconnected.push(id); return Promise.resolve(true); } },
     maxBundleBytes: opts.maxBundleBytes ?? 64 * 1024 * 1024,
     verifyBundle: opts.verifyBundle ?? noVerifier,
+    ...(opts.sync ? { sync: opts.sync(store) } : {}),
   });
   return {
     dir, store, keys, trust, clock, metrics, tokens, disconnected, app,

@@ -1,8 +1,8 @@
 // Remote registry commands: push, list, show, deprecate.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ModelVersionDetail, ModelVersionInfo } from '@edgefleet/shared';
-import { optBool, reqString, type Command } from '../args.js';
+import type { ModelTotals, ModelVersionDetail, ModelVersionInfo } from '@edgefleet/shared';
+import { optBool, optString, reqString, type Command } from '../args.js';
 import { formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
@@ -47,6 +47,35 @@ export const modelDeprecate: Command = {
     const [n, v] = args.positionals as [string, string];
     await HubClient.from(args, ctx).request('POST', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}/deprecate`, { reason: reqString(args, 'reason') });
     ctx.stdout.write(`deprecated ${n} ${v}\n`);
+    return 0;
+  },
+};
+
+export const modelTotals: Command = {
+  summary: 'Merged totals of every summary window the hub stored for a model (predictions, errors, bins per feature and output)',
+  usage: 'NAME [--version V] [--since ISO] [--json]',
+  options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'ISO', description: 'windows starting at or after this time' } },
+  positionals: [{ name: 'NAME', description: 'model name', required: true }],
+  async run(args, ctx) {
+    const q = new URLSearchParams();
+    for (const k of ['version', 'since']) {
+      const v = optString(args, k);
+      if (v) q.set(k, v);
+    }
+    const name = args.positionals[0] as string;
+    const t = await HubClient.from(args, ctx).request<ModelTotals>('GET', `/models/${encodeURIComponent(name)}/totals${q.size ? `?${q}` : ''}`);
+    if (optBool(args, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
+      return 0;
+    }
+    const errors = Object.entries(t.errors).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    const head = `${t.model}${t.version ? ` ${t.version}` : ''}: ${t.count} predictions in ${t.windows} windows from ${t.devices} devices; errors: ${errors}\n`;
+    const rows = Object.entries(t.features).map(([f, v]) => {
+      const x = v as { kind: string; counts: number[] | Record<string, number> | null; under?: number; over?: number; other?: number };
+      if (x.kind === 'categorical') return [f, `${Object.entries((x.counts ?? {}) as Record<string, number>).map(([c, n]) => `${c}:${n}`).join(' ')} other:${x.other ?? 0}`];
+      return [f, `${x.under ?? 0} |${((x.counts ?? []) as number[]).join(' ')}| ${x.over ?? 0}`];
+    });
+    ctx.stdout.write(head + (rows.length ? table(['FEATURE', 'BIN COUNTS (under |bins| over)'], rows) : ''));
     return 0;
   },
 };
