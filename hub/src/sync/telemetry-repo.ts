@@ -1,33 +1,46 @@
 // Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
 import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
+import type Database from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 
+type Stmt = Database.Statement<unknown[]>;
+
 export class TelemetryRepo {
-  constructor(private readonly db: Db) {}
+  // Prepared once, on first use (the tables exist once the store's migrations ran): preparing per
+  // batch cost more than the inserts themselves on the ingest path (test/bench/ingest.bench.ts).
+  private insWindow: Stmt | null = null;
+  private insEvent: Stmt | null = null;
+  private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => void;
+  private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => void;
+
+  constructor(private readonly db: Db) {
+    this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => {
+      const ins = (this.insWindow ??= db.prepare(
+        'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ));
+      for (const w of windows) {
+        const { seq, ...win } = w;
+        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, JSON.stringify(win), at);
+      }
+    });
+    this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string) => {
+      const ins = (this.insEvent ??= db.prepare(
+        'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ));
+      for (const e of events) {
+        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, JSON.stringify(e), at);
+      }
+    });
+  }
 
   /** Stores windows (ignoring ones already stored); returns every seq now persisted from this batch. */
   putWindows(deviceId: string, windows: SeqWindow[], at: Date): number[] {
-    const ins = this.db.prepare(
-      'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.db.transaction(() => {
-      for (const w of windows) {
-        const { seq, ...win } = w;
-        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, JSON.stringify(win), at.toISOString());
-      }
-    })();
+    this.txWindows(deviceId, windows, at.toISOString());
     return windows.map((w) => w.seq);
   }
 
   putEvents(deviceId: string, events: DeviceEvent[], at: Date): number[] {
-    const ins = this.db.prepare(
-      'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.db.transaction(() => {
-      for (const e of events) {
-        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, JSON.stringify(e), at.toISOString());
-      }
-    })();
+    this.txEvents(deviceId, events, at.toISOString());
     return events.map((e) => e.seq);
   }
 

@@ -70,3 +70,125 @@ export const Ack = z.object({ schema: schemaTag(ACK_SCHEMA), ranges: z.array(Seq
 export type Ack = z.infer<typeof Ack>;
 
 export { IsoTime };
+
+// ---------------------------------------------------------------------------------------------
+// Fast path for the hub's hottest message (issue 4/5 ingest benchmarks): zod spends most of a
+// batch's validation time walking the windows' count arrays. `fastTelemetryBatch` answers "is this,
+// field for field, a batch zod accepts and returns unchanged?" with plain loops. It is stricter than
+// the schema (no unknown keys, `inputs` present, prototype-free plain objects only), so whenever it
+// says no the caller runs zod, which either accepts (a rarer but valid shape) or refuses naming the
+// field. Accepted and refused inputs and the error messages are therefore exactly zod's; a property
+// test (telemetry-fast.test.ts) checks that everything accepted here zod accepts with an equal result.
+
+type Obj = Record<string, unknown>;
+
+function plain(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Every own key of `o` is in `allowed` (required keys are checked by the field tests). */
+function keysWithin(o: Obj, allowed: ReadonlySet<string>): boolean {
+  for (const k in o) if (!allowed.has(k)) return false;
+  return true;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isPos = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+
+function counts(a: unknown): boolean {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) if (!isCount(a[i])) return false;
+  return true;
+}
+
+function countRecord(r: unknown): boolean {
+  if (!plain(r)) return false;
+  for (const k in r) if (k === '__proto__' || !isCount(r[k])) return false;
+  return true;
+}
+
+const HIST_KEYS = new Set(['counts', 'under', 'over']);
+function hist(h: unknown): boolean {
+  return plain(h) && keysWithin(h, HIST_KEYS) && counts(h['counts']) && isCount(h['under']) && isCount(h['over']);
+}
+
+const MOMENT_KEYS = new Set(['n', 'mean', 'm2', 'min', 'max']);
+function moments(m: unknown): boolean {
+  if (!plain(m) || !keysWithin(m, MOMENT_KEYS)) return false;
+  const { min, max, m2 } = m;
+  return isCount(m['n']) && isNum(m['mean']) && isNum(m2) && m2 >= 0 && (min === null || isNum(min)) && (max === null || isNum(max));
+}
+
+const NUMERIC_KEYS = new Set(['kind', 'name', 'hist', 'moments', 'nulls', 'nans']);
+const CATEGORICAL_KEYS = new Set(['kind', 'name', 'cat', 'nulls']);
+const CAT_KEYS = new Set(['counts', 'other']);
+function feature(f: unknown): boolean {
+  if (!plain(f) || typeof f['name'] !== 'string' || !isCount(f['nulls'])) return false;
+  if (f['kind'] === 'numeric') {
+    return keysWithin(f, NUMERIC_KEYS) && ('hist' in f ? hist(f['hist']) : true) && moments(f['moments']) && isCount(f['nans']);
+  }
+  if (f['kind'] === 'categorical') {
+    const c = f['cat'];
+    return keysWithin(f, CATEGORICAL_KEYS) && plain(c) && keysWithin(c, CAT_KEYS) && countRecord(c['counts']) && isCount(c['other']);
+  }
+  return false;
+}
+
+const OUTPUT_KEYS = new Set(['name', 'index', 'hist', 'moments']);
+function output(o: unknown): boolean {
+  return plain(o) && keysWithin(o, OUTPUT_KEYS) && typeof o['name'] === 'string' && isCount(o['index'])
+    && ('hist' in o ? hist(o['hist']) : true) && moments(o['moments']);
+}
+
+const INPUT_KEYS = new Set(['name', 'moments', 'nans']);
+function input(o: unknown): boolean {
+  return plain(o) && keysWithin(o, INPUT_KEYS) && typeof o['name'] === 'string' && moments(o['moments']) && isCount(o['nans']);
+}
+
+function every(a: unknown, check: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) if (!check(a[i])) return false;
+  return true;
+}
+
+/** The string formats through the schemas themselves (a window's strings repeat: remember the last good ones). */
+function stringCheck(schema: z.ZodType<string>): (v: unknown) => boolean {
+  let last: string | null = null;
+  return (v) => {
+    if (typeof v !== 'string') return false;
+    if (v === last) return true;
+    if (!schema.safeParse(v).success) return false;
+    last = v;
+    return true;
+  };
+}
+const modelOk = stringCheck(ModelName);
+const versionOk = stringCheck(SemVer);
+const startOk = stringCheck(IsoTime);
+const shaOk = stringCheck(Sha256Hex);
+const deviceOk = stringCheck(DeviceId);
+
+const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'features', 'outputs', 'inputs']);
+const LATENCY_KEYS = new Set(['counts', 'sumMs']);
+function seqWindow(w: unknown): boolean {
+  if (!plain(w) || !keysWithin(w, WINDOW_KEYS)) return false;
+  const lat = w['latency'];
+  return isPos(w['seq']) && modelOk(w['model']) && versionOk(w['version']) && ('referenceId' in w ? shaOk(w['referenceId']) : true)
+    && startOk(w['start']) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
+    && plain(lat) && keysWithin(lat, LATENCY_KEYS) && counts(lat['counts']) && isNum(lat['sumMs']) && lat['sumMs'] >= 0
+    && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input);
+}
+
+const BATCH_KEYS = new Set(['schema', 'deviceId', 'windows']);
+
+/**
+ * `value` itself when it is a TelemetryBatch exactly as zod would return it; otherwise null (then
+ * validate with `parseWire(TelemetryBatch, ...)`, which accepts it or says what is wrong).
+ */
+export function fastTelemetryBatch(value: unknown): TelemetryBatch | null {
+  if (!plain(value) || !keysWithin(value, BATCH_KEYS) || value['schema'] !== TELEMETRY_SCHEMA || !deviceOk(value['deviceId'])) return null;
+  const ws = value['windows'];
+  if (!Array.isArray(ws) || ws.length === 0 || !every(ws, seqWindow)) return null;
+  return value as unknown as TelemetryBatch;
+}
