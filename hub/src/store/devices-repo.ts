@@ -2,6 +2,7 @@
 // presence and what each device reports running. Also the DeviceAuthPort the
 // MQTT part uses at CONNECT.
 import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
+import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import type { AuthResult, DeviceAuthPort } from '../mqtt/ports.js';
@@ -19,8 +20,29 @@ interface Row {
   reported: string | null;
 }
 
+type Stmt = Database.Statement<unknown[]>;
+
 export class DevicesRepo implements DeviceAuthPort {
-  constructor(private readonly db: Db) {}
+  // Statements on the per-message paths (presence, state reports), prepared once on first use.
+  private seenStmt: Stmt | null = null;
+  private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt } | null = null;
+  private readonly reportTx: (id: string, state: ReportedState) => void;
+
+  constructor(private readonly db: Db) {
+    this.reportTx = db.transaction((id: string, state: ReportedState) => {
+      const st = (this.reportedStmts ??= {
+        update: db.prepare('UPDATE devices SET reported = ? WHERE id = ?'),
+        clear: db.prepare('DELETE FROM device_models WHERE device_id = ?'),
+        insert: db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)'),
+      });
+      st.update.run(JSON.stringify(state), id);
+      st.clear.run(id);
+      for (const m of state.models) {
+        if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
+        for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
+      }
+    });
+  }
 
   create(id: string, secret: string, tags: Tags, facts: DeviceFacts | null, at: Date): void {
     if (this.row(id)) throw new AppError('CONFLICT', `device "${id}" already exists: choose another id or rotate its secret`);
@@ -53,7 +75,7 @@ export class DevicesRepo implements DeviceAuthPort {
   /** Presence from the broker; never throws (a closed database only loses a last-seen time). */
   markSeen(id: string, online: boolean, at: Date): void {
     try {
-      this.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?').run(online ? 1 : 0, at.toISOString(), id);
+      (this.seenStmt ??= this.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?')).run(online ? 1 : 0, at.toISOString(), id);
     } catch {
       // the store is closing; presence is refreshed on the next connect
     }
@@ -78,15 +100,7 @@ export class DevicesRepo implements DeviceAuthPort {
 
   /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */
   setReported(id: string, state: ReportedState): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE devices SET reported = ? WHERE id = ?').run(JSON.stringify(state), id);
-      this.db.prepare('DELETE FROM device_models WHERE device_id = ?').run(id);
-      const ins = this.db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)');
-      for (const m of state.models) {
-        if (m.active) ins.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
-        for (const v of m.installed) if (v !== m.active) ins.run(id, m.name, v, 'installed');
-      }
-    })();
+    this.reportTx(id, state);
   }
 
   runningVersion(name: string, version: string): Array<{ id: string; status: string }> {
