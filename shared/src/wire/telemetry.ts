@@ -75,7 +75,7 @@ export { IsoTime };
 // Fast path for the hub's hottest message (issue 4/5 ingest benchmarks): zod spends most of a
 // batch's validation time walking the windows' count arrays. `fastTelemetryBatch` answers "is this,
 // field for field, a batch zod accepts and returns unchanged?" with plain loops. It is stricter than
-// the schema (no unknown keys, `inputs` present, prototype-free plain objects only), so whenever it
+// the schema (no unknown keys, `inputs` present, plain objects as JSON.parse makes them), so whenever it
 // says no the caller runs zod, which either accepts (a rarer but valid shape) or refuses naming the
 // field. Accepted and refused inputs and the error messages are therefore exactly zod's; a property
 // test (telemetry-fast.test.ts) checks that everything accepted here zod accepts with an equal result.
