@@ -69,9 +69,6 @@ describe('embedded broker only', () => {
     }
   });
 
-  it('refuses WebSocket configuration clearly', () => {
-    assert.throws(() => createEmbeddedBroker(options(new MemoryDevices(), { wsPort: 0 })), /WebSocket is not supported/);
-  });
 
   it('stop() is idempotent', async () => {
     const link = createEmbeddedBroker(options(new MemoryDevices()));

@@ -2,8 +2,10 @@
 // certificate, with per-device authentication and the ACL of DESIGN.md section 5.
 // The hub publishes and receives in process (not as a client). One FleetLink
 // implementation; external.ts is the other.
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError, type Client, type Connection } from 'aedes';
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
@@ -45,9 +47,6 @@ type AedesInternals = { clients: Record<string, Client | undefined> };
 type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; packet: { length: number } };
 
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
-  if (opts.wsPort !== undefined) {
-    throw new Error('wsPort: MQTT over WebSocket is not supported by the embedded broker yet; use TCP or TLS');
-  }
   const { devices, metrics, logger, clock } = opts;
   const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
   const limiter = new ConnectRateLimiter(opts.connectRateLimit.perAddressPerMinute, clock);
@@ -55,6 +54,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   let broker: Aedes | null = null;
   let tcp: net.Server | null = null;
   let tlsServer: tls.Server | null = null;
+  let wsServer: http.Server | null = null;
+  let wss: WebSocketServer | null = null;
   let stopping: Promise<void> | null = null;
 
   function refuse(reason: string, fields: object): void {
@@ -225,12 +226,33 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         tlsServer.listen(opts.tls.port, opts.host);
         await once(tlsServer, 'listening');
       }
+      if (opts.wsPort !== undefined) {
+        // MQTT over WebSocket (subprotocol "mqtt"), same authentication, ACL and limits as TCP.
+        const server = http.createServer((_req, res) => {
+          res.writeHead(426, { 'content-type': 'text/plain' });
+          res.end('this port speaks MQTT over WebSocket (subprotocol "mqtt")\n');
+        });
+        wss = new WebSocketServer({ server, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false) });
+        wss.on('connection', (ws, req) => {
+          const stream = createWebSocketStream(ws);
+          // The rate limiter keys on the remote address, as for TCP.
+          Object.defineProperty(stream, 'remoteAddress', { value: req.socket.remoteAddress });
+          stream.on('error', () => ws.terminate());
+          handle(stream as unknown as Connection);
+        });
+        wsServer = server;
+        server.listen(opts.wsPort, opts.host);
+        await once(server, 'listening');
+      }
       logger.info({ address: link.address() }, 'embedded MQTT broker listening');
     },
     stop() {
       if (stopping) return stopping;
       stopping = (async () => {
-        const servers = [tlsServer, tcp].filter((s): s is net.Server => s !== null);
+        for (const c of wss?.clients ?? []) c.terminate();
+        wss?.close();
+        wsServer?.closeAllConnections();
+        const servers = [wsServer, tlsServer, tcp].filter((s): s is net.Server => s !== null);
         const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
         if (broker) {
           const b = broker;
@@ -240,6 +262,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         broker = null;
         tcp = null;
         tlsServer = null;
+        wsServer = null;
+        wss = null;
         connected.clear();
       })();
       return stopping;
@@ -274,6 +298,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       const out: FleetLinkAddress = { mqtt: `mqtt://${a.address}:${a.port}` };
       const t = tlsServer?.address();
       if (t && typeof t !== 'string') out.mqtts = `mqtts://${t.address}:${t.port}`;
+      const w = wsServer?.address();
+      if (w && typeof w !== 'string') out.ws = `ws://${w.address}:${w.port}`;
       return out;
     },
   };

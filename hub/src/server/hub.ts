@@ -23,6 +23,7 @@ export interface HubAddresses {
   http: string;
   mqtt: string;
   mqtts?: string | undefined;
+  ws?: string | undefined;
 }
 
 export class Hub {
@@ -106,8 +107,8 @@ export class Hub {
     this.http = http;
     const a = http.address() as AddressInfo;
     const link = fleet.address();
-    this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts };
-    logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
+    this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts, ws: link.ws };
+    logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, ws: this.addrs.ws ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
     return this.addrs;
   }
 
@@ -155,7 +156,7 @@ export class Hub {
     if (this.cfg.externalBroker) return [this.cfg.externalBroker.url];
     const a = this.addrs;
     if (!a) return [];
-    return [a.mqtt, ...(a.mqtts ? [a.mqtts] : [])];
+    return [a.mqtt, ...(a.mqtts ? [a.mqtts] : []), ...(a.ws ? [a.ws] : [])];
   }
 }
 
