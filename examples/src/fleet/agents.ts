@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEnrollToken, type HubHandle } from './hub.js';
-import { defaultPrograms, runProgram, startProgram, type RunningProcess } from './process.js';
+import { defaultPrograms, runProgram, startProgram, type FleetProcessOptions, type RunningProcess } from './process.js';
 
 export interface EnrolledAgent {
   deviceId: string;
@@ -40,17 +40,12 @@ export async function enrollAgents(hub: Pick<HubHandle, 'api' | 'http'>, n: numb
   }));
 }
 
-export interface StartAgentOptions {
+export interface StartAgentOptions extends FleetProcessOptions {
   dataDir: string;
   /** Local API port (default 0: any free port; the URL comes from the ready line). */
   apiPort?: number;
   /** Agent config merged into DATA/agent.json (e.g. {summaries: {windowSec: 10}}). */
   config?: Record<string, unknown>;
-  entry?: string;
-  logLevel?: string;
-  logFile?: string;
-  env?: Record<string, string | undefined>;
-  readyTimeoutMs?: number;
 }
 
 export interface AgentHandle {

@@ -6,9 +6,10 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { EnrollmentTokenCreated, ModelVersionInfo } from '@edgefleet/shared';
-import { defaultPrograms, startProgram, type RunningProcess } from './process.js';
+import { defaultPrograms, startProgram, type FleetProcessOptions, type RunningProcess } from './process.js';
 
-export interface StartHubOptions {
+/** readyTimeoutMs: how long to wait for "hub ready" (default 60 s). */
+export interface StartHubOptions extends FleetProcessOptions {
   dataDir: string;
   trustPath: string;
   hubKeyPath: string;
@@ -22,13 +23,6 @@ export interface StartHubOptions {
   publicBrokers?: string[];
   /** Extra hub config (written next to the data dir as DATA.config.json, given with --config), e.g. {sync: {...}}. */
   config?: Record<string, unknown>;
-  /** The hub program (default: built when running built, source otherwise). */
-  entry?: string;
-  logLevel?: string;
-  logFile?: string;
-  env?: Record<string, string | undefined>;
-  /** How long to wait for "hub ready" (default 60 s). */
-  readyTimeoutMs?: number;
 }
 
 export type Api = <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;

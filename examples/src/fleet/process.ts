@@ -29,6 +29,17 @@ export interface ProgramOptions {
 
 export type { RunningProcess };
 
+/** How a fleet program (hub or agent) is started and logged. */
+export interface FleetProcessOptions {
+  /** The program (default: built when running built, source otherwise). */
+  entry?: string;
+  logLevel?: string;
+  logFile?: string;
+  env?: Record<string, string | undefined>;
+  /** How long to wait for the program's ready line. */
+  readyTimeoutMs?: number;
+}
+
 /** Runs `entry` (a .ts file through tsx with the source condition, a .js file with plain node). */
 export function startProgram(entry: string, args: readonly string[], opts: ProgramOptions = {}): RunningProcess {
   return startProcess(entry, args, { ...opts, keepLines: opts.keepLines ?? 2000, detached: true });
