@@ -11,6 +11,7 @@ import { AppError } from '../errors.js';
 import { extractBundleFile, openBundleEntry, readBundle, verifyBundle } from './read.js';
 import { packBundle, rewriteSignatures, signBundle } from './write.js';
 import { exampleManifest, writeRawTar } from './testutil.js';
+import { code } from '../assert-code.js';
 
 const seed = (n: number) => new Uint8Array(32).fill(n);
 const rel = [1, 2, 3].map((n) => generateKeyPair('release', `rel${n}`, seed(n)));
@@ -19,14 +20,6 @@ const hub = generateKeyPair('hub', 'hub', seed(10));
 const trust1 = createTrustBody({ version: 1, expires: '2030-01-01T00:00:00Z', root: [root], release: rel, hub: [hub] });
 const trust2 = createTrustBody({ version: 1, expires: '2030-01-01T00:00:00Z', root: [root], release: rel, hub: [hub], thresholds: { release: 2 } });
 
-function code(c: string, re?: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof AppError, String(e));
-    assert.equal(e.code, c, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 async function withBundle(fn: (b: { dir: string; out: string; model: Buffer }) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bundle-'));

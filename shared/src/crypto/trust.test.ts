@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { canonicalBytes } from '../canonical.js';
-import { AppError } from '../errors.js';
 import { DesiredBody } from '../wire/desired.js';
 import { generateKeyPair, type KeyPair } from './keys.js';
 import { signBytes, signEnvelope } from './sign.js';
 import { assertThreshold, checkThreshold } from './threshold.js';
 import { createTrustBody, verifyEnvelope, verifyTrustDocument, verifyTrustRotation } from './trust.js';
+import { code } from '../assert-code.js';
 
 const now = new Date('2026-06-01T00:00:00Z');
 const seed = (n: number) => new Uint8Array(32).fill(n);
@@ -17,14 +17,6 @@ const hub = generateKeyPair('hub', 'hub', seed(21));
 const trust = createTrustBody({ version: 1, expires: '2027-01-01T00:00:00Z', root, release: rel, hub: [hub], thresholds: { root: 2, release: 2 } });
 const bytes = Buffer.from('manifest bytes');
 
-function code(c: string, re?: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof AppError, String(e));
-    assert.equal(e.code, c, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 void test('threshold met by two distinct release keys', () => {
   const r = checkThreshold(trust, 'release', bytes, [signBytes(rel[0]!, bytes), signBytes(rel[1]!, bytes)]);
