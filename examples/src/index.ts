@@ -11,3 +11,4 @@ export * from './vibration/export.js';
 export * from './vibration/metrics.js';
 export * from './vibration/reference.js';
 export * from './vibration/pipeline.js';
+export * from './vibration/make.js';

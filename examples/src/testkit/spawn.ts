@@ -55,7 +55,8 @@ function spawnEntry(entry: string, args: readonly string[], opts: SpawnOptions):
   delete env.NODE_TEST_CONTEXT;
   // A .ts entry runs from source through tsx (as tests do); a .js entry is a built program.
   const path = entryPath(entry);
-  const nodeArgs = /\.[cm]?js$/.test(path) ? [path] : ['--conditions=source', '--import', 'tsx', path];
+  // tsx by its resolved URL, so a child started in a temp dir (cwd outside the repo) finds it too.
+  const nodeArgs = /\.[cm]?js$/.test(path) ? [path] : ['--conditions=source', '--import', import.meta.resolve('tsx'), path];
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: opts.cwd ?? repoRoot(),
     env,

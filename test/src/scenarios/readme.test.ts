@@ -1,0 +1,159 @@
+// Runs the README's console walkthroughs ("From nothing to a signed, verified bundle" and "The
+// agent") as a stranger would, command by command, with the real CLIs: a claim in the README is a
+// test. Each `$ ` line is executed in a temp dir; the lines printed under it in the README are its
+// expected output (stable words must appear; JSON must have the same shape; `error [CODE]` means
+// exit 1 with that code). Ports are free ports, and the example bundles are made small.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { makeExampleOutputs, repoRoot, runCli, startProcess, type RunningProcess } from '@edgefleet/examples';
+
+interface Step { command: string; expected: string[] }
+
+/** The console blocks of the README section whose heading starts with `heading`. */
+export function readmeSteps(readme: string, heading: string): Step[] {
+  const start = readme.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, `README has a section "## ${heading}"`);
+  const end = readme.indexOf('\n## ', start + 4);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const steps: Step[] = [];
+  for (const block of section.split('```console\n').slice(1)) {
+    const lines = block.slice(0, block.indexOf('```')).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i]!;
+      if (!line.startsWith('$ ')) {
+        if (line.trim() !== '' && steps.length > 0) steps[steps.length - 1]!.expected.push(line);
+        continue;
+      }
+      let command = line.slice(2);
+      while (command.endsWith('\\')) {
+        line = lines[++i] ?? '';
+        command = `${command.slice(0, -1).trimEnd()} ${line.trim()}`;
+      }
+      steps.push({ command: command.replace(/\s+#.*$/, '').trim(), expected: [] });
+    }
+  }
+  return steps;
+}
+
+/** Shell-like words: single and double quotes, no expansion. */
+export function words(command: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"((?:\\.|[^"\\])*)"|(\S+)/g;
+  for (let m = re.exec(command); m; m = re.exec(command)) out.push(m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
+  return out;
+}
+
+const VOLATILE = /^[0-9a-f]{8,}…?$|\d{4}-\d\d-\d\dT|^\d+(\.\d+)?$|^\(?keys$|^\d[\d,]*$/;
+/** The leading words of an expected line before the first one that differs run to run. */
+function stableWords(line: string): string {
+  const out: string[] = [];
+  for (const w of line.trim().split(/\s+/)) {
+    // hashes, times, counts and paths (the CLIs print absolute paths) differ run to run
+    if (VOLATILE.test(w) || /[0-9a-f]{12}/.test(w) || /\/|\.(json|efb|key|pub)\b/.test(w)) break;
+    out.push(w);
+  }
+  return out.join(' ');
+}
+
+/** The same keys and kinds of values, recursively (numbers may differ: the test model is small). */
+function shapeOf(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shapeOf);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shapeOf(x)]));
+  return typeof v;
+}
+
+function check(step: Step, code: number, output: string): void {
+  const errorLine = step.expected.find((l) => l.startsWith('error ['));
+  if (errorLine) {
+    assert.equal(code, 1, `"${step.command}" exits 1 as the README shows (${errorLine}); output:\n${output}`);
+    assert.ok(output.includes(errorLine.slice(0, errorLine.indexOf(']') + 1)), `"${step.command}" prints ${errorLine}; got:\n${output}`);
+    return;
+  }
+  assert.equal(code, 0, `"${step.command}" exits 0; output:\n${output}`);
+  const flat = output.replace(/\s+/g, ' ');
+  for (const line of step.expected) {
+    if (line.trim().startsWith('…')) continue;
+    if (line.startsWith('{')) {
+      const actual = output.split('\n').find((l) => l.startsWith('{'));
+      assert.ok(actual, `"${step.command}" prints JSON like ${line}; got:\n${output}`);
+      assert.deepEqual(shapeOf(JSON.parse(actual)), shapeOf(JSON.parse(line)), `"${step.command}" answers the shape the README shows`);
+      continue;
+    }
+    const want = stableWords(line);
+    if (want) assert.ok(flat.includes(want), `"${step.command}" prints "${want}" (README: ${line}); got:\n${output}`);
+  }
+}
+
+const BINS: Record<string, string> = { edgefleet: 'hub/src/cli/main.ts', 'edgefleet-agent': 'agent/src/cli/main.ts' };
+
+void test('the README walkthroughs run as written', { timeout: 240_000 }, async () => {
+  const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
+  const steps = [...readmeSteps(readme, 'From nothing to a signed'), ...readmeSteps(readme, 'The agent')];
+  assert.ok(steps.length >= 20, `found ${steps.length} README steps`);
+  const dir = mkdtempSync(join(tmpdir(), 'ef-readme-'));
+  let agent: RunningProcess | undefined;
+  let apiUrl = '';
+  try {
+    await makeExampleOutputs({ outDir: join(dir, 'examples', 'out'), small: true });
+    symlinkSync(join(repoRoot(), 'examples', 'data'), join(dir, 'examples', 'data'));
+    for (const step of steps) {
+      for (const part of step.command.split(' && ')) {
+        const argv = words(part);
+        const [cmd, ...args] = argv;
+        if (cmd === undefined || cmd.startsWith('#')) continue; // a comment standing for a manual edit, done below
+        if (cmd === 'npm' && args.join(' ') === 'run example:model') continue; // made above
+        if (cmd === 'mkdir') { mkdirSync(join(dir, args[0]!)); continue; }
+        if (cmd === 'cp') { copyFileSync(join(dir, args[0]!), join(dir, args[1] === '.' ? args[0]!.split('/').pop()! : args[1]!)); continue; }
+        if (cmd === 'tar' || cmd === 'head') {
+          const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
+          check(step, r.status ?? 1, r.stdout + r.stderr);
+          continue;
+        }
+        if (cmd === 'kill') {
+          assert.ok(agent, 'kill %1 stops the agent started with &');
+          const exit = await agent.stop('SIGTERM');
+          assert.equal(exit.code, 0, 'the agent exits 0 on SIGTERM');
+          agent = undefined;
+          continue;
+        }
+        if (cmd === 'curl') {
+          const url = args.find((a) => /^(https?:\/\/)?localhost:\d+\//.test(a))!.replace(/^(https?:\/\/)?localhost:\d+/, apiUrl);
+          const headers: Record<string, string> = {};
+          args.forEach((a, i) => { if (a === '-H') { const [k, ...v] = args[i + 1]!.split(':'); headers[k!.trim()] = v.join(':').trim(); } });
+          const body = args[args.indexOf('-d') + 1];
+          const res = await fetch(url, { method: 'POST', headers, body });
+          check(step, 0, await res.text());
+          continue;
+        }
+        if (cmd !== 'npx' || !BINS[args[0]!]) throw new Error(`README step "${part}": this test does not know how to run "${cmd}"; teach it`);
+        const entry = BINS[args[0]!]!;
+        const rest = args.slice(1);
+        if (part.endsWith('&')) {
+          const runArgs = rest.filter((a) => a !== '&').map((a, i, all) => (all[i - 1] === '--api-port' ? '0' : a));
+          agent = startProcess(entry, runArgs, { cwd: dir });
+          const ready = JSON.parse(await agent.waitForLine(/"msg":"ready"/, 60_000)) as { api: string };
+          apiUrl = ready.api;
+          continue;
+        }
+        const r = await runCli(entry, rest, { cwd: dir });
+        check(step, r.code, r.stdout + r.stderr);
+      }
+      // The README edits the manifest between extracting and packing (see its comment line).
+      if (step.command.startsWith('mkdir model')) {
+        const path = join(dir, 'model', 'manifest.json');
+        const m = JSON.parse(readFileSync(path, 'utf8')) as { version: string; files?: unknown; provenance: { reason?: string } };
+        m.version = '1.1.0';
+        m.provenance.reason = 'README walkthrough';
+        delete m.files;
+        writeFileSync(path, JSON.stringify(m, null, 2));
+      }
+    }
+  } finally {
+    agent?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
