@@ -3,6 +3,7 @@
 // by name, datatype and rank (fixed dimensions too, where both sides fix them).
 // The comparison is shared's checkModelIo, so the agent judges models the same way.
 import { AppError, checkModelIo, ortTypeToDatatype, type ActualTensor, type Manifest } from '@edgefleet/shared';
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 
 type Io = Manifest['io'];

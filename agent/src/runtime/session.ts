@@ -2,6 +2,7 @@
 // the manifest's runtime (overridable by agent config) and warms it up with a
 // synthetic input built from the reference profile, so the first real request
 // does not pay for allocation and kernel selection.
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 import { AppError, type Manifest, type TensorSpec } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';

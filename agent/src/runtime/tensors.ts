@@ -1,4 +1,5 @@
 // Conversions between OIP tensors (RecordedTensor) and onnxruntime tensors.
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 import { AppError, type Datatype } from '@edgefleet/shared';
 import type { RecordedTensor, TensorData } from './recorder.js';

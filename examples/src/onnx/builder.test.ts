@@ -2,6 +2,7 @@
 // must compute the numbers we expect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 import { GraphBuilder, attr, onnxElemType } from './builder.js';
 import { buildMlp, buildMultiInputModel, mlpForward, randomMlp } from './models.js';

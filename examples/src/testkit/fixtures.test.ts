@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 import { extractBundleFile, readBundle, readSecretKeyFile, verifyBundle, verifyTrustDocument } from '@edgefleet/shared';
 import { randomMlp } from '../onnx/models.js';

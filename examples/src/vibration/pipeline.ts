@@ -4,6 +4,7 @@
 // manifest (everything but `files`, which packing fills in).
 import { execFileSync } from 'node:child_process';
 import type { ManifestInput } from '@edgefleet/shared';
+import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 import { datasetCsv, generateVibration, sliceDataset, VIBRATION_FEATURES, N_FEATURES, type Dataset } from './data.js';
 import { exportVibrationOnnx, INPUT_NAME, OUTPUT_NAME, VIBRATION_IO } from './export.js';
