@@ -13,10 +13,11 @@ import { createLogger } from './log.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';
-import { openDb, type Db } from './store/db.js';
+import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
+import { summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
@@ -24,6 +25,7 @@ import { BatchScheduler } from './batch/scheduler.js';
 import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
 import { readCredentials } from './sync/credentials.js';
+import { syncMigration } from './sync/sync-store.js';
 import { teeRecorder } from './sync/policy.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -87,9 +89,15 @@ export interface Store {
   blobs: BlobStore;
 }
 
+/**
+ * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100) and
+ * sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ */
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
+
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
-  const db = openDb(join(dataDir, 'agent.db'));
+  const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
   const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
   return { db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')) };

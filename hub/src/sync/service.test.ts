@@ -13,12 +13,12 @@ import {
   type DesiredDocument, type TrustBody,
 } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice, waitFor } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
-import { SYNC_MIGRATION_SQL } from './migration.js';
 import { FleetSync } from './service.js';
 
 let root: string;
@@ -47,9 +47,7 @@ interface Hub {
 let hubN = 0;
 async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
   const dir = join(root, `hub-${++hubN}`);
-  const store = Store.open(dir);
-  // The sync schema is (being) appended to the hub migrations; apply it here only when it is not.
-  if (!store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get()) store.db.exec(SYNC_MIGRATION_SQL);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   const clock = new ManualClock();
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);

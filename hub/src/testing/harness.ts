@@ -9,6 +9,7 @@ import { createApp } from '../api/app.js';
 import type { ApiDeps } from '../api/http.js';
 import type { BundleVerifier } from '../registry.js';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { Metrics } from '../metrics.js';
 
 export interface TestKeys {
@@ -56,7 +57,7 @@ const noVerifier: BundleVerifier = () => Promise.reject(new AppError('INTERNAL',
 
 export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleBytes?: number; keys?: TestKeys; sync?: (store: Store) => ApiDeps['sync'] } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'ef-hub-'));
-  const store = Store.open(dir);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   const keys = opts.keys ?? makeKeys();
   const clock = new ManualClock();
   const trust = makeTrust(keys, clock.now());
