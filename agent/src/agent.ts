@@ -10,6 +10,8 @@ import { ApiMetrics } from './api/metrics.js';
 import { ApiServer } from './api/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
 import { createLogger } from './log.js';
+import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
+import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';
@@ -26,7 +28,6 @@ import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
 import { readCredentials } from './sync/credentials.js';
 import { syncMigration } from './sync/sync-store.js';
-import { teeRecorder } from './sync/policy.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Anything with a lifecycle. */
@@ -73,6 +74,8 @@ export interface Agent {
   readonly logger: Logger;
   /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
   readonly sync: SyncClient | undefined;
+  /** Watches each new version against its manifest policy and rolls back on a breach (every box; after start). */
+  readonly policy: PolicyGuard | undefined;
   /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
   readonly url: string;
   manifestFor(name: string, version: string): Manifest | undefined;
@@ -146,6 +149,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let retention: Retention | undefined;
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
+  let policy: PolicyGuard | undefined;
   let extra: Part[] = [];
   let ready = false;
   let timer: NodeJS.Timeout | undefined;
@@ -168,6 +172,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     },
     logger,
     get sync() { return sync; },
+    get policy() { return policy; },
     get url() {
       if (!api) throw new Error('agent is not started');
       return api.url;
@@ -179,8 +184,16 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
-      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause });
+      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw) });
       sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
+      // Policy rollback runs on every box (a standalone one installed from a USB stick too); on an
+      // enrolled box its events also go to the hub from the outbox and the updater blocks the version.
+      const emitPolicy: PolicyEmit = (e) => {
+        s.events.add(e);
+        logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
+        sync?.outbox.kick();
+      };
+      policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
       const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
         : new SummaryRecorder({
@@ -189,8 +202,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
-      // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
-      runtime.setRecorder(sync ? teeRecorder(summaries, sync.policy) : summaries);
+      // The policy guard sees every prediction beside the summaries (local rollback after a switch).
+      const recordAll = teeRecorder(summaries, policy);
+      runtime.setRecorder(recordAll);
       await summaries.start?.();
       if (!deps.recorder) {
         retention = new Retention({
@@ -203,10 +217,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         retention.start();
       }
       await manager.loadActive();
+      policy.start();
       if (config.batch.jobs.length > 0) {
         batch = new BatchScheduler({
           db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
-          recorder: sync ? teeRecorder(summaries, sync.policy) : summaries, logger,
+          recorder: recordAll, logger,
         });
         batch.start();
       }
@@ -251,6 +266,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         if (timer) clearInterval(timer);
         await api?.stop(); // stop accepting; in-flight requests finish
         await batch?.stop(); // a running job finishes its file
+        await policy?.stop(); // a rollback under way finishes (bounded)
         await recorder?.stop?.(); // writes the open summary window (sent on the next connect)
         retention?.stop();
         await runtime.stop();
