@@ -241,6 +241,35 @@ describe('FleetSync telemetry and events', () => {
     }
   });
 
+  it('last seen advances as windows arrive (at most once per seenEveryMs), not only at connect', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 's-9');
+      const dev = await device(h, 's-9');
+      const connectedAt = h.clock.now().toISOString();
+      await waitFor(() => h.store.devices.get('s-9').lastSeen === connectedAt, 'presence at connect');
+      const send = async (seq: number) => {
+        const before = dev.acks().length;
+        await dev.c.publishAsync(deviceTopic('s-9', 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 's-9', windows: [window(seq)] }), { qos: 1 });
+        await waitFor(() => dev.acks().length === before + 1, `ack of window ${seq}`);
+      };
+      h.clock.advance(60_000);
+      const first = h.clock.now().toISOString();
+      await send(1);
+      assert.equal(h.store.devices.get('s-9').lastSeen, first, 'a window 60 s after connect moves last seen');
+      h.clock.advance(2_000);
+      await send(2);
+      assert.equal(h.store.devices.get('s-9').lastSeen, first, 'within 5 s of the last write: not written again');
+      h.clock.advance(10_000);
+      const third = h.clock.now().toISOString();
+      await send(3);
+      assert.equal(h.store.devices.get('s-9').lastSeen, third);
+      assert.equal(h.store.devices.get('s-9').online, true);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('device events drive per-device deployment status: downloading → active, failed with reason, rolled_back', async () => {
     const h = await startHub();
     try {
