@@ -28,6 +28,7 @@ import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
 import { readCredentials } from './sync/credentials.js';
 import { syncMigration } from './sync/sync-store.js';
+import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Anything with a lifecycle. */
@@ -278,28 +279,3 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   };
   return agent;
 }
-
-/** Prometheus series of the outbox and the hub link (read when /metrics is scraped). */
-function agentMetrics(db: Db, sync: SyncClient | undefined): string {
-  const rows = db.prepare('SELECT kind, COUNT(*) AS n, MIN(created) AS oldest FROM outbox GROUP BY kind').all() as Array<{ kind: string; n: number; oldest: string }>;
-  const l = [
-    '# HELP edgefleet_agent_outbox_items Summary windows and events waiting for the hub to acknowledge them.',
-    '# TYPE edgefleet_agent_outbox_items gauge',
-    ...['window', 'event'].map((k) => `edgefleet_agent_outbox_items{kind="${k}"} ${rows.find((r) => r.kind === k)?.n ?? 0}`),
-    '# HELP edgefleet_agent_outbox_oldest_seconds Age of the oldest item waiting in the outbox.',
-    '# TYPE edgefleet_agent_outbox_oldest_seconds gauge',
-    `edgefleet_agent_outbox_oldest_seconds ${rows.length ? Math.max(0, (Date.now() - Math.min(...rows.map((r) => Date.parse(r.oldest)))) / 1000) : 0}`,
-  ];
-  if (sync) {
-    l.push(
-      '# HELP edgefleet_agent_hub_connected 1 while the MQTT link to the hub is up.',
-      '# TYPE edgefleet_agent_hub_connected gauge',
-      `edgefleet_agent_hub_connected ${sync.isConnected() ? 1 : 0}`,
-      '# HELP edgefleet_agent_desired_seq The seq of the last desired-state document applied.',
-      '# TYPE edgefleet_agent_desired_seq gauge',
-      `edgefleet_agent_desired_seq ${sync.store.lastAppliedSeq()}`,
-    );
-  }
-  return `${l.join('\n')}\n`;
-}
-
