@@ -10,13 +10,16 @@ import { ApiMetrics } from './api/metrics.js';
 import { ApiServer } from './api/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
 import { createLogger } from './log.js';
+import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
+import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';
-import { openDb, type Db } from './store/db.js';
+import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
+import { summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
@@ -24,7 +27,8 @@ import { BatchScheduler } from './batch/scheduler.js';
 import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
 import { readCredentials } from './sync/credentials.js';
-import { teeRecorder } from './sync/policy.js';
+import { syncMigration } from './sync/sync-store.js';
+import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Anything with a lifecycle. */
@@ -71,6 +75,8 @@ export interface Agent {
   readonly logger: Logger;
   /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
   readonly sync: SyncClient | undefined;
+  /** Watches each new version against its manifest policy and rolls back on a breach (every box; after start). */
+  readonly policy: PolicyGuard | undefined;
   /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
   readonly url: string;
   manifestFor(name: string, version: string): Manifest | undefined;
@@ -87,9 +93,15 @@ export interface Store {
   blobs: BlobStore;
 }
 
+/**
+ * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100) and
+ * sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ */
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
+
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
-  const db = openDb(join(dataDir, 'agent.db'));
+  const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
   const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
   return { db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')) };
@@ -138,6 +150,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let retention: Retention | undefined;
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
+  let policy: PolicyGuard | undefined;
   let extra: Part[] = [];
   let ready = false;
   let timer: NodeJS.Timeout | undefined;
@@ -160,6 +173,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     },
     logger,
     get sync() { return sync; },
+    get policy() { return policy; },
     get url() {
       if (!api) throw new Error('agent is not started');
       return api.url;
@@ -171,8 +185,16 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
-      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause });
+      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw) });
       sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
+      // Policy rollback runs on every box (a standalone one installed from a USB stick too); on an
+      // enrolled box its events also go to the hub from the outbox and the updater blocks the version.
+      const emitPolicy: PolicyEmit = (e) => {
+        s.events.add(e);
+        logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
+        sync?.outbox.kick();
+      };
+      policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
       const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
         : new SummaryRecorder({
@@ -181,8 +203,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
-      // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
-      runtime.setRecorder(sync ? teeRecorder(summaries, sync.policy) : summaries);
+      // The policy guard sees every prediction beside the summaries (local rollback after a switch).
+      const recordAll = teeRecorder(summaries, policy);
+      runtime.setRecorder(recordAll);
       await summaries.start?.();
       if (!deps.recorder) {
         retention = new Retention({
@@ -195,10 +218,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         retention.start();
       }
       await manager.loadActive();
+      policy.start();
       if (config.batch.jobs.length > 0) {
         batch = new BatchScheduler({
           db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
-          recorder: sync ? teeRecorder(summaries, sync.policy) : summaries, logger,
+          recorder: recordAll, logger,
         });
         batch.start();
       }
@@ -243,6 +267,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         if (timer) clearInterval(timer);
         await api?.stop(); // stop accepting; in-flight requests finish
         await batch?.stop(); // a running job finishes its file
+        await policy?.stop(); // a rollback under way finishes (bounded)
         await recorder?.stop?.(); // writes the open summary window (sent on the next connect)
         retention?.stop();
         await runtime.stop();
@@ -254,28 +279,3 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   };
   return agent;
 }
-
-/** Prometheus series of the outbox and the hub link (read when /metrics is scraped). */
-function agentMetrics(db: Db, sync: SyncClient | undefined): string {
-  const rows = db.prepare('SELECT kind, COUNT(*) AS n, MIN(created) AS oldest FROM outbox GROUP BY kind').all() as Array<{ kind: string; n: number; oldest: string }>;
-  const l = [
-    '# HELP edgefleet_agent_outbox_items Summary windows and events waiting for the hub to acknowledge them.',
-    '# TYPE edgefleet_agent_outbox_items gauge',
-    ...['window', 'event'].map((k) => `edgefleet_agent_outbox_items{kind="${k}"} ${rows.find((r) => r.kind === k)?.n ?? 0}`),
-    '# HELP edgefleet_agent_outbox_oldest_seconds Age of the oldest item waiting in the outbox.',
-    '# TYPE edgefleet_agent_outbox_oldest_seconds gauge',
-    `edgefleet_agent_outbox_oldest_seconds ${rows.length ? Math.max(0, (Date.now() - Math.min(...rows.map((r) => Date.parse(r.oldest)))) / 1000) : 0}`,
-  ];
-  if (sync) {
-    l.push(
-      '# HELP edgefleet_agent_hub_connected 1 while the MQTT link to the hub is up.',
-      '# TYPE edgefleet_agent_hub_connected gauge',
-      `edgefleet_agent_hub_connected ${sync.isConnected() ? 1 : 0}`,
-      '# HELP edgefleet_agent_desired_seq The seq of the last desired-state document applied.',
-      '# TYPE edgefleet_agent_desired_seq gauge',
-      `edgefleet_agent_desired_seq ${sync.store.lastAppliedSeq()}`,
-    );
-  }
-  return `${l.join('\n')}\n`;
-}
-

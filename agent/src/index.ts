@@ -8,6 +8,7 @@ export { createApiHandler } from './api/handler.js';
 export { validateInferRequest } from './api/validate.js';
 export { AGENT_VERSION } from './version.js';
 export { SyncClient, DEFAULT_SYNC, type SyncDeps, type SyncOptions } from './sync/client.js';
-export { PolicyWatcher, teeRecorder, type Breach } from './sync/policy.js';
+export { PolicyWatcher, teeRecorder, type Breach } from './policy/watcher.js';
+export { PolicyGuard, type PolicyListener } from './policy/guard.js';
 export { readCredentials } from './sync/credentials.js';
 export { agentStatus, type AgentStatus } from './cli/status.js';

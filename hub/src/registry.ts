@@ -55,7 +55,8 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
 export class Registry {
   constructor(private readonly store: Store, private readonly verify: BundleVerifier) {}
 
-  async push(body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; pushedBy: string; at: Date }): Promise<PushResult> {
+  /** `record` runs inside the transaction that stores a new version (not for a bundle already there): the audit entry. */
+  async push(body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; pushedBy: string; at: Date; record?: (r: PushResult) => void }): Promise<PushResult> {
     const temp = this.store.blobs.tempPath();
     const { sha256, size } = await receiveToFile(body, temp, opts.maxBytes);
     try {
@@ -67,6 +68,7 @@ export class Registry {
       this.store.blobs.adopt(temp, sha256, size, opts.at);
       this.store.db.transaction(() => {
         outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at });
+        if (outcome === 'created') opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
       })();
       return { ...v, bundleSha256: sha256, bundleSize: size, outcome };
     } finally {

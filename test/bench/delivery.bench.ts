@@ -15,9 +15,11 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { DESIRED_SCHEMA, decodeBlobData, deviceTopic, generateKeyPair, signEnvelope, type DesiredDocument } from '@edgefleet/shared';
 import { Store } from '../../hub/src/store/index.js';
+import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { createEmbeddedBroker } from '../../hub/src/mqtt/embedded.js';
 import { noopLogger, noopMetrics } from '../../hub/src/mqtt/ports.js';
 import { BlobServer } from '../../hub/src/sync/blob-server.js';
+import { AGENT_MIGRATIONS } from '../../agent/src/agent.js';
 import { openDb } from '../../agent/src/store/db.js';
 import { BlobDownloader } from '../../agent/src/sync/downloader.js';
 import { SyncStore } from '../../agent/src/sync/sync-store.js';
@@ -84,7 +86,7 @@ async function httpDownload(file: string, sha256: string, dest: string): Promise
 interface Hub { store: Store; url: string; stop(): Promise<void> }
 
 async function startHub(blobs: Array<{ path: string; sha256: string; size: number }>): Promise<Hub> {
-  const store = Store.open(join(root, 'hub'));
+  const store = Store.open(join(root, 'hub'), HUB_MIGRATIONS);
   const now = new Date();
   store.devices.create(DEVICE, SECRET, {}, null, now);
   for (const b of blobs) {
@@ -120,7 +122,7 @@ async function startHub(blobs: Array<{ path: string; sha256: string; size: numbe
 
 async function mqttDownload(url: string, blob: { sha256: string; size: number }, cfg: { blockSize: number; window: number }, dir: string): Promise<number> {
   mkdirSync(dir, { recursive: true });
-  const db = openDb(join(dir, 'agent.db'));
+  const db = openDb(join(dir, 'agent.db'), AGENT_MIGRATIONS);
   const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: DEVICE, username: DEVICE, password: SECRET, reconnectPeriod: 0, clean: true });
   try {
     const downloader = new BlobDownloader({

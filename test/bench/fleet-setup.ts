@@ -9,6 +9,7 @@ import { makeFixture, type Fixture } from '@edgefleet/examples';
 import { HubConfig } from '../../hub/src/config.js';
 import { Hub, type HubAddresses } from '../../hub/src/server/hub.js';
 import { Store } from '../../hub/src/store/index.js';
+import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { noopLogger } from '../../hub/src/mqtt/ports.js';
 import { FleetSimulator, type SimDevice } from '../src/sim/index.js';
 
@@ -50,7 +51,7 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
   const fx = await makeFixture(join(dir, 'fixture'));
   const dataDir = join(dir, 'hub');
   const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomBytes(18).toString('base64url') }));
-  const store = Store.open(dataDir);
+  const store = Store.open(dataDir, HUB_MIGRATIONS);
   const ins = store.db.prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, NULL, ?)');
   const at = new Date().toISOString();
   store.db.transaction(() => {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../hub/src/store/index.js';
+import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { TelemetryRepo } from '../../hub/src/sync/telemetry-repo.js';
 import { simWindow, type FleetSimulator, type WindowShape } from '../src/sim/index.js';
 import { connectFleet, fmt, startBenchHub, sum, until } from './fleet-setup.js';
@@ -29,7 +30,7 @@ const burst = process.argv.includes('--burst');
 /** Windows/s of the hub's repository alone: the same batches, no MQTT, no validation. */
 function baseline(devices: number, rounds: number): number {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-ingest-'));
-  const store = Store.open(dir);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   try {
     const repo = new TelemetryRepo(store.db);
     const at = new Date();

@@ -16,6 +16,9 @@ export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'in
   | 'download:mid' | 'download:before-rename';
 export type Pause = (point: PausePoint) => Promise<void>;
 
+/** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
+export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
+
 export interface ModelManagerDeps {
   models: ModelsRepo;
   trust: TrustRepo;
@@ -27,6 +30,8 @@ export interface ModelManagerDeps {
   agentVersion: string;
   logger: Logger;
   pause?: Pause;
+  /** Told after every switch the serving runtime adopted (the policy guard watches new versions). */
+  onSwitch?: (s: Switched) => void;
 }
 
 export interface InstallResult {
@@ -91,6 +96,7 @@ export class ModelManager {
         }
         await this.pauseAt('install:after-commit');
         await this.adopt(loaded, activate);
+        if (activate && active) this.switched({ name: m.name, version: m.version, previous: active.previous, reason: 'install' });
         this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate } });
         this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active };
@@ -120,6 +126,7 @@ export class ModelManager {
         throw err;
       }
       await this.adopt(loaded, true);
+      this.switched({ name, version, previous: entry.previous, reason });
       // A rollback event names the version rolled back *from* (what the hub's deployment tracks).
       const rolledFrom = entry.previous;
       if (reason === 'rollback' && rolledFrom) {
@@ -186,12 +193,23 @@ export class ModelManager {
         try {
           const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
           this.d.runtime.activate(loaded);
+          this.switched({ name: entry.name, version: entry.active, previous: entry.previous, reason: 'reconcile' });
           this.d.logger.info({ model: entry.name, version: entry.active }, 'switched (committed by another process)');
         } catch (err) {
           this.d.logger.error({ model: entry.name, version: entry.active, err: (err as Error).message }, 'could not load the version committed by another process');
         }
       }
     });
+  }
+
+  private switched(s: Switched): void {
+    if (!this.d.serving || !this.d.onSwitch) return;
+    try {
+      this.d.onSwitch(s);
+    } catch (err) {
+      // The switch is committed and serving: a listener's failure must not turn it into an error.
+      this.d.logger.error({ err, model: s.name, version: s.version }, 'switch listener failed');
+    }
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {

@@ -1,11 +1,10 @@
 // agent.db: one SQLite file (WAL, synchronous=FULL so an acknowledged switch of
 // the active model survives a power cut) with numbered migrations recorded in
-// a `migrations` table. Other parts contribute their migrations by id.
+// a `migrations` table. Other parts (summaries, sync) export their migrations
+// and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { summariesMigration } from '../summaries/migration.js';
-import { syncMigration } from '../sync/sync-store.js';
 
 export type Db = Database.Database;
 
@@ -57,19 +56,24 @@ export const coreMigration: Migration = {
   },
 };
 
-/** Every migration of the agent: core (1), summaries/outbox (100) and sync state (200). */
-export const agentMigrations: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
-
-/** Opens (creating) the database and applies every migration not yet applied, each in its own transaction. */
-export function openDb(path: string, migrations: readonly Migration[] = agentMigrations): Db {
+/**
+ * Opens (creating) the database and applies every migration not yet applied, each in its own
+ * transaction. `migrations` is the whole program's list (core plus what each part registers).
+ */
+export function openDb(path: string, migrations: readonly Migration[]): Db {
   mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db, migrations);
-  return db;
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, migrations);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 export function migrate(db: Db, migrations: readonly Migration[]): void {

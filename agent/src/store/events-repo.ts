@@ -41,15 +41,27 @@ export class EventsRepo {
     const rows = this.db
       .prepare(`SELECT * FROM events WHERE seq > ? ${opts.kind ? 'AND kind = ?' : ''} ORDER BY seq LIMIT ?`)
       .all(...[opts.afterSeq ?? 0, ...(opts.kind ? [opts.kind] : []), opts.limit ?? 1000]) as Row[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      at: r.at,
-      kind: r.kind as EventKind,
-      model: r.model ?? undefined,
-      version: r.version ?? undefined,
-      code: r.code ?? undefined,
-      message: r.message,
-      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : undefined,
-    }));
+    return rows.map(toEvent);
   }
+
+  /** The newest activation or rollback of a model (tells a forward switch from a rollback made by another process). */
+  lastSwitch(model: string): AgentEvent | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM events WHERE model = ? AND kind IN ('activated', 'rolled_back') ORDER BY seq DESC LIMIT 1")
+      .get(model) as Row | undefined;
+    return r ? toEvent(r) : undefined;
+  }
+}
+
+function toEvent(r: Row): AgentEvent {
+  return {
+    seq: r.seq,
+    at: r.at,
+    kind: r.kind as EventKind,
+    model: r.model ?? undefined,
+    version: r.version ?? undefined,
+    code: r.code ?? undefined,
+    message: r.message,
+    data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : undefined,
+  };
 }

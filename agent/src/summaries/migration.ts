@@ -1,5 +1,5 @@
 // SQL for the summary windows, the outbox the sync sends from, and the batch
-// jobs' processed-files ledger. Included by the agent's db.ts (id 100).
+// jobs' processed-files ledger: migration 100, registered by the composition root (agent.ts).
 // Every statement is idempotent (IF NOT EXISTS) so a CLI can ensure the tables
 // on a data dir opened read-mostly without running the whole migrator.
 
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS processed_files (
 );
 `;
 
-/** id 100: store/db.ts reserves 100–199 for summaries. */
+/** id 100 (store/db.ts reserves 100–199 for summaries). */
 export const summariesMigration: SqlMigration = {
   id: 100,
   name: 'summaries, outbox, processed files',

@@ -15,7 +15,6 @@ import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { checkDesired } from './desired.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
-import { PolicyWatcher } from './policy.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 
@@ -52,7 +51,6 @@ export class SyncClient {
   readonly store: SyncStore;
   readonly outbox: OutboxSender;
   readonly downloader: BlobDownloader;
-  readonly policy: PolicyWatcher;
   readonly updater: Updater;
   private client: MqttClient | null = null;
   private readonly opts: SyncOptions;
@@ -77,8 +75,8 @@ export class SyncClient {
       window: this.opts.window,
       ...(d.pause ? { pause: d.pause } : {}),
     });
-    this.policy = new PolicyWatcher((b) => void this.updater.onBreach(b).finally(() => this.stateChanged()));
-    this.updater = new Updater({ manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, policy: this.policy, emit, changed: () => this.stateChanged() });
+    // Local rollback by policy is the policy guard's (policy/guard.ts, wired in agent.ts); it tells the updater.
+    this.updater = new Updater({ manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit, changed: () => this.stateChanged() });
   }
 
   private now(): Date {
@@ -129,7 +127,6 @@ export class SyncClient {
 
   async stop(): Promise<void> {
     this.updater.stop();
-    this.policy.stop();
     this.outbox.pause();
     this.downloader.stop();
     await this.updater.idle(); // an install or switch under way finishes before the DB closes

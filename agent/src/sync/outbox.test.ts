@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/shared';
+import { AGENT_MIGRATIONS } from '../agent.js';
 import { openDb, type Db } from '../store/db.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 
@@ -14,7 +15,7 @@ interface Sent { kind: 'telemetry' | 'events'; seqs: number[]; bytes: number }
 
 function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-outbox-'));
-  const db = openDb(join(dir, 'agent.db'));
+  const db = openDb(join(dir, 'agent.db'), AGENT_MIGRATIONS);
   const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
   const sent: Sent[] = [];
   let failNext = 0;

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentMigrations, openDb } from '../store/db.js';
+import { AGENT_MIGRATIONS } from '../agent.js';
+import { openDb } from '../store/db.js';
 import { SyncStore, syncMigration } from './sync-store.js';
 
 function tempDb(t: { after(fn: () => void): void }) {
@@ -15,7 +16,7 @@ function tempDb(t: { after(fn: () => void): void }) {
 }
 
 test('a fresh store is empty', (t) => {
-  const db = openDb(tempDb(t));
+  const db = openDb(tempDb(t), AGENT_MIGRATIONS);
   try {
     const s = new SyncStore(db);
     assert.equal(s.lastAppliedSeq(), 0);
@@ -33,7 +34,7 @@ test('applied seq and document, refusal, blocked versions and download records p
   const doc = { signed: { seq: 7, deviceId: 'dev-1', models: [] }, signatures: [{ keyId: 'k', sig: 's' }] };
   const sha = 'c'.repeat(64);
   {
-    const db = openDb(path);
+    const db = openDb(path, AGENT_MIGRATIONS);
     const s = new SyncStore(db);
     s.setApplied(6, { signed: { seq: 6 } });
     s.setApplied(7, doc);
@@ -45,7 +46,7 @@ test('applied seq and document, refusal, blocked versions and download records p
     s.remove('d'.repeat(64));
     db.close();
   }
-  const db = openDb(path);
+  const db = openDb(path, AGENT_MIGRATIONS);
   try {
     const s = new SyncStore(db);
     assert.equal(s.lastAppliedSeq(), 7);
@@ -66,7 +67,7 @@ test('applied seq and document, refusal, blocked versions and download records p
 
 test('works as a numbered agent migration too (id 200)', (t) => {
   const path = tempDb(t);
-  const db = openDb(path, [...agentMigrations.filter((m) => m.id !== syncMigration.id), syncMigration]);
+  const db = openDb(path, [...AGENT_MIGRATIONS.filter((m) => m.id !== syncMigration.id), syncMigration]);
   try {
     const ids = (db.prepare('SELECT id FROM migrations ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
     assert.ok(ids.includes(200));

@@ -1,13 +1,14 @@
 // Applies an accepted desired-state document: for each model, download the bundle (blocks over MQTT),
 // install it through the same path as `edgefleet-agent install` (verify signatures against trust,
-// copy content-addressed, load + warm, swap), then watch its policy and roll back locally on a breach.
+// copy content-addressed, load + warm, swap). The policy guard (policy/guard.ts) watches the new version
+// and rolls back locally on a breach; it tells the updater, which blocks the version for this document.
 // Documents are applied one at a time; a newer document waiting replaces an older one that waits.
 import { rmSync } from 'node:fs';
 import { AppError, toAppError, type DesiredBody, type DesiredModel, type EventKind } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { BlobDownloader } from './downloader.js';
-import type { PolicyWatcher, Breach } from './policy.js';
+import type { Breach, PolicyListener } from '../policy/guard.js';
 import type { SyncStore } from './sync-store.js';
 
 export type ModelPhase = { status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back'; target: string; progress?: number; reason?: { code: string; message: string } };
@@ -17,13 +18,12 @@ export interface UpdaterDeps {
   models: ModelsRepo;
   downloader: BlobDownloader;
   store: SyncStore;
-  policy: PolicyWatcher;
   emit: (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
   /** Something a state report should show changed. */
   changed: () => void;
 }
 
-export class Updater {
+export class Updater implements PolicyListener {
   /** Per model: what the updater is doing or why it last failed (for the reported state). */
   readonly phases = new Map<string, ModelPhase>();
   private running: Promise<void> | null = null;
@@ -119,8 +119,6 @@ export class Updater {
       await manager.activate(m.name, m.version, 'desired state');
       emit({ kind: 'activated', model: m.name, version: m.version, message: `${m.name}@${m.version} is active`, data: { progress: 1, seq } });
       this.setPhase(m.name, undefined);
-      const manifest = models.getVersion(m.name, m.version)?.manifest;
-      if (manifest) this.d.policy.watch(m.name, m.version, manifest.policy);
     } catch (err) {
       const e = toAppError(err);
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
@@ -129,19 +127,14 @@ export class Updater {
     }
   }
 
-  /** Called by the policy watcher: roll back to the previous version, offline or not. */
-  async onBreach(b: Breach): Promise<void> {
-    const seq = this.d.store.lastAppliedSeq();
-    this.d.store.block(b.model, b.version, seq, b.reason);
-    const data = { requests: b.requests, errors: b.errors, errorRate: b.errorRate, p95Ms: b.p95Ms, maxErrorRate: b.policy.maxErrorRate, maxP95LatencyMs: b.policy.maxP95LatencyMs };
-    this.d.emit({ kind: 'policy_breach', model: b.model, version: b.version, code: 'POLICY_BREACH', message: b.reason, data });
-    try {
-      const entry = await this.d.manager.rollback(b.model);
-      this.setPhase(b.model, { status: 'rolled_back', target: b.version, reason: { code: 'POLICY_BREACH', message: b.reason } });
-      this.d.emit({ kind: 'rolled_back', model: b.model, version: b.version, code: 'POLICY_BREACH', message: `rolled back ${b.model} from ${b.version} to ${entry.active}: ${b.reason}`, data });
-    } catch (err) {
-      const e = toAppError(err);
-      this.d.emit({ kind: 'error', model: b.model, version: b.version, code: e.code, message: `rollback after a policy breach failed: ${e.message}` });
-    }
+  /** The policy guard found a breach: the current document does not install this version again. */
+  policyBreached(b: Breach): void {
+    this.d.store.block(b.model, b.version, this.d.store.lastAppliedSeq(), b.reason);
+  }
+
+  /** The policy guard rolled back (or could not): the reported state says why. */
+  policyRolledBack(b: Breach, rolledBack: boolean): void {
+    if (rolledBack) this.setPhase(b.model, { status: 'rolled_back', target: b.version, reason: { code: 'POLICY_BREACH', message: b.reason } });
+    else this.d.changed();
   }
 }

@@ -15,7 +15,6 @@ import { openApiDocument } from './openapi.js';
 
 export interface AppDeps extends ApiDeps {
   verifyBundle: BundleVerifier;
-  logger?: { error(obj: object, msg?: string): void };
 }
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */

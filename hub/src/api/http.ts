@@ -1,9 +1,10 @@
 // Shared pieces of the REST API: the dependencies every route gets, the route
 // definition shape (also the source of the OpenAPI document and of the route ×
-// role tests), bearer-token roles, body parsing and the audit helper.
+// role tests), bearer-token roles, body parsing, and the audit helpers: a write and its audit entry
+// commit in one transaction; network side effects run after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { AppError, parseWire, type ApiRole, type TrustDocument } from '@edgefleet/shared';
+import { AppError, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   sync?: FleetSync | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
+  /** Unexpected errors and side effects that failed after a commit. */
+  logger?: { error(obj: object, msg?: string): void };
 }
 
 export interface Actor {
@@ -99,7 +102,39 @@ export function actor(c: Ctx): Actor {
   return c.get('actor');
 }
 
-/** Appends an audit entry for a write done by the request's token. */
+/** Appends an audit entry for a write done by the request's token: call it inside `transact` with the write. */
 export function audit(c: Ctx, deps: ApiDeps, action: string, target: string, reason?: string | null, details?: unknown): void {
   deps.store.audit.append({ actor: actor(c)?.name ?? 'anonymous', action, target, reason: reason ?? null, details, at: deps.clock.now() });
+}
+
+/** Runs a write and its audit entry in one SQLite transaction: both are stored, or (on a throw) neither. */
+export function transact<T>(deps: ApiDeps, fn: () => T): T {
+  return deps.store.db.transaction(fn)();
+}
+
+export type StepResult<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+/** Response header naming side effects that failed after the write committed (one per failed step). */
+export const INCOMPLETE_HEADER = 'x-edgefleet-incomplete';
+
+/**
+ * Runs a side effect (MQTT publish, disconnect, broker password file) after the write committed. A
+ * failure neither undoes nor hides the write: it is logged, appended to the audit log as
+ * `<action>.incomplete` (target, the step and the error), named in the x-edgefleet-incomplete response
+ * header, and returned so the response can say so (docs/hub.md "Audit log").
+ */
+export async function afterCommit<T>(c: Ctx, deps: ApiDeps, action: string, target: string, step: string, effect: () => Promise<T> | T): Promise<StepResult<T>> {
+  try {
+    return { ok: true, value: await effect() };
+  } catch (err) {
+    const error = toAppError(err);
+    deps.logger?.error({ err, action, target, step }, 'side effect failed after the write committed');
+    try {
+      audit(c, deps, `${action}.incomplete`, target, null, { step, code: error.code, message: error.message });
+    } catch (auditErr) {
+      deps.logger?.error({ err: auditErr, action, target, step }, 'could not record a failed side effect in the audit log');
+    }
+    c.header(INCOMPLETE_HEADER, `${step}: ${error.code}: ${error.message}`.replace(/[\r\n]+/g, ' '), { append: true });
+    return { ok: false, error };
+  }
 }

@@ -1,7 +1,7 @@
 // API tokens (admin) and the audit log (viewer).
 import { z } from 'zod';
 import { AuditList, AuditQuery, Reason, TokenCreate, TokenCreated, TokenInfo } from '@edgefleet/shared';
-import { actor, audit, jsonBody, param, queryOf, type RouteDef } from './http.js';
+import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
 
 export const adminRoutes: RouteDef[] = [
   {
@@ -9,9 +9,11 @@ export const adminRoutes: RouteDef[] = [
     summary: 'Create an API token with a role; the token is shown once', body: TokenCreate, response: TokenCreated,
     async handler(c, deps) {
       const b = await jsonBody(c, TokenCreate, 'token request');
-      const t = deps.store.tokens.create(b.name, b.role, actor(c).name, deps.clock.now());
-      audit(c, deps, 'token.create', t.id, null, { name: t.name, role: t.role });
-      return t;
+      return transact(deps, () => {
+        const t = deps.store.tokens.create(b.name, b.role, actor(c).name, deps.clock.now());
+        audit(c, deps, 'token.create', t.id, null, { name: t.name, role: t.role });
+        return t;
+      });
     },
   },
   {
@@ -27,9 +29,11 @@ export const adminRoutes: RouteDef[] = [
     async handler(c, deps) {
       const id = param(c, 'id');
       const b = await jsonBody(c, z.object({ reason: Reason }), 'token revocation');
-      const t = deps.store.tokens.revoke(id, deps.clock.now());
-      audit(c, deps, 'token.revoke', id, b.reason, { name: t.name, role: t.role });
-      return t;
+      return transact(deps, () => {
+        const t = deps.store.tokens.revoke(id, deps.clock.now());
+        audit(c, deps, 'token.revoke', id, b.reason, { name: t.name, role: t.role });
+        return t;
+      });
     },
   },
   {

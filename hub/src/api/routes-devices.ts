@@ -1,10 +1,11 @@
 // Devices: list and show (viewer); add directly, revoke (dropping a live
-// connection), rotate the secret and set tags (admin). Every write is audited.
+// connection), rotate the secret and set tags (admin). Every write commits with
+// its audit entry; MQTT side effects follow the commit and a failure is reported.
 import { z } from 'zod';
 import { DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
-import { audit, jsonBody, param, type RouteDef } from './http.js';
-import { issueCredentials } from './routes-enroll.js';
+import { afterCommit, audit, jsonBody, param, transact, type RouteDef } from './http.js';
+import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 
 export const deviceRoutes: RouteDef[] = [
   {
@@ -24,10 +25,9 @@ export const deviceRoutes: RouteDef[] = [
     summary: 'Add a device directly; returns its credentials file (shown once)', body: DeviceAdd, response: DeviceCredentials,
     async handler(c, deps) {
       const b = await jsonBody(c, DeviceAdd, 'device');
-      const creds = issueCredentials(deps, b.deviceId, b.tags, null);
-      await deps.sync?.onDeviceChanged(creds.deviceId);
-      audit(c, deps, 'device.add', creds.deviceId, null, { tags: b.tags });
-      return creds;
+      const issued = issueCredentials(deps, b.deviceId, b.tags, null, { record: (id) => audit(c, deps, 'device.add', id, null, { tags: b.tags }) });
+      await deliverNewDevice(c, deps, 'device.add', issued);
+      return issued.creds;
     },
   },
   {
@@ -37,10 +37,13 @@ export const deviceRoutes: RouteDef[] = [
     async handler(c, deps) {
       const id = param(c, 'id');
       const b = await jsonBody(c, DeviceRevoke, 'revocation');
-      deps.store.devices.revoke(id, deps.clock.now());
-      const disconnected = deps.fleet ? await deps.fleet.disconnect(id) : false;
-      audit(c, deps, 'device.revoke', id, b.reason, { disconnected });
-      return { device: deps.store.devices.get(id), disconnected };
+      transact(deps, () => {
+        deps.store.devices.revoke(id, deps.clock.now());
+        audit(c, deps, 'device.revoke', id, b.reason);
+      });
+      const fleet = deps.fleet;
+      const d = fleet ? await afterCommit(c, deps, 'device.revoke', id, 'disconnect', () => fleet.disconnect(id)) : undefined;
+      return { device: deps.store.devices.get(id), disconnected: d?.ok ? d.value : false };
     },
   },
   {
@@ -50,11 +53,15 @@ export const deviceRoutes: RouteDef[] = [
       const id = param(c, 'id');
       const b = await jsonBody(c, DeviceRotate, 'secret rotation');
       const secret = randomSecret();
-      deps.store.devices.rotateSecret(id, secret);
-      deps.onCredentials?.(id, secret);
+      transact(deps, () => {
+        deps.store.devices.rotateSecret(id, secret);
+        audit(c, deps, 'device.rotate-secret', id, b.reason ?? null);
+      });
+      // The secret is committed: whatever fails next, the caller still receives it.
+      await afterCommit(c, deps, 'device.rotate-secret', id, 'broker credentials', () => deps.onCredentials?.(id, secret));
       // Drop the live session so that it must reconnect with the new secret.
-      const disconnected = deps.fleet ? await deps.fleet.disconnect(id) : false;
-      audit(c, deps, 'device.rotate-secret', id, b.reason ?? null, { disconnected });
+      const fleet = deps.fleet;
+      if (fleet) await afterCommit(c, deps, 'device.rotate-secret', id, 'disconnect', () => fleet.disconnect(id));
       return { schema: CREDENTIALS_SCHEMA, deviceId: id, secret, brokers: deps.brokers(), trust: deps.trust() };
     },
   },
@@ -64,10 +71,15 @@ export const deviceRoutes: RouteDef[] = [
     async handler(c, deps) {
       const id = param(c, 'id');
       const b = await jsonBody(c, DeviceTagsUpdate, 'device tags');
-      const before = deps.store.devices.get(id).tags;
-      deps.store.devices.setTags(id, b.tags);
-      await deps.sync?.onDeviceChanged(id);
-      audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
+      const docs = transact(deps, () => {
+        const before = deps.store.devices.get(id).tags;
+        deps.store.devices.setTags(id, b.tags);
+        audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
+        // New tags may join tag deployments: stored now, published after commit.
+        return deps.sync?.joinDeployments(id) ?? [];
+      });
+      const sync = deps.sync;
+      if (sync && docs.length) await afterCommit(c, deps, 'device.tags', id, 'publish desired state', () => sync.publishDesired(docs));
       return deps.store.devices.get(id);
     },
   },

@@ -3,26 +3,51 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError, CREDENTIALS_SCHEMA, DeviceCredentials, EnrollRequest, EnrollmentTokenCreate, EnrollmentTokenCreated,
-  EnrollmentTokenInfo, type DeviceFacts, type Tags,
+  EnrollmentTokenInfo, type DeviceFacts, type DesiredDocument, type Tags,
 } from '@edgefleet/shared';
 import { z } from 'zod';
 import { randomSecret } from '../store/secrets.js';
-import { actor, audit, jsonBody, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, jsonBody, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
-/** Creates a device with a fresh secret and returns its credentials (enroll and `devices add`). */
-/** `admit` runs first in the same transaction (it takes an enrollment token's use) and may add tags. */
-export function issueCredentials(deps: ApiDeps, id: string | undefined, tags: Tags, facts: DeviceFacts | null, admit?: () => Tags): DeviceCredentials {
+export interface Issued {
+  creds: DeviceCredentials;
+  /** Desired documents the device got by joining deployments: publish them after commit. */
+  docs: DesiredDocument[];
+}
+
+/**
+ * Creates a device with a fresh secret (enroll and `devices add`) in one transaction with: `admit`
+ * first (it takes an enrollment token's use and may add tags), the deployments the device joins, and
+ * `record` last (the audit entry). Returns the credentials; side effects are the caller's, after commit.
+ */
+export function issueCredentials(
+  deps: ApiDeps, id: string | undefined, tags: Tags, facts: DeviceFacts | null,
+  o: { admit?: () => Tags; record: (deviceId: string) => void },
+): Issued {
   const deviceId = id ?? `dev-${randomBytes(6).toString('hex')}`;
   const secret = randomSecret();
-  deps.store.db.transaction(() => {
-    const extra = admit?.() ?? {};
+  const docs = transact(deps, () => {
+    const extra = o.admit?.() ?? {};
     if (deps.store.devices.exists(deviceId)) {
       throw new AppError('CONFLICT', `device id "${deviceId}" is taken: propose another id, or omit it and the hub assigns one`);
     }
     deps.store.devices.create(deviceId, secret, { ...extra, ...tags }, facts, deps.clock.now());
-  })();
-  deps.onCredentials?.(deviceId, secret);
-  return { schema: CREDENTIALS_SCHEMA, deviceId, secret, brokers: deps.brokers(), trust: deps.trust() };
+    // A device added later joins the tag/all deployments it matches.
+    const joined = deps.sync?.joinDeployments(deviceId) ?? [];
+    o.record(deviceId);
+    return joined;
+  });
+  return { creds: { schema: CREDENTIALS_SCHEMA, deviceId, secret, brokers: deps.brokers(), trust: deps.trust() }, docs };
+}
+
+/** After a new device committed: hand its secret to the broker and publish its desired documents (failures reported). */
+export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, issued: Issued): Promise<void> {
+  const { deviceId, secret } = issued.creds;
+  await afterCommit(c, deps, action, deviceId, 'broker credentials', () => deps.onCredentials?.(deviceId, secret));
+  if (deps.sync && issued.docs.length) {
+    const sync = deps.sync;
+    await afterCommit(c, deps, action, deviceId, 'publish desired state', () => sync.publishDesired(issued.docs));
+  }
 }
 
 export const enrollRoutes: RouteDef[] = [
@@ -33,12 +58,14 @@ export const enrollRoutes: RouteDef[] = [
     async handler(c, deps) {
       const b = await jsonBody(c, EnrollmentTokenCreate, 'enrollment token request');
       const now = deps.clock.now();
-      const t = deps.store.enrollment.create({
-        tags: b.tags, maxUses: b.maxUses, note: b.note, createdBy: actor(c).name, at: now,
-        expires: new Date(now.getTime() + b.ttlSec * 1000),
+      return transact(deps, () => {
+        const t = deps.store.enrollment.create({
+          tags: b.tags, maxUses: b.maxUses, note: b.note, createdBy: actor(c).name, at: now,
+          expires: new Date(now.getTime() + b.ttlSec * 1000),
+        });
+        audit(c, deps, 'enrollment-token.create', t.id, null, { tags: t.tags, expires: t.expires, maxUses: t.maxUses });
+        return t;
       });
-      audit(c, deps, 'enrollment-token.create', t.id, null, { tags: t.tags, expires: t.expires, maxUses: t.maxUses });
-      return t;
     },
   },
   {
@@ -58,19 +85,20 @@ export const enrollRoutes: RouteDef[] = [
       let tokenId = '';
       let tags: Tags = {};
       // The token's use is taken in the same transaction as the device is created, so a refused id costs no use.
-      const creds = issueCredentials(deps, b.deviceId, {}, b.facts, () => {
-        const t = deps.store.enrollment.consume(b.token, deps.clock.now());
-        tokenId = t.id;
-        tags = t.tags;
-        return t.tags;
+      const issued = issueCredentials(deps, b.deviceId, {}, b.facts, {
+        admit: () => {
+          const t = deps.store.enrollment.consume(b.token, deps.clock.now());
+          tokenId = t.id;
+          tags = t.tags;
+          return t.tags;
+        },
+        record: (deviceId) => deps.store.audit.append({
+          actor: `enrollment-token:${tokenId}`, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
+          details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
+        }),
       });
-      deps.store.audit.append({
-        actor: `enrollment-token:${tokenId}`, action: 'device.enroll', target: creds.deviceId, at: deps.clock.now(),
-        details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
-      });
-      // A device enrolling later joins the tag/all deployments it matches.
-      await deps.sync?.onDeviceChanged(creds.deviceId);
-      return creds;
+      await deliverNewDevice(c, deps, 'device.enroll', issued);
+      return issued.creds;
     },
   },
 ];

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList } from '@edgefleet/shared';
 import { Registry, type BundleVerifier } from '../registry.js';
-import { actor, audit, jsonBody, param, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+import { actor, audit, jsonBody, param, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 function detail(deps: ApiDeps, name: string, version: string): z.infer<typeof ModelVersionDetail> {
   const v = deps.store.models.get(name, version);
@@ -20,11 +20,10 @@ async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Resp
   if (!body) throw new AppError('BAD_REQUEST', 'empty body: expected a bundle (.efb) as application/octet-stream');
   const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {
     maxBytes: deps.maxBundleBytes, pushedBy: actor(c).name, at: deps.clock.now(),
+    // Runs inside the transaction that stores a new version: the version and its audit entry commit together.
+    record: (v) => audit(c, deps, 'model.push', `${v.manifest.name}@${v.manifest.version}`, null, { bundleSha256: v.bundleSha256, size: v.bundleSize, manifestSha256: v.manifestSha256, signers: v.signatures.map((s) => s.keyId) }),
   });
   const { name, version } = r.manifest;
-  if (r.outcome === 'created') {
-    audit(c, deps, 'model.push', `${name}@${version}`, null, { bundleSha256: r.bundleSha256, size: r.bundleSize, manifestSha256: r.manifestSha256, signers: r.signatures.map((s) => s.keyId) });
-  }
   return c.json(deps.store.models.list(name).find((v) => v.version === version), r.outcome === 'created' ? 201 : 200);
 }
 
@@ -83,8 +82,10 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
         const name = param(c, 'name');
         const version = param(c, 'version');
         const b = await jsonBody(c, ModelDeprecate, 'deprecation');
-        deps.store.models.deprecate(name, version, b.reason, deps.clock.now());
-        audit(c, deps, 'model.deprecate', `${name}@${version}`, b.reason);
+        transact(deps, () => {
+          deps.store.models.deprecate(name, version, b.reason, deps.clock.now());
+          audit(c, deps, 'model.deprecate', `${name}@${version}`, b.reason);
+        });
         const { manifest: _m, signatures: _s, ...info } = deps.store.models.get(name, version);
         return info;
       },

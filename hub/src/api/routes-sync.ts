@@ -5,7 +5,7 @@ import {
   AppError, Deployment, DeploymentCreate, DeploymentList, DeviceEvent, ModelTotals, SummaryWindow, TotalsQuery, WindowsQuery, windowTotals,
 } from '@edgefleet/shared';
 import type { FleetSync } from '../sync/service.js';
-import { actor, audit, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
 
 function sync(deps: ApiDeps): FleetSync {
   if (!deps.sync) throw new AppError('NOT_READY', 'fleet sync is not running on this hub');
@@ -27,9 +27,13 @@ export const syncRoutes: RouteDef[] = [
     body: DeploymentCreate, response: Deployment,
     async handler(c, deps) {
       const b = await jsonBody(c, DeploymentCreate, 'deployment request');
-      const d = await sync(deps).deploy(b, actor(c).name);
-      audit(c, deps, 'deployment.create', `${b.model}@${b.version}`, b.reason, { id: d.id, target: b.target, devices: d.devices.length });
-      return d;
+      const s = sync(deps);
+      const target = `${b.model}@${b.version}`;
+      // The deployment, every device's desired document and the audit entry commit together.
+      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices }));
+      // Documents stay stored when the publish fails; the failure is reported (audit, header, log).
+      await afterCommit(c, deps, 'deployment.create', target, 'publish desired state', () => s.publishDesired(docs));
+      return s.deployments.get(id);
     },
   },
   {

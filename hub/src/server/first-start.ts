@@ -71,8 +71,11 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
 /** Creates the first admin token when the hub has no API token at all. */
 export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date): string | null {
   if (store.tokens.count() > 0) return null;
-  const t = store.tokens.create('admin', 'admin', 'hub', now);
+  const t = store.db.transaction(() => {
+    const created = store.tokens.create('admin', 'admin', 'hub', now);
+    store.audit.append({ actor: 'hub', action: 'token.create', target: created.id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });
+    return created;
+  })();
   writeFileAtomic(join(cfg.dataDir, 'admin.token'), `${t.token}\n`, 0o600);
-  store.audit.append({ actor: 'hub', action: 'token.create', target: t.id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });
   return t.token;
 }

@@ -9,6 +9,7 @@ import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import { Metrics } from '../metrics.js';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { createApp } from '../api/app.js';
 import type { BundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
@@ -44,7 +45,7 @@ export class Hub {
 
   async start(): Promise<HubAddresses> {
     const { cfg, clock, logger } = this;
-    const store = Store.open(cfg.dataDir);
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS);
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

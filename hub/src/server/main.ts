@@ -8,6 +8,7 @@ import { toAppError } from '@edgefleet/shared';
 import { loadConfig, type HubConfig } from '../config.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand } from '../mqtt/mosquitto-config.js';
 import { Hub } from './hub.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
@@ -63,7 +64,7 @@ async function mosquittoConfig(argv: string[]): Promise<number> {
     return await mosquittoConfigCommand(rest, {
       listDevices: () => {
         if (!dataDir) return [];
-        store ??= Store.open(dataDir);
+        store ??= Store.open(dataDir, HUB_MIGRATIONS);
         return store.devices.list().filter((d) => !d.revoked).map((d) => ({ id: d.id }));
       },
       stdout: (line) => process.stdout.write(`${line}\n`),

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIGRATIONS } from './migrations.js';
+import { HUB_MIGRATIONS as MIGRATIONS } from '../schema.js';
+import { STORE_MIGRATIONS } from './migrations.js';
 import { openDb, schemaVersion } from './db.js';
 import { Store } from './index.js';
 import { hashSecret } from './secrets.js';
@@ -20,7 +21,7 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
     assert.throws(() => old.prepare('SELECT online FROM devices').get(), /no such column/);
     old.close();
 
-    const store = Store.open(dir);
+    const store = Store.open(dir, MIGRATIONS);
     try {
       assert.equal(schemaVersion(store.db), Math.max(...MIGRATIONS.map((m) => m.version)));
       const d = store.devices.get('old-1');
@@ -33,8 +34,9 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
     } finally {
       store.close();
     }
-    // Opening again applies nothing.
-    const again = Store.open(dir);
+    // Opening again applies nothing; the versions and names are the ones earlier hubs recorded.
+    assert.deepEqual(STORE_MIGRATIONS.map((m) => m.version), [1, 2], 'the store keeps versions 1 and 2');
+    const again = Store.open(dir, MIGRATIONS);
     assert.equal((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n, MIGRATIONS.length);
     again.close();
   } finally {
@@ -48,7 +50,7 @@ test('a hub.db newer than this hub is refused with a clear message', () => {
     const db = openDb(join(dir, 'hub.db'), [...MIGRATIONS, { version: 99, name: 'future', sql: 'CREATE TABLE future (x)' }]);
     db.close();
     const latest = Math.max(...MIGRATIONS.map((m) => m.version));
-    assert.throws(() => Store.open(dir), new RegExp(`schema version 99 but this hub knows only up to ${latest}:`));
+    assert.throws(() => Store.open(dir, MIGRATIONS), new RegExp(`schema version 99 but this hub knows only up to ${latest}:`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

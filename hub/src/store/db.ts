@@ -2,11 +2,11 @@
 // yet applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
 import { AppError } from '@edgefleet/shared';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import type { Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openDb(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+export function openDb(file: string, migrations: readonly Migration[]): Db {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
@@ -22,7 +22,7 @@ export function openDb(file: string, migrations: readonly Migration[] = MIGRATIO
 }
 
 /** Applies pending migrations; refuses a database newer than this program. Returns the versions applied. */
-export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
   const current = schemaVersion(db);
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);

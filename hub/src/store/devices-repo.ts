@@ -25,6 +25,7 @@ type Stmt = Database.Statement<unknown[]>;
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
   private seenStmt: Stmt | null = null;
+  private touchStmt: Stmt | null = null;
   private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt } | null = null;
   private readonly reportTx: (id: string, state: ReportedState) => void;
 
@@ -78,6 +79,19 @@ export class DevicesRepo implements DeviceAuthPort {
       (this.seenStmt ??= this.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?')).run(online ? 1 : 0, at.toISOString(), id);
     } catch {
       // the store is closing; presence is refreshed on the next connect
+    }
+  }
+
+  /**
+   * A message arrived from the device (telemetry, events, state): last seen moves forward (never back),
+   * without changing online, which presence owns. Never throws, like markSeen.
+   */
+  touch(id: string, at: Date): void {
+    const iso = at.toISOString();
+    try {
+      (this.touchStmt ??= this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)')).run(iso, id, iso);
+    } catch {
+      // the store is closing; the next message moves it
     }
   }
 

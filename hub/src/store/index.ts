@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, type Db } from './db.js';
+import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
 import { EnrollmentRepo } from './enrollment-repo.js';
 import { TokensRepo } from './tokens-repo.js';
@@ -21,10 +22,10 @@ export class Store {
   readonly blobs: BlobStore;
   private closed = false;
 
-  /** Opens (creating if needed) DATA/hub.db and applies pending migrations. */
-  static open(dataDir: string): Store {
+  /** Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list). */
+  static open(dataDir: string, migrations: readonly Migration[]): Store {
     mkdirSync(dataDir, { recursive: true });
-    return new Store(openDb(join(dataDir, 'hub.db')), dataDir);
+    return new Store(openDb(join(dataDir, 'hub.db'), migrations), dataDir);
   }
 
   constructor(db: Db, readonly dataDir: string) {
@@ -46,3 +47,4 @@ export class Store {
 }
 
 export type { Db } from './db.js';
+export type { Migration } from './migrations.js';

@@ -1,14 +1,15 @@
 // Numbered schema migrations of hub.db, applied in order at start (store/db.ts).
 // Never edit a released migration: add a new one. The audit table has no UPDATE
 // or DELETE anywhere in the code; triggers enforce that it is append-only.
-import { SYNC_MIGRATION_SQL } from '../sync/migration.js';
+// These are the store's own (1, 2); other parts export theirs (sync: 3) and the
+// composition root (server/hub.ts via ../schema.ts) passes the whole list to Store.open.
 export interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [
+export const STORE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'devices, tokens, audit',
@@ -98,10 +99,5 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (device_id, seq)
       );
     `,
-  },
-  {
-    version: 3,
-    name: 'deployments, device windows and events',
-    sql: SYNC_MIGRATION_SQL,
   },
 ];

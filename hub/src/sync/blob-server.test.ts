@@ -13,10 +13,10 @@ import {
   type BlobDataHeader, type DesiredBody, type DesiredDocument, type KeyPair,
 } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, connectDevice, waitFor } from '../mqtt/testing/devices.js';
-import { SYNC_MIGRATION_SQL } from './migration.js';
 import { BlobServer, type BlobServerOptions } from './blob-server.js';
 
 let root: string;
@@ -47,9 +47,7 @@ interface Env {
 let envN = 0;
 async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
   const dir = join(root, `hub-${++envN}`);
-  const store = Store.open(dir);
-  // The sync schema is (being) appended to the hub migrations; apply it here only when it is not.
-  if (!store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get()) store.db.exec(SYNC_MIGRATION_SQL);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
     devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: { now: () => new Date() },

@@ -1,5 +1,7 @@
-// Schema for fleet sync (deployments, per-device deployment status, device windows and events),
-// appended to the hub's numbered migrations in store/migrations.ts.
+// Schema for fleet sync (deployments, per-device deployment status, device windows and events):
+// hub migration 3, registered with the store's by the composition root (see hub/src/schema.ts).
+import type { Migration } from '../store/migrations.js';
+
 export const SYNC_MIGRATION_SQL = `
   CREATE TABLE deployments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,3 +50,5 @@ export const SYNC_MIGRATION_SQL = `
   );
   CREATE INDEX device_events_by_at ON device_events(at);
 `;
+
+export const SYNC_MIGRATION: Migration = { version: 3, name: 'deployments, device windows and events', sql: SYNC_MIGRATION_SQL };

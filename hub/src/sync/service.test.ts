@@ -13,12 +13,12 @@ import {
   type DesiredDocument, type TrustBody,
 } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice, waitFor } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
-import { SYNC_MIGRATION_SQL } from './migration.js';
 import { FleetSync } from './service.js';
 
 let root: string;
@@ -47,9 +47,7 @@ interface Hub {
 let hubN = 0;
 async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
   const dir = join(root, `hub-${++hubN}`);
-  const store = Store.open(dir);
-  // The sync schema is (being) appended to the hub migrations; apply it here only when it is not.
-  if (!store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deployments'").get()) store.db.exec(SYNC_MIGRATION_SQL);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   const clock = new ManualClock();
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);
@@ -238,6 +236,35 @@ describe('FleetSync telemetry and events', () => {
       assert.deepEqual(h.sync.telemetry.countFor('t-1'), { windows: 4, events: 0 });
       const stored = h.sync.telemetry.windows({ deviceId: 't-1' });
       assert.deepEqual(stored.map((w) => [w.seq, w.count]), [[1, 10], [2, 10], [3, 10], [5, 7]]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('last seen advances as windows arrive (at most once per seenEveryMs), not only at connect', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 's-9');
+      const dev = await device(h, 's-9');
+      const connectedAt = h.clock.now().toISOString();
+      await waitFor(() => h.store.devices.get('s-9').lastSeen === connectedAt, 'presence at connect');
+      const send = async (seq: number) => {
+        const before = dev.acks().length;
+        await dev.c.publishAsync(deviceTopic('s-9', 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 's-9', windows: [window(seq)] }), { qos: 1 });
+        await waitFor(() => dev.acks().length === before + 1, `ack of window ${seq}`);
+      };
+      h.clock.advance(60_000);
+      const first = h.clock.now().toISOString();
+      await send(1);
+      assert.equal(h.store.devices.get('s-9').lastSeen, first, 'a window 60 s after connect moves last seen');
+      h.clock.advance(2_000);
+      await send(2);
+      assert.equal(h.store.devices.get('s-9').lastSeen, first, 'within 5 s of the last write: not written again');
+      h.clock.advance(10_000);
+      const third = h.clock.now().toISOString();
+      await send(3);
+      assert.equal(h.store.devices.get('s-9').lastSeen, third);
+      assert.equal(h.store.devices.get('s-9').online, true);
     } finally {
       await h.close();
     }

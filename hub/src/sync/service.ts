@@ -19,12 +19,15 @@ export interface FleetSyncOptions {
   renewBeforeMs: number;
   /** How often to look for documents to re-sign. */
   renewEveryMs: number;
+  /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
+  seenEveryMs: number;
 }
 
 export const DEFAULT_SYNC_OPTIONS: FleetSyncOptions = {
   desiredTtlMs: 14 * 24 * 3600_000,
   renewBeforeMs: 7 * 24 * 3600_000,
   renewEveryMs: 3600_000,
+  seenEveryMs: 5_000,
 };
 
 export interface FleetSyncDeps {
@@ -57,6 +60,8 @@ export class FleetSync {
   private readonly opts: FleetSyncOptions;
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
+  /** Per connected device: when its last seen was last written (bounded by the connected devices). */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly deps: FleetSyncDeps) {
     this.deployments = new DeploymentsRepo(deps.store.db);
@@ -70,6 +75,9 @@ export class FleetSync {
       link.on('telemetry', (id, m) => this.onTelemetry(id, m)),
       link.on('events', (id, m) => this.onEvents(id, m)),
       link.on('state', (id, m) => this.onState(id, m)),
+      link.onDisconnect((id) => {
+        this.seenAt.delete(id);
+      }),
     );
     await this.renewExpiring();
     this.renewTimer = setInterval(() => {
@@ -86,6 +94,16 @@ export class FleetSync {
 
   /** Assigns a model version to a target and issues a desired document to every device it reaches. */
   async deploy(req: DeploymentCreate, actor: string): Promise<Deployment> {
+    const { id, docs } = this.createDeployment(req, actor);
+    await this.publishDesired(docs);
+    return this.deployments.get(id);
+  }
+
+  /**
+   * The stored half of deploy: the deployment, its devices and each device's next desired document in
+   * one transaction, with `record` (the API's audit entry) inside it. Publish the documents after commit.
+   */
+  createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
     const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
@@ -95,21 +113,35 @@ export class FleetSync {
       if (missing.length) throw new AppError('NOT_FOUND', `unknown or revoked devices in target: ${missing.join(', ')}`);
     }
     const now = clock.now();
-    const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now });
-    this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
-    await this.issueDesiredMany(devices.map((d) => d.id));
-    return this.deployments.get(id);
+    return store.db.transaction(() => {
+      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now });
+      this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
+      const docs = this.storeDesired(devices.map((d) => d.id));
+      record?.({ id, devices: devices.length });
+      return { id, docs };
+    })();
   }
 
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
   async onDeviceChanged(deviceId: string): Promise<void> {
-    const dev = this.deps.store.devices.get(deviceId);
-    if (dev.revoked) return;
-    const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
-    for (const d of this.deployments.openTargets()) {
-      if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
-    }
-    if (JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before) await this.issueDesired(deviceId);
+    await this.publishDesired(this.joinDeployments(deviceId));
+  }
+
+  /**
+   * The stored half of onDeviceChanged (run it inside the caller's transaction, with the device write):
+   * joins the deployments the device now matches and stores its next document, returned for publishing.
+   */
+  joinDeployments(deviceId: string): DesiredDocument[] {
+    const { store } = this.deps;
+    return store.db.transaction(() => {
+      const dev = store.devices.get(deviceId);
+      if (dev.revoked) return [];
+      const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
+      for (const d of this.deployments.openTargets()) {
+        if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
+      }
+      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before ? this.storeDesired([deviceId]) : [];
+    })();
   }
 
   /** Builds, signs, stores and publishes (retained) the next desired document for a device. */
@@ -123,7 +155,14 @@ export class FleetSync {
    * transaction, and the publishes go out together (a deployment to 1,000 devices is one batch).
    */
   async issueDesiredMany(deviceIds: readonly string[]): Promise<DesiredDocument[]> {
-    const { store, clock, hubKey, link } = this.deps;
+    const docs = this.storeDesired(deviceIds);
+    await this.publishDesired(docs);
+    return docs;
+  }
+
+  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
+  private storeDesired(deviceIds: readonly string[]): DesiredDocument[] {
+    const { store, clock, hubKey } = this.deps;
     const now = clock.now();
     const versions = new Map<string, StoredVersion>();
     const version = (name: string, v: string): StoredVersion => {
@@ -135,7 +174,7 @@ export class FleetSync {
       }
       return sv;
     };
-    const docs = deviceIds.map((deviceId) => {
+    return store.db.transaction(() => deviceIds.map((deviceId) => {
       const models = this.deployments.effectiveFor(deviceId).map((e) => {
         const v = version(e.model, e.version);
         return {
@@ -155,15 +194,17 @@ export class FleetSync {
         models,
         config: {},
       };
-      return signEnvelope(body, [hubKey]) as DesiredDocument;
-    });
-    store.db.transaction(() => {
-      for (const d of docs) store.desired.put(d);
-    })();
+      const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
+      store.desired.put(doc);
+      return doc;
+    }))();
+  }
+
+  /** Publishes stored documents (retained), in batches; after the transaction that stored them committed. */
+  async publishDesired(docs: readonly DesiredDocument[]): Promise<void> {
     for (let i = 0; i < docs.length; i += PUBLISH_BATCH) {
-      await Promise.all(docs.slice(i, i + PUBLISH_BATCH).map((d) => link.publish(d.signed.deviceId, 'desired', JSON.stringify(d), { retain: true })));
+      await Promise.all(docs.slice(i, i + PUBLISH_BATCH).map((d) => this.deps.link.publish(d.signed.deviceId, 'desired', JSON.stringify(d), { retain: true })));
     }
-    return docs;
   }
 
   /** Re-signs (as a new seq) every latest document that expires within the renewal margin. */
@@ -183,13 +224,24 @@ export class FleetSync {
     await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }));
   }
 
+  /** A message from the device: advance its last seen, written at most once per seenEveryMs. */
+  private seen(deviceId: string, now: Date): void {
+    const t = now.getTime();
+    const last = this.seenAt.get(deviceId);
+    if (last !== undefined && t - last < this.opts.seenEveryMs && t >= last) return;
+    this.seenAt.set(deviceId, t);
+    this.deps.store.devices.touch(deviceId, now);
+  }
+
   async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
+    this.seen(deviceId, this.deps.clock.now());
     const seqs = this.telemetry.putWindows(deviceId, m.windows, this.deps.clock.now());
     await this.ack(deviceId, seqs);
   }
 
   async onEvents(deviceId: string, m: EventBatch): Promise<void> {
     const now = this.deps.clock.now();
+    this.seen(deviceId, now);
     const seqs = this.telemetry.putEvents(deviceId, m.events, now);
     for (const e of m.events) {
       const status = STATUS_BY_EVENT[e.kind];
@@ -203,6 +255,7 @@ export class FleetSync {
 
   onState(deviceId: string, m: ReportedState): void {
     const now = this.deps.clock.now();
+    this.seen(deviceId, now);
     for (const model of m.models) {
       if (model.active) this.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
     }

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, createTrustBody, generateKeyPair, signEnvelope, type ApiRole, type KeyPair, type TrustDocument } from '@edgefleet/shared';
 import { createApp } from '../api/app.js';
-import type { ApiDeps } from '../api/http.js';
+import type { ApiDeps, FleetControl } from '../api/http.js';
 import type { BundleVerifier } from '../registry.js';
 import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import { Metrics } from '../metrics.js';
 
 export interface TestKeys {
@@ -54,9 +55,19 @@ export interface Harness {
 
 const noVerifier: BundleVerifier = () => Promise.reject(new AppError('INTERNAL', 'no bundle verifier in this test'));
 
-export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleBytes?: number; keys?: TestKeys; sync?: (store: Store) => ApiDeps['sync'] } = {}): Harness {
+export interface HarnessOptions {
+  verifyBundle?: BundleVerifier;
+  maxBundleBytes?: number;
+  keys?: TestKeys;
+  sync?: (store: Store) => ApiDeps['sync'];
+  /** Replaces the recording fleet control (e.g. one whose disconnect fails). */
+  fleet?: FleetControl;
+  logger?: ApiDeps['logger'];
+}
+
+export function makeHarness(opts: HarnessOptions = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'ef-hub-'));
-  const store = Store.open(dir);
+  const store = Store.open(dir, HUB_MIGRATIONS);
   const keys = opts.keys ?? makeKeys();
   const clock = new ManualClock();
   const trust = makeTrust(keys, clock.now());
@@ -68,7 +79,8 @@ export function makeHarness(opts: { verifyBundle?: BundleVerifier; maxBundleByte
     store, metrics, clock,
     trust: () => trust,
     brokers: () => ['mqtt://127.0.0.1:1883'],
-    fleet: { disconnect: (id) => { disconnected.push(id); return Promise.resolve(true); } },
+    fleet: opts.fleet ?? { disconnect: (id) => { disconnected.push(id); return Promise.resolve(true); } },
+    ...(opts.logger ? { logger: opts.logger } : {}),
     maxBundleBytes: opts.maxBundleBytes ?? 64 * 1024 * 1024,
     verifyBundle: opts.verifyBundle ?? noVerifier,
     ...(opts.sync ? { sync: opts.sync(store) } : {}),

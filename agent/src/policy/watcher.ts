@@ -1,6 +1,6 @@
 // Watches a freshly activated version against its manifest policy (error rate, p95 latency) for the
-// observation window; on a breach it calls back so the updater rolls back locally — online or offline.
-// It sees every prediction as a PredictionRecorder (teed beside the summaries), in memory only.
+// observation window; on a breach it calls back so the box rolls back locally (policy/guard.ts) — enrolled
+// or standalone, online or offline. It sees every prediction as a PredictionRecorder, in memory only.
 import { addLatency, emptyLatency, latencyQuantile, type LatencySketch, type Policy } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 
@@ -33,16 +33,17 @@ export class PolicyWatcher implements PredictionRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  watch(model: string, version: string, policy: Policy): void {
+  /** Watches `version` for `windowMs` (default the policy's window; less when resuming after a restart). */
+  watch(model: string, version: string, policy: Policy, windowMs = policy.observationWindowSec * 1000): void {
     this.clear(model);
     const w: Watch = {
       version,
       policy,
-      until: this.now() + policy.observationWindowSec * 1000,
+      until: this.now() + windowMs,
       requests: 0,
       errors: 0,
       latency: emptyLatency(),
-      timer: setTimeout(() => this.evaluate(model, true), policy.observationWindowSec * 1000),
+      timer: setTimeout(() => this.evaluate(model, true), windowMs),
     };
     w.timer.unref();
     this.watches.set(model, w);

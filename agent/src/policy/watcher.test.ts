@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LATENCY_BOUNDS_MS, type Policy } from '@edgefleet/shared';
 import type { PredictionRecorder } from '../runtime/recorder.js';
-import { PolicyWatcher, teeRecorder, type Breach } from './policy.js';
+import { PolicyWatcher, teeRecorder, type Breach } from './watcher.js';
 
 const POLICY: Policy = { maxErrorRate: 0.1, maxP95LatencyMs: 100, observationWindowSec: 300, minRequests: 20 };
 
