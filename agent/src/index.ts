@@ -11,3 +11,4 @@ export { SyncClient, DEFAULT_SYNC, type SyncDeps, type SyncOptions } from './syn
 export { PolicyWatcher, teeRecorder, type Breach } from './sync/policy.js';
 export { readCredentials } from './sync/credentials.js';
 export { agentStatus, type AgentStatus } from './cli/status.js';
+export { agentCli } from './cli/main.js';

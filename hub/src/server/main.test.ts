@@ -28,8 +28,8 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     assert.match(wrong.stderr, /does not list the hub key/);
 
     const bad = await runCli('hub/src/server/main.ts', [...common, '--http-port', 'eighty']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--http-port: expected a non-negative integer/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error \[BAD_REQUEST\]: --http-port: expected a non-negative integer, got "eighty"/);
 
     const hub = startProcess('hub/src/server/main.ts', [...common, '--log-level', 'info', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
     try {
