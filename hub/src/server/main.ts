@@ -25,6 +25,7 @@ const runCommand: Command = {
     'On first start it creates DATA/hub.key unless --hub-key is given, stores the --trust document (which must\n'
     + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). The log line\n'
     + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field.',
+  usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
   options: runOptions,
   async run(args, ctx) {
     const cfg = loadConfig(args.values, ctx.cwd);
