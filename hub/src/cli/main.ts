@@ -58,4 +58,4 @@ export function main(argv: readonly string[], ctx: CliContext = processContext()
   return dispatch(operatorCli, argv, ctx);
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet', main);
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet', main);
