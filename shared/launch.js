@@ -24,7 +24,7 @@ export async function runMain(name, main) {
     const code = await main(process.argv.slice(2));
     if (typeof code === 'number' && code >= 0) process.exitCode = code;
   } catch (err) {
-    process.stderr.write(`${name}: error [INTERNAL]: ${err?.stack ?? String(err)}\n`);
+    process.stderr.write(`error [INTERNAL]: ${name}: ${err?.stack ?? String(err)}\n`);
     process.exitCode = 1;
   }
 }

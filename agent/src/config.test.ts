@@ -1,5 +1,6 @@
-// Agent config: the hub-link (sync) section and its --broker flag, and start-up refusals that name
-// what was wrong (a bad sync value, a bad batch cron, a broken credentials.json).
+// Agent config: precedence (file < env < flags), the hub-link (sync) section
+// and its --broker flag, and start-up refusals that name what was wrong (a bad
+// sync value, a bad batch cron, a broken credentials.json).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,17 @@ describe('agent config: sync', () => {
     const o = loadConfig({}, { dataDir: dir, config: cfg, broker: 'mqtt://127.0.0.1:1999' });
     assert.equal(o.sync.brokerUrl, 'mqtt://127.0.0.1:1999');
     assert.equal(o.sync.outbox.batchSize, 10, 'the rest of the file section stays');
+  });
+
+  it('takes dataDir and api.token from the file, then the environment, then the flags (file < env < flags)', () => {
+    const cfg = file('prec.json', { dataDir: join(dir, 'from-file'), api: { token: 'file-token-1' } });
+    const env = { EDGEFLEET_AGENT_DATA: join(dir, 'from-env'), EDGEFLEET_AGENT_API_TOKEN: 'env-token-1' };
+    const fileOnly = loadConfig({}, { config: cfg });
+    assert.deepEqual([fileOnly.dataDir, fileOnly.api.token], [join(dir, 'from-file'), 'file-token-1']);
+    const withEnv = loadConfig(env, { config: cfg });
+    assert.deepEqual([withEnv.dataDir, withEnv.api.token], [join(dir, 'from-env'), 'env-token-1']);
+    assert.equal(loadConfig(env, { config: cfg, dataDir: join(dir, 'from-flag') }).dataDir, join(dir, 'from-flag'));
+    assert.equal(loadConfig({ EDGEFLEET_AGENT_DATA: join(dir, 'from-env') }).dataDir, join(dir, 'from-env'));
   });
 
   it('refuses bad sync values, naming the field', () => {

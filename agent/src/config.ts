@@ -114,7 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Age
     api.port = n;
   }
   const merged: Record<string, unknown> = { ...raw, api };
-  const dataDir = flags.dataDir ?? (raw.dataDir as string | undefined) ?? env.EDGEFLEET_AGENT_DATA;
+  // file < env < flags, as for every other setting (docs/agent.md).
+  const dataDir = flags.dataDir ?? env.EDGEFLEET_AGENT_DATA ?? (raw.dataDir as string | undefined);
   if (dataDir === undefined) {
     throw new AppError('CONFIG_INVALID', 'invalid config: dataDir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA');
   }

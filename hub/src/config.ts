@@ -1,9 +1,9 @@
-// Hub configuration: an optional JSON file (--config) overridden by command-line
-// flags, validated with zod. A bad value is a CONFIG_INVALID AppError naming
-// the field, where it came from and what was expected (main.ts exits 1 with it).
+// Hub configuration: an optional JSON file (--config) overridden by the flags of
+// `edgefleet-hub run` (RUN_FLAGS, parsed by the shared command line), validated
+// with zod. A bad value is a CONFIG_INVALID AppError naming the field, where it
+// came from and what was expected (the program exits 1 with it).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '@edgefleet/shared';
 
@@ -73,34 +73,31 @@ export const HubConfig = z
   });
 export type HubConfig = z.infer<typeof HubConfig>;
 
-const FLAGS = {
-  'data-dir': ['dataDir', 'path'],
-  config: ['', 'path'],
-  host: ['host', 'string'],
-  'http-port': ['httpPort', 'int'],
-  'mqtt-port': ['mqttPort', 'int'],
-  'mqtts-port': ['mqttsPort', 'int'],
-  'tls-cert': ['tlsCert', 'path'],
-  'tls-key': ['tlsKey', 'path'],
-  'ws-port': ['wsPort', 'int'],
-  trust: ['trust', 'path'],
-  'hub-key': ['hubKey', 'path'],
-  broker: ['publicBrokers', 'list'],
-  'max-bundle-bytes': ['maxBundleBytes', 'int'],
-  'log-level': ['logLevel', 'string'],
-} as const;
+type FlagKind = 'path' | 'string' | 'int' | 'list';
 
-/** Reads `--config` (if given) and the flags of `edgefleet-hub run`; flags win. */
-export function loadConfig(argv: readonly string[], cwd = process.cwd()): HubConfig {
-  const options = Object.fromEntries(
-    Object.entries(FLAGS).map(([flag, [, kind]]) => [flag, { type: 'string' as const, ...(kind === 'list' ? { multiple: true } : {}) }]),
-  );
-  let values: Record<string, string | string[] | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
-  } catch (err) {
-    throw new AppError('CONFIG_INVALID', `${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; expected: run --data-dir DIR [--config hub.json] [--http-port N] [--mqtt-port N] [--trust trust.json] [--hub-key FILE] ...`);
-  }
+/** The flags of `edgefleet-hub run`: the config field each sets (none for --config), its kind, and its help. */
+export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: FlagKind; value: string; description: string }> = {
+  'data-dir': { field: 'dataDir', kind: 'path', value: 'DIR', description: 'data directory: hub.db, bundles, keys, admin.token (required here or in the config file)' },
+  config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win' },
+  host: { field: 'host', kind: 'string', value: 'HOST', description: 'address the HTTP API and the broker listen on (default 127.0.0.1)' },
+  'http-port': { field: 'httpPort', kind: 'int', value: 'PORT', description: 'HTTP API port, 0 for any free one (default 8700)' },
+  'mqtt-port': { field: 'mqttPort', kind: 'int', value: 'PORT', description: 'MQTT port, 0 for any free one (default 1883)' },
+  'mqtts-port': { field: 'mqttsPort', kind: 'int', value: 'PORT', description: 'MQTT over TLS port (needs --tls-cert and --tls-key)' },
+  'tls-cert': { field: 'tlsCert', kind: 'path', value: 'FILE', description: 'TLS certificate (PEM) for --mqtts-port' },
+  'tls-key': { field: 'tlsKey', kind: 'path', value: 'FILE', description: 'TLS private key (PEM) for --mqtts-port' },
+  'ws-port': { field: 'wsPort', kind: 'int', value: 'PORT', description: 'MQTT over WebSocket port (default off)' },
+  trust: { field: 'trust', kind: 'path', value: 'FILE', description: 'trust document to store (first start) or rotate to' },
+  'hub-key': { field: 'hubKey', kind: 'path', value: 'FILE', description: 'hub secret key file; default DATA/hub.key, created when missing' },
+  broker: { field: 'publicBrokers', kind: 'list', value: 'URL', description: 'broker URL given to devices at enrollment' },
+  'max-bundle-bytes': { field: 'maxBundleBytes', kind: 'int', value: 'BYTES', description: 'largest model bundle accepted (default 512 MiB)' },
+  'log-level': { field: 'logLevel', kind: 'string', value: 'LEVEL', description: 'trace, debug, info, warn, error, fatal or silent (default info)' },
+};
+
+/**
+ * Reads `--config` (if given) and the flags of `edgefleet-hub run`, as parsed by the command line
+ * (flag name -> value; integers already checked to be digits); flags win.
+ */
+export function loadConfig(values: Readonly<Record<string, string | string[] | boolean | boolean[] | undefined>>, cwd = process.cwd()): HubConfig {
   let fromFile: Record<string, unknown> = {};
   const file = values['config'];
   if (typeof file === 'string') {
@@ -124,20 +121,18 @@ export function loadConfig(argv: readonly string[], cwd = process.cwd()): HubCon
     }
   }
   const merged: Record<string, unknown> = { ...fromFile };
-  for (const [flag, [field, kind]] of Object.entries(FLAGS)) {
+  for (const [flag, { field, kind }] of Object.entries(RUN_FLAGS)) {
     const v = values[flag];
     if (v === undefined || field === '') continue;
-    if (kind === 'int') {
-      if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new AppError('CONFIG_INVALID', `--${flag}: expected a non-negative integer, got "${String(v)}"`);
-      merged[field] = Number(v);
-    } else if (kind === 'path') merged[field] = resolve(cwd, v as string);
+    if (kind === 'int') merged[field] = Number(v);
+    else if (kind === 'path') merged[field] = resolve(cwd, v as string);
     else merged[field] = v;
   }
   const r = HubConfig.safeParse(merged);
   if (!r.success) {
     const what = r.error.issues.slice(0, 6).map((i) => {
       const field = i.path.map(String).join('.') || '(root)';
-      const flag = Object.entries(FLAGS).find(([, [f]]) => f === i.path[0])?.[0];
+      const flag = Object.entries(RUN_FLAGS).find(([, f]) => f.field === i.path[0])?.[0];
       return `${field}${flag ? ` (--${flag})` : ''}: ${i.message}`;
     });
     throw new AppError('CONFIG_INVALID', `invalid hub config${typeof file === 'string' ? ` (${file} and flags)` : ''}: ${what.join('; ')}`);

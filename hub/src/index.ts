@@ -8,3 +8,5 @@ export { createEmbeddedBroker } from './mqtt/embedded.js';
 export { createExternalLink } from './mqtt/external.js';
 export type { FleetLink, DeviceAuthPort, LoggerPort, MetricsPort } from './mqtt/ports.js';
 export { systemClock, type Clock } from './clock.js';
+export { operatorCli } from './cli/main.js';
+export { hubServerCli } from './server/main.js';

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
+import { StringWriter } from '@edgefleet/shared/cli';
 import { randomMlp } from '@edgefleet/examples';
 import { openStore } from '../agent.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { tabularManifest } from '../summaries/fixtures.js';
-import { batchCommand } from './cli.js';
+import { main } from '../cli/main.js';
 import { BatchScheduler } from './scheduler.js';
 import { runtimeModel } from './run.js';
 
@@ -27,11 +27,12 @@ function makeDataDir(dir: string): void {
   store.db.close();
 }
 
-function capture(): { s: PassThrough; text: () => string } {
-  const s = new PassThrough();
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return { s, text: () => Buffer.concat(chunks).toString('utf8') };
+/** `edgefleet-agent batch ARGS --data-dir DIR`, in process. */
+async function batch(argv: string[], dataDir: string) {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  const code = await main(['batch', ...argv, '--data-dir', dataDir], { stdout: out, stderr: err, env: {}, cwd: dataDir, now: () => new Date() });
+  return { code, out: out.text, err: err.text };
 }
 
 type OutRow = { line: number; id?: unknown; outputs?: { y: number[] }; error?: { code: string; message: string } };
@@ -68,10 +69,9 @@ describe('batch', () => {
       '',
     ].join('\n'));
     const output = join(dir, 'out.jsonl');
-    const err = capture();
-    const code = await batchCommand(['--model', 'tab', '--input', input, '--output', output, '--batch-size', '2'], { dataDir: data, stdout: capture().s, stderr: err.s });
-    assert.equal(code, 0, err.text());
-    assert.match(err.text(), /tab@1\.0\.0: 6 rows \(3 with errors\) in [\d.]+ s, [\d,]+ rows\/s/);
+    const r = await batch(['--model', 'tab', '--input', input, '--output', output, '--batch-size', '2'], data);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /tab@1\.0\.0: 6 rows \(3 with errors\) in [\d.]+ s, [\d,]+ rows\/s/);
     const rows = readOut(output);
     assert.deepEqual(rows.map((r) => r.line), [1, 2, 3, 4, 5, 6]);
     assert.equal(rows[0]!.id, 'a');
@@ -107,8 +107,8 @@ describe('batch', () => {
     const input = join(dir, 'in.csv');
     writeFileSync(input, 'f0,f1,f2\n1,2,a\n"3",,b\n1,2\n0.25,0.75,"c"\n');
     const output = join(dir, 'out-csv.jsonl');
-    const err = capture();
-    assert.equal(await batchCommand(['--model', 'tab', '--input', input, '--output', output], { dataDir: data, stdout: capture().s, stderr: err.s }), 0, err.text());
+    const r = await batch(['--model', 'tab', '--input', input, '--output', output], data);
+    assert.equal(r.code, 0, r.err);
     const rows = readOut(output);
     assert.deepEqual(rows.map((r) => [r.line, r.error ? 'error' : 'ok']), [[2, 'ok'], [3, 'error'], [4, 'error'], [5, 'ok']]);
     assert.match(rows[1]!.error!.message, /feature "f1" is missing: expected a finite number/);
@@ -116,15 +116,18 @@ describe('batch', () => {
   });
 
   it('refuses an unknown model, a missing input and missing flags with a clear message', async () => {
-    const err = capture();
-    assert.equal(await batchCommand(['--model', 'nope', '--input', 'x.csv', '--output', 'o.jsonl'], { dataDir: data, stdout: capture().s, stderr: err.s }), 1);
-    assert.match(err.text(), /model "nope" is not installed: expected one of \[tab\]/);
-    const err2 = capture();
-    assert.equal(await batchCommand(['--model', 'tab', '--input', join(dir, 'missing.csv'), '--output', 'o.jsonl'], { dataDir: data, stdout: capture().s, stderr: err2.s }), 1);
-    assert.match(err2.text(), /missing\.csv does not exist: expected a \.jsonl or \.csv file/);
-    const err3 = capture();
-    assert.equal(await batchCommand(['--model', 'tab'], { dataDir: data, stdout: capture().s, stderr: err3.s }), 2);
-    assert.match(err3.text(), /missing --input, --output/);
+    const nope = await batch(['--model', 'nope', '--input', 'x.csv', '--output', 'o.jsonl'], data);
+    assert.equal(nope.code, 1);
+    assert.match(nope.err, /^error \[NOT_FOUND\]: model "nope" is not installed: expected one of \[tab\]/);
+    const missing = await batch(['--model', 'tab', '--input', join(dir, 'missing.csv'), '--output', 'o.jsonl'], data);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /^error \[NOT_FOUND\]: .*missing\.csv does not exist: expected a \.jsonl or \.csv file/);
+    const flags = await batch(['--model', 'tab'], data);
+    assert.equal(flags.code, 2);
+    assert.match(flags.err, /^error \[BAD_REQUEST\]: missing required option --input/);
+    const size = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', '0'], data);
+    assert.equal(size.code, 2);
+    assert.match(size.err, /--batch-size: expected a positive integer, got "0"/);
   });
 
   it('a scheduled job processes each file once, even after a restart, and again when it changes', async () => {

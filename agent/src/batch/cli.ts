@@ -3,20 +3,14 @@
 // runtime, runs the file, records the predictions in the summaries (written on
 // exit), shows a progress bar on a terminal and prints rows/s at the end.
 import { statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { AppError, toAppError } from '@edgefleet/shared';
+import { resolve } from 'node:path';
+import { AppError } from '@edgefleet/shared';
+import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { openStore } from '../agent.js';
+import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { runBatch, runtimeModel } from './run.js';
-
-export interface BatchContext {
-  dataDir: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-}
-
-const USAGE = 'usage: edgefleet-agent batch --model NAME [--version V] --input FILE.jsonl|FILE.csv --output OUT.jsonl [--batch-size N]';
 
 /** A one-line progress bar redrawn in place: [#####.....] 50% 1,234 rows. */
 export function progressBar(fraction: number, rows: number, width = 30): string {
@@ -25,39 +19,36 @@ export function progressBar(fraction: number, rows: number, width = 30): string 
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}% ${rows.toLocaleString('en-US')} rows`;
 }
 
-export async function batchCommand(argv: string[], ctx: BatchContext): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' }, version: { type: 'string' }, input: { type: 'string' }, output: { type: 'string' },
-        'batch-size': { type: 'string' }, 'data-dir': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    ctx.stderr.write(`batch: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const missing = (['model', 'input', 'output'] as const).filter((k) => typeof values[k] !== 'string');
-  if (missing.length > 0) {
-    ctx.stderr.write(`batch: missing ${missing.map((k) => `--${k}`).join(', ')}\n${USAGE}\n`);
-    return 2;
-  }
-  const batchSize = values['batch-size'] === undefined ? 256 : Number(values['batch-size']);
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    ctx.stderr.write(`batch: invalid --batch-size "${String(values['batch-size'])}": expected a positive integer\n`);
-    return 2;
-  }
-  const name = values.model as string;
-  const input = values.input as string;
-  const output = values.output as string;
-  const store = openStore(ctx.dataDir);
+export const batchCommand: Command = {
+  summary: 'run an installed model over a .jsonl or .csv file, writing one JSON line of predictions per row',
+  details: 'The predictions are recorded in the summaries like served ones. A progress bar is drawn on a terminal;\nrows/s is printed at the end.',
+  options: {
+    model: { type: 'string', required: true, value: 'NAME', description: 'an installed model' },
+    version: { type: 'string', value: 'V', description: 'an installed version (default: the active one)' },
+    input: { type: 'string', required: true, value: 'FILE', description: 'FILE.jsonl (one request per line) or FILE.csv (a header of feature names)' },
+    output: { type: 'string', required: true, value: 'OUT.jsonl', description: 'where the results go' },
+    'batch-size': { type: 'integer', value: 'N', description: 'rows per inference call (default 256)' },
+    ...dataDirOptions,
+  },
+  async run(args, ctx) {
+    const batchSize = parsePositiveInt(optString(args, 'batch-size') ?? '256', '--batch-size');
+    const { dataDir } = configOf(args, ctx);
+    return runBatchFile({ name: reqString(args, 'model'), version: optString(args, 'version'), input: resolve(ctx.cwd, reqString(args, 'input')), output: resolve(ctx.cwd, reqString(args, 'output')), batchSize }, dataDir, ctx);
+  },
+};
+
+async function runBatchFile(
+  job: { name: string; version: string | undefined; input: string; output: string; batchSize: number },
+  dataDir: string,
+  ctx: CliContext,
+): Promise<number> {
+  const { name, input, output, batchSize } = job;
+  const store = openStore(dataDir);
   const runtime = new ModelRuntime({ perModel: 1, queue: 1 << 20 });
   let recorder: SummaryRecorder | undefined;
   try {
     const active = store.models.getActive(name);
-    const version = (values.version as string | undefined) ?? active?.active;
+    const version = job.version ?? active?.active;
     if (version === undefined) {
       const known = [...new Set(store.models.listVersions().map((v) => v.name))];
       throw new AppError('NOT_FOUND', `model "${name}" is not installed: expected one of [${known.join(', ')}]`);
@@ -97,9 +88,6 @@ export async function batchCommand(argv: string[], ctx: BatchContext): Promise<n
     if (tty) ctx.stderr.write(`\r${progressBar(1, r.rows)}\n`);
     ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s -> ${output}\n`);
     return 0;
-  } catch (err) {
-    ctx.stderr.write(`batch: ${toAppError(err).message}\n`);
-    return 1;
   } finally {
     await runtime.stop();
     recorder?.stop(); // writes the open summary window

@@ -6,11 +6,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, startProcess } from '@edgefleet/examples';
-import { enrollCommand } from './enroll.js';
+import { StringWriter } from '@edgefleet/shared/cli';
+import { main } from './main.js';
 
-function sink() {
-  const s = { text: '', write(t: string) { s.text += t; return true; } };
-  return s;
+/** `edgefleet-agent enroll ARGS`, in process, with an empty environment. */
+async function enroll(argv: string[]) {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  const code = await main(['enroll', ...argv], { stdout: out, stderr: err, env: {}, cwd: tmpdir(), now: () => new Date() });
+  return { code, out: out.text, err: err.text };
 }
 
 test('enroll: stores credentials.json (0600) and trust.json; a wrong token is refused', async () => {
@@ -26,18 +30,18 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     })).json()) as { token: string };
 
     const data = join(dir, 'agent');
-    const bad = { stdout: sink(), stderr: sink(), env: {} };
-    assert.equal(await enrollCommand(['--hub', ready.http, '--token', 'eft_wrong', '--data-dir', data], bad), 1);
-    assert.match(bad.stderr.text, /error \[UNAUTHENTICATED\]: hub refused enrollment \(HTTP 401\): enrollment token not recognised/);
+    const bad = await enroll(['--hub', ready.http, '--token', 'eft_wrong', '--data-dir', data]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^error \[UNAUTHENTICATED\]: hub refused enrollment \(HTTP 401\): enrollment token not recognised/);
     assert.equal(existsSync(join(data, 'credentials.json')), false);
 
-    const usage = { stdout: sink(), stderr: sink(), env: {} };
-    assert.equal(await enrollCommand(['--hub', ready.http], usage), 2);
-    assert.match(usage.stderr.text, /missing --token T, --data-dir DIR/);
+    const usage = await enroll(['--hub', ready.http]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.err, /^error \[BAD_REQUEST\]: missing --token T, --data-dir DIR/);
 
-    const ok = { stdout: sink(), stderr: sink(), env: {} };
-    assert.equal(await enrollCommand(['--hub', ready.http, '--token', et.token, '--data-dir', data, '--id', 'edge-9'], ok), 0, ok.stderr.text);
-    assert.match(ok.stdout.text, /enrolled as edge-9/);
+    const ok = await enroll(['--hub', ready.http, '--token', et.token, '--data-dir', data, '--id', 'edge-9']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /enrolled as edge-9/);
     const creds = JSON.parse(readFileSync(join(data, 'credentials.json'), 'utf8')) as { deviceId: string; secret: string; brokers: string[] };
     assert.equal(creds.deviceId, 'edge-9');
     assert.deepEqual(creds.brokers, [ready.mqtt]);

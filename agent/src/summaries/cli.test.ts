@@ -1,16 +1,18 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { summariesCommand, sparkline, parseSince } from './cli.js';
+import { StringWriter } from '@edgefleet/shared/cli';
+import { main } from '../cli/main.js';
+import { sparkline, parseSince } from './cli.js';
 import { SummaryRecorder } from './recorder.js';
 import { SummaryStore } from './store.js';
 import { ManualClock, tabularManifest, tempDb } from './fixtures.js';
 
-function capture(): { s: PassThrough; text: () => string } {
-  const s = new PassThrough();
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return { s, text: () => Buffer.concat(chunks).toString('utf8') };
+/** `edgefleet-agent summaries ARGS --data-dir DIR`, in process. */
+async function summaries(argv: string[], dataDir: string) {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  const code = await main(['summaries', ...argv, '--data-dir', dataDir], { stdout: out, stderr: err, env: {}, cwd: dataDir, now: () => new Date() });
+  return { code, out: out.text, err: err.text };
 }
 
 describe('summaries command', () => {
@@ -26,11 +28,9 @@ describe('summaries command', () => {
   rec.stop();
 
   it('--json lists the windows with model, version, start, lengthSec and count', async () => {
-    const out = capture();
-    const err = capture();
-    const code = await summariesCommand(['--json', '--model', 'tab'], { dataDir: t.dir, stdout: out.s, stderr: err.s });
-    assert.equal(code, 0, err.text());
-    const j = JSON.parse(out.text()) as { windows: { model: string; version: string; start: string; lengthSec: number; count: number }[] };
+    const r = await summaries(['--json', '--model', 'tab'], t.dir);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { windows: { model: string; version: string; start: string; lengthSec: number; count: number }[] };
     assert.deepEqual(j.windows.map((w) => [w.model, w.version, w.start, w.lengthSec, w.count]), [
       ['tab', '1.0.0', '2026-01-01T12:00:00.000Z', 60, 3],
       ['tab', '1.0.0', '2026-01-01T12:01:00.000Z', 60, 1],
@@ -38,10 +38,9 @@ describe('summaries command', () => {
   });
 
   it('text shows the latest window per feature with a sparkline and under/over', async () => {
-    const out = capture();
-    const code = await summariesCommand([], { dataDir: t.dir, stdout: out.s, stderr: capture().s });
-    assert.equal(code, 0);
-    const text = out.text();
+    const r = await summaries([], t.dir);
+    assert.equal(r.code, 0, r.err);
+    const text = r.out;
     assert.match(text, /tab@1\.0\.0 {2}2 windows, 4 predictions/);
     assert.match(text, /latest 2026-01-01T12:01:00.000Z \(60s\): 1 predictions/);
     assert.match(text, /f0 +0 \|··█·\| 0 +n=1 mean=2\.000/);
@@ -49,18 +48,18 @@ describe('summaries command', () => {
   });
 
   it('--since filters, and a bad --since or data dir says what was expected', async () => {
-    const out = capture();
-    assert.equal(await summariesCommand(['--json', '--since', '2026-01-01T12:00:30Z'], { dataDir: t.dir, stdout: out.s, stderr: capture().s }), 0);
-    assert.equal((JSON.parse(out.text()) as { windows: unknown[] }).windows.length, 1);
-    const err = capture();
-    assert.equal(await summariesCommand(['--since', 'yesterday'], { dataDir: t.dir, stdout: capture().s, stderr: err.s }), 2);
-    assert.match(err.text(), /invalid --since "yesterday": expected an ISO time/);
-    const err2 = capture();
-    assert.equal(await summariesCommand([], { dataDir: `${t.dir}/nope`, stdout: capture().s, stderr: err2.s }), 1);
-    assert.match(err2.text(), /no agent database at .*: expected --data-dir/);
-    const err3 = capture();
-    assert.equal(await summariesCommand(['--bogus'], { dataDir: t.dir, stdout: capture().s, stderr: err3.s }), 2);
-    assert.match(err3.text(), /usage: edgefleet-agent summaries/);
+    const since = await summaries(['--json', '--since', '2026-01-01T12:00:30Z'], t.dir);
+    assert.equal(since.code, 0, since.err);
+    assert.equal((JSON.parse(since.out) as { windows: unknown[] }).windows.length, 1);
+    const bad = await summaries(['--since', 'yesterday'], t.dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /^error \[BAD_REQUEST\]: invalid --since "yesterday": expected an ISO time/);
+    const none = await summaries([], `${t.dir}/nope`);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /^error \[NOT_FOUND\]: no agent database at .*: expected --data-dir/);
+    const bogus = await summaries(['--bogus'], t.dir);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.err, /usage: edgefleet-agent summaries/);
   });
 
   it('sparkline and parseSince', () => {

@@ -5,16 +5,11 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AppError, type SummaryWindow } from '@edgefleet/shared';
+import { optBool, optString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';
 import { SummaryStore, type StoredWindow } from './store.js';
-
-export interface CommandContext {
-  dataDir: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -30,7 +25,7 @@ export function parseSince(s: string, now: number): number {
   const m = /^(\d+)([smhd])$/.exec(s);
   if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
   const t = Date.parse(s);
-  if (!Number.isFinite(t)) throw new AppError('BAD_REQUEST', `invalid --since "${s}": expected an ISO time such as 2026-01-31T12:00:00Z or a duration such as 15m, 2h, 7d`);
+  if (!Number.isFinite(t)) throw new UsageError(`invalid --since "${s}": expected an ISO time such as 2026-01-31T12:00:00Z or a duration such as 15m, 2h, 7d`);
   return t;
 }
 
@@ -74,36 +69,32 @@ function textView(rows: StoredWindow[]): string {
   return out.length === 0 ? 'no summary windows yet\n' : `${out.join('\n')}\n`;
 }
 
-export async function summariesCommand(argv: string[], ctx: CommandContext, now: () => number = Date.now): Promise<number> {
-  let values: { model?: string | undefined; since?: string | undefined; json?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { model: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    ctx.stderr.write(`summaries: ${(err as Error).message}\nusage: edgefleet-agent summaries [--model NAME] [--since ISO|15m|2h|7d] [--json]\n`);
-    return 2;
-  }
-  const path = join(ctx.dataDir, 'agent.db');
+export const summariesCommand: Command = {
+  summary: 'show the stored prediction summaries: per model version the latest window, or every window as JSON',
+  options: {
+    model: { type: 'string', value: 'NAME', description: 'only this model' },
+    since: { type: 'string', value: 'WHEN', description: 'windows from this ISO time or this long ago (90s, 15m, 2h, 7d)' },
+    json: { type: 'boolean', description: 'print {windows: [...]} as JSON' },
+    ...dataDirOptions,
+  },
+  async run(args, ctx) {
+    const since = optString(args, 'since');
+    const sinceMs = since === undefined ? 0 : parseSince(since, ctx.now().getTime());
+    return showSummaries(configOf(args, ctx).dataDir, { model: optString(args, 'model'), sinceMs, json: optBool(args, 'json') }, ctx);
+  },
+};
+
+function showSummaries(dataDir: string, q: { model: string | undefined; sinceMs: number; json: boolean }, ctx: CliContext): number {
+  const path = join(dataDir, 'agent.db');
   if (!existsSync(path)) {
-    ctx.stderr.write(`summaries: no agent database at ${path}: expected --data-dir to point at an agent's data directory\n`);
-    return 1;
-  }
-  let sinceMs = 0;
-  try {
-    if (values.since !== undefined) sinceMs = parseSince(values.since, now());
-  } catch (err) {
-    ctx.stderr.write(`summaries: ${(err as Error).message}\n`);
-    return 2;
+    throw new AppError('NOT_FOUND', `no agent database at ${path}: expected --data-dir to point at an agent's data directory`);
   }
   const db = new Database(path);
   try {
     db.pragma('busy_timeout = 5000');
     ensureSummaryTables(db);
-    const rows = new SummaryStore(db).listWindows({ model: values.model, sinceMs });
-    if (values.json) {
+    const rows = new SummaryStore(db).listWindows({ model: q.model, sinceMs: q.sinceMs });
+    if (q.json) {
       const windows = rows.map((r) => ({ resolution: r.resolution, ...r.window }));
       ctx.stdout.write(`${JSON.stringify({ windows }, null, 2)}\n`);
     } else {

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // `edgefleet`, the operator CLI (bin of @edgefleet/hub). The composition root:
 // the command table keyed by the full command words, and the process glue.
-// Adding a command is adding one entry to `commands`; see args.ts for Command.
-// Exit codes: 0 success, 1 the operation failed, 2 bad command line (docs/cli.md).
-import { dispatch, type CommandTable } from './args.js';
-import type { CliContext } from './output.js';
+// Adding a command is adding one entry to `commands`; parsing, --help, errors
+// and exit codes follow the shared convention (@edgefleet/shared/cli, docs/cli.md).
+import { dispatch, processContext, type CliContext, type CommandTable, type Program } from '@edgefleet/shared/cli';
 import { keysGenerate } from './commands/keys.js';
 import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
@@ -14,6 +13,7 @@ import {
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
+import { HUB_VERSION } from '../version.js';
 
 export const commands: CommandTable = {
   'keys generate': keysGenerate,
@@ -46,19 +46,16 @@ export const commands: CommandTable = {
   'deployments show': deploymentsShow,
 };
 
-export function processContext(): CliContext {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
-    now: () => new Date(),
-  };
-}
+export const operatorCli: Program = {
+  name: 'edgefleet',
+  summary: 'The edgefleet operator CLI: keys, trust documents, signed model bundles, and a hub\'s devices, models and deployments.',
+  version: HUB_VERSION,
+  commands,
+};
 
 /** Runs the CLI with `argv` (without node and the script) and resolves to the exit code. */
 export function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
-  return dispatch(commands, argv, ctx);
+  return dispatch(operatorCli, argv, ctx);
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet', main);
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet', main);

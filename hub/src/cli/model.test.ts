@@ -210,7 +210,7 @@ test('pack refuses a model whose io does not match the manifest and writes nothi
 test('usage errors exit 2 with usage; help exits 0', async () => {
   const missing = await cli('model', 'verify', '--trust', p('trust.json'));
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^error: missing BUNDLE\nusage: edgefleet model verify BUNDLE --trust FILE\n/);
+  assert.match(missing.stderr, /^error \[BAD_REQUEST\]: missing BUNDLE\nusage: edgefleet model verify BUNDLE --trust FILE\n/);
   const help = await cli('model', '--help');
   ok(help, 'model --help');
   assert.match(help.stdout, /model pack\s+pack a model/);

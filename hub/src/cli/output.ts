@@ -1,42 +1,9 @@
-// Output for the operator CLI: the context every command gets (writers, env,
-// clock), error lines, small text layouts, and a tiny progress bar that draws
-// on stderr only when stderr is a terminal (DESIGN.md section 9: long jobs show progress).
-import { AppError, toAppError } from '@edgefleet/shared';
+// Output for the operator CLI: small text layouts (key: value lines, tables,
+// sizes) and a tiny progress bar for long jobs that draws on stderr only when
+// stderr is a terminal. The command context and writers are @edgefleet/shared/cli's.
+import type { Writer } from '@edgefleet/shared/cli';
 
-/** Something that takes text: process.stdout/stderr, or a string sink in tests. */
-export interface Writer {
-  write(text: string): unknown;
-  /** true when the writer is a terminal (progress bars draw only then). */
-  readonly isTTY?: boolean;
-  /** Terminal width in columns, when known. */
-  readonly columns?: number;
-}
-
-/** What a command may touch besides its arguments; main.ts builds the real one. */
-export interface CliContext {
-  stdout: Writer;
-  stderr: Writer;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Directory relative paths are resolved against. */
-  cwd: string;
-  now(): Date;
-}
-
-/** Exit codes of every `edgefleet` command (documented in docs/cli.md). */
-export const ExitCode = {
-  OK: 0,
-  /** The operation failed: bad input file, signature or hash refused, I/O, hub error. */
-  FAILED: 1,
-  /** The command line was wrong: unknown command or option, missing or malformed argument. */
-  USAGE: 2,
-} as const;
-
-/** Writes `error [CODE]: message` for anything thrown and returns exit code 1. */
-export function reportFailure(ctx: Pick<CliContext, 'stderr'>, err: unknown): number {
-  const e: AppError = toAppError(err);
-  ctx.stderr.write(`error [${e.code}]: ${e.message}\n`);
-  return ExitCode.FAILED;
-}
+export { StringWriter, type CliContext, type Writer } from '@edgefleet/shared/cli';
 
 /** Lines of `key: value` with the keys padded to one column. */
 export function keyValues(rows: ReadonlyArray<readonly [string, string]>, indent = ''): string {
@@ -133,15 +100,5 @@ export class ProgressBar {
     const width = Math.max(10, Math.min(30, cols - this.opts.label.length - counter.length - 12));
     const filled = Math.round((pct / 100) * width);
     return `${this.opts.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${counter}`;
-  }
-}
-
-/** A Writer that keeps what it is given; for in-process tests. */
-export class StringWriter implements Writer {
-  text = '';
-  constructor(readonly isTTY = false, readonly columns = 80) {}
-  write(s: string): boolean {
-    this.text += s;
-    return true;
   }
 }

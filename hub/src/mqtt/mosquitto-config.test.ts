@@ -6,13 +6,17 @@ import { pbkdf2Sync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoConfigCommand, mosquittoPasswordLine } from './mosquitto-config.js';
+import { dispatch, StringWriter } from '@edgefleet/shared/cli';
+import { hubServerProgram } from '../server/main.js';
+import { mosquittoPasswordLine } from './mosquitto-config.js';
 import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
 
-function run(argv: string[], devices: Array<{ id: string; secret?: string }> = []) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return mosquittoConfigCommand(argv, { listDevices: () => devices, stdout: (l) => out.push(l), stderr: (l) => err.push(l) }).then((code) => ({ code, out, err }));
+/** The command as `edgefleet-hub mosquitto-config` runs it, in process, with `devices` as the hub's. */
+async function run(argv: string[], devices: Array<{ id: string; secret?: string }> = []) {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  const code = await dispatch(hubServerProgram({ listDevices: () => devices }), ['mosquitto-config', ...argv], { stdout: out, stderr: err, env: {}, cwd: tmpdir(), now: () => new Date() });
+  return { code, out: out.text, err: err.text };
 }
 
 describe('mosquitto-config', () => {
@@ -28,7 +32,7 @@ describe('mosquitto-config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-mcfg-'));
     try {
       const r = await run(['--out', dir, '--hub-user', 'hub', '--hub-password', 'p'], [{ id: 'd1', secret: 's1' }, { id: 'd2' }]);
-      assert.equal(r.code, 0, r.err.join('\n'));
+      assert.equal(r.code, 0, r.err);
       const passwd = readFileSync(join(dir, 'passwd'), 'utf8').trim().split('\n');
       assert.deepEqual(passwd.map((l) => l.split(':')[0]), ['hub', 'd1']);
       assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600);
@@ -37,18 +41,30 @@ describe('mosquitto-config', () => {
       assert.match(acl, /^pattern write ef\/v1\/d\/%u\/state$/m);
       assert.match(acl, /^pattern read ef\/v1\/trust$/m);
       assert.match(readFileSync(join(dir, 'mosquitto.conf'), 'utf8'), /allow_anonymous false/);
-      assert.match(r.out.join('\n'), /1 device\(s\) have no secret on record.*d2/);
+      assert.match(r.out, /1 device\(s\) have no secret on record.*d2/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('refuses bad arguments with exit 2 and a message naming them', async () => {
-    assert.match((await run(['--hub-user', 'h', '--hub-password', 'p'])).err[0]!, /--out DIR is required/);
-    assert.equal((await run(['--out', '/tmp/x', '--hub-user', 'h'])).code, 2);
-    assert.match((await run(['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', 'abc'])).err[0]!, /--port abc: expected a positive integer/);
-    assert.match((await run(['--out', '/tmp/x', '--bogus', '1'])).err[0]!, /unknown option --bogus/);
-    assert.match((await run(['--out', '/tmp/x', '--hub-user', 'd1', '--hub-password', 'p'], [{ id: 'd1' }])).err[0]!, /collides with a device id/);
+    const cases: Array<[string[], RegExp]> = [
+      [['--hub-user', 'h', '--hub-password', 'p'], /missing required option --out/],
+      [['--out', '/tmp/x', '--hub-user', 'h'], /missing required option --hub-password/],
+      [['--out', '/tmp/x', '--hub-user', 'h', '--hub-user', 'g', '--hub-password', 'p'], /2 --hub-user and 1 --hub-password/],
+      [['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', 'abc'], /--port: expected a non-negative integer, got "abc"/],
+      [['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', '70000'], /--port 70000: expected a port from 1 to 65535/],
+      [['--out', '/tmp/x', '--bogus', '1'], /Unknown option '--bogus'/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = await run(argv);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.err, /^error \[BAD_REQUEST\]: /);
+      assert.match(r.err, re);
+    }
+    const taken = await run(['--out', '/tmp/x', '--hub-user', 'd1', '--hub-password', 'p'], [{ id: 'd1' }]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.err, /^error \[CONFLICT\]: --hub-user d1 collides with a device id/);
   });
 });
 

@@ -6,8 +6,9 @@
 // provisioning time can be written; appendDevicePassword() adds one later.
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AppError, DeviceId } from '@edgefleet/shared';
+import { optInt, optString, optStrings, reqString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
 
 export const MOSQUITTO_ITERATIONS = 101; // mosquitto_passwd's default for $7$
 const SALT_BYTES = 12;
@@ -76,64 +77,50 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
   ].join('\n');
 }
 
-export interface MosquittoConfigContext {
-  listDevices(): Array<{ id: string; secret?: string }> | Promise<Array<{ id: string; secret?: string }>>;
-  stdout(line: string): void;
-  stderr(line: string): void;
+export interface MosquittoConfigDeps {
+  /** The devices to write: those of the hub whose data dir is given (none without one). */
+  listDevices(dataDir: string | undefined): Array<{ id: string; secret?: string }> | Promise<Array<{ id: string; secret?: string }>>;
 }
 
-const USAGE = 'usage: edgefleet-hub mosquitto-config --out DIR --hub-user U --hub-password P [--hub-user U2 --hub-password P2 ...] [--port 1883] [--host 0.0.0.0] [--max-payload-bytes 1114112]';
-
-function parseArgs(argv: string[]): { out: string; hubs: Array<{ user: string; password: string }>; port: number; host: string; maxPayload: number } {
-  let out: string | undefined;
-  const users: string[] = [];
-  const passwords: string[] = [];
-  let port = 1883;
-  let host = '0.0.0.0';
-  let maxPayload = 1024 * 1024 + 64 * 1024;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--help' || flag === '-h') throw new AppError('BAD_REQUEST', USAGE);
-    if (value === undefined || value.startsWith('--')) throw new AppError('CONFIG_INVALID', `${flag}: expected a value after it\n${USAGE}`);
-    i++;
-    switch (flag) {
-      case '--out': out = value; break;
-      case '--hub-user': users.push(value); break;
-      case '--hub-password': passwords.push(value); break;
-      case '--host': host = value; break;
-      case '--port':
-      case '--max-payload-bytes': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1 || (flag === '--port' && n > 65535)) throw new AppError('CONFIG_INVALID', `${flag} ${value}: expected a positive integer${flag === '--port' ? ' up to 65535' : ''}`);
-        if (flag === '--port') port = n;
-        else maxPayload = n;
-        break;
-      }
-      default: throw new AppError('CONFIG_INVALID', `unknown option ${flag}\n${USAGE}`);
-    }
-  }
-  if (!out) throw new AppError('CONFIG_INVALID', `--out DIR is required\n${USAGE}`);
-  if (users.length === 0) throw new AppError('CONFIG_INVALID', `--hub-user is required\n${USAGE}`);
-  if (users.length !== passwords.length) throw new AppError('CONFIG_INVALID', `got ${users.length} --hub-user and ${passwords.length} --hub-password: expected one password per hub user`);
-  return { out, hubs: users.map((user, i) => ({ user, password: passwords[i] ?? '' })), port, host, maxPayload };
+/** `edgefleet-hub mosquitto-config`, a command of the shared command line (docs/cli.md). */
+export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
+  return {
+    summary: 'write passwd, acl and mosquitto.conf for an external Mosquitto broker',
+    details:
+      'The password file holds the hub users and every device whose secret is on record (the hub keeps only\n'
+      + 'hashes, so devices enrolled earlier are listed for re-enrollment or a secret rotation). See docs/mqtt.md.',
+    options: {
+      'data-dir': { type: 'string', value: 'DIR', description: 'the hub\'s data directory: its devices go into the password file' },
+      out: { type: 'string', required: true, value: 'DIR', description: 'directory for passwd, acl and mosquitto.conf (created if missing)' },
+      'hub-user': { type: 'string', multiple: true, required: true, value: 'USER', description: 'MQTT user of a hub process, one --hub-password each' },
+      'hub-password': { type: 'string', multiple: true, required: true, value: 'PASSWORD', description: 'password of the --hub-user at the same position' },
+      port: { type: 'integer', value: 'PORT', description: 'listener port, 1 to 65535 (default 1883)' },
+      host: { type: 'string', value: 'HOST', description: 'listener address (default 0.0.0.0)' },
+      'max-payload-bytes': { type: 'integer', value: 'BYTES', description: 'largest message accepted (default 1114112)' },
+    },
+    run: async (args, ctx) => {
+      const users = optStrings(args, 'hub-user');
+      const passwords = optStrings(args, 'hub-password');
+      if (users.length !== passwords.length) throw new UsageError(`got ${users.length} --hub-user and ${passwords.length} --hub-password: expected one password per hub user`);
+      const port = optInt(args, 'port') ?? 1883;
+      if (port < 1 || port > 65535) throw new UsageError(`--port ${port}: expected a port from 1 to 65535`);
+      const maxPayload = optInt(args, 'max-payload-bytes') ?? 1024 * 1024 + 64 * 1024;
+      if (maxPayload < 1) throw new UsageError('--max-payload-bytes 0: expected a positive integer');
+      const hubs = users.map((user, i) => ({ user, password: passwords[i] ?? '' }));
+      return writeMosquittoConfig({ out: resolve(ctx.cwd, reqString(args, 'out')), hubs, port, host: optString(args, 'host') ?? '0.0.0.0', maxPayload }, await deps.listDevices(optString(args, 'data-dir')), ctx);
+    },
+  };
 }
 
-/** Runs the command; returns the exit code (0 ok, 2 bad arguments). */
-export async function mosquittoConfigCommand(argv: string[], ctx: MosquittoConfigContext): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(argv);
-  } catch (err) {
-    ctx.stderr((err as Error).message);
-    return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
-  }
-  const devices = await ctx.listDevices();
+function writeMosquittoConfig(
+  args: { out: string; hubs: Array<{ user: string; password: string }>; port: number; host: string; maxPayload: number },
+  devices: Array<{ id: string; secret?: string }>,
+  ctx: CliContext,
+): number {
   const lines: string[] = [];
   for (const h of args.hubs) {
     if (devices.some((d) => d.id === h.user)) {
-      ctx.stderr(`hub user ${h.user} collides with a device id: expected a name no device uses`);
-      return 2;
+      throw new AppError('CONFLICT', `--hub-user ${h.user} collides with a device id: expected a name no device uses`);
     }
     lines.push(mosquittoPasswordLine(h.user, h.password));
   }
@@ -148,9 +135,9 @@ export async function mosquittoConfigCommand(argv: string[], ctx: MosquittoConfi
   writeFileSync(passwordFile, lines.join('\n') + '\n', { mode: 0o600 });
   writeFileSync(aclFile, mosquittoAcl(args.hubs.map((h) => h.user)), { mode: 0o644 });
   writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPayloadBytes: args.maxPayload }));
-  ctx.stdout(`wrote ${passwordFile} (${lines.length} users), ${aclFile}, ${join(args.out, 'mosquitto.conf')}`);
+  ctx.stdout.write(`wrote ${passwordFile} (${lines.length} users), ${aclFile}, ${join(args.out, 'mosquitto.conf')}\n`);
   if (withoutSecret.length > 0) {
-    ctx.stdout(`${withoutSecret.length} device(s) have no secret on record (the hub keeps only hashes): ${withoutSecret.slice(0, 10).join(', ')}${withoutSecret.length > 10 ? ', …' : ''}; rotate their secrets or re-enroll them to add their entries`);
+    ctx.stdout.write(`${withoutSecret.length} device(s) have no secret on record (the hub keeps only hashes): ${withoutSecret.slice(0, 10).join(', ')}${withoutSecret.length > 10 ? ', …' : ''}; rotate their secrets or re-enroll them to add their entries\n`);
   }
   return 0;
 }

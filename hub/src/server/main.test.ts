@@ -16,7 +16,8 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     const keys = makeKeys(join(dir, 'keys'));
     const trust = makeTrust(dir, keys);
     const data = join(dir, 'data');
-    const common = ['run', '--data-dir', data, '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
+    const base = ['run', '--data-dir', data, '--mqtt-port', '0'];
+    const common = [...base, '--http-port', '0', '--log-level', 'warn'];
 
     const none = await runCli('hub/src/server/main.ts', common);
     assert.equal(none.code, 1);
@@ -27,11 +28,11 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /does not list the hub key/);
 
-    const bad = await runCli('hub/src/server/main.ts', [...common, '--http-port', 'eighty']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--http-port: expected a non-negative integer/);
+    const bad = await runCli('hub/src/server/main.ts', [...base, '--http-port', 'eighty']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error \[BAD_REQUEST\]: --http-port: expected a non-negative integer, got "eighty"/);
 
-    const hub = startProcess('hub/src/server/main.ts', [...common, '--log-level', 'info', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
+    const hub = startProcess('hub/src/server/main.ts', [...base, '--http-port', '0', '--log-level', 'info', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
     try {
       const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string; mqtt: string };
       assert.match(ready.mqtt, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
@@ -62,7 +63,7 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     assert.match(hub.output().stdout, /"msg":"hub stopped"/);
 
     // Second start: the admin token is not printed again.
-    const again = startProcess('hub/src/server/main.ts', [...common, '--log-level', 'info', '--hub-key', keys.files.hub.keyPath]);
+    const again = startProcess('hub/src/server/main.ts', [...base, '--http-port', '0', '--log-level', 'info', '--hub-key', keys.files.hub.keyPath]);
     try {
       await again.waitForLine(/"msg":"hub ready"/, 60_000);
     } finally {

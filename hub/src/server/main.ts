@@ -1,96 +1,87 @@
 #!/usr/bin/env node
 // `edgefleet-hub`, the hub server's composition root: `run` loads the config,
 // starts the Hub and stops it on SIGTERM/SIGINT; `mosquitto-config` writes the
-// configuration for an external Mosquitto broker. Exit codes: 0 ok, 1 failure
-// (bad config, refused trust document, ...), 2 bad command line.
+// configuration for an external Mosquitto broker. Parsing, --help, errors and
+// exit codes follow the shared convention (@edgefleet/shared/cli, docs/cli.md).
 import { pino } from 'pino';
-import { toAppError } from '@edgefleet/shared';
-import { loadConfig, type HubConfig } from '../config.js';
+import { dispatch, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
+import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
+import { loadConfig, RUN_FLAGS } from '../config.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { mosquittoConfigCommand } from '../mqtt/mosquitto-config.js';
+import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
+import { HUB_VERSION } from '../version.js';
 import { Hub } from './hub.js';
-import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
-const USAGE = `usage: edgefleet-hub run --data-dir DIR [--config hub.json] [--http-port 8700] [--mqtt-port 1883]
-                         [--mqtts-port 8883 --tls-cert F --tls-key F] [--trust trust.json] [--hub-key FILE]
-                         [--host 127.0.0.1] [--broker URL ...] [--log-level info]
-       edgefleet-hub mosquitto-config --data-dir DIR --out DIR --hub-user U --hub-password P ...
-`;
+const runOptions: Record<string, OptionSpec> = Object.fromEntries(
+  Object.entries(RUN_FLAGS).map(([flag, f]) => [flag, {
+    type: f.kind === 'int' ? 'integer' : 'string', value: f.value, description: f.description, ...(f.kind === 'list' ? { multiple: true } : {}),
+  } satisfies OptionSpec]),
+);
 
-async function run(argv: string[]): Promise<number> {
-  let cfg: HubConfig;
-  try {
-    cfg = loadConfig(argv);
-  } catch (err) {
-    process.stderr.write(`error [${toAppError(err).code}]: ${toAppError(err).message}\n`);
-    return 1;
-  }
-  const logger = pino({ level: cfg.logLevel, base: { svc: 'edgefleet-hub' } });
-  const hub = new Hub(cfg, logger, systemClock);
-  try {
-    await hub.start();
-  } catch (err) {
-    const e = toAppError(err);
-    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-    await hub.stop();
-    return 1;
-  }
-  if (hub.newAdminToken) {
-    process.stdout.write(`admin token (shown once, saved in ${cfg.dataDir}/admin.token): ${hub.newAdminToken}\n`);
-  }
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      logger.info({ signal: sig }, 'stopping');
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  await hub.stop();
-  return 0;
-}
-
-async function mosquittoConfig(argv: string[]): Promise<number> {
-  // --data-dir is ours: the device list comes from hub.db; the rest goes to the MQTT part's command.
-  const i = argv.indexOf('--data-dir');
-  const dataDir = i >= 0 ? argv[i + 1] : undefined;
-  const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
-  let store: Store | null = null;
-  try {
-    return await mosquittoConfigCommand(rest, {
-      listDevices: () => {
-        if (!dataDir) return [];
-        store ??= Store.open(dataDir, HUB_MIGRATIONS);
-        return store.devices.list().filter((d) => !d.revoked).map((d) => ({ id: d.id }));
-      },
-      stdout: (line) => process.stdout.write(`${line}\n`),
-      stderr: (line) => process.stderr.write(`${line}\n`),
+const runCommand: Command = {
+  summary: 'run the hub: HTTP API, MQTT broker (or a link to an external one), fleet sync; stops on SIGTERM/SIGINT',
+  details:
+    'On first start it creates DATA/hub.key unless --hub-key is given, stores the --trust document (which must\n'
+    + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). The log line\n'
+    + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field.',
+  usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
+  options: runOptions,
+  async run(args, ctx) {
+    const cfg = loadConfig(args.values, ctx.cwd);
+    const logger = pino({ level: cfg.logLevel, base: { svc: 'edgefleet-hub' } });
+    const hub = new Hub(cfg, logger, systemClock);
+    try {
+      await hub.start();
+    } catch (err) {
+      await hub.stop();
+      throw err;
+    }
+    if (hub.newAdminToken) {
+      ctx.stdout.write(`admin token (shown once, saved in ${cfg.dataDir}/admin.token): ${hub.newAdminToken}\n`);
+    }
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals) => {
+        logger.info({ signal: sig }, 'stopping');
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     });
+    await hub.stop();
+    return 0;
+  },
+};
+
+/** The devices of the hub in `dataDir` (none without one), for mosquitto-config. */
+function storeDevices(dataDir: string | undefined): Array<{ id: string }> {
+  if (!dataDir) return [];
+  const store = Store.open(dataDir, HUB_MIGRATIONS);
+  try {
+    return store.devices.list().filter((d) => !d.revoked).map((d) => ({ id: d.id }));
   } finally {
-    (store as Store | null)?.close();
+    store.close();
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'run':
-      return run(rest);
-    case 'mosquitto-config':
-      return mosquittoConfig(rest);
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`error: ${cmd ? `unknown command "${cmd}"` : 'no command given'}\n${USAGE}`);
-      return 2;
-  }
+/** The program; tests pass their own device list to mosquitto-config. */
+export function hubServerProgram(deps: MosquittoConfigDeps = { listDevices: storeDevices }): Program {
+  return {
+    name: 'edgefleet-hub',
+    summary: 'The edgefleet hub server.',
+    version: HUB_VERSION,
+    commands: { run: runCommand, 'mosquitto-config': mosquittoConfigCommand(deps) },
+  };
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet-hub', main);
+export const hubServerCli = hubServerProgram();
+
+/** Runs the program with `argv` (without node and the script) and resolves to the exit code. */
+export function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  return dispatch(hubServerCli, argv, ctx);
+}
+
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet-hub', main);

@@ -5,7 +5,8 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoConfigCommand } from '../mosquitto-config.js';
+import { dispatch, StringWriter } from '@edgefleet/shared/cli';
+import { hubServerProgram } from '../../server/main.js';
 
 export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
@@ -36,12 +37,13 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
   const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
   const port = await freePort();
   const generate = async (devices: Array<{ id: string; secret: string }>) => {
-    const err: string[] = [];
-    const code = await mosquittoConfigCommand(
-      ['--out', dir, '--hub-user', hub.user, '--hub-password', hub.password, '--port', String(port), '--host', '127.0.0.1', '--max-payload-bytes', String(maxPayload)],
-      { listDevices: () => devices, stdout: () => {}, stderr: (l) => err.push(l) },
+    const err = new StringWriter();
+    const code = await dispatch(
+      hubServerProgram({ listDevices: () => devices }),
+      ['mosquitto-config', '--out', dir, '--hub-user', hub.user, '--hub-password', hub.password, '--port', String(port), '--host', '127.0.0.1', '--max-payload-bytes', String(maxPayload)],
+      { stdout: new StringWriter(), stderr: err, env: {}, cwd: dir, now: () => new Date() },
     );
-    if (code !== 0) throw new Error(`mosquitto-config failed: ${err.join('\n')}`);
+    if (code !== 0) throw new Error(`mosquitto-config failed: ${err.text}`);
   };
   await generate(list);
   // Running as root, mosquitto would drop to the `mosquitto` user and fail to read the 0600 files.

@@ -1,0 +1,28 @@
+// What the agent's commands share: the options that find the data dir
+// (--data-dir, --config; docs/agent.md) and opening its store for one command.
+import type { CliContext, OptionSpec, ParsedArgs } from '@edgefleet/shared/cli';
+import { optString } from '@edgefleet/shared/cli';
+import { openStore, type Store } from '../agent.js';
+import { loadConfig, type AgentConfig } from '../config.js';
+
+/** --data-dir and --config, on every command that reads the data dir. */
+export const dataDirOptions: Record<string, OptionSpec> = {
+  'data-dir': { type: 'string', value: 'DIR', description: 'the agent\'s data directory (default: $EDGEFLEET_AGENT_DATA, else "dataDir" of the config file)' },
+  config: { type: 'string', value: 'FILE', description: 'agent.json (default: $EDGEFLEET_AGENT_CONFIG)' },
+};
+
+/** The config from the file, the environment and --data-dir (docs/agent.md: file < env < flags). */
+export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
+  return loadConfig(ctx.env, { dataDir: optString(args, 'data-dir'), config: optString(args, 'config') });
+}
+
+/** Runs `fn` on the data dir's store and closes it. */
+export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T): Promise<T> {
+  const config = configOf(args, ctx);
+  const s = openStore(config.dataDir);
+  try {
+    return await fn(s, config);
+  } finally {
+    s.db.close();
+  }
+}

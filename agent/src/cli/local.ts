@@ -1,0 +1,115 @@
+// The agent's local admin commands on a data dir, without the daemon: trust set,
+// install, models, activate, rollback, status (docs/agent.md). A running
+// daemon picks up their switches from the database.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
+import { optBool, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
+import type { Store } from '../agent.js';
+import { ModelManager, pauseFromEnv } from '../install/manager.js';
+import { createLogger } from '../log.js';
+import { ModelRuntime } from '../runtime/runtime.js';
+import { AGENT_VERSION } from '../version.js';
+import { dataDirOptions, withStore } from './common.js';
+import { agentStatus, formatStatus } from './status.js';
+
+function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store) => Promise<T>): Promise<T> {
+  return withStore(args, ctx, async (s, config) => {
+    const runtime = new ModelRuntime({ overrides: config.runtime, perModel: 1, queue: 0 });
+    const env = ctx.env;
+    const logger = createLogger(env.EDGEFLEET_AGENT_LOG ?? 'warn');
+    const m = new ModelManager({ ...s, runtime, serving: false, agentVersion: env.EDGEFLEET_AGENT_VERSION_OVERRIDE ?? AGENT_VERSION, logger, pause: pauseFromEnv(env) });
+    try {
+      return await fn(m, s);
+    } finally {
+      await runtime.stop();
+    }
+  });
+}
+
+const positional = (args: ParsedArgs, i: number): string => args.positionals[i] as string;
+
+export const trustSet: Command = {
+  summary: 'provision the trust document, or rotate to a newer one that chains from it',
+  positionals: [{ name: 'TRUST.json', description: 'the signed trust document (edgefleet trust init / rotate)', required: true }],
+  options: dataDirOptions,
+  async run(args, ctx) {
+    const file = resolve(ctx.cwd, positional(args, 0));
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new AppError('SCHEMA_INVALID', `cannot read trust document ${file}: ${(err as Error).message}`);
+    }
+    return withStore(args, ctx, (s) => {
+      const now = ctx.now();
+      const cur = s.trust.get();
+      const body = cur ? verifyTrustRotation(cur.signed, doc, { now }) : verifyTrustDocument(doc, { now });
+      s.trust.put(doc, body.version);
+      if (cur) s.events.add({ kind: 'trust_rotated', message: `trust rotated from version ${cur.signed.version} to ${body.version}` });
+      ctx.stdout.write(`trust version ${body.version} stored (expires ${body.expires})\n`);
+      return 0;
+    });
+  },
+};
+
+export const install: Command = {
+  summary: 'verify a signed bundle against the trust document and install it, activating it',
+  positionals: [{ name: 'BUNDLE.efb', description: 'the signed bundle (edgefleet model pack / sign)', required: true }],
+  options: { ...dataDirOptions, 'no-activate': { type: 'boolean', description: 'install without switching to it' } },
+  async run(args, ctx) {
+    const bundle = resolve(ctx.cwd, positional(args, 0));
+    const r = await withManager(args, ctx, (m) => m.install(bundle, { activate: !optBool(args, 'no-activate') }));
+    ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
+    return 0;
+  },
+};
+
+export const models: Command = {
+  summary: 'list installed versions and which is active',
+  options: { ...dataDirOptions, json: { type: 'boolean', description: 'print [{name, version, status, manifestSha256, installedAt}] as JSON' } },
+  run: (args, ctx) => withStore(args, ctx, (s) => {
+    const active = new Map(s.models.listActive().map((a) => [a.name, a]));
+    const rows = s.models.listVersions().map((v) => {
+      const a = active.get(v.name);
+      const status = a?.active === v.version ? 'active' : a?.previous === v.version ? 'previous' : 'installed';
+      return { name: v.name, version: v.version, status, manifestSha256: v.manifestSha256, installedAt: v.installedAt };
+    });
+    if (optBool(args, 'json')) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (rows.length === 0) ctx.stdout.write('no models installed\n');
+    else for (const r of rows) ctx.stdout.write(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}\n`);
+    return 0;
+  }),
+};
+
+export const activate: Command = {
+  summary: 'switch a model to an installed version',
+  positionals: [{ name: 'NAME', description: 'the model', required: true }, { name: 'VERSION', description: 'an installed version', required: true }],
+  options: dataDirOptions,
+  async run(args, ctx) {
+    const e = await withManager(args, ctx, (m) => m.activate(positional(args, 0), positional(args, 1)));
+    ctx.stdout.write(`${e.name}: active ${e.active}, previous ${e.previous ?? 'none'}\n`);
+    return 0;
+  },
+};
+
+export const rollback: Command = {
+  summary: 'switch a model back to its previous version',
+  positionals: [{ name: 'NAME', description: 'the model', required: true }],
+  options: dataDirOptions,
+  async run(args, ctx) {
+    const e = await withManager(args, ctx, (m) => m.rollback(positional(args, 0)));
+    ctx.stdout.write(`${e.name}: rolled back to ${e.active}, previous ${e.previous ?? 'none'}\n`);
+    return 0;
+  },
+};
+
+export const status: Command = {
+  summary: 'models, hub link, last applied desired seq, outbox backlog, last refusal',
+  options: { ...dataDirOptions, json: { type: 'boolean', description: 'print the status as JSON' } },
+  run: (args, ctx) => withStore(args, ctx, (s, config) => {
+    const st = agentStatus(s, config);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
+    return 0;
+  }),
+};

@@ -1,0 +1,140 @@
+// The shared command line, in process: resolution by words, strict option
+// parsing, help, usage errors (exit 2) and failures (exit 1). Every program's
+// own table is walked by test/src/cli/convention.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../errors.js';
+import { optString, optStrings, StringWriter, UsageError, type CliContext, type CommandTable, type ParsedArgs } from './command.js';
+import { dispatch, resolveCommand, synopsis } from './dispatch.js';
+
+function ctx(): CliContext & { out: StringWriter; err: StringWriter } {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  return { stdout: out, stderr: err, out, err, env: {}, cwd: '/tmp', now: () => new Date('2026-01-01T00:00:00Z') };
+}
+
+const seen: ParsedArgs[] = [];
+const table: CommandTable = {
+  'model pack': {
+    summary: 'pack a bundle',
+    usage: '--manifest FILE --model FILE [--file F]...',
+    options: {
+      manifest: { type: 'string', required: true, description: 'manifest', value: 'FILE' },
+      model: { type: 'string', required: true, description: 'model', value: 'FILE' },
+      file: { type: 'string', multiple: true, description: 'extra file', value: 'F' },
+    },
+    run: async (args) => {
+      seen.push(args);
+      return 0;
+    },
+  },
+  'model verify': {
+    summary: 'verify a bundle',
+    usage: 'BUNDLE --trust FILE',
+    options: { trust: { type: 'string', required: true, description: 'trust', value: 'FILE' } },
+    positionals: [{ name: 'BUNDLE', description: 'the bundle', required: true }],
+    run: async () => {
+      throw new AppError('HASH_MISMATCH', 'model.onnx: sha256 differs');
+    },
+  },
+  'keys generate': {
+    summary: 'make a key',
+    options: { role: { type: 'string', description: 'role', value: 'R' }, bits: { type: 'integer', multiple: true, description: 'sizes' } },
+    run: async (args) => {
+      if (optString(args, 'role') !== 'root') throw new UsageError(`--role: expected root, got "${optString(args, 'role') ?? ''}"`);
+      return 0;
+    },
+  },
+};
+
+const program = { name: 'edgefleet', summary: 'a test program', version: '9.9.9', commands: table };
+
+test('resolves the longest run of command words and keeps the rest', () => {
+  const r = resolveCommand(table, ['model', 'verify', 'b.efb', '--trust', 't.json']);
+  assert.equal(r.kind, 'command');
+  assert.equal(r.kind === 'command' && r.name, 'model verify');
+  assert.deepEqual(r.kind === 'command' && r.rest, ['b.efb', '--trust', 't.json']);
+  assert.deepEqual(resolveCommand(table, ['model', '--help']), { kind: 'group', prefix: ['model'], rest: ['--help'] });
+  assert.deepEqual(resolveCommand(table, ['modle', 'pack']), { kind: 'unknown', words: ['modle'] });
+  assert.deepEqual(resolveCommand(table, ['model', 'pak']), { kind: 'unknown', words: ['model', 'pak'] });
+});
+
+test('runs a command with repeatable options collected in order', async () => {
+  const c = ctx();
+  const code = await dispatch(program, ['model', 'pack', '--manifest', 'm.json', '--model', 'x.onnx', '--file', 'a', '--file', 'b'], c);
+  assert.equal(code, 0, c.err.text);
+  const args = seen.at(-1) as ParsedArgs;
+  assert.deepEqual(optStrings(args, 'file'), ['a', 'b']);
+  assert.equal(optString(args, 'manifest'), 'm.json');
+});
+
+test('--help at every level prints help on stdout and exits 0', async () => {
+  for (const argv of [['--help'], ['help'], ['model', '--help'], ['model', 'pack', '--help'], ['help', 'model', 'pack']]) {
+    const c = ctx();
+    assert.equal(await dispatch(program, argv, c), 0, argv.join(' '));
+    assert.equal(c.err.text, '');
+    assert.match(c.out.text, /usage: edgefleet/);
+  }
+  const top = ctx();
+  await dispatch(program, ['--help'], top);
+  assert.match(top.out.text, /model pack\s+pack a bundle/);
+  const pack = ctx();
+  await dispatch(program, ['model', 'pack', '-h'], pack);
+  assert.match(pack.out.text, /--file F\s+extra file \(repeatable\)/);
+  assert.match(pack.out.text, /--manifest FILE\s+manifest \(required\)/);
+  assert.match(pack.out.text, /exit codes: 0/);
+});
+
+test('usage errors name the problem, show usage and exit 2', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /no command given/],
+    [['modle'], /unknown command "modle"/],
+    [['model'], /"model" needs a command/],
+    [['model', 'pak'], /unknown command "model pak"/],
+    [['model', 'pack', '--model', 'x.onnx'], /missing required option --manifest/],
+    [['model', 'pack', '--manifest', 'm', '--model', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['model', 'pack', '--manifest'], /--manifest/],
+    [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest given more than once/],
+    [['model', 'verify', '--trust', 't'], /missing BUNDLE/],
+    [['model', 'verify', 'a', 'b', '--trust', 't'], /unexpected argument "b"/],
+    [['keys', 'generate', '--role', 'x'], /--role: expected root, got "x"/],
+  ];
+  for (const [argv, re] of cases) {
+    const c = ctx();
+    assert.equal(await dispatch(program, argv, c), 2, `${argv.join(' ')}: ${c.err.text}`);
+    assert.match(c.err.text, /^error \[BAD_REQUEST\]: /);
+    assert.match(c.err.text, re, argv.join(' '));
+    assert.match(c.err.text, /usage: edgefleet/);
+    assert.equal(c.out.text, '');
+  }
+});
+
+test('an operation failure prints error [CODE]: message and exits 1', async () => {
+  const c = ctx();
+  assert.equal(await dispatch(program, ['model', 'verify', 'b.efb', '--trust', 't.json'], c), 1);
+  assert.equal(c.err.text, 'error [HASH_MISMATCH]: model.onnx: sha256 differs\n');
+});
+
+
+test('an integer option takes digits only; a synopsis is made from the options when not given', async () => {
+  const c = ctx();
+  assert.equal(await dispatch(program, ['keys', 'generate', '--role', 'root', '--bits', '12', '--bits', 'x1'], c), 2);
+  assert.match(c.err.text, /^error \[BAD_REQUEST\]: --bits: expected a non-negative integer, got "x1"\nusage: edgefleet keys generate \[--role R\] \[--bits N\.\.\.\]\n/);
+  assert.equal(synopsis(table['model verify']!), 'BUNDLE --trust FILE');
+  assert.equal(synopsis({ ...table['model pack']!, usage: undefined }), '--manifest FILE --model FILE [--file F...]');
+});
+
+test('--version prints the program version; extra words after it are a usage error', async () => {
+  const c = ctx();
+  assert.equal(await dispatch(program, ['--version'], c), 0);
+  assert.equal(c.out.text, 'edgefleet 9.9.9\n');
+  const bad = ctx();
+  assert.equal(await dispatch(program, ['--version', 'x'], bad), 2);
+});
+
+test('a command resolving to a negative code (a daemon) passes it through', async () => {
+  const c = ctx();
+  const daemon = { name: 'd', summary: 's', version: '1', commands: { run: { summary: 'r', options: {}, run: () => Promise.resolve(-1) } } };
+  assert.equal(await dispatch(daemon, ['run'], c), -1);
+  assert.equal(c.err.text, '');
+});

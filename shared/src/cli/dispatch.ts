@@ -1,0 +1,217 @@
+// The one command-line convention of every edgefleet program (docs/cli.md):
+// find the command from its words, parse its options strictly with node:util
+// parseArgs, print --help (exit 0), and report a bad command line as
+// `error [BAD_REQUEST]: ...` with the usage (exit 2) and a failure as
+// `error [CODE]: message` (exit 1).
+import { parseArgs } from 'node:util';
+import { toAppError } from '../errors.js';
+import {
+  ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
+} from './command.js';
+
+// ---- help -------------------------------------------------------------------------------
+
+const EXIT_CODES = 'exit codes: 0 success, 1 the operation failed (error [CODE]: message), 2 bad command line\n';
+
+function flagText(name: string, o: OptionSpec): string {
+  return `--${name}${o.type === 'boolean' ? '' : ` ${o.value ?? (o.type === 'integer' ? 'N' : 'VALUE')}`}`;
+}
+
+function optionLine(name: string, o: OptionSpec): string {
+  const flag = `${o.short ? `-${o.short}, ` : ''}${flagText(name, o)}`;
+  const notes = [o.required ? 'required' : '', o.multiple ? 'repeatable' : ''].filter(Boolean).join(', ');
+  return `  ${flag.padEnd(28)} ${o.description}${notes ? ` (${notes})` : ''}\n`;
+}
+
+/** The synopsis of a command: its own `usage`, or one made from its positionals and options. */
+export function synopsis(cmd: Command): string {
+  if (cmd.usage !== undefined) return cmd.usage;
+  const parts = (cmd.positionals ?? []).map((p) => (p.required ? p.name : `[${p.name}]`));
+  const opts = Object.entries(cmd.options);
+  for (const [n, o] of [...opts.filter(([, o]) => o.required), ...opts.filter(([, o]) => !o.required)]) {
+    const f = `${flagText(n, o)}${o.multiple ? '...' : ''}`;
+    parts.push(o.required ? f : `[${f}]`);
+  }
+  return parts.join(' ');
+}
+
+export function commandUsage(program: string, name: string, cmd: Command): string {
+  return `usage: ${program} ${name} ${synopsis(cmd)}`.trimEnd() + '\n';
+}
+
+export function commandHelp(program: string, name: string, cmd: Command): string {
+  let s = `${commandUsage(program, name, cmd)}\n${cmd.summary}\n`;
+  if (cmd.details) s += `\n${cmd.details.trimEnd()}\n`;
+  if (cmd.positionals?.length) {
+    s += '\narguments:\n';
+    for (const p of cmd.positionals) s += `  ${p.name.padEnd(28)} ${p.description}\n`;
+  }
+  s += '\noptions:\n';
+  for (const [n, o] of Object.entries(cmd.options)) s += optionLine(n, o);
+  s += optionLine('help', { type: 'boolean', short: 'h', description: 'show this help' });
+  return `${s}\n${EXIT_CODES}`;
+}
+
+function startsWithWords(name: string, prefix: readonly string[]): boolean {
+  const words = name.split(' ');
+  return prefix.every((p, i) => words[i] === p);
+}
+
+/** The list of commands whose names start with `prefix` words (all when prefix is empty). */
+export function groupHelp(program: Program, prefix: readonly string[]): string {
+  const table = program.commands;
+  const names = Object.keys(table).filter((n) => startsWithWords(n, prefix)).sort();
+  const width = Math.max(...names.map((n) => n.length));
+  const head = prefix.length
+    ? `usage: ${program.name} ${prefix.join(' ')} <command> [options]\n`
+    : `usage: ${program.name} <command> [options]\n\n${program.summary}\n`;
+  return `${head}\ncommands:\n${names.map((n) => `  ${n.padEnd(width)}  ${table[n]?.summary ?? ''}\n`).join('')}\n`
+    + `Run '${[program.name, ...prefix].join(' ')} <command> --help' for a command's options.\n${EXIT_CODES}`;
+}
+
+/** Every group prefix of the table ("model", "devices", ...): the command words but the last, with their prefixes. */
+export function groupPrefixes(table: CommandTable): string[][] {
+  const seen = new Map<string, string[]>();
+  for (const name of Object.keys(table)) {
+    const words = name.split(' ');
+    for (let n = 1; n < words.length; n++) seen.set(words.slice(0, n).join(' '), words.slice(0, n));
+  }
+  return [...seen.values()];
+}
+
+// ---- resolving and parsing ----------------------------------------------------------------
+
+export type Resolved =
+  | { kind: 'command'; name: string; command: Command; rest: string[] }
+  | { kind: 'group'; prefix: string[]; rest: string[] }
+  | { kind: 'unknown'; words: string[] };
+
+/** Finds the longest run of leading words that names a command, else a group prefix. */
+export function resolveCommand(table: CommandTable, argv: readonly string[]): Resolved {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+  }
+  for (let n = words.length; n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    const command = table[name];
+    if (command) return { kind: 'command', name, command, rest: argv.slice(n) };
+  }
+  for (let n = words.length; n >= 0; n--) {
+    const prefix = words.slice(0, n);
+    if (Object.keys(table).some((k) => startsWithWords(k, prefix))) {
+      if (n === words.length) return { kind: 'group', prefix, rest: argv.slice(n) };
+      return { kind: 'unknown', words: words.slice(0, n + 1) };
+    }
+  }
+  return { kind: 'unknown', words };
+}
+
+/** Parses a command's options strictly: unknown options, missing or malformed values and missing required ones are UsageErrors. */
+export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
+  for (const [n, o] of Object.entries(cmd.options)) {
+    options[n] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+  }
+  let parsed: ParsedArgs;
+  try {
+    const r = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true, tokens: true });
+    parsed = { values: r.values as Record<string, OptionValue>, positionals: r.positionals };
+    // parseArgs keeps the last of a repeated single-valued option; a repeat is more likely a mistake.
+    const counts = new Map<string, number>();
+    for (const t of r.tokens) if (t.kind === 'option') counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    for (const [n, c] of counts) {
+      if (c > 1 && !cmd.options[n]?.multiple) throw new UsageError(`--${n} given more than once`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want.
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  for (const [n, o] of Object.entries(cmd.options)) {
+    const v = parsed.values[n];
+    if (o.required && (v === undefined || (Array.isArray(v) && v.length === 0))) throw new UsageError(`missing required option --${n}`);
+    if (o.type === 'integer') {
+      for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
+        if (typeof x !== 'string' || !/^\d+$/.test(x)) throw new UsageError(`--${n}: expected a non-negative integer, got "${String(x)}"`);
+      }
+    }
+  }
+  const specs = cmd.positionals ?? [];
+  const required = specs.filter((p) => p.required).length;
+  if (parsed.positionals.length < required) {
+    throw new UsageError(`missing ${specs.slice(parsed.positionals.length).filter((p) => p.required).map((p) => p.name).join(', ')}`);
+  }
+  if (parsed.positionals.length > specs.length) {
+    const extra = parsed.positionals.slice(specs.length);
+    throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`);
+  }
+  return parsed;
+}
+
+function wantsHelp(rest: readonly string[]): boolean {
+  for (const a of rest) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+// ---- running ------------------------------------------------------------------------------
+
+/** Writes `error [CODE]: message` for anything thrown and returns exit code 1. */
+export function reportFailure(ctx: Pick<CliContext, 'stderr'>, err: unknown): number {
+  const e = toAppError(err);
+  ctx.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  return ExitCode.FAILED;
+}
+
+function usageFailure(ctx: CliContext, message: string, usage: string, helpHint: string): number {
+  ctx.stderr.write(`error [BAD_REQUEST]: ${message}\n${usage}Run '${helpHint} --help' for details.\n`);
+  return ExitCode.USAGE;
+}
+
+/**
+ * Runs the command named by `argv` (without node and script). Resolves to the exit code:
+ * 0 success, 1 the operation failed, 2 bad command line (negative: a daemon keeps running). Never rejects.
+ */
+export async function dispatch(program: Program, argv: readonly string[], ctx: CliContext): Promise<number> {
+  const table = program.commands;
+  let args = [...argv];
+  if (args[0] === 'help') args = [...args.slice(1), '--help'];
+  const r = resolveCommand(table, args);
+  if (r.kind === 'unknown') {
+    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"`, groupHelp(program, r.words.slice(0, -1)), program.name);
+  }
+  if (r.kind === 'group') {
+    const help = groupHelp(program, r.prefix);
+    if (wantsHelp(r.rest)) {
+      ctx.stdout.write(help);
+      return ExitCode.OK;
+    }
+    const first = r.rest[0];
+    if (r.prefix.length === 0 && first === '--version' && r.rest.length === 1) {
+      ctx.stdout.write(`${program.name} ${program.version}\n`);
+      return ExitCode.OK;
+    }
+    const why = first !== undefined ? `unknown option "${first}"` : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
+    return usageFailure(ctx, why, help, [program.name, ...r.prefix].join(' '));
+  }
+  if (wantsHelp(r.rest)) {
+    ctx.stdout.write(commandHelp(program.name, r.name, r.command));
+    return ExitCode.OK;
+  }
+  try {
+    const parsed = parseCommandArgs(r.command, r.rest);
+    return await r.command.run(parsed, ctx);
+  } catch (err) {
+    if (err instanceof UsageError) return usageFailure(ctx, err.message, commandUsage(program.name, r.name, r.command), `${program.name} ${r.name}`);
+    return reportFailure(ctx, err);
+  }
+}
+
+/** The context of a real process: its stdout, stderr, environment, working directory and clock. */
+export function processContext(): CliContext {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), now: () => new Date() };
+}

@@ -1,0 +1,4 @@
+// @edgefleet/shared/cli: the command-line convention of edgefleet, edgefleet-hub and
+// edgefleet-agent (docs/cli.md). Kept out of the package root, which is what both ends of a wire share.
+export * from './command.js';
+export * from './dispatch.js';
