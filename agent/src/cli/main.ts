@@ -122,6 +122,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const [bundle] = need(p, 1, 'install BUNDLE.efb [--no-activate]');
         const r = await withManager(p, env, (m) => m.install(bundle!, { activate: !p.flags.has('no-activate') }));
         out(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
+        if (r.preflight) out(`preflight: ${r.preflight.samples} sample(s) passed; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
         return 0;
       }
       case 'models': {
