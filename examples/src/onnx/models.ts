@@ -199,3 +199,21 @@ export function buildSampleRateModel(): BuiltModel {
     },
   };
 }
+
+/** An OIP v2 infer request for buildSampleRateModel: four audio samples at `rate` Hz. */
+export function sampleRateRequest(rate = 16000): { inputs: { name: string; datatype: string; shape: number[]; data: number[] }[] } {
+  return {
+    inputs: [
+      { name: 'audio', datatype: 'FP32', shape: [1, 4], data: [0.5, -0.5, 1, 0] },
+      { name: 'sample_rate', datatype: 'INT64', shape: [], data: [rate] },
+    ],
+  };
+}
+
+/** The `energy` buildSampleRateModel returns for sampleRateRequest(): mean of 0.25, 0.25, 1, 0. */
+export const SAMPLE_RATE_ENERGY = 0.375;
+
+/** An OIP v2 infer response body with `energy` = `value`, as a sample's expectation. */
+export function energyResponse(value: number): { outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] } {
+  return { outputs: [{ name: 'energy', datatype: 'FP32', shape: [1, 1], data: [value] }] };
+}
