@@ -49,7 +49,8 @@ function infoOf(m: ort.InferenceSession.ValueMetadata): ModelValueInfo {
 async function withSession<T>(modelPath: string, fn: (session: ort.InferenceSession) => Promise<T>): Promise<T> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
+    // Severity 4 (fatal only): onnxruntime would also print a failed run to stderr, which our error already reports.
+    session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'], logSeverityLevel: 4 });
   } catch (err) {
     throw new AppError('MODEL_LOAD_FAILED', `${modelPath}: onnxruntime could not load the model: ${(err as Error).message}`, { cause: err });
   }

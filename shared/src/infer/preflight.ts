@@ -6,7 +6,8 @@ import type { InferResponseBody, Manifest } from '../wire/manifest.js';
 import { warmupFeeds, type LoadedSample } from './samples.js';
 import type { OipTensor, RunModel } from './tensor.js';
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** onnxruntime's messages span lines and end in a newline: one line for ours. */
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 
 /**
  * Runs the model once per sample, or once on synthetic input (warmupFeeds) when
