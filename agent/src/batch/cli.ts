@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { AppError, toAppError } from '@edgefleet/shared';
 import { openStore } from '../agent.js';
 import { ModelRuntime } from '../runtime/runtime.js';
+import { samplesFromBlobs } from '../install/manager.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { runBatch, runtimeModel } from './run.js';
 
@@ -78,7 +79,7 @@ export async function batchCommand(argv: string[], ctx: BatchContext): Promise<n
     }
     recorder = new SummaryRecorder({ sink: store.summaries, manifestOf: () => m });
     runtime.setRecorder(recorder);
-    runtime.activate(await runtime.load(m, store.blobs.pathOf(entry.sha256)));
+    runtime.activate(await runtime.load(m, store.blobs.pathOf(entry.sha256), await samplesFromBlobs(m, store.blobs)));
     const tty = ctx.stderr.isTTY === true;
     let last = 0;
     const r = await runBatch({

@@ -205,11 +205,7 @@ export class ModelManager {
 
   /** The bundle's samples, read from the blob store (files are installed before any load). */
   samplesOf(m: Manifest): Promise<LoadedSample[]> {
-    return readSamples(m, (p) => {
-      const f = m.files.find((x) => x.path === p);
-      if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: sample "${p}" is not among the files`);
-      return readFile(this.d.blobs.pathOf(f.sha256));
-    });
+    return samplesFromBlobs(m, this.d.blobs);
   }
 
   private async load(m: Manifest): Promise<LoadedVersion> {
@@ -238,6 +234,15 @@ export class ModelManager {
   private async pauseAt(point: PausePoint): Promise<void> {
     if (this.d.pause) await this.d.pause(point);
   }
+}
+
+/** A version's samples (docs/agent.md), read from the blob store where install put its files. */
+export function samplesFromBlobs(m: Manifest, blobs: Pick<BlobStore, 'pathOf'>): Promise<LoadedSample[]> {
+  return readSamples(m, (p) => {
+    const f = m.files.find((x) => x.path === p);
+    if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: sample "${p}" is not among the files`);
+    return readFile(blobs.pathOf(f.sha256));
+  });
 }
 
 /** The pause hook from EDGEFLEET_TEST_PAUSE_AT: prints a marker and never resolves (the test kills the process). */
