@@ -143,7 +143,7 @@ function withPreflight(models: DeviceInfo['models'], json: string | null): Devic
   const st = json ? (JSON.parse(json) as ReportedState) : undefined;
   return models.map((m) => {
     const pf = st?.models.find((x) => x.name === m.name)?.preflight?.find((p) => p.version === m.version);
-    if (!pf) return { ...m, preflight: null };
+    if (!pf) return m;
     const { version: _v, ...rest } = pf;
     return { ...m, preflight: rest };
   });

@@ -78,7 +78,7 @@ export const DeviceModelRun = z.object({
   version: SemVer,
   status: z.string(),
   /** Sample latency the device measured at install (from its reported state), when the bundle has samples. */
-  preflight: PreflightReport.omit({ version: true }).nullable().optional(),
+  preflight: PreflightReport.omit({ version: true }).optional(),
 });
 export const DeviceInfo = z.object({
   id: DeviceId,
