@@ -2,7 +2,13 @@
 // accepted: it must load in onnxruntime, and its inputs and outputs must match
 // by name, datatype and rank (fixed dimensions too, where both sides fix them).
 // The comparison is shared's checkModelIo, so the agent judges models the same way.
-import { AppError, checkModelIo, ortTypeToDatatype, type ActualTensor, type Manifest } from '@edgefleet/shared';
+// `model pack` also runs shared's warm-up and preflight, the agent's own
+// (docs/decisions/0009-model-samples.md), on this session.
+import { readFile } from 'node:fs/promises';
+import {
+  AppError, checkModelIo, ortTypeToDatatype, preflight, readSamples, sessionRunner, warmUp,
+  type ActualTensor, type Manifest, type PreflightResult,
+} from '@edgefleet/shared';
 import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
 
@@ -40,18 +46,33 @@ function infoOf(m: ort.InferenceSession.ValueMetadata): ModelValueInfo {
   return m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: null, shape: [] };
 }
 
-/** Loads the model with onnxruntime (CPU, one thread) and returns its io metadata; MODEL_LOAD_FAILED if it does not load. */
-export async function readModelIo(modelPath: string): Promise<ModelIoInfo> {
+/** Opens the model with onnxruntime (CPU, one thread), runs `fn` on the session and releases it; MODEL_LOAD_FAILED if it does not load. */
+async function withSession<T>(modelPath: string, fn: (session: ort.InferenceSession) => Promise<T>): Promise<T> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
+    // Severity 4 (fatal only): onnxruntime would also print a failed run to stderr, which our error already reports.
+    session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'], logSeverityLevel: 4 });
   } catch (err) {
     throw new AppError('MODEL_LOAD_FAILED', `${modelPath}: onnxruntime could not load the model: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return { inputs: session.inputMetadata.map(infoOf), outputs: session.outputMetadata.map(infoOf) };
+    return await fn(session);
   } finally {
     await session.release();
+  }
+}
+
+const ioOf = (session: ort.InferenceSession): ModelIoInfo => ({ inputs: session.inputMetadata.map(infoOf), outputs: session.outputMetadata.map(infoOf) });
+
+/** Loads the model with onnxruntime (CPU, one thread) and returns its io metadata; MODEL_LOAD_FAILED if it does not load. */
+export async function readModelIo(modelPath: string): Promise<ModelIoInfo> {
+  return withSession(modelPath, (session) => Promise.resolve(ioOf(session)));
+}
+
+function assertIo(modelPath: string, io: Io, info: ModelIoInfo): void {
+  const problems = compareModelIo(io, info);
+  if (problems.length > 0) {
+    throw new AppError('MODEL_IO_MISMATCH', `model ${modelPath} does not match the manifest io: ${problems.join('; ')}`, { details: problems });
   }
 }
 
@@ -60,9 +81,21 @@ export async function readModelIo(modelPath: string): Promise<ModelIoInfo> {
  * each tensor and expected vs actual when its io differs from the manifest's.
  */
 export async function checkOnnxModel(modelPath: string, io: Io): Promise<void> {
-  const info = await readModelIo(modelPath);
-  const problems = compareModelIo(io, info);
-  if (problems.length > 0) {
-    throw new AppError('MODEL_IO_MISMATCH', `model ${modelPath} does not match the manifest io: ${problems.join('; ')}`, { details: problems });
-  }
+  assertIo(modelPath, io, await readModelIo(modelPath));
+}
+
+/**
+ * What `model pack` checks: io as checkOnnxModel, then the agent's warm-up (on
+ * the samples, or synthetic input without them: MODEL_LOAD_FAILED suggesting
+ * --sample) and one preflight run per sample (MODEL_PREFLIGHT_FAILED when an
+ * output differs from the expected). `sourceOf` maps a sample's bundle path to its file.
+ */
+export async function checkPackedModel(modelPath: string, manifest: Manifest, sourceOf: (bundlePath: string) => string): Promise<PreflightResult | undefined> {
+  const samples = await readSamples(manifest, (p) => readFile(sourceOf(p)));
+  return withSession(modelPath, async (session) => {
+    assertIo(modelPath, manifest.io, ioOf(session));
+    const run = sessionRunner(session, (type, data, dims) => new ort.Tensor(type as ort.Tensor.Type, data as never, dims as number[]));
+    await warmUp(run, manifest, samples);
+    return preflight(run, manifest, samples, { runs: 1 });
+  });
 }

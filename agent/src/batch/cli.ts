@@ -9,6 +9,7 @@ import { optString, parsePositiveInt, reqString, type CliContext, type Command }
 import { openStore } from '../agent.js';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
+import { samplesFromBlobs } from '../install/manager.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { runBatch, runtimeModel } from './run.js';
 
@@ -69,7 +70,7 @@ async function runBatchFile(
     }
     recorder = new SummaryRecorder({ sink: store.summaries, manifestOf: () => m });
     runtime.setRecorder(recorder);
-    runtime.activate(await runtime.load(m, store.blobs.pathOf(entry.sha256)));
+    runtime.activate(await runtime.load(m, store.blobs.pathOf(entry.sha256), await samplesFromBlobs(m, store.blobs)));
     const tty = ctx.stderr.isTTY === true;
     let last = 0;
     const r = await runBatch({

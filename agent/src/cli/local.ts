@@ -61,6 +61,7 @@ export const install: Command = {
     const bundle = resolve(ctx.cwd, positional(args, 0));
     const r = await withManager(args, ctx, (m) => m.install(bundle, { activate: !optBool(args, 'no-activate') }));
     ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
+    if (r.preflight) ctx.stdout.write(`preflight: ${r.preflight.samples} sample(s) passed; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
     return 0;
   },
 };

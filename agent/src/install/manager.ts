@@ -2,7 +2,10 @@
 // which version is active. Order for every switch: (verify,) copy files, load
 // and warm the new session, THEN commit the switch in one transaction, THEN
 // swap it into the runtime; a failure at any step leaves the old version serving.
-import { AppError, satisfiesMin, verifyBundle, openBundleEntry, type Manifest } from '@edgefleet/shared';
+// Every load warms up on the bundle's samples; install also runs preflight
+// (outputs vs expected, sample latency) before the commit (docs/agent.md).
+import { readFile } from 'node:fs/promises';
+import { AppError, readSamples, satisfiesMin, verifyBundle, openBundleEntry, type LoadedSample, type Manifest, type PreflightResult } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
@@ -40,6 +43,8 @@ export interface InstallResult {
   manifestSha256: string;
   activated: boolean;
   active: ActiveEntry | undefined;
+  /** Sample latency measured by preflight; undefined when the bundle has no samples. */
+  preflight: PreflightResult | undefined;
 }
 
 export class ModelManager {
@@ -82,12 +87,16 @@ export class ModelManager {
             for await (const chunk of stream) await write(chunk as Buffer);
           }, () => this.pauseAt('install:before-rename'));
         }
-        const loaded = await this.d.runtime.load(m, this.modelPath(m));
+        const samples = await this.samplesOf(m);
+        const loaded = await this.d.runtime.load(m, this.modelPath(m), samples);
         let active: ActiveEntry | undefined;
+        let pf: PreflightResult | undefined;
         try {
+          pf = await this.d.runtime.preflight(loaded, samples);
           await this.pauseAt('install:before-commit');
           active = this.d.models.transaction(() => {
             this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
+            if (pf) this.d.models.setPreflight(m.name, m.version, { ...pf, at: new Date().toISOString() });
             return activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
           });
         } catch (err) {
@@ -97,9 +106,9 @@ export class ModelManager {
         await this.pauseAt('install:after-commit');
         await this.adopt(loaded, activate);
         if (activate && active) this.switched({ name: m.name, version: m.version, previous: active.previous, reason: 'install' });
-        this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate } });
+        this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate, ...(pf ? { preflight: pf } : {}) } });
         this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
-        return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active };
+        return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active, preflight: pf };
       } catch (err) {
         const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message, { cause: err });
         this.d.events.add({ kind: 'install_failed', model: name, version, code: e.code, message: e.message, data: { bundle: bundlePath } });
@@ -117,7 +126,7 @@ export class ModelManager {
         throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
       }
       await this.checkFiles(v.manifest);
-      const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+      const loaded = await this.load(v.manifest);
       let entry: ActiveEntry;
       try {
         entry = this.d.models.transaction(() => this.d.models.setActive(name, version));
@@ -165,7 +174,7 @@ export class ModelManager {
             continue;
           }
           try {
-            const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+            const loaded = await this.load(v.manifest);
             if (version !== entry.active) {
               this.d.models.setActivePair(entry.name, version, undefined);
               this.d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
@@ -191,7 +200,7 @@ export class ModelManager {
         const v = this.d.models.getVersion(entry.name, entry.active);
         if (!v) continue;
         try {
-          const loaded = await this.d.runtime.load(v.manifest, this.modelPath(v.manifest));
+          const loaded = await this.load(v.manifest);
           this.d.runtime.activate(loaded);
           this.switched({ name: entry.name, version: entry.active, previous: entry.previous, reason: 'reconcile' });
           this.d.logger.info({ model: entry.name, version: entry.active }, 'switched (committed by another process)');
@@ -210,6 +219,15 @@ export class ModelManager {
       // The switch is committed and serving: a listener's failure must not turn it into an error.
       this.d.logger.error({ err, model: s.name, version: s.version }, 'switch listener failed');
     }
+  }
+
+  /** The bundle's samples, read from the blob store (files are installed before any load). */
+  samplesOf(m: Manifest): Promise<LoadedSample[]> {
+    return samplesFromBlobs(m, this.d.blobs);
+  }
+
+  private async load(m: Manifest): Promise<LoadedVersion> {
+    return this.d.runtime.load(m, this.modelPath(m), await this.samplesOf(m));
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {
@@ -234,6 +252,15 @@ export class ModelManager {
   private async pauseAt(point: PausePoint): Promise<void> {
     if (this.d.pause) await this.d.pause(point);
   }
+}
+
+/** A version's samples (docs/agent.md), read from the blob store where install put its files. */
+export function samplesFromBlobs(m: Manifest, blobs: Pick<BlobStore, 'pathOf'>): Promise<LoadedSample[]> {
+  return readSamples(m, (p) => {
+    const f = m.files.find((x) => x.path === p);
+    if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: sample "${p}" is not among the files`);
+    return readFile(blobs.pathOf(f.sha256));
+  });
 }
 
 /** The pause hook from EDGEFLEET_TEST_PAUSE_AT: prints a marker and never resolves (the test kills the process). */

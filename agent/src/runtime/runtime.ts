@@ -3,10 +3,10 @@
 // releases the old one when the requests pinned to it have finished, so no
 // request fails during a swap.
 import type ort from 'onnxruntime-node';
-import { AppError, toAppError, type Manifest } from '@edgefleet/shared';
+import { AppError, preflight, toAppError, type LoadedSample, type Manifest, type PreflightResult } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import { Limiter } from './limiter.js';
-import { loadSession } from './session.js';
+import { loadSession, runnerFor } from './session.js';
 import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './recorder.js';
 import { fromOrt, toOrt } from './tensors.js';
 
@@ -55,9 +55,9 @@ export class ModelRuntime {
     this.recorder = r;
   }
 
-  /** Loads and warms a version without making it active. */
-  async load(manifest: Manifest, modelPath: string): Promise<LoadedVersion> {
-    const { session, loadSeconds } = await loadSession(manifest, modelPath, this.opts.overrides);
+  /** Loads and warms a version (on its samples, if any) without making it active. */
+  async load(manifest: Manifest, modelPath: string, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
+    const { session, loadSeconds } = await loadSession(manifest, modelPath, this.opts.overrides, samples);
     return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session };
   }
 
@@ -74,9 +74,17 @@ export class ModelRuntime {
     if (old !== v) this.retire(old);
   }
 
+  /**
+   * Runs a loaded (not yet active) version's samples and checks their outputs
+   * (shared preflight, docs/agent.md); MODEL_PREFLIGHT_FAILED on a difference.
+   */
+  preflight(v: LoadedVersion, samples: readonly LoadedSample[]): Promise<PreflightResult | undefined> {
+    return preflight(runnerFor(v.session), v.manifest, samples);
+  }
+
   /** Loads, warms and activates in one step. */
-  async switchTo(manifest: Manifest, modelPath: string): Promise<LoadedVersion> {
-    const v = await this.load(manifest, modelPath);
+  async switchTo(manifest: Manifest, modelPath: string, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
+    const v = await this.load(manifest, modelPath, samples);
     this.activate(v);
     return v;
   }

@@ -1,17 +1,12 @@
-// Conversions between OIP tensors (RecordedTensor) and onnxruntime tensors.
+// Conversions between OIP tensors (RecordedTensor) and onnxruntime tensors
+// (the type tables live in @edgefleet/shared, which the hub CLI uses too).
 import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
-import { AppError, type Datatype } from '@edgefleet/shared';
+import { AppError, DATATYPE_OF_ORT, ORT_TYPE_OF, type Datatype } from '@edgefleet/shared';
 import type { RecordedTensor, TensorData } from './recorder.js';
 
-const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {
-  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
-  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64', FP32: 'float32', FP64: 'float64', BYTES: 'string',
-};
-const FROM_ORT: Record<string, Datatype> = {
-  bool: 'BOOL', uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64', int8: 'INT8', int16: 'INT16',
-  int32: 'INT32', int64: 'INT64', float32: 'FP32', float64: 'FP64', string: 'BYTES', float16: 'FP16',
-};
+const TO_ORT = ORT_TYPE_OF as Partial<Record<Datatype, ort.Tensor.Type>>;
+const FROM_ORT = DATATYPE_OF_ORT;
 
 export function toOrt(t: RecordedTensor): ort.Tensor {
   const type = TO_ORT[t.datatype];
@@ -25,22 +20,4 @@ export function fromOrt(name: string, t: ort.Tensor): RecordedTensor {
   return { name, datatype, shape: t.dims, data: t.data as TensorData };
 }
 
-/** Typed array constructor for a datatype (BOOL as Uint8Array); undefined for BYTES and FP16. */
-export function arrayFor(datatype: Datatype, n: number): Exclude<TensorData, string[]> | undefined {
-  switch (datatype) {
-    case 'FP32': return new Float32Array(n);
-    case 'FP64': return new Float64Array(n);
-    case 'INT32': return new Int32Array(n);
-    case 'INT64': return new BigInt64Array(n);
-    case 'BOOL': return new Uint8Array(n);
-    case 'UINT8': return new Uint8Array(n);
-    case 'INT8': return new Int8Array(n);
-    case 'INT16': return new Int16Array(n);
-    case 'UINT16': return new Uint16Array(n);
-    case 'UINT32': return new Uint32Array(n);
-    case 'UINT64': return new BigUint64Array(n);
-    case 'FP16':
-    case 'BYTES':
-      return undefined;
-  }
-}
+export { arrayFor } from '@edgefleet/shared';

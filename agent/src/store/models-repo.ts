@@ -1,6 +1,6 @@
 // Installed model versions and, per model name, the active and previous
 // version. Every switch of the active version is one transaction.
-import { Manifest, parseWire, type SignaturesFile } from '@edgefleet/shared';
+import { Manifest, parseWire, type PreflightResult, type SignaturesFile } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export interface InstalledVersion {
@@ -11,6 +11,9 @@ export interface InstalledVersion {
   signatures: SignaturesFile;
   installedAt: string;
 }
+
+/** What preflight measured for a version at install (docs/agent.md). */
+export type VersionPreflight = PreflightResult & { at: string };
 
 export interface ActiveEntry {
   name: string;
@@ -71,6 +74,18 @@ export class ModelsRepo {
     this.db
       .prepare('INSERT INTO active_models (name, active_version, previous_version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET active_version = excluded.active_version, previous_version = excluded.previous_version, updated_at = excluded.updated_at')
       .run(name, active, previous ?? null, at.toISOString());
+  }
+
+  /** Records the sample latency measured by preflight at install (kept in kv: no schema change). */
+  setPreflight(name: string, version: string, p: VersionPreflight): void {
+    this.db
+      .prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(`preflight:${name}@${version}`, JSON.stringify(p));
+  }
+
+  preflightOf(name: string, version: string): VersionPreflight | undefined {
+    const row = this.db.prepare('SELECT value FROM kv WHERE key = ?').get(`preflight:${name}@${version}`) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as VersionPreflight) : undefined;
   }
 
   transaction<T>(fn: () => T): T {

@@ -170,16 +170,22 @@ export class SyncClient {
     const names = new Set([...this.d.models.listActive().map((a) => a.name), ...this.updater.phases.keys()]);
     const models: ReportedModel[] = [...names].sort().map((name) => {
       const a = this.d.models.getActive(name);
+      const installed = this.d.models.listVersions(name).map((v) => v.version);
+      const preflight = installed.flatMap((version) => {
+        const pf = this.d.models.preflightOf(name, version);
+        return pf ? [{ version, ...pf }] : [];
+      });
       const p = this.updater.phases.get(name);
       return {
         name,
         active: a?.active ?? null,
         previous: a?.previous ?? null,
-        installed: this.d.models.listVersions(name).map((v) => v.version),
+        installed,
         status: p?.status ?? (a ? 'active' : 'pending'),
         target: p?.target ?? null,
         ...(p?.progress !== undefined ? { progress: p.progress } : {}),
         ...(p?.reason ? { reason: p.reason } : {}),
+        ...(preflight.length ? { preflight } : {}),
       };
     });
     const refusal = this.store.refusal();

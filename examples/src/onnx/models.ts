@@ -168,3 +168,52 @@ export function buildMultiInputModel(): BuiltModel {
     },
   };
 }
+
+/**
+ * A speech-like model that, like real ones, only runs at the sample rates it
+ * was trained for: `audio` FP32 [1, -1] and scalar `sample_rate` INT64 [] in,
+ * `energy` = mean(audio^2) FP32 [1, 1] out. The graph reshapes the audio to
+ * [1 + (sr - 8000) * (sr - 16000), -1], which only works for 8000 and 16000:
+ * any other rate (the zeros of a synthetic warm-up) fails in onnxruntime.
+ */
+export function buildSampleRateModel(): BuiltModel {
+  const g = new GraphBuilder('sample_rate_gate');
+  const audio = g.input('audio', 'FP32', [1, 'T']);
+  const sr = g.input('sample_rate', 'INT64', []);
+  const a = g.op('Sub', [sr, g.initializer('sr_8k', new BigInt64Array([8000n]), [])]);
+  const b = g.op('Sub', [sr, g.initializer('sr_16k', new BigInt64Array([16000n]), [])]);
+  const rows = g.op('Add', [g.op('Mul', [a, b]), g.initializer('one', new BigInt64Array([1n]), [])]);
+  const rows1 = g.op('Unsqueeze', [rows, g.initializer('axis0', new BigInt64Array([0n]), [1])]);
+  const shape = g.op('Concat', [rows1, g.initializer('rest', new BigInt64Array([-1n]), [1])], { axis: 0 });
+  const x = g.op('Reshape', [audio, shape]);
+  g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [0, 1], keepdims: 1 }, 'energy');
+  g.output('energy', 'FP32', [1, 1]);
+  return {
+    onnx: g.build({ docString: 'mean signal energy; runs only at 8000 or 16000 Hz' }),
+    io: {
+      inputs: [
+        { name: 'audio', datatype: 'FP32', shape: [1, -1] },
+        { name: 'sample_rate', datatype: 'INT64', shape: [] },
+      ],
+      outputs: [{ name: 'energy', datatype: 'FP32', shape: [1, 1] }],
+    },
+  };
+}
+
+/** An OIP v2 infer request for buildSampleRateModel: four audio samples at `rate` Hz. */
+export function sampleRateRequest(rate = 16000): { inputs: { name: string; datatype: string; shape: number[]; data: number[] }[] } {
+  return {
+    inputs: [
+      { name: 'audio', datatype: 'FP32', shape: [1, 4], data: [0.5, -0.5, 1, 0] },
+      { name: 'sample_rate', datatype: 'INT64', shape: [], data: [rate] },
+    ],
+  };
+}
+
+/** The `energy` buildSampleRateModel returns for sampleRateRequest(): mean of 0.25, 0.25, 1, 0. */
+export const SAMPLE_RATE_ENERGY = 0.375;
+
+/** An OIP v2 infer response body with `energy` = `value`, as a sample's expectation. */
+export function energyResponse(value: number): { outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] } {
+  return { outputs: [{ name: 'energy', datatype: 'FP32', shape: [1, 1], data: [value] }] };
+}

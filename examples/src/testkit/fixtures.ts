@@ -95,6 +95,8 @@ export interface BundleFromOnnxOptions {
   description?: string;
   /** Extra files to put in the bundle beside model.onnx. */
   files?: { path: string; bytes: Uint8Array | string }[];
+  /** The manifest's samples (their files go in `files`). */
+  samples?: ManifestInput['samples'];
   /** Signing keys (default: keys.release when `keys` is given). */
   keys?: Keys;
   signWith?: KeyPair[];
@@ -126,6 +128,7 @@ export async function bundleFromOnnx(o: BundleFromOnnxOptions): Promise<BundleRe
     io: o.io,
     ...(o.features ? { features: o.features } : {}),
     ...(o.reference ? { reference: o.reference as Reference } : {}),
+    ...(o.samples ? { samples: o.samples } : {}),
     provenance: {
       data: [],
       featureDefinitions: {},

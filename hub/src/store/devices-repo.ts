@@ -146,10 +146,21 @@ export class DevicesRepo implements DeviceAuthPort {
       online: r.online === 1,
       lastSeen: r.last_seen,
       created: r.created_at,
-      models,
+      models: withPreflight(models, r.reported),
       reported: reportedSummary(r.reported),
     };
   }
+}
+
+/** Adds each version's preflight sample latency from the device's last reported state. */
+function withPreflight(models: DeviceInfo['models'], json: string | null): DeviceInfo['models'] {
+  const st = json ? (JSON.parse(json) as ReportedState) : undefined;
+  return models.map((m) => {
+    const pf = st?.models.find((x) => x.name === m.name)?.preflight?.find((p) => p.version === m.version);
+    if (!pf) return m;
+    const { version: _v, ...rest } = pf;
+    return { ...m, preflight: rest };
+  });
 }
 
 function reportedSummary(json: string | null): DeviceInfo['reported'] {

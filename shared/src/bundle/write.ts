@@ -37,8 +37,11 @@ export interface PackInput {
   manifest: unknown;
   files: { path: string; source: string }[];
   out: string;
-  /** Runs before anything is written (the CLI loads the entrypoint with onnxruntime and compares io). */
-  check?: (entrypointSource: string, manifest: Manifest) => Promise<void>;
+  /**
+   * Runs before anything is written (the CLI loads the entrypoint with onnxruntime, compares io, warms
+   * up on the samples); `sourceOf` maps a bundle path (a sample, say) to its source file.
+   */
+  check?: (entrypointSource: string, manifest: Manifest, sourceOf: (bundlePath: string) => string) => Promise<void>;
   /** Hashing progress over all source files (bytes done, bytes in all), for a progress bar. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -84,7 +87,7 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
     else if (ref.id !== id) throw new AppError('INVALID_INPUT', `manifest.reference.id is ${String(ref.id)}; expected ${id} (sha256 of the canonical reference without id)`);
   }
   const manifest = parseWire(Manifest, m, 'manifest');
-  if (input.check) await input.check(sources.get(manifest.entrypoint) as string, manifest);
+  if (input.check) await input.check(sources.get(manifest.entrypoint) as string, manifest, (p) => sources.get(p) as string);
   const manifestBytes = canonicalBytes(manifest);
   const manifestSha256 = sha256Hex(manifestBytes);
   const sigs: SignaturesFile = { schema: SIGNATURES_SCHEMA, manifestSha256, signatures: [] };

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
+import { PreflightReport } from './desired.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
@@ -72,7 +73,13 @@ export const DeviceCredentials = z.object({
 export type DeviceCredentials = z.infer<typeof DeviceCredentials>;
 
 // --- devices --------------------------------------------------------------------
-export const DeviceModelRun = z.object({ name: ModelName, version: SemVer, status: z.string() });
+export const DeviceModelRun = z.object({
+  name: ModelName,
+  version: SemVer,
+  status: z.string(),
+  /** Sample latency the device measured at install (from its reported state), when the bundle has samples. */
+  preflight: PreflightReport.omit({ version: true }).optional(),
+});
 export const DeviceInfo = z.object({
   id: DeviceId,
   tags: Tags,

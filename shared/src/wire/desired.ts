@@ -29,6 +29,17 @@ export type DesiredDocument = z.infer<typeof DesiredDocument>;
 export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back']);
 export type ModelStatus = z.infer<typeof ModelStatus>;
 
+/** Sample latency preflight measured when a version was installed (docs/agent.md). */
+export const PreflightReport = z.object({
+  version: SemVer,
+  samples: Count,
+  runs: Count,
+  p50Ms: z.number().nonnegative(),
+  p95Ms: z.number().nonnegative(),
+  at: IsoTime,
+});
+export type PreflightReport = z.infer<typeof PreflightReport>;
+
 export const ReportedModel = z.object({
   name: ModelName,
   active: SemVer.nullable(),
@@ -39,6 +50,8 @@ export const ReportedModel = z.object({
   target: SemVer.nullable().default(null),
   progress: z.number().min(0).max(1).optional(),
   reason: ErrorInfo.optional(),
+  /** Per installed version that has samples. */
+  preflight: z.array(PreflightReport).optional(),
 });
 export type ReportedModel = z.infer<typeof ReportedModel>;
 

@@ -122,6 +122,33 @@ export const Policy = z.object({
 });
 export type Policy = z.infer<typeof Policy>;
 
+/**
+ * Samples (docs/decisions/0009-model-samples.md): an OIP v2 infer request body
+ * stored in the bundle, optionally with the expected response and a tolerance.
+ * They are read into memory at pack and install, hence the limits.
+ */
+export const MAX_SAMPLES = 16;
+export const MAX_SAMPLE_BYTES = 4 << 20;
+export const DEFAULT_SAMPLE_TOLERANCE = 1e-4;
+export const Sample = z.object({
+  request: BundlePath,
+  expected: BundlePath.optional(),
+  /** |actual - expected| <= tolerance * max(1, |expected|); default DEFAULT_SAMPLE_TOLERANCE. */
+  tolerance: z.number().nonnegative().finite().optional(),
+});
+export type Sample = z.infer<typeof Sample>;
+
+/** The part of an OIP v2 infer response body a sample's expectation uses (other fields are ignored). */
+export const InferResponseBody = z.object({
+  outputs: z.array(z.object({
+    name: z.string().min(1),
+    datatype: Datatype.optional(),
+    shape: z.array(z.number().int().nonnegative()).optional(),
+    data: z.array(z.unknown()),
+  })).min(1, 'expected at least one output'),
+});
+export type InferResponseBody = z.infer<typeof InferResponseBody>;
+
 export const MANIFEST_SCHEMA = 'edgefleet.manifest/v1' as const;
 export const Manifest = z
   .object({
@@ -136,6 +163,7 @@ export const Manifest = z
     io: z.object({ inputs: z.array(TensorSpec).min(1), outputs: z.array(TensorSpec).min(1) }),
     features: z.array(Feature).optional(),
     reference: Reference.optional(),
+    samples: z.array(Sample).max(MAX_SAMPLES, `expected at most ${MAX_SAMPLES} samples`).optional(),
     provenance: Provenance,
     policy: Policy.default({ maxErrorRate: 0.05, maxP95LatencyMs: 250, observationWindowSec: 300, minRequests: 20 }),
   })
@@ -150,6 +178,15 @@ export const Manifest = z
     });
     if (!paths.has(m.entrypoint)) {
       ctx.addIssue({ code: 'custom', path: ['entrypoint'], message: `expected entrypoint "${m.entrypoint}" to be one of files[].path` });
+    }
+    for (const [i, smp] of (m.samples ?? []).entries()) {
+      for (const key of ['request', 'expected'] as const) {
+        const p = smp[key];
+        if (p === undefined) continue;
+        const f = m.files.find((x) => x.path === p);
+        if (!f) ctx.addIssue({ code: 'custom', path: ['samples', i, key], message: `expected "${p}" to be one of files[].path` });
+        else if (f.size > MAX_SAMPLE_BYTES) ctx.addIssue({ code: 'custom', path: ['samples', i, key], message: `"${p}" is ${f.size} bytes; expected at most ${MAX_SAMPLE_BYTES}` });
+      }
     }
     const inputs = new Set(m.io.inputs.map((t) => t.name));
     const seen = new Set<string>();

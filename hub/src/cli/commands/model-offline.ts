@@ -6,11 +6,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   AppError, checkThreshold, manifestSigningBytes, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
-  signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type TrustBody,
+  signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
-import { checkOnnxModel } from '../../model-check.js';
+import { checkPackedModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
+import { sampleFlags } from './model-samples.js';
 import { readTrustFile } from './trust.js';
 
 function readManifestFile(path: string): Record<string, unknown> {
@@ -46,17 +47,24 @@ function loadTrust(ctx: CliContext, path: string): TrustBody {
 
 export const modelPack: Command = {
   summary: 'pack a model, its manifest and extra files into a bundle (NAME-VERSION.efb)',
-  usage: '--manifest FILE --model FILE [--file FILE]... [--out FILE|DIR] [--force]',
+  usage: '--manifest FILE --model FILE [--file FILE]... [--sample FILE [--expect FILE] [--tolerance T]]... [--out FILE|DIR] [--force]',
   details:
     'Fills in each file\'s sha256 and size (and `created`, the reference id when missing), validates the\n'
     + 'manifest, loads the model with onnxruntime and checks that its inputs and outputs match `io` (names,\n'
-    + 'datatypes, ranks) before anything is written. The model is stored under the manifest\'s `entrypoint`\n'
+    + 'datatypes, ranks), then runs the agent\'s warm-up on it: on the samples, or on synthetic input (zeros,\n'
+    + 'reference medians) without them, and checks each sample\'s outputs against --expect (within --tolerance,\n'
+    + 'default 1e-4 relative to max(1, |expected|)), all before anything is written. Samples are OIP v2 infer\n'
+    + 'request bodies stored under samples/ and covered by the signatures; agents warm up on them and run them\n'
+    + 'as a preflight at install. The model is stored under the manifest\'s `entrypoint`\n'
     + '(default: the model\'s file name); extra files under their file names. The bundle is unsigned: run\n'
     + '"edgefleet model sign" next.',
   options: {
     manifest: { type: 'string', required: true, value: 'FILE', description: 'manifest.json as authored (files may be omitted)' },
     model: { type: 'string', required: true, value: 'FILE', description: 'the ONNX model (the entrypoint)' },
     file: { type: 'string', multiple: true, value: 'FILE', description: 'another file to include (labels, vocabularies, ...)' },
+    sample: { type: 'string', multiple: true, value: 'FILE', description: 'an OIP v2 infer request body the model must run on (repeatable)' },
+    expect: { type: 'string', multiple: true, value: 'FILE', description: 'the expected OIP v2 response: none, or one per --sample in the same order' },
+    tolerance: { type: 'string', multiple: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)' },
     out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb; default: NAME-VERSION.efb here' },
     force: { type: 'boolean', description: 'replace an existing bundle file' },
   },
@@ -67,9 +75,12 @@ export const modelPack: Command = {
     if (manifest.created === undefined) manifest.created = ctx.now().toISOString();
     const entry = typeof manifest.entrypoint === 'string' ? manifest.entrypoint : basename(modelPath);
     manifest.entrypoint = entry;
+    const samples = sampleFlags(args, ctx.cwd);
+    if (samples.samples.length > 0) manifest.samples = [...(Array.isArray(manifest.samples) ? manifest.samples as unknown[] : []), ...samples.samples];
     const files = [
       { path: entry, source: modelPath },
       ...optStrings(args, 'file').map((f) => ({ path: basename(f), source: resolve(ctx.cwd, f) })),
+      ...samples.files,
     ];
     for (const f of files) {
       if (!existsSync(f.source) || !statSync(f.source).isFile()) throw new AppError('NOT_FOUND', `${f.source}: no such file (for bundle path "${f.path}")`);
@@ -80,10 +91,13 @@ export const modelPack: Command = {
     if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
     // A progress bar on a terminal while large model files are hashed.
     const bar = new ProgressBar(ctx.stderr, { label: 'hashing', total: files.reduce((n, f) => n + (existsSync(f.source) ? statSync(f.source).size : 0), 0) });
-    const r = await packBundle({ manifest, files, out, check: (source, m) => checkOnnxModel(source, m.io), onProgress: (done) => bar.update(done) });
+    let pf: PreflightResult | undefined;
+    const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => { pf = await checkPackedModel(source, m, sourceOf); };
+    const r = await packBundle({ manifest, files, out, check, onProgress: (done) => bar.update(done) });
     bar.done();
+    const sampleNote = pf ? `, ${pf.samples} sample(s) ran` : '';
     ctx.stdout.write(
-      `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}\n`
+      `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}${sampleNote}\n`
       + `unsigned: sign it with "edgefleet model sign ${r.path} --key RELEASE.key"\n`,
     );
     return 0;
@@ -158,6 +172,7 @@ function inspectText(path: string, info: BundleInfo, trust: TrustBody | undefine
   s += m.features?.length
     ? `\nfeatures:\n${table(['index', 'name', 'kind', 'unit', 'input'], m.features.map((f) => [String(f.index), f.name, f.kind, f.unit ?? '', f.input ?? m.io.inputs[0]?.name ?? '']), '  ')}`
     : '\nfeatures: none (not a tabular model)\n';
+  if (m.samples?.length) s += `samples:\n${table(['request', 'expected', 'tolerance'], m.samples.map((x) => [x.request, x.expected ?? '-', x.tolerance === undefined ? 'default' : String(x.tolerance)]), '  ')}`;
   if (m.reference) s += `reference: ${m.reference.id} (${m.reference.rows} rows; ${m.reference.features.length} feature and ${m.reference.outputs.length} output profiles)\n`;
   const p = m.provenance;
   const kv = (r: Record<string, unknown>) => Object.entries(r).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') || '-';

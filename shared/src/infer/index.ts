@@ -1,0 +1,5 @@
+// OIP tensors, request validation, samples, warm-up and preflight (docs/decisions/0009-model-samples.md).
+export * from './tensor.js';
+export * from './request.js';
+export * from './samples.js';
+export * from './preflight.js';

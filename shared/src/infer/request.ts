@@ -1,0 +1,195 @@
+// Validation of OIP v2 infer requests against a model's manifest io, before
+// anything reaches onnxruntime: input names, datatype, shape (manifest dims,
+// -1 free) against the data length, nested or flat row-major data, value
+// types and ranges, non-finite numbers. Every error names the input and what
+// was expected. Hand-written rather than zod: it runs on every request. Shared
+// so that the agent's server and the samples of `model pack` (docs/decisions/0009-model-samples.md)
+// turn a request body into tensors the same way.
+import { AppError } from '../errors.js';
+import type { Manifest, TensorSpec } from '../wire/manifest.js';
+import { arrayFor, type OipTensor } from './tensor.js';
+
+export interface InferRequest {
+  id: string | undefined;
+  inputs: OipTensor[];
+  /** Requested output names, or undefined for all. */
+  outputs: string[] | undefined;
+}
+
+const bad = (msg: string): never => {
+  throw new AppError('INVALID_INPUT', msg);
+};
+
+const INT_RANGE: Record<string, [number, number]> = {
+  INT8: [-128, 127], UINT8: [0, 255], INT16: [-32768, 32767], UINT16: [0, 65535],
+  INT32: [-2147483648, 2147483647], UINT32: [0, 4294967295],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Validates a parsed JSON body against the manifest io and returns typed tensors. */
+export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { allowNonFinite: boolean }): InferRequest {
+  if (!isObject(body)) return bad('request body: expected a JSON object {"inputs": [...]}');
+  let id: string | undefined;
+  if (body.id !== undefined) {
+    if (typeof body.id !== 'string') return bad('request id: expected a string');
+    id = body.id;
+  }
+  if (body.parameters !== undefined && !isObject(body.parameters)) bad('request parameters: expected an object');
+  const inputs = body.inputs;
+  if (!Array.isArray(inputs)) return bad('request inputs: expected an array of {name, shape, datatype, data}');
+  const specs = io.inputs;
+  let byName: Map<string, Record<string, unknown>> | undefined;
+  let single: Record<string, unknown> | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const t: unknown = inputs[i];
+    if (!isObject(t) || typeof t.name !== 'string') return bad(`inputs[${i}]: expected an object with a string "name"`);
+    if ((single !== undefined && single.name === t.name) || byName?.has(t.name)) bad(`input "${t.name}" is given twice: expected each input once`);
+    let known = false;
+    for (let k = 0; k < specs.length; k++) if (specs[k]!.name === t.name) known = true;
+    if (!known) bad(`unknown input "${t.name}": expected only ${expectedNames(io)}`);
+    if (single === undefined && byName === undefined) single = t;
+    else {
+      if (byName === undefined) {
+        byName = new Map();
+        byName.set(single!.name as string, single!);
+      }
+      byName.set(t.name, t);
+    }
+  }
+  const out: OipTensor[] = [];
+  for (const spec of specs) {
+    const t = byName !== undefined ? byName.get(spec.name) : single !== undefined && single.name === spec.name ? single : undefined;
+    if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames(io)}`);
+    out.push(validateTensor(t, spec, opts.allowNonFinite));
+  }
+  let outputs: string[] | undefined;
+  if (body.outputs !== undefined) {
+    if (!Array.isArray(body.outputs)) return bad('request outputs: expected an array of {name}');
+    const known = io.outputs.map((o) => `"${o.name}"`).join(', ');
+    outputs = body.outputs.map((o: unknown, i) => {
+      if (!isObject(o) || typeof o.name !== 'string') return bad(`outputs[${i}]: expected an object with a string "name"`);
+      if (!io.outputs.some((s) => s.name === o.name)) bad(`unknown output "${o.name}": expected one of ${known}`);
+      return o.name;
+    });
+  }
+  return { id, inputs: out, outputs };
+}
+
+// Error-message helpers are module functions, not per-request closures: the
+// request path should allocate nothing it does not need.
+function expectedNames(io: Manifest['io']): string {
+  return io.inputs.map((s) => `"${s.name}"`).join(', ');
+}
+
+function wantShape(spec: TensorSpec): string {
+  return `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
+}
+
+function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFinite: boolean): OipTensor {
+  const name = spec.name;
+  if (t.datatype !== spec.datatype) {
+    bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
+  }
+  const shape = t.shape;
+  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+    n *= d as number;
+  }
+  let matches = shape.length === spec.shape.length;
+  for (let i = 0; matches && i < shape.length; i++) {
+    const d = spec.shape[i]!;
+    if (d !== -1 && d !== shape[i]) matches = false;
+  }
+  if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${wantShape(spec)}`);
+  const raw = t.data;
+  const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, name) : raw;
+  if (flat.length !== n) {
+    bad(`input "${name}": data has ${flat.length} values but shape [${shape.join(', ')}] needs ${n}`);
+  }
+  return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, allowNonFinite) };
+}
+
+function flatten(a: unknown[], name: string): unknown[] {
+  const out: unknown[] = [];
+  walk(a, 0, name, out);
+  return out;
+}
+
+function walk(x: unknown[], depth: number, name: string, out: unknown[]): void {
+  if (depth > 32) bad(`input "${name}": data is nested deeper than 32 levels`);
+  for (const v of x) {
+    if (Array.isArray(v)) walk(v, depth + 1, name, out);
+    else out.push(v);
+  }
+}
+
+function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTensor['data'] {
+  const { name, datatype } = spec;
+  const n = flat.length;
+  if (datatype === 'BYTES') {
+    const s = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (typeof v !== 'string') bad(`input "${name}": data[${i}] is ${describe(v)}: expected a string (BYTES)`);
+      s[i] = v as string;
+    }
+    return s;
+  }
+  const arr = arrayFor(datatype, n);
+  if (!arr) return bad(`input "${name}": datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    const a = arr as Float32Array | Float64Array;
+    for (let i = 0; i < n; i++) {
+      let v = flat[i];
+      if (typeof v !== 'number') {
+        if (allowNonFinite && (v === 'NaN' || v === 'Infinity' || v === '-Infinity')) v = Number(v);
+        else bad(`input "${name}": data[${i}] is ${describe(v)}: expected a number (${datatype})`);
+      } else if (!Number.isFinite(v) && !allowNonFinite) {
+        bad(`input "${name}": data[${i}] is not finite: expected a finite number (${datatype})`);
+      }
+      a[i] = v as number;
+    }
+    if (!allowNonFinite && datatype === 'FP32') {
+      for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!)) bad(`input "${name}": data[${i}] = ${flat[i] as number} overflows FP32: expected a finite FP32 number`);
+    }
+    return a;
+  }
+  if (datatype === 'BOOL') {
+    const a = arr as Uint8Array;
+    for (let i = 0; i < n; i++) {
+      const v = flat[i];
+      if (typeof v !== 'boolean') bad(`input "${name}": data[${i}] is ${describe(v)}: expected true or false (BOOL)`);
+      a[i] = v ? 1 : 0;
+    }
+    return a;
+  }
+  const [lo, hi] = INT_RANGE[datatype]!;
+  for (let i = 0; i < n; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      bad(`input "${name}": data[${i}] is ${describe(v)}: expected an integer in [${lo}, ${hi}] (${datatype})`);
+    }
+  }
+  if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) arr[i] = BigInt(flat[i] as number);
+  } else {
+    for (let i = 0; i < n; i++) arr[i] = flat[i] as number;
+  }
+  return arr;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
+  if (typeof v === 'number') return String(v);
+  return typeof v;
+}
+
