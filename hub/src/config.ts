@@ -55,6 +55,16 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /** Plausibility limits for what devices report (hub/src/sync/plausibility.ts; docs/hub.md). */
+    ingest: z
+      .object({
+        maxPredictionsPerSec: z.number().int().positive().optional(),
+        futureToleranceMs: z.number().int().nonnegative().optional(),
+        maxSeqGap: z.number().int().positive().optional(),
+        maxLengthSec: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** Model delivery caps: concurrent transfers, bytes/s per device and in total (0 = no cap). */
     blobs: z
       .object({

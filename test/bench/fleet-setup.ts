@@ -11,7 +11,7 @@ import { Hub, type HubAddresses } from '../../hub/src/server/hub.js';
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { noopLogger } from '../../hub/src/mqtt/ports.js';
-import { FleetSimulator, type SimDevice } from '../src/sim/index.js';
+import { FleetSimulator, type SimDevice, type SimModel } from '../src/sim/index.js';
 
 /** The hub's clock with an offset: see connectFleet (the per-address connect limit). */
 export class OffsetClock {
@@ -98,7 +98,7 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
  * chunks the hub's injected clock is moved on a minute (documents it signs then carry times up
  * to a few minutes ahead, well within their 14-day lifetime).
  */
-export async function connectFleet(b: BenchHub, o: { resendMs?: number; chunks?: number[] } = {}): Promise<{ sims: FleetSimulator[]; ms: number }> {
+export async function connectFleet(b: BenchHub, o: { resendMs?: number; chunks?: number[]; model?: SimModel } = {}): Promise<{ sims: FleetSimulator[]; ms: number }> {
   const sims: FleetSimulator[] = [];
   const t0 = performance.now();
   const chunks = o.chunks ?? Array.from({ length: Math.ceil(b.devices.length / 500) }, () => 500);
@@ -111,7 +111,7 @@ export async function connectFleet(b: BenchHub, o: { resendMs?: number; chunks?:
       since = 0;
     }
     since += size;
-    const sim = new FleetSimulator({ url: b.addrs.mqtt, devices: b.devices.slice(i, i + size), connectConcurrency: 50, ...(o.resendMs ? { resendMs: o.resendMs } : {}) });
+    const sim = new FleetSimulator({ url: b.addrs.mqtt, devices: b.devices.slice(i, i + size), connectConcurrency: 50, ...(o.resendMs ? { resendMs: o.resendMs } : {}), ...(o.model ? { model: o.model } : {}) });
     sims.push(sim);
     const r = await sim.connectAll();
     if (r.failed.length) throw new Error(`${r.failed.length} devices failed to connect, first: ${r.failed[0]?.id}: ${r.failed[0]?.error}`);

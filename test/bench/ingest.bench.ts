@@ -66,7 +66,10 @@ async function main(): Promise<void> {
   const b = await startBenchHub(1000);
   const failures: string[] = [];
   try {
-    const { sims, ms: connMs } = await connectFleet(b, { resendMs: 2_000, chunks: [100, 400, 500] });
+    // Windows are about a version the hub assigned to every device: it stores nothing else (plausibility.ts).
+    const model = { name: 'vibration-anomaly', version: '1.0.0' };
+    await b.api('POST', '/deployments', { model: model.name, version: model.version, target: { all: true }, reason: 'ingest bench' });
+    const { sims, ms: connMs } = await connectFleet(b, { resendMs: 2_000, chunks: [100, 400, 500], model });
     const bytes = JSON.stringify(simWindow(1, new Date(), SHAPE)).length;
     console.log(`ingest bench: hub in-process, 1,000 simulated devices connected in ${fmt(connMs / 1000, 1)} s; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each)`);
     console.log(`devices publish ${burst ? 'all at once (--burst)' : `with at most ${IN_FLIGHT} batches in flight over the fleet`}`);

@@ -17,7 +17,9 @@ export const deviceRoutes: RouteDef[] = [
   {
     method: 'get', path: '/devices/:id', access: 'viewer', summary: 'Show one device', response: DeviceInfo,
     async handler(c, deps) {
-      return deps.store.devices.get(param(c, 'id'));
+      const dev = deps.store.devices.get(param(c, 'id'));
+      const refused = deps.sync?.guard.refusals(dev.id);
+      return refused ? { ...dev, ingestRefused: refused } : dev;
     },
   },
   {

@@ -82,7 +82,9 @@ export class Hub {
     await fleet.start();
     await fleet.publishTrust(this.trustDoc);
     // Fleet sync: desired documents out, telemetry/events in (acked), model blocks on request.
-    const sync = new FleetSync({ store, link: fleet, hubKey, clock, logger, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    const sync = new FleetSync({
+      store, link: fleet, hubKey, clock, logger, metrics: this.metrics, ...(cfg.sync ? { options: cfg.sync } : {}), ...(cfg.ingest ? { ingest: cfg.ingest } : {}),
+    });
     this.syncPart = sync;
     await sync.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});

@@ -39,6 +39,8 @@ interface Hub {
   link: FleetLink;
   sync: FleetSync;
   clock: ManualClock;
+  /** What FleetSync logged. */
+  logger: RecordingLogger;
   url: string;
   clients: MqttClient[];
   close(): Promise<void>;
@@ -59,14 +61,15 @@ async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): 
     devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
   });
   await link.start();
+  const logger = new RecordingLogger();
   const sync = new FleetSync({
-    store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(),
+    store, link, hubKey: keys.hub, clock, logger,
     options: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
   });
   await sync.start();
   const clients: MqttClient[] = [];
   return {
-    store, link, sync, clock, url: link.address().mqtt, clients,
+    store, link, sync, clock, logger, url: link.address().mqtt, clients,
     async close() {
       for (const c of clients) await c.endAsync(true);
       await sync.stop();
@@ -213,8 +216,11 @@ describe('FleetSync deployments', () => {
   });
 });
 
-function window(seq: number, count = 10) {
-  return { seq, model: 'audio-energy', version: '1.0.0', start: `2026-03-01T12:0${seq % 10}:00.000Z`, lengthSec: 60, count, errors: {}, latency: emptyLatency(), features: [], outputs: [] };
+/** A plausible window: `count` predictions from one request each (so `count` latency samples). */
+function window(seq: number, count = 10, over: Record<string, unknown> = {}) {
+  const latency = emptyLatency();
+  latency.counts[3] = count;
+  return { seq, model: 'audio-energy', version: '1.0.0', start: `2026-03-01T11:5${seq % 10}:00.000Z`, lengthSec: 60, count, errors: {}, latency, features: [], outputs: [], ...over };
 }
 
 function event(seq: number, kind: string, version: string, extra: Record<string, unknown> = {}) {
@@ -226,6 +232,7 @@ describe('FleetSync telemetry and events', () => {
     const h = await startHub();
     try {
       addDevice(h, 't-1');
+      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['t-1'] }, reason: 'x' }, 'op');
       const dev = await device(h, 't-1');
       const batch = { schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(1), window(2), window(3), window(5, 7)] };
       await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
@@ -295,13 +302,14 @@ describe('FleetSync telemetry and events', () => {
 
       await send(d3, 'e-3', [event(1, 'activated', '2.0.0'), event(2, 'rolled_back', '2.0.0', { code: 'POLICY_BREACH', message: 'error rate 30.0% > 5.0%' })]);
       assert.deepEqual(status()['e-3'], ['rolled_back', null, 'POLICY_BREACH: error rate 30.0% > 5.0%']);
-      // An event for a version the device was never assigned changes nothing.
+      // An event for a version the device was never assigned changes nothing and is not stored (acked).
       await send(d3, 'e-3', [event(3, 'activated', '3.0.0')]);
       assert.deepEqual(status()['e-3'], ['rolled_back', null, 'POLICY_BREACH: error rate 30.0% > 5.0%']);
 
       const counts = h.sync.deployments.get(dep.id).counts;
       assert.deepEqual([counts.active, counts.failed, counts.rolled_back, counts.pending], [1, 1, 1, 0]);
-      assert.deepEqual(h.sync.telemetry.countFor('e-3'), { windows: 0, events: 3 });
+      assert.deepEqual(h.sync.telemetry.countFor('e-3'), { windows: 0, events: 2 });
+      assert.deepEqual(h.sync.guard.refusals('e-3')?.events, { unassigned_version: 1 });
     } finally {
       await h.close();
     }
@@ -320,6 +328,53 @@ describe('FleetSync telemetry and events', () => {
       await d.c.publishAsync(deviceTopic('s-1', 'state'), JSON.stringify(state), { qos: 1, retain: true });
       await waitFor(() => h.sync.deployments.get(dep.id).devices[0]?.status === 'active', 'status active from state');
       assert.equal(h.sync.deployments.get(dep.id).devices[0]?.progress, 1);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('FleetSync refuses what a device could not have seen (acked, counted, kept out of totals)', () => {
+  it('the observed attack: huge counts, a ghost model, a start in 2099, seq 2^53-1, a forged activated event', async () => {
+    const h = await startHub();
+    try {
+      for (const id of ['honest', 'rogue']) addDevice(h, id);
+      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['honest'] }, reason: 'x' }, 'op');
+      const honest = await device(h, 'honest');
+      const rogue = await device(h, 'rogue');
+      const send = async (d: typeof honest, id: string, topic: 'telemetry' | 'events', body: Record<string, unknown>) => {
+        const n = d.acks().length;
+        const schema = topic === 'telemetry' ? 'edgefleet.telemetry/v1' : 'edgefleet.events/v1';
+        await d.c.publishAsync(deviceTopic(id, topic), JSON.stringify({ schema, deviceId: id, ...body }), { qos: 1 });
+        await waitFor(() => d.acks().length === n + 1, `ack for ${id}`);
+        return d.acks()[n]!.ranges;
+      };
+      const attack = [
+        window(1, 1e15),
+        window(2, Number.MAX_SAFE_INTEGER),
+        window(3, 10, { model: 'ghost-model', version: '9.9.9' }),
+        window(4, 10, { start: '2099-01-01T00:00:00.000Z' }),
+        window(2 ** 53 - 1, 10),
+      ];
+      assert.deepEqual(await send(rogue, 'rogue', 'telemetry', { windows: attack }), [[1, 4], [2 ** 53 - 1, 2 ** 53 - 1]], 'every refused window is acked');
+      assert.deepEqual(await send(rogue, 'rogue', 'events', { events: [event(5, 'activated', '1.0.0')] }), [[5, 5]]);
+      assert.deepEqual(await send(honest, 'honest', 'telemetry', { windows: [window(1, 10), window(2, 20)] }), [[1, 2]]);
+
+      assert.deepEqual(h.sync.telemetry.countFor('rogue'), { windows: 0, events: 0 }, 'nothing from the rogue device is stored');
+      assert.deepEqual(h.sync.telemetry.countFor('honest'), { windows: 2, events: 0 });
+      const totals = h.sync.telemetry.windows({ model: 'audio-energy' }).reduce((a, w) => a + w.count, 0);
+      assert.equal(totals, 30, 'the model total is the honest device\'s 30 predictions');
+      assert.deepEqual(h.sync.guard.refusals('rogue'), {
+        windows: { unassigned_version: 5 }, events: { unassigned_version: 1 },
+        last: { at: h.clock.now().toISOString(), kind: 'event', seq: 5, reason: 'unassigned_version' },
+      });
+      assert.equal(h.logger.lines.filter((l) => l.msg?.includes('refused an implausible report')).length, 1, 'logged once per device and interval');
+
+      // Once the rogue device is assigned the version, its implausible numbers are refused for what they are.
+      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['rogue'] }, reason: 'x' }, 'op');
+      await send(rogue, 'rogue', 'telemetry', { windows: [window(6, 1e15), window(7, 10, { start: '2099-01-01T00:00:00.000Z' }), window(2 ** 53 - 1, 10), window(8, 10)] });
+      assert.deepEqual(h.sync.guard.refusals('rogue')?.windows, { unassigned_version: 5, implausible_rate: 1, future_start: 1, seq_jump: 1 });
+      assert.deepEqual(h.sync.telemetry.windows({ deviceId: 'rogue' }).map((w) => [w.seq, w.count]), [[8, 10]]);
     } finally {
       await h.close();
     }

@@ -7,10 +7,12 @@ import {
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
-import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import { DeploymentsRepo, targetMatches } from './deployments-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
+import { IngestGuard } from './ingest-guard.js';
+import type { IngestLimits } from './plausibility.js';
 
 export interface FleetSyncOptions {
   /** Lifetime of a desired document. */
@@ -37,6 +39,9 @@ export interface FleetSyncDeps {
   clock: Clock;
   logger: LoggerPort;
   options?: Partial<FleetSyncOptions>;
+  metrics?: MetricsPort;
+  /** Plausibility limits for what devices report (plausibility.ts). */
+  ingest?: Partial<IngestLimits>;
 }
 
 /** Desired documents published at once. */
@@ -57,6 +62,7 @@ const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'acti
 export class FleetSync {
   readonly deployments: DeploymentsRepo;
   readonly telemetry: TelemetryRepo;
+  readonly guard: IngestGuard;
   private readonly opts: FleetSyncOptions;
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
@@ -66,6 +72,7 @@ export class FleetSync {
   constructor(private readonly deps: FleetSyncDeps) {
     this.deployments = new DeploymentsRepo(deps.store.db);
     this.telemetry = new TelemetryRepo(deps.store.db);
+    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.ingest });
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
   }
 
@@ -162,6 +169,7 @@ export class FleetSync {
 
   /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
   private storeDesired(deviceIds: readonly string[]): DesiredDocument[] {
+    for (const id of deviceIds) this.guard.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
     const now = clock.now();
     const versions = new Map<string, StoredVersion>();
@@ -233,27 +241,31 @@ export class FleetSync {
     this.deps.store.devices.touch(deviceId, now);
   }
 
+  /** Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never jams). */
   async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
-    this.seen(deviceId, this.deps.clock.now());
-    const seqs = this.telemetry.putWindows(deviceId, m.windows, this.deps.clock.now());
-    await this.ack(deviceId, seqs);
+    const now = this.deps.clock.now();
+    this.seen(deviceId, now);
+    this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, m.windows, now), now);
+    await this.ack(deviceId, m.windows.map((w) => w.seq));
   }
 
   async onEvents(deviceId: string, m: EventBatch): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    const seqs = this.telemetry.putEvents(deviceId, m.events, now);
-    for (const e of m.events) {
+    const events = this.guard.events(deviceId, m.events, now);
+    this.telemetry.putEvents(deviceId, events, now);
+    for (const e of events) {
       const status = STATUS_BY_EVENT[e.kind];
       if (!status || !e.model || !e.version) continue;
       const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
       const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
       this.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
     }
-    await this.ack(deviceId, seqs);
+    await this.ack(deviceId, m.events.map((e) => e.seq));
   }
 
   onState(deviceId: string, m: ReportedState): void {
+    this.guard.invalidate(deviceId); // installed versions may have changed
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
     for (const model of m.models) {

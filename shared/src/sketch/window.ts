@@ -223,5 +223,22 @@ export function windowTotals(windows: readonly SummaryWindow[]): WindowTotals {
     setOwn(t.outputs, o.name, { counts: o.hist ? o.hist.counts : null, under: o.hist?.under ?? 0, over: o.hist?.over ?? 0, n: o.moments.n });
   }
   for (const i of inputs) setOwn(t.inputs, i.name, { n: i.moments.n, nans: i.nans });
+  assertExact(t, 'totals');
   return t;
+}
+
+/**
+ * Counts are non-negative, so a sum that is a safe integer had only safe partial sums: checking the
+ * results proves every addition was exact. Past 2^53 - 1 a total would be silently wrong; refuse it.
+ */
+function assertExact(v: unknown, path: string): void {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      throw new AppError('BAD_REQUEST', `${path} is ${v}, past 2^53 - 1 where sums stop being exact: ask for fewer windows (a version, ?since=)`);
+    }
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => assertExact(x, `${path}[${i}]`));
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) assertExact(x, `${path}.${k}`);
+  }
 }

@@ -99,6 +99,14 @@ export const DeviceInfo = z.object({
       refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
     })
     .nullable(),
+  /** Reports the hub acked but refused as implausible since it started (hub/src/sync/plausibility.ts), by reason. */
+  ingestRefused: z
+    .object({
+      windows: z.record(z.string(), z.number().int().nonnegative()),
+      events: z.record(z.string(), z.number().int().nonnegative()),
+      last: z.object({ at: IsoTime, kind: z.enum(['window', 'event']), seq: z.number().int().positive(), reason: z.string() }).optional(),
+    })
+    .optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const DeviceList = z.object({ devices: z.array(DeviceInfo) });

@@ -8,7 +8,7 @@
 // tests and benchmarks.
 import mqtt, { type MqttClient } from 'mqtt';
 import { Ack, DesiredDocument, deviceTopic, type DeviceEvent, type ReportedModel } from '@edgefleet/shared';
-import { simEvents, simPresence, simState, simTelemetry, type WindowShape } from './messages.js';
+import { simEvents, simPresence, simState, simTelemetry, type SimModel, type WindowShape } from './messages.js';
 import { DesiredFollower, type FollowOptions } from './follow.js';
 
 export interface SimDevice {
@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   now?: () => Date;
   /** Unacked outbox entries (and stalled block windows) are resent after this long (default 5 s). */
   resendMs?: number;
+  /** The model version telemetry windows are about (default sim-model 1.0.0); the hub must have assigned it. */
+  model?: SimModel;
 }
 
 export interface ConnectReport {
@@ -214,7 +216,7 @@ export class FleetSimulator {
     const worker = async () => {
       for (let s = queue.shift(); s; s = queue.shift()) {
         const seqs = Array.from({ length: windows }, () => ++s.seq);
-        await this.send(s, 'telemetry', seqs, JSON.stringify(simTelemetry(s.dev.id, seqs, this.now(), shape)));
+        await this.send(s, 'telemetry', seqs, JSON.stringify(simTelemetry(s.dev.id, seqs, this.now(), shape, this.opts.model)));
       }
     };
     await Promise.all(Array.from({ length: Math.min(n, maxInFlight) }, worker));

@@ -1,0 +1,134 @@
+// Sorts a device's windows and events into the plausible (stored, summed) and the refused (acked so
+// an honest outbox never jams, counted, logged once per device and interval, never stored). Per
+// device it caches what it may report: the versions it was told to run (its deployments) or reported
+// installing that the registry holds, and the highest seq stored from it. See plausibility.ts.
+import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
+
+export interface IngestGuardDeps {
+  db: Db;
+  logger: LoggerPort;
+  metrics?: MetricsPort | undefined;
+  limits?: Partial<IngestLimits> | undefined;
+  /** How often refusals of one device are logged at most (default 60 s). */
+  logEveryMs?: number;
+}
+
+export interface Refusals {
+  windows: Partial<Record<RefusalReason, number>>;
+  events: Partial<Record<RefusalReason, number>>;
+  last?: { at: string; kind: 'window' | 'event'; seq: number; reason: RefusalReason };
+}
+
+interface DeviceEntry {
+  allowed: Set<string> | null;
+  maxSeq: number | null;
+  refusals: Refusals;
+  loggedAt: number;
+  unlogged: number;
+}
+
+/** Devices whose context is cached; past it the least recently added entries are dropped (and reloaded on use). */
+const MAX_CACHED_DEVICES = 100_000;
+
+export class IngestGuard {
+  readonly limits: IngestLimits;
+  private readonly devices = new Map<string, DeviceEntry>();
+
+  constructor(private readonly deps: IngestGuardDeps) {
+    this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
+  }
+
+  /** The versions a device may report changed (a deployment, a new state report). */
+  invalidate(deviceId: string): void {
+    const e = this.devices.get(deviceId);
+    if (e) e.allowed = null;
+  }
+
+  /** Refusals since the hub started, for GET /devices/{id}. */
+  refusals(deviceId: string): Refusals | undefined {
+    const r = this.devices.get(deviceId)?.refusals;
+    return r && (r.last ? r : undefined);
+  }
+
+  windows(deviceId: string, windows: readonly SeqWindow[], now: Date): SeqWindow[] {
+    return this.filter(deviceId, 'window', windows, now, checkWindow);
+  }
+
+  events(deviceId: string, events: readonly DeviceEvent[], now: Date): DeviceEvent[] {
+    return this.filter(deviceId, 'event', events, now, checkEvent);
+  }
+
+  private filter<T extends { seq: number }>(
+    deviceId: string, kind: 'window' | 'event', items: readonly T[], now: Date,
+    check: (item: T, ctx: DeviceContext, limits: IngestLimits) => RefusalReason | null,
+  ): T[] {
+    const entry = this.entry(deviceId);
+    const allowed = (entry.allowed ??= this.loadAllowed(deviceId));
+    const ctx: DeviceContext = {
+      nowMs: now.getTime(),
+      maxSeq: (entry.maxSeq ??= this.loadMaxSeq(deviceId)),
+      allowed: (model, version) => allowed.has(`${model}@${version}`),
+    };
+    const kept: T[] = [];
+    for (const item of items) {
+      const reason = check(item, ctx, this.limits);
+      if (reason === null) {
+        kept.push(item);
+        if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;
+        continue;
+      }
+      this.refuse(deviceId, entry, kind, item.seq, reason, now);
+    }
+    entry.maxSeq = ctx.maxSeq;
+    return kept;
+  }
+
+  private refuse(deviceId: string, entry: DeviceEntry, kind: 'window' | 'event', seq: number, reason: RefusalReason, now: Date): void {
+    const counts = kind === 'window' ? entry.refusals.windows : entry.refusals.events;
+    counts[reason] = (counts[reason] ?? 0) + 1;
+    entry.refusals.last = { at: now.toISOString(), kind, seq, reason };
+    this.deps.metrics?.inc('edgefleet_ingest_refused_total', { kind, reason });
+    const every = this.deps.logEveryMs ?? 60_000;
+    if (now.getTime() - entry.loggedAt >= every) {
+      this.deps.logger.warn({ deviceId, kind, seq, reason, alsoRefusedSinceLastLog: entry.unlogged }, 'refused an implausible report from a device (acked, not stored)');
+      entry.loggedAt = now.getTime();
+      entry.unlogged = 0;
+    } else {
+      entry.unlogged++;
+    }
+  }
+
+  private entry(deviceId: string): DeviceEntry {
+    let e = this.devices.get(deviceId);
+    if (!e) {
+      if (this.devices.size >= MAX_CACHED_DEVICES) {
+        const oldest = this.devices.keys().next().value;
+        if (oldest !== undefined) this.devices.delete(oldest);
+      }
+      e = { allowed: null, maxSeq: null, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
+      this.devices.set(deviceId, e);
+    }
+    return e;
+  }
+
+  private loadAllowed(deviceId: string): Set<string> {
+    const rows = this.deps.db
+      .prepare(
+        `SELECT d.model AS name, d.version FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id WHERE dd.device_id = ?
+         UNION
+         SELECT dm.name, dm.version FROM device_models dm JOIN model_versions mv ON mv.name = dm.name AND mv.version = dm.version WHERE dm.device_id = ?`,
+      )
+      .all(deviceId, deviceId) as Array<{ name: string; version: string }>;
+    return new Set(rows.map((r) => `${r.name}@${r.version}`));
+  }
+
+  private loadMaxSeq(deviceId: string): number {
+    const r = this.deps.db
+      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?)')
+      .get(deviceId, deviceId) as { s: number | null };
+    return r.s ?? 0;
+  }
+}

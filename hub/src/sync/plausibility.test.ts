@@ -1,0 +1,65 @@
+// The plausibility checks on hand-made windows and events: each refusal reason, and the honest
+// shapes (errors-only windows, compacted day windows, old windows after weeks offline) accepted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { emptyLatency, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
+import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext } from './plausibility.js';
+
+const NOW = Date.parse('2026-03-01T12:00:00.000Z');
+const ctx = (over: Partial<DeviceContext> = {}): DeviceContext => ({ nowMs: NOW, maxSeq: 10, allowed: (m, v) => m === 'm' && v === '1.0.0', ...over });
+
+function win(over: Partial<SeqWindow> = {}): SeqWindow {
+  const latency = emptyLatency();
+  latency.counts[5] = 3; // three requests
+  return {
+    seq: 11, model: 'm', version: '1.0.0', start: '2026-03-01T11:58:00.000Z', lengthSec: 60, count: 5, errors: { INVALID_INPUT: 1 },
+    latency: { ...latency, sumMs: 3 },
+    features: [
+      { kind: 'numeric', name: 'a', hist: { counts: [2, 2], under: 0, over: 0 }, moments: { n: 4, mean: 1, m2: 1, min: 0, max: 2 }, nulls: 0, nans: 1 },
+      { kind: 'categorical', name: 'b', cat: { counts: { x: 3 }, other: 2 }, nulls: 0 },
+    ],
+    outputs: [], inputs: [], ...over,
+  };
+}
+
+test('an honest window passes: rows from two requests, one refused request, a NaN', () => {
+  assert.equal(checkWindow(win(), ctx(), DEFAULT_INGEST_LIMITS), null);
+});
+
+test('errors-only windows, compacted day windows and windows from weeks ago pass', () => {
+  const errorsOnly = win({ count: 0, errors: { OVERLOADED: 3 }, features: [] });
+  assert.equal(checkWindow(errorsOnly, ctx(), DEFAULT_INGEST_LIMITS), null);
+  assert.equal(checkWindow(win({ lengthSec: 86_400, start: '2026-01-01T00:00:00.000Z' }), ctx(), DEFAULT_INGEST_LIMITS), null);
+});
+
+test('each implausible window is refused with its reason', () => {
+  const L = DEFAULT_INGEST_LIMITS;
+  assert.equal(checkWindow(win({ model: 'ghost-model', version: '9.9.9' }), ctx(), L), 'unassigned_version');
+  assert.equal(checkWindow(win({ version: '2.0.0' }), ctx(), L), 'unassigned_version');
+  assert.equal(checkWindow(win({ seq: 2 ** 53 - 1 }), ctx(), L), 'seq_jump');
+  assert.equal(checkWindow(win({ start: '2099-01-01T00:00:00.000Z' }), ctx(), L), 'future_start');
+  assert.equal(checkWindow(win({ count: 1e15 }), ctx(), L), 'implausible_rate');
+  assert.equal(checkWindow(win({ count: Number.MAX_SAFE_INTEGER }), ctx(), L), 'implausible_rate');
+  assert.equal(checkWindow(win({ lengthSec: 10 ** 9 }), ctx(), L), 'implausible_rate');
+  assert.equal(checkWindow(win({ errors: { X: 4 } }), ctx(), L), 'inconsistent_counts', 'more errors than requests');
+  assert.equal(checkWindow(win({ count: 5, latency: emptyLatency(), errors: {} }), ctx(), L), 'inconsistent_counts', 'predictions without a request');
+  assert.equal(checkWindow(win({ count: 3 }), ctx(), L), 'inconsistent_counts', 'a feature binned more rows than the window counts');
+});
+
+test('the limits are the configured ones', () => {
+  const tight = { ...DEFAULT_INGEST_LIMITS, maxPredictionsPerSec: 0.05, futureToleranceMs: 0, maxSeqGap: 1 };
+  assert.equal(checkWindow(win(), ctx(), tight), 'implausible_rate');
+  assert.equal(checkWindow(win({ seq: 12 }), ctx(), { ...DEFAULT_INGEST_LIMITS, maxSeqGap: 1 }), 'seq_jump');
+  assert.equal(checkWindow(win({ start: '2026-03-01T12:00:01.000Z' }), ctx(), { ...DEFAULT_INGEST_LIMITS, futureToleranceMs: 0 }), 'future_start');
+});
+
+test('events: an unassigned version, a seq jump and a future stamp are refused; events without a model pass', () => {
+  const e = (over: Partial<DeviceEvent> = {}): DeviceEvent => ({ seq: 11, at: '2026-03-01T11:00:00.000Z', kind: 'activated', model: 'm', version: '1.0.0', message: 'ok', ...over });
+  const L = DEFAULT_INGEST_LIMITS;
+  assert.equal(checkEvent(e(), ctx(), L), null);
+  assert.equal(checkEvent(e({ model: 'ghost-model', version: '9.9.9' }), ctx(), L), 'unassigned_version');
+  assert.equal(checkEvent(e({ seq: 2 ** 53 - 1 }), ctx(), L), 'seq_jump');
+  assert.equal(checkEvent(e({ at: '2099-01-01T00:00:00.000Z' }), ctx(), L), 'future_start');
+  const { model: _m, version: _v, ...bare } = e({ kind: 'trust_rotated' });
+  assert.equal(checkEvent(bare, ctx(), L), null);
+});

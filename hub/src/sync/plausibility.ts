@@ -1,0 +1,86 @@
+// What a device may report (docs/security.md, "A device reports only what it could have seen"):
+// numbers another machine sends are checked before they are summed. Pure checks of one window or
+// event against the device's context; the IngestGuard (ingest-guard.ts) supplies that context.
+// Every check is one an honest agent always passes (agent/src/summaries records exactly these
+// relations, and compaction merges windows by summing, which keeps every inequality).
+import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
+
+export interface IngestLimits {
+  /** Predictions a window may count per second of its length (a batch job on a fast box stays far below). */
+  maxPredictionsPerSec: number;
+  /** How far in the hub's future a window may start or an event be stamped (clock skew). */
+  futureToleranceMs: number;
+  /** How far above the highest seq already stored from the device a new seq may jump. */
+  maxSeqGap: number;
+  /** The longest window (compaction merges minute windows up to days). */
+  maxLengthSec: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxPredictionsPerSec: 1_000_000,
+  futureToleranceMs: 3600_000,
+  maxSeqGap: 10_000_000,
+  maxLengthSec: 31 * 86_400,
+};
+
+export type RefusalReason =
+  | 'unassigned_version' // a model version the device was never told to run nor reported installing from the registry
+  | 'seq_jump' // a seq far above anything the device sent before (would poison the seq space)
+  | 'future_start' // starts (or, for an event, is stamped) beyond the clock tolerance
+  | 'implausible_rate' // more predictions than the window's length allows
+  | 'inconsistent_counts'; // counts that contradict the window's own histograms
+
+export interface DeviceContext {
+  nowMs: number;
+  /** Highest seq stored from this device (0 if none). */
+  maxSeq: number;
+  allowed(model: string, version: string): boolean;
+}
+
+function checkSeq(seq: number, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
+  return seq > ctx.maxSeq + limits.maxSeqGap ? 'seq_jump' : null;
+}
+
+const sum = (a: readonly number[]): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] as number;
+  return s;
+};
+
+/** Why the hub must not count this window, or null when it is plausible. */
+export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
+  if (!ctx.allowed(w.model, w.version)) return 'unassigned_version';
+  const seq = checkSeq(w.seq, ctx, limits);
+  if (seq) return seq;
+  const start = Date.parse(w.start);
+  if (!(start <= ctx.nowMs + limits.futureToleranceMs)) return 'future_start';
+  if (w.lengthSec > limits.maxLengthSec || w.count > w.lengthSec * limits.maxPredictionsPerSec) return 'implausible_rate';
+  // Every request (answered or refused) adds one latency sample; refused ones are also counted in
+  // `errors`, answered ones add their rows to `count`. So errors <= samples, and a window that
+  // counts predictions has at least one answered request.
+  let errors = 0;
+  for (const k in w.errors) errors += w.errors[k] as number;
+  const samples = sum(w.latency.counts);
+  if (errors > samples || (w.count > 0 && samples - errors < 1)) return 'inconsistent_counts';
+  // Each row adds to one bin (or under/over, or NaN) of a numeric feature, and to one category.
+  for (const f of w.features) {
+    if (f.kind === 'numeric') {
+      const binned = f.hist ? sum(f.hist.counts) + f.hist.under + f.hist.over : 0;
+      if (binned + f.nans > w.count || f.moments.n > w.count) return 'inconsistent_counts';
+    } else {
+      let cats = f.cat.other;
+      for (const k in f.cat.counts) cats += f.cat.counts[k] as number;
+      if (cats > w.count) return 'inconsistent_counts';
+    }
+  }
+  return null;
+}
+
+/** Why the hub must not store this event, or null when it is plausible. */
+export function checkEvent(e: DeviceEvent, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
+  if (e.model !== undefined && e.version !== undefined && !ctx.allowed(e.model, e.version)) return 'unassigned_version';
+  const seq = checkSeq(e.seq, ctx, limits);
+  if (seq) return seq;
+  if (!(Date.parse(e.at) <= ctx.nowMs + limits.futureToleranceMs)) return 'future_start';
+  return null;
+}
