@@ -4,6 +4,8 @@
 // processes (one ring=canary, the rest ring=main), deploys v1 to all, sends them
 // steady prediction traffic, waits until all run v1, deploys v2 to ring=canary, and
 // shows the fleet live until Ctrl-C (or --seconds), then stops agents, then the hub.
+// `npm start` runs this through scripts/start.mjs (build first, then this module in the
+// same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -75,7 +77,7 @@ async function deploy(hub: HubHandle, version: string, target: Deployment['targe
 async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   // Ctrl-C during start-up ends the current wait and goes straight to the orderly stop.
   let interrupted: string | null = null;
-  void stopSignal.then((sig) => { interrupted = sig; });
+  stopSignal.then((sig) => { interrupted = sig; }, (err: unknown) => { interrupted = String(err); });
   const check = () => { if (interrupted) throw new Error(`interrupted (${interrupted}) while starting`); };
   const procs: RunningProcess[] = [];
   const agents: AgentHandle[] = [];
@@ -209,4 +211,4 @@ async function main(): Promise<void> {
   process.exit();
 }
 
-void main();
+await main();

@@ -203,4 +203,4 @@ async function delegate(cmd: 'summaries' | 'batch', argv: string[], env: NodeJS.
   return cmd === 'summaries' ? summariesCommand(rest, ctx) : batchCommand(rest, ctx);
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet-agent', main);
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet-agent', main);

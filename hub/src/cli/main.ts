@@ -61,4 +61,4 @@ export function main(argv: readonly string[], ctx: CliContext = processContext()
   return dispatch(commands, argv, ctx);
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet', main);
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet', main);

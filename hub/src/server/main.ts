@@ -9,7 +9,7 @@ import { loadConfig, type HubConfig } from '../config.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
 import { mosquittoConfigCommand } from '../mqtt/mosquitto-config.js';
-import { Hub } from './hub.js';
+import { Hub, HUB_STOP_EXIT_MS } from './hub.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
 const USAGE = `usage: edgefleet-hub run --data-dir DIR [--config hub.json] [--http-port 8700] [--mqtt-port 1883]
@@ -44,11 +44,21 @@ async function run(argv: string[]): Promise<number> {
       logger.info({ signal: sig }, 'stopping');
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      // A second signal while stopping: exit now (the store is SQLite WAL, crash-safe).
+      const again = () => process.exit(1);
+      process.once('SIGTERM', again);
+      process.once('SIGINT', again);
       resolve();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Gone within 10 s of the signal in every state (docs/hub.md "Stopping"): the stop's steps have
+  // deadlines, and this unref'd timer ends the process if something still holds the event loop.
+  setTimeout(() => {
+    logger.error({ ms: HUB_STOP_EXIT_MS }, 'still running after stop: exiting');
+    process.exit(1);
+  }, HUB_STOP_EXIT_MS).unref();
   await hub.stop();
   return 0;
 }
@@ -92,4 +102,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (isEntryPoint(import.meta.url)) void runMain('edgefleet-hub', main);
+if (isEntryPoint(import.meta.url)) await runMain('edgefleet-hub', main);
