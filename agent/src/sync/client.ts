@@ -16,7 +16,7 @@ import { BlobDownloader } from './downloader.js';
 import { checkDesired } from './desired.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { PolicyWatcher } from './policy.js';
-import { STOP_STEP_MS } from './stop-budget.js';
+import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 
@@ -154,22 +154,7 @@ export class SyncClient {
     await settleWithin(this.updater.idle(), STOP_STEP_MS.updater, 'the install or switch under way', warn);
     const c = this.client;
     this.client = null;
-    if (!c) return;
-    // No reconnects from here on: a hub that resets the connection now must not keep us retrying.
-    c.options.reconnectPeriod = 0;
-    let clean = false;
-    if (c.connected) {
-      await settleWithin(
-        c.publishAsync(deviceTopic(this.id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }), { qos: 1, retain: true })
-          .then(() => { clean = true; }),
-        STOP_STEP_MS.presence, 'publishing offline presence', warn,
-      );
-    }
-    // Offline, or the presence was not acked: don't wait for in-flight packets that cannot complete.
-    await settleWithin(c.endAsync(!clean), STOP_STEP_MS.close, 'closing the MQTT connection', (err) => {
-      warn(err);
-      c.end(true);
-    });
+    if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }) }, warn);
   }
 
   private async publish(kind: DeviceTopicKind, payload: string, retain = false): Promise<void> {
