@@ -9,7 +9,7 @@
 import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Deployment, DeviceInfo } from '@edgefleet/shared';
+import { withDeadline, type Deployment, type DeviceInfo } from '@edgefleet/shared';
 import {
   enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
@@ -162,13 +162,14 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     const view = fleetView({ api: hub.api, model: MODEL, served, out: process.stdout });
     cleanup.push(() => view.stop());
     const why = await Promise.race([stopSignal, ...(o.seconds ? [new Promise<string>((r) => setTimeout(() => r(`${o.seconds} s passed`), o.seconds! * 1000))] : [])]);
-    await view.stop();
-    const final = await view.refresh().catch(() => view.last);
+    // The stop path must not hang on a hub that stopped answering: a deadline on each call to it.
+    await withDeadline(view.stop(), 5000, 'the fleet view').catch(() => undefined);
+    const final = await withDeadline(view.refresh(), 5000, 'reading the final fleet state').catch(() => view.last);
     step(`stopping (${why}): traffic, then agents, then the hub`);
     say(`fleet summary ${JSON.stringify({ hub: { http: hub.http, mqtt: hub.mqtt }, devices: final?.devices ?? [], deployments: final?.deployments ?? [] })}`);
     return 0;
   } finally {
-    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    for (const c of cleanup.reverse()) await withDeadline(c(), 5000, 'stopping traffic and the view').catch(() => undefined);
     const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
     await hub?.stop();
     const hubCode = hub ? (await hub.process.exited).code : 0;

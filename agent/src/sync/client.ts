@@ -146,12 +146,12 @@ export class SyncClient {
     this.policy.stop();
     this.outbox.pause();
     this.downloader.stop();
-    if (this.stateTimer) clearTimeout(this.stateTimer);
-    this.stateTimer = null;
     const warn = (err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'stopping the hub link');
     // An install or switch under way finishes before the DB closes, unless it is stuck (then the
-    // process exits mid-step: every step is crash-safe, docs/agent.md "Installing").
+    // process exits mid-step, which is crash-safe: docs/agent.md "Stopping").
     await settleWithin(this.updater.idle(), STOP_STEP_MS.updater, 'the install or switch under way', warn);
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.stateTimer = null;
     const c = this.client;
     this.client = null;
     if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }) }, warn);
