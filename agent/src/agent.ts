@@ -3,7 +3,7 @@
 // in-process. main.ts is the program's composition root around this.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AppError, verifyTrustDocument, type Manifest } from '@edgefleet/shared';
+import { AppError, settleWithin, verifyTrustDocument, type Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
@@ -26,10 +26,19 @@ import { Retention } from './summaries/retention.js';
 import { BatchScheduler } from './batch/scheduler.js';
 import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
+import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { readCredentials } from './sync/credentials.js';
 import { syncMigration } from './sync/sync-store.js';
 import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
+
+/**
+ * Deadlines of agent.stop()'s steps (docs/agent.md "Stopping"): the hub link and the API stop side by
+ * side, so the whole stop stays under STOP_TOTAL_MS, and main.ts exits by force after STOP_EXIT_MS.
+ */
+export const STOP_MS = { part: 1000, sync: SYNC_STOP_MS + 500, api: 3000, batch: 2000, runtime: 1000 };
+export const STOP_TOTAL_MS = Math.max(STOP_MS.sync, STOP_MS.api) + STOP_MS.batch + STOP_MS.runtime;
+export const STOP_EXIT_MS = 9000;
 
 /** Anything with a lifecycle. */
 export interface Part {
@@ -262,15 +271,28 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       if (!started) return Promise.resolve();
       stopping ??= (async () => {
         ready = false;
-        for (const p of [...extra].reverse()) await p.stop();
-        await sync?.stop(); // publishes offline presence; unsent windows stay in the outbox
+        const step = (work: Promise<unknown> | unknown, ms: number, what: string) =>
+          settleWithin(work, ms, what, (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+        for (const p of [...extra].reverse()) await step(p.stop(), STOP_MS.part, 'an extra part');
         if (timer) clearInterval(timer);
-        await api?.stop(); // stop accepting; in-flight requests finish
-        await batch?.stop(); // a running job finishes its file
-        await policy?.stop(); // a rollback under way finishes (bounded)
-        await recorder?.stop?.(); // writes the open summary window (sent on the next connect)
+        await Promise.all([
+          // Publishes offline presence; unsent windows stay in the outbox. Bounded on its own (SYNC_STOP_MS).
+          step(sync?.stop(), STOP_MS.sync, 'the hub link'),
+          step(api?.stop(), STOP_MS.api, 'the API (in-flight requests)'), // stop accepting; in-flight requests finish
+        ]);
+        await Promise.all([
+          step(batch?.stop(), STOP_MS.batch, 'the running batch job'), // a running job finishes its file
+          step(policy?.stop(), STOP_MS.batch, 'a policy rollback under way'),
+        ]);
+        // Local SQLite only: writes the open summary window (sent on the next connect), so every
+        // prediction served before the signal is on disk.
+        try {
+          await recorder?.stop?.();
+        } catch (err) {
+          logger.error({ err }, 'writing the open summary window failed');
+        }
         retention?.stop();
-        await runtime.stop();
+        await step(runtime.stop(), STOP_MS.runtime, 'releasing model sessions');
         store?.db.close();
         logger.info('stopped');
       })();

@@ -1,8 +1,10 @@
 // Composition root of the daemon (`edgefleet-agent run`): loadConfig -> build
 // parts -> start() -> SIGTERM/SIGINT -> stop() (stop accepting, finish
 // in-flight requests, write the open summary window, close sessions and DB).
+// The process is gone within 10 s of the signal in every state (docs/agent.md
+// "Stopping"): each stop step has a deadline, and a watchdog exits by force.
 import { AppError } from '@edgefleet/shared';
-import { createAgent, type Agent } from './agent.js';
+import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import { loadConfig, type ConfigFlags } from './config.js';
 import { pauseFromEnv } from './install/manager.js';
 import { createLogger } from './log.js';
@@ -13,9 +15,18 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const agent = createAgent(config, { logger, pause: pauseFromEnv(env) });
   let exiting = false;
   const shutdown = (signal: string) => {
-    if (exiting) return;
+    if (exiting) {
+      // A second signal (Ctrl-C twice, a supervisor's kill): exit now, the stop is crash-safe anyway.
+      logger.warn({ signal }, 'second signal while stopping: exiting now');
+      process.exit(1);
+    }
     exiting = true;
     logger.info({ signal }, 'stopping');
+    // Unref'd: exits by force only if the stop itself is stuck past its own deadlines.
+    setTimeout(() => {
+      logger.error({ ms: STOP_EXIT_MS }, 'stop did not finish in time: exiting');
+      process.exit(1);
+    }, STOP_EXIT_MS).unref();
     agent.stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -4,10 +4,12 @@
 // processes (one ring=canary, the rest ring=main), deploys v1 to all, sends them
 // steady prediction traffic, waits until all run v1, deploys v2 to ring=canary, and
 // shows the fleet live until Ctrl-C (or --seconds), then stops agents, then the hub.
+// `npm start` runs this through scripts/start.mjs (build first, then this module in the
+// same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Deployment, DeviceInfo } from '@edgefleet/shared';
+import { withDeadline, type Deployment, type DeviceInfo } from '@edgefleet/shared';
 import {
   enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
@@ -75,7 +77,7 @@ async function deploy(hub: HubHandle, version: string, target: Deployment['targe
 async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   // Ctrl-C during start-up ends the current wait and goes straight to the orderly stop.
   let interrupted: string | null = null;
-  void stopSignal.then((sig) => { interrupted = sig; });
+  stopSignal.then((sig) => { interrupted = sig; }, (err: unknown) => { interrupted = String(err); });
   const check = () => { if (interrupted) throw new Error(`interrupted (${interrupted}) while starting`); };
   const procs: RunningProcess[] = [];
   const agents: AgentHandle[] = [];
@@ -160,13 +162,14 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     const view = fleetView({ api: hub.api, model: MODEL, served, out: process.stdout });
     cleanup.push(() => view.stop());
     const why = await Promise.race([stopSignal, ...(o.seconds ? [new Promise<string>((r) => setTimeout(() => r(`${o.seconds} s passed`), o.seconds! * 1000))] : [])]);
-    await view.stop();
-    const final = await view.refresh().catch(() => view.last);
+    // The stop path must not hang on a hub that stopped answering: a deadline on each call to it.
+    await withDeadline(view.stop(), 5000, 'the fleet view').catch(() => undefined);
+    const final = await withDeadline(view.refresh(), 5000, 'reading the final fleet state').catch(() => view.last);
     step(`stopping (${why}): traffic, then agents, then the hub`);
     say(`fleet summary ${JSON.stringify({ hub: { http: hub.http, mqtt: hub.mqtt }, devices: final?.devices ?? [], deployments: final?.deployments ?? [] })}`);
     return 0;
   } finally {
-    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    for (const c of cleanup.reverse()) await withDeadline(c(), 5000, 'stopping traffic and the view').catch(() => undefined);
     const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
     await hub?.stop();
     const hubCode = hub ? (await hub.process.exited).code : 0;
@@ -209,4 +212,4 @@ async function main(): Promise<void> {
   process.exit();
 }
 
-void main();
+await main();

@@ -8,7 +8,7 @@ import { canonicalBytes, canonicalJson, sha256File, sha256Hex } from './canonica
 
 const SEED = 20261128;
 
-void test('sorts keys by UTF-16 code units, no whitespace, nested', () => {
+test('sorts keys by UTF-16 code units, no whitespace, nested', () => {
   assert.equal(canonicalJson({ b: 1, a: [true, null, { d: 'x', c: 2 }] }), '{"a":[true,null,{"c":2,"d":"x"}],"b":1}');
   // RFC 8785 3.2.3 example: sorted by UTF-16 code units, not code points.
   const keys = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
@@ -16,7 +16,7 @@ void test('sorts keys by UTF-16 code units, no whitespace, nested', () => {
   assert.equal(canonicalJson({ a: 1 }), canonicalJson({ a: 1 }));
 });
 
-void test('numbers use the ES serialisation (RFC 8785 appendix B samples)', () => {
+test('numbers use the ES serialisation (RFC 8785 appendix B samples)', () => {
   const cases: [number, string][] = [
     [0, '0'], [-0, '0'], [1e21, '1e+21'], [1e-7, '1e-7'], [123456789012345680000, '123456789012345680000'],
     [0.000001, '0.000001'], [-1.5, '-1.5'], [9007199254740992, '9007199254740992'], [5e-324, '5e-324'],
@@ -25,7 +25,7 @@ void test('numbers use the ES serialisation (RFC 8785 appendix B samples)', () =
   for (const [n, s] of cases) assert.equal(canonicalJson(n), s, String(n));
 });
 
-void test('refuses values JSON cannot carry, naming where they are', () => {
+test('refuses values JSON cannot carry, naming where they are', () => {
   assert.throws(() => canonicalJson({ a: [1, NaN] }), /NaN is not representable at \$\.a\[1\]/);
   assert.throws(() => canonicalJson({ x: Infinity }), /Infinity is not representable at \$\.x/);
   assert.throws(() => canonicalJson([undefined]), /undefined is not representable at \$\[0\]/);
@@ -37,7 +37,7 @@ void test('refuses values JSON cannot carry, naming where they are', () => {
   assert.throws(() => canonicalJson(() => 1), /function/);
 });
 
-void test('omits undefined object properties and honours toJSON', () => {
+test('omits undefined object properties and honours toJSON', () => {
   assert.equal(canonicalJson({ a: undefined, b: 1 }), '{"b":1}');
   assert.equal(canonicalJson({ t: new Date(0) }), '{"t":"1970-01-01T00:00:00.000Z"}');
   assert.equal(canonicalJson('é\u2028"'), '"é\u2028\\""');
@@ -47,7 +47,7 @@ void test('omits undefined object properties and honours toJSON', () => {
 // JSON values without -0 (JSON has no negative zero, so it cannot round-trip).
 const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 
-void test('property: parse(canonical(x)) deep-equals x', () => {
+test('property: parse(canonical(x)) deep-equals x', () => {
   fc.assert(fc.property(json, (v) => { assert.deepStrictEqual(JSON.parse(canonicalJson(v)), v); }), { seed: SEED, numRuns: 300 });
 });
 
@@ -66,7 +66,7 @@ function shuffleKeys(v: unknown, rnd: () => number): unknown {
   return v;
 }
 
-void test('property: key order does not change the canonical text; canonical is idempotent', () => {
+test('property: key order does not change the canonical text; canonical is idempotent', () => {
   fc.assert(fc.property(json, fc.integer(), (v, s) => {
     let state = s >>> 0;
     const rnd = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32);
@@ -76,7 +76,7 @@ void test('property: key order does not change the canonical text; canonical is 
   }), { seed: SEED, numRuns: 300 });
 });
 
-void test('sha256Hex and streaming sha256File agree', async () => {
+test('sha256Hex and streaming sha256File agree', async () => {
   assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   const dir = mkdtempSync(join(tmpdir(), 'ef-canon-'));
   try {

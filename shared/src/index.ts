@@ -9,3 +9,4 @@ export * from './sketch/index.js';
 export * from './drift/index.js';
 export * from './token-bucket.js';
 export * from './infer/index.js';
+export * from './deadline.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compareSemver, isSemver, satisfiesMin } from './semver.js';
 
-void test('orders versions by semver precedence (semver.org section 11 example chain)', () => {
+test('orders versions by semver precedence (semver.org section 11 example chain)', () => {
   const chain = ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0', '1.0.1', '1.1.0', '1.10.0', '2.0.0'];
   for (let i = 0; i < chain.length; i++) {
     for (let j = 0; j < chain.length; j++) {
@@ -14,21 +14,21 @@ void test('orders versions by semver precedence (semver.org section 11 example c
   assert.equal(compareSemver('99999999999999999999.0.0', '99999999999999999998.0.0'), 1);
 });
 
-void test('satisfiesMin', () => {
+test('satisfiesMin', () => {
   assert.equal(satisfiesMin('0.2.0', '0.1.9'), true);
   assert.equal(satisfiesMin('0.1.0', '0.1.0'), true);
   assert.equal(satisfiesMin('0.1.0-rc.1', '0.1.0'), false);
   assert.equal(satisfiesMin('0.0.9', '0.1.0'), false);
 });
 
-void test('bad versions are refused with a message naming them', () => {
+test('bad versions are refused with a message naming them', () => {
   assert.equal(isSemver('1.2'), false);
   assert.throws(() => compareSemver('1.2', '1.0.0'), /version "1.2" is not a semantic version; expected MAJOR.MINOR.PATCH/);
   assert.throws(() => satisfiesMin('1.0.0', '01.0.0'), /"01.0.0"/);
   assert.throws(() => compareSemver('1.0.0-', '1.0.0'), /not a semantic version/);
 });
 
-void test('property: antisymmetric and transitive', () => {
+test('property: antisymmetric and transitive', () => {
   const id = fc.oneof(fc.nat(20).map(String), fc.constantFrom('alpha', 'beta', 'rc', 'x-1'));
   const v = fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.array(id, { maxLength: 3 }))
     .map(([a, b, c, pre]) => `${a}.${b}.${c}${pre.length ? `-${pre.join('.')}` : ''}`);

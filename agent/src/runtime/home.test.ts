@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runCli, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row } from '../testing.js';
 
-void test('install and serve leave HOME untouched (no onnxruntime telemetry files)', { timeout: 120_000 }, async () => {
+test('install and serve leave HOME untouched (no onnxruntime telemetry files)', { timeout: 120_000 }, async () => {
   const kit = makeKit();
   try {
     const home = join(kit.dir, 'home');

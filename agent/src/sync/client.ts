@@ -4,8 +4,8 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, STATE_SCHEMA, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
-  type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
+  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
+  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -15,6 +15,7 @@ import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { checkDesired } from './desired.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 
@@ -66,17 +67,22 @@ export class SyncClient {
       d.emit(e);
       this.outbox.kick();
     };
-    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publish(kind, payload), this.opts.outbox);
+    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publish(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
-      requester: { request: (req) => void this.publish('blob/get', JSON.stringify(req)).catch(() => undefined) },
+      // A lost request is asked again when the download stalls (downloader stallMs).
+      requester: { request: (req) => { this.publish('blob/get', JSON.stringify(req)).catch(() => undefined); } },
       blockSize: this.opts.blockSize,
       window: this.opts.window,
       ...(d.pause ? { pause: d.pause } : {}),
     });
     // Local rollback by policy is the policy guard's (policy/guard.ts, wired in agent.ts); it tells the updater.
-    this.updater = new Updater({ manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit, changed: () => this.stateChanged() });
+    const report = (err: unknown, what: string) => d.logger.error({ err }, `${what} failed`);
+    this.updater = new Updater({
+      manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit,
+      changed: () => this.stateChanged(), onError: report,
+    });
   }
 
   private now(): Date {
@@ -102,7 +108,7 @@ export class SyncClient {
     const trust = this.d.trust.get();
     if (doc && trust) {
       const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
-      if (v.ok) void this.updater.apply(v.body);
+      if (v.ok) this.applyDesired(v.body);
     }
     const client = mqtt.connect(this.brokerUrl, {
       clientId: this.id,
@@ -116,7 +122,9 @@ export class SyncClient {
       will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() })), qos: 1, retain: true },
     });
     this.client = client;
-    client.on('connect', () => void this.onConnect());
+    client.on('connect', () => {
+      this.onConnect().catch((err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'setting up the hub connection failed'));
+    });
     client.on('close', () => {
       this.connected = false;
       this.outbox.pause();
@@ -125,22 +133,23 @@ export class SyncClient {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
+  /**
+   * Bounded by SYNC_STOP_MS in every state (docs/agent.md "Stopping"): each step that can wait on the
+   * network or on an install has its own deadline, and a hub that went away mid-stop is not retried.
+   */
   async stop(): Promise<void> {
     this.updater.stop();
     this.outbox.pause();
     this.downloader.stop();
-    await this.updater.idle(); // an install or switch under way finishes before the DB closes
+    const warn = (err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'stopping the hub link');
+    // An install or switch under way finishes before the DB closes, unless it is stuck (then the
+    // process exits mid-step, which is crash-safe: docs/agent.md "Stopping").
+    await settleWithin(this.updater.idle(), STOP_STEP_MS.updater, 'the install or switch under way', warn);
     if (this.stateTimer) clearTimeout(this.stateTimer);
     this.stateTimer = null;
     const c = this.client;
     this.client = null;
-    if (c) {
-      if (c.connected) {
-        await c.publishAsync(deviceTopic(this.id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }), { qos: 1, retain: true }).catch(() => undefined);
-      }
-      // Offline (hub down): don't wait for in-flight packets that cannot complete.
-      await c.endAsync(!c.connected).catch(() => undefined);
-    }
+    if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }) }, warn);
   }
 
   private async publish(kind: DeviceTopicKind, payload: string, retain = false): Promise<void> {
@@ -263,7 +272,12 @@ export class SyncClient {
     }
     this.store.setApplied(v.body.seq, doc);
     this.stateChanged();
-    void this.updater.apply(v.body);
+    this.applyDesired(v.body);
+  }
+
+  /** Hands a document to the updater; it reports its own failures (Updater onError), this is a last guard. */
+  private applyDesired(body: DesiredBody): void {
+    this.updater.apply(body).catch((err: unknown) => this.d.logger.error({ err }, 'applying the desired state failed'));
   }
 
   private onTrust(payload: Buffer): void {

@@ -112,7 +112,7 @@ export class BlobDownloader {
     return new Promise<string>((resolve, reject) => {
       const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, resolve, reject, onProgress };
       this.active.set(sha256, a);
-      if (committed >= size) void this.finish(a);
+      if (committed >= size) this.finishing(a);
       else this.pump(a);
     });
   }
@@ -154,15 +154,15 @@ export class BlobDownloader {
         a.midPaused = true;
         a.halted = true;
         if (a.stallTimer) clearTimeout(a.stallTimer);
-        void this.opts.pause('download:mid').then(() => {
+        this.opts.pause('download:mid').then(() => {
           a.halted = false;
           if (this.active.get(a.sha256) === a) this.pump(a);
-        });
+        }, (err: unknown) => this.fail(a, err));
         return;
       }
     }
     if (a.halted) return;
-    if (a.committed >= a.size) void this.finish(a);
+    if (a.committed >= a.size) this.finishing(a);
     else this.pump(a);
   }
 
@@ -223,11 +223,19 @@ export class BlobDownloader {
     a.reject(err);
   }
 
+  /** Runs finish() in the background; whatever fails there (disk, SQLite) rejects the fetch. */
+  private finishing(a: Active): void {
+    this.finish(a).catch((err: unknown) => a.reject(err));
+  }
+
   private async finish(a: Active): Promise<void> {
-    this.commit(a);
-    this.cleanup(a);
     const partial = this.partialPath(a.sha256);
     try {
+      try {
+        this.commit(a);
+      } finally {
+        this.cleanup(a);
+      }
       const h = await sha256File(partial);
       if (h.size !== a.size || h.sha256 !== a.sha256) {
         rmSync(partial, { force: true });

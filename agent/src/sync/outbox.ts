@@ -37,6 +37,8 @@ export class OutboxSender {
     private readonly publish: Publish,
     options: Partial<OutboxOptions> = {},
     private readonly now: () => number = Date.now,
+    /** A failure while draining (e.g. SQLite full or closed): reported, then retried after resendAfterMs. */
+    private readonly onError: (err: unknown) => void = (err) => process.stderr.write(`outbox: sending failed: ${(err as Error)?.message ?? String(err)}\n`),
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
@@ -61,7 +63,10 @@ export class OutboxSender {
     if (!this.running || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.drain();
+      this.drain().catch((err: unknown) => {
+        this.onError(err);
+        this.kick(this.opts.resendAfterMs);
+      });
     }, ms);
   }
 

@@ -21,6 +21,11 @@ export interface UpdaterDeps {
   emit: (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
   /** Something a state report should show changed. */
   changed: () => void;
+  /**
+   * A failure outside a model's own install (e.g. SQLite full while recording a failure or a breach):
+   * reported here, never an unhandled rejection (which would end the daemon).
+   */
+  onError: (err: unknown, what: string) => void;
 }
 
 export class Updater implements PolicyListener {
@@ -32,12 +37,15 @@ export class Updater implements PolicyListener {
 
   constructor(private readonly d: UpdaterDeps) {}
 
+  /** Queues `doc`; resolves when the queue is empty. Never rejects: failures go to onError. */
   apply(doc: DesiredBody): Promise<void> {
     this.next = doc;
     if (!this.running) {
-      this.running = this.loop().finally(() => {
-        this.running = null;
-      });
+      this.running = this.loop()
+        .catch((err: unknown) => this.d.onError(err, `applying desired document ${doc.seq}`))
+        .finally(() => {
+          this.running = null;
+        });
     }
     return this.running;
   }

@@ -183,8 +183,12 @@ export function fleetView(o: FleetViewOptions): FleetView {
     ).finally(() => { running = null; });
     return running;
   };
-  void tick();
-  const timer = setInterval(() => void tick(), every);
+  // tick() reports the hub's errors itself; this catches a failing write to `out`.
+  const background = () => {
+    tick().catch((err: unknown) => process.stderr.write(`fleet view: ${(err as Error).message}\n`));
+  };
+  background();
+  const timer = setInterval(background, every);
   return {
     get last() { return last; },
     async refresh() {

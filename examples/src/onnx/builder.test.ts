@@ -18,7 +18,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
   }
 }
 
-void test('buildMlp with hand-set weights computes Gemm + activations', async () => {
+test('buildMlp with hand-set weights computes Gemm + activations', async () => {
   // 2 -> 2 (relu) -> 1 (sigmoid); standardization (x - 1) * 2 first.
   const spec = {
     inputName: 'x',
@@ -47,7 +47,7 @@ void test('buildMlp with hand-set weights computes Gemm + activations', async ()
   }
 });
 
-void test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', async () => {
+test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', async () => {
   const a = randomMlp({ seed: 7 });
   const b = randomMlp({ seed: 7 });
   const c = randomMlp({ seed: 8 });
@@ -68,7 +68,7 @@ void test('randomMlp 64-256-256-10 is seeded and its softmax rows sum to 1', asy
   }
 });
 
-void test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', async () => {
+test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', async () => {
   const m = buildMultiInputModel();
   const s = await session(m.onnx);
   try {
@@ -97,7 +97,7 @@ void test('buildMultiInputModel: audio + INT64 scalar in, energy + scalar out', 
   }
 });
 
-void test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', async () => {
+test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', async () => {
   const g = new GraphBuilder('misc');
   const x = g.input('x', 'INT64', [-1, 2]);
   const xf = g.op('Cast', [x], { to: onnxElemType('FP32') });
@@ -118,7 +118,7 @@ void test('GraphBuilder: Cast, MatMul, Add, Softmax, Identity and attributes', a
   }
 });
 
-void test('builder refuses bad graphs with messages that say what was expected', () => {
+test('builder refuses bad graphs with messages that say what was expected', () => {
   const g = new GraphBuilder();
   g.input('x', 'FP32', [1]);
   assert.throws(() => g.input('x', 'FP32', [1]), /duplicate input name "x"/);

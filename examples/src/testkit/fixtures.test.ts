@@ -21,21 +21,21 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-void test('keys are written with the secret at mode 0600 and read back', async () => {
+test('keys are written with the secret at mode 0600 and read back', async () => {
   assert.equal(statSync(fx.keys.files.release.keyPath).mode & 0o777, 0o600);
   const k = await readSecretKeyFile(fx.keys.files.untrusted.keyPath);
   assert.equal(k.role, 'release');
   assert.equal(k.keyId, fx.keys.untrusted.keyId);
 });
 
-void test('trust.json verifies and names root, release and hub but not the untrusted key', () => {
+test('trust.json verifies and names root, release and hub but not the untrusted key', () => {
   const body = verifyTrustDocument(JSON.parse(readFileSync(fx.trustPath, 'utf8')), { now: new Date() });
   assert.deepEqual(body.roles.release.keyIds, [fx.keys.release.keyId]);
   assert.deepEqual(body.roles.hub.keyIds, [fx.keys.hub.keyId]);
   assert.ok(!(fx.keys.untrusted.keyId in body.keys));
 });
 
-void test('v1, v2 and the multi-input bundle pass verifyBundle', async () => {
+test('v1, v2 and the multi-input bundle pass verifyBundle', async () => {
   for (const [path, name, version] of [[fx.v1, 'vibration-anomaly', '1.0.0'], [fx.v2, 'vibration-anomaly', '2.0.0'], [fx.multi, 'audio-energy', '1.0.0']] as const) {
     const v = await verifyBundle(path, fx.trust);
     assert.equal(v.manifest.name, name);
@@ -44,7 +44,7 @@ void test('v1, v2 and the multi-input bundle pass verifyBundle', async () => {
   }
 });
 
-void test('example reference counts sum to the training rows, and v2 differs from v1 (shifted data)', async () => {
+test('example reference counts sum to the training rows, and v2 differs from v1 (shifted data)', async () => {
   const m1 = (await readBundle(fx.v1)).manifest;
   const m2 = (await readBundle(fx.v2)).manifest;
   const rows = m1.provenance.data[0]?.rows;
@@ -67,7 +67,7 @@ void test('example reference counts sum to the training rows, and v2 differs fro
   assert.match(m2.provenance.reason, /recalibration/);
 });
 
-void test('the multi-input bundle has no features and an output reference on energy', async () => {
+test('the multi-input bundle has no features and an output reference on energy', async () => {
   const m = (await readBundle(fx.multi)).manifest;
   assert.equal(m.features, undefined);
   assert.deepEqual(m.io.inputs.map((i) => [i.name, i.datatype, i.shape]), [['audio', 'FP32', [1, -1]], ['sample_rate', 'INT64', []]]);
@@ -75,7 +75,7 @@ void test('the multi-input bundle has no features and an output reference on ene
   assert.equal(m.reference?.outputs[0]?.counts.reduce((a, b) => a + b, 0), m.reference?.rows);
 });
 
-void test('the example model inside the bundle runs in ORT on a row of raw features', async () => {
+test('the example model inside the bundle runs in ORT on a row of raw features', async () => {
   const dest = join(dir, 'extracted.onnx');
   await extractBundleFile(fx.v1, 'model.onnx', dest);
   const s = await ort.InferenceSession.create(dest);
@@ -92,7 +92,7 @@ void test('the example model inside the bundle runs in ORT on a row of raw featu
   }
 });
 
-void test('bundleFromOnnx: unsigned and untrusted-signed bundles are refused by verifyBundle', async () => {
+test('bundleFromOnnx: unsigned and untrusted-signed bundles are refused by verifyBundle', async () => {
   const m = randomMlp({ inputDim: 4, hidden: [8], outputDim: 2, seed: 3 });
   const unsigned = await bundleFromOnnx({ dir, onnx: m.onnx, name: 'tiny', version: '0.1.0', io: m.io, sign: false });
   await assert.rejects(verifyBundle(unsigned.path, fx.trust), (e: Error & { code?: string }) => e.code === 'THRESHOLD_NOT_MET' || /threshold/i.test(e.message));

@@ -13,12 +13,12 @@ function tempProgram(source: string): { path: string; done: () => void } {
   return { path, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-void test('repoRoot is the workspace root', () => {
+test('repoRoot is the workspace root', () => {
   assert.ok(existsSync(join(repoRoot(), 'package.json')));
   assert.ok(existsSync(join(repoRoot(), 'examples', 'src', 'testkit', 'spawn.ts')));
 });
 
-void test('runCli passes args, env and stdin, and reports the exit code and output', async () => {
+test('runCli passes args, env and stdin, and reports the exit code and output', async () => {
   const p = tempProgram(`
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -37,7 +37,7 @@ void test('runCli passes args, env and stdin, and reports the exit code and outp
   }
 });
 
-void test('runCli rejects naming the command when it outlives timeoutMs', async () => {
+test('runCli rejects naming the command when it outlives timeoutMs', async () => {
   const p = tempProgram('setInterval(() => {}, 1000);');
   try {
     await assert.rejects(runCli(p.path, ['x'], { timeoutMs: 1500 }), /did not finish within 1500 ms/);
@@ -46,11 +46,11 @@ void test('runCli rejects naming the command when it outlives timeoutMs', async 
   }
 });
 
-void test('runCli refuses a program that does not exist', async () => {
+test('runCli refuses a program that does not exist', async () => {
   await assert.rejects(async () => runCli('nope/src/cli/main.ts', []), /no program at .*nope\/src\/cli\/main\.ts/);
 });
 
-void test('startProcess: waitForLine sees past and future lines, stop() sends SIGTERM', async () => {
+test('startProcess: waitForLine sees past and future lines, stop() sends SIGTERM', async () => {
   const p = tempProgram(`
     console.log(JSON.stringify({ msg: 'ready', port: 1234 }));
     setTimeout(() => console.error('later line'), 200);
@@ -73,7 +73,7 @@ void test('startProcess: waitForLine sees past and future lines, stop() sends SI
   }
 });
 
-void test('startProcess: waitForLine rejects with the output when the process exits first', async () => {
+test('startProcess: waitForLine rejects with the output when the process exits first', async () => {
   const p = tempProgram(`console.error('boom: bad config field "port"'); process.exit(1);`);
   const proc = startProcess(p.path, []);
   try {

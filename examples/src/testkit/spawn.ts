@@ -168,9 +168,9 @@ export function startProcess(entry: Entry, args: readonly string[], opts: SpawnO
       };
       const timer = setTimeout(() => fail(`${timeoutMs} ms passed`), timeoutMs);
       waiters.add(w);
-      void exited.then((s) => {
+      exited.then((s) => {
         if (waiters.has(w)) fail(`process exited with code ${s.code} signal ${s.signal}`);
-      });
+      }, reject);
     });
   };
 

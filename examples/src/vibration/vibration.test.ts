@@ -18,7 +18,7 @@ import { makeExampleOutputs } from './make.js';
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-void test('the dataset is seeded, plausible, and shift changes it', () => {
+test('the dataset is seeded, plausible, and shift changes it', () => {
   const a = generateVibration({ rows: 2000, seed: 1 });
   assert.equal(datasetCsv(a), datasetCsv(generateVibration({ rows: 2000, seed: 1 })));
   assert.notEqual(datasetCsv(a), datasetCsv(generateVibration({ rows: 2000, seed: 2 })));
@@ -33,7 +33,7 @@ void test('the dataset is seeded, plausible, and shift changes it', () => {
   assert.ok(rocAuc(col(a, 3), a.y) > 0.55);
 });
 
-void test('metrics: AUC and log loss by hand', () => {
+test('metrics: AUC and log loss by hand', () => {
   assert.equal(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75);
   assert.equal(rocAuc([0.5, 0.5], [0, 1]), 0.5);
   const m = binaryMetrics([0.9, 0.2], [1, 0]);
@@ -42,14 +42,14 @@ void test('metrics: AUC and log loss by hand', () => {
   assert.throws(() => binaryMetrics([0.1], [1, 0]), /1 predictions for 2 labels/);
 });
 
-void test('quantileEdges: deciles, deduplicated, and a constant column still gets a bin', () => {
+test('quantileEdges: deciles, deduplicated, and a constant column still gets a bin', () => {
   assert.deepEqual(quantileEdges(Array.from({ length: 11 }, (_, i) => i), 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   assert.deepEqual(quantileEdges([1, 1, 1, 2], 4), [1, 1.25, 2]);
   assert.deepEqual(quantileEdges([3, 3], 10), [2.5, 3.5]);
   assert.throws(() => quantileEdges([Number.NaN]), /no finite values/);
 });
 
-void test('the exported ONNX graph computes what the trained network computes', async () => {
+test('the exported ONNX graph computes what the trained network computes', async () => {
   const d = generateVibration({ rows: 600, seed: 9 });
   const m = trainMlp(d, { ...DEFAULT_TRAIN, epochs: 3 });
   const ortP = await runOrt(exportVibrationOnnx(m), d);
@@ -57,7 +57,7 @@ void test('the exported ONNX graph computes what the trained network computes', 
   for (let r = 0; r < d.rows; r++) assert.ok(Math.abs((ortP[r] as number) - (tsP[r] as number)) < 1e-4, `row ${r}: ${ortP[r]} vs ${tsP[r]}`);
 });
 
-void test('a small pipeline beats the baselines and its reference adds up to the training rows', async () => {
+test('a small pipeline beats the baselines and its reference adds up to the training rows', async () => {
   const ex = await buildExampleModel({ version: '1.0.0', rows: 1500, holdout: 500, train: { epochs: 10 }, gitCommit: false });
   assert.ok(ex.metrics.auc > ex.baselines.thresholdRule.auc, `model AUC ${ex.metrics.auc} vs rule ${ex.baselines.thresholdRule.auc}`);
   assert.ok(ex.metrics.logLoss < ex.baselines.majority.logLoss, `model log loss ${ex.metrics.logLoss} vs majority ${ex.baselines.majority.logLoss}`);
@@ -75,7 +75,7 @@ void test('a small pipeline beats the baselines and its reference adds up to the
   assert.equal(ex.manifest.runtime.spinning, false);
 });
 
-void test('makeExampleOutputs writes keys, trust.json and two bundles that verify; a rerun keeps the keys', async () => {
+test('makeExampleOutputs writes keys, trust.json and two bundles that verify; a rerun keeps the keys', async () => {
   const out = mkdtempSync(join(tmpdir(), 'ef-example-'));
   dirs.push(out);
   const lines: string[] = [];

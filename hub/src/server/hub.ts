@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
-import { verifyBundle, type TrustBody, type TrustDocument } from '@edgefleet/shared';
+import { settleWithin, verifyBundle, type TrustBody, type TrustDocument } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import { Metrics } from '../metrics.js';
@@ -19,6 +19,11 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { FleetSync } from '../sync/service.js';
 import { BlobServer } from '../sync/blob-server.js';
+
+/** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
+export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
+export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 2 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
+export const HUB_STOP_EXIT_MS = 9000;
 
 export interface HubAddresses {
   http: string;
@@ -125,22 +130,27 @@ export class Hub {
     return this.addrs;
   }
 
-  /** Idempotent: HTTP, then the broker, then the store. */
+  /**
+   * Idempotent: HTTP, then the broker, then the store. Every step has a deadline (HUB_STOP_MS in all;
+   * docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
+        settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
       const http = this.http;
       this.http = null;
       if (http) {
-        await new Promise<void>((resolve) => {
+        await step(new Promise<void>((resolve) => {
           http.close(() => resolve());
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
-      await this.blobServer?.stop();
+      await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
-      await this.syncPart?.stop();
+      await step(this.syncPart?.stop(), HUB_STOP_STEP_MS.part, 'fleet sync');
       this.syncPart = null;
-      await this.fleet?.stop();
+      await step(this.fleet?.stop(), HUB_STOP_STEP_MS.broker, 'closing the MQTT broker and its connections');
       this.fleet = null;
       this.store?.close();
       this.store = null;

@@ -12,7 +12,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
 import { HUB_VERSION } from '../version.js';
-import { Hub } from './hub.js';
+import { Hub, HUB_STOP_EXIT_MS } from './hub.js';
 
 const runOptions: Record<string, OptionSpec> = Object.fromEntries(
   Object.entries(RUN_FLAGS).map(([flag, f]) => [flag, {
@@ -46,11 +46,21 @@ const runCommand: Command = {
         logger.info({ signal: sig }, 'stopping');
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        // A second signal while stopping: exit now (the store is SQLite WAL, crash-safe).
+        const again = () => process.exit(1);
+        process.once('SIGTERM', again);
+        process.once('SIGINT', again);
         resolve();
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+    // Gone within 10 s of the signal in every state (docs/hub.md "Stopping"): the stop's steps have
+    // deadlines, and this unref'd timer ends the process if something still holds the event loop.
+    setTimeout(() => {
+      logger.error({ ms: HUB_STOP_EXIT_MS }, 'still running after stop: exiting');
+      process.exit(1);
+    }, HUB_STOP_EXIT_MS).unref();
     await hub.stop();
     return 0;
   },

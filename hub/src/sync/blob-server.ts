@@ -77,12 +77,12 @@ export class BlobServer {
   onRequest(deviceId: string, req: BlobGet): void {
     if (this.stopped) return;
     if (!this.entitled(deviceId, req.sha256) || !this.deps.store.blobs.has(req.sha256)) {
-      void this.sendError(deviceId, req, 'NOT_FOUND', `blob ${req.sha256} is not assigned to device ${deviceId}`);
+      this.sendError(deviceId, req, 'NOT_FOUND', `blob ${req.sha256} is not assigned to device ${deviceId}`);
       return;
     }
     const size = this.deps.store.blobs.size(req.sha256);
     if (req.offset >= size) {
-      void this.sendError(deviceId, req, 'BAD_REQUEST', `offset ${req.offset} is past the end of the ${size}-byte blob`);
+      this.sendError(deviceId, req, 'BAD_REQUEST', `offset ${req.offset} is past the end of the ${size}-byte blob`);
       return;
     }
     const dup = this.queue.some((p) => p.deviceId === deviceId && p.req.sha256 === req.sha256 && p.req.offset === req.offset);
@@ -94,7 +94,8 @@ export class BlobServer {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.pump();
+      // e.g. the blob file vanished or SQLite failed: log it; the device asks again when it stalls.
+      this.pump().catch((err: unknown) => this.deps.logger.error({ err }, 'serving blob blocks failed'));
     }, ms);
   }
 
@@ -166,8 +167,9 @@ export class BlobServer {
     }
   }
 
-  private async sendError(deviceId: string, req: BlobGet, code: string, message: string): Promise<void> {
+  /** Best effort: a device that misses the refusal asks again and gets it again. */
+  private sendError(deviceId: string, req: BlobGet, code: string, message: string): void {
     const frame = encodeBlobData({ sha256: req.sha256, offset: req.offset, length: 0, total: 0, error: { code, message } }, Buffer.alloc(0));
-    await this.deps.link.publish(deviceId, 'blob/data', frame).catch(() => undefined);
+    this.deps.link.publish(deviceId, 'blob/data', frame).catch((err: unknown) => this.deps.logger.warn({ err, deviceId }, 'sending a blob refusal failed'));
   }
 }

@@ -43,7 +43,7 @@ function patch(path: string, pos: number, bytes: Buffer) {
   writeFileSync(path, b);
 }
 
-void test('round trip: pack → sign → verify, files filled in and extracted', () => withBundle(async ({ dir, out, model }) => {
+test('round trip: pack → sign → verify, files filled in and extracted', () => withBundle(async ({ dir, out, model }) => {
   const info = await readBundle(out);
   assert.deepEqual(info.manifest.files, [
     { path: 'model.onnx', sha256: sha256Hex(model), size: model.length },
@@ -75,7 +75,7 @@ void test('round trip: pack → sign → verify, files filled in and extracted',
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial')), []);
 }));
 
-void test('a flipped byte in the model is a HASH_MISMATCH naming the file; extraction refuses too', () => withBundle(async ({ dir, out, model }) => {
+test('a flipped byte in the model is a HASH_MISMATCH naming the file; extraction refuses too', () => withBundle(async ({ dir, out, model }) => {
   await signBundle(out, rel[0]!);
   const info = await readBundle(out);
   const f = info.files.find((x) => x.path === 'model.onnx')!;
@@ -87,7 +87,7 @@ void test('a flipped byte in the model is a HASH_MISMATCH naming the file; extra
   await assert.rejects((async () => { for await (const _ of stream) { /* drain */ } })(), code('HASH_MISMATCH'));
 }));
 
-void test('an edited manifest field: refused by the manifest hash binding, and by the signature when re-bound', () => withBundle(async ({ out }) => {
+test('an edited manifest field: refused by the manifest hash binding, and by the signature when re-bound', () => withBundle(async ({ out }) => {
   await signBundle(out, rel[0]!);
   const info = await readBundle(out);
   const edited = Buffer.from(info.manifestBytes.toString().replace('"first version"', '"first versioN"'));
@@ -100,7 +100,7 @@ void test('an edited manifest field: refused by the manifest hash binding, and b
   await assert.rejects(verifyBundle(out, trust1), code('SIGNATURE_INVALID', new RegExp(`key ${rel[0]!.keyId.slice(0, 8)}… signature invalid`)));
 }));
 
-void test('signatures by untrusted keys and duplicated signatures do not count', () => withBundle(async ({ out }) => {
+test('signatures by untrusted keys and duplicated signatures do not count', () => withBundle(async ({ out }) => {
   const outsider = generateKeyPair('release', 'outsider', seed(42));
   await signBundle(out, outsider);
   await assert.rejects(verifyBundle(out, trust1), code('THRESHOLD_NOT_MET', /1 signature by a key outside the role ignored/));
@@ -110,7 +110,7 @@ void test('signatures by untrusted keys and duplicated signatures do not count',
   await assert.rejects(verifyBundle(out, trust2), code('THRESHOLD_NOT_MET', /1 of threshold 2 valid \(1 key signed more than once, counted once/));
 }));
 
-void test('hostile archives are refused: traversal, duplicate, unlisted, missing, oversize, non-regular', () => withBundle(async ({ dir, out }) => {
+test('hostile archives are refused: traversal, duplicate, unlisted, missing, oversize, non-regular', () => withBundle(async ({ dir, out }) => {
   const info = await readBundle(out);
   const model = readFileSync(join(dir, 'model.onnx'));
   const notes = Buffer.from('# notes\n');
@@ -140,7 +140,7 @@ void test('hostile archives are refused: traversal, duplicate, unlisted, missing
   await assert.rejects(readBundle(join(dir, 'none.efb')), code('NOT_FOUND', /cannot open bundle/));
 }));
 
-void test('pack validates before writing anything and runs the check', () => withBundle(async ({ dir }) => {
+test('pack validates before writing anything and runs the check', () => withBundle(async ({ dir }) => {
   const out = join(dir, 'p.efb');
   const files = [{ path: 'model.onnx', source: join(dir, 'model.onnx') }];
   await assert.rejects(packBundle({ manifest: exampleManifest({ version: '1.0' }), files, out }), code('SCHEMA_INVALID', /invalid manifest: version: expected a semantic version/));

@@ -9,14 +9,14 @@ const io = {
   outputs: [{ name: 'p', datatype: 'FP32' as const, shape: [-1, 1] }],
 };
 
-void test('checkModelIo: agreeing io gives no messages; extra outputs are allowed', () => {
+test('checkModelIo: agreeing io gives no messages; extra outputs are allowed', () => {
   assert.deepEqual(checkModelIo({
     inputs: [{ name: 'x', datatype: 'FP32', shape: ['batch', 4] }, { name: 'sr', datatype: 'INT64', rank: 0 }],
     outputs: [{ name: 'p', datatype: 'FP32', rank: 2 }, { name: 'logits', datatype: 'FP32' }],
   }, io), []);
 });
 
-void test('checkModelIo names each mismatching tensor with expected and actual', () => {
+test('checkModelIo names each mismatching tensor with expected and actual', () => {
   const msgs = checkModelIo({
     inputs: [{ name: 'x', datatype: 'FP64', shape: [-1, 5] }, { name: 'extra', datatype: 'FP32', rank: 1 }],
     outputs: [{ name: 'p', datatype: 'FP32', rank: 1 }],
@@ -30,13 +30,13 @@ void test('checkModelIo names each mismatching tensor with expected and actual',
   ]);
 });
 
-void test('ORT type names map to OIP datatypes', () => {
+test('ORT type names map to OIP datatypes', () => {
   assert.equal(ortTypeToDatatype('float32'), 'FP32');
   assert.equal(ortTypeToDatatype('tensor(int64)'), 'INT64');
   assert.equal(ortTypeToDatatype('complex64'), undefined);
 });
 
-void test('referenceId hashes the canonical reference without id, defaults applied', () => {
+test('referenceId hashes the canonical reference without id, defaults applied', () => {
   const ref = { rows: 3, features: [{ kind: 'categorical' as const, name: 'm', counts: { a: 2, b: 1 }, other: 0 }] };
   const id = referenceId(ref);
   assert.equal(id, sha256Hex(canonicalJson({ rows: 3, features: [{ kind: 'categorical', name: 'm', counts: { a: 2, b: 1 }, other: 0 }], outputs: [] })));

@@ -16,7 +16,7 @@ function withDir(fn: (dir: string) => Promise<void>) {
   };
 }
 
-void test('writes a ustar archive that system tar reads, and lists it back', withDir(async (dir) => {
+test('writes a ustar archive that system tar reads, and lists it back', withDir(async (dir) => {
   const src = join(dir, 'src.bin');
   writeFileSync(src, Buffer.alloc(1500, 9));
   const long = `${'d'.repeat(120)}/${'f'.repeat(90)}.bin`;
@@ -38,14 +38,14 @@ void test('writes a ustar archive that system tar reads, and lists it back', wit
   }
 }));
 
-void test('refuses unsafe paths', () => {
+test('refuses unsafe paths', () => {
   for (const p of ['../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a\\b', 'C:/x', '']) {
     assert.throws(() => checkEntryPath(p), (e: { code?: string }) => e.code === 'PATH_TRAVERSAL', p);
   }
   checkEntryPath('a/b.c');
 });
 
-void test('reader refuses traversal, non-regular entries, bad checksums and truncation', withDir(async (dir) => {
+test('reader refuses traversal, non-regular entries, bad checksums and truncation', withDir(async (dir) => {
   const cases: [string, Parameters<typeof writeRawTar>[1], string, RegExp][] = [
     ['trav', [{ name: '../evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\.\.\/evil" is not a safe relative path/],
     ['abs', [{ name: '/tmp/evil', data: Buffer.from('x') }], 'PATH_TRAVERSAL', /"\/tmp\/evil"/],
@@ -72,7 +72,7 @@ void test('reader refuses traversal, non-regular entries, bad checksums and trun
   await g.close();
 }));
 
-void test('property: whatever the writer writes, the reader lists back with the same bytes', withDir(async (dir) => {
+test('property: whatever the writer writes, the reader lists back with the same bytes', withDir(async (dir) => {
   const seg = fc.stringMatching(/^[a-z0-9_-]{1,40}$/);
   const entry = fc.record({ name: fc.array(seg, { minLength: 1, maxLength: 6 }).map((s) => s.join('/')), data: fc.uint8Array({ maxLength: 1100 }) });
   let n = 0;

@@ -15,7 +15,7 @@ function withDir(fn: (dir: string) => Promise<void>) {
   };
 }
 
-void test('keyId is the sha256 of the raw public key; seeds are deterministic', () => {
+test('keyId is the sha256 of the raw public key; seeds are deterministic', () => {
   const a = generateKeyPair('release', 'rel', new Uint8Array(32).fill(1));
   const b = generateKeyPair('release', 'rel', new Uint8Array(32).fill(1));
   assert.equal(a.keyId, sha256Hex(a.publicKey));
@@ -25,7 +25,7 @@ void test('keyId is the sha256 of the raw public key; seeds are deterministic', 
   assert.throws(() => keyIdOf(new Uint8Array(31)), /31 bytes; expected 32/);
 });
 
-void test('key files round-trip; the secret file is mode 0600', withDir(async (dir) => {
+test('key files round-trip; the secret file is mode 0600', withDir(async (dir) => {
   const pair = generateKeyPair('root');
   const { keyPath, pubPath } = writeKeyFiles(dir, 'root1', pair);
   assert.equal(keyPath, join(dir, 'root1.key'));
@@ -39,7 +39,7 @@ void test('key files round-trip; the secret file is mode 0600', withDir(async (d
   assert.equal((JSON.parse(readFileSync(pubPath, 'utf8')) as { secret?: string }).secret, undefined);
 }));
 
-void test('key file errors name the file and what was wrong', withDir(async (dir) => {
+test('key file errors name the file and what was wrong', withDir(async (dir) => {
   const pair = generateKeyPair('release');
   const { keyPath, pubPath } = writeKeyFiles(dir, 'r', pair);
   await assert.rejects(readSecretKeyFile(pubPath), /is a public key file .*expected a secret key file/);
@@ -62,7 +62,7 @@ void test('key file errors name the file and what was wrong', withDir(async (dir
   await assert.rejects(readSecretKeyFile(join(dir, 'missing.key')), /cannot read secret key file/);
 }));
 
-void test('sign and verify bytes, canonical JSON and envelopes', () => {
+test('sign and verify bytes, canonical JSON and envelopes', () => {
   const k = generateKeyPair('hub');
   const s = signBytes(k, Buffer.from('hello'));
   assert.equal(s.keyId, k.keyId);
@@ -78,7 +78,7 @@ void test('sign and verify bytes, canonical JSON and envelopes', () => {
   assert.throws(() => signBytes(new Uint8Array(10), Buffer.from('x')), /10 bytes; expected 64/);
 });
 
-void test('signatures are the same bytes tweetnacl makes, and verify both ways (node:crypto is only faster)', async () => {
+test('signatures are the same bytes tweetnacl makes, and verify both ways (node:crypto is only faster)', async () => {
   const nacl = (await import('tweetnacl')).default;
   for (let i = 0; i < 20; i++) {
     const pair = generateKeyPair('hub', `k${i}`);

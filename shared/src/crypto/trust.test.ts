@@ -18,14 +18,14 @@ const trust = createTrustBody({ version: 1, expires: '2027-01-01T00:00:00Z', roo
 const bytes = Buffer.from('manifest bytes');
 
 
-void test('threshold met by two distinct release keys', () => {
+test('threshold met by two distinct release keys', () => {
   const r = checkThreshold(trust, 'release', bytes, [signBytes(rel[0]!, bytes), signBytes(rel[1]!, bytes)]);
   assert.equal(r.ok, true);
   assert.deepEqual(r.valid.sort(), [rel[0]!.keyId, rel[1]!.keyId].sort());
   assert.equal(r.message, 'release signatures: 2 of threshold 2 valid');
 });
 
-void test('a duplicated signature counts once', () => {
+test('a duplicated signature counts once', () => {
   const s = signBytes(rel[0]!, bytes);
   const r = checkThreshold(trust, 'release', bytes, [s, s, { ...s }]);
   assert.equal(r.ok, false);
@@ -34,7 +34,7 @@ void test('a duplicated signature counts once', () => {
   assert.throws(() => assertThreshold(trust, 'release', bytes, [s, s]), code('THRESHOLD_NOT_MET', /1 of threshold 2 valid \(1 key signed more than once, counted once/));
 });
 
-void test('signatures by keys outside the role are ignored, neither counting nor failing', () => {
+test('signatures by keys outside the role are ignored, neither counting nor failing', () => {
   const outsider = generateKeyPair('release');
   const sigs = [signBytes(rel[0]!, bytes), signBytes(rel[1]!, bytes), signBytes(outsider, bytes), signBytes(root[0]!, bytes)];
   const r = checkThreshold(trust, 'release', bytes, sigs);
@@ -47,7 +47,7 @@ void test('signatures by keys outside the role are ignored, neither counting nor
     code('THRESHOLD_NOT_MET', new RegExp(`^bundle m-1.0.0: release signatures: 0 of threshold 2 valid \\(1 signature by a key outside the role ignored \\(${outsider.keyId.slice(0, 8)}…\\)\\)$`)));
 });
 
-void test('an invalid signature by a role key is reported as SIGNATURE_INVALID', () => {
+test('an invalid signature by a role key is reported as SIGNATURE_INVALID', () => {
   const good = signBytes(rel[0]!, bytes);
   const bad = signBytes(rel[1]!, Buffer.from('other bytes'));
   const r = checkThreshold(trust, 'release', bytes, [good, bad]);
@@ -60,7 +60,7 @@ void test('an invalid signature by a role key is reported as SIGNATURE_INVALID',
   assert.deepEqual(r2.invalid, [rel[1]!.keyId]);
 });
 
-void test('trust document: self-signed by a threshold of its root keys, not expired', () => {
+test('trust document: self-signed by a threshold of its root keys, not expired', () => {
   const doc = signEnvelope(trust, [root[0]!, root[1]!]);
   assert.deepEqual(verifyTrustDocument(JSON.parse(JSON.stringify(doc)), { now }), trust);
   assert.throws(() => verifyTrustDocument(signEnvelope(trust, [root[0]!]), { now }), code('THRESHOLD_NOT_MET', /trust document version 1: root signatures: 1 of threshold 2/));
@@ -76,23 +76,23 @@ function nextTrust(version: number, newRoot: KeyPair[]) {
 }
 const newRoot = [31, 32, 33].map((n) => generateKeyPair('root', `nroot${n}`, seed(n)));
 
-void test('rotation accepted when signed by thresholds of the old and the new root keys', () => {
+test('rotation accepted when signed by thresholds of the old and the new root keys', () => {
   const next = nextTrust(2, newRoot);
   const doc = signEnvelope(next, [root[0]!, root[2]!, newRoot[0]!, newRoot[1]!]);
   assert.deepEqual(verifyTrustRotation(trust, doc, { now }), next);
 });
 
-void test('rotation signed only by the new root is refused, naming the current root', () => {
+test('rotation signed only by the new root is refused, naming the current root', () => {
   const doc = signEnvelope(nextTrust(2, newRoot), [newRoot[0]!, newRoot[1]!]);
   assert.throws(() => verifyTrustRotation(trust, doc, { now }), code('TRUST_ROTATION_INVALID', /not signed by a threshold of the current \(version 1\) root keys: root signatures: 0 of threshold 2 valid/));
 });
 
-void test('rotation signed only by the old root is refused, naming the new root', () => {
+test('rotation signed only by the old root is refused, naming the new root', () => {
   const doc = signEnvelope(nextTrust(2, newRoot), [root[0]!, root[1]!]);
   assert.throws(() => verifyTrustRotation(trust, doc, { now }), code('TRUST_ROTATION_INVALID', /not signed by a threshold of its own \(version 2\) root keys/));
 });
 
-void test('rotation to a lower or equal version is refused', () => {
+test('rotation to a lower or equal version is refused', () => {
   for (const v of [1]) {
     const doc = signEnvelope(nextTrust(v, newRoot), [root[0]!, root[1]!, newRoot[0]!, newRoot[1]!]);
     assert.throws(() => verifyTrustRotation({ ...trust, version: 1 }, doc, { now }), code('TRUST_ROTATION_INVALID', new RegExp(`new version ${v} is not higher than the current version 1`)));
@@ -101,7 +101,7 @@ void test('rotation to a lower or equal version is refused', () => {
   assert.throws(() => verifyTrustRotation({ ...trust, version: 3 }, doc, { now }), code('TRUST_ROTATION_INVALID', /new version 2 is not higher than the current version 3/));
 });
 
-void test('verifyEnvelope checks a desired-state document signed by the hub key', () => {
+test('verifyEnvelope checks a desired-state document signed by the hub key', () => {
   const body = { schema: 'edgefleet.desired/v1', deviceId: 'dev-1', seq: 3, issued: '2026-06-01T00:00:00Z', expires: '2026-06-02T00:00:00Z', models: [] };
   const doc = signEnvelope(body, [hub]);
   const parsed = verifyEnvelope(doc, trust, 'hub', DesiredBody, 'desired state for dev-1');

@@ -90,7 +90,7 @@ function check(step: Step, code: number, output: string): void {
 
 const BINS: Record<string, string> = { edgefleet: 'hub/src/cli/main.ts', 'edgefleet-agent': 'agent/src/cli/main.ts' };
 
-void test('the README walkthroughs run as written', { timeout: 240_000 }, async () => {
+test('the README walkthroughs run as written', { timeout: 240_000 }, async () => {
   const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
   const steps = [...readmeSteps(readme, 'From nothing to a signed'), ...readmeSteps(readme, 'The agent')];
   assert.ok(steps.length >= 20, `found ${steps.length} README steps`);

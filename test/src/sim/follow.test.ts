@@ -26,7 +26,11 @@ async function standIn(opts: { tamper?: boolean; ackEvents?: () => boolean } = {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const publish = (topic: string, payload: Buffer | string, retain = false) =>
-    new Promise<void>((r) => b.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, () => r()));
+    new Promise<void>((r, j) => b.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => (err ? j(err) : r())));
+  // The broker side of the test: a failed publish is printed with the test's output.
+  const send = (topic: string, payload: Buffer | string) => {
+    publish(topic, payload).catch((err: unknown) => console.error(`test broker: publish to ${topic} failed`, err));
+  };
   const events: Array<{ id: string; batch: EventBatch }> = [];
   const states = new Map<string, ReportedState>();
   let blockRequests = 0;
@@ -43,13 +47,13 @@ async function standIn(opts: { tamper?: boolean; ackEvents?: () => boolean } = {
         if (off >= BLOB.length) break;
         const bytes = Buffer.from(BLOB.subarray(off, Math.min(off + req.blockSize, BLOB.length)));
         if (opts.tamper && off === 0) bytes[0] = (bytes[0] ?? 0) ^ 0xff;
-        void publish(deviceTopic(t.deviceId, 'blob/data'), encodeBlobData({ sha256: SHA, offset: off, length: bytes.length, total: BLOB.length }, bytes));
+        send(deviceTopic(t.deviceId, 'blob/data'), encodeBlobData({ sha256: SHA, offset: off, length: bytes.length, total: BLOB.length }, bytes));
       }
     } else if (t.topic === 'events') {
       const batch = parseWireJson(EventBatch, payload, 'events');
       events.push({ id: t.deviceId, batch });
       if (opts.ackEvents?.() ?? true) {
-        void publish(deviceTopic(t.deviceId, 'ack'), JSON.stringify({ schema: ACK_SCHEMA, ranges: batch.events.map((e) => [e.seq, e.seq]) }));
+        send(deviceTopic(t.deviceId, 'ack'), JSON.stringify({ schema: ACK_SCHEMA, ranges: batch.events.map((e) => [e.seq, e.seq]) }));
       }
     } else if (t.topic === 'state') {
       states.set(t.deviceId, parseWireJson(ReportedState, payload, 'state'));
