@@ -3,7 +3,7 @@
 // server doing JSON parse -> ORT run -> JSON reply on the same model with the
 // same session options as the agent (1 intra-op thread, spinning off); plus
 // the floor with ORT's default options, to show the threading decision
-// (DESIGN.md section 6). Both models: the example vibration-anomaly model and
+// (docs/architecture.md section 6). Both models: the example vibration-anomaly model and
 // a 64->256->256->10 MLP. The same load generator for every server: a child
 // process with N keep-alive request loops, a short warm-up, then a fixed
 // period. Floor and agent phases alternate in one child (floor, agent, agent,

@@ -16,7 +16,7 @@ export function runnerFor(session: ort.InferenceSession): RunModel {
 }
 
 /**
- * Spinning thread pools halved throughput on a 2-core box (DESIGN.md section 6),
+ * Spinning thread pools halved throughput on a 2-core box (docs/architecture.md section 6),
  * so the defaults are 1 intra-op thread, 1 inter-op thread, spinning off.
  */
 export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): ort.InferenceSession.SessionOptions {

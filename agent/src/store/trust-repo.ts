@@ -1,4 +1,4 @@
-// The one trust document this agent is provisioned with (DESIGN.md section 4).
+// The one trust document this agent is provisioned with (docs/architecture.md section 4).
 import { parseWire, TrustDocument } from '@edgefleet/shared';
 import type { Db } from './db.js';
 

@@ -1,6 +1,6 @@
 // The summaries repository: owns the SQL of summary_windows and outbox. A
 // batch of closed windows is written in ONE transaction, each window also put
-// in the outbox for the sync to send (DESIGN.md section 5: nothing is lost).
+// in the outbox for the sync to send (docs/architecture.md section 5: nothing is lost).
 import type Database from 'better-sqlite3';
 import type { DeviceEvent, SummaryWindow } from '@edgefleet/shared';
 

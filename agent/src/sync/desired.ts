@@ -1,4 +1,4 @@
-// Decides whether the agent accepts a desired-state document (DESIGN.md section 4): it must verify
+// Decides whether the agent accepts a desired-state document (docs/architecture.md section 4): it must verify
 // against the trusted hub keys, name this device, have a seq above the last applied one (replay and
 // rollback attacks), and not be expired. Clocks on edge boxes drift, so `issued` may be up to
 // SKEW_MS in the future and `expires` is honoured with the same allowance.

@@ -1,4 +1,4 @@
-// Per-device access control for the embedded broker (DESIGN.md section 5). Pure
+// Per-device access control for the embedded broker (docs/architecture.md section 5). Pure
 // functions returning null (allowed) or a reason naming what was refused and what
 // is allowed instead; the broker hooks log and count the reasons.
 import { TOPIC_DIRECTION, TRUST_TOPIC, deviceTopic, parseTopic } from '@edgefleet/shared';

@@ -1,4 +1,4 @@
-// Desired-state documents per device with their seq (DESIGN.md section 4):
+// Desired-state documents per device with their seq (docs/architecture.md section 4):
 // the seq only grows, so a replayed or older document is never the latest.
 import { AppError, type DesiredDocument } from '@edgefleet/shared';
 import type { Db } from './db.js';

@@ -1,4 +1,4 @@
-// Reading and verifying bundles (DESIGN.md section 3): structure, manifest,
+// Reading and verifying bundles (docs/architecture.md section 3): structure, manifest,
 // signatures file, every file's size and sha256 (streamed), release-key
 // threshold, and verified streaming extraction of one file.
 import { createHash } from 'node:crypto';

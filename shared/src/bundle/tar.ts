@@ -1,4 +1,4 @@
-// A small ustar reader/writer of our own for bundles (DESIGN.md section 3):
+// A small ustar reader/writer of our own for bundles (docs/architecture.md section 3):
 // uncompressed, 512-byte headers, regular files only. Reading walks headers
 // with positioned reads and never loads an entry's data; writing copies
 // sources in 1 MiB chunks. Format: POSIX.1-1988 ustar

@@ -1,4 +1,4 @@
-// Keys, signatures, thresholds and trust documents (DESIGN.md section 4).
+// Keys, signatures, thresholds and trust documents (docs/architecture.md section 4).
 export * from './keys.js';
 export * from './sign.js';
 export * from './threshold.js';

@@ -1,4 +1,4 @@
-// Ed25519 key pairs (tweetnacl) and their key files (DESIGN.md section 4):
+// Ed25519 key pairs (tweetnacl) and their key files (docs/architecture.md section 4):
 // `N.key` holds the secret (mode 0600, written atomically), `N.pub` the public
 // half. keyId = hex sha256 of the raw 32-byte public key.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';

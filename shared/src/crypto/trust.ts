@@ -1,4 +1,4 @@
-// Trust documents (edgefleet.trust/v1, DESIGN.md section 4): creation,
+// Trust documents (edgefleet.trust/v1, docs/architecture.md section 4): creation,
 // verification (self-signed by a threshold of its root keys, not expired),
 // root rotation, and the generic signed-envelope verifier used for desired state.
 import type { z } from 'zod';

@@ -1,4 +1,4 @@
-// Model bundle manifest, edgefleet.manifest/v1 (DESIGN.md section 3).
+// Model bundle manifest, edgefleet.manifest/v1 (docs/architecture.md section 3).
 import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag } from './common.js';
 import { MomentsSketch } from '../sketch/schema.js';
@@ -34,7 +34,7 @@ export const Runtime = z.object({
   minAgentVersion: SemVer,
   intraOpThreads: z.number().int().positive().optional(),
   interOpThreads: z.number().int().positive().optional(),
-  /** onnxruntime's thread pools spin while waiting; off by default on small boxes (DESIGN.md section 6). */
+  /** onnxruntime's thread pools spin while waiting; off by default on small boxes (docs/architecture.md section 6). */
   spinning: z.boolean().optional(),
   graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
   executionProviders: z.array(z.string()).default(['cpu']),

@@ -1,4 +1,4 @@
-// The one place MQTT topic strings are built and parsed (DESIGN.md section 5).
+// The one place MQTT topic strings are built and parsed (docs/architecture.md section 5).
 import { DeviceId } from './common.js';
 
 export const TOPIC_ROOT = 'ef/v1';

@@ -1,4 +1,4 @@
-// Trust document (edgefleet.trust/v1) and bundle signatures file (DESIGN.md section 4).
+// Trust document (edgefleet.trust/v1) and bundle signatures file (docs/architecture.md section 4).
 import { z } from 'zod';
 import { Base64, IsoTime, KeyId, Sha256Hex, schemaTag, signedEnvelope, Signature } from './common.js';
 

@@ -1,5 +1,5 @@
 // The fleet simulator: N fake devices speaking the real protocol (MQTT 3.1.1,
-// DESIGN.md section 5) with real credentials. Each connects with username =
+// docs/architecture.md section 5) with real credentials. Each connects with username =
 // client id = its id and its secret, a last will announcing it offline, announces
 // itself online, subscribes to its own desired/ack/blob/data topics, publishes state,
 // telemetry and events through an outbox (one monotonic seq space per device, resent
