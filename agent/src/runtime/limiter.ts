@@ -17,6 +17,11 @@ export class Limiter {
     return this.running;
   }
 
+  /** True when acquire() would throw OVERLOADED: the API sheds such requests before reading their bodies. */
+  get full(): boolean {
+    return this.running >= this.limit && this.waiting.length >= this.queue;
+  }
+
   /** Resolves when a slot is free; throws OVERLOADED when the queue is full. Pair with release(). */
   acquire(): Promise<void> | undefined {
     if (this.running < this.limit) {
