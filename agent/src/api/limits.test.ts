@@ -46,7 +46,7 @@ describe('API server limits', () => {
 
   it('closes connections over maxConnections on accept; the ones within it still serve', async () => {
     const port = await start({ maxConnections: 3 });
-    const cs = [];
+    const cs: RawConnection[] = [];
     for (let i = 0; i < 4; i++) cs.push(await open(port));
     await waitFor('one connection over the cap closed by the server', () => cs.some((c) => c.closed()), WAIT);
     const open3 = cs.filter((c) => !c.closed());
