@@ -131,7 +131,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (declared > limit) throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${limit} bytes`);
     const limiter = runtime.limiterFor(name);
     if (limiter === undefined) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${runtime.names().join(', ')}]`);
-    if (limiter.full) throw new AppError('OVERLOADED', `model "${name}" is overloaded: its queue is full; retry later`);
+    if (limiter.full) {
+      // Recorded as runtime.infer() records an overload, so metrics and summaries count it the same.
+      const v = runtime.active(name);
+      if (v) {
+        const ms = performance.now() - t0;
+        runtime.recordError(v, 'OVERLOADED', ms);
+        hotFor(v).series.error('OVERLOADED', ms / 1000);
+      }
+      throw limiter.overloaded();
+    }
     // Reserve the declared size up front; a body without one is counted as it arrives.
     let held = declared > 0 ? declared : 0;
     if (inflight + held > deps.maxInflightBodyBytes) {

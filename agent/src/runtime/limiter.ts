@@ -22,15 +22,18 @@ export class Limiter {
     return this.running >= this.limit && this.waiting.length >= this.queue;
   }
 
+  /** The error acquire() throws when full. */
+  overloaded(): AppError {
+    return new AppError('OVERLOADED', `model "${this.what}" is overloaded: ${this.running} running and ${this.waiting.length} queued (limit ${this.limit} + queue ${this.queue}); retry later`);
+  }
+
   /** Resolves when a slot is free; throws OVERLOADED when the queue is full. Pair with release(). */
   acquire(): Promise<void> | undefined {
     if (this.running < this.limit) {
       this.running++;
       return undefined;
     }
-    if (this.waiting.length >= this.queue) {
-      throw new AppError('OVERLOADED', `model "${this.what}" is overloaded: ${this.running} running and ${this.waiting.length} queued (limit ${this.limit} + queue ${this.queue}); retry later`);
-    }
+    if (this.waiting.length >= this.queue) throw this.overloaded();
     return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
