@@ -10,6 +10,7 @@ import { AppError, toAppError } from '@edgefleet/shared';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
+import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback } from './guards.js';
 import { outputJsonHead, outputJsonText, validateInferRequest } from './validate.js';
 
 export interface ApiDeps {
@@ -47,43 +48,6 @@ function sendError(res: ServerResponse, err: AppError): void {
   send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
 }
 
-/** The host name of a Host header, lower case, without the port ("[::1]" keeps its brackets). */
-function hostName(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return (end < 0 ? host : host.slice(0, end + 1)).toLowerCase();
-  }
-  const colon = host.indexOf(':');
-  return (colon < 0 ? host : host.slice(0, colon)).toLowerCase();
-}
-
-function allowedHostNames(extra: readonly string[]): Set<string> {
-  const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
-  for (const h of extra) {
-    const n = h.toLowerCase();
-    if (n === '0.0.0.0' || n === '::' || n === '[::]' || n === '') continue; // wildcards are not names
-    names.add(n.includes(':') && !n.startsWith('[') ? `[${n}]` : n);
-  }
-  return names;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const semi = contentType.indexOf(';');
-  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
-}
-
-function decodeSegment(segment: string, what: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new AppError('BAD_REQUEST', `${what} ${JSON.stringify(segment)} in the path is not valid percent-encoding: expected UTF-8 bytes as %XX`);
-  }
-}
-
-function isLoopback(addr: string | undefined): boolean {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
-}
 
 function wantGet(method: string, path: string): void {
   if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
@@ -103,6 +67,8 @@ function modelMetadata(v: LoadedVersion, versions: string[]) {
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { runtime, metrics } = deps;
   const hosts = allowedHostNames(deps.allowedHosts);
+  // The last Host header accepted: a client sends the same one on every request.
+  let lastHost = '\n'; // never a header value
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come). */
   let inflight = 0;
 
@@ -344,8 +310,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       // DNS rebinding: a web page's request names the page's host; a client holding the token is not a page.
       const host = req.headers.host;
-      if (!tokenOk && (host === undefined || !hosts.has(hostName(host)))) {
-        throw new AppError('FORBIDDEN', `Host ${JSON.stringify(host ?? '')} is not accepted: expected 127.0.0.1, localhost, [::1]${hosts.size > 3 ? ` or one of ${[...hosts].slice(3).join(', ')}` : ''} (api.allowedHosts), with any port`);
+      if (!tokenOk && host !== lastHost) {
+        if (host === undefined || !hosts.has(hostName(host))) {
+          throw new AppError('FORBIDDEN', `Host ${JSON.stringify(host ?? '')} is not accepted: expected 127.0.0.1, localhost, [::1]${hosts.size > 3 ? ` or one of ${[...hosts].slice(3).join(', ')}` : ''} (api.allowedHosts), with any port`);
+        }
+        lastHost = host;
       }
       const p = route(req, res);
       if (p) p.catch((err: unknown) => fail(res, err));
