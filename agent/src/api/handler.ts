@@ -158,13 +158,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         fail(res, err);
       }
     });
-    // A client gone or timed out mid-body: nothing to answer, nothing to log.
-    req.on('close', () => {
-      release();
-      first = chunks = undefined;
-    });
+    // A client gone or timed out mid-body ('error' ECONNRESET "aborted"): nothing to answer, nothing to log.
     req.on('error', (err) => {
       release();
+      first = chunks = undefined;
       if (failed) return;
       failed = true;
       if (res.destroyed || req.socket.destroyed) return;
