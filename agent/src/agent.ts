@@ -239,13 +239,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         runtime,
         metrics: new ApiMetrics(),
         maxBodyBytes: config.api.maxBodyBytes,
+        maxInflightBodyBytes: config.api.maxInflightBodyBytes,
+        allowedHosts: [config.api.host, ...config.api.allowedHosts],
         allowNonFinite: config.allowNonFinite,
         token: config.api.token,
         isReady: () => ready,
         onError: (err) => logger.error({ err }, 'request failed'),
         extraMetrics: () => agentMetrics(s.db, sync),
       });
-      api = new ApiServer(handler, config.api.host, config.api.port);
+      api = new ApiServer(handler, config.api);
       await api.start();
       const reconcileMs = deps.reconcileMs ?? 500;
       if (reconcileMs > 0) {

@@ -31,7 +31,23 @@ export const AgentConfig = z.object({
     /** Required from clients that are not on the loopback interface, when set. */
     token: z.string().min(8, 'expected a bearer token of at least 8 characters').optional(),
     maxBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
-  }).strict().default({ host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024 }),
+    /** Host header names accepted besides 127.0.0.1, localhost and [::1] (DNS rebinding, docs/security.md). */
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    /** Open connections at once; more are closed on accept. */
+    maxConnections: z.number().int().positive().default(256),
+    /** Request bodies being read at once, in bytes, over all connections; past it, 503 before reading. */
+    maxInflightBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Time for a client to send its request headers. */
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    /** Time for a client to send its whole request, body included. */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+    /** On stop, time for in-flight requests before every connection is closed. */
+    stopGraceMs: z.number().int().nonnegative().default(2_000),
+  }).strict().default({
+    host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+  }),
   runtime: RuntimeOverrides.default({}),
   concurrency: z.object({
     /** ORT runs at once per model; more wait in the queue. */

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './wire/index.js';
 export * from './canonical.js';
+export * from './json-bounded.js';
 export * from './semver.js';
 export * from './crypto/index.js';
 export * from './bundle/index.js';

@@ -85,7 +85,7 @@ describe('local API', () => {
   it('refuses a streamed (chunked) body over the limit with 413', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${base}/v2/models/mlp/infer`);
-      const r = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST' }, (res) => {
+      const r = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

@@ -16,7 +16,7 @@ const TOKEN = 'local-api-token-123';
 async function serve(token: string | undefined): Promise<{ server: Server; base: string }> {
   const handler = createApiHandler({
     runtime: new ModelRuntime({ overrides: {}, perModel: 1, queue: 0 }),
-    metrics: new ApiMetrics(), maxBodyBytes: 1024, allowNonFinite: false, token, isReady: () => true,
+    metrics: new ApiMetrics(), maxBodyBytes: 1024, maxInflightBodyBytes: 1 << 20, allowedHosts: [], allowNonFinite: false, token, isReady: () => true,
   });
   const server = createServer((req, res) => {
     const fake = req.headers['x-test-remote'];

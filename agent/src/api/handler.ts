@@ -1,18 +1,26 @@
 // OIP v2 REST (https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/)
 // as a plain node:http request listener with a tiny hand-written router: the
 // local API must stay within 10% of a bare node:http server on throughput.
-// A factory: it never binds a port (ApiServer does).
+// A factory: it never binds a port (ApiServer does). The API is for local
+// apps, not web pages: the Host must be a loopback or configured name, POSTs
+// must be application/json, and no CORS header is sent (docs/security.md).
+// Bodies are refused before they are read when they cannot be served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, toAppError } from '@edgefleet/shared';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
+import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback } from './guards.js';
 import { outputJsonHead, outputJsonText, validateInferRequest } from './validate.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
   metrics: ApiMetrics;
   maxBodyBytes: number;
+  /** Bytes of request bodies being read at once over all requests; past it, OVERLOADED before reading. */
+  maxInflightBodyBytes: number;
+  /** Host names accepted besides 127.0.0.1, localhost and [::1] (the bind address is added when it is not a wildcard). */
+  allowedHosts: readonly string[];
   allowNonFinite: boolean;
   /** When set, clients not on loopback must send `Authorization: Bearer <token>`. */
   token?: string | undefined;
@@ -35,13 +43,11 @@ function sendError(res: ServerResponse, err: AppError): void {
   const headers: Record<string, string> = {};
   if (err.code === 'OVERLOADED' || err.code === 'NOT_READY') headers['retry-after'] = '1';
   if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
-  if (err.code === 'PAYLOAD_TOO_LARGE') headers.connection = 'close';
-  send(res, err.httpStatus, { error: err.message }, headers);
+  // A body refused unread is not drained: the connection closes after the reply.
+  if (!res.req.complete) headers.connection = 'close';
+  send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
 }
 
-function isLoopback(addr: string | undefined): boolean {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
-}
 
 function wantGet(method: string, path: string): void {
   if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
@@ -60,6 +66,11 @@ function modelMetadata(v: LoadedVersion, versions: string[]) {
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { runtime, metrics } = deps;
+  const hosts = allowedHostNames(deps.allowedHosts);
+  // The last Host header accepted: a client sends the same one on every request.
+  let lastHost = '\n'; // never a header value
+  /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come). */
+  let inflight = 0;
 
   /** What the hot path needs of a version, built once: its metric series and the response prefix. */
   interface Hot { series: MetricSeries; prefix: string; heads: Map<string, string> }
@@ -77,37 +88,83 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
   function infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): void {
     const t0 = performance.now();
+    // Everything that can refuse the request without its body does so before reading a byte of it.
+    if (!isJson(req.headers['content-type'])) {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
+    }
     const limit = deps.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
     if (declared > limit) throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${limit} bytes`);
+    const limiter = runtime.limiterFor(name);
+    if (limiter === undefined) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${runtime.names().join(', ')}]`);
+    if (limiter.full) {
+      // Recorded as runtime.infer() records an overload, so metrics and summaries count it the same.
+      const v = runtime.active(name);
+      if (v) {
+        const ms = performance.now() - t0;
+        runtime.recordError(v, 'OVERLOADED', ms);
+        hotFor(v).series.error('OVERLOADED', ms / 1000);
+      }
+      throw limiter.overloaded();
+    }
+    // Reserve the declared size up front; a body without one is counted as it arrives.
+    let held = declared > 0 ? declared : 0;
+    if (inflight + held > deps.maxInflightBodyBytes) {
+      throw new AppError('OVERLOADED', `the agent is reading ${inflight} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`);
+    }
+    inflight += held;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inflight -= held;
+    };
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
     let size = 0;
     let failed = false;
+    const refuse = (err: AppError) => {
+      failed = true;
+      first = chunks = undefined;
+      release();
+      fail(res, err);
+    };
     req.on('data', (c: Buffer) => {
       if (failed) return;
       size += c.length;
+      if (size > held) {
+        if (inflight + size - held > deps.maxInflightBodyBytes) {
+          refuse(new AppError('OVERLOADED', `the agent is reading ${inflight} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`));
+          return;
+        }
+        inflight += size - held;
+        held = size;
+      }
       if (size > limit) {
-        failed = true;
-        fail(res, new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
-        req.resume();
+        refuse(new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
         return;
       }
       if (first === undefined) first = c;
       else (chunks ??= [first]).push(c);
     });
     req.on('end', () => {
+      release();
       if (failed) return;
       try {
         const body = chunks ? Buffer.concat(chunks) : first ?? Buffer.alloc(0);
+        first = chunks = undefined;
         run(res, name, version, body, t0);
       } catch (err) {
         fail(res, err);
       }
     });
+    // A client gone or timed out mid-body ('error' ECONNRESET "aborted"): nothing to answer, nothing to log.
     req.on('error', (err) => {
+      release();
+      first = chunks = undefined;
       if (failed) return;
       failed = true;
+      if (res.destroyed || req.socket.destroyed) return;
       fail(res, err);
     });
   }
@@ -205,12 +262,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
     }
     if (parts[2] === 'models' && parts.length >= 4) {
-      const name = decodeURIComponent(parts[3]!);
+      const name = decodeSegment(parts[3]!, 'model name');
       let i = 4;
       let version: string | undefined;
       if (parts[4] === 'versions') {
         if (parts.length < 6 || parts[5] === '') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/models/{name}/versions/{version}`);
-        version = decodeURIComponent(parts[5]!);
+        version = decodeSegment(parts[5]!, 'model version');
         i = 6;
       }
       const action = parts[i];
@@ -244,10 +301,17 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
   return (req, res) => {
     try {
-      if (deps.token !== undefined && !isLoopback(req.socket.remoteAddress)) {
-        if (req.headers.authorization !== `Bearer ${deps.token}`) {
-          throw new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "Authorization: Bearer <token>" from a non-loopback client');
+      const tokenOk = deps.token !== undefined && req.headers.authorization === `Bearer ${deps.token}`;
+      if (deps.token !== undefined && !tokenOk && !isLoopback(req.socket.remoteAddress)) {
+        throw new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "Authorization: Bearer <token>" from a non-loopback client');
+      }
+      // DNS rebinding: a web page's request names the page's host; a client holding the token is not a page.
+      const host = req.headers.host;
+      if (!tokenOk && host !== lastHost) {
+        if (host === undefined || !hosts.has(hostName(host))) {
+          throw new AppError('FORBIDDEN', `Host ${JSON.stringify(host ?? '')} is not accepted: expected 127.0.0.1, localhost, [::1]${hosts.size > 3 ? ` or one of ${[...hosts].slice(3).join(', ')}` : ''} (api.allowedHosts), with any port`);
         }
+        lastHost = host;
       }
       const p = route(req, res);
       if (p) p.catch((err: unknown) => fail(res, err));

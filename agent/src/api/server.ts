@@ -1,20 +1,60 @@
-// Binds the API handler to a host and port. stop() stops accepting, lets
-// in-flight requests finish, then closes idle keep-alive connections.
+// Binds the API handler to a host and port with every per-client resource
+// bounded (docs/security.md): open connections, time to send headers, time to
+// send the whole request, keep-alive idle time. stop() stops accepting, lets
+// in-flight requests finish for a grace period, then closes every connection,
+// so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** On stop, time for in-flight requests before every connection is closed. */
+  stopGraceMs: number;
+}
+
+/** An error reply written straight to the socket (the request never reached the handler). */
+function rawError(socket: Socket, status: string, code: string, message: string): void {
+  const body = JSON.stringify({ error: message, code });
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
 
 export class ApiServer {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse) => void, private readonly host: string, private readonly port: number) {}
+  constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse) => void, private readonly opts: ApiServerOptions) {}
 
   async start(): Promise<void> {
-    const server = createServer({ keepAliveTimeout: 5000 }, this.handler);
+    const o = this.opts;
+    const requestTimeout = o.requestTimeoutMs;
+    const server = createServer({
+      keepAliveTimeout: o.keepAliveTimeoutMs,
+      // node requires headersTimeout <= requestTimeout.
+      headersTimeout: Math.min(o.headersTimeoutMs, requestTimeout),
+      requestTimeout,
+      // How often node checks the two timeouts above (its default, 30 s, would let them overrun).
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
+    }, this.handler);
+    server.maxConnections = o.maxConnections;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
+      if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+        socket.destroy();
+        return;
+      }
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, '408 Request Timeout', 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
+      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', 'request headers are too large');
+      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, this.host, () => {
+      server.listen(o.port, o.host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -32,11 +72,16 @@ export class ApiServer {
     const server = this.server;
     if (!server) return Promise.resolve();
     this.stopping ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
       // Connections that finish their request become idle; close them as they do.
-      const timer = setInterval(() => server.closeIdleConnections(), 50);
-      server.once('close', () => clearInterval(timer));
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      // After the grace period, slow or stuck clients are cut off: stop has a deadline.
+      const force = setTimeout(() => server.closeAllConnections(), this.opts.stopGraceMs);
+      server.close(() => {
+        clearInterval(idle);
+        clearTimeout(force);
+        resolve();
+      });
+      server.closeIdleConnections();
     });
     return this.stopping;
   }

@@ -17,15 +17,23 @@ export class Limiter {
     return this.running;
   }
 
+  /** True when acquire() would throw OVERLOADED: the API sheds such requests before reading their bodies. */
+  get full(): boolean {
+    return this.running >= this.limit && this.waiting.length >= this.queue;
+  }
+
+  /** The error acquire() throws when full. */
+  overloaded(): AppError {
+    return new AppError('OVERLOADED', `model "${this.what}" is overloaded: ${this.running} running and ${this.waiting.length} queued (limit ${this.limit} + queue ${this.queue}); retry later`);
+  }
+
   /** Resolves when a slot is free; throws OVERLOADED when the queue is full. Pair with release(). */
   acquire(): Promise<void> | undefined {
     if (this.running < this.limit) {
       this.running++;
       return undefined;
     }
-    if (this.waiting.length >= this.queue) {
-      throw new AppError('OVERLOADED', `model "${this.what}" is overloaded: ${this.running} running and ${this.waiting.length} queued (limit ${this.limit} + queue ${this.queue}); retry later`);
-    }
+    if (this.waiting.length >= this.queue) throw this.overloaded();
     return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 

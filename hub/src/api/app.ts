@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { AppError, toAppError } from '@edgefleet/shared';
 import type { BundleVerifier } from '../registry.js';
-import { authorize, type ApiDeps, type Env, type RouteDef } from './http.js';
+import { authorize, bodyLimit, refuseDeclaredOver, type ApiDeps, type Env, type RouteDef } from './http.js';
 import { enrollRoutes } from './routes-enroll.js';
 import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
@@ -43,7 +43,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/api/v1/health', (c) => c.json({ ok: true }));
 
   for (const r of routes) {
+    const limit = bodyLimit(r, deps.maxBundleBytes);
     app.on(r.method.toUpperCase(), `/api/v1${r.path}`, async (c) => {
+      // Before anything else, so an oversized upload costs no token lookup and no reading.
+      refuseDeclaredOver(c, limit);
+      c.set('bodyLimit', limit);
       authorize(c, deps, r.access);
       const out = await r.handler(c, deps);
       if (out instanceof Response) return out;
@@ -55,7 +59,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.onError((err, c) => {
     const e = toAppError(err);
     if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');
-    return c.json({ error: e.toJSON() }, e.httpStatus as 400);
+    // The rest of an oversized body is not read: close the connection rather than drain it.
+    const headers = e.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : undefined;
+    return c.json({ error: e.toJSON() }, e.httpStatus as 400, headers);
   });
   return app;
 }

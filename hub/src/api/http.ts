@@ -1,10 +1,11 @@
 // Shared pieces of the REST API: the dependencies every route gets, the route
 // definition shape (also the source of the OpenAPI document and of the route ×
-// role tests), bearer-token roles, body parsing, and the audit helpers: a write and its audit entry
-// commit in one transaction; network side effects run after commit and a failure is reported, not lost.
+// role tests, and of each route's body cap), bearer-token roles, capped body reading and parsing, and
+// the audit helpers: a write and its audit entry commit in one transaction; network side effects run
+// after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { AppError, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
+import { AppError, MAX_JSON_DEPTH, jsonDepth, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
@@ -37,7 +38,8 @@ export interface Actor {
   name: string;
   role: ApiRole;
 }
-export type Env = { Variables: { actor: Actor } };
+/** bodyLimit: the matched route's body cap in bytes (set by the app before the handler runs). */
+export type Env = { Variables: { actor: Actor; bodyLimit: number } };
 export type Ctx = Context<Env>;
 
 export type Access = ApiRole | 'public';
@@ -57,6 +59,8 @@ export interface RouteDef {
   /** A non-JSON response, e.g. application/octet-stream. */
   rawResponse?: string;
   status?: number;
+  /** Body cap in bytes; default from bodyLimit() (small for public routes). */
+  maxBodyBytes?: number;
   handler(c: Ctx, deps: ApiDeps): Promise<Response | object>;
 }
 
@@ -74,11 +78,60 @@ export function authorize(c: Ctx, deps: ApiDeps, access: Access): void {
   c.set('actor', { name: info.name, role: info.role });
 }
 
-/** Reads and validates a JSON body; `what` names it in errors. */
+/** Body caps (docs/hub.md, docs/security.md): anyone can reach a public route, so its cap is small. */
+export const PUBLIC_BODY_BYTES = 16 * 1024;
+export const JSON_BODY_BYTES = 1024 * 1024;
+
+/** The body cap of a route: its own, else the bundle limit for raw uploads, else by access. */
+export function bodyLimit(r: RouteDef, maxBundleBytes: number): number {
+  if (r.maxBodyBytes !== undefined) return r.maxBodyBytes;
+  if (r.rawBody !== undefined) return maxBundleBytes;
+  return r.access === 'public' ? PUBLIC_BODY_BYTES : JSON_BODY_BYTES;
+}
+
+function tooLarge(limit: number, size?: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `request body${size === undefined ? '' : ` of ${size} bytes`} is too large: expected at most ${limit} bytes for this route`);
+}
+
+/** PAYLOAD_TOO_LARGE from the Content-Length alone, before a byte of the body is read. */
+export function refuseDeclaredOver(c: Ctx, limit: number): void {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
+}
+
+/**
+ * The body as text, counting bytes as they arrive (chunked bodies have no
+ * Content-Length): past `limit` it stops reading and refuses the request.
+ */
+export async function readBodyCapped(c: Ctx, limit: number): Promise<string> {
+  refuseDeclaredOver(c, limit);
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined); // the connection closes after the 413 anyway
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads (within the route's cap) and validates a JSON body; `what` names it in errors. */
 export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S, what: string): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  const text = await readBodyCapped(c, (c.get('bodyLimit') as number | undefined) ?? JSON_BODY_BYTES);
   let value: unknown = {};
   if (text.trim() !== '') {
+    // Deep nesting parses, then overflows the stack in whatever walks it (docs/security.md).
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      throw new AppError('BAD_REQUEST', `${what}: body nests deeper than ${MAX_JSON_DEPTH} levels: expected a JSON object at most ${MAX_JSON_DEPTH} levels deep`);
+    }
     try {
       value = JSON.parse(text);
     } catch (err) {

@@ -77,7 +77,7 @@ export const enrollRoutes: RouteDef[] = [
     },
   },
   {
-    method: 'post', path: '/enroll', access: 'public', status: 201,
+    method: 'post', path: '/enroll', access: 'public', status: 201, maxBodyBytes: 16 * 1024,
     summary: 'Enroll a device with an enrollment token; returns its id, secret, broker URLs and trust document',
     body: EnrollRequest, response: DeviceCredentials,
     async handler(c, deps) {

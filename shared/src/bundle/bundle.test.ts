@@ -100,6 +100,17 @@ test('an edited manifest field: refused by the manifest hash binding, and by the
   await assert.rejects(verifyBundle(out, trust1), code('SIGNATURE_INVALID', new RegExp(`key ${rel[0]!.keyId.slice(0, 8)}… signature invalid`)));
 }));
 
+test('a manifest nested 200k levels deep (bound by its signatures file) is BUNDLE_INVALID, not a stack overflow', () => withBundle(async ({ dir, out }) => {
+  const info = await readBundle(out);
+  // Inside training.hyperparameters (free-form values): zod accepts it, canonical JSON would recurse 200k times.
+  const deep = Buffer.from(info.manifestBytes.toString().replace('"training":{', `"training":{"hyperparameters":{"deep":${'['.repeat(200_000)}${']'.repeat(200_000)}},`));
+  const sigs = canonicalBytes({ ...info.signatures, manifestSha256: sha256Hex(deep) });
+  const p = join(dir, 'deep.efb');
+  writeRawTar(p, [{ name: 'manifest.json', data: deep }, { name: 'signatures.json', data: sigs }, { name: 'model.onnx', data: readFileSync(join(dir, 'model.onnx')) }, { name: 'docs/notes.md', data: Buffer.from('# notes\n') }]);
+  await assert.rejects(readBundle(p), code('BUNDLE_INVALID', /manifest.json nests deeper than 64 levels/));
+  await assert.rejects(verifyBundle(p, trust1), code('BUNDLE_INVALID', /manifest.json nests deeper than 64 levels/));
+}));
+
 test('signatures by untrusted keys and duplicated signatures do not count', () => withBundle(async ({ out }) => {
   const outsider = generateKeyPair('release', 'outsider', seed(42));
   await signBundle(out, outsider);

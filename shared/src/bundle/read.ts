@@ -8,6 +8,7 @@ import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import { canonicalBytes, sha256Hex } from '../canonical.js';
 import { assertThreshold, type ThresholdResult } from '../crypto/threshold.js';
 import { AppError } from '../errors.js';
+import { parseJsonBounded } from '../json-bounded.js';
 import { parseWire } from '../wire/common.js';
 import { Manifest } from '../wire/manifest.js';
 import { SignaturesFile, type TrustBody } from '../wire/trust.js';
@@ -41,12 +42,9 @@ async function readSmall(fh: FileHandle, e: TarEntry, max: number, what: string)
   return buf;
 }
 
+/** Bounded nesting: a deep manifest must be BUNDLE_INVALID, not a stack overflow in zod or canonical JSON. */
 function parseJson(buf: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(buf.toString('utf8')) as unknown;
-  } catch (err) {
-    throw new AppError('BUNDLE_INVALID', `${what} is not JSON (${(err as Error).message})`);
-  }
+  return parseJsonBounded(buf.toString('utf8'), what, { code: 'BUNDLE_INVALID' });
 }
 
 /** Structure, manifest and signatures file, without hashing the listed files. */

@@ -109,24 +109,34 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
   }
   if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${wantShape(spec)}`);
   const raw = t.data;
-  const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, name) : raw;
+  const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, shape as number[], name) : raw;
   if (flat.length !== n) {
     bad(`input "${name}": data has ${flat.length} values but shape [${shape.join(', ')}] needs ${n}`);
   }
   return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, allowNonFinite) };
 }
 
-function flatten(a: unknown[], name: string): unknown[] {
+/** Nested data must mirror the shape exactly: a ragged array is refused, not flattened into the right count. */
+function flatten(a: unknown[], shape: number[], name: string): unknown[] {
   const out: unknown[] = [];
-  walk(a, 0, name, out);
+  walk(a, 0, shape, name, 'data', out);
   return out;
 }
 
-function walk(x: unknown[], depth: number, name: string, out: unknown[]): void {
-  if (depth > 32) bad(`input "${name}": data is nested deeper than 32 levels`);
-  for (const v of x) {
-    if (Array.isArray(v)) walk(v, depth + 1, name, out);
-    else out.push(v);
+function walk(x: unknown[], depth: number, shape: number[], name: string, at: string, out: unknown[]): void {
+  const want = shape[depth];
+  if (want === undefined) bad(`input "${name}": ${at} is nested deeper than shape [${shape.join(', ')}]: expected ${shape.length} levels of arrays`);
+  if (x.length !== want) bad(`input "${name}": ${at} has ${x.length} items but shape [${shape.join(', ')}] needs ${want} there (nested data must not be ragged)`);
+  const last = depth === shape.length - 1;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (Array.isArray(v)) {
+      if (last) bad(`input "${name}": ${at}[${i}] is an array but shape [${shape.join(', ')}] has ${shape.length} levels: expected a value`);
+      walk(v, depth + 1, shape, name, `${at}[${i}]`, out);
+    } else {
+      if (!last) bad(`input "${name}": ${at}[${i}] is ${describe(v)} but shape [${shape.join(', ')}] needs an array of ${shape[depth + 1]} items there (nested data must not be ragged)`);
+      out.push(v);
+    }
   }
 }
 

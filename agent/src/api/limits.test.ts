@@ -1,0 +1,98 @@
+// The API server's per-client bounds (issue 9, docs/security.md) on a real
+// server on 127.0.0.1 port 0 with small limits: connections over the cap are
+// closed on accept, slow headers get a 408 TIMEOUT, a drip-fed body is cut off
+// at the request timeout, and stop() closes a drip-fed connection after its
+// grace period instead of waiting for the client.
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { waitFor } from '@edgefleet/examples/fleet';
+import { ApiServer, type ApiServerOptions } from './server.js';
+import { openRaw, parseReply, type RawConnection } from './raw-client.js';
+
+/** Reads the whole body, then answers with its length. */
+function echoLength(req: IncomingMessage, res: ServerResponse): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => { n += c.length; });
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ bytes: n }));
+  });
+}
+
+const BASE: ApiServerOptions = {
+  host: '127.0.0.1', port: 0, maxConnections: 64, headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+};
+const WAIT = { timeoutMs: 8_000, intervalMs: 20 };
+
+describe('API server limits', () => {
+  let server: ApiServer | undefined;
+  const conns: RawConnection[] = [];
+  afterEach(async () => {
+    for (const c of conns.splice(0)) c.destroy();
+    await server?.stop();
+    server = undefined;
+  });
+  const start = async (over: Partial<ApiServerOptions>) => {
+    server = new ApiServer(echoLength, { ...BASE, ...over });
+    await server.start();
+    return Number(new URL(server.url).port);
+  };
+  const open = async (port: number) => {
+    const c = await openRaw(port);
+    conns.push(c);
+    return c;
+  };
+
+  it('closes connections over maxConnections on accept; the ones within it still serve', async () => {
+    const port = await start({ maxConnections: 3 });
+    const cs: RawConnection[] = [];
+    for (let i = 0; i < 4; i++) cs.push(await open(port));
+    await waitFor('one connection over the cap closed by the server', () => cs.some((c) => c.closed()), WAIT);
+    const open3 = cs.filter((c) => !c.closed());
+    assert.equal(open3.length, 3, 'exactly the connection over the cap is closed');
+    const c = open3[0]!;
+    await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
+    const reply = await waitFor('a reply on a connection within the cap', () => parseReply(c.received()), WAIT);
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.json, { bytes: 2 });
+  });
+
+  it('answers headers that never finish with 408 TIMEOUT and closes the connection', async () => {
+    const port = await start({ headersTimeoutMs: 300, requestTimeoutMs: 2_000 });
+    const c = await open(port);
+    await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\n');
+    const stop = c.drip('x-slow: 1\r\n', 50);
+    try {
+      await waitFor('the server to close a slow-header connection', () => c.closed(), WAIT);
+    } finally {
+      stop();
+    }
+    const reply = parseReply(c.received());
+    assert.equal(reply?.status, 408, c.received());
+    assert.deepEqual(reply?.json, { error: 'request not received within 2000 ms (headers within 300 ms)', code: 'TIMEOUT' });
+  });
+
+  it('cuts off a drip-fed body at the request timeout', async () => {
+    const port = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    const c = await open(port);
+    await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100000\r\n\r\n');
+    c.drip('x', 30);
+    await waitFor('the server to close a drip-fed request', () => c.closed(), WAIT);
+    assert.ok(c.sent() < 100_000, 'closed before the body was complete');
+    assert.equal(parseReply(c.received()), undefined, 'no reply: the handler never saw the whole body');
+  });
+
+  it('stop() closes a drip-fed connection after the grace period', async () => {
+    const port = await start({ requestTimeoutMs: 60_000, stopGraceMs: 200 });
+    const c = await open(port);
+    await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100000\r\n\r\n');
+    c.drip('x', 30);
+    await waitFor('the body to start arriving', () => c.sent() > 200, WAIT);
+    const s = server!;
+    server = undefined;
+    await s.stop();
+    await waitFor('the drip-fed connection to be closed', () => c.closed(), WAIT);
+    assert.ok(c.sent() < 100_000);
+  });
+});
