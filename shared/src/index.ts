@@ -8,3 +8,5 @@ export * from './bundle/index.js';
 export * from './sketch/index.js';
 export * from './drift/index.js';
 export * from './token-bucket.js';
+export * from './text.js';
+export * from './private-files.js';

@@ -1,7 +1,8 @@
 // Output for the operator CLI: the context every command gets (writers, env,
 // clock), error lines, small text layouts, and a tiny progress bar that draws
-// on stderr only when stderr is a terminal (DESIGN.md section 9: long jobs show progress).
-import { AppError, toAppError } from '@edgefleet/shared';
+// on stderr only when stderr is a terminal (long jobs show progress). Every value printed for people
+// goes through escapeText (shared/src/text.ts): a reason with a terminal escape or a newline prints inert.
+import { AppError, escapeText, toAppError } from '@edgefleet/shared';
 
 /** Something that takes text: process.stdout/stderr, or a string sink in tests. */
 export interface Writer {
@@ -34,18 +35,20 @@ export const ExitCode = {
 /** Writes `error [CODE]: message` for anything thrown and returns exit code 1. */
 export function reportFailure(ctx: Pick<CliContext, 'stderr'>, err: unknown): number {
   const e: AppError = toAppError(err);
-  ctx.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  ctx.stderr.write(`error [${e.code}]: ${escapeText(e.message)}\n`);
   return ExitCode.FAILED;
 }
 
 /** Lines of `key: value` with the keys padded to one column. */
 export function keyValues(rows: ReadonlyArray<readonly [string, string]>, indent = ''): string {
-  const width = Math.max(0, ...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
+  const safe = rows.map(([k, v]) => [escapeText(k), escapeText(v)] as const);
+  const width = Math.max(0, ...safe.map(([k]) => k.length));
+  return safe.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
 }
 
 /** A plain text table: a header row and rows, columns padded to their widest cell. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = ''): string {
+export function table(header: readonly string[], cells: ReadonlyArray<readonly string[]>, indent = ''): string {
+  const rows = cells.map((r) => r.map(escapeText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     indent + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n';

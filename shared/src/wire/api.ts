@@ -138,6 +138,8 @@ export const AuditEntry = z.object({
   id: Count,
   at: IsoTime,
   actor: z.string(),
+  /** The id of the API or enrollment token that acted (names are unique, ids never reused); null in entries older than hub migration 4. */
+  actorId: z.string().nullable(),
   action: z.string(),
   target: z.string(),
   reason: z.string().nullable(),
@@ -147,6 +149,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 export const AuditList = z.object({ entries: z.array(AuditEntry) });
 export const AuditQuery = z.object({
   actor: z.string().optional(),
+  actorId: z.string().optional(),
   action: z.string().optional(),
   target: z.string().optional(),
   since: IsoTime.optional(),
