@@ -2,12 +2,11 @@
 // enrollment token for this device's identity. POSTs /api/v1/enroll with the
 // box's facts and stores DATA/credentials.json (mode 0600: it holds the secret)
 // and DATA/trust.json, after checking the answer against the shared schemas.
-import { mkdirSync } from 'node:fs';
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  AppError, DeviceCredentials, isErrorCode, parseWire, toAppError, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
+  AppError, DeviceCredentials, ensurePrivateDir, escapeText, isErrorCode, parseWire, toAppError, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
 } from '@edgefleet/shared';
 import { AGENT_VERSION } from '../version.js';
 
@@ -54,14 +53,14 @@ export async function enrollCommand(argv: readonly string[], ctx: EnrollContext)
     const dataDir = resolve(ctx.cwd ?? process.cwd(), dataDirArg as string);
     const creds = await enroll({ hub: hub as string, token: token as string, id: v['id'] as string | undefined, facts: deviceFacts() }, ctx.fetch ?? fetch);
     verifyTrustDocument(creds.trust, { now: ctx.now?.() ?? new Date() });
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
     writeFileAtomic(join(dataDir, 'credentials.json'), `${JSON.stringify({ schema: creds.schema, deviceId: creds.deviceId, secret: creds.secret, brokers: creds.brokers }, null, 2)}\n`, 0o600);
     writeFileAtomic(join(dataDir, 'trust.json'), `${JSON.stringify(creds.trust, null, 2)}\n`);
     ctx.stdout.write(`enrolled as ${creds.deviceId}; brokers ${creds.brokers.join(', ')}; credentials in ${join(dataDir, 'credentials.json')}\n`);
     return 0;
   } catch (err) {
     const e = toAppError(err);
-    ctx.stderr.write(`error [${e.code}]: ${e.message}\n`);
+    ctx.stderr.write(`error [${e.code}]: ${escapeText(e.message)}\n`);
     return 1;
   }
 }

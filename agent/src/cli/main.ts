@@ -2,7 +2,7 @@
 // edgefleet-agent: the daemon (`run`) and the local admin commands on a data dir.
 // Exit codes: 0 ok, 1 failure (message names what was wrong), 2 usage error.
 import { readFileSync } from 'node:fs';
-import { AppError, toAppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
+import { AppError, escapeText, toAppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
 import { openStore, type Store } from '../agent.js';
 import { loadConfig, type AgentConfig } from '../config.js';
 import { ModelManager, pauseFromEnv } from '../install/manager.js';
@@ -136,7 +136,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
           });
           if (p.flags.has('json')) out(`${JSON.stringify(rows, null, 2)}\n`);
           else if (rows.length === 0) out('no models installed\n');
-          else for (const r of rows) out(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}\n`);
+          else for (const r of rows) out(`${escapeText(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}`)}\n`);
           return 0;
         });
       }
@@ -173,7 +173,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   } catch (err) {
     const e = toAppError(err);
-    process.stderr.write(`edgefleet-agent ${cmd ?? ''}: ${e.code}: ${e.message}\n`);
+    process.stderr.write(escapeText(`edgefleet-agent ${cmd ?? ''}: ${e.code}: ${e.message}`) + '\n');
     return e.code === 'BAD_REQUEST' ? 2 : 1;
   }
 }
