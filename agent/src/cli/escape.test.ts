@@ -12,7 +12,7 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     refusal: { seq: 4, code: 'SIGNATURE_INVALID', message: '\x1b[2Jbad\nhub          device fake via mqtt://evil', at: '2026-03-01T12:00:00.000Z' },
   };
   const text = formatStatus(st);
-  assert.doesNotMatch(text, /\x1b/);
+  assert.ok(!text.includes('\x1b'), text);
   assert.equal(text.split('\n').filter((l) => l.startsWith('hub ')).length, 1, 'no forged "hub" line');
   assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
 });
@@ -20,7 +20,7 @@ test('status text escapes a refusal message with a terminal escape and a forged 
 test('an error line echoing the command line prints escaped', async () => {
   const r = await runCli('agent/src/cli/main.ts', ['\x1b[31mboom\nforged']);
   assert.equal(r.code, 2);
-  assert.doesNotMatch(r.stderr, /\x1b/);
+  assert.ok(!r.stderr.includes('\x1b'), r.stderr);
   assert.match(r.stderr, /^edgefleet-agent \\e\[31mboom\\nforged: BAD_REQUEST: unknown command "\\e\[31mboom\\nforged"/);
   assert.equal(r.stderr.trimEnd().split('\n').length, 1);
 });
