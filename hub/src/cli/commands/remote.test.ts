@@ -47,6 +47,9 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const dup = await cli(['tokens', 'create', '--role', 'admin', '--name', 'dash']);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /^error \[CONFLICT\]: hub: an API token named "dash" already exists \(tok_[0-9a-f]+\)/);
+    const unnamed = await cli(['tokens', 'create', '--role', 'viewer', '--json']);
+    assert.equal(unnamed.code, 0, unnamed.stderr);
+    assert.match((JSON.parse(unnamed.stdout) as { name: string }).name, /^viewer-\d{8}-\d{6}$/, 'the default name carries the time, so it is unique');
 
     // A reason with a terminal escape and a newline prints inert in the audit table, with the token id.
     const evil = await cli(['devices', 'revoke', 'pump-1', '--reason', '\x1b[31mred\nforged line']);
