@@ -55,7 +55,7 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
 export class Registry {
   constructor(private readonly store: Store, private readonly verify: BundleVerifier) {}
 
-  /** `record` runs inside the transaction that stores a new version (not for a bundle already there): the audit entry. */
+  /** `record` runs inside the push's transaction, for a new version and for the same bundle again (its `outcome` says which): the audit entry. */
   async push(body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; pushedBy: string; at: Date; record?: (r: PushResult) => void }): Promise<PushResult> {
     const temp = this.store.blobs.tempPath();
     const { sha256, size } = await receiveToFile(body, temp, opts.maxBytes);
@@ -68,7 +68,7 @@ export class Registry {
       this.store.blobs.adopt(temp, sha256, size, opts.at);
       this.store.db.transaction(() => {
         outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at });
-        if (outcome === 'created') opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
+        opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
       })();
       return { ...v, bundleSha256: sha256, bundleSize: size, outcome };
     } finally {

@@ -11,3 +11,5 @@ export * from './drift/index.js';
 export * from './token-bucket.js';
 export * from './infer/index.js';
 export * from './deadline.js';
+export * from './text.js';
+export * from './private-files.js';

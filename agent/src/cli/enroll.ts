@@ -2,11 +2,10 @@
 // enrollment token for this device's identity. POSTs /api/v1/enroll with the
 // box's facts and stores DATA/credentials.json (mode 0600: it holds the secret)
 // and DATA/trust.json, after checking the answer against the shared schemas.
-import { mkdirSync } from 'node:fs';
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
+  AppError, DeviceCredentials, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
 } from '@edgefleet/shared';
 import { optString, UsageError, type Command } from '@edgefleet/shared/cli';
 import { AGENT_VERSION } from '../version.js';
@@ -32,7 +31,7 @@ export const enrollCommand: Command = {
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
     const creds = await enroll({ hub: hub as string, token: token as string, id: optString(args, 'id'), facts: deviceFacts() }, fetch);
     verifyTrustDocument(creds.trust, { now: ctx.now() });
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
     writeFileAtomic(join(dataDir, 'credentials.json'), `${JSON.stringify({ schema: creds.schema, deviceId: creds.deviceId, secret: creds.secret, brokers: creds.brokers }, null, 2)}\n`, 0o600);
     writeFileAtomic(join(dataDir, 'trust.json'), `${JSON.stringify(creds.trust, null, 2)}\n`);
     ctx.stdout.write(`enrolled as ${creds.deviceId}; brokers ${creds.brokers.join(', ')}; credentials in ${join(dataDir, 'credentials.json')}\n`);

@@ -3,7 +3,7 @@
 // daemon picks up their switches from the database.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
+import { AppError, escapeText, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
 import { optBool, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../agent.js';
 import { ModelManager, pauseFromEnv } from '../install/manager.js';
@@ -78,7 +78,7 @@ export const models: Command = {
     });
     if (optBool(args, 'json')) ctx.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) ctx.stdout.write('no models installed\n');
-    else for (const r of rows) ctx.stdout.write(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}\n`);
+    else for (const r of rows) ctx.stdout.write(`${escapeText(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}`)}\n`);
     return 0;
   }),
 };

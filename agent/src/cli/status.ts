@@ -1,6 +1,7 @@
 // `edgefleet-agent status [--json]`: what an operator on the box wants at a glance, read from the
 // data dir without the daemon: models and their active versions, the hub link (device id, broker),
 // the last applied desired-state seq, the outbox backlog, and the last refused document.
+import { escapeText } from '@edgefleet/shared';
 import type { Store } from '../agent.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
@@ -46,5 +47,6 @@ export function formatStatus(st: AgentStatus): string {
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
   if (st.models.length === 0) lines.push('models       none installed');
   for (const m of st.models) lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);
-  return `${lines.join('\n')}\n`;
+  // Messages and names come from the hub and from bundles: printed escaped (shared/src/text.ts).
+  return `${lines.map(escapeText).join('\n')}\n`;
 }

@@ -3,7 +3,7 @@
 // uses an id twice is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../agent.js';
@@ -33,4 +33,28 @@ test('a migration list that uses an id twice is refused', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.throws(() => openDb(join(dir, 'agent.db'), [coreMigration, { ...coreMigration, name: 'again' }]), /migration id 1 is used twice \(again\)/);
+});
+
+test('the data dir is 0700 and agent.db with its -wal/-shm 0600, also when an older agent left them world-readable', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'data');
+  const path = join(dir, 'agent.db');
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  const fresh = openDb(path, AGENT_MIGRATIONS);
+  fresh.prepare("INSERT INTO kv (key, value) VALUES ('k', 'v')").run();
+  assert.equal(mode(dir), 0o700);
+  for (const f of ['agent.db', 'agent.db-wal', 'agent.db-shm']) assert.equal(mode(join(dir, f)), 0o600, f);
+  fresh.close();
+  // What an older agent made: the process umask's 0755 / 0644.
+  chmodSync(dir, 0o755);
+  chmodSync(path, 0o644);
+  const again = openDb(path, AGENT_MIGRATIONS);
+  try {
+    again.prepare("INSERT INTO kv (key, value) VALUES ('k2', 'v')").run();
+    assert.equal(mode(dir), 0o700);
+    for (const f of ['agent.db', 'agent.db-wal', 'agent.db-shm']) assert.equal(mode(join(dir, f)), 0o600, f);
+  } finally {
+    again.close();
+  }
 });

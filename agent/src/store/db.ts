@@ -3,7 +3,7 @@
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
 import { dirname } from 'node:path';
 
 export type Db = Database.Database;
@@ -61,7 +61,9 @@ export const coreMigration: Migration = {
  * transaction. `migrations` is the whole program's list (core plus what each part registers).
  */
 export function openDb(path: string, migrations: readonly Migration[]): Db {
-  mkdirSync(dirname(path), { recursive: true });
+  // The data dir (with credentials.json) 0700 and agent.db with its -wal/-shm 0600, tightened if looser.
+  ensurePrivateDir(dirname(path));
+  ensurePrivateDbFile(path);
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, type SummaryWindow } from '@edgefleet/shared';
+import { AppError, escapeText, type SummaryWindow } from '@edgefleet/shared';
 import { optBool, optString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';
@@ -66,7 +66,8 @@ function textView(rows: StoredWindow[]): string {
       out.push(`  ${`in ${i.name}`.padEnd(width)}  n=${i.moments.n} mean=${i.moments.n > 0 ? i.moments.mean.toPrecision(4) : '-'} nan=${i.nans}`);
     }
   }
-  return out.length === 0 ? 'no summary windows yet\n' : `${out.join('\n')}\n`;
+  // Feature and output names come from bundles: printed escaped (shared/src/text.ts).
+  return out.length === 0 ? 'no summary windows yet\n' : `${out.map(escapeText).join('\n')}\n`;
 }
 
 export const summariesCommand: Command = {

@@ -12,9 +12,12 @@ import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { syncRoutes } from './routes-sync.js';
 import { openApiDocument } from './openapi.js';
+import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
 export interface AppDeps extends ApiDeps {
   verifyBundle: BundleVerifier;
+  /** Failed-authentication throttling per address (auth-limit.ts); defaults AUTH_LIMIT_DEFAULTS. */
+  authLimit?: Partial<AuthLimitOptions>;
 }
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
@@ -37,6 +40,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     deps.metrics.inc('edgefleet_api_requests_total', { route, method: c.req.method, status: String(c.res.status) });
     deps.metrics.observe('edgefleet_api_request_duration_seconds', seconds, { route });
   });
+
+  // Repeated 401s from one address earn 429s for a while (auth-limit.ts, docs/hub.md "Rate limits").
+  app.use('/api/v1/*', authLimit(new AuthFailureLimiter(deps.authLimit), deps.metrics, deps.clock));
 
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));

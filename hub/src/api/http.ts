@@ -35,6 +35,8 @@ export interface ApiDeps {
 }
 
 export interface Actor {
+  /** The token's id: recorded with the name in the audit log. */
+  id: string;
   name: string;
   role: ApiRole;
 }
@@ -75,7 +77,7 @@ export function authorize(c: Ctx, deps: ApiDeps, access: Access): void {
   if (RANK[info.role] < RANK[access]) {
     throw new AppError('FORBIDDEN', `${c.req.method} ${c.req.routePath} needs the ${access} role; token "${info.name}" has ${info.role}`);
   }
-  c.set('actor', { name: info.name, role: info.role });
+  c.set('actor', { id: info.id, name: info.name, role: info.role });
 }
 
 /** Body caps (docs/hub.md, docs/security.md): anyone can reach a public route, so its cap is small. */
@@ -157,7 +159,7 @@ export function actor(c: Ctx): Actor {
 
 /** Appends an audit entry for a write done by the request's token: call it inside `transact` with the write. */
 export function audit(c: Ctx, deps: ApiDeps, action: string, target: string, reason?: string | null, details?: unknown): void {
-  deps.store.audit.append({ actor: actor(c)?.name ?? 'anonymous', action, target, reason: reason ?? null, details, at: deps.clock.now() });
+  deps.store.audit.append({ actor: actor(c)?.name ?? 'anonymous', actorId: actor(c)?.id ?? null, action, target, reason: reason ?? null, details, at: deps.clock.now() });
 }
 
 /** Runs a write and its audit entry in one SQLite transaction: both are stored, or (on a throw) neither. */

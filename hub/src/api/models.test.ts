@@ -77,7 +77,11 @@ test('push a signed bundle: stored as a blob, listed, shown, downloadable, audit
     assert.equal((await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0/bundle', { role: 'viewer' })).status, 200);
 
     const audit = h.store.audit.query({}).map((e) => [e.action, e.target, e.reason]);
-    assert.deepEqual(audit, [['model.push', 'audio-energy@1.0.0', null], ['model.deprecate', 'audio-energy@1.0.0', 'superseded']]);
+    assert.deepEqual(audit, [['model.push', 'audio-energy@1.0.0', null], ['model.repush', 'audio-energy@1.0.0', null], ['model.deprecate', 'audio-energy@1.0.0', 'superseded']]);
+    const repush = h.store.audit.query({ action: 'model.repush' })[0]!;
+    assert.equal(repush.actor, 'operator-token');
+    assert.match(repush.actorId ?? '', /^tok/);
+    assert.equal((repush.details as { bundleSha256: string }).bundleSha256, info.bundle.sha256);
   } finally {
     h.close();
   }

@@ -93,7 +93,7 @@ export const enrollRoutes: RouteDef[] = [
           return t.tags;
         },
         record: (deviceId) => deps.store.audit.append({
-          actor: `enrollment-token:${tokenId}`, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
+          actor: `enrollment-token:${tokenId}`, actorId: tokenId, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
           details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
         }),
       });

@@ -20,8 +20,9 @@ async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Resp
   if (!body) throw new AppError('BAD_REQUEST', 'empty body: expected a bundle (.efb) as application/octet-stream');
   const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {
     maxBytes: deps.maxBundleBytes, pushedBy: actor(c).name, at: deps.clock.now(),
-    // Runs inside the transaction that stores a new version: the version and its audit entry commit together.
-    record: (v) => audit(c, deps, 'model.push', `${v.manifest.name}@${v.manifest.version}`, null, { bundleSha256: v.bundleSha256, size: v.bundleSize, manifestSha256: v.manifestSha256, signers: v.signatures.map((s) => s.keyId) }),
+    // Runs inside the push's transaction: the version and its audit entry commit together. The same bundle
+    // again is audited too (model.repush), so every accepted push leaves a trace (docs/hub.md "Audit log").
+    record: (v) => audit(c, deps, v.outcome === 'created' ? 'model.push' : 'model.repush', `${v.manifest.name}@${v.manifest.version}`, null, { bundleSha256: v.bundleSha256, size: v.bundleSize, manifestSha256: v.manifestSha256, signers: v.signatures.map((s) => s.keyId) }),
   });
   const { name, version } = r.manifest;
   return c.json(deps.store.models.list(name).find((v) => v.version === version), r.outcome === 'created' ? 201 : 200);

@@ -36,3 +36,35 @@ test('revoking an API token: it stops working, is audited, and the last admin to
     h.close();
   }
 });
+
+test('token names are unique (revoked ones included) and audit entries carry the acting token id', async () => {
+  const h = makeHarness();
+  try {
+    const created = await h.req('POST', '/api/v1/tokens', { json: { name: 'admin', role: 'operator' } });
+    assert.equal(created.status, 201, await created.clone().text());
+    const first = (await created.json()) as { id: string; token: string };
+    const dup = await h.req('POST', '/api/v1/tokens', { json: { name: 'admin', role: 'admin' } });
+    assert.equal(dup.status, 409);
+    assert.match(await dup.text(), new RegExp(`"CONFLICT".*an API token named \\\\"admin\\\\" already exists \\(${first.id}\\)`));
+    assert.equal((await h.req('POST', `/api/v1/tokens/${first.id}/revoke`, { json: { reason: 'rotate' } })).status, 200);
+    const reuse = await h.req('POST', '/api/v1/tokens', { json: { name: 'admin', role: 'operator' } });
+    assert.equal(reuse.status, 409, 'a revoked token keeps its name: the audit log still shows it');
+    assert.match(await reuse.text(), /revoked/);
+    assert.equal(h.store.tokens.list().filter((t) => t.name === 'admin').length, 1);
+
+    const other = (await (await h.req('POST', '/api/v1/tokens', { json: { name: 'ops-2', role: 'operator' } })).json()) as { id: string; token: string };
+    assert.equal((await h.req('POST', '/api/v1/enrollment-tokens', { token: other.token, json: {} })).status, 201);
+    const entries = (await (await h.req('GET', '/api/v1/audit', { role: 'viewer' })).json()) as { entries: Array<{ actor: string; actorId: string | null; action: string }> };
+    const adminId = h.store.tokens.list().find((t) => t.name === 'admin-token')!.id;
+    assert.deepEqual(entries.entries.map((e) => [e.action, e.actor, e.actorId]), [
+      ['token.create', 'admin-token', adminId],
+      ['token.revoke', 'admin-token', adminId],
+      ['token.create', 'admin-token', adminId],
+      ['enrollment-token.create', 'ops-2', other.id],
+    ]);
+    const byId = (await (await h.req('GET', `/api/v1/audit?actorId=${other.id}`, { role: 'viewer' })).json()) as { entries: unknown[] };
+    assert.equal(byId.entries.length, 1);
+  } finally {
+    h.close();
+  }
+});

@@ -1,18 +1,23 @@
 // Output for the operator CLI: small text layouts (key: value lines, tables,
 // sizes) and a tiny progress bar for long jobs that draws on stderr only when
-// stderr is a terminal. The command context and writers are @edgefleet/shared/cli's.
+// stderr is a terminal. The command context and writers are @edgefleet/shared/cli's. Every value
+// printed for people goes through escapeText (shared/src/text.ts): a reason with a terminal escape or
+// a newline prints inert.
+import { escapeText } from '@edgefleet/shared';
 import type { Writer } from '@edgefleet/shared/cli';
 
 export { StringWriter, type CliContext, type Writer } from '@edgefleet/shared/cli';
 
 /** Lines of `key: value` with the keys padded to one column. */
 export function keyValues(rows: ReadonlyArray<readonly [string, string]>, indent = ''): string {
-  const width = Math.max(0, ...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
+  const safe = rows.map(([k, v]) => [escapeText(k), escapeText(v)] as const);
+  const width = Math.max(0, ...safe.map(([k]) => k.length));
+  return safe.map(([k, v]) => `${indent}${`${k}:`.padEnd(width + 2)}${v}\n`).join('');
 }
 
 /** A plain text table: a header row and rows, columns padded to their widest cell. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = ''): string {
+export function table(header: readonly string[], cells: ReadonlyArray<readonly string[]>, indent = ''): string {
+  const rows = cells.map((r) => r.map(escapeText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     indent + cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n';

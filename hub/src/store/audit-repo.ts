@@ -5,6 +5,8 @@ import type { Db } from './db.js';
 
 export interface AuditRecord {
   actor: string;
+  /** The acting token's id (the name alone is not unique across history). */
+  actorId?: string | null;
   action: string;
   target: string;
   reason?: string | null | undefined;
@@ -16,6 +18,7 @@ interface Row {
   id: number;
   at: string;
   actor: string;
+  actor_id: string | null;
   action: string;
   target: string;
   reason: string | null;
@@ -27,8 +30,8 @@ export class AuditRepo {
 
   append(r: AuditRecord): number {
     const res = this.db
-      .prepare('INSERT INTO audit (at, actor, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(r.at.toISOString(), r.actor, r.action, r.target, r.reason ?? null, JSON.stringify(r.details ?? null));
+      .prepare('INSERT INTO audit (at, actor, actor_id, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(r.at.toISOString(), r.actor, r.actorId ?? null, r.action, r.target, r.reason ?? null, JSON.stringify(r.details ?? null));
     return Number(res.lastInsertRowid);
   }
 
@@ -36,6 +39,7 @@ export class AuditRepo {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
+    if (q.actorId) { where.push('actor_id = ?'); args.push(q.actorId); }
     if (q.action) { where.push('action = ?'); args.push(q.action); }
     if (q.target) { where.push('target = ?'); args.push(q.target); }
     if (q.since) { where.push('at >= ?'); args.push(new Date(q.since).toISOString()); }
@@ -44,6 +48,7 @@ export class AuditRepo {
       id: r.id,
       at: r.at,
       actor: r.actor,
+      actorId: r.actor_id,
       action: r.action,
       target: r.target,
       reason: r.reason,

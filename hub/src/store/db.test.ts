@@ -2,7 +2,7 @@
 // is migrated at open without losing rows; a newer database is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HUB_MIGRATIONS as MIGRATIONS } from '../schema.js';
@@ -20,6 +20,9 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
     old.prepare("INSERT INTO audit (at, actor, action, target) VALUES ('2025-01-01T00:00:00.000Z', 'admin', 'device.add', 'old-1')").run();
     assert.throws(() => old.prepare('SELECT online FROM devices').get(), /no such column/);
     old.close();
+    // An older hub left its data dir and hub.db world-readable: opening tightens them.
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'hub.db'), 0o644);
 
     const store = Store.open(dir, MIGRATIONS);
     try {
@@ -28,14 +31,21 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
       assert.deepEqual(d.tags, { site: 'x' });
       assert.equal(d.online, false);
       assert.equal(await store.devices.authenticate('old-1', 's3cret-s3cret-s3cret'), 'ok');
-      assert.equal(store.audit.query({}).length, 1);
+      const mode = (f: string) => statSync(join(dir, f)).mode & 0o777;
+      assert.equal(mode('.'), 0o700);
+      for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) assert.equal(mode(f), 0o600, f);
+      // Entries from before migration 4 have no actor id; new ones carry it.
+      assert.deepEqual(store.audit.query({}).map((e) => [e.actor, e.actorId]), [['admin', null]]);
+      store.audit.append({ actor: 'ops', actorId: 'tok_1', action: 'device.add', target: 'old-2', at: new Date() });
+      assert.deepEqual(store.audit.query({ actorId: 'tok_1' }).map((e) => [e.actor, e.actorId, e.target]), [['ops', 'tok_1', 'old-2']]);
+      assert.throws(() => store.db.prepare("UPDATE audit SET actor_id = 'x'").run(), /append-only/);
       assert.deepEqual(store.models.list(), []);
       assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {
       store.close();
     }
     // Opening again applies nothing; the versions and names are the ones earlier hubs recorded.
-    assert.deepEqual(STORE_MIGRATIONS.map((m) => m.version), [1, 2], 'the store keeps versions 1 and 2');
+    assert.deepEqual(STORE_MIGRATIONS.map((m) => m.version), [1, 2, 4], 'the store keeps versions 1, 2 and 4');
     const again = Store.open(dir, MIGRATIONS);
     assert.equal((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n, MIGRATIONS.length);
     again.close();

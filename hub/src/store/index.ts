@@ -1,6 +1,6 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
 import { openDb, type Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
@@ -22,9 +22,13 @@ export class Store {
   readonly blobs: BlobStore;
   private closed = false;
 
-  /** Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list). */
+  /**
+   * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
+   * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Files").
+   */
   static open(dataDir: string, migrations: readonly Migration[]): Store {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
+    ensurePrivateDbFile(join(dataDir, 'hub.db'));
     return new Store(openDb(join(dataDir, 'hub.db'), migrations), dataDir);
   }
 

@@ -1,7 +1,7 @@
 // Numbered schema migrations of hub.db, applied in order at start (store/db.ts).
 // Never edit a released migration: add a new one. The audit table has no UPDATE
 // or DELETE anywhere in the code; triggers enforce that it is append-only.
-// These are the store's own (1, 2); other parts export theirs (sync: 3) and the
+// These are the store's own (1, 2, 4); other parts export theirs (sync: 3) and the
 // composition root (server/hub.ts via ../schema.ts) passes the whole list to Store.open.
 export interface Migration {
   version: number;
@@ -99,5 +99,12 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (device_id, seq)
       );
     `,
+  },
+  {
+    // Token names were not unique, so the audit actor alone could not say which token acted
+    // (docs/hub.md "API tokens"). Adding a column fires no UPDATE trigger: the log stays append-only.
+    version: 4,
+    name: 'audit actor id',
+    sql: `ALTER TABLE audit ADD COLUMN actor_id TEXT;`,
   },
 ];

@@ -1,4 +1,4 @@
-// API tokens: bearer tokens stored as sha256 with a name (the audit actor) and a role.
+// API tokens: bearer tokens stored as sha256 with a name (the audit actor, unique) and a role.
 import { AppError, type ApiRole, type TokenInfo } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
@@ -15,7 +15,15 @@ interface Row {
 export class TokensRepo {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Creates a token. Names are unique among all tokens, revoked ones included: the audit log shows the
+   * name (with the id), so one name must always mean one token. Call it inside the write's transaction.
+   */
   create(name: string, role: ApiRole, createdBy: string, at: Date): TokenInfo & { token: string } {
+    const taken = this.db.prepare('SELECT id, revoked_at FROM api_tokens WHERE name = ?').get(name) as { id: string; revoked_at: string | null } | undefined;
+    if (taken) {
+      throw new AppError('CONFLICT', `an API token named "${name}" already exists (${taken.id}${taken.revoked_at ? ', revoked' : ''}): token names are unique; choose another name`);
+    }
     const id = newId('tok');
     const token = `efa_${randomSecret()}`;
     this.db

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, createTrustBody, generateKeyPair, signEnvelope, type ApiRole, type KeyPair, type TrustDocument } from '@edgefleet/shared';
-import { createApp } from '../api/app.js';
+import { createApp, type AppDeps } from '../api/app.js';
 import type { ApiDeps, FleetControl } from '../api/http.js';
 import type { BundleVerifier } from '../registry.js';
 import { Store } from '../store/index.js';
@@ -63,6 +63,8 @@ export interface HarnessOptions {
   /** Replaces the recording fleet control (e.g. one whose disconnect fails). */
   fleet?: FleetControl;
   logger?: ApiDeps['logger'];
+  /** Failed-authentication throttling (tests that make many 401s raise the burst). */
+  authLimit?: AppDeps['authLimit'];
 }
 
 export function makeHarness(opts: HarnessOptions = {}): Harness {
@@ -84,6 +86,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
     maxBundleBytes: opts.maxBundleBytes ?? 64 * 1024 * 1024,
     verifyBundle: opts.verifyBundle ?? noVerifier,
     ...(opts.sync ? { sync: opts.sync(store) } : {}),
+    ...(opts.authLimit ? { authLimit: opts.authLimit } : {}),
   });
   return {
     dir, store, keys, trust, clock, metrics, tokens, disconnected, app,

@@ -5,6 +5,7 @@
 // `error [CODE]: message` (exit 1).
 import { parseArgs } from 'node:util';
 import { toAppError } from '../errors.js';
+import { escapeText } from '../text.js';
 import {
   ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
 } from './command.js';
@@ -163,12 +164,12 @@ function wantsHelp(rest: readonly string[]): boolean {
 /** Writes `error [CODE]: message` for anything thrown and returns exit code 1. */
 export function reportFailure(ctx: Pick<CliContext, 'stderr'>, err: unknown): number {
   const e = toAppError(err);
-  ctx.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  ctx.stderr.write(`error [${e.code}]: ${escapeText(e.message)}\n`); // messages quote input: printed inert
   return ExitCode.FAILED;
 }
 
 function usageFailure(ctx: CliContext, message: string, usage: string, helpHint: string): number {
-  ctx.stderr.write(`error [BAD_REQUEST]: ${message}\n${usage}Run '${helpHint} --help' for details.\n`);
+  ctx.stderr.write(`error [BAD_REQUEST]: ${escapeText(message)}\n${usage}Run '${helpHint} --help' for details.\n`);
   return ExitCode.USAGE;
 }
 

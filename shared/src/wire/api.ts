@@ -16,7 +16,13 @@ export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
 /** Tags are key=value labels; keys are short identifiers so that `--tag k=v` stays unambiguous. */
 export const TagKey = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a tag key of lowercase letters, digits, "_", "." or "-" (at most 64)');
-export const Tags = z.record(TagKey, z.string().max(256, 'expected a tag value of at most 256 characters'));
+/** At most this many tags on a device or an enrollment token (keys at most 64, values 256 characters). */
+export const MAX_TAGS = 64;
+export const Tags = z
+  .record(TagKey, z.string().max(256, 'expected a tag value of at most 256 characters'))
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, {
+    error: (iss) => `expected at most ${MAX_TAGS} tags, got ${Object.keys(iss.input as object).length}`,
+  });
 export type Tags = z.infer<typeof Tags>;
 
 export const DeviceFacts = z.object({
@@ -153,6 +159,8 @@ export const AuditEntry = z.object({
   id: Count,
   at: IsoTime,
   actor: z.string(),
+  /** The id of the API or enrollment token that acted (names are unique, ids never reused); null in entries older than hub migration 4. */
+  actorId: z.string().nullable(),
   action: z.string(),
   target: z.string(),
   reason: z.string().nullable(),
@@ -162,6 +170,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 export const AuditList = z.object({ entries: z.array(AuditEntry) });
 export const AuditQuery = z.object({
   actor: z.string().optional(),
+  actorId: z.string().optional(),
   action: z.string().optional(),
   target: z.string().optional(),
   since: IsoTime.optional(),

@@ -2,7 +2,7 @@
 // tags or all, with a reason), `deployments ls`, and `deployments show ID
 // [--watch]` — a per-device table with a progress bar each, redrawn every second
 // until every device is settled (issue 5, section 3).
-import type { Deployment, DeploymentDevice, DeploymentDeviceStatus, DeployTarget } from '@edgefleet/shared';
+import { escapeLines, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type DeployTarget } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -62,15 +62,15 @@ export function isSettled(d: Deployment): boolean {
 
 /** The text of `deployments show`: header, counts, and one row per device. */
 export function renderDeployment(d: Deployment): string {
-  const head = `deployment ${d.id}: ${d.model} ${d.version} -> ${describeTarget(d.target)}\n`
-    + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
+  const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeTarget(d.target)}\n`
+    + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`)
     + `${d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
   return head + table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'],
     d.devices.map((x) => [x.deviceId, x.status, progressBar(x), x.updated, x.reason ?? '']));
 }
 
 const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
-  out.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+  out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
 export const deployCmd: Command = {
   summary: 'Assign a model version to devices (by ids, tags or all)',

@@ -2,7 +2,7 @@
 // tables for people, --json for scripts.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { writeFileAtomic, type AuditEntry, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { escapeLines, writeFileAtomic, type AuditEntry, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -17,8 +17,9 @@ function parseTags(list: string[]): Record<string, string> {
   return tags;
 }
 
+// Text for people is escaped line by line (shared/src/text.ts): names, tags and reasons come from others.
 const print = (ctx: { stdout: { write(s: string): unknown } }, json: boolean, value: unknown, text: () => string) =>
-  ctx.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
+  ctx.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
 export const devicesLs: Command = {
   summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
@@ -101,11 +102,12 @@ export const enrollTokenLs: Command = {
 
 export const tokensCreate: Command = {
   summary: 'Create an API token', usage: '--role viewer|operator|admin [--name N] [--json]',
-  options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin' }, name: { type: 'string', description: 'name shown in the audit log' } },
+  options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin' }, name: { type: 'string', description: 'name shown in the audit log (unique; default ROLE-YYYYMMDD-HHMMSS)' } },
   async run(args, ctx) {
     const role = reqString(args, 'role');
     if (!['viewer', 'operator', 'admin'].includes(role)) throw new UsageError(`--role ${role}: expected viewer, operator or admin`);
-    const name = optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 10)}`;
+    // Names are unique on the hub: the default carries the time to the second, e.g. viewer-20260301-120000.
+    const name = optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(${t.role} token "${t.name}", shown once)\n`);
     return 0;
@@ -147,14 +149,21 @@ export const devicesRotateSecret: Command = {
   },
 };
 
+/** The audit actor for people: the token's name with its id (`admin#tok_…`), since names alone are not proof. */
+export function actorLabel(e: Pick<AuditEntry, 'actor' | 'actorId'>): string {
+  return e.actorId && !e.actor.includes(e.actorId) ? `${e.actor}#${e.actorId}` : e.actor;
+}
+
 export const auditCmd: Command = {
-  summary: 'Show the audit log', usage: '[--actor A] [--action X] [--target T] [--since ISO] [--json]',
-  options: { ...HUB_OPTIONS, actor: { type: 'string', description: 'filter' }, action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' } },
+  summary: 'Show the audit log', usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since ISO] [--json]',
+  options: { ...HUB_OPTIONS, actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' }, action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' } },
   async run(args, ctx) {
     const q = new URLSearchParams();
     for (const k of ['actor', 'action', 'target', 'since']) { const v = optString(args, k); if (v) q.set(k, v); }
+    const actorId = optString(args, 'actor-id');
+    if (actorId) q.set('actorId', actorId);
     const r = await HubClient.from(args, ctx).request<{ entries: AuditEntry[] }>('GET', `/audit${q.size ? `?${q}` : ''}`);
-    print(ctx, optBool(args, 'json'), r, () => table(['AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], r.entries.map((e) => [e.at, e.actor, e.action, e.target, e.reason ?? ''])));
+    print(ctx, optBool(args, 'json'), r, () => table(['AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], r.entries.map((e) => [e.at, actorLabel(e), e.action, e.target, e.reason ?? ''])));
     return 0;
   },
 };

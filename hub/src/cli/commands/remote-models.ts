@@ -1,7 +1,7 @@
 // Remote registry commands: push, list, show, deprecate.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ModelTotals, ModelVersionDetail, ModelVersionInfo } from '@edgefleet/shared';
+import { escapeLines, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -34,7 +34,7 @@ export const modelShow: Command = {
     const [n, v] = args.positionals as [string, string];
     const d = await HubClient.from(args, ctx).request<ModelVersionDetail>('GET', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(d, null, 2)}\n`
-      : `${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`);
+      : escapeLines(`${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`));
     return 0;
   },
 };
@@ -75,7 +75,7 @@ export const modelTotals: Command = {
       if (x.kind === 'categorical') return [f, `${Object.entries((x.counts ?? {}) as Record<string, number>).map(([c, n]) => `${c}:${n}`).join(' ')} other:${x.other ?? 0}`];
       return [f, `${x.under ?? 0} |${((x.counts ?? []) as number[]).join(' ')}| ${x.over ?? 0}`];
     });
-    ctx.stdout.write(head + (rows.length ? table(['FEATURE', 'BIN COUNTS (under |bins| over)'], rows) : ''));
+    ctx.stdout.write(escapeLines(head) + (rows.length ? table(['FEATURE', 'BIN COUNTS (under |bins| over)'], rows) : ''));
     return 0;
   },
 };

@@ -42,6 +42,31 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
 
     const audit = await cli(['audit', '--json', '--target', 'pump-1'], viewer.token);
     assert.deepEqual((JSON.parse(audit.stdout) as { entries: Array<{ action: string }> }).entries.map((e) => e.action), ['device.add']);
+
+    // A second token named "dash" is refused: the audit log's names must each mean one token.
+    const dup = await cli(['tokens', 'create', '--role', 'admin', '--name', 'dash']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /^error \[CONFLICT\]: hub: an API token named "dash" already exists \(tok_[0-9a-f]+\)/);
+    const unnamed = await cli(['tokens', 'create', '--role', 'viewer', '--json']);
+    assert.equal(unnamed.code, 0, unnamed.stderr);
+    assert.match((JSON.parse(unnamed.stdout) as { name: string }).name, /^viewer-\d{8}-\d{6}$/, 'the default name carries the time, so it is unique');
+
+    // A reason with a terminal escape and a newline prints inert in the audit table, with the token id.
+    const evil = await cli(['devices', 'revoke', 'pump-1', '--reason', '\x1b[31mred\nforged line']);
+    assert.equal(evil.code, 0, evil.stderr);
+    const shown = await cli(['audit', '--target', 'pump-1'], viewer.token);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.ok(!shown.stdout.includes('\x1b'), shown.stdout);
+    assert.doesNotMatch(shown.stdout, /^forged line/m);
+    const lines = shown.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 3, shown.stdout);
+    assert.match(lines[2] ?? '', /admin#tok_[0-9a-f]+\s+device\.revoke\s+pump-1\s+\\e\[31mred\\nforged line$/);
+    const json = JSON.parse((await cli(['audit', '--json', '--action', 'device.revoke'], viewer.token)).stdout) as { entries: Array<{ reason: string; actorId: string }> };
+    assert.equal(json.entries[0]?.reason, '\x1b[31mred\nforged line', 'JSON keeps the value as stored');
+
+    // The data dir and its database are private to the hub's user.
+    assert.equal(statSync(join(dir, 'hub')).mode & 0o777, 0o700);
+    for (const f of ['hub.db', 'hub.db-wal', 'hub.db-shm']) assert.equal(statSync(join(dir, 'hub', f)).mode & 0o777, 0o600, f);
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,26 @@
+// The agent's human-readable output escapes control characters: a refusal message or a name with a
+// terminal escape or a newline prints as one inert line (JSON output keeps the value).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '@edgefleet/examples';
+import { formatStatus, type AgentStatus } from './status.js';
+
+test('status text escapes a refusal message with a terminal escape and a forged line', () => {
+  const st: AgentStatus = {
+    dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
+    outbox: { pending: 0, windows: 0, events: 0, oldest: null },
+    refusal: { seq: 4, code: 'SIGNATURE_INVALID', message: '\x1b[2Jbad\nhub          device fake via mqtt://evil', at: '2026-03-01T12:00:00.000Z' },
+  };
+  const text = formatStatus(st);
+  assert.ok(!text.includes('\x1b'), text);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('hub ')).length, 1, 'no forged "hub" line');
+  assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
+});
+
+test('an error line echoing the command line prints escaped', async () => {
+  const r = await runCli('agent/src/cli/main.ts', ['\x1b[31mboom\nforged']);
+  assert.equal(r.code, 2);
+  assert.ok(!r.stderr.includes('\x1b'), r.stderr);
+  assert.match(r.stderr, /^edgefleet-agent \\e\[31mboom\\nforged: BAD_REQUEST: unknown command "\\e\[31mboom\\nforged"/);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+});

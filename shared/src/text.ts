@@ -1,0 +1,26 @@
+// Escaping for human-readable output (CLI tables, status lines, error lines). Reasons, notes, names
+// and messages come from other people and other machines: printed raw, a terminal escape could
+// recolour or erase the screen and a newline could forge a second audit line (docs/security-operators.md).
+// Every control character is shown as a visible escape instead; JSON output is not touched.
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+// C0 controls, DEL, C1 controls, the line/paragraph separators and the bidi overrides/isolates
+// (which reorder what follows them on the line).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** `s` with every control character replaced by a visible escape (`\n`, `\e`, `\x07`, `\u202e`), so it stays one inert line. */
+export function escapeText(s: string): string {
+  return s.replace(CONTROL, (ch) => {
+    const named = NAMED[ch];
+    if (named) return named;
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** escapeText for each line of a multi-line text built by the program itself: its own newlines stay. */
+export function escapeLines(text: string): string {
+  return text.split('\n').map(escapeText).join('\n');
+}
