@@ -47,7 +47,7 @@ interface VersionState {
 }
 
 const UNKNOWN_PLAN = (model: string, version: string): VersionPlan => ({
-  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0,
+  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0, dense: null,
 });
 
 export class SummaryRecorder implements PredictionRecorder {
