@@ -1,9 +1,11 @@
 // Builds every part of a running agent from a config and its collaborators
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AppError, verifyTrustDocument, type Manifest } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
@@ -23,9 +25,10 @@ import { Retention } from './summaries/retention.js';
 import { BatchScheduler } from './batch/scheduler.js';
 import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
-import { readCredentials } from './sync/credentials.js';
+import { credentialsPath } from './sync/paths.js';
 import { teeRecorder } from './sync/policy.js';
 import { AGENT_VERSION } from './version.js';
+import { loadWire } from './wire.js';
 
 /** Anything with a lifecycle. */
 export interface Part {
@@ -107,10 +110,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let manager: ModelManager | undefined;
   /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
   const createSync = async (s: Store, m: ModelManager, agentVersion: string): Promise<SyncClient | undefined> => {
+    if (!existsSync(credentialsPath(config.dataDir))) return undefined;
+    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up, zod and
+    // the wire schemas ~20 MB more (docs/performance.md).
+    const [{ verifyTrustDocument }, { readCredentials }, { SyncClient }] = await Promise.all([loadWire(), import('./sync/credentials.js'), import('./sync/client.js')]);
     const enrolled = readCredentials(config.dataDir);
     if (!enrolled) return undefined;
-    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up.
-    const { SyncClient } = await import('./sync/client.js');
     if (!s.trust.get()) {
       if (!enrolled.trust) throw new AppError('CONFIG_INVALID', `${config.dataDir} has credentials.json but no trust document: run "edgefleet-agent trust set trust.json" or enroll again`);
       const body = verifyTrustDocument(enrolled.trust, { now: new Date() });

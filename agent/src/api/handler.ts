@@ -3,7 +3,7 @@
 // local API must stay within 10% of a bare node:http server on throughput.
 // A factory: it never binds a port (ApiServer does).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, toAppError } from '@edgefleet/shared';
+import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';

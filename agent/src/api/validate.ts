@@ -3,7 +3,8 @@
 // -1 free) against the data length, nested or flat row-major data, value
 // types and ranges, non-finite numbers. Every error names the input and what
 // was expected. Hand-written rather than zod: it runs on every request.
-import { AppError, type Manifest, type TensorSpec } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { Manifest, TensorSpec } from '@edgefleet/shared';
 import type { RecordedTensor, TensorData } from '../runtime/recorder.js';
 import { arrayFor } from '../runtime/tensors.js';
 

@@ -1,5 +1,5 @@
 // A small argv parser: `--flag value`, `--flag=value`, boolean flags, positionals.
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 
 export interface Parsed {
   positionals: string[];

@@ -2,19 +2,16 @@
 // edgefleet-agent: the daemon (`run`) and the local admin commands on a data dir.
 // Exit codes: 0 ok, 1 failure (message names what was wrong), 2 usage error.
 import { readFileSync } from 'node:fs';
-import { AppError, toAppError, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
+import { AppError, toAppError } from '@edgefleet/shared/core';
 import { openStore, type Store } from '../agent.js';
-import { loadConfig, type AgentConfig } from '../config.js';
+import type { AgentConfig } from '../config.js';
 import { ModelManager, pauseFromEnv } from '../install/manager.js';
 import { createLogger } from '../log.js';
 import { runDaemon } from '../main.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import { parseArgs, str, type Parsed } from './args.js';
-import { batchCommand } from '../batch/cli.js';
-import { summariesCommand } from '../summaries/cli.js';
-import { enrollCommand } from './enroll.js';
-import { agentStatus, formatStatus } from './status.js';
+import { loadWire } from '../wire.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 
 const USAGE = `edgefleet-agent ${AGENT_VERSION}
@@ -42,12 +39,14 @@ type Out = (s: string) => void;
 
 const COMMON = ['data-dir', 'config'];
 
-function configOf(p: Parsed, env: NodeJS.ProcessEnv): AgentConfig {
+/** The config schema (zod) is loaded by the admin commands only; `run` checks with config-fast.ts first. */
+async function configOf(p: Parsed, env: NodeJS.ProcessEnv): Promise<AgentConfig> {
+  const { loadConfig } = await import('../config.js');
   return loadConfig(env, { dataDir: str(p, 'data-dir'), config: str(p, 'config') });
 }
 
 async function withStore<T>(p: Parsed, env: NodeJS.ProcessEnv, fn: (s: Store, config: AgentConfig) => Promise<T> | T): Promise<T> {
-  const config = configOf(p, env);
+  const config = await configOf(p, env);
   const s = openStore(config.dataDir);
   try {
     return await fn(s, config);
@@ -84,6 +83,7 @@ async function trustSet(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promi
   } catch (err) {
     throw new AppError('SCHEMA_INVALID', `cannot read trust document ${file}: ${(err as Error).message}`);
   }
+  const { verifyTrustDocument, verifyTrustRotation } = await loadWire();
   await withStore(p, env, (s) => {
     const now = new Date();
     const cur = s.trust.get();
@@ -98,6 +98,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const out: Out = (s) => void process.stdout.write(s);
   const [cmd, ...rest] = argv;
   try {
+    // The admin commands parse wire documents (trust, manifests, credentials); `run` loads the
+    // schemas only when it needs them, for a smaller daemon (docs/performance.md).
+    if (cmd !== 'run') await loadWire();
     switch (cmd) {
       case undefined:
       case '--help':
@@ -157,11 +160,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'summaries':
       case 'batch':
         return await delegate(cmd, rest, env);
-      case 'enroll':
+      case 'enroll': {
+        const { enrollCommand } = await import('./enroll.js');
         return await enrollCommand(rest, { stdout: process.stdout, stderr: process.stderr, env });
+      }
       case 'status': {
         const p = parseArgs(rest, COMMON, ['json']);
         need(p, 0, 'status [--json]');
+        const { agentStatus, formatStatus } = await import('./status.js');
         return await withStore(p, env, (s, config) => {
           const st = agentStatus(s, config);
           out(p.flags.has('json') ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
@@ -198,9 +204,10 @@ async function delegate(cmd: 'summaries' | 'batch', argv: string[], env: NodeJS.
     if (m[1] === 'data-dir') dataDir = v;
     else config = v;
   }
+  const { loadConfig } = await import('../config.js');
   const dir = loadConfig(env, { dataDir, config }).dataDir;
   const ctx = { dataDir: dir, stdout: process.stdout, stderr: process.stderr };
-  return cmd === 'summaries' ? summariesCommand(rest, ctx) : batchCommand(rest, ctx);
+  return cmd === 'summaries' ? (await import('../summaries/cli.js')).summariesCommand(rest, ctx) : (await import('../batch/cli.js')).batchCommand(rest, ctx);
 }
 
 if (isEntryPoint(import.meta.url)) void runMain('edgefleet-agent', main);

@@ -2,7 +2,9 @@
 // which version is active. Order for every switch: (verify,) copy files, load
 // and warm the new session, THEN commit the switch in one transaction, THEN
 // swap it into the runtime; a failure at any step leaves the old version serving.
-import { AppError, satisfiesMin, verifyBundle, openBundleEntry, type Manifest } from '@edgefleet/shared';
+import { AppError, satisfiesMin } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
+import { loadWire } from '../wire.js';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
@@ -58,6 +60,8 @@ export class ModelManager {
   install(bundlePath: string, opts: { activate?: boolean } = {}): Promise<InstallResult> {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
+      // Bundle verification and the trust document need the wire schemas (loaded on first install).
+      const { verifyBundle, openBundleEntry } = await loadWire();
       const trust = this.d.trust.get();
       if (!trust) throw new AppError('UNTRUSTED_KEY', 'no trust document: provision one first with "edgefleet-agent trust set trust.json"');
       let name: string | undefined;

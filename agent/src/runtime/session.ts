@@ -3,7 +3,8 @@
 // synthetic input built from the reference profile, so the first real request
 // does not pay for allocation and kernel selection.
 import ort from 'onnxruntime-node';
-import { AppError, type Manifest, type TensorSpec } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { Manifest, TensorSpec } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import type { RecordedTensor } from './recorder.js';
 import { arrayFor, toOrt } from './tensors.js';

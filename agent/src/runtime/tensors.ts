@@ -1,6 +1,7 @@
 // Conversions between OIP tensors (RecordedTensor) and onnxruntime tensors.
 import ort from 'onnxruntime-node';
-import { AppError, type Datatype } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { Datatype } from '@edgefleet/shared';
 import type { RecordedTensor, TensorData } from './recorder.js';
 
 const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {

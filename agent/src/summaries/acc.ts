@@ -1,6 +1,6 @@
 // One open summary window in typed arrays: the hot path (record) only does
 // arithmetic on these; toWire() builds the SummaryWindow when the window closes.
-import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared';
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
 import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
 import { addDense } from './dense.js';
 import type { VersionPlan } from './layout.js';
