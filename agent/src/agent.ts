@@ -3,7 +3,6 @@
 // in-process. main.ts is the program's composition root around this.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { AppError } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
@@ -11,7 +10,7 @@ import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
 import { ApiServer } from './api/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';

@@ -5,7 +5,7 @@
 import { AppError, satisfiesMin } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
