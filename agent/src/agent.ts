@@ -21,8 +21,7 @@ import { TrustRepo } from './store/trust-repo.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
-import { BatchScheduler } from './batch/scheduler.js';
-import { runtimeModel } from './batch/run.js';
+import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
 import { credentialsPath } from './sync/paths.js';
 import { teeRecorder } from './sync/policy.js';
@@ -200,6 +199,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       }
       await manager.loadActive();
       if (config.batch.jobs.length > 0) {
+        // Loaded only with jobs configured: less to load on a box that has none (docs/performance.md).
+        const [{ BatchScheduler }, { runtimeModel }] = await Promise.all([import('./batch/scheduler.js'), import('./batch/run.js')]);
         batch = new BatchScheduler({
           db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
           recorder: sync ? teeRecorder(summaries, sync.policy) : summaries, logger,
