@@ -1,7 +1,7 @@
 // The dense fast path (dense.ts: all features numeric, one input) against the
 // general per-feature loop in acc.ts on the same plan: random edges per feature
-// (some features without reference bins), random batches with NaN, infinities
-// and values on the edges; the windows must be identical, bins and moments.
+// (some features without reference bins, some evenly spaced), random batches with
+// NaN, infinities and values on the edges; the windows must be identical, bins and moments.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -34,11 +34,14 @@ function manifest(edgesPerFeature: (number[] | null)[]): Manifest {
   }, 'test manifest');
 }
 
-const edgesArb = fc
-  .uniqueArray(fc.integer({ min: -40, max: 40 }).map((k) => k / 4), { minLength: 2, maxLength: 12 })
-  .map((a) => a.sort((x, y) => x - y));
+const edgesArb = fc.oneof(
+  fc.uniqueArray(fc.integer({ min: -40, max: 40 }).map((k) => k / 4), { minLength: 2, maxLength: 12 }).map((a) => a.sort((x, y) => x - y)),
+  // evenly spaced (the direct guess in dense.ts), with steps that do not add up exactly in floating point
+  fc.tuple(fc.integer({ min: -5, max: 5 }), fc.constantFrom(0.1, 0.25, 1 / 3, 7), fc.integer({ min: 1, max: 12 })).map(([lo, step, k]) => Array.from({ length: k + 1 }, (_, i) => lo + i * step)),
+);
 const value = fc.oneof(
   fc.integer({ min: -48, max: 48 }).map((k) => k / 4), // on and between edges, exact in FP32
+  fc.integer({ min: -60, max: 140 }).map((k) => Math.fround(k / 10)), // near the edges of 0.1 steps
   fc.float({ noNaN: true, noDefaultInfinity: true }),
   fc.constantFrom(Number.NaN, Infinity, -Infinity),
 );

@@ -50,12 +50,28 @@ export function buildDense(features: readonly FeaturePlan[]): DensePlan | null {
     nums[i * NUMS] = p.lo;
     nums[i * NUMS + 1] = p.hi;
     nums[i * NUMS + 2] = p.scale;
+    if (evenlySpaced(b.edges)) {
+      // The guess is the bin itself (no grid lookup); the edges still decide, as for any guess.
+      ints[at + 3] = p.lastBin;
+      ints[at + 5] = -1;
+      nums[i * NUMS + 2] = (p.lastBin + 1) / (p.hi - p.lo);
+    }
     nums.set(b.edges, e);
     ints.set(b.cells(), g);
     e += b.edges.length;
     g += b.cells().length;
   });
   return { input: first.input, count: n, ints, nums };
+}
+
+/** Edges at equal steps (to rounding): then (x - lo) * K / span is already the bin, up to the fix-up. */
+function evenlySpaced(e: Float64Array): boolean {
+  const k = e.length - 1;
+  const lo = e[0] as number;
+  const span = (e[k] as number) - lo;
+  if (!(k >= 1 && Number.isFinite(span) && span > 0)) return false;
+  for (let i = 1; i < k; i++) if (Math.abs((e[i] as number) - (lo + (i * span) / k)) > span * 1e-9) return false;
+  return true;
 }
 
 /**
@@ -86,7 +102,8 @@ export function addDense(d: DensePlan, data: ArrayLike<number>, n: number, strid
             let c = ((x - l) * (nums[na + 2] as number)) | 0;
             const mc = ints[ia + 3] as number;
             if (c > mc) c = mc;
-            let b = ints[(ints[ia + 5] as number) + c] as number;
+            const g = ints[ia + 5] as number;
+            let b = g < 0 ? c : (ints[g + c] as number);
             const ea = ints[ia + 4] as number;
             while (b < lb && x >= (nums[ea + b + 1] as number)) b++;
             while (b > 0 && x < (nums[ea + b] as number)) b--;
