@@ -217,16 +217,16 @@ export class WindowAcc {
       if (t === undefined) continue;
       this.oHint[o] = ti;
       if (t.datatype === 'BYTES') continue;
-      const data = t.data as Numbers;
+      const data = numeric(t.data as Numbers); // 64-bit integers converted once, as Number(v) each
       const all = op.column < 0;
       const stride = all ? 1 : t.shape.length === 0 ? 1 : Math.max(1, (t.shape[t.shape.length - 1] as number));
       const start = all ? 0 : op.column;
+      const lookup = op.bins;
       for (let i = start; i < data.length; i += stride) {
-        const v = data[i];
-        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        const x = data[i] as number;
         if (x !== x) continue;
-        if (op.bins !== null) {
-          const j = op.binOffset + op.bins.index(x);
+        if (lookup !== null) {
+          const j = op.binOffset + lookup.index(x);
           bins[j] = (bins[j] as number) + 1;
         }
         if (x !== Infinity && x !== -Infinity) addMoment(this.oMom, o * MOM, x);
