@@ -2,18 +2,19 @@
 // the manifest's runtime (overridable by agent config) and warms it up with a
 // synthetic input built from the reference profile, so the first real request
 // does not pay for allocation and kernel selection.
-import ort from 'onnxruntime-node';
+import type Ort from 'onnxruntime-node';
 import { AppError } from '@edgefleet/shared/core';
 import type { Manifest, TensorSpec } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import type { RecordedTensor } from './recorder.js';
+import { ort } from './ort.js';
 import { arrayFor, toOrt } from './tensors.js';
 
 /**
  * Spinning thread pools halved throughput on a 2-core box (DESIGN.md section 6),
  * so the defaults are 1 intra-op thread, 1 inter-op thread, spinning off.
  */
-export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): ort.InferenceSession.SessionOptions {
+export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): Ort.InferenceSession.SessionOptions {
   const spinning = overrides.spinning ?? runtime.spinning ?? false;
   const flag = spinning ? '1' : '0';
   return {
@@ -70,7 +71,7 @@ export function warmupFeeds(manifest: Manifest): RecordedTensor[] {
 }
 
 export interface LoadedSession {
-  session: ort.InferenceSession;
+  session: Ort.InferenceSession;
   loadSeconds: number;
 }
 
@@ -78,7 +79,7 @@ export interface LoadedSession {
 export async function loadSession(manifest: Manifest, modelPath: string, overrides: RuntimeOverrides = {}): Promise<LoadedSession> {
   const t0 = performance.now();
   const what = `${manifest.name}@${manifest.version}`;
-  let session: ort.InferenceSession;
+  let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelPath, sessionOptions(manifest.runtime, overrides));
   } catch (err) {
@@ -91,7 +92,7 @@ export async function loadSession(manifest: Manifest, modelPath: string, overrid
     const outs = new Set(session.outputNames);
     const missing = manifest.io.outputs.filter((o) => !outs.has(o.name)).map((o) => o.name);
     if (missing.length) throw new AppError('MODEL_IO_MISMATCH', `model ${what} lacks outputs [${missing.join(', ')}] declared in the manifest; it has [${session.outputNames.join(', ')}]`);
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     for (const t of warmupFeeds(manifest)) feeds[t.name] = toOrt(t);
     try {
       await session.run(feeds);

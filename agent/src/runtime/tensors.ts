@@ -1,10 +1,11 @@
 // Conversions between OIP tensors (RecordedTensor) and onnxruntime tensors.
-import ort from 'onnxruntime-node';
+import type Ort from 'onnxruntime-node';
 import { AppError } from '@edgefleet/shared/core';
 import type { Datatype } from '@edgefleet/shared';
+import { ort } from './ort.js';
 import type { RecordedTensor, TensorData } from './recorder.js';
 
-const TO_ORT: Partial<Record<Datatype, ort.Tensor.Type>> = {
+const TO_ORT: Partial<Record<Datatype, Ort.Tensor.Type>> = {
   BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
   INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64', FP32: 'float32', FP64: 'float64', BYTES: 'string',
 };
@@ -13,13 +14,13 @@ const FROM_ORT: Record<string, Datatype> = {
   int32: 'INT32', int64: 'INT64', float32: 'FP32', float64: 'FP64', string: 'BYTES', float16: 'FP16',
 };
 
-export function toOrt(t: RecordedTensor): ort.Tensor {
+export function toOrt(t: RecordedTensor): Ort.Tensor {
   const type = TO_ORT[t.datatype];
   if (!type) throw new AppError('INVALID_INPUT', `input "${t.name}": datatype ${t.datatype} is not supported by this agent`);
   return new ort.Tensor(type, t.data as never, t.shape as number[]);
 }
 
-export function fromOrt(name: string, t: ort.Tensor): RecordedTensor {
+export function fromOrt(name: string, t: Ort.Tensor): RecordedTensor {
   const datatype = FROM_ORT[t.type];
   if (!datatype) throw new AppError('INFERENCE_FAILED', `output "${name}" has type ${t.type}, which the agent cannot return`);
   return { name, datatype, shape: t.dims, data: t.data as TensorData };

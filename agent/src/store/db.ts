@@ -1,13 +1,14 @@
 // agent.db: one SQLite file (WAL, synchronous=FULL so an acknowledged switch of
 // the active model survives a power cut) with numbered migrations recorded in
 // a `migrations` table. Other parts contribute their migrations by id.
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { summariesMigration } from '../summaries/migration.js';
+import { Database } from './sqlite.js';
 import { syncMigration } from '../sync/sync-store.js';
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
 
 export interface Migration {
   /** Unique, applied in ascending order; 1–99 core, 100–199 summaries, 200+ sync. */
