@@ -1,15 +1,16 @@
 // Builds every part of a running agent from a config and its collaborators
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import { AppError, settleWithin, verifyTrustDocument, type Manifest } from '@edgefleet/shared';
+import { AppError, settleWithin } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
 import { ApiServer } from './api/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
 import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
@@ -23,14 +24,14 @@ import { summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
-import { BatchScheduler } from './batch/scheduler.js';
-import { runtimeModel } from './batch/run.js';
+import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
-import { readCredentials } from './sync/credentials.js';
+import { credentialsPath } from './sync/paths.js';
 import { syncMigration } from './sync/sync-store.js';
 import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
+import { loadWire } from './wire.js';
 
 /**
  * Deadlines of agent.stop()'s steps (docs/agent.md "Stopping"): the hub link and the API stop side by
@@ -128,10 +129,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let manager: ModelManager | undefined;
   /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
   const createSync = async (s: Store, m: ModelManager, agentVersion: string): Promise<SyncClient | undefined> => {
+    if (!existsSync(credentialsPath(config.dataDir))) return undefined;
+    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up, zod and
+    // the wire schemas ~20 MB more (docs/performance.md).
+    const [{ verifyTrustDocument }, { readCredentials }, { SyncClient }] = await Promise.all([loadWire(), import('./sync/credentials.js'), import('./sync/client.js')]);
     const enrolled = readCredentials(config.dataDir);
     if (!enrolled) return undefined;
-    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up.
-    const { SyncClient } = await import('./sync/client.js');
     if (!s.trust.get()) {
       if (!enrolled.trust) throw new AppError('CONFIG_INVALID', `${config.dataDir} has credentials.json but no trust document: run "edgefleet-agent trust set trust.json" or enroll again`);
       const body = verifyTrustDocument(enrolled.trust, { now: new Date() });
@@ -229,6 +232,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       await manager.loadActive();
       policy.start();
       if (config.batch.jobs.length > 0) {
+        // Loaded only with jobs configured: less to load on a box that has none (docs/performance.md).
+        const [{ BatchScheduler }, { runtimeModel }] = await Promise.all([import('./batch/scheduler.js'), import('./batch/run.js')]);
         batch = new BatchScheduler({
           db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
           recorder: recordAll, logger,

@@ -1,10 +1,13 @@
-// Agent configuration: one zod schema, loaded from an optional JSON file, then
-// environment, then command-line flags (flags win). A bad value fails with a
-// CONFIG_INVALID error naming the field and what was expected.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// Agent configuration: one zod schema, over what config-merge.ts gathered from an
+// optional JSON file, then environment, then command-line flags (flags win). A bad
+// value fails with a CONFIG_INVALID error naming the field and what was expected.
+// The daemon tries config-fast.ts first and loads this module (and zod) only when
+// that check does not accept the config (docs/performance.md).
 import { z } from 'zod';
 import { AppError, parseWire } from '@edgefleet/shared';
+import { mergeConfig, type ConfigFlags } from './config-merge.js';
+
+export type { ConfigFlags } from './config-merge.js';
 
 export const RuntimeOverrides = z.object({
   intraOpThreads: z.number().int().positive().optional(),
@@ -88,56 +91,16 @@ export const AgentConfig = z.object({
 export type AgentConfig = z.infer<typeof AgentConfig>;
 export type AgentConfigInput = z.input<typeof AgentConfig>;
 
-/** Flags from the command line that override the file. */
-export interface ConfigFlags {
-  dataDir?: string | undefined;
-  config?: string | undefined;
-  apiHost?: string | undefined;
-  apiPort?: string | number | undefined;
-  logLevel?: string | undefined;
-  /** --broker URL: overrides sync.brokerUrl. */
-  broker?: string | undefined;
-}
-
 /**
  * file (if --config or EDGEFLEET_AGENT_CONFIG) <- env (EDGEFLEET_AGENT_DATA, EDGEFLEET_AGENT_API_TOKEN)
- * <- flags. Relative dataDir is resolved against the working directory.
+ * <- flags (config-merge.ts), validated. Relative dataDir is resolved against the working directory.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): AgentConfig {
-  const file = flags.config ?? env.EDGEFLEET_AGENT_CONFIG;
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new AppError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
-    }
-    try {
-      const v: unknown = JSON.parse(text);
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-      raw = v as Record<string, unknown>;
-    } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${(err as Error).message}`);
-    }
-  }
-  const api = { ...((raw.api as Record<string, unknown> | undefined) ?? {}) };
-  if (env.EDGEFLEET_AGENT_API_TOKEN) api.token = env.EDGEFLEET_AGENT_API_TOKEN;
-  if (flags.apiHost !== undefined) api.host = flags.apiHost;
-  if (flags.apiPort !== undefined) {
-    const n = typeof flags.apiPort === 'number' ? flags.apiPort : /^\d+$/.test(flags.apiPort) ? Number(flags.apiPort) : NaN;
-    if (!Number.isInteger(n)) throw new AppError('CONFIG_INVALID', `invalid config: api.port: expected an integer port, got "${flags.apiPort}"`);
-    api.port = n;
-  }
-  const merged: Record<string, unknown> = { ...raw, api };
-  // file < env < flags, as for every other setting (docs/agent.md).
-  const dataDir = flags.dataDir ?? env.EDGEFLEET_AGENT_DATA ?? (raw.dataDir as string | undefined);
-  if (dataDir === undefined) {
-    throw new AppError('CONFIG_INVALID', 'invalid config: dataDir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA');
-  }
-  merged.dataDir = typeof dataDir === 'string' ? resolve(dataDir) : dataDir;
-  if (flags.broker !== undefined) merged.sync = { ...((raw.sync as object | undefined) ?? {}), brokerUrl: flags.broker };
-  if (flags.logLevel !== undefined) merged.log = { ...((raw.log as object | undefined) ?? {}), level: flags.logLevel };
+  return validateConfig(mergeConfig(env, flags));
+}
+
+/** The merged sources checked against the schema, defaults filled in. */
+export function validateConfig(merged: Record<string, unknown>): AgentConfig {
   try {
     return parseWire(AgentConfig, merged, 'config');
   } catch (err) {

@@ -12,4 +12,4 @@ export { PolicyWatcher, teeRecorder, type Breach } from './policy/watcher.js';
 export { PolicyGuard, type PolicyListener } from './policy/guard.js';
 export { readCredentials } from './sync/credentials.js';
 export { agentStatus, type AgentStatus } from './cli/status.js';
-export { agentCli } from './cli/main.js';
+export { agentCli } from './cli/table.js';

@@ -1,16 +1,19 @@
-// Composition root of the daemon (`edgefleet-agent run`): loadConfig -> build
+// Composition root of the daemon (`edgefleet-agent run`): config -> build
 // parts -> start() -> SIGTERM/SIGINT -> stop() (stop accepting, finish
 // in-flight requests, write the open summary window, close sessions and DB).
 // The process is gone within 10 s of the signal in every state (docs/agent.md
 // "Stopping"): each stop step has a deadline, and a watchdog exits by force.
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
-import { loadConfig, type ConfigFlags } from './config.js';
+import { fastConfig } from './config-fast.js';
+import { mergeConfig, type ConfigFlags } from './config-merge.js';
 import { pauseFromEnv } from './install/manager.js';
 import { createLogger } from './log.js';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
-  const config = loadConfig(env, flags);
+  const merged = mergeConfig(env, flags);
+  // The schema (and zod, ~15 MB of RSS) is loaded only when the quick check does not accept the config.
+  const config = fastConfig(merged) ?? (await import('./config.js')).validateConfig(merged);
   const logger = createLogger(config.log.level);
   const agent = createAgent(config, { logger, pause: pauseFromEnv(env) });
   let exiting = false;

@@ -1,7 +1,7 @@
 // Checks on who may call the local API and how (docs/security.md): loopback
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 
 export function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);

@@ -6,7 +6,7 @@
 // must be application/json, and no CORS header is sent (docs/security.md).
 // Bodies are refused before they are read when they cannot be served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, toAppError } from '@edgefleet/shared';
+import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';

@@ -4,7 +4,7 @@
 // exit), shows a progress bar on a terminal and prints rows/s at the end.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { openStore } from '../agent.js';
 import { configOf, dataDirOptions } from '../cli/common.js';

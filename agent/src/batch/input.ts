@@ -5,7 +5,8 @@
 // row, the field and what was expected; it never stops the job.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { AppError, type Manifest } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { arrayFor } from '../runtime/tensors.js';
 

@@ -6,7 +6,8 @@
 import { createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { once } from 'node:events';
-import { toAppError, type Manifest } from '@edgefleet/shared';
+import { toAppError } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { ModelRuntime } from '../runtime/runtime.js';
 import { oipFeeds, readRows, rowShape, tabularRow, type RawRow } from './input.js';

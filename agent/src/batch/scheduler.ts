@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import { AppError, toAppError } from '@edgefleet/shared';
+import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { PredictionRecorder } from '../runtime/recorder.js';
 import type { Clock } from '../summaries/recorder.js';
 import { nextRun, parseCron, type Cron } from './cron.js';

@@ -1,15 +1,11 @@
 // What the agent's commands share: the options that find the data dir
 // (--data-dir, --config; docs/agent.md) and opening its store for one command.
-import type { CliContext, OptionSpec, ParsedArgs } from '@edgefleet/shared/cli';
+import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
 import { openStore, type Store } from '../agent.js';
 import { loadConfig, type AgentConfig } from '../config.js';
 
-/** --data-dir and --config, on every command that reads the data dir. */
-export const dataDirOptions: Record<string, OptionSpec> = {
-  'data-dir': { type: 'string', value: 'DIR', description: 'the agent\'s data directory (default: $EDGEFLEET_AGENT_DATA, else "dataDir" of the config file)' },
-  config: { type: 'string', value: 'FILE', description: 'agent.json (default: $EDGEFLEET_AGENT_CONFIG)' },
-};
+export { dataDirOptions } from './options.js';
 
 /** The config from the file, the environment and --data-dir (docs/agent.md: file < env < flags). */
 export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {

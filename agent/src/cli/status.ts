@@ -1,7 +1,7 @@
 // `edgefleet-agent status [--json]`: what an operator on the box wants at a glance, read from the
 // data dir without the daemon: models and their active versions, the hub link (device id, broker),
 // the last applied desired-state seq, the outbox backlog, and the last refused document.
-import { escapeText } from '@edgefleet/shared';
+import { escapeText } from '@edgefleet/shared/core';
 import type { Store } from '../agent.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';

@@ -5,8 +5,10 @@
 // Every load warms up on the bundle's samples; install also runs preflight
 // (outputs vs expected, sample latency) before the commit (docs/agent.md).
 import { readFile } from 'node:fs/promises';
-import { AppError, readSamples, satisfiesMin, verifyBundle, openBundleEntry, type LoadedSample, type Manifest, type PreflightResult } from '@edgefleet/shared';
-import type { Logger } from 'pino';
+import { AppError, satisfiesMin, type LoadedSample, type PreflightResult } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
+import { loadWire } from '../wire.js';
+import type { Logger } from '../log.js';
 import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
@@ -68,6 +70,8 @@ export class ModelManager {
   install(bundlePath: string, opts: { activate?: boolean } = {}): Promise<InstallResult> {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
+      // Bundle verification and the trust document need the wire schemas (loaded on first install).
+      const { verifyBundle, openBundleEntry } = await loadWire();
       const trust = this.d.trust.get();
       if (!trust) throw new AppError('UNTRUSTED_KEY', 'no trust document: provision one first with "edgefleet-agent trust set trust.json"');
       let name: string | undefined;
@@ -255,7 +259,9 @@ export class ModelManager {
 }
 
 /** A version's samples (docs/agent.md), read from the blob store where install put its files. */
-export function samplesFromBlobs(m: Manifest, blobs: Pick<BlobStore, 'pathOf'>): Promise<LoadedSample[]> {
+export async function samplesFromBlobs(m: Manifest, blobs: Pick<BlobStore, 'pathOf'>): Promise<LoadedSample[]> {
+  if (!m.samples?.length) return []; // the common case loads no schemas (agent/src/wire.ts)
+  const { readSamples } = await loadWire();
   return readSamples(m, (p) => {
     const f = m.files.find((x) => x.path === p);
     if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: sample "${p}" is not among the files`);

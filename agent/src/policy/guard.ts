@@ -3,8 +3,9 @@
 // its manifest policy for the observation window; on a breach the box rolls back to the previous
 // version and records why as events. An enrolled box's events reach the hub through the outbox, and a
 // listener (the sync updater) blocks the version for the current desired document.
-import type { Logger } from 'pino';
-import { toAppError, type EventKind } from '@edgefleet/shared';
+import type { Logger } from '../log.js';
+import { toAppError } from '@edgefleet/shared/core';
+import type { EventKind } from '@edgefleet/shared';
 import type { ModelManager, Switched } from '../install/manager.js';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { EventsRepo } from '../store/events-repo.js';

@@ -1,7 +1,8 @@
 // Watches a freshly activated version against its manifest policy (error rate, p95 latency) for the
 // observation window; on a breach it calls back so the box rolls back locally (policy/guard.ts) — enrolled
 // or standalone, online or offline. It sees every prediction as a PredictionRecorder, in memory only.
-import { addLatency, emptyLatency, latencyQuantile, type LatencySketch, type Policy } from '@edgefleet/shared';
+import { addLatency, emptyLatency, latencyQuantile } from '@edgefleet/shared/core';
+import type { LatencySketch, Policy } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 
 export interface Breach {

@@ -1,7 +1,7 @@
 // Per-model concurrency limit with a bounded FIFO queue: at most `limit` runs
 // at once, at most `queue` waiting; past that, OVERLOADED (503 + Retry-After)
 // instead of an unbounded backlog.
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 
 export class Limiter {
   private running = 0;

@@ -3,7 +3,8 @@
 // releases the old one when the requests pinned to it have finished, so no
 // request fails during a swap.
 import type ort from 'onnxruntime-node';
-import { AppError, preflight, toAppError, type LoadedSample, type Manifest, type PreflightResult } from '@edgefleet/shared';
+import { AppError, preflight, toAppError, type LoadedSample, type PreflightResult } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import { Limiter } from './limiter.js';
 import { loadSession, runnerFor } from './session.js';

@@ -3,15 +3,16 @@
 // bundle's samples, or a synthetic input built from the reference profile when
 // it has none (shared warmUp, the same as `edgefleet model pack` runs), so the
 // first real request does not pay for allocation and kernel selection.
-import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
-import ort from 'onnxruntime-node';
-import { AppError, sessionRunner, warmUp, type LoadedSample, type Manifest, type MakeOrtTensor, type RunModel } from '@edgefleet/shared';
+import type Ort from 'onnxruntime-node';
+import { AppError, sessionRunner, warmUp, type LoadedSample, type MakeOrtTensor, type RunModel } from '@edgefleet/shared/core';
+import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
+import { ort } from './ort.js';
 
-const makeTensor: MakeOrtTensor = (type, data, dims) => new ort.Tensor(type as ort.Tensor.Type, data as never, dims as number[]);
+const makeTensor: MakeOrtTensor = (type, data, dims) => new ort.Tensor(type as Ort.Tensor.Type, data as never, dims as number[]);
 
 /** A RunModel (shared warm-up and preflight) over an onnxruntime session. */
-export function runnerFor(session: ort.InferenceSession): RunModel {
+export function runnerFor(session: Ort.InferenceSession): RunModel {
   return sessionRunner(session, makeTensor);
 }
 
@@ -19,7 +20,7 @@ export function runnerFor(session: ort.InferenceSession): RunModel {
  * Spinning thread pools halved throughput on a 2-core box (docs/architecture.md section 6),
  * so the defaults are 1 intra-op thread, 1 inter-op thread, spinning off.
  */
-export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): ort.InferenceSession.SessionOptions {
+export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): Ort.InferenceSession.SessionOptions {
   const spinning = overrides.spinning ?? runtime.spinning ?? false;
   const flag = spinning ? '1' : '0';
   return {
@@ -32,7 +33,7 @@ export function sessionOptions(runtime: Manifest['runtime'], overrides: RuntimeO
 }
 
 export interface LoadedSession {
-  session: ort.InferenceSession;
+  session: Ort.InferenceSession;
   loadSeconds: number;
 }
 
@@ -40,7 +41,7 @@ export interface LoadedSession {
 export async function loadSession(manifest: Manifest, modelPath: string, overrides: RuntimeOverrides = {}, samples: readonly LoadedSample[] = []): Promise<LoadedSession> {
   const t0 = performance.now();
   const what = `${manifest.name}@${manifest.version}`;
-  let session: ort.InferenceSession;
+  let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelPath, sessionOptions(manifest.runtime, overrides));
   } catch (err) {

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AppError, sha256File } from '@edgefleet/shared';
+import { AppError, sha256File } from '@edgefleet/shared/core';
 
 export class BlobStore {
   constructor(readonly root: string) {}

@@ -2,11 +2,12 @@
 // the active model survives a power cut) with numbered migrations recorded in
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
-import Database from 'better-sqlite3';
-import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared/core';
 import { dirname } from 'node:path';
+import { Database } from './sqlite.js';
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
 
 export interface Migration {
   /** Unique, applied in ascending order; 1–99 core, 100–199 summaries, 200+ sync. */

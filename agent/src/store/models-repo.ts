@@ -1,6 +1,7 @@
 // Installed model versions and, per model name, the active and previous
 // version. Every switch of the active version is one transaction.
-import { Manifest, parseWire, type PreflightResult, type SignaturesFile } from '@edgefleet/shared';
+import { AppError, type PreflightResult } from '@edgefleet/shared/core';
+import type { Manifest, SignaturesFile } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export interface InstalledVersion {
@@ -97,11 +98,32 @@ function toVersion(r: VersionRow): InstalledVersion {
   return {
     name: r.name,
     version: r.version,
-    manifest: parseWire(Manifest, JSON.parse(r.manifest), `stored manifest of ${r.name}@${r.version}`),
+    manifest: storedManifest(r),
     manifestSha256: r.manifest_sha256,
     signatures: JSON.parse(r.signatures) as SignaturesFile,
     installedAt: r.installed_at,
   };
+}
+
+/**
+ * A stored manifest is the output of the zod schema at install (verifyBundle validated it before
+ * addVersion stored it), so reading it back only checks that the row is intact, not the schema
+ * again: zod is not loaded at start-up (docs/performance.md).
+ */
+function storedManifest(r: VersionRow): Manifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(r.manifest);
+  } catch (err) {
+    throw new AppError('SCHEMA_INVALID', `invalid stored manifest of ${r.name}@${r.version}: not JSON (${(err as Error).message})`);
+  }
+  const o = m as Partial<Manifest> | null;
+  const io = o?.io;
+  if (typeof o !== 'object' || o === null || o.name !== r.name || o.version !== r.version || typeof o.entrypoint !== 'string'
+    || !Array.isArray(o.files) || typeof io !== 'object' || io === null || !Array.isArray(io.inputs) || !Array.isArray(io.outputs)) {
+    throw new AppError('SCHEMA_INVALID', `invalid stored manifest of ${r.name}@${r.version}: expected the manifest stored at install (name, version, entrypoint, files, io); reinstall the bundle`);
+  }
+  return o as Manifest;
 }
 
 function toActive(r: ActiveRow): ActiveEntry {

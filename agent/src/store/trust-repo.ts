@@ -1,13 +1,17 @@
 // The one trust document this agent is provisioned with (docs/architecture.md section 4).
-import { parseWire, TrustDocument } from '@edgefleet/shared';
+import type { TrustDocument } from '@edgefleet/shared';
+import { wire } from '../wire.js';
 import type { Db } from './db.js';
 
 export class TrustRepo {
   constructor(private readonly db: Db) {}
 
+  /** The stored document, validated (call loadWire() first: only install, the hub link and the CLI need it). */
   get(): TrustDocument | undefined {
     const row = this.db.prepare('SELECT document FROM trust WHERE id = 1').get() as { document: string } | undefined;
-    return row ? parseWire(TrustDocument, JSON.parse(row.document), 'stored trust document') : undefined;
+    if (!row) return undefined;
+    const w = wire();
+    return w.parseWire(w.TrustDocument, JSON.parse(row.document), 'stored trust document');
   }
 
   /** Stores the document as received (signatures cover it before zod defaults); verify it first. */

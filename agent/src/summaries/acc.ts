@@ -1,7 +1,8 @@
 // One open summary window in typed arrays: the hot path (record) only does
 // arithmetic on these; toWire() builds the SummaryWindow when the window closes.
-import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared';
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
 import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
+import { addDense } from './dense.js';
 import type { VersionPlan } from './layout.js';
 
 import type { RecordedTensor } from '../runtime/recorder.js';
@@ -28,24 +29,6 @@ function addMoment(m: Float64Array, o: number, x: number): void {
   m[o + 2] = (m[o + 2] as number) + d * (x - mean2);
   if (x < (m[o + 3] as number)) m[o + 3] = x;
   if (x > (m[o + 4] as number)) m[o + 4] = x;
-}
-
-/**
- * Index into [under, bin0..binK-1, over] for edges e (K+1 edges): bin i is
- * [e[i], e[i+1]), the last bin closed. Binary search: a few comparisons.
- */
-export function binIndex(e: Float64Array, x: number): number {
-  const k = e.length - 1;
-  if (x < (e[0] as number)) return 0;
-  if (x > (e[k] as number)) return k + 1;
-  let lo = 0;
-  let hi = k - 1; // answer in [0, k-1]
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if ((e[mid] as number) <= x) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
 }
 
 const BOUNDS = Float64Array.from(LATENCY_BOUNDS_MS);
@@ -149,6 +132,26 @@ export class WindowAcc {
       if (t !== undefined) rows = t.shape.length >= 2 ? (t.shape[0] as number) : 1;
     }
     this.count += rows;
+    if (plan.dense !== null) this.addDenseFeatures(plan.dense.input, inputs);
+    else this.addFeatures(inputs);
+    this.addOutputs(outputs);
+    this.addInputs(inputs);
+  }
+
+  /** The usual tabular case (dense.ts): one input, numeric features. */
+  private addDenseFeatures(input: string, inputs: readonly RecordedTensor[]): void {
+    const ti = find(inputs, input, this.fHint[0] as number);
+    const t = inputs[ti];
+    if (t === undefined || t.datatype === 'BYTES') return;
+    this.fHint[0] = ti;
+    const data = numeric(t.data as Numbers);
+    const stride = strideOf(t);
+    addDense(this.plan.dense!, data, Math.floor(data.length / stride), stride, this.bins, this.fMom, this.fNans);
+  }
+
+  /** Features of any kind and input (categorical ones, several tensors). */
+  private addFeatures(inputs: readonly RecordedTensor[]): void {
+    const plan = this.plan;
     const bins = this.bins;
     const fs = plan.features;
     const fMom = this.fMom;
@@ -201,6 +204,11 @@ export class WindowAcc {
         }
       }
     }
+  }
+
+  private addOutputs(outputs: readonly RecordedTensor[]): void {
+    const plan = this.plan;
+    const bins = this.bins;
     const os = plan.outputs;
     for (let o = 0; o < os.length; o++) {
       const op = os[o]!;
@@ -209,22 +217,25 @@ export class WindowAcc {
       if (t === undefined) continue;
       this.oHint[o] = ti;
       if (t.datatype === 'BYTES') continue;
-      const data = t.data as Numbers;
+      const data = numeric(t.data as Numbers); // 64-bit integers converted once, as Number(v) each
       const all = op.column < 0;
       const stride = all ? 1 : t.shape.length === 0 ? 1 : Math.max(1, (t.shape[t.shape.length - 1] as number));
       const start = all ? 0 : op.column;
+      const lookup = op.bins;
       for (let i = start; i < data.length; i += stride) {
-        const v = data[i];
-        const x = typeof v === 'bigint' ? Number(v) : (v as number);
+        const x = data[i] as number;
         if (x !== x) continue;
-        if (op.bins !== null) {
-          const j = op.binOffset + op.bins.index(x);
+        if (lookup !== null) {
+          const j = op.binOffset + lookup.index(x);
           bins[j] = (bins[j] as number) + 1;
         }
         if (x !== Infinity && x !== -Infinity) addMoment(this.oMom, o * MOM, x);
       }
     }
-    const is = plan.inputs;
+  }
+
+  private addInputs(inputs: readonly RecordedTensor[]): void {
+    const is = this.plan.inputs;
     for (let k = 0; k < is.length; k++) {
       const t = inputs[find(inputs, is[k]!, k)];
       if (t === undefined) continue;

@@ -5,7 +5,8 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, escapeText, type SummaryWindow } from '@edgefleet/shared';
+import { AppError, escapeText } from '@edgefleet/shared/core';
+import type { SummaryWindow } from '@edgefleet/shared';
 import { optBool, optString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';

@@ -3,6 +3,7 @@
 // its reference edges as a Float64Array, and where its counters live in the
 // window's flat typed arrays. The hot path only indexes into these.
 import type { Manifest } from '@edgefleet/shared';
+import { buildDense, type DensePlan } from './dense.js';
 
 /**
  * Finds the bin of a value on fixed edges in O(1) expected time: a uniform grid
@@ -28,9 +29,10 @@ export class BinLookup {
     this.lo = e[0] as number;
     this.hi = e[k] as number;
     this.lastBin = k - 1;
-    // ~4 cells per bin (power of two, at most 4096) keeps the fix-up at 0-1 steps for roughly even edges.
-    let cells = 16;
-    while (cells < 4 * k && cells < 4096) cells *= 2;
+    // 4 cells per bin (at most 4096 cells) keeps the fix-up at 0-1 steps for roughly even edges,
+    // and for evenly spaced edges (the common reference) every edge falls on a cell boundary, so
+    // no cell straddles an edge and the fix-up branches stay predictable.
+    const cells = k >= 4096 ? 4096 : k * Math.min(4, Math.floor(4096 / k));
     const span = this.hi - this.lo;
     this.scale = Number.isFinite(span) && span > 0 ? cells / span : 0;
     this.maxCell = cells - 1;
@@ -41,6 +43,16 @@ export class BinLookup {
       while (b < k - 1 && (e[b + 1] as number) <= at) b++;
       this.grid[c] = b;
     }
+  }
+
+  /** The lookup's scalars, for the flat copy in dense.ts. */
+  params(): { lo: number; hi: number; scale: number; maxCell: number; lastBin: number } {
+    return { lo: this.lo, hi: this.hi, scale: this.scale, maxCell: this.maxCell, lastBin: this.lastBin };
+  }
+
+  /** The grid (cell -> guessed bin), for the flat copy in dense.ts. */
+  cells(): Uint16Array {
+    return this.grid;
   }
 
   /** Index into [under, bin0..binK-1, over] for a value that is not NaN. */
@@ -95,6 +107,8 @@ export interface VersionPlan {
   rowInput: string | null;
   rowStride: number;
   binsLength: number;
+  /** the flat fast path when every feature is numeric and reads one input (dense.ts), else null */
+  dense: DensePlan | null;
 }
 
 /** Elements per row of a tensor shape: product of all dims after the first; 1 for rank <= 1. */
@@ -163,5 +177,6 @@ export function buildPlan(manifest: Manifest): VersionPlan {
     rowInput: batched ? featureInput : null,
     rowStride: spec ? rowStride(spec.shape) : 1,
     binsLength: offset,
+    dense: buildDense(features),
   };
 }

@@ -11,7 +11,8 @@
 // window's end, and with an injected clock, every record reads the clock, so
 // records land in the window of their own time exactly. As a backstop against
 // a stalled timer, every 4096th record reads the clock anyway.
-import { alignWindowStart, type Manifest, type SummaryWindow } from '@edgefleet/shared';
+import { alignWindowStart } from '@edgefleet/shared/core';
+import type { Manifest, SummaryWindow } from '@edgefleet/shared';
 import type { ManifestLookup, PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import { WindowAcc } from './acc.js';
 import { buildPlan, type VersionPlan } from './layout.js';
@@ -47,7 +48,7 @@ interface VersionState {
 }
 
 const UNKNOWN_PLAN = (model: string, version: string): VersionPlan => ({
-  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0,
+  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0, dense: null,
 });
 
 export class SummaryRecorder implements PredictionRecorder {

@@ -5,7 +5,8 @@
 // event is recorded. Only when even that does not fit are the oldest windows
 // dropped, and that is recorded as a `backlog_dropped` event with counts.
 import type Database from 'better-sqlite3';
-import { alignWindowStart, mergeWindows, type SummaryWindow } from '@edgefleet/shared';
+import { alignWindowStart, mergeWindows } from '@edgefleet/shared/core';
+import type { SummaryWindow } from '@edgefleet/shared';
 import type { Clock } from './recorder.js';
 import type { NewDeviceEvent, Resolution } from './store.js';
 

@@ -7,7 +7,7 @@ import {
   PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
   type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
 } from '@edgefleet/shared';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';

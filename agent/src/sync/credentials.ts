@@ -4,12 +4,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, DeviceCredentials, parseWire, type TrustDocument } from '@edgefleet/shared';
+import { credentialsPath } from './paths.js';
 
 const StoredCredentials = DeviceCredentials.omit({ trust: true });
 
-export function credentialsPath(dataDir: string): string {
-  return join(dataDir, 'credentials.json');
-}
+export { credentialsPath };
 
 function readJson(path: string, what: string): unknown {
   try {

@@ -2,7 +2,7 @@
 // the client so that the agent can budget its stop without loading the MQTT client on a box that is
 // not enrolled (docs/agent.md "Stopping").
 import type { MqttClient } from 'mqtt';
-import { settleWithin } from '@edgefleet/shared';
+import { settleWithin } from '@edgefleet/shared/core';
 
 /** The install or switch under way; publishing offline presence; closing the connection. */
 export const STOP_STEP_MS = { updater: 2500, presence: 1000, close: 500 };

@@ -3,7 +3,7 @@
 // both pass a RunModel over their own onnxruntime session.
 import { AppError } from '../errors.js';
 import type { InferResponseBody, Manifest } from '../wire/manifest.js';
-import { warmupFeeds, type LoadedSample } from './samples.js';
+import { warmupFeeds, type LoadedSample } from './feeds.js';
 import type { OipTensor, RunModel } from './tensor.js';
 
 /** onnxruntime's messages span lines and end in a newline: one line for ours. */

@@ -1,0 +1,28 @@
+// The agent's whole command table (every command, for dispatch and --help); cli/main.ts loads it for
+// anything but `run`.
+import type { Program } from '@edgefleet/shared/cli';
+import { AGENT_VERSION } from '../version.js';
+import { batchCommand } from '../batch/cli.js';
+import { summariesCommand } from '../summaries/cli.js';
+import { enrollCommand } from './enroll.js';
+import { activate, install, models, rollback, status, trustSet } from './local.js';
+import { run } from './run.js';
+
+export const agentCli: Program = {
+  name: 'edgefleet-agent',
+  summary: 'The edgefleet agent: the daemon and the local admin commands on its data dir.',
+  version: AGENT_VERSION,
+  commands: {
+    run,
+    enroll: enrollCommand,
+    status,
+    'trust set': trustSet,
+    install,
+    models,
+    activate,
+    rollback,
+    summaries: summariesCommand,
+    batch: batchCommand,
+  },
+};
+

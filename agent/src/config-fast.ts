@@ -1,0 +1,120 @@
+// A zod-free check of the merged agent configuration for the daemon's start-up
+// (docs/performance.md: zod and the wire schemas are ~20 MB of a standalone agent's
+// RSS). It only ever accepts: for a config it is sure the schema in config.ts
+// accepts, it returns exactly what the schema would return (defaults filled in);
+// for anything else (a bad or unusual value, batch jobs, a broker URL) it returns
+// undefined and the caller validates with the schema, which names the field.
+// config-fast.test.ts holds it to the schema on generated configs.
+import type { AgentConfig } from './config.js';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const onlyKeys = (o: Obj, keys: readonly string[]): boolean => Object.keys(o).every((k) => keys.includes(k));
+const int = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+const posInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/** Marks "not accepted here" inside the section checks. */
+class No extends Error {}
+const no = (): never => {
+  throw new No();
+};
+
+/** `value` when given and accepted by `ok`, `dflt` when absent, else no(). */
+function field<T>(o: Obj, key: string, ok: (v: unknown) => boolean, dflt: T): T {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  return ok(v) ? (v as T) : no();
+}
+
+/** A section: absent gives `absent()` (zod's default / prefault), present must be a strict object. */
+function section<T>(v: unknown, keys: readonly string[], absent: () => T, read: (o: Obj) => T): T {
+  if (v === undefined) return absent();
+  if (!isObj(v) || !onlyKeys(v, keys)) no();
+  return read(v as Obj);
+}
+
+const GRAPH = ['disabled', 'basic', 'extended', 'all'];
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const TOP = ['dataDir', 'api', 'runtime', 'concurrency', 'summaries', 'batch', 'sync', 'allowNonFinite', 'log'];
+
+const API_DEFAULTS = {
+  host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [] as string[], maxConnections: 256,
+  maxInflightBodyBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+};
+const API_KEYS = [...Object.keys(API_DEFAULTS), 'token'];
+
+function api(o: Obj): AgentConfig['api'] {
+  const d = API_DEFAULTS;
+  const token = field<string | undefined>(o, 'token', (v) => typeof v === 'string' && v.length >= 8, undefined);
+  const out: AgentConfig['api'] = {
+    host: field(o, 'host', (v) => typeof v === 'string' && v.length >= 1, d.host),
+    port: field(o, 'port', (v) => int(v, 0, 65535), d.port),
+    maxBodyBytes: field(o, 'maxBodyBytes', posInt, d.maxBodyBytes),
+    // Host names are left to the schema (string rules): none is the common case.
+    allowedHosts: o.allowedHosts === undefined || (Array.isArray(o.allowedHosts) && o.allowedHosts.length === 0) ? [] : no(),
+    maxConnections: field(o, 'maxConnections', posInt, d.maxConnections),
+    maxInflightBodyBytes: field(o, 'maxInflightBodyBytes', posInt, d.maxInflightBodyBytes),
+    headersTimeoutMs: field(o, 'headersTimeoutMs', posInt, d.headersTimeoutMs),
+    requestTimeoutMs: field(o, 'requestTimeoutMs', posInt, d.requestTimeoutMs),
+    keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', posInt, d.keepAliveTimeoutMs),
+    stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0), d.stopGraceMs),
+  };
+  if (token !== undefined) out.token = token;
+  return out;
+}
+
+function runtime(o: Obj): AgentConfig['runtime'] {
+  const r: AgentConfig['runtime'] = {};
+  if (o.intraOpThreads !== undefined) r.intraOpThreads = posInt(o.intraOpThreads) ? o.intraOpThreads : no();
+  if (o.interOpThreads !== undefined) r.interOpThreads = posInt(o.interOpThreads) ? o.interOpThreads : no();
+  if (o.spinning !== undefined) r.spinning = typeof o.spinning === 'boolean' ? o.spinning : no();
+  if (o.graphOptimization !== undefined) r.graphOptimization = GRAPH.includes(o.graphOptimization as string) ? (o.graphOptimization as AgentConfig['runtime']['graphOptimization']) : no();
+  return r;
+}
+
+const outboxOf = (o: Obj): AgentConfig['sync']['outbox'] => ({
+  batchSize: field(o, 'batchSize', posInt, 50),
+  messagesPerSec: field(o, 'messagesPerSec', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 20),
+  maxMessageBytes: field(o, 'maxMessageBytes', (v) => int(v, 1024), 192 * 1024),
+  resendAfterMs: field(o, 'resendAfterMs', posInt, 15_000),
+});
+const OUTBOX = ['batchSize', 'messagesPerSec', 'maxMessageBytes', 'resendAfterMs'];
+
+const syncOf = (o: Obj): AgentConfig['sync'] => ({
+  // brokerUrl is left to the schema (URL rules): its presence means "not here".
+  blockSize: field(o, 'blockSize', (v) => int(v, 1024, 1024 * 1024), 1024 * 1024),
+  window: field(o, 'window', (v) => int(v, 1, 256), 8),
+  reconnectMs: field(o, 'reconnectMs', posInt, 2000),
+  outbox: section(o.outbox, OUTBOX, () => outboxOf({}), outboxOf),
+});
+
+/** The validated config, or undefined: then validate with config.ts (which names what is wrong). */
+export function fastConfig(merged: Obj): AgentConfig | undefined {
+  try {
+    if (!onlyKeys(merged, TOP)) return undefined;
+    const dataDir = merged.dataDir;
+    if (typeof dataDir !== 'string' || dataDir.length < 1) return undefined;
+    return {
+      dataDir,
+      api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [] }), api),
+      runtime: section(merged.runtime, ['intraOpThreads', 'interOpThreads', 'spinning', 'graphOptimization'], () => ({}), runtime),
+      concurrency: section(merged.concurrency, ['perModel', 'queue'], () => ({ perModel: 4, queue: 64 }), (o) => ({
+        perModel: field(o, 'perModel', posInt, 4),
+        queue: field(o, 'queue', (v) => int(v, 0), 64),
+      })),
+      summaries: section(merged.summaries, ['windowSec', 'budgetBytes'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024 }), (o) => ({
+        windowSec: field(o, 'windowSec', posInt, 60),
+        budgetBytes: field(o, 'budgetBytes', posInt, 64 * 1024 * 1024),
+      })),
+      // Batch jobs are left to the schema (it keeps unknown job keys); none is the common case.
+      batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),
+      sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'outbox'], () => syncOf({}), syncOf),
+      allowNonFinite: field(merged, 'allowNonFinite', (v) => typeof v === 'boolean', false),
+      log: section(merged.log, ['level'], () => ({ level: 'info' as const }), (o) => ({ level: field(o, 'level', (v) => LEVELS.includes(v as string), 'info' as AgentConfig['log']['level']) })),
+    };
+  } catch (err) {
+    if (err instanceof No) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,24 @@
+// @edgefleet/shared/core: the part of @edgefleet/shared that does not load zod (errors,
+// canonical JSON and hashes, semver, sketches, drift, the token bucket, deadlines, text escaping,
+// private files, bounded JSON, and the inference helpers but for reading samples). The standalone
+// agent's start-up path imports only this: zod and the wire schemas cost ~20 MB of RSS
+// (docs/performance.md). Types from the wire schemas are still imported from
+// '@edgefleet/shared' with `import type` (erased at build).
+export * from './errors.js';
+export * from './canonical.js';
+export * from './semver.js';
+export * from './sketch/histogram.js';
+export * from './sketch/moments.js';
+export * from './sketch/categorical.js';
+export * from './sketch/latency.js';
+export * from './sketch/window.js';
+export * from './drift/index.js';
+export * from './token-bucket.js';
+export * from './deadline.js';
+export * from './text.js';
+export * from './private-files.js';
+export * from './json-bounded.js';
+export * from './infer/tensor.js';
+export * from './infer/request.js';
+export * from './infer/feeds.js';
+export * from './infer/preflight.js';
