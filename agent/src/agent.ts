@@ -173,17 +173,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
       manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause });
       sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
-      const summaries = deps.recorder
-        ? deps.recorder({ db: s.db, config, manifestFor, logger })
-        : new SummaryRecorder({
-          // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
-          sink: { writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); } },
-          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
-        });
-      recorder = summaries;
-      // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
-      runtime.setRecorder(sync ? teeRecorder(summaries, sync.policy) : summaries);
-      await summaries.start?.();
       if (!deps.recorder) {
         retention = new Retention({
           db: s.db, budgetBytes: config.summaries.budgetBytes,
@@ -194,6 +183,25 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         });
         retention.start();
       }
+      const summaries = deps.recorder
+        ? deps.recorder({ db: s.db, config, manifestFor, logger })
+        : new SummaryRecorder({
+          // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
+          // The budget is enforced with the write (docs/agent-summaries.md), not only by the timer.
+          sink: {
+            writeWindows: (ws) => {
+              const write = () => s.summaries.writeWindows(ws);
+              if (retention) retention.writeWithin(write);
+              else write();
+              sync?.outbox.kick();
+            },
+          },
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+        });
+      recorder = summaries;
+      // The policy watcher sees every prediction beside the summaries (local rollback after a switch).
+      runtime.setRecorder(sync ? teeRecorder(summaries, sync.policy) : summaries);
+      await summaries.start?.();
       await manager.loadActive();
       if (config.batch.jobs.length > 0) {
         batch = new BatchScheduler({
