@@ -92,7 +92,7 @@ test('after a crash the download resumes from the last durable commit, not from 
   srv1.attach(d1);
   const first = d1.fetch(sha, blob.length);
   // 10 blocks arrive; commits happen every 4096 bytes: the store records 8192 and no more.
-  const rec = await waitFor('the first life committed 8192 bytes', () => (store.get(sha)?.committed === 8192 ? store.get(sha) : undefined), { timeoutMs: 10_000, intervalMs: 5 });
+  const rec = await waitFor('the first life committed 8192 bytes', () => { const r = store.get(sha); return r?.committed === 8192 ? r : undefined; }, { timeoutMs: 10_000, intervalMs: 5 });
   // "Crash": stop timers, then put back what was durable before it, and garbage past the commit.
   d1.stop();
   await assert.rejects(first, /download stopped/);
