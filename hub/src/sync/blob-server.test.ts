@@ -105,8 +105,14 @@ async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
   };
 }
 
-/** Lets the server's pump run at least once more (it reschedules itself on real timers). */
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the server's pump has twice more decided to leave a request queued (it re-checks on real
+ * timers while the injected clock stands still): after that, a frame that was going to go would have.
+ */
+async function deferredAgain(server: { deferrals: number }, what: string): Promise<void> {
+  const n = server.deferrals;
+  await waitFor(`the pump keeping ${what} queued`, () => server.deferrals >= n + 2, { intervalMs: 10 });
+}
 
 describe('BlobServer', () => {
   it('serves the requested blocks as correct blob/data frames, the last one short', async () => {
@@ -169,12 +175,12 @@ describe('BlobServer', () => {
       const d = await env.device('dev-1');
       for (let i = 0; i < 6; i++) await d.get(sha, i * 1024, 1024, 1);
       await waitFor('the burst', () => d.frames.length === 4, { intervalMs: 10 });
-      await settle(400); // the pump re-checks every 250 ms of real time, but the injected clock has not moved
+      await deferredAgain(env.server, 'the rest (the injected clock has not moved)');
       assert.equal(d.frames.length, 4);
       assert.equal(env.server.bytesSent, 4096);
       env.clock.t += 250; // 1 KiB of tokens
       await waitFor('one more block after 250 ms', () => d.frames.length === 5, { intervalMs: 10 });
-      await settle(400);
+      await deferredAgain(env.server, 'the last block');
       assert.equal(d.frames.length, 5);
       env.clock.t += 1000;
       await waitFor('the last block', () => d.frames.length === 6, { intervalMs: 10 });
@@ -195,7 +201,7 @@ describe('BlobServer', () => {
       await a.get(sha, 0, 2048, 1);
       await waitFor('dev-1 block', () => a.frames.length === 1, { intervalMs: 10 });
       await b.get(sha, 0, 2048, 1);
-      await settle(400);
+      await deferredAgain(env.server, "dev-2's block");
       assert.equal(b.frames.length, 0);
       env.clock.t += 1000;
       await waitFor('dev-2 block after a second', () => b.frames.length === 1, { intervalMs: 10 });
@@ -217,10 +223,10 @@ describe('BlobServer', () => {
       await a.get(sha, 0, 1024, 2);
       await waitFor('dev-1 first window', () => a.frames.length === 2, { intervalMs: 10 });
       await b.get(sha, 0, 1024, 2);
-      await settle(300); // re-checked every 200 ms of real time
+      await deferredAgain(env.server, 'dev-2');
       assert.equal(b.frames.length, 0, 'dev-2 is queued while dev-1 is active');
       env.clock.t += 5_000;
-      await settle(300);
+      await deferredAgain(env.server, 'dev-2 at +5 s');
       assert.equal(b.frames.length, 0, 'dev-1 is not idle yet (5 s < 10 s)');
       // dev-1 keeps going (its own transfer is active) and takes the last block: the slot frees at once.
       await a.get(sha, 2048, 1024, 2);
@@ -228,7 +234,7 @@ describe('BlobServer', () => {
       await waitFor('dev-2 served once dev-1 has its last block', () => b.frames.length === 2, { intervalMs: 10 });
       // dev-2 stops half-way: dev-3 waits until dev-2's transfer is idle.
       await c.get(sha, 0, 1024, 4);
-      await settle(300);
+      await deferredAgain(env.server, 'dev-3');
       assert.equal(c.frames.length, 0, 'dev-3 is queued while dev-2 is active');
       env.clock.t += 10_001;
       await waitFor('dev-3 served once dev-2 is idle', () => c.frames.length === 4, { intervalMs: 10 });
