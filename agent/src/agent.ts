@@ -207,18 +207,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         sync?.outbox.kick();
       };
       policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
-      const summaries = deps.recorder
-        ? deps.recorder({ db: s.db, config, manifestFor, logger })
-        : new SummaryRecorder({
-          // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
-          sink: { writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); } },
-          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
-        });
-      recorder = summaries;
-      // The policy guard sees every prediction beside the summaries (local rollback after a switch).
-      const recordAll = teeRecorder(summaries, policy);
-      runtime.setRecorder(recordAll);
-      await summaries.start?.();
       if (!deps.recorder) {
         retention = new Retention({
           db: s.db, budgetBytes: config.summaries.budgetBytes,
@@ -229,6 +217,26 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         });
         retention.start();
       }
+      const summaries = deps.recorder
+        ? deps.recorder({ db: s.db, config, manifestFor, logger })
+        : new SummaryRecorder({
+          // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
+          // The budget is enforced with the write (docs/agent-summaries.md), not only by the timer.
+          sink: {
+            writeWindows: (ws) => {
+              const write = () => s.summaries.writeWindows(ws);
+              if (retention) retention.writeWithin(write);
+              else write();
+              sync?.outbox.kick();
+            },
+          },
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+        });
+      recorder = summaries;
+      // The policy guard sees every prediction beside the summaries (local rollback after a switch).
+      const recordAll = teeRecorder(summaries, policy);
+      runtime.setRecorder(recordAll);
+      await summaries.start?.();
       await manager.loadActive();
       policy.start();
       if (config.batch.jobs.length > 0) {

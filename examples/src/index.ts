@@ -6,6 +6,7 @@ export * from './onnx/models.js';
 export * from './testkit/spawn.js';
 export * from './testkit/fixtures.js';
 export * from './testkit/hostile.js';
+export * from './testkit/wait.js';
 export * from './vibration/data.js';
 export * from './vibration/train.js';
 export * from './vibration/export.js';

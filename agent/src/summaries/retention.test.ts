@@ -113,6 +113,29 @@ describe('Retention', () => {
     assert.deepEqual(store.outbox(0, inflight).map((e) => JSON.stringify(e)), before);
   });
 
+  it('holds the budget after every write through writeWithin, without the timer', () => {
+    const budget = Math.floor(store.sizeBytes().total / 4);
+    const ret = new Retention({ db: t.db, budgetBytes: budget, clock });
+    const m = tabularManifest();
+    const rec = new SummaryRecorder({ sink: { writeWindows: (ws) => ret.writeWithin(() => store.writeWindows(ws)) }, manifestOf: () => m, clock });
+    const start = clock.t;
+    let sizes = 0;
+    for (let i = 0; i < MINUTES; i++) {
+      clock.t = start + i * 60_000 + 500;
+      rec.record('tab', '1.0.0', [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([1, 2, 3]) }], [], 1);
+      rec.flush();
+      const size = store.sizeBytes().total;
+      assert.ok(size <= budget, `minute ${i}: ${size} bytes stored, budget ${budget}`);
+      sizes++;
+    }
+    rec.stop();
+    assert.equal(sizes, MINUTES);
+    const events = outboxEvents(store);
+    assert.ok(events.some((e) => e.kind === 'backlog_compacted'));
+    const dropped = events.filter((e) => e.kind === 'backlog_dropped').reduce((n, e) => n + e.data.droppedPredictions!, 0);
+    assert.equal(windowTotals(outboxWindows(store)).count + dropped, total + MINUTES, 'unsent + dropped = recorded');
+  });
+
   it('refuses a bad budget with a clear error', () => {
     assert.throws(() => new Retention({ db: t.db, budgetBytes: 0 }), /invalid summaries budget 0: expected a positive integer/);
   });

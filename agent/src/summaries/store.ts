@@ -32,21 +32,24 @@ export class SummaryStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Writes closed windows (and their outbox entries) in one transaction. */
-  writeWindows(windows: readonly SummaryWindow[], resolution: Resolution = 'minute'): void {
-    if (windows.length === 0) return;
+  /** Writes closed windows (and their outbox entries) in one transaction; returns the bytes added (what the budget counts). */
+  writeWindows(windows: readonly SummaryWindow[], resolution: Resolution = 'minute'): number {
+    if (windows.length === 0) return 0;
     const created = new Date(this.now()).toISOString();
     const insW = this.db.prepare(
       'INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insO = this.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)");
+    let bytes = 0;
     this.db.transaction(() => {
       for (const w of windows) {
         const json = JSON.stringify(w);
         insW.run(w.model, w.version, Date.parse(w.start), w.lengthSec, resolution, w.count, json);
         insO.run(json, created);
+        bytes += 2 * json.length;
       }
     })();
+    return bytes;
   }
 
   /** Records an event in the outbox; returns its seq. Use inside a transaction of the caller when atomicity matters. */

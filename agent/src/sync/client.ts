@@ -259,8 +259,12 @@ export class SyncClient {
     const trust = this.d.trust.get();
     const lastSeq = this.store.lastAppliedSeq();
     const applied = this.store.appliedDocument() as { signed?: { seq?: number } } | undefined;
-    // The retained document is redelivered on every reconnect: the one already applied is not news.
-    if (applied && JSON.stringify(applied) === JSON.stringify(doc)) return;
+    // The retained document is redelivered on every reconnect: the one already applied is not news
+    // (a version rolled back under it is not retried). Logged so that decision is visible.
+    if (applied && JSON.stringify(applied) === JSON.stringify(doc)) {
+      this.d.logger.info({ seq: lastSeq }, 'desired document already applied: nothing to do');
+      return;
+    }
     if (!trust) return;
     const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq, now: this.now() });
     if (!v.ok) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobGet } from '@edgefleet/shared';
 import { BlobDownloader, type DownloadRecord, type DownloadStore } from './downloader.js';
+import { waitFor } from '@edgefleet/examples';
 
 class MemStore implements DownloadStore {
   m = new Map<string, DownloadRecord>();
@@ -89,12 +90,12 @@ test('after a crash the download resumes from the last durable commit, not from 
   const srv1 = server(blob, sha, (off, b) => (off < 10 * 1024 ? b : null));
   const d1 = new BlobDownloader({ dir, store, requester: srv1, blockSize: 1024, window: 4, commitEveryBytes: 4096, stallMs: 60_000 });
   srv1.attach(d1);
-  void d1.fetch(sha, blob.length).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 50));
-  const rec = store.get(sha);
-  assert.ok(rec && rec.committed === 8192, `committed ${rec?.committed}`);
+  const first = d1.fetch(sha, blob.length);
+  // 10 blocks arrive; commits happen every 4096 bytes: the store records 8192 and no more.
+  const rec = await waitFor('the first life committed 8192 bytes', () => { const r = store.get(sha); return r?.committed === 8192 ? r : undefined; }, { timeoutMs: 10_000, intervalMs: 5 });
   // "Crash": stop timers, then put back what was durable before it, and garbage past the commit.
   d1.stop();
+  await assert.rejects(first, /download stopped/);
   store.save(rec);
   writeFileSync(join(dir, 'partial', `${sha}.part`), Buffer.concat([blob.subarray(0, 8192), Buffer.alloc(5000, 1)]));
   // Second life resumes at 8192.

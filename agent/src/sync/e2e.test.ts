@@ -19,26 +19,16 @@ import {
   CREDENTIALS_SCHEMA, DESIRED_SCHEMA, TRUST_TOPIC, createTrustBody, deviceTopic, generateKeyPair, sha256File, signEnvelope, windowTotals,
   type DesiredBody, type KeyPair, type ReportedState, type SummaryWindow,
 } from '@edgefleet/shared';
-import { makeFixture, runCli, startProcess, type Fixture, type RunningProcess } from '@edgefleet/examples';
+import { makeFixture, runCli, startProcess, waitFor, type Fixture, type RunningProcess } from '@edgefleet/examples';
 import { createAgent, type Agent } from '../agent.js';
 import { testConfig, req } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 const MODEL = 'vibration-anomaly';
 
-async function poll<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+// The testkit's waitFor, at this file's pace (processes and HTTP: 250 ms, 90 s).
+function poll<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+  return waitFor(what, fn, { timeoutMs, intervalMs: 250 });
 }
 
 /** `rows` feature rows for the example model (deterministic values in a plausible range). */

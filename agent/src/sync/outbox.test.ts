@@ -10,6 +10,7 @@ import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/
 import { AGENT_MIGRATIONS } from '../agent.js';
 import { openDb, type Db } from '../store/db.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { waitFor } from '@edgefleet/examples';
 
 interface Sent { kind: 'telemetry' | 'events'; seqs: number[]; bytes: number }
 
@@ -48,20 +49,13 @@ function addEvent(db: Db): number {
   return Number(db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)").run(JSON.stringify(e), new Date().toISOString()).lastInsertRowid);
 }
 
-async function waitFor(pred: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > 10_000) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('sends in seq order in batches bounded by count', async (t) => {
   const o = setup(t, { batchSize: 3 });
   for (let i = 0; i < 7; i++) addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 3, 'three messages');
+  await waitFor('three messages', () => o.sent.length === 3, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1, 2, 3]], ['telemetry', [4, 5, 6]], ['telemetry', [7]]]);
   assert.equal(o.sender.sentMessages, 3);
 });
@@ -73,7 +67,7 @@ test('batches are bounded by bytes, and a single item larger than the bound stil
   addWindow(o.db, 6000);
   addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.flatMap((s) => s.seqs).length === 7, 'all seven windows');
+  await waitFor('all seven windows', () => o.sent.flatMap((s) => s.seqs).length === 7, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => s.seqs), [[1, 2], [3, 4], [5], [6], [7]]);
   for (const s of o.sent) if (s.seqs.length > 1) assert.ok(s.bytes <= max, `a batch of ${s.bytes} bytes exceeds ${max}`);
 });
@@ -86,7 +80,7 @@ test('mixed kinds are split into separate messages, keeping seq order', async (t
   addEvent(o.db);
   addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 3, 'three messages');
+  await waitFor('three messages', () => o.sent.length === 3, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1, 2]], ['events', [3, 4]], ['telemetry', [5]]]);
 });
 
@@ -94,7 +88,7 @@ test('deletes rows only on ack, and resends what was not acked after resendAfter
   const o = setup(t, { batchSize: 2, resendAfterMs: 100 });
   for (let i = 0; i < 4; i++) addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 2, 'two messages');
+  await waitFor('two messages', () => o.sent.length === 2, { intervalMs: 5, timeoutMs: 10_000 });
   assert.equal(o.sender.pending(), 4, 'nothing deleted before an ack');
   assert.equal(o.sender.onAck([[1, 2]]), 2);
   assert.equal(o.sender.pending(), 2);
@@ -102,7 +96,7 @@ test('deletes rows only on ack, and resends what was not acked after resendAfter
   await settle(250); // the resend timer fires on real time, but the injected clock has not moved
   assert.equal(o.sent.length, 2, 'not resent before resendAfterMs on the injected clock');
   o.clock.t += 101;
-  await waitFor(() => o.sent.length === 3, 'resend');
+  await waitFor('resend', () => o.sent.length === 3, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent[2]?.seqs, [3, 4], 'only the unacked rows are resent');
   assert.equal(o.sender.onAck([[3, 4], [9, 12]]), 2);
   assert.equal(o.sender.pending(), 0);
@@ -115,13 +109,13 @@ test('rate limit: messages beyond the bucket wait for the (injected) clock', asy
   const o = setup(t, { batchSize: 1, messagesPerSec: 2, resendAfterMs: 60_000 });
   for (let i = 0; i < 4; i++) addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 2, 'the burst of two');
+  await waitFor('the burst of two', () => o.sent.length === 2, { intervalMs: 5, timeoutMs: 10_000 });
   await settle(600);
   assert.equal(o.sent.length, 2);
   o.clock.t += 500;
-  await waitFor(() => o.sent.length === 3, 'one more after 500 ms');
+  await waitFor('one more after 500 ms', () => o.sent.length === 3, { intervalMs: 5, timeoutMs: 10_000 });
   o.clock.t += 500;
-  await waitFor(() => o.sent.length === 4, 'the last');
+  await waitFor('the last', () => o.sent.length === 4, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => s.seqs[0]), [1, 2, 3, 4]);
 });
 
@@ -129,14 +123,14 @@ test('pause stops sending; resume sends what is new and what was in flight unack
   const o = setup(t, { resendAfterMs: 60_000 });
   addWindow(o.db);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 1, 'first');
+  await waitFor('first', () => o.sent.length === 1, { intervalMs: 5, timeoutMs: 10_000 });
   o.sender.pause();
   addEvent(o.db);
   o.sender.kick();
   await settle(100);
   assert.equal(o.sent.length, 1, 'nothing sent while paused');
   o.sender.resume(); // a reconnect: in-flight items are sent again, no need to wait resendAfterMs
-  await waitFor(() => o.sent.length === 3, 'after resume');
+  await waitFor('after resume', () => o.sent.length === 3, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => [s.kind, s.seqs]), [['telemetry', [1]], ['telemetry', [1]], ['events', [2]]]);
 });
 
@@ -145,7 +139,7 @@ test('a failed publish keeps the rows and retries them', async (t) => {
   addWindow(o.db);
   o.failNext(1);
   o.sender.resume();
-  await waitFor(() => o.sent.length === 1, 'retry after a failed publish');
+  await waitFor('retry after a failed publish', () => o.sent.length === 1, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent[0]?.seqs, [1]);
   assert.equal(o.sender.pending(), 1);
 });

@@ -1,24 +1,3 @@
-// Waiting for a fleet condition: poll `check` until it returns a value (not
-// undefined/false), or fail after `timeoutMs` naming what was awaited and the
-// last thing seen — so a stuck scenario says why.
-export interface WaitOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-}
-
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, o: WaitOptions = {}): Promise<T> {
-  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${o.timeoutMs ?? 60_000} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, o.intervalMs ?? 500));
-  }
-}
+// The fleet library's waitFor is the test kit's (examples/src/testkit/wait.ts): one helper for
+// every wait on a condition, in the fleet, its scenarios and the unit tests.
+export { waitFor, type WaitOptions } from '../testkit/wait.js';

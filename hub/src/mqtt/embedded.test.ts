@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmbeddedBroker, type EmbeddedBrokerOptions } from './embedded.js';
 import { fleetLinkSuite } from './testing/fleet-link-suite.js';
-import { MemoryDevices, RecordingLogger, RecordingMetrics, collect, connectDevice, deviceTopic, waitFor } from './testing/devices.js';
+import { MemoryDevices, RecordingLogger, RecordingMetrics, collect, connectDevice, deviceTopic } from './testing/devices.js';
+import { waitFor } from '@edgefleet/examples';
 
 function options(devices: MemoryDevices, extra: Partial<EmbeddedBrokerOptions> = {}): EmbeddedBrokerOptions {
   return {
@@ -58,9 +59,9 @@ describe('embedded broker only', () => {
       const c = await connectDevice(link.address().mqtt, 'dd-1', 's');
       const got = collect(c);
       await c.subscribeAsync(deviceTopic('dd-1', 'desired'), { qos: 1 });
-      await waitFor(() => got.length > 0, 'desired');
+      await waitFor('desired', () => got.length > 0, { intervalMs: 10 });
       await link.publish('dd-1', 'desired', '{"doc":"new"}');
-      await waitFor(() => got.length > 1, 'live desired');
+      await waitFor('live desired', () => got.length > 1, { intervalMs: 10 });
       assert.deepEqual(got.map((m) => m.payload), ['{"doc":"dd-1"}', '{"doc":"new"}']);
       assert.deepEqual(asked, ['dd-1']);
       c.end(true);

@@ -9,6 +9,7 @@ import { fleetLinkSuite } from './testing/fleet-link-suite.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, connectDevice } from './testing/devices.js';
 
 import { MOSQUITTO, startMosquitto } from './testing/mosquitto.js';
+import { waitFor } from '@edgefleet/examples';
 
 const MAX_PAYLOAD = 16 * 1024;
 
@@ -32,11 +33,8 @@ if (!existsSync(MOSQUITTO)) {
         const secret = list.find((d) => d.id === id)?.secret ?? '';
         await mosq.regenerate(list.filter((d) => !devices.revoked.has(d.id)));
         // Wait until the reload is in effect (the suite then asserts the refusal).
-        for (let i = 0; i < 100; i++) {
-          const ok = await connectDevice(mosq.url, id, secret).then((c) => { c.end(true); return true; }, () => false);
-          if (!ok) return;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitFor(`mosquitto refusing ${id} after the reload`, () =>
+          connectDevice(mosq.url, id, secret).then((c) => { c.end(true); return false; }, () => true), { timeoutMs: 10_000, intervalMs: 50 });
       },
       async close() {
         await link.stop();

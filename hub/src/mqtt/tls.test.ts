@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createEmbeddedBroker } from './embedded.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, connectDevice, stateMsg } from './testing/devices.js';
 import { deviceTopic } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples';
 
 const openssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -34,7 +35,7 @@ test('mqtts: trusted clients connect and publish, wrong secrets and untrusting c
     link.on('state', (id) => void got.push(id));
     const c = await connectDevice(url as string, 'tls-1', 's'.repeat(32), { ca: readFileSync(cert), rejectUnauthorized: true });
     await c.publishAsync(deviceTopic('tls-1', 'state'), stateMsg('tls-1'), { qos: 1, retain: true });
-    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    await waitFor('the state report from tls-1', () => got.length > 0, { timeoutMs: 10_000, intervalMs: 20 });
     assert.deepEqual(got, ['tls-1']);
     await c.endAsync();
     await assert.rejects(connectDevice(url as string, 'tls-1', 'wrong'.repeat(8), { ca: readFileSync(cert) }), /Not authorized|closed|refused/i);

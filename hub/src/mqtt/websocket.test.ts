@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { deviceTopic } from '@edgefleet/shared';
 import { createEmbeddedBroker } from './embedded.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, connectDevice, stateMsg, tryPublish } from './testing/devices.js';
+import { waitFor } from '@edgefleet/examples';
 
 test('MQTT over WebSocket: authenticated, ACL-checked, both directions', async () => {
   const devices = new MemoryDevices();
@@ -25,10 +26,10 @@ test('MQTT over WebSocket: authenticated, ACL-checked, both directions', async (
     c.on('message', (_t, p) => acks.push(p.toString()));
     await c.subscribeAsync(deviceTopic('ws-1', 'ack'), { qos: 1 });
     await c.publishAsync(deviceTopic('ws-1', 'state'), stateMsg('ws-1'), { qos: 1, retain: true });
-    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the state report from ws-1', () => got.length > 0, { timeoutMs: 10_000, intervalMs: 20 });
     assert.deepEqual(got, ['ws-1']);
     await link.publish('ws-1', 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: [[1, 1]] }));
-    for (let i = 0; i < 100 && acks.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the ack at ws-1', () => acks.length > 0, { timeoutMs: 10_000, intervalMs: 20 });
     assert.equal(acks.length, 1);
     assert.equal(await tryPublish(c, deviceTopic('ws-2', 'state'), stateMsg('ws-2')), 'closed', "another device's topic is refused");
     c.end(true); // the broker closed it

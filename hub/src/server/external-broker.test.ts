@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DesiredBody, TELEMETRY_SCHEMA, deviceTopic, verifyEnvelope, type DeviceCredentials } from '@edgefleet/shared';
-import { makeFixture } from '@edgefleet/examples';
+import { makeFixture, waitFor } from '@edgefleet/examples';
 import { HubConfig } from '../config.js';
 import { Hub } from './hub.js';
 import { noopLogger } from '../mqtt/ports.js';
@@ -51,9 +51,9 @@ test('hub on an external Mosquitto: enroll → password file → connect → des
     assert.deepEqual(creds.brokers, [mosq.url], 'devices are given the external broker');
     assert.match(readFileSync(mosq.passwordFile, 'utf8'), /^box-1:\$7\$/m, 'the new secret is in the mosquitto password file');
     mosq.reload();
-    await new Promise((r) => setTimeout(r, 300));
 
-    const c = await connectDevice(mosq.url, 'box-1', creds.secret);
+    // The reload (SIGHUP) takes effect asynchronously: retry until mosquitto accepts the new secret.
+    const c = await waitFor('mosquitto accepting box-1 after the reload', () => connectDevice(mosq.url, 'box-1', creds.secret).catch(() => undefined), { timeoutMs: 15_000, intervalMs: 50 });
     device.client = c;
     const got: Record<string, Buffer[]> = {};
     c.on('message', (topic, payload) => (got[topic] ??= []).push(payload));
@@ -61,7 +61,7 @@ test('hub on an external Mosquitto: enroll → password file → connect → des
 
     const dep = await api('POST', '/deployments', { model: 'vibration-anomaly', version: '1.0.0', target: { tags: { ring: 'canary' } }, reason: 'first rollout' });
     assert.deepEqual((dep['devices'] as Array<{ deviceId: string }>).map((d) => d.deviceId), ['box-1']);
-    const desired = await waitFor(() => got[deviceTopic('box-1', 'desired')]?.[0]);
+    const desired = await waitFor('the desired document at box-1', () => got[deviceTopic('box-1', 'desired')]?.[0], { timeoutMs: 15_000, intervalMs: 50 });
     const body = verifyEnvelope(JSON.parse(desired.toString()), fx.trust, 'hub', DesiredBody, 'desired');
     assert.equal(body.deviceId, 'box-1');
     assert.equal(body.models[0]?.version, '1.0.0');
@@ -70,7 +70,7 @@ test('hub on an external Mosquitto: enroll → password file → connect → des
     const batch = JSON.stringify({ schema: TELEMETRY_SCHEMA, deviceId: 'box-1', windows: [window] });
     await c.publishAsync(deviceTopic('box-1', 'telemetry'), batch, { qos: 1 });
     await c.publishAsync(deviceTopic('box-1', 'telemetry'), batch, { qos: 1 }); // a resend is a no-op
-    const ack = await waitFor(() => got[deviceTopic('box-1', 'ack')]?.[1]);
+    const ack = await waitFor('the second ack at box-1', () => got[deviceTopic('box-1', 'ack')]?.[1], { timeoutMs: 15_000, intervalMs: 50 });
     assert.deepEqual(JSON.parse(ack.toString()), { schema: 'edgefleet.ack/v1', ranges: [[1, 1]] });
     const stored = await api('GET', '/devices/box-1/windows');
     assert.equal((stored['windows'] as unknown[]).length, 1);
@@ -81,13 +81,3 @@ test('hub on an external Mosquitto: enroll → password file → connect → des
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-async function waitFor<T>(fn: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

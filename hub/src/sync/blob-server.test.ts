@@ -16,7 +16,8 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
-import { RecordingLogger, RecordingMetrics, connectDevice, waitFor } from '../mqtt/testing/devices.js';
+import { RecordingLogger, RecordingMetrics, connectDevice } from '../mqtt/testing/devices.js';
+import { waitFor } from '@edgefleet/examples';
 import { BlobServer, type BlobServerOptions } from './blob-server.js';
 
 let root: string;
@@ -102,8 +103,14 @@ async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
   };
 }
 
-/** Lets the server's pump run at least once more (it reschedules itself on real timers). */
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the server's pump has twice more decided to leave a request queued (it re-checks on real
+ * timers while the injected clock stands still): after that, a frame that was going to go would have.
+ */
+async function deferredAgain(server: { deferrals: number }, what: string): Promise<void> {
+  const n = server.deferrals;
+  await waitFor(`the pump keeping ${what} queued`, () => server.deferrals >= n + 2, { intervalMs: 10 });
+}
 
 describe('BlobServer', () => {
   it('serves the requested blocks as correct blob/data frames, the last one short', async () => {
@@ -114,7 +121,7 @@ describe('BlobServer', () => {
       env.entitle('dev-1', [sha]);
       const d = await env.device('dev-1');
       await d.get(sha, 4096, 2048, 64); // asks past the end: served up to the end
-      await waitFor(() => d.frames.length === 3, 'three frames');
+      await waitFor('three frames', () => d.frames.length === 3, { intervalMs: 10 });
       assert.deepEqual(d.frames.map((f) => [f.header.offset, f.header.length, f.header.total, f.header.error]), [
         [4096, 2048, 10_000, undefined], [6144, 2048, 10_000, undefined], [8192, 1808, 10_000, undefined],
       ]);
@@ -138,11 +145,11 @@ describe('BlobServer', () => {
       env.entitle('dev-2', [theirs]);
       const d = await env.device('dev-1');
       await d.get(theirs, 0, 1024, 2);
-      await waitFor(() => d.frames.length === 1, 'error frame');
+      await waitFor('error frame', () => d.frames.length === 1, { intervalMs: 10 });
       await d.get(missing, 0, 1024, 1);
-      await waitFor(() => d.frames.length === 2, 'second error frame');
+      await waitFor('second error frame', () => d.frames.length === 2, { intervalMs: 10 });
       await d.get(mine, 5000, 1024, 1);
-      await waitFor(() => d.frames.length === 3, 'third error frame');
+      await waitFor('third error frame', () => d.frames.length === 3, { intervalMs: 10 });
       const [f1, f2, f3] = d.frames as [Frame, Frame, Frame];
       assert.equal(f1.header.error?.code, 'NOT_FOUND');
       assert.match(f1.header.error?.message ?? '', new RegExp(`blob ${theirs} is not assigned to device dev-1`));
@@ -165,16 +172,16 @@ describe('BlobServer', () => {
       env.entitle('dev-1', [sha]);
       const d = await env.device('dev-1');
       for (let i = 0; i < 6; i++) await d.get(sha, i * 1024, 1024, 1);
-      await waitFor(() => d.frames.length === 4, 'the burst');
-      await settle(400); // the pump re-checks every 250 ms of real time, but the injected clock has not moved
+      await waitFor('the burst', () => d.frames.length === 4, { intervalMs: 10 });
+      await deferredAgain(env.server, 'the rest (the injected clock has not moved)');
       assert.equal(d.frames.length, 4);
       assert.equal(env.server.bytesSent, 4096);
       env.clock.t += 250; // 1 KiB of tokens
-      await waitFor(() => d.frames.length === 5, 'one more block after 250 ms');
-      await settle(400);
+      await waitFor('one more block after 250 ms', () => d.frames.length === 5, { intervalMs: 10 });
+      await deferredAgain(env.server, 'the last block');
       assert.equal(d.frames.length, 5);
       env.clock.t += 1000;
-      await waitFor(() => d.frames.length === 6, 'the last block');
+      await waitFor('the last block', () => d.frames.length === 6, { intervalMs: 10 });
       assert.deepEqual(d.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072, 4096, 5120]);
     } finally {
       await env.close();
@@ -190,12 +197,12 @@ describe('BlobServer', () => {
       const a = await env.device('dev-1');
       const b = await env.device('dev-2');
       await a.get(sha, 0, 2048, 1);
-      await waitFor(() => a.frames.length === 1, 'dev-1 block');
+      await waitFor('dev-1 block', () => a.frames.length === 1, { intervalMs: 10 });
       await b.get(sha, 0, 2048, 1);
-      await settle(400);
+      await deferredAgain(env.server, "dev-2's block");
       assert.equal(b.frames.length, 0);
       env.clock.t += 1000;
-      await waitFor(() => b.frames.length === 1, 'dev-2 block after a second');
+      await waitFor('dev-2 block after a second', () => b.frames.length === 1, { intervalMs: 10 });
     } finally {
       await env.close();
     }
@@ -212,23 +219,23 @@ describe('BlobServer', () => {
       const b = await env.device('dev-2');
       const c = await env.device('dev-3');
       await a.get(sha, 0, 1024, 2);
-      await waitFor(() => a.frames.length === 2, 'dev-1 first window');
+      await waitFor('dev-1 first window', () => a.frames.length === 2, { intervalMs: 10 });
       await b.get(sha, 0, 1024, 2);
-      await settle(300); // re-checked every 200 ms of real time
+      await deferredAgain(env.server, 'dev-2');
       assert.equal(b.frames.length, 0, 'dev-2 is queued while dev-1 is active');
       env.clock.t += 5_000;
-      await settle(300);
+      await deferredAgain(env.server, 'dev-2 at +5 s');
       assert.equal(b.frames.length, 0, 'dev-1 is not idle yet (5 s < 10 s)');
       // dev-1 keeps going (its own transfer is active) and takes the last block: the slot frees at once.
       await a.get(sha, 2048, 1024, 2);
-      await waitFor(() => a.frames.length === 4, 'dev-1 last window');
-      await waitFor(() => b.frames.length === 2, 'dev-2 served once dev-1 has its last block');
+      await waitFor('dev-1 last window', () => a.frames.length === 4, { intervalMs: 10 });
+      await waitFor('dev-2 served once dev-1 has its last block', () => b.frames.length === 2, { intervalMs: 10 });
       // dev-2 stops half-way: dev-3 waits until dev-2's transfer is idle.
       await c.get(sha, 0, 1024, 4);
-      await settle(300);
+      await deferredAgain(env.server, 'dev-3');
       assert.equal(c.frames.length, 0, 'dev-3 is queued while dev-2 is active');
       env.clock.t += 10_001;
-      await waitFor(() => c.frames.length === 4, 'dev-3 served once dev-2 is idle');
+      await waitFor('dev-3 served once dev-2 is idle', () => c.frames.length === 4, { intervalMs: 10 });
       assert.deepEqual(c.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072]);
     } finally {
       await env.close();

@@ -41,6 +41,8 @@ export class BlobServer {
   private unsub: (() => void) | null = null;
   /** Bytes sent, for metrics and tests. */
   bytesSent = 0;
+  /** Times the pump left a queued request waiting for a cap (transfer slots or bandwidth): shows it decided, not stalled. */
+  deferrals = 0;
 
   constructor(
     private readonly deps: { store: Store; link: FleetLink; logger: LoggerPort; now?: () => number },
@@ -121,6 +123,7 @@ export class BlobServer {
         const key = `${p.deviceId} ${p.req.sha256}`;
         if (!this.active.has(key) && this.opts.maxTransfers > 0 && this.active.size >= this.opts.maxTransfers) {
           i++;
+          this.deferrals++;
           wait = Math.min(wait, 200);
           continue;
         }
@@ -130,6 +133,7 @@ export class BlobServer {
         const w = Math.max(dev?.waitMs(bytes, this.now()) ?? 0, this.total?.waitMs(bytes, this.now()) ?? 0);
         if (w > 0) {
           i++;
+          this.deferrals++;
           wait = Math.min(wait, w);
           continue;
         }

@@ -17,7 +17,8 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
-import { RecordingLogger, RecordingMetrics, collect, connectDevice, waitFor } from '../mqtt/testing/devices.js';
+import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
+import { waitFor } from '@edgefleet/examples';
 import { ManualClock } from '../testing/harness.js';
 import { FleetSync } from './service.js';
 
@@ -113,7 +114,7 @@ describe('FleetSync deployments', () => {
 
       const d1 = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason: 'first' }, 'op');
       assert.deepEqual(d1.devices.map((d) => [d.deviceId, d.status]), [['dev-a', 'pending']]);
-      await waitFor(() => a.desired().length === 1, 'dev-a desired #1');
+      await waitFor('dev-a desired #1', () => a.desired().length === 1, { intervalMs: 10 });
       const body1 = verified(a.desired()[0]);
       assert.equal(body1.deviceId, 'dev-a');
       assert.equal(body1.seq, 1);
@@ -123,7 +124,7 @@ describe('FleetSync deployments', () => {
 
       const d2 = await h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
       assert.deepEqual(d2.devices.map((d) => d.deviceId), ['dev-a', 'dev-c']);
-      await waitFor(() => a.desired().length === 2, 'dev-a desired #2');
+      await waitFor('dev-a desired #2', () => a.desired().length === 2, { intervalMs: 10 });
       const body2 = verified(a.desired()[1]);
       assert.equal(body2.seq, 2);
       assert.equal(body2.models[0]?.version, '2.0.0');
@@ -132,13 +133,13 @@ describe('FleetSync deployments', () => {
 
       // dev-c was offline: on connecting it finds its document retained.
       const c = await device(h, 'dev-c');
-      await waitFor(() => c.desired().length === 1, 'dev-c retained desired');
+      await waitFor('dev-c retained desired', () => c.desired().length === 1, { intervalMs: 10 });
       assert.equal(c.got[0]?.retain, true);
       assert.equal(verified(c.desired()[0]).models[0]?.version, '2.0.0');
 
       const d3 = await h.sync.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'everyone' }, 'op');
       assert.equal(d3.devices.length, 3);
-      await waitFor(() => a.desired().length === 3 && b.desired().length === 1 && c.desired().length === 2, 'desired #3 everywhere');
+      await waitFor('desired #3 everywhere', () => a.desired().length === 3 && b.desired().length === 1 && c.desired().length === 2, { intervalMs: 10 });
       assert.deepEqual([verified(a.desired()[2]).seq, verified(b.desired()[0]).seq, verified(c.desired()[1]).seq], [3, 1, 2]);
       for (const doc of [a.desired()[2], b.desired()[0], c.desired()[1]]) assert.equal(verified(doc).models[0]?.version, '3.0.0');
       assert.equal(h.store.desired.lastSeq('dev-a'), 3);
@@ -163,7 +164,7 @@ describe('FleetSync deployments', () => {
       assert.deepEqual(h.sync.deployments.get(dep.id).devices.map((d) => d.deviceId), ['early', 'late']);
       assert.equal(h.store.desired.latest('other'), undefined);
       const late = await device(h, 'late');
-      await waitFor(() => late.desired().length === 1, 'late desired');
+      await waitFor('late desired', () => late.desired().length === 1, { intervalMs: 10 });
       const body = verified(late.desired()[0]);
       assert.deepEqual([body.deviceId, body.seq, body.models[0]?.version], ['late', 1, '1.0.0']);
       // Calling it again changes nothing: no new document.
@@ -197,13 +198,13 @@ describe('FleetSync deployments', () => {
       addDevice(h, 'r-1');
       const dev = await device(h, 'r-1');
       await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op');
-      await waitFor(() => dev.desired().length === 1, 'first desired');
+      await waitFor('first desired', () => dev.desired().length === 1, { intervalMs: 10 });
       assert.equal(await h.sync.renewExpiring(), 0);
       h.clock.advance(6 * day);
       assert.equal(await h.sync.renewExpiring(), 0, 'expires in 4 days: not yet within the 3-day margin');
       h.clock.advance(2 * day);
       assert.equal(await h.sync.renewExpiring(), 1);
-      await waitFor(() => dev.desired().length === 2, 'renewed desired');
+      await waitFor('renewed desired', () => dev.desired().length === 2, { intervalMs: 10 });
       const [first, renewed] = [verified(dev.desired()[0]), verified(dev.desired()[1])];
       assert.equal(renewed.seq, first.seq + 1);
       assert.deepEqual(renewed.models, first.models);
@@ -236,9 +237,9 @@ describe('FleetSync telemetry and events', () => {
       const dev = await device(h, 't-1');
       const batch = { schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(1), window(2), window(3), window(5, 7)] };
       await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
-      await waitFor(() => dev.acks().length === 1, 'first ack');
+      await waitFor('first ack', () => dev.acks().length === 1, { intervalMs: 10 });
       await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
-      await waitFor(() => dev.acks().length === 2, 'second ack');
+      await waitFor('second ack', () => dev.acks().length === 2, { intervalMs: 10 });
       assert.deepEqual(dev.acks().map((a) => a.ranges), [[[1, 3], [5, 5]], [[1, 3], [5, 5]]]);
       assert.deepEqual(h.sync.telemetry.countFor('t-1'), { windows: 4, events: 0 });
       const stored = h.sync.telemetry.windows({ deviceId: 't-1' });
@@ -254,11 +255,11 @@ describe('FleetSync telemetry and events', () => {
       addDevice(h, 's-9');
       const dev = await device(h, 's-9');
       const connectedAt = h.clock.now().toISOString();
-      await waitFor(() => h.store.devices.get('s-9').lastSeen === connectedAt, 'presence at connect');
+      await waitFor('presence at connect', () => h.store.devices.get('s-9').lastSeen === connectedAt || undefined);
       const send = async (seq: number) => {
         const before = dev.acks().length;
         await dev.c.publishAsync(deviceTopic('s-9', 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 's-9', windows: [window(seq)] }), { qos: 1 });
-        await waitFor(() => dev.acks().length === before + 1, `ack of window ${seq}`);
+        await waitFor(`ack of window ${seq}`, () => dev.acks().length === before + 1 || undefined);
       };
       h.clock.advance(60_000);
       const first = h.clock.now().toISOString();
@@ -288,7 +289,7 @@ describe('FleetSync telemetry and events', () => {
       const send = async (d: typeof d1, id: string, events: unknown[]) => {
         const n = d.acks().length;
         await d.c.publishAsync(deviceTopic(id, 'events'), JSON.stringify({ schema: 'edgefleet.events/v1', deviceId: id, events }), { qos: 1 });
-        await waitFor(() => d.acks().length === n + 1, `ack for ${id}`);
+        await waitFor(`ack for ${id}`, () => d.acks().length === n + 1, { intervalMs: 10 });
       };
       const status = () => Object.fromEntries(h.sync.deployments.get(dep.id).devices.map((d) => [d.deviceId, [d.status, d.progress, d.reason]]));
 
@@ -326,7 +327,7 @@ describe('FleetSync telemetry and events', () => {
         models: [{ name: 'audio-energy', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }], capabilities: [],
       };
       await d.c.publishAsync(deviceTopic('s-1', 'state'), JSON.stringify(state), { qos: 1, retain: true });
-      await waitFor(() => h.sync.deployments.get(dep.id).devices[0]?.status === 'active', 'status active from state');
+      await waitFor('status active from state', () => h.sync.deployments.get(dep.id).devices[0]?.status === 'active', { intervalMs: 10 });
       assert.equal(h.sync.deployments.get(dep.id).devices[0]?.progress, 1);
     } finally {
       await h.close();
@@ -346,7 +347,7 @@ describe('FleetSync refuses what a device could not have seen (acked, counted, k
         const n = d.acks().length;
         const schema = topic === 'telemetry' ? 'edgefleet.telemetry/v1' : 'edgefleet.events/v1';
         await d.c.publishAsync(deviceTopic(id, topic), JSON.stringify({ schema, deviceId: id, ...body }), { qos: 1 });
-        await waitFor(() => d.acks().length === n + 1, `ack for ${id}`);
+        await waitFor(`ack for ${id}`, () => d.acks().length === n + 1 || undefined);
         return d.acks()[n]!.ranges;
       };
       const attack = [

@@ -116,3 +116,14 @@ export async function outboxWindows(dataDir: string): Promise<number> {
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { outbox: { windows: number } }).outbox.windows;
 }
+
+/** One sample of an agent's /metrics (e.g. `edgefleet_agent_outbox_items{kind="window"}`); undefined when unreachable. */
+export async function agentMetric(base: string, series: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const line = (await res.text()).split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  } catch {
+    return undefined;
+  }
+}

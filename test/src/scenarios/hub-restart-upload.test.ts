@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollAgents, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
-import { MODEL, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
+import { MODEL, agentMetric, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
 
 const AGENT_CONFIG = { summaries: { windowSec: 1 }, sync: { reconnectMs: 300, outbox: { messagesPerSec: 50, resendAfterMs: 3000 } } };
 
@@ -32,13 +32,29 @@ describe('hub restart while agents upload', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const hubWindows = async (deviceId: string) =>
+    (await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${deviceId}/windows?model=${MODEL}`)).windows.length;
+  const connected = (a: AgentHandle) => agentMetric(a.url, 'edgefleet_agent_hub_connected');
+  const pendingWindows = (a: AgentHandle) => agentMetric(a.url, 'edgefleet_agent_outbox_items{kind="window"}');
+
+  // Stops the hub, waits until every agent has seen the link drop and queued windows the hub has not
+  // got (their outbox), restarts it on the same ports, and waits until every agent is connected again
+  // and the hub holds more of each device's windows than before.
   const restartHub = async (signal: 'SIGTERM' | 'SIGKILL') => {
     const http = Number(new URL(hub.http).port);
     const mqtt = Number(new URL(hub.mqtt).port);
+    const before = await Promise.all(devs.map((d) => hubWindows(d.deviceId)));
     if (signal === 'SIGTERM') await hub.stop();
     else await hub.process.stop('SIGKILL');
-    await new Promise((r) => setTimeout(r, 3000)); // agents keep recording windows while the hub is away
+    for (const a of agents) {
+      await waitFor(`${a.dataDir}: link down and windows queued while the hub is away`, async () =>
+        (await connected(a)) === 0 && ((await pendingWindows(a)) ?? 0) >= 2, { timeoutMs: 30_000, intervalMs: 200 });
+    }
     hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: s.fx.trustPath, hubKeyPath: s.fx.keys.files.hub.keyPath, httpPort: http, mqttPort: mqtt });
+    for (const [i, d] of devs.entries()) {
+      await waitFor(`${d.deviceId}: reconnected and uploading after the ${signal} restart`, async () =>
+        (await connected(agents[i]!)) === 1 && (await hubWindows(d.deviceId)) > before[i]!, { timeoutMs: 60_000, intervalMs: 200 });
+    }
   };
 
   it('every window recorded on every device is at the hub exactly once', async () => {
@@ -54,21 +70,21 @@ describe('hub restart while agents upload', () => {
         return r.windows.length >= 2;
       }, { timeoutMs: 60_000 });
       await restartHub('SIGTERM');
-      await new Promise((r) => setTimeout(r, 3000));
       await restartHub('SIGKILL');
-      await new Promise((r) => setTimeout(r, 3000));
     } finally {
       await traffic.stop();
     }
     assert.ok(traffic.stats.every((t) => t.ok > 0), `traffic was served: ${JSON.stringify(traffic.stats)}`);
-    await new Promise((r) => setTimeout(r, 2500)); // the last open windows close
 
     let hubTotal: SummaryWindow[] = [];
     let localTotal: SummaryWindow[] = [];
-    for (const d of devs) {
-      const local = await waitFor(`${d.deviceId}: outbox drained and the hub holds every window`, async () => {
-        if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
+    for (const [i, d] of devs.entries()) {
+      // The last open window is written when it closes (1 s windows, 1 s flush timer): wait until the
+      // device's own windows count every prediction it served, the outbox is empty and the hub has them.
+      const local = await waitFor(`${d.deviceId}: every prediction in a window, outbox drained, the hub holds every window`, async () => {
         const mine = await localWindows(d.dataDir);
+        if (mine.reduce((n, w) => n + w.count, 0) < traffic.stats[i]!.predictions) return undefined;
+        if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
         const theirs = (await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${d.deviceId}/windows?model=${MODEL}`)).windows;
         return theirs.length >= mine.length ? { mine, theirs } : undefined;
       }, { timeoutMs: 90_000, intervalMs: 1000 });

@@ -77,9 +77,12 @@ describe('local rollback by policy while offline', () => {
       return d.models.some((m) => m.name === MODEL && m.version === '1.0.0');
     }, { timeoutMs: 30_000 });
 
-    // The retained document (same seq) comes back on every reconnect: not retried.
+    // The retained document (same seq) comes back on every reconnect: the agent logs that it has
+    // applied it already and does nothing, so the rolled-back version is not retried.
+    const logged = (re: RegExp) => { const o = agent!.process.output(); return (o.stdout + o.stderr).split('\n').filter((l) => re.test(l)).length; };
+    const seen = logged(/desired document already applied/);
     proxy.cutAll();
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor('the agent got the retained document again and decided it is already applied', () => logged(/desired document already applied/) > seen, { timeoutMs: 30_000, intervalMs: 100 });
     assert.equal(await version(), '1.0.0', 'the rolled-back version is not retried for the same document');
     assert.equal((await getJson(`${agent.url}/v2/models/${MODEL}/versions/3.0.0/ready`))?.json?.ready ?? false, false);
 

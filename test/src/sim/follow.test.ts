@@ -13,6 +13,7 @@ import {
   parseTopic, parseWireJson, signEnvelope, type DesiredBody, type KeyPair,
 } from '@edgefleet/shared';
 import { FleetSimulator } from './simulator.js';
+import { waitFor } from '@edgefleet/examples';
 
 const DEVICES = Array.from({ length: 3 }, (_, i) => ({ id: `fol-${i}`, secret: `s-${i}` }));
 const keys = { root: generateKeyPair('root', 'root'), release: generateKeyPair('release', 'release'), hub: generateKeyPair('hub', 'hub') };
@@ -74,13 +75,7 @@ function desired(deviceId: string, seq: number, key: KeyPair = keys.hub): string
   return JSON.stringify(signEnvelope(body, [key]));
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > 10_000) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (cond: () => boolean, what: string) => waitFor(what, cond, { timeoutMs: 10_000, intervalMs: 10 });
 
 describe('fleet simulator follow mode', () => {
   it('downloads the blob in windows, reports download_started then activated, and a retained active state', async () => {
@@ -112,9 +107,11 @@ describe('fleet simulator follow mode', () => {
       }
       // The same document again (seq not higher) changes nothing.
       const before = hub.events.length;
+      const skipped = sim.followStats().skipped;
       await hub.publish(deviceTopic('fol-0', 'desired'), desired('fol-0', 1));
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => sim.followStats().skipped > skipped, 'the follower skipped the document (seq not higher)');
       assert.equal(hub.events.length, before);
+      assert.equal(hub.states.get('fol-0')?.lastAppliedSeq, 1);
     } finally {
       await sim.stop();
       await hub.close();

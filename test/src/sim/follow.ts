@@ -47,6 +47,8 @@ export class DesiredFollower {
   lastAppliedSeq = 0;
   readonly models = new Map<string, ReportedModel>();
   bytesFetched = 0;
+  /** Documents skipped because their seq was not above the last applied one (a redelivery). */
+  skipped = 0;
   failures: string[] = [];
   private chain: Promise<void> = Promise.resolve();
   private dl: Download | null = null;
@@ -75,7 +77,10 @@ export class DesiredFollower {
   }
 
   private async apply(body: DesiredBody): Promise<void> {
-    if (body.seq <= this.lastAppliedSeq) return;
+    if (body.seq <= this.lastAppliedSeq) {
+      this.skipped++;
+      return;
+    }
     for (const m of body.models) {
       if (this.models.get(m.name)?.active === m.version) continue;
       this.port.event({ kind: 'download_started', model: m.name, version: m.version, message: `fetching ${m.bundle.size} bytes` });

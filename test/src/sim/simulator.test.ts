@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { Aedes } from 'aedes';
 import { ACK_SCHEMA, Presence, ReportedState, TelemetryBatch, deviceTopic, parseTopic, parseWireJson } from '@edgefleet/shared';
 import { FleetSimulator } from './simulator.js';
+import { waitFor } from '@edgefleet/examples';
 
 const DEVICES = Array.from({ length: 20 }, (_, i) => ({ id: `sim-${i}`, secret: `s-${i}` }));
 
@@ -51,9 +52,7 @@ describe('fleet simulator', () => {
       assert.deepEqual(Object.fromEntries(byKind), { presence: 20, state: 20, telemetry: 20 });
       assert.equal(sim.pending(), 20);
       for (const d of DEVICES) await br.publish(deviceTopic(d.id, 'ack'), JSON.stringify({ schema: ACK_SCHEMA, ranges: [[1, 1]] }));
-      const start = Date.now();
-      while (sim.pending() > 0 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(sim.pending(), 0);
+      await waitFor('every device outbox drained by the acks', () => sim.pending() === 0, { timeoutMs: 10_000, intervalMs: 10 });
     } finally {
       await sim.stop();
       await br.close();

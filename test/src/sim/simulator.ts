@@ -264,15 +264,17 @@ export class FleetSimulator {
   }
 
   /** In follow mode: what the devices fetched and what went wrong (refusals, failed downloads). */
-  followStats(): { bytesFetched: number; failures: Array<{ id: string; error: string }> } {
+  followStats(): { bytesFetched: number; skipped: number; failures: Array<{ id: string; error: string }> } {
     let bytesFetched = 0;
+    let skipped = 0;
     const failures: Array<{ id: string; error: string }> = [];
     for (const s of this.sessions.values()) {
       if (!s.follower) continue;
       bytesFetched += s.follower.bytesFetched;
+      skipped += s.follower.skipped;
       for (const f of s.follower.failures) failures.push({ id: s.dev.id, error: f });
     }
-    return { bytesFetched, failures };
+    return { bytesFetched, skipped, failures };
   }
 
   connectedCount(): number {

@@ -83,14 +83,6 @@ export function collect(c: MqttClient): Array<{ topic: string; payload: string; 
 }
 
 /** Resolves when `pred` holds, polling; rejects with `what` after the guard time (not a timing assertion). */
-export async function waitFor(pred: () => boolean, what: string, guardMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > guardMs) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export function closed(c: MqttClient): Promise<void> {
   return new Promise((resolve) => {
     if (!c.connected) return resolve();

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { TRUST_TOPIC } from '@edgefleet/shared';
 import type { FleetLink, IncomingMessages } from '../ports.js';
-import { collect, connectDevice, deviceTopic, presenceMsg, stateMsg, tryPublish, trySubscribe, waitFor, type MemoryDevices } from './devices.js';
+import { collect, connectDevice, deviceTopic, presenceMsg, stateMsg, tryPublish, trySubscribe, type MemoryDevices } from './devices.js';
+import { waitFor } from '@edgefleet/examples';
 
 export interface LinkHarness {
   link: FleetLink;
@@ -46,7 +47,7 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
     async function sentinel(n: number, seq: number): Promise<void> {
       const c = await connect(n);
       await c.publishAsync(deviceTopic(dev(n).id, 'state'), stateMsg(dev(n).id, seq));
-      await waitFor(() => states.some((s) => s.deviceId === dev(n).id && s.msg.lastAppliedSeq === seq), `sentinel state ${seq} from ${dev(n).id}`);
+      await waitFor(`sentinel state ${seq} from ${dev(n).id}`, () => states.some((s) => s.deviceId === dev(n).id && s.msg.lastAppliedSeq === seq), { intervalMs: 10 });
       c.end(true);
     }
 
@@ -64,7 +65,7 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
     it('delivers a valid state to the hub, parsed and validated', async () => {
       const c = await connect(1);
       await c.publishAsync(deviceTopic(dev(1).id, 'state'), stateMsg(dev(1).id, 7), { qos: 1, retain: true });
-      await waitFor(() => states.some((s) => s.deviceId === dev(1).id), 'state from dev-1');
+      await waitFor('state from dev-1', () => states.some((s) => s.deviceId === dev(1).id), { intervalMs: 10 });
       const got = states.find((s) => s.deviceId === dev(1).id)!;
       assert.equal(got.msg.lastAppliedSeq, 7);
       assert.deepEqual(got.msg.capabilities, []);
@@ -113,7 +114,7 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       await h.link.publish(dev(7).id, 'ack', '{"sentinel":1}');
       await late.subscribeAsync(deviceTopic(dev(7).id, 'ack'), { qos: 1 });
       await h.link.publish(dev(7).id, 'ack', '{"sentinel":2}');
-      await waitFor(() => lateGot.some((m) => m.payload.includes('"sentinel":2')), 'ack sentinel');
+      await waitFor('ack sentinel', () => lateGot.some((m) => m.payload.includes('"sentinel":2')), { intervalMs: 10 });
       assert.equal(lateGot.some((m) => m.payload.includes('forged')), false);
       assert.equal(bGot.some((m) => m.payload.includes('forged')), false);
     });
@@ -129,13 +130,13 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       }
       await h.link.publish(dev(9).id, 'desired', '{"secret-doc":"live"}', { retain: true });
       await h.link.publish(dev(8).id, 'ack', '{"sentinel":true}');
-      await waitFor(() => got.some((m) => m.payload.includes('sentinel')), 'own ack');
+      await waitFor('own ack', () => got.some((m) => m.payload.includes('sentinel')), { intervalMs: 10 });
       assert.deepEqual(got.map((m) => m.topic), [deviceTopic(dev(8).id, 'ack')]);
       // The owner does get its document.
       const b = await connect(9);
       const bGot = collect(b);
       await b.subscribeAsync(deviceTopic(dev(9).id, 'desired'), { qos: 1 });
-      await waitFor(() => bGot.length > 0, 'dev-9 desired');
+      await waitFor('dev-9 desired', () => bGot.length > 0, { intervalMs: 10 });
       assert.match(bGot[0]!.payload, /secret-doc/);
     });
 
@@ -144,7 +145,7 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       const c = await connect(10);
       const got = collect(c);
       await c.subscribeAsync(TRUST_TOPIC, { qos: 1 });
-      await waitFor(() => got.length > 0, 'trust');
+      await waitFor('trust', () => got.length > 0, { intervalMs: 10 });
       assert.deepEqual(JSON.parse(got[0]!.payload), { schema: 'test-trust', version: 3 });
     });
 
@@ -176,7 +177,7 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       await c.publishAsync(t, stateMsg(dev(1).id, 5), { qos: 1 }); // deviceId does not match the topic
       await c.publishAsync(deviceTopic(dev(14).id, 'telemetry'), '{"schema":"edgefleet.telemetry/v9"}');
       await c.publishAsync(t, stateMsg(dev(14).id, 6));
-      await waitFor(() => states.some((s) => s.deviceId === dev(14).id), 'valid state after invalid ones');
+      await waitFor('valid state after invalid ones', () => states.some((s) => s.deviceId === dev(14).id), { intervalMs: 10 });
       assert.deepEqual(states.filter((s) => s.deviceId === dev(14).id).map((s) => s.msg.lastAppliedSeq), [6]);
       const counts = h.link.invalidCounts().filter((x) => x.deviceId === dev(14).id);
       assert.deepEqual(counts.sort((x, y) => x.kind.localeCompare(y.kind)), [
@@ -194,12 +195,12 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       const will = { topic: deviceTopic(dev(n).id, 'presence'), payload: Buffer.from(presenceMsg(false)), qos: 1 as const, retain: true };
       const c = await connect(n, { will });
       await c.publishAsync(deviceTopic(dev(n).id, 'presence'), presenceMsg(true), { qos: 1, retain: true });
-      await waitFor(() => ups.includes(dev(n).id), 'onConnect');
-      await waitFor(() => h.devices.seen.some((s) => s.id === dev(n).id && s.online), 'markSeen online');
+      await waitFor('onConnect', () => ups.includes(dev(n).id), { intervalMs: 10 });
+      await waitFor('markSeen online', () => h.devices.seen.some((s) => s.id === dev(n).id && s.online), { intervalMs: 10 });
       assert.ok(h.link.connectedCount() >= 1);
       c.stream.destroy();
-      await waitFor(() => downs.includes(dev(n).id), 'onDisconnect');
-      await waitFor(() => h.devices.seen.some((s) => s.id === dev(n).id && !s.online), 'markSeen offline');
+      await waitFor('onDisconnect', () => downs.includes(dev(n).id), { intervalMs: 10 });
+      await waitFor('markSeen offline', () => h.devices.seen.some((s) => s.id === dev(n).id && !s.online), { intervalMs: 10 });
       offUp();
       offDown();
     });
