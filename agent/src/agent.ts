@@ -19,7 +19,7 @@ import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
-import { summariesMigration } from './summaries/migration.js';
+import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
@@ -103,10 +103,10 @@ export interface Store {
 }
 
 /**
- * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100) and
- * sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
+ * open windows' checkpoint (101) and sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
@@ -204,12 +204,20 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         sync?.outbox.kick();
       };
       policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
+      // What a killed process had counted in its open windows, as of its last checkpoint (docs/agent-summaries.md "Crashes").
+      const recovered = s.summaries.recoverOpen();
+      if (recovered.length) {
+        logger.info({ windows: recovered.length, predictions: recovered.reduce((n, w) => n + w.count, 0) }, 'recovered the open summary windows of the last run from their checkpoint');
+      }
       const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
         : new SummaryRecorder({
           // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
-          sink: { writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); } },
-          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+          sink: {
+            writeWindows: (ws) => { s.summaries.writeWindows(ws); sync?.outbox.kick(); },
+            persist: (closed, open) => { s.summaries.persist(closed, open); if (closed.length) sync?.outbox.kick(); },
+          },
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, checkpointMs: config.summaries.checkpointSec * 1000, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
       // The policy guard sees every prediction beside the summaries (local rollback after a switch).
