@@ -17,6 +17,7 @@ import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';
 import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
+import { WalKeeper } from './store/wal.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
 import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
@@ -69,6 +70,8 @@ export interface AgentDeps {
   clock?: { now(): number };
   /** How often retention checks the budget (default 60 s). */
   retentionIntervalMs?: number;
+  /** How often the WAL keeper checks agent.db's WAL (default 10 s). */
+  walIntervalMs?: number;
 }
 
 export interface Agent {
@@ -157,6 +160,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let api: ApiServer | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
   let retention: Retention | undefined;
+  let wal: WalKeeper | undefined;
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
   let policy: PolicyGuard | undefined;
@@ -234,6 +238,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         });
         retention.start();
       }
+      wal = new WalKeeper({ db: s.db, logger, ...(deps.walIntervalMs ? { intervalMs: deps.walIntervalMs } : {}) });
+      wal.start();
       await manager.loadActive();
       policy.start();
       if (config.batch.jobs.length > 0) {
@@ -300,6 +306,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           logger.error({ err }, 'writing the open summary window failed');
         }
         retention?.stop();
+        wal?.stop();
         await step(runtime.stop(), STOP_MS.runtime, 'releasing model sessions');
         store?.db.close();
         logger.info('stopped');
