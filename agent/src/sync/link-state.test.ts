@@ -89,5 +89,5 @@ test('status shows the broker in use and the link state; a drop and a recovery a
   const later = link(Date.parse(after.link.at!) + 3 * LINK_HEARTBEAT_MS + 1000);
   assert.equal(later.link.stale, true, 'no daemon refreshed it');
   assert.equal(later.broker, enrolled, 'a stale record does not name the broker');
-  assert.match(formatStatus(status(Date.parse(after.link.at!) + 3 * LINK_HEARTBEAT_MS + 1000)), /hub link     unknown: no running agent \(last recorded down since .* \(agent stopped\), at /);
+  assert.match(formatStatus(status(Date.parse(after.link.at!) + 3 * LINK_HEARTBEAT_MS + 1000)), /hub link {5}unknown: no running agent \(last recorded down since .* \(agent stopped\), at /);
 });
