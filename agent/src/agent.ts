@@ -18,9 +18,10 @@ import { ModelRuntime } from './runtime/runtime.js';
 import { BlobStore } from './store/blobs.js';
 import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
+import { WalKeeper } from './store/wal.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
-import { summariesMigration } from './summaries/migration.js';
+import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
@@ -70,6 +71,8 @@ export interface AgentDeps {
   clock?: { now(): number };
   /** How often retention checks the budget (default 60 s). */
   retentionIntervalMs?: number;
+  /** How often the WAL keeper checks agent.db's WAL (default 10 s). */
+  walIntervalMs?: number;
 }
 
 export interface Agent {
@@ -104,10 +107,10 @@ export interface Store {
 }
 
 /**
- * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100) and
- * sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
+ * open windows' checkpoint (101) and sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
@@ -160,6 +163,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let api: ApiServer | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
   let retention: Retention | undefined;
+  let wal: WalKeeper | undefined;
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
   let policy: PolicyGuard | undefined;
@@ -207,6 +211,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         sync?.outbox.kick();
       };
       policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
+      // What a killed process had counted in its open windows, as of its last checkpoint (docs/agent-summaries.md "Crashes").
+      const recovered = s.summaries.recoverOpen();
+      if (recovered.length) {
+        logger.info({ windows: recovered.length, predictions: recovered.reduce((k, w) => k + w.count, 0) }, 'recovered the open summary windows of the last run from their checkpoint');
+      }
       if (!deps.recorder) {
         retention = new Retention({
           db: s.db, budgetBytes: config.summaries.budgetBytes,
@@ -229,14 +238,24 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
               else write();
               sync?.outbox.kick();
             },
+            // Closed windows and the open windows' checkpoint in one transaction (docs/agent-summaries.md "Crashes").
+            persist: (closed, open) => {
+              const write = () => s.summaries.persist(closed, open);
+              if (retention && closed.length) retention.writeWithin(write);
+              else write();
+              if (closed.length) sync?.outbox.kick();
+            },
           },
-          manifestOf: manifestFor, windowSec: config.summaries.windowSec, ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+          manifestOf: manifestFor, windowSec: config.summaries.windowSec, checkpointMs: config.summaries.checkpointSec * 1000,
+          ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
       // The policy guard sees every prediction beside the summaries (local rollback after a switch).
       const recordAll = teeRecorder(summaries, policy);
       runtime.setRecorder(recordAll);
       await summaries.start?.();
+      wal = new WalKeeper({ db: s.db, logger, ...(deps.walIntervalMs ? { intervalMs: deps.walIntervalMs } : {}) });
+      wal.start();
       await manager.loadActive();
       policy.start();
       if (config.batch.jobs.length > 0) {
@@ -307,6 +326,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           logger.error({ err }, 'writing the open summary window failed');
         }
         retention?.stop();
+        wal?.stop();
         await step(runtime.stop(), STOP_MS.runtime, 'releasing model sessions');
         store?.db.close();
         logger.info('stopped');

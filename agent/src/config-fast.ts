@@ -103,9 +103,10 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
         perModel: field(o, 'perModel', posInt, 4),
         queue: field(o, 'queue', (v) => int(v, 0), 64),
       })),
-      summaries: section(merged.summaries, ['windowSec', 'budgetBytes'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024 }), (o) => ({
+      summaries: section(merged.summaries, ['windowSec', 'budgetBytes', 'checkpointSec'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }), (o) => ({
         windowSec: field(o, 'windowSec', posInt, 60),
         budgetBytes: field(o, 'budgetBytes', posInt, 64 * 1024 * 1024),
+        checkpointSec: field(o, 'checkpointSec', (v) => int(v, 0), 5),
       })),
       // Batch jobs are left to the schema (it keeps unknown job keys); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),

@@ -61,7 +61,9 @@ export const AgentConfig = z.object({
   summaries: z.object({
     windowSec: z.number().int().positive().default(60),
     budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
-  }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024 }),
+    /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
+    checkpointSec: z.number().int().nonnegative().default(5),
+  }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
   batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).default({ jobs: [] }),
   /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
   sync: z.object({

@@ -1,6 +1,7 @@
 // The agent's own Prometheus series beside the API's (read when /metrics is scraped): the outbox
-// backlog and, on an enrolled box, the hub link.
+// backlog, the size of agent.db's WAL and, on an enrolled box, the hub link.
 import type { Db } from './store/db.js';
+import { walBytes } from './store/wal.js';
 import type { SyncClient } from './sync/client.js';
 
 /** Prometheus series of the outbox and the hub link (read when /metrics is scraped). */
@@ -13,6 +14,9 @@ export function agentMetrics(db: Db, sync: SyncClient | undefined): string {
     '# HELP edgefleet_agent_outbox_oldest_seconds Age of the oldest item waiting in the outbox.',
     '# TYPE edgefleet_agent_outbox_oldest_seconds gauge',
     `edgefleet_agent_outbox_oldest_seconds ${rows.length ? Math.max(0, (Date.now() - Math.min(...rows.map((r) => Date.parse(r.oldest)))) / 1000) : 0}`,
+    '# HELP edgefleet_agent_db_wal_bytes Size of agent.db\'s write-ahead log (grows while another connection holds a read open).',
+    '# TYPE edgefleet_agent_db_wal_bytes gauge',
+    `edgefleet_agent_db_wal_bytes ${walBytes(db)}`,
   ];
   if (sync) {
     l.push(

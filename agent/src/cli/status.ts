@@ -1,29 +1,49 @@
 // `edgefleet-agent status [--json]`: what an operator on the box wants at a glance, read from the
-// data dir without the daemon: models and their active versions, the hub link (device id, broker),
-// the last applied desired-state seq, the outbox backlog, and the last refused document.
+// data dir without the daemon: models and their active versions, the hub link (device id, the broker
+// the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
+// is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
+// and the last refused document.
 import { escapeText } from '@edgefleet/shared/core';
 import type { Store } from '../agent.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
+import { LINK_HEARTBEAT_MS, readLink } from '../sync/link-state.js';
 import { SyncStore, type Refusal } from '../sync/sync-store.js';
 
 export interface AgentStatus {
   dataDir: string;
   models: Array<{ name: string; active: string; previous: string | null; installed: string[] }>;
   trustVersion: number | null;
-  hub: { enrolled: false } | { enrolled: true; deviceId: string; broker: string; brokers: string[] };
+  hub: { enrolled: false } | { enrolled: true; deviceId: string; broker: string; brokers: string[]; link: LinkStatus };
   lastAppliedSeq: number;
   outbox: { pending: number; windows: number; events: number; oldest: string | null };
   refusal: Refusal | null;
 }
 
-export function agentStatus(s: Store, config: AgentConfig): AgentStatus {
+/**
+ * The link as the daemon recorded it: `unknown` when no daemon ever ran the link, `stale` when the
+ * record was not refreshed for 3 heartbeats (the daemon is not running; state is its last word).
+ */
+export interface LinkStatus {
+  state: 'up' | 'down' | 'unknown';
+  since: string | null;
+  reason: string | null;
+  /** Last time a running daemon confirmed it. */
+  at: string | null;
+  stale: boolean;
+}
+
+export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): AgentStatus {
   const sync = new SyncStore(s.db);
   const creds = readCredentials(config.dataDir);
   const counts = s.db.prepare('SELECT kind, COUNT(*) AS n, MIN(created) AS oldest FROM outbox GROUP BY kind').all() as Array<{ kind: 'window' | 'event'; n: number; oldest: string }>;
   const windows = counts.find((c) => c.kind === 'window')?.n ?? 0;
   const events = counts.find((c) => c.kind === 'event')?.n ?? 0;
   const oldest = counts.map((c) => c.oldest).sort()[0] ?? null;
+  const rec = readLink(s.db);
+  const link: LinkStatus = rec
+    ? { state: rec.state, since: rec.since, reason: rec.reason ?? null, at: rec.at, stale: now - Date.parse(rec.at) > 3 * LINK_HEARTBEAT_MS }
+    : { state: 'unknown', since: null, reason: null, at: null, stale: false };
   return {
     dataDir: config.dataDir,
     models: s.models.listActive().map((a) => ({
@@ -31,7 +51,8 @@ export function agentStatus(s: Store, config: AgentConfig): AgentStatus {
     })),
     trustVersion: s.trust.get()?.signed.version ?? null,
     hub: creds
-      ? { enrolled: true, deviceId: creds.credentials.deviceId, broker: config.sync.brokerUrl ?? creds.credentials.brokers[0] ?? '', brokers: creds.credentials.brokers }
+      // The broker a running daemon uses (its flags and config may differ from this command's), else ours.
+      ? { enrolled: true, deviceId: creds.credentials.deviceId, broker: (rec && !link.stale ? rec.broker : undefined) ?? config.sync.brokerUrl ?? creds.credentials.brokers[0] ?? '', brokers: creds.credentials.brokers, link }
       : { enrolled: false },
     lastAppliedSeq: sync.lastAppliedSeq(),
     outbox: { pending: windows + events, windows, events, oldest },
@@ -42,6 +63,7 @@ export function agentStatus(s: Store, config: AgentConfig): AgentStatus {
 export function formatStatus(st: AgentStatus): string {
   const lines = [`data dir     ${st.dataDir}`, `trust        ${st.trustVersion === null ? 'not provisioned' : `version ${st.trustVersion}`}`];
   lines.push(st.hub.enrolled ? `hub          device ${st.hub.deviceId} via ${st.hub.broker}` : 'hub          not enrolled (edgefleet-agent enroll --hub URL --token T)');
+  if (st.hub.enrolled) lines.push(`hub link     ${formatLink(st.hub.link)}`);
   lines.push(`desired seq  ${st.lastAppliedSeq}`);
   lines.push(`outbox       ${st.outbox.pending} pending (${st.outbox.windows} windows, ${st.outbox.events} events)${st.outbox.oldest ? `, oldest ${st.outbox.oldest}` : ''}`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
@@ -49,4 +71,10 @@ export function formatStatus(st: AgentStatus): string {
   for (const m of st.models) lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);
   // Messages and names come from the hub and from bundles: printed escaped (shared/src/text.ts).
   return `${lines.map(escapeText).join('\n')}\n`;
+}
+
+function formatLink(l: LinkStatus): string {
+  if (l.state === 'unknown') return 'unknown (the agent has not run with the hub link yet)';
+  const what = `${l.state} since ${l.since}${l.state === 'down' && l.reason ? ` (${l.reason})` : ''}`;
+  return l.stale ? `unknown: no running agent (last recorded ${what}, at ${l.at})` : what;
 }

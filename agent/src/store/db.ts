@@ -9,6 +9,9 @@ import { Database } from './sqlite.js';
 
 export type Db = BetterSqlite3.Database;
 
+/** WAL bytes a reset WAL is cut back to (PRAGMA journal_size_limit). */
+export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+
 export interface Migration {
   /** Unique, applied in ascending order; 1–99 core, 100–199 summaries, 200+ sync. */
   id: number;
@@ -71,6 +74,8 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // A reset WAL is cut back to this size (store/wal.ts truncates it once a long reader has gone).
+    db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     migrate(db, migrations);
     return db;
   } catch (err) {

@@ -57,7 +57,33 @@ export const summariesMigration: SqlMigration = {
   },
 };
 
+// The open windows' checkpoint (docs/agent-summaries.md "Crashes"): the recorder replaces these
+// rows every summaries.checkpointSec and in the same transaction as every closed-window write, and
+// the agent turns what it finds here at start into closed windows, so a kill -9 loses seconds.
+const OPEN_SQL = `
+CREATE TABLE IF NOT EXISTS open_windows (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  saved_at TEXT NOT NULL
+);
+`;
+
+/** id 101: the open windows' checkpoint (an agent.db from before it gets the table on open). */
+export const openWindowsMigration: SqlMigration = {
+  id: 101,
+  name: 'summaries: open window checkpoints',
+  sql: OPEN_SQL,
+  up(db) {
+    db.exec(OPEN_SQL);
+  },
+};
+
 /** Ensures the tables on a db opened without the agent's migrator (idempotent). */
 export function ensureSummaryTables(db: Database.Database): void {
   db.exec(SQL);
+  db.exec(OPEN_SQL);
 }

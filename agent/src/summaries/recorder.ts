@@ -2,7 +2,11 @@
 // per model version one open WindowAcc (typed arrays) for the current UTC-aligned
 // window; when a record falls past its end the window is moved to `closed`, and
 // a timer (or flush()/stop()) writes the closed windows to SQLite in one
-// transaction. The request path never touches SQLite.
+// transaction. The request path never touches SQLite. With a checkpoint interval
+// and a sink that can persist, the same timer also saves the open windows every
+// interval, replacing the previous checkpoint in the transaction that writes
+// closed windows, so a kill -9 loses at most that interval
+// (docs/agent-summaries.md "Crashes").
 //
 // Reading the wall clock costs ~75 ns on some VMs, a tenth of the recording
 // budget, so with the real clock (none injected) and the timer running the
@@ -24,6 +28,8 @@ export interface Clock {
 /** Where closed windows go (SummaryStore in the agent). */
 export interface WindowSink {
   writeWindows(windows: readonly SummaryWindow[]): void;
+  /** Writes `closed` and replaces the open windows' checkpoint with `open`, in one transaction. */
+  persist?(closed: readonly SummaryWindow[], open: readonly SummaryWindow[]): void;
 }
 
 export interface SummaryRecorderOptions {
@@ -38,6 +44,8 @@ export interface SummaryRecorderOptions {
    * is injected). Off, every record reads the clock.
    */
   coarseClock?: boolean;
+  /** Save the open windows this often (ms; 0 or no sink.persist: only on close and stop). */
+  checkpointMs?: number;
   /** Called when a write fails (the windows are kept and retried on the next tick). */
   onError?: (err: unknown) => void;
 }
@@ -66,6 +74,10 @@ export class SummaryRecorder implements PredictionRecorder {
   private readonly coarse: boolean;
   private readonly guardMs: number;
   private records = 0;
+  private readonly checkpointMs: number;
+  private lastCheckpointAt = Number.NEGATIVE_INFINITY;
+  /** JSON of the open windows last saved: an idle box does not rewrite the same checkpoint. */
+  private lastCheckpoint = '[]';
 
   constructor(private readonly opts: SummaryRecorderOptions) {
     this.clock = opts.clock ?? { now: () => Date.now() };
@@ -73,6 +85,7 @@ export class SummaryRecorder implements PredictionRecorder {
     alignWindowStart(0, this.windowSec); // throws a clear error on a bad window length
     this.coarse = opts.coarseClock ?? opts.clock === undefined;
     this.guardMs = 2 * (opts.flushIntervalMs ?? 1000) + 1000;
+    this.checkpointMs = opts.sink.persist ? (opts.checkpointMs ?? 0) : 0;
   }
 
   start(): void {
@@ -108,13 +121,18 @@ export class SummaryRecorder implements PredictionRecorder {
     const now = this.clock.now();
     this.closeEnded(now);
     this.decideClock(now);
-    this.write();
+    if (this.checkpointMs > 0 && Math.abs(now - this.lastCheckpointAt) >= this.checkpointMs) {
+      this.lastCheckpointAt = now;
+      this.write(true);
+    } else {
+      this.write(false);
+    }
   }
 
   /** Closes every window (open ones too, e.g. on stop) and writes them. */
   flush(): void {
     this.closeEnded(Number.POSITIVE_INFINITY);
-    this.write();
+    this.write(false);
   }
 
   /** Windows held in memory: open ones and closed ones not yet written (for tests and the CLI). */
@@ -187,12 +205,23 @@ export class SummaryRecorder implements PredictionRecorder {
     }
   }
 
-  private write(): void {
-    if (this.closed.length === 0) return;
+  /** Writes the closed windows; with `checkpoint` (or whenever checkpointing is on and some closed) also the open ones. */
+  private write(checkpoint: boolean): void {
+    let open: SummaryWindow[] | null = null;
+    let openJson = this.lastCheckpoint;
+    if (this.checkpointMs > 0 && (checkpoint || this.closed.length > 0)) {
+      open = [...this.states.values()].flatMap((m) => [...m.values()].filter((st) => !st.acc.isEmpty()).map((st) => st.acc.toWire()));
+      openJson = JSON.stringify(open);
+      if (this.closed.length === 0 && openJson === this.lastCheckpoint) return;
+    }
+    if (this.closed.length === 0 && open === null) return;
     const batch = this.closed;
     this.closed = [];
     try {
-      this.opts.sink.writeWindows(batch.map((a) => a.toWire()));
+      const closed = batch.map((a) => a.toWire());
+      if (open !== null) this.opts.sink.persist!(closed, open);
+      else this.opts.sink.writeWindows(closed);
+      this.lastCheckpoint = openJson;
     } catch (err) {
       this.closed = batch.concat(this.closed); // kept for the next tick
       if (this.opts.onError) this.opts.onError(err);

@@ -35,20 +35,55 @@ export class SummaryStore {
   /** Writes closed windows (and their outbox entries) in one transaction; returns the bytes added (what the budget counts). */
   writeWindows(windows: readonly SummaryWindow[], resolution: Resolution = 'minute'): number {
     if (windows.length === 0) return 0;
+    return this.db.transaction(() => this.insertClosed(windows, resolution))();
+  }
+
+  /**
+   * One transaction: the closed windows (and their outbox entries) are written and the open windows'
+   * checkpoint is replaced by `open`. Whatever a crash interrupts, each prediction is either in a
+   * closed window or in the checkpoint, never both (docs/agent-summaries.md "Crashes"). Returns the
+   * bytes the closed windows added (what the budget counts).
+   */
+  persist(closed: readonly SummaryWindow[], open: readonly SummaryWindow[]): number {
+    const saved = new Date(this.now()).toISOString();
+    const ins = this.db.prepare('INSERT INTO open_windows (model, version, start_ms, count, json, saved_at) VALUES (?, ?, ?, ?, ?, ?)');
+    return this.db.transaction(() => {
+      const bytes = this.insertClosed(closed, 'minute');
+      this.db.prepare('DELETE FROM open_windows').run();
+      for (const w of open) ins.run(w.model, w.version, Date.parse(w.start), w.count, JSON.stringify(w), saved);
+      return bytes;
+    })();
+  }
+
+  /**
+   * At start, before any traffic: the checkpointed open windows of a process that died become closed
+   * windows (and outbox entries) and leave the checkpoint, in one transaction, so each is counted once.
+   * Returns what was recovered.
+   */
+  recoverOpen(): SummaryWindow[] {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT json FROM open_windows ORDER BY id').all() as Array<{ json: string }>;
+      const windows = rows.map((r) => JSON.parse(r.json) as SummaryWindow);
+      this.insertClosed(windows, 'minute');
+      this.db.prepare('DELETE FROM open_windows').run();
+      return windows;
+    })();
+  }
+
+  private insertClosed(windows: readonly SummaryWindow[], resolution: Resolution): number {
+    if (windows.length === 0) return 0;
     const created = new Date(this.now()).toISOString();
     const insW = this.db.prepare(
       'INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insO = this.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)");
     let bytes = 0;
-    this.db.transaction(() => {
-      for (const w of windows) {
-        const json = JSON.stringify(w);
-        insW.run(w.model, w.version, Date.parse(w.start), w.lengthSec, resolution, w.count, json);
-        insO.run(json, created);
-        bytes += 2 * json.length;
-      }
-    })();
+    for (const w of windows) {
+      const json = JSON.stringify(w);
+      insW.run(w.model, w.version, Date.parse(w.start), w.lengthSec, resolution, w.count, json);
+      insO.run(json, created);
+      bytes += 2 * json.length;
+    }
     return bytes;
   }
 

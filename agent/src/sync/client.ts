@@ -13,6 +13,7 @@ import type { ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
 import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
+import { LinkState } from './link-state.js';
 import { checkDesired } from './desired.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
@@ -53,16 +54,20 @@ export class SyncClient {
   readonly outbox: OutboxSender;
   readonly downloader: BlobDownloader;
   readonly updater: Updater;
+  /** Up/down, since when, the broker used: recorded for `edgefleet-agent status`, drops logged once. */
+  readonly link: LinkState;
   private client: MqttClient | null = null;
   private readonly opts: SyncOptions;
   private readonly id: string;
   private stateTimer: NodeJS.Timeout | null = null;
   private connected = false;
+  private lastError: string | undefined;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
     this.id = d.credentials.deviceId;
     this.store = new SyncStore(d.db);
+    this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
     const emit: Emit = (e) => {
       d.emit(e);
       this.outbox.kick();
@@ -110,6 +115,7 @@ export class SyncClient {
       const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
       if (v.ok) this.applyDesired(v.body);
     }
+    this.link.start();
     const client = mqtt.connect(this.brokerUrl, {
       clientId: this.id,
       username: this.id,
@@ -128,8 +134,12 @@ export class SyncClient {
     client.on('close', () => {
       this.connected = false;
       this.outbox.pause();
+      this.link.down(this.lastError ?? 'connection closed');
     });
-    client.on('error', (err) => this.d.logger.warn({ err: err.message }, 'mqtt error'));
+    client.on('error', (err) => {
+      this.lastError = err.message;
+      this.d.logger.warn({ err: err.message }, 'mqtt error');
+    });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -150,6 +160,7 @@ export class SyncClient {
     const c = this.client;
     this.client = null;
     if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }) }, warn);
+    this.link.stop();
   }
 
   private async publish(kind: DeviceTopicKind, payload: string, retain = false): Promise<void> {
@@ -169,6 +180,8 @@ export class SyncClient {
       this.outbox.resume();
       this.downloader.resumeAll();
       this.d.logger.info({ deviceId: this.id }, 'connected to hub');
+      this.lastError = undefined;
+      this.link.up();
     } catch (err) {
       this.d.logger.warn({ err: toAppError(err).message }, 'setting up the hub connection failed');
     }

@@ -143,3 +143,15 @@ test('a failed publish keeps the rows and retries them', async (t) => {
   assert.deepEqual(o.sent[0]?.seqs, [1]);
   assert.equal(o.sender.pending(), 1);
 });
+
+test('a window written while earlier ones wait for their ack is sent at once, not after the resend delay', async (t) => {
+  const { db, sender, sent } = setup(t, { resendAfterMs: 60_000 });
+  const a = addWindow(db);
+  sender.resume();
+  await waitFor('the first window sent', () => sent.length === 1 || undefined);
+  // Unacked: the resend timer (60 s) is pending now. A new window's wake-up must not wait behind it.
+  const b = addWindow(db);
+  sender.kick();
+  await waitFor('the second window sent before the resend delay', () => sent.length === 2 || undefined);
+  assert.deepEqual(sent.map((s) => s.seqs), [[a], [b]]);
+});

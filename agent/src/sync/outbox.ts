@@ -27,6 +27,8 @@ export class OutboxSender {
   /** seq -> time sent, for items not yet acked. */
   private readonly inFlight = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** When the pending timer fires (Date.now() time). */
+  private timerAt = 0;
   private running = false;
   private busy = false;
   sentMessages = 0;
@@ -58,9 +60,19 @@ export class OutboxSender {
     this.timer = null;
   }
 
-  /** Something new was written to the outbox. */
+  /**
+   * Something new was written to the outbox (or a retry is due in `ms`). A pending timer that would
+   * fire later (e.g. the resend timer, resendAfterMs away) is brought forward: a window closed while
+   * earlier ones wait for their ack leaves at once, not after the resend delay.
+   */
   kick(ms = 0): void {
-    if (!this.running || this.timer) return;
+    if (!this.running) return;
+    const at = Date.now() + ms;
+    if (this.timer) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.drain().catch((err: unknown) => {
