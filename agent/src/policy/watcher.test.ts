@@ -1,6 +1,7 @@
 // PolicyWatcher: a freshly activated version is watched against its manifest policy for the
 // observation window (injected clock); a breach of error rate or p95 latency is reported with the
-// measured values; nothing is judged below minRequests; the watch ends after the window.
+// measured values; nothing is judged below minRequests; the watch ends after the window. Only the
+// model's own failures count: invalid input and shed load are counted apart and never judged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LATENCY_BOUNDS_MS, type Policy } from '@edgefleet/shared';
@@ -118,6 +119,37 @@ test('watching a new version replaces the old watch', (t) => {
   assert.equal(breaches.length, 0, 'counts restart for the new version');
   w.recordError('m', '3.0.0', 'X', 5);
   assert.deepEqual(breaches.map((b) => [b.version, b.requests]), [['3.0.0', 20]]);
+});
+
+test('invalid input and shed load are not held against the model (issue 9: 2 wrong shapes in 20, a 503 burst)', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', { ...POLICY, maxErrorRate: 0.05 });
+  ok(w, 9, 5);
+  w.recordError('m', '2.0.0', 'INVALID_INPUT', 0.01);
+  w.recordError('m', '2.0.0', 'BAD_REQUEST', 0.01);
+  ok(w, 9, 5);
+  for (let i = 0; i < 131; i++) w.recordError('m', '2.0.0', 'OVERLOADED', 0.01);
+  ok(w, 2, 5);
+  assert.equal(w.evaluate('m', false), undefined);
+  assert.equal(breaches.length, 0);
+  assert.equal(w.watching('m'), '2.0.0');
+  // The same watch still judges the model's own failures, and says what it left out.
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  assert.equal(breaches.length, 1);
+  const b = breaches[0] as Breach;
+  assert.deepEqual([b.requests, b.errors, b.invalidInput, b.shed], [22, 2, 2, 131]);
+  assert.equal(b.reason, 'policy breached after 22 requests: error rate 9.1% > 5.0% (not judged: 2 invalid input, 131 shed)');
+});
+
+test('p95 is over answered requests: fast refusals do not hide a slow model', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  for (let i = 0; i < 400; i++) w.recordError('m', '2.0.0', 'OVERLOADED', 0.01);
+  ok(w, 20, 400);
+  assert.equal(breaches.length, 1);
+  assert.ok((breaches[0] as Breach).p95Ms >= 400, JSON.stringify(breaches[0]));
+  assert.match((breaches[0] as Breach).reason, /after 20 requests: p95 latency .* > 100 ms \(not judged: 0 invalid input, 400 shed\)$/);
 });
 
 test('teeRecorder forwards every call to each recorder', () => {

@@ -1,15 +1,23 @@
 // Watches a freshly activated version against its manifest policy (error rate, p95 latency) for the
 // observation window; on a breach it calls back so the box rolls back locally (policy/guard.ts) — enrolled
 // or standalone, online or offline. It sees every prediction as a PredictionRecorder, in memory only.
-import { addLatency, emptyLatency, latencyQuantile } from '@edgefleet/shared/core';
+// Only the model's own failures count against it (docs/agent.md "Policy and local rollback"): a
+// caller's invalid input and load shed with 503 are counted apart and never judged, and p95 latency
+// is over answered requests only (a refused request's few microseconds would hide a slow model).
+import { addLatency, emptyLatency, errorKind, latencyQuantile } from '@edgefleet/shared/core';
 import type { LatencySketch, Policy } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 
 export interface Breach {
   model: string;
   version: string;
+  /** Judged requests: answered plus model failures. */
   requests: number;
+  /** Model failures. */
   errors: number;
+  /** Not judged: requests refused for invalid input, and load shed (reported beside the breach). */
+  invalidInput: number;
+  shed: number;
   errorRate: number;
   p95Ms: number;
   policy: Policy;
@@ -22,6 +30,8 @@ interface Watch {
   until: number;
   requests: number;
   errors: number;
+  invalidInput: number;
+  shed: number;
   latency: LatencySketch;
   timer: NodeJS.Timeout;
 }
@@ -43,6 +53,8 @@ export class PolicyWatcher implements PredictionRecorder {
       until: this.now() + windowMs,
       requests: 0,
       errors: 0,
+      invalidInput: 0,
+      shed: 0,
       latency: emptyLatency(),
       timer: setTimeout(() => this.evaluate(model, true), windowMs),
     };
@@ -72,12 +84,20 @@ export class PolicyWatcher implements PredictionRecorder {
     if (w.requests >= w.policy.minRequests && w.requests % 10 === 0) this.evaluate(model, false);
   }
 
-  recordError(model: string, version: string, _code: string, latencyMs: number): void {
+  recordError(model: string, version: string, code: string, _latencyMs: number): void {
     const w = this.watches.get(model);
     if (!w || w.version !== version) return;
+    const kind = errorKind(code);
+    if (kind === 'input') {
+      w.invalidInput++;
+      return;
+    }
+    if (kind === 'load') {
+      w.shed++;
+      return;
+    }
     w.requests++;
     w.errors++;
-    addLatency(w.latency, latencyMs);
     if (w.requests >= w.policy.minRequests) this.evaluate(model, false);
   }
 
@@ -87,13 +107,14 @@ export class PolicyWatcher implements PredictionRecorder {
     if (!w) return undefined;
     if (w.requests >= w.policy.minRequests) {
       const errorRate = w.errors / w.requests;
+      // Over answered requests (0 when every judged request failed: then the error rate speaks).
       const p95Ms = latencyQuantile(w.latency, 0.95) ?? 0;
       const reasons: string[] = [];
       if (errorRate > w.policy.maxErrorRate) reasons.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(w.policy.maxErrorRate * 100).toFixed(1)}%`);
       if (p95Ms > w.policy.maxP95LatencyMs) reasons.push(`p95 latency ${p95Ms.toFixed(1)} ms > ${w.policy.maxP95LatencyMs} ms`);
       if (reasons.length) {
         this.clear(model);
-        const b: Breach = { model, version: w.version, requests: w.requests, errors: w.errors, errorRate, p95Ms, policy: w.policy, reason: `policy breached after ${w.requests} requests: ${reasons.join('; ')}` };
+        const b: Breach = { model, version: w.version, requests: w.requests, errors: w.errors, invalidInput: w.invalidInput, shed: w.shed, errorRate, p95Ms, policy: w.policy, reason: `policy breached after ${w.requests} requests: ${reasons.join('; ')}${notJudged(w)}` };
         this.onBreach(b);
         return b;
       }
@@ -101,6 +122,11 @@ export class PolicyWatcher implements PredictionRecorder {
     if (final || this.now() >= w.until) this.clear(model);
     return undefined;
   }
+}
+
+/** What was seen but not held against the model, for the breach's reason. */
+function notJudged(w: Watch): string {
+  return w.invalidInput || w.shed ? ` (not judged: ${w.invalidInput} invalid input, ${w.shed} shed)` : '';
 }
 
 /** Sends every prediction to several recorders (summaries and the policy watcher). */

@@ -78,6 +78,9 @@ export class WindowAcc {
   readonly errors = new Map<string, number>();
   readonly latency: Float64Array;
   latencySumMs = 0;
+  /** The failed requests' share of `latency` (wire `errorLatency`); allocated by the first error. */
+  errorLatency: Float64Array | null = null;
+  errorLatencySumMs = 0;
   readonly bins: Float64Array;
   readonly fMom: Float64Array;
   readonly fNans: Float64Array;
@@ -118,9 +121,15 @@ export class WindowAcc {
     this.latencySumMs += v;
   }
 
+  /** Error path only: a successful prediction never touches errorLatency. */
   addError(code: string, latencyMs: number): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
     this.addLatency(latencyMs);
+    const v = latencyMs >= 0 ? latencyMs : 0;
+    const e = (this.errorLatency ??= new Float64Array(LATENCY_BUCKETS));
+    const i = latencyIndex(v);
+    e[i] = (e[i] as number) + 1;
+    this.errorLatencySumMs += v;
   }
 
   add(inputs: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
@@ -298,6 +307,7 @@ export class WindowAcc {
       inputs,
     };
     if (plan.referenceId !== undefined) w.referenceId = plan.referenceId;
+    if (this.errorLatency !== null) w.errorLatency = { counts: Array.from(this.errorLatency), sumMs: this.errorLatencySumMs };
     return w;
   }
 }

@@ -25,6 +25,9 @@ describe('summaries command', () => {
   rec.record('tab', '1.0.0', [{ name: 'x', datatype: 'FP32', shape: [3, 3], data: Float32Array.from([0.5, 1, 0, 1.5, 9, 1, 3.5, -1, 2]) }], [], 1);
   clock.t = T0 + 60_000;
   rec.record('tab', '1.0.0', [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([2, 2, 0]) }], [], 1);
+  for (const [code, n] of [['INVALID_INPUT', 2], ['OVERLOADED', 3], ['INFERENCE_FAILED', 1]] as const) {
+    for (let i = 0; i < n; i++) rec.recordError('tab', '1.0.0', code, 0.5);
+  }
   rec.stop();
 
   it('--json lists the windows with model, version, start, lengthSec and count', async () => {
@@ -37,12 +40,20 @@ describe('summaries command', () => {
     ]);
   });
 
+  it('keeps the error kinds apart: invalid input, shed load, model failures', async () => {
+    const j = JSON.parse((await summaries(['--json'], t.dir)).out) as { windows: { errors: Record<string, number>; errorKinds: Record<string, number> }[] };
+    assert.deepEqual(j.windows.map((w) => w.errorKinds), [{ input: 0, load: 0, model: 0 }, { input: 2, load: 3, model: 1 }]);
+    assert.deepEqual(j.windows[1]?.errors, { INVALID_INPUT: 2, OVERLOADED: 3, INFERENCE_FAILED: 1 });
+    const text = (await summaries([], t.dir)).out;
+    assert.match(text, /4 predictions, errors: input 2 \(INVALID_INPUT=2\), load 3 \(OVERLOADED=3\), model 1 \(INFERENCE_FAILED=1\)/);
+  });
+
   it('text shows the latest window per feature with a sparkline and under/over', async () => {
     const r = await summaries([], t.dir);
     assert.equal(r.code, 0, r.err);
     const text = r.out;
     assert.match(text, /tab@1\.0\.0 {2}2 windows, 4 predictions/);
-    assert.match(text, /latest 2026-01-01T12:01:00.000Z \(60s\): 1 predictions/);
+    assert.match(text, /latest 2026-01-01T12:01:00.000Z \(60s\): 1 predictions, errors: input 2 \(INVALID_INPUT=2\), load 3 \(OVERLOADED=3\), model 1/);
     assert.match(text, /f0 +0 \|··█·\| 0 +n=1 mean=2\.000/);
     assert.match(text, /f2 +\|█··\| other 0 +a:1 b:0 c:0/);
   });

@@ -1,11 +1,12 @@
 // `edgefleet-agent summaries [--model m] [--since T] [--json]`: the stored
 // summary windows. Text: per model version the latest window, one line per
-// feature with a sparkline of its bin counts (under | bins | over); --json: the
-// windows, each with model, version, start, lengthSec and count.
+// feature with a sparkline of its bin counts (under | bins | over), errors by kind
+// (invalid input, shed load, model failures: docs/agent-summaries.md "Error kinds");
+// --json: the windows, each with model, version, start, lengthSec, count, errors and errorKinds.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, escapeText } from '@edgefleet/shared/core';
+import { AppError, errorKindCounts, escapeText, formatErrorKinds } from '@edgefleet/shared/core';
 import type { SummaryWindow } from '@edgefleet/shared';
 import { optBool, optString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
@@ -32,21 +33,21 @@ export function parseSince(s: string, now: number): number {
 
 function textView(rows: StoredWindow[]): string {
   const latest = new Map<string, SummaryWindow>();
-  const totals = new Map<string, { windows: number; count: number }>();
+  const totals = new Map<string, { windows: number; count: number; errors: Record<string, number> }>();
   for (const r of rows) {
     const k = `${r.window.model}@${r.window.version}`;
     latest.set(k, r.window); // rows are in start order: the last one wins
-    const t = totals.get(k) ?? { windows: 0, count: 0 };
+    const t = totals.get(k) ?? { windows: 0, count: 0, errors: {} };
     t.windows++;
     t.count += r.window.count;
+    for (const [c, n] of Object.entries(r.window.errors)) t.errors[c] = (t.errors[c] ?? 0) + n;
     totals.set(k, t);
   }
   const out: string[] = [];
   for (const [k, w] of latest) {
     const t = totals.get(k)!;
-    const errs = Object.entries(w.errors).map(([c, n]) => `${c}=${n}`).join(' ') || 'none';
-    out.push(`${k}  ${t.windows} windows, ${t.count} predictions`);
-    out.push(`  latest ${w.start} (${w.lengthSec}s): ${w.count} predictions, errors: ${errs}`);
+    out.push(`${k}  ${t.windows} windows, ${t.count} predictions, errors: ${formatErrorKinds(t.errors)}`);
+    out.push(`  latest ${w.start} (${w.lengthSec}s): ${w.count} predictions, errors: ${formatErrorKinds(w.errors)}`);
     const width = Math.max(4, ...w.features.map((f) => f.name.length), ...w.outputs.map((o) => o.name.length + 4));
     for (const f of w.features) {
       if (f.kind === 'numeric') {
@@ -97,7 +98,7 @@ function showSummaries(dataDir: string, q: { model: string | undefined; sinceMs:
     ensureSummaryTables(db);
     const rows = new SummaryStore(db).listWindows({ model: q.model, sinceMs: q.sinceMs });
     if (q.json) {
-      const windows = rows.map((r) => ({ resolution: r.resolution, ...r.window }));
+      const windows = rows.map((r) => ({ resolution: r.resolution, ...r.window, errorKinds: errorKindCounts(r.window.errors) }));
       ctx.stdout.write(`${JSON.stringify({ windows }, null, 2)}\n`);
     } else {
       ctx.stdout.write(textView(rows));

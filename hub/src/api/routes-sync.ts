@@ -2,7 +2,7 @@
 // per-device status, and what the hub stored from devices (windows, events, merged totals).
 import { z } from 'zod';
 import {
-  AppError, Deployment, DeploymentCreate, DeploymentList, DeviceEvent, ModelTotals, SummaryWindow, TotalsQuery, WindowsQuery, windowTotals,
+  AppError, Deployment, DeploymentCreate, DeploymentList, DeviceEvent, ModelTotals, SummaryWindow, TotalsQuery, WindowsQuery, errorKindCounts, windowTotals,
 } from '@edgefleet/shared';
 import type { FleetSync } from '../sync/service.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -75,7 +75,7 @@ export const syncRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/models/:name/totals', access: 'viewer',
-    summary: 'Merged totals of every stored window of a model (?version=&since=): predictions, errors, per-feature and per-output bin counts',
+    summary: 'Merged totals of every stored window of a model (?version=&since=): predictions, errors by code and by kind, per-feature and per-output bin counts',
     query: TotalsQuery, response: ModelTotals,
     async handler(c, deps) {
       const name = param(c, 'name');
@@ -88,7 +88,7 @@ export const syncRoutes: RouteDef[] = [
         throw new AppError('BAD_REQUEST', `model "${name}" has windows of versions ${[...versions].join(', ')}: add ?version=`);
       }
       const t = windowTotals(ws.map(({ deviceId: _d, seq: _s, ...w }) => w));
-      return { model: name, version: q.version ?? ws[0]?.version ?? null, since: q.since ?? null, windows: ws.length, devices: new Set(ws.map((w) => w.deviceId)).size, ...t };
+      return { model: name, version: q.version ?? ws[0]?.version ?? null, since: q.since ?? null, windows: ws.length, devices: new Set(ws.map((w) => w.deviceId)).size, ...t, errorKinds: errorKindCounts(t.errors) };
     },
   },
 ];

@@ -32,6 +32,20 @@ test('errors-only windows, compacted day windows and windows from weeks ago pass
   assert.equal(checkWindow(win({ lengthSec: 86_400, start: '2026-01-01T00:00:00.000Z' }), ctx(), DEFAULT_INGEST_LIMITS), null);
 });
 
+test('errorLatency: the failed requests\' part of latency, at most one sample per error', () => {
+  const L = DEFAULT_INGEST_LIMITS;
+  const part = (bucket: number, n: number) => {
+    const e = emptyLatency();
+    e.counts[bucket] = n;
+    return { ...e, sumMs: n };
+  };
+  assert.equal(checkWindow(win({ errorLatency: part(5, 1) }), ctx(), L), null, 'one refused request, its sample');
+  assert.equal(checkWindow(win({ errorLatency: part(5, 0) }), ctx(), L), null, 'fewer after a merge with an older agent\'s window');
+  assert.equal(checkWindow(win({ errorLatency: part(5, 2) }), ctx(), L), 'inconsistent_counts', 'more error samples than errors');
+  assert.equal(checkWindow(win({ errors: { OVERLOADED: 2 }, errorLatency: part(6, 1) }), ctx(), L), 'inconsistent_counts', 'a bucket latency does not have');
+  assert.equal(checkWindow(win({ errorLatency: { counts: [1], sumMs: 1 } }), ctx(), L), 'inconsistent_counts', 'another bucket layout');
+});
+
 test('each implausible window is refused with its reason', () => {
   const L = DEFAULT_INGEST_LIMITS;
   assert.equal(checkWindow(win({ model: 'ghost-model', version: '9.9.9' }), ctx(), L), 'unassigned_version');

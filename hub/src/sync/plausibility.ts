@@ -62,6 +62,13 @@ export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimi
   for (const k in w.errors) errors += w.errors[k] as number;
   const samples = sum(w.latency.counts);
   if (errors > samples || (w.count > 0 && samples - errors < 1)) return 'inconsistent_counts';
+  // errorLatency is the failed requests' part of `latency`: within it bucket by bucket, and at most
+  // one sample per error (fewer after a merge with a window of an older agent, which has none).
+  if (w.errorLatency) {
+    const e = w.errorLatency.counts;
+    if (e.length !== w.latency.counts.length || sum(e) > errors) return 'inconsistent_counts';
+    for (let i = 0; i < e.length; i++) if ((e[i] as number) > (w.latency.counts[i] as number)) return 'inconsistent_counts';
+  }
   // Each row adds to one bin (or under/over, or NaN) of a numeric feature, and to one category.
   for (const f of w.features) {
     if (f.kind === 'numeric') {

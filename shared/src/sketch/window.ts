@@ -169,6 +169,8 @@ export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow 
     inputs: mergeByName(a.inputs ?? [], b.inputs ?? [], mergeInput, 'input'),
   };
   if (a.referenceId !== undefined) w.referenceId = a.referenceId;
+  // A window from an older agent has no errorLatency: the merge keeps what the other one knows.
+  if (a.errorLatency || b.errorLatency) w.errorLatency = mergeLatency(a.errorLatency ?? emptyLatency(), b.errorLatency ?? emptyLatency());
   return w;
 }
 

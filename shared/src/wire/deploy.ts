@@ -56,6 +56,8 @@ export const ModelTotals = z.object({
   devices: Count,
   count: Count,
   errors: z.record(z.string(), Count),
+  /** `errors` summed by kind (shared/src/error-kinds.ts): only `model` counts against the model. */
+  errorKinds: z.object({ input: Count, load: Count, model: Count }),
   latencyCount: Count,
   features: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.unknown()),

@@ -26,7 +26,14 @@ export const SummaryWindow = z.object({
   lengthSec: z.number().int().positive(),
   count: Count,
   errors: z.record(z.string(), Count),
+  /** Every request, answered or failed (errors of any kind included). */
   latency: LatencySketch,
+  /**
+   * The part of `latency` from failed requests (every code in `errors`): answered latency is `latency`
+   * minus this, bucket by bucket, so quick refusals (invalid input, shed load) cannot hide a slow model
+   * (docs/agent-summaries.md "Error kinds"). Optional: windows from older agents have none.
+   */
+  errorLatency: LatencySketch.optional(),
   features: z.array(FeatureSummary),
   outputs: z.array(OutputSummary),
   inputs: z.array(InputSummary).default([]),
@@ -169,14 +176,16 @@ const startOk = stringCheck(IsoTime);
 const shaOk = stringCheck(Sha256Hex);
 const deviceOk = stringCheck(DeviceId);
 
-const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'features', 'outputs', 'inputs']);
+const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs']);
 const LATENCY_KEYS = new Set(['counts', 'sumMs']);
+function latency(lat: unknown): boolean {
+  return plain(lat) && keysWithin(lat, LATENCY_KEYS) && counts(lat['counts']) && isNum(lat['sumMs']) && lat['sumMs'] >= 0;
+}
 function seqWindow(w: unknown): boolean {
   if (!plain(w) || !keysWithin(w, WINDOW_KEYS)) return false;
-  const lat = w['latency'];
   return isPos(w['seq']) && modelOk(w['model']) && versionOk(w['version']) && ('referenceId' in w ? shaOk(w['referenceId']) : true)
     && startOk(w['start']) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
-    && plain(lat) && keysWithin(lat, LATENCY_KEYS) && counts(lat['counts']) && isNum(lat['sumMs']) && lat['sumMs'] >= 0
+    && latency(w['latency']) && ('errorLatency' in w ? latency(w['errorLatency']) : true)
     && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input);
 }
 

@@ -1,7 +1,7 @@
 // Remote registry commands: push, list, show, deprecate.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { escapeLines, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { escapeLines, formatErrorKinds, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -52,7 +52,7 @@ export const modelDeprecate: Command = {
 };
 
 export const modelTotals: Command = {
-  summary: 'Merged totals of every summary window the hub stored for a model (predictions, errors, bins per feature and output)',
+  summary: 'Merged totals of every summary window the hub stored for a model (predictions, errors by kind, bins per feature and output)',
   usage: 'NAME [--version V] [--since ISO] [--json]',
   options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'ISO', description: 'windows starting at or after this time' } },
   positionals: [{ name: 'NAME', description: 'model name', required: true }],
@@ -68,7 +68,8 @@ export const modelTotals: Command = {
       ctx.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
       return 0;
     }
-    const errors = Object.entries(t.errors).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+    // By kind: invalid input and shed load are reported apart from the model's own failures.
+    const errors = formatErrorKinds(t.errors);
     const head = `${t.model}${t.version ? ` ${t.version}` : ''}: ${t.count} predictions in ${t.windows} windows from ${t.devices} devices; errors: ${errors}\n`;
     const rows = Object.entries(t.features).map(([f, v]) => {
       const x = v as { kind: string; counts: number[] | Record<string, number> | null; under?: number; over?: number; other?: number };

@@ -13,8 +13,8 @@ import { StringWriter } from '../output.js';
 
 function win(seq: number, start: string, count: number, bins: number[]): SeqWindow {
   return {
-    seq, model: 'vib', version: '1.0.0', start, lengthSec: 60, count, errors: count > 2 ? { INVALID_INPUT: 1 } : {},
-    latency: { counts: [count], sumMs: count }, outputs: [], inputs: [],
+    seq, model: 'vib', version: '1.0.0', start, lengthSec: 60, count, errors: count > 2 ? { INVALID_INPUT: 1, OVERLOADED: count, INFERENCE_FAILED: 1 } : {},
+    latency: { counts: [count > 2 ? 2 * count + 2 : count], sumMs: count }, outputs: [], inputs: [],
     features: [
       { kind: 'numeric', name: 'rms', hist: { counts: bins, under: 1, over: 0 }, moments: { n: count, mean: 1, m2: 0, min: 1, max: 1 }, nulls: 0, nans: 0 },
       { kind: 'categorical', name: 'type', cat: { counts: { pump: count }, other: 0 }, nulls: 0 },
@@ -41,12 +41,13 @@ test('edgefleet model totals sums what the hub stored, per bin', async () => {
     };
     const text = await run('vib');
     assert.equal(text.code, 0, text.err);
-    assert.match(text.out, /^vib 1\.0\.0: 9 predictions in 3 windows from 2 devices; errors: INVALID_INPUT=2/);
+    assert.match(text.out, /^vib 1\.0\.0: 9 predictions in 3 windows from 2 devices; errors: input 2 \(INVALID_INPUT=2\), load 7 \(OVERLOADED=7\), model 2 \(INFERENCE_FAILED=2\)$/m);
     assert.match(text.out, /rms\s+3 \|3 2 1\| 0/);
     assert.match(text.out, /type\s+pump:9 other:0/);
     const json = await run('vib', '--json');
-    const t = JSON.parse(json.out) as { count: number; windows: number; devices: number; features: Record<string, { counts: number[] }> };
+    const t = JSON.parse(json.out) as { count: number; windows: number; devices: number; features: Record<string, { counts: number[] }>; errorKinds: unknown };
     assert.deepEqual([t.count, t.windows, t.devices, t.features['rms']?.counts], [9, 3, 2, [3, 2, 1]]);
+    assert.deepEqual(t.errorKinds, { input: 2, load: 7, model: 2 });
     const none = await run('nope');
     assert.equal(none.code, 1);
     assert.match(none.err, /NOT_FOUND.*no model "nope"/);
