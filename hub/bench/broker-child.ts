@@ -3,7 +3,7 @@
 // data dir, device secrets checked by DevicesRepo, ACL, validation, telemetry persisted and acked)
 // or a bare aedes broker with no hooks counting telemetry. Talks to the bench over IPC: `ready` once
 // listening, `stats` (memory after a GC, CPU time, telemetry received, event-loop delay since the last `loop`
-// reset), `stop` (graceful; the storm phase kills it instead).
+// reset), `count` (telemetry only, no GC), `stop` (graceful; the storm phase kills it instead).
 // Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON]
 import net from 'node:net';
 import { once } from 'node:events';
@@ -16,8 +16,9 @@ import { noopLogger } from '../src/mqtt/ports.js';
 export type ChildMsg =
   | { t: 'ready'; mqtt: string; http: string | null; adminToken: string | null; startMs: number }
   | { t: 'stats'; rss: number; heap: number; cpuMs: number; telemetry: number; loopMaxMs: number; loopP99Ms: number }
+  | { t: 'count'; telemetry: number }
   | { t: 'stopped' };
-export type ParentMsg = { t: 'stats' } | { t: 'loop' } | { t: 'stop' };
+export type ParentMsg = { t: 'stats' } | { t: 'count' } | { t: 'loop' } | { t: 'stop' };
 
 const kind = process.argv[2];
 const t0 = performance.now();
@@ -52,10 +53,12 @@ const send = (m: ChildMsg) => process.send?.(m);
 process.on('message', (m: ParentMsg) => {
   if (m.t === 'loop') {
     loop.reset();
+  } else if (m.t === 'count') {
+    send({ t: 'count', telemetry });
   } else if (m.t === 'stats') {
+    const cpu = process.cpuUsage(); // before the GC below, which is the bench's doing
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
-    const cpu = process.cpuUsage();
     send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
   } else if (m.t === 'stop') {
     const deadline = setTimeout(() => process.exit(1), 10_000);

@@ -57,6 +57,10 @@ class Broker {
     return this.ask<Stats>({ t: 'stats' }, 'stats');
   }
 
+  telemetry(): Promise<number> {
+    return this.ask<Extract<ChildMsg, { t: 'count' }>>({ t: 'count' }, 'count').then((m) => m.telemetry);
+  }
+
   resetLoop(): void {
     this.proc.send({ t: 'loop' } satisfies ParentMsg);
   }
@@ -136,9 +140,12 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
     for (let i = 0; i < ROUNDS; i++) await sim.publishRound('telemetry');
     // The hub has ingested a message when it acked it (validated and stored); bare aedes when its subscriber got it.
     if (kind === 'hub') await until(() => sim.pending() === 0, 'telemetry acks');
-    else await until(async () => (await b.stats()).telemetry >= ROUNDS * n, 'telemetry at the bare broker');
+    else await until(async () => (await b.telemetry()) >= ROUNDS * n, 'telemetry at the bare broker');
     const ingestMs = performance.now() - t0;
+    const end = await b.stats();
     return {
+      connectCpuUs: ((after.cpuMs - before.cpuMs) * 1000) / n,
+      ingestCpuUs: ((end.cpuMs - after.cpuMs) * 1000) / (ROUNDS * n),
       connectPerSec: n / (conn.ms / 1000),
       rssPerDevice: (after.rss - before.rss) / n,
       heapPerDevice: (after.heap - before.heap) / n,
@@ -222,7 +229,9 @@ async function main(): Promise<void> {
       row('connect devices/s', hub.connectPerSec, bare.connectPerSec, `>= 0.7: ${verdict(c >= 0.7)}`);
       row('rss bytes/device', hub.rssPerDevice, bare.rssPerDevice, `<= 1.5: ${verdict(m <= 1.5)}`);
       row('heap bytes/device', hub.heapPerDevice, bare.heapPerDevice);
+      row('broker CPU µs/connect', hub.connectCpuUs, bare.connectCpuUs, '(load-independent cross-check)');
       row('ingest msgs/s', hub.msgsPerSec, bare.msgsPerSec);
+      row('broker CPU µs/msg', hub.ingestCpuUs, bare.ingestCpuUs);
     }
     const s = await storm(hubCfg, e.devices);
     console.log(`reconnect storm: ${s.connected} of ${max} devices connected and subscribed ${fmt(s.totalMs / 1000, 1).trim()} s after the hub was killed (hub start ${fmt(s.startMs / 1000, 1).trim()} s, reconnect ${fmt(s.connectMs / 1000, 1).trim()} s); ${s.failed.length} failed${s.failed[0] ? ` (first: ${s.failed[0].error})` : ''} — goal <= 15 s: ${verdict(s.failed.length === 0 && s.totalMs <= 15_000)}`);
