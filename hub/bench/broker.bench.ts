@@ -97,7 +97,7 @@ async function api<T>(http: string, token: string | null, method: string, path: 
 }
 
 /**
- * Phase 1: MAX devices through the public enrollment endpoint, 8 requests in flight. The hub's
+ * Phase 1: MAX devices through the public enrollment endpoint, 16 requests in flight. The hub's
  * event-loop delay is read over the enrollments and, as the same-run baseline, over 2 s idle before
  * (on a shared box the idle figure shows what scheduling alone adds). CPU per enrollment bounds the
  * longest synchronous stretch one enrollment can cause.
@@ -120,7 +120,7 @@ async function enroll(hub: Broker, max: number): Promise<{ devices: SimDevice[];
       devices.push({ id: c.deviceId, secret: c.secret });
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(Array.from({ length: 16 }, worker));
   const perSec = max / ((performance.now() - t0) / 1000);
   const loop = await hub.stats();
   devices.sort((a, b) => a.id.localeCompare(b.id));
@@ -133,23 +133,27 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
   const before = await b.stats();
   const sim = new FleetSimulator({ url: b.ready.mqtt, devices, connectConcurrency: CONCURRENCY, resendMs: 60_000 });
   try {
+    // A device not connected within the simulator's 30 s CONNACK timeout counts as failed; rates are over those that did.
     const conn = await sim.connectAll();
-    if (conn.failed.length > 0) throw new Error(`${kind}: ${conn.failed.length} devices failed to connect, first: ${conn.failed[0]?.error}`);
+    const ok = conn.connected;
+    if (ok === 0) throw new Error(`${kind}: no device connected, first error: ${conn.failed[0]?.error}`);
     const after = await b.stats();
     const t0 = performance.now();
     for (let i = 0; i < ROUNDS; i++) await sim.publishRound('telemetry');
     // The hub has ingested a message when it acked it (validated and stored); bare aedes when its subscriber got it.
     if (kind === 'hub') await until(() => sim.pending() === 0, 'telemetry acks');
-    else await until(async () => (await b.telemetry()) >= ROUNDS * n, 'telemetry at the bare broker');
+    else await until(async () => (await b.telemetry()) >= ROUNDS * ok, 'telemetry at the bare broker');
     const ingestMs = performance.now() - t0;
     const end = await b.stats();
     return {
+      failed: conn.failed.length,
+      firstError: conn.failed[0]?.error ?? '',
       connectCpuUs: ((after.cpuMs - before.cpuMs) * 1000) / n,
-      ingestCpuUs: ((end.cpuMs - after.cpuMs) * 1000) / (ROUNDS * n),
-      connectPerSec: n / (conn.ms / 1000),
-      rssPerDevice: (after.rss - before.rss) / n,
-      heapPerDevice: (after.heap - before.heap) / n,
-      msgsPerSec: (ROUNDS * n) / (ingestMs / 1000),
+      ingestCpuUs: ((end.cpuMs - after.cpuMs) * 1000) / (ROUNDS * ok),
+      connectPerSec: ok / (conn.ms / 1000),
+      rssPerDevice: (after.rss - before.rss) / ok,
+      heapPerDevice: (after.heap - before.heap) / ok,
+      msgsPerSec: (ROUNDS * ok) / (ingestMs / 1000),
     };
   } finally {
     await sim.stop();
@@ -226,7 +230,10 @@ async function main(): Promise<void> {
       const row = (name: string, h: number, x: number, target = '') => console.log(`${String(n).padStart(6)} | ${name.padEnd(23)} | ${fmt(h)} | ${fmt(x)} | ${(h / x).toFixed(2).padStart(8)} | ${target}`);
       const c = hub.connectPerSec / bare.connectPerSec;
       const m = hub.rssPerDevice / bare.rssPerDevice;
-      row('connect devices/s', hub.connectPerSec, bare.connectPerSec, `>= 0.7: ${verdict(c >= 0.7)}`);
+      for (const [k, r] of [['hub', hub], ['bare', bare]] as const) {
+        if (r.failed) console.log(`${String(n).padStart(6)} | ${k}: ${r.failed} of ${n} devices not connected (first: ${r.firstError}); figures below are over the rest`);
+      }
+      row('connect devices/s', hub.connectPerSec, bare.connectPerSec, `>= 0.7: ${verdict(c >= 0.7 && hub.failed === 0)}`);
       row('rss bytes/device', hub.rssPerDevice, bare.rssPerDevice, `<= 1.5: ${verdict(m <= 1.5)}`);
       row('heap bytes/device', hub.heapPerDevice, bare.heapPerDevice);
       row('broker CPU µs/connect', hub.connectCpuUs, bare.connectCpuUs, '(load-independent cross-check)');
