@@ -9,7 +9,7 @@
 // devices connected, restarted, and all MAX devices connect again at once.
 // Each broker runs in its own process (broker-child.ts); the simulator (test/src/sim) holds one socket
 // per device, so N = 10,000 needs `ulimit -n` above ~10,100 in both processes (20,000 on the bench VM).
-// Run: node --conditions=source --import tsx hub/bench/broker.bench.ts [N...]   (default 2000 10000)
+// Run: node --conditions=source --import tsx hub/bench/broker.bench.ts [N...] [--storm-only]   (default 2000 10000)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,7 +160,11 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
   }
 }
 
-/** Phase 3: MAX devices connected, the hub killed and restarted, every device connecting at once. */
+/**
+ * Phase 3: MAX devices connected, the hub killed and restarted, every device connecting at once.
+ * A device whose attempt fails (the hub drops connections whose CONNECT it has not handled within
+ * its 10 s connect timeout) tries again 2 s later, as the agent does (reconnectMs), until all are in.
+ */
 async function storm(hubCfg: object, devices: SimDevice[]) {
   let hub = await Broker.start('hub', hubCfg);
   const first = new FleetSimulator({ url: hub.ready.mqtt, devices, connectConcurrency: CONCURRENCY, resendMs: 60_000 });
@@ -171,12 +175,24 @@ async function storm(hubCfg: object, devices: SimDevice[]) {
   const t0 = performance.now();
   hub = await Broker.start('hub', { ...hubCfg, mqttPort: Number(new URL(hub.ready.mqtt).port) });
   const startMs = performance.now() - t0;
-  const sim = new FleetSimulator({ url: hub.ready.mqtt, devices, connectConcurrency: devices.length, resendMs: 60_000 });
+  const sims: FleetSimulator[] = [];
+  const waves: number[] = [];
+  let left = devices;
+  let firstError = '';
   try {
-    const r = await sim.connectAll();
-    return { startMs, connectMs: r.ms, totalMs: performance.now() - t0, connected: r.connected, failed: r.failed };
+    while (left.length > 0 && performance.now() - t0 < LIMIT_MS) {
+      if (waves.length > 0) await new Promise((r) => setTimeout(r, 2000));
+      const sim = new FleetSimulator({ url: hub.ready.mqtt, devices: left, connectConcurrency: left.length, resendMs: 60_000 });
+      sims.push(sim);
+      const r = await sim.connectAll();
+      waves.push(r.connected);
+      firstError ||= r.failed[0]?.error ?? '';
+      const failed = new Set(r.failed.map((f) => f.id));
+      left = left.filter((d) => failed.has(d.id));
+    }
+    return { startMs, totalMs: performance.now() - t0, connected: devices.length - left.length, waves, firstError };
   } finally {
-    await sim.stop();
+    for (const sim of sims) await sim.stop();
     await hub.stop();
   }
 }
@@ -201,7 +217,9 @@ const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
 
 async function main(): Promise<void> {
   const ns = process.argv.slice(2).map(Number).filter((x) => x > 0);
+  // --storm-only: enrollment and the reconnect storm, without the per-N comparison.
   const sizes = ns.length ? ns : [2000, 10000];
+  const stormOnly = process.argv.includes('--storm-only');
   const max = Math.max(...sizes);
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-broker-'));
   try {
@@ -221,7 +239,7 @@ async function main(): Promise<void> {
     console.log(`enrollment over HTTP: ${fmt(e.perSec).trim()} devices/s, hub CPU ${e.cpuMs.toFixed(2)} ms per enrollment — target a few ms: ${verdict(e.cpuMs <= 5)}`);
     console.log(`  hub event-loop delay while enrolling: max ${e.loop.loopMaxMs.toFixed(1)} ms, p99 ${e.loop.loopP99Ms.toFixed(1)} ms; idle baseline (2 s before): max ${e.idle.loopMaxMs.toFixed(1)} ms, p99 ${e.idle.loopP99Ms.toFixed(1)} ms`);
     console.log('     N | metric                  |       hub |      bare | hub/bare | target');
-    for (const n of sizes) {
+    for (const n of stormOnly ? [] : sizes) {
       const devices = e.devices.slice(0, n);
       let b = await Broker.start('bare');
       const bare = await measure(b, 'bare', devices).finally(() => b.stop());
@@ -241,7 +259,8 @@ async function main(): Promise<void> {
       row('broker CPU µs/msg', hub.ingestCpuUs, bare.ingestCpuUs);
     }
     const s = await storm(hubCfg, e.devices);
-    console.log(`reconnect storm: ${s.connected} of ${max} devices connected and subscribed ${fmt(s.totalMs / 1000, 1).trim()} s after the hub was killed (hub start ${fmt(s.startMs / 1000, 1).trim()} s, reconnect ${fmt(s.connectMs / 1000, 1).trim()} s); ${s.failed.length} failed${s.failed[0] ? ` (first: ${s.failed[0].error})` : ''} — goal <= 15 s: ${verdict(s.failed.length === 0 && s.totalMs <= 15_000)}`);
+    const retried = s.waves.length > 1 ? `; connected per wave (retries 2 s apart): ${s.waves.join(', ')}, first error: ${s.firstError}` : '';
+    console.log(`reconnect storm: ${s.connected} of ${max} devices connected and subscribed ${(s.totalMs / 1000).toFixed(1)} s after the hub was killed (hub start ${(s.startMs / 1000).toFixed(1)} s)${retried} — goal <= 15 s: ${verdict(s.connected === max && s.totalMs <= 15_000)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
