@@ -190,7 +190,10 @@ async function storm(hubCfg: object, devices: SimDevice[]) {
       const failed = new Set(r.failed.map((f) => f.id));
       left = left.filter((d) => failed.has(d.id));
     }
-    return { startMs, totalMs: performance.now() - t0, connected: devices.length - left.length, waves, firstError };
+    const totalMs = performance.now() - t0;
+    // CPU the restarted hub spent from its start to the last device in: whether the hub or the box bounds the storm.
+    const hubCpuMs = (await hub.stats()).cpuMs;
+    return { startMs, totalMs, hubCpuMs, connected: devices.length - left.length, waves, firstError };
   } finally {
     for (const sim of sims) await sim.stop();
     await hub.stop();
@@ -260,7 +263,7 @@ async function main(): Promise<void> {
     }
     const s = await storm(hubCfg, e.devices);
     const retried = s.waves.length > 1 ? `; connected per wave (retries 2 s apart): ${s.waves.join(', ')}, first error: ${s.firstError}` : '';
-    console.log(`reconnect storm: ${s.connected} of ${max} devices connected and subscribed ${(s.totalMs / 1000).toFixed(1)} s after the hub was killed (hub start ${(s.startMs / 1000).toFixed(1)} s)${retried} — goal <= 15 s: ${verdict(s.connected === max && s.totalMs <= 15_000)}`);
+    console.log(`reconnect storm: ${s.connected} of ${max} devices connected and subscribed ${(s.totalMs / 1000).toFixed(1)} s after the hub was killed (hub start ${(s.startMs / 1000).toFixed(1)} s, hub CPU from start to the last device ${(s.hubCpuMs / 1000).toFixed(1)} s)${retried} — goal <= 15 s: ${verdict(s.connected === max && s.totalMs <= 15_000)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
