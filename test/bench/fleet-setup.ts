@@ -1,15 +1,15 @@
 // Shared setup of the fleet benches (deploy.bench.ts, ingest.bench.ts): a hub in-process (temp data
 // dir, ports 0, trust and hub key from @edgefleet/examples makeFixture, logs off), N devices with
-// their own secrets in the hub's store, and simulators connected with those real credentials.
+// their own random secrets hashed by the hub's store, and simulators connected with those real credentials.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, scryptSync } from 'node:crypto';
 import { makeFixture, type Fixture } from '@edgefleet/examples';
 import { HubConfig } from '../../hub/src/config.js';
 import { Hub, type HubAddresses } from '../../hub/src/server/hub.js';
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
+import { randomSecret } from '../../hub/src/store/secrets.js';
 import { noopLogger } from '../../hub/src/mqtt/ports.js';
 import { FleetSimulator, type SimDevice, type SimModel } from '../src/sim/index.js';
 
@@ -33,29 +33,17 @@ export interface BenchHub {
   close(): Promise<void>;
 }
 
-/**
- * Device secrets as the hub stores them (`scrypt$N$r$p$salt$hash`, store/secrets.ts) but with
- * N = 1024 instead of 16,384: creating and authenticating 1,000 devices at full cost takes
- * minutes of CPU on a 2-core box and is not what these benches measure (hub/bench/broker.bench.ts
- * measures connects). The hub reads N from the stored string, so auth runs its real code path.
- */
-function benchSecretHash(secret: string): string {
-  const salt = randomBytes(16);
-  const hash = scryptSync(secret, salt, 32, { N: 1024, r: 8, p: 1 });
-  return `scrypt$1024$8$1$${salt.toString('base64url')}$${hash.toString('base64url')}`;
-}
-
 /** Starts a hub with `n` devices (`tagged` of them with {group: "a"}), models v1 and v2 pushed. */
 export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: HubConfig['blobs'] } = {}): Promise<BenchHub> {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
   const fx = await makeFixture(join(dir, 'fixture'));
   const dataDir = join(dir, 'hub');
-  const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomBytes(18).toString('base64url') }));
+  const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomSecret() }));
   const store = Store.open(dataDir, HUB_MIGRATIONS);
-  const ins = store.db.prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, NULL, ?)');
-  const at = new Date().toISOString();
+  // Created the way enrollment creates them (DevicesRepo.create: the hub's own hash, store/secrets.ts).
+  const at = new Date();
   store.db.transaction(() => {
-    devices.forEach((d, i) => ins.run(d.id, benchSecretHash(d.secret), JSON.stringify(i < (opts.tagged ?? 0) ? { group: 'a' } : { group: 'b' }), at));
+    devices.forEach((d, i) => store.devices.create(d.id, d.secret, i < (opts.tagged ?? 0) ? { group: 'a' } : { group: 'b' }, null, at));
   })();
   store.close();
   const cfg = HubConfig.parse({

@@ -12,6 +12,7 @@ import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
 import { Ingress } from './ingress.js';
 import { ConnectRateLimiter } from './rate-limit.js';
+import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
 export interface EmbeddedBrokerOptions {
@@ -215,6 +216,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     async start() {
       if (broker) return;
       const b = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000 });
+      // Retained lookups by exact topic instead of a scan per SUBSCRIBE (retained.ts).
+      indexRetained((b as unknown as { persistence: RetainedPersistence }).persistence);
       broker = b;
       wire(b);
       await subscribeIngress(b);

@@ -4,6 +4,9 @@ import { AppError, type DesiredDocument } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export class DesiredRepo {
+  // On the connect path (every device's desired subscription asks for its latest document): prepared once.
+  private latestStmt: ReturnType<Db['prepare']> | null = null;
+
   constructor(private readonly db: Db) {}
 
   lastSeq(deviceId: string): number {
@@ -24,7 +27,9 @@ export class DesiredRepo {
   }
 
   latest(deviceId: string): DesiredDocument | undefined {
-    const r = this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1').get(deviceId) as { document: string } | undefined;
+    const r = (this.latestStmt ??= this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1')).get(deviceId) as
+      | { document: string }
+      | undefined;
     return r ? (JSON.parse(r.document) as DesiredDocument) : undefined;
   }
 }

@@ -1,6 +1,7 @@
 // Devices: identity (id + salted secret hash), tags, facts, revocation,
 // presence and what each device reports running. Also the DeviceAuthPort the
-// MQTT part uses at CONNECT.
+// MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the
+// first successful connect (docs/decisions/0008-device-secret-verification.md).
 import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
@@ -26,6 +27,8 @@ export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
   private seenStmt: Stmt | null = null;
   private touchStmt: Stmt | null = null;
+  private authStmt: Stmt | null = null;
+  private rehashStmt: Stmt | null = null;
   private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt } | null = null;
   private readonly reportTx: (id: string, state: ReportedState) => void;
 
@@ -67,10 +70,21 @@ export class DevicesRepo implements DeviceAuthPort {
   }
 
   async authenticate(id: string, secret: string): Promise<AuthResult> {
-    const r = this.row(id);
+    const r = (this.authStmt ??= this.db.prepare('SELECT secret_hash, revoked_at FROM devices WHERE id = ?')).get(id) as
+      | Pick<Row, 'secret_hash' | 'revoked_at'>
+      | undefined;
     if (!r) return 'unknown';
     if (r.revoked_at) return 'revoked';
-    return (await verifySecret(secret, r.secret_hash)) ? 'ok' : 'bad_secret';
+    const check = await verifySecret(secret, r.secret_hash);
+    if (check === 'bad') return 'bad_secret';
+    if (check === 'ok_rehash') {
+      // Only if the row is as it was read: a rotation or revocation during the (slow, async) old-scheme
+      // check wins, and the attempt is judged again against the current row.
+      const res = (this.rehashStmt ??= this.db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL'))
+        .run(hashSecret(secret), id, r.secret_hash);
+      if (res.changes === 0) return this.authenticate(id, secret);
+    }
+    return 'ok';
   }
 
   /** Presence from the broker; never throws (a closed database only loses a last-seen time). */

@@ -1,0 +1,69 @@
+// The broker under test for hub/bench/broker.bench.ts, in its own process so its memory is not
+// mixed with the simulated devices': either the hub as it ships (server/hub.ts: the real Store on a
+// data dir, device secrets checked by DevicesRepo, ACL, validation, telemetry persisted and acked)
+// or a bare aedes broker with no hooks counting telemetry. Talks to the bench over IPC: `ready` once
+// listening, `stats` (memory after a GC, CPU time, telemetry received, event-loop delay since the last `loop`
+// reset), `count` (telemetry only, no GC), `stop` (graceful; the storm phase kills it instead).
+// Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON]
+import net from 'node:net';
+import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Aedes } from 'aedes';
+import { HubConfig } from '../src/config.js';
+import { Hub } from '../src/server/hub.js';
+import { noopLogger } from '../src/mqtt/ports.js';
+
+export type ChildMsg =
+  | { t: 'ready'; mqtt: string; http: string | null; adminToken: string | null; startMs: number }
+  | { t: 'stats'; rss: number; heap: number; cpuMs: number; telemetry: number; loopMaxMs: number; loopP99Ms: number }
+  | { t: 'count'; telemetry: number }
+  | { t: 'stopped' };
+export type ParentMsg = { t: 'stats' } | { t: 'count' } | { t: 'loop' } | { t: 'stop' };
+
+const kind = process.argv[2];
+const t0 = performance.now();
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+let telemetry = 0;
+let stop: () => Promise<void>;
+let ready: Omit<Extract<ChildMsg, { t: 'ready' }>, 't' | 'startMs'>;
+
+if (kind === 'hub') {
+  const cfg = HubConfig.parse(JSON.parse(process.argv[3] ?? '{}'));
+  const hub = new Hub(cfg, noopLogger, { now: () => new Date() });
+  const addrs = await hub.start();
+  stop = () => hub.stop();
+  ready = { mqtt: addrs.mqtt, http: addrs.http, adminToken: hub.newAdminToken };
+} else if (kind === 'bare') {
+  const b = await Aedes.createBroker();
+  const server = net.createServer(b.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  await new Promise<void>((r) => b.subscribe('ef/v1/d/+/telemetry', (_p, cb) => { telemetry++; cb(); }, r));
+  stop = async () => {
+    await new Promise<void>((r) => b.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  ready = { mqtt: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`, http: null, adminToken: null };
+} else {
+  throw new Error(`broker-child: expected "hub" or "bare", got ${String(kind)}`);
+}
+
+const send = (m: ChildMsg) => process.send?.(m);
+process.on('message', (m: ParentMsg) => {
+  if (m.t === 'loop') {
+    loop.reset();
+  } else if (m.t === 'count') {
+    send({ t: 'count', telemetry });
+  } else if (m.t === 'stats') {
+    const cpu = process.cpuUsage(); // before the GC below, which is the bench's doing
+    (globalThis as { gc?: () => void }).gc?.();
+    const mem = process.memoryUsage();
+    send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
+  } else if (m.t === 'stop') {
+    const deadline = setTimeout(() => process.exit(1), 10_000);
+    stop().then(() => { clearTimeout(deadline); send({ t: 'stopped' }); process.exit(0); }, () => process.exit(1));
+  }
+});
+process.on('disconnect', () => process.exit(0));
+send({ t: 'ready', ...ready, startMs: performance.now() - t0 });
