@@ -4,6 +4,7 @@ import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
 import { openStore, type Store } from '../agent.js';
 import { loadConfig, type AgentConfig } from '../config.js';
+import { loadWire } from '../wire.js';
 
 export { dataDirOptions } from './options.js';
 
@@ -15,6 +16,7 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
 /** Runs `fn` on the data dir's store and closes it. */
 export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T): Promise<T> {
   const config = configOf(args, ctx);
+  await loadWire(); // stored trust, credentials and manifests are parsed with the wire schemas
   const s = openStore(config.dataDir);
   try {
     return await fn(s, config);

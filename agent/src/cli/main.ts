@@ -6,6 +6,7 @@
 import { dispatch, processContext, type CliContext, type Program } from '@edgefleet/shared/cli';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { AGENT_VERSION } from '../version.js';
+import { loadWire } from '../wire.js';
 import { run } from './run.js';
 
 const daemonOnly: Program = {
@@ -18,7 +19,8 @@ const daemonOnly: Program = {
 /** Runs the program with `argv` (without node and the script) and resolves to the exit code. */
 export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   if (argv[0] === 'run') return dispatch(daemonOnly, argv, ctx);
-  const { agentCli } = await import('./table.js');
+  // The admin commands parse stored documents (trust, credentials, manifests): schemas loaded first.
+  const [{ agentCli }] = await Promise.all([import('./table.js'), loadWire()]);
   return dispatch(agentCli, argv, ctx);
 }
 
