@@ -1,5 +1,5 @@
 // The embedded broker: aedes 1.x (MQTT 3.1.1) on TCP, TLS when given a
-// certificate, with per-device authentication and the ACL of DESIGN.md section 5.
+// certificate, with per-device authentication and the ACL of docs/architecture.md section 5.
 // The hub publishes and receives in process (not as a client). One FleetLink
 // implementation; external.ts is the other.
 import http from 'node:http';
@@ -19,7 +19,7 @@ export interface EmbeddedBrokerOptions {
   tcpPort: number;
   host: string;
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
-  /** WebSocket is not available yet (it needs the `ws` package as a declared dependency). */
+  /** MQTT over WebSocket (subprotocol "mqtt") on this port: same authentication, ACL and limits as TCP. */
   wsPort?: number;
   maxPayloadBytes: number;
   connectRateLimit: { perAddressPerMinute: number };
@@ -30,7 +30,7 @@ export interface EmbeddedBrokerOptions {
   /**
    * When given, the current desired document is delivered from the hub's store when a
    * device subscribes to its desired topic, instead of aedes retained messages (whose
-   * lookups slow down with many retained messages, DESIGN.md section 5).
+   * lookups slow down with many retained messages, docs/mqtt.md).
    */
   desiredFor?: (deviceId: string) => Buffer | null | Promise<Buffer | null>;
   invalidLogIntervalMs?: number;

@@ -1,5 +1,5 @@
 // `edgefleet-hub mosquitto-config`: generates what an external Mosquitto needs to
-// enforce edgefleet's device identity and ACL (DESIGN.md section 5): a password
+// enforce edgefleet's device identity and ACL (docs/architecture.md section 5): a password
 // file in mosquitto's PBKDF2-SHA512 format ($7$, as mosquitto_passwd writes it),
 // an ACL file of per-user patterns, and a mosquitto.conf tying them together.
 // Device secrets are stored hashed by the hub, so only secrets available at
