@@ -28,7 +28,7 @@ import { runtimeModel } from './batch/run.js';
 import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { readCredentials } from './sync/credentials.js';
-import { syncMigration } from './sync/sync-store.js';
+import { syncMigration, seqFloorsMigration } from './sync/sync-store.js';
 import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -104,9 +104,9 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100) and
- * sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ * sync state (200, seq floor per hub key 201). Ids never change, so a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, syncMigration, seqFloorsMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {

@@ -107,6 +107,7 @@ export class SyncClient {
     const doc = this.store.appliedDocument();
     const trust = this.d.trust.get();
     if (doc && trust) {
+      // Already accepted: only its signature is checked again (a rotation may have removed its key).
       const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
       if (v.ok) this.applyDesired(v.body);
     }
@@ -257,12 +258,11 @@ export class SyncClient {
       doc = null;
     }
     const trust = this.d.trust.get();
-    const lastSeq = this.store.lastAppliedSeq();
     const applied = this.store.appliedDocument() as { signed?: { seq?: number } } | undefined;
     // The retained document is redelivered on every reconnect: the one already applied is not news.
     if (applied && JSON.stringify(applied) === JSON.stringify(doc)) return;
     if (!trust) return;
-    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq, now: this.now() });
+    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, floor: (signers) => this.store.floor(signers), now: this.now() });
     if (!v.ok) {
       this.store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.now().toISOString() });
       this.d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
@@ -270,7 +270,7 @@ export class SyncClient {
       this.stateChanged();
       return;
     }
-    this.store.setApplied(v.body.seq, doc);
+    this.store.setApplied(v.body.seq, doc, v.signers);
     this.stateChanged();
     this.applyDesired(v.body);
   }
@@ -292,8 +292,15 @@ export class SyncClient {
     if (!next?.signed || typeof next.signed.version !== 'number' || next.signed.version <= current.signed.version) return;
     try {
       verifyTrustRotation(current.signed, next, { now: this.now() });
+      const before = [...current.signed.roles.hub.keyIds].sort().join(',');
+      const after = [...next.signed.roles.hub.keyIds].sort().join(',');
       this.d.trust.put(next, next.signed.version);
-      this.d.emit({ kind: 'trust_rotated', message: `trust rotated from version ${current.signed.version} to ${next.signed.version}` });
+      // Floors stay with their keys (docs/operations.md "A stolen hub key"); a removed key can no longer sign.
+      if (before !== after) this.store.newSeqSpace();
+      this.d.emit({
+        kind: 'trust_rotated',
+        message: `trust rotated from version ${current.signed.version} to ${next.signed.version}${before !== after ? '; the hub keys changed: documents signed by removed keys are refused and new keys start a new seq space' : ''}`,
+      });
     } catch (err) {
       const e = toAppError(err);
       this.d.emit({ kind: 'trust_refused', code: e.code, message: `trust version ${next.signed.version} refused: ${e.message}` });
