@@ -18,6 +18,10 @@ interface Row {
   last_seen: string | null;
   online: number;
   reported: string | null;
+  /** Hub.db migration 4 (hub/src/sync/clock-offset.ts); absent in a store opened without it. */
+  clock_offset_ms?: number | null;
+  clock_offset_at?: string | null;
+  clock_shifted_windows?: number;
 }
 
 type Stmt = Database.Statement<unknown[]>;
@@ -148,6 +152,7 @@ export class DevicesRepo implements DeviceAuthPort {
       created: r.created_at,
       models: withPreflight(models, r.reported),
       reported: reportedSummary(r.reported),
+      clock: r.clock_offset_ms != null && r.clock_offset_at ? { offsetMs: r.clock_offset_ms, measuredAt: r.clock_offset_at, shiftedWindows: r.clock_shifted_windows ?? 0 } : null,
     };
   }
 }
