@@ -194,7 +194,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
-      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw) });
+      manager = new ModelManager({
+        ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
+        ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
+      });
       sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
       // Policy rollback runs on every box (a standalone one installed from a USB stick too); on an
       // enrolled box its events also go to the hub from the outbox and the updater blocks the version.

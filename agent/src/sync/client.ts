@@ -14,6 +14,7 @@ import type { TrustRepo } from '../store/trust-repo.js';
 import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { checkDesired } from './desired.js';
+import { trustExpired } from '../trust-current.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
@@ -58,6 +59,8 @@ export class SyncClient {
   private readonly id: string;
   private stateTimer: NodeJS.Timeout | null = null;
   private connected = false;
+  /** The last desired document refused (raw): looked at again when fresh trust arrives. */
+  private refusedPayload: Buffer | null = null;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -199,13 +202,15 @@ export class SyncClient {
       };
     });
     const refusal = this.store.refusal();
+    const trust = this.d.trust.get()?.signed;
     return {
       schema: STATE_SCHEMA,
       deviceId: this.id,
       at: this.now().toISOString(),
       agentVersion: this.d.agentVersion,
       lastAppliedSeq: this.store.lastAppliedSeq(),
-      trustVersion: this.d.trust.get()?.signed.version ?? 0,
+      trustVersion: trust?.version ?? 0,
+      ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
       models,
       ...(refusal ? { refusal } : {}),
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1'],
@@ -264,12 +269,14 @@ export class SyncClient {
     if (!trust) return;
     const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, floor: (signers) => this.store.floor(signers), now: this.now() });
     if (!v.ok) {
+      this.refusedPayload = v.code === 'TRUST_EXPIRED' ? payload : null;
       this.store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.now().toISOString() });
       this.d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
       this.outbox.kick();
       this.stateChanged();
       return;
     }
+    this.refusedPayload = null;
     this.store.setApplied(v.body.seq, doc, v.signers);
     this.stateChanged();
     this.applyDesired(v.body);
@@ -307,5 +314,11 @@ export class SyncClient {
     }
     this.outbox.kick();
     this.stateChanged();
+    // A document refused only because the trust had expired is taken again under the fresh trust.
+    const again = this.refusedPayload;
+    if (again && this.d.trust.get()?.signed.version === next.signed.version) {
+      this.refusedPayload = null;
+      this.onDesired(again);
+    }
   }
 }

@@ -7,9 +7,9 @@
 // Clocks on edge boxes drift, so `issued` may be up to SKEW_MS in the future and `expires` is
 // honoured with the same allowance.
 import { AppError, DesiredBody, canonicalBytes, checkThreshold, toAppError, verifyEnvelope, type Signature, type TrustBody } from '@edgefleet/shared';
+import { SKEW_MS, assertTrustCurrent } from '../trust-current.js';
 
-/** Allowed clock skew between hub and device: 5 minutes. */
-export const SKEW_MS = 5 * 60_000;
+export { SKEW_MS };
 
 export type DesiredVerdict =
   | { ok: true; body: DesiredBody; signers: string[] }
@@ -47,6 +47,7 @@ export function checkDesired(doc: unknown, ctx: DesiredContext): DesiredVerdict 
     if (body.seq <= floor) {
       throw new AppError('DOCUMENT_REPLAYED', `desired-state document seq ${body.seq} is not above the last applied seq ${floor} of hub key ${signers.map((k) => `${k.slice(0, 8)}…`).join(', ')} (replayed or older document)`);
     }
+    assertTrustCurrent(ctx.trust, ctx.now, `desired-state document seq ${body.seq}`, skew);
     const now = ctx.now.getTime();
     if (Date.parse(body.expires) + skew < now) {
       throw new AppError('DOCUMENT_EXPIRED', `desired-state document seq ${body.seq} expired at ${body.expires} (now ${ctx.now.toISOString()}, skew allowance ${skew / 1000}s)`);

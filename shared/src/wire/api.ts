@@ -97,6 +97,8 @@ export const DeviceInfo = z.object({
       agentVersion: z.string(),
       lastAppliedSeq: z.number().int().nonnegative(),
       refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
+      /** The device's trust expiry as it reported it (older agents do not). */
+      trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),
     })
     .nullable(),
   /**
