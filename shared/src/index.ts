@@ -10,3 +10,4 @@ export * from './drift/index.js';
 export * from './token-bucket.js';
 export * from './infer/index.js';
 export * from './deadline.js';
+export * from './clock-offset.js';

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
+  AppError, DeviceCredentials, describeClockOffset, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
 } from '@edgefleet/shared';
 import { optString, UsageError, type Command } from '@edgefleet/shared/cli';
 import { AGENT_VERSION } from '../version.js';
@@ -45,13 +45,6 @@ export const enrollCommand: Command = {
   },
 };
 
-/** "400 days ahead of", "3 min behind". */
-export function describeOffset(ms: number): string {
-  const a = Math.abs(ms);
-  const amount = a >= 86_400_000 ? `${Math.round(a / 86_400_000)} days` : a >= 3_600_000 ? `${Math.round(a / 3_600_000)} h` : a >= 60_000 ? `${Math.round(a / 60_000)} min` : `${Math.round(a / 1000)} s`;
-  return `${amount} ${ms > 0 ? 'ahead of' : 'behind'}`;
-}
-
 /**
  * GET /api/v1/health and compare this box's clock (`now`) with the hub's (its `time`, else the Date
  * header). CLOCK_SKEW past SKEW_MS, before any token is spent: a box far off would refuse its trust
@@ -75,7 +68,7 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
   if (!Number.isFinite(hubMs)) return 0; // a hub that tells no time: nothing to compare
   const offset = now.getTime() - hubMs;
   if (Math.abs(offset) > skewMs) {
-    throw new AppError('CLOCK_SKEW', `this box's clock is ${describeOffset(offset)} the hub's (box ${now.toISOString()}, hub ${new Date(hubMs).toISOString()}; allowed ${skewMs / 60_000} min): set the clock (NTP) and enroll again; no enrollment token use was spent`);
+    throw new AppError('CLOCK_SKEW', `this box's clock is ${describeClockOffset(offset)} the hub's (box ${now.toISOString()}, hub ${new Date(hubMs).toISOString()}; allowed ${skewMs / 60_000} min): set the clock (NTP) and enroll again; no enrollment token use was spent`);
   }
   return offset;
 }

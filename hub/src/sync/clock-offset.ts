@@ -4,7 +4,7 @@
 // warning (once per crossing) and places that device's windows by its own clock: each window's start
 // is shifted by the measured offset and the shift is counted, instead of filing a box that is 400 days
 // ahead in the future (or refusing its windows as future_start).
-import type { SeqWindow } from '@edgefleet/shared';
+import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -49,7 +49,7 @@ export class ClockOffsets {
     const wasSkewed = before !== null && Math.abs(before) > this.skewMs;
     if (Math.abs(offset) > this.skewMs && !wasSkewed) {
       this.d.metrics?.inc('edgefleet_device_clock_skewed_total', {});
-      this.d.logger.warn({ deviceId, offsetMs: offset, thresholdMs: this.skewMs }, `device clock is ${describeOffset(offset)} the hub's: its windows are placed by the hub's receive time`);
+      this.d.logger.warn({ deviceId, offsetMs: offset, thresholdMs: this.skewMs }, `device clock is ${describeClockOffset(offset)} the hub's: its windows are placed by the hub's receive time`);
     } else if (wasSkewed && Math.abs(offset) <= this.skewMs) {
       this.d.logger.info({ deviceId, offsetMs: offset }, 'device clock agrees with the hub again');
     }
@@ -99,12 +99,4 @@ export class ClockOffsets {
     }
     this.cache.set(deviceId, o);
   }
-}
-
-/** "400 days ahead of", "3 min behind", "in step with". */
-export function describeOffset(ms: number): string {
-  const a = Math.abs(ms);
-  if (a < 1000) return 'in step with';
-  const amount = a >= 86_400_000 ? `${Math.round(a / 86_400_000)} days` : a >= 3_600_000 ? `${Math.round(a / 3_600_000)} h` : a >= 60_000 ? `${Math.round(a / 60_000)} min` : `${Math.round(a / 1000)} s`;
-  return `${amount} ${ms > 0 ? 'ahead of' : 'behind'}`;
 }
