@@ -20,6 +20,9 @@ ALTER TABLE devices ADD COLUMN clock_shifted_windows INTEGER NOT NULL DEFAULT 0;
 /** Default threshold past which a device's clock is called wrong: the agent's own skew allowance, 5 min. */
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** A steady offset is written again at most this often. */
+const WRITE_EVERY_MS = 60_000;
+
 /** Devices whose offset is cached; past it the oldest entries are dropped (and reloaded on use). */
 const MAX_CACHED = 100_000;
 
@@ -33,6 +36,8 @@ export interface ClockOffsetsDeps {
 export class ClockOffsets {
   readonly skewMs: number;
   private readonly cache = new Map<string, number | null>();
+  /** When each device's offset was last written, and the value: a steady clock is rewritten once a minute. */
+  private readonly written = new Map<string, { at: number; offset: number }>();
 
   constructor(private readonly d: ClockOffsetsDeps) {
     this.skewMs = d.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -44,7 +49,16 @@ export class ClockOffsets {
     if (!Number.isFinite(t)) return;
     const offset = t - hubNow.getTime();
     const before = this.offset(deviceId);
-    this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?').run(offset, hubNow.toISOString(), deviceId);
+    const last = this.written.get(deviceId);
+    // State reports come up to 4 a second per device: write only a changed offset, or once a minute.
+    if (!last || Math.abs(last.offset - offset) >= 1000 || hubNow.getTime() - last.at >= WRITE_EVERY_MS || hubNow.getTime() < last.at) {
+      this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?').run(offset, hubNow.toISOString(), deviceId);
+      if (!this.written.has(deviceId) && this.written.size >= MAX_CACHED) {
+        const oldest = this.written.keys().next().value;
+        if (oldest !== undefined) this.written.delete(oldest);
+      }
+      this.written.set(deviceId, { at: hubNow.getTime(), offset });
+    }
     this.put(deviceId, offset);
     const wasSkewed = before !== null && Math.abs(before) > this.skewMs;
     if (Math.abs(offset) > this.skewMs && !wasSkewed) {
