@@ -4,8 +4,8 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
-  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
+  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
+  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
@@ -14,6 +14,7 @@ import type { TrustRepo } from '../store/trust-repo.js';
 import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { checkDesired } from './desired.js';
+import { onTrustDocument } from './trust-rotation.js';
 import { trustExpired } from '../trust-current.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
@@ -288,35 +289,14 @@ export class SyncClient {
   }
 
   private onTrust(payload: Buffer): void {
-    const current = this.d.trust.get();
-    if (!current) return;
-    let next: TrustDocument;
-    try {
-      next = JSON.parse(payload.toString('utf8')) as TrustDocument;
-    } catch {
-      return;
-    }
-    if (!next?.signed || typeof next.signed.version !== 'number' || next.signed.version <= current.signed.version) return;
-    try {
-      verifyTrustRotation(current.signed, next, { now: this.now() });
-      const before = [...current.signed.roles.hub.keyIds].sort().join(',');
-      const after = [...next.signed.roles.hub.keyIds].sort().join(',');
-      this.d.trust.put(next, next.signed.version);
-      // Floors stay with their keys (docs/operations.md "A stolen hub key"); a removed key can no longer sign.
-      if (before !== after) this.store.newSeqSpace();
-      this.d.emit({
-        kind: 'trust_rotated',
-        message: `trust rotated from version ${current.signed.version} to ${next.signed.version}${before !== after ? '; the hub keys changed: documents signed by removed keys are refused and new keys start a new seq space' : ''}`,
-      });
-    } catch (err) {
-      const e = toAppError(err);
-      this.d.emit({ kind: 'trust_refused', code: e.code, message: `trust version ${next.signed.version} refused: ${e.message}` });
-    }
+    const before = this.d.trust.get()?.signed.version;
+    const now = onTrustDocument(payload, { trust: this.d.trust, store: this.store, emit: this.d.emit, now: this.now() });
+    if (now === null) return;
     this.outbox.kick();
     this.stateChanged();
     // A document refused only because the trust had expired is taken again under the fresh trust.
     const again = this.refusedPayload;
-    if (again && this.d.trust.get()?.signed.version === next.signed.version) {
+    if (again && now !== before) {
       this.refusedPayload = null;
       this.onDesired(again);
     }
