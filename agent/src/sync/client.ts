@@ -290,13 +290,13 @@ export class SyncClient {
 
   private onTrust(payload: Buffer): void {
     const before = this.d.trust.get()?.signed.version;
-    const now = onTrustDocument(payload, { trust: this.d.trust, store: this.store, emit: this.d.emit, now: this.now() });
-    if (now === null) return;
+    const version = onTrustDocument(payload, { trust: this.d.trust, store: this.store, emit: this.d.emit, now: this.now() });
+    if (version === null) return;
     this.outbox.kick();
     this.stateChanged();
     // A document refused only because the trust had expired is taken again under the fresh trust.
     const again = this.refusedPayload;
-    if (again && now !== before) {
+    if (again && version !== before) {
       this.refusedPayload = null;
       this.onDesired(again);
     }
