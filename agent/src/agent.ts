@@ -29,7 +29,7 @@ import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { credentialsPath } from './sync/paths.js';
-import { syncMigration } from './sync/sync-store.js';
+import { syncMigration, seqFloorsMigration } from './sync/sync-store.js';
 import { agentMetrics } from './metrics.js';
 import { AGENT_VERSION } from './version.js';
 import { loadWire } from './wire.js';
@@ -108,9 +108,10 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101) and sync state (200). Ids never change, so a database written by an earlier agent opens unchanged.
+ * open windows' checkpoint (101) and sync state (200, seq floor per hub key 201). Ids never change, so
+ * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
@@ -201,7 +202,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
-      manager = new ModelManager({ ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw) });
+      manager = new ModelManager({
+        ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
+        ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
+      });
       sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
       // Policy rollback runs on every box (a standalone one installed from a USB stick too); on an
       // enrolled box its events also go to the hub from the outbox and the updater blocks the version.

@@ -62,6 +62,8 @@ export const HubConfig = z
         futureToleranceMs: z.number().int().nonnegative().optional(),
         maxSeqGap: z.number().int().positive().optional(),
         maxLengthSec: z.number().int().positive().optional(),
+        /** Past this device clock offset the hub warns and places the device's windows by its own clock (docs/operations.md). */
+        clockSkewMs: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),

@@ -20,6 +20,8 @@ export const ErrorCode = {
   THRESHOLD_NOT_MET: 'THRESHOLD_NOT_MET',
   UNTRUSTED_KEY: 'UNTRUSTED_KEY',
   TRUST_EXPIRED: 'TRUST_EXPIRED',
+  /** This box's clock disagrees with the hub's by more than the skew allowance (docs/operations.md). */
+  CLOCK_SKEW: 'CLOCK_SKEW',
   TRUST_ROTATION_INVALID: 'TRUST_ROTATION_INVALID',
   HASH_MISMATCH: 'HASH_MISMATCH',
   SIZE_MISMATCH: 'SIZE_MISMATCH',
@@ -59,6 +61,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   THRESHOLD_NOT_MET: 422,
   UNTRUSTED_KEY: 422,
   TRUST_EXPIRED: 422,
+  CLOCK_SKEW: 422,
   TRUST_ROTATION_INVALID: 422,
   HASH_MISMATCH: 422,
   SIZE_MISMATCH: 422,

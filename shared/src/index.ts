@@ -14,3 +14,4 @@ export * from './infer/index.js';
 export * from './deadline.js';
 export * from './text.js';
 export * from './private-files.js';
+export * from './clock-offset.js';

@@ -1,5 +1,6 @@
 // `edgefleet-agent enroll` against a real hub process: stores credentials
-// (0600) and trust; a wrong token is refused with the hub's reason and writes nothing.
+// (0600) and trust; a wrong token is refused with the hub's reason and writes nothing; a box whose
+// clock (injected) is 400 days ahead is told so before any token use is spent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -10,10 +11,10 @@ import { StringWriter } from '@edgefleet/shared/cli';
 import { main } from './main.js';
 
 /** `edgefleet-agent enroll ARGS`, in process, with an empty environment. */
-async function enroll(argv: string[]) {
+async function enroll(argv: string[], now: () => Date = () => new Date()) {
   const out = new StringWriter();
   const err = new StringWriter();
-  const code = await main(['enroll', ...argv], { stdout: out, stderr: err, env: {}, cwd: tmpdir(), now: () => new Date() });
+  const code = await main(['enroll', ...argv], { stdout: out, stderr: err, env: {}, cwd: tmpdir(), now });
   return { code, out: out.text, err: err.text };
 }
 
@@ -38,6 +39,16 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     const usage = await enroll(['--hub', ready.http]);
     assert.equal(usage.code, 2);
     assert.match(usage.err, /^error \[BAD_REQUEST\]: missing --token T, --data-dir DIR/);
+
+    // A box 400 days ahead: told plainly, nothing written, no token use spent.
+    const ahead = await enroll(['--hub', ready.http, '--token', et.token, '--data-dir', data, '--id', 'edge-9'], () => new Date(Date.now() + 400 * 86_400_000));
+    assert.equal(ahead.code, 1);
+    assert.match(ahead.err, /^error \[CLOCK_SKEW\]: this box's clock is 400 days ahead of the hub's \(box .*; allowed 5 min\): set the clock/);
+    assert.equal(existsSync(join(data, 'credentials.json')), false);
+    const tokens = (await (await fetch(`${ready.http}/api/v1/enrollment-tokens`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { tokens: Array<{ uses: number }> };
+    assert.deepEqual(tokens.tokens.map((t) => t.uses), [0]);
+    const behind = await enroll(['--hub', ready.http, '--token', et.token, '--data-dir', data], () => new Date(Date.now() - 10 * 60_000));
+    assert.match(behind.err, /this box's clock is 10 min behind the hub's/);
 
     const ok = await enroll(['--hub', ready.http, '--token', et.token, '--data-dir', data, '--id', 'edge-9']);
     assert.equal(ok.code, 0, ok.err);

@@ -1,14 +1,18 @@
 // `edgefleet-agent enroll --hub URL --token T --data-dir D [--id ID]`: trades an
-// enrollment token for this device's identity. POSTs /api/v1/enroll with the
-// box's facts and stores DATA/credentials.json (mode 0600: it holds the secret)
-// and DATA/trust.json, after checking the answer against the shared schemas.
+// enrollment token for this device's identity. First compares this box's clock
+// with the hub's (GET /api/v1/health) and stops, spending nothing, when they
+// disagree by more than the skew allowance (docs/operations.md "Clocks that are
+// wrong"). Then POSTs /api/v1/enroll with the box's facts and stores
+// DATA/credentials.json (mode 0600: it holds the secret) and DATA/trust.json,
+// after checking the answer against the shared schemas.
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
+  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
 } from '@edgefleet/shared';
 import { optString, UsageError, type Command } from '@edgefleet/shared/cli';
 import { AGENT_VERSION } from '../version.js';
+import { SKEW_MS } from '../sync/desired.js';
 
 export function deviceFacts(): DeviceFacts {
   return { os: platform(), arch: arch(), cpus: Math.max(1, cpus().length), memoryMb: Math.round(totalmem() / 1048576), agentVersion: AGENT_VERSION };
@@ -29,6 +33,7 @@ export const enrollCommand: Command = {
     const missing = [!hub && '--hub URL', !token && '--token T', !dataDirArg && '--data-dir DIR'].filter(Boolean);
     if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
+    await checkClock(hub as string, ctx.now(), fetch);
     const creds = await enroll({ hub: hub as string, token: token as string, id: optString(args, 'id'), facts: deviceFacts() }, fetch);
     verifyTrustDocument(creds.trust, { now: ctx.now() });
     ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
@@ -38,6 +43,34 @@ export const enrollCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * GET /api/v1/health and compare this box's clock (`now`) with the hub's (its `time`, else the Date
+ * header). CLOCK_SKEW past SKEW_MS, before any token is spent: a box far off would refuse its trust
+ * and every desired document. Returns the offset in ms (box − hub).
+ */
+export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, skewMs = SKEW_MS): Promise<number> {
+  let url: URL;
+  try {
+    url = new URL('/api/v1/health', hub);
+  } catch {
+    throw new AppError('INVALID_INPUT', `--hub ${hub}: expected a URL such as http://hub.example:8700`);
+  }
+  let res: Response;
+  try {
+    res = await doFetch(url);
+  } catch (err) {
+    throw new AppError('IO_ERROR', `cannot reach the hub at ${url.origin}: ${(err as Error).message}`, { cause: err });
+  }
+  const body = (await res.json().catch(() => null)) as { time?: unknown } | null;
+  const hubMs = typeof body?.time === 'string' ? Date.parse(body.time) : Date.parse(res.headers.get('date') ?? '');
+  if (!Number.isFinite(hubMs)) return 0; // a hub that tells no time: nothing to compare
+  const offset = now.getTime() - hubMs;
+  if (Math.abs(offset) > skewMs) {
+    throw new AppError('CLOCK_SKEW', `this box's clock is ${describeClockOffset(offset)} the hub's (box ${now.toISOString()}, hub ${new Date(hubMs).toISOString()}; allowed ${skewMs / 60_000} min): set the clock (NTP) and enroll again; no enrollment token use was spent`);
+  }
+  return offset;
+}
 
 /** POST /api/v1/enroll; a hub error is rethrown with its code and message. */
 export async function enroll(o: { hub: string; token: string; id?: string | undefined; facts: DeviceFacts }, doFetch: typeof fetch): Promise<DeviceCredentials> {

@@ -13,6 +13,7 @@ import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
+import { assertTrustCurrent } from '../trust-current.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 
 /** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
@@ -37,6 +38,8 @@ export interface ModelManagerDeps {
   pause?: Pause;
   /** Told after every switch the serving runtime adopted (the policy guard watches new versions). */
   onSwitch?: (s: Switched) => void;
+  /** The box clock for the trust expiry check (tests inject one); default the wall clock. */
+  now?: () => Date;
 }
 
 export interface InstallResult {
@@ -81,6 +84,8 @@ export class ModelManager {
         const m = b.manifest;
         name = m.name;
         version = m.version;
+        // Serving never depends on trust expiry; installing does (docs/operations.md "Clocks that are wrong").
+        assertTrustCurrent(trust.signed, this.d.now?.() ?? new Date(), `installing ${m.name}@${m.version}`);
         if (!satisfiesMin(this.d.agentVersion, m.runtime.minAgentVersion)) {
           throw new AppError('AGENT_TOO_OLD', `${m.name}@${m.version} needs agent ${m.runtime.minAgentVersion} or newer: this agent is ${this.d.agentVersion}`);
         }

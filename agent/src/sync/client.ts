@@ -4,8 +4,8 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError, verifyTrustRotation,
-  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState, type TrustDocument,
+  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
+  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
 } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -15,6 +15,8 @@ import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { checkDesired } from './desired.js';
+import { onTrustDocument } from './trust-rotation.js';
+import { trustExpired } from '../trust-current.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
@@ -62,6 +64,8 @@ export class SyncClient {
   private stateTimer: NodeJS.Timeout | null = null;
   private connected = false;
   private lastError: string | undefined;
+  /** The last desired document refused (raw): looked at again when fresh trust arrives. */
+  private refusedPayload: Buffer | null = null;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -112,6 +116,7 @@ export class SyncClient {
     const doc = this.store.appliedDocument();
     const trust = this.d.trust.get();
     if (doc && trust) {
+      // Already accepted: only its signature is checked again (a rotation may have removed its key).
       const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
       if (v.ok) this.applyDesired(v.body);
     }
@@ -211,13 +216,15 @@ export class SyncClient {
       };
     });
     const refusal = this.store.refusal();
+    const trust = this.d.trust.get()?.signed;
     return {
       schema: STATE_SCHEMA,
       deviceId: this.id,
       at: this.now().toISOString(),
       agentVersion: this.d.agentVersion,
       lastAppliedSeq: this.store.lastAppliedSeq(),
-      trustVersion: this.d.trust.get()?.signed.version ?? 0,
+      trustVersion: trust?.version ?? 0,
+      ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
       models,
       ...(refusal ? { refusal } : {}),
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1'],
@@ -270,24 +277,25 @@ export class SyncClient {
       doc = null;
     }
     const trust = this.d.trust.get();
-    const lastSeq = this.store.lastAppliedSeq();
     const applied = this.store.appliedDocument() as { signed?: { seq?: number } } | undefined;
     // The retained document is redelivered on every reconnect: the one already applied is not news
     // (a version rolled back under it is not retried). Logged so that decision is visible.
     if (applied && JSON.stringify(applied) === JSON.stringify(doc)) {
-      this.d.logger.info({ seq: lastSeq }, 'desired document already applied: nothing to do');
+      this.d.logger.info({ seq: applied.signed?.seq }, 'desired document already applied: nothing to do');
       return;
     }
     if (!trust) return;
-    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq, now: this.now() });
+    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, floor: (signers) => this.store.floor(signers), now: this.now() });
     if (!v.ok) {
+      this.refusedPayload = v.code === 'TRUST_EXPIRED' ? payload : null;
       this.store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.now().toISOString() });
       this.d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
       this.outbox.kick();
       this.stateChanged();
       return;
     }
-    this.store.setApplied(v.body.seq, doc);
+    this.refusedPayload = null;
+    this.store.setApplied(v.body.seq, doc, v.signers);
     this.stateChanged();
     this.applyDesired(v.body);
   }
@@ -298,24 +306,16 @@ export class SyncClient {
   }
 
   private onTrust(payload: Buffer): void {
-    const current = this.d.trust.get();
-    if (!current) return;
-    let next: TrustDocument;
-    try {
-      next = JSON.parse(payload.toString('utf8')) as TrustDocument;
-    } catch {
-      return;
-    }
-    if (!next?.signed || typeof next.signed.version !== 'number' || next.signed.version <= current.signed.version) return;
-    try {
-      verifyTrustRotation(current.signed, next, { now: this.now() });
-      this.d.trust.put(next, next.signed.version);
-      this.d.emit({ kind: 'trust_rotated', message: `trust rotated from version ${current.signed.version} to ${next.signed.version}` });
-    } catch (err) {
-      const e = toAppError(err);
-      this.d.emit({ kind: 'trust_refused', code: e.code, message: `trust version ${next.signed.version} refused: ${e.message}` });
-    }
+    const before = this.d.trust.get()?.signed.version;
+    const version = onTrustDocument(payload, { trust: this.d.trust, store: this.store, emit: this.d.emit, now: this.now() });
+    if (version === null) return;
     this.outbox.kick();
     this.stateChanged();
+    // A document refused only because the trust had expired is taken again under the fresh trust.
+    const again = this.refusedPayload;
+    if (again && version !== before) {
+      this.refusedPayload = null;
+      this.onDesired(again);
+    }
   }
 }

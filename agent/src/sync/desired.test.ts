@@ -46,3 +46,22 @@ test('clock skew within the allowance is tolerated', () => {
   assert.equal(check(signEnvelope(body({ issued: '2026-11-28T12:03:00Z' }), [hub])).ok, true);
   assert.equal(check(signEnvelope(body({ issued: '2026-11-28T12:30:00Z' }), [hub])).ok, false);
 });
+
+test('the seq floor belongs to the signing key: a new hub key starts at 0, a removed key is refused whatever its seq', () => {
+  const hub2 = generateKeyPair('hub', 'hub2');
+  const floors: Record<string, number> = { [hub.keyId]: 2 ** 52 };
+  const floor = (signers: string[]) => Math.max(0, ...signers.map((k) => floors[k] ?? 0));
+  const rotated: TrustBody = createTrustBody({ version: 2, expires: '2030-01-01T00:00:00Z', root: [root], release: [release], hub: [hub2] });
+  // Before the rotation the stolen key's floor refuses the hub's ordinary numbering.
+  const before = checkDesired(signEnvelope(body({ seq: 9 }), [hub]), { trust, deviceId: 'dev-1', floor, now });
+  assert.equal(before.ok, false);
+  if (!before.ok) assert.match(before.message, /seq 9 is not above the last applied seq 4503599627370496 of hub key/);
+  // After it, the new key's first document is accepted and reports who signed it.
+  const next = checkDesired(signEnvelope(body({ seq: 9 }), [hub2]), { trust: rotated, deviceId: 'dev-1', floor, now });
+  assert.equal(next.ok, true);
+  if (next.ok) assert.deepEqual(next.signers, [hub2.keyId]);
+  // The removed key cannot sign any seq, however high.
+  const stolen = checkDesired(signEnvelope(body({ seq: 2 ** 53 - 1 }), [hub]), { trust: rotated, deviceId: 'dev-1', floor, now });
+  assert.equal(stolen.ok, false);
+  if (!stolen.ok) assert.equal(stolen.code, 'THRESHOLD_NOT_MET');
+});

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../agent.js';
 import { openDb } from '../store/db.js';
-import { SyncStore, syncMigration } from './sync-store.js';
+import { SyncStore, seqFloorsMigration, syncMigration } from './sync-store.js';
 
 function tempDb(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-syncstore-'));
@@ -79,3 +79,36 @@ test('works as a numbered agent migration too (id 200)', (t) => {
   }
 });
 
+
+test('an agent.db written before per-key floors opens: its one floor becomes the floor of the key that signed the applied document', (t) => {
+  const path = tempDb(t);
+  const doc = { signed: { seq: 12, deviceId: 'dev-1', models: [] }, signatures: [{ keyId: 'hubkey-a', alg: 'ed25519', sig: 's' }] };
+  {
+    // What the previous agent wrote: migrations up to 200, one lastAppliedSeq.
+    const db = openDb(path, AGENT_MIGRATIONS.filter((m) => m.id !== seqFloorsMigration.id));
+    db.prepare("INSERT INTO sync_kv (key, value) VALUES ('lastAppliedSeq', '12'), ('desired', ?)").run(JSON.stringify(doc));
+    db.prepare("INSERT INTO blocked_versions (name, version, until_seq, reason) VALUES ('m', '2.0.0', 12, 'POLICY_BREACH')").run();
+    db.close();
+  }
+  const db = openDb(path, AGENT_MIGRATIONS);
+  try {
+    const ids = (db.prepare('SELECT id FROM migrations ORDER BY id').all() as Array<{ id: number }>).map((r) => r.id);
+    assert.ok(ids.includes(201));
+    const s = new SyncStore(db);
+    assert.equal(s.lastAppliedSeq(), 12);
+    assert.deepEqual(s.floors(), { 'hubkey-a': 12 });
+    assert.equal(s.floor(['hubkey-a']), 12);
+    assert.equal(s.floor(['hubkey-b']), 0, 'another key has its own seq space');
+    // Applying under a new key records its floor and never lowers another's.
+    s.setApplied(3, { signed: { seq: 3 } }, ['hubkey-b']);
+    assert.deepEqual(s.floors(), { 'hubkey-a': 12, 'hubkey-b': 3 });
+    s.setApplied(2, { signed: { seq: 2 } }, ['hubkey-a']);
+    assert.equal(s.floor(['hubkey-a']), 12, 'a floor only rises');
+    // A new seq space lifts blocks measured in the old one at the next document.
+    assert.equal(s.blocked('m', '2.0.0', 5), 'POLICY_BREACH');
+    s.newSeqSpace();
+    assert.equal(s.blocked('m', '2.0.0', 5), undefined);
+  } finally {
+    db.close();
+  }
+});

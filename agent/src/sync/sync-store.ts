@@ -1,6 +1,6 @@
-// Durable sync state in agent.db: the last applied desired seq and document, the last refusal,
-// partial downloads (resume after a kill), and versions rolled back locally (not retried until a
-// newer desired document asks).
+// Durable sync state in agent.db: the last applied desired seq and document, the seq floor of each
+// hub key (docs/operations.md "A stolen hub key"), the last refusal, partial downloads (resume after
+// a kill), and versions rolled back locally (not retried until a newer desired document asks).
 import type { Db } from '../store/db.js';
 import type { DownloadRecord, DownloadStore } from './downloader.js';
 
@@ -13,11 +13,35 @@ CREATE TABLE IF NOT EXISTS blocked_versions (name TEXT NOT NULL, version TEXT NO
 /** Agent migration 200 (ids 200-299 are sync's). */
 export const syncMigration = { id: 200, name: 'sync state, downloads, blocked versions', up(db: Db): void { db.exec(SYNC_SQL); } };
 
+const FLOORS_SQL = 'CREATE TABLE IF NOT EXISTS seq_floors (key_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)';
+
+/**
+ * Agent migration 201: the seq floor per hub key. A database written before it had one floor
+ * (sync_kv lastAppliedSeq); it becomes the floor of the keys that signed the applied document.
+ */
+export const seqFloorsMigration = {
+  id: 201,
+  name: 'desired seq floor per hub key',
+  up(db: Db): void {
+    db.exec(SYNC_SQL);
+    db.exec(FLOORS_SQL);
+    const kv = (key: string) => (db.prepare('SELECT value FROM sync_kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    const seq = Number(kv('lastAppliedSeq') ?? 0);
+    const doc = kv('desired');
+    if (!doc || !(seq > 0)) return;
+    const sigs = (JSON.parse(doc) as { signatures?: Array<{ keyId?: unknown }> }).signatures ?? [];
+    for (const s of sigs) {
+      if (typeof s.keyId === 'string') db.prepare('INSERT OR IGNORE INTO seq_floors (key_id, seq) VALUES (?, ?)').run(s.keyId, seq);
+    }
+  },
+};
+
 export interface Refusal { seq: number; code: string; message: string; at: string }
 
 export class SyncStore implements DownloadStore {
   constructor(private readonly db: Db) {
     db.exec(SYNC_SQL);
+    db.exec(FLOORS_SQL);
   }
 
   private getKv(key: string): string | undefined {
@@ -32,12 +56,40 @@ export class SyncStore implements DownloadStore {
     return Number(this.getKv('lastAppliedSeq') ?? 0);
   }
 
-  /** Records the accepted document and its seq in one transaction. */
-  setApplied(seq: number, doc: unknown): void {
+  /** The highest seq applied under any of `keyIds` (0 for a key that never signed an applied document). */
+  floor(keyIds: string[]): number {
+    let max = 0;
+    for (const k of keyIds) {
+      const r = this.db.prepare('SELECT seq FROM seq_floors WHERE key_id = ?').get(k) as { seq: number } | undefined;
+      if (r && r.seq > max) max = r.seq;
+    }
+    return max;
+  }
+
+  /** Every key's floor (status and tests). */
+  floors(): Record<string, number> {
+    const rows = this.db.prepare('SELECT key_id, seq FROM seq_floors ORDER BY key_id').all() as Array<{ key_id: string; seq: number }>;
+    return Object.fromEntries(rows.map((r) => [r.key_id, r.seq]));
+  }
+
+  /** Records the accepted document, its seq and the floor of the keys that signed it in one transaction. */
+  setApplied(seq: number, doc: unknown, signers: string[] = []): void {
     this.db.transaction(() => {
       this.setKv('lastAppliedSeq', String(seq));
       this.setKv('desired', JSON.stringify(doc));
+      for (const k of signers) {
+        this.db.prepare('INSERT INTO seq_floors (key_id, seq) VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET seq = MAX(seq, excluded.seq)').run(k, seq);
+      }
     })();
+  }
+
+  /**
+   * A trust rotation changed the hub keys: a new seq space begins. Blocks of locally rolled-back
+   * versions were measured in the old space's seqs (maybe a stolen key's 2^52), so they lift at the
+   * next document instead of holding until the new key's seqs catch up.
+   */
+  newSeqSpace(): void {
+    this.db.prepare('UPDATE blocked_versions SET until_seq = 0').run();
   }
 
   appliedDocument(): unknown {

@@ -66,7 +66,7 @@ test('renderFleet: one row per device with deployment progress and totals', () =
       { deviceId: 'edge-1', tags: { ring: 'canary' }, online: true, version: '1.0.0', deployment: { id: 2, version: '2.0.0', status: 'downloading', progress: 0.4, reason: null }, served: 10, hubWindows: 1, hubPredictions: 8 },
       { deviceId: 'edge-2', tags: {}, online: false, version: null, deployment: null, served: null, hubWindows: 0, hubPredictions: 0 },
     ],
-    deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, rolled_back: 0, superseded: 0 } }],
+    deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0 } }],
   };
   const text = renderFleet(s);
   assert.match(text, /^DEVICE\s+TAGS\s+ONLINE\s+VERSION\s+DEPLOYMENT\s+SERVED\s+HUB WINDOWS\s+HUB PREDICTIONS$/m);

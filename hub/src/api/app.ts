@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
-  app.get('/api/v1/health', (c) => c.json({ ok: true }));
+  // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.
+  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString() }));
 
   for (const r of routes) {
     const limit = bodyLimit(r, deps.maxBundleBytes);

@@ -68,6 +68,7 @@ test('enrollment: a taken id is a 409 and costs no use; bad facts name the field
     const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 2 } });
     const { token, id } = (await t.json()) as { token: string; id: string };
     assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token, deviceId: 'x', facts: FACTS } })).status, 201);
+    h.store.devices.markSeen('x', true, new Date()); // it connected: the id is no longer the enrollment's to re-run
     const dup = await h.req('POST', '/api/v1/enroll', { token: null, json: { token, deviceId: 'x', facts: FACTS } });
     assert.equal(dup.status, 409);
     assert.equal(h.store.enrollment.get(id).uses, 1);
@@ -77,6 +78,47 @@ test('enrollment: a taken id is a 409 and costs no use; bad facts name the field
     const notJson = await h.req('POST', '/api/v1/enroll', { token: null, body: '{nope', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);
     assert.match(((await notJson.json()) as { error: { message: string } }).error.message, /not JSON/);
+  } finally {
+    h.close();
+  }
+});
+
+test('enrollment: a re-run with the same id and token for a device that never connected gets a new secret and takes no use', async () => {
+  const h = makeHarness();
+  try {
+    const mk = async () => (await (await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 1, tags: { site: 'a' } } })).json()) as { token: string; id: string };
+    const tok = await mk();
+    const first = parseWire(DeviceCredentials, await (await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId: 'late', facts: FACTS } })).json(), 'credentials');
+    // The box failed after this (say its trust check); it runs the same command again.
+    const again = await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId: 'late', facts: FACTS } });
+    assert.equal(again.status, 201, await again.clone().text());
+    const creds = parseWire(DeviceCredentials, await again.json(), 'credentials');
+    assert.equal(creds.deviceId, 'late');
+    assert.equal(await h.store.devices.authenticate('late', creds.secret), 'ok');
+    assert.equal(await h.store.devices.authenticate('late', first.secret), 'bad_secret', 'the first secret is replaced');
+    assert.equal(h.store.enrollment.get(tok.id).uses, 1, 'no second use taken');
+    assert.deepEqual(h.store.devices.get('late').tags, { site: 'a' });
+    const audit = h.store.audit.query({ action: 'device.enroll', target: 'late' });
+    assert.equal(audit.length, 2);
+    assert.match(JSON.stringify(audit[1]!.details), /never connected/);
+    // Another token cannot take the id over; nor can the same token once the device has connected.
+    const other = await mk();
+    assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token: other.token, deviceId: 'late', facts: FACTS } })).status, 409);
+    h.store.devices.markSeen('late', true, new Date());
+    assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId: 'late', facts: FACTS } })).status, 401);
+  } finally {
+    h.close();
+  }
+});
+
+test('health carries the hub clock (enroll compares the box clock with it)', async () => {
+  const h = makeHarness();
+  try {
+    const r = await h.req('GET', '/api/v1/health', { token: null });
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as { ok: boolean; time: string };
+    assert.equal(body.ok, true);
+    assert.equal(body.time, h.clock.now().toISOString());
   } finally {
     h.close();
   }

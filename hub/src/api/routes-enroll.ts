@@ -50,6 +50,32 @@ export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, is
   }
 }
 
+/**
+ * A re-run of an enrollment that failed on the device after the hub created it (docs/operations.md
+ * "Clocks that are wrong"): the same id with the same token, for a device that token enrolled and
+ * that never connected nor reported, gets a fresh secret without taking another use of the token.
+ * Anything else with a taken id is left to the CONFLICT of a new enrollment.
+ */
+function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceFacts): Issued | undefined {
+  const secret = randomSecret();
+  const done = transact(deps, () => {
+    if (!deps.store.devices.exists(deviceId)) return false;
+    const dev = deps.store.devices.get(deviceId);
+    if (dev.revoked || dev.lastSeen !== null || dev.reported !== null) return false;
+    const t = deps.store.enrollment.check(token, deps.clock.now());
+    const actorName = `enrollment-token:${t.id}`;
+    if (deps.store.audit.query({ action: 'device.enroll', target: deviceId, actor: actorName, limit: 1 }).length === 0) return false;
+    deps.store.devices.rotateSecret(deviceId, secret);
+    deps.store.audit.append({
+      actor: actorName, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
+      details: { facts, tags: t.tags, proposedId: deviceId, rerun: 'the device never connected after its first enrollment; new secret, no use taken' },
+    });
+    return true;
+  });
+  if (!done) return undefined;
+  return { creds: { schema: CREDENTIALS_SCHEMA, deviceId, secret, brokers: deps.brokers(), trust: deps.trust() }, docs: [] };
+}
+
 export const enrollRoutes: RouteDef[] = [
   {
     method: 'post', path: '/enrollment-tokens', access: 'operator', status: 201,
@@ -82,6 +108,11 @@ export const enrollRoutes: RouteDef[] = [
     body: EnrollRequest, response: DeviceCredentials,
     async handler(c, deps) {
       const b = await jsonBody(c, EnrollRequest, 'enrollment request');
+      const rerun = b.deviceId ? reenroll(deps, b.deviceId, b.token, b.facts) : undefined;
+      if (rerun) {
+        await deliverNewDevice(c, deps, 'device.enroll', rerun);
+        return rerun.creds;
+      }
       let tokenId = '';
       let tags: Tags = {};
       // The token's use is taken in the same transaction as the device is created, so a refused id costs no use.

@@ -45,7 +45,7 @@ export const syncRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/deployments/:id', access: 'viewer',
-    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, failed, rolled_back, superseded)',
+    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, failed, refused, rolled_back, superseded)',
     response: Deployment,
     async handler(c, deps) {
       return sync(deps).deployments.get(deploymentId(param(c, 'id')));

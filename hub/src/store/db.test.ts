@@ -30,6 +30,7 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
       const d = store.devices.get('old-1');
       assert.deepEqual(d.tags, { site: 'x' });
       assert.equal(d.online, false);
+      assert.equal(d.clock, null, 'no clock offset measured yet (migration 4)');
       assert.equal(await store.devices.authenticate('old-1', 's3cret-s3cret-s3cret'), 'ok');
       const mode = (f: string) => statSync(join(dir, f)).mode & 0o777;
       assert.equal(mode('.'), 0o700);
@@ -61,6 +62,27 @@ test('a hub.db newer than this hub is refused with a clear message', () => {
     db.close();
     const latest = Math.max(...MIGRATIONS.map((m) => m.version));
     assert.throws(() => Store.open(dir, MIGRATIONS), new RegExp(`schema version 99 but this hub knows only up to ${latest}:`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a hub.db written by the hub before clock offsets (versions 1-3) opens with its devices and deployments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
+  try {
+    const old = openDb(join(dir, 'hub.db'), MIGRATIONS.filter((m) => m.version <= 3));
+    old.prepare("INSERT INTO devices (id, secret_hash, tags, created_at, last_seen, online) VALUES ('d-3', ?, '{}', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z', 1)").run(hashSecret('s3cret-s3cret-s3cret'));
+    old.close();
+    const store = Store.open(dir, MIGRATIONS);
+    try {
+      assert.equal(schemaVersion(store.db), 5);
+      const d = store.devices.get('d-3');
+      assert.deepEqual([d.lastSeen, d.online, d.clock], ['2026-01-02T00:00:00.000Z', true, null]);
+      store.db.prepare("UPDATE devices SET clock_offset_ms = 1500, clock_offset_at = '2026-01-03T00:00:00.000Z' WHERE id = 'd-3'").run();
+      assert.deepEqual(store.devices.get('d-3').clock, { offsetMs: 1500, measuredAt: '2026-01-03T00:00:00.000Z', shiftedWindows: 0 });
+    } finally {
+      store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -26,6 +26,12 @@ export class DesiredRepo {
     })();
   }
 
+  /** The stored document with this seq (the one a device refused), if the hub issued it. */
+  bySeq(deviceId: string, seq: number): DesiredDocument | undefined {
+    const r = this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? AND seq = ?').get(deviceId, seq) as { document: string } | undefined;
+    return r ? (JSON.parse(r.document) as DesiredDocument) : undefined;
+  }
+
   latest(deviceId: string): DesiredDocument | undefined {
     const r = (this.latestStmt ??= this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1')).get(deviceId) as
       | { document: string }

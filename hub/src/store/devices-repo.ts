@@ -19,6 +19,10 @@ interface Row {
   last_seen: string | null;
   online: number;
   reported: string | null;
+  /** Hub.db migration 4 (hub/src/sync/clock-offset.ts); absent in a store opened without it. */
+  clock_offset_ms?: number | null;
+  clock_offset_at?: string | null;
+  clock_shifted_windows?: number;
 }
 
 type Stmt = Database.Statement<unknown[]>;
@@ -162,6 +166,7 @@ export class DevicesRepo implements DeviceAuthPort {
       created: r.created_at,
       models: withPreflight(models, r.reported),
       reported: reportedSummary(r.reported),
+      clock: r.clock_offset_ms != null && r.clock_offset_at ? { offsetMs: r.clock_offset_ms, measuredAt: r.clock_offset_at, shiftedWindows: r.clock_shifted_windows ?? 0 } : null,
     };
   }
 }
@@ -180,5 +185,5 @@ function withPreflight(models: DeviceInfo['models'], json: string | null): Devic
 function reportedSummary(json: string | null): DeviceInfo['reported'] {
   if (!json) return null;
   const st = JSON.parse(json) as ReportedState;
-  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null };
+  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}) };
 }

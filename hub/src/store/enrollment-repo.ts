@@ -40,12 +40,22 @@ export class EnrollmentRepo {
   }
 
   /** Takes one use of the token or throws UNAUTHENTICATED saying why (unknown, expired, used up). */
-  consume(token: string, at: Date): EnrollmentTokenInfo {
+  /** The token's info if it is known and not expired, without taking a use (a re-run of an enrollment). */
+  check(token: string, at: Date): EnrollmentTokenInfo {
+    return this.get(this.valid(token, at).id);
+  }
+
+  private valid(token: string, at: Date): Row {
     const r = this.db.prepare('SELECT * FROM enrollment_tokens WHERE token_hash = ?').get(hashToken(token)) as Row | undefined;
     if (!r) throw new AppError('UNAUTHENTICATED', 'enrollment token not recognised: ask an operator for a valid one (edgefleet enroll-token create)');
     if (Date.parse(r.expires_at) <= at.getTime()) {
       throw new AppError('UNAUTHENTICATED', `enrollment token ${r.id} expired at ${r.expires_at}: ask an operator for a new one`);
     }
+    return r;
+  }
+
+  consume(token: string, at: Date): EnrollmentTokenInfo {
+    const r = this.valid(token, at);
     const res = this.db.prepare('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses').run(r.id);
     if (res.changes === 0) {
       throw new AppError('UNAUTHENTICATED', `enrollment token ${r.id} is used up (${r.max_uses} of ${r.max_uses} uses): ask an operator for a new one`);

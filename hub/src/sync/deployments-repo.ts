@@ -28,7 +28,7 @@ export interface EffectiveModel {
   previous: string | undefined;
 }
 
-const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, rolled_back: 0, superseded: 0 });
+const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0 });
 
 export class DeploymentsRepo {
   constructor(private readonly db: Db) {}

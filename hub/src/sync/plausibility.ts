@@ -14,6 +14,8 @@ export interface IngestLimits {
   maxSeqGap: number;
   /** The longest window (compaction merges minute windows up to days). */
   maxLengthSec: number;
+  /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
+  clockSkewMs?: number;
 }
 
 export const DEFAULT_INGEST_LIMITS: IngestLimits = {

@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import { DeploymentsRepo, targetMatches } from './deployments-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
 import { IngestGuard } from './ingest-guard.js';
+import { ClockOffsets } from './clock-offset.js';
 import type { IngestLimits } from './plausibility.js';
 
 export interface FleetSyncOptions {
@@ -54,7 +55,6 @@ const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'acti
   activating: 'activating',
   activated: 'active',
   install_failed: 'failed',
-  desired_refused: 'failed',
   rolled_back: 'rolled_back',
   policy_breach: 'rolled_back',
 };
@@ -63,6 +63,7 @@ export class FleetSync {
   readonly deployments: DeploymentsRepo;
   readonly telemetry: TelemetryRepo;
   readonly guard: IngestGuard;
+  readonly clocks: ClockOffsets;
   private readonly opts: FleetSyncOptions;
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
@@ -74,6 +75,7 @@ export class FleetSync {
     this.telemetry = new TelemetryRepo(deps.store.db);
     this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.ingest });
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
+    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.ingest?.clockSkewMs });
   }
 
   async start(): Promise<void> {
@@ -82,6 +84,9 @@ export class FleetSync {
       link.on('telemetry', (id, m) => this.onTelemetry(id, m)),
       link.on('events', (id, m) => this.onEvents(id, m)),
       link.on('state', (id, m) => this.onState(id, m)),
+      link.on('presence', (id, m) => {
+        if (m.online) this.clocks.record(id, m.at, this.deps.clock.now());
+      }),
       link.onDisconnect((id) => {
         this.seenAt.delete(id);
       }),
@@ -245,16 +250,20 @@ export class FleetSync {
   async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, m.windows, now), now);
+    this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now);
     await this.ack(deviceId, m.windows.map((w) => w.seq));
   }
 
   async onEvents(deviceId: string, m: EventBatch): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    const events = this.guard.events(deviceId, m.events, now);
+    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events), now);
     this.telemetry.putEvents(deviceId, events, now);
     for (const e of events) {
+      if (e.kind === 'desired_refused') {
+        this.refused(deviceId, e, now);
+        continue;
+      }
       const status = STATUS_BY_EVENT[e.kind];
       if (!status || !e.model || !e.version) continue;
       const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
@@ -264,10 +273,26 @@ export class FleetSync {
     await this.ack(deviceId, m.events.map((e) => e.seq));
   }
 
+  /**
+   * A refused desired document names no model: its seq finds the document the hub issued, and each
+   * model in it is `refused` with the reason on the device's row (docs/hub.md "Deployments"). A seq
+   * the hub never issued (a stolen key's document) changes no deployment.
+   */
+  private refused(deviceId: string, e: DeviceEvent, now: Date): void {
+    const seq = e.data?.['seq'];
+    if (typeof seq !== 'number') return;
+    const doc = this.deps.store.desired.bySeq(deviceId, seq);
+    if (!doc) return;
+    for (const m of doc.signed.models) {
+      this.deployments.setStatus(deviceId, m.name, m.version, 'refused', now, { progress: null, reason: `${e.code ?? e.kind}: ${e.message}` });
+    }
+  }
+
   onState(deviceId: string, m: ReportedState): void {
     this.guard.invalidate(deviceId); // installed versions may have changed
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
+    this.clocks.record(deviceId, m.at, now);
     for (const model of m.models) {
       if (model.active) this.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
     }

@@ -103,8 +103,16 @@ export const DeviceInfo = z.object({
       agentVersion: z.string(),
       lastAppliedSeq: z.number().int().nonnegative(),
       refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
+      /** The device's trust expiry as it reported it (older agents do not). */
+      trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),
     })
     .nullable(),
+  /**
+   * The device's clock against the hub's (from its presence and state): offset = device time − hub
+   * receive time, when it was measured, and how many windows the hub placed by its own clock because
+   * the offset was past its threshold (docs/operations.md "Clocks that are wrong"). Null: never measured.
+   */
+  clock: z.object({ offsetMs: z.number().int(), measuredAt: IsoTime, shiftedWindows: z.number().int().nonnegative() }).nullable().optional(),
   /** Reports the hub acked but refused as implausible since it started (hub/src/sync/plausibility.ts), by reason. */
   ingestRefused: z
     .object({

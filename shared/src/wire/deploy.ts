@@ -21,7 +21,8 @@ export const DeploymentCreate = z.object({
 });
 export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
 
-export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'rolled_back', 'superseded']);
+/** `refused`: the device refused the desired document (expired, issued in the future, ...) and keeps its version; not a success. */
+export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded']);
 export type DeploymentDeviceStatus = z.infer<typeof DeploymentDeviceStatus>;
 
 export const DeploymentDevice = z.object({

@@ -63,6 +63,8 @@ export const ReportedState = z.object({
   agentVersion: SemVer,
   lastAppliedSeq: Count,
   trustVersion: Count,
+  /** When the box's trust expires, and whether it has (past the skew allowance): then installs and desired documents are refused until fresh trust arrives. */
+  trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),
   models: z.array(ReportedModel),
   /** Why the last desired document was refused, if it was. */
   refusal: z.object({ seq: Count, code: z.string(), message: z.string(), at: IsoTime }).optional(),

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
-import { countsLine, progressBar, targetFrom } from './remote-deploy.js';
+import { SETTLED, countsLine, progressBar, targetFrom } from './remote-deploy.js';
 
 test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
   assert.deepEqual(targetFrom('a, b', [], false), { devices: ['a', 'b'] });
@@ -26,6 +26,10 @@ test('progressBar and countsLine', () => {
   assert.equal(progressBar({ status: 'pending', progress: null }, 4), '[----]   0%');
   assert.equal(countsLine({ pending: 1, active: 2, failed: 0, rolled_back: 1 }), '1 pending, 2 active, 1 rolled back');
   assert.equal(countsLine({}), 'no devices');
+  // A device that refused the document is settled (--watch stops) and counted apart from active.
+  assert.equal(countsLine({ active: 2, refused: 1 }), '2 active, 1 refused');
+  assert.equal(progressBar({ status: 'refused', progress: null }, 4), '[----]   0%');
+  assert.ok(SETTLED.has('refused'));
 });
 
 test('deploy and deployments ls/show/--watch against a running hub', async () => {

@@ -10,9 +10,9 @@ import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
 /** Statuses after which a device's part of a deployment no longer changes by itself. */
-export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'rolled_back', 'superseded']);
+export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded']);
 
-const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'active', 'failed', 'rolled_back', 'superseded'];
+const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
 
 function parseTargetTags(list: string[]): Record<string, string> {
   const tags: Record<string, string> = {};
@@ -152,7 +152,7 @@ async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs:
 export const deploymentsShow: Command = {
   summary: "Show a deployment's devices with status and progress (--watch: live until settled)",
   usage: 'ID [--watch] [--json]',
-  details: '--watch redraws every second until every device is active, failed, rolled back or superseded (or Ctrl-C).\n'
+  details: '--watch redraws every second until every device is active, failed, refused, rolled back or superseded (or Ctrl-C).\n'
     + 'With --json and --watch, the final state is printed once settled.',
   positionals: [{ name: 'ID', description: 'deployment id (edgefleet deployments ls)', required: true }],
   options: {

@@ -21,12 +21,22 @@ function parseTags(list: string[]): Record<string, string> {
 const print = (ctx: { stdout: { write(s: string): unknown } }, json: boolean, value: unknown, text: () => string) =>
   ctx.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
+/** The device's clock against the hub's: "-" unmeasured, "+400d" ahead, "-3m" behind, "ok" within a second. */
+export function clockCell(c: DeviceInfo['clock']): string {
+  if (!c) return '-';
+  const a = Math.abs(c.offsetMs);
+  if (a < 1000) return 'ok';
+  const sign = c.offsetMs > 0 ? '+' : '-';
+  const amount = a >= 86_400_000 ? `${Math.round(a / 86_400_000)}d` : a >= 3_600_000 ? `${Math.round(a / 3_600_000)}h` : a >= 60_000 ? `${Math.round(a / 60_000)}m` : `${Math.round(a / 1000)}s`;
+  return `${sign}${amount}`;
+}
+
 export const devicesLs: Command = {
   summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ devices: DeviceInfo[] }>('GET', '/devices');
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
-      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(','),
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
+      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(','),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
     ])));
     return 0;

@@ -1,0 +1,128 @@
+// Wrong clocks and refused documents on the hub (issue 16 item 2), on a real Store, the embedded aedes
+// broker on 127.0.0.1:0 and mqtt.js device clients whose messages carry a device clock we choose
+// (a box 400 days ahead). The hub clock is a ManualClock.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
+import { PRESENCE_SCHEMA, deviceTopic, emptyLatency, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
+import { Registry } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { waitFor } from '@edgefleet/examples';
+import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
+import { ManualClock } from '../testing/harness.js';
+import { FleetSync } from './service.js';
+
+const DAY = 86_400_000;
+let root: string;
+let keys: Keys;
+let trust: TrustBody;
+const bundles: BundleResult[] = [];
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ef-clocks-'));
+  keys = makeKeys(join(root, 'keys'));
+  trust = makeTrust(root, keys).body;
+  bundles.push(await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: '1.0.0' }));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function startHub(t: { after(fn: () => Promise<void>): void }) {
+  const store = Store.open(join(root, `hub-${Math.random().toString(36).slice(2)}`), HUB_MIGRATIONS);
+  const clock = new ManualClock();
+  const registry = new Registry(store, async (path) => {
+    const v = await verifyBundle(path, trust);
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  });
+  for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
+  });
+  await link.start();
+  const logger = new RecordingLogger();
+  const sync = new FleetSync({ store, link, hubKey: keys.hub, clock, logger });
+  await sync.start();
+  const clients: MqttClient[] = [];
+  t.after(async () => {
+    for (const c of clients) await c.endAsync(true);
+    await sync.stop();
+    await link.stop();
+    store.close();
+  });
+  const device = async (id: string) => {
+    store.devices.create(id, `secret-${id}`, {}, null, clock.now());
+    const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
+    clients.push(c);
+    const got = collect(c);
+    await c.subscribeAsync([deviceTopic(id, 'ack')], { qos: 1 });
+    const acks = () => got.filter((m) => m.topic === deviceTopic(id, 'ack')).length;
+    const send = async (kind: 'events' | 'telemetry', body: unknown) => {
+      const n = acks();
+      await c.publishAsync(deviceTopic(id, kind), JSON.stringify(body), { qos: 1 });
+      await waitFor(`ack for ${id}`, () => acks() === n + 1 || undefined);
+    };
+    return { c, send };
+  };
+  return { store, clock, logger, sync, device };
+}
+
+describe('a device that refuses a desired document', () => {
+  it('shows refused with the reason on its deployment row, counted apart from active', async (t) => {
+    const h = await startHub(t);
+    const d = await h.device('r-1');
+    const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['r-1'] }, reason: 'x' }, 'op');
+    const seq = h.store.desired.latest('r-1')!.signed.seq;
+    const refusal = { seq: 1, at: h.clock.now().toISOString(), kind: 'desired_refused', code: 'DOCUMENT_EXPIRED', message: `desired-state document seq ${seq} is issued in the future`, data: { seq } };
+    await d.send('events', { schema: 'edgefleet.events/v1', deviceId: 'r-1', events: [refusal] });
+    const row = h.sync.deployments.get(dep.id).devices[0]!;
+    assert.deepEqual([row.status, row.reason], ['refused', `DOCUMENT_EXPIRED: desired-state document seq ${seq} is issued in the future`]);
+    assert.deepEqual([h.sync.deployments.get(dep.id).counts.refused, h.sync.deployments.get(dep.id).counts.active], [1, 0]);
+    // A refusal of a seq the hub never issued (a stolen key's document) changes no deployment.
+    await d.send('events', { schema: 'edgefleet.events/v1', deviceId: 'r-1', events: [{ ...refusal, seq: 2, data: { seq: 2 ** 52 } }] });
+    assert.equal(h.sync.deployments.get(dep.id).devices[0]!.status, 'refused');
+  });
+});
+
+describe('a device whose clock is 400 days ahead', () => {
+  it('has its offset recorded and shown, a warning logged once, and its windows placed by the hub clock', async (t) => {
+    const h = await startHub(t);
+    const d = await h.device('c-1');
+    await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['c-1'] }, reason: 'x' }, 'op');
+    assert.equal(h.store.devices.get('c-1').clock, null, 'never measured');
+    const deviceNow = () => new Date(h.clock.now().getTime() + 400 * DAY);
+    await d.c.publishAsync(deviceTopic('c-1', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: deviceNow().toISOString() }), { qos: 1, retain: true });
+    await waitFor('offset recorded', () => h.store.devices.get('c-1').clock !== null || undefined);
+    assert.deepEqual(h.store.devices.get('c-1').clock, { offsetMs: 400 * DAY, measuredAt: h.clock.now().toISOString(), shiftedWindows: 0 });
+    const warns = () => h.logger.lines.filter((l) => l.level === 'warn' && /device clock is 400 days ahead of the hub's/.test(l.msg ?? ''));
+    assert.equal(warns().length, 1);
+
+    // A window the box stamped with its own clock (in 2027) is stored at the hub's time, not refused.
+    const latency = emptyLatency();
+    latency.counts[3] = 5;
+    const start = new Date(Math.floor(deviceNow().getTime() / 60_000) * 60_000 - 60_000).toISOString();
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 1, model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
+    const stored = h.sync.telemetry.windows({ deviceId: 'c-1' });
+    assert.equal(stored.length, 1, JSON.stringify(h.sync.guard.refusals('c-1')));
+    assert.equal(stored[0]!.start, new Date(Date.parse(start) - 400 * DAY).toISOString());
+    assert.ok(Math.abs(Date.parse(stored[0]!.start) - h.clock.now().getTime()) <= 120_000, 'placed within the last minutes of the hub clock');
+    assert.equal(h.store.devices.get('c-1').clock?.shiftedWindows, 1);
+
+    // Still off a little later: no second warning. Fixed: offset back near 0, windows kept as stamped.
+    h.clock.advance(60_000);
+    await d.c.publishAsync(deviceTopic('c-1', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: deviceNow().toISOString() }), { qos: 1, retain: true });
+    await waitFor('second measurement', () => h.store.devices.get('c-1').clock?.measuredAt === h.clock.now().toISOString() || undefined);
+    assert.equal(warns().length, 1);
+    const fixed = new Date(h.clock.now().getTime() + 1500).toISOString();
+    await d.c.publishAsync(deviceTopic('c-1', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: fixed }), { qos: 1, retain: true });
+    await waitFor('offset after the clock was fixed', () => h.store.devices.get('c-1').clock?.offsetMs === 1500 || undefined);
+    const start2 = new Date(Math.floor(h.clock.now().getTime() / 60_000) * 60_000).toISOString();
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 2, model: 'audio-energy', version: '1.0.0', start: start2, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
+    assert.equal(h.sync.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);
+  });
+});
