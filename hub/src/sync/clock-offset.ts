@@ -1,10 +1,11 @@
 // Each device's clock offset (docs/operations.md "Clocks that are wrong"): presence and reported state
 // carry the device's time; offset = device time − hub receive time, recorded per device (hub.db
-// migration 4), shown on GET /devices/{id} and `edgefleet devices ls`. Past `skewMs` the hub logs a
-// warning (once per crossing) and places that device's windows by its own clock: each window's start
+// migration 5), shown on GET /devices/{id} and `edgefleet devices ls`. Past `skewMs` the hub logs a
+// warning and appends an audit entry (once per crossing) and places that device's windows by its own clock: each window's start
 // is shifted by the measured offset and the shift is counted, instead of filing a box that is 400 days
 // ahead in the future (or refusing its windows as future_start).
 import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
+import type { AuditRecord } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -20,6 +21,9 @@ ALTER TABLE devices ADD COLUMN clock_shifted_windows INTEGER NOT NULL DEFAULT 0;
 /** Default threshold past which a device's clock is called wrong: the agent's own skew allowance, 5 min. */
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** Audit entries for one device's clock at most this often. */
+const EVENT_EVERY_MS = 10 * 60_000;
+
 /** A steady offset is written again at most this often. */
 const WRITE_EVERY_MS = 60_000;
 
@@ -31,6 +35,8 @@ export interface ClockOffsetsDeps {
   logger: LoggerPort;
   metrics?: MetricsPort | undefined;
   skewMs?: number | undefined;
+  /** Where the operator sees it (`edgefleet audit`): a crossing of the threshold, either way. */
+  audit?: { append(r: AuditRecord): number } | undefined;
 }
 
 export class ClockOffsets {
@@ -38,6 +44,8 @@ export class ClockOffsets {
   private readonly cache = new Map<string, number | null>();
   /** When each device's offset was last written, and the value: a steady clock is rewritten once a minute. */
   private readonly written = new Map<string, { at: number; offset: number }>();
+  /** When each device last got an audit entry for its clock, per direction. */
+  private readonly evented = new Map<string, number>();
 
   constructor(private readonly d: ClockOffsetsDeps) {
     this.skewMs = d.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -63,10 +71,26 @@ export class ClockOffsets {
     const wasSkewed = before !== null && Math.abs(before) > this.skewMs;
     if (Math.abs(offset) > this.skewMs && !wasSkewed) {
       this.d.metrics?.inc('edgefleet_device_clock_skewed_total', {});
-      this.d.logger.warn({ deviceId, offsetMs: offset, thresholdMs: this.skewMs }, `device clock is ${describeClockOffset(offset)} the hub's: its windows are placed by the hub's receive time`);
+      const message = `device clock is ${describeClockOffset(offset)} the hub's: its windows are placed by the hub's receive time`;
+      this.d.logger.warn({ deviceId, offsetMs: offset, thresholdMs: this.skewMs }, message);
+      this.event(deviceId, 'device.clock_skewed', message, offset, hubNow);
     } else if (wasSkewed && Math.abs(offset) <= this.skewMs) {
       this.d.logger.info({ deviceId, offsetMs: offset }, 'device clock agrees with the hub again');
+      this.event(deviceId, 'device.clock_ok', 'device clock agrees with the hub again', offset, hubNow);
     }
+  }
+
+  /** An audit entry for a crossing, at most one per device and direction every EVENT_EVERY_MS (a clock flapping at the threshold). */
+  private event(deviceId: string, action: string, reason: string, offsetMs: number, at: Date): void {
+    const key = `${deviceId} ${action}`;
+    const last = this.evented.get(key);
+    if (!this.d.audit || (last !== undefined && at.getTime() - last < EVENT_EVERY_MS && at.getTime() >= last)) return;
+    if (!this.evented.has(key) && this.evented.size >= MAX_CACHED) {
+      const oldest = this.evented.keys().next().value;
+      if (oldest !== undefined) this.evented.delete(oldest);
+    }
+    this.evented.set(key, at.getTime());
+    this.d.audit.append({ actor: 'hub', action, target: deviceId, reason, details: { offsetMs, thresholdMs: this.skewMs }, at });
   }
 
   /** The last measured offset in ms (device − hub), or null when never measured. */

@@ -121,6 +121,8 @@ describe('a device whose clock is 400 days ahead', () => {
     const fixed = new Date(h.clock.now().getTime() + 1500).toISOString();
     await d.c.publishAsync(deviceTopic('c-1', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: fixed }), { qos: 1, retain: true });
     await waitFor('offset after the clock was fixed', () => h.store.devices.get('c-1').clock?.offsetMs === 1500 || undefined);
+    const audit = h.store.audit.query({ target: 'c-1' }).map((e) => e.action);
+    assert.deepEqual(audit.filter((x) => x.startsWith('device.clock')), ['device.clock_skewed', 'device.clock_ok'], 'the operator sees both crossings in the audit log');
     const start2 = new Date(Math.floor(h.clock.now().getTime() / 60_000) * 60_000).toISOString();
     await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 2, model: 'audio-energy', version: '1.0.0', start: start2, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
     assert.equal(h.sync.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);

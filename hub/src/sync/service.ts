@@ -75,7 +75,7 @@ export class FleetSync {
     this.telemetry = new TelemetryRepo(deps.store.db);
     this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.ingest });
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
-    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.ingest?.clockSkewMs });
+    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.ingest?.clockSkewMs, audit: deps.store.audit });
   }
 
   async start(): Promise<void> {
