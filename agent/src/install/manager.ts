@@ -106,7 +106,10 @@ export class ModelManager {
           active = this.d.models.transaction(() => {
             this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
             if (pf) this.d.models.setPreflight(m.name, m.version, { ...pf, at: new Date().toISOString() });
-            return activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
+            const entry = activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
+            // With the switch, in the same transaction: a daemon that sees the switch sees why (policy/guard.ts).
+            this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate, ...(pf ? { preflight: pf } : {}) } });
+            return entry;
           });
         } catch (err) {
           await this.d.runtime.discard(loaded);
@@ -115,7 +118,6 @@ export class ModelManager {
         await this.pauseAt('install:after-commit');
         await this.adopt(loaded, activate);
         if (activate && active) this.switched({ name: m.name, version: m.version, previous: active.previous, reason: 'install' });
-        this.d.events.add({ kind: activate ? 'activated' : 'installed', model: m.name, version: m.version, message: activate ? `installed and activated ${m.name}@${m.version}` : `installed ${m.name}@${m.version} (not activated)`, data: { activated: activate, ...(pf ? { preflight: pf } : {}) } });
         this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active, preflight: pf };
       } catch (err) {
@@ -138,20 +140,25 @@ export class ModelManager {
       const loaded = await this.load(v.manifest);
       let entry: ActiveEntry;
       try {
-        entry = this.d.models.transaction(() => this.d.models.setActive(name, version));
+        // The switch and its event commit together: a daemon that sees the switch (reconcile) also
+        // sees whether it was a rollback (the policy guard watches forward switches only).
+        entry = this.d.models.transaction(() => {
+          const e = this.d.models.setActive(name, version);
+          // A rollback event names the version rolled back *from* (what the hub's deployment tracks).
+          const rolledFrom = e.previous;
+          if (reason === 'rollback' && rolledFrom) {
+            this.d.events.add({ kind: 'rolled_back', model: name, version: rolledFrom, message: `rollback: ${name} now serves ${version} instead of ${rolledFrom}`, data: { to: version } });
+          } else {
+            this.d.events.add({ kind: 'activated', model: name, version, message: `${reason}: ${name} now serves ${version} (previous ${e.previous ?? 'none'})` });
+          }
+          return e;
+        });
       } catch (err) {
         await this.d.runtime.discard(loaded);
         throw err;
       }
       await this.adopt(loaded, true);
       this.switched({ name, version, previous: entry.previous, reason });
-      // A rollback event names the version rolled back *from* (what the hub's deployment tracks).
-      const rolledFrom = entry.previous;
-      if (reason === 'rollback' && rolledFrom) {
-        this.d.events.add({ kind: 'rolled_back', model: name, version: rolledFrom, message: `rollback: ${name} now serves ${version} instead of ${rolledFrom}`, data: { to: version } });
-      } else {
-        this.d.events.add({ kind: 'activated', model: name, version, message: `${reason}: ${name} now serves ${version} (previous ${entry.previous ?? 'none'})` });
-      }
       return entry;
     });
   }
