@@ -11,7 +11,8 @@ import { Aedes, type AuthenticateError, type Client, type Connection } from 'aed
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
 import { Ingress } from './ingress.js';
-import { ConnectRateLimiter } from './rate-limit.js';
+import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
+import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
@@ -22,7 +23,11 @@ export interface EmbeddedBrokerOptions {
   /** MQTT over WebSocket (subprotocol "mqtt") on this port: same authentication, ACL and limits as TCP. */
   wsPort?: number;
   maxPayloadBytes: number;
-  connectRateLimit: { perAddressPerMinute: number };
+  /** Attempts per address, failed authentications per id and per address (docs/mqtt.md "Connection limits"). */
+  connectRateLimit: ConnectLimits;
+  /** Repeated takeovers of one device's session (docs/mqtt.md "Credentials in use twice"). */
+  takeovers?: Partial<TakeoverWatchOptions>;
+  onCredentialsInUseTwice?: (deviceId: string, info: CredentialsInUseTwice) => void;
   devices: DeviceAuthPort;
   metrics: MetricsPort;
   logger: LoggerPort;
@@ -40,6 +45,7 @@ export interface EmbeddedBrokerOptions {
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
 const PACKET_OVERHEAD = 64 * 1024;
@@ -47,10 +53,18 @@ const PACKET_OVERHEAD = 64 * 1024;
 type AedesInternals = { clients: Record<string, Client | undefined> };
 type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; packet: { length: number } };
 
+function remoteAddress(client: Client): string {
+  return (client.conn as net.Socket).remoteAddress ?? 'unknown';
+}
+
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   const { devices, metrics, logger, clock } = opts;
   const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
-  const limiter = new ConnectRateLimiter(opts.connectRateLimit.perAddressPerMinute, clock);
+  const guard = new ConnectGuard({
+    limits: opts.connectRateLimit, metrics, logger, clock,
+    ...(opts.takeovers ? { takeovers: opts.takeovers } : {}),
+    ...(opts.onCredentialsInUseTwice ? { onCredentialsInUseTwice: opts.onCredentialsInUseTwice } : {}),
+  });
   const connected = new Set<string>();
   let broker: Aedes | null = null;
   let tcp: net.Server | null = null;
@@ -104,21 +118,25 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
 
   function wire(b: Aedes): void {
     b.preConnect = (client, _packet, done) => {
-      const addr = (client.conn as net.Socket).remoteAddress ?? 'unknown';
-      if (!limiter.allow(addr)) {
-        refuse('rate_limited', { address: addr, perMinute: opts.connectRateLimit.perAddressPerMinute });
-        done(new Error(`too many connection attempts from ${addr}: at most ${opts.connectRateLimit.perAddressPerMinute} a minute`), false);
+      const addr = remoteAddress(client);
+      const why = guard.admitAddress(addr);
+      if (why) {
+        refuse('rate_limited', { address: addr, why });
+        done(new Error(why), false);
         return;
       }
       done(null, true);
     };
     b.authenticate = (client, username, password, done) => {
+      const addr = remoteAddress(client);
       if (!username || !password) {
+        guard.failed(null, addr);
         refuse('no_credentials', { clientId: client.id });
         done(authError(BAD_USERNAME_OR_PASSWORD, 'username (device id) and password (device secret) are required'), false);
         return;
       }
       if (client.id !== username) {
+        guard.failed(null, addr);
         refuse('client_id_mismatch', { clientId: client.id, username });
         done(authError(IDENTIFIER_REJECTED, `client id ${client.id} must equal the username ${username}`), false);
         return;
@@ -131,13 +149,27 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         willReason = 'invalid device id';
       }
       if (willReason) {
+        guard.failed(null, addr);
         refuse('will_refused', { deviceId: username, why: willReason });
         done(authError(NOT_AUTHORIZED, willReason), false);
         return;
       }
+      // A locked id is refused before its secret is checked: no more guesses, from any address.
+      const locked = guard.admitId(username);
+      if (locked) {
+        refuse('id_locked', { deviceId: username, address: addr });
+        done(authError(SERVER_UNAVAILABLE, locked), false);
+        return;
+      }
       devices.authenticate(username, password.toString('utf8')).then(
         (result) => {
-          if (result === 'ok') return done(null, true);
+          if (result === 'ok') {
+            // aedes closes the session's current connection for this one (a takeover).
+            const current = broker ? (broker as unknown as AedesInternals).clients[username] : undefined;
+            if (current && current !== client) guard.takeover(username, addr);
+            return done(null, true);
+          }
+          guard.failed(username, addr);
           refuse(`auth_${result}`, { deviceId: username });
           done(authError(result === 'revoked' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, `device ${username}: ${result}`), false);
         },
@@ -294,6 +326,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       return true;
     },
     connectedCount: () => connected.size,
+    credentialsInUseTwice: (deviceId) => guard.credentialsInUseTwice(deviceId),
     invalidCounts: () => ingress.invalidCounts(),
     address(): FleetLinkAddress {
       const a = tcp?.address();
