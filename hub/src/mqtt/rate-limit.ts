@@ -36,7 +36,7 @@ export class ConnectRateLimiter {
 }
 
 export interface FailureLimiterOptions {
-  /** Failures allowed per key in one minute; the next one locks the key. */
+  /** Failures per key in one minute; the one that reaches it locks the key (so at most this many secrets are checked). */
   perMinute: number;
   /** How long a locked key stays locked, from the failure that locked it. */
   coolDownMs: number;
@@ -74,7 +74,7 @@ export class FailureLimiter {
     if (!e || now - e.start >= MINUTE) e = { start: now, count: 0, lockedUntil: e?.lockedUntil ?? 0 };
     e.count++;
     let locked = false;
-    if (e.count > this.opts.perMinute && e.lockedUntil <= now) {
+    if (e.count >= this.opts.perMinute && e.lockedUntil <= now) {
       e.lockedUntil = now + this.opts.coolDownMs;
       locked = true;
     }
