@@ -7,11 +7,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { once } from 'node:events';
-import { Aedes, type AuthenticateError, type Client, type Connection } from 'aedes';
+import { Aedes, type Client, type Connection } from 'aedes';
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
-import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
+import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { Ingress } from './ingress.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
+import { installConnectHooks } from './connect-hooks.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
@@ -41,21 +42,11 @@ export interface EmbeddedBrokerOptions {
   invalidLogIntervalMs?: number;
 }
 
-// CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
-const IDENTIFIER_REJECTED = 2;
-const SERVER_UNAVAILABLE = 3;
-
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
 const PACKET_OVERHEAD = 64 * 1024;
 
 type AedesInternals = { clients: Record<string, Client | undefined> };
 type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; packet: { length: number } };
-
-function remoteAddress(client: Client): string {
-  return (client.conn as net.Socket).remoteAddress ?? 'unknown';
-}
 
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   const { devices, metrics, logger, clock } = opts;
@@ -76,10 +67,6 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   function refuse(reason: string, fields: object): void {
     metrics.inc('edgefleet_mqtt_refused_total', { reason });
     logger.warn(fields, `mqtt refused: ${reason}`);
-  }
-
-  function authError(code: number, message: string): AuthenticateError {
-    return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
   }
 
   function limitPacketSize(client: Client): void {
@@ -117,68 +104,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   }
 
   function wire(b: Aedes): void {
-    b.preConnect = (client, _packet, done) => {
-      const addr = remoteAddress(client);
-      const why = guard.admitAddress(addr);
-      if (why) {
-        refuse('rate_limited', { address: addr, why });
-        done(new Error(why), false);
-        return;
-      }
-      done(null, true);
-    };
-    b.authenticate = (client, username, password, done) => {
-      const addr = remoteAddress(client);
-      if (!username || !password) {
-        guard.failed(null, addr);
-        refuse('no_credentials', { clientId: client.id });
-        done(authError(BAD_USERNAME_OR_PASSWORD, 'username (device id) and password (device secret) are required'), false);
-        return;
-      }
-      if (client.id !== username) {
-        guard.failed(null, addr);
-        refuse('client_id_mismatch', { clientId: client.id, username });
-        done(authError(IDENTIFIER_REJECTED, `client id ${client.id} must equal the username ${username}`), false);
-        return;
-      }
-      const will = (client as unknown as { _will?: { topic: string; payload: Buffer } | null })._will;
-      let willReason: string | null;
-      try {
-        willReason = checkDeviceWill(username, will, opts.maxPayloadBytes);
-      } catch {
-        willReason = 'invalid device id';
-      }
-      if (willReason) {
-        guard.failed(null, addr);
-        refuse('will_refused', { deviceId: username, why: willReason });
-        done(authError(NOT_AUTHORIZED, willReason), false);
-        return;
-      }
-      // A locked id is refused before its secret is checked: no more guesses, from any address.
-      const locked = guard.admitId(username);
-      if (locked) {
-        refuse('id_locked', { deviceId: username, address: addr });
-        done(authError(SERVER_UNAVAILABLE, locked), false);
-        return;
-      }
-      devices.authenticate(username, password.toString('utf8')).then(
-        (result) => {
-          if (result === 'ok') {
-            // aedes closes the session's current connection for this one (a takeover).
-            const current = broker ? (broker as unknown as AedesInternals).clients[username] : undefined;
-            if (current && current !== client) guard.takeover(username, addr);
-            return done(null, true);
-          }
-          guard.failed(username, addr);
-          refuse(`auth_${result}`, { deviceId: username });
-          done(authError(result === 'revoked' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, `device ${username}: ${result}`), false);
-        },
-        (err: unknown) => {
-          logger.error({ deviceId: username, err: String(err) }, 'device authentication failed');
-          done(authError(3, 'authentication unavailable'), false);
-        },
-      );
-    };
+    installConnectHooks(b, { guard, devices, logger, refuse, maxPayloadBytes: opts.maxPayloadBytes, clients: () => (broker as unknown as AedesInternals | null)?.clients ?? {} });
     b.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
       const reason = checkDevicePublish(client.id, { topic: packet.topic, retain: packet.retain, payloadBytes: packet.payload.length }, opts.maxPayloadBytes);
