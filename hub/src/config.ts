@@ -27,8 +27,14 @@ export const HubConfig = z
     publicBrokers: z.array(z.string().url()).optional(),
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
     maxPayloadBytes: z.number().int().positive().default(256 * 1024),
-    /** MQTT connection attempts allowed per remote address per minute (devices behind one NAT share it). */
-    connectsPerAddressPerMinute: z.number().int().positive().default(600),
+    /** MQTT connection attempts allowed per remote address per minute (a flood guard; devices behind one NAT share it). */
+    connectsPerAddressPerMinute: z.number().int().positive().default(6000),
+    /** Failed MQTT authentications per device id per minute before the id is locked (docs/mqtt.md "Connection limits"). */
+    connectFailuresPerIdPerMinute: z.number().int().positive().default(10),
+    /** Failed MQTT authentications per remote address per minute before the address is locked. */
+    connectFailuresPerAddressPerMinute: z.number().int().positive().default(600),
+    /** How long a locked device id or address stays locked. */
+    connectLockMs: z.number().int().nonnegative().default(60_000),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /**
      * Reach devices through an external MQTT broker (Mosquitto, EMQX, …) as a client instead of the

@@ -14,6 +14,8 @@ import type { FleetSync } from '../sync/service.js';
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
   disconnect(deviceId: string): Promise<boolean>;
+  /** The embedded broker's last "credentials in use twice" report for the device (docs/mqtt.md). */
+  credentialsInUseTwice?(deviceId: string): { at: string; takeovers: number } | null;
 }
 
 export interface ApiDeps {

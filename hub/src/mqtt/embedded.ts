@@ -7,11 +7,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { once } from 'node:events';
-import { Aedes, type AuthenticateError, type Client, type Connection } from 'aedes';
+import { Aedes, type Client, type Connection } from 'aedes';
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
-import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
+import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { Ingress } from './ingress.js';
-import { ConnectRateLimiter } from './rate-limit.js';
+import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
+import { installConnectHooks } from './connect-hooks.js';
+import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
@@ -22,7 +24,11 @@ export interface EmbeddedBrokerOptions {
   /** MQTT over WebSocket (subprotocol "mqtt") on this port: same authentication, ACL and limits as TCP. */
   wsPort?: number;
   maxPayloadBytes: number;
-  connectRateLimit: { perAddressPerMinute: number };
+  /** Attempts per address, failed authentications per id and per address (docs/mqtt.md "Connection limits"). */
+  connectRateLimit: ConnectLimits;
+  /** Repeated takeovers of one device's session (docs/mqtt.md "Credentials in use twice"). */
+  takeovers?: Partial<TakeoverWatchOptions>;
+  onCredentialsInUseTwice?: (deviceId: string, info: CredentialsInUseTwice) => void;
   devices: DeviceAuthPort;
   metrics: MetricsPort;
   logger: LoggerPort;
@@ -36,11 +42,6 @@ export interface EmbeddedBrokerOptions {
   invalidLogIntervalMs?: number;
 }
 
-// CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
-const IDENTIFIER_REJECTED = 2;
-
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
 const PACKET_OVERHEAD = 64 * 1024;
 
@@ -50,7 +51,11 @@ type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; 
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   const { devices, metrics, logger, clock } = opts;
   const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
-  const limiter = new ConnectRateLimiter(opts.connectRateLimit.perAddressPerMinute, clock);
+  const guard = new ConnectGuard({
+    limits: opts.connectRateLimit, metrics, logger, clock,
+    ...(opts.takeovers ? { takeovers: opts.takeovers } : {}),
+    ...(opts.onCredentialsInUseTwice ? { onCredentialsInUseTwice: opts.onCredentialsInUseTwice } : {}),
+  });
   const connected = new Set<string>();
   let broker: Aedes | null = null;
   let tcp: net.Server | null = null;
@@ -62,10 +67,6 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   function refuse(reason: string, fields: object): void {
     metrics.inc('edgefleet_mqtt_refused_total', { reason });
     logger.warn(fields, `mqtt refused: ${reason}`);
-  }
-
-  function authError(code: number, message: string): AuthenticateError {
-    return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
   }
 
   function limitPacketSize(client: Client): void {
@@ -103,50 +104,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   }
 
   function wire(b: Aedes): void {
-    b.preConnect = (client, _packet, done) => {
-      const addr = (client.conn as net.Socket).remoteAddress ?? 'unknown';
-      if (!limiter.allow(addr)) {
-        refuse('rate_limited', { address: addr, perMinute: opts.connectRateLimit.perAddressPerMinute });
-        done(new Error(`too many connection attempts from ${addr}: at most ${opts.connectRateLimit.perAddressPerMinute} a minute`), false);
-        return;
-      }
-      done(null, true);
-    };
-    b.authenticate = (client, username, password, done) => {
-      if (!username || !password) {
-        refuse('no_credentials', { clientId: client.id });
-        done(authError(BAD_USERNAME_OR_PASSWORD, 'username (device id) and password (device secret) are required'), false);
-        return;
-      }
-      if (client.id !== username) {
-        refuse('client_id_mismatch', { clientId: client.id, username });
-        done(authError(IDENTIFIER_REJECTED, `client id ${client.id} must equal the username ${username}`), false);
-        return;
-      }
-      const will = (client as unknown as { _will?: { topic: string; payload: Buffer } | null })._will;
-      let willReason: string | null;
-      try {
-        willReason = checkDeviceWill(username, will, opts.maxPayloadBytes);
-      } catch {
-        willReason = 'invalid device id';
-      }
-      if (willReason) {
-        refuse('will_refused', { deviceId: username, why: willReason });
-        done(authError(NOT_AUTHORIZED, willReason), false);
-        return;
-      }
-      devices.authenticate(username, password.toString('utf8')).then(
-        (result) => {
-          if (result === 'ok') return done(null, true);
-          refuse(`auth_${result}`, { deviceId: username });
-          done(authError(result === 'revoked' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, `device ${username}: ${result}`), false);
-        },
-        (err: unknown) => {
-          logger.error({ deviceId: username, err: String(err) }, 'device authentication failed');
-          done(authError(3, 'authentication unavailable'), false);
-        },
-      );
-    };
+    installConnectHooks(b, { guard, devices, logger, refuse, maxPayloadBytes: opts.maxPayloadBytes, clients: () => (broker as unknown as AedesInternals | null)?.clients ?? {} });
     b.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
       const reason = checkDevicePublish(client.id, { topic: packet.topic, retain: packet.retain, payloadBytes: packet.payload.length }, opts.maxPayloadBytes);
@@ -294,6 +252,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       return true;
     },
     connectedCount: () => connected.size,
+    credentialsInUseTwice: (deviceId) => guard.credentialsInUseTwice(deviceId),
     invalidCounts: () => ingress.invalidCounts(),
     address(): FleetLinkAddress {
       const a = tcp?.address();

@@ -77,6 +77,11 @@ export interface FleetLink {
   /** Drops a device's connection (revocation). Returns false when it was not connected or the link cannot. */
   disconnect(deviceId: string): Promise<boolean>;
   connectedCount(): number;
+  /**
+   * The last report of the device's credentials in use by two connections at once (embedded broker
+   * only; an external broker's takeovers are invisible to the hub, docs/mqtt.md).
+   */
+  credentialsInUseTwice?(deviceId: string): { at: string; takeovers: number } | null;
   /** Invalid messages dropped so far, per device and kind. */
   invalidCounts(): InvalidCount[];
   address(): FleetLinkAddress;

@@ -72,7 +72,14 @@ export class Hub {
         : {}),
       ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
       maxPayloadBytes: cfg.maxPayloadBytes,
-      connectRateLimit: { perAddressPerMinute: cfg.connectsPerAddressPerMinute },
+      connectRateLimit: {
+        perAddressPerMinute: cfg.connectsPerAddressPerMinute, failuresPerIdPerMinute: cfg.connectFailuresPerIdPerMinute,
+        failuresPerAddressPerMinute: cfg.connectFailuresPerAddressPerMinute, coolDownMs: cfg.connectLockMs,
+      },
+      // Reported at most once per device per 10 minutes (mqtt/takeovers.ts), so the audit log stays bounded.
+      onCredentialsInUseTwice: (id, info) => {
+        store.audit.append({ actor: 'hub', action: 'device.credentials_in_use_twice', target: id, reason: 'connections with this device\'s credentials keep taking each other over', details: info, at: clock.now() });
+      },
       devices: store.devices,
       metrics: this.metrics,
       logger,

@@ -121,6 +121,11 @@ export const DeviceInfo = z.object({
       last: z.object({ at: IsoTime, kind: z.enum(['window', 'event']), seq: z.number().int().positive(), reason: z.string() }).optional(),
     })
     .optional(),
+  /**
+   * Two connections with this device's credentials kept taking each other's session over: when the
+   * embedded broker last reported it and how many takeovers within a minute (docs/mqtt.md). Absent: never since the hub started.
+   */
+  credentialsInUseTwice: z.object({ at: IsoTime, takeovers: z.number().int().positive() }).optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const DeviceList = z.object({ devices: z.array(DeviceInfo) });
