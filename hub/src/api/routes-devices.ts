@@ -19,7 +19,8 @@ export const deviceRoutes: RouteDef[] = [
     async handler(c, deps) {
       const dev = deps.store.devices.get(param(c, 'id'));
       const refused = deps.sync?.guard.refusals(dev.id);
-      return refused ? { ...dev, ingestRefused: refused } : dev;
+      const quota = deps.quota?.status(dev.id);
+      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(quota ? { mqttQuota: quota } : {}) };
     },
   },
   {

@@ -12,6 +12,7 @@ import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
 import { Ingress } from './ingress.js';
 import { ConnectRateLimiter } from './rate-limit.js';
+import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
@@ -34,6 +35,8 @@ export interface EmbeddedBrokerOptions {
    */
   desiredFor?: (deviceId: string) => Buffer | null | Promise<Buffer | null>;
   invalidLogIntervalMs?: number;
+  /** Per-device messages/s and bytes/hour (quota.ts); the owner stops it. */
+  quota?: MqttQuota | null | undefined;
 }
 
 // CONNACK return codes, MQTT 3.1.1 section 3.2.2.3.
@@ -155,6 +158,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         // MQTT 3.1.1 has no negative PUBACK: refusing closes the connection.
         return done(new Error(reason));
       }
+      // Per-device quotas: pass, hold (throttle) or refuse (closes the connection), quota.ts.
+      if (opts.quota) return opts.quota.gate(client.id, packet.topic, packet.payload.length, () => client.closed, done);
       done(null);
     };
     b.authorizeSubscribe = (client, sub, done) => {
