@@ -2,7 +2,8 @@
 // aedes broker on 127.0.0.1:0 with real device credentials in a real Store, FleetSync storing and
 // acking, and mqtt.js devices. A flooding device is throttled then disconnected (metric, audit entry)
 // while an honest device on the same broker has every window acked and stored; a device over its
-// bytes of the hour is refused and gets through once the window slid (manual clock).
+// bytes of the hour is refused and gets through once the window slid (manual clock); past its stored
+// bytes a device's reports are acked and refused (storage_quota).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
-import { deviceTopic, emptyLatency, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { TelemetryBatch, deviceTopic, emptyLatency, verifyBundle, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
@@ -35,7 +36,7 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 let n = 0;
-async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<QuotaLimits>, ids: string[]) {
+async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<QuotaLimits>, ids: string[], maxStoredBytesPerDevice?: number) {
   const store = Store.open(join(root, `hub-${++n}`), HUB_MIGRATIONS);
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);
@@ -55,7 +56,7 @@ async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<Quot
     devices: store.devices, metrics, logger, clock, quota,
   });
   await link.start();
-  const sync = new FleetSync({ store, link, hubKey: keys.hub, clock, logger });
+  const sync = new FleetSync({ store, link, hubKey: keys.hub, clock, logger, ...(maxStoredBytesPerDevice ? { ingest: { maxStoredBytesPerDevice } } : {}) });
   await sync.start();
   await sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ids }, reason: 'quota test' }, 'op');
   const clients: MqttClient[] = [];
@@ -149,6 +150,27 @@ describe('MQTT quotas on the embedded broker', () => {
       await d3.c.publishAsync(deviceTopic('heavy', 'telemetry'), telemetry('heavy', 4), { qos: 1 });
       await waitFor('window 4 acked', () => d3.acked().has(4) || undefined);
       assert.deepEqual(h.sync.telemetry.countFor('heavy'), { windows: 4, events: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('acks but refuses reports past maxStoredBytesPerDevice, exactly at the bound', async () => {
+    const clock = new ManualClock();
+    // One window's size as the guard counts it (its JSON as parsed from the wire), with room for exactly three.
+    const one = JSON.stringify(TelemetryBatch.parse(JSON.parse(telemetry('full', 1))).windows[0]).length;
+    const h = await startHub(clock, {}, ['full', 'other'], one * 3);
+    try {
+      const full = await h.device('full');
+      for (const seq of [1, 2, 3, 4, 5]) await full.c.publishAsync(deviceTopic('full', 'telemetry'), telemetry('full', seq), { qos: 1 });
+      await waitFor('five windows acked', () => full.acked().size === 5 || undefined);
+      assert.deepEqual(h.sync.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [1, 2, 3], 'stored up to the bound, not past it');
+      assert.deepEqual(h.sync.guard.refusals('full')?.windows, { storage_quota: 2 });
+      // The cap is per device: another device still stores.
+      const other = await h.device('other');
+      await other.c.publishAsync(deviceTopic('other', 'telemetry'), telemetry('other', 1), { qos: 1 });
+      await waitFor('other acked', () => other.acked().has(1) || undefined);
+      assert.deepEqual(h.sync.telemetry.countFor('other'), { windows: 1, events: 0 });
     } finally {
       await h.close();
     }
