@@ -2,7 +2,7 @@
 // an honest outbox never jams, counted, logged once per device and interval, never stored). Per
 // device it caches what it may report: the versions it was told to run (its deployments) or reported
 // installing that the registry holds, the highest seq stored from it, and the bytes stored from it
-// (bounded by maxStoredBytesPerDevice: past it plausible reports are refused as storage_quota).
+// (bounded by maxStoredBytesPerDevice: once it is reached further reports are refused as storage_quota).
 // See plausibility.ts.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
@@ -57,6 +57,12 @@ export class IngestGuard {
     return r && (r.last ? r : undefined);
   }
 
+  /** Counts what the repository wrote for the device (TelemetryRepo.putWindows/putEvents). */
+  stored(deviceId: string, bytes: number): void {
+    const e = this.devices.get(deviceId);
+    if (e && e.storedBytes !== null) e.storedBytes += bytes;
+  }
+
   windows(deviceId: string, windows: readonly SeqWindow[], now: Date): SeqWindow[] {
     return this.filter(deviceId, 'window', windows, now, checkWindow);
   }
@@ -77,14 +83,10 @@ export class IngestGuard {
       allowed: (model, version) => allowed.has(`${model}@${version}`),
     };
     const kept: T[] = [];
-    let stored = (entry.storedBytes ??= this.loadStoredBytes(deviceId));
+    // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
+    const full = (entry.storedBytes ??= this.loadStoredBytes(deviceId)) >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
-      let reason = check(item, ctx, this.limits);
-      if (reason === null) {
-        const size = JSON.stringify(item).length;
-        if (stored + size > this.limits.maxStoredBytesPerDevice) reason = 'storage_quota';
-        else stored += size;
-      }
+      const reason = full ? 'storage_quota' : check(item, ctx, this.limits);
       if (reason === null) {
         kept.push(item);
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;
@@ -93,7 +95,6 @@ export class IngestGuard {
       this.refuse(deviceId, entry, kind, item.seq, reason, now);
     }
     entry.maxSeq = ctx.maxSeq;
-    entry.storedBytes = stored;
     return kept;
   }
 

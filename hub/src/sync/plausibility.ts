@@ -14,7 +14,7 @@ export interface IngestLimits {
   maxSeqGap: number;
   /** The longest window (compaction merges minute windows up to days). */
   maxLengthSec: number;
-  /** Bytes (JSON characters) of windows and events stored per device; past it reports are acked and refused (storage_quota). */
+  /** Characters of JSON of windows and events stored per device; once reached, reports are acked and refused (storage_quota). */
   maxStoredBytesPerDevice: number;
   /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
   clockSkewMs?: number;
@@ -34,7 +34,7 @@ export type RefusalReason =
   | 'future_start' // starts (or, for an event, is stamped) beyond the clock tolerance
   | 'implausible_rate' // more predictions than the window's length allows
   | 'inconsistent_counts' // counts that contradict the window's own histograms
-  | 'storage_quota'; // plausible, but the device already has maxStoredBytesPerDevice stored (ingest-guard.ts)
+  | 'storage_quota'; // the device already has maxStoredBytesPerDevice stored (ingest-guard.ts)
 
 export interface DeviceContext {
   nowMs: number;
