@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceTopic, type DeviceCredentials } from '@edgefleet/shared';
-import { makeFixture } from '@edgefleet/examples';
+import { makeFixture, waitFor } from '@edgefleet/examples';
 import { HubConfig } from '../config.js';
 import { Hub } from './hub.js';
 import { noopLogger } from '../mqtt/ports.js';
@@ -41,9 +41,10 @@ test('hub: a device over its MQTT quota is disconnected, audited, shown on the d
     const et = JSON.parse(await api('POST', '/api/v1/enrollment-tokens', {})) as { token: string };
     const creds = JSON.parse(await api('POST', '/api/v1/enroll', { token: et.token, deviceId: 'box-1', facts: FACTS })) as DeviceCredentials;
     const c = await connectDevice(addr.mqtt, 'box-1', creds.secret);
-    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    const closed = { yes: false };
+    c.once('close', () => { closed.yes = true; });
     for (let i = 0; i < 500; i++) c.publishAsync(deviceTopic('box-1', 'presence'), presenceMsg(true), { qos: 1 }).catch(() => {});
-    await closed;
+    await waitFor('the hub closing the connection', () => closed.yes || undefined, { timeoutMs: 20_000 });
     c.end(true);
 
     const audit = JSON.parse(await api('GET', '/api/v1/audit?action=device.quota_exceeded')) as { entries: Array<{ actor: string; target: string; details: { kind: string; action: string } }> };

@@ -94,7 +94,8 @@ describe('MQTT quotas on the embedded broker', () => {
     const h = await startHub({ now: () => new Date() }, { messagesPerSec: 50, burst: 20, maxDelayMs: 500 }, ['flood', 'honest']);
     try {
       const flood = await h.device('flood');
-      const closed = new Promise<void>((resolve) => flood.c.once('close', () => resolve()));
+      const closed = { yes: false };
+      flood.c.once('close', () => { closed.yes = true; });
       const honest = await h.device('honest');
       // 5,000 QoS 1 publishes at once (the observed attack sent 20,000 in 5 s); the client queues them.
       for (let seq = 1; seq <= 5000; seq++) {
@@ -102,7 +103,7 @@ describe('MQTT quotas on the embedded broker', () => {
       }
       const honestSeqs = Array.from({ length: 15 }, (_x, i) => i + 1);
       for (const seq of honestSeqs) await honest.c.publishAsync(deviceTopic('honest', 'telemetry'), telemetry('honest', seq), { qos: 1 });
-      await closed;
+      await waitFor('the hub closing the connection', () => closed.yes || undefined, { timeoutMs: 20_000 });
       await waitFor('every honest window acked', () => honestSeqs.every((s) => honest.acked().has(s)) || undefined);
 
       assert.deepEqual(h.sync.telemetry.countFor('honest'), { windows: 15, events: 0 }, 'all honest windows stored');
@@ -129,9 +130,10 @@ describe('MQTT quotas on the embedded broker', () => {
       const d1 = await h.device('heavy');
       for (const seq of [1, 2, 3]) await d1.c.publishAsync(deviceTopic('heavy', 'telemetry'), telemetry('heavy', seq), { qos: 1 });
       await waitFor('three windows acked', () => d1.acked().size === 3 || undefined);
-      const closed = new Promise<void>((resolve) => d1.c.once('close', () => resolve()));
+      const closed = { yes: false };
+      d1.c.once('close', () => { closed.yes = true; });
       d1.c.publishAsync(deviceTopic('heavy', 'telemetry'), telemetry('heavy', 4), { qos: 1 }).catch(() => {});
-      await closed;
+      await waitFor('the hub closing the connection', () => closed.yes || undefined, { timeoutMs: 20_000 });
       assert.equal(d1.acked().has(4), false, 'the refused window is not acked: the outbox keeps it');
       assert.equal(counter(h.metrics, 'bytes', 'disconnect'), 1);
       assert.equal(h.store.audit.query({ action: 'device.quota_exceeded' })[0]?.reason?.includes('bytesPerHour'), true);
@@ -139,9 +141,10 @@ describe('MQTT quotas on the embedded broker', () => {
       // Still within the hour: refused again.
       clock.advance(30 * 60_000);
       const d2 = await h.device('heavy');
-      const closed2 = new Promise<void>((resolve) => d2.c.once('close', () => resolve()));
+      const closed2 = { yes: false };
+      d2.c.once('close', () => { closed2.yes = true; });
       d2.c.publishAsync(deviceTopic('heavy', 'telemetry'), telemetry('heavy', 4), { qos: 1 }).catch(() => {});
-      await closed2;
+      await waitFor('the hub closing the connection', () => closed2.yes || undefined, { timeoutMs: 20_000 });
       assert.equal(counter(h.metrics, 'bytes', 'disconnect'), 2);
 
       // An hour after the first bytes the window slid: the resend is acked and stored.
