@@ -70,6 +70,20 @@ export const HubConfig = z
         maxLengthSec: z.number().int().positive().optional(),
         /** Past this device clock offset the hub warns and places the device's windows by its own clock (docs/operations.md). */
         clockSkewMs: z.number().int().positive().optional(),
+        /** Bytes of windows and events stored per device in hub.db; past it reports are acked and refused (storage_quota). */
+        maxStoredBytesPerDevice: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Per-device MQTT quotas (hub/src/mqtt/quota.ts; docs/mqtt.md "Quotas"), embedded broker only. */
+    quotas: z
+      .object({
+        messagesPerSec: z.number().positive().optional(),
+        burst: z.number().int().positive().optional(),
+        bytesPerHour: z.number().int().positive().optional(),
+        maxDelayMs: z.number().int().positive().optional(),
+        disconnectAfterMs: z.number().int().positive().optional(),
+        reportEveryMs: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),

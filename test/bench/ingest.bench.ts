@@ -92,6 +92,10 @@ async function main(): Promise<void> {
     const stored = b.devices.reduce((a, d) => a + sync.telemetry.countFor(d.id).windows, 0);
     console.log(`exactly once: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
     if (stored !== total) failures.push(`hub stored ${stored} windows, devices sent ${total}`);
+    // Honest devices must stay inside the default per-device MQTT quotas (hub/src/mqtt/quota.ts).
+    const quota = b.hub.metrics.render().split('\n').filter((l) => l.startsWith('edgefleet_mqtt_quota_exceeded_total{'));
+    console.log(`MQTT quotas (defaults): ${quota.length ? quota.join(', ') : 'no device throttled or disconnected'}`);
+    if (quota.some((l) => l.includes('action="disconnect"'))) failures.push('an honest simulated device was disconnected by the default MQTT quotas');
     await Promise.all(sims.map((s) => s.stop()));
   } finally {
     await b.close();

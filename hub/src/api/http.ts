@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
 import type { FleetSync } from '../sync/service.js';
+import type { MqttQuota } from '../mqtt/quota.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -30,6 +31,8 @@ export interface ApiDeps {
   maxBundleBytes: number;
   /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
   sync?: FleetSync | null;
+  /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
+  quota?: MqttQuota | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */

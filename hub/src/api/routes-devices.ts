@@ -20,7 +20,8 @@ export const deviceRoutes: RouteDef[] = [
       const dev = deps.store.devices.get(param(c, 'id'));
       const refused = deps.sync?.guard.refusals(dev.id);
       const twice = deps.fleet?.credentialsInUseTwice?.(dev.id);
-      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}) };
+      const quota = deps.quota?.status(dev.id);
+      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}) };
     },
   },
   {

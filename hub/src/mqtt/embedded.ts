@@ -14,6 +14,7 @@ import { Ingress } from './ingress.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
 import { installConnectHooks } from './connect-hooks.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
+import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
@@ -40,6 +41,8 @@ export interface EmbeddedBrokerOptions {
    */
   desiredFor?: (deviceId: string) => Buffer | null | Promise<Buffer | null>;
   invalidLogIntervalMs?: number;
+  /** Per-device messages/s and bytes/hour (quota.ts); the owner stops it. */
+  quota?: MqttQuota | null | undefined;
 }
 
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
@@ -113,6 +116,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         // MQTT 3.1.1 has no negative PUBACK: refusing closes the connection.
         return done(new Error(reason));
       }
+      // Per-device quotas: pass, hold (throttle) or refuse (closes the connection), quota.ts.
+      if (opts.quota) return opts.quota.gate(client.id, packet.topic, packet.payload.length, () => client.closed, done);
       done(null);
     };
     b.authorizeSubscribe = (client, sub, done) => {

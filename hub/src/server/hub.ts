@@ -13,6 +13,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { createApp } from '../api/app.js';
 import type { BundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { MqttQuota } from '../mqtt/quota.js';
 import { createExternalLink } from '../mqtt/external.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
@@ -42,6 +43,7 @@ export class Hub {
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
   private stopping: Promise<void> | null = null;
+  private quota: MqttQuota | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -59,6 +61,15 @@ export class Hub {
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
 
     const ext = cfg.externalBroker;
+    // Per-device MQTT quotas: every throttle or disconnect reported is an audit entry (bounded per device and interval).
+    const quota = ext ? null : new MqttQuota({
+      clock, logger, metrics: this.metrics, limits: cfg.quotas,
+      onReport: (r) => store.audit.append({
+        actor: 'hub', action: 'device.quota_exceeded', target: r.deviceId, reason: r.why, at: r.at,
+        details: { kind: r.kind, action: r.action, sinceLastReport: r.sinceLastReport, limits: r.limits },
+      }),
+    });
+    this.quota = quota;
     const fleet = ext
       ? createExternalLink({
           url: ext.url, username: ext.username, password: ext.password, clientId: ext.clientId ?? ext.username,
@@ -84,6 +95,7 @@ export class Hub {
       metrics: this.metrics,
       logger,
       clock,
+      quota,
       desiredFor: (id) => {
         const doc = store.desired.latest(id);
         return doc ? Buffer.from(JSON.stringify(doc)) : null;
@@ -113,6 +125,7 @@ export class Hub {
       brokers: () => this.brokers(),
       maxBundleBytes: cfg.maxBundleBytes,
       sync,
+      quota,
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
@@ -157,6 +170,8 @@ export class Hub {
       this.blobServer = null;
       await step(this.syncPart?.stop(), HUB_STOP_STEP_MS.part, 'fleet sync');
       this.syncPart = null;
+      this.quota?.stop(); // held publishes are released before their connections close
+      this.quota = null;
       await step(this.fleet?.stop(), HUB_STOP_STEP_MS.broker, 'closing the MQTT broker and its connections');
       this.fleet = null;
       this.store?.close();

@@ -1,7 +1,9 @@
 // Sorts a device's windows and events into the plausible (stored, summed) and the refused (acked so
 // an honest outbox never jams, counted, logged once per device and interval, never stored). Per
 // device it caches what it may report: the versions it was told to run (its deployments) or reported
-// installing that the registry holds, and the highest seq stored from it. See plausibility.ts.
+// installing that the registry holds, the highest seq stored from it, and the bytes stored from it
+// (bounded by maxStoredBytesPerDevice: once it is reached further reports are refused as storage_quota).
+// See plausibility.ts.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -25,6 +27,8 @@ export interface Refusals {
 interface DeviceEntry {
   allowed: Set<string> | null;
   maxSeq: number | null;
+  /** JSON characters of its stored windows and events (resends of stored seqs count again until reloaded). */
+  storedBytes: number | null;
   refusals: Refusals;
   loggedAt: number;
   unlogged: number;
@@ -53,6 +57,12 @@ export class IngestGuard {
     return r && (r.last ? r : undefined);
   }
 
+  /** Counts what the repository wrote for the device (TelemetryRepo.putWindows/putEvents). */
+  stored(deviceId: string, bytes: number): void {
+    const e = this.devices.get(deviceId);
+    if (e && e.storedBytes !== null) e.storedBytes += bytes;
+  }
+
   windows(deviceId: string, windows: readonly SeqWindow[], now: Date): SeqWindow[] {
     return this.filter(deviceId, 'window', windows, now, checkWindow);
   }
@@ -73,8 +83,10 @@ export class IngestGuard {
       allowed: (model, version) => allowed.has(`${model}@${version}`),
     };
     const kept: T[] = [];
+    // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
+    const full = (entry.storedBytes ??= this.loadStoredBytes(deviceId)) >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
-      const reason = check(item, ctx, this.limits);
+      const reason = full ? 'storage_quota' : check(item, ctx, this.limits);
       if (reason === null) {
         kept.push(item);
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;
@@ -93,7 +105,8 @@ export class IngestGuard {
     this.deps.metrics?.inc('edgefleet_ingest_refused_total', { kind, reason });
     const every = this.deps.logEveryMs ?? 60_000;
     if (now.getTime() - entry.loggedAt >= every) {
-      this.deps.logger.warn({ deviceId, kind, seq, reason, alsoRefusedSinceLastLog: entry.unlogged }, 'refused an implausible report from a device (acked, not stored)');
+      const what = reason === 'storage_quota' ? 'refused a report: the device has maxStoredBytesPerDevice stored (acked, not stored)' : 'refused an implausible report from a device (acked, not stored)';
+      this.deps.logger.warn({ deviceId, kind, seq, reason, alsoRefusedSinceLastLog: entry.unlogged }, what);
       entry.loggedAt = now.getTime();
       entry.unlogged = 0;
     } else {
@@ -108,7 +121,7 @@ export class IngestGuard {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      e = { allowed: null, maxSeq: null, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
+      e = { allowed: null, maxSeq: null, storedBytes: null, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, e);
     }
     return e;
@@ -123,6 +136,13 @@ export class IngestGuard {
       )
       .all(deviceId, deviceId) as Array<{ name: string; version: string }>;
     return new Set(rows.map((r) => `${r.name}@${r.version}`));
+  }
+
+  private loadStoredBytes(deviceId: string): number {
+    const r = this.deps.db
+      .prepare('SELECT (SELECT COALESCE(SUM(LENGTH(window)), 0) FROM device_windows WHERE device_id = ?) + (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM device_events WHERE device_id = ?) AS n')
+      .get(deviceId, deviceId) as { n: number };
+    return r.n;
   }
 
   private loadMaxSeq(deviceId: string): number {

@@ -14,6 +14,8 @@ export interface IngestLimits {
   maxSeqGap: number;
   /** The longest window (compaction merges minute windows up to days). */
   maxLengthSec: number;
+  /** Characters of JSON of windows and events stored per device; once reached, reports are acked and refused (storage_quota). */
+  maxStoredBytesPerDevice: number;
   /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
   clockSkewMs?: number;
 }
@@ -23,6 +25,7 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   futureToleranceMs: 3600_000,
   maxSeqGap: 10_000_000,
   maxLengthSec: 31 * 86_400,
+  maxStoredBytesPerDevice: 256 * 1024 * 1024,
 };
 
 export type RefusalReason =
@@ -30,7 +33,8 @@ export type RefusalReason =
   | 'seq_jump' // a seq far above anything the device sent before (would poison the seq space)
   | 'future_start' // starts (or, for an event, is stamped) beyond the clock tolerance
   | 'implausible_rate' // more predictions than the window's length allows
-  | 'inconsistent_counts'; // counts that contradict the window's own histograms
+  | 'inconsistent_counts' // counts that contradict the window's own histograms
+  | 'storage_quota'; // the device already has maxStoredBytesPerDevice stored (ingest-guard.ts)
 
 export interface DeviceContext {
   nowMs: number;

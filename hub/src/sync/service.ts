@@ -250,7 +250,7 @@ export class FleetSync {
   async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now);
+    this.guard.stored(deviceId, this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now));
     await this.ack(deviceId, m.windows.map((w) => w.seq));
   }
 
@@ -258,7 +258,7 @@ export class FleetSync {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
     const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events), now);
-    this.telemetry.putEvents(deviceId, events, now);
+    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
     for (const e of events) {
       if (e.kind === 'desired_refused') {
         this.refused(deviceId, e, now);

@@ -10,38 +10,47 @@ export class TelemetryRepo {
   // batch cost more than the inserts themselves on the ingest path (test/bench/ingest.bench.ts).
   private insWindow: Stmt | null = null;
   private insEvent: Stmt | null = null;
-  private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => void;
-  private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => void;
+  private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => number;
+  private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => number;
 
   constructor(private readonly db: Db) {
     this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => {
       const ins = (this.insWindow ??= db.prepare(
         'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ));
+      let bytes = 0;
       for (const w of windows) {
         const { seq, ...win } = w;
-        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, JSON.stringify(win), at);
+        const json = JSON.stringify(win);
+        bytes += json.length;
+        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at);
       }
+      return bytes;
     });
     this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string) => {
       const ins = (this.insEvent ??= db.prepare(
         'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ));
+      let bytes = 0;
       for (const e of events) {
-        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, JSON.stringify(e), at);
+        const json = JSON.stringify(e);
+        bytes += json.length;
+        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at);
       }
+      return bytes;
     });
   }
 
-  /** Stores windows (ignoring ones already stored); returns every seq now persisted from this batch. */
-  putWindows(deviceId: string, windows: SeqWindow[], at: Date): number[] {
-    this.txWindows(deviceId, windows, at.toISOString());
-    return windows.map((w) => w.seq);
+  /**
+   * Stores windows (ignoring ones already stored); returns the characters of JSON written (a resend
+   * of a stored seq counts too), for the per-device storage bound (ingest-guard.ts).
+   */
+  putWindows(deviceId: string, windows: SeqWindow[], at: Date): number {
+    return this.txWindows(deviceId, windows, at.toISOString());
   }
 
-  putEvents(deviceId: string, events: DeviceEvent[], at: Date): number[] {
-    this.txEvents(deviceId, events, at.toISOString());
-    return events.map((e) => e.seq);
+  putEvents(deviceId: string, events: DeviceEvent[], at: Date): number {
+    return this.txEvents(deviceId, events, at.toISOString());
   }
 
   windows(q: { deviceId?: string; model?: string; version?: string; since?: string; limit?: number }): Array<SummaryWindow & { deviceId: string; seq: number }> {

@@ -60,6 +60,8 @@ export interface HarnessOptions {
   maxBundleBytes?: number;
   keys?: TestKeys;
   sync?: (store: Store) => ApiDeps['sync'];
+  /** Per-device MQTT quotas shown on GET /devices/{id}. */
+  quota?: ApiDeps['quota'];
   /** Replaces the recording fleet control (e.g. one whose disconnect fails). */
   fleet?: FleetControl;
   logger?: ApiDeps['logger'];
@@ -86,6 +88,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
     maxBundleBytes: opts.maxBundleBytes ?? 64 * 1024 * 1024,
     verifyBundle: opts.verifyBundle ?? noVerifier,
     ...(opts.sync ? { sync: opts.sync(store) } : {}),
+    ...(opts.quota ? { quota: opts.quota } : {}),
     ...(opts.authLimit ? { authLimit: opts.authLimit } : {}),
   });
   return {

@@ -126,6 +126,14 @@ export const DeviceInfo = z.object({
    * embedded broker last reported it and how many takeovers within a minute (docs/mqtt.md). Absent: never since the hub started.
    */
   credentialsInUseTwice: z.object({ at: IsoTime, takeovers: z.number().int().positive() }).optional(),
+  /** Throttles and disconnects for going over its MQTT quotas since the hub started (hub/src/mqtt/quota.ts). */
+  mqttQuota: z
+    .object({
+      throttled: z.number().int().nonnegative(),
+      disconnected: z.number().int().nonnegative(),
+      last: z.object({ at: IsoTime, kind: z.enum(['messages', 'bytes']), action: z.enum(['throttle', 'disconnect']), why: z.string() }).optional(),
+    })
+    .optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const DeviceList = z.object({ devices: z.array(DeviceInfo) });
