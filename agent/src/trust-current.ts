@@ -2,7 +2,8 @@
 // "Clocks that are wrong"). Expiry never stops serving what is installed; it stops installs and the
 // acceptance of desired documents until fresh trust arrives (a rotation on ef/v1/trust or
 // `edgefleet-agent trust set`). Clocks drift, so the same allowance as desired documents applies.
-import { AppError, type TrustBody } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
+import type { TrustBody } from '@edgefleet/shared';
 
 /** Allowed clock skew between hub and device: 5 minutes (desired documents and trust expiry alike). */
 export const SKEW_MS = 5 * 60_000;
