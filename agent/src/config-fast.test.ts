@@ -30,7 +30,9 @@ const section = (keys: Record<string, fc.Arbitrary<unknown>>) => fc.oneof({ arbi
 const merged = fc.record({
   dataDir: fc.oneof({ arbitrary: fc.constant('/var/lib/edgefleet-agent'), weight: 30 }, fc.constant(''), num),
   api: obj({ host: fc.oneof({ arbitrary: fc.constant('127.0.0.1'), weight: 10 }, val), port: num, token: fc.oneof({ arbitrary: fc.constant('0123456789'), weight: 10 }, fc.constant('short'), val), maxBodyBytes: num }),
-  runtime: maybe(section({ intraOpThreads: num, interOpThreads: num, spinning: fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val), graphOptimization: fc.oneof({ arbitrary: fc.constantFrom('disabled', 'basic', 'extended', 'all'), weight: 10 }, val) })),
+  runtime: maybe(section({ intraOpThreads: num, interOpThreads: num, spinning: fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val), graphOptimization: fc.oneof({ arbitrary: fc.constantFrom('disabled', 'basic', 'extended', 'all'), weight: 10 }, val),
+    backend: fc.oneof({ arbitrary: fc.constantFrom('native', 'wasm', 'auto'), weight: 10 }, val), batching: fc.oneof({ arbitrary: fc.constantFrom('off', 'on', 'auto'), weight: 10 }, val),
+    maxBatchSize: fc.oneof(num, fc.constantFrom(1024, 1025)), maxQueueDelayUs: fc.oneof(num, fc.constantFrom(0, 1_000_000, 1_000_001)) })),
   concurrency: maybe(section({ perModel: num, queue: num })),
   summaries: maybe(section({ windowSec: num, budgetBytes: num })),
   batch: maybe(fc.oneof(fc.constant({}), fc.constant({ jobs: [] }), fc.constant({ jobs: [{ name: 'n', model: 'm', cron: '* * * * *', input: '/in/*.csv', outputDir: '/out' }] }), val)),
