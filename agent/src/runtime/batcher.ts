@@ -43,6 +43,8 @@ export interface BatchStats {
 export class Batcher {
   /** Requests in batches not yet dispatched. */
   queued = 0;
+  /** Batches among the limiter's waiters. */
+  waiting = 0;
   readonly stats: BatchStats = { runs: 0, requests: 0, retried: 0 };
   private readonly open = new Map<LoadedVersion, Batch>();
 
@@ -54,8 +56,9 @@ export class Batcher {
     if (!k) return undefined;
     const open = this.open.get(v);
     const joins = open !== undefined && open.key === k.key && open.rows + k.rows <= p.maxBatchSize;
-    // auto: a request never waits for company; only those queued behind busy runs share one.
-    if (!joins && p.mode === 'auto' && this.limiter.free) return undefined;
+    // auto: a request runs alone at once when nothing runs; while runs are in flight, requests
+    // share a batch that leaves at the end of this turn of the event loop (or when a slot frees).
+    if (!joins && p.mode === 'auto' && this.limiter.active === 0) return undefined;
     // Bounded: the configured queue beyond the batch being filled.
     const bound = this.queue + p.maxBatchSize;
     if (this.queued >= bound) {
@@ -79,10 +82,14 @@ export class Batcher {
     const r = this.join(b, feeds, wanted, k.rows, t0);
     this.open.set(v, b);
     if (wait) {
-      wait.then(() => this.dispatch(b), (err: unknown) => b.members.forEach((m) => this.err(v, m, err)));
+      this.waiting++;
+      wait.then(() => {
+        this.waiting--;
+        this.dispatch(b);
+      }, (err: unknown) => b.members.forEach((m) => this.err(v, m, err)));
     } else {
       // Timers resolve to about 1 ms in Node; 0 still gathers what arrives in this turn of the event loop.
-      const us = p.maxQueueDelayUs;
+      const us = p.mode === 'auto' ? 0 : p.maxQueueDelayUs;
       b.timer = us === 0 ? setImmediate(() => this.dispatch(b)) : setTimeout(() => this.dispatch(b), us / 1000);
     }
     return r;

@@ -142,9 +142,10 @@ export class ModelRuntime {
     return this.slots.get(name)?.limiter;
   }
 
+  /** Requests waiting: for a run slot, or in a batch not yet run. */
   queueDepth(name: string): number {
     const slot = this.slots.get(name);
-    return slot ? slot.limiter.depth + slot.batcher.queued : 0;
+    return slot ? slot.limiter.depth - slot.batcher.waiting + slot.batcher.queued : 0;
   }
 
   /** Batched runs and the requests they carried, per model (for /metrics). */
