@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomMlp } from '@edgefleet/examples';
-import { AppError } from '@edgefleet/shared/core';
+import type { AppError } from '@edgefleet/shared/core';
 import type { RuntimeOverrides } from '../config.js';
 import { batchPolicy } from './batching.js';
 import { fp32, int64, modelFile, pickModel, seenRecorder, sumRowsModel } from './fixtures.js';
