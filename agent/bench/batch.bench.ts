@@ -82,6 +82,7 @@ try {
       console.log(line('floor (bare, per request)', fl));
       console.log(`batching throughput ${m.name} c${concurrency}: ${fmt(ag.reqPerSec)} req/s vs floor ${fmt(fl.reqPerSec)} req/s = ${tput.toFixed(2)}x, rounds ${each(tputs)} (goal >= ${m.goalTput}) ${tput >= m.goalTput ? 'OK' : 'MISSED'}`);
       console.log(`batching p99 ${m.name} c${concurrency}: ${fmt(ag.p99, 2)} ms vs floor ${fmt(fl.p99, 2)} ms = ${p99.toFixed(2)}x, rounds ${each(p99s)} (goal <= ${m.goalP99}) ${p99 <= m.goalP99 ? 'OK' : 'MISSED'}`);
+      console.log(`batching cpu/request ${m.name} c${concurrency}: ${fmt(ag.cpuUsPerReq, 1)} µs vs floor ${fmt(fl.cpuUsPerReq, 1)} µs = ${median(as.map((x, i) => x.cpuUsPerReq / fs[i]!.cpuUsPerReq)).toFixed(2)}x (less sensitive to a loaded machine)`);
       console.log(`batching off ${m.name} c${concurrency}: ${fmt(of.reqPerSec)} req/s = ${median(ratio(os, 'reqPerSec')).toFixed(2)}x the floor; auto vs off ${(ag.reqPerSec / of.reqPerSec).toFixed(2)}x`);
       if ([...fs, ...as, ...os].some((r) => r.failed > 0)) allOk = false;
     }
