@@ -41,7 +41,7 @@ export interface BatchStats {
 }
 
 export class Batcher {
-  /** Requests in batches not yet dispatched. */
+  /** Requests in batches waiting for a run slot. */
   queued = 0;
   /** Batches among the limiter's waiters. */
   waiting = 0;
@@ -59,10 +59,9 @@ export class Batcher {
     // auto: a request runs alone at once when nothing runs; while runs are in flight, requests
     // share a batch that leaves at the end of this turn of the event loop (or when a slot frees).
     if (!joins && p.mode === 'auto' && this.limiter.active === 0) return undefined;
-    // Bounded: the configured queue beyond the batch being filled.
-    const bound = this.queue + p.maxBatchSize;
-    if (this.queued >= bound) {
-      return this.rt.failed(v, new AppError('OVERLOADED', `model "${v.name}" is overloaded: ${this.queued} requests waiting for a batched run (limit ${bound}); retry later`), undefined, t0);
+    // Bounded as without batching: at most `concurrency.queue` requests wait for a run slot.
+    if ((joins ? !open.hasSlot : !this.limiter.free) && this.queued >= this.queue) {
+      return this.rt.failed(v, new AppError('OVERLOADED', `model "${v.name}" is overloaded: ${this.queued} requests waiting for a run (queue ${this.queue}); retry later`), undefined, t0);
     }
     if (joins) {
       const r = this.join(open, feeds, wanted, k.rows, t0);
@@ -96,7 +95,7 @@ export class Batcher {
   }
 
   private join(b: Batch, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined, rows: number, t0: number): Promise<InferResult> {
-    this.queued++;
+    if (!b.hasSlot) this.queued++;
     b.rows += rows;
     return new Promise<InferResult>((resolve, reject) => b.members.push({ feeds, wanted, rows, t0, resolve, reject }));
   }
@@ -111,7 +110,7 @@ export class Batcher {
     }
     if (this.open.get(b.v) === b) this.open.delete(b.v);
     const { v, members } = b;
-    this.queued -= members.length;
+    if (!b.hasSlot) this.queued -= members.length;
     if (members.length === 1) return this.runEach(v, members);
     this.stats.runs++;
     this.stats.requests += members.length;

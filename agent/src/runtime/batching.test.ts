@@ -157,21 +157,23 @@ describe('dynamic batching', () => {
     assert.deepEqual(released, ['1.0.0']);
   });
 
-  it('requests waiting for a batched run are bounded: past the queue, OVERLOADED', async () => {
-    const { rt, seen } = await runtimeWith({ batching: 'auto', maxBatchSize: 4 }, { perModel: 1, queue: 2 });
+  it('requests waiting for a batched run are bounded as without batching: past concurrency.queue, OVERLOADED', async () => {
+    const { rt, seen } = await runtimeWith({ batching: 'auto', maxBatchSize: 4 }, { perModel: 1, queue: 5 });
     const f = modelFile(dir, { name: 'mlp', version: '1.1.0', onnx: mlp.onnx, io: mlp.io });
     try {
       await rt.switchTo(f.manifest, f.path);
       const limiter = rt.limiterFor('mlp')!;
       assert.equal(limiter.acquire(), undefined); // the only slot, held
-      // Bound = queue (2) + one batch being filled (4): six wait, the seventh is refused.
-      const waiting = Array.from({ length: 6 }, (_, k) => rt.infer(rt.pin('mlp'), [fp32('input', rows(1, k))]));
-      await assert.rejects(rt.infer(rt.pin('mlp'), [fp32('input', rows(1, 9))]), (e: AppError) => e.code === 'OVERLOADED' && /6 requests waiting for a batched run \(limit 6\)/.test(e.message));
+      // Five wait (a full batch of 4, then one), the sixth is refused.
+      const waiting = Array.from({ length: 5 }, (_, k) => rt.infer(rt.pin('mlp'), [fp32('input', rows(1, k))]));
+      assert.equal(rt.queueDepth('mlp'), 5);
+      await assert.rejects(rt.infer(rt.pin('mlp'), [fp32('input', rows(1, 9))]), (e: AppError) => e.code === 'OVERLOADED' && /5 requests waiting for a run \(queue 5\)/.test(e.message));
       assert.equal(seen.errors.at(-1)?.code, 'OVERLOADED');
       limiter.release();
-      assert.equal((await Promise.all(waiting)).length, 6);
-      assert.deepEqual(rt.batchStats('mlp'), { runs: 2, requests: 6, retried: 0 });
+      assert.equal((await Promise.all(waiting)).length, 5);
+      assert.deepEqual(rt.batchStats('mlp'), { runs: 1, requests: 4, retried: 0 }, 'a batch of 4, then the fifth alone');
       assert.equal(rt.active('mlp')!.pins, 0);
+      assert.equal(rt.queueDepth('mlp'), 0);
     } finally {
       await rt.stop();
     }
