@@ -6,7 +6,7 @@
 // with batching off is measured in the same rounds, to show what batching itself adds. Phases
 // alternate in one load-generator child (floor, agent, agent-off, ...); each ratio is the median
 // of per-round ratios. Every reply is checked against the floor's for the same row first.
-// BATCH_BENCH_ROUNDS (default 4) narrows a run.
+// BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,9 @@ import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult
 
 const ROUNDS = Number(process.env.BATCH_BENCH_ROUNDS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BATCH_BENCH_ROUNDS=${process.env.BATCH_BENCH_ROUNDS}: expected a positive integer`);
+const MODELS = (process.env.BATCH_BENCH_MODELS ?? 'mlp-big,mlp').split(',');
+const CLIENTS = (process.env.BATCH_BENCH_CLIENTS ?? '8,32').split(',').map(Number);
+if (!CLIENTS.every((c) => Number.isInteger(c) && c > 0)) throw new Error(`BATCH_BENCH_CLIENTS=${process.env.BATCH_BENCH_CLIENTS}: expected positive integers, comma-separated`);
 const WARMUP_MS = 300;
 const DURATION_MS = 1000;
 
@@ -29,7 +32,7 @@ try {
   const models = [
     { label: 'MLP 256->512->512->10 (~80 µs a row)', name: 'mlp-big', inputDim: 256, hidden: [512, 512], goalTput: 1.5, goalP99: 1.5 },
     { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
-  ].map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
+  ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
   const start = async (batching: 'auto' | 'off') => {
     const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
     agents.push(a);
@@ -64,7 +67,7 @@ try {
       const worst = Math.max(...want.map((x, j) => Math.abs(x - together[i]![j]!)));
       if (!(worst <= 1e-4)) throw new Error(`${m.name}: a batched reply differs from the floor's by ${worst}: ${JSON.stringify(together[i])} vs ${JSON.stringify(want)}`);
     }
-    for (const concurrency of [8, 32]) {
+    for (const concurrency of CLIENTS) {
       const urls = [floor.url, on.url, off.url];
       const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? urls : [...urls].reverse())).flat();
       const results = await runPhases({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order });
