@@ -3,13 +3,16 @@
 // onnxruntime-web in Node, one thread), serving the example vibration model and the small
 // benchmark MLP over REST, loaded by the api.bench.ts load generator (8 keep-alive clients,
 // alternating phases, medians of per-round ratios). Also the bare session run of one row on each
-// backend, in this process. No target: it is what a box without native binaries gives up.
+// backend, in this process. Then the BUILT agent (`agent/bin/edgefleet-agent.js run`, npm run bench
+// builds first) on each backend: time to the ready log line and VmRSS after 2 s idle with both
+// models loaded. No target: it is what a box without native binaries gives up.
 // WASM_BENCH_ROUNDS (default 4) narrows a run.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { buildExampleBundle, bundleFromOnnx, datasetRows, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
+import { buildExampleBundle, bundleFromOnnx, datasetRows, makeKeys, makeTrust, randomMlp, repoRoot } from '@edgefleet/examples';
 import { createAgent, type Agent } from '../src/agent.js';
 import { AgentConfig } from '../src/config.js';
 import { fmt, median, runPhases, type LoadResult } from './lib.js';
@@ -85,6 +88,33 @@ try {
       times[a.runtime.backendInUse!] = ((performance.now() - t0) / n) * 1000;
     }
     console.log(`wasm session run ${c.model}: ${fmt(times.wasm!, 1)} µs vs native ${fmt(times.native!, 1)} µs a row = ${(times.wasm! / times.native!).toFixed(2)}x the time`);
+  }
+  for (const a of agents.splice(0)) await a.stop();
+  const bin = join(repoRoot(), 'agent/bin/edgefleet-agent.js');
+  if (!existsSync(join(repoRoot(), 'agent/dist/cli/main.js'))) throw new Error('agent/dist is missing: expected a built agent (npx tsc -b, or npm run bench, which builds first)');
+  for (const backend of ['native', 'wasm'] as const) {
+    const config = join(dir, `${backend}.json`);
+    writeFileSync(config, JSON.stringify({ runtime: { backend } }));
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [bin, 'run', '--data-dir', join(dir, `data-${backend}`), '--config', config, '--api-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const readyMs = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        child.stderr.on('data', (c: Buffer) => {
+          buf += c.toString();
+          if (/"msg":"ready"/.test(buf)) resolve(performance.now() - t0);
+        });
+        child.once('exit', (code) => reject(new Error(`built agent (${backend}) exited ${code} before ready: ${buf}`)));
+        setTimeout(() => reject(new Error(`built agent (${backend}) not ready after 30 s: ${buf}`)), 30_000).unref();
+      });
+      await new Promise((r) => setTimeout(r, 2000));
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
+      console.log(`built agent on ${backend}: ready in ${fmt(readyMs)} ms, idle RSS ${fmt(kb / 1024, 1)} MB (both models loaded)`);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
   if (failed > 0) {
     console.error(`${failed} requests failed (see FAILED above)`);
