@@ -84,7 +84,8 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
       return o.name;
     });
   }
-  return { id, inputs: out, outputs };
+  // No names asked for is all of them (OIP), not a run that fetches nothing.
+  return { id, inputs: out, outputs: outputs?.length === 0 ? undefined : outputs };
 }
 
 // Error-message helpers are module functions, not per-request closures: the
