@@ -6,7 +6,7 @@
 //  2. REST over the Unix socket vs REST over TCP loopback: expect >= 1.0x.
 //  3. Bytes per request for a 64 KB FP32 input: JSON vs binary REST, typed vs raw gRPC.
 //  4. Binary vs JSON REST throughput for a 1x3x224x224 FP32 image in and a 1x1x224x224 mask out.
-// GRPC_BENCH_ROUNDS (default 6) narrows a run.
+// GRPC_BENCH_ROUNDS (default 6) and GRPC_BENCH_PARTS (comma list: grpc,socket,bytes,image) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { runTargets, startBareGrpc, type GenLoad, type Target } from './grpc-lib
 const ROUNDS = Number(process.env.GRPC_BENCH_ROUNDS ?? 6);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`GRPC_BENCH_ROUNDS=${process.env.GRPC_BENCH_ROUNDS}: expected a positive integer`);
 const CONCURRENCY = 8;
+const PARTS = (process.env.GRPC_BENCH_PARTS ?? 'grpc,socket,bytes,image').split(',');
 
 let s = 11;
 const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
@@ -73,72 +74,81 @@ try {
   const tcp = new URL(agent.url);
   console.log(`load: ${CONCURRENCY} loops in a child process, 300 ms warm-up + 1000 ms measured per phase, ${ROUNDS} alternating rounds, medians of per-round ratios`);
 
-  // 1. gRPC: the agent vs the bare grpc-js + ORT server, raw contents, one-row MLP requests.
   const rows = Array.from({ length: 64 }, () => floats(64));
-  const bare = await startBareGrpc(mlp.onnx, 'mlp', AGENT_LIKE_OPTIONS);
-  const check = oipClient(agent.grpcAddress!);
-  const probe = { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64] }], raw_input_contents: [Buffer.from(new Float32Array(rows[0]!).buffer)] };
-  const [fromAgent, fromBare] = await Promise.all([check.call('ModelInfer', probe), oipClient(bare.address).call('ModelInfer', probe)]);
-  check.close();
-  if (!Buffer.from(fromAgent.raw_output_contents[0]).equals(Buffer.from(fromBare.raw_output_contents[0]))) throw new Error('agent and bare gRPC server disagree on the MLP output');
-  const grpcLoad: GenLoad = {
-    concurrency: CONCURRENCY, warmupMs: 300, durationMs: 1000,
-    grpcBodies: rows.map((r) => ({ model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64] }], raw_input_contents: [b64f32(r)] })),
-  };
-  const gp = await pair(grpcLoad, { kind: 'grpc', address: agent.grpcAddress! }, { kind: 'grpc', address: bare.address });
-  await bare.close();
-  failed += gp.failed;
-  console.log('\ngRPC ModelInfer, MLP 64->256->256->10, raw_input_contents:');
-  console.log(line('agent', gp.a));
-  console.log(line('bare grpc-js + ORT', gp.b));
-  console.log(`grpc throughput mlp: ${fmt(gp.a.reqPerSec)} req/s vs bare ${fmt(gp.b.reqPerSec)} req/s = ${gp.tput.toFixed(2)}x, rounds ${each(gp.tputs)} (target >= 0.9) ${gp.tput >= 0.9 ? 'OK' : 'MISSED'}`);
-  console.log(`grpc p99 mlp: ${fmt(gp.a.p99, 2)} ms vs bare ${fmt(gp.b.p99, 2)} ms = ${gp.p99.toFixed(2)}x, rounds ${each(gp.p99s)} (target <= 1.2) ${gp.p99 <= 1.2 ? 'OK' : 'MISSED'}`);
+  if (PARTS.includes('grpc')) {
+    // 1. gRPC: the agent vs the bare grpc-js + ORT server, raw contents, one-row MLP requests.
+    const bare = await startBareGrpc(mlp.onnx, 'mlp', AGENT_LIKE_OPTIONS);
+    const check = oipClient(agent.grpcAddress!);
+    const probe = { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64] }], raw_input_contents: [Buffer.from(new Float32Array(rows[0]!).buffer)] };
+    const checkBare = oipClient(bare.address);
+    const [fromAgent, fromBare] = await Promise.all([check.call('ModelInfer', probe), checkBare.call('ModelInfer', probe)]);
+    check.close();
+    checkBare.close();
+    if (!Buffer.from(fromAgent.raw_output_contents[0]).equals(Buffer.from(fromBare.raw_output_contents[0]))) throw new Error('agent and bare gRPC server disagree on the MLP output');
+    const grpcLoad: GenLoad = {
+      concurrency: CONCURRENCY, warmupMs: 300, durationMs: 1000,
+      grpcBodies: rows.map((r) => ({ model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64] }], raw_input_contents: [b64f32(r)] })),
+    };
+    const gp = await pair(grpcLoad, { kind: 'grpc', address: agent.grpcAddress! }, { kind: 'grpc', address: bare.address });
+    await bare.close();
+    failed += gp.failed;
+    console.log('\ngRPC ModelInfer, MLP 64->256->256->10, raw_input_contents:');
+    console.log(line('agent', gp.a));
+    console.log(line('bare grpc-js + ORT', gp.b));
+    console.log(`grpc throughput mlp: ${fmt(gp.a.reqPerSec)} req/s vs bare ${fmt(gp.b.reqPerSec)} req/s = ${gp.tput.toFixed(2)}x, rounds ${each(gp.tputs)} (target >= 0.9) ${gp.tput >= 0.9 ? 'OK' : 'MISSED'}`);
+    console.log(`grpc p99 mlp: ${fmt(gp.a.p99, 2)} ms vs bare ${fmt(gp.b.p99, 2)} ms = ${gp.p99.toFixed(2)}x, rounds ${each(gp.p99s)} (target <= 1.2) ${gp.p99 <= 1.2 ? 'OK' : 'MISSED'}`);
 
-  // 2. REST over the Unix socket vs over TCP loopback, same agent, same JSON bodies.
-  const json = (r: number[]) => Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: r }] })).toString('base64');
-  const restLoad: GenLoad = { concurrency: CONCURRENCY, warmupMs: 300, durationMs: 1000, path: '/v2/models/mlp/infer', httpBodies: rows.map((r) => ({ headers: { 'content-type': 'application/json' }, body: json(r) })) };
-  const up = await pair(restLoad, { kind: 'http', socketPath: socket }, { kind: 'http', host: tcp.hostname, port: Number(tcp.port) });
-  failed += up.failed;
-  console.log('\nREST, MLP 64->256->256->10, JSON:');
-  console.log(line('Unix socket', up.a));
-  console.log(line('TCP loopback', up.b));
-  console.log(`unix socket throughput: ${fmt(up.a.reqPerSec)} req/s vs TCP ${fmt(up.b.reqPerSec)} req/s = ${up.tput.toFixed(2)}x, rounds ${each(up.tputs)} (expect >= 1.0) ${up.tput >= 1.0 ? 'OK' : 'MISSED'}`);
-  console.log(`unix socket p99: ${fmt(up.a.p99, 2)} ms vs TCP ${fmt(up.b.p99, 2)} ms = ${up.p99.toFixed(2)}x`);
+  }
+  if (PARTS.includes('socket')) {
+    // 2. REST over the Unix socket vs over TCP loopback, same agent, same JSON bodies.
+    const json = (r: number[]) => Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: r }] })).toString('base64');
+    const restLoad: GenLoad = { concurrency: CONCURRENCY, warmupMs: 300, durationMs: 1000, path: '/v2/models/mlp/infer', httpBodies: rows.map((r) => ({ headers: { 'content-type': 'application/json' }, body: json(r) })) };
+    const up = await pair(restLoad, { kind: 'http', socketPath: socket }, { kind: 'http', host: tcp.hostname, port: Number(tcp.port) });
+    failed += up.failed;
+    console.log('\nREST, MLP 64->256->256->10, JSON:');
+    console.log(line('Unix socket', up.a));
+    console.log(line('TCP loopback', up.b));
+    console.log(`unix socket throughput: ${fmt(up.a.reqPerSec)} req/s vs TCP ${fmt(up.b.reqPerSec)} req/s = ${up.tput.toFixed(2)}x, rounds ${each(up.tputs)} (expect >= 1.0) ${up.tput >= 1.0 ? 'OK' : 'MISSED'}`);
+    console.log(`unix socket p99: ${fmt(up.a.p99, 2)} ms vs TCP ${fmt(up.b.p99, 2)} ms = ${up.p99.toFixed(2)}x`);
 
-  // 3. Bytes per request for a 64 KB input (16384 FP32 values), request and answer.
-  const x = floats(16384);
-  const jsonBody = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], data: x }] });
-  const header = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], parameters: { binary_data_size: 65536 } }] });
-  const binBody = Buffer.concat([Buffer.from(header), Buffer.from(new Float32Array(x).buffer)]);
-  const ser = inferenceService().ModelInfer!.requestSerialize;
-  const typedMsg = ser({ model_name: 'wide', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], contents: { fp32_contents: x } }] });
-  const rawMsg = ser({ model_name: 'wide', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384] }], raw_input_contents: [Buffer.from(new Float32Array(x).buffer)] });
-  const jr = await fetch(`${agent.url}/v2/models/wide/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: jsonBody });
-  const br = await fetch(`${agent.url}/v2/models/wide/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(header)) }, body: binBody });
-  if (jr.status !== 200 || br.status !== 200) throw new Error(`64 KB requests failed: JSON ${jr.status}, binary ${br.status} ${await br.text()}`);
-  const jb = Buffer.byteLength(jsonBody);
-  console.log('\nbytes per request, 64 KB FP32 input (16384 values):');
-  console.log(`bytes json vs binary REST: ${fmt(jb)} vs ${fmt(binBody.length)} = ${(jb / binBody.length).toFixed(2)}x smaller binary`);
-  console.log(`bytes typed vs raw gRPC: ${fmt(typedMsg.length)} vs ${fmt(rawMsg.length)} = ${(typedMsg.length / rawMsg.length).toFixed(2)}x (typed fp32_contents is packed too)`);
-  console.log(`bytes json REST vs raw gRPC: ${fmt(jb)} vs ${fmt(rawMsg.length)} = ${(jb / rawMsg.length).toFixed(2)}x`);
+  }
+  if (PARTS.includes('bytes')) {
+    // 3. Bytes per request for a 64 KB input (16384 FP32 values), request and answer.
+    const x = floats(16384);
+    const jsonBody = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], data: x }] });
+    const header = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], parameters: { binary_data_size: 65536 } }] });
+    const binBody = Buffer.concat([Buffer.from(header), Buffer.from(new Float32Array(x).buffer)]);
+    const ser = inferenceService().ModelInfer!.requestSerialize;
+    const typedMsg = ser({ model_name: 'wide', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384], contents: { fp32_contents: x } }] });
+    const rawMsg = ser({ model_name: 'wide', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16384] }], raw_input_contents: [Buffer.from(new Float32Array(x).buffer)] });
+    const jr = await fetch(`${agent.url}/v2/models/wide/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: jsonBody });
+    const br = await fetch(`${agent.url}/v2/models/wide/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(header)) }, body: binBody });
+    if (jr.status !== 200 || br.status !== 200) throw new Error(`64 KB requests failed: JSON ${jr.status}, binary ${br.status} ${await br.text()}`);
+    const jb = Buffer.byteLength(jsonBody);
+    console.log('\nbytes per request, 64 KB FP32 input (16384 values):');
+    console.log(`bytes json vs binary REST: ${fmt(jb)} vs ${fmt(binBody.length)} = ${(jb / binBody.length).toFixed(2)}x smaller binary`);
+    console.log(`bytes typed vs raw gRPC: ${fmt(typedMsg.length)} vs ${fmt(rawMsg.length)} = ${(typedMsg.length / rawMsg.length).toFixed(2)}x (typed fp32_contents is packed too)`);
+    console.log(`bytes json REST vs raw gRPC: ${fmt(jb)} vs ${fmt(rawMsg.length)} = ${(jb / rawMsg.length).toFixed(2)}x`);
 
-  // 4. Binary vs JSON REST for a camera frame: 1x3x224x224 FP32 in, a 1x1x224x224 mask out.
-  const frames = Array.from({ length: 4 }, () => floats(3 * 224 * 224));
-  const segJson = frames.map((f) => ({ headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 224, 224], data: f }] })).toString('base64') }));
-  const segHeader = JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 224, 224], parameters: { binary_data_size: 3 * 224 * 224 * 4 } }], parameters: { binary_data_output: true } });
-  const segBin = frames.map((f) => ({
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(segHeader)) },
-    body: Buffer.concat([Buffer.from(segHeader), Buffer.from(new Float32Array(f).buffer)]).toString('base64'),
-  }));
-  const imgLoad = { concurrency: 4, warmupMs: 500, durationMs: 1500, path: '/v2/models/seg/infer' };
-  const target: Target = { kind: 'http', host: tcp.hostname, port: Number(tcp.port) };
-  const order = Array.from({ length: Math.max(2, Math.ceil(ROUNDS / 2)) }, () => ['json', 'binary'] as const).flat();
-  const jsonRs: LoadResult[] = [];
-  const binRs: LoadResult[] = [];
-  for (const kind of order) {
-    const [r] = await runTargets({ ...imgLoad, httpBodies: kind === 'json' ? segJson : segBin, phases: [target] });
-    (kind === 'json' ? jsonRs : binRs).push(r!);
-    failed += r!.failed;
+  }
+  if (PARTS.includes('image')) {
+    // 4. Binary vs JSON REST for a camera frame: 1x3x224x224 FP32 in, a 1x1x224x224 mask out.
+    const frames = Array.from({ length: 4 }, () => floats(3 * 224 * 224));
+    const segJson = frames.map((f) => ({ headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 224, 224], data: f }] })).toString('base64') }));
+    const segHeader = JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 224, 224], parameters: { binary_data_size: 3 * 224 * 224 * 4 } }], parameters: { binary_data_output: true } });
+    const segBin = frames.map((f) => ({
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(segHeader)) },
+      body: Buffer.concat([Buffer.from(segHeader), Buffer.from(new Float32Array(f).buffer)]).toString('base64'),
+    }));
+    const imgLoad = { concurrency: 4, warmupMs: 500, durationMs: 1500, path: '/v2/models/seg/infer' };
+    const target: Target = { kind: 'http', host: tcp.hostname, port: Number(tcp.port) };
+    const order = Array.from({ length: Math.max(2, Math.ceil(ROUNDS / 2)) }, () => ['json', 'binary'] as const).flat();
+    const jsonRs: LoadResult[] = [];
+    const binRs: LoadResult[] = [];
+    for (const kind of order) {
+      const [r] = await runTargets({ ...imgLoad, httpBodies: kind === 'json' ? segJson : segBin, phases: [target] });
+      (kind === 'json' ? jsonRs : binRs).push(r!);
+      failed += r!.failed;
   }
   const ratiosImg = binRs.map((b, i) => b.reqPerSec / jsonRs[i]!.reqPerSec);
   const bi = med(binRs);
@@ -147,6 +157,7 @@ try {
   console.log(line('binary in + out', bi));
   console.log(line('JSON in + out', js));
   console.log(`binary vs json REST throughput 224x224: ${fmt(bi.reqPerSec, 1)} req/s vs ${fmt(js.reqPerSec, 1)} req/s = ${median(ratiosImg).toFixed(2)}x, rounds ${each(ratiosImg)} (expect several times) ${median(ratiosImg) >= 2 ? 'OK' : 'MISSED'}`);
+  }
   await agent.stop();
   if (failed > 0) {
     console.error(`${failed} requests failed (see FAILED above)`);

@@ -67,9 +67,6 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
-  /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come). */
-  let inflight = 0;
-
   const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
   const budget = deps.inflight ?? { bytes: 0 };

@@ -1,20 +1,23 @@
 // A promise-returning OIP v2 gRPC client from the same .proto, for tests and
 // benchmarks (a real generated grpc-js client, not a stub of ours).
-import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError, type ClientOptions } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type ChannelCredentials, type Client, type ServiceError, type ClientOptions } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_OPTIONS, PROTO_PATH } from './server.js';
 
-type Call = (req: unknown, md: Metadata, opts: { deadline?: number }, cb: (err: ServiceError | null, res: any) => void) => void;
+/** A decoded OIP message: fields as the proto names them (tests read what they check). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OipMessage = Record<string, any>;
+type Call = (req: unknown, md: Metadata, opts: { deadline?: number }, cb: (err: ServiceError | null, res: OipMessage) => void) => void;
 
 export interface OipGrpcClient {
-  call(method: string, req: unknown, md?: Metadata): Promise<any>;
+  call(method: string, req: unknown, md?: Metadata): Promise<OipMessage>;
   raw: Client;
   close(): void;
 }
 
 /** `target`: host:port or unix:///path. */
 export function oipClient(target: string, options: ClientOptions = {}): OipGrpcClient {
-  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, PROTO_OPTIONS)) as any;
+  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, PROTO_OPTIONS)) as unknown as { inference: { GRPCInferenceService: new (target: string, creds: ChannelCredentials, options: ClientOptions) => Client } };
   const client: Client = new pkg.inference.GRPCInferenceService(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, ...options });
   return {
     raw: client,
