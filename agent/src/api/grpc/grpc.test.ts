@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { buildMultiBundle, waitFor } from '@edgefleet/examples';
-import type { Agent } from '../../agent.js';
+import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
 import { makeKit, mlpBundle, req, startAgent, type Kit } from '../../testing.js';
 import { f32Bytes, i64Bytes, oipClient, type OipGrpcClient } from './client.js';
 
@@ -169,5 +169,35 @@ describe('local API over gRPC', () => {
     // The test client holds one connection: 8 - 1 are accepted, the rest closed at once.
     await waitFor('connections past the limit closed', () => closed >= 5);
     for (const s of socks) s.destroy();
+  });
+});
+
+describe('local API over gRPC: stop', () => {
+  it('stops within its budget with a call queued and a call whose message never came', async () => {
+    const kit = makeKit();
+    try {
+      const b = await mlpBundle(kit, '1.0.0');
+      const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, stopGraceMs: 300, grpc: { enabled: true, port: 0 } } });
+      agent.trust.put(kit.trust.doc, 1);
+      await agent.manager.install(b.path);
+      const client = oipClient(agent.grpcAddress!);
+      const limiter = agent.runtime.limiterFor('mlp')!;
+      for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined);
+      const queued = refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
+      const silent = new Promise<ServiceError | null>((resolve) => {
+        const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
+        call.on('error', () => undefined);
+      });
+      await waitFor('a call queued', () => limiter.depth === 1);
+      const t0 = performance.now();
+      await agent.stop();
+      const ms = performance.now() - t0;
+      assert.ok(ms < STOP_TOTAL_MS, `stopped in ${Math.round(ms)} ms, budget ${STOP_TOTAL_MS} ms`);
+      assert.ok((await queued).code !== status.OK);
+      assert.ok((await silent) !== null, 'the silent call was ended');
+      client.close();
+    } finally {
+      kit.cleanup();
+    }
   });
 });
