@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import http2 from 'node:http2';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { buildMultiBundle, waitFor } from '@edgefleet/examples';
 import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
@@ -34,7 +35,7 @@ describe('local API over gRPC', () => {
     const b = await mlpBundle(kit, '1.0.0');
     const m = await buildMultiBundle({ dir: join(kit.dir, 'bundles'), keys: kit.keys });
     agent = await startAgent(join(kit.dir, 'data'), {
-      api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxConnections: 8, requestTimeoutMs: 400, grpc: { enabled: true, port: 0, maxCalls: 4 } },
+      api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxConnections: 8, requestTimeoutMs: 400, grpc: { enabled: true, port: 0, maxCalls: 4, maxConcurrentStreams: 6 } },
     });
     agent.trust.put(kit.trust.doc, 1);
     await agent.manager.install(b.path);
@@ -148,6 +149,14 @@ describe('local API over gRPC', () => {
     await Promise.all(queued);
   });
 
+  it('announces api.grpc.maxConcurrentStreams in its HTTP/2 settings', async () => {
+    const session = http2.connect(`http://${agent.grpcAddress!}`);
+    session.on('error', () => undefined);
+    const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+    session.destroy();
+    assert.equal(settings.maxConcurrentStreams, 6);
+  });
+
   it('ends a call whose message does not come within api.requestTimeoutMs', async () => {
     const pending = new Promise<ServiceError | null>((resolve) => {
       const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
@@ -172,32 +181,58 @@ describe('local API over gRPC', () => {
   });
 });
 
-describe('local API over gRPC: stop', () => {
+describe('local API over gRPC: the shared byte budget, and stop', () => {
+  let kit: Kit;
+  let agent: Agent;
+  let client: OipGrpcClient;
+  before(async () => {
+    kit = makeKit();
+    const b = await mlpBundle(kit, '1.0.0');
+    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { enabled: true, port: 0 } } });
+    agent.trust.put(kit.trust.doc, 1);
+    await agent.manager.install(b.path);
+    client = oipClient(agent.grpcAddress!);
+  });
+  after(async () => {
+    client.close();
+    await agent.stop();
+    kit.cleanup();
+  });
+
+  it('refuses a call before reading it while REST bodies fill api.maxInflightBodyBytes', async () => {
+    const { port } = new URL(agent.url);
+    // A REST request that declares 4096 bytes and sends none: the whole shared budget is reserved.
+    const hog = connect(Number(port), '127.0.0.1');
+    hog.on('error', () => undefined);
+    hog.write('POST /v2/models/mlp/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n');
+    const err = await waitFor('a gRPC call refused for the byte budget', async () => {
+      try {
+        await client.call('ModelInfer', mlpReq([1, 2, 3, 4]));
+        return undefined;
+      } catch (e) {
+        return e as ServiceError;
+      }
+    });
+    assert.equal(err.code, status.UNAVAILABLE);
+    assert.match(err.details, /the agent is reading 4096 bytes of request bodies \(limit 4096\)/);
+    hog.destroy();
+    await waitFor('the budget released', async () => (await client.call('ModelInfer', mlpReq([1, 2, 3, 4])).then(() => true, () => false)) || undefined);
+  });
+
   it('stops within its budget with a call queued and a call whose message never came', async () => {
-    const kit = makeKit();
-    try {
-      const b = await mlpBundle(kit, '1.0.0');
-      const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, stopGraceMs: 300, grpc: { enabled: true, port: 0 } } });
-      agent.trust.put(kit.trust.doc, 1);
-      await agent.manager.install(b.path);
-      const client = oipClient(agent.grpcAddress!);
-      const limiter = agent.runtime.limiterFor('mlp')!;
-      for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined);
-      const queued = refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
-      const silent = new Promise<ServiceError | null>((resolve) => {
-        const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
-        call.on('error', () => undefined);
-      });
-      await waitFor('a call queued', () => limiter.depth === 1);
-      const t0 = performance.now();
-      await agent.stop();
-      const ms = performance.now() - t0;
-      assert.ok(ms < STOP_TOTAL_MS, `stopped in ${Math.round(ms)} ms, budget ${STOP_TOTAL_MS} ms`);
-      assert.ok((await queued).code !== status.OK);
-      assert.ok((await silent) !== null, 'the silent call was ended');
-      client.close();
-    } finally {
-      kit.cleanup();
-    }
+    const limiter = agent.runtime.limiterFor('mlp')!;
+    for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined);
+    const queued = refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
+    const silent = new Promise<ServiceError | null>((resolve) => {
+      const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
+      call.on('error', () => undefined);
+    });
+    await waitFor('a call queued', () => limiter.depth === 1);
+    const t0 = performance.now();
+    await agent.stop();
+    const ms = performance.now() - t0;
+    assert.ok(ms < STOP_TOTAL_MS, `stopped in ${Math.round(ms)} ms, budget ${STOP_TOTAL_MS} ms`);
+    assert.ok((await queued).code !== status.OK);
+    assert.ok((await silent) !== null, 'the silent call was ended');
   });
 });
