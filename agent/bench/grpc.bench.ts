@@ -140,7 +140,7 @@ try {
       headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(segHeader)) },
       body: Buffer.concat([Buffer.from(segHeader), Buffer.from(new Float32Array(f).buffer)]).toString('base64'),
     }));
-    const imgLoad = { concurrency: 4, warmupMs: 500, durationMs: 1500, path: '/v2/models/seg/infer' };
+    const imgLoad = { concurrency: 4, warmupMs: 300, durationMs: 1000, path: '/v2/models/seg/infer' };
     const target: Target = { kind: 'http', host: tcp.hostname, port: Number(tcp.port) };
     const order = Array.from({ length: Math.max(2, Math.ceil(ROUNDS / 2)) }, () => ['json', 'binary'] as const).flat();
     const jsonRs: LoadResult[] = [];
