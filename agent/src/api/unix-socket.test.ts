@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import type { Agent } from '../agent.js';
 import { makeKit, mlpBundle, startAgent, type Kit } from '../testing.js';
 import { oipClient } from './grpc/client.js';
+import { groupId } from './unix-socket.js';
 
 /** GET over a Unix socket, as a local app would (no Host rules apply). */
 function get(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -91,6 +92,12 @@ describe('local API on Unix sockets', () => {
     const file = join(kit.dir, 'stale-marker');
     await assert.rejects(startAgent(join(kit.dir, 'data3'), { api: { host: '127.0.0.1', port: 0, socket: file } }), /exists and is not a socket/);
     assert.ok(existsSync(file));
+  });
+
+  it('takes api.socketGroup as a name or a gid, and names an unknown group', () => {
+    assert.equal(groupId('daemon'), 1);
+    assert.equal(groupId('4321'), 4321);
+    assert.throws(() => groupId('no-such-group-here'), /socket group "no-such-group-here" is not in \/etc\/group: expected a group name or a numeric gid/);
   });
 
   it('removes both sockets on stop', async () => {
