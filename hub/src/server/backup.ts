@@ -82,14 +82,16 @@ export async function backupHub(dataDir: string, out: string, now: Date = new Da
   if (!existsSync(dbFile)) throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir)`);
   emptyPrivateDir(out, '--out');
   const files: BackupFile[] = [];
-  // 1. hub.db: the online backup API copies pages in steps and restarts on a concurrent write, so the
-  // result is one consistent state of the database while the hub keeps running.
+  // 1. hub.db: SQLite's online backup API gives one consistent state of the database while the hub runs.
   const src = new Database(dbFile, { fileMustExist: true });
   let schema: number[];
   let blobs: Array<{ sha256: string; size: number }>;
   try {
     src.pragma('busy_timeout = 5000');
-    await src.backup(join(out, 'hub.db'));
+    // All remaining pages in one step, in one read transaction: under WAL the hub keeps writing meanwhile,
+    // and the copy never restarts (small steps restart whenever another process writes between them,
+    // which a busy hub does every few milliseconds).
+    await src.backup(join(out, 'hub.db'), { progress: (p) => p.totalPages });
   } finally {
     src.close();
   }
