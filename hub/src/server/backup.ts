@@ -9,7 +9,7 @@
 // backup forward when it starts on it.
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared';
 import { reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -80,6 +80,10 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
 export async function backupHub(dataDir: string, out: string, now: Date = new Date()): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
   if (!existsSync(dbFile)) throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir)`);
+  const rel = relative(resolve(dataDir), resolve(out));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new AppError('CONFLICT', `--out ${out} is inside the data dir ${dataDir}: expected a directory outside it (the backup would copy itself and every earlier backup)`);
+  }
   emptyPrivateDir(out, '--out');
   const files: BackupFile[] = [];
   // 1. hub.db: SQLite's online backup API gives one consistent state of the database while the hub runs.

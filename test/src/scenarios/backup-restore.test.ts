@@ -115,6 +115,10 @@ describe('hub backup while it runs, restore into a new dir', () => {
     const r0 = await inProcess(['backup', '--data-dir', s.hub.dataDir, '--out', backupDir]);
     assert.equal(r0.code, 1);
     assert.match(r0.stderr, /^error \[CONFLICT\]: --out .* is not empty/m);
+    const inside = await inProcess(['backup', '--data-dir', s.hub.dataDir, '--out', join(s.hub.dataDir, 'backups', 'b1')]);
+    assert.equal(inside.code, 1);
+    assert.match(inside.stderr, /^error \[CONFLICT\]: --out .*backups\/b1 is inside the data dir .*: expected a directory outside it/m);
+    assert.ok(!readdirSync(s.hub.dataDir).includes('backups'));
 
     // A newer hub's backup: its hub.db records a migration this hub does not know.
     const newer = join(dir, 'backup-newer');
