@@ -1,11 +1,11 @@
-// Both execution backends through one suite (backend-suite.ts), `auto` choosing native and falling
+// Both execution backends through one suite (testing/backend-suite.ts), `auto` choosing native and falling
 // back to wasm, and the native path never loading onnxruntime-web (a child process whose module
 // resolution refuses it, running a model on the default backend).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppError } from '@edgefleet/shared/core';
 import { openBackend, type Backend } from './backend.js';
-import { backendSuite } from './backend-suite.js';
+import { backendSuite } from './testing/backend-suite.js';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '@edgefleet/examples';
 
@@ -48,7 +48,7 @@ it('the native path never loads onnxruntime-web', { timeout: 60_000 }, async () 
     import { mkdtempSync } from 'node:fs';
     import { tmpdir } from 'node:os';
     const { ModelRuntime } = await import('./agent/src/runtime/runtime.ts');
-    const { modelFile, fp32 } = await import('./agent/src/runtime/fixtures.ts');
+    const { modelFile, fp32 } = await import('./agent/src/runtime/testing/fixtures.ts');
     const m = randomMlp({ inputDim: 4, hidden: [8], outputDim: 3, seed: 1 });
     const f = modelFile(mkdtempSync(tmpdir() + '/ef-native-only-'), { name: 'mlp', version: '1.0.0', onnx: m.onnx, io: m.io });
     for (const backend of ['native', 'auto']) {

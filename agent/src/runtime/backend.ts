@@ -1,7 +1,7 @@
 // The execution backend the runtime runs sessions on: onnxruntime-node (native, the default where
 // its binaries exist: linux x64/arm64 glibc) or onnxruntime-web's WebAssembly build running in Node
 // (any box Node runs on: 32-bit ARM, musl). The interface is the few calls the runtime makes, so
-// both implementations run one shared test suite (backend-suite.ts). `auto` picks native when it
+// both implementations run one shared test suite (testing/backend-suite.ts). `auto` picks native when it
 // loads, else wasm. Each implementation is imported only when chosen: the native daemon never
 // loads onnxruntime-web (idle RSS, docs/performance.md).
 import { AppError, type MakeOrtTensor, type OrtTensorLike } from '@edgefleet/shared/core';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { bundleFromOnnx } from '@edgefleet/examples';
 import { makeKit, req, startAgent } from '../testing.js';
-import { pickModel } from './fixtures.js';
+import { pickModel } from './testing/fixtures.js';
 
 test('REST requests batched together are answered one by one: a malformed or bad-valued request fails alone', { timeout: 60_000 }, async () => {
   const kit = makeKit();

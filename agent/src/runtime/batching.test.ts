@@ -11,7 +11,7 @@ import { randomMlp } from '@edgefleet/examples';
 import type { AppError } from '@edgefleet/shared/core';
 import type { RuntimeOverrides } from '../config.js';
 import { batchPolicy } from './batching.js';
-import { fp32, int64, modelFile, pickModel, seenRecorder, sumRowsModel } from './fixtures.js';
+import { fp32, int64, modelFile, pickModel, seenRecorder, sumRowsModel } from './testing/fixtures.js';
 import { ModelRuntime } from './runtime.js';
 import type { RecordedTensor } from './recorder.js';
 

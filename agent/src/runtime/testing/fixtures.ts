@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraphBuilder } from '@edgefleet/examples';
 import { Manifest, type ManifestInput, type TensorSpec } from '@edgefleet/shared';
-import type { PredictionRecorder, RecordedTensor } from './recorder.js';
+import type { PredictionRecorder, RecordedTensor } from '../recorder.js';
 
 export interface ModelFile {
   manifest: Manifest;
@@ -23,7 +23,7 @@ export function modelFile(dir: string, o: { name: string; version: string; onnx:
     entrypoint: 'model.onnx',
     runtime: { opset: 17, minAgentVersion: '0.1.0', ...o.runtime },
     io: o.io,
-    provenance: { data: [], training: { code: 'agent/src/runtime/fixtures.ts' }, metrics: {}, reason: 'test fixture' },
+    provenance: { data: [], training: { code: 'agent/src/runtime/testing/fixtures.ts' }, metrics: {}, reason: 'test fixture' },
     ...o.manifest,
   });
   return { manifest, path };

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mlpForward, randomMlp, SMALL_EXAMPLE, trainExample } from '@edgefleet/examples';
 import type { AppError, LoadedSample } from '@edgefleet/shared/core';
-import type { BackendName } from './backend.js';
+import type { BackendName } from '../backend.js';
 import { fp32, modelFile, seenRecorder } from './fixtures.js';
-import { nativeBackend } from './native.js';
-import { ModelRuntime } from './runtime.js';
+import { nativeBackend } from '../native.js';
+import { ModelRuntime } from '../runtime.js';
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) => {
   assert.equal(got.length, want.length, `${what}: length`);
