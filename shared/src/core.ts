@@ -23,3 +23,4 @@ export * from './infer/tensor.js';
 export * from './infer/request.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
+export * from './sse.js';

@@ -15,3 +15,4 @@ export * from './deadline.js';
 export * from './text.js';
 export * from './private-files.js';
 export * from './clock-offset.js';
+export * from './sse.js';

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
 import type { FleetSync } from '../sync/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
+import type { StreamHub } from './stream.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -33,6 +34,8 @@ export interface ApiDeps {
   sync?: FleetSync | null;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
+  /** The live event stream (GET /stream); absent in tests of the other routes. */
+  streams?: StreamHub | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */
@@ -65,6 +68,8 @@ export interface RouteDef {
   response?: z.ZodType;
   /** A non-JSON response, e.g. application/octet-stream. */
   rawResponse?: string;
+  /** Server-Sent Events: each event name's payload schema (documented as x-events in the OpenAPI document). */
+  events?: Record<string, z.ZodType>;
   status?: number;
   /** Body cap in bytes; default from bodyLimit() (small for public routes). */
   maxBodyBytes?: number;

@@ -20,6 +20,9 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { FleetSync } from '../sync/service.js';
 import { BlobServer } from '../sync/blob-server.js';
+import { EventBus } from '../events/bus.js';
+import { connectEventSources } from '../events/sources.js';
+import { StreamHub } from '../api/stream.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
@@ -44,6 +47,8 @@ export class Hub {
   private addrs: HubAddresses | null = null;
   private stopping: Promise<void> | null = null;
   private quota: MqttQuota | null = null;
+  private streams: StreamHub | null = null;
+  private disconnectEvents: (() => void) | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -115,6 +120,13 @@ export class Hub {
     this.blobServer = blobs;
     await blobs.start();
 
+    // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
+    const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
+    const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
+    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: sync.deployments });
+    const streams = new StreamHub(bus, streamLimits, this.metrics);
+    this.streams = streams;
+
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
       return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
@@ -126,6 +138,7 @@ export class Hub {
       maxBundleBytes: cfg.maxBundleBytes,
       sync,
       quota,
+      streams,
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
@@ -158,6 +171,9 @@ export class Hub {
     this.stopping ??= (async () => {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+      // Streams end first (a clean end of each response), then the server closes what is left.
+      this.streams?.stop();
+      this.streams = null;
       const http = this.http;
       this.http = null;
       if (http) {
@@ -168,6 +184,8 @@ export class Hub {
       }
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
+      this.disconnectEvents?.();
+      this.disconnectEvents = null;
       await step(this.syncPart?.stop(), HUB_STOP_STEP_MS.part, 'fleet sync');
       this.syncPart = null;
       this.quota?.stop(); // held publishes are released before their connections close
