@@ -12,18 +12,22 @@ import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { syncRoutes } from './routes-sync.js';
 import { streamRoutes } from './stream.js';
+import { consoleRoutes } from './console-routes.js';
 import { openApiDocument } from './openapi.js';
+import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
 export interface AppDeps extends ApiDeps {
   verifyBundle: BundleVerifier;
   /** Failed-authentication throttling per address (auth-limit.ts); defaults AUTH_LIMIT_DEFAULTS. */
   authLimit?: Partial<AuthLimitOptions>;
+  /** The web console at / (api/console.ts): where its build is; false: not served. */
+  console?: { dir?: string } | false;
 }
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
 export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...streamRoutes];
+  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...streamRoutes, ...consoleRoutes];
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {
@@ -45,6 +49,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // Repeated 401s from one address earn 429s for a while (auth-limit.ts, docs/hub.md "Rate limits").
   app.use('/api/v1/*', authLimit(new AuthFailureLimiter(deps.authLimit), deps.metrics, deps.clock));
 
+  if (deps.console !== false) mountConsole(app, deps.console ?? {});
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.

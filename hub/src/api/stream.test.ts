@@ -18,7 +18,13 @@ interface Served { h: Harness; hub: StreamHub; bus: EventBus; base: string; clos
 async function served(limits: Partial<StreamLimits> = {}, capacity = 100): Promise<Served> {
   const bus = new EventBus({ capacity });
   let hub: StreamHub | null = null;
-  const h = makeHarness({ streams: (store) => { store.audit.onAppended((e) => bus.publish('audit', e)); hub = new StreamHub(bus, limits, undefined); return hub; } });
+  const h = makeHarness({
+    streams: (store) => {
+      store.audit.onAppended((e) => bus.publish('audit', e));
+      hub = new StreamHub(bus, limits, undefined, (id) => !store.tokens.get(id).revoked);
+      return hub;
+    },
+  });
   const server = await new Promise<ServerType>((resolve) => { const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s)); });
   const port = (server.address() as AddressInfo).port;
   return {
@@ -122,7 +128,11 @@ test('stream bounds: per token and per address (429), heartbeats, a client that 
     await waitFor('heartbeats', () => a.comments() >= 2);
     b.close();
     await waitFor('slot freed', () => s.hub.open === 2);
-    d.close();
+    // Revoking the operator's token ends its open stream at the next heartbeat; a new one gets 401.
+    const opId = s.h.store.tokens.lookup(s.h.tokens.operator)?.id as string;
+    assert.equal((await s.h.req('POST', `/api/v1/tokens/${opId}/revoke`, { json: { reason: 'left' } })).status, 200);
+    await waitFor('revoked token stream ended', () => d.ended());
+    assert.equal((await open(s, { token: s.h.tokens.operator })).res.status, 401);
     await waitFor('slot freed', () => s.hub.open === 1);
 
     // A raw client that sends the request and then never reads: the kernel buffers fill, then the
@@ -143,7 +153,7 @@ test('stream bounds: per token and per address (429), heartbeats, a client that 
     }, { timeoutMs: 30_000 });
     assert.ok(sent * big.length < 200 * 1024 * 1024, `dropped after ${sent} events`);
     assert.equal(a.ended(), false, 'the client that reads is kept');
-    await waitFor('reader got every event', () => a.got.filter((m) => m.event === 'audit').length === sent, { timeoutMs: 20_000 });
+    await waitFor('reader got every event', () => a.got.filter((m) => m.event === 'audit' && m.data.includes('"action":"load"')).length === sent, { timeoutMs: 20_000 });
     sock.destroy();
 
     const t0 = Date.now();

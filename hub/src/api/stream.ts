@@ -22,7 +22,7 @@ export const STREAM_DEFAULTS: StreamLimits = { perToken: 8, perAddress: 16, tota
 interface Client {
   tokenId: string;
   address: string;
-  close(why: 'slow' | 'stop' | 'gone'): void;
+  close(why: 'slow' | 'stop' | 'gone' | 'revoked'): void;
 }
 
 const enc = new TextEncoder();
@@ -38,7 +38,11 @@ export class StreamHub {
   private readonly clients = new Set<Client>();
   private stopped = false;
 
-  constructor(readonly bus: EventBus, limits: Partial<StreamLimits> = {}, private readonly metrics?: MetricsPort) {
+  /**
+   * `tokenValid` is asked at every heartbeat: a stream opened with a token revoked since then ends
+   * (the client's reconnect then gets 401).
+   */
+  constructor(readonly bus: EventBus, limits: Partial<StreamLimits> = {}, private readonly metrics?: MetricsPort, private readonly tokenValid?: (tokenId: string) => boolean) {
     this.limits = { ...STREAM_DEFAULTS, ...limits };
   }
 
@@ -110,7 +114,7 @@ export class StreamHub {
               const sock = socketOf(c.env);
               if (sock) sock.destroy();
               else ctl.error(new Error('stream client too slow'));
-            } else if (why === 'stop') ctl.close();
+            } else if (why === 'stop' || why === 'revoked') ctl.close();
           },
         };
         this.clients.add(client);
@@ -123,7 +127,10 @@ export class StreamHub {
           else for (const e of r.events) send(frameOf(e));
         }
         unsubscribe = bus.subscribe((e) => send(frameOf(e)));
-        heartbeat = setInterval(() => send(': heartbeat\n\n'), limits.heartbeatMs);
+        heartbeat = setInterval(() => {
+          if (this.tokenValid && !this.tokenValid(who.id)) client?.close('revoked');
+          else send(': heartbeat\n\n');
+        }, limits.heartbeatMs);
         heartbeat.unref();
         c.req.raw.signal.addEventListener('abort', () => client?.close('gone'), { once: true });
       },

@@ -124,7 +124,13 @@ export class Hub {
     const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
     const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
     this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: sync.deployments });
-    const streams = new StreamHub(bus, streamLimits, this.metrics);
+    const streams = new StreamHub(bus, streamLimits, this.metrics, (id) => {
+      try {
+        return !store.tokens.get(id).revoked;
+      } catch {
+        return false;
+      }
+    });
     this.streams = streams;
 
     const verify: BundleVerifier = async (path) => {
@@ -139,6 +145,7 @@ export class Hub {
       sync,
       quota,
       streams,
+      console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
