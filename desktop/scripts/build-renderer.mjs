@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild: one
+// Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
+// desktop app's preload into desktop/dist/preload.cjs): one
 // ES module bundle (assets/app.js), the stylesheet and index.html. No inline script, no eval, so the
 // hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
 // temporary directory and renamed into place, so a hub never serves a half-written build.
@@ -35,6 +36,12 @@ const result = await build({
   logLevel: 'warning',
 });
 copyFileSync(join(src, 'styles.css'), join(tmp, 'assets', 'app.css'));
+// The desktop app's preload: sandboxed preloads load as CommonJS, with only `electron` to require.
+await build({
+  entryPoints: [join(desktop, 'src', 'preload', 'preload.ts')],
+  outfile: join(desktop, 'dist', 'preload.cjs'),
+  bundle: true, format: 'cjs', platform: 'node', target: 'node22', external: ['electron'], logLevel: 'warning',
+});
 copyFileSync(join(src, 'index.html'), join(tmp, 'index.html'));
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);

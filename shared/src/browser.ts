@@ -3,3 +3,4 @@
 export * from './canonical-json.js';
 export * from './sse.js';
 export * from './errors.js';
+export * from './console-csp.js';

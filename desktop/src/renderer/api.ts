@@ -16,7 +16,8 @@ export interface Api {
 }
 
 export function makeApi(token: string, onUnauthorized: () => void): Api {
-  const headers = { authorization: `Bearer ${token}` };
+  // Empty in the desktop app: its main process adds the profile's token to requests to the hub.
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   async function check(res: Response): Promise<Response> {
     if (res.ok) return res;
     if (res.status === 401) onUnauthorized();

@@ -43,7 +43,7 @@ export class Live {
       this.abort = ac;
       try {
         const res = await fetch('/api/v1/stream', {
-          headers: { authorization: `Bearer ${this.token}`, ...(this.lastId ? { 'last-event-id': this.lastId } : {}) },
+          headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(this.lastId ? { 'last-event-id': this.lastId } : {}) },
           signal: ac.signal,
           cache: 'no-store',
         });

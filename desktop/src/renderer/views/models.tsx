@@ -11,6 +11,7 @@ import { go } from '../nav.js';
 import { background } from '../background.js';
 
 const short = (k: string) => k.slice(0, 12);
+const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
 
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
@@ -106,9 +107,9 @@ function Signatures({ detail, verified }: { detail: ModelVersionDetail; verified
             : trust.rootChanged ? '✘ The trust document\'s root keys changed since this browser first saw this hub'
               : `✘ Not signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures valid`}
       </p>
-      <table class="plain" aria-label="Signatures"><thead><tr><th>Key</th><th>Hub says</th><th>Checked here</th></tr></thead>
+      <table class="plain" aria-label="Signatures"><thead><tr><th>Signed by key</th><th>Role in the trust document</th><th>Checked here</th></tr></thead>
         <tbody>{detail.signatures.map((s) => (
-          <tr key={s.keyId}><td class="mono" title={s.keyId}>{short(s.keyId)}</td><td>release</td>
+          <tr key={s.keyId}><td class="mono" title={s.keyId}>{short(s.keyId)}</td><td>{roleOf(trust, s.keyId)}</td>
             <td>{bundle.valid.includes(s.keyId) ? 'valid' : bundle.ignored.includes(s.keyId) ? 'not a release key' : 'INVALID'}</td></tr>
         ))}</tbody></table>
       <p class="muted">Trust document v{trust.body.version}, expires {time(trust.body.expires)}{trust.expired ? ' (expired)' : ''}; pushed by {detail.pushedBy}.</p>
