@@ -2,7 +2,7 @@
 // presence, devices' reported state, deployment status changes and committed audit entries.
 import type { FleetLink } from '../mqtt/ports.js';
 import type { AuditRepo } from '../store/audit-repo.js';
-import type { DeploymentsRepo } from '../sync/deployments-repo.js';
+import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { Clock } from '../clock.js';
 import type { EventBus } from './bus.js';
 
