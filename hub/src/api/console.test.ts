@@ -34,9 +34,10 @@ test('console: serves the build with the CSP, refuses paths outside it, and says
     const js = await app.request('/assets/app.js');
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /text\/javascript/);
-    for (const p of ['/assets/..%2F..%2Fsecret.js', '/assets/%2e%2e', '/assets/nope.js', '/assets/app.exe']) {
+    for (const p of ['/assets/..%2F..%2Fsecret.js', '/assets/nope.js', '/assets/app.exe', '/assets/.hidden.js']) {
       assert.equal((await app.request(p)).status, 404, p);
     }
+    assert.doesNotMatch(await (await app.request('/assets/%2e%2e/%2e%2e/secret.js')).text(), /nope/);
     assert.doesNotMatch(CONSOLE_CSP, /unsafe-inline|unsafe-eval/);
     // Source (hub/src/api) and dist (hub/dist/api) layouts are both three levels under the repository.
     assert.match(consoleDir(), /desktop[/\\]dist[/\\]renderer$/);

@@ -55,7 +55,7 @@ export function mountConsole(app: Hono<Env>, o: { dir?: string } = {}): void {
   });
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
-    const f = /^[A-Za-z0-9._-]+$/.test(name) ? file(join('assets', name)) : null;
+    const f = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name) ? file(join('assets', name)) : null;
     if (!f) return c.json({ error: { code: 'NOT_FOUND', message: `no console asset ${name}` } }, 404);
     return c.body(new Uint8Array(f.body), 200, { ...SECURITY_HEADERS, 'content-type': f.type, 'cache-control': 'no-cache' });
   });
