@@ -68,9 +68,9 @@ describe('web console', () => {
     // A deployment: its progress reaches the device row and the deployments view live.
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { tags: { site: 'north' } }, reason: 'console test' });
     await page.locator('[data-key="console-1"]').getByText(`${MODEL}@1.0.0`).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: join(shots, 'fleet.png') });
     await page.getByLabel('Tag').selectOption('site=north');
     await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
-    await page.screenshot({ path: join(shots, 'fleet.png') });
     await page.getByLabel('Tag').selectOption('');
 
     // Keyboard: focus the table, move to the first row and open it with Enter.
