@@ -10,6 +10,7 @@ import { ModelsRepo } from './models-repo.js';
 import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { BlobStore } from './blobs.js';
+import { RollupsRepo } from './rollups-repo.js';
 
 export class Store {
   readonly db: Db;
@@ -20,6 +21,8 @@ export class Store {
   readonly desired: DesiredRepo;
   readonly audit: AuditRepo;
   readonly blobs: BlobStore;
+  /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
+  readonly rollups: RollupsRepo;
   private closed = false;
 
   /**
@@ -41,6 +44,7 @@ export class Store {
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
+    this.rollups = new RollupsRepo(this.db);
   }
 
   close(): void {
