@@ -11,6 +11,7 @@ import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
+import { DriftRepo } from '../drift/repo.js';
 
 export class Store {
   readonly db: Db;
@@ -23,6 +24,8 @@ export class Store {
   readonly blobs: BlobStore;
   /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
   readonly rollups: RollupsRepo;
+  /** Drift reports and per-model thresholds (docs/drift.md). */
+  readonly drift: DriftRepo;
   private closed = false;
 
   /**
@@ -45,6 +48,7 @@ export class Store {
     this.audit = new AuditRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
+    this.drift = new DriftRepo(this.db);
   }
 
   close(): void {
