@@ -12,6 +12,7 @@ import {
 } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -44,6 +45,11 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  metrics: metricsCmd,
+  drift: driftCmd,
+  'drift-reports create': driftReportCreate,
+  'drift-reports ls': driftReportLs,
+  'drift-reports show': driftReportShow,
 };
 
 export const operatorCli: Program = {
