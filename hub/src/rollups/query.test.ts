@@ -9,6 +9,9 @@ import { errorKindCounts, latencyQuantile, mergeLatency, windowTotals, type Feat
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { mergeRollups, planRanges } from './query.js';
+import { WindowRetention } from './retention.js';
+import { TelemetryRepo } from '../sync/telemetry-repo.js';
+import { noopLogger } from '../mqtt/ports.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
 
 const FEATURES: Feature[] = [
@@ -128,6 +131,31 @@ test('a rollup grows past 2^32 counts without losing any (stored as 8-byte float
     assert.ok(f?.kind === 'numeric');
     assert.equal(f.counts?.[6], 6_000_000_000);
     assert.throws(() => mergeRollups(h.store.rollups, { model: 'vib', version: '9.9.9', since: T0, until: T0 + 1 }), { code: 'NOT_FOUND', message: /vib@9\.9\.9/ });
+  } finally {
+    h.close();
+  }
+});
+
+test('ingest: a resend adds nothing to the rollups; expired raw windows leave the rollups exact', () => {
+  const h = open();
+  try {
+    const repo = new TelemetryRepo(h.store.db, h.store.rollups);
+    const rand = seeded(3);
+    const ws = Array.from({ length: 48 }, (_, i) => ({
+      ...sampleWindow({ model: 'vib', version: '1.0.0', start: T0 + i * 1800_000 }, FEATURES, REFERENCE, 10, { numeric: { temp: normal(rand, 5, 1) } }, rand),
+      seq: i + 1,
+    }));
+    const at = new Date(T0 + 86_400_000);
+    repo.putWindows('d0', ws.slice(0, 30), at);
+    repo.putWindows('d0', ws.slice(20), at); // 10 resent
+    const range = { model: 'vib', version: '1.0.0', since: T0, until: T0 + 86_400_000 };
+    const before = mergeRollups(h.store.rollups, range);
+    assert.equal(before.predictions, 480);
+    assert.equal(before.windows, 48);
+    const retention = new WindowRetention({ rollups: h.store.rollups, clock: { now: () => new Date(T0 + 2 * 86_400_000) }, logger: noopLogger }, { windowsDays: 1.5 });
+    assert.equal(retention.runOnce(), 24, 'windows starting more than 1.5 days before now (the first 12 hours)');
+    assert.equal(repo.countFor('d0').windows, 24);
+    assert.deepEqual(mergeRollups(h.store.rollups, range), before);
   } finally {
     h.close();
   }

@@ -20,6 +20,7 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { FleetSync } from '../sync/service.js';
 import { BlobServer } from '../sync/blob-server.js';
+import { WindowRetention } from '../rollups/retention.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
@@ -39,6 +40,7 @@ export class Hub {
   private http: ServerType | null = null;
   private syncPart: FleetSync | null = null;
   private blobServer: BlobServer | null = null;
+  private retention: WindowRetention | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
@@ -114,6 +116,9 @@ export class Hub {
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
+    const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
+    this.retention = retention;
+    retention.start();
 
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
@@ -166,6 +171,8 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
+      this.retention?.stop();
+      this.retention = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
       await step(this.syncPart?.stop(), HUB_STOP_STEP_MS.part, 'fleet sync');

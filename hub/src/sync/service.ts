@@ -72,7 +72,7 @@ export class FleetSync {
 
   constructor(private readonly deps: FleetSyncDeps) {
     this.deployments = new DeploymentsRepo(deps.store.db);
-    this.telemetry = new TelemetryRepo(deps.store.db);
+    this.telemetry = new TelemetryRepo(deps.store.db, deps.store.rollups);
     this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.ingest });
     this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.ingest?.clockSkewMs, audit: deps.store.audit });
