@@ -64,7 +64,7 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     assert.ok((feat('north', 'mode')?.chi2_p ?? 1) < 1e-6);
     assert.equal(byKey.get('south')?.drifted, false, JSON.stringify(byKey.get('south')?.features));
     assert.deepEqual(byKey.get('north')?.worstDevices.map((w) => w.deviceId).sort(), ['dev-6', 'dev-7']);
-    assert.match(byKey.get('west')?.insufficient ?? '', /20 predictions: expected at least 200/);
+    assert.match(byKey.get('west')?.insufficient ?? '', /20 predictions: expected at least 1000/);
     assert.equal(byKey.get('west')?.drifted, false);
     assert.ok(drift.timeline && drift.timeline.starts.length === 24 && drift.timeline.bucketSec === 3600);
     assert.equal(drift.timeline.psi['temp']?.filter((x) => x !== null).length, 6);

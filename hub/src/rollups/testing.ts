@@ -4,6 +4,7 @@
 import {
   addCategory, addLatency, addMoment, addToHistogram, emptyWindow, type Feature, type Reference, type SummaryWindow,
 } from '@edgefleet/shared';
+import { makeRng } from '@edgefleet/examples';
 import type { Db } from '../store/db.js';
 
 /** Adds model NAME@VERSION to the registry tables with only what rollups read (features, reference). */
@@ -86,16 +87,10 @@ export function sampleWindow(
   return w;
 }
 
-/** Seeded uniform [0, 1) (mulberry32). */
+/** Uniform [0, 1) and Normal(mean, sd) generators from one seeded source (examples' mulberry32). */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = makeRng(seed);
+  return () => rng.next();
 }
 
 /** Normal(mean, sd) from a uniform source (Box-Muller). */

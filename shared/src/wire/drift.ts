@@ -81,10 +81,10 @@ export const DriftThresholds = z.object({
   psi: z.number().positive().default(0.2),
   js: z.number().positive().max(1).default(0.1),
   /** Groups (and devices) with fewer predictions say so instead of a drift verdict. */
-  minPredictions: z.number().int().positive().default(200),
+  minPredictions: z.number().int().positive().default(1000),
 });
 export type DriftThresholds = z.infer<typeof DriftThresholds>;
-export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.2, js: 0.1, minPredictions: 200 };
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.2, js: 0.1, minPredictions: 1000 };
 
 export const FeatureDrift = z.object({
   name: z.string(),
