@@ -12,6 +12,7 @@ import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { syncRoutes } from './routes-sync.js';
 import { driftRoutes } from './routes-drift.js';
+import { alertRoutes } from './routes-alerts.js';
 import { openApiDocument } from './openapi.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
@@ -23,7 +24,7 @@ export interface AppDeps extends ApiDeps {
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
 export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...driftRoutes];
+  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...driftRoutes, ...alertRoutes];
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {

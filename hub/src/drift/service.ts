@@ -74,13 +74,13 @@ export class FleetAnalytics {
     return Reference.parse(JSON.parse(r.ref));
   }
 
-  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
+  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[] }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
     const plan = rangeOf(q, now);
     const group = grouper(this.db, q.by);
     const keyOf = (id: string) => (group ? group(id) : ALL);
     // Per device first (for the worst devices), then folded into groups.
-    const perDevice = collect(this.rollups, s, plan, { dist: true, mom: true, keyOf: (r) => r.deviceId });
+    const perDevice = collect(this.rollups, s, plan, { dist: true, mom: true, keyOf: (r) => r.deviceId, ...(q.devices ? { devices: q.devices } : {}) });
     const groups = new Map<string, Group>();
     for (const [id, g] of perDevice) {
       const k = keyOf(id);

@@ -21,10 +21,11 @@ import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { FleetSync } from '../sync/service.js';
 import { BlobServer } from '../sync/blob-server.js';
 import { WindowRetention } from '../rollups/retention.js';
+import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
-export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 2 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
+export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
 export interface HubAddresses {
@@ -41,6 +42,7 @@ export class Hub {
   private syncPart: FleetSync | null = null;
   private blobServer: BlobServer | null = null;
   private retention: WindowRetention | null = null;
+  private alertsPart: Alerts | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
@@ -119,6 +121,19 @@ export class Hub {
     const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
     this.retention = retention;
     retention.start();
+    const ac = cfg.alerts;
+    const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
+      ...DEFAULT_ALERTS_OPTIONS,
+      evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
+      webhook: {
+        ...DEFAULT_ALERTS_OPTIONS.webhook,
+        ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
+        ...(ac?.webhookAttempts ? { attempts: ac.webhookAttempts } : {}),
+        ...(ac?.webhookBackoffMs ? { backoffMs: ac.webhookBackoffMs } : {}),
+      },
+    });
+    this.alertsPart = alerts;
+    alerts.start();
 
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
@@ -143,6 +158,11 @@ export class Hub {
     this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts, ws: link.ws };
     logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, ws: this.addrs.ws ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
     return this.addrs;
+  }
+
+  /** The alerts part (rules evaluation, webhooks), once started. */
+  get alerts(): Alerts | null {
+    return this.alertsPart;
   }
 
   /** The fleet sync part (deployments, stored telemetry), once started. */
@@ -171,6 +191,8 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
+      await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.part), HUB_STOP_STEP_MS.part, 'alerts and their webhook deliveries');
+      this.alertsPart = null;
       this.retention?.stop();
       this.retention = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');

@@ -12,6 +12,7 @@ import { AuditRepo } from './audit-repo.js';
 import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
 import { DriftRepo } from '../drift/repo.js';
+import { AlertsRepo } from '../alerts/repo.js';
 
 export class Store {
   readonly db: Db;
@@ -26,6 +27,8 @@ export class Store {
   readonly rollups: RollupsRepo;
   /** Drift reports and per-model thresholds (docs/drift.md). */
   readonly drift: DriftRepo;
+  /** Alert rules, alerts and webhook deliveries (docs/drift.md "Alerts"). */
+  readonly alerts: AlertsRepo;
   private closed = false;
 
   /**
@@ -49,6 +52,7 @@ export class Store {
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
     this.drift = new DriftRepo(this.db);
+    this.alerts = new AlertsRepo(this.db);
   }
 
   close(): void {
