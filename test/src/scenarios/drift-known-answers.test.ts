@@ -6,6 +6,9 @@
 // site and those devices; in-distribution traffic must raise no alarm, measured over every
 // (device, hour, feature) of the other devices; and the CLI prints the table with sparklines.
 import { test } from 'node:test';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -179,6 +182,35 @@ test('drift finds the shifted features, site and devices; in-distribution traffi
     assert.match(cli.stdout, new RegExp(`^\\s+${meanFeature}\\s+numeric\\s+[0-9.]+\\s.*DRIFT\\s+[▁▂▃▄▅▆▇█]{${HOURS}}`, 'm'));
     assert.match(cli.stdout, /site = south: 9 devices, 64800 predictions\n/);
     assert.match(cli.stdout, /worst devices: dev-n/);
+
+    // An alert rule through the CLI, scoped to the site: it fires and a signed webhook reaches a real receiver.
+    const got: Array<{ body: string; signature: string }> = [];
+    const rx = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+        got.push({ body, signature: String(req.headers['x-edgefleet-signature'] ?? '') });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+    try {
+      const env = { env: { EDGEFLEET_HUB: addrs.http, EDGEFLEET_TOKEN: token } };
+      const secret = 'whsec-known-answers-0123';
+      const add = await runCli('hub/src/cli/main.ts', ['alerts', 'rules', 'add', '--name', 'north drift', '--metric', 'drift.psi', '--model', m.name, '--tag', 'site=north',
+        '--threshold', '0.2', '--window', '7h', '--severity', 'critical', '--webhook', `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`, '--secret', secret], env);
+      assert.equal(add.code, 0, add.stderr);
+      hub.alerts?.evaluate();
+      hub.alerts?.send();
+      const hook = await waitFor('the alert webhook', () => got[0], { timeoutMs: 10_000 });
+      const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(hook.signature) ?? [];
+      assert.equal(createHmac('sha256', secret).update(`${t}.${hook.body}`).digest('hex'), v1, 'signed with the rule\'s secret');
+      assert.equal((JSON.parse(hook.body) as { type: string }).type, 'alert.firing');
+      const ls = await runCli('hub/src/cli/main.ts', ['alerts', 'ls', '--state', 'firing'], env);
+      assert.match(ls.stdout, new RegExp(`north drift\\s+${m.name}@${m.version}\\s+firing\\s+critical`));
+    } finally {
+      rx.closeAllConnections();
+      await new Promise<void>((r) => rx.close(() => r()));
+    }
   } finally {
     await sim.stop();
     await hub.stop();
