@@ -10,7 +10,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { mergeRollups, planRanges } from './query.js';
 import { WindowRetention } from './retention.js';
-import { TelemetryRepo } from '../sync/telemetry-repo.js';
+import { TelemetryRepo } from '../store/telemetry-repo.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
 

@@ -9,6 +9,8 @@ import { TokensRepo } from './tokens-repo.js';
 import { ModelsRepo } from './models-repo.js';
 import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
+import { DeploymentsRepo } from './deployments-repo.js';
+import { TelemetryRepo } from './telemetry-repo.js';
 import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
 import { DriftRepo } from '../drift/repo.js';
@@ -22,6 +24,8 @@ export class Store {
   readonly models: ModelsRepo;
   readonly desired: DesiredRepo;
   readonly audit: AuditRepo;
+  readonly deployments: DeploymentsRepo;
+  readonly telemetry: TelemetryRepo;
   readonly blobs: BlobStore;
   /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
   readonly rollups: RollupsRepo;
@@ -49,8 +53,11 @@ export class Store {
     this.models = new ModelsRepo(this.db);
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
+    this.deployments = new DeploymentsRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
+    // Windows and their rollups commit in one transaction (docs/decisions/0023-rollups.md).
+    this.telemetry = new TelemetryRepo(this.db, this.rollups);
     this.drift = new DriftRepo(this.db);
     this.alerts = new AlertsRepo(this.db);
   }
