@@ -80,7 +80,11 @@ export class FleetAnalytics {
     const group = grouper(this.db, q.by);
     const keyOf = (id: string) => (group ? group(id) : ALL);
     // Per device first (for the worst devices), then folded into groups.
-    const perDevice = collect(this.rollups, s, plan, { dist: true, mom: true, keyOf: (r) => r.deviceId, ...(q.devices ? { devices: q.devices } : {}) });
+    // Moments (for means) only per group: a device's ranking needs its bins alone.
+    const moments = new Map<string, Float64Array>();
+    const perDevice = collect(this.rollups, s, plan, {
+      dist: true, mom: true, errors: false, keyOf: (r) => r.deviceId, momInto: { keyOf: (r) => keyOf(r.deviceId), groups: moments }, ...(q.devices ? { devices: q.devices } : {}),
+    });
     const groups = new Map<string, Group>();
     for (const [id, g] of perDevice) {
       const k = keyOf(id);
@@ -90,6 +94,10 @@ export class FleetAnalytics {
       into.devices.add(id);
     }
     if (!q.by && groups.size === 0) groups.set(ALL, { values: emptyValues(s.layout), devices: new Set() });
+    for (const [k, g] of groups) {
+      const m = moments.get(k);
+      if (m) g.values.mom = m;
+    }
 
     let baseline: DriftResponse['baseline'];
     let expectedOf: (key: string) => Expected;
@@ -102,7 +110,7 @@ export class FleetAnalytics {
       const [from, to] = q.baseline.split('/') as [string, string];
       const bplan = planRanges(from, to);
       baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
-      const base = collect(this.rollups, s, bplan, { dist: true, mom: true, keyOf: keyFn(group) });
+      const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group) });
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
       const allExp = expectedFromValues(s.layout, all);
@@ -149,7 +157,7 @@ export class FleetAnalytics {
     const hours = Math.round((plan.until - plan.since) / HOUR_MS);
     const bucketMs = Math.ceil(hours / TIMELINE_BUCKETS) * HOUR_MS;
     const n = Math.ceil((plan.until - plan.since) / bucketMs);
-    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
+    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, errors: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });

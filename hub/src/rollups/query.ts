@@ -115,6 +115,10 @@ export interface CollectOptions {
   keyOf?: (row: RollupRow) => string;
   /** Hourly rollups only (for time series: a daily row cannot be split into hours). */
   hourly?: boolean;
+  /** Errors by code (default true; a JSON parse per row that has any). */
+  errors?: boolean;
+  /** Merge moments here, keyed by this function, instead of into each group (drift: per cohort, not per device). */
+  momInto?: { keyOf: (row: RollupRow) => string; groups: Map<string, Float64Array> };
 }
 
 /** Merges the rollups of `plan` into groups. */
@@ -140,7 +144,17 @@ export function collect(repo: RollupsRepo, s: Series, plan: Plan, opts: CollectO
       }
     }
     if (row.dist) addVector(v.dist, decodeDist(row.dist, n));
-    if (row.mom) addMoments(v.mom, decodeMom(row.mom));
+    if (row.mom) {
+      const mi = opts.momInto;
+      if (mi) {
+        const k = mi.keyOf(row);
+        let m = mi.groups.get(k);
+        if (!m) mi.groups.set(k, (m = emptyValues(s.layout).mom));
+        addMoments(m, decodeMom(row.mom));
+      } else {
+        addMoments(v.mom, decodeMom(row.mom));
+      }
+    }
     if (row.lat) addLatBlob(v.lat, row.lat);
   }
   return groups;

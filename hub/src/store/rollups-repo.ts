@@ -25,7 +25,10 @@ export const ROLLUPS_MIGRATION: Migration = {
       layout TEXT NOT NULL,
       UNIQUE (model, version)
     );
+    -- A rowid table: a row of 1-2 KB stays on its page (a WITHOUT ROWID row over ~1 KB spills into
+    -- overflow pages that every scan then reads).
     CREATE TABLE rollups (
+      id INTEGER PRIMARY KEY,
       series INTEGER NOT NULL,
       grain INTEGER NOT NULL,
       start INTEGER NOT NULL,
@@ -38,9 +41,9 @@ export const ROLLUPS_MIGRATION: Migration = {
       errors TEXT NOT NULL,
       dist BLOB NOT NULL,
       mom BLOB NOT NULL,
-      lat BLOB NOT NULL,
-      PRIMARY KEY (series, grain, start, device_id)
-    ) WITHOUT ROWID;
+      lat BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
   `,
 };
 
@@ -152,8 +155,8 @@ export class RollupsRepo {
   }
 
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
-  *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean } = {}): Generator<RollupRow> {
-    const cols = `device_id, start, windows, count, err_model, err_input, err_load, errors, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}`;
+  *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
+    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}`;
     const devices = opts.devices ? ' AND device_id IN (SELECT value FROM json_each(?))' : '';
     const stmt = this.db.prepare(`SELECT ${cols} FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?${devices}`).raw(true);
     for (const r of ranges) {
