@@ -119,23 +119,32 @@ export class RollupsRepo {
    */
   applyWindows(deviceId: string, windows: readonly SummaryWindow[]): void {
     if (windows.length === 0) return;
-    const pending = new Map<string, { s: Series; grain: number; start: number; v: RollupValues }>();
+    type Pending = { s: Series; grain: number; start: number; v: RollupValues };
+    const hours = new Map<string, Pending>();
     for (const w of windows) {
       const s = this.seriesFor(w.model, w.version);
       if (!s) continue;
       const t = Date.parse(w.start);
-      for (const grain of [HOUR_SEC, DAY_SEC]) {
-        const start = t - (t % (grain * 1000));
-        const key = `${s.id}|${grain}|${start}`;
-        let p = pending.get(key);
-        if (!p) pending.set(key, (p = { s, grain, start, v: emptyValues(s.layout) }));
-        addWindow(p.v, s.layout, w);
-      }
+      const start = t - (t % (HOUR_SEC * 1000));
+      const key = `${s.id}|${start}`;
+      let p = hours.get(key);
+      if (!p) hours.set(key, (p = { s, grain: HOUR_SEC, start, v: emptyValues(s.layout) }));
+      addWindow(p.v, s.layout, w);
     }
+    // Each window is added once; its day gets the hours' sums.
+    const days = new Map<string, Pending>();
+    for (const h of hours.values()) {
+      const start = h.start - (h.start % (DAY_SEC * 1000));
+      const key = `${h.s.id}|${start}`;
+      let d = days.get(key);
+      if (!d) days.set(key, (d = { s: h.s, grain: DAY_SEC, start, v: emptyValues(h.s.layout) }));
+      addValues(d.v, h.v);
+    }
+    const pending = [...hours.values(), ...days.values()];
     const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
     const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
     const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
-    for (const { s, grain, start, v } of pending.values()) {
+    for (const { s, grain, start, v } of pending) {
       const old = get.get(s.id, grain, start, deviceId) as
         | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
         | undefined;
