@@ -102,6 +102,25 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /** Raw summary windows are deleted this many days after they start (rollups stay; docs/drift.md "Retention"). Default: kept. */
+    retention: z
+      .object({
+        windowsDays: z.number().positive().optional(),
+        /** How often to delete expired windows (default hourly). */
+        everyMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Alert rules evaluation and webhook delivery (hub/src/alerts; docs/drift.md "Alerts"). */
+    alerts: z
+      .object({
+        evaluateEveryMs: z.number().int().positive().optional(),
+        webhookTimeoutMs: z.number().int().positive().optional(),
+        webhookAttempts: z.number().int().positive().max(20).optional(),
+        webhookBackoffMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** Model delivery caps: concurrent transfers, bytes/s per device and in total (0 = no cap). */
     blobs: z
       .object({

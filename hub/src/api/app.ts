@@ -14,6 +14,8 @@ import { deploymentRoutes } from './routes-deployments.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { streamRoutes } from './stream.js';
 import { consoleRoutes } from './console-routes.js';
+import { driftRoutes } from './routes-drift.js';
+import { alertRoutes } from './routes-alerts.js';
 import { openApiDocument } from './openapi.js';
 import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
@@ -48,6 +50,8 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
     { part: 'events (live stream)', routes: streamRoutes },
     { part: 'console (trust document for signature checks)', routes: consoleRoutes },
+    { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },
+    { part: 'alerts (rules, alerts, webhook deliveries)', routes: alertRoutes },
   ];
 }
 

@@ -59,7 +59,7 @@ export type Access = ApiRole | 'public';
 const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
 
 export interface RouteDef {
-  method: 'get' | 'post' | 'put';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Hono path under /api/v1, e.g. /devices/:id */
   path: string;
   access: Access;

@@ -12,6 +12,8 @@ import {
 } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -44,6 +46,15 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  metrics: metricsCmd,
+  drift: driftCmd,
+  'drift-reports create': driftReportCreate,
+  'drift-reports ls': driftReportLs,
+  'drift-reports show': driftReportShow,
+  'alerts rules add': alertsRulesAdd,
+  'alerts rules ls': alertsRulesLs,
+  'alerts rules rm': alertsRulesRm,
+  'alerts ls': alertsLs,
 };
 
 export const operatorCli: Program = {

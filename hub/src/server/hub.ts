@@ -25,10 +25,12 @@ import { BlobServer } from '../delivery/blob-server.js';
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
+import { WindowRetention } from '../rollups/retention.js';
+import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
-export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
-export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
+export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000 };
+export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.alerts + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
 export interface HubAddresses {
@@ -45,6 +47,8 @@ export class Hub {
   private ingestPart: IngestService | null = null;
   private deploymentsPart: DeploymentService | null = null;
   private blobServer: BlobServer | null = null;
+  private retention: WindowRetention | null = null;
+  private alertsPart: Alerts | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
@@ -124,6 +128,22 @@ export class Hub {
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
+    const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
+    this.retention = retention;
+    retention.start();
+    const ac = cfg.alerts;
+    const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
+      ...DEFAULT_ALERTS_OPTIONS,
+      evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
+      webhook: {
+        ...DEFAULT_ALERTS_OPTIONS.webhook,
+        ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
+        ...(ac?.webhookAttempts ? { attempts: ac.webhookAttempts } : {}),
+        ...(ac?.webhookBackoffMs ? { backoffMs: ac.webhookBackoffMs } : {}),
+      },
+    });
+    this.alertsPart = alerts;
+    alerts.start();
 
     // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
     const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
@@ -166,6 +186,11 @@ export class Hub {
     return this.addrs;
   }
 
+  /** The alerts part (rules evaluation, webhooks), once started. */
+  get alerts(): Alerts | null {
+    return this.alertsPart;
+  }
+
   /** The deployments part, once started. */
   get deployments(): DeploymentService | null {
     return this.deploymentsPart;
@@ -200,6 +225,10 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
+      await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.alerts - 100), HUB_STOP_STEP_MS.alerts, 'alerts and their webhook deliveries');
+      this.alertsPart = null;
+      this.retention?.stop();
+      this.retention = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
       this.disconnectEvents?.();
