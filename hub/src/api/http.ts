@@ -9,7 +9,8 @@ import { AppError, MAX_JSON_DEPTH, jsonDepth, parseWire, toAppError, type ApiRol
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
-import type { FleetSync } from '../sync/service.js';
+import type { DeploymentService } from '../deployments/service.js';
+import type { IngestService } from '../ingest/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
@@ -29,8 +30,10 @@ export interface ApiDeps {
   metrics: Metrics;
   clock: Clock;
   maxBundleBytes: number;
-  /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
-  sync?: FleetSync | null;
+  /** The deployments part (desired documents); absent in tests of the other routes. */
+  deployments?: DeploymentService | null;
+  /** The ingest part (ingest guard refusals on GET /devices/{id}); absent in tests of the other routes. */
+  ingest?: IngestService | null;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
   /** Called with each device's new secret (external broker: append to its password file). */
