@@ -201,7 +201,8 @@ class Sims {
     return {
       connected: rs.reduce((a, r) => a + r.connected, 0),
       failed: rs.flatMap((r) => r.failed),
-      quantileMs: QUANTILES.map((_, i) => Math.max(...rs.map((r) => r.quantileMs[i] ?? -1))),
+      // -1: some process's share never got there (its devices failed and went to the next wave).
+      quantileMs: QUANTILES.map((_, i) => (rs.some((r) => (r.quantileMs[i] ?? -1) < 0) ? -1 : Math.max(...rs.map((r) => r.quantileMs[i]!)))),
     };
   }
 
