@@ -11,11 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentCli } from '@edgefleet/agent';
-import { StringWriter, dispatch } from '@edgefleet/shared/cli';
-import { agentUnit, agentUnitArgs, buildExampleBundle, makeKeys, makeTrust, startProcess } from '@edgefleet/examples';
+import { inferBody, provisionAgent, startUnitAgent } from '../scenarios/unit-agent.js';
 
-const CLI = 'agent/src/cli/main.ts';
 const RECORDER = fileURLToPath(new URL('./record-modules.mjs', import.meta.url));
 
 /** The package a resolved module URL or path belongs to (scoped names included), or null outside node_modules. */
@@ -34,37 +31,18 @@ test('packageOf names the package of a resolved module', () => {
 test('the agent daemon, started as its systemd unit starts it on an unenrolled box, loads neither zod, pino nor mqtt', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-daemon-imports-'));
   try {
-    const keys = makeKeys(join(dir, 'keys'));
-    const trust = makeTrust(dir, keys);
-    const bundle = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys });
-    const data = join(dir, 'data');
-    // Provisioned with the agent's own commands, in this process (two CLI processes would double the test's time).
-    for (const args of [['trust', 'set', trust.path], ['install', bundle.path]]) {
-      const out = new StringWriter();
-      const err = new StringWriter();
-      const code = await dispatch(agentCli, [...args, '--data-dir', data], { stdout: out, stderr: err, env: {}, cwd: dir, now: () => new Date() });
-      assert.equal(code, 0, `edgefleet-agent ${args[0]}: ${err.text}`);
-    }
+    const { data, bundle } = await provisionAgent(dir);
     const record = join(dir, 'modules.txt');
-    const unit = agentUnit();
-    const agent = startProcess(CLI, [...agentUnitArgs(unit, data), '--log-level', 'info'], {
-      env: { ...unit.env, EF_RECORD_MODULES: record },
-      nodeArgs: ['--import', RECORDER],
-    });
+    const agent = await startUnitAgent(data, bundle, { env: { EF_RECORD_MODULES: record }, nodeArgs: ['--import', RECORDER] });
     try {
-      const ready = JSON.parse(await agent.waitForLine(/"msg":"ready"/, 30_000)) as { api: string };
       // One prediction, so the serving path's own lazy imports are loaded too.
-      const model = bundle.manifest;
-      const input = model.io.inputs[0]!;
-      const features = input.shape[input.shape.length - 1]!;
-      const res = await fetch(`${ready.api}/v2/models/${model.name}/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: input.name, datatype: 'FP32', shape: [1, features], data: new Array<number>(features).fill(0.5) }] }),
+      const res = await fetch(`${agent.api}/v2/models/${bundle.manifest.name}/infer`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody(bundle, 1),
       });
       assert.equal(res.status, 200, await res.text());
     } finally {
-      const st = await agent.stop('SIGTERM', 15_000);
-      assert.equal(st.code, 0, `the agent exited with ${st.code ?? st.signal}: ${agent.output().stderr.slice(-2000)}`);
+      const st = await agent.process.stop('SIGTERM', 15_000);
+      assert.equal(st.code, 0, `the agent exited with ${st.code ?? st.signal}: ${agent.process.output().stderr.slice(-2000)}`);
     }
     const modules = readFileSync(record, 'utf8').split('\n').filter(Boolean);
     const packages = new Set(modules.map(packageOf));
