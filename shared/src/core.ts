@@ -21,5 +21,6 @@ export * from './private-files.js';
 export * from './json-bounded.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
+export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
