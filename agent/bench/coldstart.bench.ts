@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExampleBundle, makeKeys, makeTrust, repoRoot } from '@edgefleet/examples';
+import { agentUnit, agentUnitArgs, buildExampleBundle, makeKeys, makeTrust, repoRoot } from '@edgefleet/examples';
 
 const STARTS = 3;
 const root = repoRoot();
@@ -19,21 +19,7 @@ const cli = join(root, 'agent/dist/cli/main.js');
 if (!existsSync(cli)) throw new Error(`${cli} is missing: expected a built agent (run \`npx tsc -b\` or \`npm run bench\`, which builds first)`);
 
 /** How the systemd unit starts the agent: its script (under /opt/edgefleet = this checkout) and environment. */
-function unitStart(): { script: string; env: Record<string, string> } {
-  const unitPath = join(root, 'packaging/systemd/edgefleet-agent.service');
-  const unit = readFileSync(unitPath, 'utf8');
-  const exec = /^ExecStart=\S+\s+\/opt\/edgefleet\/(\S+)\s+run\b/m.exec(unit);
-  if (!exec) throw new Error(`${unitPath}: expected "ExecStart=/usr/bin/node /opt/edgefleet/<script> run ..."`);
-  const env: Record<string, string> = {};
-  for (const m of unit.matchAll(/^Environment=(.*)$/gm)) {
-    const assignment = m[1]!.trim().replace(/^"(.*)"$/, '$1');
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new Error(`${unitPath}: expected Environment=NAME=value, got ${m[0]}`);
-    env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
-  }
-  return { script: join(root, exec[1]!), env };
-}
-const product = unitStart();
+const product = agentUnit();
 
 function runCli(args: string[]): string {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -45,7 +31,7 @@ interface Start { readyLogMs: number; healthMs: number; rssMb: number }
 
 async function once(dataDir: string): Promise<Start> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [product.script, 'run', '--data-dir', dataDir, '--api-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...product.env } });
+  const child = spawn(process.execPath, [product.script, ...agentUnitArgs(product, dataDir), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...product.env } });
   let seen = '';
   try {
     const { readyLogMs, api } = await new Promise<{ readyLogMs: number; api: string }>((resolve, reject) => {
