@@ -16,6 +16,7 @@ import { InferCore, modelMetadata, type Hot } from './core.js';
 import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
+import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -40,7 +41,7 @@ export interface ApiDeps {
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Bodies declared at least this large are read into one buffer of their size (infer()). */
-const WHOLE_BODY_MIN = 128 * 1024;
+const WHOLE_BODY_MIN = DEFAULT_BURST_GC.minBodyBytes;
 
 /** OIP server metadata (REST and gRPC ServerMetadata). */
 export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: ['binary_tensor_data'] };
@@ -73,6 +74,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
   const budget = deps.inflight ?? { bytes: 0 };
+  const burstGc = new BurstGc(budget);
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
@@ -99,6 +101,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (released) return;
       released = true;
       budget.bytes -= held;
+      burstGc.released(held);
     };
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
