@@ -14,3 +14,4 @@ export * from './vibration/metrics.js';
 export * from './vibration/reference.js';
 export * from './vibration/pipeline.js';
 export * from './vibration/make.js';
+export * from './testkit/scan.js';

@@ -20,6 +20,7 @@ export * from './text.js';
 export * from './private-files.js';
 export * from './json-bounded.js';
 export * from './crypto/sealed.js';
+export * from './atomic-file.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
 export * from './infer/feeds.js';

@@ -57,8 +57,8 @@ export class ModelRuntime {
   }
 
   /** Loads and warms a version (on its samples, if any) without making it active. */
-  async load(manifest: Manifest, modelPath: string, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
-    const { session, loadSeconds } = await loadSession(manifest, modelPath, this.opts.overrides, samples);
+  async load(manifest: Manifest, model: string | Uint8Array, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
+    const { session, loadSeconds } = await loadSession(manifest, model, this.opts.overrides, samples);
     return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session };
   }
 

@@ -90,6 +90,8 @@ export class Updater implements PolicyListener {
       return;
     }
     try {
+      // The content key of an encrypted bundle, sealed to this box: kept for every later load.
+      if (m.contentKey) manager.rememberKey(m.contentKey);
       const installed = models.getVersion(m.name, m.version);
       if (installed) {
         if (installed.manifestSha256 !== m.manifestSha256) {

@@ -17,7 +17,7 @@ import { referenceId } from './model.js';
 import { writeTar, type TarSource } from './tar.js';
 
 /** Writes a tar to a temp file beside `out`, fsyncs it and renames it into place; returns its size. */
-async function writeTarAtomic(out: string, sources: TarSource[]): Promise<number> {
+export async function writeTarAtomic(out: string, sources: TarSource[]): Promise<number> {
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, 'wx', 0o644);
   try {

@@ -110,11 +110,11 @@ function openChunk(key: Uint8Array, prefix: Buffer, i: number, final: boolean, s
 }
 
 /**
- * Encrypts a file chunk by chunk (never whole in memory), handing each ciphertext piece to `write`.
+ * Encrypts a file (a path, read chunk by chunk, never whole in memory; or bytes) chunk by chunk, handing each ciphertext piece to `write`.
  * Returns the encryption parameters and the ciphertext's sha256 and size (what the manifest lists).
  */
 export async function encryptFile(
-  key: Uint8Array, source: string, write: (chunk: Buffer) => Promise<void>, chunkSize = DEFAULT_CHUNK_BYTES,
+  key: Uint8Array, source: string | Uint8Array, write: (chunk: Buffer) => Promise<void>, chunkSize = DEFAULT_CHUNK_BYTES,
 ): Promise<{ encryption: FileEncryption; sha256: string; size: number }> {
   checkContentKey(key);
   checkChunk(chunkSize);
@@ -130,7 +130,8 @@ export async function encryptFile(
     size += c.length;
     await write(c);
   };
-  for await (const piece of createReadStream(source, { highWaterMark: chunkSize })) {
+  const pieces: AsyncIterable<unknown> | Iterable<unknown> = typeof source === 'string' ? createReadStream(source, { highWaterMark: chunkSize }) : [Buffer.from(source.buffer, source.byteOffset, source.length)];
+  for await (const piece of pieces) {
     const buf = piece as Buffer;
     plainSize += buf.length;
     pending = pending.length ? Buffer.concat([pending, buf]) : buf;
@@ -176,7 +177,8 @@ export function decryptBytes(key: Uint8Array, sealed: Uint8Array, enc: FileEncry
  * size are checked against the (signed) manifest first, in one pass, before any chunk is decrypted:
  * altered ciphertext is refused by hash, not by the decryption failing part-way.
  */
-export async function decryptFile(key: Uint8Array, path: string, expect: { sha256: string; size: number }, enc: FileEncryption, what: string): Promise<Buffer> {
+export async function decryptFile(key: Uint8Array, path: string, expect: { sha256: string; size: number }, enc: FileEncryption, what: string, region?: { offset: number }): Promise<Buffer> {
+  const offset = region?.offset ?? 0;
   checkContentKey(key);
   const prefix = prefixOf(enc, what);
   const want = encryptedSize(enc.plainSize, enc.chunkSize);
@@ -186,12 +188,14 @@ export async function decryptFile(key: Uint8Array, path: string, expect: { sha25
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(Math.min(want, 4 << 20));
     let read = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, read);
+    // A whole file: one byte past the expected size is read to catch a longer file. A region (a file
+    // inside a bundle): exactly its bytes.
+    const limit = region ? want : want + 1;
+    while (read < limit) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, limit - read), offset + read);
       if (bytesRead === 0) break;
       hash.update(buf.subarray(0, bytesRead));
       read += bytesRead;
-      if (read > want) break;
     }
     const got = hash.digest('hex');
     if (read !== want) throw new AppError('SIZE_MISMATCH', `${what}: ${read} bytes on disk; expected ${want}`);
@@ -203,7 +207,7 @@ export async function decryptFile(key: Uint8Array, path: string, expect: { sha25
     let pos = 0;
     for (let i = 0; i < n; i++) {
       const len = Math.min(enc.chunkSize, enc.plainSize - at);
-      const { bytesRead } = await fh.read(chunk, 0, len + TAG_BYTES, pos);
+      const { bytesRead } = await fh.read(chunk, 0, len + TAG_BYTES, offset + pos);
       if (bytesRead !== len + TAG_BYTES) throw new AppError('SIZE_MISMATCH', `${what}: chunk ${i} is short on disk`);
       openChunk(key, prefix, i, i === n - 1, chunk.subarray(0, len + TAG_BYTES), out, at, what);
       at += len;
