@@ -11,6 +11,7 @@ import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { syncRoutes } from './routes-sync.js';
+import { sealingRoutes } from './routes-sealing.js';
 import { openApiDocument } from './openapi.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
@@ -22,7 +23,7 @@ export interface AppDeps extends ApiDeps {
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
 export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes];
+  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...sealingRoutes];
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
 import type { FleetSync } from '../sync/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
+import type { Sealing } from '../sealing/service.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -31,6 +32,10 @@ export interface ApiDeps {
   maxBundleBytes: number;
   /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
   sync?: FleetSync | null;
+  /** Sealed models: content keys and device keys (docs/security.md "Sealed models"); absent in tests of the other routes. */
+  sealing?: Sealing | null;
+  /** Issues and publishes new desired documents for the devices assigned name@version (a content key arrived). */
+  resendVersion?: (name: string, version: string) => Promise<void>;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
   /** Called with each device's new secret (external broker: append to its password file). */
