@@ -150,7 +150,7 @@ export class ModelManager {
         throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
       }
       await this.checkFiles(v.manifest);
-      const loaded = await this.load(v.manifest);
+      const loaded = await this.load(v.manifest, true);
       let entry: ActiveEntry;
       try {
         // The switch and its event commit together: a daemon that sees the switch (reconcile) also
@@ -203,7 +203,7 @@ export class ModelManager {
             continue;
           }
           try {
-            const loaded = await this.load(v.manifest);
+            const loaded = await this.load(v.manifest, true);
             if (version !== entry.active) {
               this.d.models.setActivePair(entry.name, version, undefined);
               this.d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
@@ -255,9 +255,10 @@ export class ModelManager {
     return this.files.samples(m);
   }
 
-  private async load(m: Manifest): Promise<LoadedVersion> {
+  /** `verified`: the files were re-hashed just before (a switch, the start), so a sealed one is not hashed twice. */
+  private async load(m: Manifest, verified = false): Promise<LoadedVersion> {
     const key = m.encryption ? this.files.contentKey(m) : undefined;
-    return this.d.runtime.load(m, await this.files.model(m, key), await this.files.samples(m, key));
+    return this.d.runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {

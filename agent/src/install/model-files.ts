@@ -38,21 +38,29 @@ export class ModelFiles {
     return openSealedKey(s, this.d.deviceKey(), enc.keyId, what);
   }
 
+  /** This box's public device key (what `edgefleet model seal --to` takes). */
+  deviceKeyPublic(): Uint8Array {
+    return this.d.deviceKey().publicKey;
+  }
+
   private entry(m: Manifest, path: string): ManifestFile {
     const f = m.files.find((x) => x.path === path);
     if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: "${path}" is not among the files`);
     return f;
   }
 
-  private async plain(m: Manifest, f: ManifestFile, key: Uint8Array): Promise<Buffer> {
-    return decryptFile(key, this.d.blobs.pathOf(f.sha256), f, f.encryption as FileEncryption, `${m.name}@${m.version}: ${f.path}`);
+  private async plain(m: Manifest, f: ManifestFile, key: Uint8Array, verified = false): Promise<Buffer> {
+    return decryptFile(key, this.d.blobs.pathOf(f.sha256), { sha256: f.sha256, size: f.size, verified }, f.encryption as FileEncryption, `${m.name}@${m.version}: ${f.path}`);
   }
 
-  /** What ORT loads: the blob path, or the decrypted model in memory (caller zeroes it after use). */
-  async model(m: Manifest, key?: Uint8Array): Promise<string | Buffer> {
+  /**
+   * What ORT loads: the blob path, or the decrypted model in memory (caller zeroes it after use).
+   * `verified`: the caller re-hashed the blobs just now (else the ciphertext is hashed before decryption).
+   */
+  async model(m: Manifest, key?: Uint8Array, verified = false): Promise<string | Buffer> {
     const f = this.entry(m, m.entrypoint);
     if (!m.encryption) return this.d.blobs.pathOf(f.sha256);
-    return this.plain(m, f, key ?? this.contentKey(m));
+    return this.plain(m, f, key ?? this.contentKey(m), verified);
   }
 
   /** The version's samples (docs/agent.md), decrypted in memory for an encrypted bundle. */

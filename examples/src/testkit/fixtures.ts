@@ -193,6 +193,8 @@ export interface ExampleBundleOptions {
   full?: boolean;
   /** Overrides for the training pipeline (rows, seed, reason, ...). */
   example?: Partial<ExampleOptions>;
+  /** Encrypt the files with this content key (a sealed model). */
+  encrypt?: { key: Uint8Array; chunkSize?: number };
 }
 
 /** The example vibration model as a signed bundle DIR/vibration-anomaly-VERSION.efb. */

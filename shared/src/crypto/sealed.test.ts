@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import nacl from 'tweetnacl';
 import { code } from '../assert-code.js';
 import { generateKeyPair } from './keys.js';
 import { createTrustBody } from './trust.js';
@@ -75,6 +76,21 @@ test('a sealed content key opens only on the device it was sealed to, and only a
   box[0] = (box[0] as number) ^ 1;
   assert.throws(() => openSealedKey({ ...sealed, box: box.toString('base64') }, a, contentKeyId(key), 'k'), code('DECRYPT_FAILED'));
   assert.notEqual(sealContentKey(key, a.publicKey).epk, sealed.epk, 'a fresh ephemeral key each time');
+});
+
+test('the sealed key is nacl.box: tweetnacl opens ours, ours opens tweetnacl\'s; key pairs agree with nacl.box.keyPair', () => {
+  const key = newContentKey();
+  const dev = generateBoxKeyPair();
+  assert.deepEqual(nacl.box.keyPair.fromSecretKey(dev.secretKey).publicKey, dev.publicKey);
+  const s = sealContentKey(key, dev.publicKey);
+  const b64 = (x: string) => new Uint8Array(Buffer.from(x, 'base64'));
+  assert.deepEqual(nacl.box.open(b64(s.box), b64(s.nonce), b64(s.epk), dev.secretKey), key);
+  const eph = nacl.box.keyPair();
+  const nonce = nacl.randomBytes(24);
+  const theirs = { ...s, epk: Buffer.from(eph.publicKey).toString('base64'), nonce: Buffer.from(nonce).toString('base64'), box: Buffer.from(nacl.box(key, nonce, dev.publicKey, eph.secretKey)).toString('base64') };
+  assert.deepEqual(openSealedKey(theirs, dev, contentKeyId(key), 'k'), key);
+  // A low-order ephemeral key (all zeros) is refused, not opened with an all-zero shared secret.
+  assert.throws(() => openSealedKey({ ...s, epk: Buffer.alloc(32).toString('base64') }, dev, contentKeyId(key), 'k'), code('DECRYPT_FAILED'));
 });
 
 test('pack --encrypt: the bundle holds only ciphertext; signatures cover the ciphertext hashes; the key file is 0600', () => withDir(async (dir) => {

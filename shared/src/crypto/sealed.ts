@@ -7,10 +7,13 @@
 // additional data is "edgefleet.enc/v1" || u32be(i) || final flag, so chunks cannot be reordered,
 // dropped or cut at a chunk boundary (the STREAM construction, Hoang et al., CRYPTO 2015).
 // Content keys: nacl.box (X25519 + XSalsa20-Poly1305) from a fresh ephemeral key pair to the device
-// key, as libsodium's sealed box does; the nonce travels with the box.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+// key, as libsodium's sealed box does; the nonce travels with the box. The X25519 step runs in
+// node:crypto (OpenSSL): tweetnacl's JavaScript scalar multiplication costs ~150 ms the first time in
+// a process (before the JIT warms up), which a cold start would pay; the rest of nacl.box (HSalsa20,
+// then secretbox on 32 bytes) is tweetnacl's, so a box made here opens with nacl.box.open and back.
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import nacl from 'tweetnacl';
 import { AppError } from '../errors.js';
 
@@ -100,7 +103,9 @@ function openChunk(key: Uint8Array, prefix: Buffer, i: number, final: boolean, s
   d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
     const body = sealed.subarray(0, sealed.length - TAG_BYTES);
-    const n = d.update(body).copy(out, at);
+    const plain = d.update(body);
+    const n = plain.copy(out, at);
+    plain.fill(0);
     d.final();
     if (n !== body.length) throw new Error('short chunk');
   } catch (err) {
@@ -172,12 +177,32 @@ export function decryptBytes(key: Uint8Array, sealed: Uint8Array, enc: FileEncry
   return out;
 }
 
+/** Hashes `want` bytes (a whole file: and checks there is no more) before any of them is decrypted. */
+async function checkHash(fh: FileHandle, want: number, sha256: string, what: string, region: { offset: number } | undefined): Promise<void> {
+  const offset = region?.offset ?? 0;
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(want + 1, 4 << 20)));
+  let read = 0;
+  // A whole file: one byte past the expected size is read to catch a longer file. A region (a file
+  // inside a bundle): exactly its bytes.
+  const limit = region ? want : want + 1;
+  while (read < limit) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, limit - read), offset + read);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    read += bytesRead;
+  }
+  const got = hash.digest('hex');
+  if (read !== want) throw new AppError('SIZE_MISMATCH', `${what}: ${read} bytes on disk; expected ${want}`);
+  if (got !== sha256) throw new AppError('HASH_MISMATCH', `${what}: sha256 ${got} does not match the manifest's ${sha256}; not decrypted`);
+}
+
 /**
  * Reads an encrypted file and returns its plaintext in memory (never on disk). The file's sha256 and
  * size are checked against the (signed) manifest first, in one pass, before any chunk is decrypted:
  * altered ciphertext is refused by hash, not by the decryption failing part-way.
  */
-export async function decryptFile(key: Uint8Array, path: string, expect: { sha256: string; size: number }, enc: FileEncryption, what: string, region?: { offset: number }): Promise<Buffer> {
+export async function decryptFile(key: Uint8Array, path: string, expect: { sha256: string; size: number; verified?: boolean }, enc: FileEncryption, what: string, region?: { offset: number }): Promise<Buffer> {
   const offset = region?.offset ?? 0;
   checkContentKey(key);
   const prefix = prefixOf(enc, what);
@@ -185,22 +210,10 @@ export async function decryptFile(key: Uint8Array, path: string, expect: { sha25
   if (expect.size !== want) throw new AppError('SIZE_MISMATCH', `${what}: the manifest lists ${expect.size} bytes; ${enc.plainSize} bytes encrypted in ${enc.chunkSize}-byte chunks are ${want}`);
   const fh = await open(path, 'r');
   try {
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.min(want, 4 << 20));
-    let read = 0;
-    // A whole file: one byte past the expected size is read to catch a longer file. A region (a file
-    // inside a bundle): exactly its bytes.
-    const limit = region ? want : want + 1;
-    while (read < limit) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, limit - read), offset + read);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      read += bytesRead;
-    }
-    const got = hash.digest('hex');
-    if (read !== want) throw new AppError('SIZE_MISMATCH', `${what}: ${read} bytes on disk; expected ${want}`);
-    if (got !== expect.sha256) throw new AppError('HASH_MISMATCH', `${what}: sha256 ${got} does not match the manifest's ${expect.sha256}; not decrypted`);
-    const out = Buffer.alloc(enc.plainSize);
+    // `verified`: the caller re-hashed this very file just before (the bit-rot check of a switch).
+    if (!expect.verified) await checkHash(fh, want, expect.sha256, what, region);
+    // Not zero-filled first (every byte is written below), and not from the shared small-buffer pool.
+    const out = Buffer.allocUnsafeSlow(enc.plainSize);
     const chunk = Buffer.allocUnsafe(enc.chunkSize + TAG_BYTES);
     const n = chunkCount(enc.plainSize, enc.chunkSize);
     let at = 0;
@@ -209,7 +222,12 @@ export async function decryptFile(key: Uint8Array, path: string, expect: { sha25
       const len = Math.min(enc.chunkSize, enc.plainSize - at);
       const { bytesRead } = await fh.read(chunk, 0, len + TAG_BYTES, offset + pos);
       if (bytesRead !== len + TAG_BYTES) throw new AppError('SIZE_MISMATCH', `${what}: chunk ${i} is short on disk`);
-      openChunk(key, prefix, i, i === n - 1, chunk.subarray(0, len + TAG_BYTES), out, at, what);
+      try {
+        openChunk(key, prefix, i, i === n - 1, chunk.subarray(0, len + TAG_BYTES), out, at, what);
+      } catch (err) {
+        out.fill(0);
+        throw err;
+      }
       at += len;
       pos += len + TAG_BYTES;
     }
@@ -222,20 +240,62 @@ export async function decryptFile(key: Uint8Array, path: string, expect: { sha25
 
 // --- device keys and sealed content keys ------------------------------------------------------
 
+// DER prefixes of a raw X25519 key (RFC 8410): PKCS#8 private, SPKI public.
+const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+const SIGMA = new Uint8Array(Buffer.from('expand 32-byte k', 'latin1'));
+const ZERO16 = new Uint8Array(16);
+/** tweetnacl exports its core functions as `lowlevel` (not in its type declarations). */
+const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20(out: Uint8Array, inp: Uint8Array, k: Uint8Array, c: Uint8Array): number } }).lowlevel.crypto_core_hsalsa20;
+
+// Importing a private key costs OpenSSL ~1.5 ms (its decoders); a box's device key is used at every
+// load of a sealed version, so its KeyObject is kept with the key pair.
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(secretKey: Uint8Array): KeyObject {
+  let k = keyObjects.get(secretKey);
+  if (!k) {
+    k = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secretKey]), format: 'der', type: 'pkcs8' });
+    keyObjects.set(secretKey, k);
+  }
+  return k;
+}
+
+function publicOf(priv: KeyObject): Uint8Array {
+  return new Uint8Array((createPublicKey(priv).export({ format: 'der', type: 'spki' }) as Buffer).subarray(SPKI_X25519.length));
+}
+
+/** nacl.box.before(publicKey, secretKey): HSalsa20 of the X25519 shared secret; null for a low-order public key. */
+function boxBefore(publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null {
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: privateKeyObject(secretKey), publicKey: createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: 'der', type: 'spki' }) });
+  } catch {
+    return null; // OpenSSL refuses an all-zero shared secret
+  }
+  const k = new Uint8Array(32);
+  hsalsa20(k, ZERO16, new Uint8Array(shared), SIGMA);
+  shared.fill(0);
+  return k;
+}
+
 export function boxKeyId(publicKey: Uint8Array): string {
   if (publicKey.length !== nacl.box.publicKeyLength) throw new AppError('INVALID_INPUT', `device public key has ${publicKey.length} bytes; expected ${nacl.box.publicKeyLength}`);
   return createHash('sha256').update(publicKey).digest('hex');
 }
 
 export function generateBoxKeyPair(): BoxKeyPair {
-  const kp = nacl.box.keyPair();
-  return { keyId: boxKeyId(kp.publicKey), publicKey: kp.publicKey, secretKey: kp.secretKey };
+  const { privateKey } = generateKeyPairSync('x25519');
+  const secretKey = new Uint8Array((privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).subarray(PKCS8_X25519.length));
+  keyObjects.set(secretKey, privateKey);
+  const publicKey = publicOf(privateKey);
+  return { keyId: boxKeyId(publicKey), publicKey, secretKey };
 }
 
 export function boxKeyPairFromSecret(secretKey: Uint8Array): BoxKeyPair {
   if (secretKey.length !== nacl.box.secretKeyLength) throw new AppError('INVALID_INPUT', `device secret key has ${secretKey.length} bytes; expected ${nacl.box.secretKeyLength}`);
-  const kp = nacl.box.keyPair.fromSecretKey(secretKey);
-  return { keyId: boxKeyId(kp.publicKey), publicKey: kp.publicKey, secretKey: kp.secretKey };
+  const publicKey = publicOf(privateKeyObject(secretKey));
+  return { keyId: boxKeyId(publicKey), publicKey, secretKey };
 }
 
 /** A base64 device public key checked for length; `what` names it in the error. */
@@ -251,10 +311,13 @@ export function decodeBoxPublicKey(b64: string, what: string): Uint8Array {
 export function sealContentKey(contentKey: Uint8Array, recipient: Uint8Array): SealedKey {
   checkContentKey(contentKey);
   const to = boxKeyId(recipient);
-  const eph = nacl.box.keyPair();
-  const nonce = nacl.randomBytes(nacl.box.nonceLength);
-  const box = nacl.box(contentKey, nonce, recipient, eph.secretKey);
+  const eph = generateBoxKeyPair();
+  const nonce = new Uint8Array(randomBytes(nacl.box.nonceLength));
+  const k = boxBefore(recipient, eph.secretKey);
   eph.secretKey.fill(0);
+  if (!k) throw new AppError('INVALID_INPUT', `device public key ${to.slice(0, 12)}… is not usable (a low-order point)`);
+  const box = nacl.secretbox(contentKey, nonce, k);
+  k.fill(0);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
   return { schema: SEALED_KEY_SCHEMA, keyId: contentKeyId(contentKey), to, epk: b64(eph.publicKey), nonce: b64(nonce), box: b64(box) };
 }
@@ -274,9 +337,9 @@ export function openSealedKey(sealed: SealedKey, device: BoxKeyPair, expectKeyId
   const epk = Buffer.from(sealed.epk, 'base64');
   const nonce = Buffer.from(sealed.nonce, 'base64');
   const box = Buffer.from(sealed.box, 'base64');
-  const key = epk.length === nacl.box.publicKeyLength && nonce.length === nacl.box.nonceLength
-    ? nacl.box.open(box, nonce, epk, device.secretKey)
-    : null;
+  const k = epk.length === nacl.box.publicKeyLength && nonce.length === nacl.box.nonceLength ? boxBefore(epk, device.secretKey) : null;
+  const key = k ? nacl.secretbox.open(box, nonce, k) : null;
+  k?.fill(0);
   if (!key || key.length !== CONTENT_KEY_BYTES || contentKeyId(key) !== expectKeyId) {
     throw new AppError('DECRYPT_FAILED', `${what}: the sealed content key does not open with this box's device key (altered, or sealed to another key)`);
   }
