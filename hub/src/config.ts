@@ -61,7 +61,7 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
-    /** Plausibility limits for what devices report (hub/src/sync/plausibility.ts; docs/hub.md). */
+    /** Plausibility limits for what devices report (hub/src/ingest/plausibility.ts; docs/hub.md). */
     ingest: z
       .object({
         maxPredictionsPerSec: z.number().int().positive().optional(),

@@ -2,8 +2,9 @@
 export { Hub, type HubAddresses } from './server/hub.js';
 export { HubConfig, loadConfig } from './config.js';
 export { Store } from './store/index.js';
-export { FleetSync, DEFAULT_SYNC_OPTIONS, type FleetSyncOptions } from './sync/service.js';
-export { BlobServer, DEFAULT_BLOB_OPTIONS, type BlobServerOptions } from './sync/blob-server.js';
+export { DeploymentService, DEFAULT_DEPLOYMENT_OPTIONS, type DeploymentOptions } from './deployments/service.js';
+export { IngestService, DEFAULT_INGEST_OPTIONS, type IngestOptions, type DeviceReports } from './ingest/service.js';
+export { BlobServer, DEFAULT_BLOB_OPTIONS, type BlobServerOptions } from './delivery/blob-server.js';
 export { createEmbeddedBroker } from './mqtt/embedded.js';
 export { createExternalLink } from './mqtt/external.js';
 export type { FleetLink, DeviceAuthPort, LoggerPort, MetricsPort } from './mqtt/ports.js';

@@ -18,7 +18,7 @@ import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { createEmbeddedBroker } from '../../hub/src/mqtt/embedded.js';
 import { noopLogger, noopMetrics } from '../../hub/src/mqtt/ports.js';
-import { BlobServer } from '../../hub/src/sync/blob-server.js';
+import { BlobServer } from '../../hub/src/delivery/blob-server.js';
 import { AGENT_MIGRATIONS } from '../../agent/src/agent.js';
 import { openDb } from '../../agent/src/store/db.js';
 import { BlobDownloader } from '../../agent/src/sync/downloader.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
-import { TelemetryRepo } from '../../hub/src/sync/telemetry-repo.js';
+import { TelemetryRepo } from '../../hub/src/store/telemetry-repo.js';
 import { simWindow, type FleetSimulator, type WindowShape } from '../src/sim/index.js';
 import { connectFleet, fmt, startBenchHub, sum, until } from './fleet-setup.js';
 
@@ -87,9 +87,9 @@ async function main(): Promise<void> {
           `${fmt(r.acks).padStart(4)} | ${fmt(r.resends).padStart(7)} | ${fmt(base).padStart(23)} | ${(rate / base).toFixed(2).padStart(5)}`,
       );
     }
-    const sync = b.hub.sync;
-    if (!sync) throw new Error('hub has no fleet sync part');
-    const stored = b.devices.reduce((a, d) => a + sync.telemetry.countFor(d.id).windows, 0);
+    const ingest = b.hub.ingest;
+    if (!ingest) throw new Error('hub has no ingest part');
+    const stored = b.devices.reduce((a, d) => a + ingest.telemetry.countFor(d.id).windows, 0);
     console.log(`exactly once: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
     if (stored !== total) failures.push(`hub stored ${stored} windows, devices sent ${total}`);
     // Honest devices must stay inside the default per-device MQTT quotas (hub/src/mqtt/quota.ts).

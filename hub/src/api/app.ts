@@ -10,7 +10,8 @@ import { enrollRoutes } from './routes-enroll.js';
 import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
-import { syncRoutes } from './routes-sync.js';
+import { deploymentRoutes } from './routes-deployments.js';
+import { telemetryRoutes } from './routes-telemetry.js';
 import { sealingRoutes } from './routes-sealing.js';
 import { openApiDocument } from './openapi.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
@@ -21,9 +22,33 @@ export interface AppDeps extends ApiDeps {
   authLimit?: Partial<AuthLimitOptions>;
 }
 
+/** A group of routes and the part of the hub that serves them (docs/hub.md "Layout"). */
+export interface RouteGroup {
+  /** The part that does the work: store (repositories), deployments, ingest, ... */
+  part: string;
+  routes: RouteDef[];
+}
+
+/**
+ * The route table: which part serves which path. Enrollment and device writes go to the store (a new or
+ * re-tagged device joins deployments through the deployments part); the registry verifies and stores
+ * bundles; deployments issue desired documents; what ingest stored is read from the store's telemetry.
+ */
+export function routeTable(verify: BundleVerifier): RouteGroup[] {
+  return [
+    { part: 'store: enrollment (joins deployments)', routes: enrollRoutes },
+    { part: 'store: devices (joins deployments)', routes: deviceRoutes },
+    { part: 'registry', routes: modelRoutes(verify) },
+    { part: 'store: tokens, audit', routes: adminRoutes },
+    { part: 'deployments', routes: deploymentRoutes },
+    { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
+    { part: 'sealing (content keys)', routes: sealingRoutes },
+  ];
+}
+
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
 export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return [...enrollRoutes, ...deviceRoutes, ...modelRoutes(verify), ...adminRoutes, ...syncRoutes, ...sealingRoutes];
+  return routeTable(verify).flatMap((g) => g.routes);
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {

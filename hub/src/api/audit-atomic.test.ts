@@ -12,7 +12,7 @@ import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } f
 import { verifyBundle, type AuditEntry, type TrustBody } from '@edgefleet/shared';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
-import { FleetSync } from '../sync/service.js';
+import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, type Harness } from '../testing/harness.js';
 import { INCOMPLETE_HEADER } from './http.js';
 
@@ -49,7 +49,7 @@ function setup(): { h: Harness; logger: RecordingLogger } {
       const v = await verifyBundle(path, trust);
       return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
     },
-    sync: (store) => new FleetSync({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }),
+    parts: (store) => makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }),
   });
   return { h, logger };
 }

@@ -9,7 +9,8 @@ import { AppError, MAX_JSON_DEPTH, jsonDepth, parseWire, toAppError, type ApiRol
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
-import type { FleetSync } from '../sync/service.js';
+import type { DeploymentService } from '../deployments/service.js';
+import type { IngestService } from '../ingest/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import type { Sealing } from '../sealing/service.js';
 
@@ -30,11 +31,13 @@ export interface ApiDeps {
   metrics: Metrics;
   clock: Clock;
   maxBundleBytes: number;
-  /** Fleet sync (deployments, stored telemetry); absent in tests of the other routes. */
-  sync?: FleetSync | null;
+  /** The deployments part (desired documents); absent in tests of the other routes. */
+  deployments?: DeploymentService | null;
+  /** The ingest part (ingest guard refusals on GET /devices/{id}); absent in tests of the other routes. */
+  ingest?: IngestService | null;
   /** Sealed models: content keys and device keys (docs/security.md "Sealed models"); absent in tests of the other routes. */
   sealing?: Sealing | null;
-  /** Issues and publishes new desired documents for the devices assigned name@version (a content key arrived). */
+  /** Issues and publishes new desired documents for the devices assigned name@version (its content key arrived). */
   resendVersion?: (name: string, version: string) => Promise<void>;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;

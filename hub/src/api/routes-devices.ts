@@ -18,7 +18,7 @@ export const deviceRoutes: RouteDef[] = [
     method: 'get', path: '/devices/:id', access: 'viewer', summary: 'Show one device', response: DeviceInfo,
     async handler(c, deps) {
       const dev = deps.store.devices.get(param(c, 'id'));
-      const refused = deps.sync?.guard.refusals(dev.id);
+      const refused = deps.ingest?.guard.refusals(dev.id);
       const twice = deps.fleet?.credentialsInUseTwice?.(dev.id);
       const quota = deps.quota?.status(dev.id);
       return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}) };
@@ -80,10 +80,10 @@ export const deviceRoutes: RouteDef[] = [
         deps.store.devices.setTags(id, b.tags);
         audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
         // New tags may join tag deployments: stored now, published after commit.
-        return deps.sync?.joinDeployments(id) ?? [];
+        return deps.deployments?.joinDeployments(id) ?? [];
       });
-      const sync = deps.sync;
-      if (sync && docs.length) await afterCommit(c, deps, 'device.tags', id, 'publish desired state', () => sync.publishDesired(docs));
+      const deployments = deps.deployments;
+      if (deployments && docs.length) await afterCommit(c, deps, 'device.tags', id, 'publish desired state', () => deployments.publishDesired(docs));
       return deps.store.devices.get(id);
     },
   },

@@ -35,7 +35,7 @@ export function issueCredentials(
     // Before the deployments it joins: their documents carry content keys sealed to this key.
     if (o.deviceKey) deps.sealing?.setDeviceKey(deviceId, o.deviceKey, 'enroll', deps.clock.now());
     // A device added later joins the tag/all deployments it matches.
-    const joined = deps.sync?.joinDeployments(deviceId) ?? [];
+    const joined = deps.deployments?.joinDeployments(deviceId) ?? [];
     o.record(deviceId);
     return joined;
   });
@@ -46,9 +46,9 @@ export function issueCredentials(
 export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, issued: Issued): Promise<void> {
   const { deviceId, secret } = issued.creds;
   await afterCommit(c, deps, action, deviceId, 'broker credentials', () => deps.onCredentials?.(deviceId, secret));
-  if (deps.sync && issued.docs.length) {
-    const sync = deps.sync;
-    await afterCommit(c, deps, action, deviceId, 'publish desired state', () => sync.publishDesired(issued.docs));
+  if (deps.deployments && issued.docs.length) {
+    const deployments = deps.deployments;
+    await afterCommit(c, deps, action, deviceId, 'publish desired state', () => deployments.publishDesired(issued.docs));
   }
 }
 

@@ -1,6 +1,7 @@
-// The hub as one part with start/stop: store, identity, the MQTT FleetLink
-// (embedded aedes) and the HTTP server, built in the order they depend on each
-// other and stopped in reverse. server/main.ts is only argv and signals.
+// The hub's composition root, one part with start/stop: store, identity, the MQTT FleetLink (embedded
+// aedes or an external broker), then the parts along the data flow — ingest (what devices send),
+// deployments (desired documents out, status from ingest), delivery (model blocks) — and the HTTP server,
+// built in the order they depend on each other and stopped in reverse. server/main.ts is only argv and signals.
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
@@ -18,12 +19,16 @@ import { createExternalLink } from '../mqtt/external.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
-import { FleetSync } from '../sync/service.js';
-import { BlobServer } from '../sync/blob-server.js';
+import { IngestService } from '../ingest/service.js';
+import { DeploymentService } from '../deployments/service.js';
+import { Keystore } from '../sealing/keystore.js';
+import { Sealing } from '../sealing/service.js';
+import { SealingDelivery } from '../sealing/delivery.js';
+import { BlobServer } from '../delivery/blob-server.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
-export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 2 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
+export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
 export interface HubAddresses {
@@ -37,7 +42,9 @@ export class Hub {
   private store: Store | null = null;
   private fleet: FleetLink | null = null;
   private http: ServerType | null = null;
-  private syncPart: FleetSync | null = null;
+  private ingestPart: IngestService | null = null;
+  private deploymentsPart: DeploymentService | null = null;
+  private sealingPart: SealingDelivery | null = null;
   private blobServer: BlobServer | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
@@ -105,12 +112,19 @@ export class Hub {
     fleet.on('state', (id, state) => store.devices.setReported(id, state));
     await fleet.start();
     await fleet.publishTrust(this.trustDoc);
-    // Fleet sync: desired documents out, telemetry/events in (acked), model blocks on request.
-    const sync = new FleetSync({
-      store, link: fleet, hubKey, clock, logger, metrics: this.metrics, ...(cfg.sync ? { options: cfg.sync } : {}), ...(cfg.ingest ? { ingest: cfg.ingest } : {}),
-    });
-    this.syncPart = sync;
-    await sync.start();
+    // Ingest: telemetry/events/state in (acked). Deployments: desired documents out, status from ingest's
+    // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
+    const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
+    this.ingestPart = ingest;
+    // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
+    const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
+    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    this.deploymentsPart = deployments;
+    const sealed = new SealingDelivery({ store, sealing, deployments, reports: ingest, logger });
+    this.sealingPart = sealed;
+    sealed.start();
+    await ingest.start();
+    await deployments.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
@@ -124,7 +138,10 @@ export class Hub {
       trust: () => this.trustDoc as TrustDocument,
       brokers: () => this.brokers(),
       maxBundleBytes: cfg.maxBundleBytes,
-      sync,
+      deployments,
+      ingest,
+      sealing,
+      resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       quota,
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
@@ -140,9 +157,14 @@ export class Hub {
     return this.addrs;
   }
 
-  /** The fleet sync part (deployments, stored telemetry), once started. */
-  get sync(): FleetSync | null {
-    return this.syncPart;
+  /** The deployments part, once started. */
+  get deployments(): DeploymentService | null {
+    return this.deploymentsPart;
+  }
+
+  /** The ingest part (stored telemetry, ingest guard, clock offsets), once started. */
+  get ingest(): IngestService | null {
+    return this.ingestPart;
   }
 
   address(): HubAddresses {
@@ -168,8 +190,12 @@ export class Hub {
       }
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
-      await step(this.syncPart?.stop(), HUB_STOP_STEP_MS.part, 'fleet sync');
-      this.syncPart = null;
+      await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');
+      this.sealingPart = null;
+      await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');
+      this.deploymentsPart = null;
+      await step(this.ingestPart?.stop(), HUB_STOP_STEP_MS.part, 'ingest');
+      this.ingestPart = null;
       this.quota?.stop(); // held publishes are released before their connections close
       this.quota = null;
       await step(this.fleet?.stop(), HUB_STOP_STEP_MS.broker, 'closing the MQTT broker and its connections');

@@ -19,7 +19,7 @@ interface Row {
   last_seen: string | null;
   online: number;
   reported: string | null;
-  /** Hub.db migration 4 (hub/src/sync/clock-offset.ts); absent in a store opened without it. */
+  /** Hub.db migration 4 (hub/src/ingest/clock-offset.ts); absent in a store opened without it. */
   clock_offset_ms?: number | null;
   clock_offset_at?: string | null;
   clock_shifted_windows?: number;

@@ -9,6 +9,8 @@ import { TokensRepo } from './tokens-repo.js';
 import { ModelsRepo } from './models-repo.js';
 import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
+import { DeploymentsRepo } from './deployments-repo.js';
+import { TelemetryRepo } from './telemetry-repo.js';
 import { BlobStore } from './blobs.js';
 
 export class Store {
@@ -19,6 +21,8 @@ export class Store {
   readonly models: ModelsRepo;
   readonly desired: DesiredRepo;
   readonly audit: AuditRepo;
+  readonly deployments: DeploymentsRepo;
+  readonly telemetry: TelemetryRepo;
   readonly blobs: BlobStore;
   private closed = false;
 
@@ -40,6 +44,8 @@ export class Store {
     this.models = new ModelsRepo(this.db);
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
+    this.deployments = new DeploymentsRepo(this.db);
+    this.telemetry = new TelemetryRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
   }
 

@@ -1,8 +1,9 @@
 // Numbered schema migrations of hub.db, applied in order at start (store/db.ts).
 // Never edit a released migration: add a new one. The audit table has no UPDATE
 // or DELETE anywhere in the code; triggers enforce that it is append-only.
-// These are the store's own (1, 2, 4); other parts export theirs (sync: 3) and the
-// composition root (server/hub.ts via ../schema.ts) passes the whole list to Store.open.
+// These are the store's own (1-4: registry, deployments, device windows and events, audit); other parts
+// export theirs (ingest clock offsets: 5) and the composition root (server/hub.ts via ../schema.ts)
+// passes the whole list to Store.open.
 export interface Migration {
   version: number;
   name: string;
@@ -98,6 +99,60 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
         expires_at TEXT NOT NULL,
         PRIMARY KEY (device_id, seq)
       );
+    `,
+  },
+  {
+    // Deployments with each device's status, and the windows and events devices upload
+    // (store/deployments-repo.ts, store/telemetry-repo.ts).
+    version: 3,
+    name: 'deployments, device windows and events',
+    sql: `
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        target TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE deployment_devices (
+        deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        status TEXT NOT NULL,
+        progress REAL,
+        reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, device_id)
+      );
+      CREATE INDEX deployment_devices_by_device ON deployment_devices(device_id);
+      CREATE TABLE device_windows (
+        device_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        start TEXT NOT NULL,
+        length_sec INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        window TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      );
+      CREATE INDEX device_windows_by_model ON device_windows(model, version, start);
+      CREATE TABLE device_events (
+        device_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        model TEXT,
+        version TEXT,
+        code TEXT,
+        message TEXT NOT NULL,
+        event TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      );
+      CREATE INDEX device_events_by_at ON device_events(at);
     `,
   },
   {

@@ -59,7 +59,8 @@ export interface HarnessOptions {
   verifyBundle?: BundleVerifier;
   maxBundleBytes?: number;
   keys?: TestKeys;
-  sync?: (store: Store) => ApiDeps['sync'];
+  /** The parts behind the deployments routes and the ingest refusals shown on GET /devices/{id}. */
+  parts?: (store: Store) => Pick<ApiDeps, 'deployments' | 'ingest'>;
   /** Per-device MQTT quotas shown on GET /devices/{id}. */
   quota?: ApiDeps['quota'];
   /** Replaces the recording fleet control (e.g. one whose disconnect fails). */
@@ -87,7 +88,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
     ...(opts.logger ? { logger: opts.logger } : {}),
     maxBundleBytes: opts.maxBundleBytes ?? 64 * 1024 * 1024,
     verifyBundle: opts.verifyBundle ?? noVerifier,
-    ...(opts.sync ? { sync: opts.sync(store) } : {}),
+    ...(opts.parts ? opts.parts(store) : {}),
     ...(opts.quota ? { quota: opts.quota } : {}),
     ...(opts.authLimit ? { authLimit: opts.authLimit } : {}),
   });

@@ -116,7 +116,7 @@ export const DeviceInfo = z.object({
    * the offset was past its threshold (docs/operations.md "Clocks that are wrong"). Null: never measured.
    */
   clock: z.object({ offsetMs: z.number().int(), measuredAt: IsoTime, shiftedWindows: z.number().int().nonnegative() }).nullable().optional(),
-  /** Reports the hub acked but refused as implausible since it started (hub/src/sync/plausibility.ts), by reason. */
+  /** Reports the hub acked but refused as implausible since it started (hub/src/ingest/plausibility.ts), by reason. */
   ingestRefused: z
     .object({
       windows: z.record(z.string(), z.number().int().nonnegative()),

@@ -33,7 +33,7 @@ export const SIM_MODEL: SimModel = { name: 'sim-model', version: '1.0.0' };
 
 /**
  * One summary window with the device's outbox seq; counts vary with seq so windows differ. Plausible
- * as the hub checks it (hub/src/sync/plausibility.ts): one latency sample per prediction, and no
+ * as the hub checks it (hub/src/ingest/plausibility.ts): one latency sample per prediction, and no
  * feature bins more rows than the window counts.
  */
 export function simWindow(seq: number, at: Date, shape: WindowShape = TINY, model: SimModel = SIM_MODEL): SeqWindow {

@@ -6,8 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { SeqWindow } from '@edgefleet/shared';
 import { makeHarness } from '../../testing/harness.js';
-import { TelemetryRepo } from '../../sync/telemetry-repo.js';
-import type { FleetSync } from '../../sync/service.js';
 import { main } from '../main.js';
 import { StringWriter } from '../output.js';
 
@@ -23,12 +21,12 @@ function win(seq: number, start: string, count: number, bins: number[]): SeqWind
 }
 
 test('edgefleet model totals sums what the hub stored, per bin', async () => {
-  const h = makeHarness({ sync: (store) => ({ telemetry: new TelemetryRepo(store.db) }) as unknown as FleetSync });
+  const h = makeHarness();
   const server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' });
   try {
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const repo = new TelemetryRepo(h.store.db);
+    const repo = h.store.telemetry;
     h.store.devices.create('a', 'x'.repeat(32), {}, null, h.clock.now());
     h.store.devices.create('b', 'x'.repeat(32), {}, null, h.clock.now());
     repo.putWindows('a', [win(1, '2026-01-01T00:00:00.000Z', 3, [1, 1, 0]), win(2, '2026-01-01T00:01:00.000Z', 2, [0, 1, 0])], h.clock.now());

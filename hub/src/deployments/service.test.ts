@@ -1,4 +1,4 @@
-// FleetSync end to end on the hub side: a real Store (temp dir + sync schema), the embedded aedes
+// Deployments and ingest end to end on the hub side: a real Store (temp dir + sync schema), the embedded aedes
 // broker on 127.0.0.1:0 authenticating against the store's devices, real signed bundles pushed through
 // the Registry, and mqtt.js device clients. Desired documents are checked with the shared verifier.
 import { describe, it, before, after } from 'node:test';
@@ -20,7 +20,7 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { waitFor } from '@edgefleet/examples';
 import { ManualClock } from '../testing/harness.js';
-import { FleetSync } from './service.js';
+import { makeParts, type Parts } from '../testing/parts.js';
 
 let root: string;
 let keys: Keys;
@@ -38,9 +38,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 interface Hub {
   store: Store;
   link: FleetLink;
-  sync: FleetSync;
+  parts: Parts;
   clock: ManualClock;
-  /** What FleetSync logged. */
+  /** What the parts logged. */
   logger: RecordingLogger;
   url: string;
   clients: MqttClient[];
@@ -63,17 +63,17 @@ async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): 
   });
   await link.start();
   const logger = new RecordingLogger();
-  const sync = new FleetSync({
+  const parts = makeParts({
     store, link, hubKey: keys.hub, clock, logger,
-    options: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
+    deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
   });
-  await sync.start();
+  await parts.start();
   const clients: MqttClient[] = [];
   return {
-    store, link, sync, clock, logger, url: link.address().mqtt, clients,
+    store, link, parts, clock, logger, url: link.address().mqtt, clients,
     async close() {
       for (const c of clients) await c.endAsync(true);
-      await sync.stop();
+      await parts.stop();
       await link.stop();
       store.close();
     },
@@ -102,7 +102,7 @@ function verified(doc: DesiredDocument | undefined): DesiredBody {
 
 const sha = (v: string) => (bundles[v] as BundleResult);
 
-describe('FleetSync deployments', () => {
+describe('deployments', () => {
   it('deploys to ids, tags and all: each targeted device gets a retained, hub-signed document with a growing seq', async () => {
     const h = await startHub();
     try {
@@ -112,7 +112,7 @@ describe('FleetSync deployments', () => {
       const a = await device(h, 'dev-a');
       const b = await device(h, 'dev-b');
 
-      const d1 = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason: 'first' }, 'op');
+      const d1 = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason: 'first' }, 'op');
       assert.deepEqual(d1.devices.map((d) => [d.deviceId, d.status]), [['dev-a', 'pending']]);
       await waitFor('dev-a desired #1', () => a.desired().length === 1, { intervalMs: 10 });
       const body1 = verified(a.desired()[0]);
@@ -122,14 +122,14 @@ describe('FleetSync deployments', () => {
         [['audio-energy', '1.0.0', h.store.models.get('audio-energy', '1.0.0').bundle.sha256, sha('1.0.0').size, sha('1.0.0').manifestSha256]]);
       assert.equal(b.desired().length, 0);
 
-      const d2 = await h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
+      const d2 = await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
       assert.deepEqual(d2.devices.map((d) => d.deviceId), ['dev-a', 'dev-c']);
       await waitFor('dev-a desired #2', () => a.desired().length === 2, { intervalMs: 10 });
       const body2 = verified(a.desired()[1]);
       assert.equal(body2.seq, 2);
       assert.equal(body2.models[0]?.version, '2.0.0');
       assert.equal(body2.models[0]?.previous, '1.0.0');
-      assert.equal(h.sync.deployments.get(d1.id).devices[0]?.status, 'superseded');
+      assert.equal(h.store.deployments.get(d1.id).devices[0]?.status, 'superseded');
 
       // dev-c was offline: on connecting it finds its document retained.
       const c = await device(h, 'dev-c');
@@ -137,7 +137,7 @@ describe('FleetSync deployments', () => {
       assert.equal(c.got[0]?.retain, true);
       assert.equal(verified(c.desired()[0]).models[0]?.version, '2.0.0');
 
-      const d3 = await h.sync.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'everyone' }, 'op');
+      const d3 = await h.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'everyone' }, 'op');
       assert.equal(d3.devices.length, 3);
       await waitFor('desired #3 everywhere', () => a.desired().length === 3 && b.desired().length === 1 && c.desired().length === 2, { intervalMs: 10 });
       assert.deepEqual([verified(a.desired()[2]).seq, verified(b.desired()[0]).seq, verified(c.desired()[1]).seq], [3, 1, 2]);
@@ -156,19 +156,19 @@ describe('FleetSync deployments', () => {
     const h = await startHub();
     try {
       addDevice(h, 'early', { ring: 'beta' });
-      const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'beta' } }, reason: 'beta ring' }, 'op');
+      const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'beta' } }, reason: 'beta ring' }, 'op');
       addDevice(h, 'late', { ring: 'beta' });
       addDevice(h, 'other', { ring: 'stable' });
-      await h.sync.onDeviceChanged('late');
-      await h.sync.onDeviceChanged('other');
-      assert.deepEqual(h.sync.deployments.get(dep.id).devices.map((d) => d.deviceId), ['early', 'late']);
+      await h.parts.deployments.onDeviceChanged('late');
+      await h.parts.deployments.onDeviceChanged('other');
+      assert.deepEqual(h.store.deployments.get(dep.id).devices.map((d) => d.deviceId), ['early', 'late']);
       assert.equal(h.store.desired.latest('other'), undefined);
       const late = await device(h, 'late');
       await waitFor('late desired', () => late.desired().length === 1, { intervalMs: 10 });
       const body = verified(late.desired()[0]);
       assert.deepEqual([body.deviceId, body.seq, body.models[0]?.version], ['late', 1, '1.0.0']);
       // Calling it again changes nothing: no new document.
-      await h.sync.onDeviceChanged('late');
+      await h.parts.deployments.onDeviceChanged('late');
       assert.equal(h.store.desired.lastSeq('late'), 1);
     } finally {
       await h.close();
@@ -181,10 +181,10 @@ describe('FleetSync deployments', () => {
       addDevice(h, 'dev-1');
       h.store.models.deprecate('audio-energy', '2.0.0', 'bad calibration', h.clock.now());
       const code = (c: string, re: RegExp) => (e: unknown) => e instanceof AppError && e.code === c && re.test(e.message);
-      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
-      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9/));
-      await assert.rejects(h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
-      assert.deepEqual(h.sync.deployments.list(), []);
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9/));
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
+      assert.deepEqual(h.store.deployments.list(), []);
       assert.equal(h.store.desired.lastSeq('dev-1'), 0);
     } finally {
       await h.close();
@@ -197,20 +197,20 @@ describe('FleetSync deployments', () => {
     try {
       addDevice(h, 'r-1');
       const dev = await device(h, 'r-1');
-      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op');
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op');
       await waitFor('first desired', () => dev.desired().length === 1, { intervalMs: 10 });
-      assert.equal(await h.sync.renewExpiring(), 0);
+      assert.equal(await h.parts.deployments.renewExpiring(), 0);
       h.clock.advance(6 * day);
-      assert.equal(await h.sync.renewExpiring(), 0, 'expires in 4 days: not yet within the 3-day margin');
+      assert.equal(await h.parts.deployments.renewExpiring(), 0, 'expires in 4 days: not yet within the 3-day margin');
       h.clock.advance(2 * day);
-      assert.equal(await h.sync.renewExpiring(), 1);
+      assert.equal(await h.parts.deployments.renewExpiring(), 1);
       await waitFor('renewed desired', () => dev.desired().length === 2, { intervalMs: 10 });
       const [first, renewed] = [verified(dev.desired()[0]), verified(dev.desired()[1])];
       assert.equal(renewed.seq, first.seq + 1);
       assert.deepEqual(renewed.models, first.models);
       assert.equal(renewed.issued, h.clock.now().toISOString());
       assert.equal(Date.parse(renewed.expires), h.clock.now().getTime() + 10 * day);
-      assert.equal(await h.sync.renewExpiring(), 0);
+      assert.equal(await h.parts.deployments.renewExpiring(), 0);
     } finally {
       await h.close();
     }
@@ -228,12 +228,12 @@ function event(seq: number, kind: string, version: string, extra: Record<string,
   return { seq, at: '2026-03-01T12:00:00.000Z', kind, model: 'audio-energy', version, message: `${kind} ${version}`, ...extra };
 }
 
-describe('FleetSync telemetry and events', () => {
+describe('ingest: telemetry and events', () => {
   it('persists a telemetry batch once even when sent twice, and acks the right ranges', async () => {
     const h = await startHub();
     try {
       addDevice(h, 't-1');
-      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['t-1'] }, reason: 'x' }, 'op');
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['t-1'] }, reason: 'x' }, 'op');
       const dev = await device(h, 't-1');
       const batch = { schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(1), window(2), window(3), window(5, 7)] };
       await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
@@ -241,8 +241,8 @@ describe('FleetSync telemetry and events', () => {
       await dev.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify(batch), { qos: 1 });
       await waitFor('second ack', () => dev.acks().length === 2, { intervalMs: 10 });
       assert.deepEqual(dev.acks().map((a) => a.ranges), [[[1, 3], [5, 5]], [[1, 3], [5, 5]]]);
-      assert.deepEqual(h.sync.telemetry.countFor('t-1'), { windows: 4, events: 0 });
-      const stored = h.sync.telemetry.windows({ deviceId: 't-1' });
+      assert.deepEqual(h.store.telemetry.countFor('t-1'), { windows: 4, events: 0 });
+      const stored = h.store.telemetry.windows({ deviceId: 't-1' });
       assert.deepEqual(stored.map((w) => [w.seq, w.count]), [[1, 10], [2, 10], [3, 10], [5, 7]]);
     } finally {
       await h.close();
@@ -282,7 +282,7 @@ describe('FleetSync telemetry and events', () => {
     const h = await startHub();
     try {
       for (const id of ['e-1', 'e-2', 'e-3']) addDevice(h, id);
-      const dep = await h.sync.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op');
+      const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op');
       const d1 = await device(h, 'e-1');
       const d2 = await device(h, 'e-2');
       const d3 = await device(h, 'e-3');
@@ -291,7 +291,7 @@ describe('FleetSync telemetry and events', () => {
         await d.c.publishAsync(deviceTopic(id, 'events'), JSON.stringify({ schema: 'edgefleet.events/v1', deviceId: id, events }), { qos: 1 });
         await waitFor(`ack for ${id}`, () => d.acks().length === n + 1, { intervalMs: 10 });
       };
-      const status = () => Object.fromEntries(h.sync.deployments.get(dep.id).devices.map((d) => [d.deviceId, [d.status, d.progress, d.reason]]));
+      const status = () => Object.fromEntries(h.store.deployments.get(dep.id).devices.map((d) => [d.deviceId, [d.status, d.progress, d.reason]]));
 
       await send(d1, 'e-1', [event(1, 'download_started', '2.0.0', { data: { progress: 0 } }), event(2, 'download_progress', '2.0.0', { data: { progress: 0.4 } })]);
       assert.deepEqual(status()['e-1'], ['downloading', 0.4, null]);
@@ -307,10 +307,10 @@ describe('FleetSync telemetry and events', () => {
       await send(d3, 'e-3', [event(3, 'activated', '3.0.0')]);
       assert.deepEqual(status()['e-3'], ['rolled_back', null, 'POLICY_BREACH: error rate 30.0% > 5.0%']);
 
-      const counts = h.sync.deployments.get(dep.id).counts;
+      const counts = h.store.deployments.get(dep.id).counts;
       assert.deepEqual([counts.active, counts.failed, counts.rolled_back, counts.pending], [1, 1, 1, 0]);
-      assert.deepEqual(h.sync.telemetry.countFor('e-3'), { windows: 0, events: 2 });
-      assert.deepEqual(h.sync.guard.refusals('e-3')?.events, { unassigned_version: 1 });
+      assert.deepEqual(h.store.telemetry.countFor('e-3'), { windows: 0, events: 2 });
+      assert.deepEqual(h.parts.ingest.guard.refusals('e-3')?.events, { unassigned_version: 1 });
     } finally {
       await h.close();
     }
@@ -320,27 +320,27 @@ describe('FleetSync telemetry and events', () => {
     const h = await startHub();
     try {
       addDevice(h, 's-1');
-      const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['s-1'] }, reason: 'x' }, 'op');
+      const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['s-1'] }, reason: 'x' }, 'op');
       const d = await device(h, 's-1');
       const state = {
         schema: 'edgefleet.state/v1', deviceId: 's-1', at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1,
         models: [{ name: 'audio-energy', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }], capabilities: [],
       };
       await d.c.publishAsync(deviceTopic('s-1', 'state'), JSON.stringify(state), { qos: 1, retain: true });
-      await waitFor('status active from state', () => h.sync.deployments.get(dep.id).devices[0]?.status === 'active', { intervalMs: 10 });
-      assert.equal(h.sync.deployments.get(dep.id).devices[0]?.progress, 1);
+      await waitFor('status active from state', () => h.store.deployments.get(dep.id).devices[0]?.status === 'active', { intervalMs: 10 });
+      assert.equal(h.store.deployments.get(dep.id).devices[0]?.progress, 1);
     } finally {
       await h.close();
     }
   });
 });
 
-describe('FleetSync refuses what a device could not have seen (acked, counted, kept out of totals)', () => {
+describe('ingest refuses what a device could not have seen (acked, counted, kept out of totals)', () => {
   it('the observed attack: huge counts, a ghost model, a start in 2099, seq 2^53-1, a forged activated event', async () => {
     const h = await startHub();
     try {
       for (const id of ['honest', 'rogue']) addDevice(h, id);
-      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['honest'] }, reason: 'x' }, 'op');
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['honest'] }, reason: 'x' }, 'op');
       const honest = await device(h, 'honest');
       const rogue = await device(h, 'rogue');
       const send = async (d: typeof honest, id: string, topic: 'telemetry' | 'events', body: Record<string, unknown>) => {
@@ -361,21 +361,21 @@ describe('FleetSync refuses what a device could not have seen (acked, counted, k
       assert.deepEqual(await send(rogue, 'rogue', 'events', { events: [event(5, 'activated', '1.0.0')] }), [[5, 5]]);
       assert.deepEqual(await send(honest, 'honest', 'telemetry', { windows: [window(1, 10), window(2, 20)] }), [[1, 2]]);
 
-      assert.deepEqual(h.sync.telemetry.countFor('rogue'), { windows: 0, events: 0 }, 'nothing from the rogue device is stored');
-      assert.deepEqual(h.sync.telemetry.countFor('honest'), { windows: 2, events: 0 });
-      const totals = h.sync.telemetry.windows({ model: 'audio-energy' }).reduce((a, w) => a + w.count, 0);
+      assert.deepEqual(h.store.telemetry.countFor('rogue'), { windows: 0, events: 0 }, 'nothing from the rogue device is stored');
+      assert.deepEqual(h.store.telemetry.countFor('honest'), { windows: 2, events: 0 });
+      const totals = h.store.telemetry.windows({ model: 'audio-energy' }).reduce((a, w) => a + w.count, 0);
       assert.equal(totals, 30, 'the model total is the honest device\'s 30 predictions');
-      assert.deepEqual(h.sync.guard.refusals('rogue'), {
+      assert.deepEqual(h.parts.ingest.guard.refusals('rogue'), {
         windows: { unassigned_version: 5 }, events: { unassigned_version: 1 },
         last: { at: h.clock.now().toISOString(), kind: 'event', seq: 5, reason: 'unassigned_version' },
       });
       assert.equal(h.logger.lines.filter((l) => l.msg?.includes('refused an implausible report')).length, 1, 'logged once per device and interval');
 
       // Once the rogue device is assigned the version, its implausible numbers are refused for what they are.
-      await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['rogue'] }, reason: 'x' }, 'op');
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['rogue'] }, reason: 'x' }, 'op');
       await send(rogue, 'rogue', 'telemetry', { windows: [window(6, 1e15), window(7, 10, { start: '2099-01-01T00:00:00.000Z' }), window(2 ** 53 - 1, 10), window(8, 10)] });
-      assert.deepEqual(h.sync.guard.refusals('rogue')?.windows, { unassigned_version: 5, implausible_rate: 1, future_start: 1, seq_jump: 1 });
-      assert.deepEqual(h.sync.telemetry.windows({ deviceId: 'rogue' }).map((w) => [w.seq, w.count]), [[8, 10]]);
+      assert.deepEqual(h.parts.ingest.guard.refusals('rogue')?.windows, { unassigned_version: 5, implausible_rate: 1, future_start: 1, seq_jump: 1 });
+      assert.deepEqual(h.store.telemetry.windows({ deviceId: 'rogue' }).map((w) => [w.seq, w.count]), [[8, 10]]);
     } finally {
       await h.close();
     }

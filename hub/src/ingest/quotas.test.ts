@@ -1,5 +1,5 @@
 // Per-device MQTT quotas end to end (hub/src/mqtt/quota.ts, docs/mqtt.md "Quotas"): the embedded
-// aedes broker on 127.0.0.1:0 with real device credentials in a real Store, FleetSync storing and
+// aedes broker on 127.0.0.1:0 with real device credentials in a real Store, ingest storing and
 // acking, and mqtt.js devices. A flooding device is throttled then disconnected (metric, audit entry)
 // while an honest device on the same broker has every window acked and stored; a device over its
 // bytes of the hour is refused and gets through once the window slid (manual clock); past its stored
@@ -20,7 +20,7 @@ import { MqttQuota, type QuotaLimits } from '../mqtt/quota.js';
 import type { ClockPort } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
-import { FleetSync } from './service.js';
+import { makeParts } from '../testing/parts.js';
 
 let root: string;
 let keys: Keys;
@@ -56,12 +56,12 @@ async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<Quot
     devices: store.devices, metrics, logger, clock, quota,
   });
   await link.start();
-  const sync = new FleetSync({ store, link, hubKey: keys.hub, clock, logger, ...(maxStoredBytesPerDevice ? { ingest: { maxStoredBytesPerDevice } } : {}) });
-  await sync.start();
-  await sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ids }, reason: 'quota test' }, 'op');
+  const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger, ...(maxStoredBytesPerDevice ? { limits: { maxStoredBytesPerDevice } } : {}) });
+  await parts.start();
+  await parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ids }, reason: 'quota test' }, 'op');
   const clients: MqttClient[] = [];
   return {
-    store, sync, quota, metrics, url: link.address().mqtt, clients,
+    store, parts, quota, metrics, url: link.address().mqtt, clients,
     async device(id: string) {
       const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
       clients.push(c);
@@ -73,7 +73,7 @@ async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<Quot
     async close() {
       for (const c of clients) await c.endAsync(true);
       quota.stop();
-      await sync.stop();
+      await parts.stop();
       await link.stop();
       store.close();
     },
@@ -106,10 +106,10 @@ describe('MQTT quotas on the embedded broker', () => {
       await waitFor('the hub closing the connection', () => closed.yes || undefined, { timeoutMs: 20_000 });
       await waitFor('every honest window acked', () => honestSeqs.every((s) => honest.acked().has(s)) || undefined);
 
-      assert.deepEqual(h.sync.telemetry.countFor('honest'), { windows: 15, events: 0 }, 'all honest windows stored');
+      assert.deepEqual(h.store.telemetry.countFor('honest'), { windows: 15, events: 0 }, 'all honest windows stored');
       assert.ok(honest.c.connected, 'the honest device stays connected');
       const floodAcked = flood.acked().size;
-      assert.ok(floodAcked < 5000 && h.sync.telemetry.countFor('flood').windows < 5000, `the flood was cut short (${floodAcked} acked)`);
+      assert.ok(floodAcked < 5000 && h.store.telemetry.countFor('flood').windows < 5000, `the flood was cut short (${floodAcked} acked)`);
       assert.ok(counter(h.metrics, 'messages', 'throttle') > 0, 'throttles counted');
       assert.equal(counter(h.metrics, 'messages', 'disconnect'), 1, 'one disconnect counted');
       assert.equal(counter(h.metrics, 'bytes', 'disconnect'), 0);
@@ -152,7 +152,7 @@ describe('MQTT quotas on the embedded broker', () => {
       const d3 = await h.device('heavy');
       await d3.c.publishAsync(deviceTopic('heavy', 'telemetry'), telemetry('heavy', 4), { qos: 1 });
       await waitFor('window 4 acked', () => d3.acked().has(4) || undefined);
-      assert.deepEqual(h.sync.telemetry.countFor('heavy'), { windows: 4, events: 0 });
+      assert.deepEqual(h.store.telemetry.countFor('heavy'), { windows: 4, events: 0 });
     } finally {
       await h.close();
     }
@@ -169,13 +169,13 @@ describe('MQTT quotas on the embedded broker', () => {
       const full = await h.device('full');
       for (const seq of [1, 2, 3, 4, 5]) await full.c.publishAsync(deviceTopic('full', 'telemetry'), telemetry('full', seq), { qos: 1 });
       await waitFor('five windows acked', () => full.acked().size === 5 || undefined);
-      assert.deepEqual(h.sync.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [1, 2, 3], 'stored up to the bound, not past it');
-      assert.deepEqual(h.sync.guard.refusals('full')?.windows, { storage_quota: 2 });
+      assert.deepEqual(h.store.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [1, 2, 3], 'stored up to the bound, not past it');
+      assert.deepEqual(h.parts.ingest.guard.refusals('full')?.windows, { storage_quota: 2 });
       // The cap is per device: another device still stores.
       const other = await h.device('other');
       await other.c.publishAsync(deviceTopic('other', 'telemetry'), telemetry('other', 1), { qos: 1 });
       await waitFor('other acked', () => other.acked().has(1) || undefined);
-      assert.deepEqual(h.sync.telemetry.countFor('other'), { windows: 1, events: 0 });
+      assert.deepEqual(h.store.telemetry.countFor('other'), { windows: 1, events: 0 });
     } finally {
       await h.close();
     }

@@ -16,7 +16,7 @@ import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { waitFor } from '@edgefleet/examples';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
-import { FleetSync } from './service.js';
+import { makeParts } from '../testing/parts.js';
 
 const DAY = 86_400_000;
 let root: string;
@@ -46,12 +46,12 @@ async function startHub(t: { after(fn: () => Promise<void>): void }) {
   });
   await link.start();
   const logger = new RecordingLogger();
-  const sync = new FleetSync({ store, link, hubKey: keys.hub, clock, logger });
-  await sync.start();
+  const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger });
+  await parts.start();
   const clients: MqttClient[] = [];
   t.after(async () => {
     for (const c of clients) await c.endAsync(true);
-    await sync.stop();
+    await parts.stop();
     await link.stop();
     store.close();
   });
@@ -69,23 +69,23 @@ async function startHub(t: { after(fn: () => Promise<void>): void }) {
     };
     return { c, send };
   };
-  return { store, clock, logger, sync, device };
+  return { store, clock, logger, parts, device };
 }
 
 describe('a device that refuses a desired document', () => {
   it('shows refused with the reason on its deployment row, counted apart from active', async (t) => {
     const h = await startHub(t);
     const d = await h.device('r-1');
-    const dep = await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['r-1'] }, reason: 'x' }, 'op');
+    const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['r-1'] }, reason: 'x' }, 'op');
     const seq = h.store.desired.latest('r-1')!.signed.seq;
     const refusal = { seq: 1, at: h.clock.now().toISOString(), kind: 'desired_refused', code: 'DOCUMENT_EXPIRED', message: `desired-state document seq ${seq} is issued in the future`, data: { seq } };
     await d.send('events', { schema: 'edgefleet.events/v1', deviceId: 'r-1', events: [refusal] });
-    const row = h.sync.deployments.get(dep.id).devices[0]!;
+    const row = h.store.deployments.get(dep.id).devices[0]!;
     assert.deepEqual([row.status, row.reason], ['refused', `DOCUMENT_EXPIRED: desired-state document seq ${seq} is issued in the future`]);
-    assert.deepEqual([h.sync.deployments.get(dep.id).counts.refused, h.sync.deployments.get(dep.id).counts.active], [1, 0]);
+    assert.deepEqual([h.store.deployments.get(dep.id).counts.refused, h.store.deployments.get(dep.id).counts.active], [1, 0]);
     // A refusal of a seq the hub never issued (a stolen key's document) changes no deployment.
     await d.send('events', { schema: 'edgefleet.events/v1', deviceId: 'r-1', events: [{ ...refusal, seq: 2, data: { seq: 2 ** 52 } }] });
-    assert.equal(h.sync.deployments.get(dep.id).devices[0]!.status, 'refused');
+    assert.equal(h.store.deployments.get(dep.id).devices[0]!.status, 'refused');
   });
 });
 
@@ -93,7 +93,7 @@ describe('a device whose clock is 400 days ahead', () => {
   it('has its offset recorded and shown, a warning logged once, and its windows placed by the hub clock', async (t) => {
     const h = await startHub(t);
     const d = await h.device('c-1');
-    await h.sync.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['c-1'] }, reason: 'x' }, 'op');
+    await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['c-1'] }, reason: 'x' }, 'op');
     assert.equal(h.store.devices.get('c-1').clock, null, 'never measured');
     const deviceNow = () => new Date(h.clock.now().getTime() + 400 * DAY);
     await d.c.publishAsync(deviceTopic('c-1', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: deviceNow().toISOString() }), { qos: 1, retain: true });
@@ -107,8 +107,8 @@ describe('a device whose clock is 400 days ahead', () => {
     latency.counts[3] = 5;
     const start = new Date(Math.floor(deviceNow().getTime() / 60_000) * 60_000 - 60_000).toISOString();
     await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 1, model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
-    const stored = h.sync.telemetry.windows({ deviceId: 'c-1' });
-    assert.equal(stored.length, 1, JSON.stringify(h.sync.guard.refusals('c-1')));
+    const stored = h.store.telemetry.windows({ deviceId: 'c-1' });
+    assert.equal(stored.length, 1, JSON.stringify(h.parts.ingest.guard.refusals('c-1')));
     assert.equal(stored[0]!.start, new Date(Date.parse(start) - 400 * DAY).toISOString());
     assert.ok(Math.abs(Date.parse(stored[0]!.start) - h.clock.now().getTime()) <= 120_000, 'placed within the last minutes of the hub clock');
     assert.equal(h.store.devices.get('c-1').clock?.shiftedWindows, 1);
@@ -125,6 +125,6 @@ describe('a device whose clock is 400 days ahead', () => {
     assert.deepEqual(audit.filter((x) => x.startsWith('device.clock')), ['device.clock_skewed', 'device.clock_ok'], 'the operator sees both crossings in the audit log');
     const start2 = new Date(Math.floor(h.clock.now().getTime() / 60_000) * 60_000).toISOString();
     await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 2, model: 'audio-energy', version: '1.0.0', start: start2, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
-    assert.equal(h.sync.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);
+    assert.equal(h.store.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);
   });
 });

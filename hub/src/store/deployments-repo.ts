@@ -1,7 +1,7 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device.
 import { AppError, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus } from '@edgefleet/shared';
-import type { Db } from '../store/db.js';
+import type { Db } from './db.js';
 
 interface DeploymentRow {
   id: number;
@@ -131,12 +131,4 @@ export class DeploymentsRepo {
       devices: list,
     };
   }
-}
-
-/** Whether a device with these tags matches a deployment target. */
-export function targetMatches(target: DeployTarget, deviceId: string, tags: Record<string, string>): boolean {
-  if (target.all) return true;
-  if (target.devices) return target.devices.includes(deviceId);
-  if (target.tags) return Object.entries(target.tags).every(([k, v]) => tags[k] === v);
-  return false;
 }

@@ -1,7 +1,7 @@
 // Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
 import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
 import type Database from 'better-sqlite3';
-import type { Db } from '../store/db.js';
+import type { Db } from './db.js';
 
 type Stmt = Database.Statement<unknown[]>;
 

@@ -1,95 +1,69 @@
-// Fleet sync on the hub: deployments become signed desired-state documents (one growing seq per
-// device, re-signed before they expire), and device telemetry/events are persisted by (device, seq)
-// and acked by range. Device reports drive each deployment's per-device status.
+// Deployments on the hub: a model version assigned to a target becomes a signed desired-state document
+// per device (one growing seq per device, re-signed before it expires). What devices report (through
+// ingest, DeviceReports) drives each deployment's per-device status (status.ts).
 import {
-  AppError, DESIRED_SCHEMA, signEnvelope, toRanges,
-  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredDocument, type DeviceEvent, type EventBatch, type KeyPair, type ReportedState, type TelemetryBatch,
+  AppError, DESIRED_SCHEMA, signEnvelope,
+  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredDocument, type KeyPair,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
-import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { DeploymentsRepo } from '../store/deployments-repo.js';
+import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
-import { DeploymentsRepo, targetMatches } from './deployments-repo.js';
-import { TelemetryRepo } from './telemetry-repo.js';
-import { IngestGuard } from './ingest-guard.js';
-import { ClockOffsets } from './clock-offset.js';
-import type { IngestLimits } from './plausibility.js';
+import type { DeviceReports } from '../ingest/service.js';
+import type { Sealing } from '../sealing/service.js';
+import { targetMatches } from './target.js';
+import { statusFromEvents, statusFromState } from './status.js';
 
-export interface FleetSyncOptions {
+export interface DeploymentOptions {
   /** Lifetime of a desired document. */
   desiredTtlMs: number;
   /** Re-sign documents that expire within this margin. */
   renewBeforeMs: number;
   /** How often to look for documents to re-sign. */
   renewEveryMs: number;
-  /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
-  seenEveryMs: number;
 }
 
-export const DEFAULT_SYNC_OPTIONS: FleetSyncOptions = {
+export const DEFAULT_DEPLOYMENT_OPTIONS: DeploymentOptions = {
   desiredTtlMs: 14 * 24 * 3600_000,
   renewBeforeMs: 7 * 24 * 3600_000,
   renewEveryMs: 3600_000,
-  seenEveryMs: 5_000,
 };
 
-export interface FleetSyncDeps {
+export interface DeploymentDeps {
   store: Store;
   link: FleetLink;
   hubKey: KeyPair;
   clock: Clock;
   logger: LoggerPort;
-  options?: Partial<FleetSyncOptions>;
-  metrics?: MetricsPort;
-  /** Plausibility limits for what devices report (plausibility.ts). */
-  ingest?: Partial<IngestLimits>;
+  /** Device events and reported state (the ingest part); told when a device's desired document changes. */
+  reports: DeviceReports;
+  /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
+  sealing?: Sealing;
+  options?: Partial<DeploymentOptions>;
 }
 
 /** Desired documents published at once. */
 const PUBLISH_BATCH = 200;
 
-const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
-  download_started: 'downloading',
-  download_progress: 'downloading',
-  verifying: 'activating',
-  activating: 'activating',
-  activated: 'active',
-  install_failed: 'failed',
-  rolled_back: 'rolled_back',
-  policy_breach: 'rolled_back',
-};
-
-export class FleetSync {
+export class DeploymentService {
+  /** The store's deployments and per-device status. */
   readonly deployments: DeploymentsRepo;
-  readonly telemetry: TelemetryRepo;
-  readonly guard: IngestGuard;
-  readonly clocks: ClockOffsets;
-  private readonly opts: FleetSyncOptions;
+  private readonly opts: DeploymentOptions;
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
-  /** Per connected device: when its last seen was last written (bounded by the connected devices). */
-  private readonly seenAt = new Map<string, number>();
 
-  constructor(private readonly deps: FleetSyncDeps) {
-    this.deployments = new DeploymentsRepo(deps.store.db);
-    this.telemetry = new TelemetryRepo(deps.store.db);
-    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.ingest });
-    this.opts = { ...DEFAULT_SYNC_OPTIONS, ...deps.options };
-    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.ingest?.clockSkewMs, audit: deps.store.audit });
+  constructor(private readonly deps: DeploymentDeps) {
+    this.deployments = deps.store.deployments;
+    this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
   }
 
+  /** Follows device reports (subscribed before the first await, so none is missed once ingest runs) and renews documents. */
   async start(): Promise<void> {
-    const { link } = this.deps;
+    const { reports, store } = this.deps;
     this.unsubs.push(
-      link.on('telemetry', (id, m) => this.onTelemetry(id, m)),
-      link.on('events', (id, m) => this.onEvents(id, m)),
-      link.on('state', (id, m) => this.onState(id, m)),
-      link.on('presence', (id, m) => {
-        if (m.online) this.clocks.record(id, m.at, this.deps.clock.now());
-      }),
-      link.onDisconnect((id) => {
-        this.seenAt.delete(id);
-      }),
+      reports.onEvents((id, events, now) => statusFromEvents(store, id, events, now)),
+      reports.onState((id, state, now) => statusFromState(store, id, state, now)),
     );
     await this.renewExpiring();
     this.renewTimer = setInterval(() => {
@@ -118,6 +92,10 @@ export class FleetSync {
   createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
+    const m = store.models.get(req.model, req.version).manifest;
+    if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
+      throw new AppError('CONTENT_KEY_MISSING', `${req.model}@${req.version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
+    }
     const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
     if (req.target.devices) {
       const known = new Set(devices.map((d) => d.id));
@@ -174,7 +152,7 @@ export class FleetSync {
 
   /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
   private storeDesired(deviceIds: readonly string[]): DesiredDocument[] {
-    for (const id of deviceIds) this.guard.invalidate(id); // the versions it may report on change
+    for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
     const now = clock.now();
     const versions = new Map<string, StoredVersion>();
@@ -190,12 +168,15 @@ export class FleetSync {
     return store.db.transaction(() => deviceIds.map((deviceId) => {
       const models = this.deployments.effectiveFor(deviceId).map((e) => {
         const v = version(e.model, e.version);
+        // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
+        const contentKey = v.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
         return {
           name: e.model,
           version: e.version,
           manifestSha256: v.manifestSha256,
           bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
           ...(e.previous ? { previous: e.previous } : {}),
+          ...(contentKey ? { contentKey } : {}),
         };
       });
       const body: DesiredBody = {
@@ -231,70 +212,5 @@ export class FleetSync {
     });
     await this.issueDesiredMany(due.map((d) => d.id));
     return due.length;
-  }
-
-  private async ack(deviceId: string, seqs: number[]): Promise<void> {
-    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }));
-  }
-
-  /** A message from the device: advance its last seen, written at most once per seenEveryMs. */
-  private seen(deviceId: string, now: Date): void {
-    const t = now.getTime();
-    const last = this.seenAt.get(deviceId);
-    if (last !== undefined && t - last < this.opts.seenEveryMs && t >= last) return;
-    this.seenAt.set(deviceId, t);
-    this.deps.store.devices.touch(deviceId, now);
-  }
-
-  /** Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never jams). */
-  async onTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
-    const now = this.deps.clock.now();
-    this.seen(deviceId, now);
-    this.guard.stored(deviceId, this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now));
-    await this.ack(deviceId, m.windows.map((w) => w.seq));
-  }
-
-  async onEvents(deviceId: string, m: EventBatch): Promise<void> {
-    const now = this.deps.clock.now();
-    this.seen(deviceId, now);
-    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events), now);
-    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
-    for (const e of events) {
-      if (e.kind === 'desired_refused') {
-        this.refused(deviceId, e, now);
-        continue;
-      }
-      const status = STATUS_BY_EVENT[e.kind];
-      if (!status || !e.model || !e.version) continue;
-      const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
-      const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
-      this.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
-    }
-    await this.ack(deviceId, m.events.map((e) => e.seq));
-  }
-
-  /**
-   * A refused desired document names no model: its seq finds the document the hub issued, and each
-   * model in it is `refused` with the reason on the device's row (docs/hub.md "Deployments"). A seq
-   * the hub never issued (a stolen key's document) changes no deployment.
-   */
-  private refused(deviceId: string, e: DeviceEvent, now: Date): void {
-    const seq = e.data?.['seq'];
-    if (typeof seq !== 'number') return;
-    const doc = this.deps.store.desired.bySeq(deviceId, seq);
-    if (!doc) return;
-    for (const m of doc.signed.models) {
-      this.deployments.setStatus(deviceId, m.name, m.version, 'refused', now, { progress: null, reason: `${e.code ?? e.kind}: ${e.message}` });
-    }
-  }
-
-  onState(deviceId: string, m: ReportedState): void {
-    this.guard.invalidate(deviceId); // installed versions may have changed
-    const now = this.deps.clock.now();
-    this.seen(deviceId, now);
-    this.clocks.record(deviceId, m.at, now);
-    for (const model of m.models) {
-      if (model.active) this.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
-    }
   }
 }

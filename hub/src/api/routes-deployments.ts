@@ -1,0 +1,49 @@
+// Deployments over REST, served by the deployments part: assign a model version to devices (ids, tags
+// or all) with a reason, and each deployment's per-device status.
+import { AppError, Deployment, DeploymentCreate, DeploymentList } from '@edgefleet/shared';
+import type { DeploymentService } from '../deployments/service.js';
+import { actor, afterCommit, audit, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
+
+function part(deps: ApiDeps): DeploymentService {
+  if (!deps.deployments) throw new AppError('NOT_READY', 'the deployments part is not running on this hub');
+  return deps.deployments;
+}
+
+function deploymentId(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new AppError('BAD_REQUEST', `deployment id "${raw}": expected a positive integer`);
+  return n;
+}
+
+export const deploymentRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/deployments', access: 'operator', status: 201,
+    summary: 'Assign a model version to devices (ids, tags or all) with a reason; each gets a signed desired-state document',
+    body: DeploymentCreate, response: Deployment,
+    async handler(c, deps) {
+      const b = await jsonBody(c, DeploymentCreate, 'deployment request');
+      const s = part(deps);
+      const target = `${b.model}@${b.version}`;
+      // The deployment, every device's desired document and the audit entry commit together.
+      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices }));
+      // Documents stay stored when the publish fails; the failure is reported (audit, header, log).
+      await afterCommit(c, deps, 'deployment.create', target, 'publish desired state', () => s.publishDesired(docs));
+      return s.deployments.get(id);
+    },
+  },
+  {
+    method: 'get', path: '/deployments', access: 'viewer',
+    summary: 'List deployments with per-status device counts', response: DeploymentList,
+    async handler(_c, deps) {
+      return { deployments: part(deps).deployments.list() };
+    },
+  },
+  {
+    method: 'get', path: '/deployments/:id', access: 'viewer',
+    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, failed, refused, rolled_back, superseded)',
+    response: Deployment,
+    async handler(c, deps) {
+      return part(deps).deployments.get(deploymentId(param(c, 'id')));
+    },
+  },
+];

@@ -1,0 +1,53 @@
+// Deployment status from what devices report (docs/hub.md "Deployments"): install events move a
+// device's row (downloading, activating, active, failed, rolled_back), a refused desired document marks
+// every model it named `refused`, and a reported state's active versions are `active`.
+import type { DeviceEvent, ReportedState } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+
+const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
+  download_started: 'downloading',
+  download_progress: 'downloading',
+  verifying: 'activating',
+  activating: 'activating',
+  activated: 'active',
+  install_failed: 'failed',
+  rolled_back: 'rolled_back',
+  policy_breach: 'rolled_back',
+};
+
+/** Applies a device's stored events to its deployment rows. */
+export function statusFromEvents(store: Store, deviceId: string, events: readonly DeviceEvent[], now: Date): void {
+  for (const e of events) {
+    if (e.kind === 'desired_refused') {
+      refused(store, deviceId, e, now);
+      continue;
+    }
+    const status = STATUS_BY_EVENT[e.kind];
+    if (!status || !e.model || !e.version) continue;
+    const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
+    const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
+    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
+  }
+}
+
+/** A reported state: each model's active version is `active` on its deployment row. */
+export function statusFromState(store: Store, deviceId: string, m: ReportedState, now: Date): void {
+  for (const model of m.models) {
+    if (model.active) store.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
+  }
+}
+
+/**
+ * A refused desired document names no model: its seq finds the document the hub issued, and each
+ * model in it is `refused` with the reason on the device's row (docs/hub.md "Deployments"). A seq
+ * the hub never issued (a stolen key's document) changes no deployment.
+ */
+function refused(store: Store, deviceId: string, e: DeviceEvent, now: Date): void {
+  const seq = e.data?.['seq'];
+  if (typeof seq !== 'number') return;
+  const doc = store.desired.bySeq(deviceId, seq);
+  if (!doc) return;
+  for (const m of doc.signed.models) {
+    store.deployments.setStatus(deviceId, m.name, m.version, 'refused', now, { progress: null, reason: `${e.code ?? e.kind}: ${e.message}` });
+  }
+}

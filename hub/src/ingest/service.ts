@@ -1,0 +1,131 @@
+// Ingest: what devices send the hub. Windows and events are sorted by the ingest guard (plausible ones
+// stored by (device, seq), every seq acked by range), presence and reported state record each device's
+// clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
+// stored events and reported state through on(); listeners run before the ack is sent.
+import { toRanges, type DeviceEvent, type EventBatch, type ReportedState, type TelemetryBatch } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { TelemetryRepo } from '../store/telemetry-repo.js';
+import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { Clock } from '../clock.js';
+import { IngestGuard } from './guard.js';
+import { ClockOffsets } from './clock-offset.js';
+import type { IngestLimits } from './plausibility.js';
+
+export interface IngestOptions {
+  /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
+  seenEveryMs: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = { seenEveryMs: 5_000 };
+
+export interface IngestDeps {
+  store: Store;
+  link: FleetLink;
+  clock: Clock;
+  logger: LoggerPort;
+  options?: Partial<IngestOptions>;
+  metrics?: MetricsPort;
+  /** Plausibility limits for what devices report (plausibility.ts). */
+  limits?: Partial<IngestLimits>;
+}
+
+/** What other parts follow: the events the guard let through (stored), and each reported state. */
+export interface DeviceReports {
+  onEvents(fn: (deviceId: string, events: DeviceEvent[], now: Date) => void): () => void;
+  onState(fn: (deviceId: string, state: ReportedState, now: Date) => void): () => void;
+  /** The versions a device may report changed (a new desired document): the guard reloads them. */
+  invalidate(deviceId: string): void;
+}
+
+export class IngestService implements DeviceReports {
+  readonly guard: IngestGuard;
+  readonly clocks: ClockOffsets;
+  /** The store's windows and events (read by benchmarks and tests). */
+  readonly telemetry: TelemetryRepo;
+  private readonly opts: IngestOptions;
+  private readonly unsubs: Array<() => void> = [];
+  private readonly eventListeners = new Set<(deviceId: string, events: DeviceEvent[], now: Date) => void>();
+  private readonly stateListeners = new Set<(deviceId: string, state: ReportedState, now: Date) => void>();
+  /** Per connected device: when its last seen was last written (bounded by the connected devices). */
+  private readonly seenAt = new Map<string, number>();
+
+  constructor(private readonly deps: IngestDeps) {
+    this.telemetry = deps.store.telemetry;
+    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits });
+    this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
+    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit });
+  }
+
+  start(): Promise<void> {
+    const { link } = this.deps;
+    this.unsubs.push(
+      link.on('telemetry', (id, m) => this.handleTelemetry(id, m)),
+      link.on('events', (id, m) => this.handleEvents(id, m)),
+      link.on('state', (id, m) => this.handleState(id, m)),
+      link.on('presence', (id, m) => {
+        if (m.online) this.clocks.record(id, m.at, this.deps.clock.now());
+      }),
+      link.onDisconnect((id) => {
+        this.seenAt.delete(id);
+      }),
+    );
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    while (this.unsubs.length) this.unsubs.pop()?.();
+    return Promise.resolve();
+  }
+
+  onEvents(fn: (deviceId: string, events: DeviceEvent[], now: Date) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
+  onState(fn: (deviceId: string, state: ReportedState, now: Date) => void): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  invalidate(deviceId: string): void {
+    this.guard.invalidate(deviceId);
+  }
+
+  /** Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never jams). */
+  async handleTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
+    const now = this.deps.clock.now();
+    this.seen(deviceId, now);
+    this.guard.stored(deviceId, this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now));
+    await this.ack(deviceId, m.windows.map((w) => w.seq));
+  }
+
+  async handleEvents(deviceId: string, m: EventBatch): Promise<void> {
+    const now = this.deps.clock.now();
+    this.seen(deviceId, now);
+    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events), now);
+    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
+    for (const fn of this.eventListeners) fn(deviceId, events, now); // before the ack, as one step
+    await this.ack(deviceId, m.events.map((e) => e.seq));
+  }
+
+  handleState(deviceId: string, m: ReportedState): void {
+    this.guard.invalidate(deviceId); // installed versions may have changed
+    const now = this.deps.clock.now();
+    this.seen(deviceId, now);
+    this.clocks.record(deviceId, m.at, now);
+    for (const fn of this.stateListeners) fn(deviceId, m, now);
+  }
+
+  private async ack(deviceId: string, seqs: number[]): Promise<void> {
+    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }));
+  }
+
+  /** A message from the device: advance its last seen, written at most once per seenEveryMs. */
+  private seen(deviceId: string, now: Date): void {
+    const t = now.getTime();
+    const last = this.seenAt.get(deviceId);
+    if (last !== undefined && t - last < this.opts.seenEveryMs && t >= last) return;
+    this.seenAt.set(deviceId, t);
+    this.deps.store.devices.touch(deviceId, now);
+  }
+}
