@@ -72,8 +72,9 @@ export class SealingDelivery {
   }
 
   private track(p: Promise<unknown>, deviceId: string): void {
-    const t = p.catch((err: unknown) => this.d.logger.error({ deviceId, err }, 'issuing a desired document with sealed keys failed'));
+    const t: Promise<unknown> = p
+      .catch((err: unknown) => this.d.logger.error({ deviceId, err }, 'issuing a desired document with sealed keys failed'))
+      .finally(() => this.pending.delete(t));
     this.pending.add(t);
-    void t.finally(() => this.pending.delete(t));
   }
 }
