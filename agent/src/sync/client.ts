@@ -51,6 +51,8 @@ export interface SyncDeps {
   options?: Partial<SyncOptions>;
   /** This box's X25519 key pair: its public half is reported in the state, for sealed models. */
   deviceKey?: () => BoxKeyPair;
+  /** More capabilities for the reported state (the runtime's backend: backend-native / backend-wasm). */
+  capabilities?: () => readonly string[];
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
@@ -232,7 +234,7 @@ export class SyncClient {
       ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
       models,
       ...(refusal ? { refusal } : {}),
-      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : [])],
+      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
       ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
     };
   }

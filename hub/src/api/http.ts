@@ -13,6 +13,7 @@ import type { DeploymentService } from '../deployments/service.js';
 import type { IngestService } from '../ingest/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import type { Sealing } from '../sealing/service.js';
+import type { StreamHub } from './stream.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -41,6 +42,8 @@ export interface ApiDeps {
   resendVersion?: (name: string, version: string) => Promise<void>;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
+  /** The live event stream (GET /stream); absent in tests of the other routes. */
+  streams?: StreamHub | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */
@@ -73,6 +76,8 @@ export interface RouteDef {
   response?: z.ZodType;
   /** A non-JSON response, e.g. application/octet-stream. */
   rawResponse?: string;
+  /** Server-Sent Events: each event name's payload schema (documented as x-events in the OpenAPI document). */
+  events?: Record<string, z.ZodType>;
   status?: number;
   /** Body cap in bytes; default from bodyLimit() (small for public routes). */
   maxBodyBytes?: number;

@@ -25,6 +25,9 @@ import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
+import { EventBus } from '../events/bus.js';
+import { connectEventSources } from '../events/sources.js';
+import { StreamHub } from '../api/stream.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
@@ -51,6 +54,8 @@ export class Hub {
   private addrs: HubAddresses | null = null;
   private stopping: Promise<void> | null = null;
   private quota: MqttQuota | null = null;
+  private streams: StreamHub | null = null;
+  private disconnectEvents: (() => void) | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -129,6 +134,19 @@ export class Hub {
     this.blobServer = blobs;
     await blobs.start();
 
+    // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
+    const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
+    const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
+    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments });
+    const streams = new StreamHub(bus, streamLimits, this.metrics, (id) => {
+      try {
+        return !store.tokens.get(id).revoked;
+      } catch {
+        return false;
+      }
+    });
+    this.streams = streams;
+
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
       return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
@@ -143,6 +161,8 @@ export class Hub {
       sealing,
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       quota,
+      streams,
+      console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
@@ -180,6 +200,9 @@ export class Hub {
     this.stopping ??= (async () => {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+      // Streams end first (a clean end of each response), then the server closes what is left.
+      this.streams?.stop();
+      this.streams = null;
       const http = this.http;
       this.http = null;
       if (http) {
@@ -192,6 +215,8 @@ export class Hub {
       this.blobServer = null;
       await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');
       this.sealingPart = null;
+      this.disconnectEvents?.();
+      this.disconnectEvents = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');
       this.deploymentsPart = null;
       await step(this.ingestPart?.stop(), HUB_STOP_STEP_MS.part, 'ingest');

@@ -9,3 +9,4 @@ export * from './api.js';
 export * from './ranges.js';
 export * from './deploy.js';
 export * from './sealed.js';
+export * from './stream.js';

@@ -6,6 +6,7 @@ import { escapeLines, type Deployment, type DeploymentDevice, type DeploymentDev
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { StreamWaiter } from '../stream-waiter.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
@@ -112,17 +113,22 @@ function deploymentIdArg(raw: string): number {
   return Number(raw);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
- * Polls the deployment every `intervalMs` until every device is settled or SIGINT.
+ * Redraws the deployment whenever the hub's live stream reports progress in it (or a new deployment,
+ * which may supersede it), until every device is settled or SIGINT; at most `intervalMs` apart
+ * otherwise. A hub without the stream is polled every `intervalMs`.
  * On a terminal the view is redrawn in place; otherwise a line is printed when the counts change,
  * and the full table once at the end.
  */
 async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
   const tty = ctx.stdout.isTTY === true;
   let interrupted = false;
-  const onInt = () => { interrupted = true; };
+  const events = new StreamWaiter(
+    (last, signal) => client.openStream(last, signal),
+    (e) => (e.type === 'deployment.progress' && e.data.deploymentId === id) || (e.type === 'audit' && e.data.action.startsWith('deployment.')),
+  );
+  events.start();
+  const onInt = () => { interrupted = true; events.poke(); };
   process.once('SIGINT', onInt);
   let lastLines = 0;
   let lastCounts = '';
@@ -142,9 +148,10 @@ async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs:
         if (settled || interrupted) ctx.stdout.write(`\n${renderDeployment(d)}`);
       }
       if (settled || interrupted) return d;
-      await sleep(intervalMs);
+      await events.wait(events.live ? Math.max(intervalMs, 10_000) : intervalMs);
     }
   } finally {
+    events.stop();
     process.off('SIGINT', onInt);
   }
 }
