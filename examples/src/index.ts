@@ -15,3 +15,4 @@ export * from './vibration/reference.js';
 export * from './vibration/pipeline.js';
 export * from './vibration/make.js';
 export * from './testkit/unit.js';
+export * from './testkit/scan.js';
