@@ -12,6 +12,7 @@ import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { deploymentRoutes } from './routes-deployments.js';
 import { telemetryRoutes } from './routes-telemetry.js';
+import { rolloutRoutes } from './routes-rollouts.js';
 import { openApiDocument } from './openapi.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
@@ -41,6 +42,7 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'store: tokens, audit', routes: adminRoutes },
     { part: 'deployments', routes: deploymentRoutes },
     { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
+    { part: 'rollouts', routes: rolloutRoutes },
   ];
 }
 

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { IngestService } from '../ingest/service.js';
+import type { RolloutEngine } from '../rollouts/engine.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
@@ -34,6 +35,8 @@ export interface ApiDeps {
   deployments?: DeploymentService | null;
   /** The ingest part (ingest guard refusals on GET /devices/{id}); absent in tests of the other routes. */
   ingest?: IngestService | null;
+  /** The rollout engine (staged rollouts); absent in tests of the other routes. */
+  rollouts?: RolloutEngine | null;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
   /** Called with each device's new secret (external broker: append to its password file). */

@@ -22,9 +22,13 @@ import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { BlobServer } from '../delivery/blob-server.js';
+import { RolloutEngine } from '../rollouts/engine.js';
+import { WindowGateData } from '../rollouts/gate-data.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
+// Parts that wait on something when stopping: the blob server, rollouts (a step in progress) and
+// deployments; ingest only unsubscribes (its stop resolves at once), so it adds nothing to the bound.
 export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
@@ -41,6 +45,7 @@ export class Hub {
   private http: ServerType | null = null;
   private ingestPart: IngestService | null = null;
   private deploymentsPart: DeploymentService | null = null;
+  private rolloutsPart: RolloutEngine | null = null;
   private blobServer: BlobServer | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
@@ -116,6 +121,10 @@ export class Hub {
     this.deploymentsPart = deployments;
     await ingest.start();
     await deployments.start();
+    // Rollouts: waves of a deployment at a rate cap, judged by gates from the stored windows; resumes from hub.db.
+    const rollouts = new RolloutEngine({ store, deployments, gateData: new WindowGateData(store.db), clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}) });
+    this.rolloutsPart = rollouts;
+    await rollouts.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
@@ -131,6 +140,7 @@ export class Hub {
       maxBundleBytes: cfg.maxBundleBytes,
       deployments,
       ingest,
+      rollouts,
       quota,
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
@@ -149,6 +159,11 @@ export class Hub {
   /** The deployments part, once started. */
   get deployments(): DeploymentService | null {
     return this.deploymentsPart;
+  }
+
+  /** The rollout engine, once started. */
+  get rollouts(): RolloutEngine | null {
+    return this.rolloutsPart;
   }
 
   /** The ingest part (stored telemetry, ingest guard, clock offsets), once started. */
@@ -179,6 +194,8 @@ export class Hub {
       }
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
+      await step(this.rolloutsPart?.stop(), HUB_STOP_STEP_MS.part, 'rollouts');
+      this.rolloutsPart = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');
       this.deploymentsPart = null;
       await step(this.ingestPart?.stop(), HUB_STOP_STEP_MS.part, 'ingest');

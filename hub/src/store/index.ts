@@ -11,6 +11,7 @@ import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { DeploymentsRepo } from './deployments-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
+import { RolloutsRepo } from './rollouts-repo.js';
 import { BlobStore } from './blobs.js';
 
 export class Store {
@@ -23,6 +24,7 @@ export class Store {
   readonly audit: AuditRepo;
   readonly deployments: DeploymentsRepo;
   readonly telemetry: TelemetryRepo;
+  readonly rollouts: RolloutsRepo;
   readonly blobs: BlobStore;
   private closed = false;
 
@@ -46,6 +48,7 @@ export class Store {
     this.audit = new AuditRepo(this.db);
     this.deployments = new DeploymentsRepo(this.db);
     this.telemetry = new TelemetryRepo(this.db);
+    this.rollouts = new RolloutsRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
   }
 

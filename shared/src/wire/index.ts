@@ -8,3 +8,4 @@ export * from './topics.js';
 export * from './api.js';
 export * from './ranges.js';
 export * from './deploy.js';
+export * from './rollout.js';
