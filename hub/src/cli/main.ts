@@ -12,6 +12,7 @@ import {
 } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -44,6 +45,14 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  'rollout create': rolloutCreate,
+  'rollout ls': rolloutLs,
+  'rollout show': rolloutShow,
+  'rollout promote': rolloutPromote,
+  'rollout pause': rolloutPause,
+  'rollout resume': rolloutResume,
+  'rollout abort': rolloutAbort,
+  'rollout rollback': rolloutRollback,
 };
 
 export const operatorCli: Program = {
