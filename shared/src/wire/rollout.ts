@@ -27,8 +27,11 @@ export const GateConfig = z.object({
   installSuccess: z.number().min(0).max(1).default(0.95),
   /** Share of the wave's active devices that sent windows of the new version. */
   reporting: z.number().min(0).max(1).default(0.8),
-  /** Predictions the wave must have answered: a wave never passes on too few reports. */
-  minPredictions: z.number().int().nonnegative().default(100),
+  /**
+   * Predictions the wave (and control) must have answered: a wave never passes on too few reports, and
+   * PSI over ten bins is noise below a few hundred (docs/rollouts.md "Gates").
+   */
+  minPredictions: z.number().int().nonnegative().default(1000),
   /** Model failures (decision 0012: not invalid input, not shed load) may exceed control by this many points. */
   errorRatePoints: z.number().min(0).max(100).default(1),
   /** p95 of answered latency at most this multiple of control's. */
