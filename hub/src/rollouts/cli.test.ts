@@ -24,10 +24,13 @@ it('rollout create | ls | show | pause | resume | promote | abort | rollback thr
       const code = await main(['rollout', ...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
       return { code, out: out.text, err: err.text };
     };
-    const created = await run('create', 'audio-energy', '2.0.0', '--tag', 'ring=a', '--wave', 'canary:25%:bake=1m:min=2', '--wave', 'all:100%', '--reason', 'v2', '--manual', '--json');
+    const created = await run('create', 'audio-energy', '2.0.0', '--tag', 'ring=a', '--wave', 'canary:25%:bake=1m:min=2', '--wave', 'all:100%', '--gate', 'minPredictions=150', '--reason', 'v2', '--manual', '--json');
     assert.equal(created.code, 0, created.err);
     const r = JSON.parse(created.out) as { id: string; advance: string; waves: Array<{ name: string; bakeSec: number; minDevices?: number }> };
     assert.deepEqual([r.advance, r.waves[0]?.bakeSec, r.waves[0]?.minDevices], ['manual', 60, 2]);
+    const badGate = await run('create', 'audio-energy', '2.0.0', '--all', '--gate', 'minPredictons=5', '--reason', 'typo');
+    assert.equal(badGate.code, 1);
+    assert.match(badGate.err, /gates.*minPredictons/);
     const ls = await run('ls');
     assert.match(ls.out, new RegExp(`${r.id} +audio-energy +1\\.0\\.0 +2\\.0\\.0 +running +canary baking`));
     e.clock.advance(61_000);
@@ -35,7 +38,7 @@ it('rollout create | ls | show | pause | resume | promote | abort | rollback thr
     report(e, others(e, r.id), '1.0.0');
     await e.engine.tick();
     const show = await run('show', r.id);
-    assert.match(show.out, /> canary 25% +2\/2 told +passed +bake until/, 'manual: passed, waiting for promote');
+    assert.match(show.out, /> canary 25% +(\d)\/\1 told +passed +bake until/, 'manual: passed, waiting for promote');
     assert.match(show.out, /install_success +1 +>= 0\.95 +\d+ \/ 0 +absolute +pass/);
     assert.match(show.out, /input_drift \(shown\)/);
     assert.match(show.out, /DEVICE +PLACE +WAVE +PREVIOUS +STATUS/);

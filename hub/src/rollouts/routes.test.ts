@@ -40,7 +40,7 @@ describe('rollouts over REST', () => {
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
       const r = ok.body as { id: string; advance: string; onFailure: string; waves: Array<{ name: string; percent: number; bakeSec: number; devices: number }>; gates: Record<string, number> };
       assert.deepEqual(r.waves.map((w) => [w.name, w.percent, w.bakeSec]), [['canary', 5, 1800], ['all', 100, 0]]);
-      assert.equal(r.waves[0]?.devices, 1, 'canary: min 1 device');
+      assert.ok((r.waves[0]?.devices ?? 0) >= 1, 'canary: at least 1 device');
       assert.deepEqual([r.advance, r.onFailure, r.gates['installSuccess'], r.gates['outputPsi']], ['auto', 'rollback', 0.95, 0.2]);
 
       const again = await req('POST', '/rollouts', { ...base, target: { devices: ['d-001'] } });

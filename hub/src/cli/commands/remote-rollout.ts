@@ -58,7 +58,7 @@ export function renderRollout(r: Rollout): string {
 
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N]]... --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }],
@@ -68,6 +68,7 @@ export const rolloutCreate: Command = {
     tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
     all: { type: 'boolean', description: 'target every device' },
     wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%)' },
+    gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
     manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
     'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
@@ -78,7 +79,16 @@ export const rolloutCreate: Command = {
     const waves = optStrings(args, 'wave').map(parseWave);
     const onFailure = optString(args, 'on-failure');
     if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
-    const body = { model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto', ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}) };
+    const gates: Record<string, number> = {};
+    for (const g of optStrings(args, 'gate')) {
+      const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(g);
+      if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
+      gates[m[1] as string] = Number(m[2]);
+    }
+    const body = {
+      model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto',
+      ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
+    };
     const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
     print(ctx.stdout, optBool(args, 'json'), r, () =>
       `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map((w) => `${w.name} ${w.percent}%`).join(' -> ')}\n`
