@@ -9,6 +9,8 @@ import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
 import { ApiMetrics } from './api/metrics.js';
 import { ApiServer } from './api/server.js';
+import { InferCore } from './api/core.js';
+import type { GrpcApi } from './api/grpc/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
 import { createLogger, type Logger } from './log.js';
 import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
@@ -92,6 +94,8 @@ export interface Agent {
   readonly policy: PolicyGuard | undefined;
   /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
   readonly url: string;
+  /** host:port of the gRPC API when api.grpc.enabled (after start). */
+  readonly grpcAddress: string | undefined;
   manifestFor(name: string, version: string): Manifest | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -162,6 +166,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     });
   };
   let api: ApiServer | undefined;
+  let grpc: GrpcApi | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
   let retention: Retention | undefined;
   let wal: WalKeeper | undefined;
@@ -195,6 +200,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       if (!api) throw new Error('agent is not started');
       return api.url;
     },
+    get grpcAddress() { return grpc?.address; },
     manifestFor,
     async start() {
       started = true;
@@ -271,20 +277,37 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         });
         batch.start();
       }
+      const metrics = new ApiMetrics();
+      // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
+      const inflight = { bytes: 0 };
+      const onError = (err: unknown) => logger.error({ err }, 'request failed');
       const handler = createApiHandler({
         runtime,
-        metrics: new ApiMetrics(),
+        metrics,
+        inflight,
         maxBodyBytes: config.api.maxBodyBytes,
         maxInflightBodyBytes: config.api.maxInflightBodyBytes,
         allowedHosts: [config.api.host, ...config.api.allowedHosts],
         allowNonFinite: config.allowNonFinite,
         token: config.api.token,
         isReady: () => ready,
-        onError: (err) => logger.error({ err }, 'request failed'),
+        onError,
         extraMetrics: () => agentMetrics(s.db, sync),
       });
       api = new ApiServer(handler, config.api);
       await api.start();
+      const g = config.api.grpc;
+      if (g.enabled) {
+        // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
+        const { GrpcApi } = await import('./api/grpc/server.js');
+        const a = config.api;
+        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite }), inflight, isReady: () => ready, onError }, {
+          host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
+          maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
+          idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,
+        });
+        await grpc.start();
+      }
       const reconcileMs = deps.reconcileMs ?? 500;
       if (reconcileMs > 0) {
         lastDataVersion = s.db.pragma('data_version', { simple: true }) as number;
@@ -301,7 +324,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       for (const p of extra) await p.start();
       ready = true;
       logger.info({
-        api: api.url, models: runtime.names().map((n) => `${n}@${runtime.active(n)!.version}`),
+        api: api.url, ...(config.api.socket ? { socket: config.api.socket } : {}), ...(grpc ? { grpc: grpc.address, grpcSocket: config.api.grpc.socket } : {}), models: runtime.names().map((n) => `${n}@${runtime.active(n)!.version}`),
         hub: sync ? { deviceId: sync.deviceId, broker: sync.brokerUrl } : null,
       }, 'ready');
     },
@@ -317,6 +340,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           // Publishes offline presence; unsent windows stay in the outbox. Bounded on its own (SYNC_STOP_MS).
           step(sync?.stop(), STOP_MS.sync, 'the hub link'),
           step(api?.stop(), STOP_MS.api, 'the API (in-flight requests)'), // stop accepting; in-flight requests finish
+          step(grpc?.stop(), STOP_MS.api, 'the gRPC API (calls in progress)'),
         ]);
         await Promise.all([
           step(batch?.stop(), STOP_MS.batch, 'the running batch job'), // a running job finishes its file

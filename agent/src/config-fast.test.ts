@@ -29,7 +29,9 @@ const section = (keys: Record<string, fc.Arbitrary<unknown>>) => fc.oneof({ arbi
 
 const merged = fc.record({
   dataDir: fc.oneof({ arbitrary: fc.constant('/var/lib/edgefleet-agent'), weight: 30 }, fc.constant(''), num),
-  api: obj({ host: fc.oneof({ arbitrary: fc.constant('127.0.0.1'), weight: 10 }, val), port: num, token: fc.oneof({ arbitrary: fc.constant('0123456789'), weight: 10 }, fc.constant('short'), val), maxBodyBytes: num }),
+  api: obj({ host: fc.oneof({ arbitrary: fc.constant('127.0.0.1'), weight: 10 }, val), port: num, token: fc.oneof({ arbitrary: fc.constant('0123456789'), weight: 10 }, fc.constant('short'), val), maxBodyBytes: num,
+    socket: fc.oneof({ arbitrary: fc.constant('/run/edgefleet/agent.sock'), weight: 10 }, val), socketGroup: fc.oneof({ arbitrary: fc.constant('edgefleet'), weight: 10 }, val),
+    grpc: section({ enabled: fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val), port: num, socket: fc.oneof({ arbitrary: fc.constant('/run/edgefleet/agent-grpc.sock'), weight: 10 }, val), maxConcurrentStreams: num, maxCalls: num }) }),
   runtime: maybe(section({ intraOpThreads: num, interOpThreads: num, spinning: fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val), graphOptimization: fc.oneof({ arbitrary: fc.constantFrom('disabled', 'basic', 'extended', 'all'), weight: 10 }, val) })),
   concurrency: maybe(section({ perModel: num, queue: num })),
   summaries: maybe(section({ windowSec: num, budgetBytes: num })),
@@ -58,7 +60,8 @@ describe('fastConfig', () => {
 
   it('agrees with the schema at every field\'s bounds', () => {
     const paths: string[][] = [
-      ['api', 'port'], ['api', 'maxBodyBytes'], ['api', 'host'], ['api', 'token'], ['runtime', 'intraOpThreads'], ['runtime', 'interOpThreads'],
+      ['api', 'port'], ['api', 'maxBodyBytes'], ['api', 'host'], ['api', 'token'], ['api', 'socket'], ['api', 'socketGroup'], ['api', 'grpc', 'enabled'],
+      ['api', 'grpc', 'port'], ['api', 'grpc', 'socket'], ['api', 'grpc', 'maxConcurrentStreams'], ['api', 'grpc', 'maxCalls'], ['runtime', 'intraOpThreads'], ['runtime', 'interOpThreads'],
       ['runtime', 'spinning'], ['runtime', 'graphOptimization'], ['concurrency', 'perModel'], ['concurrency', 'queue'], ['summaries', 'windowSec'],
       ['summaries', 'budgetBytes'], ['sync', 'blockSize'], ['sync', 'window'], ['sync', 'reconnectMs'], ['sync', 'outbox', 'batchSize'],
       ['sync', 'outbox', 'messagesPerSec'], ['sync', 'outbox', 'maxMessageBytes'], ['sync', 'outbox', 'resendAfterMs'], ['allowNonFinite'], ['log', 'level'],
@@ -86,6 +89,7 @@ describe('fastConfig', () => {
     const ordinary: Record<string, unknown>[] = [
       { dataDir: '/d', api: {} },
       { dataDir: '/d', api: { host: '0.0.0.0', port: 8701, token: 'a-long-token' } },
+      { dataDir: '/d', api: { socket: '/run/edgefleet/agent.sock', socketGroup: 'edgefleet', grpc: { enabled: true, socket: '/run/edgefleet/agent-grpc.sock' } } },
       { dataDir: '/d', api: { port: 0 }, runtime: { intraOpThreads: 2, spinning: false, graphOptimization: 'basic' }, concurrency: { perModel: 2, queue: 0 } },
       { dataDir: '/d', api: {}, summaries: { windowSec: 300 }, batch: { jobs: [] }, sync: { window: 16, outbox: { batchSize: 10 } }, allowNonFinite: true, log: { level: 'warn' } },
     ];

@@ -42,7 +42,22 @@ const API_DEFAULTS = {
   host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [] as string[], maxConnections: 256,
   maxInflightBodyBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
 };
-const API_KEYS = [...Object.keys(API_DEFAULTS), 'token'];
+const API_KEYS = [...Object.keys(API_DEFAULTS), 'token', 'socket', 'socketGroup', 'grpc'];
+const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: 256 };
+const str = (v: unknown): v is string => typeof v === 'string' && v.length >= 1;
+
+function grpc(o: Obj): AgentConfig['api']['grpc'] {
+  const d = GRPC_DEFAULTS;
+  const out: AgentConfig['api']['grpc'] = {
+    enabled: field(o, 'enabled', (v) => typeof v === 'boolean', d.enabled),
+    port: field(o, 'port', (v) => int(v, 0, 65535), d.port),
+    maxConcurrentStreams: field(o, 'maxConcurrentStreams', posInt, d.maxConcurrentStreams),
+    maxCalls: field(o, 'maxCalls', posInt, d.maxCalls),
+  };
+  const socket = field<string | undefined>(o, 'socket', str, undefined);
+  if (socket !== undefined) out.socket = socket;
+  return out;
+}
 
 function api(o: Obj): AgentConfig['api'] {
   const d = API_DEFAULTS;
@@ -59,8 +74,13 @@ function api(o: Obj): AgentConfig['api'] {
     requestTimeoutMs: field(o, 'requestTimeoutMs', posInt, d.requestTimeoutMs),
     keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', posInt, d.keepAliveTimeoutMs),
     stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0), d.stopGraceMs),
+    grpc: section(o.grpc, ['enabled', 'port', 'socket', 'maxConcurrentStreams', 'maxCalls'], () => ({ ...GRPC_DEFAULTS }), grpc),
   };
   if (token !== undefined) out.token = token;
+  const socket = field<string | undefined>(o, 'socket', str, undefined);
+  if (socket !== undefined) out.socket = socket;
+  const socketGroup = field<string | undefined>(o, 'socketGroup', str, undefined);
+  if (socketGroup !== undefined) out.socketGroup = socketGroup;
   return out;
 }
 
@@ -97,7 +117,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
     if (typeof dataDir !== 'string' || dataDir.length < 1) return undefined;
     return {
       dataDir,
-      api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [] }), api),
+      api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [], grpc: { ...GRPC_DEFAULTS } }), api),
       runtime: section(merged.runtime, ['intraOpThreads', 'interOpThreads', 'spinning', 'graphOptimization'], () => ({}), runtime),
       concurrency: section(merged.concurrency, ['perModel', 'queue'], () => ({ perModel: 4, queue: 64 }), (o) => ({
         perModel: field(o, 'perModel', posInt, 4),

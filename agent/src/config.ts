@@ -26,6 +26,19 @@ export const BatchJobConfig = z.object({
   outputDir: z.string().min(1),
 }).passthrough();
 
+const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: 256 };
+export const GrpcConfig = z.object({
+  enabled: z.boolean().default(false),
+  /** On api.host; 0 picks a free port (tests). 8702: next to REST's 8701. */
+  port: z.number().int().min(0).max(65535).default(8702),
+  /** gRPC also on this Unix socket (mode 0660, api.socketGroup), e.g. /run/edgefleet/agent-grpc.sock. */
+  socket: z.string().min(1).optional(),
+  /** HTTP/2 streams at once per connection. */
+  maxConcurrentStreams: z.number().int().positive().default(32),
+  /** gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read. */
+  maxCalls: z.number().int().positive().default(256),
+}).strict();
+
 export const AgentConfig = z.object({
   dataDir: z.string().min(1, 'expected a data directory'),
   api: z.object({
@@ -47,9 +60,15 @@ export const AgentConfig = z.object({
     keepAliveTimeoutMs: z.number().int().positive().default(5_000),
     /** On stop, time for in-flight requests before every connection is closed. */
     stopGraceMs: z.number().int().nonnegative().default(2_000),
+    /** REST also on this Unix socket (mode 0660), e.g. /run/edgefleet/agent.sock: the recommended way for local apps (docs/agent.md). */
+    socket: z.string().min(1).optional(),
+    /** Group owning the Unix sockets (a name or a gid): its members may call the agent. */
+    socketGroup: z.string().min(1).optional(),
+    /** OIP v2 gRPC beside REST (docs/decisions/0016-grpc-local-api.md): off unless enabled, then on api.host. */
+    grpc: GrpcConfig.default(GRPC_DEFAULTS),
   }).strict().default({
     host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
-    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
   }),
   runtime: RuntimeOverrides.default({}),
   concurrency: z.object({

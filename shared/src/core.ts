@@ -5,6 +5,7 @@
 // (docs/performance.md). Types from the wire schemas are still imported from
 // '@edgefleet/shared' with `import type` (erased at build).
 export * from './errors.js';
+export * from './schema-too-new.js';
 export * from './error-kinds.js';
 export * from './canonical.js';
 export * from './semver.js';
@@ -21,5 +22,6 @@ export * from './private-files.js';
 export * from './json-bounded.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
+export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';

@@ -46,6 +46,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DISK_FULL: 'model',
   IO_ERROR: 'model',
   CONFIG_INVALID: 'model',
+  SCHEMA_TOO_NEW: 'model',
   INTERNAL: 'model',
 };
 

@@ -39,6 +39,8 @@ export const ErrorCode = {
   DISK_FULL: 'DISK_FULL',
   IO_ERROR: 'IO_ERROR',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** hub.db or agent.db holds a migration this program does not know: a newer version wrote it (docs/operations.md "Upgrades"). */
+  SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -79,6 +81,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DISK_FULL: 507,
   IO_ERROR: 500,
   CONFIG_INVALID: 400,
+  SCHEMA_TOO_NEW: 500,
   INTERNAL: 500,
 };
 

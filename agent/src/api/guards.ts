@@ -34,6 +34,13 @@ export function isJson(contentType: string | undefined): boolean {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
 }
 
+/** The binary tensor extension's body type (binary.ts); like JSON, a browser cannot send it without a preflight. */
+export function isOctetStream(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/octet-stream';
+}
+
 export function decodeSegment(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);

@@ -7,11 +7,15 @@
 // Bodies are refused before they are read when they cannot be served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, toAppError } from '@edgefleet/shared/core';
-import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
+import type { ModelRuntime } from '../runtime/runtime.js';
+import type { RecordedTensor } from '../runtime/recorder.js';
 import { AGENT_VERSION } from '../version.js';
-import type { ApiMetrics, MetricSeries } from './metrics.js';
-import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback } from './guards.js';
-import { outputJsonHead, outputJsonText, validateInferRequest } from './validate.js';
+import type { ApiMetrics } from './metrics.js';
+import { attachBinary, binaryAnswer, binaryOutputs, HEADER_LENGTH, headerLength } from './binary.js';
+import { InferCore, modelMetadata, type Hot } from './core.js';
+import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
+import { viaUnixSocket } from './unix-socket.js';
+import { outputJsonHead, outputJsonText } from './validate.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -27,11 +31,16 @@ export interface ApiDeps {
   /** False until every active model is loaded and warm. */
   isReady(): boolean;
   onError?(err: unknown): void;
+  /** The count of request bytes being read, shared with the gRPC API so one limit holds over both. */
+  inflight?: { bytes: number };
   /** More Prometheus series from other parts (the hub link, summaries). */
   extraMetrics?(): string;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** OIP server metadata (REST and gRPC ServerMetadata). */
+export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: ['binary_tensor_data'] };
 
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -53,71 +62,40 @@ function wantGet(method: string, path: string): void {
   if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
 }
 
-function modelMetadata(v: LoadedVersion, versions: string[]) {
-  const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
-  return {
-    name: v.name,
-    versions,
-    platform: 'onnx_onnxv1',
-    inputs: v.manifest.io.inputs.map(tensor),
-    outputs: v.manifest.io.outputs.map(tensor),
-  };
-}
-
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { runtime, metrics } = deps;
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
-  /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come). */
-  let inflight = 0;
-
-  /** What the hot path needs of a version, built once: its metric series and the response prefix. */
-  interface Hot { series: MetricSeries; prefix: string; heads: Map<string, string> }
-  const hot = new WeakMap<LoadedVersion, Hot>();
-  const hotFor = (v: LoadedVersion): Hot => {
-    let h = hot.get(v);
-    if (!h) {
-      h = { series: metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}`, heads: new Map() };
-      hot.set(v, h);
-    }
-    return h;
-  };
+  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
+  /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
+  const budget = deps.inflight ?? { bytes: 0 };
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
   function infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): void {
     const t0 = performance.now();
     // Everything that can refuse the request without its body does so before reading a byte of it.
-    if (!isJson(req.headers['content-type'])) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
+    const binaryHeader = req.headers[HEADER_LENGTH];
+    const ct = req.headers['content-type'];
+    if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
     }
     const limit = deps.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
     if (declared > limit) throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${limit} bytes`);
-    const limiter = runtime.limiterFor(name);
-    if (limiter === undefined) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${runtime.names().join(', ')}]`);
-    if (limiter.full) {
-      // Recorded as runtime.infer() records an overload, so metrics and summaries count it the same.
-      const v = runtime.active(name);
-      if (v) {
-        const ms = performance.now() - t0;
-        runtime.recordError(v, 'OVERLOADED', ms);
-        hotFor(v).series.error('OVERLOADED', ms / 1000);
-      }
-      throw limiter.overloaded();
-    }
+    core.admit(name, t0);
     // Reserve the declared size up front; a body without one is counted as it arrives.
     let held = declared > 0 ? declared : 0;
-    if (inflight + held > deps.maxInflightBodyBytes) {
-      throw new AppError('OVERLOADED', `the agent is reading ${inflight} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`);
+    if (budget.bytes + held > deps.maxInflightBodyBytes) {
+      throw new AppError('OVERLOADED', `the agent is reading ${budget.bytes} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`);
     }
-    inflight += held;
+    budget.bytes += held;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      inflight -= held;
+      budget.bytes -= held;
     };
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
@@ -133,11 +111,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (failed) return;
       size += c.length;
       if (size > held) {
-        if (inflight + size - held > deps.maxInflightBodyBytes) {
-          refuse(new AppError('OVERLOADED', `the agent is reading ${inflight} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`));
+        if (budget.bytes + size - held > deps.maxInflightBodyBytes) {
+          refuse(new AppError('OVERLOADED', `the agent is reading ${budget.bytes} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`));
           return;
         }
-        inflight += size - held;
+        budget.bytes += size - held;
         held = size;
       }
       if (size > limit) {
@@ -153,7 +131,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       try {
         const body = chunks ? Buffer.concat(chunks) : first ?? Buffer.alloc(0);
         first = chunks = undefined;
-        run(res, name, version, body, t0);
+        run(res, name, version, body, t0, binaryHeader === undefined ? undefined : String(binaryHeader));
       } catch (err) {
         fail(res, err);
       }
@@ -169,42 +147,29 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     });
   }
 
-  function run(res: ServerResponse, name: string, version: string | undefined, body: Buffer, t0: number): void {
+  function run(res: ServerResponse, name: string, version: string | undefined, body: Buffer, t0: number, binaryHeader: string | undefined): void {
+    const jsonBytes = binaryHeader === undefined ? body.length : headerLength(binaryHeader, body.length);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(body.toString('utf8', 0, jsonBytes));
     } catch (err) {
-      throw new AppError('BAD_REQUEST', `request body is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
+      throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
     }
-    const v = runtime.pin(name, version);
-    const h = hotFor(v);
-    let request;
-    try {
-      request = validateInferRequest(parsed, v.manifest.io, { allowNonFinite: deps.allowNonFinite });
-    } catch (err) {
-      const e = toAppError(err);
-      const ms = performance.now() - t0;
-      runtime.recordError(v, e.code, ms);
-      runtime.unpin(v);
-      h.series.error(e.code, ms / 1000);
-      throw e;
-    }
-    const id = request.id;
-    runtime.infer(v, request.inputs, request.outputs, t0).then((result) => {
-      let text = h.prefix;
-      if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
-      text += ',"outputs":[';
-      const outs = result.outputs;
-      for (let i = 0; i < outs.length; i++) {
-        const t = outs[i]!;
-        let head = h.heads.get(t.name); // a version's outputs keep their datatype
-        if (head === undefined) h.heads.set(t.name, (head = outputJsonHead(t)));
-        text += (i ? ',' : '') + outputJsonText(t, head);
+    const { hot: h, id, result } = core.start(name, version, parsed, t0, binaryHeader === undefined ? undefined : (b) => attachBinary(b, body.subarray(jsonBytes)));
+    result.then((r) => {
+      const outs = r.outputs;
+      const binary = binaryOutputs(parsed);
+      if (binary !== undefined) sendBinary(res, h, id, outs, binary);
+      else {
+        let text = h.prefix;
+        if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
+        text += ',"outputs":[';
+        for (let i = 0; i < outs.length; i++) text += (i ? ',' : '') + jsonOf(h, outs[i]!);
+        text += ']}';
+        // A Content-Length instead of chunked encoding: head and body leave in one write.
+        res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);
+        res.end(text);
       }
-      text += ']}';
-      // A Content-Length instead of chunked encoding: head and body leave in one write.
-      res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);
-      res.end(text);
       h.series.ok((performance.now() - t0) / 1000);
     }).catch((err: unknown) => {
       h.series.error(toAppError(err).code, (performance.now() - t0) / 1000);
@@ -212,14 +177,26 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     });
   }
 
+  function jsonOf(h: Hot, t: RecordedTensor): string {
+    let head = h.heads.get(t.name); // a version's outputs keep their datatype
+    if (head === undefined) h.heads.set(t.name, (head = outputJsonHead(t)));
+    return outputJsonText(t, head);
+  }
+
+  function sendBinary(res: ServerResponse, h: Hot, id: string | undefined, outs: readonly RecordedTensor[], binary: (name: string) => boolean): void {
+    const { header, parts } = binaryAnswer(h.prefix, id, outs, binary, (t) => jsonOf(h, t));
+    const total = parts.reduce((k, p) => k + p.length, header.length);
+    res.writeHead(200, ['content-type', 'application/octet-stream', 'inference-header-content-length', String(header.length), 'content-length', String(total)]);
+    res.cork();
+    res.write(header);
+    for (const p of parts) res.write(p);
+    res.end();
+  }
+
   function modelGet(res: ServerResponse, name: string, version: string | undefined, ready: boolean): void {
-    const v = runtime.active(name);
-    if (!v) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${runtime.names().join(', ')}]`);
-    if (version !== undefined && v.version !== version) {
-      throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${v.version}" (the active version)`);
-    }
+    const v = core.version(name, version);
     if (ready) send(res, 200, { name, version: v.version, ready: true });
-    else send(res, 200, modelMetadata(v, [v.version]));
+    else send(res, 200, modelMetadata(v));
   }
 
   // Infer URLs seen before, to their model name and version: the same few URLs
@@ -251,7 +228,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (parts[1] !== 'v2') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/... or /metrics`);
     if (parts.length === 2) {
       wantGet(method, path);
-      return send(res, 200, { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: [] });
+      return send(res, 200, SERVER_METADATA);
     }
     if (parts[2] === 'health' && parts.length === 4) {
       wantGet(method, path);
@@ -301,6 +278,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
   return (req, res) => {
     try {
+      // On the Unix socket, file permissions decide who may call (docs/security.md): no browser reaches it.
+      if (viaUnixSocket(req.socket)) {
+        const p = route(req, res);
+        if (p) p.catch((err: unknown) => fail(res, err));
+        return;
+      }
       const tokenOk = deps.token !== undefined && req.headers.authorization === `Bearer ${deps.token}`;
       if (deps.token !== undefined && !tokenOk && !isLoopback(req.socket.remoteAddress)) {
         throw new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "Authorization: Bearer <token>" from a non-loopback client');

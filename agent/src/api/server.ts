@@ -5,6 +5,7 @@
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { UnixListener } from './unix-socket.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -15,6 +16,10 @@ export interface ApiServerOptions {
   keepAliveTimeoutMs: number;
   /** On stop, time for in-flight requests before every connection is closed. */
   stopGraceMs: number;
+  /** Also listen on this Unix socket (mode 0660), same handler and limits. */
+  socket?: string | undefined;
+  /** Group owning the socket (name or gid). */
+  socketGroup?: string | undefined;
 }
 
 /** An error reply written straight to the socket (the request never reached the handler). */
@@ -26,6 +31,7 @@ function rawError(socket: Socket, status: string, code: string, message: string)
 export class ApiServer {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
+  private unix: UnixListener | undefined;
 
   constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse) => void, private readonly opts: ApiServerOptions) {}
 
@@ -59,6 +65,18 @@ export class ApiServer {
         resolve();
       });
     });
+    if (o.socket !== undefined) {
+      // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => server.emit('connection', s));
+      try {
+        await unix.start();
+      } catch (err) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.server = undefined;
+        throw err;
+      }
+      this.unix = unix;
+    }
   }
 
   get url(): string {
@@ -71,6 +89,7 @@ export class ApiServer {
   stop(): Promise<void> {
     const server = this.server;
     if (!server) return Promise.resolve();
+    this.unix?.stop();
     this.stopping ??= new Promise<void>((resolve) => {
       // Connections that finish their request become idle; close them as they do.
       const idle = setInterval(() => server.closeIdleConnections(), 50);

@@ -7,7 +7,9 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../agent.js';
-import { coreMigration, openDb } from './db.js';
+import Database from 'better-sqlite3';
+import type { AppError } from '@edgefleet/shared/core';
+import { coreMigration, openDb, type Db } from './db.js';
 
 type Row = { id: number; name: string; applied_at: string };
 
@@ -33,6 +35,23 @@ test('a migration list that uses an id twice is refused', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.throws(() => openDb(join(dir, 'agent.db'), [coreMigration, { ...coreMigration, name: 'again' }]), /migration id 1 is used twice \(again\)/);
+});
+
+test('an agent.db written by a newer agent (a migration id this agent lacks) is refused with SCHEMA_TOO_NEW and left unchanged', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'agent.db');
+  // A newer agent's list: today's minus the last (so one is pending) plus an id from the future.
+  const newer = [...AGENT_MIGRATIONS.slice(0, -1), { id: 999, name: 'future: shadow models', up: (db: Db) => db.exec('CREATE TABLE future (x)') }];
+  openDb(path, newer).close();
+  assert.throws(() => openDb(path, AGENT_MIGRATIONS), (err: AppError) => {
+    assert.equal(err.code, 'SCHEMA_TOO_NEW');
+    assert.match(err.message, new RegExp(`^agent\\.db at ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was written by a newer agent: it records migration 999 \\("future: shadow models"\\) that this agent does not know\\. Run that newer agent`));
+    return true;
+  });
+  const db = new Database(path, { readonly: true });
+  t.after(() => db.close());
+  assert.deepEqual(db.prepare('SELECT id FROM migrations ORDER BY id').pluck().all(), [...newer.map((m) => m.id)].sort((a, b) => a - b), 'the pending migration was not applied');
 });
 
 test('the data dir is 0700 and agent.db with its -wal/-shm 0600, also when an older agent left them world-readable', (t) => {

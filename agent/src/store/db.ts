@@ -3,7 +3,7 @@
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import type BetterSqlite3 from 'better-sqlite3';
-import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared/core';
+import { ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
 import { dirname } from 'node:path';
 import { Database } from './sqlite.js';
 
@@ -84,6 +84,10 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
   }
 }
 
+/**
+ * Applies every migration not yet recorded, in ascending id order. Refuses (SCHEMA_TOO_NEW) a database
+ * that records an id this program's list lacks: a newer agent wrote it (docs/operations.md "Upgrades").
+ */
 export function migrate(db: Db, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const ids = new Set<number>();
@@ -91,7 +95,11 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
     if (ids.has(m.id)) throw new Error(`migration id ${m.id} is used twice (${m.name})`);
     ids.add(m.id);
   }
-  const applied = new Set((db.prepare('SELECT id FROM migrations').all() as { id: number }[]).map((r) => r.id));
+  const rows = db.prepare('SELECT id, name FROM migrations ORDER BY id').all() as Array<{ id: number; name: string }>;
+  // A migration this agent does not know was applied by a newer agent: refused before anything changes.
+  const unknown = rows.filter((r) => !ids.has(r.id));
+  if (unknown.length > 0) throw schemaTooNew('agent.db', 'agent', db.name, unknown);
+  const applied = new Set(rows.map((r) => r.id));
   for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
     if (applied.has(m.id)) continue;
     db.transaction(() => {

@@ -9,6 +9,8 @@ import { HUB_MIGRATIONS as MIGRATIONS } from '../schema.js';
 import { STORE_MIGRATIONS } from './migrations.js';
 import { openDb, schemaVersion } from './db.js';
 import { Store } from './index.js';
+import Database from 'better-sqlite3';
+import type { AppError } from '@edgefleet/shared';
 import { hashSecret } from './secrets.js';
 
 test('an old (version 1) hub.db is migrated to the latest schema with its rows kept', async () => {
@@ -55,13 +57,38 @@ test('an old (version 1) hub.db is migrated to the latest schema with its rows k
   }
 });
 
-test('a hub.db newer than this hub is refused with a clear message', () => {
+test('a hub.db newer than this hub is refused (SCHEMA_TOO_NEW) naming the unknown migration, and left unchanged', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
   try {
-    const db = openDb(join(dir, 'hub.db'), [...MIGRATIONS, { version: 99, name: 'future', sql: 'CREATE TABLE future (x)' }]);
+    const path = join(dir, 'hub.db');
+    const db = openDb(path, [...MIGRATIONS.filter((m) => m.version === 1), { version: 99, name: 'future', sql: 'CREATE TABLE future (x)' }]);
     db.close();
-    const latest = Math.max(...MIGRATIONS.map((m) => m.version));
-    assert.throws(() => Store.open(dir, MIGRATIONS), new RegExp(`schema version 99 but this hub knows only up to ${latest}:`));
+    assert.throws(() => Store.open(dir, MIGRATIONS), (err: AppError) => {
+      assert.equal(err.code, 'SCHEMA_TOO_NEW');
+      assert.equal(err.message, `hub.db at ${path} was written by a newer hub: it records migration 99 ("future") that this hub does not know. `
+        + 'Run that newer hub (or newer) on it, or restore a backup taken by this version; a database is never migrated back');
+      return true;
+    });
+    const after = new Database(path, { readonly: true });
+    assert.deepEqual(after.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 99], 'nothing applied');
+    after.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('versions are pre-assigned per part: an unknown LOWER version is refused too, and a missing lower one is applied', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
+  try {
+    const m = (version: number) => ({ version, name: `m${version}`, sql: `CREATE TABLE t${version} (x)` });
+    // Written by a hub with parts 1 and 20; a hub with 1, 10 and 20 applies 10 although 20 is recorded.
+    openDb(join(dir, 'a.db'), [m(1), m(20)]).close();
+    const a = openDb(join(dir, 'a.db'), [m(1), m(10), m(20)]);
+    assert.deepEqual(a.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 10, 20]);
+    a.close();
+    // Written by a hub with 1 and 10: a hub with 1 and 20 does not know 10 (smaller than its latest) and refuses.
+    openDb(join(dir, 'b.db'), [m(1), m(10)]).close();
+    assert.throws(() => openDb(join(dir, 'b.db'), [m(1), m(20)]), (err: AppError) => err.code === 'SCHEMA_TOO_NEW' && /migration 10 \("m10"\)/.test(err.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Opens hub.db (SQLite, WAL) and applies the numbered migrations that are not
 // yet applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
-import { AppError } from '@edgefleet/shared';
+import { schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
 
 export type Db = Database.Database;
@@ -21,24 +21,29 @@ export function openDb(file: string, migrations: readonly Migration[]): Db {
   }
 }
 
-/** Applies pending migrations; refuses a database newer than this program. Returns the versions applied. */
+/**
+ * Applies every migration of `migrations` not yet recorded, in ascending order, each in its own
+ * transaction; returns the versions applied. Versions are pre-assigned per part (docs/hub.md), so an
+ * unapplied lower version is applied even when a higher one is recorded. A database holding a version
+ * this program does not know was written by a newer hub: it is refused (SCHEMA_TOO_NEW) before anything changes.
+ */
 export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const current = schemaVersion(db);
-  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
-  if (current > latest) {
-    throw new AppError('CONFIG_INVALID', `hub.db has schema version ${current} but this hub knows only up to ${latest}: run a newer hub`);
-  }
-  const applied: number[] = [];
+  const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = rows.filter((r) => !known.has(r.version));
+  if (unknown.length > 0) throw tooNew('hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
+  const applied = new Set(rows.map((r) => r.version));
+  const done: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
+    if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
     })();
-    applied.push(m.version);
+    done.push(m.version);
   }
-  return applied;
+  return done;
 }
 
 export function schemaVersion(db: Db): number {

@@ -7,7 +7,15 @@
 // turn a request body into tensors the same way.
 import { AppError } from '../errors.js';
 import type { Manifest, TensorSpec } from '../wire/manifest.js';
-import { arrayFor, type OipTensor } from './tensor.js';
+import { decodeRaw, RawDataError } from './raw.js';
+import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
+
+/**
+ * Set by a transport on a request tensor whose data came as raw little-endian
+ * bytes (gRPC raw_input_contents, REST binary tensor data, raw.ts) instead of
+ * "data". A symbol: a JSON body cannot set it.
+ */
+export const RAW_DATA: unique symbol = Symbol('raw tensor data');
 
 export interface InferRequest {
   id: string | undefined;
@@ -76,7 +84,8 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
       return o.name;
     });
   }
-  return { id, inputs: out, outputs };
+  // No names asked for is all of them (OIP), not a run that fetches nothing.
+  return { id, inputs: out, outputs: outputs?.length === 0 ? undefined : outputs };
 }
 
 // Error-message helpers are module functions, not per-request closures: the
@@ -108,12 +117,34 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
     if (d !== -1 && d !== shape[i]) matches = false;
   }
   if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${wantShape(spec)}`);
+  const bytes = (t as { [RAW_DATA]?: Uint8Array })[RAW_DATA];
+  if (bytes !== undefined) return { name, datatype: spec.datatype, shape: shape as number[], data: fromRaw(bytes, t.data, spec, n, shape as number[], allowNonFinite) };
   const raw = t.data;
   const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, shape as number[], name) : raw;
   if (flat.length !== n) {
     bad(`input "${name}": data has ${flat.length} values but shape [${shape.join(', ')}] needs ${n}`);
   }
   return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, allowNonFinite) };
+}
+
+/** Raw bytes as tensor data, with the checks fill() makes on JSON values that raw bytes can fail. */
+function fromRaw(bytes: Uint8Array, data: unknown, spec: TensorSpec, n: number, shape: number[], allowNonFinite: boolean): TensorData {
+  const name = spec.name;
+  if (data !== undefined) bad(`input "${name}": has both "data" and binary data: expected one of them`);
+  let out: TensorData;
+  try {
+    out = decodeRaw(bytes, spec.datatype, n, shape);
+  } catch (err) {
+    if (err instanceof RawDataError) return bad(`input "${name}": ${err.message}`);
+    throw err;
+  }
+  if ((out instanceof Float32Array || out instanceof Float64Array) && !allowNonFinite) {
+    for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) bad(`input "${name}": data[${i}] is not finite: expected a finite number (${spec.datatype})`);
+  } else if (spec.datatype === 'BOOL') {
+    const a = out as Uint8Array;
+    for (let i = 0; i < n; i++) if (a[i]! > 1) bad(`input "${name}": data[${i}] is the byte ${a[i]!}: expected 0 or 1 (BOOL)`);
+  }
+  return out;
 }
 
 /** Nested data must mirror the shape exactly: a ragged array is refused, not flattened into the right count. */

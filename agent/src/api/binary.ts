@@ -1,0 +1,85 @@
+// The binary tensor data extension of OIP v2 REST (Triton's "binary_data"
+// extension, https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md):
+// a body is a JSON header of `Inference-Header-Content-Length` bytes followed
+// by the raw bytes of the inputs whose `parameters.binary_data_size` is set, in
+// the order of `inputs`; outputs asked for with `parameters.binary_data` (per
+// output) or `binary_data_output` (request) come back the same way. The bytes
+// are attached to the tensors (RAW_DATA) and validated by the same code as JSON
+// data (@edgefleet/shared infer/request.ts), so the errors are the same.
+import { AppError, encodeRaw, RAW_DATA } from '@edgefleet/shared/core';
+import type { RecordedTensor } from '../runtime/recorder.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const bad = (msg: string): never => {
+  throw new AppError('INVALID_INPUT', msg);
+};
+
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+/** The JSON header's length from the request header: an integer within the body. */
+export function headerLength(value: string, bodyBytes: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > bodyBytes) {
+    throw new AppError('BAD_REQUEST', `Inference-Header-Content-Length ${JSON.stringify(value)} is not valid: expected the byte length of the JSON header, an integer from 0 to the body's ${bodyBytes} bytes`);
+  }
+  return n;
+}
+
+/**
+ * Attaches the binary part of a body to the inputs that declare
+ * `binary_data_size`, in order. Each size must fit in what is left of the body,
+ * and together they must use all of it. Called inside validation (InferCore.start),
+ * so a refusal is counted like any invalid request.
+ */
+export function attachBinary(body: unknown, binary: Buffer): void {
+  if (!isObj(body) || !Array.isArray(body.inputs)) return; // the validator names what is wrong
+  let at = 0;
+  for (const t of body.inputs as unknown[]) {
+    if (!isObj(t) || !isObj(t.parameters) || t.parameters.binary_data_size === undefined) continue;
+    const name = typeof t.name === 'string' ? t.name : '?';
+    const size = t.parameters.binary_data_size;
+    if (!Number.isSafeInteger(size) || (size as number) < 0) bad(`input "${name}": parameters.binary_data_size ${JSON.stringify(size)} is not valid: expected a non-negative integer (bytes)`);
+    const n = size as number;
+    if (at + n > binary.length) bad(`input "${name}": binary_data_size ${n} runs past the end of the body: ${binary.length - at} bytes of binary data are left after the header and the inputs before it`);
+    (t as { [RAW_DATA]?: Uint8Array })[RAW_DATA] = binary.subarray(at, at + n);
+    at += n;
+  }
+  if (at !== binary.length) bad(`the body has ${binary.length - at} bytes of binary data after the ${at} that the inputs' binary_data_size claim: expected the sizes to add up to the body after the JSON header`);
+}
+
+/** Which outputs go back as binary data, or undefined for none (a plain JSON answer). */
+export function binaryOutputs(body: unknown): ((name: string) => boolean) | undefined {
+  if (!isObj(body)) return undefined;
+  const all = isObj(body.parameters) && body.parameters.binary_data_output === true;
+  let per: Map<string, boolean> | undefined;
+  if (Array.isArray(body.outputs)) {
+    for (const o of body.outputs as unknown[]) {
+      if (isObj(o) && typeof o.name === 'string' && isObj(o.parameters) && typeof o.parameters.binary_data === 'boolean') (per ??= new Map()).set(o.name, o.parameters.binary_data);
+    }
+  }
+  if (!all && !(per && [...per.values()].includes(true))) return undefined;
+  return (name) => per?.get(name) ?? all;
+}
+
+/** The JSON header and the raw parts of a binary answer. */
+export function binaryAnswer(prefix: string, id: string | undefined, outputs: readonly RecordedTensor[], binary: (name: string) => boolean,
+  jsonText: (t: RecordedTensor) => string): { header: Buffer; parts: Uint8Array[] } {
+  let text = prefix;
+  if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
+  text += ',"outputs":[';
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < outputs.length; i++) {
+    const t = outputs[i]!;
+    if (i) text += ',';
+    if (binary(t.name)) {
+      const raw = encodeRaw(t.data);
+      parts.push(raw);
+      text += `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"parameters":{"binary_data_size":${raw.length}}}`;
+    } else {
+      text += jsonText(t);
+    }
+  }
+  text += ']}';
+  return { header: Buffer.from(text), parts };
+}

@@ -1,0 +1,115 @@
+// What REST (handler.ts) and gRPC (grpc/service.ts) share of an inference
+// request, so both give the same answers, errors, summaries and metrics: the
+// checks that refuse a request before its body is read, validation against the
+// manifest (validate.ts), Runtime.infer, and the per-version metric series.
+// Callbacks and plain returns rather than extra promise hops: this is the hot
+// path (docs/performance.md).
+import { AppError, toAppError } from '@edgefleet/shared/core';
+import type { InferResult, LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
+import type { ApiMetrics, MetricSeries } from './metrics.js';
+import { validateInferRequest } from './validate.js';
+
+/** What the hot path needs of a version, built once: its metric series and (for REST) JSON text pieces. */
+export interface Hot {
+  series: MetricSeries;
+  /** `{"model_name":...,"model_version":...` (REST). */
+  prefix: string;
+  /** Output name -> the start of its JSON text (REST). */
+  heads: Map<string, string>;
+}
+
+export interface InferStarted {
+  v: LoadedVersion;
+  hot: Hot;
+  id: string | undefined;
+  /** Resolves with the outputs; rejects with the runtime's error (already recorded in summaries, not yet in metrics). */
+  result: Promise<InferResult>;
+}
+
+export class InferCore {
+  private readonly hot = new WeakMap<LoadedVersion, Hot>();
+
+  constructor(private readonly deps: { runtime: ModelRuntime; metrics: ApiMetrics; allowNonFinite: boolean }) {}
+
+  get runtime(): ModelRuntime {
+    return this.deps.runtime;
+  }
+
+  hotFor(v: LoadedVersion): Hot {
+    let h = this.hot.get(v);
+    if (!h) {
+      h = { series: this.deps.metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}`, heads: new Map() };
+      this.hot.set(v, h);
+    }
+    return h;
+  }
+
+  unknownModel(name: string): AppError {
+    return new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.deps.runtime.names().join(', ')}]`);
+  }
+
+  /**
+   * Refuses, before a byte of the body is read, a request for an unknown model
+   * or one whose queue is full (counted as runtime.infer() counts an overload,
+   * so metrics and summaries see it the same).
+   */
+  admit(name: string, t0: number): void {
+    const runtime = this.deps.runtime;
+    const limiter = runtime.limiterFor(name);
+    if (limiter === undefined) throw this.unknownModel(name);
+    if (limiter.full) {
+      const v = runtime.active(name);
+      if (v) {
+        const ms = performance.now() - t0;
+        runtime.recordError(v, 'OVERLOADED', ms);
+        this.hotFor(v).series.error('OVERLOADED', ms / 1000);
+      }
+      throw limiter.overloaded();
+    }
+  }
+
+  /**
+   * Pins the version, lets the transport attach raw tensor bytes (`prepare`), validates the parsed request against its manifest (a
+   * refusal is recorded and thrown here, synchronously) and starts the run.
+   */
+  start(name: string, version: string | undefined, body: unknown, t0: number, prepare?: (body: unknown) => void): InferStarted {
+    const runtime = this.deps.runtime;
+    const v = runtime.pin(name, version);
+    const hot = this.hotFor(v);
+    let request;
+    try {
+      prepare?.(body);
+      request = validateInferRequest(body, v.manifest.io, { allowNonFinite: this.deps.allowNonFinite });
+    } catch (err) {
+      const e = toAppError(err);
+      const ms = performance.now() - t0;
+      runtime.recordError(v, e.code, ms);
+      runtime.unpin(v);
+      hot.series.error(e.code, ms / 1000);
+      throw e;
+    }
+    return { v, hot, id: request.id, result: runtime.infer(v, request.inputs, request.outputs, t0) };
+  }
+
+  /** The active version for metadata and readiness, NOT_FOUND naming what is loaded otherwise. */
+  version(name: string, version: string | undefined): LoadedVersion {
+    const v = this.deps.runtime.active(name);
+    if (!v) throw this.unknownModel(name);
+    if (version !== undefined && v.version !== version) {
+      throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${v.version}" (the active version)`);
+    }
+    return v;
+  }
+}
+
+/** OIP model metadata (REST body; gRPC ModelMetadataResponse has the same fields). */
+export function modelMetadata(v: LoadedVersion) {
+  const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
+  return {
+    name: v.name,
+    versions: [v.version],
+    platform: 'onnx_onnxv1',
+    inputs: v.manifest.io.inputs.map(tensor),
+    outputs: v.manifest.io.outputs.map(tensor),
+  };
+}

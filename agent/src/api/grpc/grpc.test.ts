@@ -1,0 +1,238 @@
+// The OIP v2 gRPC API of an in-process agent (real installed bundles, real
+// onnxruntime sessions) through a grpc-js client generated from the same .proto:
+// every RPC, typed and raw contents, outputs equal to REST's for the same
+// request (the example MLP and the multi-input model with an INT64 scalar),
+// errors with REST's messages under the mapped status codes, and the bounds.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import http2 from 'node:http2';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { buildMultiBundle, waitFor } from '@edgefleet/examples';
+import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
+import { makeKit, mlpBundle, req, startAgent, type Kit } from '../../testing.js';
+import { f32Bytes, i64Bytes, oipClient, type OipGrpcClient } from './client.js';
+
+const mlpReq = (data: number[], rows = Math.ceil(data.length / 4)) => ({ model_name: 'mlp', id: 'g1', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 4], contents: { fp32_contents: data } }] });
+const f32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+
+async function refused(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  assert.fail('expected the call to fail');
+}
+
+describe('local API over gRPC', () => {
+  let kit: Kit;
+  let agent: Agent;
+  let client: OipGrpcClient;
+  before(async () => {
+    kit = makeKit();
+    const b = await mlpBundle(kit, '1.0.0');
+    const m = await buildMultiBundle({ dir: join(kit.dir, 'bundles'), keys: kit.keys });
+    agent = await startAgent(join(kit.dir, 'data'), {
+      api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxConnections: 8, requestTimeoutMs: 400, grpc: { enabled: true, port: 0, maxCalls: 4, maxConcurrentStreams: 6 } },
+    });
+    agent.trust.put(kit.trust.doc, 1);
+    await agent.manager.install(b.path);
+    await agent.manager.install(m.path);
+    client = oipClient(agent.grpcAddress!);
+  });
+  after(async () => {
+    client.close();
+    await agent.stop();
+    kit.cleanup();
+  });
+
+  it('serves ServerLive, ServerReady, ServerMetadata, ModelReady and ModelMetadata', async () => {
+    assert.deepEqual(await client.call('ServerLive', {}), { live: true });
+    assert.deepEqual(await client.call('ServerReady', {}), { ready: true });
+    const sm = await client.call('ServerMetadata', {});
+    assert.equal(sm.name, 'edgefleet-agent');
+    assert.deepEqual(sm.extensions, (await req(agent.url, 'GET', '/v2')).json.extensions);
+    assert.deepEqual(await client.call('ModelReady', { name: 'mlp' }), { ready: true });
+    const md = await client.call('ModelMetadata', { name: 'audio-energy' });
+    assert.deepEqual(md, (await req(agent.url, 'GET', '/v2/models/audio-energy')).json);
+  });
+
+  it('infers with typed contents and with raw_input_contents, the same outputs as REST', async () => {
+    const x = [1, 2, 3, 4, 5, 6, 7, 8];
+    const rest = await req(agent.url, 'POST', '/v2/models/mlp/infer', { id: 'g1', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: x }] });
+    assert.equal(rest.status, 200, rest.text);
+    const typed = await client.call('ModelInfer', mlpReq(x));
+    assert.equal(typed.model_name, 'mlp');
+    assert.equal(typed.model_version, '1.0.0');
+    assert.equal(typed.id, 'g1');
+    const out = rest.json.outputs[0];
+    assert.deepEqual(typed.outputs[0].shape, out.shape);
+    assert.deepEqual(typed.outputs[0].contents.fp32_contents.map((v: number) => Math.fround(v)), out.data.map((v: number) => Math.fround(v)));
+    const raw = await client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4] }], raw_input_contents: [f32Bytes(x)] });
+    assert.equal(raw.outputs[0].contents, undefined);
+    assert.deepEqual(f32(raw.raw_output_contents[0]), out.data.map((v: number) => Math.fround(v)));
+  });
+
+  it('infers the multi-input model with an INT64 scalar: typed and raw equal REST', async () => {
+    const audio = [0.5, -0.5, 1, -1];
+    const rest = await req(agent.url, 'POST', '/v2/models/audio-energy/infer', {
+      inputs: [{ name: 'audio', datatype: 'FP32', shape: [1, 4], data: audio }, { name: 'sample_rate', datatype: 'INT64', shape: [], data: [16000] }],
+    });
+    assert.equal(rest.status, 200, rest.text);
+    const want = Object.fromEntries((rest.json.outputs as Array<{ name: string; data: number[]; shape: number[] }>).map((o) => [o.name, o]));
+    const typed = await client.call('ModelInfer', {
+      model_name: 'audio-energy',
+      inputs: [{ name: 'audio', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: audio } }, { name: 'sample_rate', datatype: 'INT64', shape: [], contents: { int64_contents: [16000] } }],
+    });
+    const got = Object.fromEntries((typed.outputs as Array<{ name: string; shape: number[]; contents: Record<string, number[]> }>).map((o) => [o.name, o]));
+    assert.deepEqual(got.energy!.contents.fp32_contents!.map(Math.fround), want.energy!.data.map(Math.fround));
+    assert.deepEqual(got.sr_out!.contents.int64_contents, want.sr_out!.data);
+    assert.deepEqual(got.sr_out!.shape, []);
+    const raw = await client.call('ModelInfer', {
+      model_name: 'audio-energy',
+      inputs: [{ name: 'audio', datatype: 'FP32', shape: [1, 4] }, { name: 'sample_rate', datatype: 'INT64', shape: [] }],
+      raw_input_contents: [f32Bytes(audio), i64Bytes([16000])],
+    });
+    const names = (raw.outputs as Array<{ name: string }>).map((o) => o.name);
+    const rawOf = (n: string) => raw.raw_output_contents[names.indexOf(n)] as Buffer;
+    assert.deepEqual(f32(rawOf('energy')), want.energy!.data.map(Math.fround));
+    assert.equal(rawOf('sr_out').readBigInt64LE(0), 16000n);
+  });
+
+  const cases: Array<[string, unknown, object, status, RegExp]> = [
+    ['wrong shape', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 5], contents: { fp32_contents: [1, 2, 3, 4, 5] } }] }, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] }, status.INVALID_ARGUMENT, /input "input": shape \[1, 5\].*expected \[-1, 4\]/],
+    ['wrong datatype', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'INT64', shape: [1, 4], contents: { int64_contents: [1, 2, 3, 4] } }] }, { inputs: [{ name: 'input', datatype: 'INT64', shape: [1, 4], data: [1, 2, 3, 4] }] }, status.INVALID_ARGUMENT, /datatype "INT64".*expected "FP32"/],
+    ['unknown model', { ...mlpReq([1, 2, 3, 4]), model_name: 'nope' }, {}, status.NOT_FOUND, /unknown model "nope"/],
+  ];
+  for (const [what, body, restBody, code, re] of cases) {
+    it(`refuses ${what} with ${status[code]} and REST's message`, async () => {
+      const err = await refused(client.call('ModelInfer', body));
+      assert.equal(err.code, code, err.details);
+      assert.match(err.details, re);
+      const model = (body as { model_name: string }).model_name;
+      const rest = await req(agent.url, 'POST', `/v2/models/${model}/infer`, restBody);
+      assert.equal(err.details, rest.json.error);
+      assert.equal(err.metadata.get('error-code')[0], rest.json.code);
+    });
+  }
+
+  it('refuses raw bytes that do not fit the shape, naming the input', async () => {
+    const err = await refused(client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [f32Bytes([1, 2, 3])] }));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.match(err.details, /input "input": raw data has 12 bytes but shape \[1, 4\] of FP32 needs 16/);
+  });
+
+  it('refuses a message over api.maxBodyBytes with RESOURCE_EXHAUSTED', async () => {
+    const err = await refused(client.call('ModelInfer', mlpReq(new Array(2000).fill(1))));
+    assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+    assert.match(err.details, /larger than max \(\d+ vs 4096\)/);
+  });
+
+  it('counts gRPC requests in the same metrics as REST', async () => {
+    const before = /edgefleet_agent_requests_total\{model="mlp",version="1.0.0",outcome="INVALID_INPUT"\} (\d+)/.exec((await req(agent.url, 'GET', '/metrics')).text)?.[1] ?? '0';
+    await refused(client.call('ModelInfer', mlpReq([1, 2, 3])));
+    const text = (await req(agent.url, 'GET', '/metrics')).text;
+    assert.match(text, new RegExp(`edgefleet_agent_requests_total\\{model="mlp",version="1.0.0",outcome="INVALID_INPUT"\\} ${Number(before) + 1}\\b`));
+  });
+
+  it('holds calls in progress to api.grpc.maxCalls, refusing more before their message is read', async () => {
+    const limiter = agent.runtime.limiterFor('mlp')!;
+    for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined, 'a free slot, taken at once'); // every ORT slot busy: calls queue
+    const queued = Array.from({ length: 4 }, () => client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
+    await waitFor('4 calls queued', () => limiter.depth === 4);
+    const err = await refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
+    assert.equal(err.code, status.UNAVAILABLE);
+    assert.match(err.details, /4 gRPC calls in progress \(limit 4, api.grpc.maxCalls\)/);
+    for (let i = 0; i < 4; i++) limiter.release();
+    await Promise.all(queued);
+  });
+
+  it('announces api.grpc.maxConcurrentStreams in its HTTP/2 settings', async () => {
+    const session = http2.connect(`http://${agent.grpcAddress!}`);
+    session.on('error', () => undefined);
+    const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+    session.destroy();
+    assert.equal(settings.maxConcurrentStreams, 6);
+  });
+
+  it('ends a call whose message does not come within api.requestTimeoutMs', async () => {
+    const pending = new Promise<ServiceError | null>((resolve) => {
+      const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
+      call.on('error', () => undefined); // the status arrives through the callback
+    });
+    const err = await pending;
+    assert.equal(err?.code, status.DEADLINE_EXCEEDED);
+    assert.match(err!.details, /request not received within 400 ms/);
+  });
+
+  it('closes connections past api.maxConnections on accept', async () => {
+    const [host, port] = [agent.grpcAddress!.slice(0, agent.grpcAddress!.lastIndexOf(':')), Number(agent.grpcAddress!.split(':').pop())];
+    const socks = Array.from({ length: 12 }, () => connect(port, host));
+    let closed = 0;
+    for (const s of socks) {
+      s.on('error', () => undefined);
+      s.on('close', () => closed++);
+    }
+    // The test client holds one connection: 8 - 1 are accepted, the rest closed at once.
+    await waitFor('connections past the limit closed', () => closed >= 5);
+    for (const s of socks) s.destroy();
+  });
+});
+
+describe('local API over gRPC: the shared byte budget, and stop', () => {
+  let kit: Kit;
+  let agent: Agent;
+  let client: OipGrpcClient;
+  before(async () => {
+    kit = makeKit();
+    const b = await mlpBundle(kit, '1.0.0');
+    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { enabled: true, port: 0 } } });
+    agent.trust.put(kit.trust.doc, 1);
+    await agent.manager.install(b.path);
+    client = oipClient(agent.grpcAddress!);
+  });
+  after(async () => {
+    client.close();
+    await agent.stop();
+    kit.cleanup();
+  });
+
+  it('refuses a call before reading it while REST bodies fill api.maxInflightBodyBytes', async () => {
+    const { port } = new URL(agent.url);
+    // A REST request that declares 4096 bytes and sends none: the whole shared budget is reserved.
+    const hog = connect(Number(port), '127.0.0.1');
+    hog.on('error', () => undefined);
+    hog.write('POST /v2/models/mlp/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n');
+    const err = await waitFor('a gRPC call refused for the byte budget', async () => {
+      try {
+        await client.call('ModelInfer', mlpReq([1, 2, 3, 4]));
+        return undefined;
+      } catch (e) {
+        return e as ServiceError;
+      }
+    });
+    assert.equal(err.code, status.UNAVAILABLE);
+    assert.match(err.details, /the agent is reading 4096 bytes of request bodies \(limit 4096\)/);
+    hog.destroy();
+    await waitFor('the budget released', async () => (await client.call('ModelInfer', mlpReq([1, 2, 3, 4])).then(() => true, () => false)) || undefined);
+  });
+
+  it('stops within its budget with a call queued and a call whose message never came', async () => {
+    const limiter = agent.runtime.limiterFor('mlp')!;
+    for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined);
+    const queued = refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
+    const silent = new Promise<ServiceError | null>((resolve) => {
+      const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
+      call.on('error', () => undefined);
+    });
+    await waitFor('a call queued', () => limiter.depth === 1);
+    const t0 = performance.now();
+    await agent.stop();
+    const ms = performance.now() - t0;
+    assert.ok(ms < STOP_TOTAL_MS, `stopped in ${Math.round(ms)} ms, budget ${STOP_TOTAL_MS} ms`);
+    assert.ok((await queued).code !== status.OK);
+    assert.ok((await silent) !== null, 'the silent call was ended');
+  });
+});

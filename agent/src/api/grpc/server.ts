@@ -1,0 +1,117 @@
+// The local API over OIP v2 gRPC (docs/agent.md "Local API over gRPC"): a
+// grpc-js server fed by our own net.Servers through a connection injector, so
+// the TCP port and the Unix socket have the REST API's connection limit and the
+// socket its permissions (../unix-socket.ts). Loaded with a dynamic import only
+// when api.grpc.enabled: grpc-js and the proto loader stay off the daemon's
+// default path (idle RSS, docs/performance.md).
+import { fileURLToPath } from 'node:url';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import type { InferCore } from '../core.js';
+import { UnixListener } from '../unix-socket.js';
+import { callGate, grpcService } from './service.js';
+
+export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
+
+/** How the proto maps to JS objects: the protocol's snake_case names, int64 as numbers (shapes; INT64 values past 2^53 are refused by validation). */
+export const PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: false, arrays: true, oneofs: true } as const;
+
+export function inferenceService(): ServiceDefinition {
+  const def = loadSync(PROTO_PATH, PROTO_OPTIONS);
+  return def['inference.GRPCInferenceService'] as ServiceDefinition;
+}
+
+export interface GrpcApiOptions {
+  host: string;
+  port: number;
+  socket?: string | undefined;
+  socketGroup?: string | undefined;
+  maxConnections: number;
+  maxConcurrentStreams: number;
+  maxCalls: number;
+  maxBodyBytes: number;
+  maxInflightBodyBytes: number;
+  requestTimeoutMs: number;
+  /** Connections with no call for this long get a GOAWAY (clients reconnect on their next call). */
+  idleTimeoutMs: number;
+  stopGraceMs: number;
+  token?: string | undefined;
+}
+
+export interface GrpcApiDeps {
+  core: InferCore;
+  inflight: { bytes: number };
+  isReady(): boolean;
+  onError?(err: unknown): void;
+}
+
+export class GrpcApi {
+  private server: Server | undefined;
+  private injector: ConnectionInjector | undefined;
+  private tcp: NetServer | undefined;
+  private unix: UnixListener | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: GrpcApiDeps, private readonly opts: GrpcApiOptions) {}
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const gate = callGate({ maxCalls: o.maxCalls, inflight: this.deps.inflight, maxInflightBodyBytes: o.maxInflightBodyBytes, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
+    const server = new Server({
+      // Refused from the message's length prefix, before it is buffered.
+      'grpc.max_receive_message_length': o.maxBodyBytes,
+      'grpc.max_send_message_length': -1,
+      'grpc.max_concurrent_streams': o.maxConcurrentStreams,
+      'grpc.max_connection_idle_ms': o.idleTimeoutMs,
+      interceptors: [gate.interceptor],
+    });
+    server.addService(inferenceService(), grpcService(this.deps));
+    this.server = server;
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    this.injector = injector;
+    const inject = (s: Socket) => injector.injectConnection(s);
+    const tcp = createServer(inject);
+    tcp.maxConnections = o.maxConnections;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(o.port, o.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp = tcp;
+    if (o.socket !== undefined) {
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.grpc.socket' }, inject);
+      this.unix = unix;
+      await unix.start();
+    }
+  }
+
+  /** host:port of the TCP listener, as grpc-js clients take it. */
+  get address(): string {
+    const a = this.tcp?.address() as AddressInfo | null | undefined;
+    if (!a) throw new Error('grpc api is not listening');
+    return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** Stops accepting, lets calls in progress finish for the grace period, then closes every connection. */
+  stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.unix?.stop();
+      this.tcp?.close();
+      this.injector?.drain(this.opts.stopGraceMs);
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, this.opts.stopGraceMs + 50);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    return this.stopping;
+  }
+}

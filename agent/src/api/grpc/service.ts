@@ -1,0 +1,151 @@
+// The handlers of inference.GRPCInferenceService (agent/proto/grpc_predict_v2.proto)
+// over the same InferCore as REST (../core.ts): same runtime, validation,
+// error codes and messages, summaries and metrics. The call gate, an
+// interceptor, refuses a call before its message is read when too many are in
+// progress or REST bodies fill the shared byte budget, checks the bearer
+// token for clients off the box, and bounds the time to receive the message.
+import { AppError, toAppError } from '@edgefleet/shared/core';
+import {
+  Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder,
+  type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { SERVER_METADATA } from '../handler.js';
+import { InferCore, modelMetadata } from '../core.js';
+import { isLoopback } from '../guards.js';
+import { grpcError } from './status.js';
+import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
+
+export interface GrpcServiceDeps {
+  core: InferCore;
+  isReady(): boolean;
+  onError?(err: unknown): void;
+}
+
+type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
+
+/** A handler whose thrown errors become the mapped status with the REST message. */
+function unary<Req>(fn: (req: Req) => unknown, onError?: (err: unknown) => void): Unary<Req> {
+  return (call, cb) => {
+    try {
+      cb(null, fn(call.request));
+    } catch (err) {
+      report(err, onError);
+      cb(grpcError(err));
+    }
+  };
+}
+
+function report(err: unknown, onError?: (err: unknown) => void): void {
+  const e = toAppError(err);
+  if (e.httpStatus >= 500 && e.code !== 'OVERLOADED' && e.code !== 'NOT_READY') onError?.(err);
+}
+
+export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation {
+  const { core, onError } = deps;
+  const modelInfer: Unary<GrpcInferRequest> = (call, cb) => {
+    const t0 = performance.now();
+    const r = call.request;
+    const name = r.model_name ?? '';
+    let started;
+    try {
+      core.admit(name, t0);
+      started = core.start(name, r.model_version ? r.model_version : undefined, r, t0, prepareGrpcInputs);
+    } catch (err) {
+      report(err, onError);
+      cb(grpcError(err));
+      return;
+    }
+    const { v, hot, id } = started;
+    const raw = (r.raw_input_contents?.length ?? 0) > 0;
+    started.result.then((res) => {
+      cb(null, { model_name: v.name, model_version: v.version, id: id ?? '', ...grpcOutputs(res.outputs, raw) });
+      hot.series.ok((performance.now() - t0) / 1000);
+    }, (err: unknown) => {
+      hot.series.error(toAppError(err).code, (performance.now() - t0) / 1000);
+      report(err, onError);
+      cb(grpcError(err));
+    });
+  };
+  return {
+    ServerLive: unary(() => ({ live: true })),
+    ServerReady: unary(() => ({ ready: deps.isReady() })),
+    ServerMetadata: unary(() => SERVER_METADATA),
+    ModelReady: unary((q: { name?: string; version?: string }) => {
+      core.version(q.name ?? '', q.version ? q.version : undefined);
+      return { ready: true };
+    }, onError),
+    ModelMetadata: unary((q: { name?: string; version?: string }) => modelMetadata(core.version(q.name ?? '', q.version ? q.version : undefined)), onError),
+    ModelInfer: modelInfer,
+  };
+}
+
+export interface CallGateOptions {
+  /** gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read. */
+  maxCalls: number;
+  /** Shared with REST: bytes of request bodies being read, and its limit. */
+  inflight: { bytes: number };
+  maxInflightBodyBytes: number;
+  /** Time for a client to send its whole message once the call has started. */
+  requestTimeoutMs: number;
+  token?: string | undefined;
+}
+
+/** The interceptor that holds every gRPC call to the REST API's bounds (docs/security.md). */
+export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
+  let calls = 0;
+  const interceptor: ServerInterceptor = (_method, call) => {
+    let counted = false;
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (counted) calls--;
+      counted = false;
+    };
+    const refuse = (err: AppError) => {
+      done();
+      const e = grpcError(err);
+      call.sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata ?? new Metadata() });
+    };
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const remote = call.getConnectionInfo().remoteAddress;
+        // Unix socket connections have no remote address: file permissions decided already.
+        if (o.token !== undefined && remote !== undefined && !isLoopback(remote) && metadata.get('authorization')[0] !== `Bearer ${o.token}`) {
+          refuse(new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "authorization: Bearer <token>" metadata from a non-loopback client'));
+          return;
+        }
+        if (calls >= o.maxCalls) {
+          refuse(new AppError('OVERLOADED', `the agent has ${calls} gRPC calls in progress (limit ${o.maxCalls}, api.grpc.maxCalls); retry later`));
+          return;
+        }
+        if (o.inflight.bytes >= o.maxInflightBodyBytes) {
+          refuse(new AppError('OVERLOADED', `the agent is reading ${o.inflight.bytes} bytes of request bodies (limit ${o.maxInflightBodyBytes}); retry later`));
+          return;
+        }
+        calls++;
+        counted = true;
+        timer = setTimeout(() => {
+          timer = undefined;
+          refuse(new AppError('TIMEOUT', `request not received within ${o.requestTimeoutMs} ms`));
+        }, o.requestTimeoutMs);
+        next(metadata);
+      })
+      .withOnReceiveMessage((message, next) => {
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        next(message);
+      })
+      .withOnCancel(done)
+      .build();
+    const responder = new ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((status, next) => {
+        done();
+        next(status);
+      })
+      .build();
+    return new ServerInterceptingCall(call, responder);
+  };
+  return { interceptor, inProgress: () => calls };
+}

@@ -1,0 +1,77 @@
+// OIP v2 gRPC tensors <-> the request body the shared validator reads
+// (@edgefleet/shared infer/request.ts): typed `contents` become `data`, and
+// `raw_input_contents` are attached as RAW_DATA, so gRPC gets the same checks
+// and messages as REST. Outputs go back as raw_output_contents when the request
+// sent raw inputs, as typed contents otherwise (docs/decisions/0016-grpc-local-api.md).
+import { AppError, encodeRaw, RAW_DATA, type TensorData } from '@edgefleet/shared/core';
+import type { RecordedTensor } from '../../runtime/recorder.js';
+
+/** The InferTensorContents field that carries each datatype. */
+const FIELD: Record<string, string> = {
+  BOOL: 'bool_contents', INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
+  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
+  FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
+};
+
+type Contents = Record<string, unknown[] | undefined>;
+interface GrpcInput { name?: string; datatype?: string; shape?: number[]; contents?: Contents | null; data?: unknown; [RAW_DATA]?: Uint8Array }
+export interface GrpcInferRequest {
+  model_name?: string;
+  model_version?: string;
+  id?: string;
+  inputs?: GrpcInput[];
+  outputs?: Array<{ name?: string }>;
+  raw_input_contents?: Buffer[];
+}
+
+const bad = (msg: string): never => {
+  throw new AppError('INVALID_INPUT', msg);
+};
+
+/**
+ * Puts each input's data where the validator reads it, in place: `data` from
+ * the contents field of its datatype, or RAW_DATA from raw_input_contents (one
+ * per input, in order, and then no typed contents).
+ */
+export function prepareGrpcInputs(body: unknown): void {
+  const r = body as GrpcInferRequest;
+  const inputs = r.inputs ?? [];
+  const raw = r.raw_input_contents ?? [];
+  if (r.id === '') delete r.id; // proto3: an unset string is ''
+  if (raw.length > 0 && raw.length !== inputs.length) {
+    bad(`raw_input_contents has ${raw.length} entries but the request has ${inputs.length} inputs: expected one per input, in the order of inputs`);
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    const c = t.contents;
+    const field = FIELD[t.datatype ?? ''];
+    if (raw.length > 0) {
+      if (c && Object.values(c).some((v) => Array.isArray(v) && v.length > 0)) bad(`input "${t.name}": has both contents and raw_input_contents: expected one of them`);
+      t[RAW_DATA] = raw[i]!;
+      continue;
+    }
+    const values = field === undefined ? undefined : c?.[field];
+    if (field === 'bytes_contents') t.data = (values as Buffer[] | undefined ?? []).map((b) => b.toString('utf8'));
+    else t.data = values ?? [];
+  }
+}
+
+function typed(data: TensorData, datatype: string): unknown[] {
+  if (Array.isArray(data)) return data.map((s) => Buffer.from(s));
+  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (x) => x !== 0);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => Number(x));
+  return Array.from(data as Float32Array);
+}
+
+/** ModelInferResponse outputs (and raw_output_contents when `raw`). */
+export function grpcOutputs(outputs: readonly RecordedTensor[], raw: boolean): { outputs: unknown[]; raw_output_contents?: Uint8Array[] } {
+  if (raw) {
+    return {
+      outputs: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
+      raw_output_contents: outputs.map((t) => encodeRaw(t.data)),
+    };
+  }
+  return {
+    outputs: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, contents: { [FIELD[t.datatype]!]: typed(t.data, t.datatype) } })),
+  };
+}

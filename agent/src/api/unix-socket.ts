@@ -1,0 +1,127 @@
+// The local API's Unix domain socket (docs/security.md "Local API over a Unix
+// socket"): created with mode 0660 and an optional group, so who may call the
+// agent on the box is decided by file permissions. A socket file left by a
+// crash is replaced; a socket another live process listens on never is, and
+// a path that is not a socket is never removed. Removed on stop.
+import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { AppError } from '@edgefleet/shared/core';
+
+export const SOCKET_MODE = 0o660;
+
+/** Marks connections accepted on the Unix socket: no Host header or loopback check applies to them. */
+export const VIA_UNIX_SOCKET: unique symbol = Symbol('via unix socket');
+export const viaUnixSocket = (s: Socket): boolean => (s as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] === true;
+
+/** A group name from /etc/group, or a numeric gid, as a gid. */
+export function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  let text = '';
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch { /* no /etc/group: only numeric gids */ }
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new AppError('CONFIG_INVALID', `socket group "${group}" is not in /etc/group: expected a group name or a numeric gid`);
+}
+
+/** True when a process accepts connections on `path` (then it is not ours to remove). */
+function live(path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    const done = (v: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    // A listener that does not accept within the deadline is alive but busy: never remove it.
+    const timer = setTimeout(() => done(true), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+  });
+}
+
+/** Removes a stale socket file at `path`; refuses a live socket or anything that is not a socket. */
+export async function clearStaleSocket(path: string, what: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) throw new AppError('CONFIG_INVALID', `${what} ${path} exists and is not a socket: expected a free path or a stale socket (it is left as it is)`);
+  if (await live(path, 1000)) throw new AppError('CONFIG_INVALID', `${what} ${path} is in use by another live process: expected a free path (stop the other agent or choose another path)`);
+  unlinkSync(path);
+}
+
+export interface UnixListenerOptions {
+  path: string;
+  /** Group owning the socket (name or gid); the process's own group when unset. */
+  group?: string | undefined;
+  maxConnections: number;
+  /** Names the socket in errors, e.g. "api.socket". */
+  what: string;
+}
+
+/**
+ * A net.Server on a Unix socket that hands every accepted connection to
+ * `onConnection` (an http.Server's or gRPC's connection injector), so the
+ * socket shares the TCP listener's handler and limits.
+ */
+export class UnixListener {
+  private server: Server | undefined;
+  private ino: number | undefined;
+
+  constructor(private readonly opts: UnixListenerOptions, private readonly onConnection: (socket: Socket) => void) {}
+
+  async start(): Promise<void> {
+    const { path, what } = this.opts;
+    const gid = this.opts.group === undefined ? undefined : groupId(this.opts.group);
+    await clearStaleSocket(path, what);
+    const server = createServer((socket) => {
+      (socket as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] = true;
+      this.onConnection(socket);
+    });
+    server.maxConnections = this.opts.maxConnections;
+    // The file is created by bind(2) with the umask applied: no moment with wider permissions than 0660.
+    const umask = process.umask(0o117);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      throw new AppError('CONFIG_INVALID', `${what} ${path}: cannot listen (${(err as Error).message}): expected a path in a directory the agent may write`, { cause: err });
+    } finally {
+      process.umask(umask);
+    }
+    this.server = server;
+    chmodSync(path, SOCKET_MODE);
+    if (gid !== undefined) chownSync(path, -1, gid);
+    this.ino = lstatSync(path).ino;
+  }
+
+  get path(): string {
+    return this.opts.path;
+  }
+
+  /**
+   * Stops accepting and removes the socket file (only if it is still ours).
+   * Synchronous: the connections belong to the server they were handed to, which drains them.
+   */
+  stop(): void {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.close();
+    try {
+      if (lstatSync(this.opts.path).ino === this.ino) unlinkSync(this.opts.path);
+    } catch { /* already gone (libuv removes it when the listener closes) */ }
+  }
+}

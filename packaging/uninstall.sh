@@ -1,0 +1,59 @@
+#!/bin/sh
+# Removes an edgefleet program installed by install.sh (it is copied next to the program, in PREFIX):
+# stops and disables the unit, removes it, the links in /usr/local/bin and PREFIX. The data dir
+# and the user stay unless --purge (a reinstall then finds the device's enrollment and models).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=
+purge=0
+user=edgefleet
+
+usage() {
+  cat <<EOF
+usage: uninstall.sh [--purge] [--user NAME] [--root DIR]
+  --purge       also delete the data dir (/var/lib/edgefleet-PROGRAM) and the user
+  --user NAME   the user install.sh created (default edgefleet)
+  --root DIR    the root given to install.sh --root
+exit codes: 0 success, 1 the removal failed, 2 bad command line
+EOF
+}
+fail() { echo "error [$1]: $2" >&2; exit "${3:-1}"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --purge) purge=1; shift ;;
+    --user) [ $# -ge 2 ] || fail BAD_REQUEST "--user needs a name" 2; user=$2; shift 2 ;;
+    --root) [ $# -ge 2 ] || fail BAD_REQUEST "--root needs a directory" 2; root=$(cd "$2" && pwd); shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; fail BAD_REQUEST "unknown argument $1" 2 ;;
+  esac
+done
+
+[ -f "$here/MANIFEST.json" ] || fail CONFIG_INVALID "$here/MANIFEST.json is missing: run the uninstall.sh that install.sh put in the program's prefix"
+node=${NODE:-$(command -v node || true)}
+[ -n "$node" ] || fail CONFIG_INVALID "node not found: set NODE=/path/to/node"
+field() { "$node" -e 'const m=require(process.argv[1]);const v=m[process.argv[2]];process.stdout.write(Array.isArray(v)?v.join(" "):String(v))' "$here/MANIFEST.json" "$1"; }
+program=$(field program)
+bins=$(field bins)
+unit="edgefleet-$program.service"
+data="/var/lib/edgefleet-$program"
+
+if [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now "$unit" 2>/dev/null || true
+fi
+rm -f "$root/etc/systemd/system/$unit"
+for b in $bins; do rm -f "$root/usr/local/bin/$b"; done
+[ -z "$root" ] && command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload || true
+
+if [ "$purge" = 1 ]; then
+  rm -rf "$root$data"
+  # The user stays while the other program (agent or hub) still runs as it on this box.
+  other=agent; [ "$program" = agent ] && other=hub
+  if [ -z "$root" ] && [ ! -e "/etc/systemd/system/edgefleet-$other.service" ] && id "$user" >/dev/null 2>&1; then userdel "$user" 2>/dev/null || true; fi
+  echo "removed edgefleet-$program, its data dir $data and user $user"
+else
+  echo "removed edgefleet-$program; kept $data (uninstall.sh --purge deletes it)"
+fi
+# Last: this script lives in the prefix it removes.
+rm -rf "$here"

@@ -1,0 +1,319 @@
+// Building a self-contained tarball of one edgefleet program (agent or hub) for one platform
+// (docs/operations.md "Installing from a tarball", docs/decisions/0019-packaging.md):
+//   PROGRAM/{package.json, bin/, dist/**.js}      the compiled program (no tests, maps or .d.ts)
+//   node_modules/@edgefleet/shared               the compiled shared package
+//   node_modules/...                             the production dependency closure, copied at the
+//                                                paths npm resolved them to (nested versions stay nested)
+//   systemd/edgefleet-PROGRAM.service, install.sh, uninstall.sh, MANIFEST.json
+// Native parts are kept for the target platform only (onnxruntime-node's bin/napi-v6/OS/ARCH, the
+// better-sqlite3 addon) and their ELF machine is checked against the target. Install-time-only
+// dependencies (prebuilt downloaders) are left out. Every bare import in the copied JS must resolve
+// to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in).
+// Plain JS run by node (no build step of its own); used by package-agent.mjs and package-hub.mjs.
+import { spawnSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
+import {
+  chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, closeSync,
+  readdirSync, realpathSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Dependencies a package needs only while npm installs it (downloaders of prebuilt binaries), never at run time. */
+export const INSTALL_ONLY = {
+  'onnxruntime-node': ['adm-zip', 'global-agent'],
+  'better-sqlite3': ['prebuild-install'],
+};
+
+/** ELF e_machine per Node arch. */
+const ELF_MACHINE = { x64: 0x3e, arm64: 0xb7 };
+
+/** What each program ships: its entry (checked to be built) and unit. */
+export const PROGRAMS = {
+  agent: { entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'] },
+  hub: { entry: 'dist/server/main.js', unit: 'edgefleet-hub.service', bins: ['edgefleet-hub', 'edgefleet'] },
+};
+
+/** A failure with a stable code from shared/src/errors.ts (BAD_REQUEST: the command line, exit 2). */
+export class PackageError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Parses `--out DIR --arch ARCH --better-sqlite3 FILE` (all optional). */
+export function parseArgs(argv, program) {
+  const o = { out: join(ROOT, 'packaging', 'dist'), arch: process.arch, betterSqlite3: undefined, keepDir: false, fast: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const need = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new PackageError('BAD_REQUEST', `${a} needs a value`);
+      return v;
+    };
+    if (a === '--out') o.out = resolve(need());
+    else if (a === '--arch') o.arch = need();
+    else if (a === '--better-sqlite3') o.betterSqlite3 = resolve(need());
+    else if (a === '--keep-dir') o.keepDir = true;
+    else if (a === '--fast') o.fast = true;
+    else if (a === '--help' || a === '-h') {
+      return { help: `usage: node scripts/package-${program}.mjs [--out DIR] [--arch x64|arm64] [--better-sqlite3 FILE] [--keep-dir] [--fast]\n`
+        + `  builds edgefleet-${program}-VERSION-linux-ARCH.tar.gz from the compiled checkout (run \`npx tsc -b\` first;\n`
+        + `  \`npm run package:${program}\` does). --arch arm64 needs --better-sqlite3: a better_sqlite3.node built for\n`
+        + '  linux-arm64 and this Node ABI (npm ships none in the package). --keep-dir keeps the unpacked tree next to the tarball.\n'
+        + '  --fast compresses with gzip -1 (same files, about 15% bigger; for tests).\n' };
+    } else throw new PackageError('BAD_REQUEST', `unknown argument ${a}: expected --out, --arch, --better-sqlite3, --keep-dir, --fast or --help`);
+  }
+  if (!(o.arch in ELF_MACHINE)) throw new PackageError('BAD_REQUEST', `--arch ${o.arch}: expected x64 or arm64`);
+  return o;
+}
+
+/** The ELF e_machine of a native file (throws when it is not ELF). */
+export function elfMachine(file) {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(20);
+    readSync(fd, b, 0, 20, 0);
+    if (b.readUInt32BE(0) !== 0x7f454c46) throw new PackageError('CONFIG_INVALID', `${file}: not an ELF file`);
+    return b.readUInt16LE(18);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkElf(file, arch) {
+  const m = elfMachine(file);
+  if (m !== ELF_MACHINE[arch]) throw new PackageError('CONFIG_INVALID', `${file}: built for ELF machine 0x${m.toString(16)}, expected linux-${arch} (0x${ELF_MACHINE[arch].toString(16)})`);
+}
+
+function readJson(p) {
+  return JSON.parse(readFileSync(p, 'utf8'));
+}
+
+/** Where node would resolve package `name` from directory `from` (walking up node_modules). */
+function resolvePackageDir(name, from) {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === ROOT || dirname(dir) === dir) break;
+  }
+  throw new PackageError('CONFIG_INVALID', `cannot resolve ${name} from ${relative(ROOT, from) || '.'}: is node_modules installed?`);
+}
+
+/** The production dependency closure of `pkgDir`: Map(path relative to ROOT -> package.json). */
+export function dependencyClosure(pkgDir) {
+  const found = new Map();
+  const visit = (dir) => {
+    const pj = readJson(join(dir, 'package.json'));
+    const skip = new Set(INSTALL_ONLY[pj.name] ?? []);
+    const deps = { ...(pj.dependencies ?? {}), ...(pj.optionalDependencies ?? {}) };
+    for (const name of Object.keys(deps)) {
+      if (skip.has(name)) continue;
+      let depDir;
+      try {
+        depDir = resolvePackageDir(name, dir);
+      } catch (err) {
+        if (name in (pj.optionalDependencies ?? {})) continue;
+        throw err;
+      }
+      const real = realpathSync(depDir);
+      const key = real.startsWith(join(ROOT, 'node_modules')) ? relative(ROOT, real) : relative(ROOT, depDir);
+      if (found.has(key)) continue;
+      found.set(key, { dir: real, name, json: readJson(join(real, 'package.json')) });
+      visit(real);
+    }
+  };
+  visit(pkgDir);
+  return found;
+}
+
+/** Files under `dir` (relative paths), recursively, skipping directories for which skipDir(rel) is true. */
+function walk(dir, skipDir = () => false, base = dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const rel = relative(base, p);
+    const st = lstatSync(p);
+    if (st.isDirectory()) {
+      if (!skipDir(rel, name)) walk(p, skipDir, base, out);
+    } else out.push(rel);
+  }
+  return out;
+}
+
+function copyFiltered(src, dst, keepFile, skipDir = () => false) {
+  for (const rel of walk(src, skipDir)) {
+    if (!keepFile(rel)) continue;
+    mkdirSync(dirname(join(dst, rel)), { recursive: true });
+    copyFileSync(join(src, rel), join(dst, rel));
+  }
+}
+
+/** Compiled JS only: no tests, no test helpers (`testing`), no maps, no declarations. */
+const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|\/)testing(\.js$|\/)/.test(rel);
+
+/** A workspace package (shared, agent, hub) as it runs: package.json without dev deps, plain JS files, dist. */
+function copyWorkspacePackage(src, dst) {
+  const pj = readJson(join(src, 'package.json'));
+  delete pj.devDependencies;
+  mkdirSync(dst, { recursive: true });
+  writeFileSync(join(dst, 'package.json'), `${JSON.stringify(pj, null, 2)}\n`);
+  for (const name of readdirSync(src)) {
+    if (name.endsWith('.js')) copyFileSync(join(src, name), join(dst, name));
+  }
+  if (existsSync(join(src, 'bin'))) cpSync(join(src, 'bin'), join(dst, 'bin'), { recursive: true });
+  copyFiltered(join(src, 'dist'), join(dst, 'dist'), compiledJs);
+}
+
+const NOT_RUNTIME_DIRS = new Set(['test', 'tests', '__tests__', 'benchmark', 'benchmarks', 'bench', 'docs', 'doc', 'example', 'examples', '.github', 'coverage']);
+
+/** Copies one third-party package, pruned per package (native parts for the target only). */
+function copyDependency(name, src, dst, arch) {
+  // Nested node_modules are copied as packages of their own; a package's own tests, docs and
+  // benchmarks (top-level directories) are not run by anything.
+  const noNested = (rel, base) => base === 'node_modules' || (rel === base && NOT_RUNTIME_DIRS.has(base));
+  if (name === 'onnxruntime-node') {
+    copyFiltered(src, dst, (rel) => !rel.startsWith('bin/') && !rel.startsWith('script/') && !rel.endsWith('.map') && !rel.endsWith('.ts'), noNested);
+    const bin = join('bin', 'napi-v6', 'linux', arch);
+    cpSync(join(src, bin), join(dst, bin), { recursive: true });
+    for (const f of readdirSync(join(dst, bin))) checkElf(join(dst, bin, f), arch);
+    return;
+  }
+  if (name === 'onnxruntime-web') {
+    // Node loads dist/ort.node.min.{mjs,js} (the "node" export), which loads the CPU WebAssembly
+    // build ort-wasm-simd-threaded.{mjs,wasm}; the WebGPU/WebGL/JSPI builds are for browsers.
+    const keep = new Set(['package.json', 'dist/ort.node.min.mjs', 'dist/ort.node.min.js', 'dist/ort-wasm-simd-threaded.mjs', 'dist/ort-wasm-simd-threaded.wasm', 'LICENSE']);
+    copyFiltered(src, dst, (rel) => keep.has(rel), noNested);
+    return;
+  }
+  if (name === 'better-sqlite3') {
+    copyFiltered(src, dst, (rel) => rel === 'package.json' || rel === 'LICENSE' || rel.startsWith('lib/'), noNested);
+    return; // the addon is placed by buildPackage (host build or --better-sqlite3)
+  }
+  copyFiltered(src, dst, (rel) => !rel.endsWith('.map') && !rel.endsWith('.md') && !/\.d\.[cm]?ts$/.test(rel) && !rel.endsWith('.ts'), noNested);
+}
+
+const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+// Static imports and re-exports at the start of a line, side-effect imports, import('x') and require('x').
+const IMPORT_RE = /^\s*(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"./][^'"]*)['"]|^\s*import\s*['"]([^'"./][^'"]*)['"]|\bimport\(\s*['"]([^'"./][^'"]*)['"]\s*\)|\brequire\(\s*['"]([^'"./][^'"]*)['"]\s*\)/gm;
+
+/** Bare imports in the program's and shared's JS that name no package in the tarball: a missing or dev dependency. */
+export function unresolvedImports(stage, programDir) {
+  const present = new Set();
+  const nm = join(stage, 'node_modules');
+  for (const n of readdirSync(nm)) {
+    if (n.startsWith('@')) for (const s of readdirSync(join(nm, n))) present.add(`${n}/${s}`);
+    else present.add(n);
+  }
+  const bad = [];
+  for (const dir of [join(stage, programDir), join(nm, '@edgefleet', 'shared')]) {
+    for (const rel of walk(dir, (r, base) => base === 'node_modules')) {
+      if (!rel.endsWith('.js')) continue;
+      const text = readFileSync(join(dir, rel), 'utf8');
+      for (const m of text.matchAll(IMPORT_RE)) {
+        const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
+        if (BUILTINS.has(spec) || BUILTINS.has(spec.split('/')[0])) continue;
+        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        if (!present.has(pkg)) bad.push(`${relative(stage, join(dir, rel))}: imports ${spec}`);
+      }
+    }
+  }
+  return bad;
+}
+
+function dirBytes(dir) {
+  let n = 0;
+  for (const rel of walk(dir)) n += statSync(join(dir, rel)).size;
+  return n;
+}
+
+/**
+ * Builds edgefleet-PROGRAM-VERSION-linux-ARCH.tar.gz in `o.out`. Returns its path, the unpacked
+ * tree's name, the tarball's and the tree's sizes in bytes.
+ */
+export function buildPackage(program, o) {
+  const spec = PROGRAMS[program];
+  const srcDir = join(ROOT, program);
+  if (!existsSync(join(srcDir, spec.entry)) || !existsSync(join(ROOT, 'shared', 'dist', 'core.js'))) {
+    throw new PackageError('NOT_READY', `${program}/${spec.entry} is not built: run \`npx tsc -b\` first (\`npm run package:${program}\` does)`);
+  }
+  const version = readJson(join(srcDir, 'package.json')).version;
+  const name = `edgefleet-${program}-${version}-linux-${o.arch}`;
+  let addon = join(ROOT, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  if (o.arch !== process.arch) {
+    if (!o.betterSqlite3) {
+      throw new PackageError('CONFIG_INVALID', `--arch ${o.arch}: the better-sqlite3 package holds no prebuilt addon for linux-${o.arch} (only the one npm compiled `
+        + `for this ${process.arch} machine): give one built for linux-${o.arch} and Node ABI ${process.versions.modules} with --better-sqlite3 FILE`);
+    }
+  }
+  if (o.betterSqlite3) addon = o.betterSqlite3;
+  if (!existsSync(addon)) throw new PackageError('CONFIG_INVALID', `${addon}: no better-sqlite3 addon there`);
+  checkElf(addon, o.arch);
+
+  mkdirSync(o.out, { recursive: true });
+  const stage = join(o.out, name);
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+
+  copyWorkspacePackage(srcDir, join(stage, program));
+  copyWorkspacePackage(join(ROOT, 'shared'), join(stage, 'node_modules', '@edgefleet', 'shared'));
+  const closure = new Map([...dependencyClosure(srcDir), ...dependencyClosure(join(ROOT, 'shared'))]);
+  const packages = [];
+  for (const [key, dep] of closure) {
+    if (dep.name.startsWith('@edgefleet/')) continue;
+    copyDependency(dep.name, dep.dir, join(stage, key), o.arch);
+    packages.push(`${dep.name}@${dep.json.version}`);
+  }
+  if (closure.has('node_modules/better-sqlite3')) {
+    const dst = join(stage, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+    mkdirSync(dirname(dst), { recursive: true });
+    copyFileSync(addon, dst);
+  }
+  const bad = unresolvedImports(stage, program);
+  if (bad.length) throw new PackageError('CONFIG_INVALID', `imports of packages that are not production dependencies of ${program}:\n  ${bad.join('\n  ')}`);
+
+  mkdirSync(join(stage, 'systemd'));
+  copyFileSync(join(ROOT, 'packaging', 'systemd', spec.unit), join(stage, 'systemd', spec.unit));
+  for (const script of ['install.sh', 'uninstall.sh']) {
+    copyFileSync(join(ROOT, 'packaging', script), join(stage, script));
+    chmodSync(join(stage, script), 0o755);
+  }
+  const manifest = {
+    program, version, platform: 'linux', arch: o.arch,
+    // better-sqlite3 is a Node addon compiled against one ABI: install.sh refuses another Node.
+    node: { abi: process.versions.modules, builtWith: process.version, engines: readJson(join(ROOT, 'package.json')).engines?.node ?? null },
+    entry: `${program}/bin/${spec.bins[0]}.js`,
+    bins: spec.bins,
+    packages: packages.sort(),
+  };
+  writeFileSync(join(stage, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const tarball = join(o.out, `${name}.tar.gz`);
+  const tar = spawnSync('tar', ['-I', o.fast ? 'gzip -1' : 'gzip', '-cf', tarball, '--owner=0', '--group=0', '-C', o.out, name], { encoding: 'utf8' });
+  if (tar.status !== 0) throw new PackageError('IO_ERROR', `tar failed (${tar.status}): ${tar.stderr}`);
+  const unpackedBytes = dirBytes(stage);
+  if (!o.keepDir) rmSync(stage, { recursive: true, force: true });
+  return { tarball, name, bytes: statSync(tarball).size, unpackedBytes, manifest };
+}
+
+/** The CLI of package-agent.mjs / package-hub.mjs. */
+export function packageMain(program) {
+  try {
+    const o = parseArgs(process.argv.slice(2), program);
+    if (o.help) {
+      process.stdout.write(o.help);
+      return;
+    }
+    const r = buildPackage(program, o);
+    process.stdout.write(`${r.tarball}: ${(r.bytes / 1048576).toFixed(1)} MB (${(r.unpackedBytes / 1048576).toFixed(1)} MB unpacked, ${r.manifest.packages.length} packages, Node ABI ${r.manifest.node.abi})\n`);
+  } catch (err) {
+    if (err instanceof PackageError) {
+      process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+      process.exitCode = err.code === 'BAD_REQUEST' ? 2 : 1;
+      return;
+    }
+    throw err;
+  }
+}

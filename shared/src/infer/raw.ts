@@ -1,0 +1,79 @@
+// Raw tensor bytes of the Open Inference Protocol v2: little-endian, row-major,
+// BOOL one byte per value, BYTES as a 4-byte little-endian length before each
+// element. The same layout serves gRPC's raw_input_contents / raw_output_contents
+// and REST's binary tensor data extension
+// (https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md,
+// Triton's binary_data extension). Decoding is called by validateInferRequest
+// (request.ts), so raw and JSON inputs get the same checks and messages.
+import type { Datatype } from '../wire/manifest.js';
+import { arrayFor, type TensorData } from './tensor.js';
+
+/** Bytes per element of each fixed-size datatype (BYTES and FP16 have none here). */
+export const ELEMENT_BYTES: Partial<Record<Datatype, number>> = {
+  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4,
+  UINT64: 8, INT64: 8, FP64: 8,
+};
+
+/**
+ * Typed arrays are in the host's byte order and the protocol's bytes are
+ * little-endian; every platform the agent ships for (x86-64, arm64) is
+ * little-endian, and a big-endian one is refused rather than given swapped values.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Why raw bytes cannot be a tensor, as the end of a message that the caller prefixes with the input's name. */
+export class RawDataError extends Error {}
+
+/**
+ * The tensor data in `bytes` for `n` values of `datatype`. Throws RawDataError
+ * when the byte count does not match (or a BYTES element runs past the end).
+ * The bytes are copied: the typed array is aligned and owns its memory.
+ */
+export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shape: readonly number[]): TensorData {
+  if (!LITTLE_ENDIAN) throw new RawDataError('raw tensor data is not supported on a big-endian host');
+  if (datatype === 'BYTES') return decodeBytes(bytes, n, shape);
+  const size = ELEMENT_BYTES[datatype];
+  const arr = size === undefined ? undefined : arrayFor(datatype, n);
+  if (size === undefined || arr === undefined) {
+    throw new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+  }
+  if (bytes.length !== n * size) {
+    throw new RawDataError(`raw data has ${bytes.length} bytes but shape [${shape.join(', ')}] of ${datatype} needs ${n * size} (${n} values of ${size} bytes)`);
+  }
+  new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(bytes);
+  return arr;
+}
+
+function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): string[] {
+  const out = new Array<string>(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dec = new TextDecoder();
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > bytes.length) throw new RawDataError(`raw data ends after ${i} of the ${n} BYTES elements shape [${shape.join(', ')}] needs (each a 4-byte little-endian length, then the bytes)`);
+    const len = view.getUint32(at, true);
+    at += 4;
+    if (at + len > bytes.length) throw new RawDataError(`raw BYTES element ${i} declares ${len} bytes but only ${bytes.length - at} are left`);
+    out[i] = dec.decode(bytes.subarray(at, at + len));
+    at += len;
+  }
+  if (at !== bytes.length) throw new RawDataError(`raw data has ${bytes.length - at} bytes after the ${n} BYTES elements shape [${shape.join(', ')}] needs`);
+  return out;
+}
+
+/** The raw bytes of tensor data (a view over typed arrays: no copy), for outputs. */
+export function encodeRaw(data: TensorData): Uint8Array {
+  if (!LITTLE_ENDIAN) throw new RawDataError('raw tensor data is not supported on a big-endian host');
+  if (!Array.isArray(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const enc = new TextEncoder();
+  const parts = data.map((s) => enc.encode(s));
+  const out = new Uint8Array(parts.reduce((k, p) => k + 4 + p.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.setUint32(at, p.length, true);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
