@@ -6,6 +6,7 @@ import { escapeLines, type Deployment, type DeploymentDevice, type DeploymentDev
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { watchUntil } from '../watch.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
@@ -112,41 +113,15 @@ function deploymentIdArg(raw: string): number {
   return Number(raw);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * Polls the deployment every `intervalMs` until every device is settled or SIGINT.
- * On a terminal the view is redrawn in place; otherwise a line is printed when the counts change,
- * and the full table once at the end.
- */
-async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
-  const tty = ctx.stdout.isTTY === true;
-  let interrupted = false;
-  const onInt = () => { interrupted = true; };
-  process.once('SIGINT', onInt);
-  let lastLines = 0;
-  let lastCounts = '';
-  try {
-    for (;;) {
-      const d = await client.request<Deployment>('GET', `/deployments/${id}`);
-      const settled = isSettled(d);
-      if (tty) {
-        const text = `${renderDeployment(d)}\n${settled ? 'settled' : 'watching (Ctrl-C to stop)'} ${ctx.now().toISOString()}\n`;
-        // Move up over the previous frame and clear to the end of the screen.
-        ctx.stdout.write(`${lastLines ? `\x1b[${lastLines}F` : ''}\x1b[J${text}`);
-        lastLines = text.split('\n').length - 1;
-      } else {
-        const line = countsLine(d.counts);
-        if (line !== lastCounts) ctx.stdout.write(`${ctx.now().toISOString()} deployment ${d.id}: ${line}\n`);
-        lastCounts = line;
-        if (settled || interrupted) ctx.stdout.write(`\n${renderDeployment(d)}`);
-      }
-      if (settled || interrupted) return d;
-      await sleep(intervalMs);
-    }
-  } finally {
-    process.off('SIGINT', onInt);
-  }
+/** Polls the deployment every `intervalMs` until every device is settled or SIGINT (cli/watch.ts). */
+function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
+  return watchUntil({
+    fetch: () => client.request<Deployment>('GET', `/deployments/${id}`),
+    done: isSettled,
+    render: renderDeployment,
+    line: (d) => `deployment ${d.id}: ${countsLine(d.counts)}`,
+    doneText: () => 'settled',
+  }, ctx, intervalMs);
 }
 
 export const deploymentsShow: Command = {

@@ -6,6 +6,7 @@ import { escapeLines, type GateResult, type Rollout, type Wave } from '@edgeflee
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { watchUntil } from '../watch.js';
 import { describeTarget, targetFrom } from './remote-deploy.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -107,35 +108,15 @@ export const rolloutLs: Command = {
   },
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: number): Promise<Rollout> {
-  const tty = ctx.stdout.isTTY === true;
-  let interrupted = false;
-  const onInt = () => { interrupted = true; };
-  process.once('SIGINT', onInt);
-  let lastLines = 0;
-  let last = '';
-  try {
-    for (;;) {
-      const r = await client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`);
-      const done = FINAL.has(r.state);
-      if (tty) {
-        const text = `${renderRollout(r)}\n${done ? r.state : 'watching (Ctrl-C to stop)'} ${ctx.now().toISOString()}\n`;
-        ctx.stdout.write(`${lastLines ? `\x1b[${lastLines}F` : ''}\x1b[J${text}`);
-        lastLines = text.split('\n').length - 1;
-      } else {
-        const line = `${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}`;
-        if (line !== last) ctx.stdout.write(`${ctx.now().toISOString()} rollout ${r.id}: ${line}\n`);
-        last = line;
-        if (done || interrupted) ctx.stdout.write(`\n${renderRollout(r)}`);
-      }
-      if (done || interrupted) return r;
-      await sleep(intervalMs);
-    }
-  } finally {
-    process.off('SIGINT', onInt);
-  }
+/** Polls the rollout every `intervalMs` until it completes, is rolled back or aborted, or SIGINT (cli/watch.ts). */
+function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: number): Promise<Rollout> {
+  return watchUntil({
+    fetch: () => client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`),
+    done: (r) => FINAL.has(r.state),
+    render: renderRollout,
+    line: (r) => `rollout ${r.id}: ${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}`,
+    doneText: (r) => r.state,
+  }, ctx, intervalMs);
 }
 
 export const rolloutShow: Command = {
