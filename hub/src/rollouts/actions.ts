@@ -14,6 +14,7 @@ function refuse(r: RolloutRecord, action: string, expected: string): never {
 }
 
 export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
+  await engine.settle();
   const now = deps.clock.now();
   const r = deps.store.rollouts.get(id);
   const p = r.progress[r.currentWave];

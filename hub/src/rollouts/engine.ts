@@ -102,6 +102,14 @@ export class RolloutEngine {
     return this.deps.store.rollouts.list().map((r) => view(this.deps.store, r, false));
   }
 
+  /**
+   * Waits until no step is in progress. An operator action calls it first and then loads, changes and
+   * saves the rollout without yielding, so a step never saves a rollout it loaded before the action.
+   */
+  async settle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
   /** One step of every running rollout (also called by tests with a manual clock). */
   tick(): Promise<void> {
     this.running ??= this.stepAll().finally(() => {
