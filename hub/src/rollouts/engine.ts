@@ -135,7 +135,10 @@ export class RolloutEngine {
   private async stepAll(): Promise<void> {
     const now = this.deps.clock.now();
     const t = now.getTime();
-    this.tokens = Math.min(Math.max(1, this.burst()), this.tokens + (Math.max(0, t - this.refilledAt) * this.opts.desiredPerMinute) / 60_000);
+    // Refilled by the time that passed; capped at one step's worth, or at what accrued when a step ran
+    // longer than tickMs (a slow step must not lower the rate below the cap).
+    const accrued = (Math.max(0, t - this.refilledAt) * this.opts.desiredPerMinute) / 60_000;
+    this.tokens = Math.min(Math.max(1, this.burst(), accrued), this.tokens + accrued);
     this.refilledAt = t;
     for (const r of this.deps.store.rollouts.active()) {
       if (r.state !== 'running') continue;

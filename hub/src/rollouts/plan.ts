@@ -9,7 +9,7 @@ import { place } from './cohort.js';
 
 /** Devices of a target (not revoked), with their tags. */
 export function targetDevices(store: Store, target: RolloutCreate['target']): string[] {
-  return store.devices.list().filter((d) => !d.revoked && targetMatches(target, d.id, d.tags)).map((d) => d.id);
+  return store.devices.targetable().filter((d) => targetMatches(target, d.id, d.tags)).map((d) => d.id);
 }
 
 /** The version of `model` a device runs now (its newest deployment), or null. */
