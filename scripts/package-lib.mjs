@@ -274,6 +274,12 @@ export function buildPackage(program, o) {
   const bad = unresolvedImports(stage, program);
   if (bad.length) throw new PackageError('CONFIG_INVALID', `imports of packages that are not production dependencies of ${program}:\n  ${bad.join('\n  ')}`);
 
+  if (program === 'hub') {
+    // The web console (hub/src/api/console.ts looks three levels above dist/api: desktop/dist/renderer).
+    const renderer = join(ROOT, 'desktop', 'dist', 'renderer');
+    if (!existsSync(join(renderer, 'index.html'))) throw new PackageError('NOT_READY', 'desktop/dist/renderer is not built: run `npm run build` first');
+    cpSync(renderer, join(stage, 'desktop', 'dist', 'renderer'), { recursive: true });
+  }
   mkdirSync(join(stage, 'systemd'));
   copyFileSync(join(ROOT, 'packaging', 'systemd', spec.unit), join(stage, 'systemd', spec.unit));
   for (const script of ['install.sh', 'uninstall.sh']) {

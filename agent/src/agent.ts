@@ -33,6 +33,7 @@ import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { credentialsPath } from './sync/paths.js';
 import { syncMigration, seqFloorsMigration } from './sync/sync-store.js';
 import { agentMetrics } from './metrics.js';
+import { runtimeMetrics } from './runtime/metrics.js';
 import { AGENT_VERSION } from './version.js';
 import { loadWire } from './wire.js';
 
@@ -153,6 +154,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return new SyncClient({
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
       models: s.models, trust: s.trust, manager: m, agentVersion, logger,
+      capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
       ...(deps.pause ? { pause: deps.pause } : {}),
       ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
       emit: (e) => {
@@ -208,6 +210,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
+      // runtime.backend: native | wasm | auto (MODEL_LOAD_FAILED when none loads on this box).
+      const backend = await runtime.backend();
+      logger.info({ backend: backend.name, onnxruntime: backend.version }, 'onnxruntime backend');
       manager = new ModelManager({
         ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
         ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
@@ -292,7 +297,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         token: config.api.token,
         isReady: () => ready,
         onError,
-        extraMetrics: () => agentMetrics(s.db, sync),
+        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
       });
       api = new ApiServer(handler, config.api);
       await api.start();

@@ -6,6 +6,7 @@
 // undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
+import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
 
@@ -35,6 +36,9 @@ function section<T>(v: unknown, keys: readonly string[], absent: () => T, read: 
 }
 
 const GRAPH = ['disabled', 'basic', 'extended', 'all'];
+const BACKENDS = ['native', 'wasm', 'auto'];
+const BATCHING = ['off', 'on', 'auto'];
+const RUNTIME_KEYS = ['intraOpThreads', 'interOpThreads', 'spinning', 'graphOptimization', 'backend', 'batching', 'maxBatchSize', 'maxQueueDelayUs'];
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const TOP = ['dataDir', 'api', 'runtime', 'concurrency', 'summaries', 'batch', 'sync', 'allowNonFinite', 'log'];
 
@@ -90,6 +94,10 @@ function runtime(o: Obj): AgentConfig['runtime'] {
   if (o.interOpThreads !== undefined) r.interOpThreads = posInt(o.interOpThreads) ? o.interOpThreads : no();
   if (o.spinning !== undefined) r.spinning = typeof o.spinning === 'boolean' ? o.spinning : no();
   if (o.graphOptimization !== undefined) r.graphOptimization = GRAPH.includes(o.graphOptimization as string) ? (o.graphOptimization as AgentConfig['runtime']['graphOptimization']) : no();
+  if (o.backend !== undefined) r.backend = BACKENDS.includes(o.backend as string) ? (o.backend as AgentConfig['runtime']['backend']) : no();
+  if (o.batching !== undefined) r.batching = BATCHING.includes(o.batching as string) ? (o.batching as AgentConfig['runtime']['batching']) : no();
+  if (o.maxBatchSize !== undefined) r.maxBatchSize = int(o.maxBatchSize, 1, MAX_BATCH_SIZE) ? o.maxBatchSize : no();
+  if (o.maxQueueDelayUs !== undefined) r.maxQueueDelayUs = int(o.maxQueueDelayUs, 0, MAX_QUEUE_DELAY_US) ? o.maxQueueDelayUs : no();
   return r;
 }
 
@@ -118,7 +126,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
     return {
       dataDir,
       api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [], grpc: { ...GRPC_DEFAULTS } }), api),
-      runtime: section(merged.runtime, ['intraOpThreads', 'interOpThreads', 'spinning', 'graphOptimization'], () => ({}), runtime),
+      runtime: section(merged.runtime, RUNTIME_KEYS, () => ({}), runtime),
       concurrency: section(merged.concurrency, ['perModel', 'queue'], () => ({ perModel: 4, queue: 64 }), (o) => ({
         perModel: field(o, 'perModel', posInt, 4),
         queue: field(o, 'queue', (v) => int(v, 0), 64),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AppError, parseWire } from '@edgefleet/shared';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
+import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 export type { ConfigFlags } from './config-merge.js';
 
@@ -14,6 +15,14 @@ export const RuntimeOverrides = z.object({
   interOpThreads: z.number().int().positive().optional(),
   spinning: z.boolean().optional(),
   graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
+  /** onnxruntime-node, onnxruntime-web's WebAssembly, or native when it loads else wasm (runtime/backend.ts). */
+  backend: z.enum(['native', 'wasm', 'auto']).optional(),
+  /** Dynamic batching (docs/decisions/0018-dynamic-batching.md); default auto. */
+  batching: z.enum(['off', 'on', 'auto']).optional(),
+  /** Rows per batched run; overrides the manifest's runtime.maxBatchSize. */
+  maxBatchSize: z.number().int().positive().max(MAX_BATCH_SIZE).optional(),
+  /** How long a request waits for company with batching "on", in µs; overrides the manifest's. */
+  maxQueueDelayUs: z.number().int().nonnegative().max(MAX_QUEUE_DELAY_US).optional(),
 }).strict();
 export type RuntimeOverrides = z.infer<typeof RuntimeOverrides>;
 

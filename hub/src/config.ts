@@ -87,6 +87,40 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /** The web console served at / (hub/src/api/console.ts): the renderer's build directory (default desktop/dist/renderer). */
+    console: z.object({ dir: z.string().min(1).optional(), enabled: z.boolean().optional() }).strict().optional(),
+    /** The live event stream (GET /api/v1/stream; hub/src/api/stream.ts, docs/hub.md "Live stream"). */
+    stream: z
+      .object({
+        /** Recent events kept so a client can resume with Last-Event-ID. */
+        bufferEvents: z.number().int().positive().max(1_000_000).optional(),
+        perToken: z.number().int().positive().optional(),
+        perAddress: z.number().int().positive().optional(),
+        total: z.number().int().positive().optional(),
+        maxQueuedBytes: z.number().int().positive().optional(),
+        heartbeatMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Raw summary windows are deleted this many days after they start (rollups stay; docs/drift.md "Retention"). Default: kept. */
+    retention: z
+      .object({
+        windowsDays: z.number().positive().optional(),
+        /** How often to delete expired windows (default hourly). */
+        everyMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Alert rules evaluation and webhook delivery (hub/src/alerts; docs/drift.md "Alerts"). */
+    alerts: z
+      .object({
+        evaluateEveryMs: z.number().int().positive().optional(),
+        webhookTimeoutMs: z.number().int().positive().optional(),
+        webhookAttempts: z.number().int().positive().max(20).optional(),
+        webhookBackoffMs: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** Model delivery caps: concurrent transfers, bytes/s per device and in total (0 = no cap). */
     blobs: z
       .object({

@@ -12,3 +12,5 @@ export type { FleetLink, DeviceAuthPort, LoggerPort, MetricsPort } from './mqtt/
 export { systemClock, type Clock } from './clock.js';
 export { operatorCli } from './cli/main.js';
 export { hubServerCli } from './server/main.js';
+export { HUB_MIGRATIONS } from './schema.js';
+export { noopLogger } from './mqtt/ports.js';

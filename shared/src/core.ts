@@ -25,3 +25,4 @@ export * from './infer/request.js';
 export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
+export * from './sse.js';

@@ -16,3 +16,5 @@ export * from './deadline.js';
 export * from './text.js';
 export * from './private-files.js';
 export * from './clock-offset.js';
+export * from './sse.js';
+export * from './console-csp.js';

@@ -17,6 +17,11 @@ export class Limiter {
     return this.running;
   }
 
+  /** True when acquire() would take a slot at once. */
+  get free(): boolean {
+    return this.running < this.limit;
+  }
+
   /** True when acquire() would throw OVERLOADED: the API sheds such requests before reading their bodies. */
   get full(): boolean {
     return this.running >= this.limit && this.waiting.length >= this.queue;

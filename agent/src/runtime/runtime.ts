@@ -1,11 +1,14 @@
-// The inference runtime: one onnxruntime session per active model version.
-// A switch loads and warms the new session beside the old one, swaps, and
-// releases the old one when the requests pinned to it have finished, so no
-// request fails during a swap.
-import type ort from 'onnxruntime-node';
-import { AppError, preflight, toAppError, type LoadedSample, type PreflightResult } from '@edgefleet/shared/core';
+// The inference runtime: one onnxruntime session per active model version, on the configured
+// backend (backend.ts). A switch loads and warms the new session beside the old one, swaps, and
+// releases the old one when the requests pinned to it have finished, so no request fails during
+// a swap. Concurrent requests for one version may share a run (dynamic batching, batcher.ts);
+// REST, gRPC and batch jobs all come through infer(), so batching sits below every transport.
+import { AppError, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
+import { openBackend, type Backend, type BackendChoice, type BackendLoaders, type BackendSession } from './backend.js';
+import { Batcher, type BatchStats } from './batcher.js';
+import { batchPolicy, type BatchPolicy } from './batching.js';
 import { Limiter } from './limiter.js';
 import { loadSession, runnerFor } from './session.js';
 import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './recorder.js';
@@ -19,7 +22,9 @@ export interface LoadedVersion {
   /** Requests holding this version (queued or running). */
   pins: number;
   retired: boolean;
-  /** @internal */ session: ort.InferenceSession;
+  /** @internal */ session: BackendSession;
+  /** @internal */ backend: Backend;
+  /** @internal Undefined when its requests always run alone. */ batch: BatchPolicy | undefined;
 }
 
 export interface RuntimeOptions {
@@ -28,11 +33,14 @@ export interface RuntimeOptions {
   queue: number;
   recorder?: PredictionRecorder;
   onRelease?: (v: LoadedVersion) => void;
+  /** Test hook: how backends load (backend.ts). */
+  backendLoaders?: BackendLoaders;
 }
 
 interface Slot {
   active: LoadedVersion;
   limiter: Limiter;
+  batcher: Batcher;
 }
 
 export interface InferResult {
@@ -47,9 +55,28 @@ export class ModelRuntime {
   private readonly drained = new Set<Promise<void>>();
   private readonly released = new WeakSet<LoadedVersion>();
   private recorder: PredictionRecorder;
+  private backendP: Promise<Backend> | undefined;
+  private backendName: Backend['name'] | undefined;
 
   constructor(private readonly opts: RuntimeOptions) {
     this.recorder = opts.recorder ?? noopRecorder;
+  }
+
+  /** Opens the backend (runtime.backend: native | wasm | auto); load() does it too. MODEL_LOAD_FAILED when none loads. */
+  backend(): Promise<Backend> {
+    this.backendP ??= openBackend((this.opts.overrides?.backend ?? 'auto') as BackendChoice, this.opts.backendLoaders).then((b) => {
+      this.backendName = b.name;
+      return b;
+    }, (err: unknown) => {
+      this.backendP = undefined;
+      throw err;
+    });
+    return this.backendP;
+  }
+
+  /** The backend in use, once opened. */
+  get backendInUse(): Backend['name'] | undefined {
+    return this.backendName;
   }
 
   setRecorder(r: PredictionRecorder): void {
@@ -58,8 +85,9 @@ export class ModelRuntime {
 
   /** Loads and warms a version (on its samples, if any) without making it active. */
   async load(manifest: Manifest, modelPath: string, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
-    const { session, loadSeconds } = await loadSession(manifest, modelPath, this.opts.overrides, samples);
-    return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session };
+    const backend = await this.backend();
+    const { session, loadSeconds } = await loadSession(backend, manifest, modelPath, this.opts.overrides, samples);
+    return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session, backend, batch: batchPolicy(manifest, this.opts.overrides) };
   }
 
   /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
@@ -67,7 +95,8 @@ export class ModelRuntime {
     const slot = this.slots.get(v.name);
     this.live.set(`${v.name}@${v.version}`, v);
     if (!slot) {
-      this.slots.set(v.name, { active: v, limiter: new Limiter(this.opts.perModel, this.opts.queue, v.name) });
+      const limiter = new Limiter(this.opts.perModel, this.opts.queue, v.name);
+      this.slots.set(v.name, { active: v, limiter, batcher: new Batcher(this, limiter, this.opts.queue) });
       return;
     }
     const old = slot.active;
@@ -80,7 +109,7 @@ export class ModelRuntime {
    * (shared preflight, docs/agent.md); MODEL_PREFLIGHT_FAILED on a difference.
    */
   preflight(v: LoadedVersion, samples: readonly LoadedSample[]): Promise<PreflightResult | undefined> {
-    return preflight(runnerFor(v.session), v.manifest, samples);
+    return preflight(runnerFor(v.backend, v.session), v.manifest, samples);
   }
 
   /** Loads, warms and activates in one step. */
@@ -113,8 +142,15 @@ export class ModelRuntime {
     return this.slots.get(name)?.limiter;
   }
 
+  /** Requests waiting: for a run slot, or in a batch not yet run. */
   queueDepth(name: string): number {
-    return this.slots.get(name)?.limiter.depth ?? 0;
+    const slot = this.slots.get(name);
+    return slot ? slot.limiter.depth - slot.batcher.waiting + slot.batcher.queued : 0;
+  }
+
+  /** Batched runs and the requests they carried, per model (for /metrics). */
+  batchStats(name: string): BatchStats | undefined {
+    return this.slots.get(name)?.batcher.stats;
   }
 
   /**
@@ -147,8 +183,13 @@ export class ModelRuntime {
    * straight to session.run with no extra microtask hops (issue 3 benchmarks).
    */
   infer(v: LoadedVersion, feeds: RecordedTensor[], wanted?: readonly string[], t0 = performance.now()): Promise<InferResult> {
-    const limiter = this.slots.get(v.name)?.limiter;
-    if (!limiter) return this.failed(v, new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`), undefined, t0);
+    const slot = this.slots.get(v.name);
+    if (!slot) return this.failed(v, new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`), undefined, t0);
+    const limiter = slot.limiter;
+    if (v.batch) {
+      const joined = slot.batcher.submit(v, v.batch, feeds, wanted, t0);
+      if (joined) return joined;
+    }
     let wait: Promise<void> | undefined;
     try {
       wait = limiter.acquire();
@@ -159,29 +200,47 @@ export class ModelRuntime {
     return this.runAcquired(v, limiter, feeds, wanted, t0);
   }
 
-  private runAcquired(v: LoadedVersion, limiter: Limiter, feeds: RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> {
-    let run: Promise<ort.InferenceSession.OnnxValueMapType>;
+  /** Starts a session run (no slot, pin or recording): INFERENCE_FAILED when onnxruntime throws at once. */
+  runSession(v: LoadedVersion, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined): Promise<Record<string, OrtTensorLike>> {
+    const input: Record<string, OrtTensorLike> = {};
+    for (let i = 0; i < feeds.length; i++) input[feeds[i]!.name] = toOrt(v.backend.tensor, feeds[i]!);
     try {
-      const input: Record<string, ort.Tensor> = {};
-      for (let i = 0; i < feeds.length; i++) input[feeds[i]!.name] = toOrt(feeds[i]!);
-      try {
-        run = wanted ? v.session.run(input, wanted as string[]) : v.session.run(input);
-      } catch (err) {
-        throw this.runError(v, err);
-      }
+      return wanted ? v.session.run(input, wanted) : v.session.run(input);
+    } catch (err) {
+      throw this.runError(v, err);
+    }
+  }
+
+  /** The manifest's outputs (those asked for) of a run, as OIP tensors. */
+  outputsOf(v: LoadedVersion, result: Record<string, OrtTensorLike>, wanted: readonly string[] | undefined): RecordedTensor[] {
+    const outputs: RecordedTensor[] = [];
+    const specs = v.manifest.io.outputs;
+    for (let i = 0; i < specs.length; i++) {
+      const name = specs[i]!.name;
+      const t = result[name];
+      if (t && (!wanted || wanted.includes(name))) outputs.push(fromOrt(name, t));
+    }
+    return outputs;
+  }
+
+  /** A request's success: recorded, unpinned (the caller frees the slot). Throws what the recorder throws. */
+  succeeded(v: LoadedVersion, feeds: readonly RecordedTensor[], outputs: RecordedTensor[], t0: number): InferResult {
+    this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
+    this.unpin(v);
+    return { version: v.version, outputs };
+  }
+
+  private runAcquired(v: LoadedVersion, limiter: Limiter, feeds: RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> {
+    let run: Promise<Record<string, OrtTensorLike>>;
+    try {
+      run = this.runSession(v, feeds, wanted);
     } catch (err) {
       return this.failed(v, err, limiter, t0);
     }
     return run.then((result) => {
       let outputs: RecordedTensor[];
       try {
-        outputs = [];
-        const specs = v.manifest.io.outputs;
-        for (let i = 0; i < specs.length; i++) {
-          const name = specs[i]!.name;
-          const t = result[name];
-          if (t && (!wanted || wanted.includes(name))) outputs.push(fromOrt(name, t as ort.Tensor));
-        }
+        outputs = this.outputsOf(v, result, wanted);
         this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
       } catch (err) {
         return this.failed(v, err, limiter, t0);
@@ -192,12 +251,12 @@ export class ModelRuntime {
     }, (err: unknown) => this.failed(v, this.runError(v, err), limiter, t0));
   }
 
-  private runError(v: LoadedVersion, err: unknown): AppError {
+  runError(v: LoadedVersion, err: unknown): AppError {
     return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
   }
 
   /** The failure path of infer(): records the error, frees the slot (if taken) and the pin, rejects. */
-  private failed(v: LoadedVersion, err: unknown, limiter: Limiter | undefined, t0: number): Promise<never> {
+  failed(v: LoadedVersion, err: unknown, limiter: Limiter | undefined, t0: number): Promise<never> {
     this.recorder.recordError(v.name, v.version, toAppError(err).code, performance.now() - t0);
     limiter?.release();
     this.unpin(v);

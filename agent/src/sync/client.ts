@@ -47,6 +47,8 @@ export interface SyncDeps {
   emit: Emit;
   now?: () => Date;
   options?: Partial<SyncOptions>;
+  /** More capabilities for the reported state (the runtime's backend: backend-native / backend-wasm). */
+  capabilities?: () => readonly string[];
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
@@ -227,7 +229,7 @@ export class SyncClient {
       ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
       models,
       ...(refusal ? { refusal } : {}),
-      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1'],
+      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(this.d.capabilities?.() ?? [])],
     };
   }
 

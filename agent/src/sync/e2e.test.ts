@@ -242,7 +242,8 @@ describe('agent <-> hub sync (real processes)', () => {
     it('accepts a valid document, then refuses another device\'s, a replayed, an expired and a non-hub-signed one, reporting why', async () => {
       await poll('connected', () => (agent.sync?.isConnected() ? true : undefined), 30_000);
       await publish(doc({ seq: 5 }));
-      await poll('seq 5 applied', () => states.find((s) => s.lastAppliedSeq === 5 && !s.refusal));
+      const applied = await poll('seq 5 applied', () => states.find((s) => s.lastAppliedSeq === 5 && !s.refusal));
+      assert.ok(applied.capabilities.includes('backend-native'), `the reported state names the runtime's backend: ${applied.capabilities.join(', ')}`);
       const cases: Array<[string, RegExp, RegExp]> = [
         [doc({ seq: 6, deviceId: 'box-y' }), /^DOCUMENT_WRONG_DEVICE$/, /is for device "box-y", not this device "box-x"/],
         [doc({ seq: 5, issued: new Date(Date.now() - 1000).toISOString() }), /^DOCUMENT_REPLAYED$/, /seq 5 is not above the last applied seq 5/],

@@ -13,13 +13,20 @@ import { modelRoutes } from './routes-models.js';
 import { deploymentRoutes } from './routes-deployments.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { rolloutRoutes } from './routes-rollouts.js';
+import { streamRoutes } from './stream.js';
+import { consoleRoutes } from './console-routes.js';
+import { driftRoutes } from './routes-drift.js';
+import { alertRoutes } from './routes-alerts.js';
 import { openApiDocument } from './openapi.js';
+import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
 
 export interface AppDeps extends ApiDeps {
   verifyBundle: BundleVerifier;
   /** Failed-authentication throttling per address (auth-limit.ts); defaults AUTH_LIMIT_DEFAULTS. */
   authLimit?: Partial<AuthLimitOptions>;
+  /** The web console at / (api/console.ts): where its build is; false: not served. */
+  console?: { dir?: string } | false;
 }
 
 /** A group of routes and the part of the hub that serves them (docs/hub.md "Layout"). */
@@ -43,6 +50,10 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'deployments', routes: deploymentRoutes },
     { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
     { part: 'rollouts', routes: rolloutRoutes },
+    { part: 'events (live stream)', routes: streamRoutes },
+    { part: 'console (trust document for signature checks)', routes: consoleRoutes },
+    { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },
+    { part: 'alerts (rules, alerts, webhook deliveries)', routes: alertRoutes },
   ];
 }
 
@@ -70,6 +81,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // Repeated 401s from one address earn 429s for a while (auth-limit.ts, docs/hub.md "Rate limits").
   app.use('/api/v1/*', authLimit(new AuthFailureLimiter(deps.authLimit), deps.metrics, deps.clock));
 
+  if (deps.console !== false) mountConsole(app, deps.console ?? {});
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.

@@ -13,6 +13,7 @@ import type { DeploymentService } from '../deployments/service.js';
 import type { IngestService } from '../ingest/service.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { MqttQuota } from '../mqtt/quota.js';
+import type { StreamHub } from './stream.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -39,6 +40,8 @@ export interface ApiDeps {
   rollouts?: RolloutEngine | null;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
+  /** The live event stream (GET /stream); absent in tests of the other routes. */
+  streams?: StreamHub | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */
@@ -59,7 +62,7 @@ export type Access = ApiRole | 'public';
 const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
 
 export interface RouteDef {
-  method: 'get' | 'post' | 'put';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Hono path under /api/v1, e.g. /devices/:id */
   path: string;
   access: Access;
@@ -71,6 +74,8 @@ export interface RouteDef {
   response?: z.ZodType;
   /** A non-JSON response, e.g. application/octet-stream. */
   rawResponse?: string;
+  /** Server-Sent Events: each event name's payload schema (documented as x-events in the OpenAPI document). */
+  events?: Record<string, z.ZodType>;
   status?: number;
   /** Body cap in bytes; default from bodyLimit() (small for public routes). */
   maxBodyBytes?: number;

@@ -28,7 +28,12 @@ export function openApiDocument(routes: readonly RouteDef[], version = '0.1.0'):
         [String(r.status ?? 200)]: {
           description: 'success',
           content: r.rawResponse
-            ? { [r.rawResponse]: { schema: { type: 'string', format: 'binary' } } }
+            ? {
+                [r.rawResponse]: {
+                  schema: { type: 'string', format: r.events ? 'event-stream' : 'binary' },
+                  ...(r.events ? { 'x-events': Object.fromEntries(Object.entries(r.events).map(([k, v]) => [k, schema(v, 'output')])) } : {}),
+                },
+              }
             : r.response ? { 'application/json': { schema: schema(r.response, 'output') } } : undefined,
         },
         '4XX': errorResponse,

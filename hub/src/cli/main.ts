@@ -13,6 +13,8 @@ import {
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
+import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -53,6 +55,15 @@ export const commands: CommandTable = {
   'rollout resume': rolloutResume,
   'rollout abort': rolloutAbort,
   'rollout rollback': rolloutRollback,
+  metrics: metricsCmd,
+  drift: driftCmd,
+  'drift-reports create': driftReportCreate,
+  'drift-reports ls': driftReportLs,
+  'drift-reports show': driftReportShow,
+  'alerts rules add': alertsRulesAdd,
+  'alerts rules ls': alertsRulesLs,
+  'alerts rules rm': alertsRulesRm,
+  'alerts ls': alertsLs,
 };
 
 export const operatorCli: Program = {

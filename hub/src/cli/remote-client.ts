@@ -22,6 +22,14 @@ export class HubClient {
     return new HubClient(hub.replace(/\/$/, ''), token);
   }
 
+  /** Opens the hub's live stream (Server-Sent Events), resuming after `lastEventId` if given. */
+  openStream(lastEventId: string | null, signal: AbortSignal): Promise<Response> {
+    return fetch(`${this.base}/api/v1/stream`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      signal,
+    });
+  }
+
   async request<T>(method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
     let res: Response;
     try {

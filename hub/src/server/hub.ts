@@ -24,12 +24,17 @@ import { DeploymentService } from '../deployments/service.js';
 import { BlobServer } from '../delivery/blob-server.js';
 import { RolloutEngine } from '../rollouts/engine.js';
 import { WindowGateData } from '../rollouts/gate-data.js';
+import { EventBus } from '../events/bus.js';
+import { connectEventSources } from '../events/sources.js';
+import { StreamHub } from '../api/stream.js';
+import { WindowRetention } from '../rollups/retention.js';
+import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
-export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, broker: 3000 };
+export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000 };
 // Parts that wait on something when stopping: the blob server, rollouts (a step in progress) and
 // deployments; ingest only unsubscribes (its stop resolves at once), so it adds nothing to the bound.
-export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.broker;
+export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.alerts + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
 export interface HubAddresses {
@@ -47,11 +52,15 @@ export class Hub {
   private deploymentsPart: DeploymentService | null = null;
   private rolloutsPart: RolloutEngine | null = null;
   private blobServer: BlobServer | null = null;
+  private retention: WindowRetention | null = null;
+  private alertsPart: Alerts | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
   private stopping: Promise<void> | null = null;
   private quota: MqttQuota | null = null;
+  private streams: StreamHub | null = null;
+  private disconnectEvents: (() => void) | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -128,6 +137,35 @@ export class Hub {
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
+    const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
+    this.retention = retention;
+    retention.start();
+    const ac = cfg.alerts;
+    const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
+      ...DEFAULT_ALERTS_OPTIONS,
+      evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
+      webhook: {
+        ...DEFAULT_ALERTS_OPTIONS.webhook,
+        ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
+        ...(ac?.webhookAttempts ? { attempts: ac.webhookAttempts } : {}),
+        ...(ac?.webhookBackoffMs ? { backoffMs: ac.webhookBackoffMs } : {}),
+      },
+    });
+    this.alertsPart = alerts;
+    alerts.start();
+
+    // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
+    const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
+    const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
+    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments });
+    const streams = new StreamHub(bus, streamLimits, this.metrics, (id) => {
+      try {
+        return !store.tokens.get(id).revoked;
+      } catch {
+        return false;
+      }
+    });
+    this.streams = streams;
 
     const verify: BundleVerifier = async (path) => {
       const v = await verifyBundle(path, this.currentTrust());
@@ -142,6 +180,8 @@ export class Hub {
       ingest,
       rollouts,
       quota,
+      streams,
+      console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
@@ -154,6 +194,11 @@ export class Hub {
     this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts, ws: link.ws };
     logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, ws: this.addrs.ws ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
     return this.addrs;
+  }
+
+  /** The alerts part (rules evaluation, webhooks), once started. */
+  get alerts(): Alerts | null {
+    return this.alertsPart;
   }
 
   /** The deployments part, once started. */
@@ -184,6 +229,9 @@ export class Hub {
     this.stopping ??= (async () => {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+      // Streams end first (a clean end of each response), then the server closes what is left.
+      this.streams?.stop();
+      this.streams = null;
       const http = this.http;
       this.http = null;
       if (http) {
@@ -192,10 +240,16 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
+      await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.alerts - 100), HUB_STOP_STEP_MS.alerts, 'alerts and their webhook deliveries');
+      this.alertsPart = null;
+      this.retention?.stop();
+      this.retention = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
       await step(this.rolloutsPart?.stop(), HUB_STOP_STEP_MS.part, 'rollouts');
       this.rolloutsPart = null;
+      this.disconnectEvents?.();
+      this.disconnectEvents = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');
       this.deploymentsPart = null;
       await step(this.ingestPart?.stop(), HUB_STOP_STEP_MS.part, 'ingest');

@@ -26,18 +26,45 @@ interface Row {
 }
 
 export class AuditRepo {
+  private readonly listeners = new Set<(e: AuditEntry) => void>();
   constructor(private readonly db: Db) {}
+
+  /**
+   * Calls `fn` with each entry once it has committed (the live stream publishes them): appends inside
+   * a transaction are looked up again after it, so an entry rolled back with its write is never reported.
+   */
+  onAppended(fn: (e: AuditEntry) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private announce(id: number): void {
+    // better-sqlite3 transactions are synchronous: a microtask runs after the outermost one ended.
+    queueMicrotask(() => {
+      let e: AuditEntry | undefined;
+      try {
+        e = this.query({ afterId: id - 1, limit: 1 })[0];
+      } catch {
+        return; // the store closed meanwhile
+      }
+      if (e?.id !== id) return;
+      for (const l of this.listeners) l(e);
+    });
+  }
 
   append(r: AuditRecord): number {
     const res = this.db
       .prepare('INSERT INTO audit (at, actor, actor_id, action, target, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(r.at.toISOString(), r.actor, r.actorId ?? null, r.action, r.target, r.reason ?? null, JSON.stringify(r.details ?? null));
-    return Number(res.lastInsertRowid);
+    const id = Number(res.lastInsertRowid);
+    if (this.listeners.size) this.announce(id);
+    return id;
   }
 
-  query(q: Partial<AuditQuery>): AuditEntry[] {
+  query(q: Partial<AuditQuery> & { afterId?: number }): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (q.afterId !== undefined) { where.push('id > ?'); args.push(q.afterId); }
     if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
     if (q.actorId) { where.push('actor_id = ?'); args.push(q.actorId); }
     if (q.action) { where.push('action = ?'); args.push(q.action); }

@@ -1,6 +1,6 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device.
-import { AppError, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus } from '@edgefleet/shared';
+import { AppError, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 interface DeploymentRow {
@@ -30,7 +30,10 @@ export interface EffectiveModel {
 
 const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0 });
 
+export type StatusChange = StreamEventMap['deployment.progress'];
+
 export class DeploymentsRepo {
+  private readonly statusListeners = new Set<(c: StatusChange) => void>();
   constructor(private readonly db: Db) {}
 
   create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date }): number {
@@ -99,14 +102,25 @@ export class DeploymentsRepo {
   setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null } = {}): void {
     const row = this.db
       .prepare(
-        `SELECT dd.deployment_id AS id, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+        `SELECT dd.deployment_id AS id, dd.status, dd.progress FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
       )
-      .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus } | undefined;
+      .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
     if (!row) return;
+    const progress = extra.progress ?? null;
     this.db
       .prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
-      .run(status, extra.progress ?? null, extra.reason ?? null, at.toISOString(), row.id, deviceId);
+      .run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
+    // Only changes reach listeners (the live stream): every state report re-confirms "active".
+    if (row.status === status && row.progress === progress) return;
+    const change: StatusChange = { deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() };
+    for (const l of this.statusListeners) l(change);
+  }
+
+  /** Calls `fn` with each change of a device's status or progress in a deployment. */
+  onStatus(fn: (c: StatusChange) => void): () => void {
+    this.statusListeners.add(fn);
+    return () => this.statusListeners.delete(fn);
   }
 
   private deviceRows(id: number): DeviceRow[] {

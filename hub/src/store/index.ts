@@ -13,6 +13,9 @@ import { DeploymentsRepo } from './deployments-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
 import { RolloutsRepo } from './rollouts-repo.js';
 import { BlobStore } from './blobs.js';
+import { RollupsRepo } from './rollups-repo.js';
+import { DriftRepo } from '../drift/repo.js';
+import { AlertsRepo } from '../alerts/repo.js';
 
 export class Store {
   readonly db: Db;
@@ -26,6 +29,12 @@ export class Store {
   readonly telemetry: TelemetryRepo;
   readonly rollouts: RolloutsRepo;
   readonly blobs: BlobStore;
+  /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
+  readonly rollups: RollupsRepo;
+  /** Drift reports and per-model thresholds (docs/drift.md). */
+  readonly drift: DriftRepo;
+  /** Alert rules, alerts and webhook deliveries (docs/drift.md "Alerts"). */
+  readonly alerts: AlertsRepo;
   private closed = false;
 
   /**
@@ -47,9 +56,13 @@ export class Store {
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
     this.deployments = new DeploymentsRepo(this.db);
-    this.telemetry = new TelemetryRepo(this.db);
     this.rollouts = new RolloutsRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
+    this.rollups = new RollupsRepo(this.db);
+    // Windows and their rollups commit in one transaction (docs/decisions/0023-rollups.md).
+    this.telemetry = new TelemetryRepo(this.db, this.rollups);
+    this.drift = new DriftRepo(this.db);
+    this.alerts = new AlertsRepo(this.db);
   }
 
   close(): void {

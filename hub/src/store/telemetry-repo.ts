@@ -2,6 +2,7 @@
 import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
+import type { RollupsRepo } from './rollups-repo.js';
 
 type Stmt = Database.Statement<unknown[]>;
 
@@ -13,18 +14,22 @@ export class TelemetryRepo {
   private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => number;
   private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => number;
 
-  constructor(private readonly db: Db) {
+  /** `rollups`: updated in the same transaction with the windows actually inserted (docs/decisions/0023-rollups.md). */
+  constructor(private readonly db: Db, rollups: RollupsRepo | null = null) {
     this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => {
       const ins = (this.insWindow ??= db.prepare(
         'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ));
       let bytes = 0;
+      const inserted: SeqWindow[] = [];
       for (const w of windows) {
         const { seq, ...win } = w;
         const json = JSON.stringify(win);
         bytes += json.length;
-        ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at);
+        // A resend of a stored seq inserts nothing and must add nothing to the rollups.
+        if (ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
       }
+      rollups?.applyWindows(deviceId, inserted);
       return bytes;
     });
     this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string) => {

@@ -68,6 +68,8 @@ export interface HarnessOptions {
   logger?: ApiDeps['logger'];
   /** Failed-authentication throttling (tests that make many 401s raise the burst). */
   authLimit?: AppDeps['authLimit'];
+  /** The live stream (GET /api/v1/stream), built on the harness's store. */
+  streams?: (store: Store) => ApiDeps['streams'];
 }
 
 export function makeHarness(opts: HarnessOptions = {}): Harness {
@@ -91,6 +93,7 @@ export function makeHarness(opts: HarnessOptions = {}): Harness {
     ...(opts.parts ? opts.parts(store) : {}),
     ...(opts.quota ? { quota: opts.quota } : {}),
     ...(opts.authLimit ? { authLimit: opts.authLimit } : {}),
+    ...(opts.streams ? { streams: opts.streams(store) } : {}),
   });
   return {
     dir, store, keys, trust, clock, metrics, tokens, disconnected, app,

@@ -38,6 +38,14 @@ export const Runtime = z.object({
   spinning: z.boolean().optional(),
   graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
   executionProviders: z.array(z.string()).default(['cpu']),
+  /**
+   * Dynamic batching (docs/decisions/0018-dynamic-batching.md): rows per combined run, for a model
+   * whose inputs and outputs all have a free first dimension; 1 says the first dimension is not a
+   * batch (rows are not independent) and the agent never combines requests for this model.
+   */
+  maxBatchSize: z.number().int().positive().max(1024).optional(),
+  /** With batching "on": how long a request waits for others to join its batch, in µs. */
+  maxQueueDelayUs: z.number().int().nonnegative().max(1_000_000).optional(),
 });
 export type Runtime = z.infer<typeof Runtime>;
 

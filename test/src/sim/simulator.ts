@@ -7,7 +7,7 @@
 // download_started, blocks over blob/get, activated, retained state. Used by scenario
 // tests and benchmarks.
 import mqtt, { type MqttClient } from 'mqtt';
-import { Ack, DesiredDocument, deviceTopic, type DeviceEvent, type ReportedModel } from '@edgefleet/shared';
+import { Ack, DesiredDocument, TELEMETRY_SCHEMA, deviceTopic, type DeviceEvent, type ReportedModel, type SummaryWindow, type TelemetryBatch } from '@edgefleet/shared';
 import { simEvents, simPresence, simState, simTelemetry, type SimModel, type WindowShape } from './messages.js';
 import { DesiredFollower, type FollowOptions } from './follow.js';
 
@@ -221,6 +221,19 @@ export class FleetSimulator {
     };
     await Promise.all(Array.from({ length: Math.min(n, maxInFlight) }, worker));
     return n * windows;
+  }
+
+  /**
+   * One device publishes the given windows (built by the caller, e.g. from shifted distributions) in
+   * one telemetry batch, each with its next seq, through the outbox; resolves on PUBACK.
+   */
+  async publishWindows(deviceId: string, windows: readonly SummaryWindow[]): Promise<number> {
+    const s = this.sessions.get(deviceId);
+    if (!s) throw new Error(`device ${deviceId} is not connected`);
+    const seqd = windows.map((w) => ({ ...w, seq: ++s.seq }));
+    const batch: TelemetryBatch = { schema: TELEMETRY_SCHEMA, deviceId, windows: seqd };
+    await this.send(s, 'telemetry', seqd.map((w) => w.seq), JSON.stringify(batch));
+    return seqd.length;
   }
 
   /** Publishes state and telemetry rounds at a fixed rate until stopRates()/stop(). */

@@ -141,7 +141,7 @@ describe('local API over gRPC', () => {
     const limiter = agent.runtime.limiterFor('mlp')!;
     for (let i = 0; i < 4; i++) assert.equal(limiter.acquire(), undefined, 'a free slot, taken at once'); // every ORT slot busy: calls queue
     const queued = Array.from({ length: 4 }, () => client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
-    await waitFor('4 calls queued', () => limiter.depth === 4);
+    await waitFor('4 calls queued', () => agent.runtime.queueDepth('mlp') === 4); // in one batch (dynamic batching): one limiter waiter
     const err = await refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
     assert.equal(err.code, status.UNAVAILABLE);
     assert.match(err.details, /4 gRPC calls in progress \(limit 4, api.grpc.maxCalls\)/);

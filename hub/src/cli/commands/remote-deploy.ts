@@ -6,7 +6,7 @@ import { escapeLines, type Deployment, type DeploymentDevice, type DeploymentDev
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
-import { watchUntil } from '../watch.js';
+import { StreamWaiter } from '../stream-waiter.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
@@ -113,15 +113,47 @@ function deploymentIdArg(raw: string): number {
   return Number(raw);
 }
 
-/** Polls the deployment every `intervalMs` until every device is settled or SIGINT (cli/watch.ts). */
-function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
-  return watchUntil({
-    fetch: () => client.request<Deployment>('GET', `/deployments/${id}`),
-    done: isSettled,
-    render: renderDeployment,
-    line: (d) => `deployment ${d.id}: ${countsLine(d.counts)}`,
-    doneText: () => 'settled',
-  }, ctx, intervalMs);
+/**
+ * Redraws the deployment whenever the hub's live stream reports progress in it (or a new deployment,
+ * which may supersede it), until every device is settled or SIGINT; at most `intervalMs` apart
+ * otherwise. A hub without the stream is polled every `intervalMs`.
+ * On a terminal the view is redrawn in place; otherwise a line is printed when the counts change,
+ * and the full table once at the end.
+ */
+async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
+  const tty = ctx.stdout.isTTY === true;
+  let interrupted = false;
+  const events = new StreamWaiter(
+    (last, signal) => client.openStream(last, signal),
+    (e) => (e.type === 'deployment.progress' && e.data.deploymentId === id) || (e.type === 'audit' && e.data.action.startsWith('deployment.')),
+  );
+  events.start();
+  const onInt = () => { interrupted = true; events.poke(); };
+  process.once('SIGINT', onInt);
+  let lastLines = 0;
+  let lastCounts = '';
+  try {
+    for (;;) {
+      const d = await client.request<Deployment>('GET', `/deployments/${id}`);
+      const settled = isSettled(d);
+      if (tty) {
+        const text = `${renderDeployment(d)}\n${settled ? 'settled' : 'watching (Ctrl-C to stop)'} ${ctx.now().toISOString()}\n`;
+        // Move up over the previous frame and clear to the end of the screen.
+        ctx.stdout.write(`${lastLines ? `\x1b[${lastLines}F` : ''}\x1b[J${text}`);
+        lastLines = text.split('\n').length - 1;
+      } else {
+        const line = countsLine(d.counts);
+        if (line !== lastCounts) ctx.stdout.write(`${ctx.now().toISOString()} deployment ${d.id}: ${line}\n`);
+        lastCounts = line;
+        if (settled || interrupted) ctx.stdout.write(`\n${renderDeployment(d)}`);
+      }
+      if (settled || interrupted) return d;
+      await events.wait(events.live ? Math.max(intervalMs, 10_000) : intervalMs);
+    }
+  } finally {
+    events.stop();
+    process.off('SIGINT', onInt);
+  }
 }
 
 export const deploymentsShow: Command = {

@@ -1,0 +1,103 @@
+// Dynamic batching (issue 14 section 4): the agent with batching at its default (auto) against
+// the floor, the bare node:http + onnxruntime per-request server of api.bench.ts (lib.ts), at 8
+// and 32 concurrent keep-alive clients, on two MLPs: 256->512->512->10, whose single-row run takes
+// ~80 µs here (inference dominates the request; goal >= 1.5x throughput, p99 <= 1.5x), and the
+// small benchmark MLP 64->256->256->10 (HTTP and JSON dominate; goal >= 1.0x). The same agent
+// with batching off is measured in the same rounds, to show what batching itself adds. Phases
+// alternate in one load-generator child (floor, agent, agent-off, ...); each ratio is the median
+// of per-round ratios. Every reply is checked against the floor's for the same row first.
+// BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
+import { createAgent, type Agent } from '../src/agent.js';
+import { AgentConfig } from '../src/config.js';
+import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult } from './lib.js';
+
+const ROUNDS = Number(process.env.BATCH_BENCH_ROUNDS ?? 4);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BATCH_BENCH_ROUNDS=${process.env.BATCH_BENCH_ROUNDS}: expected a positive integer`);
+const MODELS = (process.env.BATCH_BENCH_MODELS ?? 'mlp-big,mlp').split(',');
+const CLIENTS = (process.env.BATCH_BENCH_CLIENTS ?? '8,32').split(',').map(Number);
+if (!CLIENTS.every((c) => Number.isInteger(c) && c > 0)) throw new Error(`BATCH_BENCH_CLIENTS=${process.env.BATCH_BENCH_CLIENTS}: expected positive integers, comma-separated`);
+const WARMUP_MS = 300;
+const DURATION_MS = 1000;
+
+const dir = mkdtempSync(join(tmpdir(), 'ef-bench-batch-'));
+const agents: Agent[] = [];
+try {
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  const models = [
+    { label: 'MLP 256->512->512->10 (~80 µs a row)', name: 'mlp-big', inputDim: 256, hidden: [512, 512], goalTput: 1.5, goalP99: 1.5 },
+    { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
+  ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
+  const start = async (batching: 'auto' | 'off') => {
+    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    agents.push(a);
+    await a.start();
+    a.trust.put(trust.doc, 1);
+    for (const m of models) await a.manager.install((await bundleFromOnnx({ dir: join(dir, `bundles-${batching}`), onnx: m.mlp.onnx, name: m.name, version: '1.0.0', io: m.mlp.io, keys })).path);
+    return a;
+  };
+  const on = await start('auto');
+  const off = await start('off');
+
+  let s = 11;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const line = (who: string, r: LoadResult) =>
+    `  ${who.padEnd(24)} ${fmt(r.reqPerSec).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUsPerReq, 1)} µs/req${r.failed ? `  FAILED ${r.failed} ${JSON.stringify(r.failures)}` : ''}`;
+  const med = (rs: LoadResult[]): LoadResult => ({
+    ok: median(rs.map((r) => r.ok)), failed: rs.reduce((n, r) => n + r.failed, 0), failures: Object.assign({}, ...rs.map((r) => r.failures)) as Record<string, number>,
+    seconds: median(rs.map((r) => r.seconds)), reqPerSec: median(rs.map((r) => r.reqPerSec)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+  });
+  const each = (xs: number[]) => `[${xs.map((x) => x.toFixed(2)).join(' ')}]`;
+  let allOk = true;
+  console.log(`load: N keep-alive loops in a child process, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} alternating rounds, medians; agent batching auto (default) and off`);
+  for (const m of models) {
+    const bodies = Array.from({ length: 64 }, () => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, m.inputDim], data: Array.from({ length: m.inputDim }, rnd) }] }));
+    const path = `/v2/models/${m.name}/infer`;
+    const floor = await startFloor(m.mlp.onnx, m.name, AGENT_LIKE_OPTIONS);
+    const ask = async (u: string, b: string) => ((await (await fetch(u + path, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } })).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
+    // Batched replies must be the floor's (within float error: a batched GEMM may sum in another order).
+    const together = await Promise.all(bodies.slice(0, 16).map((b) => ask(on.url, b)));
+    for (let i = 0; i < 16; i++) {
+      const want = await ask(floor.url, bodies[i]!);
+      const worst = Math.max(...want.map((x, j) => Math.abs(x - together[i]![j]!)));
+      if (!(worst <= 1e-4)) throw new Error(`${m.name}: a batched reply differs from the floor's by ${worst}: ${JSON.stringify(together[i])} vs ${JSON.stringify(want)}`);
+    }
+    for (const concurrency of CLIENTS) {
+      const urls = [floor.url, on.url, off.url];
+      const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? urls : [...urls].reverse())).flat();
+      const results = await runPhases({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order });
+      const by = (u: string) => results.filter((_, i) => order[i] === u);
+      const [fs, as, os] = [by(floor.url), by(on.url), by(off.url)];
+      const ratio = (xs: LoadResult[], k: 'reqPerSec' | 'p99') => xs.map((x, i) => x[k] / fs[i]![k]);
+      const tputs = ratio(as, 'reqPerSec');
+      const p99s = ratio(as, 'p99');
+      const tput = median(tputs);
+      const p99 = median(p99s);
+      const [fl, ag, of] = [med(fs), med(as), med(os)];
+      console.log(`\n${m.label}, ${concurrency} clients:`);
+      console.log(line('agent (batching auto)', ag));
+      console.log(line('agent (batching off)', of));
+      console.log(line('floor (bare, per request)', fl));
+      console.log(`batching throughput ${m.name} c${concurrency}: ${fmt(ag.reqPerSec)} req/s vs floor ${fmt(fl.reqPerSec)} req/s = ${tput.toFixed(2)}x, rounds ${each(tputs)} (goal >= ${m.goalTput}) ${tput >= m.goalTput ? 'OK' : 'MISSED'}`);
+      console.log(`batching p99 ${m.name} c${concurrency}: ${fmt(ag.p99, 2)} ms vs floor ${fmt(fl.p99, 2)} ms = ${p99.toFixed(2)}x, rounds ${each(p99s)} (goal <= ${m.goalP99}) ${p99 <= m.goalP99 ? 'OK' : 'MISSED'}`);
+      console.log(`batching cpu/request ${m.name} c${concurrency}: ${fmt(ag.cpuUsPerReq, 1)} µs vs floor ${fmt(fl.cpuUsPerReq, 1)} µs = ${median(as.map((x, i) => x.cpuUsPerReq / fs[i]!.cpuUsPerReq)).toFixed(2)}x (less sensitive to a loaded machine)`);
+      console.log(`batching off ${m.name} c${concurrency}: ${fmt(of.reqPerSec)} req/s = ${median(ratio(os, 'reqPerSec')).toFixed(2)}x the floor; auto vs off ${(ag.reqPerSec / of.reqPerSec).toFixed(2)}x`);
+      if ([...fs, ...as, ...os].some((r) => r.failed > 0)) allOk = false;
+    }
+    const st = on.runtime.batchStats(m.name);
+    if (st) console.log(`batches ${m.name}: ${st.runs} runs carried ${st.requests} requests (${(st.requests / Math.max(1, st.runs)).toFixed(1)} a run), ${st.retried} retried alone`);
+    await floor.close();
+  }
+  if (!allOk) {
+    console.error('some requests failed (see FAILED above)');
+    process.exitCode = 1;
+  }
+} finally {
+  for (const a of agents) await a.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,71 @@
+// The execution backend the runtime runs sessions on: onnxruntime-node (native, the default where
+// its binaries exist: linux x64/arm64 glibc) or onnxruntime-web's WebAssembly build running in Node
+// (any box Node runs on: 32-bit ARM, musl). The interface is the few calls the runtime makes, so
+// both implementations run one shared test suite (testing/backend-suite.ts). `auto` picks native when it
+// loads, else wasm. Each implementation is imported only when chosen: the native daemon never
+// loads onnxruntime-web (idle RSS, docs/performance.md).
+import { AppError, type MakeOrtTensor, type OrtTensorLike } from '@edgefleet/shared/core';
+
+export type BackendName = 'native' | 'wasm';
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['native', 'wasm', 'auto'];
+
+/** Session options both backends understand (the manifest's runtime section, overridden by agent config). */
+export interface SessionSettings {
+  intraOpThreads: number;
+  interOpThreads: number;
+  spinning: boolean;
+  graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** What the runtime uses of an onnxruntime InferenceSession (both packages' sessions fit it). */
+export interface BackendSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensorLike>, fetches?: readonly string[]): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** The onnxruntime version of the package behind it. */
+  readonly version: string;
+  /** Creates a session from an .onnx file; throws what onnxruntime throws. */
+  create(modelPath: string, settings: SessionSettings): Promise<BackendSession>;
+  /** `new ort.Tensor(type, data, dims)` of this backend's package (each package has its own Tensor class). */
+  tensor: MakeOrtTensor;
+}
+
+export interface BackendLoaders {
+  native(): Promise<Backend>;
+  wasm(): Promise<Backend>;
+}
+
+const loaders: BackendLoaders = {
+  native: async () => (await import('./native.js')).nativeBackend(),
+  wasm: async () => (await import('./wasm.js')).wasmBackend(),
+};
+
+/**
+ * Opens the chosen backend. `auto`: native when onnxruntime-node loads on this box, else wasm.
+ * A backend that cannot load is MODEL_LOAD_FAILED naming it and why (loaders: a test hook).
+ */
+export async function openBackend(choice: BackendChoice, load: BackendLoaders = loaders): Promise<Backend> {
+  const open = async (name: BackendName): Promise<Backend> => {
+    try {
+      return await load[name]();
+    } catch (err) {
+      throw new AppError('MODEL_LOAD_FAILED', `the ${name} onnxruntime backend does not load on this box: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  if (choice !== 'auto') return open(choice);
+  try {
+    return await open('native');
+  } catch (native) {
+    try {
+      return await open('wasm');
+    } catch (wasm) {
+      throw new AppError('MODEL_LOAD_FAILED', `no onnxruntime backend loads on this box (runtime.backend "auto"): ${(native as Error).message}; ${(wasm as Error).message}`, { cause: wasm });
+    }
+  }
+}

@@ -1,0 +1,190 @@
+// The dynamic batcher of one model (docs/decisions/0018-dynamic-batching.md): requests for a
+// version gather in an open batch while they wait for a run slot (auto), or for up to the max
+// queue delay (on); the batch runs once as one session run and each member gets its own rows of
+// the outputs. If the batched run fails, every member runs alone on the slot the batch holds, so
+// one request's bad values fail only that request. Each member is recorded, counted and unpinned
+// on its own, exactly as a request run alone (summaries, metrics, policy stay per request).
+// A batch runs on the version its members pinned: a swap never splits or moves one.
+import { AppError, toAppError } from '@edgefleet/shared/core';
+import { batchKey, concatFeeds, splitOutputs, type BatchPolicy } from './batching.js';
+import type { Limiter } from './limiter.js';
+import type { RecordedTensor } from './recorder.js';
+import type { InferResult, LoadedVersion, ModelRuntime } from './runtime.js';
+
+interface Member {
+  feeds: readonly RecordedTensor[];
+  wanted: readonly string[] | undefined;
+  rows: number;
+  t0: number;
+  resolve(r: InferResult): void;
+  reject(err: unknown): void;
+}
+
+interface Batch {
+  v: LoadedVersion;
+  key: string;
+  rows: number;
+  members: Member[];
+  /** It holds a run slot and waits for the delay (mode on) to end. */
+  hasSlot: boolean;
+  timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  dispatched: boolean;
+}
+
+export interface BatchStats {
+  /** Session runs of two or more requests. */
+  runs: number;
+  /** Requests those runs carried. */
+  requests: number;
+  /** Requests run alone again after their batch's run failed. */
+  retried: number;
+}
+
+export class Batcher {
+  /** Requests in batches waiting for a run slot. */
+  queued = 0;
+  /** Batches among the limiter's waiters. */
+  waiting = 0;
+  readonly stats: BatchStats = { runs: 0, requests: 0, retried: 0 };
+  private readonly open = new Map<LoadedVersion, Batch>();
+
+  constructor(private readonly rt: ModelRuntime, private readonly limiter: Limiter, private readonly queue: number) {}
+
+  /** The request's result when it joins or opens a batch; undefined when it should run alone now. */
+  submit(v: LoadedVersion, p: BatchPolicy, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> | undefined {
+    const k = batchKey(feeds, wanted, p.maxBatchSize);
+    if (!k) return undefined;
+    const open = this.open.get(v);
+    const joins = open !== undefined && open.key === k.key && open.rows + k.rows <= p.maxBatchSize;
+    // auto: a request runs alone at once when nothing runs; while runs are in flight, requests
+    // share a batch that leaves at the end of this turn of the event loop (or when a slot frees).
+    if (!joins && p.mode === 'auto' && this.limiter.active === 0) return undefined;
+    // Bounded as without batching: at most `concurrency.queue` requests wait for a run slot.
+    if ((joins ? !open.hasSlot : !this.limiter.free) && this.queued >= this.queue) {
+      return this.rt.failed(v, new AppError('OVERLOADED', `model "${v.name}" is overloaded: ${this.queued} requests waiting for a run (queue ${this.queue}); retry later`), undefined, t0);
+    }
+    if (joins) {
+      const r = this.join(open, feeds, wanted, k.rows, t0);
+      if (open.rows === p.maxBatchSize) {
+        this.open.delete(v);
+        if (open.hasSlot) this.dispatch(open);
+      }
+      return r;
+    }
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.limiter.acquire();
+    } catch (err) {
+      return this.rt.failed(v, err, undefined, t0);
+    }
+    const b: Batch = { v, key: k.key, rows: 0, members: [], hasSlot: wait === undefined, timer: undefined, dispatched: false };
+    const r = this.join(b, feeds, wanted, k.rows, t0);
+    this.open.set(v, b);
+    if (wait) {
+      this.waiting++;
+      wait.then(() => {
+        this.waiting--;
+        this.dispatch(b);
+      }, (err: unknown) => b.members.forEach((m) => this.err(v, m, err)));
+    } else {
+      // Timers resolve to about 1 ms in Node; 0 still gathers what arrives in this turn of the event loop.
+      const us = p.mode === 'auto' ? 0 : p.maxQueueDelayUs;
+      b.timer = us === 0 ? setImmediate(() => this.dispatch(b)) : setTimeout(() => this.dispatch(b), us / 1000);
+    }
+    return r;
+  }
+
+  private join(b: Batch, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined, rows: number, t0: number): Promise<InferResult> {
+    if (!b.hasSlot) this.queued++;
+    b.rows += rows;
+    return new Promise<InferResult>((resolve, reject) => b.members.push({ feeds, wanted, rows, t0, resolve, reject }));
+  }
+
+  /** Runs a batch on the slot it holds. */
+  private dispatch(b: Batch): void {
+    if (b.dispatched) return;
+    b.dispatched = true;
+    if (b.timer) {
+      clearTimeout(b.timer as NodeJS.Timeout);
+      clearImmediate(b.timer as NodeJS.Immediate);
+    }
+    if (this.open.get(b.v) === b) this.open.delete(b.v);
+    const { v, members } = b;
+    if (!b.hasSlot) this.queued -= members.length;
+    if (members.length === 1) return this.runEach(v, members);
+    this.stats.runs++;
+    this.stats.requests += members.length;
+    const wanted = members[0]!.wanted;
+    let run;
+    try {
+      run = this.rt.runSession(v, concatFeeds(members, b.rows), wanted);
+    } catch {
+      return this.retry(v, members);
+    }
+    run.then((result) => {
+      let parts: RecordedTensor[][] | undefined;
+      try {
+        parts = splitOutputs(this.rt.outputsOf(v, result, wanted), members.map((m) => m.rows), b.rows);
+      } catch {
+        parts = undefined;
+      }
+      if (!parts) {
+        // The model does not keep rows apart along its first dimension: stop batching it.
+        v.batch = undefined;
+        return this.retry(v, members);
+      }
+      for (let i = 0; i < members.length; i++) this.ok(v, members[i]!, parts[i]!);
+      this.limiter.release();
+    }, () => this.retry(v, members));
+  }
+
+  private retry(v: LoadedVersion, members: Member[]): void {
+    this.stats.retried += members.length;
+    this.runEach(v, members);
+  }
+
+  /** Each member alone (one after another: the batch holds one slot), then the slot is freed. */
+  private runEach(v: LoadedVersion, members: Member[]): void {
+    const next = (i: number): void => {
+      const m = members[i];
+      if (!m) return this.limiter.release();
+      let run;
+      try {
+        run = this.rt.runSession(v, m.feeds, m.wanted);
+      } catch (err) {
+        this.err(v, m, err);
+        return next(i + 1);
+      }
+      run.then((result) => {
+        let outputs: RecordedTensor[] | undefined;
+        try {
+          outputs = this.rt.outputsOf(v, result, m.wanted);
+        } catch (err) {
+          this.err(v, m, err);
+        }
+        if (outputs) this.ok(v, m, outputs);
+        next(i + 1);
+      }, (err: unknown) => {
+        this.err(v, m, this.rt.runError(v, err));
+        next(i + 1);
+      });
+    };
+    next(0);
+  }
+
+  private ok(v: LoadedVersion, m: Member, outputs: RecordedTensor[]): void {
+    let r: InferResult;
+    try {
+      r = this.rt.succeeded(v, m.feeds, outputs, m.t0);
+    } catch (err) {
+      return this.err(v, m, err);
+    }
+    m.resolve(r);
+  }
+
+  private err(v: LoadedVersion, m: Member, err: unknown): void {
+    this.rt.recordError(v, toAppError(err).code, performance.now() - m.t0);
+    this.rt.unpin(v);
+    m.reject(err);
+  }
+}

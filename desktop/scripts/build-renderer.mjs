@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
+// desktop app's preload into desktop/dist/preload.cjs): one
+// ES module bundle (assets/app.js), the stylesheet and index.html. No inline script, no eval, so the
+// hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
+// temporary directory and renamed into place, so a hub never serves a half-written build.
+// Usage: node desktop/scripts/build-renderer.mjs [--out DIR] [--quiet]   (`npm run build` runs it)
+import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const desktop = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const outIdx = args.indexOf('--out');
+const out = outIdx >= 0 ? args[outIdx + 1] : join(desktop, 'dist', 'renderer');
+const tmp = `${out}.tmp-${process.pid}`;
+const src = join(desktop, 'src', 'renderer');
+
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync(join(tmp, 'assets'), { recursive: true });
+const result = await build({
+  entryPoints: [join(src, 'main.tsx')],
+  outfile: join(tmp, 'assets', 'app.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  sourcemap: 'linked',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  conditions: ['source'],
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+copyFileSync(join(src, 'styles.css'), join(tmp, 'assets', 'app.css'));
+// The desktop app's preload: sandboxed preloads load as CommonJS, with only `electron` to require.
+await build({
+  entryPoints: [join(desktop, 'src', 'preload', 'preload.ts')],
+  outfile: join(desktop, 'dist', 'preload.cjs'),
+  bundle: true, format: 'cjs', platform: 'node', target: 'node22', external: ['electron'], logLevel: 'warning',
+});
+copyFileSync(join(src, 'index.html'), join(tmp, 'index.html'));
+rmSync(out, { recursive: true, force: true });
+renameSync(tmp, out);
+if (!args.includes('--quiet')) {
+  const bytes = statSync(join(out, 'assets', 'app.js')).size;
+  console.log(`console renderer built in ${out}: app.js ${(bytes / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} inputs)`);
+}

@@ -1,0 +1,29 @@
+// The application menu: hub profiles, view shortcuts (the renderer's keys 1–4 as accelerators), and
+// the usual edit/window roles. A pure function of its actions, so it is testable without Electron.
+import type { MenuItemConstructorOptions } from 'electron';
+
+export interface MenuActions {
+  profiles: string[];
+  openProfile(name: string): void;
+  navigate(hash: string): void;
+  reload(): void;
+}
+
+export function menuTemplate(a: MenuActions, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
+  const view = (label: string, hash: string, key: string): MenuItemConstructorOptions => ({ label, accelerator: `CmdOrCtrl+${key}`, click: () => a.navigate(hash) });
+  return [
+    ...(platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: 'Hub',
+      submenu: [
+        ...(a.profiles.length ? a.profiles.map((name) => ({ label: name, click: () => a.openProfile(name) })) : [{ label: 'No saved hubs', enabled: false }]),
+        { type: 'separator' },
+        { label: 'Reload', accelerator: 'CmdOrCtrl+R', click: () => a.reload() },
+        ...(platform === 'darwin' ? [] : [{ role: 'quit' as const }]),
+      ],
+    },
+    { role: 'editMenu' },
+    { label: 'View', submenu: [view('Fleet', '#/fleet', '1'), view('Models', '#/models', '2'), view('Deployments', '#/deployments', '3'), view('Audit log', '#/audit', '4'), { type: 'separator' }, { role: 'togglefullscreen' }] },
+    { role: 'windowMenu' },
+  ];
+}

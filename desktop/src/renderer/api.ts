@@ -1,0 +1,57 @@
+// The console's only way to the hub's REST API: same origin, bearer token, JSON in and out. A 401
+// (token revoked or wrong) ends the session and returns to the login form; other errors carry the
+// hub's {error: {code, message}} so views can show them.
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  send<T>(method: 'POST' | 'PUT', path: string, body: unknown): Promise<T>;
+  /** A raw response (bundles); the caller reads the body. */
+  raw(path: string, signal?: AbortSignal): Promise<Response>;
+}
+
+export function makeApi(token: string, onUnauthorized: () => void): Api {
+  // Empty in the desktop app: its main process adds the profile's token to requests to the hub.
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  async function check(res: Response): Promise<Response> {
+    if (res.ok) return res;
+    if (res.status === 401) onUnauthorized();
+    let code = 'HTTP_' + res.status;
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const b = (await res.json()) as { error?: { code?: string; message?: string } };
+      code = b.error?.code ?? code;
+      message = b.error?.message ?? message;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  return {
+    async get<T>(path: string) {
+      return (await (await check(await fetch(`/api/v1${path}`, { headers }))).json()) as T;
+    },
+    async send<T>(method: 'POST' | 'PUT', path: string, body: unknown) {
+      const res = await fetch(`/api/v1${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return (await (await check(res)).json()) as T;
+    },
+    async raw(path: string, signal?: AbortSignal) {
+      return check(await fetch(`/api/v1${path}`, { headers, ...(signal ? { signal } : {}) }));
+    },
+  };
+}
+
+/** Checks a token before the session starts: null when it is accepted, else why not. */
+export async function probeToken(token: string): Promise<string | null> {
+  const res = await fetch('/api/v1/models', { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+  if (!res) return 'the hub did not answer';
+  if (res.ok) return null;
+  if (res.status === 401) return 'token not recognised or revoked';
+  if (res.status === 429) return 'too many failed attempts from this address: wait a minute';
+  return `the hub answered ${res.status}`;
+}

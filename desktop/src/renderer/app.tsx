@@ -1,0 +1,48 @@
+// The console shell: login until a token is accepted, then the menu (from the route table), the live
+// indicator, the role, and the current view. Keys: 1–4 switch views, / focuses the search; every
+// control is reachable with Tab.
+import { useEffect } from 'preact/hooks';
+import { hash, go } from './nav.js';
+import { ROUTES, match } from './routes.js';
+import { liveState, role, session, signOut } from './store.js';
+import { LoginView } from './views/login.js';
+import { Empty } from './ui/states.js';
+
+function onKey(e: KeyboardEvent): void {
+  const t = e.target as HTMLElement | null;
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT')) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === '/') {
+    const s = document.querySelector<HTMLInputElement>('input[type=search]');
+    if (s) { e.preventDefault(); s.focus(); }
+    return;
+  }
+  const r = ROUTES.find((x) => x.key === e.key);
+  if (r?.href) go(r.href);
+}
+
+export function App() {
+  useEffect(() => {
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+  if (!session.value) return <LoginView />;
+  const m = match(hash.value);
+  const live = liveState.value;
+  return (
+    <div class="shell">
+      <header>
+        <span class="brand">edgefleet</span>
+        <nav aria-label="Views">
+          {ROUTES.filter((r) => r.nav).map((r) => (
+            <a key={r.href} href={r.href} aria-current={m?.route.section === r.section ? 'page' : undefined} title={`key ${r.key}`}>{r.nav}</a>
+          ))}
+        </nav>
+        <span class={`live ${live}`} role="status" aria-live="polite" data-testid="live">{live === 'live' ? '● live' : live === 'connecting' ? '○ connecting' : '○ offline (retrying)'}</span>
+        <span class="role" data-testid="role">{role.value ?? '…'}</span>
+        <button type="button" onClick={() => signOut(null)}>Sign out</button>
+      </header>
+      <main>{m ? m.route.render(m.params) : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+// The console's state: the session (token, role), what the hub returned (devices, models,
+// deployments, audit), and the live stream's effect on it. Views read signals; nothing reloads the
+// page. Devices are kept in a Map mutated in place with a version signal (10,000 devices must not be
+// copied per event); refetches after stream events are debounced per key.
+import { batch, signal } from '@preact/signals';
+import type { ApiRole, AuditEntry, Deployment, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
+import { makeApi, type Api } from './api.js';
+import { Live, type LiveState } from './live.js';
+import { background } from './background.js';
+
+export type Deployments = Array<Omit<Deployment, 'devices'>>;
+
+export interface Session {
+  token: string;
+  api: Api;
+  live: Live;
+}
+
+export const session = signal<Session | null>(null);
+/** Known once the stream says hello (or from the desktop bridge); null: not yet, so no actions are shown. */
+export const role = signal<ApiRole | null>(null);
+export const liveState = signal<LiveState>('offline');
+export const loginError = signal<string | null>(null);
+
+export const devices = new Map<string, DeviceInfo>();
+export const devicesVersion = signal(0);
+export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('loading');
+export const models = signal<ModelVersionInfo[] | null>(null);
+export const deployments = signal<Deployments | null>(null);
+/** Audit entries that arrived live since the audit view last loaded (newest last). */
+export const liveAudit = signal<AuditEntry[]>([]);
+/** Bumped on reset: views with their own fetches refetch. */
+export const refetchTick = signal(0);
+/** Bumped when a device's own data changed (state, audit on it): the device view refetches. */
+export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
+export const deploymentTick = signal(0);
+
+const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
+export function can(need: ApiRole): boolean {
+  return role.value !== null && RANK[role.value] >= RANK[need];
+}
+
+const TOKEN_KEY = 'edgefleet.token';
+
+export function signIn(token: string): void {
+  signOut(null);
+  const api = makeApi(token, () => signOut('the hub no longer accepts this token (401): sign in again'));
+  const live = new Live(token, {
+    hello: (h) => { role.value = h.role; },
+    event: onEvent,
+    reset: () => { background(loadAll()); refetchTick.value++; },
+    state: (s) => { liveState.value = s; },
+    unauthorized: () => signOut('the hub no longer accepts this token (401): sign in again'),
+  });
+  try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off */ }
+  session.value = { token, api, live };
+  live.start();
+  background(loadAll());
+}
+
+export function signOut(why: string | null): void {
+  const s = session.value;
+  s?.live.stop();
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage off */ }
+  batch(() => {
+    session.value = null;
+    role.value = null;
+    loginError.value = why;
+    devices.clear();
+    devicesVersion.value++;
+    devicesStatus.value = 'loading';
+    models.value = null;
+    deployments.value = null;
+    liveAudit.value = [];
+  });
+}
+
+export function savedToken(): string | null {
+  try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
+}
+
+function api(): Api | null {
+  return session.value?.api ?? null;
+}
+
+export async function loadDevices(): Promise<void> {
+  const a = api();
+  if (!a) return;
+  try {
+    const r = await a.get<{ devices: DeviceInfo[] }>('/devices');
+    devices.clear();
+    for (const d of r.devices) devices.set(d.id, d);
+    batch(() => { devicesStatus.value = 'ready'; devicesVersion.value++; });
+  } catch (err) {
+    devicesStatus.value = { error: (err as Error).message };
+  }
+}
+
+export async function loadModels(): Promise<void> {
+  const a = api();
+  if (!a) return;
+  models.value = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+}
+
+export async function loadDeployments(): Promise<void> {
+  const a = api();
+  if (!a) return;
+  try {
+    deployments.value = (await a.get<{ deployments: Deployments }>('/deployments')).deployments;
+  } catch {
+    deployments.value = []; // a hub without fleet sync answers 503: nothing to show
+  }
+}
+
+export async function loadAll(): Promise<void> {
+  await Promise.allSettled([loadDevices(), loadModels(), loadDeployments()]);
+}
+
+const timers = new Map<string, ReturnType<typeof setTimeout>>();
+function debounce(key: string, ms: number, fn: () => void): void {
+  if (timers.has(key)) return;
+  timers.set(key, setTimeout(() => { timers.delete(key); fn(); }, ms));
+}
+
+async function refreshDevice(id: string): Promise<void> {
+  const a = api();
+  if (!a) return;
+  try {
+    devices.set(id, await a.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`));
+  } catch {
+    devices.delete(id);
+  }
+  devicesVersion.value++;
+  deviceTick.value = { id, n: deviceTick.value.n + 1 };
+}
+
+let paintQueued = false;
+function bumpDevices(): void {
+  if (paintQueued) return;
+  paintQueued = true;
+  requestAnimationFrame(() => { paintQueued = false; devicesVersion.value++; });
+}
+
+function onEvent(e: StreamEvent): void {
+  switch (e.type) {
+    case 'device.presence': {
+      const d = devices.get(e.data.deviceId);
+      if (!d) { debounce(`dev:${e.data.deviceId}`, 200, () => background(refreshDevice(e.data.deviceId))); return; }
+      d.online = e.data.online;
+      d.lastSeen = e.data.at;
+      bumpDevices();
+      return;
+    }
+    case 'device.state':
+      debounce(`dev:${e.data.deviceId}`, 300, () => background(refreshDevice(e.data.deviceId)));
+      return;
+    case 'deployment.progress':
+      debounce('deployments', 300, () => { background(loadDeployments()); deploymentTick.value++; });
+      debounce(`dev:${e.data.deviceId}`, 300, () => background(refreshDevice(e.data.deviceId)));
+      return;
+    case 'audit': {
+      liveAudit.value = [...liveAudit.value.slice(-999), e.data];
+      const a = e.data.action;
+      if (a.startsWith('device.') || a.startsWith('enroll')) debounce(`dev:${e.data.target}`, 200, () => background(refreshDevice(e.data.target)));
+      if (a.startsWith('model.')) debounce('models', 200, () => background(loadModels()));
+      if (a.startsWith('deployment.')) debounce('deployments', 200, () => { background(loadDeployments()); deploymentTick.value++; });
+      return;
+    }
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// A write action behind a button: opens a small form asking for a reason (and any other fields),
+// sends it, and shows the hub's answer or error. Only rendered for roles that may perform it.
+import { useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { background } from '../background.js';
+
+export function ActionForm(p: {
+  label: string;
+  /** Required reason (the hub refuses these writes without one). */
+  reasonRequired?: boolean;
+  danger?: boolean;
+  extra?: ComponentChildren;
+  run(reason: string): Promise<string | void>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  if (!open) {
+    return <button type="button" class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>;
+  }
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (p.reasonRequired && reason.trim() === '') { setMsg({ ok: false, text: 'a reason is required' }); return; }
+    setBusy(true);
+    try {
+      const text = await p.run(reason.trim());
+      setMsg({ ok: true, text: text || 'done' });
+      setReason('');
+    } catch (err) {
+      setMsg({ ok: false, text: (err as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const id = `reason-${p.label.replace(/\W+/g, '-').toLowerCase()}`;
+  return (
+    <form class="action" onSubmit={(e) => background(submit(e))} aria-label={p.label}>
+      {p.extra}
+      <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
+      <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} autoFocus />
+      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy}>{p.label}</button>
+      <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
+    </form>
+  );
+}

@@ -1,0 +1,33 @@
+// Loading, empty and error states: every view shows one of these rather than a blank area.
+import type { ComponentChildren } from 'preact';
+
+export function Loading({ what }: { what: string }) {
+  return <p class="state loading" role="status" aria-live="polite">Loading {what}…</p>;
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <p class="state empty">{children}</p>;
+}
+
+export function ErrorBox({ error, retry }: { error: string; retry?: () => void }) {
+  return (
+    <div class="state error" role="alert">
+      <span>{error}</span>
+      {retry ? <button type="button" onClick={retry}>Retry</button> : null}
+    </div>
+  );
+}
+
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (s < 0) return 'just now';
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+export function time(iso: string | null | undefined): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '—';
+}

@@ -1,0 +1,59 @@
+// The audit log with filters (actor, action, target, since), newest first; entries that match the
+// filters arrive live from the stream.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { AuditEntry } from '@edgefleet/shared';
+import { liveAudit, refetchTick, session } from '../store.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+
+type Filters = { actor: string; action: string; target: string; since: string };
+const NONE: Filters = { actor: '', action: '', target: '', since: '' };
+
+function matches(e: AuditEntry, f: Filters): boolean {
+  return (!f.actor || e.actor === f.actor) && (!f.action || e.action === f.action) && (!f.target || e.target === f.target) && (!f.since || Date.parse(e.at) >= Date.parse(f.since));
+}
+
+export function AuditView() {
+  const api = session.value?.api;
+  const [draft, setDraft] = useState<Filters>(NONE);
+  const [f, setF] = useState<Filters>(NONE);
+  const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number } | { error: string } | null>(null);
+  useEffect(() => {
+    if (!api) return;
+    setLoaded(null);
+    const q = new URLSearchParams({ limit: '10000' });
+    for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
+    api.get<{ entries: AuditEntry[] }>(`/audit?${q}`).then(
+      (r) => setLoaded({ entries: r.entries, upTo: r.entries.at(-1)?.id ?? 0 }),
+      (e: Error) => setLoaded({ error: e.message }),
+    );
+  }, [f, refetchTick.value]);
+  const rows = useMemo(() => {
+    if (!loaded || 'error' in loaded) return [];
+    const live = liveAudit.value.filter((e) => e.id > loaded.upTo && matches(e, f));
+    return [...loaded.entries, ...live].reverse();
+  }, [loaded, liveAudit.value, f]);
+  const field = (k: keyof Filters, label: string, placeholder = '') => (
+    <>
+      <label for={`audit-${k}`}>{label}</label>
+      <input id={`audit-${k}`} type="text" placeholder={placeholder} value={draft[k]} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
+    </>
+  );
+  return (
+    <section aria-labelledby="audit-h">
+      <h1 id="audit-h">Audit log</h1>
+      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setF(draft); }} aria-label="Audit filters">
+        {field('actor', 'Actor')}{field('action', 'Action')}{field('target', 'Target')}{field('since', 'Since', '2026-12-01T00:00Z')}
+        <button type="submit">Filter</button>
+        <button type="button" onClick={() => { setDraft(NONE); setF(NONE); }}>Clear</button>
+      </form>
+      {!loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
+        <table class="plain" aria-label="Audit entries">
+          <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
+          <tbody>{rows.slice(0, 1000).map((e) => (
+            <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono">{e.target}</td><td>{e.reason ?? ''}</td></tr>
+          ))}</tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+// Deployments: each with its per-status counts; one deployment's devices with status, progress and
+// reason, updated live from deployment.progress events.
+import { useEffect, useState } from 'preact/hooks';
+import type { Deployment } from '@edgefleet/shared';
+import { deploymentTick, deployments, loadDeployments, refetchTick, session } from '../store.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { background } from '../background.js';
+
+function Counts({ counts }: { counts: Record<string, number> }) {
+  return <span class="counts">{Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => <span key={s} class={`pill st-${s}`}>{s} {n}</span>)}</span>;
+}
+
+export function DeploymentsView({ id }: { id?: string }) {
+  const list = deployments.value;
+  useEffect(() => { if (list === null) background(loadDeployments()); }, []);
+  return (
+    <section aria-labelledby="dep-h">
+      <h1 id="dep-h">Deployments</h1>
+      {list === null ? <Loading what="deployments" /> : list.length === 0
+        ? <Empty>No deployment yet: <code>edgefleet deploy MODEL VERSION --all --reason "…"</code>.</Empty>
+        : (
+          <table class="plain selectable" aria-label="Deployments">
+            <thead><tr><th>#</th><th>Model</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th><th>Devices</th></tr></thead>
+            <tbody>{[...list].reverse().map((d) => (
+              <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
+                <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
+                <td class="mono">{JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
+              </tr>
+            ))}</tbody>
+          </table>
+        )}
+      {id ? <DeploymentDetail id={id} /> : null}
+    </section>
+  );
+}
+
+function DeploymentDetail({ id }: { id: string }) {
+  const api = session.value?.api;
+  const [d, setD] = useState<Deployment | { error: string } | null>(null);
+  useEffect(() => {
+    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}`).then(setD, (e: Error) => setD({ error: e.message }));
+  }, [id, deploymentTick.value, refetchTick.value]);
+  if (!d) return <Loading what={`deployment ${id}`} />;
+  if ('error' in d) return <ErrorBox error={d.error} />;
+  return (
+    <div class="panel" data-testid="deployment-detail">
+      <h2>Deployment {d.id}: <span class="mono">{d.model}@{d.version}</span> <Counts counts={d.counts} /></h2>
+      <table class="plain" aria-label="Deployment devices"><thead><tr><th>Device</th><th>Status</th><th>Progress</th><th>Reason</th><th>Updated</th></tr></thead>
+        <tbody>{d.devices.map((x) => (
+          <tr key={x.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
+            <td>{x.progress !== null ? <progress max={1} value={x.progress}>{Math.round(x.progress * 100)}%</progress> : '—'}</td><td>{x.reason ?? ''}</td><td>{time(x.updated)}</td></tr>
+        ))}</tbody></table>
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+// One device: facts, tags, versions and their status, clock and refusals, the events timeline, and
+// (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
+// changed.
+import { useEffect, useState } from 'preact/hooks';
+import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
+import { can, deviceTick, refetchTick, session } from '../store.js';
+import { ActionForm } from '../ui/action.js';
+import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
+import { background } from '../background.js';
+
+type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
+
+function parseTags(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`tag "${part}": expected key=value`);
+    out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}
+
+export function DeviceView({ id }: { id: string }) {
+  const [data, setData] = useState<Loaded>(null);
+  const [tagText, setTagText] = useState<string | null>(null);
+  const api = session.value?.api;
+  const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
+  const load = async () => {
+    if (!api) return;
+    try {
+      const device = await api.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
+      const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events`).then((r) => r.events).catch(() => null);
+      setData({ device, events });
+    } catch (err) {
+      setData({ error: (err as Error).message });
+    }
+  };
+  useEffect(() => { background(load()); }, [id, tick, refetchTick.value]);
+  if (!data) return <Loading what={`device ${id}`} />;
+  if ('error' in data) return <ErrorBox error={`device ${id}: ${data.error}`} retry={() => background(load())} />;
+  const d = data.device;
+  const tags = Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ');
+  const enc = encodeURIComponent(d.id);
+  return (
+    <section aria-labelledby="dev-h">
+      <h1 id="dev-h"><span class="mono">{d.id}</span> {d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span>}</h1>
+      <div class="grid2">
+        <div class="panel">
+          <h2>Facts</h2>
+          <dl>
+            <dt>Last seen</dt><dd title={time(d.lastSeen)}>{ago(d.lastSeen)}</dd>
+            <dt>Enrolled</dt><dd>{time(d.created)}</dd>
+            {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd><dt>Agent</dt><dd>{d.reported?.agentVersion ?? d.facts.agentVersion}</dd></> : null}
+            <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
+            {d.clock ? <><dt>Clock offset</dt><dd>{d.clock.offsetMs} ms</dd></> : null}
+            {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
+            {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}
+            {d.revokedAt ? <><dt>Revoked</dt><dd>{time(d.revokedAt)}</dd></> : null}
+          </dl>
+        </div>
+        <div class="panel">
+          <h2>Models</h2>
+          {d.models.length === 0 ? <Empty>No model assigned or reported.</Empty> : (
+            <table class="plain"><thead><tr><th>Model</th><th>Version</th><th>Status</th><th>Preflight</th></tr></thead>
+              <tbody>{d.models.map((m) => (
+                <tr key={m.name + m.version}><td class="mono">{m.name}</td><td class="mono">{m.version}</td><td>{m.status}</td>
+                  <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>
+              ))}</tbody></table>
+          )}
+          {can('admin') && !d.revoked ? (
+            <div class="actions" aria-label="Device actions">
+              <h2>Actions</h2>
+              <ActionForm label="Set tags" extra={<>
+                <label for="tags-input">Tags (key=value …)</label>
+                <input id="tags-input" value={tagText ?? tags} onInput={(e) => setTagText((e.currentTarget as HTMLInputElement).value)} />
+              </>} run={async (reason) => {
+                await api?.send('PUT', `/devices/${enc}/tags`, { tags: parseTags(tagText ?? tags), ...(reason ? { reason } : {}) });
+                setTagText(null);
+                return 'tags saved';
+              }} />
+              <ActionForm label="Rotate secret" run={async (reason) => {
+                const r = await api?.send<{ secret: string }>('POST', `/devices/${enc}/rotate-secret`, { ...(reason ? { reason } : {}) });
+                return `new secret (shown once; give it to the device): ${r?.secret ?? ''}`;
+              }} />
+              <ActionForm label="Revoke" danger reasonRequired run={async (reason) => {
+                await api?.send('POST', `/devices/${enc}/revoke`, { reason });
+                return 'revoked';
+              }} />
+            </div>
+          ) : null}
+        </div>
+      </div>
+      <div class="panel">
+        <h2>Events</h2>
+        {data.events === null ? <Empty>Events are not available on this hub.</Empty>
+          : data.events.length === 0 ? <Empty>No events reported yet.</Empty> : (
+            <ol class="timeline" aria-label="Events timeline">
+              {[...data.events].reverse().slice(0, 200).map((e) => (
+                <li key={e.seq} class={/fail|refused|rolled|breach|error/.test(e.kind) ? 'bad' : ''}>
+                  <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{e.message}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+      </div>
+    </section>
+  );
+}

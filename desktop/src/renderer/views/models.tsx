@@ -1,0 +1,128 @@
+// Models: every version with who pushed it and whether it is deprecated; a version's provenance,
+// signatures (checked here against the trust document, not taken from the hub), the devices running
+// it, and (operator) deprecate with a reason.
+import { useEffect, useState } from 'preact/hooks';
+import type { ModelVersionDetail, TrustDocument } from '@edgefleet/shared';
+import { can, loadModels, models, refetchTick, session } from '../store.js';
+import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
+import { ActionForm } from '../ui/action.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { go } from '../nav.js';
+import { background } from '../background.js';
+
+const short = (k: string) => k.slice(0, 12);
+const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
+
+export function ModelsView({ name, version }: { name?: string; version?: string }) {
+  const list = models.value;
+  useEffect(() => { if (list === null) background(loadModels()); }, []);
+  return (
+    <section aria-labelledby="models-h">
+      <h1 id="models-h">Models</h1>
+      {list === null ? <Loading what="models" /> : list.length === 0
+        ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
+        : (
+          <table class="plain selectable" aria-label="Model versions">
+            <thead><tr><th>Model</th><th>Version</th><th>Pushed</th><th>By</th><th>Size</th><th>State</th></tr></thead>
+            <tbody>{list.map((v) => {
+              const href = `#/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
+              return (
+                <tr key={v.name + v.version} class={v.name === name && v.version === version ? 'selected' : ''}>
+                  <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
+                  <td>{(v.bundle.size / 1024).toFixed(0)} KiB</td><td>{v.deprecated ? <span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span> : 'assignable'}</td>
+                </tr>
+              );
+            })}</tbody>
+          </table>
+        )}
+      {name && version ? <VersionDetail name={name} version={version} /> : list?.length ? <Empty>Select a version to see its provenance and signatures.</Empty> : null}
+    </section>
+  );
+}
+
+type Verified = { trust: TrustCheck; bundle: ThresholdCheck; manifest: Record<string, unknown> } | { error: string };
+
+function VersionDetail({ name, version }: { name: string; version: string }) {
+  const api = session.value?.api;
+  const [detail, setDetail] = useState<ModelVersionDetail | { error: string } | null>(null);
+  const [verified, setVerified] = useState<Verified | null>(null);
+  const path = `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+  useEffect(() => {
+    if (!api) return;
+    setDetail(null);
+    setVerified(null);
+    api.get<ModelVersionDetail>(path).then(setDetail, (e: Error) => setDetail({ error: e.message }));
+    const ac = new AbortController();
+    (async () => {
+      const trust = checkTrust(await api.get<TrustDocument>('/trust'));
+      const res = await api.raw(`${path}/bundle`, ac.signal);
+      if (!res.body) throw new Error('empty bundle');
+      const head = await readBundleHead(res.body);
+      const m = head.manifest as Record<string, unknown>;
+      if (m['name'] !== name || m['version'] !== version) throw new Error(`the bundle is ${String(m['name'])}@${String(m['version'])}, not ${name}@${version}`);
+      setVerified({ trust, bundle: checkBundle(trust.body, head), manifest: m });
+    })().catch((e: Error) => { if (!ac.signal.aborted) setVerified({ error: e.message }); });
+    return () => ac.abort();
+  }, [name, version, refetchTick.value, models.value]);
+  if (!detail) return <Loading what={`${name}@${version}`} />;
+  if ('error' in detail) return <ErrorBox error={detail.error} />;
+  const prov = (verified && !('error' in verified) ? verified.manifest['provenance'] : detail.provenance) as Record<string, unknown> | undefined;
+  return (
+    <div class="grid2" data-testid="model-detail">
+      <div class="panel">
+        <h2><span class="mono">{name}@{version}</span></h2>
+        <Signatures detail={detail} verified={verified} />
+        {can('operator') && !detail.deprecated ? (
+          <div class="actions" aria-label="Model actions">
+            <ActionForm label="Deprecate" danger reasonRequired run={async (reason) => {
+              await api?.send('POST', `${path}/deprecate`, { reason });
+              await loadModels();
+              return 'deprecated';
+            }} />
+          </div>
+        ) : null}
+        <h2>Running on</h2>
+        {detail.devices.length === 0 ? <Empty>No device runs this version.</Empty> : (
+          <ul class="chips">{detail.devices.map((d) => <li key={d.id}><a href={`#/devices/${encodeURIComponent(d.id)}`} onClick={(e) => { e.preventDefault(); go(`#/devices/${encodeURIComponent(d.id)}`); }}>{d.id}</a> <span class="muted">{d.status}</span></li>)}</ul>
+        )}
+      </div>
+      <div class="panel">
+        <h2>Provenance</h2>
+        {prov ? <Provenance p={prov} /> : <Empty>This bundle declares no provenance.</Empty>}
+      </div>
+    </div>
+  );
+}
+
+function Signatures({ detail, verified }: { detail: ModelVersionDetail; verified: Verified | null }) {
+  if (!verified) return <p class="state loading" role="status">Checking signatures in this console…</p>;
+  if ('error' in verified) return <p class="error" role="alert" data-testid="signature-status">Could not check the signatures here: {verified.error}</p>;
+  const { trust, bundle } = verified;
+  const ok = trust.root.ok && !trust.rootChanged && bundle.ok;
+  return (
+    <div>
+      <p class={ok ? 'ok' : 'error'} data-testid="signature-status" role="status">
+        {ok ? `✔ Signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures verified in this console`
+          : !trust.root.ok ? '✘ The trust document is not signed by a threshold of its root keys'
+            : trust.rootChanged ? '✘ The trust document\'s root keys changed since this browser first saw this hub'
+              : `✘ Not signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures valid`}
+      </p>
+      <table class="plain" aria-label="Signatures"><thead><tr><th>Signed by key</th><th>Role in the trust document</th><th>Checked here</th></tr></thead>
+        <tbody>{detail.signatures.map((s) => (
+          <tr key={s.keyId}><td class="mono" title={s.keyId}>{short(s.keyId)}</td><td>{roleOf(trust, s.keyId)}</td>
+            <td>{bundle.valid.includes(s.keyId) ? 'valid' : bundle.ignored.includes(s.keyId) ? 'not a release key' : 'INVALID'}</td></tr>
+        ))}</tbody></table>
+      <p class="muted">Trust document v{trust.body.version}, expires {time(trust.body.expires)}{trust.expired ? ' (expired)' : ''}; pushed by {detail.pushedBy}.</p>
+    </div>
+  );
+}
+
+function Provenance({ p }: { p: Record<string, unknown> }) {
+  return (
+    <dl class="prov">
+      {Object.entries(p).map(([k, v]) => (
+        <><dt key={k}>{k}</dt><dd>{typeof v === 'string' || typeof v === 'number' ? String(v) : <pre>{JSON.stringify(v, null, 2)}</pre>}</dd></>
+      ))}
+    </dl>
+  );
+}

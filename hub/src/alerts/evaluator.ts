@@ -1,0 +1,165 @@
+// Alert rule evaluation (docs/drift.md "Alerts"): each rule's metric is computed from rollups (or the
+// devices table) for each key (a model version, or the fleet); a breach (value >= threshold) starts a
+// pending alert that fires after forSec, stays one alert while breached (deduplicated: one open alert
+// per rule and key), and resolves when the breach ends. Firing and resolving queue the rule's
+// webhook deliveries; a retrain action gets the drift report stored at firing.
+import type { Alert, AlertRuleCreate, WebhookEvent } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { Clock } from '../clock.js';
+import type { LoggerPort } from '../mqtt/ports.js';
+import { mergeRollups } from '../rollups/query.js';
+import { FleetAnalytics } from '../drift/service.js';
+import type { AlertsRepo, StoredRule } from './repo.js';
+
+/** A metric's current value for one key, null when there is nothing to judge (no data, too few predictions). */
+export interface Reading {
+  key: string;
+  value: number | null;
+}
+
+/** The rollout_failed hook: failed rollouts of a model (or all) now; null until rollouts exist. */
+export type RolloutFailedFn = (rule: AlertRuleCreate) => number | null;
+
+export interface EvaluatorDeps {
+  store: Store;
+  repo: AlertsRepo;
+  clock: Clock;
+  logger: LoggerPort;
+  rolloutFailed?: RolloutFailedFn | undefined;
+}
+
+/** Latency past the last bucket (~70 s) reads as Infinity: stored and compared as this. */
+const LATENCY_CAP_MS = 1e9;
+
+export class AlertEvaluator {
+  private readonly analytics: FleetAnalytics;
+
+  constructor(private readonly deps: EvaluatorDeps) {
+    this.analytics = new FleetAnalytics(deps.store.db, deps.store.rollups);
+  }
+
+  /** Devices (not revoked) with every tag of the scope; undefined when the rule has no scope. */
+  private scopeDevices(rule: AlertRuleCreate): string[] | undefined {
+    const tags = rule.scope?.tags;
+    if (!tags || Object.keys(tags).length === 0) return undefined;
+    return this.deps.store.devices.list().filter((d) => !d.revoked && Object.entries(tags).every(([k, v]) => d.tags[k] === v)).map((d) => d.id);
+  }
+
+  readings(rule: AlertRuleCreate, now: Date): Reading[] {
+    const { store } = this.deps;
+    if (rule.metric === 'devices_offline') {
+      const devices = this.scopeDevices(rule);
+      const all = store.devices.list().filter((d) => !d.revoked && (!devices || devices.includes(d.id)));
+      return [{ key: 'fleet', value: all.filter((d) => !d.online).length }];
+    }
+    if (rule.metric === 'rollout_failed') return [{ key: rule.model ?? 'fleet', value: this.deps.rolloutFailed?.(rule) ?? null }];
+    if (!rule.model) return [];
+    const versions = rule.version ? [rule.version] : store.rollups.allSeries().filter((s) => s.model === rule.model).map((s) => s.version);
+    const devices = this.scopeDevices(rule);
+    const since = new Date(now.getTime() - rule.windowSec * 1000);
+    return versions.map((version): Reading => {
+      const key = `${rule.model}@${version}`;
+      if (devices && devices.length === 0) return { key, value: null };
+      const q = { model: rule.model as string, version, since, until: now, ...(devices ? { devices } : {}) };
+      if (rule.metric === 'drift.psi') {
+        const d = this.analytics.drift(q.model, version, { since: since.toISOString(), until: now.toISOString(), timeline: false, ...(devices ? { devices } : {}) }, now, this.thresholds(q.model));
+        const psis = (d.groups[0] ? [...d.groups[0].features, ...d.groups[0].outputs] : []).flatMap((f) => (f.psi === null ? [] : [f.psi]));
+        return { key, value: psis.length ? Math.max(...psis) : null };
+      }
+      const m = mergeRollups(store.rollups, q);
+      if (rule.metric === 'model_error_rate') return { key, value: m.modelErrorRate };
+      if (rule.metric === 'invalid_input_rate') return { key, value: m.invalidInputRate };
+      const p95 = m.answeredLatency.p95;
+      return { key, value: p95 === null ? null : Math.min(p95, LATENCY_CAP_MS) };
+    });
+  }
+
+  private thresholds(model: string) {
+    const t = this.deps.store.drift.thresholds(model);
+    return { psi: t.psi, js: t.js, minPredictions: t.minPredictions };
+  }
+
+  /** Evaluates every rule once; returns the alerts that changed state (fired or resolved). */
+  evaluateOnce(): Alert[] {
+    const { repo, clock, logger } = this.deps;
+    const changed: Alert[] = [];
+    for (const rule of repo.rules()) {
+      const now = clock.now();
+      let readings: Reading[];
+      try {
+        readings = this.readings(rule, now);
+      } catch (err) {
+        logger.warn({ rule: rule.id, err: (err as Error).message }, 'alert rule could not be evaluated');
+        continue;
+      }
+      const seen = new Set<string>();
+      for (const r of readings) {
+        seen.add(r.key);
+        const a = this.step(rule, r, now);
+        if (a) changed.push(a);
+      }
+      // A key that no longer reads (a version without data in the window) is no longer breached.
+      for (const open of repo.openFor(rule.id)) {
+        if (seen.has(open.key)) continue;
+        const a = this.step(rule, { key: open.key, value: null }, now);
+        if (a) changed.push(a);
+      }
+    }
+    return changed;
+  }
+
+  private step(rule: StoredRule, r: Reading, now: Date): Alert | null {
+    const { repo, store } = this.deps;
+    const breached = r.value !== null && r.value >= rule.threshold;
+    return store.db.transaction((): Alert | null => {
+      let open = repo.open(rule.id, r.key);
+      if (!breached) {
+        if (!open) return null;
+        if (open.state === 'pending') {
+          repo.drop(open.id);
+          return null;
+        }
+        const resolved = repo.update(open.id, { state: 'resolved', value: r.value, at: now });
+        this.queue(rule, resolved, 'resolved', now);
+        return resolved;
+      }
+      if (!open) open = repo.start(rule.id, r.key, r.value as number, now);
+      if (open.state === 'firing') {
+        repo.update(open.id, { value: r.value, at: now });
+        return null;
+      }
+      if (now.getTime() - Date.parse(open.startedAt) < rule.forSec * 1000) {
+        repo.update(open.id, { value: r.value, at: now });
+        return null;
+      }
+      const reportId = rule.metric === 'drift.psi' ? this.storeReport(rule, r.key, now) : undefined;
+      const fired = repo.update(open.id, { state: 'firing', value: r.value, at: now, ...(reportId !== undefined ? { reportId } : {}) });
+      this.queue(rule, fired, 'firing', now);
+      return fired;
+    })();
+  }
+
+  /** The drift behind a firing drift alert, stored as a report (what a retrain webhook carries). */
+  private storeReport(rule: StoredRule, key: string, now: Date): number | undefined {
+    const version = key.slice(key.lastIndexOf('@') + 1);
+    if (!rule.model) return undefined;
+    const since = new Date(now.getTime() - rule.windowSec * 1000).toISOString();
+    const report = this.analytics.drift(rule.model, version, { since, until: now.toISOString(), by: 'device', timeline: true }, now, this.thresholds(rule.model));
+    return this.deps.store.drift.addReport(report, { actor: 'alerts', note: `alert rule "${rule.name}" fired`, at: now });
+  }
+
+  private queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date): void {
+    rule.actions.forEach((action, i) => {
+      if (action.type === 'retrain' && event !== 'firing') return;
+      const body: WebhookEvent = {
+        schema: 'edgefleet.alert/v1',
+        type: action.type === 'retrain' ? 'retrain.requested' : event === 'firing' ? 'alert.firing' : 'alert.resolved',
+        at: now.toISOString(),
+        alert,
+        links: { alert: `/api/v1/alerts?rule=${rule.id}`, ...(alert.reportId ? { report: `/api/v1/drift-reports/${alert.reportId}` } : {}) },
+        ...(action.type === 'retrain' && alert.reportId ? { report: this.deps.store.drift.report(alert.reportId).report } : {}),
+      };
+      this.deps.repo.enqueue({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: action.type, url: action.url, event, body: JSON.stringify(body), at: now });
+    });
+  }
+}

@@ -1,0 +1,214 @@
+// Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook
+// delivery queue with every attempt logged, in hub.db (migration 30; docs/drift.md "Alerts").
+import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { Migration } from '../store/migrations.js';
+
+export const ALERTS_MIGRATION: Migration = {
+  version: 30,
+  name: 'alert rules, alerts, webhook deliveries',
+  sql: `
+    CREATE TABLE alert_rules (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL,
+      rule TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      deleted_at TEXT
+    );
+    CREATE UNIQUE INDEX alert_rules_live_name ON alert_rules(name) WHERE deleted_at IS NULL;
+    CREATE TABLE alerts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      rule_id INTEGER NOT NULL REFERENCES alert_rules(id),
+      key TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+      value REAL,
+      started_at TEXT NOT NULL,
+      fired_at TEXT,
+      resolved_at TEXT,
+      last_evaluated_at TEXT NOT NULL,
+      report_id INTEGER
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts(rule_id, key) WHERE state != 'resolved';
+    CREATE INDEX alerts_by_state ON alerts(state, id);
+    CREATE TABLE alert_deliveries (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      alert_id INTEGER NOT NULL REFERENCES alerts(id),
+      rule_id INTEGER NOT NULL,
+      action_index INTEGER NOT NULL,
+      action TEXT NOT NULL,
+      url TEXT NOT NULL,
+      event TEXT NOT NULL,
+      body TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_at TEXT
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries(state, next_at);
+    CREATE TABLE alert_delivery_attempts (
+      delivery_id INTEGER NOT NULL REFERENCES alert_deliveries(id),
+      at TEXT NOT NULL,
+      status INTEGER,
+      error TEXT,
+      ms REAL NOT NULL
+    );
+    CREATE INDEX alert_delivery_attempts_by_delivery ON alert_delivery_attempts(delivery_id);
+  `,
+};
+
+/** Rules at most (each is evaluated every interval). */
+export const MAX_RULES = 500;
+
+export interface StoredRule extends AlertRuleCreate {
+  id: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+interface AlertRow {
+  id: number; rule_id: number; key: string; state: Alert['state']; value: number | null; started_at: string; fired_at: string | null;
+  resolved_at: string | null; last_evaluated_at: string; report_id: number | null; rule: string;
+}
+
+export interface DueDelivery {
+  id: number;
+  ruleId: number;
+  actionIndex: number;
+  url: string;
+  body: string;
+  attempts: number;
+}
+
+export function viewRule(r: StoredRule): AlertRule {
+  const { actions, ...rest } = r;
+  return { ...rest, actions: actions.map((a) => ({ type: a.type, url: a.url })) };
+}
+
+export class AlertsRepo {
+  constructor(private readonly db: Db) {}
+
+  addRule(r: AlertRuleCreate, by: { actor: string; at: Date }): StoredRule {
+    const n = (this.db.prepare('SELECT COUNT(*) AS n FROM alert_rules WHERE deleted_at IS NULL').get() as { n: number }).n;
+    if (n >= MAX_RULES) throw new AppError('CONFLICT', `there are already ${n} alert rules: expected at most ${MAX_RULES} (remove some first)`);
+    if (this.db.prepare('SELECT 1 FROM alert_rules WHERE name = ? AND deleted_at IS NULL').get(r.name)) {
+      throw new AppError('CONFLICT', `an alert rule named "${r.name}" already exists`);
+    }
+    const res = this.db.prepare('INSERT INTO alert_rules (name, rule, created_at, created_by) VALUES (?, ?, ?, ?)').run(r.name, JSON.stringify(r), by.at.toISOString(), by.actor);
+    return this.rule(Number(res.lastInsertRowid));
+  }
+
+  rule(id: number, opts: { deleted?: boolean } = {}): StoredRule {
+    const row = this.db.prepare(`SELECT id, rule, created_at, created_by FROM alert_rules WHERE id = ?${opts.deleted ? '' : ' AND deleted_at IS NULL'}`).get(id) as
+      | { id: number; rule: string; created_at: string; created_by: string }
+      | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `no alert rule ${id}`);
+    return { ...(JSON.parse(row.rule) as AlertRuleCreate), id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+  }
+
+  rules(): StoredRule[] {
+    const rows = this.db.prepare('SELECT id, rule, created_at, created_by FROM alert_rules WHERE deleted_at IS NULL ORDER BY id').all() as Array<{ id: number; rule: string; created_at: string; created_by: string }>;
+    return rows.map((row) => ({ ...(JSON.parse(row.rule) as AlertRuleCreate), id: row.id, createdAt: row.created_at, createdBy: row.created_by }));
+  }
+
+  /** Deletes a rule (kept for the history of its alerts); its open alerts resolve. */
+  removeRule(id: number, at: Date): StoredRule {
+    const r = this.rule(id);
+    this.db.prepare('UPDATE alert_rules SET deleted_at = ? WHERE id = ?').run(at.toISOString(), id);
+    this.db.prepare("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE rule_id = ? AND state != 'resolved'").run(at.toISOString(), id);
+    return r;
+  }
+
+  open(ruleId: number, key: string): Alert | null {
+    const row = this.db.prepare(`SELECT a.*, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.rule_id = ? AND a.key = ? AND a.state != 'resolved'`).get(ruleId, key) as AlertRow | undefined;
+    return row ? toAlert(row) : null;
+  }
+
+  openFor(ruleId: number): Alert[] {
+    const rows = this.db.prepare(`SELECT a.*, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.rule_id = ? AND a.state != 'resolved'`).all(ruleId) as AlertRow[];
+    return rows.map(toAlert);
+  }
+
+  start(ruleId: number, key: string, value: number, at: Date): Alert {
+    const res = this.db.prepare("INSERT INTO alerts (rule_id, key, state, value, started_at, last_evaluated_at) VALUES (?, ?, 'pending', ?, ?, ?)").run(ruleId, key, value, at.toISOString(), at.toISOString());
+    return this.alert(Number(res.lastInsertRowid));
+  }
+
+  update(id: number, patch: { state?: Alert['state']; value?: number | null; at: Date; reportId?: number }): Alert {
+    const at = patch.at.toISOString();
+    this.db.prepare(
+      `UPDATE alerts SET state = COALESCE(?, state), value = CASE WHEN ? THEN ? ELSE value END, last_evaluated_at = ?,
+         fired_at = CASE WHEN ? = 'firing' THEN ? ELSE fired_at END, resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END,
+         report_id = COALESCE(?, report_id) WHERE id = ?`,
+    ).run(patch.state ?? null, patch.value !== undefined ? 1 : 0, patch.value ?? null, at, patch.state ?? null, at, patch.state ?? null, at, patch.reportId ?? null, id);
+    return this.alert(id);
+  }
+
+  /** A pending alert whose breach ended before it fired is dropped (it never fired). */
+  drop(id: number): void {
+    this.db.prepare("DELETE FROM alerts WHERE id = ? AND state = 'pending'").run(id);
+  }
+
+  alert(id: number): Alert {
+    const row = this.db.prepare('SELECT a.*, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = ?').get(id) as AlertRow | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `no alert ${id}`);
+    return toAlert(row);
+  }
+
+  alerts(q: { state?: Alert['state'] | undefined; rule?: number | undefined; limit?: number | undefined }): Alert[] {
+    const rows = this.db.prepare(
+      `SELECT a.*, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE (? IS NULL OR a.state = ?) AND (? IS NULL OR a.rule_id = ?) ORDER BY a.id DESC LIMIT ?`,
+    ).all(q.state ?? null, q.state ?? null, q.rule ?? null, q.rule ?? null, q.limit ?? 100) as AlertRow[];
+    return rows.map(toAlert);
+  }
+
+  /** Firing alerts by severity (the /metrics gauge). */
+  firingBySeverity(): Record<string, number> {
+    const rows = this.db.prepare("SELECT a.rule_id, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.state = 'firing'").all() as Array<{ rule: string }>;
+    const out: Record<string, number> = { info: 0, warning: 0, critical: 0 };
+    for (const r of rows) {
+      const s = (JSON.parse(r.rule) as AlertRuleCreate).severity;
+      out[s] = (out[s] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  enqueue(d: { alertId: number; ruleId: number; actionIndex: number; action: AlertAction['type']; url: string; event: 'firing' | 'resolved'; body: string; at: Date }): number {
+    const res = this.db.prepare(
+      "INSERT INTO alert_deliveries (alert_id, rule_id, action_index, action, url, event, body, state, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+    ).run(d.alertId, d.ruleId, d.actionIndex, d.action, d.url, d.event, d.body, d.at.toISOString());
+    return Number(res.lastInsertRowid);
+  }
+
+  due(now: Date, limit: number): DueDelivery[] {
+    return (this.db.prepare("SELECT id, rule_id, action_index, url, body, attempts FROM alert_deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?")
+      .all(now.toISOString(), limit) as Array<{ id: number; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
+      .map((r) => ({ id: r.id, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
+  }
+
+  /** Records one attempt and the delivery's next state (pending with next_at, delivered or failed). */
+  attempt(id: number, a: { at: Date; status: number | null; error: string | null; ms: number; state: Delivery['state']; nextAt: Date | null }): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO alert_delivery_attempts (delivery_id, at, status, error, ms) VALUES (?, ?, ?, ?, ?)').run(id, a.at.toISOString(), a.status, a.error, a.ms);
+      this.db.prepare('UPDATE alert_deliveries SET attempts = attempts + 1, state = ?, next_at = ? WHERE id = ?').run(a.state, a.nextAt?.toISOString() ?? null, id);
+    })();
+  }
+
+  deliveries(alertId: number): Delivery[] {
+    const rows = this.db.prepare('SELECT id, alert_id, event, action, url, state, next_at FROM alert_deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as Array<{
+      id: number; alert_id: number; event: Delivery['event']; action: Delivery['action']; url: string; state: Delivery['state']; next_at: string | null;
+    }>;
+    const attempts = this.db.prepare('SELECT at, status, error, ms FROM alert_delivery_attempts WHERE delivery_id = ? ORDER BY rowid');
+    return rows.map((r) => ({
+      id: r.id, alertId: r.alert_id, event: r.event, action: r.action, url: r.url, state: r.state, nextAt: r.state === 'pending' ? r.next_at : null,
+      attempts: attempts.all(r.id) as Delivery['attempts'],
+    }));
+  }
+}
+
+function toAlert(r: AlertRow): Alert {
+  const rule = JSON.parse(r.rule) as AlertRuleCreate;
+  return {
+    id: r.id, ruleId: r.rule_id, rule: rule.name, metric: rule.metric, severity: rule.severity, key: r.key, state: r.state, value: r.value,
+    threshold: rule.threshold, startedAt: r.started_at, firedAt: r.fired_at, resolvedAt: r.resolved_at, lastEvaluatedAt: r.last_evaluated_at, reportId: r.report_id,
+  };
+}

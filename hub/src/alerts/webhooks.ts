@@ -1,0 +1,142 @@
+// Webhook delivery for alert actions (docs/drift.md "Webhooks"): a JSON POST signed with
+// `X-Edgefleet-Signature: t=UNIX_SECONDS,v1=HEX`, HEX = HMAC-SHA256(secret, t + "." + body), retried
+// with exponential backoff; every attempt is logged (AlertsRepo.attempt). The URL is the operator's,
+// so every attempt is bounded: a timeout, redirects not followed, at most MAX_RESPONSE_BYTES of the
+// answer read, a few deliveries at once, and stop() aborts what is in flight within its deadline.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { settleWithin, type AlertAction } from '@edgefleet/shared';
+import type { Clock } from '../clock.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { AlertsRepo, DueDelivery } from './repo.js';
+
+export const SIGNATURE_HEADER = 'x-edgefleet-signature';
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export interface WebhookOptions {
+  timeoutMs: number;
+  /** Attempts in all before a delivery is given up (failed). */
+  attempts: number;
+  /** Wait before the 2nd attempt; doubles each time, at most maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Deliveries in flight at once. */
+  concurrency: number;
+}
+
+export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = { timeoutMs: 5000, attempts: 6, backoffMs: 2000, maxBackoffMs: 300_000, concurrency: 4 };
+
+/** The header value for `body` signed with `secret` at `t` (UNIX seconds). */
+export function signWebhook(secret: string, body: string, t: number): string {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
+/** Checks a header as a receiver would (constant-time compare); `toleranceSec` bounds replays. */
+export function verifyWebhook(secret: string, body: string, header: string, nowSec: number, toleranceSec = 300): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!m) return false;
+  const t = Number(m[1]);
+  if (Math.abs(nowSec - t) > toleranceSec) return false;
+  const want = Buffer.from(signWebhook(secret, body, t).slice(-64), 'hex');
+  return timingSafeEqual(want, Buffer.from(m[2] as string, 'hex'));
+}
+
+export interface AttemptResult {
+  status: number | null;
+  error: string | null;
+  ms: number;
+}
+
+/** One POST, bounded in time and in the bytes of the answer read. 2xx is success. */
+export async function postWebhook(url: string, body: string, secret: string, o: { timeoutMs: number; signal: AbortSignal; nowSec: number }): Promise<AttemptResult> {
+  const t0 = performance.now();
+  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
+  try {
+    const res = await fetch(url, {
+      method: 'POST', body, redirect: 'manual', signal,
+      headers: { 'content-type': 'application/json', 'user-agent': 'edgefleet-hub', [SIGNATURE_HEADER]: signWebhook(secret, body, o.nowSec) },
+    });
+    // Read at most MAX_RESPONSE_BYTES of the answer (receivers' answers are not used), then let go.
+    const reader = res.body?.getReader();
+    let read = 0;
+    if (reader) {
+      while (read <= MAX_RESPONSE_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        read += value.byteLength;
+      }
+      await reader.cancel().catch(() => undefined);
+    }
+    const ok = res.status >= 200 && res.status < 300;
+    return { status: res.status, error: ok ? null : `HTTP ${res.status}`, ms: performance.now() - t0 };
+  } catch (err) {
+    const e = err as Error;
+    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : e.name === 'AbortError' ? 'aborted (hub stopping)' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
+    return { status: null, error: why, ms: performance.now() - t0 };
+  }
+}
+
+export interface SenderDeps {
+  repo: AlertsRepo;
+  clock: Clock;
+  logger: LoggerPort;
+  metrics?: MetricsPort | undefined;
+  /** The action (with its secret) of a delivery's rule; null when the rule or action is gone. */
+  actionOf(ruleId: number, index: number): AlertAction | null;
+}
+
+/** Sends due deliveries; one pass per tick(). */
+export class WebhookSender {
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly deps: SenderDeps, private readonly opts: WebhookOptions) {}
+
+  /** Starts the due deliveries that fit in the concurrency bound; resolves when those are done. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    const room = this.opts.concurrency - this.inFlight.size;
+    if (room <= 0) return;
+    const batch = this.deps.repo.due(this.deps.clock.now(), room).filter((d) => !this.inFlightIds.has(d.id));
+    await Promise.all(batch.map((d) => this.track(d)));
+  }
+
+  private readonly inFlightIds = new Set<number>();
+
+  private track(d: DueDelivery): Promise<void> {
+    this.inFlightIds.add(d.id);
+    const p = this.send(d).finally(() => {
+      this.inFlight.delete(p);
+      this.inFlightIds.delete(d.id);
+    });
+    this.inFlight.add(p);
+    return p;
+  }
+
+  private async send(d: DueDelivery): Promise<void> {
+    const { repo, clock, logger, metrics } = this.deps;
+    const action = this.deps.actionOf(d.ruleId, d.actionIndex);
+    const now = clock.now();
+    if (!action) {
+      repo.attempt(d.id, { at: now, status: null, error: 'the rule or its action was removed', ms: 0, state: 'failed', nextAt: null });
+      return;
+    }
+    const r = await postWebhook(d.url, d.body, action.secret, { timeoutMs: this.opts.timeoutMs, signal: this.abort.signal, nowSec: Math.floor(now.getTime() / 1000) });
+    if (this.stopped && r.status === null) return; // aborted by stop(): stays pending, retried after restart
+    const attempt = d.attempts + 1;
+    const ok = r.error === null;
+    const last = attempt >= this.opts.attempts;
+    const wait = Math.min(this.opts.maxBackoffMs, this.opts.backoffMs * 2 ** (attempt - 1));
+    const state = ok ? 'delivered' : last ? 'failed' : 'pending';
+    repo.attempt(d.id, { at: clock.now(), status: r.status, error: r.error, ms: r.ms, state, nextAt: state === 'pending' ? new Date(clock.now().getTime() + wait) : null });
+    metrics?.inc('edgefleet_alert_webhook_attempts_total', { result: ok ? 'delivered' : 'failed' });
+    if (!ok) logger.warn({ delivery: d.id, url: d.url, attempt, error: r.error, retryInMs: state === 'pending' ? wait : null }, 'alert webhook attempt failed');
+  }
+
+  /** Aborts deliveries in flight and waits for them at most `ms`. */
+  async stop(ms: number): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await settleWithin(Promise.allSettled([...this.inFlight]), ms, 'alert webhook deliveries', (err) => this.deps.logger.warn({ err: String(err) }, 'stopping: webhook deliveries'));
+  }
+}

@@ -1,0 +1,47 @@
+// The web console's static serving: the built renderer at / and /assets/* under the strict CSP; a
+// clear 503 page (the hub still runs) when it was not built; nothing outside the build is served.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { CONSOLE_CSP, consoleDir, mountConsole } from './console.js';
+import type { Env } from './http.js';
+
+test('console: serves the build with the CSP, refuses paths outside it, and says how to build when missing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-console-'));
+  try {
+    const build = join(dir, 'renderer');
+    const missing = new Hono<Env>();
+    mountConsole(missing, { dir: build });
+    const none = await missing.request('/');
+    assert.equal(none.status, 503);
+    assert.match(await none.text(), /console is not built[\s\S]*npm run build/);
+    assert.equal(none.headers.get('content-security-policy'), CONSOLE_CSP);
+
+    mkdirSync(join(build, 'assets'), { recursive: true });
+    writeFileSync(join(build, 'index.html'), '<!doctype html><script type="module" src="/assets/app.js"></script>');
+    writeFileSync(join(build, 'assets', 'app.js'), 'export {};');
+    writeFileSync(join(dir, 'secret.js'), 'nope');
+    const app = new Hono<Env>();
+    mountConsole(app, { dir: build });
+    const index = await app.request('/');
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-type') ?? '', /text\/html/);
+    assert.equal(index.headers.get('content-security-policy'), CONSOLE_CSP);
+    assert.equal(index.headers.get('x-frame-options'), 'DENY');
+    const js = await app.request('/assets/app.js');
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') ?? '', /text\/javascript/);
+    for (const p of ['/assets/..%2F..%2Fsecret.js', '/assets/nope.js', '/assets/app.exe', '/assets/.hidden.js']) {
+      assert.equal((await app.request(p)).status, 404, p);
+    }
+    assert.doesNotMatch(await (await app.request('/assets/%2e%2e/%2e%2e/secret.js')).text(), /nope/);
+    assert.doesNotMatch(CONSOLE_CSP, /unsafe-inline|unsafe-eval/);
+    // Source (hub/src/api) and dist (hub/dist/api) layouts are both three levels under the repository.
+    assert.match(consoleDir(), /desktop[/\\]dist[/\\]renderer$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

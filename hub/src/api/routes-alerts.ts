@@ -1,0 +1,65 @@
+// Alert rules, alerts and their webhook deliveries over REST (docs/drift.md "Alerts"). Secrets are
+// write-only: rules come back with each action's type and URL only.
+import { z } from 'zod';
+import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS } from '@edgefleet/shared';
+import { viewRule } from '../alerts/repo.js';
+import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
+
+function id(raw: string, what: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new AppError('BAD_REQUEST', `${what} id "${raw}": expected a positive integer`);
+  return n;
+}
+
+const RemoveQuery = z.object({ reason: z.string().min(1).max(1000).optional() });
+
+export const alertRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/alert-rules', access: 'operator', status: 201,
+    summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate or rollout_failed; threshold, forSec, severity, webhook/retrain actions)',
+    body: AlertRuleCreate, response: AlertRule,
+    async handler(c, deps) {
+      const b = await jsonBody(c, AlertRuleCreate, 'alert rule');
+      if (MODEL_METRICS.includes(b.metric) && !b.model) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": metric ${b.metric} needs a model: add "model"`);
+      if (b.model && deps.store.models.list(b.model).length === 0) throw new AppError('NOT_FOUND', `alert rule "${b.name}": no model "${b.model}" in the registry`);
+      if (b.model && b.version) deps.store.models.get(b.model, b.version);
+      return viewRule(transact(deps, () => {
+        const r = deps.store.alerts.addRule(b, { actor: actor(c).name, at: deps.clock.now() });
+        audit(c, deps, 'alert_rule.create', r.name, null, viewRule(r));
+        return r;
+      }));
+    },
+  },
+  {
+    method: 'get', path: '/alert-rules', access: 'viewer', summary: 'List alert rules (actions without their secrets)', response: AlertRuleList,
+    async handler(_c, deps) {
+      return { rules: deps.store.alerts.rules().map(viewRule) };
+    },
+  },
+  {
+    method: 'delete', path: '/alert-rules/:id', access: 'operator', summary: 'Remove an alert rule (?reason=); its open alerts resolve', query: RemoveQuery, response: AlertRule,
+    async handler(c, deps) {
+      const n = id(param(c, 'id'), 'alert rule');
+      const q = queryOf(c, RemoveQuery, 'remove query');
+      return viewRule(transact(deps, () => {
+        const r = deps.store.alerts.removeRule(n, deps.clock.now());
+        audit(c, deps, 'alert_rule.delete', r.name, q.reason ?? null, { id: r.id });
+        return r;
+      }));
+    },
+  },
+  {
+    method: 'get', path: '/alerts', access: 'viewer', summary: 'Alerts, newest first (?state=pending|firing|resolved&rule=&limit=)', query: AlertListQuery, response: AlertList,
+    async handler(c, deps) {
+      return { alerts: deps.store.alerts.alerts(queryOf(c, AlertListQuery, 'alerts query')) };
+    },
+  },
+  {
+    method: 'get', path: '/alerts/:id/deliveries', access: 'viewer', summary: 'The webhook deliveries of an alert with every attempt (status, error, time)', response: DeliveryList,
+    async handler(c, deps) {
+      const n = id(param(c, 'id'), 'alert');
+      deps.store.alerts.alert(n);
+      return { deliveries: deps.store.alerts.deliveries(n) };
+    },
+  },
+];

@@ -1,0 +1,106 @@
+// `edgefleet alerts rules add|ls|rm` and `edgefleet alerts ls` (docs/drift.md "Alerts").
+import { AlertMetric, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
+import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+/** "5m", "1h", "30s", "2d" as seconds. */
+export function parseSeconds(text: string, what: string): number {
+  const m = /^(\d+)([smhd])$/.exec(text);
+  if (!m) throw new UsageError(`${what}: expected a duration such as 30s, 5m, 1h, 2d, got "${text}"`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function parseTag(text: string): [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new UsageError(`--tag: expected KEY=VALUE, got "${text}"`);
+  return [text.slice(0, i), text.slice(i + 1)];
+}
+
+export const alertsRulesAdd: Command = {
+  summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
+  usage: '--name N --metric M --threshold X [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    name: { type: 'string', required: true, value: 'N', description: 'rule name (unique)' },
+    metric: { type: 'string', required: true, value: 'M', description: `one of ${AlertMetric.options.join(', ')}` },
+    threshold: { type: 'string', required: true, value: 'X', description: 'breached while the value is >= X (rates as fractions, latency in ms)' },
+    model: { type: 'string', value: 'NAME', description: 'the model (needed by every metric but devices_offline and rollout_failed)' },
+    version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
+    tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable)' },
+    for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
+    window: { type: 'string', value: 'DUR', description: 'range the metric is computed over (default 1h)' },
+    severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)` },
+    webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
+    retrain: { type: 'string', value: 'URL', description: 'POST a signed retraining request with the drift report to this URL' },
+    secret: { type: 'string', value: 'S', description: 'HMAC secret for --webhook/--retrain (at least 16 characters)' },
+  },
+  async run(args, ctx) {
+    const metric = AlertMetric.safeParse(reqString(args, 'metric'));
+    if (!metric.success) throw new UsageError(`--metric: expected one of ${AlertMetric.options.join(', ')}`);
+    const threshold = Number(reqString(args, 'threshold'));
+    if (!Number.isFinite(threshold)) throw new UsageError(`--threshold: expected a number, got "${reqString(args, 'threshold')}"`);
+    const severity = optString(args, 'severity');
+    if (severity !== undefined && !Severity.safeParse(severity).success) throw new UsageError(`--severity: expected one of ${Severity.options.join(', ')}`);
+    const actions: AlertRuleCreate['actions'] = [];
+    const secret = optString(args, 'secret');
+    for (const type of ['webhook', 'retrain'] as const) {
+      const url = optString(args, type);
+      if (url === undefined) continue;
+      if (!secret) throw new UsageError(`--${type} needs --secret S (the HMAC key the receiver checks)`);
+      actions.push({ type, url, secret });
+    }
+    const tags = Object.fromEntries(optStrings(args, 'tag').map(parseTag));
+    const body: Record<string, unknown> = {
+      name: reqString(args, 'name'), metric: metric.data, threshold, actions,
+      ...(optString(args, 'model') ? { model: optString(args, 'model') } : {}),
+      ...(optString(args, 'version') ? { version: optString(args, 'version') } : {}),
+      ...(Object.keys(tags).length ? { scope: { tags } } : {}),
+      ...(optString(args, 'for') ? { forSec: parseSeconds(optString(args, 'for') as string, '--for') } : {}),
+      ...(optString(args, 'window') ? { windowSec: parseSeconds(optString(args, 'window') as string, '--window') } : {}),
+      ...(severity ? { severity } : {}),
+    };
+    const r = await HubClient.from(args, ctx).request<AlertRule>('POST', '/alert-rules', body);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : escapeLines(`added alert rule ${r.id} "${r.name}"\n`));
+    return 0;
+  },
+};
+
+export const alertsRulesLs: Command = {
+  summary: 'List alert rules', usage: '[--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ rules: AlertRule[] }>('GET', '/alert-rules');
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'NAME', 'METRIC', 'MODEL', 'SCOPE', '>=', 'FOR', 'WINDOW', 'SEVERITY', 'ACTIONS'],
+      r.rules.map((x) => [String(x.id), x.name, x.metric, x.model ? `${x.model}${x.version ? `@${x.version}` : ''}` : '-',
+        Object.entries(x.scope?.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'all', String(x.threshold), `${x.forSec}s`, `${x.windowSec}s`, x.severity,
+        x.actions.map((a) => `${a.type} ${a.url}`).join(', ') || '-'])));
+    return 0;
+  },
+};
+
+export const alertsRulesRm: Command = {
+  summary: 'Remove an alert rule (its open alerts resolve)', usage: 'ID [--reason TEXT]',
+  options: { ...HUB_OPTIONS, reason: { type: 'string', value: 'TEXT', description: 'why (kept in the audit log)' } },
+  positionals: [{ name: 'ID', description: 'rule id', required: true }],
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
+    const reason = optString(args, 'reason');
+    const r = await HubClient.from(args, ctx).request<AlertRule>('DELETE', `/alert-rules/${id}${reason ? `?reason=${encodeURIComponent(reason)}` : ''}`);
+    ctx.stdout.write(escapeLines(`removed alert rule ${r.id} "${r.name}"\n`));
+    return 0;
+  },
+};
+
+export const alertsLs: Command = {
+  summary: 'List alerts, newest first', usage: '[--state pending|firing|resolved] [--json]',
+  options: { ...HUB_OPTIONS, state: { type: 'string', value: 'S', description: 'only alerts in this state' } },
+  async run(args, ctx) {
+    const state = optString(args, 'state');
+    if (state !== undefined && !['pending', 'firing', 'resolved'].includes(state)) throw new UsageError(`--state: expected pending, firing or resolved, got "${state}"`);
+    const r = await HubClient.from(args, ctx).request<{ alerts: Alert[] }>('GET', `/alerts${state ? `?state=${state}` : ''}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'RULE', 'KEY', 'STATE', 'SEVERITY', 'VALUE', '>=', 'SINCE', 'FIRED', 'RESOLVED', 'REPORT'],
+      r.alerts.map((a) => [String(a.id), a.rule, a.key, a.state, a.severity, a.value === null ? '-' : a.value.toPrecision(3), String(a.threshold), a.startedAt, a.firedAt ?? '-', a.resolvedAt ?? '-', a.reportId ? String(a.reportId) : '-'])));
+    return 0;
+  },
+};

@@ -1,0 +1,163 @@
+// `edgefleet drift` (a readable table per group with a PSI sparkline of each feature over time),
+// `edgefleet metrics`, and stored drift reports (`drift-reports create|ls|show`). docs/drift.md.
+import { escapeLines, type DriftReport, type DriftResponse, type FeatureDrift, type MetricsResponse } from '@edgefleet/shared';
+import { UsageError, optBool, optString, type Command, type OptionSpec, type ParsedArgs } from '../args.js';
+import { table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+const RANGE_OPTIONS: Record<string, OptionSpec> = {
+  ...HUB_OPTIONS,
+  by: { type: 'string', value: 'device|tag:KEY', description: 'one group per device or per value of a tag (default: all devices)' },
+  since: { type: 'string', value: 'AGO|ISO', description: 'start: a duration ago (30m, 24h, 7d) or an ISO time (default 24h)' },
+  until: { type: 'string', value: 'ISO', description: 'end (default now)' },
+};
+
+const MODEL_VERSION = [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }];
+
+/** A duration ago ("24h", "7d", "30m", "2w") or an ISO time, as an ISO time. */
+export function parseSince(text: string, now: Date, what = '--since'): string {
+  const m = /^(\d+)([mhdw])$/.exec(text);
+  if (m && Number(m[1]) > 0) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+    return new Date(now.getTime() - Number(m[1]) * unit).toISOString();
+  }
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(text).toISOString();
+  throw new UsageError(`${what}: expected a duration ago such as 24h, 7d, 30m or an ISO time such as 2026-12-01T00:00:00Z, got "${text}"`);
+}
+
+function rangeQuery(args: ParsedArgs, now: Date): URLSearchParams {
+  const q = new URLSearchParams();
+  const by = optString(args, 'by');
+  if (by !== undefined) {
+    if (!/^(device|tag:[A-Za-z0-9._-]{1,64})$/.test(by)) throw new UsageError(`--by: expected "device" or "tag:KEY", got "${by}"`);
+    q.set('by', by);
+  }
+  const since = optString(args, 'since');
+  if (since !== undefined) q.set('since', parseSince(since, now));
+  const until = optString(args, 'until');
+  if (until !== undefined) q.set('until', parseSince(until, now, '--until'));
+  return q;
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+/** One character per value on a 0..max scale (max at least `floor`, e.g. the PSI threshold); "·" for no value. */
+export function sparkline(values: ReadonlyArray<number | null>, floor: number): string {
+  const max = Math.max(floor, ...values.filter((v): v is number => v !== null));
+  return values.map((v) => (v === null ? '·' : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1) + 0.5))] as string)).join('');
+}
+
+const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
+
+function featureRow(f: FeatureDrift, trend: string): string[] {
+  const mean = f.mean === null ? '-' : `${f.mean.toPrecision(3)}${f.baselineMean === null ? '' : ` (${f.baselineMean.toPrecision(3)})`}`;
+  return [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, fmt(f.psi), fmt(f.js), fmt(f.ks), f.chi2_p === null ? '-' : f.chi2_p.toExponential(1), mean, String(f.n), f.drifted ? 'DRIFT' : '', trend];
+}
+
+/** The human form of a drift response: one table per group, worst devices, the baseline. */
+export function formatDrift(r: DriftResponse): string {
+  const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ''}` : `${r.baseline.since} .. ${r.baseline.until}`;
+  let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
+  if (r.timeline) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
+  for (const g of r.groups) {
+    out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} devices, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
+    if (g.insufficient) {
+      out += `  no verdict: ${g.insufficient}\n`;
+      continue;
+    }
+    const rows = [...g.features, ...g.outputs].map((f) => {
+      const key = f.kind === 'output' ? `output:${f.name}` : f.name;
+      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi) : '');
+    });
+    out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
+    if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${w.psi.toFixed(2)})`).join(', ')}\n`;
+  }
+  return escapeLines(out);
+}
+
+export const driftCmd: Command = {
+  summary: 'Drift of each feature and output of a model version against its reference (or a baseline period), per group, with a PSI trend',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--baseline reference|START/END] [--json]',
+  options: { ...RANGE_OPTIONS, baseline: { type: 'string', value: 'reference|START/END', description: 'compare with the reference (default) or a period, e.g. last week' } },
+  positionals: MODEL_VERSION,
+  async run(args, ctx) {
+    const [model, version] = args.positionals as [string, string];
+    const q = rangeQuery(args, new Date());
+    const baseline = optString(args, 'baseline');
+    if (baseline !== undefined) q.set('baseline', baseline);
+    const r = await HubClient.from(args, ctx).request<DriftResponse>('GET', `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/drift${q.size ? `?${q}` : ''}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : formatDrift(r));
+    return 0;
+  },
+};
+
+export const metricsCmd: Command = {
+  summary: 'Fleet metrics of a model version from rollups: predictions, errors by kind, latency percentiles, throughput, per group',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--json]',
+  options: RANGE_OPTIONS,
+  positionals: MODEL_VERSION,
+  async run(args, ctx) {
+    const [model, version] = args.positionals as [string, string];
+    const q = rangeQuery(args, new Date());
+    const r = await HubClient.from(args, ctx).request<MetricsResponse>('GET', `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/metrics${q.size ? `?${q}` : ''}`);
+    if (optBool(args, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return 0;
+    }
+    const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
+    const ms = (x: number | null) => (x === null ? '-' : x === Infinity ? '>60s' : `${x.toPrecision(3)}`);
+    ctx.stdout.write(escapeLines(`${r.model} ${r.version}, ${r.since} .. ${r.until}\n`) + table(
+      ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS'],
+      r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), g.throughput.toFixed(2), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
+        ms(g.answeredLatency.p50), ms(g.answeredLatency.p95), ms(g.answeredLatency.p99)]),
+    ));
+    return 0;
+  },
+};
+
+export const driftReportCreate: Command = {
+  summary: 'Compute drift now and store it as a report on the hub',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--baseline ...] [--note TEXT] [--json]',
+  options: { ...RANGE_OPTIONS, baseline: { type: 'string', value: 'reference|START/END', description: 'as for drift' }, note: { type: 'string', value: 'TEXT', description: 'why (stored with the report)' } },
+  positionals: MODEL_VERSION,
+  async run(args, ctx) {
+    const [model, version] = args.positionals as [string, string];
+    const q = rangeQuery(args, new Date());
+    const body: Record<string, string> = { model, version };
+    for (const [k, v] of q) body[k] = v;
+    for (const k of ['baseline', 'note']) {
+      const v = optString(args, k);
+      if (v !== undefined) body[k] = v;
+    }
+    const r = await HubClient.from(args, ctx).request<DriftReport>('POST', '/drift-reports', body);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `stored drift report ${r.id}${r.drifted ? ' (drift found)' : ''}\n${formatDrift(r.report)}`);
+    return 0;
+  },
+};
+
+export const driftReportLs: Command = {
+  summary: 'List stored drift reports, newest first', usage: '[--model NAME] [--version V] [--json]',
+  options: { ...HUB_OPTIONS, model: { type: 'string', value: 'NAME', description: 'only this model' }, version: { type: 'string', value: 'V', description: 'only this version' } },
+  async run(args, ctx) {
+    const q = new URLSearchParams();
+    for (const k of ['model', 'version']) {
+      const v = optString(args, k);
+      if (v !== undefined) q.set(k, v);
+    }
+    const r = await HubClient.from(args, ctx).request<{ reports: Array<{ id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: boolean; driftedFeatures: string[]; createdAt: string; createdBy: string }> }>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'MODEL', 'VERSION', 'RANGE', 'BY', 'DRIFTED', 'CREATED', 'BY WHOM'],
+      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || 'no', x.createdAt, x.createdBy])));
+    return 0;
+  },
+};
+
+export const driftReportShow: Command = {
+  summary: 'Show a stored drift report', usage: 'ID [--json]', options: HUB_OPTIONS,
+  positionals: [{ name: 'ID', description: 'report id', required: true }],
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
+    const r = await HubClient.from(args, ctx).request<DriftReport>('GET', `/drift-reports/${id}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `drift report ${r.id} by ${r.createdBy} at ${r.createdAt}${r.note ? `: ${escapeLines(r.note)}` : ''}\n${formatDrift(r.report)}`);
+    return 0;
+  },
+};

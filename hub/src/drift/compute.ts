@@ -1,0 +1,116 @@
+// Drift of merged rollups against an expected profile (docs/drift.md): per numeric feature PSI,
+// Jensen-Shannon distance and a binned KS on [under, bins..., over]; per categorical feature the same
+// on [vocabulary..., other] plus a chi-square p-value; per output PSI/JS/KS on its bins. The expected
+// profile is the manifest's reference or a baseline period's merged rollups. The math is
+// shared/src/drift; this module only lines up the distributions.
+import { chiSquare, jsDistance, ksBinned, psi, type DriftThresholds, type FeatureDrift, type Reference } from '@edgefleet/shared';
+import { MOMENT_FIELDS, type RollupLayout } from '../rollups/layout.js';
+import type { RollupValues } from '../rollups/values.js';
+
+export interface ExpectedSlot {
+  /** Expected distribution in the slot's order; null when unknown (no reference bins). */
+  dist: number[] | null;
+  mean: number | null;
+}
+
+/** Expected distributions per feature and output, in layout order. */
+export interface Expected {
+  features: ExpectedSlot[];
+  outputs: ExpectedSlot[];
+}
+
+const total = (a: readonly number[]) => a.reduce((s, x) => s + x, 0);
+const known = (dist: number[] | null): number[] | null => (dist && total(dist) > 0 ? dist : null);
+
+/** The manifest's reference, lined up with the layout's slots. */
+export function expectedFromReference(layout: RollupLayout, ref: Reference | undefined): Expected {
+  const features = layout.features.map((f): ExpectedSlot => {
+    const r = ref?.features.find((x) => x.name === f.name);
+    if (f.kind === 'categorical') {
+      if (r?.kind !== 'categorical') return { dist: null, mean: null };
+      const dist = f.vocabulary.map((v) => (Object.hasOwn(r.counts, v) ? (r.counts[v] as number) : 0));
+      const inVocab = total(dist);
+      dist.push(total(Object.values(r.counts)) - inVocab + r.other);
+      return { dist: known(dist), mean: null };
+    }
+    if (r?.kind !== 'numeric' || !f.edges || r.counts.length !== f.bins) return { dist: null, mean: r?.kind === 'numeric' && r.moments.n > 0 ? r.moments.mean : null };
+    return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments.n > 0 ? r.moments.mean : null };
+  });
+  const outputs = layout.outputs.map((o): ExpectedSlot => {
+    const r = ref?.outputs.find((x) => x.name === o.name);
+    if (!r || r.counts.length !== o.bins) return { dist: null, mean: null };
+    return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments && r.moments.n > 0 ? r.moments.mean : null };
+  });
+  return { features, outputs };
+}
+
+function slotDist(v: RollupValues, offset: number, len: number): number[] {
+  return Array.from(v.dist.subarray(offset, offset + len));
+}
+
+function meanAt(v: RollupValues, j: number): number | null {
+  const n = v.mom[j * MOMENT_FIELDS] as number;
+  return n > 0 ? (v.mom[j * MOMENT_FIELDS + 1] as number) : null;
+}
+
+/** Observed distributions of `v` in the same order as Expected. */
+export function observed(layout: RollupLayout, v: RollupValues): Expected {
+  return {
+    features: layout.features.map((f) => f.kind === 'categorical'
+      ? { dist: slotDist(v, f.offset, f.vocabulary.length + 1), mean: null }
+      : { dist: f.edges ? slotDist(v, f.offset, f.bins + 2) : null, mean: meanAt(v, f.moments) }),
+    outputs: layout.outputs.map((o) => ({ dist: o.edges ? slotDist(v, o.offset, o.bins + 2) : null, mean: meanAt(v, o.moments) })),
+  };
+}
+
+/** A baseline period's merged rollups as the expected profile. */
+export function expectedFromValues(layout: RollupLayout, v: RollupValues): Expected {
+  const o = observed(layout, v);
+  return { features: o.features.map((s) => ({ ...s, dist: known(s.dist) })), outputs: o.outputs.map((s) => ({ ...s, dist: known(s.dist) })) };
+}
+
+function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean): FeatureDrift {
+  const n = obs.dist ? total(obs.dist) : 0;
+  const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean };
+  if (!enough || !obs.dist || !exp.dist || n === 0) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
+  const p = psi(exp.dist, obs.dist);
+  const j = jsDistance(exp.dist, obs.dist);
+  return {
+    ...base,
+    psi: p,
+    js: j,
+    ks: ksBinned(exp.dist, obs.dist),
+    chi2_p: kind === 'categorical' ? chiSquare(exp.dist, obs.dist).pValue : null,
+    drifted: p >= th.psi || j >= th.js,
+  };
+}
+
+export interface DriftOf {
+  features: FeatureDrift[];
+  outputs: FeatureDrift[];
+  drifted: boolean;
+}
+
+/** Drift of each feature and output of `v` against `exp`; no verdicts when `enough` is false. */
+export function driftOf(layout: RollupLayout, v: RollupValues, exp: Expected, th: DriftThresholds, enough: boolean): DriftOf {
+  const obs = observed(layout, v);
+  const features = layout.features.map((f, i) => one(f.name, f.kind, obs.features[i] as ExpectedSlot, exp.features[i] as ExpectedSlot, th, enough));
+  const outputs = layout.outputs.map((o, i) => one(o.name, 'output', obs.outputs[i] as ExpectedSlot, exp.outputs[i] as ExpectedSlot, th, enough));
+  return { features, outputs, drifted: [...features, ...outputs].some((f) => f.drifted) };
+}
+
+/** The highest feature PSI of `v` (for ranking devices), computed on feature bins only. */
+export function worstFeature(layout: RollupLayout, v: RollupValues, exp: Expected): { psi: number; feature: string } | null {
+  let best: { psi: number; feature: string } | null = null;
+  layout.features.forEach((f, i) => {
+    const e = exp.features[i]?.dist;
+    if (!e) return;
+    const len = f.kind === 'categorical' ? f.vocabulary.length + 1 : f.edges ? f.bins + 2 : 0;
+    if (len === 0) return;
+    const o = slotDist(v, f.offset, len);
+    if (total(o) === 0) return;
+    const p = psi(e, o);
+    if (!best || p > best.psi) best = { psi: p, feature: f.name };
+  });
+  return best;
+}

@@ -1,0 +1,97 @@
+// Stored drift reports (snapshots of a drift query: range, scope, values, worst devices, sample
+// sizes) and per-model drift thresholds, in hub.db (migration 21; docs/drift.md).
+import { AppError, DEFAULT_DRIFT_THRESHOLDS, type DriftReport, type DriftResponse, type DriftThresholds } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { Migration } from '../store/migrations.js';
+
+export const DRIFT_MIGRATION: Migration = {
+  version: 21,
+  name: 'drift reports and per-model drift thresholds',
+  sql: `
+    CREATE TABLE drift_reports (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      model TEXT NOT NULL,
+      version TEXT NOT NULL,
+      since TEXT NOT NULL,
+      until TEXT NOT NULL,
+      by TEXT,
+      drifted INTEGER NOT NULL,
+      drifted_features TEXT NOT NULL,
+      report TEXT NOT NULL,
+      note TEXT,
+      created_at TEXT NOT NULL,
+      created_by TEXT NOT NULL
+    );
+    CREATE INDEX drift_reports_by_model ON drift_reports(model, version, id);
+    CREATE TABLE drift_settings (
+      model TEXT PRIMARY KEY,
+      psi REAL NOT NULL,
+      js REAL NOT NULL,
+      min_predictions INTEGER NOT NULL,
+      updated_at TEXT NOT NULL,
+      updated_by TEXT NOT NULL
+    );
+  `,
+};
+
+interface ReportRow {
+  id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: number;
+  drifted_features: string; report: string; note: string | null; created_at: string; created_by: string;
+}
+
+export interface ReportSummary extends Omit<DriftReport, 'report'> {
+  model: string; version: string; since: string; until: string; by: string | null; driftedFeatures: string[];
+}
+
+/** Feature (and output) names drifted in any group. */
+export function driftedNames(r: DriftResponse): string[] {
+  const names = new Set<string>();
+  for (const g of r.groups) for (const f of [...g.features, ...g.outputs]) if (f.drifted) names.add(f.kind === 'output' ? `output:${f.name}` : f.name);
+  return [...names];
+}
+
+export class DriftRepo {
+  constructor(private readonly db: Db) {}
+
+  addReport(report: DriftResponse, by: { actor: string; note: string | null; at: Date }): number {
+    const drifted = report.groups.some((g) => g.drifted);
+    const r = this.db.prepare(
+      `INSERT INTO drift_reports (model, version, since, until, by, drifted, drifted_features, report, note, created_at, created_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(report.model, report.version, report.since, report.until, report.by, drifted ? 1 : 0, JSON.stringify(driftedNames(report)),
+      JSON.stringify(report), by.note, by.at.toISOString(), by.actor);
+    return Number(r.lastInsertRowid);
+  }
+
+  report(id: number): DriftReport {
+    const r = this.db.prepare('SELECT * FROM drift_reports WHERE id = ?').get(id) as ReportRow | undefined;
+    if (!r) throw new AppError('NOT_FOUND', `no drift report ${id}`);
+    return { id: r.id, createdAt: r.created_at, createdBy: r.created_by, note: r.note, drifted: r.drifted === 1, report: JSON.parse(r.report) as DriftResponse };
+  }
+
+  reports(q: { model?: string | undefined; version?: string | undefined; limit?: number | undefined }): ReportSummary[] {
+    const rows = this.db.prepare(
+      `SELECT id, model, version, since, until, by, drifted, drifted_features, note, created_at, created_by FROM drift_reports
+       WHERE (? IS NULL OR model = ?) AND (? IS NULL OR version = ?) ORDER BY id DESC LIMIT ?`,
+    ).all(q.model ?? null, q.model ?? null, q.version ?? null, q.version ?? null, q.limit ?? 100) as ReportRow[];
+    return rows.map((r) => ({
+      id: r.id, model: r.model, version: r.version, since: r.since, until: r.until, by: r.by, drifted: r.drifted === 1,
+      driftedFeatures: JSON.parse(r.drifted_features) as string[], note: r.note, createdAt: r.created_at, createdBy: r.created_by,
+    }));
+  }
+
+  thresholds(model: string): DriftThresholds & { updatedAt: string | null; updatedBy: string | null } {
+    const r = this.db.prepare('SELECT psi, js, min_predictions, updated_at, updated_by FROM drift_settings WHERE model = ?').get(model) as
+      | { psi: number; js: number; min_predictions: number; updated_at: string; updated_by: string }
+      | undefined;
+    if (!r) return { ...DEFAULT_DRIFT_THRESHOLDS, updatedAt: null, updatedBy: null };
+    return { psi: r.psi, js: r.js, minPredictions: r.min_predictions, updatedAt: r.updated_at, updatedBy: r.updated_by };
+  }
+
+  setThresholds(model: string, t: DriftThresholds, by: { actor: string; at: Date }): void {
+    this.db.prepare(
+      `INSERT INTO drift_settings (model, psi, js, min_predictions, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model) DO UPDATE SET psi = excluded.psi, js = excluded.js, min_predictions = excluded.min_predictions, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+    ).run(model, t.psi, t.js, t.minPredictions, by.at.toISOString(), by.actor);
+  }
+}

@@ -1,0 +1,180 @@
+// Fleet metrics and drift of a model version (docs/drift.md), answered from rollups
+// (rollups/query.ts): group by nothing, a tag's values or each device; compare each group's
+// features and outputs with the manifest's reference or a baseline period; rank the worst devices;
+// and a per-bucket PSI timeline for sparklines.
+import {
+  AppError, DEFAULT_DRIFT_THRESHOLDS, Reference, type DriftGroup, type DriftResponse, type DriftThresholds, type MetricsGroup, type MetricsResponse,
+} from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
+import { collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
+import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
+import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
+
+export interface RangeQuery {
+  since?: string | undefined;
+  until?: string | undefined;
+  by?: string | undefined;
+}
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3600_000;
+const NO_TAG = '(none)';
+const ALL = 'all';
+const WORST = 5;
+/** Buckets in a timeline at most (bucket length grows with the range). */
+const TIMELINE_BUCKETS = 24;
+
+export function rangeOf(q: RangeQuery, now: Date): Plan {
+  const until = q.until ? toMs(q.until, 'until') : now.getTime();
+  const since = q.since ? toMs(q.since, 'since') : until - DAY_MS;
+  return planRanges(since, until);
+}
+
+/** device id → group key for `by` (null: one group "all"). */
+function grouper(db: Db, by: string | undefined): ((deviceId: string) => string) | null {
+  if (!by) return null;
+  if (by === 'device') return (id) => id;
+  const key = by.slice('tag:'.length);
+  const rows = db.prepare('SELECT id, json_extract(tags, ?) AS v FROM devices').all(`$."${key}"`) as Array<{ id: string; v: unknown }>;
+  const tags = new Map(rows.map((r) => [r.id, r.v === null || r.v === undefined ? NO_TAG : String(r.v)]));
+  return (id) => tags.get(id) ?? NO_TAG;
+}
+
+function keyFn(group: ((id: string) => string) | null): (row: RollupRow) => string {
+  return group ? (row) => group(row.deviceId) : () => ALL;
+}
+
+export class FleetAnalytics {
+  constructor(private readonly db: Db, private readonly rollups: RollupsRepo) {}
+
+  metrics(model: string, version: string, q: RangeQuery, now: Date): MetricsResponse {
+    const s = this.rollups.requireSeries(model, version);
+    const plan = rangeOf(q, now);
+    const groups = collect(this.rollups, s, plan, { dist: true, mom: true, lat: true, keyOf: keyFn(grouper(this.db, q.by)) });
+    const keys = [...groups.keys()].sort();
+    if (!q.by && keys.length === 0) keys.push(ALL);
+    return {
+      model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
+      groups: keys.map((key): MetricsGroup => {
+        const m = summarize(s, plan, groups.get(key));
+        return {
+          key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
+          invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput, latency: m.latency,
+          answeredLatency: m.answeredLatency, outputs: m.outputs,
+        };
+      }),
+    };
+  }
+
+  /** The reference of a version as stored in its manifest (null without one). */
+  private reference(s: Series): Reference | undefined {
+    const r = this.db.prepare('SELECT json_extract(manifest, \'$.reference\') AS ref FROM model_versions WHERE name = ? AND version = ?').get(s.model, s.version) as { ref: string | null } | undefined;
+    if (!r?.ref) return undefined;
+    return Reference.parse(JSON.parse(r.ref));
+  }
+
+  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[] }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
+    const s = this.rollups.requireSeries(model, version);
+    const plan = rangeOf(q, now);
+    const group = grouper(this.db, q.by);
+    const keyOf = (id: string) => (group ? group(id) : ALL);
+    // Per device first (for the worst devices), then folded into groups.
+    // Moments (for means) only per group: a device's ranking needs its bins alone.
+    const moments = new Map<string, Float64Array>();
+    const perDevice = collect(this.rollups, s, plan, {
+      dist: true, mom: true, errors: false, keyOf: (r) => r.deviceId, momInto: { keyOf: (r) => keyOf(r.deviceId), groups: moments }, ...(q.devices ? { devices: q.devices } : {}),
+    });
+    const groups = new Map<string, Group>();
+    for (const [id, g] of perDevice) {
+      const k = keyOf(id);
+      let into = groups.get(k);
+      if (!into) groups.set(k, (into = { values: emptyValues(s.layout), devices: new Set() }));
+      addValues(into.values, g.values);
+      into.devices.add(id);
+    }
+    if (!q.by && groups.size === 0) groups.set(ALL, { values: emptyValues(s.layout), devices: new Set() });
+    for (const [k, g] of groups) {
+      const m = moments.get(k);
+      if (m) g.values.mom = m;
+    }
+
+    let baseline: DriftResponse['baseline'];
+    let expectedOf: (key: string) => Expected;
+    if (!q.baseline || q.baseline === 'reference') {
+      const ref = this.reference(s);
+      const exp = expectedFromReference(s.layout, ref);
+      baseline = { kind: 'reference', id: ref?.id ?? null };
+      expectedOf = () => exp;
+    } else {
+      const [from, to] = q.baseline.split('/') as [string, string];
+      const bplan = planRanges(from, to);
+      baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
+      const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group) });
+      const all = emptyValues(s.layout);
+      for (const g of base.values()) addValues(all, g.values);
+      const allExp = expectedFromValues(s.layout, all);
+      const cache = new Map<string, Expected>();
+      // A group compares with its own baseline when it had one, else with the whole baseline period.
+      expectedOf = (key) => {
+        let e = cache.get(key);
+        if (!e) {
+          const b = base.get(key);
+          e = b && b.values.count >= thresholds.minPredictions ? expectedFromValues(s.layout, b.values) : allExp;
+          cache.set(key, e);
+        }
+        return e;
+      };
+    }
+
+    const out: DriftGroup[] = [...groups.keys()].sort().map((key) => {
+      const g = groups.get(key) as Group;
+      const exp = expectedOf(key);
+      const enough = g.values.count >= thresholds.minPredictions;
+      const d = driftOf(s.layout, g.values, exp, thresholds, enough);
+      const worst: DriftGroup['worstDevices'] = [];
+      for (const id of g.devices) {
+        const v = (perDevice.get(id) as Group).values;
+        if (v.count < thresholds.minPredictions) continue;
+        const w = worstFeature(s.layout, v, exp);
+        if (w) worst.push({ deviceId: id, predictions: v.count, psi: w.psi, feature: w.feature });
+      }
+      worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
+      return {
+        key, devices: g.devices.size, predictions: g.values.count,
+        insufficient: enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`,
+        drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
+      };
+    });
+    return {
+      model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
+      baseline, thresholds, groups: out, timeline: q.timeline === false ? null : this.timeline(s, plan, expectedOf(ALL), thresholds),
+    };
+  }
+
+  /** PSI of every feature and output over all devices, per bucket of whole hours (at most 24 buckets). */
+  private timeline(s: Series, plan: Plan, exp: Expected, th: DriftThresholds): DriftResponse['timeline'] {
+    const hours = Math.round((plan.until - plan.since) / HOUR_MS);
+    const bucketMs = Math.ceil(hours / TIMELINE_BUCKETS) * HOUR_MS;
+    const n = Math.ceil((plan.until - plan.since) / bucketMs);
+    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, errors: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
+    const psi: Record<string, Array<number | null>> = {};
+    const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
+    for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });
+    for (let i = 0; i < n; i++) {
+      const v: RollupValues | undefined = buckets.get(String(i))?.values;
+      if (!v) continue;
+      const d = driftOf(s.layout, v, exp, th, v.count >= th.minPredictions);
+      d.features.forEach((f) => { (psi[f.name] as Array<number | null>)[i] = f.psi; });
+      d.outputs.forEach((f) => { (psi[`output:${f.name}`] as Array<number | null>)[i] = f.psi; });
+    }
+    return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi };
+  }
+}
+
+/** Checks a baseline parameter early, with a clear message. */
+export function checkBaseline(b: string | undefined): void {
+  if (!b || b === 'reference') return;
+  const parts = b.split('/');
+  if (parts.length !== 2) throw new AppError('BAD_REQUEST', `baseline "${b}": expected "reference" or START/END as ISO times`);
+}

@@ -1,0 +1,45 @@
+// The bus's sources on a real store: a deployment status change is published once per change (the
+// repeated "active" of every state report is not), with its deployment id; connect and disconnect
+// become presence events; committed audit entries are published; disconnecting stops them all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StreamEvent } from '@edgefleet/shared';
+import { makeHarness } from '../testing/harness.js';
+import { EventBus } from './bus.js';
+import { connectEventSources } from './sources.js';
+
+test('event sources: status changes once each, presence, committed audit entries', async () => {
+  const h = makeHarness();
+  try {
+    const bus = new EventBus();
+    const got: StreamEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    const handlers: Record<string, (id: string, m?: unknown) => void> = {};
+    const fleet = {
+      on: (k: string, fn: (id: string, m: unknown) => void) => { handlers[k] = fn; return () => delete handlers[k]; },
+      onConnect: (fn: (id: string) => void) => { handlers['connect'] = fn; return () => delete handlers['connect']; },
+      onDisconnect: (fn: (id: string) => void) => { handlers['disconnect'] = fn; return () => delete handlers['disconnect']; },
+    };
+    const off = connectEventSources({ bus, clock: h.clock, fleet: fleet as never, audit: h.store.audit, deployments: h.store.deployments });
+    const at = h.clock.now();
+    h.store.devices.create('d-1', 'x'.repeat(32), {}, null, at);
+    const dep = h.store.deployments.create({ model: 'm', version: '1.0.0', target: { all: true }, reason: 'r', createdBy: 't', at });
+    h.store.deployments.addDevices(dep, 'm', ['d-1'], at);
+    h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'downloading', at, { progress: 0.5 });
+    h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'active', at, { progress: 1 });
+    h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'active', at, { progress: 1 });
+    handlers['connect']?.('d-1');
+    handlers['disconnect']?.('d-1');
+    h.store.audit.append({ actor: 'a', action: 'x.y', target: 'd-1', at });
+    await new Promise((r) => setImmediate(r)); // audit entries are announced after the current transaction
+    assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'device.presence', 'audit']);
+    const p = got[1]?.data as { deploymentId: number; status: string; progress: number };
+    assert.deepEqual([p.deploymentId, p.status, p.progress], [dep, 'active', 1]);
+    off();
+    handlers['connect']?.('d-1');
+    h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'failed', at, {});
+    assert.equal(got.length, 5, 'nothing after disconnecting the sources');
+  } finally {
+    h.close();
+  }
+});

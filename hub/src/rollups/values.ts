@@ -1,0 +1,221 @@
+// One rollup's values in the flat form of layout.ts, with the operations ingest and queries need:
+// add a summary window (ingest), add another rollup (merge), and encode/decode the blobs stored in
+// hub.db (store/rollups-repo.ts). Counts add exactly; moments merge with Chan's formula.
+import { LATENCY_BUCKETS, errorKind, type SummaryWindow } from '@edgefleet/shared';
+import { MOMENT_FIELDS, type CategoricalSlot, type NumericSlot, type OutputSlot, type RollupLayout } from './layout.js';
+
+/** lat vector: [sumMs, errorSumMs, counts (LATENCY_BUCKETS), errorCounts (LATENCY_BUCKETS)]. */
+export const LAT_LENGTH = 2 + 2 * LATENCY_BUCKETS;
+
+export interface RollupValues {
+  windows: number;
+  count: number;
+  errModel: number;
+  errInput: number;
+  errLoad: number;
+  /** Errors by code (usually empty). */
+  errors: Record<string, number>;
+  dist: Float64Array;
+  mom: Float64Array;
+  lat: Float64Array;
+}
+
+export function emptyValues(layout: RollupLayout): RollupValues {
+  const mom = new Float64Array(layout.momentsCount * MOMENT_FIELDS);
+  for (let i = 0; i < layout.momentsCount; i++) {
+    mom[i * MOMENT_FIELDS + 3] = Number.NaN; // min
+    mom[i * MOMENT_FIELDS + 4] = Number.NaN; // max
+  }
+  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH) };
+}
+
+function addOwn(rec: Record<string, number>, key: string, by: number): void {
+  if (Object.hasOwn(rec, key)) rec[key] = (rec[key] as number) + by;
+  else Object.defineProperty(rec, key, { value: by, writable: true, enumerable: true, configurable: true });
+}
+
+/** Chan's parallel merge of moments (n, mean, m2, min, max) at slot `j` of `into` with `n, mean, m2, min, max`. */
+function mergeMomentAt(into: Float64Array, j: number, n: number, mean: number, m2: number, min: number, max: number): void {
+  if (n === 0) return;
+  const b = j * MOMENT_FIELDS;
+  const an = into[b] as number;
+  if (an === 0) {
+    into[b] = n; into[b + 1] = mean; into[b + 2] = m2; into[b + 3] = min; into[b + 4] = max;
+    return;
+  }
+  const tn = an + n;
+  const delta = mean - (into[b + 1] as number);
+  into[b + 1] = (into[b + 1] as number) + delta * (n / tn);
+  into[b + 2] = (into[b + 2] as number) + m2 + delta * delta * ((an * n) / tn);
+  into[b] = tn;
+  if (!(min >= (into[b + 3] as number))) into[b + 3] = min;
+  if (!(max <= (into[b + 4] as number))) into[b + 4] = max;
+}
+
+interface SlotIndex {
+  features: Map<string, NumericSlot | CategoricalSlot>;
+  outputs: Map<string, OutputSlot>;
+  vocab: Map<CategoricalSlot, Map<string, number>>;
+}
+const indexes = new WeakMap<RollupLayout, SlotIndex>();
+function indexOf(layout: RollupLayout): SlotIndex {
+  let ix = indexes.get(layout);
+  if (!ix) {
+    const vocab = new Map<CategoricalSlot, Map<string, number>>();
+    for (const f of layout.features) if (f.kind === 'categorical') vocab.set(f, new Map(f.vocabulary.map((v, i) => [v, i])));
+    ix = { features: new Map(layout.features.map((f) => [f.name, f])), outputs: new Map(layout.outputs.map((o) => [o.name, o])), vocab };
+    indexes.set(layout, ix);
+  }
+  return ix;
+}
+
+function addHist(dist: Float64Array, offset: number, bins: number, h: { counts: number[]; under: number; over: number } | undefined): void {
+  if (!h || h.counts.length !== bins) return; // not binned on this version's edges: nothing to add to the bins
+  dist[offset] = (dist[offset] as number) + h.under;
+  for (let i = 0; i < bins; i++) dist[offset + 1 + i] = (dist[offset + 1 + i] as number) + (h.counts[i] as number);
+  dist[offset + bins + 1] = (dist[offset + bins + 1] as number) + h.over;
+}
+
+/** Adds one window (already checked by the ingest guard) to `v`. Features or outputs the layout lacks are left out. */
+export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindow): void {
+  const ix = indexOf(layout);
+  v.windows++;
+  v.count += w.count;
+  for (const code in w.errors) {
+    if (!Object.hasOwn(w.errors, code)) continue;
+    const n = w.errors[code] as number;
+    addOwn(v.errors, code, n);
+    const kind = errorKind(code);
+    if (kind === 'model') v.errModel += n;
+    else if (kind === 'input') v.errInput += n;
+    else v.errLoad += n;
+  }
+  const lat = v.lat;
+  lat[0] = (lat[0] as number) + w.latency.sumMs;
+  const lc = w.latency.counts;
+  for (let i = 0; i < lc.length && i < LATENCY_BUCKETS; i++) lat[2 + i] = (lat[2 + i] as number) + (lc[i] as number);
+  if (w.errorLatency) {
+    lat[1] = (lat[1] as number) + w.errorLatency.sumMs;
+    const ec = w.errorLatency.counts;
+    for (let i = 0; i < ec.length && i < LATENCY_BUCKETS; i++) lat[2 + LATENCY_BUCKETS + i] = (lat[2 + LATENCY_BUCKETS + i] as number) + (ec[i] as number);
+  }
+  const dist = v.dist;
+  for (const f of w.features) {
+    const slot = ix.features.get(f.name);
+    if (!slot || slot.kind !== f.kind) continue;
+    if (slot.kind === 'numeric' && f.kind === 'numeric') {
+      const tail = slot.offset + (slot.edges ? slot.bins + 2 : 0);
+      if (slot.edges) addHist(dist, slot.offset, slot.bins, f.hist);
+      dist[tail] = (dist[tail] as number) + f.nulls;
+      dist[tail + 1] = (dist[tail + 1] as number) + f.nans;
+      const m = f.moments;
+      mergeMomentAt(v.mom, slot.moments, m.n, m.mean, m.m2, m.min ?? Number.NaN, m.max ?? Number.NaN);
+    } else if (slot.kind === 'categorical' && f.kind === 'categorical') {
+      const vocab = ix.vocab.get(slot) as Map<string, number>;
+      const other = slot.offset + slot.vocabulary.length;
+      for (const key in f.cat.counts) {
+        if (!Object.hasOwn(f.cat.counts, key)) continue;
+        const i = vocab.get(key);
+        const at = i === undefined ? other : slot.offset + i;
+        dist[at] = (dist[at] as number) + (f.cat.counts[key] as number);
+      }
+      dist[other] = (dist[other] as number) + f.cat.other;
+      dist[other + 1] = (dist[other + 1] as number) + f.nulls;
+    }
+  }
+  for (const o of w.outputs) {
+    const slot = ix.outputs.get(o.name);
+    if (!slot) continue;
+    if (slot.edges) addHist(dist, slot.offset, slot.bins, o.hist);
+    const m = o.moments;
+    mergeMomentAt(v.mom, slot.moments, m.n, m.mean, m.m2, m.min ?? Number.NaN, m.max ?? Number.NaN);
+  }
+}
+
+/** Adds every count of `b` to `a` (mutating a); moments merge. Same layout required. */
+export function addValues(a: RollupValues, b: RollupValues): void {
+  a.windows += b.windows;
+  a.count += b.count;
+  a.errModel += b.errModel;
+  a.errInput += b.errInput;
+  a.errLoad += b.errLoad;
+  for (const k in b.errors) if (Object.hasOwn(b.errors, k)) addOwn(a.errors, k, b.errors[k] as number);
+  addVector(a.dist, b.dist);
+  addVector(a.lat, b.lat);
+  addMoments(a.mom, b.mom);
+}
+
+export function addVector(into: Float64Array, from: ArrayLike<number>): void {
+  const n = Math.min(into.length, from.length);
+  for (let i = 0; i < n; i++) into[i] = (into[i] as number) + (from[i] as number);
+}
+
+export function addMoments(into: Float64Array, from: ArrayLike<number>): void {
+  const k = Math.min(into.length, from.length) / MOMENT_FIELDS;
+  for (let j = 0; j < k; j++) {
+    const b = j * MOMENT_FIELDS;
+    mergeMomentAt(into, j, from[b] as number, from[b + 1] as number, from[b + 2] as number, from[b + 3] as number, from[b + 4] as number);
+  }
+}
+
+// ---- blobs -----------------------------------------------------------------------------------
+// dist: 2-byte unsigned integers while every count fits (the common case for an hourly rollup of one
+// device: a quarter of the bytes to read when a query merges many rollups), else 4-byte, else 8-byte
+// floats; the blob's length says which.
+// mom: 8-byte floats. lat: sparse 8-byte floats [sumMs, errorSumMs, (index, count)...] (most of the
+// 2 × 93 buckets are empty).
+
+function alignedCopy(buf: Uint8Array, align: number): ArrayBuffer {
+  if (buf.byteOffset % align === 0) return buf.buffer as ArrayBuffer;
+  return buf.slice().buffer as ArrayBuffer;
+}
+
+/** A view of a dist blob as numbers (Uint16Array, Uint32Array or Float64Array) of `length` counts. */
+export function decodeDist(buf: Uint8Array, length: number): ArrayLike<number> {
+  if (length === 0) return new Float64Array(0);
+  for (const [width, T] of [[2, Uint16Array], [4, Uint32Array], [8, Float64Array]] as const) {
+    if (buf.byteLength !== length * width) continue;
+    const ab = alignedCopy(buf, width);
+    return new T(ab, ab === buf.buffer ? buf.byteOffset : 0, length);
+  }
+  throw new Error(`rollup counts of ${buf.byteLength} bytes do not fit the layout of ${length} counts`);
+}
+
+export function encodeDist(dist: Float64Array): Buffer {
+  let max = 0;
+  let integers = true;
+  for (let i = 0; i < dist.length; i++) {
+    const x = dist[i] as number;
+    if (x > max) max = x;
+    if (!Number.isInteger(x)) integers = false;
+  }
+  if (integers && max <= 0xffff) return Buffer.from(Uint16Array.from(dist).buffer);
+  if (integers && max <= 0xffffffff) return Buffer.from(Uint32Array.from(dist).buffer);
+  return Buffer.from(dist.buffer.slice(dist.byteOffset, dist.byteOffset + dist.byteLength));
+}
+
+export function decodeMom(buf: Uint8Array): Float64Array {
+  const ab = alignedCopy(buf, 8);
+  return new Float64Array(ab, ab === buf.buffer ? buf.byteOffset : 0, buf.byteLength / 8);
+}
+
+export function encodeMom(mom: Float64Array): Buffer {
+  return Buffer.from(mom.buffer.slice(mom.byteOffset, mom.byteOffset + mom.byteLength));
+}
+
+export function encodeLat(lat: Float64Array): Buffer {
+  const out: number[] = [lat[0] as number, lat[1] as number];
+  for (let i = 2; i < lat.length; i++) if (lat[i] !== 0) out.push(i - 2, lat[i] as number);
+  return Buffer.from(Float64Array.from(out).buffer);
+}
+
+/** Adds a sparse lat blob into a dense lat vector. */
+export function addLatBlob(into: Float64Array, buf: Uint8Array): void {
+  const s = decodeMom(buf);
+  into[0] = (into[0] as number) + (s[0] as number);
+  into[1] = (into[1] as number) + (s[1] as number);
+  for (let i = 2; i + 1 < s.length; i += 2) {
+    const at = 2 + (s[i] as number);
+    if (at < into.length) into[at] = (into[at] as number) + (s[i + 1] as number);
+  }
+}

@@ -1,0 +1,220 @@
+// Hourly and daily rollups per (model version, device) in hub.db (docs/decisions/0023-rollups.md).
+// applyWindows runs inside the transaction that stores the windows (store/telemetry-repo.ts), so a
+// window and its rollups commit together and a resend (already stored) adds nothing. Each row holds
+// the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
+import { z } from 'zod';
+import { AppError, Feature, Reference } from '@edgefleet/shared';
+import type Database from 'better-sqlite3';
+import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
+import { layoutOf, type RollupLayout } from '../rollups/layout.js';
+import { addValues, emptyValues, addWindow, decodeDist, decodeMom, encodeDist, encodeLat, encodeMom, addLatBlob, type RollupValues } from '../rollups/values.js';
+import type { SummaryWindow } from '@edgefleet/shared';
+
+export const HOUR_SEC = 3600;
+export const DAY_SEC = 86_400;
+
+export const ROLLUPS_MIGRATION: Migration = {
+  version: 20,
+  name: 'hourly and daily rollups per model version and device',
+  sql: `
+    CREATE TABLE rollup_series (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      model TEXT NOT NULL,
+      version TEXT NOT NULL,
+      layout TEXT NOT NULL,
+      UNIQUE (model, version)
+    );
+    -- A rowid table: a row of 1-2 KB stays on its page (a WITHOUT ROWID row over ~1 KB spills into
+    -- overflow pages that every scan then reads).
+    CREATE TABLE rollups (
+      id INTEGER PRIMARY KEY,
+      series INTEGER NOT NULL,
+      grain INTEGER NOT NULL,
+      start INTEGER NOT NULL,
+      device_id TEXT NOT NULL,
+      windows INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      err_model INTEGER NOT NULL,
+      err_input INTEGER NOT NULL,
+      err_load INTEGER NOT NULL,
+      errors TEXT NOT NULL,
+      dist BLOB NOT NULL,
+      mom BLOB NOT NULL,
+      lat BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
+  `,
+};
+
+/** The part of a stored (already verified) manifest a layout needs. */
+const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional() });
+
+type Stmt = Database.Statement<unknown[]>;
+
+export interface Series {
+  id: number;
+  model: string;
+  version: string;
+  layout: RollupLayout;
+}
+
+/** A stored rollup as a query reads it: blobs not asked for are null. */
+export interface RollupRow {
+  deviceId: string;
+  start: number;
+  windows: number;
+  count: number;
+  errModel: number;
+  errInput: number;
+  errLoad: number;
+  errors: string;
+  dist: Uint8Array | null;
+  mom: Uint8Array | null;
+  lat: Uint8Array | null;
+}
+
+export interface ScanRange {
+  grain: number;
+  /** ms since the epoch, inclusive */
+  from: number;
+  /** ms since the epoch, exclusive */
+  to: number;
+}
+
+/** Cached series (one per model version in the registry that reported windows). */
+const MAX_CACHED_SERIES = 4096;
+
+export class RollupsRepo {
+  private readonly series = new Map<string, Series>();
+  private get: Stmt | null = null;
+  private ins: Stmt | null = null;
+  private upd: Stmt | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  /** The series of a model version, created from its manifest on first use; null if the registry lacks it. */
+  seriesFor(model: string, version: string): Series | null {
+    const key = `${model}@${version}`;
+    const hit = this.series.get(key);
+    if (hit) return hit;
+    let row = this.db.prepare('SELECT id, layout FROM rollup_series WHERE model = ? AND version = ?').get(model, version) as { id: number; layout: string } | undefined;
+    if (!row) {
+      const mv = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(model, version) as { manifest: string } | undefined;
+      if (!mv) return null;
+      const layout = layoutOf(ManifestLayout.parse(JSON.parse(mv.manifest)));
+      const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(layout));
+      row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(layout) };
+    }
+    const s: Series = { id: row.id, model, version, layout: JSON.parse(row.layout) as RollupLayout };
+    if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
+    this.series.set(key, s);
+    return s;
+  }
+
+  /**
+   * Adds windows a device just stored (call inside the storing transaction, with only the windows
+   * actually inserted). Windows are grouped by (version, hour) first, so a batch costs one row
+   * read and write per hour and day it touches. A window counts in the hour (and day) of its start.
+   */
+  applyWindows(deviceId: string, windows: readonly SummaryWindow[]): void {
+    if (windows.length === 0) return;
+    type Pending = { s: Series; grain: number; start: number; v: RollupValues };
+    const hours = new Map<string, Pending>();
+    for (const w of windows) {
+      const s = this.seriesFor(w.model, w.version);
+      if (!s) continue;
+      const t = Date.parse(w.start);
+      const start = t - (t % (HOUR_SEC * 1000));
+      const key = `${s.id}|${start}`;
+      let p = hours.get(key);
+      if (!p) hours.set(key, (p = { s, grain: HOUR_SEC, start, v: emptyValues(s.layout) }));
+      addWindow(p.v, s.layout, w);
+    }
+    // Each window is added once; its day gets the hours' sums.
+    const days = new Map<string, Pending>();
+    for (const h of hours.values()) {
+      const start = h.start - (h.start % (DAY_SEC * 1000));
+      const key = `${h.s.id}|${start}`;
+      let d = days.get(key);
+      if (!d) days.set(key, (d = { s: h.s, grain: DAY_SEC, start, v: emptyValues(h.s.layout) }));
+      addValues(d.v, h.v);
+    }
+    const pending = [...hours.values(), ...days.values()];
+    const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    for (const { s, grain, start, v } of pending) {
+      const old = get.get(s.id, grain, start, deviceId) as
+        | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
+        | undefined;
+      if (old) {
+        addValues(v, {
+          windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load,
+          errors: old.errors === '{}' ? {} : (JSON.parse(old.errors) as Record<string, number>),
+          dist: Float64Array.from(decodeDist(old.dist, s.layout.distLength)),
+          mom: decodeMom(old.mom),
+          lat: latDense(old.lat),
+        });
+      }
+      const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat)];
+      if (old) upd.run(...args, s.id, grain, start, deviceId);
+      else ins.run(s.id, grain, start, deviceId, ...args);
+    }
+  }
+
+  /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
+  *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
+    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}`;
+    const devices = opts.devices ? ' AND device_id IN (SELECT value FROM json_each(?))' : '';
+    const stmt = this.db.prepare(`SELECT ${cols} FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?${devices}`).raw(true);
+    for (const r of ranges) {
+      if (r.to <= r.from) continue;
+      const args: unknown[] = [seriesId, r.grain, r.from, r.to];
+      if (opts.devices) args.push(JSON.stringify(opts.devices));
+      for (const row of stmt.iterate(...args) as Iterable<unknown[]>) {
+        yield {
+          deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
+          errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
+          dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null,
+        };
+      }
+    }
+  }
+
+  /** Deletes raw windows that started before `before` (rollups stay); returns how many. Batched per version. */
+  expireWindows(before: Date, batch = 5000): number {
+    const cutoff = before.toISOString();
+    const pairs = this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
+    const del = this.db.prepare(
+      'DELETE FROM device_windows WHERE rowid IN (SELECT rowid FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?)',
+    );
+    let total = 0;
+    for (const p of pairs) {
+      for (;;) {
+        const n = del.run(p.model, p.version, cutoff, batch).changes;
+        total += n;
+        if (n < batch) break;
+      }
+    }
+    return total;
+  }
+
+  /** Every (model, version) with rollups. */
+  allSeries(): Array<{ id: number; model: string; version: string }> {
+    return this.db.prepare('SELECT id, model, version FROM rollup_series ORDER BY model, version').all() as Array<{ id: number; model: string; version: string }>;
+  }
+
+  /** Series of a model version or NOT_FOUND naming it. */
+  requireSeries(model: string, version: string): Series {
+    const s = this.seriesFor(model, version);
+    if (!s) throw new AppError('NOT_FOUND', `no model version ${model}@${version} in the registry`);
+    return s;
+  }
+}
+
+function latDense(buf: Uint8Array): Float64Array {
+  const v = emptyValues({ features: [], outputs: [], distLength: 0, momentsCount: 0 }).lat;
+  addLatBlob(v, buf);
+  return v;
+}

@@ -1,0 +1,107 @@
+// REST bodies for alert rules, alerts and webhook deliveries (docs/drift.md "Alerts"). Webhook URLs
+// are operator-supplied: http(s) only, bounded length; secrets are write-only (never returned).
+import { z } from 'zod';
+import { IsoTime, ModelName, SemVer } from './common.js';
+
+export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed']);
+export type AlertMetric = z.infer<typeof AlertMetric>;
+/** Metrics of a model: the rule must name one. */
+export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate'];
+
+export const Severity = z.enum(['info', 'warning', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+export const WebhookUrl = z.string().max(2048).regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL');
+/** Secrets are at least 16 characters: they are HMAC keys. */
+const Secret = z.string().min(16, 'expected a secret of at least 16 characters').max(256);
+
+export const AlertAction = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('webhook'), url: WebhookUrl, secret: Secret }).strict(),
+  /** Posts the drift report (stored at firing) to a training pipeline's webhook. */
+  z.object({ type: z.literal('retrain'), url: WebhookUrl, secret: Secret }).strict(),
+]);
+export type AlertAction = z.infer<typeof AlertAction>;
+
+export const TagScope = z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a tag key of letters, digits, ".", "_", "-"'), z.string().max(256));
+
+export const AlertRuleCreate = z.object({
+  name: z.string().min(1).max(128),
+  metric: AlertMetric,
+  model: ModelName.optional(),
+  /** Default: every version of the model that reported in the window (one alert per version). */
+  version: SemVer.optional(),
+  /** Only devices with all these tags. */
+  scope: z.object({ tags: TagScope.optional() }).strict().optional(),
+  /** The alert is breached while value >= threshold. */
+  threshold: z.number().finite(),
+  /** Breached this long before it fires (0: at the first evaluation). */
+  forSec: z.number().int().min(0).max(7 * 86_400).default(0),
+  /** Range the metric is computed over, ending now (whole hours: docs/decisions/0023-rollups.md). */
+  windowSec: z.number().int().min(60).max(31 * 86_400).default(3600),
+  severity: Severity.default('warning'),
+  actions: z.array(AlertAction).max(5).default([]),
+}).strict();
+export type AlertRuleCreate = z.infer<typeof AlertRuleCreate>;
+
+export const AlertActionView = z.object({ type: z.enum(['webhook', 'retrain']), url: z.string() });
+
+export const AlertRule = AlertRuleCreate.omit({ actions: true }).extend({
+  id: z.number().int().positive(),
+  actions: z.array(AlertActionView),
+  createdAt: IsoTime,
+  createdBy: z.string(),
+});
+export type AlertRule = z.infer<typeof AlertRule>;
+export const AlertRuleList = z.object({ rules: z.array(AlertRule) });
+
+export const AlertState = z.enum(['pending', 'firing', 'resolved']);
+export const Alert = z.object({
+  id: z.number().int().positive(),
+  ruleId: z.number().int().positive(),
+  rule: z.string(),
+  metric: AlertMetric,
+  severity: Severity,
+  /** What the alert is about within the rule, e.g. "vib@1.0.0" or "fleet". */
+  key: z.string(),
+  state: AlertState,
+  value: z.number().nullable(),
+  threshold: z.number(),
+  startedAt: IsoTime,
+  firedAt: IsoTime.nullable(),
+  resolvedAt: IsoTime.nullable(),
+  lastEvaluatedAt: IsoTime,
+  /** Drift report stored when a drift alert fired. */
+  reportId: z.number().int().nullable(),
+});
+export type Alert = z.infer<typeof Alert>;
+export const AlertList = z.object({ alerts: z.array(Alert) });
+export const AlertListQuery = z.object({
+  state: AlertState.optional(),
+  rule: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const Delivery = z.object({
+  id: z.number().int().positive(),
+  alertId: z.number().int().positive(),
+  event: z.enum(['firing', 'resolved']),
+  action: z.enum(['webhook', 'retrain']),
+  url: z.string(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.array(z.object({ at: IsoTime, status: z.number().int().nullable(), error: z.string().nullable(), ms: z.number() })),
+  nextAt: IsoTime.nullable(),
+});
+export type Delivery = z.infer<typeof Delivery>;
+export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
+
+/** The JSON body of a webhook (signed: X-Edgefleet-Signature: t=UNIX_SECONDS,v1=HMAC-SHA256(secret, t + "." + body)). */
+export const WebhookEvent = z.object({
+  schema: z.literal('edgefleet.alert/v1'),
+  type: z.enum(['alert.firing', 'alert.resolved', 'retrain.requested']),
+  at: IsoTime,
+  alert: Alert,
+  /** For retrain (and drift alerts): the stored drift report and where to fetch it. */
+  report: z.unknown().optional(),
+  links: z.record(z.string(), z.string()).optional(),
+});
+export type WebhookEvent = z.infer<typeof WebhookEvent>;

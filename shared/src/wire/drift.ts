@@ -1,0 +1,177 @@
+// REST bodies for fleet metrics and drift (docs/drift.md): merged rollups of a model version per
+// group (all devices, a tag's values, or each device), drift of each feature and output against the
+// manifest's reference or a baseline period, and stored drift reports.
+import { z } from 'zod';
+import { Count, IsoTime, ModelName, SemVer } from './common.js';
+import { MomentsSketch } from '../sketch/schema.js';
+
+/** `device`, or `tag:KEY` (a tag key of letters, digits, ".", "_", "-"). */
+export const GroupBy = z.string().regex(/^(device|tag:[A-Za-z0-9._-]{1,64})$/, 'expected "device" or "tag:KEY"');
+export type GroupBy = z.infer<typeof GroupBy>;
+
+export const MetricsQuery = z.object({
+  /** Default: 24 hours before until. Rounded down to the hour. */
+  since: IsoTime.optional(),
+  /** Default: now. Rounded up to the hour. */
+  until: IsoTime.optional(),
+  by: GroupBy.optional(),
+});
+export type MetricsQuery = z.infer<typeof MetricsQuery>;
+
+const Rate = z.number().min(0).nullable();
+export const LatencyStats = z.object({
+  count: Count,
+  meanMs: z.number().nullable(),
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  p99: z.number().nullable(),
+});
+
+export const OutputMetrics = z.object({
+  name: z.string(),
+  index: Count,
+  edges: z.array(z.number()).nullable(),
+  /** [under, bins..., over] on the reference edges; null without edges. */
+  counts: z.array(z.number()).nullable(),
+  moments: MomentsSketch,
+});
+
+export const MetricsGroup = z.object({
+  /** "all", a tag value (`(none)` for devices without the tag), or a device id. */
+  key: z.string(),
+  devices: Count,
+  windows: Count,
+  predictions: Count,
+  errors: z.object({ model: Count, input: Count, load: Count, byCode: z.record(z.string(), Count) }),
+  modelErrorRate: Rate,
+  invalidInputRate: Rate,
+  shedLoadRate: Rate,
+  /** Requests per second over the range. */
+  throughput: z.number(),
+  latency: LatencyStats,
+  answeredLatency: LatencyStats,
+  outputs: z.array(OutputMetrics),
+});
+export type MetricsGroup = z.infer<typeof MetricsGroup>;
+
+export const MetricsResponse = z.object({
+  model: ModelName,
+  version: SemVer,
+  since: IsoTime,
+  until: IsoTime,
+  by: z.string().nullable(),
+  groups: z.array(MetricsGroup),
+});
+export type MetricsResponse = z.infer<typeof MetricsResponse>;
+
+/** `reference` (the manifest's, default) or an ISO range `START/END` (e.g. last week). */
+export const Baseline = z.union([
+  z.literal('reference'),
+  z.string().regex(/^[^/]+\/[^/]+$/, 'expected "reference" or an ISO range START/END'),
+]);
+
+export const DriftQuery = MetricsQuery.extend({
+  baseline: Baseline.optional(),
+  /** Include the PSI of each feature over time (default true). */
+  timeline: z.enum(['true', 'false']).optional(),
+});
+export type DriftQuery = z.infer<typeof DriftQuery>;
+
+export const DriftThresholds = z.object({
+  psi: z.number().positive().default(0.2),
+  js: z.number().positive().max(1).default(0.1),
+  /** Groups (and devices) with fewer predictions say so instead of a drift verdict. */
+  minPredictions: z.number().int().positive().default(1000),
+});
+export type DriftThresholds = z.infer<typeof DriftThresholds>;
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.2, js: 0.1, minPredictions: 1000 };
+
+export const FeatureDrift = z.object({
+  name: z.string(),
+  kind: z.enum(['numeric', 'categorical', 'output']),
+  /** Observations compared (nulls and NaNs excluded). */
+  n: Count,
+  psi: z.number().nullable(),
+  js: z.number().nullable(),
+  ks: z.number().nullable(),
+  /** Chi-square p-value against the baseline (categorical features only). */
+  chi2_p: z.number().nullable(),
+  /** Mean now and in the baseline (numeric, when known). */
+  mean: z.number().nullable(),
+  baselineMean: z.number().nullable(),
+  drifted: z.boolean(),
+});
+export type FeatureDrift = z.infer<typeof FeatureDrift>;
+
+export const WorstDevice = z.object({ deviceId: z.string(), predictions: Count, psi: z.number(), feature: z.string() });
+
+export const DriftGroup = z.object({
+  key: z.string(),
+  devices: Count,
+  predictions: Count,
+  /** Why there is no verdict (too few predictions), else null. */
+  insufficient: z.string().nullable(),
+  drifted: z.boolean(),
+  features: z.array(FeatureDrift),
+  outputs: z.array(FeatureDrift),
+  /** Devices of the group with the highest PSI on any feature (at most 5; devices with enough predictions). */
+  worstDevices: z.array(WorstDevice),
+});
+export type DriftGroup = z.infer<typeof DriftGroup>;
+
+export const DriftTimeline = z.object({
+  /** Bucket starts (whole hours); each bucket is `bucketSec` long. */
+  starts: z.array(IsoTime),
+  bucketSec: z.number().int().positive(),
+  /** Per feature (and output, as "output:NAME"): PSI of all devices in each bucket, null with too few predictions. */
+  psi: z.record(z.string(), z.array(z.number().nullable())),
+});
+export type DriftTimeline = z.infer<typeof DriftTimeline>;
+
+export const DriftResponse = z.object({
+  model: ModelName,
+  version: SemVer,
+  since: IsoTime,
+  until: IsoTime,
+  by: z.string().nullable(),
+  baseline: z.union([z.object({ kind: z.literal('reference'), id: z.string().nullable() }), z.object({ kind: z.literal('range'), since: IsoTime, until: IsoTime })]),
+  thresholds: DriftThresholds,
+  groups: z.array(DriftGroup),
+  timeline: DriftTimeline.nullable(),
+});
+export type DriftResponse = z.infer<typeof DriftResponse>;
+
+export const DriftReportCreate = z.object({
+  model: ModelName,
+  version: SemVer,
+  since: IsoTime.optional(),
+  until: IsoTime.optional(),
+  by: GroupBy.optional(),
+  baseline: Baseline.optional(),
+  note: z.string().max(1000).optional(),
+});
+export type DriftReportCreate = z.infer<typeof DriftReportCreate>;
+
+export const DriftReport = z.object({
+  id: z.number().int().positive(),
+  createdAt: IsoTime,
+  createdBy: z.string(),
+  note: z.string().nullable(),
+  drifted: z.boolean(),
+  report: DriftResponse,
+});
+export type DriftReport = z.infer<typeof DriftReport>;
+
+export const DriftReportSummary = DriftReport.omit({ report: true }).extend({
+  model: ModelName, version: SemVer, since: IsoTime, until: IsoTime, by: z.string().nullable(), driftedFeatures: z.array(z.string()),
+});
+export const DriftReportList = z.object({ reports: z.array(DriftReportSummary) });
+export const DriftReportListQuery = z.object({
+  model: ModelName.optional(),
+  version: SemVer.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+/** Per-model drift thresholds (PUT /models/{name}/drift-settings). */
+export const DriftSettings = z.object({ model: ModelName, thresholds: DriftThresholds, updatedAt: IsoTime.nullable(), updatedBy: z.string().nullable() });
+export const DriftSettingsUpdate = z.object({ psi: z.number().positive().optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().min(1) });

@@ -1,0 +1,127 @@
+// The web console in a real Chromium against a real hub process with real agents (issue 12): sign in
+// with a token, watch devices appear and come online without a reload, open the device, models (the
+// signatures checked in the page itself), deployments and audit views; a viewer token sees no write
+// action; a revoked token returns to the login form. Also: the strict CSP header, and the hub's answer
+// when the renderer is not built. Saves a screenshot of each view (.data/screenshots/console).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { enrollAgents, startAgent, stopFleet, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { fixtureAndHub, MODEL, type HubSetup } from '../scenarios/helpers.js';
+import { buildRenderer, launchChromium, screenshotDir } from './helpers.js';
+
+describe('web console', () => {
+  let dir: string;
+  let s: HubSetup;
+  let browser: Browser;
+  const agents: AgentHandle[] = [];
+  let viewer: { id: string; token: string };
+  const shots = screenshotDir();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-console-'));
+    await buildRenderer();
+    [s, browser] = await Promise.all([fixtureAndHub(dir), launchChromium()]);
+    viewer = await s.hub.api<{ id: string; token: string }>('POST', '/tokens', { name: 'console-viewer', role: 'viewer' });
+  });
+  after(async () => {
+    await browser?.close();
+    await stopFleet(agents, s?.hub);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function signIn(token: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) errors.push(m.text()); });
+    await page.goto(s.hub.http);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    (page as Page & { errors?: string[] }).errors = errors;
+    return page;
+  }
+
+  it('serves the console under a strict CSP; an admin watches devices enroll and come online live, and opens every view', async () => {
+    const res = await fetch(s.hub.http);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /connect-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+
+    const page = await signIn(s.hub.adminToken);
+    await page.getByText('No devices yet').waitFor();
+    await page.getByTestId('role').filter({ hasText: 'admin' }).waitFor();
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+
+    // Enroll two real agents and start one: the page learns of both from the stream, no reload.
+    const enrolled = await enrollAgents(s.hub, 2, { dataRoot: join(dir, 'agents'), id: (i) => `console-${i + 1}`, tags: (i) => ({ site: i === 0 ? 'north' : 'south' }) });
+    await page.locator('[data-key="console-2"]').waitFor();
+    agents.push(await startAgent({ dataDir: enrolled[0]!.dataDir, config: { summaries: { windowSec: 2 } } }));
+    await page.getByTestId('online-count').filter({ hasText: '1' }).waitFor({ timeout: 30_000 });
+    await page.locator('[data-key="console-1"]').getByText('online').waitFor();
+
+    // A deployment: its progress reaches the device row and the deployments view live.
+    await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { tags: { site: 'north' } }, reason: 'console test' });
+    await page.locator('[data-key="console-1"]').getByText(`${MODEL}@1.0.0`).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: join(shots, 'fleet.png') });
+    await page.getByLabel('Tag').selectOption('site=north');
+    await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
+    await page.getByLabel('Tag').selectOption('');
+
+    // Keyboard: focus the table, move to the first row and open it with Enter.
+    await page.locator('.vbody').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /console-1/ }).waitFor();
+    await page.getByRole('heading', { name: 'Events' }).waitFor();
+    await page.locator('.timeline li').first().waitFor({ timeout: 30_000 });
+    for (const action of ['Set tags', 'Rotate secret', 'Revoke']) assert.equal(await page.getByRole('button', { name: action }).count(), 1, `admin sees ${action}`);
+    await page.screenshot({ path: join(shots, 'device.png') });
+
+    await page.keyboard.press('2');
+    await page.getByRole('link', { name: '1.0.0' }).click();
+    await page.getByTestId('signature-status').filter({ hasText: /Signed: 1 of threshold 1 release signatures verified in this console/ }).waitFor();
+    await page.getByRole('button', { name: 'Deprecate' }).waitFor();
+    await page.screenshot({ path: join(shots, 'models.png') });
+
+    await page.keyboard.press('3');
+    await page.getByRole('link', { name: '1' }).first().click();
+    await page.getByTestId('deployment-detail').getByText('active').first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(shots, 'deployments.png') });
+
+    await page.keyboard.press('4');
+    await page.getByLabel('Audit entries').getByText('device.enroll').first().waitFor();
+    // A write made elsewhere appears without a reload.
+    await s.hub.api('PUT', '/devices/console-2/tags', { tags: { site: 'south', ring: 'canary' }, reason: 'from the CLI' });
+    await page.getByLabel('Audit entries').getByText('from the CLI').waitFor();
+    await page.getByLabel('Action').fill('device.tags');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await waitFor('audit filtered', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === 1);
+    await page.screenshot({ path: join(shots, 'audit.png') });
+    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    await page.close();
+  });
+
+  it('a viewer sees no write action; a revoked token returns to the login form', async () => {
+    const page = await signIn(viewer.token);
+    await page.getByTestId('role').filter({ hasText: 'viewer' }).waitFor();
+    await page.locator('[data-key="console-1"]').click();
+    await page.getByRole('heading', { name: 'Events' }).waitFor();
+    for (const action of ['Set tags', 'Rotate secret', 'Revoke', 'Deprecate']) assert.equal(await page.getByRole('button', { name: action }).count(), 0, `viewer must not see ${action}`);
+    await page.keyboard.press('2');
+    await page.getByRole('link', { name: '1.0.0' }).click();
+    await page.getByTestId('signature-status').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Deprecate' }).count(), 0);
+
+    await s.hub.api('POST', `/tokens/${viewer.id}/revoke`, { reason: 'console test: 401 returns to login' });
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Token').waitFor();
+    await page.getByText(/no longer accepts this token/).waitFor();
+    await page.close();
+  });
+});

@@ -1,0 +1,26 @@
+// Shared by the console's browser tests and benchmark: build the renderer (esbuild, ~1 s), and launch
+// Debian's Chromium through playwright-core (never a downloaded browser) with the flags a shared,
+// headless CI machine needs. Screenshots go to .data/screenshots/console (gitignored).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { repoRoot, runCli } from '@edgefleet/examples';
+
+export const CHROMIUM = process.env['EDGEFLEET_CHROMIUM'] ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/** Builds desktop/dist/renderer (atomically replaced, so a running hub never serves half a build). */
+export async function buildRenderer(): Promise<void> {
+  const r = await runCli(join(repoRoot(), 'desktop', 'scripts', 'build-renderer.mjs'), ['--quiet']);
+  if (r.code !== 0) throw new Error(`renderer build failed: ${r.stderr}`);
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+export function screenshotDir(): string {
+  const dir = join(repoRoot(), '.data', 'screenshots', 'console');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
