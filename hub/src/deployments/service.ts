@@ -112,6 +112,27 @@ export class DeploymentService {
     })();
   }
 
+  /**
+   * The stored half of a rollout's batch (run it inside the caller's transaction): adds devices to the
+   * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
+   * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
+   */
+  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    return store.db.transaction(() => {
+      let id = a.deploymentId;
+      if (id === null) {
+        // A rollback may return devices to a version deprecated since: it is what they ran.
+        if (a.rollback) store.models.get(a.model, a.version);
+        else store.models.assignable(a.model, a.version);
+        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now });
+      }
+      this.deployments.addDevices(id, a.model, [...deviceIds], now);
+      return { id, docs: this.storeDesired(deviceIds) };
+    })();
+  }
+
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
   async onDeviceChanged(deviceId: string): Promise<void> {
     await this.publishDesired(this.joinDeployments(deviceId));

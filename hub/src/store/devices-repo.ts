@@ -75,6 +75,12 @@ export class DevicesRepo implements DeviceAuthPort {
     return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
   }
 
+  /** Every device not revoked with its tags only (what target matching needs; one query). */
+  targetable(): Array<{ id: string; tags: Tags }> {
+    return (this.db.prepare('SELECT id, tags FROM devices WHERE revoked_at IS NULL ORDER BY id').all() as Array<{ id: string; tags: string }>)
+      .map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags }));
+  }
+
   async authenticate(id: string, secret: string): Promise<AuthResult> {
     const r = (this.authStmt ??= this.db.prepare('SELECT secret_hash, revoked_at FROM devices WHERE id = ?')).get(id) as
       | Pick<Row, 'secret_hash' | 'revoked_at'>
