@@ -158,6 +158,12 @@ export class DevicesRepo implements DeviceAuthPort {
     this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
   }
 
+  /** The last desired-document seq the device reported applying (0 when it never reported). */
+  reportedSeq(id: string): number {
+    const r = this.db.prepare("SELECT json_extract(reported, '$.lastAppliedSeq') AS s FROM devices WHERE id = ?").get(id) as { s: unknown } | undefined;
+    return typeof r?.s === 'number' && Number.isSafeInteger(r.s) && r.s > 0 ? r.s : 0;
+  }
+
   /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */
   setReported(id: string, state: ReportedState): void {
     this.reportTx(id, state);
