@@ -44,6 +44,25 @@ export const ROLLUPS_MIGRATION: Migration = {
       lat BLOB NOT NULL
     );
     CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
+    -- The whole fleet's rollup of a version per hour and day: the sum of that hour's (day's) device
+    -- rows, written by the first query that needs it and deleted by every ingest transaction that
+    -- changes the hour (day), so it is either absent or exact.
+    CREATE TABLE rollup_fleet (
+      id INTEGER PRIMARY KEY,
+      series INTEGER NOT NULL,
+      grain INTEGER NOT NULL,
+      start INTEGER NOT NULL,
+      windows INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      err_model INTEGER NOT NULL,
+      err_input INTEGER NOT NULL,
+      err_load INTEGER NOT NULL,
+      errors TEXT NOT NULL,
+      dist BLOB NOT NULL,
+      mom BLOB NOT NULL,
+      lat BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollup_fleet_key ON rollup_fleet(series, grain, start);
   `,
 };
 
@@ -90,6 +109,7 @@ export class RollupsRepo {
   private get: Stmt | null = null;
   private ins: Stmt | null = null;
   private upd: Stmt | null = null;
+  private unfleet: Stmt | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -144,7 +164,9 @@ export class RollupsRepo {
     const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
     const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
     const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
+      unfleet.run(s.id, grain, start);
       const old = get.get(s.id, grain, start, deviceId) as
         | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
         | undefined;
@@ -182,6 +204,42 @@ export class RollupsRepo {
     }
   }
 
+  /**
+   * The fleet's rollup of each hour (day) in `ranges` (one row per start, deviceId ""), from the
+   * fleet table or, where absent, summed from the device rows and stored for the next query. Always
+   * carries every blob. Exact: ingest deletes the fleet row of every hour and day it changes.
+   */
+  *fleet(s: Series, ranges: readonly ScanRange[]): Generator<RollupRow> {
+    const get = this.db.prepare('SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').raw(true);
+    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const starts = this.db.prepare('SELECT start FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').pluck(true);
+    for (const r of ranges) {
+      if (r.to <= r.from) continue;
+      const step = r.grain * 1000;
+      const have = new Set(starts.all(s.id, r.grain, r.from, r.to) as number[]);
+      for (let t = r.from; t < r.to; t += step) {
+        if (have.has(t)) continue;
+        const v = emptyValues(s.layout);
+        for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], { dist: true, mom: true, lat: true })) addRow(v, s, row);
+        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat));
+      }
+      for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
+        yield {
+          deviceId: '', start: row[0] as number, windows: row[1] as number, count: row[2] as number, errModel: row[3] as number, errInput: row[4] as number,
+          errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array,
+        };
+      }
+    }
+  }
+
+  /** Distinct devices with rollups of a series in the given ranges (an index-only count). */
+  deviceCount(seriesId: number, ranges: readonly ScanRange[]): number {
+    if (ranges.length === 0) return 0;
+    const where = ranges.map(() => '(grain = ? AND start >= ? AND start < ?)').join(' OR ');
+    const args = ranges.flatMap((r) => [r.grain, r.from, r.to]);
+    return this.db.prepare(`SELECT COUNT(DISTINCT device_id) FROM rollups WHERE series = ? AND (${where})`).pluck(true).get(seriesId, ...args) as number;
+  }
+
   /** Deletes raw windows that started before `before` (rollups stay); returns how many. Batched per version. */
   expireWindows(before: Date, batch = 5000): number {
     const cutoff = before.toISOString();
@@ -211,6 +269,16 @@ export class RollupsRepo {
     if (!s) throw new AppError('NOT_FOUND', `no model version ${model}@${version} in the registry`);
     return s;
   }
+}
+
+function addRow(v: RollupValues, s: Series, row: RollupRow): void {
+  addValues(v, {
+    windows: row.windows, count: row.count, errModel: row.errModel, errInput: row.errInput, errLoad: row.errLoad,
+    errors: row.errors === '{}' ? {} : (JSON.parse(row.errors) as Record<string, number>),
+    dist: Float64Array.from(decodeDist(row.dist as Uint8Array, s.layout.distLength)),
+    mom: decodeMom(row.mom as Uint8Array),
+    lat: latDense(row.lat as Uint8Array),
+  });
 }
 
 function latDense(buf: Uint8Array): Float64Array {
