@@ -74,7 +74,11 @@ export class FleetAnalytics {
     return Reference.parse(JSON.parse(r.ref));
   }
 
-  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[] }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
+  /**
+   * Drift per group. `worst: false` leaves the worst devices out (empty lists): for the whole fleet
+   * the answer then reads only the fleet rows (24 for a day) instead of every device's bins.
+   */
+  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[]; worst?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
     const plan = rangeOf(q, now);
     const group = grouper(this.db, q.by);
@@ -84,15 +88,16 @@ export class FleetAnalytics {
     // device rows, moments merged per group only.
     const fleetOnly = !q.by && !q.devices;
     const moments = new Map<string, Float64Array>();
-    const perDevice = collect(this.rollups, s, plan, {
+    const skipDevices = fleetOnly && q.worst === false;
+    const perDevice = skipDevices ? new Map<string, Group>() : collect(this.rollups, s, plan, {
       dist: true, errors: false, keyOf: (r) => r.deviceId,
       ...(fleetOnly ? {} : { mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments } }),
       ...(q.devices ? { devices: q.devices } : {}),
     });
     const groups = new Map<string, Group>();
     if (fleetOnly) {
-      const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: false, keyOf: () => ALL }).get(ALL);
-      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()) });
+      const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: skipDevices, keyOf: () => ALL }).get(ALL);
+      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()), ...(skipDevices ? { deviceCount: fleet?.deviceCount ?? 0 } : {}) });
     } else {
       for (const [id, g] of perDevice) {
         const k = keyOf(id);
@@ -150,7 +155,7 @@ export class FleetAnalytics {
       }
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
-        key, devices: g.devices.size, predictions: g.values.count,
+        key, devices: g.deviceCount ?? g.devices.size, predictions: g.values.count,
         insufficient: enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`,
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };
