@@ -7,7 +7,7 @@ import { AppError, LATENCY_BUCKETS, latencyCount, latencyQuantile, type LatencyS
 import type { RollupsRepo, ScanRange, Series, RollupRow } from '../store/rollups-repo.js';
 import { DAY_SEC, HOUR_SEC } from '../store/rollups-repo.js';
 import { MOMENT_FIELDS, type RollupLayout } from './layout.js';
-import { addLatBlob, addMoments, addVector, decodeDist, decodeMom, emptyValues, type RollupValues } from './values.js';
+import { addMoments, addStored, decodeMom, emptyValues, type RollupValues } from './values.js';
 
 export interface MergeQuery {
   model: string;
@@ -135,39 +135,24 @@ export interface CollectOptions {
 export function collect(repo: RollupsRepo, s: Series, plan: Plan, opts: CollectOptions): Map<string, Group> {
   const groups = new Map<string, Group>();
   const ranges = opts.hourly ? [{ grain: HOUR_SEC, from: plan.since, to: plan.until }] : plan.ranges;
-  const n = s.layout.distLength;
   if (opts.fleet && opts.devices) throw new Error('collect: fleet rows cannot be limited to devices');
   const rows = opts.fleet ? repo.fleet(s, ranges) : repo.scan(s.id, ranges, opts);
+  const noMom = { ...opts, mom: false };
   for (const row of rows) {
     const key = opts.keyOf ? opts.keyOf(row) : '';
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { values: emptyValues(s.layout), devices: new Set() }));
-    const v = g.values;
     if (!opts.fleet) g.devices.add(row.deviceId);
-    v.windows += row.windows;
-    v.count += row.count;
-    v.errModel += row.errModel;
-    v.errInput += row.errInput;
-    v.errLoad += row.errLoad;
-    if (row.errors !== '{}' && opts.errors !== false) {
-      for (const [k, c] of Object.entries(JSON.parse(row.errors) as Record<string, number>)) {
-        if (Object.hasOwn(v.errors, k)) v.errors[k] = (v.errors[k] as number) + c;
-        else Object.defineProperty(v.errors, k, { value: c, writable: true, enumerable: true, configurable: true });
-      }
+    const mi = opts.momInto;
+    if (mi && row.mom && opts.mom) {
+      const k = mi.keyOf(row);
+      let m = mi.groups.get(k);
+      if (!m) mi.groups.set(k, (m = emptyValues(s.layout).mom));
+      addMoments(m, decodeMom(row.mom));
+      addStored(g.values, row, noMom);
+    } else {
+      addStored(g.values, row, opts);
     }
-    if (row.dist && opts.dist) addVector(v.dist, decodeDist(row.dist, n));
-    if (row.mom && opts.mom) {
-      const mi = opts.momInto;
-      if (mi) {
-        const k = mi.keyOf(row);
-        let m = mi.groups.get(k);
-        if (!m) mi.groups.set(k, (m = emptyValues(s.layout).mom));
-        addMoments(m, decodeMom(row.mom));
-      } else {
-        addMoments(v.mom, decodeMom(row.mom));
-      }
-    }
-    if (row.lat && opts.lat) addLatBlob(v.lat, row.lat);
   }
   if (opts.fleet && opts.countDevices !== false) {
     const count = repo.deviceCount(s.id, ranges);

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addValues, emptyValues, addWindow, decodeDist, decodeMom, encodeDist, encodeLat, encodeMom, addLatBlob, type RollupValues } from '../rollups/values.js';
+import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, type RollupValues } from '../rollups/values.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -101,6 +101,8 @@ export interface ScanRange {
   to: number;
 }
 
+const ALL_BLOBS = { dist: true, mom: true, lat: true };
+
 /** Cached series (one per model version in the registry that reported windows). */
 const MAX_CACHED_SERIES = 4096;
 
@@ -171,13 +173,7 @@ export class RollupsRepo {
         | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
         | undefined;
       if (old) {
-        addValues(v, {
-          windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load,
-          errors: old.errors === '{}' ? {} : (JSON.parse(old.errors) as Record<string, number>),
-          dist: Float64Array.from(decodeDist(old.dist, s.layout.distLength)),
-          mom: decodeMom(old.mom),
-          lat: latDense(old.lat),
-        });
+        addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat }, ALL_BLOBS);
       }
       const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat)];
       if (old) upd.run(...args, s.id, grain, start, deviceId);
@@ -220,7 +216,7 @@ export class RollupsRepo {
       for (let t = r.from; t < r.to; t += step) {
         if (have.has(t)) continue;
         const v = emptyValues(s.layout);
-        for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], { dist: true, mom: true, lat: true })) addRow(v, s, row);
+        for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], ALL_BLOBS)) addStored(v, row, ALL_BLOBS);
         put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat));
       }
       for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
@@ -269,20 +265,4 @@ export class RollupsRepo {
     if (!s) throw new AppError('NOT_FOUND', `no model version ${model}@${version} in the registry`);
     return s;
   }
-}
-
-function addRow(v: RollupValues, s: Series, row: RollupRow): void {
-  addValues(v, {
-    windows: row.windows, count: row.count, errModel: row.errModel, errInput: row.errInput, errLoad: row.errLoad,
-    errors: row.errors === '{}' ? {} : (JSON.parse(row.errors) as Record<string, number>),
-    dist: Float64Array.from(decodeDist(row.dist as Uint8Array, s.layout.distLength)),
-    mom: decodeMom(row.mom as Uint8Array),
-    lat: latDense(row.lat as Uint8Array),
-  });
-}
-
-function latDense(buf: Uint8Array): Float64Array {
-  const v = emptyValues({ features: [], outputs: [], distLength: 0, momentsCount: 0 }).lat;
-  addLatBlob(v, buf);
-  return v;
 }
