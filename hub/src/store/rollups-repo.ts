@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, type RollupValues } from '../rollups/values.js';
+import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, type RollupValues, type StoredRollup } from '../rollups/values.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -79,18 +79,9 @@ export interface Series {
 }
 
 /** A stored rollup as a query reads it: blobs not asked for are null. */
-export interface RollupRow {
+export interface RollupRow extends StoredRollup {
   deviceId: string;
   start: number;
-  windows: number;
-  count: number;
-  errModel: number;
-  errInput: number;
-  errLoad: number;
-  errors: string;
-  dist: Uint8Array | null;
-  mom: Uint8Array | null;
-  lat: Uint8Array | null;
 }
 
 export interface ScanRange {
