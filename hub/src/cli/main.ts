@@ -7,11 +7,13 @@ import { dispatch, processContext, type CliContext, type CommandTable, type Prog
 import { keysGenerate } from './commands/keys.js';
 import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
+import { modelRekey, modelSeal } from './commands/model-sealed.js';
 import {
   auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
 } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
@@ -25,6 +27,8 @@ export const commands: CommandTable = {
   'model sign': modelSign,
   'model verify': modelVerify,
   'model inspect': modelInspect,
+  'model seal': modelSeal,
+  'model rekey': modelRekey,
   // remote (talk to a hub: --hub URL --token T or EDGEFLEET_HUB / EDGEFLEET_TOKEN)
   'devices ls': devicesLs,
   'devices show': devicesShow,
@@ -46,6 +50,14 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  'rollout create': rolloutCreate,
+  'rollout ls': rolloutLs,
+  'rollout show': rolloutShow,
+  'rollout promote': rolloutPromote,
+  'rollout pause': rolloutPause,
+  'rollout resume': rolloutResume,
+  'rollout abort': rolloutAbort,
+  'rollout rollback': rolloutRollback,
   metrics: metricsCmd,
   drift: driftCmd,
   'drift-reports create': driftReportCreate,

@@ -11,6 +11,7 @@ import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
+import type { Sealing } from '../sealing/service.js';
 import { targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 
@@ -37,6 +38,8 @@ export interface DeploymentDeps {
   logger: LoggerPort;
   /** Device events and reported state (the ingest part); told when a device's desired document changes. */
   reports: DeviceReports;
+  /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
+  sealing?: Sealing;
   options?: Partial<DeploymentOptions>;
 }
 
@@ -89,6 +92,10 @@ export class DeploymentService {
   createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
+    const m = store.models.get(req.model, req.version).manifest;
+    if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
+      throw new AppError('CONTENT_KEY_MISSING', `${req.model}@${req.version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
+    }
     const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
     if (req.target.devices) {
       const known = new Set(devices.map((d) => d.id));
@@ -102,6 +109,27 @@ export class DeploymentService {
       const docs = this.storeDesired(devices.map((d) => d.id));
       record?.({ id, devices: devices.length });
       return { id, docs };
+    })();
+  }
+
+  /**
+   * The stored half of a rollout's batch (run it inside the caller's transaction): adds devices to the
+   * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
+   * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
+   */
+  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    return store.db.transaction(() => {
+      let id = a.deploymentId;
+      if (id === null) {
+        // A rollback may return devices to a version deprecated since: it is what they ran.
+        if (a.rollback) store.models.get(a.model, a.version);
+        else store.models.assignable(a.model, a.version);
+        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now });
+      }
+      this.deployments.addDevices(id, a.model, [...deviceIds], now);
+      return { id, docs: this.storeDesired(deviceIds) };
     })();
   }
 
@@ -161,12 +189,15 @@ export class DeploymentService {
     return store.db.transaction(() => deviceIds.map((deviceId) => {
       const models = this.deployments.effectiveFor(deviceId).map((e) => {
         const v = version(e.model, e.version);
+        // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
+        const contentKey = v.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
         return {
           name: e.model,
           version: e.version,
           manifestSha256: v.manifestSha256,
           bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
           ...(e.previous ? { previous: e.previous } : {}),
+          ...(contentKey ? { contentKey } : {}),
         };
       });
       const body: DesiredBody = {
