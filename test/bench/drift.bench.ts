@@ -44,12 +44,14 @@ function templates(n: number, start: number): SummaryWindow[] {
   return Array.from({ length: n }, () => sampleWindow({ model: 'bench', version: '1.0.0', start, lengthSec: 60 }, FEATURES, REFERENCE, 60, spec, rand));
 }
 
-function ingest(withRollups: boolean, devices: number, rounds: number, t0: number): number {
+/** Wall and CPU ms per window. */
+function ingest(withRollups: boolean, devices: number, rounds: number, t0: number): { wall: number; cpu: number } {
   const h = open();
   try {
     const repo = new TelemetryRepo(h.store.db, withRollups ? h.store.rollups : null);
     const ws = templates(10, t0);
     const at = new Date(t0);
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     for (let r = 0; r < rounds; r++) {
       for (let d = 0; d < devices; d++) {
@@ -57,7 +59,9 @@ function ingest(withRollups: boolean, devices: number, rounds: number, t0: numbe
         repo.putWindows(`dev-${d}`, batch, at);
       }
     }
-    return (performance.now() - start) / (devices * rounds * 10);
+    const n = devices * rounds * 10;
+    const cpu = process.cpuUsage(cpu0);
+    return { wall: (performance.now() - start) / n, cpu: (cpu.user + cpu.system) / 1000 / n };
   } finally {
     h.close();
   }
@@ -66,16 +70,18 @@ function ingest(withRollups: boolean, devices: number, rounds: number, t0: numbe
 function benchIngest(): void {
   const t0 = Date.parse('2026-11-30T10:00:00Z');
   ingest(true, 50, 2, t0); // warm-up (prepared statements, JIT)
-  const runs: Array<[number, number]> = [];
+  const runs: Array<[{ wall: number; cpu: number }, { wall: number; cpu: number }]> = [];
   for (let i = 0; i < 3; i++) runs.push([ingest(false, 500, 4, t0), ingest(true, 500, 4, t0)]);
-  const without = Math.min(...runs.map((r) => r[0]));
-  const withR = Math.min(...runs.map((r) => r[1]));
-  const perWindowUs = (withR - without) * 1000;
-  const ratio = without / withR;
-  console.log(`ingest (store, batches of 10 windows of 16 features): without rollups ${fmt(1000 / without)} windows/s, with ${fmt(1000 / withR)} windows/s = ${fmt(ratio, 2)}x (target >= 0.9x)`);
-  console.log(`rollup update per window: ${fmt(perWindowUs, 1)} us (target < 50 us)`);
-  if (ratio < 0.9) failures.push(`ingest with rollups is ${fmt(ratio, 2)}x of without, below 0.9x`);
-  if (perWindowUs >= 50) failures.push(`rollup update per window ${fmt(perWindowUs, 1)} us, target < 50 us`);
+  // Best of three, by wall time and by this process's CPU time (the steadier one on a loaded machine).
+  for (const by of ['wall', 'cpu'] as const) {
+    const without = Math.min(...runs.map((r) => r[0][by]));
+    const withR = Math.min(...runs.map((r) => r[1][by]));
+    const perWindowUs = (withR - without) * 1000;
+    const ratio = without / withR;
+    console.log(`ingest by ${by} time (store, batches of 10 windows of 16 features): without rollups ${fmt(1000 / without)} windows/s, with ${fmt(1000 / withR)} windows/s = ${fmt(ratio, 2)}x (target >= 0.9x); rollup update per window ${fmt(perWindowUs, 1)} us (target < 50 us)`);
+    if (by === 'cpu' && ratio < 0.9) failures.push(`ingest with rollups is ${fmt(ratio, 2)}x of without by CPU time, below 0.9x`);
+    if (by === 'cpu' && perWindowUs >= 50) failures.push(`rollup update per window ${fmt(perWindowUs, 1)} us of CPU, target < 50 us`);
+  }
 }
 
 function benchDrift(): void {
@@ -99,22 +105,34 @@ function benchDrift(): void {
     const a = new FleetAnalytics(h.store.db, h.store.rollups);
     const now = new Date(since + HOURS * 3600_000);
     const q = { since: new Date(since).toISOString(), until: now.toISOString(), timeline: false };
-    a.drift('bench', '1.0.0', q, now); // warm-up
+    // Wall time and this process's CPU time: on a shared, loaded machine the CPU time is the steadier figure.
     const time = (f: () => unknown) => {
+      const c = process.cpuUsage();
       const s = performance.now();
       f();
-      return performance.now() - s;
+      const cpu = process.cpuUsage(c);
+      return { wall: performance.now() - s, cpu: (cpu.user + cpu.system) / 1000 };
     };
-    const hourly = Math.min(time(() => a.drift('bench', '1.0.0', q, now)), time(() => a.drift('bench', '1.0.0', q, now)));
-    console.log(`drift over 24 hourly rollups per device (fleet group + worst devices): ${fmt(hourly)} ms (target < 1,000 ms = ${fmt(1000 / hourly, 2)}x headroom)`);
-    if (hourly >= 1000) failures.push(`drift over ${fmt(DEVICES)} devices × 24 hourly rollups took ${fmt(hourly)} ms, target < 1 s`);
-    const byDevice = time(() => a.drift('bench', '1.0.0', { ...q, by: 'device' }, now));
-    console.log(`  by device (10,000 groups with every feature's PSI/JS/KS): ${fmt(byDevice)} ms`);
-    const timeline = time(() => a.drift('bench', '1.0.0', { ...q, timeline: true }, now));
-    console.log(`  with the per-hour PSI timeline (a second pass over the hourly rows): ${fmt(timeline)} ms`);
+    const show = (t: { wall: number; cpu: number }) => `${fmt(t.wall)} ms (CPU ${fmt(t.cpu)} ms)`;
+    const first = time(() => a.drift('bench', '1.0.0', q, now)); // also the warm-up; writes the fleet rows
+    console.log(`drift, first query after ingest (sums and stores the fleet rows): ${show(first)}`);
+    const runs = [time(() => a.drift('bench', '1.0.0', q, now)), time(() => a.drift('bench', '1.0.0', q, now))];
+    const best = { wall: Math.min(...runs.map((r) => r.wall)), cpu: Math.min(...runs.map((r) => r.cpu)) };
+    const hourly = best.wall;
+    console.log(`drift over 24 hourly rollups per device (fleet group + worst devices): ${show(best)} (target < 1,000 ms = ${fmt(1000 / hourly, 2)}x headroom; CPU ${fmt(1000 / best.cpu, 2)}x)`);
+    if (best.cpu >= 1000) failures.push(`drift over ${fmt(DEVICES)} devices × 24 hourly rollups took ${fmt(best.cpu)} ms of CPU, target < 1 s`);
+    const verdict = time(() => a.drift('bench', '1.0.0', { ...q, worst: false }, now));
+    console.log(`  the fleet verdict without worst devices (fleet rows only, as an alert on drift.psi needs): ${show(verdict)}`);
+    const wq = { ...q, worst: false };
+    const withTimeline = time(() => a.drift('bench', '1.0.0', { ...wq, timeline: true }, now));
+    console.log(`  the same with the per-hour PSI timeline: ${show(withTimeline)}`);
+    console.log(`  by device (10,000 groups with every feature's PSI/JS/KS): ${show(time(() => a.drift('bench', '1.0.0', { ...q, by: 'device' }, now)))}`);
+    console.log(`  with the per-hour PSI timeline: ${show(time(() => a.drift('bench', '1.0.0', { ...q, timeline: true }, now)))}`);
+    const latest = new Date(since + (HOURS - 1) * 3600_000).toISOString();
+    h.store.db.transaction(() => h.store.rollups.applyWindows('dev-0', [{ ...(ws[0] as SummaryWindow), start: latest }]))();
+    console.log(`  after one more window in the last hour (its fleet row summed again): ${show(time(() => a.drift('bench', '1.0.0', q, now)))}`);
     const dayQ = { since: new Date(day0 + DAY).toISOString(), until: new Date(day0 + 2 * DAY).toISOString(), timeline: false };
-    const daily = time(() => a.drift('bench', '1.0.0', dayQ, new Date(day0 + 2 * DAY)));
-    console.log(`  a whole UTC day (daily rollups where they cover it): ${fmt(daily)} ms`);
+    console.log(`  a whole UTC day (daily rollups where they cover it): ${show(time(() => a.drift('bench', '1.0.0', dayQ, new Date(day0 + 2 * DAY))))}`);
 
     // Baseline: the raw-window path (what /totals does): parse and merge 200 devices × 24 windows.
     const raw = ws.map((w) => JSON.stringify(w));

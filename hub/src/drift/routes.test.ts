@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DriftReport, DriftResponse, Feature, MetricsResponse, Reference } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
+import { FleetAnalytics } from './service.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 
 const FEATURES: Feature[] = [
@@ -80,6 +81,16 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     assert.match(await bad.text(), /expected \\"device\\" or \\"tag:KEY\\"/);
     const missing = await h.req('GET', '/api/v1/models/press/versions/9.0.0/drift', { role: 'viewer' });
     assert.equal(missing.status, 404);
+
+    // The whole fleet (fleet rows) says what the device rows of every device say; without worst devices likewise.
+    const fa = new FleetAnalytics(h.store.db, h.store.rollups);
+    const ids = [...devices.map((x) => x.id), 'dev-quiet'];
+    const fleetG = fa.drift('press', '1.0.0', { timeline: false }, h.clock.now()).groups[0];
+    const listed = fa.drift('press', '1.0.0', { timeline: false, devices: ids }, h.clock.now()).groups[0];
+    assert.deepEqual(fleetG, listed);
+    assert.equal(fleetG?.devices, 9);
+    assert.ok(fleetG.worstDevices.length > 0);
+    assert.deepEqual(fa.drift('press', '1.0.0', { timeline: false, worst: false }, h.clock.now()).groups[0], { ...fleetG, worstDevices: [] });
 
     // Reports: stored, listed, fetched; audited.
     const c = await h.req('POST', '/api/v1/drift-reports', { role: 'operator', json: { model: 'press', version: '1.0.0', by: 'tag:site', note: 'weekly check' } });

@@ -51,7 +51,7 @@ export class FleetAnalytics {
   metrics(model: string, version: string, q: RangeQuery, now: Date): MetricsResponse {
     const s = this.rollups.requireSeries(model, version);
     const plan = rangeOf(q, now);
-    const groups = collect(this.rollups, s, plan, { dist: true, mom: true, lat: true, keyOf: keyFn(grouper(this.db, q.by)) });
+    const groups = collect(this.rollups, s, plan, { dist: true, mom: true, lat: true, keyOf: keyFn(grouper(this.db, q.by)), ...(q.by ? {} : { fleet: true }) });
     const keys = [...groups.keys()].sort();
     if (!q.by && keys.length === 0) keys.push(ALL);
     return {
@@ -74,29 +74,43 @@ export class FleetAnalytics {
     return Reference.parse(JSON.parse(r.ref));
   }
 
-  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[] }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
+  /**
+   * Drift per group. `worst: false` leaves the worst devices out (empty lists): for the whole fleet
+   * the answer then reads only the fleet rows (24 for a day) instead of every device's bins.
+   */
+  drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[]; worst?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
     const plan = rangeOf(q, now);
     const group = grouper(this.db, q.by);
     const keyOf = (id: string) => (group ? group(id) : ALL);
-    // Per device first (for the worst devices), then folded into groups.
-    // Moments (for means) only per group: a device's ranking needs its bins alone.
+    // Per device first (for the worst devices: bins only), then folded into groups. The whole fleet's
+    // counts and moments come from the fleet rows (one per hour); a tag's or a device list's from the
+    // device rows, moments merged per group only.
+    const fleetOnly = !q.by && !q.devices;
     const moments = new Map<string, Float64Array>();
-    const perDevice = collect(this.rollups, s, plan, {
-      dist: true, mom: true, errors: false, keyOf: (r) => r.deviceId, momInto: { keyOf: (r) => keyOf(r.deviceId), groups: moments }, ...(q.devices ? { devices: q.devices } : {}),
+    const skipDevices = fleetOnly && q.worst === false;
+    const perDevice = skipDevices ? new Map<string, Group>() : collect(this.rollups, s, plan, {
+      dist: true, errors: false, keyOf: (r) => r.deviceId,
+      ...(fleetOnly ? {} : { mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments } }),
+      ...(q.devices ? { devices: q.devices } : {}),
     });
     const groups = new Map<string, Group>();
-    for (const [id, g] of perDevice) {
-      const k = keyOf(id);
-      let into = groups.get(k);
-      if (!into) groups.set(k, (into = { values: emptyValues(s.layout), devices: new Set() }));
-      addValues(into.values, g.values);
-      into.devices.add(id);
-    }
-    if (!q.by && groups.size === 0) groups.set(ALL, { values: emptyValues(s.layout), devices: new Set() });
-    for (const [k, g] of groups) {
-      const m = moments.get(k);
-      if (m) g.values.mom = m;
+    if (fleetOnly) {
+      const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: skipDevices, keyOf: () => ALL }).get(ALL);
+      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()), ...(skipDevices ? { deviceCount: fleet?.deviceCount ?? 0 } : {}) });
+    } else {
+      for (const [id, g] of perDevice) {
+        const k = keyOf(id);
+        let into = groups.get(k);
+        if (!into) groups.set(k, (into = { values: emptyValues(s.layout), devices: new Set() }));
+        addValues(into.values, g.values);
+        into.devices.add(id);
+      }
+      if (!q.by && groups.size === 0) groups.set(ALL, { values: emptyValues(s.layout), devices: new Set() });
+      for (const [k, g] of groups) {
+        const m = moments.get(k);
+        if (m) g.values.mom = m;
+      }
     }
 
     let baseline: DriftResponse['baseline'];
@@ -110,7 +124,7 @@ export class FleetAnalytics {
       const [from, to] = q.baseline.split('/') as [string, string];
       const bplan = planRanges(from, to);
       baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
-      const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group) });
+      const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group), ...(group ? {} : { fleet: true, countDevices: false }) });
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
       const allExp = expectedFromValues(s.layout, all);
@@ -141,7 +155,7 @@ export class FleetAnalytics {
       }
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
-        key, devices: g.devices.size, predictions: g.values.count,
+        key, devices: g.deviceCount ?? g.devices.size, predictions: g.values.count,
         insufficient: enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`,
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };
@@ -157,7 +171,7 @@ export class FleetAnalytics {
     const hours = Math.round((plan.until - plan.since) / HOUR_MS);
     const bucketMs = Math.ceil(hours / TIMELINE_BUCKETS) * HOUR_MS;
     const n = Math.ceil((plan.until - plan.since) / bucketMs);
-    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, errors: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
+    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, errors: false, fleet: true, countDevices: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });

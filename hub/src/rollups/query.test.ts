@@ -160,3 +160,38 @@ test('ingest: a resend adds nothing to the rollups; expired raw windows leave th
     h.close();
   }
 });
+
+test('fleet rows: stored by the first fleet-wide query, dropped by ingest into their hour or day, so merges stay exact', () => {
+  const h = open();
+  try {
+    const ws = fleetWindows().filter((x) => Date.parse(x.w.start) < T0 + 2 * 86_400_000);
+    const late = ws.filter((x) => x.deviceId === 'd2' && Date.parse(x.w.start) >= T0 + 26 * 3600_000);
+    const first = ws.filter((x) => !late.includes(x));
+    h.store.db.transaction(() => {
+      for (const d of ['d0', 'd1', 'd2']) h.store.rollups.applyWindows(d, first.filter((x) => x.deviceId === d).map((x) => x.w));
+    })();
+    const range = { model: 'vib', version: '1.0.0', since: '2026-11-28T22:00:00Z', until: '2026-11-30T22:00:00Z' };
+    const check = (sel: typeof ws, what: string) => {
+      const got = mergeRollups(h.store.rollups, range);
+      const { totals } = expected(sel, Date.parse(range.since), Date.parse(range.until));
+      assert.equal(got.predictions, totals.count, what);
+      assert.equal(got.windows, sel.length, what);
+      assert.equal(got.devices, new Set(sel.map((x) => x.deviceId)).size, what);
+      const temp = totals.features['temp'];
+      const gotTemp = got.features[0];
+      assert.ok(temp?.kind === 'numeric' && gotTemp?.kind === 'numeric');
+      assert.deepEqual(gotTemp.counts, [temp.under, ...(temp.counts ?? []), temp.over], what);
+      assert.equal(gotTemp.moments.n, temp.n, what);
+      assert.deepEqual({ ...got.errors.byCode }, totals.errors, what);
+    };
+    check(first, 'first query (fleet rows written)');
+    const fleetRows = () => (h.store.db.prepare('SELECT COUNT(*) AS n FROM rollup_fleet').get() as { n: number }).n;
+    assert.equal(fleetRows(), 2 + 1 + 22, 'hours 22-23, one day, hours 00-21 of the last day');
+    check(first, 'second query (from the fleet rows)');
+    h.store.db.transaction(() => h.store.rollups.applyWindows('d2', late.map((x) => x.w)))();
+    assert.ok(fleetRows() < 25, 'late windows dropped the fleet rows of their hours and day');
+    check(ws, 'after late windows');
+  } finally {
+    h.close();
+  }
+});

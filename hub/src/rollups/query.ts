@@ -7,7 +7,7 @@ import { AppError, LATENCY_BUCKETS, latencyCount, latencyQuantile, type LatencyS
 import type { RollupsRepo, ScanRange, Series, RollupRow } from '../store/rollups-repo.js';
 import { DAY_SEC, HOUR_SEC } from '../store/rollups-repo.js';
 import { MOMENT_FIELDS, type RollupLayout } from './layout.js';
-import { addLatBlob, addMoments, addVector, decodeDist, decodeMom, emptyValues, type RollupValues } from './values.js';
+import { addMoments, addStored, decodeMom, emptyValues, type RollupValues } from './values.js';
 
 export interface MergeQuery {
   model: string;
@@ -103,7 +103,9 @@ export function planRanges(sinceIn: Date | string | number, untilIn: Date | stri
 
 export interface Group {
   values: RollupValues;
+  /** Devices merged (empty when read from fleet rows: then deviceCount says how many). */
   devices: Set<string>;
+  deviceCount?: number;
 }
 
 export interface CollectOptions {
@@ -119,43 +121,42 @@ export interface CollectOptions {
   errors?: boolean;
   /** Merge moments here, keyed by this function, instead of into each group (drift: per cohort, not per device). */
   momInto?: { keyOf: (row: RollupRow) => string; groups: Map<string, Float64Array> };
+  /**
+   * Read the fleet rows (one per hour or day, the sum of every device's) instead of the device rows:
+   * for questions about the whole fleet, 24 rows for a day instead of one per device and hour. Not
+   * with `devices`; rows carry every blob; `keyOf` sees deviceId "".
+   */
+  fleet?: boolean;
+  /** With `fleet`: count the distinct devices for deviceCount (default true; an index-only scan). */
+  countDevices?: boolean;
 }
 
 /** Merges the rollups of `plan` into groups. */
 export function collect(repo: RollupsRepo, s: Series, plan: Plan, opts: CollectOptions): Map<string, Group> {
   const groups = new Map<string, Group>();
   const ranges = opts.hourly ? [{ grain: HOUR_SEC, from: plan.since, to: plan.until }] : plan.ranges;
-  const n = s.layout.distLength;
-  for (const row of repo.scan(s.id, ranges, opts)) {
+  if (opts.fleet && opts.devices) throw new Error('collect: fleet rows cannot be limited to devices');
+  const rows = opts.fleet ? repo.fleet(s, ranges) : repo.scan(s.id, ranges, opts);
+  const noMom = { ...opts, mom: false };
+  for (const row of rows) {
     const key = opts.keyOf ? opts.keyOf(row) : '';
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { values: emptyValues(s.layout), devices: new Set() }));
-    const v = g.values;
-    g.devices.add(row.deviceId);
-    v.windows += row.windows;
-    v.count += row.count;
-    v.errModel += row.errModel;
-    v.errInput += row.errInput;
-    v.errLoad += row.errLoad;
-    if (row.errors !== '{}') {
-      for (const [k, c] of Object.entries(JSON.parse(row.errors) as Record<string, number>)) {
-        if (Object.hasOwn(v.errors, k)) v.errors[k] = (v.errors[k] as number) + c;
-        else Object.defineProperty(v.errors, k, { value: c, writable: true, enumerable: true, configurable: true });
-      }
+    if (!opts.fleet) g.devices.add(row.deviceId);
+    const mi = opts.momInto;
+    if (mi && row.mom && opts.mom) {
+      const k = mi.keyOf(row);
+      let m = mi.groups.get(k);
+      if (!m) mi.groups.set(k, (m = emptyValues(s.layout).mom));
+      addMoments(m, decodeMom(row.mom));
+      addStored(g.values, row, noMom);
+    } else {
+      addStored(g.values, row, opts);
     }
-    if (row.dist) addVector(v.dist, decodeDist(row.dist, n));
-    if (row.mom) {
-      const mi = opts.momInto;
-      if (mi) {
-        const k = mi.keyOf(row);
-        let m = mi.groups.get(k);
-        if (!m) mi.groups.set(k, (m = emptyValues(s.layout).mom));
-        addMoments(m, decodeMom(row.mom));
-      } else {
-        addMoments(v.mom, decodeMom(row.mom));
-      }
-    }
-    if (row.lat) addLatBlob(v.lat, row.lat);
+  }
+  if (opts.fleet && opts.countDevices !== false) {
+    const count = repo.deviceCount(s.id, ranges);
+    for (const g of groups.values()) g.deviceCount = count;
   }
   return groups;
 }
@@ -215,7 +216,7 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
     version: s.version,
     since: new Date(plan.since).toISOString(),
     until: new Date(plan.until).toISOString(),
-    devices: g?.devices.size ?? 0,
+    devices: g ? (g.deviceCount ?? g.devices.size) : 0,
     windows: v.windows,
     predictions: v.count,
     errors: { model: v.errModel, input: v.errInput, load: v.errLoad, byCode: v.errors },
@@ -239,6 +240,6 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
 export function mergeRollups(repo: RollupsRepo, q: MergeQuery): MergedSummary {
   const s = repo.requireSeries(q.model, q.version);
   const plan = planRanges(q.since, q.until);
-  const groups = collect(repo, s, plan, { dist: true, mom: true, lat: true, ...(q.devices ? { devices: q.devices } : {}) });
+  const groups = collect(repo, s, plan, { dist: true, mom: true, lat: true, ...(q.devices ? { devices: q.devices } : { fleet: true }) });
   return summarize(s, plan, groups.get(''));
 }

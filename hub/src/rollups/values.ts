@@ -158,6 +158,35 @@ export function addMoments(into: Float64Array, from: ArrayLike<number>): void {
   }
 }
 
+/** A stored rollup's fields as a query reads them (blobs not read are null). */
+export interface StoredRollup {
+  windows: number;
+  count: number;
+  errModel: number;
+  errInput: number;
+  errLoad: number;
+  errors: string;
+  dist: Uint8Array | null;
+  mom: Uint8Array | null;
+  lat: Uint8Array | null;
+}
+
+/** Adds a stored rollup to `v`: the counts, and each blob that was read and is asked for. */
+export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boolean | undefined; mom?: boolean | undefined; lat?: boolean | undefined; errors?: boolean | undefined }): void {
+  v.windows += row.windows;
+  v.count += row.count;
+  v.errModel += row.errModel;
+  v.errInput += row.errInput;
+  v.errLoad += row.errLoad;
+  if (row.errors !== '{}' && want.errors !== false) {
+    const e = JSON.parse(row.errors) as Record<string, number>;
+    for (const k in e) if (Object.hasOwn(e, k)) addOwn(v.errors, k, e[k] as number);
+  }
+  if (row.dist && want.dist) addVector(v.dist, decodeDist(row.dist, v.dist.length));
+  if (row.mom && want.mom) addMoments(v.mom, decodeMom(row.mom));
+  if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
+}
+
 // ---- blobs -----------------------------------------------------------------------------------
 // dist: 2-byte unsigned integers while every count fits (the common case for an hourly rollup of one
 // device: a quarter of the bytes to read when a query merges many rollups), else 4-byte, else 8-byte

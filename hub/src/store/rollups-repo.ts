@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addValues, emptyValues, addWindow, decodeDist, decodeMom, encodeDist, encodeLat, encodeMom, addLatBlob, type RollupValues } from '../rollups/values.js';
+import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, type RollupValues, type StoredRollup } from '../rollups/values.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -44,6 +44,25 @@ export const ROLLUPS_MIGRATION: Migration = {
       lat BLOB NOT NULL
     );
     CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
+    -- The whole fleet's rollup of a version per hour and day: the sum of that hour's (day's) device
+    -- rows, written by the first query that needs it and deleted by every ingest transaction that
+    -- changes the hour (day), so it is either absent or exact.
+    CREATE TABLE rollup_fleet (
+      id INTEGER PRIMARY KEY,
+      series INTEGER NOT NULL,
+      grain INTEGER NOT NULL,
+      start INTEGER NOT NULL,
+      windows INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      err_model INTEGER NOT NULL,
+      err_input INTEGER NOT NULL,
+      err_load INTEGER NOT NULL,
+      errors TEXT NOT NULL,
+      dist BLOB NOT NULL,
+      mom BLOB NOT NULL,
+      lat BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollup_fleet_key ON rollup_fleet(series, grain, start);
   `,
 };
 
@@ -60,18 +79,9 @@ export interface Series {
 }
 
 /** A stored rollup as a query reads it: blobs not asked for are null. */
-export interface RollupRow {
+export interface RollupRow extends StoredRollup {
   deviceId: string;
   start: number;
-  windows: number;
-  count: number;
-  errModel: number;
-  errInput: number;
-  errLoad: number;
-  errors: string;
-  dist: Uint8Array | null;
-  mom: Uint8Array | null;
-  lat: Uint8Array | null;
 }
 
 export interface ScanRange {
@@ -82,6 +92,8 @@ export interface ScanRange {
   to: number;
 }
 
+const ALL_BLOBS = { dist: true, mom: true, lat: true };
+
 /** Cached series (one per model version in the registry that reported windows). */
 const MAX_CACHED_SERIES = 4096;
 
@@ -90,6 +102,7 @@ export class RollupsRepo {
   private get: Stmt | null = null;
   private ins: Stmt | null = null;
   private upd: Stmt | null = null;
+  private unfleet: Stmt | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -144,18 +157,14 @@ export class RollupsRepo {
     const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
     const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
     const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
+      unfleet.run(s.id, grain, start);
       const old = get.get(s.id, grain, start, deviceId) as
         | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
         | undefined;
       if (old) {
-        addValues(v, {
-          windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load,
-          errors: old.errors === '{}' ? {} : (JSON.parse(old.errors) as Record<string, number>),
-          dist: Float64Array.from(decodeDist(old.dist, s.layout.distLength)),
-          mom: decodeMom(old.mom),
-          lat: latDense(old.lat),
-        });
+        addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat }, ALL_BLOBS);
       }
       const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat)];
       if (old) upd.run(...args, s.id, grain, start, deviceId);
@@ -180,6 +189,42 @@ export class RollupsRepo {
         };
       }
     }
+  }
+
+  /**
+   * The fleet's rollup of each hour (day) in `ranges` (one row per start, deviceId ""), from the
+   * fleet table or, where absent, summed from the device rows and stored for the next query. Always
+   * carries every blob. Exact: ingest deletes the fleet row of every hour and day it changes.
+   */
+  *fleet(s: Series, ranges: readonly ScanRange[]): Generator<RollupRow> {
+    const get = this.db.prepare('SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').raw(true);
+    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const starts = this.db.prepare('SELECT start FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').pluck(true);
+    for (const r of ranges) {
+      if (r.to <= r.from) continue;
+      const step = r.grain * 1000;
+      const have = new Set(starts.all(s.id, r.grain, r.from, r.to) as number[]);
+      for (let t = r.from; t < r.to; t += step) {
+        if (have.has(t)) continue;
+        const v = emptyValues(s.layout);
+        for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], ALL_BLOBS)) addStored(v, row, ALL_BLOBS);
+        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat));
+      }
+      for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
+        yield {
+          deviceId: '', start: row[0] as number, windows: row[1] as number, count: row[2] as number, errModel: row[3] as number, errInput: row[4] as number,
+          errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array,
+        };
+      }
+    }
+  }
+
+  /** Distinct devices with rollups of a series in the given ranges (an index-only count). */
+  deviceCount(seriesId: number, ranges: readonly ScanRange[]): number {
+    if (ranges.length === 0) return 0;
+    const where = ranges.map(() => '(grain = ? AND start >= ? AND start < ?)').join(' OR ');
+    const args = ranges.flatMap((r) => [r.grain, r.from, r.to]);
+    return this.db.prepare(`SELECT COUNT(DISTINCT device_id) FROM rollups WHERE series = ? AND (${where})`).pluck(true).get(seriesId, ...args) as number;
   }
 
   /** Deletes raw windows that started before `before` (rollups stay); returns how many. Batched per version. */
@@ -211,10 +256,4 @@ export class RollupsRepo {
     if (!s) throw new AppError('NOT_FOUND', `no model version ${model}@${version} in the registry`);
     return s;
   }
-}
-
-function latDense(buf: Uint8Array): Float64Array {
-  const v = emptyValues({ features: [], outputs: [], distLength: 0, momentsCount: 0 }).lat;
-  addLatBlob(v, buf);
-  return v;
 }
