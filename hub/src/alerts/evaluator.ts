@@ -62,7 +62,7 @@ export class AlertEvaluator {
       if (devices && devices.length === 0) return { key, value: null };
       const q = { model: rule.model as string, version, since, until: now, ...(devices ? { devices } : {}) };
       if (rule.metric === 'drift.psi') {
-        const d = this.analytics.drift(q.model, version, { since: since.toISOString(), until: now.toISOString(), timeline: false, ...(devices ? { devices } : {}) }, now, this.thresholds(q.model));
+        const d = this.analytics.drift(q.model, version, { since: since.toISOString(), until: now.toISOString(), timeline: false, worst: false, ...(devices ? { devices } : {}) }, now, this.thresholds(q.model));
         const psis = (d.groups[0] ? [...d.groups[0].features, ...d.groups[0].outputs] : []).flatMap((f) => (f.psi === null ? [] : [f.psi]));
         return { key, value: psis.length ? Math.max(...psis) : null };
       }
