@@ -17,9 +17,16 @@ const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
 const enc = encodeURIComponent;
 type DriftReportList = z.infer<typeof DriftReportListSchema>;
 
+/** The version last shown: the menu entry (and key 6) returns to it. */
+let last: string | null = null;
+
 export function DriftView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
   useEffect(() => { if (list === null) background(loadModels()); }, []);
+  useEffect(() => {
+    if (name && version) last = `#/drift/${enc(name)}/${enc(version)}`;
+    else if (last) go(last);
+  }, [name, version]);
   return (
     <section aria-labelledby="drift-h">
       <h1 id="drift-h">Drift</h1>
