@@ -124,6 +124,8 @@ describe('console: drift and alerts views', () => {
     await groups.locator('[data-group="east"]').getByText('too few predictions').waitFor();
     const worst = await groups.locator('[data-group="north"] a').allTextContents();
     assert.deepEqual(worst.sort(), ['dev-n0', 'dev-n1', 'dev-n2']);
+    await heat.locator(`[data-feature="${shifted}"]`).click();
+    await page.getByTestId('drift-feature').getByRole('heading', { name: new RegExp(shifted) }).waitFor();
     await page.screenshot({ path: join(shots, 'drift.png'), fullPage: true });
 
     // Alerts: a drift rule with a webhook; the evaluation fires it and the open view updates from the stream.
@@ -146,6 +148,22 @@ describe('console: drift and alerts views', () => {
     await page.getByRole('button', { name: 'Add rule' }).waitFor();
     await page.getByRole('button', { name: /Remove rule/ }).waitFor();
     await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
+    // An operator's rule added and removed (with a reason) in the page.
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.locator('#rule-name').fill('ui offline');
+    await page.locator('#rule-metric').selectOption('devices_offline');
+    await page.locator('#rule-threshold').fill('3');
+    await page.getByRole('form', { name: 'Add rule' }).getByRole('button', { name: 'Add rule' }).click();
+    await page.getByText(/added rule \d+/).waitFor();
+    const row = page.getByLabel('Alert rules').locator('tr', { hasText: 'ui offline' });
+    await row.getByRole('button', { name: /Remove rule/ }).click();
+    await row.getByRole('button', { name: /Remove rule/ }).click(); // submit without a reason: refused in the page
+    await row.getByText('a reason is required').waitFor();
+    await row.getByLabel('Reason').fill('added by the console test');
+    await row.getByRole('button', { name: /Remove rule/ }).click();
+    await page.getByLabel('Alert rules').getByText('ui offline').waitFor({ state: 'detached' });
+    const audit = await api<{ entries: Array<{ action: string; reason: string | null }> }>('GET', '/audit?action=alert_rule.delete');
+    assert.deepEqual(audit.entries.map((e) => e.reason), ['added by the console test']);
 
     // The drift alert stored a report: the drift view (key 6 returns to the version last shown) lists it.
     await page.keyboard.press('6');
