@@ -7,91 +7,14 @@
 // the "ready" log line and to the first 200 from GET /v2/health/ready; then, after
 // 2 s idle, VmRSS from /proc/PID/status. Best of a few starts (the box may be
 // busy); npm run bench builds dist first.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExampleBundle, makeKeys, makeTrust, repoRoot } from '@edgefleet/examples';
+import { buildExampleBundle, makeKeys, makeTrust } from '@edgefleet/examples';
+import { once, product, root, runCli, type Start } from './start-lib.js';
 
 const STARTS = 3;
-const root = repoRoot();
-const cli = join(root, 'agent/dist/cli/main.js');
-if (!existsSync(cli)) throw new Error(`${cli} is missing: expected a built agent (run \`npx tsc -b\` or \`npm run bench\`, which builds first)`);
-
-/** How the systemd unit starts the agent: its script (under /opt/edgefleet = this checkout) and environment. */
-function unitStart(): { script: string; env: Record<string, string> } {
-  const unitPath = join(root, 'packaging/systemd/edgefleet-agent.service');
-  const unit = readFileSync(unitPath, 'utf8');
-  const exec = /^ExecStart=\S+\s+\/opt\/edgefleet\/(\S+)\s+run\b/m.exec(unit);
-  if (!exec) throw new Error(`${unitPath}: expected "ExecStart=/usr/bin/node /opt/edgefleet/<script> run ..."`);
-  const env: Record<string, string> = {};
-  for (const m of unit.matchAll(/^Environment=(.*)$/gm)) {
-    const assignment = m[1]!.trim().replace(/^"(.*)"$/, '$1');
-    const eq = assignment.indexOf('=');
-    if (eq <= 0) throw new Error(`${unitPath}: expected Environment=NAME=value, got ${m[0]}`);
-    env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
-  }
-  return { script: join(root, exec[1]!), env };
-}
-const product = unitStart();
-
-function runCli(args: string[]): string {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`edgefleet-agent ${args.join(' ')} exited ${r.status}: ${r.stderr || r.stdout} (if dist is stale, run \`npx tsc -b\`)`);
-  return r.stdout;
-}
-
-interface Start { readyLogMs: number; healthMs: number; rssMb: number }
-
-async function once(dataDir: string): Promise<Start> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [product.script, 'run', '--data-dir', dataDir, '--api-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...product.env } });
-  let seen = '';
-  try {
-    const { readyLogMs, api } = await new Promise<{ readyLogMs: number; api: string }>((resolve, reject) => {
-      // JSON log lines (pino), on stdout or stderr depending on the logger's destination.
-      const watch = (stream: NodeJS.ReadableStream) => {
-        let buf = '';
-        stream.on('data', (c: Buffer) => {
-          buf += c.toString();
-          seen += c.toString();
-          let nl;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            try {
-              const j = JSON.parse(line) as { msg?: string; api?: string };
-              if (j.msg === 'ready' && j.api) resolve({ readyLogMs: performance.now() - t0, api: j.api });
-            } catch { /* not JSON */ }
-          }
-        });
-      };
-      watch(child.stdout);
-      watch(child.stderr);
-      child.once('exit', (code) => reject(new Error(`agent exited ${code} before ready: ${seen}`)));
-      setTimeout(() => reject(new Error(`agent not ready after 30 s: ${seen}`)), 30_000).unref();
-    });
-    let healthMs = Number.NaN;
-    for (;;) {
-      const r = await fetch(`${api}/v2/health/ready`).catch(() => undefined);
-      if (r?.status === 200) {
-        healthMs = performance.now() - t0;
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 5));
-    }
-    const check = await fetch(`${api}/v2/models/vibration-anomaly/ready`);
-    if (check.status !== 200) throw new Error(`the example model is not ready: ${check.status} ${await check.text()}`);
-    await new Promise((res) => setTimeout(res, 2000));
-    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-    return { readyLogMs, healthMs, rssMb: kb / 1024 };
-  } finally {
-    const exited = new Promise((res) => child.once('exit', res));
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ef-bench-cold-'));
 try {

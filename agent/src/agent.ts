@@ -3,7 +3,7 @@
 // in-process. main.ts is the program's composition root around this.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, settleWithin } from '@edgefleet/shared/core';
+import { AppError, settleWithin, type BoxKeyPair } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import { createApiHandler } from './api/handler.js';
@@ -23,6 +23,8 @@ import { EventsRepo } from './store/events-repo.js';
 import { WalKeeper } from './store/wal.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
+import { ContentKeysRepo, contentKeysMigration } from './store/content-keys-repo.js';
+import { loadOrCreateDeviceKey } from './keys/device-key.js';
 import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
@@ -109,21 +111,28 @@ export interface Store {
   models: ModelsRepo;
   trust: TrustRepo;
   blobs: BlobStore;
+  contentKeys: ContentKeysRepo;
+  /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
+  deviceKey: () => BoxKeyPair;
 }
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101) and sync state (200, seq floor per hub key 201). Ids never change, so
+ * open windows' checkpoint (101), sync state (200, seq floor per hub key 201) and sealed content keys (500). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
   const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
   const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
-  return { db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')) };
+  let deviceKey: BoxKeyPair | undefined;
+  return {
+    db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
+    contentKeys: new ContentKeysRepo(db), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
+  };
 }
 
 export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
@@ -150,10 +159,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       s.trust.put(enrolled.trust, body.version);
     }
     const trustDoc = s.trust.get()!;
+    // A box enrolled before sealed models gets its device key now; the hub takes the public half from
+    // the state it reports over its authenticated connection (docs/security.md "Sealed models").
+    s.deviceKey();
     const c = config.sync;
     return new SyncClient({
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
-      models: s.models, trust: s.trust, manager: m, agentVersion, logger,
+      models: s.models, trust: s.trust, manager: m, agentVersion, logger, deviceKey: s.deviceKey,
       capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
       ...(deps.pause ? { pause: deps.pause } : {}),
       ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),

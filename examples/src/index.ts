@@ -14,3 +14,5 @@ export * from './vibration/metrics.js';
 export * from './vibration/reference.js';
 export * from './vibration/pipeline.js';
 export * from './vibration/make.js';
+export * from './testkit/unit.js';
+export * from './testkit/scan.js';

@@ -1,7 +1,7 @@
 // The broker under test for hub/bench/broker.bench.ts, in its own process so its memory is not
 // mixed with the simulated devices': either the hub as it ships (server/hub.ts: the real Store on a
 // data dir, device secrets checked by DevicesRepo, ACL, validation, telemetry persisted and acked)
-// or a bare aedes broker with no hooks counting telemetry. Talks to the bench over IPC: `ready` once
+// or a bare aedes broker with no hooks counting telemetry (for the storm, with the hub's retained index). Talks to the bench over IPC: `ready` once
 // listening, `stats` (memory after a GC, CPU time, telemetry received, event-loop delay since the last `loop`
 // reset), `count` (telemetry only, no GC), `stop` (graceful; the storm phase kills it instead).
 // Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON]
@@ -12,6 +12,8 @@ import { Aedes } from 'aedes';
 import { HubConfig } from '../src/config.js';
 import { Hub } from '../src/server/hub.js';
 import { noopLogger } from '../src/mqtt/ports.js';
+import { LISTEN_BACKLOG } from '../src/mqtt/embedded.js';
+import { indexRetained, type RetainedPersistence } from '../src/mqtt/retained.js';
 
 export type ChildMsg =
   | { t: 'ready'; mqtt: string; http: string | null; adminToken: string | null; startMs: number }
@@ -36,8 +38,13 @@ if (kind === 'hub') {
   ready = { mqtt: addrs.mqtt, http: addrs.http, adminToken: hub.newAdminToken };
 } else if (kind === 'bare') {
   const b = await Aedes.createBroker();
+  const bareCfg = JSON.parse(process.argv[3] ?? '{}') as { mqttPort?: number; indexRetained?: boolean };
+  // {"indexRetained": true}: retained messages looked up by exact topic, as the hub's broker does (retained.ts),
+  // so a storm baseline is not dominated by aedes scanning every retained message per SUBSCRIBE.
+  if (bareCfg.indexRetained) indexRetained((b as unknown as { persistence: RetainedPersistence }).persistence);
   const server = net.createServer(b.handle);
-  server.listen(0, '127.0.0.1');
+  // The storm restarts it on the port it had (CONFIG_JSON {"mqttPort": n}); the backlog is the hub's (embedded.ts).
+  server.listen({ port: bareCfg.mqttPort ?? 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   await once(server, 'listening');
   await new Promise<void>((r) => b.subscribe('ef/v1/d/+/telemetry', (_p, cb) => { telemetry++; cb(); }, r));
   stop = async () => {

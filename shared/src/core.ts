@@ -1,6 +1,6 @@
 // @edgefleet/shared/core: the part of @edgefleet/shared that does not load zod (errors,
 // canonical JSON and hashes, semver, sketches, drift, the token bucket, deadlines, text escaping,
-// private files, bounded JSON, and the inference helpers but for reading samples). The standalone
+// private files, bounded JSON, sealed-model crypto, and the inference helpers but for reading samples). The standalone
 // agent's start-up path imports only this: zod and the wire schemas cost ~20 MB of RSS
 // (docs/performance.md). Types from the wire schemas are still imported from
 // '@edgefleet/shared' with `import type` (erased at build).
@@ -20,6 +20,8 @@ export * from './deadline.js';
 export * from './text.js';
 export * from './private-files.js';
 export * from './json-bounded.js';
+export * from './crypto/sealed.js';
+export * from './atomic-file.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
 export * from './infer/raw.js';

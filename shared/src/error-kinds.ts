@@ -38,6 +38,8 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   MODEL_IO_MISMATCH: 'model',
   MODEL_PREFLIGHT_FAILED: 'model',
   AGENT_TOO_OLD: 'input',
+  CONTENT_KEY_MISSING: 'input',
+  DECRYPT_FAILED: 'input',
   DOCUMENT_EXPIRED: 'input',
   DOCUMENT_REPLAYED: 'input',
   DOCUMENT_WRONG_DEVICE: 'input',

@@ -31,6 +31,10 @@ export const ErrorCode = {
   MODEL_IO_MISMATCH: 'MODEL_IO_MISMATCH',
   MODEL_PREFLIGHT_FAILED: 'MODEL_PREFLIGHT_FAILED',
   AGENT_TOO_OLD: 'AGENT_TOO_OLD',
+  /** An encrypted bundle without a content key sealed to this device (docs/security.md "Sealed models"). */
+  CONTENT_KEY_MISSING: 'CONTENT_KEY_MISSING',
+  /** Ciphertext or a sealed key that does not open with the key given. */
+  DECRYPT_FAILED: 'DECRYPT_FAILED',
   DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
   DOCUMENT_REPLAYED: 'DOCUMENT_REPLAYED',
   DOCUMENT_WRONG_DEVICE: 'DOCUMENT_WRONG_DEVICE',
@@ -73,6 +77,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   MODEL_IO_MISMATCH: 422,
   MODEL_PREFLIGHT_FAILED: 422,
   AGENT_TOO_OLD: 422,
+  CONTENT_KEY_MISSING: 422,
+  DECRYPT_FAILED: 422,
   DOCUMENT_EXPIRED: 422,
   DOCUMENT_REPLAYED: 409,
   DOCUMENT_WRONG_DEVICE: 422,

@@ -16,6 +16,7 @@ import { InferCore, modelMetadata, type Hot } from './core.js';
 import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
+import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -38,6 +39,9 @@ export interface ApiDeps {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Bodies declared at least this large are read into one buffer of their size (infer()). */
+const WHOLE_BODY_MIN = DEFAULT_BURST_GC.minBodyBytes;
 
 /** OIP server metadata (REST and gRPC ServerMetadata). */
 export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: ['binary_tensor_data'] };
@@ -70,6 +74,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
   const budget = deps.inflight ?? { bytes: 0 };
+  const burstGc = new BurstGc(budget);
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
@@ -96,14 +101,20 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (released) return;
       released = true;
       budget.bytes -= held;
+      burstGc.released(held);
     };
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
+    // A large declared body is copied into one buffer of its size as it arrives: allocated outside the
+    // malloc heap (the unit's MALLOC_MMAP_THRESHOLD_) and returned to the system when collected, instead
+    // of a list of 64 KiB socket chunks interleaved with everything else in the heap, then a concat copy
+    // (docs/performance.md "Memory after a burst").
+    let whole = declared >= WHOLE_BODY_MIN ? Buffer.allocUnsafeSlow(declared) : undefined;
     let size = 0;
     let failed = false;
     const refuse = (err: AppError) => {
       failed = true;
-      first = chunks = undefined;
+      first = chunks = whole = undefined;
       release();
       fail(res, err);
     };
@@ -122,15 +133,17 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         refuse(new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
         return;
       }
-      if (first === undefined) first = c;
+      if (whole && size <= whole.length) c.copy(whole, size - c.length);
+      else if (first === undefined) first = c;
       else (chunks ??= [first]).push(c);
     });
     req.on('end', () => {
       release();
       if (failed) return;
       try {
-        const body = chunks ? Buffer.concat(chunks) : first ?? Buffer.alloc(0);
-        first = chunks = undefined;
+        // (node:http ends a body at its Content-Length, so `whole` is exactly filled.)
+        const body = whole ? whole.subarray(0, size) : chunks ? Buffer.concat(chunks) : first ?? Buffer.alloc(0);
+        first = chunks = whole = undefined;
         run(res, name, version, body, t0, binaryHeader === undefined ? undefined : String(binaryHeader));
       } catch (err) {
         fail(res, err);
@@ -139,7 +152,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     // A client gone or timed out mid-body ('error' ECONNRESET "aborted"): nothing to answer, nothing to log.
     req.on('error', (err) => {
       release();
-      first = chunks = undefined;
+      first = chunks = whole = undefined;
       if (failed) return;
       failed = true;
       if (res.destroyed || req.socket.destroyed) return;

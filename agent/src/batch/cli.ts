@@ -9,7 +9,7 @@ import { optString, parsePositiveInt, reqString, type CliContext, type Command }
 import { openStore } from '../agent.js';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
-import { samplesFromBlobs } from '../install/manager.js';
+import { ModelFiles } from '../install/model-files.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { runBatch, runtimeModel } from './run.js';
 
@@ -70,7 +70,9 @@ async function runBatchFile(
     }
     recorder = new SummaryRecorder({ sink: store.summaries, manifestOf: () => m });
     runtime.setRecorder(recorder);
-    runtime.activate(await runtime.load(m, store.blobs.pathOf(entry.sha256), await samplesFromBlobs(m, store.blobs)));
+    const files = new ModelFiles(store);
+    const key = m.encryption ? files.contentKey(m) : undefined;
+    runtime.activate(await runtime.load(m, await files.model(m, key), await files.samples(m, key)));
     const tty = ctx.stderr.isTTY === true;
     let last = 0;
     const r = await runBatch({

@@ -8,8 +8,9 @@
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts,
+  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
+import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { optString, UsageError, type Command } from '@edgefleet/shared/cli';
 import { AGENT_VERSION } from '../version.js';
 import { SKEW_MS } from '../sync/desired.js';
@@ -34,9 +35,11 @@ export const enrollCommand: Command = {
     if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
     await checkClock(hub as string, ctx.now(), fetch);
-    const creds = await enroll({ hub: hub as string, token: token as string, id: optString(args, 'id'), facts: deviceFacts() }, fetch);
-    verifyTrustDocument(creds.trust, { now: ctx.now() });
     ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
+    // The box's X25519 key for sealed models: made here, its public half sent with the request.
+    const { pair } = loadOrCreateDeviceKey(dataDir);
+    const creds = await enroll({ hub: hub as string, token: token as string, id: optString(args, 'id'), facts: deviceFacts(), deviceKey: publicPart(pair) }, fetch);
+    verifyTrustDocument(creds.trust, { now: ctx.now() });
     writeFileAtomic(join(dataDir, 'credentials.json'), `${JSON.stringify({ schema: creds.schema, deviceId: creds.deviceId, secret: creds.secret, brokers: creds.brokers }, null, 2)}\n`, 0o600);
     writeFileAtomic(join(dataDir, 'trust.json'), `${JSON.stringify(creds.trust, null, 2)}\n`);
     ctx.stdout.write(`enrolled as ${creds.deviceId}; brokers ${creds.brokers.join(', ')}; credentials in ${join(dataDir, 'credentials.json')}\n`);
@@ -73,7 +76,7 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
 }
 
 /** POST /api/v1/enroll; a hub error is rethrown with its code and message. */
-export async function enroll(o: { hub: string; token: string; id?: string | undefined; facts: DeviceFacts }, doFetch: typeof fetch): Promise<DeviceCredentials> {
+export async function enroll(o: { hub: string; token: string; id?: string | undefined; facts: DeviceFacts; deviceKey?: DevicePublicKey }, doFetch: typeof fetch): Promise<DeviceCredentials> {
   let url: URL;
   try {
     url = new URL('/api/v1/enroll', o.hub);
@@ -85,7 +88,7 @@ export async function enroll(o: { hub: string; token: string; id?: string | unde
     res = await doFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: o.token, facts: o.facts, ...(o.id ? { deviceId: o.id } : {}) }),
+      body: JSON.stringify({ token: o.token, facts: o.facts, ...(o.id ? { deviceId: o.id } : {}), ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}) }),
     });
   } catch (err) {
     throw new AppError('IO_ERROR', `cannot reach the hub at ${url.origin}: ${(err as Error).message}`, { cause: err });

@@ -3,14 +3,15 @@
 // daemon picks up their switches from the database.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, escapeText, verifyTrustDocument, verifyTrustRotation } from '@edgefleet/shared';
-import { optBool, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
+import { AppError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
+import { optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../agent.js';
 import { ModelManager, pauseFromEnv } from '../install/manager.js';
 import { createLogger } from '../log.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { AGENT_VERSION } from '../version.js';
-import { dataDirOptions, withStore } from './common.js';
+import { configOf, dataDirOptions, withStore } from './common.js';
+import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
 
 function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store) => Promise<T>): Promise<T> {
@@ -56,10 +57,16 @@ export const trustSet: Command = {
 export const install: Command = {
   summary: 'verify a signed bundle against the trust document and install it, activating it',
   positionals: [{ name: 'BUNDLE.efb', description: 'the signed bundle (edgefleet model pack / sign)', required: true }],
-  options: { ...dataDirOptions, 'no-activate': { type: 'boolean', description: 'install without switching to it' } },
+  options: {
+    ...dataDirOptions,
+    'no-activate': { type: 'boolean', description: 'install without switching to it' },
+    key: { type: 'string', value: 'SEALED.json', description: 'for an encrypted bundle: its content key sealed to this box ("edgefleet model seal")' },
+  },
   async run(args, ctx) {
     const bundle = resolve(ctx.cwd, positional(args, 0));
-    const r = await withManager(args, ctx, (m) => m.install(bundle, { activate: !optBool(args, 'no-activate') }));
+    const keyPath = optString(args, 'key');
+    const sealedKey = keyPath === undefined ? undefined : readSealedKeyFile(resolve(ctx.cwd, keyPath));
+    const r = await withManager(args, ctx, (m) => m.install(bundle, { activate: !optBool(args, 'no-activate'), ...(sealedKey ? { sealedKey } : {}) }));
     ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
     if (r.preflight) ctx.stdout.write(`preflight: ${r.preflight.samples} sample(s) passed; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
     return 0;
@@ -113,4 +120,20 @@ export const status: Command = {
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
     return 0;
   }),
+};
+
+export const keyShow: Command = {
+  summary: "print this box's public device key (for \"edgefleet model seal --to\"); made on first use",
+  options: { ...dataDirOptions, out: { type: 'string', value: 'FILE', description: 'also write it to FILE (a device public key file)' } },
+  run(args, ctx) {
+    const config = configOf(args, ctx);
+    const { pair, created } = loadOrCreateDeviceKey(config.dataDir);
+    const doc = { schema: DEVICE_PUBKEY_SCHEMA, ...publicPart(pair) };
+    const text = `${JSON.stringify(doc, null, 2)}\n`;
+    const out = optString(args, 'out');
+    if (out !== undefined) writeFileAtomic(resolve(ctx.cwd, out), text);
+    if (created) ctx.stderr.write(`made a new device key in ${config.dataDir} (the private half stays there, mode 0600)\n`);
+    ctx.stdout.write(text);
+    return Promise.resolve(0);
+  },
 };

@@ -5,7 +5,7 @@ import { AGENT_VERSION } from '../version.js';
 import { batchCommand } from '../batch/cli.js';
 import { summariesCommand } from '../summaries/cli.js';
 import { enrollCommand } from './enroll.js';
-import { activate, install, models, rollback, status, trustSet } from './local.js';
+import { activate, install, keyShow, models, rollback, status, trustSet } from './local.js';
 import { run } from './run.js';
 
 export const agentCli: Program = {
@@ -18,6 +18,7 @@ export const agentCli: Program = {
     status,
     'trust set': trustSet,
     install,
+    'key show': keyShow,
     models,
     activate,
     rollback,

@@ -4,12 +4,13 @@
 // swap it into the runtime; a failure at any step leaves the old version serving.
 // Every load warms up on the bundle's samples; install also runs preflight
 // (outputs vs expected, sample latency) before the commit (docs/agent.md).
-import { readFile } from 'node:fs/promises';
-import { AppError, satisfiesMin, type LoadedSample, type PreflightResult } from '@edgefleet/shared/core';
+import { AppError, satisfiesMin, type BoxKeyPair, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../store/blobs.js';
+import type { ContentKeysRepo } from '../store/content-keys-repo.js';
+import { ModelFiles } from './model-files.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
@@ -30,6 +31,9 @@ export interface ModelManagerDeps {
   trust: TrustRepo;
   events: EventsRepo;
   blobs: BlobStore;
+  /** Content keys of encrypted bundles, sealed to `deviceKey` (docs/decisions/0029-sealed-models.md). */
+  contentKeys: ContentKeysRepo;
+  deviceKey: () => BoxKeyPair;
   runtime: ModelRuntime;
   /** True in the daemon (swap loaded sessions in); false in the CLI (test-load only, the daemon picks the change up). */
   serving: boolean;
@@ -54,8 +58,11 @@ export interface InstallResult {
 
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
+  readonly files: ModelFiles;
 
-  constructor(private readonly d: ModelManagerDeps) {}
+  constructor(private readonly d: ModelManagerDeps) {
+    this.files = new ModelFiles(d);
+  }
 
   /** Runs operations one at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -64,13 +71,16 @@ export class ModelManager {
     return p;
   }
 
-  modelPath(m: Manifest): string {
-    const f = m.files.find((x) => x.path === m.entrypoint);
-    if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: entrypoint "${m.entrypoint}" is not among the files`);
-    return this.d.blobs.pathOf(f.sha256);
+  /** Keeps a content key sealed to this box (from a desired document) for the versions that need it. */
+  rememberKey(sealed: SealedKey): void {
+    this.d.contentKeys.put(sealed);
   }
 
-  install(bundlePath: string, opts: { activate?: boolean } = {}): Promise<InstallResult> {
+  /**
+   * `sealedKey`: the content key of an encrypted bundle, sealed to this box (`install --key`); it is
+   * opened before any file is copied, and kept (sealed) only once the install succeeded.
+   */
+  install(bundlePath: string, opts: { activate?: boolean; sealedKey?: SealedKey } = {}): Promise<InstallResult> {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
       // Bundle verification and the trust document need the wire schemas (loaded on first install).
@@ -89,6 +99,8 @@ export class ModelManager {
         if (!satisfiesMin(this.d.agentVersion, m.runtime.minAgentVersion)) {
           throw new AppError('AGENT_TOO_OLD', `${m.name}@${m.version} needs agent ${m.runtime.minAgentVersion} or newer: this agent is ${this.d.agentVersion}`);
         }
+        // A box without the key is refused before anything is copied (the signatures are checked above).
+        const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {
           if (await this.d.blobs.has(f.sha256, f.size)) continue;
           await this.d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
@@ -96,14 +108,15 @@ export class ModelManager {
             for await (const chunk of stream) await write(chunk as Buffer);
           }, () => this.pauseAt('install:before-rename'));
         }
-        const samples = await this.samplesOf(m);
-        const loaded = await this.d.runtime.load(m, this.modelPath(m), samples);
+        const samples = await this.files.samples(m, key);
+        const loaded = await this.d.runtime.load(m, await this.files.model(m, key), samples);
         let active: ActiveEntry | undefined;
         let pf: PreflightResult | undefined;
         try {
           pf = await this.d.runtime.preflight(loaded, samples);
           await this.pauseAt('install:before-commit');
           active = this.d.models.transaction(() => {
+            if (opts.sealedKey && m.encryption) this.d.contentKeys.put(opts.sealedKey);
             this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
             if (pf) this.d.models.setPreflight(m.name, m.version, { ...pf, at: new Date().toISOString() });
             const entry = activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
@@ -137,7 +150,7 @@ export class ModelManager {
         throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
       }
       await this.checkFiles(v.manifest);
-      const loaded = await this.load(v.manifest);
+      const loaded = await this.load(v.manifest, true);
       let entry: ActiveEntry;
       try {
         // The switch and its event commit together: a daemon that sees the switch (reconcile) also
@@ -190,7 +203,7 @@ export class ModelManager {
             continue;
           }
           try {
-            const loaded = await this.load(v.manifest);
+            const loaded = await this.load(v.manifest, true);
             if (version !== entry.active) {
               this.d.models.setActivePair(entry.name, version, undefined);
               this.d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
@@ -239,11 +252,13 @@ export class ModelManager {
 
   /** The bundle's samples, read from the blob store (files are installed before any load). */
   samplesOf(m: Manifest): Promise<LoadedSample[]> {
-    return samplesFromBlobs(m, this.d.blobs);
+    return this.files.samples(m);
   }
 
-  private async load(m: Manifest): Promise<LoadedVersion> {
-    return this.d.runtime.load(m, this.modelPath(m), await this.samplesOf(m));
+  /** `verified`: the files were re-hashed just before (a switch, the start), so a sealed one is not hashed twice. */
+  private async load(m: Manifest, verified = false): Promise<LoadedVersion> {
+    const key = m.encryption ? this.files.contentKey(m) : undefined;
+    return this.d.runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {
@@ -268,17 +283,6 @@ export class ModelManager {
   private async pauseAt(point: PausePoint): Promise<void> {
     if (this.d.pause) await this.d.pause(point);
   }
-}
-
-/** A version's samples (docs/agent.md), read from the blob store where install put its files. */
-export async function samplesFromBlobs(m: Manifest, blobs: Pick<BlobStore, 'pathOf'>): Promise<LoadedSample[]> {
-  if (!m.samples?.length) return []; // the common case loads no schemas (agent/src/wire.ts)
-  const { readSamples } = await loadWire();
-  return readSamples(m, (p) => {
-    const f = m.files.find((x) => x.path === p);
-    if (!f) throw new AppError('BUNDLE_INVALID', `${m.name}@${m.version}: sample "${p}" is not among the files`);
-    return readFile(blobs.pathOf(f.sha256));
-  });
 }
 
 /** The pause hook from EDGEFLEET_TEST_PAUSE_AT: prints a marker and never resolves (the test kills the process). */

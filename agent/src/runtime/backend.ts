@@ -30,8 +30,8 @@ export interface Backend {
   readonly name: BackendName;
   /** The onnxruntime version of the package behind it. */
   readonly version: string;
-  /** Creates a session from an .onnx file; throws what onnxruntime throws. */
-  create(modelPath: string, settings: SessionSettings): Promise<BackendSession>;
+  /** Creates a session from an .onnx file, or its bytes (a decrypted sealed model); throws what onnxruntime throws. */
+  create(model: string | Uint8Array, settings: SessionSettings): Promise<BackendSession>;
   /** `new ort.Tensor(type, data, dims)` of this backend's package (each package has its own Tensor class). */
   tensor: MakeOrtTensor;
 }

@@ -28,8 +28,11 @@ export function nativeBackend(): Backend {
   return {
     name: 'native',
     version: ort.env.versions.node ?? ort.env.versions.common,
-    async create(path, settings) {
-      return (await ort.InferenceSession.create(path, nativeOptions(settings))) as unknown as BackendSession;
+    async create(model, settings) {
+      const session = typeof model === 'string'
+        ? await ort.InferenceSession.create(model, nativeOptions(settings))
+        : await ort.InferenceSession.create(model, nativeOptions(settings));
+      return session as unknown as BackendSession;
     },
     tensor: (type, data, dims) => new ort.Tensor(type as Ort.Tensor.Type, data as never, dims as number[]),
   };

@@ -84,9 +84,9 @@ export class ModelRuntime {
   }
 
   /** Loads and warms a version (on its samples, if any) without making it active. */
-  async load(manifest: Manifest, modelPath: string, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
+  async load(manifest: Manifest, model: string | Uint8Array, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
     const backend = await this.backend();
-    const { session, loadSeconds } = await loadSession(backend, manifest, modelPath, this.opts.overrides, samples);
+    const { session, loadSeconds } = await loadSession(backend, manifest, model, this.opts.overrides, samples);
     return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session, backend, batch: batchPolicy(manifest, this.opts.overrides) };
   }
 

@@ -32,14 +32,20 @@ export interface LoadedSession {
 }
 
 /** Creates the session, checks its io against the manifest, warms it up. Any failure is MODEL_LOAD_FAILED / MODEL_IO_MISMATCH. */
-export async function loadSession(backend: Backend, manifest: Manifest, modelPath: string, overrides: RuntimeOverrides = {}, samples: readonly LoadedSample[] = []): Promise<LoadedSession> {
+/**
+ * `model` is a path, or the model's bytes in memory (a decrypted sealed model: docs/decisions/0029-sealed-models.md);
+ * onnxruntime copies the bytes into the session, and they are zeroed here once it is created or has failed.
+ */
+export async function loadSession(backend: Backend, manifest: Manifest, model: string | Uint8Array, overrides: RuntimeOverrides = {}, samples: readonly LoadedSample[] = []): Promise<LoadedSession> {
   const t0 = performance.now();
   const what = `${manifest.name}@${manifest.version}`;
   let session: BackendSession;
   try {
-    session = await backend.create(modelPath, sessionSettings(manifest.runtime, overrides));
+    session = await backend.create(model, sessionSettings(manifest.runtime, overrides));
   } catch (err) {
     throw new AppError('MODEL_LOAD_FAILED', `model ${what} does not load in onnxruntime (${backend.name}): ${(err as Error).message}`, { cause: err });
+  } finally {
+    if (typeof model !== 'string') model.fill(0);
   }
   try {
     const want = manifest.io.inputs.map((t) => t.name).sort().join(', ');

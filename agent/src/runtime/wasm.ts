@@ -13,9 +13,9 @@ export async function wasmBackend(): Promise<Backend> {
   return {
     name: 'wasm',
     version: ort.env.versions.web ?? ort.env.versions.common,
-    async create(path, settings) {
+    async create(model, settings) {
       // From bytes: onnxruntime-web would fetch() a path.
-      const bytes = await readFile(path);
+      const bytes = typeof model === 'string' ? await readFile(model) : Buffer.from(model.buffer, model.byteOffset, model.length);
       return (await ort.InferenceSession.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), {
         executionProviders: ['wasm'],
         graphOptimizationLevel: settings.graphOptimization,

@@ -7,7 +7,9 @@ import {
   PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
   type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
 } from '@edgefleet/shared';
+import type { BoxKeyPair } from '@edgefleet/shared/core';
 import type { Logger } from '../log.js';
+import { publicPart } from '../keys/device-key.js';
 import type { Db } from '../store/db.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
@@ -47,6 +49,8 @@ export interface SyncDeps {
   emit: Emit;
   now?: () => Date;
   options?: Partial<SyncOptions>;
+  /** This box's X25519 key pair: its public half is reported in the state, for sealed models. */
+  deviceKey?: () => BoxKeyPair;
   /** More capabilities for the reported state (the runtime's backend: backend-native / backend-wasm). */
   capabilities?: () => readonly string[];
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
@@ -219,6 +223,7 @@ export class SyncClient {
     });
     const refusal = this.store.refusal();
     const trust = this.d.trust.get()?.signed;
+    const deviceKey = this.d.deviceKey?.();
     return {
       schema: STATE_SCHEMA,
       deviceId: this.id,
@@ -229,7 +234,8 @@ export class SyncClient {
       ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
       models,
       ...(refusal ? { refusal } : {}),
-      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(this.d.capabilities?.() ?? [])],
+      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
+      ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
     };
   }
 

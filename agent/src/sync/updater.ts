@@ -79,6 +79,15 @@ export class Updater implements PolicyListener {
 
   private async applyModel(seq: number, m: DesiredModel): Promise<void> {
     const { manager, models, downloader, store, emit } = this.d;
+    // The content key of a sealed bundle, sealed to this box: kept for every later load, also when the
+    // version already runs (a re-sealed key after this box's device key changed).
+    if (m.contentKey) {
+      try {
+        manager.rememberKey(m.contentKey);
+      } catch (err) {
+        this.d.onError(err, `keeping the content key of ${m.name}@${m.version}`);
+      }
+    }
     const active = models.getActive(m.name);
     if (active?.active === m.version) {
       if (this.phases.get(m.name)?.status !== 'rolled_back') this.setPhase(m.name, undefined);

@@ -104,6 +104,8 @@ export interface BundleFromOnnxOptions {
   sign?: boolean;
   /** Output file name (default NAME-VERSION.efb). */
   out?: string;
+  /** Encrypt the files with this content key (a sealed model). */
+  encrypt?: { key: Uint8Array; chunkSize?: number };
 }
 
 /** Packs ONNX bytes with a manifest built from the options into DIR/NAME-VERSION.efb, signed unless sign=false. */
@@ -147,12 +149,12 @@ export async function bundleFromOnnx(o: BundleFromOnnxOptions): Promise<BundleRe
 }
 
 async function packAndSign(
-  o: { dir: string; name: string; version: string; keys?: Keys; signWith?: KeyPair[]; sign?: boolean; out?: string },
+  o: { dir: string; name: string; version: string; keys?: Keys; signWith?: KeyPair[]; sign?: boolean; out?: string; encrypt?: { key: Uint8Array; chunkSize?: number } },
   manifest: unknown,
   files: { path: string; source: string }[],
 ): Promise<BundleResult> {
   const out = join(o.dir, o.out ?? `${o.name}-${o.version}.efb`);
-  const packed = await packBundle({ manifest, files, out });
+  const packed = await packBundle({ manifest, files, out, ...(o.encrypt ? { encrypt: o.encrypt } : {}) });
   if (o.sign !== false) {
     const signers = o.signWith ?? (o.keys ? [o.keys.release] : []);
     if (signers.length === 0) throw new Error(`bundle ${o.name} ${o.version}: sign is on but no keys were given; expected keys or signWith (or sign: false)`);
@@ -191,6 +193,8 @@ export interface ExampleBundleOptions {
   full?: boolean;
   /** Overrides for the training pipeline (rows, seed, reason, ...). */
   example?: Partial<ExampleOptions>;
+  /** Encrypt the files with this content key (a sealed model). */
+  encrypt?: { key: Uint8Array; chunkSize?: number };
 }
 
 /** The example vibration model as a signed bundle DIR/vibration-anomaly-VERSION.efb. */

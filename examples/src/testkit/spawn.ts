@@ -28,6 +28,8 @@ export interface SpawnOptions {
   keepLines?: number;
   /** Own process group, so a Ctrl-C in the terminal reaches the parent only (which stops children in order). */
   detached?: boolean;
+  /** Node flags before the entry (after tsx for a .ts entry), e.g. ['--import', hookModuleUrl]. */
+  nodeArgs?: readonly string[];
 }
 
 export interface CliResult {
@@ -56,7 +58,8 @@ function spawnEntry(entry: string, args: readonly string[], opts: SpawnOptions):
   // A .ts entry runs from source through tsx (as tests do); a .js entry is a built program.
   const path = entryPath(entry);
   // tsx by its resolved URL, so a child started in a temp dir (cwd outside the repo) finds it too.
-  const nodeArgs = /\.[cm]?js$/.test(path) ? [path] : ['--conditions=source', '--import', import.meta.resolve('tsx'), path];
+  const extra = opts.nodeArgs ?? [];
+  const nodeArgs = /\.[cm]?js$/.test(path) ? [...extra, path] : ['--conditions=source', '--import', import.meta.resolve('tsx'), ...extra, path];
   const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: opts.cwd ?? repoRoot(),
     env,

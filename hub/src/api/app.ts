@@ -12,6 +12,7 @@ import { adminRoutes } from './routes-admin.js';
 import { modelRoutes } from './routes-models.js';
 import { deploymentRoutes } from './routes-deployments.js';
 import { telemetryRoutes } from './routes-telemetry.js';
+import { sealingRoutes } from './routes-sealing.js';
 import { streamRoutes } from './stream.js';
 import { consoleRoutes } from './console-routes.js';
 import { driftRoutes } from './routes-drift.js';
@@ -48,6 +49,7 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'store: tokens, audit', routes: adminRoutes },
     { part: 'deployments', routes: deploymentRoutes },
     { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
+    { part: 'sealing (content keys)', routes: sealingRoutes },
     { part: 'events (live stream)', routes: streamRoutes },
     { part: 'console (trust document for signature checks)', routes: consoleRoutes },
     { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },

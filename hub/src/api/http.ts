@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { IngestService } from '../ingest/service.js';
 import type { MqttQuota } from '../mqtt/quota.js';
+import type { Sealing } from '../sealing/service.js';
 import type { StreamHub } from './stream.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
@@ -35,6 +36,10 @@ export interface ApiDeps {
   deployments?: DeploymentService | null;
   /** The ingest part (ingest guard refusals on GET /devices/{id}); absent in tests of the other routes. */
   ingest?: IngestService | null;
+  /** Sealed models: content keys and device keys (docs/security.md "Sealed models"); absent in tests of the other routes. */
+  sealing?: Sealing | null;
+  /** Issues and publishes new desired documents for the devices assigned name@version (its content key arrived). */
+  resendVersion?: (name: string, version: string) => Promise<void>;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
   /** The live event stream (GET /stream); absent in tests of the other routes. */

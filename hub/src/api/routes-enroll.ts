@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError, CREDENTIALS_SCHEMA, DeviceCredentials, EnrollRequest, EnrollmentTokenCreate, EnrollmentTokenCreated,
-  EnrollmentTokenInfo, type DeviceFacts, type DesiredDocument, type Tags,
+  EnrollmentTokenInfo, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
 } from '@edgefleet/shared';
 import { z } from 'zod';
 import { randomSecret } from '../store/secrets.js';
@@ -22,7 +22,7 @@ export interface Issued {
  */
 export function issueCredentials(
   deps: ApiDeps, id: string | undefined, tags: Tags, facts: DeviceFacts | null,
-  o: { admit?: () => Tags; record: (deviceId: string) => void },
+  o: { admit?: () => Tags; record: (deviceId: string) => void; deviceKey?: DevicePublicKey | undefined },
 ): Issued {
   const deviceId = id ?? `dev-${randomBytes(6).toString('hex')}`;
   const secret = randomSecret();
@@ -32,6 +32,8 @@ export function issueCredentials(
       throw new AppError('CONFLICT', `device id "${deviceId}" is taken: propose another id, or omit it and the hub assigns one`);
     }
     deps.store.devices.create(deviceId, secret, { ...extra, ...tags }, facts, deps.clock.now());
+    // Before the deployments it joins: their documents carry content keys sealed to this key.
+    if (o.deviceKey) deps.sealing?.setDeviceKey(deviceId, o.deviceKey, 'enroll', deps.clock.now());
     // A device added later joins the tag/all deployments it matches.
     const joined = deps.deployments?.joinDeployments(deviceId) ?? [];
     o.record(deviceId);
@@ -56,7 +58,7 @@ export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, is
  * that never connected nor reported, gets a fresh secret without taking another use of the token.
  * Anything else with a taken id is left to the CONFLICT of a new enrollment.
  */
-function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceFacts): Issued | undefined {
+function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceFacts, deviceKey: DevicePublicKey | undefined): Issued | undefined {
   const secret = randomSecret();
   const done = transact(deps, () => {
     if (!deps.store.devices.exists(deviceId)) return false;
@@ -66,6 +68,7 @@ function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceF
     const actorName = `enrollment-token:${t.id}`;
     if (deps.store.audit.query({ action: 'device.enroll', target: deviceId, actor: actorName, limit: 1 }).length === 0) return false;
     deps.store.devices.rotateSecret(deviceId, secret);
+    if (deviceKey) deps.sealing?.setDeviceKey(deviceId, deviceKey, 'enroll', deps.clock.now());
     deps.store.audit.append({
       actor: actorName, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
       details: { facts, tags: t.tags, proposedId: deviceId, rerun: 'the device never connected after its first enrollment; new secret, no use taken' },
@@ -108,7 +111,7 @@ export const enrollRoutes: RouteDef[] = [
     body: EnrollRequest, response: DeviceCredentials,
     async handler(c, deps) {
       const b = await jsonBody(c, EnrollRequest, 'enrollment request');
-      const rerun = b.deviceId ? reenroll(deps, b.deviceId, b.token, b.facts) : undefined;
+      const rerun = b.deviceId ? reenroll(deps, b.deviceId, b.token, b.facts, b.deviceKey) : undefined;
       if (rerun) {
         await deliverNewDevice(c, deps, 'device.enroll', rerun);
         return rerun.creds;
@@ -117,6 +120,7 @@ export const enrollRoutes: RouteDef[] = [
       let tags: Tags = {};
       // The token's use is taken in the same transaction as the device is created, so a refused id costs no use.
       const issued = issueCredentials(deps, b.deviceId, {}, b.facts, {
+        deviceKey: b.deviceKey,
         admit: () => {
           const t = deps.store.enrollment.consume(b.token, deps.clock.now());
           tokenId = t.id;
@@ -125,7 +129,7 @@ export const enrollRoutes: RouteDef[] = [
         },
         record: (deviceId) => deps.store.audit.append({
           actor: `enrollment-token:${tokenId}`, actorId: tokenId, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
-          details: { facts: b.facts, tags, proposedId: b.deviceId ?? null },
+          details: { facts: b.facts, tags, proposedId: b.deviceId ?? null, deviceKey: b.deviceKey?.keyId ?? null },
         }),
       });
       await deliverNewDevice(c, deps, 'device.enroll', issued);

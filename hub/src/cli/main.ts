@@ -7,6 +7,7 @@ import { dispatch, processContext, type CliContext, type CommandTable, type Prog
 import { keysGenerate } from './commands/keys.js';
 import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
+import { modelRekey, modelSeal } from './commands/model-sealed.js';
 import {
   auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
 } from './commands/remote-fleet.js';
@@ -25,6 +26,8 @@ export const commands: CommandTable = {
   'model sign': modelSign,
   'model verify': modelVerify,
   'model inspect': modelInspect,
+  'model seal': modelSeal,
+  'model rekey': modelRekey,
   // remote (talk to a hub: --hub URL --token T or EDGEFLEET_HUB / EDGEFLEET_TOKEN)
   'devices ls': devicesLs,
   'devices show': devicesShow,

@@ -11,6 +11,7 @@ import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
+import type { Sealing } from '../sealing/service.js';
 import { targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 
@@ -37,6 +38,8 @@ export interface DeploymentDeps {
   logger: LoggerPort;
   /** Device events and reported state (the ingest part); told when a device's desired document changes. */
   reports: DeviceReports;
+  /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
+  sealing?: Sealing;
   options?: Partial<DeploymentOptions>;
 }
 
@@ -89,6 +92,10 @@ export class DeploymentService {
   createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
+    const m = store.models.get(req.model, req.version).manifest;
+    if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
+      throw new AppError('CONTENT_KEY_MISSING', `${req.model}@${req.version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
+    }
     const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
     if (req.target.devices) {
       const known = new Set(devices.map((d) => d.id));
@@ -161,12 +168,15 @@ export class DeploymentService {
     return store.db.transaction(() => deviceIds.map((deviceId) => {
       const models = this.deployments.effectiveFor(deviceId).map((e) => {
         const v = version(e.model, e.version);
+        // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
+        const contentKey = v.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
         return {
           name: e.model,
           version: e.version,
           manifestSha256: v.manifestSha256,
           bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
           ...(e.previous ? { previous: e.previous } : {}),
+          ...(contentKey ? { contentKey } : {}),
         };
       });
       const body: DesiredBody = {

@@ -7,6 +7,7 @@
 import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
 import type { AuditRecord } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
+import type { Statement } from 'better-sqlite3';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 
@@ -27,6 +28,10 @@ const EVENT_EVERY_MS = 10 * 60_000;
 /** A steady offset is written again at most this often. */
 const WRITE_EVERY_MS = 60_000;
 
+/** Pending offset writes wait at most this long, or until this many devices have one (write()). */
+const FLUSH_MS = 50;
+const FLUSH_AT = 2000;
+
 /** Devices whose offset is cached; past it the oldest entries are dropped (and reloaded on use). */
 const MAX_CACHED = 100_000;
 
@@ -46,6 +51,12 @@ export class ClockOffsets {
   private readonly written = new Map<string, { at: number; offset: number }>();
   /** When each device last got an audit entry for its clock, per direction. */
   private readonly evented = new Map<string, number>();
+  private pending = new Map<string, { offset: number; at: string }>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private writeTx: ((b: Map<string, { offset: number; at: string }>) => void) | null = null;
+  private writeStmt: Statement | null = null;
+  private readStmt: Statement | null = null;
+  private shiftStmt: Statement | null = null;
 
   constructor(private readonly d: ClockOffsetsDeps) {
     this.skewMs = d.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -60,7 +71,7 @@ export class ClockOffsets {
     const last = this.written.get(deviceId);
     // State reports come up to 4 a second per device: write only a changed offset, or once a minute.
     if (!last || Math.abs(last.offset - offset) >= 1000 || hubNow.getTime() - last.at >= WRITE_EVERY_MS || hubNow.getTime() < last.at) {
-      this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?').run(offset, hubNow.toISOString(), deviceId);
+      this.write(deviceId, offset, hubNow.toISOString());
       if (!this.written.has(deviceId) && this.written.size >= MAX_CACHED) {
         const oldest = this.written.keys().next().value;
         if (oldest !== undefined) this.written.delete(oldest);
@@ -80,6 +91,35 @@ export class ClockOffsets {
     }
   }
 
+  /**
+   * Offsets are written in batches, one transaction per FLUSH_MS or FLUSH_AT devices: after a hub restart
+   * every device's first presence writes one, and 10,000 commits of their own were a large part of a
+   * reconnect storm's CPU (docs/performance.md "Reconnect storm"). offset() reads the cache meanwhile.
+   */
+  private write(deviceId: string, offset: number, at: string): void {
+    this.pending.set(deviceId, { offset, at });
+    if (this.pending.size >= FLUSH_AT) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** Writes the pending offsets now (ingest's stop calls it); a closed store loses them, logged. */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      this.writeTx ??= this.d.db.transaction((b: Map<string, { offset: number; at: string }>) => {
+        const st = (this.writeStmt ??= this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?'));
+        for (const [id, w] of b) st.run(w.offset, w.at, id);
+      });
+      this.writeTx(batch);
+    } catch (err) {
+      this.d.logger.warn({ err: String(err), devices: batch.size }, 'device clock offsets not written');
+    }
+  }
+
   /** An audit entry for a crossing, at most one per device and direction every EVENT_EVERY_MS (a clock flapping at the threshold). */
   private event(deviceId: string, action: string, reason: string, offsetMs: number, at: Date): void {
     const key = `${deviceId} ${action}`;
@@ -96,7 +136,7 @@ export class ClockOffsets {
   /** The last measured offset in ms (device − hub), or null when never measured. */
   offset(deviceId: string): number | null {
     if (this.cache.has(deviceId)) return this.cache.get(deviceId) ?? null;
-    const r = this.d.db.prepare('SELECT clock_offset_ms AS o FROM devices WHERE id = ?').get(deviceId) as { o: number | null } | undefined;
+    const r = (this.readStmt ??= this.d.db.prepare('SELECT clock_offset_ms AS o FROM devices WHERE id = ?')).get(deviceId) as { o: number | null } | undefined;
     const o = r?.o ?? null;
     this.put(deviceId, o);
     return o;
@@ -109,7 +149,7 @@ export class ClockOffsets {
   place(deviceId: string, windows: SeqWindow[]): SeqWindow[] {
     const off = this.skewed(deviceId);
     if (off === null || windows.length === 0) return windows;
-    this.d.db.prepare('UPDATE devices SET clock_shifted_windows = clock_shifted_windows + ? WHERE id = ?').run(windows.length, deviceId);
+    (this.shiftStmt ??= this.d.db.prepare('UPDATE devices SET clock_shifted_windows = clock_shifted_windows + ? WHERE id = ?')).run(windows.length, deviceId);
     return windows.map((w) => {
       // Whole window lengths, so a shifted window stays aligned to the UTC grid windows are cut on.
       const len = w.lengthSec * 1000;

@@ -74,6 +74,7 @@ export class IngestService implements DeviceReports {
 
   stop(): Promise<void> {
     while (this.unsubs.length) this.unsubs.pop()?.();
+    this.clocks.flush();
     return Promise.resolve();
   }
 

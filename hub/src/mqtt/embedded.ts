@@ -16,6 +16,7 @@ import { installConnectHooks } from './connect-hooks.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
+import { PresenceWriter } from './presence-writer.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
 export interface EmbeddedBrokerOptions {
@@ -45,6 +46,13 @@ export interface EmbeddedBrokerOptions {
   quota?: MqttQuota | null | undefined;
 }
 
+/**
+ * Connections the kernel queues for accept() (capped by net.core.somaxconn, 4096 on current Linux).
+ * Node's default, 511, overflowed when 10,000 devices reconnected at once: the kernel dropped the
+ * handshakes past it and the devices waited out SYN retransmits (docs/performance.md "Reconnect storm").
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
 const PACKET_OVERHEAD = 64 * 1024;
 
@@ -60,6 +68,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     ...(opts.onCredentialsInUseTwice ? { onCredentialsInUseTwice: opts.onCredentialsInUseTwice } : {}),
   });
   const connected = new Set<string>();
+  // Online/last seen from connects, disconnects and presence messages, written in batches (presence-writer.ts).
+  const presence = new PresenceWriter({ devices, logger });
   let broker: Aedes | null = null;
   let tcp: net.Server | null = null;
   let tlsServer: tls.Server | null = null;
@@ -131,7 +141,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     b.on('clientReady', (client) => {
       connected.add(client.id);
       metrics.set('edgefleet_mqtt_connected_devices', connected.size);
-      devices.markSeen(client.id, true, clock.now());
+      presence.mark(client.id, true, clock.now());
       ingress.emitConnect(client.id, true);
       const subs = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
       if (subs[deviceTopic(client.id, 'desired')]) void deliverDesired(client).catch(() => {});
@@ -139,7 +149,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     b.on('clientDisconnect', (client) => {
       if (!connected.delete(client.id)) return;
       metrics.set('edgefleet_mqtt_connected_devices', connected.size);
-      devices.markSeen(client.id, false, clock.now());
+      presence.mark(client.id, false, clock.now());
       ingress.emitConnect(client.id, false);
     });
     b.on('subscribe', (subs, client) => {
@@ -157,7 +167,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       await new Promise<void>((resolve) => {
         b.subscribe(allDevicesFilter(kind), (packet, cb) => {
           const r = ingress.accept(packet.topic, packet.payload as Buffer);
-          if (r && r.kind === 'presence' && 'online' in r.msg) devices.markSeen(r.deviceId, r.msg.online, clock.now());
+          if (r && r.kind === 'presence' && 'online' in r.msg) presence.mark(r.deviceId, r.msg.online, clock.now());
           // aedes delivers a backlog from one queue and a synchronous cb() recurses through it (a burst
           // from 1,000 devices overflowed the stack): every 64th message continues on a fresh stack.
           if (++delivered % 64 === 0) setImmediate(cb);
@@ -185,7 +195,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       wire(b);
       await subscribeIngress(b);
       tcp = net.createServer(handle);
-      tcp.listen(opts.tcpPort, opts.host);
+      tcp.listen({ port: opts.tcpPort, host: opts.host, backlog: LISTEN_BACKLOG });
       await once(tcp, 'listening');
       if (opts.tls) {
         tlsServer = tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
@@ -225,6 +235,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
           await new Promise<void>((r) => b.close(() => r()));
         }
         await Promise.all(closed);
+        presence.flush(); // the disconnects of the close above included
         broker = null;
         tcp = null;
         tlsServer = null;

@@ -12,6 +12,14 @@ export interface DeviceAuthPort {
   authenticate(id: string, secret: string): Promise<AuthResult>;
   /** Presence: online/offline and last-seen time. Must not throw. */
   markSeen(id: string, online: boolean, at: Date): void;
+  /** Many presence marks in one transaction, last seen moving only forward (presence-writer.ts). Must not throw. */
+  markSeenMany?(marks: readonly PresenceMark[]): void;
+}
+
+export interface PresenceMark {
+  id: string;
+  online: boolean;
+  at: Date;
 }
 
 /** A tiny metrics sink; hub/src/metrics.ts adapts its registry to this. */

@@ -21,6 +21,9 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
+import { Keystore } from '../sealing/keystore.js';
+import { Sealing } from '../sealing/service.js';
+import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
@@ -46,6 +49,7 @@ export class Hub {
   private http: ServerType | null = null;
   private ingestPart: IngestService | null = null;
   private deploymentsPart: DeploymentService | null = null;
+  private sealingPart: SealingDelivery | null = null;
   private blobServer: BlobServer | null = null;
   private retention: WindowRetention | null = null;
   private alertsPart: Alerts | null = null;
@@ -121,8 +125,13 @@ export class Hub {
     // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
-    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
+    const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
+    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, ...(cfg.sync ? { options: cfg.sync } : {}) });
     this.deploymentsPart = deployments;
+    const sealed = new SealingDelivery({ store, sealing, deployments, reports: ingest, logger });
+    this.sealingPart = sealed;
+    sealed.start();
     await ingest.start();
     await deployments.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
@@ -169,6 +178,8 @@ export class Hub {
       maxBundleBytes: cfg.maxBundleBytes,
       deployments,
       ingest,
+      sealing,
+      resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       quota,
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
@@ -231,6 +242,8 @@ export class Hub {
       this.retention = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
+      await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');
+      this.sealingPart = null;
       this.disconnectEvents?.();
       this.disconnectEvents = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');

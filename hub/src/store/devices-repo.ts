@@ -6,7 +6,7 @@ import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type T
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
-import type { AuthResult, DeviceAuthPort } from '../mqtt/ports.js';
+import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
 
 interface Row {
@@ -30,6 +30,8 @@ type Stmt = Database.Statement<unknown[]>;
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
   private seenStmt: Stmt | null = null;
+  private seenManyStmt: Stmt | null = null;
+  private seenManyTx: ((marks: readonly PresenceMark[]) => void) | null = null;
   private touchStmt: Stmt | null = null;
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
@@ -95,6 +97,26 @@ export class DevicesRepo implements DeviceAuthPort {
   markSeen(id: string, online: boolean, at: Date): void {
     try {
       (this.seenStmt ??= this.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?')).run(online ? 1 : 0, at.toISOString(), id);
+    } catch {
+      // the store is closing; presence is refreshed on the next connect
+    }
+  }
+
+  /**
+   * Presence marks batched by the broker (hub/src/mqtt/presence-writer.ts), one transaction: online as
+   * marked, last seen moved forward only (a mark that waited is never newer than a message's touch()).
+   * Never throws, like markSeen.
+   */
+  markSeenMany(marks: readonly PresenceMark[]): void {
+    try {
+      this.seenManyTx ??= this.db.transaction((ms: readonly PresenceMark[]) => {
+        const st = (this.seenManyStmt ??= this.db.prepare('UPDATE devices SET online = ?, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END WHERE id = ?'));
+        for (const m of ms) {
+          const iso = m.at.toISOString();
+          st.run(m.online ? 1 : 0, iso, iso, m.id);
+        }
+      });
+      this.seenManyTx(marks);
     } catch {
       // the store is closing; presence is refreshed on the next connect
     }

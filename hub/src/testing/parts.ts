@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { IngestService, type IngestOptions } from '../ingest/service.js';
 import { DeploymentService, type DeploymentOptions } from '../deployments/service.js';
 import type { IngestLimits } from '../ingest/plausibility.js';
+import type { Sealing } from '../sealing/service.js';
 
 export interface PartsOptions {
   store: Store;
@@ -18,6 +19,7 @@ export interface PartsOptions {
   deployments?: Partial<DeploymentOptions>;
   ingest?: Partial<IngestOptions>;
   limits?: Partial<IngestLimits>;
+  sealing?: Sealing;
 }
 
 export interface Parts {
@@ -32,7 +34,7 @@ export function makeParts(o: PartsOptions): Parts {
     store: o.store, link: o.link, clock: o.clock, logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.ingest ? { options: o.ingest } : {}), ...(o.limits ? { limits: o.limits } : {}),
   });
-  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, ...(o.deployments ? { options: o.deployments } : {}) });
+  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
   return {
     ingest, deployments,
     async start() {

@@ -3,3 +3,4 @@ export * from './tar.js';
 export * from './read.js';
 export * from './write.js';
 export * from './model.js';
+export * from './rekey.js';

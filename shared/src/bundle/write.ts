@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { canonicalBytes, sha256File, sha256Hex } from '../canonical.js';
 import { keyPairFromFile, SecretKeyFile, type KeyPair } from '../crypto/keys.js';
 import { signBytes, verifyBytes } from '../crypto/sign.js';
+import { contentKeyId, encryptFile, ENCRYPTION_ALG } from '../crypto/sealed.js';
 import { AppError } from '../errors.js';
 import { parseWire } from '../wire/common.js';
 import { Manifest } from '../wire/manifest.js';
@@ -16,7 +17,7 @@ import { referenceId } from './model.js';
 import { writeTar, type TarSource } from './tar.js';
 
 /** Writes a tar to a temp file beside `out`, fsyncs it and renames it into place; returns its size. */
-async function writeTarAtomic(out: string, sources: TarSource[]): Promise<number> {
+export async function writeTarAtomic(out: string, sources: TarSource[]): Promise<number> {
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -44,6 +45,40 @@ export interface PackInput {
   check?: (entrypointSource: string, manifest: Manifest, sourceOf: (bundlePath: string) => string) => Promise<void>;
   /** Hashing progress over all source files (bytes done, bytes in all), for a progress bar. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Encrypt every file with this content key (docs/decisions/0029-sealed-models.md): the manifest then
+   * lists the ciphertexts' sha256 and size (what the signatures cover) and how each file is encrypted.
+   * The check above still runs on the plaintext sources.
+   */
+  encrypt?: { key: Uint8Array; chunkSize?: number };
+}
+
+/** Encrypts each listed file to a temp file beside `out`; returns the manifest's files and the temp paths. */
+async function encryptSources(out: string, manifest: Manifest, sources: Map<string, string>, enc: NonNullable<PackInput['encrypt']>) {
+  const files: Manifest['files'] = [];
+  const temps = new Map<string, string>();
+  try {
+    for (const f of manifest.files) {
+      const tmp = join(dirname(out), `.${basename(out)}.enc-${randomBytes(6).toString('hex')}`);
+      temps.set(f.path, tmp);
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        const r = await encryptFile(enc.key, sources.get(f.path) as string, async (c) => { await fh.write(c); }, enc.chunkSize);
+        await fh.sync();
+        files.push({ path: f.path, sha256: r.sha256, size: r.size, encryption: r.encryption });
+      } finally {
+        await fh.close();
+      }
+    }
+  } catch (err) {
+    await removeAll(temps);
+    throw err;
+  }
+  return { files, temps };
+}
+
+async function removeAll(temps: Map<string, string>): Promise<void> {
+  for (const t of temps.values()) await rm(t, { force: true });
 }
 
 export async function packBundle(input: PackInput): Promise<{ path: string; manifest: Manifest; manifestSha256: string; size: number }> {
@@ -86,17 +121,28 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
     if (ref.id === undefined) m.reference = { ...ref, id };
     else if (ref.id !== id) throw new AppError('INVALID_INPUT', `manifest.reference.id is ${String(ref.id)}; expected ${id} (sha256 of the canonical reference without id)`);
   }
-  const manifest = parseWire(Manifest, m, 'manifest');
+  if (m.encryption !== undefined) throw new AppError('INVALID_INPUT', 'manifest.encryption: expected none in an authored manifest ("model pack --encrypt" fills it in)');
+  let manifest = parseWire(Manifest, m, 'manifest');
   if (input.check) await input.check(sources.get(manifest.entrypoint) as string, manifest, (p) => sources.get(p) as string);
-  const manifestBytes = canonicalBytes(manifest);
-  const manifestSha256 = sha256Hex(manifestBytes);
-  const sigs: SignaturesFile = { schema: SIGNATURES_SCHEMA, manifestSha256, signatures: [] };
-  const size = await writeTarAtomic(input.out, [
-    { name: MANIFEST_ENTRY, bytes: manifestBytes },
-    { name: SIGNATURES_ENTRY, bytes: canonicalBytes(sigs) },
-    ...manifest.files.map((f) => ({ name: f.path, file: sources.get(f.path) as string, size: f.size, sha256: f.sha256 })),
-  ]);
-  return { path: input.out, manifest, manifestSha256, size };
+  let temps = new Map<string, string>();
+  if (input.encrypt) {
+    const e = await encryptSources(input.out, manifest, sources, input.encrypt);
+    temps = e.temps;
+    manifest = parseWire(Manifest, { ...manifest, files: e.files, encryption: { alg: ENCRYPTION_ALG, keyId: contentKeyId(input.encrypt.key) } }, 'manifest');
+  }
+  try {
+    const manifestBytes = canonicalBytes(manifest);
+    const manifestSha256 = sha256Hex(manifestBytes);
+    const sigs: SignaturesFile = { schema: SIGNATURES_SCHEMA, manifestSha256, signatures: [] };
+    const size = await writeTarAtomic(input.out, [
+      { name: MANIFEST_ENTRY, bytes: manifestBytes },
+      { name: SIGNATURES_ENTRY, bytes: canonicalBytes(sigs) },
+      ...manifest.files.map((f) => ({ name: f.path, file: temps.get(f.path) ?? sources.get(f.path) as string, size: f.size, sha256: f.sha256 })),
+    ]);
+    return { path: input.out, manifest, manifestSha256, size };
+  } finally {
+    await removeAll(temps);
+  }
 }
 
 /** Rewrites a bundle with a new signatures list (same manifest bytes, files copied with hash checks). */

@@ -3,3 +3,5 @@ export * from './keys.js';
 export * from './sign.js';
 export * from './threshold.js';
 export * from './trust.js';
+export * from './sealed.js';
+export * from './sealed-files.js';

@@ -1,13 +1,15 @@
 // Ed25519 key pairs (tweetnacl) and their key files (docs/architecture.md section 4):
 // `N.key` holds the secret (mode 0600, written atomically), `N.pub` the public
 // half. keyId = hex sha256 of the raw 32-byte public key.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { z } from 'zod';
 import { sha256Hex } from '../canonical.js';
 import { AppError } from '../errors.js';
+import { writeFileAtomic } from '../atomic-file.js';
+
+export { writeFileAtomic };
 import { Base64, KeyId, parseWire, schemaTag } from '../wire/common.js';
 import { Role } from '../wire/trust.js';
 
@@ -63,22 +65,6 @@ export function toSecretKeyFile(pair: KeyPair): SecretKeyFile {
 
 export function toPublicKeyFile(pair: PubKey & { role: Role; name: string }): PublicKeyFile {
   return { schema: PUBLIC_KEY_SCHEMA, role: pair.role, name: pair.name, keyId: pair.keyId, public: Buffer.from(pair.publicKey).toString('base64') };
-}
-
-/** Writes `text` to `path` via a temp file, fsync and rename, so a crash leaves the old file or the new one. */
-export function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o644): void {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /** Writes DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub. */

@@ -2,6 +2,7 @@
 // document is generated from these schemas; the CLI and the agent's enroll
 // command parse responses with them too.
 import { z } from 'zod';
+import { DevicePublicKey } from './sealed.js';
 import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
 import { PreflightReport } from './desired.js';
@@ -64,6 +65,8 @@ export const EnrollRequest = z.object({
   token: z.string().min(1, 'expected the enrollment token'),
   deviceId: DeviceId.optional(),
   facts: DeviceFacts,
+  /** The box's X25519 public key for sealed models (docs/security.md "Sealed models"). */
+  deviceKey: DevicePublicKey.optional(),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 

@@ -1,5 +1,6 @@
 // Desired state (hub → device, signed by the hub key) and reported state and presence (device → hub).
 import { z } from 'zod';
+import { SealedKeySchema, DevicePublicKey } from './sealed.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 export const DesiredModel = z.object({
@@ -9,6 +10,8 @@ export const DesiredModel = z.object({
   /** The bundle file itself is the blob, fetched over blob/get by its sha256. */
   bundle: z.object({ sha256: Sha256Hex, size: Count }),
   previous: SemVer.optional(),
+  /** For an encrypted bundle: its content key sealed to this device's key (absent: not entitled, or no device key yet). */
+  contentKey: SealedKeySchema.optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 
@@ -69,6 +72,8 @@ export const ReportedState = z.object({
   /** Why the last desired document was refused, if it was. */
   refusal: z.object({ seq: Count, code: z.string(), message: z.string(), at: IsoTime }).optional(),
   capabilities: z.array(z.string()).default([]),
+  /** The box's X25519 public key, for content keys of encrypted bundles (accepted by the hub over this authenticated link). */
+  deviceKey: DevicePublicKey.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedState>;
 

@@ -8,6 +8,7 @@ export * from './topics.js';
 export * from './api.js';
 export * from './ranges.js';
 export * from './deploy.js';
+export * from './sealed.js';
 export * from './stream.js';
 export * from './drift.js';
 export * from './alerts.js';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag } from './common.js';
 import { MomentsSketch } from '../sketch/schema.js';
+import { BundleEncryption, FileEncryptionSchema } from './sealed.js';
 
 /** Open Inference Protocol v2 tensor datatypes. */
 export const Datatype = z.enum([
@@ -26,7 +27,8 @@ export const BundlePath = z
     error: 'expected a relative path inside the bundle (no "/" prefix, "..", "." or "\\")',
   });
 
-export const ManifestFile = z.object({ path: BundlePath, sha256: Sha256Hex, size: Count });
+/** A listed file; `encryption` when the bundle is sealed (sha256 and size are then the ciphertext's). */
+export const ManifestFile = z.object({ path: BundlePath, sha256: Sha256Hex, size: Count, encryption: FileEncryptionSchema.optional() });
 export type ManifestFile = z.infer<typeof ManifestFile>;
 
 export const Runtime = z.object({
@@ -174,10 +176,15 @@ export const Manifest = z
     samples: z.array(Sample).max(MAX_SAMPLES, `expected at most ${MAX_SAMPLES} samples`).optional(),
     provenance: Provenance,
     policy: Policy.default({ maxErrorRate: 0.05, maxP95LatencyMs: 250, observationWindowSec: 300, minRequests: 20 }),
+    /** Present when the files are encrypted (docs/decisions/0029-sealed-models.md). */
+    encryption: BundleEncryption.optional(),
   })
   .superRefine((m, ctx) => {
     const paths = new Set<string>();
     m.files.forEach((f, i) => {
+      if (!!m.encryption !== !!f.encryption) {
+        ctx.addIssue({ code: 'custom', path: ['files', i, 'encryption'], message: m.encryption ? 'expected every file of an encrypted bundle to say how it is encrypted' : 'a file is encrypted but the manifest has no "encryption"' });
+      }
       if (paths.has(f.path)) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `duplicate file path "${f.path}"` });
       paths.add(f.path);
       if (f.path === 'manifest.json' || f.path === 'signatures.json') {

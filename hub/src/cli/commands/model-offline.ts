@@ -5,11 +5,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
-  AppError, checkThreshold, manifestSigningBytes, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
+  AppError, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
 import { checkPackedModel } from '../../model-check.js';
-import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
 import { sampleFlags } from './model-samples.js';
 import { readTrustFile } from './trust.js';
@@ -67,6 +67,8 @@ export const modelPack: Command = {
     tolerance: { type: 'string', multiple: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)' },
     out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb; default: NAME-VERSION.efb here' },
     force: { type: 'boolean', description: 'replace an existing bundle file' },
+    encrypt: { type: 'boolean', description: 'encrypt every file with a new content key (a sealed model: docs/security.md)' },
+    'key-out': { type: 'string', value: 'FILE', description: 'with --encrypt: where the content key goes (mode 0600); default NAME-VERSION.key beside the bundle' },
   },
   async run(args, ctx) {
     const manifestPath = resolve(ctx.cwd, reqString(args, 'manifest'));
@@ -89,12 +91,22 @@ export const modelPack: Command = {
     const outBase = outArg === undefined ? ctx.cwd : resolve(ctx.cwd, outArg);
     const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, defaultBundleName(manifest, manifestPath)) : outBase;
     if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
+    const encrypt = optBool(args, 'encrypt');
+    const keyOutArg = optString(args, 'key-out');
+    if (keyOutArg !== undefined && !encrypt) throw new UsageError('--key-out goes with --encrypt');
+    const keyOut = encrypt ? (keyOutArg === undefined ? out.replace(/\.efb$/, '') + '.key' : resolve(ctx.cwd, keyOutArg)) : undefined;
+    if (keyOut && existsSync(keyOut) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${keyOut} already exists; expected a new file for the content key (add --force to replace it, or --key-out FILE)`);
+    const contentKey = encrypt ? newContentKey() : undefined;
     // A progress bar on a terminal while large model files are hashed.
     const bar = new ProgressBar(ctx.stderr, { label: 'hashing', total: files.reduce((n, f) => n + (existsSync(f.source) ? statSync(f.source).size : 0), 0) });
     let pf: PreflightResult | undefined;
     const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => { pf = await checkPackedModel(source, m, sourceOf); };
-    const r = await packBundle({ manifest, files, out, check, onProgress: (done) => bar.update(done) });
+    const r = await packBundle({ manifest, files, out, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
     bar.done();
+    if (contentKey && keyOut) {
+      writeContentKeyFile(keyOut, contentKey, { model: r.manifest.name, version: r.manifest.version });
+      ctx.stdout.write(`encrypted with content key ${shortId(contentKeyId(contentKey))}, written to ${keyOut} (mode 0600): keep it secret; "edgefleet model push --content-key" gives it to the hub\n`);
+    }
     const sampleNote = pf ? `, ${pf.samples} sample(s) ran` : '';
     ctx.stdout.write(
       `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}${sampleNote}\n`

@@ -1,18 +1,25 @@
 // Remote registry commands: push, list, show, deprecate.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { escapeLines, formatErrorKinds, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
 export const modelPush: Command = {
-  summary: 'Push a signed bundle to the hub', usage: 'BUNDLE.efb [--json]', options: HUB_OPTIONS,
+  summary: 'Push a signed bundle to the hub (and, for an encrypted one, its content key)', usage: 'BUNDLE.efb [--content-key FILE] [--json]',
+  options: { ...HUB_OPTIONS, 'content-key': { type: 'string', value: 'FILE', description: 'the content key file of an encrypted bundle ("model pack --encrypt"); the hub keeps it wrapped and seals it to entitled devices' } },
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
   async run(args, ctx) {
     const bytes = readFileSync(resolve(ctx.cwd, args.positionals[0] as string));
-    const v = await HubClient.from(args, ctx).request<ModelVersionInfo>('POST', '/models', undefined, bytes);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(v, null, 2)}\n` : `pushed ${v.name} ${v.version} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})\n`);
+    const keyFile = optString(args, 'content-key');
+    const key = keyFile === undefined ? undefined : readContentKeyFile(resolve(ctx.cwd, keyFile));
+    const client = HubClient.from(args, ctx);
+    const v = await client.request<ModelVersionInfo>('POST', '/models', undefined, bytes);
+    const k = key === undefined ? undefined
+      : await client.request<ContentKeyStored>('PUT', `/models/${encodeURIComponent(v.name)}/versions/${encodeURIComponent(v.version)}/content-key`, { key: Buffer.from(key.key).toString('base64') });
+    const note = k ? `; content key ${k.keyId.slice(0, 12)} ${k.outcome === 'created' ? 'stored' : 'already stored'}` : '';
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : `pushed ${v.name} ${v.version} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n`);
     return 0;
   },
 };

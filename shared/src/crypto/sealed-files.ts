@@ -1,0 +1,75 @@
+// Files of sealed models (docs/cli.md "Sealed models"): the content key written by
+// `edgefleet model pack --encrypt` (mode 0600), a content key sealed to one device
+// (`edgefleet model seal`, `edgefleet-agent install --key`), and a device's public key
+// (`edgefleet-agent key show`).
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { Base64, KeyId, parseWire, schemaTag } from '../wire/common.js';
+import { SealedKeySchema } from '../wire/sealed.js';
+import { CONTENT_KEY_BYTES, contentKeyId, decodeBoxPublicKey, boxKeyId, type SealedKey } from './sealed.js';
+import { writeFileAtomic } from './keys.js';
+
+export const CONTENT_KEY_FILE_SCHEMA = 'edgefleet.content-key/v1' as const;
+export const ContentKeyFile = z.object({ schema: schemaTag(CONTENT_KEY_FILE_SCHEMA), keyId: KeyId, key: Base64, model: z.string().optional(), version: z.string().optional() });
+export type ContentKeyFile = z.infer<typeof ContentKeyFile>;
+
+export const DEVICE_PUBKEY_SCHEMA = 'edgefleet.device-pubkey/v1' as const;
+export const DevicePublicKeyFile = z.object({ schema: schemaTag(DEVICE_PUBKEY_SCHEMA), keyId: KeyId, public: Base64, deviceId: z.string().optional() });
+export type DevicePublicKeyFile = z.infer<typeof DevicePublicKeyFile>;
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError('NOT_FOUND', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new AppError('INVALID_INPUT', `${what} ${path} is not JSON (${(err as Error).message})`);
+  }
+}
+
+export function contentKeyFile(key: Uint8Array, meta: { model?: string; version?: string } = {}): ContentKeyFile {
+  return { schema: CONTENT_KEY_FILE_SCHEMA, keyId: contentKeyId(key), key: Buffer.from(key).toString('base64'), ...meta };
+}
+
+/** Writes a content key file with mode 0600 (it decrypts the model). */
+export function writeContentKeyFile(path: string, key: Uint8Array, meta: { model?: string; version?: string } = {}): void {
+  writeFileAtomic(path, `${JSON.stringify(contentKeyFile(key, meta), null, 2)}\n`, 0o600);
+}
+
+/** The key in a parsed content key file, checked against its keyId. */
+export function contentKeyFromFile(f: ContentKeyFile, what: string): { key: Uint8Array; keyId: string } {
+  const buf = Buffer.from(f.key, 'base64');
+  if (buf.length !== CONTENT_KEY_BYTES) throw new AppError('INVALID_INPUT', `${what}: key has ${buf.length} bytes; expected ${CONTENT_KEY_BYTES}`);
+  const key = new Uint8Array(buf);
+  const keyId = contentKeyId(key);
+  if (keyId !== f.keyId) throw new AppError('INVALID_INPUT', `${what}: keyId ${f.keyId} does not match the key (expected ${keyId})`);
+  return { key, keyId };
+}
+
+export function readContentKeyFile(path: string): { key: Uint8Array; keyId: string } {
+  const what = `content key file ${path}`;
+  return contentKeyFromFile(parseWire(ContentKeyFile, readJson(path, 'content key file'), what), what);
+}
+
+export function readSealedKeyFile(path: string): SealedKey {
+  return parseWire(SealedKeySchema, readJson(path, 'sealed key file'), `sealed key file ${path}`);
+}
+
+/** A device public key from a file written by `edgefleet-agent key show --out`, or given as base64. */
+export function readDevicePublicKey(fileOrBase64: string): { keyId: string; publicKey: Uint8Array } {
+  if (/^[A-Za-z0-9+/]{43}=$/.test(fileOrBase64)) {
+    const publicKey = decodeBoxPublicKey(fileOrBase64, 'device public key');
+    return { keyId: boxKeyId(publicKey), publicKey };
+  }
+  const what = `device public key file ${fileOrBase64}`;
+  const f = parseWire(DevicePublicKeyFile, readJson(fileOrBase64, 'device public key file'), what);
+  const publicKey = decodeBoxPublicKey(f.public, what);
+  const keyId = boxKeyId(publicKey);
+  if (keyId !== f.keyId) throw new AppError('INVALID_INPUT', `${what}: keyId ${f.keyId} does not match the key (expected ${keyId})`);
+  return { keyId, publicKey };
+}
