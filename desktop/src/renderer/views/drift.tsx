@@ -79,15 +79,17 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
         <label for="drift-by">Group by</label>
         <input id="drift-by" type="text" placeholder="tag:site or device" value={byDraft} onInput={(e) => setByDraft((e.currentTarget as HTMLInputElement).value)} />
         <button type="submit">Apply</button>
-        {can('operator') ? (
+      </form>
+      {can('operator') ? (
+        <div class="actions">
           <ActionForm label="Store report" run={async (note) => {
             const q = query();
             const rep = await api?.send<{ id: number }>('POST', '/drift-reports', { model: name, version, since: q.get('since'), until: q.get('until'), ...(by ? { by } : {}), ...(note ? { note } : {}) });
             setReportsTick((n) => n + 1);
             return `stored report ${rep?.id ?? ''}`;
           }} />
-        ) : null}
-      </form>
+        </div>
+      ) : null}
       {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} /> : (
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` (${r.baseline.id})` : ''}` : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
