@@ -126,6 +126,12 @@ describe('console: drift and alerts views', () => {
     assert.deepEqual(worst.sort(), ['dev-n0', 'dev-n1', 'dev-n2']);
     await heat.locator(`[data-feature="${shifted}"]`).click();
     await page.getByTestId('drift-feature').getByRole('heading', { name: new RegExp(shifted) }).waitFor();
+    // Its reference vs current histogram: the shifted mean moves mass to the upper bins.
+    const bars = await page.getByTestId('histogram').locator('title').allTextContents();
+    const shares = bars.map((t) => /baseline ([\d.]+) %, now ([\d.]+) %/.exec(t)?.slice(1).map(Number) ?? []);
+    assert.ok(shares.length >= 4, `histogram bins: ${bars.join('; ')}`);
+    const upper = (k: number) => shares.slice(Math.ceil(shares.length / 2)).reduce((s, x) => s + (x[k] ?? 0), 0);
+    assert.ok(upper(1) > upper(0) + 10, `upper half now ${upper(1)} % vs baseline ${upper(0)} %`);
     await page.screenshot({ path: join(shots, 'drift.png'), fullPage: true });
 
     // Alerts: a drift rule with a webhook; the evaluation fires it and the open view updates from the stream.

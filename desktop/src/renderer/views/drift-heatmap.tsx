@@ -70,3 +70,28 @@ export function PsiBars(p: { values: Array<number | null>; starts: string[]; thr
     </svg>
   );
 }
+
+/** Baseline (reference) vs current share of each bin, side by side; a bin's title gives both shares. */
+export function Histogram(p: { labels: string[]; baseline: number[]; current: number[] }) {
+  const H = 110;
+  const share = (a: number[]) => { const t = a.reduce((s, x) => s + x, 0) || 1; return a.map((x) => x / t); };
+  const [b, c] = [share(p.baseline), share(p.current)];
+  const max = Math.max(0.01, ...b, ...c);
+  const bw = Math.max(18, Math.min(48, 640 / Math.max(1, p.labels.length)));
+  const W = bw * p.labels.length;
+  const h = (v: number) => (v / max) * H;
+  return (
+    <figure class="histogram" data-testid="histogram">
+      <svg width={W} height={H + 4} role="img" aria-label="Baseline and current share per bin">
+        {p.labels.map((l, i) => (
+          <g key={i}>
+            <title>{`${l}: baseline ${((b[i] ?? 0) * 100).toFixed(1)} %, now ${((c[i] ?? 0) * 100).toFixed(1)} %`}</title>
+            <rect x={i * bw + 2} y={H - h(b[i] ?? 0)} width={bw / 2 - 2} height={h(b[i] ?? 0)} class="bar-base" />
+            <rect x={i * bw + bw / 2} y={H - h(c[i] ?? 0)} width={bw / 2 - 2} height={h(c[i] ?? 0)} class="bar-now" />
+          </g>
+        ))}
+      </svg>
+      <figcaption><span class="key-base">■</span> baseline <span class="key-now">■</span> now <span class="muted">({p.labels[0]} … {p.labels.at(-1)})</span></figcaption>
+    </figure>
+  );
+}

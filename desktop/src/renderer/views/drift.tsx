@@ -10,7 +10,7 @@ import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { HeatMap, PsiBars } from './drift-heatmap.js';
+import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
 
 const RANGES: Array<[string, number]> = [['6 hours', 6], ['24 hours', 24], ['3 days', 72], ['7 days', 168]];
 const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
@@ -100,8 +100,9 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
           </div>
           {selected ? (
             <div class="panel" data-testid="drift-feature">
-              <h2>Feature <span class="mono">{selected}</span></h2>
+              <h2>Feature <span class="mono">{selected}</span>{all.length > 1 ? <> in group <span class="mono">{(all.find((g) => g.drifted) ?? all[0])?.key}</span></> : null}</h2>
               {feature ? <FeatureStats f={feature} /> : <p class="muted">Not compared in the first group (too few predictions).</p>}
+              {feature?.bins ? <Histogram {...feature.bins} /> : null}
               {r.timeline?.psi[selected] ? <PsiBars values={r.timeline.psi[selected] ?? []} starts={r.timeline.starts} threshold={r.thresholds.psi} /> : null}
             </div>
           ) : null}
