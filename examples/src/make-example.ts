@@ -1,5 +1,5 @@
 // `npm run example:model`: trains the example vibration anomaly model (v1.0.0
-// and v2.0.0 on shifted data), packs, signs and verifies the bundles under
+// and v2.0.0 on shifted data, v3.0.0 regressed on purpose), packs, signs and verifies the bundles under
 // examples/out/ (or --out DIR). `--small` uses the quick test sizes.
 import { resolve } from 'node:path';
 import { repoRoot } from './testkit/spawn.js';
@@ -7,7 +7,7 @@ import { makeExampleOutputs } from './vibration/make.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    process.stdout.write('usage: node examples/dist/make-example.js [--out DIR] [--small]\n  writes DIR/keys/, DIR/trust.json and DIR/vibration-anomaly-{1.0.0,2.0.0}.efb (default DIR: examples/out)\n');
+    process.stdout.write('usage: node examples/dist/make-example.js [--out DIR] [--small]\n  writes DIR/keys/, DIR/trust.json and DIR/vibration-anomaly-{1.0.0,2.0.0,3.0.0}.efb (default DIR: examples/out)\n');
     return 0;
   }
   const outIdx = argv.indexOf('--out');

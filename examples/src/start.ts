@@ -1,15 +1,16 @@
-// `npm start`: a real local fleet (issue 5, section 5; explained step by step in docs/fleet.md).
-// Builds and signs the example model's two versions, starts a hub (embedded broker,
-// SQLite under .data/fleet/hub), pushes both bundles, enrolls agents as separate
-// processes (one ring=canary, the rest ring=main), deploys v1 to all, sends them
-// steady prediction traffic, waits until all run v1, deploys v2 to ring=canary, and
-// shows the fleet live until Ctrl-C (or --seconds), then stops agents, then the hub.
+// `npm start`: a real local fleet (issue 5, section 5; issue 10, section 5; explained step by step in
+// docs/fleet.md). Builds and signs the example model's three versions, starts a hub (embedded broker,
+// SQLite under .data/fleet/hub), pushes the bundles, enrolls agents as separate processes (one
+// ring=canary, the rest ring=main), deploys v1 to all, sends them steady summer traffic, waits until all
+// run v1, then rolls out v2 (canary -> all, judged by its gates against the devices still on v1) and the
+// deliberately regressed 3.0.0 (stopped at canary by its output_shift gate and rolled back), with the
+// fleet shown live, until Ctrl-C (or --seconds after the story), then stops agents, then the hub.
 // `npm start` runs this through scripts/start.mjs (build first, then this module in the
 // same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { withDeadline, type Deployment, type DeviceInfo } from '@edgefleet/shared';
+import { withDeadline, type Deployment, type DeviceInfo, type Rollout } from '@edgefleet/shared';
 import {
   enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
@@ -19,21 +20,22 @@ import { makeExampleOutputs } from './vibration/make.js';
 
 const MODEL = 'vibration-anomaly';
 const USAGE = `usage: npm start -- [--agents N] [--seconds S] [--keep-data] [--data-dir DIR] [--http-port P] [--mqtt-port P]
-                    [--window-sec S] [--rate R] [--out DIR]
+                    [--window-sec S] [--rate R] [--bake-sec S] [--out DIR]
   --agents N      agents to enroll (default 4: one ring=canary, the rest ring=main)
-  --seconds S     stop by itself S seconds after the canary deployment (default: run until Ctrl-C)
+  --seconds S     stop by itself S seconds after the rollouts ended (default: run until Ctrl-C)
   --keep-data     leave the data dir (hub.db, agent stores, logs) in place after stopping
   --data-dir DIR  where the fleet lives (default .data/fleet; wiped at start)
   --http-port P   hub HTTP port (default 8700, or a free one if taken)
   --mqtt-port P   hub MQTT port (default 1883, or a free one if taken)
   --window-sec S  agents' summary window (default 10 s, so the hub's numbers move)
   --rate R        infer requests per second per agent (default 5)
+  --bake-sec S    each rollout's canary bake (default 20 s; the last wave bakes half as long)
   --out DIR       where the example keys, trust.json and bundles go (default examples/out)
 `;
 
 interface Options {
   agents: number; seconds: number | null; keepData: boolean; dataDir: string; httpPort: number | null; mqttPort: number | null;
-  windowSec: number; rate: number; out: string;
+  windowSec: number; rate: number; bakeSec: number; out: string;
 }
 
 function intOpt(v: string | undefined, name: string, min: number): number | null {
@@ -47,7 +49,7 @@ export function parseOptions(argv: string[]): Options {
     args: argv, strict: true, allowPositionals: false,
     options: {
       agents: { type: 'string' }, seconds: { type: 'string' }, 'keep-data': { type: 'boolean' }, 'data-dir': { type: 'string' },
-      'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'window-sec': { type: 'string' }, rate: { type: 'string' }, out: { type: 'string' },
+      'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'window-sec': { type: 'string' }, rate: { type: 'string' }, 'bake-sec': { type: 'string' }, out: { type: 'string' },
     },
   });
   const root = repoRoot();
@@ -60,6 +62,7 @@ export function parseOptions(argv: string[]): Options {
     mqttPort: intOpt(v['mqtt-port'], 'mqtt-port', 0),
     windowSec: intOpt(v['window-sec'], 'window-sec', 1) ?? 10,
     rate: intOpt(v.rate, 'rate', 1) ?? 5,
+    bakeSec: intOpt(v['bake-sec'], 'bake-sec', 1) ?? 20,
     out: resolve(v.out ?? join(root, 'examples', 'out')),
   };
 }
@@ -72,6 +75,21 @@ async function deploy(hub: HubHandle, version: string, target: Deployment['targe
   say(`    deployment ${d.id}: ${MODEL} ${version} to ${d.devices.length} device(s) (${JSON.stringify(target)}), reason: "${reason}"`);
   say(`    follow it: npx edgefleet deployments show ${d.id} --watch --hub ${hub.http} --token $(cat ${join(hub.dataDir, 'admin.token')})`);
   return d;
+}
+
+/** Rollout gates for the story: PSI over ten bins needs a few hundred predictions (docs/rollouts.md). */
+const STORY_GATES = { minPredictions: 600, stuckSec: 600 };
+
+async function rollout(hub: HubHandle, o: Options, version: string, reason: string, interrupted: () => string | null): Promise<Rollout> {
+  const waves = [{ name: 'canary', percent: 25, minDevices: 1, bakeSec: o.bakeSec }, { name: 'all', percent: 100, bakeSec: Math.ceil(o.bakeSec / 2) }];
+  const r = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version, target: { all: true }, waves, gates: STORY_GATES, reason });
+  say(`    rollout ${r.id}: ${MODEL} ${r.fromVersion} -> ${version}, waves ${r.waves.map((w) => `${w.name} ${w.percent}% (${w.devices} device(s), bake ${w.bakeSec} s)`).join(' -> ')}, reason: "${reason}"`);
+  say(`    watch it: npx edgefleet rollout show ${r.id} --watch --hub ${hub.http} --token $(cat ${join(hub.dataDir, 'admin.token')})`);
+  return waitFor(`rollout ${r.id} to end`, async () => {
+    if (interrupted()) throw new Error(`interrupted (${interrupted()}) during the rollout`);
+    const x = await hub.api<Rollout>('GET', `/rollouts/${r.id}`);
+    return x.state === 'running' ? undefined : x;
+  }, { timeoutMs: 600_000, intervalMs: 1000 });
 }
 
 async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
@@ -92,7 +110,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     mkdirSync(join(o.dataDir, 'logs'), { recursive: true });
 
     check();
-    step('building and signing the example model (two versions) with the example keys');
+    step('building and signing the example model (three versions; 3.0.0 regressed on purpose) with the example keys');
     const made = await makeExampleOutputs({ outDir: o.out, log: (l) => say(`    ${l}`) });
 
     check();
@@ -101,7 +119,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     const mqttPort = o.mqttPort ?? await portOrFree(1883);
     hub = await startHub({
       dataDir: join(o.dataDir, 'hub'), trustPath: made.trustPath, hubKeyPath: join(made.keysDir, 'hub.key'),
-      httpPort, mqttPort, logFile: join(o.dataDir, 'logs', 'hub.log'),
+      httpPort, mqttPort, logFile: join(o.dataDir, 'logs', 'hub.log'), config: { rollouts: { tickMs: 1000 } },
     });
     procs.push(hub.process);
     say(`    hub HTTP ${hub.http}${o.httpPort === null && httpPort === 0 ? ' (8700 was taken)' : ''}`);
@@ -109,7 +127,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     say(`    admin token in ${join(hub.dataDir, 'admin.token')}; logs in ${join(o.dataDir, 'logs')}`);
 
     check();
-    step('pushing both bundles to the registry');
+    step('pushing the bundles to the registry');
     for (const b of made.bundles) {
       const v = await pushBundle(hub, b.path);
       say(`    pushed ${v.name} ${v.version} (${v.bundle.size} bytes, sha256 ${v.bundle.sha256.slice(0, 12)}…)`);
@@ -137,8 +155,8 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     step(`deploying ${MODEL} 1.0.0 to all devices`);
     await deploy(hub, '1.0.0', { all: true }, 'npm start: first model for the whole fleet');
 
-    step(`sending ${o.rate} prediction request(s)/s to each agent (4 rows of vibration measurements each)`);
-    const traffic = trafficLoop(agents, vibrationRows({ seed: 11 }), o.rate, { model: MODEL });
+    step(`sending ${o.rate} prediction request(s)/s to each agent (4 rows of summer vibration measurements each)`);
+    const traffic = trafficLoop(agents, vibrationRows({ seed: 11, shift: true }), o.rate, { model: MODEL });
     cleanup.push(() => traffic.stop());
     const byId = new Map(enrolled.map((e, i) => [e.deviceId, i]));
     const served = (id: string) => { const i = byId.get(id); return i === undefined ? undefined : traffic.stats[i]; };
@@ -154,13 +172,22 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     }, { timeoutMs: 180_000, intervalMs: 1000 });
     say(`    all ${enrolled.length} device(s) run 1.0.0`);
 
-    check();
-    step(`deploying ${MODEL} 2.0.0 to ring=canary`);
-    await deploy(hub, '2.0.0', { tags: { ring: 'canary' } }, 'npm start: canary of the model retrained on summer data');
-
-    step(o.seconds ? `live fleet view for ${o.seconds} s` : 'live fleet view (Ctrl-C stops the fleet)');
+    step('live fleet view (Ctrl-C stops the fleet)');
     const view = fleetView({ api: hub.api, model: MODEL, served, out: process.stdout });
     cleanup.push(() => view.stop());
+
+    check();
+    step(`rolling out ${MODEL} 2.0.0 (retrained on summer data): canary, judged against the devices still on 1.0.0, then all`);
+    const r2 = await rollout(h, o, '2.0.0', 'npm start: the model retrained on summer data', () => interrupted);
+    say(`    rollout ${r2.id}: ${r2.state}${r2.stateReason ? ` (${r2.stateReason})` : ''}`);
+
+    check();
+    step(`rolling out ${MODEL} 3.0.0 (trained on a mislabelled batch): its gates should stop it at canary and roll it back`);
+    const r3 = await rollout(h, o, '3.0.0', 'npm start: retrained on a relabelled batch', () => interrupted);
+    say(`    rollout ${r3.id}: ${r3.state}${r3.stateReason ? ` (${r3.stateReason})` : ''}`);
+    say(`fleet rollouts ${JSON.stringify([r2, r3].map((r) => ({ id: r.id, version: r.version, state: r.state, reason: r.stateReason, waves: r.waves.map((w) => ({ name: w.name, state: w.state, notified: w.notified, gates: w.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict })) })) })))}`);
+
+    step(o.seconds ? `live fleet view for ${o.seconds} s more` : 'live fleet view (Ctrl-C stops the fleet)');
     const why = await Promise.race([stopSignal, ...(o.seconds ? [new Promise<string>((r) => setTimeout(() => r(`${o.seconds} s passed`), o.seconds! * 1000))] : [])]);
     // The stop path must not hang on a hub that stopped answering: a deadline on each call to it.
     await withDeadline(view.stop(), 5000, 'the fleet view').catch(() => undefined);

@@ -130,6 +130,15 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /** Staged rollouts (hub/src/rollouts/; docs/rollouts.md): step interval, desired documents a minute, tick jitter. */
+    rollouts: z
+      .object({
+        tickMs: z.number().int().positive().optional(),
+        desiredPerMinute: z.number().positive().optional(),
+        jitter: z.number().min(0).max(0.9).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -18,9 +18,9 @@ RUN mv /opt/edgefleet-agent-${VERSION}-linux-x64 /opt/edgefleet \
  && chmod 0700 /var/lib/edgefleet-agent
 # The same as the systemd unit's Environment= lines (packaging/systemd/edgefleet-agent.service).
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-semi-space-size=1 --v8-pool-size=1" \
+    NODE_OPTIONS="--max-semi-space-size=1 --v8-pool-size=1 --expose-gc" \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_MMAP_THRESHOLD_=65536 \
     MALLOC_TRIM_THRESHOLD_=131072
 USER edgefleet
 VOLUME /var/lib/edgefleet-agent

@@ -34,7 +34,7 @@ export interface BenchHub {
 }
 
 /** Starts a hub with `n` devices (`tagged` of them with {group: "a"}), models v1 and v2 pushed. */
-export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: HubConfig['blobs'] } = {}): Promise<BenchHub> {
+export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: HubConfig['blobs']; rollouts?: HubConfig['rollouts'] } = {}): Promise<BenchHub> {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
   const fx = await makeFixture(join(dir, 'fixture'));
   const dataDir = join(dir, 'hub');
@@ -48,7 +48,7 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
   store.close();
   const cfg = HubConfig.parse({
     dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent',
-    maxPayloadBytes: 256 * 1024, ...(opts.blobs ? { blobs: opts.blobs } : {}),
+    maxPayloadBytes: 256 * 1024, ...(opts.blobs ? { blobs: opts.blobs } : {}), ...(opts.rollouts ? { rollouts: opts.rollouts } : {}),
   });
   const clock = new OffsetClock();
   const hub = new Hub(cfg, noopLogger, clock);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GateConfig } from '@edgefleet/shared';
 import { N_FEATURES } from '../vibration/data.js';
 import { portOrFree } from './hub.js';
 import { startProgram } from './process.js';
@@ -59,7 +60,7 @@ test('trafficLoop: counts served rows and failures per agent; refuses a bad rate
   }
 });
 
-test('renderFleet: one row per device with deployment progress and totals', () => {
+test('renderFleet: one row per device with deployment progress and totals, and the rollouts with their gates', () => {
   const s: FleetSnapshot = {
     at: '2026-01-01T00:00:00.000Z', model: 'vibration-anomaly',
     devices: [
@@ -67,6 +68,18 @@ test('renderFleet: one row per device with deployment progress and totals', () =
       { deviceId: 'edge-2', tags: {}, online: false, version: null, deployment: null, served: null, hubWindows: 0, hubPredictions: 0 },
     ],
     deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0 } }],
+    rollouts: [{
+      id: 'ro-1', model: 'vibration-anomaly', version: '3.0.0', fromVersion: '2.0.0', target: { all: true }, advance: 'auto', onFailure: 'rollback',
+      gates: GateConfig.parse({}), state: 'rolled_back', currentWave: 0, reason: 'r', stateReason: 'wave canary failed its gates: output_shift 1.2 (threshold 0.2)',
+      createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', updated: '2026-01-01T00:00:00.000Z',
+      waves: [
+        { name: 'canary', percent: 25, bakeSec: 20, state: 'failed', devices: 1, notified: 1, startedAt: null, bakeUntil: null, gates: [
+          { name: 'output_shift', value: 1.2, threshold: 0.2, verdict: 'fail', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
+          { name: 'model_error_rate', value: 0, threshold: 1, verdict: 'pass', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
+        ] },
+        { name: 'all', percent: 100, bakeSec: 10, state: 'pending', devices: 2, notified: 1, startedAt: null, bakeUntil: null, gates: [] },
+      ],
+    }],
   };
   const text = renderFleet(s);
   assert.match(text, /^DEVICE\s+TAGS\s+ONLINE\s+VERSION\s+DEPLOYMENT\s+SERVED\s+HUB WINDOWS\s+HUB PREDICTIONS$/m);
@@ -74,6 +87,8 @@ test('renderFleet: one row per device with deployment progress and totals', () =
   assert.match(text, /^edge-2\s+-\s+no\s+-\s+-\s+-\s+0\s+0$/m);
   assert.match(text, /1\/2 online; versions: 1\.0\.0 x1, none x1; served 10 predictions; hub stored 1 windows holding 8 predictions/);
   assert.match(text, /#2 vibration-anomaly 2\.0\.0 \(canary\): 1 downloading/);
+  assert.match(text, /ro-1 2\.0\.0 -> 3\.0\.0 rolled back — wave canary failed its gates: output_shift 1\.2/);
+  assert.match(text, /canary failed 1\/1 \(output_shift 1\.2 > 0\.2 FAIL, model_error_rate 0 <= 1\) -> all pending 1\/2/);
 });
 
 test('portOrFree: the preferred port when free, 0 when taken', async () => {

@@ -3,7 +3,7 @@
 // served (counted by the traffic loop) and the summary windows and predictions the hub
 // stored from it. fleetSnapshot() gathers it from the hub's REST API; renderFleet()
 // lays it out; fleetView() redraws it in place on a TTY and prints plain lines otherwise.
-import type { Deployment, DeploymentDevice, DeviceInfo } from '@edgefleet/shared';
+import type { Deployment, DeploymentDevice, DeviceInfo, Rollout } from '@edgefleet/shared';
 import type { Api } from './hub.js';
 import type { AgentTraffic } from './traffic.js';
 
@@ -27,6 +27,8 @@ export interface FleetSnapshot {
   model: string;
   devices: DeviceRow[];
   deployments: Array<Omit<Deployment, 'devices'>>;
+  /** The model's latest rollouts (newest first). */
+  rollouts: Array<Omit<Rollout, 'devices'>>;
 }
 
 /** Remembers hub windows already counted, so each refresh only asks for new ones. */
@@ -64,9 +66,10 @@ export interface SnapshotSource {
 export function fleetSnapshotter(src: SnapshotSource): () => Promise<FleetSnapshot> {
   const counter = new WindowCounter();
   return async () => {
-    const [{ devices }, { deployments }] = await Promise.all([
+    const [{ devices }, { deployments }, { rollouts }] = await Promise.all([
       src.api<{ devices: DeviceInfo[] }>('GET', '/devices'),
       src.api<{ deployments: Array<Omit<Deployment, 'devices'>> }>('GET', '/deployments'),
+      src.api<{ rollouts: Array<Omit<Rollout, 'devices'>> }>('GET', '/rollouts'),
     ]);
     // Newest first; details of the newest few are enough to place every device.
     const mine = deployments.filter((d) => d.model === src.model).sort((a, b) => b.id - a.id).slice(0, 5);
@@ -89,7 +92,7 @@ export function fleetSnapshotter(src: SnapshotSource): () => Promise<FleetSnapsh
       });
     }
     rows.sort((a, b) => a.deviceId.localeCompare(b.deviceId, 'en', { numeric: true }));
-    return { at: new Date().toISOString(), model: src.model, devices: rows, deployments };
+    return { at: new Date().toISOString(), model: src.model, devices: rows, deployments, rollouts: rollouts.filter((r) => r.model === src.model).slice(0, 3) };
   };
 }
 
@@ -103,6 +106,16 @@ function deploymentCell(d: DeviceRow['deployment']): string {
   const frac = d.status === 'active' ? 1 : d.status === 'pending' ? 0 : (d.progress ?? 0);
   const pct = `${String(Math.round(frac * 100)).padStart(3)}%`;
   return `#${d.id} ${d.version} ${d.status.replace('_', ' ')} ${bar(frac)} ${pct}${d.reason && d.status !== 'active' ? ` ${d.reason}` : ''}`;
+}
+
+/** `ro-… 1.0.0 -> 2.0.0 completed: canary passed (output_shift 0.05 <= 0.2, ...) -> all passed` */
+export function rolloutLine(r: Omit<Rollout, 'devices'>): string {
+  const waves = r.waves.map((w) => {
+    const judged = w.gates.filter((g) => g.blocking && g.value !== null && ['model_error_rate', 'latency_p95', 'output_shift'].includes(g.name))
+      .map((g) => `${g.name} ${g.value} ${g.verdict === 'fail' ? '>' : '<='} ${g.threshold}${g.verdict === 'fail' ? ' FAIL' : ''}`);
+    return `${w.name} ${w.state} ${w.notified}/${w.devices}${judged.length ? ` (${judged.join(', ')})` : ''}`;
+  });
+  return `  ${r.id} ${r.fromVersion ?? '-'} -> ${r.version} ${r.state.replace('_', ' ')}${r.stateReason && r.state !== 'completed' ? ` — ${r.stateReason}` : ''}\n      ${waves.join(' -> ')}`;
 }
 
 function pad(cells: string[][]): string {
@@ -130,7 +143,8 @@ export function renderFleet(s: FleetSnapshot, title = 'edgefleet local fleet'): 
   return `${title} — ${s.model} — ${s.at}\n\n${pad([head, ...rows])}\n`
     + `${online}/${s.devices.length} online; versions: ${[...versions].map(([v, n]) => `${v} x${n}`).join(', ')}; `
     + `served ${served} predictions; hub stored ${hubW} windows holding ${hubP} predictions\n`
-    + (deps.length ? `deployments:\n${deps.join('\n')}\n` : '');
+    + (deps.length ? `deployments:\n${deps.join('\n')}\n` : '')
+    + (s.rollouts.length ? `rollouts:\n${s.rollouts.map(rolloutLine).join('\n')}\n` : '');
 }
 
 export interface FleetViewOptions extends SnapshotSource {

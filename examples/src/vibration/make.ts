@@ -1,5 +1,6 @@
 // What `npm run example:model` does: keys (kept across runs), trust.json, and
-// the example bundles v1.0.0 (baseline data) and v2.0.0 (shifted data), each
+// the example bundles v1.0.0 (baseline data), v2.0.0 (shifted data) and v3.0.0 (shifted data, compressor
+// labels flipped: regressed on purpose, for the rollout story), each
 // verified after signing; returns a report of what was made and the metrics.
 import { join } from 'node:path';
 import { verifyBundle } from '@edgefleet/shared';
@@ -33,13 +34,14 @@ export async function makeExampleOutputs(o: MakeExampleOptions): Promise<{ keysD
   const trust = makeTrust(o.outDir, keys);
   log(`trust:  ${trust.path} (version ${trust.body.version}, expires ${trust.body.expires})`);
   const bundles: MadeBundle[] = [];
-  for (const [version, shift] of [['1.0.0', false], ['2.0.0', true]] as const) {
+  // 3.0.0 is deliberately regressed (compressor labels flipped): the one a rollout's gates stop at canary.
+  for (const [version, shift, regress] of [['1.0.0', false, false], ['2.0.0', true, false], ['3.0.0', true, true]] as const) {
     const started = Date.now();
-    const b = await buildExampleBundle({ dir: o.outDir, version, shift, keys, full: !o.small, example: { gitCommit: true } });
+    const b = await buildExampleBundle({ dir: o.outDir, version, shift, keys, full: !o.small, example: { gitCommit: true, ...(regress ? { regress } : {}) } });
     const verified = await verifyBundle(b.path, trust.body);
     const { metrics: m, baselines, train } = b.model;
     log(`model:  ${b.path} (${b.size} bytes, manifest sha256 ${verified.manifestSha256.slice(0, 16)}…, ${Date.now() - started} ms)`);
-    log(`        trained on ${train.rows} rows of ${shift ? 'shifted (summer + sensor recalibration)' : 'baseline'} data; reason: ${verified.manifest.provenance.reason}`);
+    log(`        trained on ${train.rows} rows of ${shift ? 'shifted (summer + sensor recalibration)' : 'baseline'} data${regress ? ' with every compressor mislabelled (regressed on purpose)' : ''}; reason: ${verified.manifest.provenance.reason}`);
     log(`        held-out (onnxruntime): accuracy ${f(m.accuracy)}  AUC ${f(m.auc)}  log loss ${f(m.logLoss)}  (anomaly rate ${f(m.positiveRate)})`);
     log(`        baseline rms_velocity > ${baselines.thresholdRule.threshold.toFixed(2)} mm/s: accuracy ${f(baselines.thresholdRule.accuracy)}  AUC ${f(baselines.thresholdRule.auc)}`);
     log(`        baseline majority class: accuracy ${f(baselines.majority.accuracy)}  log loss ${f(baselines.majority.logLoss)}`);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { ManifestInput } from '@edgefleet/shared';
 import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
 import ort from 'onnxruntime-node';
-import { datasetCsv, generateVibration, sliceDataset, VIBRATION_FEATURES, N_FEATURES, type Dataset } from './data.js';
+import { datasetCsv, generateVibration, sliceDataset, MACHINE_TYPES, MACHINE_TYPE_INDEX, VIBRATION_FEATURES, N_FEATURES, type Dataset } from './data.js';
 import { exportVibrationOnnx, INPUT_NAME, OUTPUT_NAME, VIBRATION_IO } from './export.js';
 import { binaryMetrics, fitThresholdRule, majorityMetrics, thresholdRuleMetrics, type BinaryMetrics } from './metrics.js';
 import { computeReference, uniformEdges } from './reference.js';
@@ -29,6 +29,12 @@ export interface ExampleOptions {
   reason?: string;
   /** Record `git rev-parse HEAD` in provenance (default true). */
   gitCommit?: boolean;
+  /**
+   * A deliberately regressed model for the rollout story (docs/rollouts.md): trained with the labels of
+   * every compressor flipped, so it is wrong on that part of the input space (healthy compressors come out
+   * anomalous) while still installing and answering like any other version.
+   */
+  regress?: boolean;
 }
 
 export interface ExampleModel {
@@ -63,6 +69,14 @@ function gitHead(): string | undefined {
 
 const round = (m: object) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round((v as number) * 1e6) / 1e6]));
 
+/** The dataset with the label of every compressor row flipped (see ExampleOptions.regress). */
+function flipCompressors(d: Dataset): Dataset {
+  const y = d.y.slice();
+  const compressor = MACHINE_TYPES.indexOf('compressor');
+  for (let r = 0; r < d.rows; r++) if (d.x[r * N_FEATURES + MACHINE_TYPE_INDEX] === compressor) y[r] = 1 - (y[r] as number);
+  return { ...d, y };
+}
+
 export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleModel> {
   const shift = opts.shift ?? false;
   const rows = opts.rows ?? 6000;
@@ -73,7 +87,7 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
   const train = sliceDataset(all, 0, rows);
   const holdout = sliceDataset(all, rows, rows + holdoutRows);
 
-  const model = trainMlp(train, hp);
+  const model = trainMlp(opts.regress ? flipCompressors(train) : train, hp);
   const onnx = exportVibrationOnnx(model, { model: EXAMPLE_MODEL_NAME, version: opts.version });
   const pHold = await runOrt(onnx, holdout);
   const metrics = binaryMetrics(pHold, holdout.y);
@@ -116,7 +130,9 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
         name: `threshold rule: rms_velocity > ${rule.threshold.toFixed(3)} mm/s (fitted on training data); majority class accuracy ${majority.accuracy.toFixed(4)}`,
         metrics: { ...round(thresholdRule), majorityAccuracy: round(majority).accuracy as number, majorityLogLoss: round(majority).logLoss as number },
       },
-      reason: opts.reason ?? (shift
+      reason: opts.reason ?? (opts.regress
+        ? 'retrained on a relabelled batch (a labelling error flipped every compressor: deliberately regressed, for the rollout example)'
+        : shift
         ? 'retrained after the summer season and the velocity sensor recalibration shifted the inputs'
         : 'first version of the vibration anomaly model'),
     },

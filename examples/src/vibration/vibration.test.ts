@@ -75,13 +75,13 @@ test('a small pipeline beats the baselines and its reference adds up to the trai
   assert.equal(ex.manifest.runtime.spinning, false);
 });
 
-test('makeExampleOutputs writes keys, trust.json and two bundles that verify; a rerun keeps the keys', async () => {
+test('makeExampleOutputs writes keys, trust.json and three bundles that verify (3.0.0 regressed on purpose); a rerun keeps the keys', async () => {
   const out = mkdtempSync(join(tmpdir(), 'ef-example-'));
   dirs.push(out);
   const lines: string[] = [];
   const r = await makeExampleOutputs({ outDir: out, small: true, log: (l) => lines.push(l) });
   const trust = verifyTrustDocument(JSON.parse(readFileSync(r.trustPath, 'utf8')), { now: new Date() });
-  assert.deepEqual(r.bundles.map((b) => b.version), ['1.0.0', '2.0.0']);
+  assert.deepEqual(r.bundles.map((b) => b.version), ['1.0.0', '2.0.0', '3.0.0']);
   for (const b of r.bundles) {
     assert.equal(b.path, join(out, `vibration-anomaly-${b.version}.efb`));
     assert.equal((await verifyBundle(b.path, trust)).manifest.version, b.version);
@@ -91,4 +91,8 @@ test('makeExampleOutputs writes keys, trust.json and two bundles that verify; a 
   const trust2 = verifyTrustDocument(JSON.parse(readFileSync(again.trustPath, 'utf8')), { now: new Date() });
   assert.deepEqual(trust2.roles, trust.roles, 'same keys on a rerun');
   assert.equal((await readBundle(again.bundles[1]?.path as string)).manifest.provenance.reason.includes('recalibration'), true);
+  // The regressed version is worse where it was mislabelled: compressors (its held-out accuracy drops).
+  const [, v2, v3] = r.bundles;
+  assert.ok((v3?.metrics.accuracy ?? 1) < (v2?.metrics.accuracy ?? 0) - 0.05, `3.0.0 accuracy ${v3?.metrics.accuracy} vs 2.0.0 ${v2?.metrics.accuracy}`);
+  assert.match((await readBundle(v3?.path as string)).manifest.provenance.reason, /deliberately regressed/);
 });

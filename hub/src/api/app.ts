@@ -13,6 +13,7 @@ import { modelRoutes } from './routes-models.js';
 import { deploymentRoutes } from './routes-deployments.js';
 import { telemetryRoutes } from './routes-telemetry.js';
 import { sealingRoutes } from './routes-sealing.js';
+import { rolloutRoutes } from './routes-rollouts.js';
 import { streamRoutes } from './stream.js';
 import { consoleRoutes } from './console-routes.js';
 import { driftRoutes } from './routes-drift.js';
@@ -50,6 +51,7 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'deployments', routes: deploymentRoutes },
     { part: 'ingest (stored telemetry)', routes: telemetryRoutes },
     { part: 'sealing (content keys)', routes: sealingRoutes },
+    { part: 'rollouts', routes: rolloutRoutes },
     { part: 'events (live stream)', routes: streamRoutes },
     { part: 'console (trust document for signature checks)', routes: consoleRoutes },
     { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { IngestService } from '../ingest/service.js';
+import type { RolloutEngine } from '../rollouts/engine.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import type { Sealing } from '../sealing/service.js';
 import type { StreamHub } from './stream.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   sealing?: Sealing | null;
   /** Issues and publishes new desired documents for the devices assigned name@version (its content key arrived). */
   resendVersion?: (name: string, version: string) => Promise<void>;
+  /** The rollout engine (staged rollouts); absent in tests of the other routes. */
+  rollouts?: RolloutEngine | null;
   /** Per-device MQTT quotas (embedded broker), for GET /devices/{id}. */
   quota?: MqttQuota | null;
   /** The live event stream (GET /stream); absent in tests of the other routes. */

@@ -13,6 +13,7 @@ import {
 } from './commands/remote-fleet.js';
 import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
@@ -49,6 +50,14 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  'rollout create': rolloutCreate,
+  'rollout ls': rolloutLs,
+  'rollout show': rolloutShow,
+  'rollout promote': rolloutPromote,
+  'rollout pause': rolloutPause,
+  'rollout resume': rolloutResume,
+  'rollout abort': rolloutAbort,
+  'rollout rollback': rolloutRollback,
   metrics: metricsCmd,
   drift: driftCmd,
   'drift-reports create': driftReportCreate,

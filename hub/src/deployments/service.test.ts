@@ -335,6 +335,41 @@ describe('ingest: telemetry and events', () => {
   });
 });
 
+describe('a device ahead of the hub (a hub restored from an older backup)', () => {
+  it('reissues the current document above the seq the device applied; a far jump is ignored', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 'r-1');
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['r-1'] }, reason: 'x' }, 'op');
+      const d = await device(h, 'r-1');
+      await waitFor('the first document', () => d.desired().length >= 1 || undefined);
+      assert.equal(h.store.desired.lastSeq('r-1'), 1);
+      const state = (applied: number) => JSON.stringify({
+        schema: 'edgefleet.state/v1', deviceId: 'r-1', at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: applied, trustVersion: 1,
+        models: [{ name: 'audio-energy', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }], capabilities: [],
+      });
+      // The device applied seq 7, issued by this hub before the backup it was restored from was... older.
+      await d.c.publishAsync(deviceTopic('r-1', 'state'), state(7), { qos: 1, retain: true });
+      const doc = await waitFor('a document above seq 7', () => d.desired().find((x) => x.signed.seq === 8));
+      assert.deepEqual(verified(doc).models.map((m) => `${m.name}@${m.version}`), ['audio-energy@1.0.0'], 'the same desired state, above the device\'s seq');
+      assert.equal(h.store.desired.lastSeq('r-1'), 8);
+      // Later documents stay above it.
+      await h.parts.deployments.issueDesired('r-1');
+      assert.equal(h.store.desired.lastSeq('r-1'), 9);
+      // A seq millions above the hub's (a stolen key's document, decision 0011) moves nothing.
+      const before = d.desired().length;
+      await d.c.publishAsync(deviceTopic('r-1', 'state'), state(9 + 5_000_000), { qos: 1, retain: true });
+      await waitFor('the far jump logged', () => h.logger.lines.some((l) => l.msg?.includes('far above')) || undefined);
+      await h.parts.deployments.issueDesired('r-1');
+      assert.equal(h.store.desired.lastSeq('r-1'), 10);
+      await waitFor('the next ordinary document delivered', () => d.desired().find((x) => x.signed.seq === 10));
+      assert.equal(d.desired().length, before + 1, 'no document for the far jump');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('ingest refuses what a device could not have seen (acked, counted, kept out of totals)', () => {
   it('the observed attack: huge counts, a ghost model, a start in 2099, seq 2^53-1, a forged activated event', async () => {
     const h = await startHub();

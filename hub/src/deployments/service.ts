@@ -46,6 +46,14 @@ export interface DeploymentDeps {
 /** Desired documents published at once. */
 const PUBLISH_BATCH = 200;
 
+/** How far above the hub's own last seq a device's reported seq is believed (a restore loses hours, not millions). */
+export const SEQ_AHEAD_MAX = 1_000_000;
+
+/** The next document's seq: above the hub's last one and above what the device applied, if that is plausible. */
+function nextSeq(last: number, applied: number): number {
+  return (applied > last && applied - last <= SEQ_AHEAD_MAX ? applied : last) + 1;
+}
+
 export class DeploymentService {
   /** The store's deployments and per-device status. */
   readonly deployments: DeploymentsRepo;
@@ -63,13 +71,36 @@ export class DeploymentService {
     const { reports, store } = this.deps;
     this.unsubs.push(
       reports.onEvents((id, events, now) => statusFromEvents(store, id, events, now)),
-      reports.onState((id, state, now) => statusFromState(store, id, state, now)),
+      reports.onState((id, state, now) => {
+        statusFromState(store, id, state, now);
+        this.aheadOfHub(id, state.lastAppliedSeq);
+      }),
     );
     await this.renewExpiring();
     this.renewTimer = setInterval(() => {
       this.renewExpiring().catch((err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
     }, this.opts.renewEveryMs);
     this.renewTimer.unref();
+  }
+
+  /**
+   * A device reports applying a document newer than any this hub holds: the hub's data is older than
+   * what it issued (restored from a backup). It issues the device's current document above that seq, so
+   * the device converges instead of refusing every later one as replayed (docs/operations.md "Backup and
+   * restore"). A jump past SEQ_AHEAD_MAX is not an honest restore (a stolen key's document, decision 0011)
+   * and is only logged.
+   */
+  private aheadOfHub(deviceId: string, applied: number): void {
+    const { store, logger } = this.deps;
+    const last = store.desired.lastSeq(deviceId);
+    if (applied <= last) return;
+    if (applied - last > SEQ_AHEAD_MAX) {
+      logger.warn({ deviceId, applied, last }, 'device reports a desired seq far above the hub\'s own: ignored');
+      return;
+    }
+    if (store.devices.get(deviceId).revoked) return;
+    logger.warn({ deviceId, applied, last }, 'device applied a newer desired document than this hub holds (restored hub?): reissuing above it');
+    this.issueDesiredMany([deviceId], applied).catch((err: unknown) => logger.error({ err, deviceId }, 'reissuing a desired document failed'));
   }
 
   async stop(): Promise<void> {
@@ -112,6 +143,27 @@ export class DeploymentService {
     })();
   }
 
+  /**
+   * The stored half of a rollout's batch (run it inside the caller's transaction): adds devices to the
+   * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
+   * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
+   */
+  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    return store.db.transaction(() => {
+      let id = a.deploymentId;
+      if (id === null) {
+        // A rollback may return devices to a version deprecated since: it is what they ran.
+        if (a.rollback) store.models.get(a.model, a.version);
+        else store.models.assignable(a.model, a.version);
+        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now });
+      }
+      this.deployments.addDevices(id, a.model, [...deviceIds], now);
+      return { id, docs: this.storeDesired(deviceIds) };
+    })();
+  }
+
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
   async onDeviceChanged(deviceId: string): Promise<void> {
     await this.publishDesired(this.joinDeployments(deviceId));
@@ -144,14 +196,14 @@ export class DeploymentService {
    * The same for many devices at once: versions are looked up once, every document is stored in one
    * transaction, and the publishes go out together (a deployment to 1,000 devices is one batch).
    */
-  async issueDesiredMany(deviceIds: readonly string[]): Promise<DesiredDocument[]> {
-    const docs = this.storeDesired(deviceIds);
+  async issueDesiredMany(deviceIds: readonly string[], appliedFloor = 0): Promise<DesiredDocument[]> {
+    const docs = this.storeDesired(deviceIds, appliedFloor);
     await this.publishDesired(docs);
     return docs;
   }
 
   /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
-  private storeDesired(deviceIds: readonly string[]): DesiredDocument[] {
+  private storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
     for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
     const now = clock.now();
@@ -182,7 +234,7 @@ export class DeploymentService {
       const body: DesiredBody = {
         schema: DESIRED_SCHEMA,
         deviceId,
-        seq: store.desired.lastSeq(deviceId) + 1,
+        seq: nextSeq(store.desired.lastSeq(deviceId), Math.max(appliedFloor, store.devices.reportedSeq(deviceId))),
         issued: now.toISOString(),
         expires: new Date(now.getTime() + this.opts.desiredTtlMs).toISOString(),
         models,

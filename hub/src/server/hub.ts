@@ -25,6 +25,8 @@ import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
+import { RolloutEngine } from '../rollouts/engine.js';
+import { WindowGateData } from '../rollouts/gate-data.js';
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
@@ -33,6 +35,8 @@ import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000 };
+// Parts that wait on something when stopping: the blob server, rollouts (a step in progress) and
+// deployments; ingest only unsubscribes (its stop resolves at once), so it adds nothing to the bound.
 export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.alerts + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
@@ -50,6 +54,7 @@ export class Hub {
   private ingestPart: IngestService | null = null;
   private deploymentsPart: DeploymentService | null = null;
   private sealingPart: SealingDelivery | null = null;
+  private rolloutsPart: RolloutEngine | null = null;
   private blobServer: BlobServer | null = null;
   private retention: WindowRetention | null = null;
   private alertsPart: Alerts | null = null;
@@ -134,6 +139,10 @@ export class Hub {
     sealed.start();
     await ingest.start();
     await deployments.start();
+    // Rollouts: waves of a deployment at a rate cap, judged by gates from the stored windows; resumes from hub.db.
+    const rollouts = new RolloutEngine({ store, deployments, gateData: new WindowGateData(store.db), clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}) });
+    this.rolloutsPart = rollouts;
+    await rollouts.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
@@ -180,6 +189,7 @@ export class Hub {
       ingest,
       sealing,
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
+      rollouts,
       quota,
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
@@ -205,6 +215,11 @@ export class Hub {
   /** The deployments part, once started. */
   get deployments(): DeploymentService | null {
     return this.deploymentsPart;
+  }
+
+  /** The rollout engine, once started. */
+  get rollouts(): RolloutEngine | null {
+    return this.rolloutsPart;
   }
 
   /** The ingest part (stored telemetry, ingest guard, clock offsets), once started. */
@@ -244,6 +259,8 @@ export class Hub {
       this.blobServer = null;
       await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');
       this.sealingPart = null;
+      await step(this.rolloutsPart?.stop(), HUB_STOP_STEP_MS.part, 'rollouts');
+      this.rolloutsPart = null;
       this.disconnectEvents?.();
       this.disconnectEvents = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');

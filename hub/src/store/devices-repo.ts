@@ -75,6 +75,12 @@ export class DevicesRepo implements DeviceAuthPort {
     return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
   }
 
+  /** Every device not revoked with its tags only (what target matching needs; one query). */
+  targetable(): Array<{ id: string; tags: Tags }> {
+    return (this.db.prepare('SELECT id, tags FROM devices WHERE revoked_at IS NULL ORDER BY id').all() as Array<{ id: string; tags: string }>)
+      .map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags }));
+  }
+
   async authenticate(id: string, secret: string): Promise<AuthResult> {
     const r = (this.authStmt ??= this.db.prepare('SELECT secret_hash, revoked_at FROM devices WHERE id = ?')).get(id) as
       | Pick<Row, 'secret_hash' | 'revoked_at'>
@@ -150,6 +156,12 @@ export class DevicesRepo implements DeviceAuthPort {
   setTags(id: string, tags: Tags): void {
     this.mustRow(id);
     this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
+  }
+
+  /** The last desired-document seq the device reported applying (0 when it never reported). */
+  reportedSeq(id: string): number {
+    const r = this.db.prepare("SELECT json_extract(reported, '$.lastAppliedSeq') AS s FROM devices WHERE id = ?").get(id) as { s: unknown } | undefined;
+    return typeof r?.s === 'number' && Number.isSafeInteger(r.s) && r.s > 0 ? r.s : 0;
   }
 
   /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */

@@ -11,6 +11,7 @@ import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { DeploymentsRepo } from './deployments-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
+import { RolloutsRepo } from './rollouts-repo.js';
 import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
 import { DriftRepo } from '../drift/repo.js';
@@ -26,6 +27,7 @@ export class Store {
   readonly audit: AuditRepo;
   readonly deployments: DeploymentsRepo;
   readonly telemetry: TelemetryRepo;
+  readonly rollouts: RolloutsRepo;
   readonly blobs: BlobStore;
   /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
   readonly rollups: RollupsRepo;
@@ -54,6 +56,7 @@ export class Store {
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
     this.deployments = new DeploymentsRepo(this.db);
+    this.rollouts = new RolloutsRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
     // Windows and their rollups commit in one transaction (docs/decisions/0023-rollups.md).

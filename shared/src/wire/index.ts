@@ -9,6 +9,7 @@ export * from './api.js';
 export * from './ranges.js';
 export * from './deploy.js';
 export * from './sealed.js';
+export * from './rollout.js';
 export * from './stream.js';
 export * from './drift.js';
 export * from './alerts.js';

@@ -1,0 +1,57 @@
+// Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
+// with waves and gates, list, show with per-wave gate results and devices, and the operator actions,
+// each with a reason.
+import { AppError, Rollout, RolloutAction, RolloutCreate, RolloutList } from '@edgefleet/shared';
+import type { RolloutEngine } from '../rollouts/engine.js';
+import type { RolloutActionName } from '../rollouts/actions.js';
+import { actor, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
+
+function engine(deps: ApiDeps): RolloutEngine {
+  if (!deps.rollouts) throw new AppError('NOT_READY', 'the rollout engine is not running on this hub');
+  return deps.rollouts;
+}
+
+const ACTIONS: Array<[RolloutActionName, string]> = [
+  ['promote', 'Skip the rest of the current wave\'s bake (its gates still judge), or move a passed wave on under manual advance'],
+  ['pause', 'Pause a running rollout: no more devices are told to switch, no wave moves'],
+  ['resume', 'Resume a paused rollout; a failed or stuck wave is judged again'],
+  ['abort', 'Stop a rollout: devices already switched keep their version, the others never start'],
+  ['rollback', 'Give every device the rollout switched a desired document naming the version it ran before'],
+];
+
+export const rolloutRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/rollouts', access: 'operator', status: 201,
+    summary: 'Start a staged rollout of a model version over a target (waves, gates, advance auto|manual, onFailure rollback|pause, reason)',
+    body: RolloutCreate, response: Rollout,
+    async handler(c, deps) {
+      const b = await jsonBody(c, RolloutCreate, 'rollout request');
+      const a = actor(c);
+      const r = await engine(deps).create(b, { name: a.name, id: a.id });
+      return engine(deps).view(r.id);
+    },
+  },
+  {
+    method: 'get', path: '/rollouts', access: 'viewer', summary: 'List rollouts with their waves and gate results', response: RolloutList,
+    async handler(_c, deps) {
+      return { rollouts: engine(deps).list() };
+    },
+  },
+  {
+    method: 'get', path: '/rollouts/:id', access: 'viewer',
+    summary: 'One rollout: state, waves with devices and each gate\'s value, threshold, samples and verdict, and every device\'s place and status',
+    response: Rollout,
+    async handler(c, deps) {
+      return engine(deps).view(param(c, 'id'));
+    },
+  },
+  ...ACTIONS.map(([name, summary]): RouteDef => ({
+    method: 'post', path: `/rollouts/:id/${name}`, access: 'operator', summary, body: RolloutAction, response: Rollout,
+    async handler(c, deps) {
+      const b = await jsonBody(c, RolloutAction, `${name} request`);
+      const a = actor(c);
+      const r = await engine(deps).act(param(c, 'id'), name, b.reason, { name: a.name, id: a.id });
+      return engine(deps).view(r.id);
+    },
+  })),
+];

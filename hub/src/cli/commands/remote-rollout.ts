@@ -1,0 +1,167 @@
+// Staged rollout commands (docs/rollouts.md, docs/cli.md): `rollout create` (waves from --wave
+// NAME:PERCENT%[:bake=DURATION][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
+// value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
+// operator actions promote | pause | resume | abort | rollback, each with --reason.
+import { escapeLines, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { table, type CliContext, type Writer } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { watchUntil } from '../watch.js';
+import { describeTarget, targetFrom } from './remote-deploy.js';
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `30m`, `90s`, `2h`, `1d` or a number of seconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(text);
+  if (!m) throw new UsageError(`${what} ${text}: expected a duration such as 90s, 30m, 2h or 1d`);
+  return Number(m[1]) * (UNITS[m[2] || 's'] as number);
+}
+
+/** `canary:10%:bake=30m:min=2` → a wave (bake 0 when not given). */
+export function parseWave(text: string): Wave {
+  const [name, pct, ...rest] = text.split(':');
+  const p = /^(\d+(?:\.\d+)?)%?$/.exec(pct ?? '');
+  if (!name || !p) throw new UsageError(`--wave ${text}: expected NAME:PERCENT%[:bake=DURATION][:min=N], e.g. canary:10%:bake=30m:min=2`);
+  const w: Wave = { name, percent: Number(p[1]), bakeSec: 0 };
+  for (const opt of rest) {
+    const [k, v] = opt.split('=');
+    if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake=`);
+    else if (k === 'min' && v && /^\d+$/.test(v)) w.minDevices = Number(v);
+    else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION or min=N`);
+  }
+  return w;
+}
+
+const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
+  out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
+
+const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
+
+function gateLine(g: GateResult): string[] {
+  const cmp = g.name === 'install_success' || g.name === 'reporting' || g.name === 'predictions' ? '>=' : '<=';
+  return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, g.value === null ? '-' : String(g.value), `${cmp} ${g.threshold}`, `${g.samples.wave} / ${g.samples.control}`, g.against, g.verdict, g.note ?? ''];
+}
+
+/** The text of `rollout show`: state, waves with their gates, and the devices. */
+export function renderRollout(r: Rollout): string {
+  const head = escapeLines(`rollout ${r.id}: ${r.model} ${r.fromVersion ?? '(none)'} -> ${r.version} over ${describeTarget(r.target)}\n`
+    + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n\n`);
+  const rows: string[][] = [];
+  for (const [k, w] of r.waves.entries()) {
+    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${w.name} ${w.percent}%`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
+    for (const g of w.gates) rows.push(gateLine(g));
+  }
+  const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
+  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}` : '';
+  return head + waves + devs;
+}
+
+export const rolloutCreate: Command = {
+  summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
+  details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
+    + 'Follow it with `edgefleet rollout show ID --watch`.',
+  positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }],
+  options: {
+    ...HUB_OPTIONS,
+    devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
+    tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
+    all: { type: 'boolean', description: 'target every device' },
+    wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%)' },
+    gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
+    manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
+    'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
+    reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+  },
+  async run(args, ctx) {
+    const [model, version] = args.positionals as [string, string];
+    const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
+    const waves = optStrings(args, 'wave').map(parseWave);
+    const onFailure = optString(args, 'on-failure');
+    if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
+    const gates: Record<string, number> = {};
+    for (const g of optStrings(args, 'gate')) {
+      const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(g);
+      if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
+      gates[m[1] as string] = Number(m[2]);
+    }
+    const body = {
+      model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto',
+      ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
+    };
+    const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
+    print(ctx.stdout, optBool(args, 'json'), r, () =>
+      `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map((w) => `${w.name} ${w.percent}%`).join(' -> ')}\n`
+      + `follow it: edgefleet rollout show ${r.id} --watch\n`);
+    return 0;
+  },
+};
+
+export const rolloutLs: Command = {
+  summary: 'List rollouts with their state and current wave', usage: '[--json]', options: HUB_OPTIONS,
+  async run(args, ctx) {
+    const r = await HubClient.from(args, ctx).request<{ rollouts: Rollout[] }>('GET', '/rollouts');
+    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'MODEL', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
+      r.rollouts.map((x) => [x.id, x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
+    return 0;
+  },
+};
+
+/** Polls the rollout every `intervalMs` until it completes, is rolled back or aborted, or SIGINT (cli/watch.ts). */
+function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: number): Promise<Rollout> {
+  return watchUntil({
+    fetch: () => client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`),
+    done: (r) => FINAL.has(r.state),
+    render: renderRollout,
+    line: (r) => `rollout ${r.id}: ${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}`,
+    doneText: (r) => r.state,
+  }, ctx, intervalMs);
+}
+
+export const rolloutShow: Command = {
+  summary: 'Show a rollout: waves, each gate against its threshold with sample sizes, devices (--watch: live)',
+  usage: 'ID [--watch] [--json]',
+  details: '--watch redraws every second until the rollout completes, is rolled back or aborted (or Ctrl-C).',
+  positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
+  options: {
+    ...HUB_OPTIONS,
+    watch: { type: 'boolean', short: 'w', description: 'keep redrawing until the rollout ends' },
+    interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
+  },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const client = HubClient.from(args, ctx);
+    const json = optBool(args, 'json');
+    const iv = optString(args, 'interval');
+    if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
+    if (optBool(args, 'watch')) {
+      const r = await watch(client, id, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      if (json) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return 0;
+    }
+    const r = await client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`);
+    print(ctx.stdout, json, r, () => renderRollout(r));
+    return 0;
+  },
+};
+
+function actionCmd(action: 'promote' | 'pause' | 'resume' | 'abort' | 'rollback', summary: string): Command {
+  return {
+    summary, usage: 'ID --reason R [--json]',
+    positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
+    options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
+    async run(args, ctx) {
+      const id = args.positionals[0] as string;
+      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason: reqString(args, 'reason') });
+      print(ctx.stdout, optBool(args, 'json'), r, () => `rollout ${r.id}: ${r.state}${r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : ''}\n`);
+      return 0;
+    },
+  };
+}
+
+export const rolloutPromote = actionCmd('promote', "Skip the rest of the current wave's bake, or move a passed wave on (manual advance)");
+export const rolloutPause = actionCmd('pause', 'Pause a running rollout');
+export const rolloutResume = actionCmd('resume', 'Resume a paused rollout (a failed or stuck wave is judged again)');
+export const rolloutAbort = actionCmd('abort', 'Stop a rollout: switched devices keep their version, the others never start');
+export const rolloutRollback = actionCmd('rollback', 'Give every device the rollout switched its previous version');

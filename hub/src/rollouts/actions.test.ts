@@ -1,0 +1,119 @@
+// Restarts, the rate cap, late enrollers and the operator actions of the rollout engine (test-env.ts).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './test-env.js';
+
+before(prepare);
+after(cleanup);
+
+const op = { name: 'op' };
+
+describe('rollouts resume after a restart', () => {
+  it('restarted during the bake: the wave keeps its devices and bake deadline, then passes once', async () => {
+    const e = await setup(20);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, op);
+      const canary = notified(e, r.id);
+      const bakeUntil = e.store.rollouts.get(r.id).progress[0]?.bakeUntil;
+      await e.restart();
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.bakeUntil, bakeUntil);
+      await e.engine.tick();
+      assert.deepEqual(notified(e, r.id), canary, 'no device added or told twice');
+      e.clock.advance(61_000);
+      report(e, canary, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).currentWave, 1);
+      assert.equal(actions(e, r.id).filter((a) => a === 'rollout.wave_baking').length, 1);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('restarted during a fan-out at the rate cap: the rest are told at the cap, each device once', async () => {
+    const e = await setup(30, { desiredPerMinute: 60, tickMs: 10_000, jitter: 0 });
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'all', percent: 100, bakeSec: 0 }], advance: 'auto', onFailure: 'rollback', reason: 'capped' }, op);
+      const first = notified(e, r.id).length;
+      assert.equal(first, 5, 'half a tick of budget at start (60/min x 10 s / 2)');
+      await e.restart();
+      const seen = [first];
+      for (let i = 0; i < 5 && notified(e, r.id).length < 30; i++) {
+        e.clock.advance(10_000);
+        await e.engine.tick();
+        seen.push(notified(e, r.id).length);
+      }
+      assert.deepEqual(seen, [5, 15, 25, 30], 'after the restart: 10 a tick of 10 s (the fresh half-tick budget is capped at one tick)');
+      const dep = e.store.deployments.get(e.store.rollouts.get(r.id).deploymentId as number);
+      assert.equal(dep.devices.length, 30);
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.state, 'evaluating');
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe('rollout cohorts and operator actions', () => {
+  it('a device enrolling mid-rollout takes its place: told at once when its wave is open', async () => {
+    const e = await setup(10);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'a' } }, waves: [{ name: 'half', percent: 50, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }], advance: 'auto', onFailure: 'rollback', reason: 'v2' }, op);
+      const before = e.store.rollouts.devices(r.id).length;
+      for (let i = 0; i < 6; i++) e.store.devices.create(`late-${i}`, `s-${i}`, { ring: 'a' }, null, e.clock.now());
+      e.store.devices.create('elsewhere', 's', { ring: 'b' }, null, e.clock.now());
+      await e.engine.tick();
+      const rows = e.store.rollouts.devices(r.id);
+      assert.equal(rows.length, before + 6, 'the six matching devices joined, the other did not');
+      for (const d of rows.filter((x) => x.deviceId.startsWith('late-'))) {
+        assert.equal(d.notifiedAt !== null, d.place < 50, `${d.deviceId} at place ${d.place.toFixed(1)}`);
+      }
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('manual advance waits for promote; promote skips a bake; pause holds; resume; abort stops; rollback returns devices', async () => {
+    const e = await setup(20);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 10, minDevices: 2, bakeSec: 3600 }, { name: 'half', percent: 50, bakeSec: 3600 }, { name: 'all', percent: 100, bakeSec: 0 }], gates: GATES, advance: 'manual', onFailure: 'pause', reason: 'v2' }, op);
+      const canary = notified(e, r.id);
+      e.clock.advance(60_000);
+      report(e, canary, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await assert.rejects(e.engine.act(r.id, 'resume', 'x', op), /is running .*: resume expects a paused rollout/);
+      await e.engine.act(r.id, 'promote', 'canary looks fine', op); // skips the rest of the hour
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.state, 'passed', 'judged at once, and waits: manual');
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).currentWave, 0);
+      await e.engine.act(r.id, 'promote', 'go on', op);
+      assert.equal(e.store.rollouts.get(r.id).currentWave, 1);
+      const half = notified(e, r.id).length;
+      assert.ok(half > canary.length && half < 20);
+      await e.engine.act(r.id, 'pause', 'lunch', op);
+      e.clock.advance(7200_000);
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).progress[1]?.state, 'baking', 'paused: nothing moves');
+      await e.engine.act(r.id, 'resume', 'back', op);
+      assert.equal(e.store.rollouts.get(r.id).progress[1]?.state, 'evaluating');
+      await e.engine.act(r.id, 'abort', 'enough', op);
+      e.clock.advance(7200_000);
+      await e.engine.tick();
+      assert.equal(notified(e, r.id).length, half, 'abort: the others never start');
+      assert.equal(running(e, '2.0.0'), half, 'abort: switched devices keep the new version');
+      await e.engine.act(r.id, 'rollback', 'back to v1', op);
+      assert.equal(running(e, '2.0.0'), 0);
+      assert.equal(running(e, '1.0.0'), 20);
+      const audit = e.store.audit.query({}).filter((a) => a.target === r.id && a.actor === 'op');
+      assert.deepEqual(audit.map((a) => [a.action, a.reason]), [
+        ['rollout.create', 'v2'], ['rollout.promote', 'canary looks fine'], ['rollout.wave_next', 'go on'], ['rollout.paused', 'lunch'],
+        ['rollout.resumed', 'back'], ['rollout.aborted', 'enough'], ['rollout.rolled_back', 'back to v1'],
+      ]);
+    } finally {
+      await e.close();
+    }
+  });
+});

@@ -1,0 +1,95 @@
+// Operator actions on a rollout, each with a reason and an audit entry (docs/rollouts.md "Operator
+// actions"), and the rollout as the API shows it.
+import { AppError, type Rollout } from '@edgefleet/shared';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
+import type { Store } from '../store/index.js';
+import { waveOf } from './cohort.js';
+import { advance, rollback, computeGates } from './judge.js';
+import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
+
+export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
+
+function refuse(r: RolloutRecord, action: string, expected: string): never {
+  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}`);
+}
+
+export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
+  await engine.settle();
+  const now = deps.clock.now();
+  const r = deps.store.rollouts.get(id);
+  const p = r.progress[r.currentWave];
+  const w = r.waves[r.currentWave];
+  switch (action) {
+    case 'promote': {
+      // Skips the rest of the bake (the gates still judge), or moves a passed wave on under manual advance.
+      if (r.state !== 'running' || !p || !w) refuse(r, action, 'a running rollout');
+      if (p.state === 'baking') {
+        const left = p.bakeUntil ? Math.max(0, Date.parse(p.bakeUntil) - now.getTime()) / 1000 : 0;
+        p.bakeUntil = now.toISOString();
+        engine.transition(r, 'rollout.promote', reason, { skippedBakeSec: Math.round(left) }, now, actor);
+      } else if (p.state === 'passed') {
+        advance(engine, r, now, actor, reason);
+      } else refuse(r, action, 'its wave baking, or passed under manual advance');
+      break;
+    }
+    case 'pause':
+      if (r.state !== 'running') refuse(r, action, 'a running rollout');
+      r.state = 'paused';
+      r.stateReason = reason;
+      engine.transition(r, 'rollout.paused', reason, {}, now, actor);
+      break;
+    case 'resume':
+      if (r.state !== 'paused' || !p) refuse(r, action, 'a paused rollout');
+      r.state = 'running';
+      r.stateReason = null;
+      // A failed or stuck wave is judged again from now on.
+      if (p.state === 'failed' || p.state === 'evaluating') {
+        p.state = 'evaluating';
+        p.evaluatingSince = now.toISOString();
+      }
+      engine.transition(r, 'rollout.resumed', reason, {}, now, actor);
+      break;
+    case 'abort':
+      if (r.state !== 'running' && r.state !== 'paused') refuse(r, action, 'a running or paused rollout');
+      r.state = 'aborted';
+      r.stateReason = reason;
+      engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length }, now, actor);
+      break;
+    case 'rollback':
+      if (r.state === 'rolled_back') refuse(r, action, 'a rollout not rolled back yet');
+      await rollback(engine, deps, r, now, reason, actor);
+      break;
+  }
+  if (r.state === 'running') await engine.tick();
+  return deps.store.rollouts.get(id);
+}
+
+const STATUS_OF_PENDING = 'not started';
+
+/** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
+export function view(store: Store, r: RolloutRecord, withDevices: boolean): Rollout {
+  const devices = store.rollouts.devices(r.id);
+  const waveIndex = waveOf(devices, r.waves);
+  const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  const waves = r.waves.map((w, k) => {
+    const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
+    const p = r.progress[k];
+    return {
+      ...w, state: p?.state ?? 'pending', devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
+      startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, gates: p?.gates ?? [],
+    };
+  });
+  return {
+    id: r.id, model: r.model, version: r.version, fromVersion: r.fromVersion, target: r.target, advance: r.advance, onFailure: r.onFailure,
+    gates: r.gates, state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, createdBy: r.createdBy,
+    created: r.createdAt, updated: r.updatedAt, waves,
+    ...(withDevices ? {
+      devices: devices.map((d) => ({
+        deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? (status.get(d.deviceId) ?? 'pending') : STATUS_OF_PENDING,
+      })),
+    } : {}),
+  };
+}
+
+export { computeGates };

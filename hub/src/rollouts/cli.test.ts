@@ -1,0 +1,59 @@
+// `edgefleet rollout ...` in process against the real REST app served on 127.0.0.1:0 (test-env.ts).
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { main } from '../cli/main.js';
+import { StringWriter } from '../cli/output.js';
+import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './test-env.js';
+
+before(prepare);
+after(cleanup);
+
+it('rollout create | ls | show | pause | resume | promote | abort | rollback through the CLI', async () => {
+  const e = await setup(8);
+  const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
+  try {
+    await new Promise((r) => server.once('listening', r));
+    await v1Everywhere(e);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const token = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
+    const run = async (...args: string[]) => {
+      const out = new StringWriter();
+      const err = new StringWriter();
+      const code = await main(['rollout', ...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
+      return { code, out: out.text, err: err.text };
+    };
+    const created = await run('create', 'audio-energy', '2.0.0', '--tag', 'ring=a', '--wave', 'canary:25%:bake=1m:min=2', '--wave', 'all:100%', '--gate', 'minPredictions=150', '--reason', 'v2', '--manual', '--json');
+    assert.equal(created.code, 0, created.err);
+    const r = JSON.parse(created.out) as { id: string; advance: string; waves: Array<{ name: string; bakeSec: number; minDevices?: number }> };
+    assert.deepEqual([r.advance, r.waves[0]?.bakeSec, r.waves[0]?.minDevices], ['manual', 60, 2]);
+    const badGate = await run('create', 'audio-energy', '2.0.0', '--all', '--gate', 'minPredictons=5', '--reason', 'typo');
+    assert.equal(badGate.code, 1);
+    assert.match(badGate.err, /gates.*minPredictons/);
+    const ls = await run('ls');
+    assert.match(ls.out, new RegExp(`${r.id} +audio-energy +1\\.0\\.0 +2\\.0\\.0 +running +canary baking`));
+    e.clock.advance(61_000);
+    report(e, e.store.rollouts.devices(r.id).filter((d) => d.notifiedAt).map((d) => d.deviceId), '2.0.0');
+    report(e, others(e, r.id), '1.0.0');
+    await e.engine.tick();
+    const show = await run('show', r.id);
+    assert.match(show.out, /> canary 25% +(\d)\/\1 told +passed +bake until/, 'manual: passed, waiting for promote');
+    assert.match(show.out, /install_success +1 +>= 0\.95 +\d+ \/ 0 +absolute +pass/);
+    assert.match(show.out, /input_drift \(shown\)/);
+    assert.match(show.out, /DEVICE +PLACE +WAVE +PREVIOUS +STATUS/);
+    for (const [action, state] of [['promote', 'running, wave all'], ['pause', 'paused'], ['resume', 'running'], ['abort', 'aborted'], ['rollback', 'rolled_back']] as const) {
+      const a = await run(action, r.id, '--reason', `${action} it`);
+      assert.equal(a.code, 0, a.err);
+      assert.match(a.out, new RegExp(`rollout ${r.id}: ${state}`));
+    }
+    const refused = await run('pause', r.id, '--reason', 'late');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout/);
+    const watched = await run('show', r.id, '--watch', '--interval', '50');
+    assert.match(watched.out, /rolled_back/);
+  } finally {
+    server.close();
+    await e.close();
+  }
+});

@@ -1,0 +1,38 @@
+// Cohorts (pure): places are stable, spread over [0, 100), and waves nest; minDevices tops a wave up;
+// a device joining takes its place without moving anyone else into an earlier wave.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { place, waveOf } from './cohort.js';
+
+const waves = [{ name: 'canary', percent: 5, minDevices: 3, bakeSec: 0 }, { name: 'half', percent: 50, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }];
+
+test('a place is a stable hash of (rollout, device) in [0, 100), different per rollout', () => {
+  assert.equal(place('ro-1', 'dev-1'), place('ro-1', 'dev-1'));
+  assert.notEqual(place('ro-1', 'dev-1'), place('ro-2', 'dev-1'));
+  const ps = Array.from({ length: 10_000 }, (_, i) => place('ro-1', `dev-${i}`));
+  assert.ok(ps.every((p) => p >= 0 && p < 100));
+  const below10 = ps.filter((p) => p < 10).length;
+  assert.ok(below10 > 900 && below10 < 1100, `${below10} of 10,000 below 10`);
+});
+
+test('waves nest, take their percent, and minDevices tops the first wave up', () => {
+  const devices = Array.from({ length: 1000 }, (_, i) => ({ deviceId: `d-${i}`, place: place('ro-x', `d-${i}`) }));
+  const w = waveOf(devices, waves);
+  const count = (k: number) => [...w.values()].filter((x) => x <= k).length;
+  assert.equal(count(0), devices.filter((d) => d.place < 5).length);
+  assert.equal(count(1), devices.filter((d) => d.place < 50).length);
+  assert.equal(count(2), 1000);
+  for (const d of devices) assert.equal(w.get(d.deviceId), d.place < 5 ? 0 : d.place < 50 ? 1 : 2);
+  const few = devices.slice(0, 10);
+  const wf = waveOf(few, waves);
+  assert.equal([...wf.values()].filter((x) => x === 0).length, Math.max(3, few.filter((d) => d.place < 5).length), 'at least minDevices in the canary');
+});
+
+test('a device joining lands in its place: nobody else moves to an earlier wave', () => {
+  const devices = Array.from({ length: 200 }, (_, i) => ({ deviceId: `d-${i}`, place: place('ro-y', `d-${i}`) }));
+  const before = waveOf(devices, waves);
+  const joined = { deviceId: 'late', place: place('ro-y', 'late') };
+  const after = waveOf([...devices, joined], waves);
+  for (const d of devices) assert.ok((after.get(d.deviceId) as number) >= (before.get(d.deviceId) as number) || (before.get(d.deviceId) as number) === 0, d.deviceId);
+  assert.equal(after.get('late'), joined.place < 5 ? 0 : joined.place < 50 ? 1 : 2);
+});

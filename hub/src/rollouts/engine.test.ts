@@ -1,0 +1,97 @@
+// The rollout engine end to end on the hub side (test-env.ts): a good version walks the waves, a
+// regressed one is rolled back by its gates, a wave with too few reports never passes and pauses.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './test-env.js';
+
+before(prepare);
+after(cleanup);
+
+describe('rollout engine', () => {
+  it('a good version walks canary -> all and completes; every transition is audited with its numbers', async () => {
+    const e = await setup(20);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'a' } }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      assert.equal(r.fromVersion, '1.0.0');
+      const canary = notified(e, r.id);
+      assert.ok(canary.length >= 2 && canary.length < 10, `canary of ${canary.length}`);
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.state, 'baking');
+      e.clock.advance(30_000);
+      report(e, canary, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.state, 'baking', 'still baking at 30 s of 60');
+      e.clock.advance(31_000);
+      report(e, canary, '2.0.0');
+      await e.engine.tick();
+      const afterCanary = e.store.rollouts.get(r.id);
+      assert.equal(afterCanary.progress[0]?.state, 'passed', JSON.stringify(afterCanary.progress[0]?.gates));
+      assert.equal(afterCanary.currentWave, 1);
+      await e.engine.tick();
+      assert.equal(notified(e, r.id).length, 20);
+      e.clock.advance(61_000);
+      report(e, notified(e, r.id), '2.0.0');
+      await e.engine.tick();
+      const done = e.engine.view(r.id);
+      assert.equal(done.state, 'completed', JSON.stringify(done.waves[1]?.gates));
+      assert.equal(running(e, '2.0.0'), 20);
+      assert.deepEqual(actions(e, r.id), [
+        'rollout.create', 'rollout.wave_deploying', 'rollout.wave_baking', 'rollout.wave_evaluating', 'rollout.wave_passed', 'rollout.wave_next',
+        'rollout.wave_deploying', 'rollout.wave_baking', 'rollout.wave_evaluating', 'rollout.wave_passed', 'rollout.completed',
+      ]);
+      const passed = e.store.audit.query({}).find((a) => a.action === 'rollout.wave_passed');
+      const gates = (passed?.details as { gates: Array<{ name: string; value: number; samples: { wave: number; control: number } }> }).gates;
+      assert.equal(gates.find((g) => g.name === 'model_error_rate')?.value, 0);
+      assert.ok((gates.find((g) => g.name === 'predictions')?.samples.control ?? 0) > 0, 'control devices were counted');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a regressed version is stopped at canary by its gates and rolled back to the previous version', async () => {
+    const e = await setup(20);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
+      const canary = notified(e, r.id);
+      e.clock.advance(61_000);
+      // Wrong on part of the input space: its outputs pile into the top bins, and some requests fail in the model.
+      report(e, canary, '3.0.0', { bins: [0, 0, 0, 10, 20, 30, 40], bad: 8 });
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'rolled_back');
+      const g = Object.fromEntries((v.waves[0]?.gates ?? []).map((x) => [x.name, x]));
+      assert.equal(g['output_shift']?.verdict, 'fail');
+      assert.equal(g['model_error_rate']?.verdict, 'fail');
+      assert.equal(g['model_error_rate']?.value, 8);
+      for (const id of canary) assert.equal(e.store.desired.latest(id)?.signed.models[0]?.version, '1.0.0', `${id} back on 1.0.0`);
+      assert.equal(running(e, '3.0.0'), 0);
+      const failed = e.store.audit.query({}).find((a) => a.action === 'rollout.wave_failed' && a.target === r.id);
+      assert.match(failed?.reason ?? '', /output_shift .* \(threshold 0.2\)/);
+      assert.ok(actions(e, r.id).includes('rollout.rolled_back'));
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a wave never passes on too few reports; stuck past gates.stuckSec it pauses with the reason', async () => {
+    const e = await setup(10);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { minPredictions: 10_000, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      e.clock.advance(61_000);
+      report(e, notified(e, r.id), '2.0.0');
+      await e.engine.tick();
+      assert.equal(e.engine.view(r.id).waves[0]?.state, 'evaluating');
+      e.clock.advance(121_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused');
+      assert.match(v.stateReason ?? '', /stuck .* predictions \d+ \(needs 10000\)/);
+    } finally {
+      await e.close();
+    }
+  });
+});

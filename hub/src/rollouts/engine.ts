@@ -1,0 +1,220 @@
+// The rollout engine (docs/rollouts.md): a part with start()/stop() that steps every running rollout on a
+// timer. Each step places devices that joined the target, tells the next devices of the open waves to
+// switch (at most desiredPerMinute documents a minute across the hub, ticks jittered), and moves the
+// current wave along pending → deploying → baking → evaluating → passed | failed. Every transition is
+// stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
+// point resumes from hub.db exactly where it was.
+import type { RolloutCreate } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
+import type { DeploymentService } from '../deployments/service.js';
+import type { LoggerPort } from '../mqtt/ports.js';
+import type { Clock } from '../clock.js';
+import type { GateData } from './gate-data.js';
+import { planRollout, placeDevice, targetDevices } from './plan.js';
+import { waveOf } from './cohort.js';
+import { judgeWave } from './judge.js';
+import { act, view, type RolloutActionName } from './actions.js';
+import type { Rollout } from '@edgefleet/shared';
+
+export interface RolloutOptions {
+  /** How often running rollouts are stepped. */
+  tickMs: number;
+  /** Desired documents a minute, across all rollouts of the hub. */
+  desiredPerMinute: number;
+  /** Each tick's interval varies by up to this share either way, so batches do not beat in step. */
+  jitter: number;
+}
+
+export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = { tickMs: 5_000, desiredPerMinute: 600, jitter: 0.2 };
+
+export interface RolloutEngineDeps {
+  store: Store;
+  deployments: DeploymentService;
+  gateData: GateData;
+  clock: Clock;
+  logger: LoggerPort;
+  options?: Partial<RolloutOptions>;
+  random?: () => number;
+}
+
+export interface Actor {
+  name: string;
+  id?: string | null;
+}
+
+export class RolloutEngine {
+  readonly opts: RolloutOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  /** Documents that may go out now (refilled by elapsed time, capped at one tick's worth and at least 1). */
+  private tokens = 0;
+  private refilledAt = 0;
+
+  constructor(private readonly deps: RolloutEngineDeps) {
+    this.opts = { ...DEFAULT_ROLLOUT_OPTIONS, ...deps.options };
+  }
+
+  start(): Promise<void> {
+    this.stopped = false;
+    this.refilledAt = this.deps.clock.now().getTime();
+    this.tokens = Math.max(1, this.burst() / 2);
+    this.schedule();
+    return Promise.resolve();
+  }
+
+  /** Stops the timer and waits for a step in progress (its publishes are bounded by the link's own deadlines). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Stores a rollout (with its audit entry) and steps it at once. */
+  async create(req: RolloutCreate, actor: Actor): Promise<RolloutRecord> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const { record, devices } = planRollout(store, req, actor.name, now);
+    store.db.transaction(() => {
+      store.rollouts.create(record);
+      for (const d of devices) store.rollouts.addDevice(record.id, d);
+      store.audit.append({
+        actor: actor.name, actorId: actor.id ?? null, action: 'rollout.create', target: record.id, reason: req.reason, at: now,
+        details: { model: record.model, version: record.version, fromVersion: record.fromVersion, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, advance: record.advance, onFailure: record.onFailure },
+      });
+    })();
+    await this.tick();
+    return store.rollouts.get(record.id);
+  }
+
+  /** An operator action with its reason (actions.ts). */
+  act(id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
+    return act(this, this.deps, id, action, reason, actor);
+  }
+
+  view(id: string, withDevices = true): Rollout {
+    return view(this.deps.store, this.deps.store.rollouts.get(id), withDevices);
+  }
+
+  list(): Rollout[] {
+    return this.deps.store.rollouts.list().map((r) => view(this.deps.store, r, false));
+  }
+
+  /**
+   * Waits until no step is in progress. An operator action calls it first and then loads, changes and
+   * saves the rollout without yielding, so a step never saves a rollout it loaded before the action.
+   */
+  async settle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
+  /** One step of every running rollout (also called by tests with a manual clock). */
+  tick(): Promise<void> {
+    this.running ??= this.stepAll().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private burst(): number {
+    return (this.opts.desiredPerMinute * this.opts.tickMs * (1 + this.opts.jitter)) / 60_000;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const r = this.deps.random ?? Math.random;
+    const ms = this.opts.tickMs * (1 + this.opts.jitter * (2 * r() - 1));
+    this.timer = setTimeout(() => {
+      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'stepping rollouts failed')).finally(() => this.schedule());
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async stepAll(): Promise<void> {
+    const now = this.deps.clock.now();
+    const t = now.getTime();
+    // Refilled by the time that passed; capped at one step's worth, or at what accrued when a step ran
+    // longer than tickMs (a slow step must not lower the rate below the cap).
+    const accrued = (Math.max(0, t - this.refilledAt) * this.opts.desiredPerMinute) / 60_000;
+    this.tokens = Math.min(Math.max(1, this.burst(), accrued), this.tokens + accrued);
+    this.refilledAt = t;
+    for (const r of this.deps.store.rollouts.active()) {
+      if (r.state !== 'running') continue;
+      try {
+        await this.step(r.id, now);
+      } catch (err) {
+        this.deps.logger.error({ err, rollout: r.id }, 'rollout step failed');
+      }
+    }
+  }
+
+  private audit(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor: Actor = { name: 'hub' }): void {
+    this.deps.store.audit.append({ actor: actor.name, actorId: actor.id ?? null, action, target: r.id, reason, details: { model: r.model, version: r.version, wave: r.waves[r.currentWave]?.name ?? null, ...details }, at: now });
+  }
+
+  /** Saves the rollout and its audit entry together. */
+  transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void {
+    r.updatedAt = now.toISOString();
+    this.deps.store.db.transaction(() => {
+      this.deps.store.rollouts.save(r);
+      this.audit(r, action, reason, details, now, actor);
+    })();
+  }
+
+  private async step(id: string, now: Date): Promise<void> {
+    const { store } = this.deps;
+    const r = store.rollouts.get(id);
+    // Devices that joined the target (enrolled, re-tagged) take their place.
+    const known = new Set(store.rollouts.devices(id).map((d) => d.deviceId));
+    const joined = targetDevices(store, r.target).filter((d) => !known.has(d));
+    if (joined.length) store.db.transaction(() => { for (const d of joined) store.rollouts.addDevice(id, placeDevice(store, id, r.model, d)); })();
+    const devices = store.rollouts.devices(id);
+    const waveIndex = waveOf(devices, r.waves);
+    const k = r.currentWave;
+    const wave = r.waves[k];
+    const p = r.progress[k];
+    if (!wave || !p) return;
+    const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
+
+    if (p.state === 'pending') {
+      p.state = 'deploying';
+      p.startedAt = now.toISOString();
+      this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, percent: wave.percent }, now);
+    }
+    await this.notify(r, members.filter((d) => d.notifiedAt === null), now);
+    const waiting = store.rollouts.devices(id).filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k && d.notifiedAt === null).length;
+    if (p.state === 'deploying' && waiting === 0) {
+      p.state = 'baking';
+      p.bakeUntil = new Date(now.getTime() + wave.bakeSec * 1000).toISOString();
+      this.transition(r, 'rollout.wave_baking', null, { devices: members.length, bakeSec: wave.bakeSec, bakeUntil: p.bakeUntil }, now);
+    }
+    if (p.state === 'baking' && p.bakeUntil && now.getTime() >= Date.parse(p.bakeUntil)) {
+      p.state = 'evaluating';
+      p.evaluatingSince = now.toISOString();
+      this.transition(r, 'rollout.wave_evaluating', null, { devices: members.length }, now);
+    }
+    if (p.state === 'evaluating') await judgeWave(this, this.deps, r, now);
+  }
+
+  /** Tells up to the available budget of devices (lowest places first) to switch; stored, then published. */
+  private async notify(r: RolloutRecord, due: ReadonlyArray<{ deviceId: string }>, now: Date): Promise<void> {
+    const n = Math.min(due.length, Math.floor(this.tokens));
+    if (n <= 0) return;
+    this.tokens -= n;
+    const ids = due.slice(0, n).map((d) => d.deviceId);
+    const { store, deployments } = this.deps;
+    const docs = store.db.transaction(() => {
+      const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy }, ids);
+      if (r.deploymentId !== a.id) {
+        r.deploymentId = a.id;
+        r.updatedAt = now.toISOString();
+        store.rollouts.save(r);
+      }
+      store.rollouts.markNotified(r.id, ids, now);
+      return a.docs;
+    })();
+    await deployments.publishDesired(docs);
+  }
+}

@@ -1,0 +1,85 @@
+// Where gate numbers come from (docs/rollouts.md "Gates"): merged sketches of one model version over a
+// set of devices and a time range. The interface lets the gates switch to the hourly rollups
+// (hub/src/rollups/, once they exist) without changing the gate logic; today it merges the stored windows.
+import { errorKindCounts, mergeLatency, type LatencySketch, type SummaryWindow } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+
+export interface GroupQuery {
+  model: string;
+  version: string;
+  /** Only windows of these devices. */
+  devices: ReadonlySet<string>;
+  /** Window starts in [from, to). */
+  from: string;
+  to: string;
+}
+
+/** One group's merged numbers: what the gates compare. */
+export interface GroupStats {
+  /** Windows merged, and the devices they came from. */
+  windows: number;
+  reportingDevices: Set<string>;
+  /** Requests answered or failed. */
+  count: number;
+  /** Failures of kind `model` (decision 0012: not invalid input, not shed load). */
+  modelErrors: number;
+  /** Latency of answered requests (latency minus errorLatency, bucket by bucket). */
+  answered: LatencySketch | null;
+  /** Per output name: binned counts (under, bins, over). */
+  outputs: Map<string, number[]>;
+  /** Per numeric feature name: binned counts (under, bins, over). */
+  features: Map<string, number[]>;
+}
+
+export interface GateData {
+  stats(q: GroupQuery): GroupStats;
+}
+
+export function emptyStats(): GroupStats {
+  return { windows: 0, reportingDevices: new Set(), count: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map() };
+}
+
+function addBins(into: Map<string, number[]>, name: string, h: { counts: number[]; under: number; over: number }): void {
+  const v = [h.under, ...h.counts, h.over];
+  const cur = into.get(name);
+  if (!cur) {
+    into.set(name, v);
+    return;
+  }
+  if (cur.length !== v.length) return; // another layout (another reference): not comparable, left out
+  for (let i = 0; i < v.length; i++) cur[i] = (cur[i] as number) + (v[i] as number);
+}
+
+/** Merges one window into a group's stats. */
+export function addWindow(s: GroupStats, deviceId: string, w: Pick<SummaryWindow, 'count' | 'errors' | 'latency' | 'errorLatency' | 'outputs' | 'features'>): void {
+  s.windows++;
+  s.reportingDevices.add(deviceId);
+  s.count += w.count;
+  s.modelErrors += errorKindCounts(w.errors).model;
+  let answered = w.latency;
+  if (w.errorLatency) {
+    const e = w.errorLatency;
+    answered = { counts: w.latency.counts.map((c, i) => Math.max(0, c - (e.counts[i] ?? 0))), sumMs: Math.max(0, w.latency.sumMs - e.sumMs) };
+  }
+  s.answered = s.answered ? mergeLatency(s.answered, answered) : { counts: [...answered.counts], sumMs: answered.sumMs };
+  for (const o of w.outputs) if (o.hist) addBins(s.outputs, o.name, o.hist);
+  for (const f of w.features) if (f.kind === 'numeric' && f.hist) addBins(s.features, f.name, f.hist);
+}
+
+/** Gate numbers merged from the windows stored in hub.db (store/telemetry-repo.ts). */
+export class WindowGateData implements GateData {
+  constructor(private readonly db: Db) {}
+
+  stats(q: GroupQuery): GroupStats {
+    const s = emptyStats();
+    if (q.devices.size === 0) return s;
+    const rows = this.db
+      .prepare('SELECT device_id, window FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?')
+      .iterate(q.model, q.version, q.from, q.to) as IterableIterator<{ device_id: string; window: string }>;
+    for (const r of rows) {
+      if (!q.devices.has(r.device_id)) continue;
+      addWindow(s, r.device_id, JSON.parse(r.window) as SummaryWindow);
+    }
+    return s;
+  }
+}

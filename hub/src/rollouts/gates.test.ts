@@ -1,0 +1,58 @@
+// Gates (pure): too few reports are pending (never pass); model failures only count against the model;
+// output shift against control or the reference; input drift never blocks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GateConfig, emptyLatency, addLatency, type Reference } from '@edgefleet/shared';
+import { addWindow, emptyStats, type GroupStats } from './gate-data.js';
+import { evaluateGates, waveVerdict } from './gates.js';
+
+const cfg = GateConfig.parse({ minPredictions: 100 });
+
+function stats(devices: number, count: number, o: { model?: number; input?: number; ms?: number; out?: number[]; feat?: number[] } = {}): GroupStats {
+  const s = emptyStats();
+  for (let d = 0; d < devices; d++) {
+    const latency = emptyLatency();
+    for (let i = 0; i < count; i++) addLatency(latency, o.ms ?? 5);
+    addWindow(s, `d${d}`, {
+      count, errors: { ...(o.model ? { INFERENCE_FAILED: o.model } : {}), ...(o.input ? { INVALID_INPUT: o.input } : {}) }, latency,
+      outputs: [{ name: 'p', index: 0, hist: { counts: o.out ?? [count / 2, count / 2], under: 0, over: 0 }, moments: { n: count, mean: 0, m2: 0, min: 0, max: 1 } }],
+      features: [{ kind: 'numeric', name: 'f', hist: { counts: o.feat ?? [count / 2, count / 2], under: 0, over: 0 }, moments: { n: count, mean: 0, m2: 0, min: 0, max: 1 }, nulls: 0, nans: 0 }],
+    });
+  }
+  return s;
+}
+const install = { notified: 4, active: 4, failed: 0 };
+const byName = (g: ReturnType<typeof evaluateGates>) => Object.fromEntries(g.map((x) => [x.name, x]));
+
+test('too few predictions: pending, never pass', () => {
+  const g = evaluateGates({ cfg, install, wave: stats(4, 10), control: stats(10, 100), reference: undefined, preflightP95: [] });
+  assert.equal(byName(g)['predictions']?.verdict, 'pending');
+  assert.equal(byName(g)['model_error_rate']?.verdict, 'pending');
+  assert.equal(waveVerdict(g), 'pending');
+});
+
+test('invalid input does not count against the model; model failures above control + 1 point fail', () => {
+  const ok = evaluateGates({ cfg, install, wave: stats(4, 100, { input: 30 }), control: stats(10, 100), reference: undefined, preflightP95: [] });
+  assert.equal(byName(ok)['model_error_rate']?.value, 0);
+  assert.equal(waveVerdict(ok), 'pass');
+  const bad = evaluateGates({ cfg, install, wave: stats(4, 100, { model: 3 }), control: stats(10, 100, { model: 1 }), reference: undefined, preflightP95: [] });
+  assert.deepEqual([byName(bad)['model_error_rate']?.value, byName(bad)['model_error_rate']?.threshold, waveVerdict(bad)], [3, 2, 'fail']);
+});
+
+test('latency p95 against 1.2x control; output shift against control, else the reference; input drift shown only', () => {
+  const slow = evaluateGates({ cfg, install, wave: stats(4, 100, { ms: 20 }), control: stats(10, 100, { ms: 5 }), reference: undefined, preflightP95: [] });
+  assert.equal(byName(slow)['latency_p95']?.verdict, 'fail');
+  const shifted = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10], feat: [95, 5] }), control: stats(10, 100), reference: undefined, preflightP95: [] });
+  assert.equal(byName(shifted)['output_shift']?.verdict, 'fail');
+  const reference = { id: 'a'.repeat(64), rows: 100, outputs: [{ name: 'p', index: 0, edges: [0, 0.5, 1], counts: [50, 50], under: 0, over: 0 }], features: [{ kind: 'numeric', name: 'f', edges: [0, 0.5, 1], counts: [50, 50], under: 0, over: 0, moments: { n: 100, mean: 0, m2: 0, min: 0, max: 1 } }] } as Reference;
+  const first = evaluateGates({ cfg, install, wave: stats(4, 100, { feat: [95, 5] }), control: emptyStats(), reference, preflightP95: [] });
+  assert.equal(byName(first)['output_shift']?.against, 'reference');
+  assert.equal(byName(first)['output_shift']?.verdict, 'pass');
+  assert.deepEqual([byName(first)['input_drift']?.verdict, byName(first)['input_drift']?.blocking], ['fail', false]);
+  assert.equal(waveVerdict(first), 'pass', 'input drift explains, it does not block');
+});
+
+test('install success fails as soon as the failures make the threshold unreachable', () => {
+  const g = evaluateGates({ cfg, install: { notified: 20, active: 5, failed: 2 }, wave: stats(4, 100), control: stats(10, 100), reference: undefined, preflightP95: [] });
+  assert.equal(byName(g)['install_success']?.verdict, 'fail');
+});

@@ -1,0 +1,125 @@
+// The gates of a wave (docs/rollouts.md "Gates"): pure functions from the wave's and the control's merged
+// numbers to one result per gate with value, threshold, sample sizes and verdict. A gate that has too few
+// reports is `pending`, never `pass`; input_drift is shown and never blocks.
+import { latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference } from '@edgefleet/shared';
+import type { GroupStats } from './gate-data.js';
+
+export interface InstallCounts {
+  /** Devices of the wave told to switch. */
+  notified: number;
+  /** Of those, active on the new version. */
+  active: number;
+  /** Failed, refused or rolled back on the device. */
+  failed: number;
+}
+
+export interface GateInput {
+  cfg: GateConfig;
+  install: InstallCounts;
+  wave: GroupStats;
+  control: GroupStats;
+  /** The new version's manifest reference (outputs and features with their bins). */
+  reference: Reference | undefined;
+  /** Preflight p95 (ms) each wave device reported for the new version. */
+  preflightP95: number[];
+}
+
+const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Counts of a reference column as [under, ...bins, over] (the layout windows use). */
+function refBins(r: { counts: number[]; under?: number; over?: number }): number[] {
+  return [r.under ?? 0, ...r.counts, r.over ?? 0];
+}
+
+/** The worst PSI over the named distributions both sides have with the same layout; null when none. */
+function worstPsi(actual: Map<string, number[]>, expected: Map<string, number[]>): number | null {
+  let worst: number | null = null;
+  for (const [name, a] of actual) {
+    const e = expected.get(name);
+    if (!e || e.length !== a.length) continue;
+    if (a.reduce((x, y) => x + y, 0) === 0 || e.reduce((x, y) => x + y, 0) === 0) continue;
+    const v = psi(e, a);
+    worst = worst === null ? v : Math.max(worst, v);
+  }
+  return worst;
+}
+
+export function evaluateGates(g: GateInput): GateResult[] {
+  const { cfg, install, wave, control } = g;
+  const out: GateResult[] = [];
+  const enough = wave.count >= cfg.minPredictions;
+  const hasControl = control.count >= cfg.minPredictions;
+  const samples = { wave: wave.count, control: control.count };
+
+  // install_success: active / notified; fails as soon as the failures make the threshold unreachable.
+  {
+    const settled = install.active + install.failed;
+    const value = install.notified ? install.active / install.notified : null;
+    const best = install.notified ? (install.notified - install.failed) / install.notified : 1;
+    const verdict = install.notified === 0 ? 'pending' : best < cfg.installSuccess ? 'fail' : settled < install.notified ? 'pending' : (value as number) >= cfg.installSuccess ? 'pass' : 'fail';
+    out.push({ name: 'install_success', value: value === null ? null : round(value), threshold: cfg.installSuccess, verdict, blocking: true, samples: { wave: install.notified, control: 0 }, against: 'absolute' });
+  }
+  // reporting: the share of the wave's active devices that sent windows of the new version.
+  {
+    const value = install.active ? wave.reportingDevices.size / install.active : null;
+    const verdict = value === null ? 'pending' : value >= cfg.reporting ? 'pass' : 'pending';
+    out.push({ name: 'reporting', value: value === null ? null : round(value), threshold: cfg.reporting, verdict, blocking: true, samples: { wave: wave.reportingDevices.size, control: control.reportingDevices.size }, against: 'absolute' });
+  }
+  out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute' });
+  // model_error_rate in percent: at most control's + errorRatePoints (no control: errorRatePoints alone).
+  {
+    const value = wave.count ? (100 * wave.modelErrors) / wave.count : null;
+    const base = hasControl ? (100 * control.modelErrors) / control.count : 0;
+    const threshold = round(base + cfg.errorRatePoints);
+    const verdict = !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
+    out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples, against: hasControl ? 'control' : 'absolute' });
+  }
+  // latency_p95 of answered requests: at most latencyRatio x control's (no control: shown, not judged).
+  {
+    const p = wave.answered && latencyCount(wave.answered) ? latencyQuantile(wave.answered, 0.95) : null;
+    const c = hasControl && control.answered && latencyCount(control.answered) ? latencyQuantile(control.answered, 0.95) : null;
+    const value = p === null || !Number.isFinite(p) ? p : round(p, 3);
+    if (c === null) {
+      out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
+    } else {
+      const threshold = round(c * cfg.latencyRatio, 3);
+      out.push({ name: 'latency_p95', value, threshold, verdict: !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail', blocking: true, samples, against: 'control' });
+    }
+  }
+  // output_shift: worst PSI of the outputs against control, or against the manifest reference.
+  {
+    const refOutputs = new Map((g.reference?.outputs ?? []).map((o) => [o.name, refBins(o)]));
+    const against = hasControl && control.outputs.size ? 'control' : 'reference';
+    const value = worstPsi(wave.outputs, against === 'control' ? control.outputs : refOutputs);
+    const verdict = !enough ? 'pending' : value === null ? 'pass' : value <= cfg.outputPsi ? 'pass' : 'fail';
+    out.push({
+      name: 'output_shift', value: value === null ? null : round(value), threshold: cfg.outputPsi, verdict, blocking: true, samples, against,
+      ...(value === null ? { note: 'no output histograms to compare' } : {}),
+    });
+  }
+  // preflight_p95: the worst install preflight p95 of the wave's devices (0 = not judged).
+  {
+    const value = g.preflightP95.length ? Math.max(...g.preflightP95) : null;
+    const judged = cfg.preflightP95Ms > 0;
+    const verdict = !judged || value === null ? 'pass' : value <= cfg.preflightP95Ms ? 'pass' : 'fail';
+    out.push({
+      name: 'preflight_p95', value: value === null ? null : round(value, 3), threshold: cfg.preflightP95Ms, verdict, blocking: judged, samples: { wave: g.preflightP95.length, control: 0 }, against: 'absolute',
+      ...(judged ? {} : { note: 'no threshold set (gates.preflightP95Ms)' }),
+    });
+  }
+  // input_drift: the worst feature PSI against the reference; it explains, it does not blame the model.
+  {
+    const refFeatures = new Map((g.reference?.features ?? []).flatMap((f) => (f.kind === 'numeric' ? [[f.name, refBins(f)] as const] : [])));
+    const value = worstPsi(wave.features, refFeatures);
+    out.push({ name: 'input_drift', value: value === null ? null : round(value), threshold: cfg.inputPsi, verdict: value === null || !enough ? 'pending' : value <= cfg.inputPsi ? 'pass' : 'fail', blocking: false, samples, against: 'reference' });
+  }
+  return out;
+}
+
+/** The wave's verdict: fail if a blocking gate failed, pending while one is pending, else pass. */
+export function waveVerdict(gates: readonly GateResult[]): 'pass' | 'fail' | 'pending' {
+  const blocking = gates.filter((x) => x.blocking);
+  if (blocking.some((x) => x.verdict === 'fail')) return 'fail';
+  if (blocking.some((x) => x.verdict === 'pending')) return 'pending';
+  return 'pass';
+}

@@ -1,0 +1,136 @@
+// Judging a wave and what follows (docs/rollouts.md "Gates"): the gates from the wave's devices on the new
+// version against control devices still on the previous version over the same time range; pass → next wave
+// (auto) or wait for promote (manual); fail → roll back or pause; pending past gates.stuckSec → pause.
+import type { DesiredDocument } from '@edgefleet/shared';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
+import type { Store } from '../store/index.js';
+import type { DeploymentService } from '../deployments/service.js';
+import { emptyStats, type GateData } from './gate-data.js';
+import { evaluateGates, waveVerdict, type InstallCounts } from './gates.js';
+import type { Actor } from './engine.js';
+
+export interface Transitioner {
+  transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void;
+}
+
+interface JudgeDeps {
+  store: Store;
+  deployments: DeploymentService;
+  gateData: GateData;
+}
+
+const FAILED = new Set(['failed', 'refused', 'rolled_back']);
+
+/** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
+export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
+  const { store, gateData } = deps;
+  const p = r.progress[r.currentWave];
+  const devices = store.rollouts.devices(r.id);
+  const notified = devices.filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
+  const control = devices.filter((d) => d.notifiedAt === null && d.previous !== null && d.previous === r.fromVersion).map((d) => d.deviceId);
+  const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  const install: InstallCounts = { notified: notified.length, active: 0, failed: 0 };
+  const activeIds: string[] = [];
+  for (const id of notified) {
+    const s = status.get(id);
+    if (s === 'active') {
+      install.active++;
+      activeIds.push(id);
+    } else if (s && FAILED.has(s)) install.failed++;
+  }
+  const from = p?.startedAt ?? r.createdAt;
+  const to = new Date(now.getTime() + 1).toISOString();
+  const wave = gateData.stats({ model: r.model, version: r.version, devices: new Set(notified), from, to });
+  let ctl = r.fromVersion ? gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(control), from, to }) : emptyStats();
+  if (r.fromVersion && ctl.count < r.gates.minPredictions) {
+    // No devices left on the previous version (the last wave): the target's own previous-version windows
+    // over a span as long as this wave's, just before it began.
+    const span = now.getTime() - Date.parse(from);
+    const before = devices.filter((d) => d.previous === r.fromVersion).map((d) => d.deviceId);
+    ctl = gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from });
+  }
+  const reference = store.models.get(r.model, r.version).manifest.reference;
+  const preflightP95: number[] = [];
+  for (const id of activeIds) {
+    const pf = store.devices.get(id).models.find((m) => m.name === r.model && m.version === r.version)?.preflight;
+    if (pf) preflightP95.push(pf.p95Ms);
+  }
+  return evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95 });
+}
+
+export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
+  const p = r.progress[r.currentWave];
+  const wave = r.waves[r.currentWave];
+  if (!p || !wave) return;
+  p.gates = computeGates(deps, r, now);
+  const verdict = waveVerdict(p.gates);
+  const numbers = { gates: p.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) };
+  if (verdict === 'pending') {
+    const since = Date.parse(p.evaluatingSince ?? now.toISOString());
+    if (now.getTime() - since >= r.gates.stuckSec * 1000) {
+      const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value ?? 'none'} (needs ${g.threshold})`);
+      r.state = 'paused';
+      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}`;
+      t.transition(r, 'rollout.paused', r.stateReason, numbers, now);
+    } else {
+      deps.store.rollouts.save(r); // the latest numbers, for show --watch
+    }
+    return;
+  }
+  if (verdict === 'pass') {
+    p.state = 'passed';
+    t.transition(r, 'rollout.wave_passed', null, numbers, now);
+    if (r.advance === 'auto') advance(t, r, now, { name: 'hub' });
+    return;
+  }
+  p.state = 'failed';
+  const failed = p.gates.filter((g) => g.blocking && g.verdict === 'fail').map((g) => `${g.name} ${g.value} (threshold ${g.threshold})`);
+  const why = `wave ${wave.name} failed its gates: ${failed.join(', ')}`;
+  t.transition(r, 'rollout.wave_failed', why, numbers, now);
+  if (r.onFailure === 'rollback') await rollback(t, deps, r, now, why, { name: 'hub' });
+  else {
+    r.state = 'paused';
+    r.stateReason = why;
+    t.transition(r, 'rollout.paused', why, numbers, now);
+  }
+}
+
+/** The next wave, or completed after the last. */
+export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Actor, reason: string | null = null): void {
+  if (r.currentWave + 1 >= r.waves.length) {
+    r.state = 'completed';
+    r.stateReason = reason ?? 'every wave passed';
+    t.transition(r, 'rollout.completed', r.stateReason, { waves: r.waves.length }, now, actor);
+    return;
+  }
+  r.currentWave++;
+  t.transition(r, 'rollout.wave_next', reason, { next: r.waves[r.currentWave]?.name }, now, actor);
+}
+
+/**
+ * Every device told to switch gets a desired document naming the version it ran before (grouped by that
+ * version, one deployment each); devices that ran no version of the model keep the new one. Stored with
+ * the transition, then published.
+ */
+export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string, actor: Actor): Promise<void> {
+  const byPrevious = new Map<string, string[]>();
+  let kept = 0;
+  for (const d of deps.store.rollouts.devices(r.id)) {
+    if (d.notifiedAt === null) continue;
+    if (!d.previous || d.previous === r.version) {
+      kept++;
+      continue;
+    }
+    byPrevious.set(d.previous, [...(byPrevious.get(d.previous) ?? []), d.deviceId]);
+  }
+  const docs: DesiredDocument[] = [];
+  deps.store.db.transaction(() => {
+    for (const [version, ids] of byPrevious) {
+      docs.push(...deps.deployments.assignDevices({ deploymentId: null, model: r.model, version, reason: `rollback of rollout ${r.id}: ${reason}`, actor: actor.name, rollback: true }, ids).docs);
+    }
+    r.state = 'rolled_back';
+    r.stateReason = reason;
+    t.transition(r, 'rollout.rolled_back', reason, { devices: docs.length, toVersions: Object.fromEntries([...byPrevious].map(([v, ids]) => [v, ids.length])), keptNoPrevious: kept }, now, actor);
+  })();
+  await deps.deployments.publishDesired(docs);
+}

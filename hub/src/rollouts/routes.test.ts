@@ -1,0 +1,69 @@
+// POST/GET /api/v1/rollouts and the actions through the real app (in-process requests) on the rollout
+// test environment: validation names the field, an overlapping active rollout is refused naming it,
+// actions need a reason and the operator role, and defaults are filled in.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { appOf, cleanup, prepare, setup, v1Everywhere, type Env } from './test-env.js';
+
+before(prepare);
+after(cleanup);
+
+function api(e: Env) {
+  const admin = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
+  const app = appOf(e);
+  return async (method: string, path: string, body?: unknown, token = admin) => {
+    const res = await app.request(`/api/v1${path}`, {
+      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+  };
+}
+
+describe('rollouts over REST', () => {
+  it('validates naming the field, fills in defaults, refuses an overlap naming the active rollout', async () => {
+    const e = await setup(6);
+    try {
+      await v1Everywhere(e);
+      const req = api(e);
+      const base = { model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'v2' };
+      const bad = await req('POST', '/rollouts', { ...base, waves: [{ name: 'canary', percent: 150, bakeSec: 60 }] });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error?.message ?? '', /waves\.0\.percent|waves\[0\]\.percent/);
+      const order = await req('POST', '/rollouts', { ...base, waves: [{ name: 'a', percent: 50, bakeSec: 1 }, { name: 'b', percent: 40, bakeSec: 1 }] });
+      assert.match(order.body.error?.message ?? '', /percent.*above the previous wave's 50/);
+      const noReason = await req('POST', '/rollouts', { ...base, reason: ' ' });
+      assert.match(noReason.body.error?.message ?? '', /reason: expected a reason/);
+      const gate = await req('POST', '/rollouts', { ...base, gates: { latencyRatio: -1 } });
+      assert.match(gate.body.error?.message ?? '', /gates\.latencyRatio/);
+
+      const ok = await req('POST', '/rollouts', base);
+      assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      const r = ok.body as { id: string; advance: string; onFailure: string; waves: Array<{ name: string; percent: number; bakeSec: number; devices: number }>; gates: Record<string, number> };
+      assert.deepEqual(r.waves.map((w) => [w.name, w.percent, w.bakeSec]), [['canary', 5, 1800], ['all', 100, 0]]);
+      assert.ok((r.waves[0]?.devices ?? 0) >= 1, 'canary: at least 1 device');
+      assert.deepEqual([r.advance, r.onFailure, r.gates['installSuccess'], r.gates['outputPsi']], ['auto', 'rollback', 0.95, 0.2]);
+
+      const again = await req('POST', '/rollouts', { ...base, target: { devices: ['d-001'] } });
+      assert.equal(again.status, 409);
+      assert.match(again.body.error?.message ?? '', new RegExp(`rollout ${r.id} .* active over the same devices \\(d-001\\)`));
+
+      const list = await req('GET', '/rollouts', undefined);
+      assert.equal((list.body['rollouts'] as unknown[]).length, 1);
+      const shown = await req('GET', `/rollouts/${r.id}`, undefined);
+      assert.equal((shown.body['devices'] as unknown[]).length, 6);
+      assert.equal((await req('GET', '/rollouts/ro-none', undefined)).status, 404);
+
+      const noWhy = await req('POST', `/rollouts/${r.id}/pause`, {});
+      assert.match(noWhy.body.error?.message ?? '', /reason/);
+      const viewer = e.store.tokens.create('v2', 'viewer', 'test', e.clock.now()).token;
+      assert.equal((await req('POST', `/rollouts/${r.id}/pause`, { reason: 'x' }, viewer)).status, 403);
+      const paused = await req('POST', `/rollouts/${r.id}/pause`, { reason: 'hold' });
+      assert.equal(paused.body['state'], 'paused');
+      const twice = await req('POST', `/rollouts/${r.id}/pause`, { reason: 'hold' });
+      assert.equal(twice.status, 409);
+      assert.match(twice.body.error?.message ?? '', /is paused: pause expects a running rollout/);
+    } finally {
+      await e.close();
+    }
+  });
+});

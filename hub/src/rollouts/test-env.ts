@@ -1,0 +1,142 @@
+// Test environment for the rollout engine: a real Store (temp dir, every hub migration), real bundles
+// 1.0.0-3.0.0 in the registry, the embedded aedes broker on 127.0.0.1:0, a manual clock, and the device
+// reports written where ingest writes them (deployment status, stored windows).
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
+import { addLatency, emptyLatency, verifyBundle, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
+import { Registry } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger, RecordingMetrics } from '../mqtt/testing/devices.js';
+import { ManualClock } from '../testing/harness.js';
+import { makeParts, type Parts } from '../testing/parts.js';
+import { RolloutEngine, type RolloutOptions } from './engine.js';
+import { WindowGateData } from './gate-data.js';
+import { Metrics } from '../metrics.js';
+import { createApp } from '../api/app.js';
+
+let root: string;
+let keys: Keys;
+let trust: TrustBody;
+const bundles: BundleResult[] = [];
+/** Call from before(): keys, trust and the three bundles. */
+export async function prepare(): Promise<void> {
+  root = mkdtempSync(join(tmpdir(), 'ef-rollout-'));
+  keys = makeKeys(join(root, 'keys'));
+  trust = makeTrust(root, keys).body;
+  for (const v of ['1.0.0', '2.0.0', '3.0.0']) bundles.push(await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: v }));
+}
+
+/** Call from after(). */
+export function cleanup(): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+export interface Env {
+  dir: string;
+  store: Store;
+  clock: ManualClock;
+  link: FleetLink;
+  parts: Parts;
+  engine: RolloutEngine;
+  seq: Map<string, number>;
+  /** A new store and engine on the same hub.db, as after kill -9 (the old ones are dropped unclosed first). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let n = 0;
+export async function setup(devices: number, opts: Partial<RolloutOptions> = {}): Promise<Env> {
+  const dir = join(root, `hub-${++n}`);
+  const clock = new ManualClock();
+  let store = Store.open(dir, HUB_MIGRATIONS);
+  const registry = new Registry(store, async (path) => {
+    const v = await verifyBundle(path, trust);
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  });
+  for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
+  });
+  await link.start();
+  for (let i = 0; i < devices; i++) store.devices.create(`d-${String(i).padStart(3, '0')}`, `secret-${i}`, { ring: 'a' }, null, clock.now());
+  const build = () => {
+    const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger() });
+    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new WindowGateData(store.db), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
+    return { parts, engine };
+  };
+  let { parts, engine } = build();
+  await parts.start();
+  await engine.start();
+  const env: Env = {
+    dir, store, clock, link, parts, engine, seq: new Map(),
+    async restart() {
+      await engine.stop();
+      await parts.stop();
+      store.close();
+      store = Store.open(dir, HUB_MIGRATIONS);
+      ({ parts, engine } = build());
+      Object.assign(env, { store, parts, engine });
+      await parts.start();
+      await engine.start();
+    },
+    async close() {
+      await engine.stop();
+      await parts.stop();
+      await link.stop();
+      store.close();
+    },
+  };
+  return env;
+}
+
+/** A one-minute window of `count` predictions: `bad` of them model failures, outputs in `bins` (energy's 7 bins). */
+export function win(seq: number, version: string, start: Date, count: number, opts: { bad?: number; ms?: number; bins?: number[] } = {}): SeqWindow {
+  const latency = emptyLatency();
+  for (let i = 0; i < count; i++) addLatency(latency, opts.ms ?? 5);
+  const bins = opts.bins ?? [0, count / 4, count / 2, count / 4, 0, 0, 0].map(Math.round);
+  return {
+    seq, model: 'audio-energy', version, start: start.toISOString(), lengthSec: 60, count, errors: opts.bad ? { INFERENCE_FAILED: opts.bad } : {},
+    latency, features: [], inputs: [],
+    outputs: [{ name: 'energy', index: 0, hist: { counts: bins, under: 0, over: 0 }, moments: { n: count, mean: 0.03, m2: 0, min: 0, max: 1 } }],
+  };
+}
+
+/** What the devices would report: each device told to run a version is active on it and sends a window. */
+export function report(e: Env, ids: readonly string[], version: string, o: Parameters<typeof win>[4] = {}): void {
+  const now = e.clock.now();
+  for (const id of ids) {
+    e.store.deployments.setStatus(id, 'audio-energy', version, 'active', now, { progress: 1 });
+    const s = (e.seq.get(id) ?? 0) + 1;
+    e.seq.set(id, s);
+    e.store.telemetry.putWindows(id, [win(s, version, new Date(now.getTime() - 30_000), 100, o)], now);
+  }
+}
+
+export const notified = (e: Env, id: string) => e.store.rollouts.devices(id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
+export const others = (e: Env, id: string) => e.store.rollouts.devices(id).filter((d) => d.notifiedAt === null).map((d) => d.deviceId);
+export const actions = (e: Env, id: string) => e.store.audit.query({}).filter((a) => a.target === id).map((a) => a.action);
+export const running = (e: Env, v: string) => e.store.devices.list().filter((d) => e.store.desired.latest(d.id)?.signed.models[0]?.version === v).length;
+
+/** v1 everywhere, as the rollout's starting point. */
+export async function v1Everywhere(e: Env): Promise<void> {
+  await e.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'v1' }, 'op');
+  report(e, e.store.devices.list().map((d) => d.id), '1.0.0');
+}
+
+export const WAVES = [{ name: 'canary', percent: 10, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
+export const GATES = { minPredictions: 150 };
+
+
+/** The hub's REST app over the environment's parts (tests call app.request() or serve it on port 0). */
+export function appOf(e: Env) {
+  return createApp({
+    store: e.store, metrics: new Metrics(), clock: e.clock, trust: () => { throw new Error('unused'); }, brokers: () => [], fleet: null,
+    maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: e.parts.deployments, ingest: e.parts.ingest, rollouts: e.engine,
+  });
+}

@@ -1,0 +1,149 @@
+// Rollouts as a persisted state machine (docs/rollouts.md): one row per rollout holding its state, the
+// wave being worked on and each wave's progress and gate results, and one row per device of the target
+// with its place, the version it ran before and when it was told to switch. The rollout engine writes
+// each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
+import { AppError, type DeployTarget, type GateConfig, type GateResult, type RolloutState, type Wave, type WaveState } from '@edgefleet/shared';
+import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
+
+export const ROLLOUTS_MIGRATION: Migration = {
+  version: 10,
+  name: 'rollouts and their devices',
+  sql: `
+    CREATE TABLE rollouts (
+      id TEXT PRIMARY KEY,
+      model TEXT NOT NULL,
+      version TEXT NOT NULL,
+      from_version TEXT,
+      target TEXT NOT NULL,
+      waves TEXT NOT NULL,
+      gates TEXT NOT NULL,
+      advance TEXT NOT NULL,
+      on_failure TEXT NOT NULL,
+      state TEXT NOT NULL,
+      current_wave INTEGER NOT NULL,
+      progress TEXT NOT NULL,
+      deployment_id INTEGER,
+      reason TEXT NOT NULL,
+      state_reason TEXT,
+      created_by TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX rollouts_by_state ON rollouts(state);
+    CREATE TABLE rollout_devices (
+      rollout_id TEXT NOT NULL REFERENCES rollouts(id),
+      device_id TEXT NOT NULL REFERENCES devices(id),
+      place REAL NOT NULL,
+      previous TEXT,
+      notified_at TEXT,
+      PRIMARY KEY (rollout_id, device_id)
+    );
+  `,
+};
+
+/** Per wave: where it is and what its gates said last. */
+export interface WaveProgress {
+  state: WaveState;
+  startedAt: string | null;
+  bakeUntil: string | null;
+  /** When evaluation began (a wave stuck evaluating past gates.stuckSec pauses). */
+  evaluatingSince: string | null;
+  gates: GateResult[];
+}
+
+export interface RolloutRecord {
+  id: string;
+  model: string;
+  version: string;
+  fromVersion: string | null;
+  target: DeployTarget;
+  waves: Wave[];
+  gates: GateConfig;
+  advance: 'auto' | 'manual';
+  onFailure: 'rollback' | 'pause';
+  state: RolloutState;
+  currentWave: number;
+  progress: WaveProgress[];
+  deploymentId: number | null;
+  reason: string;
+  stateReason: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RolloutDeviceRow {
+  deviceId: string;
+  place: number;
+  previous: string | null;
+  notifiedAt: string | null;
+}
+
+interface Row {
+  id: string; model: string; version: string; from_version: string | null; target: string; waves: string; gates: string;
+  advance: 'auto' | 'manual'; on_failure: 'rollback' | 'pause'; state: RolloutState; current_wave: number; progress: string;
+  deployment_id: number | null; reason: string; state_reason: string | null; created_by: string; created_at: string; updated_at: string;
+}
+
+const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
+
+export class RolloutsRepo {
+  constructor(private readonly db: Db) {}
+
+  create(r: RolloutRecord): void {
+    this.db.prepare(
+      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.model, r.version, r.fromVersion, JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.gates), r.advance, r.onFailure,
+      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt);
+  }
+
+  /** Writes the mutable part of a rollout (state, wave, progress, deployment, reason). */
+  save(r: RolloutRecord): void {
+    this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, updated_at = ? WHERE id = ?')
+      .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.updatedAt, r.id);
+  }
+
+  get(id: string): RolloutRecord {
+    const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `no rollout "${id}"`);
+    return toRecord(row);
+  }
+
+  list(): RolloutRecord[] {
+    return (this.db.prepare('SELECT * FROM rollouts ORDER BY created_at DESC, id').all() as Row[]).map(toRecord);
+  }
+
+  /** Running or paused rollouts (of one model, if given). */
+  active(model?: string): RolloutRecord[] {
+    const rows = this.db.prepare(`SELECT * FROM rollouts WHERE state IN (${ACTIVE.map(() => '?').join(', ')})${model ? ' AND model = ?' : ''} ORDER BY created_at, id`)
+      .all(...ACTIVE, ...(model ? [model] : [])) as Row[];
+    return rows.map(toRecord);
+  }
+
+  addDevice(rolloutId: string, d: RolloutDeviceRow): void {
+    this.db.prepare('INSERT OR IGNORE INTO rollout_devices (rollout_id, device_id, place, previous, notified_at) VALUES (?, ?, ?, ?, ?)')
+      .run(rolloutId, d.deviceId, d.place, d.previous, d.notifiedAt);
+  }
+
+  devices(rolloutId: string): RolloutDeviceRow[] {
+    return (this.db.prepare('SELECT device_id, place, previous, notified_at FROM rollout_devices WHERE rollout_id = ? ORDER BY place, device_id').all(rolloutId) as Array<{
+      device_id: string; place: number; previous: string | null; notified_at: string | null;
+    }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at }));
+  }
+
+  markNotified(rolloutId: string, deviceIds: readonly string[], at: Date): void {
+    const st = this.db.prepare('UPDATE rollout_devices SET notified_at = ? WHERE rollout_id = ? AND device_id = ?');
+    for (const id of deviceIds) st.run(at.toISOString(), rolloutId, id);
+  }
+}
+
+function toRecord(r: Row): RolloutRecord {
+  return {
+    id: r.id, model: r.model, version: r.version, fromVersion: r.from_version, target: JSON.parse(r.target) as DeployTarget,
+    waves: JSON.parse(r.waves) as Wave[], gates: JSON.parse(r.gates) as GateConfig, advance: r.advance, onFailure: r.on_failure,
+    state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
+    reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}

@@ -1,0 +1,146 @@
+// REST bodies for staged rollouts (docs/rollouts.md): a model version walks waves of a target's devices,
+// each wave judged by gates computed from the windows its devices upload against control devices still
+// on the previous version. Defaults are exported so the hub, the CLI and the docs name the same numbers.
+import { z } from 'zod';
+import { Count, IsoTime, ModelName, SemVer } from './common.js';
+import { DeployTarget } from './deploy.js';
+
+const WaveName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a wave name of lowercase letters, digits, "-" or "_" (at most 32)');
+
+export const Wave = z.object({
+  name: WaveName,
+  /** Cumulative share of the target in [1, 100]: wave k holds the devices whose place is below it. */
+  percent: z.number().gt(0, 'expected a percent above 0').max(100, 'expected a percent of at most 100'),
+  /** At least this many devices (fewer only when the target has fewer). */
+  minDevices: z.number().int().nonnegative().optional(),
+  /** How long the wave runs on the new version before its gates are judged. */
+  bakeSec: z.number().int().nonnegative().max(30 * 86400),
+});
+export type Wave = z.infer<typeof Wave>;
+
+export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift']);
+export type GateName = z.infer<typeof GateName>;
+
+/** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
+export const GateConfig = z.object({
+  /** Share of the wave's devices whose install succeeded (active on the new version). */
+  installSuccess: z.number().min(0).max(1).default(0.95),
+  /** Share of the wave's active devices that sent windows of the new version. */
+  reporting: z.number().min(0).max(1).default(0.8),
+  /**
+   * Predictions the wave (and control) must have answered: a wave never passes on too few reports, and
+   * PSI over ten bins is noise below a few hundred (docs/rollouts.md "Gates").
+   */
+  minPredictions: z.number().int().nonnegative().default(1000),
+  /** Model failures (decision 0012: not invalid input, not shed load) may exceed control by this many points. */
+  errorRatePoints: z.number().min(0).max(100).default(1),
+  /** p95 of answered latency at most this multiple of control's. */
+  latencyRatio: z.number().positive().default(1.2),
+  /** PSI of each output's distribution against control (or the manifest reference) at most this. */
+  outputPsi: z.number().positive().default(0.2),
+  /** p95 of the install preflight latency at most this many milliseconds (0 = not judged). */
+  preflightP95Ms: z.number().nonnegative().default(0),
+  /** PSI of each feature against the manifest reference, shown only. */
+  inputPsi: z.number().positive().default(0.2),
+  /** A wave that cannot be judged (too few reports) this long after its bake pauses with a reason. */
+  stuckSec: z.number().int().positive().default(3600),
+}).strict();
+export type GateConfig = z.infer<typeof GateConfig>;
+
+export const DEFAULT_WAVES: readonly Wave[] = [
+  { name: 'canary', percent: 5, minDevices: 1, bakeSec: 1800 },
+  { name: 'all', percent: 100, bakeSec: 0 },
+];
+
+export const RolloutCreate = z.object({
+  model: ModelName,
+  version: SemVer,
+  target: DeployTarget,
+  waves: z.array(Wave).min(1).max(10).optional(),
+  gates: GateConfig.partial().optional(),
+  advance: z.enum(['auto', 'manual']).default('auto'),
+  onFailure: z.enum(['rollback', 'pause']).default('rollback'),
+  reason: z.string().trim().min(1, 'expected a reason').max(1000),
+}).superRefine((r, ctx) => {
+  const waves = r.waves ?? DEFAULT_WAVES;
+  const names = new Set<string>();
+  let last = 0;
+  for (const [i, w] of waves.entries()) {
+    if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${w.name}" is used twice` });
+    names.add(w.name);
+    if (w.percent <= last) ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: `expected a cumulative percent above the previous wave's ${last}` });
+    last = w.percent;
+  }
+  if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
+});
+export type RolloutCreate = z.infer<typeof RolloutCreate>;
+
+export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_back', 'aborted']);
+export type RolloutState = z.infer<typeof RolloutState>;
+/** pending → deploying (fan-out at the rate cap) → baking → evaluating → passed | failed. */
+export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed']);
+export type WaveState = z.infer<typeof WaveState>;
+
+export const GateResult = z.object({
+  name: GateName,
+  value: z.number().nullable(),
+  threshold: z.number(),
+  verdict: z.enum(['pass', 'fail', 'pending']),
+  /** Blocking gates decide the wave; input_drift is shown only. */
+  blocking: z.boolean(),
+  samples: z.object({ wave: Count, control: Count }),
+  /** What the wave was compared with: control devices on the previous version, or the manifest reference. */
+  against: z.enum(['control', 'reference', 'absolute']),
+  note: z.string().optional(),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+export const RolloutWave = Wave.extend({
+  state: WaveState,
+  /** Devices of the target in this wave (its share, nested: earlier waves' devices included). */
+  devices: Count,
+  /** Of those, devices told to switch so far. */
+  notified: Count,
+  startedAt: IsoTime.nullable(),
+  bakeUntil: IsoTime.nullable(),
+  gates: z.array(GateResult),
+});
+export type RolloutWave = z.infer<typeof RolloutWave>;
+
+export const RolloutDevice = z.object({
+  deviceId: z.string(),
+  place: z.number(),
+  wave: z.string(),
+  previous: SemVer.nullable(),
+  notifiedAt: IsoTime.nullable(),
+  status: z.string(),
+});
+export type RolloutDevice = z.infer<typeof RolloutDevice>;
+
+export const Rollout = z.object({
+  id: z.string(),
+  model: ModelName,
+  version: SemVer,
+  /** The version most of the target ran when the rollout began (control devices run it). */
+  fromVersion: SemVer.nullable(),
+  target: DeployTarget,
+  advance: z.enum(['auto', 'manual']),
+  onFailure: z.enum(['rollback', 'pause']),
+  gates: GateConfig,
+  state: RolloutState,
+  /** The wave being worked on (index into waves). */
+  currentWave: Count,
+  reason: z.string(),
+  /** Why the rollout is paused, completed, aborted or rolled back. */
+  stateReason: z.string().nullable(),
+  createdBy: z.string(),
+  created: IsoTime,
+  updated: IsoTime,
+  waves: z.array(RolloutWave),
+  devices: z.array(RolloutDevice).optional(),
+});
+export type Rollout = z.infer<typeof Rollout>;
+export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })) });
+
+export const RolloutAction = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) });
+export type RolloutAction = z.infer<typeof RolloutAction>;

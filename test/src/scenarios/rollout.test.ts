@@ -1,0 +1,102 @@
+// Staged rollouts with a real hub process and real agent processes running real ONNX models (issue 10):
+// a good version (example v2) walks canary -> all and completes, with the hub killed -9 during the
+// canary's bake and resuming where it was; then the regressed example (3.0.0, compressor labels flipped)
+// is stopped at canary by its output_shift gate and rolled back, the gate values in the audit log.
+// Short bakes and 2 s windows via config keep it quick.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildExampleBundle } from '@edgefleet/examples';
+import { enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import type { AuditEntry, Rollout } from '@edgefleet/shared';
+import { datasetRows, generateVibration } from '@edgefleet/examples';
+import { MODEL, fixtureAndHub, getJson, infer, type HubSetup } from './helpers.js';
+
+const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
+const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { name: 'all', percent: 100, bakeSec: 4 }];
+// PSI over 10 bins needs a few hundred predictions before it stops being noise (docs/rollouts.md).
+const GATES = { minPredictions: 600, stuckSec: 90 };
+
+describe('staged rollouts on a real fleet', () => {
+  let dir: string;
+  let s: HubSetup;
+  let hub: HubHandle;
+  let devs: EnrolledAgent[];
+  const agents: AgentHandle[] = [];
+  let traffic: TrafficLoop | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-rollout-'));
+    s = await fixtureAndHub(dir, { config: HUB_CONFIG });
+    hub = s.hub;
+    const v3 = await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: '3.0.0', shift: true, keys: s.fx.keys, example: { regress: true } });
+    await pushBundle(hub, v3.path);
+    devs = await enrollAgents(hub, 3, { dataRoot: join(dir, 'agents') });
+    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
+  });
+  after(async () => {
+    await traffic?.stop();
+    for (const a of agents) await a.stop();
+    await hub?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rollout = (id: string) => hub.api<Rollout>('GET', `/rollouts/${id}`);
+  const probe = datasetRows(generateVibration({ rows: 1, seed: 5 }));
+  /** The version that answers an infer request now. */
+  const serving = async (a: AgentHandle) => (await infer(a.url, probe)).json?.model_version as string | undefined;
+
+  it('v2 walks canary -> all (hub killed -9 during the bake resumes); regressed 3.0.0 is stopped at canary and rolled back', async () => {
+    await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'baseline' });
+    for (const a of agents) await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
+    // Summer traffic (the shifted data v2 was retrained on); 3.0.0 calls its healthy compressors anomalous.
+    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 15);
+
+    const r2 = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, reason: 'retrained on summer data' });
+    assert.equal(r2.fromVersion, '1.0.0');
+    const baking = await waitFor('the canary baking', async () => {
+      const r = await rollout(r2.id);
+      return r.waves[0]?.state === 'baking' ? r : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    // kill -9 in the middle of the bake, and start again on the same data dir and ports.
+    const http = Number(new URL(hub.http).port);
+    const mqtt = Number(new URL(hub.mqtt).port);
+    await hub.process.stop('SIGKILL');
+    hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: s.fx.trustPath, hubKeyPath: s.fx.keys.files.hub.keyPath, httpPort: http, mqttPort: mqtt, config: HUB_CONFIG });
+    const resumed = await rollout(r2.id);
+    assert.equal(resumed.state, 'running');
+    assert.equal(resumed.waves[0]?.state, 'baking');
+    assert.equal(resumed.waves[0]?.bakeUntil, baking.waves[0]?.bakeUntil, 'the same bake deadline');
+    assert.equal(resumed.waves[0]?.notified, baking.waves[0]?.notified, 'the canary kept its devices');
+    const done = await waitFor('v2 rollout completed', async () => {
+      const r = await rollout(r2.id);
+      if (r.state === 'rolled_back' || r.state === 'paused') throw new Error(`v2 rollout ${r.state}: ${r.stateReason}; ${JSON.stringify(r.waves.map((w) => w.gates))}`);
+      return r.state === 'completed' ? r : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    const canaryGates = Object.fromEntries((done.waves[0]?.gates ?? []).map((g) => [g.name, g]));
+    assert.equal(canaryGates['output_shift']?.against, 'control');
+    assert.ok((canaryGates['predictions']?.samples.control ?? 0) >= GATES.minPredictions, 'judged against control devices on 1.0.0');
+    for (const a of agents) await waitFor(`${a.dataDir}: serving 2.0.0`, async () => (await serving(a)) === '2.0.0', { timeoutMs: 60_000 });
+    const audit = await hub.api<{ entries: AuditEntry[] }>('GET', '/audit');
+    const acts = audit.entries.filter((e) => e.target === r2.id).map((e) => e.action);
+    assert.equal(acts.filter((a) => a === 'rollout.wave_baking').length, 2, `each wave baked once across the restart: ${acts.join(', ')}`);
+
+    const r3 = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, reason: 'relabelled batch' });
+    assert.equal(r3.fromVersion, '2.0.0');
+    const stopped = await waitFor('3.0.0 rolled back', async () => {
+      const r = await rollout(r3.id);
+      if (r.state === 'completed') throw new Error(`the regressed version completed: ${JSON.stringify(r.waves.map((w) => w.gates))}`);
+      return r.state === 'rolled_back' ? r : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    assert.equal(stopped.waves[1]?.state, 'pending', 'never went past canary');
+    assert.ok((stopped.waves[0]?.notified ?? 0) < 3, 'only the canary was told');
+    const gates = stopped.waves[0]?.gates ?? [];
+    assert.equal(gates.find((g) => g.name === 'output_shift')?.verdict, 'fail', JSON.stringify(gates));
+    const failed = (await hub.api<{ entries: AuditEntry[] }>('GET', '/audit')).entries.find((e) => e.target === r3.id && e.action === 'rollout.wave_failed');
+    assert.match(failed?.reason ?? '', /output_shift \d/);
+    assert.ok(JSON.stringify(failed?.details).includes('"name":"output_shift"'), 'the gate values are in the audit log');
+    for (const a of agents) await waitFor(`${a.dataDir}: back on 2.0.0`, async () => (await serving(a)) === '2.0.0', { timeoutMs: 60_000 });
+  });
+});
