@@ -10,7 +10,7 @@ export class ApiError extends Error {
 
 export interface Api {
   get<T>(path: string): Promise<T>;
-  send<T>(method: 'POST' | 'PUT', path: string, body: unknown): Promise<T>;
+  send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /** A raw response (bundles); the caller reads the body. */
   raw(path: string, signal?: AbortSignal): Promise<Response>;
 }
@@ -36,8 +36,8 @@ export function makeApi(token: string, onUnauthorized: () => void): Api {
     async get<T>(path: string) {
       return (await (await check(await fetch(`/api/v1${path}`, { headers }))).json()) as T;
     },
-    async send<T>(method: 'POST' | 'PUT', path: string, body: unknown) {
-      const res = await fetch(`/api/v1${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
+      const res = await fetch(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return (await (await check(res)).json()) as T;
     },
     async raw(path: string, signal?: AbortSignal) {

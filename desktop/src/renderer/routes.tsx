@@ -1,12 +1,13 @@
-// The console's route table: one entry per view, matched against the address hash. A new view
-// (rollouts, drift, alerts: when their APIs exist) is one entry here; `nav` puts it in the menu and
-// `key` gives it a keyboard shortcut.
+// The console's route table: one entry per view, matched against the address hash. A new view is one
+// entry here; `nav` puts it in the menu and `key` gives it a keyboard shortcut.
 import type { VNode } from 'preact';
 import { FleetView } from './views/fleet.js';
 import { DeviceView } from './views/device.js';
 import { ModelsView } from './views/models.js';
 import { DeploymentsView } from './views/deployments.js';
 import { AuditView } from './views/audit.js';
+import { DriftView } from './views/drift.js';
+import { AlertsView } from './views/alerts.js';
 
 export interface ViewRoute {
   pattern: RegExp;
@@ -29,6 +30,10 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/deployments$/, nav: 'Deployments', section: 'deployments', href: '#/deployments', key: '3', render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
   { pattern: /^#\/audit$/, nav: 'Audit log', section: 'audit', href: '#/audit', key: '4', render: () => <AuditView /> },
+  { pattern: /^#\/drift$/, nav: 'Drift', section: 'drift', href: '#/drift', key: '6', render: () => <DriftView /> },
+  { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
+  { pattern: /^#\/alerts$/, nav: 'Alerts', section: 'alerts', href: '#/alerts', key: '7', render: () => <AlertsView /> },
+  { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', render: (p) => <AlertsView id={p[0]} /> },
 ];
 
 export function match(hash: string): { route: ViewRoute; params: string[] } | null {

@@ -34,6 +34,8 @@ export const refetchTick = signal(0);
 /** Bumped when a device's own data changed (state, audit on it): the device view refetches. */
 export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
 export const deploymentTick = signal(0);
+/** Bumped when an alert fired or resolved, or a rule changed: the alerts view refetches. */
+export const alertTick = signal(0);
 
 const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
 export function can(need: ApiRole): boolean {
@@ -164,8 +166,12 @@ function onEvent(e: StreamEvent): void {
       if (a.startsWith('device.') || a.startsWith('enroll')) debounce(`dev:${e.data.target}`, 200, () => background(refreshDevice(e.data.target)));
       if (a.startsWith('model.')) debounce('models', 200, () => background(loadModels()));
       if (a.startsWith('deployment.')) debounce('deployments', 200, () => { background(loadDeployments()); deploymentTick.value++; });
+      if (a.startsWith('alert_rule.')) debounce('alerts', 200, () => { alertTick.value++; });
       return;
     }
+    case 'alert':
+      debounce('alerts', 200, () => { alertTick.value++; });
+      return;
     default: {
       const never: never = e;
       return never;

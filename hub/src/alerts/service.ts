@@ -1,6 +1,7 @@
 // The alerts part of the hub (start/stop): evaluates the rules every evaluateEveryMs, sends due
 // webhook deliveries every second (retries come due by backoff), and keeps the fleet gauges on
 // /metrics up to date. stop() clears the timers and gives in-flight deliveries a deadline.
+import type { Alert } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
@@ -32,6 +33,7 @@ export class Alerts {
   private evalTimer: NodeJS.Timeout | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
+  private readonly changeListeners = new Set<(a: Alert) => void>();
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
     this.repo = deps.store.alerts;
@@ -66,10 +68,16 @@ export class Alerts {
     this.send();
   }
 
+  /** Calls fn with each alert that fired or resolved in an evaluation pass (the live stream's source); returns the unsubscribe. */
+  onChanged(fn: (a: Alert) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
   /** One evaluation pass and gauge update (deliveries it queues go out on the next send); never throws. */
   evaluate(): void {
     try {
-      this.evaluator.evaluateOnce();
+      for (const a of this.evaluator.evaluateOnce()) for (const fn of this.changeListeners) fn(a);
       this.deps.metrics.inc('edgefleet_alert_evaluations_total');
       this.gauges();
     } catch (err) {

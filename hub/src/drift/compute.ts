@@ -69,9 +69,20 @@ export function expectedFromValues(layout: RollupLayout, v: RollupValues): Expec
   return { features: o.features.map((s) => ({ ...s, dist: known(s.dist) })), outputs: o.outputs.map((s) => ({ ...s, dist: known(s.dist) })) };
 }
 
-function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean): FeatureDrift {
+const edge = (x: number) => String(Number(x.toPrecision(3)));
+
+/** Labels of a slot's bins: [under, bins..., over] of numeric edges, or [vocabulary..., other]. */
+function binLabels(slot: { kind?: string; edges?: readonly number[] | null; vocabulary?: readonly string[] }): string[] | null {
+  if (slot.kind === 'categorical') return [...(slot.vocabulary ?? []), '(other)'];
+  const e = slot.edges;
+  if (!e || e.length < 2) return null;
+  return [`< ${edge(e[0] as number)}`, ...e.slice(1).map((x, i) => `${edge(e[i] as number)}–${edge(x)}`), `≥ ${edge(e.at(-1) as number)}`];
+}
+
+function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean, labels: string[] | null): FeatureDrift {
   const n = obs.dist ? total(obs.dist) : 0;
-  const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean };
+  const bins = labels && obs.dist && exp.dist && labels.length === obs.dist.length && labels.length === exp.dist.length ? { labels, baseline: exp.dist, current: obs.dist } : null;
+  const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean, bins };
   if (!enough || !obs.dist || !exp.dist || n === 0) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
   const p = psi(exp.dist, obs.dist);
   const j = jsDistance(exp.dist, obs.dist);
@@ -94,8 +105,8 @@ export interface DriftOf {
 /** Drift of each feature and output of `v` against `exp`; no verdicts when `enough` is false. */
 export function driftOf(layout: RollupLayout, v: RollupValues, exp: Expected, th: DriftThresholds, enough: boolean): DriftOf {
   const obs = observed(layout, v);
-  const features = layout.features.map((f, i) => one(f.name, f.kind, obs.features[i] as ExpectedSlot, exp.features[i] as ExpectedSlot, th, enough));
-  const outputs = layout.outputs.map((o, i) => one(o.name, 'output', obs.outputs[i] as ExpectedSlot, exp.outputs[i] as ExpectedSlot, th, enough));
+  const features = layout.features.map((f, i) => one(f.name, f.kind, obs.features[i] as ExpectedSlot, exp.features[i] as ExpectedSlot, th, enough, binLabels(f)));
+  const outputs = layout.outputs.map((o, i) => one(o.name, 'output', obs.outputs[i] as ExpectedSlot, exp.outputs[i] as ExpectedSlot, th, enough, binLabels(o)));
   return { features, outputs, drifted: [...features, ...outputs].some((f) => f.drifted) };
 }
 

@@ -1,9 +1,12 @@
 // The bus's sources on a real store: a deployment status change is published once per change (the
 // repeated "active" of every state report is not), with its deployment id; connect and disconnect
-// become presence events; committed audit entries are published; disconnecting stops them all.
+// become presence events; committed audit entries are published; alerts that fire or resolve are
+// published once each; disconnecting stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StreamEvent } from '@edgefleet/shared';
+import { AlertRuleCreate, type StreamEvent } from '@edgefleet/shared';
+import { Alerts } from '../alerts/service.js';
+import { noopLogger } from '../mqtt/ports.js';
 import { makeHarness } from '../testing/harness.js';
 import { EventBus } from './bus.js';
 import { connectEventSources } from './sources.js';
@@ -39,6 +42,32 @@ test('event sources: status changes once each, presence, committed audit entries
     handlers['connect']?.('d-1');
     h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'failed', at, {});
     assert.equal(got.length, 5, 'nothing after disconnecting the sources');
+  } finally {
+    h.close();
+  }
+});
+
+test('event sources: alerts that fire and resolve in an evaluation pass are published as `alert` events', async () => {
+  const h = makeHarness();
+  try {
+    const bus = new EventBus();
+    const got: StreamEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    const noop = () => () => true;
+    const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics });
+    const off = connectEventSources({ bus, clock: h.clock, fleet: { on: noop, onConnect: noop, onDisconnect: noop } as never, audit: h.store.audit, deployments: h.store.deployments, alerts });
+    h.store.devices.create('d-1', 'x'.repeat(32), {}, null, h.clock.now());
+    h.store.alerts.addRule(AlertRuleCreate.parse({ name: 'offline', metric: 'devices_offline', threshold: 1 }), { actor: 't', at: h.clock.now() });
+    alerts.evaluate();
+    alerts.evaluate(); // still firing: no second event
+    h.store.devices.markSeen('d-1', true, h.clock.now());
+    alerts.evaluate();
+    const evs = got.filter((e) => e.type === 'alert').map((e) => e.data as { event: string; alert: { state: string; rule: string; value: number } });
+    assert.deepEqual(evs.map((e) => [e.event, e.alert.state, e.alert.rule, e.alert.value]), [['fired', 'firing', 'offline', 1], ['resolved', 'resolved', 'offline', 0]]);
+    off();
+    h.store.devices.markSeen('d-1', false, h.clock.now());
+    alerts.evaluate();
+    assert.equal(got.filter((e) => e.type === 'alert').length, 2, 'nothing after disconnecting the sources');
   } finally {
     h.close();
   }

@@ -100,6 +100,8 @@ export const FeatureDrift = z.object({
   mean: z.number().nullable(),
   baselineMean: z.number().nullable(),
   drifted: z.boolean(),
+  /** The compared distributions as counts on the same bins (numeric: [under, bins..., over] of the reference edges; categorical: [vocabulary..., other]), for charts; absent in reports stored before it existed. */
+  bins: z.object({ labels: z.array(z.string()), baseline: z.array(z.number()), current: z.array(z.number()) }).nullable().optional(),
 });
 export type FeatureDrift = z.infer<typeof FeatureDrift>;
 

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AuditEntry } from './api.js';
 import { DeploymentDeviceStatus } from './deploy.js';
 import { DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+import { Alert } from './alerts.js';
 
 export const StreamEventSchemas = {
   /** A device connected or disconnected (the broker's view). */
@@ -30,6 +31,8 @@ export const StreamEventSchemas = {
   }),
   /** An audit entry committed (every write through the API, and the hub's own reports). */
   audit: AuditEntry,
+  /** An alert fired or resolved in an evaluation pass (hub/src/alerts; docs/drift.md "Alerts"). */
+  alert: z.object({ event: z.enum(['fired', 'resolved']), alert: Alert }),
 } as const;
 
 export type StreamEventType = keyof typeof StreamEventSchemas;

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { enrollAgents, startAgent, stopFleet, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
 import { fixtureAndHub, MODEL, type HubSetup } from '../scenarios/helpers.js';
-import { buildRenderer, launchChromium, screenshotDir } from './helpers.js';
+import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
 
 describe('web console', () => {
   let dir: string;
@@ -33,18 +33,7 @@ describe('web console', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function signIn(token: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) errors.push(m.text()); });
-    await page.goto(s.hub.http);
-    await page.getByLabel('Token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    (page as Page & { errors?: string[] }).errors = errors;
-    return page;
-  }
+  const open = (token: string) => signIn(browser, s.hub.http, token);
 
   it('serves the console under a strict CSP; an admin watches devices enroll and come online live, and opens every view', async () => {
     const res = await fetch(s.hub.http);
@@ -53,7 +42,7 @@ describe('web console', () => {
     assert.match(csp, /connect-src 'self'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
 
-    const page = await signIn(s.hub.adminToken);
+    const page = await open(s.hub.adminToken);
     await page.getByText('No devices yet').waitFor();
     await page.getByTestId('role').filter({ hasText: 'admin' }).waitFor();
     await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
@@ -103,12 +92,12 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await waitFor('audit filtered', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === 1);
     await page.screenshot({ path: join(shots, 'audit.png') });
-    assert.deepEqual((page as Page & { errors?: string[] }).errors, []);
+    assert.deepEqual(page.errors, []);
     await page.close();
   });
 
   it('a viewer sees no write action; a revoked token returns to the login form', async () => {
-    const page = await signIn(viewer.token);
+    const page = await open(viewer.token);
     await page.getByTestId('role').filter({ hasText: 'viewer' }).waitFor();
     await page.locator('[data-key="console-1"]').click();
     await page.getByRole('heading', { name: 'Events' }).waitFor();

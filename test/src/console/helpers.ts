@@ -3,7 +3,7 @@
 // headless CI machine needs. Screenshots go to .data/screenshots/console (gitignored).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot, runCli } from '@edgefleet/examples';
 
 export const CHROMIUM = process.env['EDGEFLEET_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -23,4 +23,20 @@ export function screenshotDir(): string {
   const dir = join(repoRoot(), '.data', 'screenshots', 'console');
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** A page collecting uncaught errors and CSP violations in `errors`. */
+export type ConsolePage = Page & { errors: string[] };
+
+/** Opens the console at `url` (1280×800, dark) and signs in with `token`; resolves once the fleet view shows. */
+export async function signIn(browser: Browser, url: string, token: string): Promise<ConsolePage> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' }) as ConsolePage;
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) page.errors.push(m.text()); });
+  await page.goto(url);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  return page;
 }

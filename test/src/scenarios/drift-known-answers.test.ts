@@ -13,73 +13,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  addCategory, addLatency, addMoment, addToHistogram, emptyWindow,
-  type DriftResponse, type Manifest, type MetricsResponse, type SummaryWindow,
-} from '@edgefleet/shared';
+import type { DriftResponse, MetricsResponse, SummaryWindow } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeRng, makeTrust, runCli, waitFor } from '@edgefleet/examples';
 import { HUB_MIGRATIONS, Hub, HubConfig, Store, noopLogger, systemClock } from '@edgefleet/hub';
-import { FleetSimulator, type SimDevice } from '../sim/index.js';
+import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
 
 const HOURS = 6;
 const WINDOWS_PER_HOUR = 6;
 const PER_WINDOW = 200; // 1,200 predictions per device-hour: above the default minimum of 1,000
 const NORTH = ['dev-n0', 'dev-n1', 'dev-n2'];
 const SOUTH = Array.from({ length: 9 }, (_, i) => `dev-s${i}`);
-
-interface Shift { mean?: string; spread?: string; newCategory?: number }
-
-/** A window of `n` rows drawn from the manifest's reference (uniform within each reference bin), then shifted. */
-function sampleWindow(m: Manifest, start: number, n: number, shift: Shift, rand: () => number): SummaryWindow {
-  const ref = m.reference;
-  if (!ref) throw new Error('the example model has a reference');
-  const features = m.features ?? [];
-  const w = emptyWindow(
-    { model: m.name, version: m.version, referenceId: ref.id, start, lengthSec: 3600 / WINDOWS_PER_HOUR },
-    {
-      features: features.map((f) => {
-        const r = ref.features.find((x) => x.name === f.name);
-        return { name: f.name, kind: f.kind, ...(r?.kind === 'numeric' ? { bins: r.edges.length - 1 } : {}) };
-      }),
-      outputs: ref.outputs.map((o) => ({ name: o.name, index: o.index, bins: o.edges.length - 1 })),
-    },
-  );
-  const draw = (edges: number[], counts: number[]) => {
-    const total = counts.reduce((a, b) => a + b, 0);
-    let u = rand() * total;
-    let i = 0;
-    while (i < counts.length - 1 && u >= (counts[i] as number)) u -= counts[i++] as number;
-    return (edges[i] as number) + rand() * ((edges[i + 1] as number) - (edges[i] as number));
-  };
-  for (let k = 0; k < n; k++) {
-    w.count++;
-    addLatency(w.latency, 1 + rand() * 4);
-    for (const f of w.features) {
-      const r = ref.features.find((x) => x.name === f.name);
-      if (f.kind === 'numeric' && r?.kind === 'numeric' && f.hist) {
-        const sd = Math.sqrt(r.moments.m2 / Math.max(1, r.moments.n - 1));
-        let x = draw(r.edges, r.counts);
-        if (shift.mean === f.name) x += sd;
-        if (shift.spread === f.name) x = r.moments.mean + (x - r.moments.mean) * 2.5;
-        addToHistogram(f.hist, r.edges, x);
-        addMoment(f.moments, x);
-      } else if (f.kind === 'categorical' && r?.kind === 'categorical') {
-        const vocab = features.find((x) => x.name === f.name)?.vocabulary ?? [];
-        const known = vocab.map((v) => r.counts[v] ?? 0);
-        const i = shift.newCategory !== undefined && rand() < shift.newCategory ? vocab.length + 5 : Math.floor(draw(vocab.map((_, j) => j).concat(vocab.length), known));
-        addCategory(f.cat, vocab, i);
-      }
-    }
-    for (const o of w.outputs) {
-      const r = ref.outputs.find((x) => x.name === o.name);
-      if (!r || !o.hist) continue;
-      const y = draw(r.edges, r.counts);
-      addToHistogram(o.hist, r.edges, y);
-      addMoment(o.moments, y);
-    }
-  }
-  return w;
-}
 
 test('drift finds the shifted features, site and devices; in-distribution traffic raises no alarm', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-drift-ka-'));
@@ -124,7 +67,7 @@ test('drift finds the shifted features, site and devices; in-distribution traffi
       const shifted = NORTH.includes(d.id);
       const ws: SummaryWindow[] = [];
       for (let i = 0; i < HOURS * WINDOWS_PER_HOUR; i++) {
-        ws.push(sampleWindow(m, hour0 + (i * 3600_000) / WINDOWS_PER_HOUR, PER_WINDOW, shifted ? { mean: meanFeature, spread: spreadFeature, newCategory: 0.3 } : {}, rand));
+        ws.push(sampleWindow(m, hour0 + (i * 3600_000) / WINDOWS_PER_HOUR, 3600 / WINDOWS_PER_HOUR, PER_WINDOW, shifted ? { mean: meanFeature, spread: spreadFeature, newCategory: 0.3 } : {}, rand));
       }
       for (let i = 0; i < ws.length; i += 12) await sim.publishWindows(d.id, ws.slice(i, i + 12));
     }));

@@ -2,3 +2,4 @@
 export { FleetSimulator, type SimDevice, type SimulatorOptions, type ConnectReport } from './simulator.js';
 export { DesiredFollower, type FollowOptions } from './follow.js';
 export { SIM_MODEL, simEvents, simPresence, simState, simTelemetry, simWindow, type SimModel, type WindowShape } from './messages.js';
+export * from './windows.js';

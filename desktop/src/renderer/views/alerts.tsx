@@ -1,0 +1,113 @@
+// Alerts (docs/drift.md "Alerts", docs/console.md): firing, pending and resolved alerts with a state
+// filter, one alert's webhook deliveries with every attempt, and the rules; an operator adds a rule
+// or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
+// events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
+import { useEffect, useState } from 'preact/hooks';
+import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
+import { alertTick, can, refetchTick, session } from '../store.js';
+import { ActionForm } from '../ui/action.js';
+import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
+import { AddRule } from './alerts-rule.js';
+
+const REFRESH_MS = 15_000;
+const STATES = ['', 'firing', 'pending', 'resolved'] as const;
+type Loaded<T> = T | { error: string } | null;
+
+/** Re-renders every REFRESH_MS while mounted. */
+function useInterval(): number {
+  const [n, setN] = useState(0);
+  useEffect(() => { const t = setInterval(() => setN((x) => x + 1), REFRESH_MS); return () => clearInterval(t); }, []);
+  return n;
+}
+
+export function AlertsView({ id }: { id?: string }) {
+  const api = session.value?.api;
+  const tick = useInterval();
+  const [state, setState] = useState<(typeof STATES)[number]>('');
+  const [alerts, setAlerts] = useState<Loaded<Alert[]>>(null);
+  const [rules, setRules] = useState<Loaded<AlertRule[]>>(null);
+  const [rulesTick, setRulesTick] = useState(0);
+  useEffect(() => {
+    api?.get<{ alerts: Alert[] }>(`/alerts?limit=500${state ? `&state=${state}` : ''}`).then((r) => setAlerts(r.alerts), (e: Error) => setAlerts({ error: e.message }));
+  }, [state, tick, rulesTick, alertTick.value, refetchTick.value]);
+  useEffect(() => {
+    api?.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => setRules(r.rules), (e: Error) => setRules({ error: e.message }));
+  }, [rulesTick, alertTick.value, refetchTick.value]);
+  const firing = alerts && !('error' in alerts) ? alerts.filter((a) => a.state === 'firing').length : 0;
+  return (
+    <section aria-labelledby="alerts-h">
+      <h1 id="alerts-h">Alerts {firing > 0 ? <span class="pill revoked" data-testid="firing-count">{firing} firing</span> : null}</h1>
+      <div class="toolbar">
+        <label for="alerts-state">State</label>
+        <select id="alerts-state" value={state} onChange={(e) => setState((e.currentTarget as HTMLSelectElement).value as (typeof STATES)[number])}>
+          {STATES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
+        </select>
+      </div>
+      {!alerts ? <Loading what="alerts" /> : 'error' in alerts ? <ErrorBox error={alerts.error} /> : alerts.length === 0
+        ? <Empty>No {state || ''} alert. Rules are evaluated on the hub's schedule.</Empty> : (
+          <table class="plain" aria-label="Alerts">
+            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / threshold</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
+            <tbody>{alerts.map((a) => (
+              <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
+                <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
+                <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
+                <td class="mono">{a.value === null ? '—' : a.value.toFixed(3)} / {a.threshold}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
+                <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        )}
+      {id ? <Deliveries id={id} tick={tick} /> : null}
+      <div class="panel">
+        <h2>Rules</h2>
+        {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
+          <table class="plain" aria-label="Alert rules">
+            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
+            <tbody>{rules.map((r) => (
+              <tr key={r.id} data-rule={r.id}>
+                <td>{r.id}</td><td>{r.name}</td><td class="mono">{r.metric}</td>
+                <td class="mono">{r.model ? `${r.model}${r.version ? `@${r.version}` : ''}` : 'fleet'}{r.scope?.tags ? ` ${Object.entries(r.scope.tags).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}</td>
+                <td>≥ {r.threshold}</td><td>{r.forSec}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
+                <td class="mono">{r.actions.map((x) => `${x.type} ${x.url}`).join('; ') || '—'}</td><td>{r.createdBy}</td>
+                {can('operator') ? (
+                  <td><ActionForm label={`Remove rule ${r.id}`} reasonRequired danger run={async (reason) => {
+                    await api?.send('DELETE', `/alert-rules/${r.id}?reason=${encodeURIComponent(reason)}`);
+                    setRulesTick((n) => n + 1);
+                    return 'removed';
+                  }} /></td>
+                ) : null}
+              </tr>
+            ))}</tbody>
+          </table>
+        )}
+        {can('operator') ? <AddRule onAdded={() => setRulesTick((n) => n + 1)} /> : null}
+      </div>
+    </section>
+  );
+}
+
+function Deliveries({ id, tick }: { id: string; tick: number }) {
+  const api = session.value?.api;
+  const [d, setD] = useState<Loaded<Delivery[]>>(null);
+  useEffect(() => {
+    setD(null);
+    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: Error) => setD({ error: e.message }));
+  }, [id]);
+  useEffect(() => {
+    if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);
+  }, [tick, alertTick.value]);
+  return (
+    <div class="panel" data-testid="alert-deliveries">
+      <h2>Webhook deliveries of alert {id}</h2>
+      {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
+        <table class="plain" aria-label="Deliveries">
+          <thead><tr><th>#</th><th>Event</th><th>Action</th><th>URL</th><th>State</th><th>Attempts</th><th>Next</th></tr></thead>
+          <tbody>{d.map((x) => (
+            <tr key={x.id}><td>{x.id}</td><td>{x.event}</td><td>{x.action}</td><td class="mono">{x.url}</td><td><span class={`pill dl-${x.state}`}>{x.state}</span></td>
+              <td>{x.attempts.map((t, i) => <div key={i} class="mono">{time(t.at)} {t.status ?? '—'} {t.error ?? ''} {Math.round(t.ms)} ms</div>)}</td><td>{time(x.nextAt)}</td></tr>
+          ))}</tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+// Drift of a model version (docs/drift.md, docs/console.md): the PSI heat map (feature × hour, from
+// the drift route's timeline), the selected feature's statistics and PSI per hour, the groups (all
+// devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
+// the worst devices, and the stored drift reports (an operator stores a new one with a note).
+import { useEffect, useState } from 'preact/hooks';
+import type { z } from 'zod';
+import type { DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
+import { can, loadModels, models, refetchTick, session } from '../store.js';
+import { ActionForm } from '../ui/action.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { go } from '../nav.js';
+import { background } from '../background.js';
+import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
+
+const RANGES: Array<[string, number]> = [['6 hours', 6], ['24 hours', 24], ['3 days', 72], ['7 days', 168]];
+const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
+const enc = encodeURIComponent;
+type DriftReportList = z.infer<typeof DriftReportListSchema>;
+
+/** The version last shown: the menu entry (and key 6) returns to it. */
+let last: string | null = null;
+
+export function DriftView({ name, version }: { name?: string; version?: string }) {
+  const list = models.value;
+  useEffect(() => { if (list === null) background(loadModels()); }, []);
+  useEffect(() => {
+    if (name && version) last = `#/drift/${enc(name)}/${enc(version)}`;
+    else if (last) go(last);
+  }, [name, version]);
+  return (
+    <section aria-labelledby="drift-h">
+      <h1 id="drift-h">Drift</h1>
+      {list === null ? <Loading what="models" /> : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
+        <div class="toolbar">
+          <label for="drift-version">Model version</label>
+          <select id="drift-version" value={name && version ? `${name}@${version}` : ''}
+            onChange={(e) => { const [n, v] = (e.currentTarget as HTMLSelectElement).value.split('@'); if (n && v) go(`#/drift/${enc(n)}/${enc(v)}`); }}>
+            <option value="">choose…</option>
+            {list.map((m) => <option key={m.name + m.version} value={`${m.name}@${m.version}`}>{m.name}@{m.version}</option>)}
+          </select>
+        </div>
+      )}
+      {name && version ? <VersionDrift key={`${name}@${version}`} name={name} version={version} /> : list?.length ? <Empty>Choose a model version to see its drift.</Empty> : null}
+    </section>
+  );
+}
+
+function VersionDrift({ name, version }: { name: string; version: string }) {
+  const api = session.value?.api;
+  const [hours, setHours] = useState(24);
+  const [byDraft, setByDraft] = useState('');
+  const [by, setBy] = useState('');
+  const [r, setR] = useState<DriftResponse | { error: string } | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [reportsTick, setReportsTick] = useState(0);
+  const query = () => {
+    const until = new Date(Math.ceil(Date.now() / 3600_000) * 3600_000);
+    const q = new URLSearchParams({ since: new Date(until.getTime() - hours * 3600_000).toISOString(), until: until.toISOString() });
+    if (by) q.set('by', by);
+    return q;
+  };
+  useEffect(() => {
+    if (!api) return;
+    setR(null);
+    api.get<DriftResponse>(`/models/${enc(name)}/versions/${enc(version)}/drift?${query()}`).then(
+      (x) => { setR(x); setSelected((s) => s ?? firstFlagged(x)); },
+      (e: Error) => setR({ error: e.message }),
+    );
+  }, [hours, by, refetchTick.value]);
+  const all = r && !('error' in r) ? r.groups : [];
+  const feature = selected && r && !('error' in r) ? findFeature(r, selected) : null;
+  return (
+    <>
+      <form class="toolbar" aria-label="Drift range and grouping" onSubmit={(e) => { e.preventDefault(); setBy(byDraft.trim()); }}>
+        <label for="drift-range">Range</label>
+        <select id="drift-range" value={String(hours)} onChange={(e) => setHours(Number((e.currentTarget as HTMLSelectElement).value))}>
+          {RANGES.map(([l, h]) => <option key={h} value={String(h)}>last {l}</option>)}
+        </select>
+        <label for="drift-by">Group by</label>
+        <input id="drift-by" type="text" placeholder="tag:site or device" value={byDraft} onInput={(e) => setByDraft((e.currentTarget as HTMLInputElement).value)} />
+        <button type="submit">Apply</button>
+      </form>
+      {can('operator') ? (
+        <div class="actions">
+          <ActionForm label="Store report" run={async (note) => {
+            const q = query();
+            const rep = await api?.send<{ id: number }>('POST', '/drift-reports', { model: name, version, since: q.get('since'), until: q.get('until'), ...(by ? { by } : {}), ...(note ? { note } : {}) });
+            setReportsTick((n) => n + 1);
+            return `stored report ${rep?.id ?? ''}`;
+          }} />
+        </div>
+      ) : null}
+      {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} /> : (
+        <>
+          <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` (${r.baseline.id})` : ''}` : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
+            thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {r.thresholds.minPredictions} predictions.</p>
+          <div class="panel" data-testid="drift-heatmap">
+            <h2>PSI per feature per hour (all devices)</h2>
+            {r.timeline ? <HeatMap timeline={r.timeline} threshold={r.thresholds.psi} selected={selected} onSelect={setSelected} /> : <Empty>No timeline.</Empty>}
+          </div>
+          {selected ? (
+            <div class="panel" data-testid="drift-feature">
+              <h2>Feature <span class="mono">{selected}</span>{all.length > 1 ? <> in group <span class="mono">{(all.find((g) => g.drifted) ?? all[0])?.key}</span></> : null}</h2>
+              {feature ? <FeatureStats f={feature} /> : <p class="muted">Not compared in the first group (too few predictions).</p>}
+              {feature?.bins ? <Histogram {...feature.bins} /> : null}
+              {r.timeline?.psi[selected] ? <PsiBars values={r.timeline.psi[selected] ?? []} starts={r.timeline.starts} threshold={r.thresholds.psi} /> : null}
+            </div>
+          ) : null}
+          <Groups groups={all} />
+        </>
+      )}
+      <Reports name={name} version={version} tick={reportsTick} />
+    </>
+  );
+}
+
+function firstFlagged(r: DriftResponse): string | null {
+  const g = r.groups.find((x) => x.drifted) ?? r.groups[0];
+  return [...(g?.features ?? []), ...(g?.outputs ?? [])].find((f) => f.drifted)?.name ?? null;
+}
+
+function findFeature(r: DriftResponse, name: string): FeatureDrift | null {
+  const g = r.groups.find((x) => x.drifted) ?? r.groups[0];
+  const plain = name.startsWith('output:') ? name.slice(7) : name;
+  return [...(g?.features ?? []), ...(g?.outputs ?? [])].find((f) => f.name === plain) ?? null;
+}
+
+function FeatureStats({ f }: { f: FeatureDrift }) {
+  return (
+    <dl class="stats">
+      <dt>kind</dt><dd>{f.kind}</dd><dt>observations</dt><dd>{f.n}</dd>
+      <dt>PSI</dt><dd>{fmt(f.psi)}</dd><dt>JS</dt><dd>{fmt(f.js)}</dd><dt>KS</dt><dd>{fmt(f.ks)}</dd>
+      {f.chi2_p !== null ? <><dt>χ² p</dt><dd>{f.chi2_p.toExponential(2)}</dd></> : null}
+      {f.mean !== null ? <><dt>mean now / baseline</dt><dd>{fmt(f.mean)} / {fmt(f.baselineMean)}</dd></> : null}
+      <dt>verdict</dt><dd>{f.drifted ? <span class="pill revoked">drifted</span> : <span class="pill online">ok</span>}</dd>
+    </dl>
+  );
+}
+
+function Groups({ groups }: { groups: DriftResponse['groups'] }) {
+  if (groups.length === 0) return <Empty>No predictions from any device in this range.</Empty>;
+  return (
+    <div class="panel">
+      <h2>Groups</h2>
+      <table class="plain" aria-label="Drift groups">
+        <thead><tr><th>Group</th><th>Devices</th><th>Predictions</th><th>Verdict</th><th>Drifted features</th><th>Worst devices (PSI, feature)</th></tr></thead>
+        <tbody>{groups.map((g) => (
+          <tr key={g.key} data-group={g.key}>
+            <td class="mono">{g.key}</td><td>{g.devices}</td><td>{g.predictions}</td>
+            <td>{g.insufficient ? <span class="pill offline" title={g.insufficient}>too few predictions</span> : g.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td>
+            <td class="mono">{[...g.features, ...g.outputs].filter((f) => f.drifted).map((f) => f.name).join(', ') || (g.insufficient ? g.insufficient : '—')}</td>
+            <td>{g.worstDevices.length === 0 ? '—' : g.worstDevices.map((w) => (
+              <div key={w.deviceId}><a class="mono" href={`#/devices/${enc(w.deviceId)}`}>{w.deviceId}</a> <span class="muted">{w.psi.toFixed(2)} {w.feature}</span></div>
+            ))}</td>
+          </tr>
+        ))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+function Reports({ name, version, tick }: { name: string; version: string; tick: number }) {
+  const api = session.value?.api;
+  const [list, setList] = useState<DriftReportList | { error: string } | null>(null);
+  useEffect(() => {
+    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=50`).then(setList, (e: Error) => setList({ error: e.message }));
+  }, [tick, refetchTick.value]);
+  return (
+    <div class="panel">
+      <h2>Stored drift reports</h2>
+      {!list ? <Loading what="drift reports" /> : 'error' in list ? <ErrorBox error={list.error} /> : list.reports.length === 0
+        ? <Empty>No stored report for this version (a drift alert stores one when it fires).</Empty> : (
+          <table class="plain" aria-label="Drift reports">
+            <thead><tr><th>#</th><th>Created</th><th>By</th><th>Range</th><th>Group by</th><th>Verdict</th><th>Drifted features</th><th>Note</th></tr></thead>
+            <tbody>{list.reports.map((x) => (
+              <tr key={x.id}><td>{x.id}</td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
+                <td>{x.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>
+            ))}</tbody>
+          </table>
+        )}
+    </div>
+  );
+}
