@@ -26,6 +26,16 @@ function parseTargetTags(list: string[]): Record<string, string> {
 }
 
 /** Exactly one of --devices a,b | --tag k=v ... | --all, as the API's target. */
+/** MODEL VERSION, the positionals of commands that act on a registry version. */
+export const MODEL_VERSION: Command['positionals'] = [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }];
+
+/** --devices | --tag | --all, read with targetFrom (deploy, rollout create). */
+export const TARGET_OPTIONS = {
+  devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
+  tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
+  all: { type: 'boolean', description: 'target every device' },
+} as const satisfies Command['options'];
+
 export function targetFrom(devices: string | undefined, tags: string[], all: boolean): DeployTarget {
   const given = [devices !== undefined, tags.length > 0, all].filter(Boolean).length;
   if (given !== 1) throw new UsageError('expected exactly one target: --devices ID,ID... or --tag KEY=VALUE (repeatable) or --all');
@@ -78,12 +88,10 @@ export const deployCmd: Command = {
   usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) --reason TEXT [--json]',
   details: 'Each targeted device gets a signed desired-state document naming the version; devices that enroll later\n'
     + 'and match a tag target get it too. Follow it with `edgefleet deployments show ID --watch`.',
-  positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }],
+  positionals: MODEL_VERSION,
   options: {
     ...HUB_OPTIONS,
-    devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
-    tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
-    all: { type: 'boolean', description: 'target every device' },
+    ...TARGET_OPTIONS,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
   },
   async run(args, ctx) {

@@ -7,7 +7,7 @@ import { UsageError, optBool, optString, optStrings, reqString, type Command } f
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
-import { describeTarget, targetFrom } from './remote-deploy.js';
+import { MODEL_VERSION, TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -62,12 +62,10 @@ export const rolloutCreate: Command = {
   usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
-  positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }],
+  positionals: MODEL_VERSION,
   options: {
     ...HUB_OPTIONS,
-    devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
-    tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
-    all: { type: 'boolean', description: 'target every device' },
+    ...TARGET_OPTIONS,
     wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%)' },
     gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
     manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
