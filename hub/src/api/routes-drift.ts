@@ -40,7 +40,7 @@ export const driftRoutes: RouteDef[] = [
       const q = queryOf(c, DriftQuery, 'drift query');
       checkBaseline(q.baseline);
       const name = param(c, 'name');
-      return analytics(deps).drift(name, param(c, 'version'), { ...q, timeline: q.timeline !== 'false' }, deps.clock.now(), thresholds(deps, name));
+      return analytics(deps).drift(name, param(c, 'version'), { ...q, timeline: q.timeline !== 'false', worst: q.worst !== 'false' }, deps.clock.now(), thresholds(deps, name));
     },
   },
   {

@@ -91,6 +91,9 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     assert.equal(fleetG?.devices, 9);
     assert.ok(fleetG.worstDevices.length > 0);
     assert.deepEqual(fa.drift('press', '1.0.0', { timeline: false, worst: false }, h.clock.now()).groups[0], { ...fleetG, worstDevices: [] });
+    const overHttp = (await (await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?timeline=false&worst=false', { role: 'viewer' })).json()) as DriftResponse;
+    assert.deepEqual(overHttp.groups[0], { ...fleetG, worstDevices: [] }, 'worst=false over HTTP');
+    assert.equal((await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?worst=no', { role: 'viewer' })).status, 400);
 
     // Reports: stored, listed, fetched; audited.
     const c = await h.req('POST', '/api/v1/drift-reports', { role: 'operator', json: { model: 'press', version: '1.0.0', by: 'tag:site', note: 'weekly check' } });

@@ -74,6 +74,8 @@ export const DriftQuery = MetricsQuery.extend({
   baseline: Baseline.optional(),
   /** Include the PSI of each feature over time (default true). */
   timeline: z.enum(['true', 'false']).optional(),
+  /** Rank the worst devices of each group (default true; false answers the whole fleet from its fleet rows alone). */
+  worst: z.enum(['true', 'false']).optional(),
 });
 export type DriftQuery = z.infer<typeof DriftQuery>;
 
