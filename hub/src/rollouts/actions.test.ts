@@ -1,7 +1,7 @@
-// Restarts, the rate cap, late enrollers and the operator actions of the rollout engine (test-env.ts).
+// Restarts, the rate cap, late enrollers and the operator actions of the rollout engine (testing.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './test-env.js';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);

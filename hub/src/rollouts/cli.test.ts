@@ -1,11 +1,11 @@
-// `edgefleet rollout ...` in process against the real REST app served on 127.0.0.1:0 (test-env.ts).
+// `edgefleet rollout ...` in process against the real REST app served on 127.0.0.1:0 (testing.ts).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { main } from '../cli/main.js';
 import { StringWriter } from '../cli/output.js';
-import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './test-env.js';
+import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);

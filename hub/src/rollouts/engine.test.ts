@@ -1,8 +1,8 @@
-// The rollout engine end to end on the hub side (test-env.ts): a good version walks the waves, a
+// The rollout engine end to end on the hub side (testing.ts): a good version walks the waves, a
 // regressed one is rolled back by its gates, a wave with too few reports never passes and pauses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './test-env.js';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);

@@ -42,6 +42,10 @@ test('invalid input does not count against the model; model failures above contr
 test('latency p95 against 1.2x control; output shift against control, else the reference; input drift shown only', () => {
   const slow = evaluateGates({ cfg, install, wave: stats(4, 100, { ms: 20 }), control: stats(10, 100, { ms: 5 }), reference: undefined, preflightP95: [] });
   assert.equal(byName(slow)['latency_p95']?.verdict, 'fail');
+  // At a millisecond one log bucket (~19 %) is noise: control + latencySlackMs (1 ms) holds; without the slack it fails.
+  const noisy = { install, wave: stats(4, 100, { ms: 1.6 }), control: stats(10, 100, { ms: 1 }), reference: undefined, preflightP95: [] };
+  assert.equal(byName(evaluateGates({ cfg, ...noisy }))['latency_p95']?.verdict, 'pass');
+  assert.equal(byName(evaluateGates({ cfg: GateConfig.parse({ minPredictions: 100, latencySlackMs: 0 }), ...noisy }))['latency_p95']?.verdict, 'fail');
   const shifted = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10], feat: [95, 5] }), control: stats(10, 100), reference: undefined, preflightP95: [] });
   assert.equal(byName(shifted)['output_shift']?.verdict, 'fail');
   const reference = { id: 'a'.repeat(64), rows: 100, outputs: [{ name: 'p', index: 0, edges: [0, 0.5, 1], counts: [50, 50], under: 0, over: 0 }], features: [{ kind: 'numeric', name: 'f', edges: [0, 0.5, 1], counts: [50, 50], under: 0, over: 0, moments: { n: 100, mean: 0, m2: 0, min: 0, max: 1 } }] } as Reference;

@@ -74,7 +74,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const verdict = !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
     out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples, against: hasControl ? 'control' : 'absolute' });
   }
-  // latency_p95 of answered requests: at most latencyRatio x control's (no control: shown, not judged).
+  // latency_p95 of answered requests: at most latencyRatio x control's or control's + latencySlackMs,
+  // whichever is larger (no control: shown, not judged).
   {
     const p = wave.answered && latencyCount(wave.answered) ? latencyQuantile(wave.answered, 0.95) : null;
     const c = hasControl && control.answered && latencyCount(control.answered) ? latencyQuantile(control.answered, 0.95) : null;
@@ -82,7 +83,7 @@ export function evaluateGates(g: GateInput): GateResult[] {
     if (c === null) {
       out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
     } else {
-      const threshold = round(c * cfg.latencyRatio, 3);
+      const threshold = round(Math.max(c * cfg.latencyRatio, c + cfg.latencySlackMs), 3);
       out.push({ name: 'latency_p95', value, threshold, verdict: !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail', blocking: true, samples, against: 'control' });
     }
   }

@@ -3,7 +3,7 @@
 // actions need a reason and the operator role, and defaults are filled in.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appOf, cleanup, prepare, setup, v1Everywhere, type Env } from './test-env.js';
+import { appOf, cleanup, prepare, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);
 after(cleanup);

@@ -36,6 +36,11 @@ export const GateConfig = z.object({
   errorRatePoints: z.number().min(0).max(100).default(1),
   /** p95 of answered latency at most this multiple of control's. */
   latencyRatio: z.number().positive().default(1.2),
+  /**
+   * ...or control's plus this many milliseconds, whichever is larger: latency is kept in log buckets
+   * about 19 % apart, so at a millisecond a ratio of 1.2 is one bucket and noise would fail a good version.
+   */
+  latencySlackMs: z.number().nonnegative().default(1),
   /** PSI of each output's distribution against control (or the manifest reference) at most this. */
   outputPsi: z.number().positive().default(0.2),
   /** p95 of the install preflight latency at most this many milliseconds (0 = not judged). */

@@ -55,7 +55,7 @@ test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is s
     for (const v of ['1.0.0', '2.0.0', '3.0.0']) assert.match(r.stdout, new RegExp(`pushed vibration-anomaly ${v.replace(/\./g, '\\.')}`));
     assert.match(r.stdout, /all 3 device\(s\) run 1\.0\.0/);
     // The live view shows the rollouts with their gates.
-    assert.match(r.stdout, /rollouts:\n {2}ro-\w+ 2\.0\.0 -> 3\.0\.0 rolled back — wave canary failed its gates: output_shift/);
+    assert.match(r.stdout, /rollouts:\n {2}ro-\w+ 2\.0\.0 -> 3\.0\.0 rolled back — wave canary failed its gates: [^\n]*output_shift/);
 
     const rl = r.stdout.split('\n').find((l) => l.startsWith('fleet rollouts '));
     assert.ok(rl, `no "fleet rollouts" line in:\n${r.stdout.slice(-3000)}`);
