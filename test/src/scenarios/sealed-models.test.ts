@@ -112,8 +112,11 @@ describe('sealed models: real hub, real agents, real ORT', () => {
     const k2Id = (JSON.parse(readFileSync(k2, 'utf8')) as { keyId: string }).keyId;
     assert.ok(keysHeld(devs[0]!.dataDir).includes(k2Id));
     assert.ok(!keysHeld(devs[2]!.dataDir).includes(k2Id), 'the revoked box holds no key of the re-keyed version');
-    const info = await hub.api<DeviceInfo>('GET', '/devices/e1');
-    assert.ok(info.models.some((m) => m.name === 'secret' && m.version === '2.0.0' && m.status === 'active'), JSON.stringify(info.models));
+    // The box serves it before its state report reaches the hub: wait for the hub to record it.
+    await waitFor('the hub records secret@2.0.0 active on e1', async () => {
+      const info = await hub.api<DeviceInfo>('GET', '/devices/e1');
+      return info.models.some((m) => m.name === 'secret' && m.version === '2.0.0' && m.status === 'active') || undefined;
+    }, { timeoutMs: 30_000 });
     const { events } = await hub.api<{ events: DeviceEvent[] }>('GET', '/devices/e1/events');
     assert.ok(!events.some((e) => e.kind === 'install_failed'), JSON.stringify(events.filter((e) => e.kind === 'install_failed')));
 
