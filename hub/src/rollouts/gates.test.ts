@@ -60,3 +60,17 @@ test('install success fails as soon as the failures make the threshold unreachab
   const g = evaluateGates({ cfg, install: { notified: 20, active: 5, failed: 2 }, wave: stats(4, 100), control: stats(10, 100), reference: undefined, preflightP95: [] });
   assert.equal(byName(g)['install_success']?.verdict, 'fail');
 });
+
+test('control devices connected but short of predictions: the comparative gates wait for them', () => {
+  const g = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10] }), control: stats(2, 20), reference: undefined, preflightP95: [], awaitingControl: true });
+  for (const name of ['model_error_rate', 'latency_p95', 'output_shift']) {
+    assert.equal(byName(g)[name]?.verdict, 'pending', name);
+    assert.equal(byName(g)[name]?.against, 'control', name);
+    assert.match(byName(g)[name]?.note ?? '', /waiting for the control devices: 40 of 100/);
+  }
+  assert.equal(waveVerdict(g), 'pending');
+  // The same numbers without connected control devices judge against the reference-free absolute gates.
+  const alone = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10] }), control: stats(2, 20), reference: undefined, preflightP95: [] });
+  assert.equal(byName(alone)['model_error_rate']?.against, 'absolute');
+  assert.equal(waveVerdict(alone), 'pass');
+});

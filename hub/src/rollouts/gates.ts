@@ -22,6 +22,11 @@ export interface GateInput {
   reference: Reference | undefined;
   /** Preflight p95 (ms) each wave device reported for the new version. */
   preflightP95: number[];
+  /**
+   * Control devices are connected but have not yet reported `minPredictions` over the wave's span: the
+   * comparative gates wait for them (pending) instead of judging against the reference.
+   */
+  awaitingControl?: boolean;
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
@@ -50,6 +55,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
   const enough = wave.count >= cfg.minPredictions;
   const hasControl = control.count >= cfg.minPredictions;
   const samples = { wave: wave.count, control: control.count };
+  const waiting = g.awaitingControl === true && !hasControl;
+  const waitNote = { note: `waiting for the control devices: ${control.count} of ${cfg.minPredictions} predictions` };
 
   // install_success: active / notified; fails as soon as the failures make the threshold unreachable.
   {
@@ -71,8 +78,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const value = wave.count ? (100 * wave.modelErrors) / wave.count : null;
     const base = hasControl ? (100 * control.modelErrors) / control.count : 0;
     const threshold = round(base + cfg.errorRatePoints);
-    const verdict = !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
-    out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples, against: hasControl ? 'control' : 'absolute' });
+    const verdict = waiting || !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
+    out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples, against: hasControl || waiting ? 'control' : 'absolute', ...(waiting ? waitNote : {}) });
   }
   // latency_p95 of answered requests: at most latencyRatio x control's or control's + latencySlackMs,
   // whichever is larger (no control: shown, not judged).
@@ -80,7 +87,9 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const p = wave.answered && latencyCount(wave.answered) ? latencyQuantile(wave.answered, 0.95) : null;
     const c = hasControl && control.answered && latencyCount(control.answered) ? latencyQuantile(control.answered, 0.95) : null;
     const value = p === null || !Number.isFinite(p) ? p : round(p, 3);
-    if (c === null) {
+    if (waiting) {
+      out.push({ name: 'latency_p95', value, threshold: 0, verdict: 'pending', blocking: true, samples, against: 'control', ...waitNote });
+    } else if (c === null) {
       out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
     } else {
       const threshold = round(Math.max(c * cfg.latencyRatio, c + cfg.latencySlackMs), 3);
@@ -90,12 +99,12 @@ export function evaluateGates(g: GateInput): GateResult[] {
   // output_shift: worst PSI of the outputs against control, or against the manifest reference.
   {
     const refOutputs = new Map((g.reference?.outputs ?? []).map((o) => [o.name, refBins(o)]));
-    const against = hasControl && control.outputs.size ? 'control' : 'reference';
+    const against = waiting || (hasControl && control.outputs.size) ? 'control' : 'reference';
     const value = worstPsi(wave.outputs, against === 'control' ? control.outputs : refOutputs);
-    const verdict = !enough ? 'pending' : value === null ? 'pass' : value <= cfg.outputPsi ? 'pass' : 'fail';
+    const verdict = waiting || !enough ? 'pending' : value === null ? 'pass' : value <= cfg.outputPsi ? 'pass' : 'fail';
     out.push({
       name: 'output_shift', value: value === null ? null : round(value), threshold: cfg.outputPsi, verdict, blocking: true, samples, against,
-      ...(value === null ? { note: 'no output histograms to compare' } : {}),
+      ...(waiting ? waitNote : value === null ? { note: 'no output histograms to compare' } : {}),
     });
   }
   // preflight_p95: the worst install preflight p95 of the wave's devices (0 = not judged).

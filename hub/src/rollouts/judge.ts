@@ -42,9 +42,12 @@ export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   const to = new Date(now.getTime() + 1).toISOString();
   const wave = gateData.stats({ model: r.model, version: r.version, devices: new Set(notified), from, to });
   let ctl = r.fromVersion ? gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(control), from, to }) : emptyStats();
-  if (r.fromVersion && ctl.count < r.gates.minPredictions) {
-    // No devices left on the previous version (the last wave): the target's own previous-version windows
-    // over a span as long as this wave's, just before it began.
+  // Control devices still connected but short of minPredictions: wait for them (a concurrent control is
+  // the fair comparison; stuckSec bounds the wait). Otherwise, with none left (the last wave) or none
+  // connected, the target's own previous-version windows over a span as long as this wave's, just before it began.
+  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.onlineIds() : new Set<string>();
+  const awaitingControl = control.some((id) => online.has(id));
+  if (r.fromVersion && ctl.count < r.gates.minPredictions && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);
     const before = devices.filter((d) => d.previous === r.fromVersion).map((d) => d.deviceId);
     ctl = gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from });
@@ -55,7 +58,7 @@ export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
     const pf = store.devices.get(id).models.find((m) => m.name === r.model && m.version === r.version)?.preflight;
     if (pf) preflightP95.push(pf.p95Ms);
   }
-  return evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95 });
+  return evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl });
 }
 
 export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {

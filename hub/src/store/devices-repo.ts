@@ -81,6 +81,11 @@ export class DevicesRepo implements DeviceAuthPort {
       .map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags }));
   }
 
+  /** Devices the broker sees connected now (presence), not revoked. */
+  onlineIds(): Set<string> {
+    return new Set((this.db.prepare('SELECT id FROM devices WHERE online = 1 AND revoked_at IS NULL').all() as Array<{ id: string }>).map((r) => r.id));
+  }
+
   async authenticate(id: string, secret: string): Promise<AuthResult> {
     const r = (this.authStmt ??= this.db.prepare('SELECT secret_hash, revoked_at FROM devices WHERE id = ?')).get(id) as
       | Pick<Row, 'secret_hash' | 'revoked_at'>
