@@ -32,14 +32,16 @@ process.on('message', (m: SimParentMsg) => {
     // When 50%, 90%, 99% of this share had their CONNACK (sampled every 50 ms): where the tail is.
     const t0 = performance.now();
     const marks = QUANTILES.map(() => -1);
-    const sample = setInterval(() => {
+    const mark = () => {
       const n = sim.connectedCount();
       QUANTILES.forEach((q, i) => {
         if (marks[i] === -1 && n >= q * m.devices.length) marks[i] = performance.now() - t0;
       });
-    }, 50);
+    };
+    const sample = setInterval(mark, 50);
     sim.connectAll().then(
-      (r) => send({ t: 'connected', connected: r.connected, failed: r.failed, ms: r.ms, cpuMs: cpuMs(), quantileMs: marks }),
+      // One last sample: the tail may complete between two ticks.
+      (r) => (mark(), send({ t: 'connected', connected: r.connected, failed: r.failed, ms: r.ms, cpuMs: cpuMs(), quantileMs: marks })),
       (err: unknown) => send({ t: 'connected', connected: 0, failed: m.devices.map((d) => ({ id: d.id, error: String(err) })), ms: 0, cpuMs: cpuMs(), quantileMs: marks }),
     ).finally(() => clearInterval(sample));
   } else if (m.t === 'drop') {
