@@ -3,13 +3,12 @@
 // with the server) that speaks gRPC ModelInfer through a grpc-js client from
 // the agent's .proto, or HTTP with any body and headers over TCP or a Unix
 // socket; and the bare gRPC server: grpc-js + the same .proto + ORT directly.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import '@edgefleet/shared/ort-env';
 import ort from 'onnxruntime-node';
 import { inferenceService, PROTO_OPTIONS, PROTO_PATH } from '../src/api/grpc/server.js';
-import { percentile, type LoadResult } from './lib.js';
+import { runGenerator, type LoadResult } from './lib.js';
 
 export type Target = { kind: 'grpc'; address: string } | { kind: 'http'; host?: string; port?: number; socketPath?: string };
 
@@ -84,31 +83,8 @@ process.once('message', async (o) => {
 
 /** One child runs the load against each target in turn; one result per phase. */
 export function runTargets(o: GenLoad & { phases: Target[] }): Promise<LoadResult[]> {
-  return new Promise((resolve, reject) => {
-    // From the repository root, where the child resolves @grpc/grpc-js.
-    const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: fileURLToPath(new URL('../..', import.meta.url)) });
-    const results: LoadResult[] = [];
-    let cpu0: NodeJS.CpuUsage | undefined;
-    let cpu: NodeJS.CpuUsage | undefined;
-    child.once('error', reject);
-    child.on('exit', (code) => {
-      if (results.length < o.phases.length) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${o.phases.length} phases`));
-      else resolve(results);
-    });
-    child.on('message', (m: { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number }) => {
-      if (m.t === 'on') cpu0 = process.cpuUsage();
-      else if (m.t === 'off') cpu = process.cpuUsage(cpu0);
-      else {
-        const sorted = Float64Array.from(m.lat).sort();
-        results.push({
-          ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
-          reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
-          cpuUsPerReq: (cpu ? cpu.user + cpu.system : Number.NaN) / sorted.length,
-        });
-      }
-    });
-    child.send({ ...o, proto: PROTO_PATH, protoOptions: PROTO_OPTIONS });
-  });
+  // From the repository root, where the child resolves @grpc/grpc-js.
+  return runGenerator(CHILD, { ...o, proto: PROTO_PATH, protoOptions: PROTO_OPTIONS }, o.phases.length, fileURLToPath(new URL('../..', import.meta.url)));
 }
 
 /**

@@ -109,17 +109,27 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
  * servers in short phases keeps a pair measured under the same outside load.
  */
 export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): Promise<LoadResult[]> {
+  return runGenerator(CHILD, o, o.phases.length);
+}
+
+type GenMsg = { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number };
+
+/**
+ * Runs a load-generator script (`-e source`) in a child process, sends it `init`, and collects one
+ * result per phase: latencies summarised, and this process's CPU between the child's `on` and `off`.
+ */
+export function runGenerator(source: string, init: object, phases: number, cwd?: string): Promise<LoadResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(cwd ? { cwd } : {}) });
     const results: LoadResult[] = [];
     let cpu0: NodeJS.CpuUsage | undefined;
     let cpu: NodeJS.CpuUsage | undefined;
     child.once('error', reject);
     child.on('exit', (code) => {
-      if (results.length < o.phases.length) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${o.phases.length} phases`));
+      if (results.length < phases) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${phases} phases`));
       else resolve(results);
     });
-    child.on('message', (m: { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number }) => {
+    child.on('message', (m: GenMsg) => {
       if (m.t === 'on') cpu0 = process.cpuUsage();
       else if (m.t === 'off') cpu = process.cpuUsage(cpu0);
       else {
@@ -132,7 +142,7 @@ export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): P
         });
       }
     });
-    child.send(o);
+    child.send(init);
   });
 }
 
