@@ -159,6 +159,7 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
       connectPerSec: ok / (conn.ms / 1000),
       rssPerDevice: (after.rss - before.rss) / ok,
       heapPerDevice: (after.heap - before.heap) / ok,
+      externalPerDevice: (after.external - before.external) / ok,
       msgsPerSec: (ROUNDS * ok) / (ingestMs / 1000),
     };
   } finally {
@@ -320,6 +321,7 @@ async function main(): Promise<void> {
       row('connect devices/s', hub.connectPerSec, bare.connectPerSec, `>= 0.7: ${verdict(c >= 0.7 && hub.failed === 0)}`);
       row('rss bytes/device', hub.rssPerDevice, bare.rssPerDevice, `<= 1.5: ${verdict(m <= 1.5)}`);
       row('heap bytes/device', hub.heapPerDevice, bare.heapPerDevice);
+      row('external bytes/device', hub.externalPerDevice, bare.externalPerDevice, '(buffers outside the V8 heap)');
       row('broker CPU µs/connect', hub.connectCpuUs, bare.connectCpuUs, '(load-independent cross-check)');
       row('ingest msgs/s', hub.msgsPerSec, bare.msgsPerSec);
       row('broker CPU µs/msg', hub.ingestCpuUs, bare.ingestCpuUs);
