@@ -28,6 +28,7 @@ export function placeDevice(store: Store, rolloutId: string, model: string, devi
  */
 export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
+  if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDevices(store, req.target);
   if (req.target.devices) {
     const known = new Set(ids);
@@ -41,7 +42,6 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
       throw new AppError('CONFLICT', `rollout ${other.id} (${other.model} ${other.version}, ${other.state}) is active over the same devices${overlap.length ? ` (${overlap.join(', ')}${overlap.length === 3 ? ', ...' : ''})` : ''}: abort it or wait for it to finish`, { details: { rollout: other.id } });
     }
   }
-  if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;
   const devices = ids.map((d) => placeDevice(store, id, req.model, d));
   // Control devices run the version most of the target runs now.

@@ -69,6 +69,7 @@ export function RolloutDetail({ id }: { id: string }) {
               <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired run={async (reason) => {
                 const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${a.name}`, { reason });
                 if (next) setR(next);
+                rolloutTick.value++; // the list too
                 return `${a.label.toLowerCase()}: ${next?.state ?? 'done'}`;
               }} />
             ))}
