@@ -4,7 +4,7 @@
 // files checked against the signed manifest. Shown next to what devices reported of their install
 // preflight on the same samples: it passed (a device installs a version only when its outputs match the
 // bundle's expectations, decision 0009) and how long it took.
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '@edgefleet/shared';
 import { compareOutputs, sessionRunner, validateInferRequest } from '@edgefleet/shared/browser';
@@ -67,10 +67,10 @@ async function runSamples(bundlePath: string, manifest: Manifest): Promise<Sampl
 export function TryIt({ name, version, bundlePath, manifest, signed }: { name: string; version: string; bundlePath: string; manifest: Manifest; signed: boolean }) {
   const [state, setState] = useState<'idle' | 'running' | { error: string } | SampleResult[]>('idle');
   const samples = manifest.samples ?? [];
+  const v = devicesVersion.value; // re-computed when devices report
+  const ran = useMemo(() => [...devices.values()].flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, status: x.status, pf: x.preflight }))), [v, name, version]);
   if (samples.length === 0) return <Empty>This version has no samples to try (pack with <code>--sample</code>).</Empty>;
   if (manifest.encryption) return <Empty>Sealed: its files are encrypted to the devices' keys, so the console cannot run it.</Empty>;
-  devicesVersion.value; // re-render when devices report
-  const ran = [...devices.values()].flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, status: x.status, pf: x.preflight })));
   const go = () => {
     setState('running');
     runSamples(bundlePath, manifest).then(setState, (e: Error) => setState({ error: e.message }));
