@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
 // desktop app's preload into desktop/dist/preload.cjs): one
-// ES module bundle (assets/app.js), the stylesheet and index.html. No inline script, no eval, so the
+// ES module bundle (assets/app.js), the stylesheet, index.html and onnxruntime-web's files. No inline script, no eval, so the
 // hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
 // temporary directory and renamed into place, so a hub never serves a half-written build.
 // Usage: node desktop/scripts/build-renderer.mjs [--out DIR] [--quiet]   (`npm run build` runs it)
 import { copyFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const desktop = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,10 @@ const result = await build({
   logLevel: 'warning',
 });
 copyFileSync(join(src, 'styles.css'), join(tmp, 'assets', 'app.css'));
+// onnxruntime-web for the models view's "Try it", loaded by the page only when asked (not bundled:
+// app.js stays small): its ES module, its WebAssembly glue and the .wasm, served from assets/.
+const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')); // its dist/
+for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) copyFileSync(join(ortDist, f), join(tmp, 'assets', f));
 // The desktop app's preload: sandboxed preloads load as CommonJS, with only `electron` to require.
 await build({
   entryPoints: [join(desktop, 'src', 'preload', 'preload.ts')],

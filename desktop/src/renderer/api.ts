@@ -3,7 +3,8 @@
 // hub's {error: {code, message}} so views can show them.
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  /** The hub's `details` (for SCHEMA_INVALID: the failing fields as zod issues with their paths). */
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
     super(message);
   }
 }
@@ -23,14 +24,16 @@ export function makeApi(token: string, onUnauthorized: () => void): Api {
     if (res.status === 401) onUnauthorized();
     let code = 'HTTP_' + res.status;
     let message = `${res.status} ${res.statusText}`;
+    let details: unknown;
     try {
-      const b = (await res.json()) as { error?: { code?: string; message?: string } };
+      const b = (await res.json()) as { error?: { code?: string; message?: string; details?: unknown } };
       code = b.error?.code ?? code;
       message = b.error?.message ?? message;
+      details = b.error?.details;
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, details);
   }
   return {
     async get<T>(path: string) {

@@ -1,5 +1,5 @@
 // The console shell: login until a token is accepted, then the menu (from the route table), the live
-// indicator, the role, and the current view. Keys: 1–4 switch views, / focuses the search; every
+// indicator, the role, and the current view. Keys: 1–7 switch views, / focuses the search; every
 // control is reachable with Tab.
 import { useEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';

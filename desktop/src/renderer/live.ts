@@ -16,7 +16,7 @@ export interface LiveHandlers {
   unauthorized(): void;
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<StreamEventType>(['device.presence', 'device.state', 'deployment.progress', 'audit', 'alert']);
+const EVENT_TYPES: ReadonlySet<string> = new Set<StreamEventType>(['device.presence', 'device.state', 'deployment.progress', 'audit', 'alert', 'rollout']);
 
 export class Live {
   private stopped = false;

@@ -8,6 +8,8 @@ import { DeploymentsView } from './views/deployments.js';
 import { AuditView } from './views/audit.js';
 import { DriftView } from './views/drift.js';
 import { AlertsView } from './views/alerts.js';
+import { RolloutsView } from './views/rollouts.js';
+import { RolloutCreateView } from './views/rollout-create.js';
 
 export interface ViewRoute {
   pattern: RegExp;
@@ -30,6 +32,9 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/deployments$/, nav: 'Deployments', section: 'deployments', href: '#/deployments', key: '3', render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
   { pattern: /^#\/audit$/, nav: 'Audit log', section: 'audit', href: '#/audit', key: '4', render: () => <AuditView /> },
+  { pattern: /^#\/rollouts$/, nav: 'Rollouts', section: 'rollouts', href: '#/rollouts', key: '5', render: () => <RolloutsView /> },
+  { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
+  { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
   { pattern: /^#\/drift$/, nav: 'Drift', section: 'drift', href: '#/drift', key: '6', render: () => <DriftView /> },
   { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/alerts$/, nav: 'Alerts', section: 'alerts', href: '#/alerts', key: '7', render: () => <AlertsView /> },

@@ -36,6 +36,8 @@ export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
 export const deploymentTick = signal(0);
 /** Bumped when an alert fired or resolved, or a rule changed: the alerts view refetches. */
 export const alertTick = signal(0);
+/** Bumped when a rollout changed (`rollout` events), or a device of a model switched: the rollouts view refetches. */
+export const rolloutTick = signal(0);
 
 const RANK: Record<ApiRole, number> = { viewer: 1, operator: 2, admin: 3 };
 export function can(need: ApiRole): boolean {
@@ -158,6 +160,8 @@ function onEvent(e: StreamEvent): void {
       return;
     case 'deployment.progress':
       debounce('deployments', 300, () => { background(loadDeployments()); deploymentTick.value++; });
+      debounce('rollouts', 300, () => { rolloutTick.value++; }); // a wave's active count
+
       debounce(`dev:${e.data.deviceId}`, 300, () => background(refreshDevice(e.data.deviceId)));
       return;
     case 'audit': {
@@ -171,6 +175,9 @@ function onEvent(e: StreamEvent): void {
     }
     case 'alert':
       debounce('alerts', 200, () => { alertTick.value++; });
+      return;
+    case 'rollout':
+      debounce('rollouts', 200, () => { rolloutTick.value++; });
       return;
     default: {
       const never: never = e;

@@ -73,11 +73,11 @@ test('renderFleet: one row per device with deployment progress and totals, and t
       gates: GateConfig.parse({}), state: 'rolled_back', currentWave: 0, reason: 'r', stateReason: 'wave canary failed its gates: output_shift 1.2 (threshold 0.2)',
       createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', updated: '2026-01-01T00:00:00.000Z',
       waves: [
-        { name: 'canary', percent: 25, bakeSec: 20, state: 'failed', devices: 1, notified: 1, startedAt: null, bakeUntil: null, gates: [
+        { name: 'canary', percent: 25, bakeSec: 20, state: 'failed', devices: 1, notified: 1, active: 1, startedAt: null, bakeUntil: null, gates: [
           { name: 'output_shift', value: 1.2, threshold: 0.2, verdict: 'fail', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
           { name: 'model_error_rate', value: 0, threshold: 1, verdict: 'pass', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
         ] },
-        { name: 'all', percent: 100, bakeSec: 10, state: 'pending', devices: 2, notified: 1, startedAt: null, bakeUntil: null, gates: [] },
+        { name: 'all', percent: 100, bakeSec: 10, state: 'pending', devices: 2, notified: 1, active: 1, startedAt: null, bakeUntil: null, gates: [] },
       ],
     }],
   };

@@ -23,6 +23,8 @@ test('console: serves the build with the CSP, refuses paths outside it, and says
     mkdirSync(join(build, 'assets'), { recursive: true });
     writeFileSync(join(build, 'index.html'), '<!doctype html><script type="module" src="/assets/app.js"></script>');
     writeFileSync(join(build, 'assets', 'app.js'), 'export {};');
+    writeFileSync(join(build, 'assets', 'ort.wasm.min.mjs'), 'export {};');
+    writeFileSync(join(build, 'assets', 'ort-wasm-simd-threaded.wasm'), new Uint8Array([0, 0x61, 0x73, 0x6d]));
     writeFileSync(join(dir, 'secret.js'), 'nope');
     const app = new Hono<Env>();
     mountConsole(app, { dir: build });
@@ -38,7 +40,11 @@ test('console: serves the build with the CSP, refuses paths outside it, and says
       assert.equal((await app.request(p)).status, 404, p);
     }
     assert.doesNotMatch(await (await app.request('/assets/%2e%2e/%2e%2e/secret.js')).text(), /nope/);
-    assert.doesNotMatch(CONSOLE_CSP, /unsafe-inline|unsafe-eval/);
+    // onnxruntime-web ("Try it"): a JavaScript module type and application/wasm (instantiateStreaming needs it).
+    assert.match((await app.request('/assets/ort.wasm.min.mjs')).headers.get('content-type') ?? '', /text\/javascript/);
+    assert.equal((await app.request('/assets/ort-wasm-simd-threaded.wasm')).headers.get('content-type'), 'application/wasm');
+    assert.doesNotMatch(CONSOLE_CSP, /'unsafe-inline'|'unsafe-eval'/);
+    assert.match(CONSOLE_CSP, /script-src 'self' 'wasm-unsafe-eval';/, 'WebAssembly may compile, JavaScript eval may not');
     // Source (hub/src/api) and dist (hub/dist/api) layouts are both three levels under the repository.
     assert.match(consoleDir(), /desktop[/\\]dist[/\\]renderer$/);
   } finally {

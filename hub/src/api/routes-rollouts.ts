@@ -1,7 +1,7 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
-// with waves and gates, list, show with per-wave gate results and devices, and the operator actions,
-// each with a reason.
-import { AppError, Rollout, RolloutAction, RolloutCreate, RolloutList } from '@edgefleet/shared';
+// with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
+// results and devices, and the operator actions, each with a reason.
+import { AppError, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
 import { actor, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
@@ -29,6 +29,16 @@ export const rolloutRoutes: RouteDef[] = [
       const a = actor(c);
       const r = await engine(deps).create(b, { name: a.name, id: a.id });
       return engine(deps).view(r.id);
+    },
+  },
+  {
+    method: 'post', path: '/rollouts/preview', access: 'operator',
+    summary: 'Which devices each wave of a rollout request would take (same body as create, reason optional; nothing stored): create with the answered id to get exactly these waves',
+    body: RolloutPreviewRequest, response: RolloutPreview,
+    async handler(c, deps) {
+      const b = await jsonBody(c, RolloutPreviewRequest, 'rollout preview request');
+      const a = actor(c);
+      return engine(deps).preview(b, { name: a.name, id: a.id });
     },
   },
   {

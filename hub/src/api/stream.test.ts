@@ -172,7 +172,7 @@ test('the OpenAPI document names every stream event with its payload schema', as
   try {
     const doc = (await (await h.req('GET', '/api/v1/openapi.json', { token: null })).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { 'x-events'?: Record<string, unknown> }> }> }>> };
     const events = doc.paths['/api/v1/stream']?.['get']?.responses['200']?.content['text/event-stream']?.['x-events'] ?? {};
-    assert.deepEqual(Object.keys(events).sort(), ['alert', 'audit', 'deployment.progress', 'device.presence', 'device.state', 'hello', 'reset']);
+    assert.deepEqual(Object.keys(events).sort(), ['alert', 'audit', 'deployment.progress', 'device.presence', 'device.state', 'hello', 'reset', 'rollout']);
   } finally {
     h.close();
   }

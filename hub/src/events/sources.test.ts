@@ -1,10 +1,10 @@
 // The bus's sources on a real store: a deployment status change is published once per change (the
 // repeated "active" of every state report is not), with its deployment id; connect and disconnect
 // become presence events; committed audit entries are published; alerts that fire or resolve are
-// published once each; disconnecting stops them all.
+// published once each; a rollout's changes are published once per transaction; disconnecting stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlertRuleCreate, type StreamEvent } from '@edgefleet/shared';
+import { AlertRuleCreate, GateConfig, type StreamEvent } from '@edgefleet/shared';
 import { Alerts } from '../alerts/service.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { makeHarness } from '../testing/harness.js';
@@ -68,6 +68,38 @@ test('event sources: alerts that fire and resolve in an evaluation pass are publ
     h.store.devices.markSeen('d-1', false, h.clock.now());
     alerts.evaluate();
     assert.equal(got.filter((e) => e.type === 'alert').length, 2, 'nothing after disconnecting the sources');
+  } finally {
+    h.close();
+  }
+});
+
+test('event sources: a rollout written in a transaction is published once as `rollout`, with its wave and state', async () => {
+  const h = makeHarness();
+  try {
+    const bus = new EventBus();
+    const got: StreamEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    const noop = () => () => true;
+    const off = connectEventSources({ bus, clock: h.clock, fleet: { on: noop, onConnect: noop, onDisconnect: noop } as never, audit: h.store.audit, deployments: h.store.deployments, rollouts: h.store.rollouts });
+    const at = h.clock.now().toISOString();
+    const r = {
+      id: 'ro-0123456789', model: 'm', version: '2.0.0', fromVersion: '1.0.0', target: { all: true as const }, waves: [{ name: 'canary', percent: 100, bakeSec: 1 }],
+      gates: GateConfig.parse({}), advance: 'auto' as const, onFailure: 'rollback' as const, state: 'running' as const, currentWave: 0,
+      progress: [{ state: 'pending' as const, startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] }], deploymentId: null,
+      reason: 'r', stateReason: null, createdBy: 't', createdAt: at, updatedAt: at,
+    };
+    h.store.db.transaction(() => {
+      h.store.rollouts.create(r);
+      r.progress[0]!.state = 'baking' as never;
+      h.store.rollouts.save(r);
+    })();
+    await new Promise((res) => setImmediate(res));
+    const evs = got.filter((e) => e.type === 'rollout').map((e) => e.data as { id: string; wave: string; waveState: string; state: string });
+    assert.deepEqual(evs.map((e) => [e.id, e.state, e.wave, e.waveState]), [['ro-0123456789', 'running', 'canary', 'baking']]);
+    off();
+    h.store.rollouts.save(r);
+    await new Promise((res) => setImmediate(res));
+    assert.equal(got.filter((e) => e.type === 'rollout').length, 1, 'nothing after disconnecting the sources');
   } finally {
     h.close();
   }

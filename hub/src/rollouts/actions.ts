@@ -76,6 +76,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
     const p = r.progress[k];
     return {
       ...w, state: p?.state ?? 'pending', devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
+      active: members.filter((d) => d.notifiedAt !== null && status.get(d.deviceId) === 'active').length,
       startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, gates: p?.gates ?? [],
     };
   });

@@ -4,14 +4,14 @@
 // current wave along pending → deploying → baking → evaluating → passed | failed. Every transition is
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
-import type { RolloutCreate } from '@edgefleet/shared';
+import type { RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { GateData } from './gate-data.js';
-import { planRollout, placeDevice, targetDevices } from './plan.js';
+import { planRollout, placeDevice, previewRollout, targetDevices } from './plan.js';
 import { waveOf } from './cohort.js';
 import { judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
@@ -87,6 +87,11 @@ export class RolloutEngine {
     })();
     await this.tick();
     return store.rollouts.get(record.id);
+  }
+
+  /** Which devices each wave of `req` would take (nothing stored; create with the answered id to get them). */
+  preview(req: RolloutPreviewRequest, actor: Actor): RolloutPreview {
+    return previewRollout(this.deps.store, req, actor.name, this.deps.clock.now());
   }
 
   /** An operator action with its reason (actions.ts). */

@@ -1,11 +1,11 @@
 // Creating a rollout (docs/rollouts.md "The rollout resource"): the request with its defaults, checked
 // against the registry, the devices and the active rollouts, then every device of the target placed.
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, type RolloutCreate } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, GateConfig, PREVIEW_DEVICES_PER_WAVE, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
 import { targetMatches } from '../deployments/target.js';
-import { place } from './cohort.js';
+import { place, waveOf } from './cohort.js';
 
 /** Devices of a target (not revoked), with their tags. */
 export function targetDevices(store: Store, target: RolloutCreate['target']): string[] {
@@ -23,11 +23,12 @@ export function placeDevice(store: Store, rolloutId: string, model: string, devi
 
 /**
  * Checks a rollout request and builds its record and device rows (nothing stored). Refuses an unknown or
- * deprecated version, unknown devices in the target, and a second active rollout of the same model over
- * overlapping devices (CONFLICT naming it).
+ * deprecated version, unknown devices in the target, a second active rollout of the same model over
+ * overlapping devices (CONFLICT naming it), and an id already used (one a preview proposed).
  */
-export function planRollout(store: Store, req: RolloutCreate, actor: string, now: Date): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
+export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
+  if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDevices(store, req.target);
   if (req.target.devices) {
     const known = new Set(ids);
@@ -41,7 +42,7 @@ export function planRollout(store: Store, req: RolloutCreate, actor: string, now
       throw new AppError('CONFLICT', `rollout ${other.id} (${other.model} ${other.version}, ${other.state}) is active over the same devices${overlap.length ? ` (${overlap.join(', ')}${overlap.length === 3 ? ', ...' : ''})` : ''}: abort it or wait for it to finish`, { details: { rollout: other.id } });
     }
   }
-  const id = `ro-${randomBytes(5).toString('hex')}`;
+  const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;
   const devices = ids.map((d) => placeDevice(store, id, req.model, d));
   // Control devices run the version most of the target runs now.
   const tally = new Map<string, number>();
@@ -53,7 +54,28 @@ export function planRollout(store: Store, req: RolloutCreate, actor: string, now
     id, model: req.model, version: req.version, fromVersion, target: req.target, waves, gates: GateConfig.parse(req.gates ?? {}),
     advance: req.advance, onFailure: req.onFailure, state: 'running', currentWave: 0,
     progress: waves.map(() => ({ state: 'pending', startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] })),
-    deploymentId: null, reason: req.reason, stateReason: null, createdBy: actor, createdAt: at, updatedAt: at,
+    deploymentId: null, reason: req.reason ?? '', stateReason: null, createdBy: actor, createdAt: at, updatedAt: at,
   };
   return { record, devices };
+}
+
+/**
+ * What creating `req` would do, by the same code as create (nothing stored): each wave's devices, the
+ * ones it adds listed lowest places first. Creating with the answered `id` gives exactly these waves
+ * while the target's devices stay the same.
+ */
+export function previewRollout(store: Store, req: RolloutPreviewRequest, actor: string, now: Date): RolloutPreview {
+  const { record, devices } = planRollout(store, req, actor, now);
+  const index = waveOf(devices, record.waves);
+  const byPlace = [...devices].sort((a, b) => a.place - b.place || a.deviceId.localeCompare(b.deviceId));
+  let total = 0;
+  const waves = record.waves.map((w, k) => {
+    const joining = byPlace.filter((d) => index.get(d.deviceId) === k);
+    total += joining.length;
+    return {
+      ...w, devices: total, joiningCount: joining.length,
+      joining: joining.slice(0, PREVIEW_DEVICES_PER_WAVE).map((d) => ({ deviceId: d.deviceId, previous: d.previous })),
+    };
+  });
+  return { id: record.id, model: record.model, version: record.version, fromVersion: record.fromVersion, devices: devices.length, waves };
 }

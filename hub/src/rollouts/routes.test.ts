@@ -1,8 +1,10 @@
 // POST/GET /api/v1/rollouts and the actions through the real app (in-process requests) on the rollout
 // test environment: validation names the field, an overlapping active rollout is refused naming it,
-// actions need a reason and the operator role, and defaults are filled in.
+// actions need a reason and the operator role, and defaults are filled in; a preview answers each wave's
+// devices and a create with its id takes exactly them; changes are announced once per transaction.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { RolloutChange } from '../store/rollouts-repo.js';
 import { appOf, cleanup, prepare, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);
@@ -62,6 +64,56 @@ describe('rollouts over REST', () => {
       const twice = await req('POST', `/rollouts/${r.id}/pause`, { reason: 'hold' });
       assert.equal(twice.status, 409);
       assert.match(twice.body.error?.message ?? '', /is paused: pause expects a running rollout/);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('previews each wave\'s devices by the same code as create: a create with the previewed id takes exactly them', async () => {
+    const e = await setup(12);
+    try {
+      await v1Everywhere(e);
+      const req = api(e);
+      const changes: RolloutChange[] = [];
+      e.store.rollouts.onChanged((c) => changes.push(c));
+      const base = { model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 25, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 0 }] };
+      const bad = await req('POST', '/rollouts/preview', { ...base, waves: [{ name: 'a', percent: 150, bakeSec: 1 }] });
+      assert.equal(bad.status, 400);
+      const issues = (bad.body.error as { details?: Array<{ path: unknown[] }> }).details ?? [];
+      assert.ok(issues.some((i) => i.path.join('.') === 'waves.0.percent'), `the issue names the field: ${JSON.stringify(issues)}`);
+      assert.equal((await req('POST', '/rollouts/preview', { ...base, version: '9.9.9' })).status, 404);
+      const viewer = e.store.tokens.create('v', 'viewer', 'test', e.clock.now()).token;
+      assert.equal((await req('POST', '/rollouts/preview', base, viewer)).status, 403);
+
+      const pv = await req('POST', '/rollouts/preview', base); // no reason yet: allowed
+      assert.equal(pv.status, 200, JSON.stringify(pv.body));
+      const p = pv.body as unknown as { id: string; fromVersion: string; devices: number; waves: Array<{ name: string; devices: number; joiningCount: number; joining: Array<{ deviceId: string; previous: string }> }> };
+      assert.match(p.id, /^ro-[0-9a-f]{10}$/);
+      assert.equal(p.fromVersion, '1.0.0');
+      assert.equal(p.devices, 12);
+      assert.deepEqual(p.waves.map((w) => w.devices), [p.waves[0]?.joiningCount, 12]);
+      assert.ok((p.waves[0]?.joiningCount ?? 0) >= 2, 'minDevices tops the canary up');
+      assert.equal(p.waves.reduce((n, w) => n + w.joining.length, 0), 12, 'every device in exactly one wave');
+      assert.ok(p.waves.every((w) => w.joining.every((j) => j.previous === '1.0.0')));
+      assert.equal(e.store.rollouts.list().length, 0, 'a preview stores nothing');
+      assert.equal(changes.length, 0);
+
+      const created = await req('POST', '/rollouts', { ...base, id: p.id, reason: 'as previewed' });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const shown = (await req('GET', `/rollouts/${p.id}`)).body as unknown as { devices: Array<{ deviceId: string; wave: string }>; waves: Array<{ active: number; notified: number }> };
+      for (const w of p.waves) {
+        assert.deepEqual(shown.devices.filter((d) => d.wave === w.name).map((d) => d.deviceId).sort(), w.joining.map((j) => j.deviceId).sort(), `wave ${w.name} took the previewed devices`);
+      }
+      assert.equal(shown.waves[0]?.active, 0, 'told, not active yet');
+      assert.ok((shown.waves[0]?.notified ?? 0) > 0);
+      await new Promise((r) => setImmediate(r));
+      assert.ok(changes.length >= 1 && changes.every((c) => c.id === p.id), 'announced after the transaction');
+      assert.equal(changes.at(-1)?.wave, 'canary');
+      const again = await req('POST', '/rollouts', { ...base, id: p.id, target: { devices: ['d-001'] }, reason: 'same id' });
+      assert.equal(again.status, 409);
+      assert.match(again.body.error?.message ?? '', /^id: rollout ro-[0-9a-f]+ exists already/);
+      const badId = await req('POST', '/rollouts', { ...base, id: 'ro-XYZ', reason: 'x' });
+      assert.match(badId.body.error?.message ?? '', /^invalid rollout request: id: expected a rollout id/);
     } finally {
       await e.close();
     }

@@ -166,7 +166,7 @@ export class Hub {
     // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
     const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
     const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
-    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments, alerts });
+    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments, alerts, rollouts: store.rollouts });
     const streams = new StreamHub(bus, streamLimits, this.metrics, (id) => {
       try {
         return !store.tokens.get(id).revoked;

@@ -88,8 +88,55 @@ interface Row {
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
 
+/** What the live stream says of a changed rollout (`rollout` event, shared/src/wire/stream.ts). */
+export interface RolloutChange {
+  id: string;
+  model: string;
+  version: string;
+  state: RolloutState;
+  currentWave: number;
+  wave: string | null;
+  waveState: WaveState | null;
+  at: string;
+}
+
 export class RolloutsRepo {
+  private readonly listeners = new Set<(c: RolloutChange) => void>();
+  /** Rollouts written since the last announcement (one event per rollout per transaction). */
+  private readonly changed = new Set<string>();
+
   constructor(private readonly db: Db) {}
+
+  /** Called after the transaction that changed a rollout (its row or its devices) ended, once per rollout. */
+  onChanged(fn: (c: RolloutChange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private announce(id: string): void {
+    if (!this.listeners.size) return;
+    if (this.changed.size === 0) {
+      // better-sqlite3 transactions are synchronous: a microtask runs after the outermost one ended.
+      queueMicrotask(() => {
+        const ids = [...this.changed];
+        this.changed.clear();
+        for (const rid of ids) {
+          let r: RolloutRecord;
+          try {
+            r = this.get(rid);
+          } catch {
+            continue; // rolled back, or the store closed meanwhile
+          }
+          const c: RolloutChange = {
+            id: r.id, model: r.model, version: r.version, state: r.state, currentWave: r.currentWave,
+            wave: r.waves[r.currentWave]?.name ?? null, waveState: r.progress[r.currentWave]?.state ?? null, at: r.updatedAt,
+          };
+          for (const l of this.listeners) l(c);
+        }
+      });
+    }
+    this.changed.add(id);
+  }
 
   create(r: RolloutRecord): void {
     this.db.prepare(
@@ -97,12 +144,19 @@ export class RolloutsRepo {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(r.id, r.model, r.version, r.fromVersion, JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.gates), r.advance, r.onFailure,
       r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt);
+    this.announce(r.id);
   }
 
   /** Writes the mutable part of a rollout (state, wave, progress, deployment, reason). */
   save(r: RolloutRecord): void {
     this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, updated_at = ? WHERE id = ?')
       .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.updatedAt, r.id);
+    this.announce(r.id);
+  }
+
+  /** Whether a rollout with this id exists. */
+  has(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM rollouts WHERE id = ?').get(id) !== undefined;
   }
 
   get(id: string): RolloutRecord {
@@ -136,6 +190,7 @@ export class RolloutsRepo {
   markNotified(rolloutId: string, deviceIds: readonly string[], at: Date): void {
     const st = this.db.prepare('UPDATE rollout_devices SET notified_at = ? WHERE rollout_id = ? AND device_id = ?');
     for (const id of deviceIds) st.run(at.toISOString(), rolloutId, id);
+    if (deviceIds.length) this.announce(rolloutId);
   }
 }
 

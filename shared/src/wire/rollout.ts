@@ -57,7 +57,15 @@ export const DEFAULT_WAVES: readonly Wave[] = [
   { name: 'all', percent: 100, bakeSec: 0 },
 ];
 
-export const RolloutCreate = z.object({
+/** A rollout's id: `ro-` and 10 hex digits (the hub draws it; a preview proposes one). */
+export const RolloutId = z.string().regex(/^ro-[0-9a-f]{10}$/, 'expected a rollout id like ro-1a2b3c4d5e (as a preview answered it)');
+
+const RolloutFields = z.object({
+  /**
+   * The id a preview answered (POST /rollouts/preview): places are hashed from it, so the waves take
+   * exactly the previewed devices. Absent: the hub draws one. A used id is refused (409).
+   */
+  id: RolloutId.optional(),
   model: ModelName,
   version: SemVer,
   target: DeployTarget,
@@ -66,7 +74,10 @@ export const RolloutCreate = z.object({
   advance: z.enum(['auto', 'manual']).default('auto'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
-}).superRefine((r, ctx) => {
+});
+
+/** Waves: unique names, cumulative percents, the last at 100. */
+function checkWaves(r: { waves?: Wave[] | undefined }, ctx: z.RefinementCtx): void {
   const waves = r.waves ?? DEFAULT_WAVES;
   const names = new Set<string>();
   let last = 0;
@@ -77,7 +88,9 @@ export const RolloutCreate = z.object({
     last = w.percent;
   }
   if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
-});
+}
+
+export const RolloutCreate = RolloutFields.superRefine(checkWaves);
 export type RolloutCreate = z.infer<typeof RolloutCreate>;
 
 export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_back', 'aborted']);
@@ -106,6 +119,8 @@ export const RolloutWave = Wave.extend({
   devices: Count,
   /** Of those, devices told to switch so far. */
   notified: Count,
+  /** Of those told, devices that reported the new version active. */
+  active: Count,
   startedAt: IsoTime.nullable(),
   bakeUntil: IsoTime.nullable(),
   gates: z.array(GateResult),
@@ -149,3 +164,30 @@ export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: 
 
 export const RolloutAction = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) });
 export type RolloutAction = z.infer<typeof RolloutAction>;
+
+/** POST /rollouts/preview: a create request whose reason may still be empty. */
+export const RolloutPreviewRequest = RolloutFields.extend({ reason: z.string().max(1000).optional() }).superRefine(checkWaves);
+export type RolloutPreviewRequest = z.infer<typeof RolloutPreviewRequest>;
+
+/** Device ids listed per wave in a preview (the count is always exact). */
+export const PREVIEW_DEVICES_PER_WAVE = 200;
+
+/** What a create with the same body and `id` would do: each wave's devices, by the same code (hub/src/rollouts/plan.ts). */
+export const RolloutPreview = z.object({
+  /** Send it back as `id` in POST /rollouts so the waves take these devices. */
+  id: RolloutId,
+  model: ModelName,
+  version: SemVer,
+  fromVersion: SemVer.nullable(),
+  /** Devices of the target. */
+  devices: Count,
+  waves: z.array(Wave.extend({
+    /** Devices in this wave, earlier waves' included (waves nest). */
+    devices: Count,
+    /** Devices this wave adds, lowest places first (at most PREVIEW_DEVICES_PER_WAVE listed). */
+    joining: z.array(z.object({ deviceId: z.string(), previous: SemVer.nullable() })),
+    /** Devices this wave adds. */
+    joiningCount: Count,
+  })),
+});
+export type RolloutPreview = z.infer<typeof RolloutPreview>;

@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import { AuditEntry } from './api.js';
 import { DeploymentDeviceStatus } from './deploy.js';
-import { DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
 import { Alert } from './alerts.js';
+import { RolloutState, WaveState } from './rollout.js';
 
 export const StreamEventSchemas = {
   /** A device connected or disconnected (the broker's view). */
@@ -33,6 +34,20 @@ export const StreamEventSchemas = {
   audit: AuditEntry,
   /** An alert fired or resolved in an evaluation pass (hub/src/alerts; docs/drift.md "Alerts"). */
   alert: z.object({ event: z.enum(['fired', 'resolved']), alert: Alert }),
+  /**
+   * A rollout changed (created, devices told, a wave moved, gates recomputed, an operator action;
+   * hub/src/rollouts, docs/rollouts.md): where it is now. GET /rollouts/{id} has the rest.
+   */
+  rollout: z.object({
+    id: z.string(),
+    model: ModelName,
+    version: SemVer,
+    state: RolloutState,
+    currentWave: Count,
+    wave: z.string().nullable(),
+    waveState: WaveState.nullable(),
+    at: IsoTime,
+  }),
 } as const;
 
 export type StreamEventType = keyof typeof StreamEventSchemas;

@@ -40,7 +40,7 @@ describe('web console', () => {
     const csp = res.headers.get('content-security-policy') ?? '';
     assert.match(csp, /script-src 'self'/);
     assert.match(csp, /connect-src 'self'/);
-    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
 
     const page = await open(s.hub.adminToken);
     await page.getByText('No devices yet').waitFor();

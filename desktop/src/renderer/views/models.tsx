@@ -1,14 +1,15 @@
 // Models: every version with who pushed it and whether it is deprecated; a version's provenance,
 // signatures (checked here against the trust document, not taken from the hub), the devices running
-// it, and (operator) deprecate with a reason.
+// it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason.
 import { useEffect, useState } from 'preact/hooks';
-import type { ModelVersionDetail, TrustDocument } from '@edgefleet/shared';
+import type { Manifest, ModelVersionDetail, TrustDocument } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
+import { TryIt } from './try-it.js';
 
 const short = (k: string) => k.slice(0, 12);
 const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
@@ -87,6 +88,11 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
         )}
       </div>
       <div class="panel">
+        <h2>Try it</h2>
+        {verified && !('error' in verified)
+          ? <TryIt key={`${name}@${version}`} name={name} version={version} bundlePath={`${path}/bundle`} manifest={verified.manifest as unknown as Manifest}
+            signed={verified.trust.root.ok && !verified.trust.rootChanged && verified.bundle.ok} />
+          : <Empty>Available once the signatures are checked.</Empty>}
         <h2>Provenance</h2>
         {prov ? <Provenance p={prov} /> : <Empty>This bundle declares no provenance.</Empty>}
       </div>

@@ -1,0 +1,168 @@
+// The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version, a
+// target (all, tags or devices), the waves, gate overrides, advance, on failure and the reason. Preview
+// asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
+// Create sends the previewed id when nothing changed since, so the waves take exactly those devices.
+// The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
+import { useEffect, useState } from 'preact/hooks';
+import type { Rollout, RolloutPreview } from '@edgefleet/shared';
+import { ApiError } from '../api.js';
+import { can, loadModels, models, session } from '../store.js';
+import { go } from '../nav.js';
+import { background } from '../background.js';
+import { Empty } from '../ui/states.js';
+
+type WaveDraft = { name: string; percent: string; minDevices: string; bakeSec: string };
+/** The hub's default waves (DEFAULT_WAVES in shared/src/wire/rollout.ts; not imported: the renderer bundles no zod). */
+const DEFAULT_WAVES: WaveDraft[] = [{ name: 'canary', percent: '5', minDevices: '1', bakeSec: '1800' }, { name: 'all', percent: '100', minDevices: '', bakeSec: '0' }];
+const GATES = [
+  ['installSuccess', '0.95'], ['reporting', '0.8'], ['minPredictions', '1000'], ['errorRatePoints', '1'], ['latencyRatio', '1.2'],
+  ['latencySlackMs', '1'], ['outputPsi', '0.2'], ['preflightP95Ms', '0'], ['inputPsi', '0.2'], ['stuckSec', '3600'],
+] as const;
+type GateKey = (typeof GATES)[number][0];
+type Draft = {
+  model: string; version: string; target: 'all' | 'tags' | 'devices'; tags: string; devices: string; waves: WaveDraft[];
+  gates: Partial<Record<GateKey, string>>; advance: 'auto' | 'manual'; onFailure: 'rollback' | 'pause'; reason: string;
+};
+type Errors = { fields: Record<string, string>; general: string[] };
+const NO_ERRORS: Errors = { fields: {}, general: [] };
+
+const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+
+/** The request as the hub takes it, from what was typed (the hub validates; nothing is fixed up here). */
+function body(d: Draft): Record<string, unknown> {
+  const tags = Object.fromEntries(d.tags.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
+  const gates = Object.fromEntries(Object.entries(d.gates).filter(([, v]) => v !== undefined && v.trim() !== '').map(([k, v]) => [k, Number(v)]));
+  return {
+    model: d.model, version: d.version,
+    target: d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) },
+    waves: d.waves.map((w) => ({ name: w.name.trim(), percent: Number(w.percent), ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec) })),
+    ...(Object.keys(gates).length ? { gates } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
+  };
+}
+
+/** The hub's error, field by field: zod issues' paths written as the hub writes them (waves[0].percent), or a "field: ..." message. */
+function errorsOf(err: unknown): Errors {
+  if (!(err instanceof ApiError)) return { fields: {}, general: [(err as Error).message] };
+  const out: Errors = { fields: {}, general: [] };
+  const issues = Array.isArray(err.details) ? err.details as Array<{ path?: Array<string | number>; message?: string }> : [];
+  for (const i of issues) {
+    const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
+    out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${i.message ?? ''}` : i.message ?? '';
+  }
+  if (!issues.length) {
+    const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+|\[\d+\])*): (.*)$/.exec(err.message);
+    if (m && m[1] && m[2]) out.fields[m[1]] = m[2];
+    else out.general.push(err.message);
+  }
+  return out;
+}
+
+export function RolloutCreateView() {
+  const api = session.value?.api;
+  const list = models.value;
+  useEffect(() => { if (list === null) background(loadModels()); }, []);
+  const [d, setD] = useState<Draft>({
+    model: '', version: '', target: 'all', tags: '', devices: '', gates: {}, advance: 'auto', onFailure: 'rollback', reason: '',
+    waves: DEFAULT_WAVES,
+  });
+  const [errors, setErrors] = useState<Errors>(NO_ERRORS);
+  const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
+  const assignable = (list ?? []).filter((v) => !v.deprecated);
+  const names = [...new Set(assignable.map((v) => v.name))];
+  const model = d.model || names[0] || '';
+  const versions = assignable.filter((v) => v.name === model).map((v) => v.version);
+  const draft: Draft = { ...d, model, version: d.version && versions.includes(d.version) ? d.version : (versions.at(-1) ?? '') };
+  const shape = body(draft);
+  delete shape['reason'];
+  const key = JSON.stringify(shape);
+  const set = (patch: Partial<Draft>) => setD({ ...draft, ...patch });
+  const setWave = (i: number, k: keyof WaveDraft, v: string) => set({ waves: draft.waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)) });
+  const err = (field: string) => {
+    const m = Object.entries(errors.fields).filter(([k]) => k === field || k.startsWith(`${field}.`));
+    return m.length ? <span class="field-error" role="alert" data-field={field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
+  };
+  const run = async (what: 'preview' | 'create') => {
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    try {
+      if (what === 'preview') {
+        const p = await api!.send<RolloutPreview>('POST', '/rollouts/preview', { ...shape, ...(draft.reason.trim() ? { reason: draft.reason } : {}) });
+        setPreview({ for: key, p });
+      } else {
+        const id = preview?.for === key ? { id: preview.p.id } : {};
+        const r = await api!.send<Rollout>('POST', '/rollouts', { ...id, ...body(draft) });
+        go(`#/rollouts/${r.id}`);
+      }
+    } catch (e) {
+      setErrors(errorsOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const field = (id: string, label: string, input: preact.JSX.Element, errKey = id) => (
+    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey)}</div>
+  );
+  return (
+    <section aria-labelledby="ronew-h">
+      <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      <form class="panel roform" aria-label="New rollout" onSubmit={(e) => { e.preventDefault(); background(run('create')); }}>
+        <div class="fields">
+          {field('model', 'Model', <select id="ro-model" value={model} onChange={(e) => set({ model: e.currentTarget.value, version: '' })}>{names.map((n) => <option key={n}>{n}</option>)}</select>)}
+          {field('version', 'Version', <select id="ro-version" value={draft.version} onChange={(e) => set({ version: e.currentTarget.value })}>{versions.map((v) => <option key={v}>{v}</option>)}</select>)}
+          {field('target', 'Target', <select id="ro-target" value={draft.target} onChange={(e) => set({ target: e.currentTarget.value as Draft['target'] })}>
+            <option value="all">all devices</option><option value="tags">devices with tags</option><option value="devices">listed devices</option></select>)}
+          {draft.target === 'tags' ? field('tags', 'Tags', <input id="ro-tags" placeholder="site=north, ring=a" value={draft.tags} onInput={(e) => set({ tags: e.currentTarget.value })} />, 'target.tags') : null}
+          {draft.target === 'devices' ? field('devices', 'Devices', <input id="ro-devices" placeholder="edge-1, edge-2" value={draft.devices} onInput={(e) => set({ devices: e.currentTarget.value })} />, 'target.devices') : null}
+          {field('advance', 'Advance', <select id="ro-advance" value={draft.advance} onChange={(e) => set({ advance: e.currentTarget.value as Draft['advance'] })}><option value="auto">auto</option><option value="manual">manual (promote each wave)</option></select>)}
+          {field('onFailure', 'On failure', <select id="ro-onFailure" value={draft.onFailure} onChange={(e) => set({ onFailure: e.currentTarget.value as Draft['onFailure'] })}><option value="rollback">roll back</option><option value="pause">pause</option></select>)}
+        </div>
+        <fieldset><legend>Waves (cumulative percent; the last reaches 100)</legend>
+          <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
+            <tbody>{draft.waves.map((w, i) => (
+              <tr key={i}>
+                {(['name', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
+                  <td key={k}><input aria-label={`Wave ${i + 1} ${k}`} class="narrow" value={w[k]} onInput={(e) => setWave(i, k, e.currentTarget.value)} />{err(`waves[${i}].${k}`)}</td>
+                ))}
+                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => set({ waves: draft.waves.filter((_, j) => j !== i) })} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+          {err('waves')}
+          {draft.waves.length < 10 ? <button type="button" onClick={() => set({ waves: [...draft.waves, { name: '', percent: '100', minDevices: '', bakeSec: '0' }] })}>Add wave</button> : null}
+        </fieldset>
+        <fieldset><legend>Gate thresholds (empty: the default)</legend>
+          <div class="fields">{GATES.map(([k, def]) => field(`gate-${k}`, k, <input id={`ro-gate-${k}`} class="narrow" placeholder={def} value={draft.gates[k] ?? ''} onInput={(e) => set({ gates: { ...draft.gates, [k]: e.currentTarget.value } })} />, `gates.${k}`))}</div>
+        </fieldset>
+        <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
+        {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
+        {err('(root)')}{err('id')}
+        <div class="toolbar">
+          <button type="button" disabled={busy || !model} onClick={() => background(run('preview'))}>Preview waves</button>
+          <button type="submit" disabled={busy || !model}>Create rollout</button>
+          {preview && preview.for !== key ? <span class="muted">changed since the preview: preview again to keep its devices</span> : null}
+        </div>
+      </form>
+      {preview ? <Preview p={preview.p} stale={preview.for !== key} /> : null}
+    </section>
+  );
+}
+
+function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
+  return (
+    <div class={`panel${stale ? ' stale' : ''}`} data-testid="rollout-preview">
+      <h2>Preview: {p.model} {p.fromVersion ?? '(none)'} → {p.version} over {p.devices} device{p.devices === 1 ? '' : 's'} (id {p.id})</h2>
+      <table class="plain" aria-label="Previewed waves">
+        <thead><tr><th>Wave</th><th>Share</th><th>Devices</th><th>Adds</th><th>Bake</th></tr></thead>
+        <tbody>{p.waves.map((w) => (
+          <tr key={w.name} data-wave={w.name}>
+            <td>{w.name}</td><td>{w.percent}%</td><td>{w.devices}</td>
+            <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${w.joiningCount - w.joining.length} more` : ''}</td>
+            <td>{w.bakeSec}s</td>
+          </tr>
+        ))}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,156 @@
+// One rollout (views/rollouts.tsx): its waves with live progress (told / active of the wave's devices,
+// the bake counting down in the page), each wave's gates against their thresholds with sample sizes
+// and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { AuditEntry, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
+import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
+import { ActionForm } from '../ui/action.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { StatePill, targetText } from './rollouts.js';
+
+/** How each gate's value compares with its threshold when it passes (docs/rollouts.md "Gates"). */
+const AT_LEAST = new Set(['install_success', 'reporting', 'predictions']);
+const ACTIONS = [
+  { name: 'promote', label: 'Promote', when: ['running'], danger: false },
+  { name: 'pause', label: 'Pause', when: ['running'], danger: false },
+  { name: 'resume', label: 'Resume', when: ['paused'], danger: false },
+  { name: 'abort', label: 'Abort', when: ['running', 'paused'], danger: true },
+  { name: 'rollback', label: 'Roll back', when: ['running', 'paused', 'completed', 'aborted'], danger: true },
+] as const;
+
+/** The current time, every second while `on`. */
+function useNow(on: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!on) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [on]);
+  return now;
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return '—';
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
+}
+
+function bakeText(w: RolloutWave, now: number): string {
+  if (!w.bakeUntil) return w.state === 'pending' ? `bake ${w.bakeSec}s` : '—';
+  const left = Math.ceil((Date.parse(w.bakeUntil) - now) / 1000);
+  return w.state === 'baking' && left > 0 ? `${left}s left of ${w.bakeSec}s` : `baked ${w.bakeSec}s`;
+}
+
+export function RolloutDetail({ id }: { id: string }) {
+  const api = session.value?.api;
+  const [r, setR] = useState<Rollout | { error: string } | null>(null);
+  const [n, setN] = useState(0);
+  useEffect(() => { setR(null); }, [id]);
+  useEffect(() => {
+    api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}`).then(setR, (e: Error) => setR({ error: e.message }));
+  }, [id, n, rolloutTick.value, refetchTick.value]);
+  const baking = !!r && !('error' in r) && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
+  const now = useNow(baking);
+  if (!r) return <Loading what={`rollout ${id}`} />;
+  if ('error' in r) return <ErrorBox error={r.error} retry={() => setN((x) => x + 1)} />;
+  const actions = ACTIONS.filter((a) => (a.when as readonly string[]).includes(r.state));
+  return (
+    <div data-testid="rollout-detail">
+      <div class="panel">
+        <h2><span class="mono">{r.id}</span>: <span class="mono">{r.model} {r.fromVersion ?? '(none)'} → {r.version}</span> <StatePill state={r.state} /></h2>
+        {r.stateReason ? <p class={r.state === 'completed' ? 'ok' : 'error'} data-testid="rollout-reason">{r.stateReason}</p> : null}
+        <dl class="stats">
+          <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
+          <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>
+          <dt>By</dt><dd>{r.createdBy}</dd><dt>Updated</dt><dd>{time(r.updated)}</dd>
+        </dl>
+        {can('operator') && actions.length ? (
+          <div class="actions row" aria-label="Rollout actions">
+            {actions.map((a) => (
+              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired run={async (reason) => {
+                const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${a.name}`, { reason });
+                if (next) setR(next);
+                rolloutTick.value++; // the list too
+                return `${a.label.toLowerCase()}: ${next?.state ?? 'done'}`;
+              }} />
+            ))}
+          </div>
+        ) : null}
+      </div>
+      <div class="panel">
+        <h2>Waves</h2>
+        <table class="plain" aria-label="Waves">
+          <thead><tr><th>#</th><th>Wave</th><th>Share</th><th>State</th><th>Told / devices</th><th>Active</th><th>Bake</th><th>Started</th></tr></thead>
+          <tbody>{r.waves.map((w, k) => (
+            <tr key={w.name} class={k === r.currentWave ? 'selected' : ''} data-wave={w.name}>
+              <td>{k + 1}</td><td>{w.name}</td><td>{w.percent}%{w.minDevices ? ` (min ${w.minDevices})` : ''}</td><td><span class={`pill wv-${w.state}`}>{w.state}</span></td>
+              <td><progress max={Math.max(1, w.devices)} value={w.notified} /> {w.notified} / {w.devices}</td><td>{w.active}</td>
+              <td data-testid={`bake-${w.name}`}>{bakeText(w, now)}</td><td>{time(w.startedAt)}</td>
+            </tr>
+          ))}</tbody>
+        </table>
+        {r.waves.map((w) => w.gates.length ? <Gates key={w.name} wave={w} /> : null)}
+      </div>
+      <div class="grid2">
+        <div class="panel"><h2>Devices</h2><Devices r={r} /></div>
+        <div class="panel"><h2>Audit trail</h2><Trail id={r.id} /></div>
+      </div>
+    </div>
+  );
+}
+
+function Gates({ wave }: { wave: RolloutWave }) {
+  return (
+    <table class="plain gates" aria-label={`Gates of wave ${wave.name}`}>
+      <caption>Gates of wave {wave.name}</caption>
+      <thead><tr><th>Gate</th><th>Value</th><th>Passes when</th><th>Samples (wave / control)</th><th>Against</th><th>Verdict</th></tr></thead>
+      <tbody>{wave.gates.map((g: GateResult) => (
+        <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
+          <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{fmt(g.value)}</td>
+          <td class="mono">{AT_LEAST.has(g.name) ? '≥' : '≤'} {fmt(g.threshold)}</td>
+          <td>{g.samples.wave} / {g.samples.control}</td><td>{g.against}</td>
+          <td><span class={`pill vd-${g.verdict}`}>{g.verdict}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
+        </tr>
+      ))}</tbody>
+    </table>
+  );
+}
+
+function Devices({ r }: { r: Rollout }) {
+  const d = r.devices ?? [];
+  if (d.length === 0) return <Empty>No device in the target.</Empty>;
+  return (
+    <table class="plain" aria-label="Rollout devices">
+      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th></tr></thead>
+      <tbody>{d.slice(0, 500).map((x) => (
+        <tr key={x.deviceId} data-device={x.deviceId}>
+          <td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td>{x.wave}</td><td>{x.place.toFixed(1)}</td>
+          <td class="mono">{x.previous ?? '—'}</td><td>{time(x.notifiedAt)}</td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
+        </tr>
+      ))}</tbody>
+      {d.length > 500 ? <caption>first 500 of {d.length} by place</caption> : null}
+    </table>
+  );
+}
+
+function Trail({ id }: { id: string }) {
+  const api = session.value?.api;
+  const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number } | { error: string } | null>(null);
+  useEffect(() => {
+    api?.get<{ entries: AuditEntry[] }>(`/audit?target=${encodeURIComponent(id)}&limit=1000`).then(
+      (x) => setLoaded({ entries: x.entries, upTo: x.entries.at(-1)?.id ?? 0 }), (e: Error) => setLoaded({ error: e.message }));
+  }, [id, refetchTick.value]);
+  const rows = useMemo(() => {
+    if (!loaded || 'error' in loaded) return [];
+    return [...loaded.entries, ...liveAudit.value.filter((e) => e.target === id && e.id > loaded.upTo)].reverse();
+  }, [loaded, liveAudit.value, id]);
+  if (!loaded) return <Loading what="the audit trail" />;
+  if ('error' in loaded) return <ErrorBox error={loaded.error} />;
+  if (rows.length === 0) return <Empty>No audit entry yet.</Empty>;
+  return (
+    <ol class="timeline" aria-label="Rollout audit trail">{rows.map((e) => (
+      <li key={e.id} class={/failed|rolled_back|aborted/.test(e.action) ? 'bad' : ''}>
+        <time>{time(e.at)}</time><b class="mono">{e.action}</b> <span class="muted">by {e.actor}</span>{e.reason ? <> — {e.reason}</> : null}
+      </li>
+    ))}</ol>
+  );
+}

@@ -1,0 +1,56 @@
+// Rollouts (docs/rollouts.md, docs/console.md): every rollout with its state, model, version and
+// current wave; one rollout's waves with live progress (devices told and active, the bake counting
+// down), each gate's value against its threshold with its sample sizes and verdict, its devices and its
+// audit trail. An operator creates one (#/rollouts/new) and promotes, pauses, resumes, aborts or rolls
+// back with a reason; a viewer sees no write action. Refetched on the stream's `rollout` events.
+import { useEffect, useState } from 'preact/hooks';
+import type { Rollout } from '@edgefleet/shared';
+import { can, refetchTick, rolloutTick, session } from '../store.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { RolloutDetail } from './rollout-detail.js';
+
+type Loaded<T> = T | { error: string } | null;
+export type RolloutSummary = Omit<Rollout, 'devices'>;
+
+export function targetText(t: Rollout['target']): string {
+  if (t.all) return 'all devices';
+  if (t.tags) return Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(', ');
+  return `${t.devices?.length ?? 0} device${t.devices?.length === 1 ? '' : 's'}: ${(t.devices ?? []).slice(0, 5).join(', ')}${(t.devices?.length ?? 0) > 5 ? ', …' : ''}`;
+}
+
+export function StatePill({ state }: { state: string }) {
+  return <span class={`pill ro-${state}`} data-testid="rollout-state">{state.replace('_', ' ')}</span>;
+}
+
+export function RolloutsView({ id }: { id?: string }) {
+  const api = session.value?.api;
+  const [list, setList] = useState<Loaded<RolloutSummary[]>>(null);
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    api?.get<{ rollouts: RolloutSummary[] }>('/rollouts').then((r) => setList(r.rollouts), (e: Error) => setList({ error: e.message }));
+  }, [n, rolloutTick.value, refetchTick.value]);
+  return (
+    <section aria-labelledby="rollouts-h">
+      <h1 id="rollouts-h">Rollouts {can('operator') ? <a class="button" href="#/rollouts/new">New rollout</a> : null}</h1>
+      {!list ? <Loading what="rollouts" /> : 'error' in list ? <ErrorBox error={list.error} retry={() => setN((x) => x + 1)} /> : list.length === 0
+        ? <Empty>No rollout yet.{can('operator') ? <> <a href="#/rollouts/new">Start one</a>, or </> : ' '}<code>edgefleet rollout create MODEL VERSION --all --reason "…"</code>.</Empty>
+        : (
+          <table class="plain selectable" aria-label="Rollouts">
+            <thead><tr><th>Rollout</th><th>State</th><th>Model</th><th>Version</th><th>Current wave</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th></tr></thead>
+            <tbody>{list.map((r) => {
+              const w = r.waves[r.currentWave];
+              return (
+                <tr key={r.id} class={r.id === id ? 'selected' : ''} data-rollout={r.id}>
+                  <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} /></td><td class="mono">{r.model}</td>
+                  <td class="mono">{r.fromVersion ?? '—'} → {r.version}</td>
+                  <td>{w ? <>{w.name} <span class={`pill wv-${w.state}`}>{w.state}</span> <span class="muted">{r.currentWave + 1}/{r.waves.length}</span></> : '—'}</td>
+                  <td>{targetText(r.target)}</td><td>{r.reason}</td><td>{r.createdBy}</td><td>{time(r.created)}</td>
+                </tr>
+              );
+            })}</tbody>
+          </table>
+        )}
+      {id ? <RolloutDetail id={id} /> : list && !('error' in list) && list.length ? <Empty>Select a rollout to see its waves, gates and audit trail.</Empty> : null}
+    </section>
+  );
+}
