@@ -17,7 +17,7 @@ import { indexRetained, type RetainedPersistence } from '../src/mqtt/retained.js
 
 export type ChildMsg =
   | { t: 'ready'; mqtt: string; http: string | null; adminToken: string | null; startMs: number }
-  | { t: 'stats'; rss: number; heap: number; external: number; cpuMs: number; telemetry: number; loopMaxMs: number; loopP99Ms: number }
+  | { t: 'stats'; rss: number; heap: number; heapTotal: number; external: number; cpuMs: number; telemetry: number; loopMaxMs: number; loopP99Ms: number }
   | { t: 'count'; telemetry: number }
   | { t: 'stopped' };
 export type ParentMsg = { t: 'stats' } | { t: 'count' } | { t: 'loop' } | { t: 'stop' };
@@ -66,7 +66,7 @@ process.on('message', (m: ParentMsg) => {
     const cpu = process.cpuUsage(); // before the GC below, which is the bench's doing
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
-    send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, external: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
+    send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
   } else if (m.t === 'stop') {
     const deadline = setTimeout(() => process.exit(1), 10_000);
     stop().then(() => { clearTimeout(deadline); send({ t: 'stopped' }); process.exit(0); }, () => process.exit(1));

@@ -133,37 +133,48 @@ async function enroll(hub: Broker, max: number): Promise<{ devices: SimDevice[];
   return { devices, perSec, loop, idle, cpuMs: (loop.cpuMs - idle.cpuMs) / max };
 }
 
-/** Phase 2 for one broker: connect n devices, memory, then ROUNDS telemetry messages each, ingested. */
+/**
+ * Phase 2 for one broker: connect n devices in two halves (memory read after each), then ROUNDS
+ * telemetry messages each, ingested. Memory per device is reported twice: over all n (what the
+ * process grew by, one-off growth such as V8's young generation expanding included) and over the
+ * second half only (the marginal cost of one more connected device, which the target judges).
+ */
 async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
   const n = devices.length;
   const before = await b.stats();
-  const sim = new FleetSimulator({ url: b.ready.mqtt, devices, connectConcurrency: CONCURRENCY, resendMs: 60_000 });
+  const halves = [devices.slice(0, n >> 1), devices.slice(n >> 1)];
+  const sims = halves.map((d) => new FleetSimulator({ url: b.ready.mqtt, devices: d, connectConcurrency: CONCURRENCY, resendMs: 60_000 }));
   try {
     // A device not connected within the simulator's 30 s CONNACK timeout counts as failed; rates are over those that did.
-    const conn = await sim.connectAll();
-    const ok = conn.connected;
-    if (ok === 0) throw new Error(`${kind}: no device connected, first error: ${conn.failed[0]?.error}`);
+    const first = await sims[0]!.connectAll();
+    const mid = await b.stats();
+    const second = await sims[1]!.connectAll();
+    const ok = first.connected + second.connected;
+    const failed = [...first.failed, ...second.failed];
+    if (ok === 0) throw new Error(`${kind}: no device connected, first error: ${failed[0]?.error}`);
     const after = await b.stats();
     const t0 = performance.now();
-    for (let i = 0; i < ROUNDS; i++) await sim.publishRound('telemetry');
+    for (let i = 0; i < ROUNDS; i++) await Promise.all(sims.map((sim) => sim.publishRound('telemetry')));
     // The hub has ingested a message when it acked it (validated and stored); bare aedes when its subscriber got it.
-    if (kind === 'hub') await until(() => sim.pending() === 0, 'telemetry acks');
+    if (kind === 'hub') await until(() => sims.every((sim) => sim.pending() === 0), 'telemetry acks');
     else await until(async () => (await b.telemetry()) >= ROUNDS * ok, 'telemetry at the bare broker');
     const ingestMs = performance.now() - t0;
     const end = await b.stats();
     return {
-      failed: conn.failed.length,
-      firstError: conn.failed[0]?.error ?? '',
+      failed: failed.length,
+      firstError: failed[0]?.error ?? '',
       connectCpuUs: ((after.cpuMs - before.cpuMs) * 1000) / n,
       ingestCpuUs: ((end.cpuMs - after.cpuMs) * 1000) / (ROUNDS * ok),
-      connectPerSec: ok / (conn.ms / 1000),
+      connectPerSec: ok / ((first.ms + second.ms) / 1000),
       rssPerDevice: (after.rss - before.rss) / ok,
+      rssMarginal: (after.rss - mid.rss) / Math.max(1, second.connected),
       heapPerDevice: (after.heap - before.heap) / ok,
+      heapTotalPerDevice: (after.heapTotal - before.heapTotal) / ok,
       externalPerDevice: (after.external - before.external) / ok,
       msgsPerSec: (ROUNDS * ok) / (ingestMs / 1000),
     };
   } finally {
-    await sim.stop();
+    for (const sim of sims) await sim.stop();
   }
 }
 
@@ -314,13 +325,15 @@ async function main(): Promise<void> {
       const hub = await measure(b, 'hub', devices).finally(() => b.stop());
       const row = (name: string, h: number, x: number, target = '') => console.log(`${String(n).padStart(6)} | ${name.padEnd(23)} | ${fmt(h)} | ${fmt(x)} | ${(h / x).toFixed(2).padStart(8)} | ${target}`);
       const c = hub.connectPerSec / bare.connectPerSec;
-      const m = hub.rssPerDevice / bare.rssPerDevice;
+      const m = hub.rssMarginal / bare.rssMarginal;
       for (const [k, r] of [['hub', hub], ['bare', bare]] as const) {
         if (r.failed) console.log(`${String(n).padStart(6)} | ${k}: ${r.failed} of ${n} devices not connected (first: ${r.firstError}); figures below are over the rest`);
       }
       row('connect devices/s', hub.connectPerSec, bare.connectPerSec, `>= 0.7: ${verdict(c >= 0.7 && hub.failed === 0)}`);
-      row('rss bytes/device', hub.rssPerDevice, bare.rssPerDevice, `<= 1.5: ${verdict(m <= 1.5)}`);
+      row('rss bytes/device', hub.rssPerDevice, bare.rssPerDevice, '(all n: one-off growth included)');
+      row('rss bytes/device, 2nd ½', hub.rssMarginal, bare.rssMarginal, `<= 1.5: ${verdict(m <= 1.5)} (marginal)`);
       row('heap bytes/device', hub.heapPerDevice, bare.heapPerDevice);
+      row('heap committed/device', hub.heapTotalPerDevice, bare.heapTotalPerDevice);
       row('external bytes/device', hub.externalPerDevice, bare.externalPerDevice, '(buffers outside the V8 heap)');
       row('broker CPU µs/connect', hub.connectCpuUs, bare.connectCpuUs, '(load-independent cross-check)');
       row('ingest msgs/s', hub.msgsPerSec, bare.msgsPerSec);
