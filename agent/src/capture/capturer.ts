@@ -88,6 +88,13 @@ export class Capturer implements PredictionRecorder {
     await this.chain;
   }
 
+  /** Seals what is buffered now and resolves when every chunk so far is stored (tests, status). */
+  async flushNow(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // flushes and ends scheduled by record()
+    for (const a of this.active.values()) this.flush(a, null);
+    await this.chain;
+  }
+
   /** Captures in progress (status, metrics, tests). */
   activeIds(): number[] {
     return [...this.active.keys()];
