@@ -1,8 +1,7 @@
 // Data capture over REST, served by the capture part (hub/src/capture; docs/hub.md "Data capture"):
 // start a capture on a cohort, list and show them with per-device progress, stop one, and page
 // through its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key).
-import { z } from 'zod';
-import { AppError, Capture, CaptureChunkPage, CaptureCreate, CaptureList } from '@edgefleet/shared';
+import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
 import type { CaptureService } from '../capture/service.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 
@@ -16,9 +15,6 @@ function captureId(raw: string): number {
   if (!/^[1-9]\d{0,9}$/.test(raw) || n > 2 ** 31) throw new AppError('BAD_REQUEST', `capture id "${raw}": expected a positive integer`);
   return n;
 }
-
-const StopQuery = z.object({ reason: z.string().trim().min(1, 'expected ?reason=WHY').max(1000) });
-const ChunksQuery = z.object({ after: z.string().regex(/^\d{1,15}$/, 'expected ?after=ID (the previous page\'s next)').optional() });
 
 export const captureRoutes: RouteDef[] = [
   {

@@ -68,7 +68,10 @@ export const Capture = z.object({
 });
 export type Capture = z.infer<typeof Capture>;
 export const CaptureList = z.object({ captures: z.array(Capture.omit({ devices: true })) });
-export const CaptureStop = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
+/** DELETE /captures/{id}?reason= */
+export const CaptureStopQuery = z.object({ reason: z.string().trim().min(1, 'expected ?reason=WHY').max(1000) });
+/** GET /captures/{id}/chunks?after= */
+export const CaptureChunksQuery = z.object({ after: z.string().regex(/^\d{1,15}$/, 'expected ?after=ID (the previous page\'s next)').optional() });
 
 /** A capture in a device's desired document: what to sample and whom to seal it to. */
 export const DesiredCapture = z.object({
