@@ -130,6 +130,15 @@ export class Capturer implements PredictionRecorder {
 
   record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
     if (this.active.size === 0) return;
+    // Capturing never fails a request: a row that cannot be made is counted as skipped.
+    try {
+      this.sample(model, version, feeds, outputs);
+    } catch (err) {
+      this.d.logger.warn({ err, model, version }, 'capturing a request failed; the row is skipped');
+    }
+  }
+
+  private sample(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
     for (const a of this.active.values()) {
       const s = a.spec;
       if (s.model !== model || (s.version !== undefined && s.version !== version) || a.rows >= s.maxRows) continue;

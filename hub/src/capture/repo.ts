@@ -76,6 +76,10 @@ function fromRow(r: CaptureRow, totals: { rows: number; bytes: number }): Stored
   };
 }
 
+interface DeviceRow { device_id: string; status: CaptureDeviceStatus; rows: number; chunks: number; bytes: number; reason: string | null; updated_at: string }
+
+const toDevice = (r: DeviceRow): CaptureDevice => ({ deviceId: r.device_id, status: r.status, rows: r.rows, chunks: r.chunks, bytes: r.bytes, reason: r.reason, updated: r.updated_at });
+
 export class CaptureRepo {
   constructor(private readonly db: Db) {}
 
@@ -94,9 +98,10 @@ export class CaptureRepo {
     return this.db.prepare('SELECT COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM capture_devices WHERE capture_id = ?').get(id) as { rows: number; bytes: number };
   }
 
-  find(id: number): StoredCapture | undefined {
+  /** `totals: false` skips summing the devices' counts (the chunk path does not need them). */
+  find(id: number, totals = true): StoredCapture | undefined {
     const r = this.db.prepare('SELECT * FROM captures WHERE id = ?').get(id) as CaptureRow | undefined;
-    return r ? fromRow(r, this.totals(id)) : undefined;
+    return r ? fromRow(r, totals ? this.totals(id) : { rows: 0, bytes: 0 }) : undefined;
   }
 
   get(id: number): StoredCapture {
@@ -110,13 +115,12 @@ export class CaptureRepo {
   }
 
   devices(id: number): CaptureDevice[] {
-    return (this.db.prepare('SELECT device_id, status, rows, chunks, bytes, reason, updated_at FROM capture_devices WHERE capture_id = ? ORDER BY device_id').all(id) as
-      Array<{ device_id: string; status: CaptureDeviceStatus; rows: number; chunks: number; bytes: number; reason: string | null; updated_at: string }>)
-      .map((r) => ({ deviceId: r.device_id, status: r.status, rows: r.rows, chunks: r.chunks, bytes: r.bytes, reason: r.reason, updated: r.updated_at }));
+    return (this.db.prepare('SELECT device_id, status, rows, chunks, bytes, reason, updated_at FROM capture_devices WHERE capture_id = ? ORDER BY device_id').all(id) as DeviceRow[]).map(toDevice);
   }
 
   device(id: number, deviceId: string): CaptureDevice | undefined {
-    return this.devices(id).find((d) => d.deviceId === deviceId);
+    const r = this.db.prepare('SELECT device_id, status, rows, chunks, bytes, reason, updated_at FROM capture_devices WHERE capture_id = ? AND device_id = ?').get(id, deviceId) as DeviceRow | undefined;
+    return r ? toDevice(r) : undefined;
   }
 
   /** Captures a device is asked to take part in now: not stopped, not past `until`, its part not ended. */

@@ -142,7 +142,7 @@ export class CaptureService {
     const { store, clock } = this.deps;
     const now = clock.now();
     return store.db.transaction((): CaptureAck => {
-      const c = this.repo.find(msg.captureId);
+      const c = this.repo.find(msg.captureId, false);
       if (!c) return this.refuse(deviceId, msg, 'unknown_capture', `capture ${msg.captureId} does not exist on this hub`);
       const part = this.repo.device(c.id, deviceId);
       if (!part) return this.refuse(deviceId, msg, 'not_in_capture', `device ${deviceId} is not in capture ${c.id}'s cohort`);
