@@ -65,6 +65,8 @@ export class Capturer implements PredictionRecorder {
   private chain: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Requests whose row could not be made (logged once). */
+  failures = 0;
 
   constructor(private readonly d: CapturerDeps) {
     this.store = new CaptureStore(d.db);
@@ -134,7 +136,7 @@ export class Capturer implements PredictionRecorder {
     try {
       this.sample(model, version, feeds, outputs);
     } catch (err) {
-      this.d.logger.warn({ err, model, version }, 'capturing a request failed; the row is skipped');
+      if (this.failures++ === 0) this.d.logger.warn({ err, model, version }, 'capturing a request failed; the row is skipped (logged once)');
     }
   }
 

@@ -137,6 +137,8 @@ describe('data capture on the hub', () => {
     const c = (await (await post({ ...ok, target: { devices: ['c'] } })).json()) as Capture;
     assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', end: 'done' }, ['{}'])).refused, undefined);
     assert.equal(captures.view(c.id).devices[0]!.status, 'done');
+    const entries = h.store.audit.query({ target: 'c' } as never).map((e) => e.action);
+    assert.deepEqual(entries, ['capture.upload_started', 'capture.upload_ended'], 'a first chunk that is also the last: both audited');
     assert.deepEqual(captures.desiredFor('c'), [], 'ended on the device: not in its next document');
     const id = captures.list().at(-1)!.id;
     const stop = await h.req('DELETE', `/api/v1/captures/${id}?reason=enough`, { role: 'operator' });

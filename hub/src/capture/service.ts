@@ -160,12 +160,13 @@ export class CaptureService {
       }
       this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, bytes, msg.sealed, msg.end, now);
       this.deps.metrics?.inc('edgefleet_capture_chunks_total', {});
-      if (part.chunks === 0 || msg.end) {
-        store.audit.append({
-          actor: 'hub', actorId: null, action: msg.end ? 'capture.upload_ended' : 'capture.upload_started', target: deviceId,
-          reason: msg.end ? `capture ${c.id} on ${deviceId}: ${msg.end}` : `capture ${c.id}: first sealed chunk from ${deviceId}`,
-          details: { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes, ...(msg.end ? { end: msg.end } : {}) }, at: now,
-        });
+      // A device's first chunk and its last are audited (the first may also be the last).
+      const details = { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes };
+      if (part.chunks === 0) {
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_started', target: deviceId, reason: `capture ${c.id}: first sealed chunk from ${deviceId}`, details, at: now });
+      }
+      if (msg.end) {
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end }, at: now });
       }
       return ok;
     })();
