@@ -34,6 +34,8 @@ import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { credentialsPath } from './sync/paths.js';
 import { syncMigration, seqFloorsMigration } from './sync/sync-store.js';
+import { captureMigration } from './capture/store.js';
+import type { DataCapture } from './capture/part.js';
 import { agentMetrics } from './metrics.js';
 import { runtimeMetrics } from './runtime/metrics.js';
 import { AGENT_VERSION } from './version.js';
@@ -118,10 +120,10 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), sync state (200, seq floor per hub key 201) and sealed content keys (500). Ids never change, so
+ * open windows' checkpoint (101), sync state (200, seq floor per hub key 201) and sealed content keys (500), data capture (400). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
 export function openStore(dataDir: string, forwardEvents = true): Store {
@@ -187,6 +189,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
   let policy: PolicyGuard | undefined;
+  let capture: DataCapture | undefined;
   let extra: Part[] = [];
   let ready = false;
   let timer: NodeJS.Timeout | undefined;
@@ -277,8 +280,17 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
         });
       recorder = summaries;
+      if (sync) {
+        // Data capture asked for by the hub, off the request path (docs/agent.md "Data capture").
+        const { DataCapture } = await import('./capture/part.js');
+        capture = new DataCapture({
+          db: s.db, deviceId: sync.deviceId, config: config.capture, logger, manifestFor, ...(deps.clock ? { now: () => deps.clock!.now() } : {}),
+        });
+        sync.attachCapture(capture);
+        capture.start();
+      }
       // The policy guard sees every prediction beside the summaries (local rollback after a switch).
-      const recordAll = teeRecorder(summaries, policy);
+      const recordAll = capture ? teeRecorder(summaries, policy, capture) : teeRecorder(summaries, policy);
       runtime.setRecorder(recordAll);
       await summaries.start?.();
       wal = new WalKeeper({ db: s.db, logger, ...(deps.walIntervalMs ? { intervalMs: deps.walIntervalMs } : {}) });
@@ -362,6 +374,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         await Promise.all([
           step(batch?.stop(), STOP_MS.batch, 'the running batch job'), // a running job finishes its file
           step(policy?.stop(), STOP_MS.batch, 'a policy rollback under way'),
+          // Captured rows still in memory are sealed into agent.db (uploaded after the next start).
+          step(capture?.stop(), STOP_MS.batch, 'sealing the captured rows'),
         ]);
         // Local SQLite only: writes the open summary window (sent on the next connect), so every
         // prediction served before the signal is on disk.

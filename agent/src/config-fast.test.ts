@@ -39,6 +39,7 @@ const merged = fc.record({
   summaries: maybe(section({ windowSec: num, budgetBytes: num })),
   batch: maybe(fc.oneof(fc.constant({}), fc.constant({ jobs: [] }), fc.constant({ jobs: [{ name: 'n', model: 'm', cron: '* * * * *', input: '/in/*.csv', outputDir: '/out' }] }), val)),
   sync: maybe(section({ brokerUrl: fc.oneof({ arbitrary: fc.constant(undefined), weight: 10 }, fc.constantFrom('mqtt://127.0.0.1:1883', 'not a url')), blockSize: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1024 * 1024 }), weight: 10 }, num), window: num, reconnectMs: num, outbox: section({ batchSize: num, messagesPerSec: num, maxMessageBytes: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1 << 20 }), weight: 10 }, num), resendAfterMs: num }) })),
+  capture: maybe(section({ budgetBytes: fc.oneof(num, fc.constantFrom(65_535, 65_536, 1 << 30, (1 << 30) + 1)), chunkBytes: fc.oneof(num, fc.constantFrom(4095, 4096, 98_304, 98_305)), flushSec: num, uploadsPerSec: fc.oneof(num, fc.constantFrom(0.5, 100, 101)) })),
   allowNonFinite: maybe(fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val)),
   log: maybe(section({ level: fc.oneof({ arbitrary: fc.constantFrom('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), weight: 10 }, val) })),
 }).map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)));

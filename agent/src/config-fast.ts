@@ -40,7 +40,7 @@ const BACKENDS = ['native', 'wasm', 'auto'];
 const BATCHING = ['off', 'on', 'auto'];
 const RUNTIME_KEYS = ['intraOpThreads', 'interOpThreads', 'spinning', 'graphOptimization', 'backend', 'batching', 'maxBatchSize', 'maxQueueDelayUs'];
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const TOP = ['dataDir', 'api', 'runtime', 'concurrency', 'summaries', 'batch', 'sync', 'allowNonFinite', 'log'];
+const TOP = ['dataDir', 'api', 'runtime', 'concurrency', 'summaries', 'batch', 'sync', 'capture', 'allowNonFinite', 'log'];
 
 const API_DEFAULTS = {
   host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [] as string[], maxConnections: 256,
@@ -117,6 +117,13 @@ const syncOf = (o: Obj): AgentConfig['sync'] => ({
   outbox: section(o.outbox, OUTBOX, () => outboxOf({}), outboxOf),
 });
 
+const captureOf = (o: Obj): AgentConfig['capture'] => ({
+  budgetBytes: field(o, 'budgetBytes', (v) => int(v, 64 * 1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
+  chunkBytes: field(o, 'chunkBytes', (v) => int(v, 4096, 96 * 1024), 64 * 1024),
+  flushSec: field(o, 'flushSec', (v) => int(v, 1, 300), 5),
+  uploadsPerSec: field(o, 'uploadsPerSec', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 100, 2),
+});
+
 /** The validated config, or undefined: then validate with config.ts (which names what is wrong). */
 export function fastConfig(merged: Obj): AgentConfig | undefined {
   try {
@@ -139,6 +146,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       // Batch jobs are left to the schema (it keeps unknown job keys); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),
       sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'outbox'], () => syncOf({}), syncOf),
+      capture: section(merged.capture, ['budgetBytes', 'chunkBytes', 'flushSec', 'uploadsPerSec'], () => captureOf({}), captureOf),
       allowNonFinite: field(merged, 'allowNonFinite', (v) => typeof v === 'boolean', false),
       log: section(merged.log, ['level'], () => ({ level: 'info' as const }), (o) => ({ level: field(o, 'level', (v) => LEVELS.includes(v as string), 'info' as AgentConfig['log']['level']) })),
     };

@@ -114,6 +114,17 @@ export const AgentConfig = z.object({
       resendAfterMs: z.number().int().positive().default(15_000),
     }).strict().prefault({}),
   }).strict().prefault({}),
+  /** Data capture asked for by the hub (docs/agent.md "Data capture"): the box's bounds for it. */
+  capture: z.object({
+    /** Ciphertext bytes of captured rows held on the box until uploaded; a capture that would pass it ends (budget_full). */
+    budgetBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Plaintext bytes of rows per sealed chunk (also the largest row kept). */
+    chunkBytes: z.number().int().min(4096).max(96 * 1024).default(64 * 1024),
+    /** Rows wait in memory at most this long before they are sealed. */
+    flushSec: z.number().int().min(1).max(300).default(5),
+    /** Chunks uploaded per second at most. */
+    uploadsPerSec: z.number().positive().max(100).default(2),
+  }).strict().prefault({}),
   /** Allow NaN / Infinity in request tensors (sent as strings "NaN", "Infinity", "-Infinity"). */
   allowNonFinite: z.boolean().default(false),
   log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),

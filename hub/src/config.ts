@@ -139,6 +139,16 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /** Data capture (hub/src/capture; docs/hub.md "Data capture"): the operators' capture public key and storage bounds. */
+    capture: z
+      .object({
+        /** X25519 public key, base64 (`edgefleet capture keygen` prints it); the private key stays with the operators. */
+        publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a 32-byte X25519 public key in base64 (edgefleet capture keygen prints it)').optional(),
+        maxBytesPerDevice: z.number().int().positive().optional(),
+        maxChunkBytes: z.number().int().min(1024).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -21,6 +21,7 @@ export * from './text.js';
 export * from './private-files.js';
 export * from './json-bounded.js';
 export * from './crypto/sealed.js';
+export * from './crypto/capture.js';
 export * from './atomic-file.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';

@@ -4,8 +4,8 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
-  type DesiredBody, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
+  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
+  type DesiredBody, type DesiredCapture, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
 } from '@edgefleet/shared';
 import type { BoxKeyPair } from '@edgefleet/shared/core';
 import type { Logger } from '../log.js';
@@ -35,6 +35,14 @@ export interface SyncOptions {
 export const DEFAULT_SYNC: SyncOptions = { blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
 
 export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
+
+/** Data capture (agent/src/capture): told of each document's captures, fed acks, sends while connected. */
+export interface CaptureLink {
+  apply(specs: readonly DesiredCapture[]): void;
+  onAck(ack: CaptureAck): void;
+  resume(publish: (payload: string) => Promise<void>): void;
+  pause(): void;
+}
 
 export interface SyncDeps {
   db: Db;
@@ -72,6 +80,7 @@ export class SyncClient {
   private lastError: string | undefined;
   /** The last desired document refused (raw): looked at again when fresh trust arrives. */
   private refusedPayload: Buffer | null = null;
+  private capture: CaptureLink | null = null;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -102,6 +111,11 @@ export class SyncClient {
 
   private now(): Date {
     return this.d.now ? this.d.now() : new Date();
+  }
+
+  /** Data capture joins the link (before start): it gets every accepted document's captures. */
+  attachCapture(c: CaptureLink): void {
+    this.capture = c;
   }
 
   get deviceId(): string {
@@ -145,6 +159,7 @@ export class SyncClient {
     client.on('close', () => {
       this.connected = false;
       this.outbox.pause();
+      this.capture?.pause();
       this.link.down(this.lastError ?? 'connection closed');
     });
     client.on('error', (err) => {
@@ -161,6 +176,7 @@ export class SyncClient {
   async stop(): Promise<void> {
     this.updater.stop();
     this.outbox.pause();
+    this.capture?.pause();
     this.downloader.stop();
     const warn = (err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'stopping the hub link');
     // An install or switch under way finishes before the DB closes, unless it is stuck (then the
@@ -185,10 +201,11 @@ export class SyncClient {
     if (!c) return;
     this.connected = true;
     try {
-      await c.subscribeAsync([deviceTopic(this.id, 'desired'), deviceTopic(this.id, 'ack'), deviceTopic(this.id, 'blob/data'), TRUST_TOPIC], { qos: 1 });
+      await c.subscribeAsync([deviceTopic(this.id, 'desired'), deviceTopic(this.id, 'ack'), deviceTopic(this.id, 'blob/data'), deviceTopic(this.id, 'capture/ack'), TRUST_TOPIC], { qos: 1 });
       await this.publish('presence', JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: this.now().toISOString() }), true);
       await this.publishState();
       this.outbox.resume();
+      this.capture?.resume((payload) => this.publish('capture', payload));
       this.downloader.resumeAll();
       this.d.logger.info({ deviceId: this.id }, 'connected to hub');
       this.lastError = undefined;
@@ -264,6 +281,9 @@ export class SyncClient {
         case 'ack':
           this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
           return;
+        case 'capture/ack':
+          this.capture?.onAck(parseWireJson(CaptureAck, payload, 'capture ack'));
+          return;
         case 'blob/data': {
           const { header, bytes } = decodeBlobData(payload);
           this.downloader.deliver(header, bytes);
@@ -310,6 +330,7 @@ export class SyncClient {
 
   /** Hands a document to the updater; it reports its own failures (Updater onError), this is a last guard. */
   private applyDesired(body: DesiredBody): void {
+    this.capture?.apply(body.capture ?? []);
     this.updater.apply(body).catch((err: unknown) => this.d.logger.error({ err }, 'applying the desired state failed'));
   }
 

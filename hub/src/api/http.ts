@@ -15,6 +15,7 @@ import type { RolloutEngine } from '../rollouts/engine.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import type { Sealing } from '../sealing/service.js';
 import type { StreamHub } from './stream.js';
+import type { CaptureService } from '../capture/service.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -39,6 +40,8 @@ export interface ApiDeps {
   ingest?: IngestService | null;
   /** Sealed models: content keys and device keys (docs/security.md "Sealed models"); absent in tests of the other routes. */
   sealing?: Sealing | null;
+  /** Data capture (hub/src/capture); absent in tests of the other routes. */
+  captures?: CaptureService | null;
   /** Issues and publishes new desired documents for the devices assigned name@version (its content key arrived). */
   resendVersion?: (name: string, version: string) => Promise<void>;
   /** The rollout engine (staged rollouts); absent in tests of the other routes. */

@@ -3,7 +3,7 @@
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts).
 import {
   AppError, DESIRED_SCHEMA, signEnvelope,
-  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredDocument, type KeyPair,
+  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredDocument, type KeyPair,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
@@ -40,6 +40,8 @@ export interface DeploymentDeps {
   reports: DeviceReports;
   /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
   sealing?: Sealing;
+  /** The data captures a device takes part in (hub/src/capture), carried in its documents. */
+  desiredCapture?: (deviceId: string) => DesiredCapture[];
   options?: Partial<DeploymentOptions>;
 }
 
@@ -203,7 +205,7 @@ export class DeploymentService {
   }
 
   /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
-  private storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
+  storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
     for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
     const now = clock.now();
@@ -240,6 +242,8 @@ export class DeploymentService {
         models,
         config: {},
       };
+      const capture = this.deps.desiredCapture?.(deviceId) ?? [];
+      if (capture.length) body.capture = capture;
       const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
       store.desired.put(doc);
       return doc;

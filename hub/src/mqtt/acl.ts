@@ -5,7 +5,7 @@ import { TOPIC_DIRECTION, TRUST_TOPIC, deviceTopic, parseTopic } from '@edgeflee
 
 /** Device topics a device may publish retained (its current state and presence). */
 const RETAINABLE = new Set(['state', 'presence']);
-const SUBSCRIBABLE = new Set(['desired', 'ack', 'blob/data']);
+const SUBSCRIBABLE = new Set(['desired', 'ack', 'blob/data', 'capture/ack']);
 
 export interface PublishCheck {
   topic: string;
@@ -19,7 +19,7 @@ export function checkDevicePublish(deviceId: string, p: PublishCheck, maxPayload
   }
   const parsed = parseTopic(p.topic);
   if (!parsed || parsed.kind !== 'device') {
-    return `publish to ${p.topic} refused: a device may publish only to ef/v1/d/${deviceId}/{state,presence,telemetry,events,blob/get}`;
+    return `publish to ${p.topic} refused: a device may publish only to ef/v1/d/${deviceId}/{state,presence,telemetry,events,blob/get,capture}`;
   }
   if (parsed.deviceId !== deviceId) {
     return `publish to ${p.topic} refused: it belongs to device ${parsed.deviceId}, not ${deviceId}`;
@@ -33,7 +33,7 @@ export function checkDevicePublish(deviceId: string, p: PublishCheck, maxPayload
   return null;
 }
 
-/** A device subscribes to exact topics only: its own desired, ack, blob/data, and the trust topic. */
+/** A device subscribes to exact topics only: its own desired, ack, blob/data, capture/ack, and the trust topic. */
 export function checkDeviceSubscribe(deviceId: string, filter: string): string | null {
   if (filter === TRUST_TOPIC) return null;
   if (/[+#]/.test(filter) || filter.startsWith('$')) {
@@ -41,7 +41,7 @@ export function checkDeviceSubscribe(deviceId: string, filter: string): string |
   }
   const parsed = parseTopic(filter);
   if (parsed && parsed.kind === 'device' && parsed.deviceId === deviceId && SUBSCRIBABLE.has(parsed.topic)) return null;
-  return `subscription ${filter} refused: a device may subscribe only to ef/v1/d/${deviceId}/{desired,ack,blob/data} and ${TRUST_TOPIC}`;
+  return `subscription ${filter} refused: a device may subscribe only to ef/v1/d/${deviceId}/{desired,ack,blob/data,capture/ack} and ${TRUST_TOPIC}`;
 }
 
 /** A device's last will may only announce its own presence. */

@@ -27,7 +27,7 @@ export interface ExternalLinkOptions {
   connectTimeoutMs?: number;
 }
 
-const SHARED_KINDS: IncomingKind[] = ['state', 'telemetry', 'events', 'blob/get'];
+const SHARED_KINDS: IncomingKind[] = ['state', 'telemetry', 'events', 'blob/get', 'capture'];
 
 export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   const { metrics, logger, clock } = opts;

@@ -3,7 +3,7 @@
 // deviceId matches the topic's, and dispatches to the registered handlers.
 // Invalid messages are counted per device and kind, logged once per device and
 // interval, and dropped; a throwing handler is logged and does not affect others.
-import { AppError, BlobGet, EventBatch, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, parseTopic, parseWire, toAppError } from '@edgefleet/shared';
+import { AppError, BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, parseTopic, parseWire, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
 import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
 
@@ -13,6 +13,7 @@ const SCHEMAS: { [K in IncomingKind]: z.ZodType<IncomingMessages[K]> } = {
   telemetry: TelemetryBatch as unknown as z.ZodType<IncomingMessages['telemetry']>,
   events: EventBatch as unknown as z.ZodType<IncomingMessages['events']>,
   'blob/get': BlobGet as unknown as z.ZodType<IncomingMessages['blob/get']>,
+  capture: CaptureChunk as unknown as z.ZodType<IncomingMessages['capture']>,
 };
 
 /**

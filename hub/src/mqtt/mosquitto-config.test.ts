@@ -40,6 +40,8 @@ describe('mosquitto-config', () => {
       assert.match(acl, /^user hub\ntopic readwrite ef\/v1\/#$/m);
       assert.match(acl, /^pattern write ef\/v1\/d\/%u\/state$/m);
       assert.match(acl, /^pattern read ef\/v1\/trust$/m);
+      assert.match(acl, /^pattern write ef\/v1\/d\/%u\/capture$/m);
+      assert.match(acl, /^pattern read ef\/v1\/d\/%u\/capture\/ack$/m);
       assert.match(readFileSync(join(dir, 'mosquitto.conf'), 'utf8'), /allow_anonymous false/);
       assert.match(r.out, /1 device\(s\) have no secret on record.*d2/);
     } finally {
@@ -71,7 +73,9 @@ describe('mosquitto-config', () => {
 describe('device ACL', () => {
   const pub = (topic: string, retain = false, bytes = 10) => checkDevicePublish('a', { topic, retain, payloadBytes: bytes }, 100);
   it('allows own device-to-hub topics only', () => {
-    for (const k of ['state', 'presence', 'telemetry', 'events', 'blob/get']) assert.equal(pub(`ef/v1/d/a/${k}`), null);
+    for (const k of ['state', 'presence', 'telemetry', 'events', 'blob/get', 'capture']) assert.equal(pub(`ef/v1/d/a/${k}`), null);
+    assert.match(pub('ef/v1/d/a/capture/ack')!, /published by the hub only/);
+    assert.match(pub('ef/v1/d/a/capture', true)!, /only state and presence may be retained/);
     assert.match(pub('ef/v1/d/b/state')!, /belongs to device b/);
     assert.match(pub('ef/v1/d/a/desired')!, /published by the hub only/);
     assert.match(pub('ef/v1/trust')!, /may publish only/);
@@ -79,8 +83,8 @@ describe('device ACL', () => {
     assert.match(pub('ef/v1/d/a/state', false, 101)!, /101 bytes .* limit of 100/);
   });
   it('allows exact own hub-to-device topics and trust', () => {
-    for (const f of ['ef/v1/d/a/desired', 'ef/v1/d/a/ack', 'ef/v1/d/a/blob/data', 'ef/v1/trust']) assert.equal(checkDeviceSubscribe('a', f), null);
-    for (const f of ['#', 'ef/v1/d/+/desired', 'ef/v1/d/a/+', '$SYS/#', 'ef/v1/d/b/desired', 'ef/v1/d/a/state', '$share/g/ef/v1/d/a/desired']) {
+    for (const f of ['ef/v1/d/a/desired', 'ef/v1/d/a/ack', 'ef/v1/d/a/blob/data', 'ef/v1/d/a/capture/ack', 'ef/v1/trust']) assert.equal(checkDeviceSubscribe('a', f), null);
+    for (const f of ['ef/v1/d/b/capture/ack', 'ef/v1/d/a/capture', '#', 'ef/v1/d/+/desired', 'ef/v1/d/a/+', '$SYS/#', 'ef/v1/d/b/desired', 'ef/v1/d/a/state', '$share/g/ef/v1/d/a/desired']) {
       assert.notEqual(checkDeviceSubscribe('a', f), null, f);
     }
   });

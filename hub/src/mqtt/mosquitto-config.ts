@@ -42,9 +42,11 @@ export function mosquittoAcl(hubUsers: string[]): string {
     'pattern write ef/v1/d/%u/telemetry',
     'pattern write ef/v1/d/%u/events',
     'pattern write ef/v1/d/%u/blob/get',
+    'pattern write ef/v1/d/%u/capture',
     'pattern read ef/v1/d/%u/desired',
     'pattern read ef/v1/d/%u/ack',
     'pattern read ef/v1/d/%u/blob/data',
+    'pattern read ef/v1/d/%u/capture/ack',
     'pattern read ef/v1/trust',
     '',
   );

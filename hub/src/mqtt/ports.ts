@@ -2,7 +2,7 @@
 // needs from the device store (DeviceAuthPort), metrics, logging and time, and the
 // one interface through which the hub reaches devices (FleetLink), implemented by
 // the embedded aedes broker (embedded.ts) and an external broker client (external.ts).
-import type { BlobGet, EventBatch, Presence, ReportedState, TelemetryBatch } from '@edgefleet/shared';
+import type { BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch } from '@edgefleet/shared';
 
 export type AuthResult = 'ok' | 'unknown' | 'revoked' | 'bad_secret';
 
@@ -46,12 +46,13 @@ export interface IncomingMessages {
   telemetry: TelemetryBatch;
   events: EventBatch;
   'blob/get': BlobGet;
+  capture: CaptureChunk;
 }
 export type IncomingKind = keyof IncomingMessages;
-export const INCOMING_KINDS: readonly IncomingKind[] = ['state', 'presence', 'telemetry', 'events', 'blob/get'];
+export const INCOMING_KINDS: readonly IncomingKind[] = ['state', 'presence', 'telemetry', 'events', 'blob/get', 'capture'];
 
 /** What the hub sends to one device. */
-export type OutgoingKind = 'desired' | 'ack' | 'blob/data';
+export type OutgoingKind = 'desired' | 'ack' | 'blob/data' | 'capture/ack';
 
 export type IncomingHandler<K extends IncomingKind> = (deviceId: string, msg: IncomingMessages[K]) => void | Promise<void>;
 export type DeviceHandler = (deviceId: string) => void;

@@ -3,7 +3,7 @@
 // message rate a publish is first delayed (its callback held, so aedes reads nothing more from that
 // connection: backpressure, the PUBACK comes late but it comes); a device that stays over the rate or
 // would wait past a ceiling is refused, which closes its connection (MQTT 3.1.1 has no negative
-// PUBACK). Over the bytes of the hour its telemetry and events are refused (state, presence and block
+// PUBACK). Over the bytes of the hour its telemetry, events and capture chunks are refused (state, presence and block
 // requests still pass) until the window slides. Every throttle and refusal is counted; each device's
 // is logged and reported (an audit entry, written by the sink the hub passes in) at most once per
 // interval per action, and kept for GET /devices/{id}.
@@ -15,7 +15,7 @@ export interface QuotaLimits {
   messagesPerSec: number;
   /** Publishes a device may send at once before the rate applies. */
   burst: number;
-  /** Payload bytes per device per sliding hour; past it telemetry and events are refused. */
+  /** Payload bytes per device per sliding hour; past it telemetry, events and capture chunks are refused. */
   bytesPerHour: number;
   /** A publish that would be delayed longer than this is refused (the connection closes). */
   maxDelayMs: number;
@@ -98,7 +98,7 @@ export class MqttQuota {
   admit(deviceId: string, topic: string, bytes: number, nowMs: number): QuotaDecision {
     const st = this.state(deviceId, nowMs);
     const used = this.slide(st, nowMs);
-    const reportKind = topic.endsWith('/telemetry') || topic.endsWith('/events');
+    const reportKind = topic.endsWith('/telemetry') || topic.endsWith('/events') || topic.endsWith('/capture');
     if (reportKind && used + bytes > this.limits.bytesPerHour) {
       return { action: 'refuse', kind: 'bytes', why: `${used + bytes} bytes in the last hour exceed bytesPerHour ${this.limits.bytesPerHour}` };
     }

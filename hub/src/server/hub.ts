@@ -32,6 +32,7 @@ import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
 import { WindowRetention } from '../rollups/retention.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
+import { CaptureService } from '../capture/service.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000 };
@@ -58,6 +59,7 @@ export class Hub {
   private blobServer: BlobServer | null = null;
   private retention: WindowRetention | null = null;
   private alertsPart: Alerts | null = null;
+  private capturePart: CaptureService | null = null;
   private trustDoc: TrustDocument | null = null;
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
@@ -132,8 +134,15 @@ export class Hub {
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
     const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
-    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    // Data capture entries ride in the desired documents (docs/decisions/0035-data-capture.md).
+    let captures: CaptureService | null = null;
+    const deployments = new DeploymentService({
+      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, desiredCapture: (id) => captures?.desiredFor(id) ?? [], ...(cfg.sync ? { options: cfg.sync } : {}),
+    });
     this.deploymentsPart = deployments;
+    captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, ...(cfg.capture ? { options: cfg.capture } : {}) });
+    this.capturePart = captures;
+    captures.start();
     const sealed = new SealingDelivery({ store, sealing, deployments, reports: ingest, logger });
     this.sealingPart = sealed;
     sealed.start();
@@ -188,6 +197,7 @@ export class Hub {
       deployments,
       ingest,
       sealing,
+      captures,
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       rollouts,
       quota,
@@ -261,6 +271,8 @@ export class Hub {
       this.sealingPart = null;
       await step(this.rolloutsPart?.stop(), HUB_STOP_STEP_MS.part, 'rollouts');
       this.rolloutsPart = null;
+      this.capturePart?.stop();
+      this.capturePart = null;
       this.disconnectEvents?.();
       this.disconnectEvents = null;
       await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');

@@ -1,6 +1,6 @@
 // Tests' composition of the data-flow parts as server/hub.ts wires them: ingest (device reports in),
 // deployments (desired documents out, status from ingest's reports). start() and stop() in hub order.
-import type { KeyPair } from '@edgefleet/shared';
+import type { DesiredCapture, KeyPair } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
@@ -20,6 +20,7 @@ export interface PartsOptions {
   ingest?: Partial<IngestOptions>;
   limits?: Partial<IngestLimits>;
   sealing?: Sealing;
+  desiredCapture?: (deviceId: string) => DesiredCapture[];
 }
 
 export interface Parts {
@@ -34,7 +35,7 @@ export function makeParts(o: PartsOptions): Parts {
     store: o.store, link: o.link, clock: o.clock, logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.ingest ? { options: o.ingest } : {}), ...(o.limits ? { limits: o.limits } : {}),
   });
-  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
+  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.desiredCapture ? { desiredCapture: o.desiredCapture } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
   return {
     ingest, deployments,
     async start() {

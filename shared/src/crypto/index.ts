@@ -5,3 +5,4 @@ export * from './threshold.js';
 export * from './trust.js';
 export * from './sealed.js';
 export * from './sealed-files.js';
+export * from './capture.js';

@@ -1,6 +1,7 @@
 // Desired state (hub → device, signed by the hub key) and reported state and presence (device → hub).
 import { z } from 'zod';
 import { SealedKeySchema, DevicePublicKey } from './sealed.js';
+import { CAPTURE_LIMITS, DesiredCapture } from './capture.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 export const DesiredModel = z.object({
@@ -24,6 +25,8 @@ export const DesiredBody = z.object({
   expires: IsoTime,
   models: z.array(DesiredModel),
   config: z.record(z.string(), z.unknown()).default({}),
+  /** Data captures this device takes part in (docs/decisions/0035-data-capture.md); absent: none. */
+  capture: z.array(DesiredCapture).max(CAPTURE_LIMITS.maxActive).optional(),
 });
 export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);

@@ -4,7 +4,7 @@ import { DeviceId } from './common.js';
 export const TOPIC_ROOT = 'ef/v1';
 export const TRUST_TOPIC = `${TOPIC_ROOT}/trust`;
 
-export const DEVICE_TOPIC_KINDS = ['desired', 'state', 'presence', 'telemetry', 'events', 'ack', 'blob/get', 'blob/data'] as const;
+export const DEVICE_TOPIC_KINDS = ['desired', 'state', 'presence', 'telemetry', 'events', 'ack', 'blob/get', 'blob/data', 'capture', 'capture/ack'] as const;
 export type DeviceTopicKind = (typeof DEVICE_TOPIC_KINDS)[number];
 
 /** Who publishes on each device topic. */
@@ -17,6 +17,8 @@ export const TOPIC_DIRECTION: Record<DeviceTopicKind, 'hub' | 'device'> = {
   telemetry: 'device',
   events: 'device',
   'blob/get': 'device',
+  capture: 'device',
+  'capture/ack': 'hub',
 };
 
 export function deviceTopic(deviceId: string, kind: DeviceTopicKind): string {

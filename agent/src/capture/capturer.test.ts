@@ -1,0 +1,113 @@
+// The capturer on a real agent.db: it samples the share asked for, keeps the requested features per
+// row of a request, ends at maxRows, seals every chunk to the capture key (the chunks open with the
+// private key; no plaintext in the data dir), holds at most budgetBytes and ends as budget_full at the
+// bound, skips a row larger than a chunk, stops when a document no longer lists it, and drops what it
+// holds when the hub refuses it. Random draws and time are injected.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findBytes } from '@edgefleet/examples';
+import { newCaptureKeyFile, openRows, parseCaptureKeyFile, type CapturedRow, type DesiredCapture, type Manifest } from '@edgefleet/shared';
+import { coreMigration, openDb, type Db } from '../store/db.js';
+import { createLogger } from '../log.js';
+import { Capturer, type CaptureConfig } from './capturer.js';
+import { captureMigration } from './store.js';
+import type { RecordedTensor } from '../runtime/recorder.js';
+
+const key = newCaptureKeyFile();
+const pair = parseCaptureKeyFile(JSON.stringify(key), 'key');
+const manifest = { features: [{ name: 'speed', index: 0, kind: 'numeric' }, { name: 'temp', index: 1, kind: 'numeric' }, { name: 'load', index: 2, kind: 'numeric' }] } as unknown as Manifest;
+const spec = (o: Partial<DesiredCapture> = {}): DesiredCapture => ({
+  id: 1, model: 'pump', rate: 1, maxRows: 1000, until: '2030-01-01T00:00:00.000Z', publicKey: key.public, keyId: key.keyId, ...o,
+});
+const feed = (rows: number[][]): RecordedTensor[] => [{ name: 'input', datatype: 'FP32', shape: [rows.length, 3], data: new Float32Array(rows.flat()) }];
+const out: RecordedTensor[] = [{ name: 'score', datatype: 'FP32', shape: [1, 1], data: new Float32Array([0.25]) }];
+
+describe('capturer', () => {
+  let dir: string;
+  let db: Db;
+  const make = (config: Partial<CaptureConfig> = {}, random: () => number = () => 0) => new Capturer({
+    db, deviceId: 'box-1', logger: createLogger('silent'), manifestFor: () => manifest, now: () => Date.parse('2026-03-01T12:00:00Z'), random,
+    config: { budgetBytes: 1 << 20, chunkBytes: 4096, flushSec: 5, uploadsPerSec: 2, ...config },
+  });
+  const rowsOf = (c: Capturer, id: number): CapturedRow[] => c.store.pending(10_000).filter((x) => x.captureId === id)
+    .flatMap((x) => openRows(x.sealed, pair, 'chunk').toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CapturedRow));
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-capture-'));
+    db = openDb(join(dir, 'agent.db'), [coreMigration, captureMigration]);
+  });
+  after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('samples the share asked for, keeps the requested features per row, ends at maxRows, sealed', async () => {
+    let i = 0;
+    const c = make({}, () => (i++ % 2 === 0 ? 0.1 : 0.9)); // every other draw is under rate 0.5
+    c.apply([spec({ rate: 0.5, maxRows: 5, features: ['speed', 'load'] })]);
+    for (let r = 0; r < 20; r++) c.record('pump', '1.0.0', feed([[r, 100 + r, 200 + r], [-r - 1, -1, -2]]), out);
+    c.record('other', '1.0.0', feed([[1, 2, 3]]), out);
+    await c.flushNow();
+    const rows = rowsOf(c, 1);
+    assert.equal(rows.length, 5);
+    assert.deepEqual(rows.map((r) => r.inputs), [0, 2, 4, 6, 8].map((r) => ({ speed: [r, -r - 1], load: [200 + r, -2] })));
+    assert.deepEqual(rows[0]!.outputs, { score: [0.25] });
+    assert.equal(rows[0]!.device, 'box-1');
+    assert.deepEqual(c.store.all().map((x) => [x.id, x.status, x.rows]), [[1, 'done', 5]]);
+    assert.equal(c.store.pending(100).at(-1)?.end, 'done');
+    assert.deepEqual(findBytes([dir], [Buffer.from('"speed":[0,')]).hits, [], 'no plaintext in the data dir');
+    await c.stop();
+  });
+
+  it('holds at most budgetBytes and ends as budget_full at the bound; a row larger than a chunk is skipped', async () => {
+    const budget = 20_000;
+    const c = make({ budgetBytes: budget, chunkBytes: 1024 });
+    c.apply([spec({ id: 2 })]);
+    c.record('pump', '1.0.0', [{ name: 'input', datatype: 'FP32', shape: [400, 3], data: new Float32Array(1200) }], out);
+    for (let r = 0; r < 400 && c.activeIds().includes(2); r++) {
+      c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+      if (r % 10 === 0) await c.flushNow();
+    }
+    await c.flushNow();
+    assert.equal(c.store.all().find((x) => x.id === 2)?.status, 'budget_full');
+    assert.ok(c.store.heldBytes() <= budget, `${c.store.heldBytes()} bytes held of ${budget}`);
+    assert.ok(c.store.heldBytes() > budget / 2, 'filled up to near the bound');
+    assert.equal(c.store.pending(1000).filter((x) => x.captureId === 2).at(-1)?.end, 'budget_full');
+    assert.ok(rowsOf(c, 2).every((r) => (r.inputs['speed'] as number[]).length === 1), 'the 400-row request was skipped');
+    c.store.dropCapture(2);
+    await c.stop();
+  });
+
+  it('stops when a document no longer lists it (buffered rows sealed), and ignores an ended capture listed again', async () => {
+    const c = make();
+    c.apply([spec({ id: 3 })]);
+    c.record('pump', '1.0.0', feed([[1, 2, 3]]), out);
+    c.apply([]);
+    await c.flushNow();
+    assert.equal(c.store.all().find((x) => x.id === 3)?.status, 'stopped');
+    assert.equal(rowsOf(c, 3).length, 1);
+    c.apply([spec({ id: 3 })]);
+    assert.deepEqual(c.activeIds(), []);
+    c.record('pump', '1.0.0', feed([[1, 2, 3]]), out);
+    await c.flushNow();
+    assert.equal(rowsOf(c, 3).length, 1);
+    await c.stop();
+  });
+
+  it('a capture refused by the hub is dropped from the box; a restart resumes one in progress', async () => {
+    const c = make();
+    c.apply([spec({ id: 4 }), spec({ id: 5 })]);
+    c.record('pump', '1.0.0', feed([[1, 2, 3]]), out);
+    await c.flushNow();
+    c.refused(4, 'storage_quota: full');
+    assert.equal(c.store.pending(100).filter((x) => x.captureId === 4).length, 0);
+    assert.equal(c.store.all().find((x) => x.id === 4)?.status, 'refused');
+    await c.stop();
+    const again = make();
+    assert.deepEqual(again.activeIds(), [5]);
+    await again.stop();
+  });
+});

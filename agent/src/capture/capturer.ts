@@ -1,0 +1,239 @@
+// Data capture on the box (docs/agent.md "Data capture", docs/decisions/0035-data-capture.md): the
+// captures of the desired document sample a share of a model's requests off the request path. A
+// sampled request costs one random draw and one JSON line in memory; every `flushSec` (or when a
+// chunk's worth is buffered) the lines are sealed to the operators' capture key and stored in
+// agent.db, within `budgetBytes` of ciphertext: a capture that would pass it ends as budget_full
+// (reported to the hub in its last chunk). Plaintext rows exist only in memory, for at most flushSec.
+import { sealRows, type TensorData } from '@edgefleet/shared/core';
+import type { DesiredCapture, Manifest } from '@edgefleet/shared';
+import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { CaptureStore, type CaptureStatus } from './store.js';
+
+export interface CaptureConfig {
+  /** Ciphertext bytes of captured rows held on the box (waiting for upload). */
+  budgetBytes: number;
+  /** Plaintext bytes of rows per sealed chunk (and the largest row kept). */
+  chunkBytes: number;
+  /** Rows wait in memory at most this long before they are sealed. */
+  flushSec: number;
+  /** Chunks uploaded per second at most. */
+  uploadsPerSec: number;
+}
+
+export const DEFAULT_CAPTURE_CONFIG: CaptureConfig = { budgetBytes: 16 * 1024 * 1024, chunkBytes: 64 * 1024, flushSec: 5, uploadsPerSec: 2 };
+
+/** Room kept in the budget for a capture's last (empty) chunk, which says how it ended. */
+const END_ROOM = 2048;
+
+interface Active {
+  spec: DesiredCapture;
+  until: number;
+  /** Rows taken so far (stored and buffered). */
+  rows: number;
+  lines: string[];
+  bytes: number;
+  skipped: number;
+}
+
+export interface CapturerDeps {
+  db: Db;
+  deviceId: string;
+  config: CaptureConfig;
+  logger: Logger;
+  manifestFor: (name: string, version: string) => Manifest | undefined;
+  now?: () => number;
+  random?: () => number;
+  /** A chunk was stored (the uploader sends it). */
+  stored?: () => void;
+}
+
+function plain(data: TensorData): unknown[] {
+  const out = new Array<unknown>(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    out[i] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return out;
+}
+
+export class Capturer implements PredictionRecorder {
+  readonly store: CaptureStore;
+  private readonly active = new Map<number, Active>();
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  /** Requests whose row could not be made (logged once). */
+  failures = 0;
+
+  constructor(private readonly d: CapturerDeps) {
+    this.store = new CaptureStore(d.db);
+    this.now = d.now ?? Date.now;
+    this.random = d.random ?? Math.random;
+    for (const r of this.store.all()) {
+      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, skipped: 0 });
+    }
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.d.config.flushSec * 1000);
+    this.timer.unref();
+  }
+
+  /** Seals what is buffered (every capture keeps capturing after a restart). Bounded by the caller's deadline. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const a of this.active.values()) this.flush(a, null);
+    await this.chain;
+  }
+
+  /** Seals what is buffered now and resolves when every chunk so far is stored (tests, status). */
+  async flushNow(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // flushes and ends scheduled by record()
+    for (const a of this.active.values()) this.flush(a, null);
+    await this.chain;
+  }
+
+  /** Captures in progress (status, metrics, tests). */
+  activeIds(): number[] {
+    return [...this.active.keys()];
+  }
+
+  /** The captures of a new desired document: new ones start, ones no longer listed stop. */
+  apply(specs: readonly DesiredCapture[]): void {
+    const at = new Date(this.now());
+    const known = new Map(this.store.all().map((r) => [r.id, r]));
+    for (const s of specs) {
+      if (known.has(s.id)) continue;
+      this.store.add(s, at);
+      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, skipped: 0 });
+      this.d.logger.info({ captureId: s.id, model: s.model, rate: s.rate, maxRows: s.maxRows, until: s.until }, 'data capture started');
+    }
+    const listed = new Set(specs.map((s) => s.id));
+    for (const [id, a] of this.active) if (!listed.has(id)) this.end(a, 'stopped', 'no longer in the desired document');
+    this.tick();
+  }
+
+  /** The hub refused the capture's chunks: stop it and drop what is held. */
+  refused(id: number, reason: string): void {
+    const a = this.active.get(id);
+    if (a) {
+      a.lines = [];
+      a.bytes = 0;
+      this.active.delete(id);
+    }
+    this.store.setStatus(id, 'refused', reason, new Date(this.now()));
+    const n = this.store.dropCapture(id);
+    this.d.logger.warn({ captureId: id, dropped: n, reason }, 'the hub refused a data capture: its chunks on this box are dropped');
+  }
+
+  record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
+    if (this.active.size === 0) return;
+    // Capturing never fails a request: a row that cannot be made is counted as skipped.
+    try {
+      this.sample(model, version, feeds, outputs);
+    } catch (err) {
+      if (this.failures++ === 0) this.d.logger.warn({ err, model, version }, 'capturing a request failed; the row is skipped (logged once)');
+    }
+  }
+
+  private sample(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
+    for (const a of this.active.values()) {
+      const s = a.spec;
+      if (s.model !== model || (s.version !== undefined && s.version !== version) || a.rows >= s.maxRows) continue;
+      if (this.random() >= s.rate) continue;
+      const line = JSON.stringify({
+        device: this.d.deviceId, time: new Date(this.now()).toISOString(), model, version,
+        inputs: this.inputs(model, version, feeds, s.features), outputs: Object.fromEntries(outputs.map((o) => [o.name, plain(o.data)])),
+      });
+      // A row larger than a chunk is not kept (bounded memory and message size); counted.
+      if (line.length > this.d.config.chunkBytes || a.bytes > 2 * this.d.config.chunkBytes) {
+        a.skipped++;
+        continue;
+      }
+      a.lines.push(line);
+      a.bytes += line.length + 1;
+      a.rows++;
+      if (a.rows >= s.maxRows) setImmediate(() => this.end(a, 'done', `maxRows ${s.maxRows} captured`));
+      else if (a.bytes >= this.d.config.chunkBytes) setImmediate(() => this.flush(a, null));
+    }
+  }
+
+  recordError(): void {}
+
+  /** The selected features (named columns of their input tensor) or whole input tensors, per batch row. */
+  private inputs(model: string, version: string, feeds: readonly RecordedTensor[], only: readonly string[] | undefined): Record<string, unknown> {
+    const want = only ? new Set(only) : null;
+    const out: Record<string, unknown> = {};
+    const features = this.d.manifestFor(model, version)?.features ?? [];
+    const byTensor = new Set<string>();
+    for (const f of features) {
+      if (want && !want.has(f.name)) continue;
+      const t = f.input ? feeds.find((x) => x.name === f.input) : feeds[0];
+      if (!t) continue;
+      byTensor.add(t.name);
+      const cols = t.shape.length >= 2 ? (t.shape[t.shape.length - 1] as number) : t.data.length;
+      const col: unknown[] = [];
+      for (let i = f.index; i < t.data.length; i += cols) col.push(typeof t.data[i] === 'bigint' ? Number(t.data[i]) : t.data[i]);
+      out[f.name] = col;
+    }
+    for (const t of feeds) {
+      if (features.length && !want) continue; // tabular: the features say it all
+      if (want ? want.has(t.name) : !byTensor.has(t.name)) out[t.name] = plain(t.data);
+    }
+    return out;
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const a of this.active.values()) {
+      if (now >= a.until) this.end(a, 'expired', `until ${a.spec.until} passed`);
+      else if (a.lines.length) this.flush(a, null);
+    }
+  }
+
+  private end(a: Active, status: CaptureStatus, why: string): void {
+    if (!this.active.has(a.spec.id)) return;
+    this.active.delete(a.spec.id);
+    this.flush(a, status, why);
+  }
+
+  /** Seals the buffered lines into a chunk (`end`: the capture's last, saying how it ended), serially. */
+  private flush(a: Active, end: CaptureStatus | null, why?: string): void {
+    const lines = a.lines;
+    if (!lines.length && !end) return;
+    a.lines = [];
+    a.bytes = 0;
+    const id = a.spec.id;
+    this.chain = this.chain.then(async () => {
+      const text = Buffer.from(lines.length ? `${lines.join('\n')}\n` : '', 'utf8');
+      let sealed;
+      try {
+        sealed = await sealRows(text, a.spec.publicKey);
+      } finally {
+        text.fill(0);
+      }
+      const at = new Date(this.now());
+      const size = JSON.stringify(sealed).length;
+      const { budgetBytes } = this.d.config;
+      if (this.store.heldBytes() + size + (end ? 0 : END_ROOM) > budgetBytes) {
+        // Full: these rows are not kept; the capture ends and says so in an empty last chunk.
+        this.active.delete(id);
+        this.d.logger.warn({ captureId: id, budgetBytes, dropped: lines.length }, 'data capture budget full: capturing stopped');
+        const last = await sealRows(new Uint8Array(0), a.spec.publicKey);
+        this.store.addChunk(id, 0, 'budget_full', last, at);
+        this.store.setStatus(id, 'budget_full', `capture.budgetBytes ${budgetBytes} reached; ${lines.length} rows not kept`, at);
+      } else {
+        this.store.addChunk(id, lines.length, end, sealed, at);
+        if (end) {
+          this.store.setStatus(id, end, why ?? null, at);
+          this.d.logger.info({ captureId: id, status: end, rows: a.rows, skipped: a.skipped }, `data capture ended: ${why ?? end}`);
+        }
+      }
+      this.d.stored?.();
+    }).catch((err: unknown) => this.d.logger.error({ err, captureId: id }, 'sealing captured rows failed'));
+  }
+}

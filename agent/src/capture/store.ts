@@ -1,0 +1,100 @@
+// agent.db tables of data capture (migration 400; docs/agent.md "Data capture"): each capture this box
+// was asked for (its spec from the desired document, status, rows taken, next chunk seq) and the chunks
+// waiting for the hub's ack — rows already sealed to the operators' capture key, never plaintext.
+import type { DesiredCapture } from '@edgefleet/shared';
+import type { SealedRows } from '@edgefleet/shared/core';
+import type { Db, Migration } from '../store/db.js';
+
+const SQL = `
+CREATE TABLE IF NOT EXISTS captures (
+  id INTEGER PRIMARY KEY,
+  spec TEXT NOT NULL,
+  status TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  next_seq INTEGER NOT NULL DEFAULT 1,
+  reason TEXT,
+  updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS capture_chunks (
+  capture_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  end_status TEXT,
+  bytes INTEGER NOT NULL,
+  sealed TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (capture_id, seq)
+);
+`;
+
+/** Agent migration 400 (ids 400-409 are data capture's). */
+export const captureMigration: Migration = { id: 400, name: 'data capture: captures and sealed chunks', up(db) { db.exec(SQL); } };
+
+export type CaptureStatus = 'capturing' | 'done' | 'budget_full' | 'stopped' | 'expired' | 'refused';
+
+export interface CaptureRecord { id: number; spec: DesiredCapture; status: CaptureStatus; rows: number; nextSeq: number; reason: string | null }
+
+export interface StoredChunk { captureId: number; seq: number; rows: number; end: string | null; sealed: SealedRows }
+
+export class CaptureStore {
+  constructor(private readonly db: Db) {
+    db.exec(SQL);
+  }
+
+  all(): CaptureRecord[] {
+    return (this.db.prepare('SELECT id, spec, status, rows, next_seq, reason FROM captures ORDER BY id').all() as
+      Array<{ id: number; spec: string; status: CaptureStatus; rows: number; next_seq: number; reason: string | null }>)
+      .map((r) => ({ id: r.id, spec: JSON.parse(r.spec) as DesiredCapture, status: r.status, rows: r.rows, nextSeq: r.next_seq, reason: r.reason }));
+  }
+
+  add(spec: DesiredCapture, at: Date): void {
+    this.db.prepare("INSERT OR IGNORE INTO captures (id, spec, status, updated) VALUES (?, ?, 'capturing', ?)").run(spec.id, JSON.stringify(spec), at.toISOString());
+  }
+
+  setStatus(id: number, status: CaptureStatus, reason: string | null, at: Date): void {
+    this.db.prepare('UPDATE captures SET status = ?, reason = ?, updated = ? WHERE id = ?').run(status, reason, at.toISOString(), id);
+  }
+
+  /** Ciphertext bytes held (the budget counts these). */
+  heldBytes(): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_chunks').get() as { n: number }).n;
+  }
+
+  /** Stores a sealed chunk with the next seq of its capture and adds its rows, in one transaction. */
+  addChunk(id: number, rows: number, end: CaptureStatus | null, sealed: SealedRows, at: Date): number {
+    return this.db.transaction(() => {
+      const r = this.db.prepare('SELECT next_seq FROM captures WHERE id = ?').get(id) as { next_seq: number } | undefined;
+      const seq = r?.next_seq ?? 1;
+      const text = JSON.stringify(sealed);
+      this.db.prepare('INSERT INTO capture_chunks (capture_id, seq, rows, end_status, bytes, sealed, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, seq, rows, end, text.length, text, at.toISOString());
+      this.db.prepare('UPDATE captures SET next_seq = ?, rows = rows + ?, updated = ? WHERE id = ?').run(seq + 1, rows, at.toISOString(), id);
+      return seq;
+    })();
+  }
+
+  /** Chunks waiting for an ack, oldest first. */
+  pending(limit: number): StoredChunk[] {
+    return (this.db.prepare('SELECT capture_id, seq, rows, end_status, sealed FROM capture_chunks ORDER BY created, capture_id, seq LIMIT ?').all(limit) as
+      Array<{ capture_id: number; seq: number; rows: number; end_status: string | null; sealed: string }>)
+      .map((r) => ({ captureId: r.capture_id, seq: r.seq, rows: r.rows, end: r.end_status, sealed: JSON.parse(r.sealed) as SealedRows }));
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n;
+  }
+
+  acked(id: number, ranges: ReadonlyArray<readonly [number, number]>): number {
+    const del = this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ? AND seq BETWEEN ? AND ?');
+    let n = 0;
+    this.db.transaction(() => {
+      for (const [a, b] of ranges) n += del.run(id, a, b).changes;
+    })();
+    return n;
+  }
+
+  /** The hub refused the capture: what is held of it is dropped. */
+  dropCapture(id: number): number {
+    return this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes;
+  }
+}

@@ -1,0 +1,115 @@
+// Uploads the sealed capture chunks (docs/agent.md "Data capture"): only while connected, at most
+// `uploadsPerSec`, a few in flight; a chunk is deleted only when the hub acks its (capture, seq) on
+// `capture/ack` (stored by that key on the hub, so a resend after a cut is a no-op), resent when no
+// ack came within resendAfterMs, and the whole capture is dropped when the hub refuses it.
+import { CAPTURE_CHUNK_SCHEMA, TokenBucket } from '@edgefleet/shared/core';
+import type { CaptureAck } from '@edgefleet/shared';
+import type { Logger } from '../log.js';
+import type { Capturer } from './capturer.js';
+
+export interface UploaderOptions {
+  uploadsPerSec: number;
+  inFlight: number;
+  resendAfterMs: number;
+}
+
+export class CaptureUploader {
+  private publish: ((payload: string) => Promise<void>) | null = null;
+  private readonly sent = new Map<string, number>();
+  private readonly bucket: TokenBucket;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+  private busy = false;
+  uploaded = 0;
+
+  constructor(
+    private readonly capturer: Capturer,
+    private readonly deviceId: string,
+    private readonly logger: Logger,
+    private readonly opts: UploaderOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.bucket = new TokenBucket(opts.uploadsPerSec, Math.max(1, opts.uploadsPerSec), now());
+  }
+
+  /** Connected: send through `publish` (the hub link's `capture` topic). */
+  resume(publish: (payload: string) => Promise<void>): void {
+    this.publish = publish;
+    this.sent.clear();
+    this.kick(0);
+  }
+
+  pause(): void {
+    this.publish = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Drains in `ms`; a pending timer that would fire later (the resend timer) is brought forward. */
+  kick(ms = 0): void {
+    if (!this.publish) return;
+    const at = Date.now() + ms;
+    if (this.timer) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.drain().catch((err: unknown) => {
+        this.logger.error({ err }, 'uploading captured chunks failed; retrying');
+        this.kick(this.opts.resendAfterMs);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  onAck(ack: CaptureAck): void {
+    if (ack.refused) {
+      this.capturer.refused(ack.captureId, `${ack.refused.code}: ${ack.refused.message}`);
+      for (const k of [...this.sent.keys()]) if (k.startsWith(`${ack.captureId}/`)) this.sent.delete(k);
+    } else {
+      this.capturer.store.acked(ack.captureId, ack.ranges as Array<[number, number]>);
+      for (const [a, b] of ack.ranges) for (let s = a; s <= b && s - a < 100_000; s++) this.sent.delete(`${ack.captureId}/${s}`);
+    }
+    this.kick(0);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.publish) {
+        const now = this.now();
+        const due = this.capturer.store.pending(this.opts.inFlight * 4).filter((c) => {
+          const at = this.sent.get(`${c.captureId}/${c.seq}`);
+          return at === undefined || now - at > this.opts.resendAfterMs;
+        });
+        const inFlight = [...this.sent.values()].filter((t) => now - t <= this.opts.resendAfterMs).length;
+        const next = due[0];
+        if (!next || inFlight >= this.opts.inFlight) {
+          if (this.sent.size) this.kick(this.opts.resendAfterMs);
+          return;
+        }
+        const wait = this.bucket.waitMs(1, now);
+        if (wait > 0) {
+          this.kick(wait);
+          return;
+        }
+        this.bucket.take(1, now);
+        this.sent.set(`${next.captureId}/${next.seq}`, now);
+        const msg = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: this.deviceId, captureId: next.captureId, seq: next.seq, rows: next.rows, ...(next.end ? { end: next.end } : {}), sealed: next.sealed };
+        try {
+          await this.publish(JSON.stringify(msg));
+          this.uploaded++;
+        } catch {
+          this.sent.delete(`${next.captureId}/${next.seq}`);
+          this.kick(1000);
+          return;
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}

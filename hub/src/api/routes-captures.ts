@@ -1,0 +1,73 @@
+// Data capture over REST, served by the capture part (hub/src/capture; docs/hub.md "Data capture"):
+// start a capture on a cohort, list and show them with per-device progress, stop one, and page
+// through its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key).
+import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
+import type { CaptureService } from '../capture/service.js';
+import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
+
+function part(deps: ApiDeps): CaptureService {
+  if (!deps.captures) throw new AppError('NOT_READY', 'the capture part is not running on this hub');
+  return deps.captures;
+}
+
+function captureId(raw: string): number {
+  const n = Number(raw);
+  if (!/^[1-9]\d{0,9}$/.test(raw) || n > 2 ** 31) throw new AppError('BAD_REQUEST', `capture id "${raw}": expected a positive integer`);
+  return n;
+}
+
+export const captureRoutes: RouteDef[] = [
+  {
+    method: 'post', path: '/captures', access: 'operator', status: 201,
+    summary: 'Ask a cohort (devices, tags or all) to capture a share of a model\'s requests, sealed to the operators\' capture key',
+    body: CaptureCreate, response: Capture,
+    async handler(c, deps) {
+      const b = await jsonBody(c, CaptureCreate, 'capture request');
+      const s = part(deps);
+      const { id, docs } = s.create(b, actor(c).name, (r) => audit(c, deps, 'capture.create', `capture ${r.id}`, b.reason, {
+        id: r.id, model: b.model, version: b.version ?? null, target: b.target, rate: b.rate, maxRows: b.maxRows, durationSec: b.durationSec, features: b.features ?? null, devices: r.devices,
+      }));
+      await afterCommit(c, deps, 'capture.create', `capture ${id}`, 'publish desired state', () => deps.deployments?.publishDesired(docs));
+      return s.view(id);
+    },
+  },
+  {
+    method: 'get', path: '/captures', access: 'viewer', summary: 'List captures, newest first, with rows and bytes received', response: CaptureList,
+    async handler(_c, deps) {
+      return { captures: part(deps).list() };
+    },
+  },
+  {
+    method: 'get', path: '/captures/:id', access: 'viewer',
+    summary: 'One capture with every device\'s progress (pending, capturing, done, budget_full, stopped, expired, refused; rows, chunks, bytes)',
+    response: Capture,
+    async handler(c, deps) {
+      return part(deps).view(captureId(param(c, 'id')));
+    },
+  },
+  {
+    method: 'delete', path: '/captures/:id', access: 'operator', query: StopQuery, response: Capture,
+    summary: 'Stop a capture (?reason=): its devices stop sampling; rows they captured before still upload',
+    async handler(c, deps) {
+      const id = captureId(param(c, 'id'));
+      const q = queryOf(c, StopQuery, 'stop query');
+      const s = part(deps);
+      const docs = s.stopCapture(id, actor(c).name, q.reason, () => audit(c, deps, 'capture.stop', `capture ${id}`, q.reason, { id }));
+      await afterCommit(c, deps, 'capture.stop', `capture ${id}`, 'publish desired state', () => deps.deployments?.publishDesired(docs));
+      return s.view(id);
+    },
+  },
+  {
+    method: 'get', path: '/captures/:id/chunks', access: 'operator', query: ChunksQuery, response: CaptureChunkPage,
+    summary: 'The capture\'s sealed chunks, a page at a time (?after=next); ciphertext only, opened by `edgefleet capture fetch` with the key',
+    async handler(c, deps) {
+      const id = captureId(param(c, 'id'));
+      const q = queryOf(c, ChunksQuery, 'chunks query');
+      const s = part(deps);
+      s.repo.get(id);
+      // The first page of a fetch is audited (who took the ciphertext, and when).
+      if (q.after === undefined) transact(deps, () => audit(c, deps, 'capture.fetch', `capture ${id}`, null, { id }));
+      return s.repo.chunks(id, Number(q.after ?? 0), s.opts.pageBytes);
+    },
+  },
+];

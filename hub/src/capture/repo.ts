@@ -1,0 +1,174 @@
+// hub.db tables of data captures (migration 40; docs/decisions/0035-data-capture.md): each capture
+// request, each device's part of it (status and counts from what it uploaded), and the sealed chunks
+// themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op.
+import type { Capture, CaptureDevice, CaptureDeviceStatus, DeployTarget, SealedRowsWire } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { Migration } from '../store/migrations.js';
+
+export const CAPTURE_MIGRATION: Migration = {
+  version: 40,
+  name: 'data capture: requests, per-device progress, sealed chunks',
+  sql: `CREATE TABLE captures (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  version TEXT,
+  target TEXT NOT NULL,
+  rate REAL NOT NULL,
+  max_rows INTEGER NOT NULL,
+  duration_sec INTEGER NOT NULL,
+  features TEXT,
+  reason TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  until TEXT NOT NULL,
+  stopped_at TEXT,
+  stopped_by TEXT,
+  stop_reason TEXT
+);
+CREATE TABLE capture_devices (
+  capture_id INTEGER NOT NULL REFERENCES captures(id),
+  device_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  chunks INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  reason TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (capture_id, device_id)
+);
+CREATE INDEX capture_devices_by_device ON capture_devices (device_id);
+CREATE TABLE capture_chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  capture_id INTEGER NOT NULL REFERENCES captures(id),
+  device_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  sealed TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  UNIQUE (capture_id, device_id, seq)
+);`,
+};
+
+export interface NewCapture {
+  model: string; version: string | null; target: DeployTarget; rate: number; maxRows: number; durationSec: number;
+  features: string[] | null; reason: string; publicKey: string; keyId: string; createdBy: string; at: Date; until: Date;
+}
+
+interface CaptureRow {
+  id: number; model: string; version: string | null; target: string; rate: number; max_rows: number; duration_sec: number; features: string | null;
+  reason: string; public_key: string; key_id: string; created_by: string; created_at: string; until: string;
+  stopped_at: string | null; stopped_by: string | null; stop_reason: string | null;
+}
+
+export interface StoredCapture extends Omit<Capture, 'devices'> { publicKey: string }
+
+function fromRow(r: CaptureRow, totals: { rows: number; bytes: number }): StoredCapture {
+  return {
+    id: r.id, model: r.model, version: r.version, target: JSON.parse(r.target) as DeployTarget, rate: r.rate, maxRows: r.max_rows,
+    durationSec: r.duration_sec, features: r.features ? (JSON.parse(r.features) as string[]) : null, reason: r.reason, keyId: r.key_id,
+    createdBy: r.created_by, created: r.created_at, until: r.until,
+    stopped: r.stopped_at ? { at: r.stopped_at, by: r.stopped_by ?? '', reason: r.stop_reason ?? '' } : null,
+    rows: totals.rows, bytes: totals.bytes, publicKey: r.public_key,
+  };
+}
+
+interface DeviceRow { device_id: string; status: CaptureDeviceStatus; rows: number; chunks: number; bytes: number; reason: string | null; updated_at: string }
+
+const toDevice = (r: DeviceRow): CaptureDevice => ({ deviceId: r.device_id, status: r.status, rows: r.rows, chunks: r.chunks, bytes: r.bytes, reason: r.reason, updated: r.updated_at });
+
+export class CaptureRepo {
+  constructor(private readonly db: Db) {}
+
+  create(c: NewCapture, deviceIds: readonly string[]): number {
+    const id = Number(this.db.prepare(`INSERT INTO captures (model, version, target, rate, max_rows, duration_sec, features, reason, public_key, key_id, created_by, created_at, until)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      c.model, c.version, JSON.stringify(c.target), c.rate, c.maxRows, c.durationSec, c.features ? JSON.stringify(c.features) : null, c.reason,
+      c.publicKey, c.keyId, c.createdBy, c.at.toISOString(), c.until.toISOString(),
+    ).lastInsertRowid);
+    const ins = this.db.prepare("INSERT INTO capture_devices (capture_id, device_id, status, updated_at) VALUES (?, ?, 'pending', ?)");
+    for (const d of deviceIds) ins.run(id, d, c.at.toISOString());
+    return id;
+  }
+
+  private totals(id: number): { rows: number; bytes: number } {
+    return this.db.prepare('SELECT COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM capture_devices WHERE capture_id = ?').get(id) as { rows: number; bytes: number };
+  }
+
+  /** `totals: false` skips summing the devices' counts (the chunk path does not need them). */
+  find(id: number, totals = true): StoredCapture | undefined {
+    const r = this.db.prepare('SELECT * FROM captures WHERE id = ?').get(id) as CaptureRow | undefined;
+    return r ? fromRow(r, totals ? this.totals(id) : { rows: 0, bytes: 0 }) : undefined;
+  }
+
+  get(id: number): StoredCapture {
+    const c = this.find(id);
+    if (!c) throw new AppError('NOT_FOUND', `capture ${id} not found (see GET /captures)`);
+    return c;
+  }
+
+  list(): StoredCapture[] {
+    return (this.db.prepare('SELECT * FROM captures ORDER BY id DESC').all() as CaptureRow[]).map((r) => fromRow(r, this.totals(r.id)));
+  }
+
+  devices(id: number): CaptureDevice[] {
+    return (this.db.prepare('SELECT device_id, status, rows, chunks, bytes, reason, updated_at FROM capture_devices WHERE capture_id = ? ORDER BY device_id').all(id) as DeviceRow[]).map(toDevice);
+  }
+
+  device(id: number, deviceId: string): CaptureDevice | undefined {
+    const r = this.db.prepare('SELECT device_id, status, rows, chunks, bytes, reason, updated_at FROM capture_devices WHERE capture_id = ? AND device_id = ?').get(id, deviceId) as DeviceRow | undefined;
+    return r ? toDevice(r) : undefined;
+  }
+
+  /** Captures a device is asked to take part in now: not stopped, not past `until`, its part not ended. */
+  activeFor(deviceId: string, now: Date): StoredCapture[] {
+    const rows = this.db.prepare(`SELECT c.* FROM captures c JOIN capture_devices d ON d.capture_id = c.id
+      WHERE d.device_id = ? AND c.stopped_at IS NULL AND c.until > ? AND d.status IN ('pending', 'capturing') ORDER BY c.id`).all(deviceId, now.toISOString()) as CaptureRow[];
+    return rows.map((r) => fromRow(r, { rows: 0, bytes: 0 }));
+  }
+
+  stop(id: number, by: string, reason: string, at: Date): string[] {
+    this.db.prepare('UPDATE captures SET stopped_at = ?, stopped_by = ?, stop_reason = ? WHERE id = ? AND stopped_at IS NULL').run(at.toISOString(), by, reason, id);
+    return (this.db.prepare('SELECT device_id FROM capture_devices WHERE capture_id = ?').all(id) as Array<{ device_id: string }>).map((r) => r.device_id);
+  }
+
+  /** Bytes of chunks stored for a device across all captures (the per-device storage bound). */
+  storedBytes(deviceId: string): number {
+    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_devices WHERE device_id = ?').get(deviceId) as { n: number }).n;
+  }
+
+  hasChunk(id: number, deviceId: string, seq: number): boolean {
+    return !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND device_id = ? AND seq = ?').get(id, deviceId, seq);
+  }
+
+  /** Stores a chunk and adds it to the device's counts; `end` closes the device's part. */
+  addChunk(id: number, deviceId: string, seq: number, rows: number, bytes: number, sealed: SealedRowsWire, end: CaptureDeviceStatus | undefined, at: Date): void {
+    this.db.prepare('INSERT INTO capture_chunks (capture_id, device_id, seq, rows, bytes, sealed, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, deviceId, seq, rows, bytes, JSON.stringify(sealed), at.toISOString());
+    this.db.prepare(`UPDATE capture_devices SET rows = rows + ?, chunks = chunks + 1, bytes = bytes + ?, status = ?, updated_at = ?
+      WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', at.toISOString(), id, deviceId);
+  }
+
+  setDeviceStatus(id: number, deviceId: string, status: CaptureDeviceStatus, reason: string | null, at: Date): void {
+    this.db.prepare('UPDATE capture_devices SET status = ?, reason = ?, updated_at = ? WHERE capture_id = ? AND device_id = ?').run(status, reason, at.toISOString(), id, deviceId);
+  }
+
+  /** Chunks after `after` (a chunk id) in storage order, at most `maxBytes` of ciphertext (at least one). */
+  chunks(id: number, after: number, maxBytes: number): { chunks: Array<{ id: number; deviceId: string; seq: number; rows: number; sealed: SealedRowsWire }>; next: number | null } {
+    const rows = this.db.prepare('SELECT id, device_id, seq, rows, bytes, sealed FROM capture_chunks WHERE capture_id = ? AND id > ? ORDER BY id LIMIT 1000').all(id, after) as
+      Array<{ id: number; device_id: string; seq: number; rows: number; bytes: number; sealed: string }>;
+    const out: Array<{ id: number; deviceId: string; seq: number; rows: number; sealed: SealedRowsWire }> = [];
+    let bytes = 0;
+    for (const r of rows) {
+      if (out.length > 0 && bytes + r.bytes > maxBytes) break;
+      bytes += r.bytes;
+      out.push({ id: r.id, deviceId: r.device_id, seq: r.seq, rows: r.rows, sealed: JSON.parse(r.sealed) as SealedRowsWire });
+    }
+    const last = out[out.length - 1];
+    const more = last ? !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND id > ?').get(id, last.id) : false;
+    return { chunks: out, next: more && last ? last.id : null };
+  }
+}

@@ -1,0 +1,157 @@
+// Data capture on the hub with a real Store, Registry, deployments part and the REST app: malformed
+// requests get field-named errors, a capture rides in the targeted devices' desired documents (and
+// leaves them when stopped), chunks are stored once by (capture, device, seq), and every refusal
+// (unknown capture, device outside the cohort, oversized, more rows than asked, the storage bound,
+// sealed to another key) is answered with its reason. What the hub stores is ciphertext.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
+import {
+  CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, verifyBundle,
+  type Capture, type CaptureAck, type CaptureChunk, type DesiredDocument, type TrustBody,
+} from '@edgefleet/shared';
+import { Registry } from '../registry.js';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger } from '../mqtt/testing/devices.js';
+import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
+import { makeParts, type Parts } from '../testing/parts.js';
+import { CaptureService } from './service.js';
+
+describe('data capture on the hub', () => {
+  let dir: string;
+  let h: Harness;
+  let parts: Parts;
+  let captures: CaptureService;
+  const clock = new ManualClock();
+  const key = newCaptureKeyFile();
+  const other = newCaptureKeyFile();
+  const published: Array<{ id: string; kind: string; payload: string }> = [];
+  const link = { publish: (id: string, kind: string, payload: string) => { published.push({ id, kind, payload }); return Promise.resolve(); }, on: () => () => {} } as unknown as FleetLink;
+  const post = (json: unknown, role: 'operator' | 'viewer' = 'operator') => h.req('POST', '/api/v1/captures', { role, json });
+  const desired = (id: string) => h.store.desired.latest(id) as DesiredDocument | undefined;
+  const chunk = async (c: Partial<CaptureChunk> & { captureId: number }, rows: string[], pub = key.public): Promise<CaptureChunk> => ({
+    schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'a', seq: 1, rows: rows.length, ...c,
+    sealed: await sealRows(Buffer.from(rows.map((r) => `${r}\n`).join('')), pub),
+  });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-hub-capture-'));
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust: TrustBody = makeTrust(dir, keys).body;
+    h = makeHarness({
+      parts: (store) => {
+        parts = makeParts({ store, link, hubKey: keys.hub, clock: clock, logger: new RecordingLogger(), desiredCapture: (id) => captures.desiredFor(id) });
+        captures = new CaptureService({ store, link, deployments: parts.deployments, clock: clock, logger: new RecordingLogger(), options: { publicKey: key.public, maxBytesPerDevice: 4000, maxChunkBytes: 2000 } });
+        return { deployments: parts.deployments, captures };
+      },
+    });
+    const mlp = randomMlp({ inputDim: 3, hidden: [8], outputDim: 2, seed: 4 });
+    const features = ['speed', 'temp', 'load'].map((name, index) => ({ name, index, kind: 'numeric' as const }));
+    const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'pump', version: '1.0.0', io: mlp.io, keys, features });
+    await new Registry(h.store, async (path) => {
+      const v = await verifyBundle(path, trust);
+      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+    }).push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+    for (const [id, ring] of [['a', 'cap'], ['b', 'cap'], ['c', 'other']]) h.store.devices.create(id as string, `secret-of-${id}-0123456789`, { ring: ring as string }, null, clock.now());
+  });
+  after(() => {
+    h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ok = { model: 'pump', target: { tags: { ring: 'cap' } }, rate: 0.5, maxRows: 3, durationSec: 600, features: ['speed', 'temp'], reason: 'look at the inputs' };
+
+  it('refuses malformed requests naming the field, and viewers', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...ok, rate: 2 }, /rate/], [{ ...ok, rate: 0 }, /rate/], [{ ...ok, maxRows: 0 }, /maxRows/], [{ ...ok, maxRows: 1.5 }, /maxRows/],
+      [{ ...ok, durationSec: 10 ** 9 }, /durationSec/], [{ ...ok, target: {} }, /target/], [{ ...ok, reason: ' ' }, /reason/],
+      [{ ...ok, model: 'Bad Name' }, /model/], [{ ...ok, features: [] }, /features/], [{ ...ok, extra: 1 }, /extra/],
+      [{ ...ok, features: ['speed', 'nope'] }, /features: "nope" not in pump's manifest/], [{ ...ok, model: 'absent' }, /absent/],
+    ];
+    for (const [body, msg] of cases) {
+      const res = await post(body);
+      const j = (await res.json()) as { error: { message: string } };
+      assert.ok(res.status === 400 || res.status === 404, `${JSON.stringify(body)}: HTTP ${res.status}`);
+      assert.match(j.error.message, msg, JSON.stringify(body));
+    }
+    assert.equal((await post(ok, 'viewer')).status, 403);
+    assert.equal((await h.req('GET', '/api/v1/captures', { role: 'viewer' })).status, 200);
+  });
+
+  it('puts the capture in the cohort\'s desired documents only, audited', async () => {
+    const res = await post(ok);
+    assert.equal(res.status, 201);
+    const c = (await res.json()) as Capture;
+    assert.deepEqual(c.devices.map((d) => [d.deviceId, d.status]), [['a', 'pending'], ['b', 'pending']]);
+    assert.equal(c.keyId, parseCaptureKeyFile(JSON.stringify(key), 'k').keyId);
+    assert.deepEqual(desired('a')?.signed.capture?.map((x) => [x.id, x.model, x.rate, x.maxRows, x.features, x.publicKey]), [[c.id, 'pump', 0.5, 3, ['speed', 'temp'], key.public]]);
+    assert.equal(desired('c'), undefined, 'device c is not in the cohort');
+    const audit = h.store.audit.query({ action: 'capture.create' } as never);
+    assert.equal(audit.length, 1);
+  });
+
+  it('stores a chunk once, answers resends with the same ack, and counts rows per device', async () => {
+    const id = captures.list()[0]!.id;
+    const m = await chunk({ captureId: id }, ['{"x":1}', '{"x":2}']);
+    const ack = captures.accept('a', m);
+    assert.deepEqual(ack, { schema: 'edgefleet.capture-ack/v1', captureId: id, ranges: [[1, 1]] });
+    assert.deepEqual(captures.accept('a', m), ack, 'a resend is acked again and not stored twice');
+    const v = captures.view(id);
+    assert.deepEqual(v.devices.find((d) => d.deviceId === 'a')?.rows, 2);
+    assert.equal(v.rows, 2);
+    const page = captures.repo.chunks(id, 0, 1 << 20);
+    assert.equal(page.chunks.length, 1);
+    assert.equal(openRows(page.chunks[0]!.sealed, parseCaptureKeyFile(JSON.stringify(key), 'k'), 'chunk').toString(), '{"x":1}\n{"x":2}\n');
+    assert.deepEqual(findBytes([h.dir], [Buffer.from('{"x":1}')]).hits, [], 'the hub holds ciphertext only');
+  });
+
+  it('refuses with a reason: unknown capture, outside the cohort, sealed to another key, too large, too many rows, storage bound', async () => {
+    const id = captures.list()[0]!.id;
+    const code = (a: CaptureAck) => a.refused?.code;
+    assert.equal(code(captures.accept('a', await chunk({ captureId: 999 }, ['{}']))), 'unknown_capture');
+    assert.equal(code(captures.accept('c', await chunk({ captureId: id, deviceId: 'c' }, ['{}']))), 'not_in_capture');
+    assert.equal(code(captures.accept('b', await chunk({ captureId: id, deviceId: 'b' }, ['{}'], other.public))), 'key_mismatch');
+    assert.equal(code(captures.accept('b', await chunk({ captureId: id, deviceId: 'b', seq: 2 }, ['{}']))), 'key_mismatch', 'a refused part stays refused');
+    // Device a had 2 rows of maxRows 3.
+    assert.equal(code(captures.accept('a', await chunk({ captureId: id, seq: 2 }, ['{}', '{}']))), 'too_many_rows');
+    assert.equal(captures.view(id).devices.find((d) => d.deviceId === 'b')?.status, 'refused');
+    const c3 = (await (await post({ ...ok, target: { devices: ['b'] } })).json()) as Capture;
+    assert.equal(code(captures.accept('b', await chunk({ captureId: c3.id, deviceId: 'b' }, ['x'.repeat(3000)]))), 'too_large');
+    // The storage bound (4000 bytes per device over all captures) on a second capture for device a.
+    const c2 = (await (await post({ ...ok, target: { devices: ['a'] }, maxRows: 1000 })).json()) as Capture;
+    let last: CaptureAck | undefined;
+    for (let seq = 1; seq <= 6; seq++) {
+      last = captures.accept('a', await chunk({ captureId: c2.id, seq }, ['y'.repeat(600)]));
+      if (last.refused) break;
+    }
+    assert.equal(code(last!), 'storage_quota');
+    const held = (h.store.db.prepare('SELECT SUM(bytes) AS n FROM capture_chunks WHERE device_id = ?').get('a') as { n: number }).n;
+    assert.ok(held <= 4000, `${held} bytes stored`);
+    assert.match(captures.view(c2.id).devices[0]!.reason ?? '', /maxBytesPerDevice 4000/);
+  });
+
+  it('a last chunk ends the device\'s part; a stop takes the capture out of the documents, once, audited', async () => {
+    const c = (await (await post({ ...ok, target: { devices: ['c'] } })).json()) as Capture;
+    assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', end: 'done' }, ['{}'])).refused, undefined);
+    assert.equal(captures.view(c.id).devices[0]!.status, 'done');
+    const entries = h.store.audit.query({ target: 'c' } as never).map((e) => e.action);
+    assert.deepEqual(entries, ['capture.upload_started', 'capture.upload_ended'], 'a first chunk that is also the last: both audited');
+    assert.deepEqual(captures.desiredFor('c'), [], 'ended on the device: not in its next document');
+    const id = captures.list().at(-1)!.id;
+    const stop = await h.req('DELETE', `/api/v1/captures/${id}?reason=enough`, { role: 'operator' });
+    assert.equal(stop.status, 200);
+    assert.equal(((await stop.json()) as Capture).stopped?.reason, 'enough');
+    assert.equal(desired('b')?.signed.capture, undefined, 'stopped: gone from the documents');
+    assert.equal((await h.req('DELETE', `/api/v1/captures/${id}?reason=again`, { role: 'operator' })).status, 409);
+    assert.equal((await h.req('DELETE', `/api/v1/captures/${id}`, { role: 'operator' })).status, 400, 'a reason is required');
+    assert.equal(published.filter((p) => p.kind === 'desired').length >= 3, true);
+  });
+
+  it('refuses captures when no capture key is configured', async () => {
+    const bare = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock: clock, logger: new RecordingLogger() });
+    assert.throws(() => bare.create(ok, 'op', () => {}), (e: { code?: string; message: string }) => e.code === 'NOT_READY' && /capture.publicKey/.test(e.message));
+  });
+});

@@ -1,0 +1,179 @@
+// Data capture on the hub (docs/decisions/0035-data-capture.md, docs/hub.md "Data capture"): an
+// operator's request becomes a `capture` entry in each targeted device's desired document; the
+// devices upload their rows sealed to the operators' capture key on `capture`, and this part stores
+// the ciphertext by (capture, device, seq), acks it on `capture/ack`, or refuses with a reason (the
+// box then drops what it holds of that capture). The hub never holds the capture private key.
+import {
+  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, boxKeyId, decodeBoxPublicKey, toRanges,
+  type Capture, type CaptureAck, type CaptureChunk, type CaptureCreate, type DesiredCapture, type DesiredDocument, type Manifest,
+} from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { Clock } from '../clock.js';
+import type { DeploymentService } from '../deployments/service.js';
+import { targetMatches } from '../deployments/target.js';
+import { CaptureRepo, type StoredCapture } from './repo.js';
+
+export interface CaptureOptions {
+  /** The operators' X25519 capture public key, base64 (edgefleet capture keygen); captures are refused without it. */
+  publicKey?: string | undefined;
+  /** Ciphertext bytes stored per device over all captures; past it chunks are refused (storage_quota). */
+  maxBytesPerDevice: number;
+  /** Largest chunk accepted (bytes of base64 ciphertext). */
+  maxChunkBytes: number;
+  /** Bytes of ciphertext per page of GET /captures/{id}/chunks. */
+  pageBytes: number;
+}
+
+export const DEFAULT_CAPTURE_OPTIONS: CaptureOptions = { maxBytesPerDevice: 64 * 1024 * 1024, maxChunkBytes: 160 * 1024, pageBytes: 8 * 1024 * 1024 };
+
+export interface CaptureDeps {
+  store: Store;
+  link: FleetLink;
+  deployments: DeploymentService;
+  clock: Clock;
+  logger: LoggerPort;
+  metrics?: MetricsPort;
+  options?: Partial<CaptureOptions>;
+}
+
+/** Why a chunk was refused (MQTT ack `refused.code`; metric label). */
+type Refusal = 'unknown_capture' | 'not_in_capture' | 'too_large' | 'too_many_rows' | 'storage_quota' | 'key_mismatch';
+
+export class CaptureService {
+  readonly repo: CaptureRepo;
+  readonly opts: CaptureOptions;
+  private unsub: (() => void) | null = null;
+
+  constructor(private readonly deps: CaptureDeps) {
+    this.repo = new CaptureRepo(deps.store.db);
+    this.opts = { ...DEFAULT_CAPTURE_OPTIONS, ...Object.fromEntries(Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined)) };
+    if (this.opts.publicKey) decodeBoxPublicKey(this.opts.publicKey, 'capture.publicKey');
+  }
+
+  start(): void {
+    this.unsub ??= this.deps.link.on('capture', (id, msg) => this.onChunk(id, msg));
+  }
+
+  stop(): void {
+    this.unsub?.();
+    this.unsub = null;
+  }
+
+  /** The desired document's `capture` entries for a device (DeploymentService calls it for every document). */
+  desiredFor(deviceId: string): DesiredCapture[] {
+    return this.repo.activeFor(deviceId, this.deps.clock.now()).slice(0, CAPTURE_LIMITS.maxActive).map((c) => ({
+      id: c.id, model: c.model, ...(c.version ? { version: c.version } : {}), rate: c.rate, maxRows: c.maxRows, until: c.until,
+      ...(c.features ? { features: c.features } : {}), publicKey: c.publicKey, keyId: c.keyId,
+    }));
+  }
+
+  /** The features (or input names) a capture may name: from the version asked for, else the model's latest. */
+  private manifestFor(model: string, version: string | undefined): Manifest {
+    const { models } = this.deps.store;
+    if (version) return models.get(model, version).manifest as Manifest;
+    const latest = models.list(model).at(-1);
+    if (!latest) throw new AppError('NOT_FOUND', `model: no model "${model}" in the registry (edgefleet model ls)`);
+    return models.get(model, latest.version).manifest as Manifest;
+  }
+
+  /**
+   * Stores the capture, its devices and their next desired documents (run `record` for the audit
+   * entry in the same transaction); the caller publishes the documents after commit.
+   */
+  create(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
+    const publicKey = this.opts.publicKey;
+    if (!publicKey) throw new AppError('NOT_READY', 'no capture public key is configured on this hub: set capture.publicKey in the hub config (edgefleet capture keygen makes a key pair)');
+    const manifest = this.manifestFor(req.model, req.version);
+    if (req.features) {
+      const known = new Set([...(manifest.features ?? []).map((f) => f.name), ...manifest.io.inputs.map((i) => i.name)]);
+      const unknown = req.features.filter((f) => !known.has(f));
+      if (unknown.length) throw new AppError('INVALID_INPUT', `features: ${unknown.map((f) => JSON.stringify(f)).join(', ')} not in ${req.model}'s manifest; expected some of [${[...known].join(', ')}]`);
+    }
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    return store.db.transaction(() => {
+      const devices = store.devices.targetable().filter((d) => targetMatches(req.target, d.id, d.tags)).map((d) => d.id);
+      const full = devices.filter((d) => this.repo.activeFor(d, now).length >= CAPTURE_LIMITS.maxActive);
+      if (full.length) throw new AppError('CONFLICT', `target: device(s) ${full.slice(0, 5).join(', ')} already take part in ${CAPTURE_LIMITS.maxActive} captures; stop one first`);
+      const id = this.repo.create({
+        model: req.model, version: req.version ?? null, target: req.target, rate: req.rate, maxRows: req.maxRows, durationSec: req.durationSec,
+        features: req.features ?? null, reason: req.reason, publicKey, keyId: boxKeyId(decodeBoxPublicKey(publicKey, 'capture.publicKey')),
+        createdBy: actor, at: now, until: new Date(now.getTime() + req.durationSec * 1000),
+      }, devices);
+      record({ id, devices: devices.length });
+      return { id, docs: this.deps.deployments.storeDesired(devices) };
+    })();
+  }
+
+  /** Stops a capture: its devices get documents without it (rows captured before are still accepted). */
+  stopCapture(id: number, actor: string, reason: string, record: () => void): DesiredDocument[] {
+    const { store, clock } = this.deps;
+    return store.db.transaction(() => {
+      const c = this.repo.get(id);
+      if (c.stopped) throw new AppError('CONFLICT', `capture ${id} was already stopped at ${c.stopped.at} by ${c.stopped.by}`);
+      const devices = this.repo.stop(id, actor, reason, clock.now());
+      record();
+      return this.deps.deployments.storeDesired(devices.filter((d) => !store.devices.get(d).revoked));
+    })();
+  }
+
+  view(id: number): Capture {
+    const c: StoredCapture = this.repo.get(id);
+    const { publicKey: _k, ...rest } = c;
+    return { ...rest, devices: this.repo.devices(id) };
+  }
+
+  list(): Array<Omit<Capture, 'devices'>> {
+    return this.repo.list().map(({ publicKey: _k, ...rest }) => rest);
+  }
+
+  private refuse(deviceId: string, msg: CaptureChunk, code: Refusal, message: string): CaptureAck {
+    this.deps.metrics?.inc('edgefleet_capture_chunks_refused_total', { reason: code });
+    this.deps.logger.warn({ deviceId, captureId: msg.captureId, seq: msg.seq, code }, `capture chunk refused: ${message}`);
+    if (code !== 'unknown_capture' && code !== 'not_in_capture') {
+      this.repo.setDeviceStatus(msg.captureId, deviceId, 'refused', `${code}: ${message}`, this.deps.clock.now());
+    }
+    return { schema: CAPTURE_ACK_SCHEMA, captureId: msg.captureId, ranges: [], refused: { code, message } };
+  }
+
+  /** Checks, stores and answers one chunk (the ack is published by onChunk). */
+  accept(deviceId: string, msg: CaptureChunk): CaptureAck {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    return store.db.transaction((): CaptureAck => {
+      const c = this.repo.find(msg.captureId, false);
+      if (!c) return this.refuse(deviceId, msg, 'unknown_capture', `capture ${msg.captureId} does not exist on this hub`);
+      const part = this.repo.device(c.id, deviceId);
+      if (!part) return this.refuse(deviceId, msg, 'not_in_capture', `device ${deviceId} is not in capture ${c.id}'s cohort`);
+      const ok: CaptureAck = { schema: CAPTURE_ACK_SCHEMA, captureId: c.id, ranges: toRanges([msg.seq]) };
+      if (this.repo.hasChunk(c.id, deviceId, msg.seq)) return ok; // a resend: stored already
+      if (part.status === 'refused') return this.refuse(deviceId, msg, (part.reason?.split(':')[0] ?? 'storage_quota') as Refusal, part.reason ?? 'refused earlier');
+      if (msg.sealed.key.to !== c.keyId) return this.refuse(deviceId, msg, 'key_mismatch', `chunk sealed to key ${msg.sealed.key.to.slice(0, 12)}…, capture ${c.id} uses ${c.keyId.slice(0, 12)}…`);
+      const bytes = msg.sealed.data.length;
+      if (bytes > this.opts.maxChunkBytes) return this.refuse(deviceId, msg, 'too_large', `chunk of ${bytes} bytes exceeds capture.maxChunkBytes ${this.opts.maxChunkBytes}`);
+      // Numbers another machine reports are checked before they are summed.
+      if (msg.rows > c.maxRows - part.rows) return this.refuse(deviceId, msg, 'too_many_rows', `${part.rows} rows stored + ${msg.rows} exceed the capture's maxRows ${c.maxRows}`);
+      const stored = this.repo.storedBytes(deviceId);
+      if (stored + bytes > this.opts.maxBytesPerDevice) {
+        return this.refuse(deviceId, msg, 'storage_quota', `the device has ${stored} bytes of captures stored; ${bytes} more exceed capture.maxBytesPerDevice ${this.opts.maxBytesPerDevice}`);
+      }
+      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, bytes, msg.sealed, msg.end, now);
+      this.deps.metrics?.inc('edgefleet_capture_chunks_total', {});
+      // A device's first chunk and its last are audited (the first may also be the last).
+      const details = { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes };
+      if (part.chunks === 0) {
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_started', target: deviceId, reason: `capture ${c.id}: first sealed chunk from ${deviceId}`, details, at: now });
+      }
+      if (msg.end) {
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end }, at: now });
+      }
+      return ok;
+    })();
+  }
+
+  private async onChunk(deviceId: string, msg: CaptureChunk): Promise<void> {
+    const ack = this.accept(deviceId, msg);
+    await this.deps.link.publish(deviceId, 'capture/ack', JSON.stringify(ack));
+  }
+}

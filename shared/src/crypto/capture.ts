@@ -1,0 +1,82 @@
+// Captured rows sealed to the operators' capture key (docs/decisions/0035-data-capture.md): each
+// chunk gets a fresh 256-bit content key, its rows are encrypted with it exactly as a sealed model's
+// files are (AES-256-GCM, encryptFile), and the content key is sealed to the capture public key with
+// an ephemeral X25519 key (sealContentKey, the nacl box of sealed models). Only the holder of the
+// capture private key opens a chunk; the box and the hub hold ciphertext only. Zod-free (the daemon).
+import { AppError } from '../errors.js';
+import {
+  boxKeyPairFromSecret, decodeBoxPublicKey, decryptBytes, encryptFile, generateBoxKeyPair, newContentKey, openSealedKey, sealContentKey,
+  MIN_CHUNK_BYTES, type BoxKeyPair, type FileEncryption, type SealedKey,
+} from './sealed.js';
+
+export const CAPTURE_KEY_SCHEMA = 'edgefleet.capture-key/v1' as const;
+/** Schema tags of the capture messages (shared/src/wire/capture.ts), here so the daemon needs no zod. */
+export const CAPTURE_CHUNK_SCHEMA = 'edgefleet.capture-chunk/v1' as const;
+export const CAPTURE_ACK_SCHEMA = 'edgefleet.capture-ack/v1' as const;
+
+/** Rows sealed to a capture key: what the box stores, uploads and the hub offers. */
+export interface SealedRows {
+  key: SealedKey;
+  enc: FileEncryption;
+  /** The ciphertext, base64. */
+  data: string;
+}
+
+/** The operators' key file (`edgefleet capture keygen`): keep it off the hub. */
+export interface CaptureKeyFile {
+  schema: typeof CAPTURE_KEY_SCHEMA;
+  keyId: string;
+  public: string;
+  secret: string;
+}
+
+export function newCaptureKeyFile(): CaptureKeyFile {
+  const k = generateBoxKeyPair();
+  return { schema: CAPTURE_KEY_SCHEMA, keyId: k.keyId, public: Buffer.from(k.publicKey).toString('base64'), secret: Buffer.from(k.secretKey).toString('base64') };
+}
+
+/** The key pair in a key file's JSON text; `what` names the file in errors. */
+export function parseCaptureKeyFile(text: string, what: string): BoxKeyPair {
+  let v: Partial<CaptureKeyFile>;
+  try {
+    v = JSON.parse(text) as Partial<CaptureKeyFile>;
+  } catch {
+    throw new AppError('INVALID_INPUT', `${what}: not JSON; expected a capture key file (edgefleet capture keygen)`);
+  }
+  if (v?.schema !== CAPTURE_KEY_SCHEMA || typeof v.secret !== 'string') {
+    throw new AppError('INVALID_INPUT', `${what}: expected a capture key file with schema "${CAPTURE_KEY_SCHEMA}" and its secret (edgefleet capture keygen)`);
+  }
+  const secret = Buffer.from(v.secret, 'base64');
+  return boxKeyPairFromSecret(new Uint8Array(secret));
+}
+
+/** The plaintext chunk size used: whole rows fit one GCM chunk up to 16 MiB; small chunks stay one GCM chunk too. */
+function gcmChunk(n: number): number {
+  return Math.max(MIN_CHUNK_BYTES, Math.min(1 << 24, n || 1));
+}
+
+/** Seals `plain` (JSON lines) to the base64 capture public key. */
+export async function sealRows(plain: Uint8Array, publicKeyB64: string): Promise<SealedRows> {
+  const pub = decodeBoxPublicKey(publicKeyB64, 'capture public key');
+  const key = newContentKey();
+  try {
+    const parts: Buffer[] = [];
+    const { encryption } = await encryptFile(key, plain, async (c) => { parts.push(c); }, gcmChunk(plain.length));
+    return { key: sealContentKey(key, pub), enc: encryption, data: Buffer.concat(parts).toString('base64') };
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** Opens sealed rows with the capture key pair; DECRYPT_FAILED for a wrong key or altered bytes. */
+export function openRows(sealed: SealedRows, key: BoxKeyPair, what: string): Buffer {
+  if (sealed.key.to !== key.keyId) {
+    throw new AppError('DECRYPT_FAILED', `${what}: sealed to capture key ${String(sealed.key.to).slice(0, 12)}…, not this key file's ${key.keyId.slice(0, 12)}…`);
+  }
+  const content = openSealedKey(sealed.key, key, sealed.key.keyId, what);
+  try {
+    return decryptBytes(content, Buffer.from(sealed.data, 'base64'), sealed.enc, what);
+  } finally {
+    content.fill(0);
+  }
+}
