@@ -7,10 +7,10 @@
 // to an hour before `from`): gates keep working after the raw windows expire.
 import { LATENCY_BUCKETS, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import type { RollupsRepo, Series } from '../store/rollups-repo.js';
+import type { RollupsRepo, ScanRange, Series } from '../store/rollups-repo.js';
 import { HOUR_SEC } from '../store/rollups-repo.js';
 import { collect, planRanges, type Group } from '../rollups/query.js';
-import { emptyValues, type RollupValues } from '../rollups/values.js';
+import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
 import { addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
 
 const HOUR_MS = HOUR_SEC * 1000;
@@ -100,6 +100,8 @@ export class RollupGateData implements GateData {
   /**
    * The group's rollups over whole hours [a, b). When the devices outside the group hold fewer rows than
    * the group (a control of most of the fleet), the fleet rows minus theirs: the same integer counts.
+   * The newest hour (or day) without a fleet row — ingest deletes it with every batch into it — is read
+   * from the group's device rows instead of building a fleet row that the next batch deletes again.
    */
   private merged(s: Series, devices: ReadonlySet<string>, a: number, b: number): GroupStats {
     const plan = planRanges(a, b);
@@ -124,8 +126,13 @@ export class RollupGateData implements GateData {
     let v: RollupValues;
     if (fleetRows + outsideRows < inside) {
       this.lastTrace.via = 'fleet-minus-others';
-      v = valuesOf(s, collect(rollups, s, plan, { ...want, fleet: true, countDevices: false }).get(''));
-      if (others.length) subtract(v, valuesOf(s, collect(rollups, s, plan, { ...want, devices: others }).get('')));
+      const newest = plan.ranges.findLast((r) => r.to > r.from) as ScanRange;
+      const start = newest.to - newest.grain * 1000;
+      const open = rollups.fleetHas(s.id, newest.grain, start) ? null : { ...plan, ranges: [{ grain: newest.grain, from: start, to: newest.to }] };
+      const closed = open ? { ...plan, ranges: plan.ranges.map((r) => (r === newest ? { ...r, to: start } : r)) } : plan;
+      v = valuesOf(s, collect(rollups, s, closed, { ...want, fleet: true, countDevices: false }).get(''));
+      if (others.length) subtract(v, valuesOf(s, collect(rollups, s, closed, { ...want, devices: others }).get('')));
+      if (open) addValues(v, valuesOf(s, collect(rollups, s, open, { ...want, devices: [...reporting] }).get('')));
     } else {
       this.lastTrace.via = 'devices';
       v = valuesOf(s, collect(rollups, s, plan, { ...want, devices: [...reporting] }).get(''));

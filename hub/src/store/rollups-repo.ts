@@ -227,6 +227,11 @@ export class RollupsRepo {
     return this.db.prepare(`SELECT COUNT(DISTINCT device_id) FROM rollups WHERE series = ? AND (${where})`).pluck(true).get(seriesId, ...args) as number;
   }
 
+  /** Whether the fleet row of an hour (day) is stored (ingest deletes it when the hour changes). */
+  fleetHas(seriesId: number, grain: number, start: number): boolean {
+    return this.db.prepare('SELECT 1 FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?').get(seriesId, grain, start) !== undefined;
+  }
+
   /** Rollup rows per device of a series in the given ranges (read from the index alone). */
   rowsPerDevice(seriesId: number, ranges: readonly ScanRange[]): Map<string, number> {
     const out = new Map<string, number>();
