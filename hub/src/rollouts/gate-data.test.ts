@@ -92,9 +92,18 @@ test('rollup gate numbers equal the window-merged ones for any device set and ra
     for (const [what, query] of cases) assertSame(rollups.stats(query), windows.stats(query), what);
     // The paths taken: most of the fleet as fleet rows minus the others; edges whose hour holds windows
     // outside the range read raw windows; the canary's first hour holds no 2.0.0 window before its switch.
-    rollups.stats(q('1.0.0', control, T0 + 35 * 60_000, T0 + 6 * HOUR + 17 * 60_000));
-    assert.equal(rollups.lastTrace.via, 'fleet-minus-others');
-    assert.ok(rollups.lastTrace.rawWindows > 0 && rollups.lastTrace.rawWindows < 2 * 6 * control.length);
+    const edges = q('1.0.0', control, T0 + 35 * 60_000, T0 + 6 * HOUR + 17 * 60_000);
+    const fresh = new RollupGateData(h.store);
+    fresh.stats(edges);
+    assert.equal(fresh.lastTrace.via, 'fleet-minus-others');
+    assert.ok(fresh.lastTrace.rawWindows > 0 && fresh.lastTrace.rawWindows < 2 * 6 * control.length);
+    // The merged edges are kept while their windows stay the same; a late window into an edge is counted.
+    fresh.stats(edges);
+    assert.equal(fresh.lastTrace.rawWindows, 0);
+    const late = sampleWindow({ model: 'vib', version: '1.0.0', start: T0 + 50 * 60_000, lengthSec: 60 }, FEATURES, REFERENCE, 40, { errors: { INFERENCE_FAILED: 0.5 } }, seeded(3));
+    h.store.telemetry.putWindows('d5', [{ ...late, seq: 10_000 }], new Date(END));
+    assertSame(fresh.stats(edges), windows.stats(edges), 'after a late window into the first edge');
+    assert.ok(fresh.lastTrace.rawWindows > 0);
     rollups.stats(q('1.0.0', ['d4', 'd9'], T0 + HOUR, T0 + 5 * HOUR));
     assert.deepEqual(rollups.lastTrace, { via: 'devices', rawWindows: 0 });
     rollups.stats(q('2.0.0', canary, SWITCH, END + 1)); // the canary is every 2.0.0 device: its fleet rows alone

@@ -5,15 +5,18 @@
 // same data, without parsing every window of a 24 h wave. Where retention already deleted an edge
 // hour's raw windows, that hour's rollup is used whole (it may then include windows that started up
 // to an hour before `from`): gates keep working after the raw windows expire.
+import { createHash } from 'node:crypto';
 import { LATENCY_BUCKETS, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { RollupsRepo, ScanRange, Series } from '../store/rollups-repo.js';
 import { HOUR_SEC } from '../store/rollups-repo.js';
 import { collect, planRanges, type Group } from '../rollups/query.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
-import { addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
+import { addStats, addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
 
 const HOUR_MS = HOUR_SEC * 1000;
+/** Merged edge hours kept (a few per running rollout: wave and control, two edges). */
+const MAX_CACHED_EDGES = 64;
 
 export interface RollupGateOptions {
   /**
@@ -28,7 +31,7 @@ export interface RollupGateOptions {
 export interface MergeTrace {
   /** Device rows merged directly, or the fleet rows minus the rows of the devices outside the group. */
   via: 'devices' | 'fleet-minus-others' | 'none';
-  /** Raw windows parsed at the edges. */
+  /** Raw windows parsed at the edges (0 when the edges came from the cache). */
   rawWindows: number;
 }
 
@@ -36,6 +39,7 @@ export class RollupGateData implements GateData {
   private readonly windows: WindowGateData;
   /** The last query's trace. */
   lastTrace: MergeTrace = { via: 'none', rawWindows: 0 };
+  private readonly edges = new Map<string, { n: number; s: GroupStats }>();
 
   constructor(private readonly deps: { db: Db; rollups: RollupsRepo }, private readonly opts: RollupGateOptions = {}) {
     this.windows = new WindowGateData(deps.db);
@@ -75,7 +79,7 @@ export class RollupGateData implements GateData {
       }
     }
     const s = hoursTo > hoursFrom ? this.merged(series, q.devices, hoursFrom, hoursTo) : emptyStats();
-    for (const [a, b] of raw) this.addRaw(s, q, a, b);
+    for (const [a, b] of raw) addStats(s, this.edge(q, a, b));
     return s;
   }
 
@@ -86,15 +90,29 @@ export class RollupGateData implements GateData {
       .get(q.model, q.version, new Date(a).toISOString(), new Date(b).toISOString()) !== undefined;
   }
 
-  private addRaw(s: GroupStats, q: GroupQuery, a: number, b: number): void {
+  /**
+   * The raw windows of the group in [a, b) merged. Kept while the number of the version's windows in
+   * [a, b) stays the same (windows are only inserted or expired): a wave's first partial hour is parsed
+   * once, not on every step of its evaluation.
+   */
+  private edge(q: GroupQuery, a: number, b: number): GroupStats {
+    const [from, to] = [new Date(a).toISOString(), new Date(b).toISOString()];
+    const n = this.deps.db.prepare('SELECT COUNT(*) FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?').pluck(true).get(q.model, q.version, from, to) as number;
+    const key = `${q.model}\0${q.version}\0${a}\0${b}\0${createHash('sha256').update([...q.devices].sort().join('\0')).digest('hex')}`;
+    const hit = this.edges.get(key);
+    if (hit?.n === n) return hit.s;
+    const s = emptyStats();
     const rows = this.deps.db
       .prepare('SELECT device_id, window FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?')
-      .iterate(q.model, q.version, new Date(a).toISOString(), new Date(b).toISOString()) as IterableIterator<{ device_id: string; window: string }>;
+      .iterate(q.model, q.version, from, to) as IterableIterator<{ device_id: string; window: string }>;
     for (const r of rows) {
       if (!q.devices.has(r.device_id)) continue;
       addWindow(s, r.device_id, JSON.parse(r.window) as SummaryWindow);
       this.lastTrace.rawWindows++;
     }
+    if (this.edges.size >= MAX_CACHED_EDGES) this.edges.clear();
+    this.edges.set(key, { n, s });
+    return s;
   }
 
   /**

@@ -35,7 +35,7 @@ export function parseWave(text: string): Wave {
     if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake=`);
     else if (k === 'min' && /^\d+$/.test(v)) w.minDevices = Number(v);
     else if (k === 'tag' && ring && tag) w.tags = { ...w.tags, [tag[1] as string]: tag[2] as string };
-    else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION, min=N${ring ? ' or tag=KEY=VALUE' : ''}`);
+    else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION${ring ? ', min=N or tag=KEY=VALUE' : ' or min=N'}`);
   }
   return w;
 }
