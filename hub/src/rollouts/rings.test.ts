@@ -5,6 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, RolloutCreate, type Wave } from '@edgefleet/shared';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config.js';
 import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);
@@ -100,5 +104,20 @@ describe('staging rings', () => {
     assert.deepEqual(issues([{ name: 's', tags: {}, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }]), ['waves.0.tags: expected 1 to 8 tags, e.g. {"env": "staging"}']);
     assert.deepEqual(issues([{ name: 's', tags: { env: 'staging' }, bakeSec: 0 }]), ['waves.0.percent: expected the last wave to reach 100 percent']);
     assert.deepEqual(issues(RING), []);
+  });
+
+  it('the hub config reads rollouts.requireStagingRing and names a bad one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+    try {
+      const file = join(dir, 'hub.json');
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', rollouts: { requireStagingRing: { env: 'staging' } } }));
+      assert.deepEqual(loadConfig({ config: file }, dir).rollouts?.requireStagingRing, { env: 'staging' });
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', rollouts: { requireStagingRing: {} } }));
+      assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /rollouts\.requireStagingRing/.test(e.message));
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', rollouts: { requireStagingRing: 'staging' } }));
+      assert.throws(() => loadConfig({ config: file }, dir), /rollouts\.requireStagingRing/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
