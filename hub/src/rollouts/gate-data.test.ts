@@ -134,6 +134,13 @@ test('after retention deleted the early raw windows the rollups still give the g
     const late = q('1.0.0', DEVICES, cutoff + HOUR + 25 * 60_000, cutoff + 3 * HOUR);
     assertSame(rollups.stats(late), windows.stats(late), 'partial hour after the cutoff');
     assert.ok(rollups.lastTrace.rawWindows > 0);
+    // A first hour expired up to the cutoff: the windows before the cutoff are gone, so the hour's rollup
+    // (which has them) is not used; the windows after `from` are all there.
+    const mid = cutoff + 2 * HOUR + 35 * 60_000;
+    assert.ok(h.store.rollups.expireWindows(new Date(mid)) > 0);
+    const partly = new RollupGateData(h.store, { rawFrom: () => mid });
+    const after = q('1.0.0', DEVICES, mid + 5 * 60_000, cutoff + 5 * HOUR);
+    assertSame(partly.stats(after), windows.stats(after), 'first hour partly expired');
   } finally {
     h.close();
   }

@@ -58,8 +58,9 @@ export class RollupGateData implements GateData {
     const first = Math.floor(from / HOUR_MS) * HOUR_MS;
     const last = Math.floor((to - 1) / HOUR_MS) * HOUR_MS; // the hour holding the range's last instant
     // An edge hour is read from its rollup when no window of the hour lies outside the range (or when
-    // its raw windows may be gone), else from the raw windows inside the range.
-    const outside = (a: number, b: number) => b > a && this.anyRaw(q, a, b);
+    // the raw windows inside the range may be gone), else from the raw windows inside the range. Before
+    // `rawFrom` a probe cannot see the deleted windows, so a partly expired first hour is read raw.
+    const outside = (a: number, b: number) => b > a && (a < rawFrom || this.anyRaw(q, a, b));
     let hoursFrom = first;
     let hoursTo = last + HOUR_MS;
     const raw: Array<[number, number]> = [];
