@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError } from '@edgefleet/shared';
+import { AppError, RingTags } from '@edgefleet/shared';
 
 const Port = z.number().int().min(0).max(65535);
 
@@ -136,6 +136,8 @@ export const HubConfig = z
         tickMs: z.number().int().positive().optional(),
         desiredPerMinute: z.number().positive().optional(),
         jitter: z.number().min(0).max(0.9).optional(),
+        /** Refuse a rollout whose first wave is not a staging ring selecting these tags, e.g. {"env": "staging"}. */
+        requireStagingRing: RingTags.optional(),
       })
       .strict()
       .optional(),

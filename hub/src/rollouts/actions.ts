@@ -4,6 +4,7 @@ import { AppError, type Rollout } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
+import { ringTagsOf } from './plan.js';
 import { advance, rollback, computeGates } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 
@@ -69,7 +70,7 @@ const STATUS_OF_PENDING = 'not started';
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
 export function view(store: Store, r: RolloutRecord, withDevices: boolean): Rollout {
   const devices = store.rollouts.devices(r.id);
-  const waveIndex = waveOf(devices, r.waves);
+  const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
   const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);

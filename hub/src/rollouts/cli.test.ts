@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { main } from '../cli/main.js';
+import { parseWave } from '../cli/commands/remote-rollout.js';
 import { StringWriter } from '../cli/output.js';
 import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './testing.js';
 
@@ -56,4 +57,13 @@ it('rollout create | ls | show | pause | resume | promote | abort | rollback thr
     server.close();
     await e.close();
   }
+});
+
+it('--wave parses percent waves and staging rings, and names what is wrong', () => {
+  assert.deepEqual(parseWave('staging:tag=env=staging:bake=10m'), { name: 'staging', bakeSec: 600, tags: { env: 'staging' } });
+  assert.deepEqual(parseWave('lab:tag=env=lab:tag=site=b:min=2'), { name: 'lab', bakeSec: 0, tags: { env: 'lab', site: 'b' }, minDevices: 2 });
+  assert.deepEqual(parseWave('canary:5%:bake=30m:min=1'), { name: 'canary', bakeSec: 1800, percent: 5, minDevices: 1 });
+  assert.throws(() => parseWave('staging:tag=env'), /--wave staging:tag=env: unknown part "tag=env": expected bake=DURATION, min=N or tag=KEY=VALUE/);
+  assert.throws(() => parseWave('canary:5%:tag=env=x'), /unknown part "tag=env=x": expected bake=DURATION or min=N$/);
+  assert.throws(() => parseWave('staging'), /expected NAME:PERCENT%.*or a staging ring NAME:tag=KEY=VALUE/);
 });

@@ -36,3 +36,20 @@ test('a device joining lands in its place: nobody else moves to an earlier wave'
   for (const d of devices) assert.ok((after.get(d.deviceId) as number) >= (before.get(d.deviceId) as number) || (before.get(d.deviceId) as number) === 0, d.deviceId);
   assert.equal(after.get('late'), joined.place < 5 ? 0 : joined.place < 50 ? 1 : 2);
 });
+
+test('a ring takes its tagged devices whatever their place; the percent waves share out the rest, nobody twice', () => {
+  const devices = Array.from({ length: 1000 }, (_, i) => ({ deviceId: `d-${i}`, place: place('ro-z', `d-${i}`) }));
+  const staging = new Set(devices.filter((_, i) => i % 25 === 0).map((d) => d.deviceId));
+  const tagsOf = (id: string) => (staging.has(id) ? { env: 'staging', site: 'a' } : { env: 'prod', site: 'a' });
+  const ringed = [{ name: 'staging', tags: { env: 'staging' }, bakeSec: 0 }, ...waves];
+  const w = waveOf(devices, ringed, tagsOf);
+  assert.equal(w.size, 1000);
+  for (const d of devices) {
+    const expected = staging.has(d.deviceId) ? 0 : d.place < 5 ? 1 : d.place < 50 ? 2 : 3;
+    assert.equal(w.get(d.deviceId), expected, d.deviceId);
+  }
+  // Without tags known (or none matching) the ring is empty and the percent waves are as before.
+  const none = waveOf(devices, ringed);
+  assert.equal([...none.values()].filter((k) => k === 0).length, 0);
+  assert.deepEqual([...none.values()].filter((k) => k === 1).length, [...waveOf(devices, waves).values()].filter((k) => k === 0).length);
+});

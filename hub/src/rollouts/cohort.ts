@@ -1,7 +1,9 @@
 // A device's place in a rollout and the waves' members (docs/rollouts.md "Cohorts"). The place is a
 // stable hash of (rollout id, device id) in [0, 100): wave k holds the devices whose place is below its
 // cumulative percent, topped up to its minDevices with the next places, so waves nest and a device that
-// enrolls or is re-tagged during the rollout lands in its place without moving anyone else.
+// enrolls or is re-tagged during the rollout lands in its place without moving anyone else. A staging
+// ring (a wave with tags) holds every device with its tags; the percent waves after it share out the
+// other devices by place, so a ring device is never counted twice.
 import { createHash } from 'node:crypto';
 import type { Wave } from '@edgefleet/shared';
 
@@ -16,15 +18,28 @@ export interface Placed {
   place: number;
 }
 
+/** A device's tags (the rings need them); undefined for a device with none known. */
+export type TagsOf = (deviceId: string) => Readonly<Record<string, string>> | undefined;
+
 /**
- * The index of the first wave each device belongs to, for devices sorted by place. Wave k takes every
- * place below its percent; when that is fewer than its minDevices it takes the next lowest places too.
+ * The index of the first wave each device belongs to. A ring takes every device (not in an earlier ring)
+ * whose tags include its tags. The rest, sorted by place: percent wave k takes every place below its
+ * percent; when that is fewer than its minDevices it takes the next lowest places too.
  */
-export function waveOf(devices: readonly Placed[], waves: readonly Wave[]): Map<string, number> {
-  const sorted = [...devices].sort((a, b) => a.place - b.place || a.deviceId.localeCompare(b.deviceId));
+export function waveOf(devices: readonly Placed[], waves: readonly Wave[], tagsOf: TagsOf = () => undefined): Map<string, number> {
   const out = new Map<string, number>();
+  const rings = [...waves.entries()].filter(([, w]) => w.tags !== undefined);
+  const rest: Placed[] = [];
+  for (const d of devices) {
+    const tags = rings.length ? tagsOf(d.deviceId) : undefined;
+    const k = tags ? rings.find(([, w]) => Object.entries(w.tags ?? {}).every(([key, v]) => tags[key] === v))?.[0] : undefined;
+    if (k === undefined) rest.push(d);
+    else out.set(d.deviceId, k);
+  }
+  const sorted = rest.sort((a, b) => a.place - b.place || a.deviceId.localeCompare(b.deviceId));
   let taken = 0;
   for (const [k, w] of waves.entries()) {
+    if (w.percent === undefined) continue;
     let n = 0;
     while (n < sorted.length && (sorted[n] as Placed).place < w.percent) n++;
     if (k === waves.length - 1 && w.percent >= 100) n = sorted.length;

@@ -4,14 +4,14 @@
 // current wave along pending → deploying → baking → evaluating → passed | failed. Every transition is
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
-import type { RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import type { RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { GateData } from './gate-data.js';
-import { planRollout, placeDevice, previewRollout, targetDevices } from './plan.js';
+import { planRollout, placeDevice, previewRollout, ringTagsOf, targetDevices } from './plan.js';
 import { waveOf } from './cohort.js';
 import { judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
@@ -24,6 +24,8 @@ export interface RolloutOptions {
   desiredPerMinute: number;
   /** Each tick's interval varies by up to this share either way, so batches do not beat in step. */
   jitter: number;
+  /** Every rollout must start with a staging ring selecting these tags (docs/rollouts.md "Staging rings"). */
+  requireStagingRing?: RingTags | undefined;
 }
 
 export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = { tickMs: 5_000, desiredPerMinute: 600, jitter: 0.2 };
@@ -76,7 +78,7 @@ export class RolloutEngine {
   async create(req: RolloutCreate, actor: Actor): Promise<RolloutRecord> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const { record, devices } = planRollout(store, req, actor.name, now);
+    const { record, devices } = planRollout(store, req, actor.name, now, this.opts.requireStagingRing);
     store.db.transaction(() => {
       store.rollouts.create(record);
       for (const d of devices) store.rollouts.addDevice(record.id, d);
@@ -91,7 +93,7 @@ export class RolloutEngine {
 
   /** Which devices each wave of `req` would take (nothing stored; create with the answered id to get them). */
   preview(req: RolloutPreviewRequest, actor: Actor): RolloutPreview {
-    return previewRollout(this.deps.store, req, actor.name, this.deps.clock.now());
+    return previewRollout(this.deps.store, req, actor.name, this.deps.clock.now(), this.opts.requireStagingRing);
   }
 
   /** An operator action with its reason (actions.ts). */
@@ -176,7 +178,7 @@ export class RolloutEngine {
     const joined = targetDevices(store, r.target).filter((d) => !known.has(d));
     if (joined.length) store.db.transaction(() => { for (const d of joined) store.rollouts.addDevice(id, placeDevice(store, id, r.model, d)); })();
     const devices = store.rollouts.devices(id);
-    const waveIndex = waveOf(devices, r.waves);
+    const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
     const k = r.currentWave;
     const wave = r.waves[k];
     const p = r.progress[k];
@@ -186,7 +188,7 @@ export class RolloutEngine {
     if (p.state === 'pending') {
       p.state = 'deploying';
       p.startedAt = now.toISOString();
-      this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, percent: wave.percent }, now);
+      this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, ...(wave.tags ? { tags: wave.tags } : { percent: wave.percent }) }, now);
     }
     await this.notify(r, members.filter((d) => d.notifiedAt === null), now);
     const waiting = store.rollouts.devices(id).filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k && d.notifiedAt === null).length;

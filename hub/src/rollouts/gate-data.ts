@@ -1,6 +1,6 @@
 // Where gate numbers come from (docs/rollouts.md "Gates"): merged sketches of one model version over a
-// set of devices and a time range. The interface lets the gates switch to the hourly rollups
-// (hub/src/rollups/, once they exist) without changing the gate logic; today it merges the stored windows.
+// set of devices and a time range. The engine reads the hourly rollups (rollup-gate-data.ts); the
+// window-merging implementation here is the reference it is tested against, and reads the edges.
 import { errorKindCounts, mergeLatency, type LatencySketch, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 
@@ -40,10 +40,14 @@ export function emptyStats(): GroupStats {
 }
 
 function addBins(into: Map<string, number[]>, name: string, h: { counts: number[]; under: number; over: number }): void {
-  const v = [h.under, ...h.counts, h.over];
+  addBinned(into, name, [h.under, ...h.counts, h.over]);
+}
+
+/** Adds binned counts (under, bins, over) under `name`; `v` is copied, never kept. */
+function addBinned(into: Map<string, number[]>, name: string, v: readonly number[]): void {
   const cur = into.get(name);
   if (!cur) {
-    into.set(name, v);
+    into.set(name, [...v]);
     return;
   }
   if (cur.length !== v.length) return; // another layout (another reference): not comparable, left out
@@ -64,6 +68,17 @@ export function addWindow(s: GroupStats, deviceId: string, w: Pick<SummaryWindow
   s.answered = s.answered ? mergeLatency(s.answered, answered) : { counts: [...answered.counts], sumMs: answered.sumMs };
   for (const o of w.outputs) if (o.hist) addBins(s.outputs, o.name, o.hist);
   for (const f of w.features) if (f.kind === 'numeric' && f.hist) addBins(s.features, f.name, f.hist);
+}
+
+/** Adds `b`'s numbers to `s` (b unchanged). */
+export function addStats(s: GroupStats, b: GroupStats): void {
+  s.windows += b.windows;
+  for (const id of b.reportingDevices) s.reportingDevices.add(id);
+  s.count += b.count;
+  s.modelErrors += b.modelErrors;
+  if (b.answered) s.answered = s.answered ? mergeLatency(s.answered, b.answered) : { counts: [...b.answered.counts], sumMs: b.answered.sumMs };
+  for (const [name, v] of b.outputs) addBinned(s.outputs, name, v);
+  for (const [name, v] of b.features) addBinned(s.features, name, v);
 }
 
 /** Gate numbers merged from the windows stored in hub.db (store/telemetry-repo.ts). */

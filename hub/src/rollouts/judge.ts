@@ -20,6 +20,7 @@ interface JudgeDeps {
 }
 
 const FAILED = new Set(['failed', 'refused', 'rolled_back']);
+const HOUR_MS = 3_600_000;
 
 /** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
 export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
@@ -39,7 +40,10 @@ export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
     } else if (s && FAILED.has(s)) install.failed++;
   }
   const from = p?.startedAt ?? r.createdAt;
-  const to = new Date(now.getTime() + 1).toISOString();
+  // Everything stored up to the end of the current hour: the hour's rollup as it stands, never its raw
+  // windows re-read on every step (a window can start a little after `now` only by clock skew within
+  // the ingest tolerance, decision 0014).
+  const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
   const wave = gateData.stats({ model: r.model, version: r.version, devices: new Set(notified), from, to });
   let ctl = r.fromVersion ? gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(control), from, to }) : emptyStats();
   // Control devices still connected but short of minPredictions: wait for them (a concurrent control is

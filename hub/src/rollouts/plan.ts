@@ -1,11 +1,11 @@
 // Creating a rollout (docs/rollouts.md "The rollout resource"): the request with its defaults, checked
 // against the registry, the devices and the active rollouts, then every device of the target placed.
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, PREVIEW_DEVICES_PER_WAVE, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, GateConfig, PREVIEW_DEVICES_PER_WAVE, ringCovers, waveLabel, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
 import { targetMatches } from '../deployments/target.js';
-import { place, waveOf } from './cohort.js';
+import { place, waveOf, type TagsOf } from './cohort.js';
 
 /** Devices of a target (not revoked), with their tags. */
 export function targetDevices(store: Store, target: RolloutCreate['target']): string[] {
@@ -17,6 +17,32 @@ export function currentVersion(store: Store, deviceId: string, model: string): s
   return store.deployments.effectiveFor(deviceId).find((e) => e.model === model)?.version ?? null;
 }
 
+/** The devices' tags for the rings of `waves` (read only when a wave is a ring). */
+export function ringTagsOf(store: Store, waves: readonly Wave[]): TagsOf {
+  if (!waves.some((w) => w.tags)) return () => undefined;
+  const tags = new Map(store.devices.targetable().map((d) => [d.id, d.tags]));
+  return (id) => tags.get(id);
+}
+
+const pairs = (t: RingTags) => Object.entries(t).map(([k, v]) => `${k}=${v}`).join(', ');
+
+/**
+ * Under the hub's `rollouts.requireStagingRing`, refuses a rollout whose first wave is not a ring
+ * selecting (at least) those tags; refuses a ring holding fewer devices than max(1, minDevices).
+ */
+export function checkRings(waves: readonly Wave[], members: Map<string, number>, required: RingTags | undefined): void {
+  const first = waves[0];
+  if (required && first && !ringCovers(first.tags, required)) {
+    throw new AppError('BAD_REQUEST', `waves[0].tags: this hub requires every rollout to start with a staging ring selecting ${pairs(required)} (hub config rollouts.requireStagingRing); got wave ${waveLabel(first)}: add e.g. --wave staging:${Object.entries(required).map(([k, v]) => `tag=${k}=${v}`).join(':')}:bake=30m first`);
+  }
+  for (const [k, w] of waves.entries()) {
+    if (!w.tags) continue;
+    const n = [...members.values()].filter((x) => x === k).length;
+    const min = Math.max(1, w.minDevices ?? 0);
+    if (n < min) throw new AppError('BAD_REQUEST', `waves[${k}].tags: the ring ${waveLabel(w)} holds ${n} device(s) of the target: expected at least ${min} with ${pairs(w.tags)}`);
+  }
+}
+
 export function placeDevice(store: Store, rolloutId: string, model: string, deviceId: string): RolloutDeviceRow {
   return { deviceId, place: place(rolloutId, deviceId), previous: currentVersion(store, deviceId, model), notifiedAt: null };
 }
@@ -26,7 +52,7 @@ export function placeDevice(store: Store, rolloutId: string, model: string, devi
  * deprecated version, unknown devices in the target, a second active rollout of the same model over
  * overlapping devices (CONFLICT naming it), and an id already used (one a preview proposed).
  */
-export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
+export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDevices(store, req.target);
@@ -49,6 +75,7 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   for (const d of devices) if (d.previous && d.previous !== req.version) tally.set(d.previous, (tally.get(d.previous) ?? 0) + 1);
   const fromVersion = [...tally.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
   const waves = req.waves ?? [...DEFAULT_WAVES];
+  checkRings(waves, waveOf(devices, waves, ringTagsOf(store, waves)), requireRing);
   const at = now.toISOString();
   const record: RolloutRecord = {
     id, model: req.model, version: req.version, fromVersion, target: req.target, waves, gates: GateConfig.parse(req.gates ?? {}),
@@ -64,9 +91,9 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
  * ones it adds listed lowest places first. Creating with the answered `id` gives exactly these waves
  * while the target's devices stay the same.
  */
-export function previewRollout(store: Store, req: RolloutPreviewRequest, actor: string, now: Date): RolloutPreview {
-  const { record, devices } = planRollout(store, req, actor, now);
-  const index = waveOf(devices, record.waves);
+export function previewRollout(store: Store, req: RolloutPreviewRequest, actor: string, now: Date, requireRing?: RingTags): RolloutPreview {
+  const { record, devices } = planRollout(store, req, actor, now, requireRing);
+  const index = waveOf(devices, record.waves, ringTagsOf(store, record.waves));
   const byPlace = [...devices].sort((a, b) => a.place - b.place || a.deviceId.localeCompare(b.deviceId));
   let total = 0;
   const waves = record.waves.map((w, k) => {

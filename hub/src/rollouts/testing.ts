@@ -15,7 +15,7 @@ import { RecordingLogger, RecordingMetrics } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { RolloutEngine, type RolloutOptions } from './engine.js';
-import { WindowGateData } from './gate-data.js';
+import { RollupGateData } from './rollup-gate-data.js';
 import { Metrics } from '../metrics.js';
 import { createApp } from '../api/app.js';
 
@@ -67,7 +67,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {})
   for (let i = 0; i < devices; i++) store.devices.create(`d-${String(i).padStart(3, '0')}`, `secret-${i}`, { ring: 'a' }, null, clock.now());
   const build = () => {
     const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger() });
-    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new WindowGateData(store.db), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
+    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
     return { parts, engine };
   };
   let { parts, engine } = build();

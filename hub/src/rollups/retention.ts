@@ -10,6 +10,11 @@ export interface RetentionOptions {
   everyMs?: number | undefined;
 }
 
+/** The time from which every raw window is still stored (windows starting earlier may be deleted); -Infinity without retention. */
+export function retainedFrom(clock: Clock, windowsDays: number | undefined): () => number {
+  return () => (windowsDays ? clock.now().getTime() - windowsDays * 86_400_000 : -Infinity);
+}
+
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
 

@@ -26,11 +26,11 @@ import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
 import { RolloutEngine } from '../rollouts/engine.js';
-import { WindowGateData } from '../rollouts/gate-data.js';
+import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
-import { WindowRetention } from '../rollups/retention.js';
+import { WindowRetention, retainedFrom } from '../rollups/retention.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
 
@@ -148,8 +148,9 @@ export class Hub {
     sealed.start();
     await ingest.start();
     await deployments.start();
-    // Rollouts: waves of a deployment at a rate cap, judged by gates from the stored windows; resumes from hub.db.
-    const rollouts = new RolloutEngine({ store, deployments, gateData: new WindowGateData(store.db), clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}) });
+    // Rollouts: waves of a deployment at a rate cap, judged by gates from the hourly rollups; resumes from hub.db.
+    const gateData = new RollupGateData(store, { rawFrom: retainedFrom(clock, cfg.retention?.windowsDays) });
+    const rollouts = new RolloutEngine({ store, deployments, gateData, clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}) });
     this.rolloutsPart = rollouts;
     await rollouts.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});

@@ -227,6 +227,22 @@ export class RollupsRepo {
     return this.db.prepare(`SELECT COUNT(DISTINCT device_id) FROM rollups WHERE series = ? AND (${where})`).pluck(true).get(seriesId, ...args) as number;
   }
 
+  /** Whether the fleet row of an hour (day) is stored (ingest deletes it when the hour changes). */
+  fleetHas(seriesId: number, grain: number, start: number): boolean {
+    return this.db.prepare('SELECT 1 FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?').get(seriesId, grain, start) !== undefined;
+  }
+
+  /** Rollup rows per device of a series in the given ranges (read from the index alone). */
+  rowsPerDevice(seriesId: number, ranges: readonly ScanRange[]): Map<string, number> {
+    const out = new Map<string, number>();
+    const stmt = this.db.prepare('SELECT device_id, COUNT(*) FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ? GROUP BY device_id').raw(true);
+    for (const r of ranges) {
+      if (r.to <= r.from) continue;
+      for (const [id, n] of stmt.iterate(seriesId, r.grain, r.from, r.to) as Iterable<[string, number]>) out.set(id, (out.get(id) ?? 0) + n);
+    }
+    return out;
+  }
+
   /** Deletes raw windows that started before `before` (rollups stay); returns how many. Batched per version. */
   expireWindows(before: Date, batch = 5000): number {
     const cutoff = before.toISOString();

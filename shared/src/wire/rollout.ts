@@ -7,11 +7,22 @@ import { DeployTarget } from './deploy.js';
 
 const WaveName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a wave name of lowercase letters, digits, "-" or "_" (at most 32)');
 
+/** Tags a staging ring selects devices by (each must match, as in a deployment target). */
+export const RingTags = z.record(z.string().min(1).max(64), z.string().max(256))
+  .refine((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 8, 'expected 1 to 8 tags, e.g. {"env": "staging"}');
+export type RingTags = z.infer<typeof RingTags>;
+
+/** A percent wave, or a staging ring (`tags` instead of `percent`): exactly one of the two (checked by RolloutCreate). */
 export const Wave = z.object({
   name: WaveName,
-  /** Cumulative share of the target in [1, 100]: wave k holds the devices whose place is below it. */
-  percent: z.number().gt(0, 'expected a percent above 0').max(100, 'expected a percent of at most 100'),
-  /** At least this many devices (fewer only when the target has fewer). */
+  /**
+   * Cumulative share in (0, 100] of the target's devices outside the rings: wave k holds the devices
+   * whose place is below it (and every ring before it).
+   */
+  percent: z.number().gt(0, 'expected a percent above 0').max(100, 'expected a percent of at most 100').optional(),
+  /** A staging ring: every device of the target with these tags, whatever its place (docs/rollouts.md "Staging rings"). */
+  tags: RingTags.optional(),
+  /** At least this many devices (fewer only when the target has fewer); a ring with fewer is refused. */
   minDevices: z.number().int().nonnegative().optional(),
   /** How long the wave runs on the new version before its gates are judged. */
   bakeSec: z.number().int().nonnegative().max(30 * 86400),
@@ -84,6 +95,15 @@ function checkWaves(r: { waves?: Wave[] | undefined }, ctx: z.RefinementCtx): vo
   for (const [i, w] of waves.entries()) {
     if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${w.name}" is used twice` });
     names.add(w.name);
+    if (w.tags !== undefined) {
+      if (w.percent !== undefined) ctx.addIssue({ code: 'custom', path: ['waves', i, 'tags'], message: 'expected either tags (a staging ring) or percent, not both' });
+      else if (last > 0) ctx.addIssue({ code: 'custom', path: ['waves', i, 'tags'], message: 'expected staging rings (tags) before the percent waves' });
+      continue;
+    }
+    if (w.percent === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: 'expected a percent (a share of the target) or tags (a staging ring)' });
+      continue;
+    }
     if (w.percent <= last) ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: `expected a cumulative percent above the previous wave's ${last}` });
     last = w.percent;
   }
@@ -91,6 +111,16 @@ function checkWaves(r: { waves?: Wave[] | undefined }, ctx: z.RefinementCtx): vo
 }
 
 export const RolloutCreate = RolloutFields.superRefine(checkWaves);
+
+/** `staging [env=staging]` or `canary 5%`: a wave as the CLI and logs name it. */
+export function waveLabel(w: Pick<Wave, 'name' | 'percent' | 'tags'>): string {
+  return w.tags ? `${w.name} [${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(',')}]` : `${w.name} ${w.percent ?? 0}%`;
+}
+
+/** Whether a ring's tags select every device `required` does (the same pairs, maybe more). */
+export function ringCovers(tags: RingTags | undefined, required: RingTags): boolean {
+  return tags !== undefined && Object.entries(required).every(([k, v]) => tags[k] === v);
+}
 export type RolloutCreate = z.infer<typeof RolloutCreate>;
 
 export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_back', 'aborted']);

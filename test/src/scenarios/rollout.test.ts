@@ -1,7 +1,8 @@
 // Staged rollouts with a real hub process and real agent processes running real ONNX models (issue 10):
 // a good version (example v2) walks canary -> all and completes, with the hub killed -9 during the
 // canary's bake and resuming where it was; then the regressed example (3.0.0, compressor labels flipped)
-// is stopped at canary by its output_shift gate and rolled back, the gate values in the audit log.
+// is stopped in its staging ring (the agent tagged env=staging) by its output_shift gate and rolled back
+// before any production agent was told, the gate values in the audit log.
 // Short bakes and 2 s windows via config keep it quick.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ describe('staged rollouts on a real fleet', () => {
     hub = s.hub;
     const v3 = await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: '3.0.0', shift: true, keys: s.fx.keys, example: { regress: true } });
     await pushBundle(hub, v3.path);
-    devs = await enrollAgents(hub, 3, { dataRoot: join(dir, 'agents') });
+    devs = await enrollAgents(hub, 3, { dataRoot: join(dir, 'agents'), tags: (i) => ({ env: i === 0 ? 'staging' : 'prod' }) });
     for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
   });
   after(async () => {
@@ -83,15 +84,17 @@ describe('staged rollouts on a real fleet', () => {
     const acts = audit.entries.filter((e) => e.target === r2.id).map((e) => e.action);
     assert.equal(acts.filter((a) => a === 'rollout.wave_baking').length, 2, `each wave baked once across the restart: ${acts.join(', ')}`);
 
-    const r3 = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, reason: 'relabelled batch' });
+    const RING = [{ name: 'staging', tags: { env: 'staging' }, bakeSec: 12 }, ...WAVES];
+    const r3 = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '3.0.0', target: { all: true }, waves: RING, gates: GATES, reason: 'relabelled batch' });
     assert.equal(r3.fromVersion, '2.0.0');
     const stopped = await waitFor('3.0.0 rolled back', async () => {
       const r = await rollout(r3.id);
       if (r.state === 'completed') throw new Error(`the regressed version completed: ${JSON.stringify(r.waves.map((w) => w.gates))}`);
       return r.state === 'rolled_back' ? r : undefined;
     }, { timeoutMs: 120_000, intervalMs: 250 });
-    assert.equal(stopped.waves[1]?.state, 'pending', 'never went past canary');
-    assert.ok((stopped.waves[0]?.notified ?? 0) < 3, 'only the canary was told');
+    assert.deepEqual(stopped.waves.map((w) => w.state), ['failed', 'pending', 'pending'], 'never went past the staging ring');
+    const told = (await rollout(r3.id)).devices?.filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
+    assert.deepEqual(told, [devs[0]?.deviceId], 'only the staging agent was told');
     const gates = stopped.waves[0]?.gates ?? [];
     assert.equal(gates.find((g) => g.name === 'output_shift')?.verdict, 'fail', JSON.stringify(gates));
     const failed = (await hub.api<{ entries: AuditEntry[] }>('GET', '/audit')).entries.find((e) => e.target === r3.id && e.action === 'rollout.wave_failed');

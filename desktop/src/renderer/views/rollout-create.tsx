@@ -157,7 +157,7 @@ function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
         <thead><tr><th>Wave</th><th>Share</th><th>Devices</th><th>Adds</th><th>Bake</th></tr></thead>
         <tbody>{p.waves.map((w) => (
           <tr key={w.name} data-wave={w.name}>
-            <td>{w.name}</td><td>{w.percent}%</td><td>{w.devices}</td>
+            <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{w.devices}</td>
             <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${w.joiningCount - w.joining.length} more` : ''}</td>
             <td>{w.bakeSec}s</td>
           </tr>

@@ -82,7 +82,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <thead><tr><th>#</th><th>Wave</th><th>Share</th><th>State</th><th>Told / devices</th><th>Active</th><th>Bake</th><th>Started</th></tr></thead>
           <tbody>{r.waves.map((w, k) => (
             <tr key={w.name} class={k === r.currentWave ? 'selected' : ''} data-wave={w.name}>
-              <td>{k + 1}</td><td>{w.name}</td><td>{w.percent}%{w.minDevices ? ` (min ${w.minDevices})` : ''}</td><td><span class={`pill wv-${w.state}`}>{w.state}</span></td>
+              <td>{k + 1}</td><td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}{w.minDevices ? ` (min ${w.minDevices})` : ''}</td><td><span class={`pill wv-${w.state}`}>{w.state}</span></td>
               <td><progress max={Math.max(1, w.devices)} value={w.notified} /> {w.notified} / {w.devices}</td><td>{w.active}</td>
               <td data-testid={`bake-${w.name}`}>{bakeText(w, now)}</td><td>{time(w.startedAt)}</td>
             </tr>

@@ -1,8 +1,8 @@
 // Staged rollout commands (docs/rollouts.md, docs/cli.md): `rollout create` (waves from --wave
-// NAME:PERCENT%[:bake=DURATION][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
+// NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { escapeLines, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { escapeLines, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -18,17 +18,24 @@ export function parseDuration(text: string, what: string): number {
   return Number(m[1]) * (UNITS[m[2] || 's'] as number);
 }
 
-/** `canary:10%:bake=30m:min=2` → a wave (bake 0 when not given). */
+/**
+ * `canary:10%:bake=30m:min=2` → a percent wave; `staging:tag=env=staging:bake=10m` → a staging ring
+ * (tag= repeatable). Bake 0 when not given.
+ */
 export function parseWave(text: string): Wave {
-  const [name, pct, ...rest] = text.split(':');
-  const p = /^(\d+(?:\.\d+)?)%?$/.exec(pct ?? '');
-  if (!name || !p) throw new UsageError(`--wave ${text}: expected NAME:PERCENT%[:bake=DURATION][:min=N], e.g. canary:10%:bake=30m:min=2`);
-  const w: Wave = { name, percent: Number(p[1]), bakeSec: 0 };
-  for (const opt of rest) {
-    const [k, v] = opt.split('=');
+  const [name, first, ...rest] = text.split(':');
+  const p = /^(\d+(?:\.\d+)?)%?$/.exec(first ?? '');
+  const ring = first?.startsWith('tag=') === true;
+  if (!name || (!p && !ring)) throw new UsageError(`--wave ${text}: expected NAME:PERCENT%[:bake=DURATION][:min=N], e.g. canary:10%:bake=30m:min=2, or a staging ring NAME:tag=KEY=VALUE[:bake=DURATION], e.g. staging:tag=env=staging:bake=10m`);
+  const w: Wave = { name, bakeSec: 0, ...(p ? { percent: Number(p[1]) } : {}) };
+  for (const opt of ring ? [first as string, ...rest] : rest) {
+    const [k, ...vs] = opt.split('=');
+    const v = vs.join('=');
+    const tag = /^([^=]+)=(.*)$/.exec(v);
     if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake=`);
-    else if (k === 'min' && v && /^\d+$/.test(v)) w.minDevices = Number(v);
-    else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION or min=N`);
+    else if (k === 'min' && /^\d+$/.test(v)) w.minDevices = Number(v);
+    else if (k === 'tag' && ring && tag) w.tags = { ...w.tags, [tag[1] as string]: tag[2] as string };
+    else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION${ring ? ', min=N or tag=KEY=VALUE' : ' or min=N'}`);
   }
   return w;
 }
@@ -49,7 +56,7 @@ export function renderRollout(r: Rollout): string {
     + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n\n`);
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
-    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${w.name} ${w.percent}%`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
+    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
@@ -59,14 +66,14 @@ export function renderRollout(r: Rollout): string {
 
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: MODEL_VERSION,
   options: {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
-    wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%)' },
+    wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)' },
     gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
     manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
     'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
@@ -90,7 +97,7 @@ export const rolloutCreate: Command = {
     };
     const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
     print(ctx.stdout, optBool(args, 'json'), r, () =>
-      `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map((w) => `${w.name} ${w.percent}%`).join(' -> ')}\n`
+      `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
       + `follow it: edgefleet rollout show ${r.id} --watch\n`);
     return 0;
   },
