@@ -1,6 +1,7 @@
 // Desired state (hub → device, signed by the hub key) and reported state and presence (device → hub).
 import { z } from 'zod';
 import { SealedKeySchema, DevicePublicKey } from './sealed.js';
+import { DesiredConfig, ReportedConfig } from './agent-config.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 export const DesiredModel = z.object({
@@ -24,6 +25,8 @@ export const DesiredBody = z.object({
   expires: IsoTime,
   models: z.array(DesiredModel),
   config: z.record(z.string(), z.unknown()).default({}),
+  /** The device's layered remote configuration (docs/agent.md "Remote configuration"); absent: the hub manages none. */
+  agentConfig: DesiredConfig.optional(),
 });
 export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);
@@ -74,6 +77,8 @@ export const ReportedState = z.object({
   capabilities: z.array(z.string()).default([]),
   /** The box's X25519 public key, for content keys of encrypted bundles (accepted by the hub over this authenticated link). */
   deviceKey: DevicePublicKey.optional(),
+  /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */
+  config: ReportedConfig.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedState>;
 
