@@ -18,6 +18,7 @@ import { streamRoutes } from './stream.js';
 import { consoleRoutes } from './console-routes.js';
 import { driftRoutes } from './routes-drift.js';
 import { alertRoutes } from './routes-alerts.js';
+import { configRoutes } from './routes-config.js';
 import { openApiDocument } from './openapi.js';
 import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
@@ -56,6 +57,7 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'console (trust document for signature checks)', routes: consoleRoutes },
     { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },
     { part: 'alerts (rules, alerts, webhook deliveries)', routes: alertRoutes },
+    { part: 'config (agent configuration, into desired documents)', routes: configRoutes },
   ];
 }
 

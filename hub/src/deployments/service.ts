@@ -12,6 +12,7 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
+import type { ConfigService } from '../config/service.js';
 import { targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 
@@ -40,6 +41,8 @@ export interface DeploymentDeps {
   reports: DeviceReports;
   /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
   sealing?: Sealing;
+  /** Remote agent configuration carried in each desired document (docs/hub.md "Agent configuration"). */
+  config?: ConfigService;
   options?: Partial<DeploymentOptions>;
 }
 
@@ -182,7 +185,10 @@ export class DeploymentService {
       for (const d of this.deployments.openTargets()) {
         if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
       }
-      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before ? this.storeDesired([deviceId]) : [];
+      // New tags may also change the device's layered configuration (a tag document reaches it now, or no longer).
+      const config = this.deps.config?.desiredFor(deviceId, dev.tags)?.sha256;
+      const configChanged = config !== store.desired.latest(deviceId)?.signed.agentConfig?.sha256;
+      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before || configChanged ? this.storeDesired([deviceId]) : [];
     })();
   }
 
@@ -202,8 +208,8 @@ export class DeploymentService {
     return docs;
   }
 
-  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
-  private storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
+  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
+  storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
     for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
     const now = clock.now();
@@ -240,6 +246,8 @@ export class DeploymentService {
         models,
         config: {},
       };
+      const agentConfig = this.deps.config?.desiredFor(deviceId);
+      if (agentConfig) body.agentConfig = agentConfig;
       const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
       store.desired.put(doc);
       return doc;

@@ -21,6 +21,7 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
+import { ConfigService } from '../config/service.js';
 import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
@@ -132,7 +133,9 @@ export class Hub {
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
     const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
-    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, ...(cfg.sync ? { options: cfg.sync } : {}) });
+    // Remote agent configuration: layered per device into its desired documents (docs/hub.md "Agent configuration").
+    const config = new ConfigService(store);
+    const deployments = new DeploymentService({ store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, ...(cfg.sync ? { options: cfg.sync } : {}) });
     this.deploymentsPart = deployments;
     const sealed = new SealingDelivery({ store, sealing, deployments, reports: ingest, logger });
     this.sealingPart = sealed;
@@ -188,6 +191,7 @@ export class Hub {
       deployments,
       ingest,
       sealing,
+      config,
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       rollouts,
       quota,
