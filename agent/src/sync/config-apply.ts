@@ -45,6 +45,16 @@ export function changedSettings(a: AgentConfig, b: AgentConfig): Array<{ key: st
     .map(([key, apply]) => ({ key, apply }));
 }
 
+/** The setting an error names: {field} (assertRemoteKey), or the first issue's path (the schema's issues). */
+function fieldOf(details: unknown): string | undefined {
+  if (Array.isArray(details)) {
+    const path = (details[0] as { path?: unknown } | undefined)?.path;
+    return Array.isArray(path) && path.length ? path.join('.') : undefined;
+  }
+  const f = (details as { field?: unknown } | undefined)?.field;
+  return typeof f === 'string' ? f : undefined;
+}
+
 export class ConfigApplier {
   private current: AgentConfig;
   private stored: StoredRemoteConfig | undefined;
@@ -97,10 +107,10 @@ export class ConfigApplier {
       this.d.log('info', { sha256: desired.sha256, changed: changes.map((c) => c.key) }, 'remote configuration applied without a restart');
     } catch (err) {
       const e = toAppError(err);
-      const field = (e.details as { field?: unknown } | undefined)?.field;
+      const field = fieldOf(e.details);
       this.state = {
         sha256: this.stored?.sha256 ?? null, sources: this.stored?.sources ?? [], status: 'failed', at: this.d.now().toISOString(),
-        error: { sha256: desired.sha256, code: e.code, message: e.message.slice(0, 2000), ...(typeof field === 'string' ? { field } : {}) },
+        error: { sha256: desired.sha256, code: e.code, message: e.message.slice(0, 2000), ...(field ? { field } : {}) },
       };
       this.d.log('warn', { sha256: desired.sha256, code: e.code, err: e.message }, 'remote configuration refused; keeping the last good one');
     }

@@ -15,6 +15,7 @@ import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './co
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
@@ -67,6 +68,9 @@ export const commands: CommandTable = {
   'alerts rules ls': alertsRulesLs,
   'alerts rules rm': alertsRulesRm,
   'alerts ls': alertsLs,
+  'config show': configShow,
+  'config set': configSet,
+  'config diff': configDiff,
 };
 
 export const operatorCli: Program = {
