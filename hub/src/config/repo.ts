@@ -49,6 +49,12 @@ export class ConfigRepo {
     return version;
   }
 
+  /** A device's tags, without building its whole DeviceInfo (desired documents are issued in batches). */
+  tagsOf(deviceId: string): Record<string, string> {
+    const r = this.db.prepare('SELECT tags FROM devices WHERE id = ?').get(deviceId) as { tags: string } | undefined;
+    return r ? (JSON.parse(r.tags) as Record<string, string>) : {};
+  }
+
   /** What the device last reported about its configuration (the devices table's reported state). */
   reportedConfig(deviceId: string): ReportedConfig | undefined {
     const r = this.db.prepare("SELECT json_extract(reported, '$.config') AS c FROM devices WHERE id = ?").get(deviceId) as { c: string | null } | undefined;

@@ -88,6 +88,8 @@ describe('agent configuration documents', () => {
       };
       h.store.devices.setReported('cam-1', state);
       assert.equal((await json<DeviceConfigView>(h.req('GET', '/api/v1/devices/cam-1/config', { role: 'viewer' }))).applied, true);
+      const info = await json<{ reported: { config?: { sha256: string; status: string } } }>(h.req('GET', '/api/v1/devices/cam-1', { role: 'viewer' }));
+      assert.deepEqual([info.reported.config?.sha256, info.reported.config?.status], [v.sha256, 'applied'], 'GET /devices/{id} shows it too');
     } finally {
       h.close();
     }

@@ -53,7 +53,7 @@ export class ConfigService {
     checkRemoteSettings(settings);
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);
-    const devices = this.store.devices.list().filter((d) => !d.revoked && (scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId)));
+    const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
     return { version, devices: devices.map((d) => d.id) };
   }
 
@@ -67,7 +67,7 @@ export class ConfigService {
   }
 
   /** What a device's desired document carries; undefined when no document reaches it. */
-  desiredFor(deviceId: string, tags: Record<string, string> = this.store.devices.get(deviceId).tags): DesiredConfig | undefined {
+  desiredFor(deviceId: string, tags: Record<string, string> = this.repo.tagsOf(deviceId)): DesiredConfig | undefined {
     const layers = this.layers(deviceId, tags);
     if (!layers.length) return undefined;
     const { settings } = layerSettings(layers);
