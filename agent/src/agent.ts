@@ -184,6 +184,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
         budgetBytes: (bytes) => retention?.setBudget(bytes),
         outbox: (o) => sync?.outbox.setOptions(o),
+        concurrency: (perModel, queue) => runtime.setConcurrency(perModel, queue),
+        logLevel: (level) => logger.setLevel?.(level),
       },
       restart: deps.restart, changed: () => sync?.stateChanged(),
       log: (level, obj, msg) => logger[level](obj, msg), now: () => (deps.clock ? new Date(deps.clock.now()) : new Date()),

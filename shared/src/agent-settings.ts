@@ -24,10 +24,11 @@ export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
   'sync.outbox.messagesPerSec': 'live',
   'sync.outbox.maxMessageBytes': 'live',
   'sync.outbox.resendAfterMs': 'live',
-  // Each loaded model's limiter and batcher, the session options, the HTTP and gRPC servers, the MQTT
-  // client and the logger are built with these: the agent restarts to take them.
-  'concurrency.perModel': 'restart',
-  'concurrency.queue': 'restart',
+  'concurrency.perModel': 'live',
+  'concurrency.queue': 'live',
+  'log.level': 'live',
+  // The session options, the HTTP and gRPC servers and the MQTT client are built with these: the agent
+  // restarts to take them.
   'runtime.intraOpThreads': 'restart',
   'runtime.interOpThreads': 'restart',
   'runtime.spinning': 'restart',
@@ -49,7 +50,6 @@ export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
   'sync.window': 'restart',
   'sync.reconnectMs': 'restart',
   'allowNonFinite': 'restart',
-  'log.level': 'restart',
 };
 
 /** Settings that are the box's own and never come from a hub, with the reason given when one is refused. */

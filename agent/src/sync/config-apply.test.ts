@@ -22,6 +22,7 @@ function setup(stored?: StoredRemoteConfig) {
     live: {
       windowSec: (n) => calls.push(`windowSec ${n}`), checkpointSec: (n) => calls.push(`checkpointSec ${n}`),
       budgetBytes: (n) => calls.push(`budgetBytes ${n}`), outbox: (o) => calls.push(`outbox ${o.messagesPerSec}`),
+      concurrency: (p, q) => calls.push(`concurrency ${p} ${q}`), logLevel: (l) => calls.push(`log ${l}`),
     },
     restart: () => restarts++, changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
   });
@@ -33,24 +34,24 @@ const doc = (settings: Record<string, unknown>, version = 1): DesiredConfig => (
 describe('remote configuration on the box', () => {
   it('applies live settings to the running parts, stores them and reports them applied', () => {
     const { a, calls, saved, restarts } = setup();
-    a.apply(doc({ 'summaries.windowSec': 10, 'sync.outbox.messagesPerSec': 5 }));
-    assert.deepEqual(calls, ['windowSec 10', 'outbox 5']);
+    a.apply(doc({ 'summaries.windowSec': 10, 'sync.outbox.messagesPerSec': 5, 'concurrency.queue': 8, 'log.level': 'debug' }));
+    assert.deepEqual(calls, ['windowSec 10', 'outbox 5', 'concurrency 4 8', 'log debug']);
     assert.equal(saved.length, 1);
     assert.equal(restarts(), 0);
     assert.equal(a.report()?.status, 'applied');
     assert.equal(a.config.summaries.windowSec, 10);
     // A newer document without the setting: back to the local config's value.
     a.apply(doc({ 'sync.outbox.messagesPerSec': 5 }, 2));
-    assert.deepEqual(calls.slice(2), ['windowSec 60']);
+    assert.deepEqual(calls.slice(4), ['windowSec 60', 'concurrency 4 64', 'log info']);
     assert.equal((a.config as AgentConfig).summaries.windowSec, 60);
   });
 
   it('stores a setting that needs a restart and asks for one', () => {
     const { a, calls, saved, restarts } = setup();
-    a.apply(doc({ 'concurrency.queue': 8, 'summaries.windowSec': 10 }));
+    a.apply(doc({ 'runtime.intraOpThreads': 2, 'summaries.windowSec': 10 }));
     assert.equal(restarts(), 1);
     assert.deepEqual(calls, [], 'nothing half-applied: the restart starts with all of it');
-    assert.deepEqual(saved[0]?.settings, { 'concurrency.queue': 8, 'summaries.windowSec': 10 });
+    assert.deepEqual(saved[0]?.settings, { 'runtime.intraOpThreads': 2, 'summaries.windowSec': 10 });
     assert.equal(a.report()?.status, 'restarting');
   });
 

@@ -18,6 +18,8 @@ export interface LiveSettings {
   checkpointSec(sec: number): void;
   budgetBytes(bytes: number): void;
   outbox(o: OutboxOptions): void;
+  concurrency(perModel: number, queue: number): void;
+  logLevel(level: string): void;
 }
 
 export interface ConfigApplierDeps {
@@ -124,5 +126,7 @@ export class ConfigApplier {
     if (keys.includes('summaries.checkpointSec')) live.checkpointSec(next.summaries.checkpointSec);
     if (keys.includes('summaries.budgetBytes')) live.budgetBytes(next.summaries.budgetBytes);
     if (has('sync.outbox.')) live.outbox(next.sync.outbox);
+    if (has('concurrency.')) live.concurrency(next.concurrency.perModel, next.concurrency.queue);
+    if (keys.includes('log.level')) live.logLevel(next.log.level);
   }
 }

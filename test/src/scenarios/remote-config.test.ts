@@ -98,7 +98,7 @@ describe('remote agent configuration', () => {
     const diff = await cli(['diff', 'fleet', '--from', '1', '--to', '2']);
     assert.equal(diff.code, 0, diff.stderr);
     assert.match(diff.stdout, /fleet@1 -> fleet@2\n {2}~ summaries\.windowSec: 2 -> 0\n {2}- sync\.outbox\.messagesPerSec: 50\n/);
-    const fix = await cli(['set', 'fleet', '--replace', '--set', 'summaries.windowSec=2', '--set', 'concurrency.queue=8', '--reason', 'repair and a smaller queue']);
+    const fix = await cli(['set', 'fleet', '--replace', '--set', 'summaries.windowSec=2', '--set', 'runtime.intraOpThreads=1', '--reason', 'repair, and one intra-op thread']);
     assert.equal(fix.code, 0, fix.stderr);
     const exit = await Promise.race([agent.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000).unref())]);
     assert.deepEqual(exit, { code: RESTART_EXIT_CODE, signal: null }, 'a clean stop with the restart exit code');
@@ -109,7 +109,7 @@ describe('remote agent configuration', () => {
       return v.applied ? v : undefined;
     }, { timeoutMs: 30_000 });
     assert.deepEqual(restarted.reported?.sources, [{ scope: 'fleet', version: 3 }, { scope: `device/${dev.deviceId}`, version: 1 }]);
-    assert.equal(restarted.settings['concurrency.queue']?.apply, 'restart');
+    assert.equal(restarted.settings['runtime.intraOpThreads']?.apply, 'restart');
     assert.equal((await infer(agent.url, rows.slice(0, 1))).status, 200);
     const vsFleet = await cli(['diff', `device/${dev.deviceId}`]);
     assert.equal(vsFleet.code, 0, vsFleet.stderr);
