@@ -89,4 +89,12 @@ describe('remote configuration on the box', () => {
     assert.deepEqual([calls, saved], [[], []]);
     assert.equal(a.report()?.status, 'applied');
   });
+
+  it('no document reaching a box that never had one: its local config is reported applied, nothing stored', () => {
+    const { a, calls, saved } = setup();
+    assert.equal(a.report(), undefined);
+    a.apply({ sha256: settingsHash({}), sources: [], settings: {} });
+    assert.deepEqual([calls, saved], [[], []]);
+    assert.deepEqual([a.report()?.sha256, a.report()?.status], [settingsHash({}), 'applied']);
+  });
 });

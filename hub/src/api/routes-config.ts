@@ -3,7 +3,7 @@
 // its reason; the devices it reaches get new desired documents (published after commit). A device's
 // layered configuration shows where each setting came from and whether the device reports it applied.
 import { z } from 'zod';
-import { AppError, ConfigDocumentInfo, ConfigPut, DeviceConfigView } from '@edgefleet/shared';
+import { AppError, ConfigDeviceList, ConfigDocumentInfo, ConfigPut, DeviceConfigView } from '@edgefleet/shared';
 import type { ConfigService } from '../config/service.js';
 import { parseScope, scopeName } from '../config/service.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
@@ -55,6 +55,13 @@ export const configRoutes: RouteDef[] = [
   ...scopeRoutes('fleet', '/config/fleet', 'the fleet (every device)'),
   ...scopeRoutes('tag', '/config/tag/:tag', 'devices with a tag (KEY=VALUE)'),
   ...scopeRoutes('device', '/config/device/:id', 'one device'),
+  {
+    method: 'get', path: '/config/devices', access: 'viewer', response: ConfigDeviceList,
+    summary: 'Every device (not revoked): the sha256 and sources of the configuration it is sent, what it reports, and whether it applied',
+    async handler(_c, deps) {
+      return { devices: need(deps).deviceStatuses() };
+    },
+  },
   {
     method: 'get', path: '/devices/:id/config', access: 'viewer', response: DeviceConfigView,
     summary: "A device's layered agent configuration: each setting with the document it came from, and what the device reports in effect",

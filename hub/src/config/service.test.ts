@@ -102,6 +102,17 @@ describe('agent configuration documents', () => {
       assert.equal(lastDoc(link, 'cam-3'), undefined, 'cam-3 has no site tag: not reached');
       assert.equal((await h.req('PUT', '/api/v1/devices/cam-3/tags', { json: { tags: { site: 'b' }, reason: 'moved' } })).status, 200);
       assert.deepEqual(lastDoc(link, 'cam-3')?.signed.agentConfig?.settings, { 'summaries.windowSec': 15 });
+      // Moved away: no document reaches it any more, and it is told so (empty settings: back to its local config).
+      assert.equal((await h.req('PUT', '/api/v1/devices/cam-3/tags', { json: { tags: { site: 'c' }, reason: 'moved again' } })).status, 200);
+      const gone = lastDoc(link, 'cam-3')?.signed.agentConfig;
+      assert.deepEqual([gone?.settings, gone?.sources, gone?.sha256], [{}, [], settingsHash({})]);
+      // The fleet's status: what each device is sent and whether it reports it.
+      const st = await json<{ devices: Array<{ deviceId: string; sha256: string | null; sources: unknown[]; applied: boolean }> }>(h.req('GET', '/api/v1/config/devices', { role: 'viewer' }));
+      assert.deepEqual(st.devices.map((d) => [d.deviceId, d.sha256, d.sources, d.applied]), [
+        ['cam-1', settingsHash({}), [], false],
+        ['cam-2', settingsHash({ 'summaries.windowSec': 15 }), [{ scope: 'tag/site=b', version: 1 }], false],
+        ['cam-3', settingsHash({}), [], false],
+      ]);
     } finally {
       h.close();
     }

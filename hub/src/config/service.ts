@@ -5,7 +5,7 @@
 // agent reports which configuration it runs and whether the last one applied.
 import {
   AppError, DeviceId, REMOTE_SETTINGS, TagKey, checkRemoteSettings, layerSettings, settingsHash,
-  type ConfigDocumentInfo, type DesiredConfig, type DeviceConfigView, type RemoteSettings, type SettingsLayer,
+  type ConfigDeviceList, type ConfigDocumentInfo, type DesiredConfig, type DeviceConfigView, type RemoteSettings, type SettingsLayer,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { ConfigRepo } from './repo.js';
@@ -66,12 +66,28 @@ export class ConfigService {
     });
   }
 
-  /** What a device's desired document carries; undefined when no document reaches it. */
+  /**
+   * What a device's desired document carries: its layered settings; none at all on a hub that never had a
+   * document (an agent then changes nothing), empty settings when no document reaches it any more (the
+   * agent goes back to its local config).
+   */
   desiredFor(deviceId: string, tags: Record<string, string> = this.repo.tagsOf(deviceId)): DesiredConfig | undefined {
     const layers = this.layers(deviceId, tags);
-    if (!layers.length) return undefined;
+    if (!layers.length && !this.repo.any()) return undefined;
     const { settings } = layerSettings(layers);
     return { sha256: settingsHash(settings), sources: layers.map((l) => ({ scope: l.scope, version: l.version })), settings };
+  }
+
+  /** GET /config/devices: every device not revoked, the configuration it is sent and what it reports. */
+  deviceStatuses(): ConfigDeviceList['devices'] {
+    return this.store.devices.targetable().map((d) => {
+      const desired = this.desiredFor(d.id, d.tags);
+      const rc = this.repo.reportedConfig(d.id) ?? null;
+      return {
+        deviceId: d.id, tags: d.tags, sha256: desired?.sha256 ?? null, sources: desired?.sources ?? [], reported: rc,
+        applied: desired ? rc?.sha256 === desired.sha256 && rc.status === 'applied' : true,
+      };
+    });
   }
 
   /** GET /devices/{id}/config: each setting with the document it came from, and what the device reports. */

@@ -145,7 +145,9 @@ export const ConfigSource = z.object({ scope: z.string(), version: z.number().in
 export type ConfigSource = z.infer<typeof ConfigSource>;
 
 /** What a desired document carries: a device's layered settings, their hash and the documents they came from. */
-export const DesiredConfig = z.object({ sha256: Sha256Hex, sources: z.array(ConfigSource).max(1000), settings: RemoteSettingsSchema });
+// Settings bounded loosely here: an over-long list must not make the agent refuse the whole desired document
+// (its models too); the agent refuses the configuration alone, naming what is wrong.
+export const DesiredConfig = z.object({ sha256: Sha256Hex, sources: z.array(ConfigSource).max(1000), settings: z.record(z.string().max(128), z.unknown()) });
 export type DesiredConfig = z.infer<typeof DesiredConfig>;
 
 /**
@@ -173,6 +175,18 @@ export const DeviceConfigView = z.object({
   applied: z.boolean(),
 });
 export type DeviceConfigView = z.infer<typeof DeviceConfigView>;
+
+/** GET /config/devices: per device, the configuration the hub sends and what the device reports. */
+export const ConfigDeviceStatus = z.object({
+  deviceId: DeviceId,
+  tags: z.record(z.string(), z.string()),
+  sha256: Sha256Hex.nullable(),
+  sources: z.array(ConfigSource),
+  reported: ReportedConfig.nullable(),
+  applied: z.boolean(),
+});
+export const ConfigDeviceList = z.object({ devices: z.array(ConfigDeviceStatus) });
+export type ConfigDeviceList = z.infer<typeof ConfigDeviceList>;
 
 /**
  * Refuses remote settings the agent would refuse, naming the field: a setting that is the box's own

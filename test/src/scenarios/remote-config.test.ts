@@ -87,6 +87,9 @@ describe('remote agent configuration', () => {
     assert.match(refused.reported?.error?.message ?? '', /summaries\.windowSec/);
     assert.equal(refused.reported?.sha256, applied.sha256, 'the last good configuration is still in effect');
     assert.deepEqual(refused.reported?.sources, [{ scope: 'fleet', version: 1 }]);
+    const listed = await cli(['show', 'tag/site=north', '--devices']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /cfg-1\s+\S+\s+fleet@2,device\/cfg-1@1\s+\S+\s+failed \(CONFIG_INVALID: summaries\.windowSec\)\s+no/);
     const before2 = (await localWindows(dev.dataDir)).length;
     await waitFor('still 2 s windows', async () => {
       await infer(agent!.url, rows.slice(0, 1));

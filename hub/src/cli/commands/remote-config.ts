@@ -1,7 +1,7 @@
 // `edgefleet config show|set|diff`: remote agent configuration documents per scope (fleet, tag/KEY=VALUE,
 // device/ID), a device's layered configuration, and differences between versions (docs/cli.md, docs/hub.md
 // "Agent configuration").
-import { escapeLines, type ConfigDocumentInfo, type DeviceConfigView } from '@edgefleet/shared';
+import { escapeLines, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView } from '@edgefleet/shared';
 import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { keyValues, table } from '../output.js';
@@ -43,17 +43,30 @@ const print = (args: ParsedArgs, ctx: CliContext, data: unknown, text: string): 
 };
 
 export const configShow: Command = {
-  summary: "Show a configuration document (the newest version, or --version N), or a device's layered configuration (--effective)",
-  usage: 'SCOPE [--version N] [--effective] [--json]',
+  summary: "Show a configuration document (the newest version, or --version N), a device's layered configuration (--effective), or the devices a scope reaches and whether each applied its configuration (--devices)",
+  usage: 'SCOPE [--version N] [--effective | --devices] [--json]',
   options: {
     ...HUB_OPTIONS,
     version: { type: 'integer', value: 'N', description: 'this version of the document' },
     effective: { type: 'boolean', description: 'with device/ID: every setting that reaches the device, where it came from, and what the device reports' },
+    devices: { type: 'boolean', description: 'the devices SCOPE reaches: the configuration each is sent, what it reports, applied or not' },
   },
   positionals: [SCOPE],
   async run(args, ctx) {
     const scope = args.positionals[0] as string;
     const hub = HubClient.from(args, ctx);
+    if (optBool(args, 'devices')) {
+      scopePath(scope); // checks its form
+      const [kind, arg = ''] = scope === 'fleet' ? ['fleet'] : [scope.slice(0, scope.indexOf('/')), scope.slice(scope.indexOf('/') + 1)];
+      const [k, v] = [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)];
+      const all = (await hub.request<ConfigDeviceList>('GET', '/config/devices')).devices;
+      const list = all.filter((d) => kind === 'fleet' || (kind === 'device' ? d.deviceId === arg : d.tags[k] === v));
+      print(args, ctx, { devices: list }, table(['DEVICE', 'SENT', 'SOURCES', 'REPORTED', 'STATUS', 'APPLIED'], list.map((d) => [
+        d.deviceId, d.sha256?.slice(0, 12) ?? '-', d.sources.map((x) => `${x.scope}@${x.version}`).join(',') || '-', d.reported?.sha256?.slice(0, 12) ?? '-',
+        d.reported ? `${d.reported.status}${d.reported.error ? ` (${d.reported.error.code}: ${d.reported.error.field ?? d.reported.error.message})` : ''}` : '-', d.applied ? 'yes' : 'no',
+      ])));
+      return 0;
+    }
     if (optBool(args, 'effective')) {
       const id = /^device\/(.+)$/.exec(scope)?.[1];
       if (!id) throw new UsageError('--effective: expected SCOPE device/ID');
