@@ -38,7 +38,7 @@ import { agentMetrics } from './metrics.js';
 import { runtimeMetrics } from './runtime/metrics.js';
 import { AGENT_VERSION } from './version.js';
 import { loadWire } from './wire.js';
-import { writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
+import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
 import type { ConfigApplier } from './sync/config-apply.js';
 
 /**
@@ -177,7 +177,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     const c = config.sync;
     const [{ ConfigApplier }, { validateConfig }] = await Promise.all([import('./sync/config-apply.js'), import('./config.js')]);
     applier = new ConfigApplier({
-      local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, validate: validateConfig,
+      local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, failed: readFailedRemoteConfig(config.dataDir), validate: validateConfig,
       store: (r) => writeRemoteConfig(config.dataDir, r),
       live: {
         windowSec: (sec) => summaryRecorder?.setWindowSec(sec),

@@ -8,7 +8,7 @@ import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
-import { readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
+import { confirmRemoteConfig, failRemoteConfig, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
 import { pauseFromEnv } from './install/manager.js';
 import { createLogger } from './log.js';
 
@@ -65,7 +65,23 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     await agent.start();
   } catch (err) {
     await agent.stop().catch(() => undefined);
+    if (remote && !remote.confirmed) {
+      // Started with new remote settings and failed: the next start goes back to the configuration before
+      // them, and the agent reports this one failed instead of applying it again (docs/agent.md).
+      const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: e.code, message: `the agent did not start with it: ${e.message}` });
+      logger.error({ sha256: remote.sha256, err: e.message }, 'the agent did not start with the remote configuration: the next start goes back to the one before');
+    }
     throw err instanceof AppError ? err : new AppError('INTERNAL', `agent failed to start: ${(err as Error).message}`, { cause: err });
+  }
+  if (remote && !remote.confirmed) {
+    try {
+      // Unless a newer configuration was stored while starting (read and written synchronously: no message in between).
+      const now = readRemoteConfig(config.dataDir);
+      if (now?.sha256 === remote.sha256) confirmRemoteConfig(config.dataDir, now);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not record that the agent started with its remote configuration');
+    }
   }
   return agent;
 }

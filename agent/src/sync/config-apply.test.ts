@@ -90,7 +90,24 @@ describe('remote configuration on the box', () => {
     assert.equal(a.report()?.status, 'applied');
   });
 
-  it('no document reaching a box that never had one: its local config is reported applied, nothing stored', () => {
+  it('a configuration the agent could not start with is reported failed and not applied again; the one before is in effect', () => {
+    const good = { 'summaries.windowSec': 10 };
+    const bad = { 'runtime.intraOpThreads': 2 };
+    const stored = { sha256: settingsHash(good), sources: [{ scope: 'fleet', version: 1 }], settings: good, at: '2026-03-01T11:00:00.000Z' };
+    const calls: string[] = [];
+    let restarts = 0;
+    const a = new ConfigApplier({
+      local, current: validateConfig({ ...local, summaries: { windowSec: 10 } }), stored, validate: validateConfig, store: () => calls.push('store'),
+      failed: { sha256: settingsHash(bad), code: 'MODEL_LOAD_FAILED', message: 'the agent did not start with it: no backend' },
+      live: { windowSec: () => undefined, checkpointSec: () => undefined, budgetBytes: () => undefined, outbox: () => undefined, concurrency: () => undefined, logLevel: () => undefined },
+      restart: () => restarts++, changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
+    });
+    assert.deepEqual([a.report()?.status, a.report()?.sha256, a.report()?.error?.code], ['failed', stored.sha256, 'MODEL_LOAD_FAILED']);
+    a.apply(doc(bad, 2));
+    assert.deepEqual([calls, restarts], [[], 0], 'not applied again (no restart loop)');
+  });
+
+    it('no document reaching a box that never had one: its local config is reported applied, nothing stored', () => {
     const { a, calls, saved } = setup();
     assert.equal(a.report(), undefined);
     a.apply({ sha256: settingsHash({}), sources: [], settings: {} });

@@ -9,7 +9,7 @@ import {
   type DesiredConfig, type ReportedConfig, type SettingApply,
 } from '@edgefleet/shared';
 import type { AgentConfig } from '../config.js';
-import type { StoredRemoteConfig } from '../config-remote.js';
+import type { FailedRemoteConfig, StoredRemoteConfig } from '../config-remote.js';
 import type { OutboxOptions } from './outbox.js';
 
 /** The running parts that take settings live. */
@@ -28,6 +28,8 @@ export interface ConfigApplierDeps {
   /** The config the agent runs with, and the stored remote settings in it. */
   current: AgentConfig;
   stored: StoredRemoteConfig | undefined;
+  /** A configuration the agent could not start with (config-remote.ts failRemoteConfig): reported, not applied again. */
+  failed?: FailedRemoteConfig | undefined;
   /** The agent's schema (config.ts validateConfig): CONFIG_INVALID naming the field. */
   validate: (merged: Record<string, unknown>) => AgentConfig;
   store: (c: StoredRemoteConfig) => void;
@@ -66,6 +68,12 @@ export class ConfigApplier {
     this.current = d.current;
     this.stored = d.stored;
     if (d.stored) this.state = { sha256: d.stored.sha256, sources: d.stored.sources, status: 'applied', at: d.stored.at || d.now().toISOString() };
+    if (d.failed && d.failed.sha256 !== d.stored?.sha256) {
+      this.state = {
+        sha256: d.stored?.sha256 ?? null, sources: d.stored?.sources ?? [], status: 'failed', at: d.now().toISOString(),
+        error: { sha256: d.failed.sha256, code: d.failed.code, message: d.failed.message.slice(0, 2000) },
+      };
+    }
   }
 
   /** What the reported state says about configuration (undefined: no remote configuration yet). */
@@ -99,8 +107,9 @@ export class ConfigApplier {
       for (const key of Object.keys(desired.settings)) assertRemoteKey(key);
       const next = this.d.validate(overlaySettings(this.d.local, desired.settings));
       const changes = changedSettings(this.current, next);
-      const record: StoredRemoteConfig = { sha256: desired.sha256, sources: desired.sources, settings: desired.settings, at: this.d.now().toISOString() };
       const restartKeys = changes.filter((c) => c.apply === 'restart').map((c) => c.key);
+      // Live settings run from now on: confirmed. After a restart, main.ts confirms once the agent started.
+      const record: StoredRemoteConfig = { sha256: desired.sha256, sources: desired.sources, settings: desired.settings, at: this.d.now().toISOString(), confirmed: restartKeys.length === 0 };
       if (restartKeys.length === 0) this.applyLive(next, changes.map((c) => c.key));
       this.d.store(record);
       this.stored = record;
