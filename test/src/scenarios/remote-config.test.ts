@@ -6,7 +6,7 @@
 // agent stop cleanly with exit code 75, and started again it runs and reports the new configuration.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,6 +113,9 @@ describe('remote agent configuration', () => {
     }, { timeoutMs: 30_000 });
     assert.deepEqual(restarted.reported?.sources, [{ scope: 'fleet', version: 3 }, { scope: `device/${dev.deviceId}`, version: 1 }]);
     assert.equal(restarted.settings['runtime.intraOpThreads']?.apply, 'restart');
+    const stored = JSON.parse(readFileSync(join(dev.dataDir, 'remote-config.json'), 'utf8')) as { sha256: string; confirmed?: boolean };
+    assert.deepEqual([stored.sha256, stored.confirmed], [restarted.sha256, true], 'stored, and confirmed once the agent started with it');
+    assert.equal(existsSync(join(dev.dataDir, 'remote-config.failed.json')), false);
     assert.equal((await infer(agent.url, rows.slice(0, 1))).status, 200);
     const vsFleet = await cli(['diff', `device/${dev.deviceId}`]);
     assert.equal(vsFleet.code, 0, vsFleet.stderr);
