@@ -65,8 +65,8 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     await agent.start();
   } catch (err) {
     await agent.stop().catch(() => undefined);
-    if (remote && !remote.confirmed) {
-      // Started with new remote settings and failed: the next start goes back to the configuration before
+    if (remote && !remote.confirmed && !exiting) {
+      // Started with new remote settings and failed (not stopped by a signal or a restart under way): the next start goes back to the configuration before
       // them, and the agent reports this one failed instead of applying it again (docs/agent.md).
       const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
       failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: e.code, message: `the agent did not start with it: ${e.message}` });
