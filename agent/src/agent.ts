@@ -40,6 +40,8 @@ import { agentMetrics } from './metrics.js';
 import { runtimeMetrics } from './runtime/metrics.js';
 import { AGENT_VERSION } from './version.js';
 import { loadWire } from './wire.js';
+import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
+import type { ConfigApplier } from './sync/config-apply.js';
 
 /**
  * Deadlines of agent.stop()'s steps (docs/agent.md "Stopping"): the hub link and the API stop side by
@@ -80,6 +82,14 @@ export interface AgentDeps {
   retentionIntervalMs?: number;
   /** How often the WAL keeper checks agent.db's WAL (default 10 s). */
   walIntervalMs?: number;
+  /**
+   * Remote configuration (docs/agent.md "Remote configuration"): the merged local config before remote
+   * settings (default: `config`), the stored remote settings `config` was built with, and what restarts
+   * the agent for a setting that needs it (main.ts; absent: the agent reports "restarting" and waits).
+   */
+  localConfig?: Record<string, unknown>;
+  remoteConfig?: StoredRemoteConfig;
+  restart?: () => void;
 }
 
 export interface Agent {
@@ -95,6 +105,8 @@ export interface Agent {
   readonly logger: Logger;
   /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
   readonly sync: SyncClient | undefined;
+  /** Applies remote configuration from the hub (enrolled boxes, after start). */
+  readonly remoteConfig: ConfigApplier | undefined;
   /** Watches each new version against its manifest policy and rolls back on a breach (every box; after start). */
   readonly policy: PolicyGuard | undefined;
   /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
@@ -165,7 +177,23 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     // the state it reports over its authenticated connection (docs/security.md "Sealed models").
     s.deviceKey();
     const c = config.sync;
+    const [{ ConfigApplier }, { validateConfig }] = await Promise.all([import('./sync/config-apply.js'), import('./config.js')]);
+    applier = new ConfigApplier({
+      local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, failed: readFailedRemoteConfig(config.dataDir), validate: validateConfig,
+      store: (r) => writeRemoteConfig(config.dataDir, r),
+      live: {
+        windowSec: (sec) => summaryRecorder?.setWindowSec(sec),
+        checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
+        budgetBytes: (bytes) => retention?.setBudget(bytes),
+        outbox: (o) => sync?.outbox.setOptions(o),
+        concurrency: (perModel, queue) => runtime.setConcurrency(perModel, queue),
+        logLevel: (level) => logger.setLevel?.(level),
+      },
+      restart: deps.restart, changed: () => sync?.stateChanged(),
+      log: (level, obj, msg) => logger[level](obj, msg), now: () => (deps.clock ? new Date(deps.clock.now()) : new Date()),
+    });
     return new SyncClient({
+      config: () => applier,
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
       models: s.models, trust: s.trust, manager: m, agentVersion, logger, deviceKey: s.deviceKey,
       capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
@@ -188,6 +216,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let wal: WalKeeper | undefined;
   let batch: BatchScheduler | undefined;
   let sync: SyncClient | undefined;
+  let applier: ConfigApplier | undefined;
+  let summaryRecorder: SummaryRecorder | undefined;
   let policy: PolicyGuard | undefined;
   let capture: DataCapture | undefined;
   let extra: Part[] = [];
@@ -212,6 +242,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     },
     logger,
     get sync() { return sync; },
+    get remoteConfig() { return applier; },
     get policy() { return policy; },
     get url() {
       if (!api) throw new Error('agent is not started');
@@ -258,7 +289,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       }
       const summaries = deps.recorder
         ? deps.recorder({ db: s.db, config, manifestFor, logger })
-        : new SummaryRecorder({
+        : summaryRecorder = new SummaryRecorder({
           // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
           // The budget is enforced with the write (docs/agent-summaries.md), not only by the timer.
           sink: {

@@ -14,6 +14,8 @@ export interface Logger {
   warn: LogFn;
   info: LogFn;
   debug: LogFn;
+  /** A new level from now on (remote configuration, docs/agent.md "Remote configuration"); absent on loggers passed in. */
+  setLevel?(level: string): void;
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -37,13 +39,19 @@ function line(level: number, name: string, obj: object | string, msg: string | u
 
 /** A logger at `level` (trace, debug, info, warn, error, fatal or silent). */
 export function createLogger(level: string, name = 'edgefleet-agent'): Logger {
-  const min = LEVELS[level] ?? LEVELS.info!;
-  const at = (n: number): LogFn => (n < min ? () => {} : (obj, msg) => {
+  let min = LEVELS[level] ?? LEVELS.info!;
+  const at = (n: number): LogFn => (obj, msg) => {
+    if (n < min) return;
     try {
       writeSync(2, line(n, name, obj, msg));
     } catch {
       // stderr closed or full: logging must not take the agent down
     }
-  });
-  return { error: at(50), warn: at(40), info: at(30), debug: at(20) };
+  };
+  return {
+    error: at(50), warn: at(40), info: at(30), debug: at(20),
+    setLevel(l: string) {
+      min = LEVELS[l] ?? min;
+    },
+  };
 }

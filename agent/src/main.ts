@@ -3,21 +3,42 @@
 // in-flight requests, write the open summary window, close sessions and DB).
 // The process is gone within 10 s of the signal in every state (docs/agent.md
 // "Stopping"): each stop step has a deadline, and a watchdog exits by force.
-import { AppError } from '@edgefleet/shared/core';
+import { AppError, RESTART_EXIT_CODE } from '@edgefleet/shared/core';
 import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
+import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
+import { confirmRemoteConfig, failRemoteConfig, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
 import { pauseFromEnv } from './install/manager.js';
 import { createLogger } from './log.js';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
   const merged = mergeConfig(env, flags);
   // The schema (and zod, ~15 MB of RSS) is loaded only when the quick check does not accept the config.
-  const config = fastConfig(merged) ?? (await import('./config.js')).validateConfig(merged);
+  const validate = async (m: Record<string, unknown>): Promise<AgentConfig> => fastConfig(m) ?? (await import('./config.js')).validateConfig(m);
+  // The last good remote settings over the local config (docs/agent.md "Remote configuration").
+  const problems: string[] = [];
+  let remote: StoredRemoteConfig | undefined = readRemoteConfig(merged.dataDir as string, (msg) => problems.push(msg));
+  let config: AgentConfig;
+  try {
+    config = await validate(withRemote(merged, remote));
+  } catch (err) {
+    if (!remote) throw err;
+    // Only a local config changed since could make stored settings fail: start on the local one alone.
+    problems.push(`the stored remote configuration ${remote.sha256.slice(0, 12)}… is ignored: ${(err as Error).message}`);
+    remote = undefined;
+    config = await validate(merged);
+  }
   const logger = createLogger(config.log.level);
-  const agent = createAgent(config, { logger, pause: pauseFromEnv(env) });
+  for (const p of problems) logger.warn(p);
   let exiting = false;
-  const shutdown = (signal: string) => {
+  const restart = () => {
+    if (exiting) return;
+    logger.info({ exitCode: RESTART_EXIT_CODE }, 'restarting for the remote configuration: stopping cleanly, the service manager starts the agent again');
+    shutdown('restart', RESTART_EXIT_CODE);
+  };
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart });
+  const shutdown = (signal: string, code = 0) => {
     if (exiting) {
       // A second signal (Ctrl-C twice, a supervisor's kill): exit now, the stop is crash-safe anyway.
       logger.warn({ signal }, 'second signal while stopping: exiting now');
@@ -31,7 +52,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
       process.exit(1);
     }, STOP_EXIT_MS).unref();
     agent.stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (err: unknown) => {
         logger.error({ err }, 'stop failed');
         process.exit(1);
@@ -44,7 +65,23 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     await agent.start();
   } catch (err) {
     await agent.stop().catch(() => undefined);
+    if (remote && !remote.confirmed && !exiting) {
+      // Started with new remote settings and failed (not stopped by a signal or a restart under way): the next start goes back to the configuration before
+      // them, and the agent reports this one failed instead of applying it again (docs/agent.md).
+      const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message);
+      failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: e.code, message: `the agent did not start with it: ${e.message}` });
+      logger.error({ sha256: remote.sha256, err: e.message }, 'the agent did not start with the remote configuration: the next start goes back to the one before');
+    }
     throw err instanceof AppError ? err : new AppError('INTERNAL', `agent failed to start: ${(err as Error).message}`, { cause: err });
+  }
+  if (remote && !remote.confirmed) {
+    try {
+      // Unless a newer configuration was stored while starting (read and written synchronously: no message in between).
+      const now = readRemoteConfig(config.dataDir);
+      if (now?.sha256 === remote.sha256) confirmRemoteConfig(config.dataDir, now);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not record that the agent started with its remote configuration');
+    }
   }
   return agent;
 }

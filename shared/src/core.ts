@@ -29,3 +29,4 @@ export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
 export * from './sse.js';
+export * from './agent-settings.js';

@@ -48,6 +48,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DISK_FULL: 'model',
   IO_ERROR: 'model',
   CONFIG_INVALID: 'model',
+  CONFIG_NOT_REMOTE: 'input',
   SCHEMA_TOO_NEW: 'model',
   INTERNAL: 'model',
 };

@@ -43,6 +43,8 @@ export const ErrorCode = {
   DISK_FULL: 'DISK_FULL',
   IO_ERROR: 'IO_ERROR',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A remote configuration document names a setting that is the box's own (docs/agent.md "Remote configuration"). */
+  CONFIG_NOT_REMOTE: 'CONFIG_NOT_REMOTE',
   /** hub.db or agent.db holds a migration this program does not know: a newer version wrote it (docs/operations.md "Upgrades"). */
   SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
   INTERNAL: 'INTERNAL',
@@ -87,6 +89,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DISK_FULL: 507,
   IO_ERROR: 500,
   CONFIG_INVALID: 400,
+  CONFIG_NOT_REMOTE: 400,
   SCHEMA_TOO_NEW: 500,
   INTERNAL: 500,
 };

@@ -48,7 +48,12 @@ export class Batcher {
   readonly stats: BatchStats = { runs: 0, requests: 0, retried: 0 };
   private readonly open = new Map<LoadedVersion, Batch>();
 
-  constructor(private readonly rt: ModelRuntime, private readonly limiter: Limiter, private readonly queue: number) {}
+  constructor(private readonly rt: ModelRuntime, private readonly limiter: Limiter, private queue: number) {}
+
+  /** A new queue bound (remote configuration), for requests arriving from now on. */
+  setQueue(queue: number): void {
+    this.queue = queue;
+  }
 
   /** The request's result when it joins or opens a batch; undefined when it should run alone now. */
   submit(v: LoadedVersion, p: BatchPolicy, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> | undefined {

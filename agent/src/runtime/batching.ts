@@ -9,8 +9,7 @@ import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import type { RecordedTensor, TensorData } from './recorder.js';
 
-export const MAX_BATCH_SIZE = 1024;
-export const MAX_QUEUE_DELAY_US = 1_000_000;
+export { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from '@edgefleet/shared/core';
 /** Rows per batched run unless the manifest or agent config says otherwise. */
 export const DEFAULT_MAX_BATCH_SIZE = 32;
 /** How long a request waits for company with batching "on" unless configured. */

@@ -7,7 +7,20 @@ export class Limiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly limit: number, private readonly queue: number, private readonly what: string) {}
+  constructor(private limit: number, private queue: number, private readonly what: string) {}
+
+  /**
+   * New limits (remote configuration): a higher limit lets waiters run now; a lower one takes effect as
+   * runs finish; requests already queued past a lower queue stay queued.
+   */
+  setLimits(limit: number, queue: number): void {
+    this.limit = limit;
+    this.queue = queue;
+    while (this.running < this.limit && this.waiting.length) {
+      this.running++;
+      this.waiting.shift()!();
+    }
+  }
 
   get depth(): number {
     return this.waiting.length;
@@ -43,6 +56,10 @@ export class Limiter {
   }
 
   release(): void {
+    if (this.running > this.limit) {
+      this.running--; // the limit was lowered: this slot is not handed on
+      return;
+    }
     const next = this.waiting.shift();
     if (next) next(); // the slot passes straight to the next waiter
     else this.running--;

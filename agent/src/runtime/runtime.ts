@@ -90,7 +90,17 @@ export class ModelRuntime {
     return { name: manifest.name, version: manifest.version, manifest, loadSeconds, pins: 0, retired: false, session, backend, batch: batchPolicy(manifest, this.opts.overrides) };
   }
 
-  /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
+  /** New concurrency limits for every model, loaded and to come (remote configuration, docs/agent.md). */
+  setConcurrency(perModel: number, queue: number): void {
+    this.opts.perModel = perModel;
+    this.opts.queue = queue;
+    for (const slot of this.slots.values()) {
+      slot.limiter.setLimits(perModel, queue);
+      slot.batcher.setQueue(queue);
+    }
+  }
+
+    /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
   activate(v: LoadedVersion): void {
     const slot = this.slots.get(v.name);
     this.live.set(`${v.name}@${v.version}`, v);

@@ -61,7 +61,7 @@ const UNKNOWN_PLAN = (model: string, version: string): VersionPlan => ({
 
 export class SummaryRecorder implements PredictionRecorder {
   private readonly clock: Clock;
-  private readonly windowSec: number;
+  private windowSec: number;
   private readonly states = new Map<string, Map<string, VersionState>>();
   private closed: WindowAcc[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -74,7 +74,7 @@ export class SummaryRecorder implements PredictionRecorder {
   private readonly coarse: boolean;
   private readonly guardMs: number;
   private records = 0;
-  private readonly checkpointMs: number;
+  private checkpointMs: number;
   private lastCheckpointAt = Number.NEGATIVE_INFINITY;
   /** JSON of the open windows last saved: an idle box does not rewrite the same checkpoint. */
   private lastCheckpoint = '[]';
@@ -86,6 +86,21 @@ export class SummaryRecorder implements PredictionRecorder {
     this.coarse = opts.coarseClock ?? opts.clock === undefined;
     this.guardMs = 2 * (opts.flushIntervalMs ?? 1000) + 1000;
     this.checkpointMs = opts.sink.persist ? (opts.checkpointMs ?? 0) : 0;
+  }
+
+  /**
+   * A new window length (remote configuration, docs/agent.md "Remote configuration"): the open windows
+   * keep theirs and close at their end; windows opened after that have the new length.
+   */
+  setWindowSec(sec: number): void {
+    alignWindowStart(0, sec); // a clear error on a bad length, before anything changes
+    this.windowSec = sec;
+  }
+
+  /** How often the open windows are saved (0: only on close and stop). */
+  setCheckpointMs(ms: number): void {
+    if (!(Number.isInteger(ms) && ms >= 0)) throw new Error(`invalid checkpoint interval ${String(ms)} ms: expected an integer >= 0`);
+    this.checkpointMs = this.opts.sink.persist ? ms : 0;
   }
 
   start(): void {

@@ -57,6 +57,12 @@ export class Retention {
     this.clock = opts.clock ?? { now: () => Date.now() };
   }
 
+  /** A new budget (remote configuration), enforced from the next write or pass on. */
+  setBudget(bytes: number): void {
+    if (!(Number.isInteger(bytes) && bytes > 0)) throw new Error(`invalid summaries budget ${String(bytes)}: expected a positive integer number of bytes`);
+    this.opts.budgetBytes = bytes;
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {

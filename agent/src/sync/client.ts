@@ -23,6 +23,7 @@ import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
+import type { ConfigApplier } from './config-apply.js';
 
 export interface SyncOptions {
   brokerUrl?: string;
@@ -61,6 +62,8 @@ export interface SyncDeps {
   deviceKey?: () => BoxKeyPair;
   /** More capabilities for the reported state (the runtime's backend: backend-native / backend-wasm). */
   capabilities?: () => readonly string[];
+  /** Applies the remote configuration of each desired document and says what to report (docs/agent.md "Remote configuration"). */
+  config?: () => ConfigApplier | undefined;
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
@@ -241,6 +244,7 @@ export class SyncClient {
     const refusal = this.store.refusal();
     const trust = this.d.trust.get()?.signed;
     const deviceKey = this.d.deviceKey?.();
+    const config = this.d.config?.()?.report();
     return {
       schema: STATE_SCHEMA,
       deviceId: this.id,
@@ -253,6 +257,7 @@ export class SyncClient {
       ...(refusal ? { refusal } : {}),
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
       ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
+      ...(config ? { config } : {}),
     };
   }
 
@@ -331,6 +336,7 @@ export class SyncClient {
   /** Hands a document to the updater; it reports its own failures (Updater onError), this is a last guard. */
   private applyDesired(body: DesiredBody): void {
     this.capture?.apply(body.capture ?? []);
+    this.d.config?.()?.apply(body.agentConfig);
     this.updater.apply(body).catch((err: unknown) => this.d.logger.error({ err }, 'applying the desired state failed'));
   }
 

@@ -22,8 +22,8 @@ interface Row { seq: number; kind: 'window' | 'event'; payload: string }
 export type Publish = (kind: 'telemetry' | 'events', payload: string) => Promise<void>;
 
 export class OutboxSender {
-  private readonly opts: OutboxOptions;
-  private readonly bucket: TokenBucket;
+  private opts: OutboxOptions;
+  private bucket: TokenBucket;
   /** seq -> time sent, for items not yet acked. */
   private readonly inFlight = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -44,6 +44,18 @@ export class OutboxSender {
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
+  }
+
+  /** New options, taken from the next message on (remote configuration: docs/agent.md "Remote configuration"). */
+  setOptions(options: Partial<OutboxOptions>): void {
+    const before = this.opts.messagesPerSec;
+    this.opts = { ...this.opts, ...options };
+    if (this.opts.messagesPerSec !== before) this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), this.now());
+  }
+
+  /** The options in use. */
+  get options(): Readonly<OutboxOptions> {
+    return this.opts;
   }
 
   /** Starts sending (on connect). */

@@ -19,6 +19,7 @@ import { consoleRoutes } from './console-routes.js';
 import { driftRoutes } from './routes-drift.js';
 import { alertRoutes } from './routes-alerts.js';
 import { captureRoutes } from './routes-captures.js';
+import { configRoutes } from './routes-config.js';
 import { openApiDocument } from './openapi.js';
 import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
@@ -58,6 +59,7 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
     { part: 'rollups and drift (metrics, drift, reports)', routes: driftRoutes },
     { part: 'alerts (rules, alerts, webhook deliveries)', routes: alertRoutes },
     { part: 'capture (sealed data capture)', routes: captureRoutes },
+    { part: 'config (agent configuration, into desired documents)', routes: configRoutes },
   ];
 }
 

@@ -14,6 +14,7 @@ import type { IngestService } from '../ingest/service.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import type { Sealing } from '../sealing/service.js';
+import type { ConfigService } from '../config/service.js';
 import type { StreamHub } from './stream.js';
 import type { CaptureService } from '../capture/service.js';
 
@@ -42,6 +43,8 @@ export interface ApiDeps {
   sealing?: Sealing | null;
   /** Data capture (hub/src/capture); absent in tests of the other routes. */
   captures?: CaptureService | null;
+  /** Remote agent configuration documents (docs/hub.md "Agent configuration"); absent in tests of the other routes. */
+  config?: ConfigService | null;
   /** Issues and publishes new desired documents for the devices assigned name@version (its content key arrived). */
   resendVersion?: (name: string, version: string) => Promise<void>;
   /** The rollout engine (staged rollouts); absent in tests of the other routes. */

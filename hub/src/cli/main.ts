@@ -15,6 +15,7 @@ import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './co
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop } from './commands/capture.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
@@ -74,6 +75,9 @@ export const commands: CommandTable = {
   'capture show': captureShow,
   'capture stop': captureStop,
   'capture fetch': captureFetch,
+  'config show': configShow,
+  'config set': configSet,
+  'config diff': configDiff,
 };
 
 export const operatorCli: Program = {

@@ -12,6 +12,7 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
+import type { ConfigService } from '../config/service.js';
 import { targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 
@@ -42,6 +43,8 @@ export interface DeploymentDeps {
   sealing?: Sealing;
   /** The data captures a device takes part in (hub/src/capture), carried in its documents. */
   desiredCapture?: (deviceId: string) => DesiredCapture[];
+  /** Remote agent configuration carried in each desired document (docs/hub.md "Agent configuration"). */
+  config?: ConfigService;
   options?: Partial<DeploymentOptions>;
 }
 
@@ -184,7 +187,10 @@ export class DeploymentService {
       for (const d of this.deployments.openTargets()) {
         if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
       }
-      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before ? this.storeDesired([deviceId]) : [];
+      // New tags may also change the device's layered configuration (a tag document reaches it now, or no longer).
+      const config = this.deps.config?.desiredFor(deviceId, dev.tags)?.sha256;
+      const configChanged = config !== store.desired.latest(deviceId)?.signed.agentConfig?.sha256;
+      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before || configChanged ? this.storeDesired([deviceId]) : [];
     })();
   }
 
@@ -204,7 +210,7 @@ export class DeploymentService {
     return docs;
   }
 
-  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document. */
+  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
   storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
     for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
     const { store, clock, hubKey } = this.deps;
@@ -244,6 +250,8 @@ export class DeploymentService {
       };
       const capture = this.deps.desiredCapture?.(deviceId) ?? [];
       if (capture.length) body.capture = capture;
+      const agentConfig = this.deps.config?.desiredFor(deviceId);
+      if (agentConfig) body.agentConfig = agentConfig;
       const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
       store.desired.put(doc);
       return doc;

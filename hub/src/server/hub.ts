@@ -21,6 +21,7 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
+import { ConfigService } from '../config/service.js';
 import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
@@ -134,10 +135,12 @@ export class Hub {
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
     const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
-    // Data capture entries ride in the desired documents (docs/decisions/0035-data-capture.md).
+    // Data capture entries ride in the desired documents (docs/decisions/0035-data-capture.md), and so
+    // does the remote agent configuration, layered per device (docs/hub.md "Agent configuration").
     let captures: CaptureService | null = null;
+    const config = new ConfigService(store);
     const deployments = new DeploymentService({
-      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, desiredCapture: (id) => captures?.desiredFor(id) ?? [], ...(cfg.sync ? { options: cfg.sync } : {}),
+      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, desiredCapture: (id) => captures?.desiredFor(id) ?? [], ...(cfg.sync ? { options: cfg.sync } : {}),
     });
     this.deploymentsPart = deployments;
     captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, ...(cfg.capture ? { options: cfg.capture } : {}) });
@@ -199,6 +202,7 @@ export class Hub {
       ingest,
       sealing,
       captures,
+      config,
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       rollouts,
       quota,

@@ -60,7 +60,7 @@ export interface HarnessOptions {
   maxBundleBytes?: number;
   keys?: TestKeys;
   /** The parts behind the deployments routes and the ingest refusals shown on GET /devices/{id}. */
-  parts?: (store: Store) => Pick<ApiDeps, 'deployments' | 'ingest' | 'rollouts' | 'captures'>;
+  parts?: (store: Store) => Pick<ApiDeps, 'deployments' | 'ingest' | 'rollouts' | 'captures' | 'config'>;
   /** Per-device MQTT quotas shown on GET /devices/{id}. */
   quota?: ApiDeps['quota'];
   /** Replaces the recording fleet control (e.g. one whose disconnect fails). */

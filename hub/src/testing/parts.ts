@@ -8,6 +8,7 @@ import { IngestService, type IngestOptions } from '../ingest/service.js';
 import { DeploymentService, type DeploymentOptions } from '../deployments/service.js';
 import type { IngestLimits } from '../ingest/plausibility.js';
 import type { Sealing } from '../sealing/service.js';
+import { ConfigService } from '../config/service.js';
 
 export interface PartsOptions {
   store: Store;
@@ -26,6 +27,8 @@ export interface PartsOptions {
 export interface Parts {
   ingest: IngestService;
   deployments: DeploymentService;
+  /** Remote agent configuration, layered into the desired documents. */
+  config: ConfigService;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,9 +38,10 @@ export function makeParts(o: PartsOptions): Parts {
     store: o.store, link: o.link, clock: o.clock, logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.ingest ? { options: o.ingest } : {}), ...(o.limits ? { limits: o.limits } : {}),
   });
-  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.desiredCapture ? { desiredCapture: o.desiredCapture } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
+  const config = new ConfigService(o.store);
+  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, config, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.desiredCapture ? { desiredCapture: o.desiredCapture } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
   return {
-    ingest, deployments,
+    ingest, deployments, config,
     async start() {
       await ingest.start();
       await deployments.start();

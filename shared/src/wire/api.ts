@@ -6,6 +6,7 @@ import { DevicePublicKey } from './sealed.js';
 import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
 import { PreflightReport } from './desired.js';
+import { ReportedConfig } from './agent-config.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
@@ -108,6 +109,8 @@ export const DeviceInfo = z.object({
       refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
       /** The device's trust expiry as it reported it (older agents do not). */
       trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),
+      /** The remote agent configuration the device runs and whether the last one applied (docs/hub.md "Agent configuration"). */
+      config: ReportedConfig.optional(),
     })
     .nullable(),
   /**

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { SealedKeySchema, DevicePublicKey } from './sealed.js';
 import { CAPTURE_LIMITS, DesiredCapture } from './capture.js';
+import { DesiredConfig, ReportedConfig } from './agent-config.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 export const DesiredModel = z.object({
@@ -27,6 +28,8 @@ export const DesiredBody = z.object({
   config: z.record(z.string(), z.unknown()).default({}),
   /** Data captures this device takes part in (docs/decisions/0035-data-capture.md); absent: none. */
   capture: z.array(DesiredCapture).max(CAPTURE_LIMITS.maxActive).optional(),
+  /** The device's layered remote configuration (docs/agent.md "Remote configuration"); absent: the hub manages none. */
+  agentConfig: DesiredConfig.optional(),
 });
 export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);
@@ -77,6 +80,8 @@ export const ReportedState = z.object({
   capabilities: z.array(z.string()).default([]),
   /** The box's X25519 public key, for content keys of encrypted bundles (accepted by the hub over this authenticated link). */
   deviceKey: DevicePublicKey.optional(),
+  /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */
+  config: ReportedConfig.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedState>;
 

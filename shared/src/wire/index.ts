@@ -14,3 +14,4 @@ export * from './stream.js';
 export * from './drift.js';
 export * from './alerts.js';
 export * from './capture.js';
+export * from './agent-config.js';

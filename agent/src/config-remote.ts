@@ -1,0 +1,79 @@
+// The last good remote configuration of this box (docs/agent.md "Remote configuration"): the layered
+// settings a hub sent in its desired document, kept in DATA/remote-config.json once applied, and laid
+// over the local config (file, environment, flags) at every start, so a restart the configuration asked
+// for starts with it and an offline box keeps it. zod-free: it runs on the daemon's start-up path.
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { overlaySettings, settingsHash, writeFileAtomic, type RemoteSettings } from '@edgefleet/shared/core';
+
+export interface StoredRemoteConfig {
+  sha256: string;
+  sources: Array<{ scope: string; version: number }>;
+  settings: RemoteSettings;
+  /** When it was applied. */
+  at: string;
+  /** The agent has run with it (applied live, or started with it after a restart). */
+  confirmed?: boolean;
+}
+
+export const remoteConfigPath = (dataDir: string): string => join(dataDir, 'remote-config.json');
+const prevPath = (dataDir: string) => join(dataDir, 'remote-config.prev.json');
+const failedPath = (dataDir: string) => join(dataDir, 'remote-config.failed.json');
+
+/** A configuration the agent could not start with: not applied again (docs/agent.md "Remote configuration"). */
+export interface FailedRemoteConfig { sha256: string; code: string; message: string }
+
+/** The stored remote configuration, or undefined when none (or the file is not one: then it is ignored and reported by `problem`). */
+export function readRemoteConfig(dataDir: string, problem: (msg: string) => void = () => undefined): StoredRemoteConfig | undefined {
+  const path = remoteConfigPath(dataDir);
+  if (!existsSync(path)) return undefined;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<StoredRemoteConfig>;
+    const settings = v.settings;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new Error('expected "settings" to be an object');
+    // The hash is the document's identity: a file edited by hand no longer matches it.
+    if (v.sha256 !== settingsHash(settings)) throw new Error('its sha256 does not match its settings');
+    return { sha256: v.sha256, sources: Array.isArray(v.sources) ? v.sources : [], settings, at: typeof v.at === 'string' ? v.at : '', confirmed: v.confirmed === true };
+  } catch (err) {
+    problem(`${path} is ignored: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Stores a new configuration, keeping the one before as the one to go back to if the agent cannot start with it. */
+export function writeRemoteConfig(dataDir: string, c: StoredRemoteConfig): void {
+  const path = remoteConfigPath(dataDir);
+  if (existsSync(path)) copyFileSync(path, prevPath(dataDir));
+  else rmSync(prevPath(dataDir), { force: true });
+  writeFileAtomic(path, `${JSON.stringify(c, null, 2)}\n`, 0o600);
+  rmSync(failedPath(dataDir), { force: true });
+}
+
+/** The agent started with the stored configuration: a later failure to start is not blamed on it. */
+export function confirmRemoteConfig(dataDir: string, c: StoredRemoteConfig): void {
+  writeFileAtomic(remoteConfigPath(dataDir), `${JSON.stringify({ ...c, confirmed: true }, null, 2)}\n`, 0o600);
+}
+
+/**
+ * The agent did not start with the stored configuration: it goes back to the one before (or to the local
+ * config alone), and the failure is kept so the agent reports it and does not apply that configuration again.
+ */
+export function failRemoteConfig(dataDir: string, failed: FailedRemoteConfig): void {
+  writeFileAtomic(failedPath(dataDir), `${JSON.stringify(failed)}\n`, 0o600);
+  if (existsSync(prevPath(dataDir))) renameSync(prevPath(dataDir), remoteConfigPath(dataDir));
+  else rmSync(remoteConfigPath(dataDir), { force: true });
+}
+
+export function readFailedRemoteConfig(dataDir: string): FailedRemoteConfig | undefined {
+  try {
+    const v = JSON.parse(readFileSync(failedPath(dataDir), 'utf8')) as Partial<FailedRemoteConfig>;
+    return typeof v.sha256 === 'string' && typeof v.code === 'string' && typeof v.message === 'string' ? { sha256: v.sha256, code: v.code, message: v.message } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The merged local config with the stored remote settings over it (or the local config alone when none). */
+export function withRemote(local: Record<string, unknown>, remote: StoredRemoteConfig | undefined): Record<string, unknown> {
+  return remote ? overlaySettings(local, remote.settings) : local;
+}

@@ -1,0 +1,28 @@
+// The per-model limiter's limits changed while requests run and wait (remote configuration,
+// docs/agent.md "Remote configuration"): a higher limit lets waiters run at once, a lower one takes
+// effect as runs finish, and the queue bound applies to requests that arrive after the change.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Limiter } from './limiter.js';
+
+it('takes new limits live: raised at once, lowered as runs finish', async () => {
+  const l = new Limiter(1, 2, 'm');
+  assert.equal(l.acquire(), undefined);
+  let ran = 0;
+  const waiters = [l.acquire(), l.acquire()].map((p) => p!.then(() => ran++));
+  assert.throws(() => l.acquire(), /OVERLOADED|overloaded/, 'queue of 2 is full');
+  l.setLimits(3, 2);
+  await Promise.all(waiters);
+  assert.equal(ran, 2, 'both waiters run under the raised limit');
+  assert.equal(l.active, 3);
+
+  l.setLimits(1, 0);
+  l.release();
+  l.release();
+  assert.equal(l.active, 1, 'two finished runs were not handed on');
+  assert.ok(l.full, 'queue 0 and the one slot taken: the next request is shed');
+  assert.throws(() => l.acquire(), /overloaded/);
+  l.release();
+  assert.equal(l.active, 0);
+  assert.equal(l.acquire(), undefined, 'a slot again');
+});

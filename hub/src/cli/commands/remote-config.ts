@@ -1,0 +1,154 @@
+// `edgefleet config show|set|diff`: remote agent configuration documents per scope (fleet, tag/KEY=VALUE,
+// device/ID), a device's layered configuration, and differences between versions (docs/cli.md, docs/hub.md
+// "Agent configuration").
+import { escapeLines, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView } from '@edgefleet/shared';
+import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
+import type { CliContext } from '../output.js';
+import { keyValues, table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID', required: true };
+
+/** The REST path of a scope; the hub checks it further. */
+function scopePath(scope: string): string {
+  if (scope === 'fleet') return '/config/fleet';
+  const m = /^(tag|device)\/(.+)$/.exec(scope);
+  if (!m) throw new UsageError(`SCOPE: expected fleet, tag/KEY=VALUE or device/ID, got "${scope}"`);
+  return `/config/${m[1]}/${encodeURIComponent(m[2] as string)}`;
+}
+
+/** A value on the command line: JSON when it parses (10, true, "x"), else the text itself. */
+export function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+/** Lines "+ key: v", "- key: v", "~ key: a -> b" from `a` to `b`, sorted by key. */
+export function diffSettings(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((k) => {
+    if (!(k in a)) return [`+ ${k}: ${show(b[k])}`];
+    if (!(k in b)) return [`- ${k}: ${show(a[k])}`];
+    return show(a[k]) === show(b[k]) ? [] : [`~ ${k}: ${show(a[k])} -> ${show(b[k])}`];
+  });
+}
+
+const print = (args: ParsedArgs, ctx: CliContext, data: unknown, text: string): void => {
+  ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(data, null, 2)}\n` : escapeLines(text));
+};
+
+export const configShow: Command = {
+  summary: "Show a configuration document (the newest version, or --version N), a device's layered configuration (--effective), or the devices a scope reaches and whether each applied its configuration (--devices)",
+  usage: 'SCOPE [--version N] [--effective | --devices] [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    version: { type: 'integer', value: 'N', description: 'this version of the document' },
+    effective: { type: 'boolean', description: 'with device/ID: every setting that reaches the device, where it came from, and what the device reports' },
+    devices: { type: 'boolean', description: 'the devices SCOPE reaches: the configuration each is sent, what it reports, applied or not' },
+  },
+  positionals: [SCOPE],
+  async run(args, ctx) {
+    const scope = args.positionals[0] as string;
+    const hub = HubClient.from(args, ctx);
+    if (optBool(args, 'devices')) {
+      scopePath(scope); // checks its form
+      const [kind, arg = ''] = scope === 'fleet' ? ['fleet'] : [scope.slice(0, scope.indexOf('/')), scope.slice(scope.indexOf('/') + 1)];
+      const [k, v] = [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)];
+      const all = (await hub.request<ConfigDeviceList>('GET', '/config/devices')).devices;
+      const list = all.filter((d) => kind === 'fleet' || (kind === 'device' ? d.deviceId === arg : d.tags[k] === v));
+      print(args, ctx, { devices: list }, table(['DEVICE', 'SENT', 'SOURCES', 'REPORTED', 'STATUS', 'APPLIED'], list.map((d) => [
+        d.deviceId, d.sha256?.slice(0, 12) ?? '-', d.sources.map((x) => `${x.scope}@${x.version}`).join(',') || '-', d.reported?.sha256?.slice(0, 12) ?? '-',
+        d.reported ? `${d.reported.status}${d.reported.error ? ` (${d.reported.error.code}: ${d.reported.error.field ?? d.reported.error.message})` : ''}` : '-', d.applied ? 'yes' : 'no',
+      ])));
+      return 0;
+    }
+    if (optBool(args, 'effective')) {
+      const id = /^device\/(.+)$/.exec(scope)?.[1];
+      if (!id) throw new UsageError('--effective: expected SCOPE device/ID');
+      const v = await hub.request<DeviceConfigView>('GET', `/devices/${encodeURIComponent(id)}/config`);
+      const r = v.reported;
+      print(args, ctx, v, `${keyValues([
+        ['device', v.deviceId], ['sha256', v.sha256], ['sources', v.sources.map((s) => `${s.scope}@${s.version}`).join(', ') || '-'],
+        ['reported', r ? `${r.sha256 ?? '-'} (${r.status}${r.error ? `: ${r.error.code} ${r.error.message}` : ''})` : '-'], ['applied', v.applied ? 'yes' : 'no'],
+      ])}${table(['SETTING', 'VALUE', 'FROM', 'APPLY'], Object.entries(v.settings).map(([k, s]) => [k, show(s.value), `${s.scope}@${s.version}`, s.apply]))}`);
+      return 0;
+    }
+    const version = optInt(args, 'version');
+    const d = await hub.request<ConfigDocumentInfo>('GET', `${scopePath(scope)}${version !== undefined ? `?version=${version}` : ''}`);
+    print(args, ctx, d, `${keyValues([['scope', d.scope], ['version', String(d.version)], ['at', d.at ?? '-'], ['by', d.by ?? '-'], ['reason', d.reason ?? '-']])}${
+      table(['SETTING', 'VALUE'], Object.entries(d.settings).map(([k, v]) => [k, show(v)]))}`);
+    return 0;
+  },
+};
+
+export const configSet: Command = {
+  summary: 'Set remote agent settings of a scope (a new version of its document, sent to the devices it reaches)',
+  usage: 'SCOPE --set KEY=VALUE... [--unset KEY]... [--replace] --reason TEXT [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    set: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a remote setting, e.g. summaries.windowSec=30; values are JSON when they parse (repeatable)' },
+    reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+    unset: { type: 'string', multiple: true, value: 'KEY', description: 'no longer set this setting at this scope (repeatable)' },
+    replace: { type: 'boolean', description: 'the document is exactly the KEY=VALUE given (default: change these, keep the rest)' },
+  },
+  positionals: [SCOPE],
+  async run(args, ctx) {
+    const path = scopePath(args.positionals[0] as string);
+    const pairs = optStrings(args, 'set');
+    const hub = HubClient.from(args, ctx);
+    const current = optBool(args, 'replace') ? {} : (await hub.request<ConfigDocumentInfo>('GET', path)).settings;
+    const settings: Record<string, unknown> = { ...current };
+    for (const p of pairs) {
+      const i = p.indexOf('=');
+      if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
+      settings[p.slice(0, i)] = parseValue(p.slice(i + 1));
+    }
+    for (const k of optStrings(args, 'unset')) delete settings[k];
+    if (!pairs.length && !optStrings(args, 'unset').length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
+    const d = await hub.request<ConfigDocumentInfo & { devices: number }>('PUT', path, { settings, reason: reqString(args, 'reason') });
+    print(args, ctx, d, `${d.scope} is at version ${d.version} (${Object.keys(d.settings).length} settings); sent to ${d.devices} devices\n${diffSettings(current, d.settings).map((l) => `  ${l}\n`).join('')}`);
+    return 0;
+  },
+};
+
+export const configDiff: Command = {
+  summary: "Differences between two versions of a document (--from N [--to M], default the newest), or between a device's layered configuration and the fleet default",
+  usage: 'SCOPE [--from N] [--to M] [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    from: { type: 'integer', value: 'N', description: 'the older version (needed unless SCOPE is device/ID)' },
+    to: { type: 'integer', value: 'M', description: 'the newer version (default the newest)' },
+  },
+  positionals: [SCOPE],
+  async run(args, ctx) {
+    const scope = args.positionals[0] as string;
+    const hub = HubClient.from(args, ctx);
+    const from = optInt(args, 'from');
+    const to = optInt(args, 'to');
+    let a: Record<string, unknown>;
+    let b: Record<string, unknown>;
+    let title: string;
+    const device = /^device\/(.+)$/.exec(scope)?.[1];
+    if (from === undefined) {
+      if (!device || to !== undefined) throw new UsageError('--from N is needed (or SCOPE device/ID alone: its layered configuration against the fleet default)');
+      const [fleet, view] = await Promise.all([hub.request<ConfigDocumentInfo>('GET', '/config/fleet'), hub.request<DeviceConfigView>('GET', `/devices/${encodeURIComponent(device)}/config`)]);
+      a = fleet.settings;
+      b = Object.fromEntries(Object.entries(view.settings).map(([k, s]) => [k, s.value]));
+      title = `fleet@${fleet.version} -> ${scope} (layered)`;
+    } else {
+      const path = scopePath(scope);
+      const [x, y] = await Promise.all([hub.request<ConfigDocumentInfo>('GET', `${path}?version=${from}`), hub.request<ConfigDocumentInfo>('GET', `${path}${to !== undefined ? `?version=${to}` : ''}`)]);
+      a = x.settings;
+      b = y.settings;
+      title = `${x.scope}@${x.version} -> ${y.scope}@${y.version}`;
+    }
+    const lines = diffSettings(a, b);
+    print(args, ctx, { title, from: a, to: b, changes: lines }, `${title}\n${lines.length ? lines.map((l) => `  ${l}\n`).join('') : '  (no differences)\n'}`);
+    return 0;
+  },
+};

@@ -1,0 +1,68 @@
+// hub.db table of remote agent configuration (migration 70, docs/hub.md "Agent configuration"): every
+// version of every scope's document, kept (append-only in the code) so versions can be shown and diffed.
+// A scope is "fleet", "tag/KEY=VALUE" or "device/ID"; its versions count up from 1.
+import type { RemoteSettings, ReportedConfig } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import type { Migration } from '../store/migrations.js';
+
+export const CONFIG_MIGRATION: Migration = {
+  version: 70,
+  name: 'agent configuration documents per scope, versioned',
+  sql: `CREATE TABLE config_documents (
+  scope TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  settings TEXT NOT NULL,
+  at TEXT NOT NULL,
+  by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (scope, version)
+);`,
+};
+
+export interface ConfigRow { scope: string; version: number; settings: RemoteSettings; at: string; by: string; reason: string }
+
+type Raw = { scope: string; version: number; settings: string; at: string; by: string; reason: string };
+const row = (r: Raw): ConfigRow => ({ ...r, settings: JSON.parse(r.settings) as RemoteSettings });
+
+export class ConfigRepo {
+  private readonly latestStmt;
+  constructor(private readonly db: Db) {
+    this.latestStmt = db.prepare('SELECT scope, version, settings, at, by, reason FROM config_documents WHERE scope = ? ORDER BY version DESC LIMIT 1');
+  }
+
+  /** The newest version of a scope's document, or undefined when it was never set. */
+  latest(scope: string): ConfigRow | undefined {
+    const r = this.latestStmt.get(scope) as Raw | undefined;
+    return r ? row(r) : undefined;
+  }
+
+  version(scope: string, version: number): ConfigRow | undefined {
+    const r = this.db.prepare('SELECT scope, version, settings, at, by, reason FROM config_documents WHERE scope = ? AND version = ?').get(scope, version) as Raw | undefined;
+    return r ? row(r) : undefined;
+  }
+
+  /** Stores the next version of a scope's document; returns its number. Run it in the caller's transaction. */
+  put(scope: string, settings: RemoteSettings, by: string, reason: string, at: Date): number {
+    const version = (this.latest(scope)?.version ?? 0) + 1;
+    this.db.prepare('INSERT INTO config_documents (scope, version, settings, at, by, reason) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(scope, version, JSON.stringify(settings), at.toISOString(), by, reason);
+    return version;
+  }
+
+  /** A device's tags, without building its whole DeviceInfo (desired documents are issued in batches). */
+  tagsOf(deviceId: string): Record<string, string> {
+    const r = this.db.prepare('SELECT tags FROM devices WHERE id = ?').get(deviceId) as { tags: string } | undefined;
+    return r ? (JSON.parse(r.tags) as Record<string, string>) : {};
+  }
+
+  /** What the device last reported about its configuration (the devices table's reported state). */
+  reportedConfig(deviceId: string): ReportedConfig | undefined {
+    const r = this.db.prepare("SELECT json_extract(reported, '$.config') AS c FROM devices WHERE id = ?").get(deviceId) as { c: string | null } | undefined;
+    return r?.c ? (JSON.parse(r.c) as ReportedConfig) : undefined;
+  }
+
+  /** Whether any document was ever set (a hub without any sends no configuration in desired documents). */
+  any(): boolean {
+    return this.db.prepare('SELECT 1 FROM config_documents LIMIT 1').get() !== undefined;
+  }
+}

@@ -1,0 +1,104 @@
+// Remote agent configuration (docs/hub.md "Agent configuration", docs/decisions/0036-agent-config-in-desired-state.md):
+// documents per scope (fleet default, tag KEY=VALUE, device), layered in that order for each device
+// (later wins per setting; tags in order of key then value), each stored versioned. A device's layered
+// settings travel in its hub-signed desired document (deployments/service.ts) with their sha256, and the
+// agent reports which configuration it runs and whether the last one applied.
+import {
+  AppError, DeviceId, REMOTE_SETTINGS, TagKey, checkRemoteSettings, layerSettings, settingsHash,
+  type ConfigDeviceList, type ConfigDocumentInfo, type DesiredConfig, type DeviceConfigView, type RemoteSettings, type SettingsLayer,
+} from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import { ConfigRepo } from './repo.js';
+
+export type ConfigScope = { kind: 'fleet' } | { kind: 'tag'; key: string; value: string } | { kind: 'device'; deviceId: string };
+
+/** "fleet", "tag/KEY=VALUE" or "device/ID", checked; INVALID_INPUT naming what was expected. */
+export function parseScope(s: string): ConfigScope {
+  if (s === 'fleet') return { kind: 'fleet' };
+  const [kind, ...rest] = s.split('/');
+  const arg = rest.join('/');
+  if (kind === 'device' && DeviceId.safeParse(arg).success) return { kind: 'device', deviceId: arg };
+  if (kind === 'tag') {
+    const eq = arg.indexOf('=');
+    const key = arg.slice(0, eq);
+    const value = arg.slice(eq + 1);
+    if (eq > 0 && TagKey.safeParse(key).success && value.length > 0 && value.length <= 256) return { kind: 'tag', key, value };
+  }
+  throw new AppError('INVALID_INPUT', `scope "${s}": expected "fleet", "tag/KEY=VALUE" or "device/ID"`);
+}
+
+export const scopeName = (s: ConfigScope): string => (s.kind === 'fleet' ? 'fleet' : s.kind === 'tag' ? `tag/${s.key}=${s.value}` : `device/${s.deviceId}`);
+
+export class ConfigService {
+  readonly repo: ConfigRepo;
+
+  constructor(private readonly store: Store) {
+    this.repo = new ConfigRepo(store.db);
+  }
+
+  /** A scope's document (the newest version, or `version`); version 0 and no settings when never set. */
+  document(scope: ConfigScope, version?: number): ConfigDocumentInfo {
+    const name = scopeName(scope);
+    const r = version === undefined ? this.repo.latest(name) : this.repo.version(name, version);
+    if (!r && version !== undefined) throw new AppError('NOT_FOUND', `${name} has no configuration version ${version}`);
+    return r ? { scope: name, version: r.version, settings: r.settings, at: r.at, by: r.by, reason: r.reason } : { scope: name, version: 0, settings: {}, at: null, by: null, reason: null };
+  }
+
+  /**
+   * Stores the next version of a scope's document after checking every setting as the agent would
+   * (CONFIG_NOT_REMOTE / CONFIG_INVALID naming the field). Run it in the caller's transaction; returns the
+   * version and the devices it reaches (their desired documents are to be issued in the same transaction).
+   */
+  put(scope: ConfigScope, settings: RemoteSettings, by: string, reason: string, at: Date): { version: number; devices: string[] } {
+    checkRemoteSettings(settings);
+    if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
+    const version = this.repo.put(scopeName(scope), settings, by, reason, at);
+    const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
+    return { version, devices: devices.map((d) => d.id) };
+  }
+
+  /** The documents that apply to a device, in layering order. */
+  private layers(deviceId: string, tags: Record<string, string>): SettingsLayer[] {
+    const names = ['fleet', ...Object.keys(tags).sort().map((k) => `tag/${k}=${tags[k]}`), `device/${deviceId}`];
+    return names.flatMap((scope) => {
+      const r = this.repo.latest(scope);
+      return r ? [{ scope, version: r.version, settings: r.settings }] : [];
+    });
+  }
+
+  /**
+   * What a device's desired document carries: its layered settings; none at all on a hub that never had a
+   * document (an agent then changes nothing), empty settings when no document reaches it any more (the
+   * agent goes back to its local config).
+   */
+  desiredFor(deviceId: string, tags: Record<string, string> = this.repo.tagsOf(deviceId)): DesiredConfig | undefined {
+    const layers = this.layers(deviceId, tags);
+    if (!layers.length && !this.repo.any()) return undefined;
+    const { settings } = layerSettings(layers);
+    return { sha256: settingsHash(settings), sources: layers.map((l) => ({ scope: l.scope, version: l.version })), settings };
+  }
+
+  /** GET /config/devices: every device not revoked, the configuration it is sent and what it reports. */
+  deviceStatuses(): ConfigDeviceList['devices'] {
+    return this.store.devices.targetable().map((d) => {
+      const desired = this.desiredFor(d.id, d.tags);
+      const rc = this.repo.reportedConfig(d.id) ?? null;
+      return {
+        deviceId: d.id, tags: d.tags, sha256: desired?.sha256 ?? null, sources: desired?.sources ?? [], reported: rc,
+        applied: desired ? rc?.sha256 === desired.sha256 && rc.status === 'applied' : true,
+      };
+    });
+  }
+
+  /** GET /devices/{id}/config: each setting with the document it came from, and what the device reports. */
+  deviceView(deviceId: string): DeviceConfigView {
+    const dev = this.store.devices.get(deviceId);
+    const layers = this.layers(deviceId, dev.tags);
+    const { settings, from } = layerSettings(layers);
+    const sha256 = settingsHash(settings);
+    const view: DeviceConfigView['settings'] = {};
+    for (const [k, v] of Object.entries(settings)) view[k] = { value: v, ...from[k]!, apply: REMOTE_SETTINGS[k] ?? 'restart' };
+    const rc = this.repo.reportedConfig(deviceId) ?? null;
+    return { deviceId, sha256, sources: layers.map((l) => ({ scope: l.scope, version: l.version })), settings: view, reported: rc, applied: rc?.sha256 === sha256 && rc.status === 'applied' };
+  }
+}

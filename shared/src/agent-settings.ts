@@ -1,0 +1,151 @@
+// Which agent settings a hub may set remotely, and how the agent takes each (docs/agent.md "Remote
+// configuration", docs/decisions/0036-agent-config-in-desired-state.md). A remote setting is named by its
+// dotted path in the agent's config (`summaries.windowSec`); its value is checked by the agent's own
+// schema (wire/agent-config.ts), at the hub and again on the box. No zod here: the daemon's start-up
+// overlays the last applied remote settings before it validates (config-fast.ts).
+import { AppError } from './errors.js';
+import { canonicalJson } from './canonical-json.js';
+import { createHash } from 'node:crypto';
+
+/** Rows per batched run at most (runtime.maxBatchSize). */
+export const MAX_BATCH_SIZE = 1024;
+/** runtime.maxQueueDelayUs at most. */
+export const MAX_QUEUE_DELAY_US = 1_000_000;
+
+/** live: the running part takes the new value; restart: the agent stops cleanly and exits with RESTART_EXIT_CODE. */
+export type SettingApply = 'live' | 'restart';
+
+/** Settings a remote document may set, and how each is applied. Anything else is refused at the hub. */
+export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
+  'summaries.windowSec': 'live',
+  'summaries.checkpointSec': 'live',
+  'summaries.budgetBytes': 'live',
+  'sync.outbox.batchSize': 'live',
+  'sync.outbox.messagesPerSec': 'live',
+  'sync.outbox.maxMessageBytes': 'live',
+  'sync.outbox.resendAfterMs': 'live',
+  'concurrency.perModel': 'live',
+  'concurrency.queue': 'live',
+  'log.level': 'live',
+  // The session options, the HTTP and gRPC servers and the MQTT client are built with these: the agent
+  // restarts to take them.
+  'runtime.intraOpThreads': 'restart',
+  'runtime.interOpThreads': 'restart',
+  'runtime.spinning': 'restart',
+  'runtime.graphOptimization': 'restart',
+  'runtime.backend': 'restart',
+  'runtime.batching': 'restart',
+  'runtime.maxBatchSize': 'restart',
+  'runtime.maxQueueDelayUs': 'restart',
+  'api.maxBodyBytes': 'restart',
+  'api.maxConnections': 'restart',
+  'api.maxInflightBodyBytes': 'restart',
+  'api.headersTimeoutMs': 'restart',
+  'api.requestTimeoutMs': 'restart',
+  'api.keepAliveTimeoutMs': 'restart',
+  'api.stopGraceMs': 'restart',
+  'api.grpc.maxConcurrentStreams': 'restart',
+  'api.grpc.maxCalls': 'restart',
+  'sync.blockSize': 'restart',
+  'sync.window': 'restart',
+  'sync.reconnectMs': 'restart',
+  'allowNonFinite': 'restart',
+};
+
+/** Settings that are the box's own and never come from a hub, with the reason given when one is refused. */
+export const NEVER_REMOTE: Readonly<Record<string, string>> = {
+  dataDir: 'the data directory is chosen on the box',
+  'api.host': 'the local API\'s binding is chosen on the box',
+  'api.port': 'the local API\'s binding is chosen on the box',
+  'api.socket': 'socket paths are chosen on the box',
+  'api.socketGroup': 'who may call the local API is decided on the box',
+  'api.allowedHosts': 'who may call the local API is decided on the box',
+  'api.token': 'a credential is never sent in a desired document',
+  'api.grpc.enabled': 'the local API\'s listeners are chosen on the box',
+  'api.grpc.port': 'the local API\'s binding is chosen on the box',
+  'api.grpc.socket': 'socket paths are chosen on the box',
+  'sync.brokerUrl': 'the box\'s link to its hub is not changed by the hub',
+  'batch.jobs': 'batch jobs name files on the box to read and write',
+};
+
+/** Exit code of a clean stop for a restart the configuration asked for (EX_TEMPFAIL; the systemd unit's Restart=always brings the agent back). */
+export const RESTART_EXIT_CODE = 75;
+
+/** Remote settings at most in one document. */
+export const MAX_REMOTE_SETTINGS = 64;
+
+/** A flat remote document: dotted setting path → value. */
+export type RemoteSettings = Record<string, unknown>;
+
+/**
+ * Refuses a setting a remote document may not carry, by name: CONFIG_NOT_REMOTE for the box's own
+ * settings (and sections holding them), CONFIG_INVALID for a name that is no setting.
+ */
+export function assertRemoteKey(key: string): SettingApply {
+  const apply = REMOTE_SETTINGS[key];
+  if (apply) return apply;
+  for (const [never, why] of Object.entries(NEVER_REMOTE)) {
+    if (key === never || key.startsWith(`${never}.`) || never.startsWith(`${key}.`)) {
+      throw new AppError('CONFIG_NOT_REMOTE', `${key}: may not be set remotely (${why}); remote settings: ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
+    }
+  }
+  throw new AppError('CONFIG_INVALID', `${key}: not a remote setting; expected one of ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
+}
+
+/** The nested config object a flat document stands for ({"a.b": 1} → {a: {b: 1}}). */
+export function nestSettings(flat: RemoteSettings): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split('.');
+    let o = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = o[p];
+      o = (o[p] = typeof next === 'object' && next !== null && !Array.isArray(next) ? next : {}) as Record<string, unknown>;
+    }
+    o[parts[parts.length - 1]!] = value;
+  }
+  return out;
+}
+
+/** `base` with `flat` laid over it, per setting (neither is changed). */
+export function overlaySettings(base: Record<string, unknown>, flat: RemoteSettings): Record<string, unknown> {
+  const merge = (a: unknown, b: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = typeof a === 'object' && a !== null && !Array.isArray(a) ? { ...(a as Record<string, unknown>) } : {};
+    for (const [k, v] of Object.entries(b)) {
+      out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? merge(out[k], v as Record<string, unknown>) : v;
+    }
+    return out;
+  };
+  return merge(base, nestSettings(flat));
+}
+
+/** The value at a dotted path of a config object, or undefined. */
+export function settingAt(config: unknown, key: string): unknown {
+  let o: unknown = config;
+  for (const p of key.split('.')) {
+    if (typeof o !== 'object' || o === null) return undefined;
+    o = (o as Record<string, unknown>)[p];
+  }
+  return o;
+}
+
+/** The identity of a set of remote settings: hex sha256 of their canonical JSON. */
+export function settingsHash(flat: RemoteSettings): string {
+  return createHash('sha256').update(canonicalJson(flat)).digest('hex');
+}
+
+/** One scope's document as a layer: later layers win, per setting. */
+export interface SettingsLayer { scope: string; version: number; settings: RemoteSettings }
+
+/** Layers in order (fleet, tags, device): the settings and, per setting, the layer it came from. */
+export function layerSettings(layers: readonly SettingsLayer[]): { settings: RemoteSettings; from: Record<string, { scope: string; version: number }> } {
+  const settings: RemoteSettings = {};
+  const from: Record<string, { scope: string; version: number }> = {};
+  for (const l of layers) {
+    for (const [k, v] of Object.entries(l.settings)) {
+      settings[k] = v;
+      from[k] = { scope: l.scope, version: l.version };
+    }
+  }
+  return { settings, from };
+}

@@ -1,0 +1,216 @@
+// The agent's configuration schema, defined once: the agent validates its merged config with it
+// (agent/src/config.ts), and the hub checks remote configuration documents with it (docs/agent.md
+// "Remote configuration"). Also the wire shapes of remote configuration: the REST documents per scope,
+// what a desired document carries and what the agent reports back.
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
+import { DeviceId, IsoTime, Sha256Hex } from './common.js';
+
+export const RuntimeOverrides = z.object({
+  intraOpThreads: z.number().int().positive().optional(),
+  interOpThreads: z.number().int().positive().optional(),
+  spinning: z.boolean().optional(),
+  graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
+  /** onnxruntime-node, onnxruntime-web's WebAssembly, or native when it loads else wasm (runtime/backend.ts). */
+  backend: z.enum(['native', 'wasm', 'auto']).optional(),
+  /** Dynamic batching (docs/decisions/0018-dynamic-batching.md); default auto. */
+  batching: z.enum(['off', 'on', 'auto']).optional(),
+  /** Rows per batched run; overrides the manifest's runtime.maxBatchSize. */
+  maxBatchSize: z.number().int().positive().max(MAX_BATCH_SIZE).optional(),
+  /** How long a request waits for company with batching "on", in µs; overrides the manifest's. */
+  maxQueueDelayUs: z.number().int().nonnegative().max(MAX_QUEUE_DELAY_US).optional(),
+}).strict();
+export type RuntimeOverrides = z.infer<typeof RuntimeOverrides>;
+
+export const BatchJobConfig = z.object({
+  name: z.string().min(1),
+  model: z.string().min(1),
+  version: z.string().optional(),
+  cron: z.string().min(1),
+  input: z.string().min(1),
+  outputDir: z.string().min(1),
+}).passthrough();
+
+const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: 256 };
+export const GrpcConfig = z.object({
+  enabled: z.boolean().default(false),
+  /** On api.host; 0 picks a free port (tests). 8702: next to REST's 8701. */
+  port: z.number().int().min(0).max(65535).default(8702),
+  /** gRPC also on this Unix socket (mode 0660, api.socketGroup), e.g. /run/edgefleet/agent-grpc.sock. */
+  socket: z.string().min(1).optional(),
+  /** HTTP/2 streams at once per connection. */
+  maxConcurrentStreams: z.number().int().positive().default(32),
+  /** gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read. */
+  maxCalls: z.number().int().positive().default(256),
+}).strict();
+
+export const AgentConfig = z.object({
+  dataDir: z.string().min(1, 'expected a data directory'),
+  api: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8701),
+    /** Required from clients that are not on the loopback interface, when set. */
+    token: z.string().min(8, 'expected a bearer token of at least 8 characters').optional(),
+    maxBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
+    /** Host header names accepted besides 127.0.0.1, localhost and [::1] (DNS rebinding, docs/security.md). */
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    /** Open connections at once; more are closed on accept. */
+    maxConnections: z.number().int().positive().default(256),
+    /** Request bodies being read at once, in bytes, over all connections; past it, 503 before reading. */
+    maxInflightBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Time for a client to send its request headers. */
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    /** Time for a client to send its whole request, body included. */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+    /** On stop, time for in-flight requests before every connection is closed. */
+    stopGraceMs: z.number().int().nonnegative().default(2_000),
+    /** REST also on this Unix socket (mode 0660), e.g. /run/edgefleet/agent.sock: the recommended way for local apps (docs/agent.md). */
+    socket: z.string().min(1).optional(),
+    /** Group owning the Unix sockets (a name or a gid): its members may call the agent. */
+    socketGroup: z.string().min(1).optional(),
+    /** OIP v2 gRPC beside REST (docs/decisions/0016-grpc-local-api.md): off unless enabled, then on api.host. */
+    grpc: GrpcConfig.default(GRPC_DEFAULTS),
+  }).strict().default({
+    host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
+  }),
+  runtime: RuntimeOverrides.default({}),
+  concurrency: z.object({
+    /** ORT runs at once per model; more wait in the queue. */
+    perModel: z.number().int().positive().default(4),
+    /** Waiting requests per model beyond which a 503 with Retry-After is returned. */
+    queue: z.number().int().nonnegative().default(64),
+  }).strict().default({ perModel: 4, queue: 64 }),
+  summaries: z.object({
+    windowSec: z.number().int().positive().default(60),
+    budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
+    checkpointSec: z.number().int().nonnegative().default(5),
+  }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
+  batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).default({ jobs: [] }),
+  /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
+  sync: z.object({
+    /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */
+    brokerUrl: z.string().url('expected a broker URL such as mqtt://hub.example:1883').optional(),
+    /** Bytes per model block asked of the hub. */
+    blockSize: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
+    /** Blocks in flight at once during a download. */
+    window: z.number().int().positive().max(256).default(8),
+    /** Delay between reconnect attempts. */
+    reconnectMs: z.number().int().positive().default(2000),
+    outbox: z.object({
+      /** Windows or events per message. */
+      batchSize: z.number().int().positive().default(50),
+      /** Messages per second while a backlog drains. */
+      messagesPerSec: z.number().positive().default(20),
+      /** Kept under the broker's payload limit. */
+      maxMessageBytes: z.number().int().min(1024).default(192 * 1024),
+      /** Resend what was sent but not acked after this long. */
+      resendAfterMs: z.number().int().positive().default(15_000),
+    }).strict().prefault({}),
+  }).strict().prefault({}),
+  /** Data capture asked for by the hub (docs/agent.md "Data capture"): the box's bounds for it. */
+  capture: z.object({
+    /** Ciphertext bytes of captured rows held on the box until uploaded; a capture that would pass it ends (budget_full). */
+    budgetBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Plaintext bytes of rows per sealed chunk (also the largest row kept). */
+    chunkBytes: z.number().int().min(4096).max(96 * 1024).default(64 * 1024),
+    /** Rows wait in memory at most this long before they are sealed. */
+    flushSec: z.number().int().min(1).max(300).default(5),
+    /** Chunks uploaded per second at most. */
+    uploadsPerSec: z.number().positive().max(100).default(2),
+  }).strict().prefault({}),
+  /** Allow NaN / Infinity in request tensors (sent as strings "NaN", "Infinity", "-Infinity"). */
+  allowNonFinite: z.boolean().default(false),
+  log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
+}).strict();
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type AgentConfigInput = z.input<typeof AgentConfig>;
+
+
+// --- remote configuration (docs/agent.md "Remote configuration") ----------------------------------
+
+/** Flat settings of one document: dotted setting path -> value. */
+export const RemoteSettingsSchema = z.record(z.string().min(1).max(128), z.unknown())
+  .refine((o) => Object.keys(o).length <= MAX_REMOTE_SETTINGS, `expected at most ${MAX_REMOTE_SETTINGS} settings`);
+
+/** PUT /config/{scope}: the whole document (a setting left out is no longer set at this scope). */
+// The reason as api.ts's Reason (not imported: api.ts imports desired.ts, which imports this file).
+export const ConfigPut = z.object({ settings: RemoteSettingsSchema, reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
+export type ConfigPut = z.infer<typeof ConfigPut>;
+
+/** One version of the document of a scope ("fleet", "tag/K=V", "device/ID"); version 0: never set. */
+export const ConfigDocumentInfo = z.object({
+  scope: z.string(),
+  version: z.number().int().nonnegative(),
+  settings: RemoteSettingsSchema,
+  at: IsoTime.nullable(),
+  by: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+export type ConfigDocumentInfo = z.infer<typeof ConfigDocumentInfo>;
+
+export const ConfigSource = z.object({ scope: z.string(), version: z.number().int().positive() });
+export type ConfigSource = z.infer<typeof ConfigSource>;
+
+/** What a desired document carries: a device's layered settings, their hash and the documents they came from. */
+// Settings bounded loosely here: an over-long list must not make the agent refuse the whole desired document
+// (its models too); the agent refuses the configuration alone, naming what is wrong.
+export const DesiredConfig = z.object({ sha256: Sha256Hex, sources: z.array(ConfigSource).max(1000), settings: z.record(z.string().max(128), z.unknown()) });
+export type DesiredConfig = z.infer<typeof DesiredConfig>;
+
+/**
+ * What the agent reports: the remote settings in effect (sha256 null: none yet), and whether the last
+ * desired configuration was applied, is waiting for the restart it needs, or was refused (then `error`
+ * says why; the settings in effect are the last good ones).
+ */
+export const ReportedConfig = z.object({
+  sha256: Sha256Hex.nullable(),
+  sources: z.array(ConfigSource).max(1000).default([]),
+  status: z.enum(['applied', 'restarting', 'failed']),
+  at: IsoTime,
+  error: z.object({ sha256: Sha256Hex, code: z.string(), message: z.string().max(2000), field: z.string().optional() }).optional(),
+});
+export type ReportedConfig = z.infer<typeof ReportedConfig>;
+
+/** GET /devices/{id}/config: the layered settings with where each came from, and what the device reports. */
+export const DeviceConfigView = z.object({
+  deviceId: DeviceId,
+  sha256: Sha256Hex,
+  sources: z.array(ConfigSource),
+  settings: z.record(z.string(), z.object({ value: z.unknown(), scope: z.string(), version: z.number().int().positive(), apply: z.enum(['live', 'restart']) })),
+  reported: ReportedConfig.nullable(),
+  /** The device reports this configuration in effect. */
+  applied: z.boolean(),
+});
+export type DeviceConfigView = z.infer<typeof DeviceConfigView>;
+
+/** GET /config/devices: per device, the configuration the hub sends and what the device reports. */
+export const ConfigDeviceStatus = z.object({
+  deviceId: DeviceId,
+  tags: z.record(z.string(), z.string()),
+  sha256: Sha256Hex.nullable(),
+  sources: z.array(ConfigSource),
+  reported: ReportedConfig.nullable(),
+  applied: z.boolean(),
+});
+export const ConfigDeviceList = z.object({ devices: z.array(ConfigDeviceStatus) });
+export type ConfigDeviceList = z.infer<typeof ConfigDeviceList>;
+
+/**
+ * Refuses remote settings the agent would refuse, naming the field: a setting that is the box's own
+ * (CONFIG_NOT_REMOTE), no remote setting, or a value the agent's schema refuses (CONFIG_INVALID).
+ */
+export function checkRemoteSettings(flat: RemoteSettings): void {
+  const keys = Object.keys(flat);
+  if (keys.length > MAX_REMOTE_SETTINGS) throw new AppError('CONFIG_INVALID', `settings: expected at most ${MAX_REMOTE_SETTINGS}, got ${keys.length}`);
+  for (const k of keys) assertRemoteKey(k);
+  const r = AgentConfig.safeParse(overlaySettings({ dataDir: '/' }, flat));
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const field = issue.path.join('.');
+    throw new AppError('CONFIG_INVALID', `${field}: ${issue.message} (got ${JSON.stringify(flat[field]) ?? 'nothing'})`, { details: { field } });
+  }
+}
