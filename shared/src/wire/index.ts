@@ -13,3 +13,4 @@ export * from './rollout.js';
 export * from './stream.js';
 export * from './drift.js';
 export * from './alerts.js';
+export * from './maintenance.js';
