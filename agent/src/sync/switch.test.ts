@@ -58,7 +58,7 @@ describe('switching inside maintenance windows and under the update lock', () =>
       for (let i = 0; i < g.count && g.offset + i * g.blockSize < bytes.length; i++) {
         const off = g.offset + i * g.blockSize;
         const chunk = bytes.subarray(off, Math.min(bytes.length, off + g.blockSize));
-        void hub.publishAsync(deviceTopic(ID, 'blob/data'), encodeBlobData({ sha256: g.sha256, offset: off, length: chunk.length, total: bytes.length }, chunk), { qos: 1 });
+        hub.publishAsync(deviceTopic(ID, 'blob/data'), encodeBlobData({ sha256: g.sha256, offset: off, length: chunk.length, total: bytes.length }, chunk), { qos: 1 }).catch(() => undefined);
       }
     });
     await hub.subscribeAsync([deviceTopic(ID, 'state'), deviceTopic(ID, 'blob/get')], { qos: 1 });

@@ -69,7 +69,7 @@ export class Updater implements PolicyListener {
   recheck(): void {
     const doc = this.waiting;
     if (!doc || this.stopped || this.next) return;
-    void this.apply(doc);
+    this.apply(doc).catch((err: unknown) => this.d.onError(err, 'looking at a deferred switch again'));
   }
 
   /** Models whose switch is deferred now, with why and until when. */
