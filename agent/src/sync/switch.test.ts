@@ -15,7 +15,7 @@ import {
   CREDENTIALS_SCHEMA, DESIRED_SCHEMA, BlobGet, deviceTopic, encodeBlobData, sha256File, signEnvelope,
   type DesiredBody, type DesiredModel, type ReportedState,
 } from '@edgefleet/shared';
-import { waitFor, type BundleResult } from '@edgefleet/examples';
+import { runCli, waitFor, type BundleResult } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
 
@@ -152,6 +152,8 @@ describe('switching inside maintenance windows and under the update lock', () =>
     agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
     const again = await req(agent.url, 'GET', '/edgefleet/v1/update-lock');
     assert.deepEqual([again.json.locked, again.json.until, again.json.reason], [true, lock.until, 'kept']);
+    const st = JSON.parse((await runCli('agent/src/cli/main.ts', ['status', '--json', '--data-dir', data])).stdout) as { updateLock: { until: string; reason: string } | null };
+    assert.deepEqual(st.updateLock && [st.updateLock.until, st.updateLock.reason], [lock.until, 'kept'], '`edgefleet-agent status` shows it');
     // And it still defers: the next document waits for it.
     await poll('connected again', () => (agent.sync?.isConnected() ? true : undefined));
     await publish([model('1.0.0')]);
