@@ -17,7 +17,7 @@ test('status text escapes a refusal message with a terminal escape and a forged 
   assert.ok(!text.includes('\x1b'), text);
   assert.equal(text.split('\n').filter((l) => l.startsWith('hub ')).length, 1, 'no forged "hub" line');
   assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
-  assert.match(text, /update lock  until 2026-03-01T13:00:00.000Z \(shift\\nhub {10}device fake2\): model switches wait/);
+  assert.match(text, /update lock {2}until 2026-03-01T13:00:00.000Z \(shift\\nhub {10}device fake2\): model switches wait/);
 });
 
 test('an error line echoing the command line prints escaped', async () => {
