@@ -126,6 +126,9 @@ export class Updater implements PolicyListener {
       this.next = null;
       this.waiting = null;
       this.clearRecheck();
+      // A switch deferred under an older document that this one no longer asks for is not waiting any more.
+      const named = new Set(doc.models.map((m) => m.name));
+      for (const [name, p] of [...this.phases]) if (p.status === 'deferred' && !named.has(name)) this.setPhase(name, undefined);
       let deferred = false;
       for (const m of doc.models) {
         if (this.stopped) return;

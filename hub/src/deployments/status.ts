@@ -27,7 +27,9 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     if (!status || !e.model || !e.version) continue;
     const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
     const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
-    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
+    // Events come through the outbox, the state directly: a download or verify event arriving after
+    // the state said `deferred` is older news and does not hide the deferral (`activated` does).
+    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(status === 'downloading' || status === 'activating' ? { notOver: 'deferred' as const } : {}) });
   }
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { STATE_SCHEMA, deviceTopic, type ReportedState } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples';
+import { statusFromEvents } from '../deployments/status.js';
 import { GATES, WAVES, actions, appOf, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
 import { defaultDeferTimeoutSec, longestWaitSec } from './plan.js';
 
@@ -56,6 +57,10 @@ describe('maintenance windows and deferred devices', () => {
       await waitFor('deferred on the deployment', () => (statusOf(e, r.id, late) === 'deferred' ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
       const row = e.store.deployments.get(e.store.rollouts.get(r.id).deploymentId!).devices.find((d) => d.deviceId === late);
       assert.match(row?.reason ?? '', /^OUTSIDE_WINDOW: outside the maintenance window .* it opens at 2026-03-02T01:00:00.000Z/);
+      // Its download and verify events arrive later through the outbox: older news, the row stays deferred.
+      const ev = (seq: number, kind: 'download_progress' | 'verifying') => ({ seq, at: e.clock.now().toISOString(), kind, model: 'audio-energy', version: '2.0.0', message: kind, data: { progress: 1 } });
+      statusFromEvents(e.store, late, [ev(1, 'download_progress'), ev(2, 'verifying')], e.clock.now());
+      assert.equal(statusOf(e, r.id, late), 'deferred');
 
       e.clock.advance(30_000);
       report(e, onTime, '2.0.0');

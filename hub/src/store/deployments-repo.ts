@@ -109,15 +109,15 @@ export class DeploymentsRepo {
     return [...out.values()].sort((a, b) => a.model.localeCompare(b.model));
   }
 
-  /** Updates the device's row in the effective deployment of `model` (the newest that includes it). */
-  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null } = {}): void {
+  /** Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`. */
+  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: DeploymentDeviceStatus } = {}): void {
     const row = this.db
       .prepare(
         `SELECT dd.deployment_id AS id, dd.status, dd.progress FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
       )
       .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
-    if (!row) return;
+    if (!row || row.status === extra.notOver) return;
     const progress = extra.progress ?? null;
     this.db
       .prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
