@@ -24,6 +24,8 @@ import { WalKeeper } from './store/wal.js';
 import { ModelsRepo } from './store/models-repo.js';
 import { TrustRepo } from './store/trust-repo.js';
 import { ContentKeysRepo, contentKeysMigration } from './store/content-keys-repo.js';
+import { UpdateLockRepo, updateLockMigration } from './store/update-lock-repo.js';
+import { createLocalRoutes } from './api/update-lock.js';
 import { loadOrCreateDeviceKey } from './keys/device-key.js';
 import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
@@ -90,6 +92,8 @@ export interface AgentDeps {
   localConfig?: Record<string, unknown>;
   remoteConfig?: StoredRemoteConfig;
   restart?: () => void;
+  /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
+  deferCheckMs?: number;
 }
 
 export interface Agent {
@@ -126,26 +130,28 @@ export interface Store {
   trust: TrustRepo;
   blobs: BlobStore;
   contentKeys: ContentKeysRepo;
+  /** The update lock a local app set (POST /edgefleet/v1/update-lock). */
+  updateLock: UpdateLockRepo;
   /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
   deviceKey: () => BoxKeyPair;
 }
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), sync state (200, seq floor per hub key 201) and sealed content keys (500), data capture (400). Ids never change, so
+ * open windows' checkpoint (101), sync state (200, seq floor per hub key 201), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration, updateLockMigration];
 
 /** Opens the data dir's database and repositories (used by the daemon and the CLI). */
-export function openStore(dataDir: string, forwardEvents = true): Store {
+export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now): Store {
   const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
   const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
   let deviceKey: BoxKeyPair | undefined;
   return {
     db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
-    contentKeys: new ContentKeysRepo(db), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
+    contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
   };
 }
 
@@ -199,6 +205,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
       ...(deps.pause ? { pause: deps.pause } : {}),
       ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
+      lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
       emit: (e) => {
         s.events.add(e); // also queued in the outbox, in the same transaction
         logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
@@ -252,7 +259,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     manifestFor,
     async start() {
       started = true;
-      store = openStore(config.dataDir);
+      store = openStore(config.dataDir, true, deps.clock ? () => deps.clock!.now() : Date.now);
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
@@ -353,6 +360,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         isReady: () => ready,
         onError,
         extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
+        // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
+        edgefleet: createLocalRoutes({ lock: s.updateLock, changed: () => sync?.updater.recheck(), deferred: () => sync?.updater.deferred() ?? [] }),
       });
       api = new ApiServer(handler, config.api);
       await api.start();

@@ -30,3 +30,4 @@ export * from './infer/feeds.js';
 export * from './infer/preflight.js';
 export * from './sse.js';
 export * from './agent-settings.js';
+export * from './cron.js';

@@ -19,3 +19,4 @@ export * from './clock-offset.js';
 export * from './sse.js';
 export * from './console-csp.js';
 export * from './agent-settings.js';
+export * from './cron.js';

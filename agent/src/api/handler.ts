@@ -17,6 +17,7 @@ import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetS
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
+import type { LocalRoutes } from './update-lock.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   inflight?: { bytes: number };
   /** More Prometheus series from other parts (the hub link, summaries). */
   extraMetrics?(): string;
+  /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */
+  edgefleet?: LocalRoutes;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -238,6 +241,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
+    if (parts[1] === 'edgefleet' && deps.edgefleet) return deps.edgefleet(req, res, method, path);
     if (parts[1] !== 'v2') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/... or /metrics`);
     if (parts.length === 2) {
       wantGet(method, path);

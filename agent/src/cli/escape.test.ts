@@ -10,11 +10,14 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
     outbox: { pending: 0, windows: 0, events: 0, oldest: null },
     refusal: { seq: 4, code: 'SIGNATURE_INVALID', message: '\x1b[2Jbad\nhub          device fake via mqtt://evil', at: '2026-03-01T12:00:00.000Z' },
+    // A local app's reason for its update lock is printed escaped too.
+    updateLock: { until: '2026-03-01T13:00:00.000Z', reason: 'shift\nhub          device fake2', setAt: '2026-03-01T12:00:00.000Z' },
   };
   const text = formatStatus(st);
   assert.ok(!text.includes('\x1b'), text);
   assert.equal(text.split('\n').filter((l) => l.startsWith('hub ')).length, 1, 'no forged "hub" line');
   assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
+  assert.match(text, /update lock {2}until 2026-03-01T13:00:00.000Z \(shift\\nhub {10}device fake2\): model switches wait/);
 });
 
 test('an error line echoing the command line prints escaped', async () => {

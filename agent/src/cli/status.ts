@@ -2,7 +2,7 @@
 // data dir without the daemon: models and their active versions, the hub link (device id, the broker
 // the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
-// and the last refused document.
+// the last refused document, and the update lock in force (docs/agent.md "Update lock").
 import { escapeText } from '@edgefleet/shared/core';
 import type { Store } from '../agent.js';
 import type { AgentConfig } from '../config.js';
@@ -18,6 +18,8 @@ export interface AgentStatus {
   lastAppliedSeq: number;
   outbox: { pending: number; windows: number; events: number; oldest: string | null };
   refusal: Refusal | null;
+  /** The update lock in force: switches wait while it holds. */
+  updateLock: { until: string; reason: string; setAt: string } | null;
 }
 
 /**
@@ -57,7 +59,13 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     lastAppliedSeq: sync.lastAppliedSeq(),
     outbox: { pending: windows + events, windows, events, oldest },
     refusal: sync.refusal() ?? null,
+    updateLock: lockOf(s),
   };
+}
+
+function lockOf(s: Store): AgentStatus['updateLock'] {
+  const l = s.updateLock.get();
+  return l ? { until: new Date(l.until).toISOString(), reason: l.reason, setAt: l.setAt } : null;
 }
 
 export function formatStatus(st: AgentStatus): string {
@@ -66,6 +74,7 @@ export function formatStatus(st: AgentStatus): string {
   if (st.hub.enrolled) lines.push(`hub link     ${formatLink(st.hub.link)}`);
   lines.push(`desired seq  ${st.lastAppliedSeq}`);
   lines.push(`outbox       ${st.outbox.pending} pending (${st.outbox.windows} windows, ${st.outbox.events} events)${st.outbox.oldest ? `, oldest ${st.outbox.oldest}` : ''}`);
+  if (st.updateLock) lines.push(`update lock  until ${st.updateLock.until} (${st.updateLock.reason}): model switches wait`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
   if (st.models.length === 0) lines.push('models       none installed');
   for (const m of st.models) lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);

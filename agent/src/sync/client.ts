@@ -24,6 +24,7 @@ import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 import type { ConfigApplier } from './config-apply.js';
+import type { UpdateLock } from '../store/update-lock-repo.js';
 
 export interface SyncOptions {
   brokerUrl?: string;
@@ -64,6 +65,10 @@ export interface SyncDeps {
   capabilities?: () => readonly string[];
   /** Applies the remote configuration of each desired document and says what to report (docs/agent.md "Remote configuration"). */
   config?: () => ConfigApplier | undefined;
+  /** The box's update lock in force, if any: a switch waits while it holds (docs/agent.md "Update lock"). */
+  lock?: () => UpdateLock | null;
+  /** How often a deferred switch is looked at again at most (updater.ts DEFER_CHECK_MS). */
+  deferCheckMs?: number;
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
@@ -108,7 +113,8 @@ export class SyncClient {
     const report = (err: unknown, what: string) => d.logger.error({ err }, `${what} failed`);
     this.updater = new Updater({
       manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit,
-      changed: () => this.stateChanged(), onError: report,
+      changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(),
+      ...(d.lock ? { lock: d.lock } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
     });
   }
 
@@ -238,6 +244,7 @@ export class SyncClient {
         target: p?.target ?? null,
         ...(p?.progress !== undefined ? { progress: p.progress } : {}),
         ...(p?.reason ? { reason: p.reason } : {}),
+        ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
         ...(preflight.length ? { preflight } : {}),
       };
     });

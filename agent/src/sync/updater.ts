@@ -3,6 +3,9 @@
 // copy content-addressed, load + warm, swap). The policy guard (policy/guard.ts) watches the new version
 // and rolls back locally on a breach; it tells the updater, which blocks the version for this document.
 // Documents are applied one at a time; a newer document waiting replaces an older one that waits.
+// A switch may be deferred (switch-gate.ts: the box's update lock, the model's maintenance window): the
+// version is downloaded and verified at once, reported `deferred`, and the document is applied again when
+// the lock goes or the window opens (checked at least every deferCheckMs), unless a newer one came.
 import { rmSync } from 'node:fs';
 import { AppError, toAppError, type DesiredBody, type DesiredModel, type EventKind } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
@@ -10,8 +13,20 @@ import type { ModelsRepo } from '../store/models-repo.js';
 import type { BlobDownloader } from './downloader.js';
 import type { Breach, PolicyListener } from '../policy/guard.js';
 import type { SyncStore } from './sync-store.js';
+import type { UpdateLock } from '../store/update-lock-repo.js';
+import { switchVerdict } from './switch-gate.js';
 
-export type ModelPhase = { status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back'; target: string; progress?: number; reason?: { code: string; message: string } };
+export type ModelPhase = {
+  status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred';
+  target: string;
+  progress?: number;
+  reason?: { code: string; message: string };
+  /** While deferred: when the switch may happen (ISO, by this box's clock; null: never). */
+  until?: string | null;
+};
+
+/** How often a deferred switch is looked at again at most (a lock removed through the API is seen at once). */
+export const DEFER_CHECK_MS = 30_000;
 
 export interface UpdaterDeps {
   manager: ModelManager;
@@ -26,6 +41,12 @@ export interface UpdaterDeps {
    * reported here, never an unhandled rejection (which would end the daemon).
    */
   onError: (err: unknown, what: string) => void;
+  /** The box's clock (ms); default Date.now. */
+  now?: () => number;
+  /** The update lock in force, if any (store/update-lock-repo.ts). */
+  lock?: () => UpdateLock | null;
+  /** Look at a deferred switch again at least this often (default DEFER_CHECK_MS). */
+  deferCheckMs?: number;
 }
 
 export class Updater implements PolicyListener {
@@ -34,8 +55,27 @@ export class Updater implements PolicyListener {
   private running: Promise<void> | null = null;
   private next: DesiredBody | null = null;
   private stopped = false;
+  /** The last document, when it has a deferred switch: applied again by recheck(). */
+  private waiting: DesiredBody | null = null;
+  private recheckTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: UpdaterDeps) {}
+
+  private now(): number {
+    return this.d.now ? this.d.now() : Date.now();
+  }
+
+  /** Looks at a deferred switch again now (the lock changed; the timer). A newer document waiting wins. */
+  recheck(): void {
+    const doc = this.waiting;
+    if (!doc || this.stopped || this.next) return;
+    this.apply(doc).catch((err: unknown) => this.d.onError(err, 'looking at a deferred switch again'));
+  }
+
+  /** Models whose switch is deferred now, with why and until when. */
+  deferred(): Array<{ model: string; version: string; code: string; message: string; until: string | null }> {
+    return [...this.phases].flatMap(([model, p]) => (p.status === 'deferred' ? [{ model, version: p.target, code: p.reason?.code ?? '', message: p.reason?.message ?? '', until: p.until ?? null }] : []));
+  }
 
   /** Queues `doc`; resolves when the queue is empty. Never rejects: failures go to onError. */
   apply(doc: DesiredBody): Promise<void> {
@@ -53,6 +93,26 @@ export class Updater implements PolicyListener {
   stop(): void {
     this.stopped = true;
     this.next = null;
+    this.waiting = null;
+    this.clearRecheck();
+  }
+
+  private clearRecheck(): void {
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = null;
+  }
+
+  /** Looks again when the earliest deferral may end, and at least every deferCheckMs (the clock may jump). */
+  private scheduleRecheck(): void {
+    this.clearRecheck();
+    const now = this.now();
+    const untils = [...this.phases.values()].flatMap((p) => (p.status === 'deferred' && p.until ? [Date.parse(p.until) - now] : []));
+    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, ...untils.map((u) => Math.max(100, u)));
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = null;
+      this.recheck();
+    }, ms);
+    this.recheckTimer.unref();
   }
 
   /** Resolves when no document is being applied (after stop(): when the current step ended). */
@@ -64,9 +124,19 @@ export class Updater implements PolicyListener {
     while (this.next && !this.stopped) {
       const doc = this.next;
       this.next = null;
+      this.waiting = null;
+      this.clearRecheck();
+      // A switch deferred under an older document that this one no longer asks for is not waiting any more.
+      const named = new Set(doc.models.map((m) => m.name));
+      for (const [name, p] of [...this.phases]) if (p.status === 'deferred' && !named.has(name)) this.setPhase(name, undefined);
+      let deferred = false;
       for (const m of doc.models) {
         if (this.stopped) return;
-        await this.applyModel(doc.seq, m);
+        if ((await this.applyModel(doc.seq, m)) === 'deferred') deferred = true;
+      }
+      if (deferred && !this.next && !this.stopped) {
+        this.waiting = doc;
+        this.scheduleRecheck();
       }
     }
   }
@@ -77,7 +147,7 @@ export class Updater implements PolicyListener {
     this.d.changed();
   }
 
-  private async applyModel(seq: number, m: DesiredModel): Promise<void> {
+  private async applyModel(seq: number, m: DesiredModel): Promise<'deferred' | void> {
     const { manager, models, downloader, store, emit } = this.d;
     // The content key of a sealed bundle, sealed to this box: kept for every later load, also when the
     // version already runs (a re-sealed key after this box's device key changed).
@@ -129,6 +199,19 @@ export class Updater implements PolicyListener {
         }
         if (res.manifestSha256 !== m.manifestSha256) {
           throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
+        }
+      }
+      // A switch under a running version waits for the update lock and the maintenance window; a first
+      // install (nothing served yet) does not.
+      if (active) {
+        const v = switchVerdict({ window: m.maintenance, lock: this.d.lock?.() ?? null, now: this.now() });
+        if (!v.ok) {
+          const until = v.until === null ? null : new Date(v.until).toISOString();
+          const cur = this.phases.get(m.name);
+          if (cur?.status !== 'deferred' || cur.target !== m.version || cur.until !== until || cur.reason?.code !== v.code) {
+            this.setPhase(m.name, { status: 'deferred', target: m.version, progress: 1, reason: { code: v.code, message: v.message }, until });
+          }
+          return 'deferred';
         }
       }
       this.setPhase(m.name, { status: 'activating', target: m.version, progress: 1 });

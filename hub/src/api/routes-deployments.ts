@@ -25,7 +25,7 @@ export const deploymentRoutes: RouteDef[] = [
       const s = part(deps);
       const target = `${b.model}@${b.version}`;
       // The deployment, every device's desired document and the audit entry commit together.
-      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices }));
+      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}) }));
       // Documents stay stored when the publish fails; the failure is reported (audit, header, log).
       await afterCommit(c, deps, 'deployment.create', target, 'publish desired state', () => s.publishDesired(docs));
       return s.deployments.get(id);

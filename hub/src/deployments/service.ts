@@ -3,7 +3,7 @@
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts).
 import {
   AppError, DESIRED_SCHEMA, signEnvelope,
-  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredDocument, type KeyPair,
+  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredDocument, type KeyPair, type MaintenanceWindow,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
@@ -140,7 +140,7 @@ export class DeploymentService {
     }
     const now = clock.now();
     return store.db.transaction(() => {
-      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now });
+      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window });
       this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
       const docs = this.storeDesired(devices.map((d) => d.id));
       record?.({ id, devices: devices.length });
@@ -153,7 +153,7 @@ export class DeploymentService {
    * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
    * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
    */
-  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean; window?: MaintenanceWindow | undefined }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     const now = clock.now();
     return store.db.transaction(() => {
@@ -162,7 +162,7 @@ export class DeploymentService {
         // A rollback may return devices to a version deprecated since: it is what they ran.
         if (a.rollback) store.models.get(a.model, a.version);
         else store.models.assignable(a.model, a.version);
-        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now });
+        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now, window: a.window });
       }
       this.deployments.addDevices(id, a.model, [...deviceIds], now);
       return { id, docs: this.storeDesired(deviceIds) };
@@ -237,6 +237,8 @@ export class DeploymentService {
           bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
           ...(e.previous ? { previous: e.previous } : {}),
           ...(contentKey ? { contentKey } : {}),
+          // The device switches only inside it (decision 0031); a rollback's deployment has none.
+          ...(e.window ? { maintenance: e.window } : {}),
         };
       });
       const body: DesiredBody = {

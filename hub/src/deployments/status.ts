@@ -1,7 +1,8 @@
 // Deployment status from what devices report (docs/hub.md "Deployments"): install events move a
 // device's row (downloading, activating, active, failed, rolled_back), a refused desired document marks
-// every model it named `refused`, and a reported state's active versions are `active`.
-import type { DeviceEvent, ReportedState } from '@edgefleet/shared';
+// every model it named `refused`, and a reported state's active versions are `active` and a switch the
+// device defers (maintenance window, update lock: decision 0031) is `deferred` with why and until when.
+import { describeClockOffset, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
@@ -26,14 +27,28 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     if (!status || !e.model || !e.version) continue;
     const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
     const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
-    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason });
+    // Events come through the outbox, the state directly: a download or verify event arriving after
+    // the state said `deferred` is older news and does not hide the deferral (`activated` does).
+    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(status === 'downloading' || status === 'activating' ? { notOver: 'deferred' as const } : {}) });
   }
 }
 
-/** A reported state: each model's active version is `active` on its deployment row. */
+/** Past this, a deferred device's reason says how far its clock is off (the agent's skew allowance, 5 min). */
+const CLOCK_NOTE_MS = 5 * 60_000;
+
+/**
+ * A reported state: each model's active version is `active` on its deployment row, and a version whose
+ * switch the device defers is `deferred`, the reason saying why and until when (the agent's message names both). The device evaluates its
+ * window on its own clock: when that is off, the reason says by how much (docs/rollouts.md).
+ */
 export function statusFromState(store: Store, deviceId: string, m: ReportedState, now: Date): void {
   for (const model of m.models) {
     if (model.active) store.deployments.setStatus(deviceId, model.name, model.active, 'active', now, { progress: 1 });
+    if (model.status === 'deferred' && model.target && model.target !== model.active) {
+      const offset = Date.parse(m.at) - now.getTime();
+      const clock = Math.abs(offset) > CLOCK_NOTE_MS ? ` (the box's clock is ${describeClockOffset(offset)} the hub's)` : '';
+      store.deployments.setStatus(deviceId, model.name, model.target, 'deferred', now, { progress: 1, reason: `${model.reason?.code ?? 'DEFERRED'}: ${model.reason?.message ?? 'switch deferred'}${clock}` });
+    }
   }
 }
 

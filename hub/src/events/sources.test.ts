@@ -86,7 +86,7 @@ test('event sources: a rollout written in a transaction is published once as `ro
       id: 'ro-0123456789', model: 'm', version: '2.0.0', fromVersion: '1.0.0', target: { all: true as const }, waves: [{ name: 'canary', percent: 100, bakeSec: 1 }],
       gates: GateConfig.parse({}), advance: 'auto' as const, onFailure: 'rollback' as const, state: 'running' as const, currentWave: 0,
       progress: [{ state: 'pending' as const, startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] }], deploymentId: null,
-      reason: 'r', stateReason: null, createdBy: 't', createdAt: at, updatedAt: at,
+      reason: 'r', stateReason: null, createdBy: 't', createdAt: at, updatedAt: at, window: null,
     };
     h.store.db.transaction(() => {
       h.store.rollouts.create(r);

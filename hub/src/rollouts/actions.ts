@@ -83,7 +83,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
   });
   return {
     id: r.id, model: r.model, version: r.version, fromVersion: r.fromVersion, target: r.target, advance: r.advance, onFailure: r.onFailure,
-    gates: r.gates, state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, createdBy: r.createdBy,
+    gates: r.gates, ...(r.window ? { window: r.window } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, createdBy: r.createdBy,
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
       devices: devices.map((d) => ({

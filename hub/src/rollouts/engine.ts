@@ -84,7 +84,7 @@ export class RolloutEngine {
       for (const d of devices) store.rollouts.addDevice(record.id, d);
       store.audit.append({
         actor: actor.name, actorId: actor.id ?? null, action: 'rollout.create', target: record.id, reason: req.reason, at: now,
-        details: { model: record.model, version: record.version, fromVersion: record.fromVersion, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, advance: record.advance, onFailure: record.onFailure },
+        details: { model: record.model, version: record.version, fromVersion: record.fromVersion, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, window: record.window, advance: record.advance, onFailure: record.onFailure },
       });
     })();
     await this.tick();
@@ -213,7 +213,7 @@ export class RolloutEngine {
     const ids = due.slice(0, n).map((d) => d.deviceId);
     const { store, deployments } = this.deps;
     const docs = store.db.transaction(() => {
-      const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy }, ids);
+      const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined }, ids);
       if (r.deploymentId !== a.id) {
         r.deploymentId = a.id;
         r.updatedAt = now.toISOString();

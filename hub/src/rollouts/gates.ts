@@ -11,6 +11,10 @@ export interface InstallCounts {
   active: number;
   /** Failed, refused or rolled back on the device. */
   failed: number;
+  /** Deferring the switch (maintenance window, update lock) within gates.deferTimeoutSec: pending. */
+  deferred?: number;
+  /** Deferring past gates.deferTimeoutSec: left out of install_success (decision 0031). */
+  leftOut?: number;
 }
 
 export interface GateInput {
@@ -59,12 +63,19 @@ export function evaluateGates(g: GateInput): GateResult[] {
   const waitNote = { note: `waiting for the control devices: ${control.count} of ${cfg.minPredictions} predictions` };
 
   // install_success: active / notified; fails as soon as the failures make the threshold unreachable.
+  // Devices deferring past gates.deferTimeoutSec are left out of both (decision 0031); those deferring
+  // within it are not settled, so the gate waits for them.
   {
+    const told = install.notified - (install.leftOut ?? 0);
     const settled = install.active + install.failed;
-    const value = install.notified ? install.active / install.notified : null;
-    const best = install.notified ? (install.notified - install.failed) / install.notified : 1;
-    const verdict = install.notified === 0 ? 'pending' : best < cfg.installSuccess ? 'fail' : settled < install.notified ? 'pending' : (value as number) >= cfg.installSuccess ? 'pass' : 'fail';
-    out.push({ name: 'install_success', value: value === null ? null : round(value), threshold: cfg.installSuccess, verdict, blocking: true, samples: { wave: install.notified, control: 0 }, against: 'absolute' });
+    const value = told ? install.active / told : null;
+    const best = told ? (told - install.failed) / told : 1;
+    const verdict = told === 0 ? 'pending' : best < cfg.installSuccess ? 'fail' : settled < told ? 'pending' : (value as number) >= cfg.installSuccess ? 'pass' : 'fail';
+    const notes = [
+      ...(install.deferred ? [`${install.deferred} deferred (maintenance window or update lock): waiting up to gates.deferTimeoutSec (${cfg.deferTimeoutSec ?? 3600} s) after each was told`] : []),
+      ...(install.leftOut ? [`${install.leftOut} deferred past gates.deferTimeoutSec: left out`] : []),
+    ];
+    out.push({ name: 'install_success', value: value === null ? null : round(value), threshold: cfg.installSuccess, verdict, blocking: true, samples: { wave: told, control: 0 }, against: 'absolute', ...(notes.length ? { note: notes.join('; ') } : {}) });
   }
   // reporting: the share of the wave's active devices that sent windows of the new version.
   {

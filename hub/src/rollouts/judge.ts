@@ -1,11 +1,15 @@
 // Judging a wave and what follows (docs/rollouts.md "Gates"): the gates from the wave's devices on the new
 // version against control devices still on the previous version over the same time range; pass → next wave
 // (auto) or wait for promote (manual); fail → roll back or pause; pending past gates.stuckSec → pause.
-import type { DesiredDocument } from '@edgefleet/shared';
+// A device deferring its switch (maintenance window, update lock) is pending for install_success until
+// gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
+// is waiting, not stuck.
+import type { DesiredDocument, GateResult } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { emptyStats, type GateData } from './gate-data.js';
+import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, waveVerdict, type InstallCounts } from './gates.js';
 import type { Actor } from './engine.js';
 
@@ -23,21 +27,32 @@ const FAILED = new Set(['failed', 'refused', 'rolled_back']);
 const HOUR_MS = 3_600_000;
 
 /** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
-export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
+export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date): GateResult[] {
+  return computeWave(deps, r, now).gates;
+}
+
+function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: GateResult[]; install: Required<InstallCounts> } {
   const { store, gateData } = deps;
   const p = r.progress[r.currentWave];
   const devices = store.rollouts.devices(r.id);
-  const notified = devices.filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
+  const told = devices.filter((d) => d.notifiedAt !== null);
+  const notified = told.map((d) => d.deviceId);
   const control = devices.filter((d) => d.notifiedAt === null && d.previous !== null && d.previous === r.fromVersion).map((d) => d.deviceId);
   const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
-  const install: InstallCounts = { notified: notified.length, active: 0, failed: 0 };
+  const install = { notified: notified.length, active: 0, failed: 0, deferred: 0, leftOut: 0 } satisfies InstallCounts;
+  const deferMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
   const activeIds: string[] = [];
-  for (const id of notified) {
-    const s = status.get(id);
+  for (const d of told) {
+    const s = status.get(d.deviceId);
     if (s === 'active') {
       install.active++;
-      activeIds.push(id);
+      activeIds.push(d.deviceId);
     } else if (s && FAILED.has(s)) install.failed++;
+    else if (s === 'deferred') {
+      // Pending until deferTimeoutSec after it was told; then the wave goes on without it.
+      if (now.getTime() - Date.parse(d.notifiedAt as string) < deferMs) install.deferred++;
+      else install.leftOut++;
+    }
   }
   const from = p?.startedAt ?? r.createdAt;
   // Everything stored up to the end of the current hour: the hour's rollup as it stands, never its raw
@@ -62,18 +77,21 @@ export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
     const pf = store.devices.get(id).models.find((m) => m.name === r.model && m.version === r.version)?.preflight;
     if (pf) preflightP95.push(pf.p95Ms);
   }
-  return evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl });
+  return { gates: evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl }), install };
 }
 
 export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
   const p = r.progress[r.currentWave];
   const wave = r.waves[r.currentWave];
   if (!p || !wave) return;
-  p.gates = computeGates(deps, r, now);
+  const { gates, install } = computeWave(deps, r, now);
+  p.gates = gates;
   const verdict = waveVerdict(p.gates);
   const numbers = { gates: p.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) };
   if (verdict === 'pending') {
-    const since = Date.parse(p.evaluatingSince ?? now.toISOString());
+    // Waiting on deferred devices is not being stuck: the stuck clock runs from the last step that did.
+    if (install.deferred) p.deferredAt = now.toISOString();
+    const since = Math.max(Date.parse(p.evaluatingSince ?? now.toISOString()), p.deferredAt ? Date.parse(p.deferredAt) : 0);
     if (now.getTime() - since >= r.gates.stuckSec * 1000) {
       const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value ?? 'none'} (needs ${g.threshold})`);
       r.state = 'paused';

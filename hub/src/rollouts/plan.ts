@@ -1,7 +1,7 @@
 // Creating a rollout (docs/rollouts.md "The rollout resource"): the request with its defaults, checked
 // against the registry, the devices and the active rollouts, then every device of the target placed.
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, PREVIEW_DEVICES_PER_WAVE, ringCovers, waveLabel, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, DEFER_TIMEOUT_MAX_SEC, GateConfig, PREVIEW_DEVICES_PER_WAVE, nextRunIn, parseCron, ringCovers, waveLabel, type MaintenanceWindow, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
 import { targetMatches } from '../deployments/target.js';
@@ -47,6 +47,35 @@ export function placeDevice(store: Store, rolloutId: string, model: string, devi
   return { deviceId, place: place(rolloutId, deviceId), previous: currentVersion(store, deviceId, model), notifiedAt: null };
 }
 
+/** gates.deferTimeoutSec without a window, and the margin added to the longest wait with one. */
+export const DEFER_TIMEOUT_DEFAULT_SEC = 3600;
+
+/**
+ * The longest a device told at the worst moment (just as a window closes) waits for the next one to
+ * open, over the next 35 days from `from`, in seconds (DEFER_TIMEOUT_MAX_SEC when it opens less often).
+ */
+export function longestWaitSec(w: MaintenanceWindow, from: number): number {
+  const c = parseCron(w.cron);
+  const horizon = from + DEFER_TIMEOUT_MAX_SEC * 1000;
+  let o = nextRunIn(c, from, w.timeZone);
+  if (o === null) return DEFER_TIMEOUT_MAX_SEC;
+  let worst = o - from;
+  // Bounded: a window opening every minute needs no long scan (its gaps are a minute).
+  for (let i = 0; i < 5000 && o < horizon; i++) {
+    const n = nextRunIn(c, o, w.timeZone);
+    if (n === null) return DEFER_TIMEOUT_MAX_SEC;
+    worst = Math.max(worst, n - (o + w.durationSec * 1000));
+    o = n;
+  }
+  if (o < horizon && worst < 0) worst = 0;
+  return Math.min(DEFER_TIMEOUT_MAX_SEC, Math.ceil(Math.max(0, worst) / 1000));
+}
+
+/** gates.deferTimeoutSec when the request does not set it (decision 0031). */
+export function defaultDeferTimeoutSec(w: MaintenanceWindow | undefined, now: number): number {
+  return w ? Math.min(DEFER_TIMEOUT_MAX_SEC, longestWaitSec(w, now) + DEFER_TIMEOUT_DEFAULT_SEC) : DEFER_TIMEOUT_DEFAULT_SEC;
+}
+
 /**
  * Checks a rollout request and builds its record and device rows (nothing stored). Refuses an unknown or
  * deprecated version, unknown devices in the target, a second active rollout of the same model over
@@ -77,8 +106,10 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   const waves = req.waves ?? [...DEFAULT_WAVES];
   checkRings(waves, waveOf(devices, waves, ringTagsOf(store, waves)), requireRing);
   const at = now.toISOString();
+  const gates = GateConfig.parse(req.gates ?? {});
+  gates.deferTimeoutSec ??= defaultDeferTimeoutSec(req.window, now.getTime());
   const record: RolloutRecord = {
-    id, model: req.model, version: req.version, fromVersion, target: req.target, waves, gates: GateConfig.parse(req.gates ?? {}),
+    id, model: req.model, version: req.version, fromVersion, target: req.target, waves, gates, window: req.window ?? null,
     advance: req.advance, onFailure: req.onFailure, state: 'running', currentWave: 0,
     progress: waves.map(() => ({ state: 'pending', startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] })),
     deploymentId: null, reason: req.reason ?? '', stateReason: null, createdBy: actor, createdAt: at, updatedAt: at,

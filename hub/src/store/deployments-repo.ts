@@ -1,7 +1,15 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device.
-import { AppError, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus } from '@edgefleet/shared';
+import { AppError, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
+
+/** hub.db migration 13: a deployment's maintenance window, signed into its devices' desired documents (docs/rollouts.md). */
+export const DEPLOYMENT_WINDOW_MIGRATION: Migration = {
+  version: 13,
+  name: 'maintenance window of a deployment',
+  sql: 'ALTER TABLE deployments ADD COLUMN maintenance TEXT;',
+};
 
 interface DeploymentRow {
   id: number;
@@ -11,6 +19,7 @@ interface DeploymentRow {
   reason: string;
   created_by: string;
   created_at: string;
+  maintenance: string | null;
 }
 interface DeviceRow {
   deployment_id: number;
@@ -26,9 +35,11 @@ export interface EffectiveModel {
   model: string;
   version: string;
   previous: string | undefined;
+  /** The deployment's maintenance window: the device switches only inside it. */
+  window: MaintenanceWindow | undefined;
 }
 
-const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0 });
+const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0 });
 
 export type StatusChange = StreamEventMap['deployment.progress'];
 
@@ -36,10 +47,10 @@ export class DeploymentsRepo {
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   constructor(private readonly db: Db) {}
 
-  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date }): number {
+  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined }): number {
     const r = this.db
-      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString());
+      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString(), d.window ? JSON.stringify(d.window) : null);
     return Number(r.lastInsertRowid);
   }
 
@@ -85,28 +96,28 @@ export class DeploymentsRepo {
   effectiveFor(deviceId: string): EffectiveModel[] {
     const rows = this.db
       .prepare(
-        `SELECT d.id, d.model, d.version FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+        `SELECT d.id, d.model, d.version, d.maintenance FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? ORDER BY d.id DESC`,
       )
-      .all(deviceId) as Array<{ id: number; model: string; version: string }>;
+      .all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null }>;
     const out = new Map<string, EffectiveModel>();
     for (const r of rows) {
       const cur = out.get(r.model);
-      if (!cur) out.set(r.model, { deploymentId: r.id, model: r.model, version: r.version, previous: undefined });
+      if (!cur) out.set(r.model, { deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined });
       else if (cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
     }
     return [...out.values()].sort((a, b) => a.model.localeCompare(b.model));
   }
 
-  /** Updates the device's row in the effective deployment of `model` (the newest that includes it). */
-  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null } = {}): void {
+  /** Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`. */
+  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: DeploymentDeviceStatus } = {}): void {
     const row = this.db
       .prepare(
         `SELECT dd.deployment_id AS id, dd.status, dd.progress FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
       )
       .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
-    if (!row) return;
+    if (!row || row.status === extra.notOver) return;
     const progress = extra.progress ?? null;
     this.db
       .prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
@@ -141,6 +152,7 @@ export class DeploymentsRepo {
       reason: r.reason,
       createdBy: r.created_by,
       created: r.created_at,
+      ...(r.maintenance ? { window: JSON.parse(r.maintenance) as MaintenanceWindow } : {}),
       counts,
       devices: list,
     };

@@ -2,7 +2,7 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, type DeployTarget, type GateConfig, type GateResult, type RolloutState, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 
@@ -42,6 +42,13 @@ export const ROLLOUTS_MIGRATION: Migration = {
   `,
 };
 
+/** hub.db migration 14: a rollout's maintenance window, given to the deployment it grows (docs/rollouts.md). */
+export const ROLLOUT_WINDOW_MIGRATION: Migration = {
+  version: 14,
+  name: 'maintenance window of a rollout',
+  sql: 'ALTER TABLE rollouts ADD COLUMN maintenance TEXT;',
+};
+
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
   state: WaveState;
@@ -50,6 +57,8 @@ export interface WaveProgress {
   /** When evaluation began (a wave stuck evaluating past gates.stuckSec pauses). */
   evaluatingSince: string | null;
   gates: GateResult[];
+  /** The last step at which a device of the wave deferred its switch within gates.deferTimeoutSec: the stuck clock runs from here. */
+  deferredAt?: string | null;
 }
 
 export interface RolloutRecord {
@@ -60,6 +69,8 @@ export interface RolloutRecord {
   target: DeployTarget;
   waves: Wave[];
   gates: GateConfig;
+  /** Devices switch only inside it (the deployment carries it into their desired documents). */
+  window: MaintenanceWindow | null;
   advance: 'auto' | 'manual';
   onFailure: 'rollback' | 'pause';
   state: RolloutState;
@@ -84,6 +95,7 @@ interface Row {
   id: string; model: string; version: string; from_version: string | null; target: string; waves: string; gates: string;
   advance: 'auto' | 'manual'; on_failure: 'rollback' | 'pause'; state: RolloutState; current_wave: number; progress: string;
   deployment_id: number | null; reason: string; state_reason: string | null; created_by: string; created_at: string; updated_at: string;
+  maintenance: string | null;
 }
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
@@ -140,10 +152,10 @@ export class RolloutsRepo {
 
   create(r: RolloutRecord): void {
     this.db.prepare(
-      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at, maintenance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(r.id, r.model, r.version, r.fromVersion, JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.gates), r.advance, r.onFailure,
-      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt);
+      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt, r.window ? JSON.stringify(r.window) : null);
     this.announce(r.id);
   }
 
@@ -197,7 +209,7 @@ export class RolloutsRepo {
 function toRecord(r: Row): RolloutRecord {
   return {
     id: r.id, model: r.model, version: r.version, fromVersion: r.from_version, target: JSON.parse(r.target) as DeployTarget,
-    waves: JSON.parse(r.waves) as Wave[], gates: JSON.parse(r.gates) as GateConfig, advance: r.advance, onFailure: r.on_failure,
+    waves: JSON.parse(r.waves) as Wave[], gates: JSON.parse(r.gates) as GateConfig, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : null, advance: r.advance, onFailure: r.on_failure,
     state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
     reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
   };

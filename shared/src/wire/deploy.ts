@@ -1,6 +1,7 @@
 // REST bodies for deployments (assign a model version to devices) and the stored-telemetry views.
 import { z } from 'zod';
 import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
 
 export const DeployTarget = z
   .object({
@@ -18,11 +19,14 @@ export const DeploymentCreate = z.object({
   version: SemVer,
   target: DeployTarget,
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
+  /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
+  window: MaintenanceWindowInput.optional(),
 });
 export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
 
+/** `deferred`: downloaded, the switch waits for the device's maintenance window or update lock (reason says until when). */
 /** `refused`: the device refused the desired document (expired, issued in the future, ...) and keeps its version; not a success. */
-export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded']);
+export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'deferred']);
 export type DeploymentDeviceStatus = z.infer<typeof DeploymentDeviceStatus>;
 
 export const DeploymentDevice = z.object({
@@ -42,6 +46,7 @@ export const Deployment = z.object({
   reason: z.string(),
   createdBy: z.string(),
   created: IsoTime,
+  window: MaintenanceWindow.optional(),
   counts: z.record(DeploymentDeviceStatus, Count),
   devices: z.array(DeploymentDevice),
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SealedKeySchema, DevicePublicKey } from './sealed.js';
 import { CAPTURE_LIMITS, DesiredCapture } from './capture.js';
 import { DesiredConfig, ReportedConfig } from './agent-config.js';
+import { MaintenanceWindow } from './maintenance.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 export const DesiredModel = z.object({
@@ -14,6 +15,8 @@ export const DesiredModel = z.object({
   previous: SemVer.optional(),
   /** For an encrypted bundle: its content key sealed to this device's key (absent: not entitled, or no device key yet). */
   contentKey: SealedKeySchema.optional(),
+  /** Switch to this version only inside this window (downloaded and verified at once); absent: at once. */
+  maintenance: MaintenanceWindow.optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 
@@ -35,7 +38,8 @@ export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);
 export type DesiredDocument = z.infer<typeof DesiredDocument>;
 
-export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back']);
+/** `deferred`: installed and verified, the switch waits for a maintenance window or the box's update lock. */
+export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back', 'deferred']);
 export type ModelStatus = z.infer<typeof ModelStatus>;
 
 /** Sample latency preflight measured when a version was installed (docs/agent.md). */
@@ -59,6 +63,8 @@ export const ReportedModel = z.object({
   target: SemVer.nullable().default(null),
   progress: z.number().min(0).max(1).optional(),
   reason: ErrorInfo.optional(),
+  /** While `deferred` (reason OUTSIDE_WINDOW or UPDATE_LOCKED): when the switch may happen, by the box's clock (null: its window never opens again). */
+  deferredUntil: IsoTime.nullable().optional(),
   /** Per installed version that has samples. */
   preflight: z.array(PreflightReport).optional(),
 });

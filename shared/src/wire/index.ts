@@ -15,3 +15,4 @@ export * from './drift.js';
 export * from './alerts.js';
 export * from './capture.js';
 export * from './agent-config.js';
+export * from './maintenance.js';

@@ -4,6 +4,10 @@
 import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer } from './common.js';
 import { DeployTarget } from './deploy.js';
+import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
+
+/** The longest gates.deferTimeoutSec: a monthly window plus margin. */
+export const DEFER_TIMEOUT_MAX_SEC = 35 * 86400;
 
 const WaveName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a wave name of lowercase letters, digits, "-" or "_" (at most 32)');
 
@@ -60,6 +64,12 @@ export const GateConfig = z.object({
   inputPsi: z.number().positive().default(0.2),
   /** A wave that cannot be judged (too few reports) this long after its bake pauses with a reason. */
   stuckSec: z.number().int().positive().default(3600),
+  /**
+   * A device deferring its switch (maintenance window, update lock) counts as pending this long after it
+   * was told; then the wave goes on without it (decision 0031). Default: 3600 s, or with a window the
+   * longest a device told at the worst moment waits for its next window to end, plus 3600 s.
+   */
+  deferTimeoutSec: z.number().int().positive().max(DEFER_TIMEOUT_MAX_SEC, 'expected at most 35 days (3024000 s)').optional(),
 }).strict();
 export type GateConfig = z.infer<typeof GateConfig>;
 
@@ -85,6 +95,8 @@ const RolloutFields = z.object({
   advance: z.enum(['auto', 'manual']).default('auto'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
+  /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
+  window: MaintenanceWindowInput.optional(),
 });
 
 /** Waves: unique names, cumulative percents, the last at 100. */
@@ -177,6 +189,7 @@ export const Rollout = z.object({
   advance: z.enum(['auto', 'manual']),
   onFailure: z.enum(['rollback', 'pause']),
   gates: GateConfig,
+  window: MaintenanceWindow.optional(),
   state: RolloutState,
   /** The wave being worked on (index into waves). */
   currentWave: Count,

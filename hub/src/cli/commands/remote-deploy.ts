@@ -7,13 +7,14 @@ import { UsageError, optBool, optString, optStrings, reqString, type Command } f
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { StreamWaiter } from '../stream-waiter.js';
+import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
 /** Statuses after which a device's part of a deployment no longer changes by itself. */
 export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded']);
 
-const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
+const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
 
 function parseTargetTags(list: string[]): Record<string, string> {
   const tags: Record<string, string> = {};
@@ -85,7 +86,7 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 
 export const deployCmd: Command = {
   summary: 'Assign a model version to devices (by ids, tags or all)',
-  usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) --reason TEXT [--json]',
+  usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) [--window "CRON DURATION [TZ]"] --reason TEXT [--json]',
   details: 'Each targeted device gets a signed desired-state document naming the version; devices that enroll later\n'
     + 'and match a tag target get it too. Follow it with `edgefleet deployments show ID --watch`.',
   positionals: MODEL_VERSION,
@@ -93,12 +94,14 @@ export const deployCmd: Command = {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+    ...WINDOW_OPTION,
   },
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
     const reason = reqString(args, 'reason');
-    const d = await HubClient.from(args, ctx).request<Deployment>('POST', '/deployments', { model, version, target, reason });
+    const win = optString(args, 'window');
+    const d = await HubClient.from(args, ctx).request<Deployment>('POST', '/deployments', { model, version, target, reason, ...(win !== undefined ? { window: parseWindowOption(win) } : {}) });
     print(ctx.stdout, optBool(args, 'json'), d, () =>
       `deployment ${d.id}: ${d.model} ${d.version} to ${d.devices.length} device(s) (${describeTarget(d.target)})\n`
       + `follow it: edgefleet deployments show ${d.id} --watch\n`);

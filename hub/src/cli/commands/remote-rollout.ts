@@ -2,12 +2,13 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { escapeLines, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { describeWindow, escapeLines, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
 import { MODEL_VERSION, TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
+import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -53,7 +54,8 @@ function gateLine(g: GateResult): string[] {
 /** The text of `rollout show`: state, waves with their gates, and the devices. */
 export function renderRollout(r: Rollout): string {
   const head = escapeLines(`rollout ${r.id}: ${r.model} ${r.fromVersion ?? '(none)'} -> ${r.version} over ${describeTarget(r.target)}\n`
-    + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n\n`);
+    + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n`
+    + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
     rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
@@ -66,7 +68,7 @@ export function renderRollout(r: Rollout): string {
 
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: MODEL_VERSION,
@@ -77,6 +79,7 @@ export const rolloutCreate: Command = {
     gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
     manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
     'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
+    ...WINDOW_OPTION,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
   },
   async run(args, ctx) {
@@ -91,9 +94,11 @@ export const rolloutCreate: Command = {
       if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
       gates[m[1] as string] = Number(m[2]);
     }
+    const win = optString(args, 'window');
     const body = {
       model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto',
       ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
+      ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
     };
     const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
     print(ctx.stdout, optBool(args, 'json'), r, () =>

@@ -1,0 +1,163 @@
+// When an enrolled box switches (decision 0031), with a real aedes broker on 127.0.0.1:0, a real
+// agent (SQLite, ONNX sessions) and an injected clock: a version whose document carries a maintenance
+// window is downloaded (blocks over MQTT) and verified at once, reported `deferred` until the window
+// opens, and switched when it does; the update lock defers a switch until it expires or is removed, and
+// survives a restart. The hub's part is played by the test: signed documents, blob blocks.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import {
+  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, BlobGet, deviceTopic, encodeBlobData, sha256File, signEnvelope,
+  type DesiredBody, type DesiredModel, type ReportedState,
+} from '@edgefleet/shared';
+import { runCli, waitFor, type BundleResult } from '@edgefleet/examples';
+import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
+import type { Agent } from '../agent.js';
+
+const ID = 'box-w';
+const poll = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => waitFor(what, fn, { timeoutMs: 20_000, intervalMs: 20 });
+
+/** The box's clock: starts at the top of the current hour, moved by the test. */
+const clock = { t: Math.floor(Date.now() / 3600_000) * 3600_000, now() { return this.t; } };
+
+describe('switching inside maintenance windows and under the update lock', () => {
+  let kit: Kit;
+  let broker: Aedes;
+  let server: Server;
+  let url: string;
+  let agent: Agent;
+  let hub: mqtt.MqttClient;
+  const states: ReportedState[] = [];
+  const bundles: Record<string, BundleResult & { sha256: string }> = {};
+  let seq = 0;
+  let data: string;
+
+  before(async () => {
+    kit = makeKit('ef-switch-');
+    for (const [v, seed] of [['1.0.0', 1], ['2.0.0', 2]] as const) {
+      const b = await mlpBundle(kit, v, { seed });
+      bundles[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
+    }
+    broker = await Aedes.createBroker();
+    server = createServer(broker.handle);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The hub's part: watches the reported state, answers block requests from the bundle files.
+    hub = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-hub' });
+    hub.on('message', (topic, payload) => {
+      if (topic.endsWith('/state')) return void states.push(JSON.parse(payload.toString()) as ReportedState);
+      const g = BlobGet.parse(JSON.parse(payload.toString()));
+      const b = Object.values(bundles).find((x) => x.sha256 === g.sha256)!;
+      const bytes = readFileSync(b.path);
+      for (let i = 0; i < g.count && g.offset + i * g.blockSize < bytes.length; i++) {
+        const off = g.offset + i * g.blockSize;
+        const chunk = bytes.subarray(off, Math.min(bytes.length, off + g.blockSize));
+        hub.publishAsync(deviceTopic(ID, 'blob/data'), encodeBlobData({ sha256: g.sha256, offset: off, length: chunk.length, total: bytes.length }, chunk), { qos: 1 }).catch(() => undefined);
+      }
+    });
+    await hub.subscribeAsync([deviceTopic(ID, 'state'), deviceTopic(ID, 'blob/get')], { qos: 1 });
+    data = join(kit.dir, ID);
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: ID, secret: 's'.repeat(24), brokers: [url] }));
+    writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
+    agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
+    await agent.manager.install(bundles['1.0.0']!.path);
+    await poll('connected', () => (agent.sync?.isConnected() ? true : undefined));
+  });
+  after(async () => {
+    await agent?.stop();
+    await hub?.endAsync();
+    await new Promise<void>((r) => broker.close(() => r()));
+    server?.close();
+    kit?.cleanup();
+  });
+
+  const model = (v: string, maintenance?: DesiredModel['maintenance']): DesiredModel => {
+    const b = bundles[v]!;
+    return { name: 'mlp', version: v, manifestSha256: b.manifestSha256, bundle: { sha256: b.sha256, size: b.size }, ...(maintenance ? { maintenance } : {}) };
+  };
+  const publish = (models: DesiredModel[]) => {
+    const body: DesiredBody = { schema: DESIRED_SCHEMA, deviceId: ID, seq: ++seq, issued: new Date(clock.t).toISOString(), expires: new Date(clock.t + 86_400_000).toISOString(), models, config: {} };
+    return hub.publishAsync(deviceTopic(ID, 'desired'), JSON.stringify(signEnvelope(body, [kit.keys.hub])), { qos: 1, retain: true });
+  };
+  const serving = async () => (await req(agent.url, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json?.model_version as string | undefined;
+  const reported = (pred: (m: ReportedState['models'][number]) => boolean) => poll('reported state', () => states.findLast((s) => s.models.some((m) => m.name === 'mlp' && pred(m)))?.models.find((m) => m.name === 'mlp'));
+
+  it('downloads at once, defers the switch outside the window (Asia/Kolkata) and switches when it opens', async () => {
+    // A window opening two hours from now, written in Kolkata's wall-clock time (+05:30).
+    const opens = clock.t + 2 * 3600_000;
+    const local = new Date(opens + 5.5 * 3600_000);
+    const w = { cron: `${local.getUTCMinutes()} ${local.getUTCHours()} * * *`, durationSec: 3600, timeZone: 'Asia/Kolkata' };
+    await publish([model('2.0.0', w)]);
+    const m = await reported((x) => x.status === 'deferred');
+    assert.equal(m.target, '2.0.0');
+    assert.equal(m.active, '1.0.0');
+    assert.ok(m.installed.includes('2.0.0'), 'downloaded and installed (verified) before the window');
+    assert.equal(m.reason?.code, 'OUTSIDE_WINDOW');
+    assert.equal(m.deferredUntil, new Date(opens).toISOString());
+    assert.match(m.reason?.message ?? '', /outside the maintenance window ".+" for 1h in Asia\/Kolkata: it opens at .+ \(by this box's clock\)/);
+    assert.equal(await serving(), '1.0.0');
+    const activating = () => agent.events.list({ kind: 'activating' }).filter((e) => e.version === '2.0.0').length;
+    assert.equal(activating(), 0, 'no switch started outside the window');
+    // A minute before it opens: still deferred (re-checked every 20 ms here).
+    clock.t = opens - 60_000;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await serving(), '1.0.0');
+    clock.t = opens + 1000;
+    await poll('switched to 2.0.0 in the window', async () => ((await serving()) === '2.0.0' ? true : undefined));
+    const after = await reported((x) => x.active === '2.0.0');
+    assert.equal(after.status, 'active');
+    assert.equal(after.deferredUntil, undefined);
+    assert.equal(activating(), 1, 'one switch, when the window opened');
+  });
+
+  it('the update lock defers a switch until it expires; GET shows it and the deferred switch', async () => {
+    const set = await req(agent.url, 'POST', '/edgefleet/v1/update-lock', { ttlSec: 600, reason: 'night shift batch' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.json.locked, true);
+    assert.equal(set.json.until, new Date(clock.t + 600_000).toISOString());
+    // Back to 1.0.0 (a hub rollback, no window): installed already, so only the switch waits.
+    await publish([model('1.0.0')]);
+    const m = await reported((x) => x.status === 'deferred' && x.target === '1.0.0');
+    assert.equal(m.reason?.code, 'UPDATE_LOCKED');
+    assert.equal(m.deferredUntil, set.json.until);
+    assert.match(m.reason?.message ?? '', /update lock is in force until .+ \(night shift batch\)/);
+    const got = await req(agent.url, 'GET', '/edgefleet/v1/update-lock');
+    assert.deepEqual(got.json.deferred.map((d: { model: string; version: string; code: string }) => [d.model, d.version, d.code]), [['mlp', '1.0.0', 'UPDATE_LOCKED']]);
+    clock.t += 599_000;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await serving(), '2.0.0', 'still locked a second before it expires');
+    clock.t += 2000;
+    await poll('switched once the lock expired', async () => ((await serving()) === '1.0.0' ? true : undefined));
+    assert.equal((await req(agent.url, 'GET', '/edgefleet/v1/update-lock')).json.locked, false);
+  });
+
+  it('removing the lock switches at once; a lock survives a restart', async () => {
+    await req(agent.url, 'POST', '/edgefleet/v1/update-lock', { ttlSec: 3600, reason: 'surgery in progress' });
+    await publish([model('2.0.0')]);
+    await reported((x) => x.status === 'deferred' && x.target === '2.0.0' && x.reason?.code === 'UPDATE_LOCKED');
+    const del = await req(agent.url, 'DELETE', '/edgefleet/v1/update-lock');
+    assert.equal(del.status, 200, del.text);
+    assert.equal(del.json.locked, false);
+    await poll('switched when the lock was removed', async () => ((await serving()) === '2.0.0' ? true : undefined));
+
+    const lock = (await req(agent.url, 'POST', '/edgefleet/v1/update-lock', { ttlSec: 1800, reason: 'kept' })).json as { until: string };
+    await agent.stop();
+    agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
+    const again = await req(agent.url, 'GET', '/edgefleet/v1/update-lock');
+    assert.deepEqual([again.json.locked, again.json.until, again.json.reason], [true, lock.until, 'kept']);
+    const st = JSON.parse((await runCli('agent/src/cli/main.ts', ['status', '--json', '--data-dir', data])).stdout) as { updateLock: { until: string; reason: string } | null };
+    assert.deepEqual(st.updateLock && [st.updateLock.until, st.updateLock.reason], [lock.until, 'kept'], '`edgefleet-agent status` shows it');
+    // And it still defers: the next document waits for it.
+    await poll('connected again', () => (agent.sync?.isConnected() ? true : undefined));
+    await publish([model('1.0.0')]);
+    await reported((x) => x.status === 'deferred' && x.target === '1.0.0' && x.reason?.code === 'UPDATE_LOCKED');
+    assert.equal(await serving(), '2.0.0');
+  });
+});
