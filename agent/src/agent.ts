@@ -28,6 +28,8 @@ import { loadOrCreateDeviceKey } from './keys/device-key.js';
 import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
+import { PredictionMemory, type MemoryLimits } from './feedback/memory.js';
+import type { LabelSink } from './feedback/route.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
@@ -78,6 +80,8 @@ export interface AgentDeps {
   retentionIntervalMs?: number;
   /** How often the WAL keeper checks agent.db's WAL (default 10 s). */
   walIntervalMs?: number;
+  /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */
+  feedbackLimits?: Partial<MemoryLimits>;
 }
 
 export interface Agent {
@@ -295,6 +299,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         batch.start();
       }
       const metrics = new ApiMetrics();
+      // Predictions with a request id, for labels posted later (a replaced recorder takes none).
+      const labels = 'recordLabel' in summaries ? (summaries as unknown as LabelSink) : undefined;
+      const memory = labels ? new PredictionMemory(deps.feedbackLimits, deps.clock ? () => deps.clock!.now() : Date.now) : undefined;
       // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
       const inflight = { bytes: 0 };
       const onError = (err: unknown) => logger.error({ err }, 'request failed');
@@ -310,6 +317,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         isReady: () => ready,
         onError,
         extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
+        ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
       });
       api = new ApiServer(handler, config.api);
       await api.start();
@@ -318,7 +326,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
         const { GrpcApi } = await import('./api/grpc/server.js');
         const a = config.api;
-        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite }), inflight, isReady: () => ready, onError }, {
+        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, feedback: memory }), inflight, isReady: () => ready, onError }, {
           host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
           maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
           idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,

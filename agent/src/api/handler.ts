@@ -17,6 +17,8 @@ import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetS
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
+import type { PredictionMemory } from '../feedback/memory.js';
+import { FEEDBACK_PATH, serveFeedback, type FeedbackDeps } from '../feedback/http.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -36,6 +38,8 @@ export interface ApiDeps {
   inflight?: { bytes: number };
   /** More Prometheus series from other parts (the hub link, summaries). */
   extraMetrics?(): string;
+  /** Ground truth for earlier predictions (POST /edgefleet/v1/feedback); absent: that route is 404. */
+  feedback?: FeedbackDeps & { memory: PredictionMemory };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -71,7 +75,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
-  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
+  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, feedback: deps.feedback?.memory });
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
   const budget = deps.inflight ?? { bytes: 0 };
   const burstGc = new BurstGc(budget);
@@ -236,6 +240,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }) + (deps.extraMetrics?.() ?? ''));
       return;
     }
+    if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
     if (parts[1] !== 'v2') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/... or /metrics`);
