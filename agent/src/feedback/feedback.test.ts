@@ -70,8 +70,9 @@ describe('feedback: labels for earlier predictions', () => {
     assert.equal(r.json.items[0].correct, predicted.get('r0')![0] === label(0));
     // Expected counts, from what the model answered and what was labelled.
     const confusion = [0, 0, 0, 0];
-    for (let i = 0; i < 30; i++) confusion[label(i) * 2 + predicted.get(`r${i}`)![0]!]++;
-    confusion[1 * 2 + predicted.get('batch')![2]!]++;
+    const add = (actual: number, pred: number) => { confusion[actual * 2 + pred] = (confusion[actual * 2 + pred] ?? 0) + 1; };
+    for (let i = 0; i < 30; i++) add(label(i), predicted.get(`r${i}`)![0]!);
+    add(1, predicted.get('batch')![2]!);
     const correct = confusion[0]! + confusion[3]!;
     assert.ok(correct < 31, 'the flipped labels make some wrong');
     // Bad items: a 400 naming the item, and nothing of the request counted.

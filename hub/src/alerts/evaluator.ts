@@ -3,7 +3,7 @@
 // pending alert that fires after forSec, stays one alert while breached (deduplicated: one open alert
 // per rule and key), and resolves when the breach ends. Firing and resolving queue the rule's
 // webhook deliveries; a retrain action gets the drift report stored at firing.
-import type { Alert, AlertRuleCreate, WebhookEvent } from '@edgefleet/shared';
+import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, type Alert, type AlertRuleCreate, type WebhookEvent } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
@@ -69,6 +69,7 @@ export class AlertEvaluator {
       const m = mergeRollups(store.rollups, q);
       if (rule.metric === 'model_error_rate') return { key, value: m.modelErrorRate };
       if (rule.metric === 'invalid_input_rate') return { key, value: m.invalidInputRate };
+      if (rule.metric === 'accuracy') return { key, value: m.accuracy.labelled >= MIN_ACCURACY_LABELS ? m.accuracy.observed : null };
       const p95 = m.answeredLatency.p95;
       return { key, value: p95 === null ? null : Math.min(p95, LATENCY_CAP_MS) };
     });
@@ -110,7 +111,7 @@ export class AlertEvaluator {
 
   private step(rule: StoredRule, r: Reading, now: Date): Alert | null {
     const { repo, store } = this.deps;
-    const breached = r.value !== null && r.value >= rule.threshold;
+    const breached = r.value !== null && (LOWER_IS_WORSE.includes(rule.metric) ? r.value < rule.threshold : r.value >= rule.threshold);
     return store.db.transaction((): Alert | null => {
       let open = repo.open(rule.id, r.key);
       if (!breached) {
@@ -132,7 +133,8 @@ export class AlertEvaluator {
         repo.update(open.id, { value: r.value, at: now });
         return null;
       }
-      const reportId = rule.metric === 'drift.psi' ? this.storeReport(rule, r.key, now) : undefined;
+      // The drift behind a drift or accuracy alert, stored for the operator and a retrain action.
+      const reportId = rule.metric === 'drift.psi' || rule.metric === 'accuracy' ? this.storeReport(rule, r.key, now) : undefined;
       const fired = repo.update(open.id, { state: 'firing', value: r.value, at: now, ...(reportId !== undefined ? { reportId } : {}) });
       this.queue(rule, fired, 'firing', now);
       return fired;

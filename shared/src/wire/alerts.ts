@@ -3,10 +3,14 @@
 import { z } from 'zod';
 import { IsoTime, ModelName, SemVer } from './common.js';
 
-export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed']);
+export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy']);
 export type AlertMetric = z.infer<typeof AlertMetric>;
 /** Metrics of a model: the rule must name one. */
-export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate'];
+export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate', 'accuracy'];
+/** Metrics where lower is worse: breached while value < threshold (a performance drop). */
+export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy'];
+/** Labels an `accuracy` reading needs in its window; fewer give no value (docs/drift.md "Accuracy"). */
+export const MIN_ACCURACY_LABELS = 50;
 
 export const Severity = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof Severity>;
@@ -32,7 +36,7 @@ export const AlertRuleCreate = z.object({
   version: SemVer.optional(),
   /** Only devices with all these tags. */
   scope: z.object({ tags: TagScope.optional() }).strict().optional(),
-  /** The alert is breached while value >= threshold. */
+  /** The alert is breached while value >= threshold (value < threshold for `accuracy`). */
   threshold: z.number().finite(),
   /** Breached this long before it fires (0: at the first evaluation). */
   forSec: z.number().int().min(0).max(7 * 86_400).default(0),
