@@ -28,3 +28,4 @@ export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
 export * from './sse.js';
+export * from './cron.js';

@@ -18,3 +18,4 @@ export * from './private-files.js';
 export * from './clock-offset.js';
 export * from './sse.js';
 export * from './console-csp.js';
+export * from './cron.js';

@@ -16,6 +16,7 @@ import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-dep
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
+import { retrainRequest } from './commands/retrain.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -67,6 +68,7 @@ export const commands: CommandTable = {
   'alerts rules ls': alertsRulesLs,
   'alerts rules rm': alertsRulesRm,
   'alerts ls': alertsLs,
+  'retrain-request': retrainRequest,
 };
 
 export const operatorCli: Program = {

@@ -2,7 +2,7 @@
 // numbers, '*', ranges a-b, lists a,b and steps */n or a-b/n; day-of-week 0-7
 // (0 and 7 are Sunday). As in Vixie cron, when both day fields are restricted
 // a time matches if either does.
-import { AppError } from '@edgefleet/shared/core';
+import { AppError } from './errors.js';
 
 export interface Cron {
   source: string;
