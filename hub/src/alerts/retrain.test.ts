@@ -4,14 +4,12 @@
 // 127.0.0.1 checks the HMAC. Bad schedules are refused naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Feature, Reference, WebhookEvent } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { Alerts } from './service.js';
+import { signedReceiver } from './testing.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
 const REFERENCE: Reference = { id: 'd'.repeat(64), rows: 1000, features: [numericReference('temp')], outputs: [] };
@@ -20,17 +18,8 @@ const SECRET = 'pipeline-secret-0123456789';
 test('a schedule rule sends the drift report to its retrain URL at each matching minute, once', async () => {
   const h = makeHarness();
   h.clock.t = new Date('2026-03-02T02:58:10Z'); // a Monday
-  const got: Array<{ body: string; valid: boolean }> = [];
-  const rx = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-      const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-edgefleet-signature'] ?? ''));
-      got.push({ body, valid: !!m && createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') === m[2] });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/train`;
+  const rx = await signedReceiver(SECRET, 200);
+  const { got, url } = rx;
   const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics });
   try {
     registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
@@ -74,7 +63,7 @@ test('a schedule rule sends the drift report to its retrain URL at each matching
     assert.deepEqual(h.store.audit.query({ action: 'retrain.request' }).map((e) => [e.actor, e.target]), [['alerts', 'press@1.0.0']]);
   } finally {
     await alerts.stop(1000);
-    await new Promise<void>((r) => { rx.closeAllConnections(); rx.close(() => r()); });
+    await rx.close();
     h.close();
   }
 });

@@ -3,14 +3,13 @@
 // a training pipeline would); the request is audited; without a rule to send to it is a clear error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
 import type { WebhookEvent } from '@edgefleet/shared';
+
+import { signedReceiver } from '../../alerts/testing.js';
 
 const SECRET = 'pipeline-secret-0123456789';
 
@@ -18,17 +17,8 @@ test('retrain-request posts the signed drift report to the rule\'s retrain URL a
   const dir = mkdtempSync(join(tmpdir(), 'ef-retrain-'));
   const keys = makeKeys(join(dir, 'keys'));
   const trust = makeTrust(dir, keys);
-  const got: Array<{ body: string; valid: boolean }> = [];
-  const rx = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-      const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-edgefleet-signature'] ?? ''));
-      got.push({ body, valid: !!m && createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') === m[2] });
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/train`;
+  const rx = await signedReceiver(SECRET, 202);
+  const { got, url } = rx;
   const hub = startProcess('hub/src/server/main.ts', ['run', '--data-dir', join(dir, 'hub'), '--http-port', '0', '--mqtt-port', '0', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
   try {
     const bundle = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys });
@@ -62,7 +52,7 @@ test('retrain-request posts the signed drift report to the rule\'s retrain URL a
     assert.deepEqual(entries.filter((e) => e.action.startsWith('retrain')).map((e) => [e.action, e.reason]), [['retrain.request', 'labels show a drop']]);
   } finally {
     await hub.stop();
-    await new Promise<void>((r) => { rx.closeAllConnections(); rx.close(() => r()); });
+    await rx.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
