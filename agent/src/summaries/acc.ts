@@ -3,7 +3,7 @@
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
 import type { FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
 import { addDense } from './dense.js';
-import { eachPrediction } from '../feedback/task.js';
+import { eachPrediction, type TaskPlan } from '../feedback/task.js';
 import type { VersionPlan } from './layout.js';
 
 import type { RecordedTensor } from '../runtime/recorder.js';
@@ -97,6 +97,8 @@ export class WindowAcc {
   confusion: Float64Array | null = null;
   absErrorSum = 0;
   sqErrorSum = 0;
+  /** The classifier's task (CBPE sums per predicted row), null otherwise: one field test on the request path. */
+  private readonly cbpe: TaskPlan | null;
   private readonly onConfidence = (_p: number, c: number): void => {
     if (c !== c) return;
     this.confN++;
@@ -123,6 +125,7 @@ export class WindowAcc {
     initMoments(this.fMom);
     initMoments(this.oMom);
     initMoments(this.iMom);
+    this.cbpe = plan.task !== null && plan.task.kind === 'classification' ? plan.task : null;
   }
 
   get endMs(): number {
@@ -160,7 +163,7 @@ export class WindowAcc {
     else this.addFeatures(inputs);
     this.addOutputs(outputs);
     this.addInputs(inputs);
-    if (plan.task !== null && plan.task.kind === 'classification') eachPrediction(plan.task, outputs, this.onConfidence);
+    if (this.cbpe !== null) eachPrediction(this.cbpe, outputs, this.onConfidence);
   }
 
   /** A label for an earlier prediction: class indexes of `classes` (0 for a regressor: values). */
@@ -344,7 +347,7 @@ export class WindowAcc {
       else { f.absErrorSum = this.absErrorSum; f.sqErrorSum = this.sqErrorSum; }
       w.feedback = f;
     }
-    if (plan.task !== null && plan.task.kind === 'classification') w.confidence = { n: this.confN, sum: this.confSum };
+    if (this.cbpe !== null) w.confidence = { n: this.confN, sum: this.confSum };
     return w;
   }
 }
