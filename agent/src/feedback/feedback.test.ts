@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { buildExampleBundle, datasetRows } from '@edgefleet/examples';
-import type { SummaryWindow } from '@edgefleet/shared';
+import { TelemetryBatch, fastTelemetryBatch, parseWire, type SummaryWindow } from '@edgefleet/shared';
 import type { Agent } from '../agent.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
 import { MAX_FEEDBACK_ITEMS } from './route.js';
@@ -109,5 +109,9 @@ describe('feedback: labels for earlier predictions', () => {
     assert.equal(second.count, 0);
     assert.equal(Date.parse(second.start), Date.parse(first.start) + 60_000);
     assert.deepEqual(second.feedback, { labelled: 31, correct, confusion });
+    // As the outbox sends them: the hub's fast path takes them as zod does.
+    const batch = JSON.parse(JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 'box-1', windows: windows.map((w, i) => ({ ...w, seq: i + 1 })) })) as unknown;
+    assert.ok(fastTelemetryBatch(batch));
+    assert.deepEqual(parseWire(TelemetryBatch, batch, 'batch'), batch);
   });
 });
