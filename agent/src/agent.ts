@@ -30,6 +30,8 @@ import { loadOrCreateDeviceKey } from './keys/device-key.js';
 import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
 import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
+import { PredictionMemory, type MemoryLimits } from './feedback/memory.js';
+import type { LabelSink } from './feedback/route.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
@@ -94,6 +96,8 @@ export interface AgentDeps {
   restart?: () => void;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
+  /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */
+  feedbackLimits?: Partial<MemoryLimits>;
 }
 
 export interface Agent {
@@ -345,6 +349,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         batch.start();
       }
       const metrics = new ApiMetrics();
+      // Predictions with a request id, for labels posted later (a replaced recorder takes none).
+      const labels = 'recordLabel' in summaries ? (summaries as unknown as LabelSink) : undefined;
+      const memory = labels ? new PredictionMemory(deps.feedbackLimits, deps.clock ? () => deps.clock!.now() : Date.now) : undefined;
       // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
       const inflight = { bytes: 0 };
       const onError = (err: unknown) => logger.error({ err }, 'request failed');
@@ -362,6 +369,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
         // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
         edgefleet: createLocalRoutes({ lock: s.updateLock, changed: () => sync?.updater.recheck(), deferred: () => sync?.updater.deferred() ?? [] }),
+        ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
       });
       api = new ApiServer(handler, config.api);
       await api.start();
@@ -370,7 +378,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
         const { GrpcApi } = await import('./api/grpc/server.js');
         const a = config.api;
-        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite }), inflight, isReady: () => ready, onError }, {
+        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, feedback: memory }), inflight, isReady: () => ready, onError }, {
           host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
           maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
           idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,

@@ -6,7 +6,7 @@
 // first publish to the last window acked. Baseline in the same run: the hub's own TelemetryRepo
 // (INSERT OR IGNORE, one transaction per batch, same rows, same SQLite settings) in this process
 // without MQTT. Exactly-once: device_windows rows afterwards must equal the windows sent.
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import { simWindow, type FleetSimulator, type WindowShape } from '../src/sim/ind
 import { connectFleet, fmt, startBenchHub, sum, until } from './fleet-setup.js';
 
 const K = 10;
-const SHAPE: WindowShape = { features: 12, bins: 10 };
+/** --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
+const SHAPE: WindowShape = { features: 12, bins: 10, ...(process.argv.includes('--feedback') ? { feedback: true } : {}) };
 const LIMIT_MS = 90_000;
 /**
  * Batches awaiting their PUBACK at once over the fleet. With every device publishing at once

@@ -8,6 +8,8 @@ import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { InferResult, LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
 import { validateInferRequest } from './validate.js';
+import type { PredictionMemory } from '../feedback/memory.js';
+import { taskPlan, type TaskPlan } from '../feedback/task.js';
 
 /** What the hot path needs of a version, built once: its metric series and (for REST) JSON text pieces. */
 export interface Hot {
@@ -16,6 +18,8 @@ export interface Hot {
   prefix: string;
   /** Output name -> the start of its JSON text (REST). */
   heads: Map<string, string>;
+  /** The manifest's task (predictions with an id are remembered for labels), or null. */
+  task: TaskPlan | null;
 }
 
 export interface InferStarted {
@@ -29,7 +33,7 @@ export interface InferStarted {
 export class InferCore {
   private readonly hot = new WeakMap<LoadedVersion, Hot>();
 
-  constructor(private readonly deps: { runtime: ModelRuntime; metrics: ApiMetrics; allowNonFinite: boolean }) {}
+  constructor(private readonly deps: { runtime: ModelRuntime; metrics: ApiMetrics; allowNonFinite: boolean; feedback?: PredictionMemory | undefined }) {}
 
   get runtime(): ModelRuntime {
     return this.deps.runtime;
@@ -38,7 +42,7 @@ export class InferCore {
   hotFor(v: LoadedVersion): Hot {
     let h = this.hot.get(v);
     if (!h) {
-      h = { series: this.deps.metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}`, heads: new Map() };
+      h = { series: this.deps.metrics.series(v.name, v.version), prefix: `{"model_name":${JSON.stringify(v.name)},"model_version":${JSON.stringify(v.version)}`, heads: new Map(), task: taskPlan(v.manifest) };
       this.hot.set(v, h);
     }
     return h;
@@ -88,7 +92,18 @@ export class InferCore {
       hot.series.error(e.code, ms / 1000);
       throw e;
     }
-    return { v, hot, id: request.id, result: runtime.infer(v, request.inputs, request.outputs, t0) };
+    let result = runtime.infer(v, request.inputs, request.outputs, t0);
+    const memory = this.deps.feedback;
+    const id = request.id;
+    const task = hot.task;
+    // Only requests with an id (the app's key for its labels) are remembered: id-less traffic keeps its path.
+    if (memory !== undefined && id !== undefined && task !== null) {
+      result = result.then((r) => {
+        memory.remember(id, v.name, v.version, task, r.outputs);
+        return r;
+      });
+    }
+    return { v, hot, id, result };
   }
 
   /** The active version for metadata and readiness, NOT_FOUND naming what is loaded otherwise. */

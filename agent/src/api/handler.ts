@@ -18,6 +18,8 @@ import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import type { LocalRoutes } from './update-lock.js';
+import type { PredictionMemory } from '../feedback/memory.js';
+import { FEEDBACK_PATH, serveFeedback, type FeedbackDeps } from '../feedback/http.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -39,6 +41,8 @@ export interface ApiDeps {
   extraMetrics?(): string;
   /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */
   edgefleet?: LocalRoutes;
+  /** Ground truth for earlier predictions (POST /edgefleet/v1/feedback); absent: that route is 404. */
+  feedback?: FeedbackDeps & { memory: PredictionMemory };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -74,7 +78,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
-  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite });
+  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, feedback: deps.feedback?.memory });
   /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
   const budget = deps.inflight ?? { bytes: 0 };
   const burstGc = new BurstGc(budget);
@@ -239,6 +243,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }) + (deps.extraMetrics?.() ?? ''));
       return;
     }
+    if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
     if (parts[1] === 'edgefleet' && deps.edgefleet) return deps.edgefleet(req, res, method, path);

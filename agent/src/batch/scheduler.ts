@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3';
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { PredictionRecorder } from '../runtime/recorder.js';
 import type { Clock } from '../summaries/recorder.js';
-import { nextRun, parseCron, type Cron } from './cron.js';
+import { nextRun, parseCron, type Cron } from '@edgefleet/shared/core';
 import { runBatch, type BatchModel } from './run.js';
 
 export interface BatchJob {

@@ -1,8 +1,9 @@
 // One open summary window in typed arrays: the hot path (record) only does
 // arithmetic on these; toWire() builds the SummaryWindow when the window closes.
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
-import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
+import type { FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
 import { addDense } from './dense.js';
+import { eachPrediction, type TaskPlan } from '../feedback/task.js';
 import type { VersionPlan } from './layout.js';
 
 import type { RecordedTensor } from '../runtime/recorder.js';
@@ -87,6 +88,22 @@ export class WindowAcc {
   readonly oMom: Float64Array;
   readonly iMom: Float64Array;
   readonly iNans: Float64Array;
+  /** CBPE: predicted rows with a confidence, and the sum of their confidence (classifiers). */
+  confN = 0;
+  confSum = 0;
+  /** Labels counted in this window (docs/drift.md "Accuracy"); the confusion matrix once a classifier's label comes. */
+  labelled = 0;
+  correct = 0;
+  confusion: Float64Array | null = null;
+  absErrorSum = 0;
+  sqErrorSum = 0;
+  /** The classifier's task (CBPE sums per predicted row), null otherwise: one field test on the request path. */
+  private readonly cbpe: TaskPlan | null;
+  private readonly onConfidence = (_p: number, c: number): void => {
+    if (c !== c) return;
+    this.confN++;
+    this.confSum += c;
+  };
   // position hints: index of each feature's / output's tensor in the last call
   private readonly fHint: Int32Array;
   private readonly oHint: Int32Array;
@@ -108,6 +125,7 @@ export class WindowAcc {
     initMoments(this.fMom);
     initMoments(this.oMom);
     initMoments(this.iMom);
+    this.cbpe = plan.task !== null && plan.task.kind === 'classification' ? plan.task : null;
   }
 
   get endMs(): number {
@@ -145,6 +163,21 @@ export class WindowAcc {
     else this.addFeatures(inputs);
     this.addOutputs(outputs);
     this.addInputs(inputs);
+    if (this.cbpe !== null) eachPrediction(this.cbpe, outputs, this.onConfidence);
+  }
+
+  /** A label for an earlier prediction: class indexes of `classes` (0 for a regressor: values). */
+  addLabel(classes: number, label: number, predicted: number): void {
+    this.labelled++;
+    if (classes === 0) {
+      const err = label - predicted;
+      this.absErrorSum += Math.abs(err);
+      this.sqErrorSum += err * err;
+      return;
+    }
+    const m = (this.confusion ??= new Float64Array(classes * classes));
+    m[label * classes + predicted] = (m[label * classes + predicted] as number) + 1;
+    if (label === predicted) this.correct++;
   }
 
   /** The usual tabular case (dense.ts): one input, numeric features. */
@@ -261,7 +294,7 @@ export class WindowAcc {
 
   /** True when nothing at all was recorded (an empty window is not written). */
   isEmpty(): boolean {
-    return this.count === 0 && this.errors.size === 0;
+    return this.count === 0 && this.errors.size === 0 && this.labelled === 0;
   }
 
   toWire(): SummaryWindow {
@@ -308,6 +341,13 @@ export class WindowAcc {
     };
     if (plan.referenceId !== undefined) w.referenceId = plan.referenceId;
     if (this.errorLatency !== null) w.errorLatency = { counts: Array.from(this.errorLatency), sumMs: this.errorLatencySumMs };
+    if (this.labelled > 0) {
+      const f: FeedbackCounts = { labelled: this.labelled, correct: this.correct };
+      if (this.confusion !== null) f.confusion = Array.from(this.confusion);
+      else { f.absErrorSum = this.absErrorSum; f.sqErrorSum = this.sqErrorSum; }
+      w.feedback = f;
+    }
+    if (this.cbpe !== null) w.confidence = { n: this.confN, sum: this.confSum };
     return w;
   }
 }

@@ -4,6 +4,7 @@
 // window's flat typed arrays. The hot path only indexes into these.
 import type { Manifest } from '@edgefleet/shared';
 import { buildDense, type DensePlan } from './dense.js';
+import { taskPlan, type TaskPlan } from '../feedback/task.js';
 
 /**
  * Finds the bin of a value on fixed edges in O(1) expected time: a uniform grid
@@ -109,6 +110,8 @@ export interface VersionPlan {
   binsLength: number;
   /** the flat fast path when every feature is numeric and reads one input (dense.ts), else null */
   dense: DensePlan | null;
+  /** What the model predicts (manifest `task`): CBPE confidence sums and label counts; null without one. */
+  task: TaskPlan | null;
 }
 
 /** Elements per row of a tensor shape: product of all dims after the first; 1 for rank <= 1. */
@@ -178,5 +181,6 @@ export function buildPlan(manifest: Manifest): VersionPlan {
     rowStride: spec ? rowStride(spec.shape) : 1,
     binsLength: offset,
     dense: buildDense(features),
+    task: taskPlan(manifest),
   };
 }

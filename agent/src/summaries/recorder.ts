@@ -56,7 +56,7 @@ interface VersionState {
 }
 
 const UNKNOWN_PLAN = (model: string, version: string): VersionPlan => ({
-  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0, dense: null,
+  model, version, referenceId: undefined, features: [], outputs: [], inputs: [], rowInput: null, rowStride: 1, binsLength: 0, dense: null, task: null,
 });
 
 export class SummaryRecorder implements PredictionRecorder {
@@ -129,6 +129,14 @@ export class SummaryRecorder implements PredictionRecorder {
 
   recordError(model: string, version: string, code: string, latencyMs: number): void {
     this.current(model, version).addError(code, latencyMs);
+  }
+
+  /**
+   * A label for an earlier prediction of this version (feedback/route.ts), counted in the window open
+   * now: the window the label arrives in (docs/drift.md "Accuracy").
+   */
+  recordLabel(model: string, version: string, classes: number, label: number, predicted: number): void {
+    this.current(model, version).addLabel(classes, label, predicted);
   }
 
   /** Writes windows that have ended by now. Called by the timer; cheap when nothing closed. */

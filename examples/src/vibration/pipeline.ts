@@ -113,6 +113,8 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
     io: VIBRATION_IO,
     features: VIBRATION_FEATURES,
     reference,
+    // A binary classifier: the one output column is P(anomalous), classes[1] (docs/drift.md "Accuracy").
+    task: { kind: 'classification', output: OUTPUT_NAME, classes: ['normal', 'anomalous'], scores: 'probability' },
     provenance: {
       data: [
         { name: `vibration-synthetic-${shift ? 'shifted' : 'baseline'}-train`, sha256: sha256Hex(datasetCsv(train)), rows: train.rows, uri: `synthetic:vibration?seed=${seed}&shift=${shift}&rows=0-${rows}` },

@@ -3,13 +3,14 @@
 // pending alert that fires after forSec, stays one alert while breached (deduplicated: one open alert
 // per rule and key), and resolves when the breach ends. Firing and resolving queue the rule's
 // webhook deliveries; a retrain action gets the drift report stored at firing.
-import type { Alert, AlertRuleCreate, WebhookEvent } from '@edgefleet/shared';
+import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate, type WebhookEvent } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import { mergeRollups } from '../rollups/query.js';
 import { FleetAnalytics } from '../drift/service.js';
 import type { AlertsRepo, StoredRule } from './repo.js';
+import { requestRetrain } from './retrain.js';
 
 /** A metric's current value for one key, null when there is nothing to judge (no data, too few predictions). */
 export interface Reading {
@@ -33,6 +34,8 @@ const LATENCY_CAP_MS = 1e9;
 
 export class AlertEvaluator {
   private readonly analytics: FleetAnalytics;
+  /** Schedule rules: when each was last evaluated (ms), so a cron minute passed since is run once. */
+  private readonly scheduleSeen = new Map<number, number>();
 
   constructor(private readonly deps: EvaluatorDeps) {
     this.analytics = new FleetAnalytics(deps.store.db, deps.store.rollups);
@@ -53,6 +56,7 @@ export class AlertEvaluator {
       return [{ key: 'fleet', value: all.filter((d) => !d.online).length }];
     }
     if (rule.metric === 'rollout_failed') return [{ key: rule.model ?? 'fleet', value: this.deps.rolloutFailed?.(rule) ?? null }];
+    if (rule.metric === 'schedule') return []; // no value: it sends retrain requests on its schedule (scheduled())
     if (!rule.model) return [];
     const versions = rule.version ? [rule.version] : store.rollups.allSeries().filter((s) => s.model === rule.model).map((s) => s.version);
     const devices = this.scopeDevices(rule);
@@ -69,9 +73,37 @@ export class AlertEvaluator {
       const m = mergeRollups(store.rollups, q);
       if (rule.metric === 'model_error_rate') return { key, value: m.modelErrorRate };
       if (rule.metric === 'invalid_input_rate') return { key, value: m.invalidInputRate };
+      if (rule.metric === 'accuracy') return { key, value: m.accuracy.labelled >= MIN_ACCURACY_LABELS ? m.accuracy.observed : null };
       const p95 = m.answeredLatency.p95;
       return { key, value: p95 === null ? null : Math.min(p95, LATENCY_CAP_MS) };
     });
+  }
+
+  /**
+   * A schedule rule: when a minute of its cron expression (UTC) passed since the last evaluation, a
+   * retrain request per version (the rule's, or each that made predictions in its window) with the
+   * drift report over the window. The first evaluation after a start only remembers the time: runs
+   * missed while the hub was down are not made up (docs/drift.md "Retraining").
+   */
+  private scheduled(rule: StoredRule, now: Date): void {
+    const { store } = this.deps;
+    const last = this.scheduleSeen.get(rule.id);
+    this.scheduleSeen.set(rule.id, now.getTime());
+    if (last === undefined || !rule.schedule || !rule.model) return;
+    const due = nextRun(parseCron(rule.schedule), last);
+    if (due === null || due > now.getTime()) return;
+    const model = rule.model;
+    const since = new Date(now.getTime() - rule.windowSec * 1000);
+    const versions = rule.version
+      ? [rule.version]
+      : store.rollups.allSeries().filter((s) => s.model === model && mergeRollups(store.rollups, { model, version: s.version, since, until: now }).predictions > 0).map((s) => s.version);
+    for (const version of versions) {
+      const reason = `schedule "${rule.schedule}" of alert rule "${rule.name}"`;
+      store.db.transaction(() => {
+        const r = requestRetrain(store, [rule], { model, version, kind: 'schedule', reason, by: 'alerts', since, until: now, at: now });
+        store.audit.append({ actor: 'alerts', actorId: null, action: 'retrain.request', target: `${model}@${version}`, reason, details: r, at: now });
+      })();
+    }
   }
 
   private thresholds(model: string) {
@@ -83,8 +115,18 @@ export class AlertEvaluator {
   evaluateOnce(): Alert[] {
     const { repo, clock, logger } = this.deps;
     const changed: Alert[] = [];
-    for (const rule of repo.rules()) {
+    const rules = repo.rules();
+    for (const id of this.scheduleSeen.keys()) if (!rules.some((r) => r.id === id)) this.scheduleSeen.delete(id);
+    for (const rule of rules) {
       const now = clock.now();
+      if (rule.metric === 'schedule') {
+        try {
+          this.scheduled(rule, now);
+        } catch (err) {
+          logger.warn({ rule: rule.id, err: (err as Error).message }, 'scheduled retrain request failed');
+        }
+        continue;
+      }
       let readings: Reading[];
       try {
         readings = this.readings(rule, now);
@@ -110,7 +152,7 @@ export class AlertEvaluator {
 
   private step(rule: StoredRule, r: Reading, now: Date): Alert | null {
     const { repo, store } = this.deps;
-    const breached = r.value !== null && r.value >= rule.threshold;
+    const breached = r.value !== null && (LOWER_IS_WORSE.includes(rule.metric) ? r.value < rule.threshold : r.value >= rule.threshold);
     return store.db.transaction((): Alert | null => {
       let open = repo.open(rule.id, r.key);
       if (!breached) {
@@ -132,7 +174,8 @@ export class AlertEvaluator {
         repo.update(open.id, { value: r.value, at: now });
         return null;
       }
-      const reportId = rule.metric === 'drift.psi' ? this.storeReport(rule, r.key, now) : undefined;
+      // The drift behind a drift or accuracy alert, stored for the operator and a retrain action.
+      const reportId = rule.metric === 'drift.psi' || rule.metric === 'accuracy' ? this.storeReport(rule, r.key, now) : undefined;
       const fired = repo.update(open.id, { state: 'firing', value: r.value, at: now, ...(reportId !== undefined ? { reportId } : {}) });
       this.queue(rule, fired, 'firing', now);
       return fired;

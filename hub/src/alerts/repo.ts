@@ -128,6 +128,17 @@ export class AlertsRepo {
     return rows.map(toAlert);
   }
 
+  /**
+   * A retrain request of a rule (manual or scheduled, retrain.ts): an alert that fired and resolved at
+   * `at`, so its deliveries have an alert to belong to and it shows in the rule's history.
+   */
+  recordRequest(ruleId: number, key: string, at: Date, reportId: number): Alert {
+    const t = at.toISOString();
+    const res = this.db.prepare("INSERT INTO alerts (rule_id, key, state, value, started_at, fired_at, resolved_at, last_evaluated_at, report_id) VALUES (?, ?, 'resolved', NULL, ?, ?, ?, ?, ?)")
+      .run(ruleId, key, t, t, t, t, reportId);
+    return this.alert(Number(res.lastInsertRowid));
+  }
+
   start(ruleId: number, key: string, value: number, at: Date): Alert {
     const res = this.db.prepare("INSERT INTO alerts (rule_id, key, state, value, started_at, last_evaluated_at) VALUES (?, ?, 'pending', ?, ?, ?)").run(ruleId, key, value, at.toISOString(), at.toISOString());
     return this.alert(Number(res.lastInsertRowid));

@@ -1,8 +1,9 @@
 // Alert rules, alerts and their webhook deliveries over REST (docs/drift.md "Alerts"). Secrets are
 // write-only: rules come back with each action's type and URL only.
 import { z } from 'zod';
-import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS } from '@edgefleet/shared';
+import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/repo.js';
+import { requestRetrain, retrainRules } from '../alerts/retrain.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
 
 function id(raw: string, what: string): number {
@@ -16,13 +17,17 @@ const RemoveQuery = z.object({ reason: z.string().min(1).max(1000).optional() })
 export const alertRoutes: RouteDef[] = [
   {
     method: 'post', path: '/alert-rules', access: 'operator', status: 201,
-    summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate or rollout_failed; threshold, forSec, severity, webhook/retrain actions)',
+    summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate, rollout_failed, accuracy, or schedule with a cron schedule; threshold, forSec, severity, webhook/retrain actions)',
     body: AlertRuleCreate, response: AlertRule,
     async handler(c, deps) {
       const b = await jsonBody(c, AlertRuleCreate, 'alert rule');
       if (MODEL_METRICS.includes(b.metric) && !b.model) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": metric ${b.metric} needs a model: add "model"`);
       if (b.model && deps.store.models.list(b.model).length === 0) throw new AppError('NOT_FOUND', `alert rule "${b.name}": no model "${b.model}" in the registry`);
       if (b.model && b.version) deps.store.models.get(b.model, b.version);
+      if ((b.metric === 'schedule') !== (b.schedule !== undefined)) {
+        throw new AppError('BAD_REQUEST', `alert rule "${b.name}": ${b.metric === 'schedule' ? 'metric schedule needs "schedule" (a cron expression such as "0 3 * * 1")' : '"schedule" is only for metric schedule'}`);
+      }
+      if (b.metric === 'schedule' && !b.actions.some((a) => a.type === 'retrain')) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": a schedule needs a retrain action to send to`);
       return viewRule(transact(deps, () => {
         const r = deps.store.alerts.addRule(b, { actor: actor(c).name, at: deps.clock.now() });
         audit(c, deps, 'alert_rule.create', r.name, null, viewRule(r));
@@ -60,6 +65,24 @@ export const alertRoutes: RouteDef[] = [
       const n = id(param(c, 'id'), 'alert');
       deps.store.alerts.alert(n);
       return { deliveries: deps.store.alerts.deliveries(n) };
+    },
+  },
+  {
+    method: 'post', path: '/retrain-requests', access: 'operator', status: 201,
+    summary: 'Post the current drift report of a version (since, default 24 h) to the retrain actions of alert rules (rule, default every rule of the model with one); audited',
+    body: RetrainRequestCreate, response: RetrainRequestResult,
+    async handler(c, deps) {
+      const b = await jsonBody(c, RetrainRequestCreate, 'retrain request');
+      deps.store.models.get(b.model, b.version);
+      const at = deps.clock.now();
+      const until = b.until ? new Date(b.until) : at;
+      const since = b.since ? new Date(b.since) : new Date(until.getTime() - 86_400_000);
+      return transact(deps, () => {
+        const rules = retrainRules(deps.store, b.model, b.rule);
+        const r = requestRetrain(deps.store, rules, { model: b.model, version: b.version, kind: 'manual', reason: b.reason, by: actor(c).name, since, until, at });
+        audit(c, deps, 'retrain.request', `${b.model}@${b.version}`, b.reason, r);
+        return r;
+      });
     },
   },
 ];

@@ -18,6 +18,7 @@ import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './comman
 import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop } from './commands/capture.js';
+import { retrainRequest } from './commands/retrain.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
 
@@ -78,6 +79,7 @@ export const commands: CommandTable = {
   'config show': configShow,
   'config set': configSet,
   'config diff': configDiff,
+  'retrain-request': retrainRequest,
 };
 
 export const operatorCli: Program = {

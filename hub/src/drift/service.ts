@@ -61,7 +61,7 @@ export class FleetAnalytics {
         return {
           key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
           invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput, latency: m.latency,
-          answeredLatency: m.answeredLatency, outputs: m.outputs,
+          answeredLatency: m.answeredLatency, outputs: m.outputs, accuracy: m.accuracy,
         };
       }),
     };

@@ -77,3 +77,26 @@ test('events: an unassigned version, a seq jump and a future stamp are refused; 
   const { model: _m, version: _v, ...bare } = e({ kind: 'trust_rotated' });
   assert.equal(checkEvent(bare, ctx(), L), null);
 });
+
+test('labels and confidence: honest counts pass, impossible ones are refused', () => {
+  const L = DEFAULT_INGEST_LIMITS;
+  const ok = (over: Partial<SeqWindow>) => checkWindow(win(over), ctx(), L);
+  // 2 classes: labelled 5, correct 3 (diagonal 2 + 1), confusion sums to 5
+  assert.equal(ok({ feedback: { labelled: 5, correct: 3, confusion: [2, 1, 1, 1] }, confidence: { n: 5, sum: 4.2 } }), null);
+  // labels arriving in a window with no predictions of its own (for earlier ones) are fine
+  assert.equal(ok({ count: 0, features: [], errors: {}, feedback: { labelled: 2, correct: 2, confusion: [1, 0, 0, 1] } }), null);
+  assert.equal(ok({ feedback: { labelled: 4, absErrorSum: 2, sqErrorSum: 1, correct: 0 } }), null);
+  assert.equal(ok({ feedback: { labelled: 2, correct: 3 } }), 'inconsistent_counts');
+  assert.equal(ok({ feedback: { labelled: 5, correct: 3, confusion: [2, 1, 1, 2] } }), 'inconsistent_counts'); // sums to 6
+  assert.equal(ok({ feedback: { labelled: 5, correct: 2, confusion: [2, 1, 1, 1] } }), 'inconsistent_counts'); // diagonal 3
+  assert.equal(ok({ feedback: { labelled: 3, correct: 0, confusion: [1, 1, 1] } }), 'inconsistent_counts'); // not square
+  assert.equal(ok({ feedback: { labelled: 1, correct: 1, confusion: [1] } }), 'inconsistent_counts'); // one class
+  const big = new Array<number>(65 * 65).fill(0);
+  big[0] = 1;
+  assert.equal(ok({ feedback: { labelled: 1, correct: 1, confusion: big } }), 'inconsistent_counts'); // over 64 classes
+  assert.equal(ok({ feedback: { labelled: 60 * L.maxPredictionsPerSec + 1, correct: 0 } }), 'implausible_rate');
+  assert.equal(ok({ feedback: { labelled: 4, correct: 0, absErrorSum: 4, sqErrorSum: 1 } }), 'inconsistent_counts'); // sq < abs²/n
+  assert.equal(ok({ feedback: { labelled: 0, correct: 0, absErrorSum: 1, sqErrorSum: 1 } }), 'inconsistent_counts');
+  assert.equal(ok({ confidence: { n: 6, sum: 3 } }), 'inconsistent_counts'); // more rows than predictions
+  assert.equal(ok({ confidence: { n: 5, sum: 5.5 } }), 'inconsistent_counts'); // a confidence above 1
+});

@@ -3,7 +3,7 @@
 // event against the device's context; the IngestGuard (ingest-guard.ts) supplies that context.
 // Every check is one an honest agent always passes (agent/src/summaries records exactly these
 // relations, and compaction merges windows by summing, which keeps every inequality).
-import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
+import { MAX_CONFUSION_CLASSES, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 
 export interface IngestLimits {
   /** Predictions a window may count per second of its length (a batch job on a fast box stays far below). */
@@ -86,6 +86,35 @@ export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimi
       if (cats > w.count) return 'inconsistent_counts';
     }
   }
+  return checkAccuracy(w, limits);
+}
+
+/**
+ * Labels and confidence (docs/drift.md "Accuracy"): correct <= labelled; a confusion matrix is square,
+ * of at most MAX_CONFUSION_CLASSES classes, sums to labelled with correct on its diagonal; labels
+ * arrive no faster than predictions may be made (labelled rows are earlier predictions, each labelled
+ * once); squared errors at least (sum of errors)² / n (Cauchy-Schwarz); a confidence is at most 1 per
+ * counted row, and only predicted rows have one.
+ */
+function checkAccuracy(w: SeqWindow, limits: IngestLimits): RefusalReason | null {
+  const f = w.feedback;
+  if (f) {
+    if (f.labelled > w.lengthSec * limits.maxPredictionsPerSec) return 'implausible_rate';
+    if (f.correct > f.labelled) return 'inconsistent_counts';
+    if (f.confusion) {
+      const k = Math.round(Math.sqrt(f.confusion.length));
+      if (k * k !== f.confusion.length || k < 2 || k > MAX_CONFUSION_CLASSES || sum(f.confusion) !== f.labelled) return 'inconsistent_counts';
+      let diagonal = 0;
+      for (let i = 0; i < k; i++) diagonal += f.confusion[i * k + i] as number;
+      if (diagonal !== f.correct) return 'inconsistent_counts';
+    }
+    const abs = f.absErrorSum ?? 0;
+    const sq = f.sqErrorSum ?? 0;
+    if ((abs > 0 || sq > 0) && f.labelled === 0) return 'inconsistent_counts';
+    if (f.labelled > 0 && sq < ((abs * abs) / f.labelled) * (1 - 1e-9) - 1e-9) return 'inconsistent_counts';
+  }
+  const c = w.confidence;
+  if (c && (c.n > w.count || c.sum > c.n * (1 + 1e-9))) return 'inconsistent_counts';
   return null;
 }
 

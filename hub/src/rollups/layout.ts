@@ -43,12 +43,20 @@ export interface RollupLayout {
   distLength: number;
   /** Number of moments sketches (the moments vector has 5 × this). */
   momentsCount: number;
+  /**
+   * The classes of a classifier (manifest `task`), [] otherwise: the perf vector is PERF_FIELDS then
+   * the classes² confusion counts. Absent in layouts stored before accuracy existed (read as []).
+   */
+  classes?: string[];
 }
+
+/** perf vector: labelled, correct, absErrorSum, sqErrorSum, confidence n, confidence sum, then the confusion matrix. */
+export const PERF_FIELDS = 6;
 
 export const MOMENT_FIELDS = 5;
 
 /** The slots of a version's rollups, from its manifest's features and reference. */
-export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'>): RollupLayout {
+export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'> & { task?: Manifest['task'] | undefined }): RollupLayout {
   const ref = manifest.reference;
   const features: RollupLayout['features'] = [];
   const outputs: OutputSlot[] = [];
@@ -80,5 +88,6 @@ export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'>): Ro
     outputs.push({ name: o.name, index: o.index, edges: [...o.edges], offset, bins, moments: moments++ });
     offset += bins + 2;
   }
-  return { features, outputs, distLength: offset, momentsCount: moments };
+  const classes = manifest.task?.kind === 'classification' ? [...manifest.task.classes] : [];
+  return { features, outputs, distLength: offset, momentsCount: moments, classes };
 }

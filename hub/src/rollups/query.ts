@@ -6,7 +6,7 @@
 import { AppError, LATENCY_BUCKETS, latencyCount, latencyQuantile, type LatencySketch, type MomentsSketch } from '@edgefleet/shared';
 import type { RollupsRepo, ScanRange, Series, RollupRow } from '../store/rollups-repo.js';
 import { DAY_SEC, HOUR_SEC } from '../store/rollups-repo.js';
-import { MOMENT_FIELDS, type RollupLayout } from './layout.js';
+import { MOMENT_FIELDS, PERF_FIELDS, type RollupLayout } from './layout.js';
 import { addMoments, addStored, decodeMom, emptyValues, type RollupValues } from './values.js';
 
 export interface MergeQuery {
@@ -40,6 +40,49 @@ export interface OutputDistribution {
   moments: MomentsSketch;
 }
 
+/**
+ * Ground truth and CBPE (docs/drift.md "Accuracy"): labels counted in the range (the window a label
+ * arrived in), and the expected accuracy of every predicted row from its confidence.
+ */
+export interface AccuracySummary {
+  labelled: number;
+  correct: number;
+  /** correct / labelled (classifiers), null without labels. */
+  observed: number | null;
+  /** CBPE: the mean confidence of the predicted class over `confidenceRows`, null without. */
+  expected: number | null;
+  confidenceRows: number;
+  /** The classifier's classes ([] otherwise). */
+  classes: string[];
+  /** confusion[label][predicted] (classifiers with labels), else null. */
+  confusion: number[][] | null;
+  /** Regressors: mean absolute and root mean squared error of the labelled rows. */
+  mae: number | null;
+  rmse: number | null;
+}
+
+/** The accuracy fields of a merged perf vector. */
+export function accuracyOf(layout: RollupLayout, p: Float64Array): AccuracySummary {
+  const classes = layout.classes ?? [];
+  const k = classes.length;
+  const labelled = p[0] as number;
+  const confN = p[4] as number;
+  const confusion = k > 0 && labelled > 0
+    ? Array.from({ length: k }, (_, i) => Array.from(p.subarray(PERF_FIELDS + i * k, PERF_FIELDS + (i + 1) * k)))
+    : null;
+  return {
+    labelled,
+    correct: p[1] as number,
+    observed: k > 0 && labelled > 0 ? (p[1] as number) / labelled : null,
+    expected: confN > 0 ? (p[5] as number) / confN : null,
+    confidenceRows: confN,
+    classes,
+    confusion,
+    mae: k === 0 && labelled > 0 ? (p[2] as number) / labelled : null,
+    rmse: k === 0 && labelled > 0 ? Math.sqrt((p[3] as number) / labelled) : null,
+  };
+}
+
 /** Everything the devices reported for a model version over a range, merged. */
 export interface MergedSummary {
   model: string;
@@ -65,6 +108,7 @@ export interface MergedSummary {
   answeredLatencySketch: LatencySketch;
   features: FeatureDistribution[];
   outputs: OutputDistribution[];
+  accuracy: AccuracySummary;
 }
 
 export interface Plan {
@@ -229,6 +273,7 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
     latencySketch: all,
     answeredLatencySketch: answered,
     ...distributions(s.layout, v),
+    accuracy: accuracyOf(s.layout, v.perf),
   };
 }
 

@@ -2,7 +2,7 @@
 // add a summary window (ingest), add another rollup (merge), and encode/decode the blobs stored in
 // hub.db (store/rollups-repo.ts). Counts add exactly; moments merge with Chan's formula.
 import { LATENCY_BUCKETS, errorKind, type SummaryWindow } from '@edgefleet/shared';
-import { MOMENT_FIELDS, type CategoricalSlot, type NumericSlot, type OutputSlot, type RollupLayout } from './layout.js';
+import { MOMENT_FIELDS, PERF_FIELDS, type CategoricalSlot, type NumericSlot, type OutputSlot, type RollupLayout } from './layout.js';
 
 /** lat vector: [sumMs, errorSumMs, counts (LATENCY_BUCKETS), errorCounts (LATENCY_BUCKETS)]. */
 export const LAT_LENGTH = 2 + 2 * LATENCY_BUCKETS;
@@ -18,6 +18,13 @@ export interface RollupValues {
   dist: Float64Array;
   mom: Float64Array;
   lat: Float64Array;
+  /** Labels and CBPE (layout.ts PERF_FIELDS, then the confusion counts); all zero when none came. */
+  perf: Float64Array;
+}
+
+export function perfLength(layout: RollupLayout): number {
+  const k = layout.classes?.length ?? 0;
+  return PERF_FIELDS + k * k;
 }
 
 export function emptyValues(layout: RollupLayout): RollupValues {
@@ -26,7 +33,7 @@ export function emptyValues(layout: RollupLayout): RollupValues {
     mom[i * MOMENT_FIELDS + 3] = Number.NaN; // min
     mom[i * MOMENT_FIELDS + 4] = Number.NaN; // max
   }
-  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH) };
+  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH), perf: new Float64Array(perfLength(layout)) };
 }
 
 function addOwn(rec: Record<string, number>, key: string, by: number): void {
@@ -130,6 +137,24 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
     const m = o.moments;
     mergeMomentAt(v.mom, slot.moments, m.n, m.mean, m.m2, m.min ?? Number.NaN, m.max ?? Number.NaN);
   }
+  if (w.feedback !== undefined || w.confidence !== undefined) addPerf(v.perf, w);
+}
+
+/** Labels and confidence sums of a window (checked by ingest); a confusion matrix of other classes is left out. */
+function addPerf(p: Float64Array, w: SummaryWindow): void {
+  const f = w.feedback;
+  if (f) {
+    p[0] = (p[0] as number) + f.labelled;
+    p[1] = (p[1] as number) + f.correct;
+    p[2] = (p[2] as number) + (f.absErrorSum ?? 0);
+    p[3] = (p[3] as number) + (f.sqErrorSum ?? 0);
+    const c = f.confusion;
+    if (c && c.length === p.length - PERF_FIELDS) for (let i = 0; i < c.length; i++) p[PERF_FIELDS + i] = (p[PERF_FIELDS + i] as number) + (c[i] as number);
+  }
+  if (w.confidence) {
+    p[4] = (p[4] as number) + w.confidence.n;
+    p[5] = (p[5] as number) + w.confidence.sum;
+  }
 }
 
 /** Adds every count of `b` to `a` (mutating a); moments merge. Same layout required. */
@@ -143,6 +168,7 @@ export function addValues(a: RollupValues, b: RollupValues): void {
   addVector(a.dist, b.dist);
   addVector(a.lat, b.lat);
   addMoments(a.mom, b.mom);
+  addVector(a.perf, b.perf);
 }
 
 export function addVector(into: Float64Array, from: ArrayLike<number>): void {
@@ -169,6 +195,8 @@ export interface StoredRollup {
   dist: Uint8Array | null;
   mom: Uint8Array | null;
   lat: Uint8Array | null;
+  /** Labels and CBPE (encodePerf); null when the rollup has none. */
+  perf: Uint8Array | null;
 }
 
 /** Adds a stored rollup to `v`: the counts, and each blob that was read and is asked for. */
@@ -185,6 +213,7 @@ export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boo
   if (row.dist && want.dist) addVector(v.dist, decodeDist(row.dist, v.dist.length));
   if (row.mom && want.mom) addMoments(v.mom, decodeMom(row.mom));
   if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
+  if (row.perf) addVector(v.perf, decodeMom(row.perf));
 }
 
 // ---- blobs -----------------------------------------------------------------------------------
@@ -230,6 +259,13 @@ export function decodeMom(buf: Uint8Array): Float64Array {
 
 export function encodeMom(mom: Float64Array): Buffer {
   return Buffer.from(mom.buffer.slice(mom.byteOffset, mom.byteOffset + mom.byteLength));
+}
+
+/** The perf vector as 8-byte floats, or null when it is all zero (most rollups: no labels, not a classifier). */
+export function encodePerf(perf: Float64Array): Buffer | null {
+  let any = false;
+  for (let i = 0; i < perf.length && !any; i++) if (perf[i] !== 0) any = true;
+  return any ? Buffer.from(perf.buffer.slice(perf.byteOffset, perf.byteOffset + perf.byteLength)) : null;
 }
 
 export function encodeLat(lat: Float64Array): Buffer {

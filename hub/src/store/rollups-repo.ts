@@ -3,12 +3,12 @@
 // window and its rollups commit together and a resend (already stored) adds nothing. Each row holds
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
-import { AppError, Feature, Reference } from '@edgefleet/shared';
+import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, type RollupValues, type StoredRollup } from '../rollups/values.js';
+import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, encodePerf, type RollupValues, type StoredRollup } from '../rollups/values.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -66,8 +66,21 @@ export const ROLLUPS_MIGRATION: Migration = {
   `,
 };
 
+/**
+ * Labels and CBPE in rollups (docs/drift.md "Accuracy"): one more blob per rollup, the perf vector of
+ * rollups/values.ts, NULL while a rollup has none (every rollup written before this migration).
+ */
+export const ROLLUPS_PERF_MIGRATION: Migration = {
+  version: 22,
+  name: 'rollups: labels, confusion counts and confidence sums',
+  sql: `
+    ALTER TABLE rollups ADD COLUMN perf BLOB;
+    ALTER TABLE rollup_fleet ADD COLUMN perf BLOB;
+  `,
+};
+
 /** The part of a stored (already verified) manifest a layout needs. */
-const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional() });
+const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
 
 type Stmt = Database.Statement<unknown[]>;
 
@@ -93,6 +106,8 @@ export interface ScanRange {
 }
 
 const ALL_BLOBS = { dist: true, mom: true, lat: true };
+
+type RollupDbRow = { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer; perf: Buffer | null };
 
 /** Cached series (one per model version in the registry that reported windows). */
 const MAX_CACHED_SERIES = 4096;
@@ -154,19 +169,17 @@ export class RollupsRepo {
       addValues(d.v, h.v);
     }
     const pending = [...hours.values(), ...days.values()];
-    const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
-    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
-    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
+    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
     const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
       unfleet.run(s.id, grain, start);
-      const old = get.get(s.id, grain, start, deviceId) as
-        | { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer }
-        | undefined;
+      const old = get.get(s.id, grain, start, deviceId) as RollupDbRow | undefined;
       if (old) {
-        addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat }, ALL_BLOBS);
+        addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat, perf: old.perf }, ALL_BLOBS);
       }
-      const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat)];
+      const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf)];
       if (old) upd.run(...args, s.id, grain, start, deviceId);
       else ins.run(s.id, grain, start, deviceId, ...args);
     }
@@ -174,7 +187,7 @@ export class RollupsRepo {
 
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
   *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
-    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}`;
+    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}, perf`;
     const devices = opts.devices ? ' AND device_id IN (SELECT value FROM json_each(?))' : '';
     const stmt = this.db.prepare(`SELECT ${cols} FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?${devices}`).raw(true);
     for (const r of ranges) {
@@ -185,7 +198,7 @@ export class RollupsRepo {
         yield {
           deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
           errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
-          dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null,
+          dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null, perf: row[11] as Uint8Array | null,
         };
       }
     }
@@ -197,8 +210,8 @@ export class RollupsRepo {
    * carries every blob. Exact: ingest deletes the fleet row of every hour and day it changes.
    */
   *fleet(s: Series, ranges: readonly ScanRange[]): Generator<RollupRow> {
-    const get = this.db.prepare('SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').raw(true);
-    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const get = this.db.prepare('SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').raw(true);
+    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const starts = this.db.prepare('SELECT start FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').pluck(true);
     for (const r of ranges) {
       if (r.to <= r.from) continue;
@@ -208,12 +221,12 @@ export class RollupsRepo {
         if (have.has(t)) continue;
         const v = emptyValues(s.layout);
         for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], ALL_BLOBS)) addStored(v, row, ALL_BLOBS);
-        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat));
+        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf));
       }
       for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
         yield {
           deviceId: '', start: row[0] as number, windows: row[1] as number, count: row[2] as number, errModel: row[3] as number, errInput: row[4] as number,
-          errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array,
+          errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array, perf: row[10] as Uint8Array | null,
         };
       }
     }

@@ -3,7 +3,7 @@
 // backlog into coarser windows; the hub uses it to aggregate devices and cohorts,
 // and windowTotals to prove it holds exactly the counts the devices saw.
 import { AppError } from '../errors.js';
-import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '../wire/telemetry.js';
+import type { ConfidenceSum, FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '../wire/telemetry.js';
 import { mergeCategorical } from './categorical.js';
 import { emptyHistogram, mergeHistograms } from './histogram.js';
 import { emptyLatency, latencyCount, mergeLatency } from './latency.js';
@@ -171,7 +171,27 @@ export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow 
   if (a.referenceId !== undefined) w.referenceId = a.referenceId;
   // A window from an older agent has no errorLatency: the merge keeps what the other one knows.
   if (a.errorLatency || b.errorLatency) w.errorLatency = mergeLatency(a.errorLatency ?? emptyLatency(), b.errorLatency ?? emptyLatency());
+  const feedback = mergeFeedback(a.feedback, b.feedback);
+  if (feedback) w.feedback = feedback;
+  if (a.confidence || b.confidence) w.confidence = { n: (a.confidence?.n ?? 0) + (b.confidence?.n ?? 0), sum: (a.confidence?.sum ?? 0) + (b.confidence?.sum ?? 0) } satisfies ConfidenceSum;
   return w;
+}
+
+/** Label counts add; confusion matrices add cell by cell (of the same size: one version's classes). */
+export function mergeFeedback(a: FeedbackCounts | undefined, b: FeedbackCounts | undefined): FeedbackCounts | undefined {
+  if (!a || !b) return a || b ? structuredClone((a ?? b)!) : undefined;
+  const out: FeedbackCounts = { labelled: a.labelled + b.labelled, correct: a.correct + b.correct };
+  if (a.confusion || b.confusion) {
+    const x = a.confusion ?? [];
+    const y = b.confusion ?? [];
+    if (x.length > 0 && y.length > 0 && x.length !== y.length) {
+      throw new AppError('INVALID_INPUT', `cannot merge confusion matrices of ${x.length} and ${y.length} cells: expected the same classes`);
+    }
+    out.confusion = Array.from({ length: Math.max(x.length, y.length) }, (_, i) => (x[i] ?? 0) + (y[i] ?? 0));
+  }
+  if (a.absErrorSum !== undefined || b.absErrorSum !== undefined) out.absErrorSum = (a.absErrorSum ?? 0) + (b.absErrorSum ?? 0);
+  if (a.sqErrorSum !== undefined || b.sqErrorSum !== undefined) out.sqErrorSum = (a.sqErrorSum ?? 0) + (b.sqErrorSum ?? 0);
+  return out;
 }
 
 export type FeatureTotals =

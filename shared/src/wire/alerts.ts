@@ -2,11 +2,25 @@
 // are operator-supplied: http(s) only, bounded length; secrets are write-only (never returned).
 import { z } from 'zod';
 import { IsoTime, ModelName, SemVer } from './common.js';
+import { parseCron } from '../cron.js';
 
-export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed']);
+/** A 5-field UTC cron expression (shared/src/cron.ts), e.g. "0 3 * * 1" (Mondays at 03:00). */
+export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) => {
+  try {
+    parseCron(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'schedule']);
 export type AlertMetric = z.infer<typeof AlertMetric>;
 /** Metrics of a model: the rule must name one. */
-export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate'];
+export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate', 'accuracy', 'schedule'];
+/** Metrics where lower is worse: breached while value < threshold (a performance drop). */
+export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy'];
+/** Labels an `accuracy` reading needs in its window; fewer give no value (docs/drift.md "Accuracy"). */
+export const MIN_ACCURACY_LABELS = 50;
 
 export const Severity = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof Severity>;
@@ -32,7 +46,7 @@ export const AlertRuleCreate = z.object({
   version: SemVer.optional(),
   /** Only devices with all these tags. */
   scope: z.object({ tags: TagScope.optional() }).strict().optional(),
-  /** The alert is breached while value >= threshold. */
+  /** The alert is breached while value >= threshold (value < threshold for `accuracy`). */
   threshold: z.number().finite(),
   /** Breached this long before it fires (0: at the first evaluation). */
   forSec: z.number().int().min(0).max(7 * 86_400).default(0),
@@ -40,6 +54,11 @@ export const AlertRuleCreate = z.object({
   windowSec: z.number().int().min(60).max(31 * 86_400).default(3600),
   severity: Severity.default('warning'),
   actions: z.array(AlertAction).max(5).default([]),
+  /**
+   * metric `schedule` only: a scheduled retraining trigger. At each matching minute (UTC) the rule's
+   * retrain actions get the current drift report of each version, as a retrain request would send.
+   */
+  schedule: CronExpression.optional(),
 }).strict();
 export type AlertRuleCreate = z.infer<typeof AlertRuleCreate>;
 
@@ -103,5 +122,29 @@ export const WebhookEvent = z.object({
   /** For retrain (and drift alerts): the stored drift report and where to fetch it. */
   report: z.unknown().optional(),
   links: z.record(z.string(), z.string()).optional(),
+  /** A retrain request (`edgefleet retrain-request` or a rule's schedule): why, by whom, over which range. */
+  request: z.object({ kind: z.enum(['manual', 'schedule']), reason: z.string(), by: z.string(), since: IsoTime, until: IsoTime }).optional(),
 });
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+/** POST /retrain-requests: the current drift report of a version, to the retrain actions of alert rules. */
+export const RetrainRequestCreate = z.object({
+  model: ModelName,
+  version: SemVer,
+  reason: z.string().min(1, 'expected a reason').max(1000),
+  /** Range of the drift report (default the last 24 hours). */
+  since: IsoTime.optional(),
+  until: IsoTime.optional(),
+  /** The alert rule whose retrain actions get it (default: every rule of the model with a retrain action). */
+  rule: z.string().min(1).max(128).optional(),
+}).strict();
+export type RetrainRequestCreate = z.infer<typeof RetrainRequestCreate>;
+
+export const RetrainRequestResult = z.object({
+  reportId: z.number().int().positive(),
+  since: IsoTime,
+  until: IsoTime,
+  /** One alert (fired and resolved at once) per rule, with its queued deliveries. */
+  requests: z.array(z.object({ rule: z.string(), ruleId: z.number().int().positive(), alertId: z.number().int().positive(), urls: z.array(z.string()) })),
+});
+export type RetrainRequestResult = z.infer<typeof RetrainRequestResult>;

@@ -36,6 +36,24 @@ export const OutputMetrics = z.object({
   moments: MomentsSketch,
 });
 
+/**
+ * Ground truth and CBPE (docs/drift.md "Accuracy"): labels that arrived in the range, the observed
+ * accuracy, the expected accuracy from the predicted classes' confidence (CBPE) beside it, the
+ * confusion counts (rows = labels, columns = predicted), and errors for regressors.
+ */
+export const AccuracyMetrics = z.object({
+  labelled: Count,
+  correct: Count,
+  observed: Rate,
+  expected: Rate,
+  confidenceRows: Count,
+  classes: z.array(z.string()),
+  confusion: z.array(z.array(Count)).nullable(),
+  mae: z.number().min(0).nullable(),
+  rmse: z.number().min(0).nullable(),
+});
+export type AccuracyMetrics = z.infer<typeof AccuracyMetrics>;
+
 export const MetricsGroup = z.object({
   /** "all", a tag value (`(none)` for devices without the tag), or a device id. */
   key: z.string(),
@@ -51,6 +69,7 @@ export const MetricsGroup = z.object({
   latency: LatencyStats,
   answeredLatency: LatencyStats,
   outputs: z.array(OutputMetrics),
+  accuracy: AccuracyMetrics,
 });
 export type MetricsGroup = z.infer<typeof MetricsGroup>;
 

@@ -159,6 +159,26 @@ export const InferResponseBody = z.object({
 });
 export type InferResponseBody = z.infer<typeof InferResponseBody>;
 
+/** Most classes a classification task may name (a window's confusion matrix is classes²). */
+export const MAX_TASK_CLASSES = 64;
+
+/**
+ * What the model predicts, for ground-truth feedback and CBPE (docs/drift.md "Accuracy"): which output
+ * holds the prediction. Classification: the output has one column per class (argmax; `scores` says
+ * whether they are probabilities or logits, softmaxed for the confidence), or one column and two
+ * classes (the score of classes[1], threshold 0.5). Regression: column `index` of the output.
+ */
+export const Task = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('classification'),
+    output: z.string().min(1),
+    classes: z.array(z.string().min(1)).min(2, 'expected at least two classes').max(MAX_TASK_CLASSES, `expected at most ${MAX_TASK_CLASSES} classes`),
+    scores: z.enum(['probability', 'logit']).default('probability'),
+  }),
+  z.object({ kind: z.literal('regression'), output: z.string().min(1), index: Count.default(0) }),
+]);
+export type Task = z.infer<typeof Task>;
+
 export const MANIFEST_SCHEMA = 'edgefleet.manifest/v1' as const;
 export const Manifest = z
   .object({
@@ -174,6 +194,8 @@ export const Manifest = z
     features: z.array(Feature).optional(),
     reference: Reference.optional(),
     samples: z.array(Sample).max(MAX_SAMPLES, `expected at most ${MAX_SAMPLES} samples`).optional(),
+    /** What the model predicts (feedback and CBPE); absent: labels for it are refused. */
+    task: Task.optional(),
     provenance: Provenance,
     policy: Policy.default({ maxErrorRate: 0.05, maxP95LatencyMs: 250, observationWindowSec: 300, minRequests: 20 }),
     /** Present when the files are encrypted (docs/decisions/0029-sealed-models.md). */
@@ -223,6 +245,14 @@ export const Manifest = z
     for (const [i, r] of (m.reference?.outputs ?? []).entries()) {
       if (r.counts.length !== r.edges.length - 1) {
         ctx.addIssue({ code: 'custom', path: ['reference', 'outputs', i, 'counts'], message: `expected ${r.edges.length - 1} counts for ${r.edges.length} edges` });
+      }
+    }
+    if (m.task) {
+      const out = m.io.outputs.find((o) => o.name === m.task!.output);
+      if (!out) ctx.addIssue({ code: 'custom', path: ['task', 'output'], message: `expected one of the io outputs, got "${m.task.output}"` });
+      const cols = out?.shape.length ? out.shape[out.shape.length - 1] : 1;
+      if (out && m.task.kind === 'classification' && cols !== -1 && cols !== m.task.classes.length && !(cols === 1 && m.task.classes.length === 2)) {
+        ctx.addIssue({ code: 'custom', path: ['task', 'classes'], message: `output "${out.name}" has ${cols} columns: expected one per class (${m.task.classes.length}), or one column for two classes` });
       }
     }
   });

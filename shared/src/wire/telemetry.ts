@@ -17,6 +17,28 @@ export type OutputSummary = z.infer<typeof OutputSummary>;
 export const InputSummary = z.object({ name: z.string(), moments: MomentsSketch, nans: Count });
 export type InputSummary = z.infer<typeof InputSummary>;
 
+/** Most classes of a window's confusion matrix (manifest MAX_TASK_CLASSES). */
+export const MAX_CONFUSION_CLASSES = 64;
+
+/**
+ * Ground truth received in the window for earlier predictions of its model version (counted in the
+ * window the label arrives in, docs/drift.md "Accuracy"). Sums, so windows merge by adding.
+ * Classification: `confusion` is classes × classes, row-major, row = the label, column = the
+ * predicted class, so its sum is `labelled` and its diagonal `correct`. Regression: error sums.
+ */
+export const FeedbackCounts = z.object({
+  labelled: Count,
+  correct: Count,
+  confusion: z.array(Count).max(MAX_CONFUSION_CLASSES * MAX_CONFUSION_CLASSES).optional(),
+  absErrorSum: z.number().nonnegative().finite().optional(),
+  sqErrorSum: z.number().nonnegative().finite().optional(),
+});
+export type FeedbackCounts = z.infer<typeof FeedbackCounts>;
+
+/** CBPE: the predicted class's confidence summed over `n` predicted rows (expected accuracy = sum / n). */
+export const ConfidenceSum = z.object({ n: Count, sum: z.number().nonnegative().finite() });
+export type ConfidenceSum = z.infer<typeof ConfidenceSum>;
+
 export const SummaryWindow = z.object({
   model: ModelName,
   version: SemVer,
@@ -37,6 +59,10 @@ export const SummaryWindow = z.object({
   features: z.array(FeatureSummary),
   outputs: z.array(OutputSummary),
   inputs: z.array(InputSummary).default([]),
+  /** Labels received (optional: only when some arrived). */
+  feedback: FeedbackCounts.optional(),
+  /** Classifiers: the predicted classes' confidence (optional: windows of older agents have none). */
+  confidence: ConfidenceSum.optional(),
 });
 export type SummaryWindow = z.infer<typeof SummaryWindow>;
 
@@ -176,7 +202,18 @@ const startOk = stringCheck(IsoTime);
 const shaOk = stringCheck(Sha256Hex);
 const deviceOk = stringCheck(DeviceId);
 
-const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs']);
+const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs', 'feedback', 'confidence']);
+const FEEDBACK_KEYS = new Set(['labelled', 'correct', 'confusion', 'absErrorSum', 'sqErrorSum']);
+const optNonNeg = (o: Obj, k: string): boolean => !(k in o) || (isNum(o[k]) && (o[k] as number) >= 0);
+function feedbackCounts(f: unknown): boolean {
+  return plain(f) && keysWithin(f, FEEDBACK_KEYS) && isCount(f['labelled']) && isCount(f['correct'])
+    && (!('confusion' in f) || (counts(f['confusion']) && (f['confusion'] as unknown[]).length <= MAX_CONFUSION_CLASSES * MAX_CONFUSION_CLASSES))
+    && optNonNeg(f, 'absErrorSum') && optNonNeg(f, 'sqErrorSum');
+}
+const CONFIDENCE_KEYS = new Set(['n', 'sum']);
+function confidenceSum(c: unknown): boolean {
+  return plain(c) && keysWithin(c, CONFIDENCE_KEYS) && isCount(c['n']) && isNum(c['sum']) && c['sum'] >= 0;
+}
 const LATENCY_KEYS = new Set(['counts', 'sumMs']);
 function latency(lat: unknown): boolean {
   return plain(lat) && keysWithin(lat, LATENCY_KEYS) && counts(lat['counts']) && isNum(lat['sumMs']) && lat['sumMs'] >= 0;
@@ -186,7 +223,8 @@ function seqWindow(w: unknown): boolean {
   return isPos(w['seq']) && modelOk(w['model']) && versionOk(w['version']) && ('referenceId' in w ? shaOk(w['referenceId']) : true)
     && startOk(w['start']) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
     && latency(w['latency']) && ('errorLatency' in w ? latency(w['errorLatency']) : true)
-    && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input);
+    && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input)
+    && ('feedback' in w ? feedbackCounts(w['feedback']) : true) && ('confidence' in w ? confidenceSum(w['confidence']) : true);
 }
 
 const BATCH_KEYS = new Set(['schema', 'deviceId', 'windows']);

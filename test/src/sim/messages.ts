@@ -20,6 +20,8 @@ export function simPresence(online: boolean, at: Date): Presence {
 export interface WindowShape {
   features: number;
   bins: number;
+  /** Also carry label counts of a 2-class confusion matrix and CBPE confidence sums (docs/drift.md "Accuracy"). */
+  feedback?: boolean;
 }
 
 const TINY: WindowShape = { features: 1, bins: 3 };
@@ -53,6 +55,7 @@ export function simWindow(seq: number, at: Date, shape: WindowShape = TINY, mode
     features,
     outputs: [{ name: 'y', index: 0, hist: { counts: [count - 4, 4], under: 0, over: 0 }, moments: { n: count, mean: 0.4, m2: 0.9, min: 0, max: 1 } }],
     inputs: [],
+    ...(shape.feedback ? { feedback: { labelled: 20, correct: 17, confusion: [12, 1, 2, 5] }, confidence: { n: count, sum: count * 0.83 } } : {}),
   };
 }
 

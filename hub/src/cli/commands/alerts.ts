@@ -19,12 +19,13 @@ function parseTag(text: string): [string, string] {
 
 export const alertsRulesAdd: Command = {
   summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
-  usage: '--name N --metric M --threshold X [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
+  usage: '--name N --metric M --threshold X | --schedule CRON [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
   options: {
     ...HUB_OPTIONS,
     name: { type: 'string', required: true, value: 'N', description: 'rule name (unique)' },
     metric: { type: 'string', required: true, value: 'M', description: `one of ${AlertMetric.options.join(', ')}` },
-    threshold: { type: 'string', required: true, value: 'X', description: 'breached while the value is >= X (rates as fractions, latency in ms)' },
+    threshold: { type: 'string', value: 'X', description: 'breached while the value is >= X (rates as fractions, latency in ms; accuracy: below X); not for schedule' },
+    schedule: { type: 'string', value: 'CRON', description: 'metric schedule: send the --retrain URL the drift report at these minutes (5 fields, UTC, e.g. "0 3 * * 1")' },
     model: { type: 'string', value: 'NAME', description: 'the model (needed by every metric but devices_offline and rollout_failed)' },
     version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
     tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable)' },
@@ -38,7 +39,9 @@ export const alertsRulesAdd: Command = {
   async run(args, ctx) {
     const metric = AlertMetric.safeParse(reqString(args, 'metric'));
     if (!metric.success) throw new UsageError(`--metric: expected one of ${AlertMetric.options.join(', ')}`);
-    const threshold = Number(reqString(args, 'threshold'));
+    const schedule = optString(args, 'schedule');
+    // A schedule has no value to compare: its threshold is stored as 0 and not used.
+    const threshold = metric.data === 'schedule' && optString(args, 'threshold') === undefined ? 0 : Number(reqString(args, 'threshold'));
     if (!Number.isFinite(threshold)) throw new UsageError(`--threshold: expected a number, got "${reqString(args, 'threshold')}"`);
     const severity = optString(args, 'severity');
     if (severity !== undefined && !Severity.safeParse(severity).success) throw new UsageError(`--severity: expected one of ${Severity.options.join(', ')}`);
@@ -59,6 +62,7 @@ export const alertsRulesAdd: Command = {
       ...(optString(args, 'for') ? { forSec: parseSeconds(optString(args, 'for') as string, '--for') } : {}),
       ...(optString(args, 'window') ? { windowSec: parseSeconds(optString(args, 'window') as string, '--window') } : {}),
       ...(severity ? { severity } : {}),
+      ...(schedule !== undefined ? { schedule } : {}),
     };
     const r = await HubClient.from(args, ctx).request<AlertRule>('POST', '/alert-rules', body);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : escapeLines(`added alert rule ${r.id} "${r.name}"\n`));

@@ -105,10 +105,12 @@ export const metricsCmd: Command = {
     }
     const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
     const ms = (x: number | null) => (x === null ? '-' : x === Infinity ? '>60s' : `${x.toPrecision(3)}`);
+    // Accuracy: observed over the labels that came (n), CBPE's expected from the confidence (docs/drift.md "Accuracy").
+    const acc = (g: MetricsResponse['groups'][number]) => (g.accuracy.observed === null ? (g.accuracy.mae === null ? '-' : `MAE ${g.accuracy.mae.toPrecision(3)}`) : `${pct(g.accuracy.observed)} (${g.accuracy.labelled})`);
     ctx.stdout.write(escapeLines(`${r.model} ${r.version}, ${r.since} .. ${r.until}\n`) + table(
-      ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS'],
+      ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS', 'ACCURACY (N)', 'EXPECTED'],
       r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), g.throughput.toFixed(2), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
-        ms(g.answeredLatency.p50), ms(g.answeredLatency.p95), ms(g.answeredLatency.p99)]),
+        ms(g.answeredLatency.p50), ms(g.answeredLatency.p95), ms(g.answeredLatency.p99), acc(g), pct(g.accuracy.expected)]),
     ));
     return 0;
   },
