@@ -3,7 +3,7 @@
 // backlog into coarser windows; the hub uses it to aggregate devices and cohorts,
 // and windowTotals to prove it holds exactly the counts the devices saw.
 import { AppError } from '../errors.js';
-import type { FeatureSummary, InputSummary, OutputSummary, SummaryWindow } from '../wire/telemetry.js';
+import type { FeatureSummary, InputSummary, OutputSummary, ShadowSummary, SummaryWindow } from '../wire/telemetry.js';
 import { mergeCategorical } from './categorical.js';
 import { emptyHistogram, mergeHistograms } from './histogram.js';
 import { emptyLatency, latencyCount, mergeLatency } from './latency.js';
@@ -171,7 +171,21 @@ export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow 
   if (a.referenceId !== undefined) w.referenceId = a.referenceId;
   // A window from an older agent has no errorLatency: the merge keeps what the other one knows.
   if (a.errorLatency || b.errorLatency) w.errorLatency = mergeLatency(a.errorLatency ?? emptyLatency(), b.errorLatency ?? emptyLatency());
+  if (a.shadow || b.shadow) w.shadow = mergeShadows(a.shadow ?? [], b.shadow ?? []);
   return w;
+}
+
+/** Shadow summaries by candidate version, every count summed (so the plausibility relations survive a merge). */
+export function mergeShadows(a: readonly ShadowSummary[], b: readonly ShadowSummary[]): ShadowSummary[] {
+  const out = new Map<string, ShadowSummary>();
+  for (const s of [...a, ...b]) {
+    const cur = out.get(s.version);
+    out.set(s.version, cur ? {
+      version: s.version, sampled: cur.sampled + s.sampled, dropped: cur.dropped + s.dropped, runs: cur.runs + s.runs,
+      agree: cur.agree + s.agree, errors: cur.errors + s.errors, latency: mergeLatency(cur.latency, s.latency),
+    } : { ...s, latency: { counts: [...s.latency.counts], sumMs: s.latency.sumMs } });
+  }
+  return [...out.values()];
 }
 
 export type FeatureTotals =

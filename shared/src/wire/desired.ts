@@ -3,6 +3,22 @@ import { z } from 'zod';
 import { SealedKeySchema, DevicePublicKey } from './sealed.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
+/**
+ * A candidate version the device runs beside the current one on a sampled share of answered requests,
+ * off the request path, never answering with it (docs/rollouts.md "Shadow stage"): the rollout's shadow stage.
+ */
+export const DesiredShadow = z.object({
+  version: SemVer,
+  manifestSha256: Sha256Hex,
+  bundle: z.object({ sha256: Sha256Hex, size: Count }),
+  /** Share of answered requests run on the candidate too. */
+  sampleRate: z.number().gt(0).max(1),
+  /** A float output of one value per row agrees when |current - candidate| <= tolerance * max(1, |current|). */
+  tolerance: z.number().nonnegative().finite().optional(),
+  contentKey: SealedKeySchema.optional(),
+});
+export type DesiredShadow = z.infer<typeof DesiredShadow>;
+
 export const DesiredModel = z.object({
   name: ModelName,
   version: SemVer,
@@ -12,6 +28,8 @@ export const DesiredModel = z.object({
   previous: SemVer.optional(),
   /** For an encrypted bundle: its content key sealed to this device's key (absent: not entitled, or no device key yet). */
   contentKey: SealedKeySchema.optional(),
+  /** A candidate to evaluate in shadow beside `version` (optional: absent, the device runs no shadow of this model). */
+  shadow: DesiredShadow.optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 

@@ -18,7 +18,7 @@ export const Wave = z.object({
 });
 export type Wave = z.infer<typeof Wave>;
 
-export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift']);
+export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement']);
 export type GateName = z.infer<typeof GateName>;
 
 /** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
@@ -52,6 +52,24 @@ export const GateConfig = z.object({
 }).strict();
 export type GateConfig = z.infer<typeof GateConfig>;
 
+/**
+ * The optional first stage of a rollout (docs/rollouts.md "Shadow stage", decision 0032): the first wave's
+ * devices run the new version in shadow beside their current one on `sampleRate` of their answered
+ * requests for `bakeSec`, answering with the current one; the stage passes when the share of shadow runs
+ * that agreed is at least `minAgreement` over at least `minSamples` runs, and only then does any device switch.
+ */
+export const ShadowStage = z.object({
+  sampleRate: z.number().gt(0, 'expected a sample rate above 0').max(1, 'expected a sample rate of at most 1').default(0.1),
+  bakeSec: z.number().int().nonnegative().max(30 * 86400).default(1800),
+  minAgreement: z.number().min(0).max(1).default(0.95),
+  minSamples: z.number().int().positive().default(200),
+  /** Float outputs of one value per row agree within tolerance * max(1, |current|) (classes: the same argmax). */
+  tolerance: z.number().nonnegative().finite().default(0.01),
+}).strict();
+export type ShadowStage = z.infer<typeof ShadowStage>;
+/** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */
+export const SHADOW_WAVE = 'shadow';
+
 export const DEFAULT_WAVES: readonly Wave[] = [
   { name: 'canary', percent: 5, minDevices: 1, bakeSec: 1800 },
   { name: 'all', percent: 100, bakeSec: 0 },
@@ -63,6 +81,8 @@ export const RolloutCreate = z.object({
   target: DeployTarget,
   waves: z.array(Wave).min(1).max(10).optional(),
   gates: GateConfig.partial().optional(),
+  /** Start with a shadow stage on the first wave's devices (optional). */
+  shadow: ShadowStage.optional(),
   advance: z.enum(['auto', 'manual']).default('auto'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
@@ -71,6 +91,7 @@ export const RolloutCreate = z.object({
   const names = new Set<string>();
   let last = 0;
   for (const [i, w] of waves.entries()) {
+    if (r.shadow && w.name === SHADOW_WAVE) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${SHADOW_WAVE}" is the shadow stage's` });
     if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${w.name}" is used twice` });
     names.add(w.name);
     if (w.percent <= last) ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: `expected a cumulative percent above the previous wave's ${last}` });
@@ -101,6 +122,8 @@ export const GateResult = z.object({
 export type GateResult = z.infer<typeof GateResult>;
 
 export const RolloutWave = Wave.extend({
+  /** Set on the shadow stage: its devices run the new version in shadow, not as active. */
+  shadow: ShadowStage.optional(),
   state: WaveState,
   /** Devices of the target in this wave (its share, nested: earlier waves' devices included). */
   devices: Count,
