@@ -10,7 +10,7 @@ import { AppError, settleWithin } from '@edgefleet/shared/core';
 import type { Logger } from '../log.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { RecordedTensor } from '../runtime/recorder.js';
-import type { ShadowSampler } from '../summaries/recorder.js';
+import type { ShadowSampler, ShadowTallies } from '../summaries/recorder.js';
 import type { ShadowTally } from '../summaries/shadow-tally.js';
 import { outputsAgree } from './agreement.js';
 
@@ -129,14 +129,14 @@ export class ShadowRunner implements ShadowSampler {
   }
 
   /** Called by the summaries recorder for every answered request, on the request path: no I/O, no await. */
-  offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], tally: (candidate: string) => ShadowTally): void {
+  offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], window: ShadowTallies): void {
     if (this.shadows.size === 0) return;
     const sh = this.shadows.get(model);
     if (!sh || sh.v.version === version) return;
     sh.credit += sh.sampleRate;
     if (sh.credit < 1) return;
     sh.credit -= 1;
-    const t = tally(sh.v.version);
+    const t = window.shadowTally(sh.v.version);
     const bytes = bytesOf(feeds) + bytesOf(outputs);
     if (this.stopped || this.queue.length >= this.limits.queue || this.queuedBytes + bytes > this.limits.queueBytes) {
       t.dropped++;

@@ -55,7 +55,12 @@ export interface SummaryRecorderOptions {
 
 /** Takes a sample of an answered request for a shadow run, counting it in the request's window. */
 export interface ShadowSampler {
-  offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], tally: (candidate: string) => ShadowTally): void;
+  /** `window`: the open window of the request, whose shadowTally(candidate) counts the sample. */
+  offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], window: ShadowTallies): void;
+}
+
+export interface ShadowTallies {
+  shadowTally(candidate: string): ShadowTally;
 }
 
 interface VersionState {
@@ -119,7 +124,7 @@ export class SummaryRecorder implements PredictionRecorder {
   record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
     const acc = this.current(model, version);
     acc.add(feeds, outputs, latencyMs);
-    if (this.opts.shadow) this.opts.shadow.offer(model, version, feeds, outputs, (c) => acc.shadowTally(c));
+    if (this.opts.shadow) this.opts.shadow.offer(model, version, feeds, outputs, acc);
   }
 
   recordError(model: string, version: string, code: string, latencyMs: number): void {
