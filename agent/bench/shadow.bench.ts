@@ -42,7 +42,7 @@ try {
   const without: LoadResult[] = [];
   const withShadow: LoadResult[] = [];
   const phase = async (on: boolean) => {
-    if (on) await a.shadow.set(name, await a.manager.loadInstalled(name, '2.0.0'), { sampleRate: RATE });
+    if (on) await a.shadow.set(name, await a.manager.loadInstalled(name, '2.0.0'), { sampleRate: RATE, threshold: 0.5 });
     (on ? withShadow : without).push((await runPhases(load))[0]!);
     if (on) await a.shadow.clear(name);
   };

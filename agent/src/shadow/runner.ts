@@ -32,6 +32,8 @@ export const DEFAULT_SHADOW_TOLERANCE = 0.01;
 export interface ShadowSettings {
   sampleRate: number;
   tolerance?: number | undefined;
+  /** Single-value float outputs compared as a class at this threshold (agreement.ts). */
+  threshold?: number | undefined;
 }
 
 interface Shadow {
@@ -39,6 +41,7 @@ interface Shadow {
   v: LoadedVersion;
   sampleRate: number;
   tolerance: number;
+  threshold: number | undefined;
   /** Sampling by credit (deterministic: exactly sampleRate of the offers, evenly spread). */
   credit: number;
   retired: boolean;
@@ -82,9 +85,9 @@ export class ShadowRunner implements ShadowSampler {
   }
 
   /** The candidate run in shadow for a model, if any. */
-  current(name: string): { version: string; sampleRate: number; tolerance: number } | undefined {
+  current(name: string): { version: string; sampleRate: number; tolerance: number; threshold?: number } | undefined {
     const sh = this.shadows.get(name);
-    return sh ? { version: sh.v.version, sampleRate: sh.sampleRate, tolerance: sh.tolerance } : undefined;
+    return sh ? { version: sh.v.version, sampleRate: sh.sampleRate, tolerance: sh.tolerance, ...(sh.threshold !== undefined ? { threshold: sh.threshold } : {}) } : undefined;
   }
 
   names(): string[] {
@@ -97,6 +100,7 @@ export class ShadowRunner implements ShadowSampler {
     if (!sh) return;
     sh.sampleRate = s.sampleRate;
     sh.tolerance = s.tolerance ?? DEFAULT_SHADOW_TOLERANCE;
+    sh.threshold = s.threshold;
   }
 
   /**
@@ -116,7 +120,7 @@ export class ShadowRunner implements ShadowSampler {
       throw refusal;
     }
     const old = this.shadows.get(name);
-    this.shadows.set(name, { name, v, sampleRate: s.sampleRate, tolerance: s.tolerance ?? DEFAULT_SHADOW_TOLERANCE, credit: 0, retired: false, running: null });
+    this.shadows.set(name, { name, v, sampleRate: s.sampleRate, tolerance: s.tolerance ?? DEFAULT_SHADOW_TOLERANCE, threshold: s.threshold, credit: 0, retired: false, running: null });
     if (old) await this.retire(old);
   }
 
@@ -209,7 +213,7 @@ export class ShadowRunner implements ShadowSampler {
       const result = await runtime.runSession(job.sh.v, job.feeds, wanted);
       const ms = performance.now() - t0;
       const current = runtime.manifestFor(job.sh.name, job.version);
-      const agreed = current !== undefined && outputsAgree(current, job.outputs, runtime.outputsOf(job.sh.v, result, wanted), job.sh.tolerance);
+      const agreed = current !== undefined && outputsAgree(current, job.outputs, runtime.outputsOf(job.sh.v, result, wanted), job.sh);
       if (job.tally.ran(ms, agreed)) {
         this.stats.runs++;
         if (agreed) this.stats.agree++;

@@ -1,7 +1,8 @@
 // Shadow evaluation with real ONNX sessions (docs/agent.md "Shadow evaluation"): the example model 1.0.0
 // answers while a candidate runs beside it on sampled requests. An identical candidate agrees on every
 // run; the deliberately regressed 3.0.0 agrees exactly where its outputs are within the tolerance of
-// 1.0.0's (computed here from the two models directly); the answers always come from 1.0.0; a slow
+// 1.0.0's, or with a threshold where both put a row in the same class (computed here from the two
+// models directly); the answers always come from 1.0.0; a slow
 // candidate drops samples (counted) instead of holding answers, a failing one counts errors; the windows
 // carry it all; a shadow past the session limit is refused.
 import { after, before, describe, it } from 'node:test';
@@ -93,6 +94,18 @@ describe('shadow evaluation on the device', () => {
       assert.equal(agent.shadow.stats.runs, ROWS + ROWS / 2);
       assert.equal(agent.shadow.stats.agree, ROWS + expected);
 
+      // As a class at 0.5 (threshold): 3.0.0 disagrees exactly where it puts a row on the other side.
+      await agent.shadow.set(NAME, await agent.manager.loadInstalled(NAME, '3.0.0'), { sampleRate: 1, threshold: 0.5 });
+      const runs0 = agent.shadow.stats.runs;
+      const agree0 = agent.shadow.stats.agree;
+      await send(agent, ROWS);
+      await drained(agent);
+      let sameClass = 0;
+      for (let i = 0; i < ROWS; i++) if ((p1[i]! >= 0.5) === (p3[i]! >= 0.5)) sameClass++;
+      assert.ok(sameClass < ROWS, 'the regressed version changes the class of some rows');
+      assert.equal(agent.shadow.stats.runs - runs0, ROWS);
+      assert.equal(agent.shadow.stats.agree - agree0, sameClass);
+
       // The window of 1.0.0 carries both candidates once it closes.
       clock.t += 60_000;
       let ws: SummaryWindow[] = [];
@@ -103,12 +116,13 @@ describe('shadow evaluation on the device', () => {
       assert.equal(ws.length, 1);
       const w = SummaryWindow.parse(ws[0]);
       assert.equal(w.version, '1.0.0');
-      assert.equal(w.count, 2 * ROWS);
+      assert.equal(w.count, 3 * ROWS);
       const byVersion = Object.fromEntries((w.shadow ?? []).map((s) => [s.version, s]));
       assert.deepEqual(Object.keys(byVersion).sort(), ['1.0.1', '3.0.0']);
       assert.deepEqual({ ...byVersion['1.0.1'], latency: undefined }, { version: '1.0.1', sampled: ROWS, dropped: 0, runs: ROWS, agree: ROWS, errors: 0, latency: undefined });
-      assert.deepEqual({ ...byVersion['3.0.0'], latency: undefined }, { version: '3.0.0', sampled: ROWS / 2, dropped: 0, runs: ROWS / 2, agree: expected, errors: 0, latency: undefined });
-      assert.equal(byVersion['3.0.0']!.latency.counts.reduce((a, b) => a + b, 0), ROWS / 2, 'one latency sample per run');
+      const n3 = ROWS / 2 + ROWS;
+      assert.deepEqual({ ...byVersion['3.0.0'], latency: undefined }, { version: '3.0.0', sampled: n3, dropped: 0, runs: n3, agree: expected + sameClass, errors: 0, latency: undefined });
+      assert.equal(byVersion['3.0.0']!.latency.counts.reduce((a, b) => a + b, 0), n3, 'one latency sample per run');
     } finally {
       await agent.stop();
     }

@@ -178,7 +178,7 @@ export class Updater implements PolicyListener {
       await runner.clear(m.name);
       return;
     }
-    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance };
+    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance, threshold: s.threshold };
     if (runner.current(m.name)?.version === s.version) {
       runner.configure(m.name, settings);
       return;

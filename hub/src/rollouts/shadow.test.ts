@@ -10,7 +10,7 @@ import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, setu
 before(prepare);
 after(cleanup);
 
-const SHADOW = { sampleRate: 0.2, bakeSec: 60, minAgreement: 0.9, minSamples: 50, tolerance: 0.01 };
+const SHADOW = { sampleRate: 0.2, bakeSec: 60, minAgreement: 0.9, minSamples: 50, tolerance: 0.01, threshold: 0.5 };
 
 /** Windows of 1.0.0 from `ids`, each with `runs` shadow runs of `candidate` of which `agree` agreed. */
 function reportShadow(e: Env, ids: readonly string[], candidate: string, runs: number, agree: number): void {
@@ -40,7 +40,7 @@ describe('rollout shadow stage', () => {
       assert.ok(told.length >= 2 && told.length < 10, `shadow wave of ${told.length}`);
       for (const id of told) assert.deepEqual({ ...desired(e, id), manifestSha256: undefined, bundle: undefined, shadow: { ...desired(e, id)?.shadow, manifestSha256: undefined, bundle: undefined } }, {
         name: 'audio-energy', version: '1.0.0', manifestSha256: undefined, bundle: undefined,
-        shadow: { version: '3.0.0', sampleRate: 0.2, tolerance: 0.01, manifestSha256: undefined, bundle: undefined },
+        shadow: { version: '3.0.0', sampleRate: 0.2, tolerance: 0.01, threshold: 0.5, manifestSha256: undefined, bundle: undefined },
       }, `${id} runs 3.0.0 in shadow beside 1.0.0`);
       for (const id of others(e, r.id)) assert.equal(desired(e, id)?.shadow, undefined);
 

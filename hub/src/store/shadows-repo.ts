@@ -15,6 +15,7 @@ export const SHADOWS_MIGRATION: Migration = {
       version TEXT NOT NULL,
       sample_rate REAL NOT NULL,
       tolerance REAL NOT NULL,
+      threshold REAL,
       rollout_id TEXT NOT NULL,
       PRIMARY KEY (device_id, model)
     );
@@ -28,6 +29,8 @@ export interface ShadowRow {
   version: string;
   sampleRate: number;
   tolerance: number;
+  /** Single-value float outputs compared as a class at this threshold (null: within the tolerance). */
+  threshold: number | null;
   rolloutId: string;
 }
 
@@ -35,18 +38,18 @@ export class ShadowsRepo {
   constructor(private readonly db: Db) {}
 
   put(r: ShadowRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO device_shadows (device_id, model, version, sample_rate, tolerance, rollout_id) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(r.deviceId, r.model, r.version, r.sampleRate, r.tolerance, r.rolloutId);
+    this.db.prepare('INSERT OR REPLACE INTO device_shadows (device_id, model, version, sample_rate, tolerance, threshold, rollout_id) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(r.deviceId, r.model, r.version, r.sampleRate, r.tolerance, r.threshold, r.rolloutId);
   }
 
   /** The device's candidate of `model`, if any. */
   get(deviceId: string, model: string): ShadowRow | undefined {
-    const r = this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, rollout_id FROM device_shadows WHERE device_id = ? AND model = ?').get(deviceId, model) as Raw | undefined;
+    const r = this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id FROM device_shadows WHERE device_id = ? AND model = ?').get(deviceId, model) as Raw | undefined;
     return r && toRow(r);
   }
 
   byRollout(rolloutId: string): ShadowRow[] {
-    return (this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, rollout_id FROM device_shadows WHERE rollout_id = ? ORDER BY device_id').all(rolloutId) as Raw[]).map(toRow);
+    return (this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id FROM device_shadows WHERE rollout_id = ? ORDER BY device_id').all(rolloutId) as Raw[]).map(toRow);
   }
 
   /** Removes a rollout's rows; returns the devices that had one. */
@@ -57,5 +60,5 @@ export class ShadowsRepo {
   }
 }
 
-interface Raw { device_id: string; model: string; version: string; sample_rate: number; tolerance: number; rollout_id: string }
-const toRow = (r: Raw): ShadowRow => ({ deviceId: r.device_id, model: r.model, version: r.version, sampleRate: r.sample_rate, tolerance: r.tolerance, rolloutId: r.rollout_id });
+interface Raw { device_id: string; model: string; version: string; sample_rate: number; tolerance: number; threshold: number | null; rollout_id: string }
+const toRow = (r: Raw): ShadowRow => ({ deviceId: r.device_id, model: r.model, version: r.version, sampleRate: r.sample_rate, tolerance: r.tolerance, threshold: r.threshold, rolloutId: r.rollout_id });

@@ -15,6 +15,8 @@ export const DesiredShadow = z.object({
   sampleRate: z.number().gt(0).max(1),
   /** A float output of one value per row agrees when |current - candidate| <= tolerance * max(1, |current|). */
   tolerance: z.number().nonnegative().finite().optional(),
+  /** Set: a float output of one value per row is a class score, and agrees when both sides are on the same side of it. */
+  threshold: z.number().finite().optional(),
   contentKey: SealedKeySchema.optional(),
 });
 export type DesiredShadow = z.infer<typeof DesiredShadow>;

@@ -65,6 +65,11 @@ export const ShadowStage = z.object({
   minSamples: z.number().int().positive().default(200),
   /** Float outputs of one value per row agree within tolerance * max(1, |current|) (classes: the same argmax). */
   tolerance: z.number().nonnegative().finite().default(0.01),
+  /**
+   * For a float output of one value per row that is a class score (a probability, as in the example model):
+   * agree when both sides are on the same side of this threshold, instead of within the tolerance.
+   */
+  threshold: z.number().finite().optional(),
 }).strict();
 export type ShadowStage = z.infer<typeof ShadowStage>;
 /** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */

@@ -15,7 +15,7 @@ import { MODEL, fixtureAndHub, getJson, localWindows, type HubSetup } from './he
 
 const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
 const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { name: 'all', percent: 100, bakeSec: 4 }];
-const SHADOW = { sampleRate: 1, bakeSec: 4, minAgreement: 0.95, minSamples: 60, tolerance: 0.01 };
+const SHADOW = { sampleRate: 1, bakeSec: 4, minAgreement: 0.95, minSamples: 60, tolerance: 0.01, threshold: 0.5 };
 
 describe('rollout shadow stage on a real fleet', () => {
   let dir: string;
