@@ -4,7 +4,7 @@
 // with 2.0.0 in shadow on SHADOW_BENCH_RATE (default 0.1, the shadow stage's default) of the answered
 // requests, the order alternating (off, on, on, off, ...) so each pair sees the same outside load; each
 // ratio is the median of the per-round ratios. The same agent and session on both sides: only the shadow differs. Target: p99 of the answered requests with shadow <= 1.05x without.
-// Also printed: throughput ratio, the shadow runs, agreements and dropped samples, and the load average.
+// Also printed: throughput and CPU-per-request ratios, the shadow runs, agreements and dropped samples, and the load average.
 // SHADOW_BENCH_ROUNDS (default 16) and SHADOW_BENCH_RATE narrow or change a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -53,8 +53,8 @@ try {
   }
   const load1 = loadavg();
   const results = [...without, ...withShadow];
-  const ratio = (k: 'p99' | 'reqPerSec') => median(withShadow.map((a, i) => a[k] / without[i]![k]));
-  const each = (k: 'p99' | 'reqPerSec') => `[${withShadow.map((a, i) => (a[k] / without[i]![k]).toFixed(2)).join(' ')}]`;
+  const ratio = (k: 'p99' | 'reqPerSec' | 'cpuUsPerReq') => median(withShadow.map((a, i) => a[k] / without[i]![k]));
+  const each = (k: 'p99' | 'reqPerSec' | 'cpuUsPerReq') => `[${withShadow.map((a, i) => (a[k] / without[i]![k]).toFixed(2)).join(' ')}]`;
   const failed = results.reduce((n, r) => n + r.failed, 0);
   const s = a.shadow.stats;
   const p99 = ratio('p99');
@@ -63,6 +63,8 @@ try {
   console.log(`  with shadow     ${fmt(median(withShadow.map((r) => r.reqPerSec)))} req/s  p50 ${fmt(median(withShadow.map((r) => r.p50)), 2)} ms  p99 ${fmt(median(withShadow.map((r) => r.p99)), 2)} ms`);
   console.log(`  shadow 2.0.0 at rate ${RATE}: ${s.sampled} sampled, ${s.runs} runs (${s.agree} agreed), ${s.errors} failed, ${s.dropped} dropped`);
   console.log(`shadow throughput: ${ratio('reqPerSec').toFixed(2)}x without, rounds ${each('reqPerSec')}`);
+  // What a request costs the agent's process (all threads), less sensitive to a busy machine than latency.
+  console.log(`shadow cpu/request: ${fmt(median(withShadow.map((r) => r.cpuUsPerReq)), 1)} µs vs ${fmt(median(without.map((r) => r.cpuUsPerReq)), 1)} µs = ${ratio('cpuUsPerReq').toFixed(2)}x, rounds ${each('cpuUsPerReq')}`);
   console.log(`shadow p99 of answered requests (rate ${RATE}): ${p99.toFixed(2)}x without, rounds ${each('p99')} (target <= 1.05) ${p99 <= 1.05 ? 'OK' : 'MISSED'}`);
   if (failed > 0 || s.runs === 0) {
     console.error(failed > 0 ? `${failed} requests failed` : 'no shadow run happened');
