@@ -18,6 +18,7 @@ import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { ShadowRunner, type ShadowLimits } from './shadow/runner.js';
+import { shadowMetrics } from './shadow/metrics.js';
 import { BlobStore } from './store/blobs.js';
 import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
@@ -318,7 +319,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         token: config.api.token,
         isReady: () => ready,
         onError,
-        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
+        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime) + shadowMetrics(shadow),
       });
       api = new ApiServer(handler, config.api);
       await api.start();

@@ -82,6 +82,9 @@ describe('shadow evaluation on the device', () => {
       await send(agent, ROWS);
       await drained(agent);
       assert.deepEqual({ ...agent.shadow.stats }, { sampled: ROWS, dropped: 0, runs: ROWS, agree: ROWS, errors: 0, late: 0 });
+      const metrics = (await req(agent.url, 'GET', '/metrics')).text;
+      assert.match(metrics, new RegExp(`^edgefleet_agent_shadow_agree_total ${ROWS}$`, 'm'));
+      assert.match(metrics, /^edgefleet_agent_shadow_candidate\{model="vibration-anomaly",version="1.0.1"\} 1$/m);
 
       // Half the requests (every second one) on the regressed version; tolerance 0.01 on the probability.
       await agent.shadow.set(NAME, await agent.manager.loadInstalled(NAME, '3.0.0'), { sampleRate: 0.5, tolerance: 0.01 });
