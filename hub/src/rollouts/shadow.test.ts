@@ -96,6 +96,22 @@ describe('rollout shadow stage', () => {
     }
   });
 
+  it('aborting during the shadow stage drops the shadow from every device', async () => {
+    const e = await setup(6);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
+      const told = notified(e, r.id);
+      assert.equal(e.store.shadows.byRollout(r.id).length, told.length);
+      await e.engine.act(r.id, 'abort', 'changed our mind', { name: 'op' });
+      assert.equal(e.engine.view(r.id).state, 'aborted');
+      assert.deepEqual(e.store.shadows.byRollout(r.id), []);
+      for (const id of told) assert.deepEqual([desired(e, id)?.version, desired(e, id)?.shadow], ['1.0.0', undefined]);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('refuses a shadow stage with nothing to shadow, and a wave named like it', async () => {
     const e = await setup(3);
     try {
