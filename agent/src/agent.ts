@@ -17,6 +17,8 @@ import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
 import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
+import { ShadowRunner, type ShadowLimits } from './shadow/runner.js';
+import { shadowMetrics } from './shadow/metrics.js';
 import { BlobStore } from './store/blobs.js';
 import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
 import { EventsRepo } from './store/events-repo.js';
@@ -98,6 +100,8 @@ export interface AgentDeps {
   deferCheckMs?: number;
   /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */
   feedbackLimits?: Partial<MemoryLimits>;
+  /** Bounds of shadow evaluation (default SHADOW_LIMITS; tests make the queue small). */
+  shadowLimits?: Partial<ShadowLimits>;
 }
 
 export interface Agent {
@@ -109,6 +113,8 @@ export interface Agent {
   readonly summaries: SummaryStore;
   readonly blobs: BlobStore;
   readonly runtime: ModelRuntime;
+  /** Candidates run in shadow beside the active versions (docs/agent.md "Shadow evaluation"). */
+  readonly shadow: ShadowRunner;
   readonly manager: ModelManager;
   readonly logger: Logger;
   /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
@@ -167,6 +173,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return store;
   };
   const runtime = new ModelRuntime({ overrides: config.runtime, perModel: config.concurrency.perModel, queue: config.concurrency.queue });
+  const shadow = new ShadowRunner({ runtime, logger, ...(deps.shadowLimits ? { limits: deps.shadowLimits } : {}) });
   const manifestFor: ManifestLookup = (name, version) => runtime.manifestFor(name, version) ?? store?.models.getVersion(name, version)?.manifest;
   let manager: ModelManager | undefined;
   /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
@@ -205,7 +212,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return new SyncClient({
       config: () => applier,
       db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
-      models: s.models, trust: s.trust, manager: m, agentVersion, logger, deviceKey: s.deviceKey,
+      models: s.models, trust: s.trust, manager: m, agentVersion, logger, deviceKey: s.deviceKey, shadow,
       capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
       ...(deps.pause ? { pause: deps.pause } : {}),
       ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
@@ -247,6 +254,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     get summaries() { return need().summaries; },
     get blobs() { return need().blobs; },
     runtime,
+    shadow,
     get manager() {
       if (!manager) throw new Error('agent is not started');
       return manager;
@@ -320,6 +328,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           },
           manifestOf: manifestFor, windowSec: config.summaries.windowSec, checkpointMs: config.summaries.checkpointSec * 1000,
           ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+          // Shadow runs are counted in the windows of the requests they sample (docs/agent-summaries.md "Shadow").
+          shadow,
         });
       recorder = summaries;
       if (sync) {
@@ -366,7 +376,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         token: config.api.token,
         isReady: () => ready,
         onError,
-        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime),
+        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime) + shadowMetrics(shadow),
         // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
         edgefleet: createLocalRoutes({ lock: s.updateLock, changed: () => sync?.updater.recheck(), deferred: () => sync?.updater.deferred() ?? [] }),
         ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
@@ -418,6 +428,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           step(sync?.stop(), STOP_MS.sync, 'the hub link'),
           step(api?.stop(), STOP_MS.api, 'the API (in-flight requests)'), // stop accepting; in-flight requests finish
           step(grpc?.stop(), STOP_MS.api, 'the gRPC API (calls in progress)'),
+          // Side by side with the API: samples offered from now on are dropped (counted), sessions released.
+          step(shadow.stop(), STOP_MS.runtime, 'releasing shadow sessions'),
         ]);
         await Promise.all([
           step(batch?.stop(), STOP_MS.batch, 'the running batch job'), // a running job finishes its file

@@ -176,6 +176,19 @@ export class ModelManager {
     });
   }
 
+  /**
+   * Loads and warms an installed version (files re-hashed first) without making it active: a candidate
+   * run in shadow (agent/src/shadow/runner.ts). The caller owns the session (runtime.discard).
+   */
+  loadInstalled(name: string, version: string): Promise<LoadedVersion> {
+    return this.serial(async () => {
+      const v = this.d.models.getVersion(name, version);
+      if (!v) throw new AppError('NOT_FOUND', `model "${name}" has no installed version "${version}"`);
+      await this.checkFiles(v.manifest);
+      return this.load(v.manifest, true);
+    });
+  }
+
   /** Swaps back to the previous version. */
   async rollback(name: string): Promise<ActiveEntry> {
     const cur = this.d.models.getActive(name);

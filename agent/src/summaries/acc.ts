@@ -5,6 +5,7 @@ import type { FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, Summa
 import { addDense } from './dense.js';
 import { eachPrediction, type TaskPlan } from '../feedback/task.js';
 import type { VersionPlan } from './layout.js';
+import { ShadowTally } from './shadow-tally.js';
 
 import type { RecordedTensor } from '../runtime/recorder.js';
 
@@ -82,6 +83,8 @@ export class WindowAcc {
   /** The failed requests' share of `latency` (wire `errorLatency`); allocated by the first error. */
   errorLatency: Float64Array | null = null;
   errorLatencySumMs = 0;
+  /** Candidates run in shadow beside this version (docs/agent-summaries.md "Shadow"); allocated by the first sample. */
+  shadows: ShadowTally[] | null = null;
   readonly bins: Float64Array;
   readonly fMom: Float64Array;
   readonly fNans: Float64Array;
@@ -292,6 +295,20 @@ export class WindowAcc {
     }
   }
 
+  /** The shadow tally of a candidate version in this window. */
+  shadowTally(version: string): ShadowTally {
+    const list = (this.shadows ??= []);
+    for (let i = 0; i < list.length; i++) if (list[i]!.version === version) return list[i]!;
+    const t = new ShadowTally(version);
+    list.push(t);
+    return t;
+  }
+
+  /** The window was written: shadow runs finishing later are not counted in it. */
+  seal(): void {
+    if (this.shadows) for (const t of this.shadows) t.sealed = true;
+  }
+
   /** True when nothing at all was recorded (an empty window is not written). */
   isEmpty(): boolean {
     return this.count === 0 && this.errors.size === 0 && this.labelled === 0;
@@ -348,6 +365,7 @@ export class WindowAcc {
       w.feedback = f;
     }
     if (this.cbpe !== null) w.confidence = { n: this.confN, sum: this.confSum };
+    if (this.shadows !== null) w.shadow = this.shadows.map((t) => t.toWire());
     return w;
   }
 }

@@ -19,6 +19,7 @@ import { alignWindowStart } from '@edgefleet/shared/core';
 import type { Manifest, SummaryWindow } from '@edgefleet/shared';
 import type { ManifestLookup, PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import { WindowAcc } from './acc.js';
+import type { ShadowTally } from './shadow-tally.js';
 import { buildPlan, type VersionPlan } from './layout.js';
 
 export interface Clock {
@@ -48,6 +49,18 @@ export interface SummaryRecorderOptions {
   checkpointMs?: number;
   /** Called when a write fails (the windows are kept and retried on the next tick). */
   onError?: (err: unknown) => void;
+  /** Offered every answered request after it is recorded (the shadow runner, agent/src/shadow/runner.ts). */
+  shadow?: ShadowSampler;
+}
+
+/** Takes a sample of an answered request for a shadow run, counting it in the request's window. */
+export interface ShadowSampler {
+  /** `window`: the open window of the request, whose shadowTally(candidate) counts the sample. */
+  offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], window: ShadowTallies): void;
+}
+
+export interface ShadowTallies {
+  shadowTally(candidate: string): ShadowTally;
 }
 
 interface VersionState {
@@ -124,7 +137,9 @@ export class SummaryRecorder implements PredictionRecorder {
   }
 
   record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
-    this.current(model, version).add(feeds, outputs, latencyMs);
+    const acc = this.current(model, version);
+    acc.add(feeds, outputs, latencyMs);
+    if (this.opts.shadow) this.opts.shadow.offer(model, version, feeds, outputs, acc);
   }
 
   recordError(model: string, version: string, code: string, latencyMs: number): void {
@@ -245,6 +260,7 @@ export class SummaryRecorder implements PredictionRecorder {
       if (open !== null) this.opts.sink.persist!(closed, open);
       else this.opts.sink.writeWindows(closed);
       this.lastCheckpoint = openJson;
+      for (const a of batch) a.seal();
     } catch (err) {
       this.closed = batch.concat(this.closed); // kept for the next tick
       if (this.opts.onError) this.opts.onError(err);

@@ -36,6 +36,8 @@ export interface SyncOptions {
 
 export const DEFAULT_SYNC: SyncOptions = { blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
 
+import type { ShadowRunner } from '../shadow/runner.js';
+
 export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
 
 /** Data capture (agent/src/capture): told of each document's captures, fed acks, sends while connected. */
@@ -71,6 +73,8 @@ export interface SyncDeps {
   deferCheckMs?: number;
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
+  /** Runs the candidates desired documents name in shadow (docs/agent.md "Shadow evaluation"). */
+  shadow?: ShadowRunner;
 }
 
 export class SyncClient {
@@ -113,7 +117,7 @@ export class SyncClient {
     const report = (err: unknown, what: string) => d.logger.error({ err }, `${what} failed`);
     this.updater = new Updater({
       manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit,
-      changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(),
+      changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(), ...(d.shadow ? { shadow: d.shadow } : {}),
       ...(d.lock ? { lock: d.lock } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
     });
   }

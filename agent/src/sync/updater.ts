@@ -15,6 +15,7 @@ import type { Breach, PolicyListener } from '../policy/guard.js';
 import type { SyncStore } from './sync-store.js';
 import type { UpdateLock } from '../store/update-lock-repo.js';
 import { switchVerdict } from './switch-gate.js';
+import type { ShadowRunner } from '../shadow/runner.js';
 
 export type ModelPhase = {
   status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred';
@@ -47,6 +48,8 @@ export interface UpdaterDeps {
   lock?: () => UpdateLock | null;
   /** Look at a deferred switch again at least this often (default DEFER_CHECK_MS). */
   deferCheckMs?: number;
+  /** Runs the candidates a document names in shadow (absent: shadows are ignored). */
+  shadow?: ShadowRunner;
 }
 
 export class Updater implements PolicyListener {
@@ -133,11 +136,14 @@ export class Updater implements PolicyListener {
       for (const m of doc.models) {
         if (this.stopped) return;
         if ((await this.applyModel(doc.seq, m)) === 'deferred') deferred = true;
+        await this.applyShadow(m);
       }
       if (deferred && !this.next && !this.stopped) {
         this.waiting = doc;
         this.scheduleRecheck();
       }
+      // A model the document no longer names runs no shadow either.
+      for (const name of this.d.shadow?.names() ?? []) if (!named.has(name)) await this.d.shadow?.clear(name);
     }
   }
 
@@ -148,7 +154,7 @@ export class Updater implements PolicyListener {
   }
 
   private async applyModel(seq: number, m: DesiredModel): Promise<'deferred' | void> {
-    const { manager, models, downloader, store, emit } = this.d;
+    const { manager, models, store, emit } = this.d;
     // The content key of a sealed bundle, sealed to this box: kept for every later load, also when the
     // version already runs (a re-sealed key after this box's device key changed).
     if (m.contentKey) {
@@ -169,38 +175,7 @@ export class Updater implements PolicyListener {
       return;
     }
     try {
-      const installed = models.getVersion(m.name, m.version);
-      if (installed) {
-        if (installed.manifestSha256 !== m.manifestSha256) {
-          throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
-        }
-      } else {
-        this.setPhase(m.name, { status: 'downloading', target: m.version, progress: 0 });
-        emit({ kind: 'download_started', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version} (${m.bundle.size} bytes)`, data: { progress: 0, size: m.bundle.size } });
-        let lastTenth = 0;
-        const path = await downloader.fetch(m.bundle.sha256, m.bundle.size, (received) => {
-          const progress = m.bundle.size ? received / m.bundle.size : 1;
-          this.phases.set(m.name, { status: 'downloading', target: m.version, progress });
-          const tenth = Math.floor(progress * 10);
-          if (tenth > lastTenth && tenth < 10) {
-            lastTenth = tenth;
-            emit({ kind: 'download_progress', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version}: ${tenth * 10}%`, data: { progress } });
-            this.d.changed();
-          }
-        });
-        this.setPhase(m.name, { status: 'verifying', target: m.version, progress: 1 });
-        emit({ kind: 'verifying', model: m.name, version: m.version, message: `verifying ${m.name}@${m.version}`, data: { progress: 1 } });
-        let res;
-        try {
-          res = await manager.install(path, { activate: false });
-        } finally {
-          // The store now holds the files content-addressed (or refused them): the download is done with.
-          rmSync(path, { force: true });
-        }
-        if (res.manifestSha256 !== m.manifestSha256) {
-          throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
-        }
-      }
+      await this.fetchInstall(m.name, m.version, m.manifestSha256, m.bundle, true);
       // A switch under a running version waits for the update lock and the maintenance window; a first
       // install (nothing served yet) does not.
       if (active) {
@@ -224,6 +199,82 @@ export class Updater implements PolicyListener {
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
       emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
+    }
+  }
+
+  /**
+   * Downloads and installs (not activating) a version unless it is installed; a different manifest under
+   * the same version is HASH_MISMATCH. `phases`: report progress in the model's state (not for a shadow).
+   */
+  private async fetchInstall(name: string, version: string, manifestSha256: string, bundle: { sha256: string; size: number }, phases: boolean): Promise<void> {
+    const { manager, models, downloader, emit } = this.d;
+    const m = { name, version, manifestSha256, bundle };
+    const setPhase = (p: ModelPhase) => {
+      if (phases) this.setPhase(name, p);
+    };
+    const installed = models.getVersion(m.name, m.version);
+    if (installed) {
+      if (installed.manifestSha256 !== m.manifestSha256) {
+        throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
+      }
+    } else {
+      setPhase({ status: 'downloading', target: m.version, progress: 0 });
+      emit({ kind: 'download_started', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version} (${m.bundle.size} bytes)`, data: { progress: 0, size: m.bundle.size } });
+      let lastTenth = 0;
+      const path = await downloader.fetch(m.bundle.sha256, m.bundle.size, (received) => {
+        const progress = m.bundle.size ? received / m.bundle.size : 1;
+        if (phases) this.phases.set(m.name, { status: 'downloading', target: m.version, progress });
+        const tenth = Math.floor(progress * 10);
+        if (tenth > lastTenth && tenth < 10) {
+          lastTenth = tenth;
+          emit({ kind: 'download_progress', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version}: ${tenth * 10}%`, data: { progress } });
+          this.d.changed();
+        }
+      });
+      setPhase({ status: 'verifying', target: m.version, progress: 1 });
+      emit({ kind: 'verifying', model: m.name, version: m.version, message: `verifying ${m.name}@${m.version}`, data: { progress: 1 } });
+      let res;
+      try {
+        res = await manager.install(path, { activate: false });
+      } finally {
+        // The store now holds the files content-addressed (or refused them): the download is done with.
+        rmSync(path, { force: true });
+      }
+      if (res.manifestSha256 !== m.manifestSha256) {
+        throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
+      }
+    }
+  }
+
+  /**
+   * The candidate the document names in shadow of this model (docs/agent.md "Shadow evaluation"):
+   * installed like any version (not activated), loaded beside the active one and handed to the shadow
+   * runner; none named, the runner drops the model's shadow. A failure is an error event and leaves the
+   * active version serving as before.
+   */
+  private async applyShadow(m: DesiredModel): Promise<void> {
+    const runner = this.d.shadow;
+    if (!runner) return;
+    const s = m.shadow;
+    if (!s || s.version === m.version) {
+      await runner.clear(m.name);
+      return;
+    }
+    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance, threshold: s.threshold };
+    if (runner.current(m.name)?.version === s.version) {
+      runner.configure(m.name, settings);
+      return;
+    }
+    try {
+      if (s.contentKey) this.d.manager.rememberKey(s.contentKey);
+      await this.fetchInstall(m.name, s.version, s.manifestSha256, s.bundle, false);
+      const v = await this.d.manager.loadInstalled(m.name, s.version);
+      await runner.set(m.name, v, settings);
+      this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate } });
+    } catch (err) {
+      const e = toAppError(err);
+      await runner.clear(m.name);
+      this.d.emit({ kind: 'error', model: m.name, version: s.version, code: e.code, message: `shadow ${m.name}@${s.version} not started: ${e.message}` });
     }
   }
 

@@ -70,10 +70,10 @@ export class BlobServer {
     this.queue.length = 0;
   }
 
-  /** Whether the blob is named in the device's latest desired document. */
+  /** Whether the blob is named in the device's latest desired document (a version, or a candidate run in shadow). */
   private entitled(deviceId: string, sha256: string): boolean {
     const doc = this.deps.store.desired.latest(deviceId);
-    return !!doc && doc.signed.models.some((m) => m.bundle.sha256 === sha256);
+    return !!doc && doc.signed.models.some((m) => m.bundle.sha256 === sha256 || m.shadow?.bundle.sha256 === sha256);
   }
 
   onRequest(deviceId: string, req: BlobGet): void {

@@ -3,7 +3,7 @@
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts).
 import {
   AppError, DESIRED_SCHEMA, signEnvelope,
-  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredDocument, type KeyPair, type MaintenanceWindow,
+  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair, type MaintenanceWindow,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
@@ -169,6 +169,28 @@ export class DeploymentService {
     })();
   }
 
+  /**
+   * The stored half of a shadow stage's batch (docs/rollouts.md "Shadow stage"; run it inside the caller's
+   * transaction): each device runs `version` in shadow beside the version it runs; returns the documents to publish.
+   */
+  assignShadows(a: { rolloutId: string; model: string; version: string; sampleRate: number; tolerance: number; threshold: number | null }, deviceIds: readonly string[]): DesiredDocument[] {
+    const { store } = this.deps;
+    return store.db.transaction(() => {
+      store.models.assignable(a.model, a.version);
+      for (const deviceId of deviceIds) store.shadows.put({ deviceId, ...a });
+      return this.storeDesired(deviceIds);
+    })();
+  }
+
+  /** Ends a rollout's shadow stage: its devices' next documents name no shadow (returned for publishing). */
+  clearShadows(rolloutId: string): DesiredDocument[] {
+    const { store } = this.deps;
+    return store.db.transaction(() => {
+      const ids = store.shadows.clearRollout(rolloutId).filter((id) => !store.devices.get(id).revoked);
+      return this.storeDesired(ids);
+    })();
+  }
+
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
   async onDeviceChanged(deviceId: string): Promise<void> {
     await this.publishDesired(this.joinDeployments(deviceId));
@@ -239,6 +261,7 @@ export class DeploymentService {
           ...(contentKey ? { contentKey } : {}),
           // The device switches only inside it (decision 0031); a rollback's deployment has none.
           ...(e.window ? { maintenance: e.window } : {}),
+          ...this.shadowOf(deviceId, e.model, e.version, version),
         };
       });
       const body: DesiredBody = {
@@ -258,6 +281,20 @@ export class DeploymentService {
       store.desired.put(doc);
       return doc;
     }))();
+  }
+
+  /** `{shadow}` for a model entry when the device runs a candidate of it in shadow (none beside the same version). */
+  private shadowOf(deviceId: string, model: string, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
+    const row = this.deps.store.shadows.get(deviceId, model);
+    if (!row || row.version === running) return {};
+    const c = version(model, row.version);
+    const contentKey = c.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
+    return {
+      shadow: {
+        version: row.version, manifestSha256: c.manifestSha256, bundle: { sha256: c.bundle.sha256, size: c.bundle.size },
+        sampleRate: row.sampleRate, tolerance: row.tolerance, ...(row.threshold !== null ? { threshold: row.threshold } : {}), ...(contentKey ? { contentKey } : {}),
+      },
+    };
   }
 
   /** Publishes stored documents (retained), in batches; after the transaction that stored them committed. */

@@ -100,3 +100,20 @@ test('labels and confidence: honest counts pass, impossible ones are refused', (
   assert.equal(ok({ confidence: { n: 6, sum: 3 } }), 'inconsistent_counts'); // more rows than predictions
   assert.equal(ok({ confidence: { n: 5, sum: 5.5 } }), 'inconsistent_counts'); // a confidence above 1
 });
+
+test('shadow summaries: samples within answered requests, runs within samples, agreements within runs, one latency sample per run', () => {
+  const L = DEFAULT_INGEST_LIMITS;
+  const lat = (n: number) => {
+    const e = emptyLatency();
+    e.counts[7] = n;
+    return { ...e, sumMs: n };
+  };
+  // The window answered 2 requests (3 latency samples, 1 error).
+  const sh = (over: object = {}) => win({ shadow: [{ version: '2.0.0', sampled: 2, dropped: 0, runs: 1, agree: 1, errors: 1, latency: lat(1), ...over }] });
+  assert.equal(checkWindow(sh(), ctx(), L), null);
+  assert.equal(checkWindow(sh({ sampled: 1, dropped: 1, runs: 1, errors: 0 }), ctx(), L), null);
+  assert.equal(checkWindow(sh({ sampled: 2, dropped: 1 }), ctx(), L), 'inconsistent_counts', 'more samples than answered requests');
+  assert.equal(checkWindow(sh({ runs: 2, latency: lat(2) }), ctx(), L), 'inconsistent_counts', 'more runs and failures than samples');
+  assert.equal(checkWindow(sh({ agree: 2 }), ctx(), L), 'inconsistent_counts', 'more agreements than runs');
+  assert.equal(checkWindow(sh({ latency: lat(5) }), ctx(), L), 'inconsistent_counts', 'latency samples are not the runs');
+});

@@ -75,6 +75,12 @@ export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimi
     if (e.length !== w.latency.counts.length || sum(e) > errors) return 'inconsistent_counts';
     for (let i = 0; i < e.length; i++) if ((e[i] as number) > (w.latency.counts[i] as number)) return 'inconsistent_counts';
   }
+  // Shadow runs (docs/agent-summaries.md "Shadow"): samples are answered requests of this window (latency
+  // samples minus errors), runs and failures come from samples, agreements from runs, and each run adds
+  // one latency sample.
+  for (const sh of w.shadow ?? []) {
+    if (sh.sampled + sh.dropped > samples - errors || sh.runs + sh.errors > sh.sampled || sh.agree > sh.runs || sum(sh.latency.counts) !== sh.runs) return 'inconsistent_counts';
+  }
   // Each row adds to one bin (or under/over, or NaN) of a numeric feature, and to one category.
   for (const f of w.features) {
     if (f.kind === 'numeric') {

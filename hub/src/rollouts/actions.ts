@@ -5,7 +5,7 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
 import { ringTagsOf } from './plan.js';
-import { advance, rollback, computeGates } from './judge.js';
+import { advance, endShadow, rollback, computeGates } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
@@ -55,6 +55,8 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
       r.state = 'aborted';
       r.stateReason = reason;
       engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length }, now, actor);
+      // Candidates run in shadow stop with the rollout (no device switched in the stage).
+      if (w?.shadow && p?.state !== 'passed') await endShadow(deps, r, false);
       break;
     case 'rollback':
       if (r.state === 'rolled_back') refuse(r, action, 'a rollout not rolled back yet');

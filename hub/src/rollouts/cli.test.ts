@@ -11,7 +11,7 @@ import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './
 before(prepare);
 after(cleanup);
 
-it('rollout create | ls | show | pause | resume | promote | abort | rollback through the CLI', async () => {
+it('rollout create (with and without a shadow stage) | ls | show | pause | resume | promote | abort | rollback through the CLI', async () => {
   const e = await setup(8);
   const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
   try {
@@ -32,6 +32,9 @@ it('rollout create | ls | show | pause | resume | promote | abort | rollback thr
     const badGate = await run('create', 'audio-energy', '2.0.0', '--all', '--gate', 'minPredictons=5', '--reason', 'typo');
     assert.equal(badGate.code, 1);
     assert.match(badGate.err, /gates.*minPredictons/);
+    const badShadow = await run('create', 'audio-energy', '3.0.0', '--all', '--shadow', 'sampleRate=2', '--reason', 'too much');
+    assert.equal(badShadow.code, 1);
+    assert.match(badShadow.err, /shadow\.sampleRate: expected a sample rate of at most 1/);
     const ls = await run('ls');
     assert.match(ls.out, new RegExp(`${r.id} +audio-energy +1\\.0\\.0 +2\\.0\\.0 +running +canary baking`));
     e.clock.advance(61_000);
@@ -53,6 +56,11 @@ it('rollout create | ls | show | pause | resume | promote | abort | rollback thr
     assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout/);
     const watched = await run('show', r.id, '--watch', '--interval', '50');
     assert.match(watched.out, /rolled_back/);
+    const shadowed = await run('create', 'audio-energy', '3.0.0', '--all', '--shadow', 'on', '--shadow', 'threshold=0.5', '--reason', 'v3 in shadow first', '--json');
+    assert.equal(shadowed.code, 0, shadowed.err);
+    const s3 = JSON.parse(shadowed.out) as { waves: Array<{ name: string; shadow?: { sampleRate: number; threshold?: number } }> };
+    assert.deepEqual(s3.waves.map((w) => w.name), ['shadow', 'canary', 'all']);
+    assert.deepEqual([s3.waves[0]?.shadow?.sampleRate, s3.waves[0]?.shadow?.threshold], [0.1, 0.5]);
   } finally {
     server.close();
     await e.close();

@@ -190,7 +190,7 @@ export class RolloutEngine {
       p.startedAt = now.toISOString();
       this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, ...(wave.tags ? { tags: wave.tags } : { percent: wave.percent }) }, now);
     }
-    await this.notify(r, members.filter((d) => d.notifiedAt === null), now);
+    await this.notify(r, k, members.filter((d) => d.notifiedAt === null), now);
     const waiting = store.rollouts.devices(id).filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k && d.notifiedAt === null).length;
     if (p.state === 'deploying' && waiting === 0) {
       p.state = 'baking';
@@ -205,13 +205,27 @@ export class RolloutEngine {
     if (p.state === 'evaluating') await judgeWave(this, this.deps, r, now);
   }
 
-  /** Tells up to the available budget of devices (lowest places first) to switch; stored, then published. */
-  private async notify(r: RolloutRecord, due: ReadonlyArray<{ deviceId: string }>, now: Date): Promise<void> {
+  /**
+   * Tells up to the available budget of devices (lowest places first) to switch, or in the shadow stage
+   * to run the version in shadow (devices running no version of the model have nothing to shadow: they
+   * are only marked); stored, then published.
+   */
+  private async notify(r: RolloutRecord, k: number, due: ReadonlyArray<{ deviceId: string; previous: string | null }>, now: Date): Promise<void> {
     const n = Math.min(due.length, Math.floor(this.tokens));
     if (n <= 0) return;
     this.tokens -= n;
     const ids = due.slice(0, n).map((d) => d.deviceId);
     const { store, deployments } = this.deps;
+    const shadow = r.waves[k]?.shadow;
+    if (shadow) {
+      const running = due.slice(0, n).filter((d) => d.previous !== null && d.previous !== r.version).map((d) => d.deviceId);
+      const docs = store.db.transaction(() => {
+        store.rollouts.markNotified(r.id, ids, now);
+        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null }, running);
+      })();
+      await deployments.publishDesired(docs);
+      return;
+    }
     const docs = store.db.transaction(() => {
       const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined }, ids);
       if (r.deploymentId !== a.id) {

@@ -12,6 +12,19 @@ export interface GroupQuery {
   /** Window starts in [from, to). */
   from: string;
   to: string;
+  /** Also merge what these windows say of this candidate run in shadow (docs/rollouts.md "Shadow stage"). */
+  shadowOf?: string;
+}
+
+/** A candidate's shadow runs merged over windows of the version it ran beside. */
+export interface ShadowStats {
+  reportingDevices: Set<string>;
+  sampled: number;
+  dropped: number;
+  runs: number;
+  agree: number;
+  errors: number;
+  latency: LatencySketch | null;
 }
 
 /** One group's merged numbers: what the gates compare. */
@@ -29,6 +42,8 @@ export interface GroupStats {
   outputs: Map<string, number[]>;
   /** Per numeric feature name: binned counts (under, bins, over). */
   features: Map<string, number[]>;
+  /** With `shadowOf` in the query. */
+  shadow: ShadowStats;
 }
 
 export interface GateData {
@@ -36,7 +51,23 @@ export interface GateData {
 }
 
 export function emptyStats(): GroupStats {
-  return { windows: 0, reportingDevices: new Set(), count: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map() };
+  return {
+    windows: 0, reportingDevices: new Set(), count: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map(),
+    shadow: { reportingDevices: new Set(), sampled: 0, dropped: 0, runs: 0, agree: 0, errors: 0, latency: null },
+  };
+}
+
+/** Adds a window's shadow summary of `candidate` (if it has one) to the group's shadow numbers. */
+export function addShadow(s: ShadowStats, deviceId: string, w: Pick<SummaryWindow, 'shadow'>, candidate: string): void {
+  const x = w.shadow?.find((e) => e.version === candidate);
+  if (!x) return;
+  s.reportingDevices.add(deviceId);
+  s.sampled += x.sampled;
+  s.dropped += x.dropped;
+  s.runs += x.runs;
+  s.agree += x.agree;
+  s.errors += x.errors;
+  s.latency = s.latency ? mergeLatency(s.latency, x.latency) : { counts: [...x.latency.counts], sumMs: x.latency.sumMs };
 }
 
 function addBins(into: Map<string, number[]>, name: string, h: { counts: number[]; under: number; over: number }): void {
@@ -93,7 +124,9 @@ export class WindowGateData implements GateData {
       .iterate(q.model, q.version, q.from, q.to) as IterableIterator<{ device_id: string; window: string }>;
     for (const r of rows) {
       if (!q.devices.has(r.device_id)) continue;
-      addWindow(s, r.device_id, JSON.parse(r.window) as SummaryWindow);
+      const w = JSON.parse(r.window) as SummaryWindow;
+      addWindow(s, r.device_id, w);
+      if (q.shadowOf !== undefined) addShadow(s.shadow, r.device_id, w, q.shadowOf);
     }
     return s;
   }

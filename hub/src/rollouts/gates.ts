@@ -1,8 +1,8 @@
 // The gates of a wave (docs/rollouts.md "Gates"): pure functions from the wave's and the control's merged
 // numbers to one result per gate with value, threshold, sample sizes and verdict. A gate that has too few
 // reports is `pending`, never `pass`; input_drift is shown and never blocks.
-import { latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference } from '@edgefleet/shared';
-import type { GroupStats } from './gate-data.js';
+import { latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference, type ShadowStage } from '@edgefleet/shared';
+import type { GroupStats, ShadowStats } from './gate-data.js';
 
 export interface InstallCounts {
   /** Devices of the wave told to switch. */
@@ -135,6 +135,21 @@ export function evaluateGates(g: GateInput): GateResult[] {
     out.push({ name: 'input_drift', value: value === null ? null : round(value), threshold: cfg.inputPsi, verdict: value === null || !enough ? 'pending' : value <= cfg.inputPsi ? 'pass' : 'fail', blocking: false, samples, against: 'reference' });
   }
   return out;
+}
+
+/**
+ * The shadow stage's gate (docs/rollouts.md "Shadow stage"): the share of the candidate's shadow runs whose
+ * outputs agreed with the answer the current version gave; a run that failed counts as disagreeing. Pending
+ * below `minSamples` runs; dropped samples (the shadow fell behind) and the candidate's p95 are in the note.
+ */
+export function shadowGate(stage: ShadowStage, s: ShadowStats, devices: number): GateResult {
+  const n = s.runs + s.errors;
+  const value = n ? s.agree / n : null;
+  const verdict = n < stage.minSamples || value === null ? 'pending' : value >= stage.minAgreement ? 'pass' : 'fail';
+  const p95 = s.latency && latencyCount(s.latency) ? latencyQuantile(s.latency, 0.95) : null;
+  const note = `${s.runs} shadow runs (${s.errors} failed, ${s.dropped} samples dropped) from ${s.reportingDevices.size} of ${devices} devices`
+    + `${p95 !== null && Number.isFinite(p95) ? `; candidate p95 ${round(p95, 3)} ms` : ''}${n < stage.minSamples ? `; needs ${stage.minSamples} runs` : ''}`;
+  return { name: 'shadow_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: n, control: 0 }, against: 'absolute', note };
 }
 
 /** The wave's verdict: fail if a blocking gate failed, pending while one is pending, else pass. */

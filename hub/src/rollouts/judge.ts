@@ -8,9 +8,9 @@ import type { DesiredDocument, GateResult } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
-import { emptyStats, type GateData } from './gate-data.js';
+import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
 import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
-import { evaluateGates, waveVerdict, type InstallCounts } from './gates.js';
+import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './gates.js';
 import type { Actor } from './engine.js';
 
 export interface Transitioner {
@@ -26,8 +26,51 @@ interface JudgeDeps {
 const FAILED = new Set(['failed', 'refused', 'rolled_back']);
 const HOUR_MS = 3_600_000;
 
+/**
+ * The shadow stage's gate: the candidate's shadow runs reported in the windows of the versions its devices
+ * answer with, since the stage began (docs/rollouts.md "Shadow stage").
+ */
+function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
+  const stage = r.waves[r.currentWave]!.shadow!;
+  const p = r.progress[r.currentWave];
+  const byVersion = new Map<string, string[]>();
+  for (const d of deps.store.rollouts.devices(r.id)) {
+    if (d.notifiedAt === null || d.previous === null || d.previous === r.version) continue;
+    byVersion.set(d.previous, [...(byVersion.get(d.previous) ?? []), d.deviceId]);
+  }
+  const from = p?.startedAt ?? r.createdAt;
+  const to = new Date(now.getTime() + 1).toISOString();
+  const total: ShadowStats = emptyStats().shadow;
+  let devices = 0;
+  for (const [version, ids] of byVersion) {
+    devices += ids.length;
+    const s = deps.gateData.stats({ model: r.model, version, devices: new Set(ids), from, to, shadowOf: r.version }).shadow;
+    for (const id of s.reportingDevices) total.reportingDevices.add(id);
+    total.sampled += s.sampled;
+    total.dropped += s.dropped;
+    total.runs += s.runs;
+    total.agree += s.agree;
+    total.errors += s.errors;
+    if (s.latency) total.latency = total.latency ? { counts: total.latency.counts.map((c, i) => c + (s.latency!.counts[i] ?? 0)), sumMs: total.latency.sumMs + s.latency.sumMs } : s.latency;
+  }
+  return [shadowGate(stage, total, devices)];
+}
+
+/**
+ * Ends a rollout's shadow stage (passed, failed, aborted): its devices' next documents name no shadow;
+ * passed, its devices are told again, this time to switch. Stored, then published.
+ */
+export async function endShadow(deps: JudgeDeps, r: RolloutRecord, passed: boolean): Promise<void> {
+  const docs = deps.store.db.transaction(() => {
+    if (passed) deps.store.rollouts.resetNotified(r.id);
+    return deps.deployments.clearShadows(r.id);
+  })();
+  await deps.deployments.publishDesired(docs);
+}
+
 /** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
 export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date): GateResult[] {
+  if (r.waves[r.currentWave]?.shadow) return shadowGates(deps, r, now);
   return computeWave(deps, r, now).gates;
 }
 
@@ -84,13 +127,19 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   const p = r.progress[r.currentWave];
   const wave = r.waves[r.currentWave];
   if (!p || !wave) return;
-  const { gates, install } = computeWave(deps, r, now);
-  p.gates = gates;
+  // A shadow stage is judged by its shadow_agreement gate alone; devices deferring a switch hold a wave.
+  let deferred = 0;
+  if (wave.shadow) p.gates = shadowGates(deps, r, now);
+  else {
+    const c = computeWave(deps, r, now);
+    p.gates = c.gates;
+    deferred = c.install.deferred;
+  }
   const verdict = waveVerdict(p.gates);
   const numbers = { gates: p.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) };
   if (verdict === 'pending') {
     // Waiting on deferred devices is not being stuck: the stuck clock runs from the last step that did.
-    if (install.deferred) p.deferredAt = now.toISOString();
+    if (deferred) p.deferredAt = now.toISOString();
     const since = Math.max(Date.parse(p.evaluatingSince ?? now.toISOString()), p.deferredAt ? Date.parse(p.deferredAt) : 0);
     if (now.getTime() - since >= r.gates.stuckSec * 1000) {
       const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value ?? 'none'} (needs ${g.threshold})`);
@@ -105,6 +154,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (verdict === 'pass') {
     p.state = 'passed';
     t.transition(r, 'rollout.wave_passed', null, numbers, now);
+    if (wave.shadow) await endShadow(deps, r, true);
     if (r.advance === 'auto') advance(t, r, now, { name: 'hub' });
     return;
   }
@@ -140,8 +190,11 @@ export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Act
 export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string, actor: Actor): Promise<void> {
   const byPrevious = new Map<string, string[]>();
   let kept = 0;
+  // In the shadow stage no device switched: ending the stage removes the candidate from every device.
+  const inShadow = r.waves[r.currentWave]?.shadow !== undefined && r.progress[r.currentWave]?.state !== 'passed';
+  if (inShadow) await endShadow(deps, r, false);
   for (const d of deps.store.rollouts.devices(r.id)) {
-    if (d.notifiedAt === null) continue;
+    if (d.notifiedAt === null || inShadow) continue;
     if (!d.previous || d.previous === r.version) {
       kept++;
       continue;

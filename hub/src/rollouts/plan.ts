@@ -1,7 +1,7 @@
 // Creating a rollout (docs/rollouts.md "The rollout resource"): the request with its defaults, checked
 // against the registry, the devices and the active rollouts, then every device of the target placed.
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, DEFER_TIMEOUT_MAX_SEC, GateConfig, PREVIEW_DEVICES_PER_WAVE, nextRunIn, parseCron, ringCovers, waveLabel, type MaintenanceWindow, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, DEFER_TIMEOUT_MAX_SEC, GateConfig, PREVIEW_DEVICES_PER_WAVE, SHADOW_WAVE, nextRunIn, parseCron, ringCovers, waveLabel, type MaintenanceWindow, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
 import { targetMatches } from '../deployments/target.js';
@@ -103,8 +103,17 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   const tally = new Map<string, number>();
   for (const d of devices) if (d.previous && d.previous !== req.version) tally.set(d.previous, (tally.get(d.previous) ?? 0) + 1);
   const fromVersion = [...tally.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? null;
-  const waves = req.waves ?? [...DEFAULT_WAVES];
-  checkRings(waves, waveOf(devices, waves, ringTagsOf(store, waves)), requireRing);
+  const given = req.waves ?? [...DEFAULT_WAVES];
+  checkRings(given, waveOf(devices, given, ringTagsOf(store, given)), requireRing);
+  // The shadow stage is a first wave over the first wave's devices whose devices run the new version in
+  // shadow (docs/decisions/0032-shadow-evaluation.md): it needs devices running a version to shadow.
+  if (req.shadow && fromVersion === null) {
+    throw new AppError('INVALID_INPUT', `shadow: no device of the target runs a version of ${req.model} other than ${req.version}; expected devices to run the candidate beside (start without a shadow stage)`);
+  }
+  const first = given[0]!;
+  const waves: RolloutRecord['waves'] = req.shadow
+    ? [{ name: SHADOW_WAVE, ...(first.tags ? { tags: first.tags } : { percent: first.percent }), ...(first.minDevices !== undefined ? { minDevices: first.minDevices } : {}), bakeSec: req.shadow.bakeSec, shadow: req.shadow }, ...given]
+    : given;
   const at = now.toISOString();
   const gates = GateConfig.parse(req.gates ?? {});
   gates.deferTimeoutSec ??= defaultDeferTimeoutSec(req.window, now.getTime());

@@ -16,6 +16,7 @@ import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
 import { DriftRepo } from '../drift/repo.js';
 import { AlertsRepo } from '../alerts/repo.js';
+import { ShadowsRepo } from './shadows-repo.js';
 
 export class Store {
   readonly db: Db;
@@ -35,6 +36,8 @@ export class Store {
   readonly drift: DriftRepo;
   /** Alert rules, alerts and webhook deliveries (docs/drift.md "Alerts"). */
   readonly alerts: AlertsRepo;
+  /** Candidates devices run in shadow (docs/rollouts.md "Shadow stage"). */
+  readonly shadows: ShadowsRepo;
   private closed = false;
 
   /**
@@ -63,6 +66,7 @@ export class Store {
     this.telemetry = new TelemetryRepo(this.db, this.rollups);
     this.drift = new DriftRepo(this.db);
     this.alerts = new AlertsRepo(this.db);
+    this.shadows = new ShadowsRepo(this.db);
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 
@@ -61,13 +61,16 @@ export interface WaveProgress {
   deferredAt?: string | null;
 }
 
+/** A wave as stored: the shadow stage is a wave with `shadow` set (docs/decisions/0032-shadow-evaluation.md). */
+export type StoredWave = Wave & { shadow?: ShadowStage };
+
 export interface RolloutRecord {
   id: string;
   model: string;
   version: string;
   fromVersion: string | null;
   target: DeployTarget;
-  waves: Wave[];
+  waves: StoredWave[];
   gates: GateConfig;
   /** Devices switch only inside it (the deployment carries it into their desired documents). */
   window: MaintenanceWindow | null;
@@ -199,6 +202,11 @@ export class RolloutsRepo {
     }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at }));
   }
 
+  /** The shadow stage passed: its devices are told again, this time to switch. */
+  resetNotified(rolloutId: string): void {
+    this.db.prepare('UPDATE rollout_devices SET notified_at = NULL WHERE rollout_id = ?').run(rolloutId);
+  }
+
   markNotified(rolloutId: string, deviceIds: readonly string[], at: Date): void {
     const st = this.db.prepare('UPDATE rollout_devices SET notified_at = ? WHERE rollout_id = ? AND device_id = ?');
     for (const id of deviceIds) st.run(at.toISOString(), rolloutId, id);
@@ -209,7 +217,7 @@ export class RolloutsRepo {
 function toRecord(r: Row): RolloutRecord {
   return {
     id: r.id, model: r.model, version: r.version, fromVersion: r.from_version, target: JSON.parse(r.target) as DeployTarget,
-    waves: JSON.parse(r.waves) as Wave[], gates: JSON.parse(r.gates) as GateConfig, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : null, advance: r.advance, onFailure: r.on_failure,
+    waves: JSON.parse(r.waves) as StoredWave[], gates: JSON.parse(r.gates) as GateConfig, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : null, advance: r.advance, onFailure: r.on_failure,
     state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
     reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
   };

@@ -113,3 +113,19 @@ test('windowTotals sums integer counts over windows', () => {
   });
   assert.deepEqual(windowTotals([]).count, 0);
 });
+
+test('mergeWindows sums shadow summaries per candidate version and keeps windows without any unchanged', () => {
+  const lat = (n: number) => {
+    const l = { counts: new Array<number>(emptyWindow(META).latency.counts.length).fill(0), sumMs: 0 };
+    for (let i = 0; i < n; i++) addLatency(l, 3);
+    return l;
+  };
+  const s = (version: string, runs: number, agree: number) => ({ version, sampled: runs + 1, dropped: 1, runs, agree, errors: 1, latency: lat(runs) });
+  const a = { ...windowWith('2026-03-01T10:00:00Z', [1]), shadow: [s('2.0.0', 3, 2)] };
+  const b = { ...windowWith('2026-03-01T10:01:00Z', [1]), shadow: [s('2.0.0', 4, 4), s('3.0.0', 2, 0)] };
+  const m = mergeWindows(a, b);
+  assert.deepEqual(m.shadow?.map((x) => [x.version, x.sampled, x.dropped, x.runs, x.agree, x.errors, x.latency.sumMs]), [['2.0.0', 9, 2, 7, 6, 2, 21], ['3.0.0', 3, 1, 2, 0, 1, 6]]);
+  assert.equal(parseWire(SummaryWindow, m, 'window').shadow?.length, 2);
+  assert.deepEqual(a.shadow[0]?.runs, 3, 'inputs unchanged');
+  assert.equal(mergeWindows(windowWith('2026-03-01T10:00:00Z', [1]), windowWith('2026-03-01T10:01:00Z', [2])).shadow, undefined);
+});

@@ -3,7 +3,7 @@
 // backlog into coarser windows; the hub uses it to aggregate devices and cohorts,
 // and windowTotals to prove it holds exactly the counts the devices saw.
 import { AppError } from '../errors.js';
-import type { ConfidenceSum, FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '../wire/telemetry.js';
+import type { ConfidenceSum, FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, ShadowSummary, SummaryWindow } from '../wire/telemetry.js';
 import { mergeCategorical } from './categorical.js';
 import { emptyHistogram, mergeHistograms } from './histogram.js';
 import { emptyLatency, latencyCount, mergeLatency } from './latency.js';
@@ -174,6 +174,7 @@ export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow 
   const feedback = mergeFeedback(a.feedback, b.feedback);
   if (feedback) w.feedback = feedback;
   if (a.confidence || b.confidence) w.confidence = { n: (a.confidence?.n ?? 0) + (b.confidence?.n ?? 0), sum: (a.confidence?.sum ?? 0) + (b.confidence?.sum ?? 0) } satisfies ConfidenceSum;
+  if (a.shadow || b.shadow) w.shadow = mergeShadows(a.shadow ?? [], b.shadow ?? []);
   return w;
 }
 
@@ -192,6 +193,19 @@ export function mergeFeedback(a: FeedbackCounts | undefined, b: FeedbackCounts |
   if (a.absErrorSum !== undefined || b.absErrorSum !== undefined) out.absErrorSum = (a.absErrorSum ?? 0) + (b.absErrorSum ?? 0);
   if (a.sqErrorSum !== undefined || b.sqErrorSum !== undefined) out.sqErrorSum = (a.sqErrorSum ?? 0) + (b.sqErrorSum ?? 0);
   return out;
+}
+
+/** Shadow summaries by candidate version, every count summed (so the plausibility relations survive a merge). */
+export function mergeShadows(a: readonly ShadowSummary[], b: readonly ShadowSummary[]): ShadowSummary[] {
+  const out = new Map<string, ShadowSummary>();
+  for (const s of [...a, ...b]) {
+    const cur = out.get(s.version);
+    out.set(s.version, cur ? {
+      version: s.version, sampled: cur.sampled + s.sampled, dropped: cur.dropped + s.dropped, runs: cur.runs + s.runs,
+      agree: cur.agree + s.agree, errors: cur.errors + s.errors, latency: mergeLatency(cur.latency, s.latency),
+    } : { ...s, latency: { counts: [...s.latency.counts], sumMs: s.latency.sumMs } });
+  }
+  return [...out.values()];
 }
 
 export type FeatureTotals =

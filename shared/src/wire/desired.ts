@@ -6,6 +6,24 @@ import { DesiredConfig, ReportedConfig } from './agent-config.js';
 import { MaintenanceWindow } from './maintenance.js';
 import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
+/**
+ * A candidate version the device runs beside the current one on a sampled share of answered requests,
+ * off the request path, never answering with it (docs/rollouts.md "Shadow stage"): the rollout's shadow stage.
+ */
+export const DesiredShadow = z.object({
+  version: SemVer,
+  manifestSha256: Sha256Hex,
+  bundle: z.object({ sha256: Sha256Hex, size: Count }),
+  /** Share of answered requests run on the candidate too. */
+  sampleRate: z.number().gt(0).max(1),
+  /** A float output of one value per row agrees when |current - candidate| <= tolerance * max(1, |current|). */
+  tolerance: z.number().nonnegative().finite().optional(),
+  /** Set: a float output of one value per row is a class score, and agrees when both sides are on the same side of it. */
+  threshold: z.number().finite().optional(),
+  contentKey: SealedKeySchema.optional(),
+});
+export type DesiredShadow = z.infer<typeof DesiredShadow>;
+
 export const DesiredModel = z.object({
   name: ModelName,
   version: SemVer,
@@ -17,6 +35,8 @@ export const DesiredModel = z.object({
   contentKey: SealedKeySchema.optional(),
   /** Switch to this version only inside this window (downloaded and verified at once); absent: at once. */
   maintenance: MaintenanceWindow.optional(),
+  /** A candidate to evaluate in shadow beside `version` (optional: absent, the device runs no shadow of this model). */
+  shadow: DesiredShadow.optional(),
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 

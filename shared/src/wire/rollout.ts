@@ -33,7 +33,7 @@ export const Wave = z.object({
 });
 export type Wave = z.infer<typeof Wave>;
 
-export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift']);
+export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement']);
 export type GateName = z.infer<typeof GateName>;
 
 /** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
@@ -73,6 +73,29 @@ export const GateConfig = z.object({
 }).strict();
 export type GateConfig = z.infer<typeof GateConfig>;
 
+/**
+ * The optional first stage of a rollout (docs/rollouts.md "Shadow stage", decision 0032): the first wave's
+ * devices run the new version in shadow beside their current one on `sampleRate` of their answered
+ * requests for `bakeSec`, answering with the current one; the stage passes when the share of shadow runs
+ * that agreed is at least `minAgreement` over at least `minSamples` runs, and only then does any device switch.
+ */
+export const ShadowStage = z.object({
+  sampleRate: z.number().gt(0, 'expected a sample rate above 0').max(1, 'expected a sample rate of at most 1').default(0.1),
+  bakeSec: z.number().int().nonnegative().max(30 * 86400).default(1800),
+  minAgreement: z.number().min(0).max(1).default(0.95),
+  minSamples: z.number().int().positive().default(200),
+  /** Float outputs of one value per row agree within tolerance * max(1, |current|) (classes: the same argmax). */
+  tolerance: z.number().nonnegative().finite().default(0.01),
+  /**
+   * For a float output of one value per row that is a class score (a probability, as in the example model):
+   * agree when both sides are on the same side of this threshold, instead of within the tolerance.
+   */
+  threshold: z.number().finite().optional(),
+}).strict();
+export type ShadowStage = z.infer<typeof ShadowStage>;
+/** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */
+export const SHADOW_WAVE = 'shadow';
+
 export const DEFAULT_WAVES: readonly Wave[] = [
   { name: 'canary', percent: 5, minDevices: 1, bakeSec: 1800 },
   { name: 'all', percent: 100, bakeSec: 0 },
@@ -92,6 +115,8 @@ const RolloutFields = z.object({
   target: DeployTarget,
   waves: z.array(Wave).min(1).max(10).optional(),
   gates: GateConfig.partial().optional(),
+  /** Start with a shadow stage on the first wave's devices (optional). */
+  shadow: ShadowStage.optional(),
   advance: z.enum(['auto', 'manual']).default('auto'),
   onFailure: z.enum(['rollback', 'pause']).default('rollback'),
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
@@ -100,11 +125,12 @@ const RolloutFields = z.object({
 });
 
 /** Waves: unique names, cumulative percents, the last at 100. */
-function checkWaves(r: { waves?: Wave[] | undefined }, ctx: z.RefinementCtx): void {
+function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | undefined }, ctx: z.RefinementCtx): void {
   const waves = r.waves ?? DEFAULT_WAVES;
   const names = new Set<string>();
   let last = 0;
   for (const [i, w] of waves.entries()) {
+    if (r.shadow && w.name === SHADOW_WAVE) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${SHADOW_WAVE}" is the shadow stage's` });
     if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['waves', i, 'name'], message: `wave name "${w.name}" is used twice` });
     names.add(w.name);
     if (w.tags !== undefined) {
@@ -156,6 +182,8 @@ export const GateResult = z.object({
 export type GateResult = z.infer<typeof GateResult>;
 
 export const RolloutWave = Wave.extend({
+  /** Set on the shadow stage: its devices run the new version in shadow, not as active. */
+  shadow: ShadowStage.optional(),
   state: WaveState,
   /** Devices of the target in this wave (its share, nested: earlier waves' devices included). */
   devices: Count,

@@ -39,6 +39,24 @@ export type FeedbackCounts = z.infer<typeof FeedbackCounts>;
 export const ConfidenceSum = z.object({ n: Count, sum: z.number().nonnegative().finite() });
 export type ConfidenceSum = z.infer<typeof ConfidenceSum>;
 
+/**
+ * A candidate run in shadow beside this window's version (docs/agent-summaries.md "Shadow"): answered
+ * requests sampled for it (`sampled`) or dropped because the shadow fell behind (`dropped`), shadow runs
+ * that finished (`runs`, their latency in `latency`) or failed (`errors`), and runs whose outputs agreed
+ * with the answer given (`agree`). Honest windows keep runs + errors <= sampled, sampled + dropped <= count,
+ * agree <= runs and latency samples = runs (hub/src/ingest/plausibility.ts); merging sums every field.
+ */
+export const ShadowSummary = z.object({
+  version: SemVer,
+  sampled: Count,
+  dropped: Count,
+  runs: Count,
+  agree: Count,
+  errors: Count,
+  latency: LatencySketch,
+});
+export type ShadowSummary = z.infer<typeof ShadowSummary>;
+
 export const SummaryWindow = z.object({
   model: ModelName,
   version: SemVer,
@@ -63,6 +81,8 @@ export const SummaryWindow = z.object({
   feedback: FeedbackCounts.optional(),
   /** Classifiers: the predicted classes' confidence (optional: windows of older agents have none). */
   confidence: ConfidenceSum.optional(),
+  /** Candidates run in shadow beside this version, one entry per candidate version (optional). */
+  shadow: z.array(ShadowSummary).optional(),
 });
 export type SummaryWindow = z.infer<typeof SummaryWindow>;
 
@@ -202,7 +222,7 @@ const startOk = stringCheck(IsoTime);
 const shaOk = stringCheck(Sha256Hex);
 const deviceOk = stringCheck(DeviceId);
 
-const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs', 'feedback', 'confidence']);
+const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs', 'feedback', 'confidence', 'shadow']);
 const FEEDBACK_KEYS = new Set(['labelled', 'correct', 'confusion', 'absErrorSum', 'sqErrorSum']);
 const optNonNeg = (o: Obj, k: string): boolean => !(k in o) || (isNum(o[k]) && (o[k] as number) >= 0);
 function feedbackCounts(f: unknown): boolean {
@@ -218,13 +238,19 @@ const LATENCY_KEYS = new Set(['counts', 'sumMs']);
 function latency(lat: unknown): boolean {
   return plain(lat) && keysWithin(lat, LATENCY_KEYS) && counts(lat['counts']) && isNum(lat['sumMs']) && lat['sumMs'] >= 0;
 }
+const SHADOW_KEYS = new Set(['version', 'sampled', 'dropped', 'runs', 'agree', 'errors', 'latency']);
+function shadow(s: unknown): boolean {
+  return plain(s) && keysWithin(s, SHADOW_KEYS) && versionOk(s['version']) && isCount(s['sampled']) && isCount(s['dropped'])
+    && isCount(s['runs']) && isCount(s['agree']) && isCount(s['errors']) && latency(s['latency']);
+}
 function seqWindow(w: unknown): boolean {
   if (!plain(w) || !keysWithin(w, WINDOW_KEYS)) return false;
   return isPos(w['seq']) && modelOk(w['model']) && versionOk(w['version']) && ('referenceId' in w ? shaOk(w['referenceId']) : true)
     && startOk(w['start']) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
     && latency(w['latency']) && ('errorLatency' in w ? latency(w['errorLatency']) : true)
     && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input)
-    && ('feedback' in w ? feedbackCounts(w['feedback']) : true) && ('confidence' in w ? confidenceSum(w['confidence']) : true);
+    && ('feedback' in w ? feedbackCounts(w['feedback']) : true) && ('confidence' in w ? confidenceSum(w['confidence']) : true)
+    && ('shadow' in w ? every(w['shadow'], shadow) : true);
 }
 
 const BATCH_KEYS = new Set(['schema', 'deviceId', 'windows']);

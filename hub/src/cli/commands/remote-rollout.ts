@@ -68,7 +68,7 @@ export function renderRollout(r: Rollout): string {
 
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: MODEL_VERSION,
@@ -76,6 +76,7 @@ export const rolloutCreate: Command = {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
     wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)' },
+    shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5 (repeatable; docs/rollouts.md "Shadow stage")' },
     gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
     manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
     'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
@@ -95,10 +96,19 @@ export const rolloutCreate: Command = {
       gates[m[1] as string] = Number(m[2]);
     }
     const win = optString(args, 'window');
+    const shadowArgs = optStrings(args, 'shadow');
+    const shadow: Record<string, number> = {};
+    for (const x of shadowArgs) {
+      if (x === 'on') continue;
+      const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(x);
+      if (!m) throw new UsageError(`--shadow ${x}: expected "on" or KEY=NUMBER, e.g. sampleRate=0.1`);
+      shadow[m[1] as string] = Number(m[2]);
+    }
     const body = {
       model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto',
       ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
+      ...(shadowArgs.length ? { shadow } : {}),
     };
     const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
     print(ctx.stdout, optBool(args, 'json'), r, () =>
