@@ -50,6 +50,8 @@ export class RollupGateData implements GateData {
     const from = Date.parse(q.from);
     const to = Date.parse(q.to);
     if (q.devices.size === 0 || !(to > from)) return emptyStats();
+    // A shadow stage's numbers are not rolled up: its windows (a few devices over its bake) are merged.
+    if (q.shadowOf !== undefined) return this.windows.stats(q);
     // Ingest refuses versions the registry lacks (decision 0014), so every stored window has a series;
     // without one there is nothing rolled up to read.
     const series = this.deps.rollups.seriesFor(q.model, q.version);
