@@ -20,13 +20,13 @@ import { makeKeys, makeTrust } from '@edgefleet/examples';
 import { FleetSimulator, type SimDevice } from '../../test/src/sim/index.js';
 import { hashSecret, randomSecret, verifySecret } from '../src/store/secrets.js';
 import type { ChildMsg, ParentMsg } from './broker-child.js';
-import { QUANTILES, type SimChildMsg, type SimParentMsg } from './sim-child.js';
+import { QUANTILES } from './sim-child.js';
+import { Sims } from './sims.js';
 
 type Kind = 'hub' | 'bare';
 type Stats = Extract<ChildMsg, { t: 'stats' }>;
 type Ready = Extract<ChildMsg, { t: 'ready' }>;
 const CHILD = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
-const SIM_CHILD = fileURLToPath(new URL('./sim-child.ts', import.meta.url));
 /** Processes the storm's simulated devices are spread over. */
 const SIM_PROCS = 2;
 const CONCURRENCY = 200;
@@ -175,61 +175,6 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
     };
   } finally {
     for (const sim of sims) await sim.stop();
-  }
-}
-
-/** The simulated devices of the storm, spread over SIM_PROCS processes (sim-child.ts), each with its share. */
-class Sims {
-  private constructor(private readonly procs: ChildProcess[]) {}
-
-  static async start(n: number): Promise<Sims> {
-    const procs = await Promise.all(Array.from({ length: n }, async () => {
-      const p = fork(SIM_CHILD, [], { execArgv: ['--conditions=source', '--import', 'tsx'] });
-      await new Promise<void>((resolve, reject) => {
-        p.once('message', () => resolve());
-        p.once('exit', (code) => reject(new Error(`simulator process exited with ${code} before it was ready`)));
-      });
-      return p;
-    }));
-    return new Sims(procs);
-  }
-
-  private ask<T extends SimChildMsg>(p: ChildProcess, m: SimParentMsg, t: T['t']): Promise<T> {
-    return new Promise((resolve) => {
-      const on = (r: SimChildMsg) => {
-        if (r.t !== t) return;
-        p.off('message', on);
-        resolve(r as T);
-      };
-      p.on('message', on);
-      p.send(m);
-    });
-  }
-
-  /** Every device connects (`concurrency` at once per process); merged report, CONNACK quantiles are the slowest process's. */
-  async connect(url: string, devices: SimDevice[], concurrency: number) {
-    const shares = this.procs.map((_, i) => devices.filter((_d, j) => j % this.procs.length === i));
-    const rs = await Promise.all(this.procs.map((p, i) => this.ask<Extract<SimChildMsg, { t: 'connected' }>>(p, { t: 'connect', url, devices: shares[i] ?? [], concurrency }, 'connected')));
-    return {
-      connected: rs.reduce((a, r) => a + r.connected, 0),
-      failed: rs.flatMap((r) => r.failed),
-      // -1: some process's share never got there (its devices failed and went to the next wave).
-      quantileMs: QUANTILES.map((_, i) => (rs.some((r) => (r.quantileMs[i] ?? -1) < 0) ? -1 : Math.max(...rs.map((r) => r.quantileMs[i]!)))),
-    };
-  }
-
-  async drop(): Promise<void> {
-    await Promise.all(this.procs.map((p) => this.ask(p, { t: 'drop' }, 'dropped')));
-  }
-
-  /** CPU of all simulator processes so far, ms. */
-  async cpuMs(): Promise<number> {
-    const rs = await Promise.all(this.procs.map((p) => this.ask<Extract<SimChildMsg, { t: 'cpu' }>>(p, { t: 'cpu' }, 'cpu')));
-    return rs.reduce((a, r) => a + r.cpuMs, 0);
-  }
-
-  stop(): void {
-    for (const p of this.procs) p.kill('SIGKILL');
   }
 }
 

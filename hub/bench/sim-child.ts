@@ -1,24 +1,29 @@
-// Simulated devices for hub/bench/broker.bench.ts in a process of their own, so a broker's figures
+// Simulated devices in a process of their own (driven through hub/bench/sims.ts), so a broker's figures
 // are not mixed with the CPU its 10,000 mqtt.js clients cost (they shared one process with the bench
 // driver before, and the driver's CPU was counted as storm time). The bench forks a few of these and
 // gives each its share of the devices. Talks over IPC: `connect` (a FleetSimulator for the given
 // devices connects them all, `concurrency` at once; the reply lists failures and the process CPU
-// spent), `drop` (every simulator stops), `cpu` (process CPU so far).
+// spent), `drop` (every simulator stops), `cpu` (process CPU so far), `desired` (desired documents its
+// devices received so far).
 // Run by the bench: node --conditions=source --import tsx hub/bench/sim-child.ts
 import { FleetSimulator, type SimDevice } from '../../test/src/sim/index.js';
 
 export type SimParentMsg =
   | { t: 'connect'; url: string; devices: SimDevice[]; concurrency: number }
   | { t: 'drop' }
-  | { t: 'cpu' };
+  | { t: 'cpu' }
+  | { t: 'desired' };
 export type SimChildMsg =
   | { t: 'connected'; connected: number; failed: Array<{ id: string; error: string }>; ms: number; cpuMs: number; quantileMs: number[] }
   | { t: 'dropped'; cpuMs: number }
-  | { t: 'cpu'; cpuMs: number };
+  | { t: 'cpu'; cpuMs: number }
+  | { t: 'desired'; count: number };
 
 /** Fractions of a share whose CONNACK time is reported. */
 export const QUANTILES = [0.5, 0.9, 0.99];
 const sims: FleetSimulator[] = [];
+/** The devices of each simulator in `sims`, same order. */
+const shares: SimDevice[][] = [];
 const cpuMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
@@ -29,6 +34,7 @@ process.on('message', (m: SimParentMsg) => {
   if (m.t === 'connect') {
     const sim = new FleetSimulator({ url: m.url, devices: m.devices, connectConcurrency: m.concurrency, resendMs: 60_000 });
     sims.push(sim);
+    shares.push(m.devices);
     // When 50%, 90%, 99% of this share had their CONNACK (sampled every 50 ms): where the tail is.
     const t0 = performance.now();
     const marks = QUANTILES.map(() => -1);
@@ -45,10 +51,13 @@ process.on('message', (m: SimParentMsg) => {
       (err: unknown) => send({ t: 'connected', connected: 0, failed: m.devices.map((d) => ({ id: d.id, error: String(err) })), ms: 0, cpuMs: cpuMs(), quantileMs: marks }),
     ).finally(() => clearInterval(sample));
   } else if (m.t === 'drop') {
+    shares.splice(0);
     const all = sims.splice(0).map((s) => s.stop());
     Promise.all(all).then(() => send({ t: 'dropped', cpuMs: cpuMs() }), () => send({ t: 'dropped', cpuMs: cpuMs() }));
   } else if (m.t === 'cpu') {
     send({ t: 'cpu', cpuMs: cpuMs() });
+  } else if (m.t === 'desired') {
+    send({ t: 'desired', count: sims.reduce((a, s, i) => a + (shares[i] ?? []).reduce((b, d) => b + s.desiredFor(d.id).length, 0), 0) });
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -32,6 +32,7 @@ import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
 import { WindowRetention, retainedFrom } from '../rollups/retention.js';
+import { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
 
@@ -59,6 +60,7 @@ export class Hub {
   private rolloutsPart: RolloutEngine | null = null;
   private blobServer: BlobServer | null = null;
   private retention: WindowRetention | null = null;
+  private fleetRows: FleetRowBuilder | null = null;
   private alertsPart: Alerts | null = null;
   private capturePart: CaptureService | null = null;
   private trustDoc: TrustDocument | null = null;
@@ -162,6 +164,10 @@ export class Hub {
     const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
     this.retention = retention;
     retention.start();
+    // Fleet rows of closed hours summed off the gates' path (decision 0038).
+    const fleetRows = new FleetRowBuilder({ rollups: store.rollups, clock, logger });
+    this.fleetRows = fleetRows;
+    fleetRows.start();
     const ac = cfg.alerts;
     const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
       ...DEFAULT_ALERTS_OPTIONS,
@@ -270,6 +276,8 @@ export class Hub {
       this.alertsPart = null;
       this.retention?.stop();
       this.retention = null;
+      this.fleetRows?.stop();
+      this.fleetRows = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
       this.blobServer = null;
       await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');

@@ -245,6 +245,11 @@ export class RollupsRepo {
     return this.db.prepare('SELECT 1 FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?').get(seriesId, grain, start) !== undefined;
   }
 
+  /** Whether any device has a rollup of the series for this hour (day) (an index probe). */
+  hasRows(seriesId: number, grain: number, start: number): boolean {
+    return this.db.prepare('SELECT 1 FROM rollups WHERE series = ? AND grain = ? AND start = ? LIMIT 1').get(seriesId, grain, start) !== undefined;
+  }
+
   /** Rollup rows per device of a series in the given ranges (read from the index alone). */
   rowsPerDevice(seriesId: number, ranges: readonly ScanRange[]): Map<string, number> {
     const out = new Map<string, number>();
