@@ -5,6 +5,8 @@ import type { MenuItemConstructorOptions } from 'electron';
 export interface MenuActions {
   profiles: string[];
   openProfile(name: string): void;
+  /** Opens the first-run window to add a hub profile. */
+  addHub(): void;
   navigate(hash: string): void;
   reload(): void;
 }
@@ -18,6 +20,7 @@ export function menuTemplate(a: MenuActions, platform: NodeJS.Platform = process
       submenu: [
         ...(a.profiles.length ? a.profiles.map((name) => ({ label: name, click: () => a.openProfile(name) })) : [{ label: 'No saved hubs', enabled: false }]),
         { type: 'separator' },
+        { label: 'Add hub…', click: () => a.addHub() },
         { label: 'Reload', accelerator: 'CmdOrCtrl+R', click: () => a.reload() },
         ...(platform === 'darwin' ? [] : [{ role: 'quit' as const }]),
       ],
