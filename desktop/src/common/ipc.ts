@@ -2,7 +2,7 @@
 // zod schema per channel's request and reply. Main validates every payload before acting on it
 // (validateRequest): the renderer shows content from the network and is not trusted.
 import { z } from 'zod';
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/browser'; // browser-safe: the first-run page bundles this file
 import { INVOKE_CHANNELS, type InvokeChannel } from './ipc-channels.js';
 
 export const ProfileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'expected a profile name of letters, digits, space, ".", "_" or "-" (at most 64)');
