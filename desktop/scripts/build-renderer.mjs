@@ -54,7 +54,7 @@ mkdirSync(firstRun, { recursive: true });
 await build({
   entryPoints: [join(desktop, 'src', 'first-run', 'first-run.ts')],
   outfile: join(firstRun, 'first-run.js'),
-  bundle: true, format: 'esm', platform: 'browser', target: ['chrome110'], minify: true, conditions: ['source'], legalComments: 'none', logLevel: 'warning',
+  bundle: true, format: 'iife', platform: 'browser', target: ['chrome110'], minify: true, conditions: ['source'], legalComments: 'none', logLevel: 'warning',
 });
 copyFileSync(join(desktop, 'src', 'first-run', 'index.html'), join(firstRun, 'index.html'));
 copyFileSync(join(src, 'styles.css'), join(firstRun, 'app.css'));

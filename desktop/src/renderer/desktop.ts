@@ -30,5 +30,5 @@ export function notifyAlertFired(a: Alert): void {
 }
 
 function round(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toPrecision(3);
+  return String(Number(n.toPrecision(3)));
 }

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
-import { refetchTick, session } from '../store.js';
+import { models as hubModels, refetchTick, session } from '../store.js';
 import { background } from '../background.js';
 import { Sparkline } from '../ui/sparkline.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
@@ -20,8 +20,18 @@ export const WINDOW_LIMIT = 5000;
 type Drift = { group: DriftGroup | null; psi: number } | { error: string };
 type Loaded = { series: DeviceSeries; truncated: boolean; drift: Drift } | { error: string } | null;
 
+type Run = { name: string; version: string; status: string };
+
+/** The device's versions (active first), then the hub's other versions (a device may send windows before it reports). */
+function choices(own: DeviceInfo['models'], hub: ReadonlyArray<{ name: string; version: string }>): Run[] {
+  const runs: Run[] = [...own.filter((m) => m.status === 'active'), ...own.filter((m) => m.status !== 'active')];
+  const seen = new Set(runs.map((m) => `${m.name}@${m.version}`));
+  for (const v of hub) if (!seen.has(`${v.name}@${v.version}`)) { seen.add(`${v.name}@${v.version}`); runs.push({ name: v.name, version: v.version, status: 'not reported' }); }
+  return runs;
+}
+
 export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['models'] }) {
-  const runs = models.filter((m) => m.status === 'active').concat(models.filter((m) => m.status !== 'active'));
+  const runs = choices(models, hubModels.value ?? []);
   const [pick, setPick] = useState<string | null>(null);
   const [range, setRange] = useState<Range>('6h');
   const [data, setData] = useState<Loaded>(null);
@@ -47,7 +57,7 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     }, (err: unknown) => { if (live) setData({ error: (err as Error).message }); }));
     return () => { live = false; };
   }, [id, run?.name, run?.version, range, tick, refetchTick.value]);
-  if (!run) return <div class="panel" data-testid="device-metrics"><h2>Metrics and drift</h2><Empty>No model on this device: nothing to chart.</Empty></div>;
+  if (!run) return <div class="panel" data-testid="device-metrics"><h2>Metrics and drift</h2><Empty>No model on this device or the hub: nothing to chart.</Empty></div>;
   const key = `${run.name}@${run.version}`;
   return (
     <div class="panel" data-testid="device-metrics" aria-labelledby="dm-h">
@@ -72,8 +82,10 @@ function MetricsBody({ data, what, retry }: { data: Loaded; what: string; retry(
   if ('error' in data) return <ErrorBox error={`${what}: ${data.error}`} retry={retry} />;
   const s = data.series;
   const stepMin = Math.round(s.stepMs / 60_000);
+  const total = s.predictions.reduce((a, b) => a + b, 0);
   return (
     <>
+      <p class="state" data-testid="device-metrics-total">{total} predictions in {s.windows} windows</p>
       {s.windows === 0 ? <Empty>No summary windows from this device for this version in the range.</Empty> : (
         <div class="spark-row">
           <Sparkline label={`Predictions per ${stepMin} min`} testId="spark-predictions" values={s.predictions.map((n, i) => (s.errorRate[i] === null ? null : n))} starts={s.starts} format={(v) => String(Math.round(v))} />
@@ -101,7 +113,7 @@ function DriftPart({ drift }: { drift: Drift }) {
       <ul class="psi-list" aria-label="PSI per feature">
         {rows.map((f) => (
           <li key={f.name} data-feature={f.name} data-drifted={f.drifted ? 'true' : 'false'}>
-            <span class="mono">{f.drifted ? '▲ ' : ''}{f.name}</span>
+            <span class={f.drifted ? 'mono error' : 'mono'}>{f.drifted ? '▲ ' : ''}{f.name}</span>
             <span><span class={`psi-bar${f.drifted ? ' hot' : ''}`} style={{ width: `${Math.max(2, ((f.psi ?? 0) / scale) * 100)}%` }} /></span>
             <span>{(f.psi ?? 0).toFixed(3)}</span>
           </li>
