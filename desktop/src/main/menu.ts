@@ -1,4 +1,4 @@
-// The application menu: hub profiles, view shortcuts (the renderer's keys 1–4 as accelerators), and
+// The application menu: hub profiles and "Add hub…", view shortcuts (the renderer's keys 1–7 as accelerators), and
 // the usual edit/window roles. A pure function of its actions, so it is testable without Electron.
 import type { MenuItemConstructorOptions } from 'electron';
 
@@ -26,7 +26,7 @@ export function menuTemplate(a: MenuActions, platform: NodeJS.Platform = process
       ],
     },
     { role: 'editMenu' },
-    { label: 'View', submenu: [view('Fleet', '#/fleet', '1'), view('Models', '#/models', '2'), view('Deployments', '#/deployments', '3'), view('Audit log', '#/audit', '4'), { type: 'separator' }, { role: 'togglefullscreen' }] },
+    { label: 'View', submenu: [view('Fleet', '#/fleet', '1'), view('Models', '#/models', '2'), view('Deployments', '#/deployments', '3'), view('Audit log', '#/audit', '4'), view('Rollouts', '#/rollouts', '5'), view('Drift', '#/drift', '6'), view('Alerts', '#/alerts', '7'), { type: 'separator' }, { role: 'togglefullscreen' }] },
     { role: 'windowMenu' },
   ];
 }
