@@ -96,7 +96,7 @@ describe('console: the desktop bridge, the device charts, the first-run page', (
     await drift.getByText('drifted', { exact: true }).waitFor();
     assert.equal(await drift.locator(`[data-feature="${fleet.shifted}"]`).getAttribute('data-drifted'), 'true');
     assert.equal(await drift.locator(`[data-feature="${fleet.steady}"]`).getAttribute('data-drifted'), 'false');
-    await page.screenshot({ path: join(shots, 'device.png'), fullPage: true });
+    await page.screenshot({ path: join(shots, 'device-metrics.png'), fullPage: true });
     await page.goto(`${fleet.http}/#/devices/dev-s0`);
     await page.getByTestId('device-drift').getByText('no drift', { exact: true }).waitFor();
     await page.goto(`${fleet.http}/#/devices/dev-e0`);
