@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
-// desktop app's preload into desktop/dist/preload.cjs): one
+// desktop app's preload into desktop/dist/preload.cjs, its first-run page into desktop/dist/first-run): one
 // ES module bundle (assets/app.js), the stylesheet, index.html and onnxruntime-web's files. No inline script, no eval, so the
 // hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
 // temporary directory and renamed into place, so a hub never serves a half-written build.
@@ -47,6 +47,17 @@ await build({
   outfile: join(desktop, 'dist', 'preload.cjs'),
   bundle: true, format: 'cjs', platform: 'node', target: 'node22', external: ['electron'], logLevel: 'warning',
 });
+// The desktop app's first-run page (a form to add a hub profile; desktop/src/main/first-run.ts), loaded
+// from disk next to the preload: its own small bundle and the console's stylesheet.
+const firstRun = join(desktop, 'dist', 'first-run');
+mkdirSync(firstRun, { recursive: true });
+await build({
+  entryPoints: [join(desktop, 'src', 'first-run', 'first-run.ts')],
+  outfile: join(firstRun, 'first-run.js'),
+  bundle: true, format: 'iife', platform: 'browser', target: ['chrome110'], minify: true, conditions: ['source'], legalComments: 'none', logLevel: 'warning',
+});
+copyFileSync(join(desktop, 'src', 'first-run', 'index.html'), join(firstRun, 'index.html'));
+copyFileSync(join(src, 'styles.css'), join(firstRun, 'app.css'));
 copyFileSync(join(src, 'index.html'), join(tmp, 'index.html'));
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);

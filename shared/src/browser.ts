@@ -9,3 +9,5 @@ export * from './console-csp.js';
 export { validateInferRequest } from './infer/request.js';
 export { sessionRunner } from './infer/tensor.js';
 export { compareOutputs } from './infer/preflight.js';
+// Latency sketches (pure), for the device view's p95 over time.
+export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuantile } from './sketch/latency.js';

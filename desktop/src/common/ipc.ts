@@ -2,7 +2,7 @@
 // zod schema per channel's request and reply. Main validates every payload before acting on it
 // (validateRequest): the renderer shows content from the network and is not trusted.
 import { z } from 'zod';
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/browser'; // browser-safe: the first-run page bundles this file
 import { INVOKE_CHANNELS, type InvokeChannel } from './ipc-channels.js';
 
 export const ProfileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'expected a profile name of letters, digits, space, ".", "_" or "-" (at most 64)');
@@ -17,6 +17,9 @@ export const HubAddress = z.string().max(2048).refine((s) => {
 }, 'expected a hub address such as https://hub.example:8700 (http or https, no path)');
 export const ApiToken = z.string().min(8).max(512).regex(/^\S+$/, 'expected an API token without spaces');
 
+/** A console view's address (`#/alerts/42`): what a notification's click or a deep link opens. */
+export const NavHash = z.string().max(300).regex(/^#\/[A-Za-z0-9/_.:%-]*$/, 'expected a console view such as #/alerts/42');
+
 export const ProfileInfo = z.object({ name: ProfileName, address: HubAddress });
 export type ProfileInfo = z.infer<typeof ProfileInfo>;
 
@@ -25,7 +28,17 @@ export const IPC = {
   'profiles:save': { request: z.object({ name: ProfileName, address: HubAddress, token: ApiToken }).strict(), reply: z.object({ ok: z.literal(true) }) },
   'profiles:remove': { request: z.object({ name: ProfileName }).strict(), reply: z.object({ removed: z.boolean() }) },
   'profiles:open': { request: z.object({ name: ProfileName }).strict(), reply: z.object({ ok: z.literal(true) }) },
-  notify: { request: z.object({ title: z.string().min(1).max(120), body: z.string().max(1000) }).strict(), reply: z.object({ shown: z.boolean() }) },
+  notify: {
+    request: z.object({
+      title: z.string().min(1).max(120),
+      body: z.string().max(1000),
+      /** Deduplication key (e.g. `alert:42`): a key already shown is not shown again. */
+      key: z.string().min(1).max(200).optional(),
+      /** The view a click opens in the sender's window (a console hash such as `#/alerts/42`). */
+      link: NavHash.optional(),
+    }).strict(),
+    reply: z.object({ shown: z.boolean(), reason: z.enum(['shown', 'duplicate', 'rate_limited', 'unsupported']) }),
+  },
 } satisfies Record<InvokeChannel, { request: z.ZodType; reply: z.ZodType }>;
 
 export type IpcRequest<C extends InvokeChannel> = z.infer<(typeof IPC)[C]['request']>;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch, ipcHandlers } from './ipc-handlers.js';
 import { ProfileStore } from './profiles.js';
+import { Notifier } from './notifier.js';
 
 test('main answers only allow-listed channels, from trusted frames, with valid payloads', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-ipc-'));
@@ -13,7 +14,7 @@ test('main answers only allow-listed channels, from trusted frames, with valid p
     const opened: string[] = [];
     const deps = {
       profiles: new ProfileStore(join(dir, 'p.json'), { isEncryptionAvailable: () => true, encryptString: (s: string) => Buffer.from(s).reverse(), decryptString: (b: Buffer) => Buffer.from(b).reverse().toString() }),
-      notifications: { show: (t: string) => { shown.push(t); return true; } },
+      notifier: new Notifier({ show: (t: string) => { shown.push(t); return true; } }),
       openProfile: (n: string) => opened.push(n),
       trustedSender: (url: string) => url.startsWith('https://hub.example/'),
     };
@@ -23,7 +24,7 @@ test('main answers only allow-listed channels, from trusted frames, with valid p
     assert.deepEqual(dispatch(h, deps, 'profiles:list', hub, {}), { ok: true, reply: { profiles: [{ name: 'prod', address: 'https://hub.example' }] } });
     assert.deepEqual(dispatch(h, deps, 'profiles:open', hub, { name: 'prod' }), { ok: true, reply: { ok: true } });
     assert.deepEqual(opened, ['prod']);
-    assert.deepEqual(dispatch(h, deps, 'notify', hub, { title: 'Device offline', body: 'cam-7' }), { ok: true, reply: { shown: true } });
+    assert.deepEqual(dispatch(h, deps, 'notify', hub, { title: 'Device offline', body: 'cam-7' }), { ok: true, reply: { shown: true, reason: 'shown' } });
     const refused = (ch: unknown, url: string, payload: unknown) => dispatch(h, deps, ch, url, payload) as { ok: false; error: { code: string; message: string } };
     assert.equal(refused('shell:openExternal', hub, {}).error.code, 'FORBIDDEN');
     assert.match(refused('notify', 'https://evil.example/', { title: 'x', body: '' }).error.message, /refused from https:\/\/evil/);

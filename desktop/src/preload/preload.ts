@@ -14,7 +14,7 @@ contextBridge.exposeInMainWorld('edgefleetDesktop', {
   saveProfile: (name: string, address: string, token: string) => invoke('profiles:save', { name, address, token }),
   removeProfile: (name: string) => invoke('profiles:remove', { name }),
   openProfile: (name: string) => invoke('profiles:open', { name }),
-  notify: (title: string, body: string) => invoke('notify', { title, body }),
+  notify: (title: string, body: string, key?: string, link?: string) => invoke('notify', { title, body, ...(key ? { key } : {}), ...(link ? { link } : {}) }),
   onNavigate: (fn: (hash: string) => void) => {
     ipcRenderer.on(NAVIGATE_CHANNEL, (_e, hash: unknown) => { if (typeof hash === 'string' && hash.startsWith('#/')) fn(hash); });
   },

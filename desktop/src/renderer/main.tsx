@@ -3,9 +3,10 @@ import { render } from 'preact';
 import { App } from './app.js';
 import { go, startNav } from './nav.js';
 import { savedToken, signIn } from './store.js';
+import { desktopBridge } from './desktop.js';
 
 /** Present in the desktop app (desktop/src/preload): its main process holds the token. */
-const desktop = (globalThis as { edgefleetDesktop?: { onNavigate(fn: (hash: string) => void): void } }).edgefleetDesktop;
+const desktop = desktopBridge();
 
 startNav();
 const token = savedToken();

@@ -7,6 +7,7 @@ import type { ApiRole, AuditEntry, Deployment, DeviceInfo, ModelVersionInfo, Str
 import { makeApi, type Api } from './api.js';
 import { Live, type LiveState } from './live.js';
 import { background } from './background.js';
+import { notifyAlertFired } from './desktop.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -174,6 +175,7 @@ function onEvent(e: StreamEvent): void {
       return;
     }
     case 'alert':
+      if (e.data.event === 'fired') notifyAlertFired(e.data.alert);
       debounce('alerts', 200, () => { alertTick.value++; });
       return;
     case 'rollout':

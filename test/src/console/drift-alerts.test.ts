@@ -10,80 +10,32 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import type { Manifest, SummaryWindow } from '@edgefleet/shared';
-import { buildExampleBundle, makeKeys, makeRng, makeTrust, waitFor } from '@edgefleet/examples';
-import { HUB_MIGRATIONS, Hub, HubConfig, Store, noopLogger, systemClock } from '@edgefleet/hub';
-import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
+import type { Manifest } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples';
+import type { Hub } from '@edgefleet/hub';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
-
-const HOURS = 3;
-const PER_HOUR = 6;
-const SITES: Record<string, string> = { 'dev-n0': 'north', 'dev-n1': 'north', 'dev-n2': 'north', 'dev-s0': 'south', 'dev-e0': 'east' };
+import { startDriftFleet, type DriftFleet } from './drift-fleet.js';
 
 describe('console: drift and alerts views', () => {
-  let dir: string;
+  let fleet: DriftFleet;
   let hub: Hub;
   let http: string;
   let token: string;
   let browser: Browser;
-  let sim: FleetSimulator;
   let m: Manifest;
   let shifted: string;
   let steady: string;
   let rx: Server;
   const hooks: string[] = [];
   const shots = screenshotDir();
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const raw = body instanceof Uint8Array;
-    const res = await fetch(`${http}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }) },
-      ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
+  const api = <T>(method: string, path: string, body?: unknown): Promise<T> => fleet.api<T>(method, path, body);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-console-drift-'));
-    const keys = makeKeys(join(dir, 'keys'));
-    const trust = makeTrust(dir, keys);
-    const [v1, b] = await Promise.all([buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys }), launchChromium(), buildRenderer()]);
-    browser = b;
-    m = v1.manifest;
-    const numeric = (m.features ?? []).filter((f) => f.kind === 'numeric').map((f) => f.name);
-    [shifted, steady] = [numeric[0] as string, numeric[1] as string];
-    const dataDir = join(dir, 'hub');
-    const devices: SimDevice[] = Object.keys(SITES).map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
-    const store = Store.open(dataDir, HUB_MIGRATIONS);
-    store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { site: SITES[d.id] as string }, null, new Date())))();
-    store.close();
-    hub = new Hub(HubConfig.parse({ dataDir, httpPort: 0, mqttPort: 0, trust: trust.path, hubKey: keys.files.hub.keyPath, logLevel: 'silent' }), noopLogger, systemClock);
-    const addrs = await hub.start();
-    http = addrs.http;
-    token = hub.newAdminToken as string;
-    await api('POST', '/models', new Uint8Array(readFileSync(v1.path)));
-    await api('POST', '/deployments', { model: m.name, version: m.version, target: { all: true }, reason: 'console drift view' });
-    sim = new FleetSimulator({ url: addrs.mqtt, devices, model: { name: m.name, version: m.version } });
-    const c = await sim.connectAll();
-    assert.equal(c.failed.length, 0, JSON.stringify(c.failed));
-    const rng = makeRng(2027);
-    const rand = () => rng.next();
-    const hour0 = Math.floor(Date.now() / 3600_000) * 3600_000 - HOURS * 3600_000;
-    await Promise.all(devices.map(async (d) => {
-      const few = SITES[d.id] === 'east';
-      const ws: SummaryWindow[] = [];
-      for (let i = 0; i < (few ? 1 : HOURS * PER_HOUR); i++) {
-        ws.push(sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : 200, SITES[d.id] === 'north' ? { mean: shifted } : {}, rand));
-      }
-      await sim.publishWindows(d.id, ws);
-    }));
-    await waitFor('every window acked', () => sim.pending() === 0, { timeoutMs: 30_000 });
+    const [f, b] = await Promise.all([startDriftFleet('ef-console-drift-'), launchChromium(), buildRenderer()]);
+    [fleet, browser] = [f, b];
+    ({ hub, http, token, manifest: m, shifted, steady } = f);
     rx = createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8').on('data', (x: string) => (body += x)).on('end', () => { hooks.push(body); res.end('ok'); });
@@ -92,11 +44,9 @@ describe('console: drift and alerts views', () => {
   });
   after(async () => {
     await browser?.close();
-    await sim?.stop();
-    await hub?.stop();
+    await fleet?.stop();
     rx?.closeAllConnections();
     if (rx) await new Promise<void>((r) => rx.close(() => r()));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the drift view flags the shifted feature and the site; the alerts view shows a firing alert live, with its delivery', async () => {

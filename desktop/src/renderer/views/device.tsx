@@ -1,4 +1,5 @@
-// One device: facts, tags, versions and their status, clock and refusals, the events timeline, and
+// One device: facts, tags, versions and their status, clock and refusals, its metrics and drift
+// (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
 import { useEffect, useState } from 'preact/hooks';
@@ -7,6 +8,7 @@ import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
 import { background } from '../background.js';
+import { DeviceMetrics } from './device-metrics.js';
 
 type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
 
@@ -90,6 +92,7 @@ export function DeviceView({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+      <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>
         {data.events === null ? <Empty>Events are not available on this hub.</Empty>

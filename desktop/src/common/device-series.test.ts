@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addLatency, emptyLatency } from '@edgefleet/shared';
+import { deviceSeries, type SeriesWindow } from './device-series.js';
+
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+function win(minute: number, count: number, errors: Record<string, number>, latencies: number[]): SeriesWindow {
+  const latency = emptyLatency();
+  for (const ms of latencies) addLatency(latency, ms);
+  return { start: new Date(T0 + minute * 60_000).toISOString(), count, errors, latency };
+}
+
+test('windows are bucketed: predictions summed, error rate of all kinds, p95 from merged sketches', () => {
+  const ws = [
+    win(0, 10, {}, Array(10).fill(2)),
+    win(1, 10, { MODEL_ERROR: 1, INVALID_INPUT: 1 }, [...Array(8).fill(2), 500, 500]),
+    win(30, 4, { SHED_LOAD: 4 }, [1, 1, 1, 1]),
+  ];
+  const s = deviceSeries(ws, T0, T0 + 60 * 60_000, 4);
+  assert.equal(s.stepMs, 15 * 60_000);
+  assert.deepEqual(s.predictions, [20, 0, 4, 0]);
+  assert.deepEqual(s.errorRate, [0.1, null, 1, null]);
+  assert.equal(s.p95[1], null);
+  assert.ok((s.p95[0] as number) >= 500 && (s.p95[0] as number) < 600, `p95 ${s.p95[0]} is the 500 ms requests' bucket (2 of 20)`);
+  assert.ok((s.p95[2] as number) >= 1 && (s.p95[2] as number) < 2);
+  assert.equal(s.windows, 3);
+  assert.equal(s.skipped, 0);
+});
+
+test('windows outside the range and numbers that cannot be summed are skipped, not summed', () => {
+  const good = win(5, 3, {}, [1, 1, 1]);
+  const ws: SeriesWindow[] = [
+    good,
+    win(-1, 100, {}, [1]),
+    win(60, 100, {}, [1]),
+    { ...good, count: -5 },
+    { ...good, count: Number.NaN },
+    { ...good, errors: { X: -1 } },
+    { ...good, latency: { counts: [1, 2, 3], sumMs: 1 } },
+    { ...good, latency: { counts: good.latency.counts.map(() => Number.POSITIVE_INFINITY), sumMs: 1 } },
+    { ...good, start: 'yesterday' },
+  ];
+  const s = deviceSeries(ws, T0, T0 + 60 * 60_000, 2);
+  assert.deepEqual(s.predictions, [3, 0]);
+  assert.equal(s.windows, 1);
+  assert.equal(s.skipped, 8);
+  assert.equal(deviceSeries([{ ...good, errors: { X: 7 } }], T0, T0 + 60 * 60_000, 1).errorRate[0], 1, 'more errors than requests is capped at 1');
+});
+
+test('the range and bucket count are checked', () => {
+  assert.throws(() => deviceSeries([], T0, T0, 4), /since < until/);
+  assert.throws(() => deviceSeries([], T0, T0 + 1, 0), /1\.\.1000 buckets/);
+  assert.throws(() => deviceSeries([], T0, T0 + 1, 1001), /1\.\.1000 buckets/);
+  assert.deepEqual(deviceSeries([], T0, T0 + 1000, 2).errorRate, [null, null]);
+});

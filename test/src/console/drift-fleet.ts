@@ -1,0 +1,90 @@
+// A real hub (embedded broker, hub.db) fed by simulated devices over MQTT, their windows drawn from
+// the example model's reference as in the drift known-answer scenario (test/src/sim/windows.ts):
+// devices of site "north" have one feature's mean shifted by a standard deviation, "south" is in
+// distribution, "east" sent too few predictions for a verdict. Shared by the console's browser tests
+// of the drift, alerts and device views and of the desktop bridge.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Manifest, SummaryWindow } from '@edgefleet/shared';
+import { buildExampleBundle, makeKeys, makeRng, makeTrust, waitFor } from '@edgefleet/examples';
+import { HUB_MIGRATIONS, Hub, HubConfig, Store, noopLogger, systemClock } from '@edgefleet/hub';
+import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
+
+export const HOURS = 3;
+export const PER_HOUR = 6;
+export const DRIFT_SITES: Record<string, string> = { 'dev-n0': 'north', 'dev-n1': 'north', 'dev-n2': 'north', 'dev-s0': 'south', 'dev-e0': 'east' };
+
+export interface DriftFleet {
+  dir: string;
+  hub: Hub;
+  http: string;
+  token: string;
+  manifest: Manifest;
+  /** The feature whose mean is shifted on north's devices, and one that is not. */
+  shifted: string;
+  steady: string;
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startDriftFleet(prefix: string, sites: Record<string, string> = DRIFT_SITES): Promise<DriftFleet> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let hub: Hub | null = null;
+  let sim: FleetSimulator | null = null;
+  const stop = async () => {
+    await sim?.stop();
+    await hub?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const v1 = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys });
+    const m = v1.manifest;
+    const numeric = (m.features ?? []).filter((f) => f.kind === 'numeric').map((f) => f.name);
+    const [shifted, steady] = [numeric[0] as string, numeric[1] as string];
+    const dataDir = join(dir, 'hub');
+    const devices: SimDevice[] = Object.keys(sites).map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
+    const store = Store.open(dataDir, HUB_MIGRATIONS);
+    store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { site: sites[d.id] as string }, null, new Date())))();
+    store.close();
+    hub = new Hub(HubConfig.parse({ dataDir, httpPort: 0, mqttPort: 0, trust: trust.path, hubKey: keys.files.hub.keyPath, logLevel: 'silent' }), noopLogger, systemClock);
+    const addrs = await hub.start();
+    const token = hub.newAdminToken as string;
+    const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const raw = body instanceof Uint8Array;
+      const res = await fetch(`${addrs.http}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }) },
+        ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+      return JSON.parse(text) as T;
+    };
+    await api('POST', '/models', new Uint8Array(readFileSync(v1.path)));
+    await api('POST', '/deployments', { model: m.name, version: m.version, target: { all: true }, reason: 'console drift view' });
+    sim = new FleetSimulator({ url: addrs.mqtt, devices, model: { name: m.name, version: m.version } });
+    const c = await sim.connectAll();
+    assert.equal(c.failed.length, 0, JSON.stringify(c.failed));
+    const rng = makeRng(2027);
+    const rand = () => rng.next();
+    const hour0 = Math.floor(Date.now() / 3600_000) * 3600_000 - HOURS * 3600_000;
+    const s = sim;
+    await Promise.all(devices.map(async (d) => {
+      const few = sites[d.id] === 'east';
+      const ws: SummaryWindow[] = [];
+      for (let i = 0; i < (few ? 1 : HOURS * PER_HOUR); i++) {
+        ws.push(sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : 200, sites[d.id] === 'north' ? { mean: shifted } : {}, rand));
+      }
+      await s.publishWindows(d.id, ws);
+    }));
+    await waitFor('every window acked', () => s.pending() === 0, { timeoutMs: 30_000 });
+    return { dir, hub, http: addrs.http, token, manifest: m, shifted, steady, api, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
