@@ -288,7 +288,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const emitPolicy: PolicyEmit = (e) => {
         s.events.add(e);
         logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
-        sync?.outbox.kick();
+        sync?.outboxChanged();
       };
       policy = new PolicyGuard({ models: s.models, events: s.events, manager, emit: emitPolicy, logger, listener: sync?.updater });
       // What a killed process had counted in its open windows, as of its last checkpoint (docs/agent-summaries.md "Crashes").
@@ -316,14 +316,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
               const write = () => s.summaries.writeWindows(ws);
               if (retention) retention.writeWithin(write);
               else write();
-              sync?.outbox.kick();
+              sync?.outboxChanged();
             },
             // Closed windows and the open windows' checkpoint in one transaction (docs/agent-summaries.md "Crashes").
             persist: (closed, open) => {
               const write = () => s.summaries.persist(closed, open);
               if (retention && closed.length) retention.writeWithin(write);
               else write();
-              if (closed.length) sync?.outbox.kick();
+              if (closed.length) sync?.outboxChanged();
             },
           },
           manifestOf: manifestFor, windowSec: config.summaries.windowSec, checkpointMs: config.summaries.checkpointSec * 1000,

@@ -88,6 +88,8 @@ export class SyncClient {
   private readonly opts: SyncOptions;
   private readonly id: string;
   private stateTimer: NodeJS.Timeout | null = null;
+  /** The order of magnitude of the outbox backlog last reported (-1: none yet). */
+  private outboxMagnitude = -1;
   private connected = false;
   private lastError: string | undefined;
   /** The last desired document refused (raw): looked at again when fresh trust arrives. */
@@ -101,7 +103,7 @@ export class SyncClient {
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
     const emit: Emit = (e) => {
       d.emit(e);
-      this.outbox.kick();
+      this.outboxChanged();
     };
     this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publish(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
     this.downloader = new BlobDownloader({
@@ -269,7 +271,26 @@ export class SyncClient {
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
       ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
       ...(config ? { config } : {}),
+      outbox: { items: this.outboxItems() },
     };
+  }
+
+  /** Outbox entries not yet acked; reports the state when the count's order of magnitude changes. */
+  private outboxItems(): number {
+    const n = this.outbox.pending();
+    this.outboxMagnitude = n === 0 ? 0 : Math.floor(Math.log10(n)) + 1;
+    return n;
+  }
+
+  /** New entries in the outbox (closed windows, events): send them, and report the backlog's size when it moved. */
+  outboxChanged(): void {
+    this.outbox.kick();
+    this.checkBacklog();
+  }
+
+  private checkBacklog(): void {
+    const n = this.outbox.pending();
+    if ((n === 0 ? 0 : Math.floor(Math.log10(n)) + 1) !== this.outboxMagnitude) this.stateChanged();
   }
 
   private async publishState(): Promise<void> {
@@ -296,6 +317,7 @@ export class SyncClient {
           return this.onDesired(payload);
         case 'ack':
           this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
+          this.checkBacklog();
           return;
         case 'capture/ack':
           this.capture?.onAck(parseWireJson(CaptureAck, payload, 'capture ack'));

@@ -150,6 +150,13 @@ describe('agent <-> hub sync (real processes)', () => {
     assert.equal((await req(agents['box-b']!.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 1, 9))).json.model_version, '1.0.0');
     const dev = (await api('GET', '/devices/box-b')).json as { models: Array<{ name: string; version: string }> };
     assert.ok(dev.models.some((m) => m.name === MODEL && m.version === '1.0.0'), JSON.stringify(dev));
+    // Every window acked: the hub shows each device's outbox backlog, as it reported it, at 0.
+    for (const id of ids) {
+      await poll(`hub: ${id} reports an empty outbox`, async () => {
+        const d = (await api('GET', `/devices/${id}`)).json as { reported: { outbox?: { items: number } } | null };
+        return d.reported?.outbox?.items === 0 ? true : undefined;
+      });
+    }
 
     for (const id of ids) {
       const s = await agents[id]!.p.stop('SIGTERM', 20_000);
@@ -284,6 +291,11 @@ describe('agent <-> hub sync (real processes)', () => {
       assert.match(refused.message, /trust version 3 refused/);
       assert.equal(agent.trust.get()?.signed.version, 2, 'the agent keeps the trust it had');
       await stillServing();
+    });
+
+    it('reports its outbox backlog in its state (nothing acks on this broker)', async () => {
+      const st = await poll('a state report with a backlog', () => states.findLast((x) => (x.outbox?.items ?? 0) > 0));
+      assert.ok((st.outbox?.items ?? 0) >= 1, JSON.stringify(st.outbox));
     });
   });
 });

@@ -111,6 +111,8 @@ export const DeviceInfo = z.object({
       trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),
       /** The remote agent configuration the device runs and whether the last one applied (docs/hub.md "Agent configuration"). */
       config: ReportedConfig.optional(),
+      /** Entries in the device's outbox not yet acked, as of `at` (older agents do not report it). */
+      outbox: z.object({ items: z.number().int().nonnegative() }).optional(),
     })
     .nullable(),
   /**

@@ -108,6 +108,12 @@ export const ReportedState = z.object({
   deviceKey: DevicePublicKey.optional(),
   /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */
   config: ReportedConfig.optional(),
+  /**
+   * Entries (windows, events) in the box's outbox not yet acked by the hub, as of `at`. Reported with
+   * every state report and whenever its order of magnitude changes (0, 1-9, 10-99, ...), so a draining
+   * backlog does not cost a state report per message.
+   */
+  outbox: z.object({ items: Count }).optional(),
 });
 export type ReportedState = z.infer<typeof ReportedState>;
 

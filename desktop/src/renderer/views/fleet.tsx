@@ -1,5 +1,5 @@
 // Fleet: online/offline counts, the versions in use, search (id, tag or version) and a tag filter,
-// and the device table (virtualized). Updates live from the stream.
+// and the device table (virtualized) with each device's outbox backlog. Updates live from the stream.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { devices, devicesStatus, devicesVersion, loadDevices } from '../store.js';
@@ -24,6 +24,8 @@ const columns: Column<DeviceInfo>[] = [
   { title: 'Last seen', width: '7rem', cell: (d) => ago(d.lastSeen) },
   { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono">{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },
+  // The outbox backlog as the device last reported it (it reports when its order of magnitude changes).
+  { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{d.reported.outbox.items}</span> : <span class="muted">—</span> },
   { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted">{tagText(d)}</span> },
 ];
 
