@@ -168,7 +168,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
       name: 'summer-drift', metric: 'drift.psi', model: LOOP_MODEL, threshold: 0.2, forSec: o.alertForSec, windowSec: 3600, severity: 'warning',
       actions: [{ type: 'retrain', url: receiver.url, secret }],
     });
-    detail(`rule ${rule.id} "${rule.name}" (follow it: edgefleet alerts ls ${cli})`);
+    detail(`rule ${rule.id} "${rule.name}" (follow it: npx edgefleet alerts ls ${cli})`);
 
     step(`summer arrives: ${o.rate} request(s)/s per agent of shifted rows (warmer air, recalibrated velocity sensors, more compressors)`);
     traffic = trafficLoop(agents, vibrationRows({ seed: TRAFFIC.seed, poolRows: TRAFFIC.poolRows, shift: true }), o.rate, { model: LOOP_MODEL });
@@ -224,11 +224,11 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     if (end.state !== 'completed') throw new Error(`rollout ${end.id} ended ${end.state}${end.stateReason ? `: ${end.stateReason}` : ''}; expected completed (see edgefleet rollout show ${end.id})`);
     const serving = await until(`every device to run ${LOOP_VERSION}`, () => allOn(LOOP_VERSION));
 
-    step('the loop is closed; the evidence of each step');
-    detail(`alert    ${event.alert.id} (rule "${rule.name}", drift report ${reportId ?? 'none'}): edgefleet alerts ls ${cli}`);
-    detail(`capture  ${capture.id} (${captured.length} request(s), ${data.rows} labelled rows): edgefleet capture show ${capture.id} ${cli}`);
+    step(`the loop is closed; the evidence of each step (in ${join(h.dataDir, 'hub.db')}; --keep-data keeps it)`);
+    detail(`alert    ${event.alert.id} (rule "${rule.name}", drift report ${reportId ?? 'none'}): npx edgefleet alerts ls ${cli}`);
+    detail(`capture  ${capture.id} (${captured.length} request(s), ${data.rows} labelled rows): npx edgefleet capture show ${capture.id} ${cli}`);
     detail(`model    ${LOOP_MODEL} ${LOOP_VERSION} (${re.path}): GET ${h.http}/api/v1/models/${LOOP_MODEL}/versions/${LOOP_VERSION}`);
-    detail(`rollout  ${end.id} (${end.state}): edgefleet rollout show ${end.id} ${cli}`);
+    detail(`rollout  ${end.id} (${end.state}): npx edgefleet rollout show ${end.id} ${cli}`);
     return {
       alertId: event.alert.id, reportId, drifted, captureId: capture.id, capturedRequests: captured.length, trainRows: data.rows,
       version: re.version.version, rolloutId: end.id, rolloutState: end.state, serving, refused: receiver.refused,

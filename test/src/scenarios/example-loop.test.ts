@@ -10,8 +10,10 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoop, type LoopOptions } from '@edgefleet/examples';
+import { VIBRATION_FEATURES, datasetRows, generateVibration, runLoop, type LoopOptions } from '@edgefleet/examples';
+import type { CapturedRow } from '@edgefleet/shared';
 import { startReceiver, verifySignature } from '../../../examples/src/loop/receiver.js';
+import { labelCaptured } from '../../../examples/src/loop/retrain.js';
 
 function options(dir: string, lines: string[]): LoopOptions {
   return {
@@ -90,5 +92,23 @@ describe('the loop example', () => {
     } finally {
       await rc.stop();
     }
+  });
+
+  it('captured rows get the labels of the traffic\'s dataset; unknown rows and malformed requests are dropped', () => {
+    const d = generateVibration({ rows: 50, seed: 3, shift: true });
+    const rows = datasetRows(d);
+    const request = (rs: number[][]): CapturedRow => ({
+      device: 'edge-1', time: new Date().toISOString(), model: 'vibration-anomaly', version: '1.0.0', outputs: {},
+      inputs: Object.fromEntries(VIBRATION_FEATURES.map((f) => [f.name, rs.map((r) => r[f.index])])),
+    });
+    const unknown = rows[0]!.map((v, i) => (i === 0 ? v + 1 : v));
+    const malformed = request([rows[1]!]);
+    malformed.inputs['rpm'] = [];
+    const got = labelCaptured([request(rows.slice(0, 4)), request([rows[10]!, unknown]), malformed], d);
+    assert.equal(got.requests, 3);
+    assert.equal(got.data.rows, 5);
+    assert.equal(got.unlabelled, 2);
+    assert.deepEqual(Array.from(got.data.y), [0, 1, 2, 3, 10].map((r) => d.y[r]));
+    assert.deepEqual(Array.from(got.data.x.subarray(12 * 4, 12 * 5)), Array.from(d.x.subarray(12 * 10, 12 * 11)));
   });
 });
