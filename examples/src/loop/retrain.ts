@@ -8,7 +8,8 @@ import { openRows, verifyBundle, type BoxKeyPair, type Capture, type CaptureChun
 import { pushBundle, waitFor, type HubHandle } from '../fleet/index.js';
 import { buildExampleBundle, type Keys } from '../testkit/fixtures.js';
 import { N_FEATURES, VIBRATION_FEATURES, generateVibration, type Dataset } from '../vibration/data.js';
-import type { BinaryMetrics } from '../vibration/metrics.js';
+import { binaryMetrics, type BinaryMetrics } from '../vibration/metrics.js';
+import { runOrt } from '../vibration/pipeline.js';
 
 export interface CaptureSpec {
   model: string;
@@ -96,11 +97,13 @@ export interface Retrained {
   trainRows: number;
   metrics: BinaryMetrics;
   thresholdRule: BinaryMetrics & { threshold: number };
+  /** The model it replaces, on the same held-out rows. */
+  previous: BinaryMetrics;
 }
 
-/** Trains VERSION on `train` (holdout: fresh labelled summer rows), packs, signs, verifies and pushes it. */
+/** Trains VERSION on `train` (holdout: fresh labelled summer rows; `previous`, the ONNX it replaces, is scored on them too), packs, signs, verifies and pushes it. */
 export async function retrainAndPush(hub: HubHandle, o: {
-  version: string; train: Dataset; uri: string; reason: string; keys: Keys; trust: TrustBody; dir: string; holdoutRows: number; epochs?: number;
+  version: string; train: Dataset; uri: string; reason: string; previous: Uint8Array; keys: Keys; trust: TrustBody; dir: string; holdoutRows: number; epochs?: number;
 }): Promise<Retrained> {
   const seed = 2026;
   const holdout = generateVibration({ rows: o.holdoutRows, seed, shift: true });
@@ -113,5 +116,6 @@ export async function retrainAndPush(hub: HubHandle, o: {
   });
   await verifyBundle(b.path, o.trust);
   const version = await pushBundle(hub, b.path);
-  return { version, path: b.path, trainRows: o.train.rows, metrics: b.model.metrics, thresholdRule: b.model.baselines.thresholdRule };
+  const previous = binaryMetrics(await runOrt(o.previous, holdout), holdout.y);
+  return { version, path: b.path, trainRows: o.train.rows, metrics: b.model.metrics, thresholdRule: b.model.baselines.thresholdRule, previous };
 }

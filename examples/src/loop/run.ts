@@ -67,6 +67,8 @@ export interface LoopResult {
   capturedRequests: number;
   trainRows: number;
   version: string;
+  /** Held-out summer rows: the new version's and 1.0.0's accuracy. */
+  accuracy: { retrained: number; previous: number };
   rolloutId: string;
   rolloutState: Rollout['state'];
   /** Device id -> the version it reports active at the end. */
@@ -198,11 +200,12 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     check('before training');
     step(`retraining ${LOOP_MODEL} ${LOOP_VERSION} with the TypeScript trainer on the captured rows; packing, signing, pushing`);
     const re = await retrainAndPush(h, {
-      version: LOOP_VERSION, train: data, uri: `${h.http}/api/v1/captures/${capture.id}`, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
+      version: LOOP_VERSION, train: data, uri: `${h.http}/api/v1/captures/${capture.id}`, previous: v1.model.onnx, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
       reason: `retrained on ${data.rows} rows captured from ${cohort.length} drifted device(s) (capture ${capture.id}) after drift alert ${event.alert.id}`,
     });
     detail(`${re.path}: signed by the release key, verified against trust.json, pushed as ${re.version.name} ${re.version.version}`);
-    detail(`held-out summer rows: accuracy ${re.metrics.accuracy.toFixed(4)}, AUC ${re.metrics.auc.toFixed(4)} (threshold rule: accuracy ${re.thresholdRule.accuracy.toFixed(4)})`);
+    detail(`held-out summer rows: ${LOOP_VERSION} accuracy ${re.metrics.accuracy.toFixed(4)}, AUC ${re.metrics.auc.toFixed(4)}, log loss ${re.metrics.logLoss.toFixed(4)}`);
+    detail(`                      1.0.0 accuracy ${re.previous.accuracy.toFixed(4)}, AUC ${re.previous.auc.toFixed(4)}, log loss ${re.previous.logLoss.toFixed(4)}; threshold rule accuracy ${re.thresholdRule.accuracy.toFixed(4)}`);
 
     check('before the rollout');
     step(`rolling out ${LOOP_VERSION}: canary, judged against the devices still on 1.0.0, then all`);
@@ -231,7 +234,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     detail(`rollout  ${end.id} (${end.state}): npx edgefleet rollout show ${end.id} ${cli}`);
     return {
       alertId: event.alert.id, reportId, drifted, captureId: capture.id, capturedRequests: captured.length, trainRows: data.rows,
-      version: re.version.version, rolloutId: end.id, rolloutState: end.state, serving, refused: receiver.refused,
+      version: re.version.version, accuracy: { retrained: re.metrics.accuracy, previous: re.previous.accuracy }, rolloutId: end.id, rolloutState: end.state, serving, refused: receiver.refused,
     };
   } finally {
     step('stopping: traffic, agents, the hub, the receiver');

@@ -36,6 +36,7 @@ describe('the loop example', () => {
       assert.ok(r.capturedRequests > 0 && r.capturedRequests <= r.drifted.length * 40, `${r.capturedRequests} captured request(s)`);
       assert.ok(r.trainRows >= r.capturedRequests, `${r.trainRows} labelled rows from ${r.capturedRequests} requests`);
       assert.equal(r.version, '1.1.0');
+      assert.ok(r.accuracy.retrained > 0.8 && r.accuracy.previous > 0.5, JSON.stringify(r.accuracy));
       assert.equal(r.rolloutState, 'completed');
       assert.deepEqual(Object.values(r.serving), ['1.1.0', '1.1.0', '1.1.0']);
       assert.equal(r.refused, 0);
