@@ -91,6 +91,17 @@ export function labelCaptured(rows: readonly CapturedRow[], labelled: Dataset): 
   return { data: { x: Float32Array.from(x), y: Uint8Array.from(y), rows: y.length }, requests: rows.length, unlabelled };
 }
 
+/** The rows of `a` then those of `b`. */
+export function concatDatasets(a: Dataset, b: Dataset): Dataset {
+  const x = new Float32Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Uint8Array(a.rows + b.rows);
+  y.set(a.y);
+  y.set(b.y, a.rows);
+  return { x, y, rows: a.rows + b.rows };
+}
+
 export interface Retrained {
   version: ModelVersionInfo;
   path: string;
@@ -111,7 +122,7 @@ export async function retrainAndPush(hub: HubHandle, o: {
     dir: o.dir, version: o.version, shift: true, keys: o.keys, full: true,
     example: {
       created: new Date().toISOString(), reason: o.reason, ...(o.epochs ? { train: { epochs: o.epochs } } : {}),
-      data: { train: o.train, holdout, name: 'vibration-captured-summer', uri: o.uri, holdoutUri: `synthetic:vibration?seed=${seed}&shift=true&rows=0-${o.holdoutRows}` },
+      data: { train: o.train, holdout, name: 'vibration-winter-plus-captured-summer', uri: o.uri, holdoutUri: `synthetic:vibration?seed=${seed}&shift=true&rows=0-${o.holdoutRows}` },
     },
   });
   await verifyBundle(b.path, o.trust);

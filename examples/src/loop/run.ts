@@ -19,7 +19,7 @@ import {
 import { buildExampleBundle, loadOrMakeKeys, makeTrust } from '../testkit/fixtures.js';
 import { generateVibration } from '../vibration/data.js';
 import { startReceiver, type Receiver } from './receiver.js';
-import { captureCohort, fetchCaptured, labelCaptured, retrainAndPush } from './retrain.js';
+import { captureCohort, concatDatasets, fetchCaptured, labelCaptured, retrainAndPush } from './retrain.js';
 
 export const LOOP_MODEL = 'vibration-anomaly';
 export const LOOP_VERSION = '1.1.0';
@@ -65,7 +65,8 @@ export interface LoopResult {
   drifted: string[];
   captureId: number;
   capturedRequests: number;
-  trainRows: number;
+  /** Captured rows that got a label (trained on, with 1.0.0's training rows). */
+  labelledRows: number;
   version: string;
   /** Held-out summer rows: the new version's and 1.0.0's accuracy. */
   accuracy: { retrained: number; previous: number };
@@ -198,10 +199,12 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     if (data.rows < 50) throw new Error(`capture ${capture.id} gave ${data.rows} labelled row(s); expected at least 50 to train on`);
 
     check('before training');
-    step(`retraining ${LOOP_MODEL} ${LOOP_VERSION} with the TypeScript trainer on the captured rows; packing, signing, pushing`);
+    step(`retraining ${LOOP_MODEL} ${LOOP_VERSION} with the TypeScript trainer on 1.0.0's training rows plus the captured ones; packing, signing, pushing`);
+    const train = concatDatasets(v1.model.train, data);
+    detail(`${v1.model.train.rows} winter rows (1.0.0's training set) + ${data.rows} captured summer rows`);
     const re = await retrainAndPush(h, {
-      version: LOOP_VERSION, train: data, uri: `${h.http}/api/v1/captures/${capture.id}`, previous: v1.model.onnx, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
-      reason: `retrained on ${data.rows} rows captured from ${cohort.length} drifted device(s) (capture ${capture.id}) after drift alert ${event.alert.id}`,
+      version: LOOP_VERSION, train, uri: `${v1.model.manifest.provenance.data[0]?.uri ?? 'synthetic:vibration'} + ${h.http}/api/v1/captures/${capture.id}`, previous: v1.model.onnx, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
+      reason: `retrained on 1.0.0's training rows plus ${data.rows} rows captured from ${cohort.length} drifted device(s) (capture ${capture.id}) after drift alert ${event.alert.id}`,
     });
     detail(`${re.path}: signed by the release key, verified against trust.json, pushed as ${re.version.name} ${re.version.version}`);
     detail(`held-out summer rows: ${LOOP_VERSION} accuracy ${re.metrics.accuracy.toFixed(4)}, AUC ${re.metrics.auc.toFixed(4)}, log loss ${re.metrics.logLoss.toFixed(4)}`);
@@ -233,7 +236,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     detail(`model    ${LOOP_MODEL} ${LOOP_VERSION} (${re.path}): GET ${h.http}/api/v1/models/${LOOP_MODEL}/versions/${LOOP_VERSION}`);
     detail(`rollout  ${end.id} (${end.state}): npx edgefleet rollout show ${end.id} ${cli}`);
     return {
-      alertId: event.alert.id, reportId, drifted, captureId: capture.id, capturedRequests: captured.length, trainRows: data.rows,
+      alertId: event.alert.id, reportId, drifted, captureId: capture.id, capturedRequests: captured.length, labelledRows: data.rows,
       version: re.version.version, accuracy: { retrained: re.metrics.accuracy, previous: re.previous.accuracy }, rolloutId: end.id, rolloutState: end.state, serving, refused: receiver.refused,
     };
   } finally {

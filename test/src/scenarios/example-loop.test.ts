@@ -34,7 +34,7 @@ describe('the loop example', () => {
       assert.ok(r.reportId !== null && r.reportId > 0, 'the retrain webhook carried a drift report');
       assert.ok(r.drifted.length > 0, `devices named drifted: ${out}`);
       assert.ok(r.capturedRequests > 0 && r.capturedRequests <= r.drifted.length * 40, `${r.capturedRequests} captured request(s)`);
-      assert.ok(r.trainRows >= r.capturedRequests, `${r.trainRows} labelled rows from ${r.capturedRequests} requests`);
+      assert.ok(r.labelledRows >= r.capturedRequests, `${r.labelledRows} labelled rows from ${r.capturedRequests} requests`);
       assert.equal(r.version, '1.1.0');
       assert.ok(r.accuracy.retrained > 0.8 && r.accuracy.previous > 0.5, JSON.stringify(r.accuracy));
       assert.equal(r.rolloutState, 'completed');
