@@ -227,6 +227,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
       return x.state === 'running' ? undefined : x;
     });
     detail(`rollout ${end.id}: ${end.state}${end.stateReason ? ` (${end.stateReason})` : ''}`);
+    for (const w of end.waves) detail(`  ${w.name}: ${w.gates.map((g) => `${g.name} ${g.value === null ? '-' : Number(g.value.toFixed(4))} ${g.verdict}`).join(', ')}`);
     if (end.state !== 'completed') throw new Error(`rollout ${end.id} ended ${end.state}${end.stateReason ? `: ${end.stateReason}` : ''}; expected completed (see edgefleet rollout show ${end.id})`);
     const serving = await until(`every device to run ${LOOP_VERSION}`, () => allOn(LOOP_VERSION));
 

@@ -18,7 +18,7 @@ import { labelCaptured } from '../../../examples/src/loop/retrain.js';
 function options(dir: string, lines: string[]): LoopOptions {
   return {
     agents: 3, dataDir: join(dir, 'fleet'), out: join(dir, 'out'), keepData: false, windowSec: 2, rate: 10, bakeSec: 3,
-    minPredictions: 600, driftMinPredictions: 200, alertForSec: 10, captureRequests: 40, stepTimeoutSec: 90, small: true,
+    minPredictions: 600, driftMinPredictions: 200, alertForSec: 10, captureRequests: 40, stepTimeoutSec: 90, small: false,
     log: (l) => { lines.push(l); },
   };
 }
