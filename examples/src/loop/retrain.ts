@@ -114,7 +114,7 @@ export interface Retrained {
 
 /** Trains VERSION on `train` (holdout: fresh labelled summer rows; `previous`, the ONNX it replaces, is scored on them too), packs, signs, verifies and pushes it. */
 export async function retrainAndPush(hub: HubHandle, o: {
-  version: string; train: Dataset; uri: string; reason: string; previous: Uint8Array; keys: Keys; trust: TrustBody; dir: string; holdoutRows: number; epochs?: number;
+  version: string; train: Dataset; reference: Dataset; uri: string; reason: string; previous: Uint8Array; keys: Keys; trust: TrustBody; dir: string; holdoutRows: number; epochs?: number;
 }): Promise<Retrained> {
   const seed = 2026;
   const holdout = generateVibration({ rows: o.holdoutRows, seed, shift: true });
@@ -122,7 +122,7 @@ export async function retrainAndPush(hub: HubHandle, o: {
     dir: o.dir, version: o.version, shift: true, keys: o.keys, full: true,
     example: {
       created: new Date().toISOString(), reason: o.reason, ...(o.epochs ? { train: { epochs: o.epochs } } : {}),
-      data: { train: o.train, holdout, name: 'vibration-winter-plus-captured-summer', uri: o.uri, holdoutUri: `synthetic:vibration?seed=${seed}&shift=true&rows=0-${o.holdoutRows}` },
+      data: { train: o.train, reference: o.reference, holdout, name: 'vibration-winter-plus-captured-summer', uri: o.uri, holdoutUri: `synthetic:vibration?seed=${seed}&shift=true&rows=0-${o.holdoutRows}` },
     },
   });
   await verifyBundle(b.path, o.trust);

@@ -201,9 +201,9 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     check('before training');
     step(`retraining ${LOOP_MODEL} ${LOOP_VERSION} with the TypeScript trainer on 1.0.0's training rows plus the captured ones; packing, signing, pushing`);
     const train = concatDatasets(v1.model.train, data);
-    detail(`${v1.model.train.rows} winter rows (1.0.0's training set) + ${data.rows} captured summer rows`);
+    detail(`${v1.model.train.rows} winter rows (1.0.0's training set) + ${data.rows} captured summer rows; the reference profile (what drift is judged against) from the summer rows`);
     const re = await retrainAndPush(h, {
-      version: LOOP_VERSION, train, uri: `${v1.model.manifest.provenance.data[0]?.uri ?? 'synthetic:vibration'} + ${h.http}/api/v1/captures/${capture.id}`, previous: v1.model.onnx, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
+      version: LOOP_VERSION, train, reference: data, uri: `${v1.model.manifest.provenance.data[0]?.uri ?? 'synthetic:vibration'} + ${h.http}/api/v1/captures/${capture.id}`, previous: v1.model.onnx, keys, trust: trust.body, dir: bundlesDir, holdoutRows: 2000,
       reason: `retrained on 1.0.0's training rows plus ${data.rows} rows captured from ${cohort.length} drifted device(s) (capture ${capture.id}) after drift alert ${event.alert.id}`,
     });
     detail(`${re.path}: signed by the release key, verified against trust.json, pushed as ${re.version.name} ${re.version.version}`);

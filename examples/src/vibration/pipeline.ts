@@ -37,9 +37,11 @@ export interface ExampleOptions {
   regress?: boolean;
   /**
    * Train and evaluate on these labelled rows instead of generated ones, e.g. rows captured from the
-   * fleet (examples/src/loop/retrain.ts); `name` and the URIs go into provenance.data.
+   * fleet (examples/src/loop/retrain.ts); `name` and the URIs go into provenance.data. `reference`:
+   * the rows the manifest's reference profile describes (default the training rows), e.g. only the
+   * recent traffic when older rows are mixed into training.
    */
-  data?: { train: Dataset; holdout: Dataset; name: string; uri: string; holdoutUri: string };
+  data?: { train: Dataset; holdout: Dataset; name: string; uri: string; holdoutUri: string; reference?: Dataset };
 }
 
 export interface ExampleModel {
@@ -100,9 +102,11 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
   const thresholdRule = { ...thresholdRuleMetrics(rule, holdout), threshold: rule.threshold };
   const majority = majorityMetrics(train, holdout);
 
-  const pTrain = await runOrt(onnx, train);
+  // The reference profile: what the model is expected to see (the training rows, or `data.reference`).
+  const refRows = opts.data?.reference ?? train;
+  const pTrain = await runOrt(onnx, refRows);
   const reference = computeReference({
-    features: VIBRATION_FEATURES, x: train.x, columns: N_FEATURES, rows: train.rows,
+    features: VIBRATION_FEATURES, x: refRows.x, columns: N_FEATURES, rows: refRows.rows,
     outputs: [{ name: OUTPUT_NAME, index: 0, values: pTrain, edges: uniformEdges(0, 1, 10) }],
   });
 
