@@ -7,11 +7,14 @@
 // now `exec node scripts/start.mjs` (the shell becomes this process), and should a shell or
 // anything else still stand between, losing the parent stops the fleet too (below).
 // Usage: npm start -- [fleet options]   (or: node scripts/start.mjs [fleet options])
+// `npm run example:loop` runs examples/dist/loop.js the same way (first argument --example=loop).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Which example module: `--example=loop` (taken out of argv, which the module reads) or the fleet.
+const example = process.argv[2] === '--example=loop' ? (process.argv.splice(2, 1), 'loop') : 'start';
 
 // npm (or whatever started us) went away without passing a signal on (SIGKILLed, or a shell in
 // between took the signal): stop as on SIGTERM rather than run on orphaned.
@@ -53,4 +56,4 @@ if (code !== 0) {
 }
 // The fleet reads its options from process.argv.slice(2), which are ours, and installs its own
 // SIGINT/SIGTERM handlers.
-await import(new URL('../examples/dist/start.js', import.meta.url).href);
+await import(new URL(`../examples/dist/${example}.js`, import.meta.url).href);

@@ -16,3 +16,4 @@ export * from './vibration/pipeline.js';
 export * from './vibration/make.js';
 export * from './testkit/unit.js';
 export * from './testkit/scan.js';
+export * from './loop/run.js';

@@ -35,6 +35,13 @@ export interface ExampleOptions {
    * anomalous) while still installing and answering like any other version.
    */
   regress?: boolean;
+  /**
+   * Train and evaluate on these labelled rows instead of generated ones, e.g. rows captured from the
+   * fleet (examples/src/loop/retrain.ts); `name` and the URIs go into provenance.data. `reference`:
+   * the rows the manifest's reference profile describes (default the training rows), e.g. only the
+   * recent traffic when older rows are mixed into training.
+   */
+  data?: { train: Dataset; holdout: Dataset; name: string; uri: string; holdoutUri: string; reference?: Dataset };
 }
 
 export interface ExampleModel {
@@ -83,9 +90,9 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
   const holdoutRows = opts.holdout ?? 2000;
   const seed = opts.seed ?? (shift ? 2002 : 1001);
   const hp: TrainOptions = { ...DEFAULT_TRAIN, ...opts.train };
-  const all = generateVibration({ rows: rows + holdoutRows, seed, shift });
-  const train = sliceDataset(all, 0, rows);
-  const holdout = sliceDataset(all, rows, rows + holdoutRows);
+  const all = opts.data ? undefined : generateVibration({ rows: rows + holdoutRows, seed, shift });
+  const train = opts.data?.train ?? sliceDataset(all as Dataset, 0, rows);
+  const holdout = opts.data?.holdout ?? sliceDataset(all as Dataset, rows, rows + holdoutRows);
 
   const model = trainMlp(opts.regress ? flipCompressors(train) : train, hp);
   const onnx = exportVibrationOnnx(model, { model: EXAMPLE_MODEL_NAME, version: opts.version });
@@ -95,9 +102,11 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
   const thresholdRule = { ...thresholdRuleMetrics(rule, holdout), threshold: rule.threshold };
   const majority = majorityMetrics(train, holdout);
 
-  const pTrain = await runOrt(onnx, train);
+  // The reference profile: what the model is expected to see (the training rows, or `data.reference`).
+  const refRows = opts.data?.reference ?? train;
+  const pTrain = await runOrt(onnx, refRows);
   const reference = computeReference({
-    features: VIBRATION_FEATURES, x: train.x, columns: N_FEATURES, rows: train.rows,
+    features: VIBRATION_FEATURES, x: refRows.x, columns: N_FEATURES, rows: refRows.rows,
     outputs: [{ name: OUTPUT_NAME, index: 0, values: pTrain, edges: uniformEdges(0, 1, 10) }],
   });
 
@@ -116,7 +125,10 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
     // A binary classifier: the one output column is P(anomalous), classes[1] (docs/drift.md "Accuracy").
     task: { kind: 'classification', output: OUTPUT_NAME, classes: ['normal', 'anomalous'], scores: 'probability' },
     provenance: {
-      data: [
+      data: opts.data ? [
+        { name: `${opts.data.name}-train`, sha256: sha256Hex(datasetCsv(train)), rows: train.rows, uri: opts.data.uri },
+        { name: `${opts.data.name}-holdout`, sha256: sha256Hex(datasetCsv(holdout)), rows: holdout.rows, uri: opts.data.holdoutUri },
+      ] : [
         { name: `vibration-synthetic-${shift ? 'shifted' : 'baseline'}-train`, sha256: sha256Hex(datasetCsv(train)), rows: train.rows, uri: `synthetic:vibration?seed=${seed}&shift=${shift}&rows=0-${rows}` },
         { name: `vibration-synthetic-${shift ? 'shifted' : 'baseline'}-holdout`, sha256: sha256Hex(datasetCsv(holdout)), rows: holdout.rows, uri: `synthetic:vibration?seed=${seed}&shift=${shift}&rows=${rows}-${rows + holdoutRows}` },
       ],
@@ -125,7 +137,7 @@ export async function buildExampleModel(opts: ExampleOptions): Promise<ExampleMo
         code: 'examples/src/vibration/train.ts',
         ...(commit ? { commit } : {}),
         algorithm: `MLP ${N_FEATURES - 1}+onehot(4) -> ${hp.hidden} ReLU -> 1 sigmoid, Adam on log loss with L2; standardization in the graph`,
-        hyperparameters: { ...hp, trainRows: rows, holdoutRows },
+        hyperparameters: { ...hp, trainRows: train.rows, holdoutRows: holdout.rows },
       },
       metrics: { ...round(metrics), trainLogLoss: Math.round(model.finalTrainLoss * 1e6) / 1e6 },
       baseline: {
