@@ -104,10 +104,11 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
   const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
   const wave = gateData.stats({ model: r.model, version: r.version, devices: new Set(notified), from, to });
   let ctl = r.fromVersion ? gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(control), from, to }) : emptyStats();
-  // Control devices still connected but short of minPredictions: wait for them (a concurrent control is
-  // the fair comparison; stuckSec bounds the wait). Otherwise, with none left (the last wave) or none
-  // connected, the target's own previous-version windows over a span as long as this wave's, just before it began.
-  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.onlineIds() : new Set<string>();
+  // Control devices connected, or seen since the wave began (a restarted hub has not seen them reconnect
+  // yet), but short of minPredictions: wait for them (a concurrent control is the fair comparison;
+  // stuckSec bounds the wait). Otherwise, with none left (the last wave) or none around, the target's own
+  // previous-version windows over a span as long as this wave's, just before it began.
+  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.seenSince(from) : new Set<string>();
   const awaitingControl = control.some((id) => online.has(id));
   if (r.fromVersion && ctl.count < r.gates.minPredictions && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);

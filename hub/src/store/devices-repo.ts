@@ -81,9 +81,12 @@ export class DevicesRepo implements DeviceAuthPort {
       .map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags }));
   }
 
-  /** Devices the broker sees connected now (presence), not revoked. */
-  onlineIds(): Set<string> {
-    return new Set((this.db.prepare('SELECT id FROM devices WHERE online = 1 AND revoked_at IS NULL').all() as Array<{ id: string }>).map((r) => r.id));
+  /**
+   * Devices not revoked that are connected now or were seen since `since` (ISO): after a hub restart,
+   * devices that were connected a moment ago count before they have reconnected.
+   */
+  seenSince(since: string): Set<string> {
+    return new Set((this.db.prepare('SELECT id FROM devices WHERE revoked_at IS NULL AND (online = 1 OR last_seen >= ?)').all(since) as Array<{ id: string }>).map((r) => r.id));
   }
 
   async authenticate(id: string, secret: string): Promise<AuthResult> {
