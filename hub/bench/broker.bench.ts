@@ -39,7 +39,9 @@ class Broker {
   static async start(kind: Kind, cfg?: object): Promise<Broker> {
     // BROKER_BENCH_CPU_PROF=DIR: every broker process writes a V8 CPU profile there when it stops (not when killed).
     const prof = process.env.BROKER_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BROKER_BENCH_CPU_PROF] : [];
-    const proc = fork(CHILD, [kind, JSON.stringify(cfg ?? {})], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...prof] });
+    // BROKER_BENCH_HUB_ARGS="--max-semi-space-size=4 ...": V8 flags for the hub's process only (tuning experiments).
+    const hubArgs = kind === 'hub' ? (process.env.BROKER_BENCH_HUB_ARGS ?? '').split(/\s+/).filter(Boolean) : [];
+    const proc = fork(CHILD, [kind, JSON.stringify(cfg ?? {})], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...hubArgs, ...prof] });
     const ready = await new Promise<Ready>((resolve, reject) => {
       proc.once('message', (m: ChildMsg) => (m.t === 'ready' ? resolve(m) : reject(new Error(`${kind}: unexpected ${m.t}`))));
       proc.once('exit', (code) => reject(new Error(`${kind} broker exited with ${code} before it was ready`)));
