@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { waitFor } from '@edgefleet/examples';
 import type { Alert, Delivery, Feature, Reference, WebhookEvent } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
@@ -35,9 +35,23 @@ async function receiver(answer: (n: number, res: ServerResponse, body: string) =
       answer(got.length, res, body);
     });
   });
+  // Every socket is destroyed on close, and close waits at most 2 s: a receiver left pumping or hanging
+  // must not keep the test process alive.
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { got, url, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  const close = () => new Promise<void>((r) => {
+    const t = setTimeout(r, 2000);
+    t.unref();
+    server.close(() => { clearTimeout(t); r(); });
+    server.closeAllConnections();
+    for (const s of sockets) s.destroy();
+  });
+  return { got, url, close };
 }
 
 test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried with backoff and logged', async () => {
@@ -155,6 +169,7 @@ test('webhook attempts are bounded: a timeout, the answer read, and stop() while
       assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
       assert.equal(h.store.alerts.deliveries(a.id)[0]?.state, 'pending');
     } finally {
+      await alerts.stop(500);
       h.close();
     }
   } finally {
