@@ -52,14 +52,18 @@ test('a burst of large requests: bounded peak, honest requests served after it, 
       const sampler = setInterval(() => {
         peak = Math.max(peak, a.rss());
       }, 20);
-      const answers = await Promise.all(Array.from({ length: BURST }, () => post(big).catch((err: unknown) => ({ status: 0, code: String(err) }))));
+      // A request shed before its body is read gets its 503 and the connection closed; a client still
+      // sending 4 MB can see that close (EPIPE, a reset) before the answer: that too is a shed request.
+      const netCode = (err: unknown) => (err as { cause?: { code?: string } }).cause?.code ?? String(err);
+      const answers = await Promise.all(Array.from({ length: BURST }, () => post(big).catch((err: unknown) => ({ status: 0, code: netCode(err) }))));
       clearInterval(sampler);
       const kinds = answers.map((r) => `${r.status} ${r.code}`);
       const count = (k: string) => kinds.filter((x) => x === k).length;
       assert.ok(count('400 INVALID_INPUT') >= 1, `some bodies were read and refused: ${kinds.join(', ')}`);
       // Some are shed before reading (503) when they arrive faster than the agent answers; a fast machine
       // may read and refuse them all one after another. Either way the peak bound below holds.
-      assert.deepEqual(kinds.filter((k) => k !== '400 INVALID_INPUT' && k !== '503 OVERLOADED'), [], 'only refusals');
+      const shed = new Set(['503 OVERLOADED', '0 EPIPE', '0 ECONNRESET', '0 UND_ERR_SOCKET']);
+      assert.deepEqual(kinds.filter((k) => k !== '400 INVALID_INPUT' && !shed.has(k)), [], 'only refusals');
       assert.ok(peak - idle <= PEAK_BOUND, `peak ${(peak / MB).toFixed(1)} MB is more than ${PEAK_BOUND / MB} MB above the idle ${(idle / MB).toFixed(1)} MB`);
       for (let i = 0; i < 5; i++) assert.equal((await post(honest)).status, 200, 'honest requests are served after the burst');
       // No forced collection now: the agent collects by itself once the burst is over (agent/src/api/burst-gc.ts).
