@@ -52,6 +52,23 @@ export const HubConfig = z
       })
       .strict()
       .optional(),
+    /**
+     * Several hub processes on one database behind one external broker (docs/hub.md "Several hubs"):
+     * devices' traffic is shared through `$share/<externalBroker.shareGroup>/…`, and one hub at a time,
+     * the holder of a database lease, runs the singleton jobs (rollouts, renewals, alerts, retention, fleet rows).
+     */
+    cluster: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** This hub's name in the lease and its broker client id; unique per hub process (default host-pid). */
+        hubId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"').optional(),
+        /** How long the lease lasts without renewal: a killed holder's jobs move after at most this. */
+        leaseTtlMs: z.number().int().min(1000).optional(),
+        /** How often each hub takes or renews the lease (below leaseTtlMs). */
+        renewEveryMs: z.number().int().min(100).optional(),
+      })
+      .strict()
+      .optional(),
     /** Desired-state documents: lifetime and re-signing (milliseconds). */
     sync: z
       .object({
@@ -156,6 +173,13 @@ export const HubConfig = z
   .superRefine((c, ctx) => {
     if (c.mqttsPort !== undefined && (!c.tlsCert || !c.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'mqttsPort needs tlsCert and tlsKey (--tls-cert F --tls-key F)' });
+    }
+    if (c.cluster?.enabled && !c.externalBroker) {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster mode needs externalBroker: several hubs share devices through one external broker (docs/hub.md "Several hubs")' });
+    }
+    const l = c.cluster;
+    if (l?.leaseTtlMs !== undefined && l.renewEveryMs !== undefined && l.renewEveryMs >= l.leaseTtlMs) {
+      ctx.addIssue({ code: 'custom', path: ['cluster', 'renewEveryMs'], message: `expected less than cluster.leaseTtlMs (${l.leaseTtlMs}): renewals well inside the lease` });
     }
   });
 export type HubConfig = z.infer<typeof HubConfig>;

@@ -57,6 +57,7 @@ export class Alerts {
 
   start(): void {
     if (this.evalTimer) return;
+    this.sender.resume();
     this.evalTimer = setInterval(() => {
       this.evaluate();
       this.send();

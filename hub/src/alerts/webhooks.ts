@@ -86,7 +86,7 @@ export interface SenderDeps {
 
 /** Sends due deliveries; one pass per tick(). */
 export class WebhookSender {
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
@@ -134,6 +134,13 @@ export class WebhookSender {
   }
 
   /** Aborts deliveries in flight and waits for them at most `ms`. */
+  /** Sends again after a stop() (a hub that took the lease back, docs/hub.md "Several hubs"). */
+  resume(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.abort = new AbortController();
+  }
+
   async stop(ms: number): Promise<void> {
     this.stopped = true;
     this.abort.abort();

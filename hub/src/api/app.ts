@@ -91,7 +91,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.
-  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString() }));
+  // With several hubs it also says which hub answered and which holds the lease (runs rollouts and the other singleton jobs).
+  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString(), ...(deps.cluster ? { cluster: deps.cluster() } : {}) }));
 
   for (const r of routes) {
     const limit = bodyLimit(r, deps.maxBundleBytes);

@@ -17,6 +17,7 @@ import type { Sealing } from '../sealing/service.js';
 import type { ConfigService } from '../config/service.js';
 import type { StreamHub } from './stream.js';
 import type { CaptureService } from '../capture/service.js';
+import type { LeaseStatus } from '../cluster/lease.js';
 
 /** The part of the MQTT FleetLink the API needs (revocation drops the connection). */
 export interface FleetControl {
@@ -53,6 +54,8 @@ export interface ApiDeps {
   quota?: MqttQuota | null;
   /** The live event stream (GET /stream); absent in tests of the other routes. */
   streams?: StreamHub | null;
+  /** Several hubs: this hub's id and who holds the lease (GET /health shows it; docs/hub.md "Several hubs"). */
+  cluster?: (() => LeaseStatus) | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */

@@ -46,6 +46,8 @@ export interface DeploymentDeps {
   /** Remote agent configuration carried in each desired document (docs/hub.md "Agent configuration"). */
   config?: ConfigService;
   options?: Partial<DeploymentOptions>;
+  /** Several hubs: renewal is a singleton job the lease holder starts (startRenewal/stopRenewal), not part of start(). */
+  renewalAsJob?: boolean;
 }
 
 /** Desired documents published at once. */
@@ -81,6 +83,12 @@ export class DeploymentService {
         this.aheadOfHub(id, state.lastAppliedSeq);
       }),
     );
+    if (!this.deps.renewalAsJob) await this.startRenewal();
+  }
+
+  /** Re-signs what is due now, then every renewEveryMs (started by start(), or by the lease holder). */
+  async startRenewal(): Promise<void> {
+    if (this.renewTimer) return;
     await this.renewExpiring();
     this.renewTimer = setInterval(() => {
       this.renewExpiring().catch((err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
@@ -108,9 +116,13 @@ export class DeploymentService {
     this.issueDesiredMany([deviceId], applied).catch((err: unknown) => logger.error({ err, deviceId }, 'reissuing a desired document failed'));
   }
 
-  async stop(): Promise<void> {
+  stopRenewal(): void {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopRenewal();
     while (this.unsubs.length) this.unsubs.pop()?.();
   }
 

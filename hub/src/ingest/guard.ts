@@ -16,6 +16,12 @@ export interface IngestGuardDeps {
   limits?: Partial<IngestLimits> | undefined;
   /** How often refusals of one device are logged at most (default 60 s). */
   logEveryMs?: number;
+  /**
+   * Other hubs write this device's deployments and windows too (several hubs, docs/hub.md "Several hubs"):
+   * before refusing a window or event as unassigned_version or seq_jump, its versions and highest seq
+   * are read again from the database (once per batch), since this hub's cache may predate another's write.
+   */
+  reloadOnMiss?: boolean;
 }
 
 export interface Refusals {
@@ -76,17 +82,26 @@ export class IngestGuard {
     check: (item: T, ctx: DeviceContext, limits: IngestLimits) => RefusalReason | null,
   ): T[] {
     const entry = this.entry(deviceId);
-    const allowed = (entry.allowed ??= this.loadAllowed(deviceId));
+    let allowed = (entry.allowed ??= this.loadAllowed(deviceId));
     const ctx: DeviceContext = {
       nowMs: now.getTime(),
       maxSeq: (entry.maxSeq ??= this.loadMaxSeq(deviceId)),
       allowed: (model, version) => allowed.has(`${model}@${version}`),
     };
+    let reloaded = !this.deps.reloadOnMiss;
+    const checked = (item: T): RefusalReason | null => {
+      const reason = check(item, ctx, this.limits);
+      if (reloaded || (reason !== 'unassigned_version' && reason !== 'seq_jump')) return reason;
+      reloaded = true;
+      allowed = entry.allowed = this.loadAllowed(deviceId);
+      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadMaxSeq(deviceId));
+      return check(item, ctx, this.limits);
+    };
     const kept: T[] = [];
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
     const full = (entry.storedBytes ??= this.loadStoredBytes(deviceId)) >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
-      const reason = full ? 'storage_quota' : check(item, ctx, this.limits);
+      const reason = full ? 'storage_quota' : checked(item);
       if (reason === null) {
         kept.push(item);
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;

@@ -27,6 +27,8 @@ export interface IngestDeps {
   metrics?: MetricsPort;
   /** Plausibility limits for what devices report (plausibility.ts). */
   limits?: Partial<IngestLimits>;
+  /** Other hubs share the database (IngestGuardDeps.reloadOnMiss). */
+  shared?: boolean;
 }
 
 /** What other parts follow: the events the guard let through (stored), and each reported state. */
@@ -51,7 +53,7 @@ export class IngestService implements DeviceReports {
 
   constructor(private readonly deps: IngestDeps) {
     this.telemetry = deps.store.telemetry;
-    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits });
+    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit });
   }

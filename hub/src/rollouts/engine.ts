@@ -38,6 +38,13 @@ export interface RolloutEngineDeps {
   logger: LoggerPort;
   options?: Partial<RolloutOptions>;
   random?: () => number;
+  /**
+   * Several hubs (docs/hub.md "Several hubs"): steps run only while this returns true (this hub holds the
+   * lease); on the other hubs create() and actions store their change and the holder steps it.
+   */
+  leader?: () => boolean;
+  /** Throws unless this hub still holds the lease; called inside each step's write transactions. */
+  fence?: () => void;
 }
 
 export interface Actor {
@@ -119,6 +126,7 @@ export class RolloutEngine {
 
   /** One step of every running rollout (also called by tests with a manual clock). */
   tick(): Promise<void> {
+    if (this.deps.leader && !this.deps.leader()) return this.running ?? Promise.resolve();
     this.running ??= this.stepAll().finally(() => {
       this.running = null;
     });
@@ -165,6 +173,7 @@ export class RolloutEngine {
   transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void {
     r.updatedAt = now.toISOString();
     this.deps.store.db.transaction(() => {
+      if (!actor) this.deps.fence?.(); // the hub's own step; an operator's action is stored on any hub
       this.deps.store.rollouts.save(r);
       this.audit(r, action, reason, details, now, actor);
     })();
@@ -220,6 +229,7 @@ export class RolloutEngine {
     if (shadow) {
       const running = due.slice(0, n).filter((d) => d.previous !== null && d.previous !== r.version).map((d) => d.deviceId);
       const docs = store.db.transaction(() => {
+        this.deps.fence?.();
         store.rollouts.markNotified(r.id, ids, now);
         return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null }, running);
       })();
@@ -227,6 +237,7 @@ export class RolloutEngine {
       return;
     }
     const docs = store.db.transaction(() => {
+      this.deps.fence?.();
       const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined }, ids);
       if (r.deploymentId !== a.id) {
         r.deploymentId = a.id;

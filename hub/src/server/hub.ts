@@ -35,11 +35,14 @@ import { WindowRetention, retainedFrom } from '../rollups/retention.js';
 import { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
+import type { HubLease } from '../cluster/lease.js';
+import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
-export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000 };
+export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000, lease: 1500 };
 // Parts that wait on something when stopping: the blob server, rollouts (a step in progress) and
-// deployments; ingest only unsubscribes (its stop resolves at once), so it adds nothing to the bound.
+// deployments; ingest only unsubscribes (its stop resolves at once), so it adds nothing to the bound. With
+// several hubs the lease's step (singleton jobs, then the release) stops rollouts and alerts, whose own steps then end at once.
 export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.alerts + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
 
@@ -70,6 +73,7 @@ export class Hub {
   private quota: MqttQuota | null = null;
   private streams: StreamHub | null = null;
   private disconnectEvents: (() => void) | null = null;
+  private lease: HubLease | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -78,7 +82,9 @@ export class Hub {
 
   async start(): Promise<HubAddresses> {
     const { cfg, clock, logger } = this;
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS);
+    // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
+    const hubId = clusterHubId(cfg);
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { shared: hubId !== null });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());
@@ -98,7 +104,8 @@ export class Hub {
     this.quota = quota;
     const fleet = ext
       ? createExternalLink({
-          url: ext.url, username: ext.username, password: ext.password, clientId: ext.clientId ?? ext.username,
+          // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
+          url: ext.url, username: ext.username, password: ext.password, clientId: `${ext.clientId ?? ext.username}${hubId ? `-${hubId}` : ''}`,
           shareGroup: ext.shareGroup, devices: store.devices, metrics: this.metrics, logger, clock,
         })
       : createEmbeddedBroker({
@@ -133,7 +140,7 @@ export class Hub {
     await fleet.publishTrust(this.trustDoc);
     // Ingest: telemetry/events/state in (acked). Deployments: desired documents out, status from ingest's
     // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
-    const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
+    const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
     const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
@@ -142,7 +149,7 @@ export class Hub {
     let captures: CaptureService | null = null;
     const config = new ConfigService(store);
     const deployments = new DeploymentService({
-      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, desiredCapture: (id) => captures?.desiredFor(id) ?? [], ...(cfg.sync ? { options: cfg.sync } : {}),
+      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, desiredCapture: (id) => captures?.desiredFor(id) ?? [], renewalAsJob: hubId !== null, ...(cfg.sync ? { options: cfg.sync } : {}),
     });
     this.deploymentsPart = deployments;
     captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, ...(cfg.capture ? { options: cfg.capture } : {}) });
@@ -155,19 +162,19 @@ export class Hub {
     await deployments.start();
     // Rollouts: waves of a deployment at a rate cap, judged by gates from the hourly rollups; resumes from hub.db.
     const gateData = new RollupGateData(store, { rawFrom: retainedFrom(clock, cfg.retention?.windowsDays) });
-    const rollouts = new RolloutEngine({ store, deployments, gateData, clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}) });
+    const rollouts = new RolloutEngine({
+      store, deployments, gateData, clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}),
+      ...(hubId ? { leader: () => this.lease?.isLeader() ?? false, fence: () => this.lease?.fence() } : {}),
+    });
     this.rolloutsPart = rollouts;
-    await rollouts.start();
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
     const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
     this.retention = retention;
-    retention.start();
     // Fleet rows of closed hours summed off the gates' path (decision 0038).
     const fleetRows = new FleetRowBuilder({ rollups: store.rollups, clock, logger });
     this.fleetRows = fleetRows;
-    fleetRows.start();
     const ac = cfg.alerts;
     const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
       ...DEFAULT_ALERTS_OPTIONS,
@@ -180,7 +187,14 @@ export class Hub {
       },
     });
     this.alertsPart = alerts;
-    alerts.start();
+    // One hub runs these: the single hub itself, or the holder of the lease among several (server/cluster.ts).
+    const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts });
+    if (hubId) {
+      this.lease = hubLease(cfg, hubId, store, jobs, { clock, logger, metrics: this.metrics });
+      await this.lease.start();
+    } else {
+      for (const job of jobs) await job.start();
+    }
 
     // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
     const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
@@ -212,6 +226,7 @@ export class Hub {
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       rollouts,
       quota,
+      cluster: this.lease ? () => (this.lease as HubLease).status() : null,
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
@@ -272,6 +287,9 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
+      // Several hubs: the singleton jobs stop and the lease is released, so another hub takes it at once.
+      await step(this.lease?.stop(HUB_STOP_STEP_MS.lease - 300), HUB_STOP_STEP_MS.lease, 'the singleton jobs and the hub lease');
+      this.lease = null;
       await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.alerts - 100), HUB_STOP_STEP_MS.alerts, 'alerts and their webhook deliveries');
       this.alertsPart = null;
       this.retention?.stop();

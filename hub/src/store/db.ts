@@ -6,19 +6,38 @@ import type { Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openDb(file: string, migrations: readonly Migration[]): Db {
+export interface OpenDbOptions {
+  /**
+   * Other processes write this file too (several hubs, docs/hub.md "Several hubs"): every transaction
+   * begins IMMEDIATE, so it waits (busy_timeout) for another process's write instead of failing with
+   * SQLITE_BUSY when a read inside it would have to become a write after that process committed.
+   */
+  shared?: boolean;
+}
+
+export function openDb(file: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Db {
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    if (opts.shared) beginImmediate(db);
     migrate(db, migrations);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/** Makes db.transaction(fn)() begin IMMEDIATE (its .deferred variant stays available); nested calls are savepoints as before. */
+function beginImmediate(db: Db): void {
+  const make = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const t = make(fn);
+    return Object.assign((...args: never[]) => t.immediate(...args), { default: t.immediate, deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive });
+  }) as Db['transaction'];
 }
 
 /**
@@ -37,11 +56,14 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   const done: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
+    // IMMEDIATE, and checked again inside: another hub process opening the same file may have applied it meanwhile.
+    const ran = db.transaction(() => {
+      if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-    })();
-    done.push(m.version);
+      return true;
+    }).immediate();
+    if (ran) done.push(m.version);
   }
   return done;
 }

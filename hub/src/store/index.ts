@@ -1,7 +1,7 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
 import { join } from 'node:path';
 import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
-import { openDb, type Db } from './db.js';
+import { openDb, type Db, type OpenDbOptions } from './db.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
 import { EnrollmentRepo } from './enrollment-repo.js';
@@ -43,11 +43,12 @@ export class Store {
   /**
    * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
    * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Files").
+   * `shared`: other hub processes use the same file (db.ts OpenDbOptions).
    */
-  static open(dataDir: string, migrations: readonly Migration[]): Store {
+  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Store {
     ensurePrivateDir(dataDir);
     ensurePrivateDbFile(join(dataDir, 'hub.db'));
-    return new Store(openDb(join(dataDir, 'hub.db'), migrations), dataDir);
+    return new Store(openDb(join(dataDir, 'hub.db'), migrations, opts), dataDir);
   }
 
   constructor(db: Db, readonly dataDir: string) {

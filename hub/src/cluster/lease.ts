@@ -1,0 +1,162 @@
+// The hub lease (docs/hub.md "Several hubs", docs/decisions/0041-several-hubs.md): with several hub
+// processes on one database, exactly one runs the singleton jobs (rollout engine, desired-document
+// renewal, alert evaluation and webhooks, window retention, fleet rows). Each hub tries to take or renew
+// the lease every renewEveryMs; the holder starts the jobs when it wins the lease and stops them when it
+// loses it (a renewal found another holder, or its own lease ran out because renewals failed). A job's
+// writes can also be fenced: fence() checks, inside the job's transaction, that this hub still holds it.
+import { AppError, settleWithin } from '@edgefleet/shared';
+import type { Clock } from '../clock.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { LeaseRepo, LeaseRow } from './lease-repo.js';
+
+export interface LeaseOptions {
+  /** How long a taken or renewed lease lasts: a killed holder's jobs move to another hub after at most this. */
+  ttlMs: number;
+  /** How often each hub tries to take or renew it (well under ttlMs). */
+  renewEveryMs: number;
+}
+
+export const DEFAULT_LEASE_OPTIONS: LeaseOptions = { ttlMs: 15_000, renewEveryMs: 5_000 };
+
+/** The lease's one name: every singleton job runs on its holder. */
+export const HUB_LEASE = 'singletons';
+
+/** A job only the lease holder runs; start() and stop() may be called again after each other. */
+export interface SingletonJob {
+  name: string;
+  start(): void | Promise<void>;
+  stop(deadlineMs: number): void | Promise<void>;
+}
+
+export interface LeaseStatus {
+  hubId: string;
+  /** This hub holds the lease (and runs the singleton jobs). */
+  leader: boolean;
+  /** The lease as the database has it (another hub's, possibly expired), null before any hub took it. */
+  lease: { holder: string; term: number; expiresAt: string; acquiredAt: string } | null;
+}
+
+export interface HubLeaseDeps {
+  repo: LeaseRepo;
+  hubId: string;
+  clock: Clock;
+  logger: LoggerPort;
+  metrics?: MetricsPort;
+  jobs: readonly SingletonJob[];
+}
+
+export class HubLease {
+  private readonly opts: LeaseOptions;
+  private held = false;
+  /** Until when this hub's own last successful take or renewal holds the lease (its clock). */
+  private heldUntil = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private turn: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(private readonly deps: HubLeaseDeps, opts: Partial<LeaseOptions> = {}) {
+    this.opts = { ...DEFAULT_LEASE_OPTIONS, ...opts };
+    if (this.opts.renewEveryMs >= this.opts.ttlMs) {
+      throw new AppError('CONFIG_INVALID', `cluster.renewEveryMs (${this.opts.renewEveryMs}) must be below cluster.leaseTtlMs (${this.opts.ttlMs}): expected renewals well inside the lease`);
+    }
+  }
+
+  /** Tries once at once (the jobs run before start resolves if this hub won), then every renewEveryMs. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.renew();
+    this.schedule();
+  }
+
+  /** True while this hub holds the lease by its last renewal (the jobs check it before each step). */
+  isLeader(): boolean {
+    return this.held && this.deps.clock.now().getTime() < this.heldUntil;
+  }
+
+  /** Throws unless the database says this hub holds the lease now; call it inside a job's write transaction. */
+  fence(): void {
+    if (!this.deps.repo.holds(HUB_LEASE, this.deps.hubId, this.deps.clock.now().getTime())) {
+      throw new AppError('CONFLICT', `hub ${this.deps.hubId} no longer holds the hub lease: the write is left to the hub that holds it`);
+    }
+  }
+
+  status(): LeaseStatus {
+    const row = this.deps.repo.get(HUB_LEASE);
+    return {
+      hubId: this.deps.hubId,
+      leader: this.isLeader(),
+      lease: row ? { holder: row.holder, term: row.term, expiresAt: new Date(row.expiresAt).toISOString(), acquiredAt: row.acquiredAt } : null,
+    };
+  }
+
+  /** Stops renewing, stops the jobs (each within its share of deadlineMs, after a renewal in progress) and releases the lease so another hub takes it at once. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const warn = (what: string) => (err: unknown) => this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`);
+    await settleWithin(this.turn, deadlineMs, 'a lease renewal in progress', warn('a lease renewal in progress'));
+    if (!this.held) return;
+    await this.stopJobs(Math.max(1, Math.floor(deadlineMs / Math.max(1, this.deps.jobs.length))));
+    try {
+      this.deps.repo.release(HUB_LEASE, this.deps.hubId, this.deps.clock.now().getTime());
+      this.deps.logger.info({ hubId: this.deps.hubId }, 'released the hub lease');
+    } catch (err) {
+      warn('releasing the hub lease')(err);
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.renew().catch((err: unknown) => this.deps.logger.error({ err }, 'renewing the hub lease failed')).finally(() => this.schedule());
+    }, this.opts.renewEveryMs);
+    this.timer.unref();
+  }
+
+  /** One take-or-renew; starts or stops the jobs when the outcome changed. Turns never overlap. */
+  private renew(): Promise<void> {
+    this.turn ??= this.renewOnce().finally(() => {
+      this.turn = null;
+    });
+    return this.turn;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const { repo, hubId, clock, logger } = this.deps;
+    const now = clock.now().getTime();
+    let row: LeaseRow | null = null;
+    try {
+      row = repo.acquire(HUB_LEASE, hubId, now, this.opts.ttlMs);
+    } catch (err) {
+      // The database is unreachable or busy: keep what we had until it runs out, then let go.
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take or renew the hub lease');
+    }
+    const mine = row !== null && row.holder === hubId && row.expiresAt > now;
+    if (mine) this.heldUntil = now + this.opts.ttlMs;
+    const holding = mine || (row === null && this.held && now < this.heldUntil);
+    this.deps.metrics?.set('edgefleet_hub_lease_held', holding ? 1 : 0);
+    if (holding && !this.held && !this.stopped) {
+      this.held = true;
+      logger.info({ hubId, term: row?.term ?? null }, 'took the hub lease: running the singleton jobs');
+      for (const job of this.deps.jobs) {
+        try {
+          await job.start();
+        } catch (err) {
+          logger.error({ err, job: job.name }, 'a singleton job failed to start');
+        }
+      }
+    } else if (!holding && this.held) {
+      logger.warn({ hubId, holder: row?.holder ?? null }, 'lost the hub lease: stopping the singleton jobs');
+      await this.stopJobs(this.opts.renewEveryMs);
+    }
+  }
+
+  private async stopJobs(deadlineMs: number): Promise<void> {
+    this.held = false;
+    this.heldUntil = 0;
+    for (const job of [...this.deps.jobs].reverse()) {
+      await settleWithin(job.stop(deadlineMs), deadlineMs, `stopping ${job.name}`, (err) => this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err), job: job.name }, 'a singleton job did not stop cleanly'));
+    }
+  }
+}

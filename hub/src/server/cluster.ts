@@ -1,0 +1,44 @@
+// Several hubs on one database (docs/hub.md "Several hubs", docs/decisions/0041-several-hubs.md): this
+// hub's id, and the singleton jobs, which run on every single hub and, in cluster mode, only on the
+// holder of the hub lease (cluster/lease.ts). Everything else a hub does works from the database, so
+// any hub may take any device's message or any API request.
+import { hostname } from 'node:os';
+import type { HubConfig } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { Store } from '../store/index.js';
+import { LeaseRepo } from '../cluster/lease-repo.js';
+import { HubLease, type SingletonJob } from '../cluster/lease.js';
+import type { DeploymentService } from '../deployments/service.js';
+import type { RolloutEngine } from '../rollouts/engine.js';
+import type { WindowRetention } from '../rollups/retention.js';
+import type { FleetRowBuilder } from '../rollups/fleet-builder.js';
+import type { Alerts } from '../alerts/service.js';
+
+/** This hub's id in the lease and in its broker client id: cluster.hubId, else host-pid. */
+export function clusterHubId(cfg: HubConfig): string | null {
+  if (!cfg.cluster?.enabled) return null;
+  return cfg.cluster.hubId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${process.pid}`;
+}
+
+/** The jobs exactly one hub runs: each would act twice (or race) if every hub ran it. */
+export function singletonJobs(p: { deployments: DeploymentService; rollouts: RolloutEngine; retention: WindowRetention; fleetRows: FleetRowBuilder; alerts: Alerts }): SingletonJob[] {
+  return [
+    // Re-signing expiring documents: two hubs would each issue a new seq for the same device.
+    { name: 'desired-document renewal', start: () => p.deployments.startRenewal(), stop: () => p.deployments.stopRenewal() },
+    { name: 'rollout engine', start: () => p.rollouts.start(), stop: () => p.rollouts.stop() },
+    { name: 'window retention', start: () => p.retention.start(), stop: () => p.retention.stop() },
+    { name: 'fleet rows', start: () => p.fleetRows.start(), stop: () => p.fleetRows.stop() },
+    // Evaluating rules and sending webhooks: two hubs would fire and deliver each alert twice.
+    { name: 'alerts', start: () => p.alerts.start(), stop: (ms) => p.alerts.stop(ms) },
+  ];
+}
+
+/** The lease over `jobs` for hub `hubId` (started by the caller). */
+export function hubLease(cfg: HubConfig, hubId: string, store: Store, jobs: SingletonJob[], d: { clock: Clock; logger: LoggerPort; metrics: MetricsPort }): HubLease {
+  const c = cfg.cluster;
+  return new HubLease({ repo: new LeaseRepo(store.db), hubId, jobs, ...d }, {
+    ...(c?.leaseTtlMs !== undefined ? { ttlMs: c.leaseTtlMs } : {}),
+    ...(c?.renewEveryMs !== undefined ? { renewEveryMs: c.renewEveryMs } : c?.leaseTtlMs !== undefined ? { renewEveryMs: Math.floor(c.leaseTtlMs / 3) } : {}),
+  });
+}
