@@ -32,15 +32,19 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
   throw new Error(`mosquitto did not listen on ${port}: ${log()}`);
 }
 
-/** Starts Mosquitto with the generated files for `list`; `regenerate` rewrites them and reloads (SIGHUP). */
-export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024) {
+/**
+ * Starts Mosquitto with the generated files for `list`; `regenerate` rewrites them and reloads (SIGHUP).
+ * `moreHubs`: MQTT users of further hub processes (several hubs: one user each, since Mosquitto uses the
+ * username as the client id).
+ */
+export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = []) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
   const port = await freePort();
   const generate = async (devices: Array<{ id: string; secret: string }>) => {
     const err = new StringWriter();
     const code = await dispatch(
       hubServerProgram({ listDevices: () => devices }),
-      ['mosquitto-config', '--out', dir, '--hub-user', hub.user, '--hub-password', hub.password, '--port', String(port), '--host', '127.0.0.1', '--max-payload-bytes', String(maxPayload)],
+      ['mosquitto-config', '--out', dir, ...[hub, ...moreHubs].flatMap((h) => ['--hub-user', h.user, '--hub-password', h.password]), '--port', String(port), '--host', '127.0.0.1', '--max-payload-bytes', String(maxPayload)],
       { stdout: new StringWriter(), stderr: err, env: {}, cwd: dir, now: () => new Date() },
     );
     if (code !== 0) throw new Error(`mosquitto-config failed: ${err.text}`);
