@@ -14,3 +14,5 @@ export { operatorCli } from './cli/main.js';
 export { hubServerCli } from './server/main.js';
 export { HUB_MIGRATIONS } from './schema.js';
 export { noopLogger } from './mqtt/ports.js';
+// Test support: a real Mosquitto configured by `mosquitto-config` (scenario tests of several hubs in test/).
+export { MOSQUITTO, startMosquitto } from './mqtt/testing/mosquitto.js';

@@ -22,8 +22,10 @@ export function clusterHubId(cfg: HubConfig): string | null {
 }
 
 /** The jobs exactly one hub runs: each would act twice (or race) if every hub ran it. */
-export function singletonJobs(p: { deployments: DeploymentService; rollouts: RolloutEngine; retention: WindowRetention; fleetRows: FleetRowBuilder; alerts: Alerts }): SingletonJob[] {
+export function singletonJobs(p: { deployments: DeploymentService; rollouts: RolloutEngine; retention: WindowRetention; fleetRows: FleetRowBuilder; alerts: Alerts; externalBroker: boolean }): SingletonJob[] {
   return [
+    // External broker: documents a stopped (killed) hub stored but did not publish go out first.
+    ...(p.externalBroker ? [{ name: 'unsent desired documents', start: async () => { await p.deployments.republishUnapplied(); }, stop: () => undefined }] : []),
     // Re-signing expiring documents: two hubs would each issue a new seq for the same device.
     { name: 'desired-document renewal', start: () => p.deployments.startRenewal(), stop: () => p.deployments.stopRenewal() },
     { name: 'rollout engine', start: () => p.rollouts.start(), stop: () => p.rollouts.stop() },

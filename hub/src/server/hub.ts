@@ -188,7 +188,7 @@ export class Hub {
     });
     this.alertsPart = alerts;
     // One hub runs these: the single hub itself, or the holder of the lease among several (server/cluster.ts).
-    const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts });
+    const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, externalBroker: ext !== undefined });
     if (hubId) {
       this.lease = hubLease(cfg, hubId, store, jobs, { clock, logger, metrics: this.metrics });
       await this.lease.start();
