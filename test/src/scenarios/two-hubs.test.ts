@@ -101,13 +101,14 @@ describe('two hubs on one database and one Mosquitto', { skip }, () => {
     const sent = new Map(devices.map((d) => [d.id, 0]));
     let uploading = true;
     let told = 0;
+    let unackedAtKill = 0;
     const uploads = (async () => {
       while (uploading) {
-        for (const d of devices) {
-          await s.publishWindows(d.id, [sampleWindow(m, Date.now() - 30_000, 10, PREDICTIONS, {}, () => rng.next())]);
-          sent.set(d.id, (sent.get(d.id) ?? 0) + 1);
-        }
-        await new Promise((r) => setTimeout(r, 100));
+        await Promise.all(devices.map(async (d) => {
+          const ws = Array.from({ length: 3 }, () => sampleWindow(m, Date.now() - 30_000, 10, PREDICTIONS, {}, () => rng.next()));
+          sent.set(d.id, (sent.get(d.id) ?? 0) + (await s.publishWindows(d.id, ws)));
+        }));
+        await new Promise((r) => setTimeout(r, 20));
       }
     })();
     try {
@@ -124,7 +125,10 @@ describe('two hubs on one database and one Mosquitto', { skip }, () => {
       const shares = await Promise.all(hubs.map(telemetryIn));
       assert.ok(shares.every((n) => n > 0), `both hubs took a share of the uploads: ${shares.join(', ')}`);
 
+      // Killed while windows are in flight: sent, not yet acked by a hub.
+      const inFlight = await waitFor('windows in flight', () => (s.pending() > 0 ? s.pending() : undefined), { timeoutMs: 10_000, intervalMs: 1 });
       await h1.process.stop('SIGKILL');
+      unackedAtKill = inFlight;
       const took = await waitFor('hub-2 holding the lease', async () => {
         const c = (await health(h2)).cluster;
         return c?.leader ? c : undefined;
@@ -157,6 +161,6 @@ describe('two hubs on one database and one Mosquitto', { skip }, () => {
     const totals = await h2.api<{ windows: number; count: number }>('GET', `/models/${MODEL}/totals?version=1.0.0`);
     assert.equal(totals.windows, total, 'the merged totals count each window once');
     assert.equal(totals.count, total * PREDICTIONS, 'and each prediction once');
-    console.log(JSON.stringify({ database: db.describe, devices: DEVICES, windows: total, toldBeforeKill: told, resends: s.resends }));
+    console.log(JSON.stringify({ database: db.describe, devices: DEVICES, windows: total, toldBeforeKill: told, unackedAtKill, resends: s.resends }));
   });
 });
