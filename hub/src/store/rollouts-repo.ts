@@ -49,6 +49,16 @@ export const ROLLOUT_WINDOW_MIGRATION: Migration = {
   sql: 'ALTER TABLE rollouts ADD COLUMN maintenance TEXT;',
 };
 
+/**
+ * hub.db migration 81: a rollout's revision, so a save of a rollout loaded before another hub's step or
+ * operator action saved it is refused (several hubs, docs/decisions/0041-several-hubs.md).
+ */
+export const ROLLOUT_REVISION_MIGRATION: Migration = {
+  version: 81,
+  name: 'revision of a rollout (several hubs)',
+  sql: 'ALTER TABLE rollouts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;',
+};
+
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
   state: WaveState;
@@ -85,6 +95,8 @@ export interface RolloutRecord {
   createdBy: string;
   createdAt: string;
   updatedAt: string;
+  /** Grows with each save; a save with an older one is refused (0 for a new rollout). */
+  revision?: number;
 }
 
 export interface RolloutDeviceRow {
@@ -98,7 +110,7 @@ interface Row {
   id: string; model: string; version: string; from_version: string | null; target: string; waves: string; gates: string;
   advance: 'auto' | 'manual'; on_failure: 'rollback' | 'pause'; state: RolloutState; current_wave: number; progress: string;
   deployment_id: number | null; reason: string; state_reason: string | null; created_by: string; created_at: string; updated_at: string;
-  maintenance: string | null;
+  maintenance: string | null; revision: number;
 }
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
@@ -162,10 +174,20 @@ export class RolloutsRepo {
     this.announce(r.id);
   }
 
-  /** Writes the mutable part of a rollout (state, wave, progress, deployment, reason). */
+  /**
+   * Writes the mutable part of a rollout (state, wave, progress, deployment, reason) if nobody saved it
+   * since `r` was loaded (its revision); otherwise CONFLICT (another hub's step or action came first).
+   */
   save(r: RolloutRecord): void {
-    this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, updated_at = ? WHERE id = ?')
-      .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.updatedAt, r.id);
+    const revision = r.revision ?? 0;
+    const n = this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
+      .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.updatedAt, r.id, revision).changes;
+    if (n === 0) {
+      throw new AppError(this.has(r.id) ? 'CONFLICT' : 'NOT_FOUND', this.has(r.id)
+        ? `rollout ${r.id} changed since it was loaded (a step or an action on another hub): load it again and retry`
+        : `no rollout ${r.id}`);
+    }
+    r.revision = revision + 1;
     this.announce(r.id);
   }
 
@@ -220,5 +242,6 @@ function toRecord(r: Row): RolloutRecord {
     waves: JSON.parse(r.waves) as StoredWave[], gates: JSON.parse(r.gates) as GateConfig, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : null, advance: r.advance, onFailure: r.on_failure,
     state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
     reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+    revision: r.revision,
   };
 }
