@@ -316,22 +316,6 @@ export class DeploymentService {
     }
   }
 
-  /**
-   * Publishes again every device's latest document that it has not reported applying. With an external
-   * broker a hub that stopped between storing documents and publishing them (a killed lease holder
-   * mid-rollout) left them unsent, and no hub serves them on connect; the singleton jobs start with this.
-   */
-  async republishUnapplied(): Promise<number> {
-    const { store } = this.deps;
-    const docs = store.devices.list()
-      .filter((d) => !d.revoked && store.desired.lastSeq(d.id) > store.devices.reportedSeq(d.id))
-      .map((d) => store.desired.latest(d.id))
-      .filter((d): d is DesiredDocument => d !== undefined);
-    await this.publishDesired(docs);
-    if (docs.length) this.deps.logger.info({ devices: docs.length }, 'published again the desired documents devices have not applied');
-    return docs.length;
-  }
-
   /** Re-signs (as a new seq) every latest document that expires within the renewal margin. */
   async renewExpiring(): Promise<number> {
     const { store, clock } = this.deps;

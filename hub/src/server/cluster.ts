@@ -14,6 +14,7 @@ import type { RolloutEngine } from '../rollouts/engine.js';
 import type { WindowRetention } from '../rollups/retention.js';
 import type { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import type { Alerts } from '../alerts/service.js';
+import type { DesiredResync } from '../deployments/resync.js';
 
 /** This hub's id in the lease and in its broker client id: cluster.hubId, else host-pid. */
 export function clusterHubId(cfg: HubConfig): string | null {
@@ -22,10 +23,11 @@ export function clusterHubId(cfg: HubConfig): string | null {
 }
 
 /** The jobs exactly one hub runs: each would act twice (or race) if every hub ran it. */
-export function singletonJobs(p: { deployments: DeploymentService; rollouts: RolloutEngine; retention: WindowRetention; fleetRows: FleetRowBuilder; alerts: Alerts; externalBroker: boolean }): SingletonJob[] {
+export function singletonJobs(p: { deployments: DeploymentService; rollouts: RolloutEngine; retention: WindowRetention; fleetRows: FleetRowBuilder; alerts: Alerts; resync: DesiredResync | null }): SingletonJob[] {
+  const resync = p.resync;
   return [
     // External broker: documents a stopped (killed) hub stored but did not publish go out first.
-    ...(p.externalBroker ? [{ name: 'unsent desired documents', start: async () => { await p.deployments.republishUnapplied(); }, stop: () => undefined }] : []),
+    ...(resync ? [{ name: 'unapplied desired documents', start: () => resync.start(), stop: () => resync.stop() }] : []),
     // Re-signing expiring documents: two hubs would each issue a new seq for the same device.
     { name: 'desired-document renewal', start: () => p.deployments.startRenewal(), stop: () => p.deployments.stopRenewal() },
     { name: 'rollout engine', start: () => p.rollouts.start(), stop: () => p.rollouts.stop() },

@@ -37,6 +37,7 @@ import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
 import type { HubLease } from '../cluster/lease.js';
 import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
+import { DesiredResync } from '../deployments/resync.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000, lease: 1500 };
@@ -74,6 +75,7 @@ export class Hub {
   private streams: StreamHub | null = null;
   private disconnectEvents: (() => void) | null = null;
   private lease: HubLease | null = null;
+  private resync: DesiredResync | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
@@ -188,7 +190,8 @@ export class Hub {
     });
     this.alertsPart = alerts;
     // One hub runs these: the single hub itself, or the holder of the lease among several (server/cluster.ts).
-    const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, externalBroker: ext !== undefined });
+    this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
+    const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, resync: this.resync });
     if (hubId) {
       this.lease = hubLease(cfg, hubId, store, jobs, { clock, logger, metrics: this.metrics });
       await this.lease.start();
@@ -294,6 +297,8 @@ export class Hub {
       this.alertsPart = null;
       this.retention?.stop();
       this.retention = null;
+      this.resync?.stop();
+      this.resync = null;
       this.fleetRows?.stop();
       this.fleetRows = null;
       await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');

@@ -32,6 +32,20 @@ export class DesiredRepo {
     return r ? (JSON.parse(r.document) as DesiredDocument) : undefined;
   }
 
+  /**
+   * Devices (not revoked) whose latest document has a seq above the one they last reported applying,
+   * with that document's seq and issue time: what is still on its way to them (deployments/resync.ts).
+   */
+  unapplied(): Array<{ deviceId: string; seq: number; issuedAt: string }> {
+    return this.db.prepare(
+      `SELECT d.id AS deviceId, m.seq AS seq, m.issued_at AS issuedAt
+       FROM devices d JOIN desired_documents m ON m.device_id = d.id
+       WHERE d.revoked_at IS NULL AND m.seq = (SELECT MAX(seq) FROM desired_documents WHERE device_id = d.id)
+         AND m.seq > COALESCE(json_extract(d.reported, '$.lastAppliedSeq'), 0)
+       ORDER BY d.id`,
+    ).all() as Array<{ deviceId: string; seq: number; issuedAt: string }>;
+  }
+
   latest(deviceId: string): DesiredDocument | undefined {
     const r = (this.latestStmt ??= this.db.prepare('SELECT document FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1')).get(deviceId) as
       | { document: string }
