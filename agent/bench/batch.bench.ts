@@ -9,6 +9,7 @@
 // The load comes from raw-load.ts's lean HTTP client (~30 µs of CPU a request), because lib.ts's
 // node:http client spends ~175 µs a request on the same 2 cores as the server and caps the ratio
 // near 1.4x whatever the server does (docs/performance.md); BATCH_BENCH_GEN=http uses it instead.
+// BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike.
 // BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -27,6 +28,9 @@ const CLIENTS = (process.env.BATCH_BENCH_CLIENTS ?? '8,32').split(',').map(Numbe
 if (!CLIENTS.every((c) => Number.isInteger(c) && c > 0)) throw new Error(`BATCH_BENCH_CLIENTS=${process.env.BATCH_BENCH_CLIENTS}: expected positive integers, comma-separated`);
 const GEN = process.env.BATCH_BENCH_GEN ?? 'raw';
 if (GEN !== 'raw' && GEN !== 'http') throw new Error(`BATCH_BENCH_GEN=${GEN}: expected raw or http`);
+// Intra-op threads of every session, the floor's and the agents' alike (default 1, the agent's default).
+const INTRA = Number(process.env.BATCH_BENCH_INTRA ?? 1);
+if (!Number.isInteger(INTRA) || INTRA < 1) throw new Error(`BATCH_BENCH_INTRA=${process.env.BATCH_BENCH_INTRA}: expected a positive integer`);
 const WARMUP_MS = 300;
 const DURATION_MS = 1000;
 
@@ -40,7 +44,7 @@ try {
     { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
   ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
   const start = async (batching: 'auto' | 'off') => {
-    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: INTRA }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
     agents.push(a);
     await a.start();
     a.trust.put(trust.doc, 1);
@@ -62,12 +66,12 @@ try {
   const each = (xs: number[]) => `[${xs.map((x) => x.toFixed(2)).join(' ')}]`;
   let allOk = true;
   console.log(`load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log('session options: the floor and both agents alike, 1 intra-op and 1 inter-op thread, spinning off, all graph optimizations (the agent default, lib.ts AGENT_LIKE_OPTIONS)');
+  console.log(`session options: the floor and both agents alike, ${INTRA} intra-op and 1 inter-op thread, spinning off, all graph optimizations (lib.ts AGENT_LIKE_OPTIONS; the agent's default is 1 intra-op thread)`);
   console.log(`load: N keep-alive ${GEN === 'raw' ? 'raw-socket' : 'node:http'} loops in a child process, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} alternating rounds, medians; agent batching auto (default) and off`);
   for (const m of models) {
     const bodies = Array.from({ length: 64 }, () => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, m.inputDim], data: Array.from({ length: m.inputDim }, rnd) }] }));
     const path = `/v2/models/${m.name}/infer`;
-    const floor = await startFloor(m.mlp.onnx, m.name, AGENT_LIKE_OPTIONS);
+    const floor = await startFloor(m.mlp.onnx, m.name, { ...AGENT_LIKE_OPTIONS, intraOpNumThreads: INTRA });
     const ask = async (u: string, b: string) => ((await (await fetch(u + path, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } })).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
     // Batched replies must be the floor's (within float error: a batched GEMM may sum in another order).
     const together = await Promise.all(bodies.slice(0, 16).map((b) => ask(on.url, b)));
