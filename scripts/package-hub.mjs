@@ -3,4 +3,4 @@
 // compiled checkout (scripts/package-lib.mjs; docs/operations.md "Installing from a tarball").
 import { packageMain } from './package-lib.mjs';
 
-packageMain('hub');
+await packageMain('hub');

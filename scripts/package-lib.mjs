@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonAbiMatches, crossCompileBetterSqlite3, crossPackage } from './cross-addon.mjs';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,7 +47,7 @@ export class PackageError extends Error {
 
 /** Parses `--out DIR --arch ARCH --better-sqlite3 FILE` (all optional). */
 export function parseArgs(argv, program) {
-  const o = { out: join(ROOT, 'packaging', 'dist'), arch: process.arch, betterSqlite3: undefined, keepDir: false, fast: false };
+  const o = { out: join(ROOT, 'packaging', 'dist'), arch: process.arch, betterSqlite3: undefined, crossCompile: false, keepDir: false, fast: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const need = () => {
@@ -57,17 +58,21 @@ export function parseArgs(argv, program) {
     if (a === '--out') o.out = resolve(need());
     else if (a === '--arch') o.arch = need();
     else if (a === '--better-sqlite3') o.betterSqlite3 = resolve(need());
+    else if (a === '--cross-compile') o.crossCompile = true;
     else if (a === '--keep-dir') o.keepDir = true;
     else if (a === '--fast') o.fast = true;
     else if (a === '--help' || a === '-h') {
-      return { help: `usage: node scripts/package-${program}.mjs [--out DIR] [--arch x64|arm64] [--better-sqlite3 FILE] [--keep-dir] [--fast]\n`
+      return { help: `usage: node scripts/package-${program}.mjs [--out DIR] [--arch x64|arm64] [--better-sqlite3 FILE | --cross-compile] [--keep-dir] [--fast]\n`
         + `  builds edgefleet-${program}-VERSION-linux-ARCH.tar.gz from the compiled checkout (run \`npx tsc -b\` first;\n`
-        + `  \`npm run package:${program}\` does). --arch arm64 needs --better-sqlite3: a better_sqlite3.node built for\n`
-        + '  linux-arm64 and this Node ABI (npm ships none in the package). --keep-dir keeps the unpacked tree next to the tarball.\n'
+        + `  \`npm run package:${program}\` does). --arch arm64 needs a better_sqlite3.node built for linux-arm64 and this\n`
+        + '  Node ABI (npm ships none in the package): give one with --better-sqlite3, or --cross-compile builds it here with\n'
+        + "  Debian's g++-aarch64-linux-gnu (cached in packaging/cache). --keep-dir keeps the unpacked tree next to the tarball.\n"
         + '  --fast compresses with gzip -1 (same files, about 15% bigger; for tests).\n' };
-    } else throw new PackageError('BAD_REQUEST', `unknown argument ${a}: expected --out, --arch, --better-sqlite3, --keep-dir, --fast or --help`);
+    } else throw new PackageError('BAD_REQUEST', `unknown argument ${a}: expected --out, --arch, --better-sqlite3, --cross-compile, --keep-dir, --fast or --help`);
   }
   if (!(o.arch in ELF_MACHINE)) throw new PackageError('BAD_REQUEST', `--arch ${o.arch}: expected x64 or arm64`);
+  if (o.crossCompile && o.betterSqlite3) throw new PackageError('BAD_REQUEST', '--cross-compile and --better-sqlite3 both give the addon: expected one of them');
+  if (o.crossCompile && o.arch === process.arch) throw new PackageError('BAD_REQUEST', `--cross-compile: linux-${o.arch} is this machine's own arch (npm already compiled its addon)`);
   return o;
 }
 
@@ -245,12 +250,16 @@ export function buildPackage(program, o) {
   if (o.arch !== process.arch) {
     if (!o.betterSqlite3) {
       throw new PackageError('CONFIG_INVALID', `--arch ${o.arch}: the better-sqlite3 package holds no prebuilt addon for linux-${o.arch} (only the one npm compiled `
-        + `for this ${process.arch} machine): give one built for linux-${o.arch} and Node ABI ${process.versions.modules} with --better-sqlite3 FILE`);
+        + `for this ${process.arch} machine): give one built for linux-${o.arch} and Node ABI ${process.versions.modules} with --better-sqlite3 FILE, `
+        + `or build one here with --cross-compile (needs Debian's ${crossPackage(o.arch)})`);
     }
   }
   if (o.betterSqlite3) addon = o.betterSqlite3;
   if (!existsSync(addon)) throw new PackageError('CONFIG_INVALID', `${addon}: no better-sqlite3 addon there`);
   checkElf(addon, o.arch);
+  if (!addonAbiMatches(readFileSync(addon), process.versions.modules)) {
+    throw new PackageError('CONFIG_INVALID', `${addon}: not built for Node ABI ${process.versions.modules} (${process.version}): the packaged agent would not load it`);
+  }
 
   mkdirSync(o.out, { recursive: true });
   const stage = join(o.out, name);
@@ -305,12 +314,20 @@ export function buildPackage(program, o) {
 }
 
 /** The CLI of package-agent.mjs / package-hub.mjs. */
-export function packageMain(program) {
+export async function packageMain(program) {
   try {
     const o = parseArgs(process.argv.slice(2), program);
     if (o.help) {
       process.stdout.write(o.help);
       return;
+    }
+    if (o.crossCompile) {
+      const cache = join(ROOT, 'packaging', 'cache');
+      try {
+        o.betterSqlite3 = await crossCompileBetterSqlite3(join(ROOT, 'node_modules', 'better-sqlite3'), o.arch, cache, (line) => process.stderr.write(`${line}\n`));
+      } catch (err) {
+        throw new PackageError('CONFIG_INVALID', err.message);
+      }
     }
     const r = buildPackage(program, o);
     process.stdout.write(`${r.tarball}: ${(r.bytes / 1048576).toFixed(1)} MB (${(r.unpackedBytes / 1048576).toFixed(1)} MB unpacked, ${r.manifest.packages.length} packages, Node ABI ${r.manifest.node.abi})\n`);

@@ -6,21 +6,31 @@
 // with batching off is measured in the same rounds, to show what batching itself adds. Phases
 // alternate in one load-generator child (floor, agent, agent-off, ...); each ratio is the median
 // of per-round ratios. Every reply is checked against the floor's for the same row first.
+// The load comes from raw-load.ts's lean HTTP client (~30 µs of CPU a request), because lib.ts's
+// node:http client spends ~175 µs a request on the same 2 cores as the server and caps the ratio
+// near 1.4x whatever the server does (docs/performance.md); BATCH_BENCH_GEN=http uses it instead.
+// BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike.
 // BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import { createAgent, type Agent } from '../src/agent.js';
 import { AgentConfig } from '../src/config.js';
 import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult } from './lib.js';
+import { runRawPhases } from './raw-load.js';
 
 const ROUNDS = Number(process.env.BATCH_BENCH_ROUNDS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BATCH_BENCH_ROUNDS=${process.env.BATCH_BENCH_ROUNDS}: expected a positive integer`);
 const MODELS = (process.env.BATCH_BENCH_MODELS ?? 'mlp-big,mlp').split(',');
 const CLIENTS = (process.env.BATCH_BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 if (!CLIENTS.every((c) => Number.isInteger(c) && c > 0)) throw new Error(`BATCH_BENCH_CLIENTS=${process.env.BATCH_BENCH_CLIENTS}: expected positive integers, comma-separated`);
+const GEN = process.env.BATCH_BENCH_GEN ?? 'raw';
+if (GEN !== 'raw' && GEN !== 'http') throw new Error(`BATCH_BENCH_GEN=${GEN}: expected raw or http`);
+// Intra-op threads of every session, the floor's and the agents' alike (default 1, the agent's default).
+const INTRA = Number(process.env.BATCH_BENCH_INTRA ?? 1);
+if (!Number.isInteger(INTRA) || INTRA < 1) throw new Error(`BATCH_BENCH_INTRA=${process.env.BATCH_BENCH_INTRA}: expected a positive integer`);
 const WARMUP_MS = 300;
 const DURATION_MS = 1000;
 
@@ -34,7 +44,7 @@ try {
     { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
   ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
   const start = async (batching: 'auto' | 'off') => {
-    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: INTRA }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
     agents.push(a);
     await a.start();
     a.trust.put(trust.doc, 1);
@@ -47,18 +57,21 @@ try {
   let s = 11;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
   const line = (who: string, r: LoadResult) =>
-    `  ${who.padEnd(24)} ${fmt(r.reqPerSec).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUsPerReq, 1)} µs/req${r.failed ? `  FAILED ${r.failed} ${JSON.stringify(r.failures)}` : ''}`;
+    `  ${who.padEnd(24)} ${fmt(r.reqPerSec).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms  cpu ${fmt(r.cpuUsPerReq, 1)} µs/req  load generator ${fmt(r.genCpuUsPerReq ?? Number.NaN, 1)} µs/req${r.failed ? `  FAILED ${r.failed} ${JSON.stringify(r.failures)}` : ''}`;
   const med = (rs: LoadResult[]): LoadResult => ({
     ok: median(rs.map((r) => r.ok)), failed: rs.reduce((n, r) => n + r.failed, 0), failures: Object.assign({}, ...rs.map((r) => r.failures)) as Record<string, number>,
     seconds: median(rs.map((r) => r.seconds)), reqPerSec: median(rs.map((r) => r.reqPerSec)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+    genCpuUsPerReq: median(rs.map((r) => r.genCpuUsPerReq ?? Number.NaN)),
   });
   const each = (xs: number[]) => `[${xs.map((x) => x.toFixed(2)).join(' ')}]`;
   let allOk = true;
-  console.log(`load: N keep-alive loops in a child process, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} alternating rounds, medians; agent batching auto (default) and off`);
+  console.log(`load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`session options: the floor and both agents alike, ${INTRA} intra-op and 1 inter-op thread, spinning off, all graph optimizations (lib.ts AGENT_LIKE_OPTIONS; the agent's default is 1 intra-op thread)`);
+  console.log(`load: N keep-alive ${GEN === 'raw' ? 'raw-socket' : 'node:http'} loops in a child process, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} alternating rounds, medians; agent batching auto (default) and off`);
   for (const m of models) {
     const bodies = Array.from({ length: 64 }, () => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, m.inputDim], data: Array.from({ length: m.inputDim }, rnd) }] }));
     const path = `/v2/models/${m.name}/infer`;
-    const floor = await startFloor(m.mlp.onnx, m.name, AGENT_LIKE_OPTIONS);
+    const floor = await startFloor(m.mlp.onnx, m.name, { ...AGENT_LIKE_OPTIONS, intraOpNumThreads: INTRA });
     const ask = async (u: string, b: string) => ((await (await fetch(u + path, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } })).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
     // Batched replies must be the floor's (within float error: a batched GEMM may sum in another order).
     const together = await Promise.all(bodies.slice(0, 16).map((b) => ask(on.url, b)));
@@ -70,7 +83,7 @@ try {
     for (const concurrency of CLIENTS) {
       const urls = [floor.url, on.url, off.url];
       const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? urls : [...urls].reverse())).flat();
-      const results = await runPhases({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order });
+      const results = await (GEN === 'raw' ? runRawPhases : runPhases)({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order });
       const by = (u: string) => results.filter((_, i) => order[i] === u);
       const [fs, as, os] = [by(floor.url), by(on.url), by(off.url)];
       const ratio = (xs: LoadResult[], k: 'reqPerSec' | 'p99') => xs.map((x, i) => x[k] / fs[i]![k]);
@@ -93,6 +106,7 @@ try {
     if (st) console.log(`batches ${m.name}: ${st.runs} runs carried ${st.requests} requests (${(st.requests / Math.max(1, st.runs)).toFixed(1)} a run), ${st.retried} retried alone`);
     await floor.close();
   }
+  console.log(`load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   if (!allOk) {
     console.error('some requests failed (see FAILED above)');
     process.exitCode = 1;

@@ -37,6 +37,11 @@ export interface LoadResult {
    * of a core the server happened to get.
    */
   cpuUsPerReq: number;
+  /**
+   * CPU time of the load generator's process per request, in µs, when it reports it: the
+   * generator shares the machine's cores with the server, so this bounds what the server can get.
+   */
+  genCpuUsPerReq?: number;
 }
 
 // Plain JS (run with node -e in a child): for each phase (a URL), N loops,
@@ -50,7 +55,7 @@ async function phase(o, url) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const lat = [];
   const failures = {};
-  let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0;
+  let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0, c0, genCpu;
   function one(body) {
     return new Promise((resolve) => {
       const start = performance.now();
@@ -74,12 +79,16 @@ async function phase(o, url) {
   }
   const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k));
   setTimeout(() => {
-    measuring = true; t0 = performance.now(); process.send({ t: 'on' });
-    setTimeout(() => { measuring = false; t1 = performance.now(); stop = true; process.send({ t: 'off' }); }, o.durationMs);
+    measuring = true; t0 = performance.now(); c0 = process.cpuUsage(); process.send({ t: 'on' });
+    setTimeout(() => {
+      measuring = false; t1 = performance.now(); stop = true;
+      const c = process.cpuUsage(c0); genCpu = c.user + c.system;
+      process.send({ t: 'off' });
+    }, o.durationMs);
   }, o.warmupMs);
   await Promise.all(loops);
   agent.destroy();
-  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000 }, resolve));
+  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000, genCpu }, resolve));
 }
 process.once('message', async (o) => {
   for (const url of o.phases) await phase(o, url);
@@ -112,7 +121,7 @@ export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): P
   return runGenerator(CHILD, o, o.phases.length);
 }
 
-type GenMsg = { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number };
+type GenMsg = { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number; genCpu?: number };
 
 /**
  * Runs a load-generator script (`-e source`) in a child process, sends it `init`, and collects one
@@ -139,6 +148,7 @@ export function runGenerator(source: string, init: object, phases: number, cwd?:
           ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
           reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
           cpuUsPerReq: cpuUs / sorted.length,
+          ...(m.genCpu === undefined ? {} : { genCpuUsPerReq: m.genCpu / sorted.length }),
         });
       }
     });

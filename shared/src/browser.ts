@@ -11,3 +11,5 @@ export { sessionRunner } from './infer/tensor.js';
 export { compareOutputs } from './infer/preflight.js';
 // Latency sketches (pure), for the device view's p95 over time.
 export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuantile } from './sketch/latency.js';
+// The labels an observed accuracy needs (the accuracy panel and the `accuracy` alert agree).
+export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';

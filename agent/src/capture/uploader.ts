@@ -6,6 +6,7 @@ import { CAPTURE_CHUNK_SCHEMA, TokenBucket } from '@edgefleet/shared/core';
 import type { CaptureAck } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Capturer } from './capturer.js';
+import { DrainTimer } from '../sync/drain-timer.js';
 
 export interface UploaderOptions {
   uploadsPerSec: number;
@@ -17,8 +18,7 @@ export class CaptureUploader {
   private publish: ((payload: string) => Promise<void>) | null = null;
   private readonly sent = new Map<string, number>();
   private readonly bucket: TokenBucket;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = 0;
+  private readonly timer: DrainTimer;
   private busy = false;
   uploaded = 0;
 
@@ -30,6 +30,7 @@ export class CaptureUploader {
     private readonly now: () => number = Date.now,
   ) {
     this.bucket = new TokenBucket(opts.uploadsPerSec, Math.max(1, opts.uploadsPerSec), now());
+    this.timer = new DrainTimer(() => this.drain(), (err) => this.logger.error({ err }, 'uploading captured chunks failed; retrying'), () => opts.resendAfterMs, true);
   }
 
   /** Connected: send through `publish` (the hub link's `capture` topic). */
@@ -41,27 +42,12 @@ export class CaptureUploader {
 
   pause(): void {
     this.publish = null;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.cancel();
   }
 
   /** Drains in `ms`; a pending timer that would fire later (the resend timer) is brought forward. */
   kick(ms = 0): void {
-    if (!this.publish) return;
-    const at = Date.now() + ms;
-    if (this.timer) {
-      if (this.timerAt <= at) return;
-      clearTimeout(this.timer);
-    }
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.drain().catch((err: unknown) => {
-        this.logger.error({ err }, 'uploading captured chunks failed; retrying');
-        this.kick(this.opts.resendAfterMs);
-      });
-    }, ms);
-    this.timer.unref();
+    if (this.publish) this.timer.kick(ms);
   }
 
   onAck(ack: CaptureAck): void {

@@ -1,9 +1,10 @@
-// The dynamic batcher of one model (docs/decisions/0018-dynamic-batching.md): requests for a
-// version gather in an open batch while they wait for a run slot (auto), or for up to the max
-// queue delay (on); the batch runs once as one session run and each member gets its own rows of
-// the outputs. If the batched run fails, every member runs alone on the slot the batch holds, so
-// one request's bad values fail only that request. Each member is recorded, counted and unpinned
-// on its own, exactly as a request run alone (summaries, metrics, policy stay per request).
+// The dynamic batcher of one model (docs/decisions/0018-dynamic-batching.md, 0044): requests for
+// a version gather in an open batch until the end of the event loop's turn and while they wait
+// for a run slot (auto), or for up to the max queue delay (on); the batch runs once as one
+// session run and each member gets its own rows of the outputs. If the batched run fails, every
+// member runs alone on the slot the batch holds, so one request's bad values fail only that
+// request. Each member is recorded, counted and unpinned on its own, exactly as a request run
+// alone (summaries, metrics, policy stay per request).
 // A batch runs on the version its members pinned: a swap never splits or moves one.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import { batchKey, concatFeeds, splitOutputs, type BatchPolicy } from './batching.js';
@@ -61,9 +62,10 @@ export class Batcher {
     if (!k) return undefined;
     const open = this.open.get(v);
     const joins = open !== undefined && open.key === k.key && open.rows + k.rows <= p.maxBatchSize;
-    // auto: a request runs alone at once when nothing runs; while runs are in flight, requests
-    // share a batch that leaves at the end of this turn of the event loop (or when a slot frees).
-    if (!joins && p.mode === 'auto' && this.limiter.active === 0) return undefined;
+    // auto: requests share a batch that leaves at the end of this turn of the event loop, or when a
+    // run slot frees, whichever is later, also when nothing runs: onnxruntime-node runs sessions on
+    // this thread, so a burst's first request running alone only delays the rest of the burst read
+    // in the same turn (docs/decisions/0044-batch-the-whole-turn.md).
     // Bounded as without batching: at most `concurrency.queue` requests wait for a run slot.
     if ((joins ? !open.hasSlot : !this.limiter.free) && this.queued >= this.queue) {
       return this.rt.failed(v, new AppError('OVERLOADED', `model "${v.name}" is overloaded: ${this.queued} requests waiting for a run (queue ${this.queue}); retry later`), undefined, t0);

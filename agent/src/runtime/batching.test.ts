@@ -74,13 +74,18 @@ describe('dynamic batching', () => {
     }
   });
 
-  it('auto batches only while runs are in flight: a lone request runs at once, alone', async () => {
+  it('auto runs a lone request alone, the requests of one event-loop turn together (also with nothing running), and queued ones together', async () => {
     const { rt } = await runtimeWith({});
     const f = modelFile(dir, { name: 'mlp', version: '1.0.1', onnx: mlp.onnx, io: mlp.io });
     try {
       await rt.switchTo(f.manifest, f.path);
       for (let i = 0; i < 3; i++) await rt.infer(rt.pin('mlp'), [fp32('input', rows(1, i))]);
       assert.equal(rt.batchStats('mlp')!.requests, 0);
+      // Nothing runs; three requests in one turn share one run (decision 0044: none runs ahead alone).
+      const burst = await Promise.all([0, 1, 2].map((k) => rt.infer(rt.pin('mlp'), [fp32('input', rows(1, k))])));
+      assert.equal(burst.length, 3);
+      assert.deepEqual(rt.batchStats('mlp'), { runs: 1, requests: 3, retried: 0 });
+      assert.equal(rt.limiterFor('mlp')!.active, 0);
       // Slots held: requests queue, and leave together when one frees.
       const limiter = rt.limiterFor('mlp')!;
       assert.equal(limiter.acquire(), undefined);
@@ -90,7 +95,7 @@ describe('dynamic batching', () => {
       limiter.release();
       await Promise.all(queued);
       limiter.release();
-      assert.deepEqual(rt.batchStats('mlp'), { runs: 1, requests: 4, retried: 0 });
+      assert.deepEqual(rt.batchStats('mlp'), { runs: 2, requests: 7, retried: 0 });
     } finally {
       await rt.stop();
     }

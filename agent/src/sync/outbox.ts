@@ -3,6 +3,7 @@
 // rows are deleted only when the hub acks that it persisted them.
 import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
+import { DrainTimer } from './drain-timer.js';
 
 export interface OutboxOptions {
   /** Items per message. */
@@ -26,9 +27,7 @@ export class OutboxSender {
   private bucket: TokenBucket;
   /** seq -> time sent, for items not yet acked. */
   private readonly inFlight = new Map<number, number>();
-  private timer: NodeJS.Timeout | null = null;
-  /** When the pending timer fires (Date.now() time). */
-  private timerAt = 0;
+  private readonly timer: DrainTimer;
   private running = false;
   private busy = false;
   sentMessages = 0;
@@ -44,6 +43,7 @@ export class OutboxSender {
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
+    this.timer = new DrainTimer(() => this.drain(), (err) => this.onError(err), () => this.opts.resendAfterMs);
   }
 
   /** New options, taken from the next message on (remote configuration: docs/agent.md "Remote configuration"). */
@@ -68,8 +68,7 @@ export class OutboxSender {
   /** Stops sending (on disconnect or stop); unacked items stay in the outbox. */
   pause(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.cancel();
   }
 
   /**
@@ -78,20 +77,7 @@ export class OutboxSender {
    * earlier ones wait for their ack leaves at once, not after the resend delay.
    */
   kick(ms = 0): void {
-    if (!this.running) return;
-    const at = Date.now() + ms;
-    if (this.timer) {
-      if (this.timerAt <= at) return;
-      clearTimeout(this.timer);
-    }
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.drain().catch((err: unknown) => {
-        this.onError(err);
-        this.kick(this.opts.resendAfterMs);
-      });
-    }, ms);
+    if (this.running) this.timer.kick(ms);
   }
 
   /**

@@ -19,8 +19,7 @@ export type AlertMetric = z.infer<typeof AlertMetric>;
 export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate', 'accuracy', 'schedule'];
 /** Metrics where lower is worse: breached while value < threshold (a performance drop). */
 export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy'];
-/** Labels an `accuracy` reading needs in its window; fewer give no value (docs/drift.md "Accuracy"). */
-export const MIN_ACCURACY_LABELS = 50;
+export { MIN_ACCURACY_LABELS } from '../accuracy-floor.js';
 
 export const Severity = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof Severity>;

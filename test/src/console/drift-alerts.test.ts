@@ -16,7 +16,7 @@ import type { Manifest } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples';
 import type { Hub } from '@edgefleet/hub';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
-import { startDriftFleet, type DriftFleet } from './drift-fleet.js';
+import { DRIFT_SITES, EXPECTED, HOURS, LABELS, PER_HOUR, startDriftFleet, type DriftFleet } from './drift-fleet.js';
 
 describe('console: drift and alerts views', () => {
   let fleet: DriftFleet;
@@ -74,6 +74,21 @@ describe('console: drift and alerts views', () => {
     await groups.locator('[data-group="east"]').getByText('too few predictions').waitFor();
     const worst = await groups.locator('[data-group="north"] a').allTextContents();
     assert.deepEqual(worst.sort(), ['dev-n0', 'dev-n1', 'dev-n2']);
+    // Accuracy per site: observed from the labels, expected (CBPE) from the confidences, east has none.
+    const acc = page.getByLabel('Accuracy per group');
+    await acc.locator('[data-group="north"] [data-cell="observed"]').filter({ hasText: '60.0 %' }).waitFor();
+    assert.equal((await acc.locator('[data-group="south"] [data-cell="observed"]').textContent())?.trim(), '95.0 %');
+    const windows = HOURS * PER_HOUR;
+    const northDevices = Object.values(DRIFT_SITES).filter((x) => x === 'north').length;
+    assert.equal((await acc.locator('[data-group="north"] [data-cell="expected"]').textContent())?.trim(), `${(EXPECTED * 100).toFixed(1)} % (${northDevices * windows * 200} rows)`);
+    assert.equal((await acc.locator('[data-group="east"] [data-cell="observed"]').textContent())?.trim(), 'no labels');
+    assert.equal(await acc.locator('[data-group="north"] [data-cell="gap"] .pill.revoked').textContent(), '-30.0 pts', "north's drop below its expected accuracy is flagged");
+    assert.equal(await acc.locator('[data-group="south"] [data-cell="gap"] .pill').count(), 0);
+    await acc.getByRole('button', { name: 'south' }).click();
+    const confusion = page.getByLabel('Confusion matrix of south');
+    await confusion.waitFor();
+    const south = LABELS.south?.confusion ?? [];
+    assert.deepEqual(await confusion.locator('tbody td').allTextContents(), south.map((n) => String(n * windows)), "south's one device's windows, summed");
     await heat.locator(`[data-feature="${shifted}"]`).click();
     await page.getByTestId('drift-feature').getByRole('heading', { name: new RegExp(shifted) }).waitFor();
     // Its reference vs current histogram: the shifted mean moves mass to the upper bins.

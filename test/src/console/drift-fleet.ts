@@ -1,7 +1,8 @@
 // A real hub (embedded broker, hub.db) fed by simulated devices over MQTT, their windows drawn from
 // the example model's reference as in the drift known-answer scenario (test/src/sim/windows.ts):
 // devices of site "north" have one feature's mean shifted by a standard deviation, "south" is in
-// distribution, "east" sent too few predictions for a verdict. Shared by the console's browser tests
+// distribution, "east" sent too few predictions for a verdict. North's and south's windows carry labels
+// (LABELS) and confidences; east's none. Shared by the console's browser tests
 // of the drift, alerts and device views and of the desktop bridge.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,17 @@ import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
 export const HOURS = 3;
 export const PER_HOUR = 6;
 export const DRIFT_SITES: Record<string, string> = { 'dev-n0': 'north', 'dev-n1': 'north', 'dev-n2': 'north', 'dev-s0': 'south', 'dev-e0': 'east' };
+
+/**
+ * Labels per window by site (rows = label, columns = predicted; the example model's two classes):
+ * north's model is right 36 of 60 times (60 %), south's 57 of 60 (95 %); east sends none. Every
+ * labelled site's windows say the predicted class had confidence 0.9 (CBPE's expected accuracy).
+ */
+export const LABELS: Record<string, { labelled: number; correct: number; confusion: number[] }> = {
+  north: { labelled: 60, correct: 36, confusion: [20, 14, 10, 16] },
+  south: { labelled: 60, correct: 57, confusion: [30, 2, 1, 27] },
+};
+export const EXPECTED = 0.9;
 
 export interface DriftFleet {
   dir: string;
@@ -77,7 +89,9 @@ export async function startDriftFleet(prefix: string, sites: Record<string, stri
       const few = sites[d.id] === 'east';
       const ws: SummaryWindow[] = [];
       for (let i = 0; i < (few ? 1 : HOURS * PER_HOUR); i++) {
-        ws.push(sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : 200, sites[d.id] === 'north' ? { mean: shifted } : {}, rand));
+        const w = sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : 200, sites[d.id] === 'north' ? { mean: shifted } : {}, rand);
+        const labels = LABELS[sites[d.id] as string];
+        ws.push(labels ? { ...w, feedback: labels, confidence: { n: w.count, sum: w.count * EXPECTED } } : w);
       }
       await s.publishWindows(d.id, ws);
     }));

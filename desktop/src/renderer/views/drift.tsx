@@ -1,7 +1,7 @@
 // Drift of a model version (docs/drift.md, docs/console.md): the PSI heat map (feature × hour, from
 // the drift route's timeline), the selected feature's statistics and PSI per hour, the groups (all
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
-// the worst devices, and the stored drift reports (an operator stores a new one with a note).
+// the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note).
 import { useEffect, useState } from 'preact/hooks';
 import type { z } from 'zod';
 import type { DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
@@ -11,6 +11,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
+import { AccuracyPanel } from './drift-accuracy.js';
 
 const RANGES: Array<[string, number]> = [['6 hours', 6], ['24 hours', 24], ['3 days', 72], ['7 days', 168]];
 const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
@@ -107,11 +108,19 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
             </div>
           ) : null}
           <Groups groups={all} />
+          <AccuracyPanel name={name} version={version} query={metricsQuery(query())} />
         </>
       )}
       <Reports name={name} version={version} tick={reportsTick} />
     </>
   );
+}
+
+/** The metrics route takes the drift query's range and grouping (not its baseline or timeline). */
+function metricsQuery(q: URLSearchParams): string {
+  const m = new URLSearchParams();
+  for (const k of ['since', 'until', 'by']) if (q.get(k)) m.set(k, q.get(k) as string);
+  return m.toString();
 }
 
 function firstFlagged(r: DriftResponse): string | null {
