@@ -177,6 +177,9 @@ export const HubConfig = z
     if (c.cluster?.enabled && !c.externalBroker) {
       ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster mode needs externalBroker: several hubs share devices through one external broker (docs/hub.md "Several hubs")' });
     }
+    if (c.cluster?.enabled && c.externalBroker?.shareGroup === '') {
+      ctx.addIssue({ code: 'custom', path: ['externalBroker', 'shareGroup'], message: 'cluster mode needs a $share group name: with none every hub would take every device message' });
+    }
     const l = c.cluster;
     if (l?.leaseTtlMs !== undefined && l.renewEveryMs !== undefined && l.renewEveryMs >= l.leaseTtlMs) {
       ctx.addIssue({ code: 'custom', path: ['cluster', 'renewEveryMs'], message: `expected less than cluster.leaseTtlMs (${l.leaseTtlMs}): renewals well inside the lease` });

@@ -98,6 +98,7 @@ describe('hub lease', () => {
     const externalBroker = { url: 'mqtt://127.0.0.1:1883', username: 'hub', password: 'pw' };
     assert.throws(() => HubConfig.parse({ dataDir: dir, externalBroker, cluster: { leaseTtlMs: 3000, renewEveryMs: 3000 } }), /expected less than cluster.leaseTtlMs/);
     assert.throws(() => HubConfig.parse({ dataDir: dir, externalBroker, cluster: { hubId: 'a b' } }), /expected 1-64 letters/);
+    assert.throws(() => HubConfig.parse({ dataDir: dir, externalBroker: { ...externalBroker, shareGroup: '' }, cluster: {} }), /needs a \$share group name/);
     assert.equal(HubConfig.parse({ dataDir: dir, externalBroker, cluster: { hubId: 'hub-1' } }).cluster?.enabled, true);
   });
 });
