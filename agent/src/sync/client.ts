@@ -95,6 +95,8 @@ export class SyncClient {
   /** The last desired document refused (raw): looked at again when fresh trust arrives. */
   private refusedPayload: Buffer | null = null;
   private capture: CaptureLink | null = null;
+  /** This start's number on this data directory (a configuration rollout's restarts gate). */
+  private starts: number | undefined;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -147,6 +149,7 @@ export class SyncClient {
   }
 
   async start(): Promise<void> {
+    this.starts ??= this.store.countStart();
     // Resume work on the last accepted document (a kill mid-download or mid-activation).
     const doc = this.store.appliedDocument();
     const trust = this.d.trust.get();
@@ -271,6 +274,7 @@ export class SyncClient {
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
       ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
       ...(config ? { config } : {}),
+      ...(this.starts !== undefined ? { starts: this.starts } : {}),
       outbox: { items: this.outboxItems() },
     };
   }

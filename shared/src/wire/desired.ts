@@ -108,6 +108,8 @@ export const ReportedState = z.object({
   deviceKey: DevicePublicKey.optional(),
   /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */
   config: ReportedConfig.optional(),
+  /** How many times this agent has started on this data directory (a configuration rollout's `restarts` gate, decision 0045). */
+  starts: Count.optional(),
   /**
    * Entries (windows, events) in the box's outbox not yet acked by the hub, as of `at`. Reported with
    * every state report and whenever its order of magnitude changes (0, 1-9, 10-99, ...), so a draining
