@@ -103,6 +103,7 @@ export class SyncClient {
     this.id = d.credentials.deviceId;
     this.store = new SyncStore(d.db);
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
+    d.shadow?.onReplay(() => this.stateChanged());
     const emit: Emit = (e) => {
       d.emit(e);
       this.outboxChanged();
@@ -255,6 +256,7 @@ export class SyncClient {
         ...(p?.reason ? { reason: p.reason } : {}),
         ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
         ...(preflight.length ? { preflight } : {}),
+        ...(this.d.shadow?.replayOf(name) ? { replay: this.d.shadow.replayOf(name) } : {}),
       };
     });
     const refusal = this.store.refusal();

@@ -255,7 +255,7 @@ export class RolloutEngine {
       const running = due.slice(0, n).filter((d) => d.previous !== null && d.previous !== r.version).map((d) => d.deviceId);
       const docs = store.db.transaction(() => {
         store.rollouts.markNotified(r.id, ids, now);
-        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null }, running);
+        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null, replay: shadow.replay ?? null }, running);
       })();
       await deployments.publishDesired(docs);
       return;

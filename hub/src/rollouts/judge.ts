@@ -13,6 +13,7 @@ import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './gates.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
+import { replayGate } from './replay-gate.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -33,6 +34,7 @@ const HOUR_MS = 3_600_000;
  */
 function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   const stage = r.waves[r.currentWave]!.shadow!;
+  if (stage.replay !== undefined) return [replayGate(deps.store, r, stage)];
   const p = r.progress[r.currentWave];
   const byVersion = new Map<string, string[]>();
   for (const d of deps.store.rollouts.devices(r.id)) {

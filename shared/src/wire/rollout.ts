@@ -34,7 +34,7 @@ export const Wave = z.object({
 });
 export type Wave = z.infer<typeof Wave>;
 
-export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement', 'config_applied', 'restarts']);
+export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement', 'config_applied', 'restarts', 'replay_agreement']);
 export type GateName = z.infer<typeof GateName>;
 
 /** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
@@ -99,6 +99,14 @@ export const ShadowStage = z.object({
    * agree when both sides are on the same side of this threshold, instead of within the tolerance.
    */
   threshold: z.number().finite().optional(),
+  /**
+   * A replay check instead of live sampling (docs/rollouts.md "Replay check", decision 0045): each device
+   * of the stage runs up to this many of its recently answered requests (kept in memory on the box) through
+   * the candidate and compares them with the answers its current version gave; the stage is judged by
+   * `replay_agreement` (at least `minAgreement` over at least `minSamples` replayed requests). Needs the
+   * first wave to be a staging ring.
+   */
+  replay: z.number().int().positive().max(1000).optional(),
 }).strict();
 export type ShadowStage = z.infer<typeof ShadowStage>;
 /** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */
@@ -154,6 +162,7 @@ function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | unde
     last = w.percent;
   }
   if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
+  if (r.shadow?.replay !== undefined && !waves[0]?.tags) ctx.addIssue({ code: 'custom', path: ['shadow', 'replay'], message: 'a replay check runs on a staging ring\'s boxes: expected the first wave to be a ring (tags), e.g. --wave staging:tag=env=staging' });
 }
 
 export const RolloutCreate = RolloutFields.superRefine(checkWaves);
