@@ -7,7 +7,7 @@
 // control devices still on the previous document) and the rollback (the previous document written again
 // as the scope's next version).
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, GateConfig, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import { ConfigService, parseScope, scopeName, type ConfigScope } from '../config/service.js';
@@ -86,7 +86,7 @@ export function configStatus(store: Store, config: ConfigService, deviceId: stri
 }
 
 /** Marks devices told and stores their desired documents (now layering the new version); publish them after commit. */
-export function tellConfig(store: Store, r: RolloutRecord, ids: readonly string[], now: Date, storeDesired: (ids: readonly string[]) => import('@edgefleet/shared').DesiredDocument[]) {
+export function tellConfig(store: Store, r: RolloutRecord, ids: readonly string[], now: Date, storeDesired: (ids: readonly string[]) => DesiredDocument[]): DesiredDocument[] {
   return store.db.transaction(() => {
     store.rollouts.markNotified(r.id, ids, now);
     const starts = new Map<string, number>();
