@@ -13,6 +13,8 @@ import type { RecordedTensor } from '../runtime/recorder.js';
 import type { ShadowSampler, ShadowTallies } from '../summaries/recorder.js';
 import type { ShadowTally } from '../summaries/shadow-tally.js';
 import { outputsAgree } from './agreement.js';
+import { RecentRequests, bytesOf, replay, type RecentLimits } from './replay.js';
+import type { ReplayReport } from '@edgefleet/shared';
 
 export interface ShadowLimits {
   /** Samples waiting for a shadow run, in all. */
@@ -34,6 +36,8 @@ export interface ShadowSettings {
   tolerance?: number | undefined;
   /** Single-value float outputs compared as a class at this threshold (agreement.ts). */
   threshold?: number | undefined;
+  /** Set: no live sampling; replay up to this many recently answered requests once (replay.ts). */
+  replay?: number | undefined;
 }
 
 interface Shadow {
@@ -42,6 +46,7 @@ interface Shadow {
   sampleRate: number;
   tolerance: number;
   threshold: number | undefined;
+  replay: number | undefined;
   /** Sampling by credit (deterministic: exactly sampleRate of the offers, evenly spread). */
   credit: number;
   retired: boolean;
@@ -61,14 +66,6 @@ interface Job {
 /** Totals since start (tests, logs); the windows carry the per-window numbers. */
 export interface ShadowStats { sampled: number; dropped: number; runs: number; agree: number; errors: number; late: number }
 
-function bytesOf(ts: readonly RecordedTensor[]): number {
-  let n = 0;
-  for (const t of ts) {
-    const d = t.data as { byteLength?: number; length: number };
-    n += typeof d.byteLength === 'number' ? d.byteLength : d.length * 8;
-  }
-  return n;
-}
 
 export class ShadowRunner implements ShadowSampler {
   readonly limits: ShadowLimits;
@@ -79,9 +76,24 @@ export class ShadowRunner implements ShadowSampler {
   private scheduled = false;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Recently answered requests, for replay checks (replay.ts). */
+  readonly recent: RecentRequests;
+  private readonly replays = new Map<string, ReplayReport>();
+  private replayListener: (() => void) | undefined;
 
-  constructor(private readonly deps: { runtime: ModelRuntime; logger?: Logger; limits?: Partial<ShadowLimits> }) {
+  constructor(private readonly deps: { runtime: ModelRuntime; logger?: Logger; limits?: Partial<ShadowLimits>; recent?: RecentLimits }) {
     this.limits = { ...SHADOW_LIMITS, ...deps.limits };
+    this.recent = new RecentRequests(deps.recent);
+  }
+
+  /** The last replay check of a candidate of `name` (kept after its shadow ends, for the state report). */
+  replayOf(name: string): ReplayReport | undefined {
+    return this.replays.get(name);
+  }
+
+  /** Called when a replay check makes progress (the agent reports its state). */
+  onReplay(fn: () => void): void {
+    this.replayListener = fn;
   }
 
   /** The candidate run in shadow for a model, if any. */
@@ -103,6 +115,26 @@ export class ShadowRunner implements ShadowSampler {
     sh.threshold = s.threshold;
   }
 
+  /** Replays the model's recent requests through its candidate once (a shadow set with `replay`). */
+  private startReplay(sh: Shadow, n: number): void {
+    const samples = this.recent.take(sh.name, n, sh.v.version);
+    this.replays.set(sh.name, { version: sh.v.version, against: [], samples: 0, agree: 0, errors: 0, maxAbsDiff: null, done: samples.length === 0, at: new Date().toISOString() });
+    this.replayListener?.();
+    if (!samples.length) return;
+    const done = replay({
+      runtime: this.deps.runtime, name: sh.name, v: sh.v, samples, rule: sh,
+      stopped: () => this.stopped || sh.retired,
+      track: (p) => { sh.running = p.then(() => undefined, () => undefined); },
+      progress: (r) => {
+        if (this.shadows.get(sh.name) !== sh) return;
+        this.replays.set(sh.name, r);
+        if (r.done || r.samples % 10 === 0) this.replayListener?.();
+      },
+    });
+    done.then((r) => this.deps.logger?.info({ model: sh.name, version: sh.v.version, samples: r.samples, agree: r.agree, errors: r.errors }, 'replay check done'),
+      (err: unknown) => this.deps.logger?.warn({ model: sh.name, err: (err as Error).message }, 'replay check failed'));
+  }
+
   /**
    * Runs `v` (loaded, never activated) in shadow of model `name`, replacing its previous candidate.
    * Refused (and `v` released) when stopping, with a bad rate, or OVERLOADED when `limits.sessions` other
@@ -120,8 +152,10 @@ export class ShadowRunner implements ShadowSampler {
       throw refusal;
     }
     const old = this.shadows.get(name);
-    this.shadows.set(name, { name, v, sampleRate: s.sampleRate, tolerance: s.tolerance ?? DEFAULT_SHADOW_TOLERANCE, threshold: s.threshold, credit: 0, retired: false, running: null });
+    const sh: Shadow = { name, v, sampleRate: s.sampleRate, tolerance: s.tolerance ?? DEFAULT_SHADOW_TOLERANCE, threshold: s.threshold, replay: s.replay, credit: 0, retired: false, running: null };
+    this.shadows.set(name, sh);
     if (old) await this.retire(old);
+    if (s.replay !== undefined) this.startReplay(sh, s.replay);
   }
 
   /** Stops running a shadow of `name` and releases its session (after its run in progress). */
@@ -134,9 +168,10 @@ export class ShadowRunner implements ShadowSampler {
 
   /** Called by the summaries recorder for every answered request, on the request path: no I/O, no await. */
   offer(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], window: ShadowTallies): void {
+    this.recent.add(model, version, feeds, outputs);
     if (this.shadows.size === 0) return;
     const sh = this.shadows.get(model);
-    if (!sh || sh.v.version === version) return;
+    if (!sh || sh.v.version === version || sh.replay !== undefined) return;
     sh.credit += sh.sampleRate;
     if (sh.credit < 1) return;
     sh.credit -= 1;

@@ -95,12 +95,15 @@ export class SyncClient {
   /** The last desired document refused (raw): looked at again when fresh trust arrives. */
   private refusedPayload: Buffer | null = null;
   private capture: CaptureLink | null = null;
+  /** This start's number on this data directory (a configuration rollout's restarts gate). */
+  private starts: number | undefined;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
     this.id = d.credentials.deviceId;
     this.store = new SyncStore(d.db);
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
+    d.shadow?.onReplay(() => this.stateChanged());
     const emit: Emit = (e) => {
       d.emit(e);
       this.outboxChanged();
@@ -147,6 +150,7 @@ export class SyncClient {
   }
 
   async start(): Promise<void> {
+    this.starts ??= this.store.countStart();
     // Resume work on the last accepted document (a kill mid-download or mid-activation).
     const doc = this.store.appliedDocument();
     const trust = this.d.trust.get();
@@ -252,6 +256,7 @@ export class SyncClient {
         ...(p?.reason ? { reason: p.reason } : {}),
         ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
         ...(preflight.length ? { preflight } : {}),
+        ...(this.d.shadow?.replayOf(name) ? { replay: this.d.shadow.replayOf(name) } : {}),
       };
     });
     const refusal = this.store.refusal();
@@ -271,6 +276,7 @@ export class SyncClient {
       capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
       ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
       ...(config ? { config } : {}),
+      ...(this.starts !== undefined ? { starts: this.starts } : {}),
       outbox: { items: this.outboxItems() },
     };
   }

@@ -52,6 +52,13 @@ export class SyncStore implements DownloadStore {
     this.db.prepare('INSERT INTO sync_kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /** Counts one more start of the agent on this data directory and returns the count (reported as `starts`, decision 0045). */
+  countStart(): number {
+    const n = Number(this.getKv('starts') ?? 0) + 1;
+    this.setKv('starts', String(n));
+    return n;
+  }
+
   lastAppliedSeq(): number {
     return Number(this.getKv('lastAppliedSeq') ?? 0);
   }

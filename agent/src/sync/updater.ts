@@ -260,7 +260,7 @@ export class Updater implements PolicyListener {
       await runner.clear(m.name);
       return;
     }
-    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance, threshold: s.threshold };
+    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance, threshold: s.threshold, replay: s.replay };
     if (runner.current(m.name)?.version === s.version) {
       runner.configure(m.name, settings);
       return;
@@ -270,7 +270,7 @@ export class Updater implements PolicyListener {
       await this.fetchInstall(m.name, s.version, s.manifestSha256, s.bundle, false);
       const v = await this.d.manager.loadInstalled(m.name, s.version);
       await runner.set(m.name, v, settings);
-      this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate } });
+      this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: s.replay !== undefined ? `${m.name}@${s.version} loaded beside ${m.version} to replay up to ${s.replay} recent requests` : `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate, ...(s.replay !== undefined ? { replay: s.replay } : {}) } });
     } catch (err) {
       const e = toAppError(err);
       await runner.clear(m.name);

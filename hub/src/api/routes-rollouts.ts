@@ -1,7 +1,7 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
 // with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
 // results and devices, and the operator actions, each with a reason.
-import { AppError, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
 import { actor, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
@@ -28,6 +28,17 @@ export const rolloutRoutes: RouteDef[] = [
       const b = await jsonBody(c, RolloutCreate, 'rollout request');
       const a = actor(c);
       const r = await engine(deps).create(b, { name: a.name, id: a.id });
+      return engine(deps).view(r.id);
+    },
+  },
+  {
+    method: 'post', path: '/rollouts/config', access: 'operator', status: 201,
+    summary: 'Roll a new version of an agent configuration document (scope fleet, tag/K=V or device/ID) through waves and gates; devices not yet told keep the previous version; a failed gate writes the previous document back',
+    body: ConfigRolloutCreate, response: Rollout,
+    async handler(c, deps) {
+      const b = await jsonBody(c, ConfigRolloutCreate, 'configuration rollout request');
+      const a = actor(c);
+      const r = await engine(deps).createConfig(b, { name: a.name, id: a.id });
       return engine(deps).view(r.id);
     },
   },

@@ -26,7 +26,10 @@ const row = (r: Raw): ConfigRow => ({ ...r, settings: JSON.parse(r.settings) as 
 
 export class ConfigRepo {
   private readonly latestStmt;
+  private readonly heldStmt;
   constructor(private readonly db: Db) {
+    this.heldStmt = db.prepare(`SELECT r.config, d.notified_at FROM rollouts r LEFT JOIN rollout_devices d ON d.rollout_id = r.id AND d.device_id = ?
+      WHERE r.state IN ('running', 'paused') AND r.model = ? AND r.config IS NOT NULL LIMIT 1`);
     this.latestStmt = db.prepare('SELECT scope, version, settings, at, by, reason FROM config_documents WHERE scope = ? ORDER BY version DESC LIMIT 1');
   }
 
@@ -59,6 +62,16 @@ export class ConfigRepo {
   reportedConfig(deviceId: string): ReportedConfig | undefined {
     const r = this.db.prepare("SELECT json_extract(reported, '$.config') AS c FROM devices WHERE id = ?").get(deviceId) as { c: string | null } | undefined;
     return r?.c ? (JSON.parse(r.c) as ReportedConfig) : undefined;
+  }
+
+  /**
+   * The version of `scope` a device is held at by a running or paused configuration rollout of that scope
+   * it has not been told of yet (0: no document), or undefined when none holds it (decision 0045).
+   */
+  heldVersion(scope: string, deviceId: string): number | undefined {
+    const r = this.heldStmt.get(deviceId, `config:${scope}`) as { config: string; notified_at: string | null } | undefined;
+    if (!r || r.notified_at !== null) return undefined;
+    return (JSON.parse(r.config) as { fromVersion: number }).fromVersion;
   }
 
   /** Whether any document was ever set (a hub without any sends no configuration in desired documents). */

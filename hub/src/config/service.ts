@@ -49,19 +49,31 @@ export class ConfigService {
    * (CONFIG_NOT_REMOTE / CONFIG_INVALID naming the field). Run it in the caller's transaction; returns the
    * version and the devices it reaches (their desired documents are to be issued in the same transaction).
    */
-  put(scope: ConfigScope, settings: RemoteSettings, by: string, reason: string, at: Date): { version: number; devices: string[] } {
+  put(scope: ConfigScope, settings: RemoteSettings, by: string, reason: string, at: Date, viaRollout = false): { version: number; devices: string[] } {
     checkRemoteSettings(settings);
+    const rolling = viaRollout ? undefined : this.rolloutOf(scope);
+    if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);
     const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
     return { version, devices: devices.map((d) => d.id) };
   }
 
-  /** The documents that apply to a device, in layering order. */
+  /** The running or paused configuration rollout of a scope, if any (decision 0045). */
+  rolloutOf(scope: ConfigScope): string | undefined {
+    const r = this.store.db.prepare("SELECT id FROM rollouts WHERE state IN ('running', 'paused') AND model = ? AND config IS NOT NULL LIMIT 1").get(`config:${scopeName(scope)}`) as { id: string } | undefined;
+    return r?.id;
+  }
+
+  /**
+   * The documents that apply to a device, in layering order: each scope's newest version, or the version a
+   * configuration rollout of that scope holds the device at until its wave is told (decision 0045).
+   */
   private layers(deviceId: string, tags: Record<string, string>): SettingsLayer[] {
     const names = ['fleet', ...Object.keys(tags).sort().map((k) => `tag/${k}=${tags[k]}`), `device/${deviceId}`];
     return names.flatMap((scope) => {
-      const r = this.repo.latest(scope);
+      const held = this.repo.heldVersion(scope, deviceId);
+      const r = held === undefined ? this.repo.latest(scope) : held === 0 ? undefined : this.repo.version(scope, held);
       return r ? [{ scope, version: r.version, settings: r.settings }] : [];
     });
   }

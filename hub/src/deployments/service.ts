@@ -185,7 +185,7 @@ export class DeploymentService {
    * The stored half of a shadow stage's batch (docs/rollouts.md "Shadow stage"; run it inside the caller's
    * transaction): each device runs `version` in shadow beside the version it runs; returns the documents to publish.
    */
-  assignShadows(a: { rolloutId: string; model: string; version: string; sampleRate: number; tolerance: number; threshold: number | null }, deviceIds: readonly string[]): DesiredDocument[] {
+  assignShadows(a: { rolloutId: string; model: string; version: string; sampleRate: number; tolerance: number; threshold: number | null; replay?: number | null }, deviceIds: readonly string[]): DesiredDocument[] {
     const { store } = this.deps;
     return store.db.transaction(() => {
       store.models.assignable(a.model, a.version);
@@ -305,6 +305,7 @@ export class DeploymentService {
       shadow: {
         version: row.version, manifestSha256: c.manifestSha256, bundle: { sha256: c.bundle.sha256, size: c.bundle.size },
         sampleRate: row.sampleRate, tolerance: row.tolerance, ...(row.threshold !== null ? { threshold: row.threshold } : {}), ...(contentKey ? { contentKey } : {}),
+        ...(row.replay ? { replay: row.replay } : {}),
       },
     };
   }

@@ -7,6 +7,8 @@ import { waveOf } from './cohort.js';
 import { ringTagsOf } from './plan.js';
 import { advance, endShadow, rollback, computeGates } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
+import { ConfigService } from '../config/service.js';
+import { configStatus } from './config-rollout.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
 
@@ -52,6 +54,12 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
       break;
     case 'abort':
       if (r.state !== 'running' && r.state !== 'paused') refuse(r, action, 'a running or paused rollout');
+      // A configuration rollout cannot leave some devices on each document without holding them forever:
+      // stopping it restores the previous document everywhere (decision 0045).
+      if (r.config) {
+        await rollback(engine, deps, r, now, `aborted: ${reason}`, actor);
+        break;
+      }
       r.state = 'aborted';
       r.stateReason = reason;
       engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length }, now, actor);
@@ -73,7 +81,16 @@ const STATUS_OF_PENDING = 'not started';
 export function view(store: Store, r: RolloutRecord, withDevices: boolean): Rollout {
   const devices = store.rollouts.devices(r.id);
   const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
-  const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  const status = new Map<string, string>(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  if (r.config) {
+    // A configuration rollout's device status: its reported configuration against the one it is sent.
+    const config = new ConfigService(store);
+    for (const d of devices) {
+      if (d.notifiedAt === null) continue;
+      const s = configStatus(store, config, d.deviceId);
+      status.set(d.deviceId, s === 'applied' ? 'active' : s);
+    }
+  }
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
@@ -84,7 +101,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
     };
   });
   return {
-    id: r.id, model: r.model, version: r.version, fromVersion: r.fromVersion, target: r.target, advance: r.advance, onFailure: r.onFailure,
+    id: r.id, model: r.model, version: r.version, fromVersion: r.fromVersion, ...(r.config ? { config: r.config } : {}), target: r.target, advance: r.advance, onFailure: r.onFailure,
     gates: r.gates, ...(r.window ? { window: r.window } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, createdBy: r.createdBy,
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {

@@ -4,7 +4,7 @@
 // current wave along pending → deploying → baking → evaluating → passed | failed. Every transition is
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
-import type { RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import type { ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -16,6 +16,8 @@ import { waveOf } from './cohort.js';
 import { judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
 import type { Rollout } from '@edgefleet/shared';
+import { ConfigService } from '../config/service.js';
+import { configDevice, planConfigRollout, tellConfig } from './config-rollout.js';
 
 export interface RolloutOptions {
   /** How often running rollouts are stepped. */
@@ -98,6 +100,33 @@ export class RolloutEngine {
     return store.rollouts.get(record.id);
   }
 
+  /**
+   * A configuration rollout (config-rollout.ts): stores the scope's new document version, the rollout and
+   * both audit entries in one transaction (every device is held at the previous version until its wave is
+   * told), then steps it at once.
+   */
+  async createConfig(req: ConfigRolloutCreate, actor: Actor): Promise<RolloutRecord> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const config = new ConfigService(store);
+    const { record, devices, scope } = planConfigRollout(store, config, req, actor.name, now, this.opts.requireStagingRing);
+    const c = record.config!;
+    store.db.transaction(() => {
+      store.rollouts.create(record);
+      for (const d of devices) store.rollouts.addDevice(record.id, d);
+      const before = config.document(scope).settings;
+      const put = config.put(scope, req.settings, actor.name, `rollout ${record.id}: ${req.reason}`, now, true);
+      if (put.version !== c.version) throw new Error(`configuration version ${put.version} stored, ${c.version} planned`);
+      store.audit.append({ actor: actor.name, actorId: actor.id ?? null, action: 'config.set', target: c.scope, reason: req.reason, at: now, details: { version: c.version, before, after: req.settings, devices: 0, rollout: record.id } });
+      store.audit.append({
+        actor: actor.name, actorId: actor.id ?? null, action: 'rollout.create', target: record.id, reason: req.reason, at: now,
+        details: { config: c, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, advance: record.advance, onFailure: record.onFailure },
+      });
+    })();
+    await this.tick();
+    return store.rollouts.get(record.id);
+  }
+
   /** Which devices each wave of `req` would take (nothing stored; create with the answered id to get them). */
   preview(req: RolloutPreviewRequest, actor: Actor): RolloutPreview {
     return previewRollout(this.deps.store, req, actor.name, this.deps.clock.now(), this.opts.requireStagingRing);
@@ -166,7 +195,7 @@ export class RolloutEngine {
   }
 
   private audit(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor: Actor = { name: 'hub' }): void {
-    this.deps.store.audit.append({ actor: actor.name, actorId: actor.id ?? null, action, target: r.id, reason, details: { model: r.model, version: r.version, wave: r.waves[r.currentWave]?.name ?? null, ...details }, at: now });
+    this.deps.store.audit.append({ actor: actor.name, actorId: actor.id ?? null, action, target: r.id, reason, details: { model: r.model, version: r.version, ...(r.config ? { config: r.config } : {}), wave: r.waves[r.currentWave]?.name ?? null, ...details }, at: now });
   }
 
   /** Saves the rollout and its audit entry together. */
@@ -185,7 +214,8 @@ export class RolloutEngine {
     // Devices that joined the target (enrolled, re-tagged) take their place.
     const known = new Set(store.rollouts.devices(id).map((d) => d.deviceId));
     const joined = targetDevices(store, r.target).filter((d) => !known.has(d));
-    if (joined.length) store.db.transaction(() => { for (const d of joined) store.rollouts.addDevice(id, placeDevice(store, id, r.model, d)); })();
+    const row = (d: string) => (r.config ? configDevice(id, d, r.config.fromVersion) : placeDevice(store, id, r.model, d));
+    if (joined.length) store.db.transaction(() => { for (const d of joined) store.rollouts.addDevice(id, row(d)); })();
     const devices = store.rollouts.devices(id);
     const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
     const k = r.currentWave;
@@ -225,13 +255,17 @@ export class RolloutEngine {
     this.tokens -= n;
     const ids = due.slice(0, n).map((d) => d.deviceId);
     const { store, deployments } = this.deps;
+    if (r.config) {
+      await deployments.publishDesired(tellConfig(store, r, ids, now, (x) => deployments.storeDesired(x)));
+      return;
+    }
     const shadow = r.waves[k]?.shadow;
     if (shadow) {
       const running = due.slice(0, n).filter((d) => d.previous !== null && d.previous !== r.version).map((d) => d.deviceId);
       const docs = store.db.transaction(() => {
         this.deps.fence?.();
         store.rollouts.markNotified(r.id, ids, now);
-        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null }, running);
+        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null, replay: shadow.replay ?? null }, running);
       })();
       await deployments.publishDesired(docs);
       return;

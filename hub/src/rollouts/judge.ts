@@ -12,6 +12,8 @@ import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
 import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './gates.js';
 import type { Actor } from './engine.js';
+import { computeConfigWave, restorePrevious } from './config-rollout.js';
+import { replayGate } from './replay-gate.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -32,6 +34,7 @@ const HOUR_MS = 3_600_000;
  */
 function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   const stage = r.waves[r.currentWave]!.shadow!;
+  if (stage.replay !== undefined) return [replayGate(deps.store, r, stage)];
   const p = r.progress[r.currentWave];
   const byVersion = new Map<string, string[]>();
   for (const d of deps.store.rollouts.devices(r.id)) {
@@ -71,7 +74,7 @@ export async function endShadow(deps: JudgeDeps, r: RolloutRecord, passed: boole
 /** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
 export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date): GateResult[] {
   if (r.waves[r.currentWave]?.shadow) return shadowGates(deps, r, now);
-  return computeWave(deps, r, now).gates;
+  return (r.config ? computeConfigWave(deps.store, deps.gateData, r, now) : computeWave(deps, r, now)).gates;
 }
 
 function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: GateResult[]; install: Required<InstallCounts> } {
@@ -132,7 +135,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   let deferred = 0;
   if (wave.shadow) p.gates = shadowGates(deps, r, now);
   else {
-    const c = computeWave(deps, r, now);
+    const c = r.config ? computeConfigWave(deps.store, deps.gateData, r, now) : computeWave(deps, r, now);
     p.gates = c.gates;
     deferred = c.install.deferred;
   }
@@ -189,6 +192,20 @@ export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Act
  * the transition, then published.
  */
 export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string, actor: Actor): Promise<void> {
+  if (r.config) {
+    // The previous document again, as the scope's next version; told devices get it now, the others
+    // already had its settings (they were held at the previous version).
+    const told = deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
+    const docs = deps.store.db.transaction(() => {
+      const restored = restorePrevious(deps.store, r, actor.name, reason, now);
+      r.state = 'rolled_back';
+      r.stateReason = reason;
+      t.transition(r, 'rollout.rolled_back', reason, { devices: told.length, restoredVersion: restored, toSettingsOf: r.config!.fromVersion }, now, actor);
+      return deps.deployments.storeDesired(told);
+    })();
+    await deps.deployments.publishDesired(docs);
+    return;
+  }
   const byPrevious = new Map<string, string[]>();
   let kept = 0;
   // In the shadow stage no device switched: ending the stage removes the candidate from every device.

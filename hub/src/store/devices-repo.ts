@@ -213,14 +213,16 @@ export class DevicesRepo implements DeviceAuthPort {
   }
 }
 
-/** Adds each version's preflight sample latency from the device's last reported state. */
+/** Adds each version's preflight sample latency, and the model's last replay check, from the device's last reported state. */
 function withPreflight(models: DeviceInfo['models'], json: string | null): DeviceInfo['models'] {
   const st = json ? (JSON.parse(json) as ReportedState) : undefined;
   return models.map((m) => {
-    const pf = st?.models.find((x) => x.name === m.name)?.preflight?.find((p) => p.version === m.version);
-    if (!pf) return m;
+    const rm = st?.models.find((x) => x.name === m.name);
+    const pf = rm?.preflight?.find((p) => p.version === m.version);
+    const withReplay = rm?.replay ? { ...m, replay: rm.replay } : m;
+    if (!pf) return withReplay;
     const { version: _v, ...rest } = pf;
-    return { ...m, preflight: rest };
+    return { ...withReplay, preflight: rest };
   });
 }
 

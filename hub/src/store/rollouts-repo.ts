@@ -2,7 +2,7 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, type ConfigSubject, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 
@@ -59,6 +59,16 @@ export const ROLLOUT_REVISION_MIGRATION: Migration = {
   sql: 'ALTER TABLE rollouts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;',
 };
 
+/**
+ * hub.db migration 90: configuration rollouts (docs/decisions/0045-config-rollouts-and-replay-gate.md): the
+ * scope and document versions a rollout rolls, and each device's agent start count when it was told.
+ */
+export const ROLLOUT_CONFIG_MIGRATION: Migration = {
+  version: 90,
+  name: 'configuration rollouts',
+  sql: 'ALTER TABLE rollouts ADD COLUMN config TEXT; ALTER TABLE rollout_devices ADD COLUMN starts INTEGER;',
+};
+
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
   state: WaveState;
@@ -97,6 +107,8 @@ export interface RolloutRecord {
   updatedAt: string;
   /** Grows with each save; a save with an older one is refused (0 for a new rollout). */
   revision?: number;
+  /** Set on a configuration rollout: `model` is then `config:SCOPE`, `version` and `fromVersion` the document versions. */
+  config?: ConfigSubject | null;
 }
 
 export interface RolloutDeviceRow {
@@ -104,6 +116,8 @@ export interface RolloutDeviceRow {
   place: number;
   previous: string | null;
   notifiedAt: string | null;
+  /** Configuration rollouts: the agent's reported start count when it was told (null: it reports none). */
+  starts?: number | null;
 }
 
 interface Row {
@@ -111,6 +125,7 @@ interface Row {
   advance: 'auto' | 'manual'; on_failure: 'rollback' | 'pause'; state: RolloutState; current_wave: number; progress: string;
   deployment_id: number | null; reason: string; state_reason: string | null; created_by: string; created_at: string; updated_at: string;
   maintenance: string | null; revision: number;
+  config: string | null;
 }
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
@@ -167,10 +182,10 @@ export class RolloutsRepo {
 
   create(r: RolloutRecord): void {
     this.db.prepare(
-      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at, maintenance)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at, maintenance, config)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(r.id, r.model, r.version, r.fromVersion, JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.gates), r.advance, r.onFailure,
-      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt, r.window ? JSON.stringify(r.window) : null);
+      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt, r.window ? JSON.stringify(r.window) : null, r.config ? JSON.stringify(r.config) : null);
     this.announce(r.id);
   }
 
@@ -219,9 +234,15 @@ export class RolloutsRepo {
   }
 
   devices(rolloutId: string): RolloutDeviceRow[] {
-    return (this.db.prepare('SELECT device_id, place, previous, notified_at FROM rollout_devices WHERE rollout_id = ? ORDER BY place, device_id').all(rolloutId) as Array<{
-      device_id: string; place: number; previous: string | null; notified_at: string | null;
-    }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at }));
+    return (this.db.prepare('SELECT device_id, place, previous, notified_at, starts FROM rollout_devices WHERE rollout_id = ? ORDER BY place, device_id').all(rolloutId) as Array<{
+      device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null;
+    }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts }));
+  }
+
+  /** Configuration rollouts: each told device's agent start count at that moment (decision 0045). */
+  setStarts(rolloutId: string, starts: ReadonlyMap<string, number>): void {
+    const st = this.db.prepare('UPDATE rollout_devices SET starts = ? WHERE rollout_id = ? AND device_id = ?');
+    for (const [id, n] of starts) st.run(n, rolloutId, id);
   }
 
   /** The shadow stage passed: its devices are told again, this time to switch. */
@@ -243,5 +264,6 @@ function toRecord(r: Row): RolloutRecord {
     state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
     reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
     revision: r.revision,
+    config: r.config ? (JSON.parse(r.config) as ConfigSubject) : null,
   };
 }

@@ -23,6 +23,13 @@ export const SHADOWS_MIGRATION: Migration = {
   `,
 };
 
+/** hub.db migration 91: a shadow stage that replays recent requests instead of sampling live (decision 0045). */
+export const SHADOW_REPLAY_MIGRATION: Migration = {
+  version: 91,
+  name: 'replay checks of shadow candidates',
+  sql: 'ALTER TABLE device_shadows ADD COLUMN replay INTEGER;',
+};
+
 export interface ShadowRow {
   deviceId: string;
   model: string;
@@ -32,24 +39,26 @@ export interface ShadowRow {
   /** Single-value float outputs compared as a class at this threshold (null: within the tolerance). */
   threshold: number | null;
   rolloutId: string;
+  /** Requests to replay through the candidate instead of sampling live (null: live sampling). */
+  replay?: number | null;
 }
 
 export class ShadowsRepo {
   constructor(private readonly db: Db) {}
 
   put(r: ShadowRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO device_shadows (device_id, model, version, sample_rate, tolerance, threshold, rollout_id) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(r.deviceId, r.model, r.version, r.sampleRate, r.tolerance, r.threshold, r.rolloutId);
+    this.db.prepare('INSERT OR REPLACE INTO device_shadows (device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.deviceId, r.model, r.version, r.sampleRate, r.tolerance, r.threshold, r.rolloutId, r.replay ?? null);
   }
 
   /** The device's candidate of `model`, if any. */
   get(deviceId: string, model: string): ShadowRow | undefined {
-    const r = this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id FROM device_shadows WHERE device_id = ? AND model = ?').get(deviceId, model) as Raw | undefined;
+    const r = this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE device_id = ? AND model = ?').get(deviceId, model) as Raw | undefined;
     return r && toRow(r);
   }
 
   byRollout(rolloutId: string): ShadowRow[] {
-    return (this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id FROM device_shadows WHERE rollout_id = ? ORDER BY device_id').all(rolloutId) as Raw[]).map(toRow);
+    return (this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE rollout_id = ? ORDER BY device_id').all(rolloutId) as Raw[]).map(toRow);
   }
 
   /** Removes a rollout's rows; returns the devices that had one. */
@@ -60,5 +69,5 @@ export class ShadowsRepo {
   }
 }
 
-interface Raw { device_id: string; model: string; version: string; sample_rate: number; tolerance: number; threshold: number | null; rollout_id: string }
-const toRow = (r: Raw): ShadowRow => ({ deviceId: r.device_id, model: r.model, version: r.version, sampleRate: r.sample_rate, tolerance: r.tolerance, threshold: r.threshold, rolloutId: r.rollout_id });
+interface Raw { device_id: string; model: string; version: string; sample_rate: number; tolerance: number; threshold: number | null; rollout_id: string; replay: number | null }
+const toRow = (r: Raw): ShadowRow => ({ deviceId: r.device_id, model: r.model, version: r.version, sampleRate: r.sample_rate, tolerance: r.tolerance, threshold: r.threshold, rolloutId: r.rollout_id, replay: r.replay });

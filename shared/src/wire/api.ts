@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
 import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
-import { PreflightReport } from './desired.js';
+import { PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
@@ -89,6 +89,8 @@ export const DeviceModelRun = z.object({
   status: z.string(),
   /** Sample latency the device measured at install (from its reported state), when the bundle has samples. */
   preflight: PreflightReport.omit({ version: true }).optional(),
+  /** The model's last replay check of a candidate on this device (docs/rollouts.md "Replay check"). */
+  replay: ReplayReport.optional(),
 });
 export const DeviceInfo = z.object({
   id: DeviceId,

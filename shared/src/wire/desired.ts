@@ -21,6 +21,11 @@ export const DesiredShadow = z.object({
   /** Set: a float output of one value per row is a class score, and agrees when both sides are on the same side of it. */
   threshold: z.number().finite().optional(),
   contentKey: SealedKeySchema.optional(),
+  /**
+   * Set: no live sampling; the box replays up to this many of its recently answered requests through the
+   * candidate once and reports the agreement (`models[].replay`; docs/agent.md "Replay check").
+   */
+  replay: z.number().int().positive().max(1000).optional(),
 });
 export type DesiredShadow = z.infer<typeof DesiredShadow>;
 
@@ -73,6 +78,25 @@ export const PreflightReport = z.object({
 });
 export type PreflightReport = z.infer<typeof PreflightReport>;
 
+/**
+ * A replay check's result on the box (docs/agent.md "Replay check"): recently answered requests of the
+ * model run through `version` (a candidate loaded in shadow) and compared with the answers `against` gave.
+ */
+export const ReplayReport = z.object({
+  version: SemVer,
+  /** The version(s) that answered the replayed requests (the active one, usually). */
+  against: z.array(SemVer).max(8),
+  /** Requests replayed so far, of them agreeing (argmax / label / within tolerance), failed on the candidate. */
+  samples: Count,
+  agree: Count,
+  errors: Count,
+  /** Largest absolute difference between an answer's and the candidate's float outputs. */
+  maxAbsDiff: z.number().nonnegative().nullable(),
+  done: z.boolean(),
+  at: IsoTime,
+});
+export type ReplayReport = z.infer<typeof ReplayReport>;
+
 export const ReportedModel = z.object({
   name: ModelName,
   active: SemVer.nullable(),
@@ -87,6 +111,8 @@ export const ReportedModel = z.object({
   deferredUntil: IsoTime.nullable().optional(),
   /** Per installed version that has samples. */
   preflight: z.array(PreflightReport).optional(),
+  /** The last replay check of a candidate of this model (decision 0045). */
+  replay: ReplayReport.optional(),
 });
 export type ReportedModel = z.infer<typeof ReportedModel>;
 
@@ -108,6 +134,8 @@ export const ReportedState = z.object({
   deviceKey: DevicePublicKey.optional(),
   /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */
   config: ReportedConfig.optional(),
+  /** How many times this agent has started on this data directory (a configuration rollout's `restarts` gate, decision 0045). */
+  starts: Count.optional(),
   /**
    * Entries (windows, events) in the box's outbox not yet acked by the hub, as of `at`. Reported with
    * every state report and whenever its order of magnitude changes (0, 1-9, 10-99, ...), so a draining

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer } from './common.js';
 import { DeployTarget } from './deploy.js';
 import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
+import { RemoteSettingsSchema } from './agent-config.js';
 
 /** The longest gates.deferTimeoutSec: a monthly window plus margin. */
 export const DEFER_TIMEOUT_MAX_SEC = 35 * 86400;
@@ -33,7 +34,7 @@ export const Wave = z.object({
 });
 export type Wave = z.infer<typeof Wave>;
 
-export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement']);
+export const GateName = z.enum(['install_success', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'output_shift', 'preflight_p95', 'input_drift', 'shadow_agreement', 'config_applied', 'restarts', 'replay_agreement']);
 export type GateName = z.infer<typeof GateName>;
 
 /** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
@@ -70,7 +71,14 @@ export const GateConfig = z.object({
    * longest a device told at the worst moment waits for its next window to end, plus 3600 s.
    */
   deferTimeoutSec: z.number().int().positive().max(DEFER_TIMEOUT_MAX_SEC, 'expected at most 35 days (3024000 s)').optional(),
+  /**
+   * Configuration rollouts (decision 0045): agent starts a wave device may make after it was told before
+   * the `restarts` gate fails (default MAX_RESTARTS_DEFAULT: a setting applied by restart costs one).
+   */
+  maxRestarts: z.number().int().nonnegative().max(1000).optional(),
 }).strict();
+/** gates.maxRestarts when not set. */
+export const MAX_RESTARTS_DEFAULT = 2;
 export type GateConfig = z.infer<typeof GateConfig>;
 
 /**
@@ -91,6 +99,14 @@ export const ShadowStage = z.object({
    * agree when both sides are on the same side of this threshold, instead of within the tolerance.
    */
   threshold: z.number().finite().optional(),
+  /**
+   * A replay check instead of live sampling (docs/rollouts.md "Replay check", decision 0045): each device
+   * of the stage runs up to this many of its recently answered requests (kept in memory on the box) through
+   * the candidate and compares them with the answers its current version gave; the stage is judged by
+   * `replay_agreement` (at least `minAgreement` over at least `minSamples` replayed requests). Needs the
+   * first wave to be a staging ring.
+   */
+  replay: z.number().int().positive().max(1000).optional(),
 }).strict();
 export type ShadowStage = z.infer<typeof ShadowStage>;
 /** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */
@@ -146,9 +162,34 @@ function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | unde
     last = w.percent;
   }
   if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
+  if (r.shadow?.replay !== undefined && !waves[0]?.tags) ctx.addIssue({ code: 'custom', path: ['shadow', 'replay'], message: 'a replay check runs on a staging ring\'s boxes: expected the first wave to be a ring (tags), e.g. --wave staging:tag=env=staging' });
 }
 
 export const RolloutCreate = RolloutFields.superRefine(checkWaves);
+
+/**
+ * What a configuration rollout rolls (docs/rollouts.md "Configuration rollouts", decision 0045): a new
+ * version of one scope's agent configuration document; devices of the scope not yet told keep
+ * `fromVersion` (0: no document) in their desired documents.
+ */
+export const ConfigSubject = z.object({ scope: z.string(), version: z.number().int().positive(), fromVersion: z.number().int().nonnegative() });
+export type ConfigSubject = z.infer<typeof ConfigSubject>;
+
+/**
+ * POST /rollouts/config: a new version of a scope's document (checked as PUT /config/{scope} checks it),
+ * rolled through waves and gates instead of sent to every device at once. No shadow stage, no window.
+ */
+export const ConfigRolloutCreate = z.object({
+  id: RolloutFields.shape.id,
+  scope: z.string().min(1).max(300),
+  settings: RemoteSettingsSchema,
+  waves: RolloutFields.shape.waves,
+  gates: RolloutFields.shape.gates,
+  advance: RolloutFields.shape.advance,
+  onFailure: RolloutFields.shape.onFailure,
+  reason: RolloutFields.shape.reason,
+}).strict().superRefine(checkWaves);
+export type ConfigRolloutCreate = z.infer<typeof ConfigRolloutCreate>;
 
 /** `staging [env=staging]` or `canary 5%`: a wave as the CLI and logs name it. */
 export function waveLabel(w: Pick<Wave, 'name' | 'percent' | 'tags'>): string {
@@ -201,7 +242,8 @@ export const RolloutDevice = z.object({
   deviceId: z.string(),
   place: z.number(),
   wave: z.string(),
-  previous: SemVer.nullable(),
+  /** The model version it ran before; in a configuration rollout, the scope's document version (0: none). */
+  previous: z.string().nullable(),
   notifiedAt: IsoTime.nullable(),
   status: z.string(),
 });
@@ -209,10 +251,14 @@ export type RolloutDevice = z.infer<typeof RolloutDevice>;
 
 export const Rollout = z.object({
   id: z.string(),
-  model: ModelName,
-  version: SemVer,
+  /** The model; `config:SCOPE` in a configuration rollout (then `config` says more). */
+  model: z.string(),
+  /** The model version; in a configuration rollout, the scope's new document version. */
+  version: z.string(),
   /** The version most of the target ran when the rollout began (control devices run it). */
-  fromVersion: SemVer.nullable(),
+  fromVersion: z.string().nullable(),
+  /** Set on a configuration rollout (docs/rollouts.md "Configuration rollouts"). */
+  config: ConfigSubject.optional(),
   target: DeployTarget,
   advance: z.enum(['auto', 'manual']),
   onFailure: z.enum(['rollback', 'pause']),

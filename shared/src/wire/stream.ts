@@ -40,8 +40,9 @@ export const StreamEventSchemas = {
    */
   rollout: z.object({
     id: z.string(),
-    model: ModelName,
-    version: SemVer,
+    /** The model, or `config:SCOPE` for a configuration rollout; its version, or the document's version. */
+    model: z.string(),
+    version: z.string(),
     state: RolloutState,
     currentWave: Count,
     wave: z.string().nullable(),

@@ -56,7 +56,7 @@ export function RolloutDetail({ id }: { id: string }) {
   return (
     <div data-testid="rollout-detail">
       <div class="panel">
-        <h2><span class="mono">{r.id}</span>: <span class="mono">{r.model} {r.fromVersion ?? '(none)'} → {r.version}</span> <StatePill state={r.state} /></h2>
+        <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
         {r.stateReason ? <p class={r.state === 'completed' ? 'ok' : 'error'} data-testid="rollout-reason">{r.stateReason}</p> : null}
         <dl class="stats">
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>

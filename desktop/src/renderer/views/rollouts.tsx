@@ -36,13 +36,13 @@ export function RolloutsView({ id }: { id?: string }) {
         ? <Empty>No rollout yet.{can('operator') ? <> <a href="#/rollouts/new">Start one</a>, or </> : ' '}<code>edgefleet rollout create MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Rollouts">
-            <thead><tr><th>Rollout</th><th>State</th><th>Model</th><th>Version</th><th>Current wave</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th></tr></thead>
+            <thead><tr><th>Rollout</th><th>State</th><th>Subject</th><th>Version</th><th>Current wave</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th></tr></thead>
             <tbody>{list.map((r) => {
               const w = r.waves[r.currentWave];
               return (
                 <tr key={r.id} class={r.id === id ? 'selected' : ''} data-rollout={r.id}>
-                  <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} /></td><td class="mono">{r.model}</td>
-                  <td class="mono">{r.fromVersion ?? '—'} → {r.version}</td>
+                  <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} /></td><td class="mono">{r.config ? `config ${r.config.scope}` : r.model}</td>
+                  <td class="mono">{r.config ? `v${r.config.fromVersion} → v${r.config.version}` : `${r.fromVersion ?? '—'} → ${r.version}`}</td>
                   <td>{w ? <>{w.name} <span class={`pill wv-${w.state}`}>{w.state}</span> <span class="muted">{r.currentWave + 1}/{r.waves.length}</span></> : '—'}</td>
                   <td>{targetText(r.target)}</td><td>{r.reason}</td><td>{r.createdBy}</td><td>{time(r.created)}</td>
                 </tr>

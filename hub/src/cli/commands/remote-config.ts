@@ -1,11 +1,12 @@
 // `edgefleet config show|set|diff`: remote agent configuration documents per scope (fleet, tag/KEY=VALUE,
 // device/ID), a device's layered configuration, and differences between versions (docs/cli.md, docs/hub.md
 // "Agent configuration").
-import { escapeLines, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView } from '@edgefleet/shared';
+import { escapeLines, waveLabel, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
 import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { keyValues, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { POLICY_OPTIONS, policyFrom } from './remote-rollout.js';
 
 const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID', required: true };
 
@@ -87,10 +88,15 @@ export const configShow: Command = {
 };
 
 export const configSet: Command = {
-  summary: 'Set remote agent settings of a scope (a new version of its document, sent to the devices it reaches)',
-  usage: 'SCOPE --set KEY=VALUE... [--unset KEY]... [--replace] --reason TEXT [--json]',
+  summary: 'Set remote agent settings of a scope (a new version of its document, sent to the devices it reaches at once, or with --rollout wave by wave behind gates)',
+  usage: 'SCOPE --set KEY=VALUE... [--unset KEY]... [--replace] --reason TEXT [--rollout [--wave W]... [--gate KEY=N]... [--manual] [--on-failure pause]] [--json]',
+  details: '--rollout: the new version goes through a staged rollout (docs/rollouts.md "Configuration rollouts"): devices not yet told keep the\n'
+    + 'previous version; a failed gate writes the previous document back. Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%.\n'
+    + 'Follow it with `edgefleet rollout show ID --watch`.',
   options: {
     ...HUB_OPTIONS,
+    rollout: { type: 'boolean', description: 'roll the new version through waves and gates instead of sending it to every device at once' },
+    ...POLICY_OPTIONS,
     set: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a remote setting, e.g. summaries.windowSec=30; values are JSON when they parse (repeatable)' },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
     unset: { type: 'string', multiple: true, value: 'KEY', description: 'no longer set this setting at this scope (repeatable)' },
@@ -110,6 +116,14 @@ export const configSet: Command = {
     }
     for (const k of optStrings(args, 'unset')) delete settings[k];
     if (!pairs.length && !optStrings(args, 'unset').length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
+    const policy = policyFrom(args);
+    if (optBool(args, 'rollout')) {
+      const r = await hub.request<Rollout>('POST', '/rollouts/config', { scope: args.positionals[0] as string, settings, reason: reqString(args, 'reason'), ...policy });
+      print(args, ctx, r, `rollout ${r.id}: ${r.config?.scope ?? ''} v${r.config?.fromVersion ?? 0} -> v${r.config?.version ?? 0} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
+        + `${diffSettings(current, settings).map((l) => `  ${l}\n`).join('')}follow it: edgefleet rollout show ${r.id} --watch\n`);
+      return 0;
+    }
+    if (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined)) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
     const d = await hub.request<ConfigDocumentInfo & { devices: number }>('PUT', path, { settings, reason: reqString(args, 'reason') });
     print(args, ctx, d, `${d.scope} is at version ${d.version} (${Object.keys(d.settings).length} settings); sent to ${d.devices} devices\n${diffSettings(current, d.settings).map((l) => `  ${l}\n`).join('')}`);
     return 0;

@@ -3,7 +3,7 @@
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
 import { describeWindow, escapeLines, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
@@ -41,19 +41,52 @@ export function parseWave(text: string): Wave {
   return w;
 }
 
+/** The options of a rollout's waves, gates, advance and failure action (rollout create, config set --rollout). */
+export const POLICY_OPTIONS: Command['options'] = {
+  wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)' },
+  gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
+  manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
+  'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
+};
+
+/** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
+export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
+  const waves = optStrings(args, 'wave').map(parseWave);
+  const onFailure = optString(args, 'on-failure');
+  if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
+  const gates: Record<string, number> = {};
+  for (const g of optStrings(args, 'gate')) {
+    const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(g);
+    if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
+    gates[m[1] as string] = Number(m[2]);
+  }
+  return {
+    advance: optBool(args, 'manual') ? 'manual' : 'auto',
+    ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
+  };
+}
+
 const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
   out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
 const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
 
+/** Gates whose value must reach their threshold (the others must stay under it). */
+const AT_LEAST = new Set<GateResult['name']>(['install_success', 'config_applied', 'reporting', 'predictions', 'shadow_agreement']);
+
 function gateLine(g: GateResult): string[] {
-  const cmp = g.name === 'install_success' || g.name === 'reporting' || g.name === 'predictions' ? '>=' : '<=';
+  const cmp = AT_LEAST.has(g.name) ? '>=' : '<=';
   return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, g.value === null ? '-' : String(g.value), `${cmp} ${g.threshold}`, `${g.samples.wave} / ${g.samples.control}`, g.against, g.verdict, g.note ?? ''];
+}
+
+/** What a rollout rolls: `MODEL FROM -> TO`, or `config SCOPE vFROM -> vTO`. */
+export function subjectOf(r: Pick<Rollout, 'model' | 'version' | 'fromVersion' | 'config'>): string {
+  return r.config ? `config ${r.config.scope} v${r.config.fromVersion} -> v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} -> ${r.version}`;
 }
 
 /** The text of `rollout show`: state, waves with their gates, and the devices. */
 export function renderRollout(r: Rollout): string {
-  const head = escapeLines(`rollout ${r.id}: ${r.model} ${r.fromVersion ?? '(none)'} -> ${r.version} over ${describeTarget(r.target)}\n`
+  const head = escapeLines(`rollout ${r.id}: ${subjectOf(r)} over ${describeTarget(r.target)}\n`
     + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n`
     + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
@@ -75,26 +108,14 @@ export const rolloutCreate: Command = {
   options: {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
-    wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)' },
+    ...POLICY_OPTIONS,
     shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5 (repeatable; docs/rollouts.md "Shadow stage")' },
-    gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
-    manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
-    'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
     ...WINDOW_OPTION,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
   },
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
-    const waves = optStrings(args, 'wave').map(parseWave);
-    const onFailure = optString(args, 'on-failure');
-    if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
-    const gates: Record<string, number> = {};
-    for (const g of optStrings(args, 'gate')) {
-      const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(g);
-      if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
-      gates[m[1] as string] = Number(m[2]);
-    }
     const win = optString(args, 'window');
     const shadowArgs = optStrings(args, 'shadow');
     const shadow: Record<string, number> = {};
@@ -105,8 +126,7 @@ export const rolloutCreate: Command = {
       shadow[m[1] as string] = Number(m[2]);
     }
     const body = {
-      model, version, target, reason: reqString(args, 'reason'), advance: optBool(args, 'manual') ? 'manual' : 'auto',
-      ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
+      model, version, target, reason: reqString(args, 'reason'), ...policyFrom(args),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
       ...(shadowArgs.length ? { shadow } : {}),
     };
@@ -122,8 +142,8 @@ export const rolloutLs: Command = {
   summary: 'List rollouts with their state and current wave', usage: '[--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ rollouts: Rollout[] }>('GET', '/rollouts');
-    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'MODEL', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
-      r.rollouts.map((x) => [x.id, x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
+    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'SUBJECT', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
+      r.rollouts.map((x) => [x.id, x.config ? `config ${x.config.scope}` : x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
     return 0;
   },
 };

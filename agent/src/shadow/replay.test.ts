@@ -1,0 +1,35 @@
+// The replay check's pieces on the box (replay.ts): the buffer of recent requests keeps the newest per
+// model within its entry and byte bounds (oldest dropped first, an over-large request not kept) and hands
+// out only requests another version answered; the largest absolute difference covers float outputs of the
+// same name and length only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RecordedTensor } from '../runtime/recorder.js';
+import { RecentRequests, maxAbsDiff } from './replay.js';
+
+const t = (name: string, data: number[], datatype = 'FP32'): RecordedTensor => ({ name, datatype, shape: [data.length], data: Float32Array.from(data) }) as unknown as RecordedTensor;
+
+test('recent requests: the newest per model, within the entry and byte bounds', () => {
+  const r = new RecentRequests({ perModel: 3, bytes: 100 });
+  for (let i = 0; i < 5; i++) r.add('m', '1.0.0', [t('x', [i])], [t('y', [i])]); // 8 bytes each
+  assert.deepEqual(r.take('m', 10, '2.0.0').map((x) => (x.feeds[0]!.data as Float32Array)[0]), [2, 3, 4], 'the newest three, oldest first');
+  assert.equal(r.bytes, 24);
+  assert.deepEqual(r.take('m', 2, '2.0.0').map((x) => (x.feeds[0]!.data as Float32Array)[0]), [3, 4]);
+  assert.equal(r.take('m', 10, '1.0.0').length, 0, 'requests the candidate itself answered are not replayed');
+  r.add('m', '1.0.0', [t('x', new Array<number>(30).fill(1))], []); // 120 bytes: over the bound, not kept
+  assert.equal(r.bytes, 24);
+  r.add('n', '1.0.0', [t('x', new Array<number>(20).fill(1))], []); // 80 bytes: the oldest go until under 100
+  assert.ok(r.bytes <= 100, `bytes ${r.bytes}`);
+  assert.equal(r.take('n', 10, 'x').length, 1);
+  assert.ok(r.take('m', 10, 'x').length < 3);
+  const off = new RecentRequests({ perModel: 0, bytes: 100 });
+  off.add('m', '1.0.0', [t('x', [1])], []);
+  assert.equal(off.take('m', 10, 'x').length, 0, 'perModel 0 keeps nothing');
+});
+
+test('max abs diff: float outputs of the same name and length', () => {
+  assert.ok(Math.abs((maxAbsDiff([t('y', [0.1, 0.9])], [t('y', [0.15, 0.5])]) ?? 0) - 0.4) < 1e-6, 'the larger of 0.05 and 0.4');
+  assert.equal(maxAbsDiff([t('y', [0.1])], [t('z', [0.9])]), null, 'no output of that name');
+  assert.equal(maxAbsDiff([t('y', [1, 2])], [t('y', [1])]), null, 'another length');
+  assert.equal(maxAbsDiff([t('y', [1], 'INT64')], [t('y', [3], 'INT64')]), null, 'labels are compared by agreement only');
+});

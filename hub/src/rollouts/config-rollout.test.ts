@@ -1,0 +1,146 @@
+// Configuration rollouts through the rollout engine (config-rollout.ts, decision 0045), hub side with a
+// real store, broker and engine and a manual clock: devices outside the told waves keep the previous
+// document in their desired documents; a configuration refused by the canary, or one that raises the
+// model error rate or restarts agents, is rolled back by writing the previous document again; a good one
+// walks every wave; a plain PUT of the scope while it rolls is refused; abort restores the previous one.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { settingsHash, type ReportedState } from '@edgefleet/shared';
+import { actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+
+before(prepare);
+after(cleanup);
+
+const WAVES = [{ name: 'canary', percent: 20, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
+const GATES = { minPredictions: 150 };
+
+/** The settings a device's newest desired document carries. */
+const sent = (e: Env, id: string) => e.store.desired.latest(id)?.signed.agentConfig?.settings;
+
+/** What the agents would report: the configuration they are sent, applied (or refused), and a start count. */
+function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; starts?: number } = {}): void {
+  for (const id of ids) {
+    const want = e.parts.config.desiredFor(id)!;
+    const prev = e.store.devices.get(id).reported;
+    const state = {
+      schema: 'edgefleet.state/v1', deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, models: [], capabilities: [],
+      config: o.refuse
+        ? { sha256: null, sources: [], status: 'failed', at: e.clock.now().toISOString(), error: { sha256: want.sha256, code: 'CONFIG_INVALID', message: 'summaries.windowSec: refused', field: 'summaries.windowSec' } }
+        : { sha256: want.sha256, sources: want.sources, status: 'applied', at: e.clock.now().toISOString() },
+      starts: o.starts ?? (prev as { starts?: number } | null)?.starts ?? 1,
+    } satisfies ReportedState;
+    e.store.devices.setReported(id, state);
+  }
+}
+
+async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES) {
+  await v1Everywhere(e);
+  e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 60 }, 'op', 'baseline', e.clock.now());
+  await e.parts.deployments.issueDesiredMany(e.store.devices.list().map((d) => d.id));
+  reportConfig(e, e.store.devices.list().map((d) => d.id));
+  const r = await e.engine.createConfig({ scope: 'fleet', settings, waves: WAVES, gates, advance: 'auto', onFailure: 'rollback', reason: 'try it' }, { name: 'op' });
+  return r;
+}
+
+describe('configuration rollouts', () => {
+  it('a good configuration walks canary -> all; devices not yet told keep the previous document', async () => {
+    const e = await setup(10);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 30 });
+      assert.deepEqual(r.config, { scope: 'fleet', version: 2, fromVersion: 1 });
+      const canary = notified(e, r.id);
+      assert.ok(canary.length >= 2 && canary.length < 10, `canary of ${canary.length}`);
+      for (const id of canary) assert.deepEqual(sent(e, id), { 'summaries.windowSec': 30 }, `${id} is told`);
+      for (const id of others(e, r.id)) {
+        assert.deepEqual(sent(e, id), { 'summaries.windowSec': 60 }, `${id} keeps the previous document`);
+        assert.deepEqual(e.parts.config.desiredFor(id)?.sources, [{ scope: 'fleet', version: 1 }]);
+      }
+      // A plain PUT of the scope while it rolls is refused.
+      assert.throws(() => e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 10 }, 'op', 'x', e.clock.now()), /being rolled out by rollout ro-/);
+
+      e.clock.advance(61_000);
+      reportConfig(e, canary);
+      report(e, canary, '1.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const afterCanary = e.engine.view(r.id);
+      assert.equal(afterCanary.waves[0]?.state, 'passed', JSON.stringify(afterCanary.waves[0]?.gates));
+      assert.deepEqual(afterCanary.waves[0]?.gates.map((g) => g.name), ['config_applied', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'restarts']);
+      await e.engine.tick();
+      assert.equal(notified(e, r.id).length, 10);
+      e.clock.advance(61_000);
+      reportConfig(e, notified(e, r.id));
+      report(e, notified(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const done = e.engine.view(r.id);
+      assert.equal(done.state, 'completed', JSON.stringify(done.waves[1]?.gates));
+      assert.deepEqual(done.config, { scope: 'fleet', version: 2, fromVersion: 1 });
+      for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), { 'summaries.windowSec': 30 });
+      assert.equal(e.parts.config.document({ kind: 'fleet' }).version, 2);
+      assert.ok(e.store.audit.query({ action: 'config.set' }).some((a) => (a.details as { rollout?: string }).rollout === r.id), 'the document write is audited');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a configuration the canary refuses is rolled back: the previous document is written again and sent', async () => {
+    const e = await setup(10);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 5 });
+      const canary = notified(e, r.id);
+      reportConfig(e, canary, { refuse: true });
+      await e.engine.tick();
+      e.clock.advance(61_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'rolled_back', JSON.stringify(v.waves[0]?.gates));
+      assert.match(v.stateReason ?? '', /config_applied 0 \(threshold 0\.95\)/);
+      assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration`));
+      const doc = e.parts.config.document({ kind: 'fleet' });
+      assert.deepEqual([doc.version, doc.settings], [3, { 'summaries.windowSec': 60 }]);
+      assert.match(doc.reason ?? '', new RegExp(`rollback of rollout ${r.id}`));
+      for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), { 'summaries.windowSec': 60 });
+      assert.equal(e.store.desired.latest(canary[0]!)?.signed.agentConfig?.sha256, settingsHash({ 'summaries.windowSec': 60 }));
+      assert.deepEqual(actions(e, r.id).slice(-2), ['rollout.wave_failed', 'rollout.rolled_back']);
+      // Released: the scope takes plain writes again.
+      assert.equal(e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 20 }, 'op', 'after', e.clock.now()).version, 4);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a configuration under which the canary fails in the model, or its agents restart, fails its gates', async () => {
+    for (const bad of ['errors', 'restarts'] as const) {
+      const e = await setup(10);
+      try {
+        const r = await start(e, { 'concurrency.perModel': 1 });
+        const canary = notified(e, r.id);
+        e.clock.advance(61_000);
+        reportConfig(e, canary, bad === 'restarts' ? { starts: 9 } : {});
+        report(e, canary, '1.0.0', bad === 'errors' ? { bad: 10 } : {});
+        report(e, others(e, r.id), '1.0.0');
+        await e.engine.tick();
+        const v = e.engine.view(r.id);
+        assert.equal(v.state, 'rolled_back', `${bad}: ${JSON.stringify(v.waves[0]?.gates)}`);
+        assert.match(v.stateReason ?? '', bad === 'errors' ? /model_error_rate 10/ : /restarts 8 \(threshold 2\)/);
+        assert.deepEqual(e.parts.config.document({ kind: 'fleet' }).settings, { 'summaries.windowSec': 60 });
+      } finally {
+        await e.close();
+      }
+    }
+  });
+
+  it('abort restores the previous document; a second rollout over the same devices is refused', async () => {
+    const e = await setup(6);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 30 });
+      await assert.rejects(e.engine.createConfig({ scope: 'tag/ring=a', settings: { 'log.level': 'warn' }, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }), /configuration rollout ro-\w+ .* is active over the same devices/);
+      const a = await e.engine.act(r.id, 'abort', 'changed my mind', { name: 'op' });
+      assert.equal(a.state, 'rolled_back');
+      assert.deepEqual(e.parts.config.document({ kind: 'fleet' }).settings, { 'summaries.windowSec': 60 });
+      for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), { 'summaries.windowSec': 60 });
+    } finally {
+      await e.close();
+    }
+  });
+});

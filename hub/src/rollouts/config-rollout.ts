@@ -1,0 +1,172 @@
+// Configuration rollouts (docs/rollouts.md "Configuration rollouts", docs/decisions/0045-config-rollouts-and-replay-gate.md):
+// a new version of one scope's agent configuration document walks the same waves, bake, gates and
+// rollback as a model version, driven by the same engine. What differs is here: the plan (the scope's
+// devices; everyone ran the previous document), telling a wave (their desired documents now layer the
+// new version; until then config/repo.ts holds them at the previous one), the gates (the configuration
+// applied or refused, agent restarts, and error rate and latency over every model the devices run against
+// control devices still on the previous document) and the rollback (the previous document written again
+// as the scope's next version).
+import { randomBytes } from 'node:crypto';
+import { AppError, DEFAULT_WAVES, GateConfig, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
+import { ConfigService, parseScope, scopeName, type ConfigScope } from '../config/service.js';
+import { emptyStats, addStats, type GateData, type GroupStats } from './gate-data.js';
+import { evaluateGates, type InstallCounts } from './gates.js';
+import { place, waveOf } from './cohort.js';
+import { checkRings, ringTagsOf, targetDevices } from './plan.js';
+
+const HOUR_MS = 3_600_000;
+/** Gates of a model rollout that say nothing of a configuration (per-model histograms, install preflight). */
+const MODEL_ONLY = new Set(['output_shift', 'preflight_p95', 'input_drift']);
+
+/** The devices a scope's document reaches, as a rollout target. */
+export function scopeTarget(s: ConfigScope): DeployTarget {
+  return s.kind === 'fleet' ? { all: true } : s.kind === 'tag' ? { tags: { [s.key]: s.value } } : { devices: [s.deviceId] };
+}
+
+export const configModel = (scope: string): string => `config:${scope}`;
+
+export function configDevice(rolloutId: string, deviceId: string, fromVersion: number): RolloutDeviceRow {
+  return { deviceId, place: place(rolloutId, deviceId), previous: String(fromVersion), notifiedAt: null };
+}
+
+/**
+ * Checks a configuration rollout request and builds its record and device rows (nothing stored): the
+ * settings as PUT /config checks them, the scope's devices, no other active configuration rollout over
+ * the same devices, the rings as for a model rollout.
+ */
+export function planConfigRollout(store: Store, config: ConfigService, req: ConfigRolloutCreate, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[]; scope: ConfigScope } {
+  const scope = parseScope(req.scope);
+  const name = scopeName(scope);
+  if (scope.kind === 'device' && !store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `scope: no device "${scope.deviceId}"`);
+  if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
+  const target = scopeTarget(scope);
+  const ids = targetDevices(store, target);
+  if (!ids.length) throw new AppError('INVALID_INPUT', `scope ${name} reaches no device: expected at least one (set it with config set instead)`);
+  const mine = new Set(ids);
+  for (const other of store.rollouts.active()) {
+    if (!other.config) continue;
+    const overlap = targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);
+    if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${other.config.scope} ${other.config.fromVersion} -> ${other.config.version}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
+  }
+  const fromVersion = config.document(scope).version;
+  const version = fromVersion + 1;
+  const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;
+  const devices = ids.map((d) => configDevice(id, d, fromVersion));
+  const waves = req.waves ?? [...DEFAULT_WAVES];
+  checkRings(waves, waveOf(devices, waves, ringTagsOf(store, waves)), requireRing);
+  const at = now.toISOString();
+  const record: RolloutRecord = {
+    id, model: configModel(name), version: String(version), fromVersion: String(fromVersion), target, waves, gates: GateConfig.parse(req.gates ?? {}), window: null,
+    advance: req.advance, onFailure: req.onFailure, state: 'running', currentWave: 0,
+    progress: waves.map(() => ({ state: 'pending', startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] })),
+    deploymentId: null, reason: req.reason, stateReason: null, createdBy: actor, createdAt: at, updatedAt: at,
+    config: { scope: name, version, fromVersion },
+  };
+  return { record, devices, scope };
+}
+
+/** What a device reports of its agent (configuration, start count). */
+function reported(store: Store, deviceId: string): Pick<ReportedState, 'config' | 'starts'> {
+  const r = store.db.prepare("SELECT json_extract(reported, '$.config') AS c, json_extract(reported, '$.starts') AS s FROM devices WHERE id = ?").get(deviceId) as { c: string | null; s: number | null } | undefined;
+  return { ...(r?.c ? { config: JSON.parse(r.c) as ReportedState['config'] } : {}), ...(typeof r?.s === 'number' ? { starts: r.s } : {}) };
+}
+
+export type ConfigDeviceStatus = 'applied' | 'failed' | 'restarting' | 'pending';
+
+/** Whether a told device runs the configuration it is sent now, refused it, or has not said yet. */
+export function configStatus(store: Store, config: ConfigService, deviceId: string): ConfigDeviceStatus {
+  const want = config.desiredFor(deviceId)?.sha256;
+  const rc = reported(store, deviceId).config;
+  if (!want || !rc) return 'pending';
+  if (rc.status === 'failed' && rc.error?.sha256 === want) return 'failed';
+  if (rc.sha256 === want) return rc.status === 'applied' ? 'applied' : 'restarting';
+  return 'pending';
+}
+
+/** Marks devices told and stores their desired documents (now layering the new version); publish them after commit. */
+export function tellConfig(store: Store, r: RolloutRecord, ids: readonly string[], now: Date, storeDesired: (ids: readonly string[]) => DesiredDocument[]): DesiredDocument[] {
+  return store.db.transaction(() => {
+    store.rollouts.markNotified(r.id, ids, now);
+    const starts = new Map<string, number>();
+    for (const id of ids) {
+      const n = reported(store, id).starts;
+      if (n !== undefined) starts.set(id, n);
+    }
+    store.rollouts.setStarts(r.id, starts);
+    return storeDesired(ids);
+  })();
+}
+
+/** Merged numbers of every model version the devices run, over their windows in [from, to). */
+function statsOver(store: Store, gateData: GateData, devices: readonly string[], from: string, to: string): GroupStats {
+  const total = emptyStats();
+  if (!devices.length) return total;
+  const pairs = new Set<string>();
+  for (const id of devices) for (const e of store.deployments.effectiveFor(id)) pairs.add(JSON.stringify([e.model, e.version]));
+  const set = new Set(devices);
+  for (const p of pairs) {
+    const [model, version] = JSON.parse(p) as [string, string];
+    addStats(total, gateData.stats({ model, version, devices: set, from, to }));
+  }
+  return total;
+}
+
+/**
+ * The current wave's gates of a configuration rollout: config_applied (like install_success: a refusal
+ * is a failure), reporting, predictions, model_error_rate and latency_p95 over every model the wave's
+ * devices run against control devices still on the previous document (or, with none around, the same
+ * devices over as long a span just before the wave), and restarts (agent starts since told).
+ */
+export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRecord, now: Date): { gates: GateResult[]; install: Required<InstallCounts> } {
+  const config = new ConfigService(store);
+  const p = r.progress[r.currentWave];
+  const devices = store.rollouts.devices(r.id);
+  const told = devices.filter((d) => d.notifiedAt !== null);
+  const control = devices.filter((d) => d.notifiedAt === null).map((d) => d.deviceId);
+  const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0 } satisfies InstallCounts;
+  const active: string[] = [];
+  let worst: { id: string; n: number } | null = null;
+  for (const d of told) {
+    const s = configStatus(store, config, d.deviceId);
+    if (s === 'applied') {
+      install.active++;
+      active.push(d.deviceId);
+    } else if (s === 'failed') install.failed++;
+    const now_ = reported(store, d.deviceId).starts;
+    if (d.starts !== null && d.starts !== undefined && now_ !== undefined && (!worst || now_ - d.starts > worst.n)) worst = { id: d.deviceId, n: now_ - d.starts };
+  }
+  const from = p?.startedAt ?? r.createdAt;
+  const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
+  const wave = statsOver(store, gateData, active, from, to);
+  let ctl = statsOver(store, gateData, control, from, to);
+  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.seenSince(from) : new Set<string>();
+  const awaitingControl = control.some((id) => online.has(id));
+  if (ctl.count < r.gates.minPredictions && !awaitingControl) {
+    const span = now.getTime() - Date.parse(from);
+    ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from);
+  }
+  const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
+    .filter((g) => !MODEL_ONLY.has(g.name))
+    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...(install.failed ? { note: `${install.failed} refused the configuration` } : {}) } : g));
+  const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
+  gates.push({
+    name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
+    samples: { wave: told.filter((d) => d.starts !== null && d.starts !== undefined).length, control: 0 }, against: 'absolute',
+    note: worst ? `most agent starts since told: ${worst.n} (${worst.id}); a setting applied by restart costs one` : 'no device reports its start count',
+  });
+  return { gates, install };
+}
+
+/**
+ * Rolls a configuration rollout back: the previous document (none: an empty one) is written again as the
+ * scope's next version, so every device of the scope, told or not, is sent what it ran before. Run it in
+ * the caller's transaction before the rollout leaves the active states; returns the version written.
+ */
+export function restorePrevious(store: Store, r: RolloutRecord, actor: string, reason: string, now: Date): number {
+  const c = r.config!;
+  const config = new ConfigService(store);
+  const prev = c.fromVersion ? config.document(parseScope(c.scope), c.fromVersion).settings : {};
+  return config.repo.put(c.scope, prev, actor, `rollback of rollout ${r.id}: ${reason}`, now);
+}

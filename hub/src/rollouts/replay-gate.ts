@@ -1,0 +1,52 @@
+// The replay check's gate (docs/rollouts.md "Replay check", docs/decisions/0045-config-rollouts-and-replay-gate.md):
+// a shadow stage with `replay` set has each staging-ring device replay its recently answered requests
+// through the candidate on the box and report the agreement in its state (`models[].replay`); this gate
+// sums what the stage's devices report since the stage began. Pending until every device running a
+// version to compare with has finished and `minSamples` requests were replayed; a request that failed on
+// the candidate counts as disagreeing.
+import type { GateResult, ReplayReport, ShadowStage } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
+
+const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
+/** A report made this long before the stage began (by the box's clock) still counts: clocks differ a little. */
+const SKEW_MS = 60_000;
+
+/** The device's last reported replay check of `model` (from its reported state as stored). */
+function reportOf(store: Store, deviceId: string, model: string): ReplayReport | undefined {
+  const row = store.db.prepare("SELECT json_extract(reported, '$.models') AS m FROM devices WHERE id = ?").get(deviceId) as { m: string | null } | undefined;
+  const models = row?.m ? (JSON.parse(row.m) as Array<{ name: string; replay?: ReplayReport }>) : [];
+  return models.find((m) => m.name === model)?.replay;
+}
+
+export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): GateResult {
+  const startedAt = Date.parse(r.progress[r.currentWave]?.startedAt ?? r.createdAt) - SKEW_MS;
+  const eligible = store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version);
+  let samples = 0;
+  let agree = 0;
+  let errors = 0;
+  let done = 0;
+  let maxAbsDiff: number | null = null;
+  const waiting: string[] = [];
+  for (const d of eligible) {
+    const rep = reportOf(store, d.deviceId, r.model);
+    if (!rep || rep.version !== r.version || Date.parse(rep.at) < startedAt) {
+      waiting.push(d.deviceId);
+      continue;
+    }
+    samples += rep.samples;
+    agree += rep.agree;
+    errors += rep.errors;
+    if (rep.maxAbsDiff !== null) maxAbsDiff = Math.max(maxAbsDiff ?? 0, rep.maxAbsDiff);
+    if (rep.done) done++;
+    else waiting.push(d.deviceId);
+  }
+  const value = samples ? agree / samples : null;
+  const min = stage.minSamples;
+  const settled = eligible.length > 0 && waiting.length === 0;
+  const verdict = value === null || !settled || samples < min ? 'pending' : value >= stage.minAgreement ? 'pass' : 'fail';
+  const note = `${samples} requests replayed (${errors} failed on the candidate) on ${done} of ${eligible.length} ring devices`
+    + `${maxAbsDiff !== null ? `; max abs diff ${round(maxAbsDiff, 6)}` : ''}${waiting.length ? `; waiting for ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''}` : ''}`
+    + `${settled && samples < min ? `; needs ${min} replayed requests (send traffic to the ring, or lower minSamples)` : ''}`;
+  return { name: 'replay_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: samples, control: 0 }, against: 'absolute', note };
+}
