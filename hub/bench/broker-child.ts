@@ -8,6 +8,10 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
+import inspector from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
 import { HubConfig } from '../src/config.js';
 import { Hub } from '../src/server/hub.js';
@@ -27,6 +31,8 @@ const t0 = performance.now();
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 let telemetry = 0;
+let snapshots = 0;
+let spaceReads = 0;
 let stop: () => Promise<void>;
 let ready: Omit<Extract<ChildMsg, { t: 'ready' }>, 't' | 'startMs'>;
 
@@ -57,15 +63,36 @@ if (kind === 'hub') {
 }
 
 const send = (m: ChildMsg) => process.send?.(m);
+// BROKER_BENCH_ALLOC_PROF=DIR (analysis only): V8's sampling heap profiler, garbage included, from the
+// first stats read to the third (a measure phase's before and after the connects), written as DIR/KIND-PID.heapprofile.
+const session = process.env.BROKER_BENCH_ALLOC_PROF ? new inspector.Session() : null;
+let statsReads = 0;
+function allocProfile(): void {
+  if (!session) return;
+  statsReads++;
+  if (statsReads === 1) {
+    session.connect();
+    session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  } else if (statsReads === 3) {
+    session.post('HeapProfiler.stopSampling', (err, r) => {
+      if (!err) writeFileSync(join(process.env.BROKER_BENCH_ALLOC_PROF as string, `${kind}-${process.pid}.heapprofile`), JSON.stringify(r.profile));
+    });
+  }
+}
 process.on('message', (m: ParentMsg) => {
   if (m.t === 'loop') {
     loop.reset();
   } else if (m.t === 'count') {
     send({ t: 'count', telemetry });
   } else if (m.t === 'stats') {
+    allocProfile();
     const cpu = process.cpuUsage(); // before the GC below, which is the bench's doing
     (globalThis as { gc?: () => void }).gc?.();
+    // BROKER_BENCH_HEAP_SNAPSHOT=DIR: a heap snapshot after each stats GC (analysis only; slow at 10,000 devices).
+    if (process.env.BROKER_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(join(process.env.BROKER_BENCH_HEAP_SNAPSHOT, `${kind}-${process.pid}-${++snapshots}.heapsnapshot`));
     const mem = process.memoryUsage();
+    // BROKER_BENCH_HEAP_SPACES=1: each V8 heap space's used and committed bytes on stderr after each stats GC (analysis only).
+    if (process.env.BROKER_BENCH_HEAP_SPACES) process.stderr.write(`${kind} ${++spaceReads} rss=${mem.rss} ${getHeapSpaceStatistics().filter((x) => x.space_size > 0).map((x) => `${x.space_name}=${x.space_used_size}/${x.space_size}`).join(' ')}\n`);
     send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
   } else if (m.t === 'stop') {
     const deadline = setTimeout(() => process.exit(1), 10_000);

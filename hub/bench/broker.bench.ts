@@ -32,6 +32,8 @@ const SIM_PROCS = 2;
 const CONCURRENCY = 200;
 const ROUNDS = 3;
 const LIMIT_MS = 120_000;
+/** Idle time before the memory readings that are taken settled (V8's memory reducer acts after a few seconds without allocation). */
+const SETTLE_MS = 15_000;
 
 class Broker {
   private constructor(readonly proc: ChildProcess, readonly ready: Ready) {}
@@ -143,6 +145,7 @@ async function enroll(hub: Broker, max: number): Promise<{ devices: SimDevice[];
  */
 async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
   const n = devices.length;
+  await new Promise((r) => setTimeout(r, SETTLE_MS)); // start-up's garbage settled too
   const before = await b.stats();
   const halves = [devices.slice(0, n >> 1), devices.slice(n >> 1)];
   const sims = halves.map((d) => new FleetSimulator({ url: b.ready.mqtt, devices: d, connectConcurrency: CONCURRENCY, resendMs: 60_000 }));
@@ -155,6 +158,10 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
     const failed = [...first.failed, ...second.failed];
     if (ok === 0) throw new Error(`${kind}: no device connected, first error: ${failed[0]?.error}`);
     const after = await b.stats();
+    // The same devices still connected, read again once the broker has been idle SETTLE_MS: what V8
+    // gives back by itself when allocation stops (its memory reducer), both brokers alike.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const settled = await b.stats();
     const t0 = performance.now();
     for (let i = 0; i < ROUNDS; i++) await Promise.all(sims.map((sim) => sim.publishRound('telemetry')));
     // The hub has ingested a message when it acked it (validated and stored); bare aedes when its subscriber got it.
@@ -172,6 +179,8 @@ async function measure(b: Broker, kind: Kind, devices: SimDevice[]) {
       rssMarginal: (after.rss - mid.rss) / Math.max(1, second.connected),
       heapPerDevice: (after.heap - before.heap) / ok,
       heapTotalPerDevice: (after.heapTotal - before.heapTotal) / ok,
+      rssSettled: (settled.rss - before.rss) / ok,
+      heapTotalSettled: (settled.heapTotal - before.heapTotal) / ok,
       externalPerDevice: (after.external - before.external) / ok,
       msgsPerSec: (ROUNDS * ok) / (ingestMs / 1000),
     };
@@ -281,6 +290,8 @@ async function main(): Promise<void> {
       row('rss, 2nd half only', hub.rssMarginal, bare.rssMarginal, '(one more device; noisier: half the sample)');
       row('heap bytes/device', hub.heapPerDevice, bare.heapPerDevice);
       row('heap committed/device', hub.heapTotalPerDevice, bare.heapTotalPerDevice);
+      row(`rss, idle ${SETTLE_MS / 1000} s after`, hub.rssSettled, bare.rssSettled, `<= 1.5: ${verdict(hub.rssSettled / bare.rssSettled <= 1.5)} (same devices connected, V8 settled)`);
+      row('heap committed, idle', hub.heapTotalSettled, bare.heapTotalSettled);
       row('external bytes/device', hub.externalPerDevice, bare.externalPerDevice, '(buffers outside the V8 heap)');
       row('broker CPU µs/connect', hub.connectCpuUs, bare.connectCpuUs, '(load-independent cross-check)');
       row('ingest msgs/s', hub.msgsPerSec, bare.msgsPerSec);

@@ -2,7 +2,6 @@
 // arithmetic on these; toWire() builds the SummaryWindow when the window closes.
 import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
 import type { FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
-import { addDense } from './dense.js';
 import { eachPrediction, type TaskPlan } from '../feedback/task.js';
 import type { VersionPlan } from './layout.js';
 import { ShadowTally } from './shadow-tally.js';
@@ -191,7 +190,7 @@ export class WindowAcc {
     this.fHint[0] = ti;
     const data = numeric(t.data as Numbers);
     const stride = strideOf(t);
-    addDense(this.plan.dense!, data, Math.floor(data.length / stride), stride, this.bins, this.fMom, this.fNans);
+    this.plan.dense!.add(data, Math.floor(data.length / stride), stride, this.bins, this.fMom, this.fNans);
   }
 
   /** Features of any kind and input (categorical ones, several tensors). */

@@ -3,7 +3,7 @@
 // on [vocabulary..., other] plus a chi-square p-value; per output PSI/JS/KS on its bins. The expected
 // profile is the manifest's reference or a baseline period's merged rollups. The math is
 // shared/src/drift; this module only lines up the distributions.
-import { chiSquare, jsDistance, ksBinned, psi, type DriftThresholds, type FeatureDrift, type Reference } from '@edgefleet/shared';
+import { DEFAULT_EPSILON, chiSquare, jsDistance, ksBinned, psi, type DriftThresholds, type FeatureDrift, type Reference } from '@edgefleet/shared';
 import { MOMENT_FIELDS, type RollupLayout } from '../rollups/layout.js';
 import type { RollupValues } from '../rollups/values.js';
 
@@ -110,18 +110,46 @@ export function driftOf(layout: RollupLayout, v: RollupValues, exp: Expected, th
   return { features, outputs, drifted: [...features, ...outputs].some((f) => f.drifted) };
 }
 
-/** The highest feature PSI of `v` (for ranking devices), computed on feature bins only. */
+/** Each feature's expected proportions floored at PSI's epsilon (as `psi` uses them), once per Expected. */
+const floored = new WeakMap<Expected, Array<Float64Array | null>>();
+function flooredOf(exp: Expected): Array<Float64Array | null> {
+  let f = floored.get(exp);
+  if (!f) {
+    f = exp.features.map((slot) => {
+      if (!slot.dist) return null;
+      const t = total(slot.dist);
+      return Float64Array.from(slot.dist, (c) => Math.max(c / t, DEFAULT_EPSILON));
+    });
+    floored.set(exp, f);
+  }
+  return f;
+}
+
+/**
+ * The highest feature PSI of `v` (for ranking devices), computed on feature bins only. Runs once per
+ * device, so it reads the bins in place instead of copying and normalizing both sides each time;
+ * the values are `psi(expected, observed)`'s (compute.test.ts).
+ */
 export function worstFeature(layout: RollupLayout, v: RollupValues, exp: Expected): { psi: number; feature: string } | null {
+  const fl = flooredOf(exp);
+  const d = v.dist;
   let best: { psi: number; feature: string } | null = null;
-  layout.features.forEach((f, i) => {
-    const e = exp.features[i]?.dist;
-    if (!e) return;
+  for (let i = 0; i < layout.features.length; i++) {
+    const e = fl[i];
+    const f = layout.features[i] as RollupLayout['features'][number];
+    if (!e) continue;
     const len = f.kind === 'categorical' ? f.vocabulary.length + 1 : f.edges ? f.bins + 2 : 0;
-    if (len === 0) return;
-    const o = slotDist(v, f.offset, len);
-    if (total(o) === 0) return;
-    const p = psi(e, o);
+    if (len === 0 || len !== e.length) continue;
+    let n = 0;
+    for (let j = 0; j < len; j++) n += d[f.offset + j] as number;
+    if (n === 0) continue;
+    let p = 0;
+    for (let j = 0; j < len; j++) {
+      const a = Math.max((d[f.offset + j] as number) / n, DEFAULT_EPSILON);
+      const ej = e[j] as number;
+      p += (a - ej) * Math.log(a / ej);
+    }
     if (!best || p > best.psi) best = { psi: p, feature: f.name };
-  });
+  }
   return best;
 }

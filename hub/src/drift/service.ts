@@ -9,6 +9,7 @@ import type { Db } from '../store/db.js';
 import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
 import { collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
+import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
 
 export interface RangeQuery {
@@ -89,9 +90,9 @@ export class FleetAnalytics {
     const fleetOnly = !q.by && !q.devices;
     const moments = new Map<string, Float64Array>();
     const skipDevices = fleetOnly && q.worst === false;
-    const perDevice = skipDevices ? new Map<string, Group>() : collect(this.rollups, s, plan, {
-      dist: true, errors: false, keyOf: (r) => r.deviceId,
-      ...(fleetOnly ? {} : { mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments } }),
+    // The fleet's worst devices need each device's bins only: days minus hours (rollups/day-minus-hours.ts).
+    const perDevice = skipDevices ? new Map<string, Group>() : fleetOnly ? deviceCounts(this.rollups, s, plan) : collect(this.rollups, s, plan, {
+      dist: true, errors: false, keyOf: (r) => r.deviceId, mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments },
       ...(q.devices ? { devices: q.devices } : {}),
     });
     const groups = new Map<string, Group>();

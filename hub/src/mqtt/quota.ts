@@ -72,12 +72,22 @@ const SLOT_MS = HOUR_MS / SLOTS;
 /** Devices remembered; past it the least recently added is forgotten (a fresh bucket if it comes back). */
 const MAX_DEVICES = 100_000;
 
+/**
+ * One per device that published since the hub started (10,000 connected devices: 10,000 of these), so
+ * kept small (docs/decisions/0043-perf-drift-broker-summaries.md, "Broker memory"): the byte slots in a
+ * plain array of numbers (a typed array adds an ArrayBuffer and a buffer outside the heap to each),
+ * what only a device over its quota needs allocated by its first throttle or disconnect.
+ */
 interface DeviceState {
   bucket: TokenBucket;
   overSince: number | null;
-  slots: Float64Array;
+  slots: number[];
   /** Index (time / SLOT_MS) of the newest slot. */
   slot: number;
+  over: OverQuota | null;
+}
+
+interface OverQuota {
   status: QuotaStatus;
   reported: Record<QuotaAction, { at: number; unreported: number }>;
 }
@@ -147,7 +157,7 @@ export class MqttQuota {
 
   /** Throttles and disconnects of one device since the hub started (undefined: none). */
   status(deviceId: string): QuotaStatus | undefined {
-    const s = this.devices.get(deviceId)?.status;
+    const s = this.devices.get(deviceId)?.over?.status;
     return s?.last ? s : undefined;
   }
 
@@ -163,10 +173,14 @@ export class MqttQuota {
   private record(deviceId: string, kind: QuotaKind, action: QuotaAction, why: string, at: Date): void {
     this.deps.metrics.inc('edgefleet_mqtt_quota_exceeded_total', { kind, action });
     const st = this.state(deviceId, at.getTime());
-    if (action === 'throttle') st.status.throttled++;
-    else st.status.disconnected++;
-    st.status.last = { at: at.toISOString(), kind, action, why };
-    const r = st.reported[action];
+    const over = (st.over ??= {
+      status: { throttled: 0, disconnected: 0 },
+      reported: { throttle: { at: -Infinity, unreported: 0 }, disconnect: { at: -Infinity, unreported: 0 } },
+    });
+    if (action === 'throttle') over.status.throttled++;
+    else over.status.disconnected++;
+    over.status.last = { at: at.toISOString(), kind, action, why };
+    const r = over.reported[action];
     if (at.getTime() - r.at < this.limits.reportEveryMs) {
       r.unreported++;
       return;
@@ -207,10 +221,9 @@ export class MqttQuota {
       st = {
         bucket: new TokenBucket(this.limits.messagesPerSec, this.limits.burst, nowMs),
         overSince: null,
-        slots: new Float64Array(SLOTS),
+        slots: new Array<number>(SLOTS).fill(0),
         slot: Math.floor(nowMs / SLOT_MS),
-        status: { throttled: 0, disconnected: 0 },
-        reported: { throttle: { at: -Infinity, unreported: 0 }, disconnect: { at: -Infinity, unreported: 0 } },
+        over: null,
       };
       this.devices.set(deviceId, st);
     }

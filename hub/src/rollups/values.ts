@@ -171,9 +171,10 @@ export function addValues(a: RollupValues, b: RollupValues): void {
   addVector(a.perf, b.perf);
 }
 
-export function addVector(into: Float64Array, from: ArrayLike<number>): void {
+export function addVector(into: Float64Array, from: ArrayLike<number>, sign: 1 | -1 = 1): void {
   const n = Math.min(into.length, from.length);
-  for (let i = 0; i < n; i++) into[i] = (into[i] as number) + (from[i] as number);
+  if (sign > 0) for (let i = 0; i < n; i++) into[i] = (into[i] as number) + (from[i] as number);
+  else for (let i = 0; i < n; i++) into[i] = (into[i] as number) - (from[i] as number);
 }
 
 export function addMoments(into: Float64Array, from: ArrayLike<number>): void {
@@ -199,21 +200,26 @@ export interface StoredRollup {
   perf: Uint8Array | null;
 }
 
-/** Adds a stored rollup to `v`: the counts, and each blob that was read and is asked for. */
-export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boolean | undefined; mom?: boolean | undefined; lat?: boolean | undefined; errors?: boolean | undefined }): void {
-  v.windows += row.windows;
-  v.count += row.count;
-  v.errModel += row.errModel;
-  v.errInput += row.errInput;
-  v.errLoad += row.errLoad;
+/**
+ * Adds a stored rollup to `v`: the counts, and each blob that was read and is asked for. `sign` -1
+ * takes a rollup out again (rollups/day-minus-hours.ts): exact for counts and sums only, so not with
+ * moments, latency or errors by code.
+ */
+export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boolean | undefined; mom?: boolean | undefined; lat?: boolean | undefined; errors?: boolean | undefined }, sign: 1 | -1 = 1): void {
+  if (sign < 0 && (want.mom || want.lat || want.errors !== false)) throw new Error('addStored: only counts can be subtracted (not moments, latency or errors by code)');
+  v.windows += sign * row.windows;
+  v.count += sign * row.count;
+  v.errModel += sign * row.errModel;
+  v.errInput += sign * row.errInput;
+  v.errLoad += sign * row.errLoad;
   if (row.errors !== '{}' && want.errors !== false) {
     const e = JSON.parse(row.errors) as Record<string, number>;
     for (const k in e) if (Object.hasOwn(e, k)) addOwn(v.errors, k, e[k] as number);
   }
-  if (row.dist && want.dist) addVector(v.dist, decodeDist(row.dist, v.dist.length));
+  if (row.dist && want.dist) addVector(v.dist, decodeDist(row.dist, v.dist.length), sign);
   if (row.mom && want.mom) addMoments(v.mom, decodeMom(row.mom));
   if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
-  if (row.perf) addVector(v.perf, decodeMom(row.perf));
+  if (row.perf) addVector(v.perf, decodeMom(row.perf), sign);
 }
 
 // ---- blobs -----------------------------------------------------------------------------------
