@@ -68,6 +68,23 @@ describe('console: rollouts view', () => {
     await form.locator('[data-field="reason"]').filter({ hasText: 'expected a reason' }).waitFor();
     await page.screenshot({ path: join(shots, 'rollout-form-errors.png') });
 
+    // A shadow stage from the form: the hub's error lands on its field; the preview puts the stage first,
+    // on the canary's devices. (Then switched off again: this rollout is judged by its waves.)
+    await form.getByLabel('Start with a shadow stage').check();
+    await form.getByLabel('shadow minAgreement').fill('2');
+    await form.getByRole('button', { name: 'Create rollout' }).click();
+    await form.locator('[data-field="shadow.minAgreement"]').waitFor();
+    await form.getByLabel('shadow minAgreement').fill('0.9');
+    await form.getByLabel('shadow bakeSec').fill('5');
+    await form.getByLabel('Wave 1 percent').fill('34');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    const shadowRow = page.getByTestId('rollout-preview').locator('tr[data-wave="shadow"] td');
+    await shadowRow.first().waitFor();
+    assert.equal(await page.getByTestId('rollout-preview').locator('tbody tr').first().getAttribute('data-wave'), 'shadow', 'the shadow stage comes first');
+    assert.equal(await shadowRow.nth(4).textContent(), '5s');
+    await form.getByLabel('Start with a shadow stage').uncheck();
+    await form.getByLabel('shadow minAgreement').waitFor({ state: 'detached' });
+
     await form.getByLabel('Wave 1 percent').fill('34');
     await form.getByLabel('Wave 1 bakeSec').fill('6');
     await form.getByLabel('Wave 2 bakeSec').fill('4');

@@ -1,6 +1,6 @@
 // The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version, a
-// target (all, tags or devices), the waves, gate overrides, advance, on failure and the reason. Preview
-// asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
+// target (all, tags or devices), the waves, gate overrides, an optional shadow stage, advance, on
+// failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
 // Create sends the previewed id when nothing changed since, so the waves take exactly those devices.
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
 import { useEffect, useState } from 'preact/hooks';
@@ -19,9 +19,18 @@ const GATES = [
   ['latencySlackMs', '1'], ['outputPsi', '0.2'], ['preflightP95Ms', '0'], ['inputPsi', '0.2'], ['stuckSec', '3600'],
 ] as const;
 type GateKey = (typeof GATES)[number][0];
+/** The shadow stage's settings with the hub's defaults as placeholders (ShadowStage in shared/src/wire/rollout.ts). */
+const SHADOW = [
+  ['sampleRate', '0.1', 'share of answered requests run in shadow'], ['bakeSec', '1800', 'how long (s)'], ['minAgreement', '0.95', 'agreement to pass'],
+  ['minSamples', '200', 'shadow runs needed'], ['tolerance', '0.01', 'float outputs agree within'], ['threshold', '', 'class score threshold (optional)'],
+  ['replay', '', 'replay N recent requests instead (ring only)'],
+] as const;
+type ShadowKey = (typeof SHADOW)[number][0];
 type Draft = {
   model: string; version: string; target: 'all' | 'tags' | 'devices'; tags: string; devices: string; waves: WaveDraft[];
   gates: Partial<Record<GateKey, string>>; advance: 'auto' | 'manual'; onFailure: 'rollback' | 'pause'; reason: string;
+  /** A shadow stage first (decision 0032): off, or its settings as typed (empty: the hub's default). */
+  shadow: { on: boolean } & Partial<Record<ShadowKey, string>>;
 };
 type Errors = { fields: Record<string, string>; general: string[] };
 const NO_ERRORS: Errors = { fields: {}, general: [] };
@@ -31,12 +40,14 @@ const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
 /** The request as the hub takes it, from what was typed (the hub validates; nothing is fixed up here). */
 function body(d: Draft): Record<string, unknown> {
   const tags = Object.fromEntries(d.tags.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
-  const gates = Object.fromEntries(Object.entries(d.gates).filter(([, v]) => v !== undefined && v.trim() !== '').map(([k, v]) => [k, Number(v)]));
+  const numbers = (o: Record<string, string | boolean | undefined>) =>
+    Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '').map(([k, v]) => [k, Number(v)]));
+  const gates = numbers(d.gates);
   return {
     model: d.model, version: d.version,
     target: d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) },
     waves: d.waves.map((w) => ({ name: w.name.trim(), percent: Number(w.percent), ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec) })),
-    ...(Object.keys(gates).length ? { gates } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
+    ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers(d.shadow) } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
   };
 }
 
@@ -63,7 +74,7 @@ export function RolloutCreateView() {
   useEffect(() => { if (list === null) background(loadModels()); }, []);
   const [d, setD] = useState<Draft>({
     model: '', version: '', target: 'all', tags: '', devices: '', gates: {}, advance: 'auto', onFailure: 'rollback', reason: '',
-    waves: DEFAULT_WAVES,
+    waves: DEFAULT_WAVES, shadow: { on: false },
   });
   const [errors, setErrors] = useState<Errors>(NO_ERRORS);
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
@@ -134,6 +145,14 @@ export function RolloutCreateView() {
         </fieldset>
         <fieldset><legend>Gate thresholds (empty: the default)</legend>
           <div class="fields">{GATES.map(([k, def]) => field(`gate-${k}`, k, <input id={`ro-gate-${k}`} class="narrow" placeholder={def} value={draft.gates[k] ?? ''} onInput={(e) => set({ gates: { ...draft.gates, [k]: e.currentTarget.value } })} />, `gates.${k}`))}</div>
+        </fieldset>
+        <fieldset><legend>Shadow stage</legend>
+          <label class="check"><input id="ro-shadow" type="checkbox" checked={draft.shadow.on} onChange={(e) => set({ shadow: { ...draft.shadow, on: e.currentTarget.checked } })} />
+            {' '}Start with a shadow stage (the first wave runs the candidate in shadow, answering as before; nothing switches until it agrees)</label>
+          {draft.shadow.on ? (
+            <div class="fields">{SHADOW.map(([k, def, hint]) => field(`shadow-${k}`, `shadow ${k}`, <input id={`ro-shadow-${k}`} class="narrow" placeholder={def} title={hint} value={draft.shadow[k] ?? ''} onInput={(e) => set({ shadow: { ...draft.shadow, [k]: e.currentTarget.value } })} />, `shadow.${k}`))}</div>
+          ) : null}
+          {err('shadow')}
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
