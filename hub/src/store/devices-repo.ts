@@ -3,7 +3,7 @@
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the
 // first successful connect (docs/decisions/0008-device-secret-verification.md).
 import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
-import type Database from 'better-sqlite3';
+import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
@@ -25,7 +25,7 @@ interface Row {
   clock_shifted_windows?: number;
 }
 
-type Stmt = Database.Statement<unknown[]>;
+type Stmt = HubStatement;
 
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.

@@ -1,7 +1,7 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
 import { join } from 'node:path';
 import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
-import { openDb, type Db } from './db.js';
+import { isPostgresUrl, openDb, openPgDb, type Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
 import { EnrollmentRepo } from './enrollment-repo.js';
@@ -43,11 +43,15 @@ export class Store {
   /**
    * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
    * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Files").
+   * With `database` (postgres://user@host:port/db) the tables live in PostgreSQL instead and DATA keeps
+   * the blobs (docs/hub.md "Database").
    */
-  static open(dataDir: string, migrations: readonly Migration[]): Store {
+  static open(dataDir: string, migrations: readonly Migration[], opts: { database?: string | undefined } = {}): Store {
     ensurePrivateDir(dataDir);
-    ensurePrivateDbFile(join(dataDir, 'hub.db'));
-    return new Store(openDb(join(dataDir, 'hub.db'), migrations), dataDir);
+    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir);
+    const file = opts.database ?? join(dataDir, 'hub.db');
+    ensurePrivateDbFile(file);
+    return new Store(openDb(file, migrations), dataDir);
   }
 
   constructor(db: Db, readonly dataDir: string) {

@@ -4,7 +4,7 @@
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
 import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
-import type Database from 'better-sqlite3';
+import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
@@ -82,7 +82,7 @@ export const ROLLUPS_PERF_MIGRATION: Migration = {
 /** The part of a stored (already verified) manifest a layout needs. */
 const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
 
-type Stmt = Database.Statement<unknown[]>;
+type Stmt = HubStatement;
 
 export interface Series {
   id: number;
