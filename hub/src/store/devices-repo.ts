@@ -168,8 +168,9 @@ export class DevicesRepo implements DeviceAuthPort {
 
   /** The last desired-document seq the device reported applying (0 when it never reported). */
   reportedSeq(id: string): number {
-    const r = this.db.prepare("SELECT json_extract(reported, '$.lastAppliedSeq') AS s FROM devices WHERE id = ?").get(id) as { s: unknown } | undefined;
-    return typeof r?.s === 'number' && Number.isSafeInteger(r.s) && r.s > 0 ? r.s : 0;
+    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const s = r?.reported ? (JSON.parse(r.reported) as { lastAppliedSeq?: unknown }).lastAppliedSeq : undefined;
+    return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
   }
 
   /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */
