@@ -78,7 +78,7 @@ export class Hub {
 
   async start(): Promise<HubAddresses> {
     const { cfg, clock, logger } = this;
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS);
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

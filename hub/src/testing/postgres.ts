@@ -53,8 +53,10 @@ export async function startPostgres(): Promise<PgCluster> {
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
   }
   const port = await freePort();
-  const server: ChildProcess = spawn(join(BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Through a shell that stops the server when its stdin closes: when this process dies without
+  // running stop() (a killed test file), the pipe closes and the server goes too.
+  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 30 s: ${log}`)), 30_000);
@@ -64,7 +66,7 @@ export async function startPostgres(): Promise<PgCluster> {
     });
     server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`PostgreSQL exited (${code}) before it was ready: ${log}`)); });
   }).catch((err: unknown) => {
-    server.kill('SIGKILL');
+    server.stdin?.end();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
@@ -86,7 +88,7 @@ export async function startPostgres(): Promise<PgCluster> {
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-        server.kill('SIGINT');
+        server.stdin?.end();
         const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
@@ -95,3 +97,4 @@ export async function startPostgres(): Promise<PgCluster> {
     },
   };
 }
+export { PgDb } from '../store/pg/facade.js';
