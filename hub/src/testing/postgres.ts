@@ -3,13 +3,20 @@
 // socket in that dir, run as the `postgres` user when we are root. One cluster per test file; a fresh
 // database per test (createDatabase). PostgreSQL missing is an error naming the package, never a skip.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgDb } from '../store/pg/facade.js';
 
-const BIN = process.env['EDGEFLEET_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
+/** EDGEFLEET_PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian's layout; 15 on bookworm). */
+function pgBin(): string {
+  const env = process.env['EDGEFLEET_PG_BIN'];
+  if (env) return env;
+  let majors: number[] = [];
+  try { majors = readdirSync('/usr/lib/postgresql').map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => b - a); } catch { /* not installed */ }
+  return `/usr/lib/postgresql/${majors[0] ?? 15}/bin`;
+}
 
 export interface PgCluster {
   /** postgres://edgefleet@127.0.0.1:PORT/NAME */
@@ -39,6 +46,7 @@ function owner(): { uid: number; gid: number } | null {
 }
 
 export async function startPostgres(): Promise<PgCluster> {
+  const BIN = pgBin();
   if (!existsSync(join(BIN, 'initdb'))) {
     throw new Error(`PostgreSQL is not installed (no ${join(BIN, 'initdb')}): install Debian's postgresql package (apt-get install postgresql; .ci/run does) or set EDGEFLEET_PG_BIN to its bin directory`);
   }

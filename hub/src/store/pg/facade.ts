@@ -131,8 +131,9 @@ export class PgDb implements HubDb, Catalog {
   translate(sql: string): Translated & { name: string } {
     let t = this.cache.get(sql);
     if (!t) {
-      t = { ...translateStatement(sql, this), name: `ef${++this.statements}` };
-      this.cache.set(sql, t);
+      // Named (prepared once on the server) while the cache is small; SQL built per call beyond that runs unnamed.
+      t = { ...translateStatement(sql, this), name: this.cache.size < 2000 ? `ef${++this.statements}` : '' };
+      if (t.name) this.cache.set(sql, t);
     }
     return t;
   }
@@ -210,7 +211,7 @@ class PgStatement implements HubStatement {
 
   private query(params: unknown[]): { rows: unknown[]; rowCount: number; t: Translated } {
     const t = this.db.translate(this.sql);
-    const r = this.db.call({ op: 'query', sql: t.sql, params, name: t.name, array: this.mode !== 'object' });
+    const r = this.db.call({ op: 'query', sql: t.sql, params, name: t.name || null, array: this.mode !== 'object' });
     return { ...r, t };
   }
 
