@@ -71,7 +71,7 @@ try {
   pgStore.close();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  let t = performance.now();
+  const t = performance.now();
   for (let i = 0; i < PINGS; i++) await client.query({ text: 'SELECT 1', name: 'ping' });
   const asyncUs = ((performance.now() - t) * 1000) / PINGS;
   await client.end();
