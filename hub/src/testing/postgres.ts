@@ -55,15 +55,15 @@ export async function startPostgres(): Promise<PgCluster> {
   if (as) chownSync(dir, as.uid, as.gid);
   const opts = { ...(as ?? {}), cwd: dir };
   const data = join(dir, 'data');
-  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
+  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
   }
   const port = await freePort();
   // Through a shell that stops the server when its stdin closes: when this process dies without
-  // running stop() (a killed test file), the pipe closes and the server goes too.
-  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
+  // running stop() (a killed test file), the pipe closes and the server goes too, then its dir ($6).
+  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$6"', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
