@@ -1,15 +1,27 @@
 // Tags are bounded in the shared wire schema: at most MAX_TAGS per device or enrollment token, keys
 // of 64 and values of 256 characters. Enrollment tokens, devices add and PUT tags accept the bound
 // and refuse one past it with a message naming the limit; nothing is stored or audited then.
-import { test } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_TAGS } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
+import { backends, type Backend } from '../testing/backends.js';
 
 const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v'.repeat(256)]));
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+for (const b of backends()) {
+  describe(b.name, () => {
+    before(() => { backend = b; });
+    suite();
+  });
+}
+
+function suite(): void {
 test(`tags: ${MAX_TAGS} are accepted everywhere, one more (or a longer key or value) is refused naming the limit`, async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     assert.equal(MAX_TAGS, 64);
     const over = tags(MAX_TAGS + 1);
@@ -42,3 +54,4 @@ test(`tags: ${MAX_TAGS} are accepted everywhere, one more (or a longer key or va
     h.close();
   }
 });
+}

@@ -114,17 +114,17 @@ export function translateStatement(sql: string, catalog: Catalog): Translated {
   return { sql: out, returning };
 }
 
-const TRIGGER = /CREATE\s+TRIGGER\s+(\w+)\s+BEFORE\s+(UPDATE|DELETE|INSERT)\s+ON\s+(\w+)\s+BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*'((?:[^']|'')*)'\s*\)\s*;\s*END\s*;?/gi;
+const TRIGGER = /CREATE\s+TRIGGER\s+(\w+)\s+BEFORE\s+(UPDATE|DELETE|INSERT)\s+ON\s+(\w+)\s+(?:WHEN\s+([\s\S]+?)\s+)?BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*'((?:[^']|'')*)'\s*\)\s*;\s*END\s*;?/gi;
 
 /** A migration's DDL in SQLite's dialect, as PostgreSQL (one script for the simple query protocol). */
 export function translateDdl(sql: string): string {
   const triggers: string[] = [];
-  const pre = sql.replace(TRIGGER, (_m, name: string, op: string, table: string, msg: string) => {
+  const pre = sql.replace(TRIGGER, (_m, name: string, op: string, table: string, when: string | undefined, msg: string) => {
     triggers.push(`CREATE FUNCTION ${name}_fn() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN RAISE EXCEPTION '${msg}'; END $fn$;\n`
-      + `CREATE TRIGGER ${name} BEFORE ${op.toUpperCase()} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}_fn();`);
+      + `CREATE TRIGGER ${name} BEFORE ${op.toUpperCase()} ON ${table} FOR EACH ROW ${when ? `WHEN (${when}) ` : ''}EXECUTE FUNCTION ${name}_fn();`);
     return `@@trigger${triggers.length - 1}@@`;
   });
-  if (/\bCREATE\s+TRIGGER\b/i.test(pre)) throw new AppError('UNSUPPORTED_SQL', 'a trigger other than BEFORE UPDATE/DELETE/INSERT ... SELECT RAISE(ABORT, \'...\') has no PostgreSQL translation: give the migration a `postgres` override');
+  if (/\bCREATE\s+TRIGGER\b/i.test(pre)) throw new AppError('UNSUPPORTED_SQL', 'a trigger other than BEFORE UPDATE/DELETE/INSERT ON t [WHEN ...] BEGIN SELECT RAISE(ABORT, \'...\'); END has no PostgreSQL translation: give the migration a `postgres` override');
   const toks = tokenize(pre);
   const w = toks.filter((t) => t.kind !== 'space' && t.kind !== 'comment');
   for (let i = 0; i < w.length; i++) {
