@@ -14,7 +14,7 @@ import { normal, numericReference, registerVersion, sampleWindow, seeded } from 
 import { noopLogger } from '../mqtt/ports.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
 import { postWebhook } from './webhooks.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
 const REF_COUNTS = [0.4, 2.1, 6.9, 15.7, 24.9, 24.9, 15.7, 6.9, 2.1, 0.4].map((p) => Math.round(p * 100));
@@ -58,12 +58,7 @@ async function receiver(answer: (n: number, res: ServerResponse, body: string) =
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried with backoff and logged', async () => {

@@ -15,7 +15,7 @@ import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, type Harness } from '../testing/harness.js';
 import { INCOMPLETE_HEADER } from './http.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let dir: string;
 let keys: Keys;
@@ -62,12 +62,7 @@ const actions = (h: Harness) => entries(h).map((e) => `${e.action} ${e.target}`)
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('audit entries commit with their write', () => {

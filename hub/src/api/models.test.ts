@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
 import { readBundle, signBundle, verifyBundle, type TrustBody } from '@edgefleet/shared';
 import { makeHarness, type Harness } from '../testing/harness.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let dir: string;
 let keys: Keys;
@@ -46,12 +46,7 @@ function blobFiles(h: Harness): string[] {
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('push a signed bundle: stored as a blob, listed, shown, downloadable, audited; same bundle again is 200', async () => {

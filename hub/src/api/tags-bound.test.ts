@@ -5,19 +5,14 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_TAGS } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v'.repeat(256)]));
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test(`tags: ${MAX_TAGS} are accepted everywhere, one more (or a longer key or value) is refused naming the limit`, async () => {

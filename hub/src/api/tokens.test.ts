@@ -3,17 +3,12 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('revoking an API token: it stops working, is audited, and the last admin token cannot go', async () => {

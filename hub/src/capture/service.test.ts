@@ -19,17 +19,12 @@ import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { CaptureService } from './service.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('data capture on the hub', () => {

@@ -9,7 +9,7 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, makeKeys, type Harness } from '../testing/harness.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 /** A FleetLink that records what is published. */
 function recordingLink(): FleetLink & { published: Array<{ deviceId: string; doc: DesiredDocument }> } {
@@ -45,12 +45,7 @@ const lastDoc = (link: ReturnType<typeof recordingLink>, id: string) => [...link
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('agent configuration documents', () => {

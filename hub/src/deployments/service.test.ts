@@ -21,7 +21,7 @@ import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mq
 import { waitFor } from '@edgefleet/examples';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let root: string;
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
@@ -106,12 +106,7 @@ function verified(doc: DesiredDocument | undefined): DesiredBody {
 const sha = (v: string) => (bundles[v] as BundleResult);
 
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('deployments', () => {

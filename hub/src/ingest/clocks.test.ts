@@ -17,7 +17,7 @@ import { waitFor } from '@edgefleet/examples';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts } from '../testing/parts.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const DAY = 86_400_000;
 let root: string;
@@ -76,12 +76,7 @@ async function startHub(t: { after(fn: () => Promise<void>): void }) {
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('a device that refuses a desired document', () => {

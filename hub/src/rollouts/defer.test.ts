@@ -11,7 +11,7 @@ import { waitFor } from '@edgefleet/examples';
 import { statusFromEvents } from '../deployments/status.js';
 import { GATES, WAVES, actions, appOf, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
 import { defaultDeferTimeoutSec, longestWaitSec } from './plan.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
 after(cleanup);
@@ -42,12 +42,7 @@ const statusOf = (e: Env, rolloutId: string, id: string) => e.engine.view(rollou
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('maintenance windows and deferred devices', () => {

@@ -12,7 +12,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { WindowGateData, type GroupQuery, type GroupStats } from './gate-data.js';
 import { RollupGateData } from './rollup-gate-data.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [
   { name: 'temp', index: 0, kind: 'numeric' },
@@ -73,12 +73,7 @@ function assertSame(a: GroupStats, b: GroupStats, what: string): void {
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('rollup gate numbers equal the window-merged ones for any device set and range edges', () => {

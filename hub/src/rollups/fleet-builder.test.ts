@@ -12,7 +12,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { FleetRowBuilder } from './fleet-builder.js';
 import { numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
 const REFERENCE: Reference = {
@@ -53,12 +53,7 @@ const fleetRow = (store: Store, grain: number, start: number) =>
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('builds the closed hours and days of the lookback, the same rows a query builds', () => {

@@ -13,7 +13,7 @@ import { WindowRetention } from './retention.js';
 import { TelemetryRepo } from '../store/telemetry-repo.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [
   { name: 'temp', index: 0, kind: 'numeric' },
@@ -60,12 +60,7 @@ function expected(ws: Array<{ deviceId: string; w: SummaryWindow }>, from: numbe
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 test('merged rollups equal the totals of the raw windows, for any whole-hour range and device set', () => {

@@ -18,19 +18,14 @@ import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { Keystore, KEYSTORE_FILE } from './keystore.js';
 import { Sealing } from './service.js';
-import { backends, type Backend } from '../testing/backends.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
 // The same suite on each database backend.
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; });
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
 describe('sealed models on the hub', () => {

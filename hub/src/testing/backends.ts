@@ -2,7 +2,7 @@
 // tests run once on SQLite (hub.db in the test's temp dir) and once on PostgreSQL (a fresh database
 // on this file's private cluster, testing/postgres.ts). Call `backends()` at a test file's top level:
 // it registers the hooks that start and stop the cluster.
-import { after, before } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { startPostgres, type PgCluster } from './postgres.js';
 
 export type BackendName = 'sqlite' | 'postgres';
@@ -31,4 +31,17 @@ export function backends(): Backend[] {
       },
     },
   ];
+}
+
+/**
+ * The same suite once per backend, in a describe named after it: `use(backend)` runs before the
+ * suite's tests (set the file's current backend there), then `suite()` declares them.
+ */
+export function forEachBackend(use: (backend: Backend) => void, suite: () => void): void {
+  for (const b of backends()) {
+    describe(b.name, () => {
+      before(() => use(b));
+      suite();
+    });
+  }
 }

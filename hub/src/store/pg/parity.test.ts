@@ -2,7 +2,7 @@
 // lastInsertRowid and changes, INSERT OR IGNORE / OR REPLACE, nested transactions rolled back to their
 // savepoint, bytes, integers and NULLs round-tripped, pluck/raw/iterate, constraint errors with
 // SQLite's codes, every hub migration applied to PostgreSQL, and SCHEMA_TOO_NEW refused on both.
-import { after, describe, it, before } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { HUB_MIGRATIONS } from '../../schema.js';
 import { openDb, openPgDb, schemaVersion, type Db } from '../db.js';
 import type { Migration } from '../migrations.js';
 import { Store } from '../index.js';
-import { backends, type Backend } from '../../testing/backends.js';
+import { forEachBackend, type Backend } from '../../testing/backends.js';
 import { translateDdl, translateStatement } from './dialect.js';
 
 const T: Migration = {
@@ -28,13 +28,10 @@ let dir: string;
 const open = (migrations: readonly Migration[], database = backend.database()): Db =>
   database ? openPgDb(database, migrations) : openDb(join(dir, `p-${Math.random().toString(36).slice(2)}.db`), migrations);
 
-for (const b of backends()) {
-  describe(b.name, () => {
-    before(() => { backend = b; dir = mkdtempSync(join(tmpdir(), 'ef-parity-')); });
-    after(() => rmSync(dir, { recursive: true, force: true }));
-    suite();
-  });
-}
+forEachBackend((b) => { backend = b; dir = mkdtempSync(join(tmpdir(), 'ef-parity-')); }, () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  suite();
+});
 
 function suite(): void {
   it('statements: ids, changes, conflicts, values, modes', () => {
