@@ -2,7 +2,7 @@
 // goes pending, fires after forSec, stays one alert (deduplicated), resolves; each webhook is signed
 // (the receiver checks the HMAC itself), a failed attempt is retried with backoff, every attempt is
 // logged; a retrain action carries the drift report; timeouts, answer size and stop are bounded.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

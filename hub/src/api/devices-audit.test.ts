@@ -2,7 +2,7 @@
 // device add/tags/rotate/revoke, token create) leaves one audit entry with
 // actor, target and reason; revocation disconnects and refuses the secret;
 // the audit table refuses UPDATE and DELETE.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';

@@ -1,6 +1,6 @@
 // Enrollment over the REST API: a valid token gives working credentials; an
 // expired, used-up or unknown token is refused with a message saying why.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeviceCredentials, parseWire } from '@edgefleet/shared';
 import { FACTS, makeHarness } from '../testing/harness.js';

@@ -2,7 +2,7 @@
 // the shared verifier: a good push is stored (blob + version + audit), the same
 // bundle again is a no-op, and an untrusted key, a tampered file, a duplicate
 // version with other content and an oversized body are refused with nothing stored.
-import { test, before, after, describe } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';

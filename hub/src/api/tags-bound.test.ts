@@ -1,7 +1,7 @@
 // Tags are bounded in the shared wire schema: at most MAX_TAGS per device or enrollment token, keys
 // of 64 and values of 256 characters. Enrollment tokens, devices add and PUT tags accept the bound
 // and refuse one past it with a message naming the limit; nothing is stored or audited then.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_TAGS } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';

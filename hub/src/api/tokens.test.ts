@@ -1,6 +1,6 @@
 // API tokens: an admin revokes one with a reason; it stops working at once, the revocation is audited,
 // revoking twice or revoking the last admin token is refused.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';

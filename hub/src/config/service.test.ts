@@ -2,7 +2,7 @@
 // tags, device; later wins per setting) into its signed desired document with their hash; a setting that
 // is the box's own, or a value the agent's schema refuses, is refused with the field named and nothing
 // stored; each write is audited with its reason; a re-tagged device gets its new layering.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsHash, type AuditEntry, type DesiredDocument, type DeviceConfigView, type ReportedState } from '@edgefleet/shared';
 import type { FleetLink } from '../mqtt/ports.js';

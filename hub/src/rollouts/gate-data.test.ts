@@ -1,7 +1,7 @@
 // Gate numbers from the rollups (rollup-gate-data.ts) against the same numbers merged from every stored
 // window (gate-data.ts), on one real hub.db: any device set, ranges with partial hours at either edge,
 // inside one hour, over a whole day, and after retention deleted the early raw windows.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // The fleet row builder (fleet-builder.ts) against a real hub.db: it sums the closed hours and days
 // within its lookback exactly as a query would, leaves the open hour, the grace period and older hours
 // alone, rebuilds an hour a late window changed, and stops at its limit.
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 // Rollups against the windows they summarise: merging hourly/daily rollups over any range and any
 // devices gives exactly the totals of the raw windows in those hours (a real hub.db in a temp dir).
-import { test, describe, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
