@@ -96,12 +96,17 @@ export class PgDb implements HubDb, Catalog {
   }
 
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
-  call(req: Request): { rows: unknown[]; rowCount: number } {
+  call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(req);
-    const waited = Atomics.wait(this.signal, 0, 0, this.timeoutMs + 5_000);
-    if (waited === 'timed-out') throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${this.timeoutMs + 5_000} ms`);
+    const waited = Atomics.wait(this.signal, 0, 0, waitMs);
+    if (waited === 'timed-out') {
+      // A late answer would be taken for the next statement's: this connection is done.
+      this.closed = true;
+      this.worker.terminate().catch(() => { /* the thread is gone either way */ });
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub must be restarted to reconnect`);
+    }
     const msg = receiveMessageOnPort(this.port);
     if (!msg) throw new AppError('INTERNAL', 'the PostgreSQL worker woke the hub without an answer');
     const res = msg.message as Response;
@@ -186,7 +191,8 @@ export class PgDb implements HubDb, Catalog {
   close(): this {
     if (this.closed) return this;
     try {
-      this.call({ op: 'end' });
+      // Bounded like every stop step (docs/hub.md "Stopping"): the thread is terminated either way.
+      this.call({ op: 'end' }, 2_000);
     } catch { /* closing anyway */ }
     this.closed = true;
     this.worker.terminate().catch(() => { /* the thread is gone either way */ });
