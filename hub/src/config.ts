@@ -12,6 +12,8 @@ const Port = z.number().int().min(0).max(65535);
 export const HubConfig = z
   .object({
     dataDir: z.string().min(1, 'expected the data directory (--data-dir DIR)'),
+    /** The hub's tables in PostgreSQL instead of DATA/hub.db (docs/hub.md "Database"); blobs stay in DATA. */
+    database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     host: z.string().default('127.0.0.1'),
     httpPort: Port.default(8700),
     mqttPort: Port.default(1883),
@@ -192,6 +194,7 @@ type FlagKind = 'path' | 'string' | 'int' | 'list';
 /** The flags of `edgefleet-hub run`: the config field each sets (none for --config), its kind, and its help. */
 export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: FlagKind; value: string; description: string }> = {
   'data-dir': { field: 'dataDir', kind: 'path', value: 'DIR', description: 'data directory: hub.db, bundles, keys, admin.token (required here or in the config file)' },
+  database: { field: 'database', kind: 'string', value: 'URL', description: 'postgres://USER@HOST:PORT/DB: keep the hub\'s tables in PostgreSQL (default DATA/hub.db, SQLite)' },
   config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win' },
   host: { field: 'host', kind: 'string', value: 'HOST', description: 'address the HTTP API and the broker listen on (default 127.0.0.1)' },
   'http-port': { field: 'httpPort', kind: 'int', value: 'PORT', description: 'HTTP API port, 0 for any free one (default 8700)' },

@@ -50,6 +50,8 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   CONFIG_INVALID: 'model',
   CONFIG_NOT_REMOTE: 'input',
   SCHEMA_TOO_NEW: 'model',
+  UNSUPPORTED_SQL: 'model',
+  DATABASE_UNAVAILABLE: 'model',
   INTERNAL: 'model',
 };
 

@@ -47,6 +47,10 @@ export const ErrorCode = {
   CONFIG_NOT_REMOTE: 'CONFIG_NOT_REMOTE',
   /** hub.db or agent.db holds a migration this program does not know: a newer version wrote it (docs/operations.md "Upgrades"). */
   SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
+  /** SQL the PostgreSQL backend cannot translate from SQLite's dialect (docs/decisions/0040-postgresql.md). */
+  UNSUPPORTED_SQL: 'UNSUPPORTED_SQL',
+  /** The hub's PostgreSQL server cannot be reached or did not answer in time (docs/hub.md "Database"). */
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -91,6 +95,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFIG_INVALID: 400,
   CONFIG_NOT_REMOTE: 400,
   SCHEMA_TOO_NEW: 500,
+  UNSUPPORTED_SQL: 500,
+  DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 

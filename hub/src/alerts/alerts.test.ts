@@ -14,6 +14,7 @@ import { normal, numericReference, registerVersion, sampleWindow, seeded } from 
 import { noopLogger } from '../mqtt/ports.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
 import { postWebhook } from './webhooks.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
 const REF_COUNTS = [0.4, 2.1, 6.9, 15.7, 24.9, 24.9, 15.7, 6.9, 2.1, 0.4].map((p) => Math.round(p * 100));
@@ -54,8 +55,14 @@ async function receiver(answer: (n: number, res: ServerResponse, body: string) =
   return { got, url, close };
 }
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried with backoff and logged', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   let firings = 0;
   // The first alert.firing attempt fails (500): it must be retried after the backoff.
   const rx = await receiver((_n, res, body) => {
@@ -154,7 +161,7 @@ test('webhook attempts are bounded: a timeout, the answer read, and stop() while
     assert.ok(e.ms < 5000, `took ${e.ms} ms`);
 
     // stop() aborts a hanging attempt within its deadline; the delivery stays pending for the next start.
-    const h = makeHarness();
+    const h = makeHarness({ database: backend.database() });
     const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics });
     try {
       const r = h.store.alerts.addRule({ name: 'off', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'info', actions: [{ type: 'webhook', url: hang.url, secret: SECRET }] }, { actor: 't', at: h.clock.now() });
@@ -177,3 +184,4 @@ test('webhook attempts are bounded: a timeout, the answer read, and stop() while
     await endless.close();
   }
 });
+}

@@ -15,6 +15,7 @@ import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, type Harness } from '../testing/harness.js';
 import { INCOMPLETE_HEADER } from './http.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let dir: string;
 let keys: Keys;
@@ -44,6 +45,7 @@ function setup(): { h: Harness; logger: RecordingLogger } {
   const logger = new RecordingLogger();
   const link = failingLink();
   const h = makeHarness({
+    database: backend.database(),
     keys, logger, fleet: link,
     verifyBundle: async (path) => {
       const v = await verifyBundle(path, trust);
@@ -57,6 +59,12 @@ function setup(): { h: Harness; logger: RecordingLogger } {
 const entries = (h: Harness): AuditEntry[] => h.store.audit.query({});
 const actions = (h: Harness) => entries(h).map((e) => `${e.action} ${e.target}`);
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('audit entries commit with their write', () => {
   it('rotate-secret with a failing disconnect: the new secret is returned, stored and audited; the failure is reported', async () => {
     const { h, logger } = setup();
@@ -137,3 +145,4 @@ describe('audit entries commit with their write', () => {
     }
   });
 });
+}

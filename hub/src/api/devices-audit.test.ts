@@ -5,9 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('device writes are audited with actor, target and reason; revoke disconnects and locks out', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const add = await h.req('POST', '/api/v1/devices', { json: { deviceId: 'cam-7', tags: { site: 'a' } } });
     assert.equal(add.status, 201);
@@ -68,7 +75,7 @@ test('device writes are audited with actor, target and reason; revoke disconnect
 });
 
 test('the audit table is append-only: UPDATE and DELETE are refused by the database', () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     h.store.audit.append({ actor: 'a', action: 'x', target: 't', at: h.clock.now() });
     assert.throws(() => h.store.db.prepare("UPDATE audit SET actor = 'b'").run(), /append-only/);
@@ -78,3 +85,4 @@ test('the audit table is append-only: UPDATE and DELETE are refused by the datab
     h.close();
   }
 });
+}

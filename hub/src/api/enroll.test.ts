@@ -4,9 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeviceCredentials, parseWire } from '@edgefleet/shared';
 import { FACTS, makeHarness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('enrollment: valid token -> id, secret that authenticates, brokers, trust; tags from the token', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { tags: { site: 'plant-1' }, maxUses: 2, ttlSec: 3600 } });
     assert.equal(t.status, 201);
@@ -33,7 +40,7 @@ test('enrollment: valid token -> id, secret that authenticates, brokers, trust; 
 });
 
 test('enrollment: expired, exhausted and unknown tokens are refused clearly', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 1, ttlSec: 60 } });
     const { token } = (await t.json()) as { token: string };
@@ -63,7 +70,7 @@ test('enrollment: expired, exhausted and unknown tokens are refused clearly', as
 });
 
 test('enrollment: a taken id is a 409 and costs no use; bad facts name the field', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 2 } });
     const { token, id } = (await t.json()) as { token: string; id: string };
@@ -84,7 +91,7 @@ test('enrollment: a taken id is a 409 and costs no use; bad facts name the field
 });
 
 test('enrollment: a re-run with the same id and token for a device that never connected gets a new secret and takes no use', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const mk = async () => (await (await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 1, tags: { site: 'a' } } })).json()) as { token: string; id: string };
     const tok = await mk();
@@ -112,7 +119,7 @@ test('enrollment: a re-run with the same id and token for a device that never co
 });
 
 test('health carries the hub clock (enroll compares the box clock with it)', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const r = await h.req('GET', '/api/v1/health', { token: null });
     assert.equal(r.status, 200);
@@ -123,3 +130,4 @@ test('health carries the hub clock (enroll compares the box clock with it)', asy
     h.close();
   }
 });
+}

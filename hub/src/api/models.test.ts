@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
 import { readBundle, signBundle, verifyBundle, type TrustBody } from '@edgefleet/shared';
 import { makeHarness, type Harness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let dir: string;
 let keys: Keys;
@@ -23,6 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function harness(maxBundleBytes?: number): Harness {
   return makeHarness({
+    database: backend.database(),
     keys,
     ...(maxBundleBytes ? { maxBundleBytes } : {}),
     verifyBundle: async (path) => {
@@ -41,6 +43,12 @@ function blobFiles(h: Harness): string[] {
   return readdirSync(root).flatMap((d) => readdirSync(join(root, d)));
 }
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('push a signed bundle: stored as a blob, listed, shown, downloadable, audited; same bundle again is 200', async () => {
   const h = harness();
   try {
@@ -141,3 +149,4 @@ test('push refusals: untrusted key, tampered file, other content under an existi
     small.close();
   }
 });
+}

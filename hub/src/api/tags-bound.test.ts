@@ -5,11 +5,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_TAGS } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v'.repeat(256)]));
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test(`tags: ${MAX_TAGS} are accepted everywhere, one more (or a longer key or value) is refused naming the limit`, async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     assert.equal(MAX_TAGS, 64);
     const over = tags(MAX_TAGS + 1);
@@ -42,3 +49,4 @@ test(`tags: ${MAX_TAGS} are accepted everywhere, one more (or a longer key or va
     h.close();
   }
 });
+}

@@ -3,9 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('revoking an API token: it stops working, is audited, and the last admin token cannot go', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const list = async () => ((await (await h.req('GET', '/api/v1/tokens')).json()) as { tokens: Array<{ id: string; name: string; role: string; revoked: boolean }> }).tokens;
     const op = (await list()).find((t) => t.role === 'operator')!;
@@ -38,7 +45,7 @@ test('revoking an API token: it stops working, is audited, and the last admin to
 });
 
 test('token names are unique (revoked ones included) and audit entries carry the acting token id', async () => {
-  const h = makeHarness();
+  const h = makeHarness({ database: backend.database() });
   try {
     const created = await h.req('POST', '/api/v1/tokens', { json: { name: 'admin', role: 'operator' } });
     assert.equal(created.status, 201, await created.clone().text());
@@ -68,3 +75,4 @@ test('token names are unique (revoked ones included) and audit entries carry the
     h.close();
   }
 });
+}

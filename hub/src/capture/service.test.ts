@@ -19,7 +19,14 @@ import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { CaptureService } from './service.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('data capture on the hub', () => {
   let dir: string;
   let h: Harness;
@@ -42,6 +49,7 @@ describe('data capture on the hub', () => {
     const keys = makeKeys(join(dir, 'keys'));
     const trust: TrustBody = makeTrust(dir, keys).body;
     h = makeHarness({
+      database: backend.database(),
       parts: (store) => {
         parts = makeParts({ store, link, hubKey: keys.hub, clock: clock, logger: new RecordingLogger(), desiredCapture: (id) => captures.desiredFor(id) });
         captures = new CaptureService({ store, link, deployments: parts.deployments, clock: clock, logger: new RecordingLogger(), options: { publicKey: key.public, maxBytesPerDevice: 4000, maxChunkBytes: 2000 } });
@@ -155,3 +163,4 @@ describe('data capture on the hub', () => {
     assert.throws(() => bare.create(ok, 'op', () => {}), (e: { code?: string; message: string }) => e.code === 'NOT_READY' && /capture.publicKey/.test(e.message));
   });
 });
+}

@@ -60,8 +60,10 @@ export class ConfigRepo {
 
   /** What the device last reported about its configuration (the devices table's reported state). */
   reportedConfig(deviceId: string): ReportedConfig | undefined {
-    const r = this.db.prepare("SELECT json_extract(reported, '$.config') AS c FROM devices WHERE id = ?").get(deviceId) as { c: string | null } | undefined;
-    return r?.c ? (JSON.parse(r.c) as ReportedConfig) : undefined;
+    // Parsed here, not with json_extract: the same SQL on SQLite and PostgreSQL (docs/decisions/0040-postgresql.md).
+    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(deviceId) as { reported: string | null } | undefined;
+    const c = r?.reported ? (JSON.parse(r.reported) as { config?: ReportedConfig | null }).config : undefined;
+    return c ?? undefined;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, makeKeys, type Harness } from '../testing/harness.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 /** A FleetLink that records what is published. */
 function recordingLink(): FleetLink & { published: Array<{ deviceId: string; doc: DesiredDocument }> } {
@@ -29,7 +30,7 @@ function recordingLink(): FleetLink & { published: Array<{ deviceId: string; doc
 async function setup(): Promise<{ h: Harness; link: ReturnType<typeof recordingLink> }> {
   const keys = makeKeys();
   const link = recordingLink();
-  const h = makeHarness({ keys, fleet: link, parts: (store) => makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }) });
+  const h = makeHarness({ database: backend.database(), keys, fleet: link, parts: (store) => makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }) });
   for (const [id, tags] of [['cam-1', { site: 'a' }], ['cam-2', { site: 'b' }], ['cam-3', {}]] as const) {
     assert.equal((await h.req('POST', '/api/v1/devices', { json: { deviceId: id, tags } })).status, 201);
   }
@@ -41,6 +42,12 @@ const put = (h: Harness, scope: string, settings: Record<string, unknown>, reaso
 const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const lastDoc = (link: ReturnType<typeof recordingLink>, id: string) => [...link.published].reverse().find((p) => p.deviceId === id)?.doc;
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('agent configuration documents', () => {
   it('layers fleet, tag and device per setting, versions each document and signs the result into desired documents', async () => {
     const { h, link } = await setup();
@@ -153,3 +160,4 @@ describe('agent configuration documents', () => {
     }
   });
 });
+}

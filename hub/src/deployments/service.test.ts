@@ -21,8 +21,11 @@ import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mq
 import { waitFor } from '@edgefleet/examples';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let root: string;
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
 let keys: Keys;
 let trust: TrustBody;
 const bundles: Record<string, BundleResult> = {};
@@ -50,7 +53,7 @@ interface Hub {
 let hubN = 0;
 async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
   const dir = join(root, `hub-${++hubN}`);
-  const store = Store.open(dir, HUB_MIGRATIONS);
+  const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
   const clock = new ManualClock();
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);
@@ -102,6 +105,10 @@ function verified(doc: DesiredDocument | undefined): DesiredBody {
 
 const sha = (v: string) => (bundles[v] as BundleResult);
 
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('deployments', () => {
   it('deploys to ids, tags and all: each targeted device gets a retained, hub-signed document with a growing seq', async () => {
     const h = await startHub();
@@ -416,3 +423,4 @@ describe('ingest refuses what a device could not have seen (acked, counted, kept
     }
   });
 });
+}

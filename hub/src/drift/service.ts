@@ -37,8 +37,12 @@ function grouper(db: Db, by: string | undefined): ((deviceId: string) => string)
   if (!by) return null;
   if (by === 'device') return (id) => id;
   const key = by.slice('tag:'.length);
-  const rows = db.prepare('SELECT id, json_extract(tags, ?) AS v FROM devices').all(`$."${key}"`) as Array<{ id: string; v: unknown }>;
-  const tags = new Map(rows.map((r) => [r.id, r.v === null || r.v === undefined ? NO_TAG : String(r.v)]));
+  // Tags parsed here, not with json_extract: the same SQL on SQLite and PostgreSQL (docs/decisions/0040-postgresql.md).
+  const rows = db.prepare('SELECT id, tags FROM devices').all() as Array<{ id: string; tags: string }>;
+  const tags = new Map(rows.map((r) => {
+    const v = (JSON.parse(r.tags) as Record<string, unknown>)[key];
+    return [r.id, v === null || v === undefined ? NO_TAG : String(v)];
+  }));
   return (id) => tags.get(id) ?? NO_TAG;
 }
 
@@ -70,9 +74,10 @@ export class FleetAnalytics {
 
   /** The reference of a version as stored in its manifest (null without one). */
   private reference(s: Series): Reference | undefined {
-    const r = this.db.prepare('SELECT json_extract(manifest, \'$.reference\') AS ref FROM model_versions WHERE name = ? AND version = ?').get(s.model, s.version) as { ref: string | null } | undefined;
-    if (!r?.ref) return undefined;
-    return Reference.parse(JSON.parse(r.ref));
+    const r = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(s.model, s.version) as { manifest: string } | undefined;
+    const ref = r ? (JSON.parse(r.manifest) as { reference?: unknown }).reference : undefined;
+    if (ref === undefined || ref === null) return undefined;
+    return Reference.parse(ref);
   }
 
   /**

@@ -7,7 +7,7 @@
 import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
 import type { AuditRecord } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
-import type { Statement } from 'better-sqlite3';
+import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 

@@ -17,6 +17,7 @@ import { waitFor } from '@edgefleet/examples';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts } from '../testing/parts.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const DAY = 86_400_000;
 let root: string;
@@ -33,7 +34,7 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 async function startHub(t: { after(fn: () => Promise<void>): void }) {
-  const store = Store.open(join(root, `hub-${Math.random().toString(36).slice(2)}`), HUB_MIGRATIONS);
+  const store = Store.open(join(root, `hub-${Math.random().toString(36).slice(2)}`), HUB_MIGRATIONS, { database: backend.database() });
   const clock = new ManualClock();
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);
@@ -72,6 +73,12 @@ async function startHub(t: { after(fn: () => Promise<void>): void }) {
   return { store, clock, logger, parts, device };
 }
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('a device that refuses a desired document', () => {
   it('shows refused with the reason on its deployment row, counted apart from active', async (t) => {
     const h = await startHub(t);
@@ -128,3 +135,4 @@ describe('a device whose clock is 400 days ahead', () => {
     assert.equal(h.store.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);
   });
 });
+}

@@ -164,7 +164,7 @@ export class IngestGuard {
 
   private loadMaxSeq(deviceId: string): number {
     const r = this.deps.db
-      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?)')
+      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS seqs')
       .get(deviceId, deviceId) as { s: number | null };
     return r.s ?? 0;
   }

@@ -2,15 +2,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
 after(cleanup);
 
 const op = { name: 'op' };
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('rollouts resume after a restart', () => {
   it('restarted during the bake: the wave keeps its devices and bake deadline, then passes once', async () => {
-    const e = await setup(20);
+    const e = await setup(20, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, op);
@@ -32,7 +39,7 @@ describe('rollouts resume after a restart', () => {
   });
 
   it('restarted during a fan-out at the rate cap: the rest are told at the cap, each device once', async () => {
-    const e = await setup(30, { desiredPerMinute: 60, tickMs: 10_000, jitter: 0 });
+    const e = await setup(30, { desiredPerMinute: 60, tickMs: 10_000, jitter: 0 }, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'all', percent: 100, bakeSec: 0 }], advance: 'auto', onFailure: 'rollback', reason: 'capped' }, op);
@@ -57,7 +64,7 @@ describe('rollouts resume after a restart', () => {
 
 describe('rollout cohorts and operator actions', () => {
   it('a device enrolling mid-rollout takes its place: told at once when its wave is open', async () => {
-    const e = await setup(10);
+    const e = await setup(10, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'a' } }, waves: [{ name: 'half', percent: 50, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }], advance: 'auto', onFailure: 'rollback', reason: 'v2' }, op);
@@ -76,7 +83,7 @@ describe('rollout cohorts and operator actions', () => {
   });
 
   it('manual advance waits for promote; promote skips a bake; pause holds; resume; abort stops; rollback returns devices', async () => {
-    const e = await setup(20);
+    const e = await setup(20, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 10, minDevices: 2, bakeSec: 3600 }, { name: 'half', percent: 50, bakeSec: 3600 }, { name: 'all', percent: 100, bakeSec: 0 }], gates: GATES, advance: 'manual', onFailure: 'pause', reason: 'v2' }, op);
@@ -117,3 +124,4 @@ describe('rollout cohorts and operator actions', () => {
     }
   });
 });
+}

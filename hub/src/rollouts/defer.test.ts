@@ -11,6 +11,7 @@ import { waitFor } from '@edgefleet/examples';
 import { statusFromEvents } from '../deployments/status.js';
 import { GATES, WAVES, actions, appOf, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
 import { defaultDeferTimeoutSec, longestWaitSec } from './plan.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
 after(cleanup);
@@ -38,9 +39,15 @@ async function reportDeferred(e: Env, id: string): Promise<void> {
 
 const statusOf = (e: Env, rolloutId: string, id: string) => e.engine.view(rolloutId).devices?.find((d) => d.deviceId === id)?.status;
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('maintenance windows and deferred devices', () => {
   it('a wave waits on a deferred device, not stuck, and goes on without it at gates.deferTimeoutSec', async () => {
-    const e = await setup(20);
+    const e = await setup(20, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({
@@ -110,7 +117,7 @@ describe('maintenance windows and deferred devices', () => {
   });
 
   it('REST: rollouts and deployments take a window ("2h" too) and refuse a bad one naming the field', async () => {
-    const e = await setup(4);
+    const e = await setup(4, {}, backend.database());
     try {
       await v1Everywhere(e);
       const admin = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
@@ -150,3 +157,4 @@ describe('maintenance windows and deferred devices', () => {
     }
   });
 });
+}

@@ -3,13 +3,20 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
 after(cleanup);
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('rollout engine', () => {
   it('a good version walks canary -> all and completes; every transition is audited with its numbers', async () => {
-    const e = await setup(20);
+    const e = await setup(20, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'a' } }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
@@ -50,7 +57,7 @@ describe('rollout engine', () => {
   });
 
   it('a regressed version is stopped at canary by its gates and rolled back to the previous version', async () => {
-    const e = await setup(20);
+    const e = await setup(20, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
@@ -77,7 +84,7 @@ describe('rollout engine', () => {
   });
 
   it('a wave never passes on too few reports; stuck past gates.stuckSec it pauses with the reason', async () => {
-    const e = await setup(10);
+    const e = await setup(10, {}, backend.database());
     try {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { minPredictions: 10_000, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
@@ -95,3 +102,4 @@ describe('rollout engine', () => {
     }
   });
 });
+}

@@ -12,6 +12,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { WindowGateData, type GroupQuery, type GroupStats } from './gate-data.js';
 import { RollupGateData } from './rollup-gate-data.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [
   { name: 'temp', index: 0, kind: 'numeric' },
@@ -32,7 +33,7 @@ const END = T0 + 32 * HOUR;
 
 function open(): { store: Store; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ef-gate-data-'));
-  const store = Store.open(dir, HUB_MIGRATIONS);
+  const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
   for (const v of ['1.0.0', '2.0.0']) registerVersion(store.db, 'vib', v, { features: FEATURES, reference: REFERENCE });
   // Windows every 10 minutes at :03, :13, ... from T0 to END (crossing a whole UTC day), stored as ingest stores them.
   const rand = seeded(7);
@@ -69,6 +70,12 @@ function assertSame(a: GroupStats, b: GroupStats, what: string): void {
   assert.deepEqual(a.features, b.features, `${what}: features`);
 }
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('rollup gate numbers equal the window-merged ones for any device set and range edges', () => {
   const h = open();
   try {
@@ -145,3 +152,4 @@ test('after retention deleted the early raw windows the rollups still give the g
     h.close();
   }
 });
+}

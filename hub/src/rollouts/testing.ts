@@ -50,10 +50,11 @@ export interface Env {
 }
 
 let n = 0;
-export async function setup(devices: number, opts: Partial<RolloutOptions> = {}): Promise<Env> {
+/** `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the env's dir). */
+export async function setup(devices: number, opts: Partial<RolloutOptions> = {}, database?: string): Promise<Env> {
   const dir = join(root, `hub-${++n}`);
   const clock = new ManualClock();
-  let store = Store.open(dir, HUB_MIGRATIONS);
+  let store = Store.open(dir, HUB_MIGRATIONS, { database });
   const registry = new Registry(store, async (path) => {
     const v = await verifyBundle(path, trust);
     return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
@@ -79,7 +80,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {})
       await engine.stop();
       await parts.stop();
       store.close();
-      store = Store.open(dir, HUB_MIGRATIONS);
+      store = Store.open(dir, HUB_MIGRATIONS, { database });
       ({ parts, engine } = build());
       Object.assign(env, { store, parts, engine });
       await parts.start();

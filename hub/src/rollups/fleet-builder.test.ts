@@ -12,6 +12,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { FleetRowBuilder } from './fleet-builder.js';
 import { numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
 const REFERENCE: Reference = {
@@ -23,7 +24,7 @@ const T0 = Date.parse('2026-11-28T00:00:00Z');
 
 function open() {
   const dir = mkdtempSync(join(tmpdir(), 'ef-fleet-builder-'));
-  const store = Store.open(dir, HUB_MIGRATIONS);
+  const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
   registerVersion(store.db, 'vib', '1.0.0', { features: FEATURES, reference: REFERENCE });
   return { store, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
@@ -49,6 +50,12 @@ const fleetStarts = (store: Store, grain: number) =>
 const fleetRow = (store: Store, grain: number, start: number) =>
   store.db.prepare('SELECT windows, count, errors, dist, mom, lat, perf FROM rollup_fleet WHERE grain = ? AND start = ?').get(grain, start);
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('builds the closed hours and days of the lookback, the same rows a query builds', () => {
   const h = open();
   try {
@@ -109,3 +116,4 @@ test('start() builds on a timer until stopped', async () => {
     h.close();
   }
 });
+}

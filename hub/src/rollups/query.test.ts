@@ -13,6 +13,7 @@ import { WindowRetention } from './retention.js';
 import { TelemetryRepo } from '../store/telemetry-repo.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from './testing.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const FEATURES: Feature[] = [
   { name: 'temp', index: 0, kind: 'numeric' },
@@ -27,7 +28,7 @@ const T0 = Date.parse('2026-11-28T22:00:00Z');
 
 function open(): { store: Store; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ef-rollups-'));
-  const store = Store.open(dir, HUB_MIGRATIONS);
+  const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
   registerVersion(store.db, 'vib', '1.0.0', { features: FEATURES, reference: REFERENCE });
   return { store, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
@@ -56,6 +57,12 @@ function expected(ws: Array<{ deviceId: string; w: SummaryWindow }>, from: numbe
   return { sel, totals: windowTotals(sel.map((x) => x.w)) };
 }
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 test('merged rollups equal the totals of the raw windows, for any whole-hour range and device set', () => {
   const h = open();
   try {
@@ -195,3 +202,4 @@ test('fleet rows: stored by the first fleet-wide query, dropped by ingest into t
     h.close();
   }
 });
+}

@@ -18,9 +18,16 @@ import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { Keystore, KEYSTORE_FILE } from './keystore.js';
 import { Sealing } from './service.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
 
+/** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
+let backend: Backend;
+// The same suite on each database backend.
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
 describe('sealed models on the hub', () => {
   let dir: string;
   let keys: Keys;
@@ -39,7 +46,7 @@ describe('sealed models on the hub', () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-hub-sealed-'));
     keys = makeKeys(join(dir, 'keys'));
     trust = makeTrust(dir, keys).body;
-    store = Store.open(join(dir, 'hub'), HUB_MIGRATIONS);
+    store = Store.open(join(dir, 'hub'), HUB_MIGRATIONS, { database: backend.database() });
     sealing = new Sealing(store, Keystore.open(join(dir, 'hub')));
     parts = makeParts({ store, link: {} as FleetLink, hubKey: keys.hub, clock, logger: new RecordingLogger(), sealing });
     const registry = new Registry(store, async (path) => {
@@ -109,3 +116,4 @@ describe('sealed models on the hub', () => {
     assert.throws(() => Keystore.ofKey(Buffer.alloc(32, 7)).unwrap(wrapped, contentKeyId(k1)), (e: { code?: string }) => e.code === 'DECRYPT_FAILED');
   });
 });
+}

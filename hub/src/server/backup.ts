@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared';
-import { reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { HUB_VERSION } from '../version.js';
 
@@ -79,7 +79,9 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
 /** Backs up the hub data dir `dataDir` (the hub may be running) into the new or empty directory `out`. */
 export async function backupHub(dataDir: string, out: string, now: Date = new Date()): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
-  if (!existsSync(dbFile)) throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir)`);
+  if (!existsSync(dbFile)) {
+    throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir). A hub on PostgreSQL (--database) is backed up with pg_dump and a copy of its data dir (docs/operations.md "Running on PostgreSQL")`);
+  }
   const rel = relative(resolve(dataDir), resolve(out));
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new AppError('CONFLICT', `--out ${out} is inside the data dir ${dataDir}: expected a directory outside it (the backup would copy itself and every earlier backup)`);
@@ -190,8 +192,12 @@ export const backupCommand: Command = {
   options: {
     'data-dir': { type: 'string', required: true, value: 'DIR', description: 'the hub\'s data directory (the hub may be running)' },
     out: { type: 'string', required: true, value: 'DIR', description: 'a new or empty directory for the backup' },
+    database: { type: 'string', value: 'URL', description: 'refused: a hub on PostgreSQL is backed up with pg_dump (docs/operations.md)' },
   },
   async run(args, ctx: CliContext) {
+    if (optString(args, 'database') !== undefined) {
+      throw new AppError('INVALID_INPUT', 'backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"');
+    }
     const out = resolve(ctx.cwd, reqString(args, 'out'));
     const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now());
     const bytes = m.files.reduce((s, f) => s + f.size, 0);

@@ -86,7 +86,7 @@ export class Hub {
     const { cfg, clock, logger } = this;
     // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
     const hubId = clusterHubId(cfg);
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { shared: hubId !== null });
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

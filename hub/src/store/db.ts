@@ -1,10 +1,18 @@
-// Opens hub.db (SQLite, WAL) and applies the numbered migrations that are not
-// yet applied, each in its own transaction, recording them in schema_migrations.
+// Opens the hub's database — hub.db (SQLite, WAL, the default) or a PostgreSQL database
+// (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
+// applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
 import { schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
+import type { HubDb } from './hub-db.js';
+import { PgDb } from './pg/facade.js';
 
-export type Db = Database.Database;
+export type Db = HubDb;
+
+/** A `--database` value that names a PostgreSQL server rather than hub.db. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
 
 export interface OpenDbOptions {
   /**
@@ -32,12 +40,24 @@ export function openDb(file: string, migrations: readonly Migration[], opts: Ope
 }
 
 /** Makes db.transaction(fn)() begin IMMEDIATE (its .deferred variant stays available); nested calls are savepoints as before. */
-function beginImmediate(db: Db): void {
+function beginImmediate(db: Database.Database): void {
   const make = db.transaction.bind(db);
   db.transaction = ((fn: (...args: never[]) => unknown) => {
     const t = make(fn);
     return Object.assign((...args: never[]) => t.immediate(...args), { default: t.immediate, deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive });
-  }) as Db['transaction'];
+  }) as Database.Database['transaction'];
+}
+
+/** Opens a PostgreSQL database (postgres://user@host:port/db) through the synchronous facade and migrates it. */
+export function openPgDb(url: string, migrations: readonly Migration[]): Db {
+  const db = new PgDb(url);
+  try {
+    migrate(db, migrations);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 /**
@@ -45,6 +65,7 @@ function beginImmediate(db: Db): void {
  * transaction; returns the versions applied. Versions are pre-assigned per part (docs/hub.md), so an
  * unapplied lower version is applied even when a higher one is recorded. A database holding a version
  * this program does not know was written by a newer hub: it is refused (SCHEMA_TOO_NEW) before anything changes.
+ * On PostgreSQL a migration's SQL is translated (store/pg/dialect.ts) unless it carries a `postgres` override.
  */
 export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
@@ -54,15 +75,19 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   if (unknown.length > 0) throw tooNew('hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
   const applied = new Set(rows.map((r) => r.version));
   const done: number[] = [];
+  const pg = db instanceof PgDb ? db : null;
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
-    // IMMEDIATE, and checked again inside: another hub process opening the same file may have applied it meanwhile.
+    // Checked again inside: another hub process opening the same database may have applied it meanwhile
+    // (SQLite shared: the transaction begins IMMEDIATE; PostgreSQL: an advisory lock held to its commit).
     const ran = db.transaction(() => {
+      if (pg) pg.execNative('SELECT pg_advisory_xact_lock(7710150)');
       if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
-      db.exec(m.sql);
+      if (pg && m.postgres !== undefined) pg.execNative(m.postgres);
+      else db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
       return true;
-    }).immediate();
+    })();
     if (ran) done.push(m.version);
   }
   return done;
@@ -72,3 +97,5 @@ export function schemaVersion(db: Db): number {
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
   return row.v ?? 0;
 }
+
+

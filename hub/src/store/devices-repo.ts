@@ -3,7 +3,7 @@
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the
 // first successful connect (docs/decisions/0008-device-secret-verification.md).
 import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
-import type Database from 'better-sqlite3';
+import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
@@ -25,7 +25,7 @@ interface Row {
   clock_shifted_windows?: number;
 }
 
-type Stmt = Database.Statement<unknown[]>;
+type Stmt = HubStatement;
 
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
@@ -168,8 +168,9 @@ export class DevicesRepo implements DeviceAuthPort {
 
   /** The last desired-document seq the device reported applying (0 when it never reported). */
   reportedSeq(id: string): number {
-    const r = this.db.prepare("SELECT json_extract(reported, '$.lastAppliedSeq') AS s FROM devices WHERE id = ?").get(id) as { s: unknown } | undefined;
-    return typeof r?.s === 'number' && Number.isSafeInteger(r.s) && r.s > 0 ? r.s : 0;
+    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const s = r?.reported ? (JSON.parse(r.reported) as { lastAppliedSeq?: unknown }).lastAppliedSeq : undefined;
+    return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
   }
 
   /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */

@@ -1,7 +1,7 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
 import { join } from 'node:path';
 import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
-import { openDb, type Db, type OpenDbOptions } from './db.js';
+import { isPostgresUrl, openDb, openPgDb, type Db, type OpenDbOptions } from './db.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
 import { EnrollmentRepo } from './enrollment-repo.js';
@@ -43,12 +43,15 @@ export class Store {
   /**
    * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
    * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Files").
-   * `shared`: other hub processes use the same file (db.ts OpenDbOptions).
+   * With `database` (postgres://user@host:port/db) the tables live in PostgreSQL instead and DATA keeps
+   * the blobs (docs/hub.md "Database"). `shared`: other hub processes use the same hub.db (db.ts OpenDbOptions).
    */
-  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Store {
+  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & { database?: string | undefined } = {}): Store {
     ensurePrivateDir(dataDir);
-    ensurePrivateDbFile(join(dataDir, 'hub.db'));
-    return new Store(openDb(join(dataDir, 'hub.db'), migrations, opts), dataDir);
+    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir);
+    const file = opts.database ?? join(dataDir, 'hub.db');
+    ensurePrivateDbFile(file);
+    return new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir);
   }
 
   constructor(db: Db, readonly dataDir: string) {

@@ -7,7 +7,10 @@
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite's dialect; translated for PostgreSQL (docs/decisions/0040-postgresql.md) unless `postgres` is given. */
   sql: string;
+  /** PostgreSQL's own SQL, only where `sql` cannot be translated (store/pg/dialect.ts refuses it). */
+  postgres?: string;
 }
 
 export const STORE_MIGRATIONS: readonly Migration[] = [

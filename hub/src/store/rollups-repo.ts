@@ -4,7 +4,7 @@
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
 import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
-import type Database from 'better-sqlite3';
+import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
@@ -82,7 +82,7 @@ export const ROLLUPS_PERF_MIGRATION: Migration = {
 /** The part of a stored (already verified) manifest a layout needs. */
 const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
 
-type Stmt = Database.Statement<unknown[]>;
+type Stmt = HubStatement;
 
 export interface Series {
   id: number;
@@ -188,18 +188,23 @@ export class RollupsRepo {
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
   *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
     const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}, perf`;
-    const devices = opts.devices ? ' AND device_id IN (SELECT value FROM json_each(?))' : '';
-    const stmt = this.db.prepare(`SELECT ${cols} FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?${devices}`).raw(true);
+    // A device filter is `IN (?, ...)` in chunks, not json_each: the same SQL on SQLite and PostgreSQL (docs/decisions/0040-postgresql.md).
+    const chunks: Array<readonly string[] | null> = [];
+    if (!opts.devices) chunks.push(null);
+    else for (let i = 0; i < opts.devices.length; i += 500) chunks.push(opts.devices.slice(i, i + 500));
+    const base = `SELECT ${cols} FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?`;
     for (const r of ranges) {
       if (r.to <= r.from) continue;
-      const args: unknown[] = [seriesId, r.grain, r.from, r.to];
-      if (opts.devices) args.push(JSON.stringify(opts.devices));
-      for (const row of stmt.iterate(...args) as Iterable<unknown[]>) {
-        yield {
-          deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
-          errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
-          dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null, perf: row[11] as Uint8Array | null,
-        };
+      for (const chunk of chunks) {
+        const stmt = this.db.prepare(chunk ? `${base} AND device_id IN (${chunk.map(() => '?').join(', ')})` : base).raw(true);
+        const args: unknown[] = [seriesId, r.grain, r.from, r.to, ...(chunk ?? [])];
+        for (const row of stmt.iterate(...args) as Iterable<unknown[]>) {
+          yield {
+            deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
+            errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
+            dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null, perf: row[11] as Uint8Array | null,
+          };
+        }
       }
     }
   }
@@ -266,7 +271,7 @@ export class RollupsRepo {
     const cutoff = before.toISOString();
     const pairs = this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
     const del = this.db.prepare(
-      'DELETE FROM device_windows WHERE rowid IN (SELECT rowid FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?)',
+      'DELETE FROM device_windows WHERE (device_id, seq) IN (SELECT device_id, seq FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?)',
     );
     let total = 0;
     for (const p of pairs) {

@@ -1,10 +1,10 @@
 // Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
 import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
-import type Database from 'better-sqlite3';
+import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupsRepo } from './rollups-repo.js';
 
-type Stmt = Database.Statement<unknown[]>;
+type Stmt = HubStatement;
 
 export class TelemetryRepo {
   // Prepared once, on first use (the tables exist once the store's migrations ran): preparing per

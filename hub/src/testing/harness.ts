@@ -56,6 +56,8 @@ export interface Harness {
 const noVerifier: BundleVerifier = () => Promise.reject(new AppError('INTERNAL', 'no bundle verifier in this test'));
 
 export interface HarnessOptions {
+  /** Store.open's `database` (a PostgreSQL URL from testing/backends.ts; default hub.db in the temp dir). */
+  database?: string | undefined;
   verifyBundle?: BundleVerifier;
   maxBundleBytes?: number;
   keys?: TestKeys;
@@ -74,7 +76,7 @@ export interface HarnessOptions {
 
 export function makeHarness(opts: HarnessOptions = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'ef-hub-'));
-  const store = Store.open(dir, HUB_MIGRATIONS);
+  const store = Store.open(dir, HUB_MIGRATIONS, { database: opts.database });
   const keys = opts.keys ?? makeKeys();
   const clock = new ManualClock();
   const trust = makeTrust(keys, clock.now());

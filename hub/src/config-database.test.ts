@@ -1,0 +1,23 @@
+// The hub config's `database` (docs/hub.md "Database"): a PostgreSQL URL from --database or the
+// config file (the flag wins); anything else is CONFIG_INVALID naming the field, the flag and the form.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './config.js';
+
+it('takes a PostgreSQL URL from the flag or the file, defaults to hub.db, and names a bad one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    assert.equal(loadConfig({ 'data-dir': 'data' }, dir).database, undefined);
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', database: 'postgres://hub@db:5432/fleet' }));
+    assert.equal(loadConfig({ config: file }, dir).database, 'postgres://hub@db:5432/fleet');
+    assert.equal(loadConfig({ config: file, database: 'postgresql://other@db2/x' }, dir).database, 'postgresql://other@db2/x');
+    assert.throws(() => loadConfig({ 'data-dir': 'data', database: '/var/lib/hub.db' }, dir), (e: Error & { code?: string }) =>
+      e.code === 'CONFIG_INVALID' && /database \(--database\): expected a PostgreSQL URL, postgres:\/\/USER/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

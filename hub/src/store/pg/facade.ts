@@ -1,0 +1,253 @@
+// The hub's database on PostgreSQL behind the synchronous HubDb surface (store/hub-db.ts;
+// docs/decisions/0040-postgresql.md): each statement is translated once (store/pg/dialect.ts),
+// posted to the worker that owns the connection (store/pg/worker.ts), and the main thread blocks on
+// Atomics.wait until it answers, as better-sqlite3 blocks on the disk. One connection, one caller at a
+// time: a transaction is BEGIN ... COMMIT on it (nested ones are savepoints).
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { AppError } from '@edgefleet/shared';
+import type { HubDb, HubRunResult, HubStatement, HubTransaction } from '../hub-db.js';
+import { translateDdl, translateStatement, type Catalog, type Translated } from './dialect.js';
+import type { Request, Response } from './worker.js';
+
+export interface PgOptions {
+  /** How long one statement may take before the hub gives up on the server (ms). */
+  statementTimeoutMs?: number;
+}
+
+/** SQLite's error codes for PostgreSQL's, so callers and messages read the same on both. */
+const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER' };
+
+export class PgDbError extends Error {
+  constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {
+    super(message);
+    this.name = 'PgDbError';
+  }
+}
+
+/** The URL without its password, for messages and `db.name`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+function fromWire(v: unknown): unknown {
+  return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+/**
+ * The worker's entry: dist/store/pg/worker.js, or from source (tests run through tsx, whose hooks a
+ * worker does not inherit) a bootstrap that registers tsx first. A failure to load is answered like
+ * a failed statement, so the first blocking call reports it instead of waiting out its deadline.
+ */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
+    const { workerData: d } = require('node:worker_threads');
+    d.port.postMessage({ ok: false, error: { message: 'the PostgreSQL worker did not start: ' + String(e && e.message || e) } });
+    const s = new Int32Array(d.flag); Atomics.store(s, 0, 1); Atomics.notify(s, 0);
+  });`, { eval: true }];
+}
+
+export class PgDb implements HubDb, Catalog {
+  readonly dialect = 'postgres' as const;
+  readonly name: string;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal: Int32Array;
+  private readonly timeoutMs: number;
+  private readonly cache = new Map<string, Translated & { name: string }>();
+  private pks = new Map<string, string[]>();
+  private identities = new Map<string, string>();
+  private depth = 0;
+  private statements = 0;
+  private closed = false;
+
+  constructor(url: string, opts: PgOptions = {}) {
+    this.name = redactUrl(url);
+    this.timeoutMs = opts.statementTimeoutMs ?? 60_000;
+    const flag = new SharedArrayBuffer(4);
+    this.signal = new Int32Array(flag);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const [entry, how] = workerEntry();
+    this.worker = new Worker(entry, {
+      ...how, workerData: { url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
+    });
+    this.worker.unref();
+    this.port.unref();
+    try {
+      this.refreshCatalog();
+    } catch (err) {
+      this.close();
+      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${(err as Error).message}. `
+        + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")', { cause: err });
+    }
+  }
+
+  get inTransaction(): boolean {
+    return this.depth > 0;
+  }
+
+  /** Sends one request and blocks until the worker answers (or the deadline passes). */
+  call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
+    if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
+    Atomics.store(this.signal, 0, 0);
+    this.port.postMessage(req);
+    const waited = Atomics.wait(this.signal, 0, 0, waitMs);
+    if (waited === 'timed-out') {
+      // A late answer would be taken for the next statement's: this connection is done.
+      this.closed = true;
+      this.worker.terminate().catch(() => { /* the thread is gone either way */ });
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub must be restarted to reconnect`);
+    }
+    const msg = receiveMessageOnPort(this.port);
+    if (!msg) throw new AppError('INTERNAL', 'the PostgreSQL worker woke the hub without an answer');
+    const res = msg.message as Response;
+    if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
+    return res;
+  }
+
+  refreshCatalog(): void {
+    const rows = this.call({ op: 'catalog' }).rows as Array<{ t: string; c: string; kind: string }>;
+    this.pks = new Map();
+    this.identities = new Map();
+    for (const r of rows) {
+      if (r.kind === 'identity') this.identities.set(r.t, r.c);
+      else this.pks.set(r.t, [...(this.pks.get(r.t) ?? []), r.c]);
+    }
+    this.cache.clear();
+  }
+
+  primaryKey(table: string): readonly string[] | undefined {
+    return this.pks.get(table);
+  }
+
+  identity(table: string): string | undefined {
+    return this.identities.get(table);
+  }
+
+  translate(sql: string): Translated & { name: string } {
+    let t = this.cache.get(sql);
+    if (!t) {
+      // Named (prepared once on the server) while the cache is small; SQL built per call beyond that runs unnamed.
+      t = { ...translateStatement(sql, this), name: this.cache.size < 2000 ? `ef${++this.statements}` : '' };
+      if (t.name) this.cache.set(sql, t);
+    }
+    return t;
+  }
+
+  prepare(sql: string): HubStatement {
+    return new PgStatement(this, sql);
+  }
+
+  /** Runs a script: migration DDL in SQLite's dialect, translated (store/pg/dialect.ts). */
+  exec(sql: string): this {
+    this.call({ op: 'script', sql: translateDdl(sql) });
+    if (/\b(CREATE|ALTER)\s+TABLE\b/i.test(sql)) this.refreshCatalog();
+    return this;
+  }
+
+  /** Runs a script already in PostgreSQL's dialect (a migration's `postgres` override). */
+  execNative(sql: string): this {
+    this.call({ op: 'script', sql });
+    this.refreshCatalog();
+    return this;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the same shape as better-sqlite3's
+  transaction<F extends (...args: any[]) => any>(fn: F): HubTransaction<F> {
+    return ((...args: unknown[]): ReturnType<F> => {
+      const sp = `ef_sp${this.depth}`;
+      this.call({ op: 'script', sql: this.depth === 0 ? 'BEGIN' : `SAVEPOINT ${sp}` });
+      this.depth++;
+      try {
+        const out = (fn as (...a: unknown[]) => ReturnType<F>)(...args);
+        this.depth--;
+        this.call({ op: 'script', sql: this.depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}` });
+        return out;
+      } catch (err) {
+        this.depth--;
+        try {
+          this.call({ op: 'script', sql: this.depth === 0 ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${sp}; RELEASE SAVEPOINT ${sp}` });
+        } catch { /* the first error is the one to report */ }
+        throw err;
+      }
+    }) as HubTransaction<F>;
+  }
+
+  /** SQLite's pragmas have no meaning here: the ones the hub sets are ignored, others refused. */
+  pragma(source: string): unknown {
+    if (/^\s*(journal_mode|synchronous|foreign_keys|busy_timeout)\s*=/.test(source)) return [];
+    throw new AppError('UNSUPPORTED_SQL', `pragma ${source} is SQLite-only; the hub is on PostgreSQL (${this.name})`);
+  }
+
+  close(): this {
+    if (this.closed) return this;
+    try {
+      // Bounded like every stop step (docs/hub.md "Stopping"): the thread is terminated either way.
+      this.call({ op: 'end' }, 2_000);
+    } catch { /* closing anyway */ }
+    this.closed = true;
+    this.worker.terminate().catch(() => { /* the thread is gone either way */ });
+    this.port.close();
+    return this;
+  }
+}
+
+class PgStatement implements HubStatement {
+  private mode: 'object' | 'pluck' | 'raw' = 'object';
+  constructor(private readonly db: PgDb, private readonly sql: string) {}
+
+  pluck(toggle = true): this {
+    this.mode = toggle ? 'pluck' : 'object';
+    return this;
+  }
+
+  raw(toggle = true): this {
+    this.mode = toggle ? 'raw' : 'object';
+    return this;
+  }
+
+  private query(params: unknown[]): { rows: unknown[]; rowCount: number; t: Translated } {
+    const t = this.db.translate(this.sql);
+    const r = this.db.call({ op: 'query', sql: t.sql, params, name: t.name || null, array: this.mode !== 'object' });
+    return { ...r, t };
+  }
+
+  private shape(row: unknown): unknown {
+    if (this.mode === 'object') {
+      const o = row as Record<string, unknown>;
+      for (const k of Object.keys(o)) o[k] = fromWire(o[k]);
+      return o;
+    }
+    const a = (row as unknown[]).map(fromWire);
+    return this.mode === 'pluck' ? a[0] : a;
+  }
+
+  run(...params: unknown[]): HubRunResult {
+    const r = this.query(params);
+    const first = r.rows[0] as Record<string, unknown> | unknown[] | undefined;
+    const id = r.t.returning && first ? (Array.isArray(first) ? first[0] : first[r.t.returning]) : 0;
+    return { changes: r.rowCount, lastInsertRowid: id as number | bigint };
+  }
+
+  get(...params: unknown[]): unknown {
+    const r = this.query(params);
+    return r.rows.length ? this.shape(r.rows[0]) : undefined;
+  }
+
+  all(...params: unknown[]): unknown[] {
+    return this.query(params).rows.map((row) => this.shape(row));
+  }
+
+  iterate(...params: unknown[]): IterableIterator<unknown> {
+    return this.all(...params)[Symbol.iterator]();
+  }
+}

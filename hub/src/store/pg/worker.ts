@@ -1,0 +1,77 @@
+// The worker thread that owns the hub's one PostgreSQL connection (docs/decisions/0040-postgresql.md).
+// The main thread (store/pg/facade.ts) posts one request at a time on `port` and blocks on `flag`;
+// this thread runs it with `pg`, posts the answer and wakes the main thread. int8 and numeric come
+// back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
+import { workerData, type MessagePort } from 'node:worker_threads';
+import pg from 'pg';
+
+export type Request =
+  | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
+  | { op: 'script'; sql: string }
+  | { op: 'catalog' }
+  | { op: 'end' };
+
+export type Response =
+  | { ok: true; rows: unknown[]; rowCount: number }
+  | { ok: false; error: { message: string; code?: string; constraint?: string; detail?: string } };
+
+interface Data { url: string; flag: SharedArrayBuffer; port: MessagePort; statementTimeoutMs: number }
+const { url, flag, port, statementTimeoutMs } = workerData as Data;
+const signal = new Int32Array(flag);
+
+const int8 = (v: string): number | bigint => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : BigInt(v);
+};
+const parsers: Record<number, (v: string) => unknown> = { 20: int8, 1700: Number, 16: (v) => (v === 't' ? 1 : 0) };
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+const client = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: 10_000 });
+const connected = client.connect();
+// A connection that fails later (server restart) is reported on the next statement.
+let broken: Error | null = null;
+client.on('error', (err) => { broken = err; });
+
+function answer(res: Response): void {
+  port.postMessage(res);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+async function run(req: Request): Promise<Response> {
+  await connected;
+  if (broken) throw broken;
+  switch (req.op) {
+    case 'query': {
+      const params = req.params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+      const r = await client.query({ text: req.sql, values: params, ...(req.name ? { name: req.name } : {}), ...(req.array ? { rowMode: 'array' } : {}) });
+      return { ok: true, rows: r.rows as unknown[], rowCount: r.rowCount ?? 0 };
+    }
+    case 'script': {
+      await client.query(req.sql);
+      return { ok: true, rows: [], rowCount: 0 };
+    }
+    case 'catalog': {
+      const r = await client.query(`
+        SELECT c.table_name AS t, c.column_name AS c, 'identity' AS kind FROM information_schema.columns c
+          WHERE c.table_schema = current_schema() AND c.is_identity = 'YES'
+        UNION ALL
+        SELECT k.table_name, k.column_name, 'pk' FROM information_schema.table_constraints t
+          JOIN information_schema.key_column_usage k ON k.constraint_name = t.constraint_name AND k.table_schema = t.table_schema
+          WHERE t.table_schema = current_schema() AND t.constraint_type = 'PRIMARY KEY'`);
+      return { ok: true, rows: r.rows as unknown[], rowCount: r.rowCount ?? 0 };
+    }
+    case 'end': {
+      await client.end();
+      return { ok: true, rows: [], rowCount: 0 };
+    }
+  }
+}
+
+port.on('message', (req: Request) => {
+  run(req).then(answer, (err: unknown) => {
+    const e = err as { message?: string; code?: string; constraint?: string; detail?: string };
+    answer({ ok: false, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}), ...(e.constraint ? { constraint: e.constraint } : {}), ...(e.detail ? { detail: e.detail } : {}) } });
+  });
+});

@@ -1,0 +1,108 @@
+// A private PostgreSQL cluster for tests and benches (docs/decisions/0040-postgresql.md): Debian's
+// postgresql 15 binaries, initdb in a temp dir, the server on a free 127.0.0.1 port with its unix
+// socket in that dir, run as the `postgres` user when we are root. One cluster per test file; a fresh
+// database per test (createDatabase). PostgreSQL missing is an error naming the package, never a skip.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PgDb } from '../store/pg/facade.js';
+
+/** EDGEFLEET_PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian's layout; 15 on bookworm). */
+function pgBin(): string {
+  const env = process.env['EDGEFLEET_PG_BIN'];
+  if (env) return env;
+  let majors: number[] = [];
+  try { majors = readdirSync('/usr/lib/postgresql').map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => b - a); } catch { /* not installed */ }
+  return `/usr/lib/postgresql/${majors[0] ?? 15}/bin`;
+}
+
+export interface PgCluster {
+  /** postgres://edgefleet@127.0.0.1:PORT/NAME */
+  url(database: string): string;
+  /** Creates an empty database and returns its URL. */
+  createDatabase(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function owner(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const id = (flag: string): number => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const uid = id('-u');
+  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root, PostgreSQL needs the `postgres` user (Debian\'s postgresql package creates it)');
+  return { uid, gid: id('-g') };
+}
+
+export async function startPostgres(): Promise<PgCluster> {
+  const BIN = pgBin();
+  if (!existsSync(join(BIN, 'initdb'))) {
+    throw new Error(`PostgreSQL is not installed (no ${join(BIN, 'initdb')}): install Debian's postgresql package (apt-get install postgresql; .ci/run does) or set EDGEFLEET_PG_BIN to its bin directory`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ef-pg-'));
+  const as = owner();
+  if (as) chownSync(dir, as.uid, as.gid);
+  const opts = { ...(as ?? {}), cwd: dir };
+  const data = join(dir, 'data');
+  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
+  }
+  const port = await freePort();
+  // Through a shell that stops the server when its stdin closes: when this process dies without
+  // running stop() (a killed test file), the pipe closes and the server goes too, then its dir ($6).
+  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$6"', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 30 s: ${log}`)), 30_000);
+    server.stderr?.on('data', (b: Buffer) => {
+      log += b.toString();
+      if (log.includes('ready to accept connections')) { clearTimeout(timer); resolve(); }
+    });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`PostgreSQL exited (${code}) before it was ready: ${log}`)); });
+  }).catch((err: unknown) => {
+    server.stdin?.end();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  server.stderr?.resume();
+  const url = (database: string): string => `postgres://edgefleet@127.0.0.1:${port}/${database}`;
+  let n = 0;
+  return {
+    url,
+    createDatabase() {
+      const name = `t${process.pid}_${++n}`;
+      const admin = new PgDb(url('postgres'));
+      try {
+        admin.exec(`CREATE DATABASE ${name}`);
+      } finally {
+        admin.close();
+      }
+      return url(name);
+    },
+    async stop() {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+        server.stdin?.end();
+        const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+export { PgDb } from '../store/pg/facade.js';

@@ -1,0 +1,67 @@
+// End to end on PostgreSQL (docs/decisions/0040-postgresql.md): the hub run with its tables in a
+// real PostgreSQL database (the config file's `database`, as `--database` sets it), an agent enrolls,
+// a deployment reaches it, and the telemetry windows it uploads are stored in PostgreSQL — not in a
+// hub.db, which the data dir never gets (blobs stay there).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { enrollAgents, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
+import { MODEL, fixtureAndHub, getJson, type HubSetup, type HubWindow } from './helpers.js';
+
+describe('a hub on PostgreSQL', () => {
+  let dir: string;
+  let pg: PgCluster;
+  let url: string;
+  let s: HubSetup | undefined;
+  let agent: AgentHandle | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-pg-hub-'));
+    pg = await startPostgres();
+    url = pg.createDatabase();
+  });
+  after(async () => {
+    await agent?.stop();
+    await s?.hub.stop();
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('enrolls an agent, deploys to it and stores its telemetry windows in PostgreSQL', async () => {
+    s = await fixtureAndHub(dir, { config: { database: url } });
+    const hub = s.hub;
+    const [dev] = await enrollAgents(hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'pg-1' });
+    agent = await startAgent({ dataDir: dev!.dataDir, config: { summaries: { windowSec: 1 } } });
+    const dep = await hub.api<{ id: number }>('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'postgres e2e' });
+    await waitFor('v1 ready on the agent', async () => (await getJson(`${agent!.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
+    const traffic = trafficLoop([agent], vibrationRows({ rowsPerRequest: 3 }), 4);
+    let windows: HubWindow[] = [];
+    try {
+      windows = await waitFor('windows stored at the hub', async () => {
+        const r = await hub.api<{ windows: HubWindow[] }>('GET', `/devices/pg-1/windows?model=${MODEL}`);
+        return r.windows.length >= 2 ? r.windows : undefined;
+      }, { timeoutMs: 60_000 });
+    } finally {
+      await traffic.stop();
+    }
+    assert.ok(windows.every((w) => w.version === '1.0.0' && w.count > 0));
+    await waitFor('the deployment active on the device', async () => {
+      const d = await hub.api<{ devices: Array<{ deviceId: string; status: string }> }>('GET', `/deployments/${dep.id}`);
+      return d.devices.find((x) => x.deviceId === 'pg-1')?.status === 'active' || undefined;
+    }, { timeoutMs: 30_000 });
+    // The rows are in PostgreSQL; the data dir holds blobs and keys but no hub.db.
+    const { PgDb } = await import('@edgefleet/hub/testing/postgres');
+    const db = new PgDb(url);
+    try {
+      const n = db.prepare('SELECT COUNT(*) FROM device_windows WHERE device_id = ?').pluck().get('pg-1') as number;
+      assert.ok(n >= windows.length, `PostgreSQL holds ${n} windows of pg-1, the API showed ${windows.length}`);
+      assert.equal(db.prepare('SELECT COUNT(*) FROM devices').pluck().get(), 1);
+    } finally {
+      db.close();
+    }
+    assert.equal(existsSync(join(hub.dataDir, 'hub.db')), false, 'no hub.db in the data dir');
+  });
+});
