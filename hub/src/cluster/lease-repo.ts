@@ -43,13 +43,13 @@ export class LeaseRepo {
   acquire(name: string, holder: string, nowMs: number, ttlMs: number): LeaseRow {
     const at = new Date(nowMs).toISOString();
     this.db.prepare(
-      `INSERT INTO hub_leases (name, holder, term, expires_at, acquired_at, renewed_at) VALUES (@name, @holder, 1, @expires, @at, @at)
+      `INSERT INTO hub_leases (name, holder, term, expires_at, acquired_at, renewed_at) VALUES (?, ?, 1, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET
          term = CASE WHEN hub_leases.holder = excluded.holder THEN hub_leases.term ELSE hub_leases.term + 1 END,
          acquired_at = CASE WHEN hub_leases.holder = excluded.holder THEN hub_leases.acquired_at ELSE excluded.acquired_at END,
          holder = excluded.holder, expires_at = excluded.expires_at, renewed_at = excluded.renewed_at
-       WHERE hub_leases.holder = excluded.holder OR hub_leases.expires_at <= @now`,
-    ).run({ name, holder, expires: nowMs + ttlMs, at, now: nowMs });
+       WHERE hub_leases.holder = excluded.holder OR hub_leases.expires_at <= ?`,
+    ).run(name, holder, nowMs + ttlMs, at, at, nowMs);
     return this.get(name) as LeaseRow;
   }
 

@@ -69,8 +69,10 @@ export function planConfigRollout(store: Store, config: ConfigService, req: Conf
 
 /** What a device reports of its agent (configuration, start count). */
 function reported(store: Store, deviceId: string): Pick<ReportedState, 'config' | 'starts'> {
-  const r = store.db.prepare("SELECT json_extract(reported, '$.config') AS c, json_extract(reported, '$.starts') AS s FROM devices WHERE id = ?").get(deviceId) as { c: string | null; s: number | null } | undefined;
-  return { ...(r?.c ? { config: JSON.parse(r.c) as ReportedState['config'] } : {}), ...(typeof r?.s === 'number' ? { starts: r.s } : {}) };
+  const r = store.devices.reportedState(deviceId);
+  const c = r?.['config'] as ReportedState['config'] | undefined;
+  const s = r?.['starts'];
+  return { ...(c ? { config: c } : {}), ...(typeof s === 'number' ? { starts: s } : {}) };
 }
 
 export type ConfigDeviceStatus = 'applied' | 'failed' | 'restarting' | 'pending';

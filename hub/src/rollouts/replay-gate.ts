@@ -14,8 +14,7 @@ const SKEW_MS = 60_000;
 
 /** The device's last reported replay check of `model` (from its reported state as stored). */
 function reportOf(store: Store, deviceId: string, model: string): ReplayReport | undefined {
-  const row = store.db.prepare("SELECT json_extract(reported, '$.models') AS m FROM devices WHERE id = ?").get(deviceId) as { m: string | null } | undefined;
-  const models = row?.m ? (JSON.parse(row.m) as Array<{ name: string; replay?: ReplayReport }>) : [];
+  const models = (store.devices.reportedState(deviceId)?.['models'] ?? []) as Array<{ name: string; replay?: ReplayReport }>;
   return models.find((m) => m.name === model)?.replay;
 }
 

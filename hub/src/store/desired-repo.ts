@@ -37,13 +37,20 @@ export class DesiredRepo {
    * with that document's seq and issue time: what is still on its way to them (deployments/resync.ts).
    */
   unapplied(): Array<{ deviceId: string; seq: number; issuedAt: string }> {
-    return this.db.prepare(
-      `SELECT d.id AS deviceId, m.seq AS seq, m.issued_at AS issuedAt
+    // The reported seq is compared here, not with json_extract: the same SQL on SQLite and PostgreSQL
+    // (docs/decisions/0040-postgresql.md).
+    const rows = this.db.prepare(
+      `SELECT d.id AS "deviceId", m.seq AS seq, m.issued_at AS "issuedAt", d.reported AS reported
        FROM devices d JOIN desired_documents m ON m.device_id = d.id
        WHERE d.revoked_at IS NULL AND m.seq = (SELECT MAX(seq) FROM desired_documents WHERE device_id = d.id)
-         AND m.seq > COALESCE(json_extract(d.reported, '$.lastAppliedSeq'), 0)
        ORDER BY d.id`,
-    ).all() as Array<{ deviceId: string; seq: number; issuedAt: string }>;
+    ).all() as Array<{ deviceId: string; seq: number; issuedAt: string; reported: string | null }>;
+    return rows
+      .filter((r) => {
+        const applied = r.reported ? (JSON.parse(r.reported) as { lastAppliedSeq?: unknown }).lastAppliedSeq : undefined;
+        return r.seq > (typeof applied === 'number' ? applied : 0);
+      })
+      .map(({ deviceId, seq, issuedAt }) => ({ deviceId, seq, issuedAt }));
   }
 
   latest(deviceId: string): DesiredDocument | undefined {

@@ -166,6 +166,15 @@ export class DevicesRepo implements DeviceAuthPort {
     this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
   }
 
+  /**
+   * The device's last reported state as stored (parsed here rather than with SQLite's json_extract: the
+   * same SQL on SQLite and PostgreSQL, docs/decisions/0040-postgresql.md), or null.
+   */
+  reportedState(id: string): Record<string, unknown> | null {
+    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    return r?.reported ? (JSON.parse(r.reported) as Record<string, unknown>) : null;
+  }
+
   /** The last desired-document seq the device reported applying (0 when it never reported). */
   reportedSeq(id: string): number {
     const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;

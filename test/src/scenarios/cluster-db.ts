@@ -1,7 +1,6 @@
-// Where the hubs of a several-hubs scenario keep their shared state (docs/hub.md "Several hubs"). Today:
-// one data directory all hub processes share on this machine (hub.db in WAL mode, the blob files, the
-// hub key and admin token written by the first hub). To run the same scenario on PostgreSQL, change
-// only this helper: return the database URL in `config` (and a shared blob directory).
+// Where the hubs of a several-hubs scenario keep their shared state (docs/hub.md "Several hubs"): one
+// data directory all hub processes share on this machine (the blob files, the hub key and admin token
+// written by the first hub) with hub.db in it (WAL mode), or, given a PostgreSQL URL, the tables there.
 import { join } from 'node:path';
 
 export interface ClusterDatabase {
@@ -13,7 +12,8 @@ export interface ClusterDatabase {
   describe: string;
 }
 
-export function clusterDatabase(dir: string): ClusterDatabase {
+export function clusterDatabase(dir: string, postgresUrl?: string): ClusterDatabase {
   const shared = join(dir, 'hubs');
+  if (postgresUrl) return { dataDir: () => shared, config: { database: postgresUrl }, describe: `one PostgreSQL database (${postgresUrl}), blobs in ${shared}` };
   return { dataDir: () => shared, config: {}, describe: `one SQLite file (WAL) at ${join(shared, 'hub.db')}` };
 }

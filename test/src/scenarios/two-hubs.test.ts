@@ -1,5 +1,5 @@
 // Several hubs (issue 13 section 4; docs/hub.md "Several hubs"): two hub processes on one database
-// (cluster-db.ts) behind one real Mosquitto, simulated devices sharing their traffic across the hubs
+// (cluster-db.ts: one SQLite file, then one PostgreSQL database) behind one real Mosquitto, simulated devices sharing their traffic across the hubs
 // through `$share`. A rollout is created on the hub that does not hold the lease, and while it tells
 // the devices to switch (rate-capped, so it is mid-way) and every device uploads windows, the hub
 // holding the lease is killed with SIGKILL. The other hub takes the lease and finishes the rollout on
@@ -16,6 +16,7 @@ import { createEnrollToken, pushBundle, startHub, waitFor, type HubHandle } from
 import { MOSQUITTO, startMosquitto } from '@edgefleet/hub';
 import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
 import { clusterDatabase } from './cluster-db.js';
+import { startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
 import { MODEL, type HubWindow } from './helpers.js';
 
 const DEVICES = 8;
@@ -25,7 +26,10 @@ const skip = existsSync(MOSQUITTO) ? false : `${MOSQUITTO} not installed (apt-ge
 
 interface Health { cluster?: { hubId: string; leader: boolean; lease: { holder: string; term: number } | null } }
 
-describe('two hubs on one database and one Mosquitto', { skip }, () => {
+// Once on one SQLite file (WAL) the hub processes share, once on one PostgreSQL database.
+for (const backend of ['sqlite', 'postgres'] as const) describe(`two hubs on one ${backend === 'sqlite' ? 'SQLite file' : 'PostgreSQL database'} and one Mosquitto`, { skip }, () => {
+  let pg: PgCluster | null = null;
+  let url: string | undefined;
   let dir: string;
   let fx: Fixture;
   let mosq: Awaited<ReturnType<typeof startMosquitto>>;
@@ -37,11 +41,16 @@ describe('two hubs on one database and one Mosquitto', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-two-hubs-'));
     fx = await makeFixture(join(dir, 'fx'));
     mosq = await startMosquitto([], users[0], 1024 * 1024 + 65_536, users.slice(1));
+    if (backend === 'postgres') {
+      pg = await startPostgres();
+      url = pg.createDatabase();
+    }
   });
   after(async () => {
     await sim?.stop();
     await Promise.allSettled(hubs.map((h) => h.stop()));
     await mosq?.stop();
+    await pg?.stop();
     if (!process.env.EF_KEEP) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -52,7 +61,7 @@ describe('two hubs on one database and one Mosquitto', { skip }, () => {
   };
 
   it('the hub holding the lease is killed mid-rollout and mid-upload: the rollout completes, every window is stored once', async () => {
-    const db = clusterDatabase(dir);
+    const db = clusterDatabase(dir, url);
     // The first hub creates the shared state (hub key use, admin token, migrations); the second joins it.
     for (const [i, u] of users.entries()) {
       hubs.push(await startHub({
