@@ -73,6 +73,7 @@ async function main(): Promise<void> {
 
     // 2. Steady telemetry.
     const w0 = hub.windowsStored();
+    const p0 = await sims.pending();
     t0 = performance.now();
     let sent = 0;
     let late = 0;
@@ -88,10 +89,11 @@ async function main(): Promise<void> {
     const steadyS = (performance.now() - t0) / 1000;
     const steady = await hub.stats();
     const stored = hub.windowsStored() - w0;
+    const p1 = await sims.pending();
     const cpuS = (steady.cpuMs - connected.cpuMs) / 1000;
     const deviceMin = (N * steadyS) / 60;
     console.log(
-      `steady: ${fmt(sent)} windows sent (${W} per device every ${PERIOD_S} s for ${STEADY_S} s${late ? `, ${late} rounds started late` : ''}), ${fmt(stored)} persisted and acked in ${fmt(steadyS, 1)} s = ${fmt(stored / steadyS)} windows/s; ` +
+      `steady: ${fmt(sent)} windows sent (${W} per device every ${PERIOD_S} s for ${STEADY_S} s${late ? `, ${late} rounds started late` : ''}), ${fmt(stored)} persisted and acked in ${fmt(steadyS, 1)} s = ${fmt(stored / steadyS)} windows/s (${fmt(p1.resends - p0.resends)} batches resent, ${fmt(p1.pending)} windows unacked); ` +
         `hub CPU ${fmt(cpuS, 1)} s = ${fmt((cpuS * 1000) / deviceMin, 2)} ms per device-minute, ${fmt((cpuS * 1e6) / Math.max(1, stored), 0)} µs per window; ${mem(steady)} = ${perDevice(idle, steady)}; ` +
         `event loop p99 ${fmt(steady.loopP99Ms)} ms; load ${load()}`,
     );
