@@ -68,6 +68,13 @@ export class HubProc {
     return JSON.parse(text) as T;
   }
 
+  /** The hub's Prometheus text (GET /metrics, no token needed). */
+  async metrics(): Promise<string> {
+    const res = await fetch(`${this.http}/metrics`);
+    if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
+    return res.text();
+  }
+
   /** Memory after a full GC, CPU time so far (ms), event-loop delay. */
   stats(): Promise<HubStats> {
     return new Promise((resolve) => {

@@ -111,6 +111,10 @@ async function main(): Promise<void> {
     const stored = hub.windowsStored();
     console.log(`exactly once: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
     if (stored !== total) failures.push(`hub stored ${stored} windows, devices sent ${total}`);
+    // Honest devices must stay inside the default per-device MQTT quotas (hub/src/mqtt/quota.ts).
+    const quota = (await hub.metrics()).split('\n').filter((l) => l.startsWith('edgefleet_mqtt_quota_exceeded_total{'));
+    console.log(`MQTT quotas (defaults): ${quota.length ? quota.join(', ') : 'no device throttled or disconnected'}`);
+    if (quota.some((l) => l.includes('action="disconnect"'))) failures.push('an honest simulated device was disconnected by the default MQTT quotas');
     console.log('wall ratio = hub windows/s ÷ bare windows/s; CPU ratio = bare CPU per window ÷ the hub process\'s CPU per window (target >= 0.8x); the load average is the box\'s (2 cores, shared)');
     await sims.drop();
   } finally {
