@@ -3,7 +3,8 @@
 // test/bench/rollout-fanout.bench.ts (10,000 devices told their desired document at the rate cap).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { SimDevice } from '../../test/src/sim/index.js';
+import type { SimDevice, SimModel, WindowShape } from '../../test/src/sim/index.js';
+import type { FollowOptions } from '../../test/src/sim/follow.js';
 import { QUANTILES, type SimChildMsg, type SimParentMsg } from './sim-child.js';
 
 const SIM_CHILD = fileURLToPath(new URL('./sim-child.ts', import.meta.url));
@@ -36,10 +37,13 @@ export class Sims {
     });
   }
 
-  /** Every device connects (`concurrency` at once per process); merged report, CONNACK quantiles are the slowest process's. */
-  async connect(url: string, devices: SimDevice[], concurrency: number) {
+  /**
+   * Every device connects (`concurrency` at once per process); merged report, CONNACK quantiles are the
+   * slowest process's. `o.model`: the version telemetry windows are about; `o.resendMs`: outbox resend.
+   */
+  async connect(url: string, devices: SimDevice[], concurrency: number, o: { model?: SimModel; resendMs?: number } = {}) {
     const shares = this.procs.map((_, i) => devices.filter((_d, j) => j % this.procs.length === i));
-    const rs = await Promise.all(this.procs.map((p, i) => this.ask<Extract<SimChildMsg, { t: 'connected' }>>(p, { t: 'connect', url, devices: shares[i] ?? [], concurrency }, 'connected')));
+    const rs = await Promise.all(this.procs.map((p, i) => this.ask<Extract<SimChildMsg, { t: 'connected' }>>(p, { t: 'connect', url, devices: shares[i] ?? [], concurrency, ...o }, 'connected')));
     return {
       connected: rs.reduce((a, r) => a + r.connected, 0),
       failed: rs.flatMap((r) => r.failed),
@@ -52,6 +56,30 @@ export class Sims {
   async desired(): Promise<number> {
     const rs = await Promise.all(this.procs.map((p) => this.ask<Extract<SimChildMsg, { t: 'desired' }>>(p, { t: 'desired' }, 'desired')));
     return rs.reduce((a, r) => a + r.count, 0);
+  }
+
+  /** Every device publishes one batch of `windows` windows (at most `inFlight` unPUBACKed per process); windows sent. */
+  async telemetry(windows: number, shape: WindowShape, inFlight: number): Promise<number> {
+    const rs = await Promise.all(this.procs.map((p) => this.ask<Extract<SimChildMsg, { t: 'sent' }>>(p, { t: 'telemetry', windows, shape, inFlight }, 'sent')));
+    if (rs.some((r) => r.windows < 0)) throw new Error('a simulator process failed to publish telemetry');
+    return rs.reduce((a, r) => a + r.windows, 0);
+  }
+
+  /** Outbox seqs the hub has not acked yet, acks received and resends, over every process. */
+  async pending(): Promise<{ pending: number; acks: number; resends: number }> {
+    const rs = await Promise.all(this.procs.map((p) => this.ask<Extract<SimChildMsg, { t: 'pending' }>>(p, { t: 'pending' }, 'pending')));
+    return { pending: rs.reduce((a, r) => a + r.pending, 0), acks: rs.reduce((a, r) => a + r.acks, 0), resends: rs.reduce((a, r) => a + r.resends, 0) };
+  }
+
+  /** Devices act on their desired documents from now on (download, verify, activate, report). */
+  async follow(opts: FollowOptions): Promise<void> {
+    await Promise.all(this.procs.map((p) => this.ask(p, { t: 'follow', opts }, 'following')));
+  }
+
+  /** Devices running `model` as they reported it, and the first few follow failures. */
+  async active(model: SimModel): Promise<{ count: number; failures: string[] }> {
+    const rs = await Promise.all(this.procs.map((p) => this.ask<Extract<SimChildMsg, { t: 'active' }>>(p, { t: 'active', model }, 'active')));
+    return { count: rs.reduce((a, r) => a + r.count, 0), failures: rs.flatMap((r) => r.failures) };
   }
 
   async drop(): Promise<void> {

@@ -1,105 +1,125 @@
-// Ingest bench (issue 5): summary windows from simulated devices persisted and acked by the hub,
-// for 100 and 1,000 devices. Each telemetry batch carries k = 10 windows shaped like the agent's
-// example model (12 numeric features × 10 bins, latency histogram, one output); devices send R
-// rounds (each round: every device one batch, all PUBACKed) and keep unacked windows in an outbox
-// that is resent after 2 s, so duplicates do reach the hub under load. windows/s counts from the
-// first publish to the last window acked. Baseline in the same run: the hub's own TelemetryRepo
-// (INSERT OR IGNORE, one transaction per batch, same rows, same SQLite settings) in this process
-// without MQTT. Exactly-once: device_windows rows afterwards must equal the windows sent.
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback]
+// Ingest bench (issue 5, redone for issue 13): summary windows from simulated devices persisted and
+// acked by the hub, for 100 and 1,000 devices. Each telemetry batch carries k = 10 windows shaped like
+// the agent's example model (12 numeric features × 10 bins, latency histogram, one output); devices
+// send R rounds (each round: every device one batch, all PUBACKed, at most 100 batches in flight) and
+// keep unacked windows in an outbox that is resent after the agent's default 15 s (--resend-ms N:
+// 2,000 makes duplicates reach the hub under load; their work then counts against the hub). The hub runs as it ships in a process of its own (hub-proc.ts) and the devices in two more
+// (hub/bench/sims.ts), so the hub's CPU is read apart from theirs; windows/s counts from the first
+// publish to the last window acked. Baseline in the same run, in this process while the hub idles:
+// the hub's own TelemetryRepo storing the same windows (built beforehand) one device batch per
+// transaction (putWindows, INSERT OR IGNORE, the same model version registered so rollups are
+// updated as the hub updates them, same SQLite settings), no MQTT, no validation; and the same
+// without rollups, for issue 11's rollups-on/off ratio. Exactly-once: device_windows rows afterwards
+// must equal the windows sent.
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N]
+// (HUB_BENCH_CPU_PROF=DIR writes the hub process's CPU profile there.)
+import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Feature, Reference, SeqWindow } from '@edgefleet/shared';
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { TelemetryRepo } from '../../hub/src/store/telemetry-repo.js';
-import { simWindow, type FleetSimulator, type WindowShape } from '../src/sim/index.js';
-import { connectFleet, fmt, startBenchHub, sum, until } from './fleet-setup.js';
+import { registerVersion } from '../../hub/src/rollups/testing.js';
+import { Sims } from '../../hub/bench/sims.js';
+import { simWindow, type SimModel, type WindowShape } from '../src/sim/index.js';
+import { fmt, until } from './fleet-setup.js';
+import { HubProc } from './hub-proc.js';
 
 const K = 10;
 /** --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
 const SHAPE: WindowShape = { features: 12, bins: 10, ...(process.argv.includes('--feedback') ? { feedback: true } : {}) };
-const LIMIT_MS = 90_000;
-/**
- * Batches awaiting their PUBACK at once over the fleet. With every device publishing at once
- * (--burst), the hub's embedded broker overflowed the stack at 1,000 devices (ingress callback
- * called synchronously inside mqemitter's queue: hub/src/mqtt/embedded.ts subscribeIngress).
- */
+const LIMIT_MS = 120_000;
+/** Batches awaiting their PUBACK at once over the fleet (the simulators' processes share it). */
 const IN_FLIGHT = 100;
-const burst = process.argv.includes('--burst');
+const SIM_PROCS = 2;
+const opt = (name: string): number | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+};
+const RESEND_MS = opt('--resend-ms') ?? 15_000;
+const ONLY = opt('--only');
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 
-/** Windows/s of the hub's repository alone: the same batches, no MQTT, no validation. */
-function baseline(devices: number, rounds: number): number {
+interface Rate { wallUs: number; cpuUs: number }
+
+/** µs of wall and CPU time per window of the hub's repository alone: the same batches, no MQTT, no validation. */
+function baseline(devices: number, rounds: number, model: SimModel, manifest: { features?: Feature[]; reference?: Reference }, rollups: boolean): Rate {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-ingest-'));
   const store = Store.open(dir, HUB_MIGRATIONS);
   try {
-    const repo = new TelemetryRepo(store.db);
+    registerVersion(store.db, model.name, model.version, manifest);
+    const repo = new TelemetryRepo(store.db, rollups ? store.rollups : null);
     const at = new Date();
+    const batches: SeqWindow[][][] = Array.from({ length: rounds }, (_, r) => Array.from({ length: devices }, () => Array.from({ length: K }, (_x, i) => simWindow(r * K + i + 1, at, SHAPE, model))));
+    const c0 = cpuMs();
     const t0 = performance.now();
-    for (let r = 0; r < rounds; r++) {
-      for (let d = 0; d < devices; d++) {
-        const windows = Array.from({ length: K }, (_, i) => simWindow(r * K + i + 1, at, SHAPE));
-        repo.putWindows(`dev-${d}`, windows, at);
-      }
-    }
-    return (devices * rounds * K) / ((performance.now() - t0) / 1000);
+    batches.forEach((round) => round.forEach((windows, d) => repo.putWindows(`dev-${d}`, windows, at)));
+    const n = devices * rounds * K;
+    return { wallUs: ((performance.now() - t0) * 1000) / n, cpuUs: ((cpuMs() - c0) * 1000) / n };
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function run(sims: FleetSimulator[], rounds: number, inFlight: number) {
-  const acks0 = sum(sims, (s) => s.acksReceived);
-  const resends0 = sum(sims, (s) => s.resends);
-  const t0 = performance.now();
-  let sent = 0;
-  for (let r = 0; r < rounds; r++) {
-    const counts = await Promise.all(sims.map((s) => s.publishTelemetry(K, SHAPE, Math.ceil(inFlight / sims.length))));
-    sent += counts.reduce((a, x) => a + x, 0);
-  }
-  const ok = await until(() => sum(sims, (s) => s.pending()) === 0, LIMIT_MS);
-  const ms = performance.now() - t0;
-  return { ok, ms, sent, acks: sum(sims, (s) => s.acksReceived) - acks0, resends: sum(sims, (s) => s.resends) - resends0, pending: sum(sims, (s) => s.pending()) };
-}
-
 async function main(): Promise<void> {
-  const b = await startBenchHub(1000);
+  const hub = await HubProc.start(1000);
+  const sims = await Sims.start(SIM_PROCS);
   const failures: string[] = [];
   try {
+    const manifest = hub.fx.bundles.v1.manifest;
     // Windows are about a version the hub assigned to every device: it stores nothing else (plausibility.ts).
-    const model = { name: 'vibration-anomaly', version: '1.0.0' };
-    await b.api('POST', '/deployments', { model: model.name, version: model.version, target: { all: true }, reason: 'ingest bench' });
-    const { sims, ms: connMs } = await connectFleet(b, { resendMs: 2_000, chunks: [100, 400, 500], model });
+    const model: SimModel = { name: manifest.name, version: manifest.version };
+    await hub.api('POST', '/deployments', { model: model.name, version: model.version, target: { all: true }, reason: 'ingest bench' });
     const bytes = JSON.stringify(simWindow(1, new Date(), SHAPE)).length;
-    console.log(`ingest bench: hub in-process, 1,000 simulated devices connected in ${fmt(connMs / 1000, 1)} s; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each)`);
-    console.log(`devices publish ${burst ? 'all at once (--burst)' : `with at most ${IN_FLIGHT} batches in flight over the fleet`}`);
-    console.log('     N | rounds | windows | hub persisted+acked | windows/s | acks | resends | baseline repo windows/s | ratio');
+    console.log(`ingest bench: the hub in its own process, devices in ${SIM_PROCS} more; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each), at most ${IN_FLIGHT} batches in flight`);
+    console.log('     N | windows | persisted+acked | windows/s | hub CPU/window | resends | bare repo windows/s | CPU/window | wall ratio | CPU ratio | bare without rollups: CPU/window, rollups on/off');
+    let connected = 0;
     let total = 0;
-    const runs: Array<{ n: number; group: FleetSimulator[]; rounds: number }> = [{ n: 100, group: sims.slice(0, 1), rounds: 20 }, { n: 1000, group: sims, rounds: 4 }];
-    for (const { n, group, rounds } of runs) {
-      const r = await run(group, rounds, burst ? Infinity : IN_FLIGHT);
-      total += r.sent;
-      if (!r.ok) failures.push(`N=${n}: ${r.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
-      const rate = r.sent / (r.ms / 1000);
-      const base = baseline(n, rounds);
+    // Warm-up: statements prepared, JIT (not counted).
+    baseline(50, 2, model, manifest, true);
+    for (const { n, rounds } of [{ n: 100, rounds: 20 }, { n: 1000, rounds: 4 }].filter((r) => ONLY === undefined || r.n === ONLY)) {
+      const r0 = await sims.connect(hub.mqtt, hub.devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
+      if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
+      connected = n;
+      const load = loadavg()[0] ?? 0;
+      const [s0, p0, w0] = [await hub.stats(), await sims.pending(), hub.windowsStored()];
+      const t0 = performance.now();
+      let sent = 0;
+      for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
+      const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
+      const ms = performance.now() - t0;
+      const [s1, p1, w1] = [await hub.stats(), await sims.pending(), hub.windowsStored()];
+      total += sent;
+      if (!ok) failures.push(`N=${n}: ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
+      if (w1 - w0 !== sent) failures.push(`N=${n}: ${w1 - w0} windows stored for ${sent} sent`);
+      const hubCpuUs = ((s1.cpuMs - s0.cpuMs) * 1000) / sent;
+      const rate = sent / (ms / 1000);
+      const bare = baseline(n, rounds, model, manifest, true);
+      const plain = baseline(n, rounds, model, manifest, false);
       console.log(
-        `${fmt(n).padStart(6)} | ${String(rounds).padStart(6)} | ${fmt(r.sent).padStart(7)} | ${`${fmt(r.ms / 1000, 2)} s`.padStart(19)} | ${fmt(rate).padStart(9)} | ` +
-          `${fmt(r.acks).padStart(4)} | ${fmt(r.resends).padStart(7)} | ${fmt(base).padStart(23)} | ${(rate / base).toFixed(2).padStart(5)}`,
+        `${fmt(n).padStart(6)} | ${fmt(sent).padStart(7)} | ${`${fmt(ms / 1000, 2)} s`.padStart(15)} | ${fmt(rate).padStart(9)} | ${`${fmt(hubCpuUs, 1)} µs`.padStart(14)} | ${fmt(p1.resends - p0.resends).padStart(7)} | ` +
+          `${fmt(1e6 / bare.wallUs).padStart(19)} | ${`${fmt(bare.cpuUs, 1)} µs`.padStart(10)} | ${(rate / (1e6 / bare.wallUs)).toFixed(2).padStart(10)} | ${(bare.cpuUs / hubCpuUs).toFixed(2).padStart(9)} | ` +
+          `${fmt(plain.cpuUs, 1)} µs, ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x   (load ${load.toFixed(1)})`,
       );
     }
-    const ingest = b.hub.ingest;
-    if (!ingest) throw new Error('hub has no ingest part');
-    const stored = b.devices.reduce((a, d) => a + ingest.telemetry.countFor(d.id).windows, 0);
+    const stored = hub.windowsStored();
     console.log(`exactly once: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
     if (stored !== total) failures.push(`hub stored ${stored} windows, devices sent ${total}`);
     // Honest devices must stay inside the default per-device MQTT quotas (hub/src/mqtt/quota.ts).
-    const quota = b.hub.metrics.render().split('\n').filter((l) => l.startsWith('edgefleet_mqtt_quota_exceeded_total{'));
+    const quota = (await hub.metrics()).split('\n').filter((l) => l.startsWith('edgefleet_mqtt_quota_exceeded_total{'));
     console.log(`MQTT quotas (defaults): ${quota.length ? quota.join(', ') : 'no device throttled or disconnected'}`);
     if (quota.some((l) => l.includes('action="disconnect"'))) failures.push('an honest simulated device was disconnected by the default MQTT quotas');
-    await Promise.all(sims.map((s) => s.stop()));
+    console.log('wall ratio = hub windows/s ÷ bare windows/s; CPU ratio = bare CPU per window ÷ the hub process\'s CPU per window (target >= 0.8x); the load average is the box\'s (2 cores, shared)');
+    await sims.drop();
   } finally {
-    await b.close();
+    sims.stop();
+    await hub.stop();
   }
   if (failures.length) {
     console.error(`ingest bench FAILED:\n  ${failures.join('\n  ')}`);

@@ -6,6 +6,7 @@
 // See plausibility.ts.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
+import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
 
@@ -46,6 +47,12 @@ const MAX_CACHED_DEVICES = 100_000;
 export class IngestGuard {
   readonly limits: IngestLimits;
   private readonly devices = new Map<string, DeviceEntry>();
+  // Prepared once on first use: a deployment invalidates every targeted device and each reloads its
+  // versions, so preparing per call was the largest hub cost of a 10,000-device deployment
+  // (docs/performance.md "Ingest and fleet scale").
+  private allowedStmt: Statement | null = null;
+  private bytesStmt: Statement | null = null;
+  private maxSeqStmt: Statement | null = null;
 
   constructor(private readonly deps: IngestGuardDeps) {
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
@@ -143,28 +150,28 @@ export class IngestGuard {
   }
 
   private loadAllowed(deviceId: string): Set<string> {
-    const rows = this.deps.db
+    const rows = (this.allowedStmt ??= this.deps.db
       .prepare(
         `SELECT d.model AS name, d.version FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id WHERE dd.device_id = ?
          UNION
          SELECT dm.name, dm.version FROM device_models dm JOIN model_versions mv ON mv.name = dm.name AND mv.version = dm.version WHERE dm.device_id = ?
          UNION
          SELECT model, version FROM device_shadows WHERE device_id = ?`,
-      )
+      ))
       .all(deviceId, deviceId, deviceId) as Array<{ name: string; version: string }>;
     return new Set(rows.map((r) => `${r.name}@${r.version}`));
   }
 
   private loadStoredBytes(deviceId: string): number {
-    const r = this.deps.db
-      .prepare('SELECT (SELECT COALESCE(SUM(LENGTH(window)), 0) FROM device_windows WHERE device_id = ?) + (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM device_events WHERE device_id = ?) AS n')
+    const r = (this.bytesStmt ??= this.deps.db
+      .prepare('SELECT (SELECT COALESCE(SUM(LENGTH(window)), 0) FROM device_windows WHERE device_id = ?) + (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM device_events WHERE device_id = ?) AS n'))
       .get(deviceId, deviceId) as { n: number };
     return r.n;
   }
 
   private loadMaxSeq(deviceId: string): number {
-    const r = this.deps.db
-      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS seqs')
+    const r = (this.maxSeqStmt ??= this.deps.db
+      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS seqs'))
       .get(deviceId, deviceId) as { s: number | null };
     return r.s ?? 0;
   }

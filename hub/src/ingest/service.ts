@@ -1,7 +1,8 @@
 // Ingest: what devices send the hub. Windows and events are sorted by the ingest guard (plausible ones
 // stored by (device, seq), every seq acked by range), presence and reported state record each device's
 // clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
-// stored events and reported state through on(); listeners run before the ack is sent.
+// stored events and reported state through on(); listeners run before the ack is sent. Windows are
+// written per event-loop tick, several devices in one transaction (window-writer.ts).
 import { toRanges, type DeviceEvent, type EventBatch, type ReportedState, type TelemetryBatch } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { TelemetryRepo } from '../store/telemetry-repo.js';
@@ -10,6 +11,7 @@ import type { Clock } from '../clock.js';
 import { IngestGuard } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
 import type { IngestLimits } from './plausibility.js';
+import { WindowWriter } from './window-writer.js';
 
 export interface IngestOptions {
   /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
@@ -50,12 +52,20 @@ export class IngestService implements DeviceReports {
   private readonly stateListeners = new Set<(deviceId: string, state: ReportedState, now: Date) => void>();
   /** Per connected device: when its last seen was last written (bounded by the connected devices). */
   private readonly seenAt = new Map<string, number>();
+  private readonly writer: WindowWriter;
 
   constructor(private readonly deps: IngestDeps) {
     this.telemetry = deps.store.telemetry;
     this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit });
+    this.writer = new WindowWriter({
+      telemetry: this.telemetry,
+      now: () => deps.clock.now(),
+      touch: (id, at) => deps.store.devices.touch(id, at),
+      stored: (id, bytes) => this.guard.stored(id, bytes),
+      ack: (id, payload) => deps.link.publish(id, 'ack', payload),
+    });
   }
 
   start(): Promise<void> {
@@ -76,6 +86,7 @@ export class IngestService implements DeviceReports {
 
   stop(): Promise<void> {
     while (this.unsubs.length) this.unsubs.pop()?.();
+    this.writer.flush(); // synchronous: queued windows are stored; their acks go out while the link is still up
     this.clocks.flush();
     return Promise.resolve();
   }
@@ -94,12 +105,15 @@ export class IngestService implements DeviceReports {
     this.guard.invalidate(deviceId);
   }
 
-  /** Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never jams). */
-  async handleTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
+  /**
+   * Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never
+   * jams). The guard sorts them now; the write, the last-seen update and the ack follow at the end
+   * of the tick (window-writer.ts).
+   */
+  handleTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
     const now = this.deps.clock.now();
-    this.seen(deviceId, now);
-    this.guard.stored(deviceId, this.telemetry.putWindows(deviceId, this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now), now));
-    await this.ack(deviceId, m.windows.map((w) => w.seq));
+    const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now);
+    return this.writer.write(deviceId, kept, m.windows.map((w) => w.seq), this.seenDue(deviceId, now));
   }
 
   async handleEvents(deviceId: string, m: EventBatch): Promise<void> {
@@ -125,10 +139,15 @@ export class IngestService implements DeviceReports {
 
   /** A message from the device: advance its last seen, written at most once per seenEveryMs. */
   private seen(deviceId: string, now: Date): void {
+    if (this.seenDue(deviceId, now)) this.deps.store.devices.touch(deviceId, now);
+  }
+
+  /** Whether the device's last seen is to be written now (the caller writes it); remembers that it was. */
+  private seenDue(deviceId: string, now: Date): boolean {
     const t = now.getTime();
     const last = this.seenAt.get(deviceId);
-    if (last !== undefined && t - last < this.opts.seenEveryMs && t >= last) return;
+    if (last !== undefined && t - last < this.opts.seenEveryMs && t >= last) return false;
     this.seenAt.set(deviceId, t);
-    this.deps.store.devices.touch(deviceId, now);
+    return true;
   }
 }

@@ -1,6 +1,7 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device.
 import { AppError, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
+import type { HubStatement as Statement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 
@@ -45,6 +46,7 @@ export type StatusChange = StreamEventMap['deployment.progress'];
 
 export class DeploymentsRepo {
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
+  private statusStmts: { get: Statement; set: Statement } | null = null;
   constructor(private readonly db: Db) {}
 
   create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined }): number {
@@ -111,17 +113,19 @@ export class DeploymentsRepo {
 
   /** Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`. */
   setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: DeploymentDeviceStatus } = {}): void {
-    const row = this.db
-      .prepare(
+    // Prepared once: every device event and state report of a deployment comes through here.
+    const st = (this.statusStmts ??= {
+      get: this.db.prepare(
         `SELECT dd.deployment_id AS id, dd.status, dd.progress FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
-      )
+      ),
+      set: this.db.prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?'),
+    });
+    const row = st.get
       .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
     if (!row || row.status === extra.notOver) return;
     const progress = extra.progress ?? null;
-    this.db
-      .prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
-      .run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
+    st.set.run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
     // Only changes reach listeners (the live stream): every state report re-confirms "active".
     if (row.status === status && row.progress === progress) return;
     const change: StatusChange = { deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() };

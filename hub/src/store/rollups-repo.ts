@@ -144,8 +144,10 @@ export class RollupsRepo {
    * Adds windows a device just stored (call inside the storing transaction, with only the windows
    * actually inserted). Windows are grouped by (version, hour) first, so a batch costs one row
    * read and write per hour and day it touches. A window counts in the hour (and day) of its start.
+   * `unfleeted`: fleet rows already deleted in this transaction (keys `series|grain|start`), shared by
+   * the devices of one ingest tick (docs/decisions/0042-ingest-throughput.md) so each is deleted once.
    */
-  applyWindows(deviceId: string, windows: readonly SummaryWindow[]): void {
+  applyWindows(deviceId: string, windows: readonly SummaryWindow[], unfleeted: Set<string> = new Set()): void {
     if (windows.length === 0) return;
     type Pending = { s: Series; grain: number; start: number; v: RollupValues };
     const hours = new Map<string, Pending>();
@@ -174,7 +176,11 @@ export class RollupsRepo {
     const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
     const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
-      unfleet.run(s.id, grain, start);
+      const fleetKey = `${s.id}|${grain}|${start}`;
+      if (!unfleeted.has(fleetKey)) {
+        unfleeted.add(fleetKey);
+        unfleet.run(s.id, grain, start);
+      }
       const old = get.get(s.id, grain, start, deviceId) as RollupDbRow | undefined;
       if (old) {
         addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat, perf: old.perf }, ALL_BLOBS);

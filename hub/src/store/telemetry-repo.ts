@@ -6,30 +6,28 @@ import type { RollupsRepo } from './rollups-repo.js';
 
 type Stmt = HubStatement;
 
+/** One device's windows, as putWindowsMany takes them. */
+export interface WindowBatch {
+  deviceId: string;
+  windows: readonly SeqWindow[];
+}
+
 export class TelemetryRepo {
   // Prepared once, on first use (the tables exist once the store's migrations ran): preparing per
   // batch cost more than the inserts themselves on the ingest path (test/bench/ingest.bench.ts).
   private insWindow: Stmt | null = null;
   private insEvent: Stmt | null = null;
   private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => number;
+  private readonly txMany: (batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => number[];
   private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => number;
 
   /** `rollups`: updated in the same transaction with the windows actually inserted (docs/decisions/0023-rollups.md). */
-  constructor(private readonly db: Db, rollups: RollupsRepo | null = null) {
-    this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => {
-      const ins = (this.insWindow ??= db.prepare(
-        'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ));
-      let bytes = 0;
-      const inserted: SeqWindow[] = [];
-      for (const w of windows) {
-        const { seq, ...win } = w;
-        const json = JSON.stringify(win);
-        bytes += json.length;
-        // A resend of a stored seq inserts nothing and must add nothing to the rollups.
-        if (ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
-      }
-      rollups?.applyWindows(deviceId, inserted);
+  constructor(private readonly db: Db, private readonly rollups: RollupsRepo | null = null) {
+    this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => this.insertWindows(deviceId, windows, at, new Set()));
+    this.txMany = db.transaction((batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => {
+      const unfleeted = new Set<string>();
+      const bytes = batches.map((b) => this.insertWindows(b.deviceId, b.windows, at, unfleeted));
+      also?.();
       return bytes;
     });
     this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string) => {
@@ -52,6 +50,33 @@ export class TelemetryRepo {
    */
   putWindows(deviceId: string, windows: SeqWindow[], at: Date): number {
     return this.txWindows(deviceId, windows, at.toISOString());
+  }
+
+  /**
+   * Several devices' batches in one transaction (the ingest path's per-tick writer,
+   * docs/decisions/0042-ingest-throughput.md), each fleet rollup row deleted once; `also` runs inside
+   * the same transaction (last-seen updates). Returns putWindows' count per batch, same order.
+   */
+  putWindowsMany(batches: readonly WindowBatch[], at: Date, also?: () => void): number[] {
+    return this.txMany(batches, at.toISOString(), also);
+  }
+
+  /** Inserts one device's windows; call inside a transaction. */
+  private insertWindows(deviceId: string, windows: readonly SeqWindow[], at: string, unfleeted: Set<string>): number {
+    const ins = (this.insWindow ??= this.db.prepare(
+      'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ));
+    let bytes = 0;
+    const inserted: SeqWindow[] = [];
+    for (const w of windows) {
+      const { seq, ...win } = w;
+      const json = JSON.stringify(win);
+      bytes += json.length;
+      // A resend of a stored seq inserts nothing and must add nothing to the rollups.
+      if (ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
+    }
+    this.rollups?.applyWindows(deviceId, inserted, unfleeted);
+    return bytes;
   }
 
   putEvents(deviceId: string, events: DeviceEvent[], at: Date): number {

@@ -1,0 +1,105 @@
+// The per-tick window writer (window-writer.ts) on a real hub.db in a temp dir: batches of several
+// devices queued in one tick are stored in one transaction with their rollups, each device gets one ack
+// for all its seqs after the commit, a resend stores nothing twice, and a batch that cannot be stored
+// fails alone (no ack, so the device resends) while the others of its tick are stored and acked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Feature, type Reference, type SeqWindow } from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
+import { numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
+import { WindowWriter } from './window-writer.js';
+
+const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
+const REFERENCE: Reference = {
+  id: 'c'.repeat(64), rows: 672, features: [numericReference('temp')],
+  outputs: [{ name: 'score', index: 0, edges: [0, 0.5, 1], counts: [1, 1], under: 0, over: 0 }],
+};
+const T0 = Date.parse('2026-11-30T10:00:00Z');
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-window-writer-'));
+  const store = Store.open(dir, HUB_MIGRATIONS);
+  registerVersion(store.db, 'vib', '1.0.0', { features: FEATURES, reference: REFERENCE });
+  const at = new Date(T0 + 30_000);
+  for (const id of ['a', 'b', 'c']) store.devices.create(id, 'secret-of-' + id, {}, null, at);
+  const acks: Array<{ deviceId: string; seqs: number[]; committed: number }> = [];
+  const count = () => (store.db.prepare('SELECT COUNT(*) AS n FROM device_windows').get() as { n: number }).n;
+  const stored = new Map<string, number>();
+  const writer = new WindowWriter({
+    telemetry: store.telemetry,
+    now: () => at,
+    touch: (id, t) => store.devices.touch(id, t),
+    stored: (id, bytes) => stored.set(id, (stored.get(id) ?? 0) + bytes),
+    ack: (deviceId, payload) => {
+      const { ranges } = JSON.parse(payload) as { ranges: Array<[number, number]> };
+      acks.push({ deviceId, seqs: ranges.flatMap(([a, z]) => Array.from({ length: z - a + 1 }, (_, i) => a + i)), committed: count() });
+      return Promise.resolve();
+    },
+  });
+  const rand = seeded(3);
+  const windows = (seqs: number[]): SeqWindow[] =>
+    seqs.map((seq) => ({ ...sampleWindow({ model: 'vib', version: '1.0.0', start: T0, lengthSec: 60 }, FEATURES, REFERENCE, 20, { numeric: { temp: () => rand() * 10 }, outputs: { score: rand } }, rand), seq }));
+  return { store, writer, acks, count, stored, windows, at, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+test('one tick: every device stored in one transaction, one ack per device after the commit, rollups and last seen written', async () => {
+  const h = setup();
+  try {
+    const done = Promise.all([
+      h.writer.write('a', h.windows([1, 2]), [1, 2], true),
+      h.writer.write('b', h.windows([1]), [1], false),
+      h.writer.write('a', h.windows([3]), [3, 4], false), // seq 4 was refused by the guard: acked, not stored
+    ]);
+    assert.equal(h.count(), 0, 'nothing is written before the tick ends');
+    await done;
+    assert.equal(h.count(), 4);
+    assert.deepEqual(h.acks.map((a) => [a.deviceId, a.seqs]).sort(), [['a', [1, 2, 3, 4]], ['b', [1]]]);
+    assert.ok(h.acks.every((a) => a.committed === 4), 'acks are published after the commit');
+    const rollup = h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number };
+    assert.equal(rollup.windows, 3);
+    assert.equal(h.store.devices.get('a').lastSeen, h.at.toISOString());
+    assert.equal(h.store.devices.get('b').lastSeen, null, 'no touch was due for b');
+    assert.ok((h.stored.get('a') ?? 0) > 0);
+    // A resend of stored seqs: acked again, stored once, rollups unchanged.
+    await h.writer.write('a', h.windows([1, 2]), [1, 2], false);
+    assert.equal(h.count(), 4);
+    assert.equal((h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number }).windows, 3);
+    assert.deepEqual(h.acks.at(-1)?.seqs, [1, 2]);
+  } finally {
+    h.close();
+  }
+});
+
+test('a batch that cannot be stored fails alone: no ack for it, the rest of its tick stored and acked', async () => {
+  const h = setup();
+  try {
+    const bad = h.windows([1]).map((w) => ({ ...w, count: 1n as unknown as number })); // JSON.stringify throws on a BigInt
+    const results = await Promise.allSettled([
+      h.writer.write('a', h.windows([1]), [1], false),
+      h.writer.write('b', bad, [1], false),
+      h.writer.write('c', h.windows([1, 2]), [1, 2], false),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(h.count(), 3);
+    assert.deepEqual(h.acks.map((a) => a.deviceId).sort(), ['a', 'c']);
+  } finally {
+    h.close();
+  }
+});
+
+test('a tick with more than MAX_TICK_WINDOWS windows is committed without waiting for the tick to end', async () => {
+  const h = setup();
+  try {
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < 51; i++) pending.push(h.writer.write('a', h.windows(Array.from({ length: 10 }, (_, k) => i * 10 + k + 1)), [], false));
+    assert.equal(h.count(), 500, 'the first 500 windows were committed at once');
+    await Promise.all(pending);
+    assert.equal(h.count(), 510);
+  } finally {
+    h.close();
+  }
+});
