@@ -27,7 +27,11 @@ export interface ExternalLinkOptions {
   connectTimeoutMs?: number;
 }
 
-const SHARED_KINDS: IncomingKind[] = ['state', 'telemetry', 'events', 'blob/get', 'capture'];
+// State is read unshared, like presence: it has no device-side resend (the outbox resends windows and
+// events until a hub acks them, a reported state is only published again when it changes), so a state
+// a hub took and died with would be lost, and a shared subscription gets no retained state on (re)subscribe.
+// Every hub applies every state (idempotent updates of the device's row).
+const SHARED_KINDS: IncomingKind[] = ['telemetry', 'events', 'blob/get', 'capture'];
 
 export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   const { metrics, logger, clock } = opts;
@@ -38,7 +42,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
 
   function filterFor(kind: IncomingKind): string {
     const f = allDevicesFilter(kind);
-    return opts.shareGroup && kind !== 'presence' ? `$share/${opts.shareGroup}/${f}` : f;
+    return opts.shareGroup && SHARED_KINDS.includes(kind) ? `$share/${opts.shareGroup}/${f}` : f;
   }
 
   function onMessage(topic: string, payload: Buffer): void {
@@ -73,7 +77,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
       client = c;
       c.on('message', onMessage);
       c.on('error', (err) => logger.warn({ err: err.message }, 'external broker connection error'));
-      const filters = [...SHARED_KINDS, 'presence' as const].map(filterFor);
+      const filters = [...SHARED_KINDS, 'presence' as const, 'state' as const].map(filterFor);
       const granted = await c.subscribeAsync(filters, { qos: 1 });
       const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
       if (refused.length > 0) {

@@ -114,6 +114,12 @@ for (const backend of ['sqlite', 'postgres'] as const) describe(`two hubs on one
     let takeoverMs = 0;
     const uploads = (async () => {
       while (uploading) {
+        // Like an agent's outbox, at most so many windows unacked: a slower database (PostgreSQL's round
+        // trips) slows the devices down instead of piling up resends.
+        if (s.pending() > 120) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
         await Promise.all(devices.map(async (d) => {
           const ws = Array.from({ length: 3 }, () => sampleWindow(m, Date.now() - 30_000, 10, PREDICTIONS, {}, () => rng.next()));
           sent.set(d.id, (sent.get(d.id) ?? 0) + (await s.publishWindows(d.id, ws)));
