@@ -6,13 +6,8 @@
 // Printed: p99 and throughput of the answered requests with the replay against without, the replay's
 // samples and wall time, the process CPU seconds per replayed sample against per answered request, the
 // buffer's bytes, and the load average. REPLAY_BENCH_ROUNDS (default 8) narrows a run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { buildExampleBundle, datasetRows, makeKeys, makeTrust } from '@edgefleet/examples';
-import { createAgent, type Agent } from '../src/agent.js';
-import { AgentConfig } from '../src/config.js';
+import { loadavg } from 'node:os';
+import { twoVersionAgent } from './two-versions.js';
 import { fmt, median, runPhases, type LoadResult } from './lib.js';
 
 const CONCURRENCY = 8;
@@ -20,21 +15,9 @@ const ROUNDS = Number(process.env.REPLAY_BENCH_ROUNDS ?? 8);
 const SAMPLES = 256;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`REPLAY_BENCH_ROUNDS=${process.env.REPLAY_BENCH_ROUNDS}: expected a positive integer`);
 
-const dir = mkdtempSync(join(tmpdir(), 'ef-bench-replay-'));
-let agent: Agent | undefined;
+const setup = await twoVersionAgent('ef-bench-replay-');
 try {
-  const keys = makeKeys(join(dir, 'keys'));
-  const trust = makeTrust(dir, keys);
-  const v1 = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys });
-  const v2 = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '2.0.0', shift: true, keys });
-  const name = v1.manifest.name;
-  const a = (agent = createAgent(AgentConfig.parse({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 }));
-  await a.start();
-  a.trust.put(trust.doc, 1);
-  await a.manager.install(v1.path);
-  await a.manager.install(v2.path, { activate: false });
-
-  const bodies = datasetRows(v1.model.holdout).slice(0, 64).map((r) => JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, r.length], data: r }] }));
+  const { agent: a, name, bodies } = setup;
   const load = { path: `/v2/models/${name}/infer`, bodies, concurrency: CONCURRENCY, warmupMs: 300, durationMs: 2000, phases: [a.url] };
   const without: LoadResult[] = [];
   const withReplay: LoadResult[] = [];
@@ -75,6 +58,5 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  await agent?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await setup.close();
 }

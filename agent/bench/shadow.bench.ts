@@ -6,13 +6,8 @@
 // ratio is the median of the per-round ratios. The same agent and session on both sides: only the shadow differs. Target: p99 of the answered requests with shadow <= 1.05x without.
 // Also printed: throughput and CPU-per-request ratios, the shadow runs, agreements and dropped samples, and the load average.
 // SHADOW_BENCH_ROUNDS (default 16) and SHADOW_BENCH_RATE narrow or change a run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { buildExampleBundle, datasetRows, makeKeys, makeTrust } from '@edgefleet/examples';
-import { createAgent, type Agent } from '../src/agent.js';
-import { AgentConfig } from '../src/config.js';
+import { loadavg } from 'node:os';
+import { twoVersionAgent } from './two-versions.js';
 import { fmt, median, runPhases, type LoadResult } from './lib.js';
 
 const CONCURRENCY = 8;
@@ -23,21 +18,9 @@ const RATE = Number(process.env.SHADOW_BENCH_RATE ?? 0.1);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`SHADOW_BENCH_ROUNDS=${process.env.SHADOW_BENCH_ROUNDS}: expected a positive integer`);
 if (!(RATE > 0 && RATE <= 1)) throw new Error(`SHADOW_BENCH_RATE=${process.env.SHADOW_BENCH_RATE}: expected a share in (0, 1]`);
 
-const dir = mkdtempSync(join(tmpdir(), 'ef-bench-shadow-'));
-let agent: Agent | undefined;
+const setup = await twoVersionAgent('ef-bench-shadow-');
 try {
-  const keys = makeKeys(join(dir, 'keys'));
-  const trust = makeTrust(dir, keys);
-  const v1 = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '1.0.0', keys });
-  const v2 = await buildExampleBundle({ dir: join(dir, 'bundles'), version: '2.0.0', shift: true, keys });
-  const name = v1.manifest.name;
-  const a = (agent = createAgent(AgentConfig.parse({ dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 }));
-  await a.start();
-  a.trust.put(trust.doc, 1);
-  await a.manager.install(v1.path);
-  await a.manager.install(v2.path, { activate: false });
-
-  const bodies = datasetRows(v1.model.holdout).slice(0, 64).map((r) => JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, r.length], data: r }] }));
+  const { agent: a, name, bodies } = setup;
   const load = { path: `/v2/models/${name}/infer`, bodies, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: [a.url] };
   const without: LoadResult[] = [];
   const withShadow: LoadResult[] = [];
@@ -71,6 +54,5 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  await agent?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await setup.close();
 }
