@@ -51,7 +51,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   CONFIG_NOT_REMOTE: 'input',
   SCHEMA_TOO_NEW: 'model',
   UNSUPPORTED_SQL: 'model',
-  DATABASE_UNAVAILABLE: 'model',
+  DATABASE_UNAVAILABLE: 'load',
   INTERNAL: 'model',
 };
 
