@@ -93,7 +93,7 @@ export function startCompiledAgent(o: CompiledAgentOptions): Promise<CompiledAge
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    void exited.then((code) => reject(new Error(`compiled agent child exited with code ${code} before it was ready`)));
+    exited.then((code) => reject(new Error(`compiled agent child exited with code ${code} before it was ready`)), reject);
     child.on('message', (m: { t: string; id?: number; url?: string; cpu?: NodeJS.CpuUsage; stats?: unknown }) => {
       if (m.t === 'ready') {
         resolve({
