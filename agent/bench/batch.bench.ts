@@ -86,6 +86,9 @@ try {
       if (!(worst <= 1e-4)) throw new Error(`${m.name}: a batched reply differs from the floor's by ${worst}: ${JSON.stringify(together[i])} vs ${JSON.stringify(want)}`);
     }
     for (const concurrency of CLIENTS) {
+      // Each agent child has only its own requests to warm its JIT with (the in-process agent shared
+      // node:http's warmed code with the floor): an unmeasured phase each first, as the floor had.
+      await (GEN === 'raw' ? runRawPhases : runPhases)({ path, bodies, concurrency, warmupMs: 1000, durationMs: 100, phases: [on.url, off.url, floor.url] });
       const urls = [floor.url, on.url, off.url];
       const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? urls : [...urls].reverse())).flat();
       // The floor's CPU is this process's; each agent's is read from its own child.
