@@ -9,16 +9,19 @@
 // The load comes from raw-load.ts's lean HTTP client (~30 µs of CPU a request), because lib.ts's
 // node:http client spends ~175 µs a request on the same 2 cores as the server and caps the ratio
 // near 1.4x whatever the server does (docs/performance.md); BATCH_BENCH_GEN=http uses it instead.
+// Both agents run compiled (agent/dist), each in a child process of its own started without tsx
+// (agent-proc.ts), as `node agent/dist/cli/main.js run` would run them: their CPU per request is
+// the child's process.cpuUsage() over the measured period; the floor stays in this process. The
+// bench stops with "run npx tsc -b" if a dist is missing or older than its src (npm run bench
+// builds first). BATCH_BENCH_PROF=DIR writes a --cpu-prof of each agent child into DIR.
 // BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike.
 // BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
-import { createAgent, type Agent } from '../src/agent.js';
-import { AgentConfig } from '../src/config.js';
-import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult } from './lib.js';
+import { requireFreshDist, startCompiledAgent, type CompiledAgent } from './agent-proc.js';
+import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult, type ServerCpu } from './lib.js';
 import { runRawPhases } from './raw-load.js';
 
 const ROUNDS = Number(process.env.BATCH_BENCH_ROUNDS ?? 4);
@@ -31,11 +34,13 @@ if (GEN !== 'raw' && GEN !== 'http') throw new Error(`BATCH_BENCH_GEN=${GEN}: ex
 // Intra-op threads of every session, the floor's and the agents' alike (default 1, the agent's default).
 const INTRA = Number(process.env.BATCH_BENCH_INTRA ?? 1);
 if (!Number.isInteger(INTRA) || INTRA < 1) throw new Error(`BATCH_BENCH_INTRA=${process.env.BATCH_BENCH_INTRA}: expected a positive integer`);
+const PROF = process.env.BATCH_BENCH_PROF;
 const WARMUP_MS = 300;
 const DURATION_MS = 1000;
 
+requireFreshDist();
 const dir = mkdtempSync(join(tmpdir(), 'ef-bench-batch-'));
-const agents: Agent[] = [];
+const agents: CompiledAgent[] = [];
 try {
   const keys = makeKeys(join(dir, 'keys'));
   const trust = makeTrust(dir, keys);
@@ -44,11 +49,11 @@ try {
     { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
   ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
   const start = async (batching: 'auto' | 'off') => {
-    const a = createAgent(AgentConfig.parse({ dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: INTRA }, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    const bundles: string[] = [];
+    for (const m of models) bundles.push((await bundleFromOnnx({ dir: join(dir, `bundles-${batching}`), onnx: m.mlp.onnx, name: m.name, version: '1.0.0', io: m.mlp.io, keys })).path);
+    const config = { dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: INTRA }, log: { level: 'silent' } };
+    const a = await startCompiledAgent({ config, trust: trust.doc, bundles, ...(PROF ? { nodeArgs: ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=agent-${batching}.cpuprofile`] } : {}) });
     agents.push(a);
-    await a.start();
-    a.trust.put(trust.doc, 1);
-    for (const m of models) await a.manager.install((await bundleFromOnnx({ dir: join(dir, `bundles-${batching}`), onnx: m.mlp.onnx, name: m.name, version: '1.0.0', io: m.mlp.io, keys })).path);
     return a;
   };
   const on = await start('auto');
@@ -81,9 +86,14 @@ try {
       if (!(worst <= 1e-4)) throw new Error(`${m.name}: a batched reply differs from the floor's by ${worst}: ${JSON.stringify(together[i])} vs ${JSON.stringify(want)}`);
     }
     for (const concurrency of CLIENTS) {
+      // Each agent child has only its own requests to warm its JIT with (the in-process agent shared
+      // node:http's warmed code with the floor): an unmeasured phase each first, as the floor had.
+      await (GEN === 'raw' ? runRawPhases : runPhases)({ path, bodies, concurrency, warmupMs: 1000, durationMs: 100, phases: [on.url, off.url, floor.url] });
       const urls = [floor.url, on.url, off.url];
       const order = Array.from({ length: ROUNDS }, (_, r) => (r % 2 === 0 ? urls : [...urls].reverse())).flat();
-      const results = await (GEN === 'raw' ? runRawPhases : runPhases)({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order });
+      // The floor's CPU is this process's; each agent's is read from its own child.
+      const serverCpu: ServerCpu = (i) => (order[i] === on.url ? on.cpuUsage() : order[i] === off.url ? off.cpuUsage() : Promise.resolve(process.cpuUsage()));
+      const results = await (GEN === 'raw' ? runRawPhases : runPhases)({ path, bodies, concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS, phases: order }, serverCpu);
       const by = (u: string) => results.filter((_, i) => order[i] === u);
       const [fs, as, os] = [by(floor.url), by(on.url), by(off.url)];
       const ratio = (xs: LoadResult[], k: 'reqPerSec' | 'p99') => xs.map((x, i) => x[k] / fs[i]![k]);
@@ -102,7 +112,7 @@ try {
       console.log(`batching off ${m.name} c${concurrency}: ${fmt(of.reqPerSec)} req/s = ${median(ratio(os, 'reqPerSec')).toFixed(2)}x the floor; auto vs off ${(ag.reqPerSec / of.reqPerSec).toFixed(2)}x`);
       if ([...fs, ...as, ...os].some((r) => r.failed > 0)) allOk = false;
     }
-    const st = on.runtime.batchStats(m.name);
+    const st = await on.batchStats(m.name);
     if (st) console.log(`batches ${m.name}: ${st.runs} runs carried ${st.requests} requests (${(st.requests / Math.max(1, st.runs)).toFixed(1)} a run), ${st.retried} retried alone`);
     await floor.close();
   }

@@ -117,38 +117,50 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
  * with its warm-up and measured period); one result per phase. Alternating
  * servers in short phases keeps a pair measured under the same outside load.
  */
-export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): Promise<LoadResult[]> {
-  return runGenerator(CHILD, o, o.phases.length);
+export function runPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }, serverCpu?: ServerCpu): Promise<LoadResult[]> {
+  return runGenerator(CHILD, o, o.phases.length, undefined, serverCpu);
 }
 
 type GenMsg = { t: 'on' } | { t: 'off' } | { t: 'result'; lat: number[]; failed: number; failures: Record<string, number>; seconds: number; genCpu?: number };
 
+/** Reads the CPU usage of the server under test for phase i (default: this process's). */
+export type ServerCpu = (phase: number) => Promise<NodeJS.CpuUsage>;
+const ownCpu: ServerCpu = () => Promise.resolve(process.cpuUsage());
+
 /**
  * Runs a load-generator script (`-e source`) in a child process, sends it `init`, and collects one
- * result per phase: latencies summarised, and this process's CPU between the child's `on` and `off`.
+ * result per phase: latencies summarised, and the server's CPU (serverCpu, by default this
+ * process's; a server in a child process of its own reports its own) between the child's `on` and `off`.
  */
-export function runGenerator(source: string, init: object, phases: number, cwd?: string): Promise<LoadResult[]> {
+export function runGenerator(source: string, init: object, phases: number, cwd?: string, serverCpu: ServerCpu = ownCpu): Promise<LoadResult[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(cwd ? { cwd } : {}) });
     const results: LoadResult[] = [];
-    let cpu0: NodeJS.CpuUsage | undefined;
-    let cpu: NodeJS.CpuUsage | undefined;
+    let cpu0: Promise<NodeJS.CpuUsage> | undefined;
+    let cpu1: Promise<NodeJS.CpuUsage> | undefined;
+    let done = Promise.resolve(); // results in phase order, each once its CPU readings are in
     child.once('error', reject);
     child.on('exit', (code) => {
-      if (results.length < phases) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${phases} phases`));
-      else resolve(results);
+      void done.then(() => {
+        if (results.length < phases) reject(new Error(`load generator exited with code ${code} after ${results.length} of ${phases} phases`));
+        else resolve(results);
+      }, reject);
     });
     child.on('message', (m: GenMsg) => {
-      if (m.t === 'on') cpu0 = process.cpuUsage();
-      else if (m.t === 'off') cpu = process.cpuUsage(cpu0);
+      if (m.t === 'on') cpu0 = serverCpu(results.length);
+      else if (m.t === 'off') cpu1 = serverCpu(results.length);
       else {
-        const sorted = Float64Array.from(m.lat).sort();
-        const cpuUs = cpu ? cpu.user + cpu.system : Number.NaN;
-        results.push({
-          ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
-          reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
-          cpuUsPerReq: cpuUs / sorted.length,
-          ...(m.genCpu === undefined ? {} : { genCpuUsPerReq: m.genCpu / sorted.length }),
+        const [c0, c1] = [cpu0, cpu1];
+        done = done.then(async () => {
+          const [a, b] = c0 && c1 ? await Promise.all([c0, c1]) : [undefined, undefined];
+          const sorted = Float64Array.from(m.lat).sort();
+          const cpuUs = a && b ? b.user - a.user + (b.system - a.system) : Number.NaN;
+          results.push({
+            ok: sorted.length, failed: m.failed, failures: m.failures, seconds: m.seconds,
+            reqPerSec: sorted.length / m.seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99),
+            cpuUsPerReq: cpuUs / sorted.length,
+            ...(m.genCpu === undefined ? {} : { genCpuUsPerReq: m.genCpu / sorted.length }),
+          });
         });
       }
     });

@@ -6,7 +6,7 @@
 // server, and so caps how fast any server can look (docs/performance.md, "Dynamic batching").
 // The server side is untouched: the agent and the floor parse real HTTP with node:http.
 // Same protocol with the parent as lib.ts's (runGenerator): 'on', 'off', then 'result' a phase.
-import { runGenerator, type LoadOptions, type LoadResult } from './lib.js';
+import { runGenerator, type LoadOptions, type LoadResult, type ServerCpu } from './lib.js';
 
 const CHILD = `
 const net = require('node:net');
@@ -72,7 +72,7 @@ process.once('message', async (o) => {
 });
 `;
 
-/** As lib.ts's runPhases, with the lean generator: one result per phase (URL). */
-export function runRawPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }): Promise<LoadResult[]> {
-  return runGenerator(CHILD, o, o.phases.length);
+/** As lib.ts's runPhases, with the lean generator: one result per phase (URL); serverCpu as runGenerator's. */
+export function runRawPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }, serverCpu?: ServerCpu): Promise<LoadResult[]> {
+  return runGenerator(CHILD, o, o.phases.length, undefined, serverCpu);
 }

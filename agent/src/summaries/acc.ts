@@ -285,12 +285,31 @@ export class WindowAcc {
       if (t === undefined) continue;
       if (t.datatype === 'BYTES') continue;
       const data = t.data as Numbers;
+      // addMoment's Welford update, in the same order, on locals: the moments are read and written
+      // once a tensor instead of once a value (a 256-value input went through the Float64Array 256 times).
+      const m = this.iMom;
+      const o = k * MOM;
+      let n = m[o] as number, mean = m[o + 1] as number, m2 = m[o + 2] as number, lo = m[o + 3] as number, hi = m[o + 4] as number;
+      let nans = 0;
       for (let i = 0; i < data.length; i++) {
         const v = data[i];
         const x = typeof v === 'bigint' ? Number(v) : (v as number);
-        if (x !== x) this.iNans[k] = (this.iNans[k] as number) + 1;
-        else if (x !== Infinity && x !== -Infinity) addMoment(this.iMom, k * MOM, x);
+        if (x !== x) nans++;
+        else if (x !== Infinity && x !== -Infinity) {
+          n += 1;
+          const d = x - mean;
+          mean += d / n;
+          m2 += d * (x - mean);
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
       }
+      m[o] = n;
+      m[o + 1] = mean;
+      m[o + 2] = m2;
+      m[o + 3] = lo;
+      m[o + 4] = hi;
+      if (nans) this.iNans[k] = (this.iNans[k] as number) + nans;
     }
   }
 
