@@ -80,9 +80,11 @@ async function deploy(hub: HubHandle, version: string, target: Deployment['targe
 /**
  * Rollout gates for the story: PSI over ten bins needs a few hundred predictions (docs/rollouts.md);
  * v2 is retrained to change its outputs on summer data (PSI 0.19-0.27 against v1), 3.0.0 breaks them
- * (~1.2), so output_shift is judged at 0.5 rather than the default 0.2 (docs/rollouts.md "Gates").
+ * (~1.2), so output_shift is judged at 0.5 rather than the default 0.2 (docs/rollouts.md "Gates"). The
+ * local fleet's agents share this machine's cores with the hub and whatever else runs, so a canary's p95
+ * a few ms above its control's is scheduling, not the model: latency_p95 gets 5 ms of slack, not 1.
  */
-const STORY_GATES = { minPredictions: 600, stuckSec: 600, outputPsi: 0.5 };
+const STORY_GATES = { minPredictions: 600, stuckSec: 600, outputPsi: 0.5, latencySlackMs: 5 };
 
 /** Runs one rollout to its end; null when a stop signal came first (the fleet then stops in order). */
 async function rollout(hub: HubHandle, o: Options, version: string, reason: string, interrupted: () => string | null): Promise<Rollout | null> {
