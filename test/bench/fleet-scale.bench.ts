@@ -40,15 +40,15 @@ const LIMIT_MS = 180_000;
 const MB = 1024 * 1024;
 
 /** The hubs under test: one hub process with its embedded broker, or a cluster behind Mosquitto. */
-interface Fleet { hubs: HubProc[]; mqtt: string; broker(): ProcUsage | null; stop(): Promise<void> }
+interface Fleet { hubs: HubProc[]; mqtt: string; broker(): ProcUsage | null; brokerDrops(): number | null; stop(): Promise<void> }
 
 async function startHubs(n: number, devices: number): Promise<Fleet> {
   if (n === 1) {
     const h = await HubProc.start(devices);
-    return { hubs: [h], mqtt: h.mqtt, broker: () => null, stop: () => h.stop() };
+    return { hubs: [h], mqtt: h.mqtt, broker: () => null, brokerDrops: () => null, stop: () => h.stop() };
   }
   const c = await HubCluster.start(devices, n);
-  return { hubs: c.hubs, mqtt: c.mqtt, broker: () => c.broker(), stop: () => c.stop() };
+  return { hubs: c.hubs, mqtt: c.mqtt, broker: () => c.broker(), brokerDrops: () => c.brokerLog().drops, stop: () => c.stop() };
 }
 
 /** Every hub's stats plus Mosquitto's usage (zeros with the embedded broker), and their sum. */
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const loopP99 = steady.hubs.map((h) => fmt(h.loopP99Ms)).join(', ');
     console.log(
       `steady: ${fmt(sent)} windows sent (${W} per device every ${PERIOD_S} s for ${STEADY_S} s${late ? `, ${late} rounds started late` : ''}), ${fmt(stored)} persisted and acked in ${fmt(steadyS, 1)} s = ${fmt(stored / steadyS)} windows/s (${fmt(p1.resends - p0.resends)} batches resent, ${fmt(p1.pending)} windows unacked` +
-        `${HUBS > 1 ? `; telemetry messages per hub ${shares.map((x) => fmt(x)).join(' / ')}` : ''}); ${cpuAll(connected, steady, perDevMin)}, ${fmt((cpuS * 1e6) / Math.max(1, stored), 0)} µs per window in total; ${memAll(idle, steady)}; ` +
+        `${HUBS > 1 ? `; telemetry messages per hub ${shares.map((x) => fmt(x)).join(' / ')}, mosquitto log lines on dropped messages ${fmt(fleet.brokerDrops() ?? 0)}` : ''}); ${cpuAll(connected, steady, perDevMin)}, ${fmt((cpuS * 1e6) / Math.max(1, stored), 0)} µs per window in total; ${memAll(idle, steady)}; ` +
         `event loop p99 ${loopP99} ms; load ${load()}`,
     );
     if (!drained) failures.push(`${(await sims.pending()).pending} windows still unacked ${LIMIT_MS / 1000} s after the last round`);

@@ -24,7 +24,8 @@ export class HubCluster {
     const mosq = await startMosquitto(devices, users[0], 256 * 1024 + 65_536, users.slice(1));
     const hubs: HubProc[] = [];
     try {
-      appendFileSync(join(mosq.dir, 'mosquitto.conf'), 'max_inflight_messages 1000\nmax_queued_messages 1000000\n');
+      // Its log to a file, to count the QoS 1 messages it drops for a client whose queue is full.
+      appendFileSync(join(mosq.dir, 'mosquitto.conf'), `max_inflight_messages 1000\nmax_queued_messages 1000000\nlog_dest file ${join(mosq.dir, 'mosquitto.log')}\nlog_type error\nlog_type warning\nlog_type notice\n`);
       mosq.reload();
       for (const [i, u] of users.entries()) {
         const cfg = {
@@ -51,6 +52,17 @@ export class HubCluster {
     const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15), in 1/100 s
     const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${this.mosqPid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
     return { cpuMs: ticks * 10, rss };
+  }
+
+  /** Mosquitto's log lines saying it dropped outgoing messages for a client (a full queue), and whether it reloaded the bench's settings. */
+  brokerLog(): { drops: number; reloaded: boolean } {
+    let text = '';
+    try {
+      text = readFileSync(join(this.mosq.dir, 'mosquitto.log'), 'utf8');
+    } catch {
+      return { drops: 0, reloaded: false };
+    }
+    return { drops: (text.match(/dropped/gi) ?? []).length, reloaded: text.length > 0 };
   }
 
   /** Hubs first (the last one removes the shared dir), then Mosquitto. */
