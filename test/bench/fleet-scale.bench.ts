@@ -40,7 +40,7 @@ const LIMIT_MS = 180_000;
 const MB = 1024 * 1024;
 
 /** The hubs under test: one hub process with its embedded broker, or a cluster behind Mosquitto. */
-interface Fleet { hubs: HubProc[]; mqtt: string; broker(): ProcUsage | null; brokerDrops(): number | null; stop(): Promise<void> }
+interface Fleet { hubs: HubProc[]; mqtt: string; broker(): ProcUsage | null; brokerDrops(): string[] | null; stop(): Promise<void> }
 
 async function startHubs(n: number, devices: number): Promise<Fleet> {
   if (n === 1) {
@@ -132,9 +132,11 @@ async function main(): Promise<void> {
     const loopP99 = steady.hubs.map((h) => fmt(h.loopP99Ms)).join(', ');
     console.log(
       `steady: ${fmt(sent)} windows sent (${W} per device every ${PERIOD_S} s for ${STEADY_S} s${late ? `, ${late} rounds started late` : ''}), ${fmt(stored)} persisted and acked in ${fmt(steadyS, 1)} s = ${fmt(stored / steadyS)} windows/s (${fmt(p1.resends - p0.resends)} batches resent, ${fmt(p1.pending)} windows unacked` +
-        `${HUBS > 1 ? `; telemetry messages per hub ${shares.map((x) => fmt(x)).join(' / ')}, mosquitto log lines on dropped messages ${fmt(fleet.brokerDrops() ?? 0)}` : ''}); ${cpuAll(connected, steady, perDevMin)}, ${fmt((cpuS * 1e6) / Math.max(1, stored), 0)} µs per window in total; ${memAll(idle, steady)}; ` +
+        `${HUBS > 1 ? `; telemetry messages per hub ${shares.map((x) => fmt(x)).join(' / ')}, mosquitto log lines on dropped messages ${fmt(fleet.brokerDrops()?.length ?? 0)}` : ''}); ${cpuAll(connected, steady, perDevMin)}, ${fmt((cpuS * 1e6) / Math.max(1, stored), 0)} µs per window in total; ${memAll(idle, steady)}; ` +
         `event loop p99 ${loopP99} ms; load ${load()}`,
     );
+    const drops = fleet.brokerDrops() ?? [];
+    if (drops.length) console.log(`mosquitto: ${drops.slice(0, 5).join(' | ')}`);
     if (!drained) failures.push(`${(await sims.pending()).pending} windows still unacked ${LIMIT_MS / 1000} s after the last round`);
     // Exactly once: rows are keyed by (device, seq), so as many rows as windows sent means none lost (and none twice).
     if (stored !== sent) failures.push(`${fmt(stored)} windows stored for ${fmt(sent)} sent`);

@@ -55,14 +55,14 @@ export class HubCluster {
   }
 
   /** Mosquitto's log lines saying it dropped outgoing messages for a client (a full queue), and whether it reloaded the bench's settings. */
-  brokerLog(): { drops: number; reloaded: boolean } {
+  brokerLog(): { drops: string[]; reloaded: boolean } {
     let text = '';
     try {
       text = readFileSync(join(this.mosq.dir, 'mosquitto.log'), 'utf8');
     } catch {
-      return { drops: 0, reloaded: false };
+      return { drops: [], reloaded: false };
     }
-    return { drops: (text.match(/dropped/gi) ?? []).length, reloaded: text.length > 0 };
+    return { drops: text.split('\n').filter((l) => /dropped/i.test(l)), reloaded: /reload/i.test(text) };
   }
 
   /** Hubs first (the last one removes the shared dir), then Mosquitto. */
