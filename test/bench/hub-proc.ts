@@ -21,35 +21,51 @@ import type { SimDevice } from '../src/sim/index.js';
 const CHILD = fileURLToPath(new URL('../../hub/bench/broker-child.ts', import.meta.url));
 export type HubStats = Extract<ChildMsg, { t: 'stats' }>;
 
+/** A temp dir with a fixture and `n` devices (ids dev-00000...) created in `dir/hub/hub.db` the way enrollment creates them. */
+export async function prepareFleet(n: number): Promise<{ dir: string; fx: Fixture; dataDir: string; devices: SimDevice[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bench-hubproc-'));
+  const fx = await makeFixture(join(dir, 'fixture'));
+  const dataDir = join(dir, 'hub');
+  const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomSecret() }));
+  const store = Store.open(dataDir, HUB_MIGRATIONS);
+  const at = new Date();
+  store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { group: 'b' }, null, at)))();
+  store.close();
+  return { dir, fx, dataDir, devices };
+}
+
 export class HubProc {
   private db: Database.Database | null = null;
 
   private constructor(
     readonly dir: string, readonly fx: Fixture, readonly devices: SimDevice[], private readonly proc: ChildProcess,
-    readonly mqtt: string, private readonly http: string, private readonly token: string,
+    readonly mqtt: string, private readonly http: string, readonly token: string, private readonly ownsDir: boolean,
   ) {}
 
   /** `n` devices (ids dev-00000...), the hub started in its own process, v1 and v2 pushed. HUB_BENCH_CPU_PROF=DIR profiles the hub. */
   static async start(n: number): Promise<HubProc> {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-bench-hubproc-'));
-    const fx = await makeFixture(join(dir, 'fixture'));
-    const dataDir = join(dir, 'hub');
-    const devices: SimDevice[] = Array.from({ length: n }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: randomSecret() }));
-    const store = Store.open(dataDir, HUB_MIGRATIONS);
-    const at = new Date();
-    store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { group: 'b' }, null, at)))();
-    store.close();
+    const { dir, fx, dataDir, devices } = await prepareFleet(n);
     const cfg = { dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', maxPayloadBytes: 256 * 1024, connectsPerAddressPerMinute: 10_000_000, blobs: { maxTransfers: 0 } };
+    const h = await HubProc.fork(cfg, dir, fx, devices, null, true);
+    for (const p of [fx.v1, fx.v2]) await h.api('POST', '/models', new Uint8Array(readFileSync(p)));
+    return h;
+  }
+
+  /**
+   * A hub process on `cfg` (its data in `dir`, prepared by prepareFleet). `token`: the admin token of a
+   * hub that already created the shared database (several hubs); null: this hub must start fresh and
+   * create one. `ownsDir`: stop() removes `dir`.
+   */
+  static async fork(cfg: Record<string, unknown>, dir: string, fx: Fixture, devices: SimDevice[], token: string | null, ownsDir: boolean): Promise<HubProc> {
     const prof = process.env.HUB_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_BENCH_CPU_PROF] : [];
     const proc = fork(CHILD, ['hub', JSON.stringify(cfg)], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...prof] });
     const ready = await new Promise<Extract<ChildMsg, { t: 'ready' }>>((resolve, reject) => {
       proc.once('message', (m: ChildMsg) => (m.t === 'ready' ? resolve(m) : reject(new Error(`hub: unexpected ${m.t}`))));
       proc.once('exit', (code) => reject(new Error(`the hub exited with ${code} before it was ready`)));
     });
-    if (!ready.http || !ready.adminToken) throw new Error('the hub did not start fresh (no admin token)');
-    const h = new HubProc(dir, fx, devices, proc, ready.mqtt, ready.http, ready.adminToken);
-    for (const p of [fx.v1, fx.v2]) await h.api('POST', '/models', new Uint8Array(readFileSync(p)));
-    return h;
+    const admin = token ?? ready.adminToken;
+    if (!ready.http || !admin) throw new Error('the hub did not start fresh (no admin token)');
+    return new HubProc(dir, fx, devices, proc, ready.mqtt, ready.http, admin, ownsDir);
   }
 
   async api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -104,6 +120,6 @@ export class HubProc {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
       this.proc.kill('SIGKILL');
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
