@@ -2,7 +2,7 @@
 // device's row (downloading, activating, active, failed, rolled_back), a refused desired document marks
 // every model it named `refused`, and a reported state's active versions are `active` and a switch the
 // device defers (maintenance window, update lock: decision 0031) is `deferred` with why and until when.
-import { describeClockOffset, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
+import { describeClockOffset, type DeploymentDeviceStatus, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
@@ -17,6 +17,9 @@ const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'acti
 };
 
 /** Applies a device's stored events to its deployment rows. */
+/** Statuses a download or verify event of the same deployment does not go over. */
+const OLDER_NEWS: readonly DeploymentDeviceStatus[] = ['deferred', 'active'];
+
 export function statusFromEvents(store: Store, deviceId: string, events: readonly DeviceEvent[], now: Date): void {
   for (const e of events) {
     if (e.kind === 'desired_refused') {
@@ -28,8 +31,10 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
     const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
     // Events come through the outbox, the state directly: a download or verify event arriving after
-    // the state said `deferred` is older news and does not hide the deferral (`activated` does).
-    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(status === 'downloading' || status === 'activating' ? { notOver: 'deferred' as const } : {}) });
+    // the state said `deferred` or `active` is older news (an event resent after the hub that stored it
+    // first died, or one that waited in the outbox) and does not hide the deferral or the activation
+    // (`activated` does end a deferral).
+    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(status === 'downloading' || status === 'activating' ? { notOver: OLDER_NEWS } : {}) });
   }
 }
 

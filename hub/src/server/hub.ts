@@ -137,7 +137,9 @@ export class Hub {
       },
     });
     this.fleet = fleet;
-    fleet.on('state', (id, state) => store.devices.setReported(id, state));
+    fleet.on('state', (id, state) => {
+      store.devices.setReported(id, state, { newerOnly: hubId !== null });
+    });
     await fleet.start();
     await fleet.publishTrust(this.trustDoc);
     // Ingest: telemetry/events/state in (acked). Deployments: desired documents out, status from ingest's

@@ -112,7 +112,7 @@ export class DeploymentsRepo {
   }
 
   /** Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`. */
-  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: DeploymentDeviceStatus } = {}): void {
+  setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: readonly DeploymentDeviceStatus[] } = {}): void {
     // Prepared once: every device event and state report of a deployment comes through here.
     const st = (this.statusStmts ??= {
       get: this.db.prepare(
@@ -123,7 +123,7 @@ export class DeploymentsRepo {
     });
     const row = st.get
       .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
-    if (!row || row.status === extra.notOver) return;
+    if (!row || extra.notOver?.includes(row.status)) return;
     const progress = extra.progress ?? null;
     st.set.run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
     // Only changes reach listeners (the live stream): every state report re-confirms "active".

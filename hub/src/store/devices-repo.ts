@@ -27,6 +27,9 @@ interface Row {
 
 type Stmt = HubStatement;
 
+/** How far back a box's clock may have stepped before its older-looking state is taken anyway. */
+const STALE_WINDOW_MS = 10 * 60_000;
+
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
   private seenStmt: Stmt | null = null;
@@ -36,10 +39,11 @@ export class DevicesRepo implements DeviceAuthPort {
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
   private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt } | null = null;
-  private readonly reportTx: (id: string, state: ReportedState) => void;
+  private readonly reportTx: (id: string, state: ReportedState, newerOnly: boolean) => boolean;
 
   constructor(private readonly db: Db) {
-    this.reportTx = db.transaction((id: string, state: ReportedState) => {
+    this.reportTx = db.transaction((id: string, state: ReportedState, newerOnly: boolean) => {
+      if (newerOnly && this.isStale(id, state)) return false;
       const st = (this.reportedStmts ??= {
         update: db.prepare('UPDATE devices SET reported = ? WHERE id = ?'),
         clear: db.prepare('DELETE FROM device_models WHERE device_id = ?'),
@@ -51,7 +55,19 @@ export class DevicesRepo implements DeviceAuthPort {
         if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
         for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
       }
+      return true;
     });
+  }
+
+  /**
+   * Several hubs apply every reported state, each with its own lag, so an older state can arrive after
+   * a newer one (docs/hub.md "Several hubs"): it is stale when the stored one was made later by the
+   * box's clock, by less than STALE_WINDOW_MS (a box whose clock stepped back further is believed).
+   */
+  private isStale(id: string, state: ReportedState): boolean {
+    const stored = this.reportedState(id)?.['at'];
+    const ahead = typeof stored === 'string' ? Date.parse(stored) - Date.parse(state.at) : NaN;
+    return ahead > 0 && ahead < STALE_WINDOW_MS;
   }
 
   create(id: string, secret: string, tags: Tags, facts: DeviceFacts | null, at: Date): void {
@@ -182,9 +198,13 @@ export class DevicesRepo implements DeviceAuthPort {
     return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
   }
 
-  /** Records what a device reports (the MQTT state topic) so the registry can say which devices run a version. */
-  setReported(id: string, state: ReportedState): void {
-    this.reportTx(id, state);
+  /**
+   * Records what a device reports (the MQTT state topic) so the registry can say which devices run a
+   * version. `newerOnly` (several hubs): a state older than the stored one is not applied; returns
+   * whether it was.
+   */
+  setReported(id: string, state: ReportedState, opts: { newerOnly?: boolean } = {}): boolean {
+    return this.reportTx(id, state, opts.newerOnly ?? false);
   }
 
   runningVersion(name: string, version: string): Array<{ id: string; status: string }> {
