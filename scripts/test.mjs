@@ -35,7 +35,9 @@ if (files.length === 0) {
 const args = [
   '--conditions=source', '--import', 'tsx',
   '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-  '--test-timeout=180000',
+  // Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
+  // files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
+  '--test-timeout=300000',
   ...files,
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
