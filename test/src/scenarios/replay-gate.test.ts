@@ -17,7 +17,9 @@ import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
 const WAVES = [{ name: 'staging', tags: { env: 'staging' }, bakeSec: 2 }, { name: 'all', percent: 100, bakeSec: 2 }];
 const REPLAY = { replay: 100, sampleRate: 1, bakeSec: 0, minAgreement: 0.9, minSamples: 20, tolerance: 0.01, threshold: 0.5 };
-const GATES = { minPredictions: 100, stuckSec: 90, outputPsi: 0.5 };
+// latencySlackMs 20: this scenario judges agreement, not speed; two agents and a hub share the machine, and a
+// CI run saw the rebuild's p95 at 4.3 ms against the control's 0.8 ms (scheduling, not the model).
+const GATES = { minPredictions: 100, stuckSec: 90, outputPsi: 0.5, latencySlackMs: 20 };
 
 describe('replay check on a staging ring', () => {
   let dir: string;

@@ -20,7 +20,9 @@ const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { na
 // PSI over 10 bins needs a few hundred predictions before it stops being noise (docs/rollouts.md).
 // outputPsi 0.5: v2 was retrained to move the outputs (0.19-0.27 against v1 on this traffic, so the
 // default 0.2 judged a good retrain by chance); the regressed 3.0.0 moves them by ~1.2.
-const GATES = { minPredictions: 600, stuckSec: 90, outputPsi: 0.5 };
+// latencySlackMs 20: the agents share the machine with the hub and each other, so a millisecond-scale
+// p95 moves by several ms with scheduling alone; the regressed version is judged by its outputs.
+const GATES = { minPredictions: 600, stuckSec: 90, outputPsi: 0.5, latencySlackMs: 20 };
 
 describe('staged rollouts on a real fleet', () => {
   let dir: string;
