@@ -68,7 +68,16 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
   for (let i = 0; i < devices; i++) store.devices.create(`d-${String(i).padStart(3, '0')}`, `secret-${i}`, { ring: 'a' }, null, clock.now());
   const build = () => {
     const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger() });
-    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
+    const logger = new RecordingLogger();
+    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger, options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
+    // A step that fails is logged and skipped by the engine (the next tick retries it); here it is
+    // thrown from the tick that ran it, so a test fails on the cause, not on a count read afterwards.
+    const tick = engine.tick.bind(engine);
+    engine.tick = async () => {
+      await tick();
+      const failed = logger.lines.splice(0).find((l) => l.level === 'error');
+      if (failed) throw (failed.obj as { err?: unknown }).err ?? new Error(failed.msg ?? 'a rollout step failed');
+    };
     return { parts, engine };
   };
   let { parts, engine } = build();
