@@ -48,7 +48,7 @@ async function startHubs(n: number, devices: number): Promise<Fleet> {
     return { hubs: [h], mqtt: h.mqtt, broker: () => null, brokerDrops: () => null, stop: () => h.stop() };
   }
   const c = await HubCluster.start(devices, n);
-  return { hubs: c.hubs, mqtt: c.mqtt, broker: () => c.broker(), brokerDrops: () => c.brokerLog().drops, stop: () => c.stop() };
+  return { hubs: c.hubs, mqtt: c.mqtt, broker: () => c.broker(), brokerDrops: () => c.brokerDrops(), stop: () => c.stop() };
 }
 
 /** Every hub's stats plus Mosquitto's usage (zeros with the embedded broker), and their sum. */

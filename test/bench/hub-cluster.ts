@@ -2,11 +2,12 @@
 // docs/decisions/0041-several-hubs.md): one real Mosquitto (Debian's, started by startMosquitto from
 // @edgefleet/hub with one MQTT user per hub and every bench device in its password file), N hub
 // processes (hub-proc.ts) in cluster mode on one shared data dir (one SQLite file in WAL mode), the
-// first creating the database and the admin token, the others joining it. Mosquitto's per-client
-// queue limits are raised (a hub's client receives a share of every device's telemetry at once; the
-// defaults, 20 in flight and 1,000 queued, would drop QoS 1 messages under a 10,000-device burst) and
-// its CPU time and RSS are read from /proc. Mosquitto needs `ulimit -n` above the device count.
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+// first creating the database and the admin token, the others joining it. Mosquitto runs on the config
+// `edgefleet-hub mosquitto-config` generates (its per-client queue bounds hold a 10,000-device burst for
+// a hub's client; docs/mqtt.md), plus a log file the bench reads for drops; its CPU time and RSS are
+// read from /proc. Mosquitto needs `ulimit -n` above the device count.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMosquitto } from '@edgefleet/hub';
 import { HubProc, prepareFleet } from './hub-proc.js';
@@ -16,17 +17,17 @@ export interface ProcUsage { cpuMs: number; rss: number }
 export class HubCluster {
   private constructor(
     readonly hubs: HubProc[], readonly mqtt: string, private readonly mosq: Awaited<ReturnType<typeof startMosquitto>>, private readonly mosqPid: number | null,
+    private readonly log: string,
   ) {}
 
   static async start(n: number, hubCount: number): Promise<HubCluster> {
     const { dir, fx, dataDir, devices } = await prepareFleet(n);
     const users = Array.from({ length: hubCount }, (_, i) => ({ user: `hub-${i + 1}`, password: `hub-password-${i + 1}` }));
-    const mosq = await startMosquitto(devices, users[0], 256 * 1024 + 65_536, users.slice(1));
+    // Its log to a file, to count the QoS 1 messages it drops for a client whose queue is full.
+    const log = join(tmpdir(), `ef-mosquitto-${process.pid}.log`);
+    const mosq = await startMosquitto(devices, users[0], 256 * 1024 + 65_536, users.slice(1), [`log_dest file ${log}`, 'log_type error', 'log_type warning', 'log_type notice']);
     const hubs: HubProc[] = [];
     try {
-      // Its log to a file, to count the QoS 1 messages it drops for a client whose queue is full.
-      appendFileSync(join(mosq.dir, 'mosquitto.conf'), `max_inflight_messages 1000\nmax_queued_messages 1000000\nlog_dest file ${join(mosq.dir, 'mosquitto.log')}\nlog_type error\nlog_type warning\nlog_type notice\n`);
-      mosq.reload();
       for (const [i, u] of users.entries()) {
         const cfg = {
           dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', maxPayloadBytes: 256 * 1024, blobs: { maxTransfers: 0 },
@@ -39,9 +40,10 @@ export class HubCluster {
     } catch (e) {
       await Promise.allSettled(hubs.map((h) => h.stop()));
       await mosq.stop();
+      rmSync(log, { force: true });
       throw e;
     }
-    return new HubCluster(hubs, mosq.url, mosq, findPid(join(mosq.dir, 'mosquitto.conf')));
+    return new HubCluster(hubs, mosq.url, mosq, findPid(join(mosq.dir, 'mosquitto.conf')), log);
   }
 
   /** Mosquitto's CPU time so far and RSS (from /proc; zeros if its process was not found). */
@@ -54,21 +56,22 @@ export class HubCluster {
     return { cpuMs: ticks * 10, rss };
   }
 
-  /** Mosquitto's log lines saying it dropped outgoing messages for a client (a full queue), and whether it reloaded the bench's settings. */
-  brokerLog(): { drops: string[]; reloaded: boolean } {
+  /** Mosquitto's log lines saying it dropped outgoing messages for a client (a full queue). */
+  brokerDrops(): string[] {
     let text = '';
     try {
-      text = readFileSync(join(this.mosq.dir, 'mosquitto.log'), 'utf8');
+      text = readFileSync(this.log, 'utf8');
     } catch {
-      return { drops: [], reloaded: false };
+      return [];
     }
-    return { drops: text.split('\n').filter((l) => /dropped/i.test(l)), reloaded: /reload/i.test(text) };
+    return text.split('\n').filter((l) => /dropped/i.test(l));
   }
 
   /** Hubs first (the last one removes the shared dir), then Mosquitto. */
   async stop(): Promise<void> {
     for (const h of this.hubs) await h.stop();
     await this.mosq.stop();
+    rmSync(this.log, { force: true });
   }
 }
 

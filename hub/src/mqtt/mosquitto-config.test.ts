@@ -42,7 +42,12 @@ describe('mosquitto-config', () => {
       assert.match(acl, /^pattern read ef\/v1\/trust$/m);
       assert.match(acl, /^pattern write ef\/v1\/d\/%u\/capture$/m);
       assert.match(acl, /^pattern read ef\/v1\/d\/%u\/capture\/ack$/m);
-      assert.match(readFileSync(join(dir, 'mosquitto.conf'), 'utf8'), /allow_anonymous false/);
+      const conf = readFileSync(join(dir, 'mosquitto.conf'), 'utf8');
+      assert.match(conf, /allow_anonymous false/);
+      // The hub's sessions must not drop telemetry at Mosquitto's default queue of 1,000 messages.
+      assert.match(conf, /^max_queued_messages 100000$/m);
+      assert.match(conf, /^max_queued_bytes 268435456$/m);
+      assert.match(conf, /^max_inflight_messages 100$/m);
       assert.match(r.out, /1 device\(s\) have no secret on record.*d2/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

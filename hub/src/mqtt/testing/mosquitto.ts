@@ -35,9 +35,10 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
 /**
  * Starts Mosquitto with the generated files for `list`; `regenerate` rewrites them and reloads (SIGHUP).
  * `moreHubs`: MQTT users of further hub processes (several hubs: one user each, since Mosquitto uses the
- * username as the client id).
+ * username as the client id). `extraConf`: lines appended to the generated mosquitto.conf before the
+ * broker starts (and after each regenerate), e.g. a bench's log settings.
  */
-export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = []) {
+export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = [], extraConf: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
   const port = await freePort();
   const generate = async (devices: Array<{ id: string; secret: string }>) => {
@@ -48,10 +49,11 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
       { stdout: new StringWriter(), stderr: err, env: {}, cwd: dir, now: () => new Date() },
     );
     if (code !== 0) throw new Error(`mosquitto-config failed: ${err.text}`);
+    // Running as root, mosquitto would drop to the `mosquitto` user and fail to read the 0600 files.
+    const more = [...(process.getuid?.() === 0 ? ['user root'] : []), ...extraConf];
+    if (more.length) appendFileSync(join(dir, 'mosquitto.conf'), `${more.join('\n')}\n`);
   };
   await generate(list);
-  // Running as root, mosquitto would drop to the `mosquitto` user and fail to read the 0600 files.
-  if (process.getuid?.() === 0) appendFileSync(join(dir, 'mosquitto.conf'), 'user root\n');
   let output = '';
   const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
