@@ -1,30 +1,18 @@
 // `edgefleet rollout ...` in process against the real REST app served on 127.0.0.1:0 (testing.ts).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { main } from '../cli/main.js';
 import { parseWave } from '../cli/commands/remote-rollout.js';
-import { StringWriter } from '../cli/output.js';
-import { appOf, cleanup, others, prepare, report, setup, v1Everywhere } from './testing.js';
+import { cliAgainst, cleanup, others, prepare, report, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);
 
 it('rollout create (with and without a shadow stage) | ls | show | pause | resume | promote | abort | rollback through the CLI', async () => {
   const e = await setup(8);
-  const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
+  const cli = await cliAgainst(e);
+  const run = (...args: string[]) => cli.run('rollout', ...args);
   try {
-    await new Promise((r) => server.once('listening', r));
     await v1Everywhere(e);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const token = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
-    const run = async (...args: string[]) => {
-      const out = new StringWriter();
-      const err = new StringWriter();
-      const code = await main(['rollout', ...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
-      return { code, out: out.text, err: err.text };
-    };
     const created = await run('create', 'audio-energy', '2.0.0', '--tag', 'ring=a', '--wave', 'canary:25%:bake=1m:min=2', '--wave', 'all:100%', '--gate', 'minPredictions=150', '--reason', 'v2', '--manual', '--json');
     assert.equal(created.code, 0, created.err);
     const r = JSON.parse(created.out) as { id: string; advance: string; waves: Array<{ name: string; bakeSec: number; minDevices?: number }> };
@@ -62,7 +50,7 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     assert.deepEqual(s3.waves.map((w) => w.name), ['shadow', 'canary', 'all']);
     assert.deepEqual([s3.waves[0]?.shadow?.sampleRate, s3.waves[0]?.shadow?.threshold], [0.1, 0.5]);
   } finally {
-    server.close();
+    cli.close();
     await e.close();
   }
 });

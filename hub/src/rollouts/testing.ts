@@ -2,6 +2,7 @@
 // 1.0.0-3.0.0 in the registry, the embedded aedes broker on 127.0.0.1:0, a manual clock, and the device
 // reports written where ingest writes them (deployment status, stored windows).
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
@@ -18,6 +19,9 @@ import { RolloutEngine, type RolloutOptions } from './engine.js';
 import { RollupGateData } from './rollup-gate-data.js';
 import { Metrics } from '../metrics.js';
 import { createApp } from '../api/app.js';
+import { serve } from '@hono/node-server';
+import { main as cliMain } from '../cli/main.js';
+import { StringWriter } from '../cli/output.js';
 
 let root: string;
 let keys: Keys;
@@ -149,4 +153,21 @@ export function appOf(e: Env) {
     store: e.store, metrics: new Metrics(), clock: e.clock, trust: () => { throw new Error('unused'); }, brokers: () => [], fleet: null,
     maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: e.parts.deployments, ingest: e.parts.ingest, rollouts: e.engine,
   });
+}
+
+/** The environment's REST app served on 127.0.0.1:0, and `edgefleet ARGS` run in process against it with an operator token. */
+export async function cliAgainst(e: Env): Promise<{ run(...args: string[]): Promise<{ code: number; out: string; err: string }>; close(): void }> {
+  const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const token = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
+  return {
+    async run(...args: string[]) {
+      const out = new StringWriter();
+      const err = new StringWriter();
+      const code = await cliMain([...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
+      return { code, out: out.text, err: err.text };
+    },
+    close: () => server.close(),
+  };
 }

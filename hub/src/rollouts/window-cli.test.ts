@@ -3,29 +3,17 @@
 // documents, `rollout show` prints it, and a malformed one is a usage error naming what was expected.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { main } from '../cli/main.js';
-import { StringWriter } from '../cli/output.js';
-import { appOf, cleanup, prepare, setup, v1Everywhere } from './testing.js';
+import { cliAgainst, cleanup, prepare, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);
 
 it('rollout create / deploy --window, shown by rollout show; bad windows are usage errors', async () => {
   const e = await setup(4);
-  const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
+  const cli = await cliAgainst(e);
+  const run = (...args: string[]) => cli.run(...args);
   try {
-    await new Promise((r) => server.once('listening', r));
     await v1Everywhere(e);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const token = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
-    const run = async (...args: string[]) => {
-      const out = new StringWriter();
-      const err = new StringWriter();
-      const code = await main([...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
-      return { code, out: out.text, err: err.text };
-    };
     const created = await run('rollout', 'create', 'audio-energy', '2.0.0', '--devices', 'd-000,d-001', '--window', '0 2 * * 1-5 2h Europe/Berlin', '--reason', 'nightly', '--json');
     assert.equal(created.code, 0, created.err);
     const r = JSON.parse(created.out) as { id: string; window: unknown; gates: { deferTimeoutSec: number } };
@@ -50,7 +38,7 @@ it('rollout create / deploy --window, shown by rollout show; bad windows are usa
       assert.match(x.err, message);
     }
   } finally {
-    server.close();
+    cli.close();
     await e.close();
   }
 });
