@@ -55,21 +55,7 @@ export async function startBenchHub(n: number, opts: { tagged?: number; blobs?: 
   const addrs = await hub.start();
   const token = hub.newAdminToken;
   if (!token) throw new Error('hub did not create an admin token on first start');
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    let payload: string | Uint8Array | undefined;
-    if (body instanceof Uint8Array) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = body;
-    } else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${addrs.http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-    return JSON.parse(text) as T;
-  };
+  const api = adminApi(addrs.http, token);
   for (const p of [fx.v1, fx.v2]) await api('POST', '/models', new Uint8Array(readFileSync(p)));
   return {
     dir, fx, hub, addrs, clock, token, devices, api,
@@ -119,3 +105,22 @@ export async function until(cond: () => boolean | Promise<boolean>, limitMs: num
 }
 
 export const fmt = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+/** The hub's REST API with an admin token: JSON bodies, bytes as octet-stream; a non-2xx answer throws with its text. */
+export function adminApi(http: string, token: string): <T>(method: string, path: string, body?: unknown) => Promise<T> {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    let payload: string | Uint8Array | undefined;
+    if (body instanceof Uint8Array) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = body;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(`${http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  };
+}

@@ -17,6 +17,7 @@ import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { randomSecret } from '../../hub/src/store/secrets.js';
 import type { ChildMsg, ParentMsg } from '../../hub/bench/broker-child.js';
 import type { SimDevice } from '../src/sim/index.js';
+import { adminApi } from './fleet-setup.js';
 
 const CHILD = fileURLToPath(new URL('../../hub/bench/broker-child.ts', import.meta.url));
 export type HubStats = Extract<ChildMsg, { t: 'stats' }>;
@@ -68,20 +69,8 @@ export class HubProc {
     return new HubProc(dir, fx, devices, proc, ready.mqtt, ready.http, admin, ownsDir);
   }
 
-  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    let payload: string | Uint8Array | undefined;
-    if (body instanceof Uint8Array) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = body;
-    } else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${this.http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-    return JSON.parse(text) as T;
+  api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return adminApi(this.http, this.token)<T>(method, path, body);
   }
 
   /** The hub's Prometheus text (GET /metrics, no token needed). */
