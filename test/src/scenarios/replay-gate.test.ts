@@ -4,15 +4,12 @@
 // replays its recently answered requests (kept in memory on the box) through it, reporting the agreement
 // in its state. The deliberately regressed 3.0.0 disagrees: replay_agreement fails and the rollout is
 // rolled back with no device told to switch; a rebuild of 1.0.0 (1.0.1) agrees and goes on to every wave.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildExampleBundle } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { trafficLoop, vibrationRows, waitFor } from '@edgefleet/examples/fleet';
 import type { AuditEntry, DeviceInfo, Rollout } from '@edgefleet/shared';
-import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
+import { MODEL, getJson } from './helpers.js';
+import { rolloutFleet } from './rollout-fleet.js';
 
 const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
 const WAVES = [{ name: 'staging', tags: { env: 'staging' }, bakeSec: 2 }, { name: 'all', percent: 100, bakeSec: 2 }];
@@ -22,37 +19,21 @@ const REPLAY = { replay: 100, sampleRate: 1, bakeSec: 0, minAgreement: 0.9, minS
 const GATES = { minPredictions: 100, stuckSec: 90, outputPsi: 0.5, latencySlackMs: 20 };
 
 describe('replay check on a staging ring', () => {
-  let dir: string;
-  let s: HubSetup;
-  let devs: EnrolledAgent[];
-  const agents: AgentHandle[] = [];
-  let traffic: TrafficLoop | undefined;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-replay-'));
-    s = await fixtureAndHub(dir, { config: HUB_CONFIG });
-    for (const [v, o] of [['3.0.0', { shift: true, example: { regress: true } }], ['1.0.1', {}]] as const) {
-      await pushBundle(s.hub, (await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: v, keys: s.fx.keys, ...o })).path);
-    }
-    devs = await enrollAgents(s.hub, 2, { dataRoot: join(dir, 'agents'), tags: (i) => ({ env: i === 0 ? 'staging' : 'prod' }) });
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
-  });
-  after(async () => {
-    await traffic?.stop();
-    for (const a of agents) await a.stop();
-    await s?.hub.stop();
-    rmSync(dir, { recursive: true, force: true });
+  const f = rolloutFleet({
+    name: 'ef-replay-', hubConfig: HUB_CONFIG, agents: 2, tags: (i) => ({ env: i === 0 ? 'staging' : 'prod' }),
+    bundles: [['3.0.0', { shift: true, example: { regress: true } }], ['1.0.1', {}]],
   });
 
-  const rollout = (id: string) => s.hub.api<Rollout>('GET', `/rollouts/${id}`);
-  const replayOf = async (deviceId: string) => (await s.hub.api<DeviceInfo>('GET', `/devices/${deviceId}`)).models.find((m) => m.name === MODEL)?.replay;
+  const rollout = (id: string) => f.hub.api<Rollout>('GET', `/rollouts/${id}`);
+  const replayOf = async (deviceId: string) => (await f.hub.api<DeviceInfo>('GET', `/devices/${deviceId}`)).models.find((m) => m.name === MODEL)?.replay;
 
   it('the regressed 3.0.0 fails replay_agreement on the ring and is rolled back; a faithful rebuild passes and reaches every wave', async () => {
+    const { s, agents, devs } = f;
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'baseline' });
     for (const a of agents) await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
     // Summer traffic: 3.0.0 calls healthy compressors anomalous where 1.0.0 does not.
-    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 20);
-    await waitFor('the ring agent answered a few dozen requests', () => Promise.resolve((traffic!.stats[0]?.ok ?? 0) >= 60), { timeoutMs: 60_000 });
+    const traffic = (f.traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 20));
+    await waitFor('the ring agent answered a few dozen requests', () => Promise.resolve((traffic.stats[0]?.ok ?? 0) >= 60), { timeoutMs: 60_000 });
 
     const r3 = await s.hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '3.0.0', target: { all: true }, waves: WAVES, shadow: REPLAY, gates: GATES, reason: 'relabelled batch' });
     assert.deepEqual(r3.waves.map((w) => w.name), ['shadow', 'staging', 'all']);

@@ -4,16 +4,14 @@
 // is stopped in its staging ring (the agent tagged env=staging) by its output_shift gate and rolled back
 // before any production agent was told, the gate values in the audit log.
 // Short bakes and 2 s windows via config keep it quick.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExampleBundle } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
 import type { AuditEntry, Rollout } from '@edgefleet/shared';
 import { datasetRows, generateVibration } from '@edgefleet/examples';
-import { MODEL, fixtureAndHub, getJson, infer, type HubSetup } from './helpers.js';
+import { MODEL, getJson, infer } from './helpers.js';
+import { rolloutFleet } from './rollout-fleet.js';
 
 const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
 const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { name: 'all', percent: 100, bakeSec: 4 }];
@@ -25,39 +23,23 @@ const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { na
 const GATES = { minPredictions: 600, stuckSec: 90, outputPsi: 0.5, latencySlackMs: 20 };
 
 describe('staged rollouts on a real fleet', () => {
-  let dir: string;
-  let s: HubSetup;
-  let hub: HubHandle;
-  let devs: EnrolledAgent[];
-  const agents: AgentHandle[] = [];
-  let traffic: TrafficLoop | undefined;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-rollout-'));
-    s = await fixtureAndHub(dir, { config: HUB_CONFIG });
-    hub = s.hub;
-    const v3 = await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: '3.0.0', shift: true, keys: s.fx.keys, example: { regress: true } });
-    await pushBundle(hub, v3.path);
-    devs = await enrollAgents(hub, 3, { dataRoot: join(dir, 'agents'), tags: (i) => ({ env: i === 0 ? 'staging' : 'prod' }) });
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
-  });
-  after(async () => {
-    await traffic?.stop();
-    for (const a of agents) await a.stop();
-    await hub?.stop();
-    rmSync(dir, { recursive: true, force: true });
+  const f = rolloutFleet({
+    name: 'ef-rollout-', hubConfig: HUB_CONFIG, agents: 3, tags: (i) => ({ env: i === 0 ? 'staging' : 'prod' }),
+    bundles: [['3.0.0', { shift: true, example: { regress: true } }]],
   });
 
-  const rollout = (id: string) => hub.api<Rollout>('GET', `/rollouts/${id}`);
+  const rollout = (id: string) => f.hub.api<Rollout>('GET', `/rollouts/${id}`);
   const probe = datasetRows(generateVibration({ rows: 1, seed: 5 }));
   /** The version that answers an infer request now. */
   const serving = async (a: AgentHandle) => (await infer(a.url, probe)).json?.model_version as string | undefined;
 
   it('v2 walks canary -> all (hub killed -9 during the bake resumes); regressed 3.0.0 is stopped at canary and rolled back', async () => {
+    const { s, dir, agents, devs } = f;
+    let { hub } = f;
     await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'baseline' });
     for (const a of agents) await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
     // Summer traffic (the shifted data v2 was retrained on); 3.0.0 calls its healthy compressors anomalous.
-    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 15);
+    f.traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 15);
 
     const r2 = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, reason: 'retrained on summer data' });
     assert.equal(r2.fromVersion, '1.0.0');
@@ -70,6 +52,7 @@ describe('staged rollouts on a real fleet', () => {
     const mqtt = Number(new URL(hub.mqtt).port);
     await hub.process.stop('SIGKILL');
     hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: s.fx.trustPath, hubKeyPath: s.fx.keys.files.hub.keyPath, httpPort: http, mqttPort: mqtt, config: HUB_CONFIG });
+    f.hub = hub;
     const resumed = await rollout(r2.id);
     assert.equal(resumed.state, 'running');
     assert.equal(resumed.waves[0]?.state, 'baking');

@@ -3,49 +3,26 @@
 // shadow beside 1.0.0 on the first wave's devices; their windows report the shadow runs, the
 // shadow_agreement gate fails, and the rollout ends rolled back with no device ever told to switch, every
 // box answering with 1.0.0 throughout. Short bakes, 2 s windows and a fast tick via config keep it quick.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildExampleBundle } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { trafficLoop, vibrationRows, waitFor } from '@edgefleet/examples/fleet';
 import type { AuditEntry, Rollout } from '@edgefleet/shared';
-import { MODEL, fixtureAndHub, getJson, localWindows, type HubSetup } from './helpers.js';
+import { MODEL, getJson, localWindows } from './helpers.js';
+import { rolloutFleet } from './rollout-fleet.js';
 
 const HUB_CONFIG = { rollouts: { tickMs: 300, jitter: 0.1 } };
 const WAVES = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 12 }, { name: 'all', percent: 100, bakeSec: 4 }];
 const SHADOW = { sampleRate: 1, bakeSec: 4, minAgreement: 0.95, minSamples: 60, tolerance: 0.01, threshold: 0.5 };
 
 describe('rollout shadow stage on a real fleet', () => {
-  let dir: string;
-  let s: HubSetup;
-  let hub: HubHandle;
-  let devs: EnrolledAgent[];
-  const agents: AgentHandle[] = [];
-  let traffic: TrafficLoop | undefined;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-shadow-rollout-'));
-    s = await fixtureAndHub(dir, { config: HUB_CONFIG });
-    hub = s.hub;
-    const v3 = await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: '3.0.0', shift: true, keys: s.fx.keys, example: { regress: true } });
-    await pushBundle(hub, v3.path);
-    devs = await enrollAgents(hub, 2, { dataRoot: join(dir, 'agents') });
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
-  });
-  after(async () => {
-    await traffic?.stop();
-    for (const a of agents) await a.stop();
-    await hub?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = rolloutFleet({ name: 'ef-shadow-rollout-', hubConfig: HUB_CONFIG, agents: 2, bundles: [['3.0.0', { shift: true, example: { regress: true } }]] });
 
   it('the regressed 3.0.0 fails shadow_agreement in shadow and the rollout ends before any device switched', async () => {
+    const { hub, agents, devs } = f;
     await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'baseline' });
     for (const a of agents) await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
     // Summer traffic: 3.0.0 calls healthy compressors anomalous where 1.0.0 does not.
-    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 20);
+    const traffic = (f.traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4, shift: true }), 20));
 
     const r = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '3.0.0', target: { all: true }, waves: WAVES, shadow: SHADOW, reason: 'relabelled batch' });
     assert.deepEqual(r.waves.map((w) => w.name), ['shadow', 'canary', 'all']);
@@ -71,7 +48,7 @@ describe('rollout shadow stage on a real fleet', () => {
     // Every answer came from 1.0.0; the shadow device's own windows hold the shadow runs of 3.0.0.
     const t = [...traffic.stats];
     await traffic.stop();
-    traffic = undefined;
+    f.traffic = undefined;
     assert.ok(t.every((x) => x.ok > 0 && x.failed === 0 && x.lastVersion === '1.0.0'), JSON.stringify(t));
     const runs = await Promise.all(devs.map(async (d) => (await localWindows(d.dataDir)).flatMap((w) => w.version === '1.0.0' ? (w.shadow ?? []) : []).filter((x) => x.version === '3.0.0').reduce((n, x) => n + x.runs, 0)));
     const inShadow = stopped.devices?.filter((d) => d.wave === 'shadow').length ?? 0;
