@@ -12,6 +12,7 @@ import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { randomSecret } from '../../hub/src/store/secrets.js';
 import { noopLogger } from '../../hub/src/mqtt/ports.js';
 import { FleetSimulator, type SimDevice, type SimModel } from '../src/sim/index.js';
+import { adminApi } from '../src/sim/tagged-hub.js';
 
 /** The hub's clock with an offset: see connectFleet (the per-address connect limit). */
 export class OffsetClock {
@@ -105,22 +106,3 @@ export async function until(cond: () => boolean | Promise<boolean>, limitMs: num
 }
 
 export const fmt = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-
-/** The hub's REST API with an admin token: JSON bodies, bytes as octet-stream; a non-2xx answer throws with its text. */
-export function adminApi(http: string, token: string): <T>(method: string, path: string, body?: unknown) => Promise<T> {
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    let payload: string | Uint8Array | undefined;
-    if (body instanceof Uint8Array) {
-      headers['content-type'] = 'application/octet-stream';
-      payload = body;
-    } else if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${http}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text}`);
-    return JSON.parse(text) as T;
-  };
-}

@@ -17,7 +17,7 @@ import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { randomSecret } from '../../hub/src/store/secrets.js';
 import type { ChildMsg, ParentMsg } from '../../hub/bench/broker-child.js';
 import type { SimDevice } from '../src/sim/index.js';
-import { adminApi } from './fleet-setup.js';
+import { adminApi } from '../src/sim/tagged-hub.js';
 
 const CHILD = fileURLToPath(new URL('../../hub/bench/broker-child.ts', import.meta.url));
 export type HubStats = Extract<ChildMsg, { t: 'stats' }>;

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest, SummaryWindow } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeRng, makeTrust, waitFor } from '@edgefleet/examples';
-import { HUB_MIGRATIONS, Hub, HubConfig, Store, noopLogger, systemClock } from '@edgefleet/hub';
+import type { Hub } from '@edgefleet/hub';
 import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
+import { taggedHub } from '../sim/tagged-hub.js';
 
 export const HOURS = 3;
 export const PER_HOUR = 6;
@@ -59,23 +60,9 @@ export async function startDriftFleet(prefix: string, sites: Record<string, stri
     const [shifted, steady] = [numeric[0] as string, numeric[1] as string];
     const dataDir = join(dir, 'hub');
     const devices: SimDevice[] = Object.keys(sites).map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
-    const store = Store.open(dataDir, HUB_MIGRATIONS);
-    store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { site: sites[d.id] as string }, null, new Date())))();
-    store.close();
-    hub = new Hub(HubConfig.parse({ dataDir, httpPort: 0, mqttPort: 0, trust: trust.path, hubKey: keys.files.hub.keyPath, logLevel: 'silent' }), noopLogger, systemClock);
-    const addrs = await hub.start();
-    const token = hub.newAdminToken as string;
-    const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const raw = body instanceof Uint8Array;
-      const res = await fetch(`${addrs.http}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }) },
-        ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-      return JSON.parse(text) as T;
-    };
+    const started = await taggedHub({ dataDir, trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices, tags: (id) => ({ site: sites[id] as string }) });
+    hub = started.hub;
+    const { addrs, token, api } = started;
     await api('POST', '/models', new Uint8Array(readFileSync(v1.path)));
     await api('POST', '/deployments', { model: m.name, version: m.version, target: { all: true }, reason: 'console drift view' });
     sim = new FleetSimulator({ url: addrs.mqtt, devices, model: { name: m.name, version: m.version } });

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriftResponse, MetricsResponse, SummaryWindow } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeRng, makeTrust, runCli, waitFor } from '@edgefleet/examples';
-import { HUB_MIGRATIONS, Hub, HubConfig, Store, noopLogger, systemClock } from '@edgefleet/hub';
 import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
+import { taggedHub } from '../sim/tagged-hub.js';
 
 const HOURS = 6;
 const WINDOWS_PER_HOUR = 6;
@@ -36,23 +36,7 @@ test('drift finds the shifted features, site and devices; in-distribution traffi
 
   const dataDir = join(dir, 'hub');
   const devices: SimDevice[] = [...NORTH, ...SOUTH].map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
-  const store = Store.open(dataDir, HUB_MIGRATIONS);
-  store.db.transaction(() => devices.forEach((d) => store.devices.create(d.id, d.secret, { site: NORTH.includes(d.id) ? 'north' : 'south' }, null, new Date())))();
-  store.close();
-  const hub = new Hub(HubConfig.parse({ dataDir, httpPort: 0, mqttPort: 0, trust: trust.path, hubKey: keys.files.hub.keyPath, logLevel: 'silent' }), noopLogger, systemClock);
-  const addrs = await hub.start();
-  const token = hub.newAdminToken as string;
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const raw = body instanceof Uint8Array;
-    const res = await fetch(`${addrs.http}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }) },
-      ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
+  const { hub, addrs, token, api } = await taggedHub({ dataDir, trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices, tags: (id) => ({ site: NORTH.includes(id) ? 'north' : 'south' }) });
   const sim = new FleetSimulator({ url: addrs.mqtt, devices, model: { name: m.name, version: m.version } });
   try {
     await api('POST', '/models', new Uint8Array(readFileSync(v1.path)));
