@@ -110,6 +110,10 @@ export class PgDb implements HubDb, Catalog {
     const msg = receiveMessageOnPort(this.port);
     if (!msg) throw new AppError('INTERNAL', 'the PostgreSQL worker woke the hub without an answer');
     const res = msg.message as Response;
+    if (!res.ok && res.error.lost) {
+      throw new AppError('DATABASE_UNAVAILABLE', `lost the connection to PostgreSQL at ${this.name}: ${res.error.message}. `
+        + 'The hub connects again on its next statement (at most once a second) once the server is back');
+    }
     if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
     return res;
   }
@@ -167,11 +171,10 @@ export class PgDb implements HubDb, Catalog {
       const sp = `ef_sp${this.depth}`;
       this.call({ op: 'script', sql: this.depth === 0 ? 'BEGIN' : `SAVEPOINT ${sp}` });
       this.depth++;
+      let out: ReturnType<F>;
       try {
-        const out = (fn as (...a: unknown[]) => ReturnType<F>)(...args);
+        out = (fn as (...a: unknown[]) => ReturnType<F>)(...args);
         this.depth--;
-        this.call({ op: 'script', sql: this.depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}` });
-        return out;
       } catch (err) {
         this.depth--;
         try {
@@ -179,6 +182,10 @@ export class PgDb implements HubDb, Catalog {
         } catch { /* the first error is the one to report */ }
         throw err;
       }
+      // A COMMIT that fails ends the transaction on the server (rolled back); a RELEASE that fails
+      // throws into the enclosing transaction, which rolls back.
+      this.call({ op: 'script', sql: this.depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}` });
+      return out;
     }) as HubTransaction<F>;
   }
 

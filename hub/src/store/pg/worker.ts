@@ -13,7 +13,7 @@ export type Request =
 
 export type Response =
   | { ok: true; rows: unknown[]; rowCount: number }
-  | { ok: false; error: { message: string; code?: string; constraint?: string; detail?: string } };
+  | { ok: false; error: { message: string; code?: string; constraint?: string; detail?: string; lost?: boolean } };
 
 interface Data { url: string; flag: SharedArrayBuffer; port: MessagePort; statementTimeoutMs: number }
 const { url, flag, port, statementTimeoutMs } = workerData as Data;
@@ -27,11 +27,62 @@ const parsers: Record<number, (v: string) => unknown> = { 20: int8, 1700: Number
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
-const client = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: 10_000 });
-const connected = client.connect();
-// A connection that fails later (server restart) is reported on the next statement.
+// The connection, replaced when the server dropped it (a restart, an administrator's terminate): the
+// next statement outside a transaction connects again, at most once a second. A transaction open on
+// the lost connection is gone: its statements fail until the main thread's COMMIT or ROLLBACK ends it.
+let client: pg.Client;
+let connected: Promise<void>;
 let broken: Error | null = null;
-client.on('error', (err) => { broken = err; });
+/** BEGIN sent and no COMMIT or ROLLBACK since. */
+let inTx = false;
+/** When a reconnect last failed: the next try waits a second from it. */
+let failedAt = 0;
+
+function connect(): void {
+  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: 10_000 });
+  c.on('error', (err) => {
+    if (c === client) broken = err;
+  });
+  client = c;
+  broken = null;
+  connected = c.connect().then(() => undefined, (err: Error) => {
+    failedAt = Date.now();
+    if (c === client) broken = err;
+  });
+}
+connect();
+
+/** A connection lost: the class 08 codes, the server shutting down (57P0x) or the socket itself. */
+function isConnectionLoss(e: { code?: string; message?: string }): boolean {
+  return /^(08|57P0)/.test(e.code ?? '') || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)$/.test(e.code ?? '')
+    || /Connection terminated|connection error|not queryable/i.test(e.message ?? '');
+}
+
+const lost = (why: string) => Object.assign(new Error(`the connection to PostgreSQL was lost in the middle of this transaction (${why}); nothing of it was committed`), { code: '08006' });
+
+/** The connection to run `req` on (null: nothing to run), reconnecting when it was lost outside a transaction. */
+async function usable(req: Request): Promise<pg.Client | null> {
+  await connected;
+  const sql = req.op === 'script' ? req.sql.trim().toUpperCase() : '';
+  const ends = sql === 'COMMIT' || sql === 'ROLLBACK';
+  const wasInTx = inTx;
+  if (sql === 'BEGIN') inTx = true;
+  else if (ends) inTx = false;
+  if (!broken) return client;
+  if (wasInTx) {
+    if (sql === 'ROLLBACK') return null; // the server rolled it back when the connection went
+    throw lost(broken.message);
+  }
+  if (Date.now() - failedAt < 1000) throw broken;
+  void client.end().catch(() => undefined);
+  connect();
+  await connected;
+  if (broken) {
+    if (sql === 'BEGIN') inTx = false;
+    throw broken;
+  }
+  return client;
+}
 
 function answer(res: Response): void {
   port.postMessage(res);
@@ -40,8 +91,21 @@ function answer(res: Response): void {
 }
 
 async function run(req: Request): Promise<Response> {
-  await connected;
-  if (broken) throw broken;
+  if (req.op === 'end') {
+    await client.end().catch(() => undefined);
+    return { ok: true, rows: [], rowCount: 0 };
+  }
+  const c = await usable(req);
+  if (!c) return { ok: true, rows: [], rowCount: 0 };
+  try {
+    return await runOn(c, req);
+  } catch (err) {
+    if (isConnectionLoss(err as Error)) broken ??= err as Error;
+    throw err;
+  }
+}
+
+async function runOn(client: pg.Client, req: Exclude<Request, { op: 'end' }>): Promise<Response> {
   switch (req.op) {
     case 'query': {
       const params = req.params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
@@ -62,16 +126,12 @@ async function run(req: Request): Promise<Response> {
           WHERE t.table_schema = current_schema() AND t.constraint_type = 'PRIMARY KEY'`);
       return { ok: true, rows: r.rows as unknown[], rowCount: r.rowCount ?? 0 };
     }
-    case 'end': {
-      await client.end();
-      return { ok: true, rows: [], rowCount: 0 };
-    }
   }
 }
 
 port.on('message', (req: Request) => {
   run(req).then(answer, (err: unknown) => {
     const e = err as { message?: string; code?: string; constraint?: string; detail?: string };
-    answer({ ok: false, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}), ...(e.constraint ? { constraint: e.constraint } : {}), ...(e.detail ? { detail: e.detail } : {}) } });
+    answer({ ok: false, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}), ...(e.constraint ? { constraint: e.constraint } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(isConnectionLoss(e) ? { lost: true } : {}) } });
   });
 });
