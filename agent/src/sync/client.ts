@@ -4,12 +4,11 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, STATE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
-  type DesiredBody, type DesiredCapture, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedModel, type ReportedState,
+  PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
+  type DesiredBody, type DesiredCapture, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedState,
 } from '@edgefleet/shared';
 import type { BoxKeyPair } from '@edgefleet/shared/core';
 import type { Logger } from '../log.js';
-import { publicPart } from '../keys/device-key.js';
 import type { Db } from '../store/db.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
@@ -18,13 +17,14 @@ import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { checkDesired } from './desired.js';
 import { onTrustDocument } from './trust-rotation.js';
-import { trustExpired } from '../trust-current.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
+import { reportedState } from './reported-state.js';
 import type { ConfigApplier } from './config-apply.js';
 import type { UpdateLock } from '../store/update-lock-repo.js';
+import type { ShadowRunner } from '../shadow/runner.js';
 
 export interface SyncOptions {
   brokerUrl?: string;
@@ -36,7 +36,6 @@ export interface SyncOptions {
 
 export const DEFAULT_SYNC: SyncOptions = { blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
 
-import type { ShadowRunner } from '../shadow/runner.js';
 
 export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
 
@@ -234,51 +233,12 @@ export class SyncClient {
     }
   }
 
-  /** Builds the reported state from the store and the updater's phases. */
+  /** Builds the reported state from the store and the updater's phases (reported-state.ts). */
   reportedState(): ReportedState {
-    const names = new Set([...this.d.models.listActive().map((a) => a.name), ...this.updater.phases.keys()]);
-    const models: ReportedModel[] = [...names].sort().map((name) => {
-      const a = this.d.models.getActive(name);
-      const installed = this.d.models.listVersions(name).map((v) => v.version);
-      const preflight = installed.flatMap((version) => {
-        const pf = this.d.models.preflightOf(name, version);
-        return pf ? [{ version, ...pf }] : [];
-      });
-      const p = this.updater.phases.get(name);
-      return {
-        name,
-        active: a?.active ?? null,
-        previous: a?.previous ?? null,
-        installed,
-        status: p?.status ?? (a ? 'active' : 'pending'),
-        target: p?.target ?? null,
-        ...(p?.progress !== undefined ? { progress: p.progress } : {}),
-        ...(p?.reason ? { reason: p.reason } : {}),
-        ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
-        ...(preflight.length ? { preflight } : {}),
-        ...(this.d.shadow?.replayOf(name) ? { replay: this.d.shadow.replayOf(name) } : {}),
-      };
+    return reportedState({
+      deps: this.d, store: this.store, phases: this.updater.phases, deviceId: this.id, now: this.now(),
+      starts: this.starts, outboxItems: this.outboxItems(),
     });
-    const refusal = this.store.refusal();
-    const trust = this.d.trust.get()?.signed;
-    const deviceKey = this.d.deviceKey?.();
-    const config = this.d.config?.()?.report();
-    return {
-      schema: STATE_SCHEMA,
-      deviceId: this.id,
-      at: this.now().toISOString(),
-      agentVersion: this.d.agentVersion,
-      lastAppliedSeq: this.store.lastAppliedSeq(),
-      trustVersion: trust?.version ?? 0,
-      ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, this.now()) } } : {}),
-      models,
-      ...(refusal ? { refusal } : {}),
-      capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(this.d.capabilities?.() ?? [])],
-      ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
-      ...(config ? { config } : {}),
-      ...(this.starts !== undefined ? { starts: this.starts } : {}),
-      outbox: { items: this.outboxItems() },
-    };
   }
 
   /** Outbox entries not yet acked; reports the state when the count's order of magnitude changes. */

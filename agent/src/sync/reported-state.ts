@@ -1,0 +1,69 @@
+// The reported state the agent publishes (retained) on connect and on every change: its models with
+// their install phases, trust, refusal, capabilities, configuration and outbox backlog
+// (the `state` topic, docs/mqtt.md "Topics").
+import { STATE_SCHEMA, type ReportedModel, type ReportedState } from '@edgefleet/shared';
+import { publicPart } from '../keys/device-key.js';
+import { trustExpired } from '../trust-current.js';
+import type { SyncDeps } from './client.js';
+import type { SyncStore } from './sync-store.js';
+import type { ModelPhase } from './updater.js';
+
+export interface ReportedStateInput {
+  deps: Pick<SyncDeps, 'models' | 'trust' | 'agentVersion' | 'deviceKey' | 'capabilities' | 'config' | 'shadow'>;
+  store: SyncStore;
+  /** The updater's phase of each model it is working on. */
+  phases: ReadonlyMap<string, ModelPhase>;
+  deviceId: string;
+  now: Date;
+  /** This start's number on this data directory, if known. */
+  starts: number | undefined;
+  outboxItems: number;
+}
+
+export function reportedState(i: ReportedStateInput): ReportedState {
+  const d = i.deps;
+  const names = new Set([...d.models.listActive().map((a) => a.name), ...i.phases.keys()]);
+  const models: ReportedModel[] = [...names].sort().map((name) => {
+    const a = d.models.getActive(name);
+    const installed = d.models.listVersions(name).map((v) => v.version);
+    const preflight = installed.flatMap((version) => {
+      const pf = d.models.preflightOf(name, version);
+      return pf ? [{ version, ...pf }] : [];
+    });
+    const p = i.phases.get(name);
+    const replay = d.shadow?.replayOf(name);
+    return {
+      name,
+      active: a?.active ?? null,
+      previous: a?.previous ?? null,
+      installed,
+      status: p?.status ?? (a ? 'active' : 'pending'),
+      target: p?.target ?? null,
+      ...(p?.progress !== undefined ? { progress: p.progress } : {}),
+      ...(p?.reason ? { reason: p.reason } : {}),
+      ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
+      ...(preflight.length ? { preflight } : {}),
+      ...(replay ? { replay } : {}),
+    };
+  });
+  const refusal = i.store.refusal();
+  const trust = d.trust.get()?.signed;
+  const deviceKey = d.deviceKey?.();
+  const config = d.config?.()?.report();
+  return {
+    schema: STATE_SCHEMA,
+    deviceId: i.deviceId,
+    at: i.now.toISOString(),
+    agentVersion: d.agentVersion,
+    lastAppliedSeq: i.store.lastAppliedSeq(),
+    trustVersion: trust?.version ?? 0,
+    ...(trust ? { trust: { expires: trust.expires, expired: trustExpired(trust, i.now) } } : {}),
+    models,
+    ...(refusal ? { refusal } : {}),
+    capabilities: ['blob-blocks', 'policy-rollback', 'outbox-v1', ...(deviceKey ? ['sealed-models'] : []), ...(d.capabilities?.() ?? [])],
+    ...(deviceKey ? { deviceKey: publicPart(deviceKey) } : {}),
+    ...(config ? { config } : {}),
+    ...(i.starts !== undefined ? { starts: i.starts } : {}),
+    outbox: { items: i.outboxItems },
+  };
+}
