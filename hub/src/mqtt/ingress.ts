@@ -39,7 +39,7 @@ function parseMessage(kind: IncomingKind, payload: Buffer, deviceId: string): In
   }
   const fast = FAST[kind]?.(value);
   if (!fast) return parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
-  if (kind === 'telemetry') rememberWindowTexts(text, fast as TelemetryBatch);
+  if (kind === 'telemetry') rememberWindowTexts(text, payload, fast as TelemetryBatch);
   return fast;
 }
 

@@ -138,7 +138,7 @@ test('window texts cut from agent and simulator payloads are byte for byte what 
     fc.property(batch, fc.constantFrom('last' as const, 'first' as const), (b, seqAt) => {
       const text = payload(b, seqAt);
       const parsed = fastTelemetryBatch(JSON.parse(text))!;
-      const cut = storedWindowTexts(text, parsed);
+      const cut = storedWindowTexts(text, Buffer.from(text), parsed);
       // Left to serialising only where a backslash or a "seq" other than the windows' own is in the text.
       const plain = !text.includes('\\') && text.split('"seq"').length - 1 === parsed.windows.length;
       if (plain) assert.ok(cut !== null && cut.every((t) => t !== undefined), 'the layout is followed');
@@ -161,7 +161,7 @@ test('a cut window text always parses to the validated window (whitespace, reord
       if (parsed === null) return;
       for (const text of layouts(parsed)) {
         const again = fastTelemetryBatch(JSON.parse(text))!;
-        (storedWindowTexts(text, again) ?? []).forEach((t, i) => {
+        (storedWindowTexts(text, Buffer.from(text), again) ?? []).forEach((t, i) => {
           if (t === undefined) return;
           cutCount++;
           assert.deepEqual(JSON.parse(t), withoutSeq(again.windows[i] as unknown as Record<string, unknown>));
@@ -173,16 +173,16 @@ test('a cut window text always parses to the validated window (whitespace, reord
   assert.ok(cutCount > 300, `most windows should be cut (got ${cutCount})`);
 });
 
-test('window texts: strings with brackets and quotes, non-ASCII, and layouts that are left to serialising', () => {
+test('window texts: strings with brackets, quotes and backslashes; layouts left to serialising (escapes, non-ASCII)', () => {
   const good = fc.sample(batch, { seed: 7, numRuns: 1 })[0]!;
-  const w0 = { ...good.windows[0]!, features: [{ kind: 'categorical' as const, name: 'n"]}{[\\ é 🙂', cat: { counts: { '}': 1, '"[': 2 }, other: 0 }, nulls: 0 }] };
+  const w0 = { ...good.windows[0]!, features: [{ kind: 'categorical' as const, name: 'n"]}{[\\', cat: { counts: { '}': 1, '"[': 2 }, other: 0 }, nulls: 0 }] };
   const b = { ...good, windows: [w0, { ...w0, seq: w0.seq + 1 }] };
   const text = payload(b, 'last');
   const parsed = fastTelemetryBatch(JSON.parse(text))!;
-  assert.deepEqual(storedWindowTexts(text, parsed), parsed.windows.map((w) => JSON.stringify(withoutSeq(w as unknown as Record<string, unknown>))));
-  assert.equal(windowSpans(text)?.length, 4);
+  assert.deepEqual(storedWindowTexts(text, Buffer.from(text), parsed), parsed.windows.map((w) => JSON.stringify(withoutSeq(w as unknown as Record<string, unknown>))));
+  assert.equal(windowSpans(text, Buffer.from(text))?.length, 4);
 
-  const cut = (t: string): Array<string | undefined> | null => storedWindowTexts(t, fastTelemetryBatch(JSON.parse(t))!);
+  const cut = (t: string): Array<string | undefined> | null => storedWindowTexts(t, Buffer.from(t), fastTelemetryBatch(JSON.parse(t))!);
   const seq = w0.seq;
   // A second seq member (JSON.parse keeps the last), plain or spelled with an escape: serialised instead.
   assert.deepEqual(cut(text.replace('{"model"', `{"seq":${seq + 7},"model"`)), [undefined, JSON.stringify(withoutSeq(parsed.windows[1] as never))]);
@@ -191,7 +191,12 @@ test('window texts: strings with brackets and quotes, non-ASCII, and layouts tha
   assert.deepEqual(cut(text.replace('"}":1', '"seq":1'))?.[0], undefined);
   // The top-level "windows" key twice, or spelled with an escape: the payload is not followed.
   const twice = `${text.slice(0, -1)},"windows":${JSON.stringify(JSON.parse(text).windows)}}`;
-  assert.equal(windowSpans(twice), null);
-  assert.equal(windowSpans(text.replace('"windows"', '"wind\\u006fws"')), null);
-  assert.equal(windowSpans('[1,2]'), null);
+  assert.equal(windowSpans(twice, Buffer.from(twice)), null);
+  const escaped = text.replace('"windows"', '"wind\\u006fws"');
+  assert.equal(windowSpans(escaped, Buffer.from(escaped)), null);
+  assert.equal(windowSpans('[1,2]', Buffer.from('[1,2]')), null);
+  // Not all ASCII (byte and character offsets differ): serialised.
+  const accented = text.replace('n\\"]}{[', 'é 🙂 n\\"]}{[');
+  assert.notEqual(accented, text);
+  assert.equal(storedWindowTexts(accented, Buffer.from(accented), fastTelemetryBatch(JSON.parse(accented))!), null);
 });

@@ -16,70 +16,64 @@ const LBRACE = 123;
 const RBRACE = 125;
 const LBRACK = 91;
 const RBRACK = 93;
-/** What the span scanner looks at, by character code (0: nothing; one table load per character). */
+/** What the span scanner looks at, by byte (0: nothing; one table load per byte). */
 const STR = 1;
 const OPEN = 2;
 const CLOSE = 3;
-const CLASS = new Uint8Array(128);
+const CLASS = new Uint8Array(256);
 CLASS[QUOTE] = STR;
 CLASS[LBRACE] = OPEN;
 CLASS[LBRACK] = OPEN;
 CLASS[RBRACE] = CLOSE;
 CLASS[RBRACK] = CLOSE;
 
-/** The index of the quote that closes the string opened at `open`. */
-function stringEnd(text: string, open: number): number {
-  let j = text.indexOf('"', open + 1);
+/** The index of the first byte at or after `i` that is not JSON whitespace. */
+function nextNonSpace(b: Uint8Array, i: number): number {
   for (;;) {
-    let b = j - 1;
-    while (text.charCodeAt(b) === BACKSLASH) b--;
-    if ((j - 1 - b) % 2 === 0) return j; // an even run of backslashes: the quote is not escaped
-    j = text.indexOf('"', j + 1);
-  }
-}
-
-/** The index of the first character at or after `i` that is not JSON whitespace. */
-function nextNonSpace(text: string, i: number): number {
-  for (;;) {
-    const c = text.charCodeAt(i);
+    const c = b[i];
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return i;
     i++;
   }
 }
 
 /**
- * [start, end) of every element of the top-level object's `windows` array in `text`, which must be
- * JSON that JSON.parse accepted; null when the top level is not an object, `windows` is not an array
- * of objects, a top-level key is written with escapes, or `windows` occurs twice (JSON.parse would
- * keep the last: not worth following).
+ * [start, end) of every element of the top-level object's `windows` array in `text`, given also as
+ * its UTF-8 `bytes` (the payload: scanning bytes is cheaper than scanning characters). `text` must
+ * be JSON that JSON.parse accepted. Null when the text is not all ASCII (byte and character offsets
+ * would differ), the top level is not an object, `windows` is not an array of objects, a top-level
+ * key is written with escapes, or `windows` occurs twice (JSON.parse would keep the last).
  */
-export function windowSpans(text: string): number[] | null {
-  const n = text.length;
+export function windowSpans(text: string, bytes: Uint8Array): number[] | null {
+  const n = bytes.length;
+  if (text.length !== n) return null;
   const spans: number[] = [];
   let depth = 0;
   let seen = 0;
   let inWindows = false;
   let start = -1;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const t = c < 128 ? (CLASS[c] as number) : 0;
+    const c = bytes[i] as number;
+    const t = CLASS[c];
     if (t === 0) continue; // digits, letters, commas, ':' and whitespace are most of the text
     if (t === STR) {
-      const j = stringEnd(text, i);
-      if (depth === 1 && text.charCodeAt(nextNonSpace(text, j + 1)) === COLON) {
-        const key = text.slice(i + 1, j);
+      const open = i;
+      for (i++; i < n; i++) {
+        const d = bytes[i];
+        if (d === QUOTE) break;
+        if (d === BACKSLASH) i++; // the escaped character
+      }
+      if (depth === 1 && bytes[nextNonSpace(bytes, i + 1)] === COLON) {
+        const key = text.slice(open + 1, i);
         if (key.includes('\\')) return null;
         if (key === 'windows') {
           if (++seen > 1) return null;
-          const k = nextNonSpace(text, nextNonSpace(text, j + 1) + 1);
-          if (text.charCodeAt(k) !== LBRACK) return null;
+          const k = nextNonSpace(bytes, nextNonSpace(bytes, i + 1) + 1);
+          if (bytes[k] !== LBRACK) return null;
           inWindows = true;
           depth = 2;
           i = k;
-          continue;
         }
       }
-      i = j;
     } else if (t === OPEN) {
       depth++;
       if (depth === 1) {
@@ -88,7 +82,7 @@ export function windowSpans(text: string): number[] | null {
         if (c !== LBRACE) return null;
         start = i;
       }
-    } else if (t === CLOSE) {
+    } else {
       if (inWindows && depth === 3) spans.push(start, i + 1);
       depth--;
       if (inWindows && depth === 1) inWindows = false;
@@ -98,12 +92,13 @@ export function windowSpans(text: string): number[] | null {
 }
 
 /**
- * Per window of `batch` (parsed from `text` and accepted by fastTelemetryBatch), the JSON to store:
+ * Per window of `batch` (parsed from `text`, which is `bytes` in UTF-8, and accepted by
+ * fastTelemetryBatch), the JSON to store:
  * its text without the `seq` member, or undefined where that cannot be cut cheaply (then serialise
  * the window). Null when the payload's layout is not followed at all.
  */
-export function storedWindowTexts(text: string, batch: TelemetryBatch): Array<string | undefined> | null {
-  const spans = windowSpans(text);
+export function storedWindowTexts(text: string, bytes: Uint8Array, batch: TelemetryBatch): Array<string | undefined> | null {
+  const spans = windowSpans(text, bytes);
   const ws = batch.windows;
   if (spans === null || spans.length !== ws.length * 2) return null;
   // \u escapes could spell a second "seq" key that a plain search misses (JSON.parse keeps the last): serialise.
@@ -132,9 +127,9 @@ function withoutSeq(text: string, start: number, end: number, seq: number): stri
 /** Stored texts by window object; entries go with the windows (a window is not changed after parsing, only copied: hub clock-offset.ts). */
 const texts = new WeakMap<object, string>();
 
-/** Remembers the stored text of each window of a batch parsed from `text` (see storedWindowTexts). */
-export function rememberWindowTexts(text: string, batch: TelemetryBatch): void {
-  const cut = storedWindowTexts(text, batch);
+/** Remembers the stored text of each window of a batch parsed from `text` (`bytes` in UTF-8; see storedWindowTexts). */
+export function rememberWindowTexts(text: string, bytes: Uint8Array, batch: TelemetryBatch): void {
+  const cut = storedWindowTexts(text, bytes, batch);
   if (cut === null) return;
   batch.windows.forEach((w, i) => {
     const t = cut[i];
