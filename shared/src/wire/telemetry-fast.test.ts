@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseWire, parseWireJson } from './common.js';
 import { TELEMETRY_SCHEMA, TelemetryBatch, fastTelemetryBatch } from './telemetry.js';
-import { storedWindowTexts, windowSpans } from './telemetry-text.js';
+import { rememberWindowTexts, storedWindowTexts, windowSpans, windowText } from './telemetry-text.js';
 
 const count = fc.nat({ max: 1000 });
 const num = fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true });
@@ -199,4 +199,17 @@ test('window texts: strings with brackets, quotes and backslashes; layouts left 
   const accented = text.replace('n\\"]}{[', 'é 🙂 n\\"]}{[');
   assert.notEqual(accented, text);
   assert.equal(storedWindowTexts(accented, Buffer.from(accented), fastTelemetryBatch(JSON.parse(accented))!), null);
+});
+
+test('a remembered window text stays with the parsed window only: not serialised, not copied by spread', () => {
+  const good = fc.sample(batch, { seed: 11, numRuns: 1 })[0]!;
+  const text = payload(good, 'last');
+  const parsed = fastTelemetryBatch(JSON.parse(text))!;
+  const before = JSON.stringify(parsed);
+  rememberWindowTexts(text, Buffer.from(text), parsed);
+  const w = parsed.windows[0]!;
+  assert.equal(windowText(w), JSON.stringify(withoutSeq(w as unknown as Record<string, unknown>)));
+  assert.equal(windowText({ ...w, start: '2026-11-28T11:00:00Z' }), undefined, 'a moved copy is serialised');
+  assert.equal(JSON.stringify(parsed), before);
+  assert.deepEqual(Object.keys(w), Object.keys(JSON.parse(JSON.stringify(w)) as object));
 });

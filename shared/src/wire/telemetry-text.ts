@@ -124,20 +124,26 @@ function withoutSeq(text: string, start: number, end: number, seq: number): stri
   return again === -1 || again >= end ? `{${text.slice(start + first.length, end)}` : undefined;
 }
 
-/** Stored texts by window object; entries go with the windows (a window is not changed after parsing, only copied: hub clock-offset.ts). */
-const texts = new WeakMap<object, string>();
+/**
+ * Where a window object keeps its stored text: a non-enumerable property (not a WeakMap: its
+ * ephemeron entries cost the garbage collector more than the cut saved), so JSON.stringify and
+ * object spread leave it behind, and a copy of the window (hub clock-offset.ts moves a start that
+ * way) has none. A window is not changed after parsing, only copied.
+ */
+const TEXT = Symbol('edgefleet.storedWindowText');
 
 /** Remembers the stored text of each window of a batch parsed from `text` (`bytes` in UTF-8; see storedWindowTexts). */
 export function rememberWindowTexts(text: string, bytes: Uint8Array, batch: TelemetryBatch): void {
   const cut = storedWindowTexts(text, bytes, batch);
   if (cut === null) return;
-  batch.windows.forEach((w, i) => {
+  const ws = batch.windows;
+  for (let i = 0; i < ws.length; i++) {
     const t = cut[i];
-    if (t !== undefined) texts.set(w, t);
-  });
+    if (t !== undefined) Object.defineProperty(ws[i], TEXT, { value: t });
+  }
 }
 
 /** The JSON to store for a window (without its seq) that rememberWindowTexts saw, else undefined. */
 export function windowText(w: object): string | undefined {
-  return texts.get(w);
+  return (w as { [TEXT]?: string })[TEXT];
 }
