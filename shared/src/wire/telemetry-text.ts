@@ -104,7 +104,7 @@ export function storedWindowTexts(text: string, bytes: Uint8Array, batch: Teleme
   // \u escapes could spell a second "seq" key that a plain search misses (JSON.parse keeps the last): serialise.
   if (text.includes('\\u')) return null;
   const out = new Array<string | undefined>(ws.length);
-  for (let i = 0; i < ws.length; i++) out[i] = withoutSeq(text, spans[2 * i] as number, spans[2 * i + 1] as number, (ws[i] as { seq: number }).seq);
+  for (let i = 0; i < ws.length; i++) out[i] = withoutSeq(text, bytes, spans[2 * i] as number, spans[2 * i + 1] as number, (ws[i] as { seq: number }).seq);
   return out;
 }
 
@@ -112,16 +112,35 @@ export function storedWindowTexts(text: string, bytes: Uint8Array, batch: Teleme
  * The object text [start, end) without its `"seq":N` member when that is its last or first member,
  * written so, and the object has no other "seq" in it (a second member, a nested key or string).
  */
-function withoutSeq(text: string, start: number, end: number, seq: number): string | undefined {
+function withoutSeq(text: string, bytes: Uint8Array, start: number, end: number, seq: number): string | undefined {
   const last = `,"seq":${seq}}`;
   if (text.endsWith(last, end)) {
     const at = end - last.length + 1; // its "seq"
-    return text.indexOf('"seq"', start) === at ? `${text.slice(start, end - last.length)}}` : undefined;
+    return text.indexOf('"seq"', start) === at ? joined(bytes, LBRACE_NONE, start, end - last.length, RBRACE) : undefined;
   }
   const first = `{"seq":${seq},`;
   if (!text.startsWith(first, start)) return undefined;
   const again = text.indexOf('"seq"', start + first.length);
-  return again === -1 || again >= end ? `{${text.slice(start + first.length, end)}` : undefined;
+  return again === -1 || again >= end ? joined(bytes, LBRACE, start + first.length, end, LBRACE_NONE) : undefined;
+}
+
+const LBRACE_NONE = -1;
+let scratch = Buffer.allocUnsafeSlow(8192);
+
+/**
+ * `before` (a byte, or none), bytes [from, to), `after` as one flat string of its own: not a slice of
+ * the payload's text (that would keep the whole payload alive until the window is stored, and a
+ * joined string is copied again when bound), built in a scratch buffer (ASCII: latin1 is exact).
+ */
+function joined(bytes: Uint8Array, before: number, from: number, to: number, after: number): string {
+  const n = to - from + (before >= 0 ? 1 : 0) + (after >= 0 ? 1 : 0);
+  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(n * 2);
+  let k = 0;
+  if (before >= 0) scratch[k++] = before;
+  scratch.set(bytes.subarray(from, to), k);
+  k += to - from;
+  if (after >= 0) scratch[k++] = after;
+  return scratch.toString('latin1', 0, k);
 }
 
 /**
