@@ -5,7 +5,7 @@
 // plain-loop check (fastTelemetryBatch: the parsed value is what zod returns, nothing stripped or
 // defaulted), an element's text minus its `seq` member parses to the validated window minus `seq`,
 // which is what the hub stored before. The agent sends `{...window, seq}` (seq last); the simulators
-// `{seq, ...}` (first): both are cut without copying the rest; any other layout is left to
+// `{seq, ...}` (first): both are cut in one copy of the bytes; any other layout is left to
 // JSON.stringify.
 import type { TelemetryBatch } from './telemetry.js';
 
