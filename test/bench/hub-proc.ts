@@ -59,7 +59,8 @@ export class HubProc {
    */
   static async fork(cfg: Record<string, unknown>, dir: string, fx: Fixture, devices: SimDevice[], token: string | null, ownsDir: boolean): Promise<HubProc> {
     const prof = process.env.HUB_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_BENCH_CPU_PROF] : [];
-    const proc = fork(CHILD, ['hub', JSON.stringify(cfg)], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...prof] });
+    const v8 = process.env.HUB_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. "--max-semi-space-size=32": the hub process only
+    const proc = fork(CHILD, ['hub', JSON.stringify(cfg)], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...v8, ...prof] });
     const ready = await new Promise<Extract<ChildMsg, { t: 'ready' }>>((resolve, reject) => {
       proc.once('message', (m: ChildMsg) => (m.t === 'ready' ? resolve(m) : reject(new Error(`hub: unexpected ${m.t}`))));
       proc.once('exit', (code) => reject(new Error(`the hub exited with ${code} before it was ready`)));

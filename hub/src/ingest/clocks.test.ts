@@ -1,6 +1,7 @@
 // Wrong clocks and refused documents on the hub (issue 16 item 2), on a real Store, the embedded aedes
 // broker on 127.0.0.1:0 and mqtt.js device clients whose messages carry a device clock we choose
-// (a box 400 days ahead). The hub clock is a ManualClock.
+// (a box 400 days ahead). The hub clock is a ManualClock. Also: windows are stored as the device sent
+// them, and a window the hub moves is stored as moved (docs/decisions/0048-stored-window-text.md).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -70,7 +71,7 @@ async function startHub(t: { after(fn: () => Promise<void>): void }) {
     };
     return { c, send };
   };
-  return { store, clock, logger, parts, device };
+  return { store, clock, logger, parts, link, device };
 }
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
@@ -113,10 +114,12 @@ describe('a device whose clock is 400 days ahead', () => {
     const latency = emptyLatency();
     latency.counts[3] = 5;
     const start = new Date(Math.floor(deviceNow().getTime() / 60_000) * 60_000 - 60_000).toISOString();
-    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ seq: 1, model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [] }] });
+    // As the agent sends it (inputs present, seq last): the fast path, whose window text is not what is stored.
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'c-1', windows: [{ model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [], inputs: [], seq: 1 }] });
     const stored = h.store.telemetry.windows({ deviceId: 'c-1' });
     assert.equal(stored.length, 1, JSON.stringify(h.parts.ingest.guard.refusals('c-1')));
     assert.equal(stored[0]!.start, new Date(Date.parse(start) - 400 * DAY).toISOString());
+    assert.equal((JSON.parse(storedText(h.store, 'c-1', 1)) as { start: string }).start, stored[0]!.start, 'the stored JSON has the moved start');
     assert.ok(Math.abs(Date.parse(stored[0]!.start) - h.clock.now().getTime()) <= 120_000, 'placed within the last minutes of the hub clock');
     assert.equal(h.store.devices.get('c-1').clock?.shiftedWindows, 1);
 
@@ -135,4 +138,44 @@ describe('a device whose clock is 400 days ahead', () => {
     assert.equal(h.store.telemetry.windows({ deviceId: 'c-1' }).find((w) => w.seq === 2)?.start, start2);
   });
 });
+
+describe('windows stored as the device sent them', () => {
+  it('stores the text of an agent\'s window as serialising it would, and refuses what is not valid', async (t) => {
+    const h = await startHub(t);
+    const d = await h.device('t-1');
+    await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['t-1'] }, reason: 'x' }, 'op');
+    const latency = emptyLatency();
+    latency.counts[2] = 3;
+    const start = new Date(Math.floor(h.clock.now().getTime() / 60_000) * 60_000 - 60_000).toISOString();
+    const window = (seq: number) => ({
+      model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 3, errors: { TIMEOUT: 1 }, latency,
+      features: [{ kind: 'numeric', name: 'rms "quoted" é', moments: { n: 3, mean: 0.25, m2: 0.5, min: 0, max: 1 }, nulls: 0, nans: 0 }],
+      outputs: [], inputs: [{ name: 'x', moments: { n: 3, mean: 1e-7, m2: 0, min: null, max: null }, nans: 0 }], seq,
+    });
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(1), window(2)] });
+    for (const seq of [1, 2]) {
+      const { seq: _s, ...expected } = window(seq);
+      assert.equal(storedText(h.store, 't-1', seq), JSON.stringify(expected), 'byte for byte what the hub stored before');
+    }
+    assert.deepEqual(h.store.telemetry.windows({ deviceId: 't-1' }), [1, 2].map((seq) => ({ ...window(seq), deviceId: 't-1' })));
+    // A second seq member, whitespace: stored as validated (JSON.parse keeps the last seq).
+    const dup = JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [window(3)] }, null, 1).replace('"model"', '"seq": 99, "model"');
+    const n = h.store.telemetry.countFor('t-1').windows;
+    await d.c.publishAsync(deviceTopic('t-1', 'telemetry'), dup, { qos: 1 });
+    await waitFor('window 3 stored', () => h.store.telemetry.countFor('t-1').windows === n + 1 || undefined);
+    const { seq: _s3, ...third } = window(3);
+    assert.deepEqual(JSON.parse(storedText(h.store, 't-1', 3)), third);
+    // Not JSON, or a window the schema refuses: dropped and counted as invalid, nothing stored.
+    await d.c.publishAsync(deviceTopic('t-1', 'telemetry'), '{"schema":"edgefleet.telemetry/v1","windows":[{', { qos: 1 });
+    await d.c.publishAsync(deviceTopic('t-1', 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: 't-1', windows: [{ ...window(4), count: -1 }] }), { qos: 1 });
+    const invalid = () => h.link.invalidCounts().find((c) => c.deviceId === 't-1' && c.kind === 'telemetry')?.count ?? 0;
+    await waitFor('both refused', () => invalid() === 2 || undefined);
+    assert.equal(h.store.telemetry.countFor('t-1').windows, 3);
+  });
+});
+}
+
+/** The JSON stored for one window, as the database holds it. */
+function storedText(store: Store, deviceId: string, seq: number): string {
+  return (store.db.prepare('SELECT window FROM device_windows WHERE device_id = ? AND seq = ?').get(deviceId, seq) as { window: string }).window;
 }

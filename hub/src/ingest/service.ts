@@ -18,6 +18,12 @@ export interface IngestOptions {
   seenEveryMs: number;
 }
 
+/**
+ * Acks go out at QoS 0: devices use clean sessions and resend what is unacked on reconnect and after
+ * their resend time, and `(device, seq)` absorbs the resend (docs/decisions/0048-stored-window-text.md).
+ */
+const ACK = { qos: 0 } as const;
+
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = { seenEveryMs: 5_000 };
 
 export interface IngestDeps {
@@ -64,7 +70,7 @@ export class IngestService implements DeviceReports {
       now: () => deps.clock.now(),
       touch: (id, at) => deps.store.devices.touch(id, at),
       stored: (id, bytes) => this.guard.stored(id, bytes),
-      ack: (id, payload) => deps.link.publish(id, 'ack', payload),
+      ack: (id, payload) => deps.link.publish(id, 'ack', payload, ACK),
     });
   }
 
@@ -134,7 +140,7 @@ export class IngestService implements DeviceReports {
   }
 
   private async ack(deviceId: string, seqs: number[]): Promise<void> {
-    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }));
+    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }), ACK);
   }
 
   /** A message from the device: advance its last seen, written at most once per seenEveryMs. */

@@ -177,11 +177,11 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     }
   }
 
-  function publishRaw(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+  function publishRaw(topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 = 1): Promise<void> {
     const b = broker;
     if (!b) return Promise.reject(new Error('the embedded broker is not started'));
     return new Promise((resolve, reject) => {
-      b.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+      b.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -249,7 +249,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
       // With desiredFor the store is the source of the current document: no retained copy.
       const retain = kind === 'desired' && opts.desiredFor ? false : (o.retain ?? false);
-      await publishRaw(deviceTopic(deviceId, kind), buf, retain);
+      await publishRaw(deviceTopic(deviceId, kind), buf, retain, o.qos);
       metrics.inc('edgefleet_mqtt_messages_out_total', { kind });
     },
     async publishTrust(doc) {

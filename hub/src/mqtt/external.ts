@@ -98,7 +98,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
       return stopping;
     },
     async publish(deviceId, kind, payload, o = {}) {
-      await requireClient().publishAsync(deviceTopic(deviceId, kind), typeof payload === 'string' ? Buffer.from(payload) : payload, { qos: 1, retain: o.retain ?? false });
+      await requireClient().publishAsync(deviceTopic(deviceId, kind), typeof payload === 'string' ? Buffer.from(payload) : payload, { qos: o.qos ?? 1, retain: o.retain ?? false });
       metrics.inc('edgefleet_mqtt_messages_out_total', { kind });
     },
     async publishTrust(doc) {

@@ -3,7 +3,7 @@
 // deviceId matches the topic's, and dispatches to the registered handlers.
 // Invalid messages are counted per device and kind, logged once per device and
 // interval, and dropped; a throwing handler is logged and does not affect others.
-import { AppError, BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, parseTopic, parseWire, toAppError } from '@edgefleet/shared';
+import { AppError, BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
 import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
 
@@ -24,15 +24,23 @@ const FAST: { [K in IncomingKind]?: (value: unknown) => IncomingMessages[K] | nu
   telemetry: fastTelemetryBatch as (value: unknown) => IncomingMessages['telemetry'] | null,
 };
 
-/** Like parseWireJson, without copying the payload buffer first, and with the fast path above. */
+/**
+ * Like parseWireJson, without copying the payload buffer first, and with the fast path above. A
+ * telemetry batch the fast path accepted keeps each window's text as sent, for the store
+ * (rememberWindowTexts, docs/decisions/0048-stored-window-text.md).
+ */
 function parseMessage(kind: IncomingKind, payload: Buffer, deviceId: string): IncomingMessages[IncomingKind] {
   let value: unknown;
+  const text = payload.toString('utf8');
   try {
-    value = JSON.parse(payload.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new AppError('SCHEMA_INVALID', `invalid ${kind} message from ${deviceId}: not JSON (${(err as Error).message})`);
   }
-  return FAST[kind]?.(value) ?? parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
+  const fast = FAST[kind]?.(value);
+  if (!fast) return parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
+  if (kind === 'telemetry') rememberWindowTexts(text, payload, fast as TelemetryBatch);
+  return fast;
 }
 
 export interface IngressDeps {

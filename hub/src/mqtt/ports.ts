@@ -75,8 +75,11 @@ export interface FleetLink {
   start(): Promise<void>;
   /** Idempotent; closes listeners and connections in reverse order. */
   stop(): Promise<void>;
-  /** QoS 1 to `ef/v1/d/{deviceId}/{kind}`; resolves once the broker accepted it. */
-  publish(deviceId: string, kind: OutgoingKind, payload: Buffer | string, opts?: { retain?: boolean }): Promise<void>;
+  /**
+   * To `ef/v1/d/{deviceId}/{kind}`, QoS 1 unless `qos` says 0 (acks: a lost one costs a resend,
+   * docs/decisions/0048-stored-window-text.md); resolves once the broker accepted it.
+   */
+  publish(deviceId: string, kind: OutgoingKind, payload: Buffer | string, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
   /** Publishes the signed trust document (object or its JSON text), retained, on `ef/v1/trust`. */
   publishTrust(doc: unknown): Promise<void>;
   /** Registers a handler for one kind of validated device message; returns an unsubscribe function. */

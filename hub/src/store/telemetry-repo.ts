@@ -1,5 +1,5 @@
 // Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
-import type { DeviceEvent, SeqWindow, SummaryWindow } from '@edgefleet/shared';
+import { windowText, type DeviceEvent, type SeqWindow, type SummaryWindow } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupsRepo } from './rollups-repo.js';
@@ -69,11 +69,11 @@ export class TelemetryRepo {
     let bytes = 0;
     const inserted: SeqWindow[] = [];
     for (const w of windows) {
-      const { seq, ...win } = w;
-      const json = JSON.stringify(win);
+      // The window's text as the device sent it, when the ingress could cut it (docs/decisions/0048-stored-window-text.md).
+      const json = windowText(w) ?? serialised(w);
       bytes += json.length;
       // A resend of a stored seq inserts nothing and must add nothing to the rollups.
-      if (ins.run(deviceId, seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
+      if (ins.run(deviceId, w.seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
     }
     this.rollups?.applyWindows(deviceId, inserted, unfleeted);
     return bytes;
@@ -107,6 +107,12 @@ export class TelemetryRepo {
     const e = this.db.prepare('SELECT COUNT(*) AS n FROM device_events WHERE device_id = ?').get(deviceId) as { n: number };
     return { windows: w.n, events: e.n };
   }
+}
+
+/** The JSON stored for a window: all of it but its seq (a column of its own). */
+function serialised(w: SeqWindow): string {
+  const { seq: _seq, ...win } = w;
+  return JSON.stringify(win);
 }
 
 /** A WHERE clause from equality filters (undefined = no filter) and one `column >= since` bound. */

@@ -3,6 +3,7 @@ export * from './manifest.js';
 export * from './trust.js';
 export * from './desired.js';
 export * from './telemetry.js';
+export * from './telemetry-text.js';
 export * from './blob.js';
 export * from './topics.js';
 export * from './api.js';

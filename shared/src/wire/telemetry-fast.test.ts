@@ -1,10 +1,12 @@
 // fastTelemetryBatch must never accept what the TelemetryBatch schema refuses, and what it accepts
-// must be exactly what zod returns; refusals still go through zod and name the field.
+// must be exactly what zod returns; refusals still go through zod and name the field. The window
+// texts cut from such a payload for the store (telemetry-text.ts) parse to the validated windows.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseWire, parseWireJson } from './common.js';
 import { TELEMETRY_SCHEMA, TelemetryBatch, fastTelemetryBatch } from './telemetry.js';
+import { rememberWindowTexts, storedWindowTexts, windowSpans, windowText } from './telemetry-text.js';
 
 const count = fc.nat({ max: 1000 });
 const num = fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true });
@@ -120,4 +122,94 @@ test('refusals of hot numeric fields still name the field and what was expected'
   });
   const lat = JSON.stringify({ ...good, windows: [{ ...good.windows[0]!, latency: { counts: [1.5], sumMs: 0 } }] });
   assert.throws(() => parseWireJson(TelemetryBatch, lat, 'telemetry'), /windows\[0\]\.latency\.counts\[0\]: .*int/);
+});
+
+/** A window as the hub stores it: all but its seq. */
+const withoutSeq = (w: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(w).filter(([k]) => k !== 'seq'));
+
+/** The payload of `b` with each window's seq written last (the agent, outbox.ts) or first (the simulators). */
+function payload(b: { windows: ReadonlyArray<object> }, seqAt: 'last' | 'first'): string {
+  const windows = (b.windows as Array<Record<string, unknown>>).map((w) => (seqAt === 'last' ? { ...withoutSeq(w), seq: w['seq'] } : { seq: w['seq'], ...withoutSeq(w) }));
+  return JSON.stringify({ ...b, windows });
+}
+
+test('window texts cut from agent and simulator payloads are byte for byte what serialising the window gives', () => {
+  fc.assert(
+    fc.property(batch, fc.constantFrom('last' as const, 'first' as const), (b, seqAt) => {
+      const text = payload(b, seqAt);
+      const parsed = fastTelemetryBatch(JSON.parse(text))!;
+      const cut = storedWindowTexts(text, Buffer.from(text), parsed);
+      // Left to serialising only where a backslash or a "seq" other than the windows' own is in the text.
+      const plain = !text.includes('\\') && text.split('"seq"').length - 1 === parsed.windows.length;
+      if (plain) assert.ok(cut !== null && cut.every((t) => t !== undefined), 'the layout is followed');
+      cut?.forEach((t, i) => {
+        if (t !== undefined) assert.equal(t, JSON.stringify(withoutSeq(parsed.windows[i] as unknown as Record<string, unknown>)));
+      });
+    }),
+    { seed: 20261202, numRuns: 300 },
+  );
+});
+
+test('a cut window text always parses to the validated window (whitespace, reordered keys, edits)', () => {
+  const layouts = (b: TelemetryBatch): string[] => [
+    payload(b, 'last'), payload(b, 'first'), JSON.stringify(b, null, 1), JSON.stringify(b).replace(/,/g, ' , '),
+  ];
+  let cutCount = 0;
+  fc.assert(
+    fc.property(fc.oneof(batch, mutated), (v) => {
+      const parsed = fastTelemetryBatch(JSON.parse(JSON.stringify(v)));
+      if (parsed === null) return;
+      for (const text of layouts(parsed)) {
+        const again = fastTelemetryBatch(JSON.parse(text))!;
+        (storedWindowTexts(text, Buffer.from(text), again) ?? []).forEach((t, i) => {
+          if (t === undefined) return;
+          cutCount++;
+          assert.deepEqual(JSON.parse(t), withoutSeq(again.windows[i] as unknown as Record<string, unknown>));
+        });
+      }
+    }),
+    { seed: 20261202, numRuns: 500 },
+  );
+  assert.ok(cutCount > 300, `most windows should be cut (got ${cutCount})`);
+});
+
+test('window texts: strings with brackets, quotes and backslashes; layouts left to serialising (escapes, non-ASCII)', () => {
+  const good = fc.sample(batch, { seed: 7, numRuns: 1 })[0]!;
+  const w0 = { ...good.windows[0]!, features: [{ kind: 'categorical' as const, name: 'n"]}{[\\', cat: { counts: { '}': 1, '"[': 2 }, other: 0 }, nulls: 0 }] };
+  const b = { ...good, windows: [w0, { ...w0, seq: w0.seq + 1 }] };
+  const text = payload(b, 'last');
+  const parsed = fastTelemetryBatch(JSON.parse(text))!;
+  assert.deepEqual(storedWindowTexts(text, Buffer.from(text), parsed), parsed.windows.map((w) => JSON.stringify(withoutSeq(w as unknown as Record<string, unknown>))));
+  assert.equal(windowSpans(text, Buffer.from(text))?.length, 4);
+
+  const cut = (t: string): Array<string | undefined> | null => storedWindowTexts(t, Buffer.from(t), fastTelemetryBatch(JSON.parse(t))!);
+  const seq = w0.seq;
+  // A second seq member (JSON.parse keeps the last), plain or spelled with an escape: serialised instead.
+  assert.deepEqual(cut(text.replace('{"model"', `{"seq":${seq + 7},"model"`)), [undefined, JSON.stringify(withoutSeq(parsed.windows[1] as never))]);
+  assert.equal(cut(text.replace('{"model"', `{"se\\u0071":${seq + 7},"model"`)), null);
+  // A record key "seq" inside the window: serialised instead.
+  assert.deepEqual(cut(text.replace('"}":1', '"seq":1'))?.[0], undefined);
+  // The top-level "windows" key twice, or spelled with an escape: the payload is not followed.
+  const twice = `${text.slice(0, -1)},"windows":${JSON.stringify(JSON.parse(text).windows)}}`;
+  assert.equal(windowSpans(twice, Buffer.from(twice)), null);
+  const escaped = text.replace('"windows"', '"wind\\u006fws"');
+  assert.equal(windowSpans(escaped, Buffer.from(escaped)), null);
+  assert.equal(windowSpans('[1,2]', Buffer.from('[1,2]')), null);
+  // Not all ASCII (byte and character offsets differ): serialised.
+  const accented = text.replace('n\\"]}{[', 'é 🙂 n\\"]}{[');
+  assert.notEqual(accented, text);
+  assert.equal(storedWindowTexts(accented, Buffer.from(accented), fastTelemetryBatch(JSON.parse(accented))!), null);
+});
+
+test('a remembered window text stays with the parsed window only: not serialised, not copied by spread', () => {
+  const good = fc.sample(batch, { seed: 11, numRuns: 1 })[0]!;
+  const text = payload(good, 'last');
+  const parsed = fastTelemetryBatch(JSON.parse(text))!;
+  const before = JSON.stringify(parsed);
+  rememberWindowTexts(text, Buffer.from(text), parsed);
+  const w = parsed.windows[0]!;
+  assert.equal(windowText(w), JSON.stringify(withoutSeq(w as unknown as Record<string, unknown>)));
+  assert.equal(windowText({ ...w, start: '2026-11-28T11:00:00Z' }), undefined, 'a moved copy is serialised');
+  assert.equal(JSON.stringify(parsed), before);
+  assert.deepEqual(Object.keys(w), Object.keys(JSON.parse(JSON.stringify(w)) as object));
 });

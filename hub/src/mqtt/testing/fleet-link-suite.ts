@@ -30,7 +30,7 @@ export interface LinkHarness {
   close(): Promise<void>;
 }
 
-export const SUITE_DEVICES = Array.from({ length: 14 }, (_, i) => ({ id: `dev-${i + 1}`, secret: `secret-${i + 1}-${'x'.repeat(8)}` }));
+export const SUITE_DEVICES = Array.from({ length: 15 }, (_, i) => ({ id: `dev-${i + 1}`, secret: `secret-${i + 1}-${'x'.repeat(8)}` }));
 
 export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE_DEVICES) => Promise<LinkHarness>): void {
   describe(`FleetLink: ${name}`, () => {
@@ -217,6 +217,18 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
         assert.equal(await h.link.disconnect(dev(n).id), false);
       }
       await assert.rejects(connectDevice(h.url, dev(n).id, dev(n).secret), /not authorized|bad user|closed/i);
+    });
+
+    it('publishes at QoS 0 when asked (acks, docs/decisions/0048-stored-window-text.md), at QoS 1 otherwise', async () => {
+      const n = 15;
+      const c = await connect(n);
+      const got: Array<{ payload: string; qos: number }> = [];
+      c.on('message', (_t, payload, packet) => got.push({ payload: payload.toString(), qos: packet.qos }));
+      await c.subscribeAsync(deviceTopic(dev(n).id, 'ack'), { qos: 1 });
+      await h.link.publish(dev(n).id, 'ack', '{"q":0}', { qos: 0 });
+      await h.link.publish(dev(n).id, 'ack', '{"q":1}');
+      await waitFor('both acks', () => got.length === 2 || undefined, { intervalMs: 10 });
+      assert.deepEqual(got.map((m) => [m.payload, m.qos]).sort(), [['{"q":0}', 0], ['{"q":1}', 1]]);
     });
   });
 }
