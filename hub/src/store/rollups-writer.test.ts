@@ -1,7 +1,7 @@
 // The incremental rollup update stores, byte for byte, what the plain definition gives (rollups-writer.ts):
 // per batch, the windows summed into fresh values per hour (the day: the hours' sum), the stored row
 // added, then encoded. Batches with errors, labels and confidence or neither, several hours and a day
-// boundary, resends, on both database backends.
+// boundary, resends, on both database backends. And the ingest bench's switch that turns the update off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -97,6 +97,25 @@ let backend: Backend;
 forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
+  test('a store opened with rollupsOnIngest false (the ingest bench\'s baseline) stores windows and no rollups', () => {
+    for (const rollupsOnIngest of [false, undefined]) {
+      const dir = mkdtempSync(join(tmpdir(), 'ef-rollup-writer-'));
+      const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database(), rollupsOnIngest });
+      try {
+        registerVersion(store.db, 'cls', '1.0.0', { features: FEATURES, reference: REFERENCE });
+        const bs = batches().slice(0, 6);
+        store.telemetry.putWindowsMany(bs, new Date(T0));
+        const count = (table: string) => Number(store.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck(true).get());
+        assert.equal(count('device_windows'), bs.reduce((a, b) => a + b.windows.length, 0));
+        if (rollupsOnIngest === false) assert.equal(count('rollups'), 0);
+        else assert.ok(count('rollups') > 0, 'the default updates rollups');
+      } finally {
+        store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   test('each hour and day row holds exactly the bytes of summing its windows into fresh values and adding the stored row', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-rollup-writer-'));
     const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
