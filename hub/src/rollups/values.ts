@@ -107,8 +107,12 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
     for (let i = 0; i < ec.length && i < LATENCY_BUCKETS; i++) lat[2 + LATENCY_BUCKETS + i] = (lat[2 + LATENCY_BUCKETS + i] as number) + (ec[i] as number);
   }
   const dist = v.dist;
-  for (const f of w.features) {
-    const slot = ix.features.get(f.name);
+  const slots = layout.features;
+  for (let k = 0; k < w.features.length; k++) {
+    const f = w.features[k] as SummaryWindow['features'][number];
+    // Windows list features in the manifest's order as a rule: the slot at the same place first.
+    const at = slots[k];
+    const slot = at?.name === f.name ? at : ix.features.get(f.name);
     if (!slot || slot.kind !== f.kind) continue;
     if (slot.kind === 'numeric' && f.kind === 'numeric') {
       const tail = slot.offset + (slot.edges ? slot.bins + 2 : 0);

@@ -54,13 +54,21 @@ export class RollupWriter {
     for (const sc of this.scratch.values()) sc.used = 0;
     // A batch touches few hours (usually one): a list searched linearly, no keys built.
     const hours: Pending[] = [];
+    // A batch is usually of one version: its series looked up once (no key string per window).
+    let model: string | null = null;
+    let version: string | null = null;
+    let s: WriterSeries | null = null;
     for (const w of windows) {
-      const s = this.seriesFor(w.model, w.version);
+      if (w.model !== model || w.version !== version) {
+        model = w.model;
+        version = w.version;
+        s = this.seriesFor(model, version);
+      }
       if (!s) continue;
       const t = Date.parse(w.start);
       const start = t - (t % HOUR_MS);
       let p: Pending | undefined;
-      for (const h of hours) if (h.s === s && h.start === start) p = h;
+      for (const h of hours) if (h.s.id === s.id && h.start === start) p = h;
       if (!p) hours.push((p = { s, grain: HOUR_MS / 1000, start, v: this.take(s.layout) }));
       addWindow(p.v, s.layout, w);
     }
@@ -68,7 +76,7 @@ export class RollupWriter {
     const days: Pending[] = [];
     for (const h of hours) {
       const start = h.start - (h.start % DAY_MS);
-      const d = days.find((x) => x.s === h.s && x.start === start);
+      const d = days.find((x) => x.s.id === h.s.id && x.start === start);
       if (!d) days.push({ s: h.s, grain: DAY_MS / 1000, start, v: this.copy(h.s.layout, h.v) });
       else addValues(d.v, h.v);
     }
