@@ -4,7 +4,7 @@
 // or a bare aedes broker with no hooks counting telemetry (for the storm, with the hub's retained index). Talks to the bench over IPC: `ready` once
 // listening, `stats` (memory after a GC, CPU time, telemetry received, event-loop delay since the last `loop`
 // reset), `count` (telemetry only, no GC), `stop` (graceful; the storm phase kills it instead).
-// Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON]
+// Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON [INTERNALS_JSON]]
 import net from 'node:net';
 import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
 import { HubConfig } from '../src/config.js';
-import { Hub } from '../src/server/hub.js';
+import { Hub, type HubInternals } from '../src/server/hub.js';
 import { noopLogger } from '../src/mqtt/ports.js';
 import { LISTEN_BACKLOG } from '../src/mqtt/embedded.js';
 import { indexRetained, type RetainedPersistence } from '../src/mqtt/retained.js';
@@ -38,7 +38,8 @@ let ready: Omit<Extract<ChildMsg, { t: 'ready' }>, 't' | 'startMs'>;
 
 if (kind === 'hub') {
   const cfg = HubConfig.parse(JSON.parse(process.argv[3] ?? '{}'));
-  const hub = new Hub(cfg, noopLogger, { now: () => new Date() });
+  // INTERNALS_JSON (optional): the hub's bench switches (server/hub.ts HubInternals), e.g. {"rollups": false}.
+  const hub = new Hub(cfg, noopLogger, { now: () => new Date() }, JSON.parse(process.argv[4] ?? '{}') as HubInternals);
   const addrs = await hub.start();
   stop = () => hub.stop();
   ready = { mqtt: addrs.mqtt, http: addrs.http, adminToken: hub.newAdminToken };

@@ -16,6 +16,7 @@ import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { randomSecret } from '../../hub/src/store/secrets.js';
 import type { ChildMsg, ParentMsg } from '../../hub/bench/broker-child.js';
+import type { HubInternals } from '../../hub/src/server/hub.js';
 import type { SimDevice } from '../src/sim/index.js';
 import { adminApi } from '../src/sim/tagged-hub.js';
 
@@ -43,11 +44,14 @@ export class HubProc {
     readonly mqtt: string, private readonly http: string, readonly token: string, private readonly ownsDir: boolean,
   ) {}
 
-  /** `n` devices (ids dev-00000...), the hub started in its own process, v1 and v2 pushed. HUB_BENCH_CPU_PROF=DIR profiles the hub. */
-  static async start(n: number): Promise<HubProc> {
+  /**
+   * `n` devices (ids dev-00000...), the hub started in its own process, v1 and v2 pushed. HUB_BENCH_CPU_PROF=DIR profiles the hub.
+   * `internals`: the hub's bench switches (server/hub.ts HubInternals; {rollups: false} for the rollups-off baseline).
+   */
+  static async start(n: number, internals: HubInternals = {}): Promise<HubProc> {
     const { dir, fx, dataDir, devices } = await prepareFleet(n);
     const cfg = { dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', maxPayloadBytes: 256 * 1024, connectsPerAddressPerMinute: 10_000_000, blobs: { maxTransfers: 0 } };
-    const h = await HubProc.fork(cfg, dir, fx, devices, null, true);
+    const h = await HubProc.fork(cfg, dir, fx, devices, null, true, internals);
     for (const p of [fx.v1, fx.v2]) await h.api('POST', '/models', new Uint8Array(readFileSync(p)));
     return h;
   }
@@ -57,10 +61,10 @@ export class HubProc {
    * hub that already created the shared database (several hubs); null: this hub must start fresh and
    * create one. `ownsDir`: stop() removes `dir`.
    */
-  static async fork(cfg: Record<string, unknown>, dir: string, fx: Fixture, devices: SimDevice[], token: string | null, ownsDir: boolean): Promise<HubProc> {
+  static async fork(cfg: Record<string, unknown>, dir: string, fx: Fixture, devices: SimDevice[], token: string | null, ownsDir: boolean, internals: HubInternals = {}): Promise<HubProc> {
     const prof = process.env.HUB_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HUB_BENCH_CPU_PROF] : [];
     const v8 = process.env.HUB_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. "--max-semi-space-size=32": the hub process only
-    const proc = fork(CHILD, ['hub', JSON.stringify(cfg)], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...v8, ...prof] });
+    const proc = fork(CHILD, ['hub', JSON.stringify(cfg), JSON.stringify(internals)], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...v8, ...prof] });
     const ready = await new Promise<Extract<ChildMsg, { t: 'ready' }>>((resolve, reject) => {
       proc.once('message', (m: ChildMsg) => (m.t === 'ready' ? resolve(m) : reject(new Error(`hub: unexpected ${m.t}`))));
       proc.once('exit', (code) => reject(new Error(`the hub exited with ${code} before it was ready`)));
@@ -96,8 +100,17 @@ export class HubProc {
 
   /** Rows in device_windows (committed ones). */
   windowsStored(): number {
+    return this.count('device_windows');
+  }
+
+  /** Rows in the rollups table (committed ones): none when the hub runs with {rollups: false}. */
+  rollupRows(): number {
+    return this.count('rollups');
+  }
+
+  private count(table: 'device_windows' | 'rollups'): number {
     this.db ??= new Database(join(this.dir, 'hub', 'hub.db'), { readonly: true, fileMustExist: true });
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM device_windows').get() as { n: number }).n;
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   }
 
   /** Graceful stop (10 s deadline, then SIGKILL); removes the temp dir. */

@@ -5,19 +5,22 @@
 // keep unacked windows in an outbox that is resent after the agent's default 15 s (--resend-ms N:
 // 2,000 makes duplicates reach the hub under load; their work then counts against the hub). The hub runs as it ships in a process of its own (hub-proc.ts) and the devices in two more
 // (hub/bench/sims.ts), so the hub's CPU is read apart from theirs; windows/s counts from the first
-// publish to the last window acked. Baseline in the same run, in this process while the hub idles:
-// the hub's own TelemetryRepo storing the same windows (built beforehand) one device batch per
-// transaction (putWindows, INSERT OR IGNORE, the same model version registered so rollups are
-// updated as the hub updates them, same SQLite settings), no MQTT, no validation; and the same
-// without rollups, for issue 11's rollups-on/off ratio. Exactly-once: device_windows rows afterwards
-// must equal the windows sent.
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N]
+// publish to the last window acked. Then the same with a second hub whose rollups update is off
+// (server/hub.ts HubInternals, a bench switch): issue 11's rollups-on/off ratio of the whole path, by
+// windows/s and by the hub process's CPU per window (--pairs N: N such pairs, alternating).
+// Baseline in the same run, in this process once the hubs stopped: the hub's own TelemetryRepo storing
+// the same windows (built beforehand) one device batch per transaction (putWindows, INSERT OR IGNORE,
+// the same model version registered so rollups are updated as the hub updates them, same SQLite
+// settings), no MQTT, no validation; and the same without rollups, the repository's rollups-on/off
+// ratio. Exactly-once: device_windows rows afterwards must equal the windows sent; the hub with rollups
+// off must have stored no rollup rows.
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N]
 // (HUB_BENCH_CPU_PROF=DIR writes the hub process's CPU profile there.)
 import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Feature, Reference, SeqWindow } from '@edgefleet/shared';
+import type { Feature, Manifest, Reference, SeqWindow } from '@edgefleet/shared';
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { TelemetryRepo } from '../../hub/src/store/telemetry-repo.js';
@@ -40,6 +43,8 @@ const opt = (name: string): number | undefined => {
 };
 const RESEND_MS = opt('--resend-ms') ?? 15_000;
 const ONLY = opt('--only');
+/** --pairs N: N hubs with rollups on and N with them off, alternating (default 1). */
+const PAIRS = opt('--pairs') ?? 1;
 const cpuMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
@@ -67,23 +72,25 @@ function baseline(devices: number, rounds: number, model: SimModel, manifest: { 
   }
 }
 
-async function main(): Promise<void> {
-  const hub = await HubProc.start(1000);
+interface Phase { n: number; sent: number; ms: number; rate: number; hubCpuUs: number; resends: number; load: number }
+
+/**
+ * One hub (rollups on or off, server/hub.ts HubInternals) and its devices through the phases: every
+ * phase's whole-path figures, and the exactly-once and quota checks into `failures`.
+ */
+async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; rounds: number }>, failures: string[]): Promise<{ phases: Phase[]; manifest: Manifest }> {
+  const hub = await HubProc.start(1000, { rollups });
   const sims = await Sims.start(SIM_PROCS);
-  const failures: string[] = [];
+  const out: Phase[] = [];
+  const tag = rollups ? '' : ' (hub with rollups off)';
   try {
     const manifest = hub.fx.bundles.v1.manifest;
     // Windows are about a version the hub assigned to every device: it stores nothing else (plausibility.ts).
     const model: SimModel = { name: manifest.name, version: manifest.version };
     await hub.api('POST', '/deployments', { model: model.name, version: model.version, target: { all: true }, reason: 'ingest bench' });
-    const bytes = JSON.stringify(simWindow(1, new Date(), SHAPE)).length;
-    console.log(`ingest bench: the hub in its own process, devices in ${SIM_PROCS} more; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each), at most ${IN_FLIGHT} batches in flight`);
-    console.log('     N | windows | persisted+acked | windows/s | hub CPU/window | resends | bare repo windows/s | CPU/window | wall ratio | CPU ratio | bare without rollups: CPU/window, rollups on/off');
     let connected = 0;
     let total = 0;
-    // Warm-up: statements prepared, JIT (not counted).
-    baseline(50, 2, model, manifest, true);
-    for (const { n, rounds } of [{ n: 100, rounds: 20 }, { n: 1000, rounds: 4 }].filter((r) => ONLY === undefined || r.n === ONLY)) {
+    for (const { n, rounds } of phases) {
       const r0 = await sims.connect(hub.mqtt, hub.devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
       if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
       connected = n;
@@ -96,31 +103,69 @@ async function main(): Promise<void> {
       const ms = performance.now() - t0;
       const [s1, p1, w1] = [await hub.stats(), await sims.pending(), hub.windowsStored()];
       total += sent;
-      if (!ok) failures.push(`N=${n}: ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
-      if (w1 - w0 !== sent) failures.push(`N=${n}: ${w1 - w0} windows stored for ${sent} sent`);
-      const hubCpuUs = ((s1.cpuMs - s0.cpuMs) * 1000) / sent;
-      const rate = sent / (ms / 1000);
-      const bare = baseline(n, rounds, model, manifest, true);
-      const plain = baseline(n, rounds, model, manifest, false);
-      console.log(
-        `${fmt(n).padStart(6)} | ${fmt(sent).padStart(7)} | ${`${fmt(ms / 1000, 2)} s`.padStart(15)} | ${fmt(rate).padStart(9)} | ${`${fmt(hubCpuUs, 1)} µs`.padStart(14)} | ${fmt(p1.resends - p0.resends).padStart(7)} | ` +
-          `${fmt(1e6 / bare.wallUs).padStart(19)} | ${`${fmt(bare.cpuUs, 1)} µs`.padStart(10)} | ${(rate / (1e6 / bare.wallUs)).toFixed(2).padStart(10)} | ${(bare.cpuUs / hubCpuUs).toFixed(2).padStart(9)} | ` +
-          `${fmt(plain.cpuUs, 1)} µs, ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x   (load ${load.toFixed(1)})`,
-      );
+      if (!ok) failures.push(`N=${n}${tag}: ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
+      if (w1 - w0 !== sent) failures.push(`N=${n}${tag}: ${w1 - w0} windows stored for ${sent} sent`);
+      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load });
     }
     const stored = hub.windowsStored();
-    console.log(`exactly once: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
-    if (stored !== total) failures.push(`hub stored ${stored} windows, devices sent ${total}`);
+    console.log(`exactly once${tag}: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
+    if (stored !== total) failures.push(`hub${tag} stored ${stored} windows, devices sent ${total}`);
+    // The baseline must really have skipped the rollups, and the hub as it ships updated them.
+    const rollupRows = hub.rollupRows();
+    if (rollups ? rollupRows === 0 : rollupRows !== 0) failures.push(`hub${tag} has ${rollupRows} rollup rows`);
     // Honest devices must stay inside the default per-device MQTT quotas (hub/src/mqtt/quota.ts).
     const quota = (await hub.metrics()).split('\n').filter((l) => l.startsWith('edgefleet_mqtt_quota_exceeded_total{'));
-    console.log(`MQTT quotas (defaults): ${quota.length ? quota.join(', ') : 'no device throttled or disconnected'}`);
-    if (quota.some((l) => l.includes('action="disconnect"'))) failures.push('an honest simulated device was disconnected by the default MQTT quotas');
-    console.log('wall ratio = hub windows/s ÷ bare windows/s; CPU ratio = bare CPU per window ÷ the hub process\'s CPU per window (target >= 0.8x); the load average is the box\'s (2 cores, shared)');
+    console.log(`MQTT quotas (defaults)${tag}: ${quota.length ? quota.join(', ') : 'no device throttled or disconnected'}`);
+    if (quota.some((l) => l.includes('action="disconnect"'))) failures.push(`an honest simulated device was disconnected by the default MQTT quotas${tag}`);
     await sims.drop();
+    return { phases: out, manifest };
   } finally {
     sims.stop();
     await hub.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const failures: string[] = [];
+  const phases = [{ n: 100, rounds: 20 }, { n: 1000, rounds: 4 }].filter((r) => ONLY === undefined || r.n === ONLY);
+  const bytes = JSON.stringify(simWindow(1, new Date(), SHAPE)).length;
+  console.log(`ingest bench: the hub in its own process, devices in ${SIM_PROCS} more; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each), at most ${IN_FLIGHT} batches in flight; the hub as it ships, then a hub with rollups off (the rollups-on/off baseline, docs/performance.md)`);
+  // The hubs: as it ships (rollups on), then the baseline without rollups; --pairs N repeats the pair.
+  const on: Phase[][] = [];
+  const off: Phase[][] = [];
+  let manifest: Manifest | undefined;
+  for (let i = 0; i < PAIRS; i++) {
+    const r = await runHub(true, phases, failures);
+    manifest = r.manifest;
+    on.push(r.phases);
+    off.push((await runHub(false, phases, failures)).phases);
+  }
+  if (!manifest) return;
+  // The bare repository in this process (no hub running any more), with and without rollups.
+  const v = manifest;
+  const model: SimModel = { name: v.name, version: v.version };
+  baseline(50, 2, model, v, true); // warm-up: statements prepared, JIT (not counted)
+  console.log('     N | windows | persisted+acked | windows/s | hub CPU/window | resends | bare repo windows/s | CPU/window | wall ratio | CPU ratio | bare without rollups: CPU/window, rollups on/off');
+  phases.forEach(({ n, rounds }, k) => {
+    const bare = baseline(n, rounds, model, v, true);
+    const plain = baseline(n, rounds, model, v, false);
+    for (const p of on.map((x) => x[k] as Phase)) {
+      console.log(
+        `${fmt(n).padStart(6)} | ${fmt(p.sent).padStart(7)} | ${`${fmt(p.ms / 1000, 2)} s`.padStart(15)} | ${fmt(p.rate).padStart(9)} | ${`${fmt(p.hubCpuUs, 1)} µs`.padStart(14)} | ${fmt(p.resends).padStart(7)} | ` +
+          `${fmt(1e6 / bare.wallUs).padStart(19)} | ${`${fmt(bare.cpuUs, 1)} µs`.padStart(10)} | ${(p.rate / (1e6 / bare.wallUs)).toFixed(2).padStart(10)} | ${(bare.cpuUs / p.hubCpuUs).toFixed(2).padStart(9)} | ` +
+          `${fmt(plain.cpuUs, 1)} µs, ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x   (load ${p.load.toFixed(1)})`,
+      );
+    }
+    // Issue 11: ingest with rollups on >= 0.9x of without, the whole path (hub process) beside the repository's.
+    for (let i = 0; i < PAIRS; i++) {
+      const [a, b] = [on[i]?.[k] as Phase, off[i]?.[k] as Phase];
+      console.log(
+        `${fmt(n).padStart(6)} | rollups on/off, whole path: ${fmt(a.rate)} / ${fmt(b.rate)} windows/s = ${(a.rate / b.rate).toFixed(2)}x; hub CPU ${fmt(a.hubCpuUs, 1)} / ${fmt(b.hubCpuUs, 1)} µs per window = ${(b.hubCpuUs / a.hubCpuUs).toFixed(2)}x ` +
+          `(rollups ${fmt(a.hubCpuUs - b.hubCpuUs, 1)} µs); repository: ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x by CPU   (load ${a.load.toFixed(1)}, ${b.load.toFixed(1)})`,
+      );
+    }
+  });
+  console.log('wall ratio = hub windows/s ÷ bare windows/s; CPU ratio = bare CPU per window ÷ the hub process\'s CPU per window (target >= 0.8x); rollups on/off = the hub as it ships ÷ the hub with rollups off, by windows/s and by hub CPU per window (target >= 0.9x); the load average is the box\'s (2 cores, shared)');
   if (failures.length) {
     console.error(`ingest bench FAILED:\n  ${failures.join('\n  ')}`);
     process.exitCode = 1;

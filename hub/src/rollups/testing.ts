@@ -17,6 +17,19 @@ export function registerVersion(db: Db, name: string, version: string, manifest:
   ).run(name, version, JSON.stringify({ name, version, ...manifest }), 'e'.repeat(64), sha, new Date(0).toISOString());
 }
 
+/** A numeric `temp` (edges 0..10) and a categorical `mode` (idle, run, stop) with a `score` output on quarters, as several rollup tests use. */
+export const TEMP_MODE_FEATURES: Feature[] = [
+  { name: 'temp', index: 0, kind: 'numeric' },
+  { name: 'mode', index: 1, kind: 'categorical', vocabulary: ['idle', 'run', 'stop'] },
+];
+export function tempModeReference(id: string): Reference {
+  return {
+    id, rows: 672,
+    features: [numericReference('temp'), { kind: 'categorical', name: 'mode', counts: { idle: 300, run: 300, stop: 72 }, other: 0 }],
+    outputs: [{ name: 'score', index: 0, edges: [0, 0.25, 0.5, 0.75, 1], counts: [1, 2, 3, 4], under: 0, over: 0 }],
+  };
+}
+
 /** Edges 0..10 in steps of 1 (10 bins) for a numeric feature `name`, reference N(5, 1.5²)-like counts. */
 export function numericReference(name: string, edges = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], counts = [1, 5, 30, 100, 200, 200, 100, 30, 5, 1]): Reference['features'][number] {
   return { kind: 'numeric', name, edges, counts, under: 0, over: 0, moments: { n: counts.reduce((a, b) => a + b, 0), mean: 5, m2: 0, min: 0, max: 10 } };

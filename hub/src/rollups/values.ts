@@ -107,8 +107,12 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
     for (let i = 0; i < ec.length && i < LATENCY_BUCKETS; i++) lat[2 + LATENCY_BUCKETS + i] = (lat[2 + LATENCY_BUCKETS + i] as number) + (ec[i] as number);
   }
   const dist = v.dist;
-  for (const f of w.features) {
-    const slot = ix.features.get(f.name);
+  const slots = layout.features;
+  for (let k = 0; k < w.features.length; k++) {
+    const f = w.features[k] as SummaryWindow['features'][number];
+    // Windows list features in the manifest's order as a rule: the slot at the same place first.
+    const at = slots[k];
+    const slot = at?.name === f.name ? at : ix.features.get(f.name);
     if (!slot || slot.kind !== f.kind) continue;
     if (slot.kind === 'numeric' && f.kind === 'numeric') {
       const tail = slot.offset + (slot.edges ? slot.bins + 2 : 0);
@@ -212,14 +216,18 @@ export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boo
   v.errModel += sign * row.errModel;
   v.errInput += sign * row.errInput;
   v.errLoad += sign * row.errLoad;
-  if (row.errors !== '{}' && want.errors !== false) {
-    const e = JSON.parse(row.errors) as Record<string, number>;
-    for (const k in e) if (Object.hasOwn(e, k)) addOwn(v.errors, k, e[k] as number);
-  }
+  if (want.errors !== false) addErrorsJson(v.errors, row.errors);
   if (row.dist && want.dist) addVector(v.dist, decodeDist(row.dist, v.dist.length), sign);
   if (row.mom && want.mom) addMoments(v.mom, decodeMom(row.mom));
   if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
   if (row.perf) addVector(v.perf, decodeMom(row.perf), sign);
+}
+
+/** Adds a stored errors object (JSON, errors by code) to `into`. */
+export function addErrorsJson(into: Record<string, number>, json: string): void {
+  if (json === '{}') return;
+  const e = JSON.parse(json) as Record<string, number>;
+  for (const k in e) if (Object.hasOwn(e, k)) addOwn(into, k, e[k] as number);
 }
 
 // ---- blobs -----------------------------------------------------------------------------------
@@ -253,8 +261,9 @@ export function encodeDist(dist: Float64Array): Buffer {
     if (x > max) max = x;
     if (!Number.isInteger(x)) integers = false;
   }
-  if (integers && max <= 0xffff) return Buffer.from(Uint16Array.from(dist).buffer);
-  if (integers && max <= 0xffffffff) return Buffer.from(Uint32Array.from(dist).buffer);
+  // new T(typed array) copies element-wise without the iterator Uint16Array.from goes through.
+  if (integers && max <= 0xffff) return Buffer.from(new Uint16Array(dist).buffer);
+  if (integers && max <= 0xffffffff) return Buffer.from(new Uint32Array(dist).buffer);
   return Buffer.from(dist.buffer.slice(dist.byteOffset, dist.byteOffset + dist.byteLength));
 }
 

@@ -54,6 +54,11 @@ export interface HubAddresses {
   ws?: string | undefined;
 }
 
+/** Switches for benches, not settings (no config key sets them): `rollups: false` is Store's rollupsOnIngest false. */
+export interface HubInternals {
+  rollups?: boolean;
+}
+
 export class Hub {
   private store: Store | null = null;
   private fleet: FleetLink | null = null;
@@ -80,13 +85,13 @@ export class Hub {
   /** Set by start() when it created the admin token (first start). */
   newAdminToken: string | null = null;
 
-  constructor(private readonly cfg: HubConfig, private readonly logger: LoggerPort, private readonly clock: Clock) {}
+  constructor(private readonly cfg: HubConfig, private readonly logger: LoggerPort, private readonly clock: Clock, private readonly internals: HubInternals = {}) {}
 
   async start(): Promise<HubAddresses> {
     const { cfg, clock, logger } = this;
     // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
     const hubId = clusterHubId(cfg);
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null });
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

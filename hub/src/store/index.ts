@@ -18,6 +18,14 @@ import { DriftRepo } from '../drift/repo.js';
 import { AlertsRepo } from '../alerts/repo.js';
 import { ShadowsRepo } from './shadows-repo.js';
 
+export interface StoreOptions {
+  /**
+   * false: windows are stored without updating their rollups. Only for the ingest bench's baseline
+   * (docs/performance.md "Rollups on vs off"); a hub so run answers rollup queries without them.
+   */
+  rollupsOnIngest?: boolean | undefined;
+}
+
 export class Store {
   readonly db: Db;
   readonly devices: DevicesRepo;
@@ -46,15 +54,15 @@ export class Store {
    * With `database` (postgres://user@host:port/db) the tables live in PostgreSQL instead and DATA keeps
    * the blobs (docs/hub.md "Database"). `shared`: other hub processes use the same hub.db (db.ts OpenDbOptions).
    */
-  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & { database?: string | undefined } = {}): Store {
+  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & StoreOptions & { database?: string | undefined } = {}): Store {
     ensurePrivateDir(dataDir);
-    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir);
+    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir, opts);
     const file = opts.database ?? join(dataDir, 'hub.db');
     ensurePrivateDbFile(file);
-    return new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir);
+    return new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir, opts);
   }
 
-  constructor(db: Db, readonly dataDir: string) {
+  constructor(db: Db, readonly dataDir: string, opts: StoreOptions = {}) {
     this.db = db;
     this.devices = new DevicesRepo(this.db);
     this.enrollment = new EnrollmentRepo(this.db);
@@ -67,7 +75,7 @@ export class Store {
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
     // Windows and their rollups commit in one transaction (docs/decisions/0023-rollups.md).
-    this.telemetry = new TelemetryRepo(this.db, this.rollups);
+    this.telemetry = new TelemetryRepo(this.db, opts.rollupsOnIngest === false ? null : this.rollups);
     this.drift = new DriftRepo(this.db);
     this.alerts = new AlertsRepo(this.db);
     this.shadows = new ShadowsRepo(this.db);

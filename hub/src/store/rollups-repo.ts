@@ -4,11 +4,11 @@
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
 import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
-import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addStored, addValues, emptyValues, addWindow, encodeDist, encodeLat, encodeMom, encodePerf, type RollupValues, type StoredRollup } from '../rollups/values.js';
+import { addStored, emptyValues, encodeDist, encodeLat, encodeMom, encodePerf, type StoredRollup } from '../rollups/values.js';
+import { RollupWriter } from './rollups-writer.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -82,8 +82,6 @@ export const ROLLUPS_PERF_MIGRATION: Migration = {
 /** The part of a stored (already verified) manifest a layout needs. */
 const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
 
-type Stmt = HubStatement;
-
 export interface Series {
   id: number;
   model: string;
@@ -107,19 +105,16 @@ export interface ScanRange {
 
 const ALL_BLOBS = { dist: true, mom: true, lat: true };
 
-type RollupDbRow = { windows: number; count: number; err_model: number; err_input: number; err_load: number; errors: string; dist: Buffer; mom: Buffer; lat: Buffer; perf: Buffer | null };
-
 /** Cached series (one per model version in the registry that reported windows). */
 const MAX_CACHED_SERIES = 4096;
 
 export class RollupsRepo {
   private readonly series = new Map<string, Series>();
-  private get: Stmt | null = null;
-  private ins: Stmt | null = null;
-  private upd: Stmt | null = null;
-  private unfleet: Stmt | null = null;
+  private readonly writer: RollupWriter;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.writer = new RollupWriter(db, (model, version) => this.seriesFor(model, version));
+  }
 
   /** The series of a model version, created from its manifest on first use; null if the registry lacks it. */
   seriesFor(model: string, version: string): Series | null {
@@ -148,47 +143,7 @@ export class RollupsRepo {
    * the devices of one ingest tick (docs/decisions/0042-ingest-throughput.md) so each is deleted once.
    */
   applyWindows(deviceId: string, windows: readonly SummaryWindow[], unfleeted: Set<string> = new Set()): void {
-    if (windows.length === 0) return;
-    type Pending = { s: Series; grain: number; start: number; v: RollupValues };
-    const hours = new Map<string, Pending>();
-    for (const w of windows) {
-      const s = this.seriesFor(w.model, w.version);
-      if (!s) continue;
-      const t = Date.parse(w.start);
-      const start = t - (t % (HOUR_SEC * 1000));
-      const key = `${s.id}|${start}`;
-      let p = hours.get(key);
-      if (!p) hours.set(key, (p = { s, grain: HOUR_SEC, start, v: emptyValues(s.layout) }));
-      addWindow(p.v, s.layout, w);
-    }
-    // Each window is added once; its day gets the hours' sums.
-    const days = new Map<string, Pending>();
-    for (const h of hours.values()) {
-      const start = h.start - (h.start % (DAY_SEC * 1000));
-      const key = `${h.s.id}|${start}`;
-      let d = days.get(key);
-      if (!d) days.set(key, (d = { s: h.s, grain: DAY_SEC, start, v: emptyValues(h.s.layout) }));
-      addValues(d.v, h.v);
-    }
-    const pending = [...hours.values(), ...days.values()];
-    const get = (this.get ??= this.db.prepare('SELECT windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
-    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
-    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ?'));
-    const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
-    for (const { s, grain, start, v } of pending) {
-      const fleetKey = `${s.id}|${grain}|${start}`;
-      if (!unfleeted.has(fleetKey)) {
-        unfleeted.add(fleetKey);
-        unfleet.run(s.id, grain, start);
-      }
-      const old = get.get(s.id, grain, start, deviceId) as RollupDbRow | undefined;
-      if (old) {
-        addStored(v, { windows: old.windows, count: old.count, errModel: old.err_model, errInput: old.err_input, errLoad: old.err_load, errors: old.errors, dist: old.dist, mom: old.mom, lat: old.lat, perf: old.perf }, ALL_BLOBS);
-      }
-      const args = [v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf)];
-      if (old) upd.run(...args, s.id, grain, start, deviceId);
-      else ins.run(s.id, grain, start, deviceId, ...args);
-    }
+    this.writer.apply(deviceId, windows, unfleeted);
   }
 
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */

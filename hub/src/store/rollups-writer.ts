@@ -1,0 +1,176 @@
+// The incremental rollup update of an ingest transaction (RollupsRepo.applyWindows,
+// docs/decisions/0023-rollups.md; its cost: docs/decisions/0047-rollup-update-cost.md). Per hour and
+// day a batch touches: one read of the device's row by the unique key (its rowid and blobs), then one
+// write by rowid. It stores exactly what summing the windows into fresh values and adding the stored
+// row stored before (the same additions in the same order, so the same bytes); what it saves is the
+// work around that: the values are reused per layout instead of allocated, the day's values are a
+// copy of the hour's instead of a second sum, and a perf blob (labels, CBPE) or errors object no
+// window of the batch changes is written back as read instead of decoded and encoded again.
+import type { SummaryWindow } from '@edgefleet/shared';
+import type { HubStatement } from './hub-db.js';
+import type { Db } from './db.js';
+import type { RollupLayout } from '../rollups/layout.js';
+import { addErrorsJson, addLatBlob, addMoments, addValues, addVector, addWindow, decodeDist, decodeMom, emptyValues, encodeDist, encodeLat, encodeMom, encodePerf, type RollupValues } from '../rollups/values.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** The part of a series (rollups-repo.ts Series) the update needs. */
+export interface WriterSeries {
+  id: number;
+  layout: RollupLayout;
+}
+
+interface Pending {
+  s: WriterSeries;
+  grain: number;
+  start: number;
+  v: RollupValues;
+}
+
+/** Values of one layout, reused across updates (they never leave an update: rows get encoded copies). */
+interface Scratch {
+  free: RollupValues[];
+  used: number;
+  /** The moments vector of emptyValues (min and max NaN). */
+  emptyMom: Float64Array;
+}
+
+/** A stored row as `get` reads it (raw): id, then the columns in the order of StoredRollup. */
+type RawRow = [id: number, windows: number, count: number, errModel: number, errInput: number, errLoad: number, errors: string, dist: Uint8Array, mom: Uint8Array, lat: Uint8Array, perf: Uint8Array | null];
+
+export class RollupWriter {
+  private get: HubStatement | null = null;
+  private ins: HubStatement | null = null;
+  private upd: HubStatement | null = null;
+  private unfleet: HubStatement | null = null;
+  private readonly scratch = new Map<RollupLayout, Scratch>();
+
+  constructor(private readonly db: Db, private readonly seriesFor: (model: string, version: string) => WriterSeries | null) {}
+
+  /** See RollupsRepo.applyWindows. */
+  apply(deviceId: string, windows: readonly SummaryWindow[], unfleeted: Set<string>): void {
+    if (windows.length === 0) return;
+    for (const sc of this.scratch.values()) sc.used = 0;
+    // A batch touches few hours (usually one): a list searched linearly, no keys built.
+    const hours: Pending[] = [];
+    // A batch is usually of one version: its series looked up once (no key string per window).
+    let model: string | null = null;
+    let version: string | null = null;
+    let s: WriterSeries | null = null;
+    for (const w of windows) {
+      if (w.model !== model || w.version !== version) {
+        model = w.model;
+        version = w.version;
+        s = this.seriesFor(model, version);
+      }
+      if (!s) continue;
+      const t = Date.parse(w.start);
+      const start = t - (t % HOUR_MS);
+      let p: Pending | undefined;
+      for (const h of hours) if (h.s.id === s.id && h.start === start) p = h;
+      if (!p) hours.push((p = { s, grain: HOUR_MS / 1000, start, v: this.take(s.layout) }));
+      addWindow(p.v, s.layout, w);
+    }
+    // Each window is added once; its day gets the hours' sums (a copy when one hour makes the day).
+    const days: Pending[] = [];
+    for (const h of hours) {
+      const start = h.start - (h.start % DAY_MS);
+      const d = days.find((x) => x.s.id === h.s.id && x.start === start);
+      if (!d) days.push({ s: h.s, grain: DAY_MS / 1000, start, v: this.copy(h.s.layout, h.v) });
+      else addValues(d.v, h.v);
+    }
+    this.write(deviceId, hours, unfleeted);
+    this.write(deviceId, days, unfleeted);
+  }
+
+  private write(deviceId: string, pending: readonly Pending[], unfleeted: Set<string>): void {
+    const get = (this.get ??= this.db.prepare('SELECT id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?').raw(true));
+    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE id = ?'));
+    const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
+    for (const { s, grain, start, v } of pending) {
+      const fleetKey = `${s.id}|${grain}|${start}`;
+      if (!unfleeted.has(fleetKey)) {
+        unfleeted.add(fleetKey);
+        unfleet.run(s.id, grain, start);
+      }
+      const old = get.get(s.id, grain, start, deviceId) as RawRow | undefined;
+      if (!old) {
+        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf));
+        continue;
+      }
+      // What addStored(v, old, all blobs) does, in its order, keeping the blobs no window changed.
+      const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf] = old;
+      v.windows += windows;
+      v.count += count;
+      v.errModel += errModel;
+      v.errInput += errInput;
+      v.errLoad += errLoad;
+      let errorsOut = errors;
+      if (hasKeys(v.errors)) {
+        addErrorsJson(v.errors, errors);
+        errorsOut = JSON.stringify(v.errors);
+      }
+      addVector(v.dist, decodeDist(dist, v.dist.length));
+      addMoments(v.mom, decodeMom(mom));
+      addLatBlob(v.lat, lat);
+      let perfOut = perf;
+      if (!allZero(v.perf)) {
+        if (perf) addVector(v.perf, decodeMom(perf));
+        perfOut = encodePerf(v.perf);
+      }
+      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), perfOut, id);
+    }
+  }
+
+  /** Empty values of `layout` (emptyValues), reused from earlier updates. */
+  private take(layout: RollupLayout): RollupValues {
+    let sc = this.scratch.get(layout);
+    if (!sc) this.scratch.set(layout, (sc = { free: [], used: 0, emptyMom: emptyValues(layout).mom }));
+    const v = sc.free[sc.used];
+    sc.used++;
+    if (!v) {
+      const fresh = emptyValues(layout);
+      sc.free.push(fresh);
+      return fresh;
+    }
+    v.windows = 0;
+    v.count = 0;
+    v.errModel = 0;
+    v.errInput = 0;
+    v.errLoad = 0;
+    if (hasKeys(v.errors)) v.errors = {};
+    v.dist.fill(0);
+    v.mom.set(sc.emptyMom);
+    v.lat.fill(0);
+    v.perf.fill(0);
+    return v;
+  }
+
+  /** A copy of `from` (what adding it to empty values gives, bit for bit). */
+  private copy(layout: RollupLayout, from: RollupValues): RollupValues {
+    const v = this.take(layout);
+    v.windows = from.windows;
+    v.count = from.count;
+    v.errModel = from.errModel;
+    v.errInput = from.errInput;
+    v.errLoad = from.errLoad;
+    if (hasKeys(from.errors)) v.errors = { ...from.errors };
+    v.dist.set(from.dist);
+    v.mom.set(from.mom);
+    v.lat.set(from.lat);
+    v.perf.set(from.perf);
+    return v;
+  }
+}
+
+function hasKeys(o: Record<string, number>): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
+function allZero(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
