@@ -76,7 +76,7 @@ describe('console: rollouts view', () => {
     await form.locator('[data-field="shadow.minAgreement"]').waitFor();
     await form.getByLabel('shadow minAgreement').fill('0.9');
     await form.getByLabel('shadow bakeSec').fill('5');
-    await form.getByLabel('Wave 1 percent').fill('34');
+    await form.getByLabel('Wave 1 percent').fill('1');
     await form.getByRole('button', { name: 'Preview waves' }).click();
     const shadowRow = page.getByTestId('rollout-preview').locator('tr[data-wave="shadow"] td');
     await shadowRow.first().waitFor();
@@ -85,7 +85,9 @@ describe('console: rollouts view', () => {
     await form.getByLabel('Start with a shadow stage').uncheck();
     await form.getByLabel('shadow minAgreement').waitFor({ state: 'detached' });
 
-    await form.getByLabel('Wave 1 percent').fill('34');
+    // 1 % with the form's min of 1 device: one canary device. At 34 % all three random places fall
+    // under it in ~4 % of runs (one CI run did), and the gates then have no control devices.
+    await form.getByLabel('Wave 1 percent').fill('1');
     await form.getByLabel('Wave 1 bakeSec').fill('6');
     await form.getByLabel('Wave 2 bakeSec').fill('4');
     await form.getByLabel('minPredictions').fill('400');
