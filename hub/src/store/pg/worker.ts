@@ -101,6 +101,8 @@ async function run(req: Request): Promise<Response> {
     return await runOn(c, req);
   } catch (err) {
     if (isConnectionLoss(err as Error)) broken ??= err as Error;
+    // A BEGIN that failed opened nothing, and the main thread sends no ROLLBACK for it.
+    if (req.op === 'script' && req.sql.trim().toUpperCase() === 'BEGIN') inTx = false;
     throw err;
   }
 }
