@@ -96,6 +96,21 @@ function batches(): Array<{ deviceId: string; windows: SeqWindow[] }> {
 let backend: Backend;
 forEachBackend((b) => { backend = b; }, suite);
 
+/** The stored rows in the shape expectedRows gives. */
+function storedRows(store: Store): Row[] {
+  const got = store.db.prepare(
+    'SELECT grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups ORDER BY grain, start, device_id',
+  ).raw(true).all() as unknown[][];
+  return got.map((g) => [Number(g[0]), Number(g[1]), g[2] as string, Number(g[3]), Number(g[4]), Number(g[5]), Number(g[6]), Number(g[7]), g[8] as string, unhex(g[9] as Uint8Array), unhex(g[10] as Uint8Array), unhex(g[11] as Uint8Array), g[12] === null ? null : unhex(g[12] as Uint8Array)]);
+}
+
+function assertRows(store: Store, applied: Array<{ deviceId: string; windows: SummaryWindow[] }>): void {
+  const want = expectedRows(applied);
+  const got = storedRows(store);
+  assert.equal(got.length, want.size);
+  for (const row of got) assert.deepEqual(row, want.get(`${row[0]}|${row[1]}|${row[2]}`), `row ${row[0]}|${row[1]}|${row[2]}`);
+}
+
 function suite(): void {
   test('a store opened with rollupsOnIngest false (the ingest bench\'s baseline) stores windows and no rollups', () => {
     for (const rollupsOnIngest of [false, undefined]) {
@@ -139,6 +154,40 @@ function suite(): void {
       }
     } finally {
       store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a row another hub changed, or a write rolled back, is read again: the rows stay exact (rollups-cache.ts)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-rollup-writer-'));
+    const database = backend.database();
+    const a = Store.open(dir, HUB_MIGRATIONS, { database });
+    const b = Store.open(dir, HUB_MIGRATIONS, { database });
+    try {
+      registerVersion(a.db, 'cls', '1.0.0', { features: FEATURES, reference: REFERENCE, task: TASK } as Parameters<typeof registerVersion>[3]);
+      const bs = batches();
+      const at = new Date(T0);
+      const applied: typeof bs = [];
+      bs.forEach((batch, i) => {
+        if (i % 7 === 3) {
+          // Stored, then rolled back with the transaction around it: `a` remembers rows never committed.
+          assert.throws(() => a.db.transaction(() => {
+            a.telemetry.putWindowsMany([batch], at);
+            throw new Error('rolled back');
+          })(), /rolled back/);
+        }
+        // Most batches through `a`, every fourth through `b` (a second hub on the same database; devices rotate).
+        (i % 4 === 1 ? b : a).telemetry.putWindowsMany([batch], at);
+        applied.push(batch);
+      });
+      assertRows(a, applied);
+      const sa = a.rollups.writeStats;
+      const sb = b.rollups.writeStats;
+      assert.ok(sa.remembered > 10, `most of a's writes used the remembered row (${JSON.stringify(sa)})`);
+      assert.ok(sa.changed > 5 && sb.changed > 0, `rows changed under both writers were detected (${JSON.stringify(sa)}, ${JSON.stringify(sb)})`);
+    } finally {
+      a.close();
+      b.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
