@@ -7,7 +7,8 @@ import { AppError, LATENCY_BUCKETS, latencyCount, latencyQuantile, type LatencyS
 import type { RollupsRepo, ScanRange, Series, RollupRow } from '../store/rollups-repo.js';
 import { DAY_SEC, HOUR_SEC } from '../store/rollups-repo.js';
 import { MOMENT_FIELDS, PERF_FIELDS, type RollupLayout } from './layout.js';
-import { addMoments, addStored, decodeMom, emptyValues, type RollupValues } from './values.js';
+import { addMoments, addStored, emptyValues, type RollupValues } from './values.js';
+import { decodeMom } from './blobs.js';
 
 export interface MergeQuery {
   model: string;

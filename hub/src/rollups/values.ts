@@ -1,7 +1,8 @@
 // One rollup's values in the flat form of layout.ts, with the operations ingest and queries need:
-// add a summary window (ingest), add another rollup (merge), and encode/decode the blobs stored in
-// hub.db (store/rollups-repo.ts). Counts add exactly; moments merge with Chan's formula.
+// add a summary window (ingest), add another rollup (merge); the blobs stored in hub.db
+// (store/rollups-repo.ts) are encoded by blobs.ts. Counts add exactly; moments merge with Chan's formula.
 import { LATENCY_BUCKETS, errorKind, type SummaryWindow } from '@edgefleet/shared';
+import { addLatBlob, decodeDist, decodeMom } from './blobs.js';
 import { MOMENT_FIELDS, PERF_FIELDS, type CategoricalSlot, type NumericSlot, type OutputSlot, type RollupLayout } from './layout.js';
 
 /** lat vector: [sumMs, errorSumMs, counts (LATENCY_BUCKETS), errorCounts (LATENCY_BUCKETS)]. */
@@ -228,110 +229,4 @@ export function addErrorsJson(into: Record<string, number>, json: string): void 
   if (json === '{}') return;
   const e = JSON.parse(json) as Record<string, number>;
   for (const k in e) if (Object.hasOwn(e, k)) addOwn(into, k, e[k] as number);
-}
-
-// ---- blobs -----------------------------------------------------------------------------------
-// dist: 2-byte unsigned integers while every count fits (the common case for an hourly rollup of one
-// device: a quarter of the bytes to read when a query merges many rollups), else 4-byte, else 8-byte
-// floats; the blob's length says which.
-// mom: 8-byte floats. lat: sparse 8-byte floats [sumMs, errorSumMs, (index, count)...] (most of the
-// 2 × 93 buckets are empty).
-
-function alignedCopy(buf: Uint8Array, align: number): ArrayBuffer {
-  if (buf.byteOffset % align === 0) return buf.buffer as ArrayBuffer;
-  return buf.slice().buffer as ArrayBuffer;
-}
-
-/** A view of a dist blob as numbers (Uint16Array, Uint32Array or Float64Array) of `length` counts. */
-export function decodeDist(buf: Uint8Array, length: number): ArrayLike<number> {
-  if (length === 0) return new Float64Array(0);
-  for (const [width, T] of [[2, Uint16Array], [4, Uint32Array], [8, Float64Array]] as const) {
-    if (buf.byteLength !== length * width) continue;
-    const ab = alignedCopy(buf, width);
-    return new T(ab, ab === buf.buffer ? buf.byteOffset : 0, length);
-  }
-  throw new Error(`rollup counts of ${buf.byteLength} bytes do not fit the layout of ${length} counts`);
-}
-
-/** Bytes a count takes in a dist blob: 2 or 4 when every count is an integer that fits, else 8. */
-function distWidth(dist: Float64Array): 2 | 4 | 8 {
-  let max = 0;
-  let integers = true;
-  for (let i = 0; i < dist.length; i++) {
-    const x = dist[i] as number;
-    if (x > max) max = x;
-    if (!Number.isInteger(x)) integers = false;
-  }
-  return integers && max <= 0xffff ? 2 : integers && max <= 0xffffffff ? 4 : 8;
-}
-
-export function encodeDist(dist: Float64Array): Buffer {
-  const width = distWidth(dist);
-  // new T(typed array) copies element-wise without the iterator Uint16Array.from goes through.
-  if (width === 2) return Buffer.from(new Uint16Array(dist).buffer);
-  if (width === 4) return Buffer.from(new Uint32Array(dist).buffer);
-  return Buffer.from(dist.buffer.slice(dist.byteOffset, dist.byteOffset + dist.byteLength));
-}
-
-/**
- * What encodeDist, encodeMom and encodeLat give for `v` (the same bytes), as views of one allocation:
- * the rollups writer encodes two rows a batch, and three allocations a row cost more than the rest.
- */
-export function encodeBlobs(v: RollupValues): { dist: Buffer; mom: Buffer; lat: Buffer } {
-  const { dist, mom, lat } = v;
-  const width = distWidth(dist);
-  let nonZero = 0;
-  for (let i = 2; i < lat.length; i++) if (lat[i] !== 0) nonZero++;
-  const distBytes = dist.length * width;
-  const momAt = (distBytes + 7) & ~7;
-  const latAt = momAt + mom.length * 8;
-  const latLength = 2 + 2 * nonZero;
-  const ab = new ArrayBuffer(latAt + latLength * 8);
-  if (width === 2) new Uint16Array(ab, 0, dist.length).set(dist);
-  else if (width === 4) new Uint32Array(ab, 0, dist.length).set(dist);
-  else new Float64Array(ab, 0, dist.length).set(dist);
-  new Float64Array(ab, momAt, mom.length).set(mom);
-  const out = new Float64Array(ab, latAt, latLength);
-  out[0] = lat[0] as number;
-  out[1] = lat[1] as number;
-  let j = 2;
-  for (let i = 2; i < lat.length; i++) {
-    if (lat[i] === 0) continue;
-    out[j++] = i - 2;
-    out[j++] = lat[i] as number;
-  }
-  return { dist: Buffer.from(ab, 0, distBytes), mom: Buffer.from(ab, momAt, mom.length * 8), lat: Buffer.from(ab, latAt, latLength * 8) };
-}
-
-export function decodeMom(buf: Uint8Array): Float64Array {
-  const ab = alignedCopy(buf, 8);
-  return new Float64Array(ab, ab === buf.buffer ? buf.byteOffset : 0, buf.byteLength / 8);
-}
-
-export function encodeMom(mom: Float64Array): Buffer {
-  return Buffer.from(mom.buffer.slice(mom.byteOffset, mom.byteOffset + mom.byteLength));
-}
-
-/** The perf vector as 8-byte floats, or null when it is all zero (most rollups: no labels, not a classifier). */
-export function encodePerf(perf: Float64Array): Buffer | null {
-  let any = false;
-  for (let i = 0; i < perf.length && !any; i++) if (perf[i] !== 0) any = true;
-  return any ? Buffer.from(perf.buffer.slice(perf.byteOffset, perf.byteOffset + perf.byteLength)) : null;
-}
-
-export function encodeLat(lat: Float64Array): Buffer {
-  const out: number[] = [lat[0] as number, lat[1] as number];
-  for (let i = 2; i < lat.length; i++) if (lat[i] !== 0) out.push(i - 2, lat[i] as number);
-  return Buffer.from(Float64Array.from(out).buffer);
-}
-
-/** Adds a sparse lat blob into a dense lat vector. */
-export function addLatBlob(into: Float64Array, buf: Uint8Array): void {
-  const s = decodeMom(buf);
-  into[0] = (into[0] as number) + (s[0] as number);
-  into[1] = (into[1] as number) + (s[1] as number);
-  for (let i = 2; i + 1 < s.length; i += 2) {
-    const at = 2 + (s[i] as number);
-    if (at < into.length) into[at] = (into[at] as number) + (s[i + 1] as number);
-  }
 }

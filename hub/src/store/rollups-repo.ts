@@ -7,7 +7,8 @@ import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
-import { addStored, emptyValues, encodeDist, encodeLat, encodeMom, encodePerf, type StoredRollup } from '../rollups/values.js';
+import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
+import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 import { RollupWriter } from './rollups-writer.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 

@@ -11,7 +11,8 @@ import type { SeqWindow, SummaryWindow } from '@edgefleet/shared';
 import { Store } from './index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { layoutOf } from '../rollups/layout.js';
-import { addStored, addValues, addWindow, emptyValues, encodeDist, encodeLat, encodeMom, encodePerf, type RollupValues } from '../rollups/values.js';
+import { addStored, addValues, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
+import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 import { TEMP_MODE_FEATURES, normal, registerVersion, sampleWindow, seeded, tempModeReference } from '../rollups/testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 

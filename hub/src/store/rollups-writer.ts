@@ -13,7 +13,8 @@ import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupLayout } from '../rollups/layout.js';
 import { RollupRowCache, type StoredRow } from './rollups-cache.js';
-import { addErrorsJson, addLatBlob, addMoments, addValues, addVector, addWindow, decodeDist, decodeMom, emptyValues, encodeBlobs, encodePerf, type RollupValues } from '../rollups/values.js';
+import { addErrorsJson, addMoments, addValues, addVector, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
+import { addLatBlob, decodeDist, decodeMom, encodeBlobs, encodePerf } from '../rollups/blobs.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;

@@ -1,7 +1,8 @@
 // encodeBlobs (one allocation, the rollups writer's) gives exactly the bytes of the three encoders.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBlobs, encodeDist, encodeLat, encodeMom, type RollupValues } from './values.js';
+import type { RollupValues } from './values.js';
+import { encodeBlobs, encodeDist, encodeLat, encodeMom } from './blobs.js';
 
 function values(dist: number[], lat: number[], mom: number[]): RollupValues {
   return { windows: 1, count: 1, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: Float64Array.from(dist), mom: Float64Array.from(mom), lat: Float64Array.from(lat), perf: new Float64Array(0) };
