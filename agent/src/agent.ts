@@ -2,14 +2,12 @@
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { AppError, settleWithin, type BoxKeyPair } from '@edgefleet/shared/core';
+import { AppError, settleWithin } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
-import { createApiHandler } from './api/handler.js';
-import { ApiMetrics } from './api/metrics.js';
-import { ApiServer } from './api/server.js';
-import { InferCore } from './api/core.js';
+import type { ApiServer } from './api/server.js';
+import { buildApis } from './api/build.js';
+import type { MemoryLimits } from './feedback/memory.js';
 import type { GrpcApi } from './api/grpc/server.js';
 import { ModelManager, type Pause } from './install/manager.js';
 import { createLogger, type Logger } from './log.js';
@@ -18,32 +16,16 @@ import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
 import { ShadowRunner, type ShadowLimits } from './shadow/runner.js';
-import { shadowMetrics } from './shadow/metrics.js';
-import { BlobStore } from './store/blobs.js';
-import { coreMigration, openDb, type Db, type Migration } from './store/db.js';
-import { EventsRepo } from './store/events-repo.js';
+import type { Db } from './store/db.js';
+import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
-import { ModelsRepo } from './store/models-repo.js';
-import { TrustRepo } from './store/trust-repo.js';
-import { ContentKeysRepo, contentKeysMigration } from './store/content-keys-repo.js';
-import { UpdateLockRepo, updateLockMigration } from './store/update-lock-repo.js';
-import { createLocalRoutes } from './api/update-lock.js';
-import { loadOrCreateDeviceKey } from './keys/device-key.js';
-import { openWindowsMigration, summariesMigration } from './summaries/migration.js';
-import { SummaryStore } from './summaries/store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
-import { PredictionMemory, type MemoryLimits } from './feedback/memory.js';
-import type { LabelSink } from './feedback/route.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { credentialsPath } from './sync/paths.js';
-import { syncMigration, seqFloorsMigration } from './sync/sync-store.js';
-import { captureMigration } from './capture/store.js';
 import type { DataCapture } from './capture/part.js';
-import { agentMetrics } from './metrics.js';
-import { runtimeMetrics } from './runtime/metrics.js';
 import { AGENT_VERSION } from './version.js';
 import { loadWire } from './wire.js';
 import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
@@ -107,11 +89,11 @@ export interface AgentDeps {
 export interface Agent {
   readonly config: AgentConfig;
   readonly db: Db;
-  readonly models: ModelsRepo;
-  readonly trust: TrustRepo;
-  readonly events: EventsRepo;
-  readonly summaries: SummaryStore;
-  readonly blobs: BlobStore;
+  readonly models: Store['models'];
+  readonly trust: Store['trust'];
+  readonly events: Store['events'];
+  readonly summaries: Store['summaries'];
+  readonly blobs: Store['blobs'];
   readonly runtime: ModelRuntime;
   /** Candidates run in shadow beside the active versions (docs/agent.md "Shadow evaluation"). */
   readonly shadow: ShadowRunner;
@@ -130,39 +112,6 @@ export interface Agent {
   manifestFor(name: string, version: string): Manifest | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export interface Store {
-  db: Db;
-  summaries: SummaryStore;
-  events: EventsRepo;
-  models: ModelsRepo;
-  trust: TrustRepo;
-  blobs: BlobStore;
-  contentKeys: ContentKeysRepo;
-  /** The update lock a local app set (POST /edgefleet/v1/update-lock). */
-  updateLock: UpdateLockRepo;
-  /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
-  deviceKey: () => BoxKeyPair;
-}
-
-/**
- * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), sync state (200, seq floor per hub key 201), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
- * a database written by an earlier agent opens unchanged.
- */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration, updateLockMigration];
-
-/** Opens the data dir's database and repositories (used by the daemon and the CLI). */
-export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now): Store {
-  const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
-  const summaries = new SummaryStore(db);
-  const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
-  let deviceKey: BoxKeyPair | undefined;
-  return {
-    db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
-    contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
-  };
 }
 
 export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
@@ -358,43 +307,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         });
         batch.start();
       }
-      const metrics = new ApiMetrics();
-      // Predictions with a request id, for labels posted later (a replaced recorder takes none).
-      const labels = 'recordLabel' in summaries ? (summaries as unknown as LabelSink) : undefined;
-      const memory = labels ? new PredictionMemory(deps.feedbackLimits, deps.clock ? () => deps.clock!.now() : Date.now) : undefined;
-      // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
-      const inflight = { bytes: 0 };
-      const onError = (err: unknown) => logger.error({ err }, 'request failed');
-      const handler = createApiHandler({
-        runtime,
-        metrics,
-        inflight,
-        maxBodyBytes: config.api.maxBodyBytes,
-        maxInflightBodyBytes: config.api.maxInflightBodyBytes,
-        allowedHosts: [config.api.host, ...config.api.allowedHosts],
-        allowNonFinite: config.allowNonFinite,
-        token: config.api.token,
-        isReady: () => ready,
-        onError,
-        extraMetrics: () => agentMetrics(s.db, sync) + runtimeMetrics(runtime) + shadowMetrics(shadow),
-        // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
-        edgefleet: createLocalRoutes({ lock: s.updateLock, changed: () => sync?.updater.recheck(), deferred: () => sync?.updater.deferred() ?? [] }),
-        ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
+      const apis = await buildApis({
+        config, runtime, shadow, logger, summaries, db: s.db, updateLock: s.updateLock, sync: () => sync, isReady: () => ready,
+        feedbackLimits: deps.feedbackLimits, now: deps.clock ? () => deps.clock!.now() : Date.now,
       });
-      api = new ApiServer(handler, config.api);
+      api = apis.api;
       await api.start();
-      const g = config.api.grpc;
-      if (g.enabled) {
-        // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
-        const { GrpcApi } = await import('./api/grpc/server.js');
-        const a = config.api;
-        grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, feedback: memory }), inflight, isReady: () => ready, onError }, {
-          host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
-          maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
-          idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,
-        });
-        await grpc.start();
-      }
+      grpc = apis.grpc;
+      if (grpc) await grpc.start();
       const reconcileMs = deps.reconcileMs ?? 500;
       if (reconcileMs > 0) {
         lastDataVersion = s.db.pragma('data_version', { simple: true }) as number;

@@ -1,5 +1,6 @@
 // @edgefleet/agent: the edge daemon. Exposed for tests, benches and the fleet simulator.
-export { createAgent, openStore, type Agent, type AgentDeps, type Part, type RecorderContext, type Store } from './agent.js';
+export { createAgent, type Agent, type AgentDeps, type Part, type RecorderContext } from './agent.js';
+export { openStore, type Store } from './store/agent-store.js';
 export { AgentConfig, loadConfig, type AgentConfigInput, type ConfigFlags } from './config.js';
 export { ModelRuntime, type LoadedVersion, type InferResult } from './runtime/runtime.js';
 export { noopRecorder, type PredictionRecorder, type RecordedTensor, type ManifestLookup, type TensorData } from './runtime/recorder.js';

@@ -19,7 +19,7 @@ import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { createEmbeddedBroker } from '../../hub/src/mqtt/embedded.js';
 import { noopLogger, noopMetrics } from '../../hub/src/mqtt/ports.js';
 import { BlobServer } from '../../hub/src/delivery/blob-server.js';
-import { AGENT_MIGRATIONS } from '../../agent/src/agent.js';
+import { AGENT_MIGRATIONS } from '../../agent/src/store/agent-store.js';
 import { openDb } from '../../agent/src/store/db.js';
 import { BlobDownloader } from '../../agent/src/sync/downloader.js';
 import { SyncStore } from '../../agent/src/sync/sync-store.js';

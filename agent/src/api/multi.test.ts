@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { buildMultiBundle } from '@edgefleet/examples';
-import { openStore, type Agent } from '../agent.js';
+import { type Agent } from '../agent.js';
+import { openStore } from '../store/agent-store.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
 
 const M = 'audio-energy';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
 import { StringWriter } from '@edgefleet/shared/cli';
 import { randomMlp } from '@edgefleet/examples';
-import { openStore } from '../agent.js';
+import { openStore } from '../store/agent-store.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { tabularManifest } from '../summaries/fixtures.js';
 import { main } from '../cli/main.js';

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
 import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
-import { openStore } from '../agent.js';
+import { openStore } from '../store/agent-store.js';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { ModelFiles } from '../install/model-files.js';

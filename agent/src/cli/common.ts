@@ -2,7 +2,7 @@
 // (--data-dir, --config; docs/agent.md) and opening its store for one command.
 import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
-import { openStore, type Store } from '../agent.js';
+import { openStore, type Store } from '../store/agent-store.js';
 import { loadConfig, type AgentConfig } from '../config.js';
 import { loadWire } from '../wire.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
 import { optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
-import type { Store } from '../agent.js';
+import type { Store } from '../store/agent-store.js';
 import { ModelManager, pauseFromEnv } from '../install/manager.js';
 import { createLogger } from '../log.js';
 import { ModelRuntime } from '../runtime/runtime.js';

@@ -4,7 +4,7 @@
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
 // the last refused document, and the update lock in force (docs/agent.md "Update lock").
 import { escapeText } from '@edgefleet/shared/core';
-import type { Store } from '../agent.js';
+import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
 import { LINK_HEARTBEAT_MS, readLink } from '../sync/link-state.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_MIGRATIONS } from '../agent.js';
+import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import Database from 'better-sqlite3';
 import type { AppError } from '@edgefleet/shared/core';
 import { coreMigration, openDb, type Db } from './db.js';

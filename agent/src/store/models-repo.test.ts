@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '@edgefleet/shared';
 import { tabularManifest } from '../summaries/fixtures.js';
-import { AGENT_MIGRATIONS } from '../agent.js';
+import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb } from './db.js';
 import { ModelsRepo } from './models-repo.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AGENT_MIGRATIONS } from '../agent.js';
+import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { agentMetrics } from '../metrics.js';
 import { JOURNAL_SIZE_LIMIT, openDb } from './db.js';
 import { WalKeeper, walBytes } from './wal.js';

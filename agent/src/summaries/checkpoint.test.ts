@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SummaryWindow } from '@edgefleet/shared';
-import { AGENT_MIGRATIONS, openStore } from '../agent.js';
+import { AGENT_MIGRATIONS, openStore } from '../store/agent-store.js';
 import { coreMigration, migrate, openDb } from '../store/db.js';
 import { syncMigration } from '../sync/sync-store.js';
 import type { RecordedTensor } from '../runtime/recorder.js';

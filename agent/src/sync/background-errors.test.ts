@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DESIRED_SCHEMA, type DesiredBody } from '@edgefleet/shared';
-import { openStore, type Store } from '../agent.js';
+import { openStore, type Store } from '../store/agent-store.js';
 import { ModelManager } from '../install/manager.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { BlobDownloader } from './downloader.js';

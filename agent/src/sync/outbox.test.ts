@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/shared';
-import { AGENT_MIGRATIONS } from '../agent.js';
+import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb, type Db } from '../store/db.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
 import { waitFor } from '@edgefleet/examples';

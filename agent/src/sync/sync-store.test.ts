@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_MIGRATIONS } from '../agent.js';
+import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb } from '../store/db.js';
 import { SyncStore, seqFloorsMigration, syncMigration } from './sync-store.js';
 

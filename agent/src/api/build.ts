@@ -1,0 +1,76 @@
+// The agent's local APIs, built (not started) from its parts: REST (always) and OIP v2 gRPC (when
+// api.grpc.enabled), sharing one metrics registry, one bound on request bytes being read and the
+// memory of predictions that labels may be posted for later (docs/agent.md).
+import type { AgentConfig } from '../config.js';
+import type { Db } from '../store/db.js';
+import type { UpdateLockRepo } from '../store/update-lock-repo.js';
+import type { ModelRuntime } from '../runtime/runtime.js';
+import type { PredictionRecorder } from '../runtime/recorder.js';
+import type { ShadowRunner } from '../shadow/runner.js';
+import type { SyncClient } from '../sync/client.js';
+import type { Logger } from '../log.js';
+import { PredictionMemory, type MemoryLimits } from '../feedback/memory.js';
+import type { LabelSink } from '../feedback/route.js';
+import { agentMetrics } from '../metrics.js';
+import { runtimeMetrics } from '../runtime/metrics.js';
+import { shadowMetrics } from '../shadow/metrics.js';
+import { createApiHandler } from './handler.js';
+import { ApiMetrics } from './metrics.js';
+import { ApiServer } from './server.js';
+import { InferCore } from './core.js';
+import { createLocalRoutes } from './update-lock.js';
+import type { GrpcApi } from './grpc/server.js';
+
+export interface ApiParts {
+  config: AgentConfig;
+  runtime: ModelRuntime;
+  shadow: ShadowRunner;
+  logger: Logger;
+  /** The prediction recorder: labels are taken when it can record them (a replaced recorder takes none). */
+  summaries: PredictionRecorder;
+  db: Db;
+  updateLock: UpdateLockRepo;
+  sync: () => SyncClient | undefined;
+  isReady: () => boolean;
+  feedbackLimits: Partial<MemoryLimits> | undefined;
+  now: () => number;
+}
+
+export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: GrpcApi | undefined }> {
+  const { config, runtime, logger } = p;
+  const metrics = new ApiMetrics();
+  // Predictions with a request id, for labels posted later.
+  const labels = 'recordLabel' in p.summaries ? (p.summaries as unknown as LabelSink) : undefined;
+  const memory = labels ? new PredictionMemory(p.feedbackLimits, p.now) : undefined;
+  // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
+  const inflight = { bytes: 0 };
+  const onError = (err: unknown) => logger.error({ err }, 'request failed');
+  const handler = createApiHandler({
+    runtime,
+    metrics,
+    inflight,
+    maxBodyBytes: config.api.maxBodyBytes,
+    maxInflightBodyBytes: config.api.maxInflightBodyBytes,
+    allowedHosts: [config.api.host, ...config.api.allowedHosts],
+    allowNonFinite: config.allowNonFinite,
+    token: config.api.token,
+    isReady: p.isReady,
+    onError,
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow),
+    // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
+    edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
+    ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
+  });
+  const api = new ApiServer(handler, config.api);
+  const a = config.api;
+  const g = a.grpc;
+  if (!g.enabled) return { api, grpc: undefined };
+  // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
+  const { GrpcApi } = await import('./grpc/server.js');
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, feedback: memory }), inflight, isReady: p.isReady, onError }, {
+    host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
+    maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
+    idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,
+  });
+  return { api, grpc };
+}

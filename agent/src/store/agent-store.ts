@@ -1,0 +1,49 @@
+// agent.db and the repositories on it, for the daemon (agent.ts) and the CLI: every migration of
+// the agent's parts is registered here.
+import { join } from 'node:path';
+import type { BoxKeyPair } from '@edgefleet/shared/core';
+import { BlobStore } from './blobs.js';
+import { coreMigration, openDb, type Db, type Migration } from './db.js';
+import { EventsRepo } from './events-repo.js';
+import { ModelsRepo } from './models-repo.js';
+import { TrustRepo } from './trust-repo.js';
+import { ContentKeysRepo, contentKeysMigration } from './content-keys-repo.js';
+import { UpdateLockRepo, updateLockMigration } from './update-lock-repo.js';
+import { loadOrCreateDeviceKey } from '../keys/device-key.js';
+import { openWindowsMigration, summariesMigration } from '../summaries/migration.js';
+import { SummaryStore } from '../summaries/store.js';
+import { syncMigration, seqFloorsMigration } from '../sync/sync-store.js';
+import { captureMigration } from '../capture/store.js';
+
+export interface Store {
+  db: Db;
+  summaries: SummaryStore;
+  events: EventsRepo;
+  models: ModelsRepo;
+  trust: TrustRepo;
+  blobs: BlobStore;
+  contentKeys: ContentKeysRepo;
+  /** The update lock a local app set (POST /edgefleet/v1/update-lock). */
+  updateLock: UpdateLockRepo;
+  /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
+  deviceKey: () => BoxKeyPair;
+}
+
+/**
+ * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
+ * open windows' checkpoint (101), sync state (200, seq floor per hub key 201), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
+ * a database written by an earlier agent opens unchanged.
+ */
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration, updateLockMigration];
+
+/** Opens the data dir's database and repositories (used by the daemon and the CLI). */
+export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now): Store {
+  const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
+  const summaries = new SummaryStore(db);
+  const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
+  let deviceKey: BoxKeyPair | undefined;
+  return {
+    db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
+    contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
+  };
+}
