@@ -1,8 +1,7 @@
 // Builds every part of a running agent from a config and its collaborators
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
-import { existsSync } from 'node:fs';
-import { AppError, settleWithin } from '@edgefleet/shared/core';
+import { settleWithin } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import type { ApiServer } from './api/server.js';
@@ -24,11 +23,10 @@ import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
 import type { SyncClient } from './sync/client.js';
 import { SYNC_STOP_MS } from './sync/stop-budget.js';
-import { credentialsPath } from './sync/paths.js';
+import { createSyncLink } from './sync/link.js';
 import type { DataCapture } from './capture/part.js';
 import { AGENT_VERSION } from './version.js';
-import { loadWire } from './wire.js';
-import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
+import type { StoredRemoteConfig } from './config-remote.js';
 import type { ConfigApplier } from './sync/config-apply.js';
 
 /**
@@ -125,57 +123,6 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const shadow = new ShadowRunner({ runtime, logger, ...(deps.shadowLimits ? { limits: deps.shadowLimits } : {}) });
   const manifestFor: ManifestLookup = (name, version) => runtime.manifestFor(name, version) ?? store?.models.getVersion(name, version)?.manifest;
   let manager: ModelManager | undefined;
-  /** The hub link when DATA/credentials.json exists; first provisions trust from DATA/trust.json if the DB has none. */
-  const createSync = async (s: Store, m: ModelManager, agentVersion: string): Promise<SyncClient | undefined> => {
-    if (!existsSync(credentialsPath(config.dataDir))) return undefined;
-    // Loaded only on an enrolled box: the MQTT client costs ~20 MB and ~0.3 s of start-up, zod and
-    // the wire schemas ~20 MB more (docs/performance.md).
-    const [{ verifyTrustDocument }, { readCredentials }, { SyncClient }] = await Promise.all([loadWire(), import('./sync/credentials.js'), import('./sync/client.js')]);
-    const enrolled = readCredentials(config.dataDir);
-    if (!enrolled) return undefined;
-    if (!s.trust.get()) {
-      if (!enrolled.trust) throw new AppError('CONFIG_INVALID', `${config.dataDir} has credentials.json but no trust document: run "edgefleet-agent trust set trust.json" or enroll again`);
-      const body = verifyTrustDocument(enrolled.trust, { now: new Date() });
-      s.trust.put(enrolled.trust, body.version);
-    }
-    const trustDoc = s.trust.get()!;
-    // A box enrolled before sealed models gets its device key now; the hub takes the public half from
-    // the state it reports over its authenticated connection (docs/security.md "Sealed models").
-    s.deviceKey();
-    const c = config.sync;
-    const [{ ConfigApplier }, { validateConfig }] = await Promise.all([import('./sync/config-apply.js'), import('./config.js')]);
-    applier = new ConfigApplier({
-      local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, failed: readFailedRemoteConfig(config.dataDir), validate: validateConfig,
-      store: (r) => writeRemoteConfig(config.dataDir, r),
-      live: {
-        windowSec: (sec) => summaryRecorder?.setWindowSec(sec),
-        checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
-        budgetBytes: (bytes) => retention?.setBudget(bytes),
-        outbox: (o) => sync?.outbox.setOptions(o),
-        concurrency: (perModel, queue) => runtime.setConcurrency(perModel, queue),
-        logLevel: (level) => logger.setLevel?.(level),
-      },
-      restart: deps.restart, changed: () => sync?.stateChanged(),
-      log: (level, obj, msg) => logger[level](obj, msg), now: () => (deps.clock ? new Date(deps.clock.now()) : new Date()),
-    });
-    return new SyncClient({
-      config: () => applier,
-      db: s.db, dataDir: config.dataDir, credentials: { ...enrolled.credentials, trust: enrolled.trust ?? trustDoc },
-      models: s.models, trust: s.trust, manager: m, agentVersion, logger, deviceKey: s.deviceKey, shadow,
-      capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
-      ...(deps.pause ? { pause: deps.pause } : {}),
-      ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
-      lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
-      emit: (e) => {
-        s.events.add(e); // also queued in the outbox, in the same transaction
-        logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);
-      },
-      options: {
-        ...(c.brokerUrl ? { brokerUrl: c.brokerUrl } : {}),
-        blockSize: c.blockSize, window: c.window, reconnectMs: c.reconnectMs, outbox: c.outbox,
-      },
-    });
-  };
   let api: ApiServer | undefined;
   let grpc: GrpcApi | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
@@ -231,7 +178,21 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
         ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
       });
-      sync = deps.sync === false ? undefined : await createSync(s, manager, agentVersion);
+      if (deps.sync !== false) {
+        const link = await createSyncLink({
+          config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync,
+          live: {
+            windowSec: (sec) => summaryRecorder?.setWindowSec(sec),
+            checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
+            budgetBytes: (bytes) => retention?.setBudget(bytes),
+            outbox: (o) => sync?.outbox.setOptions(o),
+            concurrency: (perModel, queue) => runtime.setConcurrency(perModel, queue),
+            logLevel: (level) => logger.setLevel?.(level),
+          },
+        });
+        sync = link?.sync;
+        applier = link?.applier;
+      }
       // Policy rollback runs on every box (a standalone one installed from a USB stick too); on an
       // enrolled box its events also go to the hub from the outbox and the updater blocks the version.
       const emitPolicy: PolicyEmit = (e) => {
