@@ -3,10 +3,14 @@
 // (the `source` export condition points workspace imports at src/). One way for
 // the whole repo: unit tests next to code, scenario tests under test/src.
 // Usage: node scripts/test.mjs [path-filter ...]
+// The longest files start first (test-order.mjs; docs/development.md "Test run time"), and trained
+// example models are shared by the run's processes through EDGEFLEET_MODEL_CACHE.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { orderTestFiles } from './test-order.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packages = ['shared', 'agent', 'hub', 'desktop', 'examples', 'test'];
@@ -24,21 +28,22 @@ function walk(dir, out) {
   return out;
 }
 
-const files = packages
+const files = orderTestFiles(packages
   .flatMap((p) => walk(join(root, p, 'src'), []))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))));
 if (files.length === 0) {
   console.error(`no test files matched ${filters.join(' ') || '(all)'}`);
   process.exit(1);
 }
-const args = [
-  '--conditions=source', '--import', 'tsx',
-  '--test', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-  // Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
-  // files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
-  '--test-timeout=300000',
-  ...files,
-];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const cache = process.env.EDGEFLEET_MODEL_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'edgefleet-test-models-'));
+const env = cache ? { ...process.env, EDGEFLEET_MODEL_CACHE: cache } : process.env;
+// `node --test FILES` runs its files in sorted order whatever order they are given in; run() (in
+// test-run.mjs) takes them in ours. Its test files run with this runner's flags (from source, via tsx).
+const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'scripts', 'test-run.mjs'), ...files], { cwd: root, stdio: 'inherit', env });
+// Ctrl-C reaches the child with us (one process group); wait for it, then remove the cache.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+child.on('exit', (code, signal) => {
+  if (cache) rmSync(cache, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -10,6 +10,7 @@ import {
   type Role, type TensorSpec, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import { buildMultiInputModel } from '../onnx/models.js';
+import { cachedModel } from './model-cache.js';
 import { makeRng } from '../rng.js';
 import { buildExampleModel, type ExampleModel, type ExampleOptions } from '../vibration/pipeline.js';
 import { computeReference } from '../vibration/reference.js';
@@ -164,7 +165,8 @@ async function packAndSign(
 }
 
 // Trained example models are pure functions of their options; keep them per
-// process so that many tests asking for the same fixture train it once.
+// process so that many tests asking for the same fixture train it once, and on
+// disk across the test run's processes when EDGEFLEET_MODEL_CACHE is set (model-cache.ts).
 const trained = new Map<string, Promise<ExampleModel>>();
 
 /** Small, quick training sizes for tests (the make-example script uses the full ones). */
@@ -176,7 +178,7 @@ export function trainExample(opts: ExampleOptions): Promise<ExampleModel> {
   const key = JSON.stringify(opts);
   let p = trained.get(key);
   if (!p) {
-    p = buildExampleModel(opts);
+    p = cachedModel(opts, buildExampleModel);
     trained.set(key, p);
     p.catch(() => trained.delete(key));
   }

@@ -66,7 +66,8 @@ export async function runOrt(onnx: Uint8Array, d: Dataset): Promise<Float32Array
   }
 }
 
-function gitHead(): string | undefined {
+/** `git rev-parse HEAD` of the working directory, or undefined outside a checkout. */
+export function gitHead(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {

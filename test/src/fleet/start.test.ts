@@ -1,5 +1,5 @@
-// `npm start` as a test (the rollout story, with short bakes): runs examples/src/start.ts from source with 3 agents on free
-// ports for 40 s after the canary deployment, and checks from its output (the final
+// `npm start` as a test (the rollout story, with short bakes and summary windows): runs examples/src/start.ts from source
+// with 3 agents on free ports until 6 s after the two rollouts, and checks from its output (the final
 // "fleet summary" it read from the hub's API) that every agent ran 1.0.0, the canary
 // switched to 2.0.0 while the others stayed, predictions were served by every agent,
 // summary windows reached the hub, and everything stopped cleanly.
@@ -48,7 +48,10 @@ interface SummaryDevice {
 test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is stopped at canary and rolled back; predictions served and uploaded', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-start-'));
   try {
-    const r = await runStart(['--agents', '3', '--seconds', '15', '--rate', '20', '--bake-sec', '6', '--http-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'fleet'), '--out', join(dir, 'out')], 300_000);
+    // Two-second summary windows: gate data reaches the hub within seconds of a switch (with the default
+    // 10 s windows each rollout waited most of a window for it). Six seconds after the story are enough
+    // for the canary to report the rollback of 3.0.0 (seen within 3.5 s on a box at load 8).
+    const r = await runStart(['--agents', '3', '--seconds', '6', '--window-sec', '2', '--rate', '20', '--bake-sec', '6', '--http-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'fleet'), '--out', join(dir, 'out')], 300_000);
     assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     assert.match(r.stdout, /hub HTTP http:\/\/127\.0\.0\.1:\d+/);
     assert.match(r.stdout, /hub MQTT mqtt:\/\/127\.0\.0\.1:\d+/);

@@ -17,7 +17,8 @@ import { labelCaptured } from '../../../examples/src/loop/retrain.js';
 
 function options(dir: string, lines: string[]): LoopOptions {
   return {
-    agents: 3, dataDir: join(dir, 'fleet'), out: join(dir, 'out'), keepData: false, windowSec: 2, rate: 10, bakeSec: 3,
+    // 20 requests/s of 4 rows: the canary (one device) reaches the gates' 600 predictions in 7.5 s, not 15.
+    agents: 3, dataDir: join(dir, 'fleet'), out: join(dir, 'out'), keepData: false, windowSec: 2, rate: 20, bakeSec: 3,
     minPredictions: 600, driftMinPredictions: 200, alertForSec: 10, captureRequests: 40, stepTimeoutSec: 90, small: false,
     log: (l) => { lines.push(l); },
   };

@@ -6,7 +6,7 @@
 // MANIFEST.json records and install.sh checks). An addon of another Node ABI is refused.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -34,13 +34,42 @@ function nativeFiles(dir: string, out: string[] = []): string[] {
 const pack = (args: string[], timeout = 20_000) =>
   spawnSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), ...args], { encoding: 'utf8', timeout });
 
+/**
+ * The long build, in a process group of its own: when the runner ends this file (its 5-minute limit, a
+ * SIGTERM) the compiler processes under node-gyp end with it instead of running on as orphans that slow
+ * the rest of the suite (spawnSync would block the handler until the build ended).
+ */
+function packLong(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'scripts/package-agent.mjs'), ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killGroup = () => { try { process.kill(-(child.pid as number), 'SIGKILL'); } catch { /* already gone */ } };
+    const onSignal = () => { killGroup(); process.exit(1); };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    process.once('exit', killGroup);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(killGroup, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      process.off('exit', killGroup);
+    };
+    child.on('error', (err) => { done(); reject(err); });
+    child.on('close', (status) => { done(); resolve({ status, stdout, stderr }); });
+  });
+}
+
 describe('the linux-arm64 agent tarball, cross-compiled here', () => {
   const out = mkdtempSync(join(tmpdir(), 'edgefleet-arm64-'));
   after(() => rmSync(out, { recursive: true, force: true }));
   const tree = join(out, `edgefleet-agent-${VERSION}-linux-arm64`);
 
-  it('builds, holds aarch64 native files only, and its addon registers this Node ABI', { timeout: 900_000 }, () => {
-    const r = pack(['--arch', 'arm64', '--cross-compile', '--fast', '--keep-dir', '--out', out], 880_000);
+  it('builds, holds aarch64 native files only, and its addon registers this Node ABI', { timeout: 900_000 }, async () => {
+    const r = await packLong(['--arch', 'arm64', '--cross-compile', '--fast', '--keep-dir', '--out', out], 880_000);
     assert.equal(r.status, 0, `package-agent --arch arm64 --cross-compile failed:\n${r.stderr}\n${r.stdout}`);
     assert.match(r.stdout, /edgefleet-agent-.*-linux-arm64\.tar\.gz: [\d.]+ MB .*Node ABI \d+/);
     assert.ok(existsSync(join(out, `edgefleet-agent-${VERSION}-linux-arm64.tar.gz`)));

@@ -74,8 +74,9 @@ describe(`two hubs on one ${backend === 'sqlite' ? 'SQLite file' : 'PostgreSQL d
           ...db.config,
           externalBroker: { url: mosq.url, username: u.user, password: u.password, passwordFile: mosq.passwordFile },
           cluster: { hubId: u.user, leaseTtlMs: 3000, renewEveryMs: 500 },
-          // Slow enough that the kill lands mid-way: about one desired document every two seconds.
-          rollouts: { tickMs: 500, desiredPerMinute: 30, jitter: 0.1 },
+          // Slow enough that the kill lands mid-way (it follows the second device told, within 0.1 s): about
+          // one desired document a second.
+          rollouts: { tickMs: 500, desiredPerMinute: 60, jitter: 0.1 },
         },
       }));
     }

@@ -1,0 +1,39 @@
+// The test run itself, started by scripts/test.mjs with the test files in the order to start them:
+// node:test's run() with --test-concurrency=2 (TEST_CONCURRENCY) and a 5-minute limit per file, its
+// report on stdout (spec on a terminal, TAP otherwise, as `node --test` does) and exit code 1 on any
+// failure. TEST_DURATIONS=FILE also writes each file's time (its top-level tests' durations added up)
+// and outcome to FILE, longest first: the figures test-order.mjs is kept from.
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
+import { writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+
+const files = process.argv.slice(2).map((f) => resolve(f));
+const stream = run({
+  files,
+  concurrency: Number(process.env.TEST_CONCURRENCY ?? 2),
+  // Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
+  // files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
+  timeout: 300_000,
+});
+stream.on('test:fail', () => { process.exitCode = 1; });
+stream.compose(process.stdout.isTTY ? new spec() : tap).pipe(process.stdout);
+
+if (process.env.TEST_DURATIONS) {
+  const started = Date.now();
+  const seen = new Map();
+  const note = (ok) => (data) => {
+    if (!data?.file || data.nesting !== 0) return;
+    const f = seen.get(data.file) ?? { s: 0, ok: true };
+    f.s += (data.details?.duration_ms ?? 0) / 1000;
+    if (!ok) f.ok = false;
+    seen.set(data.file, f);
+  };
+  stream.on('test:pass', note(true));
+  stream.on('test:fail', note(false));
+  process.on('exit', () => {
+    const rows = [...seen].map(([file, f]) => [f.s, f.ok, relative(process.cwd(), file)]).sort((a, b) => b[0] - a[0]);
+    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
+    writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start\n${text}\n`);
+  });
+}
