@@ -4,8 +4,6 @@
 // floats; the blob's length says which.
 // mom: 8-byte floats. lat: sparse 8-byte floats [sumMs, errorSumMs, (index, count)...] (most of the
 // 2 × 93 buckets are empty). perf: 8-byte floats, or none.
-import type { RollupValues } from './values.js';
-
 function alignedCopy(buf: Uint8Array, align: number): ArrayBuffer {
   if (buf.byteOffset % align === 0) return buf.buffer as ArrayBuffer;
   return buf.slice().buffer as ArrayBuffer;
@@ -40,36 +38,6 @@ export function encodeDist(dist: Float64Array): Buffer {
   if (width === 2) return Buffer.from(new Uint16Array(dist).buffer);
   if (width === 4) return Buffer.from(new Uint32Array(dist).buffer);
   return Buffer.from(dist.buffer.slice(dist.byteOffset, dist.byteOffset + dist.byteLength));
-}
-
-/**
- * What encodeDist, encodeMom and encodeLat give for `v` (the same bytes), as views of one allocation:
- * the rollups writer encodes two rows a batch, and three allocations a row cost more than the rest.
- */
-export function encodeBlobs(v: RollupValues): { dist: Buffer; mom: Buffer; lat: Buffer } {
-  const { dist, mom, lat } = v;
-  const width = distWidth(dist);
-  let nonZero = 0;
-  for (let i = 2; i < lat.length; i++) if (lat[i] !== 0) nonZero++;
-  const distBytes = dist.length * width;
-  const momAt = (distBytes + 7) & ~7;
-  const latAt = momAt + mom.length * 8;
-  const latLength = 2 + 2 * nonZero;
-  const ab = new ArrayBuffer(latAt + latLength * 8);
-  if (width === 2) new Uint16Array(ab, 0, dist.length).set(dist);
-  else if (width === 4) new Uint32Array(ab, 0, dist.length).set(dist);
-  else new Float64Array(ab, 0, dist.length).set(dist);
-  new Float64Array(ab, momAt, mom.length).set(mom);
-  const out = new Float64Array(ab, latAt, latLength);
-  out[0] = lat[0] as number;
-  out[1] = lat[1] as number;
-  let j = 2;
-  for (let i = 2; i < lat.length; i++) {
-    if (lat[i] === 0) continue;
-    out[j++] = i - 2;
-    out[j++] = lat[i] as number;
-  }
-  return { dist: Buffer.from(ab, 0, distBytes), mom: Buffer.from(ab, momAt, mom.length * 8), lat: Buffer.from(ab, latAt, latLength * 8) };
 }
 
 export function decodeMom(buf: Uint8Array): Float64Array {

@@ -147,11 +147,6 @@ export class RollupsRepo {
     this.writer.apply(deviceId, windows, unfleeted);
   }
 
-  /** Rows written from what the writer remembered, and rows found changed since (rollups-cache.ts); the rows remembered. */
-  get writeStats(): { remembered: number; changed: number; cachedRows: number; cachedBytes: number } {
-    return { ...this.writer.stats, cachedRows: this.writer.cache.size, cachedBytes: this.writer.cache.bytes };
-  }
-
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
   *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
     const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}, perf`;

@@ -159,7 +159,7 @@ function suite(): void {
     }
   });
 
-  test('a row another hub changed, or a write rolled back, is read again: the rows stay exact (rollups-cache.ts)', () => {
+  test('two hubs writing the same rows, and a transaction rolled back after its rollups: every row stays exact', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-rollup-writer-'));
     const database = backend.database();
     const a = Store.open(dir, HUB_MIGRATIONS, { database });
@@ -171,7 +171,7 @@ function suite(): void {
       const applied: typeof bs = [];
       bs.forEach((batch, i) => {
         if (i % 7 === 3) {
-          // Stored, then rolled back with the transaction around it: `a` remembers rows never committed.
+          // Stored, then rolled back with the transaction around it: nothing of it may stay in the rows.
           assert.throws(() => a.db.transaction(() => {
             a.telemetry.putWindowsMany([batch], at);
             throw new Error('rolled back');
@@ -182,10 +182,6 @@ function suite(): void {
         applied.push(batch);
       });
       assertRows(a, applied);
-      const sa = a.rollups.writeStats;
-      const sb = b.rollups.writeStats;
-      assert.ok(sa.remembered > 10, `most of a's writes used the remembered row (${JSON.stringify(sa)})`);
-      assert.ok(sa.changed > 5 && sb.changed > 0, `rows changed under both writers were detected (${JSON.stringify(sa)}, ${JSON.stringify(sb)})`);
     } finally {
       a.close();
       b.close();

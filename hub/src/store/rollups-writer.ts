@@ -1,20 +1,17 @@
 // The incremental rollup update of an ingest transaction (RollupsRepo.applyWindows,
-// docs/decisions/0023-rollups.md; its cost: docs/decisions/0047-rollup-update-cost.md and
-// 0052-rollup-rows-remembered.md). Per hour and day a batch touches: the row as this writer last
-// wrote it (rollups-cache.ts) plus the batch, written with a compare-and-set on every stored column;
-// when nothing is remembered or the row changed since, one read of the row by the unique key (its
-// rowid and blobs), then one write by rowid. It stores exactly what summing the windows into fresh
-// values and adding the stored row stored before (the same additions in the same order, so the same
-// bytes); what it saves is the work around that: the read, values reused per layout instead of
-// allocated, the day's values a copy of the hour's instead of a second sum, and a perf blob (labels,
-// CBPE) or errors object no window of the batch changes written back as read.
+// docs/decisions/0023-rollups.md; its cost: docs/decisions/0047-rollup-update-cost.md). Per hour and
+// day a batch touches: one read of the device's row by the unique key (its rowid and blobs), then one
+// write by rowid. It stores exactly what summing the windows into fresh values and adding the stored
+// row stored before (the same additions in the same order, so the same bytes); what it saves is the
+// work around that: the values are reused per layout instead of allocated, the day's values are a
+// copy of the hour's instead of a second sum, and a perf blob (labels, CBPE) or errors object no
+// window of the batch changes is written back as read instead of decoded and encoded again.
 import type { SummaryWindow } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupLayout } from '../rollups/layout.js';
-import { RollupRowCache, type StoredRow } from './rollups-cache.js';
 import { addErrorsJson, addMoments, addValues, addVector, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
-import { addLatBlob, decodeDist, decodeMom, encodeBlobs, encodePerf } from '../rollups/blobs.js';
+import { addLatBlob, decodeDist, decodeMom, encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -48,18 +45,9 @@ export class RollupWriter {
   private ins: HubStatement | null = null;
   private upd: HubStatement | null = null;
   private unfleet: HubStatement | null = null;
-  /** Compare-and-set updates by key, with perf stored NULL and not NULL (`perf IS ?` is not PostgreSQL). */
-  private cas: HubStatement | null = null;
-  private casPerf: HubStatement | null = null;
   private readonly scratch = new Map<RollupLayout, Scratch>();
-  /** Compare-and-set writes that matched and that found the row changed (then read as before). */
-  readonly stats = { remembered: 0, changed: 0 };
 
-  constructor(
-    private readonly db: Db,
-    private readonly seriesFor: (model: string, version: string) => WriterSeries | null,
-    readonly cache = new RollupRowCache(),
-  ) {}
+  constructor(private readonly db: Db, private readonly seriesFor: (model: string, version: string) => WriterSeries | null) {}
 
   /** See RollupsRepo.applyWindows. */
   apply(deviceId: string, windows: readonly SummaryWindow[], unfleeted: Set<string>): void {
@@ -108,39 +96,33 @@ export class RollupWriter {
         unfleeted.add(fleetKey);
         unfleet.run(s.id, grain, start);
       }
-      const key = `${fleetKey}|${deviceId}`;
-      const known = this.cache.get(key);
-      if (known) {
-        // Added to a copy: if the row changed since, `v` is added to the row read below instead.
-        const next = merged(this.copy(s.layout, v), known);
-        if (this.compareAndSet(next, known, s.id, grain, start, deviceId)) {
-          this.stats.remembered++;
-          this.cache.set(key, next, grain, start);
-          continue;
-        }
-        this.stats.changed++;
-        this.cache.delete(key);
-      }
       const old = get.get(s.id, grain, start, deviceId) as RawRow | undefined;
       if (!old) {
-        const row: StoredRow = { windows: v.windows, count: v.count, errModel: v.errModel, errInput: v.errInput, errLoad: v.errLoad, errors: JSON.stringify(v.errors), ...encodeBlobs(v), perf: encodePerf(v.perf) };
-        ins.run(s.id, grain, start, deviceId, row.windows, row.count, row.errModel, row.errInput, row.errLoad, row.errors, row.dist, row.mom, row.lat, row.perf);
-        this.cache.set(key, row, grain, start);
+        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf));
         continue;
       }
+      // What addStored(v, old, all blobs) does, in its order, keeping the blobs no window changed.
       const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf] = old;
-      const next = merged(v, { windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf });
-      upd.run(next.windows, next.count, next.errModel, next.errInput, next.errLoad, next.errors, next.dist, next.mom, next.lat, next.perf, id);
-      this.cache.set(key, next, grain, start);
+      v.windows += windows;
+      v.count += count;
+      v.errModel += errModel;
+      v.errInput += errInput;
+      v.errLoad += errLoad;
+      let errorsOut = errors;
+      if (hasKeys(v.errors)) {
+        addErrorsJson(v.errors, errors);
+        errorsOut = JSON.stringify(v.errors);
+      }
+      addVector(v.dist, decodeDist(dist, v.dist.length));
+      addMoments(v.mom, decodeMom(mom));
+      addLatBlob(v.lat, lat);
+      let perfOut = perf;
+      if (!allZero(v.perf)) {
+        if (perf) addVector(v.perf, decodeMom(perf));
+        perfOut = encodePerf(v.perf);
+      }
+      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), perfOut, id);
     }
-  }
-
-  /** Writes `next` where the row still holds exactly `known`; false when it does not (changed since). */
-  private compareAndSet(next: StoredRow, known: StoredRow, series: number, grain: number, start: number, deviceId: string): boolean {
-    const set = 'UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE series = ? AND grain = ? AND start = ? AND device_id = ? AND windows = ? AND count = ? AND err_model = ? AND err_input = ? AND err_load = ? AND errors = ? AND dist = ? AND mom = ? AND lat = ? AND perf';
-    const args = [next.windows, next.count, next.errModel, next.errInput, next.errLoad, next.errors, next.dist, next.mom, next.lat, next.perf, series, grain, start, deviceId, known.windows, known.count, known.errModel, known.errInput, known.errLoad, known.errors, known.dist, known.mom, known.lat];
-    if (known.perf === null) return (this.cas ??= this.db.prepare(`${set} IS NULL`)).run(...args).changes === 1;
-    return (this.casPerf ??= this.db.prepare(`${set} = ?`)).run(...args, known.perf).changes === 1;
   }
 
   /** Empty values of `layout` (emptyValues), reused from earlier updates. */
@@ -182,32 +164,6 @@ export class RollupWriter {
     v.perf.set(from.perf);
     return v;
   }
-}
-
-/**
- * The stored row `old` added to the batch's values `v` (what addStored does, in its order), encoded;
- * a perf blob or errors object no window of the batch changed is kept as it was stored.
- */
-function merged(v: RollupValues, old: StoredRow): StoredRow {
-  v.windows += old.windows;
-  v.count += old.count;
-  v.errModel += old.errModel;
-  v.errInput += old.errInput;
-  v.errLoad += old.errLoad;
-  let errors = old.errors;
-  if (hasKeys(v.errors)) {
-    addErrorsJson(v.errors, old.errors);
-    errors = JSON.stringify(v.errors);
-  }
-  addVector(v.dist, decodeDist(old.dist, v.dist.length));
-  addMoments(v.mom, decodeMom(old.mom));
-  addLatBlob(v.lat, old.lat);
-  let perf = old.perf;
-  if (!allZero(v.perf)) {
-    if (old.perf) addVector(v.perf, decodeMom(old.perf));
-    perf = encodePerf(v.perf);
-  }
-  return { windows: v.windows, count: v.count, errModel: v.errModel, errInput: v.errInput, errLoad: v.errLoad, errors, ...encodeBlobs(v), perf };
 }
 
 function hasKeys(o: Record<string, number>): boolean {
