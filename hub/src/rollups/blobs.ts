@@ -33,11 +33,7 @@ function distWidth(dist: Float64Array): 2 | 4 | 8 {
 }
 
 export function encodeDist(dist: Float64Array): Buffer {
-  const width = distWidth(dist);
-  // new T(typed array) copies element-wise without the iterator Uint16Array.from goes through.
-  if (width === 2) return Buffer.from(new Uint16Array(dist).buffer);
-  if (width === 4) return Buffer.from(new Uint32Array(dist).buffer);
-  return Buffer.from(dist.buffer.slice(dist.byteOffset, dist.byteOffset + dist.byteLength));
+  return Buffer.from(BlobScratch.once().dist(dist));
 }
 
 export function decodeMom(buf: Uint8Array): Float64Array {
@@ -46,20 +42,83 @@ export function decodeMom(buf: Uint8Array): Float64Array {
 }
 
 export function encodeMom(mom: Float64Array): Buffer {
-  return Buffer.from(mom.buffer.slice(mom.byteOffset, mom.byteOffset + mom.byteLength));
+  return Buffer.from(BlobScratch.once().mom(mom));
 }
 
 /** The perf vector as 8-byte floats, or null when it is all zero (most rollups: no labels, not a classifier). */
 export function encodePerf(perf: Float64Array): Buffer | null {
-  let any = false;
-  for (let i = 0; i < perf.length && !any; i++) if (perf[i] !== 0) any = true;
-  return any ? Buffer.from(perf.buffer.slice(perf.byteOffset, perf.byteOffset + perf.byteLength)) : null;
+  const b = BlobScratch.once().perf(perf);
+  return b && Buffer.from(b);
 }
 
 export function encodeLat(lat: Float64Array): Buffer {
-  const out: number[] = [lat[0] as number, lat[1] as number];
-  for (let i = 2; i < lat.length; i++) if (lat[i] !== 0) out.push(i - 2, lat[i] as number);
-  return Buffer.from(Float64Array.from(out).buffer);
+  return Buffer.from(BlobScratch.once().lat(lat));
+}
+
+/**
+ * The encoders above writing into buffers kept between calls, for the ingest writer
+ * (store/rollups-writer.ts), where allocating four blobs per row was most of the encoding's cost.
+ * Each method returns a view of its own buffer, valid until that method is called again: bind it to a
+ * statement and run the statement first (SQLite copies a bound blob: better-sqlite3 binds with
+ * SQLITE_TRANSIENT; the PostgreSQL facade copies the values into its message before it returns).
+ */
+export class BlobScratch {
+  private static shared: BlobScratch | null = null;
+  private readonly bufs: ArrayBuffer[] = [new ArrayBuffer(2048), new ArrayBuffer(2048), new ArrayBuffer(2048), new ArrayBuffer(2048)];
+
+  /** A scratch for a call whose result is copied at once (the plain encoders). */
+  static once(): BlobScratch {
+    return (BlobScratch.shared ??= new BlobScratch());
+  }
+
+  private room(slot: number, bytes: number): ArrayBuffer {
+    let ab = this.bufs[slot] as ArrayBuffer;
+    if (ab.byteLength < bytes) this.bufs[slot] = ab = new ArrayBuffer(Math.max(bytes, ab.byteLength * 2));
+    return ab;
+  }
+
+  dist(dist: Float64Array): Buffer {
+    const width = distWidth(dist);
+    const ab = this.room(0, dist.length * width);
+    // set() converts element-wise as new Uint16Array(dist) would (every count here fits the width).
+    if (width === 2) new Uint16Array(ab, 0, dist.length).set(dist);
+    else if (width === 4) new Uint32Array(ab, 0, dist.length).set(dist);
+    else new Float64Array(ab, 0, dist.length).set(dist);
+    return Buffer.from(ab, 0, dist.length * width);
+  }
+
+  mom(mom: Float64Array): Buffer {
+    const ab = this.room(1, mom.byteLength);
+    new Float64Array(ab, 0, mom.length).set(mom);
+    return Buffer.from(ab, 0, mom.byteLength);
+  }
+
+  /** Sparse: [sumMs, errorSumMs, (index, count)...] over the non-zero buckets. */
+  lat(lat: Float64Array): Buffer {
+    const ab = this.room(2, lat.byteLength * 2);
+    const out = new Float64Array(ab, 0, lat.length * 2);
+    out[0] = lat[0] as number;
+    out[1] = lat[1] as number;
+    let n = 2;
+    for (let i = 2; i < lat.length; i++) {
+      const x = lat[i] as number;
+      if (x !== 0) {
+        out[n++] = i - 2;
+        out[n++] = x;
+      }
+    }
+    return Buffer.from(ab, 0, n * 8);
+  }
+
+  /** null when all zero. */
+  perf(perf: Float64Array): Buffer | null {
+    let any = false;
+    for (let i = 0; i < perf.length && !any; i++) if (perf[i] !== 0) any = true;
+    if (!any) return null;
+    const ab = this.room(3, perf.byteLength);
+    new Float64Array(ab, 0, perf.length).set(perf);
+    return Buffer.from(ab, 0, perf.byteLength);
+  }
 }
 
 /** Adds a sparse lat blob into a dense lat vector. */

@@ -11,7 +11,7 @@ import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupLayout } from '../rollups/layout.js';
 import { addErrorsJson, addMoments, addValues, addVector, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
-import { addLatBlob, decodeDist, decodeMom, encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
+import { addLatBlob, BlobScratch, decodeDist, decodeMom } from '../rollups/blobs.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -46,6 +46,8 @@ export class RollupWriter {
   private upd: HubStatement | null = null;
   private unfleet: HubStatement | null = null;
   private readonly scratch = new Map<RollupLayout, Scratch>();
+  /** The blobs of the row being written (each statement runs before the next row is encoded). */
+  private readonly blobs = new BlobScratch();
 
   constructor(private readonly db: Db, private readonly seriesFor: (model: string, version: string) => WriterSeries | null) {}
 
@@ -98,7 +100,8 @@ export class RollupWriter {
       }
       const old = get.get(s.id, grain, start, deviceId) as RawRow | undefined;
       if (!old) {
-        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf));
+        const b = this.blobs;
+        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), b.perf(v.perf));
         continue;
       }
       // What addStored(v, old, all blobs) does, in its order, keeping the blobs no window changed.
@@ -119,9 +122,10 @@ export class RollupWriter {
       let perfOut = perf;
       if (!allZero(v.perf)) {
         if (perf) addVector(v.perf, decodeMom(perf));
-        perfOut = encodePerf(v.perf);
+        perfOut = this.blobs.perf(v.perf);
       }
-      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), perfOut, id);
+      const b = this.blobs;
+      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), perfOut, id);
     }
   }
 
