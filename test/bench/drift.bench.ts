@@ -2,7 +2,8 @@
 // features × 10 bins and one output.
 //  1. Ingest with rollups vs without, same run: the hub's TelemetryRepo storing batches of 10 windows
 //     per device (as the ingest bench sends them), with and without the rollups update in the same
-//     transaction; the difference per window is the rollup update cost (target < 50 us, ratio >= 0.9).
+//     transaction; the difference per window is the rollup update cost (target < 50 us). The ratio here is
+//     the repository's alone: issue 11's >= 0.9x is the whole ingest path's (ingest.bench.ts --pairs N, decision 0053).
 //  2. Drift for 10,000 devices × 16 features × 24 hourly rollups (target < 1 s): FleetAnalytics.drift
 //     over 24 whole hours not aligned to a day (every hourly row read), per device (worst devices) and
 //     for the fleet; then the same range aligned to a day (daily rollups), and with the PSI timeline.
@@ -78,8 +79,7 @@ function benchIngest(): void {
     const withR = Math.min(...runs.map((r) => r[1][by]));
     const perWindowUs = (withR - without) * 1000;
     const ratio = without / withR;
-    console.log(`ingest by ${by} time (store, batches of 10 windows of 16 features): without rollups ${fmt(1000 / without)} windows/s, with ${fmt(1000 / withR)} windows/s = ${fmt(ratio, 2)}x (target >= 0.9x); rollup update per window ${fmt(perWindowUs, 1)} us (target < 50 us)`);
-    if (by === 'cpu' && ratio < 0.9) failures.push(`ingest with rollups is ${fmt(ratio, 2)}x of without by CPU time, below 0.9x`);
+    console.log(`ingest by ${by} time (store, batches of 10 windows of 16 features): without rollups ${fmt(1000 / without)} windows/s, with ${fmt(1000 / withR)} windows/s = ${fmt(ratio, 2)}x (the repository alone; the >= 0.9x target is the whole ingest path's, ingest.bench.ts --pairs N); rollup update per window ${fmt(perWindowUs, 1)} us (target < 50 us)`);
     if (by === 'cpu' && perWindowUs >= 50) failures.push(`rollup update per window ${fmt(perWindowUs, 1)} us of CPU, target < 50 us`);
   }
 }
