@@ -2,20 +2,17 @@
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
 import { settleWithin } from '@edgefleet/shared/core';
-import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import type { ApiServer } from './api/server.js';
 import { buildApis } from './api/build.js';
-import type { MemoryLimits } from './feedback/memory.js';
 import type { GrpcApi } from './api/grpc/server.js';
-import { ModelManager, type Pause } from './install/manager.js';
-import { createLogger, type Logger } from './log.js';
+import { ModelManager } from './install/manager.js';
+import { createLogger } from './log.js';
 import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
 import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
-import { ShadowRunner, type ShadowLimits } from './shadow/runner.js';
-import type { Db } from './store/db.js';
+import { ShadowRunner } from './shadow/runner.js';
 import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
 import { SummaryRecorder } from './summaries/recorder.js';
@@ -26,8 +23,10 @@ import { SYNC_STOP_MS } from './sync/stop-budget.js';
 import { createSyncLink } from './sync/link.js';
 import type { DataCapture } from './capture/part.js';
 import { AGENT_VERSION } from './version.js';
-import type { StoredRemoteConfig } from './config-remote.js';
 import type { ConfigApplier } from './sync/config-apply.js';
+import type { Agent, AgentDeps, Part } from './agent-types.js';
+
+export type { Agent, AgentDeps, Part, RecorderContext } from './agent-types.js';
 
 /**
  * Deadlines of agent.stop()'s steps (docs/agent.md "Stopping"): the hub link and the API stop side by
@@ -36,81 +35,6 @@ import type { ConfigApplier } from './sync/config-apply.js';
 export const STOP_MS = { part: 1000, sync: SYNC_STOP_MS + 500, api: 3000, batch: 2000, runtime: 1000 };
 export const STOP_TOTAL_MS = Math.max(STOP_MS.sync, STOP_MS.api) + STOP_MS.batch + STOP_MS.runtime;
 export const STOP_EXIT_MS = 9000;
-
-/** Anything with a lifecycle. */
-export interface Part {
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-}
-
-export interface RecorderContext {
-  db: Db;
-  config: AgentConfig;
-  manifestFor: ManifestLookup;
-  logger: Logger;
-}
-
-export interface AgentDeps {
-  logger?: Logger;
-  /** Replaces the summaries recorder (e.g. a no-op for benches). Its start/stop, if any, are called. */
-  recorder?: (ctx: RecorderContext) => PredictionRecorder & Partial<Part>;
-  /** Extra parts started after the API (e.g. the hub link); stopped first. */
-  parts?: (agent: Agent) => Part[];
-  pause?: Pause;
-  /** How often the daemon checks the DB for switches made by the CLI (default 500 ms; 0 = never). */
-  reconcileMs?: number;
-  agentVersion?: string;
-  /** Set false to never start the hub link, even when DATA/credentials.json exists. */
-  sync?: boolean;
-  /** Time for summaries, retention and the hub link (tests simulate days offline); default the wall clock. */
-  clock?: { now(): number };
-  /** How often retention checks the budget (default 60 s). */
-  retentionIntervalMs?: number;
-  /** How often the WAL keeper checks agent.db's WAL (default 10 s). */
-  walIntervalMs?: number;
-  /**
-   * Remote configuration (docs/agent.md "Remote configuration"): the merged local config before remote
-   * settings (default: `config`), the stored remote settings `config` was built with, and what restarts
-   * the agent for a setting that needs it (main.ts; absent: the agent reports "restarting" and waits).
-   */
-  localConfig?: Record<string, unknown>;
-  remoteConfig?: StoredRemoteConfig;
-  restart?: () => void;
-  /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
-  deferCheckMs?: number;
-  /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */
-  feedbackLimits?: Partial<MemoryLimits>;
-  /** Bounds of shadow evaluation (default SHADOW_LIMITS; tests make the queue small). */
-  shadowLimits?: Partial<ShadowLimits>;
-}
-
-export interface Agent {
-  readonly config: AgentConfig;
-  readonly db: Db;
-  readonly models: Store['models'];
-  readonly trust: Store['trust'];
-  readonly events: Store['events'];
-  readonly summaries: Store['summaries'];
-  readonly blobs: Store['blobs'];
-  readonly runtime: ModelRuntime;
-  /** Candidates run in shadow beside the active versions (docs/agent.md "Shadow evaluation"). */
-  readonly shadow: ShadowRunner;
-  readonly manager: ModelManager;
-  readonly logger: Logger;
-  /** The hub link, when the box is enrolled (DATA/credentials.json) and after start. */
-  readonly sync: SyncClient | undefined;
-  /** Applies remote configuration from the hub (enrolled boxes, after start). */
-  readonly remoteConfig: ConfigApplier | undefined;
-  /** Watches each new version against its manifest policy and rolls back on a breach (every box; after start). */
-  readonly policy: PolicyGuard | undefined;
-  /** The API base URL, e.g. http://127.0.0.1:8701 (after start). */
-  readonly url: string;
-  /** host:port of the gRPC API when api.grpc.enabled (after start). */
-  readonly grpcAddress: string | undefined;
-  manifestFor(name: string, version: string): Manifest | undefined;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
 
 export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const logger = deps.logger ?? createLogger(config.log.level);

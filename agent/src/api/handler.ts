@@ -7,71 +7,25 @@
 // Bodies are refused before they are read when they cannot be served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, toAppError } from '@edgefleet/shared/core';
-import type { ModelRuntime } from '../runtime/runtime.js';
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { AGENT_VERSION } from '../version.js';
-import type { ApiMetrics } from './metrics.js';
 import { attachBinary, binaryAnswer, binaryOutputs, HEADER_LENGTH, headerLength } from './binary.js';
 import { InferCore, modelMetadata, type Hot } from './core.js';
 import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
-import type { LocalRoutes } from './update-lock.js';
-import type { PredictionMemory } from '../feedback/memory.js';
-import { FEEDBACK_PATH, serveFeedback, type FeedbackDeps } from '../feedback/http.js';
+import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
+import type { ApiDeps } from './handler-deps.js';
+import { send, sendError, wantGet } from './reply.js';
 
-export interface ApiDeps {
-  runtime: ModelRuntime;
-  metrics: ApiMetrics;
-  maxBodyBytes: number;
-  /** Bytes of request bodies being read at once over all requests; past it, OVERLOADED before reading. */
-  maxInflightBodyBytes: number;
-  /** Host names accepted besides 127.0.0.1, localhost and [::1] (the bind address is added when it is not a wildcard). */
-  allowedHosts: readonly string[];
-  allowNonFinite: boolean;
-  /** When set, clients not on loopback must send `Authorization: Bearer <token>`. */
-  token?: string | undefined;
-  /** False until every active model is loaded and warm. */
-  isReady(): boolean;
-  onError?(err: unknown): void;
-  /** The count of request bytes being read, shared with the gRPC API so one limit holds over both. */
-  inflight?: { bytes: number };
-  /** More Prometheus series from other parts (the hub link, summaries). */
-  extraMetrics?(): string;
-  /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */
-  edgefleet?: LocalRoutes;
-  /** Ground truth for earlier predictions (POST /edgefleet/v1/feedback); absent: that route is 404. */
-  feedback?: FeedbackDeps & { memory: PredictionMemory };
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json' };
+export type { ApiDeps } from './handler-deps.js';
 
 /** Bodies declared at least this large are read into one buffer of their size (infer()). */
 const WHOLE_BODY_MIN = DEFAULT_BURST_GC.minBodyBytes;
 
 /** OIP server metadata (REST and gRPC ServerMetadata). */
 export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: ['binary_tensor_data'] };
-
-function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, err: AppError): void {
-  const headers: Record<string, string> = {};
-  if (err.code === 'OVERLOADED' || err.code === 'NOT_READY') headers['retry-after'] = '1';
-  if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
-  // A body refused unread is not drained: the connection closes after the reply.
-  if (!res.req.complete) headers.connection = 'close';
-  send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
-}
-
-
-function wantGet(method: string, path: string): void {
-  if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
-}
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { runtime, metrics } = deps;

@@ -1,78 +1,17 @@
 // One open summary window in typed arrays: the hot path (record) only does
-// arithmetic on these; toWire() builds the SummaryWindow when the window closes.
-import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from '@edgefleet/shared/core';
-import type { FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, SummaryWindow } from '@edgefleet/shared';
+// arithmetic on these (kernels in acc-kernels.ts); toWire() builds the SummaryWindow when the
+// window closes (acc-wire.ts).
+import { LATENCY_BUCKETS } from '@edgefleet/shared/core';
+import type { SummaryWindow } from '@edgefleet/shared';
 import { eachPrediction, type TaskPlan } from '../feedback/task.js';
 import type { VersionPlan } from './layout.js';
 import { ShadowTally } from './shadow-tally.js';
+import { addMoment, find, initMoments, latencyIndex, MOM, numeric, strideOf, type Numbers } from './acc-kernels.js';
+import { windowToWire } from './acc-wire.js';
 
 import type { RecordedTensor } from '../runtime/recorder.js';
 
-type Numbers = ArrayLike<number | bigint>;
-
-const MOM = 5; // n, mean, m2, min, max
-
-function initMoments(a: Float64Array): void {
-  for (let i = 0; i < a.length; i += MOM) {
-    a[i + 3] = Infinity;
-    a[i + 4] = -Infinity;
-  }
-}
-
-/** Welford update of the moments at offset o (finite x only). */
-function addMoment(m: Float64Array, o: number, x: number): void {
-  const n = (m[o] as number) + 1;
-  m[o] = n;
-  const mean = m[o + 1] as number;
-  const d = x - mean;
-  const mean2 = mean + d / n;
-  m[o + 1] = mean2;
-  m[o + 2] = (m[o + 2] as number) + d * (x - mean2);
-  if (x < (m[o + 3] as number)) m[o + 3] = x;
-  if (x > (m[o + 4] as number)) m[o + 4] = x;
-}
-
-const BOUNDS = Float64Array.from(LATENCY_BOUNDS_MS);
-const LAST_BOUND = BOUNDS.length - 1;
-
-/**
- * The shared latencyBucket() (same buckets: bounds 0.01 ms * 2^(i/4)) without its
- * argument check and call, for the request path: a log2 guess corrected against
- * the exact bounds. `ms` must be >= 0.
- */
-export function latencyIndex(ms: number): number {
-  if (ms <= (BOUNDS[0] as number)) return 0;
-  if (ms > (BOUNDS[LAST_BOUND] as number)) return LAST_BOUND + 1;
-  let i = Math.ceil(4 * Math.log2(ms * 100));
-  if (i > LAST_BOUND) i = LAST_BOUND;
-  else if (i < 0) i = 0;
-  while (i > 0 && ms <= (BOUNDS[i - 1] as number)) i--;
-  while (ms > (BOUNDS[i] as number)) i++;
-  return i;
-}
-
-/** Row stride of a tensor as sent: product of dims after the first; whole tensor for rank <= 1. */
-function strideOf(t: RecordedTensor): number {
-  const s = t.shape;
-  if (s.length <= 1) return Math.max(1, t.data.length);
-  let p = 1;
-  for (let i = 1; i < s.length; i++) p *= s[i] as number;
-  return Math.max(1, p);
-}
-
-/** The data as numbers: typed arrays as they are, 64-bit integer arrays converted once. */
-function numeric(d: Numbers): ArrayLike<number> {
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, Number);
-  return d as ArrayLike<number>;
-}
-
-/** Index of the tensor called `name`, trying `hint` (where it was last time) first; -1 if absent. */
-function find(ts: readonly RecordedTensor[], name: string, hint: number): number {
-  const t = ts[hint];
-  if (t !== undefined && t.name === name) return hint;
-  for (let i = 0; i < ts.length; i++) if (ts[i]!.name === name) return i;
-  return -1;
-}
+export { latencyIndex } from './acc-kernels.js';
 
 export class WindowAcc {
   count = 0;
@@ -333,57 +272,6 @@ export class WindowAcc {
   }
 
   toWire(): SummaryWindow {
-    const plan = this.plan;
-    const bins = this.bins;
-    const moments = (m: Float64Array, o: number) => {
-      const n = m[o] as number;
-      return n === 0
-        ? { n: 0, mean: 0, m2: 0, min: null, max: null }
-        : { n, mean: m[o + 1] as number, m2: Math.max(0, m[o + 2] as number), min: m[o + 3] as number, max: m[o + 4] as number };
-    };
-    const hist = (off: number, binCount: number) => ({
-      under: bins[off] as number,
-      counts: Array.from(bins.subarray(off + 1, off + binCount - 1)),
-      over: bins[off + binCount - 1] as number,
-    });
-    const features: FeatureSummary[] = plan.features.map((fp, f) => {
-      if (fp.vocabulary !== null) {
-        const counts: Record<string, number> = {};
-        fp.vocabulary.forEach((v, i) => { counts[v] = bins[fp.binOffset + i] as number; });
-        return { kind: 'categorical', name: fp.name, cat: { counts, other: bins[fp.binOffset + fp.vocabulary.length] as number }, nulls: this.fNans[f] as number };
-      }
-      const s: FeatureSummary = { kind: 'numeric', name: fp.name, moments: moments(this.fMom, f * MOM), nulls: 0, nans: this.fNans[f] as number };
-      if (fp.bins !== null) s.hist = hist(fp.binOffset, fp.binCount);
-      return s;
-    });
-    const outputs: OutputSummary[] = plan.outputs.map((op, o) => {
-      const s: OutputSummary = { name: op.name, index: Math.max(0, op.column), moments: moments(this.oMom, o * MOM) };
-      if (op.bins !== null) s.hist = hist(op.binOffset, op.binCount);
-      return s;
-    });
-    const inputs: InputSummary[] = plan.inputs.map((name, k) => ({ name, moments: moments(this.iMom, k * MOM), nans: this.iNans[k] as number }));
-    const w: SummaryWindow = {
-      model: plan.model,
-      version: plan.version,
-      start: new Date(this.startMs).toISOString(),
-      lengthSec: this.lengthSec,
-      count: this.count,
-      errors: Object.fromEntries(this.errors),
-      latency: { counts: Array.from(this.latency), sumMs: this.latencySumMs },
-      features,
-      outputs,
-      inputs,
-    };
-    if (plan.referenceId !== undefined) w.referenceId = plan.referenceId;
-    if (this.errorLatency !== null) w.errorLatency = { counts: Array.from(this.errorLatency), sumMs: this.errorLatencySumMs };
-    if (this.labelled > 0) {
-      const f: FeedbackCounts = { labelled: this.labelled, correct: this.correct };
-      if (this.confusion !== null) f.confusion = Array.from(this.confusion);
-      else { f.absErrorSum = this.absErrorSum; f.sqErrorSum = this.sqErrorSum; }
-      w.feedback = f;
-    }
-    if (this.cbpe !== null) w.confidence = { n: this.confN, sum: this.confSum };
-    if (this.shadows !== null) w.shadow = this.shadows.map((t) => t.toWire());
-    return w;
+    return windowToWire(this, this.cbpe !== null);
   }
 }

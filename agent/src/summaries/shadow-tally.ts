@@ -5,7 +5,7 @@
 // sampled + dropped <= count, the relations the hub checks (hub/src/ingest/plausibility.ts).
 import { LATENCY_BUCKETS } from '@edgefleet/shared/core';
 import type { ShadowSummary } from '@edgefleet/shared';
-import { latencyIndex } from './acc.js';
+import { latencyIndex } from './acc-kernels.js';
 
 export class ShadowTally {
   sampled = 0;

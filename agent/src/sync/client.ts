@@ -5,76 +5,20 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
-  type DesiredBody, type DesiredCapture, type DeviceCredentials, type DeviceTopicKind, type EventKind, type ReportedState,
+  type DesiredBody, type DeviceTopicKind, type ReportedState,
 } from '@edgefleet/shared';
-import type { BoxKeyPair } from '@edgefleet/shared/core';
-import type { Logger } from '../log.js';
-import type { Db } from '../store/db.js';
-import type { ModelsRepo } from '../store/models-repo.js';
-import type { TrustRepo } from '../store/trust-repo.js';
-import type { ModelManager } from '../install/manager.js';
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { checkDesired } from './desired.js';
 import { onTrustDocument } from './trust-rotation.js';
-import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { OutboxSender } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 import { reportedState } from './reported-state.js';
-import type { ConfigApplier } from './config-apply.js';
-import type { UpdateLock } from '../store/update-lock-repo.js';
-import type { ShadowRunner } from '../shadow/runner.js';
+import { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
-export interface SyncOptions {
-  brokerUrl?: string;
-  blockSize: number;
-  window: number;
-  reconnectMs: number;
-  outbox: Partial<OutboxOptions>;
-}
-
-export const DEFAULT_SYNC: SyncOptions = { blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, outbox: {} };
-
-
-export type Emit = (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
-
-/** Data capture (agent/src/capture): told of each document's captures, fed acks, sends while connected. */
-export interface CaptureLink {
-  apply(specs: readonly DesiredCapture[]): void;
-  onAck(ack: CaptureAck): void;
-  resume(publish: (payload: string) => Promise<void>): void;
-  pause(): void;
-}
-
-export interface SyncDeps {
-  db: Db;
-  dataDir: string;
-  credentials: DeviceCredentials;
-  models: ModelsRepo;
-  trust: TrustRepo;
-  manager: ModelManager;
-  agentVersion: string;
-  logger: Logger;
-  /** Records an event (local log + outbox). */
-  emit: Emit;
-  now?: () => Date;
-  options?: Partial<SyncOptions>;
-  /** This box's X25519 key pair: its public half is reported in the state, for sealed models. */
-  deviceKey?: () => BoxKeyPair;
-  /** More capabilities for the reported state (the runtime's backend: backend-native / backend-wasm). */
-  capabilities?: () => readonly string[];
-  /** Applies the remote configuration of each desired document and says what to report (docs/agent.md "Remote configuration"). */
-  config?: () => ConfigApplier | undefined;
-  /** The box's update lock in force, if any: a switch waits while it holds (docs/agent.md "Update lock"). */
-  lock?: () => UpdateLock | null;
-  /** How often a deferred switch is looked at again at most (updater.ts DEFER_CHECK_MS). */
-  deferCheckMs?: number;
-  /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
-  pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
-  /** Runs the candidates desired documents name in shadow (docs/agent.md "Shadow evaluation"). */
-  shadow?: ShadowRunner;
-}
+export { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
 export class SyncClient {
   readonly store: SyncStore;

@@ -4,7 +4,7 @@
 import { STATE_SCHEMA, type ReportedModel, type ReportedState } from '@edgefleet/shared';
 import { publicPart } from '../keys/device-key.js';
 import { trustExpired } from '../trust-current.js';
-import type { SyncDeps } from './client.js';
+import type { SyncDeps } from './sync-deps.js';
 import type { SyncStore } from './sync-store.js';
 import type { ModelPhase } from './updater.js';
 

@@ -4,7 +4,7 @@
 // sign, and blocks measured in the old space lift at the next document.
 import { toAppError, verifyTrustRotation, type TrustDocument } from '@edgefleet/shared';
 import type { TrustRepo } from '../store/trust-repo.js';
-import type { Emit } from './client.js';
+import type { Emit } from './sync-deps.js';
 import type { SyncStore } from './sync-store.js';
 
 /** Returns the version now trusted when `payload` was a newer document (applied or refused), else null. */

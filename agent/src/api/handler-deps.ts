@@ -1,0 +1,31 @@
+// What the OIP REST handler (handler.ts, docs/agent.md) is built from: the runtime, metrics, body
+// limits, the Host and token rules of docs/security.md and the agent's own routes.
+import type { ApiMetrics } from './metrics.js';
+import type { ModelRuntime } from '../runtime/runtime.js';
+import type { LocalRoutes } from './update-lock.js';
+import type { PredictionMemory } from '../feedback/memory.js';
+import type { FeedbackDeps } from '../feedback/http.js';
+
+export interface ApiDeps {
+  runtime: ModelRuntime;
+  metrics: ApiMetrics;
+  maxBodyBytes: number;
+  /** Bytes of request bodies being read at once over all requests; past it, OVERLOADED before reading. */
+  maxInflightBodyBytes: number;
+  /** Host names accepted besides 127.0.0.1, localhost and [::1] (the bind address is added when it is not a wildcard). */
+  allowedHosts: readonly string[];
+  allowNonFinite: boolean;
+  /** When set, clients not on loopback must send `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+  /** False until every active model is loaded and warm. */
+  isReady(): boolean;
+  onError?(err: unknown): void;
+  /** The count of request bytes being read, shared with the gRPC API so one limit holds over both. */
+  inflight?: { bytes: number };
+  /** More Prometheus series from other parts (the hub link, summaries). */
+  extraMetrics?(): string;
+  /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */
+  edgefleet?: LocalRoutes;
+  /** Ground truth for earlier predictions (POST /edgefleet/v1/feedback); absent: that route is 404. */
+  feedback?: FeedbackDeps & { memory: PredictionMemory };
+}

@@ -1,0 +1,25 @@
+// The REST handler's JSON replies (handler.ts): a body with its headers, an AppError as
+// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, and the GET-only check.
+import type { ServerResponse } from 'node:http';
+import { AppError } from '@edgefleet/shared/core';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: AppError): void {
+  const headers: Record<string, string> = {};
+  if (err.code === 'OVERLOADED' || err.code === 'NOT_READY') headers['retry-after'] = '1';
+  if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  // A body refused unread is not drained: the connection closes after the reply.
+  if (!res.req.complete) headers.connection = 'close';
+  send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
+}
+
+export function wantGet(method: string, path: string): void {
+  if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
+}
