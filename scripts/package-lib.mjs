@@ -10,40 +10,22 @@
 // dependencies (prebuilt downloaders) are left out. Every bare import in the copied JS must resolve
 // to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in).
 // Plain JS run by node (no build step of its own); used by package-agent.mjs and package-hub.mjs.
+// The copying, pruning and checks it is built from: package-copy.mjs.
 import { spawnSync } from 'node:child_process';
-import { builtinModules } from 'node:module';
-import {
-  chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, closeSync,
-  readdirSync, realpathSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { addonAbiMatches, crossCompileBetterSqlite3, crossPackage } from './cross-addon.mjs';
+import {
+  ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedImports, dirBytes,
+} from './package-copy.mjs';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Dependencies a package needs only while npm installs it (downloaders of prebuilt binaries), never at run time. */
-export const INSTALL_ONLY = {
-  'onnxruntime-node': ['adm-zip', 'global-agent'],
-  'better-sqlite3': ['prebuild-install'],
-};
-
-/** ELF e_machine per Node arch. */
-const ELF_MACHINE = { x64: 0x3e, arm64: 0xb7 };
+export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedImports } from './package-copy.mjs';
 
 /** What each program ships: its entry (checked to be built) and unit. */
 export const PROGRAMS = {
   agent: { entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'] },
   hub: { entry: 'dist/server/main.js', unit: 'edgefleet-hub.service', bins: ['edgefleet-hub', 'edgefleet'] },
 };
-
-/** A failure with a stable code from shared/src/errors.ts (BAD_REQUEST: the command line, exit 2). */
-export class PackageError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
 
 /** Parses `--out DIR --arch ARCH --better-sqlite3 FILE` (all optional). */
 export function parseArgs(argv, program) {
@@ -76,163 +58,6 @@ export function parseArgs(argv, program) {
   return o;
 }
 
-/** The ELF e_machine of a native file (throws when it is not ELF). */
-export function elfMachine(file) {
-  const fd = openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(20);
-    readSync(fd, b, 0, 20, 0);
-    if (b.readUInt32BE(0) !== 0x7f454c46) throw new PackageError('CONFIG_INVALID', `${file}: not an ELF file`);
-    return b.readUInt16LE(18);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function checkElf(file, arch) {
-  const m = elfMachine(file);
-  if (m !== ELF_MACHINE[arch]) throw new PackageError('CONFIG_INVALID', `${file}: built for ELF machine 0x${m.toString(16)}, expected linux-${arch} (0x${ELF_MACHINE[arch].toString(16)})`);
-}
-
-function readJson(p) {
-  return JSON.parse(readFileSync(p, 'utf8'));
-}
-
-/** Where node would resolve package `name` from directory `from` (walking up node_modules). */
-function resolvePackageDir(name, from) {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dir === ROOT || dirname(dir) === dir) break;
-  }
-  throw new PackageError('CONFIG_INVALID', `cannot resolve ${name} from ${relative(ROOT, from) || '.'}: is node_modules installed?`);
-}
-
-/** The production dependency closure of `pkgDir`: Map(path relative to ROOT -> package.json). */
-export function dependencyClosure(pkgDir) {
-  const found = new Map();
-  const visit = (dir) => {
-    const pj = readJson(join(dir, 'package.json'));
-    const skip = new Set(INSTALL_ONLY[pj.name] ?? []);
-    const deps = { ...(pj.dependencies ?? {}), ...(pj.optionalDependencies ?? {}) };
-    for (const name of Object.keys(deps)) {
-      if (skip.has(name)) continue;
-      let depDir;
-      try {
-        depDir = resolvePackageDir(name, dir);
-      } catch (err) {
-        if (name in (pj.optionalDependencies ?? {})) continue;
-        throw err;
-      }
-      const real = realpathSync(depDir);
-      const key = real.startsWith(join(ROOT, 'node_modules')) ? relative(ROOT, real) : relative(ROOT, depDir);
-      if (found.has(key)) continue;
-      found.set(key, { dir: real, name, json: readJson(join(real, 'package.json')) });
-      visit(real);
-    }
-  };
-  visit(pkgDir);
-  return found;
-}
-
-/** Files under `dir` (relative paths), recursively, skipping directories for which skipDir(rel) is true. */
-function walk(dir, skipDir = () => false, base = dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const rel = relative(base, p);
-    const st = lstatSync(p);
-    if (st.isDirectory()) {
-      if (!skipDir(rel, name)) walk(p, skipDir, base, out);
-    } else out.push(rel);
-  }
-  return out;
-}
-
-function copyFiltered(src, dst, keepFile, skipDir = () => false) {
-  for (const rel of walk(src, skipDir)) {
-    if (!keepFile(rel)) continue;
-    mkdirSync(dirname(join(dst, rel)), { recursive: true });
-    copyFileSync(join(src, rel), join(dst, rel));
-  }
-}
-
-/** Compiled JS only: no tests, no test helpers (`testing`), no maps, no declarations. */
-const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|\/)testing(\.js$|\/)/.test(rel);
-
-/** A workspace package (shared, agent, hub) as it runs: package.json without dev deps, plain JS files, dist. */
-function copyWorkspacePackage(src, dst) {
-  const pj = readJson(join(src, 'package.json'));
-  delete pj.devDependencies;
-  mkdirSync(dst, { recursive: true });
-  writeFileSync(join(dst, 'package.json'), `${JSON.stringify(pj, null, 2)}\n`);
-  for (const name of readdirSync(src)) {
-    if (name.endsWith('.js')) copyFileSync(join(src, name), join(dst, name));
-  }
-  if (existsSync(join(src, 'bin'))) cpSync(join(src, 'bin'), join(dst, 'bin'), { recursive: true });
-  copyFiltered(join(src, 'dist'), join(dst, 'dist'), compiledJs);
-}
-
-const NOT_RUNTIME_DIRS = new Set(['test', 'tests', '__tests__', 'benchmark', 'benchmarks', 'bench', 'docs', 'doc', 'example', 'examples', '.github', 'coverage']);
-
-/** Copies one third-party package, pruned per package (native parts for the target only). */
-function copyDependency(name, src, dst, arch) {
-  // Nested node_modules are copied as packages of their own; a package's own tests, docs and
-  // benchmarks (top-level directories) are not run by anything.
-  const noNested = (rel, base) => base === 'node_modules' || (rel === base && NOT_RUNTIME_DIRS.has(base));
-  if (name === 'onnxruntime-node') {
-    copyFiltered(src, dst, (rel) => !rel.startsWith('bin/') && !rel.startsWith('script/') && !rel.endsWith('.map') && !rel.endsWith('.ts'), noNested);
-    const bin = join('bin', 'napi-v6', 'linux', arch);
-    cpSync(join(src, bin), join(dst, bin), { recursive: true });
-    for (const f of readdirSync(join(dst, bin))) checkElf(join(dst, bin, f), arch);
-    return;
-  }
-  if (name === 'onnxruntime-web') {
-    // Node loads dist/ort.node.min.{mjs,js} (the "node" export), which loads the CPU WebAssembly
-    // build ort-wasm-simd-threaded.{mjs,wasm}; the WebGPU/WebGL/JSPI builds are for browsers.
-    const keep = new Set(['package.json', 'dist/ort.node.min.mjs', 'dist/ort.node.min.js', 'dist/ort-wasm-simd-threaded.mjs', 'dist/ort-wasm-simd-threaded.wasm', 'LICENSE']);
-    copyFiltered(src, dst, (rel) => keep.has(rel), noNested);
-    return;
-  }
-  if (name === 'better-sqlite3') {
-    copyFiltered(src, dst, (rel) => rel === 'package.json' || rel === 'LICENSE' || rel.startsWith('lib/'), noNested);
-    return; // the addon is placed by buildPackage (host build or --better-sqlite3)
-  }
-  copyFiltered(src, dst, (rel) => !rel.endsWith('.map') && !rel.endsWith('.md') && !/\.d\.[cm]?ts$/.test(rel) && !rel.endsWith('.ts'), noNested);
-}
-
-const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-// Static imports and re-exports at the start of a line, side-effect imports, import('x') and require('x').
-const IMPORT_RE = /^\s*(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"./][^'"]*)['"]|^\s*import\s*['"]([^'"./][^'"]*)['"]|\bimport\(\s*['"]([^'"./][^'"]*)['"]\s*\)|\brequire\(\s*['"]([^'"./][^'"]*)['"]\s*\)/gm;
-
-/** Bare imports in the program's and shared's JS that name no package in the tarball: a missing or dev dependency. */
-export function unresolvedImports(stage, programDir) {
-  const present = new Set();
-  const nm = join(stage, 'node_modules');
-  for (const n of readdirSync(nm)) {
-    if (n.startsWith('@')) for (const s of readdirSync(join(nm, n))) present.add(`${n}/${s}`);
-    else present.add(n);
-  }
-  const bad = [];
-  for (const dir of [join(stage, programDir), join(nm, '@edgefleet', 'shared')]) {
-    for (const rel of walk(dir, (r, base) => base === 'node_modules')) {
-      if (!rel.endsWith('.js')) continue;
-      const text = readFileSync(join(dir, rel), 'utf8');
-      for (const m of text.matchAll(IMPORT_RE)) {
-        const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
-        if (BUILTINS.has(spec) || BUILTINS.has(spec.split('/')[0])) continue;
-        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
-        if (!present.has(pkg)) bad.push(`${relative(stage, join(dir, rel))}: imports ${spec}`);
-      }
-    }
-  }
-  return bad;
-}
-
-function dirBytes(dir) {
-  let n = 0;
-  for (const rel of walk(dir)) n += statSync(join(dir, rel)).size;
-  return n;
-}
 
 /**
  * Builds edgefleet-PROGRAM-VERSION-linux-ARCH.tar.gz in `o.out`. Returns its path, the unpacked

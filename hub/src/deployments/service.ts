@@ -1,20 +1,15 @@
 // Deployments on the hub: a model version assigned to a target becomes a signed desired-state document
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
-// ingest, DeviceReports) drives each deployment's per-device status (status.ts).
-import {
-  AppError, DESIRED_SCHEMA, signEnvelope,
-  type DeploymentCreate, type Deployment, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair, type MaintenanceWindow,
-} from '@edgefleet/shared';
-import type { Store } from '../store/index.js';
-import type { StoredVersion } from '../store/models-repo.js';
+// ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
+// each document: desired.ts.
+import { AppError, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import type { Clock } from '../clock.js';
-import type { DeviceReports } from '../ingest/service.js';
-import type { Sealing } from '../sealing/service.js';
-import type { ConfigService } from '../config/service.js';
 import { targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
+import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
+
+export { SEQ_AHEAD_MAX };
 
 export interface DeploymentOptions {
   /** Lifetime of a desired document. */
@@ -31,20 +26,10 @@ export const DEFAULT_DEPLOYMENT_OPTIONS: DeploymentOptions = {
   renewEveryMs: 3600_000,
 };
 
-export interface DeploymentDeps {
-  store: Store;
+/** DesiredDeps (store, hubKey, clock, reports, sealing, desiredCapture, config) and what publishing and renewal need. */
+export interface DeploymentDeps extends DesiredDeps {
   link: FleetLink;
-  hubKey: KeyPair;
-  clock: Clock;
   logger: LoggerPort;
-  /** Device events and reported state (the ingest part); told when a device's desired document changes. */
-  reports: DeviceReports;
-  /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
-  sealing?: Sealing;
-  /** The data captures a device takes part in (hub/src/capture), carried in its documents. */
-  desiredCapture?: (deviceId: string) => DesiredCapture[];
-  /** Remote agent configuration carried in each desired document (docs/hub.md "Agent configuration"). */
-  config?: ConfigService;
   options?: Partial<DeploymentOptions>;
   /** Several hubs: renewal is a singleton job the lease holder starts (startRenewal/stopRenewal), not part of start(). */
   renewalAsJob?: boolean;
@@ -52,14 +37,6 @@ export interface DeploymentDeps {
 
 /** Desired documents published at once. */
 const PUBLISH_BATCH = 200;
-
-/** How far above the hub's own last seq a device's reported seq is believed (a restore loses hours, not millions). */
-export const SEQ_AHEAD_MAX = 1_000_000;
-
-/** The next document's seq: above the hub's last one and above what the device applied, if that is plausible. */
-function nextSeq(last: number, applied: number): number {
-  return (applied > last && applied - last <= SEQ_AHEAD_MAX ? applied : last) + 1;
-}
 
 export class DeploymentService {
   /** The store's deployments and per-device status. */
@@ -246,68 +223,7 @@ export class DeploymentService {
 
   /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
   storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
-    for (const id of deviceIds) this.deps.reports.invalidate(id); // the versions it may report on change
-    const { store, clock, hubKey } = this.deps;
-    const now = clock.now();
-    const versions = new Map<string, StoredVersion>();
-    const version = (name: string, v: string): StoredVersion => {
-      const key = `${name}@${v}`;
-      let sv = versions.get(key);
-      if (!sv) {
-        sv = store.models.get(name, v);
-        versions.set(key, sv);
-      }
-      return sv;
-    };
-    return store.db.transaction(() => deviceIds.map((deviceId) => {
-      const models = this.deployments.effectiveFor(deviceId).map((e) => {
-        const v = version(e.model, e.version);
-        // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
-        const contentKey = v.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
-        return {
-          name: e.model,
-          version: e.version,
-          manifestSha256: v.manifestSha256,
-          bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
-          ...(e.previous ? { previous: e.previous } : {}),
-          ...(contentKey ? { contentKey } : {}),
-          // The device switches only inside it (decision 0031); a rollback's deployment has none.
-          ...(e.window ? { maintenance: e.window } : {}),
-          ...this.shadowOf(deviceId, e.model, e.version, version),
-        };
-      });
-      const body: DesiredBody = {
-        schema: DESIRED_SCHEMA,
-        deviceId,
-        seq: nextSeq(store.desired.lastSeq(deviceId), Math.max(appliedFloor, store.devices.reportedSeq(deviceId))),
-        issued: now.toISOString(),
-        expires: new Date(now.getTime() + this.opts.desiredTtlMs).toISOString(),
-        models,
-        config: {},
-      };
-      const capture = this.deps.desiredCapture?.(deviceId) ?? [];
-      if (capture.length) body.capture = capture;
-      const agentConfig = this.deps.config?.desiredFor(deviceId);
-      if (agentConfig) body.agentConfig = agentConfig;
-      const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
-      store.desired.put(doc);
-      return doc;
-    }))();
-  }
-
-  /** `{shadow}` for a model entry when the device runs a candidate of it in shadow (none beside the same version). */
-  private shadowOf(deviceId: string, model: string, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
-    const row = this.deps.store.shadows.get(deviceId, model);
-    if (!row || row.version === running) return {};
-    const c = version(model, row.version);
-    const contentKey = c.manifest.encryption ? this.deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
-    return {
-      shadow: {
-        version: row.version, manifestSha256: c.manifestSha256, bundle: { sha256: c.bundle.sha256, size: c.bundle.size },
-        sampleRate: row.sampleRate, tolerance: row.tolerance, ...(row.threshold !== null ? { threshold: row.threshold } : {}), ...(contentKey ? { contentKey } : {}),
-        ...(row.replay ? { replay: row.replay } : {}),
-      },
-    };
+    return storeDesired(this.deps, this.opts.desiredTtlMs, deviceIds, appliedFloor);
   }
 
   /** Publishes stored documents (retained), in batches; after the transaction that stored them committed. */

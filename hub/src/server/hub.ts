@@ -3,8 +3,7 @@
 // deployments (desired documents out, status from ingest), delivery (model blocks) — and the HTTP server,
 // built in the order they depend on each other and stopped in reverse. server/main.ts is only argv and signals.
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { settleWithin, verifyBundle, type TrustBody, type TrustDocument } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
@@ -13,9 +12,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { createApp } from '../api/app.js';
 import type { BundleVerifier } from '../registry.js';
-import { createEmbeddedBroker } from '../mqtt/embedded.js';
-import { MqttQuota } from '../mqtt/quota.js';
-import { createExternalLink } from '../mqtt/external.js';
+import type { MqttQuota } from '../mqtt/quota.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
@@ -28,16 +25,15 @@ import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
 import { RolloutEngine } from '../rollouts/engine.js';
 import { RollupGateData } from '../rollouts/rollup-gate-data.js';
-import { EventBus } from '../events/bus.js';
-import { connectEventSources } from '../events/sources.js';
-import { StreamHub } from '../api/stream.js';
+import type { StreamHub } from '../api/stream.js';
 import { WindowRetention, retainedFrom } from '../rollups/retention.js';
 import { FleetRowBuilder } from '../rollups/fleet-builder.js';
-import { Alerts, DEFAULT_ALERTS_OPTIONS } from '../alerts/service.js';
+import { Alerts } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
 import type { HubLease } from '../cluster/lease.js';
 import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { DesiredResync } from '../deployments/resync.js';
+import { alertsOptions, brokerUrls, createFleetLink, createQuota, createStreams, httpUrl, listen } from './wiring.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000, lease: 1500 };
@@ -100,47 +96,11 @@ export class Hub {
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
 
     const ext = cfg.externalBroker;
-    // Per-device MQTT quotas: every throttle or disconnect reported is an audit entry (bounded per device and interval).
-    const quota = ext ? null : new MqttQuota({
-      clock, logger, metrics: this.metrics, limits: cfg.quotas,
-      onReport: (r) => store.audit.append({
-        actor: 'hub', action: 'device.quota_exceeded', target: r.deviceId, reason: r.why, at: r.at,
-        details: { kind: r.kind, action: r.action, sinceLastReport: r.sinceLastReport, limits: r.limits },
-      }),
-    });
+    const parts = { clock, logger, metrics: this.metrics };
+    // Per-device MQTT quotas (embedded broker only), then the MQTT link (embedded aedes or an external broker).
+    const quota = createQuota(cfg, store, parts);
     this.quota = quota;
-    const fleet = ext
-      ? createExternalLink({
-          // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
-          url: ext.url, username: ext.username, password: ext.password, clientId: `${ext.clientId ?? ext.username}${hubId ? `-${hubId}` : ''}`,
-          shareGroup: ext.shareGroup, devices: store.devices, metrics: this.metrics, logger, clock,
-        })
-      : createEmbeddedBroker({
-      host: cfg.host,
-      tcpPort: cfg.mqttPort,
-      ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
-        ? { tls: { port: cfg.mqttsPort, cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } }
-        : {}),
-      ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
-      maxPayloadBytes: cfg.maxPayloadBytes,
-      connectRateLimit: {
-        perAddressPerMinute: cfg.connectsPerAddressPerMinute, failuresPerIdPerMinute: cfg.connectFailuresPerIdPerMinute,
-        failuresPerAddressPerMinute: cfg.connectFailuresPerAddressPerMinute, coolDownMs: cfg.connectLockMs,
-      },
-      // Reported at most once per device per 10 minutes (mqtt/takeovers.ts), so the audit log stays bounded.
-      onCredentialsInUseTwice: (id, info) => {
-        store.audit.append({ actor: 'hub', action: 'device.credentials_in_use_twice', target: id, reason: 'connections with this device\'s credentials keep taking each other over', details: info, at: clock.now() });
-      },
-      devices: store.devices,
-      metrics: this.metrics,
-      logger,
-      clock,
-      quota,
-      desiredFor: (id) => {
-        const doc = store.desired.latest(id);
-        return doc ? Buffer.from(JSON.stringify(doc)) : null;
-      },
-    });
+    const fleet = createFleetLink(cfg, store, hubId, quota, parts);
     this.fleet = fleet;
     fleet.on('state', (id, state) => {
       store.devices.setReported(id, state, { newerOnly: hubId !== null });
@@ -184,17 +144,7 @@ export class Hub {
     // Fleet rows of closed hours summed off the gates' path (decision 0038).
     const fleetRows = new FleetRowBuilder({ rollups: store.rollups, clock, logger });
     this.fleetRows = fleetRows;
-    const ac = cfg.alerts;
-    const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, {
-      ...DEFAULT_ALERTS_OPTIONS,
-      evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
-      webhook: {
-        ...DEFAULT_ALERTS_OPTIONS.webhook,
-        ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
-        ...(ac?.webhookAttempts ? { attempts: ac.webhookAttempts } : {}),
-        ...(ac?.webhookBackoffMs ? { backoffMs: ac.webhookBackoffMs } : {}),
-      },
-    });
+    const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, alertsOptions(cfg));
     this.alertsPart = alerts;
     // One hub runs these: the single hub itself, or the holder of the lease among several (server/cluster.ts).
     this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
@@ -207,16 +157,8 @@ export class Hub {
     }
 
     // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
-    const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
-    const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
-    this.disconnectEvents = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments, alerts, rollouts: store.rollouts });
-    const streams = new StreamHub(bus, streamLimits, this.metrics, (id) => {
-      try {
-        return !store.tokens.get(id).revoked;
-      } catch {
-        return false;
-      }
-    });
+    const { streams, disconnect } = createStreams(cfg, store, fleet, alerts, parts);
+    this.disconnectEvents = disconnect;
     this.streams = streams;
 
     const verify: BundleVerifier = async (path) => {
@@ -241,14 +183,11 @@ export class Hub {
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
-    const http = await new Promise<ServerType>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
-      s.once('error', reject);
-    });
+    const http = await listen(app, cfg);
     this.http = http;
     const a = http.address() as AddressInfo;
     const link = fleet.address();
-    this.addrs = { http: `http://${hostFor(a.address)}:${a.port}`, mqtt: link.mqtt, mqtts: link.mqtts, ws: link.ws };
+    this.addrs = { http: httpUrl(a), mqtt: link.mqtt, mqtts: link.mqtts, ws: link.ws };
     logger.info({ http: this.addrs.http, mqtt: this.addrs.mqtt, mqtts: this.addrs.mqtts ?? null, ws: this.addrs.ws ?? null, dataDir: cfg.dataDir, hubKeyId: hubKey.keyId }, 'hub ready');
     return this.addrs;
   }
@@ -339,14 +278,6 @@ export class Hub {
   }
 
   private brokers(): string[] {
-    if (this.cfg.publicBrokers?.length) return this.cfg.publicBrokers;
-    if (this.cfg.externalBroker) return [this.cfg.externalBroker.url];
-    const a = this.addrs;
-    if (!a) return [];
-    return [a.mqtt, ...(a.mqtts ? [a.mqtts] : []), ...(a.ws ? [a.ws] : [])];
+    return brokerUrls(this.cfg, this.addrs);
   }
-}
-
-function hostFor(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
 }

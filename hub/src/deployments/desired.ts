@@ -1,0 +1,99 @@
+// A device's next desired-state document on the hub (docs/hub.md, decision 0011): built from the
+// deployments it is in (with sealed content keys, maintenance windows, shadows, captures and agent
+// configuration), signed with the hub key and stored. deployments/service.ts publishes what this stores.
+import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import type { StoredVersion } from '../store/models-repo.js';
+import type { Clock } from '../clock.js';
+import type { DeviceReports } from '../ingest/service.js';
+import type { Sealing } from '../sealing/service.js';
+import type { ConfigService } from '../config/service.js';
+
+/** What building a document needs (a part of DeploymentDeps). */
+export interface DesiredDeps {
+  store: Store;
+  hubKey: KeyPair;
+  clock: Clock;
+  /** Device events and reported state (the ingest part); told when a device's desired document changes. */
+  reports: DeviceReports;
+  /** Content keys of encrypted versions sealed to each device (docs/security.md "Sealed models"). */
+  sealing?: Sealing;
+  /** The data captures a device takes part in (hub/src/capture), carried in its documents. */
+  desiredCapture?: (deviceId: string) => DesiredCapture[];
+  /** Remote agent configuration carried in each desired document (docs/hub.md "Agent configuration"). */
+  config?: ConfigService;
+}
+
+/** How far above the hub's own last seq a device's reported seq is believed (a restore loses hours, not millions). */
+export const SEQ_AHEAD_MAX = 1_000_000;
+
+/** The next document's seq: above the hub's last one and above what the device applied, if that is plausible. */
+function nextSeq(last: number, applied: number): number {
+  return (applied > last && applied - last <= SEQ_AHEAD_MAX ? applied : last) + 1;
+}
+
+/** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
+export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
+  for (const id of deviceIds) deps.reports.invalidate(id); // the versions it may report on change
+  const { store, clock, hubKey } = deps;
+  const now = clock.now();
+  const versions = new Map<string, StoredVersion>();
+  const version = (name: string, v: string): StoredVersion => {
+    const key = `${name}@${v}`;
+    let sv = versions.get(key);
+    if (!sv) {
+      sv = store.models.get(name, v);
+      versions.set(key, sv);
+    }
+    return sv;
+  };
+  return store.db.transaction(() => deviceIds.map((deviceId) => {
+    const models = store.deployments.effectiveFor(deviceId).map((e) => {
+      const v = version(e.model, e.version);
+      // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
+      const contentKey = v.manifest.encryption ? deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
+      return {
+        name: e.model,
+        version: e.version,
+        manifestSha256: v.manifestSha256,
+        bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
+        ...(e.previous ? { previous: e.previous } : {}),
+        ...(contentKey ? { contentKey } : {}),
+        // The device switches only inside it (decision 0031); a rollback's deployment has none.
+        ...(e.window ? { maintenance: e.window } : {}),
+        ...shadowOf(deps, deviceId, e.model, e.version, version),
+      };
+    });
+    const body: DesiredBody = {
+      schema: DESIRED_SCHEMA,
+      deviceId,
+      seq: nextSeq(store.desired.lastSeq(deviceId), Math.max(appliedFloor, store.devices.reportedSeq(deviceId))),
+      issued: now.toISOString(),
+      expires: new Date(now.getTime() + desiredTtlMs).toISOString(),
+      models,
+      config: {},
+    };
+    const capture = deps.desiredCapture?.(deviceId) ?? [];
+    if (capture.length) body.capture = capture;
+    const agentConfig = deps.config?.desiredFor(deviceId);
+    if (agentConfig) body.agentConfig = agentConfig;
+    const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
+    store.desired.put(doc);
+    return doc;
+  }))();
+}
+
+/** `{shadow}` for a model entry when the device runs a candidate of it in shadow (none beside the same version). */
+function shadowOf(deps: DesiredDeps, deviceId: string, model: string, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
+  const row = deps.store.shadows.get(deviceId, model);
+  if (!row || row.version === running) return {};
+  const c = version(model, row.version);
+  const contentKey = c.manifest.encryption ? deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
+  return {
+    shadow: {
+      version: row.version, manifestSha256: c.manifestSha256, bundle: { sha256: c.bundle.sha256, size: c.bundle.size },
+      sampleRate: row.sampleRate, tolerance: row.tolerance, ...(row.threshold !== null ? { threshold: row.threshold } : {}), ...(contentKey ? { contentKey } : {}),
+      ...(row.replay ? { replay: row.replay } : {}),
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
+// FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener
+// and the broker URLs handed to devices.
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { serve, type ServerType } from '@hono/node-server';
+import type { HubConfig } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/index.js';
+import type { createApp } from '../api/app.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { MqttQuota } from '../mqtt/quota.js';
+import { createExternalLink } from '../mqtt/external.js';
+import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import { DEFAULT_ALERTS_OPTIONS, type Alerts, type AlertsOptions } from '../alerts/service.js';
+import { EventBus } from '../events/bus.js';
+import { connectEventSources } from '../events/sources.js';
+import { StreamHub } from '../api/stream.js';
+
+interface Wiring {
+  clock: Clock;
+  logger: LoggerPort;
+  metrics: Metrics;
+}
+
+/** Per-device MQTT quotas (embedded broker only): every throttle or disconnect reported is an audit entry (bounded per device and interval). */
+export function createQuota(cfg: HubConfig, store: Store, w: Wiring): MqttQuota | null {
+  const { clock, logger, metrics } = w;
+  return cfg.externalBroker ? null : new MqttQuota({
+    clock, logger, metrics, limits: cfg.quotas,
+    onReport: (r) => store.audit.append({
+      actor: 'hub', action: 'device.quota_exceeded', target: r.deviceId, reason: r.why, at: r.at,
+      details: { kind: r.kind, action: r.action, sinceLastReport: r.sinceLastReport, limits: r.limits },
+    }),
+  });
+}
+
+/** The hub's MQTT side: a client of the external broker (cfg.externalBroker), else the embedded broker. */
+export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | null, quota: MqttQuota | null, w: Wiring): FleetLink {
+  const { clock, logger, metrics } = w;
+  const ext = cfg.externalBroker;
+  return ext
+    ? createExternalLink({
+        // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
+        url: ext.url, username: ext.username, password: ext.password, clientId: `${ext.clientId ?? ext.username}${hubId ? `-${hubId}` : ''}`,
+        shareGroup: ext.shareGroup, devices: store.devices, metrics, logger, clock,
+      })
+    : createEmbeddedBroker({
+    host: cfg.host,
+    tcpPort: cfg.mqttPort,
+    ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
+      ? { tls: { port: cfg.mqttsPort, cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } }
+      : {}),
+    ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
+    maxPayloadBytes: cfg.maxPayloadBytes,
+    connectRateLimit: {
+      perAddressPerMinute: cfg.connectsPerAddressPerMinute, failuresPerIdPerMinute: cfg.connectFailuresPerIdPerMinute,
+      failuresPerAddressPerMinute: cfg.connectFailuresPerAddressPerMinute, coolDownMs: cfg.connectLockMs,
+    },
+    // Reported at most once per device per 10 minutes (mqtt/takeovers.ts), so the audit log stays bounded.
+    onCredentialsInUseTwice: (id, info) => {
+      store.audit.append({ actor: 'hub', action: 'device.credentials_in_use_twice', target: id, reason: 'connections with this device\'s credentials keep taking each other over', details: info, at: clock.now() });
+    },
+    devices: store.devices,
+    metrics,
+    logger,
+    clock,
+    quota,
+    desiredFor: (id) => {
+      const doc = store.desired.latest(id);
+      return doc ? Buffer.from(JSON.stringify(doc)) : null;
+    },
+  });
+}
+
+/** The alerts part's options: the defaults with cfg.alerts' evaluation interval and webhook settings. */
+export function alertsOptions(cfg: HubConfig): AlertsOptions {
+  const ac = cfg.alerts;
+  return {
+    ...DEFAULT_ALERTS_OPTIONS,
+    evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
+    webhook: {
+      ...DEFAULT_ALERTS_OPTIONS.webhook,
+      ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
+      ...(ac?.webhookAttempts ? { attempts: ac.webhookAttempts } : {}),
+      ...(ac?.webhookBackoffMs ? { backoffMs: ac.webhookBackoffMs } : {}),
+    },
+  };
+}
+
+/**
+ * The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
+ * `disconnect` detaches the sources from the bus.
+ */
+export function createStreams(
+  cfg: HubConfig, store: Store, fleet: FleetLink, alerts: Alerts, w: Wiring,
+): { streams: StreamHub; disconnect: () => void } {
+  const { clock, logger, metrics } = w;
+  const { bufferEvents, ...streamLimits } = cfg.stream ?? {};
+  const bus = new EventBus(bufferEvents ? { capacity: bufferEvents } : {}, (err) => logger.error({ err }, 'event bus listener failed'));
+  const disconnect = connectEventSources({ bus, clock, fleet, audit: store.audit, deployments: store.deployments, alerts, rollouts: store.rollouts });
+  const streams = new StreamHub(bus, streamLimits, metrics, (id) => {
+    try {
+      return !store.tokens.get(id).revoked;
+    } catch {
+      return false;
+    }
+  });
+  return { streams, disconnect };
+}
+
+/** The HTTP server on cfg.host:cfg.httpPort, once it listens. */
+export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig): Promise<ServerType> {
+  return new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** The hub's HTTP URL from the address it listens on (IPv6 in brackets). */
+export function httpUrl(a: AddressInfo): string {
+  return `http://${hostFor(a.address)}:${a.port}`;
+}
+
+/** The broker URLs devices are given: cfg.publicBrokers, else the external broker, else the embedded broker's listeners. */
+export function brokerUrls(cfg: HubConfig, a: { mqtt: string; mqtts?: string | undefined; ws?: string | undefined } | null): string[] {
+  if (cfg.publicBrokers?.length) return cfg.publicBrokers;
+  if (cfg.externalBroker) return [cfg.externalBroker.url];
+  if (!a) return [];
+  return [a.mqtt, ...(a.mqtts ? [a.mqtts] : []), ...(a.ws ? [a.ws] : [])];
+}
+
+function hostFor(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
