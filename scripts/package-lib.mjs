@@ -49,7 +49,8 @@ export function parseArgs(argv, program) {
         + `  \`npm run package:${program}\` does). --arch arm64 needs a better_sqlite3.node built for linux-arm64 and this\n`
         + '  Node ABI (npm ships none in the package): give one with --better-sqlite3, or --cross-compile builds it here with\n'
         + "  Debian's g++-aarch64-linux-gnu (cached in packaging/cache). --keep-dir keeps the unpacked tree next to the tarball.\n"
-        + '  --fast compresses with gzip -1 (same files, about 15% bigger; for tests).\n' };
+        + '  --fast is for tests: gzip -1 (same files, about 15% bigger), and with --cross-compile the addon at -O0\n'
+        + '  (seconds instead of minutes; slower SQLite, never for boxes).\n' };
     } else throw new PackageError('BAD_REQUEST', `unknown argument ${a}: expected --out, --arch, --better-sqlite3, --cross-compile, --keep-dir, --fast or --help`);
   }
   if (!(o.arch in ELF_MACHINE)) throw new PackageError('BAD_REQUEST', `--arch ${o.arch}: expected x64 or arm64`);
@@ -149,7 +150,7 @@ export async function packageMain(program) {
     if (o.crossCompile) {
       const cache = join(ROOT, 'packaging', 'cache');
       try {
-        o.betterSqlite3 = await crossCompileBetterSqlite3(join(ROOT, 'node_modules', 'better-sqlite3'), o.arch, cache, (line) => process.stderr.write(`${line}\n`));
+        o.betterSqlite3 = await crossCompileBetterSqlite3(join(ROOT, 'node_modules', 'better-sqlite3'), o.arch, cache, (line) => process.stderr.write(`${line}\n`), { unoptimized: o.fast });
       } catch (err) {
         throw new PackageError('CONFIG_INVALID', err.message);
       }

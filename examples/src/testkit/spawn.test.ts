@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, runCli, startProcess } from './spawn.js';
+import { programArgv, repoRoot, runCli, startProcess } from './spawn.js';
 
 function tempProgram(source: string): { path: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ef-spawn-'));
@@ -16,6 +16,28 @@ function tempProgram(source: string): { path: string; done: () => void } {
 test('repoRoot is the workspace root', () => {
   assert.ok(existsSync(join(repoRoot(), 'package.json')));
   assert.ok(existsSync(join(repoRoot(), 'examples', 'src', 'testkit', 'spawn.ts')));
+});
+
+test('programArgv: a package source entry runs built under EDGEFLEET_TEST_PROGRAMS=built, through tsx otherwise', () => {
+  const saved = process.env.EDGEFLEET_TEST_PROGRAMS;
+  const p = tempProgram('console.log(1);');
+  try {
+    process.env.EDGEFLEET_TEST_PROGRAMS = 'source';
+    const source = programArgv('hub/src/cli/main.ts', ['--expose-gc']);
+    assert.deepEqual(source.slice(0, 2), ['--conditions=source', '--import']);
+    assert.deepEqual(source.slice(3), ['--expose-gc', join(repoRoot(), 'hub/src/cli/main.ts')]);
+    process.env.EDGEFLEET_TEST_PROGRAMS = 'built';
+    const built = join(repoRoot(), 'hub/dist/cli/main.js');
+    if (existsSync(built)) assert.deepEqual(programArgv('hub/src/cli/main.ts', ['--expose-gc']), ['--expose-gc', built]);
+    else assert.equal(programArgv('hub/src/cli/main.ts').at(-1), join(repoRoot(), 'hub/src/cli/main.ts'), 'no build: from source');
+    // A TypeScript file outside the packages' src trees has no built twin.
+    assert.equal(programArgv(p.path).at(-1), p.path);
+    assert.equal(programArgv(p.path).at(-2)?.includes('tsx'), true);
+  } finally {
+    if (saved === undefined) delete process.env.EDGEFLEET_TEST_PROGRAMS;
+    else process.env.EDGEFLEET_TEST_PROGRAMS = saved;
+    p.done();
+  }
 });
 
 test('runCli passes args, env and stdin, and reports the exit code and output', async () => {

@@ -1,4 +1,4 @@
-// `npm start` as a test (the rollout story, with short bakes and summary windows): runs examples/src/start.ts from source
+// `npm start` as a test (the rollout story, with short bakes and summary windows): runs examples/src/start.ts (built in the test run)
 // with 3 agents on free ports until 6 s after the two rollouts, and checks from its output (the final
 // "fleet summary" it read from the hub's API) that every agent ran 1.0.0, the canary
 // switched to 2.0.0 while the others stayed, predictions were served by every agent,
@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { programArgv } from '@edgefleet/examples';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -17,7 +18,7 @@ function runStart(args: string[], timeoutMs: number): Promise<{ code: number | n
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/src/start.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...programArgv('examples/src/start.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

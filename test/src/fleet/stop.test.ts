@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { programArgv } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -41,7 +42,7 @@ test('SIGTERM to the fleet process stops every agent and the hub within 10 s', a
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT;
   const args = ['--agents', '2', '--http-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'fleet'), '--out', join(dir, 'out')];
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/src/start.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...programArgv('examples/src/start.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

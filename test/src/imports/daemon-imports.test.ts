@@ -1,7 +1,7 @@
 // What the agent daemon must not load (docs/performance.md "Idle memory"; the daemon path imports
 // only @edgefleet/shared/core): zod and pino never, mqtt not on a box that is not enrolled. The agent
 // is started as packaging/systemd/edgefleet-agent.service starts it (its `run` arguments and
-// Environment= lines; from source, as tests run) on a provisioned data dir with the example model,
+// Environment= lines; from source, or built when the test run says so) on a provisioned data dir with the example model,
 // serves a request, is stopped with SIGTERM, and every module it resolved is read from a record
 // (record-modules.mjs). The bench (agent/bench/coldstart.bench.ts) only showed such an import as a
 // few MB of idle RSS; this test names the package and the module that pulled it in.
@@ -47,7 +47,7 @@ test('the agent daemon, started as its systemd unit starts it on an unenrolled b
     const modules = readFileSync(record, 'utf8').split('\n').filter(Boolean);
     const packages = new Set(modules.map(packageOf));
     // The record works: the daemon's own modules and its CommonJS dependencies are in it.
-    assert.ok(modules.some((m) => m.endsWith('/agent/src/cli/run.ts')), `expected agent/src/cli/run.ts among ${modules.length} recorded modules`);
+    assert.ok(modules.some((m) => /\/agent\/(src\/cli\/run\.ts|dist\/cli\/run\.js)$/.test(m)), `expected agent/src/cli/run.ts (or its built dist/cli/run.js) among ${modules.length} recorded modules`);
     assert.ok(packages.has('better-sqlite3'), 'expected better-sqlite3 (CommonJS) among the recorded packages');
     for (const forbidden of ['zod', 'pino', 'mqtt']) {
       const hits = modules.filter((m) => packageOf(m) === forbidden);

@@ -55,6 +55,22 @@ function workerEntry(): [string | URL, { eval?: boolean }] {
   });`, { eval: true }];
 }
 
+/**
+ * Blocks until the worker sets `signal[0]` (it posts its answer first, then sets the flag and
+ * notifies), or `waitMs` pass; false on the deadline. A wake with the flag still 0 is not an answer:
+ * the worker's notify for the previous statement can land after this statement's wait began (the
+ * worker thread preempted between its store and its notify on a busy box), so wait again.
+ */
+export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
+  const deadline = performance.now() + waitMs;
+  while (Atomics.load(signal, 0) === 0) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(signal, 0, 0, left);
+  }
+  return true;
+}
+
 export class PgDb implements HubDb, Catalog {
   readonly dialect = 'postgres' as const;
   readonly name: string;
@@ -100,8 +116,7 @@ export class PgDb implements HubDb, Catalog {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(req);
-    const waited = Atomics.wait(this.signal, 0, 0, waitMs);
-    if (waited === 'timed-out') {
+    if (!awaitFlag(this.signal, waitMs)) {
       // A late answer would be taken for the next statement's: this connection is done.
       this.closed = true;
       this.worker.terminate().catch(() => { /* the thread is gone either way */ });
