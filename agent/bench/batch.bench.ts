@@ -14,7 +14,8 @@
 // the child's process.cpuUsage() over the measured period; the floor stays in this process. The
 // bench stops with "run npx tsc -b" if a dist is missing or older than its src (npm run bench
 // builds first). BATCH_BENCH_PROF=DIR writes a --cpu-prof of each agent child into DIR.
-// BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike.
+// BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike;
+// BATCH_BENCH_AGENT_INTRA (default: BATCH_BENCH_INTRA) the agents' alone (the floor keeps BATCH_BENCH_INTRA).
 // BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ if (GEN !== 'raw' && GEN !== 'http') throw new Error(`BATCH_BENCH_GEN=${GEN}: ex
 // Intra-op threads of every session, the floor's and the agents' alike (default 1, the agent's default).
 const INTRA = Number(process.env.BATCH_BENCH_INTRA ?? 1);
 if (!Number.isInteger(INTRA) || INTRA < 1) throw new Error(`BATCH_BENCH_INTRA=${process.env.BATCH_BENCH_INTRA}: expected a positive integer`);
+const AGENT_INTRA = Number(process.env.BATCH_BENCH_AGENT_INTRA ?? INTRA);
+if (!Number.isInteger(AGENT_INTRA) || AGENT_INTRA < 1) throw new Error(`BATCH_BENCH_AGENT_INTRA=${process.env.BATCH_BENCH_AGENT_INTRA}: expected a positive integer`);
 const PROF = process.env.BATCH_BENCH_PROF;
 const WARMUP_MS = 300;
 const DURATION_MS = 1000;
@@ -51,7 +54,7 @@ try {
   const start = async (batching: 'auto' | 'off') => {
     const bundles: string[] = [];
     for (const m of models) bundles.push((await bundleFromOnnx({ dir: join(dir, `bundles-${batching}`), onnx: m.mlp.onnx, name: m.name, version: '1.0.0', io: m.mlp.io, keys })).path);
-    const config = { dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: INTRA }, log: { level: 'silent' } };
+    const config = { dataDir: join(dir, `data-${batching}`), api: { host: '127.0.0.1', port: 0 }, runtime: { batching, intraOpThreads: AGENT_INTRA }, log: { level: 'silent' } };
     const a = await startCompiledAgent({ config, trust: trust.doc, bundles, ...(PROF ? { nodeArgs: ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${PROF}`, `--cpu-prof-name=agent-${batching}.cpuprofile`] } : {}) });
     agents.push(a);
     return a;
@@ -71,7 +74,9 @@ try {
   const each = (xs: number[]) => `[${xs.map((x) => x.toFixed(2)).join(' ')}]`;
   let allOk = true;
   console.log(`load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`session options: the floor and both agents alike, ${INTRA} intra-op and 1 inter-op thread, spinning off, all graph optimizations (lib.ts AGENT_LIKE_OPTIONS; the agent's default is 1 intra-op thread)`);
+  console.log(AGENT_INTRA === INTRA
+    ? `session options: the floor and both agents alike, ${INTRA} intra-op and 1 inter-op thread, spinning off, all graph optimizations (lib.ts AGENT_LIKE_OPTIONS; the agent's default is 1 intra-op thread)`
+    : `session options: the floor ${INTRA} intra-op thread(s), both agents ${AGENT_INTRA}; 1 inter-op thread, spinning off, all graph optimizations (lib.ts AGENT_LIKE_OPTIONS)`);
   console.log(`load: N keep-alive ${GEN === 'raw' ? 'raw-socket' : 'node:http'} loops in a child process, ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${ROUNDS} alternating rounds, medians; agent batching auto (default) and off`);
   for (const m of models) {
     const bodies = Array.from({ length: 64 }, () => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, m.inputDim], data: Array.from({ length: m.inputDim }, rnd) }] }));
