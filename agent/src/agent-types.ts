@@ -3,7 +3,8 @@
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import type { MemoryLimits } from './feedback/memory.js';
-import type { ModelManager, Pause } from './install/manager.js';
+import type { ModelManager } from './install/manager.js';
+import type { Pause } from './install/pause.js';
 import type { Logger } from './log.js';
 import type { PolicyGuard } from './policy/guard.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';

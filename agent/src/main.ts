@@ -9,7 +9,7 @@ import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
 import { confirmRemoteConfig, failRemoteConfig, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
-import { pauseFromEnv } from './install/manager.js';
+import { pauseFromEnv } from './install/pause.js';
 import { createLogger } from './log.js';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {

@@ -16,12 +16,7 @@ import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
 import type { TrustRepo } from '../store/trust-repo.js';
 import { assertTrustCurrent } from '../trust-current.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
-
-/** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
-export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit'
-  // Hub downloads (sync/downloader.ts): after half the blocks are committed; between the verified last block and the rename.
-  | 'download:mid' | 'download:before-rename';
-export type Pause = (point: PausePoint) => Promise<void>;
+import type { Pause, PausePoint } from './pause.js';
 
 /** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
 export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
@@ -296,17 +291,4 @@ export class ModelManager {
   private async pauseAt(point: PausePoint): Promise<void> {
     if (this.d.pause) await this.d.pause(point);
   }
-}
-
-/** The pause hook from EDGEFLEET_TEST_PAUSE_AT: prints a marker and never resolves (the test kills the process). */
-export function pauseFromEnv(env: NodeJS.ProcessEnv): Pause | undefined {
-  const want = env.EDGEFLEET_TEST_PAUSE_AT;
-  if (!want) return undefined;
-  return (point) => {
-    if (point !== want) return Promise.resolve();
-    process.stderr.write(`EDGEFLEET_PAUSED ${point}\n`);
-    return new Promise<void>(() => {
-      setInterval(() => undefined, 60_000);
-    });
-  };
 }

@@ -11,6 +11,7 @@ export * from './ranges.js';
 export * from './deploy.js';
 export * from './sealed.js';
 export * from './rollout.js';
+export * from './rollout-state.js';
 export * from './stream.js';
 export * from './drift.js';
 export * from './alerts.js';

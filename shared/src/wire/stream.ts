@@ -7,7 +7,7 @@ import { AuditEntry } from './api.js';
 import { DeploymentDeviceStatus } from './deploy.js';
 import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
 import { Alert } from './alerts.js';
-import { RolloutState, WaveState } from './rollout.js';
+import { RolloutState, WaveState } from './rollout-state.js';
 
 export const StreamEventSchemas = {
   /** A device connected or disconnected (the broker's view). */

@@ -1,0 +1,84 @@
+// A staged rollout as the hub reports it (GET /rollouts, GET /rollouts/{id}, the event stream; docs/rollouts.md):
+// its state, each wave's devices, bake and gate results, and the devices it took. Requests are in rollout.ts.
+import { z } from 'zod';
+import { Count, IsoTime } from './common.js';
+import { DeployTarget } from './deploy.js';
+import { MaintenanceWindow } from './maintenance.js';
+import { ConfigSubject, GateConfig, GateName, ShadowStage, Wave } from './rollout.js';
+
+export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_back', 'aborted']);
+export type RolloutState = z.infer<typeof RolloutState>;
+/** pending → deploying (fan-out at the rate cap) → baking → evaluating → passed | failed. */
+export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed']);
+export type WaveState = z.infer<typeof WaveState>;
+
+export const GateResult = z.object({
+  name: GateName,
+  value: z.number().nullable(),
+  threshold: z.number(),
+  verdict: z.enum(['pass', 'fail', 'pending']),
+  /** Blocking gates decide the wave; input_drift is shown only. */
+  blocking: z.boolean(),
+  samples: z.object({ wave: Count, control: Count }),
+  /** What the wave was compared with: control devices on the previous version, or the manifest reference. */
+  against: z.enum(['control', 'reference', 'absolute']),
+  note: z.string().optional(),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+export const RolloutWave = Wave.extend({
+  /** Set on the shadow stage: its devices run the new version in shadow, not as active. */
+  shadow: ShadowStage.optional(),
+  state: WaveState,
+  /** Devices of the target in this wave (its share, nested: earlier waves' devices included). */
+  devices: Count,
+  /** Of those, devices told to switch so far. */
+  notified: Count,
+  /** Of those told, devices that reported the new version active. */
+  active: Count,
+  startedAt: IsoTime.nullable(),
+  bakeUntil: IsoTime.nullable(),
+  gates: z.array(GateResult),
+});
+export type RolloutWave = z.infer<typeof RolloutWave>;
+
+export const RolloutDevice = z.object({
+  deviceId: z.string(),
+  place: z.number(),
+  wave: z.string(),
+  /** The model version it ran before; in a configuration rollout, the scope's document version (0: none). */
+  previous: z.string().nullable(),
+  notifiedAt: IsoTime.nullable(),
+  status: z.string(),
+});
+export type RolloutDevice = z.infer<typeof RolloutDevice>;
+
+export const Rollout = z.object({
+  id: z.string(),
+  /** The model; `config:SCOPE` in a configuration rollout (then `config` says more). */
+  model: z.string(),
+  /** The model version; in a configuration rollout, the scope's new document version. */
+  version: z.string(),
+  /** The version most of the target ran when the rollout began (control devices run it). */
+  fromVersion: z.string().nullable(),
+  /** Set on a configuration rollout (docs/rollouts.md "Configuration rollouts"). */
+  config: ConfigSubject.optional(),
+  target: DeployTarget,
+  advance: z.enum(['auto', 'manual']),
+  onFailure: z.enum(['rollback', 'pause']),
+  gates: GateConfig,
+  window: MaintenanceWindow.optional(),
+  state: RolloutState,
+  /** The wave being worked on (index into waves). */
+  currentWave: Count,
+  reason: z.string(),
+  /** Why the rollout is paused, completed, aborted or rolled back. */
+  stateReason: z.string().nullable(),
+  createdBy: z.string(),
+  created: IsoTime,
+  updated: IsoTime,
+  waves: z.array(RolloutWave),
+  devices: z.array(RolloutDevice).optional(),
+});
+export type Rollout = z.infer<typeof Rollout>;
+export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })) });
