@@ -1,8 +1,12 @@
 // Dynamic batching (issue 14 section 4): the agent with batching at its default (auto) against
 // the floor, the bare node:http + onnxruntime per-request server of api.bench.ts (lib.ts), at 8
-// and 32 concurrent keep-alive clients, on two MLPs: 256->512->512->10, whose single-row run takes
-// ~80 µs here (inference dominates the request; goal >= 1.5x throughput, p99 <= 1.5x), and the
-// small benchmark MLP 64->256->256->10 (HTTP and JSON dominate; goal >= 1.0x). The same agent
+// and 32 concurrent keep-alive clients, on three MLPs. The issue's goals depend on what the floor's
+// request is made of, so the bench measures it: the CPU of one single-row run (runCpuUs, the
+// floor's session options) as a share of the floor's CPU a request in the same phase. Where
+// inference dominates (>= 50 %), the goal is >= 1.5x throughput; where HTTP and JSON dominate, no
+// loss (>= 1.0x); p99 <= 1.5x in both (decision 0054). mlp-wide 256->1024->1024->10 (~270 µs a row
+// here, ~60 % of the floor's request), mlp-big 256->512->512->10 (the issue's example of a ~80 µs
+// row, ~50 µs here: ~25 %), mlp 64->256->256->10 (the small benchmark MLP). The same agent
 // with batching off is measured in the same rounds, to show what batching itself adds. Phases
 // alternate in one load-generator child (floor, agent, agent-off, ...); each ratio is the median
 // of per-round ratios. Every reply is checked against the floor's for the same row first.
@@ -16,18 +20,18 @@
 // builds first). BATCH_BENCH_PROF=DIR writes a --cpu-prof of each agent child into DIR.
 // BATCH_BENCH_INTRA (default 1) sets the intra-op threads of every session, floor and agents alike;
 // BATCH_BENCH_AGENT_INTRA (default: BATCH_BENCH_INTRA) the agents' alone (the floor keeps BATCH_BENCH_INTRA).
-// BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
+// BATCH_BENCH_ROUNDS (default 4), BATCH_BENCH_MODELS (mlp-wide,mlp-big,mlp) and BATCH_BENCH_CLIENTS (8,32) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import { requireFreshDist, startCompiledAgent, type CompiledAgent } from './agent-proc.js';
-import { AGENT_LIKE_OPTIONS, fmt, median, runPhases, startFloor, type LoadResult, type ServerCpu } from './lib.js';
+import { AGENT_LIKE_OPTIONS, fmt, median, runCpuUs, runPhases, startFloor, type LoadResult, type ServerCpu } from './lib.js';
 import { runRawPhases } from './raw-load.js';
 
 const ROUNDS = Number(process.env.BATCH_BENCH_ROUNDS ?? 4);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BATCH_BENCH_ROUNDS=${process.env.BATCH_BENCH_ROUNDS}: expected a positive integer`);
-const MODELS = (process.env.BATCH_BENCH_MODELS ?? 'mlp-big,mlp').split(',');
+const MODELS = (process.env.BATCH_BENCH_MODELS ?? 'mlp-wide,mlp-big,mlp').split(',');
 const CLIENTS = (process.env.BATCH_BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 if (!CLIENTS.every((c) => Number.isInteger(c) && c > 0)) throw new Error(`BATCH_BENCH_CLIENTS=${process.env.BATCH_BENCH_CLIENTS}: expected positive integers, comma-separated`);
 const GEN = process.env.BATCH_BENCH_GEN ?? 'raw';
@@ -48,8 +52,9 @@ try {
   const keys = makeKeys(join(dir, 'keys'));
   const trust = makeTrust(dir, keys);
   const models = [
-    { label: 'MLP 256->512->512->10 (~80 µs a row)', name: 'mlp-big', inputDim: 256, hidden: [512, 512], goalTput: 1.5, goalP99: 1.5 },
-    { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256], goalTput: 1.0, goalP99: 1.5 },
+    { label: 'MLP 256->1024->1024->10', name: 'mlp-wide', inputDim: 256, hidden: [1024, 1024] },
+    { label: "MLP 256->512->512->10 (the issue's example)", name: 'mlp-big', inputDim: 256, hidden: [512, 512] },
+    { label: 'MLP 64->256->256->10 (the small benchmark MLP)', name: 'mlp', inputDim: 64, hidden: [256, 256] },
   ].filter((m) => MODELS.includes(m.name)).map((m) => ({ ...m, mlp: randomMlp({ inputDim: m.inputDim, hidden: m.hidden, outputDim: 10, seed: 5 }) }));
   const start = async (batching: 'auto' | 'off') => {
     const bundles: string[] = [];
@@ -81,7 +86,9 @@ try {
   for (const m of models) {
     const bodies = Array.from({ length: 64 }, () => JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, m.inputDim], data: Array.from({ length: m.inputDim }, rnd) }] }));
     const path = `/v2/models/${m.name}/infer`;
-    const floor = await startFloor(m.mlp.onnx, m.name, { ...AGENT_LIKE_OPTIONS, intraOpNumThreads: INTRA });
+    const floorOptions = { ...AGENT_LIKE_OPTIONS, intraOpNumThreads: INTRA };
+    const runUs = await runCpuUs(m.mlp.onnx, m.inputDim, floorOptions);
+    const floor = await startFloor(m.mlp.onnx, m.name, floorOptions);
     const ask = async (u: string, b: string) => ((await (await fetch(u + path, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } })).json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
     // Batched replies must be the floor's (within float error: a batched GEMM may sum in another order).
     const together = await Promise.all(bodies.slice(0, 16).map((b) => ask(on.url, b)));
@@ -107,12 +114,17 @@ try {
       const tput = median(tputs);
       const p99 = median(p99s);
       const [fl, ag, of] = [med(fs), med(as), med(os)];
+      // What the floor's request is made of decides the goal (decision 0054).
+      const share = runUs / fl.cpuUsPerReq;
+      const goalTput = share >= 0.5 ? 1.5 : 1.0;
+      const goalP99 = 1.5;
       console.log(`\n${m.label}, ${concurrency} clients:`);
+      console.log(`  a single-row run ${fmt(runUs, 1)} µs of CPU = ${(share * 100).toFixed(0)} % of the floor's ${fmt(fl.cpuUsPerReq, 1)} µs a request: ${share >= 0.5 ? 'inference dominates, goal >= 1.5x' : 'HTTP and JSON dominate, goal >= 1.0x'}`);
       console.log(line('agent (batching auto)', ag));
       console.log(line('agent (batching off)', of));
       console.log(line('floor (bare, per request)', fl));
-      console.log(`batching throughput ${m.name} c${concurrency}: ${fmt(ag.reqPerSec)} req/s vs floor ${fmt(fl.reqPerSec)} req/s = ${tput.toFixed(2)}x, rounds ${each(tputs)} (goal >= ${m.goalTput}) ${tput >= m.goalTput ? 'OK' : 'MISSED'}`);
-      console.log(`batching p99 ${m.name} c${concurrency}: ${fmt(ag.p99, 2)} ms vs floor ${fmt(fl.p99, 2)} ms = ${p99.toFixed(2)}x, rounds ${each(p99s)} (goal <= ${m.goalP99}) ${p99 <= m.goalP99 ? 'OK' : 'MISSED'}`);
+      console.log(`batching throughput ${m.name} c${concurrency}: ${fmt(ag.reqPerSec)} req/s vs floor ${fmt(fl.reqPerSec)} req/s = ${tput.toFixed(2)}x, rounds ${each(tputs)} (goal >= ${goalTput}) ${tput >= goalTput ? 'OK' : 'MISSED'}`);
+      console.log(`batching p99 ${m.name} c${concurrency}: ${fmt(ag.p99, 2)} ms vs floor ${fmt(fl.p99, 2)} ms = ${p99.toFixed(2)}x, rounds ${each(p99s)} (goal <= ${goalP99}) ${p99 <= goalP99 ? 'OK' : 'MISSED'}`);
       console.log(`batching cpu/request ${m.name} c${concurrency}: ${fmt(ag.cpuUsPerReq, 1)} µs vs floor ${fmt(fl.cpuUsPerReq, 1)} µs = ${median(as.map((x, i) => x.cpuUsPerReq / fs[i]!.cpuUsPerReq)).toFixed(2)}x (less sensitive to a loaded machine)`);
       console.log(`batching off ${m.name} c${concurrency}: ${fmt(of.reqPerSec)} req/s = ${median(ratio(os, 'reqPerSec')).toFixed(2)}x the floor; auto vs off ${(ag.reqPerSec / of.reqPerSec).toFixed(2)}x`);
       if ([...fs, ...as, ...os].some((r) => r.failed > 0)) allOk = false;
