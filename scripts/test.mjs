@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts in the workspaces through node:test, from source via tsx
 // (the `source` export condition points workspace imports at src/). One way for
-// the whole repo: unit tests next to code, scenario tests under test/src.
+// the whole repo: unit tests next to code (bench helpers' under <pkg>/bench), scenario tests under test/src.
 // Usage: node scripts/test.mjs [path-filter ...]
 // The longest files start first (test-order.mjs; docs/development.md "Test run time"), and trained
 // example models are shared by the run's processes through EDGEFLEET_MODEL_CACHE.
@@ -29,7 +29,7 @@ function walk(dir, out) {
 }
 
 const files = orderTestFiles(packages
-  .flatMap((p) => walk(join(root, p, 'src'), []))
+  .flatMap((p) => [...walk(join(root, p, 'src'), []), ...walk(join(root, p, 'bench'), [])])
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))));
 if (files.length === 0) {
   console.error(`no test files matched ${filters.join(' ') || '(all)'}`);
