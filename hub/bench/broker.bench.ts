@@ -10,23 +10,17 @@
 // Each broker runs in its own process (broker-child.ts); the simulator (test/src/sim) holds one socket
 // per device, so N = 10,000 needs `ulimit -n` above ~10,100 in both processes (20,000 on the bench VM).
 // Run: node --conditions=source --import tsx hub/bench/broker.bench.ts [N...] [--storm-only]   (default 2000 10000)
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { makeKeys, makeTrust } from '@edgefleet/examples';
 import { FleetSimulator, type SimDevice } from '../../test/src/sim/index.js';
 import { hashSecret, randomSecret, verifySecret } from '../src/store/secrets.js';
-import type { ChildMsg, ParentMsg } from './broker-child.js';
+import { Broker, type Kind, type Stats } from './broker-proc.js';
 import { QUANTILES } from './sim-child.js';
 import { Sims } from './sims.js';
 
-type Kind = 'hub' | 'bare';
-type Stats = Extract<ChildMsg, { t: 'stats' }>;
-type Ready = Extract<ChildMsg, { t: 'ready' }>;
-const CHILD = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
 /** Processes the storm's simulated devices are spread over. */
 const SIM_PROCS = 2;
 const CONCURRENCY = 200;
@@ -34,60 +28,6 @@ const ROUNDS = 3;
 const LIMIT_MS = 120_000;
 /** Idle time before the memory readings that are taken settled (V8's memory reducer acts after a few seconds without allocation). */
 const SETTLE_MS = 15_000;
-
-class Broker {
-  private constructor(readonly proc: ChildProcess, readonly ready: Ready) {}
-
-  static async start(kind: Kind, cfg?: object): Promise<Broker> {
-    // BROKER_BENCH_CPU_PROF=DIR: every broker process writes a V8 CPU profile there when it stops (not when killed).
-    const prof = process.env.BROKER_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BROKER_BENCH_CPU_PROF] : [];
-    // BROKER_BENCH_HUB_ARGS="--max-semi-space-size=4 ...": V8 flags for the hub's process only (tuning experiments).
-    const hubArgs = kind === 'hub' ? (process.env.BROKER_BENCH_HUB_ARGS ?? '').split(/\s+/).filter(Boolean) : [];
-    const proc = fork(CHILD, [kind, JSON.stringify(cfg ?? {})], { execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...hubArgs, ...prof] });
-    const ready = await new Promise<Ready>((resolve, reject) => {
-      proc.once('message', (m: ChildMsg) => (m.t === 'ready' ? resolve(m) : reject(new Error(`${kind}: unexpected ${m.t}`))));
-      proc.once('exit', (code) => reject(new Error(`${kind} broker exited with ${code} before it was ready`)));
-    });
-    return new Broker(proc, ready);
-  }
-
-  private ask<T extends ChildMsg>(m: ParentMsg, t: T['t']): Promise<T> {
-    return new Promise((resolve) => {
-      const on = (r: ChildMsg) => {
-        if (r.t !== t) return;
-        this.proc.off('message', on);
-        resolve(r as T);
-      };
-      this.proc.on('message', on);
-      this.proc.send(m);
-    });
-  }
-
-  stats(): Promise<Stats> {
-    return this.ask<Stats>({ t: 'stats' }, 'stats');
-  }
-
-  telemetry(): Promise<number> {
-    return this.ask<Extract<ChildMsg, { t: 'count' }>>({ t: 'count' }, 'count').then((m) => m.telemetry);
-  }
-
-  resetLoop(): void {
-    this.proc.send({ t: 'loop' } satisfies ParentMsg);
-  }
-
-  async stop(): Promise<void> {
-    const exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.send({ t: 'stop' } satisfies ParentMsg);
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    this.proc.kill('SIGKILL');
-  }
-
-  async kill(): Promise<void> {
-    const exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.kill('SIGKILL');
-    await exited;
-  }
-}
 
 async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const start = performance.now();

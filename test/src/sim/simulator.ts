@@ -6,10 +6,11 @@
 // until the hub acks), and, in follow mode (follow()), acts on desired documents:
 // download_started, blocks over blob/get, activated, retained state. Used by scenario
 // tests and benchmarks.
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { Ack, DesiredDocument, TELEMETRY_SCHEMA, deviceTopic, type DeviceEvent, type ReportedModel, type SummaryWindow, type TelemetryBatch } from '@edgefleet/shared';
 import { simEvents, simPresence, simState, simTelemetry, type SimModel, type WindowShape } from './messages.js';
 import { DesiredFollower, type FollowOptions } from './follow.js';
+import { applyAck, jsonOrNull, type DeviceSession, type OutboxEntry } from './session.js';
 
 export interface SimDevice {
   id: string;
@@ -33,25 +34,6 @@ export interface ConnectReport {
   connected: number;
   failed: Array<{ id: string; error: string }>;
   ms: number;
-}
-
-interface OutboxEntry {
-  kind: 'telemetry' | 'events';
-  payload: string;
-  sentAt: number;
-  left: number;
-}
-
-interface DeviceSession {
-  dev: SimDevice;
-  client: MqttClient;
-  seq: number;
-  /** Unacked seq → the message that carried it. */
-  outbox: Map<number, OutboxEntry>;
-  desired: Buffer[];
-  /** seq of the newest desired document received. */
-  desiredSeq: number;
-  follower: DesiredFollower | null;
 }
 
 export class FleetSimulator {
@@ -128,14 +110,7 @@ export class FleetSimulator {
       const ack = Ack.safeParse(jsonOrNull(payload));
       if (!ack.success) return;
       this.acksReceived++;
-      for (const [from, to] of ack.data.ranges) {
-        for (let q = from; q <= to; q++) {
-          const e = s.outbox.get(q);
-          if (!e) continue;
-          s.outbox.delete(q);
-          e.left--;
-        }
-      }
+      applyAck(s.outbox, ack.data.ranges);
     } else if (topic.endsWith('/blob/data')) {
       s.follower?.onBlobData(payload);
     } else if (topic.endsWith('/desired')) {
@@ -302,13 +277,5 @@ export class FleetSimulator {
     const all = [...this.sessions.values()].map((s) => s.client.endAsync().catch(() => {}));
     this.sessions.clear();
     await Promise.all(all);
-  }
-}
-
-function jsonOrNull(payload: Buffer): unknown {
-  try {
-    return JSON.parse(payload.toString('utf8'));
-  } catch {
-    return null;
   }
 }
