@@ -178,13 +178,13 @@ export const AGENT_LIKE_OPTIONS: ort.InferenceSession.SessionOptions = {
 };
 
 /**
- * CPU time of one session run on `rows` rows of random input, in µs: the best of 5 rounds of 300
+ * CPU time of one single-row session run on random input, in µs: the best of 5 rounds of 300
  * runs after 100 warm-up runs, on a session of its own with `options` (the floor's).
  */
-export async function runCpuUs(onnx: Uint8Array, inputDim: number, options: ort.InferenceSession.SessionOptions, rows = 1): Promise<number> {
+export async function runCpuUs(onnx: Uint8Array, inputDim: number, options: ort.InferenceSession.SessionOptions): Promise<number> {
   const session = await ort.InferenceSession.create(onnx, options);
   try {
-    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from({ length: rows * inputDim }, () => Math.random()), [rows, inputDim]) };
+    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from({ length: inputDim }, () => Math.random()), [1, inputDim]) };
     for (let i = 0; i < 100; i++) await session.run(feeds);
     let best = Infinity;
     for (let k = 0; k < 5; k++) {
