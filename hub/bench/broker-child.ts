@@ -1,7 +1,8 @@
 // The broker under test for hub/bench/broker.bench.ts, in its own process so its memory is not
 // mixed with the simulated devices': either the hub as it ships (server/hub.ts: the real Store on a
 // data dir, device secrets checked by DevicesRepo, ACL, validation, telemetry persisted and acked)
-// or a bare aedes broker with no hooks counting telemetry (for the storm, with the hub's retained index). Talks to the bench over IPC: `ready` once
+// or a bare aedes broker with no hooks counting telemetry (for the storm, with the hub's retained index),
+// or the bare MQTT ingest server of bare-ingest.ts (`ingest`: its `telemetry` counts windows stored). Talks to the bench over IPC: `ready` once
 // listening, `stats` (memory after a GC, CPU time, telemetry received, event-loop delay since the last `loop`
 // reset), `count` (telemetry only, no GC), `stop` (graceful; the storm phase kills it instead).
 // Run by the bench: node --conditions=source --import tsx --expose-gc hub/bench/broker-child.ts KIND [CONFIG_JSON [INTERNALS_JSON]]
@@ -18,6 +19,7 @@ import { Hub, type HubInternals } from '../src/server/hub.js';
 import { noopLogger } from '../src/mqtt/ports.js';
 import { LISTEN_BACKLOG } from '../src/mqtt/embedded.js';
 import { indexRetained, type RetainedPersistence } from '../src/mqtt/retained.js';
+import { startBareIngest, type BareIngestConfig } from './bare-ingest.js';
 
 export type ChildMsg =
   | { t: 'ready'; mqtt: string; http: string | null; adminToken: string | null; startMs: number }
@@ -31,6 +33,8 @@ const t0 = performance.now();
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 let telemetry = 0;
+/** What `stats` and `count` report as telemetry: messages received (bare), windows stored (ingest). */
+let counted = () => telemetry;
 let snapshots = 0;
 let spaceReads = 0;
 let stop: () => Promise<void>;
@@ -59,8 +63,14 @@ if (kind === 'hub') {
     await new Promise<void>((r) => server.close(() => r()));
   };
   ready = { mqtt: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`, http: null, adminToken: null };
+} else if (kind === 'ingest') {
+  // CONFIG_JSON: BareIngestConfig (the model version the windows are about and its manifest).
+  const ingest = await startBareIngest(JSON.parse(process.argv[3] ?? '{}') as BareIngestConfig);
+  counted = () => ingest.windows();
+  stop = () => ingest.stop();
+  ready = { mqtt: ingest.url, http: null, adminToken: null };
 } else {
-  throw new Error(`broker-child: expected "hub" or "bare", got ${String(kind)}`);
+  throw new Error(`broker-child: expected "hub", "bare" or "ingest", got ${String(kind)}`);
 }
 
 const send = (m: ChildMsg) => process.send?.(m);
@@ -84,7 +94,7 @@ process.on('message', (m: ParentMsg) => {
   if (m.t === 'loop') {
     loop.reset();
   } else if (m.t === 'count') {
-    send({ t: 'count', telemetry });
+    send({ t: 'count', telemetry: counted() });
   } else if (m.t === 'stats') {
     allocProfile();
     const cpu = process.cpuUsage(); // before the GC below, which is the bench's doing
@@ -94,7 +104,7 @@ process.on('message', (m: ParentMsg) => {
     const mem = process.memoryUsage();
     // BROKER_BENCH_HEAP_SPACES=1: each V8 heap space's used and committed bytes on stderr after each stats GC (analysis only).
     if (process.env.BROKER_BENCH_HEAP_SPACES) process.stderr.write(`${kind} ${++spaceReads} rss=${mem.rss} ${getHeapSpaceStatistics().filter((x) => x.space_size > 0).map((x) => `${x.space_name}=${x.space_used_size}/${x.space_size}`).join(' ')}\n`);
-    send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, telemetry, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
+    send({ t: 'stats', rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, cpuMs: (cpu.user + cpu.system) / 1000, telemetry: counted(), loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 });
   } else if (m.t === 'stop') {
     const deadline = setTimeout(() => process.exit(1), 10_000);
     stop().then(() => { clearTimeout(deadline); send({ t: 'stopped' }); process.exit(0); }, () => process.exit(1));

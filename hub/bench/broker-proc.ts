@@ -1,10 +1,10 @@
-// One broker of broker.bench.ts in a process of its own (broker-child.ts): the hub as it ships or a
-// bare aedes, started, asked for its figures over IPC, stopped or killed.
+// One broker of broker.bench.ts in a process of its own (broker-child.ts): the hub as it ships, a
+// bare aedes or the bare MQTT ingest server of bare-ingest.ts (test/bench/ingest.bench.ts), started, asked for its figures over IPC, stopped or killed.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildMsg, ParentMsg } from './broker-child.js';
 
-export type Kind = 'hub' | 'bare';
+export type Kind = 'hub' | 'bare' | 'ingest';
 export type Stats = Extract<ChildMsg, { t: 'stats' }>;
 type Ready = Extract<ChildMsg, { t: 'ready' }>;
 const CHILD = fileURLToPath(new URL('./broker-child.ts', import.meta.url));

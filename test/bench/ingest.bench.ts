@@ -1,5 +1,5 @@
 // Ingest bench (issue 5, redone for issue 13): summary windows from simulated devices persisted and
-// acked by the hub, for 100 and 1,000 devices. Each telemetry batch carries k = 10 windows shaped like
+// acked by the hub, for 100 and 1,000 devices. Each telemetry batch carries k = 10 windows (--batch K) shaped like
 // the agent's example model (12 numeric features × 10 bins, latency histogram, one output); devices
 // send R rounds (each round: every device one batch, all PUBACKed, at most 100 batches in flight) and
 // keep unacked windows in an outbox that is resent after the agent's default 15 s (--resend-ms N:
@@ -14,8 +14,11 @@
 // the same model version registered so rollups are updated as the hub updates them, same SQLite
 // settings), no MQTT, no validation; and the same without rollups, the repository's rollups-on/off
 // ratio. Exactly-once: device_windows rows afterwards must equal the windows sent; the hub with rollups
-// off must have stored no rollup rows.
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N]
+// off must have stored no rollup rows. The floor (docs/decisions/0055-the-floor-under-ingest.md): the
+// least MQTT + JSON ingest (hub/bench/bare-ingest.ts) through the same phases in three stages (store,
+// parse, receive), and the repository with the hub's grouping; each run prints the most any JSON over
+// aedes ingest reaches against the bare repository: bare ÷ (the wire alone + grouped inserts).
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N] [--batch K]
 // (HUB_BENCH_CPU_PROF=DIR writes the hub process's CPU profile there.)
 import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,14 +28,20 @@ import type { Feature, Manifest, Reference, SeqWindow } from '@edgefleet/shared'
 import { Store } from '../../hub/src/store/index.js';
 import { HUB_MIGRATIONS } from '../../hub/src/schema.js';
 import { TelemetryRepo } from '../../hub/src/store/telemetry-repo.js';
+import { MAX_TICK_WINDOWS } from '../../hub/src/ingest/window-writer.js';
 import { registerVersion } from '../../hub/src/rollups/testing.js';
 import { Sims } from '../../hub/bench/sims.js';
+import { Broker } from '../../hub/bench/broker-proc.js';
+import type { BareIngestConfig } from '../../hub/bench/bare-ingest.js';
+
+type Stage = NonNullable<BareIngestConfig['stage']>;
+/** The floor's stages (bare-ingest.ts): the whole least ingest, then the wire alone with and without the parse. */
+const STAGES: Stage[] = ['store', 'parse', 'receive'];
 import { simWindow, type SimModel, type WindowShape } from '../src/sim/index.js';
 import { fmt, until } from './fleet-setup.js';
 import { HubProc } from './hub-proc.js';
 import { formatPairStats, pairStats } from './pair-stats.js';
 
-const K = 10;
 /** --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
 const SHAPE: WindowShape = { features: 12, bins: 10, ...(process.argv.includes('--feedback') ? { feedback: true } : {}) };
 const LIMIT_MS = 120_000;
@@ -44,6 +53,8 @@ const opt = (name: string): number | undefined => {
   return i > 0 ? Number(process.argv[i + 1]) : undefined;
 };
 const RESEND_MS = opt('--resend-ms') ?? 15_000;
+/** --batch K: windows per telemetry message (default 10; the agent puts up to 50 in one, DEFAULT_OUTBOX); rounds scale by 10/K. */
+const K = opt('--batch') ?? 10;
 const ONLY = opt('--only');
 /** --pairs N: N hubs with rollups on and N with them off, alternating (default 1). */
 const PAIRS = opt('--pairs') ?? 1;
@@ -54,8 +65,12 @@ const cpuMs = () => {
 
 interface Rate { wallUs: number; cpuUs: number }
 
-/** µs of wall and CPU time per window of the hub's repository alone: the same batches, no MQTT, no validation. */
-function baseline(devices: number, rounds: number, model: SimModel, manifest: { features?: Feature[]; reference?: Reference }, rollups: boolean): Rate {
+/**
+ * µs of wall and CPU time per window of the hub's repository alone: the same batches, no MQTT, no
+ * validation. `group` > 1: that many device batches per transaction (putWindowsMany, as the hub's
+ * per-tick writer groups them, window-writer.ts) instead of one.
+ */
+function baseline(devices: number, rounds: number, model: SimModel, manifest: { features?: Feature[]; reference?: Reference }, rollups: boolean, group = 1): Rate {
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-ingest-'));
   const store = Store.open(dir, HUB_MIGRATIONS);
   try {
@@ -65,7 +80,12 @@ function baseline(devices: number, rounds: number, model: SimModel, manifest: { 
     const batches: SeqWindow[][][] = Array.from({ length: rounds }, (_, r) => Array.from({ length: devices }, () => Array.from({ length: K }, (_x, i) => simWindow(r * K + i + 1, at, SHAPE, model))));
     const c0 = cpuMs();
     const t0 = performance.now();
-    batches.forEach((round) => round.forEach((windows, d) => repo.putWindows(`dev-${d}`, windows, at)));
+    if (group > 1) {
+      const all = batches.flatMap((round) => round.map((windows, d) => ({ deviceId: `dev-${d}`, windows })));
+      for (let i = 0; i < all.length; i += group) repo.putWindowsMany(all.slice(i, i + group), at);
+    } else {
+      batches.forEach((round) => round.forEach((windows, d) => repo.putWindows(`dev-${d}`, windows, at)));
+    }
     const n = devices * rounds * K;
     return { wallUs: ((performance.now() - t0) * 1000) / n, cpuUs: ((cpuMs() - c0) * 1000) / n };
   } finally {
@@ -127,9 +147,47 @@ async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; round
   }
 }
 
+/**
+ * The floor (hub/bench/bare-ingest.ts): a bare aedes + JSON.parse + the repository's putWindows per
+ * message + a QoS 0 ack, in a process of its own, driven by the same simulated devices through the same
+ * phases. What any MQTT + JSON ingest of these windows pays on this machine besides the inserts.
+ */
+async function runBareIngest(stage: Stage, phases: ReadonlyArray<{ n: number; rounds: number }>, manifest: Manifest, failures: string[]): Promise<Phase[]> {
+  const model: SimModel = { name: manifest.name, version: manifest.version };
+  const broker = await Broker.start('ingest', { model, manifest: { features: manifest.features, reference: manifest.reference }, stage } satisfies BareIngestConfig);
+  const sims = await Sims.start(SIM_PROCS);
+  const devices = Array.from({ length: Math.max(...phases.map((p) => p.n)) }, (_, i) => ({ id: `dev-${String(i).padStart(5, '0')}`, secret: 'bare' }));
+  const out: Phase[] = [];
+  try {
+    let connected = 0;
+    for (const { n, rounds } of phases) {
+      const r0 = await sims.connect(broker.ready.mqtt, devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
+      if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect to the bare ingest server, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
+      connected = n;
+      const load = loadavg()[0] ?? 0;
+      const [s0, p0] = [await broker.stats(), await sims.pending()];
+      const t0 = performance.now();
+      let sent = 0;
+      for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
+      const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
+      const ms = performance.now() - t0;
+      const [s1, p1] = [await broker.stats(), await sims.pending()];
+      if (!ok) failures.push(`N=${n} (bare ingest, ${stage}): ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
+      // Resends are stored again by INSERT OR IGNORE (no row), so the count may exceed what was sent only by them.
+      if (s1.telemetry - s0.telemetry < sent) failures.push(`N=${n} (bare ingest, ${stage}): ${s1.telemetry - s0.telemetry} windows taken for ${sent} sent`);
+      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load });
+    }
+    await sims.drop();
+    return out;
+  } finally {
+    sims.stop();
+    await broker.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const failures: string[] = [];
-  const phases = [{ n: 100, rounds: 20 }, { n: 1000, rounds: 4 }].filter((r) => ONLY === undefined || r.n === ONLY);
+  const phases = [{ n: 100, rounds: 20 }, { n: 1000, rounds: 4 }].filter((r) => ONLY === undefined || r.n === ONLY).map((p) => ({ ...p, rounds: Math.max(1, Math.round((p.rounds * 10) / K)) }));
   const bytes = JSON.stringify(simWindow(1, new Date(), SHAPE)).length;
   console.log(`ingest bench: the hub in its own process, devices in ${SIM_PROCS} more; batches of ${K} windows (${SHAPE.features} features × ${SHAPE.bins} bins, ~${fmt(bytes)} bytes each), at most ${IN_FLIGHT} batches in flight; the hub as it ships, then a hub with rollups off (the rollups-on/off baseline, docs/performance.md)`);
   // The hubs: as it ships (rollups on), then the baseline without rollups; --pairs N repeats the pair.
@@ -143,6 +201,8 @@ async function main(): Promise<void> {
     off.push((await runHub(false, phases, failures)).phases);
   }
   if (!manifest) return;
+  const floors: Phase[][] = [];
+  for (const stage of STAGES) floors.push(await runBareIngest(stage, phases, manifest, failures));
   // The bare repository in this process (no hub running any more), with and without rollups.
   const v = manifest;
   const model: SimModel = { name: v.name, version: v.version };
@@ -151,6 +211,7 @@ async function main(): Promise<void> {
   phases.forEach(({ n, rounds }, k) => {
     const bare = baseline(n, rounds, model, v, true);
     const plain = baseline(n, rounds, model, v, false);
+    const grouped = baseline(n, rounds, model, v, true, MAX_TICK_WINDOWS / K);
     for (const p of on.map((x) => x[k] as Phase)) {
       console.log(
         `${fmt(n).padStart(6)} | ${fmt(p.sent).padStart(7)} | ${`${fmt(p.ms / 1000, 2)} s`.padStart(15)} | ${fmt(p.rate).padStart(9)} | ${`${fmt(p.hubCpuUs, 1)} µs`.padStart(14)} | ${fmt(p.resends).padStart(7)} | ` +
@@ -158,6 +219,21 @@ async function main(): Promise<void> {
           `${fmt(plain.cpuUs, 1)} µs, ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x   (load ${p.load.toFixed(1)})`,
       );
     }
+    // The floor: the least MQTT + JSON ingest (bare-ingest.ts) against the repository, and the hub against it.
+    const hub = on[0]?.[k] as Phase;
+    const wire = floors[STAGES.indexOf('parse')]?.[k] as Phase;
+    console.log(
+      `${fmt(n).padStart(6)} | bare repository, ${MAX_TICK_WINDOWS / K} device batches a transaction as the hub groups them: ${fmt(grouped.cpuUs, 1)} µs CPU/window; ` +
+        `so the most any ingest that takes these windows as JSON over aedes reaches here: bare ÷ (wire alone + grouped inserts) = ${fmt(bare.cpuUs, 1)} ÷ (${fmt(wire.hubCpuUs, 1)} + ${fmt(grouped.cpuUs, 1)}) = ${(bare.cpuUs / (wire.hubCpuUs + grouped.cpuUs)).toFixed(2)}x`,
+    );
+    STAGES.forEach((stage, i) => {
+      const f = floors[i]?.[k] as Phase;
+      const what = { store: 'aedes + JSON.parse + putWindows per message + ack', parse: 'the wire alone: aedes + JSON.parse + ack, no insert', receive: 'aedes + ack, no parse, no insert' }[stage];
+      console.log(
+        `${fmt(n).padStart(6)} | bare MQTT ingest, ${stage} (${what}): ${fmt(f.rate)} windows/s, ${fmt(f.hubCpuUs, 1)} µs CPU/window = ${(f.hubCpuUs / bare.cpuUs).toFixed(2)}x the bare repository's CPU; ` +
+          `the hub ÷ this: ${(f.hubCpuUs / hub.hubCpuUs).toFixed(2)}x by CPU, ${(hub.rate / f.rate).toFixed(2)}x by windows/s   (load ${f.load.toFixed(1)})`,
+      );
+    });
     // Issue 11: ingest with rollups on >= 0.9x of without, the whole path (hub process) beside the repository's.
     for (let i = 0; i < PAIRS; i++) {
       const [a, b] = [on[i]?.[k] as Phase, off[i]?.[k] as Phase];
