@@ -18,7 +18,8 @@
 // least MQTT + JSON ingest (hub/bench/bare-ingest.ts) through the same phases in three stages (store,
 // parse, receive), and the repository with the hub's grouping; each run prints the most any JSON over
 // aedes ingest reaches against the bare repository: bare ÷ (the wire alone + grouped inserts).
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N] [--batch K]
+// --external: also the hub as it ships behind a real Mosquitto (hub-cluster.ts), its CPU and Mosquitto's.
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N] [--batch K] [--external]
 // (HUB_BENCH_CPU_PROF=DIR writes the hub process's CPU profile there.)
 import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +41,7 @@ const STAGES: Stage[] = ['store', 'parse', 'receive'];
 import { simWindow, type SimModel, type WindowShape } from '../src/sim/index.js';
 import { fmt, until } from './fleet-setup.js';
 import { HubProc } from './hub-proc.js';
+import { HubCluster } from './hub-cluster.js';
 import { formatPairStats, pairStats } from './pair-stats.js';
 
 /** --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
@@ -94,17 +96,25 @@ function baseline(devices: number, rounds: number, model: SimModel, manifest: { 
   }
 }
 
-interface Phase { n: number; sent: number; ms: number; rate: number; hubCpuUs: number; resends: number; load: number }
+interface Phase {
+  n: number; sent: number; ms: number; rate: number; hubCpuUs: number; resends: number; load: number;
+  /** Mosquitto's CPU per window (the hub behind it, --external). */
+  brokerCpuUs?: number;
+}
 
 /**
  * One hub (rollups on or off, server/hub.ts HubInternals) and its devices through the phases: every
  * phase's whole-path figures, and the exactly-once and quota checks into `failures`.
  */
-async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; rounds: number }>, failures: string[]): Promise<{ phases: Phase[]; manifest: Manifest }> {
-  const hub = await HubProc.start(1000, { rollups });
+async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; rounds: number }>, failures: string[], external = false): Promise<{ phases: Phase[]; manifest: Manifest }> {
+  // --external: the hub as it ships behind a real Mosquitto (hub-cluster.ts, one hub), Mosquitto's CPU read from /proc.
+  const cluster = external ? await HubCluster.start(1000, 1) : null;
+  const hub = cluster ? (cluster.hubs[0] as HubProc) : await HubProc.start(1000, { rollups });
+  const brokerMs = () => cluster?.broker().cpuMs ?? 0;
+  const mqttUrl = cluster ? cluster.mqtt : hub.mqtt;
   const sims = await Sims.start(SIM_PROCS);
   const out: Phase[] = [];
-  const tag = rollups ? '' : ' (hub with rollups off)';
+  const tag = external ? ' (hub behind Mosquitto)' : rollups ? '' : ' (hub with rollups off)';
   try {
     const manifest = hub.fx.bundles.v1.manifest;
     // Windows are about a version the hub assigned to every device: it stores nothing else (plausibility.ts).
@@ -113,21 +123,21 @@ async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; round
     let connected = 0;
     let total = 0;
     for (const { n, rounds } of phases) {
-      const r0 = await sims.connect(hub.mqtt, hub.devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
+      const r0 = await sims.connect(mqttUrl, hub.devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
       if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
       connected = n;
       const load = loadavg()[0] ?? 0;
-      const [s0, p0, w0] = [await hub.stats(), await sims.pending(), hub.windowsStored()];
+      const [s0, p0, w0, b0] = [await hub.stats(), await sims.pending(), hub.windowsStored(), brokerMs()];
       const t0 = performance.now();
       let sent = 0;
       for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
       const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
       const ms = performance.now() - t0;
-      const [s1, p1, w1] = [await hub.stats(), await sims.pending(), hub.windowsStored()];
+      const [s1, p1, w1, b1] = [await hub.stats(), await sims.pending(), hub.windowsStored(), brokerMs()];
       total += sent;
       if (!ok) failures.push(`N=${n}${tag}: ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
       if (w1 - w0 !== sent) failures.push(`N=${n}${tag}: ${w1 - w0} windows stored for ${sent} sent`);
-      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load });
+      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load, brokerCpuUs: ((b1 - b0) * 1000) / sent });
     }
     const stored = hub.windowsStored();
     console.log(`exactly once${tag}: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
@@ -143,7 +153,7 @@ async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; round
     return { phases: out, manifest };
   } finally {
     sims.stop();
-    await hub.stop();
+    await (cluster ? cluster.stop() : hub.stop());
   }
 }
 
@@ -203,6 +213,7 @@ async function main(): Promise<void> {
   if (!manifest) return;
   const floors: Phase[][] = [];
   for (const stage of STAGES) floors.push(await runBareIngest(stage, phases, manifest, failures));
+  const behind = process.argv.includes('--external') ? (await runHub(true, phases, failures, true)).phases : null;
   // The bare repository in this process (no hub running any more), with and without rollups.
   const v = manifest;
   const model: SimModel = { name: v.name, version: v.version };
@@ -234,6 +245,14 @@ async function main(): Promise<void> {
           `the hub ÷ this: ${(f.hubCpuUs / hub.hubCpuUs).toFixed(2)}x by CPU, ${(hub.rate / f.rate).toFixed(2)}x by windows/s   (load ${f.load.toFixed(1)})`,
       );
     });
+    const x = behind?.[k];
+    if (x) {
+      const both = x.hubCpuUs + (x.brokerCpuUs ?? 0);
+      console.log(
+        `${fmt(n).padStart(6)} | the hub behind Mosquitto (--external): ${fmt(x.rate)} windows/s (${(x.rate / (1e6 / bare.wallUs)).toFixed(2)}x of bare by wall), hub CPU ${fmt(x.hubCpuUs, 1)} µs/window (${(bare.cpuUs / x.hubCpuUs).toFixed(2)}x), ` +
+          `Mosquitto ${fmt(x.brokerCpuUs ?? 0, 1)} µs, the two ${fmt(both, 1)} µs (${(bare.cpuUs / both).toFixed(2)}x)   (load ${x.load.toFixed(1)})`,
+      );
+    }
     // Issue 11: ingest with rollups on >= 0.9x of without, the whole path (hub process) beside the repository's.
     for (let i = 0; i < PAIRS; i++) {
       const [a, b] = [on[i]?.[k] as Phase, off[i]?.[k] as Phase];
