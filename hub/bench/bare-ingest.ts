@@ -34,7 +34,7 @@ export interface BareIngestConfig {
 
 export interface BareIngest {
   url: string;
-  /** Windows in the messages stored so far. */
+  /** Windows in the messages taken so far (stored, at the `store` stage). */
   windows(): number;
   stop(): Promise<void>;
 }
