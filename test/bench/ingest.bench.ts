@@ -19,7 +19,7 @@
 // parse, receive), and the repository with the hub's grouping; each run prints the most any JSON over
 // aedes ingest reaches against the bare repository: bare ÷ (the wire alone + grouped inserts).
 // --external: also the hub as it ships behind a real Mosquitto (hub-cluster.ts), its CPU and Mosquitto's.
-// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N] [--batch K] [--external]
+// Run: node --conditions=source --import tsx test/bench/ingest.bench.ts [--feedback] [--only 100|1000] [--resend-ms N] [--pairs N] [--batch K] [--features N] [--external]
 // (HUB_BENCH_CPU_PROF=DIR writes the hub process's CPU profile there.)
 import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,8 +44,6 @@ import { HubProc } from './hub-proc.js';
 import { HubCluster } from './hub-cluster.js';
 import { formatPairStats, pairStats } from './pair-stats.js';
 
-/** --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
-const SHAPE: WindowShape = { features: 12, bins: 10, ...(process.argv.includes('--feedback') ? { feedback: true } : {}) };
 const LIMIT_MS = 120_000;
 /** Batches awaiting their PUBACK at once over the fleet (the simulators' processes share it). */
 const IN_FLIGHT = 100;
@@ -55,6 +53,8 @@ const opt = (name: string): number | undefined => {
   return i > 0 ? Number(process.argv[i + 1]) : undefined;
 };
 const RESEND_MS = opt('--resend-ms') ?? 15_000;
+/** --features N: numeric features a window (default 12, the example model's). --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
+const SHAPE: WindowShape = { features: opt('--features') ?? 12, bins: 10, ...(process.argv.includes('--feedback') ? { feedback: true } : {}) };
 /** --batch K: windows per telemetry message (default 10; the agent puts up to 50 in one, DEFAULT_OUTBOX); rounds scale by 10/K. */
 const K = opt('--batch') ?? 10;
 const ONLY = opt('--only');
