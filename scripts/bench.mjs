@@ -2,21 +2,22 @@
 // Runs every */bench/*.bench.ts (shared, agent, hub, desktop, examples, test) one after another
 // through tsx from source (`node --conditions=source --import tsx FILE`), printing a header and each
 // bench's output (ratio lines such as "api throughput: 21,340 req/s vs floor 22,100 req/s = 0.97x"),
-// then a summary. Each bench is bounded in time (BENCH_TIMEOUT_S, default 300 s): past it, its whole
-// process group is killed and it counts as failed. A failing bench does not stop the others; the
-// runner exits non-zero at the end if any failed.
+// then a summary. Each bench is bounded in time: 300 s, or what the bench declares in a comment line
+// `// bench-limit-s: N` among its first 40 lines (the broker bench's 10,000 devices need more);
+// BENCH_TIMEOUT_S overrides both. Past it, its whole process group is killed and it counts as failed.
+// A failing bench does not stop the others; the runner exits non-zero at the end if any failed.
 // `npm run bench` type-checks first (tsc -b) because some benches start the built dist.
 // Usage: node scripts/bench.mjs [path-filter ...]
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packages = ['shared', 'agent', 'hub', 'desktop', 'examples', 'test'];
 const filters = process.argv.slice(2);
-const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 300);
-if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+const override = process.env.BENCH_TIMEOUT_S === undefined ? null : Number(process.env.BENCH_TIMEOUT_S);
+if (override !== null && (!Number.isFinite(override) || override <= 0)) {
   console.error(`BENCH_TIMEOUT_S=${process.env.BENCH_TIMEOUT_S}: expected a positive number of seconds`);
   process.exit(2);
 }
@@ -34,6 +35,14 @@ const files = packages
 if (files.length === 0) {
   console.error(`no bench files matched ${filters.join(' ') || '(all)'}`);
   process.exit(1);
+}
+
+/** A bench's time limit in seconds: BENCH_TIMEOUT_S, else its `// bench-limit-s: N` line, else 300. */
+function limitOf(f) {
+  if (override !== null) return override;
+  const head = readFileSync(join(root, f), 'utf8').split('\n').slice(0, 40);
+  const m = head.map((l) => /^\/\/ bench-limit-s: (\d+)\s*$/.exec(l)).find(Boolean);
+  return m ? Number(m[1]) : 300;
 }
 
 let current = null;
@@ -55,6 +64,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 const results = [];
 for (const f of files) {
+  const timeoutS = limitOf(f);
   console.log(`\n=== ${f} (limit ${timeoutS} s)`);
   const t0 = Date.now();
   const outcome = await new Promise((resolve) => {
