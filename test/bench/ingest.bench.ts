@@ -34,23 +34,27 @@ import { registerVersion } from '../../hub/src/rollups/testing.js';
 import { Sims } from '../../hub/bench/sims.js';
 import { Broker } from '../../hub/bench/broker-proc.js';
 import type { BareIngestConfig } from '../../hub/bench/bare-ingest.js';
-
-type Stage = NonNullable<BareIngestConfig['stage']>;
-/** The floor's stages (bare-ingest.ts): the whole least ingest, then the wire alone with and without the parse. */
-const STAGES: Stage[] = ['store', 'parse', 'receive'];
 import { simWindow, type SimModel, type WindowShape } from '../src/sim/index.js';
 import { fmt, until } from './fleet-setup.js';
 import { HubProc } from './hub-proc.js';
 import { HubCluster } from './hub-cluster.js';
 import { formatPairStats, pairStats } from './pair-stats.js';
 
+type Stage = NonNullable<BareIngestConfig['stage']>;
+/** The floor's stages (bare-ingest.ts): the whole least ingest, then the wire alone with and without the parse. */
+const STAGES: Stage[] = ['store', 'parse', 'receive'];
+
 const LIMIT_MS = 120_000;
 /** Batches awaiting their PUBACK at once over the fleet (the simulators' processes share it). */
 const IN_FLIGHT = 100;
 const SIM_PROCS = 2;
+/** A numeric flag's value: a positive integer, or the run stops naming the flag and what it expected. */
 const opt = (name: string): number | undefined => {
   const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} ${process.argv[i + 1] ?? '(nothing)'}: expected a positive integer`);
+  return v;
 };
 const RESEND_MS = opt('--resend-ms') ?? 15_000;
 /** --features N: numeric features a window (default 12, the example model's). --feedback: windows also carry label and confidence counts (docs/drift.md "Accuracy"), to compare with a run without. */
@@ -58,6 +62,7 @@ const SHAPE: WindowShape = { features: opt('--features') ?? 12, bins: 10, ...(pr
 /** --batch K: windows per telemetry message (default 10; the agent puts up to 50 in one, DEFAULT_OUTBOX); rounds scale by 10/K. */
 const K = opt('--batch') ?? 10;
 const ONLY = opt('--only');
+if (ONLY !== undefined && ONLY !== 100 && ONLY !== 1000) throw new Error(`--only ${ONLY}: expected 100 or 1000 (the bench's device counts)`);
 /** --pairs N: N hubs with rollups on and N with them off, alternating (default 1). */
 const PAIRS = opt('--pairs') ?? 1;
 const cpuMs = () => {
@@ -102,6 +107,20 @@ interface Phase {
   brokerCpuUs?: number;
 }
 
+/** Figures of one phase whose devices are connected: `cpuMs` is the server process's CPU time so far. */
+async function drive(sims: Sims, n: number, rounds: number, cpuMs: () => Promise<number>, brokerMs: () => number = () => 0): Promise<{ phase: Phase; ok: boolean; pending: number }> {
+  const load = loadavg()[0] ?? 0;
+  const [c0, p0, b0] = [await cpuMs(), await sims.pending(), brokerMs()];
+  const t0 = performance.now();
+  let sent = 0;
+  for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
+  const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
+  const ms = performance.now() - t0;
+  const [c1, p1, b1] = [await cpuMs(), await sims.pending(), brokerMs()];
+  const phase = { n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((c1 - c0) * 1000) / sent, resends: p1.resends - p0.resends, load, brokerCpuUs: ((b1 - b0) * 1000) / sent };
+  return { phase, ok, pending: p1.pending };
+}
+
 /**
  * One hub (rollups on or off, server/hub.ts HubInternals) and its devices through the phases: every
  * phase's whole-path figures, and the exactly-once and quota checks into `failures`.
@@ -126,18 +145,13 @@ async function runHub(rollups: boolean, phases: ReadonlyArray<{ n: number; round
       const r0 = await sims.connect(mqttUrl, hub.devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
       if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
       connected = n;
-      const load = loadavg()[0] ?? 0;
-      const [s0, p0, w0, b0] = [await hub.stats(), await sims.pending(), hub.windowsStored(), brokerMs()];
-      const t0 = performance.now();
-      let sent = 0;
-      for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
-      const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
-      const ms = performance.now() - t0;
-      const [s1, p1, w1, b1] = [await hub.stats(), await sims.pending(), hub.windowsStored(), brokerMs()];
+      const w0 = hub.windowsStored();
+      const { phase, ok, pending } = await drive(sims, n, rounds, async () => (await hub.stats()).cpuMs, brokerMs);
+      const [w1, sent] = [hub.windowsStored(), phase.sent];
       total += sent;
-      if (!ok) failures.push(`N=${n}${tag}: ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
+      if (!ok) failures.push(`N=${n}${tag}: ${pending} windows still unacked after ${LIMIT_MS / 1000} s`);
       if (w1 - w0 !== sent) failures.push(`N=${n}${tag}: ${w1 - w0} windows stored for ${sent} sent`);
-      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load, brokerCpuUs: ((b1 - b0) * 1000) / sent });
+      out.push(phase);
     }
     const stored = hub.windowsStored();
     console.log(`exactly once${tag}: ${fmt(stored)} windows stored for ${fmt(total)} sent (resends included above) — ${stored === total ? 'ok' : 'MISMATCH'}`);
@@ -174,18 +188,13 @@ async function runBareIngest(stage: Stage, phases: ReadonlyArray<{ n: number; ro
       const r0 = await sims.connect(broker.ready.mqtt, devices.slice(connected, n), 100, { model, resendMs: RESEND_MS });
       if (r0.failed.length) throw new Error(`${r0.failed.length} devices failed to connect to the bare ingest server, first: ${r0.failed[0]?.id}: ${r0.failed[0]?.error}`);
       connected = n;
-      const load = loadavg()[0] ?? 0;
-      const [s0, p0] = [await broker.stats(), await sims.pending()];
-      const t0 = performance.now();
-      let sent = 0;
-      for (let r = 0; r < rounds; r++) sent += await sims.telemetry(K, SHAPE, IN_FLIGHT);
-      const ok = await until(async () => (await sims.pending()).pending === 0, LIMIT_MS);
-      const ms = performance.now() - t0;
-      const [s1, p1] = [await broker.stats(), await sims.pending()];
-      if (!ok) failures.push(`N=${n} (bare ingest, ${stage}): ${p1.pending} windows still unacked after ${LIMIT_MS / 1000} s`);
-      // Resends are stored again by INSERT OR IGNORE (no row), so the count may exceed what was sent only by them.
-      if (s1.telemetry - s0.telemetry < sent) failures.push(`N=${n} (bare ingest, ${stage}): ${s1.telemetry - s0.telemetry} windows taken for ${sent} sent`);
-      out.push({ n, sent, ms, rate: sent / (ms / 1000), hubCpuUs: ((s1.cpuMs - s0.cpuMs) * 1000) / sent, resends: p1.resends - p0.resends, load });
+      const t0 = await broker.telemetry();
+      const { phase, ok, pending } = await drive(sims, n, rounds, async () => (await broker.stats()).cpuMs);
+      const taken = (await broker.telemetry()) - t0;
+      if (!ok) failures.push(`N=${n} (bare ingest, ${stage}): ${pending} windows still unacked after ${LIMIT_MS / 1000} s`);
+      // A resend is taken again (INSERT OR IGNORE stores no second row), so only fewer than sent is wrong.
+      if (taken < phase.sent) failures.push(`N=${n} (bare ingest, ${stage}): ${taken} windows taken for ${phase.sent} sent`);
+      out.push(phase);
     }
     await sims.drop();
     return out;
