@@ -240,7 +240,7 @@ export class BlobDownloader {
       if (h.size !== a.size || h.sha256 !== a.sha256) {
         rmSync(partial, { force: true });
         this.opts.store.remove(a.sha256);
-        throw new AppError('HASH_MISMATCH', `downloaded blob has sha256 ${h.sha256.slice(0, 12)}… (${h.size} bytes), expected ${a.sha256.slice(0, 12)}… (${a.size} bytes); discarded, will download again`);
+        throw new AppError('HASH_MISMATCH', `downloaded blob has sha256 ${h.sha256.slice(0, 12)}… (${h.size} bytes), expected ${a.sha256.slice(0, 12)}… (${a.size} bytes); discarded (a newer desired document downloads it again)`);
       }
       const final = this.finalPath(a.sha256);
       await this.opts.pause?.('download:before-rename');

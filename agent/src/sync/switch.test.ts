@@ -2,7 +2,8 @@
 // agent (SQLite, ONNX sessions) and an injected clock: a version whose document carries a maintenance
 // window is downloaded (blocks over MQTT) and verified at once, reported `deferred` until the window
 // opens, and switched when it does; the update lock defers a switch until it expires or is removed, and
-// survives a restart. The hub's part is played by the test: signed documents, blob blocks.
+// survives a restart; a stop in the middle of a download is no failure of the version: the restarted
+// agent downloads it. The hub's part is played by the test: signed documents, blob blocks.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -36,10 +37,12 @@ describe('switching inside maintenance windows and under the update lock', () =>
   const bundles: Record<string, BundleResult & { sha256: string }> = {};
   let seq = 0;
   let data: string;
+  /** The hub's part answers block requests only while this is set. */
+  let servingBlocks = true;
 
   before(async () => {
     kit = makeKit('ef-switch-');
-    for (const [v, seed] of [['1.0.0', 1], ['2.0.0', 2]] as const) {
+    for (const [v, seed] of [['1.0.0', 1], ['2.0.0', 2], ['3.0.0', 3]] as const) {
       const b = await mlpBundle(kit, v, { seed });
       bundles[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
     }
@@ -52,6 +55,7 @@ describe('switching inside maintenance windows and under the update lock', () =>
     hub = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-hub' });
     hub.on('message', (topic, payload) => {
       if (topic.endsWith('/state')) return void states.push(JSON.parse(payload.toString()) as ReportedState);
+      if (!servingBlocks) return;
       const g = BlobGet.parse(JSON.parse(payload.toString()));
       const b = Object.values(bundles).find((x) => x.sha256 === g.sha256)!;
       const bytes = readFileSync(b.path);
@@ -159,5 +163,20 @@ describe('switching inside maintenance windows and under the update lock', () =>
     await publish([model('1.0.0')]);
     await reported((x) => x.status === 'deferred' && x.target === '1.0.0' && x.reason?.code === 'UPDATE_LOCKED');
     assert.equal(await serving(), '2.0.0');
+  });
+
+  it('a stop in the middle of a download is no failure: the restarted agent downloads the version', async () => {
+    servingBlocks = false;
+    await publish([model('3.0.0')]);
+    await poll('downloading 3.0.0', () => (agent.sync?.updater.phases.get('mlp')?.status === 'downloading' ? true : undefined));
+    await agent.stop();
+    agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
+    await poll('downloading again after the restart', () => (agent.sync?.updater.phases.get('mlp')?.status === 'downloading' ? true : undefined));
+    servingBlocks = true;
+    agent.sync?.downloader.resumeAll();
+    // Installed (the lock of the test before still defers the switch), never blocked.
+    const m = await reported((x) => x.installed.includes('3.0.0'));
+    assert.notEqual(m.reason?.code, 'VERSION_BLOCKED');
+    assert.equal(agent.events.list({ kind: 'install_failed' }).length, 0, 'the stop was not recorded as a failed install (events are kept across the restart)');
   });
 });

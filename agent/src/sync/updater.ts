@@ -171,7 +171,7 @@ export class Updater implements PolicyListener {
     }
     const blocked = store.blocked(m.name, m.version, seq);
     if (blocked) {
-      this.setPhase(m.name, { status: 'rolled_back', target: m.version, reason: { code: 'VERSION_BLOCKED', message: `not retried after a local rollback: ${blocked}` } });
+      this.setPhase(m.name, { status: 'rolled_back', target: m.version, reason: { code: 'VERSION_BLOCKED', message: `not retried until the hub sends a newer desired document (it failed or was rolled back here): ${blocked}` } });
       return;
     }
     try {
@@ -195,6 +195,10 @@ export class Updater implements PolicyListener {
       emit({ kind: 'activated', model: m.name, version: m.version, message: `${m.name}@${m.version} is active`, data: { progress: 1, seq } });
       this.setPhase(m.name, undefined);
     } catch (err) {
+      // A stop (SIGTERM, a restart) aborts the download or install under way: that is no failure of the
+      // version. Nothing is blocked or reported; the next start applies the document again and the
+      // download resumes from its last commit (docs/agent.md "Sync").
+      if (this.stopped) return;
       const e = toAppError(err);
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
