@@ -27,6 +27,16 @@ test('recent requests: the newest per model, within the entry and byte bounds', 
   assert.equal(off.take('m', 10, 'x').length, 0, 'perModel 0 keeps nothing');
 });
 
+test('recent requests: a BYTES tensor counts its strings, so large texts meet the byte bound', () => {
+  const text = (chars: number): RecordedTensor => ({ name: 'doc', datatype: 'BYTES', shape: [1], data: ['x'.repeat(chars)] }) as unknown as RecordedTensor;
+  const r = new RecentRequests({ perModel: 256, bytes: 1024 * 1024 });
+  for (let i = 0; i < 256; i++) r.add('m', '1.0.0', [text(100_000)], [t('y', [i])]);
+  assert.ok(r.bytes <= 1024 * 1024, `bytes ${r.bytes}`);
+  assert.equal(r.take('m', 256, '2.0.0').length, 5, '5 requests of ~200 KB fit in 1 MiB, not 256');
+  r.add('m', '1.0.0', [text(600_000)], []);
+  assert.equal(r.take('m', 256, '2.0.0').length, 5, 'a request over the bound (1.2 MB of characters) is not kept');
+});
+
 test('max abs diff: float outputs of the same name and length', () => {
   assert.ok(Math.abs((maxAbsDiff([t('y', [0.1, 0.9])], [t('y', [0.15, 0.5])]) ?? 0) - 0.4) < 1e-6, 'the larger of 0.05 and 0.4');
   assert.equal(maxAbsDiff([t('y', [0.1])], [t('z', [0.9])]), null, 'no output of that name');

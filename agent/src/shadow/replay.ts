@@ -22,11 +22,24 @@ export const RECENT_LIMITS: RecentLimits = { perModel: 256, bytes: 4 * 1024 * 10
 
 interface Recent { version: string; feeds: readonly RecordedTensor[]; outputs: readonly RecordedTensor[]; bytes: number }
 
+/**
+ * The memory a request's tensors hold, for the byte bounds here and of the shadow queue: a typed array
+ * by its byteLength; a plain array (a BYTES tensor's strings, or numbers) 8 bytes an element for the
+ * reference plus each string's characters at 2 bytes (V8's two-byte strings: never less than it holds).
+ */
 export function bytesOf(ts: readonly RecordedTensor[]): number {
   let n = 0;
   for (const t of ts) {
-    const d = t.data as { byteLength?: number; length: number };
-    n += typeof d.byteLength === 'number' ? d.byteLength : d.length * 8;
+    const d = t.data as ArrayLike<unknown> & { byteLength?: number };
+    if (typeof d.byteLength === 'number') {
+      n += d.byteLength;
+      continue;
+    }
+    n += d.length * 8;
+    for (let i = 0; i < d.length; i++) {
+      const x = d[i];
+      if (typeof x === 'string') n += x.length * 2;
+    }
   }
   return n;
 }
