@@ -69,7 +69,7 @@ describe('fastConfig', () => {
       ['summaries', 'budgetBytes'], ['sync', 'blockSize'], ['sync', 'window'], ['sync', 'reconnectMs'], ['sync', 'outbox', 'batchSize'],
       ['sync', 'outbox', 'messagesPerSec'], ['sync', 'outbox', 'maxMessageBytes'], ['sync', 'outbox', 'resendAfterMs'], ['allowNonFinite'], ['log', 'level'],
     ];
-    const values: unknown[] = [-1, -0, 0, 0.5, 1, 7, 8, 256, 257, 1023, 1024, 65535, 65536, 2 ** 20, 2 ** 20 + 1, 2 ** 53, Number.NaN, Infinity, '1', '', 'short', '12345678', 'basic', 'warn', true, null, {}, []];
+    const values: unknown[] = [-1, -0, 0, 0.5, 1, 7, 8, 64, 65, 256, 257, 1023, 1024, 65535, 65536, 2 ** 20, 2 ** 20 + 1, 2 ** 53, Number.NaN, Infinity, '1', '', 'short', '12345678', 'basic', 'warn', true, null, {}, []];
     let accepted = 0;
     for (const path of paths) {
       for (const v of values) {

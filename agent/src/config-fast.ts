@@ -6,6 +6,7 @@
 // undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
+import { MAX_BLOB_GET_BLOCKS } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -112,7 +113,7 @@ const OUTBOX = ['batchSize', 'messagesPerSec', 'maxMessageBytes', 'resendAfterMs
 const syncOf = (o: Obj): AgentConfig['sync'] => ({
   // brokerUrl is left to the schema (URL rules): its presence means "not here".
   blockSize: field(o, 'blockSize', (v) => int(v, 1024, 1024 * 1024), 1024 * 1024),
-  window: field(o, 'window', (v) => int(v, 1, 256), 8),
+  window: field(o, 'window', (v) => int(v, 1, MAX_BLOB_GET_BLOCKS), 8),
   reconnectMs: field(o, 'reconnectMs', posInt, 2000),
   outbox: section(o.outbox, OUTBOX, () => outboxOf({}), outboxOf),
 });

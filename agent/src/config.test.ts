@@ -54,6 +54,8 @@ describe('agent config: sync', () => {
       [{ sync: { outbox: { batchSize: 0 } } }, undefined, /sync\.outbox\.batchSize/],
       [{ sync: { blockSize: 10 } }, undefined, /sync\.blockSize/],
       [{ sync: { windw: 4 } }, undefined, /sync.*windw/],
+      // One blob/get asks for the whole window; the hub takes at most 64 blocks in one.
+      [{ sync: { window: 65 } }, undefined, /sync\.window.*<=64/],
       [{}, 'not a url', /sync\.brokerUrl.*broker URL/],
     ];
     for (const [v, broker, re] of cases) {

@@ -7,6 +7,8 @@ import { AppError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { createHash } from 'node:crypto';
 
+/** Most blocks one blob/get asks of the hub (wire/blob.ts), so sync.window at most. */
+export const MAX_BLOB_GET_BLOCKS = 64;
 /** Rows per batched run at most (runtime.maxBatchSize). */
 export const MAX_BATCH_SIZE = 1024;
 /** runtime.maxQueueDelayUs at most. */

@@ -4,7 +4,7 @@
 // what a desired document carries and what the agent reports back.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
+import { MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
 
 export const RuntimeOverrides = z.object({
@@ -96,8 +96,8 @@ export const AgentConfig = z.object({
     brokerUrl: z.string().url('expected a broker URL such as mqtt://hub.example:1883').optional(),
     /** Bytes per model block asked of the hub. */
     blockSize: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
-    /** Blocks in flight at once during a download. */
-    window: z.number().int().positive().max(256).default(8),
+    /** Blocks in flight at once during a download (asked in one blob/get, so at most what the hub takes in one). */
+    window: z.number().int().positive().max(MAX_BLOB_GET_BLOCKS).default(8),
     /** Delay between reconnect attempts. */
     reconnectMs: z.number().int().positive().default(2000),
     outbox: z.object({

@@ -2,6 +2,7 @@
 // blob/data frames are binary: 4-byte big-endian header length, JSON header, bytes.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { MAX_BLOB_GET_BLOCKS } from '../agent-settings.js';
 import { Count, ErrorInfo, Sha256Hex, parseWire, schemaTag } from './common.js';
 
 export const BLOB_GET_SCHEMA = 'edgefleet.blob-get/v1' as const;
@@ -10,7 +11,7 @@ export const BlobGet = z.object({
   sha256: Sha256Hex,
   offset: Count,
   blockSize: z.number().int().min(1024).max(1024 * 1024),
-  count: z.number().int().min(1).max(64),
+  count: z.number().int().min(1).max(MAX_BLOB_GET_BLOCKS),
 });
 export type BlobGet = z.infer<typeof BlobGet>;
 
