@@ -1,6 +1,7 @@
 // The hub lease on a real SQLite file opened by two connections (as two hub processes open it): one
 // holder at a time, a takeover once the holder's lease ran out (term + 1, the jobs start on the new
-// holder), the fence refusing a former holder's write, and stop() handing the lease over at once.
+// holder), the fence refusing a former holder's write, and stop() handing the lease over at once; and
+// jobs whose start takes longer than the lease lasts (docs/decisions/0058-lease-renewal-apart-from-job-starts.md).
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,17 @@ function recordingJob(log: string[], hub: string): SingletonJob {
   return { name: `job of ${hub}`, start: () => { log.push(`${hub} start`); }, stop: () => { log.push(`${hub} stop`); } };
 }
 
+/** A promise the test resolves: a job start that lasts until it does. */
+function gate(): { done: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const done = new Promise<void>((resolve) => { open = resolve; });
+  return { done, open };
+}
+
+/** Waits for `check` like waitFor, but answers false instead of throwing when it does not come true. */
+const cameTrue = (what: string, check: () => boolean, timeoutMs: number): Promise<boolean> =>
+  waitFor(what, () => check() || undefined, { timeoutMs, intervalMs: 10 }).then(() => true, () => false);
+
 describe('hub lease', () => {
   let dir: string;
   let stores: Store[];
@@ -39,8 +51,8 @@ describe('hub lease', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const lease = (i: number, hubId: string, log: string[]) => {
-    const l = new HubLease({ repo: new LeaseRepo((stores[i] as Store).db), hubId, clock, logger: new RecordingLogger(), jobs: [recordingJob(log, hubId)] }, { ttlMs: TTL, renewEveryMs: 20 });
+  const lease = (i: number, hubId: string, log: string[], jobs = [recordingJob(log, hubId)], logger = new RecordingLogger()) => {
+    const l = new HubLease({ repo: new LeaseRepo((stores[i] as Store).db), hubId, clock, logger, jobs }, { ttlMs: TTL, renewEveryMs: 20 });
     leases.push(l);
     return l;
   };
@@ -91,6 +103,79 @@ describe('hub lease', () => {
     assert.deepEqual(log, ['hub-a start', 'hub-a stop']);
     await waitFor('hub-b taking the released lease (the clock did not move)', () => (b.isLeader() ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
     assert.deepEqual(log, ['hub-a start', 'hub-a stop', 'hub-b start']);
+  });
+
+  it('a holder renews while a job takes longer than the lease to start: no two hubs run the jobs at once', async () => {
+    const running = new Set<string>();
+    const overlaps: string[] = [];
+    const job = (hub: string, name: string, until?: Promise<void>): SingletonJob => ({
+      name,
+      start: async () => {
+        const others = [...running].filter((r) => !r.startsWith(hub));
+        if (others.length) overlaps.push(`${hub} started ${name} while ${others.join(', ')} ran`);
+        running.add(`${hub} ${name}`);
+        await until; // the first pass of desired-document renewal after downtime, say
+      },
+      stop: () => { running.delete(`${hub} ${name}`); },
+    });
+    const slow = gate();
+    const a = lease(0, 'hub-a', [], [job('hub-a', 'renewal', slow.done), job('hub-a', 'rollouts')]);
+    const b = lease(1, 'hub-b', [], [job('hub-b', 'renewal'), job('hub-b', 'rollouts')]);
+    const aStarted = a.start();
+    await waitFor('hub-a starting its slow job', () => running.has('hub-a renewal') || undefined, { timeoutMs: 5000, intervalMs: 10 });
+    await b.start();
+    const repo = new LeaseRepo((stores[1] as Store).db);
+    // Three leases' worth of time pass while the start runs, half a lease at a time; hub-b tries every 20 ms.
+    let renewals = 0;
+    for (let i = 0; i < 6 && overlaps.length === 0; i++) {
+      clock.advance(TTL / 2);
+      const at = clock.now().toISOString();
+      const renewed = () => repo.get(HUB_LEASE)?.holder === 'hub-a' && repo.get(HUB_LEASE)?.renewedAt === at;
+      if (await cameTrue('hub-a renewing at the new time (or hub-b running jobs)', () => renewed() || overlaps.length > 0, 3000) && renewed()) renewals++;
+    }
+    assert.deepEqual(overlaps, [], 'never two holders running jobs at once');
+    assert.equal(renewals, 6, 'hub-a renewed after every step, during its slow start');
+    slow.open();
+    await aStarted;
+    assert.deepEqual([...running].sort(), ['hub-a renewal', 'hub-a rollouts']);
+    assert.equal(a.isLeader(), true);
+    assert.equal(b.isLeader(), false);
+  });
+
+  it('a holder that loses the lease during a slow start starts no more jobs, and stops that one once its start returns', async () => {
+    const log: string[] = [];
+    const slow = gate();
+    const logger = new RecordingLogger();
+    const jobs: SingletonJob[] = [
+      { name: 'slow', start: async () => { log.push('slow start'); await slow.done; log.push('slow started'); }, stop: () => { log.push('slow stop'); } },
+      { name: 'next', start: () => { log.push('next start'); }, stop: () => { log.push('next stop'); } },
+    ];
+    const a = lease(0, 'hub-a', log, jobs, logger);
+    const aStarted = a.start();
+    await waitFor('hub-a starting its slow job', () => log.includes('slow start') || undefined, { timeoutMs: 5000, intervalMs: 10 });
+    // A pause past the lease (no renewal in between): hub-c takes it.
+    clock.advance(TTL);
+    new LeaseRepo((stores[1] as Store).db).acquire(HUB_LEASE, 'hub-c', clock.now().getTime(), 10 * TTL);
+    const lost = await cameTrue('hub-a noticing it lost the lease', () => logger.lines.some((l) => l.msg?.startsWith('lost the hub lease') === true), 3000);
+    slow.open();
+    await aStarted;
+    await waitFor('the slow job stopped', () => log.includes('slow stop') || undefined, { timeoutMs: 5000, intervalMs: 10 });
+    assert.deepEqual(log, ['slow start', 'slow started', 'slow stop'], 'the job that lost the lease while starting is stopped; the next one never starts');
+    assert.equal(lost, true, 'hub-a noticed the loss while its job was still starting');
+    assert.equal(a.isLeader(), false);
+  });
+
+  it('a start sequence cut short by a pause past the lease resumes when a later renewal still holds it', async () => {
+    const log: string[] = [];
+    const jobs: SingletonJob[] = [
+      // Holds the event loop past the lease (a big synchronous transaction, say): the sequence finds the lease run out.
+      { name: 'long', start: () => { log.push('long start'); clock.advance(TTL); }, stop: () => { log.push('long stop'); } },
+      { name: 'next', start: () => { log.push('next start'); }, stop: () => { log.push('next stop'); } },
+    ];
+    const a = lease(0, 'hub-a', log, jobs);
+    await a.start();
+    await waitFor('hub-a renewing and starting the rest', () => (log.includes('next start') && a.isLeader()) || undefined, { timeoutMs: 5000, intervalMs: 10 });
+    assert.deepEqual(log, ['long start', 'next start'], 'each job started once');
   });
 
   it('the cluster config needs an external broker and renewals inside the lease', () => {
