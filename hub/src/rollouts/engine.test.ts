@@ -83,6 +83,42 @@ describe('rollout engine', () => {
     }
   });
 
+  it('a device revoked mid-rollout leaves it: never told, not counted in the gates, noted', async () => {
+    const e = await setup(20, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { ...GATES, stuckSec: 600 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      const toldThenRevoked = notified(e, r.id)[0]!;
+      const notYetTold = others(e, r.id)[0]!;
+      e.store.devices.revoke(toldThenRevoked, e.clock.now()); // what POST /devices/{id}/revoke does
+      e.store.devices.revoke(notYetTold, e.clock.now());
+      await e.engine.tick(); // a canary at minDevices is topped up with the next place
+      const canary = notified(e, r.id);
+      assert.ok(canary.length >= 2 && !canary.includes(toldThenRevoked), `canary ${canary.join(', ')}`);
+      e.clock.advance(61_000);
+      report(e, canary, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const afterCanary = e.engine.view(r.id);
+      const install = afterCanary.waves[0]?.gates.find((g) => g.name === 'install_success');
+      assert.equal(afterCanary.waves[0]?.state, 'passed', JSON.stringify(afterCanary.waves[0]?.gates));
+      assert.deepEqual([install?.value, install?.samples.wave], [1, canary.length]);
+      assert.match(install?.note ?? '', /^2 devices revoked during the rollout: left out$/);
+      await e.engine.tick();
+      assert.equal(notified(e, r.id).length, 18);
+      assert.equal(e.store.desired.latest(notYetTold)?.signed.models[0]?.version, '1.0.0', 'the revoked device was not told');
+      e.clock.advance(61_000);
+      report(e, notified(e, r.id), '2.0.0');
+      await e.engine.tick();
+      const done = e.engine.view(r.id);
+      assert.equal(done.state, 'completed', JSON.stringify(done.waves[1]?.gates));
+      assert.deepEqual([done.waves[1]?.devices, done.waves[1]?.notified, done.waves[1]?.active], [18, 18, 18]);
+      assert.ok(!done.devices?.some((d) => d.deviceId === notYetTold || d.deviceId === toldThenRevoked), 'revoked devices are not listed');
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a wave never passes on too few reports; stuck past gates.stuckSec it pauses with the reason', async () => {
     const e = await setup(10, {}, backend.database());
     try {

@@ -229,7 +229,9 @@ export class RolloutEngine {
       p.startedAt = now.toISOString();
       this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, ...(wave.tags ? { tags: wave.tags } : { percent: wave.percent }) }, now);
     }
-    await this.notify(r, k, members.filter((d) => d.notifiedAt === null), now);
+    // A passed shadow stage waiting for promote (manual advance) tells nobody: passing marked its devices
+    // not told, for the first wave to tell them to switch (docs/rollouts.md "Shadow stage").
+    if (!(wave.shadow && p.state === 'passed')) await this.notify(r, k, members.filter((d) => d.notifiedAt === null), now);
     const waiting = store.rollouts.devices(id).filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k && d.notifiedAt === null).length;
     if (p.state === 'deploying' && waiting === 0) {
       p.state = 'baking';

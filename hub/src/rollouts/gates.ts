@@ -31,6 +31,8 @@ export interface GateInput {
    * comparative gates wait for them (pending) instead of judging against the reference.
    */
   awaitingControl?: boolean;
+  /** Devices of the rollout revoked since they joined: they left it (not told, not counted), noted on install_success. */
+  revoked?: number;
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
@@ -74,6 +76,7 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const notes = [
       ...(install.deferred ? [`${install.deferred} deferred (maintenance window or update lock): waiting up to gates.deferTimeoutSec (${cfg.deferTimeoutSec ?? 3600} s) after each was told`] : []),
       ...(install.leftOut ? [`${install.leftOut} deferred past gates.deferTimeoutSec: left out`] : []),
+      ...(g.revoked ? [`${g.revoked} device${g.revoked === 1 ? '' : 's'} revoked during the rollout: left out`] : []),
     ];
     out.push({ name: 'install_success', value: value === null ? null : round(value), threshold: cfg.installSuccess, verdict, blocking: true, samples: { wave: told, control: 0 }, against: 'absolute', ...(notes.length ? { note: notes.join('; ') } : {}) });
   }

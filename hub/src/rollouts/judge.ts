@@ -124,7 +124,9 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
     const pf = store.devices.get(id).models.find((m) => m.name === r.model && m.version === r.version)?.preflight;
     if (pf) preflightP95.push(pf.p95Ms);
   }
-  return { gates: evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl }), install };
+  // Revoked devices are not in `devices` (they left the rollout); the gates only note how many.
+  const revoked = store.rollouts.revokedCount(r.id);
+  return { gates: evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked }), install };
 }
 
 export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {

@@ -27,6 +27,19 @@ function reportShadow(e: Env, ids: readonly string[], candidate: string, runs: n
 
 const desired = (e: Env, id: string) => e.store.desired.latest(id)?.signed.models[0];
 
+/** A rollout of the good 2.0.0 with a shadow stage, v1 everywhere before; with the stage's devices. */
+async function goodShadowRollout(e: Env, advance: 'auto' | 'manual') {
+  await v1Everywhere(e);
+  const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance, onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+  return { r, told: notified(e, r.id) };
+}
+
+/** The canary (the shadow stage's devices) is told again, now to switch; no shadow remains. */
+function assertCanarySwitching(e: Env, rolloutId: string, told: readonly string[]): void {
+  assert.deepEqual(notified(e, rolloutId).sort(), [...told].sort());
+  for (const id of told) assert.deepEqual([desired(e, id)?.version, desired(e, id)?.shadow], ['2.0.0', undefined], `${id} told to switch`);
+}
+
 describe('rollout shadow stage', () => {
   it('a regressed version fails shadow_agreement and the rollout ends before any device switched', async () => {
     const e = await setup(20);
@@ -71,9 +84,7 @@ describe('rollout shadow stage', () => {
   it('too few shadow runs keep the gate pending; a good version passes, then the canary switches', async () => {
     const e = await setup(20);
     try {
-      await v1Everywhere(e);
-      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
-      const told = notified(e, r.id);
+      const { r, told } = await goodShadowRollout(e, 'auto');
       e.clock.advance(61_000);
       reportShadow(e, told, '2.0.0', 1, 1);
       reportShadow(e, told, '1.9.9', 500, 0); // another candidate's numbers are not this one's
@@ -85,12 +96,39 @@ describe('rollout shadow stage', () => {
       assert.equal(v.waves[0]?.state, 'passed', JSON.stringify(v.waves[0]?.gates));
       assert.equal(v.currentWave, 1);
       await e.engine.tick();
-      // The canary (the shadow wave's devices) is told again, now to switch; no shadow remains.
-      assert.deepEqual(notified(e, r.id).sort(), [...told].sort());
-      for (const id of told) assert.deepEqual([desired(e, id)?.version, desired(e, id)?.shadow], ['2.0.0', undefined]);
+      assertCanarySwitching(e, r.id, told);
       report(e, told, '2.0.0');
       report(e, others(e, r.id), '1.0.0');
       assert.equal(e.engine.view(r.id).waves[1]?.state, 'baking');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('under manual advance a passed stage waits for promote without shadowing again; promote switches the canary', async () => {
+    const e = await setup(20);
+    try {
+      const { r, told } = await goodShadowRollout(e, 'manual');
+      e.clock.advance(61_000);
+      reportShadow(e, told, '2.0.0', 40, 40);
+      await e.engine.tick();
+      assert.deepEqual([e.engine.view(r.id).currentWave, e.engine.view(r.id).waves[0]?.state], [0, 'passed']);
+      // Steps while it waits for promote tell nobody: the stage's devices stay not told, with no shadow.
+      await e.engine.tick();
+      await e.engine.tick();
+      assert.deepEqual(notified(e, r.id), []);
+      assert.deepEqual(e.store.shadows.byRollout(r.id), []);
+      for (const id of told) assert.deepEqual([desired(e, id)?.version, desired(e, id)?.shadow], ['1.0.0', undefined]);
+
+      await e.engine.act(r.id, 'promote', 'shadow agreed', { name: 'op' });
+      assertCanarySwitching(e, r.id, told);
+      e.clock.advance(61_000);
+      report(e, told, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.waves[1]?.state, 'passed', JSON.stringify(v.waves[1]?.gates));
+      assert.equal(v.waves[1]?.gates.find((g) => g.name === 'install_success')?.value, 1);
     } finally {
       await e.close();
     }

@@ -233,10 +233,22 @@ export class RolloutsRepo {
       .run(rolloutId, d.deviceId, d.place, d.previous, d.notifiedAt);
   }
 
+  /**
+   * The rollout's devices, less those revoked since they joined: a revoked device leaves the rollout (it is
+   * not told, not counted in the gates, not listed; docs/rollouts.md "Cohorts"), as planning leaves it out.
+   */
   devices(rolloutId: string): RolloutDeviceRow[] {
-    return (this.db.prepare('SELECT device_id, place, previous, notified_at, starts FROM rollout_devices WHERE rollout_id = ? ORDER BY place, device_id').all(rolloutId) as Array<{
+    return (this.db.prepare(`SELECT rd.device_id, rd.place, rd.previous, rd.notified_at, rd.starts FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id
+       WHERE rd.rollout_id = ? AND d.revoked_at IS NULL ORDER BY rd.place, rd.device_id`).all(rolloutId) as Array<{
       device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null;
     }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts }));
+  }
+
+  /** How many of the rollout's devices were revoked since they joined (they left it; see devices()). */
+  revokedCount(rolloutId: string): number {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id WHERE rd.rollout_id = ? AND d.revoked_at IS NOT NULL')
+      .get(rolloutId) as { n: number | string };
+    return Number(row.n);
   }
 
   /** Configuration rollouts: each told device's agent start count at that moment (decision 0045). */
