@@ -1,7 +1,9 @@
 // Wrong clocks and refused documents on the hub (issue 16 item 2), on a real Store, the embedded aedes
 // broker on 127.0.0.1:0 and mqtt.js device clients whose messages carry a device clock we choose
-// (a box 400 days ahead). The hub clock is a ManualClock. Also: windows are stored as the device sent
-// them, and a window the hub moves is stored as moved (docs/decisions/0048-stored-window-text.md).
+// (a box 400 days ahead; a backlog stamped right, sent by a box whose clock was reset or restored since:
+// docs/decisions/0057-windows-placed-by-the-clock-that-recorded-them.md). The hub clock is a ManualClock. Also:
+// windows are stored as the device sent them, and a window the hub moves is stored as moved
+// (docs/decisions/0048-stored-window-text.md).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -139,6 +141,47 @@ describe('a device whose clock is 400 days ahead', () => {
   });
 });
 
+describe('a backlog recorded on a right clock, sent by a box whose clock went wrong since', () => {
+  // docs/decisions/0057-windows-placed-by-the-clock-that-recorded-them.md
+  it('a box whose clock reset to 1970 keeps its backlog where it happened (stored, not acked and dropped) and moves what its 1970 clock stamped', async (t) => {
+    const h = await startHub(t);
+    const d = await h.device('z-1');
+    await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['z-1'] }, reason: 'x' }, 'op');
+    await presence(h, d.c, 'z-1', new Date('1970-01-01T00:01:10Z'));
+    const now = h.clock.now().getTime();
+    const backlog = [now - 3600_000, now - 1800_000, now - 120_000].map((ms) => new Date(ms).toISOString());
+    const windows = [...backlog, '1970-01-01T00:00:00.000Z'].map((start, i) => minuteWindow(i + 1, start));
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'z-1', windows });
+    assert.equal(h.parts.ingest.guard.refusals('z-1'), undefined, 'nothing refused');
+    assert.deepEqual(h.store.telemetry.windows({ deviceId: 'z-1' }).map((w) => w.start), [...backlog, new Date(now - 60_000).toISOString()]);
+    assert.equal(h.store.devices.get('z-1').clock?.shiftedWindows, 1, 'only the window of the 1970 clock moved');
+    const event = { seq: 5, at: backlog[1]!, kind: 'error', message: 'recorded before the reboot' };
+    await d.send('events', { schema: 'edgefleet.events/v1', deviceId: 'z-1', events: [event] });
+    assert.deepEqual(h.store.telemetry.events({ deviceId: 'z-1' }).map((e) => e.at), [backlog[1]]);
+  });
+
+  it('a box off for 3 days that boots with the clock it stopped with (systemd-timesyncd) keeps its backlog where it happened', async (t) => {
+    const h = await startHub(t);
+    const d = await h.device('w-1');
+    await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['w-1'] }, reason: 'x' }, 'op');
+    await presence(h, d.c, 'w-1', h.clock.now());
+    // Ten minutes later the agent stops (its offline presence stamped by the right clock) and the box powers off.
+    h.clock.advance(10 * 60_000);
+    const stopped = h.clock.now();
+    await presence(h, d.c, 'w-1', stopped, false);
+    // Three days later it boots with its clock at `stopped` and connects 5 minutes after (its clock then 3 days behind).
+    h.clock.advance(3 * DAY + 5 * 60_000);
+    await presence(h, d.c, 'w-1', new Date(stopped.getTime() + 5 * 60_000));
+    assert.equal(h.store.devices.get('w-1').clock?.offsetMs, -3 * DAY);
+    const at = (min: number) => new Date(stopped.getTime() + min * 60_000).toISOString();
+    const windows = [minuteWindow(1, at(-2)), minuteWindow(2, at(-1)), minuteWindow(3, at(2))];
+    await d.send('telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: 'w-1', windows });
+    const stored = h.store.telemetry.windows({ deviceId: 'w-1' }).map((w) => w.start);
+    assert.deepEqual(stored, [at(-2), at(-1), new Date(Date.parse(at(2)) + 3 * DAY).toISOString()], 'recorded before the stop: as stamped; after the boot: moved by 3 days');
+    assert.equal(h.store.devices.get('w-1').clock?.shiftedWindows, 1);
+  });
+});
+
 describe('windows stored as the device sent them', () => {
   it('stores the text of an agent\'s window as serialising it would, and refuses what is not valid', async (t) => {
     const h = await startHub(t);
@@ -173,6 +216,21 @@ describe('windows stored as the device sent them', () => {
     assert.equal(h.store.telemetry.countFor('t-1').windows, 3);
   });
 });
+}
+
+/** A one-minute window of five answered requests, stamped `start` by the box. */
+function minuteWindow(seq: number, start: string) {
+  const latency = emptyLatency();
+  latency.counts[3] = 5;
+  return { model: 'audio-energy', version: '1.0.0', start, lengthSec: 60, count: 5, errors: {}, latency, features: [], outputs: [], inputs: [], seq };
+}
+
+/** Publishes the box's presence stamped `at` by its clock; waits until the hub has taken an online one. */
+async function presence(h: { store: Store; clock: ManualClock }, c: MqttClient, id: string, at: Date, online = true): Promise<void> {
+  await c.publishAsync(deviceTopic(id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online, at: at.toISOString() }), { qos: 1, retain: true });
+  // An offline one is taken before the next message of the same connection (MQTT keeps their order).
+  const measured = () => h.store.devices.get(id).clock;
+  if (online) await waitFor(`clock reading of ${id}`, () => (measured()?.measuredAt === h.clock.now().toISOString() && measured()?.offsetMs === at.getTime() - h.clock.now().getTime()) || undefined);
 }
 
 /** The JSON stored for one window, as the database holds it. */

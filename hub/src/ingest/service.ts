@@ -64,7 +64,10 @@ export class IngestService implements DeviceReports {
     this.telemetry = deps.store.telemetry;
     this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
-    this.clocks = new ClockOffsets({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit });
+    this.clocks = new ClockOffsets({
+      db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit,
+      futureToleranceMs: this.guard.limits.futureToleranceMs,
+    });
     this.writer = new WindowWriter({
       telemetry: this.telemetry,
       now: () => deps.clock.now(),
@@ -82,6 +85,7 @@ export class IngestService implements DeviceReports {
       link.on('state', (id, m) => this.handleState(id, m)),
       link.on('presence', (id, m) => {
         if (m.online) this.clocks.record(id, m.at, this.deps.clock.now());
+        else this.clocks.confirm(id, m.at, this.deps.clock.now()); // the clock's last reading before a stop (clock-offset.ts)
       }),
       link.onDisconnect((id) => {
         this.seenAt.delete(id);
@@ -118,14 +122,14 @@ export class IngestService implements DeviceReports {
    */
   handleTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
     const now = this.deps.clock.now();
-    const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows), now);
+    const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows, now), now);
     return this.writer.write(deviceId, kept, m.windows.map((w) => w.seq), this.seenDue(deviceId, now));
   }
 
   async handleEvents(deviceId: string, m: EventBatch): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events), now);
+    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events, now), now);
     this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
     for (const fn of this.eventListeners) fn(deviceId, events, now); // before the ack, as one step
     await this.ack(deviceId, m.events.map((e) => e.seq));
