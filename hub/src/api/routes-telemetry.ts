@@ -1,10 +1,13 @@
 // What ingest stored from devices, over REST: windows and events per device, and merged totals per
 // model. Read from the store's telemetry repository (store/telemetry-repo.ts), which ingest writes.
 import { z } from 'zod';
-import { AppError, DeviceEvent, ModelTotals, SummaryWindow, TotalsQuery, WindowsQuery, errorKindCounts, windowTotals } from '@edgefleet/shared';
+import { AppError, DeviceEvent, ModelTotals, SummaryWindow, TotalsAccumulator, TotalsQuery, WindowsQuery, errorKindCounts } from '@edgefleet/shared';
 import { param, queryOf, type RouteDef } from './http.js';
 
 const StoredWindow = SummaryWindow.extend({ deviceId: z.string(), seq: z.number().int() });
+
+/** Windows read (and parsed) at once by GET /models/{name}/totals. */
+const TOTALS_PAGE_WINDOWS = 2000;
 
 export const telemetryRoutes: RouteDef[] = [
   {
@@ -36,15 +39,28 @@ export const telemetryRoutes: RouteDef[] = [
     async handler(c, deps) {
       const name = param(c, 'name');
       const q = queryOf(c, TotalsQuery, 'totals query');
-      const ws = deps.store.telemetry.windows({ model: name, ...(q.version ? { version: q.version } : {}), ...(q.since ? { since: q.since } : {}) });
-      if (ws.length === 0 && deps.store.models.list(name).length === 0) throw new AppError('NOT_FOUND', `no model "${name}"`);
       // Windows of different versions may carry different reference bins: totals need one version.
-      const versions = new Set(ws.map((w) => w.version));
-      if (!q.version && versions.size > 1) {
-        throw new AppError('BAD_REQUEST', `model "${name}" has windows of versions ${[...versions].join(', ')}: add ?version=`);
+      const versions = q.version ? [q.version] : deps.store.telemetry.windowVersions(name, q.since);
+      if (versions.length > 1) throw new AppError('BAD_REQUEST', `model "${name}" has windows of versions ${versions.join(', ')}: add ?version=`);
+      const version = versions[0];
+      const acc = new TotalsAccumulator();
+      const devices = new Set<string>();
+      let windows = 0;
+      // Every stored window, a page at a time (docs/hub.md "REST API"): memory holds one page and the sums,
+      // and the event loop runs between pages, so a long history neither truncates the answer nor stalls the hub.
+      if (version) {
+        for (const page of deps.store.telemetry.windowPages({ model: name, version, since: q.since }, TOTALS_PAGE_WINDOWS)) {
+          for (const w of page) {
+            acc.add(w);
+            devices.add(w.deviceId);
+          }
+          windows += page.length;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
-      const t = windowTotals(ws.map(({ deviceId: _d, seq: _s, ...w }) => w));
-      return { model: name, version: q.version ?? ws[0]?.version ?? null, since: q.since ?? null, windows: ws.length, devices: new Set(ws.map((w) => w.deviceId)).size, ...t, errorKinds: errorKindCounts(t.errors) };
+      if (windows === 0 && deps.store.models.list(name).length === 0) throw new AppError('NOT_FOUND', `no model "${name}"`);
+      const t = acc.totals();
+      return { model: name, version: version ?? null, since: q.since ?? null, windows, devices: devices.size, ...t, errorKinds: errorKindCounts(t.errors) };
     },
   },
 ];

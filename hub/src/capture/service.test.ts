@@ -158,6 +158,24 @@ describe('data capture on the hub', () => {
     assert.equal(published.filter((p) => p.kind === 'desired').length >= 3, true);
   });
 
+  it('refuses listed devices that are unknown or revoked with 404, as deployments do, and stores nothing', async () => {
+    h.store.devices.create('gone', 'secret-of-gone-0123456789', { ring: 'cap' }, null, clock.now());
+    h.store.devices.revoke('gone', clock.now());
+    const before = captures.list().length;
+    const audited = () => h.store.audit.query({ action: 'capture.create' } as never).length;
+    const entries = audited();
+    for (const devices of [['a', 'a-typo'], ['gone']]) {
+      const res = await post({ ...ok, target: { devices } });
+      const j = (await res.json()) as { error: { code: string; message: string } };
+      assert.deepEqual([res.status, j.error.code], [404, 'NOT_FOUND'], JSON.stringify(devices));
+      assert.equal(j.error.message, `unknown or revoked devices in target: ${devices.at(-1)}`);
+      const dep = await h.req('POST', '/api/v1/deployments', { role: 'operator', json: { model: 'pump', version: '1.0.0', target: { devices }, reason: 'same target' } });
+      assert.deepEqual([dep.status, ((await dep.json()) as { error: { message: string } }).error.message], [404, j.error.message], 'the same refusal as a deployment');
+    }
+    assert.equal(captures.list().length, before, 'no capture stored');
+    assert.equal(audited(), entries, 'no audit entry for a refusal');
+  });
+
   it('refuses captures when no capture key is configured', async () => {
     const bare = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock: clock, logger: new RecordingLogger() });
     assert.throws(() => bare.create(ok, 'op', () => {}), (e: { code?: string; message: string }) => e.code === 'NOT_READY' && /capture.publicKey/.test(e.message));

@@ -11,7 +11,7 @@ import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
-import { targetMatches } from '../deployments/target.js';
+import { targetDeviceIds } from '../deployments/target.js';
 import { CaptureRepo, type StoredCapture } from './repo.js';
 
 export interface CaptureOptions {
@@ -93,7 +93,7 @@ export class CaptureService {
     const { store, clock } = this.deps;
     const now = clock.now();
     return store.db.transaction(() => {
-      const devices = store.devices.targetable().filter((d) => targetMatches(req.target, d.id, d.tags)).map((d) => d.id);
+      const devices = targetDeviceIds(store.devices.targetable(), req.target); // NOT_FOUND: listed ids unknown or revoked
       const full = devices.filter((d) => this.repo.activeFor(d, now).length >= CAPTURE_LIMITS.maxActive);
       if (full.length) throw new AppError('CONFLICT', `target: device(s) ${full.slice(0, 5).join(', ')} already take part in ${CAPTURE_LIMITS.maxActive} captures; stop one first`);
       const id = this.repo.create({

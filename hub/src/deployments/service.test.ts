@@ -1,109 +1,21 @@
-// Deployments and ingest end to end on the hub side: a real Store (temp dir + sync schema), the embedded aedes
-// broker on 127.0.0.1:0 authenticating against the store's devices, real signed bundles pushed through
+// Deployments and ingest end to end on the hub side (the environment: testing.ts): a real Store, the embedded
+// aedes broker on 127.0.0.1:0 authenticating against the store's devices, real signed bundles pushed through
 // the Registry, and mqtt.js device clients. Desired documents are checked with the shared verifier.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
-import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import {
-  AppError, DesiredBody, deviceTopic, emptyLatency, signEnvelope, verifyBundle, verifyEnvelope,
-  type DesiredDocument, type TrustBody,
-} from '@edgefleet/shared';
-import { Store } from '../store/index.js';
-import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
-import { createEmbeddedBroker } from '../mqtt/embedded.js';
-import type { FleetLink } from '../mqtt/ports.js';
-import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
-import { waitFor } from '@edgefleet/examples';
-import { ManualClock } from '../testing/harness.js';
-import { makeParts, type Parts } from '../testing/parts.js';
+import { AppError, DesiredBody, deviceTopic, emptyLatency, signEnvelope, verifyEnvelope } from '@edgefleet/shared';
+import { waitFor, type BundleResult } from '@edgefleet/examples';
 import { forEachBackend, type Backend } from '../testing/backends.js';
+import { addDevice, cleanup, device, event, fixture, prepare, startHub as start, verified, type TestHub } from './testing.js';
 
-let root: string;
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
-let keys: Keys;
-let trust: TrustBody;
-const bundles: Record<string, BundleResult> = {};
 
-before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'ef-sync-'));
-  keys = makeKeys(join(root, 'keys'));
-  trust = makeTrust(root, keys).body;
-  for (const v of ['1.0.0', '2.0.0', '3.0.0']) bundles[v] = await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: v });
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+before(prepare);
+after(cleanup);
 
-interface Hub {
-  store: Store;
-  link: FleetLink;
-  parts: Parts;
-  clock: ManualClock;
-  /** What the parts logged. */
-  logger: RecordingLogger;
-  url: string;
-  clients: MqttClient[];
-  close(): Promise<void>;
-}
-
-let hubN = 0;
-async function startHub(opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<Hub> {
-  const dir = join(root, `hub-${++hubN}`);
-  const store = Store.open(dir, HUB_MIGRATIONS, { database: backend.database() });
-  const clock = new ManualClock();
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
-  for (const b of Object.values(bundles)) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
-  const link = createEmbeddedBroker({
-    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
-    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
-  });
-  await link.start();
-  const logger = new RecordingLogger();
-  const parts = makeParts({
-    store, link, hubKey: keys.hub, clock, logger,
-    deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
-  });
-  await parts.start();
-  const clients: MqttClient[] = [];
-  return {
-    store, link, parts, clock, logger, url: link.address().mqtt, clients,
-    async close() {
-      for (const c of clients) await c.endAsync(true);
-      await parts.stop();
-      await link.stop();
-      store.close();
-    },
-  };
-}
-
-function addDevice(h: Hub, id: string, tags: Record<string, string> = {}): void {
-  h.store.devices.create(id, `secret-${id}`, tags, null, h.clock.now());
-}
-
-async function device(h: Hub, id: string) {
-  const c = await connectDevice(h.url, id, `secret-${id}`);
-  h.clients.push(c);
-  const got = collect(c);
-  await c.subscribeAsync([deviceTopic(id, 'desired'), deviceTopic(id, 'ack')], { qos: 1 });
-  const desired = () => got.filter((m) => m.topic === deviceTopic(id, 'desired')).map((m) => JSON.parse(m.payload) as DesiredDocument);
-  const acks = () => got.filter((m) => m.topic === deviceTopic(id, 'ack')).map((m) => JSON.parse(m.payload) as { ranges: Array<[number, number]> });
-  return { c, got, desired, acks };
-}
-
-/** The device's latest desired document as delivered over MQTT, verified against the hub key in trust. */
-function verified(doc: DesiredDocument | undefined): DesiredBody {
-  assert.ok(doc, 'expected a desired document');
-  return verifyEnvelope(doc, trust, 'hub', DesiredBody, 'desired document');
-}
-
-const sha = (v: string) => (bundles[v] as BundleResult);
+const startHub = (opts: { ttlMs?: number; renewBeforeMs?: number } = {}): Promise<TestHub> => start({ ...opts, database: backend.database() });
+const sha = (v: string) => (fixture().bundles[v] as BundleResult);
 
 // The same suite on each database backend.
 forEachBackend((b) => { backend = b; }, suite);
@@ -152,8 +64,8 @@ describe('deployments', () => {
       assert.equal(h.store.desired.lastSeq('dev-a'), 3);
 
       // A document signed by another key does not verify as the hub's.
-      const forged = signEnvelope(body1, [keys.release]);
-      assert.throws(() => verifyEnvelope(forged, trust, 'hub', DesiredBody, 'desired document'), /hub signatures: 0 of threshold 1/);
+      const forged = signEnvelope(body1, [fixture().keys.release]);
+      assert.throws(() => verifyEnvelope(forged, fixture().trust, 'hub', DesiredBody, 'desired document'), /hub signatures: 0 of threshold 1/);
     } finally {
       await h.close();
     }
@@ -229,10 +141,6 @@ function window(seq: number, count = 10, over: Record<string, unknown> = {}) {
   const latency = emptyLatency();
   latency.counts[3] = count;
   return { seq, model: 'audio-energy', version: '1.0.0', start: `2026-03-01T11:5${seq % 10}:00.000Z`, lengthSec: 60, count, errors: {}, latency, features: [], outputs: [], ...over };
-}
-
-function event(seq: number, kind: string, version: string, extra: Record<string, unknown> = {}) {
-  return { seq, at: '2026-03-01T12:00:00.000Z', kind, model: 'audio-energy', version, message: `${kind} ${version}`, ...extra };
 }
 
 describe('ingest: telemetry and events', () => {

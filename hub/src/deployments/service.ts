@@ -5,9 +5,10 @@
 import { AppError, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import { targetMatches } from './target.js';
+import { targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
+import { AheadOfHub, type AheadCounts } from './ahead.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -44,9 +45,11 @@ export class DeploymentService {
   private readonly opts: DeploymentOptions;
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
+  private readonly ahead: AheadOfHub;
 
   constructor(private readonly deps: DeploymentDeps) {
     this.deployments = deps.store.deployments;
+    this.ahead = new AheadOfHub(deps.logger);
     this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
   }
 
@@ -57,7 +60,7 @@ export class DeploymentService {
       reports.onEvents((id, events, now) => statusFromEvents(store, id, events, now)),
       reports.onState((id, state, now) => {
         statusFromState(store, id, state, now);
-        this.aheadOfHub(id, state.lastAppliedSeq);
+        this.aheadOfHub(id, state.lastAppliedSeq, now);
       }),
     );
     if (!this.deps.renewalAsJob) await this.startRenewal();
@@ -77,20 +80,21 @@ export class DeploymentService {
    * A device reports applying a document newer than any this hub holds: the hub's data is older than
    * what it issued (restored from a backup). It issues the device's current document above that seq, so
    * the device converges instead of refusing every later one as replayed (docs/operations.md "Backup and
-   * restore"). A jump past SEQ_AHEAD_MAX is not an honest restore (a stolen key's document, decision 0011)
-   * and is only logged.
+   * restore"). The seq is the device's word: AheadOfHub (ahead.ts) allows one reissue per device every
+   * few minutes and refuses a jump past SEQ_AHEAD_MAX (a stolen key's document, decision 0011).
    */
-  private aheadOfHub(deviceId: string, applied: number): void {
+  private aheadOfHub(deviceId: string, applied: number, now: Date): void {
     const { store, logger } = this.deps;
     const last = store.desired.lastSeq(deviceId);
     if (applied <= last) return;
-    if (applied - last > SEQ_AHEAD_MAX) {
-      logger.warn({ deviceId, applied, last }, 'device reports a desired seq far above the hub\'s own: ignored');
-      return;
-    }
     if (store.devices.get(deviceId).revoked) return;
-    logger.warn({ deviceId, applied, last }, 'device applied a newer desired document than this hub holds (restored hub?): reissuing above it');
+    if (!this.ahead.reissue(deviceId, applied, last, now)) return;
     this.issueDesiredMany([deviceId], applied).catch((err: unknown) => logger.error({ err, deviceId }, 'reissuing a desired document failed'));
+  }
+
+  /** How often a device's report of a seq above the hub's own was reissued or refused (since the hub started). */
+  aheadCounts(deviceId: string): AheadCounts | undefined {
+    return this.ahead.counts(deviceId);
   }
 
   stopRenewal(): void {
@@ -121,17 +125,12 @@ export class DeploymentService {
     if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
       throw new AppError('CONTENT_KEY_MISSING', `${req.model}@${req.version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
     }
-    const devices = store.devices.list().filter((d) => !d.revoked && targetMatches(req.target, d.id, d.tags));
-    if (req.target.devices) {
-      const known = new Set(devices.map((d) => d.id));
-      const missing = req.target.devices.filter((id) => !known.has(id));
-      if (missing.length) throw new AppError('NOT_FOUND', `unknown or revoked devices in target: ${missing.join(', ')}`);
-    }
+    const devices = targetDeviceIds(store.devices.targetable(), req.target);
     const now = clock.now();
     return store.db.transaction(() => {
       const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window });
-      this.deployments.addDevices(id, req.model, devices.map((d) => d.id), now);
-      const docs = this.storeDesired(devices.map((d) => d.id));
+      this.deployments.addDevices(id, req.model, devices, now);
+      const docs = this.storeDesired(devices);
       record?.({ id, devices: devices.length });
       return { id, docs };
     })();

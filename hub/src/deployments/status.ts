@@ -4,6 +4,7 @@
 // device defers (maintenance window, update lock: decision 0031) is `deferred` with why and until when.
 import { describeClockOffset, type DeploymentDeviceStatus, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import { deploymentProgress } from '../store/deployments-repo.js';
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
   download_started: 'downloading',
@@ -28,7 +29,8 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     }
     const status = STATUS_BY_EVENT[e.kind];
     if (!status || !e.model || !e.version) continue;
-    const progress = typeof e.data?.['progress'] === 'number' ? (e.data['progress'] as number) : status === 'active' ? 1 : null;
+    // A progress outside 0..1 is ignored like a missing one (docs/hub.md "What the hub accepts from devices").
+    const progress = deploymentProgress(e.data?.['progress']) ?? (status === 'active' ? 1 : null);
     const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
     // Events come through the outbox, the state directly: a download or verify event arriving after
     // the state said `deferred` or `active` is older news (an event resent after the hub that stored it

@@ -1,7 +1,7 @@
 // Restarts, the rate cap, late enrollers and the operator actions of the rollout engine (testing.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
+import { GATES, WAVES, actOverRest, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
@@ -119,6 +119,31 @@ describe('rollout cohorts and operator actions', () => {
         ['rollout.create', 'v2'], ['rollout.promote', 'canary looks fine'], ['rollout.wave_next', 'go on'], ['rollout.paused', 'lunch'],
         ['rollout.resumed', 'back'], ['rollout.aborted', 'enough'], ['rollout.rolled_back', 'back to v1'],
       ]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('rollback of an ended rollout is refused (409) while a device it would move runs another version than the rollout\'s', async () => {
+    const e = await setup(10, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, op);
+      const canary = notified(e, r.id);
+      await e.engine.act(r.id, 'abort', 'enough', op);
+      // After the abort one canary device is given 3.0.0: a rollback of the old rollout would take it to 1.0.0.
+      const moved = canary[0]!;
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { devices: [moved] }, reason: 'hotfix' }, 'alice');
+      const refused = await actOverRest(e, r.id, 'rollback', 'back to v1');
+      assert.deepEqual([refused.status, refused.body.error?.code], [409, 'CONFLICT']);
+      assert.match(refused.body.error?.message ?? '', new RegExp(`^rollout ${r.id} is aborted: 1 device\\(s\\) it would roll back run another version of audio-energy than its 2\\.0\\.0 now \\(${moved} 3\\.0\\.0\\)`));
+      assert.equal(e.store.rollouts.get(r.id).state, 'aborted');
+      assert.deepEqual([running(e, '3.0.0'), running(e, '2.0.0')], [1, canary.length - 1], 'nothing moved');
+      // Given the rollout's version again, the device is the rollout's to roll back.
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { devices: [moved] }, reason: 'undo the hotfix' }, 'alice');
+      const ok = await actOverRest(e, r.id, 'rollback', 'back to v1');
+      assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
+      assert.equal(running(e, '1.0.0'), 10);
     } finally {
       await e.close();
     }

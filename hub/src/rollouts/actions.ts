@@ -4,7 +4,7 @@ import { AppError, type Rollout } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
-import { ringTagsOf } from './plan.js';
+import { currentVersion, ringTagsOf } from './plan.js';
 import { advance, endShadow, rollback, computeGates } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
@@ -14,6 +14,26 @@ export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'roll
 
 function refuse(r: RolloutRecord, action: string, expected: string): never {
   throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}`);
+}
+
+/**
+ * Rolling back a model rollout that ended (completed or aborted) sends its told devices the versions they
+ * ran before. Once one of them was given another version since (a deployment, a later rollout), that would
+ * undo it, so the rollback is refused naming them (docs/rollouts.md "Operator actions"). While running or
+ * paused the rollout still owns its devices, and its gates roll it back without this check.
+ */
+function refuseIfMovedOn(store: Store, r: RolloutRecord): void {
+  // In a shadow stage not passed no device switched: the rollback moves none (judge.ts rollback).
+  if (r.waves[r.currentWave]?.shadow !== undefined && r.progress[r.currentWave]?.state !== 'passed') return;
+  const moved = store.rollouts.devices(r.id)
+    .filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version)
+    .map((d) => ({ id: d.deviceId, runs: currentVersion(store, d.deviceId, r.model) }))
+    .filter((d) => d.runs !== r.version);
+  if (!moved.length) return;
+  const named = moved.slice(0, 3).map((d) => `${d.id} ${d.runs ?? 'no version'}`).join(', ');
+  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}: ${moved.length} device(s) it would roll back run another version of ${r.model} than its ${r.version} now (${named}${moved.length > 3 ? ', ...' : ''}); a rollback would undo that: deploy the version you want instead`, {
+    details: { rollout: r.id, state: r.state, devices: moved.slice(0, 20) },
+  });
 }
 
 export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
@@ -68,6 +88,8 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
       break;
     case 'rollback':
       if (r.state === 'rolled_back') refuse(r, action, 'a rollout not rolled back yet');
+      // A configuration rollout's rule is checked where it writes (restorePrevious in config-rollout.ts).
+      if (!r.config && (r.state === 'completed' || r.state === 'aborted')) refuseIfMovedOn(deps.store, r);
       await rollback(engine, deps, r, now, reason, actor);
       break;
   }

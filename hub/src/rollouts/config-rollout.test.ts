@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsHash, type ReportedState } from '@edgefleet/shared';
-import { actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { actOverRest, actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);
 after(cleanup);
@@ -31,6 +31,18 @@ function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; sta
     } satisfies ReportedState;
     e.store.devices.setReported(id, state);
   }
+}
+
+/** Walks a rollout's waves with every told device applying it and sending windows, until it completes. */
+async function complete(e: Env, id: string): Promise<void> {
+  for (let i = 0; i < 6 && e.store.rollouts.get(id).state === 'running'; i++) {
+    e.clock.advance(61_000);
+    reportConfig(e, notified(e, id));
+    report(e, notified(e, id), '1.0.0');
+    report(e, others(e, id), '1.0.0');
+    await e.engine.tick();
+  }
+  assert.equal(e.store.rollouts.get(id).state, 'completed', JSON.stringify(e.engine.view(id).waves.map((w) => w.gates)));
 }
 
 async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES) {
@@ -127,6 +139,37 @@ describe('configuration rollouts', () => {
       } finally {
         await e.close();
       }
+    }
+  });
+
+  it('rollback of a completed rollout restores the previous document only while the scope is at the version it wrote (else 409)', async () => {
+    const e = await setup(6);
+    try {
+      const first = await start(e, { 'summaries.windowSec': 30 });
+      await complete(e, first.id);
+      // A day later someone writes version 3; rolling back the old rollout would put version 1's settings over it.
+      e.clock.advance(86_400_000);
+      const v3 = { 'summaries.windowSec': 15, 'runtime.batching': 'on' };
+      assert.equal(e.parts.config.put({ kind: 'fleet' }, v3, 'alice', 'new tuning', e.clock.now()).version, 3);
+      const refused = await actOverRest(e, first.id, 'rollback', 'wrong rollout id');
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.error?.code, 'CONFLICT');
+      assert.match(refused.body.error?.message ?? '', new RegExp(`^rollout ${first.id} is completed: fleet is at configuration version 3 now \\(written by alice at [^)]+\\), not version 2 this rollout wrote`));
+      const doc = e.parts.config.document({ kind: 'fleet' });
+      assert.deepEqual([doc.version, doc.settings], [3, v3], 'the newer document stands');
+      assert.equal(e.store.rollouts.get(first.id).state, 'completed');
+      assert.ok(!actions(e, first.id).includes('rollout.rolled_back'), 'a refused rollback leaves no audit entry');
+
+      // A rollout of version 3 -> 4 that completed and is still the newest write rolls back to version 3's settings.
+      const second = await e.engine.createConfig({ scope: 'fleet', settings: { 'summaries.windowSec': 20 }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'finer' }, { name: 'op' });
+      await complete(e, second.id);
+      const ok = await actOverRest(e, second.id, 'rollback', 'finer windows cost too much');
+      assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
+      const back = e.parts.config.document({ kind: 'fleet' });
+      assert.deepEqual([back.version, back.settings], [5, v3]);
+      for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), v3);
+    } finally {
+      await e.close();
     }
   });
 

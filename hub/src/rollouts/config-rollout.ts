@@ -165,10 +165,22 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
  * Rolls a configuration rollout back: the previous document (none: an empty one) is written again as the
  * scope's next version, so every device of the scope, told or not, is sent what it ran before. Run it in
  * the caller's transaction before the rollout leaves the active states; returns the version written.
+ *
+ * Only while the scope's newest version is the one the rollout wrote (docs/rollouts.md "Operator actions"):
+ * a completed rollout releases the scope, and a document written since (a PUT, another rollout) is newer
+ * than the rollout's; writing the previous settings over it would discard it, so that is refused with
+ * CONFLICT. Checked here, inside the transaction that writes, so no write can come between.
  */
 export function restorePrevious(store: Store, r: RolloutRecord, actor: string, reason: string, now: Date): number {
   const c = r.config!;
   const config = new ConfigService(store);
-  const prev = c.fromVersion ? config.document(parseScope(c.scope), c.fromVersion).settings : {};
+  const scope = parseScope(c.scope);
+  const current = config.document(scope);
+  if (current.version !== c.version) {
+    throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}: ${c.scope} is at configuration version ${current.version} now (written by ${current.by ?? 'nobody'} at ${current.at ?? '-'}), not version ${c.version} this rollout wrote; a rollback would write ${c.fromVersion ? `version ${c.fromVersion}'s settings` : 'empty settings'} over it: change ${c.scope} with config set instead`, {
+      details: { rollout: r.id, state: r.state, scope: c.scope, currentVersion: current.version, rolloutVersion: c.version },
+    });
+  }
+  const prev = c.fromVersion ? config.document(scope, c.fromVersion).settings : {};
   return config.repo.put(c.scope, prev, actor, `rollback of rollout ${r.id}: ${reason}`, now);
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError, DEFAULT_WAVES, DEFER_TIMEOUT_MAX_SEC, GateConfig, PREVIEW_DEVICES_PER_WAVE, SHADOW_WAVE, nextRunIn, parseCron, ringCovers, waveLabel, type MaintenanceWindow, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
-import { targetMatches } from '../deployments/target.js';
+import { targetDeviceIds, targetMatches } from '../deployments/target.js';
 import { place, waveOf, type TagsOf } from './cohort.js';
 
 /** Devices of a target (not revoked), with their tags. */
@@ -84,12 +84,7 @@ export function defaultDeferTimeoutSec(w: MaintenanceWindow | undefined, now: nu
 export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
-  const ids = targetDevices(store, req.target);
-  if (req.target.devices) {
-    const known = new Set(ids);
-    const missing = req.target.devices.filter((id) => !known.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `target.devices: unknown or revoked devices ${missing.join(', ')}`);
-  }
+  const ids = targetDeviceIds(store.devices.targetable(), req.target);
   const mine = new Set(ids);
   for (const other of store.rollouts.active(req.model)) {
     const overlap = (other.target.all && req.target.all) ? ids.slice(0, 3) : targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);

@@ -1,6 +1,7 @@
 // Test environment for the rollout engine: a real Store (temp dir, every hub migration), real bundles
 // 1.0.0-3.0.0 in the registry, the embedded aedes broker on 127.0.0.1:0, a manual clock, and the device
 // reports written where ingest writes them (deployment status, stored windows).
+import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,13 @@ export function appOf(e: Env) {
     store: e.store, metrics: new Metrics(), clock: e.clock, trust: () => { throw new Error('unused'); }, brokers: () => [], fleet: null,
     maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: e.parts.deployments, ingest: e.parts.ingest, rollouts: e.engine,
   });
+}
+
+/** `POST /api/v1/rollouts/{id}/{action} {reason}` through the REST app as an operator: the status and the body (a rollout, or `error`). */
+export async function actOverRest(e: Env, id: string, action: string, reason: string): Promise<{ status: number; body: { state?: string; error?: { code: string; message: string } } }> {
+  const token = e.store.tokens.create(`op-${randomBytes(4).toString('hex')}`, 'operator', 'test', e.clock.now()).token;
+  const res = await appOf(e).request(`/api/v1/rollouts/${id}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason }) });
+  return { status: res.status, body: (await res.json()) as { state?: string; error?: { code: string; message: string } } };
 }
 
 /** The environment's REST app served on 127.0.0.1:0, and `edgefleet ARGS` run in process against it with an operator token. */

@@ -44,6 +44,15 @@ const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0
 
 export type StatusChange = StreamEventMap['deployment.progress'];
 
+/**
+ * A device's progress as stored, streamed and returned: a number within 0..1 (the wire schemas'
+ * range, shared/src/wire/deploy.ts), else null. The number is the device's word: -5, 1e308 or
+ * Infinity (1e309 in JSON) is no progress.
+ */
+export function deploymentProgress(v: unknown): number | null {
+  return typeof v === 'number' && v >= 0 && v <= 1 ? v : null; // NaN and ±Infinity fail the comparisons
+}
+
 export class DeploymentsRepo {
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private statusStmts: { get: Statement; set: Statement } | null = null;
@@ -124,7 +133,7 @@ export class DeploymentsRepo {
     const row = st.get
       .get(deviceId, model, version) as { id: number; status: DeploymentDeviceStatus; progress: number | null } | undefined;
     if (!row || extra.notOver?.includes(row.status)) return;
-    const progress = extra.progress ?? null;
+    const progress = deploymentProgress(extra.progress);
     st.set.run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
     // Only changes reach listeners (the live stream): every state report re-confirms "active".
     if (row.status === status && row.progress === progress) return;

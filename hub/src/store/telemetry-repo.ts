@@ -94,6 +94,36 @@ export class TelemetryRepo {
     }));
   }
 
+  /** The versions of `model` with windows stored (starting at or after `since`), in order. */
+  windowVersions(model: string, since?: string): string[] {
+    const { where, args } = conditions({ model }, ['start', since]);
+    return this.db.prepare(`SELECT DISTINCT version FROM device_windows ${where} ORDER BY version`).pluck().all(...args) as string[];
+  }
+
+  /**
+   * Every stored window of one model version (starting at or after `since`), in pages of at most
+   * `pageSize` in (start, device, seq) order, each page read when the previous one was taken: a caller
+   * holds one page at a time whatever is stored. Each page continues after the last row of the one
+   * before (keyset, on the (model, version, start) index), so a window stored before the first page
+   * is read exactly once even when others arrive between pages.
+   */
+  *windowPages(q: { model: string; version: string; since?: string | undefined }, pageSize: number): Generator<Array<SummaryWindow & { deviceId: string; seq: number }>> {
+    const page = this.db.prepare(
+      `SELECT device_id, seq, start, window FROM device_windows WHERE model = ? AND version = ? AND start >= ?
+       AND (start > ? OR device_id > ? OR (device_id = ? AND seq > ?)) ORDER BY start, device_id, seq LIMIT ?`,
+    );
+    // Device ids are never empty, so ('', -1) is before every row starting at `since`.
+    let after = { start: q.since ?? '', deviceId: '', seq: -1 };
+    for (;;) {
+      const rows = page.all(q.model, q.version, after.start, after.start, after.deviceId, after.deviceId, after.seq, pageSize) as Array<{ device_id: string; seq: number; start: string; window: string }>;
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1]!;
+      after = { start: last.start, deviceId: last.device_id, seq: last.seq };
+      yield rows.map((r) => ({ ...(JSON.parse(r.window) as SummaryWindow), deviceId: r.device_id, seq: r.seq }));
+      if (rows.length < pageSize) return;
+    }
+  }
+
   events(q: { deviceId?: string; since?: string; limit?: number }): Array<DeviceEvent & { deviceId: string }> {
     const { where, args } = conditions({ device_id: q.deviceId }, ['at', q.since]);
     const sql = `SELECT device_id, event FROM device_events ${where} ORDER BY at, device_id, seq LIMIT ?`;

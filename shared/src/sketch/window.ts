@@ -235,32 +235,47 @@ function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
  * totals of windows equal the totals of their merge.
  */
 export function windowTotals(windows: readonly SummaryWindow[]): WindowTotals {
-  let count = 0;
-  let errors: Record<string, number> = {};
-  let latencyN = 0;
-  let features: FeatureSummary[] = [];
-  let outputs: OutputSummary[] = [];
-  let inputs: InputSummary[] = [];
-  for (const w of windows) {
-    count += w.count;
-    errors = mergeCounts(errors, w.errors);
-    latencyN += latencyCount(w.latency);
-    features = mergeByName(features, w.features, mergeFeature, 'feature');
-    outputs = mergeByName(outputs, w.outputs, mergeOutput, 'output');
-    inputs = mergeByName(inputs, w.inputs ?? [], mergeInput, 'input');
+  const acc = new TotalsAccumulator();
+  for (const w of windows) acc.add(w);
+  return acc.totals();
+}
+
+/**
+ * windowTotals one window at a time: a caller reading many windows (the hub's `GET /models/{name}/totals`)
+ * adds them a page at a time and holds only the running sums, never every window.
+ */
+export class TotalsAccumulator {
+  private count = 0;
+  private errors: Record<string, number> = {};
+  private latencyN = 0;
+  private features: FeatureSummary[] = [];
+  private outputs: OutputSummary[] = [];
+  private inputs: InputSummary[] = [];
+
+  add(w: SummaryWindow): void {
+    this.count += w.count;
+    this.errors = mergeCounts(this.errors, w.errors);
+    this.latencyN += latencyCount(w.latency);
+    this.features = mergeByName(this.features, w.features, mergeFeature, 'feature');
+    this.outputs = mergeByName(this.outputs, w.outputs, mergeOutput, 'output');
+    this.inputs = mergeByName(this.inputs, w.inputs ?? [], mergeInput, 'input');
   }
-  const t: WindowTotals = { count, errors, latencyCount: latencyN, features: {}, outputs: {}, inputs: {} };
-  for (const f of features) {
-    setOwn<FeatureTotals>(t.features, f.name, f.kind === 'numeric'
-      ? { kind: 'numeric', counts: f.hist ? f.hist.counts : null, under: f.hist?.under ?? 0, over: f.hist?.over ?? 0, n: f.moments.n, nulls: f.nulls, nans: f.nans }
-      : { kind: 'categorical', counts: f.cat.counts, other: f.cat.other, nulls: f.nulls });
+
+  /** The totals of every window added so far (refused past 2^53 - 1, where sums stop being exact). */
+  totals(): WindowTotals {
+    const t: WindowTotals = { count: this.count, errors: this.errors, latencyCount: this.latencyN, features: {}, outputs: {}, inputs: {} };
+    for (const f of this.features) {
+      setOwn<FeatureTotals>(t.features, f.name, f.kind === 'numeric'
+        ? { kind: 'numeric', counts: f.hist ? f.hist.counts : null, under: f.hist?.under ?? 0, over: f.hist?.over ?? 0, n: f.moments.n, nulls: f.nulls, nans: f.nans }
+        : { kind: 'categorical', counts: f.cat.counts, other: f.cat.other, nulls: f.nulls });
+    }
+    for (const o of this.outputs) {
+      setOwn(t.outputs, o.name, { counts: o.hist ? o.hist.counts : null, under: o.hist?.under ?? 0, over: o.hist?.over ?? 0, n: o.moments.n });
+    }
+    for (const i of this.inputs) setOwn(t.inputs, i.name, { n: i.moments.n, nans: i.nans });
+    assertExact(t, 'totals');
+    return t;
   }
-  for (const o of outputs) {
-    setOwn(t.outputs, o.name, { counts: o.hist ? o.hist.counts : null, under: o.hist?.under ?? 0, over: o.hist?.over ?? 0, n: o.moments.n });
-  }
-  for (const i of inputs) setOwn(t.inputs, i.name, { n: i.moments.n, nans: i.nans });
-  assertExact(t, 'totals');
-  return t;
 }
 
 /**

@@ -1,0 +1,121 @@
+// Test environment of the deployments tests: a real Store (temp dir; the suite's database backend),
+// real signed bundles 1.0.0-3.0.0 pushed through the Registry, the embedded aedes broker on 127.0.0.1:0
+// authenticating against the store's devices, the ingest and deployments parts, a manual clock, and
+// mqtt.js device clients (MQTT 3.1.1). Desired documents are checked with the shared verifier.
+import assert from 'node:assert/strict';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
+import { DesiredBody, deviceTopic, verifyBundle, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
+import { Registry } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
+import { ManualClock } from '../testing/harness.js';
+import { makeParts, type Parts } from '../testing/parts.js';
+
+export interface Fixture {
+  root: string;
+  keys: Keys;
+  trust: TrustBody;
+  bundles: Record<string, BundleResult>;
+}
+
+let fx: Fixture | null = null;
+
+/** Call from before(): keys, trust and the three bundles. */
+export async function prepare(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'ef-sync-'));
+  const keys = makeKeys(join(root, 'keys'));
+  const bundles: Record<string, BundleResult> = {};
+  for (const v of ['1.0.0', '2.0.0', '3.0.0']) bundles[v] = await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: v });
+  fx = { root, keys, trust: makeTrust(root, keys).body, bundles };
+}
+
+/** Call from after(). */
+export function cleanup(): void {
+  if (fx) rmSync(fx.root, { recursive: true, force: true });
+  fx = null;
+}
+
+/** What prepare() made. */
+export function fixture(): Fixture {
+  if (!fx) throw new Error('call prepare() from before() first');
+  return fx;
+}
+
+export interface TestHub {
+  store: Store;
+  link: FleetLink;
+  parts: Parts;
+  clock: ManualClock;
+  /** What the parts logged. */
+  logger: RecordingLogger;
+  url: string;
+  clients: MqttClient[];
+  close(): Promise<void>;
+}
+
+let hubN = 0;
+/** `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the hub's dir). */
+export async function startHub(opts: { database?: string | undefined; ttlMs?: number; renewBeforeMs?: number } = {}): Promise<TestHub> {
+  const { root, keys, trust, bundles } = fixture();
+  const store = Store.open(join(root, `hub-${++hubN}`), HUB_MIGRATIONS, { database: opts.database });
+  const clock = new ManualClock();
+  const registry = new Registry(store, async (path) => {
+    const v = await verifyBundle(path, trust);
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  });
+  for (const b of Object.values(bundles)) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
+  });
+  await link.start();
+  const logger = new RecordingLogger();
+  const parts = makeParts({
+    store, link, hubKey: keys.hub, clock, logger,
+    deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
+  });
+  await parts.start();
+  const clients: MqttClient[] = [];
+  return {
+    store, link, parts, clock, logger, url: link.address().mqtt, clients,
+    async close() {
+      for (const c of clients) await c.endAsync(true);
+      await parts.stop();
+      await link.stop();
+      store.close();
+    },
+  };
+}
+
+export function addDevice(h: TestHub, id: string, tags: Record<string, string> = {}): void {
+  h.store.devices.create(id, `secret-${id}`, tags, null, h.clock.now());
+}
+
+/** A connected device client subscribed to its desired and ack topics, with what it received. */
+export async function device(h: TestHub, id: string) {
+  const c = await connectDevice(h.url, id, `secret-${id}`);
+  h.clients.push(c);
+  const got = collect(c);
+  await c.subscribeAsync([deviceTopic(id, 'desired'), deviceTopic(id, 'ack')], { qos: 1 });
+  const desired = () => got.filter((m) => m.topic === deviceTopic(id, 'desired')).map((m) => JSON.parse(m.payload) as DesiredDocument);
+  const acks = () => got.filter((m) => m.topic === deviceTopic(id, 'ack')).map((m) => JSON.parse(m.payload) as { ranges: Array<[number, number]> });
+  return { c, got, desired, acks };
+}
+
+/** The device's latest desired document as delivered over MQTT, verified against the hub key in trust. */
+export function verified(doc: DesiredDocument | undefined): DesiredBody {
+  assert.ok(doc, 'expected a desired document');
+  return verifyEnvelope(doc, fixture().trust, 'hub', DesiredBody, 'desired document');
+}
+
+/** An install event of audio-energy `version` as the agent's outbox sends it. */
+export function event(seq: number, kind: string, version: string, extra: Record<string, unknown> = {}) {
+  return { seq, at: '2026-03-01T12:00:00.000Z', kind, model: 'audio-energy', version, message: `${kind} ${version}`, ...extra };
+}
