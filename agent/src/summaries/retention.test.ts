@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples';
+import { OutboxSender } from '../sync/outbox.js';
+import { syncMigration } from '../sync/sync-store.js';
 import { SummaryRecorder } from './recorder.js';
 import { Retention } from './retention.js';
 import { SummaryStore } from './store.js';
@@ -70,7 +73,7 @@ describe('Retention', () => {
     const size = store.sizeBytes().total;
     const r = new Retention({ db: t.db, budgetBytes: Math.floor(size / 4), clock }).enforce();
     assert.ok(r.after <= Math.floor(size / 4), `under budget after: ${r.after}`);
-    assert.deepEqual(r.dropped, { windows: 0, outbox: 0, predictions: 0 });
+    assert.deepEqual(r.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 });
     const rows = store.listWindows();
     assert.ok(rows.some((x) => x.resolution === 'hour'), 'some hourly rows');
     for (const x of rows.filter((x) => x.resolution === 'hour')) {
@@ -95,7 +98,7 @@ describe('Retention', () => {
     const avg = size / (2 * MINUTES);
     const r1 = new Retention({ db: t.db, budgetBytes: Math.floor(avg * 6.8), clock }).enforce();
     assert.ok(r1.mergedWindows.day > 0 || r1.mergedOutbox.day > 0, 'reached daily resolution');
-    assert.deepEqual(r1.dropped, { windows: 0, outbox: 0, predictions: 0 });
+    assert.deepEqual(r1.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 });
     assert.equal(windowTotals(outboxWindows(store)).count, total);
     assert.equal(windowTotals(tableWindows(store)).count, total);
     // now a budget nothing fits in: the oldest go, and the event says how many predictions
@@ -110,8 +113,22 @@ describe('Retention', () => {
   it('never rewrites outbox entries already in flight', () => {
     const inflight = 60;
     const before = store.outbox(0, inflight).map((e) => JSON.stringify(e));
-    new Retention({ db: t.db, budgetBytes: 1500, clock, inFlightSeq: () => inflight }).enforce();
+    const r = new Retention({ db: t.db, budgetBytes: Math.floor(store.sizeBytes().total / 4), clock, inFlightSeq: () => inflight }).enforce();
+    assert.ok(r.mergedOutbox.hour > 0, 'the entries after them were merged');
     assert.deepEqual(store.outbox(0, inflight).map((e) => JSON.stringify(e)), before);
+  });
+
+  it('drops entries in flight only as the oldest, never rewritten, and counts them apart from unsent ones', () => {
+    const inflight = 60;
+    const before = new Map(store.outbox(0, inflight).map((e) => [e.seq, JSON.stringify(e)]));
+    const r = new Retention({ db: t.db, budgetBytes: 1500, clock, inFlightSeq: () => inflight }).enforce();
+    const left = store.outbox(0, 1e6).filter((e) => e.seq <= inflight);
+    for (const e of left) assert.equal(JSON.stringify(e), before.get(e.seq), `entry ${e.seq} rewritten`);
+    assert.equal(r.dropped.unacked, inflight - left.length);
+    assert.equal(r.dropped.unacked, inflight, 'the oldest went first');
+    const ev = outboxEvents(store).find((e) => e.kind === 'backlog_dropped');
+    assert.equal(ev?.data.droppedUnacked, r.dropped.unacked);
+    assert.equal(ev?.data.droppedOutbox, r.dropped.outbox);
   });
 
   it('holds the budget after every write through writeWithin, without the timer', () => {
@@ -139,5 +156,80 @@ describe('Retention', () => {
 
   it('refuses a bad budget with a clear error', () => {
     assert.throws(() => new Retention({ db: t.db, budgetBytes: 0 }), /invalid summaries budget 0: expected a positive integer/);
+  });
+});
+
+/** The hub's telemetry store: (device, seq) -> window, INSERT OR IGNORE (hub/src/store/telemetry-repo.ts); returns what to ack. */
+function fakeHub() {
+  const stored = new Map<number, SummaryWindow>();
+  const take = (payload: string): Array<[number, number]> => {
+    const p = JSON.parse(payload) as { windows?: Array<SummaryWindow & { seq: number }>; events?: Array<{ seq: number }> };
+    for (const w of p.windows ?? []) if (!stored.has(w.seq)) stored.set(w.seq, w);
+    return [...(p.windows ?? []), ...(p.events ?? [])].map((x) => [x.seq, x.seq]);
+  };
+  return { stored, take, count: () => windowTotals([...stored.values()]).count };
+}
+
+// docs/agent.md "Outbox": a window handed to the link may be stored on the hub even though no ack came
+// (acks are QoS 0). After a restart, or a reconnect, the sender's in-memory record of it is gone;
+// retention must still never merge it (the hub ignores a seq it holds, so the merged-in windows would
+// be lost), and when it drops it the event says it may have reached the hub.
+describe('Retention with the real outbox sender across a restart', () => {
+  let t: TempDb;
+  let store: SummaryStore;
+  let clock: ManualClock;
+  let total: number;
+  const hub = fakeHub();
+  beforeEach(async () => {
+    t = tempDb();
+    syncMigration.up(t.db); // as in agent.db
+    clock = new ManualClock(DAY0);
+    store = new SummaryStore(t.db, () => clock.now());
+    total = fill(store, clock);
+    clock.t = DAY0 + 3 * 86_400_000;
+    hub.stored.clear();
+    // Run 1: one message (50 windows; the clock is frozen, so the rate limit lets no second one go)
+    // is stored by the hub; its ack is lost as the link drops, and the agent restarts.
+    const run1 = new OutboxSender(t.db, 'box', async (_k, p) => { hub.take(p); }, { batchSize: 50, messagesPerSec: 1 }, () => clock.now());
+    run1.resume();
+    await waitFor('the first message stored by the hub', () => hub.stored.size === 50 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+    run1.pause();
+  });
+  afterEach(() => t.close());
+
+  /** Run 2: a new sender (nothing in flight), retention over `budget` while offline, then a reconnect that drains. */
+  async function restartOverBudget(budget: number) {
+    const run2: OutboxSender = new OutboxSender(t.db, 'box', async (_k, p) => { run2.onAck(hub.take(p)); }, { messagesPerSec: 1000 }, () => clock.now());
+    const sent = new Map(store.outbox(0, 50).map((e) => [e.seq, JSON.stringify(e)]));
+    const r = new Retention({ db: t.db, budgetBytes: budget, clock, inFlightSeq: () => run2.inFlightSeq() }).enforce();
+    const left = store.outbox(0, 1e6).filter((e) => e.seq <= 50);
+    const kept = left.map((e) => e.seq);
+    const rewritten = left.filter((e) => JSON.stringify(e) !== sent.get(e.seq)).map((e) => e.seq);
+    const events = outboxEvents(store);
+    run2.resume();
+    await waitFor('the backlog acked', () => run2.pending() === 0 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+    run2.pause();
+    return { r, kept, rewritten, events };
+  }
+
+  it('never merges windows sent before the restart: the hub gets every prediction exactly once', async () => {
+    const { r, kept, rewritten } = await restartOverBudget(60_000);
+    assert.ok(r.mergedOutbox.hour > 0 && r.after <= 60_000, `compacted within budget: ${JSON.stringify(r)}`);
+    assert.deepEqual(rewritten, [], 'the windows the hub may hold are as they were sent');
+    assert.equal(kept.length, 50);
+    assert.equal(r.dropped.outbox, 0);
+    assert.equal(hub.count(), total, 'hub total = predictions recorded');
+  });
+
+  it('over budget even so, drops the windows the hub may hold first, and says they may not be lost', async () => {
+    const { r, kept, rewritten, events } = await restartOverBudget(20_000);
+    assert.ok(r.after <= 20_000 && r.dropped.unacked > 0, `some sent windows dropped: ${JSON.stringify(r)}`);
+    assert.deepEqual(rewritten, [], 'those kept are as they were sent');
+    assert.equal(kept[0], r.dropped.unacked + 1, 'the oldest went first');
+    const ev = events.find((e) => e.kind === 'backlog_dropped');
+    assert.equal(ev?.data.droppedUnacked, r.dropped.unacked);
+    assert.equal(ev?.data.droppedUnackedPredictions, r.dropped.unackedPredictions);
+    assert.equal(ev?.data.droppedPredictions, r.dropped.predictions);
+    assert.equal(hub.count() + r.dropped.predictions, total, 'only the unsent windows dropped are lost');
   });
 });

@@ -1,16 +1,17 @@
 // Retention with a disk budget (issue 3 section 5): when the stored windows and
 // the outbox exceed the budget, minute windows are merged into hourly ones,
 // then hourly into daily ones (mergeWindows: totals stay exact), oldest first;
-// pending outbox windows are compacted the same way and a `backlog_compacted`
+// outbox windows never sent are compacted the same way and a `backlog_compacted`
 // event is recorded. Only when even that does not fit are the oldest windows
 // dropped, and that is recorded as a `backlog_dropped` event with counts.
+// Outbox windows that may be on the hub (docs/agent.md "Outbox") are never merged.
 import type Database from 'better-sqlite3';
-import { alignWindowStart, mergeWindows } from '@edgefleet/shared/core';
 import type { SummaryWindow } from '@edgefleet/shared';
+import { outboxSentSeq } from '../sync/sync-store.js';
 import type { Clock } from './recorder.js';
+import { mergeGroup, mergeableGroups, type Row } from './retention-groups.js';
 import type { NewDeviceEvent, Resolution } from './store.js';
 
-const LEN: Record<'hour' | 'day', number> = { hour: 3600, day: 86_400 };
 // Room kept for the event a stage records (its payload is a few hundred bytes): a stage compacts or
 // drops down to budget - EVENT_ROOM, so the event it then writes does not push the store over budget.
 const EVENT_ROOM = 1024;
@@ -21,7 +22,10 @@ export interface RetentionOptions {
   clock?: Clock;
   /** How often start() enforces the budget (default 60 s). */
   intervalMs?: number;
-  /** Highest outbox seq handed to the link and not yet acked: those entries are never rewritten. */
+  /**
+   * Highest outbox seq handed to the link and not yet acked. Entries at or below it, or at or below
+   * the durable mark of every seq ever sent (outboxSentSeq), may be on the hub: never rewritten.
+   */
   inFlightSeq?: () => number;
   onError?: (err: unknown) => void;
   /**
@@ -38,10 +42,12 @@ export interface RetentionReport {
   mergedWindows: { hour: number; day: number };
   /** outbox entries merged away */
   mergedOutbox: { hour: number; day: number };
-  dropped: { windows: number; outbox: number; predictions: number };
+  /**
+   * windows: stored table rows; outbox/predictions: windows never sent (lost); unacked/unackedPredictions:
+   * windows sent but not acked (lost only if the hub did not store them).
+   */
+  dropped: { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number };
 }
-
-interface Row { key: number; json: string }
 
 export class Retention {
   private timer: NodeJS.Timeout | null = null;
@@ -109,7 +115,7 @@ export class Retention {
       const r: RetentionReport = {
         before: size, after: size,
         mergedWindows: { hour: 0, day: 0 }, mergedOutbox: { hour: 0, day: 0 },
-        dropped: { windows: 0, outbox: 0, predictions: 0 },
+        dropped: { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 },
       };
       const budget = this.opts.budgetBytes;
       const now = this.clock.now();
@@ -124,7 +130,7 @@ export class Retention {
           if (n > 0) {
             this.event(r, {
               kind: 'backlog_compacted',
-              message: `outbox over its budget of ${budget} bytes: merged ${n} pending windows into ${target}ly ones (totals kept exact)`,
+              message: `outbox over its budget of ${budget} bytes: merged ${n} unsent windows into ${target}ly ones (totals kept exact)`,
               data: { resolution: target, mergedEntries: n, bytesBefore: before, bytesAfter: r.after, budgetBytes: budget },
             });
           }
@@ -135,6 +141,15 @@ export class Retention {
     })();
     this.estimate = report.after;
     return report;
+  }
+
+  /**
+   * Outbox seqs at or below this may be stored on the hub, acked or not: sent in this connection (in
+   * flight) or ever before (the durable mark, kept across restarts and reconnects). The hub stores a
+   * seq once (INSERT OR IGNORE), so windows merged into such a seq would never reach it.
+   */
+  private sentFloor(): number {
+    return Math.max(outboxSentSeq(this.opts.db), this.opts.inFlightSeq?.() ?? 0);
   }
 
   private size(): number {
@@ -151,38 +166,6 @@ export class Retention {
     r.after += payload.length;
   }
 
-  /**
-   * Groups rows by model, version, reference and target-aligned start (only
-   * periods that have ended), oldest period first; merges each group into one
-   * target-resolution window until the size fits. Returns rows merged away.
-   */
-  private groups(rows: Row[], target: 'hour' | 'day', now: number): Row[][] {
-    const len = LEN[target];
-    const cutoff = alignWindowStart(now, len);
-    const groups = new Map<string, Row[]>();
-    for (const row of rows) {
-      const w = JSON.parse(row.json) as SummaryWindow;
-      if (w.lengthSec >= len) continue;
-      const start = alignWindowStart(Date.parse(w.start), len);
-      if (start >= cutoff) continue; // the period has not ended yet
-      const k = JSON.stringify([start, w.model, w.version, w.referenceId ?? null]);
-      const g = groups.get(k);
-      if (g) g.push(row);
-      else groups.set(k, [row]);
-    }
-    return [...groups.entries()]
-      .sort(([a], [b]) => (JSON.parse(a) as [number])[0] - (JSON.parse(b) as [number])[0])
-      .map(([, g]) => g)
-      .filter((g) => g.length > 1);
-  }
-
-  private mergeGroup(g: Row[], target: 'hour' | 'day'): SummaryWindow {
-    const ws = g.map((row) => JSON.parse(row.json) as SummaryWindow);
-    let m = ws[0]!;
-    for (const w of ws.slice(1)) m = mergeWindows(m, w);
-    return { ...m, start: new Date(alignWindowStart(Date.parse(m.start), LEN[target])).toISOString(), lengthSec: LEN[target] };
-  }
-
   private compactTable(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
     const db = this.opts.db;
     const finer: Resolution[] = target === 'hour' ? ['minute'] : ['minute', 'hour'];
@@ -192,9 +175,9 @@ export class Retention {
     const del = db.prepare('DELETE FROM summary_windows WHERE id = ?');
     const ins = db.prepare('INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
     let merged = 0;
-    for (const g of this.groups(rows, target, now)) {
+    for (const g of mergeableGroups(rows, target, now)) {
       if (r.after <= budget) break;
-      const w = this.mergeGroup(g, target);
+      const w = mergeGroup(g, target);
       const json = JSON.stringify(w);
       for (const row of g) {
         del.run(row.key);
@@ -209,16 +192,16 @@ export class Retention {
 
   private compactOutbox(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
     const db = this.opts.db;
-    const floor = this.opts.inFlightSeq?.() ?? 0;
-    const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(floor) as Row[];
+    const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(this.sentFloor()) as Row[];
     const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
     const upd = db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?');
     let merged = 0;
-    for (const g of this.groups(rows, target, now)) {
+    for (const g of mergeableGroups(rows, target, now)) {
       if (r.after <= budget) break;
-      const w = this.mergeGroup(g, target);
+      const w = mergeGroup(g, target);
       const json = JSON.stringify(w);
-      // The merged window keeps the group's lowest seq (never sent), so the backlog stays oldest-first.
+      // The merged window keeps the group's lowest seq, so the backlog stays oldest-first. It is above
+      // sentFloor(): never sent, so the hub holds no window under it that would make it ignore this one.
       const keep = Math.min(...g.map((row) => row.key));
       for (const row of g) {
         if (row.key !== keep) del.run(row.key);
@@ -231,7 +214,11 @@ export class Retention {
     return merged;
   }
 
-  /** Last resort: drop the oldest windows (local table first, then unsent outbox windows) and say so. */
+  /**
+   * Last resort: drop the oldest windows (local table first, then outbox windows) and say so. The
+   * oldest outbox windows are those sent but not acked, if any: dropped first, as the hub most likely
+   * holds them already, and counted apart from the never-sent ones, which are certainly lost.
+   */
   private drop(r: RetentionReport, budget: number): void {
     const db = this.opts.db;
     const before = r.after;
@@ -248,26 +235,35 @@ export class Retention {
     let first: string | null = null;
     let last: string | null = null;
     if (r.after > budget) {
-      const floor = this.opts.inFlightSeq?.() ?? 0;
-      const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(floor) as Row[];
+      const sent = this.sentFloor();
+      const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' ORDER BY seq").all() as Row[];
       const delO = db.prepare('DELETE FROM outbox WHERE seq = ?');
       for (const row of rows) {
         if (r.after <= budget) break;
         const w = JSON.parse(row.json) as SummaryWindow;
         delO.run(row.key);
         r.after -= row.json.length;
-        r.dropped.outbox++;
-        r.dropped.predictions += w.count;
+        if (row.key <= sent) {
+          r.dropped.unacked++;
+          r.dropped.unackedPredictions += w.count;
+        } else {
+          r.dropped.outbox++;
+          r.dropped.predictions += w.count;
+        }
         first ??= w.start;
         last = w.start;
       }
     }
-    if (r.dropped.windows + r.dropped.outbox > 0) {
+    const d = r.dropped;
+    if (d.windows + d.outbox + d.unacked > 0) {
       this.event(r, {
         kind: 'backlog_dropped',
         code: 'DISK_FULL',
-        message: `summaries over their budget of ${this.opts.budgetBytes} bytes even at daily resolution: dropped ${r.dropped.windows} stored windows and ${r.dropped.outbox} unsent windows (${r.dropped.predictions} predictions), oldest first`,
-        data: { droppedWindows: r.dropped.windows, droppedOutbox: r.dropped.outbox, droppedPredictions: r.dropped.predictions, firstStart: first, lastStart: last, bytesBefore: before, bytesAfter: r.after, budgetBytes: this.opts.budgetBytes },
+        message: `summaries over their budget of ${this.opts.budgetBytes} bytes even at daily resolution: dropped ${d.windows} stored windows, ${d.outbox} unsent windows (${d.predictions} predictions) and ${d.unacked} windows sent but not acked (${d.unackedPredictions} predictions, lost only if the hub did not store them), oldest first`,
+        data: {
+          droppedWindows: d.windows, droppedOutbox: d.outbox, droppedPredictions: d.predictions, droppedUnacked: d.unacked, droppedUnackedPredictions: d.unackedPredictions,
+          firstStart: first, lastStart: last, bytesBefore: before, bytesAfter: r.after, budgetBytes: this.opts.budgetBytes,
+        },
       });
     }
   }

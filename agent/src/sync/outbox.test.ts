@@ -1,6 +1,7 @@
 // OutboxSender on a real agent.db (all agent migrations) with the publish function captured:
 // seq order, batches bounded by count and bytes, kinds never mixed in one message, rows deleted only
-// on ack, resend of what was not acked (injected clock), rate limit, pause/resume.
+// on ack, resend of what was not acked (injected clock), rate limit, pause/resume, and the durable mark
+// of the highest seq sent (docs/agent.md "Outbox").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/
 import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb, type Db } from '../store/db.js';
 import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { outboxSentSeq } from './sync-store.js';
 import { waitFor } from '@edgefleet/examples';
 
 interface Sent { kind: 'telemetry' | 'events'; seqs: number[]; bytes: number }
@@ -20,7 +22,9 @@ function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOption
   const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
   const sent: Sent[] = [];
   let failNext = 0;
+  const seen: { onPublish?: () => void } = {};
   const sender = new OutboxSender(db, 'dev-1', async (kind, payload) => {
+    seen.onPublish?.();
     if (failNext > 0) {
       failNext--;
       throw new Error('not connected');
@@ -36,7 +40,7 @@ function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOption
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { db, sender, sent, clock, failNext: (n: number) => (failNext = n) };
+  return { db, sender, sent, clock, failNext: (n: number) => (failNext = n), onPublish: (fn: () => void) => (seen.onPublish = fn) };
 }
 
 function addWindow(db: Db, pad = 0): number {
@@ -154,4 +158,39 @@ test('a window written while earlier ones wait for their ack is sent at once, no
   sender.kick();
   await waitFor('the second window sent before the resend delay', () => sent.length === 2 || undefined);
   assert.deepEqual(sent.map((s) => s.seqs), [[a], [b]]);
+});
+
+test('the highest seq handed to the link is in agent.db before its message goes out, and outlives the sender', async (t) => {
+  const o = setup(t, { batchSize: 2, resendAfterMs: 60_000 });
+  const marks: number[] = [];
+  o.onPublish(() => marks.push(outboxSentSeq(o.db)));
+  for (let i = 0; i < 3; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor('two messages', () => o.sent.length === 2 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.deepEqual(marks, [2, 3], 'recorded before each message');
+  o.sender.pause();
+  o.sender.resume(); // a reconnect: nothing in flight in memory, everything resent
+  await waitFor('resent', () => o.sent.length === 4 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.equal(o.sender.inFlightSeq(), 3);
+  o.sender.onAck([[1, 3]]);
+  assert.equal(o.sender.inFlightSeq(), 0);
+  const restarted = new OutboxSender(o.db, 'dev-1', () => Promise.resolve());
+  assert.equal(restarted.inFlightSeq(), 0);
+  assert.equal(outboxSentSeq(o.db), 3, 'kept across acks, reconnects and a new sender');
+});
+
+test('a sent mark that cannot be written keeps the message from going out', async (t) => {
+  const o = setup(t);
+  addWindow(o.db);
+  const errors: unknown[] = [];
+  let published = 0;
+  const sender = new OutboxSender(o.db, 'dev-1', () => { published++; return Promise.resolve(); }, { resendAfterMs: 20 }, Date.now, (err) => errors.push(err));
+  t.after(() => sender.pause());
+  o.db.pragma('query_only = 1'); // every write fails, as on a full disk
+  sender.resume();
+  await waitFor('the failure reported', () => errors.length > 0 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.equal(published, 0);
+  o.db.pragma('query_only = 0');
+  await waitFor('sent once the write works', () => published === 1 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.equal(outboxSentSeq(o.db), 1);
 });

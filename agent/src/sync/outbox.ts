@@ -1,9 +1,11 @@
 // Sends the agent's outbox (summary windows and events, one seq space) to the hub in seq order, in
 // bounded batches, at a bounded rate so that a week's backlog drains without starving live traffic;
-// rows are deleted only when the hub acks that it persisted them.
+// rows are deleted only when the hub acks that it persisted them. The highest seq ever sent is kept
+// in agent.db, written before the rows go out: retention never merges those rows (docs/agent.md "Outbox").
 import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { DrainTimer } from './drain-timer.js';
+import { OutboxSentMark } from './sync-store.js';
 
 export interface OutboxOptions {
   /** Items per message. */
@@ -28,6 +30,7 @@ export class OutboxSender {
   /** seq -> time sent, for items not yet acked. */
   private readonly inFlight = new Map<number, number>();
   private readonly timer: DrainTimer;
+  private readonly sent: OutboxSentMark;
   private running = false;
   private busy = false;
   sentMessages = 0;
@@ -44,6 +47,7 @@ export class OutboxSender {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
     this.timer = new DrainTimer(() => this.drain(), (err) => this.onError(err), () => this.opts.resendAfterMs);
+    this.sent = new OutboxSentMark(db);
   }
 
   /** New options, taken from the next message on (remote configuration: docs/agent.md "Remote configuration"). */
@@ -81,8 +85,9 @@ export class OutboxSender {
   }
 
   /**
-   * The highest outbox seq handed to the link and not yet acked (0 when none): retention must not
-   * rewrite those entries, or an ack would delete a merged row the hub never received.
+   * The highest outbox seq handed to the link in this connection and not yet acked (0 when none).
+   * Retention must not rewrite those entries, nor any at or below the durable mark (outboxSentSeq,
+   * which covers what earlier runs and connections sent): the hub may hold them already.
    */
   inFlightSeq(): number {
     let max = 0;
@@ -135,6 +140,8 @@ export class OutboxSender {
           this.kick(wait);
           return;
         }
+        // Durable before the rows can reach the hub: a failed write throws here and nothing is sent.
+        this.sent.raise(batch[batch.length - 1]!.seq);
         this.bucket.take(1, now);
         for (const r of batch) this.inFlight.set(r.seq, now);
         const payload =

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb } from '../store/db.js';
-import { SyncStore, seqFloorsMigration, syncMigration } from './sync-store.js';
+import { OutboxSentMark, SyncStore, outboxSentSeq, seqFloorsMigration, syncMigration } from './sync-store.js';
 
 function tempDb(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-syncstore-'));
@@ -108,6 +108,30 @@ test('an agent.db written before per-key floors opens: its one floor becomes the
     assert.equal(s.blocked('m', '2.0.0', 5), 'POLICY_BREACH');
     s.newSeqSpace();
     assert.equal(s.blocked('m', '2.0.0', 5), undefined);
+  } finally {
+    db.close();
+  }
+});
+
+test('the outbox sent mark only rises, also from a second writer, and survives a reopen', (t) => {
+  const path = tempDb(t);
+  {
+    const db = openDb(path, AGENT_MIGRATIONS);
+    assert.equal(outboxSentSeq(db), 0);
+    const a = new OutboxSentMark(db);
+    const b = new OutboxSentMark(db);
+    b.raise(5);
+    a.raise(40);
+    b.raise(12); // b last saw 5: its write must not lower the mark
+    assert.equal(outboxSentSeq(db), 40);
+    b.raise(41);
+    a.raise(41);
+    assert.equal(outboxSentSeq(db), 41);
+    db.close();
+  }
+  const db = openDb(path, AGENT_MIGRATIONS);
+  try {
+    assert.equal(outboxSentSeq(db), 41);
   } finally {
     db.close();
   }

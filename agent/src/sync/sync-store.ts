@@ -1,11 +1,14 @@
 // Durable sync state in agent.db: the last applied desired seq and document, the seq floor of each
 // hub key (docs/operations.md "A stolen hub key"), the last refusal, partial downloads (resume after
-// a kill), and versions rolled back locally (not retried until a newer desired document asks).
+// a kill), versions rolled back locally (not retried until a newer desired document asks), and the
+// highest outbox seq ever handed to the link (docs/agent.md "Outbox").
 import type { Db } from '../store/db.js';
 import type { DownloadRecord, DownloadStore } from './downloader.js';
 
+const KV_SQL = 'CREATE TABLE IF NOT EXISTS sync_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
+
 export const SYNC_SQL = `
-CREATE TABLE IF NOT EXISTS sync_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+${KV_SQL};
 CREATE TABLE IF NOT EXISTS downloads (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, committed INTEGER NOT NULL, updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocked_versions (name TEXT NOT NULL, version TEXT NOT NULL, until_seq INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (name, version));
 `;
@@ -35,6 +38,42 @@ export const seqFloorsMigration = {
     }
   },
 };
+
+const SENT_KEY = 'outboxSentSeq';
+
+/**
+ * The highest outbox seq ever handed to the link (0: none, or a database without sync state). Every
+ * outbox row at or below it may be stored on the hub although no ack came (acks are QoS 0), whatever
+ * restarts and reconnects happened since: retention never merges such a row (docs/agent.md "Outbox").
+ */
+export function outboxSentSeq(db: Db): number {
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_kv'").get()) return 0;
+  return Number((db.prepare('SELECT value FROM sync_kv WHERE key = ?').get(SENT_KEY) as { value: string } | undefined)?.value ?? 0);
+}
+
+/**
+ * Raises the outbox's sent mark (outboxSentSeq) before rows go out: one write for a batch that holds
+ * a seq above it, none for a resend. Durable when it returns (agent.db is synchronous=FULL, store/db.ts).
+ */
+export class OutboxSentMark {
+  /** The mark as stored (read at the first raise: a restarted agent resends below it without a write). */
+  private stored: number | undefined;
+
+  constructor(private readonly db: Db) {}
+
+  raise(seq: number): void {
+    if (this.stored === undefined) {
+      this.db.exec(KV_SQL); // a database opened without the sync migration (tests)
+      this.stored = outboxSentSeq(this.db);
+    }
+    if (seq <= this.stored) return;
+    // Never lowered, also by another sender on the same file.
+    this.db
+      .prepare('INSERT INTO sync_kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(excluded.value AS INTEGER) > CAST(sync_kv.value AS INTEGER)')
+      .run(SENT_KEY, String(seq));
+    this.stored = seq;
+  }
+}
 
 export interface Refusal { seq: number; code: string; message: string; at: string }
 
