@@ -14,7 +14,7 @@ import {
 } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { createEmbeddedBroker, type EmbeddedBrokerOptions } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, connectDevice } from '../mqtt/testing/devices.js';
 import { waitFor } from '@edgefleet/examples';
@@ -41,17 +41,17 @@ interface Env {
   clients: MqttClient[];
   addBlob(bytes: Buffer): string;
   entitle(deviceId: string, shas: string[]): void;
-  device(id: string): Promise<{ c: MqttClient; frames: Frame[]; get(sha: string, offset: number, blockSize: number, count: number): Promise<void> }>;
+  device(id: string): Promise<{ c: MqttClient; frames: Frame[]; get(sha: string, offset: number, blockSize: number, count: number, qos?: 0 | 1): Promise<void> }>;
   close(): Promise<void>;
 }
 
 let envN = 0;
-async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
+async function setup(options: Partial<BlobServerOptions>, linkOptions: Partial<EmbeddedBrokerOptions> = {}): Promise<Env> {
   const dir = join(root, `hub-${++envN}`);
   const store = Store.open(dir, HUB_MIGRATIONS);
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
-    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: { now: () => new Date() },
+    devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: { now: () => new Date() }, ...linkOptions,
   });
   await link.start();
   const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
@@ -80,7 +80,7 @@ async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
       store.desired.put(signEnvelope(body, [hubKey]) as DesiredDocument);
     },
     async device(id) {
-      const c = await connectDevice(link.address().mqtt, id, `s-${id}`);
+      const c = await connectDevice(link.address().mqtt, id, `s-${id}`, { keepalive: 0 });
       clients.push(c);
       const frames: Frame[] = [];
       c.on('message', (topic, payload) => {
@@ -89,8 +89,8 @@ async function setup(options: Partial<BlobServerOptions>): Promise<Env> {
       await c.subscribeAsync(deviceTopic(id, 'blob/data'), { qos: 1 });
       return {
         c, frames,
-        async get(sha, offset, blockSize, count) {
-          await c.publishAsync(deviceTopic(id, 'blob/get'), JSON.stringify({ schema: 'edgefleet.blob-get/v1', sha256: sha, offset, blockSize, count }), { qos: 1 });
+        async get(sha, offset, blockSize, count, qos = 1) {
+          await c.publishAsync(deviceTopic(id, 'blob/get'), JSON.stringify({ schema: 'edgefleet.blob-get/v1', sha256: sha, offset, blockSize, count }), { qos });
         },
       };
     },
@@ -237,6 +237,34 @@ describe('BlobServer', () => {
       env.clock.t += 10_001;
       await waitFor('dev-3 served once dev-2 is idle', () => c.frames.length === 4, { intervalMs: 10 });
       assert.deepEqual(c.frames.map((f) => f.header.offset), [0, 1024, 2048, 3072]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('a device that stops reading holds up only itself: another gets its blob at once, and the stuck send ends at sendTimeoutMs', async () => {
+    // The broker would drop the stuck device only after a minute: all the waits below end long before.
+    const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 0, totalBytesPerSec: 0, sendTimeoutMs: 1000 }, { drainTimeoutMs: 60_000 });
+    try {
+      const big = env.addBlob(Buffer.alloc(64 * 1024 * 1024, 7)); // more than the kernel's socket buffers take
+      const small = randomBytes(4096);
+      const sha = env.addBlob(small);
+      env.entitle('stuck', [big]);
+      env.entitle('well', [sha]);
+      const stuck = await env.device('stuck');
+      const well = await env.device('well');
+      stuck.c.stream.unpipe(); // a frozen box: it reads nothing more
+      stuck.c.stream.pause();
+      let asked = false;
+      env.link.on('blob/get', (id) => { asked ||= id === 'stuck'; });
+      await stuck.get(big, 0, 1024 * 1024, 64, 0); // QoS 0: its PUBACK would never be read
+      await waitFor('the stuck device\'s request at the hub, ahead of the other one', () => asked, { timeoutMs: 10_000, intervalMs: 10 });
+      await well.get(sha, 0, 4096, 1);
+      await waitFor('the other device\'s blob', () => well.frames.length === 1, { timeoutMs: 10_000, intervalMs: 10 });
+      assert.deepEqual((well.frames[0] as Frame).bytes, small);
+      await waitFor('the stuck send ended at its deadline', () => env.server.timeouts === 1, { timeoutMs: 10_000, intervalMs: 10 });
+      assert.ok(env.server.bytesSent < 4096 + 64 * 1024 * 1024, 'the stuck device did not get its blob');
+      assert.equal(stuck.frames.length, 0);
     } finally {
       await env.close();
     }

@@ -1,8 +1,10 @@
 // Serves model files to devices as blocks (blob/get → blob/data). A device may fetch only blobs named
 // in its latest desired document. Concurrent transfers are capped in total, and bandwidth per device
 // and in total (token buckets); requests beyond the caps wait in a FIFO queue rather than being refused.
+// Each device is served on its own, one request at a time: a device that stops reading holds up only
+// itself (docs/hub.md "Model delivery").
 import { open } from 'node:fs/promises';
-import { TokenBucket, encodeBlobData, type BlobGet } from '@edgefleet/shared';
+import { DeadlineError, TokenBucket, encodeBlobData, withDeadline, type BlobGet } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 
@@ -15,6 +17,8 @@ export interface BlobServerOptions {
   totalBytesPerSec: number;
   /** A transfer with no request for this long no longer counts as active. */
   idleMs: number;
+  /** A block the link has not taken this long after it was handed over ends its request (the device asks again). */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_BLOB_OPTIONS: BlobServerOptions = {
@@ -22,6 +26,8 @@ export const DEFAULT_BLOB_OPTIONS: BlobServerOptions = {
   perDeviceBytesPerSec: 32 * 1024 * 1024,
   totalBytesPerSec: 256 * 1024 * 1024,
   idleMs: 30_000,
+  // Longer than the embedded broker's drain timeout (docs/mqtt.md "Slow devices"): the broker decides first.
+  sendTimeoutMs: 15_000,
 };
 
 interface Pending {
@@ -35,14 +41,18 @@ export class BlobServer {
   private readonly active = new Map<string, number>();
   private readonly perDevice = new Map<string, TokenBucket>();
   private readonly total: TokenBucket | null;
+  /** Devices with a request being sent: their next one waits for it. */
+  private readonly sending = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
-  private pumping = false;
+  private timerAt = 0;
   private stopped = false;
   private unsub: (() => void) | null = null;
   /** Bytes sent, for metrics and tests. */
   bytesSent = 0;
   /** Times the pump left a queued request waiting for a cap (transfer slots or bandwidth): shows it decided, not stalled. */
   deferrals = 0;
+  /** Requests ended because a block was not taken within sendTimeoutMs. */
+  timeouts = 0;
 
   constructor(
     private readonly deps: { store: Store; link: FleetLink; logger: LoggerPort; now?: () => number },
@@ -92,13 +102,25 @@ export class BlobServer {
     this.schedule(0);
   }
 
+  /** Pumps in `ms` unless a pump is due sooner. */
   private schedule(ms: number): void {
-    if (this.stopped || this.timer) return;
+    const at = Date.now() + ms;
+    if (this.stopped || (this.timer && this.timerAt <= at)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = null;
-      // e.g. the blob file vanished or SQLite failed: log it; the device asks again when it stalls.
-      this.pump().catch((err: unknown) => this.deps.logger.error({ err }, 'serving blob blocks failed'));
+      this.pumpLogged();
     }, ms);
+  }
+
+  private pumpLogged(): void {
+    try {
+      this.pump();
+    } catch (err) {
+      // e.g. SQLite failed: log it; the device asks again when it stalls.
+      this.deps.logger.error({ err }, 'serving blob blocks failed');
+    }
   }
 
   private bucketFor(deviceId: string): TokenBucket | null {
@@ -111,61 +133,74 @@ export class BlobServer {
     return b;
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      const now = this.now();
-      for (const [k, at] of this.active) if (now - at > this.opts.idleMs) this.active.delete(k);
-      let wait = Infinity;
-      for (let i = 0; i < this.queue.length && !this.stopped; ) {
-        const p = this.queue[i] as Pending;
-        const key = `${p.deviceId} ${p.req.sha256}`;
-        if (!this.active.has(key) && this.opts.maxTransfers > 0 && this.active.size >= this.opts.maxTransfers) {
-          i++;
-          this.deferrals++;
-          wait = Math.min(wait, 200);
-          continue;
-        }
-        const size = this.deps.store.blobs.size(p.req.sha256);
-        const bytes = Math.min(p.req.count * p.req.blockSize, size - p.req.offset);
-        const dev = this.bucketFor(p.deviceId);
-        const w = Math.max(dev?.waitMs(bytes, this.now()) ?? 0, this.total?.waitMs(bytes, this.now()) ?? 0);
-        if (w > 0) {
-          i++;
-          this.deferrals++;
-          wait = Math.min(wait, w);
-          continue;
-        }
-        dev?.take(bytes, this.now());
-        this.total?.take(bytes, this.now());
-        this.queue.splice(i, 1);
-        this.active.set(key, this.now());
-        await this.send(p, size);
-        // The last block went out: the slot is free for another device now, not after idleMs.
-        if (p.req.offset + p.req.count * p.req.blockSize >= size) this.active.delete(key);
+  /** Starts each queued request the caps allow whose device has nothing being sent; the rest wait. */
+  private pump(): void {
+    const now = this.now();
+    for (const [k, at] of this.active) if (now - at > this.opts.idleMs) this.active.delete(k);
+    let wait = Infinity;
+    for (let i = 0; i < this.queue.length && !this.stopped; ) {
+      const p = this.queue[i] as Pending;
+      const key = `${p.deviceId} ${p.req.sha256}`;
+      if (this.sending.has(p.deviceId)) {
+        i++; // the end of that device's send pumps again
+        continue;
       }
-      if (this.queue.length && wait !== Infinity) this.schedule(wait);
-    } finally {
-      this.pumping = false;
+      if (!this.active.has(key) && this.opts.maxTransfers > 0 && this.active.size >= this.opts.maxTransfers) {
+        i++;
+        this.deferrals++;
+        wait = Math.min(wait, 200);
+        continue;
+      }
+      const size = this.deps.store.blobs.size(p.req.sha256);
+      const bytes = Math.min(p.req.count * p.req.blockSize, size - p.req.offset);
+      const dev = this.bucketFor(p.deviceId);
+      const w = Math.max(dev?.waitMs(bytes, this.now()) ?? 0, this.total?.waitMs(bytes, this.now()) ?? 0);
+      if (w > 0) {
+        i++;
+        this.deferrals++;
+        wait = Math.min(wait, w);
+        continue;
+      }
+      dev?.take(bytes, this.now());
+      this.total?.take(bytes, this.now());
+      this.queue.splice(i, 1);
+      this.active.set(key, this.now());
+      this.serve(p, size, key);
     }
+    if (this.queue.length && wait !== Infinity) this.schedule(wait);
   }
 
+  /** Sends one request without waiting for it; the device's next request waits until it has ended. */
+  private serve(p: Pending, size: number, key: string): void {
+    this.sending.add(p.deviceId);
+    this.send(p, size)
+      .finally(() => {
+        this.sending.delete(p.deviceId);
+        // The last block went out: the slot is free for another device now, not after idleMs.
+        if (p.req.offset + p.req.count * p.req.blockSize >= size) this.active.delete(key);
+        this.pumpLogged(); // at once, not on a timer: the device's next request follows without a hop
+      })
+      .catch((err: unknown) => {
+        if (err instanceof DeadlineError) this.timeouts++;
+        // e.g. the blob file vanished, or the device did not take a block in time: it asks again when it stalls.
+        this.deps.logger.warn({ err, deviceId: p.deviceId, sha256: p.req.sha256 }, 'sending blob blocks failed');
+      });
+  }
+
+  /** Sends a request's blocks one by one (one block of it in memory), each taken by the link within sendTimeoutMs. */
   private async send(p: Pending, total: number): Promise<void> {
     const { req, deviceId } = p;
     const end = Math.min(req.offset + req.count * req.blockSize, total);
     const fh = await open(this.deps.store.blobs.pathOf(req.sha256), 'r');
     try {
-      const buf = Buffer.allocUnsafe(end - req.offset);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, req.offset);
-      for (let off = 0; off < bytesRead; off += req.blockSize) {
-        const bytes = buf.subarray(off, Math.min(off + req.blockSize, bytesRead));
-        const frame = encodeBlobData({ sha256: req.sha256, offset: req.offset + off, length: bytes.length, total }, bytes);
-        await this.deps.link.publish(deviceId, 'blob/data', frame);
-        this.bytesSent += bytes.length;
+      for (let offset = req.offset; offset < end && !this.stopped; offset += req.blockSize) {
+        const len = Math.min(req.blockSize, end - offset);
+        const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(len), 0, len, offset);
+        if (bytesRead === 0) break;
+        const frame = encodeBlobData({ sha256: req.sha256, offset, length: bytesRead, total }, buffer.subarray(0, bytesRead));
+        await withDeadline(this.deps.link.publish(deviceId, 'blob/data', frame), this.opts.sendTimeoutMs, `block ${offset} of ${req.sha256} to ${deviceId}`);
+        this.bytesSent += bytesRead;
       }
-    } catch (err) {
-      this.deps.logger.warn({ err, deviceId, sha256: req.sha256 }, 'sending blob blocks failed');
     } finally {
       await fh.close();
     }

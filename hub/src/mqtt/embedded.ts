@@ -17,6 +17,7 @@ import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js
 import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { PresenceWriter } from './presence-writer.js';
+import { DeviceSender } from './device-sender.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
 export interface EmbeddedBrokerOptions {
@@ -44,6 +45,8 @@ export interface EmbeddedBrokerOptions {
   invalidLogIntervalMs?: number;
   /** Per-device messages/s and bytes/hour (quota.ts); the owner stops it. */
   quota?: MqttQuota | null | undefined;
+  /** DRAIN_TIMEOUT_MS unless given (tests change it). */
+  drainTimeoutMs?: number;
 }
 
 /**
@@ -53,10 +56,17 @@ export interface EmbeddedBrokerOptions {
  */
 export const LISTEN_BACKLOG = 4096;
 
+/**
+ * aedes' drainTimeout (its default is 60 s): a device whose socket has not drained this long after a
+ * write filled it is disconnected. Twice the agent's 5 s download stall timer (docs/mqtt.md "Slow devices").
+ */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
 /** Room for the fixed header, topic and packet id around the largest allowed payload. */
 const PACKET_OVERHEAD = 64 * 1024;
 
 type AedesInternals = { clients: Record<string, Client | undefined> };
+type ClientInternals = { subscriptions?: Record<string, unknown> };
 type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; packet: { length: number } };
 
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
@@ -143,7 +153,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       metrics.set('edgefleet_mqtt_connected_devices', connected.size);
       presence.mark(client.id, true, clock.now());
       ingress.emitConnect(client.id, true);
-      const subs = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
+      const subs = (client as unknown as ClientInternals).subscriptions ?? {};
       if (subs[deviceTopic(client.id, 'desired')]) void deliverDesired(client).catch(() => {});
     });
     b.on('clientDisconnect', (client) => {
@@ -177,18 +187,24 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     }
   }
 
+  function started(): Aedes {
+    if (!broker) throw new Error('the embedded broker is not started');
+    return broker;
+  }
+
   function publishRaw(topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 = 1): Promise<void> {
-    const b = broker;
-    if (!b) return Promise.reject(new Error('the embedded broker is not started'));
+    const b = started();
     return new Promise((resolve, reject) => {
       b.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
+  const sender = new DeviceSender((id) => (started() as unknown as AedesInternals).clients[id], metrics);
+
   const link: FleetLink = {
     async start() {
       if (broker) return;
-      const b = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000 });
+      const b = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: 10_000, drainTimeout: opts.drainTimeoutMs ?? DRAIN_TIMEOUT_MS });
       // Retained lookups by exact topic instead of a scan per SUBSCRIBE (retained.ts).
       indexRetained((b as unknown as { persistence: RetainedPersistence }).persistence);
       broker = b;
@@ -242,6 +258,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         wsServer = null;
         wss = null;
         connected.clear();
+        sender.clear();
       })();
       return stopping;
     },
@@ -249,7 +266,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
       // With desiredFor the store is the source of the current document: no retained copy.
       const retain = kind === 'desired' && opts.desiredFor ? false : (o.retain ?? false);
-      await publishRaw(deviceTopic(deviceId, kind), buf, retain, o.qos);
+      // A retained message goes through aedes' publish, which stores it.
+      if (retain) await publishRaw(deviceTopic(deviceId, kind), buf, true, o.qos);
+      else if (!(await sender.send(deviceId, kind, buf, o.qos ?? 1))) return;
       metrics.inc('edgefleet_mqtt_messages_out_total', { kind });
     },
     async publishTrust(doc) {
