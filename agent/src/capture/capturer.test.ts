@@ -2,17 +2,18 @@
 // row of a request, ends at maxRows, seals every chunk to the capture key (the chunks open with the
 // private key; no plaintext in the data dir), holds at most budgetBytes and ends as budget_full at the
 // bound, skips a row larger than a chunk, stops when a document no longer lists it, and drops what it
-// holds when the hub refuses it. Random draws and time are injected.
+// holds when the hub refuses it. A chunk never holds more than chunkBytes of rows (UTF-8), however the
+// rows arrive, so its sealed size stays within what the hub takes. Random draws and time are injected.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBytes } from '@edgefleet/examples';
-import { newCaptureKeyFile, openRows, parseCaptureKeyFile, type CapturedRow, type DesiredCapture, type Manifest } from '@edgefleet/shared';
+import { newCaptureKeyFile, openRows, parseCaptureKeyFile, sealedRowsBytes, type CapturedRow, type DesiredCapture, type Manifest } from '@edgefleet/shared';
 import { coreMigration, openDb, type Db } from '../store/db.js';
 import { createLogger } from '../log.js';
-import { Capturer, type CaptureConfig } from './capturer.js';
+import { Capturer, DEFAULT_CAPTURE_CONFIG, type CaptureConfig } from './capturer.js';
 import { captureMigration } from './store.js';
 import type { RecordedTensor } from '../runtime/recorder.js';
 
@@ -109,5 +110,63 @@ describe('capturer', () => {
     const again = make();
     assert.deepEqual(again.activeIds(), [5]);
     await again.stop();
+  });
+
+  /** Each chunk of a capture: its rows' plaintext size and its stored (sealed) size. */
+  const chunksOf = (c: Capturer, id: number) => c.store.pending(10_000).filter((x) => x.captureId === id)
+    .map((x) => ({ rows: x.rows, plain: openRows(x.sealed, pair, 'chunk').length, stored: JSON.stringify(x.sealed).length, end: x.end }));
+  /** A request of `n` rows; with one feature kept its line is about 18 bytes a row. */
+  const wide = (n: number): RecordedTensor[] => [{ name: 'input', datatype: 'FP32', shape: [n, 3], data: new Float32Array(Array.from({ length: 3 * n }, (_, i) => i + 0.123456)) }];
+
+  it('seals the buffer before a row that would pass chunkBytes: a chunk holds at most chunkBytes of rows, whether they come at once or apart', async () => {
+    const { chunkBytes } = DEFAULT_CAPTURE_CONFIG;
+    const c = make({ chunkBytes });
+    c.apply([spec({ id: 6, maxRows: 100, features: ['speed'] })]);
+    // Rows of ~27 KB answered within one turn of the event loop, then rows of ~50 KB a turn apart.
+    for (let i = 0; i < 5; i++) c.record('pump', '1.0.0', wide(1500), out);
+    for (let i = 0; i < 3; i++) {
+      c.record('pump', '1.0.0', wide(3300), out);
+      await new Promise((r) => setImmediate(r));
+    }
+    await c.flushNow();
+    const chunks = chunksOf(c, 6);
+    assert.ok(chunks.some((ch) => ch.rows > 1), 'rows that fit share a chunk');
+    for (const ch of chunks) {
+      assert.ok(ch.plain <= chunkBytes, `a chunk of ${ch.rows} rows holds ${ch.plain} bytes of rows; chunkBytes ${chunkBytes}`);
+      assert.equal(ch.stored, sealedRowsBytes(ch.plain));
+      assert.ok(ch.stored <= sealedRowsBytes(chunkBytes));
+    }
+    assert.deepEqual(rowsOf(c, 6).map((r) => (r.inputs['speed'] as number[]).length), [1500, 1500, 1500, 1500, 1500, 3300, 3300, 3300], 'every row kept, in order');
+    c.store.dropCapture(6);
+    await c.stop();
+  });
+
+  it('counts a row in UTF-8 bytes: one whose characters fit chunkBytes but whose bytes do not is skipped', async () => {
+    const c = make({ chunkBytes: 4096 });
+    c.apply([spec({ id: 7 })]);
+    const text = (s: string): RecordedTensor[] => [{ name: 'input', datatype: 'BYTES', shape: [1, 3], data: [s, 'b', 'c'] }];
+    c.record('pump', '1.0.0', text('é'.repeat(2500)), out); // 2.6 K characters, 5.1 KB
+    c.record('pump', '1.0.0', text('é'.repeat(1500)), out); // 3.1 KB
+    c.record('pump', '1.0.0', text('é'.repeat(1500)), out);
+    await c.flushNow();
+    const chunks = chunksOf(c, 7);
+    assert.deepEqual(chunks.map((ch) => ch.rows), [1, 1]);
+    for (const ch of chunks) assert.ok(ch.plain <= 4096, `${ch.plain} bytes of rows in a chunk`);
+    assert.deepEqual(rowsOf(c, 7).map((r) => (r.inputs['speed'] as string[])[0]!.length), [1500, 1500]);
+    c.store.dropCapture(7);
+    await c.stop();
+  });
+
+  it('stores nothing of a capture after its last chunk: chunks still waiting when the budget ends it are dropped', async () => {
+    const c = make({ chunkBytes: 4096, budgetBytes: 4000 });
+    c.apply([spec({ id: 8 })]);
+    // Within one turn: a chunk's worth (sealed, it passes the budget), then a small row that starts the next.
+    for (let i = 0; i < 3; i++) c.record('pump', '1.0.0', wide(60), out);
+    c.record('pump', '1.0.0', feed([[1, 2, 3]]), out);
+    await c.flushNow();
+    assert.deepEqual(chunksOf(c, 8).map((ch) => [ch.rows, ch.end]), [[0, 'budget_full']]);
+    assert.equal(c.store.all().find((x) => x.id === 8)?.status, 'budget_full');
+    c.store.dropCapture(8);
+    await c.stop();
   });
 });

@@ -1,9 +1,11 @@
 // Data capture on the box (docs/agent.md "Data capture", docs/decisions/0035-data-capture.md): the
 // captures of the desired document sample a share of a model's requests off the request path. A
-// sampled request costs one random draw and one JSON line in memory; every `flushSec` (or when a
-// chunk's worth is buffered) the lines are sealed to the operators' capture key and stored in
-// agent.db, within `budgetBytes` of ciphertext: a capture that would pass it ends as budget_full
-// (reported to the hub in its last chunk). Plaintext rows exist only in memory, for at most flushSec.
+// sampled request costs one random draw and one JSON line in memory; every `flushSec` (or when the
+// next line would not fit in `chunkBytes`) the lines are sealed to the operators' capture key and
+// stored in agent.db, within `budgetBytes` of ciphertext: a capture that would pass it ends as
+// budget_full (reported to the hub in its last chunk). Plaintext rows exist only in memory, for at
+// most flushSec. A chunk holds at most chunkBytes of rows (UTF-8), so its sealed size is at most
+// sealedRowsBytes(chunkBytes), which the hub's capture.maxChunkBytes allows (docs/hub.md "Data capture").
 import { sealRows, type TensorData } from '@edgefleet/shared/core';
 import type { DesiredCapture, Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
@@ -14,7 +16,7 @@ import { CaptureStore, type CaptureStatus } from './store.js';
 export interface CaptureConfig {
   /** Ciphertext bytes of captured rows held on the box (waiting for upload). */
   budgetBytes: number;
-  /** Plaintext bytes of rows per sealed chunk (and the largest row kept). */
+  /** Plaintext bytes of rows per sealed chunk, at most (and the largest row kept). */
   chunkBytes: number;
   /** Rows wait in memory at most this long before they are sealed. */
   flushSec: number;
@@ -27,14 +29,25 @@ export const DEFAULT_CAPTURE_CONFIG: CaptureConfig = { budgetBytes: 16 * 1024 * 
 /** Room kept in the budget for a capture's last (empty) chunk, which says how it ended. */
 const END_ROOM = 2048;
 
+/**
+ * Plaintext held per capture, in chunks' worth: the lines being buffered and those handed to sealing
+ * and not sealed yet. A burst of rows within one turn of the event loop past it is skipped (counted).
+ */
+const MAX_HELD_CHUNKS = 3;
+
 interface Active {
   spec: DesiredCapture;
   until: number;
   /** Rows taken so far (stored and buffered). */
   rows: number;
   lines: string[];
+  /** UTF-8 bytes of `lines` with their newlines (the plaintext of the next chunk). */
   bytes: number;
+  /** Plaintext bytes handed to sealing and not stored yet. */
+  sealing: number;
   skipped: number;
+  /** Its last chunk is stored: chunks still waiting to be sealed are not. */
+  closed?: boolean;
 }
 
 export interface CapturerDeps {
@@ -73,7 +86,7 @@ export class Capturer implements PredictionRecorder {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const r of this.store.all()) {
-      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, skipped: 0 });
+      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0 });
     }
   }
 
@@ -109,7 +122,7 @@ export class Capturer implements PredictionRecorder {
     for (const s of specs) {
       if (known.has(s.id)) continue;
       this.store.add(s, at);
-      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, skipped: 0 });
+      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0 });
       this.d.logger.info({ captureId: s.id, model: s.model, rate: s.rate, maxRows: s.maxRows, until: s.until }, 'data capture started');
     }
     const listed = new Set(specs.map((s) => s.id));
@@ -123,6 +136,7 @@ export class Capturer implements PredictionRecorder {
     if (a) {
       a.lines = [];
       a.bytes = 0;
+      a.closed = true; // and what waits to be sealed is not stored
       this.active.delete(id);
     }
     this.store.setStatus(id, 'refused', reason, new Date(this.now()));
@@ -149,16 +163,20 @@ export class Capturer implements PredictionRecorder {
         device: this.d.deviceId, time: new Date(this.now()).toISOString(), model, version,
         inputs: this.inputs(model, version, feeds, s.features), outputs: Object.fromEntries(outputs.map((o) => [o.name, plain(o.data)])),
       });
-      // A row larger than a chunk is not kept (bounded memory and message size); counted.
-      if (line.length > this.d.config.chunkBytes || a.bytes > 2 * this.d.config.chunkBytes) {
+      // A chunk never holds more than chunkBytes of rows (UTF-8, with their newlines): its sealed size is
+      // bounded by it, and the hub refuses a chunk past capture.maxChunkBytes. A row larger than a chunk
+      // is not kept, nor one past MAX_HELD_CHUNKS (bounded memory and message size); counted.
+      const { chunkBytes } = this.d.config;
+      const size = Buffer.byteLength(line) + 1;
+      if (size > chunkBytes || a.bytes + a.sealing + size > MAX_HELD_CHUNKS * chunkBytes) {
         a.skipped++;
         continue;
       }
+      if (a.bytes + size > chunkBytes) this.flush(a, null); // the buffer is sealed first; this row starts the next chunk
       a.lines.push(line);
-      a.bytes += line.length + 1;
+      a.bytes += size;
       a.rows++;
       if (a.rows >= s.maxRows) setImmediate(() => this.end(a, 'done', `maxRows ${s.maxRows} captured`));
-      else if (a.bytes >= this.d.config.chunkBytes) setImmediate(() => this.flush(a, null));
     }
   }
 
@@ -201,39 +219,57 @@ export class Capturer implements PredictionRecorder {
     this.flush(a, status, why);
   }
 
-  /** Seals the buffered lines into a chunk (`end`: the capture's last, saying how it ended), serially. */
+  /**
+   * Seals the buffered lines into a chunk (`end`: the capture's last, saying how it ended), serially,
+   * after the current turn of the event loop (record() calls it on the request path).
+   */
   private flush(a: Active, end: CaptureStatus | null, why?: string): void {
     const lines = a.lines;
     if (!lines.length && !end) return;
+    const bytes = a.bytes;
     a.lines = [];
     a.bytes = 0;
+    a.sealing += bytes;
     const id = a.spec.id;
-    this.chain = this.chain.then(async () => {
-      const text = Buffer.from(lines.length ? `${lines.join('\n')}\n` : '', 'utf8');
-      let sealed;
+    const later = new Promise<void>((r) => setImmediate(r));
+    this.chain = this.chain.then(() => later).then(async () => {
       try {
-        sealed = await sealRows(text, a.spec.publicKey);
+        // Its last chunk is stored (budget_full while this one waited): nothing follows it.
+        if (!a.closed) await this.sealAndStore(a, lines, end, why);
       } finally {
-        text.fill(0);
+        a.sealing -= bytes;
       }
-      const at = new Date(this.now());
-      const size = JSON.stringify(sealed).length;
-      const { budgetBytes } = this.d.config;
-      if (this.store.heldBytes() + size + (end ? 0 : END_ROOM) > budgetBytes) {
-        // Full: these rows are not kept; the capture ends and says so in an empty last chunk.
-        this.active.delete(id);
-        this.d.logger.warn({ captureId: id, budgetBytes, dropped: lines.length }, 'data capture budget full: capturing stopped');
-        const last = await sealRows(new Uint8Array(0), a.spec.publicKey);
-        this.store.addChunk(id, 0, 'budget_full', last, at);
-        this.store.setStatus(id, 'budget_full', `capture.budgetBytes ${budgetBytes} reached; ${lines.length} rows not kept`, at);
-      } else {
-        this.store.addChunk(id, lines.length, end, sealed, at);
-        if (end) {
-          this.store.setStatus(id, end, why ?? null, at);
-          this.d.logger.info({ captureId: id, status: end, rows: a.rows, skipped: a.skipped }, `data capture ended: ${why ?? end}`);
-        }
-      }
-      this.d.stored?.();
     }).catch((err: unknown) => this.d.logger.error({ err, captureId: id }, 'sealing captured rows failed'));
+  }
+
+  private async sealAndStore(a: Active, lines: string[], end: CaptureStatus | null, why: string | undefined): Promise<void> {
+    const id = a.spec.id;
+    const text = Buffer.from(lines.length ? `${lines.join('\n')}\n` : '', 'utf8');
+    let sealed;
+    try {
+      sealed = await sealRows(text, a.spec.publicKey);
+    } finally {
+      text.fill(0);
+    }
+    const at = new Date(this.now());
+    const size = JSON.stringify(sealed).length;
+    const { budgetBytes } = this.d.config;
+    if (this.store.heldBytes() + size + (end ? 0 : END_ROOM) > budgetBytes) {
+      // Full: these rows are not kept; the capture ends and says so in an empty last chunk.
+      this.active.delete(id);
+      a.closed = true;
+      this.d.logger.warn({ captureId: id, budgetBytes, dropped: lines.length }, 'data capture budget full: capturing stopped');
+      const last = await sealRows(new Uint8Array(0), a.spec.publicKey);
+      this.store.addChunk(id, 0, 'budget_full', last, at);
+      this.store.setStatus(id, 'budget_full', `capture.budgetBytes ${budgetBytes} reached; ${lines.length} rows not kept`, at);
+    } else {
+      this.store.addChunk(id, lines.length, end, sealed, at);
+      if (end) {
+        a.closed = true;
+        this.store.setStatus(id, end, why ?? null, at);
+        this.d.logger.info({ captureId: id, status: end, rows: a.rows, skipped: a.skipped }, `data capture ended: ${why ?? end}`);
+      }
+    }
+    this.d.stored?.();
   }
 }

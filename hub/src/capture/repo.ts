@@ -135,7 +135,7 @@ export class CaptureRepo {
     return (this.db.prepare('SELECT device_id FROM capture_devices WHERE capture_id = ?').all(id) as Array<{ device_id: string }>).map((r) => r.device_id);
   }
 
-  /** Bytes of chunks stored for a device across all captures (the per-device storage bound). */
+  /** Bytes of chunks stored for a device across all captures (the per-device storage bound; `bytes` is each chunk's stored size). */
   storedBytes(deviceId: string): number {
     return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_devices WHERE device_id = ?').get(deviceId) as { n: number }).n;
   }
@@ -144,10 +144,14 @@ export class CaptureRepo {
     return !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND device_id = ? AND seq = ?').get(id, deviceId, seq);
   }
 
-  /** Stores a chunk and adds it to the device's counts; `end` closes the device's part. */
-  addChunk(id: number, deviceId: string, seq: number, rows: number, bytes: number, sealed: SealedRowsWire, end: CaptureDeviceStatus | undefined, at: Date): void {
+  /**
+   * Stores a chunk (`sealed`: its sealed object's JSON, stored as is) and adds it to the device's
+   * counts; `bytes` is the size stored. `end` closes the device's part.
+   */
+  addChunk(id: number, deviceId: string, seq: number, rows: number, sealed: string, end: CaptureDeviceStatus | undefined, at: Date): void {
+    const bytes = Buffer.byteLength(sealed);
     this.db.prepare('INSERT INTO capture_chunks (capture_id, device_id, seq, rows, bytes, sealed, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, deviceId, seq, rows, bytes, JSON.stringify(sealed), at.toISOString());
+      .run(id, deviceId, seq, rows, bytes, sealed, at.toISOString());
     this.db.prepare(`UPDATE capture_devices SET rows = rows + ?, chunks = chunks + 1, bytes = bytes + ?, status = ?, updated_at = ?
       WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', at.toISOString(), id, deviceId);
   }
@@ -156,19 +160,26 @@ export class CaptureRepo {
     this.db.prepare('UPDATE capture_devices SET status = ?, reason = ?, updated_at = ? WHERE capture_id = ? AND device_id = ?').run(status, reason, at.toISOString(), id, deviceId);
   }
 
-  /** Chunks after `after` (a chunk id) in storage order, at most `maxBytes` of ciphertext (at least one). */
+  /**
+   * Chunks after `after` (a chunk id) in storage order, at most `maxBytes` of them as stored (at least
+   * one). The page is cut on the stored text's own size (octet_length, read without the text) before
+   * any chunk is read, so neither the page nor the rows read for it pass the bound.
+   */
   chunks(id: number, after: number, maxBytes: number): { chunks: Array<{ id: number; deviceId: string; seq: number; rows: number; sealed: SealedRowsWire }>; next: number | null } {
-    const rows = this.db.prepare('SELECT id, device_id, seq, rows, bytes, sealed FROM capture_chunks WHERE capture_id = ? AND id > ? ORDER BY id LIMIT 1000').all(id, after) as
-      Array<{ id: number; device_id: string; seq: number; rows: number; bytes: number; sealed: string }>;
-    const out: Array<{ id: number; deviceId: string; seq: number; rows: number; sealed: SealedRowsWire }> = [];
+    const sizes = this.db.prepare('SELECT id, octet_length(sealed) AS size FROM capture_chunks WHERE capture_id = ? AND id > ? ORDER BY id LIMIT 1000').all(id, after) as
+      Array<{ id: number; size: number }>;
     let bytes = 0;
-    for (const r of rows) {
-      if (out.length > 0 && bytes + r.bytes > maxBytes) break;
-      bytes += r.bytes;
-      out.push({ id: r.id, deviceId: r.device_id, seq: r.seq, rows: r.rows, sealed: JSON.parse(r.sealed) as SealedRowsWire });
+    let n = 0;
+    for (const r of sizes) {
+      if (n > 0 && bytes + Number(r.size) > maxBytes) break;
+      bytes += Number(r.size);
+      n++;
     }
-    const last = out[out.length - 1];
-    const more = last ? !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND id > ?').get(id, last.id) : false;
-    return { chunks: out, next: more && last ? last.id : null };
+    const last = sizes[n - 1];
+    if (!last) return { chunks: [], next: null };
+    const rows = this.db.prepare('SELECT id, device_id, seq, rows, sealed FROM capture_chunks WHERE capture_id = ? AND id > ? AND id <= ? ORDER BY id').all(id, after, last.id) as
+      Array<{ id: number; device_id: string; seq: number; rows: number; sealed: string }>;
+    const more = !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND id > ?').get(id, last.id);
+    return { chunks: rows.map((r) => ({ id: r.id, deviceId: r.device_id, seq: r.seq, rows: r.rows, sealed: JSON.parse(r.sealed) as SealedRowsWire })), next: more ? last.id : null };
   }
 }

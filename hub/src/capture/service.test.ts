@@ -2,7 +2,9 @@
 // requests get field-named errors, a capture rides in the targeted devices' desired documents (and
 // leaves them when stopped), chunks are stored once by (capture, device, seq), and every refusal
 // (unknown capture, device outside the cohort, oversized, more rows than asked, the storage bound,
-// sealed to another key) is answered with its reason. What the hub stores is ciphertext.
+// sealed to another key) is answered with its reason. What the hub stores is ciphertext, and every
+// bound (chunk size, storage per device, the bytes shown, a page) counts it as stored: the sealed key
+// and nonces with the data. An agent's largest chunk fits the default chunk bound.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import {
-  CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, verifyBundle,
+  AgentConfig, CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes, verifyBundle,
   type Capture, type CaptureAck, type CaptureChunk, type DesiredDocument, type TrustBody,
 } from '@edgefleet/shared';
 import { Registry } from '../registry.js';
@@ -18,7 +20,7 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
-import { CaptureService } from './service.js';
+import { CaptureService, DEFAULT_CAPTURE_OPTIONS } from './service.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
@@ -136,8 +138,8 @@ describe('data capture on the hub', () => {
       if (last.refused) break;
     }
     assert.equal(code(last!), 'storage_quota');
-    const held = (h.store.db.prepare('SELECT SUM(bytes) AS n FROM capture_chunks WHERE device_id = ?').get('a') as { n: number }).n;
-    assert.ok(held <= 4000, `${held} bytes stored`);
+    const held = (h.store.db.prepare('SELECT SUM(octet_length(sealed)) AS n FROM capture_chunks WHERE device_id = ?').get('a') as { n: number }).n;
+    assert.ok(Number(held) <= 4000, `${held} bytes stored`);
     assert.match(captures.view(c2.id).devices[0]!.reason ?? '', /maxBytesPerDevice 4000/);
   });
 
@@ -174,6 +176,61 @@ describe('data capture on the hub', () => {
     }
     assert.equal(captures.list().length, before, 'no capture stored');
     assert.equal(audited(), entries, 'no audit entry for a refusal');
+  });
+
+  it('counts a chunk as stored (sealed key and nonces with the data): the chunk bound, the storage bound, the bytes shown, a page', async () => {
+    h.store.devices.create('d', 'secret-of-d-0123456789', { ring: 'count' }, null, clock.now());
+    const svc = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock, logger: new RecordingLogger(), options: { publicKey: key.public, maxBytesPerDevice: 10_000, maxChunkBytes: 3000 } });
+    const { id } = svc.create({ ...ok, target: { devices: ['d'] }, maxRows: 1000 }, 'op', () => {});
+    const stored = () => h.store.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(octet_length(sealed)), 0) AS bytes FROM capture_chunks WHERE device_id = ?').get('d') as { n: number; bytes: number };
+    // Past the wire schema (it caps the key and nonces): padding outside `data` still counts.
+    const padded = await chunk({ captureId: id, deviceId: 'd', rows: 0 }, []);
+    padded.sealed = { ...padded.sealed, key: { ...padded.sealed.key, box: 'A'.repeat(3000) }, data: '' };
+    assert.equal(svc.accept('d', padded).refused?.code, 'too_large');
+    assert.equal(Number(stored().n), 0);
+    svc.repo.setDeviceStatus(id, 'd', 'capturing', null, clock.now());
+    // Honest chunks until the storage bound: what is stored is what is counted, and stays within it.
+    const size = sealedRowsBytes(601);
+    let last: CaptureAck | undefined;
+    let seq = 0;
+    while (!last?.refused && seq < 20) last = svc.accept('d', await chunk({ captureId: id, deviceId: 'd', seq: ++seq }, ['y'.repeat(600)]));
+    assert.equal(last?.refused?.code, 'storage_quota');
+    const s = stored();
+    assert.equal(Number(s.n), Math.floor(10_000 / size), `${s.n} chunks of ${size} bytes stored`);
+    assert.ok(Number(s.bytes) <= 10_000, `${s.bytes} bytes stored`);
+    assert.equal(svc.view(id).devices[0]!.bytes, Number(s.bytes), 'the bytes shown are the bytes stored');
+    assert.equal(svc.view(id).bytes, Number(s.bytes));
+    // Pages of 2.5 chunks' size hold two chunks each; every chunk once, in order.
+    const seqs: number[] = [];
+    let after = 0;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = svc.repo.chunks(id, after, 2.5 * size);
+      assert.ok(page.chunks.reduce((n, c) => n + Buffer.byteLength(JSON.stringify(c.sealed)), 0) <= 2.5 * size);
+      assert.ok(page.chunks.length <= 2, `${page.chunks.length} chunks in a page`);
+      seqs.push(...page.chunks.map((c) => c.seq));
+      if (page.next === null) break;
+      after = page.next;
+    }
+    assert.deepEqual(seqs, Array.from({ length: Number(s.n) }, (_, i) => i + 1));
+    assert.equal(svc.repo.chunks(id, 0, 1).chunks.length, 1, 'at least one chunk a page');
+  });
+
+  it('takes the largest chunk an agent makes under the default bounds (capture.chunkBytes, its default and its maximum)', async () => {
+    const schema = AgentConfig.shape.capture.unwrap();
+    const limits = [schema.parse({}).chunkBytes, schema.shape.chunkBytes.unwrap().maxValue ?? Infinity];
+    assert.deepEqual(limits, [64 * 1024, 96 * 1024]);
+    h.store.devices.create('e', 'secret-of-e-0123456789', { ring: 'big' }, null, clock.now());
+    const svc = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock, logger: new RecordingLogger(), options: { publicKey: key.public } });
+    const { id } = svc.create({ ...ok, target: { devices: ['e'] }, maxRows: 1000 }, 'op', () => {});
+    for (const [i, chunkBytes] of limits.entries()) {
+      assert.ok(sealedRowsBytes(chunkBytes) <= DEFAULT_CAPTURE_OPTIONS.maxChunkBytes, `a chunk of ${chunkBytes} bytes of rows is ${sealedRowsBytes(chunkBytes)} bytes sealed`);
+      const rows = Array.from({ length: chunkBytes / 1024 }, () => 'z'.repeat(1023));
+      const m = await chunk({ captureId: id, deviceId: 'e', seq: i + 1 }, rows);
+      assert.equal(Buffer.byteLength(JSON.stringify(m.sealed)), sealedRowsBytes(chunkBytes));
+      assert.deepEqual(svc.accept('e', m), { schema: 'edgefleet.capture-ack/v1', captureId: id, ranges: [[i + 1, i + 1]] });
+    }
+    const over = await chunk({ captureId: id, deviceId: 'e', seq: 9 }, ['z'.repeat(DEFAULT_CAPTURE_OPTIONS.maxChunkBytes)]);
+    assert.equal(svc.accept('e', over).refused?.code, 'too_large', 'the bound still holds');
   });
 
   it('refuses captures when no capture key is configured', async () => {

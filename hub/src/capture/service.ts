@@ -17,11 +17,15 @@ import { CaptureRepo, type StoredCapture } from './repo.js';
 export interface CaptureOptions {
   /** The operators' X25519 capture public key, base64 (edgefleet capture keygen); captures are refused without it. */
   publicKey?: string | undefined;
-  /** Ciphertext bytes stored per device over all captures; past it chunks are refused (storage_quota). */
+  /** Bytes of sealed chunks stored per device over all captures; past it chunks are refused (storage_quota). */
   maxBytesPerDevice: number;
-  /** Largest chunk accepted (bytes of base64 ciphertext). */
+  /**
+   * Largest chunk accepted: bytes of its sealed object as stored (the ciphertext's base64 with the
+   * sealed key and nonces). An agent's chunk of capture.chunkBytes of rows is sealedRowsBytes(chunkBytes),
+   * ~4/3 of it plus ~0.4 KiB; the default fits the largest chunkBytes an agent takes (docs/hub.md "Data capture").
+   */
   maxChunkBytes: number;
-  /** Bytes of ciphertext per page of GET /captures/{id}/chunks. */
+  /** Bytes of sealed chunks (as stored) per page of GET /captures/{id}/chunks. */
   pageBytes: number;
 }
 
@@ -150,7 +154,10 @@ export class CaptureService {
       if (this.repo.hasChunk(c.id, deviceId, msg.seq)) return ok; // a resend: stored already
       if (part.status === 'refused') return this.refuse(deviceId, msg, (part.reason?.split(':')[0] ?? 'storage_quota') as Refusal, part.reason ?? 'refused earlier');
       if (msg.sealed.key.to !== c.keyId) return this.refuse(deviceId, msg, 'key_mismatch', `chunk sealed to key ${msg.sealed.key.to.slice(0, 12)}…, capture ${c.id} uses ${c.keyId.slice(0, 12)}…`);
-      const bytes = msg.sealed.data.length;
+      // Counted as stored: the whole sealed object, not only its data (the key and nonces are bounded by
+      // the wire schema, and still count).
+      const sealed = JSON.stringify(msg.sealed);
+      const bytes = Buffer.byteLength(sealed);
       if (bytes > this.opts.maxChunkBytes) return this.refuse(deviceId, msg, 'too_large', `chunk of ${bytes} bytes exceeds capture.maxChunkBytes ${this.opts.maxChunkBytes}`);
       // Numbers another machine reports are checked before they are summed.
       if (msg.rows > c.maxRows - part.rows) return this.refuse(deviceId, msg, 'too_many_rows', `${part.rows} rows stored + ${msg.rows} exceed the capture's maxRows ${c.maxRows}`);
@@ -158,7 +165,7 @@ export class CaptureService {
       if (stored + bytes > this.opts.maxBytesPerDevice) {
         return this.refuse(deviceId, msg, 'storage_quota', `the device has ${stored} bytes of captures stored; ${bytes} more exceed capture.maxBytesPerDevice ${this.opts.maxBytesPerDevice}`);
       }
-      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, bytes, msg.sealed, msg.end, now);
+      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, sealed, msg.end, now);
       this.deps.metrics?.inc('edgefleet_capture_chunks_total', {});
       // A device's first chunk and its last are audited (the first may also be the last).
       const details = { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes };

@@ -1,8 +1,9 @@
 // Captured rows sealed to the capture key: they open with the key file and with nothing else; an
-// altered chunk or another key is DECRYPT_FAILED; a malformed key file or public key is refused.
+// altered chunk or another key is DECRYPT_FAILED; a malformed key file or public key is refused; the
+// stored size of sealed rows is known from the plaintext size (sealedRowsBytes), to the byte.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows } from './capture.js';
+import { SEALED_ROWS_FIELD_BYTES, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes } from './capture.js';
 
 const code = (c: string) => (e: { code?: string }) => e.code === c;
 
@@ -40,5 +41,17 @@ describe('capture sealing', () => {
     assert.throws(() => parseCaptureKeyFile('nope', 'f'), /not JSON/);
     assert.throws(() => parseCaptureKeyFile(JSON.stringify({ ...file, schema: 'x' }), 'f'), /edgefleet.capture-key\/v1/);
     assert.throws(() => parseCaptureKeyFile(JSON.stringify({ ...file, secret: 'AAAA' }), 'f'), code('INVALID_INPUT'));
+  });
+
+  it('knows the stored size of sealed rows from the plaintext size, and the size of each key and nonce', async () => {
+    for (const n of [0, 1, 2, 3, 100, 4095, 4096, 4097, 65_536, 96 * 1024, 200_000]) {
+      const sealed = await sealRows(Buffer.alloc(n, 'x'), file.public);
+      assert.equal(Buffer.byteLength(JSON.stringify(sealed)), sealedRowsBytes(n), `${n} bytes of rows`);
+      const bytes = (b64: string) => Buffer.from(b64, 'base64').length;
+      const f = SEALED_ROWS_FIELD_BYTES;
+      assert.deepEqual([bytes(sealed.key.epk), bytes(sealed.key.nonce), bytes(sealed.key.box), bytes(sealed.enc.nonce)], [f.epk, f.nonce, f.box, f.encNonce]);
+    }
+    // About 4/3 of the plaintext (base64) plus under half a KiB of key, nonces and ids.
+    assert.ok(sealedRowsBytes(65_536) - Math.ceil((65_536 * 4) / 3) < 512, String(sealedRowsBytes(65_536)));
   });
 });

@@ -3,10 +3,11 @@
 // files are (AES-256-GCM, encryptFile), and the content key is sealed to the capture public key with
 // an ephemeral X25519 key (sealContentKey, the nacl box of sealed models). Only the holder of the
 // capture private key opens a chunk; the box and the hub hold ciphertext only. Zod-free (the daemon).
+import nacl from 'tweetnacl';
 import { AppError } from '../errors.js';
 import {
-  boxKeyPairFromSecret, decodeBoxPublicKey, decryptBytes, encryptFile, generateBoxKeyPair, newContentKey, openSealedKey, sealContentKey,
-  MIN_CHUNK_BYTES, type BoxKeyPair, type FileEncryption, type SealedKey,
+  boxKeyPairFromSecret, decodeBoxPublicKey, decryptBytes, encryptFile, encryptedSize, generateBoxKeyPair, newContentKey, openSealedKey, sealContentKey,
+  CONTENT_KEY_BYTES, MIN_CHUNK_BYTES, SEALED_KEY_SCHEMA, type BoxKeyPair, type FileEncryption, type SealedKey,
 } from './sealed.js';
 
 export const CAPTURE_KEY_SCHEMA = 'edgefleet.capture-key/v1' as const;
@@ -53,6 +54,43 @@ export function parseCaptureKeyFile(text: string, what: string): BoxKeyPair {
 /** The plaintext chunk size used: whole rows fit one GCM chunk up to 16 MiB; small chunks stay one GCM chunk too. */
 function gcmChunk(n: number): number {
   return Math.max(MIN_CHUNK_BYTES, Math.min(1 << 24, n || 1));
+}
+
+/**
+ * Bytes of the fixed-size fields of sealed rows, as sealRows makes them: the ephemeral X25519 public
+ * key, the nacl.box nonce and box (the content key plus its Poly1305 tag; crypto/sealed-keys.ts), and
+ * the 8-byte nonce prefix of the AES-256-GCM chunks (crypto/sealed.ts). Nothing of another size opens
+ * (openRows), so the wire schema caps these fields at their base64 length (wire/capture.ts).
+ */
+export const SEALED_ROWS_FIELD_BYTES = {
+  epk: nacl.box.publicKeyLength,
+  nonce: nacl.box.nonceLength,
+  box: CONTENT_KEY_BYTES + nacl.secretbox.overheadLength,
+  encNonce: 8,
+} as const;
+
+/** Characters of padded base64 for `bytes` bytes. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/**
+ * The size of `plainBytes` of rows sealed by sealRows, as stored and counted (bytes of the sealed
+ * object's JSON: the ciphertext in base64, about 4/3 of the plaintext, plus about 0.4 KiB of key,
+ * nonces and ids). The hub's capture.maxChunkBytes must allow it for the agents' capture.chunkBytes
+ * (docs/hub.md "Data capture").
+ */
+export function sealedRowsBytes(plainBytes: number): number {
+  const chunk = gcmChunk(plainBytes);
+  const hex = '0'.repeat(64);
+  const b64 = (n: number) => 'A'.repeat(base64Length(n));
+  const f = SEALED_ROWS_FIELD_BYTES;
+  const shape: SealedRows = {
+    key: { schema: SEALED_KEY_SCHEMA, keyId: hex, to: hex, epk: b64(f.epk), nonce: b64(f.nonce), box: b64(f.box) },
+    enc: { chunkSize: chunk, nonce: b64(f.encNonce), plainSize: plainBytes },
+    data: '',
+  };
+  return JSON.stringify(shape).length + base64Length(encryptedSize(plainBytes, chunk));
 }
 
 /** Seals `plain` (JSON lines) to the base64 capture public key. */

@@ -8,7 +8,7 @@ import { Base64, Count, DeviceId, IsoTime, KeyId, ModelName, SemVer, schemaTag }
 import { DeployTarget } from './deploy.js';
 import { FileEncryptionSchema, SealedKeySchema } from './sealed.js';
 import { SeqRange } from './telemetry.js';
-import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA } from '../crypto/capture.js';
+import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
 
 /** Bounds of a capture request (the box holds rows within its own byte budget as well). */
 export const CAPTURE_LIMITS = { maxRows: 100_000, maxDurationSec: 7 * 24 * 3600, maxFeatures: 256, maxActive: 16 } as const;
@@ -88,8 +88,21 @@ export const DesiredCapture = z.object({
 });
 export type DesiredCapture = z.infer<typeof DesiredCapture>;
 
-/** Rows sealed to the capture key: a fresh content key sealed with X25519, the rows AES-256-GCM under it (shared/src/crypto/capture.ts). */
-export const SealedRowsSchema = z.object({ key: SealedKeySchema, enc: FileEncryptionSchema, data: Base64 });
+/** Base64 of at most `bytes` bytes (padded or not). */
+const Base64Of = (bytes: number) => Base64.max(base64Length(bytes), `expected base64 of ${bytes} bytes`);
+const F = SEALED_ROWS_FIELD_BYTES;
+
+/**
+ * Rows sealed to the capture key: a fresh content key sealed with X25519, the rows AES-256-GCM under it
+ * (shared/src/crypto/capture.ts). The key and nonces are capped at the sizes sealRows makes (nothing
+ * larger opens); `data` is bounded by the hub's capture.maxChunkBytes, which counts the whole object
+ * (docs/hub.md "Data capture").
+ */
+export const SealedRowsSchema = z.object({
+  key: SealedKeySchema.extend({ epk: Base64Of(F.epk), nonce: Base64Of(F.nonce), box: Base64Of(F.box) }),
+  enc: FileEncryptionSchema.extend({ nonce: Base64Of(F.encNonce) }),
+  data: Base64,
+});
 export type SealedRowsWire = z.infer<typeof SealedRowsSchema>;
 
 /** Device → hub on `capture`: one sealed chunk; `seq` counts from 1 per capture and device; `end` on the last one. */
