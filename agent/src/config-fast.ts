@@ -6,7 +6,7 @@
 // undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { MAX_BLOB_GET_BLOCKS } from '@edgefleet/shared/core';
+import { MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -120,7 +120,7 @@ const syncOf = (o: Obj): AgentConfig['sync'] => ({
 
 const captureOf = (o: Obj): AgentConfig['capture'] => ({
   budgetBytes: field(o, 'budgetBytes', (v) => int(v, 64 * 1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
-  chunkBytes: field(o, 'chunkBytes', (v) => int(v, 4096, 96 * 1024), 64 * 1024),
+  chunkBytes: field(o, 'chunkBytes', (v) => int(v, 4096, MAX_CAPTURE_CHUNK_BYTES), 64 * 1024),
   flushSec: field(o, 'flushSec', (v) => int(v, 1, 300), 5),
   uploadsPerSec: field(o, 'uploadsPerSec', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 100, 2),
 });

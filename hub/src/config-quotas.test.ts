@@ -1,10 +1,11 @@
-// The hub config's `quotas` section and `ingest.maxStoredBytesPerDevice` (docs/hub.md): read from
+// The hub config's `quotas` section, `ingest.maxStoredBytesPerDevice` and `capture.maxChunkBytes` (docs/hub.md): read from
 // the config file, and a bad value is CONFIG_INVALID naming the field.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_CAPTURE_CHUNK_BYTES, sealedRowsBytes } from '@edgefleet/shared';
 import { loadConfig } from './config.js';
 
 it('reads quotas and the per-device storage cap, and names a bad quota field', () => {
@@ -20,6 +21,20 @@ it('reads quotas and the per-device storage cap, and names a bad quota field', (
     assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /quotas\.burst/.test(e.message));
     writeFileSync(file, JSON.stringify({ dataDir: 'data', quotas: { perDay: 1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), /quotas.*perDay|perDay/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('refuses a capture.maxChunkBytes below an agent\'s largest sealed chunk, naming the field and the least it takes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    const least = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', capture: { maxChunkBytes: least } }));
+    assert.equal(loadConfig({ config: file }, dir).capture?.maxChunkBytes, least);
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', capture: { maxChunkBytes: least - 1 } }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /capture\.maxChunkBytes/.test(e.message) && e.message.includes(`at least ${least} bytes`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, RingTags } from '@edgefleet/shared';
+import { AppError, MAX_CAPTURE_CHUNK_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+
+/** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
+const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
 const Port = z.number().int().min(0).max(65535);
 
@@ -166,7 +169,7 @@ export const HubConfig = z
         /** X25519 public key, base64 (`edgefleet capture keygen` prints it); the private key stays with the operators. */
         publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a 32-byte X25519 public key in base64 (edgefleet capture keygen prints it)').optional(),
         maxBytesPerDevice: z.number().int().positive().optional(),
-        maxChunkBytes: z.number().int().min(1024).optional(),
+        maxChunkBytes: z.number().int().min(MIN_CAPTURE_CHUNK_BYTES, `expected at least ${MIN_CAPTURE_CHUNK_BYTES} bytes: an agent's largest chunk (capture.chunkBytes ${MAX_CAPTURE_CHUNK_BYTES}) sealed, which a smaller limit would refuse, ending its capture`).optional(),
       })
       .strict()
       .optional(),

@@ -7,6 +7,8 @@ import { AppError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { createHash } from 'node:crypto';
 
+/** capture.chunkBytes at most: the hub's capture.maxChunkBytes must take a chunk this large once sealed. */
+export const MAX_CAPTURE_CHUNK_BYTES = 96 * 1024;
 /** Most blocks one blob/get asks of the hub (wire/blob.ts), so sync.window at most. */
 export const MAX_BLOB_GET_BLOCKS = 64;
 /** Rows per batched run at most (runtime.maxBatchSize). */

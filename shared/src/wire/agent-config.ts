@@ -4,7 +4,7 @@
 // what a desired document carries and what the agent reports back.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
+import { MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
 
 export const RuntimeOverrides = z.object({
@@ -116,7 +116,7 @@ export const AgentConfig = z.object({
     /** Ciphertext bytes of captured rows held on the box until uploaded; a capture that would pass it ends (budget_full). */
     budgetBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Plaintext bytes of rows per sealed chunk (also the largest row kept). */
-    chunkBytes: z.number().int().min(4096).max(96 * 1024).default(64 * 1024),
+    chunkBytes: z.number().int().min(4096).max(MAX_CAPTURE_CHUNK_BYTES).default(64 * 1024),
     /** Rows wait in memory at most this long before they are sealed. */
     flushSec: z.number().int().min(1).max(300).default(5),
     /** Chunks uploaded per second at most. */
