@@ -26,7 +26,6 @@ export type ProfileInfo = z.infer<typeof ProfileInfo>;
 export const IPC = {
   'profiles:list': { request: z.object({}).strict(), reply: z.object({ profiles: z.array(ProfileInfo) }) },
   'profiles:save': { request: z.object({ name: ProfileName, address: HubAddress, token: ApiToken }).strict(), reply: z.object({ ok: z.literal(true) }) },
-  'profiles:remove': { request: z.object({ name: ProfileName }).strict(), reply: z.object({ removed: z.boolean() }) },
   'profiles:open': { request: z.object({ name: ProfileName }).strict(), reply: z.object({ ok: z.literal(true) }) },
   notify: {
     request: z.object({

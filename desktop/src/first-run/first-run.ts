@@ -1,12 +1,15 @@
 // The first-run page (main/first-run.ts opens it when no hub profile exists): checks the form with the
 // same schema main applies (common/profile-form.ts), then saves the profile and opens it through the
-// preload's `profiles:save` and `profiles:open` calls. Plain DOM: no framework for one form.
+// preload's `profiles:save` and `profiles:open` calls. When main could not open a saved hub (an
+// unreadable profiles file, a token that does not decrypt: main/launch.ts), it says why above the form,
+// code and message. Plain DOM: no framework for one form.
 import { checkProfileForm, suggestName, type ProfileField } from '../common/profile-form.js';
 
 type Result = { ok: true } | { ok: false; error: { code: string; message: string } };
 interface Bridge {
   saveProfile(name: string, address: string, token: string): Promise<Result>;
   openProfile(name: string): Promise<Result>;
+  onProblem?(fn: (p: { code: string; message: string }) => void): void;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -15,6 +18,8 @@ const form = $<HTMLFormElement>('hub-form');
 const fields: ProfileField[] = ['address', 'token', 'name'];
 const status = $<HTMLParagraphElement>('status');
 let nameEdited = false;
+
+bridge?.onProblem?.((p) => { $('problem').textContent = `${p.code}: ${p.message}`; });
 
 $<HTMLInputElement>('name').addEventListener('input', () => { nameEdited = true; });
 $<HTMLInputElement>('address').addEventListener('input', (e) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIRST_RUN_CHANNELS, guardFirstRun, senderAllowed } from './first-run.js';
+import { FIRST_RUN_CHANNELS, HUB_CHANNELS, guardFirstRun, senderAllowed } from './first-run.js';
 import { INVOKE_CHANNELS } from '../common/ipc-channels.js';
 
 const FIRST = 'file:///opt/edgefleet/resources/app/dist/first-run/index.html';
@@ -9,15 +9,17 @@ const HUBS = ['https://hub.example:8700'];
 test('the first-run page may list, save and open profiles, and nothing else', () => {
   for (const ch of INVOKE_CHANNELS) assert.equal(senderAllowed(FIRST, ch, HUBS, FIRST), FIRST_RUN_CHANNELS.has(ch), ch);
   assert.equal(senderAllowed(FIRST, 'notify', HUBS, FIRST), false);
-  assert.equal(senderAllowed(FIRST, 'profiles:remove', HUBS, FIRST), false);
 });
 
-test('a hub page may call every channel; other pages none', () => {
-  for (const ch of INVOKE_CHANNELS) assert.equal(senderAllowed('https://hub.example:8700/#/fleet', ch, HUBS, FIRST), true, ch);
+test('a saved hub\'s page may call only what the console uses (notify), never a profile channel; other pages nothing', () => {
+  assert.deepEqual([...HUB_CHANNELS], ['notify']);
+  for (const ch of INVOKE_CHANNELS) assert.equal(senderAllowed('https://hub.example:8700/#/fleet', ch, HUBS, FIRST), ch === 'notify', ch);
+  for (const ch of ['profiles:list', 'profiles:save', 'profiles:open'] as const) assert.equal(senderAllowed('https://hub.example:8700/', ch, HUBS, FIRST), false, ch);
   for (const url of ['https://hub.example:8701/', 'http://hub.example:8700/', 'file:///tmp/evil.html', `${FIRST}?x=1`, 'data:text/html,hi', 'about:blank', '']) {
+    assert.equal(senderAllowed(url, 'notify', HUBS, FIRST), false, url);
     assert.equal(senderAllowed(url, 'profiles:save', HUBS, FIRST), false, url);
   }
-  assert.equal(senderAllowed('https://hub.example:8700/', 'profiles:save', [], FIRST), false, 'no profile: no hub is trusted');
+  assert.equal(senderAllowed('https://hub.example:8700/', 'notify', [], FIRST), false, 'no profile: no hub is trusted');
 });
 
 test('the first-run window stays on its page and opens no window', () => {

@@ -1,5 +1,6 @@
 // The main process's side of the IPC contract: each allow-listed channel validated (common/ipc.ts) and
-// answered by a handler; a message from any frame but a window's own top frame on the hub is refused.
+// answered by a handler; a message from a frame that may not use the channel (main/first-run.ts:
+// profile calls from the first-run page only, `notify` from a saved hub's page) is refused.
 import type { IpcMainInvokeEvent } from 'electron';
 import { toAppError } from '@edgefleet/shared';
 import { isInvokeChannel, validateRequest, type IpcReply, type IpcRequest } from '../common/ipc.js';
@@ -12,14 +13,16 @@ export interface HandlerDeps {
   notifier: Pick<Notifier, 'notify'>;
   openProfile(name: string): void;
   /**
-   * Whether the sender's frame may use this channel: a console page we loaded (its URL's origin is a
-   * known hub), or the first-run page for the profile calls (main/first-run.ts).
+   * Whether the sender's frame may use this channel: the first-run page for the profile calls, a
+   * console page on a saved hub (its URL's origin) for `notify` (main/first-run.ts).
    */
   trustedSender(url: string, channel: InvokeChannel): boolean;
 }
 
-/** What a handler may do to the window that called: focus it on a console view. */
+/** Who called, and what a handler may do to the window that called: focus it on a console view. */
 export interface CallContext {
+  /** The sender's origin (`https://hub.example:8700`): alert ids, and so notification keys, are per hub. */
+  origin: string;
   focus(link: string | undefined): void;
 }
 
@@ -29,10 +32,9 @@ export function ipcHandlers(d: HandlerDeps): Handlers {
   return {
     'profiles:list': () => ({ profiles: d.profiles.list() }),
     'profiles:save': (r) => { d.profiles.save(r); return { ok: true as const }; },
-    'profiles:remove': (r) => ({ removed: d.profiles.remove(r.name) }),
     'profiles:open': (r) => { d.profiles.open(r.name); d.openProfile(r.name); return { ok: true as const }; },
     notify: (r, ctx) => {
-      const reason = d.notifier.notify(r, (link) => ctx.focus(link));
+      const reason = d.notifier.notify(r, (link) => ctx.focus(link), ctx.origin);
       return { shown: reason === 'shown', reason };
     },
   };
@@ -42,13 +44,17 @@ export function ipcHandlers(d: HandlerDeps): Handlers {
 export function registerIpc(ipcMain: { handle(ch: string, fn: (e: IpcMainInvokeEvent, payload: unknown) => unknown): void }, d: HandlerDeps, focusSender: (e: IpcMainInvokeEvent, link: string | undefined) => void): void {
   const handlers = ipcHandlers(d);
   for (const ch of INVOKE_CHANNELS) {
-    ipcMain.handle(ch, (e, payload) => dispatch(handlers, d, ch, e.senderFrame?.url ?? '', payload, { focus: (link) => focusSender(e, link) }));
+    ipcMain.handle(ch, (e, payload) => dispatch(handlers, d, ch, e.senderFrame?.url ?? '', payload, (link) => focusSender(e, link)));
   }
 }
 
-const NO_CONTEXT: CallContext = { focus: () => undefined };
+/** The origin of a sender's URL (`null` for file: pages and what does not parse). */
+function originOf(url: string): string {
+  try { return new URL(url).origin; } catch { return 'null'; }
+}
 
-export function dispatch(handlers: Handlers, d: Pick<HandlerDeps, 'trustedSender'>, ch: unknown, senderUrl: string, payload: unknown, ctx: CallContext = NO_CONTEXT): { ok: true; reply: unknown } | { ok: false; error: { code: string; message: string } } {
+export function dispatch(handlers: Handlers, d: Pick<HandlerDeps, 'trustedSender'>, ch: unknown, senderUrl: string, payload: unknown, focus: CallContext['focus'] = () => undefined): { ok: true; reply: unknown } | { ok: false; error: { code: string; message: string } } {
+  const ctx: CallContext = { origin: originOf(senderUrl), focus };
   try {
     if (!isInvokeChannel(ch)) return { ok: false, error: { code: 'FORBIDDEN', message: `ipc: unknown channel ${String(ch)}` } };
     if (!d.trustedSender(senderUrl, ch)) return { ok: false, error: { code: 'FORBIDDEN', message: `ipc ${ch}: refused from ${senderUrl || 'an unknown frame'}` } };

@@ -63,8 +63,7 @@ test('the notify channel validates its payload and focuses the sender on click',
     trustedSender: () => true,
   };
   const h = ipcHandlers(deps);
-  const ctx = { focus: (l: string | undefined) => focused.push(l) };
-  const call = (payload: unknown) => dispatch(h, deps, 'notify', 'https://hub.example/', payload, ctx);
+  const call = (payload: unknown) => dispatch(h, deps, 'notify', 'https://hub.example/', payload, (l) => focused.push(l));
   assert.deepEqual(call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: true, reason: 'shown' } });
   assert.deepEqual(call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: false, reason: 'duplicate' } });
   shown[0]?.();

@@ -25,11 +25,16 @@ export class Notifier {
     private readonly limits: { max: number; windowMs: number; maxKeys: number } = NOTIFY_DEFAULTS,
   ) {}
 
-  /** Decides and (when allowed) shows; `open` focuses the sender's window on the request's link. */
-  notify(req: IpcRequest<'notify'>, open: (link: string | undefined) => void): NotifyVerdict {
+  /**
+   * Decides and (when allowed) shows; `open` focuses the sender's window on the request's link. Keys
+   * are remembered per `scope` (the sender's origin): each hub numbers its own alerts, so `alert:3`
+   * of one hub is not `alert:3` of another open at the same time. The rate limit is for the desktop.
+   */
+  notify(req: IpcRequest<'notify'>, open: (link: string | undefined) => void, scope = ''): NotifyVerdict {
     if (req.key !== undefined) {
-      if (this.keys.has(req.key)) return 'duplicate';
-      this.keys.set(req.key, true);
+      const key = `${scope} ${req.key}`;
+      if (this.keys.has(key)) return 'duplicate';
+      this.keys.set(key, true);
       if (this.keys.size > this.limits.maxKeys) this.keys.delete(this.keys.keys().next().value as string);
     }
     const t = this.now();

@@ -9,6 +9,12 @@ export class ApiError extends Error {
   }
 }
 
+/** An error as the console shows it: the hub's stable code and its message (`NOT_READY: …`); else what failed (the network). */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface Api {
   get<T>(path: string): Promise<T>;
   send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;

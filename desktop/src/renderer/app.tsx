@@ -4,9 +4,17 @@
 import { useEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';
 import { ROUTES, match } from './routes.js';
-import { liveState, role, session, signOut } from './store.js';
+import { liveRefusal, liveState, role, session, signOut } from './store.js';
 import { LoginView } from './views/login.js';
 import { Empty } from './ui/states.js';
+
+const LIVE_TEXT = { live: '● live', connecting: '○ connecting', offline: '○ offline (retrying)', paused: '○ paused (tab hidden)' } as const;
+
+/** The stream's state; when the hub refused it (429 too many streams, 503), its code and message. */
+function liveText(): string {
+  const refused = liveState.value === 'offline' ? liveRefusal.value : null;
+  return refused ? `${LIVE_TEXT.offline}: ${refused.code}: ${refused.message}` : LIVE_TEXT[liveState.value];
+}
 
 function onKey(e: KeyboardEvent): void {
   const t = e.target as HTMLElement | null;
@@ -38,7 +46,7 @@ export function App() {
             <a key={r.href} href={r.href} aria-current={m?.route.section === r.section ? 'page' : undefined} title={`key ${r.key}`}>{r.nav}</a>
           ))}
         </nav>
-        <span class={`live ${live}`} role="status" aria-live="polite" data-testid="live">{live === 'live' ? '● live' : live === 'connecting' ? '○ connecting' : '○ offline (retrying)'}</span>
+        <span class={`live ${live}`} role="status" aria-live="polite" data-testid="live">{liveText()}</span>
         <span class="role" data-testid="role">{role.value ?? '…'}</span>
         <button type="button" onClick={() => signOut(null)}>Sign out</button>
       </header>

@@ -1,19 +1,54 @@
 // The live stream client: GET /api/v1/stream read with fetch (EventSource cannot send a bearer token),
 // parsed with the shared SSE parser, reconnecting with Last-Event-ID so nothing is missed while the
 // hub holds the events; a `reset` (or a new hub run) tells the views to refetch. A stream that says
-// nothing for three heartbeats is treated as dead and reopened.
+// nothing for three heartbeats is treated as dead and reopened. A stream the hub refuses (429: too many
+// streams for the token or address; 503) is retried, and its code and message are shown meanwhile.
+// With a `Visibility` (the web console: docs/console.md "Live updates and tabs"), the stream is closed
+// while the tab is hidden and resumed with Last-Event-ID when it is shown: Chromium opens at most 6
+// HTTP/1.1 connections per host for one browser profile, and a stream holds one for good, so a
+// seventh tab would otherwise never load.
 import { SseParser } from '@edgefleet/shared/browser';
 import type { StreamEvent, StreamEventType, StreamHello } from '@edgefleet/shared';
 
-export type LiveState = 'connecting' | 'live' | 'offline';
+export type LiveState = 'connecting' | 'live' | 'offline' | 'paused';
+/** The hub's answer when it refused the stream: its error code and message. */
+export interface Refusal { code: string; message: string }
 
 export interface LiveHandlers {
   hello(h: StreamHello): void;
   event(e: StreamEvent): void;
   /** Events were missed: refetch everything shown. */
   reset(): void;
-  state(s: LiveState): void;
+  /** `refused`: with `offline`, why the hub refused the last attempt. */
+  state(s: LiveState, refused?: Refusal): void;
   unauthorized(): void;
+}
+
+/** Whether the page is hidden, and its changes (document.visibilityState in the page; a fake in tests). */
+export interface Visibility {
+  hidden(): boolean;
+  /** Calls `fn` on each change; returns the unsubscribe. */
+  onChange(fn: () => void): () => void;
+}
+
+export function documentVisibility(): Visibility {
+  return {
+    hidden: () => document.visibilityState === 'hidden',
+    onChange: (fn) => {
+      document.addEventListener('visibilitychange', fn);
+      return () => document.removeEventListener('visibilitychange', fn);
+    },
+  };
+}
+
+async function refusalOf(res: Response): Promise<Refusal> {
+  try {
+    const b = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof b.error?.code === 'string' && typeof b.error.message === 'string') return { code: b.error.code, message: b.error.message };
+  } catch {
+    /* not JSON */
+  }
+  return { code: `HTTP_${res.status}`, message: `the hub answered ${res.status} ${res.statusText}`.trim() };
 }
 
 const EVENT_TYPES: ReadonlySet<string> = new Set<StreamEventType>(['device.presence', 'device.state', 'deployment.progress', 'audit', 'alert', 'rollout']);
@@ -23,46 +58,69 @@ export class Live {
   private abort: AbortController | null = null;
   private lastId: string | null = null;
   private epoch: string | null = null;
+  /** The stream was closed or never opened since the session's first load: events may have been missed. */
+  private gap = false;
+  /** Set while the loop waits for the page to be shown again. */
+  private wake: (() => void) | null = null;
+  private unwatch: (() => void) | null = null;
 
-  constructor(private readonly token: string, private readonly on: LiveHandlers) {}
+  constructor(private readonly token: string, private readonly on: LiveHandlers, private readonly visibility?: Visibility) {}
 
   start(): void {
+    // Hidden: close the stream (the loop then waits); shown: the loop reconnects with Last-Event-ID.
+    this.unwatch = this.visibility?.onChange(() => (this.visibility?.hidden() ? this.abort?.abort() : this.wake?.())) ?? null;
     this.loop().catch(() => this.on.state('offline'));
   }
 
   stop(): void {
     this.stopped = true;
+    this.unwatch?.();
     this.abort?.abort();
+    this.wake?.();
   }
 
   private async loop(): Promise<void> {
     let backoff = 500;
     while (!this.stopped) {
+      if (this.visibility?.hidden()) {
+        this.gap = true;
+        this.on.state('paused');
+        await new Promise<void>((r) => { this.wake = r; });
+        this.wake = null;
+        backoff = 500;
+        continue;
+      }
       this.on.state('connecting');
+      let refused: Refusal | undefined;
+      const resumeFrom = this.lastId;
       const ac = new AbortController();
       this.abort = ac;
       try {
         const res = await fetch('/api/v1/stream', {
-          headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(this.lastId ? { 'last-event-id': this.lastId } : {}) },
+          headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(resumeFrom ? { 'last-event-id': resumeFrom } : {}) },
           signal: ac.signal,
           cache: 'no-store',
         });
         if (res.status === 401) { this.on.unauthorized(); return; }
         if (res.ok && res.body) {
           backoff = 500;
-          await this.read(res.body, ac);
+          await this.read(res.body, ac, resumeFrom !== null);
+        } else {
+          refused = await refusalOf(res);
         }
       } catch {
         /* network error or aborted: retry below */
       }
       if (this.stopped) return;
-      this.on.state('offline');
+      this.gap = true;
+      if (this.visibility?.hidden()) continue; // closed because the tab was hidden: pause, no backoff
+      this.on.state('offline', refused);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 10_000);
     }
   }
 
-  private async read(body: ReadableStream<Uint8Array>, ac: AbortController): Promise<void> {
+  private async read(body: ReadableStream<Uint8Array>, ac: AbortController, resumed: boolean): Promise<void> {
     const parser = new SseParser();
     const dec = new TextDecoder();
     const reader = body.getReader();
@@ -80,7 +138,10 @@ export class Live {
             const h = JSON.parse(m.data) as StreamHello;
             heartbeatMs = h.heartbeatMs;
             // A new hub run: the ids we hold mean nothing to it, and what happened meanwhile is unknown.
-            if (this.epoch !== null && this.epoch !== h.epoch) this.on.reset();
+            // Likewise a reconnect without an id to resume from (no event had come: the hello carries
+            // none) after a hidden tab, a tab opened hidden, or a lost connection.
+            if ((this.epoch !== null && this.epoch !== h.epoch) || (this.gap && !resumed)) this.on.reset();
+            this.gap = false;
             this.epoch = h.epoch;
             this.on.hello(h);
             this.on.state('live');

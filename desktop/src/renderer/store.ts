@@ -1,13 +1,14 @@
 // The console's state: the session (token, role), what the hub returned (devices, models,
 // deployments, audit), and the live stream's effect on it. Views read signals; nothing reloads the
 // page. Devices are kept in a Map mutated in place with a version signal (10,000 devices must not be
-// copied per event); refetches after stream events are debounced per key.
+// copied per event); refetches after stream events are debounced per key. A list the hub would not
+// give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
 import { batch, signal } from '@preact/signals';
 import type { ApiRole, AuditEntry, Deployment, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
-import { makeApi, type Api } from './api.js';
-import { Live, type LiveState } from './live.js';
+import { ApiError, errorText, makeApi, type Api } from './api.js';
+import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
-import { notifyAlertFired } from './desktop.js';
+import { desktopBridge, notifyAlertFired } from './desktop.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -21,13 +22,22 @@ export const session = signal<Session | null>(null);
 /** Known once the stream says hello (or from the desktop bridge); null: not yet, so no actions are shown. */
 export const role = signal<ApiRole | null>(null);
 export const liveState = signal<LiveState>('offline');
+/** Why the hub refused the stream's last attempt (shown with `offline`), or null. */
+export const liveRefusal = signal<Refusal | null>(null);
 export const loginError = signal<string | null>(null);
 
 export const devices = new Map<string, DeviceInfo>();
 export const devicesVersion = signal(0);
 export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('loading');
-export const models = signal<ModelVersionInfo[] | null>(null);
-export const deployments = signal<Deployments | null>(null);
+/** A list from the hub: null while loading, {error} when the hub would not give it. */
+export type Loaded<T> = T | { error: string } | null;
+export const models = signal<Loaded<ModelVersionInfo[]>>(null);
+export const deployments = signal<Loaded<Deployments>>(null);
+
+/** The models loaded so far (none while loading or after an error). */
+export function modelList(): ModelVersionInfo[] {
+  return Array.isArray(models.value) ? models.value : [];
+}
 /** Audit entries that arrived live since the audit view last loaded (newest last). */
 export const liveAudit = signal<AuditEntry[]>([]);
 /** Bumped on reset: views with their own fetches refetch. */
@@ -50,13 +60,17 @@ const TOKEN_KEY = 'edgefleet.token';
 export function signIn(token: string): void {
   signOut(null);
   const api = makeApi(token, () => signOut('the hub no longer accepts this token (401): sign in again'));
+  // The web console's tabs release their stream while hidden (docs/console.md "Live updates and
+  // tabs"); a desktop window keeps it (its own session, so no shared connection limit) to notify of
+  // alerts while minimized.
+  const visibility = desktopBridge() ? undefined : documentVisibility();
   const live = new Live(token, {
     hello: (h) => { role.value = h.role; },
     event: onEvent,
     reset: () => { background(loadAll()); refetchTick.value++; },
-    state: (s) => { liveState.value = s; },
+    state: (s, refused) => batch(() => { liveState.value = s; liveRefusal.value = refused ?? null; }),
     unauthorized: () => signOut('the hub no longer accepts this token (401): sign in again'),
-  });
+  }, visibility);
   try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off */ }
   session.value = { token, api, live };
   live.start();
@@ -70,6 +84,7 @@ export function signOut(why: string | null): void {
   batch(() => {
     session.value = null;
     role.value = null;
+    liveRefusal.value = null;
     loginError.value = why;
     devices.clear();
     devicesVersion.value++;
@@ -97,14 +112,18 @@ export async function loadDevices(): Promise<void> {
     for (const d of r.devices) devices.set(d.id, d);
     batch(() => { devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
-    devicesStatus.value = { error: (err as Error).message };
+    devicesStatus.value = { error: errorText(err) };
   }
 }
 
 export async function loadModels(): Promise<void> {
   const a = api();
   if (!a) return;
-  models.value = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+  try {
+    models.value = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+  } catch (err) {
+    models.value = { error: errorText(err) };
+  }
 }
 
 export async function loadDeployments(): Promise<void> {
@@ -112,8 +131,9 @@ export async function loadDeployments(): Promise<void> {
   if (!a) return;
   try {
     deployments.value = (await a.get<{ deployments: Deployments }>('/deployments')).deployments;
-  } catch {
-    deployments.value = []; // a hub without fleet sync answers 503: nothing to show
+  } catch (err) {
+    // A hub without fleet sync answers 503: it has no deployment to show. Anything else is an error.
+    deployments.value = err instanceof ApiError && err.status === 503 ? [] : { error: errorText(err) };
   }
 }
 
@@ -132,8 +152,11 @@ async function refreshDevice(id: string): Promise<void> {
   if (!a) return;
   try {
     devices.set(id, await a.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`));
-  } catch {
-    devices.delete(id);
+  } catch (err) {
+    // Only a device the hub no longer has leaves the view; after any other failure (a 503, the
+    // network) the device keeps what it had until its next event or a refetch.
+    if (err instanceof ApiError && err.status === 404) devices.delete(id);
+    else console.warn(`edgefleet console: device ${id} not refreshed: ${errorText(err)}`);
   }
   devicesVersion.value++;
   deviceTick.value = { id, n: deviceTick.value.n + 1 };

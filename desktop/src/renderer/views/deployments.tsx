@@ -16,7 +16,7 @@ export function DeploymentsView({ id }: { id?: string }) {
   return (
     <section aria-labelledby="dep-h">
       <h1 id="dep-h">Deployments</h1>
-      {list === null ? <Loading what="deployments" /> : list.length === 0
+      {list === null ? <Loading what="deployments" /> : 'error' in list ? <ErrorBox error={`could not load deployments: ${list.error}`} retry={() => background(loadDeployments())} /> : list.length === 0
         ? <Empty>No deployment yet: <code>edgefleet deploy MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Deployments">

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
-import { models as hubModels, refetchTick, session } from '../store.js';
+import { modelList, refetchTick, session } from '../store.js';
 import { background } from '../background.js';
 import { Sparkline } from '../ui/sparkline.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
@@ -31,7 +31,7 @@ function choices(own: DeviceInfo['models'], hub: ReadonlyArray<{ name: string; v
 }
 
 export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['models'] }) {
-  const runs = choices(models, hubModels.value ?? []);
+  const runs = choices(models, modelList());
   const [pick, setPick] = useState<string | null>(null);
   const [range, setRange] = useState<Range>('6h');
   const [data, setData] = useState<Loaded>(null);

@@ -31,7 +31,8 @@ export function DriftView({ name, version }: { name?: string; version?: string }
   return (
     <section aria-labelledby="drift-h">
       <h1 id="drift-h">Drift</h1>
-      {list === null ? <Loading what="models" /> : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
+      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
+        : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
         <div class="toolbar">
           <label for="drift-version">Model version</label>
           <select id="drift-version" value={name && version ? `${name}@${version}` : ''}
@@ -41,7 +42,7 @@ export function DriftView({ name, version }: { name?: string; version?: string }
           </select>
         </div>
       )}
-      {name && version ? <VersionDrift key={`${name}@${version}`} name={name} version={version} /> : list?.length ? <Empty>Choose a model version to see its drift.</Empty> : null}
+      {name && version ? <VersionDrift key={`${name}@${version}`} name={name} version={version} /> : Array.isArray(list) && list.length ? <Empty>Choose a model version to see its drift.</Empty> : null}
     </section>
   );
 }

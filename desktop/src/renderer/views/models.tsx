@@ -20,7 +20,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
   return (
     <section aria-labelledby="models-h">
       <h1 id="models-h">Models</h1>
-      {list === null ? <Loading what="models" /> : list.length === 0
+      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} /> : list.length === 0
         ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Model versions">
@@ -36,7 +36,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
             })}</tbody>
           </table>
         )}
-      {name && version ? <VersionDetail name={name} version={version} /> : list?.length ? <Empty>Select a version to see its provenance and signatures.</Empty> : null}
+      {name && version ? <VersionDetail name={name} version={version} /> : Array.isArray(list) && list.length ? <Empty>Select a version to see its provenance and signatures.</Empty> : null}
     </section>
   );
 }

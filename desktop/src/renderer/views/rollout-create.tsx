@@ -9,7 +9,7 @@ import { ApiError } from '../api.js';
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Empty } from '../ui/states.js';
+import { Empty, ErrorBox } from '../ui/states.js';
 
 type WaveDraft = { name: string; percent: string; minDevices: string; bakeSec: string };
 /** The hub's default waves (DEFAULT_WAVES in shared/src/wire/rollout.ts; not imported: the renderer bundles no zod). */
@@ -80,6 +80,14 @@ export function RolloutCreateView() {
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
   const [busy, setBusy] = useState(false);
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
+  if (list !== null && 'error' in list) {
+    return (
+      <section aria-labelledby="ronew-h">
+        <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+        <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
+      </section>
+    );
+  }
   const assignable = (list ?? []).filter((v) => !v.deprecated);
   const names = [...new Set(assignable.map((v) => v.name))];
   const model = d.model || names[0] || '';

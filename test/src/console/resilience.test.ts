@@ -1,0 +1,120 @@
+// The console when the hub answers with errors, in a real Chromium against a real hub (docs/console.md
+// "Using it": empty, loading and error states everywhere): a device whose refresh fails stays in the
+// fleet view (only a 404 removes it); GET /models failing shows the hub's code and message with Retry in
+// the models, drift and new-rollout views instead of "Loading models…" for ever; deployments show an
+// error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
+// could not open a saved hub. Errors are injected with page.route on one request path at a time.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Page, Route } from 'playwright-core';
+import { repoRoot } from '@edgefleet/examples';
+import { signIn, type ConsolePage } from './helpers.js';
+import { startSmallHub, type SmallHub } from './small-hub.js';
+
+const DEVICES = ['dev-a', 'dev-b', 'dev-c'];
+const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
+const rows = (page: Page) => page.locator('.vbody [data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+
+describe('console: error states and failed refreshes', () => {
+  let h: SmallHub;
+  before(async () => { h = await startSmallHub('ef-console-resilience-', DEVICES); });
+  after(() => h?.stop());
+
+  /** Signed in on the fleet view with the stream live. */
+  async function fleetPage(): Promise<ConsolePage> {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.getByTestId('device-count').filter({ hasText: `${DEVICES.length} of ${DEVICES.length} devices` }).waitFor();
+    return page;
+  }
+
+  it('a device whose refresh fails stays in the fleet view with what it had; a 404 removes it', async () => {
+    const page = await fleetPage();
+    await page.route('**/api/v1/devices/dev-b', hubError(503, 'NOT_READY', 'the hub is busy'));
+    const failed = page.waitForResponse((r) => r.url().endsWith('/api/v1/devices/dev-b') && r.status() === 503);
+    await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'south' }, reason: 'moved' }); // audit device.tags: the page refreshes dev-b
+    await failed;
+    // A later event whose refresh succeeds: once it shows, the failed refresh was handled before it.
+    await h.api('PUT', '/devices/dev-c/tags', { tags: { site: 'east' }, reason: 'moved' });
+    await page.locator('.vbody [data-key="dev-c"]').getByText('site=east').waitFor();
+    assert.deepEqual(await rows(page), DEVICES, 'dev-b is still listed after a 503 on its refresh');
+    assert.equal(await page.getByTestId('device-count').textContent(), '3 of 3 devices');
+    assert.match(await page.locator('.vbody [data-key="dev-b"]').textContent() ?? '', /site=north/, 'with what it had');
+    // A device the hub no longer has (404) leaves the view.
+    await page.unroute('**/api/v1/devices/dev-b');
+    await page.route('**/api/v1/devices/dev-b', hubError(404, 'NOT_FOUND', 'no device dev-b'));
+    await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'west' }, reason: 'moved again' });
+    await page.getByTestId('device-count').filter({ hasText: '2 of 2 devices' }).waitFor();
+    assert.deepEqual(await rows(page), ['dev-a', 'dev-c']);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('GET /models failing shows the hub\'s code and message with Retry in models, drift and new rollout', async () => {
+    const page = await fleetPage();
+    await page.route('**/api/v1/models', hubError(500, 'INTERNAL', 'database is locked'));
+    await page.reload(); // the token is kept for the tab: the session starts again and loads everything
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    const shown = 'could not load models: INTERNAL: database is locked';
+    for (const [key, heading] of [['2', 'Models'], ['6', 'Drift']] as const) {
+      await page.keyboard.press(key);
+      await page.getByRole('heading', { name: heading }).waitFor();
+      const box = page.getByRole('alert').filter({ hasText: shown });
+      await box.waitFor({ timeout: 5000 });
+      assert.equal(await box.getByRole('button', { name: 'Retry' }).count(), 1, heading);
+      assert.equal(await page.getByText('Loading models…').count(), 0, heading);
+    }
+    await page.evaluate("location.hash = '#/rollouts/new'");
+    await page.getByRole('heading', { name: /New rollout/ }).waitFor();
+    await page.getByRole('alert').filter({ hasText: shown }).waitFor({ timeout: 5000 });
+    // The hub answers again: Retry loads the (empty) registry.
+    await page.unroute('**/api/v1/models');
+    await page.keyboard.press('2');
+    await page.getByRole('alert').filter({ hasText: shown }).getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('No model in the registry').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('deployments show an error with Retry; a 503 (no fleet sync) is an empty list', async () => {
+    const page = await fleetPage();
+    await page.route('**/api/v1/deployments', hubError(500, 'INTERNAL', 'disk I/O error'));
+    await page.reload();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.keyboard.press('3');
+    const box = page.getByRole('alert').filter({ hasText: 'could not load deployments: INTERNAL: disk I/O error' });
+    await box.waitFor({ timeout: 5000 });
+    assert.equal(await page.getByText('No deployment yet').count(), 0, 'an error is not an empty list');
+    await page.unroute('**/api/v1/deployments');
+    await page.route('**/api/v1/deployments', hubError(503, 'NOT_READY', 'fleet sync is off'));
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('No deployment yet').waitFor();
+    await page.unroute('**/api/v1/deployments');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('the desktop\'s first-run page shows why main could not open a saved hub, code and message', async () => {
+    const page = await h.browser.newPage({ viewport: { width: 560, height: 640 }, colorScheme: 'dark' });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    // Main sends the problem on its channel once the page has loaded (main/main.ts); the fake bridge
+    // hands it over when the page registers its listener.
+    await page.addInitScript(`
+      window.edgefleetDesktop = {
+        saveProfile: () => Promise.resolve({ ok: true, reply: { ok: true } }),
+        openProfile: () => Promise.resolve({ ok: true, reply: { ok: true } }),
+        onProblem: (fn) => { window.problem = fn; },
+      };`);
+    await page.goto(pathToFileURL(join(repoRoot(), 'desktop', 'dist', 'first-run', 'index.html')).toString());
+    await page.getByRole('heading', { name: 'Add a hub' }).waitFor();
+    const message = 'hub profile "prod" (https://hub.example:8700): its token could not be decrypted with this system\'s secret storage (Error while decrypting); add the hub again under the name "prod" to replace it';
+    await page.evaluate((m) => (globalThis as unknown as { problem: (p: unknown) => void }).problem({ code: 'DECRYPT_FAILED', message: m }), message);
+    await page.getByRole('alert').filter({ hasText: `DECRYPT_FAILED: ${message}` }).waitFor({ timeout: 5000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

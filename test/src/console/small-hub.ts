@@ -1,0 +1,46 @@
+// A real hub in this process with a few devices (not connected), its admin token, and Debian's Chromium,
+// the renderer built: what the console's browser tests of error states and streams run against.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { makeKeys, makeTrust } from '@edgefleet/examples';
+import type { Hub } from '@edgefleet/hub';
+import { taggedHub, type AdminApi } from '../sim/tagged-hub.js';
+import { buildRenderer, launchChromium } from './helpers.js';
+
+export interface SmallHub {
+  hub: Hub;
+  http: string;
+  token: string;
+  api: AdminApi;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/** `devices` created with the tag site=north before the hub starts. */
+export async function startSmallHub(prefix: string, devices: string[]): Promise<SmallHub> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let hub: Hub | undefined;
+  let browser: Browser | undefined;
+  const stop = async () => {
+    await browser?.close();
+    await hub?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const sims = devices.map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
+    const [h, b] = await Promise.all([
+      taggedHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices: sims, tags: () => ({ site: 'north' }) }),
+      launchChromium(),
+      buildRenderer(),
+    ]);
+    [hub, browser] = [h.hub, b];
+    return { hub: h.hub, http: h.addrs.http, token: h.token, api: h.api, browser: b, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
