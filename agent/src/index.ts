@@ -4,6 +4,7 @@ export { openStore, type Store } from './store/agent-store.js';
 export { AgentConfig, loadConfig, type AgentConfigInput, type ConfigFlags } from './config.js';
 export { ModelRuntime, type LoadedVersion, type InferResult } from './runtime/runtime.js';
 export { noopRecorder, type PredictionRecorder, type RecordedTensor, type ManifestLookup, type TensorData } from './runtime/recorder.js';
+export { SummaryRecorder, type ShadowSampler, type ShadowTallies, type WindowSink } from './summaries/recorder.js';
 export { ModelManager, type InstallResult } from './install/manager.js';
 export { createApiHandler } from './api/handler.js';
 export { validateInferRequest } from './api/validate.js';

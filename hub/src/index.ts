@@ -4,6 +4,7 @@ export { HubConfig, loadConfig } from './config.js';
 export { Store } from './store/index.js';
 export { DeploymentService, DEFAULT_DEPLOYMENT_OPTIONS, type DeploymentOptions } from './deployments/service.js';
 export { IngestService, DEFAULT_INGEST_OPTIONS, type IngestOptions, type DeviceReports } from './ingest/service.js';
+export { checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './ingest/plausibility.js';
 export { RolloutEngine, DEFAULT_ROLLOUT_OPTIONS, type RolloutOptions } from './rollouts/engine.js';
 export { BlobServer, DEFAULT_BLOB_OPTIONS, type BlobServerOptions } from './delivery/blob-server.js';
 export { createEmbeddedBroker } from './mqtt/embedded.js';

@@ -6,75 +6,47 @@
 // `accuracy` alert rule fires below its threshold with a stored drift report.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
-import { buildExampleBundle, makeKeys, makeTrust, waitFor, type Keys } from '@edgefleet/examples';
-import { deviceTopic, emptyLatency, verifyBundle, type Alert, type FeedbackCounts, type MetricsResponse, type TrustBody } from '@edgefleet/shared';
-import { Registry } from '../registry.js';
-import { createEmbeddedBroker } from '../mqtt/embedded.js';
-import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
-import { makeHarness, type Harness } from '../testing/harness.js';
-import { makeParts, type Parts } from '../testing/parts.js';
+import { buildExampleBundle, makeKeys, makeTrust } from '@edgefleet/examples';
+import { emptyLatency, type Alert, type FeedbackCounts, type MetricsResponse } from '@edgefleet/shared';
 import { Alerts } from '../alerts/service.js';
 import { noopLogger } from '../mqtt/ports.js';
+import type { Harness } from '../testing/harness.js';
+import type { Parts } from '../testing/parts.js';
+import { startIngestHub, type IngestHub } from './testing.js';
 
 const MODEL = 'vibration-anomaly';
 let root: string;
-let keys: Keys;
-let trust: TrustBody;
 
 describe('accuracy and CBPE: ingest, rollups, metrics, alerts', () => {
+  let hub: IngestHub;
   let h: Harness;
   let parts: Parts;
-  let link: ReturnType<typeof createEmbeddedBroker>;
-  const clients: MqttClient[] = [];
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'ef-accuracy-'));
-    keys = makeKeys(join(root, 'keys'));
-    trust = makeTrust(root, keys).body;
+    const keys = makeKeys(join(root, 'keys'));
+    const trust = makeTrust(root, keys).body;
     const bundle = await buildExampleBundle({ dir: join(root, 'bundles'), version: '1.0.0', keys });
-    h = makeHarness();
-    const registry = new Registry(h.store, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    });
-    await registry.push(createReadStream(bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
-    for (const id of ['dev-a', 'dev-b']) h.store.devices.create(id, `secret-${id}`, { site: id === 'dev-a' ? 'north' : 'south' }, null, h.clock.now());
-    link = createEmbeddedBroker({
-      tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
-      devices: h.store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: h.clock,
-    });
-    await link.start();
-    parts = makeParts({ store: h.store, link, hubKey: keys.hub, clock: h.clock, logger: noopLogger });
-    await parts.start();
-    await parts.deployments.deploy({ model: MODEL, version: '1.0.0', target: { devices: ['dev-a', 'dev-b'] }, reason: 'accuracy test' }, 'op');
+    hub = await startIngestHub({ bundle, trust, keys, devices: { 'dev-a': { site: 'north' }, 'dev-b': { site: 'south' } } });
+    ({ h, parts } = hub);
   });
   after(async () => {
-    for (const c of clients) await c.endAsync(true);
-    await parts.stop();
-    await link.stop();
-    h.close();
+    await hub.stop();
     rmSync(root, { recursive: true, force: true });
   });
 
   /** Publishes windows as the device and waits for the hub's ack of every seq. */
   async function send(id: string, windows: Array<{ seq: number; minutesAgo: number; count: number; feedback?: FeedbackCounts; confidence?: { n: number; sum: number } }>) {
-    const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
-    clients.push(c);
-    const got = collect(c);
-    await c.subscribeAsync(deviceTopic(id, 'ack'), { qos: 1 });
     const now = h.clock.now().getTime();
-    const ws = windows.map((w) => {
+    await hub.send(id, windows.map((w) => {
       const latency = emptyLatency();
-      latency.counts[10] = w.count;
+      latency.counts[40] = w.count; // 1 ms each: bucket 40 holds samples of up to 10.24 ms
       const start = new Date(Math.floor((now - w.minutesAgo * 60_000) / 60_000) * 60_000).toISOString();
       return { seq: w.seq, model: MODEL, version: '1.0.0', start, lengthSec: 60, count: w.count, errors: {}, latency: { ...latency, sumMs: w.count }, features: [], outputs: [], inputs: [], ...(w.feedback ? { feedback: w.feedback } : {}), ...(w.confidence ? { confidence: w.confidence } : {}) };
-    });
-    await c.publishAsync(deviceTopic(id, 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: id, windows: ws }), { qos: 1 });
-    await waitFor(`the hub acking ${id}'s windows`, () => windows.every((w) => got.some((m) => m.topic === deviceTopic(id, 'ack') && (JSON.parse(m.payload) as { ranges: number[][] }).ranges.some(([a, b]) => w.seq >= a! && w.seq <= b!))) || undefined);
+    }));
   }
 
   const metrics = async (by?: string): Promise<MetricsResponse> => {

@@ -35,8 +35,9 @@ export const SIM_MODEL: SimModel = { name: 'sim-model', version: '1.0.0' };
 
 /**
  * One summary window with the device's outbox seq; counts vary with seq so windows differ. Plausible
- * as the hub checks it (hub/src/ingest/plausibility.ts): one latency sample per prediction, and no
- * feature bins more rows than the window counts.
+ * as the hub checks it (hub/src/ingest/plausibility.ts): one latency sample per prediction, no
+ * feature bins more rows than the window counts, and moments their min and max allow (values in [0, 1]:
+ * m2 at most n / 4) whatever the seq and the number of features.
  */
 export function simWindow(seq: number, at: Date, shape: WindowShape = TINY, model: SimModel = SIM_MODEL): SeqWindow {
   const start = new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
@@ -45,7 +46,7 @@ export function simWindow(seq: number, at: Date, shape: WindowShape = TINY, mode
   const count = Math.max(10 * shape.bins, ...hists.map((h) => h.counts.reduce((a, x) => a + x, 0)));
   const features: FeatureSummary[] = hists.map((h, i) => ({
     kind: 'numeric', name: shape.features === 1 ? 'x' : `f${i}`, hist: h,
-    moments: { n: count, mean: 0.5 + i / 100, m2: 1.2 + seq / 1000, min: 0, max: 1 }, nulls: 0, nans: 0,
+    moments: { n: count, mean: 0.5 + (i % 40) / 100, m2: 1.2 + (seq % 1000) / 1000, min: 0, max: 1 }, nulls: 0, nans: 0,
   }));
   const latency = Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, () => 0);
   latency[Math.min(20, latency.length - 1)] = count;

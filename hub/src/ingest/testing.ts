@@ -1,0 +1,64 @@
+// Test support for the ingest tests: a hub as the API tests run it (makeHarness: a real Store in a temp
+// dir) with a signed bundle in its registry, the embedded aedes broker on 127.0.0.1:0, ingest and
+// deployments (makeParts), and the bundle's version deployed to its devices. `send` publishes a device's
+// windows as an mqtt.js client and waits for the hub's ack of every seq (refused windows are acked too,
+// docs/hub.md "What the hub accepts from devices"). Used by accuracy.test.ts and plausibility-ingest.test.ts.
+import { createReadStream } from 'node:fs';
+import type { MqttClient } from 'mqtt';
+import { waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
+import { deviceTopic, verifyBundle, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { Registry } from '../registry.js';
+import { createEmbeddedBroker } from '../mqtt/embedded.js';
+import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
+import { noopLogger } from '../mqtt/ports.js';
+import { makeHarness, type Harness } from '../testing/harness.js';
+import { makeParts, type Parts } from '../testing/parts.js';
+
+export interface IngestHub {
+  h: Harness;
+  parts: Parts;
+  /** Publishes the windows as the device and waits for the hub's ack of every seq. */
+  send(deviceId: string, windows: readonly SeqWindow[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
+export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>> }): Promise<IngestHub> {
+  const h = makeHarness();
+  const registry = new Registry(h.store, async (path) => {
+    const v = await verifyBundle(path, o.trust);
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  });
+  await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
+  const ids = Object.keys(o.devices);
+  for (const id of ids) h.store.devices.create(id, `secret-${id}`, o.devices[id] ?? {}, null, h.clock.now());
+  const link = createEmbeddedBroker({
+    tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
+    devices: h.store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: h.clock,
+  });
+  await link.start();
+  const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: noopLogger });
+  await parts.start();
+  const { name, version } = o.bundle.manifest;
+  await parts.deployments.deploy({ model: name, version, target: { devices: ids }, reason: 'ingest test' }, 'op');
+  const clients: MqttClient[] = [];
+  return {
+    h,
+    parts,
+    async send(id, windows) {
+      const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
+      clients.push(c);
+      const got = collect(c);
+      await c.subscribeAsync(deviceTopic(id, 'ack'), { qos: 1 });
+      await c.publishAsync(deviceTopic(id, 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: id, windows }), { qos: 1 });
+      const acked = (seq: number) => got.some((m) => m.topic === deviceTopic(id, 'ack') && (JSON.parse(m.payload) as { ranges: number[][] }).ranges.some(([a, b]) => seq >= a! && seq <= b!));
+      await waitFor(`the hub acking ${id}'s windows`, () => windows.every((w) => acked(w.seq)) || undefined);
+    },
+    async stop() {
+      for (const c of clients) await c.endAsync(true);
+      await parts.stop();
+      await link.stop();
+      h.close();
+    },
+  };
+}
