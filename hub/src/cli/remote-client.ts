@@ -1,6 +1,10 @@
 // How the operator CLI talks to a hub: --hub URL --token T (or EDGEFLEET_HUB /
 // EDGEFLEET_TOKEN), JSON in and out, hub errors rethrown as AppError with the
-// hub's code and message (exit 1).
+// hub's code and message (exit 1). Files (model bundles) are uploaded streamed with
+// their Content-Length, never read whole: a bundle may be larger than a Buffer (2 GiB).
+import { createReadStream } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { AppError, isErrorCode } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
@@ -30,24 +34,85 @@ export class HubClient {
     });
   }
 
-  async request<T>(method: string, path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.base}/api/v1${path}`, {
         method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(raw ? { 'content-type': 'application/octet-stream' } : body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
       throw new AppError('IO_ERROR', `cannot reach the hub at ${this.base}: ${(err as Error).message}`, { cause: err });
     }
-    const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-    if (!res.ok) {
+    return HubClient.result<T>(res.status, await res.text().catch(() => ''));
+  }
+
+  /**
+   * POSTs the file at `file` (`size` bytes) as the raw body, streamed. The hub answers a body over its limit
+   * from the declared length before reading it (docs/hub.md "REST API"); to see that answer rather than a
+   * failed write, the body waits for "100 Continue" (RFC 9110 section 10.1.1), or 1 s as curl does.
+   * node:http rather than fetch, which reports an early answer as a failed write.
+   */
+  upload<T>(path: string, file: string, size: number, onBytes?: (n: number) => void): Promise<T> {
+    const url = new URL(`${this.base}/api/v1${path}`);
+    return new Promise<T>((resolve, reject) => {
+      let answered = false;
+      let sending = false;
+      const src = createReadStream(file, { highWaterMark: 1 << 20 });
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(size), expect: '100-continue' },
+      });
+      const send = () => {
+        if (sending || answered) return;
+        sending = true;
+        src.on('data', (c) => onBytes?.(c.length));
+        src.pipe(req);
+      };
+      const timer = setTimeout(send, 1000);
+      const fail = (err: unknown) => {
+        clearTimeout(timer);
+        src.destroy();
+        req.destroy();
+        reject(err);
+      };
+      req.on('continue', send);
+      req.on('response', (res: IncomingMessage) => {
+        answered = true;
+        clearTimeout(timer);
+        src.destroy();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', fail);
+        res.on('end', () => {
+          try {
+            resolve(HubClient.result<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+      // After an answer, a write the hub no longer reads fails (EPIPE); the answer is what counts.
+      req.on('error', (err) => {
+        if (!answered) fail(new AppError('IO_ERROR', `cannot reach the hub at ${this.base}: ${err.message}`, { cause: err }));
+      });
+      src.on('error', (err) => fail(new AppError('NOT_FOUND', `cannot read ${file}: ${err.message}`, { cause: err })));
+      req.flushHeaders();
+    });
+  }
+
+  /** The hub's JSON answer, or its error rethrown with the hub's code and message. */
+  private static result<T>(status: number, text: string): T {
+    let data: { error?: { code?: string; message?: string } } | null;
+    try {
+      data = JSON.parse(text) as { error?: { code?: string; message?: string } } | null;
+    } catch {
+      data = null;
+    }
+    if (status < 200 || status > 299) {
       const code = data?.error?.code;
-      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message ?? `HTTP ${res.status}`}`);
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message ?? `HTTP ${status}`}`);
     }
     return data as T;
   }

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
@@ -49,6 +49,21 @@ describe('mosquitto-config', () => {
       assert.match(conf, /^max_queued_bytes 268435456$/m);
       assert.match(conf, /^max_inflight_messages 100$/m);
       assert.match(r.out, /1 device\(s\) have no secret on record.*d2/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rewrites an existing passwd as 0600 (atomically), whatever its old mode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-mcfg-'));
+    try {
+      writeFileSync(join(dir, 'passwd'), 'old:$7$101$x$y\n', { mode: 0o644 });
+      chmodSync(join(dir, 'passwd'), 0o644);
+      const r = await run(['--out', dir, '--hub-user', 'hub', '--hub-password', 'p'], [{ id: 'd1', secret: 's1' }]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600, 'the password hashes are not left readable by others');
+      assert.deepEqual(readFileSync(join(dir, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['hub', 'd1']);
+      assert.deepEqual(readdirSync(dir).sort(), ['acl', 'mosquitto.conf', 'passwd'], 'no temp file left');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AppError, DeviceId } from '@edgefleet/shared';
+import { AppError, DeviceId, writeFileAtomic } from '@edgefleet/shared';
 import { optInt, optString, optStrings, reqString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
 
 export const MOSQUITTO_ITERATIONS = 101; // mosquitto_passwd's default for $7$
@@ -146,7 +146,9 @@ function writeMosquittoConfig(
   mkdirSync(args.out, { recursive: true });
   const passwordFile = join(args.out, 'passwd');
   const aclFile = join(args.out, 'acl');
-  writeFileSync(passwordFile, lines.join('\n') + '\n', { mode: 0o600 });
+  // The password hashes: a new 0600 file renamed over the old one, so an existing passwd's looser mode is
+  // not kept and a crash leaves the old file or the new one (docs/mqtt.md "External broker (Mosquitto 2.x)").
+  writeFileAtomic(passwordFile, lines.join('\n') + '\n', 0o600);
   writeFileSync(aclFile, mosquittoAcl(args.hubs.map((h) => h.user)), { mode: 0o644 });
   writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPayloadBytes: args.maxPayload }));
   ctx.stdout.write(`wrote ${passwordFile} (${lines.length} users), ${aclFile}, ${join(args.out, 'mosquitto.conf')}\n`);

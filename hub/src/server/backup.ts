@@ -1,23 +1,26 @@
 // `edgefleet-hub backup` and `edgefleet-hub restore` (docs/operations.md "Backup and restore",
-// docs/decisions/0020-backup-and-schema-refusal.md). A backup is taken while the hub runs: hub.db
-// through SQLite's online backup API (better-sqlite3's db.backup(), a consistent snapshot while the
-// hub keeps writing), then the blob files the snapshot's `blobs` table lists (content-addressed,
-// written before their row and never changed, so every listed blob exists), then the other files of
-// the data dir (trust.json, hub.key, admin.token, ...). backup.json lists every file with its sha256.
-// Restore checks everything before it writes: the listed hashes, SQLite's integrity check, a schema
-// this hub knows (SCHEMA_TOO_NEW otherwise); then fills an empty data dir. The hub migrates an older
-// backup forward when it starts on it.
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+// docs/decisions/0020-backup-and-schema-refusal.md). Backup, while the hub runs: hub.db through SQLite's
+// online backup API (one consistent snapshot), the blob files that snapshot lists (content-addressed,
+// written before their row, never changed), then the other files of the data dir; backup.json (every file
+// with its sha256) is written last, and a failed backup is removed. Restore checks every hash, SQLite's
+// integrity check and the schema (SCHEMA_TOO_NEW) before it writes, then marks the empty data dir
+// (RESTORE_MARKER, which the hub refuses to start on: first-start.ts), fills it through a staging dir
+// inside it (the data dir may be a mount point) and unmarks it last. Files are streamed (a blob may be
+// over 2 GiB), hashed while copied, and fsynced with their directories.
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared';
+import { AppError, copyFileHashed, ensurePrivateDir, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { HUB_VERSION } from '../version.js';
 
 export const BACKUP_FORMAT = 1;
 const DB_FILES = new Set(['hub.db', 'hub.db-wal', 'hub.db-shm', 'hub.db-journal']);
+/** In a data dir while a restore fills it; removed last. The hub refuses a dir that holds it. */
+export const RESTORE_MARKER = 'restore-unfinished.json';
+const STAGING = '.restoring';
 
 export interface BackupFile {
   /** Relative to the data dir, '/'-separated. */
@@ -35,27 +38,41 @@ export interface BackupManifest {
   files: BackupFile[];
 }
 
-function sha256File(path: string): { sha256: string; size: number } {
-  const bytes = readFileSync(path);
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+/** What a long step reports its bytes to: a ProgressBar on stderr (docs/cli.md "Exit codes and errors"). */
+export type Progress = (label: string, totalBytes: number) => { tick(n: number): void; done(): void };
+const quiet: Progress = () => ({ tick: () => undefined, done: () => undefined });
+
+/** The unfinished restore a data dir holds (its marker, or a staging dir left by an older restore), or null. */
+export function unfinishedRestore(dataDir: string): { from: string; startedAt: string } | null {
+  const marker = join(dataDir, RESTORE_MARKER);
+  if (!existsSync(marker) && !existsSync(join(dataDir, STAGING))) return null;
+  try {
+    const m = JSON.parse(readFileSync(marker, 'utf8')) as { from?: unknown; startedAt?: unknown };
+    if (typeof m.from === 'string' && typeof m.startedAt === 'string') return { from: m.from, startedAt: m.startedAt };
+  } catch {
+    // Killed while the marker was being written (or an older restore's staging dir): it is still unfinished.
+  }
+  return { from: 'BACKUP', startedAt: 'at an unknown time' };
+}
+
+/** Refuses anything but an absent or empty directory. */
+function checkEmptyDir(dir: string, what: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new AppError('CONFLICT', `${what} ${dir} is a file: expected a new or empty directory`);
+  const u = unfinishedRestore(dir);
+  if (u) throw new AppError('CONFLICT', `${what} ${dir} holds an unfinished restore (from ${u.from}, started ${u.startedAt}): empty it (remove everything in it) and run this restore again`);
+  if (readdirSync(dir).length > 0) throw new AppError('CONFLICT', `${what} ${dir} is not empty: expected a new or empty directory (nothing is overwritten)`);
 }
 
 /** An absent or empty directory, made private (0700); anything else is refused. */
 function emptyPrivateDir(dir: string, what: string): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new AppError('CONFLICT', `${what} ${dir} is a file: expected a new or empty directory`);
-    if (readdirSync(dir).length > 0) throw new AppError('CONFLICT', `${what} ${dir} is not empty: expected a new or empty directory (nothing is overwritten)`);
-  }
+  checkEmptyDir(dir, what);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   ensurePrivateDir(dir);
 }
 
-/** Backups and restored data dirs hold the hub key and the device secrets' hashes: 0600 files in 0700 dirs. */
-function copyPrivate(src: string, dst: string): void {
-  mkdirSync(dirname(dst), { recursive: true, mode: 0o700 });
-  copyFileSync(src, dst);
-  chmodSync(dst, 0o600);
-}
+const mismatch = (p: string, got: { sha256: string; size: number }, want: { sha256: string; size: number }, why: string) =>
+  new AppError('HASH_MISMATCH', `${p}: sha256 ${got.sha256} (${got.size} bytes), expected ${want.sha256} (${want.size} bytes) ${why}`);
 
 /** Every file under `dir` except hub.db itself, blob files (copied by the table) and staging temp files. */
 function otherFiles(dir: string, base = dir, out: string[] = []): string[] {
@@ -77,19 +94,33 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
 }
 
 /** Backs up the hub data dir `dataDir` (the hub may be running) into the new or empty directory `out`. */
-export async function backupHub(dataDir: string, out: string, now: Date = new Date()): Promise<BackupManifest> {
+export async function backupHub(dataDir: string, out: string, now: Date = new Date(), progress: Progress = quiet): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
   if (!existsSync(dbFile)) {
     throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir). A hub on PostgreSQL (--database) is backed up with pg_dump and a copy of its data dir (docs/operations.md "Running on PostgreSQL")`);
   }
+  const u = unfinishedRestore(dataDir);
+  if (u) throw new AppError('CONFLICT', `--data-dir ${dataDir} holds an unfinished restore (from ${u.from}, started ${u.startedAt}): expected a hub's data dir; finish the restore first`);
   const rel = relative(resolve(dataDir), resolve(out));
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new AppError('CONFLICT', `--out ${out} is inside the data dir ${dataDir}: expected a directory outside it (the backup would copy itself and every earlier backup)`);
   }
+  const created = !existsSync(out);
   emptyPrivateDir(out, '--out');
+  try {
+    return await writeBackup(dataDir, out, now, progress);
+  } catch (err) {
+    // Nothing that looks like a backup is left: an --out this call made goes, a given one is emptied.
+    if (created) rmSync(out, { recursive: true, force: true });
+    else for (const name of readdirSync(out)) rmSync(join(out, name), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function writeBackup(dataDir: string, out: string, now: Date, progress: Progress): Promise<BackupManifest> {
   const files: BackupFile[] = [];
   // 1. hub.db: SQLite's online backup API gives one consistent state of the database while the hub runs.
-  const src = new Database(dbFile, { fileMustExist: true });
+  const src = new Database(join(dataDir, 'hub.db'), { fileMustExist: true });
   let schema: number[];
   let blobs: Array<{ sha256: string; size: number }>;
   try {
@@ -102,6 +133,7 @@ export async function backupHub(dataDir: string, out: string, now: Date = new Da
     src.close();
   }
   chmodSync(join(out, 'hub.db'), 0o600);
+  fsyncPath(join(out, 'hub.db'));
   const snap = new Database(join(out, 'hub.db'), { readonly: true });
   try {
     schema = schemaOf(snap).map((r) => r.version);
@@ -109,30 +141,33 @@ export async function backupHub(dataDir: string, out: string, now: Date = new Da
   } finally {
     snap.close();
   }
-  files.push({ path: 'hub.db', ...sha256File(join(out, 'hub.db')) });
-  // 2. The blobs the snapshot lists, each checked against its name while copied.
+  files.push({ path: 'hub.db', ...await sha256File(join(out, 'hub.db')) });
+  const others = otherFiles(dataDir);
+  const bar = progress('backing up', blobs.reduce((n, b) => n + b.size, 0) + others.reduce((n, f) => n + statSync(join(dataDir, f)).size, 0));
+  // 2. The blobs the snapshot lists, each checked against its name while copied. Copies are 0600 files in
+  // 0700 dirs: a backup holds the hub key and the device secrets' hashes.
   for (const b of blobs) {
     const rel = `blobs/sha256/${b.sha256.slice(0, 2)}/${b.sha256}`;
     const from = join(dataDir, rel);
     if (!existsSync(from)) throw new AppError('IO_ERROR', `${from} is missing although hub.db lists blob ${b.sha256}: the data dir is damaged`);
-    copyPrivate(from, join(out, rel));
-    const got = sha256File(join(out, rel));
-    if (got.sha256 !== b.sha256 || got.size !== b.size) throw new AppError('HASH_MISMATCH', `${from}: sha256 ${got.sha256} (${got.size} bytes), expected ${b.sha256} (${b.size} bytes) as hub.db lists: the data dir is damaged`);
+    const got = await copyFileHashed(from, join(out, rel), (n) => bar.tick(n));
+    if (got.sha256 !== b.sha256 || got.size !== b.size) throw mismatch(from, got, b, 'as hub.db lists: the data dir is damaged');
     files.push({ path: rel, ...got });
   }
   // 3. Everything else in the data dir (trust, keys, the admin token, other parts' files).
-  for (const rel of otherFiles(dataDir)) {
-    copyPrivate(join(dataDir, rel), join(out, rel));
-    files.push({ path: rel, ...sha256File(join(out, rel)) });
-  }
+  for (const rel of others) files.push({ path: rel, ...await copyFileHashed(join(dataDir, rel), join(out, rel), (n) => bar.tick(n)) });
+  bar.done();
+  // 4. backup.json last, once every file and directory is on disk: only a complete backup has one.
+  fsyncTree(out);
   const manifest: BackupManifest = { format: BACKUP_FORMAT, hubVersion: HUB_VERSION, createdAt: now.toISOString(), schema, files };
-  writeFileSync(join(out, 'backup.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(join(out, 'backup.json'), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
+  fsyncPath(out);
   return manifest;
 }
 
 function readManifest(from: string): BackupManifest {
   const file = join(from, 'backup.json');
-  if (!existsSync(file)) throw new AppError('NOT_FOUND', `${file} does not exist: expected a directory written by edgefleet-hub backup`);
+  if (!existsSync(file)) throw new AppError('NOT_FOUND', `${file} does not exist: expected a directory written by edgefleet-hub backup; a backup that did not finish has none (it is written last)`);
   let m: BackupManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as BackupManifest;
@@ -141,27 +176,44 @@ function readManifest(from: string): BackupManifest {
   }
   if (m?.format !== BACKUP_FORMAT || !Array.isArray(m.files)) throw new AppError('UNSUPPORTED_VERSION', `${file}: backup format ${String(m?.format)}, expected ${BACKUP_FORMAT}`);
   for (const f of m.files) {
-    if (typeof f?.path !== 'string' || f.path.split('/').some((s) => s === '..' || s === '') || f.path.startsWith('/')) {
+    const top = typeof f?.path === 'string' ? f.path.split('/')[0] : undefined;
+    if (typeof f?.path !== 'string' || f.path.split('/').some((s) => s === '..' || s === '') || f.path.startsWith('/') || top === RESTORE_MARKER || top === STAGING) {
       throw new AppError('PATH_TRAVERSAL', `${file}: file path ${JSON.stringify(f?.path)} is not a relative path inside the backup`);
     }
   }
   return m;
 }
 
+/** Creates the marker first thing in the empty data dir (not via a temp file: its name alone marks the dir). */
+function markRestore(dataDir: string, from: string, now: Date): void {
+  const fd = openSync(join(dataDir, RESTORE_MARKER), 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify({ from, startedAt: now.toISOString() })}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  fsyncPath(dataDir);
+}
+
 /** Checks the backup in `from` completely, then fills the new or empty data dir `dataDir` from it. */
-export function restoreHub(from: string, dataDir: string): BackupManifest {
+export async function restoreHub(from: string, dataDir: string, progress: Progress = quiet, now: Date = new Date()): Promise<BackupManifest> {
   const m = readManifest(from);
   if (!m.files.some((f) => f.path === 'hub.db')) throw new AppError('NOT_FOUND', `${from}/backup.json lists no hub.db`);
+  checkEmptyDir(dataDir, '--data-dir'); // refused now rather than after the hashing
+  const total = m.files.reduce((n, f) => n + f.size, 0);
+  const check = progress('verifying', total);
   for (const f of m.files) {
     const p = join(from, f.path);
     if (!existsSync(p)) throw new AppError('NOT_FOUND', `${p} is missing: the backup is incomplete`);
-    const got = sha256File(p);
-    if (got.sha256 !== f.sha256 || got.size !== f.size) throw new AppError('HASH_MISMATCH', `${p}: sha256 ${got.sha256} (${got.size} bytes), expected ${f.sha256} (${f.size} bytes) from backup.json: the backup is damaged`);
+    const got = await sha256File(p, (n) => check.tick(n));
+    if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(p, got, f, 'from backup.json: the backup is damaged');
   }
+  check.done();
   const db = new Database(join(from, 'hub.db'), { readonly: true, fileMustExist: true });
   try {
-    const check = db.pragma('integrity_check', { simple: true });
-    if (check !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(check)}`);
+    const integrity = db.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
     const known = new Set(HUB_MIGRATIONS.map((x) => x.version));
     const unknown = schemaOf(db).filter((r) => !known.has(r.version));
     if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown.map((r) => ({ id: r.version, name: r.name })));
@@ -169,17 +221,30 @@ export function restoreHub(from: string, dataDir: string): BackupManifest {
     db.close();
   }
   emptyPrivateDir(dataDir, '--data-dir');
-  // Staged inside the target, then moved into place: a failed copy leaves no half data dir behind.
-  const staging = join(dataDir, '.restoring');
-  mkdirSync(staging, { mode: 0o700 });
+  // Marked first, staged inside the target, moved into place, unmarked last: a restore killed at any
+  // point leaves the marker, and the hub refuses to start on the dir.
+  const staging = join(dataDir, STAGING);
   try {
-    for (const f of m.files) copyPrivate(join(from, f.path), join(staging, f.path));
+    markRestore(dataDir, from, now);
+    mkdirSync(staging, { mode: 0o700 });
+    const copy = progress('restoring', total);
+    for (const f of m.files) {
+      const got = await copyFileHashed(join(from, f.path), join(staging, f.path), (n) => copy.tick(n));
+      if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(join(from, f.path), got, f, 'from backup.json: the backup changed while it was restored');
+    }
+    copy.done();
+    fsyncTree(staging);
     for (const name of readdirSync(staging)) renameSync(join(staging, name), join(dataDir, name));
+    rmSync(staging, { recursive: true });
+    fsyncPath(dataDir);
   } catch (err) {
-    for (const name of readdirSync(dataDir)) rmSync(join(dataDir, name), { recursive: true, force: true });
+    // A failed restore leaves the dir empty again; the marker goes last.
+    for (const name of readdirSync(dataDir)) if (name !== RESTORE_MARKER) rmSync(join(dataDir, name), { recursive: true, force: true });
+    rmSync(join(dataDir, RESTORE_MARKER), { force: true });
     throw err;
   }
-  rmSync(staging, { recursive: true, force: true });
+  rmSync(join(dataDir, RESTORE_MARKER));
+  fsyncPath(dataDir);
   return m;
 }
 
@@ -199,7 +264,7 @@ export const backupCommand: Command = {
       throw new AppError('INVALID_INPUT', 'backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"');
     }
     const out = resolve(ctx.cwd, reqString(args, 'out'));
-    const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now());
+    const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
     const bytes = m.files.reduce((s, f) => s + f.size, 0);
     ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
     return 0;
@@ -218,7 +283,7 @@ export const restoreCommand: Command = {
   },
   async run(args, ctx: CliContext) {
     const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
-    const m = restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir);
+    const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
     ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}\n`);
     return 0;
   },

@@ -1,7 +1,8 @@
 // What the hub needs before it serves: its signing key (created on first start
 // unless --hub-key is given), the trust document (copied into DATA/trust.json,
 // whose hub role must include the hub key), and an admin token written once to
-// DATA/admin.token (mode 0600).
+// DATA/admin.token (mode 0600). A data dir that holds an unfinished restore is refused before any of
+// that is created (docs/operations.md "Backup and restore").
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../store/index.js';
+import { unfinishedRestore } from './backup.js';
 
 export interface Identity {
   hubKey: KeyPair;
@@ -19,7 +21,21 @@ export interface Identity {
   newAdminToken: string | null;
 }
 
+/**
+ * A restore that was killed leaves its marker (server/backup.ts): the dir holds part of a backup at most,
+ * and starting on it would make a new, empty hub (a new key, trust and admin token) out of it.
+ */
+export function refuseUnfinishedRestore(dataDir: string): void {
+  const u = unfinishedRestore(dataDir);
+  if (!u) return;
+  throw new AppError('CONFIG_INVALID',
+    `data dir ${dataDir} holds an unfinished restore (from ${u.from}, started ${u.startedAt}): it was interrupted, so the dir holds part of a backup at most. ` +
+    `Empty the data dir (remove everything in it) and restore again: edgefleet-hub restore --from ${u.from} --data-dir ${dataDir}`);
+}
+
 export async function loadHubKey(cfg: HubConfig): Promise<KeyPair> {
+  // hub.ts refuses it before it opens the store; checked here too for any other caller.
+  refuseUnfinishedRestore(cfg.dataDir);
   if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
   const path = join(cfg.dataDir, 'hub.key');
   if (existsSync(path)) return readSecretKeyFile(path);

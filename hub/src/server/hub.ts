@@ -15,7 +15,7 @@ import type { BundleVerifier } from '../registry.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import { ensureAdminToken, loadHubKey, loadTrust } from './first-start.js';
+import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
@@ -87,6 +87,8 @@ export class Hub {
     const { cfg, clock, logger } = this;
     // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
     const hubId = clusterHubId(cfg);
+    // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
+    refuseUnfinishedRestore(cfg.dataDir);
     const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups });
     this.store = store;
     const hubKey = await loadHubKey(cfg);

@@ -11,6 +11,7 @@ import {
 import { checkPackedModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
+import { checkOutFile, commitSealedBundle } from '../out-file.js';
 import { sampleFlags } from './model-samples.js';
 import { readTrustFile } from './trust.js';
 
@@ -95,22 +96,29 @@ export const modelPack: Command = {
     const keyOutArg = optString(args, 'key-out');
     if (keyOutArg !== undefined && !encrypt) throw new UsageError('--key-out goes with --encrypt');
     const keyOut = encrypt ? (keyOutArg === undefined ? out.replace(/\.efb$/, '') + '.key' : resolve(ctx.cwd, keyOutArg)) : undefined;
-    if (keyOut && existsSync(keyOut) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${keyOut} already exists; expected a new file for the content key (add --force to replace it, or --key-out FILE)`);
+    // The content key exists once: where it goes is checked before the work, and it is written before the
+    // bundle is moved into place (out-file.ts), so an encrypted bundle never stands without its key.
+    if (keyOut) {
+      if (keyOut === out) throw new AppError('CONFLICT', `--key-out ${keyOut} is the bundle's own path; expected another file for the content key`);
+      checkOutFile(keyOut, keyOutArg === undefined ? 'content key file' : '--key-out', { force: optBool(args, 'force') });
+    }
     const contentKey = encrypt ? newContentKey() : undefined;
     // A progress bar on a terminal while large model files are hashed.
     const bar = new ProgressBar(ctx.stderr, { label: 'hashing', total: files.reduce((n, f) => n + (existsSync(f.source) ? statSync(f.source).size : 0), 0) });
     let pf: PreflightResult | undefined;
     const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => { pf = await checkPackedModel(source, m, sourceOf); };
-    const r = await packBundle({ manifest, files, out, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
+    const packTo = (path: string) => packBundle({ manifest, files, out: path, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
+    const r = contentKey && keyOut
+      ? await commitSealedBundle(out, keyOut, packTo, (p) => writeContentKeyFile(keyOut, contentKey, { model: p.manifest.name, version: p.manifest.version }))
+      : await packTo(out);
     bar.done();
     if (contentKey && keyOut) {
-      writeContentKeyFile(keyOut, contentKey, { model: r.manifest.name, version: r.manifest.version });
       ctx.stdout.write(`encrypted with content key ${shortId(contentKeyId(contentKey))}, written to ${keyOut} (mode 0600): keep it secret; "edgefleet model push --content-key" gives it to the hub\n`);
     }
     const sampleNote = pf ? `, ${pf.samples} sample(s) ran` : '';
     ctx.stdout.write(
-      `packed ${r.path}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}${sampleNote}\n`
-      + `unsigned: sign it with "edgefleet model sign ${r.path} --key RELEASE.key"\n`,
+      `packed ${out}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}${sampleNote}\n`
+      + `unsigned: sign it with "edgefleet model sign ${out} --key RELEASE.key"\n`,
     );
     return 0;
   },

@@ -9,6 +9,7 @@ import {
   SemVer, signBundle, writeContentKeyFile, writeFileAtomic,
 } from '@edgefleet/shared';
 import { optBool, optString, reqString, UsageError, type Command } from '../args.js';
+import { checkOutFile, commitSealedBundle } from '../out-file.js';
 import { shortId } from '../output.js';
 
 export const modelSeal: Command = {
@@ -67,19 +68,20 @@ export const modelRekey: Command = {
     const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, fileName) : outBase;
     const keyOutArg = optString(args, 'key-out');
     const keyOut = keyOutArg === undefined ? `${out.replace(/\.efb$/, '')}.key` : resolve(ctx.cwd, keyOutArg);
-    for (const p of [out, keyOut]) {
-      if (existsSync(p) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${p} already exists; expected a new file (add --force to replace it)`);
-    }
+    if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
+    if (keyOut === out) throw new AppError('CONFLICT', `--key-out ${keyOut} is the bundle's own path; expected another file for the content key`);
+    // Checked before the work, and the key written before the bundle is moved into place (out-file.ts).
+    checkOutFile(keyOut, keyOutArg === undefined ? 'content key file' : '--key-out', { force: optBool(args, 'force') });
     const releaseKey = optString(args, 'sign');
     const release = releaseKey === undefined ? undefined : await readSecretKeyFile(resolve(ctx.cwd, releaseKey));
     const newKey = newContentKey();
-    const r = await rekeyBundle({ bundle, oldKey: old.key, newKey, version, reason: reqString(args, 'reason'), created: ctx.now(), out });
-    writeContentKeyFile(keyOut, newKey, { model: r.manifest.name, version });
-    let signed = 'unsigned: sign it with "edgefleet model sign"';
-    if (release) {
-      await signBundle(out, release);
-      signed = `signed with release key ${release.name} (${shortId(release.keyId)})`;
-    }
+    // Signed before it is moved into place: what appears at `out` is complete.
+    await commitSealedBundle(out, keyOut, async (tmp) => {
+      const r = await rekeyBundle({ bundle, oldKey: old.key, newKey, version, reason: reqString(args, 'reason'), created: ctx.now(), out: tmp });
+      if (release) await signBundle(tmp, release);
+      return r;
+    }, (r) => writeContentKeyFile(keyOut, newKey, { model: r.manifest.name, version }));
+    const signed = release ? `signed with release key ${release.name} (${shortId(release.keyId)})` : 'unsigned: sign it with "edgefleet model sign"';
     ctx.stdout.write(`re-keyed ${m.name}@${m.version} as ${m.name}@${version}: ${out}; new content key ${shortId(contentKeyId(newKey))} in ${keyOut} (mode 0600); ${signed}\n`);
     return 0;
   },

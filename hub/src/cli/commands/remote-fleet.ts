@@ -1,9 +1,9 @@
 // Remote commands on devices, enrollment tokens, API tokens and the audit log:
 // tables for people, --json for scripts.
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { escapeLines, writeFileAtomic, type AuditEntry, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
+import { checkOutFile } from '../out-file.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
@@ -53,13 +53,21 @@ export const devicesShow: Command = {
 };
 
 export const devicesAdd: Command = {
-  summary: 'Add a device directly and write its credentials file', usage: '[--id ID] [--tag k=v ...] --out credentials.json',
-  options: { ...HUB_OPTIONS, id: { type: 'string', description: 'device id (default: assigned by the hub)' }, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' }, out: { type: 'string', required: true, value: 'FILE', description: 'where to write the credentials (mode 0600)' } },
+  summary: 'Add a device directly and write its credentials file', usage: '[--id ID] [--tag k=v ...] --out credentials.json [--force]',
+  options: {
+    ...HUB_OPTIONS, id: { type: 'string', description: 'device id (default: assigned by the hub)' }, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' },
+    out: { type: 'string', required: true, value: 'FILE', description: 'where to write the credentials (mode 0600); checked before the device is added' },
+    force: { type: 'boolean', description: 'replace an existing --out file' },
+  },
   async run(args, ctx) {
     const id = optString(args, 'id');
-    const c = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', '/devices', { ...(id ? { deviceId: id } : {}), tags: parseTags(optStrings(args, 'tag')) });
+    const tags = parseTags(optStrings(args, 'tag'));
+    // The hub shows the secret once: a file that cannot be written, or another device's credentials in the
+    // way, is refused before the device exists (docs/cli.md "Nothing is written when a command fails").
     const out = resolve(ctx.cwd, reqString(args, 'out'));
-    writeFileSync(out, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+    checkOutFile(out, '--out', { force: optBool(args, 'force') });
+    const c = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', '/devices', { ...(id ? { deviceId: id } : {}), tags });
+    writeFileAtomic(out, `${JSON.stringify(c, null, 2)}\n`, 0o600);
     ctx.stdout.write(`added ${c.deviceId}; credentials in ${out}\n`);
     return 0;
   },
@@ -145,16 +153,28 @@ export const tokensRevoke: Command = {
 };
 
 export const devicesRotateSecret: Command = {
-  summary: "Give a device a new secret (the old one stops working; it is disconnected)", usage: 'ID [--reason TEXT] [--out FILE] [--json]',
+  summary: "Give a device a new secret (the old one stops working; it is disconnected)", usage: 'ID --out FILE [--force] [--reason TEXT] | ID --json',
   positionals: [{ name: 'ID', description: 'device id', required: true }],
-  options: { ...HUB_OPTIONS, reason: { type: 'string', description: 'why (kept in the audit log)' }, out: { type: 'string', value: 'FILE', description: 'write the new credentials file here (mode 0600)' } },
+  options: {
+    ...HUB_OPTIONS, reason: { type: 'string', description: 'why (kept in the audit log)' },
+    out: { type: 'string', value: 'FILE', description: 'write the new credentials file here (mode 0600); needed unless --json' },
+    force: { type: 'boolean', description: 'replace an existing --out file' },
+  },
   async run(args, ctx) {
     const id = args.positionals[0] as string;
     const reason = optString(args, 'reason');
+    const json = optBool(args, 'json');
+    const outArg = optString(args, 'out');
+    // The old secret stops working and the new one is shown once: without a place to keep it the device
+    // would be locked out, so nothing is done until that place is known to be writable.
+    if (outArg === undefined && !json) {
+      throw new UsageError(`missing --out FILE: the new secret is shown once and ${id}'s old one stops working; give --out FILE (or --json to print the credentials)`);
+    }
+    const out = outArg === undefined ? undefined : resolve(ctx.cwd, outArg);
+    if (out) checkOutFile(out, '--out', { force: optBool(args, 'force') });
     const creds = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', `/devices/${encodeURIComponent(id)}/rotate-secret`, reason ? { reason } : {});
-    const out = optString(args, 'out');
-    if (out) writeFileAtomic(resolve(ctx.cwd, out), `${JSON.stringify(creds, null, 2)}\n`, 0o600);
-    print(ctx, optBool(args, 'json'), creds, () => `${id}: new secret issued${out ? `; credentials written to ${out} (copy it to the device's data dir as credentials.json)` : ' (use --out FILE to save the credentials)'}\n`);
+    if (out) writeFileAtomic(out, `${JSON.stringify(creds, null, 2)}\n`, 0o600);
+    print(ctx, json, creds, () => `${id}: new secret issued; credentials written to ${out} (copy it to the device's data dir as credentials.json)\n`);
     return 0;
   },
 };

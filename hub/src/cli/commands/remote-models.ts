@@ -1,9 +1,10 @@
-// Remote registry commands: push, list, show, deprecate.
-import { readFileSync } from 'node:fs';
+// Remote registry commands: push, list, show, deprecate. push streams the bundle (it may be larger
+// than 2 GiB) with a progress bar on a terminal.
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { AppError, escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
-import { formatBytes, table } from '../output.js';
+import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
 export const modelPush: Command = {
@@ -11,11 +12,21 @@ export const modelPush: Command = {
   options: { ...HUB_OPTIONS, 'content-key': { type: 'string', value: 'FILE', description: 'the content key file of an encrypted bundle ("model pack --encrypt"); the hub keeps it wrapped and seals it to entitled devices' } },
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
   async run(args, ctx) {
-    const bytes = readFileSync(resolve(ctx.cwd, args.positionals[0] as string));
+    const file = resolve(ctx.cwd, args.positionals[0] as string);
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) throw new Error('not a file');
+      size = st.size;
+    } catch (err) {
+      throw new AppError('NOT_FOUND', `${file}: ${(err as Error).message}; expected a bundle file (.efb)`, { cause: err });
+    }
     const keyFile = optString(args, 'content-key');
     const key = keyFile === undefined ? undefined : readContentKeyFile(resolve(ctx.cwd, keyFile));
     const client = HubClient.from(args, ctx);
-    const v = await client.request<ModelVersionInfo>('POST', '/models', undefined, bytes);
+    const bar = new ProgressBar(ctx.stderr, { label: 'pushing', total: size });
+    const v = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));
+    bar.done();
     const k = key === undefined ? undefined
       : await client.request<ContentKeyStored>('PUT', `/models/${encodeURIComponent(v.name)}/versions/${encodeURIComponent(v.version)}/content-key`, { key: Buffer.from(key.key).toString('base64') });
     const note = k ? `; content key ${k.keyId.slice(0, 12)} ${k.outcome === 'created' ? 'stored' : 'already stored'}` : '';

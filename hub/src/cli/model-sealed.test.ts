@@ -1,0 +1,77 @@
+// `edgefleet model pack --encrypt` and `model rekey` through the real binary: an encrypted bundle is
+// never left without its content key. A bad --key-out (a missing directory, a directory) is refused
+// before anything is written, and the key file is written (0600) before the bundle is moved into place
+// (docs/cli.md "model pack --encrypt, model seal, model rekey").
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomMlp, runCli } from '@edgefleet/examples';
+
+const CLI = 'hub/src/cli/main.ts';
+let dir = '';
+const p = (...parts: string[]) => join(dir, ...parts);
+const cli = (...args: string[]) => runCli(CLI, args);
+const mlp = randomMlp({ inputDim: 3, hidden: [4], outputDim: 2, seed: 5, output: 'softmax' });
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ef-cli-sealed-'));
+  writeFileSync(p('model.onnx'), mlp.onnx);
+  writeFileSync(p('manifest.json'), JSON.stringify({
+    schema: 'edgefleet.manifest/v1', name: 'secret', version: '1.0.0', description: 'sealed',
+    runtime: { opset: 17, minAgentVersion: '0.1.0', intraOpThreads: 1 }, io: mlp.io,
+    provenance: { data: [], training: { code: 'train.ts', hyperparameters: {} }, metrics: {}, reason: 'first release' },
+  }));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const pack = (out: string, ...extra: string[]) => cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', out, '--encrypt', ...extra);
+
+test('pack --encrypt: a bad --key-out is refused before anything is written', async () => {
+  mkdirSync(p('a'));
+  const missing = await pack(p('a'), '--key-out', p('no-such-dir', 'secret.key'));
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, /^error \[NOT_FOUND\]: --key-out .*no-such-dir\/secret\.key: the directory .*no-such-dir does not exist; expected an existing directory/m);
+  assert.deepEqual(readdirSync(p('a')), [], 'no bundle without its key (and no temp file)');
+
+  mkdirSync(p('a', 'keydir'));
+  const isDir = await pack(p('a'), '--key-out', p('a', 'keydir'));
+  assert.equal(isDir.code, 1, isDir.stderr);
+  assert.match(isDir.stderr, /^error \[CONFLICT\]: --key-out .*keydir is a directory; expected a file path/m);
+  assert.deepEqual(readdirSync(p('a')), ['keydir']);
+
+  const same = await pack(p('a', 'x.efb'), '--key-out', p('a', 'x.efb'));
+  assert.equal(same.code, 1, same.stderr);
+  assert.match(same.stderr, /^error \[CONFLICT\]: --key-out .*x\.efb is the bundle's own path/m);
+  assert.deepEqual(readdirSync(p('a')), ['keydir']);
+});
+
+test('pack --encrypt writes the key file 0600 with the bundle; --force replaces a looser key file with a 0600 one', async () => {
+  mkdirSync(p('b'));
+  const r = await pack(p('b'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(p('b')).sort(), ['secret-1.0.0.efb', 'secret-1.0.0.key']);
+  assert.equal(statSync(p('b', 'secret-1.0.0.key')).mode & 0o777, 0o600);
+  chmodSync(p('b', 'secret-1.0.0.key'), 0o644);
+  const again = await pack(p('b'), '--force');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(statSync(p('b', 'secret-1.0.0.key')).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(p('b')).sort(), ['secret-1.0.0.efb', 'secret-1.0.0.key']);
+});
+
+test('rekey: a bad --key-out is refused before the new bundle is written', async () => {
+  mkdirSync(p('c'));
+  assert.equal((await pack(p('c'))).code, 0);
+  const bad = await cli('model', 'rekey', p('c', 'secret-1.0.0.efb'), '--key', p('c', 'secret-1.0.0.key'), '--version', '1.0.1', '--reason', 'revoked e3',
+    '--key-out', p('no-such-dir', 'new.key'));
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /^error \[NOT_FOUND\]: --key-out .*no-such-dir\/new\.key: the directory .*no-such-dir does not exist/m);
+  assert.ok(!existsSync(p('c', 'secret-1.0.1.efb')), 'no re-keyed bundle without its key');
+  assert.deepEqual(readdirSync(p('c')).sort(), ['secret-1.0.0.efb', 'secret-1.0.0.key']);
+
+  const good = await cli('model', 'rekey', p('c', 'secret-1.0.0.efb'), '--key', p('c', 'secret-1.0.0.key'), '--version', '1.0.1', '--reason', 'revoked e3');
+  assert.equal(good.code, 0, good.stderr);
+  assert.equal(statSync(p('c', 'secret-1.0.1.key')).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(p('c')).sort(), ['secret-1.0.0.efb', 'secret-1.0.0.key', 'secret-1.0.1.efb', 'secret-1.0.1.key']);
+});
