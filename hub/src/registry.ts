@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { AppError, type Manifest, type Signature } from '@edgefleet/shared';
+import { AppError, assertAuthoredManifest, type Manifest, type Signature } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 
 export interface VerifiedBundle {
@@ -63,7 +63,9 @@ export class Registry {
       const v = await this.verify(temp);
       const { name, version } = v.manifest;
       // Checked before the blob is kept, so a refused push leaves no file behind.
-      this.store.models.check(name, version, sha256);
+      // A version the hub already holds is pushed again as it was; a new one must also pass the
+      // checks made when a version is published (shared/src/wire/manifest-authoring.ts).
+      if (this.store.models.check(name, version, sha256) === 'new') assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
       let outcome: 'created' | 'exists' = 'exists';
       this.store.blobs.adopt(temp, sha256, size, opts.at);
       this.store.db.transaction(() => {

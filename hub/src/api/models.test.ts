@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
+import { createHash } from 'node:crypto';
+import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, randomMlp, writeEditedManifestBundle, type Keys } from '@edgefleet/examples';
 import { readBundle, signBundle, verifyBundle, type TrustBody } from '@edgefleet/shared';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
@@ -147,6 +148,40 @@ test('push refusals: untrusted key, tampered file, other content under an existi
     assert.deepEqual(readdirSync(join(small.dir, 'blobs', 'tmp')), []);
   } finally {
     small.close();
+  }
+});
+
+test('a version whose features share a name is refused at push (every window would be refused); one already held is pushed again as before', async () => {
+  const h = harness();
+  try {
+    const mlp = randomMlp({ inputDim: 2, hidden: [3], outputDim: 1, inputName: 'x', outputName: 'y', output: 'sigmoid' });
+    const features = [{ name: 'temp', index: 0, kind: 'numeric' as const }, { name: 'rpm', index: 1, kind: 'numeric' as const }];
+    const b = await bundleFromOnnx({ dir: join(dir, 'dup'), onnx: mlp.onnx, io: mlp.io, name: 'dup-names', version: '1.0.0', features, keys });
+    // As an older pack would have written it: signed, and it verifies, so a box that installed it keeps loading it.
+    const dup = join(dir, 'dup-names.efb');
+    await writeEditedManifestBundle(b.path, dup, (m) => { (m.features as { name: string }[])[1]!.name = 'temp'; }, [keys.release]);
+    const v = await verifyBundle(dup, trust);
+    assert.deepEqual(v.manifest.features?.map((f) => f.name), ['temp', 'temp']);
+    await assert.rejects(signBundle(dup, keys.untrusted), /manifest\.json: features\[0\] and features\[1\] are both named "temp"/);
+
+    const r = await push(h, dup);
+    assert.equal(r.status, 422, await r.clone().text());
+    const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(e.code, 'BUNDLE_INVALID');
+    assert.match(e.message, /^dup-names 1\.0\.0: manifest\.json: features\[0\] and features\[1\] are both named "temp"; expected each name once/);
+    assert.deepEqual(blobFiles(h), []);
+    assert.deepEqual(h.store.models.list(), []);
+
+    // A hub that took it before this check holds it; the same bundle pushed again stays a no-op.
+    const bytes = readFileSync(dup);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const temp = h.store.blobs.tempPath();
+    writeFileSync(temp, bytes);
+    h.store.blobs.adopt(temp, sha, bytes.length, new Date());
+    h.store.models.insert({ manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures, bundleSha256: sha, bundleSize: bytes.length, pushedBy: 'before', at: new Date() });
+    assert.equal((await push(h, dup)).status, 200);
+  } finally {
+    h.close();
   }
 });
 }

@@ -11,6 +11,7 @@ import { contentKeyId, encryptFile, ENCRYPTION_ALG } from '../crypto/sealed.js';
 import { AppError } from '../errors.js';
 import { parseWire } from '../wire/common.js';
 import { Manifest } from '../wire/manifest.js';
+import { assertAuthoredManifest } from '../wire/manifest-authoring.js';
 import { SIGNATURES_SCHEMA, type SignaturesFile } from '../wire/trust.js';
 import { MANIFEST_ENTRY, manifestSigningBytes, readBundle, SIGNATURES_ENTRY, type BundleInfo } from './read.js';
 import { referenceId } from './model.js';
@@ -123,6 +124,7 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
   }
   if (m.encryption !== undefined) throw new AppError('INVALID_INPUT', 'manifest.encryption: expected none in an authored manifest ("model pack --encrypt" fills it in)');
   let manifest = parseWire(Manifest, m, 'manifest');
+  assertAuthoredManifest(manifest, 'manifest');
   if (input.check) await input.check(sources.get(manifest.entrypoint) as string, manifest, (p) => sources.get(p) as string);
   let temps = new Map<string, string>();
   if (input.encrypt) {
@@ -166,6 +168,7 @@ export async function signBundle(path: string, key: KeyPair | unknown): Promise<
     throw new AppError('INVALID_INPUT', `key ${pair.name} (${pair.keyId.slice(0, 8)}…) is a ${pair.role} key; expected a release key to sign bundles`);
   }
   const info = await readBundle(path);
+  assertAuthoredManifest(info.manifest, `${path}: ${MANIFEST_ENTRY}`);
   const bytes = manifestSigningBytes(info);
   const existing = info.signatures.signatures;
   const mine = existing.filter((s) => s.keyId === pair.keyId);

@@ -1,0 +1,30 @@
+// Checks a manifest must pass when a model version is made or published, not when one is loaded.
+// Windows name each feature once (the hub refuses a window naming one twice, hub/src/ingest/plausibility.ts),
+// so a model whose manifest gives two features the same name would have every window of every box
+// refused. The Manifest schema cannot refuse it: an agent that already installed such a version must
+// still load it after an upgrade. So `model pack`, `model sign` and the hub's push refuse it instead
+// (docs/model-bundles.md "Names").
+import { AppError } from '../errors.js';
+import type { Manifest } from './manifest.js';
+
+/** What a new model version's manifest gets wrong beyond its schema: one message per problem. */
+export function authoringProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const repeated = (names: readonly string[], what: string) => {
+    const first = new Map<string, number>();
+    names.forEach((n, i) => {
+      const j = first.get(n);
+      if (j === undefined) first.set(n, i);
+      else problems.push(`${what}[${j}] and ${what}[${i}] are both named ${JSON.stringify(n)}; expected each name once (summaries and drift are keyed by name)`);
+    });
+  };
+  repeated((m.features ?? []).map((f) => f.name), 'features');
+  repeated((m.reference?.features ?? []).map((r) => r.name), 'reference.features');
+  return problems;
+}
+
+/** Throws BUNDLE_INVALID naming every problem authoringProblems finds in a new version's manifest. */
+export function assertAuthoredManifest(m: Manifest, what: string): void {
+  const problems = authoringProblems(m);
+  if (problems.length) throw new AppError('BUNDLE_INVALID', `${what}: ${problems.join('; ')}`);
+}
