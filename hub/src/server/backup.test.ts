@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { makeKeys, makeTrust, runCli, startProcess, waitFor, type Keys, type RunningProcess, type Trust } from '@edgefleet/examples';
 import { sha256Hex } from '@edgefleet/shared';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
+import { RESTORE_MARKER } from './backup.js';
 import { hubServerCli } from './main.js';
 
 const HUB = 'hub/src/server/main.ts';
@@ -116,9 +117,10 @@ describe('backup and restore of a hub with a blob over 2 GiB', () => {
     const restore = startProcess(HUB, ['restore', '--from', from, '--data-dir', target]);
     let outcome: string;
     try {
-      // The restore verifies every file first, then writes; it is killed once it writes.
+      // The restore verifies every file first, then writes; it is killed once it writes past its marker
+      // (killed while writing the marker, it is named "from BACKUP, at an unknown time" instead).
       outcome = await waitFor('the restore to start writing', () => {
-        if (existsSync(target) && readdirSync(target).length > 0) return 'writing';
+        if (existsSync(target) && readdirSync(target).some((n) => n !== RESTORE_MARKER)) return 'writing';
         return restore.child.exitCode !== null ? 'exited' : undefined;
       }, { timeoutMs: 60_000, intervalMs: 10 });
     } finally {
