@@ -15,6 +15,7 @@ import { ModelRuntime } from './runtime/runtime.js';
 import { ShadowRunner } from './shadow/runner.js';
 import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
+import { ClockMarks } from './clock-mark.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
@@ -102,9 +103,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
         ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
       });
+      // Which clock stamps windows, presence and state (docs/decisions/0059-clock-marks.md); a test's clock steps only when it says so.
+      const marks = new ClockMarks({ db: s.db, ...(deps.clock ? { now: () => deps.clock!.now(), monotonic: () => deps.clock!.now() } : {}) });
+      const clockMark = () => marks.current();
       if (deps.sync !== false) {
         const link = await createSyncLink({
-          config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync,
+          config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync, clockMark,
           live: {
             windowSec: (sec) => summaryRecorder?.setWindowSec(sec),
             checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
@@ -161,7 +165,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
             },
           },
           manifestOf: manifestFor, windowSec: config.summaries.windowSec, checkpointMs: config.summaries.checkpointSec * 1000,
-          ...(deps.clock ? { clock: deps.clock } : {}), onError: (err) => logger.error({ err }, 'writing summary windows failed'),
+          ...(deps.clock ? { clock: deps.clock } : {}), clockMark, onError: (err) => logger.error({ err }, 'writing summary windows failed'),
           // Shadow runs are counted in the windows of the requests they sample (docs/agent-summaries.md "Shadow").
           shadow,
         });

@@ -48,6 +48,7 @@ export function windowToWire(acc: WindowAcc, cbpe: boolean): SummaryWindow {
     inputs,
   };
   if (plan.referenceId !== undefined) w.referenceId = plan.referenceId;
+  if (acc.clock !== undefined) w.clock = acc.clock;
   if (acc.errorLatency !== null) w.errorLatency = { counts: Array.from(acc.errorLatency), sumMs: acc.errorLatencySumMs };
   if (acc.labelled > 0) {
     const f: FeedbackCounts = { labelled: acc.labelled, correct: acc.correct };

@@ -53,6 +53,8 @@ export class WindowAcc {
     readonly plan: VersionPlan,
     readonly startMs: number,
     readonly lengthSec: number,
+    /** The mark of the clock that stamped startMs (clock-mark.ts), when the recorder knows it. */
+    readonly clock?: string,
   ) {
     this.latency = new Float64Array(LATENCY_BUCKETS);
     this.bins = new Float64Array(plan.binsLength);

@@ -37,6 +37,8 @@ export interface SummaryRecorderOptions {
   sink: WindowSink;
   manifestOf: ManifestLookup;
   clock?: Clock;
+  /** The mark of the clock that reads now (clock-mark.ts): each window carries the one it opened under. */
+  clockMark?: () => string;
   windowSec?: number;
   /** How often the timer writes windows that have ended (default 1 s). */
   flushIntervalMs?: number;
@@ -193,7 +195,7 @@ export class SummaryRecorder implements PredictionRecorder {
     if (now < acc.endMs && now >= acc.startMs) return acc;
     // Past the end (or the clock stepped back): close it and open the window holding now.
     if (!acc.isEmpty()) this.closed.push(acc);
-    st.acc = new WindowAcc(acc.plan, alignWindowStart(now, this.windowSec), this.windowSec);
+    st.acc = new WindowAcc(acc.plan, alignWindowStart(now, this.windowSec), this.windowSec, this.opts.clockMark?.());
     return st.acc;
   }
 
@@ -212,10 +214,10 @@ export class SummaryRecorder implements PredictionRecorder {
       // The manifest arrived after traffic: close what was counted without it.
       if (!have.acc.isEmpty()) this.closed.push(have.acc);
       have.plan = plan;
-      have.acc = new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec);
+      have.acc = new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec, this.opts.clockMark?.());
       return have;
     }
-    const st: VersionState = { plan, acc: new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec) };
+    const st: VersionState = { plan, acc: new WindowAcc(plan ?? UNKNOWN_PLAN(model, version), startMs, this.windowSec, this.opts.clockMark?.()) };
     byVersion.set(version, st);
     return st;
   }
@@ -238,7 +240,7 @@ export class SummaryRecorder implements PredictionRecorder {
       for (const st of byVersion.values()) {
         if (st.acc.endMs > now) continue;
         if (!st.acc.isEmpty()) this.closed.push(st.acc);
-        st.acc = new WindowAcc(st.acc.plan, alignWindowStart(Math.min(now, this.clock.now()), this.windowSec), this.windowSec);
+        st.acc = new WindowAcc(st.acc.plan, alignWindowStart(Math.min(now, this.clock.now()), this.windowSec), this.windowSec, this.opts.clockMark?.());
       }
     }
   }

@@ -9,7 +9,7 @@ export interface Row { key: number; json: string }
 const LEN: Record<'hour' | 'day', number> = { hour: 3600, day: 86_400 };
 
 /**
- * Groups rows by model, version, reference and target-aligned start (only periods that have ended),
+ * Groups rows by model, version, reference, clock mark and target-aligned start (only periods that have ended),
  * oldest period first; groups of one row are left out (nothing to merge).
  */
 export function mergeableGroups(rows: Row[], target: 'hour' | 'day', now: number): Row[][] {
@@ -21,7 +21,8 @@ export function mergeableGroups(rows: Row[], target: 'hour' | 'day', now: number
     if (w.lengthSec >= len) continue;
     const start = alignWindowStart(Date.parse(w.start), len);
     if (start >= cutoff) continue; // the period has not ended yet
-    const k = JSON.stringify([start, w.model, w.version, w.referenceId ?? null]);
+    // Windows stamped by different clocks stay apart: the hub places each by its own clock (clock-mark.ts).
+    const k = JSON.stringify([start, w.model, w.version, w.referenceId ?? null, w.clock ?? null]);
     const g = groups.get(k);
     if (g) g.push(row);
     else groups.set(k, [row]);

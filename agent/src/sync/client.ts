@@ -73,6 +73,12 @@ export class SyncClient {
   private now(): Date {
     return this.d.now ? this.d.now() : new Date();
   }
+  /** A presence message, stamped now by the clock `clockMark` names (docs/decisions/0059-clock-marks.md). */
+  private presence(online: boolean): string {
+    const mark = this.d.clockMark?.();
+    return JSON.stringify({ schema: PRESENCE_SCHEMA, online, at: this.now().toISOString(), ...(mark ? { clock: mark } : {}) });
+  }
+
 
   /** Data capture joins the link (before start): it gets every accepted document's captures. */
   attachCapture(c: CaptureLink): void {
@@ -112,7 +118,7 @@ export class SyncClient {
       keepalive: 30,
       reconnectPeriod: this.opts.reconnectMs,
       connectTimeout: 10_000,
-      will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() })), qos: 1, retain: true },
+      will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(this.presence(false)), qos: 1, retain: true },
     });
     this.client = client;
     client.on('connect', () => {
@@ -148,7 +154,7 @@ export class SyncClient {
     this.stateTimer = null;
     const c = this.client;
     this.client = null;
-    if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: JSON.stringify({ schema: PRESENCE_SCHEMA, online: false, at: this.now().toISOString() }) }, warn);
+    if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: this.presence(false) }, warn);
     this.link.stop();
   }
 
@@ -164,7 +170,7 @@ export class SyncClient {
     this.connected = true;
     try {
       await c.subscribeAsync([deviceTopic(this.id, 'desired'), deviceTopic(this.id, 'ack'), deviceTopic(this.id, 'blob/data'), deviceTopic(this.id, 'capture/ack'), TRUST_TOPIC], { qos: 1 });
-      await this.publish('presence', JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: this.now().toISOString() }), true);
+      await this.publish('presence', this.presence(true), true);
       await this.publishState();
       this.outbox.resume();
       this.capture?.resume((payload) => this.publish('capture', payload));

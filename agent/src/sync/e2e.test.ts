@@ -135,6 +135,11 @@ describe('agent <-> hub sync (real processes)', () => {
       JSON.parse(JSON.stringify(mine)),
     );
     assert.ok(Object.keys(mine.features).length > 0, 'the example model has feature summaries');
+    // Every window names the clock that stamped it (this boot, no step: docs/decisions/0059-clock-marks.md), and so does the state the hub holds.
+    const marks = [...new Set(local.map((w) => w.clock))];
+    assert.equal(marks.length, 1, JSON.stringify(marks));
+    assert.match(marks[0] ?? '', /^[0-9a-f]{8}\.0$/);
+    assert.equal(((await api('GET', '/devices/box-a')).json as { reported: { clock?: string } }).reported.clock, marks[0]);
 
     // v2 to one device id: it switches, the other keeps v1, and the hub shows what each runs.
     const d2 = await api('POST', '/deployments', { model: MODEL, version: '2.0.0', target: { devices: ['box-a'] }, reason: 'e2e: canary' });

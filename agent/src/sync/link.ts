@@ -29,6 +29,8 @@ export interface LinkParts {
     clock?: { now(): number } | undefined;
     deferCheckMs?: number | undefined;
   };
+  /** The mark of the clock that reads now (clock-mark.ts). */
+  clockMark: () => string;
   store: Store;
   manager: ModelManager;
   agentVersion: string;
@@ -73,6 +75,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
     ...(deps.pause ? { pause: deps.pause } : {}),
     ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
+    clockMark: p.clockMark,
     lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
     emit: (e) => {
       s.events.add(e); // also queued in the outbox, in the same transaction

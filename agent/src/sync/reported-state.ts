@@ -9,7 +9,7 @@ import type { SyncStore } from './sync-store.js';
 import type { ModelPhase } from './updater.js';
 
 export interface ReportedStateInput {
-  deps: Pick<SyncDeps, 'models' | 'trust' | 'agentVersion' | 'deviceKey' | 'capabilities' | 'config' | 'shadow'>;
+  deps: Pick<SyncDeps, 'models' | 'trust' | 'agentVersion' | 'deviceKey' | 'capabilities' | 'config' | 'shadow' | 'clockMark'>;
   store: SyncStore;
   /** The updater's phase of each model it is working on. */
   phases: ReadonlyMap<string, ModelPhase>;
@@ -50,10 +50,12 @@ export function reportedState(i: ReportedStateInput): ReportedState {
   const trust = d.trust.get()?.signed;
   const deviceKey = d.deviceKey?.();
   const config = d.config?.()?.report();
+  const clock = d.clockMark?.();
   return {
     schema: STATE_SCHEMA,
     deviceId: i.deviceId,
     at: i.now.toISOString(),
+    ...(clock ? { clock } : {}),
     agentVersion: d.agentVersion,
     lastAppliedSeq: i.store.lastAppliedSeq(),
     trustVersion: trust?.version ?? 0,

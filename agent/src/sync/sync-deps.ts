@@ -45,6 +45,8 @@ export interface SyncDeps {
   /** Records an event (local log + outbox). */
   emit: Emit;
   now?: () => Date;
+  /** The mark of the clock that reads now (clock-mark.ts), sent with presence and state. */
+  clockMark?: () => string;
   options?: Partial<SyncOptions>;
   /** This box's X25519 key pair: its public half is reported in the state, for sealed models. */
   deviceKey?: () => BoxKeyPair;

@@ -6,6 +6,8 @@
 // that is 400 days ahead in the future (or refusing its windows as future_start). What the box recorded on
 // an earlier clock (a backlog from before a reboot reset its clock) keeps its own start, and no placement
 // makes a window refused that its own start would not: docs/decisions/0057-windows-placed-by-the-clock-that-recorded-them.md.
+// A window from an agent that names its clock, an earlier one the hub read, is placed by that clock's offset
+// (docs/decisions/0059-clock-marks.md, clock-marks.ts).
 import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
 import type { AuditRecord } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
@@ -13,6 +15,7 @@ import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { DEFAULT_INGEST_LIMITS } from './plausibility.js';
+import { ClockMarkOffsets } from './clock-marks.js';
 
 export const CLOCK_MIGRATION: Migration = {
   version: 5,
@@ -65,6 +68,8 @@ export class ClockOffsets {
   readonly skewMs: number;
   private readonly futureMs: number;
   private readonly cache = new Map<string, Reading | null>();
+  /** The offsets of the clocks agents name (docs/decisions/0059-clock-marks.md). */
+  private readonly marks = new ClockMarkOffsets();
   /** When each device's offset was last written, and the value: a steady clock is rewritten once a minute. */
   private readonly written = new Map<string, { at: number; offset: number }>();
   /** When each device last got an audit entry for its clock, per direction. */
@@ -81,11 +86,12 @@ export class ClockOffsets {
     this.futureMs = d.futureToleranceMs ?? DEFAULT_INGEST_LIMITS.futureToleranceMs;
   }
 
-  /** A message stamped `deviceAt` by the device arrived at `hubNow`. */
-  record(deviceId: string, deviceAt: string, hubNow: Date): void {
+  /** A message stamped `deviceAt` by the device, by the clock `mark` names when it says, arrived at `hubNow`. */
+  record(deviceId: string, deviceAt: string, hubNow: Date, mark?: string): void {
     const t = Date.parse(deviceAt);
     if (!Number.isFinite(t)) return;
     const offset = t - hubNow.getTime();
+    if (mark !== undefined) this.marks.note(deviceId, mark, offset);
     const r = this.reading(deviceId);
     const before = r?.offset ?? null;
     const last = this.written.get(deviceId);
@@ -187,16 +193,24 @@ export class ClockOffsets {
   }
 
   /**
-   * Windows of a device whose clock is off by more than skewMs, each placed by the clock that recorded it
-   * (placeAt()); others unchanged. The number moved (start changed) is added to the device's count.
+   * Windows each placed by the clock that recorded it: by that clock's offset when the window names an
+   * earlier clock the hub read (decision 0059), else, for a device whose clock is off by more than skewMs,
+   * by placeAt() (decision 0057); others unchanged. The number moved (start changed) is added to the
+   * device's count.
    */
   place(deviceId: string, windows: SeqWindow[], now: Date): SeqWindow[] {
     const r = this.skewed(deviceId);
-    if (r === null || windows.length === 0) return windows;
+    const marked = this.marks.has(deviceId);
+    if ((r === null && !marked) || windows.length === 0) return windows;
     let moved = 0;
     const placed = windows.map((w) => {
+      const earlier = marked ? this.marks.earlier(deviceId, w.clock) : undefined;
+      if (earlier === undefined && r === null) return w;
       const stamp = Date.parse(w.start);
-      const at = this.placeAt(r, stamp, w.lengthSec * 1000, now.getTime());
+      const lengthMs = w.lengthSec * 1000;
+      const at = earlier !== undefined
+        ? (Math.abs(earlier) <= this.skewMs ? stamp : this.choose(this.moveBy(earlier, stamp, lengthMs), stamp, now.getTime()))
+        : this.placeAt(r as Reading, stamp, lengthMs, now.getTime());
       if (at === stamp) return w; // the same object: its text as sent is stored (docs/decisions/0048-stored-window-text.md)
       moved++;
       return { ...w, start: new Date(at).toISOString() };
@@ -224,8 +238,17 @@ export class ClockOffsets {
    * away) a window because of its own shift. Both past it: the guard refuses it, as any device's.
    */
   private placeAt(r: Reading, stamp: number, lengthMs: number, nowMs: number): number {
-    const moved = stamp - (lengthMs > 0 ? Math.round(r.offset / lengthMs) * lengthMs : r.offset);
-    const [preferred, other] = this.recordedBefore(r, stamp, nowMs) ? [stamp, moved] : [moved, stamp];
+    const moved = this.moveBy(r.offset, stamp, lengthMs);
+    return this.recordedBefore(r, stamp, nowMs) ? this.choose(stamp, moved, nowMs) : this.choose(moved, stamp, nowMs);
+  }
+
+  /** `stamp` on the hub's clock for a clock `offset` ahead, in whole window lengths (a window stays on the UTC grid). */
+  private moveBy(offset: number, stamp: number, lengthMs: number): number {
+    return stamp - (lengthMs > 0 ? Math.round(offset / lengthMs) * lengthMs : offset);
+  }
+
+  /** The preferred placement, unless it is past the future tolerance and the other one is not. */
+  private choose(preferred: number, other: number, nowMs: number): number {
     const latest = nowMs + this.futureMs;
     return preferred > latest && other <= latest ? other : preferred;
   }

@@ -30,10 +30,10 @@ function setup(t: { after(fn: () => void): void }) {
     rmSync(dir, { recursive: true, force: true });
   });
   /** A presence or state stamped `deviceAt` by the box, received at hub time `hubAt`. */
-  const read = (c: ClockOffsets, deviceAt: number, hubAt: number) => c.record('d', iso(deviceAt), new Date(hubAt));
-  /** The starts the hub would store for windows the box stamped `starts`, at hub time `hubAt`. */
-  const place = (c: ClockOffsets, hubAt: number, starts: number[], lengthSec = 60) =>
-    c.place('d', starts.map((s, i) => window(i + 1, iso(s), lengthSec)), new Date(hubAt)).map((w) => w.start);
+  const read = (c: ClockOffsets, deviceAt: number, hubAt: number, mark?: string) => c.record('d', iso(deviceAt), new Date(hubAt), mark);
+  /** The starts the hub would store for windows the box stamped `starts` (by the clock `mark` names), at hub time `hubAt`. */
+  const place = (c: ClockOffsets, hubAt: number, starts: number[], lengthSec = 60, mark?: string) =>
+    c.place('d', starts.map((s, i) => ({ ...window(i + 1, iso(s), lengthSec), ...(mark ? { clock: mark } : {}) })), new Date(hubAt)).map((w) => w.start);
   return { store, clocks, offsets, read, place };
 }
 
@@ -90,4 +90,34 @@ test('after a hub restart, the last right reading comes from hub.db: the backlog
   read(restarted, T + 15 * MIN, now); // booted with the clock it stopped with (systemd-timesyncd)
   assert.deepEqual(place(restarted, now, [T + 8 * MIN, T + 12 * MIN]), [iso(T + 8 * MIN), iso(T + 3 * DAY + 12 * MIN)]);
   assert.equal(store.devices.get('d').clock?.shiftedWindows, 1);
+});
+
+// Clock marks (clock-marks.ts, docs/decisions/0059-clock-marks.md): a window naming an earlier clock the hub read is placed by that clock.
+test('marks: a power cut, then a boot on the clock saved 3 days before: the backlog of the right clock keeps its starts', (t) => {
+  const { clocks, read, place } = setup(t);
+  read(clocks, T, T, 'a.0'); // the hub's last reading; the box records on, then loses power with no offline presence
+  const now = T + 3 * DAY + 15 * MIN;
+  read(clocks, T + 15 * MIN, now, 'b.0');
+  assert.deepEqual(place(clocks, now, [T + 8 * MIN, T + 12 * MIN], 60, 'a.0'), [iso(T + 8 * MIN), iso(T + 12 * MIN)]);
+  assert.deepEqual(place(clocks, now, [T + 8 * MIN, T + 12 * MIN]), [iso(T + 3 * DAY + 8 * MIN), iso(T + 3 * DAY + 12 * MIN)], 'unmarked (an older agent): moved, as decision 0057 must');
+  assert.deepEqual(place(clocks, now, [T + 16 * MIN], 60, 'b.0'), [iso(now + MIN)], 'the present clock: moved by its offset');
+});
+
+test('marks: windows recorded at 1970 that arrive after NTP set the clock move by the 1970 clock\'s offset', (t) => {
+  const { clocks, read, place } = setup(t);
+  const epoch = Date.parse('1970-01-01T00:05:00Z');
+  read(clocks, epoch, T, 'c.0');
+  read(clocks, T + 2 * MIN, T + 2 * MIN, 'c.1');
+  assert.deepEqual(place(clocks, T + 3 * MIN, [Date.parse('1970-01-01T00:03:00Z')], 60, 'c.0'), [iso(T - 2 * MIN)]);
+  assert.deepEqual(place(clocks, T + 3 * MIN, [Date.parse('1970-01-01T00:03:00Z')]), ['1970-01-01T00:03:00.000Z'], 'unmarked: its own start, as before');
+  assert.deepEqual(place(clocks, T + 3 * MIN, [T + MIN], 60, 'c.1'), [iso(T + MIN)]);
+});
+
+test('marks: a late reading (a replayed retained presence) never lowers a clock\'s offset; an unknown mark is placed as before', (t) => {
+  const { clocks, read, place } = setup(t);
+  read(clocks, T, T, 'a.0');
+  read(clocks, T - 2 * DAY, T + MIN, 'a.0'); // replayed: stamped two days before it arrived
+  read(clocks, T - 3 * DAY, T + 2 * MIN, 'b.0'); // the box's clock then stepped 3 days back
+  assert.deepEqual(place(clocks, T + 2 * MIN, [T - 3 * DAY, T - 10 * MIN, T + MIN], 60, 'a.0'), [iso(T - 3 * DAY), iso(T - 10 * MIN), iso(T + MIN)]);
+  assert.deepEqual(place(clocks, T + 2 * MIN, [T - 3 * DAY + MIN], 60, 'z.9'), [iso(T + 3 * MIN)], 'an unknown mark: decision 0057\'s rules (the present clock stamped it)');
 });

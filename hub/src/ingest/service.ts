@@ -84,7 +84,7 @@ export class IngestService implements DeviceReports {
       link.on('events', (id, m) => this.handleEvents(id, m)),
       link.on('state', (id, m) => this.handleState(id, m)),
       link.on('presence', (id, m) => {
-        if (m.online) this.clocks.record(id, m.at, this.deps.clock.now());
+        if (m.online) this.clocks.record(id, m.at, this.deps.clock.now(), m.clock);
         else this.clocks.confirm(id, m.at, this.deps.clock.now()); // the clock's last reading before a stop (clock-offset.ts)
       }),
       link.onDisconnect((id) => {
@@ -139,7 +139,7 @@ export class IngestService implements DeviceReports {
     this.guard.invalidate(deviceId); // installed versions may have changed
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
-    this.clocks.record(deviceId, m.at, now);
+    this.clocks.record(deviceId, m.at, now, m.clock);
     for (const fn of this.stateListeners) fn(deviceId, m, now);
   }
 

@@ -169,6 +169,8 @@ export function mergeWindows(a: SummaryWindow, b: SummaryWindow): SummaryWindow 
     inputs: mergeByName(a.inputs ?? [], b.inputs ?? [], mergeInput, 'input'),
   };
   if (a.referenceId !== undefined) w.referenceId = a.referenceId;
+  // The clock that stamped the merged start, when both were stamped by one (docs/decisions/0059-clock-marks.md).
+  if (a.clock !== undefined && a.clock === b.clock) w.clock = a.clock;
   // A window from an older agent has no errorLatency: the merge keeps what the other one knows.
   if (a.errorLatency || b.errorLatency) w.errorLatency = mergeLatency(a.errorLatency ?? emptyLatency(), b.errorLatency ?? emptyLatency());
   const feedback = mergeFeedback(a.feedback, b.feedback);

@@ -3,7 +3,7 @@
 // command parse responses with them too.
 import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
-import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
+import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
 import { PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
@@ -115,6 +115,8 @@ export const DeviceInfo = z.object({
       config: ReportedConfig.optional(),
       /** Entries in the device's outbox not yet acked, as of `at` (older agents do not report it). */
       outbox: z.object({ items: z.number().int().nonnegative() }).optional(),
+      /** The clock that stamped `at` (docs/decisions/0059-clock-marks.md; older agents do not say). */
+      clock: ClockMark.optional(),
     })
     .nullable(),
   /**

@@ -21,6 +21,14 @@ export const SemVer = z
 /** Model names: lowercase, digits, '.', '_' and '-', at most 64 characters. */
 export const ModelName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected a model name of lowercase letters, digits, ".", "_" or "-" (at most 64)');
 /** Device ids: the MQTT username and client id, and a topic level, so no '/', '+', '#'. */
+/**
+ * Which clock stamped a time on the box: the boot and how many times the wall clock stepped since
+ * (docs/decisions/0059-clock-marks.md). Windows carry the mark of the clock that opened them, presence
+ * and state the present one, so the hub places each window by the offset of the clock that recorded it.
+ */
+export const CLOCK_MARK_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+export const ClockMark = z.string().regex(CLOCK_MARK_RE, 'expected a clock mark of letters, digits, ".", "_", ":" or "-" (at most 64)');
+
 export const DeviceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a device id of letters, digits, ".", "_" or "-" (at most 128)');
 export const Count = z.number().int().nonnegative();
 

@@ -4,7 +4,7 @@ import { SealedKeySchema, DevicePublicKey } from './sealed.js';
 import { CAPTURE_LIMITS, DesiredCapture } from './capture.js';
 import { DesiredConfig, ReportedConfig } from './agent-config.js';
 import { MaintenanceWindow } from './maintenance.js';
-import { Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
+import { ClockMark, Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
 /**
  * A candidate version the device runs beside the current one on a sampled share of answered requests,
@@ -121,6 +121,8 @@ export const ReportedState = z.object({
   schema: schemaTag(STATE_SCHEMA),
   deviceId: DeviceId,
   at: IsoTime,
+  /** The clock that stamped `at` (ClockMark); optional: older agents send none. */
+  clock: ClockMark.optional(),
   agentVersion: SemVer,
   lastAppliedSeq: Count,
   trustVersion: Count,
@@ -146,5 +148,5 @@ export const ReportedState = z.object({
 export type ReportedState = z.infer<typeof ReportedState>;
 
 export const PRESENCE_SCHEMA = 'edgefleet.presence/v1' as const;
-export const Presence = z.object({ schema: schemaTag(PRESENCE_SCHEMA), online: z.boolean(), at: IsoTime });
+export const Presence = z.object({ schema: schemaTag(PRESENCE_SCHEMA), online: z.boolean(), at: IsoTime, clock: ClockMark.optional() });
 export type Presence = z.infer<typeof Presence>;

@@ -23,6 +23,7 @@ const window = fc.record(
     version: fc.constantFrom('1.0.0', '2.3.4-rc.1'),
     referenceId: fc.constant('a'.repeat(64)),
     start: fc.constantFrom('2026-11-28T12:00:00Z', '2026-11-28T12:00:00.000+01:00'),
+    clock: fc.constantFrom('0f3a9c1e.0', 'boot:x-y_z.12', 'a'.repeat(64)),
     lengthSec: fc.integer({ min: 1, max: 3600 }),
     count,
     errors: fc.dictionary(fc.constantFrom('TIMEOUT', 'BAD', 'x'), count),
@@ -212,4 +213,13 @@ test('a remembered window text stays with the parsed window only: not serialised
   assert.equal(windowText({ ...w, start: '2026-11-28T11:00:00Z' }), undefined, 'a moved copy is serialised');
   assert.equal(JSON.stringify(parsed), before);
   assert.deepEqual(Object.keys(w), Object.keys(JSON.parse(JSON.stringify(w)) as object));
+});
+
+test('a window\'s clock mark: valid ones pass the fast path, others go to zod, which names the field', () => {
+  const b = (clock: unknown) => ({ schema: TELEMETRY_SCHEMA, deviceId: 'd', windows: [{ seq: 1, model: 'm', version: '1.0.0', start: '2026-11-28T12:00:00Z', clock, lengthSec: 60, count: 0, errors: {}, latency: { counts: [], sumMs: 0 }, features: [], outputs: [], inputs: [] }] });
+  assert.notEqual(fastTelemetryBatch(b('0f3a9c1e.3')), null);
+  for (const bad of ['a'.repeat(65), 'no space', '', 7, null]) {
+    assert.equal(fastTelemetryBatch(b(bad)), null, JSON.stringify(bad));
+    assert.throws(() => parseWire(TelemetryBatch, b(bad), 'batch'), /windows\[0\]\.clock: (expected a clock mark|Invalid input: expected string)/);
+  }
 });

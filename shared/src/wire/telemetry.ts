@@ -1,7 +1,7 @@
 // Device → hub telemetry (summary windows), events, and hub → device acks.
 // Windows and events share the device's one outbox `seq` space, so one ack covers both.
 import { z } from 'zod';
-import { Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag } from './common.js';
+import { CLOCK_MARK_RE, ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag } from './common.js';
 import { CategoricalSketch, HistogramSketch, LatencySketch, MomentsSketch } from '../sketch/schema.js';
 
 export const FeatureSummary = z.discriminatedUnion('kind', [
@@ -63,6 +63,8 @@ export const SummaryWindow = z.object({
   referenceId: Sha256Hex.optional(),
   /** UTC-aligned start of the window. */
   start: IsoTime,
+  /** The clock that stamped `start` (ClockMark); optional: older agents send none. */
+  clock: ClockMark.optional(),
   lengthSec: z.number().int().positive(),
   count: Count,
   errors: z.record(z.string(), Count),
@@ -222,7 +224,7 @@ const startOk = stringCheck(IsoTime);
 const shaOk = stringCheck(Sha256Hex);
 const deviceOk = stringCheck(DeviceId);
 
-const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs', 'feedback', 'confidence', 'shadow']);
+const WINDOW_KEYS = new Set(['seq', 'model', 'version', 'referenceId', 'start', 'clock', 'lengthSec', 'count', 'errors', 'latency', 'errorLatency', 'features', 'outputs', 'inputs', 'feedback', 'confidence', 'shadow']);
 const FEEDBACK_KEYS = new Set(['labelled', 'correct', 'confusion', 'absErrorSum', 'sqErrorSum']);
 const optNonNeg = (o: Obj, k: string): boolean => !(k in o) || (isNum(o[k]) && (o[k] as number) >= 0);
 function feedbackCounts(f: unknown): boolean {
@@ -246,7 +248,7 @@ function shadow(s: unknown): boolean {
 function seqWindow(w: unknown): boolean {
   if (!plain(w) || !keysWithin(w, WINDOW_KEYS)) return false;
   return isPos(w['seq']) && modelOk(w['model']) && versionOk(w['version']) && ('referenceId' in w ? shaOk(w['referenceId']) : true)
-    && startOk(w['start']) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
+    && startOk(w['start']) && ('clock' in w ? typeof w['clock'] === 'string' && CLOCK_MARK_RE.test(w['clock']) : true) && isPos(w['lengthSec']) && isCount(w['count']) && countRecord(w['errors'])
     && latency(w['latency']) && ('errorLatency' in w ? latency(w['errorLatency']) : true)
     && every(w['features'], feature) && every(w['outputs'], output) && every(w['inputs'], input)
     && ('feedback' in w ? feedbackCounts(w['feedback']) : true) && ('confidence' in w ? confidenceSum(w['confidence']) : true)

@@ -1,0 +1,58 @@
+// Clock marks (clock-mark.ts, docs/decisions/0059-clock-marks.md): the mark moves when the wall clock
+// steps against the monotonic one, is kept across a restart in the same boot on the same clock, and is
+// new after a step while the agent was down or after a reboot; each summary window carries the mark of
+// the clock that opened it, and retention never merges windows of two clocks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SummaryWindow } from '@edgefleet/shared';
+import { ClockMarks, STEP_MS } from './clock-mark.js';
+import { SummaryRecorder } from './summaries/recorder.js';
+import { ManualClock, tabularManifest } from './summaries/fixtures.js';
+import { mergeableGroups } from './summaries/retention-groups.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+test('steps move the mark; a restart on the same clock keeps it; a step while down or a reboot starts another', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-clock-mark-'));
+  const db = new Database(join(dir, 'agent.db'));
+  t.after(() => { db.close(); rmSync(dir, { recursive: true, force: true }); });
+  const c = { wall: T0, mono: 5_000 };
+  const marks = (boot = 'a1b2c3d4-e5f6') => new ClockMarks({ db, bootId: boot, now: () => c.wall, monotonic: () => c.mono });
+  const m = marks();
+  assert.equal(m.current(), 'a1b2c3d4.0');
+  c.wall += 60_000; c.mono += 60_000 + STEP_MS; // NTP slewing: the two drift apart by at most STEP_MS
+  assert.equal(m.current(), 'a1b2c3d4.0');
+  c.wall += 56 * 365 * 86_400_000; // set from 1970-ish to now: a step
+  assert.equal(m.current(), 'a1b2c3d4.1');
+  assert.equal(marks().current(), 'a1b2c3d4.1', 'a restarted agent on the same clock keeps the mark');
+  c.wall -= 3_600_000; // stepped back an hour while the agent was down
+  assert.equal(marks().current(), 'a1b2c3d4.2');
+  c.mono = 1_000; // a reboot
+  assert.equal(marks('ffee0011-2233').current(), 'ffee0011.0');
+  const noDb = new ClockMarks({ bootId: '!!', now: () => c.wall, monotonic: () => c.mono });
+  assert.equal(noDb.current(), 'boot.0', 'a boot id with nothing usable in it');
+});
+
+test('each window carries the mark of the clock that opened it; retention keeps two clocks apart', () => {
+  const clock = new ManualClock(T0 + 1_000);
+  let mark = 'b.0';
+  const written: SummaryWindow[] = [];
+  const manifest = tabularManifest();
+  const rec = new SummaryRecorder({ sink: { writeWindows: (ws) => { written.push(...ws); } }, manifestOf: () => manifest, clock, clockMark: () => mark, coarseClock: false });
+  const x = { name: 'x', datatype: 'FP32' as const, shape: [1, 3], data: Float32Array.from([1, 2, 0]) };
+  rec.record('tab', '1.0.0', [x], [], 1);
+  mark = 'b.1'; // the clock stepped inside the open window: the window keeps the mark it opened under
+  rec.record('tab', '1.0.0', [x], [], 1);
+  clock.t = T0 + 61_000;
+  rec.record('tab', '1.0.0', [x], [], 1);
+  rec.stop();
+  assert.deepEqual(written.map((w) => [w.start, w.count, w.clock]), [['2026-01-01T12:00:00.000Z', 2, 'b.0'], ['2026-01-01T12:01:00.000Z', 1, 'b.1']]);
+  const rows = written.map((w, key) => ({ key, json: JSON.stringify(w) }));
+  assert.deepEqual(mergeableGroups(rows, 'hour', T0 + 7_200_000), [], 'one hour, two clocks: nothing merged');
+  const same = written.map((w, key) => ({ key, json: JSON.stringify({ ...w, clock: 'b.1' }) }));
+  assert.equal(mergeableGroups(same, 'hour', T0 + 7_200_000).length, 1);
+});
