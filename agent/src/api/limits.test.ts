@@ -6,6 +6,10 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { ApiServer, type ApiServerOptions } from './server.js';
 import { openRaw, parseReply, type RawConnection } from './raw-client.js';
@@ -73,6 +77,25 @@ describe('API server limits', () => {
     assert.deepEqual(reply?.json, { error: 'request not received within 2000 ms (headers within 300 ms)', code: 'TIMEOUT' });
   });
 
+  it('frees the slot of a client that never reads nor closes, once its 408 TIMEOUT is written', async () => {
+    const port = await start({ maxConnections: 2, headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    // Two connections fill the cap, send nothing, and never read: the server's FIN is never seen, so
+    // only the server closing its side frees their slots.
+    const silent = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+    for (const s of silent) s.on('error', () => undefined);
+    try {
+      const reply = await waitFor('a client within the cap served after the silent ones timed out', async () => {
+        const c = await open(port);
+        await c.write('GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+        await waitFor('a reply or a close', () => parseReply(c.received()) !== undefined || c.closed(), { timeoutMs: 1_000, intervalMs: 10 }).catch(() => undefined);
+        return parseReply(c.received());
+      }, { timeoutMs: 3_000, intervalMs: 50 });
+      assert.equal(reply.status, 200);
+    } finally {
+      for (const s of silent) s.destroy();
+    }
+  });
+
   it('cuts off a drip-fed body at the request timeout', async () => {
     const port = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
     const c = await open(port);
@@ -94,5 +117,33 @@ describe('API server limits', () => {
     await s.stop();
     await waitFor('the drip-fed connection to be closed', () => c.closed(), WAIT);
     assert.ok(c.sent() < 100_000);
+  });
+
+  it('stop() gives a Unix-socket request the grace period too, then closes its connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-api-limits-'));
+    try {
+      await start({ requestTimeoutMs: 60_000, stopGraceMs: 300, socket: join(dir, 'api.sock') });
+      const c = connect(join(dir, 'api.sock'));
+      let closed = false;
+      c.on('close', () => { closed = true; });
+      c.on('error', () => undefined);
+      c.write('POST /x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 100000\r\n\r\n');
+      const drip = setInterval(() => c.write('x'), 30);
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        const s = server!;
+        server = undefined;
+        const t0 = performance.now();
+        await s.stop();
+        const ms = performance.now() - t0;
+        assert.ok(ms >= 250, `stop waited for the in-flight request for its grace period (${Math.round(ms)} ms of 300)`);
+        await waitFor('the drip-fed Unix-socket connection to be closed', () => closed, { timeoutMs: 1_000, intervalMs: 10 });
+      } finally {
+        clearInterval(drip);
+        c.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

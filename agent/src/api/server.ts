@@ -22,16 +22,22 @@ export interface ApiServerOptions {
   socketGroup?: string | undefined;
 }
 
-/** An error reply written straight to the socket (the request never reached the handler). */
+/**
+ * An error reply written straight to the socket (the request never reached the handler), then the
+ * connection is closed on our side: end() alone leaves it half open until the client closes its side,
+ * so a client that never reads (or never closes) would keep its api.maxConnections slot for good.
+ */
 function rawError(socket: Socket, status: string, code: string, message: string): void {
   const body = JSON.stringify({ error: message, code });
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
 }
 
 export class ApiServer {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   private unix: UnixListener | undefined;
+  /** Connections accepted on the Unix socket: handed to `server`, but not in its count that close() waits for. */
+  private readonly unixConns = new Set<Socket>();
 
   constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse) => void, private readonly opts: ApiServerOptions) {}
 
@@ -67,7 +73,11 @@ export class ApiServer {
     });
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => server.emit('connection', s));
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => {
+        this.unixConns.add(s);
+        s.once('close', () => this.unixConns.delete(s));
+        server.emit('connection', s);
+      });
       try {
         await unix.start();
       } catch (err) {
@@ -91,14 +101,29 @@ export class ApiServer {
     if (!server) return Promise.resolve();
     this.unix?.stop();
     this.stopping ??= new Promise<void>((resolve) => {
-      // Connections that finish their request become idle; close them as they do.
-      const idle = setInterval(() => server.closeIdleConnections(), 50);
-      // After the grace period, slow or stuck clients are cut off: stop has a deadline.
-      const force = setTimeout(() => server.closeAllConnections(), this.opts.stopGraceMs);
-      server.close(() => {
+      // server.close() calls back once its TCP connections are gone; the Unix socket's are waited for here.
+      let closed = false;
+      const finish = () => {
+        if (!closed || this.unixConns.size > 0) return;
         clearInterval(idle);
         clearTimeout(force);
         resolve();
+      };
+      // Connections that finish their request become idle; close them as they do.
+      const idle = setInterval(() => {
+        server.closeIdleConnections();
+        finish();
+      }, 50);
+      // After the grace period, slow or stuck clients are cut off: stop has a deadline.
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        for (const s of this.unixConns) s.destroy();
+        this.unixConns.clear();
+        finish();
+      }, this.opts.stopGraceMs);
+      server.close(() => {
+        closed = true;
+        finish();
       });
       server.closeIdleConnections();
     });

@@ -124,6 +124,13 @@ describe('local API over gRPC', () => {
     assert.match(err.details, /input "input": raw data has 12 bytes but shape \[1, 4\] of FP32 needs 16/);
   });
 
+  it('refuses typed values in the contents field of another datatype, naming both fields', async () => {
+    const err = await refused(client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], contents: { fp64_contents: [1, 2, 3, 4] } }] }));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.equal(err.details, 'input "input": has values in contents.fp64_contents but datatype FP32 takes them in contents.fp32_contents');
+    assert.equal(err.metadata.get('error-code')[0], 'INVALID_INPUT');
+  });
+
   it('refuses a message over api.maxBodyBytes with RESOURCE_EXHAUSTED', async () => {
     const err = await refused(client.call('ModelInfer', mlpReq(new Array(2000).fill(1))));
     assert.equal(err.code, status.RESOURCE_EXHAUSTED);

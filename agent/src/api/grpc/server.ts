@@ -70,7 +70,13 @@ export class GrpcApi {
     this.server = server;
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
-    const inject = (s: Socket) => injector.injectConnection(s);
+    const inject = (s: Socket) => {
+      // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
+      // client to close its side: a client that never reads nor closes would keep its api.maxConnections
+      // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
+      s.once('finish', () => s.destroy());
+      injector.injectConnection(s);
+    };
     const tcp = createServer(inject);
     tcp.maxConnections = o.maxConnections;
     await new Promise<void>((resolve, reject) => {

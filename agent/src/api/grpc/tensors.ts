@@ -50,6 +50,13 @@ export function prepareGrpcInputs(body: unknown): void {
       t[RAW_DATA] = raw[i]!;
       continue;
     }
+    // Values in another datatype's field would otherwise read as "data has 0 values": name both fields.
+    if (field !== undefined && c) {
+      for (const k in c) {
+        const v = c[k];
+        if (k !== field && Array.isArray(v) && v.length > 0) bad(`input "${t.name}": has values in contents.${k} but datatype ${t.datatype} takes them in contents.${field}`);
+      }
+    }
     const values = field === undefined ? undefined : c?.[field];
     if (field === 'bytes_contents') t.data = (values as Buffer[] | undefined ?? []).map((b) => b.toString('utf8'));
     else t.data = values ?? [];
