@@ -2,12 +2,13 @@
 // (docs/performance.md: zod and the wire schemas are ~20 MB of a standalone agent's
 // RSS). It only ever accepts: for a config it is sure the schema in config.ts
 // accepts, it returns exactly what the schema would return (defaults filled in);
-// for anything else (a bad or unusual value, batch jobs, a broker URL) it returns
-// undefined and the caller validates with the schema, which names the field.
+// for anything else (a bad or unusual value, one past config-bounds.ts, batch jobs, a broker
+// URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
 import { MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
+import { configProblem } from './config-bounds.js';
 
 type Obj = Record<string, unknown>;
 
@@ -131,7 +132,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
     if (!onlyKeys(merged, TOP)) return undefined;
     const dataDir = merged.dataDir;
     if (typeof dataDir !== 'string' || dataDir.length < 1) return undefined;
-    return {
+    const config: AgentConfig = {
       dataDir,
       api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [], grpc: { ...GRPC_DEFAULTS } }), api),
       runtime: section(merged.runtime, RUNTIME_KEYS, () => ({}), runtime),
@@ -151,6 +152,8 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       allowNonFinite: field(merged, 'allowNonFinite', (v) => typeof v === 'boolean', false),
       log: section(merged.log, ['level'], () => ({ level: 'info' as const }), (o) => ({ level: field(o, 'level', (v) => LEVELS.includes(v as string), 'info' as AgentConfig['log']['level']) })),
     };
+    // Bounds the schema does not carry yet (config-bounds.ts): config.ts refuses them, naming the field.
+    return configProblem(config) ? undefined : config;
   } catch (err) {
     if (err instanceof No) return undefined;
     throw err;

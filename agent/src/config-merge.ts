@@ -17,8 +17,27 @@ export interface ConfigFlags {
 }
 
 /**
+ * Where the merged values came from, for messages (config.ts): the file, and the settings the
+ * environment or a flag set. Kept beside the merged object, not in it (its keys are the config's).
+ */
+export interface ConfigOrigins {
+  file?: string;
+  /** Dotted setting path -> the variable or flag that set it. */
+  set: Record<string, string>;
+}
+const origins = new WeakMap<object, ConfigOrigins>();
+
+/** Where the values of a merged config came from; undefined for an object mergeConfig did not return. */
+export function configOrigins(merged: object): ConfigOrigins | undefined {
+  return origins.get(merged);
+}
+
+const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
+
+/**
  * file (if --config or EDGEFLEET_AGENT_CONFIG) <- env (EDGEFLEET_AGENT_DATA, EDGEFLEET_AGENT_API_TOKEN)
- * <- flags, not yet validated. Relative dataDir is resolved against the working directory.
+ * <- flags, not yet validated. Relative dataDir is resolved against the working directory. A variable
+ * set but empty counts as unset (systemd's `Environment=X=`, docker's `-e X=`).
  */
 export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Record<string, unknown> {
   const file = flags.config ?? env.EDGEFLEET_AGENT_CONFIG;
@@ -37,23 +56,50 @@ export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Re
     } catch (err) {
       throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${(err as Error).message}`);
     }
+    // The sections environment and flags are merged into: spread, a number or a string would vanish or
+    // turn into keys "0", "1", ... (api: 5 was taken as no api section at all).
+    for (const key of ['api', 'sync', 'log']) {
+      const v = raw[key];
+      if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+        throw new AppError('CONFIG_INVALID', `invalid config: ${key}: expected an object, got ${kindOf(v)} in ${file}`, { details: { field: key } });
+      }
+    }
   }
+  const set: Record<string, string> = {};
   const api = { ...((raw.api as Record<string, unknown> | undefined) ?? {}) };
-  if (env.EDGEFLEET_AGENT_API_TOKEN) api.token = env.EDGEFLEET_AGENT_API_TOKEN;
-  if (flags.apiHost !== undefined) api.host = flags.apiHost;
+  if (env.EDGEFLEET_AGENT_API_TOKEN) {
+    api.token = env.EDGEFLEET_AGENT_API_TOKEN;
+    set['api.token'] = 'EDGEFLEET_AGENT_API_TOKEN';
+  }
+  if (flags.apiHost !== undefined) {
+    api.host = flags.apiHost;
+    set['api.host'] = '--api-host';
+  }
   if (flags.apiPort !== undefined) {
     const n = typeof flags.apiPort === 'number' ? flags.apiPort : /^\d+$/.test(flags.apiPort) ? Number(flags.apiPort) : NaN;
-    if (!Number.isInteger(n)) throw new AppError('CONFIG_INVALID', `invalid config: api.port: expected an integer port, got "${flags.apiPort}"`);
+    if (!Number.isInteger(n)) throw new AppError('CONFIG_INVALID', `invalid config: api.port: expected an integer port, got "${flags.apiPort}" (--api-port)`);
     api.port = n;
+    set['api.port'] = '--api-port';
   }
   const merged: Record<string, unknown> = { ...raw, api };
   // file < env < flags, as for every other setting (docs/agent.md).
-  const dataDir = flags.dataDir ?? env.EDGEFLEET_AGENT_DATA ?? (raw.dataDir as string | undefined);
+  const [dataDir, from] = flags.dataDir !== undefined ? [flags.dataDir, '--data-dir']
+    : env.EDGEFLEET_AGENT_DATA ? [env.EDGEFLEET_AGENT_DATA, 'EDGEFLEET_AGENT_DATA'] : [raw.dataDir, file];
   if (dataDir === undefined) {
     throw new AppError('CONFIG_INVALID', 'invalid config: dataDir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA');
   }
+  // resolve('') is the working directory (/ under systemd): an empty path is refused, not taken for it.
+  if (dataDir === '') throw new AppError('CONFIG_INVALID', `invalid config: dataDir: expected a directory, got an empty ${from === file ? `"dataDir" in ${file}` : from}`, { details: { field: 'dataDir' } });
   merged.dataDir = typeof dataDir === 'string' ? resolve(dataDir) : dataDir;
-  if (flags.broker !== undefined) merged.sync = { ...((raw.sync as object | undefined) ?? {}), brokerUrl: flags.broker };
-  if (flags.logLevel !== undefined) merged.log = { ...((raw.log as object | undefined) ?? {}), level: flags.logLevel };
+  if (from !== file) set.dataDir = from as string;
+  if (flags.broker !== undefined) {
+    merged.sync = { ...((raw.sync as object | undefined) ?? {}), brokerUrl: flags.broker };
+    set['sync.brokerUrl'] = '--broker';
+  }
+  if (flags.logLevel !== undefined) {
+    merged.log = { ...((raw.log as object | undefined) ?? {}), level: flags.logLevel };
+    set['log.level'] = '--log-level';
+  }
+  origins.set(merged, { ...(file ? { file } : {}), set });
   return merged;
 }

@@ -51,3 +51,35 @@ it('keeps the configuration before, goes back to it when the agent cannot start 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('goes back to the last configuration the agent ran with, not to one stored after it that never ran', () => {
+  // A confirmed; B (a restart setting) stored; C stored before the agent ran with B (a desired document
+  // that came while B's restart was under way, or while the agent was starting with it). If the agent
+  // then cannot start, it must go back to A, not to B, which it never ran with.
+  const dir = mkdtempSync(join(tmpdir(), 'ef-remote-'));
+  try {
+    const a = rec({ 'summaries.windowSec': 10 }, 1, true);
+    const b = rec({ 'runtime.intraOpThreads': 2 }, 2, false);
+    const c = rec({ 'runtime.intraOpThreads': 3 }, 3, false);
+    writeRemoteConfig(dir, a);
+    writeRemoteConfig(dir, b);
+    writeRemoteConfig(dir, c);
+    failRemoteConfig(dir, { sha256: b.sha256, code: 'MODEL_LOAD_FAILED', message: 'the agent did not start with it: x' });
+    assert.deepEqual(readRemoteConfig(dir), a, 'back to A, the last one the agent ran with');
+
+    // The same document stored twice (re-sent while its restart was under way) does not push A out either.
+    writeRemoteConfig(dir, b);
+    writeRemoteConfig(dir, b);
+    failRemoteConfig(dir, { sha256: b.sha256, code: 'X', message: 'y' });
+    assert.deepEqual(readRemoteConfig(dir), a);
+
+    // A configuration applied live is confirmed when stored: it is the one to go back to from then on.
+    const d = rec({ 'summaries.windowSec': 20 }, 4, true);
+    writeRemoteConfig(dir, d);
+    writeRemoteConfig(dir, b);
+    failRemoteConfig(dir, { sha256: b.sha256, code: 'X', message: 'y' });
+    assert.deepEqual(readRemoteConfig(dir), d);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

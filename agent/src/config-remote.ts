@@ -2,7 +2,7 @@
 // settings a hub sent in its desired document, kept in DATA/remote-config.json once applied, and laid
 // over the local config (file, environment, flags) at every start, so a restart the configuration asked
 // for starts with it and an offline box keeps it. zod-free: it runs on the daemon's start-up path.
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { overlaySettings, settingsHash, writeFileAtomic, type RemoteSettings } from '@edgefleet/shared/core';
 
@@ -40,11 +40,17 @@ export function readRemoteConfig(dataDir: string, problem: (msg: string) => void
   }
 }
 
-/** Stores a new configuration, keeping the one before as the one to go back to if the agent cannot start with it. */
+/**
+ * Stores a new configuration. The one to go back to if the agent cannot start with it is the last one
+ * the agent ran with: the stored one when confirmed; when it is not (stored, but the agent has not run
+ * with it yet: a document that came while a restart was under way or the agent was starting), the one
+ * kept before it stays; with none stored, the local config alone.
+ */
 export function writeRemoteConfig(dataDir: string, c: StoredRemoteConfig): void {
   const path = remoteConfigPath(dataDir);
-  if (existsSync(path)) copyFileSync(path, prevPath(dataDir));
-  else rmSync(prevPath(dataDir), { force: true });
+  const current = readRemoteConfig(dataDir);
+  if (current?.confirmed) writeFileAtomic(prevPath(dataDir), `${JSON.stringify(current, null, 2)}\n`, 0o600);
+  else if (!current) rmSync(prevPath(dataDir), { force: true });
   writeFileAtomic(path, `${JSON.stringify(c, null, 2)}\n`, 0o600);
   rmSync(failedPath(dataDir), { force: true });
 }

@@ -82,3 +82,55 @@ describe('agent config: sync', () => {
     await b.stop();
   });
 });
+
+describe('agent config: the file', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-agent-config-file-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, v: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(v));
+    return p;
+  };
+  const refused = (f: () => unknown, ...res: RegExp[]) =>
+    assert.throws(f, (e: unknown) => {
+      assert.ok(e instanceof AppError, String(e));
+      assert.equal(e.code, 'CONFIG_INVALID');
+      for (const re of res) assert.match(e.message, re);
+      return true;
+    });
+
+  it('never takes an empty data directory for the working directory', () => {
+    const good = file('good.json', { dataDir: join(dir, 'from-file') });
+    // Set but empty (systemd's Environment=EDGEFLEET_AGENT_DATA=, docker -e X=): unset, as for the token.
+    assert.equal(loadConfig({ EDGEFLEET_AGENT_DATA: '' }, { config: good }).dataDir, join(dir, 'from-file'));
+    const empty = file('empty.json', { dataDir: '' });
+    refused(() => loadConfig({}, { config: empty }), /dataDir/, new RegExp(empty.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), /expected/);
+    refused(() => loadConfig({}, { config: good, dataDir: '' }), /dataDir/, /--data-dir/);
+  });
+
+  it('refuses a section that is not an object, naming the file and the section', () => {
+    for (const [v, flags, key] of [
+      [{ api: 5 }, {}, 'api'],
+      [{ api: null }, {}, 'api'],
+      [{ api: 'x' }, { apiPort: 8701 }, 'api'],
+      [{ log: 'debug' }, { logLevel: 'warn' }, 'log'],
+      [{ sync: [] }, { broker: 'mqtt://127.0.0.1:1883' }, 'sync'],
+    ] as const) {
+      const p = file('section.json', { dataDir: dir, ...v });
+      refused(() => loadConfig({}, { config: p, ...flags }), new RegExp(`${key}: expected an object`), /section\.json/);
+    }
+  });
+
+  it('names the file a bad value came from, and the flag or variable when it came from one', () => {
+    const p = file('bad-value.json', { dataDir: dir, concurrency: { perModel: 0 }, api: { port: 8701 } });
+    refused(() => loadConfig({}, { config: p }), /concurrency\.perModel/, /bad-value\.json/, /expected/);
+    const q = file('ok-value.json', { dataDir: dir });
+    refused(() => loadConfig({}, { config: q, apiPort: 70000 }), /api\.port/, /--api-port/);
+    refused(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'short' }, { config: q }), /api\.token/, /EDGEFLEET_AGENT_API_TOKEN/);
+    refused(() => loadConfig({}, { config: q, logLevel: 'loud' }), /log\.level/, /--log-level/);
+  });
+});

@@ -1,11 +1,13 @@
 // Agent configuration: one zod schema (shared/src/wire/agent-config.ts), over what config-merge.ts
 // gathered from an optional JSON file, then environment, then command-line flags (flags win), with the
-// last applied remote settings laid over it (config-remote.ts). A bad
-// value fails with a CONFIG_INVALID error naming the field and what was expected.
+// last applied remote settings laid over it (config-remote.ts). A bad value fails with a CONFIG_INVALID
+// error naming the field, what was expected, and where the value came from (the file, a flag or a
+// variable); config-bounds.ts adds the bounds the schema does not carry yet.
 // The daemon tries config-fast.ts first and loads this module (and zod) only when
 // that check does not accept the config (docs/performance.md).
 import { AgentConfig, AppError, parseWire } from '@edgefleet/shared';
-import { mergeConfig, type ConfigFlags } from './config-merge.js';
+import { configProblem } from './config-bounds.js';
+import { configOrigins, mergeConfig, type ConfigFlags, type ConfigOrigins } from './config-merge.js';
 
 export type { ConfigFlags } from './config-merge.js';
 // The schema lives in shared (the hub checks remote documents with it): docs/agent.md "Remote configuration".
@@ -20,12 +22,37 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Age
   return validateConfig(mergeConfig(env, flags));
 }
 
-/** The merged sources checked against the schema, defaults filled in. */
+/** The merged sources checked against the schema and config-bounds.ts, defaults filled in. */
 export function validateConfig(merged: Record<string, unknown>): AgentConfig {
+  let config: AgentConfig;
   try {
-    return parseWire(AgentConfig, merged, 'config');
+    config = parseWire(AgentConfig, merged, 'config');
   } catch (err) {
-    if (err instanceof AppError) throw new AppError('CONFIG_INVALID', err.message, { details: err.details });
+    if (err instanceof AppError) throw new AppError('CONFIG_INVALID', describe(err, configOrigins(merged)), { details: err.details });
     throw err;
   }
+  const problem = configProblem(config);
+  if (problem) {
+    throw new AppError('CONFIG_INVALID', `invalid config: ${problem.field}: ${problem.message}${where(problem.field, configOrigins(merged))}`, { details: { field: problem.field } });
+  }
+  return config;
+}
+
+/** " (in FILE)", " (--api-port)": where the value of `field` came from, when known. */
+function where(field: string, o: ConfigOrigins | undefined): string {
+  if (!o) return '';
+  for (const [key, source] of Object.entries(o.set)) if (field === key || field.startsWith(`${key}.`)) return ` (${source})`;
+  return o.file ? ` (in ${o.file})` : '';
+}
+
+/** The schema's message with where each refused value came from (the issues are parseWire's details). */
+function describe(err: AppError, o: ConfigOrigins | undefined): string {
+  const issues = err.details as Array<{ path?: unknown; message?: unknown }> | undefined;
+  if (!o || !Array.isArray(issues)) return err.message;
+  const parts = issues.slice(0, 8).map((i) => {
+    const path = Array.isArray(i.path) ? (i.path as PropertyKey[]) : [];
+    const shown = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
+    return `${shown}: ${String(i.message)}${where(path.filter((p) => typeof p === 'string').join('.'), o)}`;
+  });
+  return `invalid config: ${parts.join('; ')}${issues.length > 8 ? ` (and ${issues.length - 8} more)` : ''}`;
 }

@@ -1,0 +1,79 @@
+// Settings the shared schema accepts but the agent cannot honour (config-bounds.ts): a duration past
+// Node's longest timer (it would fire after 1 ms), a send rate whose wait does not fit a timer, a summary
+// window longer than a day. Refused naming the field by the schema path, declined by the quick check, and
+// refused whole when a hub sends one, with nothing stored and no restart.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppError, settingsHash } from '@edgefleet/shared';
+import { MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from './config-bounds.js';
+import { validateConfig } from './config.js';
+import { fastConfig } from './config-fast.js';
+import { readRemoteConfig, writeRemoteConfig } from './config-remote.js';
+import { ConfigApplier } from './sync/config-apply.js';
+
+const nest = (path: string, v: unknown): Record<string, unknown> => {
+  const out: Record<string, unknown> = { dataDir: '/d', api: {} };
+  const keys = path.split('.');
+  let o = out;
+  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  o[keys[keys.length - 1]!] = v;
+  return out;
+};
+
+const cases: Array<[string, number, number]> = [
+  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'api.stopGraceMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
+    .map((f): [string, number, number] => [f, MAX_TIMER_MS, MAX_TIMER_MS + 1]),
+  ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, MIN_RATE_PER_SEC / 2],
+  ['capture.uploadsPerSec', MIN_RATE_PER_SEC, 1e-9],
+  ['summaries.windowSec', MAX_WINDOW_SEC, MAX_WINDOW_SEC + 1],
+];
+
+it('refuses durations past the longest timer, rates too slow for one, windows past a day, naming the field', () => {
+  for (const [field, ok, bad] of cases) {
+    assert.ok(validateConfig(nest(field, ok)), `${field} = ${ok}`);
+    assert.throws(() => validateConfig(nest(field, bad)), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.match(e.message, new RegExp(`${field.replace(/\./g, '\\.')}: expected at (most|least)`));
+      assert.deepEqual(e.details, { field });
+      return true;
+    }, `${field} = ${bad}`);
+    assert.equal(fastConfig(nest(field, bad)), undefined, `the quick check must leave ${field} = ${bad} to the schema`);
+  }
+});
+
+it('the limit is Node\'s: one millisecond more fires at once', async () => {
+  const t0 = Date.now();
+  await new Promise<void>((resolve) => setTimeout(resolve, MAX_TIMER_MS + 1)); // and a TimeoutOverflowWarning
+  assert.ok(Date.now() - t0 < 1000);
+});
+
+it('refuses a remote configuration with such a value whole: reported with the field, nothing stored, no restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bounds-'));
+  try {
+    const local = { dataDir: dir };
+    let restarts = 0;
+    const live: string[] = [];
+    const applier = new ConfigApplier({
+      local, current: validateConfig(local), stored: undefined, validate: validateConfig,
+      store: (r) => writeRemoteConfig(dir, r),
+      live: {
+        windowSec: () => live.push('windowSec'), checkpointSec: () => live.push('checkpointSec'), budgetBytes: () => live.push('budgetBytes'),
+        outbox: () => live.push('outbox'), concurrency: () => live.push('concurrency'), logLevel: () => live.push('log'),
+      },
+      restart: () => restarts++, changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
+    });
+    const settings = { 'sync.reconnectMs': 2 ** 31, 'summaries.windowSec': 30 };
+    applier.apply({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version: 1 }], settings });
+    const r = applier.report();
+    assert.equal(r?.status, 'failed');
+    assert.equal(r?.error?.field, 'sync.reconnectMs');
+    assert.equal(r?.error?.code, 'CONFIG_INVALID');
+    assert.deepEqual([readRemoteConfig(dir), restarts, live], [undefined, 0, []]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
