@@ -3,7 +3,7 @@
 // pending alert that fires after forSec, stays one alert while breached (deduplicated: one open alert
 // per rule and key), and resolves when the breach ends. Firing and resolving queue the rule's
 // webhook deliveries; a retrain action gets the drift report stored at firing.
-import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate, type WebhookEvent } from '@edgefleet/shared';
+import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
@@ -192,17 +192,6 @@ export class AlertEvaluator {
   }
 
   private queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date): void {
-    rule.actions.forEach((action, i) => {
-      if (action.type === 'retrain' && event !== 'firing') return;
-      const body: WebhookEvent = {
-        schema: 'edgefleet.alert/v1',
-        type: action.type === 'retrain' ? 'retrain.requested' : event === 'firing' ? 'alert.firing' : 'alert.resolved',
-        at: now.toISOString(),
-        alert,
-        links: { alert: `/api/v1/alerts?rule=${rule.id}`, ...(alert.reportId ? { report: `/api/v1/drift-reports/${alert.reportId}` } : {}) },
-        ...(action.type === 'retrain' && alert.reportId ? { report: this.deps.store.drift.report(alert.reportId).report } : {}),
-      };
-      this.deps.repo.enqueue({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: action.type, url: action.url, event, body: JSON.stringify(body), at: now });
-    });
+    this.deps.repo.queue(rule, alert, event, now, (id) => this.deps.store.drift.report(id).report);
   }
 }

@@ -1,8 +1,9 @@
 // Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook
 // delivery queue with every attempt logged, in hub.db (migration 30; docs/drift.md "Alerts").
-import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
+import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery, type WebhookEvent } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { Migration } from '../store/migrations.js';
+import { redactUrl, urlProblem } from './webhooks.js';
 
 export const ALERTS_MIGRATION: Migration = {
   version: 30,
@@ -81,7 +82,7 @@ export interface DueDelivery {
 
 export function viewRule(r: StoredRule): AlertRule {
   const { actions, ...rest } = r;
-  return { ...rest, actions: actions.map((a) => ({ type: a.type, url: a.url })) };
+  return { ...rest, actions: actions.map((a) => ({ type: a.type, url: redactUrl(a.url) })) };
 }
 
 export class AlertsRepo {
@@ -90,6 +91,10 @@ export class AlertsRepo {
   addRule(r: AlertRuleCreate, by: { actor: string; at: Date }): StoredRule {
     const n = (this.db.prepare('SELECT COUNT(*) AS n FROM alert_rules WHERE deleted_at IS NULL').get() as { n: number }).n;
     if (n >= MAX_RULES) throw new AppError('CONFLICT', `there are already ${n} alert rules: expected at most ${MAX_RULES} (remove some first)`);
+    r.actions.forEach((a, i) => {
+      const problem = urlProblem(a.url);
+      if (problem) throw new AppError('BAD_REQUEST', `alert rule "${r.name}": the URL of action ${i + 1} ${problem}`);
+    });
     if (this.db.prepare('SELECT 1 FROM alert_rules WHERE name = ? AND deleted_at IS NULL').get(r.name)) {
       throw new AppError('CONFLICT', `an alert rule named "${r.name}" already exists`);
     }
@@ -110,12 +115,41 @@ export class AlertsRepo {
     return rows.map((row) => ({ ...(JSON.parse(row.rule) as AlertRuleCreate), id: row.id, createdAt: row.created_at, createdBy: row.created_by }));
   }
 
-  /** Deletes a rule (kept for the history of its alerts); its open alerts resolve. */
+  /**
+   * Deletes a rule (kept for the history of its alerts). Its firing alerts resolve and queue their
+   * `alert.resolved` deliveries (a receiver that was told of the firing would otherwise keep the
+   * incident open for good; the sender still finds a deleted rule's secrets); pending ones never
+   * fired and are dropped, as when their breach ends.
+   */
   removeRule(id: number, at: Date): StoredRule {
-    const r = this.rule(id);
-    this.db.prepare('UPDATE alert_rules SET deleted_at = ? WHERE id = ?').run(at.toISOString(), id);
-    this.db.prepare("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE rule_id = ? AND state != 'resolved'").run(at.toISOString(), id);
-    return r;
+    return this.db.transaction(() => {
+      const r = this.rule(id);
+      this.db.prepare('UPDATE alert_rules SET deleted_at = ? WHERE id = ?').run(at.toISOString(), id);
+      for (const open of this.openFor(id)) {
+        if (open.state === 'pending') this.drop(open.id);
+        else this.queue(r, this.update(open.id, { state: 'resolved', at }), 'resolved', at);
+      }
+      return r;
+    })();
+  }
+
+  /**
+   * Queues one delivery per action of `rule` for `alert` firing or resolving (a retrain action only
+   * on firing, with the drift report `report()` gives). Call in the transaction that changed the alert.
+   */
+  queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date, report?: (id: number) => unknown): void {
+    rule.actions.forEach((action, i) => {
+      if (action.type === 'retrain' && event !== 'firing') return;
+      const body: WebhookEvent = {
+        schema: 'edgefleet.alert/v1',
+        type: action.type === 'retrain' ? 'retrain.requested' : event === 'firing' ? 'alert.firing' : 'alert.resolved',
+        at: now.toISOString(),
+        alert,
+        links: { alert: `/api/v1/alerts?rule=${rule.id}`, ...(alert.reportId ? { report: `/api/v1/drift-reports/${alert.reportId}` } : {}) },
+        ...(action.type === 'retrain' && alert.reportId && report ? { report: report(alert.reportId) } : {}),
+      };
+      this.enqueue({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: action.type, url: action.url, event, body: JSON.stringify(body), at: now });
+    });
   }
 
   open(ruleId: number, key: string): Alert | null {
@@ -190,8 +224,15 @@ export class AlertsRepo {
     return Number(res.lastInsertRowid);
   }
 
+  /**
+   * Deliveries due at `now`. One still pending before it for the same alert and action (a firing being
+   * retried) holds it back: a receiver gets an alert's events in order and ends on its last state.
+   */
   due(now: Date, limit: number): DueDelivery[] {
-    return (this.db.prepare("SELECT id, rule_id, action_index, url, body, attempts FROM alert_deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?")
+    return (this.db.prepare(
+      `SELECT id, rule_id, action_index, url, body, attempts FROM alert_deliveries d WHERE state = 'pending' AND next_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
+       ORDER BY next_at, id LIMIT ?`)
       .all(now.toISOString(), limit) as Array<{ id: number; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
       .map((r) => ({ id: r.id, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
   }
@@ -210,7 +251,7 @@ export class AlertsRepo {
     }>;
     const attempts = this.db.prepare('SELECT at, status, error, ms FROM alert_delivery_attempts WHERE delivery_id = ? ORDER BY rowid');
     return rows.map((r) => ({
-      id: r.id, alertId: r.alert_id, event: r.event, action: r.action, url: r.url, state: r.state, nextAt: r.state === 'pending' ? r.next_at : null,
+      id: r.id, alertId: r.alert_id, event: r.event, action: r.action, url: redactUrl(r.url), state: r.state, nextAt: r.state === 'pending' ? r.next_at : null,
       attempts: attempts.all(r.id) as Delivery['attempts'],
     }));
   }

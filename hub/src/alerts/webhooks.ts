@@ -40,6 +40,36 @@ export function verifyWebhook(secret: string, body: string, header: string, nowS
   return timingSafeEqual(want, Buffer.from(m[2] as string, 'hex'));
 }
 
+/**
+ * Why `url` cannot be a webhook URL, or null. A user name or password in it (`user:password@`) is
+ * refused: fetch will not send such a URL (every attempt would fail), its error would write the
+ * password into the delivery log and the hub's log, and URLs are shown to viewers. Receivers
+ * authenticate the hub by the signature instead.
+ */
+export function urlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a URL: expected an http:// or https:// URL';
+  }
+  if (u.username || u.password) return 'carries a user name or password (user:password@): expected a URL without them (the hub signs each request with the action\'s secret)';
+  return null;
+}
+
+/** `url` as it may be shown or logged: a user name or password in it replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '***';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//***@');
+  }
+}
+
 export interface AttemptResult {
   status: number | null;
   error: string | null;
@@ -121,6 +151,13 @@ export class WebhookSender {
       repo.attempt(d.id, { at: now, status: null, error: 'the rule or its action was removed', ms: 0, state: 'failed', nextAt: null });
       return;
     }
+    const problem = urlProblem(d.url); // a rule stored before addRule refused such URLs: no attempt can succeed
+    if (problem) {
+      repo.attempt(d.id, { at: now, status: null, error: `the URL ${problem}`, ms: 0, state: 'failed', nextAt: null });
+      metrics?.inc('edgefleet_alert_webhook_attempts_total', { result: 'failed' });
+      logger.warn({ delivery: d.id, url: redactUrl(d.url), error: `the URL ${problem}` }, 'alert webhook not sent');
+      return;
+    }
     const r = await postWebhook(d.url, d.body, action.secret, { timeoutMs: this.opts.timeoutMs, signal: this.abort.signal, nowSec: Math.floor(now.getTime() / 1000) });
     if (this.stopped && r.status === null) return; // aborted by stop(): stays pending, retried after restart
     const attempt = d.attempts + 1;
@@ -130,7 +167,7 @@ export class WebhookSender {
     const state = ok ? 'delivered' : last ? 'failed' : 'pending';
     repo.attempt(d.id, { at: clock.now(), status: r.status, error: r.error, ms: r.ms, state, nextAt: state === 'pending' ? new Date(clock.now().getTime() + wait) : null });
     metrics?.inc('edgefleet_alert_webhook_attempts_total', { result: ok ? 'delivered' : 'failed' });
-    if (!ok) logger.warn({ delivery: d.id, url: d.url, attempt, error: r.error, retryInMs: state === 'pending' ? wait : null }, 'alert webhook attempt failed');
+    if (!ok) logger.warn({ delivery: d.id, url: redactUrl(d.url), attempt, error: r.error, retryInMs: state === 'pending' ? wait : null }, 'alert webhook attempt failed');
   }
 
   /** Aborts deliveries in flight and waits for them at most `ms`. */

@@ -63,10 +63,14 @@ export function observed(layout: RollupLayout, v: RollupValues): Expected {
   };
 }
 
-/** A baseline period's merged rollups as the expected profile. */
-export function expectedFromValues(layout: RollupLayout, v: RollupValues): Expected {
+/**
+ * A baseline period's merged rollups as the expected profile. A slot with fewer than `minN`
+ * observations (a feature null in most rows) is unknown: too few to stand for the period.
+ */
+export function expectedFromValues(layout: RollupLayout, v: RollupValues, minN = 1): Expected {
   const o = observed(layout, v);
-  return { features: o.features.map((s) => ({ ...s, dist: known(s.dist) })), outputs: o.outputs.map((s) => ({ ...s, dist: known(s.dist) })) };
+  const enough = (dist: number[] | null) => (dist && total(dist) >= minN ? known(dist) : null);
+  return { features: o.features.map((s) => ({ ...s, dist: enough(s.dist) })), outputs: o.outputs.map((s) => ({ ...s, dist: enough(s.dist) })) };
 }
 
 const edge = (x: number) => String(Number(x.toPrecision(3)));
@@ -83,7 +87,10 @@ function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: E
   const n = obs.dist ? total(obs.dist) : 0;
   const bins = labels && obs.dist && exp.dist && labels.length === obs.dist.length && labels.length === exp.dist.length ? { labels, baseline: exp.dist, current: obs.dist } : null;
   const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean, bins };
-  if (!enough || !obs.dist || !exp.dist || n === 0) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
+  // The minimum holds for the observations compared, not only the group's predictions: a feature
+  // null in most rows (an optional sensor) would otherwise be judged on a handful of values, whose
+  // PSI is large by chance alone (docs/decisions/0024-drift-verdicts.md).
+  if (!enough || !obs.dist || !exp.dist || n === 0 || n < th.minPredictions) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
   const p = psi(exp.dist, obs.dist);
   const j = jsDistance(exp.dist, obs.dist);
   return {
@@ -126,11 +133,12 @@ function flooredOf(exp: Expected): Array<Float64Array | null> {
 }
 
 /**
- * The highest feature PSI of `v` (for ranking devices), computed on feature bins only. Runs once per
- * device, so it reads the bins in place instead of copying and normalizing both sides each time;
- * the values are `psi(expected, observed)`'s (compute.test.ts).
+ * The highest feature PSI of `v` (for ranking devices), computed on feature bins only, of features
+ * with at least `minN` observations (as `driftOf` judges them). Runs once per device, so it reads the
+ * bins in place instead of copying and normalizing both sides each time; the values are
+ * `psi(expected, observed)`'s (rollups/day-minus-hours.test.ts).
  */
-export function worstFeature(layout: RollupLayout, v: RollupValues, exp: Expected): { psi: number; feature: string } | null {
+export function worstFeature(layout: RollupLayout, v: RollupValues, exp: Expected, minN = 1): { psi: number; feature: string } | null {
   const fl = flooredOf(exp);
   const d = v.dist;
   let best: { psi: number; feature: string } | null = null;
@@ -142,7 +150,7 @@ export function worstFeature(layout: RollupLayout, v: RollupValues, exp: Expecte
     if (len === 0 || len !== e.length) continue;
     let n = 0;
     for (let j = 0; j < len; j++) n += d[f.offset + j] as number;
-    if (n === 0) continue;
+    if (n === 0 || n < minN) continue;
     let p = 0;
     for (let j = 0; j < len; j++) {
       const a = Math.max((d[f.offset + j] as number) / n, DEFAULT_EPSILON);

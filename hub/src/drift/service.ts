@@ -7,7 +7,7 @@ import {
 } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
-import { collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
+import { MAX_RANGE_MS, collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
 import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
@@ -127,20 +127,21 @@ export class FleetAnalytics {
       baseline = { kind: 'reference', id: ref?.id ?? null };
       expectedOf = () => exp;
     } else {
+      checkBaseline(q.baseline);
       const [from, to] = q.baseline.split('/') as [string, string];
       const bplan = planRanges(from, to);
       baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
       const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group), ...(group ? {} : { fleet: true, countDevices: false }) });
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
-      const allExp = expectedFromValues(s.layout, all);
+      const allExp = expectedFromValues(s.layout, all, thresholds.minPredictions);
       const cache = new Map<string, Expected>();
       // A group compares with its own baseline when it had one, else with the whole baseline period.
       expectedOf = (key) => {
         let e = cache.get(key);
         if (!e) {
           const b = base.get(key);
-          e = b && b.values.count >= thresholds.minPredictions ? expectedFromValues(s.layout, b.values) : allExp;
+          e = b && b.values.count >= thresholds.minPredictions ? expectedFromValues(s.layout, b.values, thresholds.minPredictions) : allExp;
           cache.set(key, e);
         }
         return e;
@@ -156,7 +157,7 @@ export class FleetAnalytics {
       for (const id of g.devices) {
         const v = (perDevice.get(id) as Group).values;
         if (v.count < thresholds.minPredictions) continue;
-        const w = worstFeature(s.layout, v, exp);
+        const w = worstFeature(s.layout, v, exp, thresholds.minPredictions);
         if (w) worst.push({ deviceId: id, predictions: v.count, psi: w.psi, feature: w.feature });
       }
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
@@ -192,9 +193,19 @@ export class FleetAnalytics {
   }
 }
 
-/** Checks a baseline parameter early, with a clear message. */
+/**
+ * Checks a baseline parameter early, with a message naming the baseline (planRanges' own would name
+ * `since` or `until`, which the caller may not have given at all).
+ */
 export function checkBaseline(b: string | undefined): void {
   if (!b || b === 'reference') return;
   const parts = b.split('/');
   if (parts.length !== 2) throw new AppError('BAD_REQUEST', `baseline "${b}": expected "reference" or START/END as ISO times`);
+  const from = toMs(parts[0] as string, 'baseline start');
+  const to = toMs(parts[1] as string, 'baseline end');
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (to <= from) throw new AppError('BAD_REQUEST', `baseline end ${iso(to)} is not after its start ${iso(from)}: expected START/END with START < END`);
+  if (to - from > MAX_RANGE_MS) {
+    throw new AppError('BAD_REQUEST', `baseline range of ${Math.round((to - from) / DAY_MS)} days is too long: expected at most ${MAX_RANGE_MS / DAY_MS} days`);
+  }
 }

@@ -1,0 +1,83 @@
+// Drift at its edges over a real hub.db: a feature that is null in almost every row (an optional
+// sensor) has too few observations for a verdict even when its group has plenty of predictions, so it
+// neither drifts, nor ranks a device, nor raises drift.psi; a bad baseline range names the baseline.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { emptyHistogram, emptyMoments, type DriftResponse, type Feature, type Reference, type SummaryWindow } from '@edgefleet/shared';
+import { makeHarness } from '../testing/harness.js';
+import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
+import { FleetAnalytics } from './service.js';
+import { AlertEvaluator } from '../alerts/evaluator.js';
+import { noopLogger } from '../mqtt/ports.js';
+
+const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }, { name: 'aux', index: 1, kind: 'numeric' }];
+const REFERENCE: Reference = { id: 'a'.repeat(64), rows: 672, features: [numericReference('temp'), numericReference('aux')], outputs: [] };
+
+/** `aux` recorded as null in every row of `w` (the agent counts it in `nulls`, nothing in its bins). */
+function auxNull(w: SummaryWindow): SummaryWindow {
+  const f = w.features.find((x) => x.name === 'aux');
+  if (f?.kind !== 'numeric' || !f.hist) throw new Error('aux');
+  f.nulls = f.moments.n;
+  f.moments = emptyMoments();
+  f.hist = emptyHistogram(f.hist.counts.length);
+  return w;
+}
+
+test('a feature seen in a handful of rows gets no verdict, ranks no device and raises no drift.psi alert', () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
+    const rand = seeded(3);
+    const now = h.clock.now().getTime();
+    const spec = { numeric: { temp: normal(rand, 5, 1.2), aux: normal(rand, 5, 1.2) } };
+    h.store.devices.create('dev-1', 'x'.repeat(32), {}, null, h.clock.now());
+    // 2,000 in-distribution predictions; aux (drawn from the reference too) reported in 8 of them only.
+    const windows = Array.from({ length: 20 }, (_, i) => auxNull(sampleWindow({ model: 'press', version: '1.0.0', start: now - 3000_000 + i * 60_000 }, FEATURES, REFERENCE, 100, spec, rand)));
+    windows.push(sampleWindow({ model: 'press', version: '1.0.0', start: now - 1000_000 }, FEATURES, REFERENCE, 8, spec, rand));
+    h.store.db.transaction(() => h.store.rollups.applyWindows('dev-1', windows))();
+
+    const d = new FleetAnalytics(h.store.db, h.store.rollups).drift('press', '1.0.0', { timeline: true }, h.clock.now());
+    const g = d.groups[0];
+    const aux = g?.features.find((f) => f.name === 'aux');
+    assert.equal(g?.insufficient, null, 'the group has enough predictions');
+    assert.equal(aux?.n, 8);
+    assert.deepEqual([aux?.psi, aux?.drifted, g?.drifted], [null, false, false], `8 observations judged: ${JSON.stringify(aux)}`);
+    assert.ok((g.features.find((f) => f.name === 'temp')?.psi ?? 1) < 0.05, 'temp still judged');
+    assert.notEqual(g.worstDevices[0]?.feature, 'aux', 'a device is not ranked by a feature it hardly reported');
+    assert.ok(d.timeline?.psi['aux']?.every((x) => x === null));
+
+    const rule = h.store.alerts.addRule({ name: 'drift', metric: 'drift.psi', model: 'press', threshold: 0.2, forSec: 0, windowSec: 3600, severity: 'warning', actions: [] }, { actor: 't', at: h.clock.now() });
+    const evaluator = new AlertEvaluator({ store: h.store, repo: h.store.alerts, clock: h.clock, logger: noopLogger });
+    const reading = evaluator.readings(rule, h.clock.now())[0];
+    assert.ok(reading?.value !== null && reading?.value !== undefined && reading.value < 0.2, `drift.psi ${String(reading?.value)}`);
+    assert.deepEqual(evaluator.evaluateOnce(), [], 'no alert fires');
+  } finally {
+    h.close();
+  }
+});
+
+test('a bad baseline range is refused naming the baseline, not since or until', async () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
+    const ask = async (baseline: string) => {
+      const r = await h.req('GET', `/api/v1/models/press/versions/1.0.0/drift?baseline=${encodeURIComponent(baseline)}`, { role: 'viewer' });
+      return { status: r.status, body: ((await r.json()) as { error: { code?: string; message?: string } }).error };
+    };
+    const garbled = await ask('2026-01-01T00:00:00Z/last-week');
+    assert.equal(garbled.status, 400);
+    assert.equal(garbled.body.code, 'BAD_REQUEST');
+    assert.match(garbled.body.message ?? '', /^baseline end "last-week" is not a time: expected/);
+    const reversed = await ask('2026-01-08T00:00:00Z/2026-01-01T00:00:00Z');
+    assert.equal(reversed.status, 400);
+    assert.match(reversed.body.message ?? '', /^baseline end 2026-01-01T00:00:00.000Z is not after its start 2026-01-08T00:00:00.000Z/);
+    const long = await ask('2024-01-01T00:00:00Z/2026-01-01T00:00:00Z');
+    assert.equal(long.status, 400);
+    assert.match(long.body.message ?? '', /^baseline range of 731 days is too long: expected at most 400 days/);
+    const ok = await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?baseline=2026-01-01T00:00:00Z/2026-01-08T00:00:00Z', { role: 'viewer' });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal(((await ok.json()) as DriftResponse).baseline.kind, 'range');
+  } finally {
+    h.close();
+  }
+});
