@@ -62,6 +62,11 @@ export class SealingRepo {
     return 'created';
   }
 
+  /** Replaces a stored content key's wrapped copy (the same key, under this hub's key file). */
+  rewrapContentKey(keyId: string, wrapped: string, by: string, at: Date): void {
+    this.db.prepare('UPDATE content_keys SET wrapped = ?, added = ?, added_by = ? WHERE key_id = ?').run(wrapped, at.toISOString(), by, keyId);
+  }
+
   sealed(deviceId: string, keyId: string, deviceKeyId: string): SealedKey | undefined {
     const r = this.db.prepare('SELECT sealed FROM sealed_keys WHERE device_id = ? AND key_id = ? AND device_key_id = ?').get(deviceId, keyId, deviceKeyId) as { sealed: string } | undefined;
     return r ? (JSON.parse(r.sealed) as SealedKey) : undefined;

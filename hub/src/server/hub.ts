@@ -114,7 +114,7 @@ export class Hub {
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
-    const sealing = new Sealing(store, Keystore.open(cfg.dataDir));
+    const sealing = new Sealing(store, Keystore.open(cfg.dataDir), logger);
     // Data capture entries ride in the desired documents (docs/decisions/0035-data-capture.md), and so
     // does the remote agent configuration, layered per device (docs/hub.md "Agent configuration").
     let captures: CaptureService | null = null;
