@@ -6,20 +6,28 @@ import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, o
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-/** Writes `text` to `path` via a temp file, fsync and rename, so a crash leaves the old file or the new one. */
+/**
+ * Writes `text` to `path` via a temp file, fsync, rename and an fsync of the directory, so a crash or a
+ * power cut leaves the old file or the new one (without the last, the rename itself could be lost:
+ * a key file gone while what it protects was already written elsewhere). A failed write or rename
+ * leaves no temp file behind (it may hold a secret).
+ */
 export function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o644): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
-    fsyncSync(fd);
+    try {
+      writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   } catch (err) {
-    closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+  fsyncPath(dirname(path));
 }
 
 
