@@ -114,6 +114,14 @@ export class DeploymentService {
     return this.deployments.get(id);
   }
 
+  /** CONTENT_KEY_MISSING for an encrypted version whose content key the hub cannot give devices (deploys and rollouts alike). */
+  requireContentKey(model: string, version: string): void {
+    const m = this.deps.store.models.get(model, version).manifest;
+    if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
+      throw new AppError('CONTENT_KEY_MISSING', `${model}@${version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
+    }
+  }
+
   /**
    * The stored half of deploy: the deployment, its devices and each device's next desired document in
    * one transaction, with `record` (the API's audit entry) inside it. Publish the documents after commit.
@@ -121,10 +129,7 @@ export class DeploymentService {
   createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
-    const m = store.models.get(req.model, req.version).manifest;
-    if (m.encryption && !this.deps.sealing?.hasContentKey(m)) {
-      throw new AppError('CONTENT_KEY_MISSING', `${req.model}@${req.version} is encrypted and the hub holds no content key for it: "edgefleet model push BUNDLE --content-key KEY" first`);
-    }
+    this.requireContentKey(req.model, req.version);
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
     const now = clock.now();
     return store.db.transaction(() => {

@@ -88,6 +88,8 @@ export class RolloutEngine {
     const { store, clock } = this.deps;
     const now = clock.now();
     const { record, devices } = planRollout(store, req, actor.name, now, this.opts.requireStagingRing);
+    // A sealed version without its content key would leave every wave's devices unable to load it.
+    this.deps.deployments.requireContentKey(req.model, req.version);
     store.db.transaction(() => {
       store.rollouts.create(record);
       for (const d of devices) store.rollouts.addDevice(record.id, d);
@@ -129,7 +131,9 @@ export class RolloutEngine {
 
   /** Which devices each wave of `req` would take (nothing stored; create with the answered id to get them). */
   preview(req: RolloutPreviewRequest, actor: Actor): RolloutPreview {
-    return previewRollout(this.deps.store, req, actor.name, this.deps.clock.now(), this.opts.requireStagingRing);
+    const preview = previewRollout(this.deps.store, req, actor.name, this.deps.clock.now(), this.opts.requireStagingRing);
+    this.deps.deployments.requireContentKey(req.model, req.version);
+    return preview;
   }
 
   /** An operator action with its reason (actions.ts). */

@@ -8,7 +8,7 @@ import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp, secretWindows, type Keys } from '@edgefleet/examples';
-import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type BoxKeyPair, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
+import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type BoxKeyPair, type DesiredDocument, type RolloutCreate, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
@@ -18,6 +18,8 @@ import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import { Keystore, KEYSTORE_FILE } from './keystore.js';
 import { Sealing } from './service.js';
+import { RolloutEngine } from '../rollouts/engine.js';
+import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
@@ -73,8 +75,15 @@ describe('sealed models on the hub', () => {
     assert.equal(sealing.deviceKeyId('b'), undefined);
   });
 
-  it('refuses a deployment of a sealed version whose content key the hub does not hold', () => {
-    assert.throws(() => parts.deployments.createDeployment({ model: 'secret', version: '1.0.0', target: { all: true }, reason: 'r' }, 'op'), (e: { code?: string }) => e.code === 'CONTENT_KEY_MISSING');
+  it('refuses a deployment, a rollout and its preview of a sealed version whose content key the hub does not hold', async () => {
+    const missing = (e: { code?: string }) => e.code === 'CONTENT_KEY_MISSING';
+    assert.throws(() => parts.deployments.createDeployment({ model: 'secret', version: '1.0.0', target: { all: true }, reason: 'r' }, 'op'), missing);
+    const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000 } });
+    const req = { model: 'secret', version: '1.0.0', target: { all: true }, reason: 'r' } as RolloutCreate;
+    const actor = { name: 'op' };
+    assert.throws(() => engine.preview(req, actor), missing);
+    await assert.rejects(engine.create(req, actor), missing);
+    assert.deepEqual(store.rollouts.list(), []);
   });
 
   it('takes only the content key the manifest names; once', () => {
