@@ -19,6 +19,14 @@ export interface StoredRemoteConfig {
 export const remoteConfigPath = (dataDir: string): string => join(dataDir, 'remote-config.json');
 const prevPath = (dataDir: string) => join(dataDir, 'remote-config.prev.json');
 const failedPath = (dataDir: string) => join(dataDir, 'remote-config.failed.json');
+const attemptPath = (dataDir: string) => join(dataDir, 'remote-config.attempt.json');
+
+/**
+ * Starts with an unconfirmed configuration that ended with the process gone (killed, a native crash in
+ * onnxruntime, the OOM killer), past which the configuration is taken as failed: an unattended box must
+ * not restart into it until its service manager gives up.
+ */
+export const KILLED_STARTS_ALLOWED = 2;
 
 /** A configuration the agent could not start with: not applied again (docs/agent.md "Remote configuration"). */
 export interface FailedRemoteConfig { sha256: string; code: string; message: string }
@@ -58,6 +66,28 @@ export function writeRemoteConfig(dataDir: string, c: StoredRemoteConfig): void 
 /** The agent started with the stored configuration: a later failure to start is not blamed on it. */
 export function confirmRemoteConfig(dataDir: string, c: StoredRemoteConfig): void {
   writeFileAtomic(remoteConfigPath(dataDir), `${JSON.stringify({ ...c, confirmed: true }, null, 2)}\n`, 0o600);
+  endRemoteStart(dataDir);
+}
+
+/**
+ * Counts a start with the unconfirmed configuration `c` (DATA/remote-config.attempt.json) and returns how
+ * many earlier starts with it never ended: neither confirmed it, failed it, nor were stopped by a signal.
+ */
+export function beginRemoteStart(dataDir: string, c: StoredRemoteConfig): number {
+  let prior = 0;
+  try {
+    const v = JSON.parse(readFileSync(attemptPath(dataDir), 'utf8')) as { sha256?: unknown; starts?: unknown };
+    if (v.sha256 === c.sha256 && Number.isSafeInteger(v.starts)) prior = v.starts as number;
+  } catch {
+    // none, or unreadable (killed while writing it): no earlier start counted
+  }
+  writeFileAtomic(attemptPath(dataDir), `${JSON.stringify({ sha256: c.sha256, starts: prior + 1 })}\n`, 0o600);
+  return prior;
+}
+
+/** The start ended (confirmed, failed, or stopped by a signal): nothing to count against the configuration. */
+export function endRemoteStart(dataDir: string): void {
+  rmSync(attemptPath(dataDir), { force: true });
 }
 
 /**
@@ -68,6 +98,7 @@ export function failRemoteConfig(dataDir: string, failed: FailedRemoteConfig): v
   writeFileAtomic(failedPath(dataDir), `${JSON.stringify(failed)}\n`, 0o600);
   if (existsSync(prevPath(dataDir))) renameSync(prevPath(dataDir), remoteConfigPath(dataDir));
   else rmSync(remoteConfigPath(dataDir), { force: true });
+  endRemoteStart(dataDir);
 }
 
 export function readFailedRemoteConfig(dataDir: string): FailedRemoteConfig | undefined {

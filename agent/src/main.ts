@@ -8,7 +8,7 @@ import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
-import { confirmRemoteConfig, failRemoteConfig, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
+import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, KILLED_STARTS_ALLOWED, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
 import { pauseFromEnv } from './install/pause.js';
 import { createLogger } from './log.js';
 
@@ -28,6 +28,20 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     problems.push(`the stored remote configuration ${remote.sha256.slice(0, 12)}… is ignored: ${(err as Error).message}`);
     remote = undefined;
     config = await validate(merged);
+  }
+  if (remote && !remote.confirmed) {
+    // Earlier starts with it that never ended: the process was killed or crashed while starting with it.
+    const killed = beginRemoteStart(config.dataDir, remote);
+    if (killed >= KILLED_STARTS_ALLOWED) {
+      const message = `the agent was killed or crashed ${killed} times while starting with it (a native crash, the OOM killer)`;
+      failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: 'INTERNAL', message });
+      problems.push(`the remote configuration ${remote.sha256.slice(0, 12)}… is taken as failed: ${message}; starting with the one before`);
+      remote = readRemoteConfig(config.dataDir);
+      config = await validate(withRemote(merged, remote)).catch(() => {
+        remote = undefined;
+        return validate(merged);
+      });
+    }
   }
   const logger = createLogger(config.log.level);
   for (const p of problems) logger.warn(p);
@@ -65,6 +79,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     await agent.start();
   } catch (err) {
     await agent.stop().catch(() => undefined);
+    if (remote && !remote.confirmed && exiting) endRemoteStart(config.dataDir); // stopped by a signal: not the configuration's doing
     if (remote && !remote.confirmed && !exiting) {
       // Started with new remote settings and failed (not stopped by a signal or a restart under way): the next start goes back to the configuration before
       // them, and the agent reports this one failed instead of applying it again (docs/agent.md).
