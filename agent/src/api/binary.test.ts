@@ -92,6 +92,21 @@ describe('local API: binary tensor data (REST)', () => {
     assert.match(r.json.error, /input "input": binary_data_size 16 runs past the end of the body: 12 bytes/);
   });
 
+  it('refuses binary_data_size without Inference-Header-Content-Length naming the header, with or without the bytes after the JSON', async () => {
+    // The id's brace and escaped quote must not end the JSON header early.
+    const header = JSON.stringify({ id: 'a "}" b', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }] });
+    const message = 'input "input": parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header: expected that header, holding the byte length of the JSON header that the binary data follows (or "data" in the JSON instead of binary_data_size)';
+    for (const body of [Buffer.from(header), Buffer.concat([Buffer.from(header), f32([1, 2, 3, 4])])]) {
+      const res = await fetch(`${agent.url}/v2/models/mlp/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(res.status, 400);
+      assert.deepEqual(await res.json(), { error: message, code: 'INVALID_INPUT' });
+    }
+    // A body that is just broken is still "not JSON".
+    const broken = await req(agent.url, 'POST', '/v2/models/mlp/infer', '{"inputs": [}');
+    assert.equal(broken.json.code, 'BAD_REQUEST');
+    assert.match(broken.json.error, /request body is not JSON/);
+  });
+
   it('refuses bytes left over and a header length past the body', async () => {
     const extra = await binaryPost(agent.url, '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }] }, [f32([1, 2, 3, 4, 5])]);
     assert.equal(extra.status, 400);

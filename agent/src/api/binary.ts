@@ -48,6 +48,56 @@ export function attachBinary(body: unknown, binary: Buffer): void {
   if (at !== binary.length) bad(`the body has ${binary.length - at} bytes of binary data after the ${at} that the inputs' binary_data_size claim: expected the sizes to add up to the body after the JSON header`);
 }
 
+/**
+ * The check for a request without Inference-Header-Content-Length (handler.ts
+ * passes it where a binary request gets attachBinary): an input that declares
+ * `binary_data_size` would otherwise be refused as missing "data", or its bytes
+ * after the JSON as "not JSON". A few property reads per input on the JSON path.
+ */
+export function refuseUnframedBinary(body: unknown): void {
+  const t = binaryInput(body);
+  if (t === undefined) return;
+  bad(`input "${typeof t.name === 'string' ? t.name : '?'}": parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header: expected that header, holding the byte length of the JSON header that the binary data follows (or "data" in the JSON instead of binary_data_size)`);
+}
+
+/** The first input that declares `binary_data_size`, if any. */
+export function binaryInput(body: unknown): Obj | undefined {
+  if (!isObj(body) || !Array.isArray(body.inputs)) return undefined;
+  for (const t of body.inputs as unknown[]) {
+    if (isObj(t) && isObj(t.parameters) && t.parameters.binary_data_size !== undefined) return t;
+  }
+  return undefined;
+}
+
+/**
+ * The JSON object at the start of `body` (up to its closing brace), or undefined.
+ * Only called on a body that is not JSON, to tell binary data sent without
+ * Inference-Header-Content-Length (a JSON header, then bytes) from a broken body.
+ */
+export function leadingJson(body: Buffer): unknown {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  if (body[i] !== 0x7b) return undefined; // '{'
+  let depth = 0;
+  let inString = false;
+  for (; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // '\\': skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) {
+      try {
+        return JSON.parse(body.toString('utf8', 0, i + 1)) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Which outputs go back as binary data, or undefined for none (a plain JSON answer). */
 export function binaryOutputs(body: unknown): ((name: string) => boolean) | undefined {
   if (!isObj(body)) return undefined;

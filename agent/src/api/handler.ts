@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { AGENT_VERSION } from '../version.js';
-import { attachBinary, binaryAnswer, binaryOutputs, HEADER_LENGTH, headerLength } from './binary.js';
+import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type Hot } from './core.js';
 import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
@@ -127,9 +127,14 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     try {
       parsed = JSON.parse(body.toString('utf8', 0, jsonBytes));
     } catch (err) {
-      throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
+      // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
+      const head = binaryHeader === undefined ? leadingJson(body) : undefined;
+      if (binaryInput(head) === undefined) {
+        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
+      }
+      parsed = head;
     }
-    const { hot: h, id, result } = core.start(name, version, parsed, t0, binaryHeader === undefined ? undefined : (b) => attachBinary(b, body.subarray(jsonBytes)));
+    const { hot: h, id, result } = core.start(name, version, parsed, t0, binaryHeader === undefined ? refuseUnframedBinary : (b) => attachBinary(b, body.subarray(jsonBytes)));
     result.then((r) => {
       const outs = r.outputs;
       const binary = binaryOutputs(parsed);

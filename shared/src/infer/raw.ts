@@ -5,6 +5,7 @@
 // (https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md,
 // Triton's binary_data extension). Decoding is called by validateInferRequest
 // (request.ts), so raw and JSON inputs get the same checks and messages.
+import { isUtf8 } from 'node:buffer';
 import type { Datatype } from '../wire/manifest.js';
 import { arrayFor, type TensorData } from './tensor.js';
 
@@ -44,17 +45,34 @@ export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shap
   return arr;
 }
 
+/**
+ * Keeps a leading byte order mark (onnxruntime keeps it in a string given as JSON or
+ * typed contents). Not `fatal`: Buffer's isUtf8 checks first (a fatal TextDecoder
+ * needs ICU, which a Node built without Intl lacks).
+ */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * One BYTES element as the string a model gets. Element bytes that are not UTF-8
+ * are refused (RawDataError naming element `i`): decoding them would hand the
+ * model U+FFFD in place of what the app sent. Used for raw data here and for
+ * gRPC bytes_contents, so both give the same message.
+ */
+export function utf8Element(bytes: Uint8Array, i: number): string {
+  if (!isUtf8(bytes)) throw new RawDataError(`BYTES element ${i} is not valid UTF-8: expected valid UTF-8 text`);
+  return UTF8.decode(bytes);
+}
+
 function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): string[] {
   const out = new Array<string>(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dec = new TextDecoder();
   let at = 0;
   for (let i = 0; i < n; i++) {
     if (at + 4 > bytes.length) throw new RawDataError(`raw data ends after ${i} of the ${n} BYTES elements shape [${shape.join(', ')}] needs (each a 4-byte little-endian length, then the bytes)`);
     const len = view.getUint32(at, true);
     at += 4;
     if (at + len > bytes.length) throw new RawDataError(`raw BYTES element ${i} declares ${len} bytes but only ${bytes.length - at} are left`);
-    out[i] = dec.decode(bytes.subarray(at, at + len));
+    out[i] = utf8Element(bytes.subarray(at, at + len), i);
     at += len;
   }
   if (at !== bytes.length) throw new RawDataError(`raw data has ${bytes.length - at} bytes after the ${n} BYTES elements shape [${shape.join(', ')}] needs`);

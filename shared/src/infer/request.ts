@@ -34,6 +34,9 @@ const INT_RANGE: Record<string, [number, number]> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/** A UTF-16 surrogate not paired with another: a string with one has no UTF-8 encoding. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
@@ -179,6 +182,8 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     for (let i = 0; i < n; i++) {
       const v = flat[i];
       if (typeof v !== 'string') bad(`input "${name}": data[${i}] is ${describe(v)}: expected a string (BYTES)`);
+      // A JSON "\ud800" escape without its pair: onnxruntime would hand the model U+FFFD in its place.
+      if (LONE_SURROGATE.test(v as string)) bad(`input "${name}": data[${i}] has a lone UTF-16 surrogate (a \\u escape without its pair), which is not text: expected valid UTF-8 text`);
       s[i] = v as string;
     }
     return s;

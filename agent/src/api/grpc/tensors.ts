@@ -3,7 +3,7 @@
 // `raw_input_contents` are attached as RAW_DATA, so gRPC gets the same checks
 // and messages as REST. Outputs go back as raw_output_contents when the request
 // sent raw inputs, as typed contents otherwise (docs/decisions/0016-grpc-local-api.md).
-import { AppError, encodeRaw, RAW_DATA, type TensorData } from '@edgefleet/shared/core';
+import { AppError, encodeRaw, RAW_DATA, RawDataError, utf8Element, type TensorData } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../../runtime/recorder.js';
 
 /** The InferTensorContents field that carries each datatype. */
@@ -58,9 +58,23 @@ export function prepareGrpcInputs(body: unknown): void {
       }
     }
     const values = field === undefined ? undefined : c?.[field];
-    if (field === 'bytes_contents') t.data = (values as Buffer[] | undefined ?? []).map((b) => b.toString('utf8'));
+    if (field === 'bytes_contents') t.data = textOf(values as Buffer[] | undefined ?? [], t.name);
     else t.data = values ?? [];
   }
+}
+
+/** bytes_contents as strings; an element that is not UTF-8 is refused as in raw data (not turned into U+FFFD). */
+function textOf(values: Buffer[], name: string | undefined): string[] {
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    try {
+      out[i] = utf8Element(values[i]!, i);
+    } catch (err) {
+      if (err instanceof RawDataError) bad(`input "${name}": ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
 }
 
 function typed(data: TensorData, datatype: string): unknown[] {

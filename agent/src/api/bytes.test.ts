@@ -1,0 +1,115 @@
+// BYTES tensors against a real agent (a string Identity model in onnxruntime):
+// the model gets exactly the text the app sent on every path (JSON, REST binary
+// data, gRPC bytes_contents and raw_input_contents), and an element that is not
+// UTF-8 (or a JSON string with a lone surrogate) is refused with INVALID_INPUT
+// naming the input and the element, the same on REST and gRPC, rather than
+// handed to the model with U+FFFD in its place.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { bundleFromOnnx, GraphBuilder } from '@edgefleet/examples';
+import type { Agent } from '../agent.js';
+import { makeKit, req, startAgent, type Kit } from '../testing.js';
+import { oipClient, type OipGrpcClient } from './grpc/client.js';
+
+/** BYTES elements as raw tensor data: a 4-byte little-endian length before each. */
+function rawBytes(elements: Buffer[]): Buffer {
+  return Buffer.concat(elements.flatMap((e) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(e.length);
+    return [len, e];
+  }));
+}
+
+async function binaryPost(base: string, header: unknown, binary: Buffer) {
+  const h = Buffer.from(JSON.stringify(header));
+  const res = await fetch(`${base}/v2/models/echo/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(h.length) },
+    body: Buffer.concat([h, binary]),
+  });
+  return { status: res.status, json: await res.json() as { outputs?: Array<{ data: string[] }>; error?: string; code?: string } };
+}
+
+async function refused(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  assert.fail('expected the call to fail');
+}
+
+describe('local API: BYTES tensors are UTF-8 text', () => {
+  let kit: Kit;
+  let agent: Agent;
+  let client: OipGrpcClient;
+  before(async () => {
+    kit = makeKit();
+    const g = new GraphBuilder('echo');
+    g.op('Identity', [g.input('text', 'BYTES', ['N'])], {}, 'echo');
+    g.output('echo', 'BYTES', ['N']);
+    const b = await bundleFromOnnx({
+      dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'echo', version: '1.0.0', keys: kit.keys,
+      io: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'echo', datatype: 'BYTES', shape: [-1] }] },
+    });
+    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0 } } });
+    agent.trust.put(kit.trust.doc, 1);
+    await agent.manager.install(b.path);
+    client = oipClient(agent.grpcAddress!);
+  });
+  after(async () => {
+    client.close();
+    await agent.stop();
+    kit.cleanup();
+  });
+
+  // A leading byte order mark is text too: it used to be dropped from raw data only.
+  const text = ['é', '\ufeffbom', '😀 ok', ''];
+
+  it('hands the model the text the app sent, on every path', async () => {
+    const json = await req(agent.url, 'POST', '/v2/models/echo/infer', { inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], data: text }] });
+    assert.equal(json.status, 200, json.text);
+    assert.deepEqual(json.json.outputs[0].data, text);
+    const bin = await binaryPost(agent.url, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], parameters: { binary_data_size: rawBytes(text.map((s) => Buffer.from(s))).length } }] }, rawBytes(text.map((s) => Buffer.from(s))));
+    assert.equal(bin.status, 200, JSON.stringify(bin.json));
+    assert.deepEqual(bin.json.outputs![0]!.data, text);
+    const typed = await client.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], contents: { bytes_contents: text.map((s) => Buffer.from(s)) } }] });
+    assert.deepEqual(typed.outputs[0].contents.bytes_contents.map((b: Buffer) => b.toString('utf8')), text);
+    const raw = await client.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [4] }], raw_input_contents: [rawBytes(text.map((s) => Buffer.from(s)))] });
+    assert.deepEqual(raw.raw_output_contents[0], rawBytes(text.map((s) => Buffer.from(s))));
+  });
+
+  it('refuses an element that is not UTF-8 with INVALID_INPUT naming the input and the element, the same on REST and gRPC', async () => {
+    // 0xff never occurs in UTF-8; "\xc3(" is a cut two-byte sequence.
+    const elements = [Buffer.from('ok'), Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xc3, 0x28])];
+    const message = 'input "text": BYTES element 1 is not valid UTF-8: expected valid UTF-8 text';
+    const bin = await binaryPost(agent.url, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [3], parameters: { binary_data_size: rawBytes(elements).length } }] }, rawBytes(elements));
+    assert.equal(bin.status, 400);
+    assert.deepEqual(bin.json, { error: message, code: 'INVALID_INPUT' });
+    const calls = [
+      { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [3], contents: { bytes_contents: elements } }] },
+      { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [3] }], raw_input_contents: [rawBytes(elements)] },
+    ];
+    for (const call of calls) {
+      const err = await refused(client.call('ModelInfer', call));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.details);
+      assert.equal(err.details, message);
+      assert.equal(err.metadata.get('error-code')[0], 'INVALID_INPUT');
+    }
+    const last = await binaryPost(agent.url, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 6 } }] }, rawBytes([Buffer.from([0xc3, 0x28])]));
+    assert.match(last.json.error!, /BYTES element 0 is not valid UTF-8/);
+  });
+
+  it('refuses a JSON string with a lone surrogate escape, and keeps a pair', async () => {
+    const body = '{"inputs":[{"name":"text","datatype":"BYTES","shape":[2],"data":["\\ud83d\\ude00","a\\ud800"]}]}';
+    const r = await req(agent.url, 'POST', '/v2/models/echo/infer', body);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 'INVALID_INPUT');
+    assert.match(r.json.error, /^input "text": data\[1\] has a lone UTF-16 surrogate .*expected valid UTF-8 text$/);
+    const ok = await req(agent.url, 'POST', '/v2/models/echo/infer', '{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["\\ud83d\\ude00"]}]}');
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.json.outputs[0].data, ['😀']);
+  });
+});
