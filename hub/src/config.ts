@@ -28,6 +28,11 @@ export const HubConfig = z
     trust: z.string().optional(),
     /** A hub secret key file (edgefleet keys generate --role hub); otherwise one is created in DATA. */
     hubKey: z.string().optional(),
+    /**
+     * The key file that wraps content keys at rest (docs/security.md "Sealed models"); it must exist.
+     * Otherwise DATA/content-keys.key, created when missing. Several hubs on one database name copies of one file.
+     */
+    contentKeys: z.string().min(1).optional(),
     /** Broker URLs given to devices at enrollment; defaults to the addresses the hub listens on. */
     publicBrokers: z.array(z.string().url()).optional(),
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
@@ -208,6 +213,7 @@ export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: Flag
   'ws-port': { field: 'wsPort', kind: 'int', value: 'PORT', description: 'MQTT over WebSocket port (default off)' },
   trust: { field: 'trust', kind: 'path', value: 'FILE', description: 'trust document to store (first start) or rotate to' },
   'hub-key': { field: 'hubKey', kind: 'path', value: 'FILE', description: 'hub secret key file; default DATA/hub.key, created when missing' },
+  'content-keys': { field: 'contentKeys', kind: 'path', value: 'FILE', description: 'key file wrapping sealed models\' content keys, must exist (every hub on one database needs the same one); default DATA/content-keys.key, created when missing' },
   broker: { field: 'publicBrokers', kind: 'list', value: 'URL', description: 'broker URL given to devices at enrollment' },
   'max-bundle-bytes': { field: 'maxBundleBytes', kind: 'int', value: 'BYTES', description: 'largest model bundle accepted (default 512 MiB)' },
   'log-level': { field: 'logLevel', kind: 'string', value: 'LEVEL', description: 'trace, debug, info, warn, error, fatal or silent (default info)' },
@@ -236,7 +242,7 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
     }
-    for (const k of ['dataDir', 'trust', 'hubKey', 'tlsCert', 'tlsKey'] as const) {
+    for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey'] as const) {
       if (typeof fromFile[k] === 'string') fromFile[k] = resolve(path, '..', fromFile[k] as string);
     }
   }

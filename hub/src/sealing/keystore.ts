@@ -1,34 +1,60 @@
 // The hub's key for content keys at rest (docs/security.md "Sealed models"): DATA/content-keys.key,
-// 32 random bytes made at first start, mode 0600, never in hub.db. Content keys are stored in hub.db
-// wrapped with it (AES-256-GCM, the content key's id as additional data), so a copy of hub.db or of
-// a backup alone decrypts no model.
+// 32 random bytes made at first start, mode 0600, never in hub.db; or the file the config's
+// `contentKeys` (--content-keys FILE) names, which must exist: several hubs on one database name one
+// copy of the same file (docs/hub.md "Several hubs"). Content keys are stored in hub.db wrapped with it
+// (AES-256-GCM, the content key's id as additional data), so a copy of hub.db or of a backup alone
+// decrypts no model.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, ensurePrivateDir, writeFileAtomic } from '@edgefleet/shared';
 
 export const KEYSTORE_FILE = 'content-keys.key';
 const WRAP = 'v1';
 
-export class Keystore {
-  private constructor(private readonly key: Buffer) {}
+/** How to make a content-keys key file by hand (for a missing `contentKeys` file and the docs). */
+export function makeKeyFileCommand(path: string): string {
+  return `(umask 077; head -c 32 /dev/urandom | base64 > ${path})`;
+}
 
-  /** DATA/content-keys.key, made (0600) when there is none. A readable-by-others file is refused. */
-  static open(dataDir: string): Keystore {
-    const path = join(dataDir, KEYSTORE_FILE);
+export class Keystore {
+  /** `path`: the key file, named in errors and logs. */
+  private constructor(private readonly key: Buffer, readonly path: string) {}
+
+  /**
+   * `file` (the config's `contentKeys`) when given: it must exist, and a missing one is CONFIG_INVALID
+   * naming it and how to make it; the hub never makes it, since hubs that each made their own would
+   * store content keys the others cannot open. Otherwise DATA/content-keys.key, made (0600, with the
+   * data dir) when there is none. A readable-by-others file is refused.
+   */
+  static open(dataDir: string, file?: string): Keystore {
+    const path = file ?? join(dataDir, KEYSTORE_FILE);
     if (!existsSync(path)) {
+      if (file !== undefined) {
+        throw new AppError('CONFIG_INVALID',
+          `content keys key file ${path} (contentKeys, --content-keys) does not exist; the hub makes it only in its data dir, when contentKeys is not given. ` +
+          `Every hub on one database needs the same file: copy the ${KEYSTORE_FILE} of the hub that made it (its data dir; mode 0600) to ${path}, ` +
+          `or, before any hub has stored a content key, make a new one with: ${makeKeyFileCommand(path)}`);
+      }
+      ensurePrivateDir(dataDir);
       writeFileAtomic(path, `${randomBytes(32).toString('base64')}\n`, 0o600);
     }
     const mode = statSync(path).mode & 0o777;
     if (mode & 0o077) throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (it decrypts every content key): chmod 600 it`);
-    const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new AppError('CONFIG_INVALID', `cannot read content keys key file ${path}: ${(err as Error).message}`);
+    }
+    const key = Buffer.from(text.trim(), 'base64');
     if (key.length !== 32) throw new AppError('CONFIG_INVALID', `${path}: expected 32 bytes of base64, got ${key.length} bytes`);
-    return new Keystore(key);
+    return new Keystore(key, path);
   }
 
   /** For tests: a keystore over a given key. */
   static ofKey(key: Buffer): Keystore {
-    return new Keystore(Buffer.from(key));
+    return new Keystore(Buffer.from(key), '(a key given in memory)');
   }
 
   wrap(contentKey: Uint8Array, keyId: string): string {
@@ -49,7 +75,7 @@ export class Keystore {
     try {
       return new Uint8Array(Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]));
     } catch (err) {
-      throw new AppError('DECRYPT_FAILED', `stored content key ${keyId.slice(0, 12)}… does not open with DATA/${KEYSTORE_FILE} (a different hub's key file?)`, { cause: err });
+      throw new AppError('DECRYPT_FAILED', `stored content key ${keyId.slice(0, 12)}… does not open with ${this.path} (a different hub's key file?)`, { cause: err });
     }
   }
 }

@@ -22,7 +22,7 @@ export class Sealing {
   /** Content keys already reported as not opening with this hub's key file (logged once each). */
   private readonly unopenable = new Set<string>();
 
-  /** `logger`: where a stored content key that this hub's DATA/content-keys.key does not open is reported. */
+  /** `logger`: where a stored content key that this hub's key file (DATA/content-keys.key or contentKeys) does not open is reported. */
   constructor(private readonly store: Store, private readonly keystore: Keystore, private readonly logger?: LoggerPort) {
     this.repo = new SealingRepo(store.db);
   }
@@ -85,7 +85,7 @@ export class Sealing {
       if (!this.unopenable.has(keyId)) {
         this.unopenable.add(keyId);
         this.logger?.error({ model: stored.model, version: stored.version, keyId: keyId.slice(0, 12), err: (err as Error).message },
-          'a stored content key does not open with this hub\'s DATA/content-keys.key: devices get this version without its key until it is pushed again (edgefleet model push --content-key) or the key file it was stored under is put back; every hub on one database needs the same key file');
+          `a stored content key does not open with this hub's content keys key file ${this.keystore.path}: devices get this version without its key until it is pushed again (edgefleet model push --content-key) or the key file it was stored under is put back; every hub on one database needs the same key file (contentKeys, --content-keys FILE)`);
       }
       return undefined;
     }
