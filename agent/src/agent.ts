@@ -1,7 +1,7 @@
 // Builds every part of a running agent from a config and its collaborators
 // (no I/O in here until start()), so tests and benches can run an agent
 // in-process. main.ts is the program's composition root around this.
-import { settleWithin } from '@edgefleet/shared/core';
+import { MAX_STOP_GRACE_MS, settleWithin } from '@edgefleet/shared/core';
 import type { AgentConfig } from './config.js';
 import type { ApiServer } from './api/server.js';
 import { buildApis } from './api/build.js';
@@ -32,8 +32,12 @@ export type { Agent, AgentDeps, Part, RecorderContext } from './agent-types.js';
 /**
  * Deadlines of agent.stop()'s steps (docs/agent.md "Stopping"): the hub link and the API stop side by
  * side, so the whole stop stays under STOP_TOTAL_MS, and main.ts exits by force after STOP_EXIT_MS.
+ * The API's step honours api.stopGraceMs (at most MAX_STOP_GRACE_MS, the schema's bound) and then
+ * API_CLOSE_MS to close the connections left; no longer than the hub link's step, so the grace costs the
+ * stop nothing.
  */
-export const STOP_MS = { part: 1000, sync: SYNC_STOP_MS + 500, api: 3000, batch: 2000, runtime: 1000 };
+export const API_CLOSE_MS = 500;
+export const STOP_MS = { part: 1000, sync: SYNC_STOP_MS + 500, api: MAX_STOP_GRACE_MS + API_CLOSE_MS, batch: 2000, runtime: 1000 };
 export const STOP_TOTAL_MS = Math.max(STOP_MS.sync, STOP_MS.api) + STOP_MS.batch + STOP_MS.runtime;
 export const STOP_EXIT_MS = 9000;
 

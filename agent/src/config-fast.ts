@@ -2,13 +2,12 @@
 // (docs/performance.md: zod and the wire schemas are ~20 MB of a standalone agent's
 // RSS). It only ever accepts: for a config it is sure the schema in config.ts
 // accepts, it returns exactly what the schema would return (defaults filled in);
-// for anything else (a bad or unusual value, one past config-bounds.ts, batch jobs, a broker
+// for anything else (a bad or unusual value, one past the bounds of config-bounds.ts, batch jobs, a broker
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES } from '@edgefleet/shared/core';
+import { MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
-import { configProblem } from './config-bounds.js';
 
 type Obj = Record<string, unknown>;
 
@@ -16,6 +15,10 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const onlyKeys = (o: Obj, keys: readonly string[]): boolean => Object.keys(o).every((k) => keys.includes(k));
 const int = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 const posInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+/** A duration in ms (config-bounds.ts): a timer past MAX_TIMER_MS fires after 1 ms. */
+const timerMs = (v: unknown): v is number => int(v, 1, MAX_TIMER_MS);
+/** A rate per second (config-bounds.ts), at least MIN_RATE_PER_SEC. */
+const rate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= MIN_RATE_PER_SEC;
 
 /** Marks "not accepted here" inside the section checks. */
 class No extends Error {}
@@ -76,10 +79,10 @@ function api(o: Obj): AgentConfig['api'] {
     allowedHosts: o.allowedHosts === undefined || (Array.isArray(o.allowedHosts) && o.allowedHosts.length === 0) ? [] : no(),
     maxConnections: field(o, 'maxConnections', posInt, d.maxConnections),
     maxInflightBodyBytes: field(o, 'maxInflightBodyBytes', posInt, d.maxInflightBodyBytes),
-    headersTimeoutMs: field(o, 'headersTimeoutMs', posInt, d.headersTimeoutMs),
-    requestTimeoutMs: field(o, 'requestTimeoutMs', posInt, d.requestTimeoutMs),
-    keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', posInt, d.keepAliveTimeoutMs),
-    stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0), d.stopGraceMs),
+    headersTimeoutMs: field(o, 'headersTimeoutMs', timerMs, d.headersTimeoutMs),
+    requestTimeoutMs: field(o, 'requestTimeoutMs', timerMs, d.requestTimeoutMs),
+    keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', timerMs, d.keepAliveTimeoutMs),
+    stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0, MAX_STOP_GRACE_MS), d.stopGraceMs),
     grpc: section(o.grpc, ['enabled', 'port', 'socket', 'maxConcurrentStreams', 'maxCalls'], () => ({ ...GRPC_DEFAULTS }), grpc),
   };
   if (token !== undefined) out.token = token;
@@ -105,9 +108,9 @@ function runtime(o: Obj): AgentConfig['runtime'] {
 
 const outboxOf = (o: Obj): AgentConfig['sync']['outbox'] => ({
   batchSize: field(o, 'batchSize', posInt, 50),
-  messagesPerSec: field(o, 'messagesPerSec', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0, 20),
+  messagesPerSec: field(o, 'messagesPerSec', rate, 20),
   maxMessageBytes: field(o, 'maxMessageBytes', (v) => int(v, 1024), 192 * 1024),
-  resendAfterMs: field(o, 'resendAfterMs', posInt, 15_000),
+  resendAfterMs: field(o, 'resendAfterMs', timerMs, 15_000),
 });
 const OUTBOX = ['batchSize', 'messagesPerSec', 'maxMessageBytes', 'resendAfterMs'];
 
@@ -115,7 +118,7 @@ const syncOf = (o: Obj): AgentConfig['sync'] => ({
   // brokerUrl is left to the schema (URL rules): its presence means "not here".
   blockSize: field(o, 'blockSize', (v) => int(v, 1024, 1024 * 1024), 1024 * 1024),
   window: field(o, 'window', (v) => int(v, 1, MAX_BLOB_GET_BLOCKS), 8),
-  reconnectMs: field(o, 'reconnectMs', posInt, 2000),
+  reconnectMs: field(o, 'reconnectMs', timerMs, 2000),
   outbox: section(o.outbox, OUTBOX, () => outboxOf({}), outboxOf),
 });
 
@@ -123,7 +126,7 @@ const captureOf = (o: Obj): AgentConfig['capture'] => ({
   budgetBytes: field(o, 'budgetBytes', (v) => int(v, 64 * 1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
   chunkBytes: field(o, 'chunkBytes', (v) => int(v, 4096, MAX_CAPTURE_CHUNK_BYTES), 64 * 1024),
   flushSec: field(o, 'flushSec', (v) => int(v, 1, 300), 5),
-  uploadsPerSec: field(o, 'uploadsPerSec', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 100, 2),
+  uploadsPerSec: field(o, 'uploadsPerSec', (v) => rate(v) && v <= 100, 2),
 });
 
 /** The validated config, or undefined: then validate with config.ts (which names what is wrong). */
@@ -141,7 +144,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
         queue: field(o, 'queue', (v) => int(v, 0), 64),
       })),
       summaries: section(merged.summaries, ['windowSec', 'budgetBytes', 'checkpointSec'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }), (o) => ({
-        windowSec: field(o, 'windowSec', posInt, 60),
+        windowSec: field(o, 'windowSec', (v) => int(v, 1, MAX_WINDOW_SEC), 60),
         budgetBytes: field(o, 'budgetBytes', posInt, 64 * 1024 * 1024),
         checkpointSec: field(o, 'checkpointSec', (v) => int(v, 0), 5),
       })),
@@ -152,8 +155,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       allowNonFinite: field(merged, 'allowNonFinite', (v) => typeof v === 'boolean', false),
       log: section(merged.log, ['level'], () => ({ level: 'info' as const }), (o) => ({ level: field(o, 'level', (v) => LEVELS.includes(v as string), 'info' as AgentConfig['log']['level']) })),
     };
-    // Bounds the schema does not carry yet (config-bounds.ts): config.ts refuses them, naming the field.
-    return configProblem(config) ? undefined : config;
+    return config;
   } catch (err) {
     if (err instanceof No) return undefined;
     throw err;

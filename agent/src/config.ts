@@ -2,11 +2,10 @@
 // gathered from an optional JSON file, then environment, then command-line flags (flags win), with the
 // last applied remote settings laid over it (config-remote.ts). A bad value fails with a CONFIG_INVALID
 // error naming the field, what was expected, and where the value came from (the file, a flag or a
-// variable); config-bounds.ts adds the bounds the schema does not carry yet.
+// variable). The schema carries the bounds the agent can honour (config-bounds.ts).
 // The daemon tries config-fast.ts first and loads this module (and zod) only when
 // that check does not accept the config (docs/performance.md).
 import { AgentConfig, AppError, parseWire } from '@edgefleet/shared';
-import { configProblem } from './config-bounds.js';
 import { configOrigins, mergeConfig, type ConfigFlags, type ConfigOrigins } from './config-merge.js';
 
 export type { ConfigFlags } from './config-merge.js';
@@ -22,20 +21,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Age
   return validateConfig(mergeConfig(env, flags));
 }
 
-/** The merged sources checked against the schema and config-bounds.ts, defaults filled in. */
+/** The merged sources checked against the schema, defaults filled in. */
 export function validateConfig(merged: Record<string, unknown>): AgentConfig {
-  let config: AgentConfig;
   try {
-    config = parseWire(AgentConfig, merged, 'config');
+    return parseWire(AgentConfig, merged, 'config');
   } catch (err) {
     if (err instanceof AppError) throw new AppError('CONFIG_INVALID', describe(err, configOrigins(merged)), { details: err.details });
     throw err;
   }
-  const problem = configProblem(config);
-  if (problem) {
-    throw new AppError('CONFIG_INVALID', `invalid config: ${problem.field}: ${problem.message}${where(problem.field, configOrigins(merged))}`, { details: { field: problem.field } });
-  }
-  return config;
 }
 
 /** " (in FILE)", " (--api-port)": where the value of `field` came from, when known. */

@@ -15,6 +15,23 @@ export const MAX_BLOB_GET_BLOCKS = 64;
 export const MAX_BATCH_SIZE = 1024;
 /** runtime.maxQueueDelayUs at most. */
 export const MAX_QUEUE_DELAY_US = 1_000_000;
+/**
+ * A duration in ms at most (api.*TimeoutMs, sync.reconnectMs, sync.outbox.resendAfterMs): Node's longest
+ * timer; a setTimeout or setInterval past it fires after 1 ms (https://nodejs.org/api/timers.html).
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** A send rate at least (sync.outbox.messagesPerSec, capture.uploadsPerSec): one per 1000 s, so a token bucket's wait fits a timer. */
+export const MIN_RATE_PER_SEC = 0.001;
+/**
+ * summaries.windowSec at most: a day, the coarsest window the agent's compaction makes
+ * (agent/src/summaries/retention-groups.ts); the hub refuses windows past its ingest.maxLengthSec (31 days).
+ */
+export const MAX_WINDOW_SEC = 86_400;
+/**
+ * api.stopGraceMs at most: what the agent's stop budget gives the API's stop step (agent/src/agent.ts
+ * STOP_MS.api adds the closing of connections; it runs beside the hub link's step, docs/agent.md "Stopping").
+ */
+export const MAX_STOP_GRACE_MS = 4_000;
 
 /** live: the running part takes the new value; restart: the agent stops cleanly and exits with RESTART_EXIT_CODE. */
 export type SettingApply = 'live' | 'restart';

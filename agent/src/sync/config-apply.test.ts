@@ -5,9 +5,12 @@
 // newer document fall back to the local config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { settingsHash, type DesiredConfig } from '@edgefleet/shared';
 import { validateConfig, type AgentConfig } from '../config.js';
-import type { StoredRemoteConfig } from '../config-remote.js';
+import { writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
 import { ConfigApplier } from './config-apply.js';
 
 const local = { dataDir: '/var/lib/edgefleet-agent', summaries: { windowSec: 60 } };
@@ -105,6 +108,40 @@ describe('remote configuration on the box', () => {
     assert.deepEqual([a.report()?.status, a.report()?.sha256, a.report()?.error?.code], ['failed', stored.sha256, 'MODEL_LOAD_FAILED']);
     a.apply(doc(bad, 2));
     assert.deepEqual([calls, restarts], [[], 0], 'not applied again (no restart loop)');
+  });
+
+  it('a configuration it cannot store (a real write that fails) is not run either: the running parts, the file and the report agree on the old one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-apply-'));
+    try {
+      // A data dir that is a file: every write under it fails (ENOTDIR), as on a full or read-only disk, even as root.
+      const dataDir = join(dir, 'not-a-dir');
+      writeFileSync(dataDir, '');
+      const good = { 'summaries.windowSec': 10 };
+      const stored = { sha256: settingsHash(good), sources: [{ scope: 'fleet', version: 1 }], settings: good, at: '2026-03-01T11:00:00.000Z', confirmed: true };
+      const calls: string[] = [];
+      const a = new ConfigApplier({
+        local, current: validateConfig({ ...local, summaries: { windowSec: 10 } }), stored, validate: validateConfig,
+        store: (r) => writeRemoteConfig(dataDir, r),
+        live: {
+          windowSec: (n) => calls.push(`windowSec ${n}`), checkpointSec: (n) => calls.push(`checkpointSec ${n}`),
+          budgetBytes: (n) => calls.push(`budgetBytes ${n}`), outbox: (o) => calls.push(`outbox ${o.messagesPerSec}`),
+          concurrency: (p, q) => calls.push(`concurrency ${p} ${q}`), logLevel: (l) => calls.push(`log ${l}`),
+        },
+        restart: () => assert.fail('no restart'), changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
+      });
+      const next = doc({ 'summaries.windowSec': 30, 'sync.outbox.messagesPerSec': 5, 'log.level': 'debug' }, 2);
+      a.apply(next);
+      const r = a.report();
+      assert.equal(r?.status, 'failed');
+      assert.equal(r?.error?.sha256, next.sha256);
+      assert.match(r?.error?.message ?? '', /ENOTDIR|not a directory/);
+      assert.equal(r?.sha256, stored.sha256, 'the old configuration is reported in effect');
+      assert.deepEqual(calls, [], 'no new value reached the running parts');
+      assert.equal(a.config.summaries.windowSec, 10);
+      assert.equal(a.config.log.level, 'info');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
     it('no document reaching a box that never had one: its local config is reported applied, nothing stored', () => {

@@ -110,9 +110,11 @@ export class ConfigApplier {
       const restartKeys = changes.filter((c) => c.apply === 'restart').map((c) => c.key);
       // Live settings run from now on: confirmed. After a restart, main.ts confirms once the agent started.
       const record: StoredRemoteConfig = { sha256: desired.sha256, sources: desired.sources, settings: desired.settings, at: this.d.now().toISOString(), confirmed: restartKeys.length === 0 };
-      if (restartKeys.length === 0) this.applyLive(next, changes.map((c) => c.key));
+      // Stored first: when it cannot be (disk full, permission denied) nothing runs with the new values, so
+      // the running parts, the file the next start reads and the reported `failed` agree on the old ones.
       this.d.store(record);
       this.stored = record;
+      if (restartKeys.length === 0) this.applyLive(next, changes.map((c) => c.key));
       if (restartKeys.length) {
         this.state = { sha256: desired.sha256, sources: desired.sources, status: 'restarting', at: record.at };
         this.d.log('info', { sha256: desired.sha256, restart: restartKeys }, 'remote configuration stored; these settings need a restart');

@@ -10,6 +10,7 @@ import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
 import { makeHarness, ManualClock, makeKeys, type Harness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
+import { ConfigService } from './service.js';
 
 /** A FleetLink that records what is published. */
 function recordingLink(): FleetLink & { published: Array<{ deviceId: string; doc: DesiredDocument }> } {
@@ -27,10 +28,17 @@ function recordingLink(): FleetLink & { published: Array<{ deviceId: string; doc
   } as FleetLink & { published: Array<{ deviceId: string; doc: DesiredDocument }> };
 }
 
-async function setup(): Promise<{ h: Harness; link: ReturnType<typeof recordingLink> }> {
+/** maxPayloadBytes: the hub's MQTT payload limit, as server/hub.ts gives the config routes its own. */
+async function setup(maxPayloadBytes?: number): Promise<{ h: Harness; link: ReturnType<typeof recordingLink> }> {
   const keys = makeKeys();
   const link = recordingLink();
-  const h = makeHarness({ database: backend.database(), keys, fleet: link, parts: (store) => makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }) });
+  const h = makeHarness({
+    database: backend.database(), keys, fleet: link,
+    parts: (store) => {
+      const parts = makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() });
+      return maxPayloadBytes === undefined ? parts : { ...parts, config: new ConfigService(store, { maxPayloadBytes }) };
+    },
+  });
   for (const [id, tags] of [['cam-1', { site: 'a' }], ['cam-2', { site: 'b' }], ['cam-3', {}]] as const) {
     assert.equal((await h.req('POST', '/api/v1/devices', { json: { deviceId: id, tags } })).status, 201);
   }
@@ -138,6 +146,13 @@ describe('agent configuration documents', () => {
         [{ 'summaries.windowSec': 'ten' }, 400, 'CONFIG_INVALID', /^summaries\.windowSec: /],
         [{ 'runtime.backend': 'gpu' }, 400, 'CONFIG_INVALID', /^runtime\.backend: /],
         [{ 'summaries.nope': 1 }, 400, 'CONFIG_INVALID', /^summaries\.nope: not a remote setting/],
+        // The agent's bounds (every box would refuse these): the field, what was expected and the value.
+        [{ 'sync.reconnectMs': 2 ** 31 }, 400, 'CONFIG_INVALID', /^sync\.reconnectMs: expected at most 2147483647 ms \(about 24\.8 days, Node's longest timer\) \(got 2147483648\)$/],
+        [{ 'sync.outbox.resendAfterMs': 2 ** 31 }, 400, 'CONFIG_INVALID', /^sync\.outbox\.resendAfterMs: expected at most 2147483647 ms/],
+        [{ 'api.requestTimeoutMs': 1e10 }, 400, 'CONFIG_INVALID', /^api\.requestTimeoutMs: expected at most 2147483647 ms/],
+        [{ 'sync.outbox.messagesPerSec': 0.0001 }, 400, 'CONFIG_INVALID', /^sync\.outbox\.messagesPerSec: expected at least 0\.001 per second .*\(got 0\.0001\)$/],
+        [{ 'summaries.windowSec': 86_401 }, 400, 'CONFIG_INVALID', /^summaries\.windowSec: expected at most 86400 s \(a day\) \(got 86401\)$/],
+        [{ 'api.stopGraceMs': 4001 }, 400, 'CONFIG_INVALID', /^api\.stopGraceMs: expected at most 4000 ms \(what the agent's stop gives requests in flight/],
       ];
       for (const [settings, status, code, message] of cases) {
         const r = await put(h, 'fleet', settings);
@@ -155,6 +170,23 @@ describe('agent configuration documents', () => {
       assert.equal((await json<{ version: number }>(h.req('GET', '/api/v1/config/fleet', { role: 'viewer' }))).version, 0, 'nothing stored');
       assert.equal(link.published.length, 0, 'no document issued');
       assert.equal(h.store.audit.query({ action: 'config.set' }).length, 0, 'nothing audited');
+    } finally {
+      h.close();
+    }
+  });
+
+  it('refuses sync.outbox.maxMessageBytes above what this hub\'s MQTT accepts per message, naming the field and the limit', async () => {
+    const { h, link } = await setup(64 * 1024);
+    try {
+      const r = await put(h, 'fleet', { 'sync.outbox.maxMessageBytes': 64 * 1024 + 1 });
+      const body = (await r.json()) as { error: { code: string; message: string; details?: unknown } };
+      assert.equal(r.status, 400);
+      assert.equal(body.error.code, 'CONFIG_INVALID');
+      assert.match(body.error.message, /^sync\.outbox\.maxMessageBytes: expected at most 65536 bytes \(this hub's maxPayloadBytes, .*\(got 65537\)$/);
+      assert.equal((await json<{ version: number }>(h.req('GET', '/api/v1/config/fleet', { role: 'viewer' }))).version, 0, 'nothing stored');
+      assert.equal(link.published.length, 0, 'no document issued');
+      const ok = await put(h, 'device/cam-1', { 'sync.outbox.maxMessageBytes': 64 * 1024 }, 'the limit itself');
+      assert.equal(ok.status, 200);
     } finally {
       h.close();
     }

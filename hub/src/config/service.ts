@@ -29,10 +29,18 @@ export function parseScope(s: string): ConfigScope {
 
 export const scopeName = (s: ConfigScope): string => (s.kind === 'fleet' ? 'fleet' : s.kind === 'tag' ? `tag/${s.key}=${s.value}` : `device/${s.deviceId}`);
 
+export interface ConfigServiceOptions {
+  /**
+   * The largest MQTT message this hub accepts from a device (the hub's maxPayloadBytes): a larger
+   * sync.outbox.maxMessageBytes would have the boxes' batches refused by the broker. Absent: not checked.
+   */
+  maxPayloadBytes?: number | undefined;
+}
+
 export class ConfigService {
   readonly repo: ConfigRepo;
 
-  constructor(private readonly store: Store) {
+  constructor(private readonly store: Store, private readonly opts: ConfigServiceOptions = {}) {
     this.repo = new ConfigRepo(store.db);
   }
 
@@ -46,17 +54,29 @@ export class ConfigService {
 
   /**
    * Stores the next version of a scope's document after checking every setting as the agent would
-   * (CONFIG_NOT_REMOTE / CONFIG_INVALID naming the field). Run it in the caller's transaction; returns the
+   * (CONFIG_NOT_REMOTE / CONFIG_INVALID naming the field), and sync.outbox.maxMessageBytes against what
+   * this hub's MQTT accepts per message. Run it in the caller's transaction; returns the
    * version and the devices it reaches (their desired documents are to be issued in the same transaction).
    */
   put(scope: ConfigScope, settings: RemoteSettings, by: string, reason: string, at: Date, viaRollout = false): { version: number; devices: string[] } {
     checkRemoteSettings(settings);
+    this.checkHubLimits(settings);
     const rolling = viaRollout ? undefined : this.rolloutOf(scope);
     if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);
     const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
     return { version, devices: devices.map((d) => d.id) };
+  }
+
+  /** Settings the agent takes but this hub could not: a message larger than its MQTT accepts (CONFIG_INVALID naming the field). */
+  private checkHubLimits(settings: RemoteSettings): void {
+    const field = 'sync.outbox.maxMessageBytes';
+    const max = this.opts.maxPayloadBytes;
+    const v = settings[field];
+    if (max !== undefined && typeof v === 'number' && v > max) {
+      throw new AppError('CONFIG_INVALID', `${field}: expected at most ${max} bytes (this hub's maxPayloadBytes, the largest MQTT message it accepts from a device) (got ${v})`, { details: { field } });
+    }
   }
 
   /** The running or paused configuration rollout of a scope, if any (decision 0045). */

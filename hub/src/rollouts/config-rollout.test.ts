@@ -7,6 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsHash, type ReportedState } from '@edgefleet/shared';
 import { actOverRest, actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { RolloutEngine } from './engine.js';
+import { RollupGateData } from './rollup-gate-data.js';
+import { ConfigService } from '../config/service.js';
+import { RecordingLogger } from '../mqtt/testing/devices.js';
 
 before(prepare);
 after(cleanup);
@@ -182,6 +186,20 @@ describe('configuration rollouts', () => {
       assert.equal(a.state, 'rolled_back');
       assert.deepEqual(e.parts.config.document({ kind: 'fleet' }).settings, { 'summaries.windowSec': 60 });
       for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), { 'summaries.windowSec': 60 });
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a configuration rollout with settings this hub\'s MQTT would refuse from the boxes is refused at create, nothing stored', async () => {
+    const e = await setup(2);
+    try {
+      const engine = new RolloutEngine({ store: e.store, deployments: e.parts.deployments, gateData: new RollupGateData(e.store), clock: e.clock, logger: new RecordingLogger(), config: new ConfigService(e.store, { maxPayloadBytes: 100_000 }) });
+      await assert.rejects(
+        engine.createConfig({ scope: 'fleet', settings: { 'sync.outbox.maxMessageBytes': 200_000 }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'bigger' }, { name: 'op' }),
+        (err: { code?: string; message?: string }) => err.code === 'CONFIG_INVALID' && /sync\.outbox\.maxMessageBytes: expected at most 100000 bytes/.test(err.message ?? ''),
+      );
+      assert.deepEqual(e.store.rollouts.list(), []);
     } finally {
       await e.close();
     }

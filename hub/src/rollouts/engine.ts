@@ -47,6 +47,8 @@ export interface RolloutEngineDeps {
   leader?: () => boolean;
   /** Throws unless this hub still holds the lease; called inside each step's write transactions. */
   fence?: () => void;
+  /** The hub's configuration service, with its limits (maxPayloadBytes); default one without them. */
+  config?: ConfigService;
 }
 
 export interface Actor {
@@ -110,7 +112,7 @@ export class RolloutEngine {
   async createConfig(req: ConfigRolloutCreate, actor: Actor): Promise<RolloutRecord> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const config = new ConfigService(store);
+    const config = this.deps.config ?? new ConfigService(store);
     const { record, devices, scope } = planConfigRollout(store, config, req, actor.name, now, this.opts.requireStagingRing);
     const c = record.config!;
     store.db.transaction(() => {

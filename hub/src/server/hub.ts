@@ -89,6 +89,9 @@ export class Hub {
     const hubId = clusterHubId(cfg);
     // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
     refuseUnfinishedRestore(cfg.dataDir);
+    // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
+    // every hub of one database); a named file that is missing is refused here, before anything is created.
+    const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
     const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
@@ -113,12 +116,12 @@ export class Hub {
     // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
-    // Sealed models: content keys wrapped by DATA/content-keys.key, sealed to each entitled device's key.
-    const sealing = new Sealing(store, Keystore.open(cfg.dataDir), logger);
+    // Sealed models: content keys wrapped by the keystore, sealed to each entitled device's key.
+    const sealing = new Sealing(store, keystore, logger);
     // Data capture entries ride in the desired documents (docs/decisions/0035-data-capture.md), and so
     // does the remote agent configuration, layered per device (docs/hub.md "Agent configuration").
     let captures: CaptureService | null = null;
-    const config = new ConfigService(store);
+    const config = new ConfigService(store, { maxPayloadBytes: cfg.maxPayloadBytes });
     const deployments = new DeploymentService({
       store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, desiredCapture: (id) => captures?.desiredFor(id) ?? [], renewalAsJob: hubId !== null, ...(cfg.sync ? { options: cfg.sync } : {}),
     });
@@ -134,7 +137,7 @@ export class Hub {
     // Rollouts: waves of a deployment at a rate cap, judged by gates from the hourly rollups; resumes from hub.db.
     const gateData = new RollupGateData(store, { rawFrom: retainedFrom(clock, cfg.retention?.windowsDays) });
     const rollouts = new RolloutEngine({
-      store, deployments, gateData, clock, logger, ...(cfg.rollouts ? { options: cfg.rollouts } : {}),
+      store, deployments, gateData, clock, logger, config, ...(cfg.rollouts ? { options: cfg.rollouts } : {}),
       ...(hubId ? { leader: () => this.lease?.isLeader() ?? false, fence: () => this.lease?.fence() } : {}),
     });
     this.rolloutsPart = rollouts;

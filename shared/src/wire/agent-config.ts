@@ -4,8 +4,18 @@
 // what a desired document carries and what the agent reports back.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, assertRemoteKey, overlaySettings, type RemoteSettings } from '../agent-settings.js';
+import {
+  MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  assertRemoteKey, overlaySettings, type RemoteSettings,
+} from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
+
+// The bounds the agent can honour (constants in agent-settings.ts, zod-free: the agent's quick start-up
+// check, config-fast.ts, uses them too), so the hub refuses at `config set` what every box would refuse.
+/** A duration in ms: a timer past MAX_TIMER_MS fires after 1 ms. */
+const durationMs = () => z.number().int().positive().max(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} ms (about 24.8 days, Node's longest timer)`);
+/** A send rate: slower than MIN_RATE_PER_SEC, a token bucket's wait no longer fits a timer. */
+const ratePerSec = () => z.number().min(MIN_RATE_PER_SEC, `expected at least ${MIN_RATE_PER_SEC} per second (one per 1000 s)`);
 
 export const RuntimeOverrides = z.object({
   intraOpThreads: z.number().int().positive().optional(),
@@ -60,12 +70,13 @@ export const AgentConfig = z.object({
     /** Request bodies being read at once, in bytes, over all connections; past it, 503 before reading. */
     maxInflightBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
     /** Time for a client to send its request headers. */
-    headersTimeoutMs: z.number().int().positive().default(10_000),
+    headersTimeoutMs: durationMs().default(10_000),
     /** Time for a client to send its whole request, body included. */
-    requestTimeoutMs: z.number().int().positive().default(30_000),
-    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
-    /** On stop, time for in-flight requests before every connection is closed. */
-    stopGraceMs: z.number().int().nonnegative().default(2_000),
+    requestTimeoutMs: durationMs().default(30_000),
+    keepAliveTimeoutMs: durationMs().default(5_000),
+    /** On stop, time for in-flight requests before every connection is closed; bounded by the agent's stop budget. */
+    stopGraceMs: z.number().int().nonnegative()
+      .max(MAX_STOP_GRACE_MS, `expected at most ${MAX_STOP_GRACE_MS} ms (what the agent's stop gives requests in flight, docs/agent.md "Stopping")`).default(2_000),
     /** REST also on this Unix socket (mode 0660), e.g. /run/edgefleet/agent.sock: the recommended way for local apps (docs/agent.md). */
     socket: z.string().min(1).optional(),
     /** Group owning the Unix sockets (a name or a gid): its members may call the agent. */
@@ -84,7 +95,7 @@ export const AgentConfig = z.object({
     queue: z.number().int().nonnegative().default(64),
   }).strict().default({ perModel: 4, queue: 64 }),
   summaries: z.object({
-    windowSec: z.number().int().positive().default(60),
+    windowSec: z.number().int().positive().max(MAX_WINDOW_SEC, `expected at most ${MAX_WINDOW_SEC} s (a day)`).default(60),
     budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
     /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
     checkpointSec: z.number().int().nonnegative().default(5),
@@ -99,16 +110,16 @@ export const AgentConfig = z.object({
     /** Blocks in flight at once during a download (asked in one blob/get, so at most what the hub takes in one). */
     window: z.number().int().positive().max(MAX_BLOB_GET_BLOCKS).default(8),
     /** Delay between reconnect attempts. */
-    reconnectMs: z.number().int().positive().default(2000),
+    reconnectMs: durationMs().default(2000),
     outbox: z.object({
       /** Windows or events per message. */
       batchSize: z.number().int().positive().default(50),
       /** Messages per second while a backlog drains. */
-      messagesPerSec: z.number().positive().default(20),
+      messagesPerSec: ratePerSec().default(20),
       /** Kept under the broker's payload limit. */
       maxMessageBytes: z.number().int().min(1024).default(192 * 1024),
       /** Resend what was sent but not acked after this long. */
-      resendAfterMs: z.number().int().positive().default(15_000),
+      resendAfterMs: durationMs().default(15_000),
     }).strict().prefault({}),
   }).strict().prefault({}),
   /** Data capture asked for by the hub (docs/agent.md "Data capture"): the box's bounds for it. */
@@ -120,7 +131,7 @@ export const AgentConfig = z.object({
     /** Rows wait in memory at most this long before they are sealed. */
     flushSec: z.number().int().min(1).max(300).default(5),
     /** Chunks uploaded per second at most. */
-    uploadsPerSec: z.number().positive().max(100).default(2),
+    uploadsPerSec: ratePerSec().max(100).default(2),
   }).strict().prefault({}),
   /** Allow NaN / Infinity in request tensors (sent as strings "NaN", "Infinity", "-Infinity"). */
   allowNonFinite: z.boolean().default(false),

@@ -1,0 +1,30 @@
+// The agent's bounds are the schema's (agent-settings.ts holds each limit once): the hub checks remote
+// settings with checkRemoteSettings, so a value every box would refuse is refused at `config set`,
+// naming the field, what was expected and the value; the limit itself is accepted.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError } from '../errors.js';
+import { MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '../agent-settings.js';
+import { checkRemoteSettings } from './agent-config.js';
+
+const cases: Array<[string, number, number, RegExp]> = [
+  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
+    .map((f): [string, number, number, RegExp] => [f, MAX_TIMER_MS, MAX_TIMER_MS + 1, /expected at most 2147483647 ms \(about 24\.8 days, Node's longest timer\) \(got 2147483648\)/]),
+  ['api.stopGraceMs', MAX_STOP_GRACE_MS, MAX_STOP_GRACE_MS + 1, /expected at most 4000 ms \(what the agent's stop gives requests in flight/],
+  ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, 0.0005, /expected at least 0\.001 per second .*\(got 0\.0005\)/],
+  ['summaries.windowSec', MAX_WINDOW_SEC, MAX_WINDOW_SEC + 1, /expected at most 86400 s \(a day\) \(got 86401\)/],
+];
+
+it('refuses remote settings past the agent\'s bounds, naming the field and what was expected', () => {
+  for (const [field, ok, bad, message] of cases) {
+    assert.doesNotThrow(() => checkRemoteSettings({ [field]: ok }), `${field} = ${ok}`);
+    assert.throws(() => checkRemoteSettings({ [field]: bad }), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.ok(e.message.startsWith(`${field}: `), e.message);
+      assert.match(e.message, message);
+      assert.deepEqual(e.details, { field });
+      return true;
+    }, `${field} = ${bad}`);
+  }
+});
