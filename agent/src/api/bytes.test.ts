@@ -102,6 +102,17 @@ describe('local API: BYTES tensors are UTF-8 text', () => {
     assert.match(last.json.error!, /BYTES element 0 is not valid UTF-8/);
   });
 
+  it('refuses text with a NUL (onnxruntime would cut it there) on every path, naming the element', async () => {
+    const nul = 'input "text": BYTES element 1 holds a NUL character, where onnxruntime would cut the text: expected text without NUL';
+    const elements = [Buffer.from('ok'), Buffer.from('a\0b')];
+    const bin = await binaryPost(agent.url, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], parameters: { binary_data_size: rawBytes(elements).length } }] }, rawBytes(elements));
+    assert.deepEqual([bin.status, bin.json], [400, { error: nul, code: 'INVALID_INPUT' }]);
+    const err = await refused(client.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], contents: { bytes_contents: elements } }] }));
+    assert.deepEqual([err.code, err.details], [status.INVALID_ARGUMENT, nul]);
+    const json = await req(agent.url, 'POST', '/v2/models/echo/infer', '{"inputs":[{"name":"text","datatype":"BYTES","shape":[2],"data":["ok","a\\u0000b"]}]}');
+    assert.deepEqual([json.status, json.json.code, json.json.error], [400, 'INVALID_INPUT', 'input "text": data[1] holds a NUL character, where onnxruntime would cut the text: expected text without NUL']);
+  });
+
   it('refuses a JSON string with a lone surrogate escape, and keeps a pair', async () => {
     const body = '{"inputs":[{"name":"text","datatype":"BYTES","shape":[2],"data":["\\ud83d\\ude00","a\\ud800"]}]}';
     const r = await req(agent.url, 'POST', '/v2/models/echo/infer', body);

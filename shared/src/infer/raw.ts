@@ -60,8 +60,12 @@ const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
  */
 export function utf8Element(bytes: Uint8Array, i: number): string {
   if (!isUtf8(bytes)) throw new RawDataError(`BYTES element ${i} is not valid UTF-8: expected valid UTF-8 text`);
+  if (bytes.includes(0)) throw new RawDataError(NUL_MESSAGE(`BYTES element ${i}`));
   return UTF8.decode(bytes);
 }
+
+/** onnxruntime hands a model a string only up to its first NUL: one with a NUL is refused, not cut. */
+export const NUL_MESSAGE = (what: string): string => `${what} holds a NUL character, where onnxruntime would cut the text: expected text without NUL`;
 
 function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): string[] {
   const out = new Array<string>(n);

@@ -7,7 +7,7 @@
 // turn a request body into tensors the same way.
 import { AppError } from '../errors.js';
 import type { Manifest, TensorSpec } from '../wire/manifest.js';
-import { decodeRaw, RawDataError } from './raw.js';
+import { decodeRaw, NUL_MESSAGE, RawDataError } from './raw.js';
 import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
 
 /**
@@ -184,6 +184,7 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
       if (typeof v !== 'string') bad(`input "${name}": data[${i}] is ${describe(v)}: expected a string (BYTES)`);
       // A JSON "\ud800" escape without its pair: onnxruntime would hand the model U+FFFD in its place.
       if (LONE_SURROGATE.test(v as string)) bad(`input "${name}": data[${i}] has a lone UTF-16 surrogate (a \\u escape without its pair), which is not text: expected valid UTF-8 text`);
+      if ((v as string).includes('\0')) bad(`input "${name}": ${NUL_MESSAGE(`data[${i}]`)}`);
       s[i] = v as string;
     }
     return s;
