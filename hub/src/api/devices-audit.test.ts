@@ -1,9 +1,11 @@
 // Device administration and the audit log: each write (enrollment token,
 // device add/tags/rotate/revoke, token create) leaves one audit entry with
 // actor, target and reason; revocation disconnects and refuses the secret;
-// the audit table refuses UPDATE and DELETE.
+// the audit table refuses UPDATE and DELETE; revocation drops the device's sealed copies of content keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { contentKeyId, generateBoxKeyPair, newContentKey, sealContentKey } from '@edgefleet/shared';
+import { SealingRepo } from '../sealing/repo.js';
 import { makeHarness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
@@ -69,6 +71,35 @@ test('device writes are audited with actor, target and reason; revoke disconnect
     assert.match(await badSince.text(), /since/);
     // a failed write (409 above) left no entry
     assert.equal(audit.entries.filter((e) => e.action === 'device.revoke').length, 1);
+  } finally {
+    h.close();
+  }
+});
+
+test('revoking a device drops its sealed copies of content keys; other devices keep theirs', async () => {
+  const h = makeHarness({ database: backend.database() });
+  try {
+    const ids = ['box-1', 'box-2'];
+    for (const id of ids) assert.equal((await h.req('POST', '/api/v1/devices', { json: { deviceId: id, tags: {} } })).status, 201);
+    // Each device holds both content keys, sealed to its own box key (as Sealing.sealedFor stores them).
+    const repo = new SealingRepo(h.store.db);
+    const contentKeys = [newContentKey(), newContentKey()];
+    const boxKeyOf: Record<string, string> = {};
+    for (const id of ids) {
+      const box = generateBoxKeyPair();
+      boxKeyOf[id] = box.keyId;
+      for (const k of contentKeys) repo.putSealed(id, contentKeyId(k), box.keyId, sealContentKey(k, box.publicKey));
+    }
+    const sealedOf = (id: string) => contentKeys.filter((k) => repo.sealed(id, contentKeyId(k), boxKeyOf[id]!) !== undefined).length;
+    assert.deepEqual(ids.map(sealedOf), [2, 2]);
+
+    assert.equal((await h.req('POST', '/api/v1/devices/box-1/revoke', { json: { reason: 'stolen' } })).status, 200);
+    assert.deepEqual(ids.map(sealedOf), [0, 2]);
+    const rows = h.store.db.prepare('SELECT device_id FROM sealed_keys ORDER BY device_id').all() as Array<{ device_id: string }>;
+    assert.deepEqual(rows.map((r) => r.device_id), ['box-2', 'box-2']);
+    // A refused revoke (unknown device) drops nothing.
+    assert.equal((await h.req('POST', '/api/v1/devices/box-9/revoke', { json: { reason: 'typo' } })).status, 404);
+    assert.deepEqual(ids.map(sealedOf), [0, 2]);
   } finally {
     h.close();
   }

@@ -1,9 +1,11 @@
 // Devices: list and show (viewer); add directly, revoke (dropping a live
-// connection), rotate the secret and set tags (admin). Every write commits with
-// its audit entry; MQTT side effects follow the commit and a failure is reported.
+// connection and the device's sealed copies of content keys), rotate the secret and
+// set tags (admin). Every write commits with its audit entry; MQTT side effects
+// follow the commit and a failure is reported.
 import { z } from 'zod';
 import { DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
+import { SealingRepo } from '../sealing/repo.js';
 import { afterCommit, audit, jsonBody, param, transact, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 
@@ -43,6 +45,9 @@ export const deviceRoutes: RouteDef[] = [
       const b = await jsonBody(c, DeviceRevoke, 'revocation');
       transact(deps, () => {
         deps.store.devices.revoke(id, deps.clock.now());
+        // Its sealed copies of content keys go with it (docs/security.md "Sealed models"): the table is
+        // in every hub database, with or without a keystore (deps.sealing).
+        new SealingRepo(deps.store.db).forgetDevice(id);
         audit(c, deps, 'device.revoke', id, b.reason);
       });
       const fleet = deps.fleet;

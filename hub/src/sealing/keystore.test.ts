@@ -2,10 +2,11 @@
 // same database with a key file of its own, or a hub.db restored or moved without its key file (a
 // fresh one is made at start). Real Store, Registry and deployments part, two keystores over one
 // database. Documents are still issued (to devices running plain models too), a deploy of the version is
-// refused as CONTENT_KEY_MISSING, and pushing the content key again repairs it.
+// refused as CONTENT_KEY_MISSING, and pushing the content key again repairs it. And two hubs making
+// DATA/content-keys.key at the same moment on a new shared data dir end with one key file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type Keys } from '@edgefleet/examples';
@@ -17,7 +18,7 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts } from '../testing/parts.js';
-import { Keystore } from './keystore.js';
+import { createKeyFile, Keystore, KEYSTORE_FILE } from './keystore.js';
 import { Sealing } from './service.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
@@ -88,5 +89,44 @@ describe('a stored content key that this hub\'s key file does not open', () => {
     assert.ok(sealed);
     assert.deepEqual(openSealedKey(sealed, box, contentKeyId(k1), 'new-box'), k1);
     assert.equal(other.putContentKey(m1, k1, 'op', clock.now()).outcome, 'exists');
+  });
+});
+
+describe('two hubs making DATA/content-keys.key at the same moment', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'ef-hub-keystore-race-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('end with the key file of the first: a content key it wrapped opens with both, and after a restart', () => {
+    const data = join(dir, 'shared-data');
+    const k = newContentKey();
+    const keyId = contentKeyId(k);
+    let first: Keystore | undefined;
+    let wrapped = '';
+    // The second hub finds no key file; before it makes one, the first makes its own and wraps a content key.
+    const second = Keystore.open(data, undefined, {
+      beforeCreate: () => {
+        first = Keystore.open(data);
+        wrapped = first.wrap(k, keyId);
+      },
+    });
+    assert.ok(first, 'the first hub made its key file in between');
+    assert.deepEqual(second.unwrap(wrapped, keyId), k);
+    assert.deepEqual(Keystore.open(data).unwrap(wrapped, keyId), k);
+    assert.equal(statSync(join(data, KEYSTORE_FILE)).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(data), [KEYSTORE_FILE], 'no temp file left behind');
+  });
+
+  it('createKeyFile never replaces a key file that exists', () => {
+    const path = join(dir, 'given.key');
+    assert.equal(createKeyFile(path), true);
+    const made = readFileSync(path, 'utf8');
+    assert.equal(Buffer.from(made.trim(), 'base64').length, 32);
+    assert.equal(createKeyFile(path), false);
+    assert.equal(readFileSync(path, 'utf8'), made);
+    writeFileSync(path, 'other\n');
+    assert.equal(createKeyFile(path), false);
+    assert.equal(readFileSync(path, 'utf8'), 'other\n');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp')), []);
   });
 });

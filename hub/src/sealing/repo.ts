@@ -77,7 +77,7 @@ export class SealingRepo {
       .run(deviceId, keyId, deviceKeyId, JSON.stringify(sealed));
   }
 
-  /** A revoked device's sealed copies go (it gets no key again; what it already holds cannot be taken back). */
+  /** A revoked device's sealed copies go (it gets no key again; what it already holds cannot be taken back): called in the revoke's transaction (api/routes-devices.ts). */
   forgetDevice(deviceId: string): void {
     this.db.prepare('DELETE FROM sealed_keys WHERE device_id = ?').run(deviceId);
   }

@@ -1,14 +1,28 @@
 // A real `edgefleet-hub run` process: refuses to start without a trust
 // document that lists its hub key (saying how to make one), and with one it
 // creates the admin token (0600), serves the API and MQTT on port 0, enrolls a
-// device over HTTP, and stops cleanly on SIGTERM.
+// device over HTTP, and stops cleanly on SIGTERM. `run --help` describes the key files it makes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { FACTS } from '../testing/harness.js';
+import { hubServerProgram } from './main.js';
+
+test('edgefleet-hub run --help: the text before the options names both key files it makes and their flags', async () => {
+  const out = new StringWriter();
+  const err = new StringWriter();
+  const code = await dispatch(hubServerProgram(), ['run', '--help'], { stdout: out, stderr: err, env: {}, cwd: tmpdir(), now: () => new Date() });
+  assert.equal(code, 0, err.text);
+  const [head = '', options = ''] = out.text.split(/^options:$/m);
+  assert.match(head, /DATA\/hub\.key unless --hub-key/);
+  assert.match(head, /DATA\/content-keys\.key unless --content-keys/);
+  assert.match(head, /every hub on one database/i);
+  assert.match(options, /--content-keys FILE/);
+});
 
 test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, enrolls, and stops on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-hubproc-'));

@@ -25,7 +25,10 @@ const runCommand: Command = {
   summary: 'run the hub: HTTP API, MQTT broker (or a link to an external one), fleet sync; stops on SIGTERM/SIGINT',
   details:
     'On first start it creates DATA/hub.key unless --hub-key is given, stores the --trust document (which must\n'
-    + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). The log line\n'
+    + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). It creates\n'
+    + 'DATA/content-keys.key unless --content-keys is given: the key file wrapping the content keys of sealed\n'
+    + 'models in the database (mode 0600; never in the database). A --content-keys file must exist, and\n'
+    + 'every hub on one database needs a copy of the same one (docs/hub.md "Several hubs"). The log line\n'
     + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field.',
   usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
   options: runOptions,
