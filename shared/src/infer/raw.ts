@@ -5,7 +5,6 @@
 // (https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md,
 // Triton's binary_data extension). Decoding is called by validateInferRequest
 // (request.ts), so raw and JSON inputs get the same checks and messages.
-import { isUtf8 } from 'node:buffer';
 import type { Datatype } from '../wire/manifest.js';
 import { arrayFor, type TensorData } from './tensor.js';
 
@@ -51,6 +50,22 @@ export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shap
  * needs ICU, which a Node built without Intl lacks).
  */
 const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Whether `bytes` are valid UTF-8: Node's Buffer.isUtf8 where there is one (no `node:` import: this module
+ * is also bundled for the console's browser renderer), else a fatal decoder made on first use.
+ */
+let fatal: InstanceType<typeof TextDecoder> | undefined;
+function isUtf8(bytes: Uint8Array): boolean {
+  const check = (globalThis as { Buffer?: { isUtf8?: (b: Uint8Array) => boolean } }).Buffer?.isUtf8;
+  if (check) return check(bytes);
+  try {
+    (fatal ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * One BYTES element as the string a model gets. Element bytes that are not UTF-8
