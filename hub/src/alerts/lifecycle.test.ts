@@ -1,11 +1,13 @@
 // What a webhook receiver (a pager, a chat channel, a training pipeline) sees over an alert's life,
 // with a real HTTP receiver on 127.0.0.1 and a manual clock: an alert whose rule is deleted tells the
-// receiver it resolved; a resolution never overtakes its firing while that is being retried; a URL
+// receiver it resolved, and the live stream (the console) too, once committed; a resolution never overtakes its firing while that is being retried; a URL
 // with credentials in it is refused, and one stored by an older hub fails without writing them out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { WebhookEvent } from '@edgefleet/shared';
+import type { StreamEvent, WebhookEvent } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
+import { EventBus } from '../events/bus.js';
+import { connectEventSources } from '../events/sources.js';
 import { noopLogger, type LoggerPort } from '../mqtt/ports.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
@@ -53,6 +55,42 @@ function suite(): void {
       assert.deepEqual([resolved.alert.state, resolved.alert.resolvedAt, resolved.alert.rule], ['resolved', h.clock.now().toISOString(), 'offline']);
       assert.deepEqual(h.store.alerts.alerts({}).map((a) => [a.rule, a.state]), [['offline', 'resolved']], 'the pending alert never fired: dropped');
     } finally {
+      await close();
+    }
+  });
+
+  test('deleting a rule publishes the resolution of its firing alert on the live stream, after commit', async () => {
+    const { h, rx, alerts, close } = await setup();
+    const bus = new EventBus();
+    const got: StreamEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    const noop = () => () => true;
+    const off = connectEventSources({ bus, clock: h.clock, fleet: { on: noop, onConnect: noop, onDisconnect: noop } as never, audit: h.store.audit, deployments: h.store.deployments, alerts });
+    const alertEvents = () => got.filter((e) => e.type === 'alert').map((e) => e.data as { event: string; alert: { id: number; state: string; rule: string } });
+    try {
+      const fire = h.store.alerts.addRule({ name: 'offline', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'critical', actions: [{ type: 'webhook', url: rx.url, secret: SECRET }] }, { actor: 't', at: h.clock.now() });
+      const wait = h.store.alerts.addRule({ name: 'offline later', metric: 'devices_offline', threshold: 1, forSec: 600, windowSec: 3600, severity: 'info', actions: [] }, { actor: 't', at: h.clock.now() });
+      alerts.evaluate();
+      assert.deepEqual(alertEvents().map((d) => [d.event, d.alert.rule]), [['fired', 'offline']]);
+      const firing = alertEvents()[0]?.alert;
+
+      // A delete that rolls back (here: its transaction throws after the removal) publishes nothing.
+      assert.throws(() => h.store.db.transaction(() => {
+        h.store.alerts.removeRule(fire.id, h.clock.now());
+        throw new Error('rolled back');
+      })(), /rolled back/);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(alertEvents().length, 1, 'a rolled-back removal is not announced');
+
+      h.clock.advance(60_000);
+      for (const r of [fire, wait]) assert.equal((await h.req('DELETE', `/api/v1/alert-rules/${r.id}?reason=replaced`, { role: 'operator' })).status, 200);
+      await new Promise((r) => setImmediate(r));
+      const events = alertEvents();
+      assert.deepEqual(events.map((d) => [d.event, d.alert.rule, d.alert.state]), [['fired', 'offline', 'firing'], ['resolved', 'offline', 'resolved']], 'the console is told the alert resolved; the pending one never fired');
+      assert.equal(events[1]?.alert.id, firing?.id);
+      assert.deepEqual(events[1]?.alert, h.store.alerts.alert(firing?.id ?? 0), 'the alert as stored');
+    } finally {
+      off();
       await close();
     }
   });

@@ -86,7 +86,36 @@ export function viewRule(r: StoredRule): AlertRule {
 }
 
 export class AlertsRepo {
+  private readonly removedListeners = new Set<(a: Alert) => void>();
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * Calls `fn` with each firing alert that resolved because its rule was deleted, once that committed
+   * (a removal rolled back with its transaction is never reported). The evaluator's own resolutions
+   * come from evaluateOnce; Alerts.onChanged joins both for the live stream.
+   */
+  onRuleRemoved(fn: (a: Alert) => void): () => void {
+    this.removedListeners.add(fn);
+    return () => this.removedListeners.delete(fn);
+  }
+
+  private announceRemoved(ids: number[]): void {
+    if (!this.removedListeners.size || ids.length === 0) return;
+    // better-sqlite3 transactions are synchronous: a microtask runs after the outermost one ended.
+    queueMicrotask(() => {
+      for (const id of ids) {
+        let a: Alert;
+        try {
+          a = this.alert(id);
+        } catch {
+          continue; // the store closed meanwhile
+        }
+        if (a.state !== 'resolved') continue; // rolled back: still firing
+        for (const fn of [...this.removedListeners]) fn(a);
+      }
+    });
+  }
 
   addRule(r: AlertRuleCreate, by: { actor: string; at: Date }): StoredRule {
     const n = (this.db.prepare('SELECT COUNT(*) AS n FROM alert_rules WHERE deleted_at IS NULL').get() as { n: number }).n;
@@ -119,18 +148,26 @@ export class AlertsRepo {
    * Deletes a rule (kept for the history of its alerts). Its firing alerts resolve and queue their
    * `alert.resolved` deliveries (a receiver that was told of the firing would otherwise keep the
    * incident open for good; the sender still finds a deleted rule's secrets); pending ones never
-   * fired and are dropped, as when their breach ends.
+   * fired and are dropped, as when their breach ends. The resolutions are announced after commit
+   * (onRuleRemoved: the live stream shows them as the evaluator's).
    */
   removeRule(id: number, at: Date): StoredRule {
-    return this.db.transaction(() => {
-      const r = this.rule(id);
+    const resolved: number[] = [];
+    const r = this.db.transaction(() => {
+      const rule = this.rule(id);
       this.db.prepare('UPDATE alert_rules SET deleted_at = ? WHERE id = ?').run(at.toISOString(), id);
       for (const open of this.openFor(id)) {
-        if (open.state === 'pending') this.drop(open.id);
-        else this.queue(r, this.update(open.id, { state: 'resolved', at }), 'resolved', at);
+        if (open.state === 'pending') {
+          this.drop(open.id);
+          continue;
+        }
+        this.queue(rule, this.update(open.id, { state: 'resolved', at }), 'resolved', at);
+        resolved.push(open.id);
       }
-      return r;
+      return rule;
     })();
+    this.announceRemoved(resolved);
+    return r;
   }
 
   /**

@@ -69,10 +69,23 @@ export class Alerts {
     this.send();
   }
 
-  /** Calls fn with each alert that fired or resolved in an evaluation pass (the live stream's source); returns the unsubscribe. */
+  /**
+   * Calls fn with each alert that fired or resolved in an evaluation pass, and with each firing alert
+   * resolved by deleting its rule once that committed (the live stream's source); returns the unsubscribe.
+   */
   onChanged(fn: (a: Alert) => void): () => void {
     this.changeListeners.add(fn);
-    return () => this.changeListeners.delete(fn);
+    const offRemoved = this.repo.onRuleRemoved((a) => {
+      try {
+        fn(a);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'alert change listener failed');
+      }
+    });
+    return () => {
+      this.changeListeners.delete(fn);
+      offRemoved();
+    };
   }
 
   /** One evaluation pass and gauge update (deliveries it queues go out on the next send); never throws. */

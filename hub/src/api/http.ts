@@ -183,6 +183,23 @@ export function param(c: Ctx, name: string): string {
   return v;
 }
 
+/**
+ * A numeric id in the path (`what` names the thing, e.g. "drift report"): plain decimal digits without a
+ * sign, spaces or leading zero, at most `max` (default: the largest integer a number holds exactly).
+ * Number() alone would take 1e3, 0x10, " 12" or 1.0 as ids; here each is a 400 naming the parameter.
+ */
+export function idParam(c: Ctx, name: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = param(c, name);
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  const digits = /^[1-9]\d*$/.test(raw);
+  const n = digits ? Number(raw) : NaN;
+  if (!(n <= max)) {
+    const over = digits ? ` of at most ${max}` : '';
+    throw new AppError('BAD_REQUEST', `${what} id "${shown}" (path parameter ${name}): expected a positive decimal integer (digits only, no leading zero, e.g. 12)${over}`);
+  }
+  return n;
+}
+
 export function actor(c: Ctx): Actor {
   return c.get('actor');
 }

@@ -4,12 +4,25 @@ import { z } from 'zod';
 import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/repo.js';
 import { requestRetrain, retrainRules } from '../alerts/retrain.js';
-import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
+import { referenceProblem } from '../drift/service.js';
+import { actor, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 
-function id(raw: string, what: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new AppError('BAD_REQUEST', `${what} id "${raw}": expected a positive integer`);
-  return n;
+/**
+ * A drift.psi rule compares with the manifest's reference: one on a version without a reference (or
+ * on a model none of whose versions has one) would never have a value and never fire, silently.
+ */
+function readableDrift(deps: ApiDeps, name: string, model: string, version: string | undefined): void {
+  const why = `alert rule "${name}": metric drift.psi compares with the reference in the manifest, and`;
+  if (version) {
+    const problem = referenceProblem(deps.store.models.get(model, version).manifest);
+    if (problem) throw new AppError('BAD_REQUEST', `${why} ${model} ${version} ${problem}: the rule would never have a value (push a version whose manifest has a reference, or name one that has)`);
+    return;
+  }
+  const versions = deps.store.models.list(model).map((v) => v.version);
+  if (versions.every((v) => referenceProblem(deps.store.models.get(model, v).manifest) !== null)) {
+    const shown = versions.length > 5 ? `${versions.slice(0, 5).join(', ')}, …` : versions.join(', ');
+    throw new AppError('BAD_REQUEST', `${why} no version of model "${model}" has one (${shown}): the rule would never have a value (push a version whose manifest has a reference first)`);
+  }
 }
 
 const RemoveQuery = z.object({ reason: z.string().min(1).max(1000).optional() });
@@ -24,6 +37,7 @@ export const alertRoutes: RouteDef[] = [
       if (MODEL_METRICS.includes(b.metric) && !b.model) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": metric ${b.metric} needs a model: add "model"`);
       if (b.model && deps.store.models.list(b.model).length === 0) throw new AppError('NOT_FOUND', `alert rule "${b.name}": no model "${b.model}" in the registry`);
       if (b.model && b.version) deps.store.models.get(b.model, b.version);
+      if (b.metric === 'drift.psi' && b.model) readableDrift(deps, b.name, b.model, b.version);
       if ((b.metric === 'schedule') !== (b.schedule !== undefined)) {
         throw new AppError('BAD_REQUEST', `alert rule "${b.name}": ${b.metric === 'schedule' ? 'metric schedule needs "schedule" (a cron expression such as "0 3 * * 1")' : '"schedule" is only for metric schedule'}`);
       }
@@ -44,7 +58,7 @@ export const alertRoutes: RouteDef[] = [
   {
     method: 'delete', path: '/alert-rules/:id', access: 'operator', summary: 'Remove an alert rule (?reason=); its open alerts resolve', query: RemoveQuery, response: AlertRule,
     async handler(c, deps) {
-      const n = id(param(c, 'id'), 'alert rule');
+      const n = idParam(c, 'id', 'alert rule');
       const q = queryOf(c, RemoveQuery, 'remove query');
       return viewRule(transact(deps, () => {
         const r = deps.store.alerts.removeRule(n, deps.clock.now());
@@ -62,7 +76,7 @@ export const alertRoutes: RouteDef[] = [
   {
     method: 'get', path: '/alerts/:id/deliveries', access: 'viewer', summary: 'The webhook deliveries of an alert with every attempt (status, error, time)', response: DeliveryList,
     async handler(c, deps) {
-      const n = id(param(c, 'id'), 'alert');
+      const n = idParam(c, 'id', 'alert');
       deps.store.alerts.alert(n);
       return { deliveries: deps.store.alerts.deliveries(n) };
     },

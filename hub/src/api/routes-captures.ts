@@ -3,18 +3,15 @@
 // through its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key).
 import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
 import type { CaptureService } from '../capture/service.js';
-import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 function part(deps: ApiDeps): CaptureService {
   if (!deps.captures) throw new AppError('NOT_READY', 'the capture part is not running on this hub');
   return deps.captures;
 }
 
-function captureId(raw: string): number {
-  const n = Number(raw);
-  if (!/^[1-9]\d{0,9}$/.test(raw) || n > 2 ** 31) throw new AppError('BAD_REQUEST', `capture id "${raw}": expected a positive integer`);
-  return n;
-}
+/** Capture ids are at most 2^31 (CaptureId: they travel in desired documents). */
+const captureId = (c: Ctx): number => idParam(c, 'id', 'capture', 2 ** 31);
 
 export const captureRoutes: RouteDef[] = [
   {
@@ -42,14 +39,15 @@ export const captureRoutes: RouteDef[] = [
     summary: 'One capture with every device\'s progress (pending, capturing, done, budget_full, stopped, expired, refused; rows, chunks, bytes)',
     response: Capture,
     async handler(c, deps) {
-      return part(deps).view(captureId(param(c, 'id')));
+      const id = captureId(c);
+      return part(deps).view(id);
     },
   },
   {
     method: 'delete', path: '/captures/:id', access: 'operator', query: StopQuery, response: Capture,
     summary: 'Stop a capture (?reason=): its devices stop sampling; rows they captured before still upload',
     async handler(c, deps) {
-      const id = captureId(param(c, 'id'));
+      const id = captureId(c);
       const q = queryOf(c, StopQuery, 'stop query');
       const s = part(deps);
       const docs = s.stopCapture(id, actor(c).name, q.reason, () => audit(c, deps, 'capture.stop', `capture ${id}`, q.reason, { id }));
@@ -61,7 +59,7 @@ export const captureRoutes: RouteDef[] = [
     method: 'get', path: '/captures/:id/chunks', access: 'operator', query: ChunksQuery, response: CaptureChunkPage,
     summary: 'The capture\'s sealed chunks, a page at a time (?after=next); ciphertext only, opened by `edgefleet capture fetch` with the key',
     async handler(c, deps) {
-      const id = captureId(param(c, 'id'));
+      const id = captureId(c);
       const q = queryOf(c, ChunksQuery, 'chunks query');
       const s = part(deps);
       s.repo.get(id);

@@ -2,17 +2,11 @@
 // or all) with a reason, and each deployment's per-device status.
 import { AppError, Deployment, DeploymentCreate, DeploymentList } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
-import { actor, afterCommit, audit, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, idParam, jsonBody, type ApiDeps, type RouteDef } from './http.js';
 
 function part(deps: ApiDeps): DeploymentService {
   if (!deps.deployments) throw new AppError('NOT_READY', 'the deployments part is not running on this hub');
   return deps.deployments;
-}
-
-function deploymentId(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new AppError('BAD_REQUEST', `deployment id "${raw}": expected a positive integer`);
-  return n;
 }
 
 export const deploymentRoutes: RouteDef[] = [
@@ -43,7 +37,8 @@ export const deploymentRoutes: RouteDef[] = [
     summary: 'One deployment with every device\'s status (pending, downloading, activating, active, failed, refused, rolled_back, superseded)',
     response: Deployment,
     async handler(c, deps) {
-      return part(deps).deployments.get(deploymentId(param(c, 'id')));
+      const id = idParam(c, 'id', 'deployment');
+      return part(deps).deployments.get(id);
     },
   },
 ];

@@ -5,7 +5,7 @@ import {
   MetricsQuery, MetricsResponse, type DriftThresholds,
 } from '@edgefleet/shared';
 import { FleetAnalytics, checkBaseline } from '../drift/service.js';
-import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
+import { actor, audit, idParam, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 
 function analytics(deps: ApiDeps): FleetAnalytics {
   return new FleetAnalytics(deps.store.db, deps.store.rollups);
@@ -14,12 +14,6 @@ function analytics(deps: ApiDeps): FleetAnalytics {
 function thresholds(deps: ApiDeps, model: string): DriftThresholds {
   const t = deps.store.drift.thresholds(model);
   return { psi: t.psi, js: t.js, minPredictions: t.minPredictions };
-}
-
-function reportId(raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new AppError('BAD_REQUEST', `drift report id "${raw}": expected a positive integer`);
-  return n;
 }
 
 export const driftRoutes: RouteDef[] = [
@@ -69,7 +63,7 @@ export const driftRoutes: RouteDef[] = [
   {
     method: 'get', path: '/drift-reports/:id', access: 'viewer', summary: 'One stored drift report', response: DriftReport,
     async handler(c, deps) {
-      return deps.store.drift.report(reportId(param(c, 'id')));
+      return deps.store.drift.report(idParam(c, 'id', 'drift report'));
     },
   },
   {

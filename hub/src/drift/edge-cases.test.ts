@@ -81,3 +81,35 @@ test('a bad baseline range is refused naming the baseline, not since or until', 
     h.close();
   }
 });
+
+test('a drift.psi rule that could never have a value (no reference to compare with) is refused at create, naming the version', async () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES });
+    registerVersion(h.store.db, 'press', '1.0.1', { features: FEATURES, reference: { ...REFERENCE, features: [], outputs: [] } });
+    const add = async (json: Record<string, unknown>) => {
+      const r = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'drift', metric: 'drift.psi', model: 'press', threshold: 0.2, ...json } });
+      const body = (await r.json()) as { error?: { code: string; message: string } };
+      return { status: r.status, code: body.error?.code, message: body.error?.message ?? '' };
+    };
+    const named = await add({ version: '1.0.0' });
+    assert.deepEqual([named.status, named.code], [400, 'BAD_REQUEST']);
+    assert.equal(named.message, 'alert rule "drift": metric drift.psi compares with the reference in the manifest, and press 1.0.0 has no reference: the rule would never have a value (push a version whose manifest has a reference, or name one that has)');
+    const empty = await add({ version: '1.0.1' });
+    assert.equal(empty.status, 400);
+    assert.match(empty.message, /press 1\.0\.1 has a reference without features or outputs: the rule would never have a value/);
+    const wide = await add({});
+    assert.equal(wide.status, 400, 'no version of the model has a reference');
+    assert.equal(wide.message, 'alert rule "drift": metric drift.psi compares with the reference in the manifest, and no version of model "press" has one (1.0.0, 1.0.1): the rule would never have a value (push a version whose manifest has a reference first)');
+    // Other metrics need no reference.
+    assert.equal((await add({ name: 'errors', metric: 'model_error_rate', version: '1.0.0' })).status, 201);
+    assert.equal(h.store.alerts.rules().length, 1, 'nothing stored by the refusals');
+
+    // Once a version has a reference: it can be named, and a rule over every version is taken (versions without one are not read).
+    registerVersion(h.store.db, 'press', '1.1.0', { features: FEATURES, reference: REFERENCE });
+    assert.equal((await add({ version: '1.1.0' })).status, 201);
+    assert.equal((await add({ name: 'drift all' })).status, 201);
+  } finally {
+    h.close();
+  }
+});

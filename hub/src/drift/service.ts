@@ -194,6 +194,17 @@ export class FleetAnalytics {
 }
 
 /**
+ * Why drift against the reference can never be computed for a version (`has no reference`, or one
+ * without features or outputs), or null when it can: a drift.psi alert rule on it would never have a value.
+ */
+export function referenceProblem(manifest: { reference?: Reference | undefined }): string | null {
+  const ref = manifest.reference;
+  if (!ref) return 'has no reference';
+  if (ref.features.length === 0 && ref.outputs.length === 0) return 'has a reference without features or outputs';
+  return null;
+}
+
+/**
  * Checks a baseline parameter early, with a message naming the baseline (planRanges' own would name
  * `since` or `until`, which the caller may not have given at all).
  */
