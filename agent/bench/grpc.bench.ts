@@ -64,7 +64,7 @@ try {
   const socket = join(dir, 'agent.sock');
   const agent = createAgent(AgentConfig.parse({
     dataDir: join(dir, 'data'), log: { level: 'silent' },
-    api: { host: '127.0.0.1', port: 0, socket, maxBodyBytes: 32 * 1024 * 1024, grpc: { enabled: true, port: 0 } },
+    api: { host: '127.0.0.1', port: 0, socket, maxBodyBytes: 32 * 1024 * 1024, grpc: { enabled: true, port: 0, maxCalls: CONCURRENCY } },
   }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
   await agent.start();
   agent.trust.put(trust.doc, 1);

@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -52,7 +52,7 @@ const API_DEFAULTS = {
   maxInflightBodyBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
 };
 const API_KEYS = [...Object.keys(API_DEFAULTS), 'token', 'socket', 'socketGroup', 'grpc'];
-const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: 256 };
+const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: DEFAULT_GRPC_MAX_CALLS };
 const str = (v: unknown): v is string => typeof v === 'string' && v.length >= 1;
 
 function grpc(o: Obj): AgentConfig['api']['grpc'] {
@@ -85,6 +85,8 @@ function api(o: Obj): AgentConfig['api'] {
     stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0, MAX_STOP_GRACE_MS), d.stopGraceMs),
     grpc: section(o.grpc, ['enabled', 'port', 'socket', 'maxConcurrentStreams', 'maxCalls'], () => ({ ...GRPC_DEFAULTS }), grpc),
   };
+  // More gRPC messages than the schema lets grpc-js hold: left to it, which names the fields.
+  if (grpcBufferProblem(out)) no();
   if (token !== undefined) out.token = token;
   const socket = field<string | undefined>(o, 'socket', str, undefined);
   if (socket !== undefined) out.socket = socket;

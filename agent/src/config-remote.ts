@@ -33,7 +33,15 @@ export interface FailedRemoteConfig { sha256: string; code: string; message: str
 
 /** The stored remote configuration, or undefined when none (or the file is not one: then it is ignored and reported by `problem`). */
 export function readRemoteConfig(dataDir: string, problem: (msg: string) => void = () => undefined): StoredRemoteConfig | undefined {
-  const path = remoteConfigPath(dataDir);
+  return readStored(remoteConfigPath(dataDir), problem);
+}
+
+/** The configuration kept to go back to (remote-config.prev.json), or undefined. */
+export function readPreviousRemoteConfig(dataDir: string, problem: (msg: string) => void = () => undefined): StoredRemoteConfig | undefined {
+  return readStored(prevPath(dataDir), problem);
+}
+
+function readStored(path: string, problem: (msg: string) => void): StoredRemoteConfig | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<StoredRemoteConfig>;
@@ -74,15 +82,20 @@ export function confirmRemoteConfig(dataDir: string, c: StoredRemoteConfig): voi
  * many earlier starts with it never ended: neither confirmed it, failed it, nor were stopped by a signal.
  */
 export function beginRemoteStart(dataDir: string, c: StoredRemoteConfig): number {
-  let prior = 0;
+  const prior = unendedStarts(dataDir, c);
+  writeFileAtomic(attemptPath(dataDir), `${JSON.stringify({ sha256: c.sha256, starts: prior + 1 })}\n`, 0o600);
+  return prior;
+}
+
+/** How many starts with the unconfirmed configuration `c` never ended (read only; beginRemoteStart counts one more). */
+export function unendedStarts(dataDir: string, c: StoredRemoteConfig): number {
   try {
     const v = JSON.parse(readFileSync(attemptPath(dataDir), 'utf8')) as { sha256?: unknown; starts?: unknown };
-    if (v.sha256 === c.sha256 && Number.isSafeInteger(v.starts)) prior = v.starts as number;
+    if (v.sha256 === c.sha256 && Number.isSafeInteger(v.starts)) return v.starts as number;
   } catch {
     // none, or unreadable (killed while writing it): no earlier start counted
   }
-  writeFileAtomic(attemptPath(dataDir), `${JSON.stringify({ sha256: c.sha256, starts: prior + 1 })}\n`, 0o600);
-  return prior;
+  return 0;
 }
 
 /** The start ended (confirmed, failed, or stopped by a signal): nothing to count against the configuration. */

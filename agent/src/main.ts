@@ -5,43 +5,22 @@
 // "Stopping"): each stop step has a deadline, and a watchdog exits by force.
 import { AppError, RESTART_EXIT_CODE } from '@edgefleet/shared/core';
 import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
-import type { AgentConfig } from './config.js';
-import { fastConfig } from './config-fast.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
-import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, KILLED_STARTS_ALLOWED, readRemoteConfig, withRemote, type StoredRemoteConfig } from './config-remote.js';
+import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, readRemoteConfig } from './config-remote.js';
+import { startConfig } from './config-start.js';
 import { pauseFromEnv } from './install/pause.js';
 import { createLogger } from './log.js';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
   const merged = mergeConfig(env, flags);
-  // The schema (and zod, ~15 MB of RSS) is loaded only when the quick check does not accept the config.
-  const validate = async (m: Record<string, unknown>): Promise<AgentConfig> => fastConfig(m) ?? (await import('./config.js')).validateConfig(m);
-  // The last good remote settings over the local config (docs/agent.md "Remote configuration").
-  const problems: string[] = [];
-  let remote: StoredRemoteConfig | undefined = readRemoteConfig(merged.dataDir as string, (msg) => problems.push(msg));
-  let config: AgentConfig;
-  try {
-    config = await validate(withRemote(merged, remote));
-  } catch (err) {
-    if (!remote) throw err;
-    // Only a local config changed since could make stored settings fail: start on the local one alone.
-    problems.push(`the stored remote configuration ${remote.sha256.slice(0, 12)}… is ignored: ${(err as Error).message}`);
-    remote = undefined;
-    config = await validate(merged);
-  }
-  if (remote && !remote.confirmed) {
-    // Earlier starts with it that never ended: the process was killed or crashed while starting with it.
-    const killed = beginRemoteStart(config.dataDir, remote);
-    if (killed >= KILLED_STARTS_ALLOWED) {
-      const message = `the agent was killed or crashed ${killed} times while starting with it (a native crash, the OOM killer)`;
-      failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: 'INTERNAL', message });
-      problems.push(`the remote configuration ${remote.sha256.slice(0, 12)}… is taken as failed: ${message}; starting with the one before`);
-      remote = readRemoteConfig(config.dataDir);
-      config = await validate(withRemote(merged, remote)).catch(() => {
-        remote = undefined;
-        return validate(merged);
-      });
-    }
+  // The last good remote settings over the local config (docs/agent.md "Remote configuration"), decided
+  // as every command that loads the config decides it (config-start.ts); here it is also recorded.
+  const { config, remote, killed, problems } = await startConfig(merged);
+  if (killed) {
+    failRemoteConfig(config.dataDir, { sha256: killed.remote.sha256, code: 'INTERNAL', message: killed.message });
+  } else if (remote && !remote.confirmed) {
+    // Counted before anything else runs: a start killed outright runs no error path.
+    beginRemoteStart(config.dataDir, remote);
   }
   const logger = createLogger(config.log.level);
   for (const p of problems) logger.warn(p);

@@ -33,6 +33,35 @@ export const MAX_WINDOW_SEC = 86_400;
  */
 export const MAX_STOP_GRACE_MS = 4_000;
 
+/** api.grpc.maxCalls unless configured: gRPC calls in progress at once over all connections. */
+export const DEFAULT_GRPC_MAX_CALLS = 16;
+/**
+ * With gRPC on, api.grpc.maxCalls × api.maxBodyBytes at most this many times api.maxInflightBodyBytes.
+ * grpc-js reads each message whole before the agent sees it, and its public API gives no way to count a
+ * message while it arrives, so the gRPC messages held at once are bounded by the calls in progress times
+ * the largest message, not by the REST budget: this keeps that bound a stated multiple of it (docs/agent.md
+ * "Limits": REST and gRPC together at most 1 + 4 = 5 × api.maxInflightBodyBytes; 64 + 16 × 16 = 320 MiB with
+ * the defaults).
+ */
+export const GRPC_BUFFER_FACTOR = 4;
+
+const mib = (n: number): string => (n % 1048576 === 0 ? `${n / 1048576} MiB` : `${n} bytes`);
+
+/**
+ * Why the gRPC messages a configuration lets grpc-js hold at once are refused (past GRPC_BUFFER_FACTOR ×
+ * api.maxInflightBodyBytes), or undefined: always when gRPC is off. Checked by the schema
+ * (wire/agent-config.ts, on api.grpc.maxCalls) and the agent's quick check (config-fast.ts).
+ */
+export function grpcBufferProblem(api: { maxBodyBytes: number; maxInflightBodyBytes: number; grpc: { enabled: boolean; maxCalls: number } }): string | undefined {
+  if (!api.grpc.enabled) return undefined;
+  const held = api.grpc.maxCalls * api.maxBodyBytes;
+  const limit = GRPC_BUFFER_FACTOR * api.maxInflightBodyBytes;
+  if (held <= limit) return undefined;
+  return `api.grpc.maxCalls × api.maxBodyBytes is ${api.grpc.maxCalls} × ${mib(api.maxBodyBytes)} = ${mib(held)} of gRPC messages grpc-js may hold at once; `
+    + `expected at most ${GRPC_BUFFER_FACTOR} × api.maxInflightBodyBytes = ${mib(limit)}: lower api.grpc.maxCalls (at most ${Math.floor(limit / api.maxBodyBytes)} here) `
+    + 'or api.maxBodyBytes, or raise api.maxInflightBodyBytes';
+}
+
 /** live: the running part takes the new value; restart: the agent stops cleanly and exits with RESTART_EXIT_CODE. */
 export type SettingApply = 'live' | 'restart';
 

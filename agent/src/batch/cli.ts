@@ -12,6 +12,7 @@ import { ModelRuntime } from '../runtime/runtime.js';
 import { ModelFiles } from '../install/model-files.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { runBatch, runtimeModel } from './run.js';
+import type { AgentConfig } from '../config.js';
 
 /** A one-line progress bar redrawn in place: [#####.....] 50% 1,234 rows. */
 export function progressBar(fraction: number, rows: number, width = 30): string {
@@ -33,19 +34,21 @@ export const batchCommand: Command = {
   },
   async run(args, ctx) {
     const batchSize = parsePositiveInt(optString(args, 'batch-size') ?? '256', '--batch-size');
-    const { dataDir } = configOf(args, ctx);
-    return runBatchFile({ name: reqString(args, 'model'), version: optString(args, 'version'), input: resolve(ctx.cwd, reqString(args, 'input')), output: resolve(ctx.cwd, reqString(args, 'output')), batchSize }, dataDir, ctx);
+    const { dataDir, runtime } = configOf(args, ctx);
+    return runBatchFile({ name: reqString(args, 'model'), version: optString(args, 'version'), input: resolve(ctx.cwd, reqString(args, 'input')), output: resolve(ctx.cwd, reqString(args, 'output')), batchSize }, dataDir, runtime, ctx);
   },
 };
 
 async function runBatchFile(
   job: { name: string; version: string | undefined; input: string; output: string; batchSize: number },
   dataDir: string,
+  settings: AgentConfig['runtime'],
   ctx: CliContext,
 ): Promise<number> {
   const { name, input, output, batchSize } = job;
   const store = openStore(dataDir);
-  const runtime = new ModelRuntime({ perModel: 1, queue: 1 << 20 });
+  // The runtime settings the daemon runs with (local and remote), as the other commands use.
+  const runtime = new ModelRuntime({ overrides: settings, perModel: 1, queue: 1 << 20 });
   let recorder: SummaryRecorder | undefined;
   try {
     const active = store.models.getActive(name);

@@ -2,15 +2,26 @@
 // (--data-dir, --config; docs/agent.md) and opening its store for one command.
 import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
+import { escapeText } from '@edgefleet/shared/core';
 import { openStore, type Store } from '../store/agent-store.js';
-import { loadConfig, type AgentConfig } from '../config.js';
+import { validateConfig, type AgentConfig } from '../config.js';
+import { mergeConfig } from '../config-merge.js';
+import { resolveStartConfig } from '../config-start.js';
 import { loadWire } from '../wire.js';
 
 export { dataDirOptions } from './options.js';
 
-/** The config from the file, the environment and --data-dir (docs/agent.md: file < env < flags). */
+/**
+ * The config the daemon would run with (config-start.ts, the same function as `run`): the file, the
+ * environment and --data-dir (docs/agent.md: file < env < flags), with the stored remote settings over
+ * them, so a command's test-load and preflight use the daemon's runtime settings. Stored settings that
+ * are not used are named on stderr; nothing in the data dir is changed.
+ */
 export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
-  return loadConfig(ctx.env, { dataDir: optString(args, 'data-dir'), config: optString(args, 'config') });
+  const local = mergeConfig(ctx.env, { dataDir: optString(args, 'data-dir'), config: optString(args, 'config') });
+  const { config, problems } = resolveStartConfig(local, validateConfig);
+  for (const p of problems) ctx.stderr.write(`warning: ${escapeText(p)}\n`);
+  return config;
 }
 
 /** Runs `fn` on the data dir's store and closes it. */

@@ -15,14 +15,15 @@ import { configOf, dataDirOptions, withStore } from './common.js';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
 
-function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store) => Promise<T>): Promise<T> {
+/** A model manager on the data dir, with the runtime settings the daemon runs with (configOf: remote ones included). */
+function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store, runtime: ModelRuntime) => Promise<T>): Promise<T> {
   return withStore(args, ctx, async (s, config) => {
     const runtime = new ModelRuntime({ overrides: config.runtime, perModel: 1, queue: 0 });
     const env = ctx.env;
     const logger = createLogger(env.EDGEFLEET_AGENT_LOG ?? 'warn');
     const m = new ModelManager({ ...s, runtime, serving: false, agentVersion: env.EDGEFLEET_AGENT_VERSION_OVERRIDE ?? AGENT_VERSION, logger, pause: pauseFromEnv(env) });
     try {
-      return await fn(m, s);
+      return await fn(m, s, runtime);
     } finally {
       await runtime.stop();
     }
@@ -67,9 +68,13 @@ export const install: Command = {
     const bundle = resolve(ctx.cwd, positional(args, 0));
     const keyPath = optString(args, 'key');
     const sealedKey = keyPath === undefined ? undefined : readSealedKeyFile(resolve(ctx.cwd, keyPath));
-    const r = await withManager(args, ctx, (m) => m.install(bundle, { activate: !optBool(args, 'no-activate'), ...(sealedKey ? { sealedKey } : {}) }));
+    const { r, backend } = await withManager(args, ctx, async (m, _s, runtime) => {
+      const r = await m.install(bundle, { activate: !optBool(args, 'no-activate'), ...(sealedKey ? { sealedKey } : {}) });
+      return { r, backend: runtime.backendInUse };
+    });
     ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
-    if (r.preflight) ctx.stdout.write(`preflight: ${r.preflight.samples} sample(s) passed; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
+    // The backend the preflight ran on: runtime.backend, the local or the remote setting (docs/agent.md "Runtime").
+    if (r.preflight) ctx.stdout.write(`preflight: ${r.preflight.samples} sample(s) passed${backend ? ` on the ${backend} backend` : ''}; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
     return 0;
   },
 };

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
-  assertRemoteKey, overlaySettings, type RemoteSettings,
+  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
 
@@ -42,7 +42,7 @@ export const BatchJobConfig = z.object({
   outputDir: z.string().min(1),
 }).passthrough();
 
-const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: 256 };
+const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: DEFAULT_GRPC_MAX_CALLS };
 export const GrpcConfig = z.object({
   enabled: z.boolean().default(false),
   /** On api.host; 0 picks a free port (tests). 8702: next to REST's 8701. */
@@ -51,8 +51,11 @@ export const GrpcConfig = z.object({
   socket: z.string().min(1).optional(),
   /** HTTP/2 streams at once per connection. */
   maxConcurrentStreams: z.number().int().positive().default(32),
-  /** gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read. */
-  maxCalls: z.number().int().positive().default(256),
+  /**
+   * gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read.
+   * With api.maxBodyBytes it bounds the messages grpc-js holds (checked on AgentConfig's api: grpcBufferProblem).
+   */
+  maxCalls: z.number().int().positive().default(DEFAULT_GRPC_MAX_CALLS),
 }).strict();
 
 export const AgentConfig = z.object({
@@ -83,7 +86,11 @@ export const AgentConfig = z.object({
     socketGroup: z.string().min(1).optional(),
     /** OIP v2 gRPC beside REST (docs/decisions/0016-grpc-local-api.md): off unless enabled, then on api.host. */
     grpc: GrpcConfig.default(GRPC_DEFAULTS),
-  }).strict().default({
+  }).strict().superRefine((api, ctx) => {
+    // grpc-js holds up to maxCalls whole messages: a stated multiple of the REST budget at most (agent-settings.ts).
+    const problem = grpcBufferProblem(api);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['grpc', 'maxCalls'], message: problem });
+  }).default({
     host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
   }),

@@ -195,7 +195,8 @@ describe('local API over gRPC: the shared byte budget, and stop', () => {
   before(async () => {
     kit = makeKit();
     const b = await mlpBundle(kit, '1.0.0');
-    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { enabled: true, port: 0 } } });
+    // maxCalls × maxBodyBytes within 4 × maxInflightBodyBytes (api.grpc.maxCalls's bound, docs/agent.md "Limits").
+    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { enabled: true, port: 0, maxCalls: 4 } } });
     agent.trust.put(kit.trust.doc, 1);
     await agent.manager.install(b.path);
     client = oipClient(agent.grpcAddress!);

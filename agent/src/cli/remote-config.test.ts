@@ -1,0 +1,59 @@
+// The admin commands that load the config use the one the daemon runs with (config-start.ts): the
+// hub's stored remote settings (DATA/remote-config.json) over the local config, so `install` test-loads
+// and preflights a model with the remote runtime.backend, not the config file's. The real
+// edgefleet-agent program on a temp data dir.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '@edgefleet/examples';
+import { settingsHash } from '@edgefleet/shared/core';
+import { writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
+import { openStore } from '../store/agent-store.js';
+import { makeKit, mlpBundle, row, type Kit } from '../testing.js';
+
+const CLI = 'agent/src/cli/main.ts';
+const rec = (settings: Record<string, unknown>, confirmed: boolean): StoredRemoteConfig =>
+  ({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version: 1 }], settings, at: '2026-03-01T12:00:00.000Z', confirmed });
+
+describe('edgefleet-agent commands with stored remote settings', () => {
+  let kit: Kit;
+  let bundle: string;
+  let cfg: string;
+  before(async () => {
+    kit = makeKit('ef-cli-remote-');
+    // A sample, so install runs a preflight and prints the backend it ran on.
+    const sample = { path: 'samples/a.request.json', bytes: JSON.stringify(row([1, 2, 3, 4])) };
+    bundle = (await mlpBundle(kit, '1.0.0', { files: [sample], samples: [{ request: sample.path }] })).path;
+    cfg = join(kit.dir, 'agent.json');
+    writeFileSync(cfg, JSON.stringify({ runtime: { backend: 'native' } }));
+  });
+  after(() => kit.cleanup());
+
+  async function install(name: string, remote?: StoredRemoteConfig): Promise<{ stdout: string; stderr: string }> {
+    const data = join(kit.dir, name);
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    if (remote) writeRemoteConfig(data, remote);
+    const s = openStore(data);
+    s.trust.put(kit.trust.doc, 1);
+    s.db.close();
+    const r = await runCli(CLI, ['install', bundle, '--data-dir', data, '--config', cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    // Read only: a command neither counts a start with the settings nor fails them.
+    assert.equal(existsSync(join(data, 'remote-config.attempt.json')), false);
+    return r;
+  }
+
+  it('install test-loads and preflights on the remote runtime.backend, over the config file\'s', async () => {
+    const r = await install('remote', rec({ 'runtime.backend': 'wasm' }, false));
+    assert.match(r.stdout, /installed mlp@1\.0\.0 \(active\)/);
+    assert.match(r.stdout, /preflight: 1 sample\(s\) passed on the wasm backend/);
+  });
+
+  it('ignores stored settings that do not match their hash, saying so, and uses the local config', async () => {
+    const bad = { ...rec({ 'runtime.backend': 'wasm' }, true), sha256: '0'.repeat(64) };
+    const r = await install('tampered', bad);
+    assert.match(r.stdout, /preflight: 1 sample\(s\) passed on the native backend/);
+    assert.match(r.stderr, /warning: .*remote-config\.json is ignored: its sha256 does not match its settings/);
+  });
+});

@@ -1,0 +1,90 @@
+// The configuration the agent runs with, decided once for the daemon (main.ts) and for every command
+// that loads the config (cli/common.ts: install, activate and rollback test-load models with it): the
+// local config (file < environment < flags, config-merge.ts) with the stored remote settings over it
+// (config-remote.ts), as docs/agent.md "Remote configuration" says:
+// - stored settings the schema refuses over this local config are ignored (the local config alone);
+// - settings not yet run with that KILLED_STARTS_ALLOWED starts never got past are taken as failed: the
+//   one kept before them (remote-config.prev.json), or the local config alone.
+// Read only: the daemon records what was decided (counts the start, fails the settings; main.ts), a
+// command never does. zod-free: the daemon's start checks with config-fast.ts and loads the schema
+// (config.ts) only when that check declines.
+import type { AgentConfig } from './config.js';
+import { fastConfig } from './config-fast.js';
+import { KILLED_STARTS_ALLOWED, readPreviousRemoteConfig, readRemoteConfig, unendedStarts, withRemote, type StoredRemoteConfig } from './config-remote.js';
+
+/** The merged sources checked against the schema (config.ts validateConfig, or the quick check before it). */
+export type ValidateConfig = (merged: Record<string, unknown>) => AgentConfig;
+
+export interface StartConfig {
+  /** The local config: file, environment and flags, not validated (config-merge.ts). */
+  local: Record<string, unknown>;
+  /** What the agent runs with. */
+  config: AgentConfig;
+  /** The stored remote settings `config` has over the local one; undefined: the local config alone. */
+  remote: StoredRemoteConfig | undefined;
+  /** Stored settings not yet run with that starts were killed with too often: the daemon takes them as failed. */
+  killed: { remote: StoredRemoteConfig; message: string } | undefined;
+  /** What was ignored and why (the daemon logs them, a command prints them). */
+  problems: string[];
+}
+
+/** Thrown by the daemon's quick validation when the schema must decide: loaded, then resolved again. */
+class SchemaNeeded extends Error {}
+
+/** The configuration to run with, from the local config and what the data dir holds (see the top of this file). */
+export function resolveStartConfig(local: Record<string, unknown>, validate: ValidateConfig): StartConfig {
+  const problems: string[] = [];
+  // A dataDir that is not a string is refused by the schema below, naming it.
+  const dataDir = typeof local.dataDir === 'string' ? local.dataDir : undefined;
+  let remote = dataDir === undefined ? undefined : readRemoteConfig(dataDir, (msg) => problems.push(msg));
+  let killed: StartConfig['killed'];
+  let config: AgentConfig;
+  try {
+    config = validate(withRemote(local, remote));
+  } catch (err) {
+    if (!remote || err instanceof SchemaNeeded) throw err;
+    // Only a local config changed since could make stored settings fail: start on the local one alone.
+    problems.push(`the stored remote configuration ${remote.sha256.slice(0, 12)}… is ignored: ${(err as Error).message}`);
+    remote = undefined;
+    config = validate(local);
+  }
+  if (remote && !remote.confirmed) {
+    // Earlier starts with it that never ended: the process was killed or crashed while starting with it.
+    const starts = unendedStarts(config.dataDir, remote);
+    if (starts >= KILLED_STARTS_ALLOWED) {
+      const message = `the agent was killed or crashed ${starts} times while starting with it (a native crash, the OOM killer)`;
+      killed = { remote, message };
+      problems.push(`the remote configuration ${remote.sha256.slice(0, 12)}… is taken as failed: ${message}; starting with the one before`);
+      remote = readPreviousRemoteConfig(config.dataDir);
+      try {
+        config = validate(withRemote(local, remote));
+      } catch (err) {
+        if (err instanceof SchemaNeeded) throw err;
+        remote = undefined;
+        config = validate(local);
+      }
+    }
+  }
+  return { local, config, remote, killed, problems };
+}
+
+/**
+ * resolveStartConfig for the daemon: the quick check (config-fast.ts) first; the schema, and zod
+ * (~15 MB of RSS), are loaded only when it declines one of the configurations tried.
+ */
+export async function startConfig(local: Record<string, unknown>): Promise<StartConfig> {
+  let schema: ValidateConfig | undefined;
+  const validate: ValidateConfig = (m) => {
+    const quick = fastConfig(m);
+    if (quick) return quick;
+    if (!schema) throw new SchemaNeeded();
+    return schema(m);
+  };
+  try {
+    return resolveStartConfig(local, validate);
+  } catch (err) {
+    if (!(err instanceof SchemaNeeded)) throw err;
+    schema = (await import('./config.js')).validateConfig;
+    return resolveStartConfig(local, validate);
+  }
+}
