@@ -15,7 +15,6 @@ import { ModelRuntime } from './runtime/runtime.js';
 import { ShadowRunner } from './shadow/runner.js';
 import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
-import { ClockMarks } from './clock-mark.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
@@ -96,7 +95,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     manifestFor,
     async start() {
       started = true;
-      store = openStore(config.dataDir, true, deps.clock ? () => deps.clock!.now() : Date.now);
+      // Which clock stamps windows, events, presence and state (docs/decisions/0059-clock-marks.md): the store's
+      // one ClockMarks; a test's clock is its monotonic clock too, so it steps only when the test says.
+      store = openStore(config.dataDir, true, deps.clock ? () => deps.clock!.now() : Date.now, deps.clock ? () => deps.clock!.now() : undefined);
       const s = store;
       await s.blobs.cleanTmp();
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
@@ -107,9 +108,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         ...s, runtime, serving: true, agentVersion, logger, pause: deps.pause, onSwitch: (sw) => policy?.switched(sw),
         ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
       });
-      // Which clock stamps windows, presence and state (docs/decisions/0059-clock-marks.md); a test's clock steps only when it says so.
-      const marks = new ClockMarks({ db: s.db, ...(deps.clock ? { now: () => deps.clock!.now(), monotonic: () => deps.clock!.now() } : {}) });
-      const clockMark = () => marks.current();
+      const clockMark = s.clockMark;
       if (deps.sync !== false) {
         const link = await createSyncLink({
           config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync, clockMark,

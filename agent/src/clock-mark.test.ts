@@ -1,7 +1,8 @@
 // Clock marks (clock-mark.ts, docs/decisions/0059-clock-marks.md): the mark moves when the wall clock
 // steps against the monotonic one, is kept across a restart in the same boot on the same clock, and is
 // new after a step while the agent was down or after a reboot; each summary window carries the mark of
-// the clock that opened it, and retention never merges windows of two clocks.
+// the clock that opened it, each event queued for the hub the mark of the clock when it was recorded, and
+// retention never merges windows of two clocks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SummaryWindow } from '@edgefleet/shared';
 import { ClockMarks, STEP_MS } from './clock-mark.js';
+import { openStore } from './store/agent-store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { ManualClock, tabularManifest } from './summaries/fixtures.js';
 import { mergeableGroups } from './summaries/retention-groups.js';
@@ -55,4 +57,19 @@ test('each window carries the mark of the clock that opened it; retention keeps 
   assert.deepEqual(mergeableGroups(rows, 'hour', T0 + 7_200_000), [], 'one hour, two clocks: nothing merged');
   const same = written.map((w, key) => ({ key, json: JSON.stringify({ ...w, clock: 'b.1' }) }));
   assert.equal(mergeableGroups(same, 'hour', T0 + 7_200_000).length, 1);
+});
+
+test('each event queued for the hub names the clock that stamped it, the same mark the windows and presence get', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-clock-mark-events-'));
+  const c = { wall: Date.parse('1970-01-01T00:05:00Z'), mono: 300_000 }; // a box without a battery-backed clock, booted at 1970
+  const s = openStore(dir, true, () => c.wall, () => c.mono);
+  t.after(() => { s.db.close(); rmSync(dir, { recursive: true, force: true }); });
+  s.events.add({ kind: 'activated', model: 'm', version: '1.0.0', message: 'at 1970' });
+  const before = s.clockMark();
+  c.wall = T0; // NTP sets the clock: a step
+  s.events.add({ kind: 'error', message: 'after NTP', at: new Date(c.wall).toISOString() });
+  const after = s.clockMark();
+  assert.notEqual(before, after);
+  const queued = s.summaries.outbox().map((o) => o.payload as { message: string; clock?: string });
+  assert.deepEqual(queued.map((e) => [e.message, e.clock]), [['at 1970', before], ['after NTP', after]]);
 });

@@ -14,6 +14,7 @@ import { openWindowsMigration, summariesMigration } from '../summaries/migration
 import { SummaryStore } from '../summaries/store.js';
 import { syncMigration, seqFloorsMigration } from '../sync/sync-store.js';
 import { captureMigration } from '../capture/store.js';
+import { ClockMarks } from '../clock-mark.js';
 
 export interface Store {
   db: Db;
@@ -27,6 +28,12 @@ export interface Store {
   updateLock: UpdateLockRepo;
   /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
   deviceKey: () => BoxKeyPair;
+  /**
+   * The mark of the clock that reads now (docs/decisions/0059-clock-marks.md): windows, presence, state and
+   * every event queued for the hub carry it. One ClockMarks per store, made on first use, so all of them
+   * count the same steps.
+   */
+  clockMark: () => string;
 }
 
 /**
@@ -36,14 +43,22 @@ export interface Store {
  */
 export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration, updateLockMigration];
 
-/** Opens the data dir's database and repositories (used by the daemon and the CLI). */
-export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now): Store {
+/**
+ * Opens the data dir's database and repositories (used by the daemon and the CLI). `monotonic`: the clock
+ * marks' monotonic clock (a test passes its own `now` as both, so its clock steps only when it says).
+ */
+export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now, monotonic?: () => number): Store {
   const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
-  const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent(e) : undefined);
+  let marks: ClockMarks | undefined;
+  const clockMark = () => (marks ??= new ClockMarks({ db, now, ...(monotonic ? { monotonic } : {}) })).current();
+  // An event queued for the hub names the clock that stamped its `at` now, when it is recorded, as a window
+  // names the clock that opened it: the hub places it by that clock (docs/decisions/0059-clock-marks.md).
+  const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent({ ...e, clock: clockMark() }) : undefined);
   let deviceKey: BoxKeyPair | undefined;
   return {
     db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
     contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
+    clockMark,
   };
 }

@@ -140,6 +140,9 @@ describe('agent <-> hub sync (real processes)', () => {
     assert.equal(marks.length, 1, JSON.stringify(marks));
     assert.match(marks[0] ?? '', /^[0-9a-f]{8}\.0$/);
     assert.equal(((await api('GET', '/devices/box-a')).json as { reported: { clock?: string } }).reported.clock, marks[0]);
+    // And so does every event the hub stored from it (its installs and activations), stamped by the same clock.
+    const events = ((await api('GET', '/devices/box-a/events')).json as { events: Array<{ kind: string; clock?: string }> }).events;
+    assert.ok(events.some((e) => e.kind === 'activated') && events.every((e) => e.clock === marks[0]), JSON.stringify(events));
 
     // v2 to one device id: it switches, the other keeps v1, and the hub shows what each runs.
     const d2 = await api('POST', '/deployments', { model: MODEL, version: '2.0.0', target: { devices: ['box-a'] }, reason: 'e2e: canary' });

@@ -6,8 +6,9 @@
 // that is 400 days ahead in the future (or refusing its windows as future_start). What the box recorded on
 // an earlier clock (a backlog from before a reboot reset its clock) keeps its own start, and no placement
 // makes a window refused that its own start would not: docs/decisions/0057-windows-placed-by-the-clock-that-recorded-them.md.
-// A window from an agent that names its clock, an earlier one the hub read, is placed by that clock's offset
-// (docs/decisions/0059-clock-marks.md, clock-marks.ts).
+// A window or event from an agent that names its clock, an earlier one the hub read, is placed by that clock's
+// offset (docs/decisions/0059-clock-marks.md, clock-marks.ts). Windows and events go through one function
+// (clock-placement.ts).
 import { describeClockOffset, type SeqWindow } from '@edgefleet/shared';
 import type { AuditRecord } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
@@ -15,7 +16,10 @@ import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { DEFAULT_INGEST_LIMITS } from './plausibility.js';
+import { BatchedWrites } from '../mqtt/batched-writes.js';
 import { ClockMarkOffsets } from './clock-marks.js';
+import { ClockMarksRepo } from './clock-marks-repo.js';
+import { placeStamp, type PlacementLimits, type Reading } from './clock-placement.js';
 
 export const CLOCK_MIGRATION: Migration = {
   version: 5,
@@ -34,10 +38,6 @@ const EVENT_EVERY_MS = 10 * 60_000;
 /** A steady offset is written again at most this often. */
 const WRITE_EVERY_MS = 60_000;
 
-/** Pending offset writes wait at most this long, or until this many devices have one (write()). */
-const FLUSH_MS = 50;
-const FLUSH_AT = 2000;
-
 /** Devices whose offset is cached; past it the oldest entries are dropped (and reloaded on use). */
 const MAX_CACHED = 100_000;
 
@@ -52,38 +52,34 @@ export interface ClockOffsetsDeps {
   futureToleranceMs?: number | undefined;
 }
 
-/**
- * What the hub knows of one device's clock. Readings whose offsets agree within skewMs are one clock; `first`
- * and `last` are the device times of its first and latest reading (its clock read `last` at hub time
- * `last - offset`). `before` is the clock read before it, when the hub saw the step (from hub.db after a restart).
- */
-interface Reading {
-  offset: number;
-  first: number;
-  last: number;
-  before: { offset: number; last: number } | null;
-}
-
 export class ClockOffsets {
   readonly skewMs: number;
-  private readonly futureMs: number;
+  private readonly limits: PlacementLimits;
   private readonly cache = new Map<string, Reading | null>();
-  /** The offsets of the clocks agents name (docs/decisions/0059-clock-marks.md). */
-  private readonly marks = new ClockMarkOffsets();
+  /** The offsets of the clocks agents name, kept in the database (docs/decisions/0059-clock-marks.md). */
+  private readonly marks: ClockMarkOffsets;
   /** When each device's offset was last written, and the value: a steady clock is rewritten once a minute. */
   private readonly written = new Map<string, { at: number; offset: number }>();
   /** When each device last got an audit entry for its clock, per direction. */
   private readonly evented = new Map<string, number>();
-  private pending = new Map<string, { offset: number; at: string }>();
-  private flushTimer: NodeJS.Timeout | null = null;
-  private writeTx: ((b: Map<string, { offset: number; at: string }>) => void) | null = null;
+  private readonly pending: BatchedWrites<{ deviceId: string; offset: number; at: string }>;
+  private writeTx: ((b: Array<{ deviceId: string; offset: number; at: string }>) => void) | null = null;
   private writeStmt: Statement | null = null;
   private readStmt: Statement | null = null;
   private shiftStmt: Statement | null = null;
 
   constructor(private readonly d: ClockOffsetsDeps) {
     this.skewMs = d.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
-    this.futureMs = d.futureToleranceMs ?? DEFAULT_INGEST_LIMITS.futureToleranceMs;
+    this.limits = { skewMs: this.skewMs, futureMs: d.futureToleranceMs ?? DEFAULT_INGEST_LIMITS.futureToleranceMs };
+    this.marks = new ClockMarkOffsets({ repo: new ClockMarksRepo(d.db), logger: d.logger });
+    // Offsets are written in batches (mqtt/batched-writes.ts); offset() reads the cache meanwhile.
+    this.pending = new BatchedWrites((batch) => {
+      this.writeTx ??= this.d.db.transaction((b: Array<{ deviceId: string; offset: number; at: string }>) => {
+        const st = (this.writeStmt ??= this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?'));
+        for (const w of b) st.run(w.offset, w.at, w.deviceId);
+      });
+      this.writeTx(batch);
+    }, (err, devices) => this.d.logger.warn({ err: String(err), devices }, 'device clock offsets not written'));
   }
 
   /** A message stamped `deviceAt` by the device, by the clock `mark` names when it says, arrived at `hubNow`. */
@@ -91,7 +87,7 @@ export class ClockOffsets {
     const t = Date.parse(deviceAt);
     if (!Number.isFinite(t)) return;
     const offset = t - hubNow.getTime();
-    if (mark !== undefined) this.marks.note(deviceId, mark, offset);
+    if (mark !== undefined) this.marks.note(deviceId, mark, offset, hubNow);
     const r = this.reading(deviceId);
     const before = r?.offset ?? null;
     const last = this.written.get(deviceId);
@@ -133,33 +129,14 @@ export class ClockOffsets {
     this.write(deviceId, r.offset, new Date(t - r.offset).toISOString());
   }
 
-  /**
-   * Offsets are written in batches, one transaction per FLUSH_MS or FLUSH_AT devices: after a hub restart
-   * every device's first presence writes one, and 10,000 commits of their own were a large part of a
-   * reconnect storm's CPU (docs/performance.md "Reconnect storm"). offset() reads the cache meanwhile.
-   */
   private write(deviceId: string, offset: number, at: string): void {
-    this.pending.set(deviceId, { offset, at });
-    if (this.pending.size >= FLUSH_AT) this.flush();
-    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    this.pending.set(deviceId, { deviceId, offset, at });
   }
 
-  /** Writes the pending offsets now (ingest's stop calls it); a closed store loses them, logged. */
+  /** Writes the pending offsets and clock marks now (ingest's stop calls it); a closed store loses them, logged. */
   flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      this.writeTx ??= this.d.db.transaction((b: Map<string, { offset: number; at: string }>) => {
-        const st = (this.writeStmt ??= this.d.db.prepare('UPDATE devices SET clock_offset_ms = ?, clock_offset_at = ? WHERE id = ?'));
-        for (const [id, w] of b) st.run(w.offset, w.at, id);
-      });
-      this.writeTx(batch);
-    } catch (err) {
-      this.d.logger.warn({ err: String(err), devices: batch.size }, 'device clock offsets not written');
-    }
+    this.pending.flush();
+    this.marks.flush();
   }
 
   /** An audit entry for a crossing, at most one per device and direction every EVENT_EVERY_MS (a clock flapping at the threshold). */
@@ -193,82 +170,39 @@ export class ClockOffsets {
   }
 
   /**
-   * Windows each placed by the clock that recorded it: by that clock's offset when the window names an
-   * earlier clock the hub read (decision 0059), else, for a device whose clock is off by more than skewMs,
-   * by placeAt() (decision 0057); others unchanged. The number moved (start changed) is added to the
+   * Windows each placed by the clock that recorded it (placeStamp): by that clock's offset when the window
+   * names an earlier clock the hub read (decision 0059), else, for a device whose clock is off by more than
+   * skewMs, by decision 0057's rules; others unchanged. The number moved (start changed) is added to the
    * device's count.
    */
   place(deviceId: string, windows: SeqWindow[], now: Date): SeqWindow[] {
-    const r = this.skewed(deviceId);
-    const marked = this.marks.has(deviceId);
-    if ((r === null && !marked) || windows.length === 0) return windows;
-    let moved = 0;
-    const placed = windows.map((w) => {
-      const earlier = marked ? this.marks.earlier(deviceId, w.clock) : undefined;
-      if (earlier === undefined && r === null) return w;
-      const stamp = Date.parse(w.start);
-      const lengthMs = w.lengthSec * 1000;
-      const at = earlier !== undefined
-        ? (Math.abs(earlier) <= this.skewMs ? stamp : this.choose(this.moveBy(earlier, stamp, lengthMs), stamp, now.getTime()))
-        : this.placeAt(r as Reading, stamp, lengthMs, now.getTime());
-      if (at === stamp) return w; // the same object: its text as sent is stored (docs/decisions/0048-stored-window-text.md)
-      moved++;
-      return { ...w, start: new Date(at).toISOString() };
-    });
+    const { placed, moved } = this.placeAll(deviceId, windows, now, (w) => w.start, (w) => w.lengthSec * 1000, (w, start) => ({ ...w, start }));
     if (moved > 0) (this.shiftStmt ??= this.d.db.prepare('UPDATE devices SET clock_shifted_windows = clock_shifted_windows + ? WHERE id = ?')).run(moved, deviceId);
     return placed;
   }
 
-  /** Events of such a device, each placed like a window (so what its present clock stamped is not refused as future_start). */
-  placeEvents<E extends { at: string }>(deviceId: string, events: E[], now: Date): E[] {
-    const r = this.skewed(deviceId);
-    if (r === null) return events;
-    return events.map((e) => {
-      const stamp = Date.parse(e.at);
-      const at = this.placeAt(r, stamp, 0, now.getTime());
-      return at === stamp ? e : { ...e, at: new Date(at).toISOString() };
+  /** Events each placed like a window, by the clock that stamped its time (not rounded, not counted). */
+  placeEvents<E extends { at: string; clock?: string | undefined }>(deviceId: string, events: E[], now: Date): E[] {
+    return this.placeAll(deviceId, events, now, (e) => e.at, () => 0, (e, at) => ({ ...e, at })).placed;
+  }
+
+  private placeAll<T extends { clock?: string | undefined }>(
+    deviceId: string, items: T[], now: Date, stampOf: (x: T) => string, lengthMsOf: (x: T) => number, restamp: (x: T, at: string) => T,
+  ): { placed: T[]; moved: number } {
+    const present = this.skewed(deviceId);
+    const marked = this.marks.has(deviceId);
+    if ((present === null && !marked) || items.length === 0) return { placed: items, moved: 0 };
+    let moved = 0;
+    const placed = items.map((x) => {
+      const earlier = marked ? this.marks.earlier(deviceId, x.clock) : undefined;
+      if (earlier === undefined && present === null) return x;
+      const stamp = Date.parse(stampOf(x));
+      const at = placeStamp(stamp, lengthMsOf(x), now.getTime(), { earlier, present }, this.limits);
+      if (at === stamp) return x; // the same object: a window's text as sent is stored (docs/decisions/0048-stored-window-text.md)
+      moved++;
+      return restamp(x, new Date(at).toISOString());
     });
-  }
-
-  /**
-   * Where something the box stamped `stamp` goes on the hub's clock (docs/operations.md "Clocks that are
-   * wrong"): moved by the offset when the box's present clock recorded it (in whole window lengths, so a
-   * window stays on the UTC grid), at its own stamp when an earlier clock did. If the preferred placement
-   * is past the future tolerance and the other is not, the other is used: the hub never refuses (and acks
-   * away) a window because of its own shift. Both past it: the guard refuses it, as any device's.
-   */
-  private placeAt(r: Reading, stamp: number, lengthMs: number, nowMs: number): number {
-    const moved = this.moveBy(r.offset, stamp, lengthMs);
-    return this.recordedBefore(r, stamp, nowMs) ? this.choose(stamp, moved, nowMs) : this.choose(moved, stamp, nowMs);
-  }
-
-  /** `stamp` on the hub's clock for a clock `offset` ahead, in whole window lengths (a window stays on the UTC grid). */
-  private moveBy(offset: number, stamp: number, lengthMs: number): number {
-    return stamp - (lengthMs > 0 ? Math.round(offset / lengthMs) * lengthMs : offset);
-  }
-
-  /** The preferred placement, unless it is past the future tolerance and the other one is not. */
-  private choose(preferred: number, other: number, nowMs: number): number {
-    const latest = nowMs + this.futureMs;
-    return preferred > latest && other <= latest ? other : preferred;
-  }
-
-  /**
-   * Whether the box's present clock cannot have stamped `stamp`, so an earlier clock did
-   * (docs/decisions/0057-windows-placed-by-the-clock-that-recorded-them.md).
-   */
-  private recordedBefore(r: Reading, stamp: number, nowMs: number): boolean {
-    const skew = this.skewMs;
-    // Later than the clock reads now: a backlog from before it was reset (to 1970), or stamped after it was set right.
-    if (stamp > nowMs + r.offset + skew) return true;
-    // Unless the hub read this box's clock right before, it takes the clock as wrong all along.
-    const b = r.before;
-    if (!b || Math.abs(b.offset) > skew) return false;
-    // The clock stepped after the hub last read the right one, at hub time b.last - b.offset, when the present
-    // clock would have read that plus its offset: it stamped nothing earlier (a box that jumped ahead).
-    if (stamp <= b.last - b.offset + r.offset - skew) return true;
-    // A clock that resumed from no earlier than the last right reading (saved at shutdown) stamped nothing up to it.
-    return r.first >= b.last - skew && stamp <= b.last;
+    return { placed, moved };
   }
 
   private skewed(deviceId: string): Reading | null {

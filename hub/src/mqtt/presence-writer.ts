@@ -5,6 +5,7 @@
 // in one transaction, the latest mark per device winning. Last seen only moves forward there, as the
 // message path's touch() does. What a hub crash can lose is at most `flushMs` of presence, which the
 // device's next connect rewrites.
+import { BatchedWrites } from './batched-writes.js';
 import type { DeviceAuthPort, LoggerPort, PresenceMark } from './ports.js';
 
 export interface PresenceWriterOptions {
@@ -17,41 +18,32 @@ export interface PresenceWriterOptions {
 }
 
 export class PresenceWriter {
-  private pending = new Map<string, PresenceMark>();
-  private timer: NodeJS.Timeout | null = null;
-  private readonly flushMs: number;
-  private readonly maxPending: number;
+  private readonly writes: BatchedWrites<PresenceMark>;
 
-  constructor(private readonly o: PresenceWriterOptions) {
-    this.flushMs = o.flushMs ?? 50;
-    this.maxPending = o.maxPending ?? 2000;
+  constructor(o: PresenceWriterOptions) {
+    this.writes = new BatchedWrites<PresenceMark>(
+      (marks) => {
+        if (o.devices.markSeenMany) o.devices.markSeenMany(marks);
+        else for (const m of marks) o.devices.markSeen(m.id, m.online, m.at);
+      },
+      // markSeen must not throw; a port that does loses these marks, which the next connect rewrites.
+      (err, count) => o.logger.warn({ err: String(err), devices: count }, 'presence not written'),
+      o,
+    );
   }
 
+  /** A device's latest mark wins, in arrival order. */
   mark(id: string, online: boolean, at: Date): void {
-    this.pending.delete(id); // re-inserted last: a device's latest mark wins, in arrival order
-    this.pending.set(id, { id, online, at });
-    if (this.pending.size >= this.maxPending) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+    this.writes.set(id, { id, online, at });
   }
 
   /** Writes every pending mark now (also from stop paths); never throws. */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.pending.size === 0) return;
-    const marks = [...this.pending.values()];
-    this.pending = new Map();
-    try {
-      if (this.o.devices.markSeenMany) this.o.devices.markSeenMany(marks);
-      else for (const m of marks) this.o.devices.markSeen(m.id, m.online, m.at);
-    } catch (err) {
-      // markSeen must not throw; a port that does loses these marks, which the next connect rewrites.
-      this.o.logger.warn({ err: String(err), devices: marks.length }, 'presence not written');
-    }
+    this.writes.flush();
   }
 
   /** Marks waiting (for tests and metrics). */
   get size(): number {
-    return this.pending.size;
+    return this.writes.size;
   }
 }

@@ -102,6 +102,15 @@ test('device messages validate', () => {
   assert.match(code(() => parseWire(BlobGet, { schema: 'edgefleet.blob-get/v1', sha256: sha, offset: 0, blockSize: 10, count: 1 }, 'blob/get')), /blockSize/);
 });
 
+test('an event may name the clock that stamped it; one without a mark (an older agent) is accepted as before', () => {
+  // docs/decisions/0059-clock-marks.md: events carry the same optional mark as windows, presence and state.
+  const event = { seq: 1, at: '2026-11-28T00:00:00Z', kind: 'activated', message: 'x' };
+  const batch = (e: object) => ({ schema: 'edgefleet.events/v1', deviceId: 'd1', events: [e] });
+  assert.equal(parseWire(EventBatch, batch({ ...event, clock: '0f3a9c1e.2' }), 'events').events[0]?.clock, '0f3a9c1e.2');
+  assert.equal('clock' in (parseWire(EventBatch, batch(event), 'events').events[0] ?? {}), false);
+  assert.match(code(() => parseWire(EventBatch, batch({ ...event, clock: 'a/b' }), 'events')), /events\[0\]\.clock: expected a clock mark/);
+});
+
 test('parseWireJson refuses text that is not JSON', () => {
   assert.match(code(() => parseWireJson(Presence, '{oops', 'presence')), /^SCHEMA_INVALID: invalid presence: not JSON/);
 });

@@ -105,6 +105,8 @@ export type EventKind = z.infer<typeof EventKind>;
 export const DeviceEvent = z.object({
   seq: z.number().int().positive(),
   at: IsoTime,
+  /** The clock that stamped `at` (ClockMark, docs/decisions/0059-clock-marks.md); optional: older agents send none. */
+  clock: ClockMark.optional(),
   kind: EventKind,
   model: ModelName.optional(),
   version: SemVer.optional(),
