@@ -5,17 +5,13 @@
 // sealed to the device's current key; a device that keeps changing its key is not re-sealed unboundedly.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, waitFor, type Keys } from '@edgefleet/examples';
-import {
-  STATE_SCHEMA, deviceTopic, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type BoxKeyPair, type DesiredDocument, type TrustBody,
-} from '@edgefleet/shared';
+import { randomMlp, waitFor } from '@edgefleet/examples';
+import { STATE_SCHEMA, deviceTopic, generateBoxKeyPair, newContentKey, openSealedKey, type BoxKeyPair, type DesiredDocument } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
@@ -24,14 +20,10 @@ import { makeParts, type Parts } from '../testing/parts.js';
 import { Keystore } from './keystore.js';
 import { Sealing } from './service.js';
 import { SealingDelivery } from './delivery.js';
-
-const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
-const pub = (k: BoxKeyPair) => ({ keyId: k.keyId, public: b64(k.publicKey) });
+import { devicePub, pushModels, sealingFixture } from './testing.js';
 
 describe('sealed key delivery', () => {
   let dir: string;
-  let keys: Keys;
-  let trust: TrustBody;
   let store: Store;
   let sealing: Sealing;
   let link: FleetLink;
@@ -45,26 +37,18 @@ describe('sealed key delivery', () => {
   const mlp = randomMlp({ inputDim: 4, hidden: [16], outputDim: 3, seed: 5 });
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-hub-sealed-delivery-'));
-    keys = makeKeys(join(dir, 'keys'));
-    trust = makeTrust(dir, keys).body;
+    const f = sealingFixture('ef-hub-sealed-delivery-');
+    dir = f.dir;
     store = Store.open(join(dir, 'hub'), HUB_MIGRATIONS);
     sealing = new Sealing(store, Keystore.open(join(dir, 'hub')));
-    const registry = new Registry(store, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    });
-    for (const [version, key] of [['1.0.0', k1], ['2.0.0', k2]] as const) {
-      const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'secret', version, io: mlp.io, keys, encrypt: { key } });
-      await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
-    }
+    await pushModels(store, f, mlp, clock.now(), [{ version: '1.0.0', key: k1 }, { version: '2.0.0', key: k2 }]);
     sealing.putContentKey(store.models.get('secret', '1.0.0').manifest, k1, 'op', clock.now());
     link = createEmbeddedBroker({
       tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
       devices: store.devices, metrics: new RecordingMetrics(), logger, clock,
     });
     await link.start();
-    parts = makeParts({ store, link, hubKey: keys.hub, clock, logger, sealing });
+    parts = makeParts({ store, link, hubKey: f.keys.hub, clock, logger, sealing });
     await parts.start();
     delivery = new SealingDelivery({ store, sealing, deployments: parts.deployments, reports: parts.ingest, logger });
     delivery.start();
@@ -87,7 +71,7 @@ describe('sealed key delivery', () => {
     const docs = () => got.filter((m) => m.topic === deviceTopic(id, 'desired')).map((m) => JSON.parse(m.payload) as DesiredDocument);
     const report = (key: BoxKeyPair) => c.publishAsync(deviceTopic(id, 'state'), JSON.stringify({
       schema: STATE_SCHEMA, deviceId: id, at: clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: store.desired.lastSeq(id),
-      trustVersion: 1, models: [], capabilities: ['sealed-models'], deviceKey: pub(key),
+      trustVersion: 1, models: [], capabilities: ['sealed-models'], deviceKey: devicePub(key),
     }), { qos: 1 });
     return { c, docs, report };
   }
@@ -95,13 +79,13 @@ describe('sealed key delivery', () => {
   it('a device key recorded by a hub that stopped before re-issuing: the next state report brings the keys sealed to it', async () => {
     const old = generateBoxKeyPair();
     store.devices.create('a', 'secret-of-a-0123456789', {}, null, clock.now());
-    sealing.setDeviceKey('a', pub(old), 'enroll', clock.now());
+    sealing.setDeviceKey('a', devicePub(old), 'enroll', clock.now());
     await parts.deployments.deploy({ model: 'secret', version: '1.0.0', target: { devices: ['a'] }, reason: 'r' }, 'op');
     assert.equal(store.desired.latest('a')?.signed.models[0]?.contentKey?.to, old.keyId);
     // The box's data dir was rebuilt: its new key reached a hub that recorded it (and audited it) and
     // was killed before it issued the device's document. This hub (restarted) sees the same key again.
     const fresh = generateBoxKeyPair();
-    sealing.setDeviceKey('a', pub(fresh), 'state', clock.now());
+    sealing.setDeviceKey('a', devicePub(fresh), 'state', clock.now());
     const a = await device('a');
     await a.report(fresh);
     const doc = await waitFor('a document with the key sealed to the new device key', () => a.docs().find((d) => d.signed.models[0]?.contentKey?.to === fresh.keyId), { timeoutMs: 2000, intervalMs: 20 });
@@ -119,7 +103,7 @@ describe('sealed key delivery', () => {
   it('a content key that arrives while a device runs the version in shadow reaches it in the shadow entry', async () => {
     const key = generateBoxKeyPair();
     store.devices.create('s', 'secret-of-s-0123456789', {}, null, clock.now());
-    sealing.setDeviceKey('s', pub(key), 'enroll', clock.now());
+    sealing.setDeviceKey('s', devicePub(key), 'enroll', clock.now());
     await parts.deployments.deploy({ model: 'secret', version: '1.0.0', target: { devices: ['s'] }, reason: 'r' }, 'op');
     parts.deployments.assignShadows({ rolloutId: 'r-1', model: 'secret', version: '2.0.0', sampleRate: 0.5, tolerance: 0.01, threshold: null }, ['s']);
     assert.equal(store.desired.latest('s')?.signed.models[0]?.shadow?.contentKey, undefined);
@@ -133,7 +117,7 @@ describe('sealed key delivery', () => {
   it('a device sending a new device key in every report: at most 4 changes an hour are taken, then one after the hour', async () => {
     const first = generateBoxKeyPair();
     store.devices.create('f', 'secret-of-f-0123456789', {}, null, clock.now());
-    sealing.setDeviceKey('f', pub(first), 'enroll', clock.now());
+    sealing.setDeviceKey('f', devicePub(first), 'enroll', clock.now());
     await parts.deployments.deploy({ model: 'secret', version: '1.0.0', target: { devices: ['f'] }, reason: 'r' }, 'op');
     const f = await device('f');
     const seq = store.desired.lastSeq('f');

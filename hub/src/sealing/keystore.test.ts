@@ -3,47 +3,42 @@
 // fresh one is made at start). Real Store, Registry and deployments part, two keystores over one
 // database. Documents are still issued (to devices running plain models too), a deploy of the version is
 // refused as CONTENT_KEY_MISSING, and pushing the content key again repairs it. And two hubs making
-// DATA/content-keys.key at the same moment on a new shared data dir end with one key file.
+// DATA/content-keys.key at the same moment on a new shared data dir end with one key file, with hard
+// links and without (createFileOnce, file-once.test.ts; a link step failing with EPERM here).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type Keys } from '@edgefleet/examples';
-import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { randomMlp, type Keys } from '@edgefleet/examples';
+import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts } from '../testing/parts.js';
-import { createKeyFile, Keystore, KEYSTORE_FILE } from './keystore.js';
+import { Keystore, KEYSTORE_FILE } from './keystore.js';
 import { Sealing } from './service.js';
+import { b64, devicePub, pushModels, sealingFixture } from './testing.js';
 
-const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
+const noLinks = () => {
+  throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+};
 
 describe('a stored content key that this hub\'s key file does not open', () => {
   let dir: string;
   let keys: Keys;
-  let trust: TrustBody;
   let store: Store;
   const clock = new ManualClock();
   const k1 = newContentKey();
   const mlp = randomMlp({ inputDim: 4, hidden: [16], outputDim: 3, seed: 9 });
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-hub-keystore-'));
-    keys = makeKeys(join(dir, 'keys'));
-    trust = makeTrust(dir, keys).body;
+    const f = sealingFixture('ef-hub-keystore-');
+    ({ dir, keys } = f);
     store = Store.open(join(dir, 'hub'), HUB_MIGRATIONS);
-    const registry = new Registry(store, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    });
-    const sealed = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'secret', version: '1.0.0', io: mlp.io, keys, encrypt: { key: k1 } });
-    const plain = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'open', version: '1.0.0', io: mlp.io, keys });
-    for (const b of [sealed, plain]) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+    await pushModels(store, f, mlp, clock.now(), [{ name: 'secret', version: '1.0.0', key: k1 }, { name: 'open', version: '1.0.0' }]);
   });
   after(() => {
     store.close();
@@ -64,7 +59,7 @@ describe('a stored content key that this hub\'s key file does not open', () => {
     store.devices.create('plain-box', 'secret-of-plain-box-0123', { fleet: 'plain' }, null, clock.now());
     const box = generateBoxKeyPair();
     store.devices.create('new-box', 'secret-of-new-box-01234', { fleet: 'sealed' }, null, clock.now());
-    other.setDeviceKey('new-box', { keyId: box.keyId, public: b64(box.publicKey) }, 'enroll', clock.now());
+    other.setDeviceKey('new-box', devicePub(box), 'enroll', clock.now());
 
     // The other hub joins the new box to its deployment and renews documents in one batch with a plain box.
     const p2 = makeParts({ store, link: {} as FleetLink, hubKey: keys.hub, clock, logger: new RecordingLogger(), sealing: other });
@@ -97,36 +92,42 @@ describe('two hubs making DATA/content-keys.key at the same moment', () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'ef-hub-keystore-race-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('end with the key file of the first: a content key it wrapped opens with both, and after a restart', () => {
-    const data = join(dir, 'shared-data');
-    const k = newContentKey();
-    const keyId = contentKeyId(k);
-    let first: Keystore | undefined;
-    let wrapped = '';
-    // The second hub finds no key file; before it makes one, the first makes its own and wraps a content key.
-    const second = Keystore.open(data, undefined, {
-      beforeCreate: () => {
-        first = Keystore.open(data);
-        wrapped = first.wrap(k, keyId);
-      },
+  for (const links of [true, false]) {
+    it(`end with the key file of the first${links ? '' : ' on a filesystem without hard links'}: a content key it wrapped opens with both, and after a restart`, () => {
+      const data = join(dir, links ? 'shared-data' : 'shared-data-no-links');
+      const hooks = links ? {} : { link: noLinks };
+      const k = newContentKey();
+      const keyId = contentKeyId(k);
+      let first: Keystore | undefined;
+      let wrapped = '';
+      // The second hub finds no key file; before it makes one, the first makes its own and wraps a content key.
+      const second = Keystore.open(data, undefined, {
+        ...hooks,
+        beforeCreate: () => {
+          first = Keystore.open(data, undefined, hooks);
+          wrapped = first.wrap(k, keyId);
+        },
+      });
+      assert.ok(first, 'the first hub made its key file in between');
+      assert.deepEqual(second.unwrap(wrapped, keyId), k);
+      assert.deepEqual(Keystore.open(data, undefined, hooks).unwrap(wrapped, keyId), k);
+      assert.equal(statSync(join(data, KEYSTORE_FILE)).mode & 0o777, 0o600);
+      assert.deepEqual(readdirSync(data), [KEYSTORE_FILE], 'no temp file left behind');
     });
-    assert.ok(first, 'the first hub made its key file in between');
-    assert.deepEqual(second.unwrap(wrapped, keyId), k);
-    assert.deepEqual(Keystore.open(data).unwrap(wrapped, keyId), k);
-    assert.equal(statSync(join(data, KEYSTORE_FILE)).mode & 0o777, 0o600);
-    assert.deepEqual(readdirSync(data), [KEYSTORE_FILE], 'no temp file left behind');
-  });
+  }
 
-  it('createKeyFile never replaces a key file that exists', () => {
-    const path = join(dir, 'given.key');
-    assert.equal(createKeyFile(path), true);
-    const made = readFileSync(path, 'utf8');
-    assert.equal(Buffer.from(made.trim(), 'base64').length, 32);
-    assert.equal(createKeyFile(path), false);
-    assert.equal(readFileSync(path, 'utf8'), made);
-    writeFileSync(path, 'other\n');
-    assert.equal(createKeyFile(path), false);
-    assert.equal(readFileSync(path, 'utf8'), 'other\n');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp')), []);
+  it('a key file that exists is never replaced, with hard links or without', () => {
+    const data = join(dir, 'given');
+    mkdirSync(data, { mode: 0o700 });
+    const path = join(data, KEYSTORE_FILE);
+    const own = Buffer.alloc(32, 9).toString('base64');
+    writeFileSync(path, `${own}\n`, { mode: 0o600 });
+    const k = newContentKey();
+    const wrapped = Keystore.ofKey(Buffer.alloc(32, 9)).wrap(k, contentKeyId(k));
+    for (const hooks of [{}, { link: noLinks }]) {
+      assert.deepEqual(Keystore.open(data, undefined, hooks).unwrap(wrapped, contentKeyId(k)), k);
+      assert.equal(readFileSync(path, 'utf8'), `${own}\n`);
+    }
+    assert.deepEqual(readdirSync(data), [KEYSTORE_FILE]);
   });
 });

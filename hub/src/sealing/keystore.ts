@@ -4,11 +4,12 @@
 // copy of the same file (docs/hub.md "Several hubs"). Content keys are stored in hub.db wrapped with it
 // (AES-256-GCM, the content key's id as additional data), so a copy of hub.db or of a backup alone
 // decrypts no model. Made so that it never replaces one that exists: two hubs starting at the same
-// moment on a new shared data dir end with the file of whichever made it first (createKeyFile).
+// moment on a new shared data dir end with the file of whichever made it first (createFileOnce).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { AppError, ensurePrivateDir, fsyncPath } from '@edgefleet/shared';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, ensurePrivateDir } from '@edgefleet/shared';
+import { createFileOnce, type CreateOnceOptions } from './file-once.js';
 
 export const KEYSTORE_FILE = 'content-keys.key';
 const WRAP = 'v1';
@@ -16,59 +17,6 @@ const WRAP = 'v1';
 /** How to make a content-keys key file by hand (for a missing `contentKeys` file and the docs). */
 export function makeKeyFileCommand(path: string): string {
   return `(umask 077; head -c 32 /dev/urandom | base64 > ${path})`;
-}
-
-/** Errors of a filesystem without hard links: createKeyFile then creates the file itself, exclusively. */
-const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
-/**
- * Makes a new key file at `path` (0600, 32 random bytes in base64) unless a file is there already, and
- * never replaces one: true when this call made it, false when another hub (or process) had. The key is
- * written and fsynced in a temp file next to it, which is then hard-linked to `path` (EEXIST when
- * another hub made it first: this one's temp is dropped and the winner's file read), so `path` is never
- * seen half-written. A plain atomic write (temp + rename) would let the second of two hubs starting at
- * the same moment replace the first's key after the first had wrapped content keys with it. On a
- * filesystem without hard links the file is created with O_EXCL instead (never replaces either).
- */
-export function createKeyFile(path: string): boolean {
-  const text = Buffer.from(`${randomBytes(32).toString('base64')}\n`, 'utf8');
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  writeSynced(tmp, text);
-  let made: boolean;
-  try {
-    linkSync(tmp, path);
-    made = true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'EEXIST') made = false;
-    else if (NO_LINKS.has(code)) made = createExclusive(path, text);
-    else throw err;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  fsyncPath(dir);
-  return made;
-}
-
-function writeSynced(path: string, data: Buffer): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function createExclusive(path: string, data: Buffer): boolean {
-  try {
-    writeSynced(path, data);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
 }
 
 export class Keystore {
@@ -79,22 +27,21 @@ export class Keystore {
    * `file` (the config's `contentKeys`) when given: it must exist, and a missing one is CONFIG_INVALID
    * naming it and how to make it; the hub never makes it, since hubs that each made their own would
    * store content keys the others cannot open. Otherwise DATA/content-keys.key, made (0600, with the
-   * data dir) when there is none, never replacing one another hub made meanwhile (createKeyFile). A
-   * readable-by-others file is refused. `hooks.beforeCreate`, for tests: runs after the file was found
-   * missing and before it is made (where a hub starting at the same moment makes it first).
+   * data dir) when there is none, never replacing one another hub made meanwhile (createFileOnce). A
+   * readable-by-others file is refused. `hooks`, for tests: createFileOnce's `beforeCreate` (where a hub
+   * starting at the same moment makes the file first) and `link`.
    */
-  static open(dataDir: string, file?: string, hooks: { beforeCreate?: () => void } = {}): Keystore {
+  static open(dataDir: string, file?: string, hooks: Pick<CreateOnceOptions, 'beforeCreate' | 'link'> = {}): Keystore {
     const path = file ?? join(dataDir, KEYSTORE_FILE);
-    if (!existsSync(path)) {
-      if (file !== undefined) {
-        throw new AppError('CONFIG_INVALID',
-          `content keys key file ${path} (contentKeys, --content-keys) does not exist; the hub makes it only in its data dir, when contentKeys is not given. ` +
-          `Every hub on one database needs the same file: copy the ${KEYSTORE_FILE} of the hub that made it (its data dir; mode 0600) to ${path}, ` +
-          `or, before any hub has stored a content key, make a new one with: ${makeKeyFileCommand(path)}`);
-      }
+    if (file !== undefined && !existsSync(path)) {
+      throw new AppError('CONFIG_INVALID',
+        `content keys key file ${path} (contentKeys, --content-keys) does not exist; the hub makes it only in its data dir, when contentKeys is not given. ` +
+        `Every hub on one database needs the same file: copy the ${KEYSTORE_FILE} of the hub that made it (its data dir; mode 0600) to ${path}, ` +
+        `or, before any hub has stored a content key, make a new one with: ${makeKeyFileCommand(path)}`);
+    }
+    if (file === undefined) {
       ensurePrivateDir(dataDir);
-      hooks.beforeCreate?.();
-      createKeyFile(path);
+      createFileOnce(path, () => `${randomBytes(32).toString('base64')}\n`, hooks);
     }
     const mode = statSync(path).mode & 0o777;
     if (mode & 0o077) throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (it decrypts every content key): chmod 600 it`);

@@ -4,14 +4,12 @@
 // no new keys, and a deploy of a sealed version without its key is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp, secretWindows, type Keys } from '@edgefleet/examples';
-import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type BoxKeyPair, type DesiredDocument, type RolloutCreate, type TrustBody } from '@edgefleet/shared';
+import { findBytes, randomMlp, secretWindows } from '@edgefleet/examples';
+import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, type BoxKeyPair, type DesiredDocument, type RolloutCreate } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
@@ -21,8 +19,7 @@ import { Sealing } from './service.js';
 import { RolloutEngine } from '../rollouts/engine.js';
 import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
-
-const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
+import { b64, devicePub, pushModels, sealingFixture } from './testing.js';
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
@@ -32,8 +29,6 @@ forEachBackend((b) => { backend = b; }, suite);
 function suite(): void {
 describe('sealed models on the hub', () => {
   let dir: string;
-  let keys: Keys;
-  let trust: TrustBody;
   let store: Store;
   let sealing: Sealing;
   let parts: Parts;
@@ -45,23 +40,15 @@ describe('sealed models on the hub', () => {
   const modelsOf = (docs: DesiredDocument[], id: string) => docs.find((d) => d.signed.deviceId === id)?.signed.models ?? [];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-hub-sealed-'));
-    keys = makeKeys(join(dir, 'keys'));
-    trust = makeTrust(dir, keys).body;
+    const f = sealingFixture('ef-hub-sealed-');
+    dir = f.dir;
     store = Store.open(join(dir, 'hub'), HUB_MIGRATIONS, { database: backend.database() });
     sealing = new Sealing(store, Keystore.open(join(dir, 'hub')));
-    parts = makeParts({ store, link: {} as FleetLink, hubKey: keys.hub, clock, logger: new RecordingLogger(), sealing });
-    const registry = new Registry(store, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    });
-    for (const [version, key] of [['1.0.0', k1], ['2.0.0', k2]] as const) {
-      const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'secret', version, io: mlp.io, keys, encrypt: { key } });
-      await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
-    }
+    parts = makeParts({ store, link: {} as FleetLink, hubKey: f.keys.hub, clock, logger: new RecordingLogger(), sealing });
+    await pushModels(store, f, mlp, clock.now(), [{ version: '1.0.0', key: k1 }, { version: '2.0.0', key: k2 }]);
     for (const id of ['a', 'b', 'c']) store.devices.create(id, `secret-of-${id}-0123456789`, { site: 'x' }, null, clock.now());
-    sealing.setDeviceKey('a', { keyId: dev.a!.keyId, public: b64(dev.a!.publicKey) }, 'enroll', clock.now());
-    sealing.setDeviceKey('c', { keyId: dev.c!.keyId, public: b64(dev.c!.publicKey) }, 'state', clock.now());
+    sealing.setDeviceKey('a', devicePub(dev.a!), 'enroll', clock.now());
+    sealing.setDeviceKey('c', devicePub(dev.c!), 'state', clock.now());
   });
   after(() => {
     store.close();

@@ -7,14 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type Keys } from '@edgefleet/examples';
-import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { randomMlp, type Keys } from '@edgefleet/examples';
+import { contentKeyId, generateBoxKeyPair, newContentKey, openSealedKey } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
@@ -22,8 +21,7 @@ import { makeParts } from '../testing/parts.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 import { Keystore, KEYSTORE_FILE, makeKeyFileCommand } from './keystore.js';
 import { Sealing } from './service.js';
-
-const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
+import { devicePub, pushModels, sealingFixture } from './testing.js';
 
 /** The database backend of the suite running now (docs/decisions/0040-postgresql.md). */
 let backend: Backend;
@@ -33,7 +31,6 @@ function suite(): void {
 describe('two hubs on one database naming one content-keys key file', () => {
   let dir: string;
   let keys: Keys;
-  let trust: TrustBody;
   let store1: Store;
   let store2: Store;
   const clock = new ManualClock();
@@ -42,21 +39,13 @@ describe('two hubs on one database naming one content-keys key file', () => {
   const mlp = randomMlp({ inputDim: 4, hidden: [16], outputDim: 3, seed: 5 });
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ef-hub-shared-keys-'));
-    keys = makeKeys(join(dir, 'keys'));
-    trust = makeTrust(dir, keys).body;
+    const f = sealingFixture('ef-hub-shared-keys-');
+    ({ dir, keys } = f);
     // Hub 1 and hub 2 have data dirs of their own and share the database (on SQLite, hub 1's hub.db).
     const database = backend.database();
     store1 = Store.open(join(dir, 'hub-1'), HUB_MIGRATIONS, { database, shared: true });
     store2 = Store.open(join(dir, 'hub-2'), HUB_MIGRATIONS, { database: database ?? join(dir, 'hub-1', 'hub.db'), shared: true });
-    const registry = new Registry(store1, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    });
-    for (const [version, key] of [['1.0.0', k1], ['2.0.0', k2]] as const) {
-      const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'secret', version, io: mlp.io, keys, encrypt: { key } });
-      await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
-    }
+    await pushModels(store1, f, mlp, clock.now(), [{ version: '1.0.0', key: k1 }, { version: '2.0.0', key: k2 }]);
   });
   after(() => {
     store2?.close();
@@ -91,7 +80,7 @@ describe('two hubs on one database naming one content-keys key file', () => {
     // A box enrolled on hub 2, deployed from hub 2 with the key pushed through hub 1.
     const box = generateBoxKeyPair();
     store2.devices.create('box-1', 'secret-of-box-1-0123456789', { fleet: 'sealed' }, null, clock.now());
-    hub2.setDeviceKey('box-1', { keyId: box.keyId, public: b64(box.publicKey) }, 'enroll', clock.now());
+    hub2.setDeviceKey('box-1', devicePub(box), 'enroll', clock.now());
     const p2 = makeParts({ store: store2, link: {} as FleetLink, hubKey: keys.hub, clock, logger: new RecordingLogger(), sealing: hub2 });
     p2.deployments.createDeployment({ model: 'secret', version: '1.0.0', target: { tags: { fleet: 'sealed' } }, reason: 'r' }, 'op');
     const [doc] = p2.deployments.storeDesired(['box-1']);

@@ -2,16 +2,27 @@
 // unless --hub-key is given), the trust document (copied into DATA/trust.json,
 // whose hub role must include the hub key), and an admin token written once to
 // DATA/admin.token (mode 0600). A data dir that holds an unfinished restore is refused before any of
-// that is created (docs/operations.md "Backup and restore").
-import { existsSync, readFileSync } from 'node:fs';
+// that is created (docs/operations.md "Backup and restore"). The secrets made here are made with
+// createFileOnce (sealing/file-once.ts), never replacing a file: hubs starting at the same moment on a
+// new data dir all end with the same hub key and admin token, the first one's.
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, canonicalJson, generateKeyPair, readSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic, writeKeyFiles,
+  AppError, canonicalJson, ensurePrivateDir, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
   type KeyPair, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Store } from '../store/index.js';
+import { randomSecret } from '../store/secrets.js';
+import { createFileOnce, type CreateOnceOptions } from '../sealing/file-once.js';
 import { unfinishedRestore } from './backup.js';
+
+export const HUB_KEY_FILE = 'hub.key';
+export const HUB_PUB_FILE = 'hub.pub';
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+/** createFileOnce's hooks, for tests: `beforeCreate` (where a racing hub makes the file first) and `link`. */
+export type FirstStartHooks = Pick<CreateOnceOptions, 'beforeCreate' | 'link'>;
 
 export interface Identity {
   hubKey: KeyPair;
@@ -33,14 +44,22 @@ export function refuseUnfinishedRestore(dataDir: string): void {
     `Empty the data dir (remove everything in it) and restore again: edgefleet-hub restore --from ${u.from} --data-dir ${dataDir}`);
 }
 
-export async function loadHubKey(cfg: HubConfig): Promise<KeyPair> {
+/**
+ * --hub-key's file, or DATA/hub.key, made when there is none (createFileOnce: of hubs starting at the same
+ * moment every one takes the first's). DATA/hub.pub, what the operator puts in the trust document, is
+ * written from the hub.key on disk whenever it is missing or differs, so it always matches.
+ */
+export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): Promise<KeyPair> {
   // hub.ts refuses it before it opens the store; checked here too for any other caller.
   refuseUnfinishedRestore(cfg.dataDir);
   if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
-  const path = join(cfg.dataDir, 'hub.key');
-  if (existsSync(path)) return readSecretKeyFile(path);
-  const pair = generateKeyPair('hub', 'hub');
-  writeKeyFiles(cfg.dataDir, 'hub', pair);
+  ensurePrivateDir(cfg.dataDir);
+  const path = join(cfg.dataDir, HUB_KEY_FILE);
+  createFileOnce(path, () => `${JSON.stringify(toSecretKeyFile(generateKeyPair('hub', 'hub')), null, 2)}\n`, hooks);
+  const pair = await readSecretKeyFile(path);
+  const pub = join(cfg.dataDir, HUB_PUB_FILE);
+  const pubText = `${JSON.stringify(toPublicKeyFile(pair), null, 2)}\n`;
+  if (!existsSync(pub) || readFileSync(pub, 'utf8') !== pubText) writeFileAtomic(pub, pubText);
   return pair;
 }
 
@@ -84,14 +103,32 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
   return { trustDoc: value as TrustDocument, trust };
 }
 
-/** Creates the first admin token when the hub has no API token at all. */
-export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date): string | null {
+/**
+ * Creates the first admin token when the hub has no API token at all, and returns it (else null). The
+ * token is the one in DATA/admin.token, made first (createFileOnce) and then taken by the database once:
+ * hubs starting at the same moment on a new data dir all read the first one's file, and the one insert
+ * that finds the table empty stores it (the others find it there). A start stopped between the two
+ * leaves a file whose token the next start stores.
+ */
+export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date, hooks: FirstStartHooks = {}): string | null {
   if (store.tokens.count() > 0) return null;
-  const t = store.db.transaction(() => {
-    const created = store.tokens.create('admin', 'admin', 'hub', now);
-    store.audit.append({ actor: 'hub', action: 'token.create', target: created.id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });
-    return created;
+  const path = join(cfg.dataDir, ADMIN_TOKEN_FILE);
+  const file = createFileOnce(path, () => `efa_${randomSecret()}\n`, hooks);
+  const token = file.data.toString('utf8').trim();
+  if (!/^efa_[A-Za-z0-9_-]{32,}$/.test(token)) {
+    throw new AppError('CONFIG_INVALID', `${path} does not hold an admin token (efa_ and at least 32 base64url characters); the hub has no API token yet: remove the file and start again`);
+  }
+  const mode = statSync(path).mode & 0o777;
+  if (!file.made && mode & 0o077) {
+    throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (the token in it is about to become the admin token): chmod 600 it, or remove it for a new one`);
+  }
+  const created = store.db.transaction(() => {
+    const id = store.tokens.createFirstAdmin(token, now);
+    if (id) store.audit.append({ actor: 'hub', action: 'token.create', target: id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });
+    return id !== null;
   })();
-  writeFileAtomic(join(cfg.dataDir, 'admin.token'), `${t.token}\n`, 0o600);
-  return t.token;
+  if (created) return token;
+  // A hub on this database with a data dir of its own stored its token first: this file's never works.
+  if (file.made && !store.tokens.lookup(token)) rmSync(path, { force: true });
+  return null;
 }

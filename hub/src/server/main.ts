@@ -28,7 +28,8 @@ const runCommand: Command = {
     + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). It creates\n'
     + 'DATA/content-keys.key unless --content-keys is given: the key file wrapping the content keys of sealed\n'
     + 'models in the database (mode 0600; never in the database). A --content-keys file must exist, and\n'
-    + 'every hub on one database needs a copy of the same one (docs/hub.md "Several hubs"). The log line\n'
+    + 'every hub on one database needs a copy of the same one (docs/hub.md "Several hubs"). The files it makes\n'
+    + 'are never replaced: hubs started at once on one new data dir all use the first one\'s. The log line\n'
     + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field.',
   usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
   options: runOptions,

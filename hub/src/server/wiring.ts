@@ -80,6 +80,7 @@ export function alertsOptions(cfg: HubConfig): AlertsOptions {
   return {
     ...DEFAULT_ALERTS_OPTIONS,
     evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
+    deliveriesDays: ac?.deliveriesDays ?? DEFAULT_ALERTS_OPTIONS.deliveriesDays,
     webhook: {
       ...DEFAULT_ALERTS_OPTIONS.webhook,
       ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),

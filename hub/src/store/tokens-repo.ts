@@ -32,6 +32,23 @@ export class TokensRepo {
     return { ...this.get(id), token };
   }
 
+  /**
+   * Stores `token` as the first admin token when the table is empty, else nothing (first-start.ts: hubs
+   * starting at once on a new data dir all offer the same token file's). One statement that writes first:
+   * on SQLite it waits for another process's write instead of failing on a snapshot read before it; on
+   * PostgreSQL two inserts of the same token meet on the unique token_hash. Returns the new token's id,
+   * or null when the table had a token already. Call it inside the write's transaction.
+   */
+  createFirstAdmin(token: string, at: Date): string | null {
+    const id = newId('tok');
+    const r = this.db.prepare(
+      `INSERT INTO api_tokens (id, token_hash, name, role, created_at, created_by)
+       SELECT ?, ?, 'admin', 'admin', ?, 'hub' WHERE NOT EXISTS (SELECT 1 FROM api_tokens)
+       ON CONFLICT (token_hash) DO NOTHING`,
+    ).run(id, hashToken(token), at.toISOString());
+    return r.changes === 0 ? null : id;
+  }
+
   get(id: string): TokenInfo {
     const r = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
     if (!r) throw new AppError('NOT_FOUND', `no API token "${id}"`);
