@@ -8,6 +8,7 @@ import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
 import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, readRemoteConfig } from './config-remote.js';
 import { startConfig } from './config-start.js';
+import { RestartGate, restartSpacing, systemRestartClock } from './config-restarts.js';
 import { pauseFromEnv } from './install/pause.js';
 import { createLogger } from './log.js';
 
@@ -25,10 +26,19 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const logger = createLogger(config.log.level);
   for (const p of problems) logger.warn(p);
   let exiting = false;
+  // Spaced so that config restarts never trip the unit's start limit (config-restarts.ts, decision 0061).
+  const gate = new RestartGate({
+    dataDir: config.dataDir,
+    clock: systemRestartClock(),
+    spacing: restartSpacing(STOP_EXIT_MS),
+    log: (level, obj, msg) => logger[level](obj, msg),
+    exit: () => {
+      logger.info({ exitCode: RESTART_EXIT_CODE }, 'restarting for the remote configuration: stopping cleanly, the service manager starts the agent again');
+      shutdown('restart', RESTART_EXIT_CODE);
+    },
+  });
   const restart = () => {
-    if (exiting) return;
-    logger.info({ exitCode: RESTART_EXIT_CODE }, 'restarting for the remote configuration: stopping cleanly, the service manager starts the agent again');
-    shutdown('restart', RESTART_EXIT_CODE);
+    if (!exiting) gate.request();
   };
   const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart });
   const shutdown = (signal: string, code = 0) => {
@@ -38,6 +48,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
       process.exit(1);
     }
     exiting = true;
+    gate.cancel(); // a restart waiting for its turn is dropped: the stored settings apply at the next start
     logger.info({ signal }, 'stopping');
     // Unref'd: exits by force only if the stop itself is stuck past its own deadlines.
     setTimeout(() => {
@@ -57,6 +68,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   try {
     await agent.start();
   } catch (err) {
+    gate.cancel(); // a restart asked for during the start and waiting for its turn must not hold the process
     await agent.stop().catch(() => undefined);
     if (remote && !remote.confirmed && exiting) endRemoteStart(config.dataDir); // stopped by a signal: not the configuration's doing
     if (remote && !remote.confirmed && !exiting) {

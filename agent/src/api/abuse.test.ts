@@ -173,13 +173,13 @@ describe('local API abuse resistance', () => {
       slow.push(c);
     }
     const body = JSON.stringify(row([1, 2, 3, 4]));
-    // The three reservations arrive asynchronously: wait until they are all held.
-    const refused = await waitFor('a small request refused while 3 x 64 KiB bodies are being read', async () => {
-      const r = await req(base, 'POST', '/v2/models/mlp/infer', body);
-      return r.status === 503 ? r : undefined;
-    }, WAIT);
+    // The three reservations arrive asynchronously: wait until they are all held (a request served meanwhile
+    // holds its parsed tensors in the same budget while it runs, and could take the third one's place).
+    await waitFor('3 x 64 KiB of bodies being read', async () => (await req(base, 'GET', '/metrics')).text.includes(`edgefleet_agent_request_bytes{kind="bodies"} ${3 * MAX_BODY}\n`) || undefined, WAIT);
+    const refused = await req(base, 'POST', '/v2/models/mlp/infer', body);
+    assert.equal(refused.status, 503, refused.text);
     assert.equal(refused.json.code, 'OVERLOADED');
-    assert.match(refused.json.error, new RegExp(`the agent is reading \\d+ bytes of request bodies \\(limit ${3 * MAX_BODY}\\)`));
+    assert.equal(refused.json.error, `the agent holds ${3 * MAX_BODY} bytes of requests (${3 * MAX_BODY} of bodies being read, 0 of parsed tensors waiting or running; limit ${3 * MAX_BODY}, api.maxInflightBodyBytes); retry later`);
     assert.equal(slow.filter((c) => parseReply(c.received())).length, 0, 'the slow bodies are still being read');
     slow[0]!.destroy();
     await waitFor('the reservation of a closed connection to be released', async () => (await req(base, 'POST', '/v2/models/mlp/infer', body)).status === 200, WAIT);

@@ -1,5 +1,5 @@
 // The agent's local APIs, built (not started) from its parts: REST (always) and OIP v2 gRPC (when
-// api.grpc.enabled), sharing one metrics registry, one bound on request bytes being read and the
+// api.grpc.enabled), sharing one metrics registry, one bound on request bytes held and the
 // memory of predictions that labels may be posted for later (docs/agent.md).
 import type { AgentConfig } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -18,6 +18,7 @@ import { createApiHandler } from './handler.js';
 import { ApiMetrics } from './metrics.js';
 import { ApiServer } from './server.js';
 import { InferCore } from './core.js';
+import { RequestBudget } from './budget.js';
 import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
 
@@ -42,8 +43,9 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   // Predictions with a request id, for labels posted later.
   const labels = 'recordLabel' in p.summaries ? (p.summaries as unknown as LabelSink) : undefined;
   const memory = labels ? new PredictionMemory(p.feedbackLimits, p.now) : undefined;
-  // Request bytes being read, over REST and gRPC: one api.maxInflightBodyBytes for both.
-  const inflight = { bytes: 0 };
+  // Request bytes held (bodies being read, parsed tensors waiting or running), over REST and gRPC: one
+  // api.maxInflightBodyBytes for both (budget.ts).
+  const inflight = new RequestBudget(config.api.maxInflightBodyBytes);
   const onError = (err: unknown) => logger.error({ err }, 'request failed');
   const handler = createApiHandler({
     runtime,
@@ -56,7 +58,7 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     token: config.api.token,
     isReady: p.isReady,
     onError,
-    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow),
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
     ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
@@ -67,9 +69,9 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   if (!g.enabled) return { api, grpc: undefined };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
-  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, feedback: memory }), inflight, isReady: p.isReady, onError }, {
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, isReady: p.isReady, onError }, {
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
-    maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, maxInflightBodyBytes: a.maxInflightBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
+    maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,
   });
   return { api, grpc };

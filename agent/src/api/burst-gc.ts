@@ -22,8 +22,8 @@ export class BurstGc {
   private readonly opts: BurstGcOptions;
 
   constructor(
-    /** Bytes of bodies being read now (the API's shared in-flight budget). */
-    private readonly inflight: { bytes: number },
+    /** Request bytes held now: bodies being read, parsed tensors (the API's shared budget, budget.ts). */
+    private readonly inflight: { readonly bytes: number },
     opts: Partial<BurstGcOptions> = {},
     private readonly gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc,
   ) {

@@ -7,11 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { bundleFromOnnx, GraphBuilder } from '@edgefleet/examples';
 import type { Agent } from '../agent.js';
-import { makeKit, req, startAgent, type Kit } from '../testing.js';
-import { oipClient, type OipGrpcClient } from './grpc/client.js';
+import { req, type Kit } from '../testing.js';
+import type { OipGrpcClient } from './grpc/client.js';
+import { refused, startGrpcAgent, type GrpcAgent } from './grpc/testing.js';
 
 /** BYTES elements as raw tensor data: a 4-byte little-endian length before each. */
 function rawBytes(elements: Buffer[]): Buffer {
@@ -32,38 +33,26 @@ async function binaryPost(base: string, header: unknown, binary: Buffer) {
   return { status: res.status, json: await res.json() as { outputs?: Array<{ data: string[] }>; error?: string; code?: string } };
 }
 
-async function refused(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  assert.fail('expected the call to fail');
+/** A string Identity model "echo": BYTES [-1] in, the same out. */
+function echoBundle(kit: Kit) {
+  const g = new GraphBuilder('echo');
+  g.op('Identity', [g.input('text', 'BYTES', ['N'])], {}, 'echo');
+  g.output('echo', 'BYTES', ['N']);
+  return bundleFromOnnx({
+    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'echo', version: '1.0.0', keys: kit.keys,
+    io: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'echo', datatype: 'BYTES', shape: [-1] }] },
+  });
 }
 
 describe('local API: BYTES tensors are UTF-8 text', () => {
-  let kit: Kit;
+  let g: GrpcAgent;
   let agent: Agent;
   let client: OipGrpcClient;
   before(async () => {
-    kit = makeKit();
-    const g = new GraphBuilder('echo');
-    g.op('Identity', [g.input('text', 'BYTES', ['N'])], {}, 'echo');
-    g.output('echo', 'BYTES', ['N']);
-    const b = await bundleFromOnnx({
-      dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'echo', version: '1.0.0', keys: kit.keys,
-      io: { inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'echo', datatype: 'BYTES', shape: [-1] }] },
-    });
-    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0 } } });
-    agent.trust.put(kit.trust.doc, 1);
-    await agent.manager.install(b.path);
-    client = oipClient(agent.grpcAddress!);
+    g = await startGrpcAgent(async (kit) => [await echoBundle(kit)]);
+    ({ agent, client } = g);
   });
-  after(async () => {
-    client.close();
-    await agent.stop();
-    kit.cleanup();
-  });
+  after(() => g.close());
 
   // A leading byte order mark is text too: it used to be dropped from raw data only.
   const text = ['é', '\ufeffbom', '😀 ok', ''];

@@ -1,7 +1,8 @@
 // What REST (handler.ts) and gRPC (grpc/service.ts) share of an inference
 // request, so both give the same answers, errors, summaries and metrics: the
 // checks that refuse a request before its body is read, validation against the
-// manifest (validate.ts), Runtime.infer, and the per-version metric series.
+// manifest (validate.ts), the parsed tensors' place in the request budget (budget.ts),
+// Runtime.infer, and the per-version metric series.
 // Callbacks and plain returns rather than extra promise hops: this is the hot
 // path (docs/performance.md).
 import { AppError, toAppError } from '@edgefleet/shared/core';
@@ -10,6 +11,7 @@ import type { ApiMetrics, MetricSeries } from './metrics.js';
 import { validateInferRequest } from './validate.js';
 import type { PredictionMemory } from '../feedback/memory.js';
 import { taskPlan, type TaskPlan } from '../feedback/task.js';
+import { tensorBytes, type RequestBudget } from './budget.js';
 
 /** What the hot path needs of a version, built once: its metric series and (for REST) JSON text pieces. */
 export interface Hot {
@@ -26,14 +28,26 @@ export interface InferStarted {
   v: LoadedVersion;
   hot: Hot;
   id: string | undefined;
-  /** Resolves with the outputs; rejects with the runtime's error (already recorded in summaries, not yet in metrics). */
+  /**
+   * Resolves with the outputs; rejects with the runtime's error (already recorded in summaries, not yet in
+   * metrics). The request's tensors are out of the budget by the time it settles.
+   */
   result: Promise<InferResult>;
+}
+
+export interface InferCoreDeps {
+  runtime: ModelRuntime;
+  metrics: ApiMetrics;
+  allowNonFinite: boolean;
+  /** Request bytes held, shared by every transport: the parsed tensors are reserved in it until the request settles. */
+  budget: RequestBudget;
+  feedback?: PredictionMemory | undefined;
 }
 
 export class InferCore {
   private readonly hot = new WeakMap<LoadedVersion, Hot>();
 
-  constructor(private readonly deps: { runtime: ModelRuntime; metrics: ApiMetrics; allowNonFinite: boolean; feedback?: PredictionMemory | undefined }) {}
+  constructor(private readonly deps: InferCoreDeps) {}
 
   get runtime(): ModelRuntime {
     return this.deps.runtime;
@@ -73,17 +87,25 @@ export class InferCore {
   }
 
   /**
-   * Pins the version, lets the transport attach raw tensor bytes (`prepare`), validates the parsed request against its manifest (a
-   * refusal is recorded and thrown here, synchronously) and starts the run.
+   * Pins the version, lets the transport attach raw tensor bytes (`prepare`), validates the parsed request
+   * against its manifest, reserves its tensors in the request budget (a refusal is recorded and thrown
+   * here, synchronously) and starts the run. Every transport comes through here, so the reservation
+   * covers REST (JSON and binary), the Unix socket and gRPC alike; it is released when the run settles,
+   * whether the client is still there or not (a request queued for a client that went away still holds
+   * its tensors until its run ends).
    */
   start(name: string, version: string | undefined, body: unknown, t0: number, prepare?: (body: unknown) => void): InferStarted {
-    const runtime = this.deps.runtime;
+    const { runtime, budget } = this.deps;
     const v = runtime.pin(name, version);
     const hot = this.hotFor(v);
     let request;
+    let held = 0;
     try {
       prepare?.(body);
       request = validateInferRequest(body, v.manifest.io, { allowNonFinite: this.deps.allowNonFinite });
+      const n = tensorBytes(request.inputs);
+      budget.holdTensors(n);
+      held = n;
     } catch (err) {
       const e = toAppError(err);
       const ms = performance.now() - t0;
@@ -92,17 +114,27 @@ export class InferCore {
       hot.series.error(e.code, ms / 1000);
       throw e;
     }
-    let result = runtime.infer(v, request.inputs, request.outputs, t0);
+    let result: Promise<InferResult>;
+    try {
+      result = runtime.infer(v, request.inputs, request.outputs, t0);
+    } catch (err) {
+      budget.releaseTensors(held);
+      throw err;
+    }
     const memory = this.deps.feedback;
     const id = request.id;
     const task = hot.task;
-    // Only requests with an id (the app's key for its labels) are remembered: id-less traffic keeps its path.
-    if (memory !== undefined && id !== undefined && task !== null) {
-      result = result.then((r) => {
-        memory.remember(id, v.name, v.version, task, r.outputs);
-        return r;
-      });
-    }
+    // One reaction for both: the tensors leave the budget when the run settles, just before the transport answers.
+    // (These closures hold neither the body nor the tensors: only what is named here.)
+    result = result.then((r) => {
+      budget.releaseTensors(held);
+      // Only requests with an id (the app's key for its labels) are remembered.
+      if (memory !== undefined && id !== undefined && task !== null) memory.remember(id, v.name, v.version, task, r.outputs);
+      return r;
+    }, (err: unknown) => {
+      budget.releaseTensors(held);
+      throw err;
+    });
     return { v, hot, id, result };
   }
 

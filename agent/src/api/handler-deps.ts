@@ -5,12 +5,16 @@ import type { ModelRuntime } from '../runtime/runtime.js';
 import type { LocalRoutes } from './update-lock.js';
 import type { PredictionMemory } from '../feedback/memory.js';
 import type { FeedbackDeps } from '../feedback/http.js';
+import type { RequestBudget } from './budget.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
   metrics: ApiMetrics;
   maxBodyBytes: number;
-  /** Bytes of request bodies being read at once over all requests; past it, OVERLOADED before reading. */
+  /**
+   * Request bytes held at once over all requests (bodies being read, parsed tensors waiting or running);
+   * past it, OVERLOADED (before reading a body). The limit of `inflight` when that is given.
+   */
   maxInflightBodyBytes: number;
   /** Host names accepted besides 127.0.0.1, localhost and [::1] (the bind address is added when it is not a wildcard). */
   allowedHosts: readonly string[];
@@ -20,8 +24,8 @@ export interface ApiDeps {
   /** False until every active model is loaded and warm. */
   isReady(): boolean;
   onError?(err: unknown): void;
-  /** The count of request bytes being read, shared with the gRPC API so one limit holds over both. */
-  inflight?: { bytes: number };
+  /** The request bytes held, shared with the gRPC API so one limit holds over both (budget.ts). */
+  inflight?: RequestBudget;
   /** More Prometheus series from other parts (the hub link, summaries). */
   extraMetrics?(): string;
   /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */

@@ -10,7 +10,8 @@ import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
-import { InferCore, modelMetadata, type Hot } from './core.js';
+import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js';
+import { RequestBudget } from './budget.js';
 import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
@@ -32,9 +33,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
-  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, feedback: deps.feedback?.memory });
-  /** Bytes of bodies being read now (reserved from Content-Length, or counted as they come); shared with gRPC. */
-  const budget = deps.inflight ?? { bytes: 0 };
+  /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
+  const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
+  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
   const burstGc = new BurstGc(budget);
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
@@ -53,15 +54,13 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     core.admit(name, t0);
     // Reserve the declared size up front; a body without one is counted as it arrives.
     let held = declared > 0 ? declared : 0;
-    if (budget.bytes + held > deps.maxInflightBodyBytes) {
-      throw new AppError('OVERLOADED', `the agent is reading ${budget.bytes} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`);
-    }
-    budget.bytes += held;
+    if (budget.bytes + held > budget.limit) throw budget.overloaded();
+    budget.bodies += held;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      budget.bytes -= held;
+      budget.bodies -= held;
       burstGc.released(held);
     };
     let first: Buffer | undefined;
@@ -83,11 +82,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (failed) return;
       size += c.length;
       if (size > held) {
-        if (budget.bytes + size - held > deps.maxInflightBodyBytes) {
-          refuse(new AppError('OVERLOADED', `the agent is reading ${budget.bytes} bytes of request bodies (limit ${deps.maxInflightBodyBytes}); retry later`));
+        if (budget.bytes + size - held > budget.limit) {
+          refuse(budget.overloaded());
           return;
         }
-        budget.bytes += size - held;
+        budget.bodies += size - held;
         held = size;
       }
       if (size > limit) {
@@ -134,10 +133,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       parsed = head;
     }
-    const { hot: h, id, result } = core.start(name, version, parsed, t0, binaryHeader === undefined ? refuseUnframedBinary : (b) => attachBinary(b, body.subarray(jsonBytes)));
-    result.then((r) => {
+    const binary = binaryOutputs(parsed);
+    // The body and the parsed JSON are garbage from here: the answer's callbacks (answer()) hold neither,
+    // so a request waiting for its run holds only its tensors, which the request budget counts (budget.ts).
+    answer(res, core.start(name, version, parsed, t0, binaryHeader === undefined ? refuseUnframedBinary : (b) => attachBinary(b, body.subarray(jsonBytes))), binary, t0);
+  }
+
+  function answer(res: ServerResponse, started: InferStarted, binary: ((name: string) => boolean) | undefined, t0: number): void {
+    const { hot: h, id } = started;
+    started.result.then((r) => {
       const outs = r.outputs;
-      const binary = binaryOutputs(parsed);
       if (binary !== undefined) sendBinary(res, h, id, outs, binary);
       else {
         let text = h.prefix;

@@ -1,7 +1,9 @@
 // `edgefleet-agent batch --model NAME [--version V] --input FILE.jsonl|FILE.csv --output OUT.jsonl`:
 // loads the installed version (active by default) from the data dir in its own
-// runtime, runs the file, records the predictions in the summaries (written on
-// exit), shows a progress bar on a terminal and prints rows/s at the end.
+// runtime, with the runtime settings the daemon starts with (backend, threads, batching:
+// config-start.ts, stored remote settings included), runs the file, records the
+// predictions in the summaries (written on exit), shows a progress bar on a terminal
+// and prints rows/s and the backend it ran on at the end.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
@@ -23,7 +25,7 @@ export function progressBar(fraction: number, rows: number, width = 30): string 
 
 export const batchCommand: Command = {
   summary: 'run an installed model over a .jsonl or .csv file, writing one JSON line of predictions per row',
-  details: 'The predictions are recorded in the summaries like served ones. A progress bar is drawn on a terminal;\nrows/s is printed at the end.',
+  details: 'The model runs with the runtime settings the daemon starts with (runtime.backend, threads...). The predictions\nare recorded in the summaries like served ones. A progress bar is drawn on a terminal; rows/s and the backend\nare printed at the end.',
   options: {
     model: { type: 'string', required: true, value: 'NAME', description: 'an installed model' },
     version: { type: 'string', value: 'V', description: 'an installed version (default: the active one)' },
@@ -92,7 +94,7 @@ async function runBatchFile(
       },
     });
     if (tty) ctx.stderr.write(`\r${progressBar(1, r.rows)}\n`);
-    ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s -> ${output}\n`);
+    ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s on the ${runtime.backendInUse ?? 'unknown'} backend -> ${output}\n`);
     return 0;
   } finally {
     await runtime.stop();

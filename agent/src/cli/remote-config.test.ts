@@ -1,10 +1,10 @@
 // The admin commands that load the config use the one the daemon runs with (config-start.ts): the
 // hub's stored remote settings (DATA/remote-config.json) over the local config, so `install` test-loads
-// and preflights a model with the remote runtime.backend, not the config file's. The real
-// edgefleet-agent program on a temp data dir.
+// and preflights a model with the remote runtime.backend, not the config file's, and `batch` runs its
+// file on it. The real edgefleet-agent program (node, from source or built) on a temp data dir.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
 import { settingsHash } from '@edgefleet/shared/core';
@@ -48,6 +48,21 @@ describe('edgefleet-agent commands with stored remote settings', () => {
     const r = await install('remote', rec({ 'runtime.backend': 'wasm' }, false));
     assert.match(r.stdout, /installed mlp@1\.0\.0 \(active\)/);
     assert.match(r.stdout, /preflight: 1 sample\(s\) passed on the wasm backend/);
+  });
+
+  it('batch runs its file on the remote runtime.backend, over the config file\'s; without remote settings, on the file\'s', async () => {
+    const input = join(kit.dir, 'rows.jsonl');
+    writeFileSync(input, `${JSON.stringify({ inputs: { input: [1, 2, 3, 4] } })}\n${JSON.stringify({ inputs: { input: [4, 3, 2, 1] } })}\n`);
+    for (const [name, remote, backend] of [['batch-remote', rec({ 'runtime.backend': 'wasm' }, true), 'wasm'], ['batch-local', undefined, 'native']] as const) {
+      await install(name, remote);
+      const data = join(kit.dir, name);
+      const output = join(data, 'out.jsonl');
+      const r = await runCli(CLI, ['batch', '--model', 'mlp', '--input', input, '--output', output, '--data-dir', data, '--config', cfg]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`mlp@1\\.0\\.0: 2 rows \\(0 with errors\\) in [\\d.]+ s, [\\d,]+ rows/s on the ${backend} backend -> `));
+      const rows = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { outputs?: { output: number[] } });
+      assert.deepEqual(rows.map((x) => x.outputs?.output.length), [3, 3]);
+    }
   });
 
   it('ignores stored settings that do not match their hash, saying so, and uses the local config', async () => {

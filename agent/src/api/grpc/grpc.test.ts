@@ -11,42 +11,24 @@ import http2 from 'node:http2';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { buildMultiBundle, waitFor } from '@edgefleet/examples';
 import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
-import { makeKit, mlpBundle, req, startAgent, type Kit } from '../../testing.js';
-import { f32Bytes, i64Bytes, oipClient, type OipGrpcClient } from './client.js';
+import { mlpBundle, req } from '../../testing.js';
+import { f32Bytes, i64Bytes, type OipGrpcClient } from './client.js';
+import { refused, startGrpcAgent, type GrpcAgent } from './testing.js';
 
 const mlpReq = (data: number[], rows = Math.ceil(data.length / 4)) => ({ model_name: 'mlp', id: 'g1', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 4], contents: { fp32_contents: data } }] });
 const f32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
 
-async function refused(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  assert.fail('expected the call to fail');
-}
-
 describe('local API over gRPC', () => {
-  let kit: Kit;
+  let g: GrpcAgent;
   let agent: Agent;
   let client: OipGrpcClient;
   before(async () => {
-    kit = makeKit();
-    const b = await mlpBundle(kit, '1.0.0');
-    const m = await buildMultiBundle({ dir: join(kit.dir, 'bundles'), keys: kit.keys });
-    agent = await startAgent(join(kit.dir, 'data'), {
-      api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxConnections: 8, requestTimeoutMs: 400, grpc: { enabled: true, port: 0, maxCalls: 4, maxConcurrentStreams: 6 } },
+    g = await startGrpcAgent(async (kit) => [await mlpBundle(kit, '1.0.0'), await buildMultiBundle({ dir: join(kit.dir, 'bundles'), keys: kit.keys })], {
+      api: { maxBodyBytes: 4096, maxConnections: 8, requestTimeoutMs: 400, grpc: { maxCalls: 4, maxConcurrentStreams: 6 } },
     });
-    agent.trust.put(kit.trust.doc, 1);
-    await agent.manager.install(b.path);
-    await agent.manager.install(m.path);
-    client = oipClient(agent.grpcAddress!);
+    ({ agent, client } = g);
   });
-  after(async () => {
-    client.close();
-    await agent.stop();
-    kit.cleanup();
-  });
+  after(() => g.close());
 
   it('serves ServerLive, ServerReady, ServerMetadata, ModelReady and ModelMetadata', async () => {
     assert.deepEqual(await client.call('ServerLive', {}), { live: true });
@@ -189,23 +171,15 @@ describe('local API over gRPC', () => {
 });
 
 describe('local API over gRPC: the shared byte budget, and stop', () => {
-  let kit: Kit;
+  let g: GrpcAgent;
   let agent: Agent;
   let client: OipGrpcClient;
   before(async () => {
-    kit = makeKit();
-    const b = await mlpBundle(kit, '1.0.0');
     // maxCalls × maxBodyBytes within 4 × maxInflightBodyBytes (api.grpc.maxCalls's bound, docs/agent.md "Limits").
-    agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { enabled: true, port: 0, maxCalls: 4 } } });
-    agent.trust.put(kit.trust.doc, 1);
-    await agent.manager.install(b.path);
-    client = oipClient(agent.grpcAddress!);
+    g = await startGrpcAgent(async (kit) => [await mlpBundle(kit, '1.0.0')], { api: { maxBodyBytes: 4096, maxInflightBodyBytes: 4096, stopGraceMs: 300, grpc: { maxCalls: 4 } } });
+    ({ agent, client } = g);
   });
-  after(async () => {
-    client.close();
-    await agent.stop();
-    kit.cleanup();
-  });
+  after(() => g.close());
 
   it('refuses a call before reading it while REST bodies fill api.maxInflightBodyBytes', async () => {
     const { port } = new URL(agent.url);
@@ -213,16 +187,11 @@ describe('local API over gRPC: the shared byte budget, and stop', () => {
     const hog = connect(Number(port), '127.0.0.1');
     hog.on('error', () => undefined);
     hog.write('POST /v2/models/mlp/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n');
-    const err = await waitFor('a gRPC call refused for the byte budget', async () => {
-      try {
-        await client.call('ModelInfer', mlpReq([1, 2, 3, 4]));
-        return undefined;
-      } catch (e) {
-        return e as ServiceError;
-      }
-    });
+    // Held once its headers are read (a call served meanwhile holds its tensors in the same budget: wait for the hog's).
+    await waitFor('the hog\'s 4096 bytes reserved', async () => (await req(agent.url, 'GET', '/metrics')).text.includes('edgefleet_agent_request_bytes{kind="bodies"} 4096\n') || undefined);
+    const err = await refused(client.call('ModelInfer', mlpReq([1, 2, 3, 4])));
     assert.equal(err.code, status.UNAVAILABLE);
-    assert.match(err.details, /the agent is reading 4096 bytes of request bodies \(limit 4096\)/);
+    assert.match(err.details, /the agent holds 4096 bytes of requests \(4096 of bodies being read, 0 of parsed tensors waiting or running; limit 4096, api\.maxInflightBodyBytes\)/);
     hog.destroy();
     await waitFor('the budget released', async () => (await client.call('ModelInfer', mlpReq([1, 2, 3, 4])).then(() => true, () => false)) || undefined);
   });

@@ -9,6 +9,7 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { InferCore } from '../core.js';
+import type { RequestBudget } from '../budget.js';
 import { UnixListener } from '../unix-socket.js';
 import { callGate, grpcService } from './service.js';
 
@@ -31,7 +32,6 @@ export interface GrpcApiOptions {
   maxConcurrentStreams: number;
   maxCalls: number;
   maxBodyBytes: number;
-  maxInflightBodyBytes: number;
   requestTimeoutMs: number;
   /** Connections with no call for this long get a GOAWAY (clients reconnect on their next call). */
   idleTimeoutMs: number;
@@ -41,7 +41,8 @@ export interface GrpcApiOptions {
 
 export interface GrpcApiDeps {
   core: InferCore;
-  inflight: { bytes: number };
+  /** The request budget shared with REST (its limit is api.maxInflightBodyBytes). */
+  inflight: RequestBudget;
   isReady(): boolean;
   onError?(err: unknown): void;
 }
@@ -57,7 +58,7 @@ export class GrpcApi {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const gate = callGate({ maxCalls: o.maxCalls, inflight: this.deps.inflight, maxInflightBodyBytes: o.maxInflightBodyBytes, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
+    const gate = callGate({ maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
     const server = new Server({
       // Refused from the message's length prefix, before it is buffered.
       'grpc.max_receive_message_length': o.maxBodyBytes,

@@ -2,7 +2,7 @@
 // over the same InferCore as REST (../core.ts): same runtime, validation,
 // error codes and messages, summaries and metrics. The call gate, an
 // interceptor, refuses a call before its message is read when too many are in
-// progress or REST bodies fill the shared byte budget, checks the bearer
+// progress or the shared request budget is full (REST bodies, parsed tensors), checks the bearer
 // token for clients off the box, and bounds the time to receive the message.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import {
@@ -12,6 +12,7 @@ import {
 import { SERVER_METADATA } from '../handler.js';
 import { InferCore, modelMetadata } from '../core.js';
 import { isLoopback } from '../guards.js';
+import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
 
@@ -82,9 +83,8 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
 export interface CallGateOptions {
   /** gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read. */
   maxCalls: number;
-  /** Shared with REST: bytes of request bodies being read, and its limit. */
-  inflight: { bytes: number };
-  maxInflightBodyBytes: number;
+  /** Shared with REST: request bytes held (bodies being read, parsed tensors) and their limit. */
+  inflight: RequestBudget;
   /** Time for a client to send its whole message once the call has started. */
   requestTimeoutMs: number;
   token?: string | undefined;
@@ -119,8 +119,8 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
           refuse(new AppError('OVERLOADED', `the agent has ${calls} gRPC calls in progress (limit ${o.maxCalls}, api.grpc.maxCalls); retry later`));
           return;
         }
-        if (o.inflight.bytes >= o.maxInflightBodyBytes) {
-          refuse(new AppError('OVERLOADED', `the agent is reading ${o.inflight.bytes} bytes of request bodies (limit ${o.maxInflightBodyBytes}); retry later`));
+        if (o.inflight.bytes >= o.inflight.limit) {
+          refuse(o.inflight.overloaded());
           return;
         }
         calls++;

@@ -1,0 +1,62 @@
+// What the tests of the gRPC API share (grpc.test.ts, ../bytes.test.ts, ../budget.test.ts): an
+// in-process agent with gRPC on port 0 and the bundles a test installs, a client generated from the
+// protocol's .proto on it, and the error of a call that is expected to fail.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { Agent } from '../../agent.js';
+import type { AgentConfigInput } from '../../config.js';
+import { makeKit, startAgent, type Kit } from '../../testing.js';
+import { oipClient, type OipGrpcClient } from './client.js';
+
+/** The error a call ended with; fails the test when it succeeded. */
+export async function refused(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  assert.fail('expected the call to fail');
+}
+
+export interface GrpcAgent {
+  kit: Kit;
+  agent: Agent;
+  client: OipGrpcClient;
+  /** Closes the client, stops the agent (idempotent) and removes the kit's temp dir. */
+  close(): Promise<void>;
+}
+
+/**
+ * A started agent (trust provisioned, `bundles` installed in order) with gRPC on 127.0.0.1 port 0 and
+ * REST on port 0; `over` is laid over that (its `api` and `api.grpc` merged, not replaced).
+ */
+export async function startGrpcAgent(bundles: (kit: Kit) => Promise<ReadonlyArray<{ path: string }>>, over: Partial<AgentConfigInput> = {}): Promise<GrpcAgent> {
+  const kit = makeKit();
+  try {
+    const paths = (await bundles(kit)).map((b) => b.path);
+    const api = { host: '127.0.0.1', port: 0, ...over.api, grpc: { enabled: true, port: 0, ...over.api?.grpc } };
+    const agent = await startAgent(join(kit.dir, 'data'), { ...over, api });
+    try {
+      agent.trust.put(kit.trust.doc, 1);
+      for (const p of paths) await agent.manager.install(p);
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+    const client = oipClient(agent.grpcAddress!);
+    return {
+      kit,
+      agent,
+      client,
+      async close() {
+        client.close();
+        await agent.stop();
+        kit.cleanup();
+      },
+    };
+  } catch (err) {
+    kit.cleanup();
+    throw err;
+  }
+}
