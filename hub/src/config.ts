@@ -145,6 +145,8 @@ export const HubConfig = z
         webhookTimeoutMs: z.number().int().positive().optional(),
         webhookAttempts: z.number().int().positive().max(20).optional(),
         webhookBackoffMs: z.number().int().positive().optional(),
+        /** Deliveries delivered or failed for good are deleted this many days after they ended (default 30; pending ones never). */
+        deliveriesDays: z.number({ error: 'expected whole days from 1 to 3650' }).int().min(1).max(3650).optional(),
       })
       .strict()
       .optional(),

@@ -1,16 +1,20 @@
 // Alert rule evaluation (docs/drift.md "Alerts"): each rule's metric is computed from rollups (or the
 // devices table) for each key (a model version, or the fleet); a breach (value >= threshold) starts a
 // pending alert that fires after forSec, stays one alert while breached (deduplicated: one open alert
-// per rule and key), and resolves when the breach ends. Firing and resolving queue the rule's
-// webhook deliveries; a retrain action gets the drift report stored at firing.
-import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate } from '@edgefleet/shared';
+// per rule and key), and resolves once the breach has been over keepFiringForSec (hold.ts). Firing and
+// resolving queue the rule's webhook deliveries; a retrain action gets the drift report stored at firing.
+// Every computation (readings, the drift report) runs before the write transaction of a step, which
+// only re-reads the alert, decides again and writes (decision 0060): a slow drift computation never
+// holds the database's write lock.
+import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate, type DriftResponse } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import { mergeRollups } from '../rollups/query.js';
 import { FleetAnalytics } from '../drift/service.js';
 import type { AlertsRepo, StoredRule } from './repo.js';
-import { requestRetrain } from './retrain.js';
+import { requestRetrain, retrainReport } from './retrain.js';
+import { decide, gapToleranceMs, type Hold } from './hold.js';
 
 /** A metric's current value for one key, null when there is nothing to judge (no data, too few predictions). */
 export interface Reading {
@@ -21,24 +25,30 @@ export interface Reading {
 /** The rollout_failed hook: failed rollouts of a model (or all) now; null until rollouts exist. */
 export type RolloutFailedFn = (rule: AlertRuleCreate) => number | null;
 
+/** Where drift comes from (FleetAnalytics); a test wraps it to see when and how it is computed. */
+export type DriftSource = Pick<FleetAnalytics, 'drift'>;
+
 export interface EvaluatorDeps {
   store: Store;
   repo: AlertsRepo;
   clock: Clock;
   logger: LoggerPort;
   rolloutFailed?: RolloutFailedFn | undefined;
+  /** The longest gap between two evaluations of an alert that still counts toward its hold times (hold.ts; default for evaluations every 60 s). */
+  maxGapMs?: number | undefined;
+  analytics?: DriftSource | undefined;
 }
 
 /** Latency past the last bucket (~70 s) reads as Infinity: stored and compared as this. */
 const LATENCY_CAP_MS = 1e9;
 
 export class AlertEvaluator {
-  private readonly analytics: FleetAnalytics;
+  private readonly analytics: DriftSource;
   /** Schedule rules: when each was last evaluated (ms), so a cron minute passed since is run once. */
   private readonly scheduleSeen = new Map<number, number>();
 
   constructor(private readonly deps: EvaluatorDeps) {
-    this.analytics = new FleetAnalytics(deps.store.db, deps.store.rollups);
+    this.analytics = deps.analytics ?? new FleetAnalytics(deps.store.db, deps.store.rollups);
   }
 
   /** Devices (not revoked) with every tag of the scope; undefined when the rule has no scope. */
@@ -99,8 +109,10 @@ export class AlertEvaluator {
       : store.rollups.allSeries().filter((s) => s.model === model && mergeRollups(store.rollups, { model, version: s.version, since, until: now }).predictions > 0).map((s) => s.version);
     for (const version of versions) {
       const reason = `schedule "${rule.schedule}" of alert rule "${rule.name}"`;
+      const q = { model, version, kind: 'schedule' as const, reason, by: 'alerts', since, until: now, at: now };
+      const report = retrainReport(store, q); // before the write transaction
       store.db.transaction(() => {
-        const r = requestRetrain(store, [rule], { model, version, kind: 'schedule', reason, by: 'alerts', since, until: now, at: now });
+        const r = requestRetrain(store, [rule], q, report);
         store.audit.append({ actor: 'alerts', actorId: null, action: 'retrain.request', target: `${model}@${version}`, reason, details: r, at: now });
       })();
     }
@@ -150,45 +162,65 @@ export class AlertEvaluator {
     return changed;
   }
 
+  /**
+   * One evaluation of a rule's key: decides from the stored alert, computes what firing needs (the
+   * drift report) outside any transaction, then in a short write transaction reads the alert again,
+   * decides again and writes; returns the alert when it fired or resolved. Should the second decision
+   * want a report the first did not (another hub changed the alert meanwhile), nothing is written:
+   * the next evaluation decides afresh.
+   */
   private step(rule: StoredRule, r: Reading, now: Date): Alert | null {
-    const { repo, store } = this.deps;
+    const { repo, store, logger } = this.deps;
     const breached = r.value !== null && (LOWER_IS_WORSE.includes(rule.metric) ? r.value < rule.threshold : r.value >= rule.threshold);
+    const hold: Hold = { forSec: rule.forSec, keepFiringForSec: rule.keepFiringForSec ?? 0, maxGapMs: this.deps.maxGapMs ?? gapToleranceMs(60_000) };
+    const fires = (s: ReturnType<typeof decide>) => s.kind === 'fire' || (s.kind === 'start' && s.fire);
+    const wantsReport = (rule.metric === 'drift.psi' || rule.metric === 'accuracy') && rule.model !== undefined;
+    const report = wantsReport && fires(decide(repo.open(rule.id, r.key), breached, now, hold)) ? this.report(rule, r.key, now) : undefined;
     return store.db.transaction((): Alert | null => {
+      if (!repo.isLive(rule.id)) return null; // removed meanwhile (its alerts resolved with it)
       let open = repo.open(rule.id, r.key);
-      if (!breached) {
-        if (!open) return null;
-        if (open.state === 'pending') {
-          repo.drop(open.id);
+      const s = decide(open, breached, now, hold);
+      if (fires(s) && wantsReport && report === undefined) {
+        logger.info({ rule: rule.id, key: r.key }, 'alert state changed during its evaluation: decided again at the next one');
+        return null;
+      }
+      switch (s.kind) {
+        case 'none':
           return null;
+        case 'drop':
+          if (open) repo.drop(open.id);
+          return null;
+        case 'update':
+          if (open) repo.update(open.id, { value: r.value, at: now, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(s.clearSince !== undefined ? { clearSince: s.clearSince } : {}) });
+          return null;
+        case 'resolve': {
+          if (!open) return null;
+          const resolved = repo.update(open.id, { state: 'resolved', value: r.value, at: now });
+          this.queue(rule, resolved, 'resolved', now);
+          return resolved;
         }
-        const resolved = repo.update(open.id, { state: 'resolved', value: r.value, at: now });
-        this.queue(rule, resolved, 'resolved', now);
-        return resolved;
+        case 'start':
+          open = repo.start(rule.id, r.key, r.value as number, now);
+          if (!s.fire) return null;
+          break;
+        case 'fire':
+          break;
       }
-      if (!open) open = repo.start(rule.id, r.key, r.value as number, now);
-      if (open.state === 'firing') {
-        repo.update(open.id, { value: r.value, at: now });
-        return null;
-      }
-      if (now.getTime() - Date.parse(open.startedAt) < rule.forSec * 1000) {
-        repo.update(open.id, { value: r.value, at: now });
-        return null;
-      }
+      if (!open) return null;
       // The drift behind a drift or accuracy alert, stored for the operator and a retrain action.
-      const reportId = rule.metric === 'drift.psi' || rule.metric === 'accuracy' ? this.storeReport(rule, r.key, now) : undefined;
+      const reportId = report ? store.drift.addReport(report, { actor: 'alerts', note: `alert rule "${rule.name}" fired`, at: now }) : undefined;
       const fired = repo.update(open.id, { state: 'firing', value: r.value, at: now, ...(reportId !== undefined ? { reportId } : {}) });
       this.queue(rule, fired, 'firing', now);
       return fired;
     })();
   }
 
-  /** The drift behind a firing drift alert, stored as a report (what a retrain webhook carries). */
-  private storeReport(rule: StoredRule, key: string, now: Date): number | undefined {
+  /** The drift behind a firing drift or accuracy alert, by device (what a retrain webhook carries); computed, not stored. */
+  private report(rule: StoredRule, key: string, now: Date): DriftResponse {
+    const model = rule.model as string; // drift.psi and accuracy rules name one (routes-alerts.ts)
     const version = key.slice(key.lastIndexOf('@') + 1);
-    if (!rule.model) return undefined;
     const since = new Date(now.getTime() - rule.windowSec * 1000).toISOString();
-    const report = this.analytics.drift(rule.model, version, { since, until: now.toISOString(), by: 'device', timeline: true }, now, this.thresholds(rule.model));
-    return this.deps.store.drift.addReport(report, { actor: 'alerts', note: `alert rule "${rule.name}" fired`, at: now });
+    return this.analytics.drift(model, version, { since, until: now.toISOString(), by: 'device', timeline: true }, now, this.thresholds(model));
   }
 
   private queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date): void {

@@ -1,61 +1,11 @@
 // Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook
-// delivery queue with every attempt logged, in hub.db (migration 30; docs/drift.md "Alerts").
+// delivery queue with every attempt logged, in hub.db (migrations 30-31 in migrations.ts; docs/drift.md
+// "Alerts"). Delivered and failed deliveries are pruned after a retention (pruneDeliveries).
 import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery, type WebhookEvent } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import type { Migration } from '../store/migrations.js';
 import { redactUrl, urlProblem } from './webhooks.js';
 
-export const ALERTS_MIGRATION: Migration = {
-  version: 30,
-  name: 'alert rules, alerts, webhook deliveries',
-  sql: `
-    CREATE TABLE alert_rules (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      name TEXT NOT NULL,
-      rule TEXT NOT NULL,
-      created_at TEXT NOT NULL,
-      created_by TEXT NOT NULL,
-      deleted_at TEXT
-    );
-    CREATE UNIQUE INDEX alert_rules_live_name ON alert_rules(name) WHERE deleted_at IS NULL;
-    CREATE TABLE alerts (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      rule_id INTEGER NOT NULL REFERENCES alert_rules(id),
-      key TEXT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
-      value REAL,
-      started_at TEXT NOT NULL,
-      fired_at TEXT,
-      resolved_at TEXT,
-      last_evaluated_at TEXT NOT NULL,
-      report_id INTEGER
-    );
-    CREATE UNIQUE INDEX alerts_open ON alerts(rule_id, key) WHERE state != 'resolved';
-    CREATE INDEX alerts_by_state ON alerts(state, id);
-    CREATE TABLE alert_deliveries (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      alert_id INTEGER NOT NULL REFERENCES alerts(id),
-      rule_id INTEGER NOT NULL,
-      action_index INTEGER NOT NULL,
-      action TEXT NOT NULL,
-      url TEXT NOT NULL,
-      event TEXT NOT NULL,
-      body TEXT NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-      attempts INTEGER NOT NULL DEFAULT 0,
-      next_at TEXT
-    );
-    CREATE INDEX alert_deliveries_due ON alert_deliveries(state, next_at);
-    CREATE TABLE alert_delivery_attempts (
-      delivery_id INTEGER NOT NULL REFERENCES alert_deliveries(id),
-      at TEXT NOT NULL,
-      status INTEGER,
-      error TEXT,
-      ms REAL NOT NULL
-    );
-    CREATE INDEX alert_delivery_attempts_by_delivery ON alert_delivery_attempts(delivery_id);
-  `,
-};
+export { ALERTS_MIGRATION } from './migrations.js';
 
 /** Rules at most (each is evaluated every interval). */
 export const MAX_RULES = 500;
@@ -68,8 +18,22 @@ export interface StoredRule extends AlertRuleCreate {
 
 interface AlertRow {
   id: number; rule_id: number; key: string; state: Alert['state']; value: number | null; started_at: string; fired_at: string | null;
-  resolved_at: string | null; last_evaluated_at: string; report_id: number | null; rule: string;
+  resolved_at: string | null; last_evaluated_at: string; clear_since: string | null; report_id: number | null; rule: string;
 }
+
+/** Deliveries deleted per transaction when pruning: a long prune never holds the write lock for long. */
+export const PRUNE_BATCH = 500;
+
+type RuleRow = { id: number; rule: string; created_at: string; created_by: string };
+
+/** A stored rule; one stored before keepFiringForSec existed has 0 (resolve at once, as it did). */
+function storedRule(row: RuleRow): StoredRule {
+  const r = JSON.parse(row.rule) as NewRule;
+  return { ...r, keepFiringForSec: r.keepFiringForSec ?? 0, id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+}
+
+/** A rule to add: as POST /alert-rules parses it; keepFiringForSec may be left out (0). */
+export type NewRule = Omit<AlertRuleCreate, 'keepFiringForSec'> & { keepFiringForSec?: number | undefined };
 
 export interface DueDelivery {
   id: number;
@@ -117,7 +81,8 @@ export class AlertsRepo {
     });
   }
 
-  addRule(r: AlertRuleCreate, by: { actor: string; at: Date }): StoredRule {
+  addRule(rule: NewRule, by: { actor: string; at: Date }): StoredRule {
+    const r: AlertRuleCreate = { ...rule, keepFiringForSec: rule.keepFiringForSec ?? 0 };
     const n = (this.db.prepare('SELECT COUNT(*) AS n FROM alert_rules WHERE deleted_at IS NULL').get() as { n: number }).n;
     if (n >= MAX_RULES) throw new AppError('CONFLICT', `there are already ${n} alert rules: expected at most ${MAX_RULES} (remove some first)`);
     r.actions.forEach((a, i) => {
@@ -132,16 +97,19 @@ export class AlertsRepo {
   }
 
   rule(id: number, opts: { deleted?: boolean } = {}): StoredRule {
-    const row = this.db.prepare(`SELECT id, rule, created_at, created_by FROM alert_rules WHERE id = ?${opts.deleted ? '' : ' AND deleted_at IS NULL'}`).get(id) as
-      | { id: number; rule: string; created_at: string; created_by: string }
-      | undefined;
+    const row = this.db.prepare(`SELECT id, rule, created_at, created_by FROM alert_rules WHERE id = ?${opts.deleted ? '' : ' AND deleted_at IS NULL'}`).get(id) as RuleRow | undefined;
     if (!row) throw new AppError('NOT_FOUND', `no alert rule ${id}`);
-    return { ...(JSON.parse(row.rule) as AlertRuleCreate), id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+    return storedRule(row);
+  }
+
+  /** Whether rule `id` exists and is not deleted. */
+  isLive(id: number): boolean {
+    return !!this.db.prepare('SELECT 1 FROM alert_rules WHERE id = ? AND deleted_at IS NULL').get(id);
   }
 
   rules(): StoredRule[] {
-    const rows = this.db.prepare('SELECT id, rule, created_at, created_by FROM alert_rules WHERE deleted_at IS NULL ORDER BY id').all() as Array<{ id: number; rule: string; created_at: string; created_by: string }>;
-    return rows.map((row) => ({ ...(JSON.parse(row.rule) as AlertRuleCreate), id: row.id, createdAt: row.created_at, createdBy: row.created_by }));
+    const rows = this.db.prepare('SELECT id, rule, created_at, created_by FROM alert_rules WHERE deleted_at IS NULL ORDER BY id').all() as RuleRow[];
+    return rows.map(storedRule);
   }
 
   /**
@@ -215,13 +183,21 @@ export class AlertsRepo {
     return this.alert(Number(res.lastInsertRowid));
   }
 
-  update(id: number, patch: { state?: Alert['state']; value?: number | null; at: Date; reportId?: number }): Alert {
+  /**
+   * Records an evaluation of an open alert at `at` (its last_evaluated_at) and what changed: its state,
+   * value, report, the start of a pending alert's hold (`startedAt`, restarted after a gap in the
+   * evaluations) and the end of a firing one's breach (`clearSince`: a time, or null when breached again).
+   * Leaving the firing state clears `clearSince`.
+   */
+  update(id: number, patch: { state?: Alert['state']; value?: number | null; at: Date; reportId?: number; startedAt?: Date; clearSince?: Date | null }): Alert {
     const at = patch.at.toISOString();
+    const clear = patch.state === 'resolved' ? null : patch.clearSince === undefined ? undefined : patch.clearSince?.toISOString() ?? null;
     this.db.prepare(
       `UPDATE alerts SET state = COALESCE(?, state), value = CASE WHEN ? THEN ? ELSE value END, last_evaluated_at = ?,
          fired_at = CASE WHEN ? = 'firing' THEN ? ELSE fired_at END, resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END,
-         report_id = COALESCE(?, report_id) WHERE id = ?`,
-    ).run(patch.state ?? null, patch.value !== undefined ? 1 : 0, patch.value ?? null, at, patch.state ?? null, at, patch.state ?? null, at, patch.reportId ?? null, id);
+         report_id = COALESCE(?, report_id), started_at = COALESCE(?, started_at), clear_since = CASE WHEN ? THEN ? ELSE clear_since END WHERE id = ?`,
+    ).run(patch.state ?? null, patch.value !== undefined ? 1 : 0, patch.value ?? null, at, patch.state ?? null, at, patch.state ?? null, at, patch.reportId ?? null,
+      patch.startedAt?.toISOString() ?? null, clear !== undefined ? 1 : 0, clear ?? null, id);
     return this.alert(id);
   }
 
@@ -274,12 +250,33 @@ export class AlertsRepo {
       .map((r) => ({ id: r.id, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
   }
 
-  /** Records one attempt and the delivery's next state (pending with next_at, delivered or failed). */
+  /** Records one attempt and the delivery's next state (pending with next_at, or delivered or failed: done at `at`). */
   attempt(id: number, a: { at: Date; status: number | null; error: string | null; ms: number; state: Delivery['state']; nextAt: Date | null }): void {
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO alert_delivery_attempts (delivery_id, at, status, error, ms) VALUES (?, ?, ?, ?, ?)').run(id, a.at.toISOString(), a.status, a.error, a.ms);
-      this.db.prepare('UPDATE alert_deliveries SET attempts = attempts + 1, state = ?, next_at = ? WHERE id = ?').run(a.state, a.nextAt?.toISOString() ?? null, id);
+      this.db.prepare('UPDATE alert_deliveries SET attempts = attempts + 1, state = ?, next_at = ?, done_at = ? WHERE id = ?')
+        .run(a.state, a.nextAt?.toISOString() ?? null, a.state === 'pending' ? null : a.at.toISOString(), id);
     })();
+  }
+
+  /**
+   * Deletes the deliveries delivered or failed for good before `before`, with their attempts, PRUNE_BATCH
+   * per transaction; a pending delivery is never deleted, whatever its age. Returns how many.
+   */
+  pruneDeliveries(before: Date): number {
+    const pick = this.db.prepare("SELECT id FROM alert_deliveries WHERE state != 'pending' AND done_at < ? ORDER BY done_at, id LIMIT ?");
+    let total = 0;
+    for (;;) {
+      const n = this.db.transaction((): number => {
+        const ids = (pick.all(before.toISOString(), PRUNE_BATCH) as Array<{ id: number }>).map((r) => Number(r.id));
+        if (ids.length === 0) return 0;
+        const list = ids.map(() => '?').join(', ');
+        this.db.prepare(`DELETE FROM alert_delivery_attempts WHERE delivery_id IN (${list})`).run(...ids);
+        return this.db.prepare(`DELETE FROM alert_deliveries WHERE state != 'pending' AND id IN (${list})`).run(...ids).changes;
+      })();
+      total += n;
+      if (n < PRUNE_BATCH) return total;
+    }
   }
 
   deliveries(alertId: number): Delivery[] {
@@ -298,6 +295,7 @@ function toAlert(r: AlertRow): Alert {
   const rule = JSON.parse(r.rule) as AlertRuleCreate;
   return {
     id: r.id, ruleId: r.rule_id, rule: rule.name, metric: rule.metric, severity: rule.severity, key: r.key, state: r.state, value: r.value,
-    threshold: rule.threshold, startedAt: r.started_at, firedAt: r.fired_at, resolvedAt: r.resolved_at, lastEvaluatedAt: r.last_evaluated_at, reportId: r.report_id,
+    threshold: rule.threshold, startedAt: r.started_at, firedAt: r.fired_at, resolvedAt: r.resolved_at, lastEvaluatedAt: r.last_evaluated_at,
+    clearSince: r.clear_since ?? null, reportId: r.report_id,
   };
 }

@@ -4,7 +4,7 @@
 // Manual requests come from POST /retrain-requests (`edgefleet retrain-request`); scheduled ones from
 // rules of metric `schedule` (a UTC cron expression, shared/src/cron.ts) evaluated by the evaluator.
 // Each request stores its drift report and records, per rule, an alert that fired and resolved at once.
-import { AppError, type RetrainRequestResult, type WebhookEvent } from '@edgefleet/shared';
+import { AppError, type DriftResponse, type RetrainRequestResult, type WebhookEvent } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { FleetAnalytics } from '../drift/service.js';
 import type { StoredRule } from './repo.js';
@@ -39,13 +39,21 @@ export function retrainRules(store: Store, model: string, ruleName?: string): St
 }
 
 /**
- * Stores the drift report of the request and queues, for each rule, a `retrain.requested` delivery per
- * retrain action. Call inside a transaction (with the audit entry). Returns what was queued.
+ * The drift report of a request, by device over its range: a computation that only reads. Call it
+ * before the write transaction and pass it to requestRetrain, so the write lock is not held meanwhile.
  */
-export function requestRetrain(store: Store, rules: readonly StoredRule[], q: RetrainRequest): RetrainRequestResult {
+export function retrainReport(store: Store, q: RetrainRequest): DriftResponse {
   const analytics = new FleetAnalytics(store.db, store.rollups);
   const t = store.drift.thresholds(q.model);
-  const report = analytics.drift(q.model, q.version, { since: q.since.toISOString(), until: q.until.toISOString(), by: 'device', timeline: true }, q.at, { psi: t.psi, js: t.js, minPredictions: t.minPredictions });
+  return analytics.drift(q.model, q.version, { since: q.since.toISOString(), until: q.until.toISOString(), by: 'device', timeline: true }, q.at, { psi: t.psi, js: t.js, minPredictions: t.minPredictions });
+}
+
+/**
+ * Stores the drift report of the request (retrainReport's, computed before) and queues, for each rule,
+ * a `retrain.requested` delivery per retrain action. Call inside a transaction (with the audit entry).
+ * Returns what was queued.
+ */
+export function requestRetrain(store: Store, rules: readonly StoredRule[], q: RetrainRequest, report: DriftResponse): RetrainRequestResult {
   const reportId = store.drift.addReport(report, { actor: q.by, note: `retrain request (${q.kind}): ${q.reason}`, at: q.at });
   const stored = store.drift.report(reportId).report;
   const requests = rules.map((rule) => {

@@ -1,22 +1,40 @@
 // The alerts part of the hub (start/stop): evaluates the rules every evaluateEveryMs, sends due
-// webhook deliveries every second (retries come due by backoff), and keeps the fleet gauges on
-// /metrics up to date. stop() clears the timers and gives in-flight deliveries a deadline.
-import type { Alert } from '@edgefleet/shared';
+// webhook deliveries every second (retries come due by backoff), deletes deliveries delivered or failed
+// more than deliveriesDays ago every pruneEveryMs, and keeps the fleet gauges on /metrics up to date.
+// stop() clears the timers and gives in-flight deliveries a deadline. It runs on the lease holder only
+// (server/cluster.ts), so one hub evaluates and prunes.
+import { AppError, type Alert } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import type { Metrics } from '../metrics.js';
 import { AlertsRepo } from './repo.js';
-import { AlertEvaluator, type RolloutFailedFn } from './evaluator.js';
+import { AlertEvaluator, type DriftSource, type RolloutFailedFn } from './evaluator.js';
+import { gapToleranceMs } from './hold.js';
 import { DEFAULT_WEBHOOK_OPTIONS, WebhookSender, type WebhookOptions } from './webhooks.js';
 
 export interface AlertsOptions {
   evaluateEveryMs: number;
   sendEveryMs: number;
   webhook: WebhookOptions;
+  /** Deliveries delivered or failed for good are deleted (with their attempts) this many days after they ended; pending ones never. */
+  deliveriesDays: number;
+  /** How often that retention runs. */
+  pruneEveryMs: number;
+  /**
+   * The longest gap between two evaluations of an alert that still counts toward its hold times
+   * (hold.ts); default gapToleranceMs(evaluateEveryMs).
+   */
+  maxGapMs?: number | undefined;
 }
 
-export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = { evaluateEveryMs: 60_000, sendEveryMs: 1000, webhook: DEFAULT_WEBHOOK_OPTIONS };
+/** Bounds of AlertsOptions.deliveriesDays (the hub config's alerts.deliveriesDays). */
+export const DELIVERIES_DAYS = { default: 30, min: 1, max: 3650 } as const;
+
+export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
+  evaluateEveryMs: 60_000, sendEveryMs: 1000, webhook: DEFAULT_WEBHOOK_OPTIONS, deliveriesDays: DELIVERIES_DAYS.default, pruneEveryMs: 3600_000,
+};
+
 
 export interface AlertsDeps {
   store: Store;
@@ -24,6 +42,8 @@ export interface AlertsDeps {
   logger: LoggerPort;
   metrics: Metrics;
   rolloutFailed?: RolloutFailedFn | undefined;
+  /** Where drift reports are computed (default FleetAnalytics on the store). */
+  analytics?: DriftSource | undefined;
 }
 
 export class Alerts {
@@ -32,12 +52,20 @@ export class Alerts {
   readonly sender: WebhookSender;
   private evalTimer: NodeJS.Timeout | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
   private readonly changeListeners = new Set<(a: Alert) => void>();
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
+    const days = opts.deliveriesDays;
+    if (!Number.isInteger(days) || days < DELIVERIES_DAYS.min || days > DELIVERIES_DAYS.max) {
+      throw new AppError('CONFIG_INVALID', `alerts.deliveriesDays ${days}: expected whole days from ${DELIVERIES_DAYS.min} to ${DELIVERIES_DAYS.max}`);
+    }
     this.repo = deps.store.alerts;
-    this.evaluator = new AlertEvaluator({ store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed });
+    this.evaluator = new AlertEvaluator({
+      store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed, analytics: deps.analytics,
+      maxGapMs: opts.maxGapMs ?? gapToleranceMs(opts.evaluateEveryMs),
+    });
     this.sender = new WebhookSender({
       repo: this.repo, clock: deps.clock, logger: deps.logger, metrics: deps.metrics,
       actionOf: (ruleId, i) => {
@@ -65,8 +93,27 @@ export class Alerts {
     this.evalTimer.unref();
     this.sendTimer = setInterval(() => this.send(), this.opts.sendEveryMs);
     this.sendTimer.unref();
+    this.pruneTimer = setInterval(() => this.prune(), this.opts.pruneEveryMs);
+    this.pruneTimer.unref();
     this.evaluate();
     this.send();
+    this.prune();
+  }
+
+  /**
+   * Deletes the deliveries (and their attempts) delivered or failed for good more than deliveriesDays
+   * ago, in small transactions; pending ones stay whatever their age. Returns how many; never throws.
+   */
+  prune(): number {
+    const before = new Date(this.deps.clock.now().getTime() - this.opts.deliveriesDays * 86_400_000);
+    try {
+      const n = this.repo.pruneDeliveries(before);
+      if (n > 0) this.deps.logger.info({ deleted: n, before: before.toISOString() }, 'pruned alert webhook deliveries');
+      return n;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'pruning alert webhook deliveries failed');
+      return 0;
+    }
   }
 
   /**
@@ -118,8 +165,10 @@ export class Alerts {
   async stop(deadlineMs: number): Promise<void> {
     if (this.evalTimer) clearInterval(this.evalTimer);
     if (this.sendTimer) clearInterval(this.sendTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.evalTimer = null;
     this.sendTimer = null;
+    this.pruneTimer = null;
     await this.sender.stop(deadlineMs);
   }
 }

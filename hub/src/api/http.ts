@@ -5,7 +5,7 @@
 // after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { AppError, MAX_JSON_DEPTH, jsonDepth, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
+import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
@@ -187,17 +187,13 @@ export function param(c: Ctx, name: string): string {
  * A numeric id in the path (`what` names the thing, e.g. "drift report"): plain decimal digits without a
  * sign, spaces or leading zero, at most `max` (default: the largest integer a number holds exactly).
  * Number() alone would take 1e3, 0x10, " 12" or 1.0 as ids; here each is a 400 naming the parameter.
+ * The rule and its words are shared/src/wire/ids.ts's, which query ids (`?rule=`, `?after=`) use too.
  */
 export function idParam(c: Ctx, name: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const raw = param(c, name);
-  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
-  const digits = /^[1-9]\d*$/.test(raw);
-  const n = digits ? Number(raw) : NaN;
-  if (!(n <= max)) {
-    const over = digits ? ` of at most ${max}` : '';
-    throw new AppError('BAD_REQUEST', `${what} id "${shown}" (path parameter ${name}): expected a positive decimal integer (digits only, no leading zero, e.g. 12)${over}`);
-  }
-  return n;
+  const problem = idProblem(raw, what, `path parameter ${name}`, max);
+  if (problem !== null) throw new AppError('BAD_REQUEST', problem);
+  return Number(raw);
 }
 
 export function actor(c: Ctx): Actor {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/repo.js';
-import { requestRetrain, retrainRules } from '../alerts/retrain.js';
+import { requestRetrain, retrainReport, retrainRules } from '../alerts/retrain.js';
 import { referenceProblem } from '../drift/service.js';
 import { actor, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 
@@ -91,9 +91,11 @@ export const alertRoutes: RouteDef[] = [
       const at = deps.clock.now();
       const until = b.until ? new Date(b.until) : at;
       const since = b.since ? new Date(b.since) : new Date(until.getTime() - 86_400_000);
+      const q = { model: b.model, version: b.version, kind: 'manual' as const, reason: b.reason, by: actor(c).name, since, until, at };
+      retrainRules(deps.store, b.model, b.rule); // a 400 before the report is computed
+      const report = retrainReport(deps.store, q); // outside the write transaction
       return transact(deps, () => {
-        const rules = retrainRules(deps.store, b.model, b.rule);
-        const r = requestRetrain(deps.store, rules, { model: b.model, version: b.version, kind: 'manual', reason: b.reason, by: actor(c).name, since, until, at });
+        const r = requestRetrain(deps.store, retrainRules(deps.store, b.model, b.rule), q, report);
         audit(c, deps, 'retrain.request', `${b.model}@${b.version}`, b.reason, r);
         return r;
       });

@@ -3,7 +3,7 @@
 // its reason; the devices it reaches get new desired documents (published after commit). A device's
 // layered configuration shows where each setting came from and whether the device reports it applied.
 import { z } from 'zod';
-import { AppError, ConfigDeviceList, ConfigDocumentInfo, ConfigPut, DeviceConfigView } from '@edgefleet/shared';
+import { AppError, QueryId, ConfigDeviceList, ConfigDocumentInfo, ConfigPut, DeviceConfigView } from '@edgefleet/shared';
 import type { ConfigService } from '../config/service.js';
 import { parseScope, scopeName } from '../config/service.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
@@ -13,7 +13,7 @@ const need = (deps: ApiDeps): ConfigService => {
   return deps.config;
 };
 
-const VersionQuery = z.object({ version: z.coerce.number().int().positive().optional() });
+const VersionQuery = z.object({ version: QueryId('version', 'configuration document version').optional() });
 
 /** The scope a route names: "fleet", or tag/device with its path parameter. */
 const scopeOf = (c: Ctx, kind: 'fleet' | 'tag' | 'device'): string => (kind === 'fleet' ? 'fleet' : `${kind}/${param(c, kind === 'tag' ? 'tag' : 'id')}`);

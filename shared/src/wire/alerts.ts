@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { IsoTime, ModelName, SemVer } from './common.js';
 import { parseCron } from '../cron.js';
+import { QueryId } from './ids.js';
 
 /** A 5-field UTC cron expression (shared/src/cron.ts), e.g. "0 3 * * 1" (Mondays at 03:00). */
 export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) => {
@@ -35,6 +36,11 @@ export const AlertAction = z.discriminatedUnion('type', [
 ]);
 export type AlertAction = z.infer<typeof AlertAction>;
 
+/** The longest hold of a rule's `forSec` and `keepFiringForSec`: 7 days. */
+export const MAX_HOLD_SEC = 7 * 86_400;
+/** A hold time in whole seconds, 0 to MAX_HOLD_SEC; a refusal names the field (parseWire) and the range. */
+const HoldSec = () => z.number({ error: `expected whole seconds from 0 to ${MAX_HOLD_SEC} (7 days)` }).int().min(0).max(MAX_HOLD_SEC);
+
 export const TagScope = z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a tag key of letters, digits, ".", "_", "-"'), z.string().max(256));
 
 export const AlertRuleCreate = z.object({
@@ -47,8 +53,17 @@ export const AlertRuleCreate = z.object({
   scope: z.object({ tags: TagScope.optional() }).strict().optional(),
   /** The alert is breached while value >= threshold (value < threshold for `accuracy`). */
   threshold: z.number().finite(),
-  /** Breached this long before it fires (0: at the first evaluation). */
-  forSec: z.number().int().min(0).max(7 * 86_400).default(0),
+  /**
+   * Breached this long, at every evaluation, before it fires (0: at the first evaluation); a pass that
+   * is not breached drops the pending alert (Prometheus `for:`).
+   */
+  forSec: HoldSec().default(0),
+  /**
+   * A firing alert resolves only once the breach has been over this long, at every evaluation (0: at
+   * the first evaluation that is not breached); breached again meanwhile, it keeps firing as the same
+   * alert (Prometheus `keep_firing_for:`). With `forSec`, a value hovering at the threshold does not flap.
+   */
+  keepFiringForSec: HoldSec().default(0),
   /** Range the metric is computed over, ending now (whole hours: docs/decisions/0023-rollups.md). */
   windowSec: z.number().int().min(60).max(31 * 86_400).default(3600),
   severity: Severity.default('warning'),
@@ -88,6 +103,11 @@ export const Alert = z.object({
   firedAt: IsoTime.nullable(),
   resolvedAt: IsoTime.nullable(),
   lastEvaluatedAt: IsoTime,
+  /**
+   * A firing alert whose breach is over: since when (it resolves keepFiringForSec later unless breached
+   * again); null otherwise. Absent from a hub before it (read as null).
+   */
+  clearSince: IsoTime.nullable().default(null),
   /** Drift report stored when a drift alert fired. */
   reportId: z.number().int().nullable(),
 });
@@ -95,7 +115,8 @@ export type Alert = z.infer<typeof Alert>;
 export const AlertList = z.object({ alerts: z.array(Alert) });
 export const AlertListQuery = z.object({
   state: AlertState.optional(),
-  rule: z.coerce.number().int().positive().optional(),
+  /** An alert rule id: plain positive decimal digits, as a path id (wire/ids.ts). */
+  rule: QueryId('rule', 'alert rule').optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 

@@ -8,6 +8,7 @@ import { Base64, Count, DeviceId, IsoTime, KeyId, ModelName, SemVer, schemaTag }
 import { DeployTarget } from './deploy.js';
 import { FileEncryptionSchema, SealedKeySchema } from './sealed.js';
 import { SeqRange } from './telemetry.js';
+import { QueryId } from './ids.js';
 import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
 
 /** Bounds of a capture request (the box holds rows within its own byte budget as well). */
@@ -71,7 +72,10 @@ export const CaptureList = z.object({ captures: z.array(Capture.omit({ devices: 
 /** DELETE /captures/{id}?reason= */
 export const CaptureStopQuery = z.object({ reason: z.string().trim().min(1, 'expected ?reason=WHY').max(1000) });
 /** GET /captures/{id}/chunks?after= */
-export const CaptureChunksQuery = z.object({ after: z.string().regex(/^\d{1,15}$/, 'expected ?after=ID (the previous page\'s next)').optional() });
+export const CaptureChunksQuery = z.object({
+  /** The previous page's `next` (a chunk id): plain positive decimal digits, as a path id (wire/ids.ts). */
+  after: QueryId('after', 'capture chunk').optional(),
+});
 
 /** A capture in a device's desired document: what to sample and whom to seal it to. */
 export const DesiredCapture = z.object({

@@ -1,4 +1,5 @@
 export * from './common.js';
+export * from './ids.js';
 export * from './manifest.js';
 export * from './manifest-authoring.js';
 export * from './trust.js';

@@ -110,8 +110,8 @@ describe('console: drift and alerts views', () => {
     await page.getByLabel('Alert rules').getByText('north drift').waitFor();
     hub.alerts?.evaluate();
     hub.alerts?.send();
-    const alerts = page.getByLabel('Alerts', { exact: true });
-    await alerts.getByText('firing').waitFor({ timeout: 5000 });
+    const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
+    await alerts.locator('tbody tr').locator('.al-firing', { hasText: 'firing' }).first().waitFor({ timeout: 5000 });
     await page.getByTestId('firing-count').filter({ hasText: '1 firing' }).waitFor();
     await waitFor('the webhook', () => hooks.length > 0, { timeoutMs: 10_000 });
     await alerts.getByRole('link', { name: /deliveries/ }).first().click();

@@ -1,5 +1,5 @@
 // The operator's "Add rule" form: name, metric, model (and version), tag scope, threshold, for,
-// window and severity. Webhook actions carry a secret and are added with the CLI
+// keep firing for, window and severity. Webhook actions carry a secret and are added with the CLI
 // (`edgefleet alerts rules add --webhook URL --secret S`); the hub checks everything and its error
 // is shown as it is.
 import { useState } from 'preact/hooks';
@@ -11,7 +11,7 @@ const METRICS: AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 
 
 export function AddRule({ onAdded }: { onAdded(): void }) {
   const api = session.value?.api;
-  const [f, setF] = useState({ name: '', metric: 'drift.psi' as AlertMetric, model: '', version: '', tag: '', threshold: '0.2', forSec: '0', windowH: '1', severity: 'warning' });
+  const [f, setF] = useState({ name: '', metric: 'drift.psi' as AlertMetric, model: '', version: '', tag: '', threshold: '0.2', forSec: '0', keepFiringForSec: '0', windowH: '1', severity: 'warning' });
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   const input = (k: keyof typeof f, label: string, placeholder = '') => (
     <><label for={`rule-${k}`}>{label}</label><input id={`rule-${k}`} type="text" placeholder={placeholder} value={f[k]} onInput={set(k)} /></>
@@ -22,7 +22,7 @@ export function AddRule({ onAdded }: { onAdded(): void }) {
       <label for="rule-metric">Metric</label>
       <select id="rule-metric" value={f.metric} onChange={set('metric')}>{METRICS.map((m) => <option key={m} value={m}>{m}</option>)}</select>
       {input('model', 'Model')}{input('version', 'Version', 'any')}{input('tag', 'Tag', 'site=north')}
-      {input('threshold', 'Threshold')}{input('forSec', 'For (s)')}{input('windowH', 'Window (h)')}
+      {input('threshold', 'Threshold')}{input('forSec', 'For (s)')}{input('keepFiringForSec', 'Keep firing (s)')}{input('windowH', 'Window (h)')}
       <label for="rule-severity">Severity</label>
       <select id="rule-severity" value={f.severity} onChange={set('severity')}>{['info', 'warning', 'critical'].map((s) => <option key={s} value={s}>{s}</option>)}</select>
     </div>
@@ -32,7 +32,7 @@ export function AddRule({ onAdded }: { onAdded(): void }) {
       <ActionForm label="Add rule" extra={extra} run={async () => {
         const [tk, tv] = f.tag.split('=');
         const body = {
-          name: f.name.trim(), metric: f.metric, threshold: Number(f.threshold), forSec: Number(f.forSec), windowSec: Math.round(Number(f.windowH) * 3600), severity: f.severity,
+          name: f.name.trim(), metric: f.metric, threshold: Number(f.threshold), forSec: Number(f.forSec), keepFiringForSec: Number(f.keepFiringForSec), windowSec: Math.round(Number(f.windowH) * 3600), severity: f.severity,
           ...(f.model.trim() ? { model: f.model.trim() } : {}), ...(f.version.trim() ? { version: f.version.trim() } : {}),
           ...(tk && tv !== undefined ? { scope: { tags: { [tk.trim()]: tv.trim() } } } : {}),
         };

@@ -62,12 +62,12 @@ export function AlertsView({ id }: { id?: string }) {
         <h2>Rules</h2>
         {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
-            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
+            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
             <tbody>{rules.map((r) => (
               <tr key={r.id} data-rule={r.id}>
                 <td>{r.id}</td><td>{r.name}</td><td class="mono">{r.metric}</td>
                 <td class="mono">{r.model ? `${r.model}${r.version ? `@${r.version}` : ''}` : 'fleet'}{r.scope?.tags ? ` ${Object.entries(r.scope.tags).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}</td>
-                <td>≥ {r.threshold}</td><td>{r.forSec}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
+                <td>≥ {r.threshold}</td><td>{r.forSec}s / {r.keepFiringForSec ?? 0}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
                 <td class="mono">{r.actions.map((x) => `${x.type} ${x.url}`).join('; ') || '—'}</td><td>{r.createdBy}</td>
                 {can('operator') ? (
                   <td><ActionForm label={`Remove rule ${r.id}`} reasonRequired danger run={async (reason) => {

@@ -19,7 +19,7 @@ function parseTag(text: string): [string, string] {
 
 export const alertsRulesAdd: Command = {
   summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
-  usage: '--name N --metric M --threshold X | --schedule CRON [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
+  usage: '--name N --metric M --threshold X | --schedule CRON [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--keep-firing-for 10m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
   options: {
     ...HUB_OPTIONS,
     name: { type: 'string', required: true, value: 'N', description: 'rule name (unique)' },
@@ -30,6 +30,7 @@ export const alertsRulesAdd: Command = {
     version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
     tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable)' },
     for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
+    'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)' },
     window: { type: 'string', value: 'DUR', description: 'range the metric is computed over (default 1h)' },
     severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)` },
     webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
@@ -60,6 +61,7 @@ export const alertsRulesAdd: Command = {
       ...(optString(args, 'version') ? { version: optString(args, 'version') } : {}),
       ...(Object.keys(tags).length ? { scope: { tags } } : {}),
       ...(optString(args, 'for') ? { forSec: parseSeconds(optString(args, 'for') as string, '--for') } : {}),
+      ...(optString(args, 'keep-firing-for') ? { keepFiringForSec: parseSeconds(optString(args, 'keep-firing-for') as string, '--keep-firing-for') } : {}),
       ...(optString(args, 'window') ? { windowSec: parseSeconds(optString(args, 'window') as string, '--window') } : {}),
       ...(severity ? { severity } : {}),
       ...(schedule !== undefined ? { schedule } : {}),
@@ -74,9 +76,9 @@ export const alertsRulesLs: Command = {
   summary: 'List alert rules', usage: '[--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ rules: AlertRule[] }>('GET', '/alert-rules');
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'NAME', 'METRIC', 'MODEL', 'SCOPE', '>=', 'FOR', 'WINDOW', 'SEVERITY', 'ACTIONS'],
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'NAME', 'METRIC', 'MODEL', 'SCOPE', '>=', 'FOR', 'KEEP', 'WINDOW', 'SEVERITY', 'ACTIONS'],
       r.rules.map((x) => [String(x.id), x.name, x.metric, x.model ? `${x.model}${x.version ? `@${x.version}` : ''}` : '-',
-        Object.entries(x.scope?.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'all', String(x.threshold), `${x.forSec}s`, `${x.windowSec}s`, x.severity,
+        Object.entries(x.scope?.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || 'all', String(x.threshold), `${x.forSec}s`, `${x.keepFiringForSec ?? 0}s`, `${x.windowSec}s`, x.severity,
         x.actions.map((a) => `${a.type} ${a.url}`).join(', ') || '-'])));
     return 0;
   },
