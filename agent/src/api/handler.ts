@@ -48,7 +48,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
     }
-    const limit = deps.maxBodyBytes;
+    // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
+    const limit = Math.min(deps.maxBodyBytes, budget.limit);
     const declared = Number(req.headers['content-length']);
     if (declared > limit) throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${limit} bytes`);
     core.admit(name, t0);
@@ -81,6 +82,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     req.on('data', (c: Buffer) => {
       if (failed) return;
       size += c.length;
+      if (size > limit) {
+        refuse(new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
+        return;
+      }
       if (size > held) {
         if (budget.bytes + size - held > budget.limit) {
           refuse(budget.overloaded());
@@ -88,10 +93,6 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         }
         budget.bodies += size - held;
         held = size;
-      }
-      if (size > limit) {
-        refuse(new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
-        return;
       }
       if (whole && size <= whole.length) c.copy(whole, size - c.length);
       else if (first === undefined) first = c;
