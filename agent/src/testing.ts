@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
+import { bundleFromOnnx, GraphBuilder, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
 import { createAgent, type Agent, type AgentDeps } from './agent.js';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 
@@ -55,3 +55,34 @@ export async function req(base: string, method: string, path: string, body?: unk
 }
 
 export const row = (x: number[]) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: x }] });
+
+/**
+ * Takes a model's one run slot (concurrency.perModel 1): requests from now on wait in its queue until
+ * `free()` (once; again is a no-op).
+ */
+export function holdRunSlot(agent: Agent, model: string): { free(): void } {
+  const limiter = agent.runtime.limiterFor(model);
+  if (!limiter) throw new Error(`no model "${model}" loaded`);
+  if (limiter.acquire() !== undefined) throw new Error(`the run slot of "${model}" is not free`);
+  let taken = true;
+  return {
+    free: () => {
+      if (taken) limiter.release();
+      taken = false;
+    },
+  };
+}
+
+/**
+ * "pick" 1.0.0: value[i] = table[idx[i]] for a table of 4 floats (10, 11, 12, 13); INT64 [-1] in, FP32 [-1]
+ * out. Its requests parse into 8 bytes an index, so tests size them exactly (the request budget).
+ */
+export function pickBundle(kit: Kit) {
+  const g = new GraphBuilder('pick');
+  g.op('Gather', [g.initializer('table', new Float32Array([10, 11, 12, 13])), g.input('idx', 'INT64', ['N'])], {}, 'value');
+  g.output('value', 'FP32', ['N']);
+  return bundleFromOnnx({
+    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'pick', version: '1.0.0', keys: kit.keys,
+    io: { inputs: [{ name: 'idx', datatype: 'INT64', shape: [-1] }], outputs: [{ name: 'value', datatype: 'FP32', shape: [-1] }] },
+  });
+}

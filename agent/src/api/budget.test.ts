@@ -4,7 +4,8 @@
 // the model's one run slot held, requests wait in its queue holding their tensors: the budget takes them
 // up to the limit exactly over REST (JSON and binary), the Unix socket and gRPC, refuses the next one
 // (503 / UNAVAILABLE, or 413 / RESOURCE_EXHAUSTED for one that could never fit), and is back to zero
-// after requests are answered, fail in the run, and are given up by their clients.
+// after requests are answered and fail in the run, and at once when their clients give them up while
+// they wait (abandon.test.ts has the rest of that).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,10 +13,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { bundleFromOnnx, GraphBuilder } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
 import type { Agent } from '../agent.js';
-import { req, type Kit } from '../testing.js';
+import { holdRunSlot, pickBundle, req } from '../testing.js';
 import type { OipGrpcClient } from './grpc/client.js';
 import { refused, startGrpcAgent, type GrpcAgent } from './grpc/testing.js';
 import { openRaw } from './raw-client.js';
@@ -23,16 +23,6 @@ import { openRaw } from './raw-client.js';
 const LIMIT = 3072; // three requests of 128 indices (1024 bytes of INT64 each)
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 
-/** "pick": value[i] = table[idx[i]] for a table of 4 floats (10, 11, 12, 13); INT64 [-1] in, FP32 [-1] out. */
-function pickBundle(kit: Kit) {
-  const g = new GraphBuilder('pick');
-  g.op('Gather', [g.initializer('table', new Float32Array([10, 11, 12, 13])), g.input('idx', 'INT64', ['N'])], {}, 'value');
-  g.output('value', 'FP32', ['N']);
-  return bundleFromOnnx({
-    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'pick', version: '1.0.0', keys: kit.keys,
-    io: { inputs: [{ name: 'idx', datatype: 'INT64', shape: [-1] }], outputs: [{ name: 'value', datatype: 'FP32', shape: [-1] }] },
-  });
-}
 
 const pick = (n: number, value = 0) => ({ inputs: [{ name: 'idx', datatype: 'INT64', shape: [n], data: new Array<number>(n).fill(value) }] });
 const pickGrpc = (n: number) => ({ model_name: 'pick', inputs: [{ name: 'idx', datatype: 'INT64', shape: [n], contents: { int64_contents: new Array<number>(n).fill(0) } }] });
@@ -92,18 +82,7 @@ describe('parsed request tensors in the request budget', () => {
     const h = await held();
     return h.tensors === tensors && h.bodies === 0 ? h : undefined;
   }, WAIT);
-  /** Takes the model's one run slot: requests from now on wait in its queue until `free()` (once; again is a no-op). */
-  function holdSlot(): { free(): void } {
-    const limiter = agent.runtime.limiterFor('pick')!;
-    assert.equal(limiter.acquire(), undefined, 'the run slot is free');
-    let taken = true;
-    return {
-      free: () => {
-        if (taken) limiter.release();
-        taken = false;
-      },
-    };
-  }
+  const holdSlot = () => holdRunSlot(agent, 'pick');
 
   it('counts what a body parses into, not its bytes: a request whose tensors alone pass the limit is 413 / RESOURCE_EXHAUSTED', async () => {
     const body = JSON.stringify(pick(385));
@@ -186,8 +165,9 @@ describe('parsed request tensors in the request budget', () => {
         void holding(LIMIT).then(() => c.cancel(), () => c.cancel());
       });
       cancelled = await ended;
-      // Given up on, but queued: their tensors are held until their run ends (they are still in memory).
-      assert.deepEqual(await held(), { bodies: 0, tensors: LIMIT });
+      // Given up on while queued: they leave the queue and their tensors the budget, before the slot is freed.
+      await holding(1024);
+      assert.equal(agent.runtime.queueDepth('pick'), 1, 'only the failing request waits');
       slot.free();
       failed = await bad;
       await holding(0);

@@ -4,7 +4,8 @@
 // manifest (validate.ts), the parsed tensors' place in the request budget (budget.ts),
 // Runtime.infer, and the per-version metric series.
 // Callbacks and plain returns rather than extra promise hops: this is the hot
-// path (docs/performance.md).
+// path (docs/performance.md). A request that waits in its model's queue can be
+// abandoned by its transport when the client goes (abandon()).
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { InferResult, LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
@@ -12,6 +13,7 @@ import { validateInferRequest } from './validate.js';
 import type { PredictionMemory } from '../feedback/memory.js';
 import { taskPlan, type TaskPlan } from '../feedback/task.js';
 import { tensorBytes, type RequestBudget } from './budget.js';
+import type { Queued } from '../runtime/queued.js';
 
 /** What the hot path needs of a version, built once: its metric series and (for REST) JSON text pieces. */
 export interface Hot {
@@ -30,9 +32,17 @@ export interface InferStarted {
   id: string | undefined;
   /**
    * Resolves with the outputs; rejects with the runtime's error (already recorded in summaries, not yet in
-   * metrics). The request's tensors are out of the budget by the time it settles.
+   * metrics). The transport calls settled() first when it does, so the tensors leave the budget. Never
+   * settles once the request was abandoned (abandon()).
    */
   result: Promise<InferResult>;
+  /**
+   * Set when the request waits for a run slot: the transport then watches its client (only then, to keep
+   * the answer-at-once path free of listeners) and calls abandon() when it goes.
+   */
+  queued: Queued | undefined;
+  /** Bytes of its tensors held in the request budget, until settled() (0 after). */
+  bytes: number;
 }
 
 export interface InferCoreDeps {
@@ -91,8 +101,7 @@ export class InferCore {
    * against its manifest, reserves its tensors in the request budget (a refusal is recorded and thrown
    * here, synchronously) and starts the run. Every transport comes through here, so the reservation
    * covers REST (JSON and binary), the Unix socket and gRPC alike; it is released when the run settles,
-   * whether the client is still there or not (a request queued for a client that went away still holds
-   * its tensors until its run ends).
+   * or at once when the request is abandoned while it waits for a run slot (abandon()).
    */
   start(name: string, version: string | undefined, body: unknown, t0: number, prepare?: (body: unknown) => void): InferStarted {
     const { runtime, budget } = this.deps;
@@ -121,21 +130,45 @@ export class InferCore {
       budget.releaseTensors(held);
       throw err;
     }
+    const queued = runtime.queued;
+    if (queued !== undefined) runtime.queued = undefined; // the runtime keeps no reference to it
     const memory = this.deps.feedback;
     const id = request.id;
     const task = hot.task;
-    // One reaction for both: the tensors leave the budget when the run settles, just before the transport answers.
-    // (These closures hold neither the body nor the tensors: only what is named here.)
-    result = result.then((r) => {
-      budget.releaseTensors(held);
-      // Only requests with an id (the app's key for its labels) are remembered.
-      if (memory !== undefined && id !== undefined && task !== null) memory.remember(id, v.name, v.version, task, r.outputs);
-      return r;
-    }, (err: unknown) => {
-      budget.releaseTensors(held);
-      throw err;
-    });
-    return { v, hot, id, result };
+    // Only requests with an id (the app's key for its labels) are remembered: id-less traffic keeps its path.
+    if (memory !== undefined && id !== undefined && task !== null) {
+      result = result.then((r) => {
+        memory.remember(id, v.name, v.version, task, r.outputs);
+        return r;
+      });
+    }
+    return { v, hot, id, result, queued, bytes: held };
+  }
+
+  /**
+   * The client of a started request has gone (a closed connection, a cancelled call). One still waiting
+   * for a run slot leaves its model's queue without running, its tensors leave the budget at once, and it
+   * is counted (edgefleet_agent_requests_abandoned_total; not in the summaries: the model did nothing);
+   * its result never settles. One already running is left to finish (onnxruntime runs cannot be cancelled).
+   */
+  abandon(s: InferStarted): void {
+    const q = s.queued;
+    if (q === undefined) return;
+    s.queued = undefined;
+    if (!q.withdraw()) return;
+    this.settled(s);
+    s.hot.series.abandoned();
+  }
+
+  /**
+   * The request's run settled (or it was abandoned): its tensors leave the budget. The transports call it
+   * first in their answer's callbacks, rather than a promise reaction of its own on every request (the hot
+   * path); a second call does nothing.
+   */
+  settled(s: InferStarted): void {
+    if (s.bytes === 0) return;
+    this.deps.budget.releaseTensors(s.bytes);
+    s.bytes = 0;
   }
 
   /** The active version for metadata and readiness, NOT_FOUND naming what is loaded otherwise. */

@@ -142,7 +142,17 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
   function answer(res: ServerResponse, started: InferStarted, binary: ((name: string) => boolean) | undefined, t0: number): void {
     const { hot: h, id } = started;
+    // Waiting for a run slot: a client that hangs up meanwhile takes the request out of the queue (core.ts).
+    if (started.queued !== undefined) {
+      if (res.destroyed) core.abandon(started);
+      else {
+        res.once('close', () => {
+          if (!res.writableFinished) core.abandon(started);
+        });
+      }
+    }
     started.result.then((r) => {
+      core.settled(started);
       const outs = r.outputs;
       if (binary !== undefined) sendBinary(res, h, id, outs, binary);
       else {
@@ -157,6 +167,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       h.series.ok((performance.now() - t0) / 1000);
     }).catch((err: unknown) => {
+      core.settled(started);
       h.series.error(toAppError(err).code, (performance.now() - t0) / 1000);
       fail(res, err);
     });

@@ -23,6 +23,7 @@ interface Counter { model: string; version: string; outcome: string; n: number }
  */
 export class MetricSeries {
   private readonly errors = new Map<string, Counter>();
+  private gone: Counter | undefined;
 
   /** @internal */
   constructor(private readonly owner: ApiMetrics, private readonly okCount: Counter, private readonly hist: Hist) {}
@@ -47,10 +48,16 @@ export class MetricSeries {
     }
     c.n++;
   }
+
+  /** A request whose client went away while it waited for a run slot, taken out of the queue (core.ts abandon()). */
+  abandoned(): void {
+    (this.gone ??= this.owner.abandonedCounter(this.hist.model, this.hist.version)).n++;
+  }
 }
 
 export class ApiMetrics {
   private readonly requests = new Map<string, Counter>();
+  private readonly abandoned = new Map<string, Counter>();
   private readonly hists = new Map<string, Hist>();
   private readonly series_ = new Map<string, MetricSeries>();
 
@@ -86,11 +93,25 @@ export class ApiMetrics {
     return r;
   }
 
+  /** @internal The abandoned-request counter of one model version. */
+  abandonedCounter(model: string, version: string): Counter {
+    const key = `${model}\u0000${version}`;
+    let r = this.abandoned.get(key);
+    if (!r) {
+      r = { model, version, outcome: '', n: 0 };
+      this.abandoned.set(key, r);
+    }
+    return r;
+  }
+
   render(src: MetricsSources): string {
     const l: string[] = [];
     l.push('# HELP edgefleet_agent_requests_total Inference requests by model, version and outcome (ok or error code).');
     l.push('# TYPE edgefleet_agent_requests_total counter');
     for (const r of this.requests.values()) if (r.n > 0) l.push(`edgefleet_agent_requests_total{${labels({ model: r.model, version: r.version, outcome: r.outcome })}} ${r.n}`);
+    l.push('# HELP edgefleet_agent_requests_abandoned_total Requests taken out of their model\'s queue without running: the client went away while they waited for a run slot.');
+    l.push('# TYPE edgefleet_agent_requests_abandoned_total counter');
+    for (const r of this.abandoned.values()) if (r.n > 0) l.push(`edgefleet_agent_requests_abandoned_total{${labels({ model: r.model, version: r.version })}} ${r.n}`);
     l.push('# HELP edgefleet_agent_request_duration_seconds Latency of successful inference requests.');
     l.push('# TYPE edgefleet_agent_request_duration_seconds histogram');
     for (const h of this.hists.values()) {

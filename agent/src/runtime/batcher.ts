@@ -6,19 +6,24 @@
 // request. Each member is recorded, counted and unpinned on its own, exactly as a request run
 // alone (summaries, metrics, policy stay per request).
 // A batch runs on the version its members pinned: a swap never splits or moves one.
+// A member of a batch still waiting for a run slot may be withdrawn (its client has gone, queued.ts):
+// it leaves the batch, and a batch left empty leaves the limiter's queue.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import { batchKey, concatFeeds, splitOutputs, type BatchPolicy } from './batching.js';
-import type { Limiter } from './limiter.js';
+import { Waiter, type Limiter } from './limiter.js';
+import type { Queued } from './queued.js';
 import type { RecordedTensor } from './recorder.js';
 import type { InferResult, LoadedVersion, ModelRuntime } from './runtime.js';
 
-interface Member {
-  feeds: readonly RecordedTensor[];
-  wanted: readonly string[] | undefined;
-  rows: number;
-  t0: number;
-  resolve(r: InferResult): void;
-  reject(err: unknown): void;
+class Member implements Queued {
+  constructor(
+    private readonly batcher: Batcher, readonly batch: Batch, readonly feeds: readonly RecordedTensor[], readonly wanted: readonly string[] | undefined,
+    readonly rows: number, readonly t0: number, readonly resolve: (r: InferResult) => void, readonly reject: (err: unknown) => void,
+  ) {}
+
+  withdraw(): boolean {
+    return this.batcher.withdraw(this);
+  }
 }
 
 interface Batch {
@@ -30,6 +35,8 @@ interface Batch {
   hasSlot: boolean;
   timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   dispatched: boolean;
+  /** Its place in the limiter's queue while it waits for a slot. */
+  waiter: Waiter | undefined;
 }
 
 export interface BatchStats {
@@ -78,21 +85,19 @@ export class Batcher {
       }
       return r;
     }
-    let wait: Promise<void> | undefined;
-    try {
-      wait = this.limiter.acquire();
-    } catch (err) {
-      return this.rt.failed(v, err, undefined, t0);
-    }
-    const b: Batch = { v, key: k.key, rows: 0, members: [], hasSlot: wait === undefined, timer: undefined, dispatched: false };
+    const hasSlot = this.limiter.tryAcquire();
+    if (!hasSlot && this.limiter.full) return this.rt.failed(v, this.limiter.overloaded(), undefined, t0);
+    const b: Batch = { v, key: k.key, rows: 0, members: [], hasSlot, timer: undefined, dispatched: false, waiter: undefined };
     const r = this.join(b, feeds, wanted, k.rows, t0);
     this.open.set(v, b);
-    if (wait) {
+    if (!hasSlot) {
       this.waiting++;
-      wait.then(() => {
+      // Dispatched in a microtask once granted, as a resolved promise's reaction would be.
+      const run = () => {
         this.waiting--;
         this.dispatch(b);
-      }, (err: unknown) => b.members.forEach((m) => this.err(v, m, err)));
+      };
+      this.limiter.enqueue(b.waiter = new Waiter(() => queueMicrotask(run)));
     } else {
       // Timers resolve to about 1 ms in Node; 0 still gathers what arrives in this turn of the event loop.
       const us = p.mode === 'auto' ? 0 : p.maxQueueDelayUs;
@@ -104,7 +109,31 @@ export class Batcher {
   private join(b: Batch, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined, rows: number, t0: number): Promise<InferResult> {
     if (!b.hasSlot) this.queued++;
     b.rows += rows;
-    return new Promise<InferResult>((resolve, reject) => b.members.push({ feeds, wanted, rows, t0, resolve, reject }));
+    return new Promise<InferResult>((resolve, reject) => {
+      const m = new Member(this, b, feeds, wanted, rows, t0, resolve, reject);
+      b.members.push(m);
+      if (!b.hasSlot) this.rt.queued = m; // it waits for a run slot: its caller may withdraw it
+    });
+  }
+
+  /** Takes a member out of its batch while the batch waits for a run slot (Member.withdraw); false once it has one. */
+  withdraw(m: Member): boolean {
+    const b = m.batch;
+    if (b.hasSlot || b.dispatched) return false;
+    const i = b.members.indexOf(m); // at most maxBatchSize members
+    if (i < 0) return false;
+    b.members.splice(i, 1);
+    b.rows -= m.rows;
+    this.queued--;
+    if (b.members.length === 0) {
+      if (this.open.get(b.v) === b) this.open.delete(b.v);
+      if (b.waiter !== undefined && this.limiter.withdraw(b.waiter)) {
+        this.waiting--;
+        b.dispatched = true; // never runs
+      }
+    }
+    this.rt.unpin(b.v);
+    return true;
   }
 
   /** Runs a batch on the slot it holds. */
@@ -118,7 +147,7 @@ export class Batcher {
     if (this.open.get(b.v) === b) this.open.delete(b.v);
     const { v, members } = b;
     if (!b.hasSlot) this.queued -= members.length;
-    if (members.length === 1) return this.runEach(v, members);
+    if (members.length <= 1) return this.runEach(v, members); // none: every member was withdrawn after the slot came
     this.stats.runs++;
     this.stats.requests += members.length;
     const wanted = members[0]!.wanted;

@@ -10,6 +10,7 @@ import { openBackend, type Backend, type BackendChoice, type BackendLoaders, typ
 import { Batcher, type BatchStats } from './batcher.js';
 import { batchPolicy, type BatchPolicy } from './batching.js';
 import { Limiter } from './limiter.js';
+import { QueuedRun, type Queued } from './queued.js';
 import { loadSession, runnerFor } from './session.js';
 import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './recorder.js';
 import { fromOrt, toOrt } from './tensors.js';
@@ -100,7 +101,7 @@ export class ModelRuntime {
     }
   }
 
-    /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
+  /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
   activate(v: LoadedVersion): void {
     const slot = this.slots.get(v.name);
     this.live.set(`${v.name}@${v.version}`, v);
@@ -187,12 +188,16 @@ export class ModelRuntime {
     this.recorder.recordError(v.name, v.version, code, latencyMs);
   }
 
+  /** Set by infer() to the request it started if that waits for a run slot (withdrawable, queued.ts); read it at once. */
+  queued: Queued | undefined = undefined;
+
   /**
    * Runs validated feeds on a pinned version (queued behind the model's concurrency limit); unpins it.
    * A promise chain rather than an async function: under the limit it goes
    * straight to session.run with no extra microtask hops (issue 3 benchmarks).
    */
   infer(v: LoadedVersion, feeds: RecordedTensor[], wanted?: readonly string[], t0 = performance.now()): Promise<InferResult> {
+    this.queued = undefined;
     const slot = this.slots.get(v.name);
     if (!slot) return this.failed(v, new AppError('NOT_FOUND', `model "${v.name}" is no longer loaded`), undefined, t0);
     const limiter = slot.limiter;
@@ -200,14 +205,13 @@ export class ModelRuntime {
       const joined = slot.batcher.submit(v, v.batch, feeds, wanted, t0);
       if (joined) return joined;
     }
-    let wait: Promise<void> | undefined;
-    try {
-      wait = limiter.acquire();
-    } catch (err) {
-      return this.failed(v, err, undefined, t0);
-    }
-    if (wait) return wait.then(() => this.runAcquired(v, limiter, feeds, wanted, t0));
-    return this.runAcquired(v, limiter, feeds, wanted, t0);
+    if (limiter.tryAcquire()) return this.runAcquired(v, limiter, feeds, wanted, t0);
+    if (limiter.full) return this.failed(v, limiter.overloaded(), undefined, t0);
+    // Only a request that has to wait gets a place it can withdraw from (queued.ts).
+    let grant!: () => void;
+    const granted = new Promise<void>((resolve) => (grant = resolve));
+    limiter.enqueue(this.queued = new QueuedRun(grant, limiter, this, v));
+    return granted.then(() => this.runAcquired(v, limiter, feeds, wanted, t0));
   }
 
   /** Starts a session run (no slot, pin or recording): INFERENCE_FAILED when onnxruntime throws at once. */

@@ -61,7 +61,8 @@ let backend: Backend;
 forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
-test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried with backoff and logged', async () => {
+// Each test's own timeout: a hang fails here, naming the test, not at the file's 300 s.
+test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried with backoff and logged', { timeout: 90_000 }, async () => {
   const h = makeHarness({ database: backend.database() });
   let firings = 0;
   // The first alert.firing attempt fails (500): it must be retried after the backoff.
@@ -143,7 +144,7 @@ test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried
   }
 });
 
-test('webhook attempts are bounded: a timeout, the answer read, and stop() while one hangs', async () => {
+test('webhook attempts are bounded: a timeout, the answer read, and stop() while one hangs', { timeout: 90_000 }, async () => {
   const hang = await receiver(() => { /* never answers */ });
   const endless = await receiver((_n, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });

@@ -79,7 +79,10 @@ export interface AttemptResult {
 /** One POST, bounded in time and in the bytes of the answer read. 2xx is success. */
 export async function postWebhook(url: string, body: string, secret: string, o: { timeoutMs: number; signal: AbortSignal; nowSec: number }): Promise<AttemptResult> {
   const t0 = performance.now();
-  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
+  // `letGo` drops the connection once the answer is read: awaiting reader.cancel() on a body that never
+  // ends can hang (undici), and an attempt must never outlive its timeout.
+  const letGo = new AbortController();
+  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs), letGo.signal]);
   try {
     const res = await fetch(url, {
       method: 'POST', body, redirect: 'manual', signal,
@@ -94,8 +97,9 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
         if (done) break;
         read += value.byteLength;
       }
-      await reader.cancel().catch(() => undefined);
+      reader.cancel().catch(() => undefined);
     }
+    letGo.abort();
     const ok = res.status >= 200 && res.status < 300;
     return { status: res.status, error: ok ? null : `HTTP ${res.status}`, ms: performance.now() - t0 };
   } catch (err) {

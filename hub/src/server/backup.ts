@@ -21,6 +21,13 @@ const DB_FILES = new Set(['hub.db', 'hub.db-wal', 'hub.db-shm', 'hub.db-journal'
 /** In a data dir while a restore fills it; removed last. The hub refuses a dir that holds it. */
 export const RESTORE_MARKER = 'restore-unfinished.json';
 const STAGING = '.restoring';
+/**
+ * A file being made right now: createFileOnce's `.NAME.tmp-PID-HEX` (sealing/file-once.ts: hub.key, admin.token
+ * and content-keys.key at a first start, linked into place once written) and writeFileAtomic's
+ * `NAME.tmp-PID-RANDOM` (hub.pub, trust.json; renamed into place). Never copied: it is gone a moment later
+ * (a copy would fail on it), and the file it becomes is copied by a later backup.
+ */
+const IN_THE_MAKING = /\.tmp-\d+-[0-9a-z]+$/;
 
 export interface BackupFile {
   /** Relative to the data dir, '/'-separated. */
@@ -74,12 +81,12 @@ function emptyPrivateDir(dir: string, what: string): void {
 const mismatch = (p: string, got: { sha256: string; size: number }, want: { sha256: string; size: number }, why: string) =>
   new AppError('HASH_MISMATCH', `${p}: sha256 ${got.sha256} (${got.size} bytes), expected ${want.sha256} (${want.size} bytes) ${why}`);
 
-/** Every file under `dir` except hub.db itself, blob files (copied by the table) and staging temp files. */
+/** Every file under `dir` except hub.db itself, blob files (copied by the table), staging temp files and files being made. */
 function otherFiles(dir: string, base = dir, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     const rel = relative(base, p).split('\\').join('/');
-    if (rel === 'blobs/sha256' || rel === 'blobs/tmp' || (dir === base && DB_FILES.has(name))) continue;
+    if (rel === 'blobs/sha256' || rel === 'blobs/tmp' || (dir === base && DB_FILES.has(name)) || IN_THE_MAKING.test(name)) continue;
     const st = statSync(p);
     if (st.isDirectory()) otherFiles(p, base, out);
     else if (st.isFile()) out.push(rel);

@@ -1,6 +1,7 @@
 // API tokens: bearer tokens stored as sha256 with a name (the audit actor, unique) and a role.
 import { AppError, type ApiRole, type TokenInfo } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import { dialectOf } from './hub-db.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
 
 interface Row {
@@ -34,19 +35,25 @@ export class TokensRepo {
 
   /**
    * Stores `token` as the first admin token when the table is empty, else nothing (first-start.ts: hubs
-   * starting at once on a new data dir all offer the same token file's). One statement that writes first:
-   * on SQLite it waits for another process's write instead of failing on a snapshot read before it; on
-   * PostgreSQL two inserts of the same token meet on the unique token_hash. Returns the new token's id,
-   * or null when the table had a token already. Call it inside the write's transaction.
+   * starting at once on a new data dir all offer the same token file's; hubs with data dirs of their own
+   * offer different tokens). One statement that writes first: on SQLite it waits for another process's
+   * write instead of failing on a snapshot read before it, and SQLite's one writer serialises the rest.
+   * PostgreSQL (READ COMMITTED) lets two transactions both find the table empty and both insert: the
+   * table is locked first (SHARE ROW EXCLUSIVE conflicts with itself and with inserts, not with reads;
+   * held to the commit), so the second waits for the first's commit and then finds its token. Returns the
+   * new token's id, or null when the table had a token already. Call it inside the write's transaction.
    */
   createFirstAdmin(token: string, at: Date): string | null {
     const id = newId('tok');
-    const r = this.db.prepare(
-      `INSERT INTO api_tokens (id, token_hash, name, role, created_at, created_by)
-       SELECT ?, ?, 'admin', 'admin', ?, 'hub' WHERE NOT EXISTS (SELECT 1 FROM api_tokens)
-       ON CONFLICT (token_hash) DO NOTHING`,
-    ).run(id, hashToken(token), at.toISOString());
-    return r.changes === 0 ? null : id;
+    const created = this.db.transaction(() => {
+      if (dialectOf(this.db) === 'postgres') this.db.prepare('LOCK TABLE api_tokens IN SHARE ROW EXCLUSIVE MODE').run();
+      return this.db.prepare(
+        `INSERT INTO api_tokens (id, token_hash, name, role, created_at, created_by)
+         SELECT ?, ?, 'admin', 'admin', ?, 'hub' WHERE NOT EXISTS (SELECT 1 FROM api_tokens)
+         ON CONFLICT (token_hash) DO NOTHING`,
+      ).run(id, hashToken(token), at.toISOString()).changes > 0;
+    })();
+    return created ? id : null;
   }
 
   get(id: string): TokenInfo {

@@ -56,12 +56,20 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
       cb(grpcError(err));
       return;
     }
-    const { v, hot, id } = started;
+    const s = started;
+    const { v, hot, id } = s;
+    // Waiting for a run slot: a cancelled call (client gone, deadline passed) takes it out of the queue (../core.ts).
+    if (s.queued !== undefined) {
+      if (call.cancelled) core.abandon(s);
+      else call.once('cancelled', () => core.abandon(s));
+    }
     const raw = (r.raw_input_contents?.length ?? 0) > 0;
-    started.result.then((res) => {
+    s.result.then((res) => {
+      core.settled(s);
       cb(null, { model_name: v.name, model_version: v.version, id: id ?? '', ...grpcOutputs(res.outputs, raw) });
       hot.series.ok((performance.now() - t0) / 1000);
     }, (err: unknown) => {
+      core.settled(s);
       hot.series.error(toAppError(err).code, (performance.now() - t0) / 1000);
       report(err, onError);
       cb(grpcError(err));
