@@ -18,8 +18,13 @@ const CHECKPOINT_SEC = 1;
 /** The recorder's timer period: a checkpoint is taken on the first tick after the interval. */
 const TICK_MS = 1000;
 const KILLS = 5;
-/** Answers to wait for in each life before the kill (about 1.5–4 s at this box's rate), varied per life. */
+/** Answers to wait for in each life before the kill, varied per life. */
 const ANSWERS_PER_LIFE = [300, 700, 450, 900, 550];
+/**
+ * And the least each life lasts before its kill, so each life takes a checkpoint whatever the box's rate
+ * (a fast box answered all of a life's requests within one checkpoint interval: nothing to recover).
+ */
+const MIN_LIFE_MS = CHECKPOINT_SEC * 1000 + TICK_MS + 1000;
 const CONCURRENCY = 3;
 
 interface Life {
@@ -90,11 +95,12 @@ describe('repeated kill -9 of the agent under traffic', () => {
       const p = startProcess(CLI, ['run', '--config', cfg, '--api-port', '0', '--log-level', 'info']);
       running.push(p);
       const url = (JSON.parse(await p.waitForLine(/"msg":"ready"/)) as { api: string }).api;
+      const bornAt = Date.now();
       const t = traffic(url);
       try {
         if (life < KILLS) {
           const want = ANSWERS_PER_LIFE[life]!;
-          await waitFor(`life ${life}: ${want} answers`, () => t.life.answeredAt.length >= want, { timeoutMs: 30_000, intervalMs: 20 });
+          await waitFor(`life ${life}: ${want} answers and ${MIN_LIFE_MS} ms`, () => t.life.answeredAt.length >= want && Date.now() - bornAt >= MIN_LIFE_MS, { timeoutMs: 30_000, intervalMs: 20 });
           const killedAt = Date.now();
           cutOff += t.life.inFlight;
           p.kill();

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, runCli, startProcess, type RunningProcess } from '@edgefleet/examples';
+import { waitFor } from '@edgefleet/examples/fleet';
 import { readPublicKeyFile, readSecretKeyFile } from '@edgefleet/shared';
 import { MOSQUITTO, startMosquitto } from '../mqtt/testing/mosquitto.js';
 import { KEYSTORE_FILE } from '../sealing/keystore.js';
@@ -109,7 +110,10 @@ test('two hubs starting at once on a new data dir: both serve, one admin token t
     const ready = await Promise.all(hubs.map(async (h) => JSON.parse(await h.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string }));
     assert.deepEqual(arrivals(held.env.EF_BARRIER_DIR, files), [2, 2], 'both hubs were making each file at once');
     const token = readFileSync(join(data, ADMIN_TOKEN_FILE), 'utf8').trim();
-    const printed = hubs.map((h) => h.output().stdout.split('\n').filter((l) => l.startsWith('admin token')));
+    // The token is printed once start() returns, just after "hub ready" is logged.
+    const printedBy = () => hubs.map((h) => h.output().stdout.split('\n').filter((l) => l.startsWith('admin token')));
+    await waitFor('a hub printed the admin token', () => printedBy().some((p) => p.length > 0), { timeoutMs: 10_000, intervalMs: 20 });
+    const printed = printedBy();
     assert.deepEqual(printed.map((p) => p.length).sort(), [0, 1], 'printed once, by the hub that stored it');
     assert.ok(printed.flat()[0]?.endsWith(`: ${token}`));
     for (const r of ready) {
@@ -123,6 +127,6 @@ test('two hubs starting at once on a new data dir: both serve, one admin token t
     const stopped = await Promise.all(hubs.map((h) => h.stop('SIGTERM', 20_000)));
     await mosq.stop();
     rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(stopped.map((s) => s.code), hubs.map(() => 0));
+    assert.deepEqual(stopped.map((s) => s.code), hubs.map(() => 0), JSON.stringify(stopped) + hubs.map((h) => h.output().stderr.slice(-6000) + h.output().stdout.slice(-12000)).join('\n----\n'));
   }
 });

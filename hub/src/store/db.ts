@@ -26,16 +26,37 @@ export interface OpenDbOptions {
 export function openDb(file: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Db {
   const db = new Database(file);
   try {
-    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    walMode(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
     if (opts.shared) beginImmediate(db);
     migrate(db, migrations);
     return db;
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/** How long opening waits for another process that is switching the same new file to WAL. */
+const WAL_SWITCH_WAIT_MS = 5000;
+
+/**
+ * Puts the file in WAL mode. Hubs opening a new hub.db at once (docs/hub.md "Several hubs") each switch
+ * it, which needs the file to themselves, and SQLite answers SQLITE_BUSY at once there, without its busy
+ * timeout: retried for up to WAL_SWITCH_WAIT_MS.
+ */
+function walMode(db: Database.Database): void {
+  const deadline = Date.now() + WAL_SWITCH_WAIT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
   }
 }
 
