@@ -45,11 +45,28 @@ function owner(): { uid: number; gid: number } | null {
   return { uid, gid: id('-g') };
 }
 
+/**
+ * Starts a cluster, trying up to 3 times: the free port is only free when we look (another test file's
+ * server can take it before postgres binds), and on a loaded 2-core box a start can miss its deadline.
+ * The error after the last try names every attempt's failure.
+ */
 export async function startPostgres(): Promise<PgCluster> {
   const BIN = pgBin();
   if (!existsSync(join(BIN, 'initdb'))) {
     throw new Error(`PostgreSQL is not installed (no ${join(BIN, 'initdb')}): install Debian's postgresql package (apt-get install postgresql; .ci/run does) or set EDGEFLEET_PG_BIN to its bin directory`);
   }
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(BIN);
+    } catch (err) {
+      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`PostgreSQL did not start in 3 attempts:\n${failures.join('\n')}`);
+}
+
+async function startOnce(BIN: string): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ef-pg-'));
   const as = owner();
   if (as) chownSync(dir, as.uid, as.gid);
@@ -67,7 +84,7 @@ export async function startPostgres(): Promise<PgCluster> {
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 30 s: ${log}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 60 s: ${log}`)), 60_000);
     server.stderr?.on('data', (b: Buffer) => {
       log += b.toString();
       if (log.includes('ready to accept connections')) { clearTimeout(timer); resolve(); }
