@@ -147,6 +147,8 @@ export const HubConfig = z
         webhookBackoffMs: z.number().int().positive().optional(),
         /** Deliveries delivered or failed for good are deleted this many days after they ended (default 30; pending ones never). */
         deliveriesDays: z.number({ error: 'expected whole days from 1 to 3650' }).int().min(1).max(3650).optional(),
+        /** Resolved alerts are deleted, with their deliveries, this many days after they resolved (default 365; open ones never). */
+        historyDays: z.number({ error: 'expected whole days from 1 to 3650' }).int().min(1).max(3650).optional(),
       })
       .strict()
       .optional(),

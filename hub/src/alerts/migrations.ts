@@ -1,7 +1,8 @@
 // The alerts part's tables in hub.db (or PostgreSQL: store/pg/dialect.ts translates them). 30: rules,
 // alerts, the webhook delivery queue and its attempt log (docs/decisions/0025-alert-webhooks.md). 31: the
 // hold state of a firing alert whose breach is over (keepFiringForSec) and when a delivery ended, which
-// the delivery retention prunes by (docs/decisions/0060-alert-hysteresis-pruning-and-query-ids.md).
+// the delivery retention prunes by (docs/decisions/0060-alert-hysteresis-pruning-and-query-ids.md). 32:
+// indexes for the retention of resolved alerts (prune.ts).
 import type { Migration } from '../store/migrations.js';
 
 export const ALERTS_MIGRATION: Migration = {
@@ -73,5 +74,18 @@ export const ALERTS_HOLD_MIGRATION: Migration = {
         (SELECT a.started_at FROM alerts a WHERE a.id = alert_deliveries.alert_id))
       WHERE state != 'pending';
     CREATE INDEX alert_deliveries_done ON alert_deliveries(done_at) WHERE state != 'pending';
+  `,
+};
+
+/**
+ * What the history retention (prune.ts) looks up: resolved alerts by when they resolved, and an alert's
+ * deliveries (also what GET /alerts/{id}/deliveries lists).
+ */
+export const ALERTS_HISTORY_MIGRATION: Migration = {
+  version: 32,
+  name: 'alert history retention indexes',
+  sql: `
+    CREATE INDEX alerts_resolved ON alerts(resolved_at) WHERE state = 'resolved';
+    CREATE INDEX alert_deliveries_by_alert ON alert_deliveries(alert_id, state);
   `,
 };

@@ -1,7 +1,9 @@
-// Retention of alert webhook deliveries (decision 0060), on each database backend: deliveries
-// delivered or failed for good more than alerts.deliveriesDays ago are deleted with their attempts, a
-// day at the bound is kept, pending ones never go whatever their age, a large backlog goes in batches;
-// migration 31 dates the deliveries that ended before it; the setting is bounded.
+// Retention of alert webhook deliveries (decision 0060) and of resolved alerts, on each database
+// backend: deliveries delivered or failed for good more than alerts.deliveriesDays ago are deleted with
+// their attempts, a day at the bound is kept, pending ones never go whatever their age, a large backlog
+// goes in batches; alerts resolved more than alerts.historyDays ago go with their deliveries, open ones
+// and ones with a delivery still pending stay; migration 31 dates the deliveries that ended before it;
+// both settings are bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,8 @@ import { Metrics } from '../metrics.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { loadConfig } from '../config.js';
 import { alertsOptions } from '../server/wiring.js';
-import { Alerts, DEFAULT_ALERTS_OPTIONS, DELIVERIES_DAYS } from './service.js';
-import { PRUNE_BATCH } from './repo.js';
+import { Alerts, DEFAULT_ALERTS_OPTIONS, DELIVERIES_DAYS, HISTORY_DAYS } from './service.js';
+import { PRUNE_BATCH } from './prune.js';
 
 const SECRET = 'whsec-0123456789abcdef';
 const DAY = 86_400_000;
@@ -51,16 +53,16 @@ function suite(): void {
       const attempts = (ids: number[]) => ids.reduce((n, id) => n + Number((h.store.db.prepare('SELECT COUNT(*) AS n FROM alert_delivery_attempts WHERE delivery_id = ?').get(id) as { n: number }).n), 0);
       assert.equal(attempts(pruned), 4);
 
-      assert.equal(alerts.prune(), 2);
+      assert.equal(alerts.prune().deliveries, 2);
       assert.deepEqual(repo.deliveries(alert.id).map((d) => d.id), kept);
       assert.equal(attempts(pruned), 0, 'their attempts went with them');
       assert.equal(attempts(kept), 7);
-      assert.equal(alerts.prune(), 0, 'nothing more until time passes');
+      assert.equal(alerts.prune().deliveries, 0, 'nothing more until time passes');
 
       h.clock.advance(1);
-      assert.equal(alerts.prune(), 1, 'one millisecond later the bound day goes');
+      assert.equal(alerts.prune().deliveries, 1, 'one millisecond later the bound day goes');
       h.clock.advance(365 * DAY);
-      assert.equal(alerts.prune(), 2);
+      assert.equal(alerts.prune().deliveries, 2);
       assert.deepEqual(repo.deliveries(alert.id).map((d) => [d.id, d.state]), [[kept[2], 'pending']]);
     } finally {
       await alerts.stop(500);
@@ -86,6 +88,50 @@ function suite(): void {
       alerts.start(); // prunes at start, then every pruneEveryMs
       assert.equal(Number((h.store.db.prepare('SELECT COUNT(*) AS n FROM alert_deliveries').get() as { n: number }).n), 0);
       assert.equal(Number((h.store.db.prepare('SELECT COUNT(*) AS n FROM alert_delivery_attempts').get() as { n: number }).n), 0);
+    } finally {
+      await alerts.stop(500);
+      h.close();
+    }
+  });
+
+  test('alerts resolved more than historyDays ago are pruned with their deliveries; open ones, the bound day and ones still delivering stay', async () => {
+    const h = makeHarness({ database: backend.database() });
+    const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics }, { ...DEFAULT_ALERTS_OPTIONS, historyDays: 90, deliveriesDays: 3650 });
+    try {
+      const repo = h.store.alerts;
+      const rule = repo.addRule({ name: 'r', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'info', actions: [{ type: 'webhook', url: 'http://127.0.0.1:9/x', secret: SECRET }] }, { actor: 't', at: h.clock.now() });
+      const now = h.clock.now().getTime();
+      const bound = now - 90 * DAY;
+      /** An alert on key `key` that started 200 days ago and resolved at `resolvedAt` (or is still firing), with a delivery in `delivery` state. */
+      const alert = (key: string, resolvedAt: number | null, delivery: 'delivered' | 'pending') => {
+        const started = new Date(now - 200 * DAY);
+        let a = repo.update(repo.start(rule.id, key, 1, started).id, { state: 'firing', at: started });
+        if (resolvedAt !== null) a = repo.update(a.id, { state: 'resolved', at: new Date(resolvedAt) });
+        const at = new Date(resolvedAt ?? now - 150 * DAY);
+        const d = repo.enqueue({ alertId: a.id, ruleId: rule.id, actionIndex: 0, action: 'webhook', url: 'http://127.0.0.1:9/x', event: 'resolved', body: '{}', at });
+        repo.attempt(d, { at, status: delivery === 'delivered' ? 200 : 500, error: null, ms: 1, state: delivery, nextAt: delivery === 'pending' ? new Date(now + 1000) : null });
+        return a.id;
+      };
+      const gone = [alert('old', bound - 1, 'delivered'), alert('older', now - 180 * DAY, 'delivered')];
+      const kept = [
+        alert('bound', bound, 'delivered'), // resolved exactly 90 days ago: kept
+        alert('recent', now - DAY, 'delivered'),
+        alert('firing', null, 'delivered'), // started 200 days ago and still firing: never pruned
+        alert('retrying', now - 180 * DAY, 'pending'), // its resolved webhook is still being retried
+      ];
+      const count = (sql: string) => Number((h.store.db.prepare(sql).get() as { n: number }).n);
+      assert.deepEqual(alerts.prune(), { deliveries: 0, alerts: 2 });
+      assert.deepEqual(repo.alerts({ limit: 100 }).map((a) => a.id).sort((x, y) => x - y), kept);
+      for (const id of gone) assert.equal(repo.deliveries(id).length, 0, 'their deliveries went with them');
+      assert.equal(count('SELECT COUNT(*) AS n FROM alert_deliveries'), 4);
+      assert.equal(count('SELECT COUNT(*) AS n FROM alert_delivery_attempts'), 4, 'and those deliveries\' attempts');
+      assert.deepEqual(alerts.prune(), { deliveries: 0, alerts: 0 }, 'nothing more until time passes');
+
+      h.clock.advance(1);
+      assert.deepEqual(alerts.prune(), { deliveries: 0, alerts: 1 }, 'one millisecond later the bound day goes');
+      repo.attempt(repo.deliveries(kept[3]!)[0]!.id, { at: h.clock.now(), status: 200, error: null, ms: 1, state: 'delivered', nextAt: null });
+      assert.deepEqual(alerts.prune(), { deliveries: 0, alerts: 1 }, 'once its webhook is delivered, the alert still retrying goes');
+      assert.deepEqual(repo.alerts({ limit: 100 }).map((a) => a.id).sort((x, y) => x - y), kept.slice(1, 3));
     } finally {
       await alerts.stop(500);
       h.close();
@@ -121,27 +167,28 @@ function suite(): void {
   });
 }
 
-test(`alerts.deliveriesDays is whole days from ${DELIVERIES_DAYS.min} to ${DELIVERIES_DAYS.max}, default ${DELIVERIES_DAYS.default}`, () => {
+for (const [field, days] of [['deliveriesDays', DELIVERIES_DAYS], ['historyDays', HISTORY_DAYS]] as const) {
+test(`alerts.${field} is whole days from ${days.min} to ${days.max}, default ${days.default}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-alerts-cfg-'));
   try {
-    const load = (alerts: unknown) => {
-      writeFileSync(join(dir, 'hub.json'), JSON.stringify({ dataDir: 'data', ...(alerts === undefined ? {} : { alerts }) }));
+    const load = (value: unknown) => {
+      writeFileSync(join(dir, 'hub.json'), JSON.stringify({ dataDir: 'data', ...(value === undefined ? {} : { alerts: { [field]: value } }) }));
       return loadConfig({ config: join(dir, 'hub.json') }, dir);
     };
-    assert.equal(alertsOptions(load(undefined)).deliveriesDays, 30);
-    assert.equal(alertsOptions(load({ deliveriesDays: 1 })).deliveriesDays, 1);
-    assert.equal(alertsOptions(load({ deliveriesDays: 3650 })).deliveriesDays, 3650);
+    assert.equal(alertsOptions(load(undefined))[field], days.default);
+    assert.equal(alertsOptions(load(1))[field], 1);
+    assert.equal(alertsOptions(load(3650))[field], 3650);
     for (const bad of [0, 3651, 1.5, -1, '30']) {
-      assert.throws(() => load({ deliveriesDays: bad }), (e: Error & { code?: string }) => {
+      assert.throws(() => load(bad), (e: Error & { code?: string }) => {
         assert.equal(e.code, 'CONFIG_INVALID');
-        assert.match(e.message, /alerts\.deliveriesDays: expected whole days from 1 to 3650/);
+        assert.match(e.message, new RegExp(`alerts\\.${field}: expected whole days from 1 to 3650`));
         return true;
       }, String(bad));
     }
     // The part refuses it too (a caller that skips the config).
     const store = Store.open(join(dir, 'd'), HUB_MIGRATIONS);
     try {
-      assert.throws(() => new Alerts({ store, clock: new ManualClock(), logger: noopLogger, metrics: new Metrics() }, { ...DEFAULT_ALERTS_OPTIONS, deliveriesDays: 0 }), /alerts\.deliveriesDays 0: expected whole days from 1 to 3650/);
+      assert.throws(() => new Alerts({ store, clock: new ManualClock(), logger: noopLogger, metrics: new Metrics() }, { ...DEFAULT_ALERTS_OPTIONS, [field]: 0 }), new RegExp(`alerts\\.${field} 0: expected whole days from 1 to 3650`));
     } finally {
       store.close();
     }
@@ -149,3 +196,4 @@ test(`alerts.deliveriesDays is whole days from ${DELIVERIES_DAYS.min} to ${DELIV
     rmSync(dir, { recursive: true, force: true });
   }
 });
+}

@@ -1,9 +1,10 @@
 // Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook
-// delivery queue with every attempt logged, in hub.db (migrations 30-31 in migrations.ts; docs/drift.md
-// "Alerts"). Delivered and failed deliveries are pruned after a retention (pruneDeliveries).
+// delivery queue with every attempt logged, in hub.db (migrations 30-32 in migrations.ts; docs/drift.md
+// "Alerts"). Ended deliveries and resolved alerts are pruned after their retentions (prune.ts).
 import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery, type WebhookEvent } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { redactUrl, urlProblem } from './webhooks.js';
+import { pruneDeliveries, pruneResolvedAlerts } from './prune.js';
 
 export { ALERTS_MIGRATION } from './migrations.js';
 
@@ -20,9 +21,6 @@ interface AlertRow {
   id: number; rule_id: number; key: string; state: Alert['state']; value: number | null; started_at: string; fired_at: string | null;
   resolved_at: string | null; last_evaluated_at: string; clear_since: string | null; report_id: number | null; rule: string;
 }
-
-/** Deliveries deleted per transaction when pruning: a long prune never holds the write lock for long. */
-export const PRUNE_BATCH = 500;
 
 type RuleRow = { id: number; rule: string; created_at: string; created_by: string };
 
@@ -259,24 +257,14 @@ export class AlertsRepo {
     })();
   }
 
-  /**
-   * Deletes the deliveries delivered or failed for good before `before`, with their attempts, PRUNE_BATCH
-   * per transaction; a pending delivery is never deleted, whatever its age. Returns how many.
-   */
+  /** Deletes deliveries ended before `before`, with their attempts (prune.ts); returns how many. */
   pruneDeliveries(before: Date): number {
-    const pick = this.db.prepare("SELECT id FROM alert_deliveries WHERE state != 'pending' AND done_at < ? ORDER BY done_at, id LIMIT ?");
-    let total = 0;
-    for (;;) {
-      const n = this.db.transaction((): number => {
-        const ids = (pick.all(before.toISOString(), PRUNE_BATCH) as Array<{ id: number }>).map((r) => Number(r.id));
-        if (ids.length === 0) return 0;
-        const list = ids.map(() => '?').join(', ');
-        this.db.prepare(`DELETE FROM alert_delivery_attempts WHERE delivery_id IN (${list})`).run(...ids);
-        return this.db.prepare(`DELETE FROM alert_deliveries WHERE state != 'pending' AND id IN (${list})`).run(...ids).changes;
-      })();
-      total += n;
-      if (n < PRUNE_BATCH) return total;
-    }
+    return pruneDeliveries(this.db, before);
+  }
+
+  /** Deletes alerts resolved before `before`, with their deliveries (prune.ts); returns how many alerts. */
+  pruneResolved(before: Date): number {
+    return pruneResolvedAlerts(this.db, before);
   }
 
   deliveries(alertId: number): Delivery[] {

@@ -1,6 +1,7 @@
 // The alerts part of the hub (start/stop): evaluates the rules every evaluateEveryMs, sends due
-// webhook deliveries every second (retries come due by backoff), deletes deliveries delivered or failed
-// more than deliveriesDays ago every pruneEveryMs, and keeps the fleet gauges on /metrics up to date.
+// webhook deliveries every second (retries come due by backoff), every pruneEveryMs deletes deliveries
+// delivered or failed more than deliveriesDays ago and alerts resolved more than historyDays ago
+// (prune.ts), and keeps the fleet gauges on /metrics up to date.
 // stop() clears the timers and gives in-flight deliveries a deadline. It runs on the lease holder only
 // (server/cluster.ts), so one hub evaluates and prunes.
 import { AppError, type Alert } from '@edgefleet/shared';
@@ -19,7 +20,9 @@ export interface AlertsOptions {
   webhook: WebhookOptions;
   /** Deliveries delivered or failed for good are deleted (with their attempts) this many days after they ended; pending ones never. */
   deliveriesDays: number;
-  /** How often that retention runs. */
+  /** Resolved alerts are deleted (with their deliveries) this many days after they resolved; open ones never. */
+  historyDays: number;
+  /** How often those retentions run. */
   pruneEveryMs: number;
   /**
    * The longest gap between two evaluations of an alert that still counts toward its hold times
@@ -30,9 +33,11 @@ export interface AlertsOptions {
 
 /** Bounds of AlertsOptions.deliveriesDays (the hub config's alerts.deliveriesDays). */
 export const DELIVERIES_DAYS = { default: 30, min: 1, max: 3650 } as const;
+/** Bounds of AlertsOptions.historyDays (the hub config's alerts.historyDays). */
+export const HISTORY_DAYS = { default: 365, min: 1, max: 3650 } as const;
 
 export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
-  evaluateEveryMs: 60_000, sendEveryMs: 1000, webhook: DEFAULT_WEBHOOK_OPTIONS, deliveriesDays: DELIVERIES_DAYS.default, pruneEveryMs: 3600_000,
+  evaluateEveryMs: 60_000, sendEveryMs: 1000, webhook: DEFAULT_WEBHOOK_OPTIONS, deliveriesDays: DELIVERIES_DAYS.default, historyDays: HISTORY_DAYS.default, pruneEveryMs: 3600_000,
 };
 
 
@@ -57,10 +62,8 @@ export class Alerts {
   private readonly changeListeners = new Set<(a: Alert) => void>();
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
-    const days = opts.deliveriesDays;
-    if (!Number.isInteger(days) || days < DELIVERIES_DAYS.min || days > DELIVERIES_DAYS.max) {
-      throw new AppError('CONFIG_INVALID', `alerts.deliveriesDays ${days}: expected whole days from ${DELIVERIES_DAYS.min} to ${DELIVERIES_DAYS.max}`);
-    }
+    checkDays('deliveriesDays', opts.deliveriesDays, DELIVERIES_DAYS);
+    checkDays('historyDays', opts.historyDays, HISTORY_DAYS);
     this.repo = deps.store.alerts;
     this.evaluator = new AlertEvaluator({
       store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed, analytics: deps.analytics,
@@ -102,18 +105,27 @@ export class Alerts {
 
   /**
    * Deletes the deliveries (and their attempts) delivered or failed for good more than deliveriesDays
-   * ago, in small transactions; pending ones stay whatever their age. Returns how many; never throws.
+   * ago, then the alerts resolved more than historyDays ago (with their deliveries), in small
+   * transactions; pending deliveries and open alerts stay whatever their age. Returns how many of each
+   * went; never throws.
    */
-  prune(): number {
-    const before = new Date(this.deps.clock.now().getTime() - this.opts.deliveriesDays * 86_400_000);
-    try {
-      const n = this.repo.pruneDeliveries(before);
-      if (n > 0) this.deps.logger.info({ deleted: n, before: before.toISOString() }, 'pruned alert webhook deliveries');
-      return n;
-    } catch (err) {
-      this.deps.logger.error({ err }, 'pruning alert webhook deliveries failed');
-      return 0;
-    }
+  prune(): { deliveries: number; alerts: number } {
+    const now = this.deps.clock.now().getTime();
+    const run = (what: string, days: number, fn: (before: Date) => number): number => {
+      const before = new Date(now - days * 86_400_000);
+      try {
+        const n = fn(before);
+        if (n > 0) this.deps.logger.info({ deleted: n, before: before.toISOString() }, `pruned ${what}`);
+        return n;
+      } catch (err) {
+        this.deps.logger.error({ err }, `pruning ${what} failed`);
+        return 0;
+      }
+    };
+    return {
+      deliveries: run('alert webhook deliveries', this.opts.deliveriesDays, (b) => this.repo.pruneDeliveries(b)),
+      alerts: run('resolved alerts', this.opts.historyDays, (b) => this.repo.pruneResolved(b)),
+    };
   }
 
   /**
@@ -170,5 +182,11 @@ export class Alerts {
     this.sendTimer = null;
     this.pruneTimer = null;
     await this.sender.stop(deadlineMs);
+  }
+}
+
+function checkDays(field: string, days: number, bounds: { min: number; max: number }): void {
+  if (!Number.isInteger(days) || days < bounds.min || days > bounds.max) {
+    throw new AppError('CONFIG_INVALID', `alerts.${field} ${days}: expected whole days from ${bounds.min} to ${bounds.max}`);
   }
 }

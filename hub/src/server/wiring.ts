@@ -81,6 +81,7 @@ export function alertsOptions(cfg: HubConfig): AlertsOptions {
     ...DEFAULT_ALERTS_OPTIONS,
     evaluateEveryMs: ac?.evaluateEveryMs ?? DEFAULT_ALERTS_OPTIONS.evaluateEveryMs,
     deliveriesDays: ac?.deliveriesDays ?? DEFAULT_ALERTS_OPTIONS.deliveriesDays,
+    historyDays: ac?.historyDays ?? DEFAULT_ALERTS_OPTIONS.historyDays,
     webhook: {
       ...DEFAULT_ALERTS_OPTIONS.webhook,
       ...(ac?.webhookTimeoutMs ? { timeoutMs: ac.webhookTimeoutMs } : {}),
