@@ -55,6 +55,8 @@ export interface AgentDeps {
   localConfig?: Record<string, unknown>;
   remoteConfig?: StoredRemoteConfig;
   restart?: () => void;
+  /** A restart asked for and still waiting its turn is not needed any more (main.ts: RestartGate.withdraw). */
+  withdrawRestart?: () => void;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */

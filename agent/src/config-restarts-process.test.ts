@@ -3,8 +3,9 @@
 // documents whose remote settings need a restart, with its record of recent config restarts
 // (DATA/config-restarts.json, this boot's monotonic clock) already holding two. It keeps serving and
 // reports `restarting` until the oldest of them leaves the window, then exits 75; started again (as
-// systemd would), a restart it would have to wait ~2 minutes for is dropped by SIGTERM, which stops it at
-// once with exit 0 and the new settings stored for the next start. A start that fails (a bad config) is
+// systemd would), a restart it would have to wait ~2 minutes for is withdrawn by a newer configuration
+// that puts the running values back, and, asked for again, dropped by SIGTERM, which stops it at once with
+// exit 0 and the new settings stored for the next start. A start that fails (a bad config) is
 // never delayed: it exits 1 at once, as a crash loop must for the start limit to stop it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +87,7 @@ describe('config restarts spaced under the start limit (real agent process)', { 
     return (JSON.parse(line) as { waitMs: number }).waitMs;
   }
 
-  it('waits for the oldest recorded restart to leave the window, serving meanwhile, then exits 75; a restart waiting its turn is dropped by SIGTERM', async () => {
+  it('waits for the oldest recorded restart to leave the window, serving meanwhile, then exits 75; a restart waiting its turn is withdrawn by a newer configuration, or dropped by SIGTERM', async () => {
     const a = await start();
     // Two config restarts on record, the older one leaving the window 4 s from now.
     const now = clock.monotonicMs();
@@ -113,6 +114,17 @@ describe('config restarts spaced under the start limit (real agent process)', { 
     // Another restart: two restarts in the last seconds, so this one would wait about two minutes.
     await publish(2, { 'runtime.intraOpThreads': 3 });
     assert.ok(await spacedWait(b.p) > 60_000);
+    // Put back before its turn: the newest configuration needs no restart, so the waiting one is withdrawn.
+    const back = { 'runtime.intraOpThreads': 2, 'summaries.windowSec': 30 };
+    await publish(3, back);
+    await b.p.waitForLine(/restart for the remote configuration withdrawn/, 30_000);
+    await waitFor('the state says applied', () => states.some((s) => s.config?.status === 'applied' && s.config.sha256 === settingsHash(back)) || undefined, { timeoutMs: 10_000, intervalMs: 20 });
+    assert.deepEqual([readRemoteConfig(data)?.settings, readRemoteConfig(data)?.confirmed], [back, true], 'stored as it runs');
+    assert.equal(b.p.child.exitCode, null, 'still running');
+    // Asked for again: spaced again.
+    await publish(4, { 'runtime.intraOpThreads': 3 });
+    const waits = () => (b.p.output().stdout + b.p.output().stderr).match(/restart for the remote configuration in \d+ s/g)?.length ?? 0;
+    await waitFor('a second spaced wait', () => waits() >= 2 || undefined, { timeoutMs: 30_000, intervalMs: 20 });
     const t0 = performance.now();
     const stopped = await b.p.stop('SIGTERM', 20_000);
     assert.deepEqual(stopped, { code: 0, signal: null }, 'a signal stops it as usual, without the restart');

@@ -136,6 +136,19 @@ describe('config restarts under the start limit', () => {
     assert.deepEqual([fourth.exits, timers.pending, readRestarts(dir, clock).length], [[], 0, 2]);
     fourth.g.request();
     assert.deepEqual(fourth.exits, [], 'stopping: no restart after');
+    // A fifth, withdrawn while it waits (a newer configuration needs none): no exit, nothing recorded;
+    // asked again later, it is spaced as usual.
+    const fifth = gate(dir, clock, timers);
+    assert.equal(fifth.g.withdraw(), false, 'nothing waiting');
+    fifth.g.request();
+    assert.equal(fifth.g.withdraw(), true);
+    assert.deepEqual([fifth.exits, timers.pending, fifth.g.waiting, readRestarts(dir, clock).length], [[], 0, false, 2]);
+    assert.match(fifth.logs.at(-1)!, /restart for the remote configuration withdrawn: the newest configuration needs none/);
+    fifth.g.request();
+    assert.equal(fifth.g.waiting, true, 'spaced again');
+    timers.runNext();
+    assert.equal(fifth.exits.length, 1);
+    assert.equal(fifth.g.withdraw(), false, 'a restart under way cannot be taken back');
   });
 
   it('ignores a record of another boot or a broken one, and restarts anyway when the record cannot be written', (t) => {

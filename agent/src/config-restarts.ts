@@ -6,7 +6,8 @@
 // restarts in DATA/config-restarts.json and, when the last RESTART_SPACING.max of them are within the
 // window, keeps running with the settings it has (the new ones are stored, the state says `restarting`)
 // until the oldest leaves it, then restarts. The wait is bounded by the window; a signal ends it and
-// stops the agent as usual (the stored settings apply at the next start). Exits of any other kind (a
+// stops the agent as usual (the stored settings apply at the next start), and a newer configuration
+// that needs no restart withdraws it (the agent goes on with what it runs). Exits of any other kind (a
 // start that fails, a crash) are never delayed: a crash loop still reaches the start limit.
 // Times are the monotonic clock (process.hrtime: CLOCK_MONOTONIC, what systemd counts with), which is
 // the same for every process of one boot; times of another boot, or past now, are dropped.
@@ -130,6 +131,19 @@ export class RestartGate {
       this.timer = undefined;
       this.go();
     }, delay);
+  }
+
+  /**
+   * A newer configuration needs no restart (it put back the running values of the settings that needed
+   * one): a restart waiting for its turn is dropped, and a later request is spaced as usual. Returns
+   * whether one was waiting; one already under way cannot be taken back.
+   */
+  withdraw(): boolean {
+    if (this.settled || this.timer === undefined) return false;
+    this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.d.log('info', {}, 'restart for the remote configuration withdrawn: the newest configuration needs none');
+    return true;
   }
 
   /** The agent stops for another reason (a signal): a waiting restart is dropped. Idempotent. */

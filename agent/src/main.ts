@@ -40,7 +40,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const restart = () => {
     if (!exiting) gate.request();
   };
-  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart });
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw() });
   const shutdown = (signal: string, code = 0) => {
     if (exiting) {
       // A second signal (Ctrl-C twice, a supervisor's kill): exit now, the stop is crash-safe anyway.

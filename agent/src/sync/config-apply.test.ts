@@ -19,8 +19,9 @@ function setup(stored?: StoredRemoteConfig) {
   const calls: string[] = [];
   const saved: StoredRemoteConfig[] = [];
   let restarts = 0;
+  let withdrawn = 0;
   const a = new ConfigApplier({
-    local, current: validateConfig(local), stored, validate: validateConfig,
+    local, current: validateConfig(local), stored, validate: validateConfig, withdrawRestart: () => withdrawn++,
     store: (r) => saved.push(r),
     live: {
       windowSec: (n) => calls.push(`windowSec ${n}`), checkpointSec: (n) => calls.push(`checkpointSec ${n}`),
@@ -29,7 +30,7 @@ function setup(stored?: StoredRemoteConfig) {
     },
     restart: () => restarts++, changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
   });
-  return { a, calls, saved, restarts: () => restarts };
+  return { a, calls, saved, restarts: () => restarts, withdrawn: () => withdrawn };
 }
 
 const doc = (settings: Record<string, unknown>, version = 1): DesiredConfig => ({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version }], settings });
@@ -56,6 +57,21 @@ describe('remote configuration on the box', () => {
     assert.deepEqual(calls, [], 'nothing half-applied: the restart starts with all of it');
     assert.deepEqual(saved[0]?.settings, { 'runtime.intraOpThreads': 2, 'summaries.windowSec': 10 });
     assert.equal(a.report()?.status, 'restarting');
+  });
+
+  it('withdraws the restart when a newer document, before it happens, puts back the running values; applies its live settings', () => {
+    const { a, calls, saved, restarts, withdrawn } = setup();
+    a.apply(doc({ 'runtime.intraOpThreads': 2 }));
+    a.apply(doc({ 'runtime.intraOpThreads': 3 }, 2));
+    assert.deepEqual([restarts(), withdrawn(), a.report()?.status], [2, 0, 'restarting'], 'still needed: asked again (the gate keeps one)');
+    const back = doc({ 'summaries.windowSec': 10 }, 3);
+    a.apply(back);
+    assert.deepEqual([restarts(), withdrawn()], [2, 1]);
+    assert.deepEqual([a.report()?.status, a.report()?.sha256], ['applied', back.sha256]);
+    assert.deepEqual(calls, ['windowSec 10']);
+    assert.deepEqual([saved.at(-1)?.settings, saved.at(-1)?.confirmed], [{ 'summaries.windowSec': 10 }, true], 'stored as running: the next start agrees');
+    a.apply(doc({ 'summaries.windowSec': 20 }, 4));
+    assert.equal(withdrawn(), 1, 'only when a restart was asked for');
   });
 
   it('refuses the box\'s own settings, a wrong hash and a bad value, naming why, and keeps the last good one', () => {

@@ -36,6 +36,8 @@ export interface ConfigApplierDeps {
   live: LiveSettings;
   /** Stops the agent cleanly for a restart; undefined: nobody restarts it (an in-process agent), it waits. */
   restart: (() => void) | undefined;
+  /** A restart asked for is not needed any more: a newer configuration put back the running values. */
+  withdrawRestart?: (() => void) | undefined;
   /** The reported state changed. */
   changed: () => void;
   log: (level: 'info' | 'warn', obj: object, msg: string) => void;
@@ -122,6 +124,8 @@ export class ConfigApplier {
         if (this.d.restart) this.d.restart();
         return;
       }
+      // A restart asked for by an earlier document is not needed now: what runs is what is stored.
+      if (this.state?.status === 'restarting') this.d.withdrawRestart?.();
       this.current = next;
       this.state = { sha256: desired.sha256, sources: desired.sources, status: 'applied', at: record.at };
       this.d.log('info', { sha256: desired.sha256, changed: changes.map((c) => c.key) }, 'remote configuration applied without a restart');

@@ -25,6 +25,7 @@ export interface LinkParts {
     localConfig?: Record<string, unknown> | undefined;
     remoteConfig?: StoredRemoteConfig | undefined;
     restart?: (() => void) | undefined;
+    withdrawRestart?: (() => void) | undefined;
     pause?: Pause | undefined;
     clock?: { now(): number } | undefined;
     deferCheckMs?: number | undefined;
@@ -65,7 +66,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, failed: readFailedRemoteConfig(config.dataDir), validate: validateConfig,
     store: (r) => writeRemoteConfig(config.dataDir, r),
     live: p.live,
-    restart: deps.restart, changed: () => p.sync()?.stateChanged(),
+    restart: deps.restart, withdrawRestart: deps.withdrawRestart, changed: () => p.sync()?.stateChanged(),
     log: (level, obj, msg) => logger[level](obj, msg), now: () => (deps.clock ? new Date(deps.clock.now()) : new Date()),
   });
   const sync = new SyncClient({
