@@ -73,4 +73,6 @@ test('control devices connected but short of predictions: the comparative gates 
   const alone = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10] }), control: stats(2, 20), reference: undefined, preflightP95: [] });
   assert.equal(byName(alone)['model_error_rate']?.against, 'absolute');
   assert.equal(waveVerdict(alone), 'pass');
+  // With no control, latency has nothing to be judged against: shown, not blocking, its threshold meaningless.
+  assert.deepEqual([byName(alone)['latency_p95']?.blocking, byName(alone)['latency_p95']?.note], [false, 'no control devices: shown, not judged']);
 });

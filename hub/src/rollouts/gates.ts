@@ -104,7 +104,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
     if (waiting) {
       out.push({ name: 'latency_p95', value, threshold: 0, verdict: 'pending', blocking: true, samples, against: 'control', ...waitNote });
     } else if (c === null) {
-      out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
+      // Not judged, so not blocking (as preflight_p95 without a threshold): the other gates wait for the same samples.
+      out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: false, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
     } else {
       const threshold = round(Math.max(c * cfg.latencyRatio, c + cfg.latencySlackMs), 3);
       out.push({ name: 'latency_p95', value, threshold, verdict: !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail', blocking: true, samples, against: 'control' });

@@ -136,6 +136,9 @@ describe('console: rollouts view', () => {
     assert.match(cells[3] ?? '', /^\d+ \/ \d+$/);
     assert.ok(Number(cells[3]?.split(' / ')[0]) >= 400, 'judged on at least minPredictions');
     assert.equal(cells[4], 'control');
+    // preflight_p95 without a threshold (gates.preflightP95Ms 0, the default) is shown, not judged.
+    const preflight = await detail.locator('table[aria-label="Gates of wave canary"] tr[data-gate="preflight_p95"] td').allTextContents();
+    assert.deepEqual([preflight[0], preflight[2]], ['preflight_p95 (shown only)', 'not judged'], preflight.join(' | '));
     const trail = detail.getByLabel('Rollout audit trail');
     for (const a of ['rollout.create', 'rollout.paused', 'rollout.resumed', 'rollout.wave_failed', 'rollout.rolled_back']) await trail.getByText(a, { exact: true }).waitFor();
     await detail.locator('tr[data-wave="all"]').getByText('pending').waitFor();

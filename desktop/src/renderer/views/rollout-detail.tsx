@@ -98,6 +98,9 @@ export function RolloutDetail({ id }: { id: string }) {
   );
 }
 
+/** A gate shown for information only, with the reason it is not judged (no control, no threshold set). */
+const notJudged = (g: GateResult): boolean => !g.blocking && g.note !== undefined;
+
 function Gates({ wave }: { wave: RolloutWave }) {
   return (
     <table class="plain gates" aria-label={`Gates of wave ${wave.name}`}>
@@ -106,7 +109,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
       <tbody>{wave.gates.map((g: GateResult) => (
         <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{fmt(g.value)}</td>
-          <td class="mono">{AT_LEAST.has(g.name) ? '≥' : '≤'} {fmt(g.threshold)}</td>
+          <td class="mono">{notJudged(g) ? 'not judged' : `${AT_LEAST.has(g.name) ? '≥' : '≤'} ${fmt(g.threshold)}`}</td>
           <td>{g.samples.wave} / {g.samples.control}</td><td>{g.against}</td>
           <td><span class={`pill vd-${g.verdict}`}>{g.verdict}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
         </tr>
