@@ -108,11 +108,11 @@ function deploymentCell(d: DeviceRow['deployment']): string {
   return `#${d.id} ${d.version} ${d.status.replace('_', ' ')} ${bar(frac)} ${pct}${d.reason && d.status !== 'active' ? ` ${d.reason}` : ''}`;
 }
 
-/** `ro-… 1.0.0 -> 2.0.0 completed: canary passed (output_shift 0.05 <= 0.2, ...) -> all passed` */
+/** `ro-… 1.0.0 -> 2.0.0 completed: canary passed (output_shift 0.05 <= 0.2, ...) -> all passed`; a gate still short of samples: `output_shift 0.8 pending (passes at <= 0.5)` */
 export function rolloutLine(r: Omit<Rollout, 'devices'>): string {
   const waves = r.waves.map((w) => {
     const judged = w.gates.filter((g) => g.blocking && g.value !== null && ['model_error_rate', 'latency_p95', 'output_shift'].includes(g.name))
-      .map((g) => `${g.name} ${g.value} ${g.verdict === 'fail' ? '>' : '<='} ${g.threshold}${g.verdict === 'fail' ? ' FAIL' : ''}`);
+      .map((g) => `${g.name} ${g.value} ${g.verdict === 'fail' ? `> ${g.threshold} FAIL` : g.verdict === 'pending' ? `pending (passes at <= ${g.threshold})` : `<= ${g.threshold}`}`);
     return `${w.name} ${w.state} ${w.notified}/${w.devices}${judged.length ? ` (${judged.join(', ')})` : ''}`;
   });
   return `  ${r.id} ${r.fromVersion ?? '-'} -> ${r.version} ${r.state.replace('_', ' ')}${r.stateReason && r.state !== 'completed' ? ` — ${r.stateReason}` : ''}\n      ${waves.join(' -> ')}`;
