@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GATES, WAVES, actOverRest, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
+import { view } from './actions.js';
 
 before(prepare);
 after(cleanup);
@@ -144,6 +145,9 @@ describe('rollout cohorts and operator actions', () => {
       const ok = await actOverRest(e, r.id, 'rollback', 'back to v1');
       assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
       assert.equal(running(e, '1.0.0'), 10);
+      const told = (view(e.store, e.store.rollouts.get(r.id), true).devices ?? []).filter((d) => d.notifiedAt !== null);
+      assert.ok(told.length > 0);
+      assert.deepEqual([...new Set(told.map((d) => d.status))], ['rolled_back'], 'the devices it told show what happened to them, not "superseded"');
     } finally {
       await e.close();
     }

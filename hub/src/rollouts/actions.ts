@@ -99,6 +99,15 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
 
 const STATUS_OF_PENDING = 'not started';
 
+/**
+ * A told device's status: its deployment's; in a rolled back rollout, the deployment the rollback sent
+ * took its place, so `superseded` there reads `rolled_back` (what happened to it, not the bookkeeping).
+ */
+function deviceStatus(r: RolloutRecord, status: string | undefined): string {
+  if (status === undefined) return 'pending';
+  return r.state === 'rolled_back' && status === 'superseded' ? 'rolled_back' : status;
+}
+
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
 export function view(store: Store, r: RolloutRecord, withDevices: boolean): Rollout {
   const devices = store.rollouts.devices(r.id);
@@ -129,7 +138,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
     ...(withDevices ? {
       devices: devices.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? (status.get(d.deviceId) ?? 'pending') : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId)) : STATUS_OF_PENDING,
       })),
     } : {}),
   };
