@@ -40,7 +40,7 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
  */
 export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = [], extraConf: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
-  const port = await freePort();
+  let port = 0;
   const generate = async (devices: Array<{ id: string; secret: string }>) => {
     const err = new StringWriter();
     const code = await dispatch(
@@ -53,12 +53,29 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
     const more = [...(process.getuid?.() === 0 ? ['user root'] : []), ...extraConf];
     if (more.length) appendFileSync(join(dir, 'mosquitto.conf'), `${more.join('\n')}\n`);
   };
-  await generate(list);
+  // The free port is only free when we look: another test file's server can take it before Mosquitto
+  // binds, and then Mosquitto exits. Such a start is tried again on a new port, up to 3 times.
+  let proc: ChildProcess | undefined;
   let output = '';
-  const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await waitForPort(port, proc, () => output);
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    await generate(list);
+    output = '';
+    const p = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    p.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      await waitForPort(port, p, () => output);
+      proc = p;
+      break;
+    } catch (err) {
+      if (p.exitCode === null) p.kill('SIGKILL');
+      if (attempt >= 3) {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
   return {
     url: `mqtt://127.0.0.1:${port}`,
     dir,
