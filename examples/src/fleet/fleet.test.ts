@@ -77,8 +77,11 @@ test('renderFleet: one row per device with deployment progress and totals, and t
           { name: 'output_shift', value: 1.2, threshold: 0.2, verdict: 'fail', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
           { name: 'model_error_rate', value: 0, threshold: 1, verdict: 'pass', blocking: true, samples: { wave: 600, control: 1800 }, against: 'control' },
           { name: 'latency_p95', value: 0.8, threshold: 0.5, verdict: 'pending', blocking: true, samples: { wave: 100, control: 1800 }, against: 'control' },
+          { name: 'predictions', value: 100, threshold: 600, verdict: 'pending', blocking: true, samples: { wave: 100, control: 1800 }, against: 'absolute' },
         ] },
-        { name: 'all', percent: 100, bakeSec: 10, state: 'pending', devices: 2, notified: 1, active: 1, startedAt: null, bakeUntil: null, gates: [] },
+        { name: 'all', percent: 100, bakeSec: 10, state: 'pending', devices: 2, notified: 1, active: 1, startedAt: null, bakeUntil: null, gates: [
+          { name: 'output_shift', value: 0.3, threshold: 0.2, verdict: 'pending', blocking: true, samples: { wave: 100, control: 40 }, against: 'control', note: 'waiting for the control devices: 40 of 600 predictions' },
+        ] },
       ],
     }],
   };
@@ -89,7 +92,7 @@ test('renderFleet: one row per device with deployment progress and totals, and t
   assert.match(text, /1\/2 online; versions: 1\.0\.0 x1, none x1; served 10 predictions; hub stored 1 windows holding 8 predictions/);
   assert.match(text, /#2 vibration-anomaly 2\.0\.0 \(canary\): 1 downloading/);
   assert.match(text, /ro-1 2\.0\.0 -> 3\.0\.0 rolled back — wave canary failed its gates: output_shift 1\.2/);
-  assert.match(text, /canary failed 1\/1 \(output_shift 1\.2 > 0\.2 FAIL, model_error_rate 0 <= 1, latency_p95 0\.8 pending \(passes at <= 0\.5\)\) -> all pending 1\/2/);
+  assert.match(text, /canary failed 1\/1 \(output_shift 1\.2 > 0\.2 FAIL, model_error_rate 0 <= 1, latency_p95 0\.8 pending \(passes at <= 0\.5\)\) -> all pending 1\/2 \(output_shift 0\.3 pending \(waiting for the control devices: 40 of 600 predictions\)\)$/m);
 });
 
 test('portOrFree: the preferred port when free, 0 when taken', async () => {

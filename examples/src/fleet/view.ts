@@ -112,7 +112,7 @@ function deploymentCell(d: DeviceRow['deployment']): string {
 export function rolloutLine(r: Omit<Rollout, 'devices'>): string {
   const waves = r.waves.map((w) => {
     const judged = w.gates.filter((g) => g.blocking && g.value !== null && ['model_error_rate', 'latency_p95', 'output_shift'].includes(g.name))
-      .map((g) => `${g.name} ${g.value} ${g.verdict === 'fail' ? `> ${g.threshold} FAIL` : g.verdict === 'pending' ? `pending (passes at <= ${g.threshold})` : `<= ${g.threshold}`}`);
+      .map((g) => `${g.name} ${g.value} ${g.verdict === 'fail' ? `> ${g.threshold} FAIL` : g.verdict === 'pending' ? `pending (${g.note ?? `passes at <= ${g.threshold}`})` : `<= ${g.threshold}`}`);
     return `${w.name} ${w.state} ${w.notified}/${w.devices}${judged.length ? ` (${judged.join(', ')})` : ''}`;
   });
   return `  ${r.id} ${r.fromVersion ?? '-'} -> ${r.version} ${r.state.replace('_', ' ')}${r.stateReason && r.state !== 'completed' ? ` — ${r.stateReason}` : ''}\n      ${waves.join(' -> ')}`;

@@ -69,6 +69,13 @@ test('control devices connected but short of predictions: the comparative gates 
     assert.match(byName(g)[name]?.note ?? '', /waiting for the control devices: 40 of 100/);
   }
   assert.equal(waveVerdict(g), 'pending');
+  // Latency shows the threshold the control's answers so far give (the same latencies, judged: the same
+  // threshold); before the control answered anything, 0.
+  const judged = evaluateGates({ cfg, install, wave: stats(4, 100), control: stats(10, 100), reference: undefined, preflightP95: [] });
+  assert.ok((byName(g)['latency_p95']?.threshold ?? 0) > 0);
+  assert.equal(byName(g)['latency_p95']?.threshold, byName(judged)['latency_p95']?.threshold);
+  const none = evaluateGates({ cfg, install, wave: stats(4, 100), control: emptyStats(), reference: undefined, preflightP95: [], awaitingControl: true });
+  assert.deepEqual([byName(none)['latency_p95']?.threshold, byName(none)['latency_p95']?.verdict], [0, 'pending']);
   // The same numbers without connected control devices judge against the reference-free absolute gates.
   const alone = evaluateGates({ cfg, install, wave: stats(4, 100, { out: [90, 10] }), control: stats(2, 20), reference: undefined, preflightP95: [] });
   assert.equal(byName(alone)['model_error_rate']?.against, 'absolute');

@@ -99,15 +99,18 @@ export function evaluateGates(g: GateInput): GateResult[] {
   // whichever is larger (no control: shown, not judged).
   {
     const p = wave.answered && latencyCount(wave.answered) ? latencyQuantile(wave.answered, 0.95) : null;
-    const c = hasControl && control.answered && latencyCount(control.answered) ? latencyQuantile(control.answered, 0.95) : null;
+    const sofar = control.answered && latencyCount(control.answered) ? latencyQuantile(control.answered, 0.95) : null;
+    const c = hasControl ? sofar : null;
     const value = p === null || !Number.isFinite(p) ? p : round(p, 3);
+    const limit = (base: number) => round(Math.max(base * cfg.latencyRatio, base + cfg.latencySlackMs), 3);
     if (waiting) {
-      out.push({ name: 'latency_p95', value, threshold: 0, verdict: 'pending', blocking: true, samples, against: 'control', ...waitNote });
+      // The threshold from the control's answers so far (0 before any): what it would be judged against now.
+      out.push({ name: 'latency_p95', value, threshold: sofar === null || !Number.isFinite(sofar) ? 0 : limit(sofar), verdict: 'pending', blocking: true, samples, against: 'control', ...waitNote });
     } else if (c === null) {
       // Not judged, so not blocking (as preflight_p95 without a threshold): the other gates wait for the same samples.
       out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: false, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
     } else {
-      const threshold = round(Math.max(c * cfg.latencyRatio, c + cfg.latencySlackMs), 3);
+      const threshold = limit(c);
       out.push({ name: 'latency_p95', value, threshold, verdict: !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail', blocking: true, samples, against: 'control' });
     }
   }
