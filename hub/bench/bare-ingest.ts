@@ -59,7 +59,7 @@ export async function startBareIngest(cfg: BareIngestConfig): Promise<BareIngest
   const dir = mkdtempSync(join(tmpdir(), 'ef-bench-bare-ingest-'));
   const store = Store.open(dir, HUB_MIGRATIONS);
   registerVersion(store.db, cfg.model.name, cfg.model.version, cfg.manifest);
-  const repo = new TelemetryRepo(store.db, store.rollups);
+  const repo = new TelemetryRepo(store.db, store.rollups, store.stored);
   const b = await Aedes.createBroker();
   let windows = 0;
   const stage = cfg.stage ?? 'store';

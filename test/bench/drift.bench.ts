@@ -49,7 +49,7 @@ function templates(n: number, start: number): SummaryWindow[] {
 function ingest(withRollups: boolean, devices: number, rounds: number, t0: number): { wall: number; cpu: number } {
   const h = open();
   try {
-    const repo = new TelemetryRepo(h.store.db, withRollups ? h.store.rollups : null);
+    const repo = new TelemetryRepo(h.store.db, withRollups ? h.store.rollups : null, h.store.stored);
     const ws = templates(10, t0);
     const at = new Date(t0);
     const cpu0 = process.cpuUsage();

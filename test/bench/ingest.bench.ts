@@ -82,7 +82,7 @@ function baseline(devices: number, rounds: number, model: SimModel, manifest: { 
   const store = Store.open(dir, HUB_MIGRATIONS);
   try {
     registerVersion(store.db, model.name, model.version, manifest);
-    const repo = new TelemetryRepo(store.db, rollups ? store.rollups : null);
+    const repo = new TelemetryRepo(store.db, rollups ? store.rollups : null, store.stored);
     const at = new Date();
     const batches: SeqWindow[][][] = Array.from({ length: rounds }, (_, r) => Array.from({ length: devices }, () => Array.from({ length: K }, (_x, i) => simWindow(r * K + i + 1, at, SHAPE, model))));
     const c0 = cpuMs();

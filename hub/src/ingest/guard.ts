@@ -3,7 +3,8 @@
 // device it caches what it may report: the versions it was told to run (its deployments) or reported
 // installing that the registry holds, the highest seq stored from it, and the bytes stored from it
 // (bounded by maxStoredBytesPerDevice: once it is reached further reports are refused as storage_quota).
-// See plausibility.ts.
+// The bytes are the database's running count (store/stored-bytes.ts), read again every
+// STORED_RELOAD_MS: retention and eviction lower it, and other hubs raise it. See plausibility.ts.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
@@ -34,8 +35,10 @@ export interface Refusals {
 interface DeviceEntry {
   allowed: Set<string> | null;
   maxSeq: number | null;
-  /** JSON characters of its stored windows and events (resends of stored seqs count again until reloaded). */
+  /** JSON characters of its stored windows and events: the database's count when read, plus this hub's writes since. */
   storedBytes: number | null;
+  /** When storedBytes was read (`now` of the batch). */
+  storedReadAt: number;
   refusals: Refusals;
   loggedAt: number;
   unlogged: number;
@@ -43,6 +46,9 @@ interface DeviceEntry {
 
 /** Devices whose context is cached; past it the least recently added entries are dropped (and reloaded on use). */
 const MAX_CACHED_DEVICES = 100_000;
+
+/** A device's stored bytes are read from the database again after this long (a one-row read). */
+export const STORED_RELOAD_MS = 60_000;
 
 export class IngestGuard {
   readonly limits: IngestLimits;
@@ -106,7 +112,12 @@ export class IngestGuard {
     };
     const kept: T[] = [];
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
-    const full = (entry.storedBytes ??= this.loadStoredBytes(deviceId)) >= this.limits.maxStoredBytesPerDevice;
+    const nowMs = now.getTime();
+    if (entry.storedBytes === null || !(nowMs - entry.storedReadAt < STORED_RELOAD_MS && nowMs >= entry.storedReadAt)) {
+      entry.storedBytes = this.loadStoredBytes(deviceId);
+      entry.storedReadAt = nowMs;
+    }
+    const full = entry.storedBytes >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
       const reason = full ? 'storage_quota' : checked(item);
       if (reason === null) {
@@ -143,7 +154,7 @@ export class IngestGuard {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      e = { allowed: null, maxSeq: null, storedBytes: null, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
+      e = { allowed: null, maxSeq: null, storedBytes: null, storedReadAt: -Infinity, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, e);
     }
     return e;
@@ -163,10 +174,8 @@ export class IngestGuard {
   }
 
   private loadStoredBytes(deviceId: string): number {
-    const r = (this.bytesStmt ??= this.deps.db
-      .prepare('SELECT (SELECT COALESCE(SUM(LENGTH(window)), 0) FROM device_windows WHERE device_id = ?) + (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM device_events WHERE device_id = ?) AS n'))
-      .get(deviceId, deviceId) as { n: number };
-    return r.n;
+    const r = (this.bytesStmt ??= this.deps.db.prepare('SELECT bytes FROM device_stored WHERE device_id = ?')).get(deviceId) as { bytes: number } | undefined;
+    return Math.max(0, Number(r?.bytes ?? 0));
   }
 
   private loadMaxSeq(deviceId: string): number {

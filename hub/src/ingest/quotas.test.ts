@@ -3,7 +3,8 @@
 // acking, and mqtt.js devices. A flooding device is throttled then disconnected (metric, audit entry)
 // while an honest device on the same broker has every window acked and stored; a device over its
 // bytes of the hour is refused and gets through once the window slid (manual clock); past its stored
-// bytes a device's reports are acked and refused (storage_quota).
+// bytes a device's reports are acked and refused (storage_quota) until retention evicts its oldest
+// windows (docs/decisions/0062-stored-history-rolls.md).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +22,9 @@ import type { ClockPort } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts } from '../testing/parts.js';
+import { WindowRetention } from '../rollups/retention.js';
+import { mergeRollups } from '../rollups/query.js';
+import { STORED_RELOAD_MS } from './guard.js';
 
 let root: string;
 let keys: Keys;
@@ -171,6 +175,20 @@ describe('MQTT quotas on the embedded broker', () => {
       await waitFor('five windows acked', () => full.acked().size === 5 || undefined);
       assert.deepEqual(h.store.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [1, 2, 3], 'stored up to the bound, not past it');
       assert.deepEqual(h.parts.ingest.guard.refusals('full')?.windows, { storage_quota: 2 });
+      // Retention evicts the oldest window (at the bound, down to 80 % of it: one of three), rollups kept;
+      // once the guard reads the count again, the device's new windows are stored.
+      const predictions = () => mergeRollups(h.store.rollups, { model: 'audio-energy', version: '1.0.0', since: '2026-03-01T00:00:00Z', until: '2026-03-02T00:00:00Z' }).predictions;
+      const before = predictions();
+      assert.equal(before, 30, 'three windows of 10 predictions');
+      const retention = new WindowRetention({ stored: h.store.stored, clock, logger: new RecordingLogger(), maxStoredBytesPerDevice: one * 3 }, {});
+      assert.deepEqual(retention.runOnce(), { expired: 0, evicted: 1 });
+      assert.deepEqual(h.store.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [2, 3], 'the oldest went');
+      assert.equal(h.store.stored.get('full'), one * 2);
+      assert.equal(predictions(), before, 'the rollups keep what the evicted window held');
+      clock.advance(STORED_RELOAD_MS);
+      await full.c.publishAsync(deviceTopic('full', 'telemetry'), telemetry('full', 6), { qos: 1 });
+      await waitFor('window 6 acked', () => full.acked().has(6) || undefined);
+      assert.deepEqual(h.store.telemetry.windows({ deviceId: 'full' }).map((w) => w.seq), [2, 3, 6], 'stored again after the eviction');
       // The cap is per device: another device still stores.
       const other = await h.device('other');
       await other.c.publishAsync(deviceTopic('other', 'telemetry'), telemetry('other', 1), { qos: 1 });

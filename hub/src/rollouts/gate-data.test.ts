@@ -129,7 +129,7 @@ test('after retention deleted the early raw windows the rollups still give the g
     const windows = new WindowGateData(h.store.db);
     const cutoff = T0 + 10 * HOUR;
     const before = windows.stats(q('1.0.0', DEVICES, T0 + 2 * HOUR, T0 + 14 * HOUR));
-    assert.ok(h.store.rollups.expireWindows(new Date(cutoff)) > 0);
+    assert.ok(h.store.stored.expireWindows(new Date(cutoff)) > 0);
     const rollups = new RollupGateData(h.store, { rawFrom: () => cutoff });
     // Hour-aligned: exactly what the windows gave before they expired (the window-based one now misses them).
     assertSame(rollups.stats(q('1.0.0', DEVICES, T0 + 2 * HOUR, T0 + 14 * HOUR)), before, 'aligned range after expiry');
@@ -144,7 +144,7 @@ test('after retention deleted the early raw windows the rollups still give the g
     // A first hour expired up to the cutoff: the windows before the cutoff are gone, so the hour's rollup
     // (which has them) is not used; the windows after `from` are all there.
     const mid = cutoff + 2 * HOUR + 35 * 60_000;
-    assert.ok(h.store.rollups.expireWindows(new Date(mid)) > 0);
+    assert.ok(h.store.stored.expireWindows(new Date(mid)) > 0);
     const partly = new RollupGateData(h.store, { rawFrom: () => mid });
     const after = q('1.0.0', DEVICES, mid + 5 * 60_000, cutoff + 5 * HOUR);
     assertSame(partly.stats(after), windows.stats(after), 'first hour partly expired');

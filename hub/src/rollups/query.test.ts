@@ -146,7 +146,7 @@ test('a rollup grows past 2^32 counts without losing any (stored as 8-byte float
 test('ingest: a resend adds nothing to the rollups; expired raw windows leave the rollups exact', () => {
   const h = open();
   try {
-    const repo = new TelemetryRepo(h.store.db, h.store.rollups);
+    const repo = new TelemetryRepo(h.store.db, h.store.rollups, h.store.stored);
     const rand = seeded(3);
     const ws = Array.from({ length: 48 }, (_, i) => ({
       ...sampleWindow({ model: 'vib', version: '1.0.0', start: T0 + i * 1800_000 }, FEATURES, REFERENCE, 10, { numeric: { temp: normal(rand, 5, 1) } }, rand),
@@ -159,9 +159,11 @@ test('ingest: a resend adds nothing to the rollups; expired raw windows leave th
     const before = mergeRollups(h.store.rollups, range);
     assert.equal(before.predictions, 480);
     assert.equal(before.windows, 48);
-    const retention = new WindowRetention({ rollups: h.store.rollups, clock: { now: () => new Date(T0 + 2 * 86_400_000) }, logger: noopLogger }, { windowsDays: 1.5 });
-    assert.equal(retention.runOnce(), 24, 'windows starting more than 1.5 days before now (the first 12 hours)');
+    const retention = new WindowRetention({ stored: h.store.stored, clock: { now: () => new Date(T0 + 2 * 86_400_000) }, logger: noopLogger, maxStoredBytesPerDevice: 256 << 20 }, { windowsDays: 1.5 });
+    assert.deepEqual(retention.runOnce(), { expired: 24, evicted: 0 }, 'windows starting more than 1.5 days before now (the first 12 hours)');
     assert.equal(repo.countFor('d0').windows, 24);
+    const left = Number((h.store.db.prepare("SELECT SUM(LENGTH(window)) AS n FROM device_windows WHERE device_id = 'd0'").get() as { n: number }).n);
+    assert.equal(h.store.stored.get('d0'), left, 'the device\'s stored bytes went down with them');
     assert.deepEqual(mergeRollups(h.store.rollups, range), before);
   } finally {
     h.close();

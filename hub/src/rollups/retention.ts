@@ -1,27 +1,44 @@
-// Raw window retention (docs/drift.md "Retention"): summary windows older than `windowsDays` are
-// deleted on a timer; the rollups made from them stay, so metrics and drift over any range stay
-// exact. Off unless configured.
+// Raw window retention (docs/drift.md "Retention"), on a timer: summary windows older than `windowsDays`
+// are deleted when it is set, and a device whose stored bytes passed EVICT_FROM of its bound
+// (ingest.maxStoredBytesPerDevice) has its oldest raw windows deleted down to EVICT_TO of it
+// (docs/decisions/0062-stored-history-rolls.md). The rollups made from them stay, so metrics and drift
+// over any range stay exact. A device therefore keeps its newest history and never reaches the bound
+// in normal traffic; the guard still refuses one that floods past it between two runs.
 import type { Clock } from '../clock.js';
-import type { LoggerPort } from '../mqtt/ports.js';
-import type { RollupsRepo } from '../store/rollups-repo.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { StoredBytesRepo } from '../store/stored-bytes.js';
 
 export interface RetentionOptions {
   windowsDays?: number | undefined;
   everyMs?: number | undefined;
 }
 
+/** A device's windows are evicted once it stores more than this share of its bound... */
+export const EVICT_FROM = 0.9;
+/** ...down to this share: each eviction frees a tenth of the bound (days of windows), not one batch. */
+export const EVICT_TO = 0.8;
+
 /** The time from which every raw window is still stored (windows starting earlier may be deleted); -Infinity without retention. */
 export function retainedFrom(clock: Clock, windowsDays: number | undefined): () => number {
   return () => (windowsDays ? clock.now().getTime() - windowsDays * 86_400_000 : -Infinity);
 }
 
+export interface WindowRetentionDeps {
+  stored: StoredBytesRepo;
+  clock: Clock;
+  logger: LoggerPort;
+  metrics?: MetricsPort | undefined;
+  /** Each device's bound (ingest.maxStoredBytesPerDevice). */
+  maxStoredBytesPerDevice: number;
+}
+
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: { rollups: RollupsRepo; clock: Clock; logger: LoggerPort }, private readonly opts: RetentionOptions) {}
+  constructor(private readonly deps: WindowRetentionDeps, private readonly opts: RetentionOptions) {}
 
   start(): void {
-    if (!this.opts.windowsDays || this.timer) return;
+    if (this.timer) return;
     this.runOnce();
     this.timer = setInterval(() => this.runOnce(), this.opts.everyMs ?? 3600_000);
     this.timer.unref();
@@ -32,17 +49,38 @@ export class WindowRetention {
     this.timer = null;
   }
 
-  /** Deletes the expired windows now; returns how many. */
-  runOnce(): number {
+  /** Expires and evicts now; returns how many windows went each way. Never throws. */
+  runOnce(): { expired: number; evicted: number } {
+    return { expired: this.expire(), evicted: this.evict() };
+  }
+
+  private expire(): number {
     if (!this.opts.windowsDays) return 0;
     const before = new Date(this.deps.clock.now().getTime() - this.opts.windowsDays * 86_400_000);
     try {
-      const n = this.deps.rollups.expireWindows(before);
+      const n = this.deps.stored.expireWindows(before);
       if (n > 0) this.deps.logger.info({ deleted: n, before: before.toISOString() }, 'expired raw summary windows (rollups kept)');
       return n;
     } catch (err) {
       this.deps.logger.error({ err }, 'expiring raw summary windows failed');
       return 0;
     }
+  }
+
+  private evict(): number {
+    const bound = this.deps.maxStoredBytesPerDevice;
+    let total = 0;
+    try {
+      for (const d of this.deps.stored.devicesOver(Math.floor(bound * EVICT_FROM))) {
+        const n = this.deps.stored.evictOldestWindows(d.deviceId, Math.floor(bound * EVICT_TO));
+        total += n;
+        this.deps.metrics?.inc('edgefleet_windows_evicted_total', {}, n);
+        this.deps.logger.info({ deviceId: d.deviceId, evicted: n, storedBytes: d.bytes, maxStoredBytesPerDevice: bound },
+          'evicted the oldest raw summary windows of a device near its stored-bytes bound (rollups kept)');
+      }
+    } catch (err) {
+      this.deps.logger.error({ err }, 'evicting raw summary windows failed');
+    }
+    return total;
   }
 }

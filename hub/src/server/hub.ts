@@ -17,6 +17,7 @@ import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
+import { DEFAULT_INGEST_LIMITS } from '../ingest/plausibility.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
 import { Keystore } from '../sealing/keystore.js';
@@ -144,7 +145,10 @@ export class Hub {
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
-    const retention = new WindowRetention({ rollups: store.rollups, clock, logger }, cfg.retention ?? {});
+    const retention = new WindowRetention({
+      stored: store.stored, clock, logger, metrics: this.metrics,
+      maxStoredBytesPerDevice: cfg.ingest?.maxStoredBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxStoredBytesPerDevice,
+    }, cfg.retention ?? {});
     this.retention = retention;
     // Fleet rows of closed hours summed off the gates' path (decision 0038).
     const fleetRows = new FleetRowBuilder({ rollups: store.rollups, clock, logger });

@@ -14,6 +14,7 @@ import { TelemetryRepo } from './telemetry-repo.js';
 import { RolloutsRepo } from './rollouts-repo.js';
 import { BlobStore } from './blobs.js';
 import { RollupsRepo } from './rollups-repo.js';
+import { StoredBytesRepo } from './stored-bytes.js';
 import { DriftRepo } from '../drift/repo.js';
 import { AlertsRepo } from '../alerts/repo.js';
 import { ShadowsRepo } from './shadows-repo.js';
@@ -40,6 +41,8 @@ export class Store {
   readonly blobs: BlobStore;
   /** Hourly and daily rollups per model version and device (docs/decisions/0023-rollups.md). */
   readonly rollups: RollupsRepo;
+  /** Each device's stored bytes, window expiry and eviction (stored-bytes.ts). */
+  readonly stored: StoredBytesRepo;
   /** Drift reports and per-model thresholds (docs/drift.md). */
   readonly drift: DriftRepo;
   /** Alert rules, alerts and webhook deliveries (docs/drift.md "Alerts"). */
@@ -75,7 +78,8 @@ export class Store {
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);
     // Windows and their rollups commit in one transaction (docs/decisions/0023-rollups.md).
-    this.telemetry = new TelemetryRepo(this.db, opts.rollupsOnIngest === false ? null : this.rollups);
+    this.stored = new StoredBytesRepo(this.db);
+    this.telemetry = new TelemetryRepo(this.db, opts.rollupsOnIngest === false ? null : this.rollups, this.stored);
     this.drift = new DriftRepo(this.db);
     this.alerts = new AlertsRepo(this.db);
     this.shadows = new ShadowsRepo(this.db);

@@ -228,24 +228,6 @@ export class RollupsRepo {
     return out;
   }
 
-  /** Deletes raw windows that started before `before` (rollups stay); returns how many. Batched per version. */
-  expireWindows(before: Date, batch = 5000): number {
-    const cutoff = before.toISOString();
-    const pairs = this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
-    const del = this.db.prepare(
-      'DELETE FROM device_windows WHERE (device_id, seq) IN (SELECT device_id, seq FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?)',
-    );
-    let total = 0;
-    for (const p of pairs) {
-      for (;;) {
-        const n = del.run(p.model, p.version, cutoff, batch).changes;
-        total += n;
-        if (n < batch) break;
-      }
-    }
-    return total;
-  }
-
   /** Every (model, version) with rollups. */
   allSeries(): Array<{ id: number; model: string; version: string }> {
     return this.db.prepare('SELECT id, model, version FROM rollup_series ORDER BY model, version').all() as Array<{ id: number; model: string; version: string }>;

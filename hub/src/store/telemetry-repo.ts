@@ -3,6 +3,7 @@ import { windowText, type DeviceEvent, type SeqWindow, type SummaryWindow } from
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupsRepo } from './rollups-repo.js';
+import type { StoredBytesRepo } from './stored-bytes.js';
 
 type Stmt = HubStatement;
 
@@ -21,8 +22,11 @@ export class TelemetryRepo {
   private readonly txMany: (batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => number[];
   private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => number;
 
-  /** `rollups`: updated in the same transaction with the windows actually inserted (docs/decisions/0023-rollups.md). */
-  constructor(private readonly db: Db, private readonly rollups: RollupsRepo | null = null) {
+  /**
+   * `rollups`: updated in the same transaction with the windows actually inserted (docs/decisions/0023-rollups.md);
+   * `stored`: each device's count of stored bytes, likewise (stored-bytes.ts).
+   */
+  constructor(private readonly db: Db, private readonly rollups: RollupsRepo | null, private readonly stored: StoredBytesRepo) {
     this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => this.insertWindows(deviceId, windows, at, new Set()));
     this.txMany = db.transaction((batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => {
       const unfleeted = new Set<string>();
@@ -37,16 +41,16 @@ export class TelemetryRepo {
       let bytes = 0;
       for (const e of events) {
         const json = JSON.stringify(e);
-        bytes += json.length;
-        ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at);
+        if (ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at).changes > 0) bytes += json.length;
       }
+      this.stored.add(deviceId, bytes);
       return bytes;
     });
   }
 
   /**
-   * Stores windows (ignoring ones already stored); returns the characters of JSON written (a resend
-   * of a stored seq counts too), for the per-device storage bound (ingest-guard.ts).
+   * Stores windows (ignoring ones already stored); returns the characters of JSON inserted (a resend
+   * of a stored seq adds nothing), for the per-device storage bound (ingest/guard.ts).
    */
   putWindows(deviceId: string, windows: SeqWindow[], at: Date): number {
     return this.txWindows(deviceId, windows, at.toISOString());
@@ -71,14 +75,18 @@ export class TelemetryRepo {
     for (const w of windows) {
       // The window's text as the device sent it, when the ingress could cut it (docs/decisions/0048-stored-window-text.md).
       const json = windowText(w) ?? serialised(w);
-      bytes += json.length;
-      // A resend of a stored seq inserts nothing and must add nothing to the rollups.
-      if (ins.run(deviceId, w.seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) inserted.push(w);
+      // A resend of a stored seq inserts nothing and must add nothing to the rollups or the count.
+      if (ins.run(deviceId, w.seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) {
+        inserted.push(w);
+        bytes += json.length;
+      }
     }
     this.rollups?.applyWindows(deviceId, inserted, unfleeted);
+    this.stored.add(deviceId, bytes);
     return bytes;
   }
 
+  /** Stores events (ignoring ones already stored); returns the characters of JSON inserted. */
   putEvents(deviceId: string, events: DeviceEvent[], at: Date): number {
     return this.txEvents(deviceId, events, at.toISOString());
   }

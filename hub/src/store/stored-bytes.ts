@@ -1,0 +1,120 @@
+// What each device has stored in the hub's database, kept as a running count (docs/decisions/
+// 0062-stored-history-rolls.md): the characters of JSON of its stored windows and events, added in the
+// transaction that inserts them (TelemetryRepo) and taken off in the one that deletes them (window
+// retention, eviction). The ingest guard bounds each device by it (ingest.maxStoredBytesPerDevice)
+// with a one-row read, where summing the rows read every stored byte of the device.
+// Eviction keeps a device under that bound by deleting its oldest raw windows (lowest seq first: a
+// device's seqs grow as it records); the rollups made from them stay, so metrics and drift stay exact.
+import type { Db } from './db.js';
+import type { HubStatement as Statement } from './hub-db.js';
+import type { Migration } from './migrations.js';
+
+export const STORED_BYTES_MIGRATION: Migration = {
+  version: 7,
+  name: 'stored bytes per device',
+  // Filled once from what is stored; from then on kept by the writes and deletes.
+  sql: `
+    CREATE TABLE device_stored (
+      device_id TEXT PRIMARY KEY,
+      bytes INTEGER NOT NULL
+    );
+    INSERT INTO device_stored (device_id, bytes)
+      SELECT device_id, SUM(n) FROM (
+        SELECT device_id, LENGTH(window) AS n FROM device_windows
+        UNION ALL
+        SELECT device_id, LENGTH(event) AS n FROM device_events
+      ) AS rows GROUP BY device_id;
+  `,
+};
+
+/** Windows deleted per transaction by expiry and eviction: a long delete never holds the write lock for long. */
+export const DELETE_BATCH = 2000;
+
+export class StoredBytesRepo {
+  private addStmt: Statement | null = null;
+  private getStmt: Statement | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  /** Adds `bytes` to the device's count; call in the transaction that stored them. */
+  add(deviceId: string, bytes: number): void {
+    if (bytes === 0) return;
+    (this.addStmt ??= this.db.prepare(
+      'INSERT INTO device_stored (device_id, bytes) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET bytes = device_stored.bytes + excluded.bytes',
+    )).run(deviceId, bytes);
+  }
+
+  /** The device's count (0: nothing stored). */
+  get(deviceId: string): number {
+    const r = (this.getStmt ??= this.db.prepare('SELECT bytes FROM device_stored WHERE device_id = ?')).get(deviceId) as { bytes: number } | undefined;
+    return Math.max(0, Number(r?.bytes ?? 0));
+  }
+
+  /** Devices whose count is above `bytes`, the largest first. */
+  devicesOver(bytes: number): Array<{ deviceId: string; bytes: number }> {
+    return (this.db.prepare('SELECT device_id, bytes FROM device_stored WHERE bytes > ? ORDER BY bytes DESC').all(bytes) as Array<{ device_id: string; bytes: number }>)
+      .map((r) => ({ deviceId: r.device_id, bytes: Number(r.bytes) }));
+  }
+
+  /**
+   * Deletes raw windows that started before `before` (rollups stay), DELETE_BATCH a transaction, each
+   * device's count lowered by what went. Returns how many.
+   */
+  expireWindows(before: Date): number {
+    const cutoff = before.toISOString();
+    const pairs = this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
+    // Per version, on the (model, version, start) index.
+    const pick = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?');
+    let total = 0;
+    for (const p of pairs) {
+      for (;;) {
+        const n = this.db.transaction(() => this.deleteCounted(pick.all(p.model, p.version, cutoff, DELETE_BATCH) as Row[]))();
+        total += n;
+        if (n < DELETE_BATCH) break;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Deletes the device's oldest raw windows (lowest seq first) until its count is at most `downTo`, or
+   * none is left; returns how many went. Events are never evicted.
+   */
+  evictOldestWindows(deviceId: string, downTo: number): number {
+    const pick = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE device_id = ? ORDER BY seq LIMIT ?');
+    let total = 0;
+    for (;;) {
+      const n = this.db.transaction((): number => {
+        let over = this.get(deviceId) - downTo;
+        if (over <= 0) return 0;
+        const rows: Row[] = [];
+        for (const r of pick.all(deviceId, DELETE_BATCH) as Row[]) {
+          if (over <= 0) break;
+          rows.push(r);
+          over -= Number(r.n);
+        }
+        return this.deleteCounted(rows);
+      })();
+      total += n;
+      if (n < DELETE_BATCH) return total;
+    }
+  }
+
+  /** Deletes these windows and lowers their devices' counts; call in a transaction. */
+  private deleteCounted(rows: readonly Row[]): number {
+    if (rows.length === 0) return 0;
+    const freed = new Map<string, number>();
+    const del = this.db.prepare('DELETE FROM device_windows WHERE device_id = ? AND seq = ?');
+    let deleted = 0;
+    for (const r of rows) {
+      if (del.run(r.device_id, r.seq).changes === 0) continue;
+      deleted++;
+      freed.set(r.device_id, (freed.get(r.device_id) ?? 0) + Number(r.n));
+    }
+    const lower = this.db.prepare('UPDATE device_stored SET bytes = CASE WHEN bytes > ? THEN bytes - ? ELSE 0 END WHERE device_id = ?');
+    for (const [deviceId, n] of freed) lower.run(n, n, deviceId);
+    return deleted;
+  }
+}
+
+interface Row { device_id: string; seq: number; n: number }
