@@ -248,6 +248,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           step(policy?.stop(), STOP_MS.batch, 'a policy rollback under way'),
           // Captured rows still in memory are sealed into agent.db (uploaded after the next start).
           step(capture?.stop(), STOP_MS.batch, 'sealing the captured rows'),
+          // The prune after an install or switch (install/prune.ts) ends before the store closes.
+          step(manager?.settled(), STOP_MS.batch, 'model operations under way'),
         ]);
         // Local SQLite only: writes the open summary window (sent on the next connect), so every
         // prediction served before the signal is on disk.

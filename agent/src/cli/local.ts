@@ -25,6 +25,7 @@ function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager,
     try {
       return await fn(m, s, runtime);
     } finally {
+      await m.settled(); // the prune after an install or switch (install/prune.ts), before the store closes
       await runtime.stop();
     }
   });

@@ -17,6 +17,7 @@ import type { TrustRepo } from '../store/trust-repo.js';
 import { assertTrustCurrent } from '../trust-current.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { Pause, PausePoint } from './pause.js';
+import { pruneVersions } from './prune.js';
 
 /** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
 export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
@@ -97,7 +98,10 @@ export class ModelManager {
         // A box without the key is refused before anything is copied (the signatures are checked above).
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {
-          if (await this.d.blobs.has(f.sha256, f.size)) continue;
+          if (await this.d.blobs.has(f.sha256, f.size)) {
+            await this.d.blobs.touch(f.sha256); // reused: spared by a prune in another process until this commits (prune.ts)
+            continue;
+          }
           await this.d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
             const { stream } = await openBundleEntry(bundlePath, f.path);
             for await (const chunk of stream) await write(chunk as Buffer);
@@ -127,6 +131,7 @@ export class ModelManager {
         await this.adopt(loaded, activate);
         if (activate && active) this.switched({ name: m.name, version: m.version, previous: active.previous, reason: 'install' });
         this.d.logger.info({ model: m.name, version: m.version, activated: activate }, 'installed');
+        this.pruneNext(m.name);
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active, preflight: pf };
       } catch (err) {
         const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message, { cause: err });
@@ -167,6 +172,7 @@ export class ModelManager {
       }
       await this.adopt(loaded, true);
       this.switched({ name, version, previous: entry.previous, reason });
+      this.pruneNext(name);
       return entry;
     });
   }
@@ -246,6 +252,19 @@ export class ModelManager {
         }
       }
     });
+  }
+
+  /**
+   * Old versions of `name` and unused files leave the box (prune.ts) as the next operation: the caller of
+   * an install or switch does not wait for it (settled() does).
+   */
+  private pruneNext(name: string): void {
+    this.serial(() => pruneVersions({ models: this.d.models, blobs: this.d.blobs, logger: this.d.logger }, name)).catch(() => undefined); // it never throws
+  }
+
+  /** Resolves once every operation queued so far (installs, switches, the prunes after them) has ended. */
+  settled(): Promise<void> {
+    return this.chain.then(() => undefined);
   }
 
   private switched(s: Switched): void {

@@ -3,7 +3,7 @@
 // so a power cut leaves either no file or the whole, verified file.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppError, sha256File } from '@edgefleet/shared/core';
 
@@ -67,6 +67,43 @@ export class BlobStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Marks a stored blob as just used (its mtime): an install that reuses a blob already stored touches
+   * it, so a prune in another process, which spares blobs used within its grace, cannot delete it
+   * between the install's check and its commit (install/prune.ts).
+   */
+  async touch(sha256: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.pathOf(sha256), now, now).catch(() => undefined);
+  }
+
+  /**
+   * Deletes a blob unless it was written or touched within `graceMs`; returns whether it went. A
+   * missing blob is not an error.
+   */
+  async removeIfIdle(sha256: string, graceMs: number, now = Date.now()): Promise<boolean> {
+    const path = this.pathOf(sha256);
+    try {
+      if (now - (await stat(path)).mtimeMs < graceMs) return false;
+    } catch {
+      return false;
+    }
+    await rm(path, { force: true });
+    return true;
+  }
+
+  /** The sha256 of every stored blob. */
+  async list(): Promise<string[]> {
+    const top = join(this.root, 'sha256');
+    const out: string[] = [];
+    for (const prefix of await readdir(top).catch(() => [] as string[])) {
+      for (const rest of await readdir(join(top, prefix)).catch(() => [] as string[])) {
+        if (/^[0-9a-f]{2}$/.test(prefix) && /^[0-9a-f]{62}$/.test(rest)) out.push(prefix + rest);
+      }
+    }
+    return out;
   }
 
   /** Removes leftovers of interrupted writes (called at start). */

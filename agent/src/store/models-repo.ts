@@ -77,6 +77,19 @@ export class ModelsRepo {
       .run(name, active, previous ?? null, at.toISOString());
   }
 
+  /**
+   * Forgets an installed version (its files are the caller's: install/prune.ts); never the active or
+   * previous one of its model. Returns whether it was there.
+   */
+  removeVersion(name: string, version: string): boolean {
+    const a = this.getActive(name);
+    if (a && (a.active === version || a.previous === version)) {
+      throw new AppError('CONFLICT', `${name}@${version} is the ${a.active === version ? 'active' : 'previous'} version: it is kept`);
+    }
+    this.db.prepare('DELETE FROM kv WHERE key = ?').run(`preflight:${name}@${version}`);
+    return this.db.prepare('DELETE FROM model_versions WHERE name = ? AND version = ?').run(name, version).changes > 0;
+  }
+
   /** Records the sample latency measured by preflight at install (kept in kv: no schema change). */
   setPreflight(name: string, version: string, p: VersionPreflight): void {
     this.db
