@@ -102,4 +102,12 @@ describe('old model versions leave the box', () => {
     assert.equal(versions().includes('6.0.0'), false);
     assert.equal(existsSync(shared), true, '7.0.0 still uses it');
   });
+
+  it('never forgets the active or previous version, naming which it is', () => {
+    const a = agent.models.getActive('mlp')!;
+    assert.throws(() => agent.models.removeVersion('mlp', a.active), (e: Error & { code?: string }) => e.code === 'CONFLICT' && e.message === `mlp@${a.active} is the active version: it is kept`);
+    assert.throws(() => agent.models.removeVersion('mlp', a.previous!), (e: Error & { code?: string }) => e.code === 'CONFLICT' && e.message === `mlp@${a.previous!} is the previous version: it is kept`);
+    assert.equal(agent.models.removeVersion('mlp', '9.9.9'), false, 'a version not installed: nothing to forget');
+    assert.ok(versions().includes(a.active) && versions().includes(a.previous!));
+  });
 });

@@ -9,6 +9,7 @@ import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import { StoredBytesRepo } from '../store/stored-bytes.js';
 import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
 
 export interface IngestGuardDeps {
@@ -57,11 +58,14 @@ export class IngestGuard {
   // versions, so preparing per call was the largest hub cost of a 10,000-device deployment
   // (docs/performance.md "Ingest and fleet scale").
   private allowedStmt: Statement | null = null;
-  private bytesStmt: Statement | null = null;
   private maxSeqStmt: Statement | null = null;
+
+  /** Each device's stored bytes, the database's count (store/stored-bytes.ts). */
+  private readonly storedRepo: StoredBytesRepo;
 
   constructor(private readonly deps: IngestGuardDeps) {
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
+    this.storedRepo = new StoredBytesRepo(deps.db);
   }
 
   /** The versions a device may report changed (a deployment, a new state report). */
@@ -114,7 +118,7 @@ export class IngestGuard {
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
     const nowMs = now.getTime();
     if (entry.storedBytes === null || !(nowMs - entry.storedReadAt < STORED_RELOAD_MS && nowMs >= entry.storedReadAt)) {
-      entry.storedBytes = this.loadStoredBytes(deviceId);
+      entry.storedBytes = this.storedRepo.get(deviceId);
       entry.storedReadAt = nowMs;
     }
     const full = entry.storedBytes >= this.limits.maxStoredBytesPerDevice;
@@ -171,11 +175,6 @@ export class IngestGuard {
       ))
       .all(deviceId, deviceId, deviceId) as Array<{ name: string; version: string }>;
     return new Set(rows.map((r) => `${r.name}@${r.version}`));
-  }
-
-  private loadStoredBytes(deviceId: string): number {
-    const r = (this.bytesStmt ??= this.deps.db.prepare('SELECT bytes FROM device_stored WHERE device_id = ?')).get(deviceId) as { bytes: number } | undefined;
-    return Math.max(0, Number(r?.bytes ?? 0));
   }
 
   private loadMaxSeq(deviceId: string): number {
