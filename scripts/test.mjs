@@ -46,8 +46,19 @@ if (programs === 'built') {
     process.exit(1);
   }
 }
+// The console's browser tests serve desktop/dist/renderer from their hubs: built once here, before any
+// of them runs. Each file building it again (test/src/console/helpers.ts buildRenderer) replaced the
+// directory while another file's hub was serving it, and a page loaded then had no script.
+const renderer = files.some((f) => f.includes(join('test', 'src', 'console')));
+if (renderer) {
+  const r = spawnSync(process.execPath, [join(root, 'desktop', 'scripts', 'build-renderer.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('the console renderer did not build (desktop/scripts/build-renderer.mjs): the console tests need it');
+    process.exit(1);
+  }
+}
 const cache = process.env.EDGEFLEET_MODEL_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'edgefleet-test-models-'));
-const env = { ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}) };
+const env = { ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}), ...(renderer ? { EDGEFLEET_RENDERER_BUILT: '1' } : {}) };
 // `node --test FILES` runs its files in sorted order whatever order they are given in; run() (in
 // test-run.mjs) takes them in ours. Its test files run with this runner's flags (from source, via tsx).
 const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'scripts', 'test-run.mjs'), ...files], { cwd: root, stdio: 'inherit', env });

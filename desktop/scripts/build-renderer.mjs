@@ -59,8 +59,16 @@ await build({
 copyFileSync(join(desktop, 'src', 'first-run', 'index.html'), join(firstRun, 'index.html'));
 copyFileSync(join(src, 'styles.css'), join(firstRun, 'app.css'));
 copyFileSync(join(src, 'index.html'), join(tmp, 'index.html'));
-rmSync(out, { recursive: true, force: true });
+// The old build is renamed aside, not deleted first, so the path is missing only between two renames.
+const old = `${out}.old-${process.pid}`;
+rmSync(old, { recursive: true, force: true });
+try {
+  renameSync(out, old);
+} catch (err) {
+  if (err.code !== 'ENOENT') throw err;
+}
 renameSync(tmp, out);
+rmSync(old, { recursive: true, force: true });
 if (!args.includes('--quiet')) {
   const bytes = statSync(join(out, 'assets', 'app.js')).size;
   console.log(`console renderer built in ${out}: app.js ${(bytes / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} inputs)`);

@@ -9,8 +9,13 @@ import { repoRoot, runCli } from '@edgefleet/examples';
 export const CHROMIUM = process.env['EDGEFLEET_CHROMIUM'] ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
-/** Builds desktop/dist/renderer (atomically replaced, so a running hub never serves half a build). */
+/**
+ * Builds desktop/dist/renderer (atomically replaced, so a running hub never serves half a build), unless
+ * the test runner built it for the whole run (scripts/test.mjs sets EDGEFLEET_RENDERER_BUILT): test files
+ * run side by side, and one rebuilding it while another's hub serves it left that page without a script.
+ */
 export async function buildRenderer(): Promise<void> {
+  if (process.env['EDGEFLEET_RENDERER_BUILT'] === '1') return;
   const r = await runCli(join(repoRoot(), 'desktop', 'scripts', 'build-renderer.mjs'), ['--quiet']);
   if (r.code !== 0) throw new Error(`renderer build failed: ${r.stderr}`);
 }
