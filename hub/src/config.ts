@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError, MAX_CAPTURE_CHUNK_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
 const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
@@ -135,8 +136,16 @@ export const HubConfig = z
         windowsDays: z.number().positive().optional(),
         /** How often to delete expired windows (default hourly). */
         everyMs: z.number().int().positive().optional(),
+        /** Hourly rollups are deleted after this many whole days (default 35); older ranges read whole days. */
+        hourlyRollupDays: z.number().int().min(2).optional(),
+        /** Daily rollups are deleted after this many whole days (default: kept); older ranges are not answered. */
+        dailyRollupDays: z.number().int().min(2).optional(),
       })
       .strict()
+      .refine((r) => r.dailyRollupDays === undefined || r.dailyRollupDays >= (r.hourlyRollupDays ?? DEFAULT_HOURLY_ROLLUP_DAYS), {
+        message: `dailyRollupDays must be at least hourlyRollupDays (default ${DEFAULT_HOURLY_ROLLUP_DAYS}): a day's hours cannot outlive the day`,
+        path: ['dailyRollupDays'],
+      })
       .optional(),
     /** Alert rules evaluation and webhook delivery (hub/src/alerts; docs/drift.md "Alerts"). */
     alerts: z

@@ -8,6 +8,7 @@ import {
 import type { Db } from '../store/db.js';
 import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
 import { MAX_RANGE_MS, collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
+import type { RollupHorizon } from '../rollups/expiry.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
 import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
@@ -26,10 +27,10 @@ const WORST = 5;
 /** Buckets in a timeline at most (bucket length grows with the range). */
 const TIMELINE_BUCKETS = 24;
 
-export function rangeOf(q: RangeQuery, now: Date): Plan {
+export function rangeOf(q: RangeQuery, now: Date, horizon?: RollupHorizon): Plan {
   const until = q.until ? toMs(q.until, 'until') : now.getTime();
   const since = q.since ? toMs(q.since, 'since') : until - DAY_MS;
-  return planRanges(since, until);
+  return planRanges(since, until, horizon);
 }
 
 /** device id → group key for `by` (null: one group "all"). */
@@ -55,7 +56,7 @@ export class FleetAnalytics {
 
   metrics(model: string, version: string, q: RangeQuery, now: Date): MetricsResponse {
     const s = this.rollups.requireSeries(model, version);
-    const plan = rangeOf(q, now);
+    const plan = rangeOf(q, now, this.rollups.horizon());
     const groups = collect(this.rollups, s, plan, { dist: true, mom: true, lat: true, keyOf: keyFn(grouper(this.db, q.by)), ...(q.by ? {} : { fleet: true }) });
     const keys = [...groups.keys()].sort();
     if (!q.by && keys.length === 0) keys.push(ALL);
@@ -86,7 +87,7 @@ export class FleetAnalytics {
    */
   drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[]; worst?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
-    const plan = rangeOf(q, now);
+    const plan = rangeOf(q, now, this.rollups.horizon());
     const group = grouper(this.db, q.by);
     const keyOf = (id: string) => (group ? group(id) : ALL);
     // Per device first (for the worst devices: bins only), then folded into groups. The whole fleet's
@@ -129,7 +130,7 @@ export class FleetAnalytics {
     } else {
       checkBaseline(q.baseline);
       const [from, to] = q.baseline.split('/') as [string, string];
-      const bplan = planRanges(from, to);
+      const bplan = planRanges(from, to, this.rollups.horizon());
       baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
       const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group), ...(group ? {} : { fleet: true, countDevices: false }) });
       const all = emptyValues(s.layout);
@@ -173,12 +174,18 @@ export class FleetAnalytics {
     };
   }
 
-  /** PSI of every feature and output over all devices, per bucket of whole hours (at most 24 buckets). */
-  private timeline(s: Series, plan: Plan, exp: Expected, th: DriftThresholds): DriftResponse['timeline'] {
-    const hours = Math.round((plan.until - plan.since) / HOUR_MS);
-    const bucketMs = Math.ceil(hours / TIMELINE_BUCKETS) * HOUR_MS;
+  /**
+   * PSI of every feature and output over all devices, per bucket of whole hours (at most 24 buckets);
+   * of whole days when the range reaches before the hourly rollups' horizon (rollups/expiry.ts).
+   */
+  private timeline(s: Series, rangePlan: Plan, exp: Expected, th: DriftThresholds): DriftResponse['timeline'] {
+    const daily = rangePlan.since < this.rollups.horizon().hourlyFrom;
+    const unit = daily ? DAY_MS : HOUR_MS;
+    const plan = daily ? dailyPlan(rangePlan) : rangePlan;
+    const units = Math.round((plan.until - plan.since) / unit);
+    const bucketMs = Math.ceil(units / TIMELINE_BUCKETS) * unit;
     const n = Math.ceil((plan.until - plan.since) / bucketMs);
-    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: true, errors: false, fleet: true, countDevices: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
+    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: !daily, errors: false, fleet: true, countDevices: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });
@@ -191,6 +198,13 @@ export class FleetAnalytics {
     }
     return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi };
   }
+}
+
+/** The whole UTC days covering a plan, read from daily rollups alone. */
+function dailyPlan(p: Plan): Plan {
+  const since = Math.floor(p.since / DAY_MS) * DAY_MS;
+  const until = Math.ceil(p.until / DAY_MS) * DAY_MS;
+  return { since, until, ranges: [{ grain: DAY_MS / 1000, from: since, to: until }] };
 }
 
 /**

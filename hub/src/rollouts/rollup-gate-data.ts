@@ -4,7 +4,8 @@
 // range; otherwise its rollup is the same sum. So the numbers equal WindowGateData's (gate-data.ts) on the
 // same data, without parsing every window of a 24 h wave. Where retention already deleted an edge
 // hour's raw windows, that hour's rollup is used whole (it may then include windows that started up
-// to an hour before `from`): gates keep working after the raw windows expire.
+// to an hour before `from`): gates keep working after the raw windows expire. Likewise a range reaching
+// back past the hourly rollups' horizon (rollups/expiry.ts) is read in whole days.
 import { createHash } from 'node:crypto';
 import { LATENCY_BUCKETS, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
@@ -59,6 +60,10 @@ export class RollupGateData implements GateData {
     const rawFrom = this.opts.rawFrom?.() ?? -Infinity;
     const first = Math.floor(from / HOUR_MS) * HOUR_MS;
     const last = Math.floor((to - 1) / HOUR_MS) * HOUR_MS; // the hour holding the range's last instant
+    // A range reaching before the hourly horizon (rollups/expiry.ts) is read in whole days there, from
+    // the rollups alone: raw edges inside days read whole would be counted twice.
+    const horizon = this.deps.rollups.horizon();
+    if (first < horizon.hourlyFrom) return this.merged(series, q.devices, first, last + HOUR_MS);
     // An edge hour is read from its rollup when no window of the hour lies outside the range (or when
     // the raw windows inside the range may be gone), else from the raw windows inside the range. Before
     // `rawFrom` a probe cannot see the deleted windows, so a partly expired first hour is read raw.
@@ -125,8 +130,8 @@ export class RollupGateData implements GateData {
    * from the group's device rows instead of building a fleet row that the next batch deletes again.
    */
   private merged(s: Series, devices: ReadonlySet<string>, a: number, b: number): GroupStats {
-    const plan = planRanges(a, b);
     const { rollups } = this.deps;
+    const plan = planRanges(a, b, rollups.horizon());
     const rows = rollups.rowsPerDevice(s.id, plan.ranges);
     let inside = 0;
     let outsideRows = 0;

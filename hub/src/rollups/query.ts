@@ -9,6 +9,7 @@ import { DAY_SEC, HOUR_SEC } from '../store/rollups-repo.js';
 import { MOMENT_FIELDS, PERF_FIELDS, type RollupLayout } from './layout.js';
 import { addMoments, addStored, emptyValues, type RollupValues } from './values.js';
 import { decodeMom } from './blobs.js';
+import { NO_HORIZON, type RollupHorizon } from './expiry.js';
 
 export interface MergeQuery {
   model: string;
@@ -129,14 +130,28 @@ export function toMs(t: Date | string | number, what: string): number {
   return ms;
 }
 
-/** Whole hours covering [since, until): hourly rollups at the edges, daily ones for whole days between. */
-export function planRanges(sinceIn: Date | string | number, untilIn: Date | string | number): Plan {
+/**
+ * Whole hours covering [since, until): hourly rollups at the edges, daily ones for whole days between.
+ * Against a horizon (rollups/expiry.ts, `RollupsRepo.horizon()`): an edge before the hourly horizon
+ * widens to whole days, and a range reaching before the daily horizon starts at it (BAD_REQUEST when it
+ * ends before it). The plan's since and until say what it covers.
+ */
+export function planRanges(sinceIn: Date | string | number, untilIn: Date | string | number, horizon: RollupHorizon = NO_HORIZON): Plan {
   const s = toMs(sinceIn, 'since');
   const u = toMs(untilIn, 'until');
-  if (u <= s) throw new AppError('BAD_REQUEST', `until ${new Date(u).toISOString()} is not after since ${new Date(s).toISOString()}: expected since < until`);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (u <= s) throw new AppError('BAD_REQUEST', `until ${iso(u)} is not after since ${iso(s)}: expected since < until`);
   if (u - s > MAX_RANGE_MS) throw new AppError('BAD_REQUEST', `range of ${Math.round((u - s) / DAY_MS)} days is too long: expected at most ${MAX_RANGE_MS / DAY_MS} days`);
-  const since = Math.floor(s / HOUR_MS) * HOUR_MS;
-  const until = Math.ceil(u / HOUR_MS) * HOUR_MS;
+  let since = Math.floor(s / HOUR_MS) * HOUR_MS;
+  let until = Math.ceil(u / HOUR_MS) * HOUR_MS;
+  if (since < horizon.hourlyFrom) since = Math.floor(since / DAY_MS) * DAY_MS;
+  if (until < horizon.hourlyFrom) until = Math.ceil(until / DAY_MS) * DAY_MS;
+  if (since < horizon.dailyFrom) {
+    if (until <= horizon.dailyFrom) {
+      throw new AppError('BAD_REQUEST', `range ${iso(s)} to ${iso(u)} ends before ${iso(horizon.dailyFrom)}, and the rollups before then were deleted (retention.dailyRollupDays): expected a range ending after ${iso(horizon.dailyFrom)}`);
+    }
+    since = horizon.dailyFrom;
+  }
   const d0 = Math.ceil(since / DAY_MS) * DAY_MS;
   const d1 = Math.floor(until / DAY_MS) * DAY_MS;
   if (d1 <= d0) return { since, until, ranges: [{ grain: HOUR_SEC, from: since, to: until }] };
@@ -285,7 +300,7 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
  */
 export function mergeRollups(repo: RollupsRepo, q: MergeQuery): MergedSummary {
   const s = repo.requireSeries(q.model, q.version);
-  const plan = planRanges(q.since, q.until);
+  const plan = planRanges(q.since, q.until, repo.horizon());
   const groups = collect(repo, s, plan, { dist: true, mom: true, lat: true, ...(q.devices ? { devices: q.devices } : { fleet: true }) });
   return summarize(s, plan, groups.get(''));
 }

@@ -4,14 +4,24 @@
 // (docs/decisions/0062-stored-history-rolls.md). The rollups made from them stay, so metrics and drift
 // over any range stay exact. A device therefore keeps its newest history and never reaches the bound
 // in normal traffic; the guard still refuses one that floods past it between two runs.
+// Each run also expires hourly and daily rollups past `hourlyRollupDays` / `dailyRollupDays`
+// (rollups/expiry.ts), one hour or day of one version per turn of the event loop.
 import type { Clock } from '../clock.js';
+import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { StoredBytesRepo } from '../store/stored-bytes.js';
 
 export interface RetentionOptions {
   windowsDays?: number | undefined;
   everyMs?: number | undefined;
+  /** Hourly rollups are deleted this many whole days back (default DEFAULT_HOURLY_ROLLUP_DAYS). */
+  hourlyRollupDays?: number | undefined;
+  /** Daily rollups likewise (default: kept). */
+  dailyRollupDays?: number | undefined;
 }
+
+/** Five weeks of hourly rollups: a month compared with the month before still reads hours. */
+export const DEFAULT_HOURLY_ROLLUP_DAYS = 35;
 
 /** A device's windows are evicted once it stores more than this share of its bound... */
 export const EVICT_FROM = 0.9;
@@ -30,23 +40,72 @@ export interface WindowRetentionDeps {
   metrics?: MetricsPort | undefined;
   /** Each device's bound (ingest.maxStoredBytesPerDevice). */
   maxStoredBytesPerDevice: number;
+  /** Deletes rollups past their horizon (absent: rollups are kept). */
+  rollups?: RollupExpiry | undefined;
 }
 
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
+  private expiring = false;
 
   constructor(private readonly deps: WindowRetentionDeps, private readonly opts: RetentionOptions) {}
 
   start(): void {
     if (this.timer) return;
-    this.runOnce();
-    this.timer = setInterval(() => this.runOnce(), this.opts.everyMs ?? 3600_000);
+    const run = () => {
+      this.runOnce();
+      this.expireRollupsInTurns();
+    };
+    this.timer = setInterval(run, this.opts.everyMs ?? 3600_000);
     this.timer.unref();
+    run();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * Records the rollups' horizon, then deletes up to `limit` periods (an hour or a day of one version)
+   * before it; returns the rows deleted. Never throws.
+   */
+  expireRollups(limit = Infinity): number {
+    const expiry = this.deps.rollups;
+    if (!expiry) return 0;
+    let rows = 0;
+    try {
+      const horizon = expiry.advance(wantedHorizon(this.deps.clock.now().getTime(), {
+        hourlyDays: this.opts.hourlyRollupDays ?? DEFAULT_HOURLY_ROLLUP_DAYS, dailyDays: this.opts.dailyRollupDays,
+      }));
+      for (let i = 0; i < limit; i++) {
+        const r = expiry.step(horizon);
+        if (!r) break;
+        rows += r.rows;
+        this.deps.metrics?.inc('edgefleet_rollups_expired_total', { grain: r.grain === 3600 ? 'hour' : 'day' }, r.rows);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err }, 'expiring rollups failed');
+    }
+    return rows;
+  }
+
+  /** Expires rollups one period per turn of the event loop until none is left (or stopped). */
+  private expireRollupsInTurns(): void {
+    if (this.expiring || !this.deps.rollups) return;
+    this.expiring = true;
+    let total = 0;
+    const step = () => {
+      const n = this.timer ? this.expireRollups(1) : 0;
+      total += n;
+      if (n > 0) {
+        setImmediate(step);
+        return;
+      }
+      if (total > 0) this.deps.logger.info({ deleted: total }, 'expired hourly and daily rollups past retention (docs/drift.md "Retention")');
+      this.expiring = false;
+    };
+    step();
   }
 
   /** Expires and evicts now; returns how many windows went each way. Never throws. */

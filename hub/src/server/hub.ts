@@ -28,6 +28,7 @@ import { RolloutEngine } from '../rollouts/engine.js';
 import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import type { StreamHub } from '../api/stream.js';
 import { WindowRetention, retainedFrom } from '../rollups/retention.js';
+import { RollupExpiry } from '../rollups/expiry.js';
 import { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import { Alerts } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
@@ -146,7 +147,7 @@ export class Hub {
     this.blobServer = blobs;
     await blobs.start();
     const retention = new WindowRetention({
-      stored: store.stored, clock, logger, metrics: this.metrics,
+      stored: store.stored, clock, logger, metrics: this.metrics, rollups: new RollupExpiry(store.db),
       maxStoredBytesPerDevice: cfg.ingest?.maxStoredBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxStoredBytesPerDevice,
     }, cfg.retention ?? {});
     this.retention = retention;

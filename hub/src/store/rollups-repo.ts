@@ -10,6 +10,7 @@ import { layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
 import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 import { RollupWriter } from './rollups-writer.js';
+import { readHorizon, type RollupHorizon } from '../rollups/expiry.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
@@ -231,6 +232,11 @@ export class RollupsRepo {
   /** Every (model, version) with rollups. */
   allSeries(): Array<{ id: number; model: string; version: string }> {
     return this.db.prepare('SELECT id, model, version FROM rollup_series ORDER BY model, version').all() as Array<{ id: number; model: string; version: string }>;
+  }
+
+  /** From when hourly and daily rollups are whole (rollups/expiry.ts), as recorded now; queries plan against it. */
+  horizon(): RollupHorizon {
+    return readHorizon(this.db);
   }
 
   /** Series of a model version or NOT_FOUND naming it. */
