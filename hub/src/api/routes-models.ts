@@ -1,10 +1,11 @@
 // The model registry over REST: push a bundle (raw body, streamed, verified
-// before anything is stored), list, show, download and deprecate versions.
+// before anything is stored), list, show, download, deprecate and delete versions.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList } from '@edgefleet/shared';
+import { AppError, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList } from '@edgefleet/shared';
 import { Registry, type BundleVerifier } from '../registry.js';
-import { actor, audit, jsonBody, param, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+import { deleteVersion } from '../store/model-delete.js';
 
 function detail(deps: ApiDeps, name: string, version: string): z.infer<typeof ModelVersionDetail> {
   const v = deps.store.models.get(name, version);
@@ -89,6 +90,23 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
         });
         const { manifest: _m, signatures: _s, ...info } = deps.store.models.get(name, version);
         return info;
+      },
+    },
+    {
+      method: 'delete', path: '/models/:name/versions/:version', access: 'admin', query: ModelDeleteQuery, response: ModelDeleted,
+      summary: 'Delete a version nothing refers to (?reason=): one pushed by mistake, never deployed, reported or measured; else 409 naming what refers to it (deprecate it instead)',
+      async handler(c, deps) {
+        const name = param(c, 'name');
+        const version = param(c, 'version');
+        const q = queryOf(c, ModelDeleteQuery, 'delete query');
+        const { orphanBlob } = transact(deps, () => {
+          const r = deleteVersion(deps.store.db, name, version);
+          audit(c, deps, 'model.delete', `${name}@${version}`, q.reason, { bundleDeleted: r.orphanBlob !== null });
+          return r;
+        });
+        deps.store.rollups.forget(name, version);
+        if (orphanBlob) deps.store.blobs.removeFile(orphanBlob);
+        return { name, version, bundleDeleted: orphanBlob !== null };
       },
     },
   ];

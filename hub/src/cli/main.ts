@@ -11,7 +11,7 @@ import { modelRekey, modelSeal } from './commands/model-sealed.js';
 import {
   auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
 } from './commands/remote-fleet.js';
-import { modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
+import { modelDelete, modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
@@ -45,6 +45,7 @@ export const commands: CommandTable = {
   'model ls': modelLs,
   'model show': modelShow,
   'model deprecate': modelDeprecate,
+  'model delete': modelDelete,
   'model totals': modelTotals,
   'tokens create': tokensCreate,
   'tokens ls': tokensLs,

@@ -54,6 +54,11 @@ export class BlobStore {
     this.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, at.toISOString());
   }
 
+  /** Deletes a blob's file; call after the transaction that deleted its row committed. */
+  removeFile(sha256: string): void {
+    rmSync(this.pathOf(sha256), { force: true });
+  }
+
   open(sha256: string, range?: { start: number; end: number }): Readable {
     if (!this.has(sha256)) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
     return createReadStream(this.pathOf(sha256), range);

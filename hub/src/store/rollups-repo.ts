@@ -109,9 +109,15 @@ const ALL_BLOBS = { dist: true, mom: true, lat: true };
 
 /** Cached series (one per model version in the registry that reported windows). */
 const MAX_CACHED_SERIES = 4096;
+/**
+ * A cached series is checked against the table this often: a version deleted from the registry
+ * (store/model-delete.ts) and pushed again with other features gets a new series, and another hub of a
+ * cluster must not keep writing under the old one for longer than this.
+ */
+const SERIES_CHECK_MS = 60_000;
 
 export class RollupsRepo {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, Series & { checkedAt: number }>();
   private readonly writer: RollupWriter;
 
   constructor(private readonly db: Db) {
@@ -122,16 +128,24 @@ export class RollupsRepo {
   seriesFor(model: string, version: string): Series | null {
     const key = `${model}@${version}`;
     const hit = this.series.get(key);
-    if (hit) return hit;
+    const now = Date.now();
+    if (hit && now - hit.checkedAt < SERIES_CHECK_MS) return hit;
     let row = this.db.prepare('SELECT id, layout FROM rollup_series WHERE model = ? AND version = ?').get(model, version) as { id: number; layout: string } | undefined;
+    if (hit && row && Number(row.id) === hit.id) {
+      hit.checkedAt = now; // the same object: the writer's scratch is keyed by its layout
+      return hit;
+    }
     if (!row) {
       const mv = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(model, version) as { manifest: string } | undefined;
-      if (!mv) return null;
+      if (!mv) {
+        this.series.delete(key);
+        return null;
+      }
       const layout = layoutOf(ManifestLayout.parse(JSON.parse(mv.manifest)));
       const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(layout));
       row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(layout) };
     }
-    const s: Series = { id: row.id, model, version, layout: JSON.parse(row.layout) as RollupLayout };
+    const s = { id: Number(row.id), model, version, layout: JSON.parse(row.layout) as RollupLayout, checkedAt: now };
     if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
     this.series.set(key, s);
     return s;
@@ -232,6 +246,11 @@ export class RollupsRepo {
   /** Every (model, version) with rollups. */
   allSeries(): Array<{ id: number; model: string; version: string }> {
     return this.db.prepare('SELECT id, model, version FROM rollup_series ORDER BY model, version').all() as Array<{ id: number; model: string; version: string }>;
+  }
+
+  /** Forgets a cached series (its version was deleted from the registry). */
+  forget(model: string, version: string): void {
+    this.series.delete(`${model}@${version}`);
   }
 
   /** From when hourly and daily rollups are whole (rollups/expiry.ts), as recorded now; queries plan against it. */

@@ -186,6 +186,15 @@ export const ModelVersionDetail = ModelVersionInfo.extend({
 });
 export type ModelVersionDetail = z.infer<typeof ModelVersionDetail>;
 export const ModelDeprecate = z.object({ reason: Reason });
+/** DELETE /models/{name}/versions/{version}?reason=: only a version nothing refers to (else 409). */
+export const ModelDeleteQuery = z.object({ reason: Reason });
+export const ModelDeleted = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** Whether the bundle file went too (false when another version is the same bundle). */
+  bundleDeleted: z.boolean(),
+});
+export type ModelDeleted = z.infer<typeof ModelDeleted>;
 
 // --- audit --------------------------------------------------------------------
 export const AuditEntry = z.object({

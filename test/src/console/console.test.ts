@@ -77,6 +77,13 @@ describe('web console', () => {
     await page.getByTestId('signature-status').filter({ hasText: /Signed: 1 of threshold 1 release signatures verified in this console/ }).waitFor();
     await page.getByRole('button', { name: 'Deprecate' }).waitFor();
     await page.screenshot({ path: join(shots, 'models.png') });
+    // An admin may delete a version, but not this one: the hub names what refers to it.
+    await page.getByRole('button', { name: 'Delete version' }).click();
+    const del = page.getByRole('form', { name: 'Delete version' });
+    await del.getByLabel('Reason').fill('pushed by mistake?');
+    await del.getByRole('button', { name: 'Delete version' }).click();
+    await del.getByRole('status').filter({ hasText: /cannot be deleted: deployment #\d+ assigns it\. .*deprecate it instead/ }).waitFor();
+    await del.getByRole('button', { name: 'Cancel' }).click();
 
     await page.keyboard.press('3');
     await page.getByRole('link', { name: '1' }).first().click();
@@ -101,11 +108,12 @@ describe('web console', () => {
     await page.getByTestId('role').filter({ hasText: 'viewer' }).waitFor();
     await page.locator('[data-key="console-1"]').click();
     await page.getByRole('heading', { name: 'Events' }).waitFor();
-    for (const action of ['Set tags', 'Rotate secret', 'Revoke', 'Deprecate']) assert.equal(await page.getByRole('button', { name: action }).count(), 0, `viewer must not see ${action}`);
+    for (const action of ['Set tags', 'Rotate secret', 'Revoke', 'Deprecate', 'Delete version']) assert.equal(await page.getByRole('button', { name: action }).count(), 0, `viewer must not see ${action}`);
     await page.keyboard.press('2');
     await page.getByRole('link', { name: '1.0.0' }).click();
     await page.getByTestId('signature-status').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Deprecate' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Delete version' }).count(), 0);
 
     await s.hub.api('POST', `/tokens/${viewer.id}/revoke`, { reason: 'console test: 401 returns to login' });
     await page.getByRole('link', { name: 'Audit log' }).click();

@@ -1,6 +1,7 @@
 // Models: every version with who pushed it and whether it is deprecated; a version's provenance,
 // signatures (checked here against the trust document, not taken from the hub), the devices running
-// it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason.
+// it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
+// (admin) delete a version nothing refers to.
 import { useEffect, useState } from 'preact/hooks';
 import type { Manifest, ModelVersionDetail, TrustDocument } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session } from '../store.js';
@@ -73,13 +74,23 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
         <Signatures detail={detail} verified={verified} />
-        {can('operator') && !detail.deprecated ? (
+        {can('operator') ? (
           <div class="actions" aria-label="Model actions">
-            <ActionForm label="Deprecate" danger reasonRequired run={async (reason) => {
-              await api?.send('POST', `${path}/deprecate`, { reason });
-              await loadModels();
-              return 'deprecated';
-            }} />
+            {!detail.deprecated ? (
+              <ActionForm label="Deprecate" danger reasonRequired run={async (reason) => {
+                await api?.send('POST', `${path}/deprecate`, { reason });
+                await loadModels();
+                return 'deprecated';
+              }} />
+            ) : null}
+            {/* Only a version nothing refers to (pushed by mistake); the hub names what refers to any other. */}
+            {can('admin') ? (
+              <ActionForm label="Delete version" danger reasonRequired run={async (reason) => {
+                await api?.send('DELETE', `${path}?reason=${encodeURIComponent(reason)}`);
+                await loadModels();
+                go('#/models');
+              }} />
+            ) : null}
           </div>
         ) : null}
         <h2>Running on</h2>

@@ -1,8 +1,8 @@
-// Remote registry commands: push, list, show, deprecate. push streams the bundle (it may be larger
+// Remote registry commands: push, list, show, deprecate, delete. push streams the bundle (it may be larger
 // than 2 GiB) with a progress bar on a terminal.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { AppError, escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -65,6 +65,19 @@ export const modelDeprecate: Command = {
     const [n, v] = args.positionals as [string, string];
     await HubClient.from(args, ctx).request('POST', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}/deprecate`, { reason: reqString(args, 'reason') });
     ctx.stdout.write(`deprecated ${n} ${v}\n`);
+    return 0;
+  },
+};
+
+export const modelDelete: Command = {
+  summary: 'Delete a model version nothing refers to (pushed by mistake: never deployed, reported or measured); admin', usage: 'NAME VERSION --reason TEXT',
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
+  async run(args, ctx) {
+    const [n, v] = args.positionals as [string, string];
+    const q = new URLSearchParams({ reason: reqString(args, 'reason') });
+    const r = await HubClient.from(args, ctx).request<ModelDeleted>('DELETE', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}?${q}`);
+    ctx.stdout.write(`deleted ${n} ${v}${r.bundleDeleted ? ' and its bundle' : ' (its bundle stays: another version is the same file)'}\n`);
     return 0;
   },
 };

@@ -1,11 +1,12 @@
 // The remote CLI against a real hub process: tokens create --json, devices add/ls,
-// a viewer refused a write, audit --json; --hub/--token from the environment.
+// a viewer refused a write, audit --json, a model version pushed by mistake deleted; --hub/--token
+// from the environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import { buildMultiBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
 
 test('remote CLI: tokens, devices, roles and audit against a running hub', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-cli-'));
@@ -63,6 +64,18 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.match(lines[2] ?? '', /admin#tok_[0-9a-f]+\s+device\.revoke\s+pump-1\s+\\e\[31mred\\nforged line$/);
     const json = JSON.parse((await cli(['audit', '--json', '--action', 'device.revoke'], viewer.token)).stdout) as { entries: Array<{ reason: string; actorId: string }> };
     assert.equal(json.entries[0]?.reason, '\x1b[31mred\nforged line', 'JSON keeps the value as stored');
+
+    // A version pushed by mistake: deleted (admin) with its bundle; an operator is refused.
+    const bundle = await buildMultiBundle({ dir: join(dir, 'bundle'), keys, version: '1.0.0' });
+    assert.equal((await cli(['model', 'push', bundle.path])).code, 0);
+    const opToken = JSON.parse((await cli(['tokens', 'create', '--role', 'operator', '--json'])).stdout) as { token: string };
+    const opDel = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'wrong file'], opToken.token);
+    assert.equal(opDel.code, 1);
+    assert.match(opDel.stderr, /error \[FORBIDDEN\]: hub: .*needs the admin role/);
+    const gone = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'wrong file']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.equal(gone.stdout, 'deleted audio-energy 1.0.0 and its bundle\n');
+    assert.deepEqual((JSON.parse((await cli(['model', 'ls', '--json'], viewer.token)).stdout) as { versions: unknown[] }).versions, []);
 
     // The data dir and its database are private to the hub's user.
     assert.equal(statSync(join(dir, 'hub')).mode & 0o777, 0o700);
