@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withDeadline, type Deployment, type DeviceInfo, type Rollout } from '@edgefleet/shared';
 import {
-  enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { repoRoot } from './testkit/spawn.js';
@@ -88,9 +88,9 @@ const STORY_GATES = { minPredictions: 600, stuckSec: 600, outputPsi: 0.5, latenc
 
 /** Runs one rollout to its end; null when a stop signal came first (the fleet then stops in order). */
 async function rollout(hub: HubHandle, o: Options, version: string, reason: string, interrupted: () => string | null): Promise<Rollout | null> {
-  const waves = [{ name: 'canary', percent: 25, minDevices: 1, bakeSec: o.bakeSec }, { name: 'all', percent: 100, bakeSec: Math.ceil(o.bakeSec / 2) }];
+  const waves = canaryThenAll(o.bakeSec);
   const r = await hub.api<Rollout>('POST', '/rollouts', { model: MODEL, version, target: { all: true }, waves, gates: STORY_GATES, reason });
-  say(`    rollout ${r.id}: ${MODEL} ${r.fromVersion} -> ${version}, waves ${r.waves.map((w) => `${w.name} ${w.percent}% (${w.devices} device(s), bake ${w.bakeSec} s)`).join(' -> ')}, reason: "${reason}"`);
+  say(`    rollout ${r.id}: ${MODEL} ${r.fromVersion} -> ${version}, waves ${describeWaves(r)}, reason: "${reason}"`);
   say(`    watch it: npx edgefleet rollout show ${r.id} --watch --hub ${hub.http} --token $(cat ${join(hub.dataDir, 'admin.token')})`);
   // waitFor retries a check that throws, so an interruption is returned as a value: the orderly stop
   // must not wait for the rollout to end (test/src/fleet/stop.test.ts).

@@ -8,3 +8,4 @@ export * from './agents.js';
 export * from './traffic.js';
 export * from './view.js';
 export * from './wait.js';
+export * from './waves.js';

@@ -13,7 +13,7 @@ import {
   type AlertRule, type DeviceInfo, type DriftResponse, type Rollout, type WebhookEvent,
 } from '@edgefleet/shared';
 import {
-  enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess, type TrafficLoop,
 } from '../fleet/index.js';
 import { buildExampleBundle, loadOrMakeKeys, makeTrust } from '../testkit/fixtures.js';
@@ -212,12 +212,12 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
 
     check('before the rollout');
     step(`rolling out ${LOOP_VERSION}: canary, judged against the devices still on 1.0.0, then all`);
-    const waves = [{ name: 'canary', percent: 25, minDevices: 1, bakeSec: o.bakeSec }, { name: 'all', percent: 100, bakeSec: Math.max(1, Math.ceil(o.bakeSec / 2)) }];
+    const waves = canaryThenAll(o.bakeSec);
     const r = await h.api<Rollout>('POST', '/rollouts', {
       model: LOOP_MODEL, version: LOOP_VERSION, target: { all: true }, waves, gates: { ...LOOP_GATES, minPredictions: o.minPredictions },
       reason: `loop example: retrained after alert ${event.alert.id} on capture ${capture.id}`,
     });
-    detail(`rollout ${r.id}: ${r.waves.map((w) => `${w.name} ${w.percent}% (${w.devices} device(s), bake ${w.bakeSec} s)`).join(' -> ')}`);
+    detail(`rollout ${r.id}: ${describeWaves(r)}`);
     let lastWave = '';
     const end = await until(`rollout ${r.id} to end`, async () => {
       const x = await h.api<Rollout>('GET', `/rollouts/${r.id}`);
