@@ -32,6 +32,8 @@ export const NO_HORIZON: RollupHorizon = { hourlyFrom: -Infinity, dailyFrom: -In
 const HOUR_SEC = 3600;
 const DAY_SEC = 86_400;
 const DAY_MS = DAY_SEC * 1000;
+/** Rollup rows deleted per step. */
+export const DELETE_BATCH = 2000;
 
 /** The horizon recorded in the database (one small-table read: queries call it each time). */
 export function readHorizon(db: Db): RollupHorizon {
@@ -78,23 +80,19 @@ export class RollupExpiry {
   }
 
   /**
-   * Deletes the device rollups of one period (an hour or a day of one model version) before the
-   * horizon, and the fleet rows before it; returns the rows deleted and their grain, null when none
-   * is left. One period a call keeps each delete short (10,000 devices: 10,000 rows).
+   * Deletes up to DELETE_BATCH device rollups of one grain and model version before the horizon (and
+   * the fleet rows before it); returns the rows deleted and their grain, null when none is left. Small
+   * deletes keep each turn short (2,000 rows: ~10 ms; docs/drift.md "Retention").
    */
   step(h: RollupHorizon): { grain: number; rows: number } | null {
     const series = this.db.prepare('SELECT id FROM rollup_series ORDER BY id').pluck(true).all() as number[];
-    const oldest = this.db.prepare('SELECT MIN(start) FROM rollups WHERE series = ? AND grain = ? AND start < ?').pluck(true);
-    const del = this.db.prepare('DELETE FROM rollups WHERE series = ? AND grain = ? AND start >= ? AND start < ?');
+    const del = this.db.prepare('DELETE FROM rollups WHERE id IN (SELECT id FROM rollups WHERE series = ? AND grain = ? AND start < ? LIMIT ?)');
     for (const [grain, before] of [[HOUR_SEC, h.hourlyFrom], [DAY_SEC, h.dailyFrom]] as const) {
       if (!Number.isFinite(before)) continue;
       this.db.prepare('DELETE FROM rollup_fleet WHERE grain = ? AND start < ?').run(grain, before);
       for (const id of series) {
-        const t = oldest.get(id, grain, before) as number | string | null | undefined;
-        if (t === null || t === undefined) continue;
-        const from = Number(t);
-        const rows = del.run(id, grain, from, Math.min(before, from + grain * 1000)).changes;
-        return { grain, rows };
+        const rows = del.run(id, grain, before, DELETE_BATCH).changes;
+        if (rows > 0) return { grain, rows };
       }
     }
     return null;

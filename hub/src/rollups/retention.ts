@@ -5,7 +5,7 @@
 // over any range stay exact. A device therefore keeps its newest history and never reaches the bound
 // in normal traffic; the guard still refuses one that floods past it between two runs.
 // Each run also expires hourly and daily rollups past `hourlyRollupDays` / `dailyRollupDays`
-// (rollups/expiry.ts), one hour or day of one version per turn of the event loop.
+// (rollups/expiry.ts), 2,000 rows per turn of the event loop.
 import type { Clock } from '../clock.js';
 import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -67,7 +67,7 @@ export class WindowRetention {
   }
 
   /**
-   * Records the rollups' horizon, then deletes up to `limit` periods (an hour or a day of one version)
+   * Records the rollups' horizon, then runs up to `limit` steps (RollupExpiry.step: up to 2,000 rows)
    * before it; returns the rows deleted. Never throws.
    */
   expireRollups(limit = Infinity): number {
@@ -90,7 +90,7 @@ export class WindowRetention {
     return rows;
   }
 
-  /** Expires rollups one period per turn of the event loop until none is left (or stopped). */
+  /** Expires rollups one step per turn of the event loop until none is left (or stopped). */
   private expireRollupsInTurns(): void {
     if (this.expiring || !this.deps.rollups) return;
     this.expiring = true;
