@@ -169,7 +169,7 @@ export class IngestGuard {
       .prepare(
         `SELECT d.model AS name, d.version FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id WHERE dd.device_id = ?
          UNION
-         SELECT dm.name, dm.version FROM device_models dm JOIN model_versions mv ON mv.name = dm.name AND mv.version = dm.version WHERE dm.device_id = ?
+         SELECT dm.name, dm.version FROM device_versions_seen dm JOIN model_versions mv ON mv.name = dm.name AND mv.version = dm.version WHERE dm.device_id = ?
          UNION
          SELECT model, version FROM device_shadows WHERE device_id = ?`,
       ))

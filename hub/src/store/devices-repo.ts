@@ -6,6 +6,7 @@ import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type T
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
+import type { Migration } from './migrations.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
 
@@ -27,6 +28,26 @@ interface Row {
 
 type Stmt = HubStatement;
 
+/**
+ * Every model version a device ever reported installed (docs/hub.md "What the hub accepts from
+ * devices"): `device_models` is what it holds now, and a box that removed a version (its old versions
+ * are pruned after installs, agent/src/install/prune.ts) may still have windows of it to send from
+ * weeks offline; those stay acceptable.
+ */
+export const DEVICE_VERSIONS_SEEN_MIGRATION: Migration = {
+  version: 8,
+  name: 'model versions each device ever reported',
+  sql: `
+    CREATE TABLE device_versions_seen (
+      device_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      version TEXT NOT NULL,
+      PRIMARY KEY (device_id, name, version)
+    );
+    INSERT INTO device_versions_seen (device_id, name, version) SELECT device_id, name, version FROM device_models;
+  `,
+};
+
 /** How far back a box's clock may have stepped before its older-looking state is taken anyway. */
 const STALE_WINDOW_MS = 10 * 60_000;
 
@@ -38,7 +59,7 @@ export class DevicesRepo implements DeviceAuthPort {
   private touchStmt: Stmt | null = null;
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
-  private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt } | null = null;
+  private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt; seen: Stmt } | null = null;
   private readonly reportTx: (id: string, state: ReportedState, newerOnly: boolean) => boolean;
 
   constructor(private readonly db: Db) {
@@ -48,12 +69,14 @@ export class DevicesRepo implements DeviceAuthPort {
         update: db.prepare('UPDATE devices SET reported = ? WHERE id = ?'),
         clear: db.prepare('DELETE FROM device_models WHERE device_id = ?'),
         insert: db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)'),
+        seen: db.prepare('INSERT INTO device_versions_seen (device_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       });
       st.update.run(JSON.stringify(state), id);
       st.clear.run(id);
       for (const m of state.models) {
         if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
         for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
+        for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) st.seen.run(id, m.name, v);
       }
       return true;
     });

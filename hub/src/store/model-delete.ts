@@ -11,7 +11,7 @@ import type { Db } from './db.js';
 const REFERENCES: ReadonlyArray<{ sql: string; args: (n: string, v: string) => unknown[]; say: (x: unknown) => string }> = [
   { sql: 'SELECT id FROM deployments WHERE model = ? AND version = ? ORDER BY id LIMIT 1', args: (n, v) => [n, v], say: (x) => `deployment #${String(x)} assigns it` },
   { sql: 'SELECT id FROM rollouts WHERE model = ? AND (version = ? OR from_version = ?) ORDER BY id LIMIT 1', args: (n, v) => [n, v, v], say: (x) => `rollout ${String(x)} moves devices to or from it` },
-  { sql: 'SELECT device_id FROM device_models WHERE name = ? AND version = ? ORDER BY device_id LIMIT 1', args: (n, v) => [n, v], say: (x) => `device ${String(x)} reports having it` },
+  { sql: 'SELECT device_id FROM device_versions_seen WHERE name = ? AND version = ? ORDER BY device_id LIMIT 1', args: (n, v) => [n, v], say: (x) => `device ${String(x)} reported having it` },
   { sql: 'SELECT device_id FROM device_shadows WHERE model = ? AND version = ? ORDER BY device_id LIMIT 1', args: (n, v) => [n, v], say: (x) => `device ${String(x)} runs it in shadow` },
   { sql: 'SELECT device_id FROM device_windows WHERE model = ? AND version = ? LIMIT 1', args: (n, v) => [n, v], say: (x) => `device ${String(x)} stored summary windows of it` },
   { sql: 'SELECT device_id FROM device_events WHERE model = ? AND version = ? LIMIT 1', args: (n, v) => [n, v], say: (x) => `device ${String(x)} stored events of it` },
