@@ -1,7 +1,7 @@
 // The console's rollouts view in a real Chromium against a real hub process with three real agents
 // running the example model (issue 12; docs/console.md): the operator fills the New rollout form for the
-// deliberately regressed 3.0.0, sees the hub's validation errors next to the fields it names, previews
-// which devices each wave takes, creates it, pauses and resumes it with a reason, and watches — without
+// deliberately regressed 3.0.0, sees the hub's validation errors next to the fields it names, previews a
+// staging ring and which devices each wave takes, creates it, pauses and resumes it with a reason, and watches — without
 // a reload — the canary bake count down, the output_shift gate fail against control devices on 2.0.0
 // and the rollback, with the audit trail; the canary took exactly the previewed devices. A viewer sees
 // the rollout and no action. Screenshots in .data/screenshots/console.
@@ -67,6 +67,21 @@ describe('console: rollouts view', () => {
     await form.locator('[data-field="waves[0].percent"]').filter({ hasText: 'expected a percent of at most 100' }).waitFor();
     await form.locator('[data-field="reason"]').filter({ hasText: 'expected a reason' }).waitFor();
     await page.screenshot({ path: join(shots, 'rollout-form-errors.png') });
+
+    // A staging ring from the form: the wave takes the devices with its tags (no percent is sent), and
+    // a ring no device of the target holds is refused on its field. (Then cleared: percent waves below.)
+    await s.hub.api('PUT', '/devices/edge-2/tags', { tags: { ring: 'canary' }, reason: 'console test: a staging ring' });
+    await form.getByLabel('Wave 1 percent').fill('5');
+    await form.getByLabel('Wave 1 ring').fill('ring=canary');
+    assert.equal(await form.getByLabel('Wave 1 percent').isDisabled(), true, 'a ring wave has no percent');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    const ringRow = page.getByTestId('rollout-preview').locator('tr[data-wave="canary"] td');
+    await ringRow.nth(1).filter({ hasText: 'ring ring=canary' }).waitFor();
+    assert.match((await ringRow.nth(3).textContent()) ?? '', /^edge-2 \(2\.0\.0\)$/, 'the ring takes exactly the tagged device');
+    await form.getByLabel('Wave 1 ring').fill('ring=nowhere');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await form.locator('[data-field="waves[0].tags"]').waitFor();
+    await form.getByLabel('Wave 1 ring').fill('');
 
     // A shadow stage from the form: the hub's error lands on its field; the preview puts the stage first,
     // on the canary's devices. (Then switched off again: this rollout is judged by its waves.)

@@ -1,5 +1,5 @@
 // The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version, a
-// target (all, tags or devices), the waves, gate overrides, an optional shadow stage, advance, on
+// target (all, tags or devices), the waves (percents or staging rings), gate overrides, an optional shadow stage, advance, on
 // failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
 // Create sends the previewed id when nothing changed since, so the waves take exactly those devices.
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
@@ -11,9 +11,10 @@ import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty, ErrorBox } from '../ui/states.js';
 
-type WaveDraft = { name: string; percent: string; minDevices: string; bakeSec: string };
+/** A wave as typed: a share of the target (`percent`), or a staging ring (`ring`: tags such as "ring=canary"; then no percent is sent). */
+type WaveDraft = { name: string; ring: string; percent: string; minDevices: string; bakeSec: string };
 /** The hub's default waves (DEFAULT_WAVES in shared/src/wire/rollout.ts; not imported: the renderer bundles no zod). */
-const DEFAULT_WAVES: WaveDraft[] = [{ name: 'canary', percent: '5', minDevices: '1', bakeSec: '1800' }, { name: 'all', percent: '100', minDevices: '', bakeSec: '0' }];
+const DEFAULT_WAVES: WaveDraft[] = [{ name: 'canary', ring: '', percent: '5', minDevices: '1', bakeSec: '1800' }, { name: 'all', ring: '', percent: '100', minDevices: '', bakeSec: '0' }];
 const GATES = [
   ['installSuccess', '0.95'], ['reporting', '0.8'], ['minPredictions', '1000'], ['errorRatePoints', '1'], ['latencyRatio', '1.2'],
   ['latencySlackMs', '1'], ['outputPsi', '0.2'], ['preflightP95Ms', '0'], ['inputPsi', '0.2'], ['stuckSec', '3600'],
@@ -36,17 +37,22 @@ type Errors = { fields: Record<string, string>; general: string[] };
 const NO_ERRORS: Errors = { fields: {}, general: [] };
 
 const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+/** "site=north, ring=a" as tags (the hub checks them). */
+const parseTags = (s: string) => Object.fromEntries(s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
 
 /** The request as the hub takes it, from what was typed (the hub validates; nothing is fixed up here). */
 function body(d: Draft): Record<string, unknown> {
-  const tags = Object.fromEntries(d.tags.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
+  const tags = parseTags(d.tags);
   const numbers = (o: Record<string, string | boolean | undefined>) =>
     Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '').map(([k, v]) => [k, Number(v)]));
   const gates = numbers(d.gates);
   return {
     model: d.model, version: d.version,
     target: d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) },
-    waves: d.waves.map((w) => ({ name: w.name.trim(), percent: Number(w.percent), ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec) })),
+    waves: d.waves.map((w) => ({
+      name: w.name.trim(), ...(w.ring.trim() ? { tags: parseTags(w.ring) } : { percent: Number(w.percent) }),
+      ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec),
+    })),
     ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers(d.shadow) } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
   };
 }
@@ -137,19 +143,24 @@ export function RolloutCreateView() {
           {field('advance', 'Advance', <select id="ro-advance" value={draft.advance} onChange={(e) => set({ advance: e.currentTarget.value as Draft['advance'] })}><option value="auto">auto</option><option value="manual">manual (promote each wave)</option></select>)}
           {field('onFailure', 'On failure', <select id="ro-onFailure" value={draft.onFailure} onChange={(e) => set({ onFailure: e.currentTarget.value as Draft['onFailure'] })}><option value="rollback">roll back</option><option value="pause">pause</option></select>)}
         </div>
-        <fieldset><legend>Waves (cumulative percent; the last reaches 100)</legend>
-          <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
+        <fieldset><legend>Waves (cumulative percent, the last reaching 100; a staging ring takes the target's devices with its tags, before the percent waves)</legend>
+          <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Ring (tags)</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
             <tbody>{draft.waves.map((w, i) => (
               <tr key={i}>
-                {(['name', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
-                  <td key={k}><input aria-label={`Wave ${i + 1} ${k}`} class="narrow" value={w[k]} onInput={(e) => setWave(i, k, e.currentTarget.value)} />{err(`waves[${i}].${k}`)}</td>
+                {(['name', 'ring', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
+                  <td key={k}>
+                    <input aria-label={`Wave ${i + 1} ${k}`} class={k === 'ring' ? '' : 'narrow'} value={w[k]} placeholder={k === 'ring' ? 'ring=canary' : ''}
+                      disabled={k === 'percent' && w.ring.trim() !== ''} title={k === 'percent' && w.ring.trim() !== '' ? 'a staging ring takes its devices by tags' : undefined}
+                      onInput={(e) => setWave(i, k, e.currentTarget.value)} />
+                    {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
+                  </td>
                 ))}
                 <td>{draft.waves.length > 1 ? <button type="button" onClick={() => set({ waves: draft.waves.filter((_, j) => j !== i) })} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
               </tr>
             ))}</tbody>
           </table>
           {err('waves')}
-          {draft.waves.length < 10 ? <button type="button" onClick={() => set({ waves: [...draft.waves, { name: '', percent: '100', minDevices: '', bakeSec: '0' }] })}>Add wave</button> : null}
+          {draft.waves.length < 10 ? <button type="button" onClick={() => set({ waves: [...draft.waves, { name: '', ring: '', percent: '100', minDevices: '', bakeSec: '0' }] })}>Add wave</button> : null}
         </fieldset>
         <fieldset><legend>Gate thresholds (empty: the default)</legend>
           <div class="fields">{GATES.map(([k, def]) => field(`gate-${k}`, k, <input id={`ro-gate-${k}`} class="narrow" placeholder={def} value={draft.gates[k] ?? ''} onInput={(e) => set({ gates: { ...draft.gates, [k]: e.currentTarget.value } })} />, `gates.${k}`))}</div>
