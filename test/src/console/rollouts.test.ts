@@ -63,8 +63,14 @@ describe('console: rollouts view', () => {
 
     // The hub's validation errors appear next to the fields it names.
     await form.getByLabel('Wave 1 percent').fill('150');
+    await form.getByLabel('Window cron').fill('0 25 * * *');
+    await form.getByLabel('Window duration').fill('2h');
     await form.getByRole('button', { name: 'Create rollout' }).click();
     await form.locator('[data-field="waves[0].percent"]').filter({ hasText: 'expected a percent of at most 100' }).waitFor();
+    await form.locator('[data-field="window.cron"]').filter({ hasText: /hour "25"/ }).waitFor();
+    // A window open all the time (a minute's start, an hour long): the rollout below runs as without one.
+    await form.getByLabel('Window cron').fill('* * * * *');
+    await form.getByLabel('Window duration').fill('1h');
     await form.locator('[data-field="reason"]').filter({ hasText: 'expected a reason' }).waitFor();
     await page.screenshot({ path: join(shots, 'rollout-form-errors.png') });
 
@@ -124,6 +130,7 @@ describe('console: rollouts view', () => {
     await detail.waitFor();
     rolloutId = /#\/rollouts\/(ro-[0-9a-f]+)/.exec(page.url())?.[1] ?? '';
     assert.match(rolloutId, /^ro-/);
+    assert.equal(await detail.getByTestId('rollout-window').textContent(), 'switches at * * * * * (UTC) for 3600 s', 'the window typed as "1h" went with it');
     // The bake counts down in the page; pause and resume need a reason.
     await detail.getByTestId('bake-canary').filter({ hasText: /s left of 6s/ }).waitFor({ timeout: 30_000 });
     await detail.getByRole('button', { name: 'Pause' }).click();

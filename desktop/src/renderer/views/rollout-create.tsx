@@ -1,5 +1,6 @@
 // The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version, a
-// target (all, tags or devices), the waves (percents or staging rings), gate overrides, an optional shadow stage, advance, on
+// target (all, tags or devices), the waves (percents or staging rings), gate overrides, an optional shadow stage, a
+// maintenance window, advance, on
 // failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
 // Create sends the previewed id when nothing changed since, so the waves take exactly those devices.
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
@@ -32,6 +33,8 @@ type Draft = {
   gates: Partial<Record<GateKey, string>>; advance: 'auto' | 'manual'; onFailure: 'rollback' | 'pause'; reason: string;
   /** A shadow stage first (decision 0032): off, or its settings as typed (empty: the hub's default). */
   shadow: { on: boolean } & Partial<Record<ShadowKey, string>>;
+  /** A maintenance window (docs/rollouts.md "Maintenance windows"): none while the cron is empty. */
+  window: { cron: string; duration: string; timeZone: string };
 };
 type Errors = { fields: Record<string, string>; general: string[] };
 const NO_ERRORS: Errors = { fields: {}, general: [] };
@@ -39,6 +42,12 @@ const NO_ERRORS: Errors = { fields: {}, general: [] };
 const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
 /** "site=north, ring=a" as tags (the hub checks them). */
 const parseTags = (s: string) => Object.fromEntries(s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
+
+/** The window as typed: a duration of digits is seconds, "2h" or "90m" goes as written (the hub parses it). */
+function windowOf(w: Draft['window']): Record<string, unknown> {
+  const d = w.duration.trim();
+  return { cron: w.cron.trim(), durationSec: /^\d+$/.test(d) ? Number(d) : d, ...(w.timeZone.trim() ? { timeZone: w.timeZone.trim() } : {}) };
+}
 
 /** The request as the hub takes it, from what was typed (the hub validates; nothing is fixed up here). */
 function body(d: Draft): Record<string, unknown> {
@@ -54,6 +63,7 @@ function body(d: Draft): Record<string, unknown> {
       ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec),
     })),
     ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers(d.shadow) } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
+    ...(d.window.cron.trim() ? { window: windowOf(d.window) } : {}),
   };
 }
 
@@ -80,7 +90,7 @@ export function RolloutCreateView() {
   useEffect(() => { if (list === null) background(loadModels()); }, []);
   const [d, setD] = useState<Draft>({
     model: '', version: '', target: 'all', tags: '', devices: '', gates: {}, advance: 'auto', onFailure: 'rollback', reason: '',
-    waves: DEFAULT_WAVES, shadow: { on: false },
+    waves: DEFAULT_WAVES, shadow: { on: false }, window: { cron: '', duration: '', timeZone: '' },
   });
   const [errors, setErrors] = useState<Errors>(NO_ERRORS);
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
@@ -172,6 +182,14 @@ export function RolloutCreateView() {
             <div class="fields">{SHADOW.map(([k, def, hint]) => field(`shadow-${k}`, `shadow ${k}`, <input id={`ro-shadow-${k}`} class="narrow" placeholder={def} title={hint} value={draft.shadow[k] ?? ''} onInput={(e) => set({ shadow: { ...draft.shadow, [k]: e.currentTarget.value } })} />, `shadow.${k}`))}</div>
           ) : null}
           {err('shadow')}
+        </fieldset>
+        <fieldset><legend>Maintenance window (empty: devices switch when told)</legend>
+          <div class="fields">
+            {field('window-cron', 'Window cron', <input id="ro-window-cron" placeholder="0 2 * * *" value={draft.window.cron} onInput={(e) => set({ window: { ...draft.window, cron: e.currentTarget.value } })} />, 'window.cron')}
+            {field('window-duration', 'Window duration', <input id="ro-window-duration" class="narrow" placeholder="2h" value={draft.window.duration} onInput={(e) => set({ window: { ...draft.window, duration: e.currentTarget.value } })} />, 'window.durationSec')}
+            {field('window-tz', 'Window time zone', <input id="ro-window-tz" placeholder="UTC" value={draft.window.timeZone} onInput={(e) => set({ window: { ...draft.window, timeZone: e.currentTarget.value } })} />, 'window.timeZone')}
+          </div>
+          {err('window')}
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}

@@ -62,6 +62,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
           <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>
           <dt>By</dt><dd>{r.createdBy}</dd><dt>Updated</dt><dd>{time(r.updated)}</dd>
+          {r.window ? <><dt>Window</dt><dd data-testid="rollout-window">switches at <span class="mono">{r.window.cron}</span> ({r.window.timeZone}) for {r.window.durationSec} s</dd></> : null}
         </dl>
         {can('operator') && actions.length ? (
           <div class="actions row" aria-label="Rollout actions">
