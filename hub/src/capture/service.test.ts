@@ -233,6 +233,16 @@ describe('data capture on the hub', () => {
     assert.equal(svc.accept('e', over).refused?.code, 'too_large', 'the bound still holds');
   });
 
+  it('an earlier chunk stored after the last one (out of order, or on another hub) leaves the part ended', async () => {
+    h.store.devices.create('f', 'secret-of-f-0123456789', { ring: 'late' }, null, clock.now());
+    const { id } = captures.create({ ...ok, target: { devices: ['f'] }, maxRows: 10 }, 'op', () => {});
+    assert.equal(captures.accept('f', await chunk({ captureId: id, deviceId: 'f', seq: 2, end: 'done' }, ['{"x":2}'])).refused, undefined);
+    assert.deepEqual(captures.accept('f', await chunk({ captureId: id, deviceId: 'f', seq: 1 }, ['{"x":1}'])), { schema: 'edgefleet.capture-ack/v1', captureId: id, ranges: [[1, 1]] });
+    const part = captures.view(id).devices[0]!;
+    assert.deepEqual([part.status, part.rows, part.chunks], ['done', 2, 2], 'the part still says how it ended, with both chunks counted');
+    assert.deepEqual(captures.desiredFor('f'), [], 'an ended part is not asked for again');
+  });
+
   it('refuses captures when no capture key is configured', async () => {
     const bare = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock: clock, logger: new RecordingLogger() });
     assert.throws(() => bare.create(ok, 'op', () => {}), (e: { code?: string; message: string }) => e.code === 'NOT_READY' && /capture.publicKey/.test(e.message));

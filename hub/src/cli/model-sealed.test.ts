@@ -1,13 +1,14 @@
 // `edgefleet model pack --encrypt` and `model rekey` through the real binary: an encrypted bundle is
 // never left without its content key. A bad --key-out (a missing directory, a directory) is refused
-// before anything is written, and the key file is written (0600) before the bundle is moved into place
-// (docs/cli.md "model pack --encrypt, model seal, model rekey").
+// before anything is written, and the key file is written (0600) before the bundle is moved into place;
+// `model seal` never replaces an existing file (docs/cli.md "model pack --encrypt, model seal, model rekey").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomMlp, runCli } from '@edgefleet/examples';
+import { newCaptureKeyFile } from '@edgefleet/shared';
 
 const CLI = 'hub/src/cli/main.ts';
 let dir = '';
@@ -74,4 +75,26 @@ test('rekey: a bad --key-out is refused before the new bundle is written', async
   assert.equal(good.code, 0, good.stderr);
   assert.equal(statSync(p('c', 'secret-1.0.1.key')).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(p('c')).sort(), ['secret-1.0.0.efb', 'secret-1.0.0.key', 'secret-1.0.1.efb', 'secret-1.0.1.key']);
+});
+
+test('seal: an existing --out is refused and left as it was (the content key file named by mistake above all)', async () => {
+  mkdirSync(p('d'));
+  assert.equal((await pack(p('d'))).code, 0);
+  const keyFile = p('d', 'secret-1.0.0.key');
+  const keyText = readFileSync(keyFile, 'utf8');
+  const device = newCaptureKeyFile().public; // an X25519 public key, as `edgefleet-agent key show` prints one
+  const seal = (out: string) => cli('model', 'seal', '--key', keyFile, '--to', device, '--out', out);
+  const onItself = await seal(keyFile);
+  assert.equal(onItself.code, 1, onItself.stderr);
+  assert.match(onItself.stderr, /^error \[CONFLICT\]: --out .*secret-1\.0\.0\.key already exists; expected a new file/m);
+  assert.equal(readFileSync(keyFile, 'utf8'), keyText, 'the content key is not replaced');
+  const first = await seal(p('d', 'sealed.json'));
+  assert.equal(first.code, 0, first.stderr);
+  const sealed = readFileSync(p('d', 'sealed.json'), 'utf8');
+  assert.equal((await seal(p('d', 'sealed.json'))).code, 1);
+  assert.equal(readFileSync(p('d', 'sealed.json'), 'utf8'), sealed);
+  const missing = await seal(p('no-such-dir', 'sealed.json'));
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, /^error \[NOT_FOUND\]: --out .*no-such-dir\/sealed\.json: the directory .*no-such-dir does not exist/m);
+  assert.deepEqual(readdirSync(p('d')).sort(), ['sealed.json', 'secret-1.0.0.efb', 'secret-1.0.0.key']);
 });

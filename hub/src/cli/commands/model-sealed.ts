@@ -21,18 +21,25 @@ export const modelSeal: Command = {
   options: {
     key: { type: 'string', required: true, value: 'FILE', description: 'the content key file ("model pack --encrypt")' },
     to: { type: 'string', required: true, value: 'KEY', description: 'the device\'s public key: a file from "edgefleet-agent key show --out", or its base64' },
-    out: { type: 'string', value: 'FILE', description: 'write the sealed key here (default: print it)' },
+    out: { type: 'string', value: 'FILE', description: 'write the sealed key to this new file (an existing one is refused; default: print it)' },
   },
   run(args, ctx) {
+    const out = optString(args, 'out');
+    const outPath = out === undefined ? undefined : resolve(ctx.cwd, out);
+    // Checked first, and never replaced (docs/cli.md: key files and bundles are never overwritten
+    // silently): an --out naming the content key file itself would destroy the key.
+    if (outPath !== undefined) {
+      if (existsSync(outPath)) throw new AppError('CONFLICT', `--out ${outPath} already exists; expected a new file (remove it first or choose another path)`);
+      checkOutFile(outPath, '--out');
+    }
     const { key } = readContentKeyFile(resolve(ctx.cwd, reqString(args, 'key')));
     const to = reqString(args, 'to');
     const device = readDevicePublicKey(/^[A-Za-z0-9+/]{43}=$/.test(to) ? to : resolve(ctx.cwd, to));
     const text = `${JSON.stringify(sealContentKey(key, device.publicKey), null, 2)}\n`;
-    const out = optString(args, 'out');
-    if (out === undefined) ctx.stdout.write(text);
+    if (outPath === undefined) ctx.stdout.write(text);
     else {
-      writeFileAtomic(resolve(ctx.cwd, out), text);
-      ctx.stdout.write(`sealed content key ${shortId(contentKeyId(key))} to device key ${shortId(device.keyId)}: ${resolve(ctx.cwd, out)}\n`);
+      writeFileAtomic(outPath, text);
+      ctx.stdout.write(`sealed content key ${shortId(contentKeyId(key))} to device key ${shortId(device.keyId)}: ${outPath}\n`);
     }
     return Promise.resolve(0);
   },
