@@ -188,6 +188,8 @@ export const HubConfig = z
         publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a 32-byte X25519 public key in base64 (edgefleet capture keygen prints it)').optional(),
         maxBytesPerDevice: z.number().int().positive().optional(),
         maxChunkBytes: z.number().int().min(MIN_CAPTURE_CHUNK_BYTES, `expected at least ${MIN_CAPTURE_CHUNK_BYTES} bytes: an agent's largest chunk (capture.chunkBytes ${MAX_CAPTURE_CHUNK_BYTES}) sealed, which a smaller limit would refuse, ending its capture`).optional(),
+        /** A capture's sealed chunks are purged this many days after it ended (default 30). */
+        keepDays: z.number().int().min(1).optional(),
       })
       .strict()
       .optional(),

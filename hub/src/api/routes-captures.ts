@@ -1,7 +1,7 @@
 // Data capture over REST, served by the capture part (hub/src/capture; docs/hub.md "Data capture"):
-// start a capture on a cohort, list and show them with per-device progress, stop one, and page
-// through its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key).
-import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
+// start a capture on a cohort, list and show them with per-device progress, stop one, page through
+// its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key), and purge them.
+import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CapturePurge, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
 import type { CaptureService } from '../capture/service.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
@@ -62,10 +62,20 @@ export const captureRoutes: RouteDef[] = [
       const id = captureId(c);
       const q = queryOf(c, ChunksQuery, 'chunks query');
       const s = part(deps);
-      s.repo.get(id);
+      const cap = s.repo.get(id);
+      if (cap.purged) throw new AppError('NOT_FOUND', `capture ${id}'s chunks were purged at ${cap.purged.at} by ${cap.purged.by} (${cap.purged.reason}): nothing to fetch`);
       // The first page of a fetch is audited (who took the ciphertext, and when).
       if (q.after === undefined) transact(deps, () => audit(c, deps, 'capture.fetch', `capture ${id}`, null, { id }));
       return s.repo.chunks(id, Number(q.after ?? 0), s.opts.pageBytes);
+    },
+  },
+  {
+    method: 'post', path: '/captures/:id/purge', access: 'operator', body: CapturePurge, response: Capture,
+    summary: 'Delete an ended capture\'s sealed chunks (after fetching them): its record stays, its bytes stop counting against capture.maxBytesPerDevice',
+    async handler(c, deps) {
+      const id = captureId(c);
+      const b = await jsonBody(c, CapturePurge, 'purge');
+      return part(deps).purge(id, actor(c).name, b.reason, (bytes) => audit(c, deps, 'capture.purge', `capture ${id}`, b.reason, { id, bytes }));
     },
   },
 ];

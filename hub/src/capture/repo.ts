@@ -1,6 +1,7 @@
 // hub.db tables of data captures (migration 40; docs/decisions/0035-data-capture.md): each capture
 // request, each device's part of it (status and counts from what it uploaded), and the sealed chunks
-// themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op.
+// themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op —
+// until the capture is purged (migration 41).
 import type { Capture, CaptureDevice, CaptureDeviceStatus, DeployTarget, SealedRowsWire } from '@edgefleet/shared';
 import { AppError } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
@@ -53,6 +54,18 @@ CREATE TABLE capture_chunks (
 );`,
 };
 
+/** Purged captures (docs/hub.md "Data capture"): the chunks go, the capture's record and counts stay. */
+export const CAPTURE_PURGE_MIGRATION: Migration = {
+  version: 41,
+  name: 'data capture: purged sealed chunks',
+  sql: `
+    ALTER TABLE captures ADD COLUMN purged_at TEXT;
+    ALTER TABLE captures ADD COLUMN purged_by TEXT;
+    ALTER TABLE captures ADD COLUMN purge_reason TEXT;
+    ALTER TABLE captures ADD COLUMN purged_bytes INTEGER;
+  `,
+};
+
 export interface NewCapture {
   model: string; version: string | null; target: DeployTarget; rate: number; maxRows: number; durationSec: number;
   features: string[] | null; reason: string; publicKey: string; keyId: string; createdBy: string; at: Date; until: Date;
@@ -62,6 +75,7 @@ interface CaptureRow {
   id: number; model: string; version: string | null; target: string; rate: number; max_rows: number; duration_sec: number; features: string | null;
   reason: string; public_key: string; key_id: string; created_by: string; created_at: string; until: string;
   stopped_at: string | null; stopped_by: string | null; stop_reason: string | null;
+  purged_at: string | null; purged_by: string | null; purge_reason: string | null; purged_bytes: number | null;
 }
 
 export interface StoredCapture extends Omit<Capture, 'devices'> { publicKey: string }
@@ -72,6 +86,7 @@ function fromRow(r: CaptureRow, totals: { rows: number; bytes: number }): Stored
     durationSec: r.duration_sec, features: r.features ? (JSON.parse(r.features) as string[]) : null, reason: r.reason, keyId: r.key_id,
     createdBy: r.created_by, created: r.created_at, until: r.until,
     stopped: r.stopped_at ? { at: r.stopped_at, by: r.stopped_by ?? '', reason: r.stop_reason ?? '' } : null,
+    purged: r.purged_at ? { at: r.purged_at, by: r.purged_by ?? '', reason: r.purge_reason ?? '', bytes: Number(r.purged_bytes ?? 0) } : null,
     rows: totals.rows, bytes: totals.bytes, publicKey: r.public_key,
   };
 }
@@ -135,9 +150,28 @@ export class CaptureRepo {
     return (this.db.prepare('SELECT device_id FROM capture_devices WHERE capture_id = ?').all(id) as Array<{ device_id: string }>).map((r) => r.device_id);
   }
 
-  /** Bytes of chunks stored for a device across all captures (the per-device storage bound; `bytes` is each chunk's stored size). */
+  /** Bytes of chunks stored for a device across all captures not purged (the per-device storage bound; `bytes` is each chunk's stored size). */
   storedBytes(deviceId: string): number {
-    return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_devices WHERE device_id = ?').get(deviceId) as { n: number }).n;
+    return Number((this.db.prepare('SELECT COALESCE(SUM(d.bytes), 0) AS n FROM capture_devices d JOIN captures c ON c.id = d.capture_id WHERE d.device_id = ? AND c.purged_at IS NULL')
+      .get(deviceId) as { n: number }).n);
+  }
+
+  /**
+   * Deletes a capture's chunks and marks it purged; returns the bytes deleted, or null when it was
+   * purged already (by another hub of a cluster, say). Call in a transaction.
+   */
+  purge(id: number, by: string, reason: string, at: Date): number | null {
+    if (this.db.prepare('UPDATE captures SET purged_at = ?, purged_by = ?, purge_reason = ? WHERE id = ? AND purged_at IS NULL').run(at.toISOString(), by, reason, id).changes === 0) return null;
+    const bytes = Number((this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_chunks WHERE capture_id = ?').get(id) as { n: number }).n);
+    this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id);
+    this.db.prepare('UPDATE captures SET purged_bytes = ? WHERE id = ?').run(bytes, id);
+    return bytes;
+  }
+
+  /** Captures not purged that ended (stopped, or past `until`) before `cutoff`, oldest first. */
+  endedBefore(cutoff: Date): number[] {
+    return (this.db.prepare(`SELECT id FROM captures WHERE purged_at IS NULL
+      AND (CASE WHEN stopped_at IS NOT NULL AND stopped_at < until THEN stopped_at ELSE until END) < ? ORDER BY id`).all(cutoff.toISOString()) as Array<{ id: number }>).map((r) => Number(r.id));
   }
 
   hasChunk(id: number, deviceId: string, seq: number): boolean {

@@ -27,9 +27,15 @@ export interface CaptureOptions {
   maxChunkBytes: number;
   /** Bytes of sealed chunks (as stored) per page of GET /captures/{id}/chunks. */
   pageBytes: number;
+  /** A capture's chunks are purged this many days after it ended (stopped or past `until`), freeing maxBytesPerDevice. */
+  keepDays: number;
+  /** How often ended captures are looked at for purging (ms). */
+  purgeEveryMs: number;
 }
 
-export const DEFAULT_CAPTURE_OPTIONS: CaptureOptions = { maxBytesPerDevice: 64 * 1024 * 1024, maxChunkBytes: 160 * 1024, pageBytes: 8 * 1024 * 1024 };
+export const DEFAULT_CAPTURE_OPTIONS: CaptureOptions = {
+  maxBytesPerDevice: 64 * 1024 * 1024, maxChunkBytes: 160 * 1024, pageBytes: 8 * 1024 * 1024, keepDays: 30, purgeEveryMs: 3600_000,
+};
 
 export interface CaptureDeps {
   store: Store;
@@ -42,12 +48,13 @@ export interface CaptureDeps {
 }
 
 /** Why a chunk was refused (MQTT ack `refused.code`; metric label). */
-type Refusal = 'unknown_capture' | 'not_in_capture' | 'too_large' | 'too_many_rows' | 'storage_quota' | 'key_mismatch';
+type Refusal = 'unknown_capture' | 'not_in_capture' | 'too_large' | 'too_many_rows' | 'storage_quota' | 'key_mismatch' | 'purged';
 
 export class CaptureService {
   readonly repo: CaptureRepo;
   readonly opts: CaptureOptions;
   private unsub: (() => void) | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: CaptureDeps) {
     this.repo = new CaptureRepo(deps.store.db);
@@ -57,11 +64,59 @@ export class CaptureService {
 
   start(): void {
     this.unsub ??= this.deps.link.on('capture', (id, msg) => this.onChunk(id, msg));
+    if (!this.purgeTimer) {
+      this.purgeTimer = setInterval(() => this.purgeEnded(), this.opts.purgeEveryMs);
+      this.purgeTimer.unref();
+      this.purgeEnded();
+    }
   }
 
   stop(): void {
     this.unsub?.();
     this.unsub = null;
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.purgeTimer = null;
+  }
+
+  /**
+   * Deletes a capture's sealed chunks (after `edgefleet capture fetch`): its record and counts stay, the
+   * bytes no longer count against its devices' capture.maxBytesPerDevice, and chunks still on their way
+   * are refused (the boxes drop them). CONFLICT while it still captures, or when purged already.
+   */
+  purge(id: number, actor: string, reason: string, record: (bytes: number) => void): Capture {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    store.db.transaction(() => {
+      const c = this.repo.get(id);
+      if (c.purged) throw new AppError('CONFLICT', `capture ${id} was already purged at ${c.purged.at} by ${c.purged.by}`);
+      if (!c.stopped && Date.parse(c.until) > now.getTime()) {
+        throw new AppError('CONFLICT', `capture ${id} still captures until ${c.until}: stop it first (edgefleet capture stop ${id}), then purge it`);
+      }
+      record(this.repo.purge(id, actor, reason, now) ?? 0);
+    })();
+    return this.view(id);
+  }
+
+  /** Purges every capture that ended more than capture.keepDays ago (audited as the hub's); never throws. */
+  purgeEnded(): number {
+    const { store, clock, logger } = this.deps;
+    const now = clock.now();
+    let n = 0;
+    try {
+      for (const id of this.repo.endedBefore(new Date(now.getTime() - this.opts.keepDays * 86_400_000))) {
+        const reason = `ended more than ${this.opts.keepDays} days ago (capture.keepDays)`;
+        store.db.transaction(() => {
+          const bytes = this.repo.purge(id, 'hub', reason, now);
+          if (bytes === null) return; // another hub of the cluster did
+          store.audit.append({ actor: 'hub', actorId: null, action: 'capture.purge', target: `capture ${id}`, reason, details: { id, bytes }, at: now });
+          n++;
+        })();
+      }
+      if (n > 0) logger.info({ purged: n, keepDays: this.opts.keepDays }, 'purged the sealed chunks of ended captures');
+    } catch (err) {
+      logger.error({ err }, 'purging ended captures failed');
+    }
+    return n;
   }
 
   /** The desired document's `capture` entries for a device (DeploymentService calls it for every document). */
@@ -135,7 +190,7 @@ export class CaptureService {
   private refuse(deviceId: string, msg: CaptureChunk, code: Refusal, message: string): CaptureAck {
     this.deps.metrics?.inc('edgefleet_capture_chunks_refused_total', { reason: code });
     this.deps.logger.warn({ deviceId, captureId: msg.captureId, seq: msg.seq, code }, `capture chunk refused: ${message}`);
-    if (code !== 'unknown_capture' && code !== 'not_in_capture') {
+    if (code !== 'unknown_capture' && code !== 'not_in_capture' && code !== 'purged') {
       this.repo.setDeviceStatus(msg.captureId, deviceId, 'refused', `${code}: ${message}`, this.deps.clock.now());
     }
     return { schema: CAPTURE_ACK_SCHEMA, captureId: msg.captureId, ranges: [], refused: { code, message } };
@@ -148,6 +203,7 @@ export class CaptureService {
     return store.db.transaction((): CaptureAck => {
       const c = this.repo.find(msg.captureId, false);
       if (!c) return this.refuse(deviceId, msg, 'unknown_capture', `capture ${msg.captureId} does not exist on this hub`);
+      if (c.purged) return this.refuse(deviceId, msg, 'purged', `capture ${c.id}'s chunks were purged at ${c.purged.at}: nothing more of it is kept`);
       const part = this.repo.device(c.id, deviceId);
       if (!part) return this.refuse(deviceId, msg, 'not_in_capture', `device ${deviceId} is not in capture ${c.id}'s cohort`);
       const ok: CaptureAck = { schema: CAPTURE_ACK_SCHEMA, captureId: c.id, ranges: toRanges([msg.seq]) };

@@ -17,7 +17,7 @@ import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, r
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
-import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop } from './commands/capture.js';
+import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop, capturePurge } from './commands/capture.js';
 import { retrainRequest } from './commands/retrain.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { HUB_VERSION } from '../version.js';
@@ -77,6 +77,7 @@ export const commands: CommandTable = {
   'capture show': captureShow,
   'capture stop': captureStop,
   'capture fetch': captureFetch,
+  'capture purge': capturePurge,
   'config show': configShow,
   'config set': configSet,
   'config diff': configDiff,

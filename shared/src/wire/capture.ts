@@ -63,12 +63,16 @@ export const Capture = z.object({
   created: IsoTime,
   until: IsoTime,
   stopped: z.object({ at: IsoTime, by: z.string(), reason: z.string() }).nullable(),
+  /** Its sealed chunks deleted (POST /captures/{id}/purge, or capture.keepDays after it ended): the record and counts stay. */
+  purged: z.object({ at: IsoTime, by: z.string(), reason: z.string(), bytes: Count }).nullable(),
   rows: Count,
   bytes: Count,
   devices: z.array(CaptureDevice),
 });
 export type Capture = z.infer<typeof Capture>;
 export const CaptureList = z.object({ captures: z.array(Capture.omit({ devices: true })) });
+/** POST /captures/{id}/purge */
+export const CapturePurge = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
 /** DELETE /captures/{id}?reason= */
 export const CaptureStopQuery = z.object({ reason: z.string().trim().min(1, 'expected ?reason=WHY').max(1000) });
 /** GET /captures/{id}/chunks?after= */

@@ -122,6 +122,16 @@ describe('data capture: real hub, real agents, sealed to the operators\' key', (
     assert.equal((await part(c.id, 'cap1'))?.rows, 10);
     assert.equal(local(c1, c.id).chunks, 0);
     assert.equal((await fetchRows(c.id)).length, 10);
+
+    // Fetched: the operator purges its chunks on the hub; the record stays, a fetch says why it is empty.
+    const purged = await runCli(OPERATOR, ['capture', 'purge', String(c.id), '--reason', 'fetched', ...remote()]);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.match(purged.stdout, new RegExp(`^capture ${c.id} purged: [1-9]\\d* bytes of sealed chunks deleted \\(10 rows were received\\)\n$`));
+    const shown = await runCli(OPERATOR, ['capture', 'show', String(c.id), ...remote()]);
+    assert.match(shown.stdout, /\(purged\)\n[\s\S]*purged by admin at .* bytes of chunks deleted\): fetched\n/);
+    const refetch = await runCli(OPERATOR, ['capture', 'fetch', String(c.id), '--key', keyPath, ...remote()]);
+    assert.equal(refetch.code, 1);
+    assert.match(refetch.stderr, /chunks were purged at .*: nothing to fetch/);
   });
 
   it('a full budget ends the capture within the budget; it uploads after a restart', async () => {

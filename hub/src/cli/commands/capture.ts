@@ -1,4 +1,4 @@
-// `edgefleet capture keygen|start|ls|show|stop|fetch` (docs/cli.md "Data capture"): the operators'
+// `edgefleet capture keygen|start|ls|show|stop|fetch|purge` (docs/cli.md "Data capture"): the operators'
 // capture key pair (made here, the private half never goes to the hub), capture requests to a cohort,
 // their per-device progress, and fetching the sealed chunks, opened locally into JSON lines.
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
   out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
 function state(c: CaptureSummary, now: Date): string {
+  if (c.purged) return 'purged';
   if (c.stopped) return 'stopped';
   return Date.parse(c.until) <= now.getTime() ? 'ended' : 'active';
 }
@@ -34,6 +35,7 @@ export function renderCapture(c: Capture, now: Date): string {
     + `rate ${c.rate}, up to ${c.maxRows} rows per device, until ${c.until}; features ${c.features?.join(',') ?? 'all'}; sealed to key ${c.keyId.slice(0, 12)}\n`
     + `by ${c.createdBy} at ${c.created}; reason: ${c.reason}\n`
     + (c.stopped ? `stopped by ${c.stopped.by} at ${c.stopped.at}: ${c.stopped.reason}\n` : '')
+    + (c.purged ? `purged by ${c.purged.by} at ${c.purged.at} (${c.purged.bytes} bytes of chunks deleted): ${c.purged.reason}\n` : '')
     + `${c.rows} rows in ${c.bytes} bytes of ciphertext from ${c.devices.length} device(s)\n\n`
     + table(['DEVICE', 'STATUS', 'ROWS', 'CHUNKS', 'BYTES', 'UPDATED', 'REASON'],
       c.devices.map((d: CaptureDevice) => [d.deviceId, d.status, String(d.rows), String(d.chunks), String(d.bytes), d.updated, d.reason ?? '']));
@@ -120,6 +122,17 @@ export const captureStop: Command = {
     const id = idArg(args.positionals[0] as string);
     const c = await HubClient.from(args, ctx).request<Capture>('DELETE', `/captures/${id}?reason=${encodeURIComponent(reqString(args, 'reason'))}`);
     print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id} stopped; ${c.rows} rows received so far\n`);
+    return 0;
+  },
+};
+
+export const capturePurge: Command = {
+  summary: 'Delete an ended capture\'s sealed chunks on the hub (after fetching them); frees its devices\' capture storage', usage: 'ID --reason TEXT [--json]', positionals: ID,
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
+  async run(args, ctx) {
+    const id = idArg(args.positionals[0] as string);
+    const c = await HubClient.from(args, ctx).request<Capture>('POST', `/captures/${id}/purge`, { reason: reqString(args, 'reason') });
+    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id} purged: ${c.purged?.bytes ?? 0} bytes of sealed chunks deleted (${c.rows} rows were received)\n`);
     return 0;
   },
 };

@@ -1,0 +1,115 @@
+// Purging captures (docs/hub.md "Data capture"): an ended capture's sealed chunks are deleted on request
+// (after `capture fetch`) or capture.keepDays after it ended, so a device's capture storage bound
+// (capture.maxBytesPerDevice) frees up for the next capture instead of refusing every later one for
+// good. The capture's record and counts stay; fetching it or sending more of it is refused with why.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeKeys } from '@edgefleet/examples';
+import { CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, sealRows, type Capture, type CaptureAck, type CaptureChunk } from '@edgefleet/shared';
+import type { FleetLink } from '../mqtt/ports.js';
+import { RecordingLogger } from '../mqtt/testing/devices.js';
+import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
+import { makeParts } from '../testing/parts.js';
+import { registerVersion } from '../rollups/testing.js';
+import { CaptureService } from './service.js';
+import { forEachBackend, type Backend } from '../testing/backends.js';
+
+let backend: Backend;
+forEachBackend((b) => { backend = b; }, suite);
+
+function suite(): void {
+  describe('purging captures', () => {
+    let dir: string;
+    let h: Harness;
+    let captures: CaptureService;
+    const clock = new ManualClock();
+    const key = newCaptureKeyFile();
+    const link = { publish: () => Promise.resolve(), on: () => () => {} } as unknown as FleetLink;
+    const request = { model: 'pump', target: { devices: ['a'] }, rate: 1, maxRows: 1000, durationSec: 600, reason: 'retrain on summer data' };
+    const start = async () => (await (await h.req('POST', '/api/v1/captures', { role: 'operator', json: request })).json()) as Capture;
+    const chunk = async (captureId: number, seq: number): Promise<CaptureChunk> => ({
+      schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'a', seq, rows: 1, captureId, sealed: await sealRows(Buffer.from(`${'y'.repeat(600)}\n`), key.public),
+    });
+    /** Chunks until the device's storage bound refuses one; the last ack. */
+    const fill = async (captureId: number): Promise<CaptureAck> => {
+      let last: CaptureAck | undefined;
+      for (let seq = 1; seq <= 10 && !last?.refused; seq++) last = captures.accept('a', await chunk(captureId, seq));
+      return last as CaptureAck;
+    };
+    const purge = (id: number, reason?: string) => h.req('POST', `/api/v1/captures/${id}/purge`, { role: 'operator', json: reason === undefined ? {} : { reason } });
+    const errorOf = async (r: Response) => ((await r.json()) as { error: { code: string; message: string } }).error;
+
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'ef-capture-purge-'));
+      const keys = makeKeys(join(dir, 'keys'));
+      h = makeHarness({
+        database: backend.database(),
+        parts: (store) => {
+          const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(), desiredCapture: (id) => captures.desiredFor(id) });
+          captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger: new RecordingLogger(), options: { publicKey: key.public, maxBytesPerDevice: 4000, keepDays: 30 } });
+          return { deployments: parts.deployments, captures };
+        },
+      });
+      registerVersion(h.store.db, 'pump', '1.0.0', {});
+      h.store.devices.create('a', 'secret-a-0123456789abcdef0123', {}, null, clock.now());
+    });
+    after(() => {
+      h.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('an operator purges an ended capture: its chunks go, its bytes stop counting, more of it is refused', async () => {
+      const c1 = await start();
+      assert.equal((await fill(c1.id)).refused?.code, 'storage_quota', 'the device is at its capture storage bound');
+      const c2 = await start();
+      assert.equal((await fill(c2.id)).refused?.code, 'storage_quota', 'and so refuses every later capture');
+
+      const early = await purge(c1.id, 'fetched');
+      assert.equal(early.status, 409);
+      assert.match((await errorOf(early)).message, /still captures until .*: stop it first \(edgefleet capture stop \d+\), then purge it/);
+      const noReason = await purge(c1.id);
+      assert.equal(noReason.status, 400);
+      assert.match((await errorOf(noReason)).message, /reason/);
+
+      assert.equal((await h.req('DELETE', `/api/v1/captures/${c1.id}?reason=enough`, { role: 'operator' })).status, 200);
+      const stored = Number((h.store.db.prepare('SELECT SUM(bytes) AS n FROM capture_chunks WHERE capture_id = ?').get(c1.id) as { n: number }).n);
+      assert.ok(stored > 0);
+      const r = await purge(c1.id, 'fetched into the summer dataset');
+      assert.equal(r.status, 200, await r.clone().text());
+      const v = (await r.json()) as Capture;
+      assert.equal(v.purged?.bytes, stored);
+      assert.equal(v.purged?.by, 'operator-token');
+      assert.ok(v.rows > 0, 'its counts stay');
+      assert.equal(Number((h.store.db.prepare('SELECT COUNT(*) AS n FROM capture_chunks WHERE capture_id = ?').get(c1.id) as { n: number }).n), 0);
+      assert.deepEqual(h.store.audit.query({ action: 'capture.purge' } as never).map((e) => [e.target, e.reason]), [[`capture ${c1.id}`, 'fetched into the summer dataset']]);
+
+      const fetch = await h.req('GET', `/api/v1/captures/${c1.id}/chunks`, { role: 'operator' });
+      assert.equal(fetch.status, 404);
+      assert.match((await errorOf(fetch)).message, /chunks were purged at .* by operator-token \(fetched into the summer dataset\): nothing to fetch/);
+      const late = captures.accept('a', await chunk(c1.id, 99));
+      assert.equal(late.refused?.code, 'purged', 'a chunk still on its way is refused (the box drops it)');
+      assert.equal((await purge(c1.id, 'again')).status, 409);
+
+      // The bytes freed: the device's next capture stores again.
+      const c3 = await start();
+      assert.equal(captures.accept('a', await chunk(c3.id, 1)).refused, undefined);
+    });
+
+    it('a capture that ended capture.keepDays ago is purged by the hub, once', async () => {
+      const running = captures.list().filter((c) => !c.purged && !c.stopped).map((c) => c.id);
+      assert.equal(captures.purgeEnded(), 0, 'nothing ended 30 days ago yet');
+      clock.advance(600_000 + 29 * 86_400_000);
+      assert.equal(captures.purgeEnded(), 0, 'ended 29 days ago: kept');
+      clock.advance(2 * 86_400_000);
+      assert.equal(captures.purgeEnded(), running.length, 'every capture that ended over 30 days ago');
+      for (const id of running) assert.equal(captures.view(id).purged?.by, 'hub');
+      const entries = h.store.audit.query({ action: 'capture.purge', actor: 'hub' } as never);
+      assert.equal(entries.length, running.length);
+      assert.match(entries[0]?.reason ?? '', /ended more than 30 days ago \(capture\.keepDays\)/);
+      assert.equal(captures.purgeEnded(), 0, 'purged once');
+    });
+  });
+}
