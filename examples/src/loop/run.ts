@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   newCaptureKeyFile, parseCaptureKeyFile, withDeadline, writeFileAtomic,
-  type AlertRule, type DeviceInfo, type DriftResponse, type Rollout, type WebhookEvent,
+  type AlertRule, type Capture, type DeviceInfo, type DriftResponse, type Rollout, type WebhookEvent,
 } from '@edgefleet/shared';
 import {
   canaryThenAll, describeWaves, enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
@@ -194,6 +194,10 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     }, { timeoutMs: deadline, interrupted: isInterrupted, log: detail });
     const captured = await fetchCaptured(h, capture.id, boxKey);
     detail(`fetched and opened ${captured.length} request(s) of capture ${capture.id} here (the hub holds ciphertext only)`);
+    // Fetched: the capture ends and its ciphertext leaves the hub (docs/hub.md "Data capture": purged).
+    await h.api('DELETE', `/captures/${capture.id}?reason=${encodeURIComponent('loop example: fetched')}`);
+    const purged = await h.api<Capture>('POST', `/captures/${capture.id}/purge`, { reason: 'loop example: fetched into the training set' });
+    detail(`stopped capture ${capture.id} and purged its ${purged.purged?.bytes ?? 0} bytes of sealed chunks from the hub`);
     const { data, unlabelled } = labelCaptured(captured, generateVibration({ rows: TRAFFIC.poolRows, seed: TRAFFIC.seed, shift: true }));
     detail(`labelled ${data.rows} row(s) from the known labels of the traffic's dataset (the stand-in for maintenance records); ${unlabelled} without a label dropped`);
     if (data.rows < 50) throw new Error(`capture ${capture.id} gave ${data.rows} labelled row(s); expected at least 50 to train on`);
