@@ -118,6 +118,16 @@ export class AlertEvaluator {
     }
   }
 
+  /**
+   * Forgets when the schedule rules were last evaluated: the alerts part calls it when it starts (again),
+   * so its first pass only remembers the time. A hub that takes the hub lease back would otherwise send
+   * the runs that passed while it did not hold it, which the holder meanwhile sent (or which were missed
+   * while no hub ran: not made up either).
+   */
+  forgetSchedules(): void {
+    this.scheduleSeen.clear();
+  }
+
   private thresholds(model: string) {
     const t = this.deps.store.drift.thresholds(model);
     return { psi: t.psi, js: t.js, minPredictions: t.minPredictions };

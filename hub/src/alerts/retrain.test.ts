@@ -8,7 +8,7 @@ import type { Feature, Reference, WebhookEvent } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { noopLogger } from '../mqtt/ports.js';
-import { Alerts } from './service.js';
+import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
 import { signedReceiver } from './testing.js';
 
 const FEATURES: Feature[] = [{ name: 'temp', index: 0, kind: 'numeric' }];
@@ -63,6 +63,44 @@ test('a schedule rule sends the drift report to its retrain URL at each matching
     assert.deepEqual(h.store.audit.query({ action: 'retrain.request' }).map((e) => [e.actor, e.target]), [['alerts', 'press@1.0.0']]);
   } finally {
     await alerts.stop(1000);
+    await rx.close();
+    h.close();
+  }
+});
+
+test('a hub that takes the lease back does not send a scheduled run again that passed while another hub held it', async () => {
+  const h = makeHarness();
+  h.clock.t = new Date('2026-03-02T02:58:10Z'); // a Monday
+  const rx = await signedReceiver(SECRET, 200);
+  // Two hubs on one database, as the hub lease starts and stops their alerts part (server/cluster.ts);
+  // evaluations here are by hand (the timers' interval is far off).
+  const opts = { ...DEFAULT_ALERTS_OPTIONS, evaluateEveryMs: 3600_000 };
+  const a = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics }, opts);
+  const b = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics }, opts);
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
+    h.store.alerts.addRule({ name: 'weekly', metric: 'schedule', model: 'press', version: '1.0.0', threshold: 0, forSec: 0, windowSec: 3600, severity: 'info', schedule: '0 3 * * 1', actions: [{ type: 'retrain', url: rx.url, secret: SECRET }] }, { actor: 't', at: h.clock.now() });
+    const requests = () => h.store.audit.query({ action: 'retrain.request' }).length;
+
+    a.start(); // 02:58:10: hub A holds the lease; its first pass only remembers the time
+    h.clock.advance(60_000);
+    a.evaluate(); // 02:59:10
+    await a.stop(1000); // A loses the lease
+    h.clock.advance(10_000);
+    b.start(); // 02:59:20: hub B takes it
+    h.clock.advance(50_000);
+    b.evaluate(); // 03:00:10: B sends the 03:00 run
+    assert.equal(requests(), 1);
+    await b.stop(1000);
+    h.clock.advance(600_000);
+    a.start(); // 03:10:10: A takes the lease back; the 03:00 run was B's
+    assert.equal(requests(), 1, 'the run of 03:00 was sent again by the hub that took the lease back');
+    h.clock.advance(7 * 86_400_000);
+    a.evaluate(); // the next Monday 03:10:10: A sends that week's run
+    assert.equal(requests(), 2);
+  } finally {
+    await a.stop(1000);
+    await b.stop(1000);
     await rx.close();
     h.close();
   }

@@ -89,6 +89,7 @@ export class Alerts {
   start(): void {
     if (this.evalTimer) return;
     this.sender.resume();
+    this.evaluator.forgetSchedules(); // a run passed while stopped is not made up (another hub may have sent it)
     this.evalTimer = setInterval(() => {
       this.evaluate();
       this.send();

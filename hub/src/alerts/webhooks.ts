@@ -79,10 +79,17 @@ export interface AttemptResult {
 /** One POST, bounded in time and in the bytes of the answer read. 2xx is success. */
 export async function postWebhook(url: string, body: string, secret: string, o: { timeoutMs: number; signal: AbortSignal; nowSec: number }): Promise<AttemptResult> {
   const t0 = performance.now();
-  // `letGo` drops the connection once the answer is read: awaiting reader.cancel() on a body that never
-  // ends can hang (undici), and an attempt must never outlive its timeout.
-  const letGo = new AbortController();
-  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs), letGo.signal]);
+  // One controller aborts the request: at the timeout, at the hub's stop (o.signal), and once the answer
+  // is read (awaiting reader.cancel() on a body that never ends can hang in undici); an attempt must never
+  // outlive its timeout. The timer holds the controller strongly: AbortSignal.timeout inside
+  // AbortSignal.any is referenced weakly and a GC while the attempt waits collected it with its timer,
+  // so the attempt hung until undici's own limits (minutes), holding the send loop.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${o.timeoutMs} ms`, 'TimeoutError')), o.timeoutMs);
+  const onStop = () => ac.abort(o.signal.reason);
+  if (o.signal.aborted) onStop();
+  else o.signal.addEventListener('abort', onStop, { once: true });
+  const signal = ac.signal;
   try {
     const res = await fetch(url, {
       method: 'POST', body, redirect: 'manual', signal,
@@ -99,13 +106,16 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
       }
       reader.cancel().catch(() => undefined);
     }
-    letGo.abort();
+    ac.abort(); // let go of the connection
     const ok = res.status >= 200 && res.status < 300;
     return { status: res.status, error: ok ? null : `HTTP ${res.status}`, ms: performance.now() - t0 };
   } catch (err) {
     const e = err as Error;
     const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : e.name === 'AbortError' ? 'aborted (hub stopping)' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
     return { status: null, error: why, ms: performance.now() - t0 };
+  } finally {
+    clearTimeout(timer);
+    o.signal.removeEventListener('abort', onStop);
   }
 }
 
