@@ -90,11 +90,15 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
   if (o.signal.aborted) onStop();
   else o.signal.addEventListener('abort', onStop, { once: true });
   const signal = ac.signal;
+  // The answer's status, once its headers arrived: a 2xx delivers the event even when its body then
+  // never ends (the body is not used), so the event is not sent again.
+  let status: number | null = null;
   try {
     const res = await fetch(url, {
       method: 'POST', body, redirect: 'manual', signal,
       headers: { 'content-type': 'application/json', 'user-agent': 'edgefleet-hub', [SIGNATURE_HEADER]: signWebhook(secret, body, o.nowSec) },
     });
+    status = res.status;
     // Read at most MAX_RESPONSE_BYTES of the answer (receivers' answers are not used), then let go.
     const reader = res.body?.getReader();
     let read = 0;
@@ -110,6 +114,7 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
     const ok = res.status >= 200 && res.status < 300;
     return { status: res.status, error: ok ? null : `HTTP ${res.status}`, ms: performance.now() - t0 };
   } catch (err) {
+    if (status !== null) return { status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, ms: performance.now() - t0 };
     const e = err as Error;
     const why = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : e.name === 'AbortError' ? 'aborted (hub stopping)' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
     return { status: null, error: why, ms: performance.now() - t0 };
