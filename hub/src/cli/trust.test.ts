@@ -102,3 +102,14 @@ test('trust init refusals: wrong key kind, threshold above the keys, signer outs
   assert.match(junk.stderr, /junk\.pub is not JSON/);
   assert.throws(() => statSync(join(dir, 'x.json')), /ENOENT/);
 });
+
+test('trust init and rotate name an --out whose directory does not exist (not the temp file beside it)', async () => {
+  const out = join(dir, 'no-such-dir', 'trust.json');
+  const init = await cli('trust', 'init', '--root', 'keys/root1.pub', '--release', 'keys/rel.pub', '--hub', 'keys/hub.pub', '--sign', 'keys/root1.key', '--out', out);
+  assert.equal(init.code, 1);
+  assert.match(init.stderr, /^error \[NOT_FOUND\]: --out \S*no-such-dir\/trust\.json: directory \S*no-such-dir does not exist; expected a file in an existing directory\n$/);
+  const rotate = await cli('trust', 'rotate', '--from', 'trust.json', '--sign', 'keys/root1.key', '--out', out);
+  assert.equal(rotate.code, 1);
+  assert.match(rotate.stderr, /^error \[NOT_FOUND\]: --out \S*no-such-dir\/trust\.json: directory \S*no-such-dir does not exist/);
+  assert.doesNotMatch(init.stderr + rotate.stderr, /\.tmp-/);
+});

@@ -7,8 +7,8 @@
 // (RESTORE_MARKER, which the hub refuses to start on: first-start.ts), fills it through a staging dir
 // inside it (the data dir may be a mount point) and unmarks it last. Files are streamed (a blob may be
 // over 2 GiB), hashed while copied, and fsynced with their directories.
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, copyFileHashed, ensurePrivateDir, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -100,6 +100,17 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
   return db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
 }
 
+/** `p` with every symlink followed; the part that does not exist yet is appended to its nearest existing ancestor's real path. */
+function realPath(p: string): string {
+  let head = resolve(p);
+  const tail: string[] = [];
+  while (!existsSync(head) && dirname(head) !== head) {
+    tail.unshift(basename(head));
+    head = dirname(head);
+  }
+  return join(realpathSync(head), ...tail);
+}
+
 /** Backs up the hub data dir `dataDir` (the hub may be running) into the new or empty directory `out`. */
 export async function backupHub(dataDir: string, out: string, now: Date = new Date(), progress: Progress = quiet): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
@@ -108,7 +119,9 @@ export async function backupHub(dataDir: string, out: string, now: Date = new Da
   }
   const u = unfinishedRestore(dataDir);
   if (u) throw new AppError('CONFLICT', `--data-dir ${dataDir} holds an unfinished restore (from ${u.from}, started ${u.startedAt}): expected a hub's data dir; finish the restore first`);
-  const rel = relative(resolve(dataDir), resolve(out));
+  // Compared with symlinks followed: a data dir reached through a link (/var/lib/edgefleet-hub -> /mnt/disk/hub)
+  // holds an --out named by its real path, and an --out through a link may land inside the data dir.
+  const rel = relative(realPath(dataDir), realPath(out));
   if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
     throw new AppError('CONFLICT', `--out ${out} is inside the data dir ${dataDir}: expected a directory outside it (the backup would copy itself and every earlier backup)`);
   }

@@ -2,8 +2,8 @@
 // (edgefleet.trust/v1) from public key files, sign it with root secret keys, and
 // check the result the way an agent will (threshold, expiry, rotation chain)
 // before anything is written.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   AppError, createTrustBody, readPublicKeyFile, readSecretKeyFile, signEnvelope, trustPublicKey,
   verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
@@ -58,6 +58,13 @@ function assertSignersAreRoot(signers: KeyPair[], rootIds: Set<string>, where: s
   }
 }
 
+/** The --out file's directory must exist: it is written through a temp file beside it, whose name an error would show instead. */
+function checkOutDir(out: string): void {
+  const dir = dirname(out);
+  if (!existsSync(dir)) throw new AppError('NOT_FOUND', `--out ${out}: directory ${dir} does not exist; expected a file in an existing directory`);
+  if (!statSync(dir).isDirectory()) throw new AppError('CONFLICT', `--out ${out}: ${dir} is a file; expected a file in an existing directory`);
+}
+
 const roleKeyOption = (role: Role, verb: string): OptionSpec => ({
   type: 'string', multiple: true, value: 'PUB', description: `${role} public key file (NAME.pub) ${verb}`,
 });
@@ -88,6 +95,7 @@ export const trustInit: Command = {
     const version = parsePositiveInt(optString(args, 'version') ?? '1', '--version');
     const th = thresholds(args);
     if (existsSync(out)) throw new AppError('CONFLICT', `${out} already exists; expected a new file (use "edgefleet trust rotate --from ${out}" to replace it)`);
+    checkOutDir(out);
     const body = createTrustBody({
       version, expires,
       root: await readRoleKeys(ctx, 'root', optStrings(args, 'root')),
@@ -151,6 +159,7 @@ export const trustRotate: Command = {
     const out = resolve(ctx.cwd, reqString(args, 'out'));
     const expires = parseExpiry(optString(args, 'expires') ?? '365d', ctx.now());
     const th = thresholds(args);
+    checkOutDir(out);
     const raw = readTrustFile(from);
     const expiresOf = (raw as { signed?: { expires?: unknown } } | null)?.signed?.expires;
     // Rotating away from an expired document is how it is renewed, so its signatures are checked as of just before it expired.
