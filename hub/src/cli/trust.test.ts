@@ -37,6 +37,9 @@ test('keys generate refuses to overwrite and rejects a bad role with exit 2', as
   const again = await cli('keys', 'generate', '--role', 'release', '--out', 'keys/', '--name', 'rel');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^error \[CONFLICT\]: .*rel\.key already exists/);
+  const onFile = await cli('keys', 'generate', '--role', 'release', '--out', 'keys/rel.pub', '--name', 'other');
+  assert.equal(onFile.code, 1);
+  assert.match(onFile.stderr, /^error \[CONFLICT\]: --out .*keys\/rel\.pub is a file; expected a directory for the key files/);
   const bad = await cli('keys', 'generate', '--role', 'admin', '--out', 'keys/');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--role: expected one of root, release, hub, got "admin"/);

@@ -1,6 +1,6 @@
 // `edgefleet keys generate`: a fresh Ed25519 key pair for one role, written as
 // DIR/NAME.key (secret, mode 0600) and DIR/NAME.pub; prints the keyId on stdout.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError, generateKeyPair, Role, writeKeyFiles } from '@edgefleet/shared';
 import { optString, reqString, UsageError, type Command } from '../args.js';
@@ -27,6 +27,7 @@ export const keysGenerate: Command = {
       throw new UsageError(`--name: expected letters, digits, ".", "_" or "-" (at most 64, no path), got "${name}"`);
     }
     const dir = resolve(ctx.cwd, reqString(args, 'out'));
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new AppError('CONFLICT', `--out ${dir} is a file; expected a directory for the key files (created if missing)`);
     const pair = generateKeyPair(role as Role, name);
     for (const ext of ['key', 'pub']) {
       const path = resolve(dir, `${pair.name}.${ext}`);
