@@ -66,14 +66,25 @@ export class DeploymentService {
     if (!this.deps.renewalAsJob) await this.startRenewal();
   }
 
-  /** Re-signs what is due now, then every renewEveryMs (started by start(), or by the lease holder). */
+  /** Re-signs what is due now, then every renewEveryMs (started by start(), or by the lease holder); prunes old documents. */
   async startRenewal(): Promise<void> {
     if (this.renewTimer) return;
     await this.renewExpiring();
+    this.pruneDocuments();
     this.renewTimer = setInterval(() => {
-      this.renewExpiring().catch((err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
+      this.renewExpiring().then(() => this.pruneDocuments(), (err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
     }, this.opts.renewEveryMs);
     this.renewTimer.unref();
+  }
+
+  /** Each device keeps its newest KEEP_DOCUMENTS desired documents (store/desired-repo.ts); never throws. */
+  private pruneDocuments(): void {
+    try {
+      const n = this.deps.store.desired.prune();
+      if (n > 0) this.deps.logger.info({ deleted: n }, 'deleted old desired documents (each device keeps its newest 16)');
+    } catch (err) {
+      this.deps.logger.error({ err }, 'deleting old desired documents failed');
+    }
   }
 
   /**

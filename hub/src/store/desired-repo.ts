@@ -3,6 +3,11 @@
 import { AppError, type DesiredDocument } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
+/** Documents kept per device: the newest (what it runs, what is on its way) and a few before, for a refusal's lookup. */
+export const KEEP_DOCUMENTS = 16;
+/** A device is pruned once it holds this many more, so most runs delete nothing. */
+const PRUNE_SLACK = 8;
+
 export class DesiredRepo {
   // On the connect path (every device's desired subscription asks for its latest document): prepared once.
   private latestStmt: ReturnType<Db['prepare']> | null = null;
@@ -24,6 +29,24 @@ export class DesiredRepo {
         .prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(deviceId, seq, JSON.stringify(doc), issued, expires);
     })();
+  }
+
+  /**
+   * Deletes each device's documents older than its newest `keep` (renewals re-sign every device's
+   * document weekly, and every deployment, config change and capture issues one: kept for ever, 10,000
+   * devices held ~1 GB more a year). Only devices past keep + PRUNE_SLACK are touched; returns how many
+   * documents went. The newest stays, so seqs keep growing (`put` compares with it).
+   */
+  prune(keep = KEEP_DOCUMENTS): number {
+    const over = this.db.prepare('SELECT device_id AS id FROM desired_documents GROUP BY device_id HAVING COUNT(*) > ?').all(keep + PRUNE_SLACK) as Array<{ id: string }>;
+    const cut = this.db.prepare('SELECT seq FROM desired_documents WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?').pluck(true);
+    const del = this.db.prepare('DELETE FROM desired_documents WHERE device_id = ? AND seq <= ?');
+    let n = 0;
+    for (const { id } of over) {
+      const seq = cut.get(id, Math.max(1, keep)) as number | undefined;
+      if (seq !== undefined) n += del.run(id, seq).changes;
+    }
+    return n;
   }
 
   /** The stored document with this seq (the one a device refused), if the hub issued it. */
