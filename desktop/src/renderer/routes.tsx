@@ -10,6 +10,7 @@ import { DriftView } from './views/drift.js';
 import { AlertsView } from './views/alerts.js';
 import { RolloutsView } from './views/rollouts.js';
 import { RolloutCreateView } from './views/rollout-create.js';
+import { CapturesView } from './views/captures.js';
 
 export interface ViewRoute {
   pattern: RegExp;
@@ -39,6 +40,8 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/alerts$/, nav: 'Alerts', section: 'alerts', href: '#/alerts', key: '7', render: () => <AlertsView /> },
   { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', render: (p) => <AlertsView id={p[0]} /> },
+  { pattern: /^#\/captures$/, nav: 'Captures', section: 'captures', href: '#/captures', key: '8', render: () => <CapturesView /> },
+  { pattern: /^#\/captures\/(\d+)$/, section: 'captures', render: (p) => <CapturesView id={p[0]} /> },
 ];
 
 export function match(hash: string): { route: ViewRoute; params: string[] } | null {

@@ -4,13 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { makeKeys, makeTrust } from '@edgefleet/examples';
+import { makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
 import type { Hub } from '@edgefleet/hub';
 import { taggedHub, type AdminApi } from '../sim/tagged-hub.js';
 import { buildRenderer, launchChromium } from './helpers.js';
 
 export interface SmallHub {
   hub: Hub;
+  /** The example release keys the hub's trust document names (to push bundles). */
+  keys: Keys;
   http: string;
   token: string;
   api: AdminApi;
@@ -18,8 +20,8 @@ export interface SmallHub {
   stop(): Promise<void>;
 }
 
-/** `devices` created with the tag site=north before the hub starts. */
-export async function startSmallHub(prefix: string, devices: string[]): Promise<SmallHub> {
+/** `devices` created with the tag site=north before the hub starts; `config` adds to the hub's config. */
+export async function startSmallHub(prefix: string, devices: string[], config?: Record<string, unknown>): Promise<SmallHub> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let hub: Hub | undefined;
   let browser: Browser | undefined;
@@ -33,12 +35,12 @@ export async function startSmallHub(prefix: string, devices: string[]): Promise<
     const trust = makeTrust(dir, keys);
     const sims = devices.map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
     const [h, b] = await Promise.all([
-      taggedHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices: sims, tags: () => ({ site: 'north' }) }),
+      taggedHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices: sims, tags: () => ({ site: 'north' }), ...(config ? { config } : {}) }),
       launchChromium(),
       buildRenderer(),
     ]);
     [hub, browser] = [h.hub, b];
-    return { hub: h.hub, http: h.addrs.http, token: h.token, api: h.api, browser: b, stop };
+    return { hub: h.hub, keys, http: h.addrs.http, token: h.token, api: h.api, browser: b, stop };
   } catch (err) {
     await stop();
     throw err;

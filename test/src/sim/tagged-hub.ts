@@ -21,11 +21,11 @@ export function adminApi(http: string, token: string): AdminApi {
   };
 }
 
-export async function taggedHub(o: { dataDir: string; trustPath: string; hubKeyPath: string; devices: SimDevice[]; tags: (id: string) => Record<string, string> }): Promise<{ hub: Hub; addrs: { http: string; mqtt: string }; token: string; api: AdminApi }> {
+export async function taggedHub(o: { dataDir: string; trustPath: string; hubKeyPath: string; devices: SimDevice[]; tags: (id: string) => Record<string, string>; config?: Record<string, unknown> }): Promise<{ hub: Hub; addrs: { http: string; mqtt: string }; token: string; api: AdminApi }> {
   const store = Store.open(o.dataDir, HUB_MIGRATIONS);
   store.db.transaction(() => o.devices.forEach((d) => store.devices.create(d.id, d.secret, o.tags(d.id), null, new Date())))();
   store.close();
-  const hub = new Hub(HubConfig.parse({ dataDir: o.dataDir, httpPort: 0, mqttPort: 0, trust: o.trustPath, hubKey: o.hubKeyPath, logLevel: 'silent' }), noopLogger, systemClock);
+  const hub = new Hub(HubConfig.parse({ ...o.config, dataDir: o.dataDir, httpPort: 0, mqttPort: 0, trust: o.trustPath, hubKey: o.hubKeyPath, logLevel: 'silent' }), noopLogger, systemClock);
   const addrs = await hub.start();
   const token = hub.newAdminToken;
   if (!token) throw new Error('the hub did not create an admin token on its first start');

@@ -1,0 +1,89 @@
+// Data captures (docs/hub.md "Data capture"): every capture with its state, rows and bytes held; one
+// capture's devices with their part's status, rows, chunks and reason; (operator) stop a running one and
+// purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
+// opened with the operators' private key by `edgefleet capture fetch`, never in this console.
+import { useEffect, useState } from 'preact/hooks';
+import type { Capture } from '@edgefleet/shared';
+import { can, refetchTick, session } from '../store.js';
+import { ActionForm } from '../ui/action.js';
+import { targetText as target } from './rollouts.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+
+type Summary = Omit<Capture, 'devices'>;
+
+function stateOf(c: Summary, now = Date.now()): 'purged' | 'stopped' | 'ended' | 'capturing' {
+  if (c.purged) return 'purged';
+  if (c.stopped) return 'stopped';
+  return Date.parse(c.until) <= now ? 'ended' : 'capturing';
+}
+
+
+export function CapturesView({ id }: { id?: string }) {
+  const api = session.value?.api;
+  const [list, setList] = useState<Summary[] | { error: string } | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    api?.get<{ captures: Summary[] }>('/captures').then((r) => setList(r.captures), (e: Error) => setList({ error: e.message }));
+  }, [refetchTick.value, tick]);
+  return (
+    <section aria-labelledby="cap-h">
+      <h1 id="cap-h">Captures</h1>
+      {list === null ? <Loading what="captures" /> : 'error' in list ? <ErrorBox error={`could not load captures: ${list.error}`} retry={() => setTick(tick + 1)} /> : list.length === 0
+        ? <Empty>No capture yet: <code>edgefleet capture start MODEL --tag KEY=VALUE --rate 0.1 --max-rows 1000 --reason "…"</code>.</Empty>
+        : (
+          <table class="plain selectable" aria-label="Captures">
+            <thead><tr><th>#</th><th>Model</th><th>Target</th><th>State</th><th>Rows</th><th>Bytes held</th><th>Created</th><th>Reason</th></tr></thead>
+            <tbody>{list.map((c) => (
+              <tr key={c.id} class={String(c.id) === id ? 'selected' : ''} data-capture={c.id}>
+                <td><a href={`#/captures/${c.id}`}>{c.id}</a></td><td class="mono">{c.model}{c.version ? `@${c.version}` : ''}</td><td>{target(c.target)}</td>
+                <td><span class={`pill cap-${stateOf(c)}`}>{stateOf(c)}</span></td><td>{c.rows}</td><td>{c.purged ? 0 : c.bytes}</td><td>{time(c.created)}</td><td>{c.reason}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        )}
+      {id ? <CaptureDetail key={id} id={id} changed={() => setTick(tick + 1)} /> : null}
+    </section>
+  );
+}
+
+function CaptureDetail({ id, changed }: { id: string; changed: () => void }) {
+  const api = session.value?.api;
+  const [c, setC] = useState<Capture | { error: string } | null>(null);
+  useEffect(() => {
+    api?.get<Capture>(`/captures/${encodeURIComponent(id)}`).then(setC, (e: Error) => setC({ error: e.message }));
+  }, [id, refetchTick.value]);
+  if (!c) return <Loading what={`capture ${id}`} />;
+  if ('error' in c) return <ErrorBox error={c.error} />;
+  const state = stateOf(c);
+  const done = (next: Capture | undefined, what: string) => {
+    if (next) setC(next);
+    changed();
+    return what;
+  };
+  return (
+    <div class="panel" data-testid="capture-detail">
+      <h2>Capture {c.id}: <span class="mono">{c.model}{c.version ? `@${c.version}` : ''}</span> <span class={`pill cap-${state}`} data-testid="capture-state">{state}</span></h2>
+      <dl class="stats">
+        <dt>Target</dt><dd>{target(c.target)}</dd><dt>Rate</dt><dd>{c.rate}</dd><dt>Rows per device</dt><dd>at most {c.maxRows}</dd>
+        <dt>Until</dt><dd>{time(c.until)}</dd><dt>Features</dt><dd>{c.features?.join(', ') ?? 'all'}</dd><dt>By</dt><dd>{c.createdBy}: {c.reason}</dd>
+        {c.stopped ? <><dt>Stopped</dt><dd>{time(c.stopped.at)} by {c.stopped.by}: {c.stopped.reason}</dd></> : null}
+        {c.purged ? <><dt>Purged</dt><dd data-testid="capture-purged">{time(c.purged.at)} by {c.purged.by}: {c.purged.reason} ({c.purged.bytes} bytes deleted)</dd></> : null}
+      </dl>
+      <p class="muted">{c.rows} rows in {c.purged ? 0 : c.bytes} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
+      {can('operator') && state !== 'purged' ? (
+        <div class="actions row" aria-label="Capture actions">
+          {state === 'capturing' ? (
+            <ActionForm label="Stop capture" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('DELETE', `/captures/${c.id}?reason=${encodeURIComponent(reason)}`), 'stopped')} />
+          ) : (
+            <ActionForm label="Purge chunks" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('POST', `/captures/${c.id}/purge`, { reason }), 'purged')} />
+          )}
+        </div>
+      ) : null}
+      <table class="plain" aria-label="Capture devices"><thead><tr><th>Device</th><th>Status</th><th>Rows</th><th>Chunks</th><th>Bytes</th><th>Reason</th><th>Updated</th></tr></thead>
+        <tbody>{c.devices.map((d) => (
+          <tr key={d.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a></td><td><span class={`pill st-${d.status}`}>{d.status}</span></td>
+            <td>{d.rows}</td><td>{d.chunks}</td><td>{d.bytes}</td><td>{d.reason ?? ''}</td><td>{time(d.updated)}</td></tr>
+        ))}</tbody></table>
+    </div>
+  );
+}
