@@ -3,7 +3,7 @@
 // a swap under concurrent load with zero failed requests.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBundle } from '@edgefleet/shared';
 import { bundleFromOnnx } from '@edgefleet/examples';
@@ -91,6 +91,21 @@ describe('install, activate, rollback', () => {
     });
   }
 
+  it('refuses an install whose files cannot be stored with IO_ERROR naming the file and the blob directory', async () => {
+    // An unwritable blob store (here blobs/tmp is a file; a full disk is DISK_FULL the same way), not INTERNAL.
+    const path = (await mlpBundle(kit, '4.0.5', { seed: 5, out: 'unstorable.efb' })).path;
+    const tmp = join(dataDir(), 'blobs', 'tmp');
+    rmSync(tmp, { recursive: true, force: true });
+    writeFileSync(tmp, 'not a directory');
+    try {
+      await assert.rejects(agent.manager.install(path), (e: any) => e.code === 'IO_ERROR' && /mlp@4\.0\.5: model\.onnx: cannot store it under .*blobs: EEXIST/.test(e.message));
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    assert.equal(agent.events.list({ kind: 'install_failed' }).at(-1)?.code, 'IO_ERROR');
+    assert.equal(await served(), '2.0.0');
+  });
+
   it('swaps under concurrent load without a failed request', async () => {
     let stop = false;
     const seen = new Map<string, number>();
@@ -151,5 +166,17 @@ describe('install, activate, rollback', () => {
     const ev = agent.events.list({ kind: 'bit_rot' }).at(-1);
     assert.equal(ev?.version, '2.0.0');
     assert.match(ev!.message, /bit rot/);
+  });
+
+  it('a reinstall replaces stored files that rotted, as the refusal to activate them says', async () => {
+    // After the test above 1.0.0 is active and 2.0.0's model file is rotten (same size, one bit off).
+    await assert.rejects(agent.manager.activate('mlp', '2.0.0'), (e: any) => e.code === 'HASH_MISMATCH' && /reinstall the bundle/.test(e.message));
+    const f = agent.models.getVersion('mlp', '2.0.0')!.manifest.files[0]!;
+    assert.equal(await agent.blobs.verify(f.sha256, f.size), false);
+    await agent.manager.install(v2);
+    assert.equal(await agent.blobs.verify(f.sha256, f.size), true, 'the stored file is whole again');
+    assert.equal(await served(), '2.0.0');
+    await agent.manager.activate('mlp', '1.0.0');
+    await agent.manager.activate('mlp', '2.0.0'); // re-hashed on the switch: whole
   });
 });

@@ -4,7 +4,7 @@
 // swap it into the runtime; a failure at any step leaves the old version serving.
 // Every load warms up on the bundle's samples; install also runs preflight
 // (outputs vs expected, sample latency) before the commit (docs/agent.md).
-import { AppError, satisfiesMin, type BoxKeyPair, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
+import { AppError, satisfiesMin, toAppError, type BoxKeyPair, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
 import type { Logger } from '../log.js';
@@ -98,10 +98,10 @@ export class ModelManager {
         // A box without the key is refused before anything is copied (the signatures are checked above).
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {
-          if (await this.d.blobs.has(f.sha256, f.size)) {
-            await this.d.blobs.touch(f.sha256); // reused: spared by a prune in another process until this commits (prune.ts)
-            continue;
-          }
+          // A stored file is reused only when it still hashes right, so a reinstall replaces one that rotted
+          // (what activate's HASH_MISMATCH asks for). Marked first: a prune in another process spares it (prune.ts).
+          await this.d.blobs.touch(f.sha256);
+          if (await this.d.blobs.verify(f.sha256, f.size)) continue;
           await this.d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
             const { stream } = await openBundleEntry(bundlePath, f.path);
             for await (const chunk of stream) await write(chunk as Buffer);
@@ -134,7 +134,7 @@ export class ModelManager {
         this.pruneNext(m.name);
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active, preflight: pf };
       } catch (err) {
-        const e = err instanceof AppError ? err : new AppError('INTERNAL', (err as Error).message, { cause: err });
+        const e = toAppError(err); // a full disk is DISK_FULL, an unwritable data dir IO_ERROR
         this.d.events.add({ kind: 'install_failed', model: name, version, code: e.code, message: e.message, data: { bundle: bundlePath } });
         throw e;
       }

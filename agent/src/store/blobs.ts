@@ -2,10 +2,9 @@
 // temp name, hashed while written, fsynced, renamed, and the directory fsynced,
 // so a power cut leaves either no file or the whole, verified file.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AppError, sha256File } from '@edgefleet/shared/core';
+import { AppError, sha256File, toAppError } from '@edgefleet/shared/core';
 
 export class BlobStore {
   constructor(readonly root: string) {}
@@ -25,15 +24,19 @@ export class BlobStore {
 
   /**
    * Writes a blob from chunks given by `produce`, checking size and sha256
-   * before the rename; HASH_MISMATCH / SIZE_MISMATCH name `what`.
+   * before the rename; HASH_MISMATCH / SIZE_MISMATCH name `what`. A failure to store it (a full disk, an
+   * unwritable blobs/) is DISK_FULL / IO_ERROR naming `what` and the directory; `produce`'s own errors pass as they are.
    */
   async write(sha256: string, size: number, what: string, produce: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>, pauseBeforeRename?: () => Promise<void>): Promise<string> {
+    const io = <T>(p: Promise<T>): Promise<T> => p.catch((err: unknown) => {
+      const e = toAppError(err);
+      throw new AppError(e.code, `${what}: cannot store it under ${this.root}: ${e.message} (expected a writable directory with room for ${size} bytes)`, { cause: err });
+    });
     const final = this.pathOf(sha256);
     const dir = dirname(final);
-    await mkdir(dir, { recursive: true });
     const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}.${randomBytes(6).toString('hex')}.part`);
-    mkdirSync(dirname(tmp), { recursive: true });
-    const fh = await open(tmp, 'w', 0o644);
+    await io(mkdir(dir, { recursive: true }).then(() => mkdir(dirname(tmp), { recursive: true })));
+    const fh = await io(open(tmp, 'w', 0o644));
     const hash = createHash('sha256');
     let written = 0;
     try {
@@ -41,21 +44,21 @@ export class BlobStore {
         hash.update(chunk);
         written += chunk.length;
         if (written > size) throw new AppError('SIZE_MISMATCH', `${what}: more than the declared ${size} bytes`);
-        await fh.write(chunk);
+        await io(fh.write(chunk));
       });
       if (written !== size) throw new AppError('SIZE_MISMATCH', `${what}: ${written} bytes, expected ${size}`);
       const got = hash.digest('hex');
       if (got !== sha256) throw new AppError('HASH_MISMATCH', `${what}: sha256 ${got} does not match the manifest's ${sha256}`);
-      await fh.sync();
+      await io(fh.sync());
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });
       throw err;
     }
-    await fh.close();
+    await io(fh.close());
     if (pauseBeforeRename) await pauseBeforeRename();
-    await rename(tmp, final);
-    await fsyncDir(dir);
+    await io(rename(tmp, final));
+    await io(fsyncDir(dir));
     return final;
   }
 
