@@ -3,7 +3,7 @@
 // bad config, and SIGKILL in the middle of an install.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
@@ -39,6 +39,16 @@ describe('edgefleet-agent program', () => {
     const r = await runCli(CLI, ['run', '--data-dir', join(kit.dir, 'bad'), '--config', cfg]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /concurrency\.perModel/);
+  });
+
+  it('models and status on a data dir without agent.db (a typo) say so and create nothing', async () => {
+    const typo = join(kit.dir, 'dta');
+    for (const cmd of ['models', 'status']) {
+      const r = await runCli(CLI, [cmd, '--data-dir', typo]);
+      assert.equal(r.code, 1, cmd);
+      assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd);
+    }
+    assert.equal(existsSync(typo), false, 'no empty data dir left behind');
   });
 
   it('installs, serves, switches on a CLI rollback, and stops cleanly on SIGTERM', async () => {

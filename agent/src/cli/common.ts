@@ -2,7 +2,9 @@
 // (--data-dir, --config; docs/agent.md) and opening its store for one command.
 import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
-import { escapeText } from '@edgefleet/shared/core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError, escapeText } from '@edgefleet/shared/core';
 import { openStore, type Store } from '../store/agent-store.js';
 import { validateConfig, type AgentConfig } from '../config.js';
 import { mergeConfig } from '../config-merge.js';
@@ -24,9 +26,16 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
   return config;
 }
 
-/** Runs `fn` on the data dir's store and closes it. */
-export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T): Promise<T> {
+/**
+ * Runs `fn` on the data dir's store and closes it. `existing`: a command that only reads (models, status)
+ * refuses a data dir without agent.db instead of making an empty one, so a mistyped --data-dir says so
+ * rather than "no models installed".
+ */
+export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T, o: { existing?: boolean } = {}): Promise<T> {
   const config = configOf(args, ctx);
+  if (o.existing && !existsSync(join(config.dataDir, 'agent.db'))) {
+    throw new AppError('NOT_FOUND', `${config.dataDir} holds no agent.db: expected an agent's data dir (--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config)`);
+  }
   await loadWire(); // stored trust, credentials and manifests are parsed with the wire schemas
   const s = openStore(config.dataDir);
   try {

@@ -94,7 +94,7 @@ export const models: Command = {
     else if (rows.length === 0) ctx.stdout.write('no models installed\n');
     else for (const r of rows) ctx.stdout.write(`${escapeText(`${r.name.padEnd(24)} ${r.version.padEnd(12)} ${r.status.padEnd(9)} ${r.installedAt}`)}\n`);
     return 0;
-  }),
+  }, { existing: true }),
 };
 
 export const activate: Command = {
@@ -126,7 +126,7 @@ export const status: Command = {
     const st = agentStatus(s, config);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
     return 0;
-  }),
+  }, { existing: true }),
 };
 
 export const keyShow: Command = {
