@@ -143,9 +143,10 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
   const wave = statsOver(store, gateData, active, from, to);
   let ctl = statsOver(store, gateData, control, from, to);
-  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.seenSince(from) : new Set<string>();
+  const short = ctl.count < Math.max(1, r.gates.minPredictions); // none is no control, also under minPredictions 0
+  const online = control.length && short ? store.devices.seenSince(from) : new Set<string>();
   const awaitingControl = control.some((id) => online.has(id));
-  if (ctl.count < r.gates.minPredictions && !awaitingControl) {
+  if (short && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);
     ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from);
   }

@@ -56,6 +56,32 @@ describe('rollout engine', () => {
     }
   });
 
+  it('gates.minPredictions 0: the last wave is judged against the target before it began, not rolled back on no control', async () => {
+    const e = await setup(20, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { minPredictions: 0 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      const canary = notified(e, r.id);
+      e.clock.advance(61_000);
+      report(e, canary, '2.0.0');
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).currentWave, 1, JSON.stringify(e.engine.view(r.id).waves[0]?.gates));
+      await e.engine.tick();
+      e.clock.advance(61_000);
+      report(e, notified(e, r.id), '2.0.0');
+      await e.engine.tick();
+      const done = e.engine.view(r.id);
+      const control = 100 * (20 - canary.length); // the devices still on 1.0.0 during the canary, a window each
+      const errors = done.waves[1]?.gates.find((g) => g.name === 'model_error_rate');
+      assert.equal(done.state, 'completed', `${done.stateReason}: ${JSON.stringify(done.waves[1]?.gates)}`);
+      assert.deepEqual([errors?.against, errors?.threshold, errors?.samples.control], ['control', 1, control], 'control: the target\'s 1.0.0 windows over the span before the wave');
+      assert.equal(running(e, '2.0.0'), 20);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a regressed version is stopped at canary by its gates and rolled back to the previous version', async () => {
     const e = await setup(20, {}, backend.database());
     try {

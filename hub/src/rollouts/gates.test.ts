@@ -56,6 +56,17 @@ test('latency p95 against 1.2x control; output shift against control, else the r
   assert.equal(waveVerdict(first), 'pass', 'input drift explains, it does not block');
 });
 
+test('minPredictions 0: a control without predictions is no control (a threshold, never NaN)', () => {
+  const zero = GateConfig.parse({ minPredictions: 0 });
+  const g = byName(evaluateGates({ cfg: zero, install, wave: stats(4, 100), control: emptyStats(), reference: undefined, preflightP95: [] }));
+  assert.deepEqual([g['model_error_rate']?.threshold, g['model_error_rate']?.against, g['model_error_rate']?.verdict], [1, 'absolute', 'pass']);
+  assert.deepEqual([g['latency_p95']?.blocking, g['output_shift']?.against], [false, 'reference']);
+  const bad = byName(evaluateGates({ cfg: zero, install, wave: stats(4, 100, { model: 3 }), control: emptyStats(), reference: undefined, preflightP95: [] }));
+  assert.deepEqual([bad['model_error_rate']?.threshold, bad['model_error_rate']?.verdict], [1, 'fail']);
+  const judged = byName(evaluateGates({ cfg: zero, install, wave: stats(4, 100), control: stats(10, 100, { model: 1 }), reference: undefined, preflightP95: [] }));
+  assert.deepEqual([judged['model_error_rate']?.threshold, judged['model_error_rate']?.against], [2, 'control']);
+});
+
 test('install success fails as soon as the failures make the threshold unreachable', () => {
   const g = evaluateGates({ cfg, install: { notified: 20, active: 5, failed: 2 }, wave: stats(4, 100), control: stats(10, 100), reference: undefined, preflightP95: [] });
   assert.equal(byName(g)['install_success']?.verdict, 'fail');

@@ -59,10 +59,11 @@ export function evaluateGates(g: GateInput): GateResult[] {
   const { cfg, install, wave, control } = g;
   const out: GateResult[] = [];
   const enough = wave.count >= cfg.minPredictions;
-  const hasControl = control.count >= cfg.minPredictions;
+  // A control without predictions is no control, also under minPredictions 0 (its error rate would be 0/0).
+  const hasControl = control.count > 0 && control.count >= cfg.minPredictions;
   const samples = { wave: wave.count, control: control.count };
   const waiting = g.awaitingControl === true && !hasControl;
-  const waitNote = { note: `waiting for the control devices: ${control.count} of ${cfg.minPredictions} predictions` };
+  const waitNote = { note: `waiting for the control devices: ${control.count} of ${Math.max(1, cfg.minPredictions)} predictions` };
 
   // install_success: active / notified; fails as soon as the failures make the threshold unreachable.
   // Devices deferring past gates.deferTimeoutSec are left out of both (decision 0031); those deferring

@@ -111,9 +111,11 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
   // yet), but short of minPredictions: wait for them (a concurrent control is the fair comparison;
   // stuckSec bounds the wait). Otherwise, with none left (the last wave) or none around, the target's own
   // previous-version windows over a span as long as this wave's, just before it began.
-  const online = control.length && ctl.count < r.gates.minPredictions ? store.devices.seenSince(from) : new Set<string>();
+  // At least one prediction, also under minPredictions 0: a control without any is no control.
+  const short = ctl.count < Math.max(1, r.gates.minPredictions);
+  const online = control.length && short ? store.devices.seenSince(from) : new Set<string>();
   const awaitingControl = control.some((id) => online.has(id));
-  if (r.fromVersion && ctl.count < r.gates.minPredictions && !awaitingControl) {
+  if (r.fromVersion && short && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);
     const before = devices.filter((d) => d.previous === r.fromVersion).map((d) => d.deviceId);
     ctl = gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RolloutCreate, type ReplayReport, type ReportedState } from '@edgefleet/shared';
 import { cleanup, notified, prepare, setup, v1Everywhere, type Env } from './testing.js';
+import { renderRollout } from '../cli/commands/remote-rollout.js';
 
 before(prepare);
 after(cleanup);
@@ -47,6 +48,8 @@ describe('replay check stage', () => {
       assert.equal(v.state, 'rolled_back', JSON.stringify(v.waves[0]?.gates));
       assert.equal(v.waves[0]?.gates[0]?.value, 0.2);
       assert.match(v.waves[0]?.gates[0]?.note ?? '', /40 requests replayed \(1 failed on the candidate\) on 4 of 4 ring devices; max abs diff 0\.7/);
+      // `edgefleet rollout show`: agreement must reach its threshold, as shadow_agreement's.
+      assert.match(renderRollout(v), /replay_agreement +0\.2 +>= 0\.9 +40 \/ 0 +absolute +fail/);
       assert.equal(e.store.deployments.list().filter((d) => d.version === '2.0.0').length, 0, 'no device was told to switch');
     } finally {
       await e.close();

@@ -72,7 +72,7 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
 
 /** Gates whose value must reach their threshold (the others must stay under it). */
-const AT_LEAST = new Set<GateResult['name']>(['install_success', 'config_applied', 'reporting', 'predictions', 'shadow_agreement']);
+const AT_LEAST = new Set<GateResult['name']>(['install_success', 'config_applied', 'reporting', 'predictions', 'shadow_agreement', 'replay_agreement']);
 
 function gateLine(g: GateResult): string[] {
   const cmp = AT_LEAST.has(g.name) ? '>=' : '<=';
