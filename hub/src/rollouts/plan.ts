@@ -28,7 +28,9 @@ const pairs = (t: RingTags) => Object.entries(t).map(([k, v]) => `${k}=${v}`).jo
 
 /**
  * Under the hub's `rollouts.requireStagingRing`, refuses a rollout whose first wave is not a ring
- * selecting (at least) those tags; refuses a ring holding fewer devices than max(1, minDevices).
+ * selecting (at least) those tags; refuses a ring holding fewer devices than max(1, minDevices), and a
+ * percent wave before the last that adds no device (5 % of 10 devices, no minDevices: its gates would
+ * wait on no device until stuckSec paused the rollout, and only an abort ended it).
  */
 export function checkRings(waves: readonly Wave[], members: Map<string, number>, required: RingTags | undefined): void {
   const first = waves[0];
@@ -40,6 +42,13 @@ export function checkRings(waves: readonly Wave[], members: Map<string, number>,
     const n = [...members.values()].filter((x) => x === k).length;
     const min = Math.max(1, w.minDevices ?? 0);
     if (n < min) throw new AppError('BAD_REQUEST', `waves[${k}].tags: the ring ${waveLabel(w)} holds ${n} device(s) of the target: expected at least ${min} with ${pairs(w.tags)}`);
+  }
+  const total = members.size;
+  for (const [k, w] of waves.entries()) {
+    if (w.tags || k === waves.length - 1 || total === 0) continue;
+    if (![...members.values()].includes(k)) {
+      throw new AppError('BAD_REQUEST', `waves[${k}].percent: the wave ${waveLabel(w)} takes none of the ${total} device(s) of the target (each device's place is drawn from the rollout id): expected minDevices (e.g. --wave ${w.name}:${w.percent ?? 0}%:min=1) or a larger percent`);
+    }
   }
 }
 
