@@ -13,7 +13,7 @@ import type { Clock } from '../clock.js';
 import type { GateData } from './gate-data.js';
 import { planRollout, placeDevice, previewRollout, ringTagsOf, targetDevices } from './plan.js';
 import { waveOf } from './cohort.js';
-import { judgeWave } from './judge.js';
+import { finishVerdict, judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
 import type { Rollout } from '@edgefleet/shared';
 import { ConfigService } from '../config/service.js';
@@ -228,6 +228,7 @@ export class RolloutEngine {
     const wave = r.waves[k];
     const p = r.progress[k];
     if (!wave || !p) return;
+    if (await finishVerdict(this, this.deps, r, now)) return;
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
 
     if (p.state === 'pending') {

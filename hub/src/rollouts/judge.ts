@@ -162,24 +162,57 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (verdict === 'pass') {
     p.state = 'passed';
     t.transition(r, 'rollout.wave_passed', null, numbers, now);
-    if (wave.shadow) await endShadow(deps, r, true);
-    if (r.advance === 'auto') advance(t, r, now, { name: 'hub' });
+    await afterPass(t, deps, r, now);
     return;
   }
   p.state = 'failed';
-  const failed = p.gates.filter((g) => g.blocking && g.verdict === 'fail').map((g) => `${g.name} ${g.value} (threshold ${g.threshold})`);
-  const why = `wave ${wave.name} failed its gates: ${failed.join(', ')}`;
-  t.transition(r, 'rollout.wave_failed', why, numbers, now);
-  if (r.onFailure === 'rollback') await rollback(t, deps, r, now, why, { name: 'hub' });
+  t.transition(r, 'rollout.wave_failed', failureOf(r), numbers, now);
+  await afterFailure(t, deps, r, now);
+}
+
+/** Why the current wave failed, from its stored gates. */
+function failureOf(r: RolloutRecord): string {
+  const failed = (r.progress[r.currentWave]?.gates ?? []).filter((g) => g.blocking && g.verdict === 'fail').map((g) => `${g.name} ${g.value} (threshold ${g.threshold})`);
+  return `wave ${r.waves[r.currentWave]?.name ?? '?'} failed its gates: ${failed.join(', ')}`;
+}
+
+// The hub's own steps pass no actor: their writes check the lease (Transitioner.transition), as every
+// step of the lease holder's does.
+async function afterPass(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string | null = null): Promise<void> {
+  if (r.waves[r.currentWave]?.shadow) await endShadow(deps, r, true);
+  if (r.advance === 'auto') advance(t, r, now, undefined, reason);
+}
+
+async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
+  const why = failureOf(r);
+  if (r.onFailure === 'rollback') await rollback(t, deps, r, now, why);
   else {
     r.state = 'paused';
     r.stateReason = why;
-    t.transition(r, 'rollout.paused', why, numbers, now);
+    t.transition(r, 'rollout.paused', why, { gates: r.progress[r.currentWave]?.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) ?? [] }, now);
   }
 }
 
+/**
+ * A verdict stored without what follows it: the verdict and the next wave, rollback or pause are
+ * separate writes with awaits between (the shadow stage's end, publishing documents), and a hub that
+ * stopped there left the rollout running on a passed (auto advance) or failed wave, with nothing to step
+ * it on: a failed canary stayed on the bad version. The next step finishes it; returns whether it did.
+ */
+export async function finishVerdict(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<boolean> {
+  const p = r.progress[r.currentWave];
+  if (r.state !== 'running' || !p) return false;
+  if (p.state === 'passed' && r.advance === 'auto') {
+    await afterPass(t, deps, r, now, 'the wave passed before the hub stopped');
+    return true;
+  }
+  if (p.state !== 'failed') return false;
+  await afterFailure(t, deps, r, now);
+  return true;
+}
+
 /** The next wave, or completed after the last. */
-export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Actor, reason: string | null = null): void {
+export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Actor | undefined, reason: string | null = null): void {
   if (r.currentWave + 1 >= r.waves.length) {
     r.state = 'completed';
     r.stateReason = reason ?? 'every wave passed';
@@ -195,13 +228,14 @@ export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Act
  * version, one deployment each); devices that ran no version of the model keep the new one. Stored with
  * the transition, then published.
  */
-export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string, actor: Actor): Promise<void> {
+export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string, actor?: Actor): Promise<void> {
+  const by = actor?.name ?? 'hub';
   if (r.config) {
     // The previous document again, as the scope's next version; told devices get it now, the others
     // already had its settings (they were held at the previous version).
     const told = deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
     const docs = deps.store.db.transaction(() => {
-      const restored = restorePrevious(deps.store, r, actor.name, reason, now);
+      const restored = restorePrevious(deps.store, r, by, reason, now);
       r.state = 'rolled_back';
       r.stateReason = reason;
       t.transition(r, 'rollout.rolled_back', reason, { devices: told.length, restoredVersion: restored, toSettingsOf: r.config!.fromVersion }, now, actor);
@@ -226,7 +260,7 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
   const docs: DesiredDocument[] = [];
   deps.store.db.transaction(() => {
     for (const [version, ids] of byPrevious) {
-      docs.push(...deps.deployments.assignDevices({ deploymentId: null, model: r.model, version, reason: `rollback of rollout ${r.id}: ${reason}`, actor: actor.name, rollback: true }, ids).docs);
+      docs.push(...deps.deployments.assignDevices({ deploymentId: null, model: r.model, version, reason: `rollback of rollout ${r.id}: ${reason}`, actor: by, rollback: true }, ids).docs);
     }
     r.state = 'rolled_back';
     r.stateReason = reason;
