@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli } from '@edgefleet/examples';
+import { makeKeys, makeTrust, runCli } from '@edgefleet/examples';
 
 /** Records migration `id` in `table` of `file`, as a newer program that applied it would have. */
 function recordFuture(file: string, table: string, col: string, id: number, name: string): void {
@@ -51,8 +51,10 @@ describe('a database written by a newer version', () => {
     try {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'agent.db');
-      // A database this agent made (status creates it), then a migration of a newer agent on it.
-      assert.equal((await runCli('agent/src/cli/main.ts', ['status', '--data-dir', dir])).code, 0);
+      // A database this agent made (trust set creates it), then a migration of a newer agent on it.
+      const trust = makeTrust(dir, makeKeys(join(dir, 'keys')));
+      const made = await runCli('agent/src/cli/main.ts', ['trust', 'set', trust.path, '--data-dir', dir]);
+      assert.equal(made.code, 0, made.stderr);
       recordFuture(file, 'migrations', 'id', 999, 'from a newer agent');
       const before = recorded(file, 'migrations', 'id');
       for (const args of [['run', '--data-dir', dir, '--api-port', '0'], ['status', '--data-dir', dir]]) {
