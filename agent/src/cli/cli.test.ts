@@ -41,7 +41,7 @@ describe('edgefleet-agent program', () => {
     assert.match(r.stderr, /concurrency\.perModel/);
   });
 
-  it('models and status on a data dir without agent.db (a typo) say so and create nothing', async () => {
+  it('models and status on a data dir without agent.db (a typo) say so and create nothing; trust set names a missing file', async () => {
     const typo = join(kit.dir, 'dta');
     for (const cmd of ['models', 'status']) {
       const r = await runCli(CLI, [cmd, '--data-dir', typo]);
@@ -49,6 +49,12 @@ describe('edgefleet-agent program', () => {
       assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd);
     }
     assert.equal(existsSync(typo), false, 'no empty data dir left behind');
+    const missing = await runCli(CLI, ['trust', 'set', join(kit.dir, 'no-such-trust.json'), '--data-dir', typo]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error \[NOT_FOUND\]: cannot read trust document .*no-such-trust\.json: ENOENT/);
+    writeFileSync(join(kit.dir, 'not-json.json'), '{"signed":');
+    const garbled = await runCli(CLI, ['trust', 'set', join(kit.dir, 'not-json.json'), '--data-dir', typo]);
+    assert.match(garbled.stderr, /^error \[SCHEMA_INVALID\]: trust document .*not-json\.json is not JSON/);
   });
 
   it('installs, serves, switches on a CLI rollback, and stops cleanly on SIGTERM', async () => {

@@ -39,11 +39,18 @@ export const trustSet: Command = {
   options: dataDirOptions,
   async run(args, ctx) {
     const file = resolve(ctx.cwd, positional(args, 0));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new AppError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot read trust document ${file}: ${(err as Error).message}`);
+    }
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(file, 'utf8'));
+      doc = JSON.parse(text);
     } catch (err) {
-      throw new AppError('SCHEMA_INVALID', `cannot read trust document ${file}: ${(err as Error).message}`);
+      throw new AppError('SCHEMA_INVALID', `trust document ${file} is not JSON: ${(err as Error).message}`);
     }
     return withStore(args, ctx, (s) => {
       const now = ctx.now();

@@ -56,6 +56,16 @@ describe('install, activate, rollback', () => {
     await assert.rejects(agent.manager.activate('mlp', '7.0.0'), /no installed version "7.0.0": expected one of \[1.0.0, 2.0.0\]/);
   });
 
+  it('refuses another bundle under an installed version (CONFLICT), as the hub\'s registry does; the same bundle again is fine', async () => {
+    const other = (await mlpBundle(kit, '1.0.0', { seed: 9, out: 'other-1.0.0.efb' })).path;
+    await assert.rejects(agent.manager.install(other), (e: any) => e.code === 'CONFLICT' && /^mlp@1\.0\.0 is installed with other content \(manifest [0-9a-f]{12}…, this bundle's [0-9a-f]{12}…\): expected the same bundle, or a new version$/.test(e.message));
+    assert.equal(agent.events.list({ kind: 'install_failed' }).at(-1)?.code, 'CONFLICT');
+    assert.equal(await served(), '2.0.0');
+    const again = await agent.manager.install(v1, { activate: false });
+    assert.equal(again.version, '1.0.0');
+    assert.equal(await served(), '2.0.0');
+  });
+
   it('installs with --no-activate without switching', async () => {
     const v3 = (await mlpBundle(kit, '3.0.0', { seed: 3 })).path;
     const r = await agent.manager.install(v3, { activate: false });

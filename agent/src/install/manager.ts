@@ -95,6 +95,12 @@ export class ModelManager {
         if (!satisfiesMin(this.d.agentVersion, m.runtime.minAgentVersion)) {
           throw new AppError('AGENT_TOO_OLD', `${m.name}@${m.version} needs agent ${m.runtime.minAgentVersion} or newer: this agent is ${this.d.agentVersion}`);
         }
+        // One version, one content, as in the hub's registry: another bundle under an installed version would
+        // replace its manifest while a running daemon keeps serving the old files.
+        const have = this.d.models.getVersion(m.name, m.version);
+        if (have && have.manifestSha256 !== b.manifestSha256) {
+          throw new AppError('CONFLICT', `${m.name}@${m.version} is installed with other content (manifest ${have.manifestSha256.slice(0, 12)}…, this bundle's ${b.manifestSha256.slice(0, 12)}…): expected the same bundle, or a new version`);
+        }
         // A box without the key is refused before anything is copied (the signatures are checked above).
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {

@@ -6,6 +6,9 @@ import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { AppError, sha256File, toAppError } from '@edgefleet/shared/core';
 
+/** A temp file written within this long is an install in progress, not a leftover. */
+export const TMP_GRACE_MS = 3600_000;
+
 export class BlobStore {
   constructor(readonly root: string) {}
 
@@ -109,9 +112,21 @@ export class BlobStore {
     return out;
   }
 
-  /** Removes leftovers of interrupted writes (called at start). */
-  async cleanTmp(): Promise<void> {
-    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+  /**
+   * Removes leftovers of interrupted writes (called at start): temp files idle for TMP_GRACE_MS, so an
+   * install writing in another process (the CLI beside a daemon that starts) keeps its file. Returns how many.
+   */
+  async cleanTmp(now = Date.now()): Promise<number> {
+    const dir = join(this.root, 'tmp');
+    let n = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name);
+      const st = await stat(path).catch(() => null);
+      if (!st || now - st.mtimeMs < TMP_GRACE_MS) continue;
+      await rm(path, { recursive: true, force: true });
+      n++;
+    }
+    return n;
   }
 }
 

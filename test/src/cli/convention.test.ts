@@ -102,7 +102,7 @@ describe('the command-line convention', () => {
         ['hub/src/server/main.ts', ['run', '--http-port', '0'], 1, /^error \[CONFIG_INVALID\]: invalid hub config: dataDir/],
         ['agent/src/cli/main.ts', ['install', '--data-dir', dir], 2, /^error \[BAD_REQUEST\]: missing BUNDLE\.efb\nusage: edgefleet-agent install BUNDLE\.efb /],
         ['agent/src/cli/main.ts', ['run', '--data-dir', dir, '--api-port', 'http'], 2, /^error \[BAD_REQUEST\]: --api-port: expected a non-negative integer, got "http"/],
-        ['agent/src/cli/main.ts', ['trust', 'set', join(dir, 'none.json'), '--data-dir', dir], 1, /^error \[SCHEMA_INVALID\]: cannot read trust document .*none\.json/],
+        ['agent/src/cli/main.ts', ['trust', 'set', join(dir, 'none.json'), '--data-dir', dir], 1, /^error \[NOT_FOUND\]: cannot read trust document .*none\.json/],
       ];
       const results = await pool(cases.map(([entry, argv]) => () => runCli(entry, argv, { env: { EDGEFLEET_AGENT_DATA: undefined, EDGEFLEET_AGENT_CONFIG: undefined } })), 3);
       results.forEach((r: CliResult, i) => {
