@@ -73,6 +73,13 @@ function suite(): void {
       const noReason = await purge(c1.id);
       assert.equal(noReason.status, 400);
       assert.match((await errorOf(noReason)).message, /reason/);
+      const extra = await h.req('POST', `/api/v1/captures/${c1.id}/purge`, { role: 'operator', json: { reason: 'x', bytes: 0 } });
+      assert.equal(extra.status, 400, 'an unknown field is refused');
+      assert.match((await errorOf(extra)).message, /bytes/);
+      const badId = await h.req('POST', '/api/v1/captures/abc/purge', { role: 'operator', json: { reason: 'x' } });
+      assert.equal(badId.status, 400);
+      assert.equal((await h.req('POST', '/api/v1/captures/999999/purge', { role: 'operator', json: { reason: 'x' } })).status, 404);
+      assert.equal((await h.req('POST', `/api/v1/captures/${c1.id}/purge`, { role: 'viewer', json: { reason: 'x' } })).status, 403);
 
       assert.equal((await h.req('DELETE', `/api/v1/captures/${c1.id}?reason=enough`, { role: 'operator' })).status, 200);
       const stored = Number((h.store.db.prepare('SELECT SUM(bytes) AS n FROM capture_chunks WHERE capture_id = ?').get(c1.id) as { n: number }).n);

@@ -70,14 +70,15 @@ export const modelDeprecate: Command = {
 };
 
 export const modelDelete: Command = {
-  summary: 'Delete a model version nothing refers to (pushed by mistake: never deployed, reported or measured); admin', usage: 'NAME VERSION --reason TEXT',
-  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  summary: 'Delete a model version nothing refers to (pushed by mistake: never deployed, reported or measured); admin', usage: 'NAME VERSION --reason TEXT [--json]',
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
   positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
   async run(args, ctx) {
     const [n, v] = args.positionals as [string, string];
     const q = new URLSearchParams({ reason: reqString(args, 'reason') });
     const r = await HubClient.from(args, ctx).request<ModelDeleted>('DELETE', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}?${q}`);
-    ctx.stdout.write(`deleted ${n} ${v}${r.bundleDeleted ? ' and its bundle' : ' (its bundle stays: another version is the same file)'}\n`);
+    if (optBool(args, 'json')) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else ctx.stdout.write(`deleted ${n} ${v}${r.bundleDeleted ? ' and its bundle' : ' (its bundle stays: another version is the same file)'}\n`);
     return 0;
   },
 };

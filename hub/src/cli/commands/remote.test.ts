@@ -75,6 +75,12 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const gone = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'wrong file']);
     assert.equal(gone.code, 0, gone.stderr);
     assert.equal(gone.stdout, 'deleted audio-energy 1.0.0 and its bundle\n');
+    assert.equal((await cli(['model', 'push', bundle.path])).code, 0, 'the number can be pushed again');
+    const asJson = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'again', '--json']);
+    assert.deepEqual(JSON.parse(asJson.stdout), { name: 'audio-energy', version: '1.0.0', bundleDeleted: true });
+    const missing = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'gone already']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no model version audio-energy 1\.0\.0/);
     assert.deepEqual((JSON.parse((await cli(['model', 'ls', '--json'], viewer.token)).stdout) as { versions: unknown[] }).versions, []);
 
     // The data dir and its database are private to the hub's user.
