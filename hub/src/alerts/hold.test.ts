@@ -172,7 +172,7 @@ function suite(): void {
     }
   });
 
-  test('hold times are validated (whole seconds, 0 to 7 days, the field named); a rule stored before keepFiringForSec reads as 0', async () => {
+  test('hold times are validated (whole seconds, 0 to 7 days, the field named), windowSec is whole hours; a rule stored before keepFiringForSec reads as 0', async () => {
     const { h, alerts, pass, of } = setup();
     try {
       const add = (extra: Record<string, unknown>) => h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'r', metric: 'devices_offline', threshold: 1, ...extra } });
@@ -182,6 +182,14 @@ function suite(): void {
         assert.equal(res.status, 400, `${field}=${String(value)}: ${text}`);
         const e = (JSON.parse(text) as { error: { code: string; message: string } }).error;
         assert.deepEqual([e.code, e.message], ['SCHEMA_INVALID', `invalid alert rule: ${field}: expected whole seconds from 0 to 604800 (7 days)`]);
+      }
+      // Alerts read hourly rollups: a 10-minute window would have read up to two hours, so it is refused.
+      for (const value of [600, 5400, 0, 31 * 86_400 + 3600, 3600.5, '3600']) {
+        const res = await add({ windowSec: value });
+        const text = await res.text();
+        assert.equal(res.status, 400, `windowSec=${String(value)}: ${text}`);
+        const e = (JSON.parse(text) as { error: { code: string; message: string } }).error;
+        assert.deepEqual([e.code, e.message], ['SCHEMA_INVALID', 'invalid alert rule: windowSec: expected whole hours in seconds (3600 = 1 h, 7200 = 2 h, ...) up to 2678400 (31 days): alerts read hourly rollups']);
       }
       const holds = async (res: Response) => {
         const text = await res.text();
@@ -193,10 +201,11 @@ function suite(): void {
       assert.deepEqual(await holds(await add({ name: 'defaults' })), [0, 0], 'left out: today\'s behaviour');
 
       // A rule an older hub stored has no keepFiringForSec: 0, it resolves at the first clear pass.
-      const old = { name: 'old', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'warning', actions: [] };
+      // ... and a window of 600 s, as hubs took before windows were whole hours: it is listed as stored.
+      const old = { name: 'old', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 600, severity: 'warning', actions: [] };
       const id = Number(h.store.db.prepare('INSERT INTO alert_rules (name, rule, created_at, created_by) VALUES (?, ?, ?, ?)').run('old', JSON.stringify(old), h.clock.now().toISOString(), 't').lastInsertRowid);
-      const listed = ((await (await h.req('GET', '/api/v1/alert-rules', { role: 'viewer' })).json()) as { rules: Array<{ name: string; keepFiringForSec: number }> }).rules;
-      assert.deepEqual(listed.map((r) => [r.name, r.keepFiringForSec]), [['r', 604_800], ['defaults', 0], ['old', 0]]);
+      const listed = ((await (await h.req('GET', '/api/v1/alert-rules', { role: 'viewer' })).json()) as { rules: Array<{ name: string; keepFiringForSec: number; windowSec: number }> }).rules;
+      assert.deepEqual(listed.map((r) => [r.name, r.keepFiringForSec, r.windowSec]), [['r', 604_800, 3600], ['defaults', 0, 3600], ['old', 0, 600]]);
       pass(alerts, true);
       pass(alerts, false);
       assert.deepEqual(states(of(id)), ['resolved']);

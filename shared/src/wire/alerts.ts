@@ -39,6 +39,11 @@ export type AlertAction = z.infer<typeof AlertAction>;
 /** The longest hold of a rule's `forSec` and `keepFiringForSec`: 7 days. */
 export const MAX_HOLD_SEC = 7 * 86_400;
 /** A hold time in whole seconds, 0 to MAX_HOLD_SEC; a refusal names the field (parseWire) and the range. */
+/** Alerts read hourly rollups, so a rule's range is whole hours: 1 h to 31 days (docs/drift.md "Alerts"). */
+export const MAX_ALERT_WINDOW_SEC = 31 * 86_400;
+const WINDOW_MSG = `expected whole hours in seconds (3600 = 1 h, 7200 = 2 h, ...) up to ${MAX_ALERT_WINDOW_SEC} (31 days): alerts read hourly rollups`;
+const AlertWindowSec = z.number({ error: WINDOW_MSG }).refine((v) => Number.isInteger(v) && v >= 3600 && v <= MAX_ALERT_WINDOW_SEC && v % 3600 === 0, WINDOW_MSG);
+
 const HoldSec = () => z.number({ error: `expected whole seconds from 0 to ${MAX_HOLD_SEC} (7 days)` }).int().min(0).max(MAX_HOLD_SEC);
 
 export const TagScope = z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a tag key of letters, digits, ".", "_", "-"'), z.string().max(256));
@@ -64,8 +69,8 @@ export const AlertRuleCreate = z.object({
    * alert (Prometheus `keep_firing_for:`). With `forSec`, a value hovering at the threshold does not flap.
    */
   keepFiringForSec: HoldSec().default(0),
-  /** Range the metric is computed over, ending now (whole hours: docs/decisions/0023-rollups.md). */
-  windowSec: z.number().int().min(60).max(31 * 86_400).default(3600),
+  /** Range the metric is computed over, ending now: whole hours (docs/decisions/0023-rollups.md). */
+  windowSec: AlertWindowSec.default(3600),
   severity: Severity.default('warning'),
   actions: z.array(AlertAction).max(5).default([]),
   /**
@@ -80,6 +85,8 @@ export const AlertActionView = z.object({ type: z.enum(['webhook', 'retrain']), 
 
 export const AlertRule = AlertRuleCreate.omit({ actions: true }).extend({
   id: z.number().int().positive(),
+  /** As stored: rules made before hours were required (windows of 60 s up) are shown as they are. */
+  windowSec: z.number().int().positive(),
   actions: z.array(AlertActionView),
   createdAt: IsoTime,
   createdBy: z.string(),

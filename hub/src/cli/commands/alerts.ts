@@ -31,7 +31,7 @@ export const alertsRulesAdd: Command = {
     tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable)' },
     for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
     'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)' },
-    window: { type: 'string', value: 'DUR', description: 'range the metric is computed over (default 1h)' },
+    window: { type: 'string', value: 'DUR', description: 'range the metric is computed over, whole hours (1h to 744h; default 1h)' },
     severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)` },
     webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
     retrain: { type: 'string', value: 'URL', description: 'POST a signed retraining request with the drift report to this URL' },
