@@ -15,14 +15,18 @@ export const sealingRoutes: RouteDef[] = [
       const sealing = deps.sealing;
       if (!sealing) throw new AppError('NOT_READY', 'this hub does not hold content keys (no keystore)');
       const raw = Buffer.from(b.key, 'base64');
-      if (raw.length !== CONTENT_KEY_BYTES) throw new AppError('INVALID_INPUT', `key: expected ${CONTENT_KEY_BYTES} bytes of base64, got ${raw.length}`);
-      const v = deps.store.models.get(name, version);
-      const r = transact(deps, () => {
-        const put = sealing.putContentKey(v.manifest, new Uint8Array(raw), actor(c).name, deps.clock.now());
-        if (put.outcome === 'created') audit(c, deps, 'model.content_key', `${name}@${version}`, null, { keyId: put.keyId });
-        return put;
-      });
-      raw.fill(0);
+      let r: ReturnType<typeof sealing.putContentKey>;
+      try { // the key's bytes are zeroed whatever the outcome (refused, unknown version, a failed write)
+        if (raw.length !== CONTENT_KEY_BYTES) throw new AppError('INVALID_INPUT', `key: expected ${CONTENT_KEY_BYTES} bytes of base64, got ${raw.length}`);
+        const v = deps.store.models.get(name, version);
+        r = transact(deps, () => {
+          const put = sealing.putContentKey(v.manifest, raw, actor(c).name, deps.clock.now());
+          if (put.outcome === 'created') audit(c, deps, 'model.content_key', `${name}@${version}`, null, { keyId: put.keyId });
+          return put;
+        });
+      } finally {
+        raw.fill(0);
+      }
       // Devices already assigned this version were sent no key: their documents are issued again.
       const resend = deps.resendVersion;
       if (r.outcome === 'created' && resend) await afterCommit(c, deps, 'model.content_key', `${name}@${version}`, 'publish desired state', () => resend(name, version));

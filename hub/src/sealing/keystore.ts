@@ -76,10 +76,16 @@ export class Keystore {
     const d = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
     d.setAAD(Buffer.from(keyId, 'utf8'));
     d.setAuthTag(raw.subarray(raw.length - 16));
+    const parts: Buffer[] = [];
     try {
-      return new Uint8Array(Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]));
+      parts.push(d.update(raw.subarray(12, raw.length - 16)), d.final());
+      const plain = Buffer.concat(parts);
+      parts.push(plain);
+      return new Uint8Array(plain);
     } catch (err) {
       throw new AppError('DECRYPT_FAILED', `stored content key ${keyId.slice(0, 12)}… does not open with ${this.path} (a different hub's key file?)`, { cause: err });
+    } finally {
+      for (const p of parts) p.fill(0); // the copy returned is the only one left; its callers zero it
     }
   }
 }
