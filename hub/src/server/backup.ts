@@ -153,14 +153,18 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
     src.close();
   }
   chmodSync(join(out, 'hub.db'), 0o600);
-  fsyncPath(join(out, 'hub.db'));
-  const snap = new Database(join(out, 'hub.db'), { readonly: true });
+  // The copy keeps the hub's WAL mode; opened read-only it would leave hub.db-wal and hub.db-shm beside it,
+  // files backup.json does not list (and restore, opening it read-only, would make them in the backup).
+  // A rollback-journal copy is one self-contained file; the restored hub switches it back to WAL.
+  const snap = new Database(join(out, 'hub.db'));
   try {
+    snap.pragma('journal_mode = DELETE');
     schema = schemaOf(snap).map((r) => r.version);
     blobs = snap.prepare('SELECT sha256, size FROM blobs ORDER BY sha256').all() as Array<{ sha256: string; size: number }>;
   } finally {
     snap.close();
   }
+  fsyncPath(join(out, 'hub.db'));
   files.push({ path: 'hub.db', ...await sha256File(join(out, 'hub.db')) });
   const others = otherFiles(dataDir);
   const bar = progress('backing up', blobs.reduce((n, b) => n + b.size, 0) + others.reduce((n, f) => n + statSync(join(dataDir, f)).size, 0));

@@ -2,7 +2,6 @@
 // FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener
 // and the broker URLs handed to devices.
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
@@ -17,6 +16,7 @@ import { DEFAULT_ALERTS_OPTIONS, type Alerts, type AlertsOptions } from '../aler
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
+import { readTlsFiles } from './tls-files.js';
 
 interface Wiring {
   clock: Clock;
@@ -50,7 +50,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     host: cfg.host,
     tcpPort: cfg.mqttPort,
     ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
-      ? { tls: { port: cfg.mqttsPort, cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } }
+      ? { tls: { port: cfg.mqttsPort, ...readTlsFiles(cfg.tlsCert, cfg.tlsKey) } }
       : {}),
     ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
     maxPayloadBytes: cfg.maxPayloadBytes,
