@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { AppError, toAppError } from '@edgefleet/shared';
 import type { BundleVerifier } from '../registry.js';
-import { authorize, bodyLimit, refuseDeclaredOver, type ApiDeps, type Env, type RouteDef } from './http.js';
+import { authorize, bodyLimit, refuseDeclaredOver, refuseNulInUrl, type ApiDeps, type Env, type RouteDef } from './http.js';
 import { enrollRoutes } from './routes-enroll.js';
 import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
@@ -101,6 +101,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       refuseDeclaredOver(c, limit);
       c.set('bodyLimit', limit);
       authorize(c, deps, r.access);
+      refuseNulInUrl(c);
       const out = await r.handler(c, deps);
       if (out instanceof Response) return out;
       return c.json(out, (r.status ?? 200) as 200);

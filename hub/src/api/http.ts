@@ -169,11 +169,57 @@ export async function jsonBody<S extends z.ZodType>(c: Ctx, schema: S, what: str
     } catch (err) {
       throw new AppError('BAD_REQUEST', `${what}: body is not JSON (${(err as Error).message}); expected a JSON object`);
     }
+    const nul = nulPath(value, '');
+    if (nul !== null) throw new AppError('SCHEMA_INVALID', `invalid ${what}: ${nul || '(root)'}: ${NUL_EXPECTED}`);
   }
   return parseWire(schema, value, what);
 }
 
+/** What a string holding NUL (U+0000) was expected to be: PostgreSQL's text refuses it, so no route stores one. */
+export const NUL_EXPECTED = 'contains a NUL character (U+0000): expected text without NUL';
+
+/**
+ * The path (`tags.site`, `waves[0].name`, a key's own path) of the first string or object key in a parsed
+ * JSON value that holds NUL, or null. Depth is bounded by jsonBody's MAX_JSON_DEPTH check.
+ */
+function nulPath(v: unknown, at: string): string | null {
+  if (typeof v === 'string') return v.includes('\0') ? at : null;
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = nulPath(x, `${at}[${i}]`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const here = at ? `${at}.${k}` : k;
+      if (k.includes('\0')) return `${here.replace(/\0/g, '\\0')} (the key)`;
+      const p = nulPath(x, here);
+      if (p !== null) return p;
+    }
+  }
+  return null;
+}
+
+/**
+ * Path parameters and query strings hold no NUL (%00): it would reach a lookup that PostgreSQL refuses
+ * (a 500) and SQLite answers by some other value. A 400 naming the parameter, on every route.
+ */
+export function refuseNulInUrl(c: Ctx): void {
+  for (const [name, v] of Object.entries(c.req.param() as Record<string, string>)) {
+    if (v.includes('\0')) throw new AppError('BAD_REQUEST', `path parameter ${name} ${NUL_EXPECTED} (%00)`);
+  }
+  for (const [name, vs] of Object.entries(c.req.queries())) {
+    if (name.includes('\0') || vs.some((v) => v.includes('\0'))) throw new AppError('BAD_REQUEST', `query parameter ${name.replace(/\0/g, '%00')} ${NUL_EXPECTED} (%00)`);
+  }
+}
+
+/** Validates the query string; a parameter given twice (`?limit=1&limit=2`) is refused rather than one picked. */
 export function queryOf<S extends z.ZodType>(c: Ctx, schema: S, what: string): z.infer<S> {
+  for (const [name, vs] of Object.entries(c.req.queries())) {
+    if (vs.length > 1) throw new AppError('BAD_REQUEST', `invalid ${what}: query parameter ${name} is given ${vs.length} times: expected it at most once`);
+  }
   return parseWire(schema, c.req.query(), what);
 }
 

@@ -70,6 +70,8 @@ export const driftRoutes: RouteDef[] = [
     method: 'get', path: '/models/:name/drift-settings', access: 'viewer', summary: 'Drift thresholds of a model (PSI, JS, minimum predictions)', response: DriftSettings,
     async handler(c, deps) {
       const model = param(c, 'name');
+      // As PUT: thresholds belong to a model in the registry (any other name was answered with the defaults).
+      if (deps.store.models.list(model).length === 0) throw new AppError('NOT_FOUND', `no model "${model}"`);
       const t = deps.store.drift.thresholds(model);
       return { model, thresholds: { psi: t.psi, js: t.js, minPredictions: t.minPredictions }, updatedAt: t.updatedAt, updatedBy: t.updatedBy };
     },

@@ -7,6 +7,8 @@ import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
 
+const ListQuery = z.object({ name: z.string().optional() });
+
 function detail(deps: ApiDeps, name: string, version: string): z.infer<typeof ModelVersionDetail> {
   const v = deps.store.models.get(name, version);
   return { ...v, manifest: v.manifest as unknown as Record<string, unknown>, provenance: v.manifest.provenance, devices: deps.store.devices.runningVersion(name, version) };
@@ -39,9 +41,9 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
     },
     {
       method: 'get', path: '/models', access: 'viewer', summary: 'List model versions', response: ModelVersionList,
-      query: z.object({ name: z.string().optional() }),
+      query: ListQuery,
       async handler(c, deps) {
-        return { versions: deps.store.models.list(c.req.query('name') || undefined) };
+        return { versions: deps.store.models.list(queryOf(c, ListQuery, 'models query').name || undefined) };
       },
     },
     {

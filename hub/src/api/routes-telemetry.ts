@@ -1,8 +1,11 @@
 // What ingest stored from devices, over REST: windows and events per device, and merged totals per
 // model. Read from the store's telemetry repository (store/telemetry-repo.ts), which ingest writes.
 import { z } from 'zod';
-import { AppError, DeviceEvent, ModelTotals, SummaryWindow, TotalsAccumulator, TotalsQuery, WindowsQuery, errorKindCounts } from '@edgefleet/shared';
+import { AppError, DeviceEvent, IsoTime, ModelTotals, SummaryWindow, TotalsAccumulator, TotalsQuery, WindowsQuery, errorKindCounts } from '@edgefleet/shared';
 import { param, queryOf, type RouteDef } from './http.js';
+
+/** `since` is a time like every other `since`: any other string was compared as text with the stored times. */
+const EventsQuery = z.object({ since: IsoTime.optional() });
 
 const StoredWindow = SummaryWindow.extend({ deviceId: z.string(), seq: z.number().int() });
 
@@ -24,11 +27,11 @@ export const telemetryRoutes: RouteDef[] = [
   {
     method: 'get', path: '/devices/:id/events', access: 'viewer',
     summary: 'Events the hub stored from a device (?since=)',
-    query: z.object({ since: z.string().optional() }), response: z.object({ events: z.array(DeviceEvent.extend({ deviceId: z.string() })) }),
+    query: EventsQuery, response: z.object({ events: z.array(DeviceEvent.extend({ deviceId: z.string() })) }),
     async handler(c, deps) {
       const id = param(c, 'id');
       deps.store.devices.get(id);
-      const q = queryOf(c, z.object({ since: z.string().optional() }), 'events query');
+      const q = queryOf(c, EventsQuery, 'events query');
       return { events: deps.store.telemetry.events({ deviceId: id, ...(q.since ? { since: q.since } : {}) }) };
     },
   },

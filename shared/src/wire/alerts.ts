@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { IsoTime, ModelName, SemVer } from './common.js';
 import { parseCron } from '../cron.js';
-import { QueryId } from './ids.js';
+import { QueryCount, QueryId } from './ids.js';
 
 /** A 5-field UTC cron expression (shared/src/cron.ts), e.g. "0 3 * * 1" (Mondays at 03:00). */
 export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) => {
@@ -124,7 +124,7 @@ export const AlertListQuery = z.object({
   state: AlertState.optional(),
   /** An alert rule id: plain positive decimal digits, as a path id (wire/ids.ts). */
   rule: QueryId('rule', 'alert rule').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  limit: QueryCount('limit', 1000).optional(),
 });
 
 export const Delivery = z.object({

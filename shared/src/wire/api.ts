@@ -7,6 +7,7 @@ import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Sign
 import { TrustDocument } from './trust.js';
 import { PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
+import { QueryCount } from './ids.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
@@ -45,7 +46,7 @@ export const EnrollmentTokenCreate = z.object({
   ttlSec: z.number().int().positive().max(366 * 86400).default(86400),
   maxUses: z.number().int().positive().max(1_000_000).default(1),
   note: z.string().max(200).optional(),
-});
+}).strict();
 export type EnrollmentTokenCreate = z.infer<typeof EnrollmentTokenCreate>;
 
 export const EnrollmentTokenInfo = z.object({
@@ -150,14 +151,14 @@ export const DeviceInfo = z.object({
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const DeviceList = z.object({ devices: z.array(DeviceInfo) });
 
-export const DeviceAdd = z.object({ deviceId: DeviceId.optional(), tags: Tags.default({}) });
+export const DeviceAdd = z.object({ deviceId: DeviceId.optional(), tags: Tags.default({}) }).strict();
 export type DeviceAdd = z.infer<typeof DeviceAdd>;
-export const DeviceRevoke = z.object({ reason: Reason });
-export const DeviceRotate = z.object({ reason: Reason.optional() });
-export const DeviceTagsUpdate = z.object({ tags: Tags, reason: Reason.optional() });
+export const DeviceRevoke = z.object({ reason: Reason }).strict();
+export const DeviceRotate = z.object({ reason: Reason.optional() }).strict();
+export const DeviceTagsUpdate = z.object({ tags: Tags, reason: Reason.optional() }).strict();
 
 // --- api tokens --------------------------------------------------------------------
-export const TokenCreate = z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected a token name of letters, digits, ".", "_", "@" or "-"'), role: ApiRole });
+export const TokenCreate = z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected a token name of letters, digits, ".", "_", "@" or "-"'), role: ApiRole }).strict();
 export type TokenCreate = z.infer<typeof TokenCreate>;
 export const TokenInfo = z.object({ id: z.string(), name: z.string(), role: ApiRole, created: IsoTime, createdBy: z.string(), revoked: z.boolean() });
 export type TokenInfo = z.infer<typeof TokenInfo>;
@@ -185,7 +186,7 @@ export const ModelVersionDetail = ModelVersionInfo.extend({
   devices: z.array(z.object({ id: DeviceId, status: z.string() })),
 });
 export type ModelVersionDetail = z.infer<typeof ModelVersionDetail>;
-export const ModelDeprecate = z.object({ reason: Reason });
+export const ModelDeprecate = z.object({ reason: Reason }).strict();
 /** DELETE /models/{name}/versions/{version}?reason=: only a version nothing refers to (else 409). */
 export const ModelDeleteQuery = z.object({ reason: Reason });
 export const ModelDeleted = z.object({
@@ -216,6 +217,6 @@ export const AuditQuery = z.object({
   action: z.string().optional(),
   target: z.string().optional(),
   since: IsoTime.optional(),
-  limit: z.coerce.number().int().positive().max(10000).default(500),
+  limit: QueryCount('limit', 10000).default(500),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;

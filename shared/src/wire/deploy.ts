@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
 import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
+import { QueryCount } from './ids.js';
 
 export const DeployTarget = z
   .object({
@@ -21,7 +22,7 @@ export const DeploymentCreate = z.object({
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
   /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
   window: MaintenanceWindowInput.optional(),
-});
+}).strict();
 export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
 
 /** `deferred`: downloaded, the switch waits for the device's maintenance window or update lock (reason says until when). */
@@ -71,5 +72,5 @@ export const ModelTotals = z.object({
 });
 export type ModelTotals = z.infer<typeof ModelTotals>;
 
-export const WindowsQuery = z.object({ model: ModelName.optional(), version: SemVer.optional(), since: IsoTime.optional(), limit: z.coerce.number().int().positive().max(100_000).optional() });
+export const WindowsQuery = z.object({ model: ModelName.optional(), version: SemVer.optional(), since: IsoTime.optional(), limit: QueryCount('limit', 100_000).optional() });
 export const TotalsQuery = z.object({ version: SemVer.optional(), since: IsoTime.optional() });

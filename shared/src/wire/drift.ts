@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer } from './common.js';
 import { MomentsSketch } from '../sketch/schema.js';
+import { QueryCount } from './ids.js';
 
 /** `device`, or `tag:KEY` (a tag key of letters, digits, ".", "_", "-"). */
 export const GroupBy = z.string().regex(/^(device|tag:[A-Za-z0-9._-]{1,64})$/, 'expected "device" or "tag:KEY"');
@@ -172,7 +173,7 @@ export const DriftReportCreate = z.object({
   by: GroupBy.optional(),
   baseline: Baseline.optional(),
   note: z.string().max(1000).optional(),
-});
+}).strict();
 export type DriftReportCreate = z.infer<typeof DriftReportCreate>;
 
 export const DriftReport = z.object({
@@ -192,9 +193,9 @@ export const DriftReportList = z.object({ reports: z.array(DriftReportSummary) }
 export const DriftReportListQuery = z.object({
   model: ModelName.optional(),
   version: SemVer.optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
+  limit: QueryCount('limit', 500).optional(),
 });
 
 /** Per-model drift thresholds (PUT /models/{name}/drift-settings). */
 export const DriftSettings = z.object({ model: ModelName, thresholds: DriftThresholds, updatedAt: IsoTime.nullable(), updatedBy: z.string().nullable() });
-export const DriftSettingsUpdate = z.object({ psi: z.number().positive().optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().min(1) });
+export const DriftSettingsUpdate = z.object({ psi: z.number().positive().optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();

@@ -33,6 +33,23 @@ export function idProblem(raw: string, what: string, where: string, max = Number
 }
 
 /**
+ * A count in a query string (`?limit=50`): plain decimal digits from 1 to `max`, by the rule of ids.
+ * z.coerce.number() took "0x10", "1e3" and " 5" as 16, 1000 and 5.
+ */
+export function QueryCount(name: string, max: number) {
+  const problem = (raw: string) => `${name} "${shownId(raw)}" (query parameter ${name}): expected a whole number from 1 to ${max} (digits only, no leading zero, e.g. 50)`;
+  return z
+    .string()
+    .regex(ID_DIGITS, { error: (iss) => problem(String(iss.input)) })
+    .transform((raw, ctx) => {
+      const n = parseDecimalId(raw, max);
+      if (n !== null) return n;
+      ctx.addIssue({ code: 'custom', message: problem(raw) });
+      return z.NEVER;
+    });
+}
+
+/**
  * A query string parameter holding an id or a cursor (`?rule=`, `?after=`): the same rule and words
  * as a path id, as a zod schema for the route's query (its input is documented as a string of digits,
  * its output is the number). `name` is the parameter, `what` the thing it names.

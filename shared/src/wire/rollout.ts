@@ -138,7 +138,7 @@ const RolloutFields = z.object({
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
   /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
   window: MaintenanceWindowInput.optional(),
-});
+}).strict();
 
 /** Waves: unique names, cumulative percents, the last at 100. */
 function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | undefined }, ctx: z.RefinementCtx): void {
@@ -202,7 +202,7 @@ export function ringCovers(tags: RingTags | undefined, required: RingTags): bool
 }
 export type RolloutCreate = z.infer<typeof RolloutCreate>;
 
-export const RolloutAction = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) });
+export const RolloutAction = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
 export type RolloutAction = z.infer<typeof RolloutAction>;
 
 /** POST /rollouts/preview: a create request whose reason may still be empty. */

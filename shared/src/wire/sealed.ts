@@ -33,6 +33,6 @@ export const DevicePublicKey = z.object({ keyId: KeyId, public: Base64 });
 export type DevicePublicKey = z.infer<typeof DevicePublicKey>;
 
 /** PUT /models/{name}/versions/{version}/content-key: the version's content key (base64), from the key file "model pack --encrypt" wrote. */
-export const ContentKeyPut = z.object({ key: Base64 });
+export const ContentKeyPut = z.object({ key: Base64 }).strict();
 export const ContentKeyStored = z.object({ model: z.string(), version: z.string(), keyId: Sha256Hex, outcome: z.enum(['created', 'exists']) });
 export type ContentKeyStored = z.infer<typeof ContentKeyStored>;
