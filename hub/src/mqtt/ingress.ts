@@ -3,7 +3,7 @@
 // deviceId matches the topic's, and dispatches to the registered handlers.
 // Invalid messages are counted per device and kind, logged once per device and
 // interval, and dropped; a throwing handler is logged and does not affect others.
-import { AppError, BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
+import { AppError, BlobGet, CaptureChunk, EventBatch, MAX_JSON_DEPTH, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, jsonDepth, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
 import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
 
@@ -32,8 +32,16 @@ const FAST: { [K in IncomingKind]?: (value: unknown) => IncomingMessages[K] | nu
 function parseMessage(kind: IncomingKind, payload: Buffer, deviceId: string): IncomingMessages[IncomingKind] {
   let value: unknown;
   const text = payload.toString('utf8');
+  // JSON.parse takes any depth, but an event's free-form `data` passes the schema at any depth and
+  // JSON.stringify (storing it) overflows the stack at a few thousand levels: the batch was never stored
+  // nor acked. Telemetry has no free-form field (the schema stops at the first wrong level), so its hot
+  // path skips the scan.
+  if (kind !== 'telemetry' && jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new AppError('SCHEMA_INVALID', `invalid ${kind} message from ${deviceId}: nests deeper than ${MAX_JSON_DEPTH} levels, expected at most ${MAX_JSON_DEPTH} levels of arrays and objects`);
+  }
   try {
-    value = JSON.parse(text);
+    // JSON spells U+0000 only as the escape \u0000 (a raw one is not JSON): scan for it, revive only then.
+    value = text.includes('\\u0000') ? JSON.parse(text, withoutNul) : JSON.parse(text);
   } catch (err) {
     throw new AppError('SCHEMA_INVALID', `invalid ${kind} message from ${deviceId}: not JSON (${(err as Error).message})`);
   }
@@ -41,6 +49,19 @@ function parseMessage(kind: IncomingKind, payload: Buffer, deviceId: string): In
   if (!fast) return parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
   if (kind === 'telemetry') rememberWindowTexts(text, payload, fast as TelemetryBatch);
   return fast;
+}
+
+/**
+ * JSON.parse reviver: U+0000 in a string or key becomes U+FFFD. PostgreSQL text cannot hold it, and an
+ * event's code and message are stored as text (and in deployment status reasons): the insert failed, so
+ * the batch was never acked and the device resent it forever. SQLite stores the same.
+ */
+function withoutNul(_key: string, v: unknown): unknown {
+  if (typeof v === 'string') return v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => k.includes('\0'))) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replaceAll('\0', '\uFFFD'), x]));
+  }
+  return v;
 }
 
 export interface IngressDeps {
