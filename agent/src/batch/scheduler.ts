@@ -1,7 +1,9 @@
 // Scheduled batch jobs from the config: {name, model, version?, cron, input
 // glob, outputDir}. At each cron minute the job runs every matching file it has
 // not processed yet; a file is known by path + size + mtime + sha256 in the
-// processed_files table, so it is processed once, even across restarts.
+// processed_files table, so it is processed once, even across restarts. A row whose file has left the
+// job's input directory is forgotten at the job's next run that finds files (it could skip nothing):
+// the ledger holds what the directory holds, not every file ever processed.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
@@ -135,6 +137,7 @@ export class BatchScheduler {
     const mark = db.prepare(
       'INSERT OR REPLACE INTO processed_files (path, size, mtime_ms, sha256, job, output, rows, errors, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.forgetGone(job, files);
     for (const path of files) {
       if (this.stopped && this.running !== null) break;
       try {
@@ -158,5 +161,10 @@ export class BatchScheduler {
       }
     }
     return result;
+  }
+
+  /** Forgets the job's processed files that are no longer among its input files. */
+  private forgetGone(job: BatchJob, files: readonly string[]): void {
+    this.opts.db.prepare('DELETE FROM processed_files WHERE job = ? AND path NOT IN (SELECT value FROM json_each(?))').run(job.name, JSON.stringify(files));
   }
 }

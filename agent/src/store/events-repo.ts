@@ -1,5 +1,7 @@
 // Local event log (install results, rollbacks, bit rot, …). Events get a local
-// seq here; the sync part later moves them to its outbox and sends them.
+// seq here; the sync part later moves them to its outbox and sends them. The log keeps the newest
+// EVENTS_KEEP events (and each model's latest switch, which the policy guard reads at start): a box
+// that runs for years records events for ever (docs/agent.md "Database").
 import type { EventKind } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
@@ -14,6 +16,11 @@ export interface AgentEvent {
   data?: Record<string, unknown> | undefined;
 }
 
+/** Events kept in agent.db's `events` table: the newest ones (the hub holds the history it was sent). */
+export const EVENTS_KEEP = 10_000;
+/** The log is cut back to EVENTS_KEEP every this many events, so it holds at most EVENTS_KEEP + EVENTS_PRUNE_EVERY (plus one switch per model). */
+export const EVENTS_PRUNE_EVERY = 500;
+
 export type NewEvent = Omit<AgentEvent, 'seq' | 'at'> & { at?: string };
 
 interface Row { seq: number; at: string; kind: string; model: string | null; version: string | null; code: string | null; message: string; data: string | null }
@@ -27,8 +34,17 @@ export class EventsRepo {
     return this.db.transaction(() => {
       const r = this.insert(at, e);
       this.forward?.({ ...e, at });
-      return { ...e, at, seq: Number(r.lastInsertRowid) };
+      const seq = Number(r.lastInsertRowid);
+      if (seq % EVENTS_PRUNE_EVERY === 0) this.prune(seq);
+      return { ...e, at, seq };
     })();
+  }
+
+  /** Forgets events older than the newest EVENTS_KEEP, except each model's latest switch (lastSwitch). */
+  private prune(newest: number): void {
+    this.db
+      .prepare("DELETE FROM events WHERE seq <= ? AND seq NOT IN (SELECT MAX(seq) FROM events WHERE kind IN ('activated', 'rolled_back') AND model IS NOT NULL GROUP BY model)")
+      .run(newest - EVENTS_KEEP);
   }
 
   private insert(at: string, e: NewEvent) {

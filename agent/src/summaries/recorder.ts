@@ -235,14 +235,32 @@ export class SummaryRecorder implements PredictionRecorder {
     this.exactClock = !(far && now + this.guardMs < alignWindowStart(now, this.windowSec) + this.windowSec * 1000);
   }
 
+  /**
+   * Closes the windows that ended by `now`. A version whose window ended empty is forgotten (its next
+   * request opens a window again, stateFor): a box that has run many versions keeps state only for
+   * those that served within a window, not one window per version ever seen, renewed for ever.
+   */
   private closeEnded(now: number): void {
-    for (const byVersion of this.states.values()) {
-      for (const st of byVersion.values()) {
+    for (const [model, byVersion] of this.states) {
+      for (const [version, st] of byVersion) {
         if (st.acc.endMs > now) continue;
-        if (!st.acc.isEmpty()) this.closed.push(st.acc);
+        if (st.acc.isEmpty()) {
+          byVersion.delete(version);
+          if (this.lastState === st) this.lastState = null;
+          continue;
+        }
+        this.closed.push(st.acc);
         st.acc = new WindowAcc(st.acc.plan, alignWindowStart(Math.min(now, this.clock.now()), this.windowSec), this.windowSec, this.opts.clockMark?.());
       }
+      if (byVersion.size === 0) this.states.delete(model);
     }
+  }
+
+  /** Versions with an open window in memory (tests: the bound above). */
+  get openVersions(): number {
+    let n = 0;
+    for (const byVersion of this.states.values()) n += byVersion.size;
+    return n;
   }
 
   /** Writes the closed windows; with `checkpoint` (or whenever checkpointing is on and some closed) also the open ones. */

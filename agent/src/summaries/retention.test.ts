@@ -73,7 +73,7 @@ describe('Retention', () => {
     const size = store.sizeBytes().total;
     const r = new Retention({ db: t.db, budgetBytes: Math.floor(size / 4), clock }).enforce();
     assert.ok(r.after <= Math.floor(size / 4), `under budget after: ${r.after}`);
-    assert.deepEqual(r.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 });
+    assert.deepEqual(r.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0, events: 0 });
     const rows = store.listWindows();
     assert.ok(rows.some((x) => x.resolution === 'hour'), 'some hourly rows');
     for (const x of rows.filter((x) => x.resolution === 'hour')) {
@@ -98,7 +98,7 @@ describe('Retention', () => {
     const avg = size / (2 * MINUTES);
     const r1 = new Retention({ db: t.db, budgetBytes: Math.floor(avg * 6.8), clock }).enforce();
     assert.ok(r1.mergedWindows.day > 0 || r1.mergedOutbox.day > 0, 'reached daily resolution');
-    assert.deepEqual(r1.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 });
+    assert.deepEqual(r1.dropped, { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0, events: 0 });
     assert.equal(windowTotals(outboxWindows(store)).count, total);
     assert.equal(windowTotals(tableWindows(store)).count, total);
     // now a budget nothing fits in: the oldest go, and the event says how many predictions

@@ -3,7 +3,8 @@
 // then hourly into daily ones (mergeWindows: totals stay exact), oldest first;
 // outbox windows never sent are compacted the same way and a `backlog_compacted`
 // event is recorded. Only when even that does not fit are the oldest windows
-// dropped, and that is recorded as a `backlog_dropped` event with counts.
+// dropped, and that is recorded as a `backlog_dropped` event with counts; events in the outbox are
+// dropped with the windows around them, oldest first (an offline box records one such event per pass).
 // Outbox windows that may be on the hub (docs/agent.md "Outbox") are never merged.
 import type Database from 'better-sqlite3';
 import type { SummaryWindow } from '@edgefleet/shared';
@@ -46,7 +47,7 @@ export interface RetentionReport {
    * windows: stored table rows; outbox/predictions: windows never sent (lost); unacked/unackedPredictions:
    * windows sent but not acked (lost only if the hub did not store them).
    */
-  dropped: { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number };
+  dropped: { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number; events: number };
 }
 
 export class Retention {
@@ -115,7 +116,7 @@ export class Retention {
       const r: RetentionReport = {
         before: size, after: size,
         mergedWindows: { hour: 0, day: 0 }, mergedOutbox: { hour: 0, day: 0 },
-        dropped: { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0 },
+        dropped: { windows: 0, outbox: 0, predictions: 0, unacked: 0, unackedPredictions: 0, events: 0 },
       };
       const budget = this.opts.budgetBytes;
       const now = this.clock.now();
@@ -215,9 +216,11 @@ export class Retention {
   }
 
   /**
-   * Last resort: drop the oldest windows (local table first, then outbox windows) and say so. The
+   * Last resort: drop the oldest windows (local table first, then outbox entries) and say so. The
    * oldest outbox windows are those sent but not acked, if any: dropped first, as the hub most likely
-   * holds them already, and counted apart from the never-sent ones, which are certainly lost.
+   * holds them already, and counted apart from the never-sent ones, which are certainly lost. Outbox
+   * events go in seq order with the windows around them: a box that never reaches a hub records one
+   * `backlog_dropped` per pass at its budget, and those would otherwise outgrow it.
    */
   private drop(r: RetentionReport, budget: number): void {
     const db = this.opts.db;
@@ -236,13 +239,17 @@ export class Retention {
     let last: string | null = null;
     if (r.after > budget) {
       const sent = this.sentFloor();
-      const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' ORDER BY seq").all() as Row[];
-      const delO = db.prepare('DELETE FROM outbox WHERE seq = ?');
+      const rows = db.prepare('SELECT seq AS key, kind, payload AS json FROM outbox ORDER BY seq').iterate() as IterableIterator<Row & { kind: 'window' | 'event' }>;
+      const doomed: number[] = [];
       for (const row of rows) {
         if (r.after <= budget) break;
-        const w = JSON.parse(row.json) as SummaryWindow;
-        delO.run(row.key);
+        doomed.push(row.key);
         r.after -= row.json.length;
+        if (row.kind === 'event') {
+          r.dropped.events++;
+          continue;
+        }
+        const w = JSON.parse(row.json) as SummaryWindow;
         if (row.key <= sent) {
           r.dropped.unacked++;
           r.dropped.unackedPredictions += w.count;
@@ -253,15 +260,17 @@ export class Retention {
         first ??= w.start;
         last = w.start;
       }
+      const delO = db.prepare('DELETE FROM outbox WHERE seq = ?');
+      for (const seq of doomed) delO.run(seq);
     }
     const d = r.dropped;
-    if (d.windows + d.outbox + d.unacked > 0) {
+    if (d.windows + d.outbox + d.unacked + d.events > 0) {
       this.event(r, {
         kind: 'backlog_dropped',
         code: 'DISK_FULL',
-        message: `summaries over their budget of ${this.opts.budgetBytes} bytes even at daily resolution: dropped ${d.windows} stored windows, ${d.outbox} unsent windows (${d.predictions} predictions) and ${d.unacked} windows sent but not acked (${d.unackedPredictions} predictions, lost only if the hub did not store them), oldest first`,
+        message: `summaries over their budget of ${this.opts.budgetBytes} bytes even at daily resolution: dropped ${d.windows} stored windows, ${d.outbox} unsent windows (${d.predictions} predictions) and ${d.unacked} windows sent but not acked (${d.unackedPredictions} predictions, lost only if the hub did not store them), oldest first${d.events ? `, and ${d.events} events queued among them` : ''}`,
         data: {
-          droppedWindows: d.windows, droppedOutbox: d.outbox, droppedPredictions: d.predictions, droppedUnacked: d.unacked, droppedUnackedPredictions: d.unackedPredictions,
+          droppedWindows: d.windows, droppedOutbox: d.outbox, droppedPredictions: d.predictions, droppedUnacked: d.unacked, droppedUnackedPredictions: d.unackedPredictions, droppedEvents: d.events,
           firstStart: first, lastStart: last, bytesBefore: before, bytesAfter: r.after, budgetBytes: this.opts.budgetBytes,
         },
       });

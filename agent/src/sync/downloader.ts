@@ -3,7 +3,7 @@
 // is fsynced and recorded durably every `commitEveryBytes`, so after a kill, reboot or disconnect the
 // download resumes from the last commit. Only a file whose size and sha256 match is moved into place
 // (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams.
-import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, sha256File, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
 
@@ -173,6 +173,33 @@ export class BlobDownloader {
       a.received.clear();
       this.pump(a);
     }
+  }
+
+  /**
+   * Removes partial and finished downloads of blobs not in `keep` (what the desired document names now)
+   * and not being fetched, with their progress records: a download the hub no longer asks for (a
+   * failure, a document replaced while the box was off) is never resumed, and each would hold up to a
+   * bundle's size on disk for ever. Returns how many files went.
+   */
+  prune(keep: ReadonlySet<string>): number {
+    let n = 0;
+    for (const [sub, ext] of [['partial', '.part'], ['bundles', '.efb']] as const) {
+      const dir = join(this.opts.dir, sub);
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const sha256 = name.endsWith(ext) ? name.slice(0, -ext.length) : '';
+        if (!/^[0-9a-f]{64}$/.test(sha256) || keep.has(sha256) || this.active.has(sha256)) continue;
+        rmSync(join(dir, name), { force: true });
+        if (sub === 'partial') this.opts.store.remove(sha256);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Stops all downloads; progress up to the last commit stays on disk. */

@@ -144,6 +144,17 @@ export class Updater implements PolicyListener {
       }
       // A model the document no longer names runs no shadow either.
       for (const name of this.d.shadow?.names() ?? []) if (!named.has(name)) await this.d.shadow?.clear(name);
+      if (!this.stopped && !this.next) this.pruneDownloads(doc);
+    }
+  }
+
+  /** Downloads of bundles this document does not name leave the disk (BlobDownloader.prune). */
+  private pruneDownloads(doc: DesiredBody): void {
+    const keep = new Set(doc.models.flatMap((m) => [m.bundle.sha256, ...(m.shadow ? [m.shadow.bundle.sha256] : [])]));
+    try {
+      this.d.downloader.prune(keep);
+    } catch (err) {
+      this.d.onError(err, 'removing downloads no longer asked for');
     }
   }
 
