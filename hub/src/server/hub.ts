@@ -107,6 +107,12 @@ export class Hub {
     // Per-device MQTT quotas (embedded broker only), then the MQTT link (embedded aedes or an external broker).
     const quota = createQuota(cfg, store, parts);
     this.quota = quota;
+    // The embedded broker starts with no device connected: those a killed hub left online are not (an
+    // external broker's retained presence says who is; several hubs always use one).
+    if (!ext) {
+      const stale = store.devices.markAllOffline();
+      if (stale > 0) logger.info({ devices: stale }, 'devices marked online by a hub that did not stop marked offline');
+    }
     const fleet = createFleetLink(cfg, store, hubId, quota, parts);
     this.fleet = fleet;
     fleet.on('state', (id, state) => {

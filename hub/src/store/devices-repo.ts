@@ -176,6 +176,15 @@ export class DevicesRepo implements DeviceAuthPort {
   }
 
   /**
+   * Every device offline: a hub with its embedded broker starts with no device connected, and a hub
+   * that was killed (SIGKILL, power cut) left the ones connected then marked online (docs/hub.md, GET /devices).
+   * Last seen stays as it was. Returns how many were marked.
+   */
+  markAllOffline(): number {
+    return this.db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run().changes;
+  }
+
+  /**
    * A message arrived from the device (telemetry, events, state): last seen moves forward (never back),
    * without changing online, which presence owns. Never throws, like markSeen.
    */
