@@ -1,6 +1,6 @@
 // Hostile payloads on every topic a device may publish (docs/mqtt.md "Topics", docs/hub.md "What the hub
 // accepts from devices"), through the embedded aedes broker on 127.0.0.1:0 into the hub's parts
-// (hostile-payloads-testing.ts). Each case is published by the device `rogue` on a fresh connection: a
+// (hub/src/testing/hostile-payloads.ts). Each case is published by the device `rogue` on a fresh connection: a
 // bad message is refused with a reason that names what was wrong (an invalid message counted and logged,
 // an implausible report acked and counted by its reason, a capture chunk or block request answered with
 // a refusal, a publish outside the ACL closing the connection), nothing of it is stored, no handler
@@ -15,7 +15,7 @@ import { waitFor } from '@edgefleet/examples';
 import { newCaptureKeyFile, sealRows } from '@edgefleet/shared';
 import type { RefusalReason } from './plausibility.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
-import { MAX_PAYLOAD, honestRoundTrip, honestWindow, startHostileHub, type HostileDevice, type HostileHub } from './hostile-payloads-testing.js';
+import { MAX_PAYLOAD, honestRoundTrip, honestWindow, startHostileHub, type HostileDevice, type HostileHub } from '../testing/hostile-payloads.js';
 
 type Kind = 'telemetry' | 'events' | 'state' | 'presence' | 'blob/get' | 'capture';
 type Expect =

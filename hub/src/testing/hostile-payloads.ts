@@ -13,8 +13,8 @@ import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice, tryPublish } from '../mqtt/testing/devices.js';
-import { makeHarness, type Harness } from '../testing/harness.js';
-import { makeParts, type Parts } from '../testing/parts.js';
+import { makeHarness, type Harness } from './harness.js';
+import { makeParts, type Parts } from './parts.js';
 import { CaptureService } from '../capture/service.js';
 import { BlobServer } from '../delivery/blob-server.js';
 
