@@ -172,7 +172,7 @@ function suite(): void {
     }
   });
 
-  test('hold times are validated (whole seconds, 0 to 7 days, the field named), windowSec is whole hours; a rule stored before keepFiringForSec reads as 0', async () => {
+  test('hold times are validated (whole seconds, 0 to 7 days, the field named), windowSec is whole hours, the name not blank; a rule stored before keepFiringForSec reads as 0', async () => {
     const { h, alerts, pass, of } = setup();
     try {
       const add = (extra: Record<string, unknown>) => h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'r', metric: 'devices_offline', threshold: 1, ...extra } });
@@ -191,6 +191,16 @@ function suite(): void {
         const e = (JSON.parse(text) as { error: { code: string; message: string } }).error;
         assert.deepEqual([e.code, e.message], ['SCHEMA_INVALID', 'invalid alert rule: windowSec: expected whole hours in seconds (3600 = 1 h, 7200 = 2 h, ...) up to 2678400 (31 days): alerts read hourly rollups']);
       }
+      // A blank name cannot be told apart in a list; a padded one is stored trimmed.
+      for (const name of ['', '   ', '\t\n']) {
+        const res = await add({ name });
+        const text = await res.text();
+        assert.equal(res.status, 400, `name=${JSON.stringify(name)}: ${text}`);
+        assert.equal((JSON.parse(text) as { error: { message: string } }).error.message, 'invalid alert rule: name: expected a rule name (not blank)');
+      }
+      const padded = await add({ name: '  disk  ' });
+      assert.equal(padded.status, 201);
+      assert.equal((await padded.json() as { name: string }).name, 'disk');
       const holds = async (res: Response) => {
         const text = await res.text();
         assert.equal(res.status, 201, text);
@@ -205,7 +215,7 @@ function suite(): void {
       const old = { name: 'old', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 600, severity: 'warning', actions: [] };
       const id = Number(h.store.db.prepare('INSERT INTO alert_rules (name, rule, created_at, created_by) VALUES (?, ?, ?, ?)').run('old', JSON.stringify(old), h.clock.now().toISOString(), 't').lastInsertRowid);
       const listed = ((await (await h.req('GET', '/api/v1/alert-rules', { role: 'viewer' })).json()) as { rules: Array<{ name: string; keepFiringForSec: number; windowSec: number }> }).rules;
-      assert.deepEqual(listed.map((r) => [r.name, r.keepFiringForSec, r.windowSec]), [['r', 604_800, 3600], ['defaults', 0, 3600], ['old', 0, 600]]);
+      assert.deepEqual(listed.map((r) => [r.name, r.keepFiringForSec, r.windowSec]), [['disk', 0, 3600], ['r', 604_800, 3600], ['defaults', 0, 3600], ['old', 0, 600]]);
       pass(alerts, true);
       pass(alerts, false);
       assert.deepEqual(states(of(id)), ['resolved']);

@@ -49,7 +49,8 @@ const HoldSec = () => z.number({ error: `expected whole seconds from 0 to ${MAX_
 export const TagScope = z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a tag key of letters, digits, ".", "_", "-"'), z.string().max(256));
 
 export const AlertRuleCreate = z.object({
-  name: z.string().min(1).max(128),
+  /** Trimmed; blank is refused (a rule listed as "   " cannot be told apart in `alerts rules` or the console). */
+  name: z.string().trim().min(1, 'expected a rule name (not blank)').max(128),
   metric: AlertMetric,
   model: ModelName.optional(),
   /** Default: every version of the model that reported in the window (one alert per version). */
@@ -85,8 +86,9 @@ export const AlertActionView = z.object({ type: z.enum(['webhook', 'retrain']), 
 
 export const AlertRule = AlertRuleCreate.omit({ actions: true }).extend({
   id: z.number().int().positive(),
-  /** As stored: rules made before hours were required (windows of 60 s up) are shown as they are. */
+  /** As stored: rules made before hours were required (windows of 60 s up) or names trimmed are shown as they are. */
   windowSec: z.number().int().positive(),
+  name: z.string(),
   actions: z.array(AlertActionView),
   createdAt: IsoTime,
   createdBy: z.string(),
