@@ -29,7 +29,7 @@ interface Row {
 type Stmt = HubStatement;
 
 /**
- * Every model version a device ever reported installed (docs/hub.md "What the hub accepts from
+ * Every registry model version a device ever reported installed (docs/hub.md "What the hub accepts from
  * devices"): `device_models` is what it holds now, and a box that removed a version (its old versions
  * are pruned after installs, agent/src/install/prune.ts) may still have windows of it to send from
  * weeks offline; those stay acceptable.
@@ -69,14 +69,17 @@ export class DevicesRepo implements DeviceAuthPort {
         update: db.prepare('UPDATE devices SET reported = ? WHERE id = ?'),
         clear: db.prepare('DELETE FROM device_models WHERE device_id = ?'),
         insert: db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)'),
-        seen: db.prepare('INSERT INTO device_versions_seen (device_id, name, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+        // Registry versions only (the two readers join model_versions): a box reporting made-up versions
+        // in every state report would otherwise grow the table without bound. ModelsRepo.insert adds the
+        // rows of a version the box reported before it was uploaded, while the box still holds it.
+        seen: db.prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING'),
       });
       st.update.run(JSON.stringify(state), id);
       st.clear.run(id);
       for (const m of state.models) {
         if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
         for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
-        for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) st.seen.run(id, m.name, v);
+        for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) st.seen.run(id, m.name, v, m.name, v);
       }
       return true;
     });
