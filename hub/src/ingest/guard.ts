@@ -8,7 +8,7 @@
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
-import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { InvalidItem, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { StoredBytesRepo } from '../store/stored-bytes.js';
 import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
 
@@ -135,15 +135,27 @@ export class IngestGuard {
     return kept;
   }
 
-  private refuse(deviceId: string, entry: DeviceEntry, kind: 'window' | 'event', seq: number, reason: RefusalReason, now: Date): void {
+  /**
+   * Items of a batch that failed the wire schema (mqtt/salvage.ts): refused as schema_invalid, to be
+   * acked by the caller like every refusal. Returns their seqs.
+   */
+  invalid(deviceId: string, kind: 'window' | 'event', items: readonly InvalidItem[], now: Date): number[] {
+    const entry = this.entry(deviceId);
+    for (const i of items) this.refuse(deviceId, entry, kind, i.seq, 'schema_invalid', now, i.problem);
+    return items.map((i) => i.seq);
+  }
+
+  private refuse(deviceId: string, entry: DeviceEntry, kind: 'window' | 'event', seq: number, reason: RefusalReason, now: Date, problem?: string): void {
     const counts = kind === 'window' ? entry.refusals.windows : entry.refusals.events;
     counts[reason] = (counts[reason] ?? 0) + 1;
     entry.refusals.last = { at: now.toISOString(), kind, seq, reason };
     this.deps.metrics?.inc('edgefleet_ingest_refused_total', { kind, reason });
     const every = this.deps.logEveryMs ?? 60_000;
     if (now.getTime() - entry.loggedAt >= every) {
-      const what = reason === 'storage_quota' ? 'refused a report: the device has maxStoredBytesPerDevice stored (acked, not stored)' : 'refused an implausible report from a device (acked, not stored)';
-      this.deps.logger.warn({ deviceId, kind, seq, reason, alsoRefusedSinceLastLog: entry.unlogged }, what);
+      const what = reason === 'storage_quota' ? 'refused a report: the device has maxStoredBytesPerDevice stored (acked, not stored)'
+        : reason === 'schema_invalid' ? 'refused a report that does not match the wire schema (acked, not stored)'
+        : 'refused an implausible report from a device (acked, not stored)';
+      this.deps.logger.warn({ deviceId, kind, seq, reason, ...(problem ? { problem } : {}), alsoRefusedSinceLastLog: entry.unlogged }, what);
       entry.loggedAt = now.getTime();
       entry.unlogged = 0;
     } else {

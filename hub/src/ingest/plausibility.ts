@@ -38,7 +38,8 @@ export type RefusalReason =
   | 'implausible_rate' // more predictions, requests or recorded values than the window's length allows
   | 'inconsistent_counts' // counts that contradict the window's own histograms, or a name listed twice
   | 'implausible_values' // moments, latency or error sums no recording makes (plausibility-values.ts)
-  | 'storage_quota'; // the device already has maxStoredBytesPerDevice stored (guard.ts)
+  | 'storage_quota' // the device already has maxStoredBytesPerDevice stored (guard.ts)
+  | 'schema_invalid'; // does not match the wire schema, in a batch whose other items do (mqtt/salvage.ts)
 
 /**
  * Output and input values (tensor elements) a window may count per second of its length. An output

@@ -3,10 +3,10 @@
 // clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
 // stored events and reported state through on(); listeners run before the ack is sent. Windows are
 // written per event-loop tick, several devices in one transaction (window-writer.ts).
-import { toRanges, type DeviceEvent, type EventBatch, type ReportedState, type TelemetryBatch } from '@edgefleet/shared';
+import { toRanges, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { TelemetryRepo } from '../store/telemetry-repo.js';
-import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import type { FleetLink, IncomingMessages, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import { IngestGuard } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
@@ -120,19 +120,24 @@ export class IngestService implements DeviceReports {
    * jams). The guard sorts them now; the write, the last-seen update and the ack follow at the end
    * of the tick (window-writer.ts).
    */
-  handleTelemetry(deviceId: string, m: TelemetryBatch): Promise<void> {
+  handleTelemetry(deviceId: string, m: IncomingMessages['telemetry']): Promise<void> {
     const now = this.deps.clock.now();
+    const seqs = m.windows.map((w) => w.seq);
+    // Windows that failed the wire schema (mqtt/salvage.ts): refused and acked with the rest.
+    if (m.invalid) for (const i of this.guard.invalid(deviceId, 'window', m.invalid, now)) seqs.push(i);
     const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows, now), now);
-    return this.writer.write(deviceId, kept, m.windows.map((w) => w.seq), this.seenDue(deviceId, now));
+    return this.writer.write(deviceId, kept, seqs, this.seenDue(deviceId, now));
   }
 
-  async handleEvents(deviceId: string, m: EventBatch): Promise<void> {
+  async handleEvents(deviceId: string, m: IncomingMessages['events']): Promise<void> {
     const now = this.deps.clock.now();
     this.seen(deviceId, now);
+    const seqs = m.events.map((e) => e.seq);
+    if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
     const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events, now), now);
     this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
     for (const fn of this.eventListeners) fn(deviceId, events, now); // before the ack, as one step
-    await this.ack(deviceId, m.events.map((e) => e.seq));
+    await this.ack(deviceId, seqs);
   }
 
   handleState(deviceId: string, m: ReportedState): void {

@@ -5,6 +5,7 @@
 // interval, and dropped; a throwing handler is logged and does not affect others.
 import { AppError, BlobGet, CaptureChunk, EventBatch, MAX_JSON_DEPTH, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, jsonDepth, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
+import { salvageBatch } from './salvage.js';
 import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
 
 const SCHEMAS: { [K in IncomingKind]: z.ZodType<IncomingMessages[K]> } = {
@@ -46,7 +47,16 @@ function parseMessage(kind: IncomingKind, payload: Buffer, deviceId: string): In
     throw new AppError('SCHEMA_INVALID', `invalid ${kind} message from ${deviceId}: not JSON (${(err as Error).message})`);
   }
   const fast = FAST[kind]?.(value);
-  if (!fast) return parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
+  if (!fast) {
+    try {
+      return parseWire(SCHEMAS[kind], value, `${kind} message from ${deviceId}`);
+    } catch (err) {
+      // Some items wrong: the rest go on, the wrong ones are refused and acked (salvage.ts).
+      const salvaged = kind === 'telemetry' ? salvageBatch(kind, value) : kind === 'events' ? salvageBatch(kind, value) : null;
+      if (salvaged) return salvaged;
+      throw err;
+    }
+  }
   if (kind === 'telemetry') rememberWindowTexts(text, payload, fast as TelemetryBatch);
   return fast;
 }

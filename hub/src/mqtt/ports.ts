@@ -39,12 +39,22 @@ export interface ClockPort {
   now(): Date;
 }
 
-/** Messages devices send, already parsed and validated with the shared schemas. */
+/** A window or event of a batch that failed its schema: refused and acked (mqtt/salvage.ts). */
+export interface InvalidItem {
+  seq: number;
+  /** The first thing wrong with it, with its path. */
+  problem: string;
+}
+
+/**
+ * Messages devices send, already parsed and validated with the shared schemas. A telemetry or events
+ * batch may come with `invalid`: items that failed the schema, left out of it (mqtt/salvage.ts).
+ */
 export interface IncomingMessages {
   state: ReportedState;
   presence: Presence;
-  telemetry: TelemetryBatch;
-  events: EventBatch;
+  telemetry: TelemetryBatch & { invalid?: InvalidItem[] };
+  events: EventBatch & { invalid?: InvalidItem[] };
   'blob/get': BlobGet;
   capture: CaptureChunk;
 }
