@@ -116,3 +116,39 @@ test('a hub error frame or a size disagreement fails the download with a clear e
   d = new BlobDownloader({ dir, store: new MemStore(), requester: { request: () => setImmediate(() => d.deliver({ sha256: sha, offset: 0, length: 1, total: 99, }, Buffer.alloc(1))) } });
   await assert.rejects(d.fetch(sha, 10), /99 bytes on the hub, expected 10/);
 });
+
+test('a hub that does not answer is asked again less and less often, up to maxStallMs; a block that arrives starts over', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(8192);
+  const sha = sha256(blob);
+  const at: number[] = [];
+  let answer = false;
+  let target: BlobDownloader | null = null;
+  const d = new BlobDownloader({
+    dir, store: new MemStore(), blockSize: 4096, window: 1, stallMs: 10, maxStallMs: 400,
+    requester: {
+      request(req) {
+        at.push(Date.now());
+        if (!answer) return;
+        answer = false; // one block, then silence again
+        setImmediate(() => target?.deliver({ sha256: sha, offset: req.offset, length: 4096, total: blob.length }, blob.subarray(req.offset, req.offset + 4096)));
+      },
+    },
+  });
+  target = d;
+  const done = d.fetch(sha, blob.length);
+  const gap = (i: number) => (at[i] as number) - (at[i - 1] as number);
+  await waitFor('six requests', () => at.length >= 6 || undefined);
+  // Timers never fire early: waits of 10, 20, 40, 80 and 160 ms (not 5 × 10) lie between the first and the sixth.
+  assert.ok((at[5] as number) - (at[0] as number) >= 310, `the sixth request ${(at[5] as number) - (at[0] as number)} ms after the first`);
+  await waitFor('two more', () => at.length >= 8 || undefined);
+  assert.ok(gap(6) >= 320 && gap(7) >= 400, `then 320 ms, then capped at maxStallMs: ${gap(6)}, ${gap(7)}`);
+  // A block arrives (and the next one is asked at once): the wait after that is stallMs again, not 400 ms.
+  answer = true;
+  const n = at.length;
+  await waitFor('the block, the next request and the one after its stall', () => at.length >= n + 3 || undefined, { timeoutMs: 10_000 });
+  assert.ok(gap(n + 2) < 200, `asked again ${gap(n + 2)} ms after a block arrived`);
+  answer = true;
+  assert.deepEqual(readFileSync(await done), blob);
+});

@@ -32,8 +32,14 @@ export interface DownloaderOptions {
   blockSize?: number;
   /** Blocks in flight at once. */
   window?: number;
-  /** Re-request what is missing when nothing has arrived for this long. */
+  /**
+   * Re-request what is missing when nothing has arrived for this long (default 5 s); each stall in a
+   * row doubles the wait, up to maxStallMs (default 60 s), and a block that arrives starts it over: a
+   * hub that does not answer (overloaded, or its blob server stopped) is asked once a minute by each
+   * box, not every 5 s for ever.
+   */
   stallMs?: number;
+  maxStallMs?: number;
   commitEveryBytes?: number;
   onProgress?: (sha256: string, received: number, size: number) => void;
   /** Test hook (EDGEFLEET_TEST_PAUSE_AT): stops the download at a point so a test can kill the process there. */
@@ -51,6 +57,8 @@ interface Active {
   nextOffset: number;
   lastCommit: number;
   stallTimer: NodeJS.Timeout | null;
+  /** Stalls since a block last arrived (the next wait is stallMs doubled this many times). */
+  stalls: number;
   /** Set by the download:mid test pause: no more requests while paused; the point is passed once. */
   halted?: boolean;
   midPaused?: boolean;
@@ -63,6 +71,7 @@ export class BlobDownloader {
   private readonly blockSize: number;
   private readonly window: number;
   private readonly stallMs: number;
+  private readonly maxStallMs: number;
   private readonly commitEvery: number;
   private readonly active = new Map<string, Active>();
 
@@ -70,6 +79,7 @@ export class BlobDownloader {
     this.blockSize = opts.blockSize ?? 1024 * 1024;
     this.window = opts.window ?? 8;
     this.stallMs = opts.stallMs ?? 5000;
+    this.maxStallMs = Math.max(this.stallMs, opts.maxStallMs ?? 60_000);
     this.commitEvery = opts.commitEveryBytes ?? 4 * 1024 * 1024;
     mkdirSync(join(opts.dir, 'partial'), { recursive: true });
     mkdirSync(join(opts.dir, 'bundles'), { recursive: true });
@@ -110,7 +120,7 @@ export class BlobDownloader {
     ftruncateSync(fd, committed);
     this.opts.store.save({ sha256, size, committed });
     return new Promise<string>((resolve, reject) => {
-      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, resolve, reject, onProgress };
+      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, stalls: 0, resolve, reject, onProgress };
       this.active.set(sha256, a);
       if (committed >= size) this.finishing(a);
       else this.pump(a);
@@ -144,6 +154,7 @@ export class BlobDownloader {
       progressed = true;
     }
     if (progressed) {
+      a.stalls = 0;
       this.opts.onProgress?.(a.sha256, a.committed, a.size);
       a.onProgress?.(a.committed, a.size);
       if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) this.commit(a);
@@ -171,6 +182,7 @@ export class BlobDownloader {
     for (const a of this.active.values()) {
       a.nextOffset = a.committed;
       a.received.clear();
+      a.stalls = 0;
       this.pump(a);
     }
   }
@@ -231,8 +243,9 @@ export class BlobDownloader {
       // Nothing arrived for a while: forget what is in flight and ask again from the prefix.
       a.received.clear();
       a.nextOffset = a.committed;
+      a.stalls++;
       this.pump(a);
-    }, this.stallMs);
+    }, Math.min(this.maxStallMs, this.stallMs * 2 ** Math.min(a.stalls, 30)));
   }
 
   private cleanup(a: Active): void {
