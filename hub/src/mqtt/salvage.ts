@@ -1,9 +1,9 @@
 // A telemetry or events batch that fails its schema because of some of its items — a window a broken
 // agent built wrong, an event of a kind a newer agent knows and this hub does not — is not dropped
 // whole: the items that pass are handled as usual, and those with a usable seq are refused and acked
-// (docs/mqtt.md "Invalid messages"). Dropped whole, the batch was never acked, so the device resent it
+// (docs/mqtt.md, below the topics table). Dropped whole, the batch was never acked, so the device resent it
 // every resendAfterMs for ever and the good windows batched with the bad one were never stored.
-import { DeviceEvent, EventBatch, SeqWindow, TelemetryBatch } from '@edgefleet/shared';
+import { DeviceEvent, EventBatch, SeqWindow, TelemetryBatch, describePath } from '@edgefleet/shared';
 import type { z } from 'zod';
 import type { InvalidItem } from './ports.js';
 
@@ -12,12 +12,10 @@ const ENVELOPES = {
   events: { envelope: EventBatch.omit({ events: true }), field: 'events', item: DeviceEvent },
 } as const;
 
-/** The first issue of a failed item check, with its path: `latency.counts[2]: expected a number`. */
-function firstProblem(error: z.ZodError): string {
+/** The first issue of a failed item check, named as parseWire names issues: `windows[1].latency.counts[2]: expected number`. */
+function firstProblem(at: PropertyKey[], error: z.ZodError): string {
   const i = error.issues[0];
-  if (!i) return 'does not match the schema';
-  const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return path ? `${path}: ${i.message}` : i.message;
+  return `${describePath([...at, ...(i?.path ?? [])])}: ${i?.message ?? 'does not match the schema'}`;
 }
 
 /**
@@ -36,7 +34,7 @@ export function salvageBatch(kind: 'telemetry' | 'events', value: unknown): ((Te
   if (!envelope.success) return null;
   const valid: unknown[] = [];
   const invalid: InvalidItem[] = [];
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const r = spec.item.safeParse(item);
     if (r.success) {
       valid.push(r.data);
@@ -44,7 +42,7 @@ export function salvageBatch(kind: 'telemetry' | 'events', value: unknown): ((Te
     }
     const seq = (item as { seq?: unknown } | null)?.seq;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return null;
-    invalid.push({ seq, problem: firstProblem(r.error) });
+    invalid.push({ seq, problem: firstProblem([spec.field, index], r.error) });
   }
   if (invalid.length === 0) return null;
   return { ...envelope.data, [spec.field]: valid, invalid } as unknown as (TelemetryBatch | EventBatch) & { invalid: InvalidItem[] };

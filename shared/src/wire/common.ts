@@ -47,7 +47,8 @@ export function signedEnvelope<S extends z.ZodType>(signed: S) {
 export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
-function describePath(path: ReadonlyArray<PropertyKey>): string {
+/** A zod issue's path as parseWire names it: `windows[0].latency.counts`, or `(root)`. */
+export function describePath(path: ReadonlyArray<PropertyKey>): string {
   if (path.length === 0) return '(root)';
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
