@@ -17,7 +17,24 @@ const stream = run({
   timeout: 300_000,
 });
 stream.on('test:fail', () => { process.exitCode = 1; });
-stream.compose(process.stdout.isTTY ? new spec() : tap).pipe(process.stdout);
+const report = stream.compose(process.stdout.isTTY ? new spec() : tap);
+report.pipe(process.stdout);
+
+// Failures again at the very end, one line each with the file and the first line of the error: a
+// report's tail (all that CI shows of a long run) then names what failed, not only how many did.
+const failures = [];
+stream.on('test:fail', (data) => {
+  const err = data.details?.error;
+  // A suite fails when a test in it does: name the tests, not again the suites holding them.
+  if (err?.failureType === 'subtestsFailed') return;
+  const cause = err?.cause ?? err;
+  const message = String(cause?.message ?? cause ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  failures.push(`${data.file ? relative(process.cwd(), data.file) : '?'}: ${data.name}: ${message.slice(0, 300)}`);
+});
+report.on('end', () => {
+  if (failures.length === 0) return;
+  process.stdout.write(`# ${failures.length} failed:\n${failures.map((f) => `#   ${f}`).join('\n')}\n`);
+});
 
 if (process.env.TEST_DURATIONS) {
   const started = Date.now();

@@ -65,7 +65,7 @@ describe('hub lease', () => {
     await b.start();
     assert.equal(b.isLeader(), false);
     assert.equal(b.status().lease?.holder, 'hub-a');
-    await waitFor('hub-b renewing without taking the live lease', () => (log.length === 0 && b.status().lease?.term === 1 ? true : undefined), { timeoutMs: 2000, intervalMs: 20 });
+    await waitFor('hub-b renewing without taking the live lease', () => (log.length === 0 && b.status().lease?.term === 1 ? true : undefined), { timeoutMs: 15_000, intervalMs: 20 });
     clock.advance(TTL);
     await waitFor('hub-b holding the expired lease', () => (b.isLeader() ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
     assert.deepEqual(log, ['hub-b start']);

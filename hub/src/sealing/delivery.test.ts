@@ -88,7 +88,7 @@ describe('sealed key delivery', () => {
     sealing.setDeviceKey('a', devicePub(fresh), 'state', clock.now());
     const a = await device('a');
     await a.report(fresh);
-    const doc = await waitFor('a document with the key sealed to the new device key', () => a.docs().find((d) => d.signed.models[0]?.contentKey?.to === fresh.keyId), { timeoutMs: 2000, intervalMs: 20 });
+    const doc = await waitFor('a document with the key sealed to the new device key', () => a.docs().find((d) => d.signed.models[0]?.contentKey?.to === fresh.keyId), { timeoutMs: 15_000, intervalMs: 20 });
     assert.deepEqual(openSealedKey(doc.signed.models[0]!.contentKey!, fresh, doc.signed.models[0]!.contentKey!.keyId, 'a'), k1);
     // Nothing more to deliver: more reports of that key issue no document; a changed key does (in order).
     const before = a.docs().length;
@@ -96,7 +96,7 @@ describe('sealed key delivery', () => {
     await a.report(fresh);
     const next = generateBoxKeyPair();
     await a.report(next);
-    await waitFor('a document sealed to the next key', () => a.docs().some((d) => d.signed.models[0]?.contentKey?.to === next.keyId), { timeoutMs: 2000, intervalMs: 20 });
+    await waitFor('a document sealed to the next key', () => a.docs().some((d) => d.signed.models[0]?.contentKey?.to === next.keyId), { timeoutMs: 15_000, intervalMs: 20 });
     assert.equal(a.docs().length, before + 1);
   });
 
@@ -126,7 +126,7 @@ describe('sealed key delivery', () => {
     clock.advance(3600_000);
     const later = generateBoxKeyPair();
     await f.report(later);
-    await waitFor('the key sent after the hour', () => store.desired.latest('f')?.signed.models[0]?.contentKey?.to === later.keyId, { timeoutMs: 2000, intervalMs: 20 });
+    await waitFor('the key sent after the hour', () => store.desired.latest('f')?.signed.models[0]?.contentKey?.to === later.keyId, { timeoutMs: 15_000, intervalMs: 20 });
     const changed = store.audit.query({ action: 'device.key_changed', target: 'f', limit: 100 });
     assert.equal(changed.length, 5);
     assert.ok(store.desired.lastSeq('f') - seq <= 5, `${store.desired.lastSeq('f') - seq} documents issued`);
