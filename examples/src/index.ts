@@ -7,6 +7,7 @@ export * from './testkit/spawn.js';
 export * from './testkit/fixtures.js';
 export * from './testkit/hostile.js';
 export * from './testkit/wait.js';
+export * from './testkit/small-disk.js';
 export * from './vibration/data.js';
 export * from './vibration/train.js';
 export * from './vibration/export.js';

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { AppError, assertAuthoredManifest, type Manifest, type Signature } from '@edgefleet/shared';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AppError, assertAuthoredManifest, toAppError, type Manifest, type Signature } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 
 export interface VerifiedBundle {
@@ -23,27 +25,39 @@ export interface PushResult extends VerifiedBundle {
   outcome: 'created' | 'exists';
 }
 
-/** Writes a byte stream to `path`, refusing more than `max` bytes; returns sha256 and size. */
+/**
+ * Writes a byte stream to `path`, refusing more than `max` bytes; returns sha256 and size. On any failure
+ * the file is removed. A write the disk refuses (full: DISK_FULL, else IO_ERROR) names the directory; the
+ * body's own errors (a refusal, a client gone) pass as they are.
+ */
 export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: string, max: number): Promise<{ sha256: string; size: number }> {
   const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  // Opened before the first chunk, so that an early refusal can close and remove it cleanly.
+  // Opened before the first chunk: a refused or failed upload then removes only the file it made.
   await once(out, 'open');
   const hash = createHash('sha256');
   let size = 0;
+  let bodyFailed = false;
   try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > max) throw new AppError('PAYLOAD_TOO_LARGE', `bundle is larger than the hub's limit of ${max} bytes (maxBundleBytes)`);
-      hash.update(chunk);
-      if (!out.write(chunk)) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'finish');
+    // pipeline, not write/drain by hand: a write error while the body is awaited (ENOSPC) has a listener,
+    // and nothing waits for an event the stream already emitted (a full disk hung the upload for ever).
+    await pipeline(async function* () {
+      try {
+        for await (const chunk of body) {
+          size += chunk.length;
+          if (size > max) throw new AppError('PAYLOAD_TOO_LARGE', `bundle is larger than the hub's limit of ${max} bytes (maxBundleBytes)`);
+          hash.update(chunk);
+          yield chunk;
+        }
+      } catch (err) {
+        bodyFailed = true;
+        throw err;
+      }
+    }, out);
   } catch (err) {
-    out.destroy();
-    await once(out, 'close').catch(() => undefined);
     rmSync(path, { force: true });
-    throw err;
+    if (bodyFailed || err instanceof AppError) throw err;
+    const e = toAppError(err);
+    throw new AppError(e.code, `bundle upload: cannot store it under ${dirname(path)}: ${e.message} (expected room for ${size} bytes or more: free space on the hub's disk, then push again)`, { cause: err });
   }
   if (size === 0) {
     rmSync(path, { force: true });
@@ -67,11 +81,19 @@ export class Registry {
       // checks made when a version is published (shared/src/wire/manifest-authoring.ts).
       if (this.store.models.check(name, version, sha256) === 'new') assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
       let outcome: 'created' | 'exists' = 'exists';
-      this.store.blobs.adopt(temp, sha256, size, opts.at);
-      this.store.db.transaction(() => {
-        outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at });
-        opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
-      })();
+      // The file goes into place first (a rename), its row with the version in one transaction: if that
+      // fails (a full disk, SQLITE_FULL), a file this push placed and no row names is removed again.
+      const placed = this.store.blobs.place(temp, sha256, size);
+      try {
+        this.store.db.transaction(() => {
+          this.store.blobs.record(sha256, size, opts.at);
+          outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at });
+          opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
+        })();
+      } catch (err) {
+        if (placed && !this.store.blobs.recorded(sha256)) this.store.blobs.removeFile(sha256);
+        throw err;
+      }
       return { ...v, bundleSha256: sha256, bundleSize: size, outcome };
     } finally {
       rmSync(temp, { force: true });

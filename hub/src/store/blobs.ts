@@ -40,18 +40,34 @@ export class BlobStore {
    * hash: fsync the file, rename, fsync the directory, then record it.
    */
   adopt(tempFile: string, sha256: string, size: number, at: Date): void {
+    this.place(tempFile, sha256, size);
+    this.record(sha256, size, at);
+  }
+
+  /** The file half of `adopt`: true when it moved a new file in (false: the same blob was there already). */
+  place(tempFile: string, sha256: string, size: number): boolean {
     const dest = this.pathOf(sha256);
     if (existsSync(dest) && statSync(dest).size === size) {
       rmSync(tempFile, { force: true });
-    } else {
-      mkdirSync(dirname(dest), { recursive: true });
-      const fd = openSync(tempFile, 'r+');
-      try { fsyncSync(fd); } finally { closeSync(fd); }
-      renameSync(tempFile, dest);
-      const dfd = openSync(dirname(dest), 'r');
-      try { fsyncSync(dfd); } finally { closeSync(dfd); }
+      return false;
     }
+    mkdirSync(dirname(dest), { recursive: true });
+    const fd = openSync(tempFile, 'r+');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tempFile, dest);
+    const dfd = openSync(dirname(dest), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    return true;
+  }
+
+  /** The row half of `adopt` (inside the caller's transaction). */
+  record(sha256: string, size: number, at: Date): void {
     this.db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)').run(sha256, size, at.toISOString());
+  }
+
+  /** Whether a row names the blob (a placed file without one is removed when its transaction failed). */
+  recorded(sha256: string): boolean {
+    return this.db.prepare('SELECT 1 FROM blobs WHERE sha256 = ?').get(sha256) !== undefined;
   }
 
   /** Deletes a blob's file; call after the transaction that deleted its row committed. */

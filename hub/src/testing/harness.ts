@@ -56,6 +56,8 @@ export interface Harness {
 const noVerifier: BundleVerifier = () => Promise.reject(new AppError('INTERNAL', 'no bundle verifier in this test'));
 
 export interface HarnessOptions {
+  /** Where the data dir is made (default the system temp dir; a test of a full disk gives a small one). */
+  root?: string;
   /** Store.open's `database` (a PostgreSQL URL from testing/backends.ts; default hub.db in the temp dir). */
   database?: string | undefined;
   verifyBundle?: BundleVerifier;
@@ -75,7 +77,7 @@ export interface HarnessOptions {
 }
 
 export function makeHarness(opts: HarnessOptions = {}): Harness {
-  const dir = mkdtempSync(join(tmpdir(), 'ef-hub-'));
+  const dir = mkdtempSync(join(opts.root ?? tmpdir(), 'ef-hub-'));
   const store = Store.open(dir, HUB_MIGRATIONS, { database: opts.database });
   const keys = opts.keys ?? makeKeys();
   const clock = new ManualClock();
