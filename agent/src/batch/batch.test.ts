@@ -2,38 +2,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
-import { StringWriter } from '@edgefleet/shared/cli';
-import { randomMlp } from '@edgefleet/examples';
 import { openStore } from '../store/agent-store.js';
 import { ModelRuntime } from '../runtime/runtime.js';
-import { tabularManifest } from '../summaries/fixtures.js';
-import { main } from '../cli/main.js';
 import { BatchScheduler } from './scheduler.js';
 import { runtimeModel } from './run.js';
-
-const manifest = tabularManifest({ name: 'tab', version: '1.0.0' });
-
-/** A data dir with the fixture manifest installed and active, its entrypoint a real 3 -> 4 -> 2 MLP. */
-function makeDataDir(dir: string): void {
-  const store = openStore(dir);
-  const mlp = randomMlp({ inputDim: 3, hidden: [4], outputDim: 2, output: 'sigmoid', inputName: 'x', outputName: 'y', seed: 3 });
-  const path = store.blobs.pathOf(manifest.files[0]!.sha256);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, mlp.onnx);
-  store.models.addVersion({ name: 'tab', version: '1.0.0', manifest, manifestSha256: 'b'.repeat(64), signatures: { schema: 'edgefleet.signatures/v1', manifestSha256: 'b'.repeat(64), signatures: [] } });
-  store.models.setActive('tab', '1.0.0');
-  store.db.close();
-}
-
-/** `edgefleet-agent batch ARGS --data-dir DIR`, in process. */
-async function batch(argv: string[], dataDir: string) {
-  const out = new StringWriter();
-  const err = new StringWriter();
-  const code = await main(['batch', ...argv, '--data-dir', dataDir], { stdout: out, stderr: err, env: {}, cwd: dataDir, now: () => new Date() });
-  return { code, out: out.text, err: err.text };
-}
+import { batch, makeDataDir, manifest } from './testing.js';
 
 type OutRow = { line: number; id?: unknown; outputs?: { y: number[] }; error?: { code: string; message: string } };
 const readOut = (p: string) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as OutRow);

@@ -4,9 +4,10 @@
 // Predictions are recorded in the summaries through the runtime's recorder;
 // rows refused before inference are recorded as errors here.
 import { createWriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { toAppError } from '@edgefleet/shared/core';
+import { finished } from 'node:stream/promises';
+import { AppError, toAppError } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { ModelRuntime } from '../runtime/runtime.js';
@@ -71,10 +72,14 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const batchSize = o.batchSize ?? 256;
   const tmp = `${o.output}.tmp`;
   const out = createWriteStream(tmp);
+  // A write the disk refuses (ENOSPC) arrives as an 'error' while rows are being run: kept here (an
+  // 'error' without a listener would end the daemon), thrown at the next write, and the .tmp removed.
+  out.on('error', () => undefined);
   let rows = 0;
   let errors = 0;
   let bytes = 0;
   const write = async (s: string) => {
+    if (out.errored) throw out.errored;
     if (!out.write(s)) await once(out, 'drain');
   };
   const emit = async (p: Pending, outputs?: Record<string, unknown>) => {
@@ -166,10 +171,13 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     }
     if (batch.length > 0) await flush(batch);
     out.end();
-    await once(out, 'finish');
+    await finished(out); // settles even when the stream failed before this line
   } catch (err) {
     out.destroy();
-    throw err;
+    await rm(tmp, { force: true });
+    if (err instanceof AppError || !out.errored) throw err;
+    const e = toAppError(err); // DISK_FULL for ENOSPC, IO_ERROR for other refusals
+    throw new AppError(e.code, `batch output ${o.output}: cannot write it: ${e.message} (expected room on its disk for the output; nothing of it was kept)`, { cause: err });
   }
   await rename(tmp, o.output);
   const seconds = (performance.now() - t0) / 1000;
