@@ -17,6 +17,11 @@ import { makeParts, type Parts } from '../testing/parts.js';
 export interface IngestHub {
   h: Harness;
   parts: Parts;
+  /** What the broker's link logged and counted (the ingress: invalid messages, failed handlers). */
+  linkLogger: RecordingLogger;
+  linkMetrics: RecordingMetrics;
+  /** The embedded broker's MQTT address. */
+  mqttUrl: string;
   /** Publishes the windows as the device and waits for the hub's ack of every seq. */
   send(deviceId: string, windows: readonly SeqWindow[]): Promise<void>;
   stop(): Promise<void>;
@@ -32,9 +37,11 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   const ids = Object.keys(o.devices);
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, o.devices[id] ?? {}, null, h.clock.now());
+  const linkLogger = new RecordingLogger();
+  const linkMetrics = new RecordingMetrics();
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
-    devices: h.store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: h.clock,
+    devices: h.store.devices, metrics: linkMetrics, logger: linkLogger, clock: h.clock,
   });
   await link.start();
   const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: noopLogger });
@@ -45,6 +52,9 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
   return {
     h,
     parts,
+    linkLogger,
+    linkMetrics,
+    mqttUrl: link.address().mqtt,
     async send(id, windows) {
       const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
       clients.push(c);

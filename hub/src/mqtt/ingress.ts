@@ -91,6 +91,8 @@ export class Ingress {
   private readonly invalid = new Map<string, number>();
   private readonly lastLogged = new Map<string, number>();
   private readonly logInterval: number;
+  /** Per kind and error code (a bounded set): when a handler failure was last logged, and how many since. */
+  private readonly failuresLogged = new Map<string, { at: number; unlogged: number }>();
 
   constructor(private readonly deps: IngressDeps) {
     this.logInterval = deps.invalidLogIntervalMs ?? 60_000;
@@ -166,9 +168,23 @@ export class Ingress {
     }
   }
 
+  /**
+   * A handler that failed (the device resends what was not acked): counted every time, logged once per
+   * kind and error code an interval with how many were not logged since. A full disk fails every
+   * device's every batch, and one line a minute says so as well as thousands would.
+   */
   private handlerFailed(kind: string, deviceId: string, err: unknown): void {
     this.deps.metrics.inc('edgefleet_mqtt_handler_errors_total', { kind });
-    this.deps.logger.error({ deviceId, kind, err: toAppError(err).message }, 'handler for a device message failed');
+    const e = toAppError(err);
+    const key = `${kind}\u0000${e.code}`;
+    const now = this.deps.clock.now().getTime();
+    const last = this.failuresLogged.get(key);
+    if (last && now - last.at < this.logInterval) {
+      last.unlogged++;
+      return;
+    }
+    this.failuresLogged.set(key, { at: now, unlogged: 0 });
+    this.deps.logger.error({ deviceId, kind, code: e.code, err: e.message, unloggedBefore: last?.unlogged ?? 0 }, 'handler for a device message failed (logged once per kind and error code an interval)');
   }
 
   private drop(deviceId: string, kind: string, reason: string): void {
