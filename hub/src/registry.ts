@@ -7,7 +7,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AppError, assertAuthoredManifest, toAppError, type Manifest, type Signature } from '@edgefleet/shared';
+import { AppError, assertAuthoredManifest, storageError, type Manifest, type Signature } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 
 export interface VerifiedBundle {
@@ -55,9 +55,8 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
     }, out);
   } catch (err) {
     rmSync(path, { force: true });
-    if (bodyFailed || err instanceof AppError) throw err;
-    const e = toAppError(err);
-    throw new AppError(e.code, `bundle upload: cannot store it under ${dirname(path)}: ${e.message} (expected room for ${size} bytes or more: free space on the hub's disk, then push again)`, { cause: err });
+    if (bodyFailed) throw err;
+    throw storageError(err, `bundle upload: cannot store it under ${dirname(path)}`, `room for ${size} bytes or more: free space on the hub's disk, then push again`);
   }
   if (size === 0) {
     rmSync(path, { force: true });

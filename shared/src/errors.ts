@@ -134,3 +134,15 @@ export function toAppError(err: unknown): AppError {
   }
   return new AppError('INTERNAL', message, { cause: err });
 }
+
+/**
+ * A write the disk refused (full: DISK_FULL, else IO_ERROR by errno) as an AppError that names where it
+ * was going and what room was expected: `${where}: disk full: ENOSPC: … (expected ${expected})`. Our own
+ * AppErrors and anything else pass as they are (`expected` is only worked out for a storage error).
+ */
+export function storageError(err: unknown, where: string, expected: string | (() => string)): unknown {
+  if (err instanceof AppError) return err;
+  const e = toAppError(err);
+  if (e.code !== 'DISK_FULL' && e.code !== 'IO_ERROR') return err;
+  return new AppError(e.code, `${where}: ${e.message} (expected ${typeof expected === 'string' ? expected : expected()})`, { cause: err });
+}

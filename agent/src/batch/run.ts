@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { AppError, toAppError } from '@edgefleet/shared/core';
+import { storageError, toAppError } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { ModelRuntime } from '../runtime/runtime.js';
@@ -175,9 +175,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   } catch (err) {
     out.destroy();
     await rm(tmp, { force: true });
-    if (err instanceof AppError || !out.errored) throw err;
-    const e = toAppError(err); // DISK_FULL for ENOSPC, IO_ERROR for other refusals
-    throw new AppError(e.code, `batch output ${o.output}: cannot write it: ${e.message} (expected room on its disk for the output; nothing of it was kept)`, { cause: err });
+    if (!out.errored) throw err;
+    throw storageError(err, `batch output ${o.output}: cannot write it`, 'room on its disk for the output; nothing of it was kept');
   }
   await rename(tmp, o.output);
   const seconds = (performance.now() - t0) / 1000;

@@ -10,7 +10,7 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, copyFileHashed, ensurePrivateDir, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, copyFileHashed, ensurePrivateDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
@@ -133,8 +133,19 @@ export async function backupHub(dataDir: string, out: string, now: Date = new Da
     // Nothing that looks like a backup is left: an --out this call made goes, a given one is emptied.
     if (created) rmSync(out, { recursive: true, force: true });
     else for (const name of readdirSync(out)) rmSync(join(out, name), { recursive: true, force: true });
-    throw err;
+    throw storageError(err, `backup: cannot write it to --out ${out}`, () => `room there for about ${bytesUnder(dataDir)} bytes, the data dir's size; nothing of the backup was kept`);
   }
+}
+
+/** The bytes of the files under `dir` (what a backup of it copies, about). */
+function bytesUnder(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += bytesUnder(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
 }
 
 async function writeBackup(dataDir: string, out: string, now: Date, progress: Progress): Promise<BackupManifest> {
@@ -265,7 +276,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
     // A failed restore leaves the dir empty again; the marker goes last.
     for (const name of readdirSync(dataDir)) if (name !== RESTORE_MARKER) rmSync(join(dataDir, name), { recursive: true, force: true });
     rmSync(join(dataDir, RESTORE_MARKER), { force: true });
-    throw err;
+    throw storageError(err, `restore: cannot write it to --data-dir ${dataDir}`, () => `room there for ${total} bytes, the backup's size; the data dir was left empty`);
   }
   rmSync(join(dataDir, RESTORE_MARKER));
   fsyncPath(dataDir);
