@@ -155,3 +155,17 @@ test('a hub that does not answer is asked again less and less often, up to maxSt
   answer = true;
   assert.deepEqual(readFileSync(await done), blob);
 });
+
+test('progress recorded for a partial file that is gone (removed after a refused write, or by hand) starts from 0, not from zeros', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-dl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blob = randomBytes(20_000);
+  const sha = sha256(blob);
+  const store = new MemStore();
+  store.save({ sha256: sha, size: blob.length, committed: 8192 });
+  const srv = server(blob, sha);
+  const d = new BlobDownloader({ dir, store, requester: srv, blockSize: 4096, window: 4 });
+  srv.attach(d);
+  assert.deepEqual(readFileSync(await d.fetch(sha, blob.length)), blob);
+  assert.equal(srv.requests[0]?.offset, 0);
+});

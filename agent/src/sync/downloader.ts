@@ -3,9 +3,10 @@
 // is fsynced and recorded durably every `commitEveryBytes`, so after a kill, reboot or disconnect the
 // download resumes from the last commit. Only a file whose size and sha256 match is moved into place
 // (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams.
-import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, sha256File, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
+import { pruneDownloads } from './download-prune.js';
+import { AppError, fsyncPath, sha256File, storageError, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
 
 export interface DownloadRecord {
   sha256: string;
@@ -113,12 +114,20 @@ export class BlobDownloader {
       existing.reject = (e) => { prevReject(e); reject(e); };
     });
     const rec = this.opts.store.get(sha256);
-    const committed = rec && rec.size === size ? Math.min(rec.committed, size) : 0;
     const path = this.partialPath(sha256);
-    const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
-    // Anything past the last durable commit may be garbage from before a crash: drop it.
-    ftruncateSync(fd, committed);
-    this.opts.store.save({ sha256, size, committed });
+    // The record never counts more than the file holds (a partial removed after a refused write, or by hand).
+    const held = existsSync(path) ? statSync(path).size : 0;
+    const committed = rec && rec.size === size ? Math.min(rec.committed, size, held) : 0;
+    let fd = -1;
+    try {
+      fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+      // Anything past the last durable commit may be garbage from before a crash: drop it.
+      ftruncateSync(fd, committed);
+      this.opts.store.save({ sha256, size, committed });
+    } catch (err) {
+      if (fd >= 0) closeSync(fd);
+      throw this.refusedWrite(sha256, size, err);
+    }
     return new Promise<string>((resolve, reject) => {
       const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, stalls: 0, resolve, reject, onProgress };
       this.active.set(sha256, a);
@@ -143,7 +152,12 @@ export class BlobDownloader {
     if (a.received.has(header.offset)) return;
     const expectedLen = Math.min(this.blockSize, a.size - header.offset);
     if (bytes.length !== expectedLen) return; // a short block: will be asked again
-    writeSync(a.fd, bytes, 0, bytes.length, header.offset);
+    try {
+      writeSync(a.fd, bytes, 0, bytes.length, header.offset);
+    } catch (err) {
+      this.refused(a, err);
+      return;
+    }
     a.received.set(header.offset, bytes.length);
     // advance the contiguous prefix
     let progressed = false;
@@ -157,7 +171,14 @@ export class BlobDownloader {
       a.stalls = 0;
       this.opts.onProgress?.(a.sha256, a.committed, a.size);
       a.onProgress?.(a.committed, a.size);
-      if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) this.commit(a);
+      if (a.committed - a.lastCommit >= this.commitEvery || a.committed >= a.size) {
+        try {
+          this.commit(a);
+        } catch (err) {
+          this.refused(a, err);
+          return;
+        }
+      }
       if (this.opts.pause && !a.midPaused && a.committed < a.size && a.committed * 2 >= a.size) {
         // Test hook: make the progress so far durable and stop asking while paused (for ever at
         // EDGEFLEET_TEST_PAUSE_AT=download:mid, so a test can kill the process here).
@@ -187,31 +208,9 @@ export class BlobDownloader {
     }
   }
 
-  /**
-   * Removes partial and finished downloads of blobs not in `keep` (what the desired document names now)
-   * and not being fetched, with their progress records: a download the hub no longer asks for (a
-   * failure, a document replaced while the box was off) is never resumed, and each would hold up to a
-   * bundle's size on disk for ever. Returns how many files went.
-   */
+  /** Removes the downloads of blobs not in `keep` and not being fetched (download-prune.ts); returns how many files went. */
   prune(keep: ReadonlySet<string>): number {
-    let n = 0;
-    for (const [sub, ext] of [['partial', '.part'], ['bundles', '.efb']] as const) {
-      const dir = join(this.opts.dir, sub);
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const sha256 = name.endsWith(ext) ? name.slice(0, -ext.length) : '';
-        if (!/^[0-9a-f]{64}$/.test(sha256) || keep.has(sha256) || this.active.has(sha256)) continue;
-        rmSync(join(dir, name), { force: true });
-        if (sub === 'partial') this.opts.store.remove(sha256);
-        n++;
-      }
-    }
-    return n;
+    return pruneDownloads(this.opts.dir, this.opts.store, keep, (sha256) => this.active.has(sha256));
   }
 
   /** Stops all downloads; progress up to the last commit stays on disk. */
@@ -263,6 +262,27 @@ export class BlobDownloader {
     a.reject(err);
   }
 
+  /**
+   * The disk refused a block or a commit (full: DISK_FULL, else IO_ERROR). The download fails naming the
+   * directory, and its partial file goes with its progress: on a full disk the box's own summaries need
+   * that room more than a resume does. (It was caught as an invalid message before: the block was asked
+   * again after every stall, for ever, and the hub never heard why.)
+   */
+  private refused(a: Active, err: unknown): void {
+    this.fail(a, this.refusedWrite(a.sha256, a.size, err, '; the partial download was removed'));
+    rmSync(this.partialPath(a.sha256), { force: true });
+    try {
+      this.opts.store.remove(a.sha256);
+    } catch {
+      /* the record is pruned with the next desired document (prune) */
+    }
+  }
+
+  /** A write the disk refused while fetching `sha256`, naming the directory and the room needed. */
+  private refusedWrite(sha256: string, size: number, err: unknown, after = ''): unknown {
+    return storageError(err, `download of blob ${sha256.slice(0, 12)}…: cannot store it under ${join(this.opts.dir, 'partial')}`, `room for its ${size} bytes${after}`);
+  }
+
   /** Runs finish() in the background; whatever fails there (disk, SQLite) rejects the fetch. */
   private finishing(a: Active): void {
     this.finish(a).catch((err: unknown) => a.reject(err));
@@ -285,12 +305,7 @@ export class BlobDownloader {
       const final = this.finalPath(a.sha256);
       await this.opts.pause?.('download:before-rename');
       renameSync(partial, final);
-      const dfd = openSync(join(this.opts.dir, 'bundles'), 'r');
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
+      fsyncPath(join(this.opts.dir, 'bundles'));
       this.opts.store.remove(a.sha256);
       a.resolve(final);
     } catch (err) {
