@@ -15,7 +15,8 @@ export interface PgOptions {
 }
 
 /** SQLite's error codes for PostgreSQL's, so callers and messages read the same on both. */
-const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER' };
+// 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
+const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER', 53100: 'SQLITE_FULL' };
 
 export class PgDbError extends Error {
   constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {

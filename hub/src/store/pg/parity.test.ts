@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppError } from '@edgefleet/shared';
+import { toAppError, type AppError } from '@edgefleet/shared';
 import { HUB_MIGRATIONS } from '../../schema.js';
 import { openDb, openPgDb, schemaVersion, type Db } from '../db.js';
 import type { Migration } from '../migrations.js';
@@ -76,6 +76,30 @@ function suite(): void {
       })();
       assert.deepEqual(names(), ['a', 'c', 'e']);
       assert.equal(db.inTransaction, false);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a full disk is SQLITE_FULL on both, so DISK_FULL (507) to callers', () => {
+    const db = open([T]);
+    try {
+      if (backend.database()) {
+        // What PostgreSQL answers when it cannot extend a file (SQLSTATE 53100 disk_full).
+        (db as unknown as { execNative(sql: string): void }).execNative("CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql; CREATE TRIGGER log_full BEFORE INSERT ON log FOR EACH ROW EXECUTE FUNCTION full_disk();");
+      } else {
+        db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+      }
+      const err = (() => {
+        try {
+          db.prepare('INSERT INTO log (at) VALUES (?)').run('x'.repeat(20_000));
+        } catch (e) {
+          return e as { code?: string };
+        }
+        return assert.fail('the insert was not refused');
+      })();
+      assert.equal(err.code, 'SQLITE_FULL');
+      assert.deepEqual([toAppError(err).code, toAppError(err).httpStatus], ['DISK_FULL', 507]);
     } finally {
       db.close();
     }
