@@ -16,6 +16,7 @@ import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 import { reportedState } from './reported-state.js';
+import { DiskWatch } from './disk-space.js';
 import { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
 export { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
@@ -40,12 +41,15 @@ export class SyncClient {
   private capture: CaptureLink | null = null;
   /** This start's number on this data directory (a configuration rollout's restarts gate). */
   private starts: number | undefined;
+  /** Room on the data dir's filesystem: read for each report, which a change of band triggers. */
+  private readonly disk: DiskWatch;
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
     this.id = d.credentials.deviceId;
     this.store = new SyncStore(d.db);
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
+    this.disk = new DiskWatch(d.dataDir, () => this.stateChanged(), d.diskCheckMs);
     d.shadow?.onReplay(() => this.stateChanged());
     const emit: Emit = (e) => {
       d.emit(e);
@@ -79,7 +83,6 @@ export class SyncClient {
     return JSON.stringify({ schema: PRESENCE_SCHEMA, online, at: this.now().toISOString(), ...(mark ? { clock: mark } : {}) });
   }
 
-
   /** Data capture joins the link (before start): it gets every accepted document's captures. */
   attachCapture(c: CaptureLink): void {
     this.capture = c;
@@ -109,6 +112,7 @@ export class SyncClient {
       if (v.ok) this.applyDesired(v.body);
     }
     this.link.start();
+    this.disk.start();
     const client = mqtt.connect(this.brokerUrl, {
       clientId: this.id,
       username: this.id,
@@ -151,6 +155,7 @@ export class SyncClient {
     // process exits mid-step, which is crash-safe: docs/agent.md "Stopping").
     await settleWithin(this.updater.idle(), STOP_STEP_MS.updater, 'the install or switch under way', warn);
     if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.disk.stop();
     this.stateTimer = null;
     const c = this.client;
     this.client = null;
@@ -187,7 +192,7 @@ export class SyncClient {
   reportedState(): ReportedState {
     return reportedState({
       deps: this.d, store: this.store, phases: this.updater.phases, deviceId: this.id, now: this.now(),
-      starts: this.starts, outboxItems: this.outboxItems(),
+      starts: this.starts, outboxItems: this.outboxItems(), disk: this.disk.read(),
     });
   }
 

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +304,14 @@ describe('agent <-> hub sync (real processes)', () => {
     it('reports its outbox backlog in its state (nothing acks on this broker)', async () => {
       const st = await poll('a state report with a backlog', () => states.findLast((x) => (x.outbox?.items ?? 0) > 0));
       assert.ok((st.outbox?.items ?? 0) >= 1, JSON.stringify(st.outbox));
+    });
+
+    it('reports the room on its data dir\'s filesystem, as statfs reads it', async () => {
+      const st = await poll('a state report with disk space', () => states.findLast((x) => x.disk !== undefined));
+      const fs = statfsSync(join(dir, id));
+      const disk = st.disk!;
+      assert.equal(disk.total, fs.blocks * fs.bsize);
+      assert.ok(disk.free <= disk.total && Math.abs(disk.free - fs.bavail * fs.bsize) < 64 << 20, `${JSON.stringify(disk)} against ${fs.bavail * fs.bsize} free now`);
     });
   });
 });

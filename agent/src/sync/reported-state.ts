@@ -1,7 +1,7 @@
 // The reported state the agent publishes (retained) on connect and on every change: its models with
-// their install phases, trust, refusal, capabilities, configuration and outbox backlog
+// their install phases, trust, refusal, capabilities, configuration, outbox backlog and disk space
 // (the `state` topic, docs/mqtt.md "Topics").
-import { STATE_SCHEMA, type ReportedModel, type ReportedState } from '@edgefleet/shared';
+import { STATE_SCHEMA, type DiskSpace, type ReportedModel, type ReportedState } from '@edgefleet/shared';
 import { publicPart } from '../keys/device-key.js';
 import { trustExpired } from '../trust-current.js';
 import type { SyncDeps } from './sync-deps.js';
@@ -18,6 +18,8 @@ export interface ReportedStateInput {
   /** This start's number on this data directory, if known. */
   starts: number | undefined;
   outboxItems: number;
+  /** Room on the data dir's filesystem (disk-space.ts); undefined when it cannot be read. */
+  disk: DiskSpace | undefined;
 }
 
 export function reportedState(i: ReportedStateInput): ReportedState {
@@ -67,5 +69,6 @@ export function reportedState(i: ReportedStateInput): ReportedState {
     ...(config ? { config } : {}),
     ...(i.starts !== undefined ? { starts: i.starts } : {}),
     outbox: { items: i.outboxItems },
+    ...(i.disk ? { disk: i.disk } : {}),
   };
 }

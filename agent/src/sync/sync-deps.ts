@@ -58,6 +58,8 @@ export interface SyncDeps {
   lock?: () => UpdateLock | null;
   /** How often a deferred switch is looked at again at most (updater.ts DEFER_CHECK_MS). */
   deferCheckMs?: number;
+  /** How often the data dir's disk is looked at between state reports (disk-space.ts; default 60 s). */
+  diskCheckMs?: number;
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
   /** Runs the candidates desired documents name in shadow (docs/agent.md "Shadow evaluation"). */

@@ -40,7 +40,7 @@ export function smallDisk(bytes: number): SmallDisk | string {
         const block = Buffer.alloc(4096, 1);
         while (available() > leave) {
           try {
-            writeSync(fd, block, 0, Math.min(block.length, Math.max(1, available() - leave)));
+            writeSync(fd, block, 0, Math.floor(Math.min(block.length, Math.max(1, available() - leave))));
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
             throw err;

@@ -65,6 +65,18 @@ export class AlertEvaluator {
       const all = store.devices.list().filter((d) => !d.revoked && (!devices || devices.includes(d.id)));
       return [{ key: 'fleet', value: all.filter((d) => !d.online).length }];
     }
+    if (rule.metric === 'disk_free') {
+      // One reading per device (key: its id) under the threshold, from its last reported state. A device
+      // not read (room again, revoked, out of scope) needs none: its open alert resolves below.
+      const scope = this.scopeDevices(rule);
+      const within = scope ? new Set(scope) : undefined;
+      return store.devices.list().flatMap((d) => {
+        const disk = d.reported?.disk;
+        if (d.revoked || !disk || disk.total <= 0 || (within && !within.has(d.id))) return [];
+        const share = disk.free / disk.total;
+        return share < rule.threshold ? [{ key: d.id, value: share }] : [];
+      });
+    }
     if (rule.metric === 'rollout_failed') return [{ key: rule.model ?? 'fleet', value: this.deps.rolloutFailed?.(rule) ?? null }];
     if (rule.metric === 'schedule') return []; // no value: it sends retrain requests on its schedule (scheduled())
     if (!rule.model) return [];

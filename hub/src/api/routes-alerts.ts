@@ -30,7 +30,7 @@ const RemoveQuery = z.object({ reason: z.string().min(1).max(1000).optional() })
 export const alertRoutes: RouteDef[] = [
   {
     method: 'post', path: '/alert-rules', access: 'operator', status: 201,
-    summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate, rollout_failed, accuracy, or schedule with a cron schedule; threshold, forSec, severity, webhook/retrain actions)',
+    summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate, rollout_failed, accuracy, disk_free, or schedule with a cron schedule; threshold, forSec, severity, webhook/retrain actions)',
     body: AlertRuleCreate, response: AlertRule,
     async handler(c, deps) {
       const b = await jsonBody(c, AlertRuleCreate, 'alert rule');

@@ -294,5 +294,5 @@ function withPreflight(models: DeviceInfo['models'], json: string | null): Devic
 function reportedSummary(json: string | null): DeviceInfo['reported'] {
   if (!json) return null;
   const st = JSON.parse(json) as ReportedState;
-  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.clock ? { clock: st.clock } : {}) };
+  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}) };
 }

@@ -14,12 +14,17 @@ export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) =>
   }
 });
 
-export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'schedule']);
+export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'schedule', 'disk_free']);
 export type AlertMetric = z.infer<typeof AlertMetric>;
 /** Metrics of a model: the rule must name one. */
 export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate', 'accuracy', 'schedule'];
 /** Metrics where lower is worse: breached while value < threshold (a performance drop). */
-export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy'];
+export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy', 'disk_free'];
+/**
+ * `disk_free`: the share of its data dir's filesystem a device last reported free (0 to 1), one alert per
+ * device under the threshold (docs/drift.md "Alerts"): 0.1 fires for a box with less than 10% free.
+ */
+export const DISK_FREE_THRESHOLD = 'expected a share of the disk from 0 to 1 for metric disk_free (0.1: less than 10% free)';
 export { MIN_ACCURACY_LABELS } from '../accuracy-floor.js';
 
 export const Severity = z.enum(['info', 'warning', 'critical']);
@@ -48,7 +53,8 @@ const HoldSec = () => z.number({ error: `expected whole seconds from 0 to ${MAX_
 
 export const TagScope = z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a tag key of letters, digits, ".", "_", "-"'), z.string().max(256));
 
-export const AlertRuleCreate = z.object({
+/** The fields of a rule (AlertRule extends them; AlertRuleCreate adds the checks across fields). */
+const AlertRuleFields = z.object({
   /** Trimmed; blank is refused (a rule listed as "   " cannot be told apart in `alerts rules` or the console). */
   name: z.string().trim().min(1, 'expected a rule name (not blank)').max(128),
   metric: AlertMetric,
@@ -57,7 +63,7 @@ export const AlertRuleCreate = z.object({
   version: SemVer.optional(),
   /** Only devices with all these tags. */
   scope: z.object({ tags: TagScope.optional() }).strict().optional(),
-  /** The alert is breached while value >= threshold (value < threshold for `accuracy`). */
+  /** The alert is breached while value >= threshold (value < threshold for `accuracy` and `disk_free`). */
   threshold: z.number().finite(),
   /**
    * Breached this long, at every evaluation, before it fires (0: at the first evaluation); a pass that
@@ -80,11 +86,14 @@ export const AlertRuleCreate = z.object({
    */
   schedule: CronExpression.optional(),
 }).strict();
+export const AlertRuleCreate = AlertRuleFields.superRefine((r, ctx) => {
+  if (r.metric === 'disk_free' && !(r.threshold > 0 && r.threshold <= 1)) ctx.addIssue({ code: 'custom', path: ['threshold'], message: DISK_FREE_THRESHOLD });
+});
 export type AlertRuleCreate = z.infer<typeof AlertRuleCreate>;
 
 export const AlertActionView = z.object({ type: z.enum(['webhook', 'retrain']), url: z.string() });
 
-export const AlertRule = AlertRuleCreate.omit({ actions: true }).extend({
+export const AlertRule = AlertRuleFields.omit({ actions: true }).extend({
   id: z.number().int().positive(),
   /** As stored: rules made before hours were required (windows of 60 s up) or names trimmed are shown as they are. */
   windowSec: z.number().int().positive(),

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
 import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
-import { PreflightReport, ReplayReport } from './desired.js';
+import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
 import { QueryCount } from './ids.js';
 
@@ -116,6 +116,8 @@ export const DeviceInfo = z.object({
       config: ReportedConfig.optional(),
       /** Entries in the device's outbox not yet acked, as of `at` (older agents do not report it). */
       outbox: z.object({ items: z.number().int().nonnegative() }).optional(),
+      /** Room on the filesystem of the device's data dir, as of `at` (older agents do not report it). */
+      disk: DiskSpace.optional(),
       /** The clock that stamped `at` (docs/decisions/0059-clock-marks.md; older agents do not say). */
       clock: ClockMark.optional(),
     })

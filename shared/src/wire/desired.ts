@@ -116,6 +116,13 @@ export const ReportedModel = z.object({
 });
 export type ReportedModel = z.infer<typeof ReportedModel>;
 
+/**
+ * The filesystem that holds the agent's data dir (its database, model files, downloads): bytes free to
+ * the agent and in all (statfs). Checked before the hub keeps it: free at most total.
+ */
+export const DiskSpace = z.object({ free: Count, total: Count }).refine((d) => d.free <= d.total, { message: 'free bytes may not exceed total bytes' });
+export type DiskSpace = z.infer<typeof DiskSpace>;
+
 export const STATE_SCHEMA = 'edgefleet.state/v1' as const;
 export const ReportedState = z.object({
   schema: schemaTag(STATE_SCHEMA),
@@ -144,6 +151,8 @@ export const ReportedState = z.object({
    * backlog does not cost a state report per message.
    */
   outbox: z.object({ items: Count }).optional(),
+  /** Room on the data dir's filesystem, as of `at`; reported again when its band changes (docs/agent.md "Disk space"). */
+  disk: DiskSpace.optional(),
 });
 export type ReportedState = z.infer<typeof ReportedState>;
 

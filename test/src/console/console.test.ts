@@ -5,7 +5,7 @@
 // when the renderer is not built. Saves a screenshot of each view (.data/screenshots/console).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -57,6 +57,13 @@ describe('web console', () => {
     // A deployment: its progress reaches the device row and the deployments view live.
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { tags: { site: 'north' } }, reason: 'console test' });
     await page.locator('[data-key="console-1"]').getByText(`${MODEL}@1.0.0`).waitFor({ timeout: 60_000 });
+    // The free share of the box's disk as its agent reported it (statfs of its data dir), within a point.
+    const fs = statfsSync(enrolled[0]!.dataDir);
+    const pct = Math.floor((fs.bavail / fs.blocks) * 100);
+    await waitFor(`the disk column near ${pct}%`, async () => {
+      const t = await page.locator('[data-key="console-1"]').getByTitle(/ free of /).textContent();
+      return t && Math.abs(parseInt(t, 10) - pct) <= 1 ? true : undefined;
+    });
     await page.screenshot({ path: join(shots, 'fleet.png') });
     await page.getByLabel('Tag').selectOption('site=north');
     await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
@@ -68,6 +75,7 @@ describe('web console', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /console-1/ }).waitFor();
     await page.getByRole('heading', { name: 'Events' }).waitFor();
+    await page.getByText(/^[\d.]+ [KMGTP]?i?B free of [\d.]+ [KMGTP]?i?B \(\d+%\)$/).waitFor();
     await page.locator('.timeline li').first().waitFor({ timeout: 30_000 });
     for (const action of ['Set tags', 'Rotate secret', 'Revoke']) assert.equal(await page.getByRole('button', { name: action }).count(), 1, `admin sees ${action}`);
     await page.screenshot({ path: join(shots, 'device.png') });

@@ -7,7 +7,7 @@
 // the device keeps serving 1.0.0 and reports why (events at the hub, refusal in its state).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -129,7 +129,11 @@ describe('refusals', () => {
       }, { timeoutMs: 30_000 });
       await serving('1.0.0');
     }
-    const devInfo = await s.hub.api<{ models: Array<{ name: string; version: string }> }>('GET', `/devices/${dev.deviceId}`);
+    const devInfo = await s.hub.api<{ models: Array<{ name: string; version: string }>; reported: { disk?: { free: number; total: number } } | null }>('GET', `/devices/${dev.deviceId}`);
     assert.ok(devInfo.models.some((m) => m.name === MODEL && m.version === '1.0.0'), `hub: the device still runs 1.0.0: ${JSON.stringify(devInfo.models)}`);
+    // And the room on the box's data dir, as it reported it (docs/agent.md "Disk space").
+    const fs = statfsSync(dev.dataDir);
+    assert.equal(devInfo.reported?.disk?.total, fs.blocks * fs.bsize, JSON.stringify(devInfo.reported));
+    assert.ok(devInfo.reported!.disk!.free <= devInfo.reported!.disk!.total);
   });
 });

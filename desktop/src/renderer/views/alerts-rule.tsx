@@ -7,7 +7,7 @@ import type { AlertMetric } from '@edgefleet/shared';
 import { session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 
-const METRICS: AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy'];
+const METRICS: AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'disk_free'];
 
 export function AddRule({ onAdded }: { onAdded(): void }) {
   const api = session.value?.api;

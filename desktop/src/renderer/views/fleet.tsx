@@ -1,11 +1,12 @@
 // Fleet: online/offline counts, the versions in use, search (id, tag or version) and a tag filter,
-// and the device table (virtualized) with each device's outbox backlog. Updates live from the stream.
+// and the device table (virtualized) with each device's outbox backlog and free disk. Updates live from the stream.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { devices, devicesStatus, devicesVersion, loadDevices } from '../store.js';
 import { VirtualTable, type Column } from '../ui/table.js';
 import { ErrorBox, Empty, Loading, ago } from '../ui/states.js';
 import { go } from '../nav.js';
+import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
 
 function active(d: DeviceInfo): string {
@@ -26,6 +27,8 @@ const columns: Column<DeviceInfo>[] = [
   { title: 'Deployment', width: '8rem', cell: states },
   // The outbox backlog as the device last reported it (it reports when its order of magnitude changes).
   { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{d.reported.outbox.items}</span> : <span class="muted">—</span> },
+  // The free share of the box's data dir disk as last reported (again at 10%, 5% and 1% free).
+  { title: 'Disk free', width: '5.5rem', cell: (d) => <DiskCell disk={d.reported?.disk} /> },
   { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted">{tagText(d)}</span> },
 ];
 
