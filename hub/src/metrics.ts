@@ -15,6 +15,12 @@ const DEFAULT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export class Metrics {
   private readonly families = new Map<string, Family>();
+  private readonly beforeRender: Array<() => void> = [];
+
+  /** Runs `fn` before each render (a scrape): gauges read when asked, such as the data dir's disk. */
+  onRender(fn: () => void): void {
+    this.beforeRender.push(fn);
+  }
 
   describe(name: string, kind: Kind, help: string, buckets: number[] = DEFAULT_BUCKETS): void {
     const f = this.families.get(name);
@@ -52,6 +58,7 @@ export class Metrics {
   }
 
   render(): string {
+    for (const fn of this.beforeRender) fn();
     let out = '';
     for (const [name, f] of [...this.families].sort(([a], [b]) => a.localeCompare(b))) {
       if (f.help) out += `# HELP ${name} ${f.help}\n`;

@@ -23,6 +23,7 @@ export * from './json-bounded.js';
 export * from './crypto/sealed.js';
 export * from './crypto/capture.js';
 export * from './atomic-file.js';
+export * from './disk-space.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
 export * from './infer/raw.js';

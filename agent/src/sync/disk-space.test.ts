@@ -3,7 +3,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { smallDisk, waitFor, type SmallDisk } from '@edgefleet/examples';
-import { DiskWatch, diskBand, readDiskSpace } from './disk-space.js';
+import { readDiskSpace } from '@edgefleet/shared/core';
+import { DiskWatch, diskBand } from './disk-space.js';
 
 const disk: SmallDisk | string = smallDisk(4 << 20);
 after(() => {

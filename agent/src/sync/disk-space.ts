@@ -2,7 +2,7 @@
 // read with statfs at every state report and once a minute; a change of band (free share at least 10%,
 // under 10%, under 5%, under 1%) reports the state again, so the hub learns of a filling disk without a
 // report a minute from every box.
-import { statfsSync } from 'node:fs';
+import { readDiskSpace } from '@edgefleet/shared/core';
 import type { DiskSpace } from '@edgefleet/shared';
 
 /** Free shares at which the band changes: under 10%, under 5%, under 1%. */
@@ -12,17 +12,6 @@ const BANDS = [0.1, 0.05, 0.01] as const;
 export function diskBand(d: DiskSpace): number {
   const share = d.total > 0 ? d.free / d.total : 1;
   return BANDS.filter((b) => share < b).length;
-}
-
-/** The data dir's filesystem now, or undefined when statfs fails (the dir is gone, an odd filesystem). */
-export function readDiskSpace(dir: string): DiskSpace | undefined {
-  try {
-    const s = statfsSync(dir);
-    const total = s.blocks * s.bsize;
-    return { free: Math.min(s.bavail * s.bsize, total), total };
-  } catch {
-    return undefined;
-  }
 }
 
 export class DiskWatch {

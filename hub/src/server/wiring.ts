@@ -1,8 +1,9 @@
 // Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
-// FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener
-// and the broker URLs handed to devices.
+// FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener,
+// the broker URLs handed to devices and the data dir's disk on /metrics.
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { readDiskSpace } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,21 @@ interface Wiring {
   clock: Clock;
   logger: LoggerPort;
   metrics: Metrics;
+}
+
+/**
+ * The hub's data dir disk on /metrics, read at each scrape (docs/operations.md, troubleshooting "the
+ * hub's disk fills"): on a full disk the hub stores nothing, so its room is worth an alert of its own.
+ */
+export function watchDataDisk(metrics: Metrics, dataDir: string): void {
+  metrics.describe('edgefleet_hub_disk_free_bytes', 'gauge', "Bytes free on the filesystem of the hub's data dir (statfs, read at each scrape)");
+  metrics.describe('edgefleet_hub_disk_total_bytes', 'gauge', "Bytes in all on the filesystem of the hub's data dir");
+  metrics.onRender(() => {
+    const d = readDiskSpace(dataDir);
+    if (!d) return;
+    metrics.set('edgefleet_hub_disk_free_bytes', d.free);
+    metrics.set('edgefleet_hub_disk_total_bytes', d.total);
+  });
 }
 
 /** Per-device MQTT quotas (embedded broker only): every throttle or disconnect reported is an audit entry (bounded per device and interval). */
