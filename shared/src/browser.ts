@@ -13,3 +13,5 @@ export { compareOutputs } from './infer/preflight.js';
 export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuantile } from './sketch/latency.js';
 // The labels an observed accuracy needs (the accuracy panel and the `accuracy` alert agree).
 export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
+// Disk space as the fleet table and device page say it.
+export * from './disk-text.js';

@@ -24,6 +24,7 @@ export * from './crypto/sealed.js';
 export * from './crypto/capture.js';
 export * from './atomic-file.js';
 export * from './disk-space.js';
+export * from './disk-text.js';
 export * from './infer/tensor.js';
 export * from './infer/request.js';
 export * from './infer/raw.js';

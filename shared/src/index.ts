@@ -17,6 +17,7 @@ export * from './text.js';
 export * from './private-files.js';
 export { copyFileHashed, fsyncPath, fsyncTree } from './atomic-file.js';
 export * from './disk-space.js';
+export * from './disk-text.js';
 export * from './clock-offset.js';
 export * from './sse.js';
 export * from './console-csp.js';

@@ -5,6 +5,17 @@ import assert from 'node:assert/strict';
 import { runCli } from '@edgefleet/examples';
 import { formatStatus, type AgentStatus } from './status.js';
 
+const base: AgentStatus = {
+  dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
+  outbox: { pending: 0, windows: 0, events: 0, oldest: null }, refusal: null, updateLock: null, disk: null,
+};
+
+test('status text says the room on the data dir\'s disk, marked low under 10%, and nothing when unreadable', () => {
+  assert.match(formatStatus({ ...base, disk: { free: 3 * 2 ** 30, total: 64 * 2 ** 30 } }), /^disk {9}3\.0 GiB free of 64 GiB \(4%\): low \(summaries, downloads and batch outputs need room\)$/m);
+  assert.match(formatStatus({ ...base, disk: { free: 900 * 2 ** 20, total: 2 ** 30 } }), /^disk {9}900 MiB free of 1\.0 GiB \(87%\)$/m);
+  assert.doesNotMatch(formatStatus(base), /^disk/m);
+});
+
 test('status text escapes a refusal message with a terminal escape and a forged line', () => {
   const st: AgentStatus = {
     dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
@@ -12,6 +23,7 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     refusal: { seq: 4, code: 'SIGNATURE_INVALID', message: '\x1b[2Jbad\nhub          device fake via mqtt://evil', at: '2026-03-01T12:00:00.000Z' },
     // A local app's reason for its update lock is printed escaped too.
     updateLock: { until: '2026-03-01T13:00:00.000Z', reason: 'shift\nhub          device fake2', setAt: '2026-03-01T12:00:00.000Z' },
+    disk: { free: 3 * 2 ** 30, total: 64 * 2 ** 30 },
   };
   const text = formatStatus(st);
   assert.ok(!text.includes('\x1b'), text);

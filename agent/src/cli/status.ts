@@ -2,8 +2,8 @@
 // data dir without the daemon: models and their active versions, the hub link (device id, the broker
 // the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
-// the last refused document, and the update lock in force (docs/agent.md "Update lock").
-import { escapeText } from '@edgefleet/shared/core';
+// the last refused document, the update lock in force (docs/agent.md "Update lock") and the room on its disk.
+import { LOW_DISK_SHARE, diskShare, diskText, escapeText, readDiskSpace, type DiskRoom } from '@edgefleet/shared/core';
 import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
@@ -20,6 +20,8 @@ export interface AgentStatus {
   refusal: Refusal | null;
   /** The update lock in force: switches wait while it holds. */
   updateLock: { until: string; reason: string; setAt: string } | null;
+  /** Room on the data dir's filesystem (what the agent reports to the hub); null when unreadable. */
+  disk: DiskRoom | null;
 }
 
 /**
@@ -60,6 +62,7 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     outbox: { pending: windows + events, windows, events, oldest },
     refusal: sync.refusal() ?? null,
     updateLock: lockOf(s),
+    disk: readDiskSpace(config.dataDir) ?? null,
   };
 }
 
@@ -73,6 +76,7 @@ export function formatStatus(st: AgentStatus): string {
   lines.push(st.hub.enrolled ? `hub          device ${st.hub.deviceId} via ${st.hub.broker}` : 'hub          not enrolled (edgefleet-agent enroll --hub URL --token T)');
   if (st.hub.enrolled) lines.push(`hub link     ${formatLink(st.hub.link)}`);
   lines.push(`desired seq  ${st.lastAppliedSeq}`);
+  if (st.disk) lines.push(`disk         ${diskText(st.disk)}${diskShare(st.disk) < LOW_DISK_SHARE ? ': low (summaries, downloads and batch outputs need room)' : ''}`);
   lines.push(`outbox       ${st.outbox.pending} pending (${st.outbox.windows} windows, ${st.outbox.events} events)${st.outbox.oldest ? `, oldest ${st.outbox.oldest}` : ''}`);
   if (st.updateLock) lines.push(`update lock  until ${st.updateLock.until} (${st.updateLock.reason}): model switches wait`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);

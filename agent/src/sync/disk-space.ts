@@ -2,7 +2,7 @@
 // read with statfs at every state report and once a minute; a change of band (free share at least 10%,
 // under 10%, under 5%, under 1%) reports the state again, so the hub learns of a filling disk without a
 // report a minute from every box.
-import { readDiskSpace } from '@edgefleet/shared/core';
+import { diskShare, readDiskSpace } from '@edgefleet/shared/core';
 import type { DiskSpace } from '@edgefleet/shared';
 
 /** Free shares at which the band changes: under 10%, under 5%, under 1%. */
@@ -10,7 +10,7 @@ const BANDS = [0.1, 0.05, 0.01] as const;
 
 /** 0 while at least 10% is free, then 1, 2, 3 as it falls under 10%, 5%, 1%. */
 export function diskBand(d: DiskSpace): number {
-  const share = d.total > 0 ? d.free / d.total : 1;
+  const share = diskShare(d);
   return BANDS.filter((b) => share < b).length;
 }
 

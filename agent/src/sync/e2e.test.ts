@@ -91,8 +91,10 @@ describe('agent <-> hub sync (real processes)', () => {
       assert.deepEqual(line.hub, { deviceId: id, broker: ready.mqtt });
       agents[id] = { data, url: line.api, p };
     }
-    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents['box-a']!.data])).stdout) as { hub: { deviceId: string } };
+    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents['box-a']!.data])).stdout) as { hub: { deviceId: string }; disk: { free: number; total: number } | null };
     assert.equal(st.hub.deviceId, 'box-a');
+    const fs = statfsSync(agents['box-a']!.data);
+    assert.equal(st.disk?.total, fs.blocks * fs.bsize, 'status --json says the data dir\'s disk');
 
     // v1 to all: both devices download it over MQTT blocks, install, serve; the hub sees them active.
     const d1 = await api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'e2e: first rollout' });

@@ -7,7 +7,7 @@ import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
-import { diskText } from '../ui/disk.js';
+import { LOW_DISK_SHARE, diskShare, diskText } from '@edgefleet/shared/browser';
 import { background } from '../background.js';
 import { DeviceMetrics } from './device-metrics.js';
 
@@ -56,7 +56,7 @@ export function DeviceView({ id }: { id: string }) {
             {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd><dt>Agent</dt><dd>{d.reported?.agentVersion ?? d.facts.agentVersion}</dd></> : null}
             <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
             {d.clock ? <><dt>Clock offset</dt><dd>{d.clock.offsetMs} ms</dd></> : null}
-            {d.reported?.disk ? <><dt>Disk</dt><dd class={d.reported.disk.free < 0.1 * d.reported.disk.total ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
+            {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
             {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
             {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}
             {d.revokedAt ? <><dt>Revoked</dt><dd>{time(d.revokedAt)}</dd></> : null}
