@@ -21,6 +21,11 @@ export function diskShare(d: { free: number; total: number }): number {
 /** Under this share free, a disk is shown as a warning (the agent also reports at 5% and 1%). */
 export const LOW_DISK_SHARE = 0.1;
 
+/** The free share in whole percent, rounded down ("4%": a disk is not called fuller than it is). */
+export function diskPercent(d: { free: number; total: number }): string {
+  return `${Math.floor(diskShare(d) * 100)}%`;
+}
+
 export function diskText(d: { free: number; total: number }): string {
-  return `${formatBytes(d.free)} free of ${formatBytes(d.total)} (${Math.floor(diskShare(d) * 100)}%)`;
+  return `${formatBytes(d.free)} free of ${formatBytes(d.total)} (${diskPercent(d)})`;
 }

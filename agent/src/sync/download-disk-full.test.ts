@@ -9,19 +9,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { smallDisk, type SmallDisk } from '@edgefleet/examples';
-import { BlobDownloader, type DownloadRecord, type DownloadStore } from './downloader.js';
+import { BlobDownloader } from './downloader.js';
+import { MemStore } from './testing.js';
 
 const disk: SmallDisk | string = smallDisk(1 << 20);
 after(() => {
   if (typeof disk !== 'string') disk.unmount();
 });
 
-class MemStore implements DownloadStore {
-  m = new Map<string, DownloadRecord>();
-  get(s: string) { return this.m.get(s) ?? null; }
-  save(r: DownloadRecord) { this.m.set(r.sha256, { ...r }); }
-  remove(s: string) { this.m.delete(s); }
-}
 
 test('a block the disk refuses fails the download with DISK_FULL and removes the partial; with room it downloads again', { skip: typeof disk === 'string' ? disk : false }, async () => {
   const d = disk as SmallDisk;

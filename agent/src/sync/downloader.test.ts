@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobGet } from '@edgefleet/shared';
-import { BlobDownloader, type DownloadRecord, type DownloadStore } from './downloader.js';
+import { BlobDownloader } from './downloader.js';
+import { MemStore } from './testing.js';
 import { waitFor } from '@edgefleet/examples';
 
-class MemStore implements DownloadStore {
-  m = new Map<string, DownloadRecord>();
-  get(s: string) { return this.m.get(s) ?? null; }
-  save(r: DownloadRecord) { this.m.set(r.sha256, { ...r }); }
-  remove(s: string) { this.m.delete(s); }
-}
 
 /** Serves blocks of `blob` asynchronously; `mangle` may drop (null) or alter a block. */
 function server(blob: Buffer, sha: string, mangle: (offset: number, b: Buffer) => Buffer | null = (_o, b) => b) {

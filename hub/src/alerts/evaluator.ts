@@ -6,7 +6,7 @@
 // Every computation (readings, the drift report) runs before the write transaction of a step, which
 // only re-reads the alert, decides again and writes (decision 0060): a slow drift computation never
 // holds the database's write lock.
-import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, nextRun, parseCron, type Alert, type AlertRuleCreate, type DriftResponse } from '@edgefleet/shared';
+import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, diskShare, nextRun, parseCron, type Alert, type AlertRuleCreate, type DriftResponse } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
@@ -72,8 +72,8 @@ export class AlertEvaluator {
       const within = scope ? new Set(scope) : undefined;
       return store.devices.list().flatMap((d) => {
         const disk = d.reported?.disk;
-        if (d.revoked || !disk || disk.total <= 0 || (within && !within.has(d.id))) return [];
-        const share = disk.free / disk.total;
+        if (d.revoked || !disk || (within && !within.has(d.id))) return [];
+        const share = diskShare(disk); // an empty filesystem reads as free: never under a threshold
         return share < rule.threshold ? [{ key: d.id, value: share }] : [];
       });
     }

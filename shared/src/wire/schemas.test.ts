@@ -94,6 +94,12 @@ test('device messages validate', () => {
   assert.equal(parseWire(DesiredDocument, desired, 'desired').signed.config !== undefined, true);
   assert.match(code(() => parseWire(DesiredDocument, { ...desired, signed: { ...desired.signed, deviceId: 'a/b' } }, 'desired')), /deviceId: expected a device id/);
   parseWire(ReportedState, { schema: 'edgefleet.state/v1', deviceId: 'd1', at: '2026-11-28T00:00:00Z', agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [{ name: 'm', active: null, installed: [], status: 'pending' }] }, 'state');
+  // Disk space another machine reports is checked before the hub keeps it (docs/agent.md "Disk space").
+  const state = { schema: 'edgefleet.state/v1', deviceId: 'd1', at: '2026-11-28T00:00:00Z', agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [] };
+  assert.deepEqual(parseWire(ReportedState, { ...state, disk: { free: 10, total: 100 } }, 'state').disk, { free: 10, total: 100 });
+  assert.match(code(() => parseWire(ReportedState, { ...state, disk: { free: 101, total: 100 } }, 'state')), /disk: free bytes may not exceed total bytes/);
+  assert.match(code(() => parseWire(ReportedState, { ...state, disk: { free: -1, total: 100 } }, 'state')), /disk\.free/);
+  assert.match(code(() => parseWire(ReportedState, { ...state, disk: { free: 1.5, total: 100 } }, 'state')), /disk\.free/);
   parseWire(Presence, { schema: 'edgefleet.presence/v1', online: true, at: '2026-11-28T00:00:00Z' }, 'presence');
   parseWire(Ack, { schema: 'edgefleet.ack/v1', ranges: [[1, 4], [7, 7]] }, 'ack');
   assert.match(code(() => parseWire(Ack, { schema: 'edgefleet.ack/v1', ranges: [[5, 4]] }, 'ack')), /expected from <= to/);
