@@ -70,6 +70,8 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
   ensurePrivateDbFile(path);
   const db = new Database(path);
   try {
+    // Refused before anything about the file changes, not even its journal mode (docs/operations.md "Upgrades").
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").get()) refuseNewer(db, migrations);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -95,11 +97,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
     if (ids.has(m.id)) throw new Error(`migration id ${m.id} is used twice (${m.name})`);
     ids.add(m.id);
   }
-  const rows = db.prepare('SELECT id, name FROM migrations ORDER BY id').all() as Array<{ id: number; name: string }>;
-  // A migration this agent does not know was applied by a newer agent: refused before anything changes.
-  const unknown = rows.filter((r) => !ids.has(r.id));
-  if (unknown.length > 0) throw schemaTooNew('agent.db', 'agent', db.name, unknown);
-  const applied = new Set(rows.map((r) => r.id));
+  const applied = new Set(refuseNewer(db, migrations));
   for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
     if (applied.has(m.id)) continue;
     db.transaction(() => {
@@ -107,4 +105,16 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
       db.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, new Date().toISOString());
     })();
   }
+}
+
+/**
+ * The ids recorded in the migrations table. A migration this agent does not know was applied by a newer
+ * agent: SCHEMA_TOO_NEW, thrown before anything changes (this reads only).
+ */
+function refuseNewer(db: Db, migrations: readonly Migration[]): number[] {
+  const ids = new Set(migrations.map((m) => m.id));
+  const rows = db.prepare('SELECT id, name FROM migrations ORDER BY id').all() as Array<{ id: number; name: string }>;
+  const unknown = rows.filter((r) => !ids.has(r.id));
+  if (unknown.length > 0) throw schemaTooNew('agent.db', 'agent', db.name, unknown);
+  return rows.map((r) => r.id);
 }

@@ -14,7 +14,7 @@ test('the menu: saved hubs, "Add hub…", and every view with its key', () => {
   click(hub.find((i) => i.label === 'lab'));
   click(hub.find((i) => i.label === 'Add hub…'));
   const views = sub(m, 'View').filter((i) => i.accelerator);
-  assert.deepEqual(views.map((v) => `${v.label} ${v.accelerator}`), ['Fleet CmdOrCtrl+1', 'Models CmdOrCtrl+2', 'Deployments CmdOrCtrl+3', 'Audit log CmdOrCtrl+4', 'Rollouts CmdOrCtrl+5', 'Drift CmdOrCtrl+6', 'Alerts CmdOrCtrl+7']);
+  assert.deepEqual(views.map((v) => `${v.label} ${v.accelerator}`), ['Fleet CmdOrCtrl+1', 'Models CmdOrCtrl+2', 'Deployments CmdOrCtrl+3', 'Audit log CmdOrCtrl+4', 'Rollouts CmdOrCtrl+5', 'Drift CmdOrCtrl+6', 'Alerts CmdOrCtrl+7', 'Captures CmdOrCtrl+8']);
   click(views[6]);
   assert.deepEqual(calls, ['open lab', 'add', 'nav #/alerts']);
   const none = sub(menuTemplate({ ...actions, profiles: [] }, 'linux'), 'Hub');

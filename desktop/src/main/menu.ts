@@ -1,6 +1,7 @@
-// The application menu: hub profiles and "Add hub…", view shortcuts (the renderer's keys 1–7 as accelerators), and
+// The application menu: hub profiles and "Add hub…", view shortcuts (the page's view keys as accelerators, common/views.ts), and
 // the usual edit/window roles. A pure function of its actions, so it is testable without Electron.
 import type { MenuItemConstructorOptions } from 'electron';
+import { MENU_VIEWS } from '../common/views.js';
 
 export interface MenuActions {
   profiles: string[];
@@ -12,7 +13,6 @@ export interface MenuActions {
 }
 
 export function menuTemplate(a: MenuActions, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
-  const view = (label: string, hash: string, key: string): MenuItemConstructorOptions => ({ label, accelerator: `CmdOrCtrl+${key}`, click: () => a.navigate(hash) });
   return [
     ...(platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
     {
@@ -26,7 +26,7 @@ export function menuTemplate(a: MenuActions, platform: NodeJS.Platform = process
       ],
     },
     { role: 'editMenu' },
-    { label: 'View', submenu: [view('Fleet', '#/fleet', '1'), view('Models', '#/models', '2'), view('Deployments', '#/deployments', '3'), view('Audit log', '#/audit', '4'), view('Rollouts', '#/rollouts', '5'), view('Drift', '#/drift', '6'), view('Alerts', '#/alerts', '7'), { type: 'separator' }, { role: 'togglefullscreen' }] },
+    { label: 'View', submenu: [...MENU_VIEWS.map((v): MenuItemConstructorOptions => ({ label: v.label, accelerator: `CmdOrCtrl+${v.key}`, click: () => a.navigate(v.href) })), { type: 'separator' }, { role: 'togglefullscreen' }] },
     { role: 'windowMenu' },
   ];
 }

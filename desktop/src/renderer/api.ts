@@ -22,6 +22,19 @@ export interface Api {
   raw(path: string, signal?: AbortSignal): Promise<Response>;
 }
 
+/** Said when the request got no answer at all (the hub is down, restarting or unreachable): the browser's own words are "Failed to fetch". */
+export const NO_ANSWER = 'the hub did not answer (it may be restarting or unreachable); the console retries when it is back';
+
+/** fetch, with a request that got no answer at all thrown as ApiError UNREACHABLE (an abort stays an AbortError). */
+async function request(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'UNREACHABLE', NO_ANSWER);
+  }
+}
+
 export function makeApi(token: string, onUnauthorized: () => void): Api {
   // Empty in the desktop app: its main process adds the profile's token to requests to the hub.
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -43,22 +56,24 @@ export function makeApi(token: string, onUnauthorized: () => void): Api {
   }
   return {
     async get<T>(path: string) {
-      return (await (await check(await fetch(`/api/v1${path}`, { headers }))).json()) as T;
+      return (await (await check(await request(`/api/v1${path}`, { headers }))).json()) as T;
     },
     async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
-      const res = await fetch(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await request(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return (await (await check(res)).json()) as T;
     },
     async raw(path: string, signal?: AbortSignal) {
-      return check(await fetch(`/api/v1${path}`, { headers, ...(signal ? { signal } : {}) }));
+      return check(await request(`/api/v1${path}`, { headers, ...(signal ? { signal } : {}) }));
     },
   };
 }
 
 /** Checks a token before the session starts: null when it is accepted, else why not. */
 export async function probeToken(token: string): Promise<string | null> {
+  // A header carries printable ASCII only: the browser refuses anything else before sending a byte.
+  if (/[^\x21-\x7e]/.test(token)) return 'a token is printable ASCII without spaces (efa_… as the hub printed it): this one has other characters';
   const res = await fetch('/api/v1/models', { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
-  if (!res) return 'the hub did not answer';
+  if (!res) return NO_ANSWER;
   if (res.ok) return null;
   if (res.status === 401) return 'token not recognised or revoked';
   if (res.status === 429) return 'too many failed attempts from this address: wait a minute';

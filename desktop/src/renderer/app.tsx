@@ -1,6 +1,7 @@
 // The console shell: login until a token is accepted, then the menu (from the route table), the live
-// indicator, the role, and the current view. Keys: 1–7 switch views, / focuses the search; every
+// indicator, the role, and the current view. Keys: 1–8 switch views, / focuses the search; every
 // control is reachable with Tab.
+import { Fragment } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';
 import { ROUTES, match } from './routes.js';
@@ -50,7 +51,9 @@ export function App() {
         <span class="role" data-testid="role">{role.value ?? '…'}</span>
         <button type="button" onClick={() => signOut(null)}>Sign out</button>
       </header>
-      <main>{m ? m.route.render(m.params) : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
+      {/* Keyed by the address: another device (or rollout, ...) is a new view, so no form, typed text or
+          shown secret of the one before stays on screen. */}
+      <main>{m ? <Fragment key={hash.value}>{m.route.render(m.params)}</Fragment> : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
     </div>
   );
 }

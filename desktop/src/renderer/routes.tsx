@@ -1,5 +1,5 @@
 // The console's route table: one entry per view, matched against the address hash. A new view is one
-// entry here; `nav` puts it in the menu and `key` gives it a keyboard shortcut.
+// entry here; `menu(section)` puts it in the menu with its key (common/views.ts, shared with the desktop menu).
 import type { VNode } from 'preact';
 import { FleetView } from './views/fleet.js';
 import { DeviceView } from './views/device.js';
@@ -11,6 +11,7 @@ import { AlertsView } from './views/alerts.js';
 import { RolloutsView } from './views/rollouts.js';
 import { RolloutCreateView } from './views/rollout-create.js';
 import { CapturesView } from './views/captures.js';
+import { menuView } from '../common/views.js';
 
 export interface ViewRoute {
   pattern: RegExp;
@@ -24,27 +25,34 @@ export interface ViewRoute {
 }
 
 const dec = (s: string | undefined) => decodeURIComponent(s ?? '');
+const menu = (section: string) => { const v = menuView(section); return { nav: v.label, section, href: v.href, key: v.key }; };
 
 export const ROUTES: ViewRoute[] = [
-  { pattern: /^#\/(fleet)?$/, nav: 'Fleet', section: 'fleet', href: '#/fleet', key: '1', render: () => <FleetView /> },
+  { pattern: /^#\/(fleet)?$/, ...menu('fleet'), render: () => <FleetView /> },
   { pattern: /^#\/devices\/([^/]+)$/, section: 'fleet', render: (p) => <DeviceView id={dec(p[0])} /> },
-  { pattern: /^#\/models$/, nav: 'Models', section: 'models', href: '#/models', key: '2', render: () => <ModelsView /> },
+  { pattern: /^#\/models$/, ...menu('models'), render: () => <ModelsView /> },
   { pattern: /^#\/models\/([^/]+)\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} version={dec(p[1])} /> },
-  { pattern: /^#\/deployments$/, nav: 'Deployments', section: 'deployments', href: '#/deployments', key: '3', render: () => <DeploymentsView /> },
+  { pattern: /^#\/deployments$/, ...menu('deployments'), render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
-  { pattern: /^#\/audit$/, nav: 'Audit log', section: 'audit', href: '#/audit', key: '4', render: () => <AuditView /> },
-  { pattern: /^#\/rollouts$/, nav: 'Rollouts', section: 'rollouts', href: '#/rollouts', key: '5', render: () => <RolloutsView /> },
+  { pattern: /^#\/audit$/, ...menu('audit'), render: () => <AuditView /> },
+  { pattern: /^#\/rollouts$/, ...menu('rollouts'), render: () => <RolloutsView /> },
   { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
   { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
-  { pattern: /^#\/drift$/, nav: 'Drift', section: 'drift', href: '#/drift', key: '6', render: () => <DriftView /> },
+  { pattern: /^#\/drift$/, ...menu('drift'), render: () => <DriftView /> },
   { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
-  { pattern: /^#\/alerts$/, nav: 'Alerts', section: 'alerts', href: '#/alerts', key: '7', render: () => <AlertsView /> },
+  { pattern: /^#\/alerts$/, ...menu('alerts'), render: () => <AlertsView /> },
   { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', render: (p) => <AlertsView id={p[0]} /> },
-  { pattern: /^#\/captures$/, nav: 'Captures', section: 'captures', href: '#/captures', key: '8', render: () => <CapturesView /> },
+  { pattern: /^#\/captures$/, ...menu('captures'), render: () => <CapturesView /> },
   { pattern: /^#\/captures\/(\d+)$/, section: 'captures', render: (p) => <CapturesView id={p[0]} /> },
 ];
 
+/** The route an address opens; null for none, or for an address that is not valid percent-encoding. */
 export function match(hash: string): { route: ViewRoute; params: string[] } | null {
+  try {
+    decodeURIComponent(hash); // a param is cut at "/", never inside a %XX: if the whole decodes, each does
+  } catch {
+    return null;
+  }
   for (const route of ROUTES) {
     const m = route.pattern.exec(hash);
     if (m) return { route, params: m.slice(1).filter((x): x is string => x !== undefined && x !== 'fleet') };

@@ -42,6 +42,8 @@ export function modelList(): ModelVersionInfo[] {
 export const liveAudit = signal<AuditEntry[]>([]);
 /** Bumped on reset: views with their own fetches refetch. */
 export const refetchTick = signal(0);
+/** Every open view that reads refetchTick loads again (an error box's Retry). */
+export const refetchAll = (): void => { refetchTick.value++; };
 /** Bumped when a device's own data changed (state, audit on it): the device view refetches. */
 export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
 export const deploymentTick = signal(0);

@@ -88,11 +88,16 @@ test('a rule fires after forSec, deduplicates, resolves; signed webhooks retried
 
     const add = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: {
       name: 'press errors', metric: 'model_error_rate', model: 'press', threshold: 0.05, forSec: 120, severity: 'critical',
-      actions: [{ type: 'webhook', url: rx.url, secret: SECRET }],
+      actions: [{ type: 'webhook', url: rx.url, secret: SECRET }], reason: 'press line errors page the night shift',
     } });
     assert.equal(add.status, 201, await add.clone().text());
     const rule = (await add.json()) as { id: number; actions: Array<Record<string, unknown>> };
     assert.deepEqual(rule.actions, [{ type: 'webhook', url: rx.url }], 'the secret is never returned');
+    assert.equal('reason' in rule, false, 'the reason is the audit log\'s, not part of the rule');
+    assert.deepEqual(h.store.audit.query({ action: 'alert_rule.create' }).map((e) => e.reason), ['press line errors page the night shift']);
+    const blank = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'y', metric: 'devices_offline', threshold: 1, reason: '  ' } });
+    assert.equal(blank.status, 400);
+    assert.match(await blank.text(), /reason.*expected a reason/);
     const drift = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: {
       name: 'press drift', metric: 'drift.psi', model: 'press', version: '1.0.0', threshold: 0.2, actions: [{ type: 'retrain', url: rx.url, secret: SECRET }],
     } });

@@ -1,7 +1,7 @@
 // Alert rules, alerts and their webhook deliveries over REST (docs/drift.md "Alerts"). Secrets are
 // write-only: rules come back with each action's type and URL only.
 import { z } from 'zod';
-import { AlertList, AlertListQuery, AlertRule, AlertRuleCreate, AlertRuleList, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
+import { AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/repo.js';
 import { requestRetrain, retrainReport, retrainRules } from '../alerts/retrain.js';
 import { referenceProblem } from '../drift/service.js';
@@ -31,9 +31,9 @@ export const alertRoutes: RouteDef[] = [
   {
     method: 'post', path: '/alert-rules', access: 'operator', status: 201,
     summary: 'Add an alert rule (metric drift.psi, model_error_rate, latency_p95, devices_offline, invalid_input_rate, rollout_failed, accuracy, disk_free, or schedule with a cron schedule; threshold, forSec, severity, webhook/retrain actions)',
-    body: AlertRuleCreate, response: AlertRule,
+    body: AlertRuleRequest, response: AlertRule,
     async handler(c, deps) {
-      const b = await jsonBody(c, AlertRuleCreate, 'alert rule');
+      const { reason, ...b } = await jsonBody(c, AlertRuleRequest, 'alert rule');
       if (MODEL_METRICS.includes(b.metric) && !b.model) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": metric ${b.metric} needs a model: add "model"`);
       if (b.model && deps.store.models.list(b.model).length === 0) throw new AppError('NOT_FOUND', `alert rule "${b.name}": no model "${b.model}" in the registry`);
       if (b.model && b.version) deps.store.models.get(b.model, b.version);
@@ -44,7 +44,7 @@ export const alertRoutes: RouteDef[] = [
       if (b.metric === 'schedule' && !b.actions.some((a) => a.type === 'retrain')) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": a schedule needs a retrain action to send to`);
       return viewRule(transact(deps, () => {
         const r = deps.store.alerts.addRule(b, { actor: actor(c).name, at: deps.clock.now() });
-        audit(c, deps, 'alert_rule.create', r.name, null, viewRule(r));
+        audit(c, deps, 'alert_rule.create', r.name, reason ?? null, viewRule(r));
         return r;
       }));
     },

@@ -27,6 +27,8 @@ export function openDb(file: string, migrations: readonly Migration[], opts: Ope
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 5000');
+    // Refused before anything about the file changes, not even its journal mode (docs/operations.md "Upgrades").
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get()) refuseNewer(db, migrations);
     walMode(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -90,11 +92,7 @@ export function openPgDb(url: string, migrations: readonly Migration[]): Db {
  */
 export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
-  const known = new Set(migrations.map((m) => m.version));
-  const unknown = rows.filter((r) => !known.has(r.version));
-  if (unknown.length > 0) throw tooNew('hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
-  const applied = new Set(rows.map((r) => r.version));
+  const applied = new Set(refuseNewer(db, migrations));
   const done: number[] = [];
   const pg = db instanceof PgDb ? db : null;
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -112,6 +110,15 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
     if (ran) done.push(m.version);
   }
   return done;
+}
+
+/** The versions recorded in schema_migrations; throws SCHEMA_TOO_NEW when one is not in `migrations`. Reads only. */
+function refuseNewer(db: Db, migrations: readonly Migration[]): number[] {
+  const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = rows.filter((r) => !known.has(r.version));
+  if (unknown.length > 0) throw tooNew('hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
+  return rows.map((r) => r.version);
 }
 
 export function schemaVersion(db: Db): number {

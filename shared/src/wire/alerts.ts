@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IsoTime, ModelName, SemVer } from './common.js';
 import { parseCron } from '../cron.js';
 import { QueryCount, QueryId } from './ids.js';
+import { Reason } from './api.js';
 
 /** A 5-field UTC cron expression (shared/src/cron.ts), e.g. "0 3 * * 1" (Mondays at 03:00). */
 export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) => {
@@ -86,10 +87,15 @@ const AlertRuleFields = z.object({
    */
   schedule: CronExpression.optional(),
 }).strict();
-export const AlertRuleCreate = AlertRuleFields.superRefine((r, ctx) => {
+const ruleChecks = (r: z.infer<typeof AlertRuleFields>, ctx: z.RefinementCtx) => {
   if (r.metric === 'disk_free' && !(r.threshold > 0 && r.threshold <= 1)) ctx.addIssue({ code: 'custom', path: ['threshold'], message: DISK_FREE_THRESHOLD });
-});
+};
+/** A rule as the hub stores it. */
+export const AlertRuleCreate = AlertRuleFields.superRefine(ruleChecks);
 export type AlertRuleCreate = z.infer<typeof AlertRuleCreate>;
+/** The body of POST /alert-rules: the rule, and why it is added (kept in the audit log, not in the rule). */
+export const AlertRuleRequest = AlertRuleFields.extend({ reason: Reason.optional() }).superRefine(ruleChecks);
+export type AlertRuleRequest = z.infer<typeof AlertRuleRequest>;
 
 export const AlertActionView = z.object({ type: z.enum(['webhook', 'retrain']), url: z.string() });
 

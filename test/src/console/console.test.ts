@@ -129,4 +129,44 @@ describe('web console', () => {
     await page.getByText(/no longer accepts this token/).waitFor();
     await page.close();
   });
+
+  it('tags with spaces and commas survive Set tags and are found; another device opens with no form or secret of the one before', async () => {
+    const tags = { site: 'south', note: 'hello world', loc: 'a,zone=x' };
+    await s.hub.api('PUT', '/devices/console-2/tags', { tags, reason: 'console test: values with spaces and commas' });
+    const page = await open(s.hub.adminToken);
+    const go = (hash: string) => page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, hash);
+    await go('#/devices/console-2');
+    await page.getByRole('heading', { name: /console-2/ }).waitFor();
+    await page.getByRole('button', { name: 'Set tags' }).click();
+    const input = page.locator('#tags-input');
+    assert.equal(await input.inputValue(), 'site=south note="hello world" loc="a,zone=x"');
+    await input.fill(`${await input.inputValue()} ring=canary`);
+    await page.getByRole('form', { name: 'Set tags' }).getByRole('button', { name: 'Set tags' }).click();
+    await page.getByText('tags saved').waitFor();
+    assert.deepEqual((await s.hub.api<{ tags: Record<string, string> }>('GET', '/devices/console-2')).tags, { ...tags, ring: 'canary' });
+
+    // A secret shown once and an open form stay with their device.
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('form', { name: 'Rotate secret' }).getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByText(/new secret \(shown once/).waitFor();
+    assert.equal(await page.locator('#tags-input').count(), 1, 'the Set tags form is still open on console-2');
+    await go('#/devices/console-1');
+    await page.getByRole('heading', { name: /console-1/ }).waitFor();
+    assert.equal(await page.getByText(/new secret/).count(), 0, 'console-2\'s secret is not shown on console-1');
+    assert.equal(await page.locator('#tags-input').count(), 0, 'no form is open on the device just opened');
+
+    // The fleet finds it by a tag value with a space, from the tag list or the search (any case).
+    await go('#/fleet');
+    await page.getByLabel('Tag').selectOption('note=hello world');
+    await waitFor('filtered by a tag with a space', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
+    await page.getByLabel('Tag').selectOption('');
+    await page.locator('#fleet-search').fill('HELLO World');
+    await waitFor('found by a tag value in another case', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
+
+    // An address that is not valid percent-encoding is no view, not an uncaught error.
+    await go('#/devices/%E0%A4%A');
+    await page.getByText('No view at #/devices/%E0%A4%A').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });

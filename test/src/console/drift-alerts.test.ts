@@ -121,11 +121,25 @@ describe('console: drift and alerts views', () => {
     await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
     // An operator's rule added and removed (with a reason) in the page.
     await page.getByRole('button', { name: 'Add rule' }).click();
+    const ruleForm = page.getByRole('form', { name: 'Add rule' });
     await page.locator('#rule-name').fill('ui offline');
     await page.locator('#rule-metric').selectOption('devices_offline');
+    // What the form cannot read is refused in the page, not widened to the whole fleet or sent as 0.
+    await page.locator('#rule-tag').fill('north');
+    await page.locator('#rule-threshold').fill('');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    await ruleForm.getByRole('status').filter({ hasText: 'tag "north": expected key=value' }).waitFor();
+    await page.locator('#rule-tag').fill('site=north');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    await ruleForm.getByRole('status').filter({ hasText: 'Threshold: expected a number' }).waitFor();
     await page.locator('#rule-threshold').fill('3');
-    await page.getByRole('form', { name: 'Add rule' }).getByRole('button', { name: 'Add rule' }).click();
+    await ruleForm.getByLabel('Reason (optional)').fill('three boxes down pages someone');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
     await page.getByText(/added rule \d+/).waitFor();
+    const created = await api<{ entries: Array<{ target: string; reason: string | null }> }>('GET', '/audit?action=alert_rule.create');
+    assert.equal(created.entries.find((e) => e.target === 'ui offline')?.reason, 'three boxes down pages someone');
+    const rules = await api<{ rules: Array<{ name: string; scope?: { tags?: Record<string, string> } }> }>('GET', '/alert-rules');
+    assert.deepEqual(rules.rules.find((r) => r.name === 'ui offline')?.scope, { tags: { site: 'north' } });
     const row = page.getByLabel('Alert rules').locator('tr', { hasText: 'ui offline' });
     await row.getByRole('button', { name: /Remove rule/ }).click();
     await row.getByRole('button', { name: /Remove rule/ }).click(); // submit without a reason: refused in the page

@@ -96,6 +96,33 @@ describe('console: error states and failed refreshes', () => {
     await page.close();
   });
 
+  it('a request that gets no answer says the hub did not answer, with Retry that loads the view again (audit, alerts, drift)', async () => {
+    const page = await fleetPage();
+    for (const [key, pathname, heading] of [['4', '/api/v1/audit', 'Audit log'], ['7', '/api/v1/alert-rules', 'Alerts']] as const) {
+      const path = (u: URL) => u.pathname === pathname;
+      await page.route(path, (r) => r.abort('connectionrefused'));
+      await page.keyboard.press(key);
+      await page.getByRole('heading', { name: heading }).waitFor();
+      const box = page.getByRole('alert').filter({ hasText: 'the hub did not answer (it may be restarting or unreachable)' });
+      await box.waitFor({ timeout: 5000 });
+      assert.equal(await page.getByText('Failed to fetch').count(), 0, 'not the browser\'s bare words');
+      await page.unroute(path);
+      await box.getByRole('button', { name: 'Retry' }).click();
+      await box.waitFor({ state: 'detached', timeout: 5000 });
+    }
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a token the browser cannot send (not ASCII) is refused at sign-in with why', async () => {
+    const page = await h.browser.newPage();
+    await page.goto(h.http);
+    await page.getByLabel('Token').fill('efa_😀');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(/a token is printable ASCII/).waitFor({ timeout: 5000 });
+    await page.close();
+  });
+
   it('the desktop\'s first-run page shows why main could not open a saved hub, code and message', async () => {
     const page = await h.browser.newPage({ viewport: { width: 560, height: 640 }, colorScheme: 'dark' });
     const errors: string[] = [];

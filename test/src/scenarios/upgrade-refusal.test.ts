@@ -4,7 +4,7 @@
 // and the migration, and leave the database as it was.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -37,10 +37,14 @@ describe('a database written by a newer version', () => {
       const file = join(dir, 'hub.db');
       recordFuture(file, 'schema_migrations', 'version', 999, 'from a newer hub');
       const before = recorded(file, 'schema_migrations', 'version');
+      const bytes = readFileSync(file);
       const r = await runCli('hub/src/server/main.ts', ['run', '--data-dir', dir, '--http-port', '0', '--mqtt-port', '0']);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^error \\[SCHEMA_TOO_NEW\\]: hub\\.db at ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was written by a newer hub: it records migration 999 \\("from a newer hub"\\)`, 'm'));
       assert.deepEqual(recorded(file, 'schema_migrations', 'version'), before);
+      // Not a byte changed: the file is still in the rollback-journal mode it was left in (no switch to WAL first).
+      assert.ok(readFileSync(file).equals(bytes), 'hub.db is byte for byte as it was');
+      assert.equal(existsSync(`${file}-wal`), false, 'no WAL file was made');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -57,12 +61,14 @@ describe('a database written by a newer version', () => {
       assert.equal(made.code, 0, made.stderr);
       recordFuture(file, 'migrations', 'id', 999, 'from a newer agent');
       const before = recorded(file, 'migrations', 'id');
+      const bytes = readFileSync(file);
       for (const args of [['run', '--data-dir', dir, '--api-port', '0'], ['status', '--data-dir', dir]]) {
         const r = await runCli('agent/src/cli/main.ts', args);
         assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
         assert.match(r.stderr, /^error \[SCHEMA_TOO_NEW\]: agent\.db at .* was written by a newer agent: it records migration 999 \("from a newer agent"\) that this agent does not know/m, args[0]);
       }
       assert.deepEqual(recorded(file, 'migrations', 'id'), before);
+      assert.ok(readFileSync(file).equals(bytes), 'agent.db is byte for byte as it was');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

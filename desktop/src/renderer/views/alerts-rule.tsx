@@ -6,6 +6,19 @@ import { useState } from 'preact/hooks';
 import type { AlertMetric } from '@edgefleet/shared';
 import { session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
+import { parseTags } from '../../common/tag-text.js';
+
+/** A number field as typed: empty is the hub's default (undefined) unless required; anything else must be a number. */
+function numberField(label: string, text: string, required = false): number | undefined {
+  const t = text.trim();
+  if (t === '') {
+    if (required) throw new Error(`${label}: expected a number`);
+    return undefined;
+  }
+  const n = Number(t);
+  if (!Number.isFinite(n)) throw new Error(`${label}: expected a number, got "${t}"`);
+  return n;
+}
 
 const METRICS: AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'disk_free'];
 
@@ -21,7 +34,7 @@ export function AddRule({ onAdded }: { onAdded(): void }) {
       {input('name', 'Name')}
       <label for="rule-metric">Metric</label>
       <select id="rule-metric" value={f.metric} onChange={set('metric')}>{METRICS.map((m) => <option key={m} value={m}>{m}</option>)}</select>
-      {input('model', 'Model')}{input('version', 'Version', 'any')}{input('tag', 'Tag', 'site=north')}
+      {input('model', 'Model')}{input('version', 'Version', 'any')}{input('tag', 'Tags', 'site=north ring=a')}
       {input('threshold', 'Threshold')}{input('forSec', 'For (s)')}{input('keepFiringForSec', 'Keep firing (s)')}{input('windowH', 'Window (h)')}
       <label for="rule-severity">Severity</label>
       <select id="rule-severity" value={f.severity} onChange={set('severity')}>{['info', 'warning', 'critical'].map((s) => <option key={s} value={s}>{s}</option>)}</select>
@@ -29,12 +42,15 @@ export function AddRule({ onAdded }: { onAdded(): void }) {
   );
   return (
     <div class="actions">
-      <ActionForm label="Add rule" extra={extra} run={async () => {
-        const [tk, tv] = f.tag.split('=');
+      <ActionForm label="Add rule" extra={extra} run={async (reason) => {
+        const tags = parseTags(f.tag);
+        const windowH = numberField('Window (h)', f.windowH);
+        const optional = { forSec: numberField('For (s)', f.forSec), keepFiringForSec: numberField('Keep firing (s)', f.keepFiringForSec), windowSec: windowH === undefined ? undefined : Math.round(windowH * 3600) };
         const body = {
-          name: f.name.trim(), metric: f.metric, threshold: Number(f.threshold), forSec: Number(f.forSec), keepFiringForSec: Number(f.keepFiringForSec), windowSec: Math.round(Number(f.windowH) * 3600), severity: f.severity,
+          name: f.name.trim(), metric: f.metric, threshold: numberField('Threshold', f.threshold, true), severity: f.severity,
+          ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
           ...(f.model.trim() ? { model: f.model.trim() } : {}), ...(f.version.trim() ? { version: f.version.trim() } : {}),
-          ...(tk && tv !== undefined ? { scope: { tags: { [tk.trim()]: tv.trim() } } } : {}),
+          ...(Object.keys(tags).length ? { scope: { tags } } : {}), ...(reason ? { reason } : {}),
         };
         const r = await api?.send<{ id: number }>('POST', '/alert-rules', body);
         onAdded();

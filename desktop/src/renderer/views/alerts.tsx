@@ -4,7 +4,7 @@
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
-import { alertTick, can, refetchTick, session } from '../store.js';
+import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
 import { AddRule } from './alerts-rule.js';
@@ -43,7 +43,7 @@ export function AlertsView({ id }: { id?: string }) {
           {STATES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
         </select>
       </div>
-      {!alerts ? <Loading what="alerts" /> : 'error' in alerts ? <ErrorBox error={alerts.error} /> : alerts.length === 0
+      {!alerts ? <Loading what="alerts" /> : 'error' in alerts ? <ErrorBox error={alerts.error} retry={refetchAll} /> : alerts.length === 0
         ? <Empty>No {state || ''} alert. Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
             <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / threshold</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
@@ -60,7 +60,7 @@ export function AlertsView({ id }: { id?: string }) {
       {id ? <Deliveries id={id} tick={tick} /> : null}
       <div class="panel">
         <h2>Rules</h2>
-        {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
+        {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} retry={refetchAll} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
             <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
             <tbody>{rules.map((r) => (
@@ -92,14 +92,14 @@ function Deliveries({ id, tick }: { id: string; tick: number }) {
   useEffect(() => {
     setD(null);
     api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: Error) => setD({ error: e.message }));
-  }, [id]);
+  }, [id, refetchTick.value]);
   useEffect(() => {
     if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);
   }, [tick, alertTick.value]);
   return (
     <div class="panel" data-testid="alert-deliveries">
       <h2>Webhook deliveries of alert {id}</h2>
-      {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
+      {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} retry={refetchAll} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
         <table class="plain" aria-label="Deliveries">
           <thead><tr><th>#</th><th>Event</th><th>Action</th><th>URL</th><th>State</th><th>Attempts</th><th>Next</th></tr></thead>
           <tbody>{d.map((x) => (

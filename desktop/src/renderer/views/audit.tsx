@@ -2,7 +2,7 @@
 // filters arrive live from the stream.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AuditEntry } from '@edgefleet/shared';
-import { liveAudit, refetchTick, session } from '../store.js';
+import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 
 type Filters = { actor: string; action: string; target: string; since: string };
@@ -46,7 +46,7 @@ export function AuditView() {
         <button type="submit">Filter</button>
         <button type="button" onClick={() => { setDraft(NONE); setF(NONE); }}>Clear</button>
       </form>
-      {!loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
+      {!loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} retry={refetchAll} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
         <table class="plain" aria-label="Audit entries">
           <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
           <tbody>{rows.slice(0, 1000).map((e) => (

@@ -10,18 +10,9 @@ import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
 import { LOW_DISK_SHARE, diskShare, diskText } from '@edgefleet/shared/browser';
 import { background } from '../background.js';
 import { DeviceMetrics } from './device-metrics.js';
+import { formatTags, parseTags } from '../../common/tag-text.js';
 
 type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
-
-function parseTags(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new Error(`tag "${part}": expected key=value`);
-    out[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return out;
-}
 
 export function DeviceView({ id }: { id: string }) {
   const [data, setData] = useState<Loaded>(null);
@@ -42,7 +33,7 @@ export function DeviceView({ id }: { id: string }) {
   if (!data) return <Loading what={`device ${id}`} />;
   if ('error' in data) return <ErrorBox error={`device ${id}: ${data.error}`} retry={() => background(load())} />;
   const d = data.device;
-  const tags = Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ');
+  const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);
   return (
     <section aria-labelledby="dev-h">
@@ -75,7 +66,7 @@ export function DeviceView({ id }: { id: string }) {
             <div class="actions" aria-label="Device actions">
               <h2>Actions</h2>
               <ActionForm label="Set tags" extra={<>
-                <label for="tags-input">Tags (key=value …)</label>
+                <label for="tags-input">Tags (key=value …, quote a value with spaces: note="a b")</label>
                 <input id="tags-input" value={tagText ?? tags} onInput={(e) => setTagText((e.currentTarget as HTMLInputElement).value)} />
               </>} run={async (reason) => {
                 await api?.send('PUT', `/devices/${enc}/tags`, { tags: parseTags(tagText ?? tags), ...(reason ? { reason } : {}) });

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { z } from 'zod';
 import type { DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
-import { can, loadModels, models, refetchTick, session } from '../store.js';
+import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
@@ -92,7 +92,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
           }} />
         </div>
       ) : null}
-      {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} /> : (
+      {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} retry={refetchAll} /> : (
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` (${r.baseline.id})` : ''}` : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {r.thresholds.minPredictions} predictions.</p>
@@ -178,7 +178,7 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
   return (
     <div class="panel">
       <h2>Stored drift reports</h2>
-      {!list ? <Loading what="drift reports" /> : 'error' in list ? <ErrorBox error={list.error} /> : list.reports.length === 0
+      {!list ? <Loading what="drift reports" /> : 'error' in list ? <ErrorBox error={list.error} retry={refetchAll} /> : list.reports.length === 0
         ? <Empty>No stored report for this version (a drift alert stores one when it fires).</Empty> : (
           <table class="plain" aria-label="Drift reports">
             <thead><tr><th>#</th><th>Created</th><th>By</th><th>Range</th><th>Group by</th><th>Verdict</th><th>Drifted features</th><th>Note</th></tr></thead>

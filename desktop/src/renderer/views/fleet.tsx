@@ -8,15 +8,13 @@ import { ErrorBox, Empty, Loading, ago } from '../ui/states.js';
 import { go } from '../nav.js';
 import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
+import { formatTags, searchText } from '../../common/tag-text.js';
 
 function active(d: DeviceInfo): string {
   return d.models.length ? d.models.map((m) => `${m.name}@${m.version}`).join(', ') : '—';
 }
 function states(d: DeviceInfo): string {
   return d.models.length ? [...new Set(d.models.map((m) => m.status))].join(', ') : '—';
-}
-function tagText(d: DeviceInfo): string {
-  return Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 const columns: Column<DeviceInfo>[] = [
@@ -29,7 +27,7 @@ const columns: Column<DeviceInfo>[] = [
   { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{d.reported.outbox.items}</span> : <span class="muted">—</span> },
   // The free share of the box's data dir disk as last reported (again at 10%, 5% and 1% free).
   { title: 'Disk free', width: '5.5rem', cell: (d) => <DiskCell disk={d.reported?.disk} /> },
-  { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted">{tagText(d)}</span> },
+  { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted">{formatTags(d.tags)}</span> },
 ];
 
 export function FleetView() {
@@ -38,7 +36,7 @@ export function FleetView() {
   const [tag, setTag] = useState('');
   // Sorted once per change (online first, then id); filtering keeps the order.
   const all = useMemo(() => [...devices.values()].sort((a, b) => Number(b.online) - Number(a.online) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), [version]);
-  const hay = useMemo(() => new Map(all.map((d) => [d.id, { text: `${d.id.toLowerCase()} ${tagText(d)} ${active(d)}`, tags: tagText(d).split(' ') }])), [all]);
+  const hay = useMemo(() => new Map(all.map((d) => [d.id, { text: searchText(d.id, d.tags, active(d)), tags: Object.entries(d.tags).map(([k, v]) => `${k}=${v}`) }])), [all]);
   const tags = useMemo(() => [...new Set(all.flatMap((d) => Object.entries(d.tags).map(([k, v]) => `${k}=${v}`)))].sort(), [all]);
   const rows = useMemo(() => {
     const needle = q.trim().toLowerCase();

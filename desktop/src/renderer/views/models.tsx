@@ -116,13 +116,16 @@ function Signatures({ detail, verified }: { detail: ModelVersionDetail; verified
   if ('error' in verified) return <p class="error" role="alert" data-testid="signature-status">Could not check the signatures here: {verified.error}</p>;
   const { trust, bundle } = verified;
   const ok = trust.root.ok && !trust.rootChanged && bundle.ok;
+  // Every signature by a key the current trust document does not list as a release key: most likely signed before a rotation.
+  const rotatedOut = detail.signatures.length > 0 && detail.signatures.every((s) => !trust.body.roles.release.keyIds.includes(s.keyId));
   return (
     <div>
       <p class={ok ? 'ok' : 'error'} data-testid="signature-status" role="status">
         {ok ? `✔ Signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures verified in this console`
           : !trust.root.ok ? '✘ The trust document is not signed by a threshold of its root keys'
             : trust.rootChanged ? '✘ The trust document\'s root keys changed since this browser first saw this hub'
-              : `✘ Not signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures valid`}
+              : rotatedOut ? `✘ Not signed by a current release key: its signatures are by keys trust document v${trust.body.version} does not list (signed before a key rotation?); an agent will not install it until it is signed again with a current release key`
+                : `✘ Not signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures valid`}
       </p>
       <table class="plain" aria-label="Signatures"><thead><tr><th>Signed by key</th><th>Role in the trust document</th><th>Checked here</th></tr></thead>
         <tbody>{detail.signatures.map((s) => (

@@ -59,8 +59,9 @@ function body(d: Draft): Record<string, unknown> {
     model: d.model, version: d.version,
     target: d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) },
     waves: d.waves.map((w) => ({
-      name: w.name.trim(), ...(w.ring.trim() ? { tags: parseTags(w.ring) } : { percent: Number(w.percent) }),
-      ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: Number(w.bakeSec),
+      // An empty percent or bake is sent as missing (not 0): the hub names the field that needs a value.
+      name: w.name.trim(), ...(w.ring.trim() ? { tags: parseTags(w.ring) } : { percent: num(w.percent) }),
+      ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: num(w.bakeSec),
     })),
     ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers(d.shadow) } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
     ...(d.window.cron.trim() ? { window: windowOf(d.window) } : {}),

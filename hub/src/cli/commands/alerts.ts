@@ -19,7 +19,7 @@ function parseTag(text: string): [string, string] {
 
 export const alertsRulesAdd: Command = {
   summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
-  usage: '--name N --metric M --threshold X | --schedule CRON [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--keep-firing-for 10m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--json]',
+  usage: '--name N --metric M --threshold X | --schedule CRON [--model NAME] [--version V] [--tag K=V]... [--for 5m] [--keep-firing-for 10m] [--window 1h] [--severity S] [--webhook URL] [--retrain URL] [--secret S] [--reason TEXT] [--json]',
   options: {
     ...HUB_OPTIONS,
     name: { type: 'string', required: true, value: 'N', description: 'rule name (unique)' },
@@ -36,6 +36,7 @@ export const alertsRulesAdd: Command = {
     webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
     retrain: { type: 'string', value: 'URL', description: 'POST a signed retraining request with the drift report to this URL' },
     secret: { type: 'string', value: 'S', description: 'HMAC secret for --webhook/--retrain (at least 16 characters)' },
+    reason: { type: 'string', value: 'TEXT', description: 'why (kept in the audit log)' },
   },
   async run(args, ctx) {
     const metric = AlertMetric.safeParse(reqString(args, 'metric'));
@@ -65,6 +66,7 @@ export const alertsRulesAdd: Command = {
       ...(optString(args, 'window') ? { windowSec: parseSeconds(optString(args, 'window') as string, '--window') } : {}),
       ...(severity ? { severity } : {}),
       ...(schedule !== undefined ? { schedule } : {}),
+      ...(optString(args, 'reason') !== undefined ? { reason: optString(args, 'reason') } : {}),
     };
     const r = await HubClient.from(args, ctx).request<AlertRule>('POST', '/alert-rules', body);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : escapeLines(`added alert rule ${r.id} "${r.name}"\n`));

@@ -119,13 +119,18 @@ export const enrollTokenLs: Command = {
 };
 
 export const tokensCreate: Command = {
-  summary: 'Create an API token', usage: '--role viewer|operator|admin [--name N] [--json]',
+  summary: 'Create an API token', usage: '[NAME] --role viewer|operator|admin [--name N] [--json]',
+  positionals: [{ name: 'NAME', description: 'name shown in the audit log (the same as --name)', required: false }],
   options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin' }, name: { type: 'string', description: 'name shown in the audit log (unique; default ROLE-YYYYMMDD-HHMMSS)' } },
   async run(args, ctx) {
     const role = reqString(args, 'role');
     if (!['viewer', 'operator', 'admin'].includes(role)) throw new UsageError(`--role ${role}: expected viewer, operator or admin`);
+    const [given] = args.positionals;
+    if (given !== undefined && optString(args, 'name') !== undefined && given !== optString(args, 'name')) {
+      throw new UsageError(`two names given ("${given}" and --name "${optString(args, 'name') ?? ''}"): expected one`);
+    }
     // Names are unique on the hub: the default carries the time to the second, e.g. viewer-20260301-120000.
-    const name = optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+    const name = given ?? optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(${t.role} token "${t.name}", shown once)\n`);
     return 0;

@@ -51,6 +51,13 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const unnamed = await cli(['tokens', 'create', '--role', 'viewer', '--json']);
     assert.equal(unnamed.code, 0, unnamed.stderr);
     assert.match((JSON.parse(unnamed.stdout) as { name: string }).name, /^viewer-\d{8}-\d{6}$/, 'the default name carries the time, so it is unique');
+    // The name may be given as the first argument, as README and docs/console.md write it; two different names are refused.
+    const positional = await cli(['tokens', 'create', 'wall-screen', '--role', 'viewer', '--json']);
+    assert.equal(positional.code, 0, positional.stderr);
+    assert.equal((JSON.parse(positional.stdout) as { name: string }).name, 'wall-screen');
+    const two = await cli(['tokens', 'create', 'a', '--name', 'b', '--role', 'viewer']);
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /two names given \("a" and --name "b"\): expected one/);
 
     // A reason with a terminal escape and a newline prints inert in the audit table, with the token id.
     const evil = await cli(['devices', 'revoke', 'pump-1', '--reason', '\x1b[31mred\nforged line']);
