@@ -10,6 +10,7 @@ import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig
 import { startConfig } from './config-start.js';
 import { RestartGate, restartSpacing, systemRestartClock } from './config-restarts.js';
 import { pauseFromEnv } from './install/pause.js';
+import { takeRunLock } from './run-lock.js';
 import { createLogger } from './log.js';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
@@ -17,6 +18,10 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   // The last good remote settings over the local config (docs/agent.md "Remote configuration"), decided
   // as every command that loads the config decides it (config-start.ts); here it is also recorded.
   const { config, remote, killed, problems } = await startConfig(merged);
+  // One daemon per data dir, refused before anything there is read or written (run-lock.ts); the lock
+  // goes with the process (a stale one, its process gone, is taken over at the next start).
+  const lock = takeRunLock(config.dataDir);
+  process.once('exit', () => lock.release());
   if (killed) {
     failRemoteConfig(config.dataDir, { sha256: killed.remote.sha256, code: 'INTERNAL', message: killed.message });
   } else if (remote && !remote.confirmed) {

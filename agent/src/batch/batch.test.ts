@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
@@ -54,7 +55,7 @@ describe('batch', () => {
       assert.equal(rows[i]!.outputs!.y.length, 2);
       assert.ok(rows[i]!.outputs!.y.every((v) => v > 0 && v < 1), 'sigmoid outputs');
     }
-    assert.match(rows[1]!.error!.message, /line 2: feature "f1" is "x": expected a finite number/);
+    assert.match(rows[1]!.error!.message, /line 2: feature "f1" is "x": expected a finite decimal number/);
     assert.match(rows[2]!.error!.message, /line 3: not JSON .*expected a JSON object per line/);
     assert.match(rows[5]!.error!.message, /unknown field "extra": expected the features f0, f1, f2/);
     // the same row alone gives the same outputs as in its batch
@@ -86,8 +87,64 @@ describe('batch', () => {
     assert.equal(r.code, 0, r.err);
     const rows = readOut(output);
     assert.deepEqual(rows.map((r) => [r.line, r.error ? 'error' : 'ok']), [[2, 'ok'], [3, 'error'], [4, 'error'], [5, 'ok']]);
-    assert.match(rows[1]!.error!.message, /feature "f1" is missing: expected a finite number/);
+    assert.match(rows[1]!.error!.message, /feature "f1" is missing: expected a finite decimal number/);
     assert.match(rows[2]!.error!.message, /has 2 columns: expected 3 \(f0, f1, f2\)/);
+  });
+
+  it('holds file rows to what the local API takes: FP32 overflow, hex and nested inputs refused, naming the value', async () => {
+    const input = join(dir, 'hostile.csv');
+    writeFileSync(input, 'f0,f1,f2\n1e40,2,a\n0x10,2,a\n1,2,a\n');
+    const output = join(dir, 'out-hostile.jsonl');
+    const r = await batch(['--model', 'tab', '--input', input, '--output', output], data);
+    assert.equal(r.code, 0, r.err);
+    const rows = readOut(output);
+    assert.match(rows[0]!.error!.message, /feature "f0" is 1e40, which overflows FP32 \(the model's input\): expected a finite FP32 number/);
+    assert.match(rows[1]!.error!.message, /feature "f0" is "0x10": expected a finite decimal number/);
+    assert.ok(rows[2]!.outputs, 'a good row still runs');
+    const jsonl = join(dir, 'hostile.jsonl');
+    writeFileSync(jsonl, `${JSON.stringify({ inputs: { x: [[1e40, 1, 0]] } })}\n${JSON.stringify({ inputs: { x: [[true, 1, 0]] } })}\n`);
+    const rj = await batch(['--model', 'tab', '--input', jsonl, '--output', join(dir, 'out-hostile-j.jsonl')], data);
+    assert.equal(rj.code, 0, rj.err);
+    const jrows = readOut(join(dir, 'out-hostile-j.jsonl'));
+    assert.match(jrows[0]!.error!.message, /data\[0\] = 1e\+40 overflows FP32/);
+    assert.match(jrows[1]!.error!.message, /data\[0\] is boolean: expected a number \(FP32\)/);
+  });
+
+  it('never writes over its input or replaces a symlink or device: refused, or written through in place', async () => {
+    const input = join(dir, 'self.csv');
+    writeFileSync(input, 'f0,f1,f2\n1,2,a\n');
+    const self = await batch(['--model', 'tab', '--input', input, '--output', input], data);
+    assert.equal(self.code, 1);
+    assert.match(self.err, /^error \[BAD_REQUEST\]: batch output .*self\.csv is the input file: expected another file/m);
+    assert.equal(readFileSync(input, 'utf8'), 'f0,f1,f2\n1,2,a\n', 'the input is untouched');
+    const viaLink = join(dir, 'self-link.csv');
+    symlinkSync(input, viaLink);
+    assert.equal((await batch(['--model', 'tab', '--input', input, '--output', viaLink], data)).code, 1, 'the input through a symlink is the input');
+    // A symlink to another file: written through, the link kept.
+    const target = join(dir, 'scored-target.jsonl');
+    writeFileSync(target, 'old\n');
+    const link = join(dir, 'scored-link.jsonl');
+    symlinkSync(target, link);
+    assert.equal((await batch(['--model', 'tab', '--input', input, '--output', link], data)).code, 0);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink is still a symlink');
+    assert.equal(readOut(target).length, 1);
+    // A FIFO (as /dev/stdout may be) is written in place, not renamed over.
+    const fifo = join(dir, 'scored.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let piped = '';
+    reader.stdout.on('data', (b: Buffer) => { piped += b.toString(); });
+    const closed = new Promise((r) => reader.once('close', r));
+    assert.equal((await batch(['--model', 'tab', '--input', input, '--output', fifo], data)).code, 0);
+    await closed;
+    assert.equal(piped.trim().split('\n').length, 1);
+    assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
+    assert.equal(existsSync(`${fifo}.tmp`), false);
+    const noDir = await batch(['--model', 'tab', '--input', input, '--output', join(dir, 'nope', 'o.jsonl')], data);
+    assert.equal(noDir.code, 1);
+    assert.match(noDir.err, /its directory .*nope does not exist: expected an existing directory/);
+    const isDir = await batch(['--model', 'tab', '--input', input, '--output', dir], data);
+    assert.match(isDir.err, /is a directory: expected a file path/);
   });
 
   it('refuses an unknown model, a missing input and missing flags with a clear message', async () => {
@@ -135,6 +192,14 @@ describe('batch', () => {
     utimesSync(join(inDir, 'a.csv'), new Date(), new Date(Date.now() + 5000));
     const r3 = await two.s.runJob(job);
     assert.deepEqual(r3.processed.map((p) => p.rows), [2]);
+    // A job whose outputDir is its input directory never scores its own results.
+    writeFileSync(join(inDir, 'c.jsonl'), `${JSON.stringify({ f0: 2, f1: 1, f2: 'a' })}\n`);
+    const loop = { ...job2, name: 'loop', input: join(inDir, '*.jsonl'), outputDir: inDir };
+    const l1 = await two.s.runJob(loop);
+    assert.deepEqual(l1.processed.map((p) => p.path.endsWith('c.jsonl')), [true]);
+    const l2 = await two.s.runJob(loop);
+    assert.deepEqual([l2.processed.length, l2.skipped.length], [0, 2], 'c.out.jsonl is not an input');
+    assert.deepEqual(readdirSync(inDir).filter((f) => f.includes('.out.')), ['c.out.jsonl']);
     await two.close();
   });
 

@@ -5,10 +5,9 @@
 // row, the field and what was expected; it never stops the job.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { AppError } from '@edgefleet/shared/core';
+import { AppError, tensorData } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RecordedTensor } from '../runtime/recorder.js';
-import { arrayFor } from '../runtime/tensors.js';
 
 export type RawRow = { line: number; value: Record<string, unknown> } | { line: number; error: string };
 
@@ -77,6 +76,8 @@ export interface RowShape {
   width: number;
   /** feature index -> position in the row; vocabularies for categorical columns */
   columns: { name: string; index: number; vocabulary: string[] | null }[];
+  /** The tabular input is FP32: a value beyond its range would reach the model as Infinity. */
+  fp32: boolean;
 }
 
 export function rowShape(m: Manifest): RowShape {
@@ -91,20 +92,26 @@ export function rowShape(m: Manifest): RowShape {
     input,
     width,
     columns: features.map((f) => ({ name: f.name, index: f.index, vocabulary: f.kind === 'categorical' ? (f.vocabulary ?? []) : null })),
+    fp32: spec.datatype === 'FP32',
   };
 }
 
-function cellNumber(v: unknown, col: RowShape['columns'][number]): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '') {
-    if (col.vocabulary) {
-      const i = col.vocabulary.indexOf(v);
-      if (i >= 0) return i;
-    }
-    const x = Number(v);
-    if (Number.isFinite(x)) return x;
+/** A number as a CSV cell writes it: decimal, optionally signed, with an exponent (not "0x10", " ", "1_000" or "Infinity"). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+function cellNumber(v: unknown, col: RowShape['columns'][number], fp32: boolean): number {
+  let x: number | undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) x = v;
+  else if (typeof v === 'string' && v.trim() !== '') {
+    const i = col.vocabulary ? col.vocabulary.indexOf(v) : -1;
+    if (i >= 0) return i;
+    if (DECIMAL.test(v.trim())) x = Number(v);
   }
-  const want = col.vocabulary ? `one of ${JSON.stringify(col.vocabulary)} or its index` : 'a finite number';
+  if (x !== undefined && Number.isFinite(x)) {
+    if (fp32 && !Number.isFinite(Math.fround(x))) throw new AppError('INVALID_INPUT', `feature "${col.name}" is ${v as string | number}, which overflows FP32 (the model's input): expected a finite FP32 number (at most ±3.4e38)`);
+    return x;
+  }
+  const want = col.vocabulary ? `one of ${JSON.stringify(col.vocabulary)} or its index` : 'a finite decimal number';
   throw new AppError('INVALID_INPUT', `feature "${col.name}" is ${v === undefined || v === '' ? 'missing' : JSON.stringify(v)}: expected ${want}`);
 }
 
@@ -118,7 +125,7 @@ export function tabularRow(value: Record<string, unknown>, shape: RowShape): num
     throw new AppError('INVALID_INPUT', `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${k}"`).join(', ')}: expected the features ${[...known].join(', ')} (and optionally "id")`);
   }
   const out = new Array<number>(shape.width).fill(0);
-  for (const c of shape.columns) out[c.index] = cellNumber(src[c.name], c);
+  for (const c of shape.columns) out[c.index] = cellNumber(src[c.name], c, shape.fp32);
   return out;
 }
 
@@ -129,9 +136,11 @@ function flatInputs(inputs: unknown, shape: RowShape): number[] | Record<string,
   const data = (inputs as Record<string, unknown>)[shape.input];
   if (data === undefined) throw new AppError('INVALID_INPUT', `"inputs" has no "${shape.input}": expected {"${shape.input}": [${shape.width} numbers]}`);
   const flat = (Array.isArray(data) ? data.flat(Infinity) : [data]) as unknown[];
-  if (flat.length !== shape.width || !flat.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+  if (flat.length !== shape.width) {
     throw new AppError('INVALID_INPUT', `input "${shape.input}" has ${flat.length} values: expected ${shape.width} finite numbers`);
   }
+  // Held to what the local API takes (numbers only, no FP32 overflow): throws naming the value.
+  tensorData(flat, { name: shape.input, datatype: shape.fp32 ? 'FP32' : 'FP64', shape: [shape.width] }, { allowNonFinite: false });
   return flat as number[];
 }
 
@@ -154,17 +163,7 @@ export function oipFeeds(value: Record<string, unknown>, m: Manifest): RecordedT
       throw new AppError('INVALID_INPUT', `input "${spec.name}" has ${flat.length} values: expected a shape [${spec.shape.join(', ')}]`);
     }
     const shape = spec.shape.map((d) => (d < 0 ? flat.length / fixed : d));
-    const data = arrayFor(spec.datatype, flat.length);
-    if (!data) throw new AppError('INVALID_INPUT', `input "${spec.name}": datatype ${spec.datatype} is not supported in batch files`);
-    flat.forEach((x, i) => {
-      const ok = typeof x === 'number' ? Number.isFinite(x) : typeof x === 'boolean';
-      if (!ok) throw new AppError('INVALID_INPUT', `input "${spec.name}" value [${i}] is ${JSON.stringify(x)}: expected a finite number`);
-      const num = typeof x === 'boolean' ? Number(x) : (x as number);
-      if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-        if (!Number.isInteger(num)) throw new AppError('INVALID_INPUT', `input "${spec.name}" value [${i}] is ${num}: expected an integer`);
-        data[i] = BigInt(num);
-      } else data[i] = num;
-    });
-    return { name: spec.name, datatype: spec.datatype, shape, data };
+    // Each value checked as the local API checks it: the datatype's type and range (shared/src/infer/request.ts).
+    return { name: spec.name, datatype: spec.datatype, shape, data: tensorData(flat, spec, { allowNonFinite: false }) as RecordedTensor['data'] };
   });
 }

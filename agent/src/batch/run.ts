@@ -4,10 +4,11 @@
 // Predictions are recorded in the summaries through the runtime's recorder;
 // rows refused before inference are recorded as errors here.
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { storageError, toAppError } from '@edgefleet/shared/core';
+import { AppError, storageError, toAppError } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { ModelRuntime } from '../runtime/runtime.js';
@@ -64,13 +65,34 @@ function toList(data: RecordedTensor['data'], from: number, to: number): unknown
   return out;
 }
 
-/** Runs the job; the output is written to OUT.tmp and renamed when complete. */
+/**
+ * Where the output goes. A file (new, or a regular one, through any symlink to it) is written beside
+ * it as OUT.tmp and renamed over it when complete, so a reader never sees half of it; a device or a
+ * FIFO (`/dev/stdout`, a pipe) is written in place, never replaced. The input itself, or a directory,
+ * is refused before anything is written.
+ */
+async function outputTarget(input: string, output: string): Promise<{ path: string; inPlace: boolean }> {
+  const real = await realpath(output).catch(async () => {
+    const dir = await realpath(dirname(output)).catch(() => null);
+    if (dir === null) throw new AppError('BAD_REQUEST', `batch output ${output}: its directory ${dirname(output)} does not exist: expected an existing directory`);
+    return join(dir, basename(output));
+  });
+  if (real === await realpath(input).catch(() => input)) {
+    throw new AppError('BAD_REQUEST', `batch output ${output} is the input file: expected another file (the input is read while the output is written)`);
+  }
+  const s = await stat(real).catch(() => null);
+  if (s?.isDirectory()) throw new AppError('BAD_REQUEST', `batch output ${output} is a directory: expected a file path such as ${join(output, 'scored.jsonl')}`);
+  return { path: real, inPlace: s !== null && !s.isFile() };
+}
+
+/** Runs the job; the output is written to OUT.tmp and renamed when complete (in place for a device or FIFO). */
 export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const t0 = performance.now();
   const m = o.model.manifest;
   const shape = rowShape(m);
   const batchSize = o.batchSize ?? 256;
-  const tmp = `${o.output}.tmp`;
+  const target = await outputTarget(o.input, o.output);
+  const tmp = target.inPlace ? target.path : `${target.path}.tmp`;
   const out = createWriteStream(tmp);
   // A write the disk refuses (ENOSPC) arrives as an 'error' while rows are being run: kept here (an
   // 'error' without a listener would end the daemon), thrown at the next write, and the .tmp removed.
@@ -174,11 +196,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     await finished(out); // settles even when the stream failed before this line
   } catch (err) {
     out.destroy();
-    await rm(tmp, { force: true });
+    if (!target.inPlace) await rm(tmp, { force: true });
     if (!out.errored) throw err;
     throw storageError(err, `batch output ${o.output}: cannot write it`, 'room on its disk for the output; nothing of it was kept');
   }
-  await rename(tmp, o.output);
+  if (!target.inPlace) await rename(tmp, target.path);
   const seconds = (performance.now() - t0) / 1000;
   return { rows, errors, seconds, rowsPerSec: seconds > 0 ? rows / seconds : rows };
 }

@@ -15,6 +15,9 @@ import type { Clock } from '../summaries/recorder.js';
 import { nextRun, parseCron, type Cron } from '@edgefleet/shared/core';
 import { runBatch, type BatchModel } from './run.js';
 
+/** A scheduled job writes NAME.out.jsonl into its outputDir for each input NAME.*. */
+const OUTPUT_SUFFIX = '.out.jsonl';
+
 export interface BatchJob {
   name: string;
   model: string;
@@ -129,7 +132,10 @@ export class BatchScheduler {
   async runJob(job: BatchJob): Promise<JobRun> {
     const db = this.opts.db;
     const result: JobRun = { processed: [], skipped: [], failed: [] };
-    const files = await expandGlob(job.input);
+    // Never the job's own outputs (NAME.out.jsonl in outputDir), should its input glob reach them: a job
+    // whose outputDir is its input directory would otherwise score its results, then those, at every run.
+    const outDir = resolve(job.outputDir);
+    const files = (await expandGlob(job.input)).filter((p) => !(resolve(dirname(p)) === outDir && p.endsWith(OUTPUT_SUFFIX)));
     if (files.length === 0) return result;
     const model = this.opts.resolveModel(job.model, job.version);
     await mkdir(job.outputDir, { recursive: true });
@@ -149,7 +155,7 @@ export class BatchScheduler {
           result.skipped.push(path);
           continue;
         }
-        const output = join(job.outputDir, `${basename(path, extname(path))}.out.jsonl`);
+        const output = join(job.outputDir, `${basename(path, extname(path))}${OUTPUT_SUFFIX}`);
         const r = await runBatch({ model, input: path, output, ...(this.opts.recorder ? { recorder: this.opts.recorder } : {}) });
         mark.run(path, s.size, mtime, sha, job.name, output, r.rows, r.errors, new Date(this.clock.now()).toISOString());
         result.processed.push({ path, output, rows: r.rows, errors: r.errors });

@@ -174,6 +174,15 @@ function walk(x: unknown[], depth: number, shape: number[], name: string, at: st
   }
 }
 
+/**
+ * A tensor's flat values checked and converted as the local API takes them: the datatype's type and
+ * range (integers in range, FP32 that does not overflow, BOOL as true/false, BYTES as text); the batch
+ * job uses it too, so a file row is held to what a request is. Throws INVALID_INPUT naming the value.
+ */
+export function tensorData(flat: unknown[], spec: TensorSpec, opts: { allowNonFinite: boolean }): OipTensor['data'] {
+  return fill(flat, spec, opts.allowNonFinite);
+}
+
 function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTensor['data'] {
   const { name, datatype } = spec;
   const n = flat.length;
