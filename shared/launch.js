@@ -20,6 +20,16 @@ export function isEntryPoint(moduleUrl) {
  * drains). A negative code means "keep running" (a daemon that exits on a signal).
  */
 export async function runMain(name, main) {
+  // Output piped into a reader that has gone (`edgefleet audit | head`): a command stops quietly, as
+  // Unix tools do, instead of dying on an unhandled EPIPE with a stack; a daemon (`run`) keeps running
+  // without that output. Any other write error is still thrown.
+  const daemon = process.argv[2] === 'run';
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (err?.code !== 'EPIPE') throw err;
+      if (!daemon) process.exit(process.exitCode ?? 0);
+    });
+  }
   try {
     const code = await main(process.argv.slice(2));
     if (typeof code === 'number' && code >= 0) process.exitCode = code;
