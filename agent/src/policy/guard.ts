@@ -98,8 +98,8 @@ export class PolicyGuard implements PredictionRecorder {
     if (v) this.watcher.watch(s.name, s.version, v.manifest.policy);
   }
 
-  record(model: string, version: string, features: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void {
-    this.watcher.record(model, version, features, outputs, latencyMs);
+  record(model: string, version: string, features: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number, waitMs?: number): void {
+    this.watcher.record(model, version, features, outputs, latencyMs, waitMs);
   }
 
   recordError(model: string, version: string, code: string, latencyMs: number): void {
@@ -117,7 +117,7 @@ export class PolicyGuard implements PredictionRecorder {
   private async rollBack(b: Breach): Promise<void> {
     const { emit, listener } = this.d;
     listener?.policyBreached(b);
-    const data = { requests: b.requests, errors: b.errors, invalidInput: b.invalidInput, shed: b.shed, errorRate: b.errorRate, p95Ms: b.p95Ms, maxErrorRate: b.policy.maxErrorRate, maxP95LatencyMs: b.policy.maxP95LatencyMs };
+    const data = { requests: b.requests, errors: b.errors, invalidInput: b.invalidInput, shed: b.shed, largeRequests: b.large, errorRate: b.errorRate, p95Ms: b.p95Ms, maxErrorRate: b.policy.maxErrorRate, maxP95LatencyMs: b.policy.maxP95LatencyMs };
     emit({ kind: 'policy_breach', model: b.model, version: b.version, code: 'POLICY_BREACH', message: b.reason, data });
     if (this.d.models.getActive(b.model)?.active !== b.version) {
       // Someone switched away meanwhile: there is nothing left to roll back.

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LATENCY_BOUNDS_MS, type Policy } from '@edgefleet/shared';
 import type { PredictionRecorder } from '../runtime/recorder.js';
-import { PolicyWatcher, teeRecorder, type Breach } from './watcher.js';
+import { MAX_LATENCY_ROWS, PolicyWatcher, teeRecorder, type Breach } from './watcher.js';
 
 const POLICY: Policy = { maxErrorRate: 0.1, maxP95LatencyMs: 100, observationWindowSec: 300, minRequests: 20 };
 
@@ -162,4 +162,21 @@ test('teeRecorder forwards every call to each recorder', () => {
   tee.record('m', '1.0.0', [], [], 3);
   tee.recordError('m', '1.0.0', 'X', 4);
   assert.deepEqual(calls, ['a ok m@1.0.0 3', 'b ok m@1.0.0 3', 'a err m@1.0.0 X 4', 'b err m@1.0.0 X 4']);
+});
+
+test('latency is the model\'s: time waiting for a run slot is not judged, nor requests of more than MAX_LATENCY_ROWS rows', (t) => {
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', POLICY);
+  const rows = (n: number) => [{ name: 'x', datatype: 'FP32' as const, shape: [n, 3], data: new Float32Array(n * 3) }];
+  // 400 ms answered, 390 of them waiting behind other requests: 10 ms of the model's.
+  for (let i = 0; i < 20; i++) w.record('m', '2.0.0', rows(1), [], 400, 390);
+  // A caller sending 100,000-row requests, each slow by its size.
+  for (let i = 0; i < 20; i++) w.record('m', '2.0.0', rows(MAX_LATENCY_ROWS + 1), [], 900, 0);
+  assert.equal(breaches.length, 0, 'neither queueing nor large requests breach the latency policy');
+  // Requests of at most MAX_LATENCY_ROWS rows are judged from their run's start: a slow model still breaches.
+  for (let i = 0; i < 20; i++) w.record('m', '2.0.0', rows(MAX_LATENCY_ROWS), [], 450, 50);
+  assert.equal(breaches.length, 1);
+  const b = breaches[0] as Breach;
+  assert.equal(b.large, 20);
+  assert.match(b.reason, new RegExp(`p95 latency [\\d.]+ ms > 100 ms \\(not judged: the latency of 20 requests of more than ${MAX_LATENCY_ROWS} rows\\)`));
 });

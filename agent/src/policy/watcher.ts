@@ -8,6 +8,12 @@ import { addLatency, emptyLatency, errorKind, latencyQuantile } from '@edgefleet
 import type { LatencySketch, Policy } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 
+/**
+ * The p95 a latency policy is judged on is over requests of at most this many rows (the first
+ * dimension of the first input): a request carrying more is slow by its size, not by the model.
+ */
+export const MAX_LATENCY_ROWS = 64;
+
 export interface Breach {
   model: string;
   version: string;
@@ -18,6 +24,8 @@ export interface Breach {
   /** Not judged: requests refused for invalid input, and load shed (reported beside the breach). */
   invalidInput: number;
   shed: number;
+  /** Answered requests of more than MAX_LATENCY_ROWS rows: in the error rate, not in the p95. */
+  large: number;
   errorRate: number;
   p95Ms: number;
   policy: Policy;
@@ -32,6 +40,7 @@ interface Watch {
   errors: number;
   invalidInput: number;
   shed: number;
+  large: number;
   latency: LatencySketch;
   timer: NodeJS.Timeout;
 }
@@ -55,6 +64,7 @@ export class PolicyWatcher implements PredictionRecorder {
       errors: 0,
       invalidInput: 0,
       shed: 0,
+      large: 0,
       latency: emptyLatency(),
       timer: setTimeout(() => this.evaluate(model, true), windowMs),
     };
@@ -76,11 +86,14 @@ export class PolicyWatcher implements PredictionRecorder {
     for (const m of [...this.watches.keys()]) this.clear(m);
   }
 
-  record(model: string, version: string, _f: readonly RecordedTensor[], _o: readonly RecordedTensor[], latencyMs: number): void {
+  record(model: string, version: string, feeds: readonly RecordedTensor[], _o: readonly RecordedTensor[], latencyMs: number, waitMs = 0): void {
     const w = this.watches.get(model);
     if (!w || w.version !== version) return;
     w.requests++;
-    addLatency(w.latency, latencyMs);
+    // The model's time: from its run's start (waiting for a slot or a batch is load), and only for
+    // requests of the size a latency policy is written for (a 100,000-row request is slow by its size).
+    if ((feeds[0]?.shape[0] ?? 1) > MAX_LATENCY_ROWS) w.large++;
+    else addLatency(w.latency, Math.max(0, latencyMs - waitMs));
     if (w.requests >= w.policy.minRequests && w.requests % 10 === 0) this.evaluate(model, false);
   }
 
@@ -114,7 +127,7 @@ export class PolicyWatcher implements PredictionRecorder {
       if (p95Ms > w.policy.maxP95LatencyMs) reasons.push(`p95 latency ${p95Ms.toFixed(1)} ms > ${w.policy.maxP95LatencyMs} ms`);
       if (reasons.length) {
         this.clear(model);
-        const b: Breach = { model, version: w.version, requests: w.requests, errors: w.errors, invalidInput: w.invalidInput, shed: w.shed, errorRate, p95Ms, policy: w.policy, reason: `policy breached after ${w.requests} requests: ${reasons.join('; ')}${notJudged(w)}` };
+        const b: Breach = { model, version: w.version, requests: w.requests, errors: w.errors, invalidInput: w.invalidInput, shed: w.shed, large: w.large, errorRate, p95Ms, policy: w.policy, reason: `policy breached after ${w.requests} requests: ${reasons.join('; ')}${notJudged(w)}` };
         this.onBreach(b);
         return b;
       }
@@ -126,14 +139,18 @@ export class PolicyWatcher implements PredictionRecorder {
 
 /** What was seen but not held against the model, for the breach's reason. */
 function notJudged(w: Watch): string {
-  return w.invalidInput || w.shed ? ` (not judged: ${w.invalidInput} invalid input, ${w.shed} shed)` : '';
+  const parts = [
+    ...(w.invalidInput || w.shed ? [`${w.invalidInput} invalid input, ${w.shed} shed`] : []),
+    ...(w.large ? [`the latency of ${w.large} requests of more than ${MAX_LATENCY_ROWS} rows`] : []),
+  ];
+  return parts.length ? ` (not judged: ${parts.join('; ')})` : '';
 }
 
 /** Sends every prediction to several recorders (summaries and the policy watcher). */
 export function teeRecorder(...rs: PredictionRecorder[]): PredictionRecorder {
   return {
-    record(m, v, f, o, l) {
-      for (const r of rs) r.record(m, v, f, o, l);
+    record(m, v, f, o, l, wait) {
+      for (const r of rs) r.record(m, v, f, o, l, wait);
     },
     recordError(m, v, c, l) {
       for (const r of rs) r.recordError(m, v, c, l);

@@ -152,6 +152,7 @@ export class Batcher {
     this.stats.requests += members.length;
     const wanted = members[0]!.wanted;
     let run;
+    const runStart = performance.now();
     try {
       run = this.rt.runSession(v, concatFeeds(members, b.rows), wanted);
     } catch {
@@ -169,7 +170,7 @@ export class Batcher {
         v.batch = undefined;
         return this.retry(v, members);
       }
-      for (let i = 0; i < members.length; i++) this.ok(v, members[i]!, parts[i]!);
+      for (let i = 0; i < members.length; i++) this.ok(v, members[i]!, parts[i]!, runStart);
       this.limiter.release();
     }, () => this.retry(v, members));
   }
@@ -185,6 +186,7 @@ export class Batcher {
       const m = members[i];
       if (!m) return this.limiter.release();
       let run;
+      const runStart = performance.now();
       try {
         run = this.rt.runSession(v, m.feeds, m.wanted);
       } catch (err) {
@@ -198,7 +200,7 @@ export class Batcher {
         } catch (err) {
           this.err(v, m, err);
         }
-        if (outputs) this.ok(v, m, outputs);
+        if (outputs) this.ok(v, m, outputs, runStart);
         next(i + 1);
       }, (err: unknown) => {
         this.err(v, m, this.rt.runError(v, err));
@@ -208,10 +210,10 @@ export class Batcher {
     next(0);
   }
 
-  private ok(v: LoadedVersion, m: Member, outputs: RecordedTensor[]): void {
+  private ok(v: LoadedVersion, m: Member, outputs: RecordedTensor[], runStart: number): void {
     let r: InferResult;
     try {
-      r = this.rt.succeeded(v, m.feeds, outputs, m.t0);
+      r = this.rt.succeeded(v, m.feeds, outputs, m.t0, runStart);
     } catch (err) {
       return this.err(v, m, err);
     }

@@ -68,6 +68,10 @@ describe('dynamic batching', () => {
         (o.data as Float32Array).forEach((x, j) => assert.ok(Math.abs(x - want[j]!) < 1e-5, `request ${i} value ${j}: ${x} vs ${want[j]}`));
       });
       assert.deepEqual(seen.ok.map((s) => s.rows), [1, 2, 3, 1, 2], 'one record per request with its own rows');
+      // Each record says how much of its latency came before its run (the policy guard judges the rest):
+      // the batch waited its 20 ms queue delay before running.
+      for (const s of seen.ok) assert.ok(s.waitMs !== undefined && s.waitMs >= 0 && s.waitMs <= s.latencyMs, JSON.stringify([s.waitMs, s.latencyMs]));
+      assert.ok(Math.max(...seen.ok.map((s) => s.waitMs ?? 0)) >= 15, 'the queue delay is wait, not run');
       assert.equal(rt.active('mlp')!.pins, 0);
     } finally {
       await rt.stop();

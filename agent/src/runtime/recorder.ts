@@ -8,7 +8,12 @@ export type RecordedTensor = OipTensor;
 export type { TensorData };
 
 export interface PredictionRecorder {
-  record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number): void;
+  /**
+   * `latencyMs`: from the request's arrival to its answer (what the caller saw: the summaries' latency);
+   * `waitMs`: the part of it before the request's run started (parsing, waiting for a run slot or a
+   * batch): load, not the model, for the policy guard (policy/watcher.ts).
+   */
+  record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[], latencyMs: number, waitMs?: number): void;
   recordError(model: string, version: string, code: string, latencyMs: number): void;
 }
 

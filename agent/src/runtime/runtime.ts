@@ -237,14 +237,15 @@ export class ModelRuntime {
     return outputs;
   }
 
-  /** A request's success: recorded, unpinned (the caller frees the slot). Throws what the recorder throws. */
-  succeeded(v: LoadedVersion, feeds: readonly RecordedTensor[], outputs: RecordedTensor[], t0: number): InferResult {
-    this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
+  /** A request's success: recorded, unpinned (the caller frees the slot). Throws what the recorder throws. `runStart`: when its run began. */
+  succeeded(v: LoadedVersion, feeds: readonly RecordedTensor[], outputs: RecordedTensor[], t0: number, runStart: number): InferResult {
+    this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runStart - t0);
     this.unpin(v);
     return { version: v.version, outputs };
   }
 
   private runAcquired(v: LoadedVersion, limiter: Limiter, feeds: RecordedTensor[], wanted: readonly string[] | undefined, t0: number): Promise<InferResult> {
+    const runStart = performance.now();
     let run: Promise<Record<string, OrtTensorLike>>;
     try {
       run = this.runSession(v, feeds, wanted);
@@ -255,7 +256,7 @@ export class ModelRuntime {
       let outputs: RecordedTensor[];
       try {
         outputs = this.outputsOf(v, result, wanted);
-        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0);
+        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runStart - t0);
       } catch (err) {
         return this.failed(v, err, limiter, t0);
       }

@@ -30,7 +30,7 @@ export function modelFile(dir: string, o: { name: string; version: string; onnx:
 }
 
 export interface Seen {
-  ok: Array<{ model: string; version: string; rows: number; feeds: readonly RecordedTensor[]; outputs: readonly RecordedTensor[] }>;
+  ok: Array<{ model: string; version: string; rows: number; feeds: readonly RecordedTensor[]; outputs: readonly RecordedTensor[]; latencyMs: number; waitMs: number | undefined }>;
   errors: Array<{ model: string; version: string; code: string }>;
 }
 
@@ -40,7 +40,7 @@ export function seenRecorder(): PredictionRecorder & { seen: Seen } {
   const copy = (ts: readonly RecordedTensor[]) => ts.map((t) => ({ ...t, shape: [...t.shape], data: Array.isArray(t.data) ? [...t.data] : t.data.slice() }) as RecordedTensor);
   return {
     seen,
-    record: (model, version, feeds, outputs) => seen.ok.push({ model, version, rows: feeds[0]?.shape[0] ?? 0, feeds: copy(feeds), outputs: copy(outputs) }),
+    record: (model, version, feeds, outputs, latencyMs, waitMs) => seen.ok.push({ model, version, rows: feeds[0]?.shape[0] ?? 0, feeds: copy(feeds), outputs: copy(outputs), latencyMs, waitMs }),
     recordError: (model, version, code) => seen.errors.push({ model, version, code }),
   };
 }
