@@ -35,7 +35,7 @@ import { CaptureService } from '../capture/service.js';
 import type { HubLease } from '../cluster/lease.js';
 import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { DesiredResync } from '../deployments/resync.js';
-import { alertsOptions, brokerUrls, createFleetLink, createQuota, createStreams, httpUrl, listen, watchDataDisk } from './wiring.js';
+import { alertsOptions, brokerUrls, createFleetLink, createQuota, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000, lease: 1500 };
@@ -105,6 +105,9 @@ export class Hub {
     const ext = cfg.externalBroker;
     const parts = { clock, logger, metrics: this.metrics };
     watchDataDisk(this.metrics, cfg.dataDir);
+    // What a push cut short by a killed hub left staged (older than any live upload can be idle).
+    const swept = store.blobs.sweepTemp(2 * HTTP_IDLE_MS);
+    if (swept) logger.info({ files: swept }, 'removed bundle uploads a stopped hub left unfinished');
     // Per-device MQTT quotas (embedded broker only), then the MQTT link (embedded aedes or an external broker).
     const quota = createQuota(cfg, store, parts);
     this.quota = quota;

@@ -128,10 +128,20 @@ export function createStreams(
   return { streams, disconnect };
 }
 
+/**
+ * How long a connection may send and receive nothing before it is dropped. A request as a whole has no
+ * deadline: a bundle upload is bounded by its bytes (maxBundleBytes), and 400 MB over a 10 Mbit/s link
+ * takes longer than Node's default requestTimeout of 300 s, after which it answered a bare 408. Headers
+ * must still arrive within Node's headersTimeout (60 s); a live stream writes a heartbeat every 15 s.
+ */
+export const HTTP_IDLE_MS = 300_000;
+
 /** The HTTP server on cfg.host:cfg.httpPort, once it listens. */
 export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig): Promise<ServerType> {
   return new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
+    if ('requestTimeout' in s) s.requestTimeout = 0;
+    s.setTimeout(HTTP_IDLE_MS);
     s.once('error', reject);
   });
 }

@@ -2,7 +2,7 @@
 // atomically (temp file, fsync, rename, fsync of the directory), plus the blobs
 // table that records them. Bundles are stored whole: the bundle is the blob.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, existsSync, statSync, openSync, fsyncSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, existsSync, readdirSync, statSync, openSync, fsyncSync, closeSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '@edgefleet/shared';
@@ -19,6 +19,34 @@ export class BlobStore {
     const dir = join(this.root, '..', 'tmp');
     mkdirSync(dir, { recursive: true });
     return join(dir, `${Date.now()}-${Math.random().toString(36).slice(2)}.part`);
+  }
+
+  /**
+   * Removes staged `.part` files untouched for `olderThanMs`: an upload cut short by a hub killed
+   * mid-push leaves one (a failed or aborted push removes its own). Only old ones: another hub sharing
+   * this data dir (docs/hub.md "Several hubs") may be receiving into a fresh one. Returns how many.
+   */
+  sweepTemp(olderThanMs: number, now = Date.now()): number {
+    const dir = join(this.root, '..', 'tmp');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return 0; // no upload ever staged
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith('.part')) continue;
+      const file = join(dir, name);
+      try {
+        if (now - statSync(file).mtimeMs < olderThanMs) continue;
+        rmSync(file, { force: true });
+        removed++;
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return removed;
   }
 
   pathOf(sha256: string): string {
