@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkTimeZone, describeWindow, localToInstant, nextRunIn, parseCron, parseDurationSec, windowAt, zoneOffset } from './cron.js';
+import { checkTimeZone, describeWindow, localToInstant, nextRun, nextRunIn, parseCron, parseDurationSec, windowAt, zoneOffset } from './cron.js';
 
 const at = (s: string) => Date.parse(s);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -105,7 +105,13 @@ describe('cron in time zones', () => {
     assert.throws(() => parseCron('0 2 * *'), /has 4 fields: expected 5/);
     assert.throws(() => parseCron('0 2 31 2-1 *'), /month "2-1": expected values in 1-12, low to high/);
     assert.throws(() => parseCron('0 2 * * MON'), /day of week "MON": expected a number/);
-    // Never matching in a zone: null, not a loop.
-    assert.equal(nextRunIn(parseCron('0 0 31 2 *'), at('2026-01-01T00:00:00Z'), 'Europe/Berlin'), null);
+    // Days no month it names has: accepted, it would never match (a window that never opens).
+    assert.throws(() => parseCron('0 2 30 2 *'), /invalid cron expression "0 2 30 2 \*": never matches: no month it names \(2\) has day 30: expected a day-of-month those months have/);
+    assert.throws(() => parseCron('0 2 31 4,6,9,11 *'), /never matches/);
+    assert.equal(nextRun(parseCron('0 2 29 2 *'), Date.UTC(2026, 0, 1)), Date.UTC(2028, 1, 29, 2), 'the 29th of February: in a leap year');
+    assert.ok(parseCron('0 2 30 2 1'), 'with a weekday it matches on Mondays in February');
+    assert.ok(parseCron('0 2 31 1-2 *'), 'January has a 31st');
+    // Never matching in a zone (parseCron refuses such an expression; built by hand here): null, not a loop.
+    assert.equal(nextRunIn({ ...parseCron('0 0 1 2 *'), days: new Set([31]) }, at('2026-01-01T00:00:00Z'), 'Europe/Berlin'), null);
   });
 });

@@ -31,6 +31,9 @@ const FIELDS = [
 
 const MINUTE = 60_000;
 
+/** The most days each month has (February in a leap year). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function bad(expr: string, msg: string): never {
   throw new AppError('CONFIG_INVALID', `invalid cron expression "${expr}": ${msg}`);
 }
@@ -59,6 +62,11 @@ export function parseCron(expr: string): Cron {
   const parts = expr.trim().split(/\s+/);
   if (parts.length !== 5) bad(expr, `has ${parts.length} fields: expected 5 (minute hour day-of-month month day-of-week)`);
   const [mi, h, d, mo, w] = parts.map((p, i) => parseField(expr, p, FIELDS[i]!)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  // Only days of the month restricted (a restricted weekday would match on its own): "0 2 30 2 *"
+  // would be accepted and then never run (a maintenance window that never opens holds a rollout for ever).
+  if (parts[2] !== '*' && parts[4] === '*' && ![...mo].some((m) => [...d].some((day) => day <= DAYS_IN_MONTH[m - 1]!))) {
+    bad(expr, `never matches: no month it names (${parts[3]}) has day ${parts[2]}: expected a day-of-month those months have (February has 29 at most)`);
+  }
   return { source: expr, minutes: mi, hours: h, days: d, months: mo, weekdays: w, dayRestricted: parts[2] !== '*', weekdayRestricted: parts[4] !== '*' };
 }
 

@@ -112,8 +112,9 @@ describe('maintenance windows and deferred devices', () => {
     assert.equal(defaultDeferTimeoutSec(undefined, from), 3600);
     // Weekdays only: Friday's window closes, Monday's opens 70 h later.
     assert.equal(longestWaitSec({ ...WINDOW, cron: '0 2 * * 1-5' }, from), 70 * 3600);
-    // A window that never opens: the bound (35 days).
-    assert.equal(longestWaitSec({ ...WINDOW, cron: '0 0 31 2 *' }, from), 35 * 86400);
+    // A window that opens only on the 29th of February (years apart): the bound (35 days). One that
+    // never opens ("0 0 31 2 *") is refused where a window is given (shared/src/cron.ts).
+    assert.equal(longestWaitSec({ ...WINDOW, cron: '0 0 29 2 *' }, from), 35 * 86400);
   });
 
   it('REST: rollouts and deployments take a window ("2h" too) and refuse a bad one naming the field', async () => {
@@ -133,6 +134,7 @@ describe('maintenance windows and deferred devices', () => {
         [{ cron: '0 2 * * *', durationSec: 30 }, /window\.durationSec: expected a window of at least 60 s/],
         [{ cron: '0 2 * * *', durationSec: 3600, timeZone: 'Europe/Berlim' }, /window\.timeZone: unknown time zone "Europe\/Berlim": expected an IANA name/],
         [{ cron: '0 2 * * *', duration: 3600 }, /window\.durationSec|window: .*"duration"/],
+        [{ cron: '0 2 30 2 *', durationSec: 3600 }, /window\.cron: invalid cron expression "0 2 30 2 \*": never matches: no month it names \(2\) has day 30/],
       ];
       for (const [window, message] of cases) {
         for (const path of ['/rollouts', '/deployments']) {
