@@ -2,7 +2,8 @@
 // data dir without the daemon: models and their active versions, the hub link (device id, the broker
 // the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
-// the last refused document, the update lock in force (docs/agent.md "Update lock") and the room on its disk.
+// the last refused document, the update lock in force (docs/agent.md "Update lock"), the room on its disk,
+// and for a model whose active version came by a rollback (a policy breach), when and why.
 import { LOW_DISK_SHARE, diskShare, diskText, escapeText, readDiskSpace, type DiskRoom } from '@edgefleet/shared/core';
 import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
@@ -12,7 +13,11 @@ import { SyncStore, type Refusal } from '../sync/sync-store.js';
 
 export interface AgentStatus {
   dataDir: string;
-  models: Array<{ name: string; active: string; previous: string | null; installed: string[] }>;
+  models: Array<{
+    name: string; active: string; previous: string | null; installed: string[];
+    /** Its active version came by a rollback (the policy's, `rollback`, or the hub's): when and why; null otherwise. */
+    rolledBack: { at: string; code: string | null; message: string } | null;
+  }>;
   trustVersion: number | null;
   hub: { enrolled: false } | { enrolled: true; deviceId: string; broker: string; brokers: string[]; link: LinkStatus };
   lastAppliedSeq: number;
@@ -50,9 +55,13 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     : { state: 'unknown', since: null, reason: null, at: null, stale: false };
   return {
     dataDir: config.dataDir,
-    models: s.models.listActive().map((a) => ({
-      name: a.name, active: a.active, previous: a.previous ?? null, installed: s.models.listVersions(a.name).map((v) => v.version),
-    })),
+    models: s.models.listActive().map((a) => {
+      const last = s.events.lastSwitch(a.name);
+      return {
+        name: a.name, active: a.active, previous: a.previous ?? null, installed: s.models.listVersions(a.name).map((v) => v.version),
+        rolledBack: last?.kind === 'rolled_back' ? { at: last.at, code: last.code ?? null, message: last.message } : null,
+      };
+    }),
     trustVersion: s.trust.get()?.signed.version ?? null,
     hub: creds
       // The broker a running daemon uses (its flags and config may differ from this command's), else ours.
@@ -81,7 +90,10 @@ export function formatStatus(st: AgentStatus): string {
   if (st.updateLock) lines.push(`update lock  until ${st.updateLock.until} (${st.updateLock.reason}): model switches wait`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
   if (st.models.length === 0) lines.push('models       none installed');
-  for (const m of st.models) lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);
+  for (const m of st.models) {
+    lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);
+    if (m.rolledBack) lines.push(`  rolled back ${m.rolledBack.at}${m.rolledBack.code ? ` [${m.rolledBack.code}]` : ''}: ${m.rolledBack.message}`);
+  }
   // Messages and names come from the hub and from bundles: printed escaped (shared/src/text.ts).
   return `${lines.map(escapeText).join('\n')}\n`;
 }

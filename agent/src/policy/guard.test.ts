@@ -74,6 +74,12 @@ describe('policy rollback on a standalone box', () => {
     assert.equal(r.code, 0, r.stderr);
     await waitFor('2.0.0 serving and watched', async () => (await served(a)) === '2.0.0' && a.policy?.watching('mlp') === '2.0.0');
     await expectRollback(a);
+    // A standalone box says why it is back on 1.0.0 without its daemon's log.
+    const st = await runCli(CLI, ['status', ...d]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^model {8}mlp 1\.0\.0 active \(previous 2\.0\.0; .*\)\n {2}rolled back \S+ \[POLICY_BREACH\]: rolled back mlp from 2\.0\.0 to 1\.0\.0: policy breached after \d+ requests: p95 latency/m);
+    const json = JSON.parse((await runCli(CLI, ['status', '--json', ...d])).stdout) as { models: Array<{ rolledBack: { code: string; message: string } | null }> };
+    assert.equal(json.models[0]?.rolledBack?.code, 'POLICY_BREACH');
   });
 
   it('resumes the watch at start for a version installed while the daemon was down', async () => {
