@@ -1,4 +1,5 @@
-// A token bucket for rate caps (hub blob bandwidth, agent backlog drain). Time comes from the caller.
+// A token bucket for rate caps (hub blob bandwidth and MQTT quotas, agent backlog drain). Time comes
+// from the caller, usually the wall clock: a step back is taken as no time passing, never as a stall.
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -15,6 +16,10 @@ export class TokenBucket {
   private refill(now: number): void {
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSec);
+      this.last = now;
+    } else if (now < this.last) {
+      // The clock stepped back (NTP correcting a clock that ran ahead): no time passed, and the bucket
+      // refills from here. Kept at the old mark, it would not refill until the clock passed it again.
       this.last = now;
     }
   }

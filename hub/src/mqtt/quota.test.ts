@@ -43,6 +43,17 @@ describe('MqttQuota', () => {
     assert.ok(t - T0 >= 3000, `refused after ${t - T0} ms`);
   });
 
+  it('a clock stepped back an hour neither throttles nor refuses a device that keeps to its quota', () => {
+    const { q } = quota({ messagesPerSec: 10, burst: 5, maxDelayMs: 1000, bytesPerHour: 10_000 });
+    for (let i = 0; i < 5; i++) assert.equal(q.admit('dev-1', TOPIC, 1000, T0 + 3_600_000).action, 'pass');
+    // NTP steps the hub's clock back an hour; the device publishes at its allowed rate. The first after
+    // the step may wait one token's time (the bucket cannot know how long the step hid), none after it.
+    assert.deepEqual(q.admit('dev-1', TOPIC, 10, T0), { action: 'delay', ms: 100 });
+    for (let i = 1; i < 20; i++) assert.equal(q.admit('dev-1', TOPIC, 10, T0 + i * 200).action, 'pass', `publish ${i}`);
+    // The 5,000 bytes counted before the step age out within the hour that follows, as any others.
+    assert.equal(q.admit('dev-1', TOPIC, 6000, T0 + 3_700_000).action, 'pass');
+  });
+
   it('refuses telemetry and events over the bytes of the hour, not state, until the window slides', () => {
     const { q } = quota({ bytesPerHour: 1000, messagesPerSec: 1000, burst: 1000 });
     assert.equal(q.admit('dev-1', TOPIC, 600, T0).action, 'pass');

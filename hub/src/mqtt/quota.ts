@@ -202,6 +202,9 @@ export class MqttQuota {
   /** Drops slots older than the hour and returns the bytes still in it. */
   private slide(st: DeviceState, nowMs: number): number {
     const slot = Math.floor(nowMs / SLOT_MS);
+    // The clock stepped back: the hour goes on from here (the bytes counted age out as it moves on),
+    // rather than counting them until the clock is back where it was.
+    if (slot < st.slot) st.slot = slot;
     if (slot > st.slot) {
       for (let i = st.slot + 1; i <= Math.min(slot, st.slot + SLOTS); i++) st.slots[i % SLOTS] = 0;
       st.slot = slot;
