@@ -32,6 +32,8 @@ export class SyncClient {
   private readonly opts: SyncOptions;
   private readonly id: string;
   private stateTimer: NodeJS.Timeout | null = null;
+  /** name@version of every version the last state report listed installed. */
+  private reportedInstalled = new Set<string>();
   /** The order of magnitude of the outbox backlog last reported (-1: none yet). */
   private outboxMagnitude = -1;
   private connected = false;
@@ -55,7 +57,7 @@ export class SyncClient {
       d.emit(e);
       this.outboxChanged();
     };
-    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publish(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
+    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
@@ -215,7 +217,20 @@ export class SyncClient {
   }
 
   private async publishState(): Promise<void> {
-    await this.publish('state', JSON.stringify(this.reportedState()), true);
+    const st = this.reportedState();
+    await this.publish('state', JSON.stringify(st), true);
+    this.reportedInstalled = new Set(st.models.flatMap((m) => m.installed.map((v) => `${m.name}@${v}`)));
+  }
+
+  /**
+   * Windows and events name a version, and the hub counts only versions the box has reported installed
+   * (docs/hub.md "What the hub accepts from devices"): a version installed since the last report (by
+   * `edgefleet-agent install` beside the daemon, say) is reported first, not refused and lost.
+   */
+  private async publishOutbox(kind: 'telemetry' | 'events', payload: string): Promise<void> {
+    const unreported = this.d.models.listActive().some((a) => this.d.models.listVersions(a.name).some((v) => !this.reportedInstalled.has(`${a.name}@${v.version}`)));
+    if (unreported) await this.publishState();
+    await this.publish(kind, payload);
   }
 
   /** Coalesces state reports (at most one per 250 ms). */
