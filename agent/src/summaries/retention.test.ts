@@ -154,6 +154,28 @@ describe('Retention', () => {
     assert.equal(windowTotals(outboxWindows(store)).count + dropped, total + MINUTES, 'unsent + dropped = recorded');
   });
 
+  it('carries the counts of its own dropped records on: every loss reaches the hub however long the box is offline', () => {
+    const ret = new Retention({ db: t.db, budgetBytes: 3000, clock });
+    ret.enforce();
+    const m = tabularManifest();
+    const rec = new SummaryRecorder({ sink: store, manifestOf: () => m, clock });
+    let recorded = total;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 20; i++) {
+        clock.t += 60_000;
+        rec.record('tab', '1.0.0', [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }], [], 1);
+        rec.flush();
+        recorded += 2;
+      }
+      ret.enforce(); // the previous pass's record is among the oldest entries now
+    }
+    rec.stop();
+    const records = outboxEvents(store).filter((e) => e.kind === 'backlog_dropped');
+    assert.ok(records.length < 6, `earlier records were dropped (${records.length} left) and their counts carried on`);
+    const dropped = records.reduce((n, e) => n + e.data.droppedPredictions! + e.data.droppedUnackedPredictions!, 0);
+    assert.equal(windowTotals(outboxWindows(store)).count + dropped, recorded, 'unsent + reported dropped = recorded');
+  });
+
   it('refuses a bad budget with a clear error', () => {
     assert.throws(() => new Retention({ db: t.db, budgetBytes: 0 }), /invalid summaries budget 0: expected a positive integer/);
   });

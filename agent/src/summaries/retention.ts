@@ -47,8 +47,11 @@ export interface RetentionReport {
    * windows: stored table rows; outbox/predictions: windows never sent (lost); unacked/unackedPredictions:
    * windows sent but not acked (lost only if the hub did not store them).
    */
-  dropped: { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number; events: number };
+  dropped: Dropped;
 }
+
+/** What a pass dropped (with the counts of earlier passes' dropped records it carried on). */
+type Dropped = { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number; events: number };
 
 export class Retention {
   private timer: NodeJS.Timeout | null = null;
@@ -246,7 +249,9 @@ export class Retention {
         doomed.push(row.key);
         r.after -= row.json.length;
         if (row.kind === 'event') {
-          r.dropped.events++;
+          // An earlier pass's own record of what it dropped is not lost with it: its counts go into
+          // this pass's record, so the hub learns every loss however long the box stays offline.
+          if (!carryDropped(r.dropped, row.json, (s) => { if (first === null || s < first) first = s; })) r.dropped.events++;
           continue;
         }
         const w = JSON.parse(row.json) as SummaryWindow;
@@ -276,4 +281,24 @@ export class Retention {
       });
     }
   }
+}
+
+/** Adds the counts of a dropped `backlog_dropped` event (its outbox JSON) to `d`; false for any other event. */
+function carryDropped(d: Dropped, json: string, firstStart: (s: string) => void): boolean {
+  let e: { kind?: unknown; data?: Record<string, unknown> };
+  try {
+    e = JSON.parse(json) as typeof e;
+  } catch {
+    return false;
+  }
+  if (e.kind !== 'backlog_dropped' || !e.data) return false;
+  const n = (k: string) => (typeof e.data?.[k] === 'number' && Number.isSafeInteger(e.data[k]) && (e.data[k] as number) >= 0 ? e.data[k] as number : 0);
+  d.windows += n('droppedWindows');
+  d.outbox += n('droppedOutbox');
+  d.predictions += n('droppedPredictions');
+  d.unacked += n('droppedUnacked');
+  d.unackedPredictions += n('droppedUnackedPredictions');
+  d.events += n('droppedEvents');
+  if (typeof e.data.firstStart === 'string') firstStart(e.data.firstStart);
+  return true;
 }
