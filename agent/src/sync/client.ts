@@ -17,6 +17,7 @@ import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
 import { reportedState } from './reported-state.js';
 import { DiskWatch } from './disk-space.js';
+import { ReconnectBackoff } from './reconnect.js';
 import { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
 export { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
@@ -127,7 +128,9 @@ export class SyncClient {
       will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(this.presence(false)), qos: 1, retain: true },
     });
     this.client = client;
+    const retry = new ReconnectBackoff(this.opts.reconnectMs);
     client.on('connect', () => {
+      client.options.reconnectPeriod = retry.connected();
       this.onConnect().catch((err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'setting up the hub connection failed'));
     });
     client.on('close', () => {
@@ -135,10 +138,14 @@ export class SyncClient {
       this.outbox.pause();
       this.capture?.pause();
       this.link.down(this.lastError ?? 'connection closed');
+      // Each failed attempt waits longer (with jitter) up to RECONNECT_MAX_MS: a hub that is down or a
+      // revoked device is not asked every 2 s for months, and boxes coming back spread out.
+      client.options.reconnectPeriod = retry.failed();
     });
     client.on('error', (err) => {
       this.lastError = err.message;
-      this.d.logger.warn({ err: err.message }, 'mqtt error');
+      // Logged when it changes, else once per ERROR_LOG_MS: the link's state (status, hub link down) says the rest.
+      if (retry.shouldLog(err.message, Date.now())) this.d.logger.warn({ err: err.message, retryInMs: client.options.reconnectPeriod }, 'mqtt error');
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
