@@ -1,6 +1,7 @@
 // `edgefleet-agent enroll` against a real hub process: stores credentials
 // (0600) and trust; a wrong token is refused with the hub's reason and writes nothing; a box whose
-// clock (injected) is 400 days ahead is told so before any token use is spent.
+// clock (injected) is 400 days ahead is told so before any token use is spent; an enrolled box is
+// not given another identity without --force.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -59,6 +60,19 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     assert.ok(creds.secret.length >= 32);
     assert.equal(statSync(join(data, 'credentials.json')).mode & 0o777, 0o600);
     assert.deepEqual(JSON.parse(readFileSync(join(data, 'trust.json'), 'utf8')), trust.doc);
+
+    // Enrolled already: another identity is refused (the old one would stay in the fleet, never
+    // reporting), naming it and both ways on; nothing is spent or written.
+    const et2 = (await (await fetch(`${ready.http}/api/v1/enrollment-tokens`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"maxUses": 2}',
+    })).json()) as { token: string };
+    const again = await enroll(['--hub', ready.http, '--token', et2.token, '--data-dir', data]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /^error \[CONFLICT\]: this box is already enrolled as edge-9 \(.*credentials\.json\): expected --id edge-9 to re-run that enrollment, or --force to replace it/);
+    assert.equal((JSON.parse(readFileSync(join(data, 'credentials.json'), 'utf8')) as { secret: string }).secret, creds.secret);
+    const forced = await enroll(['--hub', ready.http, '--token', et2.token, '--data-dir', data, '--id', 'edge-10', '--force']);
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(forced.out, /enrolled as edge-10/);
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });

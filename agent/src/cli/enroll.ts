@@ -11,7 +11,8 @@ import {
   AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
-import { optString, UsageError, type Command } from '@edgefleet/shared/cli';
+import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
+import { readCredentials } from '../sync/credentials.js';
 import { AGENT_VERSION } from '../version.js';
 import { SKEW_MS } from '../sync/desired.js';
 
@@ -26,6 +27,7 @@ export const enrollCommand: Command = {
     token: { type: 'string', value: 'T', description: 'an enrollment token from "edgefleet enroll-token create" (default: $EDGEFLEET_ENROLL_TOKEN)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'the agent\'s data directory (default: $EDGEFLEET_AGENT_DATA)' },
     id: { type: 'string', value: 'DEVICE_ID', description: 'the device id to ask for (default: the hub picks one)' },
+    force: { type: 'boolean', description: 'replace the identity of a box that is already enrolled (it becomes a new device)' },
   },
   async run(args, ctx) {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
@@ -34,11 +36,19 @@ export const enrollCommand: Command = {
     const missing = [!hub && '--hub URL', !token && '--token T', !dataDirArg && '--data-dir DIR'].filter(Boolean);
     if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
+    // Enrolled already: a new identity would leave the old one in the fleet as a device that never
+    // reports again (pending in every deployment to all). Re-running the same id's enrollment is fine.
+    const existing = readCredentials(dataDir)?.credentials.deviceId;
+    const id = optString(args, 'id');
+    if (existing !== undefined && existing !== id && !optBool(args, 'force')) {
+      throw new AppError('CONFLICT', `this box is already enrolled as ${existing} (${join(dataDir, 'credentials.json')}): expected --id ${existing} to re-run that enrollment, `
+        + `or --force to replace it with a new identity (then revoke ${existing} on the hub: edgefleet devices revoke ${existing} --reason …)`);
+    }
     await checkClock(hub as string, ctx.now(), fetch);
     ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
     // The box's X25519 key for sealed models: made here, its public half sent with the request.
     const { pair } = loadOrCreateDeviceKey(dataDir);
-    const creds = await enroll({ hub: hub as string, token: token as string, id: optString(args, 'id'), facts: deviceFacts(), deviceKey: publicPart(pair) }, fetch);
+    const creds = await enroll({ hub: hub as string, token: token as string, id, facts: deviceFacts(), deviceKey: publicPart(pair) }, fetch);
     verifyTrustDocument(creds.trust, { now: ctx.now() });
     writeFileAtomic(join(dataDir, 'credentials.json'), `${JSON.stringify({ schema: creds.schema, deviceId: creds.deviceId, secret: creds.secret, brokers: creds.brokers }, null, 2)}\n`, 0o600);
     writeFileAtomic(join(dataDir, 'trust.json'), `${JSON.stringify(creds.trust, null, 2)}\n`);
