@@ -107,7 +107,12 @@ test('a hub error frame or a size disagreement fails the download with a clear e
   const sha = 'c'.repeat(64);
   let d!: BlobDownloader;
   d = new BlobDownloader({ dir, store: new MemStore(), requester: { request: () => setImmediate(() => d.deliver({ sha256: sha, offset: 0, length: 0, total: 0, error: { code: 'NOT_FOUND', message: 'no such blob' } }, Buffer.alloc(0))) } });
-  await assert.rejects(d.fetch(sha, 10), /hub refused blob .*NOT_FOUND: no such blob/);
+  await assert.rejects(d.fetch(sha, 10), (err: Error & { details?: unknown }) => {
+    assert.match(err.message, /hub refused blob .*NOT_FOUND: no such blob/);
+    // The updater reads this to tell a blob no longer assigned (superseded) from a failed install.
+    assert.deepEqual(err.details, { hubRefused: 'NOT_FOUND' });
+    return true;
+  });
   d = new BlobDownloader({ dir, store: new MemStore(), requester: { request: () => setImmediate(() => d.deliver({ sha256: sha, offset: 0, length: 1, total: 99, }, Buffer.alloc(1))) } });
   await assert.rejects(d.fetch(sha, 10), /99 bytes on the hub, expected 10/);
 });

@@ -141,7 +141,7 @@ export class BlobDownloader {
     const a = this.active.get(header.sha256);
     if (!a) return;
     if (header.error) {
-      this.fail(a, new AppError('NOT_FOUND', `hub refused blob ${header.sha256.slice(0, 12)}…: ${header.error.code}: ${header.error.message}`));
+      this.fail(a, new AppError('NOT_FOUND', `hub refused blob ${header.sha256.slice(0, 12)}…: ${header.error.code}: ${header.error.message}`, { details: { hubRefused: header.error.code } }));
       return;
     }
     if (header.total !== a.size) {

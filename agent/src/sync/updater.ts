@@ -211,6 +211,13 @@ export class Updater implements PolicyListener {
       // download resumes from its last commit (docs/agent.md "Sync").
       if (this.stopped) return;
       const e = toAppError(err);
+      if ((e.details as { hubRefused?: string } | undefined)?.hubRefused === 'NOT_FOUND') {
+        // The hub no longer assigns this blob to the box: a newer deployment replaced this one while it
+        // downloaded, and its desired document is on the way. Superseded, not failed: nothing is
+        // blocked or reported as an install failure; the partial file stays for a later resume.
+        this.setPhase(m.name, undefined);
+        return;
+      }
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
       emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
