@@ -72,6 +72,33 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const json = JSON.parse((await cli(['audit', '--json', '--action', 'device.revoke'], viewer.token)).stdout) as { entries: Array<{ reason: string; actorId: string }> };
     assert.equal(json.entries[0]?.reason, '\x1b[31mred\nforged line', 'JSON keeps the value as stored');
 
+    // Paging: entries left out are announced with the command that shows them; --newest shows the latest.
+    const everything = JSON.parse((await cli(['audit', '--json'], viewer.token)).stdout) as { entries: Array<{ id: number; action: string }>; next: number | null };
+    assert.equal(everything.next, null);
+    const ids = everything.entries.map((e) => e.id);
+    assert.ok(ids.length >= 5, JSON.stringify(everything));
+    const whole = await cli(['audit'], viewer.token);
+    assert.equal(whole.stderr, '', 'nothing left out: no note');
+    const first = await cli(['audit', '--limit', '2'], viewer.token);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(0, 2));
+    assert.equal(first.stderr, `more entries after #${ids[1]} not shown: edgefleet audit --limit 2 --after ${ids[1]} (or --newest N for the latest)\n`);
+    const second = await cli(['audit', '--limit', '2', '--after', String(ids[1])], viewer.token);
+    assert.deepEqual(second.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(2, 4));
+    const latest = await cli(['audit', '--newest', '2', '--action', 'token.create'], viewer.token);
+    const creates = everything.entries.filter((e) => e.action === 'token.create').map((e) => e.id);
+    assert.deepEqual(latest.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), creates.slice(-2), 'the newest two, the latest printed last');
+    assert.equal(latest.stderr, `older entries not shown (the newest 2 are): edgefleet audit --action token.create --newest 2 --before ${creates.at(-2)}\n`);
+    const latestJson = JSON.parse((await cli(['audit', '--newest', '1', '--json'], viewer.token)).stdout) as { entries: Array<{ id: number }>; next: number | null };
+    assert.equal(latestJson.next, ids.at(-1), 'the newest page says where the older one starts');
+    assert.deepEqual(latestJson.entries.map((e) => e.id), [ids.at(-1)]);
+    const both = await cli(['audit', '--limit', '2', '--newest', '2'], viewer.token);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --limit N \(oldest first\) or --newest N, not both/);
+    const tooMany = await cli(['audit', '--limit', '10001'], viewer.token);
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /--limit 10001: expected at most 10000 entries a page/);
+
     // A version pushed by mistake: deleted (admin) with its bundle; an operator is refused.
     const bundle = await buildMultiBundle({ dir: join(dir, 'bundle'), keys, version: '1.0.0' });
     assert.equal((await cli(['model', 'push', bundle.path])).code, 0);
