@@ -58,8 +58,12 @@ export const EnrollmentTokenInfo = z.object({
   created: IsoTime,
   createdBy: z.string(),
   note: z.string().nullable(),
+  /** When and by whom it was revoked (POST /enrollment-tokens/{id}/revoke); null while it may enroll. */
+  revoked: z.object({ at: IsoTime, by: z.string() }).nullable(),
 });
 export type EnrollmentTokenInfo = z.infer<typeof EnrollmentTokenInfo>;
+/** POST /enrollment-tokens/{id}/revoke: the token stops enrolling at once; the reason goes to the audit log. */
+export const EnrollmentTokenRevoke = z.object({ reason: Reason }).strict();
 export const EnrollmentTokenCreated = EnrollmentTokenInfo.extend({ token: z.string() });
 export type EnrollmentTokenCreated = z.infer<typeof EnrollmentTokenCreated>;
 

@@ -108,11 +108,32 @@ export const enrollTokenCreate: Command = {
   },
 };
 
+/** Whether a token still enrolls: `revoked` (with when and by whom), `expired`, `used up` or `valid`. */
+function enrollTokenState(t: EnrollmentTokenInfo, now: Date): string {
+  if (t.revoked) return `revoked ${t.revoked.at} by ${t.revoked.by}`;
+  if (Date.parse(t.expires) <= now.getTime()) return 'expired';
+  return t.uses >= t.maxUses ? 'used up' : 'valid';
+}
+
 export const enrollTokenLs: Command = {
-  summary: 'List enrollment tokens', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List enrollment tokens (revoked, expired and used-up ones marked so)', usage: '[--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ tokens: EnrollmentTokenInfo[] }>('GET', '/enrollment-tokens');
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [t.id, `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy])));
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'STATE', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [
+      t.id, enrollTokenState(t, ctx.now()), `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy,
+    ])));
+    return 0;
+  },
+};
+
+export const enrollTokenRevoke: Command = {
+  summary: 'Revoke an enrollment token (enrollments with it are refused at once; devices it enrolled keep working)', usage: 'ID --reason TEXT [--json]',
+  positionals: [{ name: 'ID', description: 'enrollment token id (edgefleet enroll-token ls)', required: true }],
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const t = await HubClient.from(args, ctx).request<EnrollmentTokenInfo>('POST', `/enrollment-tokens/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
+    print(ctx, optBool(args, 'json'), t, () => `revoked enrollment token ${t.id} (${t.uses} of ${t.maxUses} uses taken); devices it enrolled keep their credentials: edgefleet audit --action device.enroll --actor-id ${t.id} lists them\n`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 // The remote CLI against a real hub process: tokens create --json, devices add/ls,
-// a viewer refused a write, audit --json, a model version pushed by mistake deleted; --hub/--token
+// a viewer refused a write, audit --json and its pages, a model version pushed by mistake deleted, an
+// enrollment token revoked; --hub/--token
 // from the environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +117,29 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no model version audio-energy 1\.0\.0/);
     assert.deepEqual((JSON.parse((await cli(['model', 'ls', '--json'], viewer.token)).stdout) as { versions: unknown[] }).versions, []);
+
+    // A leaked enrollment token, revoked: ls marks it, an enrollment with it is refused at once.
+    const et = JSON.parse((await cli(['enroll-token', 'create', '--max-uses', '50', '--json'], opToken.token)).stdout) as { token: string; id: string };
+    const deniedRevoke = await cli(['enroll-token', 'revoke', et.id, '--reason', 'x'], viewer.token);
+    assert.equal(deniedRevoke.code, 1);
+    assert.match(deniedRevoke.stderr, /error \[FORBIDDEN\]: hub: .*needs the operator role/);
+    assert.equal((await cli(['enroll-token', 'revoke', et.id])).code, 2, 'a reason is required');
+    const rev = await cli(['enroll-token', 'revoke', et.id, '--reason', 'pasted in a ticket'], opToken.token);
+    assert.equal(rev.code, 0, rev.stderr);
+    assert.equal(rev.stdout, `revoked enrollment token ${et.id} (0 of 50 uses taken); devices it enrolled keep their credentials: edgefleet audit --action device.enroll --actor-id ${et.id} lists them\n`);
+    const etLs = await cli(['enroll-token', 'ls'], viewer.token);
+    assert.match(etLs.stdout, new RegExp(`^${et.id}\\s+revoked \\S+ by operator-\\d{8}-\\d{6}\\s+0/50`, 'm'));
+    const enrolled = await fetch(`${ready.http}/api/v1/enroll`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: et.token, facts: { os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' } }),
+    });
+    assert.equal(enrolled.status, 401);
+    assert.match(((await enrolled.json()) as { error: { message: string } }).error.message, /was revoked at/);
+    const twice = await cli(['enroll-token', 'revoke', et.id, '--reason', 'again'], opToken.token);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /error \[CONFLICT\]: hub: enrollment token .* was revoked already/);
+    const audited = JSON.parse((await cli(['audit', '--action', 'enrollment-token.revoke', '--json'], viewer.token)).stdout) as { entries: Array<{ target: string; reason: string }> };
+    assert.deepEqual(audited.entries.map((e) => [e.target, e.reason]), [[et.id, 'pasted in a ticket']]);
 
     // The data dir and its database are private to the hub's user.
     assert.equal(statSync(join(dir, 'hub')).mode & 0o777, 0o700);
