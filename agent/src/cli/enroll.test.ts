@@ -1,5 +1,5 @@
 // `edgefleet-agent enroll` against a real hub process: stores credentials
-// (0600) and trust; a wrong token is refused with the hub's reason and writes nothing; a box whose
+// (0600) and trust; a wrong or revoked token is refused with the hub's reason and writes nothing; a box whose
 // clock (injected) is 400 days ahead is told so before any token use is spent; an enrolled box is
 // not given another identity without --force.
 import { test } from 'node:test';
@@ -73,6 +73,18 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     const forced = await enroll(['--hub', ready.http, '--token', et2.token, '--data-dir', data, '--id', 'edge-10', '--force']);
     assert.equal(forced.code, 0, forced.err);
     assert.match(forced.out, /enrolled as edge-10/);
+
+    // A revoked token (say it leaked) is refused at once with the hub's reason; nothing is written.
+    const api = async (path: string, body: unknown) => fetch(`${ready.http}/api/v1${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const leaked = (await (await api('/enrollment-tokens', { maxUses: 100 })).json()) as { token: string; id: string };
+    assert.equal((await api(`/enrollment-tokens/${leaked.id}/revoke`, { reason: 'posted in a chat' })).status, 200);
+    const other = join(dir, 'agent-2');
+    const revoked = await enroll(['--hub', ready.http, '--token', leaked.token, '--data-dir', other]);
+    assert.equal(revoked.code, 1);
+    assert.match(revoked.err, new RegExp(`^error \\[UNAUTHENTICATED\\]: hub refused enrollment \\(HTTP 401\\): enrollment token ${leaked.id} was revoked at `));
+    assert.equal(existsSync(join(other, 'credentials.json')), false);
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });

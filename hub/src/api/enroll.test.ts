@@ -1,5 +1,5 @@
 // Enrollment over the REST API: a valid token gives working credentials; an
-// expired, used-up or unknown token is refused with a message saying why.
+// expired, used-up, revoked or unknown token is refused with a message saying why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeviceCredentials, parseWire } from '@edgefleet/shared';
@@ -108,11 +108,59 @@ test('enrollment: a re-run with the same id and token for a device that never co
     const audit = h.store.audit.query({ action: 'device.enroll', target: 'late' });
     assert.equal(audit.length, 2);
     assert.match(JSON.stringify(audit[1]!.details), /never connected/);
+    assert.deepEqual(audit.map((e) => [e.actor, e.actorId]), [[`enrollment-token:${tok.id}`, tok.id], [`enrollment-token:${tok.id}`, tok.id]], 'the re-run names the token by id too');
     // Another token cannot take the id over; nor can the same token once the device has connected.
     const other = await mk();
     assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token: other.token, deviceId: 'late', facts: FACTS } })).status, 409);
     h.store.devices.markSeen('late', true, new Date());
     assert.equal((await h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId: 'late', facts: FACTS } })).status, 401);
+  } finally {
+    h.close();
+  }
+});
+
+test('enrollment: a revoked token enrolls nothing more, re-runs included; devices it enrolled keep working', async () => {
+  const h = makeHarness({ database: backend.database() });
+  try {
+    const t = await h.req('POST', '/api/v1/enrollment-tokens', { role: 'operator', json: { maxUses: 1000, ttlSec: 366 * 86400, tags: { site: 'n' } } });
+    const tok = (await t.json()) as { token: string; id: string };
+    const enroll = (deviceId: string) => h.req('POST', '/api/v1/enroll', { token: null, json: { token: tok.token, deviceId, facts: FACTS } });
+    const first = parseWire(DeviceCredentials, await (await enroll('kept')).json(), 'credentials');
+    assert.equal((await enroll('never-connected')).status, 201);
+    const revoke = (id: string, json: unknown, role: 'viewer' | 'operator' = 'operator') => h.req('POST', `/api/v1/enrollment-tokens/${id}/revoke`, { role, json });
+
+    assert.equal((await revoke(tok.id, { reason: 'leaked' }, 'viewer')).status, 403);
+    const noReason = await revoke(tok.id, {});
+    assert.equal(noReason.status, 400);
+    assert.match(((await noReason.json()) as { error: { message: string } }).error.message, /reason/);
+    assert.equal(h.store.enrollment.get(tok.id).revoked, null, 'refused revocations change nothing');
+    const r = await revoke(tok.id, { reason: 'pasted into a public ticket' });
+    assert.equal(r.status, 200, await r.clone().text());
+    const info = (await r.json()) as { revoked: { at: string; by: string }; uses: number };
+    assert.deepEqual(info.revoked, { at: h.clock.now().toISOString(), by: 'operator-token' });
+    assert.equal(info.uses, 2);
+    const entries = h.store.audit.query({ action: 'enrollment-token.revoke' });
+    assert.deepEqual(entries.map((e) => [e.target, e.actor, e.reason]), [[tok.id, 'operator-token', 'pasted into a public ticket']]);
+    assert.match(entries[0]!.actorId ?? '', /^tok_/);
+
+    // A new enrollment and a re-run for the device that never connected are both refused, saying why; no use is taken.
+    for (const id of ['new-box', 'never-connected']) {
+      const refused = await enroll(id);
+      assert.equal(refused.status, 401, id);
+      const e = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      assert.equal(e.code, 'UNAUTHENTICATED');
+      assert.match(e.message, new RegExp(`enrollment token ${tok.id} was revoked at .*: ask an operator for a new one`));
+    }
+    assert.equal(h.store.devices.exists('new-box'), false);
+    assert.equal(h.store.enrollment.get(tok.id).uses, 2);
+    assert.equal(await h.store.devices.authenticate('kept', first.secret), 'ok', 'a device it enrolled keeps its credentials');
+
+    const again = await revoke(tok.id, { reason: 'twice' });
+    assert.equal(again.status, 409);
+    assert.match(((await again.json()) as { error: { message: string } }).error.message, /was revoked already, at .* by operator-token/);
+    assert.equal((await revoke('et_0123456789abcdef', { reason: 'x' })).status, 404);
+    const listed = (await (await h.req('GET', '/api/v1/enrollment-tokens', { role: 'viewer' })).json()) as { tokens: Array<{ id: string; revoked: unknown }> };
+    assert.deepEqual(listed.tokens.map((x) => [x.id, x.revoked]), [[tok.id, info.revoked]]);
   } finally {
     h.close();
   }

@@ -37,10 +37,10 @@ export const adminRoutes: RouteDef[] = [
     },
   },
   {
-    method: 'get', path: '/audit', access: 'viewer', summary: 'The audit log, oldest first, filtered by actor, action, target and since',
+    method: 'get', path: '/audit', access: 'viewer', summary: 'The audit log a page at a time (oldest first, or newest first with ?order=desc), filtered by actor, action, target and since; `next` is the cursor of the following page (?after=, or ?before= with order=desc)',
     query: AuditQuery, response: AuditList,
     async handler(c, deps) {
-      return { entries: deps.store.audit.query(queryOf(c, AuditQuery, 'audit query')) };
+      return deps.store.audit.page(queryOf(c, AuditQuery, 'audit query'));
     },
   },
 ];

@@ -57,16 +57,24 @@ export const captureRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/captures/:id/chunks', access: 'operator', query: ChunksQuery, response: CaptureChunkPage,
-    summary: 'The capture\'s sealed chunks, a page at a time (?after=next); ciphertext only, opened by `edgefleet capture fetch` with the key',
+    summary: 'The capture\'s sealed chunks, a page at a time (?after=next), each page audited as capture.fetch; ciphertext only, opened by `edgefleet capture fetch` with the key',
     async handler(c, deps) {
       const id = captureId(c);
       const q = queryOf(c, ChunksQuery, 'chunks query');
       const s = part(deps);
       const cap = s.repo.get(id);
       if (cap.purged) throw new AppError('NOT_FOUND', `capture ${id}'s chunks were purged at ${cap.purged.at} by ${cap.purged.by} (${cap.purged.reason}): nothing to fetch`);
-      // The first page of a fetch is audited (who took the ciphertext, and when).
-      if (q.after === undefined) transact(deps, () => audit(c, deps, 'capture.fetch', `capture ${id}`, null, { id }));
-      return s.repo.chunks(id, Number(q.after ?? 0), s.opts.pageBytes);
+      // Every page is audited (who took which ciphertext, and when), in the transaction that reads it: a
+      // page whose entry cannot be written is not served. Auditing only a fetch's first page left the rest
+      // unrecorded: the cursor is a chunk id (global, AUTOINCREMENT) that anyone can write, so the hub
+      // cannot tell a continuation from a jump, and `after=1`, or the capture's first chunk id, read the
+      // capture from (nearly) its start with no entry. One entry per page (up to capture pageBytes, 8 MiB)
+      // keeps the log bounded by what is stored; `after`, `next` and the chunk count say which page it was.
+      return transact(deps, () => {
+        const page = s.repo.chunks(id, q.after ?? 0, s.opts.pageBytes);
+        audit(c, deps, 'capture.fetch', `capture ${id}`, null, { id, after: q.after ?? null, next: page.next, chunks: page.chunks.length });
+        return page;
+      });
     },
   },
   {

@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError, CREDENTIALS_SCHEMA, DeviceCredentials, EnrollRequest, EnrollmentTokenCreate, EnrollmentTokenCreated,
-  EnrollmentTokenInfo, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
+  EnrollmentTokenInfo, EnrollmentTokenRevoke, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
 } from '@edgefleet/shared';
 import { z } from 'zod';
 import { randomSecret } from '../store/secrets.js';
-import { actor, afterCommit, audit, jsonBody, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, jsonBody, param, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 export interface Issued {
   creds: DeviceCredentials;
@@ -55,8 +55,10 @@ export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, is
 /**
  * A re-run of an enrollment that failed on the device after the hub created it (docs/operations.md
  * "Clocks that are wrong"): the same id with the same token, for a device that token enrolled and
- * that never connected nor reported, gets a fresh secret without taking another use of the token.
- * Anything else with a taken id is left to the CONFLICT of a new enrollment.
+ * that never connected nor reported, gets a fresh secret without taking another use of the token, as
+ * long as the token is still valid: a revoked or expired one is refused here too (`check`), since a
+ * leaked token must not hand out new secrets for the devices it enrolled. Anything else with a taken id
+ * is left to the CONFLICT of a new enrollment.
  */
 function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceFacts, deviceKey: DevicePublicKey | undefined): Issued | undefined {
   const secret = randomSecret();
@@ -70,7 +72,7 @@ function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceF
     deps.store.devices.rotateSecret(deviceId, secret);
     if (deviceKey) deps.sealing?.setDeviceKey(deviceId, deviceKey, 'enroll', deps.clock.now());
     deps.store.audit.append({
-      actor: actorName, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
+      actor: actorName, actorId: t.id, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
       details: { facts, tags: t.tags, proposedId: deviceId, rerun: 'the device never connected after its first enrollment; new secret, no use taken' },
     });
     return true;
@@ -103,6 +105,20 @@ export const enrollRoutes: RouteDef[] = [
     response: z.object({ tokens: z.array(EnrollmentTokenInfo) }),
     async handler(_c, deps) {
       return { tokens: deps.store.enrollment.list() };
+    },
+  },
+  {
+    method: 'post', path: '/enrollment-tokens/:id/revoke', access: 'operator',
+    summary: 'Revoke an enrollment token: enrollments with it (re-runs included) are refused at once; devices it enrolled keep their credentials',
+    body: EnrollmentTokenRevoke, response: EnrollmentTokenInfo,
+    async handler(c, deps) {
+      const id = param(c, 'id');
+      const b = await jsonBody(c, EnrollmentTokenRevoke, 'enrollment token revocation');
+      return transact(deps, () => {
+        const t = deps.store.enrollment.revoke(id, actor(c).name, deps.clock.now());
+        audit(c, deps, 'enrollment-token.revoke', id, b.reason, { tags: t.tags, uses: t.uses, maxUses: t.maxUses, expires: t.expires });
+        return t;
+      });
     },
   },
   {

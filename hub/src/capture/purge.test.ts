@@ -4,17 +4,10 @@
 // good. The capture's record and counts stay; fetching it or sending more of it is refused with why.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeKeys } from '@edgefleet/examples';
-import { CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, sealRows, type Capture, type CaptureAck, type CaptureChunk } from '@edgefleet/shared';
-import type { FleetLink } from '../mqtt/ports.js';
-import { RecordingLogger } from '../mqtt/testing/devices.js';
-import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
-import { makeParts } from '../testing/parts.js';
-import { registerVersion } from '../rollups/testing.js';
-import { CaptureService } from './service.js';
+import type { Capture, CaptureAck, CaptureChunk } from '@edgefleet/shared';
+import type { Harness } from '../testing/harness.js';
+import type { CaptureService } from './service.js';
+import { makeCaptureHub, type CaptureHub } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 let backend: Backend;
@@ -22,17 +15,11 @@ forEachBackend((b) => { backend = b; }, suite);
 
 function suite(): void {
   describe('purging captures', () => {
-    let dir: string;
+    let hub: CaptureHub;
     let h: Harness;
     let captures: CaptureService;
-    const clock = new ManualClock();
-    const key = newCaptureKeyFile();
-    const link = { publish: () => Promise.resolve(), on: () => () => {} } as unknown as FleetLink;
-    const request = { model: 'pump', target: { devices: ['a'] }, rate: 1, maxRows: 1000, durationSec: 600, reason: 'retrain on summer data' };
-    const start = async () => (await (await h.req('POST', '/api/v1/captures', { role: 'operator', json: request })).json()) as Capture;
-    const chunk = async (captureId: number, seq: number): Promise<CaptureChunk> => ({
-      schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'a', seq, rows: 1, captureId, sealed: await sealRows(Buffer.from(`${'y'.repeat(600)}\n`), key.public),
-    });
+    const start = () => hub.start();
+    const chunk = (captureId: number, seq: number): Promise<CaptureChunk> => hub.chunk(captureId, seq);
     /** Chunks until the device's storage bound refuses one; the last ack. */
     const fill = async (captureId: number): Promise<CaptureAck> => {
       let last: CaptureAck | undefined;
@@ -43,23 +30,10 @@ function suite(): void {
     const errorOf = async (r: Response) => ((await r.json()) as { error: { code: string; message: string } }).error;
 
     before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'ef-capture-purge-'));
-      const keys = makeKeys(join(dir, 'keys'));
-      h = makeHarness({
-        database: backend.database(),
-        parts: (store) => {
-          const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(), desiredCapture: (id) => captures.desiredFor(id) });
-          captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger: new RecordingLogger(), options: { publicKey: key.public, maxBytesPerDevice: 4000, keepDays: 30 } });
-          return { deployments: parts.deployments, captures };
-        },
-      });
-      registerVersion(h.store.db, 'pump', '1.0.0', {});
-      h.store.devices.create('a', 'secret-a-0123456789abcdef0123', {}, null, clock.now());
+      hub = makeCaptureHub(backend.database(), { maxBytesPerDevice: 4000, keepDays: 30 });
+      ({ h, captures } = hub);
     });
-    after(() => {
-      h.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => hub.close());
 
     it('an operator purges an ended capture: its chunks go, its bytes stop counting, more of it is refused', async () => {
       const c1 = await start();
@@ -108,9 +82,9 @@ function suite(): void {
     it('a capture that ended capture.keepDays ago is purged by the hub, once', async () => {
       const running = captures.list().filter((c) => !c.purged && !c.stopped).map((c) => c.id);
       assert.equal(captures.purgeEnded(), 0, 'nothing ended 30 days ago yet');
-      clock.advance(600_000 + 29 * 86_400_000);
+      hub.clock.advance(600_000 + 29 * 86_400_000);
       assert.equal(captures.purgeEnded(), 0, 'ended 29 days ago: kept');
-      clock.advance(2 * 86_400_000);
+      hub.clock.advance(2 * 86_400_000);
       assert.equal(captures.purgeEnded(), running.length, 'every capture that ended over 30 days ago');
       for (const id of running) assert.equal(captures.view(id).purged?.by, 'hub');
       const entries = h.store.audit.query({ action: 'capture.purge', actor: 'hub' } as never);

@@ -9,8 +9,9 @@ import { trustInit, trustRotate } from './commands/trust.js';
 import { modelInspect, modelPack, modelSign, modelVerify } from './commands/model-offline.js';
 import { modelRekey, modelSeal } from './commands/model-sealed.js';
 import {
-  auditCmd, devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, tokensCreate, tokensLs, tokensRevoke,
+  devicesAdd, devicesLs, devicesRevoke, devicesRotateSecret, devicesShow, devicesTag, enrollTokenCreate, enrollTokenLs, enrollTokenRevoke, tokensCreate, tokensLs, tokensRevoke,
 } from './commands/remote-fleet.js';
+import { auditCmd } from './commands/remote-audit.js';
 import { modelDelete, modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
@@ -41,6 +42,7 @@ export const commands: CommandTable = {
   'devices rotate-secret': devicesRotateSecret,
   'enroll-token create': enrollTokenCreate,
   'enroll-token ls': enrollTokenLs,
+  'enroll-token revoke': enrollTokenRevoke,
   'model push': modelPush,
   'model ls': modelLs,
   'model show': modelShow,

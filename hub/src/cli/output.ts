@@ -3,7 +3,7 @@
 // stderr is a terminal. The command context and writers are @edgefleet/shared/cli's. Every value
 // printed for people goes through escapeText (shared/src/text.ts): a reason with a terminal escape or
 // a newline prints inert.
-import { escapeText } from '@edgefleet/shared';
+import { escapeLines, escapeText } from '@edgefleet/shared';
 import type { Writer } from '@edgefleet/shared/cli';
 
 export { StringWriter, type CliContext, type Writer } from '@edgefleet/shared/cli';
@@ -106,4 +106,9 @@ export class ProgressBar {
     const filled = Math.round((pct / 100) * width);
     return `${this.opts.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${counter}`;
   }
+}
+
+/** A command's result: `value` as JSON for scripts (`--json`), else `text()` for people, escaped line by line. */
+export function printResult(out: Writer, json: boolean, value: unknown, text: () => string): void {
+  out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 }

@@ -1,6 +1,6 @@
 // The append-only audit log: who did what to which target, when and why.
 // This module only INSERTs and SELECTs; triggers in migration 1 refuse UPDATE and DELETE.
-import type { AuditEntry, AuditQuery } from '@edgefleet/shared';
+import { AUDIT_PAGE_DEFAULT, type AuditEntry, type AuditList, type AuditQuery } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export interface AuditRecord {
@@ -43,7 +43,7 @@ export class AuditRepo {
     queueMicrotask(() => {
       let e: AuditEntry | undefined;
       try {
-        e = this.query({ afterId: id - 1, limit: 1 })[0];
+        e = this.query({ after: id - 1, limit: 1 })[0];
       } catch {
         return; // the store closed meanwhile
       }
@@ -61,17 +61,34 @@ export class AuditRepo {
     return id;
   }
 
-  query(q: Partial<AuditQuery> & { afterId?: number }): AuditEntry[] {
+  /** Matching entries in id order (oldest first unless `order: 'desc'`), at most `limit` (default 500). */
+  query(q: Partial<AuditQuery>): AuditEntry[] {
+    return this.select(q, q.limit ?? AUDIT_PAGE_DEFAULT);
+  }
+
+  /**
+   * A page of GET /audit: `limit` entries and `next`, the id to pass as `after` (or `before` when
+   * newest first) for the following page, null when none is left. One row more than asked is read to
+   * know whether another page exists.
+   */
+  page(q: AuditQuery): AuditList {
+    const rows = this.select(q, q.limit + 1);
+    const entries = rows.slice(0, q.limit);
+    return { entries, next: rows.length > q.limit ? (entries.at(-1)?.id ?? null) : null };
+  }
+
+  private select(q: Partial<AuditQuery>, limit: number): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.afterId !== undefined) { where.push('id > ?'); args.push(q.afterId); }
+    if (q.after !== undefined) { where.push('id > ?'); args.push(q.after); }
+    if (q.before !== undefined) { where.push('id < ?'); args.push(q.before); }
     if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
     if (q.actorId) { where.push('actor_id = ?'); args.push(q.actorId); }
     if (q.action) { where.push('action = ?'); args.push(q.action); }
     if (q.target) { where.push('target = ?'); args.push(q.target); }
     if (q.since) { where.push('at >= ?'); args.push(new Date(q.since).toISOString()); }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit ?? 500) as Row[]).map((r) => ({
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as Row[]).map((r) => ({
       id: r.id,
       at: r.at,
       actor: r.actor,

@@ -1,9 +1,23 @@
-// Enrollment tokens: stored as a hash with tags, expiry and a use budget.
-// consume() checks and counts a use in one statement so two devices cannot
-// both take the last use.
+// Enrollment tokens: stored as a hash with tags, expiry, a use budget and, once revoked, when and by
+// whom. consume() checks and counts a use in one statement so two devices cannot both take the last
+// use, nor take one after the token was revoked.
 import { AppError, type EnrollmentTokenInfo, type Tags } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
+
+/**
+ * A leaked enrollment token (up to 1,000,000 uses, 366 days) could only wait to expire: revocation
+ * (POST /enrollment-tokens/{id}/revoke) stops it at once; the row stays, as API tokens' do, for the audit trail.
+ */
+export const ENROLLMENT_REVOKE_MIGRATION: Migration = {
+  version: 9,
+  name: 'enrollment token revocation',
+  sql: `
+    ALTER TABLE enrollment_tokens ADD COLUMN revoked_at TEXT;
+    ALTER TABLE enrollment_tokens ADD COLUMN revoked_by TEXT;
+  `,
+};
 
 interface Row {
   id: string;
@@ -15,6 +29,8 @@ interface Row {
   created_at: string;
   created_by: string;
   note: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
 }
 
 export class EnrollmentRepo {
@@ -39,29 +55,49 @@ export class EnrollmentRepo {
     return (this.db.prepare('SELECT * FROM enrollment_tokens ORDER BY created_at, id').all() as Row[]).map(toInfo);
   }
 
-  /** Takes one use of the token or throws UNAUTHENTICATED saying why (unknown, expired, used up). */
-  /** The token's info if it is known and not expired, without taking a use (a re-run of an enrollment). */
-  check(token: string, at: Date): EnrollmentTokenInfo {
-    return this.get(this.valid(token, at).id);
+  /**
+   * Revokes a token: enrollments with it are refused from now on (devices it enrolled keep their
+   * credentials). Call it inside the write's transaction. NOT_FOUND for an unknown id, CONFLICT when revoked already.
+   */
+  revoke(id: string, by: string, at: Date): EnrollmentTokenInfo {
+    const t = this.get(id);
+    if (t.revoked) throw new AppError('CONFLICT', `enrollment token ${id} was revoked already, at ${t.revoked.at} by ${t.revoked.by}`);
+    this.db.prepare('UPDATE enrollment_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL').run(at.toISOString(), by, id);
+    return this.get(id);
   }
 
+  /** The token's info if it is known, not revoked and not expired, without taking a use (a re-run of an enrollment). */
+  check(token: string, at: Date): EnrollmentTokenInfo {
+    return toInfo(this.valid(token, at));
+  }
+
+  /** The token's row, or UNAUTHENTICATED saying why it cannot enroll (unknown, revoked, expired). */
   private valid(token: string, at: Date): Row {
     const r = this.db.prepare('SELECT * FROM enrollment_tokens WHERE token_hash = ?').get(hashToken(token)) as Row | undefined;
     if (!r) throw new AppError('UNAUTHENTICATED', 'enrollment token not recognised: ask an operator for a valid one (edgefleet enroll-token create)');
+    refuseRevoked(r);
     if (Date.parse(r.expires_at) <= at.getTime()) {
       throw new AppError('UNAUTHENTICATED', `enrollment token ${r.id} expired at ${r.expires_at}: ask an operator for a new one`);
     }
     return r;
   }
 
+  /** Takes one use of the token or throws UNAUTHENTICATED saying why (unknown, revoked, expired, used up). */
   consume(token: string, at: Date): EnrollmentTokenInfo {
     const r = this.valid(token, at);
-    const res = this.db.prepare('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses').run(r.id);
+    // `revoked_at IS NULL` here too: a revocation committed since the read above wins (PostgreSQL reads committed rows).
+    const res = this.db.prepare('UPDATE enrollment_tokens SET uses = uses + 1 WHERE id = ? AND uses < max_uses AND revoked_at IS NULL').run(r.id);
     if (res.changes === 0) {
+      refuseRevoked(this.db.prepare('SELECT * FROM enrollment_tokens WHERE id = ?').get(r.id) as Row);
       throw new AppError('UNAUTHENTICATED', `enrollment token ${r.id} is used up (${r.max_uses} of ${r.max_uses} uses): ask an operator for a new one`);
     }
     return this.get(r.id);
   }
+}
+
+function refuseRevoked(r: Row): void {
+  if (r.revoked_at === null) return;
+  throw new AppError('UNAUTHENTICATED', `enrollment token ${r.id} was revoked at ${r.revoked_at}: ask an operator for a new one (edgefleet enroll-token create)`);
 }
 
 function toInfo(r: Row): EnrollmentTokenInfo {
@@ -74,5 +110,6 @@ function toInfo(r: Row): EnrollmentTokenInfo {
     created: r.created_at,
     createdBy: r.created_by,
     note: r.note,
+    revoked: r.revoked_at === null ? null : { at: r.revoked_at, by: r.revoked_by ?? '' },
   };
 }

@@ -97,7 +97,7 @@ export function validBodies(model: string, enrollToken: string): Record<string, 
   const reason = { reason: 'sweep' };
   const rollout = { model, version: '1.0.0', target: { devices: ['dev-a'] }, waves, gates: { installSuccess: 0.9, stuckSec: 60 }, shadow: { sampleRate: 0.5, minSamples: 10 }, window: { cron: '0 3 * * *', durationSec: 3600 }, ...reason };
   return {
-    'POST /enrollment-tokens': { tags: { site: 'x' }, ttlSec: 60, maxUses: 1, note: 'n' },
+    'POST /enrollment-tokens': { tags: { site: 'x' }, ttlSec: 60, maxUses: 1, note: 'n' }, 'POST /enrollment-tokens/:id/revoke': reason,
     'POST /enroll': { token: enrollToken, deviceId: 'dev-new', facts: { os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' }, deviceKey: { keyId: 'a'.repeat(64), public: 'AAAA' } },
     'POST /devices': { deviceId: 'dev-b', tags: { site: 'y' } },
     'POST /devices/:id/revoke': reason, 'POST /devices/:id/rotate-secret': reason, 'PUT /devices/:id/tags': { tags: { site: 'z' }, ...reason },
@@ -121,7 +121,7 @@ export function validBodies(model: string, enrollToken: string): Record<string, 
 /** The value of each path parameter that names something that exists (or a well-formed id). */
 export function pathOf(r: RouteDef, model: string, param?: [string, string]): string {
   const numeric = /^\/(alert-rules|alerts|captures|deployments|drift-reports)\//.test(r.path);
-  const values: Record<string, string> = { name: model, version: '1.0.0', tag: 'site=x', id: r.path.startsWith('/rollouts/') ? 'ro-0123456789' : r.path.startsWith('/tokens/') ? 'tok_0123456789abcdef' : numeric ? '1' : 'dev-a' };
+  const values: Record<string, string> = { name: model, version: '1.0.0', tag: 'site=x', id: r.path.startsWith('/rollouts/') ? 'ro-0123456789' : r.path.startsWith('/tokens/') ? 'tok_0123456789abcdef' : r.path.startsWith('/enrollment-tokens/') ? 'et_0123456789abcdef' : numeric ? '1' : 'dev-a' };
   return r.path.replace(/:([A-Za-z]+)/g, (_, p: string) => (param && param[0] === p ? param[1] : values[p] ?? 'x'));
 }
 

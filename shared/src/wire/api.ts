@@ -7,7 +7,7 @@ import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Sign
 import { TrustDocument } from './trust.js';
 import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
-import { QueryCount } from './ids.js';
+import { QueryCount, QueryId } from './ids.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
@@ -58,8 +58,12 @@ export const EnrollmentTokenInfo = z.object({
   created: IsoTime,
   createdBy: z.string(),
   note: z.string().nullable(),
+  /** When and by whom it was revoked (POST /enrollment-tokens/{id}/revoke); null while it may enroll. */
+  revoked: z.object({ at: IsoTime, by: z.string() }).nullable(),
 });
 export type EnrollmentTokenInfo = z.infer<typeof EnrollmentTokenInfo>;
+/** POST /enrollment-tokens/{id}/revoke: the token stops enrolling at once; the reason goes to the audit log. */
+export const EnrollmentTokenRevoke = z.object({ reason: Reason }).strict();
 export const EnrollmentTokenCreated = EnrollmentTokenInfo.extend({ token: z.string() });
 export type EnrollmentTokenCreated = z.infer<typeof EnrollmentTokenCreated>;
 
@@ -212,13 +216,28 @@ export const AuditEntry = z.object({
   details: z.unknown(),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;
-export const AuditList = z.object({ entries: z.array(AuditEntry) });
+/** The most entries one GET /audit answers (`?limit=`); 500 when not given. */
+export const AUDIT_PAGE_MAX = 10000;
+export const AUDIT_PAGE_DEFAULT = 500;
+/**
+ * GET /audit: a page of entries in id order, and `next`, the cursor of the following page (pass it as
+ * `after`, or as `before` with `order=desc`), null when no matching entry is left. Ids are the audit
+ * table's own and never reused, so paging by them loses and repeats nothing (timestamps are shared).
+ */
+export const AuditList = z.object({ entries: z.array(AuditEntry), next: Count.nullable() });
+export type AuditList = z.infer<typeof AuditList>;
 export const AuditQuery = z.object({
   actor: z.string().optional(),
   actorId: z.string().optional(),
   action: z.string().optional(),
   target: z.string().optional(),
   since: IsoTime.optional(),
-  limit: QueryCount('limit', 10000).default(500),
-});
+  /** Only entries with a higher id (the previous page's `next`, oldest first). */
+  after: QueryId('after', 'audit entry').optional(),
+  /** Only entries with a lower id (the previous page's `next` with `order=desc`). */
+  before: QueryId('before', 'audit entry').optional(),
+  /** `asc` (default): oldest first; `desc`: newest first. */
+  order: z.enum(['asc', 'desc'], { error: (iss) => `order "${String(iss.input)}" (query parameter order): expected asc (oldest first) or desc (newest first)` }).default('asc'),
+  limit: QueryCount('limit', AUDIT_PAGE_MAX).default(AUDIT_PAGE_DEFAULT),
+}).strict();
 export type AuditQuery = z.infer<typeof AuditQuery>;

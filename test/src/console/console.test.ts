@@ -107,6 +107,18 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await waitFor('audit filtered', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === 1);
     await page.screenshot({ path: join(shots, 'audit.png') });
+    // More entries than the view's page (500): the newest are shown, the view says older ones exist, and
+    // "Show older" loads them (GET /audit?order=desc&before=next).
+    for (let i = 0; i < 500; i++) await s.hub.api('POST', '/enrollment-tokens', { note: `console paging ${i}` });
+    const all = (await s.hub.api<{ entries: unknown[] }>('GET', '/audit?limit=10000')).entries.length;
+    assert.ok(all > 500 && all <= 1000, `${all} entries: two pages`);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    const older = page.getByRole('status', { name: 'Older entries' });
+    await older.waitFor();
+    await waitFor('the newest page', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === 500);
+    await older.getByRole('button', { name: 'Show older' }).click();
+    await waitFor('every entry', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === all);
+    assert.equal(await older.count(), 0, 'nothing older left');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

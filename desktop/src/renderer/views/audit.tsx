@@ -1,36 +1,53 @@
 // The audit log with filters (actor, action, target, since), newest first; entries that match the
-// filters arrive live from the stream.
+// filters arrive live from the stream. The hub is asked for the newest page (`order=desc`); when it says
+// older entries exist (`next`), the table says so and "Show older" pages back with `before=next`.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { AuditEntry } from '@edgefleet/shared';
+import type { AuditEntry, AuditList } from '@edgefleet/shared';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 
 type Filters = { actor: string; action: string; target: string; since: string };
 const NONE: Filters = { actor: '', action: '', target: '', since: '' };
+/** Entries a page: the newest page first, then one more per "Show older". */
+const PAGE = 500;
 
 function matches(e: AuditEntry, f: Filters): boolean {
   return (!f.actor || e.actor === f.actor) && (!f.action || e.action === f.action) && (!f.target || e.target === f.target) && (!f.since || Date.parse(e.at) >= Date.parse(f.since));
 }
 
+type Loaded = { entries: AuditEntry[]; upTo: number; older: number | null; loadingOlder?: boolean; olderError?: string };
+
 export function AuditView() {
   const api = session.value?.api;
   const [draft, setDraft] = useState<Filters>(NONE);
   const [f, setF] = useState<Filters>(NONE);
-  const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number } | { error: string } | null>(null);
+  const [loaded, setLoaded] = useState<Loaded | { error: string } | null>(null);
+  const page = (before: number | null) => {
+    const q = new URLSearchParams({ order: 'desc', limit: String(PAGE) });
+    for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
+    if (before !== null) q.set('before', String(before));
+    return api!.get<AuditList>(`/audit?${q}`);
+  };
   useEffect(() => {
     if (!api) return;
     setLoaded(null);
-    const q = new URLSearchParams({ limit: '10000' });
-    for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
-    api.get<{ entries: AuditEntry[] }>(`/audit?${q}`).then(
-      (r) => setLoaded({ entries: r.entries, upTo: r.entries.at(-1)?.id ?? 0 }),
+    page(null).then(
+      (r) => setLoaded({ entries: r.entries, upTo: r.entries[0]?.id ?? 0, older: r.next }),
       (e: Error) => setLoaded({ error: e.message }),
     );
   }, [f, refetchTick.value]);
+  const showOlder = (l: Loaded) => {
+    if (l.older === null) return;
+    setLoaded({ ...l, loadingOlder: true });
+    page(l.older).then(
+      (r) => setLoaded({ ...l, entries: [...l.entries, ...r.entries], older: r.next }),
+      (e: Error) => setLoaded({ ...l, olderError: e.message }),
+    );
+  };
   const rows = useMemo(() => {
     if (!loaded || 'error' in loaded) return [];
     const live = liveAudit.value.filter((e) => e.id > loaded.upTo && matches(e, f));
-    return [...loaded.entries, ...live].reverse();
+    return [...live.reverse(), ...loaded.entries];
   }, [loaded, liveAudit.value, f]);
   const field = (k: keyof Filters, label: string, placeholder = '') => (
     <>
@@ -47,12 +64,21 @@ export function AuditView() {
         <button type="button" onClick={() => { setDraft(NONE); setF(NONE); }}>Clear</button>
       </form>
       {!loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} retry={refetchAll} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
-        <table class="plain" aria-label="Audit entries">
-          <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
-          <tbody>{rows.slice(0, 1000).map((e) => (
-            <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono">{e.target}</td><td>{e.reason ?? ''}</td></tr>
-          ))}</tbody>
-        </table>
+        <>
+          <table class="plain" aria-label="Audit entries">
+            <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
+            <tbody>{rows.map((e) => (
+              <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono">{e.target}</td><td>{e.reason ?? ''}</td></tr>
+            ))}</tbody>
+          </table>
+          {loaded.older === null ? null : (
+            <p class="muted" role="status" aria-label="Older entries">
+              Entries older than #{loaded.older} are not shown.{' '}
+              <button type="button" disabled={loaded.loadingOlder === true && !loaded.olderError} onClick={() => showOlder(loaded)}>Show older</button>
+              {loaded.olderError ? <> Could not load them: {loaded.olderError}</> : null}
+            </p>
+          )}
+        </>
       )}
     </section>
   );

@@ -1,10 +1,10 @@
-// Remote commands on devices, enrollment tokens, API tokens and the audit log:
+// Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { escapeLines, writeFileAtomic, type AuditEntry, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
-import { table } from '../output.js';
+import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
 function parseTags(list: string[]): Record<string, string> {
@@ -18,8 +18,7 @@ function parseTags(list: string[]): Record<string, string> {
 }
 
 // Text for people is escaped line by line (shared/src/text.ts): names, tags and reasons come from others.
-const print = (ctx: { stdout: { write(s: string): unknown } }, json: boolean, value: unknown, text: () => string) =>
-  ctx.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
+const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
 /** The device's clock against the hub's: "-" unmeasured, "+400d" ahead, "-3m" behind, "ok" within a second. */
 export function clockCell(c: DeviceInfo['clock']): string {
@@ -109,11 +108,32 @@ export const enrollTokenCreate: Command = {
   },
 };
 
+/** Whether a token still enrolls: `revoked` (with when and by whom), `expired`, `used up` or `valid`. */
+function enrollTokenState(t: EnrollmentTokenInfo, now: Date): string {
+  if (t.revoked) return `revoked ${t.revoked.at} by ${t.revoked.by}`;
+  if (Date.parse(t.expires) <= now.getTime()) return 'expired';
+  return t.uses >= t.maxUses ? 'used up' : 'valid';
+}
+
 export const enrollTokenLs: Command = {
-  summary: 'List enrollment tokens', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List enrollment tokens (revoked, expired and used-up ones marked so)', usage: '[--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ tokens: EnrollmentTokenInfo[] }>('GET', '/enrollment-tokens');
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [t.id, `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy])));
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'STATE', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [
+      t.id, enrollTokenState(t, ctx.now()), `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy,
+    ])));
+    return 0;
+  },
+};
+
+export const enrollTokenRevoke: Command = {
+  summary: 'Revoke an enrollment token (enrollments with it are refused at once; devices it enrolled keep working)', usage: 'ID --reason TEXT [--json]',
+  positionals: [{ name: 'ID', description: 'enrollment token id (edgefleet enroll-token ls)', required: true }],
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    const t = await HubClient.from(args, ctx).request<EnrollmentTokenInfo>('POST', `/enrollment-tokens/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
+    print(ctx, optBool(args, 'json'), t, () => `revoked enrollment token ${t.id} (${t.uses} of ${t.maxUses} uses taken); devices it enrolled keep their credentials: edgefleet audit --action device.enroll --actor-id ${t.id} lists them\n`);
     return 0;
   },
 };
@@ -180,25 +200,6 @@ export const devicesRotateSecret: Command = {
     const creds = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', `/devices/${encodeURIComponent(id)}/rotate-secret`, reason ? { reason } : {});
     if (out) writeFileAtomic(out, `${JSON.stringify(creds, null, 2)}\n`, 0o600);
     print(ctx, json, creds, () => `${id}: new secret issued; credentials written to ${out} (copy it to the device's data dir as credentials.json)\n`);
-    return 0;
-  },
-};
-
-/** The audit actor for people: the token's name with its id (`admin#tok_…`), since names alone are not proof. */
-export function actorLabel(e: Pick<AuditEntry, 'actor' | 'actorId'>): string {
-  return e.actorId && !e.actor.includes(e.actorId) ? `${e.actor}#${e.actorId}` : e.actor;
-}
-
-export const auditCmd: Command = {
-  summary: 'Show the audit log', usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since ISO] [--json]',
-  options: { ...HUB_OPTIONS, actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' }, action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' } },
-  async run(args, ctx) {
-    const q = new URLSearchParams();
-    for (const k of ['actor', 'action', 'target', 'since']) { const v = optString(args, k); if (v) q.set(k, v); }
-    const actorId = optString(args, 'actor-id');
-    if (actorId) q.set('actorId', actorId);
-    const r = await HubClient.from(args, ctx).request<{ entries: AuditEntry[] }>('GET', `/audit${q.size ? `?${q}` : ''}`);
-    print(ctx, optBool(args, 'json'), r, () => table(['AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], r.entries.map((e) => [e.at, actorLabel(e), e.action, e.target, e.reason ?? ''])));
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 // The remote CLI against a real hub process: tokens create --json, devices add/ls,
-// a viewer refused a write, audit --json, a model version pushed by mistake deleted; --hub/--token
+// a viewer refused a write, audit --json and its pages, a model version pushed by mistake deleted, an
+// enrollment token revoked; --hub/--token
 // from the environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +73,33 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const json = JSON.parse((await cli(['audit', '--json', '--action', 'device.revoke'], viewer.token)).stdout) as { entries: Array<{ reason: string; actorId: string }> };
     assert.equal(json.entries[0]?.reason, '\x1b[31mred\nforged line', 'JSON keeps the value as stored');
 
+    // Paging: entries left out are announced with the command that shows them; --newest shows the latest.
+    const everything = JSON.parse((await cli(['audit', '--json'], viewer.token)).stdout) as { entries: Array<{ id: number; action: string }>; next: number | null };
+    assert.equal(everything.next, null);
+    const ids = everything.entries.map((e) => e.id);
+    assert.ok(ids.length >= 5, JSON.stringify(everything));
+    const whole = await cli(['audit'], viewer.token);
+    assert.equal(whole.stderr, '', 'nothing left out: no note');
+    const first = await cli(['audit', '--limit', '2'], viewer.token);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(0, 2));
+    assert.equal(first.stderr, `more entries after #${ids[1]} not shown: edgefleet audit --limit 2 --after ${ids[1]} (or --newest N for the latest)\n`);
+    const second = await cli(['audit', '--limit', '2', '--after', String(ids[1])], viewer.token);
+    assert.deepEqual(second.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(2, 4));
+    const latest = await cli(['audit', '--newest', '2', '--action', 'token.create'], viewer.token);
+    const creates = everything.entries.filter((e) => e.action === 'token.create').map((e) => e.id);
+    assert.deepEqual(latest.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), creates.slice(-2), 'the newest two, the latest printed last');
+    assert.equal(latest.stderr, `older entries not shown (the newest 2 are): edgefleet audit --action token.create --newest 2 --before ${creates.at(-2)}\n`);
+    const latestJson = JSON.parse((await cli(['audit', '--newest', '1', '--json'], viewer.token)).stdout) as { entries: Array<{ id: number }>; next: number | null };
+    assert.equal(latestJson.next, ids.at(-1), 'the newest page says where the older one starts');
+    assert.deepEqual(latestJson.entries.map((e) => e.id), [ids.at(-1)]);
+    const both = await cli(['audit', '--limit', '2', '--newest', '2'], viewer.token);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --limit N \(oldest first\) or --newest N, not both/);
+    const tooMany = await cli(['audit', '--limit', '10001'], viewer.token);
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /--limit 10001: expected at most 10000 entries a page/);
+
     // A version pushed by mistake: deleted (admin) with its bundle; an operator is refused.
     const bundle = await buildMultiBundle({ dir: join(dir, 'bundle'), keys, version: '1.0.0' });
     assert.equal((await cli(['model', 'push', bundle.path])).code, 0);
@@ -89,6 +117,29 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no model version audio-energy 1\.0\.0/);
     assert.deepEqual((JSON.parse((await cli(['model', 'ls', '--json'], viewer.token)).stdout) as { versions: unknown[] }).versions, []);
+
+    // A leaked enrollment token, revoked: ls marks it, an enrollment with it is refused at once.
+    const et = JSON.parse((await cli(['enroll-token', 'create', '--max-uses', '50', '--json'], opToken.token)).stdout) as { token: string; id: string };
+    const deniedRevoke = await cli(['enroll-token', 'revoke', et.id, '--reason', 'x'], viewer.token);
+    assert.equal(deniedRevoke.code, 1);
+    assert.match(deniedRevoke.stderr, /error \[FORBIDDEN\]: hub: .*needs the operator role/);
+    assert.equal((await cli(['enroll-token', 'revoke', et.id])).code, 2, 'a reason is required');
+    const rev = await cli(['enroll-token', 'revoke', et.id, '--reason', 'pasted in a ticket'], opToken.token);
+    assert.equal(rev.code, 0, rev.stderr);
+    assert.equal(rev.stdout, `revoked enrollment token ${et.id} (0 of 50 uses taken); devices it enrolled keep their credentials: edgefleet audit --action device.enroll --actor-id ${et.id} lists them\n`);
+    const etLs = await cli(['enroll-token', 'ls'], viewer.token);
+    assert.match(etLs.stdout, new RegExp(`^${et.id}\\s+revoked \\S+ by operator-\\d{8}-\\d{6}\\s+0/50`, 'm'));
+    const enrolled = await fetch(`${ready.http}/api/v1/enroll`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: et.token, facts: { os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' } }),
+    });
+    assert.equal(enrolled.status, 401);
+    assert.match(((await enrolled.json()) as { error: { message: string } }).error.message, /was revoked at/);
+    const twice = await cli(['enroll-token', 'revoke', et.id, '--reason', 'again'], opToken.token);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /error \[CONFLICT\]: hub: enrollment token .* was revoked already/);
+    const audited = JSON.parse((await cli(['audit', '--action', 'enrollment-token.revoke', '--json'], viewer.token)).stdout) as { entries: Array<{ target: string; reason: string }> };
+    assert.deepEqual(audited.entries.map((e) => [e.target, e.reason]), [[et.id, 'pasted in a ticket']]);
 
     // The data dir and its database are private to the hub's user.
     assert.equal(statSync(join(dir, 'hub')).mode & 0o777, 0o700);

@@ -1,0 +1,72 @@
+// `edgefleet audit`: the hub's audit log a page at a time (GET /audit, docs/hub.md "REST API"). Oldest
+// first by default, `--newest N` for the latest entries; whenever entries were left out, a note on stderr
+// says so and gives the command that shows them (the cursor is the audit entry id, never reused).
+import { AUDIT_PAGE_MAX, escapeLines, type AuditEntry, type AuditList } from '@edgefleet/shared';
+import { UsageError, optBool, optString, parsePositiveInt, type Command, type ParsedArgs } from '../args.js';
+import { printResult, table } from '../output.js';
+import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+
+/** The audit actor for people: the token's name with its id (`admin#tok_…`), since names alone are not proof. */
+export function actorLabel(e: Pick<AuditEntry, 'actor' | 'actorId'>): string {
+  return e.actorId && !e.actor.includes(e.actorId) ? `${e.actor}#${e.actorId}` : e.actor;
+}
+
+/** Filter options and the query parameter each sets. */
+const FILTERS = [['actor', 'actor'], ['actor-id', 'actorId'], ['action', 'action'], ['target', 'target'], ['since', 'since']] as const;
+
+/** A word for a shell: quoted unless it is plain (the note's command is meant to be pasted). */
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function count(args: ParsedArgs, name: string): number | undefined {
+  const raw = optString(args, name);
+  if (raw === undefined) return undefined;
+  const n = parsePositiveInt(raw, `--${name}`);
+  if ((name === 'limit' || name === 'newest') && n > AUDIT_PAGE_MAX) throw new UsageError(`--${name} ${raw}: expected at most ${AUDIT_PAGE_MAX} entries a page (page on with --after or --before)`);
+  return n;
+}
+
+/** What was left out and the command that shows it, or null when the page holds every matching entry. */
+function leftOutNote(args: ParsedArgs, next: number | null, newest: number | undefined, limit: number | undefined): string | null {
+  if (next === null) return null;
+  const filters = FILTERS.flatMap(([opt]) => { const v = optString(args, opt); return v === undefined ? [] : [`--${opt}`, shellWord(v)]; });
+  const after = optString(args, 'after');
+  if (newest !== undefined) {
+    return `older entries not shown (the newest ${newest} are): edgefleet audit ${[...filters, '--newest', String(newest), ...(after ? ['--after', after] : []), '--before', String(next)].join(' ')}\n`;
+  }
+  const before = optString(args, 'before');
+  const page = limit === undefined ? [] : ['--limit', String(limit)];
+  return `more entries after #${next} not shown: edgefleet audit ${[...filters, ...page, '--after', String(next), ...(before ? ['--before', before] : [])].join(' ')}`
+    + ` (or --newest N for the latest)\n`;
+}
+
+export const auditCmd: Command = {
+  summary: 'Show the audit log (oldest first, or the newest N), saying when entries were left out and how to see them',
+  usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' },
+    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' },
+    limit: { type: 'string', value: 'N', description: `at most N entries, oldest first (default 500, at most ${AUDIT_PAGE_MAX})` },
+    newest: { type: 'string', value: 'N', description: 'the newest N entries instead (printed oldest to newest; --json: newest first)' },
+    after: { type: 'string', value: 'ID', description: 'only entries after this id (the cursor the note or `next` gives)' },
+    before: { type: 'string', value: 'ID', description: 'only entries before this id (with --newest: the older page)' },
+  },
+  async run(args, ctx) {
+    const limit = count(args, 'limit');
+    const newest = count(args, 'newest');
+    if (limit !== undefined && newest !== undefined) throw new UsageError('give --limit N (oldest first) or --newest N, not both');
+    const q = new URLSearchParams();
+    for (const [opt, param] of FILTERS) { const v = optString(args, opt); if (v) q.set(param, v); }
+    for (const k of ['after', 'before']) { const v = count(args, k); if (v !== undefined) q.set(k, String(v)); }
+    if (newest !== undefined) q.set('order', 'desc');
+    const size = newest ?? limit;
+    if (size !== undefined) q.set('limit', String(size));
+    const r = await HubClient.from(args, ctx).request<AuditList>('GET', `/audit${q.size ? `?${q}` : ''}`);
+    // --newest reads newest first; people read a log top to bottom, so the latest entry prints last.
+    const shown = newest === undefined ? r.entries : [...r.entries].reverse();
+    printResult(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], shown.map((e) => [String(e.id), e.at, actorLabel(e), e.action, e.target, e.reason ?? ''])));
+    const note = leftOutNote(args, r.next, newest, limit);
+    if (note) ctx.stderr.write(escapeLines(note));
+    return 0;
+  },
+};
