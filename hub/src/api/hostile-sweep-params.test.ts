@@ -94,6 +94,11 @@ forEachBackend((b) => { backend = b; }, () => {
           assert.match(twice.text, new RegExp(`query parameter ${q.name} is given 2 times`), r.path);
           sent++;
         }
+        // A misspelt parameter is refused, naming it and the ones the route takes (not answered unfiltered).
+        const misspelt = await send(r, `${base}?${r.method === 'delete' ? 'reasn=sweep' : 'lmit=5'}`);
+        assertRefused(misspelt, `${r.path} with a misspelt parameter`);
+        assert.match(misspelt.text, /unknown query parameter \\?"(reasn|lmit)\\?": expected /, r.path);
+        sent++;
         assert.equal(await snapshot(s), before, `${r.method.toUpperCase()} ${r.path}: a refused request wrote something`);
       }
       await assertUp(s, 'the query sweep');

@@ -4,7 +4,7 @@
 // the audit helpers: a write and its audit entry commit in one transaction; network side effects run
 // after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
@@ -217,8 +217,14 @@ export function refuseNulInUrl(c: Ctx): void {
 
 /** Validates the query string; a parameter given twice (`?limit=1&limit=2`) is refused rather than one picked. */
 export function queryOf<S extends z.ZodType>(c: Ctx, schema: S, what: string): z.infer<S> {
+  // A misspelt parameter is a 400, as a misspelt body field is: `?acton=` would otherwise answer
+  // unfiltered, and `?reasn=` drop the reason from the audit log without a word.
+  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape as Record<string, unknown>) : null;
   for (const [name, vs] of Object.entries(c.req.queries())) {
     if (vs.length > 1) throw new AppError('BAD_REQUEST', `invalid ${what}: query parameter ${name} is given ${vs.length} times: expected it at most once`);
+    if (known && !known.includes(name)) {
+      throw new AppError('BAD_REQUEST', `invalid ${what}: unknown query parameter "${name}": expected ${known.length ? known.join(', ') : 'none'}`);
+    }
   }
   return parseWire(schema, c.req.query(), what);
 }
