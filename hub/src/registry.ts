@@ -7,7 +7,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AppError, assertAuthoredManifest, storageError, type Manifest, type Signature } from '@edgefleet/shared';
+import { AppError, assertAuthoredManifest, storageError, verifyBundle, type Manifest, type Signature, type TrustBody } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 
 export interface VerifiedBundle {
@@ -18,6 +18,17 @@ export interface VerifiedBundle {
 
 /** Verifies a bundle file against the hub's current trust; throws AppError naming the failure. */
 export type BundleVerifier = (path: string) => Promise<VerifiedBundle>;
+
+/**
+ * The hub's verifier: signatures and hashes against the trust document `trust()` returns at each push.
+ * Its errors call the upload "the pushed bundle", never by the name of the file it is staged in.
+ */
+export function bundleVerifier(trust: () => TrustBody): BundleVerifier {
+  return async (path) => {
+    const v = await verifyBundle(path, trust(), { what: 'the pushed bundle' });
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+  };
+}
 
 export interface PushResult extends VerifiedBundle {
   bundleSha256: string;

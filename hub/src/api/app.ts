@@ -111,10 +111,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404));
   app.onError((err, c) => {
     const e = toAppError(err);
-    if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');
+    // A client that went away mid-request (an upload cancelled, a dropped link) is no fault of the hub.
+    if (clientGone(err)) deps.logger?.info({ path: c.req.path, err: (err as Error).message }, 'the client closed the connection before its request was read');
+    else if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');
     // The rest of an oversized body is not read: close the connection rather than drain it.
     const headers = e.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : undefined;
     return c.json({ error: e.toJSON() }, e.httpStatus as 400, headers);
   });
   return app;
+}
+
+/** A request body that ended because its client closed the connection (node's "aborted", ECONNRESET). */
+function clientGone(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  return e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.message === 'aborted' || (e?.cause !== undefined && e.cause !== err && clientGone(e.cause));
 }

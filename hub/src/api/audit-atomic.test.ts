@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import { verifyBundle, type AuditEntry, type TrustBody } from '@edgefleet/shared';
+import { type AuditEntry, type TrustBody } from '@edgefleet/shared';
+import { bundleVerifier } from '../registry.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { makeParts } from '../testing/parts.js';
@@ -47,10 +48,7 @@ function setup(): { h: Harness; logger: RecordingLogger } {
   const h = makeHarness({
     database: backend.database(),
     keys, logger, fleet: link,
-    verifyBundle: async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    },
+    verifyBundle: bundleVerifier(() => trust),
     parts: (store) => makeParts({ store, link, hubKey: keys.hub, clock: new ManualClock(), logger: new RecordingLogger() }),
   });
   return { h, logger };

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { buildMultiBundle, makeKeys, makeTrust, writeDeepManifestBundle, type Keys } from '@edgefleet/examples';
-import { verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { type TrustBody } from '@edgefleet/shared';
+import { bundleVerifier } from '../registry.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { PUBLIC_BODY_BYTES } from './http.js';
 
@@ -138,10 +139,7 @@ test('deeply nested JSON in a request body: 400 BAD_REQUEST naming the nesting b
 test('a pushed bundle whose manifest nests 200k levels: 422 BUNDLE_INVALID, nothing stored', async () => {
   const h = makeHarness({
     keys,
-    verifyBundle: async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    },
+    verifyBundle: bundleVerifier(() => trust),
   });
   try {
     const b = await buildMultiBundle({ dir: join(dir, 'deep'), keys, version: '1.0.0' });

@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, smallDisk, type BundleResult, type Keys, type SmallDisk } from '@edgefleet/examples';
-import { verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { type TrustBody } from '@edgefleet/shared';
+import { bundleVerifier } from '../registry.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 
 let dir: string;
@@ -34,10 +35,7 @@ after(() => {
 function harness(root: string): Harness {
   return makeHarness({
     root, keys,
-    verifyBundle: async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    },
+    verifyBundle: bundleVerifier(() => trust),
   });
 }
 

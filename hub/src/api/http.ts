@@ -59,7 +59,7 @@ export interface ApiDeps {
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */
-  logger?: { error(obj: object, msg?: string): void };
+  logger?: { error(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
 }
 
 export interface Actor {

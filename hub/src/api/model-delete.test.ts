@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
-import { verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { type TrustBody } from '@edgefleet/shared';
+import { bundleVerifier } from '../registry.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
@@ -28,10 +29,7 @@ function harness(): Harness {
   return makeHarness({
     database: backend.database(),
     keys,
-    verifyBundle: async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    },
+    verifyBundle: bundleVerifier(() => trust),
   });
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { buildMultiBundle, buildMultiInputModel, bundleFromOnnx, makeKeys, makeTrust, randomMlp, writeEditedManifestBundle, type Keys } from '@edgefleet/examples';
 import { readBundle, signBundle, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { bundleVerifier } from '../registry.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
@@ -28,10 +29,7 @@ function harness(maxBundleBytes?: number): Harness {
     database: backend.database(),
     keys,
     ...(maxBundleBytes ? { maxBundleBytes } : {}),
-    verifyBundle: async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    },
+    verifyBundle: bundleVerifier(() => trust),
   });
 }
 
@@ -120,6 +118,12 @@ test('push refusals: untrusted key, tampered file, other content under an existi
     const te = ((await t.json()) as { error: { code: string; message: string } }).error;
     assert.equal(te.code, 'HASH_MISMATCH', te.message);
     assert.match(te.message, /model\.onnx/);
+    // Bytes that are no bundle: the error calls it the pushed bundle, not the hub's staging file.
+    const junk = join(dir, 'junk.efb');
+    writeFileSync(junk, Buffer.alloc(2048, 7));
+    const j = ((await (await push(h, junk)).json()) as { error: { code: string; message: string } }).error;
+    assert.match(j.message, /^the pushed bundle: /, j.message);
+    assert.doesNotMatch(j.message, /\.part/);
     assert.deepEqual(blobFiles(h), []);
     assert.deepEqual(h.store.models.list(), []);
 

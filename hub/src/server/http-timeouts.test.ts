@@ -3,10 +3,14 @@
 // the staged upload a hub killed mid-push leaves is swept at the next start once it is that old.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { waitFor } from '@edgefleet/examples';
+import { RecordingLogger } from '../mqtt/testing/devices.js';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makeHarness } from '../testing/harness.js';
 import { HTTP_IDLE_MS, listen } from './wiring.js';
 import type { HubConfig } from '../config.js';
@@ -40,6 +44,29 @@ test('staged uploads a killed hub left are swept when old; a fresh one (another 
     assert.equal(existsSync(stale), false);
     assert.equal(existsSync(fresh), true);
   } finally {
+    h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a client that closes its connection mid-upload is logged as gone (info), not as an unexpected error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-abort-'));
+  const logger = new RecordingLogger();
+  const h = makeHarness({ root: dir, logger, verifyBundle: async () => { throw new Error('not reached'); } });
+  const s = (await listen(h.app, { httpPort: 0, host: '127.0.0.1' } as HubConfig)) as Server;
+  try {
+    const port = (s.address() as { port: number }).port;
+    const sock = connect(port, '127.0.0.1');
+    await once(sock, 'connect');
+    sock.write(`POST /api/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${h.tokens.operator}\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000000\r\n\r\n`);
+    sock.write(Buffer.alloc(64 * 1024, 1));
+    await new Promise((r) => setTimeout(r, 200));
+    sock.destroy();
+    await waitFor('the abort is logged', () => logger.lines.find((l) => /closed the connection/.test(l.msg ?? '')), { timeoutMs: 5000 });
+    assert.equal(logger.lines.filter((l) => l.level === 'error').length, 0, JSON.stringify(logger.lines));
+    assert.deepEqual(readdirSync(dirname(h.store.blobs.tempPath())).filter((f) => f.endsWith('.part')), [], 'its staged file is gone');
+  } finally {
+    await new Promise((r) => s.close(r));
     h.close();
     rmSync(dir, { recursive: true, force: true });
   }

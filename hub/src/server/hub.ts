@@ -4,14 +4,14 @@
 // built in the order they depend on each other and stopped in reverse. server/main.ts is only argv and signals.
 import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
-import { settleWithin, verifyBundle, type TrustBody, type TrustDocument } from '@edgefleet/shared';
+import { settleWithin, type TrustBody, type TrustDocument } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import { Metrics } from '../metrics.js';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { createApp } from '../api/app.js';
-import type { BundleVerifier } from '../registry.js';
+import { bundleVerifier } from '../registry.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
@@ -181,10 +181,7 @@ export class Hub {
     this.disconnectEvents = disconnect;
     this.streams = streams;
 
-    const verify: BundleVerifier = async (path) => {
-      const v = await verifyBundle(path, this.currentTrust());
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    };
+    const verify = bundleVerifier(() => this.currentTrust());
     const app = createApp({
       store, metrics: this.metrics, clock, fleet, verifyBundle: verify, logger,
       trust: () => this.trustDoc as TrustDocument,

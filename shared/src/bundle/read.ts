@@ -85,7 +85,7 @@ async function inspect(fh: FileHandle, what: string): Promise<BundleInfo> {
   return { manifest, manifestBytes, manifestRaw, manifestSha256, signatures, files, size };
 }
 
-async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) => Promise<T>): Promise<T> {
+async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) => Promise<T>, what = `bundle ${basename(path)}`): Promise<T> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -93,7 +93,7 @@ async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) =>
     throw new AppError('NOT_FOUND', `cannot open bundle ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return await fn(fh, `bundle ${basename(path)}`);
+    return await fn(fh, what);
   } finally {
     await fh.close();
   }
@@ -102,6 +102,8 @@ async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) =>
 export interface ReadBundleOptions {
   /** Hash every listed file (default true). Without it only structure, sizes and the manifest are checked. */
   verifyFiles?: boolean;
+  /** How errors name the bundle before its manifest is read (default "bundle FILE.efb"; the hub's is "the pushed bundle", not its staging file). */
+  what?: string;
 }
 
 /** Reads a bundle and verifies every listed file's size and sha256 (streamed) against the manifest. */
@@ -117,7 +119,7 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
       }
     }
     return info;
-  });
+  }, opts.what);
 }
 
 export interface VerifiedBundle extends BundleInfo {
@@ -131,8 +133,8 @@ export function manifestSigningBytes(info: Pick<BundleInfo, 'manifestRaw'>): Buf
 }
 
 /** readBundle + a threshold of valid release signatures over the canonical manifest (per `trust`). */
-export async function verifyBundle(path: string, trust: TrustBody): Promise<VerifiedBundle> {
-  const info = await readBundle(path);
+export async function verifyBundle(path: string, trust: TrustBody, opts: Pick<ReadBundleOptions, 'what'> = {}): Promise<VerifiedBundle> {
+  const info = await readBundle(path, opts);
   const what = `bundle ${info.manifest.name}-${info.manifest.version}`;
   const threshold = assertThreshold(trust, 'release', manifestSigningBytes(info), info.signatures.signatures, what);
   return { ...info, validKeyIds: threshold.valid, threshold };
