@@ -20,7 +20,8 @@ function flagText(name: string, o: OptionSpec): string {
 
 function optionLine(name: string, o: OptionSpec): string {
   const flag = `${o.short ? `-${o.short}, ` : ''}${flagText(name, o)}`;
-  const notes = [o.required ? 'required' : '', o.multiple ? 'repeatable' : ''].filter(Boolean).join(', ');
+  // "repeatable" once: some descriptions say it themselves, in their own words.
+  const notes = [o.required ? 'required' : '', o.multiple && !/\brepeatable\b/.test(o.description) ? 'repeatable' : ''].filter(Boolean).join(', ');
   return `  ${flag.padEnd(28)} ${o.description}${notes ? ` (${notes})` : ''}\n`;
 }
 

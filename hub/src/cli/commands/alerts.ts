@@ -3,19 +3,8 @@ import { AlertMetric, Severity, escapeLines, type Alert, type AlertRule, type Al
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { parseDuration, parseTagOptions } from './parse.js';
 
-/** "5m", "1h", "30s", "2d" as seconds. */
-export function parseSeconds(text: string, what: string): number {
-  const m = /^(\d+)([smhd])$/.exec(text);
-  if (!m) throw new UsageError(`${what}: expected a duration such as 30s, 5m, 1h, 2d, got "${text}"`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
-
-function parseTag(text: string): [string, string] {
-  const i = text.indexOf('=');
-  if (i <= 0) throw new UsageError(`--tag: expected KEY=VALUE, got "${text}"`);
-  return [text.slice(0, i), text.slice(i + 1)];
-}
 
 export const alertsRulesAdd: Command = {
   summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
@@ -55,15 +44,15 @@ export const alertsRulesAdd: Command = {
       if (!secret) throw new UsageError(`--${type} needs --secret S (the HMAC key the receiver checks)`);
       actions.push({ type, url, secret });
     }
-    const tags = Object.fromEntries(optStrings(args, 'tag').map(parseTag));
+    const tags = parseTagOptions(optStrings(args, 'tag'));
     const body: Record<string, unknown> = {
       name: reqString(args, 'name'), metric: metric.data, threshold, actions,
       ...(optString(args, 'model') ? { model: optString(args, 'model') } : {}),
       ...(optString(args, 'version') ? { version: optString(args, 'version') } : {}),
       ...(Object.keys(tags).length ? { scope: { tags } } : {}),
-      ...(optString(args, 'for') ? { forSec: parseSeconds(optString(args, 'for') as string, '--for') } : {}),
-      ...(optString(args, 'keep-firing-for') ? { keepFiringForSec: parseSeconds(optString(args, 'keep-firing-for') as string, '--keep-firing-for') } : {}),
-      ...(optString(args, 'window') ? { windowSec: parseSeconds(optString(args, 'window') as string, '--window') } : {}),
+      ...(optString(args, 'for') ? { forSec: parseDuration(optString(args, 'for') as string, '--for') } : {}),
+      ...(optString(args, 'keep-firing-for') ? { keepFiringForSec: parseDuration(optString(args, 'keep-firing-for') as string, '--keep-firing-for') } : {}),
+      ...(optString(args, 'window') ? { windowSec: parseDuration(optString(args, 'window') as string, '--window') } : {}),
       ...(severity ? { severity } : {}),
       ...(schedule !== undefined ? { schedule } : {}),
       ...(optString(args, 'reason') !== undefined ? { reason: optString(args, 'reason') } : {}),

@@ -8,6 +8,7 @@ import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { StreamWaiter } from '../stream-waiter.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
+import { parseList, parseTagOptions } from './parse.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
@@ -15,16 +16,6 @@ type DeploymentSummary = Omit<Deployment, 'devices'>;
 export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded']);
 
 const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
-
-function parseTargetTags(list: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const t of list) {
-    const m = /^([^=]+)=(.+)$/.exec(t);
-    if (!m) throw new UsageError(`--tag ${t}: expected KEY=VALUE (e.g. --tag ring=canary)`);
-    tags[m[1] as string] = m[2] as string;
-  }
-  return tags;
-}
 
 /** Exactly one of --devices a,b | --tag k=v ... | --all, as the API's target. */
 /** MODEL VERSION, the positionals of commands that act on a registry version. */
@@ -41,11 +32,9 @@ export function targetFrom(devices: string | undefined, tags: string[], all: boo
   const given = [devices !== undefined, tags.length > 0, all].filter(Boolean).length;
   if (given !== 1) throw new UsageError('expected exactly one target: --devices ID,ID... or --tag KEY=VALUE (repeatable) or --all');
   if (devices !== undefined) {
-    const ids = devices.split(',').map((s) => s.trim()).filter(Boolean);
-    if (ids.length === 0) throw new UsageError(`--devices "${devices}": expected a comma-separated list of device ids`);
-    return { devices: ids };
+    return { devices: parseList(devices, '--devices', 'a comma-separated list of device ids') };
   }
-  if (tags.length) return { tags: parseTargetTags(tags) };
+  if (tags.length) return { tags: parseTagOptions(tags, '--tag', { nonEmpty: true }) };
   return { all: true };
 }
 

@@ -6,16 +6,9 @@ import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { parseDuration, parseTagOptions } from './parse.js';
 
-function parseTags(list: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const t of list) {
-    const m = /^([^=]+)=(.*)$/.exec(t);
-    if (!m) throw new UsageError(`--tag ${t}: expected KEY=VALUE`);
-    tags[m[1] as string] = m[2] as string;
-  }
-  return tags;
-}
+const parseTags = (list: string[]) => parseTagOptions(list);
 
 // Text for people is escaped line by line (shared/src/text.ts): names, tags and reasons come from others.
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
@@ -84,10 +77,13 @@ export const devicesRevoke: Command = {
 };
 
 export const devicesTag: Command = {
-  summary: "Replace a device's tags", usage: 'ID --tag k=v ... [--reason TEXT]', positionals: [{ name: 'ID', description: 'device id', required: true }],
-  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' }, reason: { type: 'string', description: 'why' } },
+  summary: "Replace a device's tags", usage: 'ID --tag k=v ... | --clear [--reason TEXT]', positionals: [{ name: 'ID', description: 'device id', required: true }],
+  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag (repeatable): the device\'s tags become exactly these' }, clear: { type: 'boolean', description: 'remove every tag' }, reason: { type: 'string', description: 'why' } },
   async run(args, ctx) {
     const reason = optString(args, 'reason');
+    // Replacing with nothing is asked for by name: a forgotten --tag would otherwise wipe every tag.
+    const given = optStrings(args, 'tag').length > 0;
+    if (given === optBool(args, 'clear')) throw new UsageError(given ? '--tag and --clear: expected one of them' : 'expected --tag KEY=VALUE (repeatable) for the new tags, or --clear to remove every tag');
     const d = await HubClient.from(args, ctx).request<DeviceInfo>('PUT', `/devices/${encodeURIComponent(args.positionals[0] as string)}/tags`, { tags: parseTags(optStrings(args, 'tag')), ...(reason ? { reason } : {}) });
     print(ctx, optBool(args, 'json'), d, () => `${d.id}: ${Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ') || '(no tags)'}\n`);
     return 0;
@@ -95,13 +91,13 @@ export const devicesTag: Command = {
 };
 
 export const enrollTokenCreate: Command = {
-  summary: 'Create an enrollment token', usage: '[--tag k=v ...] [--ttl SECONDS] [--max-uses N] [--json]',
-  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'SECONDS', description: 'lifetime (default 86400)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1)' } },
+  summary: 'Create an enrollment token', usage: '[--tag k=v ...] [--ttl DURATION] [--max-uses N] [--json]',
+  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'DURATION', description: 'lifetime: seconds or 30m, 12h, 7d (default 1d)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1)' } },
   async run(args, ctx) {
     const ttl = optString(args, 'ttl');
     const max = optString(args, 'max-uses');
     const t = await HubClient.from(args, ctx).request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {
-      tags: parseTags(optStrings(args, 'tag')), ...(ttl ? { ttlSec: parsePositiveInt(ttl, '--ttl') } : {}), ...(max ? { maxUses: parsePositiveInt(max, '--max-uses') } : {}),
+      tags: parseTags(optStrings(args, 'tag')), ...(ttl ? { ttlSec: parseDuration(ttl, '--ttl') } : {}), ...(max ? { maxUses: parsePositiveInt(max, '--max-uses') } : {}),
     });
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(id ${t.id}, expires ${t.expires}, ${t.maxUses} use(s))\n`);
     return 0;

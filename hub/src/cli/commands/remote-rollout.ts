@@ -9,15 +9,8 @@ import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
 import { MODEL_VERSION, TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
+import { parseDuration } from './parse.js';
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** `30m`, `90s`, `2h`, `1d` or a number of seconds. */
-export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(text);
-  if (!m) throw new UsageError(`${what} ${text}: expected a duration such as 90s, 30m, 2h or 1d`);
-  return Number(m[1]) * (UNITS[m[2] || 's'] as number);
-}
 
 /**
  * `canary:10%:bake=30m:min=2` → a percent wave; `staging:tag=env=staging:bake=10m` → a staging ring
@@ -29,13 +22,17 @@ export function parseWave(text: string): Wave {
   const ring = first?.startsWith('tag=') === true;
   if (!name || (!p && !ring)) throw new UsageError(`--wave ${text}: expected NAME:PERCENT%[:bake=DURATION][:min=N], e.g. canary:10%:bake=30m:min=2, or a staging ring NAME:tag=KEY=VALUE[:bake=DURATION], e.g. staging:tag=env=staging:bake=10m`);
   const w: Wave = { name, bakeSec: 0, ...(p ? { percent: Number(p[1]) } : {}) };
+  const once = new Set<string>();
   for (const opt of ring ? [first as string, ...rest] : rest) {
     const [k, ...vs] = opt.split('=');
+    if ((k === 'bake' || k === 'min') && once.has(k)) throw new UsageError(`--wave ${text}: ${k}= is given twice: expected it once`);
+    if (k) once.add(k);
     const v = vs.join('=');
     const tag = /^([^=]+)=(.*)$/.exec(v);
     if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake=`);
     else if (k === 'min' && /^\d+$/.test(v)) w.minDevices = Number(v);
-    else if (k === 'tag' && ring && tag) w.tags = { ...w.tags, [tag[1] as string]: tag[2] as string };
+    else if (k === 'tag' && ring && tag && !Object.hasOwn(w.tags ?? {}, tag[1] as string)) w.tags = { ...w.tags, [tag[1] as string]: tag[2] as string };
+    else if (k === 'tag' && ring && tag) throw new UsageError(`--wave ${text}: tag ${tag[1]} is given twice: expected each key once`);
     else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION${ring ? ', min=N or tag=KEY=VALUE' : ' or min=N'}`);
   }
   return w;

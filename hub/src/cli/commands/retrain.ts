@@ -6,7 +6,7 @@ import { UsageError, optBool, optString, reqString, type Command } from '../args
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
-import { parseSeconds } from './alerts.js';
+import { parseDuration } from './parse.js';
 
 export const retrainRequest: Command = {
   summary: 'Send the current drift report of a model version to the training pipeline (the retrain actions of alert rules); audited',
@@ -30,7 +30,7 @@ export const retrainRequest: Command = {
     if (until !== undefined) body.until = parseSince(until, now, '--until');
     const rule = optString(args, 'rule');
     if (rule !== undefined) body.rule = rule;
-    const waitSec = parseSeconds(optString(args, 'wait') ?? '20s', '--wait');
+    const waitSec = parseDuration(optString(args, 'wait') ?? '20s', '--wait');
     if (waitSec > 600) throw new UsageError('--wait: expected at most 10m');
     const client = HubClient.from(args, ctx);
     const r = await client.request<RetrainRequestResult>('POST', '/retrain-requests', body);

@@ -1,0 +1,37 @@
+// Values the operator CLI reads from its options, one parser each, so every command says the same
+// thing about the same mistake: KEY=VALUE tags (a key given twice is refused, not the last one kept),
+// durations ("90", "90s", "30m", "2h", "1d", "1h30m"), and comma lists without repeats.
+import { parseDurationSec } from '@edgefleet/shared';
+import { UsageError } from '../args.js';
+
+/** `--tag k=v` options as a tag map; `what` names the option in errors. An empty value is allowed unless `nonEmpty`. */
+export function parseTagOptions(list: readonly string[], what = '--tag', opts: { nonEmpty?: boolean } = {}): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of list) {
+    const i = t.indexOf('=');
+    if (i <= 0 || (opts.nonEmpty && i === t.length - 1)) throw new UsageError(`${what} ${t}: expected KEY=VALUE (e.g. ${what} ring=canary)`);
+    const k = t.slice(0, i);
+    if (Object.hasOwn(tags, k)) throw new UsageError(`${what} ${k} is given twice (${k}=${tags[k]} and ${t}): expected each key once`);
+    tags[k] = t.slice(i + 1);
+  }
+  return tags;
+}
+
+/** A duration in seconds: plain seconds or units (`90`, `30m`, `2h`, `1d`, `1h30m`). */
+export function parseDuration(text: string, what: string): number {
+  const sec = parseDurationSec(text);
+  if (sec === null) throw new UsageError(`${what} ${text}: expected a duration such as 90s, 30m, 2h or 1d`);
+  return sec;
+}
+
+/** `a,b,c` as a list; empty items dropped, a repeated one refused. */
+export function parseList(text: string, what: string, expected: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${what} "${text}": expected ${expected}`);
+  const seen = new Set<string>();
+  for (const x of items) {
+    if (seen.has(x)) throw new UsageError(`${what} "${text}": ${x} is given twice: expected each once`);
+    seen.add(x);
+  }
+  return items;
+}
