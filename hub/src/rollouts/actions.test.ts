@@ -108,6 +108,8 @@ describe('rollout cohorts and operator actions', () => {
       await e.engine.act(r.id, 'resume', 'back', op);
       assert.equal(e.store.rollouts.get(r.id).progress[1]?.state, 'evaluating');
       await e.engine.act(r.id, 'abort', 'enough', op);
+      // The wave under way is stopped, not shown baking or evaluating for ever; the passed one stays passed.
+      assert.deepEqual(e.store.rollouts.get(r.id).progress.map((p) => [p.state, p.bakeUntil]), [['passed', e.store.rollouts.get(r.id).progress[0]?.bakeUntil ?? null], ['stopped', null], ['pending', null]]);
       e.clock.advance(7200_000);
       await e.engine.tick();
       assert.equal(notified(e, r.id).length, half, 'abort: the others never start');

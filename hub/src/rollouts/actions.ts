@@ -5,7 +5,7 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
 import { currentVersion, ringTagsOf } from './plan.js';
-import { advance, endShadow, rollback, computeGates } from './judge.js';
+import { advance, endShadow, rollback, computeGates, stopOpenWaves } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
@@ -80,6 +80,7 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
         await rollback(engine, deps, r, now, `aborted: ${reason}`, actor);
         break;
       }
+      stopOpenWaves(r);
       r.state = 'aborted';
       r.stateReason = reason;
       engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length }, now, actor);

@@ -236,6 +236,7 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
     const told = deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId);
     const docs = deps.store.db.transaction(() => {
       const restored = restorePrevious(deps.store, r, by, reason, now);
+      stopOpenWaves(r);
       r.state = 'rolled_back';
       r.stateReason = reason;
       t.transition(r, 'rollout.rolled_back', reason, { devices: told.length, restoredVersion: restored, toSettingsOf: r.config!.fromVersion }, now, actor);
@@ -262,9 +263,20 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
     for (const [version, ids] of byPrevious) {
       docs.push(...deps.deployments.assignDevices({ deploymentId: null, model: r.model, version, reason: `rollback of rollout ${r.id}: ${reason}`, actor: by, rollback: true }, ids).docs);
     }
+    stopOpenWaves(r);
     r.state = 'rolled_back';
     r.stateReason = reason;
     t.transition(r, 'rollout.rolled_back', reason, { devices: docs.length, toVersions: Object.fromEntries([...byPrevious].map(([v, ids]) => [v, ids.length])), keptNoPrevious: kept }, now, actor);
   })();
   await deps.deployments.publishDesired(docs);
+}
+
+/** A wave under way when its rollout ends by hand or by a rollback is `stopped`: it bakes no longer. */
+export function stopOpenWaves(r: RolloutRecord): void {
+  for (const p of r.progress) {
+    if (p.state === 'deploying' || p.state === 'baking' || p.state === 'evaluating') {
+      p.state = 'stopped';
+      p.bakeUntil = null;
+    }
+  }
 }

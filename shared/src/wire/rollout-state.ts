@@ -9,7 +9,8 @@ import { ConfigSubject, GateConfig, GateName, ShadowStage, Wave } from './rollou
 export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_back', 'aborted']);
 export type RolloutState = z.infer<typeof RolloutState>;
 /** pending → deploying (fan-out at the rate cap) → baking → evaluating → passed | failed. */
-export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed']);
+/** `stopped`: the wave was under way (deploying, baking or evaluating) when its rollout was aborted or rolled back. */
+export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped']);
 export type WaveState = z.infer<typeof WaveState>;
 
 export const GateResult = z.object({
