@@ -1,13 +1,17 @@
 // REST bodies for deployments (assign a model version to devices) and the stored-telemetry views.
 import { z } from 'zod';
-import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+import { Count, DeviceId, IsoTime, ModelName, SemVer, Tags } from './common.js';
 import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
 import { QueryCount } from './ids.js';
 
+/**
+ * Which devices a deployment, rollout or capture is for. A tag target needs a tag: `{}` matched every
+ * device, those enrolled later too, which is what `all: true` says out loud.
+ */
 export const DeployTarget = z
   .object({
     devices: z.array(DeviceId).min(1).optional(),
-    tags: z.record(z.string(), z.string()).optional(),
+    tags: Tags.refine((t) => Object.keys(t).length > 0, { error: 'expected at least one tag ({"key": "value"}); use {"all": true} for every device' }).optional(),
     all: z.literal(true).optional(),
   })
   .refine((t) => [t.devices, t.tags, t.all].filter((x) => x !== undefined).length === 1, {
