@@ -15,3 +15,5 @@ export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuant
 export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
 // Disk space as the fleet table and device page say it.
 export * from './disk-text.js';
+// Reading the hub's paged lists to their end (the device view's windows and events).
+export * from './pages.js';

@@ -23,3 +23,4 @@ export * from './sse.js';
 export * from './console-csp.js';
 export * from './agent-settings.js';
 export * from './cron.js';
+export * from './pages.js';

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { EnrollmentTokenCreated, ModelVersionInfo } from '@edgefleet/shared';
+import { pagePath, readPages, type EnrollmentTokenCreated, type EventPage, type ModelVersionInfo, type WindowPage } from '@edgefleet/shared';
 import { defaultPrograms, startProgram, type FleetProcessOptions, type RunningProcess } from './process.js';
 
 /** readyTimeoutMs: how long to wait for "hub ready" (default 60 s). */
@@ -68,6 +68,18 @@ export function hubApi(base: string, token: string): Api {
     }
     return data as T;
   };
+}
+
+/** Every window the hub stored from a device (`query` e.g. `model=m`), all pages of GET /devices/{id}/windows. */
+export async function hubWindows(api: Api, deviceId: string, query = ''): Promise<WindowPage['windows']> {
+  const path = `/devices/${encodeURIComponent(deviceId)}/windows${query ? `?${query}` : ''}`;
+  return (await readPages(async (after) => { const p = await api<WindowPage>('GET', pagePath(path, after)); return { rows: p.windows, next: p.next }; })).rows;
+}
+
+/** Every event the hub stored from a device, all pages of GET /devices/{id}/events. */
+export async function hubEvents(api: Api, deviceId: string, query = ''): Promise<EventPage['events']> {
+  const path = `/devices/${encodeURIComponent(deviceId)}/events${query ? `?${query}` : ''}`;
+  return (await readPages(async (after) => { const p = await api<EventPage>('GET', pagePath(path, after)); return { rows: p.events, next: p.next }; })).rows;
 }
 
 export async function startHub(o: StartHubOptions): Promise<HubHandle> {

@@ -3,7 +3,7 @@
 // served (counted by the traffic loop) and the summary windows and predictions the hub
 // stored from it. fleetSnapshot() gathers it from the hub's REST API; renderFleet()
 // lays it out; fleetView() redraws it in place on a TTY and prints plain lines otherwise.
-import type { Deployment, DeploymentDevice, DeviceInfo, Rollout } from '@edgefleet/shared';
+import { TELEMETRY_PAGE, pagePath, readPages, telemetryCursor, type Deployment, type DeploymentDevice, type DeviceInfo, type Rollout, type WindowPage } from '@edgefleet/shared';
 import type { Api } from './hub.js';
 import type { AgentTraffic } from './traffic.js';
 
@@ -31,26 +31,28 @@ export interface FleetSnapshot {
   rollouts: Array<Omit<Rollout, 'devices'>>;
 }
 
-/** Remembers hub windows already counted, so each refresh only asks for new ones. */
+/** Remembers where each device's hub windows were read to, so each refresh only reads the new ones. */
 class WindowCounter {
-  private readonly seen = new Map<string, { seqs: Set<number>; since: string | undefined; windows: number; predictions: number }>();
+  private readonly seen = new Map<string, { after: string | null; windows: number; predictions: number }>();
 
   async refresh(api: Api, deviceId: string, model: string): Promise<{ windows: number; predictions: number }> {
     let s = this.seen.get(deviceId);
     if (!s) {
-      s = { seqs: new Set(), since: undefined, windows: 0, predictions: 0 };
+      s = { after: null, windows: 0, predictions: 0 };
       this.seen.set(deviceId, s);
     }
-    const q = new URLSearchParams({ model });
-    if (s.since) q.set('since', s.since);
-    const r = await api<{ windows: Array<{ seq: number; start: string; count: number }> }>('GET', `/devices/${encodeURIComponent(deviceId)}/windows?${q}`);
-    for (const w of r.windows) {
-      if (s.seqs.has(w.seq)) continue;
-      s.seqs.add(w.seq);
+    const path = `/devices/${encodeURIComponent(deviceId)}/windows?${new URLSearchParams({ model, limit: String(TELEMETRY_PAGE.maxLimit) })}`;
+    const r = await readPages(async (after) => {
+      const p = await api<WindowPage>('GET', pagePath(path, after ?? s.after));
+      return { rows: p.windows, next: p.next };
+    });
+    for (const w of r.rows) {
       s.windows++;
       s.predictions += w.count;
-      if (!s.since || w.start > s.since) s.since = w.start;
     }
+    // The next refresh goes on after the last window read (the cursor of any row is its start and seq).
+    const last = r.rows[r.rows.length - 1];
+    if (last) s.after = telemetryCursor(last.start, last.seq);
     return { windows: s.windows, predictions: s.predictions };
   }
 }

@@ -1,38 +1,39 @@
 // What ingest stored from devices, over REST: windows and events per device, and merged totals per
 // model. Read from the store's telemetry repository (store/telemetry-repo.ts), which ingest writes.
-import { z } from 'zod';
-import { AppError, DeviceEvent, IsoTime, ModelTotals, SummaryWindow, TotalsAccumulator, TotalsQuery, WindowsQuery, errorKindCounts } from '@edgefleet/shared';
+import { AppError, EventPage, EventsQuery, ModelTotals, TELEMETRY_PAGE, TotalsAccumulator, TotalsQuery, WindowPage, WindowsQuery, errorKindCounts, telemetryCursor, type TelemetryCursor } from '@edgefleet/shared';
+import { PAGE_CHARS, type RowKey } from '../store/telemetry-pages.js';
 import { param, queryOf, type RouteDef } from './http.js';
-
-/** `since` is a time like every other `since`: any other string was compared as text with the stored times. */
-const EventsQuery = z.object({ since: IsoTime.optional() });
-
-const StoredWindow = SummaryWindow.extend({ deviceId: z.string(), seq: z.number().int() });
 
 /** Windows read (and parsed) at once by GET /models/{name}/totals. */
 const TOTALS_PAGE_WINDOWS = 2000;
 
+/** The route's device and its `?after=` as the store's key; the public cursor leaves out the device it is of. */
+const after = (deviceId: string, c: TelemetryCursor | undefined): RowKey | undefined => (c ? { time: c.time, deviceId, seq: c.seq } : undefined);
+const next = (k: RowKey | null): string | null => (k ? telemetryCursor(k.time, k.seq) : null);
+
 export const telemetryRoutes: RouteDef[] = [
   {
     method: 'get', path: '/devices/:id/windows', access: 'viewer',
-    summary: 'Summary windows the hub stored from a device (?model=&version=&since=&limit=)',
-    query: WindowsQuery, response: z.object({ windows: z.array(StoredWindow) }),
+    summary: `Summary windows the hub stored from a device, oldest first by default, a page at a time (?model=&version=&since=&limit=&after=next&order=oldest|newest; limit ${TELEMETRY_PAGE.defaultLimit} by default, at most ${TELEMETRY_PAGE.maxLimit}, and ${PAGE_CHARS / 1048576} MiB of windows)`,
+    query: WindowsQuery, response: WindowPage,
     async handler(c, deps) {
       const id = param(c, 'id');
       deps.store.devices.get(id);
       const q = queryOf(c, WindowsQuery, 'windows query');
-      return { windows: deps.store.telemetry.windows({ deviceId: id, ...q }) };
+      const page = deps.store.telemetry.windowPage({ deviceId: id, model: q.model, version: q.version, since: q.since, after: after(id, q.after), limit: q.limit ?? TELEMETRY_PAGE.defaultLimit, newest: q.order === 'newest' });
+      return { windows: page.windows, next: next(page.next) };
     },
   },
   {
     method: 'get', path: '/devices/:id/events', access: 'viewer',
-    summary: 'Events the hub stored from a device (?since=)',
-    query: EventsQuery, response: z.object({ events: z.array(DeviceEvent.extend({ deviceId: z.string() })) }),
+    summary: `Events the hub stored from a device, oldest first by default, a page at a time (?since=&limit=&after=next&order=oldest|newest; limit ${TELEMETRY_PAGE.defaultLimit} by default, at most ${TELEMETRY_PAGE.maxLimit}, and ${PAGE_CHARS / 1048576} MiB of events)`,
+    query: EventsQuery, response: EventPage,
     async handler(c, deps) {
       const id = param(c, 'id');
       deps.store.devices.get(id);
       const q = queryOf(c, EventsQuery, 'events query');
-      return { events: deps.store.telemetry.events({ deviceId: id, ...(q.since ? { since: q.since } : {}) }) };
+      const page = deps.store.telemetry.eventPage({ deviceId: id, since: q.since, after: after(id, q.after), limit: q.limit ?? TELEMETRY_PAGE.defaultLimit, newest: q.order === 'newest' });
+      return { events: page.events, next: next(page.next) };
     },
   },
   {

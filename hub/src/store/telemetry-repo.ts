@@ -1,11 +1,24 @@
 // Device windows and events as the hub stored them, keyed by (device, seq) so a resend is a no-op.
-import { windowText, type DeviceEvent, type SeqWindow, type SummaryWindow } from '@edgefleet/shared';
+import { windowText, type DeviceEvent, type SeqWindow, type StoredEvent, type StoredWindow, type SummaryWindow } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupsRepo } from './rollups-repo.js';
 import type { StoredBytesRepo } from './stored-bytes.js';
+import { PAGE_CHARS, telemetryPage, type RowKey } from './telemetry-pages.js';
 
 type Stmt = HubStatement;
+
+/** What a page of windows or events is of: a device (or all), a time on (canonical UTC), after a row. */
+export interface TelemetryQuery {
+  deviceId?: string | undefined;
+  since?: string | undefined;
+  after?: RowKey | undefined;
+  limit: number;
+  /** Characters of JSON per page (default PAGE_CHARS). */
+  maxChars?: number;
+  /** Newest first. */
+  newest?: boolean | undefined;
+}
 
 /** One device's windows, as putWindowsMany takes them. */
 export interface WindowBatch {
@@ -91,52 +104,58 @@ export class TelemetryRepo {
     return this.txEvents(deviceId, events, at.toISOString());
   }
 
-  windows(q: { deviceId?: string; model?: string; version?: string; since?: string; limit?: number }): Array<SummaryWindow & { deviceId: string; seq: number }> {
-    const { where, args } = conditions({ device_id: q.deviceId, model: q.model, version: q.version }, ['start', q.since]);
-    const sql = `SELECT device_id, seq, window FROM device_windows ${where} ORDER BY start, device_id, seq LIMIT ?`;
-    args.push(q.limit ?? 100_000);
-    return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; seq: number; window: string }>).map((r) => ({
-      ...(JSON.parse(r.window) as SummaryWindow),
-      deviceId: r.device_id,
-      seq: r.seq,
-    }));
+  /**
+   * One page of stored windows (docs/hub.md "REST API"): of one device or all, one model and version
+   * or all, starting at or after `since`, in (start, device, seq) order after `after`; at most `limit`
+   * windows and `maxChars` characters of JSON (telemetry-pages.ts). `next` continues after it.
+   */
+  windowPage(q: TelemetryQuery & { model?: string | undefined; version?: string | undefined }): { windows: StoredWindow[]; next: RowKey | null } {
+    const p = telemetryPage(this.db, 'windows', { eq: { device_id: q.deviceId, model: q.model, version: q.version }, since: q.since, after: q.after, limit: q.limit, maxChars: q.maxChars ?? PAGE_CHARS, newest: q.newest });
+    return { windows: p.rows.map((r) => ({ ...(JSON.parse(r.body) as SummaryWindow), deviceId: r.deviceId, seq: r.seq })), next: p.next };
+  }
+
+  /** One page of stored events, as windowPage, in (at, device, seq) order. */
+  eventPage(q: TelemetryQuery): { events: StoredEvent[]; next: RowKey | null } {
+    const p = telemetryPage(this.db, 'events', { eq: { device_id: q.deviceId, model: undefined, version: undefined }, since: q.since, after: q.after, limit: q.limit, maxChars: q.maxChars ?? PAGE_CHARS, newest: q.newest });
+    return { events: p.rows.map((r) => ({ ...(JSON.parse(r.body) as DeviceEvent), deviceId: r.deviceId })), next: p.next };
+  }
+
+  /**
+   * Every stored window matching `q` (e.g. of one model version), in pages of at most `pageSize` in
+   * (start, device, seq) order, each page read when the previous one was taken: a caller holds one page
+   * at a time whatever is stored, and each window stored before the first page is read exactly once.
+   */
+  *windowPages(q: { deviceId?: string; model?: string; version?: string; since?: string | undefined }, pageSize: number): Generator<StoredWindow[]> {
+    let after: RowKey | undefined;
+    for (;;) {
+      const page = this.windowPage({ ...q, after, limit: pageSize });
+      if (page.windows.length > 0) yield page.windows;
+      if (!page.next) return;
+      after = page.next;
+    }
+  }
+
+  /** Every stored window matching `q` at once, oldest first: for tests and small reads (the API pages). */
+  windows(q: { deviceId?: string; model?: string; version?: string; since?: string } = {}): StoredWindow[] {
+    return [...this.windowPages(q, 5000)].flat();
+  }
+
+  /** Every stored event of a device (or all) at once, oldest first: for tests and small reads (the API pages). */
+  events(q: { deviceId?: string; since?: string } = {}): StoredEvent[] {
+    const all: StoredEvent[] = [];
+    let after: RowKey | undefined;
+    do {
+      const page = this.eventPage({ ...q, after, limit: 5000 });
+      all.push(...page.events);
+      after = page.next ?? undefined;
+    } while (after);
+    return all;
   }
 
   /** The versions of `model` with windows stored (starting at or after `since`), in order. */
   windowVersions(model: string, since?: string): string[] {
-    const { where, args } = conditions({ model }, ['start', since]);
-    return this.db.prepare(`SELECT DISTINCT version FROM device_windows ${where} ORDER BY version`).pluck().all(...args) as string[];
-  }
-
-  /**
-   * Every stored window of one model version (starting at or after `since`), in pages of at most
-   * `pageSize` in (start, device, seq) order, each page read when the previous one was taken: a caller
-   * holds one page at a time whatever is stored. Each page continues after the last row of the one
-   * before (keyset, on the (model, version, start) index), so a window stored before the first page
-   * is read exactly once even when others arrive between pages.
-   */
-  *windowPages(q: { model: string; version: string; since?: string | undefined }, pageSize: number): Generator<Array<SummaryWindow & { deviceId: string; seq: number }>> {
-    const page = this.db.prepare(
-      `SELECT device_id, seq, start, window FROM device_windows WHERE model = ? AND version = ? AND start >= ?
-       AND (start > ? OR device_id > ? OR (device_id = ? AND seq > ?)) ORDER BY start, device_id, seq LIMIT ?`,
-    );
-    // Device ids are never empty, so ('', -1) is before every row starting at `since`.
-    let after = { start: q.since ?? '', deviceId: '', seq: -1 };
-    for (;;) {
-      const rows = page.all(q.model, q.version, after.start, after.start, after.deviceId, after.deviceId, after.seq, pageSize) as Array<{ device_id: string; seq: number; start: string; window: string }>;
-      if (rows.length === 0) return;
-      const last = rows[rows.length - 1]!;
-      after = { start: last.start, deviceId: last.device_id, seq: last.seq };
-      yield rows.map((r) => ({ ...(JSON.parse(r.window) as SummaryWindow), deviceId: r.device_id, seq: r.seq }));
-      if (rows.length < pageSize) return;
-    }
-  }
-
-  events(q: { deviceId?: string; since?: string; limit?: number }): Array<DeviceEvent & { deviceId: string }> {
-    const { where, args } = conditions({ device_id: q.deviceId }, ['at', q.since]);
-    const sql = `SELECT device_id, event FROM device_events ${where} ORDER BY at, device_id, seq LIMIT ?`;
-    args.push(q.limit ?? 10_000);
-    return (this.db.prepare(sql).all(...args) as Array<{ device_id: string; event: string }>).map((r) => ({ ...(JSON.parse(r.event) as DeviceEvent), deviceId: r.device_id }));
+    const sql = `SELECT DISTINCT version FROM device_windows WHERE model = ?${since === undefined ? '' : ' AND start >= ?'} ORDER BY version`;
+    return this.db.prepare(sql).pluck().all(...(since === undefined ? [model] : [model, since])) as string[];
   }
 
   /** Windows and events stored for one device (for exactly-once checks). */
@@ -151,20 +170,4 @@ export class TelemetryRepo {
 function serialised(w: SeqWindow): string {
   const { seq: _seq, ...win } = w;
   return JSON.stringify(win);
-}
-
-/** A WHERE clause from equality filters (undefined = no filter) and one `column >= since` bound. */
-function conditions(eq: Record<string, string | undefined>, since: [string, string | undefined]): { where: string; args: unknown[] } {
-  const parts: string[] = [];
-  const args: unknown[] = [];
-  for (const [col, v] of Object.entries(eq)) {
-    if (v === undefined) continue;
-    parts.push(`${col} = ?`);
-    args.push(v);
-  }
-  if (since[1] !== undefined) {
-    parts.push(`${since[0]} >= ?`);
-    args.push(since[1]);
-  }
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', args };
 }

@@ -3,7 +3,7 @@
 // command parse responses with them too.
 import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
-import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, schemaTag } from './common.js';
+import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, Tags, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
 import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
@@ -17,16 +17,6 @@ export const ApiErrorBody = z.object({
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 
-/** Tags are key=value labels; keys are short identifiers so that `--tag k=v` stays unambiguous. */
-export const TagKey = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a tag key of lowercase letters, digits, "_", "." or "-" (at most 64)');
-/** At most this many tags on a device or an enrollment token (keys at most 64, values 256 characters). */
-export const MAX_TAGS = 64;
-export const Tags = z
-  .record(TagKey, z.string().max(256, 'expected a tag value of at most 256 characters'))
-  .refine((t) => Object.keys(t).length <= MAX_TAGS, {
-    error: (iss) => `expected at most ${MAX_TAGS} tags, got ${Object.keys(iss.input as object).length}`,
-  });
-export type Tags = z.infer<typeof Tags>;
 
 export const DeviceFacts = z.object({
   os: z.string().min(1).max(64),

@@ -15,6 +15,23 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 a
 export const KeyId = Sha256Hex;
 export const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
 export const IsoTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z' });
+/**
+ * A time a client writes into a query (`?since=`): any ISO 8601 date-time, handed on as canonical UTC
+ * with milliseconds, the form stored times take, so that SQL comparing it as text compares times:
+ * `…T00:05:00Z` and `…T02:05:00+02:00` both become `…T00:05:00.000Z` (as text, "Z" sorts after ".",
+ * and an offset is not a time at all).
+ */
+export const QueryTime = IsoTime.transform((s) => new Date(s).toISOString());
+/** Tags are key=value labels (devices, enrollment tokens, tag targets); keys are short identifiers so that `--tag k=v` stays unambiguous. */
+export const TagKey = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'expected a tag key of lowercase letters, digits, "_", "." or "-" (at most 64)');
+/** At most this many tags on a device or an enrollment token (keys at most 64, values 256 characters). */
+export const MAX_TAGS = 64;
+export const Tags = z
+  .record(TagKey, z.string().max(256, 'expected a tag value of at most 256 characters'))
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, {
+    error: (iss) => `expected at most ${MAX_TAGS} tags, got ${Object.keys(iss.input as object).length}`,
+  });
+export type Tags = z.infer<typeof Tags>;
 export const SemVer = z
   .string()
   .regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'expected a semantic version such as 1.2.3');

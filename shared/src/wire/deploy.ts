@@ -1,13 +1,19 @@
 // REST bodies for deployments (assign a model version to devices) and the stored-telemetry views.
 import { z } from 'zod';
-import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
+import { Count, DeviceId, IsoTime, ModelName, QueryTime, SemVer, Tags } from './common.js';
 import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
 import { QueryCount } from './ids.js';
+import { DeviceEvent, SummaryWindow } from './telemetry.js';
+import { TELEMETRY_PAGE } from '../pages.js';
 
+/**
+ * Which devices a deployment, rollout or capture is for. A tag target needs a tag: `{}` matched every
+ * device, those enrolled later too, which is what `all: true` says out loud.
+ */
 export const DeployTarget = z
   .object({
     devices: z.array(DeviceId).min(1).optional(),
-    tags: z.record(z.string(), z.string()).optional(),
+    tags: Tags.refine((t) => Object.keys(t).length > 0, { error: 'expected at least one tag ({"key": "value"}); use {"all": true} for every device' }).optional(),
     all: z.literal(true).optional(),
   })
   .refine((t) => [t.devices, t.tags, t.all].filter((x) => x !== undefined).length === 1, {
@@ -72,5 +78,41 @@ export const ModelTotals = z.object({
 });
 export type ModelTotals = z.infer<typeof ModelTotals>;
 
-export const WindowsQuery = z.object({ model: ModelName.optional(), version: SemVer.optional(), since: IsoTime.optional(), limit: QueryCount('limit', 100_000).optional() });
-export const TotalsQuery = z.object({ version: SemVer.optional(), since: IsoTime.optional() });
+export const TotalsQuery = z.object({ version: SemVer.optional(), since: QueryTime.optional() });
+
+const CURSOR_RE = /^(.+),(0|[1-9]\d{0,15})$/;
+const CURSOR_EXPECTED = 'expected the `next` of the page before (a stored time and a seq, e.g. 2026-10-01T00:05:00.000Z,17)';
+
+/** A page's `next`: the time of its last row as stored and the row's device seq, `TIME,SEQ`. */
+export function telemetryCursor(time: string, seq: number): string {
+  return `${time},${seq}`;
+}
+
+/** `?after=`: a page's `next`, read back into the (time, seq) of the row the next page follows. */
+export const TelemetryCursor = z.string().transform((raw, ctx) => {
+  const m = CURSOR_RE.exec(raw);
+  const seq = m ? Number(m[2]) : NaN;
+  if (m && IsoTime.safeParse(m[1]).success && Number.isSafeInteger(seq)) return { time: m[1] as string, seq };
+  ctx.addIssue({ code: 'custom', message: `after "${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}" (query parameter after): ${CURSOR_EXPECTED}` });
+  return z.NEVER;
+});
+export type TelemetryCursor = z.output<typeof TelemetryCursor>;
+
+const PageQuery = {
+  since: QueryTime.optional(),
+  limit: QueryCount('limit', TELEMETRY_PAGE.maxLimit).optional(),
+  after: TelemetryCursor.optional(),
+  /** `newest`: newest first (the console's latest events); `after` then goes on to older rows. */
+  order: z.enum(['oldest', 'newest'], { error: 'expected order=oldest (the default) or order=newest' }).optional(),
+};
+export const WindowsQuery = z.object({ model: ModelName.optional(), version: SemVer.optional(), ...PageQuery });
+export const EventsQuery = z.object(PageQuery);
+
+export const StoredWindow = SummaryWindow.extend({ deviceId: z.string(), seq: z.number().int() });
+export type StoredWindow = z.infer<typeof StoredWindow>;
+export const StoredEvent = DeviceEvent.extend({ deviceId: z.string() });
+export type StoredEvent = z.infer<typeof StoredEvent>;
+export const WindowPage = z.object({ windows: z.array(StoredWindow), next: z.string().nullable() });
+export type WindowPage = z.infer<typeof WindowPage>;
+export const EventPage = z.object({ events: z.array(StoredEvent), next: z.string().nullable() });
+export type EventPage = z.infer<typeof EventPage>;

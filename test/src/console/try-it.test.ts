@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { SAMPLE_RATE_ENERGY, buildSampleRateModel, bundleFromOnnx, energyResponse, makeKeys, makeTrust, sampleRateRequest, type Keys } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
-import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
+import { enrollAgents, hubEvents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import type { DeviceInfo } from '@edgefleet/shared';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
 
 const model = buildSampleRateModel();
@@ -46,7 +46,7 @@ describe('console: Try it', () => {
     await hub.api('POST', '/deployments', { model: 'speech', version: '1.0.0', target: { devices: ['speech-1'] }, reason: 'try it: good' });
     await waitFor('speech@1.0.0 active with its preflight', async () => (await hub.api<DeviceInfo>('GET', '/devices/speech-1')).models.some((m) => m.version === '1.0.0' && m.status === 'active' && m.preflight), { timeoutMs: 90_000 });
     await hub.api('POST', '/deployments', { model: 'speech', version: '2.0.0', target: { devices: ['speech-1'] }, reason: 'try it: wrong expectation' });
-    await waitFor('2.0.0 refused at preflight', async () => (await hub.api<{ events: DeviceEvent[] }>('GET', '/devices/speech-1/events')).events.some((e) => e.code === 'MODEL_PREFLIGHT_FAILED'), { timeoutMs: 90_000 });
+    await waitFor('2.0.0 refused at preflight', async () => (await hubEvents(hub.api, 'speech-1')).some((e) => e.code === 'MODEL_PREFLIGHT_FAILED'), { timeoutMs: 90_000 });
   });
   after(async () => {
     await browser?.close();

@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { runCli } from '@edgefleet/examples';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { hubServerCli } from '@edgefleet/hub';
-import { enrollAgents, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
 import { MODEL, fixtureAndHub, type HubSetup } from './helpers.js';
 
 const HUB = 'hub/src/server/main.ts';
@@ -53,7 +53,7 @@ describe('hub backup while it runs, restore into a new dir', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const windows = async (hub: HubHandle) => (await hub.api<{ windows: unknown[] }>('GET', `/devices/bk-1/windows?model=${MODEL}`)).windows.length;
+  const windows = async (hub: HubHandle) => (await hubWindows(hub.api, 'bk-1', `model=${MODEL}`)).length;
 
   it('the restored hub holds the devices, models, deployment, windows, token and audit of the backup', async () => {
     const before = await waitFor('a few summary windows at the hub', async () => {

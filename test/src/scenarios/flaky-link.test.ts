@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleResult } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, pushBundle, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import type { SummaryWindow } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
-import { MODEL, bigBundle, checkInstalledFiles, filesEndingWith, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
+import { MODEL, bigBundle, checkInstalledFiles, filesEndingWith, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup } from './helpers.js';
 
 describe('flaky link', () => {
   let dir: string;
@@ -73,7 +73,7 @@ describe('flaky link', () => {
         const m = await localWindows(d.dataDir);
         if (m.reduce((n, w) => n + w.count, 0) < traffic.stats[i]!.predictions) return undefined;
         if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
-        const t = (await s.hub.api<{ windows: HubWindow[] }>('GET', `/devices/${d.deviceId}/windows?model=${MODEL}`)).windows;
+        const t = await hubWindows(s.hub.api, d.deviceId, `model=${MODEL}`);
         return t.length >= m.length ? { mine: m, theirs: t } : undefined;
       }, { timeoutMs: 90_000, intervalMs: 1000 });
       assert.equal(theirs.length, mine.length, `${d.deviceId}: as many windows at the hub as recorded`);

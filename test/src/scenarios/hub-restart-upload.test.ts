@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enrollAgents, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
 import { MODEL, agentMetric, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
 
@@ -32,8 +32,8 @@ describe('hub restart while agents upload', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const hubWindows = async (deviceId: string) =>
-    (await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${deviceId}/windows?model=${MODEL}`)).windows.length;
+  const storedCount = async (deviceId: string) =>
+    (await hubWindows(hub.api, deviceId, `model=${MODEL}`)).length;
   const connected = (a: AgentHandle) => agentMetric(a.url, 'edgefleet_agent_hub_connected');
   const pendingWindows = (a: AgentHandle) => agentMetric(a.url, 'edgefleet_agent_outbox_items{kind="window"}');
 
@@ -43,7 +43,7 @@ describe('hub restart while agents upload', () => {
   const restartHub = async (signal: 'SIGTERM' | 'SIGKILL') => {
     const http = Number(new URL(hub.http).port);
     const mqtt = Number(new URL(hub.mqtt).port);
-    const before = await Promise.all(devs.map((d) => hubWindows(d.deviceId)));
+    const before = await Promise.all(devs.map((d) => storedCount(d.deviceId)));
     if (signal === 'SIGTERM') await hub.stop();
     else await hub.process.stop('SIGKILL');
     for (const a of agents) {
@@ -53,7 +53,7 @@ describe('hub restart while agents upload', () => {
     hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: s.fx.trustPath, hubKeyPath: s.fx.keys.files.hub.keyPath, httpPort: http, mqttPort: mqtt });
     for (const [i, d] of devs.entries()) {
       await waitFor(`${d.deviceId}: reconnected and uploading after the ${signal} restart`, async () =>
-        (await connected(agents[i]!)) === 1 && (await hubWindows(d.deviceId)) > before[i]!, { timeoutMs: 60_000, intervalMs: 200 });
+        (await connected(agents[i]!)) === 1 && (await storedCount(d.deviceId)) > before[i]!, { timeoutMs: 60_000, intervalMs: 200 });
     }
   };
 
@@ -85,7 +85,7 @@ describe('hub restart while agents upload', () => {
         const mine = await localWindows(d.dataDir);
         if (mine.reduce((n, w) => n + w.count, 0) < traffic.stats[i]!.predictions) return undefined;
         if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
-        const theirs = (await hub.api<{ windows: HubWindow[] }>('GET', `/devices/${d.deviceId}/windows?model=${MODEL}`)).windows;
+        const theirs = await hubWindows(hub.api, d.deviceId, `model=${MODEL}`);
         return theirs.length >= mine.length ? { mine, theirs } : undefined;
       }, { timeoutMs: 90_000, intervalMs: 1000 });
       const { mine, theirs } = local;

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createAgent, AgentConfig, type Agent } from '@edgefleet/agent';
 import { datasetRows, generateVibration } from '@edgefleet/examples';
-import { enrollAgents, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import { windowTotals } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
-import { MODEL, fixtureAndHub, infer, localWindows, outboxWindows, withAgentDb, type HubSetup, type HubWindow } from './helpers.js';
+import { MODEL, fixtureAndHub, infer, localWindows, outboxWindows, withAgentDb, type HubSetup } from './helpers.js';
 
 // A week of minute windows is ~1.9 MB here (table + outbox); compacted to hourly for the current day and
 // daily before it, it needs ~180 KB: the budget forces compaction but leaves room to drop nothing.
@@ -84,7 +84,7 @@ describe('offline for a simulated week', () => {
 
     proxy.setDown(false);
     await waitFor('outbox drained after reconnect', async () => (await outboxWindows(dev.dataDir)) === 0, { timeoutMs: 120_000, intervalMs: 1000 });
-    const theirs = (await s.hub.api<{ windows: HubWindow[] }>('GET', `/devices/${dev.deviceId}/windows?model=${MODEL}`)).windows;
+    const theirs = await hubWindows(s.hub.api, dev.deviceId, `model=${MODEL}`);
     assert.equal(new Set(theirs.map((w) => w.seq)).size, theirs.length, 'no seq stored twice');
     const mine = await localWindows(dev.dataDir);
     const totals = await s.hub.api<Record<string, unknown>>('GET', `/models/${MODEL}/totals?version=1.0.0`);

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { datasetRows, generateVibration, runCli, type BundleResult } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
-import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type DeviceEvent, type KeyPair } from '@edgefleet/shared';
+import { enrollAgents, hubEvents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type KeyPair } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, bigBundle, fixtureAndHub, infer, sha256Hex, type HubSetup } from './helpers.js';
 
@@ -46,7 +46,7 @@ describe('refusals', () => {
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(r.json.model_version, version);
   };
-  const hubEvents = async () => (await s.hub.api<{ events: DeviceEvent[] }>('GET', `/devices/${dev.deviceId}/events`)).events;
+  const storedEvents = () => hubEvents(s.hub.api, dev.deviceId);
   const hubDb = () => {
     const db = new Database(join(s.hub.dataDir, 'hub.db'));
     db.pragma('busy_timeout = 5000');
@@ -93,7 +93,7 @@ describe('refusals', () => {
       return x?.status === 'failed' ? x : undefined;
     }, { timeoutMs: 90_000 });
     assert.match(failed.reason ?? '', /^HASH_MISMATCH: downloaded blob has sha256/);
-    const ev = (await hubEvents()).find((e) => e.kind === 'install_failed' && e.version === '3.0.0');
+    const ev = (await storedEvents()).find((e) => e.kind === 'install_failed' && e.version === '3.0.0');
     assert.equal(ev?.code, 'HASH_MISMATCH');
     await serving('1.0.0');
 
@@ -111,10 +111,10 @@ describe('refusals', () => {
       { what: 'a document signed by a non-hub key', doc: craft({ seq: applied + 12 }, s.fx.keys.untrusted), code: /^(THRESHOLD_NOT_MET|SIGNATURE_INVALID|UNTRUSTED_KEY)$/, message: /hub/ },
     ];
     for (const c of cases) {
-      const before = (await hubEvents()).filter((e) => e.kind === 'desired_refused').length;
+      const before = (await storedEvents()).filter((e) => e.kind === 'desired_refused').length;
       await deliver(c.doc);
       const e = await waitFor(`hub: desired_refused for ${c.what}`, async () => {
-        const rs = (await hubEvents()).filter((x) => x.kind === 'desired_refused');
+        const rs = (await storedEvents()).filter((x) => x.kind === 'desired_refused');
         return rs.length > before ? rs[rs.length - 1] : undefined;
       }, { timeoutMs: 60_000 });
       assert.match(e!.code ?? '', c.code, `${c.what}: ${e!.message}`);

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, startHub, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
-import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type DeviceEvent } from '@edgefleet/shared';
+import { enrollAgents, hubEvents, startAgent, startHub, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { DESIRED_SCHEMA, signEnvelope, type DesiredBody } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, fixtureAndHub, infer, sha256Hex, type HubSetup } from './helpers.js';
 
@@ -116,7 +116,7 @@ describe('a stolen hub key', () => {
     await s.hub.stop();
     s.hub = await startHub({ dataDir: s.hub.dataDir, trustPath: trust2, hubKeyPath: join(keysDir, 'hub2.key'), ...ports });
     await waitFor('agent: trust version 2 applied', async () => ((await status()).trustVersion === 2 ? true : undefined), { timeoutMs: 90_000 });
-    const rotated = (await s.hub.api<{ events: DeviceEvent[] }>('GET', `/devices/${dev.deviceId}/events`)).events.find((e) => e.kind === 'trust_rotated');
+    const rotated = (await hubEvents(s.hub.api, dev.deviceId)).find((e) => e.kind === 'trust_rotated');
     assert.match(rotated?.message ?? '', /the hub keys changed/);
 
     // The hub's next ordinary document (its own numbering, signed by the new key) is accepted and applied.

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { DeviceCredentials, Rollout } from '@edgefleet/shared';
 import { makeFixture, makeRng, type Fixture } from '@edgefleet/examples';
-import { createEnrollToken, pushBundle, startHub, waitFor, type HubHandle } from '@edgefleet/examples/fleet';
+import { createEnrollToken, hubWindows, pushBundle, startHub, waitFor, type HubHandle } from '@edgefleet/examples/fleet';
 import { MOSQUITTO, startMosquitto } from '@edgefleet/hub';
 import { FleetSimulator, sampleWindow, type SimDevice } from '../sim/index.js';
 import { clusterDatabase } from './cluster-db.js';
 import { startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
-import { MODEL, type HubWindow } from './helpers.js';
+import { MODEL } from './helpers.js';
 
 const DEVICES = 8;
 const FACTS = { os: 'linux', arch: 'x64', cpus: 2, memoryMb: 1024, agentVersion: '0.1.0' };
@@ -175,7 +175,7 @@ describe(`two hubs on one ${backend === 'sqlite' ? 'SQLite file' : 'PostgreSQL d
     await waitFor('every device outbox drained', () => s.pending() === 0, { timeoutMs: 60_000, intervalMs: 200 });
     let total = 0;
     for (const d of devices) {
-      const stored = (await h2.api<{ windows: HubWindow[] }>('GET', `/devices/${d.id}/windows?model=${MODEL}&limit=100000`)).windows;
+      const stored = await hubWindows(h2.api, d.id, `model=${MODEL}`);
       assert.equal(stored.length, sent.get(d.id), `${d.id}: every window sent is stored, once`);
       assert.equal(new Set(stored.map((w) => w.seq)).size, stored.length, `${d.id}: no seq twice`);
       total += stored.length;

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createAgent, AgentConfig, type Agent } from '@edgefleet/agent';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import type { Deployment, DeviceInfo } from '@edgefleet/shared';
-import { MODEL, fixtureAndHub, infer, type HubSetup, type HubWindow } from './helpers.js';
+import { MODEL, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
 const AHEAD = 30 * 86_400_000;
 
@@ -72,7 +72,7 @@ describe('a box whose clock is 30 days ahead', () => {
     // Its windows (stamped 30 days ahead) are stored at the hub's time, not refused as future_start.
     const windows = await waitFor('hub: the device windows stored', async () => {
       await infer(agent!.url, rows.slice(2, 4));
-      const w = (await s.hub.api<{ windows: HubWindow[] }>('GET', `/devices/${dev.deviceId}/windows?model=${MODEL}`)).windows;
+      const w = await hubWindows(s.hub.api, dev.deviceId, `model=${MODEL}`);
       return w.length > 0 ? w : undefined;
     }, { timeoutMs: 60_000, intervalMs: 1000 });
     for (const w of windows) assert.ok(Math.abs(Date.parse(w.start) - Date.now()) < 10 * 60_000, `window ${w.seq} placed at ${w.start}`);

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
+import { TELEMETRY_PAGE, pagePath, readPages } from '@edgefleet/shared/browser';
 import { modelList, refetchTick, session } from '../store.js';
 import { background } from '../background.js';
 import { Sparkline } from '../ui/sparkline.js';
@@ -14,7 +15,7 @@ import { Empty, ErrorBox, Loading } from '../ui/states.js';
 const RANGES = { '1h': 3600_000, '6h': 6 * 3600_000, '24h': 24 * 3600_000 } as const;
 type Range = keyof typeof RANGES;
 const BUCKETS = 24;
-/** At most this many windows are read per range (one a minute by default: a day is 1,440). */
+/** At most about this many windows are read per range, the latest (one a minute by default: a day is 1,440). */
 export const WINDOW_LIMIT = 5000;
 
 type Drift = { group: DriftGroup | null; psi: number } | { error: string };
@@ -48,12 +49,18 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     const until = Date.now();
     const since = until - RANGES[range];
     const sinceIso = new Date(since).toISOString();
-    const q = `model=${encodeURIComponent(run.name)}&version=${encodeURIComponent(run.version)}&since=${encodeURIComponent(sinceIso)}&limit=${WINDOW_LIMIT}`;
+    const q = `model=${encodeURIComponent(run.name)}&version=${encodeURIComponent(run.version)}&since=${encodeURIComponent(sinceIso)}&order=newest&limit=${TELEMETRY_PAGE.maxLimit}`;
+    const path = `/devices/${encodeURIComponent(id)}/windows?${q}`;
     const drift: Promise<Drift> = api.get<DriftResponse>(`/models/${encodeURIComponent(run.name)}/versions/${encodeURIComponent(run.version)}/drift?since=${encodeURIComponent(sinceIso)}&by=device&timeline=false&worst=false`)
       .then((r) => ({ group: r.groups.find((g) => g.key === id) ?? null, psi: r.thresholds.psi }), (err: unknown) => ({ error: (err as Error).message }));
-    background(api.get<{ windows: SummaryWindow[] }>(`/devices/${encodeURIComponent(id)}/windows?${q}`).then(async (r) => {
+    // Newest first, a page at a time (the hub bounds a page by count and bytes) up to WINDOW_LIMIT.
+    const windows = readPages(async (after) => {
+      const p = await api.get<{ windows: SummaryWindow[]; next: string | null }>(pagePath(path, after));
+      return { rows: p.windows, next: p.next };
+    }, WINDOW_LIMIT);
+    background(windows.then(async (r) => {
       const d = await drift;
-      if (live) setData({ series: deviceSeries(r.windows, since, until, BUCKETS), truncated: r.windows.length >= WINDOW_LIMIT, drift: d });
+      if (live) setData({ series: deviceSeries(r.rows, since, until, BUCKETS), truncated: r.next !== null, drift: d });
     }, (err: unknown) => { if (live) setData({ error: (err as Error).message }); }));
     return () => { live = false; };
   }, [id, run?.name, run?.version, range, tick, refetchTick.value]);
@@ -93,7 +100,7 @@ function MetricsBody({ data, what, retry }: { data: Loaded; what: string; retry(
           <Sparkline label="p95 latency" testId="spark-p95" values={s.p95} starts={s.starts} format={(v) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`} />
         </div>
       )}
-      {data.truncated ? <p class="state">Only the first {s.windows} windows of the range were read: choose a shorter range for the latest.</p> : null}
+      {data.truncated ? <p class="state">Only the latest {s.windows} windows of the range were read: choose a shorter range for all of them.</p> : null}
       {s.skipped > 0 ? <p class="state">{s.skipped} windows had counts that could not be used and were left out.</p> : null}
       <DriftPart drift={data.drift} />
     </>

@@ -14,6 +14,9 @@ import { formatTags, parseTags } from '../../common/tag-text.js';
 
 type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
 
+/** The timeline shows the device's latest events, this many. */
+const EVENTS_SHOWN = 200;
+
 export function DeviceView({ id }: { id: string }) {
   const [data, setData] = useState<Loaded>(null);
   const [tagText, setTagText] = useState<string | null>(null);
@@ -23,7 +26,8 @@ export function DeviceView({ id }: { id: string }) {
     if (!api) return;
     try {
       const device = await api.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
-      const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events`).then((r) => r.events).catch(() => null);
+      // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
+      const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
       setData({ device, events });
     } catch (err) {
       setData({ error: (err as Error).message });
@@ -91,7 +95,7 @@ export function DeviceView({ id }: { id: string }) {
         {data.events === null ? <Empty>Events are not available on this hub.</Empty>
           : data.events.length === 0 ? <Empty>No events reported yet.</Empty> : (
             <ol class="timeline" aria-label="Events timeline">
-              {[...data.events].reverse().slice(0, 200).map((e) => (
+              {data.events.map((e) => (
                 <li key={e.seq} class={/fail|refused|rolled|breach|error/.test(e.kind) ? 'bad' : ''}>
                   <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{e.message}</span>
                 </li>
