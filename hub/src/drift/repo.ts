@@ -34,13 +34,23 @@ export const DRIFT_MIGRATION: Migration = {
   `,
 };
 
+/**
+ * Whether a stored report had any verdict: 0 when some group had enough predictions to judge, 1 when
+ * none did (its "ok" would mean only "no data"), null for reports stored before this migration.
+ */
+export const DRIFT_REPORT_INSUFFICIENT_MIGRATION: Migration = {
+  version: 24,
+  name: 'drift reports say when no group had enough predictions for a verdict',
+  sql: 'ALTER TABLE drift_reports ADD COLUMN insufficient INTEGER;',
+};
+
 interface ReportRow {
-  id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: number;
+  id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: number; insufficient: number | null;
   drifted_features: string; report: string; note: string | null; created_at: string; created_by: string;
 }
 
 export interface ReportSummary extends Omit<DriftReport, 'report'> {
-  model: string; version: string; since: string; until: string; by: string | null; driftedFeatures: string[];
+  model: string; version: string; since: string; until: string; by: string | null; driftedFeatures: string[]; insufficient: boolean;
 }
 
 /** Feature (and output) names drifted in any group. */
@@ -55,11 +65,12 @@ export class DriftRepo {
 
   addReport(report: DriftResponse, by: { actor: string; note: string | null; at: Date }): number {
     const drifted = report.groups.some((g) => g.drifted);
+    const insufficient = report.groups.every((g) => g.insufficient !== null);
     const r = this.db.prepare(
-      `INSERT INTO drift_reports (model, version, since, until, by, drifted, drifted_features, report, note, created_at, created_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO drift_reports (model, version, since, until, by, drifted, drifted_features, report, note, created_at, created_by, insufficient)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(report.model, report.version, report.since, report.until, report.by, drifted ? 1 : 0, JSON.stringify(driftedNames(report)),
-      JSON.stringify(report), by.note, by.at.toISOString(), by.actor);
+      JSON.stringify(report), by.note, by.at.toISOString(), by.actor, insufficient ? 1 : 0);
     return Number(r.lastInsertRowid);
   }
 
@@ -71,12 +82,13 @@ export class DriftRepo {
 
   reports(q: { model?: string | undefined; version?: string | undefined; limit?: number | undefined }): ReportSummary[] {
     const rows = this.db.prepare(
-      `SELECT id, model, version, since, until, by, drifted, drifted_features, note, created_at, created_by FROM drift_reports
+      `SELECT id, model, version, since, until, by, drifted, drifted_features, note, created_at, created_by, insufficient FROM drift_reports
        WHERE (? IS NULL OR model = ?) AND (? IS NULL OR version = ?) ORDER BY id DESC LIMIT ?`,
     ).all(q.model ?? null, q.model ?? null, q.version ?? null, q.version ?? null, q.limit ?? 100) as ReportRow[];
     return rows.map((r) => ({
       id: r.id, model: r.model, version: r.version, since: r.since, until: r.until, by: r.by, drifted: r.drifted === 1,
       driftedFeatures: JSON.parse(r.drifted_features) as string[], note: r.note, createdAt: r.created_at, createdBy: r.created_by,
+      insufficient: r.insufficient === 1,
     }));
   }
 

@@ -100,13 +100,19 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     assert.equal(c.status, 201, await c.clone().text());
     const rep = (await c.json()) as DriftReport;
     assert.equal(rep.drifted, true);
-    const list = (await (await h.req('GET', '/api/v1/drift-reports?model=press', { role: 'viewer' })).json()) as { reports: Array<{ id: number; driftedFeatures: string[] }> };
+    const list = (await (await h.req('GET', '/api/v1/drift-reports?model=press', { role: 'viewer' })).json()) as { reports: Array<{ id: number; driftedFeatures: string[]; insufficient: boolean }> };
     assert.deepEqual(list.reports.map((x) => x.id), [rep.id]);
     assert.deepEqual(list.reports[0]?.driftedFeatures.sort(), ['mode', 'temp', 'vib']);
+    assert.equal(list.reports[0]?.insufficient, false);
+    // A report over a range with no predictions is not drifted, and says it had nothing to judge.
+    const empty = await h.req('POST', '/api/v1/drift-reports', { role: 'operator', json: { model: 'press', version: '1.0.0', since: '2020-01-01T00:00:00Z', until: '2020-01-02T00:00:00Z' } });
+    assert.equal(empty.status, 201, await empty.clone().text());
+    const both = (await (await h.req('GET', '/api/v1/drift-reports?model=press', { role: 'viewer' })).json()) as { reports: Array<{ id: number; drifted: boolean; insufficient: boolean }> };
+    assert.deepEqual(both.reports.map((x) => [x.drifted, x.insufficient]), [[false, true], [true, false]]);
     const got = (await (await h.req('GET', `/api/v1/drift-reports/${rep.id}`, { role: 'viewer' })).json()) as DriftReport;
     assert.deepEqual(got.report.groups, rep.report.groups);
     assert.equal((await h.req('GET', '/api/v1/drift-reports/999', { role: 'viewer' })).status, 404);
-    assert.equal(h.store.audit.query({ action: 'drift_report.create' }).length, 1);
+    assert.equal(h.store.audit.query({ action: 'drift_report.create' }).length, 2);
 
     // A looser PSI/JS threshold for this model: the mean shift alone no longer counts.
     const s = await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { psi: 5, js: 0.9, reason: 'noisy sensor' } });

@@ -188,6 +188,8 @@ export type DriftReport = z.infer<typeof DriftReport>;
 
 export const DriftReportSummary = DriftReport.omit({ report: true }).extend({
   model: ModelName, version: SemVer, since: IsoTime, until: IsoTime, by: z.string().nullable(), driftedFeatures: z.array(z.string()),
+  /** No group had enough predictions for a verdict (its `drifted: false` means no data, not in distribution); false for reports stored before hub.db migration 24. */
+  insufficient: z.boolean(),
 });
 export const DriftReportList = z.object({ reports: z.array(DriftReportSummary) });
 export const DriftReportListQuery = z.object({

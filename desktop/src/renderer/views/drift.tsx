@@ -142,7 +142,7 @@ function FeatureStats({ f }: { f: FeatureDrift }) {
       <dt>PSI</dt><dd>{fmt(f.psi)}</dd><dt>JS</dt><dd>{fmt(f.js)}</dd><dt>KS</dt><dd>{fmt(f.ks)}</dd>
       {f.chi2_p !== null ? <><dt>χ² p</dt><dd>{f.chi2_p.toExponential(2)}</dd></> : null}
       {f.mean !== null ? <><dt>mean now / baseline</dt><dd>{fmt(f.mean)} / {fmt(f.baselineMean)}</dd></> : null}
-      <dt>verdict</dt><dd>{f.drifted ? <span class="pill revoked">drifted</span> : <span class="pill online">ok</span>}</dd>
+      <dt>verdict</dt><dd>{f.drifted ? <span class="pill revoked">drifted</span> : f.n === 0 ? <span class="pill offline">no observations</span> : <span class="pill online">ok</span>}</dd>
     </dl>
   );
 }
@@ -184,7 +184,7 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
             <thead><tr><th>#</th><th>Created</th><th>By</th><th>Range</th><th>Group by</th><th>Verdict</th><th>Drifted features</th><th>Note</th></tr></thead>
             <tbody>{list.reports.map((x) => (
               <tr key={x.id}><td>{x.id}</td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
-                <td>{x.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>
+                <td>{x.drifted ? <span class="pill revoked">drift</span> : x.insufficient ? <span class="pill offline">too few predictions</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>
             ))}</tbody>
           </table>
         )}

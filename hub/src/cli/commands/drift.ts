@@ -145,9 +145,9 @@ export const driftReportLs: Command = {
       const v = optString(args, k);
       if (v !== undefined) q.set(k, v);
     }
-    const r = await HubClient.from(args, ctx).request<{ reports: Array<{ id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: boolean; driftedFeatures: string[]; createdAt: string; createdBy: string }> }>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
+    const r = await HubClient.from(args, ctx).request<{ reports: Array<{ id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: boolean; driftedFeatures: string[]; insufficient?: boolean; createdAt: string; createdBy: string }> }>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'MODEL', 'VERSION', 'RANGE', 'BY', 'DRIFTED', 'CREATED', 'BY WHOM'],
-      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || 'no', x.createdAt, x.createdBy])));
+      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || (x.insufficient ? 'too few predictions' : 'no'), x.createdAt, x.createdBy])));
     return 0;
   },
 };
