@@ -36,7 +36,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
   const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
   const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
-  const burstGc = new BurstGc(budget);
+  const burstGc = deps.burstGc ?? new BurstGc(budget);
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).

@@ -20,6 +20,8 @@ export interface GrpcServiceDeps {
   core: InferCore;
   isReady(): boolean;
   onError?(err: unknown): void;
+  /** A ModelInfer message was decoded and let go (its tensors taken, or refused): the burst collection counts it. */
+  released?(message: object): void;
 }
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
@@ -55,6 +57,9 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
       report(err, onError);
       cb(grpcError(err));
       return;
+    } finally {
+      // Like a REST body once parsed: from here the call holds the message's tensors only (../burst-gc.ts).
+      deps.released?.(r);
     }
     const s = started;
     const { v, hot, id } = s;
