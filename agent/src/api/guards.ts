@@ -3,6 +3,14 @@
 // percent-decoding of path segments as bad input rather than a 500.
 import { AppError } from '@edgefleet/shared/core';
 
+/**
+ * A request body (a gRPC message) over its limit: REST's 413 and gRPC's RESOURCE_EXHAUSTED carry this one
+ * text, naming the size when it is known, the limit and the setting it comes from.
+ */
+export function bodyTooLarge(limit: number, setting: string, bytes?: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `request body${bytes === undefined ? '' : ` of ${bytes} bytes`} is too large: expected at most ${limit} bytes (${setting})`);
+}
+
 export function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
 }

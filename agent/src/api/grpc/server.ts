@@ -82,7 +82,7 @@ export class GrpcApi {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const gate = callGate({ maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
+    const gate = callGate({ maxBodyBytes: o.maxBodyBytes, maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
     const server = new Server({
       // Refused from the message's length prefix, before it is buffered.
       'grpc.max_receive_message_length': o.maxBodyBytes,
