@@ -12,6 +12,7 @@ import type { InferCore } from '../core.js';
 import type { RequestBudget } from '../budget.js';
 import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
+import { listenTcp } from '../guards.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -106,13 +107,7 @@ export class GrpcApi {
     };
     const tcp = createServer(inject);
     tcp.maxConnections = o.maxConnections;
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(o.port, o.host, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
+    await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' });
     this.tcp = tcp;
     if (o.socket !== undefined) {
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.grpc.socket' }, inject);
