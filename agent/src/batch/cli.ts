@@ -32,7 +32,7 @@ export const batchCommand: Command = {
     version: { type: 'string', value: 'V', description: 'an installed version (default: the active one)' },
     input: { type: 'string', required: true, value: 'FILE', description: 'FILE.jsonl (one request per line) or FILE.csv (a header of feature names)' },
     output: { type: 'string', required: true, value: 'OUT.jsonl', description: 'where the results go' },
-    'batch-size': { type: 'integer', value: 'N', description: 'rows per inference call (default 256)' },
+    'batch-size': { type: 'integer', positive: true, value: 'N', description: 'rows per inference call (default 256)' },
     ...dataDirOptions,
   },
   async run(args, ctx) {
