@@ -19,6 +19,7 @@ import { ApiMetrics } from './metrics.js';
 import { ApiServer } from './server.js';
 import { InferCore } from './core.js';
 import { RequestBudget } from './budget.js';
+import { BurstGc } from './burst-gc.js';
 import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
 
@@ -46,11 +47,14 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   // Request bytes held (bodies being read, parsed tensors waiting or running), over REST and gRPC: one
   // api.maxInflightBodyBytes for both (budget.ts).
   const inflight = new RequestBudget(config.api.maxInflightBodyBytes);
+  // A burst of large bodies over either transport is followed by one collection (burst-gc.ts).
+  const burstGc = new BurstGc(inflight);
   const onError = (err: unknown) => logger.error({ err }, 'request failed');
   const handler = createApiHandler({
     runtime,
     metrics,
     inflight,
+    burstGc,
     maxBodyBytes: config.api.maxBodyBytes,
     maxInflightBodyBytes: config.api.maxInflightBodyBytes,
     allowedHosts: [config.api.host, ...config.api.allowedHosts],
@@ -69,7 +73,7 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   if (!g.enabled) return { api, grpc: undefined };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
-  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, isReady: p.isReady, onError }, {
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, burstGc, isReady: p.isReady, onError }, {
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,

@@ -1,7 +1,46 @@
 // Checks on who may call the local API and how (docs/security.md): loopback
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
+import type { Server as NetServer } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
+
+/**
+ * A request body (a gRPC message) over its limit: REST's 413 and gRPC's RESOURCE_EXHAUSTED carry this one
+ * text, naming the size when it is known, the limit and the setting it comes from.
+ */
+export function bodyTooLarge(limit: number, setting: string, bytes?: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `request body${bytes === undefined ? '' : ` of ${bytes} bytes`} is too large: expected at most ${limit} bytes (${setting})`);
+}
+
+/**
+ * Listens on host:port; a refusal the config can cure (a port in use, an address not the box's, a port
+ * that needs privileges) is CONFIG_INVALID naming the setting, its value and what was expected.
+ */
+export function listenTcp(server: NetServer, port: number, host: string, settings: { port: string; host: string }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host, settings));
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+}
+
+function listenError(err: NodeJS.ErrnoException, port: number, host: string, s: { port: string; host: string }): unknown {
+  const bad = (message: string) => new AppError('CONFIG_INVALID', message, { cause: err });
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return bad(`${s.port} ${port} on ${host} is in use (EADDRINUSE): expected a free port: another agent or program listens on ${port}`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return bad(`${s.host} ${host} is not an address of this box (${err.code}): expected the address of one of its interfaces, 127.0.0.1 (the default) or 0.0.0.0`);
+    case 'EACCES':
+      return bad(`${s.port} ${port} on ${host} is not allowed to the agent (EACCES): expected a port from 1024 up (lower ones need privileges the agent runs without)`);
+    default:
+      return err;
+  }
+}
 
 export function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);

@@ -6,6 +6,7 @@ import type { LocalRoutes } from './update-lock.js';
 import type { PredictionMemory } from '../feedback/memory.js';
 import type { FeedbackDeps } from '../feedback/http.js';
 import type { RequestBudget } from './budget.js';
+import type { BurstGc } from './burst-gc.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -26,6 +27,8 @@ export interface ApiDeps {
   onError?(err: unknown): void;
   /** The request bytes held, shared with the gRPC API so one limit holds over both (budget.ts). */
   inflight?: RequestBudget;
+  /** The collection after a burst of large bodies, shared with the gRPC API (burst-gc.ts); one of its own when absent. */
+  burstGc?: BurstGc;
   /** More Prometheus series from other parts (the hub link, summaries). */
   extraMetrics?(): string;
   /** The agent's own routes under /edgefleet/v1 (api/update-lock.ts). */

@@ -12,7 +12,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
+import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -36,7 +36,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
   const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
   const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
-  const burstGc = new BurstGc(budget);
+  const burstGc = deps.burstGc ?? new BurstGc(budget);
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
@@ -50,8 +50,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
     const limit = Math.min(deps.maxBodyBytes, budget.limit);
+    const setting = limit === deps.maxBodyBytes ? 'api.maxBodyBytes' : 'api.maxInflightBodyBytes';
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${limit} bytes`);
+    if (declared > limit) throw bodyTooLarge(limit, setting, declared);
     core.admit(name, t0);
     // Reserve the declared size up front; a body without one is counted as it arrives.
     let held = declared > 0 ? declared : 0;
@@ -83,7 +84,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (failed) return;
       size += c.length;
       if (size > limit) {
-        refuse(new AppError('PAYLOAD_TOO_LARGE', `request body is too large: expected at most ${limit} bytes`));
+        refuse(bodyTooLarge(limit, setting));
         return;
       }
       if (size > held) {

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { UnixListener } from './unix-socket.js';
+import { listenTcp } from './guards.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -64,13 +65,7 @@ export class ApiServer {
       else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.port, o.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenTcp(server, o.port, o.host, { port: 'api.port', host: 'api.host' });
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => {

@@ -160,6 +160,10 @@ describe('batch', () => {
     const size = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', '0'], data);
     assert.equal(size.code, 2);
     assert.match(size.err, /--batch-size: expected a positive integer, got "0"/);
+    // Any bad value gets the same expectation as 0 (the parser's check and the command's agree).
+    const word = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', 'abc'], data);
+    assert.equal(word.code, 2);
+    assert.match(word.err, /--batch-size: expected a positive integer, got "abc"/);
   });
 
   it('a scheduled job processes each file once, even after a restart, and again when it changes', async () => {

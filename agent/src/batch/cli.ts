@@ -5,6 +5,7 @@
 // predictions in the summaries (written on exit), shows a progress bar on a terminal
 // and prints rows/s and the backend it ran on at the end.
 import { statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
 import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -13,7 +14,7 @@ import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { ModelFiles } from '../install/model-files.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
-import { runBatch, runtimeModel } from './run.js';
+import { BatchStopped, runBatch, runtimeModel } from './run.js';
 import type { AgentConfig } from '../config.js';
 
 /** A one-line progress bar redrawn in place: [#####.....] 50% 1,234 rows. */
@@ -31,7 +32,7 @@ export const batchCommand: Command = {
     version: { type: 'string', value: 'V', description: 'an installed version (default: the active one)' },
     input: { type: 'string', required: true, value: 'FILE', description: 'FILE.jsonl (one request per line) or FILE.csv (a header of feature names)' },
     output: { type: 'string', required: true, value: 'OUT.jsonl', description: 'where the results go' },
-    'batch-size': { type: 'integer', value: 'N', description: 'rows per inference call (default 256)' },
+    'batch-size': { type: 'integer', positive: true, value: 'N', description: 'rows per inference call (default 256)' },
     ...dataDirOptions,
   },
   async run(args, ctx) {
@@ -80,6 +81,12 @@ async function runBatchFile(
     runtime.activate(await runtime.load(m, await files.model(m, key), await files.samples(m, key)));
     const tty = ctx.stderr.isTTY === true;
     let last = 0;
+    // SIGINT/SIGTERM stop the run after the batch under way: its .tmp is removed and it says so, rather
+    // than the process dying with half an OUT.tmp left (a second signal ends it at once, as usual).
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const r = await runBatch({
       model: runtimeModel(runtime, name, version),
       input,
@@ -92,7 +99,17 @@ async function runBatchFile(
         last = now;
         ctx.stderr.write(`\r${progressBar(size > 0 ? bytes / size : 1, rows)}`);
       },
+      signal: stop.signal,
+    }).catch((err: unknown) => {
+      if (!(err instanceof BatchStopped)) throw err;
+      if (tty) ctx.stderr.write('\n');
+      ctx.stderr.write(`stopped: ${err.reason} received: ${err.message}\n`);
+      return 128 + (constants.signals[err.reason as NodeJS.Signals] ?? 0);
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     });
+    if (typeof r === 'number') return r;
     if (tty) ctx.stderr.write(`\r${progressBar(1, r.rows)}\n`);
     ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s on the ${runtime.backendInUse ?? 'unknown'} backend -> ${output}\n`);
     return 0;

@@ -45,6 +45,19 @@ export interface BatchOptions {
   recorder?: PredictionRecorder;
   /** Bytes of input read so far, after each batch. */
   onProgress?: (bytesRead: number, rows: number) => void;
+  /**
+   * Stops the run after the batch under way (`edgefleet-agent batch` on SIGINT/SIGTERM; the reason is the
+   * signal's name): the output is removed rather than renamed into place, and BatchStopped is thrown.
+   */
+  signal?: AbortSignal;
+}
+
+/** A run stopped by its `signal`; the message says what became of the output. */
+export class BatchStopped extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'BatchStopped';
+  }
 }
 
 export interface BatchResult {
@@ -170,6 +183,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     o.onProgress?.(bytes, rows);
   };
 
+  const stopped = () => {
+    if (!o.signal?.aborted) return;
+    throw new BatchStopped(String(o.signal.reason), target.inPlace
+      ? `${o.output} holds the first ${rows} rows only (written in place: a device or FIFO)`
+      : `nothing written to ${o.output} (its .tmp was removed)`);
+  };
   let batch: Pending[] = [];
   try {
     for await (const raw of readRows(o.input, (n) => { bytes = n; }) as AsyncGenerator<RawRow>) {
@@ -187,6 +206,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       if (p.error) o.recorder?.recordError(o.model.name, o.model.version, p.error.code, 0);
       batch.push(p);
       if (batch.length >= batchSize) {
+        stopped();
         await flush(batch);
         batch = [];
       }
@@ -194,6 +214,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     if (batch.length > 0) await flush(batch);
     out.end();
     await finished(out); // settles even when the stream failed before this line
+    stopped();
   } catch (err) {
     out.destroy();
     if (!target.inPlace) await rm(tmp, { force: true });

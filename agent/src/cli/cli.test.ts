@@ -60,6 +60,10 @@ describe('edgefleet-agent program', () => {
   it('installs, serves, switches on a CLI rollback, and stops cleanly on SIGTERM', async () => {
     const d = ['--data-dir', join(kit.dir, 'data')];
     assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
+    // The same document again (a provisioning script re-run): a no-op success, not a refused rotation.
+    const again = await runCli(CLI, ['trust', 'set', kit.trust.path, ...d]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^trust version 1 already stored \(expires .*\): nothing changed\n$/);
     assert.equal((await runCli(CLI, ['install', v1, ...d])).code, 0);
     const i2 = await runCli(CLI, ['install', v2, ...d]);
     assert.equal(i2.code, 0, i2.stderr);

@@ -3,7 +3,7 @@
 // daemon picks up their switches from the database.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, canonicalJson, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
 import { optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../store/agent-store.js';
 import { ModelManager } from '../install/manager.js';
@@ -55,6 +55,11 @@ export const trustSet: Command = {
     return withStore(args, ctx, (s) => {
       const now = ctx.now();
       const cur = s.trust.get();
+      // The document stored already (a provisioning script run again): nothing to rotate, nothing to do.
+      if (cur && canonicalJson(cur) === canonicalJson(doc)) {
+        ctx.stdout.write(`trust version ${cur.signed.version} already stored (expires ${cur.signed.expires}): nothing changed\n`);
+        return 0;
+      }
       const body = cur ? verifyTrustRotation(cur.signed, doc, { now }) : verifyTrustDocument(doc, { now });
       s.trust.put(doc, body.version);
       if (cur) s.events.add({ kind: 'trust_rotated', message: `trust rotated from version ${cur.signed.version} to ${body.version}` });

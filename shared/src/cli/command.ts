@@ -8,6 +8,8 @@ import { AppError } from '../errors.js';
 export interface OptionSpec {
   /** `integer` is a string of digits on the command line, checked by the parser (a usage error otherwise). */
   type: 'string' | 'boolean' | 'integer';
+  /** An `integer` of at least 1: 0 is refused with the same message as any other bad value. */
+  positive?: boolean;
   /** The option may be given several times (values collected in order). */
   multiple?: boolean;
   short?: string;

@@ -136,7 +136,9 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
     if (o.required && (v === undefined || (Array.isArray(v) && v.length === 0))) throw new UsageError(`missing required option --${n}`);
     if (o.type === 'integer') {
       for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
-        if (typeof x !== 'string' || !/^\d+$/.test(x)) throw new UsageError(`--${n}: expected a non-negative integer, got "${String(x)}"`);
+        if (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x)) {
+          throw new UsageError(`--${n}: expected a ${o.positive ? 'positive' : 'non-negative'} integer, got "${String(x)}"`);
+        }
       }
     }
   }

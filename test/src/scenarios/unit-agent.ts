@@ -11,6 +11,8 @@ import { agentUnit, agentUnitArgs, buildExampleBundle, makeKeys, makeTrust, star
 
 export interface UnitAgent {
   api: string;
+  /** host:port of the gRPC API, when the config turns it on. */
+  grpc: string | undefined;
   process: RunningProcess;
   bundle: BundleResult;
   /** VmRSS of the agent process, bytes. */
@@ -32,15 +34,15 @@ export async function provisionAgent(dir: string): Promise<{ data: string; bundl
 }
 
 /** Starts the agent on `data` as the unit does; `env` and `nodeArgs` are added. Stop it in a finally. */
-export async function startUnitAgent(data: string, bundle: BundleResult, o: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<UnitAgent> {
+export async function startUnitAgent(data: string, bundle: BundleResult, o: { env?: Record<string, string>; nodeArgs?: string[]; args?: string[] } = {}): Promise<UnitAgent> {
   const unit = agentUnit();
-  const p = startProcess('agent/src/cli/main.ts', [...agentUnitArgs(unit, data), '--log-level', 'info'], {
+  const p = startProcess('agent/src/cli/main.ts', [...agentUnitArgs(unit, data), '--log-level', 'info', ...(o.args ?? [])], {
     env: { ...unit.env, ...o.env },
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
   });
   try {
-    const ready = JSON.parse(await p.waitForLine(/"msg":"ready"/, 30_000)) as { api: string };
-    return { api: ready.api, process: p, bundle, rss: () => rssOf(p.child.pid) };
+    const ready = JSON.parse(await p.waitForLine(/"msg":"ready"/, 30_000)) as { api: string; grpc?: string };
+    return { api: ready.api, grpc: ready.grpc, process: p, bundle, rss: () => rssOf(p.child.pid) };
   } catch (err) {
     p.kill();
     throw err;

@@ -113,10 +113,15 @@ describe('local API over gRPC', () => {
     assert.equal(err.metadata.get('error-code')[0], 'INVALID_INPUT');
   });
 
-  it('refuses a message over api.maxBodyBytes with RESOURCE_EXHAUSTED', async () => {
+  it('refuses a message over api.maxBodyBytes with RESOURCE_EXHAUSTED, REST\'s message and the error-code trailer', async () => {
     const err = await refused(client.call('ModelInfer', mlpReq(new Array(2000).fill(1))));
     assert.equal(err.code, status.RESOURCE_EXHAUSTED);
-    assert.match(err.details, /larger than max \(\d+ vs 4096\)/);
+    assert.match(err.details, /^request body of \d+ bytes is too large: expected at most 4096 bytes \(api\.maxBodyBytes\)$/);
+    assert.equal(err.metadata.get('error-code')[0], 'PAYLOAD_TOO_LARGE');
+    // The same text as REST's 413 for the same limit.
+    const rest = await req(agent.url, 'POST', '/v2/models/mlp/infer', JSON.stringify(mlpReq(new Array(2000).fill(1))));
+    assert.equal(rest.status, 413);
+    assert.equal((JSON.parse(rest.text) as { error: string }).error.replace(/\d+ bytes is/, 'N bytes is'), err.details.replace(/\d+ bytes is/, 'N bytes is'));
   });
 
   it('counts gRPC requests in the same metrics as REST', async () => {

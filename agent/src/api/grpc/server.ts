@@ -10,7 +10,9 @@ import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinit
 import { loadSync } from '@grpc/proto-loader';
 import type { InferCore } from '../core.js';
 import type { RequestBudget } from '../budget.js';
+import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
+import { listenTcp } from '../guards.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -21,6 +23,27 @@ export const PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, def
 export function inferenceService(): ServiceDefinition {
   const def = loadSync(PROTO_PATH, PROTO_OPTIONS);
   return def['inference.GRPCInferenceService'] as ServiceDefinition;
+}
+
+/**
+ * The service with ModelInfer's decoder noting each message's size on the wire: grpc-js hands the
+ * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's.
+ */
+function sizedService(sizes: WeakMap<object, number>): ServiceDefinition {
+  const def = inferenceService();
+  const infer = def['ModelInfer']!;
+  const decode = infer.requestDeserialize;
+  return {
+    ...def,
+    ModelInfer: {
+      ...infer,
+      requestDeserialize: (bytes: Buffer) => {
+        const message = decode(bytes) as object;
+        sizes.set(message, bytes.length);
+        return message;
+      },
+    },
+  };
 }
 
 export interface GrpcApiOptions {
@@ -43,6 +66,8 @@ export interface GrpcApiDeps {
   core: InferCore;
   /** The request budget shared with REST (its limit is api.maxInflightBodyBytes). */
   inflight: RequestBudget;
+  /** The collection after a burst of large bodies, shared with REST (../burst-gc.ts). */
+  burstGc?: BurstGc;
   isReady(): boolean;
   onError?(err: unknown): void;
 }
@@ -58,7 +83,7 @@ export class GrpcApi {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const gate = callGate({ maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
+    const gate = callGate({ maxBodyBytes: o.maxBodyBytes, maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
     const server = new Server({
       // Refused from the message's length prefix, before it is buffered.
       'grpc.max_receive_message_length': o.maxBodyBytes,
@@ -67,7 +92,9 @@ export class GrpcApi {
       'grpc.max_connection_idle_ms': o.idleTimeoutMs,
       interceptors: [gate.interceptor],
     });
-    server.addService(inferenceService(), grpcService(this.deps));
+    const sizes = new WeakMap<object, number>();
+    const burstGc = this.deps.burstGc;
+    server.addService(sizedService(sizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
     this.server = server;
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
@@ -80,13 +107,7 @@ export class GrpcApi {
     };
     const tcp = createServer(inject);
     tcp.maxConnections = o.maxConnections;
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(o.port, o.host, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
+    await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' });
     this.tcp = tcp;
     if (o.socket !== undefined) {
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.grpc.socket' }, inject);

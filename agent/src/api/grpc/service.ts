@@ -6,12 +6,12 @@
 // token for clients off the box, and bounds the time to receive the message.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import {
-  Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder,
-  type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type UntypedServiceImplementation,
+  Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder, status as S,
+  type StatusObject, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { SERVER_METADATA } from '../handler.js';
 import { InferCore, modelMetadata } from '../core.js';
-import { isLoopback } from '../guards.js';
+import { bodyTooLarge, isLoopback } from '../guards.js';
 import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
@@ -20,6 +20,8 @@ export interface GrpcServiceDeps {
   core: InferCore;
   isReady(): boolean;
   onError?(err: unknown): void;
+  /** A ModelInfer message was decoded and let go (its tensors taken, or refused): the burst collection counts it. */
+  released?(message: object): void;
 }
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
@@ -55,6 +57,9 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
       report(err, onError);
       cb(grpcError(err));
       return;
+    } finally {
+      // Like a REST body once parsed: from here the call holds the message's tensors only (../burst-gc.ts).
+      deps.released?.(r);
     }
     const s = started;
     const { v, hot, id } = s;
@@ -96,7 +101,12 @@ export interface CallGateOptions {
   /** Time for a client to send its whole message once the call has started. */
   requestTimeoutMs: number;
   token?: string | undefined;
+  /** api.maxBodyBytes, grpc-js's grpc.max_receive_message_length: named when a message is over it. */
+  maxBodyBytes: number;
 }
+
+/** grpc-js's own status for a message over grpc.max_receive_message_length (its stream decoder, 1.14). */
+const GRPC_JS_TOO_LARGE = /^Received message larger than max \((\d+) vs \d+\)$/;
 
 /** The interceptor that holds every gRPC call to the REST API's bounds (docs/security.md). */
 export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
@@ -146,6 +156,21 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
       })
       .withOnCancel(done)
       .build();
+    // grpc-js refuses a message over grpc.max_receive_message_length from its length prefix, before it
+    // is buffered, with a status of its own: the base call sends it through its own sendStatus, not
+    // through the interceptors' responders, so it is rewritten there into REST's 413 text and the
+    // error-code trailer (docs/agent.md "Local API"; grpc.test.ts holds it to grpc-js's wording).
+    const base = call as { sendStatus(status: Pick<StatusObject, 'code' | 'details'> & { metadata?: Metadata | null }): void };
+    const sendStatus = base.sendStatus.bind(call);
+    base.sendStatus = (status) => {
+      const m = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
+      if (!m) {
+        sendStatus(status);
+        return;
+      }
+      const e = grpcError(bodyTooLarge(o.maxBodyBytes, 'api.maxBodyBytes', Number(m[1])));
+      sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata ?? null });
+    };
     const responder = new ResponderBuilder()
       .withStart((next) => next(listener))
       .withSendStatus((status, next) => {
