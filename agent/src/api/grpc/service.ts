@@ -160,17 +160,20 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
     // is buffered, with a status of its own: the base call sends it through its own sendStatus, not
     // through the interceptors' responders, so it is rewritten there into REST's 413 text and the
     // error-code trailer (docs/agent.md "Local API"; grpc.test.ts holds it to grpc-js's wording).
-    const base = call as { sendStatus(status: Pick<StatusObject, 'code' | 'details'> & { metadata?: Metadata | null }): void };
-    const sendStatus = base.sendStatus.bind(call);
-    base.sendStatus = (status) => {
-      const m = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
-      if (!m) {
-        sendStatus(status);
-        return;
-      }
-      const e = grpcError(bodyTooLarge(o.maxBodyBytes, 'api.maxBodyBytes', Number(m[1])));
-      sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata ?? null });
-    };
+    // A grpc-js without this method (internals change) keeps its own text: never a broken call.
+    const base = call as { sendStatus?: (status: Pick<StatusObject, 'code' | 'details'> & { metadata?: Metadata | null }) => void };
+    if (typeof base.sendStatus === 'function') {
+      const sendStatus = base.sendStatus.bind(call);
+      base.sendStatus = (status) => {
+        const m = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
+        if (!m) {
+          sendStatus(status);
+          return;
+        }
+        const e = grpcError(bodyTooLarge(o.maxBodyBytes, 'api.maxBodyBytes', Number(m[1])));
+        sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata ?? null });
+      };
+    }
     const responder = new ResponderBuilder()
       .withStart((next) => next(listener))
       .withSendStatus((status, next) => {
