@@ -3,7 +3,7 @@
 // bad config, and SIGKILL in the middle of an install.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
@@ -43,12 +43,35 @@ describe('edgefleet-agent program', () => {
 
   it('models and status on a data dir without agent.db (a typo) say so and create nothing; trust set names a missing file', async () => {
     const typo = join(kit.dir, 'dta');
-    for (const cmd of ['models', 'status']) {
-      const r = await runCli(CLI, [cmd, '--data-dir', typo]);
-      assert.equal(r.code, 1, cmd);
-      assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd);
+    for (const cmd of [['models'], ['status'], ['rollback', 'm'], ['activate', 'm', '1.0.0']]) {
+      const r = await runCli(CLI, [...cmd, '--data-dir', typo]);
+      assert.equal(r.code, 1, cmd[0]);
+      assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd[0]);
     }
+    // No device key minted in a directory nobody's box uses.
+    const key = await runCli(CLI, ['key', 'show', '--data-dir', typo]);
+    assert.equal(key.code, 1);
+    assert.match(key.stderr, /^error \[NOT_FOUND\]: data dir .*dta does not exist: expected this box's agent data dir/);
     assert.equal(existsSync(typo), false, 'no empty data dir left behind');
+    // key show --out keeps an existing file unless --force, and names --out for a directory.
+    const box = join(kit.dir, 'key-box');
+    mkdirSync(box);
+    const pub = join(kit.dir, 'box.pub.json');
+    writeFileSync(pub, 'keep me');
+    const over = await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', pub]);
+    assert.equal(over.code, 1);
+    assert.match(over.stderr, /^error \[CONFLICT\]: --out .*box\.pub\.json already exists; expected a new file \(add --force to replace it\)/);
+    assert.equal(readFileSync(pub, 'utf8'), 'keep me');
+    assert.match((await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', kit.dir])).stderr, /--out .* is a directory; expected a file path/);
+    const forced = await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', pub, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(pub, 'utf8'), forced.stdout);
+    // A directory given as a bundle: named, with what was expected.
+    const dd = join(kit.dir, 'dir-bundle');
+    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, '--data-dir', dd])).code, 0);
+    const dirBundle = await runCli(CLI, ['install', kit.dir, '--data-dir', dd]);
+    assert.equal(dirBundle.code, 1);
+    assert.match(dirBundle.stderr, /is a directory: expected a bundle file \(\.efb\)/);
     const missing = await runCli(CLI, ['trust', 'set', join(kit.dir, 'no-such-trust.json'), '--data-dir', typo]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error \[NOT_FOUND\]: cannot read trust document .*no-such-trust\.json: ENOENT/);

@@ -1,10 +1,10 @@
 // The agent's local admin commands on a data dir, without the daemon: trust set,
 // install, models, activate, rollback, status (docs/agent.md). A running
 // daemon picks up their switches from the database.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError, canonicalJson, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
-import { optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
+import { checkOutFile, optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../store/agent-store.js';
 import { ModelManager } from '../install/manager.js';
 import { pauseFromEnv } from '../install/pause.js';
@@ -16,7 +16,7 @@ import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
 
 /** A model manager on the data dir, with the runtime settings the daemon runs with (configOf: remote ones included). */
-function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store, runtime: ModelRuntime) => Promise<T>): Promise<T> {
+function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store, runtime: ModelRuntime) => Promise<T>, o: { existing?: boolean } = {}): Promise<T> {
   return withStore(args, ctx, async (s, config) => {
     const runtime = new ModelRuntime({ overrides: config.runtime, perModel: 1, queue: 0 });
     const env = ctx.env;
@@ -28,7 +28,7 @@ function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager,
       await m.settled(); // the prune after an install or switch (install/prune.ts), before the store closes
       await runtime.stop();
     }
-  });
+  }, o);
 }
 
 const positional = (args: ParsedArgs, i: number): string => args.positionals[i] as string;
@@ -114,7 +114,8 @@ export const activate: Command = {
   positionals: [{ name: 'NAME', description: 'the model', required: true }, { name: 'VERSION', description: 'an installed version', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
-    const e = await withManager(args, ctx, (m) => m.activate(positional(args, 0), positional(args, 1)));
+    // A switch needs installed versions: a mistyped --data-dir is refused, not made empty.
+    const e = await withManager(args, ctx, (m) => m.activate(positional(args, 0), positional(args, 1)), { existing: true });
     ctx.stdout.write(`${e.name}: active ${e.active}, previous ${e.previous ?? 'none'}\n`);
     return 0;
   },
@@ -125,7 +126,7 @@ export const rollback: Command = {
   positionals: [{ name: 'NAME', description: 'the model', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
-    const e = await withManager(args, ctx, (m) => m.rollback(positional(args, 0)));
+    const e = await withManager(args, ctx, (m) => m.rollback(positional(args, 0)), { existing: true });
     ctx.stdout.write(`${e.name}: rolled back to ${e.active}, previous ${e.previous ?? 'none'}\n`);
     return 0;
   },
@@ -143,14 +144,25 @@ export const status: Command = {
 
 export const keyShow: Command = {
   summary: "print this box's public device key (for \"edgefleet model seal --to\"); made on first use",
-  options: { ...dataDirOptions, out: { type: 'string', value: 'FILE', description: 'also write it to FILE (a device public key file)' } },
+  options: {
+    ...dataDirOptions,
+    out: { type: 'string', value: 'FILE', description: 'also write it to FILE (a device public key file)' },
+    force: { type: 'boolean', description: 'replace FILE if it exists' },
+  },
   run(args, ctx) {
     const config = configOf(args, ctx);
+    // The key is this box's identity for sealed models: one is made in an existing data dir only, so a
+    // mistyped --data-dir does not mint a key nobody's box holds (a model sealed to it opens nowhere).
+    if (!existsSync(config.dataDir)) {
+      throw new AppError('NOT_FOUND', `data dir ${config.dataDir} does not exist: expected this box's agent data dir (--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config); "trust set" or "enroll" makes it`);
+    }
+    const out = optString(args, 'out');
+    const outPath = out === undefined ? undefined : resolve(ctx.cwd, out);
+    if (outPath !== undefined) checkOutFile(outPath, '--out', { force: optBool(args, 'force') });
     const { pair, created } = loadOrCreateDeviceKey(config.dataDir);
     const doc = { schema: DEVICE_PUBKEY_SCHEMA, ...publicPart(pair) };
     const text = `${JSON.stringify(doc, null, 2)}\n`;
-    const out = optString(args, 'out');
-    if (out !== undefined) writeFileAtomic(resolve(ctx.cwd, out), text);
+    if (outPath !== undefined) writeFileAtomic(outPath, text);
     if (created) ctx.stderr.write(`made a new device key in ${config.dataDir} (the private half stays there, mode 0600)\n`);
     ctx.stdout.write(text);
     return Promise.resolve(0);

@@ -5,32 +5,11 @@
 // commitSealedBundle writes an encrypted bundle's key before the bundle is moved into place, so an
 // encrypted bundle never stands without its key.
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AppError, fsyncPath } from '@edgefleet/shared';
+import { fsyncPath } from '@edgefleet/shared';
 
-/**
- * Refuses, naming `flag`, an output path whose directory is missing or not writable, a path that is a
- * directory, and an existing file unless `force`.
- */
-export function checkOutFile(path: string, flag: string, opts: { force?: boolean } = {}): void {
-  const dir = dirname(path);
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    throw new AppError('NOT_FOUND', `${flag} ${path}: the directory ${dir} does not exist; expected an existing directory`);
-  }
-  if (!st.isDirectory()) throw new AppError('NOT_FOUND', `${flag} ${path}: ${dir} is not a directory; expected an existing directory`);
-  try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch (err) {
-    throw new AppError('IO_ERROR', `${flag} ${path}: cannot write in ${dir} (${(err as Error).message}); expected a directory this user can write`, { cause: err });
-  }
-  if (!existsSync(path)) return;
-  if (statSync(path).isDirectory()) throw new AppError('CONFLICT', `${flag} ${path} is a directory; expected a file path`);
-  if (!opts.force) throw new AppError('CONFLICT', `${flag} ${path} already exists; expected a new file (add --force to replace it)`);
-}
+export { checkOutFile } from '@edgefleet/shared/cli';
 
 /**
  * Makes an encrypted bundle at `out` with its content key at `keyOut`: `write` makes the bundle at a

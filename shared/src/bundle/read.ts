@@ -93,6 +93,7 @@ async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) =>
     throw new AppError('NOT_FOUND', `cannot open bundle ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
+    if ((await fh.stat()).isDirectory()) throw new AppError('BAD_REQUEST', `${path} is a directory: expected a bundle file (.efb)`);
     return await fn(fh, what);
   } finally {
     await fh.close();

@@ -2,3 +2,4 @@
 // edgefleet-agent (docs/cli.md). Kept out of the package root, which is what both ends of a wire share.
 export * from './command.js';
 export * from './dispatch.js';
+export * from './out-file.js';
