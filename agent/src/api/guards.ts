@@ -73,6 +73,17 @@ export function isJson(contentType: string | undefined): boolean {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
 }
 
+/**
+ * Bodies are read as sent: a Content-Encoding other than identity (gzip, br, ...) is refused with 415
+ * before a byte is read, naming the encoding, instead of failing later as "not JSON".
+ */
+export function refuseContentEncoding(encoding: string | string[] | undefined): void {
+  if (encoding === undefined) return;
+  const text = Array.isArray(encoding) ? encoding.join(', ') : encoding;
+  if (text.trim() === '' || text.trim().toLowerCase() === 'identity') return;
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(text)} is not accepted: expected the body sent unencoded (no Content-Encoding, or "identity")`);
+}
+
 /** The binary tensor extension's body type (binary.ts); like JSON, a browser cannot send it without a preflight. */
 export function isOctetStream(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson } from './guards.js';
+import { isJson, refuseContentEncoding } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -87,6 +87,7 @@ export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
         return send(res, 200, view(deps.lock.get(), deps));
       case 'POST': {
         if (!isJson(req.headers['content-type'])) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
+        refuseContentEncoding(req.headers['content-encoding']);
         const { ttlSec, reason } = parseLockRequest(await readJson(req));
         const l = deps.lock.set(ttlSec, reason);
         deps.changed();
