@@ -29,9 +29,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/**
+ * The lock and the switches deferred now. With no lock (removed, or expired before the updater looked
+ * again) a switch the lock deferred is not listed: it is being looked at again (recheck), and if a
+ * maintenance window still defers it, the next GET shows it as OUTSIDE_WINDOW.
+ */
 function view(l: UpdateLock | null, deps: LocalRoutesDeps): unknown {
-  const deferred = deps.deferred();
-  return l ? { locked: true, reason: l.reason, until: new Date(l.until).toISOString(), setAt: l.setAt, deferred } : { locked: false, deferred };
+  const all = deps.deferred();
+  if (l) return { locked: true, reason: l.reason, until: new Date(l.until).toISOString(), setAt: l.setAt, deferred: all };
+  return { locked: false, deferred: all.filter((d) => d.code !== 'UPDATE_LOCKED') };
 }
 
 /** Reads a JSON body of at most LOCAL_BODY_MAX bytes. */
