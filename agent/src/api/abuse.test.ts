@@ -93,6 +93,26 @@ describe('local API abuse resistance', () => {
     assert.equal((await call(base, 'POST', '/v2/models/mlp/infer', { 'content-type': 'application/json; charset=utf-8' }, body)).status, 200);
   });
 
+  it('refuses a compressed body (any Content-Encoding) with 415 naming the encoding, not 400 "not JSON"', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const bodies: Array<[string, string]> = [
+      ['/v2/models/mlp/infer', JSON.stringify(row([1, 2, 3, 4]))],
+      ['/edgefleet/v1/update-lock', JSON.stringify({ ttlSec: 60, reason: 'x' })],
+      ['/edgefleet/v1/feedback', JSON.stringify({ items: [{ id: 'a', label: 1 }] })],
+    ];
+    for (const [path, text] of bodies) {
+      for (const encoding of ['gzip', 'br', 'deflate, gzip']) {
+        const body = gzipSync(text).toString('latin1');
+        const r = await call(base, 'POST', path, { 'content-type': 'application/json', 'content-encoding': encoding }, body);
+        assert.equal(r.status, 415, `${path} ${encoding}`);
+        assert.equal(r.json.code, 'UNSUPPORTED_MEDIA_TYPE');
+        assert.equal(r.json.error, `Content-Encoding "${encoding}" is not accepted: expected the body sent unencoded (no Content-Encoding, or "identity")`);
+      }
+    }
+    const identity = await call(base, 'POST', '/v2/models/mlp/infer', { 'content-type': 'application/json', 'content-encoding': 'identity' }, JSON.stringify(row([1, 2, 3, 4])));
+    assert.equal(identity.status, 200);
+  });
+
   it('sends no CORS headers and does not answer a preflight permissively', async () => {
     const pre = await call(base, 'OPTIONS', '/v2/models/mlp/infer', { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' });
     assert.ok(pre.status >= 400, `preflight status ${pre.status}`);

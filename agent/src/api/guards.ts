@@ -73,6 +73,35 @@ export function isJson(contentType: string | undefined): boolean {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
 }
 
+/**
+ * Bodies are read as sent: a Content-Encoding other than identity (gzip, br, ...) is refused with 415
+ * before a byte is read, naming the encoding, instead of failing later as "not JSON".
+ */
+export function refuseContentEncoding(encoding: string | string[] | undefined): void {
+  if (encoding === undefined) return;
+  const text = Array.isArray(encoding) ? encoding.join(', ') : encoding;
+  if (text.trim() === '' || text.trim().toLowerCase() === 'identity') return;
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(text)} is not accepted: expected the body sent unencoded (no Content-Encoding, or "identity")`);
+}
+
+/** "a", "a and b", "a, b and c". */
+function listText(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * BAD_REQUEST naming the fields of a request object that are not in `allowed`: a misspelt field is
+ * refused, not ignored. `where` says which object ("items[2]: "); names are shown as JSON, bounded.
+ */
+export function refuseUnknownFields(o: object, allowed: readonly string[], where = ''): void {
+  let unknown: string[] | undefined;
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) (unknown ??= []).push(k);
+  if (!unknown) return;
+  const shown = unknown.slice(0, 5).map((k) => JSON.stringify(k.length > 64 ? `${k.slice(0, 64)}…` : k));
+  if (unknown.length > 5) shown.push(`${unknown.length - 5} more`);
+  throw new AppError('BAD_REQUEST', `${where}unknown field${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}: expected only ${listText(allowed)}`);
+}
+
 /** The binary tensor extension's body type (binary.ts); like JSON, a browser cannot send it without a preflight. */
 export function isOctetStream(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;

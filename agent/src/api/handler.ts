@@ -12,7 +12,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, isOctetStream } from './guards.js';
+import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, isOctetStream, refuseContentEncoding } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -48,6 +48,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
     }
+    refuseContentEncoding(req.headers['content-encoding']);
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
     const limit = Math.min(deps.maxBodyBytes, budget.limit);
     const setting = limit === deps.maxBodyBytes ? 'api.maxBodyBytes' : 'api.maxInflightBodyBytes';

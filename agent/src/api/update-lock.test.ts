@@ -34,7 +34,10 @@ describe('update lock route', () => {
       [{ ttlSec: '60', reason: 'x' }, /^ttlSec: .* got "60"$/],
       [{ ttlSec: 60 }, /^reason: expected a non-empty string of at most 200 characters/],
       [{ ttlSec: 60, reason: '   ' }, /^reason: expected a non-empty string/],
-      [{ ttlSec: 60, reason: 'r'.repeat(201) }, /^reason: expected a non-empty string of at most 200/],
+      [{ ttlSec: 60, reason: 'r'.repeat(201) }, /^reason: expected a non-empty string of at most 200 characters saying why \(shown on the hub\), got 201 characters$/],
+      [{ ttlSec: 60, reason: '\u{1F6A7}'.repeat(201) }, /^reason: .* got 201 characters$/],
+      [{ ttlSec: 60, reason: 5 }, /^reason: .* got 5$/],
+      [{ ttlSec: 60, reason: 'x', until: 5, note: '' }, /^unknown fields "until", "note": expected only ttlSec and reason$/],
       [{ ttlSec: 60, reason: 'x', until: 5 }, /^unknown field "until": expected only ttlSec and reason$/],
       [[60, 'x'], /^expected a JSON object \{"ttlSec": N, "reason": "..."\}$/],
       [null, /^expected a JSON object/],
@@ -90,5 +93,10 @@ describe('update lock route', () => {
     const del = await req(agent.url, 'DELETE', PATH);
     assert.deepEqual(del.json, { locked: false, deferred: [] });
     assert.equal((await req(agent.url, 'DELETE', PATH)).status, 200, 'removing no lock is fine');
+    // 200 characters are 200 code points: 200 emoji (400 UTF-16 units) are accepted.
+    const emoji = await req(agent.url, 'POST', PATH, { ttlSec: 60, reason: '\u{1F6A7}'.repeat(200) });
+    assert.equal(emoji.status, 200, emoji.text);
+    assert.equal(emoji.json.reason, '\u{1F6A7}'.repeat(200));
+    await req(agent.url, 'DELETE', PATH);
   });
 });

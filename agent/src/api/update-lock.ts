@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson } from './guards.js';
+import { isJson, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -29,9 +29,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/**
+ * The lock and the switches deferred now. With no lock (removed, or expired before the updater looked
+ * again) a switch the lock deferred is not listed: it is being looked at again (recheck), and if a
+ * maintenance window still defers it, the next GET shows it as OUTSIDE_WINDOW.
+ */
 function view(l: UpdateLock | null, deps: LocalRoutesDeps): unknown {
-  const deferred = deps.deferred();
-  return l ? { locked: true, reason: l.reason, until: new Date(l.until).toISOString(), setAt: l.setAt, deferred } : { locked: false, deferred };
+  const all = deps.deferred();
+  if (l) return { locked: true, reason: l.reason, until: new Date(l.until).toISOString(), setAt: l.setAt, deferred: all };
+  return { locked: false, deferred: all.filter((d) => d.code !== 'UPDATE_LOCKED') };
 }
 
 /** Reads a JSON body of at most LOCAL_BODY_MAX bytes. */
@@ -66,15 +72,17 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 export function parseLockRequest(body: unknown): { ttlSec: number; reason: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('BAD_REQUEST', 'expected a JSON object {"ttlSec": N, "reason": "..."}');
   const o = body as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => k !== 'ttlSec' && k !== 'reason');
-  if (unknown.length) throw new AppError('BAD_REQUEST', `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: expected only ttlSec and reason`);
+  refuseUnknownFields(o, ['ttlSec', 'reason']);
   const ttl = o['ttlSec'];
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > UPDATE_LOCK_MAX_SEC) {
     throw new AppError('BAD_REQUEST', `ttlSec: expected a whole number of seconds from 1 to ${UPDATE_LOCK_MAX_SEC} (a day; renew the lock for longer), got ${JSON.stringify(ttl) ?? 'nothing'}`);
   }
   const reason = o['reason'];
-  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > UPDATE_LOCK_REASON_MAX) {
-    throw new AppError('BAD_REQUEST', `reason: expected a non-empty string of at most ${UPDATE_LOCK_REASON_MAX} characters saying why (shown on the hub)`);
+  // Characters are code points: an emoji is one, not the two UTF-16 units of String.length.
+  const chars = typeof reason === 'string' ? [...reason].length : 0;
+  if (typeof reason !== 'string' || reason.trim() === '' || chars > UPDATE_LOCK_REASON_MAX) {
+    const got = typeof reason === 'string' ? (reason.trim() === '' ? 'an empty one' : `${chars} characters`) : (JSON.stringify(reason)?.slice(0, 40) ?? 'nothing');
+    throw new AppError('BAD_REQUEST', `reason: expected a non-empty string of at most ${UPDATE_LOCK_REASON_MAX} characters saying why (shown on the hub), got ${got}`);
   }
   return { ttlSec: ttl, reason: reason.trim() };
 }
@@ -87,6 +95,7 @@ export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
         return send(res, 200, view(deps.lock.get(), deps));
       case 'POST': {
         if (!isJson(req.headers['content-type'])) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
+        refuseContentEncoding(req.headers['content-encoding']);
         const { ttlSec, reason } = parseLockRequest(await readJson(req));
         const l = deps.lock.set(ttlSec, reason);
         deps.changed();

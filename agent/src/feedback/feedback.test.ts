@@ -83,7 +83,11 @@ describe('feedback: labels for earlier predictions', () => {
     };
     await bad({ items: [{ id: 'batch', label: 'normal' }, { id: 'r1', label: 'purple' }] }, 400, /items\[1\]\.label "purple" is not a class of vibration-anomaly@1\.0\.0: expected one of "normal", "anomalous"/);
     await bad({ items: [{ id: 'batch', row: 3, label: 0 }] }, 400, /items\[0\]\.row 3: prediction "batch" has 3 row\(s\), expected 0-2/);
-    await bad({ items: [{ id: 'batch', label: 2 }] }, 400, /items\[0\]\.label: expected a class name or an index 0-1/);
+    await bad({ items: [{ id: 'batch', label: 2 }] }, 400, /^items\[0\]\.label 2 is not a class of vibration-anomaly@1\.0\.0: expected a class name or an index 0-1$/);
+    await bad({ items: [{ id: 'batch', label: 0.5 }] }, 400, /^items\[0\]\.label 0\.5 is not a class of vibration-anomaly@1\.0\.0: expected a class name or an index 0-1$/);
+    await bad({ items: [{ id: 'batch', label: 0, lable: 1 }] }, 400, /^items\[0\]: unknown field "lable": expected only id, label and row$/);
+    await bad({ items: [{ id: 'batch', label: 0 }, { id: 'r1', label: 0, rows: 1, model: 'x' }] }, 400, /^items\[1\]: unknown fields "rows", "model": expected only id, label and row$/);
+    await bad({ items: [{ id: 'batch', label: 0 }], dryRun: true }, 400, /^unknown field "dryRun": expected only items$/);
     await bad({ items: [{ label: 1 }] }, 400, /items\[0\]\.id: expected the request id/);
     await bad({ items: [] }, 400, /items: expected a non-empty array/);
     await bad({ items: Array.from({ length: MAX_FEEDBACK_ITEMS + 1 }, (_, i) => ({ id: `x${i}`, label: 0 })) }, 400, /expected at most 1000 per request/);

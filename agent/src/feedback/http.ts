@@ -2,6 +2,7 @@
 // most MAX_FEEDBACK_BYTES (refused from Content-Length before reading, or while streaming).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
+import { refuseContentEncoding } from '../api/guards.js';
 import type { PredictionMemory } from './memory.js';
 import { applyFeedback, MAX_FEEDBACK_BYTES, type LabelSink } from './route.js';
 
@@ -41,6 +42,7 @@ export async function serveFeedback(req: IncomingMessage, res: ServerResponse, d
   if (!deps) throw new AppError('NOT_FOUND', `${FEEDBACK_PATH} is not served by this agent`);
   const ct = req.headers['content-type'];
   if (!isJson(ct)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"`);
+  refuseContentEncoding(req.headers['content-encoding']);
   const body = await readBody(req, MAX_FEEDBACK_BYTES);
   let parsed: unknown;
   try {

@@ -5,6 +5,7 @@
 // remember (never sent, made before a restart, evicted or too old) is answered `unknown` and not
 // counted. Plain checks, no zod: this runs in the daemon (docs/performance.md "Idle RSS").
 import { AppError } from '@edgefleet/shared/core';
+import { refuseUnknownFields } from '../api/guards.js';
 import type { PredictionMemory, Remembered } from './memory.js';
 
 /** Items per request; larger batches are split by the client. */
@@ -29,11 +30,17 @@ const bad = (msg: string): never => {
   throw new AppError('BAD_REQUEST', msg);
 };
 
-/** The label as a class index or value, or a 400 naming the item. */
+/** A value received, for a message: its JSON, cut short. */
+function got(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** The label as a class index or value, or a 400 naming the item and the label received. */
 function labelValue(e: Remembered, label: unknown, where: string): number {
   const t = e.task;
   if (t.kind === 'regression') {
-    if (typeof label !== 'number' || !Number.isFinite(label)) bad(`${where}.label: expected a finite number (model ${e.model}@${e.version} is a regressor)`);
+    if (typeof label !== 'number' || !Number.isFinite(label)) bad(`${where}.label ${got(label)}: expected a finite number (model ${e.model}@${e.version} is a regressor)`);
     return label as number;
   }
   if (typeof label === 'string') {
@@ -42,13 +49,14 @@ function labelValue(e: Remembered, label: unknown, where: string): number {
     return i;
   }
   if (typeof label !== 'number' || !Number.isInteger(label) || label < 0 || label >= t.classes.length) {
-    bad(`${where}.label: expected a class name or an index 0-${t.classes.length - 1} of ${e.model}@${e.version}`);
+    bad(`${where}.label ${got(label)} is not a class of ${e.model}@${e.version}: expected a class name or an index 0-${t.classes.length - 1}`);
   }
   return label as number;
 }
 
 export function applyFeedback(body: unknown, memory: PredictionMemory, sink: LabelSink): FeedbackAnswer {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('body: expected {"items": [{"id", "label", "row"?}]}');
+  refuseUnknownFields(body as object, ['items']);
   const items = (body as { items?: unknown }).items;
   if (!Array.isArray(items) || items.length === 0) bad('items: expected a non-empty array of {"id", "label", "row"?}');
   const list = items as unknown[];
@@ -57,6 +65,7 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
   const checked = list.map((it, i) => {
     const where = `items[${i}]`;
     if (typeof it !== 'object' || it === null || Array.isArray(it)) bad(`${where}: expected {"id", "label", "row"?}`);
+    refuseUnknownFields(it as object, ['id', 'label', 'row'], `${where}: `);
     const { id, label, row } = it as { id?: unknown; label?: unknown; row?: unknown };
     if (typeof id !== 'string' || id.length === 0 || id.length > memory.limits.maxIdLength) bad(`${where}.id: expected the request id of a prediction (a string of 1-${memory.limits.maxIdLength} characters)`);
     if (label === undefined || label === null) bad(`${where}.label: expected the true class or value`);

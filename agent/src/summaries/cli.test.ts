@@ -65,12 +65,29 @@ describe('summaries command', () => {
     const bad = await summaries(['--since', 'yesterday'], t.dir);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /^error \[BAD_REQUEST\]: invalid --since "yesterday": expected an ISO time/);
+    const dash = await summaries(['--since', '-5m'], t.dir);
+    assert.equal(dash.code, 2);
+    assert.match(dash.err, /^error \[BAD_REQUEST\]: --since "-5m" starts with a dash, so it reads as an option: expected a value after --since; write --since=-5m to pass one that starts with a dash\n/);
+    assert.ok(!dash.err.includes('\\n'), dash.err);
+    const negative = await summaries(['--since=-5m'], t.dir);
+    assert.equal(negative.code, 2);
+    assert.match(negative.err, /^error \[BAD_REQUEST\]: invalid --since "-5m": a duration already counts back from now: expected 5m\n/);
     const none = await summaries([], `${t.dir}/nope`);
     assert.equal(none.code, 1);
     assert.match(none.err, /^error \[NOT_FOUND\]: no agent database at .*: expected --data-dir/);
     const bogus = await summaries(['--bogus'], t.dir);
     assert.equal(bogus.code, 2);
     assert.match(bogus.err, /usage: edgefleet-agent summaries/);
+  });
+
+  it('no windows in the range asked is said as such, naming it; not "yet" when windows are stored', async () => {
+    const recent = await summaries(['--since', '0m'], t.dir);
+    assert.equal(recent.code, 0, recent.err);
+    assert.match(recent.out, /^no summary windows start at or after \d{4}-\d\d-\d\dT[\d:.]+Z \(--since 0m\): the stored ones are older; a longer --since shows them\n$/);
+    const later = await summaries(['--since', '2026-01-01T12:05:00Z', '--model', 'tab'], t.dir);
+    assert.equal(later.out, 'no summary windows of model "tab" start at or after 2026-01-01T12:05:00.000Z (--since 2026-01-01T12:05:00Z): the stored ones are older; a longer --since shows them\n');
+    assert.equal((await summaries(['--model', 'other'], t.dir)).out, 'no summary windows of model "other" yet\n');
+    assert.equal((await summaries(['--model', 'other', '--since', '1h'], t.dir)).out, 'no summary windows of model "other" yet\n');
   });
 
   it('sparkline and parseSince', () => {

@@ -26,12 +26,14 @@ export function sparkline(counts: readonly number[]): string {
 export function parseSince(s: string, now: number): number {
   const m = /^(\d+)([smhd])$/.exec(s);
   if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  if (/^-\d+[smhd]$/.test(s)) throw new UsageError(`invalid --since "${s}": a duration already counts back from now: expected ${s.slice(1)}`);
   const t = Date.parse(s);
   if (!Number.isFinite(t)) throw new UsageError(`invalid --since "${s}": expected an ISO time such as 2026-01-31T12:00:00Z or a duration such as 15m, 2h, 7d`);
   return t;
 }
 
-function textView(rows: StoredWindow[]): string {
+/** textView's line for no windows; `none` says why (nothing stored yet, or none in the range asked). */
+function textView(rows: StoredWindow[], none: string): string {
   const latest = new Map<string, SummaryWindow>();
   const totals = new Map<string, { windows: number; count: number; errors: Record<string, number> }>();
   for (const r of rows) {
@@ -69,7 +71,7 @@ function textView(rows: StoredWindow[]): string {
     }
   }
   // Feature and output names come from bundles: printed escaped (shared/src/text.ts).
-  return out.length === 0 ? 'no summary windows yet\n' : `${out.map(escapeText).join('\n')}\n`;
+  return out.length === 0 ? `${escapeText(none)}\n` : `${out.map(escapeText).join('\n')}\n`;
 }
 
 export const summariesCommand: Command = {
@@ -83,11 +85,18 @@ export const summariesCommand: Command = {
   async run(args, ctx) {
     const since = optString(args, 'since');
     const sinceMs = since === undefined ? 0 : parseSince(since, ctx.now().getTime());
-    return showSummaries(configOf(args, ctx).dataDir, { model: optString(args, 'model'), sinceMs, json: optBool(args, 'json') }, ctx);
+    return showSummaries(configOf(args, ctx).dataDir, { model: optString(args, 'model'), since, sinceMs, json: optBool(args, 'json') }, ctx);
   },
 };
 
-function showSummaries(dataDir: string, q: { model: string | undefined; sinceMs: number; json: boolean }, ctx: CliContext): number {
+/** What the text view says when no window matched: none stored yet, or none in the range asked (naming it). */
+function noneText(store: SummaryStore, q: { model: string | undefined; since: string | undefined; sinceMs: number }): string {
+  const of = q.model === undefined ? '' : ` of model ${JSON.stringify(q.model)}`;
+  if (q.since === undefined || store.listWindows({ model: q.model, limit: 1 }).length === 0) return `no summary windows${of} yet`;
+  return `no summary windows${of} start at or after ${new Date(q.sinceMs).toISOString()} (--since ${q.since}): the stored ones are older; a longer --since shows them`;
+}
+
+function showSummaries(dataDir: string, q: { model: string | undefined; since: string | undefined; sinceMs: number; json: boolean }, ctx: CliContext): number {
   const path = join(dataDir, 'agent.db');
   if (!existsSync(path)) {
     throw new AppError('NOT_FOUND', `no agent database at ${path}: expected --data-dir to point at an agent's data directory`);
@@ -96,12 +105,13 @@ function showSummaries(dataDir: string, q: { model: string | undefined; sinceMs:
   try {
     db.pragma('busy_timeout = 5000');
     ensureSummaryTables(db);
-    const rows = new SummaryStore(db).listWindows({ model: q.model, sinceMs: q.sinceMs });
+    const store = new SummaryStore(db);
+    const rows = store.listWindows({ model: q.model, sinceMs: q.sinceMs });
     if (q.json) {
       const windows = rows.map((r) => ({ resolution: r.resolution, ...r.window, errorKinds: errorKindCounts(r.window.errors) }));
       ctx.stdout.write(`${JSON.stringify({ windows }, null, 2)}\n`);
     } else {
-      ctx.stdout.write(textView(rows));
+      ctx.stdout.write(textView(rows, rows.length === 0 ? noneText(store, q) : ''));
     }
     return 0;
   } finally {

@@ -149,6 +149,7 @@ describe('switching inside maintenance windows and under the update lock', () =>
     const del = await req(agent.url, 'DELETE', '/edgefleet/v1/update-lock');
     assert.equal(del.status, 200, del.text);
     assert.equal(del.json.locked, false);
+    assert.deepEqual(del.json.deferred, [], 'the answer does not list the switch the removed lock deferred');
     await poll('switched when the lock was removed', async () => ((await serving()) === '2.0.0' ? true : undefined));
 
     const lock = (await req(agent.url, 'POST', '/edgefleet/v1/update-lock', { ttlSec: 1800, reason: 'kept' })).json as { until: string };

@@ -109,6 +109,14 @@ test('usage errors name the problem, show usage and exit 2', async () => {
   }
 });
 
+test('a value that starts with a dash is one line naming the option and the value, no literal \\n', async () => {
+  const c = ctx();
+  assert.equal(await dispatch(program, ['model', 'pack', '--model', 'x', '--manifest', '-5m'], c), 2, c.err.text);
+  const first = c.err.text.split('\n')[0]!;
+  assert.equal(first, 'error [BAD_REQUEST]: --manifest "-5m" starts with a dash, so it reads as an option: expected a value after --manifest; write --manifest=-5m to pass one that starts with a dash');
+  assert.ok(!c.err.text.includes('\\n'), c.err.text);
+});
+
 test('an operation failure prints error [CODE]: message and exits 1', async () => {
   const c = ctx();
   assert.equal(await dispatch(program, ['model', 'verify', 'b.efb', '--trust', 't.json'], c), 1);

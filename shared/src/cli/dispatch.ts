@@ -128,8 +128,18 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want.
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    const message = (err as Error).message;
+    // node's "argument is ambiguous" is three lines of advice: one line naming the option and the value.
+    const ambiguous = /^Option '(?:-(\w), )?--([\w-]+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const [, short, name] = ambiguous;
+      const at = rest.findIndex((a) => a === `--${name!}` || (short !== undefined && a === `-${short}`));
+      const value = at >= 0 ? rest[at + 1] : undefined;
+      throw new UsageError(`--${name!} ${value === undefined ? 'value' : JSON.stringify(value)} starts with a dash, so it reads as an option: expected a value after --${name!}; write --${name!}=${value ?? '-VALUE'} to pass one that starts with a dash`);
+    }
+    // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want;
+    // one line (a message is printed escaped: a newline would show as a literal \n).
+    throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' '));
   }
   for (const [n, o] of Object.entries(cmd.options)) {
     const v = parsed.values[n];

@@ -2,5 +2,6 @@
 export * from './tensor.js';
 export * from './request.js';
 export * from './raw.js';
+export * from './shape-text.js';
 export * from './samples.js';
 export * from './preflight.js';

@@ -4,6 +4,7 @@
 import { AppError } from '../errors.js';
 import type { InferResponseBody, Manifest } from '../wire/manifest.js';
 import { warmupFeeds, type LoadedSample } from './feeds.js';
+import { shapeText } from './shape-text.js';
 import type { OipTensor, RunModel } from './tensor.js';
 
 /** onnxruntime's messages span lines and end in a newline: one line for ours. */
@@ -71,7 +72,7 @@ export function compareOutputs(actual: readonly OipTensor[], expected: InferResp
     if (!a) return `output "${e.name}" is missing: the model returned ${actual.map((t) => `"${t.name}"`).join(', ') || 'no outputs'}`;
     if (e.datatype !== undefined && e.datatype !== a.datatype) return `output "${e.name}" has datatype ${a.datatype}, expected ${e.datatype}`;
     if (e.shape !== undefined && (e.shape.length !== a.shape.length || e.shape.some((d, i) => d !== a.shape[i]))) {
-      return `output "${e.name}" has shape [${a.shape.join(', ')}], expected [${e.shape.join(', ')}]`;
+      return `output "${e.name}" has shape ${shapeText(a.shape)}, expected ${shapeText(e.shape)}`;
     }
     const want = flat(e.data);
     if (want.length !== a.data.length) return `output "${e.name}" has ${a.data.length} values, expected ${want.length}`;

@@ -7,6 +7,7 @@
 // (request.ts), so raw and JSON inputs get the same checks and messages.
 import type { Datatype } from '../wire/manifest.js';
 import { arrayFor, type TensorData } from './tensor.js';
+import { shapeText } from './shape-text.js';
 
 /** Bytes per element of each fixed-size datatype (BYTES and FP16 have none here). */
 export const ELEMENT_BYTES: Partial<Record<Datatype, number>> = {
@@ -38,7 +39,7 @@ export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shap
     throw new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
   }
   if (bytes.length !== n * size) {
-    throw new RawDataError(`raw data has ${bytes.length} bytes but shape [${shape.join(', ')}] of ${datatype} needs ${n * size} (${n} values of ${size} bytes)`);
+    throw new RawDataError(`raw data has ${bytes.length} bytes but shape ${shapeText(shape)} of ${datatype} needs ${n * size} (${n} values of ${size} bytes)`);
   }
   new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(bytes);
   return arr;
@@ -87,14 +88,14 @@ function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): st
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    if (at + 4 > bytes.length) throw new RawDataError(`raw data ends after ${i} of the ${n} BYTES elements shape [${shape.join(', ')}] needs (each a 4-byte little-endian length, then the bytes)`);
+    if (at + 4 > bytes.length) throw new RawDataError(`raw data ends after ${i} of the ${n} BYTES elements shape ${shapeText(shape)} needs (each a 4-byte little-endian length, then the bytes)`);
     const len = view.getUint32(at, true);
     at += 4;
     if (at + len > bytes.length) throw new RawDataError(`raw BYTES element ${i} declares ${len} bytes but only ${bytes.length - at} are left`);
     out[i] = utf8Element(bytes.subarray(at, at + len), i);
     at += len;
   }
-  if (at !== bytes.length) throw new RawDataError(`raw data has ${bytes.length - at} bytes after the ${n} BYTES elements shape [${shape.join(', ')}] needs`);
+  if (at !== bytes.length) throw new RawDataError(`raw data has ${bytes.length - at} bytes after the ${n} BYTES elements shape ${shapeText(shape)} needs`);
   return out;
 }
 

@@ -8,6 +8,7 @@
 import { AppError } from '../errors.js';
 import type { Manifest, TensorSpec } from '../wire/manifest.js';
 import { decodeRaw, NUL_MESSAGE, RawDataError } from './raw.js';
+import { shapeText, shapeValueText } from './shape-text.js';
 import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
 
 /**
@@ -98,7 +99,7 @@ function expectedNames(io: Manifest['io']): string {
 }
 
 function wantShape(spec: TensorSpec): string {
-  return `[${spec.shape.join(', ')}]${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
+  return `${shapeText(spec.shape)}${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
 }
 
 function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFinite: boolean): OipTensor {
@@ -107,11 +108,11 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
     bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
   }
   const shape = t.shape;
-  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
-    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
     n *= d as number;
   }
   let matches = shape.length === spec.shape.length;
@@ -119,13 +120,13 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
     const d = spec.shape[i]!;
     if (d !== -1 && d !== shape[i]) matches = false;
   }
-  if (!matches) bad(`input "${name}": shape [${shape.join(', ')}] does not match the model: expected ${wantShape(spec)}`);
+  if (!matches) bad(`input "${name}": shape ${shapeText(shape)} does not match the model: expected ${wantShape(spec)}`);
   const bytes = (t as { [RAW_DATA]?: Uint8Array })[RAW_DATA];
   if (bytes !== undefined) return { name, datatype: spec.datatype, shape: shape as number[], data: fromRaw(bytes, t.data, spec, n, shape as number[], allowNonFinite) };
   const raw = t.data;
   const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, shape as number[], name) : raw;
   if (flat.length !== n) {
-    bad(`input "${name}": data has ${flat.length} values but shape [${shape.join(', ')}] needs ${n}`);
+    bad(`input "${name}": data has ${flat.length} values but shape ${shapeText(shape)} needs ${n}`);
   }
   return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, allowNonFinite) };
 }
@@ -159,16 +160,16 @@ function flatten(a: unknown[], shape: number[], name: string): unknown[] {
 
 function walk(x: unknown[], depth: number, shape: number[], name: string, at: string, out: unknown[]): void {
   const want = shape[depth];
-  if (want === undefined) bad(`input "${name}": ${at} is nested deeper than shape [${shape.join(', ')}]: expected ${shape.length} levels of arrays`);
-  if (x.length !== want) bad(`input "${name}": ${at} has ${x.length} items but shape [${shape.join(', ')}] needs ${want} there (nested data must not be ragged)`);
+  if (want === undefined) bad(`input "${name}": ${at} is nested deeper than shape ${shapeText(shape)}: expected ${shape.length} levels of arrays`);
+  if (x.length !== want) bad(`input "${name}": ${at} has ${x.length} items but shape ${shapeText(shape)} needs ${want} there (nested data must not be ragged)`);
   const last = depth === shape.length - 1;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (Array.isArray(v)) {
-      if (last) bad(`input "${name}": ${at}[${i}] is an array but shape [${shape.join(', ')}] has ${shape.length} levels: expected a value`);
+      if (last) bad(`input "${name}": ${at}[${i}] is an array but shape ${shapeText(shape)} has ${shape.length} levels: expected a value`);
       walk(v, depth + 1, shape, name, `${at}[${i}]`, out);
     } else {
-      if (!last) bad(`input "${name}": ${at}[${i}] is ${describe(v)} but shape [${shape.join(', ')}] needs an array of ${shape[depth + 1]} items there (nested data must not be ragged)`);
+      if (!last) bad(`input "${name}": ${at}[${i}] is ${describe(v)} but shape ${shapeText(shape)} needs an array of ${shape[depth + 1]} items there (nested data must not be ragged)`);
       out.push(v);
     }
   }
