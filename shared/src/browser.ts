@@ -17,3 +17,5 @@ export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
 export * from './disk-text.js';
 // Reading the hub's paged lists to their end (the device view's windows and events).
 export * from './pages.js';
+// A rollout gate's condition as the CLI says it.
+export * from './gate-text.js';

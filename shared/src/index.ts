@@ -24,3 +24,4 @@ export * from './console-csp.js';
 export * from './agent-settings.js';
 export * from './cron.js';
 export * from './pages.js';
+export * from './gate-text.js';

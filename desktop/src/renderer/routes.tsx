@@ -35,6 +35,7 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/deployments$/, ...menu('deployments'), render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
   { pattern: /^#\/audit$/, ...menu('audit'), render: () => <AuditView /> },
+  { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', render: (p) => <AuditView target={dec(p[0])} /> },
   { pattern: /^#\/rollouts$/, ...menu('rollouts'), render: () => <RolloutsView /> },
   { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
   { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },

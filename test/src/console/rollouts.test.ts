@@ -186,6 +186,16 @@ describe('console: rollouts view', () => {
     await detail.locator('tr[data-gate="output_shift"]').waitFor();
     assert.equal(await page.getByRole('link', { name: 'New rollout' }).count(), 0);
     for (const a of ['Promote', 'Pause', 'Resume', 'Abort', 'Roll back']) assert.equal(await page.getByRole('button', { name: a }).count(), 0, `viewer must not see ${a}`);
+    const trail = detail.getByLabel('Rollout audit trail');
+    await trail.getByText('rollout.rolled_back', { exact: true }).waitFor();
+    assert.equal(await detail.getByLabel('Older trail entries').count(), 0, 'a trail under 200 entries is shown whole');
+    // The whole trail: the audit log filtered by the rollout (the link the page shows past 200 entries).
+    await page.goto(`${s.hub.http}/#/audit/target/${rolloutId}`);
+    const entries = page.getByRole('table', { name: 'Audit entries' });
+    await entries.getByText('rollout.rolled_back', { exact: true }).waitFor();
+    assert.equal(await page.getByLabel('Target').inputValue(), rolloutId);
+    const targets = await entries.locator('tbody tr td:nth-child(5)').allTextContents();
+    assert.ok(targets.length >= 5 && targets.every((t) => t === rolloutId), `only the rollout's entries: ${targets.join(', ')}`);
     await page.goto(`${s.hub.http}/#/rollouts/new`);
     await page.getByText('Creating a rollout needs the operator role').waitFor();
     assert.deepEqual(page.errors, []);

@@ -17,10 +17,13 @@ function matches(e: AuditEntry, f: Filters): boolean {
 
 type Loaded = { entries: AuditEntry[]; upTo: number; older: number | null; loadingOlder?: boolean; olderError?: string };
 
-export function AuditView() {
+/** `target`: opened filtered by one target (#/audit/target/{id}, the rollout page's "whole trail" link). */
+export function AuditView({ target }: { target?: string } = {}) {
   const api = session.value?.api;
-  const [draft, setDraft] = useState<Filters>(NONE);
-  const [f, setF] = useState<Filters>(NONE);
+  const start = target ? { ...NONE, target } : NONE;
+  const [draft, setDraft] = useState<Filters>(start);
+  const [f, setF] = useState<Filters>(start);
+  useEffect(() => { setDraft(start); setF(start); }, [target]);
   const [loaded, setLoaded] = useState<Loaded | { error: string } | null>(null);
   const page = (before: number | null) => {
     const q = new URLSearchParams({ order: 'desc', limit: String(PAGE) });

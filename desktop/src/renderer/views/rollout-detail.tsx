@@ -2,14 +2,13 @@
 // the bake counting down in the page), each wave's gates against their thresholds with sample sizes
 // and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { AuditEntry, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
+import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
+import { gateCondition } from '@edgefleet/shared/browser';
 import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 
-/** How each gate's value compares with its threshold when it passes (docs/rollouts.md "Gates"). */
-const AT_LEAST = new Set(['install_success', 'reporting', 'predictions']);
 const ACTIONS = [
   { name: 'promote', label: 'Promote', when: ['running'], danger: false },
   { name: 'pause', label: 'Pause', when: ['running'], danger: false },
@@ -99,9 +98,6 @@ export function RolloutDetail({ id }: { id: string }) {
   );
 }
 
-/** A gate shown for information only, with the reason it is not judged (no control, no threshold set). */
-const notJudged = (g: GateResult): boolean => !g.blocking && g.note !== undefined;
-
 function Gates({ wave }: { wave: RolloutWave }) {
   return (
     <table class="plain gates" aria-label={`Gates of wave ${wave.name}`}>
@@ -110,7 +106,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
       <tbody>{wave.gates.map((g: GateResult) => (
         <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{fmt(g.value)}</td>
-          <td class="mono">{notJudged(g) ? 'not judged' : `${AT_LEAST.has(g.name) ? '≥' : '≤'} ${fmt(g.threshold)}`}</td>
+          <td class="mono">{gateCondition(g, fmt, { atLeast: '≥', atMost: '≤' })}</td>
           <td>{g.samples.wave} / {g.samples.control}</td><td>{g.against}</td>
           <td><span class={`pill vd-${g.verdict}`}>{g.verdict}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
         </tr>
@@ -136,25 +132,31 @@ function Devices({ r }: { r: Rollout }) {
   );
 }
 
+/** Entries the rollout page shows: the newest; the audit log view, filtered by the rollout, pages back further. */
+const TRAIL = 200;
+
 function Trail({ id }: { id: string }) {
   const api = session.value?.api;
-  const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number } | { error: string } | null>(null);
+  const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number; older: boolean } | { error: string } | null>(null);
   useEffect(() => {
-    api?.get<{ entries: AuditEntry[] }>(`/audit?target=${encodeURIComponent(id)}&limit=1000`).then(
-      (x) => setLoaded({ entries: x.entries, upTo: x.entries.at(-1)?.id ?? 0 }), (e: Error) => setLoaded({ error: e.message }));
+    api?.get<AuditList>(`/audit?target=${encodeURIComponent(id)}&order=desc&limit=${TRAIL}`).then(
+      (x) => setLoaded({ entries: x.entries, upTo: x.entries[0]?.id ?? 0, older: x.next !== null }), (e: Error) => setLoaded({ error: e.message }));
   }, [id, refetchTick.value]);
   const rows = useMemo(() => {
     if (!loaded || 'error' in loaded) return [];
-    return [...loaded.entries, ...liveAudit.value.filter((e) => e.target === id && e.id > loaded.upTo)].reverse();
+    return [...liveAudit.value.filter((e) => e.target === id && e.id > loaded.upTo).reverse(), ...loaded.entries];
   }, [loaded, liveAudit.value, id]);
   if (!loaded) return <Loading what="the audit trail" />;
   if ('error' in loaded) return <ErrorBox error={loaded.error} />;
   if (rows.length === 0) return <Empty>No audit entry yet.</Empty>;
   return (
-    <ol class="timeline" aria-label="Rollout audit trail">{rows.map((e) => (
-      <li key={e.id} class={/failed|rolled_back|aborted/.test(e.action) ? 'bad' : ''}>
-        <time>{time(e.at)}</time><b class="mono">{e.action}</b> <span class="muted">by {e.actor}</span>{e.reason ? <> — {e.reason}</> : null}
-      </li>
-    ))}</ol>
+    <>
+      <ol class="timeline" aria-label="Rollout audit trail">{rows.map((e) => (
+        <li key={e.id} class={/failed|rolled_back|aborted/.test(e.action) ? 'bad' : ''}>
+          <time>{time(e.at)}</time><b class="mono">{e.action}</b> <span class="muted">by {e.actor}</span>{e.reason ? <> — {e.reason}</> : null}
+        </li>
+      ))}</ol>
+      {loaded.older ? <p class="muted" aria-label="Older trail entries">The newest {TRAIL} entries are shown; <a href={`#/audit/target/${encodeURIComponent(id)}`}>the whole trail</a> is in the audit log.</p> : null}
+    </>
   );
 }

@@ -1,0 +1,18 @@
+// What a rollout gate's value must do to pass, as the CLI (`rollouts show`) and the console's rollout page
+// both say it (docs/rollouts.md#gates). Pure, no zod: the console bundle imports it.
+import type { GateResult } from './wire/rollout-state.js';
+
+/** Gates whose value must reach their threshold; every other gate's value must stay at or under it. */
+export const GATES_AT_LEAST: ReadonlySet<GateResult['name']> = new Set<GateResult['name']>(
+  ['install_success', 'config_applied', 'reporting', 'predictions', 'shadow_agreement', 'replay_agreement']);
+
+/**
+ * The gate's condition: `>= 0.95` or `<= 12.5` (with the given symbols); `not judged` for a gate shown for
+ * information only (its note says why); `<= control p95, none yet` for a latency gate waiting for the control
+ * devices' first answers, whose threshold (0 on the wire) is not known yet.
+ */
+export function gateCondition(g: GateResult, fmt: (v: number) => string = String, sym = { atLeast: '>=', atMost: '<=' }): string {
+  if (!g.blocking && g.note !== undefined) return 'not judged';
+  if (g.name === 'latency_p95' && g.against === 'control' && g.threshold === 0) return `${sym.atMost} control p95, none yet`;
+  return `${GATES_AT_LEAST.has(g.name) ? sym.atLeast : sym.atMost} ${fmt(g.threshold)}`;
+}
