@@ -124,3 +124,25 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     h.close();
   }
 });
+
+test('a PSI threshold no two distributions could reach is refused: drift settings, drift.psi rules, rollout gates', async () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
+    const message = async (r: Response) => ((await r.json()) as { error: { message: string } }).error.message;
+    const high = await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { psi: 20, reason: 'typo for 0.20' } });
+    assert.equal(high.status, 400);
+    assert.match(await message(high), /psi: expected a PSI above 0 and at most 18\.42 /);
+    assert.equal((await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { psi: 18.4, reason: 'nearly never' } })).status, 200, 'just under the ceiling');
+    const rule = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'psi', metric: 'drift.psi', model: 'press', threshold: 50 } });
+    assert.equal(rule.status, 400);
+    assert.match(await message(rule), /threshold: expected a PSI above 0 and at most 18\.42 .* for metric drift\.psi/);
+    const ok = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'psi', metric: 'drift.psi', model: 'press', threshold: 0.2 } });
+    assert.equal(ok.status, 201, await ok.clone().text());
+    const ro = await h.req('POST', '/api/v1/rollouts/preview', { role: 'operator', json: { model: 'press', version: '1.0.0', target: { all: true }, waves: [{ name: 'all', percent: 100 }], gates: { outputPsi: 100 } } });
+    assert.equal(ro.status, 400);
+    assert.match(await message(ro), /gates\.outputPsi: expected a PSI above 0 and at most 18\.42/);
+  } finally {
+    h.close();
+  }
+});

@@ -9,6 +9,11 @@ import { gammaQ } from './gamma.js';
 
 /** Default floor for empty bins in PSI and chi-square (see psi). */
 export const DEFAULT_EPSILON = 1e-4;
+/**
+ * The largest PSI two distributions can reach at DEFAULT_EPSILON (all of one in a bin the other never
+ * fills, and the other way round): 2 (1 - ε) ln(1/ε) ≈ 18.42. A threshold above it would never fire.
+ */
+export const PSI_CEILING = 2 * (1 - DEFAULT_EPSILON) * Math.log(1 / DEFAULT_EPSILON);
 
 /** [under, ...counts, over]: every observation has a bin, so nothing outside the edges is hidden from drift. */
 export function histogramToDistribution(h: HistogramSketch): number[] {

@@ -5,6 +5,7 @@ import { IsoTime, ModelName, SemVer } from './common.js';
 import { parseCron } from '../cron.js';
 import { QueryCount, QueryId } from './ids.js';
 import { Reason } from './api.js';
+import { PSI_THRESHOLD, PsiThreshold } from './drift.js';
 
 /** A 5-field UTC cron expression (shared/src/cron.ts), e.g. "0 3 * * 1" (Mondays at 03:00). */
 export const CronExpression = z.string().min(1).max(200).superRefine((s, ctx) => {
@@ -89,6 +90,7 @@ const AlertRuleFields = z.object({
 }).strict();
 const ruleChecks = (r: z.infer<typeof AlertRuleFields>, ctx: z.RefinementCtx) => {
   if (r.metric === 'disk_free' && !(r.threshold > 0 && r.threshold <= 1)) ctx.addIssue({ code: 'custom', path: ['threshold'], message: DISK_FREE_THRESHOLD });
+  if (r.metric === 'drift.psi' && !PsiThreshold.safeParse(r.threshold).success) ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${PSI_THRESHOLD} for metric drift.psi` });
 };
 /** A rule as the hub stores it. */
 export const AlertRuleCreate = AlertRuleFields.superRefine(ruleChecks);

@@ -5,6 +5,11 @@ import { z } from 'zod';
 import { Count, IsoTime, ModelName, SemVer } from './common.js';
 import { MomentsSketch } from '../sketch/schema.js';
 import { QueryCount } from './ids.js';
+import { PSI_CEILING } from '../drift/distance.js';
+
+/** A PSI threshold: above 0 and at most PSI_CEILING (≈ 18.42), the most any two distributions reach. */
+export const PSI_THRESHOLD = `expected a PSI above 0 and at most ${PSI_CEILING.toFixed(2)} (the most two distributions can differ by; 0.2 is the usual drift threshold)`;
+export const PsiThreshold = z.number().positive(PSI_THRESHOLD).max(PSI_CEILING, PSI_THRESHOLD);
 
 /** `device`, or `tag:KEY` (a tag key of letters, digits, ".", "_", "-"). */
 export const GroupBy = z.string().regex(/^(device|tag:[A-Za-z0-9._-]{1,64})$/, 'expected "device" or "tag:KEY"');
@@ -100,7 +105,7 @@ export const DriftQuery = MetricsQuery.extend({
 export type DriftQuery = z.infer<typeof DriftQuery>;
 
 export const DriftThresholds = z.object({
-  psi: z.number().positive().default(0.2),
+  psi: PsiThreshold.default(0.2),
   js: z.number().positive().max(1).default(0.1),
   /** Groups (and devices) with fewer predictions say so instead of a drift verdict. */
   minPredictions: z.number().int().positive().default(1000),
@@ -200,4 +205,4 @@ export const DriftReportListQuery = z.object({
 
 /** Per-model drift thresholds (PUT /models/{name}/drift-settings). */
 export const DriftSettings = z.object({ model: ModelName, thresholds: DriftThresholds, updatedAt: IsoTime.nullable(), updatedBy: z.string().nullable() });
-export const DriftSettingsUpdate = z.object({ psi: z.number().positive().optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
+export const DriftSettingsUpdate = z.object({ psi: PsiThreshold.optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();

@@ -6,6 +6,7 @@ import { Count, ModelName, SemVer } from './common.js';
 import { DeployTarget } from './deploy.js';
 import { MaintenanceWindowInput } from './maintenance.js';
 import { RemoteSettingsSchema } from './agent-config.js';
+import { PsiThreshold } from './drift.js';
 
 /** The longest gates.deferTimeoutSec: a monthly window plus margin. */
 export const DEFER_TIMEOUT_MAX_SEC = 35 * 86400;
@@ -58,11 +59,11 @@ export const GateConfig = z.object({
    */
   latencySlackMs: z.number().nonnegative().default(1),
   /** PSI of each output's distribution against control (or the manifest reference) at most this. */
-  outputPsi: z.number().positive().default(0.2),
+  outputPsi: PsiThreshold.default(0.2),
   /** p95 of the install preflight latency at most this many milliseconds (0 = not judged). */
   preflightP95Ms: z.number().nonnegative().default(0),
   /** PSI of each feature against the manifest reference, shown only. */
-  inputPsi: z.number().positive().default(0.2),
+  inputPsi: PsiThreshold.default(0.2),
   /** A wave that cannot be judged (too few reports) this long after its bake pauses with a reason. */
   stuckSec: z.number().int().positive().default(3600),
   /**
