@@ -14,6 +14,7 @@ import { AGENT_VERSION } from '../version.js';
 import { configOf, dataDirOptions, withStore } from './common.js';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
+import { hubOverrideNote } from './hub-note.js';
 
 /** A model manager on the data dir, with the runtime settings the daemon runs with (configOf: remote ones included). */
 function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager, s: Store, runtime: ModelRuntime) => Promise<T>, o: { existing?: boolean } = {}): Promise<T> {
@@ -81,11 +82,12 @@ export const install: Command = {
     const bundle = resolve(ctx.cwd, positional(args, 0));
     const keyPath = optString(args, 'key');
     const sealedKey = keyPath === undefined ? undefined : readSealedKeyFile(resolve(ctx.cwd, keyPath));
-    const { r, backend } = await withManager(args, ctx, async (m, _s, runtime) => {
+    const { r, backend, note } = await withManager(args, ctx, async (m, s, runtime) => {
       const r = await m.install(bundle, { activate: !optBool(args, 'no-activate'), ...(sealedKey ? { sealedKey } : {}) });
-      return { r, backend: runtime.backendInUse };
+      return { r, backend: runtime.backendInUse, note: r.activated ? hubOverrideNote(s, configOf(args, ctx).dataDir, r.name, r.version) : null };
     });
     ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);
+    if (note) ctx.stderr.write(note);
     // The backend the preflight ran on: runtime.backend, the local or the remote setting (docs/agent.md "Runtime").
     if (r.preflight) ctx.stdout.write(`preflight: ${r.preflight.samples} sample(s) passed${backend ? ` on the ${backend} backend` : ''}; latency p50 ${r.preflight.p50Ms} ms, p95 ${r.preflight.p95Ms} ms over ${r.preflight.runs} runs\n`);
     return 0;
@@ -115,8 +117,12 @@ export const activate: Command = {
   options: dataDirOptions,
   async run(args, ctx) {
     // A switch needs installed versions: a mistyped --data-dir is refused, not made empty.
-    const e = await withManager(args, ctx, (m) => m.activate(positional(args, 0), positional(args, 1)), { existing: true });
+    const { e, note } = await withManager(args, ctx, async (m, s) => {
+      const e = await m.activate(positional(args, 0), positional(args, 1));
+      return { e, note: hubOverrideNote(s, configOf(args, ctx).dataDir, e.name, e.active) };
+    }, { existing: true });
     ctx.stdout.write(`${e.name}: active ${e.active}, previous ${e.previous ?? 'none'}\n`);
+    if (note) ctx.stderr.write(note);
     return 0;
   },
 };
@@ -126,8 +132,12 @@ export const rollback: Command = {
   positionals: [{ name: 'NAME', description: 'the model', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
-    const e = await withManager(args, ctx, (m) => m.rollback(positional(args, 0)), { existing: true });
+    const { e, note } = await withManager(args, ctx, async (m, s) => {
+      const e = await m.rollback(positional(args, 0));
+      return { e, note: hubOverrideNote(s, configOf(args, ctx).dataDir, e.name, e.active) };
+    }, { existing: true });
     ctx.stdout.write(`${e.name}: rolled back to ${e.active}, previous ${e.previous ?? 'none'}\n`);
+    if (note) ctx.stderr.write(note);
     return 0;
   },
 };

@@ -39,6 +39,8 @@ describe('a local install on a connected box', () => {
     await waitFor('1.0.0 serving', async () => (await served()) === '1.0.0', { timeoutMs: 90_000 });
     const r = await runCli('agent/src/cli/main.ts', ['install', s.fx.v2, '--data-dir', dev.dataDir]);
     assert.equal(r.code, 0, r.stderr);
+    // It says how long the switch lasts: the hub assigns 1.0.0 and wins at its next document or a restart.
+    assert.match(r.stderr, new RegExp(`^note: this box is enrolled as usb-1 and its hub assigns ${MODEL}@1\\.0\\.0 \\(desired seq \\d+\\): the agent switches back to it at the next desired document or its next start\\. To keep ${MODEL}@2\\.0\\.0 here, deploy it from the hub\\.\\n$`));
     // Traffic from the moment the daemon serves it: its first window closes within a second.
     await waitFor('2.0.0 serving', async () => (await served()) === '2.0.0', { timeoutMs: 30_000, intervalMs: 20 });
     for (let i = 0; i < 20; i++) await infer(agent.url, rows.slice(0, 2));
@@ -49,5 +51,8 @@ describe('a local install on a connected box', () => {
     const d = await s.hub.api<DeviceInfo>('GET', `/devices/${dev.deviceId}`);
     assert.equal(d.ingestRefused, undefined, `nothing refused: ${JSON.stringify(d.ingestRefused)}`);
     assert.ok(d.models.some((m) => m.version === '2.0.0'), 'the hub knows the box runs 2.0.0');
+    // Back to the version the hub assigns: nothing to note.
+    const back = await runCli('agent/src/cli/main.ts', ['activate', MODEL, '1.0.0', '--data-dir', dev.dataDir]);
+    assert.deepEqual([back.code, back.stderr], [0, '']);
   });
 });
