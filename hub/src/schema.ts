@@ -1,5 +1,5 @@
 // Every migration of hub.db, in one list the composition root (server/hub.ts, server/main.ts)
-// passes to Store.open: the store's own (1-4) and each part's (ingest device clock offsets: 5, clock marks: 6, stored bytes per device: 7, versions each device ever reported: 8, enrollment token revocation: 9; rollouts: 10; maintenance windows: 13-14; shadow candidates: 15; rollups: 20, drift: 21, rollups' accuracy: 22, rollup horizon: 23, alerts: 30-32, data capture: 40-41, sealed models: 60; agent configuration: 70; the hub lease of several hubs: 80, rollout revisions: 81). Versions
+// passes to Store.open: the store's own (1-4) and each part's (ingest device clock offsets: 5, clock marks: 6, stored bytes per device: 7, versions each device ever reported: 8, enrollment token revocation: 9; rollouts: 10; maintenance windows: 13-14; shadow candidates: 15; rollups: 20, drift: 21, rollups' accuracy: 22, rollup horizon: 23, alerts: 30-32, data capture: 40-41, sealed models: 60; agent configuration: 70; the hub lease of several hubs: 80, rollout revisions: 81; configuration rollouts: 90, shadow replays: 91; targets of no tags rewritten as every device: 92). Versions
 // never change, so a hub.db written by an earlier hub opens unchanged; a new part adds the next free version.
 import type { Migration } from './store/migrations.js';
 import { STORE_MIGRATIONS } from './store/migrations.js';
@@ -9,7 +9,7 @@ import { STORED_BYTES_MIGRATION } from './store/stored-bytes.js';
 import { DEVICE_VERSIONS_SEEN_MIGRATION } from './store/devices-repo.js';
 import { ENROLLMENT_REVOKE_MIGRATION } from './store/enrollment-repo.js';
 import { ROLLOUTS_MIGRATION, ROLLOUT_CONFIG_MIGRATION, ROLLOUT_REVISION_MIGRATION, ROLLOUT_WINDOW_MIGRATION } from './store/rollouts-repo.js';
-import { DEPLOYMENT_WINDOW_MIGRATION } from './store/deployments-repo.js';
+import { DEPLOYMENT_WINDOW_MIGRATION, EMPTY_TAGS_TARGET_MIGRATION } from './store/deployments-repo.js';
 import { ROLLUPS_MIGRATION, ROLLUPS_PERF_MIGRATION } from './store/rollups-repo.js';
 import { ROLLUP_HORIZON_MIGRATION } from './rollups/expiry.js';
 import { DRIFT_MIGRATION, DRIFT_REPORT_INSUFFICIENT_MIGRATION } from './drift/repo.js';
@@ -21,4 +21,4 @@ import { CONFIG_MIGRATION } from './config/repo.js';
 import { SHADOWS_MIGRATION, SHADOW_REPLAY_MIGRATION } from './store/shadows-repo.js';
 import { LEASE_MIGRATION } from './cluster/lease-repo.js';
 
-export const HUB_MIGRATIONS: readonly Migration[] = [...STORE_MIGRATIONS, CLOCK_MIGRATION, CLOCK_MARKS_MIGRATION, STORED_BYTES_MIGRATION, DEVICE_VERSIONS_SEEN_MIGRATION, ENROLLMENT_REVOKE_MIGRATION, ROLLOUTS_MIGRATION, ROLLUPS_MIGRATION, DRIFT_MIGRATION, ROLLUPS_PERF_MIGRATION, ROLLUP_HORIZON_MIGRATION, DRIFT_REPORT_INSUFFICIENT_MIGRATION, ALERTS_MIGRATION, ALERTS_HOLD_MIGRATION, ALERTS_HISTORY_MIGRATION, SEALING_MIGRATION, CAPTURE_MIGRATION, CAPTURE_PURGE_MIGRATION, CONFIG_MIGRATION, DEPLOYMENT_WINDOW_MIGRATION, ROLLOUT_WINDOW_MIGRATION, SHADOWS_MIGRATION, LEASE_MIGRATION, ROLLOUT_REVISION_MIGRATION, ROLLOUT_CONFIG_MIGRATION, SHADOW_REPLAY_MIGRATION];
+export const HUB_MIGRATIONS: readonly Migration[] = [...STORE_MIGRATIONS, CLOCK_MIGRATION, CLOCK_MARKS_MIGRATION, STORED_BYTES_MIGRATION, DEVICE_VERSIONS_SEEN_MIGRATION, ENROLLMENT_REVOKE_MIGRATION, ROLLOUTS_MIGRATION, ROLLUPS_MIGRATION, DRIFT_MIGRATION, ROLLUPS_PERF_MIGRATION, ROLLUP_HORIZON_MIGRATION, DRIFT_REPORT_INSUFFICIENT_MIGRATION, ALERTS_MIGRATION, ALERTS_HOLD_MIGRATION, ALERTS_HISTORY_MIGRATION, SEALING_MIGRATION, CAPTURE_MIGRATION, CAPTURE_PURGE_MIGRATION, CONFIG_MIGRATION, DEPLOYMENT_WINDOW_MIGRATION, ROLLOUT_WINDOW_MIGRATION, SHADOWS_MIGRATION, LEASE_MIGRATION, ROLLOUT_REVISION_MIGRATION, ROLLOUT_CONFIG_MIGRATION, SHADOW_REPLAY_MIGRATION, EMPTY_TAGS_TARGET_MIGRATION];

@@ -114,3 +114,22 @@ test('a hub.db written by the hub before clock offsets (versions 1-3) opens with
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('migration 92: a stored target of no tags becomes every device; other targets are kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-mig-tags-'));
+  try {
+    const old = openDb(join(dir, 'hub.db'), MIGRATIONS.filter((m) => m.version < 92));
+    const add = old.prepare("INSERT INTO deployments (model, version, target, reason, created_by, created_at) VALUES ('m', '1.0.0', ?, 'r', 'admin', '2026-01-01T00:00:00.000Z')");
+    for (const t of ['{"tags":{}}', '{"tags":{"site":"x"}}', '{"devices":["d-1"]}']) add.run(t);
+    old.close();
+    const store = Store.open(dir, MIGRATIONS);
+    try {
+      const targets = (store.db.prepare('SELECT target FROM deployments ORDER BY id').all() as Array<{ target: string }>).map((r) => JSON.parse(r.target) as unknown);
+      assert.deepEqual(targets, [{ all: true }, { tags: { site: 'x' } }, { devices: ['d-1'] }]);
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

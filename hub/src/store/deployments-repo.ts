@@ -12,6 +12,18 @@ export const DEPLOYMENT_WINDOW_MIGRATION: Migration = {
   sql: 'ALTER TABLE deployments ADD COLUMN maintenance TEXT;',
 };
 
+/**
+ * hub.db migration 92: a target of no tags (`{"tags":{}}`, which matched every device) stored before such a
+ * target was refused is rewritten as what it meant, `{"all":true}`, in deployments, rollouts and captures.
+ */
+export const EMPTY_TAGS_TARGET_MIGRATION: Migration = {
+  version: 92,
+  name: 'targets of no tags are every device',
+  sql: `UPDATE deployments SET target = '{"all":true}' WHERE target = '{"tags":{}}';
+    UPDATE rollouts SET target = '{"all":true}' WHERE target = '{"tags":{}}';
+    UPDATE captures SET target = '{"all":true}' WHERE target = '{"tags":{}}';`,
+};
+
 interface DeploymentRow {
   id: number;
   model: string;
