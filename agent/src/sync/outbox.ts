@@ -120,6 +120,11 @@ export class OutboxSender {
         const rows = this.db.prepare('SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?').all(this.opts.batchSize * 4) as Row[];
         const due = rows.filter((r) => {
           const sent = this.inFlight.get(r.seq);
+          if (sent !== undefined && sent > now) {
+            // The clock stepped back (NTP): its wait starts again from now, not when the clock passes the old mark.
+            this.inFlight.set(r.seq, now);
+            return false;
+          }
           return sent === undefined || now - sent > this.opts.resendAfterMs;
         });
         const kind = due[0]?.kind;
