@@ -25,6 +25,7 @@ import type { DataCapture } from './capture/part.js';
 import { AGENT_VERSION } from './version.js';
 import type { ConfigApplier } from './sync/config-apply.js';
 import type { Agent, AgentDeps, Part } from './agent-types.js';
+import { DiskFullState } from './disk-full.js';
 
 export type { Agent, AgentDeps, Part, RecorderContext } from './agent-types.js';
 
@@ -47,6 +48,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     if (!store) throw new Error('agent is not started');
     return store;
   };
+  // What the disk refuses now, shown on /v2/health (disk-full.ts).
+  const disk = new DiskFullState(logger, deps.clock ? () => deps.clock!.now() : Date.now);
   const runtime = new ModelRuntime({ overrides: config.runtime, perModel: config.concurrency.perModel, queue: config.concurrency.queue });
   const shadow = new ShadowRunner({ runtime, logger, ...(deps.shadowLimits ? { limits: deps.shadowLimits } : {}) });
   const manifestFor: ManifestLookup = (name, version) => runtime.manifestFor(name, version) ?? store?.models.getVersion(name, version)?.manifest;
@@ -111,7 +114,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       const clockMark = s.clockMark;
       if (deps.sync !== false) {
         const link = await createSyncLink({
-          config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync, clockMark,
+          config, deps, store: s, manager, agentVersion, runtime, shadow, logger, sync: () => sync, clockMark, disk,
           live: {
             windowSec: (sec) => summaryRecorder?.setWindowSec(sec),
             checkpointSec: (sec) => summaryRecorder?.setCheckpointMs(sec * 1000),
@@ -153,17 +156,16 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           // A closed window is in the outbox now: wake the sender instead of waiting for a poll.
           // The budget is enforced with the write (docs/agent-summaries.md), not only by the timer.
           sink: {
+            // Each write with its commit tells `disk` whether the disk took it (disk-full.ts).
             writeWindows: (ws) => {
               const write = () => s.summaries.writeWindows(ws);
-              if (retention) retention.writeWithin(write);
-              else write();
+              disk.run('summary windows', () => (retention ? retention.writeWithin(write) : write()));
               sync?.outboxChanged();
             },
             // Closed windows and the open windows' checkpoint in one transaction (docs/agent-summaries.md "Crashes").
             persist: (closed, open) => {
               const write = () => s.summaries.persist(closed, open);
-              if (retention && closed.length) retention.writeWithin(write);
-              else write();
+              disk.run('summary windows', () => (retention && closed.length ? retention.writeWithin(write) : write()));
               if (closed.length) sync?.outboxChanged();
             },
           },
@@ -195,12 +197,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         const [{ BatchScheduler }, { runtimeModel }] = await Promise.all([import('./batch/scheduler.js'), import('./batch/run.js')]);
         batch = new BatchScheduler({
           db: s.db, jobs: config.batch.jobs, resolveModel: (n, v) => runtimeModel(runtime, n, v),
-          recorder: recordAll, logger,
+          recorder: recordAll, logger, disk,
         });
         batch.start();
       }
       const apis = await buildApis({
-        config, runtime, shadow, logger, summaries, db: s.db, updateLock: s.updateLock, sync: () => sync, isReady: () => ready,
+        config, runtime, shadow, logger, summaries, db: s.db, updateLock: s.updateLock, sync: () => sync, isReady: () => ready, disk,
         feedbackLimits: deps.feedbackLimits, now: deps.clock ? () => deps.clock!.now() : Date.now,
       });
       api = apis.api;

@@ -22,6 +22,7 @@ import { RequestBudget } from './budget.js';
 import { BurstGc } from './burst-gc.js';
 import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
+import type { DiskFullState } from '../disk-full.js';
 
 export interface ApiParts {
   config: AgentConfig;
@@ -34,6 +35,8 @@ export interface ApiParts {
   updateLock: UpdateLockRepo;
   sync: () => SyncClient | undefined;
   isReady: () => boolean;
+  /** What the disk refuses now, on /v2/health and /metrics. */
+  disk: DiskFullState;
   feedbackLimits: Partial<MemoryLimits> | undefined;
   now: () => number;
 }
@@ -61,8 +64,9 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     allowNonFinite: config.allowNonFinite,
     token: config.api.token,
     isReady: p.isReady,
+    diskFull: () => p.disk.report(),
     onError,
-    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics(),
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + p.disk.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
     ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),

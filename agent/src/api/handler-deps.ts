@@ -7,6 +7,7 @@ import type { PredictionMemory } from '../feedback/memory.js';
 import type { FeedbackDeps } from '../feedback/http.js';
 import type { RequestBudget } from './budget.js';
 import type { BurstGc } from './burst-gc.js';
+import type { DiskFullReport } from '../disk-full.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -24,6 +25,8 @@ export interface ApiDeps {
   token?: string | undefined;
   /** False until every active model is loaded and warm. */
   isReady(): boolean;
+  /** What the disk refuses now (null: nothing), added to the health answers as `diskFull`. */
+  diskFull?(): DiskFullReport | null;
   onError?(err: unknown): void;
   /** The request bytes held, shared with the gRPC API so one limit holds over both (budget.ts). */
   inflight?: RequestBudget;

@@ -232,10 +232,12 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     if (parts[2] === 'health' && parts.length === 4) {
       wantGet(method, path);
-      if (parts[3] === 'live') return send(res, 200, { live: true });
+      const full = deps.diskFull?.();
+      const disk = full ? { diskFull: full } : {};
+      if (parts[3] === 'live') return send(res, 200, { live: true, ...disk });
       if (parts[3] === 'ready') {
         if (!deps.isReady()) throw new AppError('NOT_READY', 'agent is not ready: models are still loading');
-        return send(res, 200, { ready: true });
+        return send(res, 200, { ready: true, ...disk });
       }
     }
     if (parts[2] === 'models' && parts.length >= 4) {

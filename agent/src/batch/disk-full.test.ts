@@ -13,6 +13,7 @@ import { ModelRuntime } from '../runtime/runtime.js';
 import { BatchScheduler } from './scheduler.js';
 import { runtimeModel } from './run.js';
 import { batch, makeDataDir, manifest } from './testing.js';
+import { DiskFullState } from '../disk-full.js';
 
 const ROWS = 20_000; // ~1 MB of output rows
 const disk: SmallDisk | string = smallDisk(4 << 20);
@@ -61,7 +62,8 @@ describe('batch output on a full disk', { skip }, () => {
     const rt = new ModelRuntime({ perModel: 1, queue: 100 });
     const errors: Array<{ obj: object; msg?: string }> = [];
     const logger = { info: () => undefined, warn: () => undefined, error: (obj: object, msg?: string) => { errors.push({ obj, msg }); } };
-    const s = new BatchScheduler({ db: store.db, jobs: [job], resolveModel: (n, v) => runtimeModel(rt, n, v), logger });
+    const disk = new DiskFullState();
+    const s = new BatchScheduler({ db: store.db, jobs: [job], resolveModel: (n, v) => runtimeModel(rt, n, v), logger, disk });
     try {
       rt.activate(await rt.load(manifest, store.blobs.pathOf(manifest.files[0]!.sha256)));
       mkdirSync(outDir);
@@ -73,11 +75,15 @@ describe('batch output on a full disk', { skip }, () => {
       assert.deepEqual(errors.map((e) => e.msg), ['batch file failed']);
       assert.deepEqual(readdirSync(outDir), [], 'no .tmp left in the output dir');
       assert.equal((store.db.prepare('SELECT COUNT(*) AS n FROM processed_files').get() as { n: number }).n, 0);
+      // The agent's health answer names it (disk-full.ts).
+      assert.deepEqual(disk.report()?.refusing.map((x) => [x.what, x.times]), [['batch outputs', 1]]);
+      assert.match(disk.report()!.refusing[0]!.message, /rows\.out\.jsonl: cannot write it: disk full/);
 
       d.free();
       const r2 = await s.runJob(job);
       assert.deepEqual(r2.processed.map((p) => p.rows), [ROWS]);
       assert.ok(existsSync(join(outDir, 'rows.out.jsonl')));
+      assert.equal(disk.report(), null, 'a written output clears it');
     } finally {
       await s.stop();
       await rt.stop();

@@ -14,6 +14,7 @@ import type { PredictionRecorder } from '../runtime/recorder.js';
 import type { Clock } from '../summaries/recorder.js';
 import { nextRun, parseCron, type Cron } from '@edgefleet/shared/core';
 import { runBatch, type BatchModel } from './run.js';
+import type { DiskFullState } from '../disk-full.js';
 
 /** A scheduled job writes NAME.out.jsonl into its outputDir for each input NAME.*. */
 const OUTPUT_SUFFIX = '.out.jsonl';
@@ -40,6 +41,8 @@ export interface SchedulerOptions {
   recorder?: PredictionRecorder;
   clock?: Clock;
   logger?: JobLogger;
+  /** Told when an output is refused for a full disk, and when one is written (disk-full.ts). */
+  disk?: DiskFullState;
 }
 
 export interface JobRun {
@@ -156,7 +159,8 @@ export class BatchScheduler {
           continue;
         }
         const output = join(job.outputDir, `${basename(path, extname(path))}${OUTPUT_SUFFIX}`);
-        const r = await runBatch({ model, input: path, output, ...(this.opts.recorder ? { recorder: this.opts.recorder } : {}) });
+        const run = () => runBatch({ model, input: path, output, ...(this.opts.recorder ? { recorder: this.opts.recorder } : {}) });
+        const r = await (this.opts.disk ? this.opts.disk.run('batch outputs', run) : run());
         mark.run(path, s.size, mtime, sha, job.name, output, r.rows, r.errors, new Date(this.clock.now()).toISOString());
         result.processed.push({ path, output, rows: r.rows, errors: r.errors });
         this.opts.logger?.info({ job: job.name, path, output, rows: r.rows, errors: r.errors }, 'batch file processed');

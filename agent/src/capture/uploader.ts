@@ -6,7 +6,7 @@ import { CAPTURE_CHUNK_SCHEMA, TokenBucket } from '@edgefleet/shared/core';
 import type { CaptureAck } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Capturer } from './capturer.js';
-import { DrainTimer } from '../sync/drain-timer.js';
+import { DrainTimer, restartWaitsAhead } from '../sync/drain-timer.js';
 
 export interface UploaderOptions {
   uploadsPerSec: number;
@@ -67,6 +67,7 @@ export class CaptureUploader {
     try {
       while (this.publish) {
         const now = this.now();
+        restartWaitsAhead(this.sent, now);
         const due = this.capturer.store.pending(this.opts.inFlight * 4).filter((c) => {
           const at = this.sent.get(`${c.captureId}/${c.seq}`);
           return at === undefined || now - at > this.opts.resendAfterMs;

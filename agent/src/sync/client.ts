@@ -73,7 +73,7 @@ export class SyncClient {
     this.updater = new Updater({
       manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit,
       changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(), ...(d.shadow ? { shadow: d.shadow } : {}),
-      ...(d.lock ? { lock: d.lock } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
+      ...(d.lock ? { lock: d.lock } : {}), ...(d.disk ? { disk: d.disk } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
     });
   }
 

@@ -1,6 +1,15 @@
 // One timer that drains a queue (the outbox, the capture uploader): `kick(ms)` asks for a drain in
 // `ms`; a pending drain that would run later (a resend timer) is brought forward, an earlier one is
 // kept. A failing drain is reported and retried after `retryMs()`.
+/**
+ * When items in flight were sent (wall clock, for their resend after no ack): a send stamped after `now`
+ * means the clock stepped back (NTP), and its wait starts again from now, not when the clock passes the
+ * old time again, which could be days (docs/agent.md "Outbox").
+ */
+export function restartWaitsAhead<K>(sent: Map<K, number>, now: number): void {
+  for (const [k, t] of sent) if (t > now) sent.set(k, now);
+}
+
 export class DrainTimer {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;

@@ -17,6 +17,7 @@ import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } fr
 import { credentialsPath } from './paths.js';
 import type { SyncClient } from './client.js';
 import type { ConfigApplier, LiveSettings } from './config-apply.js';
+import type { DiskFullState } from '../disk-full.js';
 
 export interface LinkParts {
   config: AgentConfig;
@@ -30,6 +31,8 @@ export interface LinkParts {
     clock?: { now(): number } | undefined;
     deferCheckMs?: number | undefined;
   };
+  /** What the disk refuses now (disk-full.ts). */
+  disk: DiskFullState;
   /** The mark of the clock that reads now (clock-mark.ts). */
   clockMark: () => string;
   store: Store;
@@ -76,7 +79,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
     ...(deps.pause ? { pause: deps.pause } : {}),
     ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
-    clockMark: p.clockMark,
+    clockMark: p.clockMark, disk: p.disk,
     lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
     emit: (e) => {
       s.events.add(e); // also queued in the outbox, in the same transaction

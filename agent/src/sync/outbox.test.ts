@@ -109,6 +109,19 @@ test('deletes rows only on ack, and resends what was not acked after resendAfter
   assert.equal(o.sent.length, 3, 'nothing is resent after the ack');
 });
 
+test('the clock stepped back days: what was not acked is resent resendAfterMs after the step, not days later', async (t) => {
+  const o = setup(t, { batchSize: 2, resendAfterMs: 100 });
+  for (let i = 0; i < 2; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor('one message', () => o.sent.length === 1, { intervalMs: 5, timeoutMs: 10_000 });
+  o.clock.t -= 3 * 86_400_000;
+  await settle(250);
+  assert.equal(o.sent.length, 1, 'the step back itself resends nothing');
+  o.clock.t += 101;
+  await waitFor('resend after the step', () => o.sent.length === 2, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.deepEqual(o.sent[1]?.seqs, [1, 2]);
+});
+
 test('rate limit: messages beyond the bucket wait for the (injected) clock', async (t) => {
   const o = setup(t, { batchSize: 1, messagesPerSec: 2, resendAfterMs: 60_000 });
   for (let i = 0; i < 4; i++) addWindow(o.db);

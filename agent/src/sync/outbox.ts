@@ -4,7 +4,7 @@
 // in agent.db, written before the rows go out: retention never merges those rows (docs/agent.md "Outbox").
 import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import { DrainTimer } from './drain-timer.js';
+import { DrainTimer, restartWaitsAhead } from './drain-timer.js';
 import { OutboxSentMark } from './sync-store.js';
 
 export interface OutboxOptions {
@@ -117,6 +117,7 @@ export class OutboxSender {
     try {
       while (this.running) {
         const now = this.now();
+        restartWaitsAhead(this.inFlight, now);
         const rows = this.db.prepare('SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?').all(this.opts.batchSize * 4) as Row[];
         const due = rows.filter((r) => {
           const sent = this.inFlight.get(r.seq);

@@ -11,6 +11,7 @@ import type { OutboxOptions } from './outbox.js';
 import type { ConfigApplier } from './config-apply.js';
 import type { UpdateLock } from '../store/update-lock-repo.js';
 import type { ShadowRunner } from '../shadow/runner.js';
+import type { DiskFullState } from '../disk-full.js';
 
 export interface SyncOptions {
   brokerUrl?: string;
@@ -64,4 +65,6 @@ export interface SyncDeps {
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
   /** Runs the candidates desired documents name in shadow (docs/agent.md "Shadow evaluation"). */
   shadow?: ShadowRunner;
+  /** What the disk refuses now (disk-full.ts): downloads report to it. */
+  disk?: DiskFullState;
 }

@@ -16,6 +16,7 @@ import type { SyncStore } from './sync-store.js';
 import type { UpdateLock } from '../store/update-lock-repo.js';
 import { switchVerdict } from './switch-gate.js';
 import type { ShadowRunner } from '../shadow/runner.js';
+import type { DiskFullState } from '../disk-full.js';
 
 export type ModelPhase = {
   status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred';
@@ -50,6 +51,8 @@ export interface UpdaterDeps {
   deferCheckMs?: number;
   /** Runs the candidates a document names in shadow (absent: shadows are ignored). */
   shadow?: ShadowRunner;
+  /** Told when a download or install is refused for a full disk, and when one succeeds (disk-full.ts). */
+  disk?: DiskFullState;
 }
 
 export class Updater implements PolicyListener {
@@ -186,7 +189,7 @@ export class Updater implements PolicyListener {
       return;
     }
     try {
-      await this.fetchInstall(m.name, m.version, m.manifestSha256, m.bundle, true);
+      await this.fetched(() => this.fetchInstall(m.name, m.version, m.manifestSha256, m.bundle, true));
       // A switch under a running version waits for the update lock and the maintenance window; a first
       // install (nothing served yet) does not.
       if (active) {
@@ -222,6 +225,11 @@ export class Updater implements PolicyListener {
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
       emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
     }
+  }
+
+  /** A download and install, its full-disk outcome noted (disk-full.ts). */
+  private fetched(work: () => Promise<void>): Promise<void> {
+    return this.d.disk ? this.d.disk.run('model downloads', work) : work();
   }
 
   /**
@@ -289,7 +297,7 @@ export class Updater implements PolicyListener {
     }
     try {
       if (s.contentKey) this.d.manager.rememberKey(s.contentKey);
-      await this.fetchInstall(m.name, s.version, s.manifestSha256, s.bundle, false);
+      await this.fetched(() => this.fetchInstall(m.name, s.version, s.manifestSha256, s.bundle, false));
       const v = await this.d.manager.loadInstalled(m.name, s.version);
       await runner.set(m.name, v, settings);
       this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: s.replay !== undefined ? `${m.name}@${s.version} loaded beside ${m.version} to replay up to ${s.replay} recent requests` : `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate, ...(s.replay !== undefined ? { replay: s.replay } : {}) } });

@@ -163,5 +163,35 @@ describe('rollout engine', () => {
       await e.close();
     }
   });
+
+  it('the hub clock stepped back days: a bake ends bakeSec after the step, and a stuck wave pauses stuckSec after it', async () => {
+    const DAYS = 3 * 86_400_000;
+    const e = await setup(10, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { minPredictions: 10_000, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.state, 'baking');
+      e.clock.advance(-DAYS); // NTP steps a clock that ran days ahead back
+      await e.engine.tick();
+      const cut = e.store.rollouts.get(r.id).progress[0]!;
+      assert.equal(cut.bakeUntil, new Date(e.clock.now().getTime() + 60_000).toISOString(), 'the bake is cut to bakeSec from now, and kept');
+      e.clock.advance(30_000);
+      await e.engine.tick();
+      assert.equal(e.store.rollouts.get(r.id).progress[0]?.bakeUntil, cut.bakeUntil, 'not moved again');
+      e.clock.advance(31_000);
+      report(e, notified(e, r.id), '2.0.0');
+      await e.engine.tick();
+      assert.equal(e.engine.view(r.id).waves[0]?.state, 'evaluating', 'not days later');
+      e.clock.advance(-DAYS);
+      await e.engine.tick();
+      e.clock.advance(121_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused', 'stuckSec counted from the step back, not days later');
+      assert.match(v.stateReason ?? '', /stuck for 120 s/);
+    } finally {
+      await e.close();
+    }
+  });
 });
 }

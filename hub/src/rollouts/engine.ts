@@ -13,6 +13,7 @@ import type { Clock } from '../clock.js';
 import type { GateData } from './gate-data.js';
 import { planRollout, placeDevice, previewRollout, ringTagsOf, targetDevices } from './plan.js';
 import { waveOf } from './cohort.js';
+import { cutTimesAhead } from './clock-step.js';
 import { finishVerdict, judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
 import type { Rollout } from '@edgefleet/shared';
@@ -228,6 +229,10 @@ export class RolloutEngine {
     const wave = r.waves[k];
     const p = r.progress[k];
     if (!wave || !p) return;
+    if (cutTimesAhead(p, wave.bakeSec, now)) {
+      this.deps.logger.warn({ rollout: id, wave: wave.name, bakeUntil: p.bakeUntil, evaluatingSince: p.evaluatingSince }, 'the hub clock went back: the wave\'s times ahead of it were cut to now');
+      store.rollouts.save(r);
+    }
     if (await finishVerdict(this, this.deps, r, now)) return;
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
 
