@@ -117,6 +117,14 @@ export const HubConfig = z
       .optional(),
     /** The web console served at / (hub/src/api/console.ts): the renderer's build directory (default desktop/dist/renderer). */
     console: z.object({ dir: z.string().min(1).optional(), enabled: z.boolean().optional() }).strict().optional(),
+    /** Open HTTP connections (hub/src/server/http-connections.ts, docs/hub.md "HTTP connections"). */
+    http: z
+      .object({
+        maxConnections: z.number().int().positive().optional(),
+        maxConnectionsPerAddress: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** The live event stream (GET /api/v1/stream; hub/src/api/stream.ts, docs/hub.md "Live stream"). */
     stream: z
       .object({

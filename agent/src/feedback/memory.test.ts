@@ -1,9 +1,11 @@
-// The bounded memory of predictions (pure logic, a hand-moved clock): forgotten past the row bound
-// oldest first, past the age bound, ids and requests over their limits never remembered; and the
+// The bounded memory of predictions (pure logic, a hand-moved clock): forgotten past the row and byte
+// bounds oldest first (the byte count checked against the heap), past the age bound, ids and requests over their limits never remembered; and the
 // predicted class and confidence read from a classifier's output (one column or one per class, logits).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PredictionMemory } from './memory.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { entryBytes, PredictionMemory } from './memory.js';
 import { eachPrediction, type TaskPlan } from './task.js';
 
 const binary: TaskPlan = { kind: 'classification', output: 'p', classes: ['no', 'yes'], logits: false, column: 0 };
@@ -52,4 +54,37 @@ test('predicted class and confidence: one probability column, one column per cla
   const reg: TaskPlan = { kind: 'regression', output: 'p', classes: [], logits: false, column: 1 };
   eachPrediction(reg, out([1, 2, 3, 4], [2, 2]), each);
   assert.deepEqual(seen.map((s) => s[0]), [2, 4]);
+});
+
+test('the memory holds at most maxBytes as entryBytes counts them (one-row requests with long ids), oldest forgotten first', () => {
+  const id = (i: number) => `${i}`.padStart(200, 'x');
+  const each = entryBytes(200, 1);
+  const m = new PredictionMemory({ maxBytes: 3 * each }, () => 0);
+  for (let i = 0; i < 3; i++) m.remember(id(i), 'm', '1.0.0', binary, out([0.9]));
+  assert.deepEqual([m.size, m.bytes], [3, 3 * each], 'exactly at the bound: all kept');
+  m.remember(id(3), 'm', '1.0.0', binary, out([0.9]));
+  assert.deepEqual([m.size, m.bytes], [3, 3 * each], 'one past it: the oldest forgotten');
+  assert.equal(m.get(id(0)), undefined);
+  assert.ok(m.get(id(3)));
+  m.remember('big', 'm', '1.0.0', binary, out(new Array(3 * each / 16).fill(0.9))); // alone over maxBytes: not remembered
+  assert.equal(m.get('big'), undefined);
+  assert.equal(m.size, 3);
+});
+
+test('entryBytes is no less than what an entry holds, measured on the heap', () => {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  })();
+  const n = 20_000;
+  const m = new PredictionMemory({ maxRows: 10 * n, maxBytes: 1e12 });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  // Ids as a request's JSON gives them (flat strings; a padStart result may be a larger cons string).
+  for (let i = 0; i < n; i++) m.remember(JSON.parse(`"${`r-${i}`.padStart(32, '0')}"`) as string, 'm', '1.0.0', binary, out([0.9]));
+  gc();
+  const held = process.memoryUsage().heapUsed - before;
+  assert.equal(m.size, n);
+  assert.ok(held <= m.bytes, `${n} entries hold ${held} bytes, counted ${m.bytes}`);
+  assert.ok(held >= m.bytes / 3, `the count is not wildly above what is held (${held} of ${m.bytes})`);
 });

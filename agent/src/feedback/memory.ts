@@ -1,7 +1,8 @@
 // Recent predictions by request id, so a local app can post the ground truth later
 // (POST /edgefleet/v1/feedback, docs/agent.md "Feedback"). In memory only: a label for a
-// prediction made before a restart is reported unknown. Bounded by rows and by age (oldest
-// first: a Map keeps insertion order), since request ids come from clients.
+// prediction made before a restart is reported unknown. Bounded by rows, by bytes and by age (oldest
+// first: a Map keeps insertion order), since request ids come from clients: one-row requests with
+// long ids cost far more per row than the rows themselves.
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { eachPrediction, type TaskPlan } from './task.js';
 
@@ -14,24 +15,38 @@ export interface MemoryLimits {
   maxIdLength: number;
   /** A request with more rows than this is not remembered. */
   maxRowsPerRequest: number;
+  /** Bytes held over all requests, as entryBytes() counts them; the oldest requests are forgotten past it. */
+  maxBytes: number;
 }
 
-export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxRows: 100_000, maxAgeMs: 24 * 3600_000, maxIdLength: 256, maxRowsPerRequest: 1024 };
+export const DEFAULT_MEMORY_LIMITS: MemoryLimits = { maxRows: 100_000, maxAgeMs: 24 * 3600_000, maxIdLength: 256, maxRowsPerRequest: 1024, maxBytes: 16 * 1024 * 1024 };
+
+/**
+ * What one remembered request holds, at most: its id (two bytes a character at most), 16 bytes a row
+ * (its prediction and its labelled mark), and the entry itself (the map's slot, the object and its two
+ * arrays: ~260 bytes measured on node 20, with room).
+ */
+export function entryBytes(idLength: number, rows: number): number {
+  return 320 + 2 * idLength + 16 * rows;
+}
 
 export interface Remembered {
   model: string;
   version: string;
   task: TaskPlan;
   at: number;
-  /** Per row: the predicted class index (-1: none) or value. */
-  predicted: Float64Array;
+  /** Per row: the predicted class index (-1: none) or value. Plain arrays: a typed array costs ~150 bytes more. */
+  predicted: number[];
   /** Per row: 1 once labelled (a row counts once). */
-  labelled: Uint8Array;
+  labelled: number[];
+  /** entryBytes() of this entry. */
+  bytes: number;
 }
 
 export class PredictionMemory {
   private readonly entries = new Map<string, Remembered>();
   private rowsHeld = 0;
+  private bytesHeld = 0;
   readonly limits: MemoryLimits;
 
   constructor(limits: Partial<MemoryLimits> = {}, private readonly now: () => number = Date.now) {
@@ -46,16 +61,22 @@ export class PredictionMemory {
     return this.rowsHeld;
   }
 
+  get bytes(): number {
+    return this.bytesHeld;
+  }
+
   /** Remembers what a version predicted for request `id` (a later request with the same id replaces it). */
   remember(id: string, model: string, version: string, task: TaskPlan, outputs: readonly RecordedTensor[]): void {
     if (id.length === 0 || id.length > this.limits.maxIdLength) return;
     const values: number[] = [];
     const rows = eachPrediction(task, outputs, (p) => { if (values.length <= this.limits.maxRowsPerRequest) values.push(p); });
-    if (rows <= 0 || rows > this.limits.maxRowsPerRequest || rows > this.limits.maxRows) return;
+    const bytes = entryBytes(id.length, rows);
+    if (rows <= 0 || rows > this.limits.maxRowsPerRequest || rows > this.limits.maxRows || bytes > this.limits.maxBytes) return;
     this.forget(id);
     const now = this.now();
-    this.entries.set(id, { model, version, task, at: now, predicted: Float64Array.from(values), labelled: new Uint8Array(rows) });
+    this.entries.set(id, { model, version, task, at: now, predicted: values.slice(0, rows), labelled: new Array<number>(rows).fill(0), bytes }); // slice: an array of its length, not of the capacity pushes grew
     this.rowsHeld += rows;
+    this.bytesHeld += bytes;
     this.evict(now);
   }
 
@@ -69,15 +90,19 @@ export class PredictionMemory {
   private forget(id: string): void {
     const e = this.entries.get(id);
     if (!e) return;
+    this.drop(id, e);
+  }
+
+  private drop(id: string, e: Remembered): void {
     this.entries.delete(id);
     this.rowsHeld -= e.predicted.length;
+    this.bytesHeld -= e.bytes;
   }
 
   private evict(now: number): void {
     for (const [id, e] of this.entries) {
-      if (this.rowsHeld <= this.limits.maxRows && now - e.at <= this.limits.maxAgeMs) break;
-      this.entries.delete(id);
-      this.rowsHeld -= e.predicted.length;
+      if (this.rowsHeld <= this.limits.maxRows && this.bytesHeld <= this.limits.maxBytes && now - e.at <= this.limits.maxAgeMs) break;
+      this.drop(id, e);
     }
   }
 }

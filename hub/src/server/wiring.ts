@@ -1,7 +1,7 @@
 // Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
 // FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener,
 // the broker URLs handed to devices and the data dir's disk on /metrics.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { readDiskSpace } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
@@ -18,6 +18,7 @@ import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
 import { readTlsFiles } from './tls-files.js';
+import { capConnections, HTTP_CONNECTION_DEFAULTS } from './http-connections.js';
 
 interface Wiring {
   clock: Clock;
@@ -136,12 +137,13 @@ export function createStreams(
  */
 export const HTTP_IDLE_MS = 300_000;
 
-/** The HTTP server on cfg.host:cfg.httpPort, once it listens. */
+/** The HTTP server on cfg.host:cfg.httpPort, once it listens, its connections capped (cfg.http, ./http-connections.ts). */
 export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig): Promise<ServerType> {
   return new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
     if ('requestTimeout' in s) s.requestTimeout = 0;
     s.setTimeout(HTTP_IDLE_MS);
+    capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http });
     s.once('error', reject);
   });
 }

@@ -2,8 +2,9 @@
 // over the same InferCore as REST (../core.ts): same runtime, validation,
 // error codes and messages, summaries and metrics. The call gate, an
 // interceptor, refuses a call before its message is read when too many are in
-// progress or the shared request budget is full (REST bodies, parsed tensors), checks the bearer
-// token for clients off the box, and bounds the time to receive the message.
+// progress or the shared request budget is full (REST bodies, parsed tensors) or its body carries a
+// Content-Encoding, checks the bearer token for clients off the box, bounds the time to receive the
+// message, and has compressed messages read by ./encoding.ts.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import {
   Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder, status as S,
@@ -14,6 +15,7 @@ import { InferCore, modelMetadata } from '../core.js';
 import { bodyTooLarge, isLoopback } from '../guards.js';
 import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
+import { contentEncodingRefusal, guardMessages } from './encoding.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
 
 export interface GrpcServiceDeps {
@@ -112,6 +114,8 @@ const GRPC_JS_TOO_LARGE = /^Received message larger than max \((\d+) vs \d+\)$/;
 export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
   let calls = 0;
   const interceptor: ServerInterceptor = (_method, call) => {
+    // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read.
+    guardMessages(call, o.maxBodyBytes);
     let counted = false;
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
@@ -131,6 +135,11 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         // Unix socket connections have no remote address: file permissions decided already.
         if (o.token !== undefined && remote !== undefined && !isLoopback(remote) && metadata.get('authorization')[0] !== `Bearer ${o.token}`) {
           refuse(new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "authorization: Bearer <token>" metadata from a non-loopback client'));
+          return;
+        }
+        const encoded = contentEncodingRefusal(metadata);
+        if (encoded) {
+          refuse(encoded);
           return;
         }
         if (calls >= o.maxCalls) {

@@ -4,13 +4,17 @@
 import { toAppError, type ErrorCode } from '@edgefleet/shared/core';
 import { Metadata, status as S, type ServiceError } from '@grpc/grpc-js';
 
+/** The message encodings the agent reads (./encoding.ts), as grpc-js announces them in `grpc-accept-encoding`. */
+export const GRPC_ENCODINGS = ['identity', 'deflate', 'gzip'] as const;
+
 export const GRPC_STATUS: Record<ErrorCode, S> = {
   BAD_REQUEST: S.INVALID_ARGUMENT,
   INVALID_INPUT: S.INVALID_ARGUMENT,
   SCHEMA_INVALID: S.INVALID_ARGUMENT,
   UNSUPPORTED_VERSION: S.INVALID_ARGUMENT,
   PAYLOAD_TOO_LARGE: S.RESOURCE_EXHAUSTED,
-  UNSUPPORTED_MEDIA_TYPE: S.INVALID_ARGUMENT,
+  // Only a compression it cannot read, on gRPC (./encoding.ts): UNIMPLEMENTED, as the gRPC compression spec asks.
+  UNSUPPORTED_MEDIA_TYPE: S.UNIMPLEMENTED,
   NOT_FOUND: S.NOT_FOUND,
   CONFLICT: S.ALREADY_EXISTS,
   UNAUTHENTICATED: S.UNAUTHENTICATED,
@@ -55,5 +59,7 @@ export function grpcError(err: unknown): Partial<ServiceError> {
   const e = toAppError(err);
   const metadata = new Metadata();
   metadata.set('error-code', e.code);
+  // The gRPC compression spec: an UNIMPLEMENTED encoding is answered with the ones that are read.
+  if (e.code === 'UNSUPPORTED_MEDIA_TYPE') metadata.set('grpc-accept-encoding', GRPC_ENCODINGS.join(','));
   return { code: GRPC_STATUS[e.code], details: e.message, metadata };
 }
