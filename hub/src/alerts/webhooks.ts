@@ -141,12 +141,17 @@ export class WebhookSender {
 
   constructor(private readonly deps: SenderDeps, private readonly opts: WebhookOptions) {}
 
-  /** Starts the due deliveries that fit in the concurrency bound; resolves when those are done. */
+  /**
+   * Starts the due deliveries that fit in the concurrency bound; resolves when those are done. Ticks may
+   * overlap: each fills the slots free now (synchronously, before its first await), so a receiver that
+   * hangs holds only its own slot, not the deliveries that fall due meanwhile.
+   */
   async tick(): Promise<void> {
     if (this.stopped) return;
     const room = this.opts.concurrency - this.inFlight.size;
     if (room <= 0) return;
-    const batch = this.deps.repo.due(this.deps.clock.now(), room).filter((d) => !this.inFlightIds.has(d.id));
+    // Deliveries in flight are still pending and due: ask past them.
+    const batch = this.deps.repo.due(this.deps.clock.now(), room + this.inFlightIds.size).filter((d) => !this.inFlightIds.has(d.id)).slice(0, room);
     await Promise.all(batch.map((d) => this.track(d)));
   }
 
