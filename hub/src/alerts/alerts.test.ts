@@ -217,4 +217,15 @@ test('a receiver that hangs holds only its own slot: a delivery due meanwhile go
     await ok.close();
   }
 });
+
+test('a redirect is not followed, and the delivery log says where it pointed', { timeout: 30_000 }, async () => {
+  const moved = await receiver((_n, res) => { res.writeHead(301, { location: 'https://hooks.example/new' }).end(); });
+  try {
+    const r = await postWebhook(moved.url, '{}', SECRET, { timeoutMs: 5000, signal: new AbortController().signal, nowSec: 1 });
+    assert.deepEqual([r.status, r.error], [301, 'HTTP 301: redirect to "https://hooks.example/new" not followed (the rule\'s URL must be the receiver\'s own)']);
+    assert.equal(moved.got.length, 1);
+  } finally {
+    await moved.close();
+  }
+});
 }
