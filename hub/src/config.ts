@@ -5,13 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, MAX_CAPTURE_CHUNK_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
 const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
 const Port = z.number().int().min(0).max(65535);
+/**
+ * A period or timeout that becomes a Node timer: above MAX_TIMER_MS Node fires it after 1 ms instead
+ * (TimeoutOverflowWarning), which made alerts.evaluateEveryMs a busy loop, so it is refused.
+ */
+const TimerMs = (min = 1) => z.number().int().min(min).max(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} ms (about 24.8 days, Node's longest timer)`);
 
 export const HubConfig = z
   .object({
@@ -74,9 +79,9 @@ export const HubConfig = z
         /** This hub's name in the lease and its broker client id; unique per hub process (default host-pid). */
         hubId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"').optional(),
         /** How long the lease lasts without renewal: a killed holder's jobs move after at most this. */
-        leaseTtlMs: z.number().int().min(1000).optional(),
+        leaseTtlMs: TimerMs(1000).optional(),
         /** How often each hub takes or renews the lease (below leaseTtlMs). */
-        renewEveryMs: z.number().int().min(100).optional(),
+        renewEveryMs: TimerMs(100).optional(),
       })
       .strict()
       .optional(),
@@ -85,7 +90,7 @@ export const HubConfig = z
       .object({
         desiredTtlMs: z.number().int().positive().optional(),
         renewBeforeMs: z.number().int().positive().optional(),
-        renewEveryMs: z.number().int().positive().optional(),
+        renewEveryMs: TimerMs().optional(),
       })
       .strict()
       .optional(),
@@ -134,7 +139,7 @@ export const HubConfig = z
         perAddress: z.number().int().positive().optional(),
         total: z.number().int().positive().optional(),
         maxQueuedBytes: z.number().int().positive().optional(),
-        heartbeatMs: z.number().int().positive().optional(),
+        heartbeatMs: TimerMs().optional(),
       })
       .strict()
       .optional(),
@@ -143,7 +148,7 @@ export const HubConfig = z
       .object({
         windowsDays: z.number().positive().optional(),
         /** How often to delete expired windows (default hourly). */
-        everyMs: z.number().int().positive().optional(),
+        everyMs: TimerMs().optional(),
         /** Hourly rollups are deleted after this many whole days (default 35); older ranges read whole days. */
         hourlyRollupDays: z.number().int().min(2).optional(),
         /** Daily rollups are deleted after this many whole days (default: kept); older ranges are not answered. */
@@ -158,10 +163,10 @@ export const HubConfig = z
     /** Alert rules evaluation and webhook delivery (hub/src/alerts; docs/drift.md "Alerts"). */
     alerts: z
       .object({
-        evaluateEveryMs: z.number().int().positive().optional(),
-        webhookTimeoutMs: z.number().int().positive().optional(),
+        evaluateEveryMs: TimerMs().optional(),
+        webhookTimeoutMs: TimerMs().optional(),
         webhookAttempts: z.number().int().positive().max(20).optional(),
-        webhookBackoffMs: z.number().int().positive().optional(),
+        webhookBackoffMs: TimerMs().optional(),
         /** Deliveries delivered or failed for good are deleted this many days after they ended (default 30; pending ones never). */
         deliveriesDays: z.number({ error: 'expected whole days from 1 to 3650' }).int().min(1).max(3650).optional(),
         /** Resolved alerts are deleted, with their deliveries, this many days after they resolved (default 365; open ones never). */
@@ -181,7 +186,7 @@ export const HubConfig = z
     /** Staged rollouts (hub/src/rollouts/; docs/rollouts.md): step interval, desired documents a minute, tick jitter. */
     rollouts: z
       .object({
-        tickMs: z.number().int().positive().optional(),
+        tickMs: TimerMs().optional(),
         desiredPerMinute: z.number().positive().optional(),
         jitter: z.number().min(0).max(0.9).optional(),
         /** Refuse a rollout whose first wave is not a staging ring selecting these tags, e.g. {"env": "staging"}. */

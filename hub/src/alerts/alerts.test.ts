@@ -190,4 +190,42 @@ test('webhook attempts are bounded: a timeout, the answer read, and stop() while
     await endless.close();
   }
 });
+
+test('a receiver that hangs holds only its own slot: a delivery due meanwhile goes out at once', { timeout: 60_000 }, async () => {
+  const hang = await receiver(() => { /* never answers */ });
+  const ok = await receiver((_n, res) => { res.writeHead(200).end(); });
+  const h = makeHarness({ database: backend.database() });
+  // A timeout far past the wait below: the ok delivery must not wait for the hanging attempt to end.
+  const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics }, { ...DEFAULT_ALERTS_OPTIONS, webhook: { ...DEFAULT_ALERTS_OPTIONS.webhook, timeoutMs: 20_000 } });
+  try {
+    const rule = (name: string, url: string) => h.store.alerts.addRule({ name, metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'info', actions: [{ type: 'webhook', url, secret: SECRET }] }, { actor: 't', at: h.clock.now() });
+    rule('hangs', hang.url);
+    h.store.devices.create('dev-1', 'x'.repeat(32), {}, null, h.clock.now());
+    alerts.evaluate();
+    alerts.send();
+    await waitFor('the hanging receiver got its webhook', () => hang.got.length === 1, { timeoutMs: 5000, intervalMs: 10 });
+    const fast = rule('answers', ok.url);
+    alerts.evaluate();
+    alerts.send();
+    await waitFor('the other receiver got its webhook while the first hangs', () => ok.got.length === 1, { timeoutMs: 5000, intervalMs: 10 });
+    const [a] = h.store.alerts.alerts({ rule: fast.id });
+    assert.equal(h.store.alerts.deliveries(a!.id)[0]?.state, 'delivered');
+  } finally {
+    await alerts.stop(500);
+    h.close();
+    await hang.close();
+    await ok.close();
+  }
+});
+
+test('a redirect is not followed, and the delivery log says where it pointed', { timeout: 30_000 }, async () => {
+  const moved = await receiver((_n, res) => { res.writeHead(301, { location: 'https://hooks.example/new' }).end(); });
+  try {
+    const r = await postWebhook(moved.url, '{}', SECRET, { timeoutMs: 5000, signal: new AbortController().signal, nowSec: 1 });
+    assert.deepEqual([r.status, r.error], [301, 'HTTP 301: redirect to "https://hooks.example/new" not followed (the rule\'s URL must be the receiver\'s own)']);
+    assert.equal(moved.got.length, 1);
+  } finally {
+    await moved.close();
+  }
+});
 }

@@ -58,7 +58,6 @@ export class Alerts {
   private evalTimer: NodeJS.Timeout | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private sending: Promise<void> | null = null;
   private readonly changeListeners = new Set<(a: Alert) => void>();
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
@@ -159,12 +158,12 @@ export class Alerts {
     }
   }
 
-  /** Starts a send pass unless one is running. */
+  /**
+   * Starts the due deliveries that fit beside those in flight (WebhookSender.tick): not waiting for a
+   * pass still running, so one receiver that hangs until the timeout does not hold back the others.
+   */
   send(): void {
-    if (this.sending) return;
-    this.sending = this.sender.tick()
-      .catch((err: unknown) => this.deps.logger.error({ err }, 'sending alert webhooks failed'))
-      .finally(() => { this.sending = null; });
+    this.sender.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'sending alert webhooks failed'));
   }
 
   gauges(): void {

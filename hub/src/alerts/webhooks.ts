@@ -76,6 +76,16 @@ export interface AttemptResult {
   ms: number;
 }
 
+/**
+ * The delivery log's error for a non-2xx answer. A redirect is not followed (the URL is the operator's
+ * to change), so it says where to: the Location, cut to 200 characters and escaped, as the receiver sent it.
+ */
+function httpError(res: Response): string {
+  const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+  if (location === null) return `HTTP ${res.status}`;
+  return `HTTP ${res.status}: redirect to ${JSON.stringify(location.slice(0, 200))} not followed (the rule's URL must be the receiver's own)`;
+}
+
 /** One POST, bounded in time and in the bytes of the answer read. 2xx is success. */
 export async function postWebhook(url: string, body: string, secret: string, o: { timeoutMs: number; signal: AbortSignal; nowSec: number }): Promise<AttemptResult> {
   const t0 = performance.now();
@@ -112,7 +122,7 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
     }
     ac.abort(); // let go of the connection
     const ok = res.status >= 200 && res.status < 300;
-    return { status: res.status, error: ok ? null : `HTTP ${res.status}`, ms: performance.now() - t0 };
+    return { status: res.status, error: ok ? null : httpError(res), ms: performance.now() - t0 };
   } catch (err) {
     if (status !== null) return { status, error: status >= 200 && status < 300 ? null : `HTTP ${status}`, ms: performance.now() - t0 };
     const e = err as Error;
@@ -141,12 +151,17 @@ export class WebhookSender {
 
   constructor(private readonly deps: SenderDeps, private readonly opts: WebhookOptions) {}
 
-  /** Starts the due deliveries that fit in the concurrency bound; resolves when those are done. */
+  /**
+   * Starts the due deliveries that fit in the concurrency bound; resolves when those are done. Ticks may
+   * overlap: each fills the slots free now (synchronously, before its first await), so a receiver that
+   * hangs holds only its own slot, not the deliveries that fall due meanwhile.
+   */
   async tick(): Promise<void> {
     if (this.stopped) return;
     const room = this.opts.concurrency - this.inFlight.size;
     if (room <= 0) return;
-    const batch = this.deps.repo.due(this.deps.clock.now(), room).filter((d) => !this.inFlightIds.has(d.id));
+    // Deliveries in flight are still pending and due: ask past them.
+    const batch = this.deps.repo.due(this.deps.clock.now(), room + this.inFlightIds.size).filter((d) => !this.inFlightIds.has(d.id)).slice(0, room);
     await Promise.all(batch.map((d) => this.track(d)));
   }
 

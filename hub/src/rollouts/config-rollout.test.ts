@@ -200,6 +200,13 @@ describe('configuration rollouts', () => {
         (err: { code?: string; message?: string }) => err.code === 'CONFIG_INVALID' && /sync\.outbox\.maxMessageBytes: expected at most 100000 bytes/.test(err.message ?? ''),
       );
       assert.deepEqual(e.store.rollouts.list(), []);
+      // A scope no device is in has nothing to roll through: the error says how to store it instead.
+      await assert.rejects(
+        e.engine.createConfig({ scope: 'tag/site=nowhere', settings: { 'log.level': 'warn' }, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }),
+        (err: { code?: string; message?: string }) => err.code === 'INVALID_INPUT'
+          && err.message === 'scope tag/site=nowhere reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/tag/site=nowhere)',
+      );
+      assert.deepEqual(e.store.rollouts.list(), []);
     } finally {
       await e.close();
     }

@@ -43,7 +43,7 @@ export function planConfigRollout(store: Store, config: ConfigService, req: Conf
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const target = scopeTarget(scope);
   const ids = targetDevices(store, target);
-  if (!ids.length) throw new AppError('INVALID_INPUT', `scope ${name} reaches no device: expected at least one (set it with config set instead)`);
+  if (!ids.length) throw new AppError('INVALID_INPUT', `scope ${name} reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/${name})`);
   const mine = new Set(ids);
   for (const other of store.rollouts.active()) {
     if (!other.config) continue;

@@ -1,6 +1,6 @@
 // `edgefleet alerts rules add|ls|rm` and `edgefleet alerts ls` (docs/drift.md "Alerts").
-import { AlertMetric, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
+import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
@@ -44,6 +44,8 @@ export const alertsRulesAdd: Command = {
       if (!secret) throw new UsageError(`--${type} needs --secret S (the HMAC key the receiver checks)`);
       actions.push({ type, url, secret });
     }
+    // A secret signs an action's requests: given without one it would be dropped, and the rule would send nothing.
+    if (secret !== undefined && !actions.length) throw new UsageError('--secret signs the requests of --webhook URL or --retrain URL: give the URL it is for');
     const tags = parseTagOptions(optStrings(args, 'tag'));
     const body: Record<string, unknown> = {
       name: reqString(args, 'name'), metric: metric.data, threshold, actions,
@@ -89,15 +91,43 @@ export const alertsRulesRm: Command = {
   },
 };
 
+/** The most alerts `GET /alerts` answers at once (AlertListQuery in shared/src/wire/alerts.ts). */
+const ALERTS_LIMIT_MAX = 1000;
+const ALERTS_LIMIT_DEFAULT = 100;
+
+/** The id of the rule `--rule` names (digits: an id as given; else a name, looked up). */
+async function ruleId(hub: HubClient, text: string | undefined): Promise<string | undefined> {
+  if (text === undefined || /^[1-9]\d*$/.test(text)) return text;
+  const { rules } = await hub.request<{ rules: AlertRule[] }>('GET', '/alert-rules');
+  const found = rules.find((x) => x.name === text);
+  if (!found) throw new AppError('NOT_FOUND', `--rule: no alert rule named "${text}" (expected a rule id or name from \`edgefleet alerts rules ls\`)`);
+  return String(found.id);
+}
+
 export const alertsLs: Command = {
-  summary: 'List alerts, newest first', usage: '[--state pending|firing|resolved] [--json]',
-  options: { ...HUB_OPTIONS, state: { type: 'string', value: 'S', description: 'only alerts in this state' } },
+  summary: 'List alerts, newest first', usage: `[--state pending|firing|resolved] [--rule ID|NAME] [--limit N] [--json]`,
+  options: {
+    ...HUB_OPTIONS,
+    state: { type: 'string', value: 'S', description: 'only alerts in this state' },
+    rule: { type: 'string', value: 'ID|NAME', description: 'only alerts of this rule (its id or name, from `alerts rules ls`)' },
+    limit: { type: 'string', value: 'N', description: `the newest N (default ${ALERTS_LIMIT_DEFAULT}, at most ${ALERTS_LIMIT_MAX}); a note on stderr says when older ones were left out` },
+  },
   async run(args, ctx) {
     const state = optString(args, 'state');
     if (state !== undefined && !['pending', 'firing', 'resolved'].includes(state)) throw new UsageError(`--state: expected pending, firing or resolved, got "${state}"`);
-    const r = await HubClient.from(args, ctx).request<{ alerts: Alert[] }>('GET', `/alerts${state ? `?state=${state}` : ''}`);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'RULE', 'KEY', 'STATE', 'SEVERITY', 'VALUE', '>=', 'SINCE', 'FIRED', 'RESOLVED', 'REPORT'],
-      r.alerts.map((a) => [String(a.id), a.rule, a.key, a.state, a.severity, a.value === null ? '-' : a.value.toPrecision(3), String(a.threshold), a.startedAt, a.firedAt ?? '-', a.resolvedAt ?? '-', a.reportId ? String(a.reportId) : '-'])));
+    const hub = HubClient.from(args, ctx);
+    const rule = await ruleId(hub, optString(args, 'rule'));
+    const rawLimit = optString(args, 'limit');
+    const limit = rawLimit === undefined ? ALERTS_LIMIT_DEFAULT : parsePositiveInt(rawLimit, '--limit');
+    if (limit > ALERTS_LIMIT_MAX) throw new UsageError(`--limit ${rawLimit}: expected at most ${ALERTS_LIMIT_MAX} alerts (narrow with --state or --rule)`);
+    // One more than shown, so the note knows whether older alerts were left out (the hub answers at most ALERTS_LIMIT_MAX).
+    const q = new URLSearchParams({ ...(state ? { state } : {}), ...(rule ? { rule } : {}), limit: String(Math.min(limit + 1, ALERTS_LIMIT_MAX)) });
+    const r = await hub.request<{ alerts: Alert[] }>('GET', `/alerts?${q}`);
+    const more = r.alerts.length > limit || (limit === ALERTS_LIMIT_MAX && r.alerts.length === limit);
+    const alerts = r.alerts.slice(0, limit);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ alerts }, null, 2)}\n` : table(['ID', 'RULE', 'KEY', 'STATE', 'SEVERITY', 'VALUE', '>=', 'SINCE', 'FIRED', 'RESOLVED', 'REPORT'],
+      alerts.map((a) => [String(a.id), a.rule, a.key, a.state, a.severity, a.value === null ? '-' : a.value.toPrecision(3), String(a.threshold), a.startedAt, a.firedAt ?? '-', a.resolvedAt ?? '-', a.reportId ? String(a.reportId) : '-'])));
+    if (more) ctx.stderr.write(`older alerts not shown (the newest ${limit} are): ${limit < ALERTS_LIMIT_MAX ? `--limit up to ${ALERTS_LIMIT_MAX}, or ` : ''}narrow with --state or --rule\n`);
     return 0;
   },
 };

@@ -80,6 +80,7 @@ export const configShow: Command = {
       return 0;
     }
     const version = optInt(args, 'version');
+    if (version === 0) throw new UsageError('--version 0: expected a document version from 1 (version 0 is no document: no settings)');
     const d = await hub.request<ConfigDocumentInfo>('GET', `${scopePath(scope)}${version !== undefined ? `?version=${version}` : ''}`);
     print(args, ctx, d, `${keyValues([['scope', d.scope], ['version', String(d.version)], ['at', d.at ?? '-'], ['by', d.by ?? '-'], ['reason', d.reason ?? '-']])}${
       table(['SETTING', 'VALUE'], Object.entries(d.settings).map(([k, v]) => [k, show(v)]))}`);
@@ -135,7 +136,7 @@ export const configDiff: Command = {
   usage: 'SCOPE [--from N] [--to M] [--json]',
   options: {
     ...HUB_OPTIONS,
-    from: { type: 'integer', value: 'N', description: 'the older version (needed unless SCOPE is device/ID)' },
+    from: { type: 'integer', value: 'N', description: 'the older version, 0 for none (needed unless SCOPE is device/ID)' },
     to: { type: 'integer', value: 'M', description: 'the newer version (default the newest)' },
   },
   positionals: [SCOPE],
@@ -155,8 +156,13 @@ export const configDiff: Command = {
       b = Object.fromEntries(Object.entries(view.settings).map(([k, s]) => [k, s.value]));
       title = `fleet@${fleet.version} -> ${scope} (layered)`;
     } else {
+      if (to === 0) throw new UsageError('--to 0: expected a document version from 1 (version 0 is no document: give it as --from 0)');
       const path = scopePath(scope);
-      const [x, y] = await Promise.all([hub.request<ConfigDocumentInfo>('GET', `${path}?version=${from}`), hub.request<ConfigDocumentInfo>('GET', `${path}${to !== undefined ? `?version=${to}` : ''}`)]);
+      // Version 0 is the empty document before the first (what `config show` prints for a scope without one).
+      const older = (): Promise<Pick<ConfigDocumentInfo, 'scope' | 'version' | 'settings'>> => from === 0
+        ? hub.request<ConfigDocumentInfo>('GET', path).then((d) => ({ scope: d.scope, version: 0, settings: {} }))
+        : hub.request<ConfigDocumentInfo>('GET', `${path}?version=${from}`);
+      const [x, y] = await Promise.all([older(), hub.request<ConfigDocumentInfo>('GET', `${path}${to !== undefined ? `?version=${to}` : ''}`)]);
       a = x.settings;
       b = y.settings;
       title = `${x.scope}@${x.version} -> ${y.scope}@${y.version}`;

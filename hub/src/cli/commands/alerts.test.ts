@@ -1,0 +1,74 @@
+// `edgefleet alerts` and `edgefleet config diff/show` against a real hub process: `alerts ls --rule`
+// (id or name) and `--limit` with a note when older alerts were left out, `--secret` without the URL it
+// signs refused, and configuration version 0 (no document) as `config diff --from 0` (docs/drift.md
+// "Alerts", docs/hub.md "Agent configuration").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+
+const SECRET = 'receiver-secret-0123456789';
+
+test('alerts ls filters by rule and says when older alerts were left out; config diff from version 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-alerts-cli-'));
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  writeFileSync(join(dir, 'hub.json'), JSON.stringify({ alerts: { evaluateEveryMs: 200 } }));
+  const hub = startProcess('hub/src/server/main.ts', ['run', '--data-dir', join(dir, 'hub'), '--config', join(dir, 'hub.json'), '--http-port', '0', '--mqtt-port', '0', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
+  try {
+    const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string };
+    const admin = readFileSync(join(dir, 'hub', 'admin.token'), 'utf8').trim();
+    const cli = (args: string[]) => runCli('hub/src/cli/main.ts', args, { env: { EDGEFLEET_HUB: ready.http, EDGEFLEET_TOKEN: admin } });
+
+    const lone = await cli(['alerts', 'rules', 'add', '--name', 'lone', '--metric', 'devices_offline', '--threshold', '1', '--secret', SECRET]);
+    assert.equal(lone.code, 2, 'a secret without --webhook or --retrain would be dropped');
+    assert.match(lone.stderr, /--secret signs the requests of --webhook URL or --retrain URL: give the URL it is for/);
+
+    // A device never connected is offline: each devices_offline rule fires at its first pass.
+    assert.equal((await cli(['devices', 'add', '--id', 'pump-1', '--out', join(dir, 'pump-1.json')])).code, 0);
+    for (const name of ['a', 'b', 'c']) {
+      const add = await cli(['alerts', 'rules', 'add', '--name', name, '--metric', 'devices_offline', '--threshold', '1']);
+      assert.equal(add.code, 0, add.stderr);
+    }
+    const deadline = Date.now() + 20_000;
+    let firing: Array<{ rule: string; ruleId: number }> = [];
+    while (firing.length < 3 && Date.now() < deadline) {
+      firing = (JSON.parse((await cli(['alerts', 'ls', '--state', 'firing', '--json'])).stdout) as { alerts: typeof firing }).alerts;
+      if (firing.length < 3) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(firing.length, 3, 'three rules fired');
+
+    const two = await cli(['alerts', 'ls', '--limit', '2']);
+    assert.equal(two.code, 0, two.stderr);
+    assert.equal(two.stdout.trim().split('\n').length, 3, 'the header and the newest 2');
+    assert.match(two.stderr, /^older alerts not shown \(the newest 2 are\): --limit up to 1000, or narrow with --state or --rule\n$/);
+    const all = await cli(['alerts', 'ls', '--limit', '3', '--json']);
+    assert.equal(all.stderr, '', 'nothing left out, no note');
+    assert.equal((JSON.parse(all.stdout) as { alerts: unknown[] }).alerts.length, 3);
+
+    const b = firing.find((x) => x.rule === 'b')!;
+    for (const sel of [String(b.ruleId), 'b']) {
+      const one = JSON.parse((await cli(['alerts', 'ls', '--rule', sel, '--json'])).stdout) as { alerts: Array<{ rule: string }> };
+      assert.deepEqual(one.alerts.map((x) => x.rule), ['b'], `--rule ${sel}`);
+    }
+    const unknown = await cli(['alerts', 'ls', '--rule', 'nope']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error \[NOT_FOUND\]: --rule: no alert rule named "nope"/);
+    const tooMany = await cli(['alerts', 'ls', '--limit', '1001']);
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /--limit 1001: expected at most 1000 alerts/);
+
+    assert.equal((await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--reason', 'first'])).code, 0);
+    const first = await cli(['config', 'diff', 'fleet', '--from', '0', '--to', '1']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, 'fleet@0 -> fleet@1\n  + summaries.windowSec: 30\n');
+    const zero = await cli(['config', 'show', 'fleet', '--version', '0']);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--version 0: expected a document version from 1/);
+  } finally {
+    await hub.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

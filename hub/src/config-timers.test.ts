@@ -1,0 +1,35 @@
+// Hub config periods and timeouts that become Node timers (docs/hub.md "Config"): above Node's longest
+// timer, setInterval fires every millisecond instead, so such a value is CONFIG_INVALID naming the field.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_TIMER_MS } from '@edgefleet/shared';
+import { loadConfig } from './config.js';
+
+const cases: Array<[string, Record<string, unknown>]> = [
+  ['alerts.evaluateEveryMs', { alerts: { evaluateEveryMs: MAX_TIMER_MS + 1 } }],
+  ['alerts.webhookTimeoutMs', { alerts: { webhookTimeoutMs: 3_000_000_000 } }],
+  ['alerts.webhookBackoffMs', { alerts: { webhookBackoffMs: 3_000_000_000 } }],
+  ['rollouts.tickMs', { rollouts: { tickMs: 3_000_000_000 } }],
+  ['stream.heartbeatMs', { stream: { heartbeatMs: 3_000_000_000 } }],
+  ['retention.everyMs', { retention: { everyMs: 3_000_000_000 } }],
+  ['sync.renewEveryMs', { sync: { renewEveryMs: 3_000_000_000 } }],
+];
+
+it('refuses a timer period above Node\'s longest timer, naming the field and the bound; takes the bound itself', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    for (const [field, section] of cases) {
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', ...section }));
+      assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) =>
+        e.code === 'CONFIG_INVALID' && e.message.includes(field) && e.message.includes(`at most ${MAX_TIMER_MS} ms`), field);
+    }
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', alerts: { evaluateEveryMs: MAX_TIMER_MS, webhookTimeoutMs: 30_000 } }));
+    assert.equal(loadConfig({ config: file }, dir).alerts?.evaluateEveryMs, MAX_TIMER_MS);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
