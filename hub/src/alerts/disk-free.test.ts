@@ -60,6 +60,18 @@ function suite(): void {
         assert.equal((JSON.parse(text) as { error: { message: string } }).error.message, 'invalid alert rule: threshold: expected a share of the disk from 0 to 1 for metric disk_free (0.1: less than 10% free)');
       }
       assert.equal((await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'd', metric: 'disk_free', threshold: 1 } })).status, 201);
+      const message = async (json: Record<string, unknown>) => {
+        const r = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'r', ...json } });
+        const text = await r.text();
+        assert.equal(r.status, 400, text);
+        return (JSON.parse(text) as { error: { message: string } }).error.message;
+      };
+      // A rule about devices names no model (it would be ignored); a rate or accuracy is a share (5 for 5 % never fires).
+      assert.equal(await message({ metric: 'devices_offline', threshold: 1, model: 'press' }), 'invalid alert rule: model: metric devices_offline is about devices, not a model: expected no model (scope it by tags)');
+      assert.equal(await message({ metric: 'disk_free', threshold: 0.1, version: '1.0.0' }), 'invalid alert rule: version: metric disk_free is about devices, not a model: expected no version (scope it by tags)');
+      assert.equal(await message({ metric: 'model_error_rate', model: 'press', threshold: 5 }), 'invalid alert rule: threshold: expected a share from 0 to 1 for metric model_error_rate (0.05: fires at 5% of requests failing in the model)');
+      assert.match(await message({ metric: 'invalid_input_rate', model: 'press', threshold: 0 }), /threshold: expected a share from 0 to 1 for metric invalid_input_rate/);
+      assert.match(await message({ metric: 'accuracy', model: 'press', threshold: 90 }), /threshold: expected a share from 0 to 1 for metric accuracy \(0\.9: fires below 90% correct\)/);
     } finally {
       h.close();
     }

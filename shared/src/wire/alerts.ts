@@ -26,6 +26,14 @@ export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy', 'disk_free'];
  * `disk_free`: the share of its data dir's filesystem a device last reported free (0 to 1), one alert per
  * device under the threshold (docs/drift.md "Alerts"): 0.1 fires for a box with less than 10% free.
  */
+/** Metrics whose value is a share (0 to 1) other than disk_free, with what a threshold of it means. */
+const SHARE_METRICS: Partial<Record<AlertMetric, string>> = {
+  model_error_rate: '0.05: fires at 5% of requests failing in the model',
+  invalid_input_rate: '0.05: fires at 5% of requests refused as invalid input',
+  accuracy: '0.9: fires below 90% correct',
+};
+/** Metrics about devices, not a model: a rule of them names no model or version. */
+const DEVICE_METRICS: readonly AlertMetric[] = ['devices_offline', 'disk_free'];
 export const DISK_FREE_THRESHOLD = 'expected a share of the disk from 0 to 1 for metric disk_free (0.1: less than 10% free)';
 export { MIN_ACCURACY_LABELS } from '../accuracy-floor.js';
 
@@ -90,6 +98,13 @@ const AlertRuleFields = z.object({
 }).strict();
 const ruleChecks = (r: z.infer<typeof AlertRuleFields>, ctx: z.RefinementCtx) => {
   if (r.metric === 'disk_free' && !(r.threshold > 0 && r.threshold <= 1)) ctx.addIssue({ code: 'custom', path: ['threshold'], message: DISK_FREE_THRESHOLD });
+  const share = SHARE_METRICS[r.metric];
+  if (share && !(r.threshold > 0 && r.threshold <= 1)) ctx.addIssue({ code: 'custom', path: ['threshold'], message: `expected a share from 0 to 1 for metric ${r.metric} (${share})` });
+  if (DEVICE_METRICS.includes(r.metric)) {
+    for (const k of ['model', 'version'] as const) {
+      if (r[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `metric ${r.metric} is about devices, not a model: expected no ${k} (scope it by tags)` });
+    }
+  }
   if (r.metric === 'drift.psi' && !PsiThreshold.safeParse(r.threshold).success) ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${PSI_THRESHOLD} for metric drift.psi` });
 };
 /** A rule as the hub stores it. */
