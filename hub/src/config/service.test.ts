@@ -164,6 +164,9 @@ describe('agent configuration documents', () => {
       assert.equal((await put(h, 'fleet', { 'summaries.windowSec': 10 }, 'x', 'viewer')).status, 403);
       assert.equal((await h.req('PUT', '/api/v1/config/fleet', { role: 'operator', json: { settings: {} } })).status, 400, 'a reason is required');
       assert.equal((await put(h, 'device/nobody', { 'summaries.windowSec': 10 })).status, 404);
+      // Read as it is written: an unknown device is a 404 naming it, not "nothing set" (version 0).
+      const unknown = await h.req('GET', '/api/v1/config/device/nobody', { role: 'viewer' });
+      assert.deepEqual([unknown.status, ((await unknown.json()) as { error: { message: string } }).error.message], [404, 'no device "nobody"']);
       assert.equal((await put(h, 'tag/Bad Key=1', { 'summaries.windowSec': 10 })).status, 400);
       const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 1]));
       assert.equal((await put(h, 'fleet', tooMany)).status, 400, 'at most 64 settings per document');

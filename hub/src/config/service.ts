@@ -49,6 +49,8 @@ export class ConfigService {
     const name = scopeName(scope);
     const r = version === undefined ? this.repo.latest(name) : this.repo.version(name, version);
     if (!r && version !== undefined) throw new AppError('NOT_FOUND', `${name} has no configuration version ${version}`);
+    // As PUT: a device the hub does not know (a typo) is not answered "nothing set"; one removed keeps its history.
+    if (!r && scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     return r ? { scope: name, version: r.version, settings: r.settings, at: r.at, by: r.by, reason: r.reason } : { scope: name, version: 0, settings: {}, at: null, by: null, reason: null };
   }
 
