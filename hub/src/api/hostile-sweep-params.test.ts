@@ -51,8 +51,6 @@ forEachBackend((b) => { backend = b; }, () => {
             const path = `${pathOf(r, s.model, [p, v])}${query}`;
             const res = await send(r, path);
             sent++;
-            let decoded = v;
-            try { decoded = decodeURIComponent(v); } catch { /* stays as sent */ }
             assertRefused(res, `${r.method.toUpperCase()} ${path.slice(0, 120)}`);
             if (/%00/.test(v)) assert.match(res.text, new RegExp(`path parameter ${p} contains a NUL character`), `${r.path} with ${v} names the parameter`);
           }
@@ -77,8 +75,6 @@ forEachBackend((b) => { backend = b; }, () => {
             sent++;
             const what = `${r.method.toUpperCase()} ${base}?${q.name}=${v.slice(0, 40)}`;
             assert.ok(res.status < 500, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-            let decoded = v;
-            try { decoded = decodeURIComponent(v); } catch { /* stays as sent */ }
             if (res.status >= 400 || !mayTake(q.schema, decoded)) assertRefused(res, what);
             if (/%00/.test(v)) assert.match(res.text, new RegExp(`query parameter ${q.name} contains a NUL character`), what);
           }
