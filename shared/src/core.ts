@@ -26,6 +26,7 @@ export * from './atomic-file.js';
 export * from './disk-space.js';
 export * from './disk-text.js';
 export * from './infer/tensor.js';
+export * from './infer/half.js';
 export * from './infer/request.js';
 export * from './infer/raw.js';
 export * from './infer/feeds.js';

@@ -10,6 +10,7 @@ import type { Manifest, TensorSpec } from '../wire/manifest.js';
 import { decodeRaw, NUL_MESSAGE, RawDataError } from './raw.js';
 import { shapeText, shapeValueText } from './shape-text.js';
 import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
+import { FP16_MAX } from './half.js';
 
 /**
  * Set by a transport on a request tensor whose data came as raw little-endian
@@ -200,8 +201,8 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     return s;
   }
   const arr = arrayFor(datatype, n);
-  if (!arr) return bad(`input "${name}": datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
-  if (datatype === 'FP32' || datatype === 'FP64') {
+  if (!arr) return bad(`input "${name}": datatype ${datatype} is not supported by this agent: expected FP16, FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+  if (datatype === 'FP32' || datatype === 'FP64' || datatype === 'FP16') {
     const a = arr as Float32Array | Float64Array;
     for (let i = 0; i < n; i++) {
       let v = flat[i];
@@ -215,6 +216,11 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     }
     if (!allowNonFinite && datatype === 'FP32') {
       for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!)) bad(`input "${name}": data[${i}] = ${flat[i] as number} overflows FP32: expected a finite FP32 number`);
+    }
+    if (!allowNonFinite && datatype === 'FP16') {
+      for (let i = 0; i < n; i++) {
+        if (Math.abs(a[i]!) >= 65520) bad(`input "${name}": data[${i}] = ${flat[i] as number} overflows FP16: expected a finite FP16 number (at most ${FP16_MAX} in magnitude)`);
+      }
     }
     return a;
   }
