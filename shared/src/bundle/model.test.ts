@@ -30,6 +30,13 @@ test('checkModelIo names each mismatching tensor with expected and actual', () =
   ]);
 });
 
+test('checkModelIo: an input dimension free in the manifest but fixed in the model is named; on an output it is allowed', () => {
+  assert.deepEqual(checkModelIo({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }, { name: 'sr', datatype: 'INT64', rank: 0 }],
+    outputs: [{ name: 'p', datatype: 'FP32', shape: [1, 1] }],
+  }, io), ['input "x": dimension 0 is free (-1) in the manifest but the model fixes it at 1: expected 1']);
+});
+
 test('ORT type names map to OIP datatypes', () => {
   assert.equal(ortTypeToDatatype('float32'), 'FP32');
   assert.equal(ortTypeToDatatype('tensor(int64)'), 'INT64');

@@ -61,6 +61,11 @@ export function checkModelIo(actual: { inputs: ActualTensor[]; outputs: ActualTe
         spec.shape.forEach((d, i) => {
           const m = t.shape?.[i];
           if (d >= 0 && typeof m === 'number' && m >= 0 && m !== d) out.push(`${kind} "${spec.name}": dimension ${i} expected ${d}, the model has ${m}`);
+          // A free input dimension the model fixes would let every other size through validation to
+          // fail in onnxruntime, counted as a model error (and batching would combine rows past it).
+          if (kind === 'input' && d === -1 && typeof m === 'number' && m >= 0) {
+            out.push(`input "${spec.name}": dimension ${i} is free (-1) in the manifest but the model fixes it at ${m}: expected ${m}`);
+          }
         });
       }
     }
