@@ -82,7 +82,8 @@ function textOf(values: Buffer[], name: string | undefined): string[] {
 function typed(data: TensorData, datatype: string): unknown[] {
   if (Array.isArray(data)) return data.map((s) => Buffer.from(s));
   if (datatype === 'BOOL') return Array.from(data as Uint8Array, (x) => x !== 0);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => Number(x));
+  // Decimal strings, which protobufjs encodes as exact 64-bit ints (a number would round past 2^53).
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => x.toString());
   return Array.from(data as Float32Array);
 }
 
