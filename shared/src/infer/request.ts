@@ -237,7 +237,9 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
   for (let i = 0; i < n; i++) {
     const v = flat[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      bad(`input "${name}": data[${i}] is ${describe(v)}: expected an integer in [${lo}, ${hi}] (${datatype})`);
+      // Past 2^53 the parser has already rounded what was sent: say so, and how to send such values.
+      const big = (datatype === 'INT64' || datatype === 'UINT64') && typeof v === 'number' && Math.abs(v) > Number.MAX_SAFE_INTEGER;
+      bad(`input "${name}": data[${i}] is ${describe(v)}${big ? ' (past 2^53, where JSON and typed gRPC numbers round, so perhaps not the value sent)' : ''}: expected an integer in [${lo}, ${hi}] (${datatype})${big ? '; larger values go as raw or binary data' : ''}`);
     }
   }
   if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
