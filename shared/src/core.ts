@@ -31,6 +31,7 @@ export * from './infer/request.js';
 export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';
+export * from './bundle/model-io.js';
 export * from './sse.js';
 export * from './agent-settings.js';
 export * from './cron.js';
