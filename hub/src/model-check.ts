@@ -6,7 +6,7 @@
 // (docs/decisions/0009-model-samples.md), on this session.
 import { readFile } from 'node:fs/promises';
 import {
-  AppError, checkModelIo, ortTypeToDatatype, preflight, readSamples, sessionRunner, warmUp,
+  AppError, actualTensor, checkModelIo, preflight, readSamples, sessionRunner, warmUp,
   type ActualTensor, type Manifest, type PreflightResult,
 } from '@edgefleet/shared';
 import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
@@ -34,11 +34,7 @@ export interface ModelIoInfo {
  */
 export function compareModelIo(io: Io, model: ModelIoInfo): string[] {
   const actual = (vs: ModelValueInfo[]): ActualTensor[] =>
-    vs.map((v) => ({
-      name: v.name,
-      datatype: v.type === null ? 'a non-tensor value' : (ortTypeToDatatype(v.type) ?? v.type),
-      shape: v.type === null ? undefined : [...v.shape],
-    }));
+    vs.map((v) => actualTensor(v.type === null ? { name: v.name, isTensor: false } : { name: v.name, isTensor: true, type: v.type, shape: v.shape }));
   return checkModelIo({ inputs: actual(model.inputs), outputs: actual(model.outputs) }, io);
 }
 

@@ -123,7 +123,7 @@ export function binaryAnswer(prefix: string, id: string | undefined, outputs: re
     const t = outputs[i]!;
     if (i) text += ',';
     if (binary(t.name)) {
-      const raw = encodeRaw(t.data);
+      const raw = encodeRaw(t.data, t.datatype);
       parts.push(raw);
       text += `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],"parameters":{"binary_data_size":${raw.length}}}`;
     } else {

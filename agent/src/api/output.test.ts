@@ -20,10 +20,18 @@ describe('outputJsonText', () => {
     same({ name: 'i', datatype: 'INT32', shape, data: Int32Array.from([-2147483648, 0, 7, 2147483647]) });
     same({ name: 'u', datatype: 'UINT8', shape, data: Uint8Array.from([0, 1, 128, 255]) });
     same({ name: 'b', datatype: 'BOOL', shape, data: Uint8Array.from([0, 1, 1, 0]) });
-    same({ name: 'l', datatype: 'INT64', shape, data: BigInt64Array.from([-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]) });
-    same({ name: 'ul', datatype: 'UINT64', shape, data: BigUint64Array.from([0n, 2n ** 64n - 1n, 5n, 9n]) });
+    same({ name: 'l', datatype: 'INT64', shape, data: BigInt64Array.from([-(2n ** 53n) + 1n, -1n, 0n, 2n ** 53n - 1n]) });
+    same({ name: 'ul', datatype: 'UINT64', shape, data: BigUint64Array.from([0n, 2n ** 53n - 1n, 5n, 9n]) });
     same({ name: 's', datatype: 'BYTES', shape, data: ['a', '"q"', 'é\n', ''] });
     same({ name: 'e', datatype: 'FP32', shape: [0, 3], data: new Float32Array(0) });
+  });
+
+  it('writes 64-bit ints past 2^53 with all their digits, not rounded through a number', () => {
+    const shape = [2, 2];
+    assert.equal(outputJsonText({ name: 'l', datatype: 'INT64', shape, data: BigInt64Array.from([-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]) }),
+      '{"name":"l","datatype":"INT64","shape":[2,2],"data":[-9223372036854775808,-1,9007199254740993,9223372036854775807]}');
+    assert.equal(outputJsonText({ name: 'ul', datatype: 'UINT64', shape, data: BigUint64Array.from([0n, 2n ** 64n - 1n, 1234567890123456789n, 9n]) }),
+      '{"name":"ul","datatype":"UINT64","shape":[2,2],"data":[0,18446744073709551615,1234567890123456789,9]}');
   });
 
   it('matches JSON.stringify on arbitrary float tensors (fixed seed)', () => {

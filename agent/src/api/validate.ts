@@ -19,7 +19,8 @@ export function outputJson(t: RecordedTensor): { name: string; datatype: string;
 /**
  * The JSON text of outputJson(t), written directly: no intermediate arrays or
  * objects on the request path. Same text as JSON.stringify(outputJson(t))
- * (non-finite numbers as null, 64-bit ints through Number, BOOL as booleans).
+ * (non-finite numbers as null, BOOL as booleans), but for 64-bit ints, which are
+ * written with all their digits: past 2^53 a number would round them (docs/agent.md).
  */
 export function outputJsonText(t: RecordedTensor, head = outputJsonHead(t)): string {
   return `${head}${t.shape.join(',')}],"data":[${dataText(t)}]}`;
@@ -40,7 +41,7 @@ function dataText(t: RecordedTensor): string {
   }
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
     let s = '';
-    for (let i = 0; i < d.length; i++) s += (i ? ',' : '') + String(Number(d[i]));
+    for (let i = 0; i < d.length; i++) s += (i ? ',' : '') + String(d[i]);
     return s;
   }
   const a = d as Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;

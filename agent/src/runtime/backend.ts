@@ -4,7 +4,7 @@
 // both implementations run one shared test suite (testing/backend-suite.ts). `auto` picks native when it
 // loads, else wasm. Each implementation is imported only when chosen: the native daemon never
 // loads onnxruntime-web (idle RSS, docs/performance.md).
-import { AppError, type MakeOrtTensor, type OrtTensorLike } from '@edgefleet/shared/core';
+import { AppError, type MakeOrtTensor, type OrtTensorLike, type OrtValueMetadata } from '@edgefleet/shared/core';
 
 export type BackendName = 'native' | 'wasm';
 export type BackendChoice = BackendName | 'auto';
@@ -22,6 +22,9 @@ export interface SessionSettings {
 export interface BackendSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Datatypes and shapes (onnxruntime's sessions have them; a test double may not). */
+  readonly inputMetadata?: readonly OrtValueMetadata[];
+  readonly outputMetadata?: readonly OrtValueMetadata[];
   run(feeds: Record<string, OrtTensorLike>, fetches?: readonly string[]): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }

@@ -3,7 +3,7 @@
 // or a synthetic input built from the reference profile when it has none (shared warmUp, the same
 // as `edgefleet model pack` runs), so the first real request does not pay for allocation and
 // kernel selection.
-import { AppError, sessionRunner, warmUp, type LoadedSample, type RunModel } from '@edgefleet/shared/core';
+import { actualTensor, AppError, checkModelIo, sessionRunner, warmUp, type LoadedSample, type RunModel } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import type { Backend, BackendSession, SessionSettings } from './backend.js';
@@ -54,6 +54,12 @@ export async function loadSession(backend: Backend, manifest: Manifest, model: s
     const outs = new Set(session.outputNames);
     const missing = manifest.io.outputs.filter((o) => !outs.has(o.name)).map((o) => o.name);
     if (missing.length) throw new AppError('MODEL_IO_MISMATCH', `model ${what} lacks outputs [${missing.join(', ')}] declared in the manifest; it has [${session.outputNames.join(', ')}]`);
+    // Datatypes and dimensions as `model pack` checks them, so a bundle made another way is refused
+    // naming the tensor rather than failing its warm-up in onnxruntime's words.
+    if (session.inputMetadata && session.outputMetadata) {
+      const problems = checkModelIo({ inputs: session.inputMetadata.map(actualTensor), outputs: session.outputMetadata.map(actualTensor) }, manifest.io, { allowFreeOverOne: true });
+      if (problems.length) throw new AppError('MODEL_IO_MISMATCH', `model ${what} does not match the manifest io: ${problems.join('; ')}`);
+    }
     await warmUp(runnerFor(backend, session), manifest, samples);
   } catch (err) {
     await session.release().catch(() => undefined);

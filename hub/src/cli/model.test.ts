@@ -159,7 +159,7 @@ test('a signature by an untrusted key does not count', async () => {
   ok(await cli('model', 'sign', f, '--key', p('keys/stranger.key')), 'sign stranger');
   const r = await cli('model', 'verify', f, '--trust', p('trust.json'));
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /error \[THRESHOLD_NOT_MET\]: bundle demo-1\.0\.0: release signatures: 0 of threshold 1 valid \(1 signature by a key outside the role ignored \([0-9a-f]{8}…\)\)/);
+  assert.match(r.stderr, /error \[THRESHOLD_NOT_MET\]: bundle demo-1\.0\.0: release signatures: 0 of threshold 1 valid \(1 signature by a key not among the release keys of trust version 1 ignored \([0-9a-f]{8}…\); expected release keys: [0-9a-f]{8}…(, [0-9a-f]{8}…)*\)/);
 });
 
 test('a threshold not met, and a duplicated key counted once', async () => {

@@ -113,3 +113,27 @@ test('a drift.psi rule that could never have a value (no reference to compare wi
     h.close();
   }
 });
+
+test('a version without a reference says so instead of asking for more predictions; a baseline period still judges it', () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'own', '1.0.0', { features: FEATURES });
+    const rand = seeded(5);
+    const now = h.clock.now().getTime();
+    const spec = { numeric: { temp: normal(rand, 5, 1.2), aux: normal(rand, 5, 1.2) } };
+    h.store.devices.create('dev-1', 'x'.repeat(32), {}, null, h.clock.now());
+    // 2,000 predictions, well past the minimum: binned on REFERENCE's edges as a device would bin them.
+    const windows = Array.from({ length: 20 }, (_, i) => sampleWindow({ model: 'own', version: '1.0.0', start: now - 3000_000 + i * 60_000 }, FEATURES, REFERENCE, 100, spec, rand));
+    h.store.db.transaction(() => h.store.rollups.applyWindows('dev-1', windows))();
+    const analytics = new FleetAnalytics(h.store.db, h.store.rollups);
+    const d = analytics.drift('own', '1.0.0', {}, h.clock.now());
+    assert.deepEqual(d.baseline, { kind: 'reference', id: null });
+    assert.equal(d.groups[0]?.predictions, 2000);
+    assert.equal(d.groups[0]?.insufficient, 'own 1.0.0 has no reference, so there is nothing to compare with: expected a version whose manifest has a reference, or baseline=START/END (edgefleet drift --baseline) to compare with a period of this version\'s own traffic');
+    const since = new Date(now - 3600_000).toISOString();
+    const b = analytics.drift('own', '1.0.0', { baseline: `${since}/${new Date(now).toISOString()}` }, h.clock.now());
+    assert.equal(b.groups[0]?.insufficient, null);
+  } finally {
+    h.close();
+  }
+});

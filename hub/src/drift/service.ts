@@ -122,11 +122,15 @@ export class FleetAnalytics {
 
     let baseline: DriftResponse['baseline'];
     let expectedOf: (key: string) => Expected;
+    // Against a reference the manifest lacks no count of predictions gives a verdict: say so, not "too few".
+    let noVerdict: string | null = null;
     if (!q.baseline || q.baseline === 'reference') {
       const ref = this.reference(s);
       const exp = expectedFromReference(s.layout, ref);
       baseline = { kind: 'reference', id: ref?.id ?? null };
       expectedOf = () => exp;
+      const problem = referenceProblem({ reference: ref });
+      if (problem) noVerdict = `${model} ${version} ${problem}, so there is nothing to compare with: expected a version whose manifest has a reference, or baseline=START/END (edgefleet drift --baseline) to compare with a period of this version's own traffic`;
     } else {
       checkBaseline(q.baseline);
       const [from, to] = q.baseline.split('/') as [string, string];
@@ -164,7 +168,7 @@ export class FleetAnalytics {
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
         key, devices: g.deviceCount ?? g.devices.size, predictions: g.values.count,
-        insufficient: enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`,
+        insufficient: noVerdict ?? (enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`),
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };
     });

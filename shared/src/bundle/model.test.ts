@@ -30,6 +30,17 @@ test('checkModelIo names each mismatching tensor with expected and actual', () =
   ]);
 });
 
+test('checkModelIo: an input dimension free in the manifest but fixed in the model is named; on an output it is allowed', () => {
+  assert.deepEqual(checkModelIo({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }, { name: 'sr', datatype: 'INT64', rank: 0 }],
+    outputs: [{ name: 'p', datatype: 'FP32', shape: [1, 1] }],
+  }, io), ['input "x": dimension 0 is free (-1) in the manifest but the model fixes it at 1: expected 1']);
+  // An agent loading a bundle signed before pack checked this lets a batch fixed at 1 pass, not another size.
+  const fixed = (n: number) => checkModelIo({ inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 4] }, { name: 'sr', datatype: 'INT64', rank: 0 }], outputs: [{ name: 'p', datatype: 'FP32', rank: 2 }] }, io, { allowFreeOverOne: true });
+  assert.deepEqual(fixed(1), []);
+  assert.deepEqual(fixed(8), ['input "x": dimension 0 is free (-1) in the manifest but the model fixes it at 8: expected 8']);
+});
+
 test('ORT type names map to OIP datatypes', () => {
   assert.equal(ortTypeToDatatype('float32'), 'FP32');
   assert.equal(ortTypeToDatatype('tensor(int64)'), 'INT64');

@@ -1,6 +1,7 @@
 // Threshold verification of signatures against a trust document's role (after
 // TUF): each keyId counts once, signatures by keys outside the role are ignored
-// (they neither count nor fail), invalid signatures by role keys are reported.
+// (they neither count nor fail, and the message names the role's keys), invalid
+// signatures by role keys are reported.
 import { AppError } from '../errors.js';
 import type { Signature } from '../wire/common.js';
 import type { Role, TrustBody } from '../wire/trust.js';
@@ -53,7 +54,8 @@ export function checkThreshold(trust: TrustBody, role: Role, bytes: Uint8Array, 
   const notes = [
     ...invalid.map((k) => `key ${short(k)} signature invalid`),
     ...(duplicates.size ? [`${plural(duplicates.size, 'key', 'keys')} signed more than once, counted once (${[...duplicates].map(short).join(', ')})`] : []),
-    ...(ignored.size ? [`${plural(ignored.size, 'signature by a key', 'signatures by keys')} outside the role ignored (${[...ignored].map(short).join(', ')})`] : []),
+    // A key outside the role is unknown or rotated out: name it and the keys that do count.
+    ...(ignored.size ? [`${plural(ignored.size, 'signature by a key', 'signatures by keys')} not among the ${role} keys of trust version ${trust.version} ignored (${[...ignored].map(short).join(', ')}); expected ${role} keys: ${spec.keyIds.map(short).join(', ')}`] : []),
   ];
   const message = `${role} signatures: ${valid.size} of threshold ${spec.threshold} valid${notes.length ? ` (${notes.join('; ')})` : ''}`;
   return { ok, role, threshold: spec.threshold, valid: [...valid], invalid, ignored: [...ignored], duplicates: [...duplicates], message };

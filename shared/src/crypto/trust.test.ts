@@ -41,10 +41,10 @@ test('signatures by keys outside the role are ignored, neither counting nor fail
   assert.equal(r.ok, true);
   assert.deepEqual(r.ignored.sort(), [outsider.keyId, root[0]!.keyId].sort());
   assert.deepEqual(r.invalid, []);
-  assert.match(r.message, /2 signatures by keys outside the role ignored/);
+  assert.match(r.message, /2 signatures by keys not among the release keys of trust version 1 ignored/);
   // Only untrusted signatures: threshold not met, naming the ignored key.
   assert.throws(() => assertThreshold(trust, 'release', bytes, [signBytes(outsider, bytes)], 'bundle m-1.0.0'),
-    code('THRESHOLD_NOT_MET', new RegExp(`^bundle m-1.0.0: release signatures: 0 of threshold 2 valid \\(1 signature by a key outside the role ignored \\(${outsider.keyId.slice(0, 8)}…\\)\\)$`)));
+    code('THRESHOLD_NOT_MET', new RegExp(`^bundle m-1.0.0: release signatures: 0 of threshold 2 valid \\(1 signature by a key not among the release keys of trust version 1 ignored \\(${outsider.keyId.slice(0, 8)}…\\); expected release keys: ${rel.map((k) => `${k.keyId.slice(0, 8)}…`).join(', ')}\\)$`)));
 });
 
 test('an invalid signature by a role key is reported as SIGNATURE_INVALID', () => {
@@ -109,7 +109,7 @@ test('verifyEnvelope checks a desired-state document signed by the hub key', () 
   assert.equal(parsed.seq, 3);
   assert.throws(() => verifyEnvelope({ signed: body, signatures: [] }, trust, 'hub', DesiredBody, 'desired state'), code('THRESHOLD_NOT_MET', /desired state is unsigned/));
   assert.throws(() => verifyEnvelope({ ...doc, signed: { ...body, seq: 4 } }, trust, 'hub', DesiredBody, 'desired state'), code('SIGNATURE_INVALID', /^desired state: hub signatures: 0 of threshold 1/));
-  assert.throws(() => verifyEnvelope(signEnvelope(body, [rel[0]!]), trust, 'hub', DesiredBody, 'desired state'), code('THRESHOLD_NOT_MET', /outside the role ignored/));
+  assert.throws(() => verifyEnvelope(signEnvelope(body, [rel[0]!]), trust, 'hub', DesiredBody, 'desired state'), code('THRESHOLD_NOT_MET', /not among the hub keys of trust version 1 ignored/));
   assert.throws(() => verifyEnvelope({ signed: { x: 1 }, signatures: [] }, trust, 'hub', z.object({ x: z.string() }), 'thing'), code('SCHEMA_INVALID', /invalid thing: signed.x/));
   assert.equal(canonicalBytes(doc.signed).length > 0, true);
 });

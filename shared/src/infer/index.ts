@@ -1,5 +1,6 @@
 // OIP tensors, request validation, samples, warm-up and preflight (docs/decisions/0009-model-samples.md).
 export * from './tensor.js';
+export * from './half.js';
 export * from './request.js';
 export * from './raw.js';
 export * from './shape-text.js';

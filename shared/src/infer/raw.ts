@@ -7,11 +7,12 @@
 // (request.ts), so raw and JSON inputs get the same checks and messages.
 import type { Datatype } from '../wire/manifest.js';
 import { arrayFor, type TensorData } from './tensor.js';
+import { fromHalfBits, toHalfBits } from './half.js';
 import { shapeText } from './shape-text.js';
 
-/** Bytes per element of each fixed-size datatype (BYTES and FP16 have none here). */
+/** Bytes per element of each fixed-size datatype (BYTES has none). */
 export const ELEMENT_BYTES: Partial<Record<Datatype, number>> = {
-  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4,
+  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4,
   UINT64: 8, INT64: 8, FP64: 8,
 };
 
@@ -34,15 +35,15 @@ export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shap
   if (!LITTLE_ENDIAN) throw new RawDataError('raw tensor data is not supported on a big-endian host');
   if (datatype === 'BYTES') return decodeBytes(bytes, n, shape);
   const size = ELEMENT_BYTES[datatype];
-  const arr = size === undefined ? undefined : arrayFor(datatype, n);
+  const arr = size === undefined ? undefined : datatype === 'FP16' ? new Uint16Array(n) : arrayFor(datatype, n);
   if (size === undefined || arr === undefined) {
-    throw new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+    throw new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP16, FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
   }
   if (bytes.length !== n * size) {
     throw new RawDataError(`raw data has ${bytes.length} bytes but shape ${shapeText(shape)} of ${datatype} needs ${n * size} (${n} values of ${size} bytes)`);
   }
   new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(bytes);
-  return arr;
+  return datatype === 'FP16' ? fromHalfBits(arr as Uint16Array) : arr;
 }
 
 /**
@@ -99,9 +100,10 @@ function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): st
   return out;
 }
 
-/** The raw bytes of tensor data (a view over typed arrays: no copy), for outputs. */
-export function encodeRaw(data: TensorData): Uint8Array {
+/** The raw bytes of tensor data (a view over typed arrays: no copy, but FP16 values become 2-byte halves), for outputs. */
+export function encodeRaw(data: TensorData, datatype: Datatype): Uint8Array {
   if (!LITTLE_ENDIAN) throw new RawDataError('raw tensor data is not supported on a big-endian host');
+  if (datatype === 'FP16' && !Array.isArray(data)) data = toHalfBits(data as Float32Array);
   if (!Array.isArray(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const enc = new TextEncoder();
   const parts = data.map((s) => enc.encode(s));

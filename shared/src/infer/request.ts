@@ -10,6 +10,7 @@ import type { Manifest, TensorSpec } from '../wire/manifest.js';
 import { decodeRaw, NUL_MESSAGE, RawDataError } from './raw.js';
 import { shapeText, shapeValueText } from './shape-text.js';
 import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
+import { FP16_MAX } from './half.js';
 
 /**
  * Set by a transport on a request tensor whose data came as raw little-endian
@@ -200,8 +201,8 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     return s;
   }
   const arr = arrayFor(datatype, n);
-  if (!arr) return bad(`input "${name}": datatype ${datatype} is not supported by this agent: expected FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
-  if (datatype === 'FP32' || datatype === 'FP64') {
+  if (!arr) return bad(`input "${name}": datatype ${datatype} is not supported by this agent: expected FP16, FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+  if (datatype === 'FP32' || datatype === 'FP64' || datatype === 'FP16') {
     const a = arr as Float32Array | Float64Array;
     for (let i = 0; i < n; i++) {
       let v = flat[i];
@@ -215,6 +216,11 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     }
     if (!allowNonFinite && datatype === 'FP32') {
       for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!)) bad(`input "${name}": data[${i}] = ${flat[i] as number} overflows FP32: expected a finite FP32 number`);
+    }
+    if (!allowNonFinite && datatype === 'FP16') {
+      for (let i = 0; i < n; i++) {
+        if (Math.abs(a[i]!) >= 65520) bad(`input "${name}": data[${i}] = ${flat[i] as number} overflows FP16: expected a finite FP16 number (at most ${FP16_MAX} in magnitude)`);
+      }
     }
     return a;
   }
@@ -231,7 +237,9 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
   for (let i = 0; i < n; i++) {
     const v = flat[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      bad(`input "${name}": data[${i}] is ${describe(v)}: expected an integer in [${lo}, ${hi}] (${datatype})`);
+      // Past 2^53 the parser has already rounded what was sent: say so, and how to send such values.
+      const big = (datatype === 'INT64' || datatype === 'UINT64') && typeof v === 'number' && Math.abs(v) > Number.MAX_SAFE_INTEGER;
+      bad(`input "${name}": data[${i}] is ${describe(v)}${big ? ' (past 2^53, where JSON and typed gRPC numbers round, so perhaps not the value sent)' : ''}: expected an integer in [${lo}, ${hi}] (${datatype})${big ? '; larger values go as raw or binary data' : ''}`);
     }
   }
   if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {

@@ -138,7 +138,7 @@ export const DriftGroup = z.object({
   key: z.string(),
   devices: Count,
   predictions: Count,
-  /** Why there is no verdict (too few predictions), else null. */
+  /** Why there is no verdict (too few predictions, or no reference to compare with), else null. */
   insufficient: z.string().nullable(),
   drifted: z.boolean(),
   features: z.array(FeatureDrift),

@@ -15,9 +15,9 @@ export interface OipGrpcClient {
   close(): void;
 }
 
-/** `target`: host:port or unix:///path. */
-export function oipClient(target: string, options: ClientOptions = {}): OipGrpcClient {
-  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, PROTO_OPTIONS)) as unknown as { inference: { GRPCInferenceService: new (target: string, creds: ChannelCredentials, options: ClientOptions) => Client } };
+/** `target`: host:port or unix:///path; `proto` overrides how messages decode (e.g. `longs: String` for exact 64-bit ints). */
+export function oipClient(target: string, options: ClientOptions = {}, proto: Partial<typeof PROTO_OPTIONS> | { longs: StringConstructor } = {}): OipGrpcClient {
+  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, { ...PROTO_OPTIONS, ...proto })) as unknown as { inference: { GRPCInferenceService: new (target: string, creds: ChannelCredentials, options: ClientOptions) => Client } };
   const client: Client = new pkg.inference.GRPCInferenceService(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, ...options });
   return {
     raw: client,

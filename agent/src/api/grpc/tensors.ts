@@ -50,6 +50,8 @@ export function prepareGrpcInputs(body: unknown): void {
       t[RAW_DATA] = raw[i]!;
       continue;
     }
+    // The proto has no contents field for FP16: its values come only as raw bytes (2 per value).
+    if (field === undefined && t.datatype === 'FP16') bad(`input "${t.name}": datatype FP16 has no contents field in OIP v2 gRPC: expected its values in raw_input_contents (2 little-endian bytes per value)`);
     // Values in another datatype's field would otherwise read as "data has 0 values": name both fields.
     if (field !== undefined && c) {
       for (const k in c) {
@@ -80,16 +82,20 @@ function textOf(values: Buffer[], name: string | undefined): string[] {
 function typed(data: TensorData, datatype: string): unknown[] {
   if (Array.isArray(data)) return data.map((s) => Buffer.from(s));
   if (datatype === 'BOOL') return Array.from(data as Uint8Array, (x) => x !== 0);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => Number(x));
+  // Decimal strings, which protobufjs encodes as exact 64-bit ints (a number would round past 2^53).
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, (x) => x.toString());
   return Array.from(data as Float32Array);
 }
 
-/** ModelInferResponse outputs (and raw_output_contents when `raw`). */
+/**
+ * ModelInferResponse outputs, as raw_output_contents when `raw` or when an output's datatype has no
+ * contents field (FP16): the protocol carries either every output raw or none.
+ */
 export function grpcOutputs(outputs: readonly RecordedTensor[], raw: boolean): { outputs: unknown[]; raw_output_contents?: Uint8Array[] } {
-  if (raw) {
+  if (raw || outputs.some((t) => FIELD[t.datatype] === undefined)) {
     return {
       outputs: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
-      raw_output_contents: outputs.map((t) => encodeRaw(t.data)),
+      raw_output_contents: outputs.map((t) => encodeRaw(t.data, t.datatype)),
     };
   }
   return {

@@ -55,7 +55,7 @@ function featureRow(f: FeatureDrift, trend: string): string[] {
 
 /** The human form of a drift response: one table per group, worst devices, the baseline. */
 export function formatDrift(r: DriftResponse): string {
-  const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ''}` : `${r.baseline.since} .. ${r.baseline.until}`;
+  const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ' (it has none)'}` : `${r.baseline.since} .. ${r.baseline.until}`;
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
   if (r.timeline) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
   for (const g of r.groups) {
@@ -147,7 +147,7 @@ export const driftReportLs: Command = {
     }
     const r = await HubClient.from(args, ctx).request<{ reports: Array<{ id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: boolean; driftedFeatures: string[]; insufficient?: boolean; createdAt: string; createdBy: string }> }>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'MODEL', 'VERSION', 'RANGE', 'BY', 'DRIFTED', 'CREATED', 'BY WHOM'],
-      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || (x.insufficient ? 'too few predictions' : 'no'), x.createdAt, x.createdBy])));
+      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || (x.insufficient ? 'no verdict' : 'no'), x.createdAt, x.createdBy])));
     return 0;
   },
 };

@@ -102,7 +102,7 @@ export const rolloutCreate: Command = {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
     ...POLICY_OPTIONS,
-    shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5 (repeatable; docs/rollouts.md "Shadow stage")' },
+    shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")' },
     ...WINDOW_OPTION,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
   },
