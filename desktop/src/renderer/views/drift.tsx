@@ -94,7 +94,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
       ) : null}
       {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} retry={refetchAll} /> : (
         <>
-          <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` (${r.baseline.id})` : ''}` : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
+          <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {r.thresholds.minPredictions} predictions.</p>
           <div class="panel" data-testid="drift-heatmap">
             <h2>PSI per feature per hour (all devices)</h2>
@@ -108,7 +108,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
               {r.timeline?.psi[selected] ? <PsiBars values={r.timeline.psi[selected] ?? []} starts={r.timeline.starts} threshold={r.thresholds.psi} /> : null}
             </div>
           ) : null}
-          <Groups groups={all} />
+          <Groups groups={all} noReference={r.baseline.kind === 'reference' && r.baseline.id === null} />
           <AccuracyPanel name={name} version={version} query={metricsQuery(query())} />
         </>
       )}
@@ -147,7 +147,8 @@ function FeatureStats({ f }: { f: FeatureDrift }) {
   );
 }
 
-function Groups({ groups }: { groups: DriftResponse['groups'] }) {
+/** `noReference`: compared with a reference the manifest lacks, so no group gets a verdict however many predictions. */
+function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noReference: boolean }) {
   if (groups.length === 0) return <Empty>No predictions from any device in this range.</Empty>;
   return (
     <div class="panel">
@@ -157,7 +158,7 @@ function Groups({ groups }: { groups: DriftResponse['groups'] }) {
         <tbody>{groups.map((g) => (
           <tr key={g.key} data-group={g.key}>
             <td class="mono">{g.key}</td><td>{g.devices}</td><td>{g.predictions}</td>
-            <td>{g.insufficient ? <span class="pill offline" title={g.insufficient}>too few predictions</span> : g.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td>
+            <td>{g.insufficient ? <span class="pill offline" title={g.insufficient}>{noReference ? 'no reference' : 'too few predictions'}</span> : g.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td>
             <td class="mono">{[...g.features, ...g.outputs].filter((f) => f.drifted).map((f) => f.name).join(', ') || (g.insufficient ? g.insufficient : '—')}</td>
             <td>{g.worstDevices.length === 0 ? '—' : g.worstDevices.map((w) => (
               <div key={w.deviceId}><a class="mono" href={`#/devices/${enc(w.deviceId)}`}>{w.deviceId}</a> <span class="muted">{w.psi.toFixed(2)} {w.feature}</span></div>
