@@ -128,10 +128,8 @@ export class Updater implements PolicyListener {
   private scheduleRecheck(): void {
     this.clearRecheck();
     const now = this.now();
-    const deferred = [...this.phases.values()].filter((p) => p.status === 'deferred');
-    const untils = deferred.flatMap((p) => (p.until ? [Date.parse(p.until) - now] : []));
-    const every = [...(deferred.length ? [this.d.deferCheckMs ?? DEFER_CHECK_MS] : []), ...(this.roomWaits.size ? [this.roomWaits.checkMs] : [])];
-    const ms = Math.min(...every, ...untils.map((u) => Math.max(100, u)));
+    const untils = [...this.phases.values()].flatMap((p) => (p.status === 'deferred' && p.until ? [Date.parse(p.until) - now] : []));
+    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, this.roomWaits.size ? this.roomWaits.checkMs : Infinity, ...untils.map((u) => Math.max(100, u)));
     this.recheckTimer = setTimeout(() => {
       this.recheckTimer = null;
       this.recheck();
