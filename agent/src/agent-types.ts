@@ -59,6 +59,8 @@ export interface AgentDeps {
   withdrawRestart?: () => void;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
+  /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */
+  diskWaitCheckMs?: number;
   /** Bounds of the predictions remembered for labels (docs/agent.md "Feedback"; tests hit them). */
   feedbackLimits?: Partial<MemoryLimits>;
   /** Bounds of shadow evaluation (default SHADOW_LIMITS; tests make the queue small). */

@@ -74,9 +74,11 @@ export class ModelManager {
 
   /**
    * `sealedKey`: the content key of an encrypted bundle, sealed to this box (`install --key`); it is
-   * opened before any file is copied, and kept (sealed) only once the install succeeded.
+   * opened before any file is copied, and kept (sealed) only once the install succeeded. `diskFullIsWait`:
+   * a full disk (DISK_FULL) records no `install_failed` event, the caller reports the wait for room (the
+   * updater: docs/decisions/0064-full-disk-is-not-a-failed-install.md).
    */
-  install(bundlePath: string, opts: { activate?: boolean; sealedKey?: SealedKey } = {}): Promise<InstallResult> {
+  install(bundlePath: string, opts: { activate?: boolean; sealedKey?: SealedKey; diskFullIsWait?: boolean } = {}): Promise<InstallResult> {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
       // Bundle verification and the trust document need the wire schemas (loaded on first install).
@@ -141,6 +143,7 @@ export class ModelManager {
         return { name: m.name, version: m.version, manifestSha256: b.manifestSha256, activated: activate, active, preflight: pf };
       } catch (err) {
         const e = toAppError(err); // a full disk is DISK_FULL, an unwritable data dir IO_ERROR
+        if (e.code === 'DISK_FULL' && opts.diskFullIsWait) throw e;
         this.d.events.add({ kind: 'install_failed', model: name, version, code: e.code, message: e.message, data: { bundle: bundlePath } });
         throw e;
       }

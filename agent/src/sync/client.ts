@@ -74,6 +74,7 @@ export class SyncClient {
       manager: d.manager, models: d.models, downloader: this.downloader, store: this.store, emit,
       changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(), ...(d.shadow ? { shadow: d.shadow } : {}),
       ...(d.lock ? { lock: d.lock } : {}), ...(d.disk ? { disk: d.disk } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
+      diskFree: () => this.disk.free(), ...(d.diskWaitCheckMs !== undefined ? { diskCheckMs: d.diskWaitCheckMs } : {}),
     });
   }
 

@@ -27,6 +27,11 @@ export class DiskWatch {
     return d;
   }
 
+  /** Bytes free to the agent now (a version waiting for room looks: sync/disk-wait.ts); undefined when unreadable. */
+  free(): number | undefined {
+    return readDiskSpace(this.dir)?.free;
+  }
+
   start(): void {
     this.timer ??= setInterval(() => {
       const d = readDiskSpace(this.dir);

@@ -270,9 +270,24 @@ export class BlobDownloader {
    */
   private refused(a: Active, err: unknown): void {
     this.fail(a, this.refusedWrite(a.sha256, a.size, err, '; the partial download was removed'));
-    rmSync(this.partialPath(a.sha256), { force: true });
+    this.discard(a.sha256);
+  }
+
+  /**
+   * Removes what is on disk of `sha256` (partial and finished file) with its progress, unless it is being
+   * fetched: a download the disk refused gives its room back (docs/agent.md "Disk space"). Never throws.
+   */
+  discard(sha256: string): void {
+    if (this.active.has(sha256)) return;
+    for (const p of [this.partialPath(sha256), this.finalPath(sha256)]) {
+      try {
+        rmSync(p, { force: true });
+      } catch {
+        /* pruned with a later desired document (prune) */
+      }
+    }
     try {
-      this.opts.store.remove(a.sha256);
+      this.opts.store.remove(sha256);
     } catch {
       /* the record is pruned with the next desired document (prune) */
     }

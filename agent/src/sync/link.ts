@@ -30,6 +30,7 @@ export interface LinkParts {
     pause?: Pause | undefined;
     clock?: { now(): number } | undefined;
     deferCheckMs?: number | undefined;
+    diskWaitCheckMs?: number | undefined;
   };
   /** What the disk refuses now (disk-full.ts). */
   disk: DiskFullState;
@@ -81,6 +82,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
     clockMark: p.clockMark, disk: p.disk,
     lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
+    ...(deps.diskWaitCheckMs !== undefined ? { diskWaitCheckMs: deps.diskWaitCheckMs } : {}),
     emit: (e) => {
       s.events.add(e); // also queued in the outbox, in the same transaction
       logger.info({ event: e.kind, model: e.model, version: e.version, code: e.code }, e.message);

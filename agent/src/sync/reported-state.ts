@@ -44,6 +44,7 @@ export function reportedState(i: ReportedStateInput): ReportedState {
       ...(p?.progress !== undefined ? { progress: p.progress } : {}),
       ...(p?.reason ? { reason: p.reason } : {}),
       ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
+      ...(p?.status === 'waiting_for_disk' && p.diskWait ? { diskWait: p.diskWait } : {}),
       ...(preflight.length ? { preflight } : {}),
       ...(replay ? { replay } : {}),
     };

@@ -61,6 +61,8 @@ export interface SyncDeps {
   deferCheckMs?: number;
   /** How often the data dir's disk is looked at between state reports (disk-space.ts; default 60 s). */
   diskCheckMs?: number;
+  /** While a version waits for room on a full disk, how often the free room is looked at (disk-wait.ts; default 30 s). */
+  diskWaitCheckMs?: number;
   /** Test hook: download pause points (EDGEFLEET_TEST_PAUSE_AT). */
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
   /** Runs the candidates desired documents name in shadow (docs/agent.md "Shadow evaluation"). */

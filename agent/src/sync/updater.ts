@@ -6,8 +6,9 @@
 // A switch may be deferred (switch-gate.ts: the box's update lock, the model's maintenance window): the
 // version is downloaded and verified at once, reported `deferred`, and the document is applied again when
 // the lock goes or the window opens (checked at least every deferCheckMs), unless a newer one came.
-import { rmSync } from 'node:fs';
-import { AppError, toAppError, type DesiredBody, type DesiredModel, type EventKind } from '@edgefleet/shared';
+// A download or install the disk refuses (DISK_FULL) blocks nothing: the version is reported
+// `waiting_for_disk` and tried again by itself when there is room (disk-wait.ts, decision 0064).
+import { toAppError, type DesiredBody, type DesiredModel, type DiskWait, type EventKind } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { BlobDownloader } from './downloader.js';
@@ -17,14 +18,18 @@ import type { UpdateLock } from '../store/update-lock-repo.js';
 import { switchVerdict } from './switch-gate.js';
 import type { ShadowRunner } from '../shadow/runner.js';
 import type { DiskFullState } from '../disk-full.js';
+import { DiskWaits, diskWaitMessage, roomFor } from './disk-wait.js';
+import { fetchInstall } from './fetch-install.js';
 
 export type ModelPhase = {
-  status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred';
+  status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred' | 'waiting_for_disk';
   target: string;
   progress?: number;
   reason?: { code: string; message: string };
   /** While deferred: when the switch may happen (ISO, by this box's clock; null: never). */
   until?: string | null;
+  /** While waiting_for_disk: the room needed and free. */
+  diskWait?: DiskWait;
 };
 
 /** How often a deferred switch is looked at again at most (a lock removed through the API is seen at once). */
@@ -53,6 +58,10 @@ export interface UpdaterDeps {
   shadow?: ShadowRunner;
   /** Told when a download or install is refused for a full disk, and when one succeeds (disk-full.ts). */
   disk?: DiskFullState;
+  /** Bytes free on the data dir's disk (statfs), undefined when unreadable: a version waiting for room is tried when it has it. */
+  diskFree?: () => number | undefined;
+  /** While a version waits for room, look at the free room this often (disk-wait.ts DISK_CHECK_MS). */
+  diskCheckMs?: number;
 }
 
 export class Updater implements PolicyListener {
@@ -64,14 +73,18 @@ export class Updater implements PolicyListener {
   /** The last document, when it has a deferred switch: applied again by recheck(). */
   private waiting: DesiredBody | null = null;
   private recheckTimer: NodeJS.Timeout | null = null;
+  /** Versions refused for a full disk, waiting for room. */
+  private readonly roomWaits: DiskWaits;
 
-  constructor(private readonly d: UpdaterDeps) {}
+  constructor(private readonly d: UpdaterDeps) {
+    this.roomWaits = new DiskWaits(d.diskFree ?? (() => undefined), d.diskCheckMs, () => this.now());
+  }
 
   private now(): number {
     return this.d.now ? this.d.now() : Date.now();
   }
 
-  /** Looks at a deferred switch again now (the lock changed; the timer). A newer document waiting wins. */
+  /** Looks at a deferred switch or a version waiting for room again now (the lock changed; the timer). A newer document waiting wins. */
   recheck(): void {
     const doc = this.waiting;
     if (!doc || this.stopped || this.next) return;
@@ -108,12 +121,15 @@ export class Updater implements PolicyListener {
     this.recheckTimer = null;
   }
 
-  /** Looks again when the earliest deferral may end, and at least every deferCheckMs (the clock may jump). */
+  /**
+   * Looks again when the earliest deferral may end, and at least every deferCheckMs (the clock may jump);
+   * with a version waiting for room, at least every diskCheckMs.
+   */
   private scheduleRecheck(): void {
     this.clearRecheck();
     const now = this.now();
     const untils = [...this.phases.values()].flatMap((p) => (p.status === 'deferred' && p.until ? [Date.parse(p.until) - now] : []));
-    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, ...untils.map((u) => Math.max(100, u)));
+    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, this.roomWaits.size ? this.roomWaits.checkMs : Infinity, ...untils.map((u) => Math.max(100, u)));
     this.recheckTimer = setTimeout(() => {
       this.recheckTimer = null;
       this.recheck();
@@ -132,16 +148,18 @@ export class Updater implements PolicyListener {
       this.next = null;
       this.waiting = null;
       this.clearRecheck();
-      // A switch deferred under an older document that this one no longer asks for is not waiting any more.
+      // A switch deferred (or a version waiting for room) under an older document that this one no longer
+      // asks for is not waiting any more.
       const named = new Set(doc.models.map((m) => m.name));
-      for (const [name, p] of [...this.phases]) if (p.status === 'deferred' && !named.has(name)) this.setPhase(name, undefined);
-      let deferred = false;
+      for (const [name, p] of [...this.phases]) if ((p.status === 'deferred' || p.status === 'waiting_for_disk') && !named.has(name)) this.setPhase(name, undefined);
+      this.roomWaits.retain(named);
+      let waits = false;
       for (const m of doc.models) {
         if (this.stopped) return;
-        if ((await this.applyModel(doc.seq, m)) === 'deferred') deferred = true;
+        if ((await this.applyModel(doc.seq, m)) === 'waits') waits = true;
         await this.applyShadow(m);
       }
-      if (deferred && !this.next && !this.stopped) {
+      if (waits && !this.next && !this.stopped) {
         this.waiting = doc;
         this.scheduleRecheck();
       }
@@ -162,12 +180,18 @@ export class Updater implements PolicyListener {
   }
 
   private setPhase(name: string, p: ModelPhase | undefined): void {
-    if (p) this.phases.set(name, p);
-    else this.phases.delete(name);
-    this.d.changed();
+    this.showPhase(name, p, true);
   }
 
-  private async applyModel(seq: number, m: DesiredModel): Promise<'deferred' | void> {
+  /** `notify`: a state report should show it now (else it goes with the next one). */
+  private showPhase(name: string, p: ModelPhase | undefined, notify: boolean): void {
+    if (p) this.phases.set(name, p);
+    else this.phases.delete(name);
+    if (notify) this.d.changed();
+  }
+
+  /** Applies one model of document `seq`; 'waits' when its switch is deferred or it waits for room. */
+  private async applyModel(seq: number, m: DesiredModel): Promise<'waits' | void> {
     const { manager, models, store, emit } = this.d;
     // The content key of a sealed bundle, sealed to this box: kept for every later load, also when the
     // version already runs (a re-sealed key after this box's device key changed).
@@ -180,6 +204,7 @@ export class Updater implements PolicyListener {
     }
     const active = models.getActive(m.name);
     if (active?.active === m.version) {
+      this.roomWaits.clear(m.name);
       if (this.phases.get(m.name)?.status !== 'rolled_back') this.setPhase(m.name, undefined);
       return;
     }
@@ -188,8 +213,11 @@ export class Updater implements PolicyListener {
       this.setPhase(m.name, { status: 'rolled_back', target: m.version, reason: { code: 'VERSION_BLOCKED', message: `not retried until the hub sends a newer desired document (it failed or was rolled back here): ${blocked}` } });
       return;
     }
+    // Refused for a full disk before: tried again once there is room (or its wait is over).
+    if (this.roomWaits.holds(m.name, m.version)) return 'waits';
     try {
-      await this.fetched(() => this.fetchInstall(m.name, m.version, m.manifestSha256, m.bundle, true));
+      await this.fetched(() => fetchInstall(this.d, m, (p, notify) => this.showPhase(m.name, p, notify)));
+      this.roomWaits.clear(m.name);
       // A switch under a running version waits for the update lock and the maintenance window; a first
       // install (nothing served yet) does not.
       if (active) {
@@ -200,7 +228,7 @@ export class Updater implements PolicyListener {
           if (cur?.status !== 'deferred' || cur.target !== m.version || cur.until !== until || cur.reason?.code !== v.code) {
             this.setPhase(m.name, { status: 'deferred', target: m.version, progress: 1, reason: { code: v.code, message: v.message }, until });
           }
-          return 'deferred';
+          return 'waits';
         }
       }
       this.setPhase(m.name, { status: 'activating', target: m.version, progress: 1 });
@@ -221,59 +249,38 @@ export class Updater implements PolicyListener {
         this.setPhase(m.name, undefined);
         return;
       }
+      if (e.code === 'DISK_FULL') return this.waitForRoom(m, e.message);
+      this.roomWaits.clear(m.name);
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
       emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
     }
   }
 
+  /**
+   * The disk refused `m`'s download or install: not the version's failure, so nothing is blocked. What
+   * it left on disk goes (its room is what is missing), the state says `waiting_for_disk` with the room
+   * needed and free, an event says so when the wait begins, and recheck() tries again (disk-wait.ts).
+   */
+  private waitForRoom(m: DesiredModel, cause: string): 'waits' {
+    this.d.downloader.discard(m.bundle.sha256);
+    const { first, ...diskWait } = this.roomWaits.refused(m.name, m.version, roomFor(m.bundle.size));
+    const message = diskWaitMessage(`${m.name}@${m.version}`, diskWait, cause);
+    this.setPhase(m.name, { status: 'waiting_for_disk', target: m.version, reason: { code: 'DISK_FULL', message }, diskWait });
+    if (first) {
+      // Written to agent.db and the outbox, which the full disk may refuse too: the state says it anyway.
+      try {
+        this.d.emit({ kind: 'waiting_for_disk', model: m.name, version: m.version, code: 'DISK_FULL', message, data: { ...diskWait } });
+      } catch (err) {
+        this.d.onError(err, `recording that ${m.name}@${m.version} waits for disk space`);
+      }
+    }
+    return 'waits';
+  }
+
   /** A download and install, its full-disk outcome noted (disk-full.ts). */
   private fetched(work: () => Promise<void>): Promise<void> {
     return this.d.disk ? this.d.disk.run('model downloads', work) : work();
-  }
-
-  /**
-   * Downloads and installs (not activating) a version unless it is installed; a different manifest under
-   * the same version is HASH_MISMATCH. `phases`: report progress in the model's state (not for a shadow).
-   */
-  private async fetchInstall(name: string, version: string, manifestSha256: string, bundle: { sha256: string; size: number }, phases: boolean): Promise<void> {
-    const { manager, models, downloader, emit } = this.d;
-    const m = { name, version, manifestSha256, bundle };
-    const setPhase = (p: ModelPhase) => {
-      if (phases) this.setPhase(name, p);
-    };
-    const installed = models.getVersion(m.name, m.version);
-    if (installed) {
-      if (installed.manifestSha256 !== m.manifestSha256) {
-        throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
-      }
-    } else {
-      setPhase({ status: 'downloading', target: m.version, progress: 0 });
-      emit({ kind: 'download_started', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version} (${m.bundle.size} bytes)`, data: { progress: 0, size: m.bundle.size } });
-      let lastTenth = 0;
-      const path = await downloader.fetch(m.bundle.sha256, m.bundle.size, (received) => {
-        const progress = m.bundle.size ? received / m.bundle.size : 1;
-        if (phases) this.phases.set(m.name, { status: 'downloading', target: m.version, progress });
-        const tenth = Math.floor(progress * 10);
-        if (tenth > lastTenth && tenth < 10) {
-          lastTenth = tenth;
-          emit({ kind: 'download_progress', model: m.name, version: m.version, message: `downloading ${m.name}@${m.version}: ${tenth * 10}%`, data: { progress } });
-          this.d.changed();
-        }
-      });
-      setPhase({ status: 'verifying', target: m.version, progress: 1 });
-      emit({ kind: 'verifying', model: m.name, version: m.version, message: `verifying ${m.name}@${m.version}`, data: { progress: 1 } });
-      let res;
-      try {
-        res = await manager.install(path, { activate: false });
-      } finally {
-        // The store now holds the files content-addressed (or refused them): the download is done with.
-        rmSync(path, { force: true });
-      }
-      if (res.manifestSha256 !== m.manifestSha256) {
-        throw new AppError('HASH_MISMATCH', `bundle for ${m.name}@${m.version} has manifest ${res.manifestSha256.slice(0, 12)}…, the desired document names ${m.manifestSha256.slice(0, 12)}…`);
-      }
-    }
   }
 
   /**
@@ -297,7 +304,7 @@ export class Updater implements PolicyListener {
     }
     try {
       if (s.contentKey) this.d.manager.rememberKey(s.contentKey);
-      await this.fetched(() => this.fetchInstall(m.name, s.version, s.manifestSha256, s.bundle, false));
+      await this.fetched(() => fetchInstall(this.d, { name: m.name, ...s }));
       const v = await this.d.manager.loadInstalled(m.name, s.version);
       await runner.set(m.name, v, settings);
       this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: s.replay !== undefined ? `${m.name}@${s.version} loaded beside ${m.version} to replay up to ${s.replay} recent requests` : `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate, ...(s.replay !== undefined ? { replay: s.replay } : {}) } });

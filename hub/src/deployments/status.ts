@@ -1,25 +1,30 @@
 // Deployment status from what devices report (docs/hub.md "Deployments"): install events move a
-// device's row (downloading, activating, active, failed, rolled_back), a refused desired document marks
-// every model it named `refused`, and a reported state's active versions are `active` and a switch the
-// device defers (maintenance window, update lock: decision 0031) is `deferred` with why and until when.
+// device's row (downloading, activating, active, failed, rolled_back, waiting_for_disk), a refused
+// desired document marks every model it named `refused`, and a reported state's active versions are
+// `active`, a switch the device defers (maintenance window, update lock: decision 0031) is `deferred`
+// with why and until when, and a version its full disk refused is `waiting_for_disk` (decision 0064).
 import { describeClockOffset, type DeploymentDeviceStatus, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { deploymentProgress } from '../store/deployments-repo.js';
 
-const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back'>> = {
+const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back' | 'waiting_for_disk'>> = {
   download_started: 'downloading',
   download_progress: 'downloading',
   verifying: 'activating',
   activating: 'activating',
   activated: 'active',
   install_failed: 'failed',
+  waiting_for_disk: 'waiting_for_disk',
   rolled_back: 'rolled_back',
   policy_breach: 'rolled_back',
 };
 
-/** Applies a device's stored events to its deployment rows. */
-/** Statuses a download or verify event of the same deployment does not go over. */
+/** Statuses a download, verify or waiting-for-disk event of the same deployment does not go over. */
 const OLDER_NEWS: readonly DeploymentDeviceStatus[] = ['deferred', 'active'];
+/** Statuses whose row keeps the event's reason. */
+const WITH_REASON: ReadonlySet<DeploymentDeviceStatus> = new Set(['failed', 'rolled_back', 'waiting_for_disk']);
+
+/** Applies a device's stored events to its deployment rows. */
 
 export function statusFromEvents(store: Store, deviceId: string, events: readonly DeviceEvent[], now: Date): void {
   for (const e of events) {
@@ -31,12 +36,13 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     if (!status || !e.model || !e.version) continue;
     // A progress outside 0..1 is ignored like a missing one (docs/hub.md "What the hub accepts from devices").
     const progress = deploymentProgress(e.data?.['progress']) ?? (status === 'active' ? 1 : null);
-    const reason = status === 'failed' || status === 'rolled_back' ? `${e.code ?? e.kind}: ${e.message}` : null;
+    const reason = WITH_REASON.has(status) ? `${e.code ?? e.kind}: ${e.message}` : null;
     // Events come through the outbox, the state directly: a download or verify event arriving after
     // the state said `deferred` or `active` is older news (an event resent after the hub that stored it
     // first died, or one that waited in the outbox) and does not hide the deferral or the activation
     // (`activated` does end a deferral).
-    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(status === 'downloading' || status === 'activating' ? { notOver: OLDER_NEWS } : {}) });
+    const older = status === 'downloading' || status === 'activating' || status === 'waiting_for_disk';
+    store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(older ? { notOver: OLDER_NEWS } : {}) });
   }
 }
 
@@ -44,8 +50,9 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
 const CLOCK_NOTE_MS = 5 * 60_000;
 
 /**
- * A reported state: each model's active version is `active` on its deployment row, and a version whose
- * switch the device defers is `deferred`, the reason saying why and until when (the agent's message names both). The device evaluates its
+ * A reported state: each model's active version is `active` on its deployment row, a version whose
+ * switch the device defers is `deferred`, the reason saying why and until when (the agent's message names both), and a
+ * version the device's full disk refused is `waiting_for_disk` (its message names the room needed and free). The device evaluates its
  * window on its own clock: when that is off, the reason says by how much (docs/rollouts.md).
  */
 export function statusFromState(store: Store, deviceId: string, m: ReportedState, now: Date): void {
@@ -55,6 +62,9 @@ export function statusFromState(store: Store, deviceId: string, m: ReportedState
       const offset = Date.parse(m.at) - now.getTime();
       const clock = Math.abs(offset) > CLOCK_NOTE_MS ? ` (the box's clock is ${describeClockOffset(offset)} the hub's)` : '';
       store.deployments.setStatus(deviceId, model.name, model.target, 'deferred', now, { progress: 1, reason: `${model.reason?.code ?? 'DEFERRED'}: ${model.reason?.message ?? 'switch deferred'}${clock}` });
+    }
+    if (model.status === 'waiting_for_disk' && model.target && model.target !== model.active) {
+      store.deployments.setStatus(deviceId, model.name, model.target, 'waiting_for_disk', now, { progress: null, reason: `${model.reason?.code ?? 'DISK_FULL'}: ${model.reason?.message ?? 'waiting for disk space'}` });
     }
   }
 }

@@ -127,7 +127,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const devices = store.rollouts.devices(r.id);
   const told = devices.filter((d) => d.notifiedAt !== null);
   const control = devices.filter((d) => d.notifiedAt === null).map((d) => d.deviceId);
-  const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0 } satisfies InstallCounts;
+  const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const active: string[] = [];
   let worst: { id: string; n: number } | null = null;
   for (const d of told) {

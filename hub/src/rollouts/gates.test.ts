@@ -94,3 +94,19 @@ test('control devices connected but short of predictions: the comparative gates 
   // With no control, latency has nothing to be judged against: shown, not blocking, its threshold meaningless.
   assert.deepEqual([byName(alone)['latency_p95']?.blocking, byName(alone)['latency_p95']?.note], [false, 'no control devices: shown, not judged']);
 });
+
+test('install_success: a device waiting for disk space is pending, not failed, and the note counts it (decision 0064)', () => {
+  const wave = stats(4, 100);
+  const control = stats(10, 100);
+  const gate = (i: Parameters<typeof evaluateGates>[0]['install']) => byName(evaluateGates({ cfg, install: i, wave, control, reference: undefined, preflightP95: [] }))['install_success']!;
+  // Counted failed, one box of four makes 0.95 unreachable: the wave fails (and rolls back a good model).
+  assert.equal(gate({ notified: 4, active: 3, failed: 1 }).verdict, 'fail');
+  const waiting = gate({ notified: 4, active: 3, failed: 0, waitingForDisk: 1 });
+  assert.deepEqual([waiting.verdict, waiting.value, waiting.samples.wave], ['pending', 0.75, 4]);
+  assert.equal(waiting.note, '1 waiting for disk space on the device (not failed): pending until installed; a wave pending for gates.stuckSec (3600 s) pauses');
+  assert.equal(gate({ notified: 4, active: 4, failed: 0, waitingForDisk: 0 }).verdict, 'pass', 'installed once it had room');
+  // Waiting devices do not hide real failures: with two failed of four the threshold is out of reach.
+  assert.equal(gate({ notified: 4, active: 1, failed: 2, waitingForDisk: 1 }).verdict, 'fail');
+  const both = gate({ notified: 6, active: 3, failed: 0, deferred: 1, waitingForDisk: 2 });
+  assert.match(both.note ?? '', /^1 deferred .*; 2 waiting for disk space on the device \(not failed\)/);
+});

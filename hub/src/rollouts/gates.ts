@@ -15,6 +15,8 @@ export interface InstallCounts {
   deferred?: number;
   /** Deferring past gates.deferTimeoutSec: left out of install_success (decision 0031). */
   leftOut?: number;
+  /** Waiting for room on a full disk: pending, not failed (decision 0064); gates.stuckSec bounds the wait. */
+  waitingForDisk?: number;
 }
 
 export interface GateInput {
@@ -67,7 +69,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
 
   // install_success: active / notified; fails as soon as the failures make the threshold unreachable.
   // Devices deferring past gates.deferTimeoutSec are left out of both (decision 0031); those deferring
-  // within it are not settled, so the gate waits for them.
+  // within it are not settled, so the gate waits for them. A device waiting for room on its full disk
+  // has not failed the version (decision 0064): not settled either, the wave's stuck timer bounds it.
   {
     const told = install.notified - (install.leftOut ?? 0);
     const settled = install.active + install.failed;
@@ -77,6 +80,7 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const notes = [
       ...(install.deferred ? [`${install.deferred} deferred (maintenance window or update lock): waiting up to gates.deferTimeoutSec (${cfg.deferTimeoutSec ?? 3600} s) after each was told`] : []),
       ...(install.leftOut ? [`${install.leftOut} deferred past gates.deferTimeoutSec: left out`] : []),
+      ...(install.waitingForDisk ? [`${install.waitingForDisk} waiting for disk space on the device (not failed): pending until installed; a wave pending for gates.stuckSec (${cfg.stuckSec} s) pauses`] : []),
       ...(g.revoked ? [`${g.revoked} device${g.revoked === 1 ? '' : 's'} revoked during the rollout: left out`] : []),
     ];
     out.push({ name: 'install_success', value: value === null ? null : round(value), threshold: cfg.installSuccess, verdict, blocking: true, samples: { wave: told, control: 0 }, against: 'absolute', ...(notes.length ? { note: notes.join('; ') } : {}) });

@@ -85,7 +85,7 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
   const notified = told.map((d) => d.deviceId);
   const control = devices.filter((d) => d.notifiedAt === null && d.previous !== null && d.previous === r.fromVersion).map((d) => d.deviceId);
   const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
-  const install = { notified: notified.length, active: 0, failed: 0, deferred: 0, leftOut: 0 } satisfies InstallCounts;
+  const install = { notified: notified.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const deferMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
   const activeIds: string[] = [];
   for (const d of told) {
@@ -94,6 +94,7 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
       install.active++;
       activeIds.push(d.deviceId);
     } else if (s && FAILED.has(s)) install.failed++;
+    else if (s === 'waiting_for_disk') install.waitingForDisk++; // pending: the box's disk, not the model
     else if (s === 'deferred') {
       // Pending until deferTimeoutSec after it was told; then the wave goes on without it.
       if (now.getTime() - Date.parse(d.notifiedAt as string) < deferMs) install.deferred++;

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import { addLatency, emptyLatency, verifyBundle, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import mqtt from 'mqtt';
+import { STATE_SCHEMA, addLatency, deviceTopic, emptyLatency, verifyBundle, type ReportedModel, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
@@ -130,6 +131,30 @@ export function report(e: Env, ids: readonly string[], version: string, o: Param
     const s = (e.seq.get(id) ?? 0) + 1;
     e.seq.set(id, s);
     e.store.telemetry.putWindows(id, [win(s, version, new Date(now.getTime() - 30_000), 100, o)], now);
+  }
+}
+
+/** The wave's told devices (`told`) report the new version and the others 1.0.0 over a bake (61 s), then the engine steps. */
+export async function bake(e: Env, rolloutId: string, told: readonly string[]): Promise<void> {
+  e.clock.advance(30_000);
+  report(e, told, '2.0.0');
+  report(e, others(e, rolloutId), '1.0.0');
+  e.clock.advance(31_000);
+  report(e, told, '2.0.0');
+  await e.engine.tick();
+}
+
+/** A device's own state report over the real broker (retained), naming `model` (audio-energy). */
+export async function publishState(e: Env, id: string, model: Omit<ReportedModel, 'name' | 'previous'>): Promise<void> {
+  const c = await mqtt.connectAsync(e.link.address().mqtt, { protocolVersion: 4, clientId: id, username: id, password: `secret-${Number(id.slice(2))}`, reconnectPeriod: 0 });
+  try {
+    const state = {
+      schema: STATE_SCHEMA, deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: e.store.desired.latest(id)?.signed.seq ?? 0, trustVersion: 1,
+      models: [{ name: 'audio-energy', previous: null, ...model }], capabilities: [],
+    };
+    await c.publishAsync(deviceTopic(id, 'state'), JSON.stringify(state), { qos: 1, retain: true });
+  } finally {
+    await c.endAsync();
   }
 }
 

@@ -31,9 +31,12 @@ export const DeploymentCreate = z.object({
 }).strict();
 export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
 
-/** `deferred`: downloaded, the switch waits for the device's maintenance window or update lock (reason says until when). */
-/** `refused`: the device refused the desired document (expired, issued in the future, ...) and keeps its version; not a success. */
-export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'deferred']);
+/**
+ * `deferred`: downloaded, the switch waits for the device's maintenance window or update lock (reason says until when).
+ * `refused`: the device refused the desired document (expired, issued in the future, ...) and keeps its version; not a success.
+ * `waiting_for_disk`: the device's disk is full; it installs the version by itself once there is room (not a failure).
+ */
+export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'deferred', 'waiting_for_disk']);
 export type DeploymentDeviceStatus = z.infer<typeof DeploymentDeviceStatus>;
 
 export const DeploymentDevice = z.object({

@@ -63,8 +63,12 @@ export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);
 export type DesiredDocument = z.infer<typeof DesiredDocument>;
 
-/** `deferred`: installed and verified, the switch waits for a maintenance window or the box's update lock. */
-export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back', 'deferred']);
+/**
+ * `deferred`: installed and verified, the switch waits for a maintenance window or the box's update lock.
+ * `waiting_for_disk`: the download or install was refused for a full disk (DISK_FULL); not a failure of
+ * the version, which is tried again when there is room (docs/decisions/0064-full-disk-is-not-a-failed-install.md).
+ */
+export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back', 'deferred', 'waiting_for_disk']);
 export type ModelStatus = z.infer<typeof ModelStatus>;
 
 /** Sample latency preflight measured when a version was installed (docs/agent.md). */
@@ -97,6 +101,10 @@ export const ReplayReport = z.object({
 });
 export type ReplayReport = z.infer<typeof ReplayReport>;
 
+/** A version waiting for room on the box's disk: the bytes it needs (an estimate) and those free now. */
+export const DiskWait = z.object({ needed: Count, free: Count.optional() });
+export type DiskWait = z.infer<typeof DiskWait>;
+
 export const ReportedModel = z.object({
   name: ModelName,
   active: SemVer.nullable(),
@@ -109,6 +117,8 @@ export const ReportedModel = z.object({
   reason: ErrorInfo.optional(),
   /** While `deferred` (reason OUTSIDE_WINDOW or UPDATE_LOCKED): when the switch may happen, by the box's clock (null: its window never opens again). */
   deferredUntil: IsoTime.nullable().optional(),
+  /** While `waiting_for_disk`: about the bytes the download and install need on the data dir's disk, and those free there when it was refused (absent: unreadable). */
+  diskWait: DiskWait.optional(),
   /** Per installed version that has samples. */
   preflight: z.array(PreflightReport).optional(),
   /** The last replay check of a candidate of this model (decision 0045). */

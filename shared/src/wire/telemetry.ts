@@ -98,7 +98,7 @@ export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 export const EventKind = z.enum([
   'download_started', 'download_progress', 'verifying', 'installed', 'activating', 'activated', 'install_failed',
   'desired_refused', 'rolled_back', 'policy_breach', 'bit_rot', 'trust_rotated', 'trust_refused',
-  'backlog_compacted', 'backlog_dropped', 'error',
+  'backlog_compacted', 'backlog_dropped', 'error', 'waiting_for_disk',
 ]);
 export type EventKind = z.infer<typeof EventKind>;
 

@@ -15,7 +15,7 @@ type DeploymentSummary = Omit<Deployment, 'devices'>;
 /** Statuses after which a device's part of a deployment no longer changes by itself. */
 export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded']);
 
-const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
+const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'waiting_for_disk', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
 
 /** Exactly one of --devices a,b | --tag k=v ... | --all, as the API's target. */
 /** MODEL VERSION, the positionals of commands that act on a registry version. */
