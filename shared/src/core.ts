@@ -33,3 +33,4 @@ export * from './infer/preflight.js';
 export * from './sse.js';
 export * from './agent-settings.js';
 export * from './cron.js';
+export * from './wal-keeper.js';
