@@ -1,7 +1,8 @@
 // What a daemon that runs for months accumulates in agent.db, on disk and in memory, pushed well past
 // each bound in one process on real SQLite files in temp dirs: the event log, the outbox of a box that
 // never reaches a hub (events included, and retention's own records over months), the batch jobs'
-// ledger, the recorder's per-version state and downloads the hub no longer asks for. Each stays within its bound however long it runs.
+// ledger, the recorder's per-version state and downloads the hub no longer asks for. Each stays within
+// its bound however long it runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
