@@ -1,8 +1,9 @@
 // What a daemon that runs for months repeats, done many times in one process with real parts: model
 // swaps back and forth (real ORT sessions on real bundles), hub link drops (a real aedes on
-// 127.0.0.1 port 0) and remote configuration changes taken live. After each series, open file descriptors (/proc/self/fd), handles, process and
-// client listeners and live sessions must be back within a small bound of where they were after the
-// first few rounds: a leak of one per round would show as 30 to 50 more.
+// 127.0.0.1 port 0) and remote configuration changes taken live. After each series, open file
+// descriptors (/proc/self/fd), handles, process and client listeners and live sessions must be back
+// within a small bound of where they were after the first few rounds: a leak of one per round would
+// show as 30 to 50 more.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
