@@ -1,7 +1,8 @@
 // What a daemon that runs for months accumulates in agent.db, on disk and in memory, pushed well past
 // each bound in one process on real SQLite files in temp dirs: the event log, the outbox of a box that
-// never reaches a hub (events included), the batch jobs' ledger, the recorder's per-version state and
-// downloads the hub no longer asks for. Each stays within its bound however long it runs.
+// never reaches a hub (events included, and retention's own records over months), the batch jobs'
+// ledger, the recorder's per-version state and downloads the hub no longer asks for. Each stays within
+// its bound however long it runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -47,9 +48,8 @@ test('the event log keeps the newest events and each model\'s latest switch', (t
   assert.equal(store.events.list({ afterSeq: total - 1 }).at(-1)?.message, `event ${total - 1}`);
 });
 
-test('a box that never reaches a hub: the outbox (windows and events) stays within the budget', (t) => {
-  const { store } = withStore(t);
-  const budget = 64 * 1024;
+/** A box that never reaches a hub: one prediction a minute for `minutes`, its windows written within `budget`. */
+function offline(store: Store, budget: number, minutes: number): void {
   const clock = new ManualClock(T0);
   const retention = new Retention({ db: store.db, budgetBytes: budget, clock, emit: (e) => store.events.add(e) });
   const m = tabularManifest();
@@ -57,13 +57,19 @@ test('a box that never reaches a hub: the outbox (windows and events) stays with
     sink: { writeWindows: (ws) => retention.writeWithin(() => store.summaries.writeWindows(ws)) },
     manifestOf: () => m, clock,
   });
-  const MINUTES = 3 * 1440; // three days of minute windows, one prediction each
-  for (let i = 0; i < MINUTES; i++) {
+  for (let i = 0; i < minutes; i++) {
     clock.t = T0 + i * 60_000 + 500;
     rec.record('tab', '1.0.0', [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([i % 5, 1, 2]) }], [], 1);
     rec.tick();
   }
   rec.stop();
+}
+
+test('a box that never reaches a hub: the outbox (windows and events) stays within the budget', (t) => {
+  const { store } = withStore(t);
+  const budget = 64 * 1024;
+  const MINUTES = 3 * 1440; // three days of minute windows, one prediction each
+  offline(store, budget, MINUTES);
   const size = store.summaries.sizeBytes();
   assert.ok(size.total <= budget, `windows and outbox hold ${size.total} bytes (outbox ${size.outbox}) against a budget of ${budget}`);
   const dropped = store.events.list({ kind: 'backlog_dropped', limit: 1e6 });
@@ -144,4 +150,32 @@ test('downloads the desired document no longer names leave the disk with their p
   assert.deepEqual(['a', 'b', 'c'].map((c) => sync.get(sha(c)) !== null), [false, true, false]);
   assert.equal(existsSync(join(dir, 'bundles', `${sha('d')}.efb`)), false);
   assert.equal(existsSync(join(dir, 'partial', 'README')), true);
+});
+
+test('months offline: retention\'s own records do not crowd the windows out of the outbox', (t) => {
+  const { store } = withStore(t);
+  // A small budget, so the months pass quickly: a box records about one compaction an hour of new
+  // windows (~7 KB a day of records), and at its budget one drop a pass. Kept one by one until the hub
+  // took them, the records outgrew the windows they reported on.
+  const budget = 256 * 1024;
+  const MINUTES = 60 * 1440;
+  offline(store, budget, MINUTES);
+  const entries = store.summaries.outbox(0, 1e6);
+  const records = entries.filter((e) => e.kind === 'event').map((e) => e.payload as { kind: string; data: Record<string, unknown> });
+  const byKind = (k: string) => records.filter((e) => e.kind === k);
+  assert.ok(byKind('backlog_compacted').length <= 2, `${byKind('backlog_compacted').length} backlog_compacted records queued: expected at most one per resolution`);
+  assert.ok(byKind('backlog_dropped').length <= 1, `${byKind('backlog_dropped').length} backlog_dropped records queued: expected at most one`);
+  assert.ok(store.events.list({ kind: 'backlog_compacted', limit: 1e6 }).length > 100, 'the passes were many (the local log has each)');
+  const recordBytes = records.reduce((n, e) => n + JSON.stringify(e).length, 0);
+  assert.ok(recordBytes <= 3 * 1024, `the records take ${recordBytes} of the ${budget} bytes`);
+  const windows = entries.filter((e) => e.kind === 'window').map((e) => e.payload as SummaryWindow);
+  // Kept one by one, the records held ~196 KB of the budget here and left 68 windows, and every pass dropped some.
+  assert.ok(windows.length > 100, `${windows.length} windows queued`);
+  const drops = store.events.list({ kind: 'backlog_dropped', limit: 1e6 }).length;
+  assert.ok(drops < 100, `${drops} passes dropped windows: only when the windows alone outgrow the budget`);
+  // Every prediction is in a window queued or counted by the record of what was dropped.
+  const dropped = byKind('backlog_dropped').reduce((n, e) => n + Number(e.data.droppedPredictions ?? 0), 0);
+  assert.equal(windows.reduce((n, w) => n + w.count, 0) + dropped, MINUTES);
+  const compacted = byKind('backlog_compacted').reduce((n, e) => n + Number(e.data.passes ?? 1), 0);
+  assert.ok(compacted > 100, `the queued records say how many passes they stand for (${compacted})`);
 });

@@ -1,8 +1,9 @@
 // What a daemon that runs for months repeats, done many times in one process with real parts: model
-// swaps back and forth (real ORT sessions on real bundles) and hub link drops (a real aedes on
-// 127.0.0.1 port 0). After each series, open file descriptors (/proc/self/fd), handles, process and
-// client listeners and live sessions must be back within a small bound of where they were after the
-// first few rounds: a leak of one per round would show as 30 to 50 more.
+// swaps back and forth (real ORT sessions on real bundles), hub link drops (a real aedes on
+// 127.0.0.1 port 0) and remote configuration changes taken live. After each series, open file
+// descriptors (/proc/self/fd), handles, process and client listeners and live sessions must be back
+// within a small bound of where they were after the first few rounds: a leak of one per round would
+// show as 30 to 50 more.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -11,7 +12,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
-import { CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { CREDENTIALS_SCHEMA, settingsHash } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples';
 import { createAgent, type Agent } from './agent.js';
 import { makeKit, mlpBundle, req, row, startAgent, testConfig } from './testing.js';
@@ -122,4 +123,40 @@ test('30 hub link drops: the MQTT client, timers, fds and listeners do not pile 
   assert.equal(after.client, before.client, `listeners on the MQTT client ${before.client} -> ${after.client}`);
   const inFlight = (sync.outbox as unknown as { inFlight: Map<number, number> }).inFlight.size;
   assert.ok(inFlight <= sync.outbox.pending(), `in-flight outbox entries (${inFlight}) are at most those queued`);
+});
+
+test('200 remote configuration changes applied live: timers, fds and listeners do not pile up', async (t) => {
+  const kit = makeKit('ef-longrun-config-');
+  const data = join(kit.dir, 'data');
+  mkdirSync(data, { recursive: true });
+  const broker = await Aedes.createBroker();
+  const server = await listen(broker, new Set());
+  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-config', secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`] }));
+  writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
+  const agent = createAgent(testConfig(data), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+  t.after(async () => {
+    await agent.stop();
+    server.close();
+    await new Promise<void>((r) => broker.close(() => r()));
+    kit.cleanup();
+  });
+  await agent.start();
+  await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
+  let version = 0;
+  // Every setting the agent takes live, changed each round (docs/agent.md "Remote configuration").
+  const change = async (i: number) => {
+    const settings = {
+      'summaries.windowSec': 60 * (1 + (i % 2)), 'summaries.checkpointSec': 1 + (i % 4), 'summaries.budgetBytes': 8_000_000 + i,
+      'concurrency.perModel': 1 + (i % 3), 'sync.outbox.batchSize': 10 + (i % 5), 'log.level': i % 2 ? 'warn' : 'error',
+    };
+    agent.remoteConfig!.apply({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version: ++version }], settings });
+    assert.equal(agent.remoteConfig!.report()?.status, 'applied', JSON.stringify(agent.remoteConfig!.report()));
+    const r = await req(agent.url, 'POST', '/v2/models/mlp/infer', row([i, 1, 2, 3]));
+    assert.equal(r.status, 200, r.text);
+  };
+  for (let i = 0; i < 10; i++) await change(i);
+  const before = resources();
+  const ROUNDS = 200;
+  for (let i = 0; i < ROUNDS; i++) await change(i);
+  assertBounded('configuration changes', before, resources(), ROUNDS);
 });

@@ -35,3 +35,4 @@ export * from './bundle/model-io.js';
 export * from './sse.js';
 export * from './agent-settings.js';
 export * from './cron.js';
+export * from './wal-keeper.js';

@@ -23,5 +23,6 @@ export * from './sse.js';
 export * from './console-csp.js';
 export * from './agent-settings.js';
 export * from './cron.js';
+export * from './wal-keeper.js';
 export * from './pages.js';
 export * from './gate-text.js';

@@ -43,7 +43,8 @@ export interface ApiParts {
 
 export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: GrpcApi | undefined }> {
   const { config, runtime, logger } = p;
-  const metrics = new ApiMetrics();
+  // A version's request series leave /metrics once it is no longer live (api/metrics.ts).
+  const metrics = new ApiMetrics((model, version) => runtime.manifestFor(model, version) !== undefined);
   // Predictions with a request id, for labels posted later.
   const labels = 'recordLabel' in p.summaries ? (p.summaries as unknown as LabelSink) : undefined;
   const memory = labels ? new PredictionMemory(p.feedbackLimits, p.now) : undefined;

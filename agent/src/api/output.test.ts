@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { RecordedTensor } from '../runtime/recorder.js';
-import { ApiMetrics } from './metrics.js';
+import { ApiMetrics, RETIRED_SERIES_KEEP } from './metrics.js';
 import { outputJson, outputJsonText } from './validate.js';
 
 const same = (t: RecordedTensor): void => assert.equal(outputJsonText(t), JSON.stringify(outputJson(t)), `${t.datatype} ${JSON.stringify(outputJson(t))}`);
@@ -63,5 +63,44 @@ describe('ApiMetrics series', () => {
     assert.match(text, /edgefleet_agent_request_duration_seconds_bucket\{model="m",version="1",le="0.0005"\} 1\n/);
     assert.match(text, /edgefleet_agent_request_duration_seconds_count\{model="m",version="1"\} 3\n/);
     assert.doesNotMatch(text, /version="2"/);
+  });
+});
+
+describe('ApiMetrics of versions no longer live', () => {
+  const none = { queueDepths: () => [], loadTimes: () => [] };
+  it('shows a version that stopped serving in one more scrape, with its final counts, then forgets it', () => {
+    const live = new Set(['1']);
+    const m = new ApiMetrics((_model, version) => live.has(version));
+    m.series('m', '1').ok(0.001);
+    assert.match(m.render(none), /version="1",outcome="ok"\} 1\n/);
+    m.series('m', '1').ok(0.001); // after that scrape, before the swap
+    live.delete('1');
+    live.add('2');
+    m.series('m', '2').ok(0.001);
+    const last = m.render(none);
+    assert.match(last, /version="1",outcome="ok"\} 2\n/, 'the increments since the last scrape are shown');
+    assert.match(last, /version="2",outcome="ok"\} 1\n/);
+    const next = m.render(none);
+    assert.doesNotMatch(next, /version="1"/);
+    assert.match(next, /version="2",outcome="ok"\} 1\n/);
+    assert.equal(m.seriesCount, 1);
+  });
+
+  it('holds at most RETIRED_SERIES_KEEP series of versions no longer live when nobody scrapes', () => {
+    let current = '';
+    const m = new ApiMetrics((_model, version) => version === current);
+    const VERSIONS = 5 * RETIRED_SERIES_KEEP;
+    for (let i = 0; i < VERSIONS; i++) {
+      current = `1.0.${i}`;
+      m.series('m', current).ok(0.001);
+      m.series('m', current).error('INVALID_INPUT', 0.001);
+      assert.ok(m.seriesCount <= RETIRED_SERIES_KEEP + 1, `${m.seriesCount} series held after ${i + 1} versions`);
+    }
+    const text = m.render(none);
+    assert.equal(text.match(/^edgefleet_agent_request_duration_seconds_count/gm)?.length, RETIRED_SERIES_KEEP + 1);
+    assert.match(text, new RegExp(`version="1.0.${VERSIONS - 1}",outcome="INVALID_INPUT"\\} 1\\n`), 'the live version is there');
+    assert.doesNotMatch(text, /version="1.0.0"/, 'the oldest retired ones went first');
+    m.render(none);
+    assert.equal(m.seriesCount, 1, 'a scrape later only the live version is left');
   });
 });

@@ -3,14 +3,14 @@
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import type BetterSqlite3 from 'better-sqlite3';
-import { ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
+import { WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
 import { dirname } from 'node:path';
 import { Database } from './sqlite.js';
 
 export type Db = BetterSqlite3.Database;
 
 /** WAL bytes a reset WAL is cut back to (PRAGMA journal_size_limit). */
-export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+export const JOURNAL_SIZE_LIMIT = WAL_SIZE_LIMIT;
 
 export interface Migration {
   /** Unique, applied in ascending order; 1–99 core, 100–199 summaries, 200+ sync. */

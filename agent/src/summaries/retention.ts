@@ -11,6 +11,7 @@ import type { SummaryWindow } from '@edgefleet/shared';
 import { outboxSentSeq } from '../sync/sync-store.js';
 import type { Clock } from './recorder.js';
 import { mergeGroup, mergeableGroups, type Row } from './retention-groups.js';
+import { carryCompacted, carryDropped, takeUnsentEvents, type Compacted, type Dropped } from './retention-events.js';
 import type { NewDeviceEvent, Resolution } from './store.js';
 
 // Room kept for the event a stage records (its payload is a few hundred bytes): a stage compacts or
@@ -50,8 +51,6 @@ export interface RetentionReport {
   dropped: Dropped;
 }
 
-/** What a pass dropped (with the counts of earlier passes' dropped records it carried on). */
-type Dropped = { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number; events: number };
 
 export class Retention {
   private timer: NodeJS.Timeout | null = null;
@@ -132,10 +131,13 @@ export class Retention {
           const n = this.compactOutbox(target, now, r, room);
           r.mergedOutbox[target] += n;
           if (n > 0) {
+            // Earlier unsent records of this resolution are folded into this one (retention-events.ts).
+            const c: Compacted = { entries: n, passes: 1, since: undefined };
+            r.after -= takeUnsentEvents(db, 'backlog_compacted', this.sentFloor(), (json) => carryCompacted(c, target, json));
             this.event(r, {
               kind: 'backlog_compacted',
-              message: `outbox over its budget of ${budget} bytes: merged ${n} unsent windows into ${target}ly ones (totals kept exact)`,
-              data: { resolution: target, mergedEntries: n, bytesBefore: before, bytesAfter: r.after, budgetBytes: budget },
+              message: `outbox over its budget of ${budget} bytes: merged ${c.entries} unsent windows into ${target}ly ones (totals kept exact)${c.since ? ` in ${c.passes} passes since ${c.since}` : ''}`,
+              data: { resolution: target, mergedEntries: c.entries, bytesBefore: before, bytesAfter: r.after, budgetBytes: budget, ...(c.since ? { passes: c.passes, since: c.since } : {}) },
             });
           }
         }
@@ -270,6 +272,8 @@ export class Retention {
     }
     const d = r.dropped;
     if (d.windows + d.outbox + d.unacked + d.events > 0) {
+      // Earlier unsent records are folded into this one, as the ones dropped above were (retention-events.ts).
+      r.after -= takeUnsentEvents(db, 'backlog_dropped', this.sentFloor(), (json) => carryDropped(d, json, (s) => { if (first === null || s < first) first = s; }));
       this.event(r, {
         kind: 'backlog_dropped',
         code: 'DISK_FULL',
@@ -281,24 +285,4 @@ export class Retention {
       });
     }
   }
-}
-
-/** Adds the counts of a dropped `backlog_dropped` event (its outbox JSON) to `d`; false for any other event. */
-function carryDropped(d: Dropped, json: string, firstStart: (s: string) => void): boolean {
-  let e: { kind?: unknown; data?: Record<string, unknown> };
-  try {
-    e = JSON.parse(json) as typeof e;
-  } catch {
-    return false;
-  }
-  if (e.kind !== 'backlog_dropped' || !e.data) return false;
-  const n = (k: string) => (typeof e.data?.[k] === 'number' && Number.isSafeInteger(e.data[k]) && (e.data[k] as number) >= 0 ? e.data[k] as number : 0);
-  d.windows += n('droppedWindows');
-  d.outbox += n('droppedOutbox');
-  d.predictions += n('droppedPredictions');
-  d.unacked += n('droppedUnacked');
-  d.unackedPredictions += n('droppedUnackedPredictions');
-  d.events += n('droppedEvents');
-  if (typeof e.data.firstStart === 'string') firstStart(e.data.firstStart);
-  return true;
 }

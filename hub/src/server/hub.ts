@@ -94,7 +94,7 @@ export class Hub {
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
     // every hub of one database); a named file that is missing is refused here, before anything is created.
     const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups });
+    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

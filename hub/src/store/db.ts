@@ -2,7 +2,7 @@
 // (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
 // applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
-import { schemaTooNew as tooNew } from '@edgefleet/shared';
+import { WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
 import { PgDb } from './pg/facade.js';
@@ -32,6 +32,8 @@ export function openDb(file: string, migrations: readonly Migration[], opts: Ope
     walMode(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // A reset WAL is cut back to this size; the store's WalKeeper truncates it once a long reader has gone.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     if (opts.shared) beginImmediate(db);
     migrate(db, migrations);
     return db;

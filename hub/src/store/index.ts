@@ -1,6 +1,6 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
 import { join } from 'node:path';
-import { ensurePrivateDbFile, ensurePrivateDir } from '@edgefleet/shared';
+import { WalKeeper, ensurePrivateDbFile, ensurePrivateDir, type WalKeeperOptions } from '@edgefleet/shared';
 import { isPostgresUrl, openDb, openPgDb, type Db, type OpenDbOptions } from './db.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
@@ -25,6 +25,10 @@ export interface StoreOptions {
    * (docs/performance.md "Rollups on vs off"); a hub so run answers rollup queries without them.
    */
   rollupsOnIngest?: boolean | undefined;
+  /** Told when hub.db's WAL cannot be truncated behind a reader, and when it is again (WalKeeper). */
+  logger?: WalKeeperOptions['logger'];
+  /** How often hub.db's WAL size is checked (default 10 s; tests). */
+  walIntervalMs?: number | undefined;
 }
 
 export class Store {
@@ -50,6 +54,8 @@ export class Store {
   /** Candidates devices run in shadow (docs/rollouts.md "Shadow stage"). */
   readonly shadows: ShadowsRepo;
   private closed = false;
+  /** hub.db's WAL back to zero once a long reader has gone (docs/hub.md "Database"); none on PostgreSQL. */
+  private wal: WalKeeper | null = null;
 
   /**
    * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
@@ -62,7 +68,10 @@ export class Store {
     if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir, opts);
     const file = opts.database ?? join(dataDir, 'hub.db');
     ensurePrivateDbFile(file);
-    return new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir, opts);
+    const store = new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir, opts);
+    store.wal = new WalKeeper({ db: store.db, label: 'hub.db', logger: opts.logger, intervalMs: opts.walIntervalMs });
+    store.wal.start();
+    return store;
   }
 
   constructor(db: Db, readonly dataDir: string, opts: StoreOptions = {}) {
@@ -88,6 +97,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.wal?.stop();
     this.db.close();
   }
 }
