@@ -30,13 +30,15 @@ function scopeRoutes(kind: 'fleet' | 'tag' | 'device', path: string, what: strin
     },
     {
       method: 'put', path, access: 'operator', maxBodyBytes: 64 * 1024, body: ConfigPut,
-      response: ConfigDocumentInfo.extend({ devices: z.number().int().nonnegative() }),
-      summary: `Replace the agent configuration document of ${what} (a new version; remote settings only, checked with the agent's schema; needs a reason)`,
+      response: ConfigDocumentInfo.extend({ devices: z.number().int().nonnegative(), unchanged: z.boolean() }),
+      summary: `Replace the agent configuration document of ${what} (a new version; remote settings only, checked with the agent's schema; needs a reason; the settings the newest version holds already: unchanged, nothing stored or sent)`,
       async handler(c, deps) {
         const config = need(deps);
         const scope = parseScope(scopeOf(c, kind));
         const name = scopeName(scope);
         const b = await jsonBody(c, ConfigPut, 'configuration document');
+        const same = transact(deps, () => config.unchanged(scope, b.settings));
+        if (same) return { ...same, devices: 0, unchanged: true };
         const { version, devices, docs } = transact(deps, () => {
           const before = config.document(scope);
           const r = config.put(scope, b.settings, actor(c).name, b.reason, deps.clock.now());
@@ -45,7 +47,7 @@ function scopeRoutes(kind: 'fleet' | 'tag' | 'device', path: string, what: strin
         });
         const deployments = deps.deployments;
         if (deployments && docs.length) await afterCommit(c, deps, 'config.set', name, 'publish desired state', () => deployments.publishDesired(docs));
-        return { ...config.document(scope, version), devices: devices.length };
+        return { ...config.document(scope, version), devices: devices.length, unchanged: false };
       },
     },
   ];

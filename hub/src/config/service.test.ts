@@ -96,6 +96,15 @@ describe('agent configuration documents', () => {
       assert.deepEqual(entries.map((e) => [e.target, e.reason]), [['fleet', 'shorter windows'], ['tag/site=a', 'test'], ['device/cam-1', 'test'], ['fleet', 'again']]);
       assert.deepEqual(entries[3]!.details, { version: 2, before: { 'summaries.windowSec': 30, 'sync.outbox.messagesPerSec': 5 }, after: { 'summaries.windowSec': 20, 'sync.outbox.messagesPerSec': 5 }, devices: 3 });
 
+      // The settings the newest version holds already (in another key order): nothing stored, sent or audited.
+      const published = link.published.length;
+      const same = await json<{ version: number; devices: number; unchanged: boolean }>(put(h, 'fleet', { 'sync.outbox.messagesPerSec': 5, 'summaries.windowSec': 20 }, 'again, by mistake'));
+      assert.deepEqual([same.version, same.devices, same.unchanged], [2, 0, true]);
+      assert.equal(link.published.length, published, 'no desired document sent');
+      assert.equal(h.store.audit.query({ action: 'config.set' }).length, 4, 'nothing audited');
+      assert.equal((await json<{ unchanged: boolean }>(put(h, 'tag/site=zz', {}))).unchanged, true, 'no settings where none are stored');
+      assert.equal((await json<{ version: number }>(h.req('GET', '/api/v1/config/tag/site=zz', { role: 'viewer' }))).version, 0);
+
       // The device reports the configuration in effect: applied.
       const state: ReportedState = {
         schema: 'edgefleet.state/v1', deviceId: 'cam-1', at: '2026-03-01T12:00:00.000Z', agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, models: [], capabilities: [],

@@ -54,6 +54,12 @@ export class ConfigService {
     return r ? { scope: name, version: r.version, settings: r.settings, at: r.at, by: r.by, reason: r.reason } : { scope: name, version: 0, settings: {}, at: null, by: null, reason: null };
   }
 
+  /** The scope's newest document when `settings` are exactly what it holds (version 0: no settings), else null. */
+  unchanged(scope: ConfigScope, settings: RemoteSettings): ConfigDocumentInfo | null {
+    const cur = this.document(scope);
+    return settingsHash(cur.settings) === settingsHash(settings) ? cur : null;
+  }
+
   /**
    * Stores the next version of a scope's document after checking every setting as the agent would
    * (CONFIG_NOT_REMOTE / CONFIG_INVALID naming the field), and sync.outbox.maxMessageBytes against what

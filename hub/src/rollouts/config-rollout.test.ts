@@ -207,6 +207,12 @@ describe('configuration rollouts', () => {
           && err.message === 'scope tag/site=nowhere reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/tag/site=nowhere)',
       );
       assert.deepEqual(e.store.rollouts.list(), []);
+      // Settings the scope holds already (none stored: no settings) have nothing to roll out.
+      await assert.rejects(
+        e.engine.createConfig({ scope: 'fleet', settings: {}, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }),
+        (err: { code?: string; message?: string }) => err.code === 'INVALID_INPUT' && err.message === 'fleet version 0 holds these settings already: nothing to roll out',
+      );
+      assert.deepEqual(e.store.rollouts.list(), []);
     } finally {
       await e.close();
     }

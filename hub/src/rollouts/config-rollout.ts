@@ -50,6 +50,8 @@ export function planConfigRollout(store: Store, config: ConfigService, req: Conf
     const overlap = targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);
     if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${other.config.scope} ${other.config.fromVersion} -> ${other.config.version}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
   }
+  const same = config.unchanged(scope, req.settings);
+  if (same) throw new AppError('INVALID_INPUT', `${name} version ${same.version} holds these settings already: nothing to roll out`);
   const fromVersion = config.document(scope).version;
   const version = fromVersion + 1;
   const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;

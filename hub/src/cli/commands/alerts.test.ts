@@ -61,6 +61,8 @@ test('alerts ls filters by rule and says when older alerts were left out; config
     assert.match(tooMany.stderr, /--limit 1001: expected at most 1000 alerts/);
 
     assert.equal((await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--reason', 'first'])).code, 0);
+    const again = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--reason', 'first, twice']);
+    assert.deepEqual([again.code, again.stdout], [0, 'fleet is at version 1 with these settings already: nothing stored or sent\n']);
     const first = await cli(['config', 'diff', 'fleet', '--from', '0', '--to', '1']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, 'fleet@0 -> fleet@1\n  + summaries.windowSec: 30\n');

@@ -125,8 +125,10 @@ export const configSet: Command = {
       return 0;
     }
     if (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined)) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
-    const d = await hub.request<ConfigDocumentInfo & { devices: number }>('PUT', path, { settings, reason: reqString(args, 'reason') });
-    print(args, ctx, d, `${d.scope} is at version ${d.version} (${Object.keys(d.settings).length} settings); sent to ${d.devices} devices\n${diffSettings(current, d.settings).map((l) => `  ${l}\n`).join('')}`);
+    const d = await hub.request<ConfigDocumentInfo & { devices: number; unchanged: boolean }>('PUT', path, { settings, reason: reqString(args, 'reason') });
+    print(args, ctx, d, d.unchanged
+      ? `${d.scope} is at version ${d.version} with these settings already: nothing stored or sent\n`
+      : `${d.scope} is at version ${d.version} (${Object.keys(d.settings).length} settings); sent to ${d.devices} devices\n${diffSettings(current, d.settings).map((l) => `  ${l}\n`).join('')}`);
     return 0;
   },
 };
