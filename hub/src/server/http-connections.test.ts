@@ -11,15 +11,21 @@ import type { Server } from 'node:http';
 import { waitFor } from '@edgefleet/examples';
 import type { HubConfig } from '../config.js';
 import { listen } from './wiring.js';
+import { Metrics } from '../metrics.js';
+import { RecordingLogger } from '../mqtt/testing/devices.js';
+import { connectionRefusals } from './http-connections.js';
 
 let server: Server;
 let port: number;
 let served = 0;
+const metrics = new Metrics();
+const logger = new RecordingLogger();
+const refusedBy = (limit: string) => metrics.value('edgefleet_hub_http_connections_refused_total', { limit });
 const held: Socket[] = [];
 
 before(async () => {
   const app = { fetch: async (req: Request) => { served++; await req.arrayBuffer(); return new Response('ok'); } } as unknown as Parameters<typeof listen>[0];
-  server = (await listen(app, { httpPort: 0, host: '127.0.0.1', http: { maxConnections: 5, maxConnectionsPerAddress: 3 } } as HubConfig)) as Server;
+  server = (await listen(app, { httpPort: 0, host: '127.0.0.1', http: { maxConnections: 5, maxConnectionsPerAddress: 3 } } as HubConfig, connectionRefusals(metrics, logger))) as Server;
   port = (server.address() as { port: number }).port;
 });
 after(async () => {
@@ -60,6 +66,11 @@ test('an address past its share gets a 503 naming the limit and is not served; o
   const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
   assert.deepEqual(body.error, { code: 'RATE_LIMITED', message: 'too many open connections from 127.0.0.1: at most 3 (http.maxConnectionsPerAddress); close idle ones or retry later' });
   assert.equal(served, 3, 'the refused connection\'s request was never served');
+  // Counted by the limit that refused it, and logged (at most once a minute).
+  assert.equal(refusedBy('per_address'), 1);
+  await get('127.0.0.1');
+  assert.equal(refusedBy('per_address'), 2);
+  assert.deepEqual(logger.lines.filter((e) => e.level === 'warn').map((e) => [e.msg, (e.obj as { limit?: string }).limit, (e.obj as { address?: string }).address]), [['HTTP connections refused: one address holds http.maxConnectionsPerAddress', 'per_address', '127.0.0.1']]);
   assert.match(await get('127.0.0.2'), /^HTTP\/1\.1 200 OK\r\n[\s\S]*ok$/);
 });
 
@@ -68,6 +79,7 @@ test('past maxConnections a connection is closed on accept; a closed one gives i
   await hold('127.0.0.2');
   await waitFor('5 connections open', async () => (await open()) === 5 || undefined);
   assert.equal(await get('127.0.0.3'), '', 'closed without an answer');
+  await waitFor('the dropped connection counted', () => refusedBy('total') === 1 || undefined);
   held.shift()!.destroy(); // one of 127.0.0.1's
   await waitFor('4 connections open', async () => (await open()) === 4 || undefined);
   assert.match(await get('127.0.0.1'), /^HTTP\/1\.1 200 OK\r\n/);

@@ -6,6 +6,8 @@
 // the total, node closes new connections on accept (server.maxConnections).
 import type { Server, Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
+import type { Metrics } from '../metrics.js';
+import type { LoggerPort } from '../mqtt/ports.js';
 
 export interface HttpConnectionLimits {
   /** Connections open at once over all clients. */
@@ -13,6 +15,9 @@ export interface HttpConnectionLimits {
   /** Connections open at once from one remote address (clients behind one NAT or proxy share it). */
   maxConnectionsPerAddress: number;
 }
+
+/** Which limit refused a connection (the label of edgefleet_hub_http_connections_refused_total). */
+export type RefusedBy = 'per_address' | 'total';
 
 export const HTTP_CONNECTION_DEFAULTS: HttpConnectionLimits = { maxConnections: 8192, maxConnectionsPerAddress: 256 };
 
@@ -28,8 +33,10 @@ function refusal(address: string, limit: number): string {
  * connection never reaches the HTTP server's own connection listener (so no request on it is parsed
  * or served): that listener is wrapped.
  */
-export function capConnections(server: Server, limits: HttpConnectionLimits): () => ReadonlyMap<string, number> {
+export function capConnections(server: Server, limits: HttpConnectionLimits, refused?: (limit: RefusedBy, address: string) => void): () => ReadonlyMap<string, number> {
   server.maxConnections = limits.maxConnections;
+  // Node closes a connection past maxConnections on accept and says so with 'drop' (its remote address in data).
+  server.on('drop', (data?: { remoteAddress?: string }) => refused?.('total', data?.remoteAddress ?? ''));
   const open = new Map<string, number>();
   const http = server.listeners('connection') as Array<(sock: Socket) => void>;
   server.removeAllListeners('connection');
@@ -40,6 +47,7 @@ export function capConnections(server: Server, limits: HttpConnectionLimits): ()
       sock.on('error', () => undefined);
       // The answer, then the connection closed once it is written (what the client sends is not read).
       sock.end(refusal(address, limits.maxConnectionsPerAddress), () => sock.destroy());
+      refused?.('per_address', address);
       return;
     }
     open.set(address, n + 1);
@@ -51,4 +59,22 @@ export function capConnections(server: Server, limits: HttpConnectionLimits): ()
     for (const l of http) l.call(server, sock);
   });
   return () => open;
+}
+
+/**
+ * Counts refused HTTP connections in `metrics` (edgefleet_hub_http_connections_refused_total by limit) and logs
+ * at most one warning a minute naming the limit and the last address (docs/hub.md "HTTP connections").
+ */
+export function connectionRefusals(metrics: Metrics, logger: LoggerPort, now: () => number = Date.now): (limit: RefusedBy, address: string) => void {
+  metrics.describe('edgefleet_hub_http_connections_refused_total', 'counter', 'HTTP connections refused for too many open ones, by the limit that refused them (per_address, total)');
+  let loggedAt = -Infinity;
+  let since = 0;
+  return (limit, address) => {
+    metrics.inc('edgefleet_hub_http_connections_refused_total', { limit });
+    since++;
+    if (now() - loggedAt < 60_000) return;
+    logger.warn({ limit, address, refused: since }, limit === 'total' ? 'HTTP connections refused: http.maxConnections open' : 'HTTP connections refused: one address holds http.maxConnectionsPerAddress');
+    loggedAt = now();
+    since = 0;
+  };
 }

@@ -35,6 +35,7 @@ import { CaptureService } from '../capture/service.js';
 import type { HubLease } from '../cluster/lease.js';
 import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { DesiredResync } from '../deployments/resync.js';
+import { connectionRefusals } from './http-connections.js';
 import { alertsOptions, brokerUrls, createFleetLink, createQuota, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
@@ -200,7 +201,7 @@ export class Hub {
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
     });
-    const http = await listen(app, cfg);
+    const http = await listen(app, cfg, connectionRefusals(this.metrics, logger));
     this.http = http;
     const a = http.address() as AddressInfo;
     const link = fleet.address();

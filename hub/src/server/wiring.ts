@@ -18,7 +18,7 @@ import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
 import { readTlsFiles } from './tls-files.js';
-import { capConnections, HTTP_CONNECTION_DEFAULTS } from './http-connections.js';
+import { capConnections, HTTP_CONNECTION_DEFAULTS, type RefusedBy } from './http-connections.js';
 
 interface Wiring {
   clock: Clock;
@@ -138,12 +138,12 @@ export function createStreams(
 export const HTTP_IDLE_MS = 300_000;
 
 /** The HTTP server on cfg.host:cfg.httpPort, once it listens, its connections capped (cfg.http, ./http-connections.ts). */
-export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig): Promise<ServerType> {
+export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig, refused?: (limit: RefusedBy, address: string) => void): Promise<ServerType> {
   return new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
     if ('requestTimeout' in s) s.requestTimeout = 0;
     s.setTimeout(HTTP_IDLE_MS);
-    capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http });
+    capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http }, refused);
     s.once('error', reject);
   });
 }
