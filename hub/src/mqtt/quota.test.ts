@@ -94,6 +94,29 @@ describe('MqttQuota', () => {
     assert.equal(again[1]?.sinceLastReport, refused - 1);
   });
 
+  it('a device that stays over its quota is reported half as often each time, up to hourly; after a quiet spell, every minute again', () => {
+    const { q, reports, metrics, now } = quota({ bytesPerHour: 100, reportEveryMs: 60_000 });
+    const minute = () => Math.round((now.t - T0) / 60_000);
+    const at: number[] = [];
+    // A refusal every minute for 10 hours (each publish alone is over the hour's bytes).
+    for (let m = 0; m < 600; m++) {
+      now.t = T0 + m * 60_000;
+      const before = reports.length;
+      q.gate('dev-1', TOPIC, 1000, () => false, () => {});
+      if (reports.length > before) at.push(minute());
+    }
+    assert.deepEqual(at, [0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303, 363, 423, 483, 543], 'reports 1, 2, 4, ... 60 minutes apart');
+    assert.equal(metrics.counters.get('edgefleet_mqtt_quota_exceeded_total{"kind":"bytes","action":"disconnect"}'), 600, 'the metric counts every refusal');
+    assert.equal(reports.reduce((n, r) => n + 1 + r.sinceLastReport, 0), 543 + 1, 'each report carries the ones left out since the last');
+    // Quiet for three hours: the next two refusals, a minute apart, are both reported.
+    now.t = T0 + (599 + 180) * 60_000;
+    q.gate('dev-1', TOPIC, 1000, () => false, () => {});
+    now.t += 60_000;
+    q.gate('dev-1', TOPIC, 1000, () => false, () => {});
+    assert.equal(reports.length, at.length + 2);
+    q.stop();
+  });
+
   it('refuses nonsense limits', () => {
     assert.throws(() => quota({ messagesPerSec: 0 }), /messagesPerSec must be a positive number/);
   });

@@ -67,6 +67,8 @@ export interface MqttQuotaDeps {
 }
 
 const SLOTS = 12;
+/** The longest interval between two reports of one device and action while it stays over its quota. */
+const MAX_REPORT_EVERY_MS = 3_600_000;
 const HOUR_MS = 3_600_000;
 const SLOT_MS = HOUR_MS / SLOTS;
 /** Devices remembered; past it the least recently added is forgotten (a fresh bucket if it comes back). */
@@ -89,7 +91,8 @@ interface DeviceState {
 
 interface OverQuota {
   status: QuotaStatus;
-  reported: Record<QuotaAction, { at: number; unreported: number }>;
+  /** Per action: the last report, what happened since, and the interval to the next (backs off while it goes on). */
+  reported: Record<QuotaAction, { at: number; unreported: number; every: number }>;
 }
 
 export class MqttQuota {
@@ -175,16 +178,21 @@ export class MqttQuota {
     const st = this.state(deviceId, at.getTime());
     const over = (st.over ??= {
       status: { throttled: 0, disconnected: 0 },
-      reported: { throttle: { at: -Infinity, unreported: 0 }, disconnect: { at: -Infinity, unreported: 0 } },
+      reported: { throttle: { at: -Infinity, unreported: 0, every: this.limits.reportEveryMs }, disconnect: { at: -Infinity, unreported: 0, every: this.limits.reportEveryMs } },
     });
     if (action === 'throttle') over.status.throttled++;
     else over.status.disconnected++;
     over.status.last = { at: at.toISOString(), kind, action, why };
     const r = over.reported[action];
-    if (at.getTime() - r.at < this.limits.reportEveryMs) {
+    const gap = at.getTime() - r.at;
+    if (gap < r.every) {
       r.unreported++;
       return;
     }
+    // A device over its quota report after report (within twice the interval) is reported half as often each
+    // time, up to once an hour, so one that keeps at it for months writes ~30 audit entries a day, not 1,440;
+    // after a quiet spell it is reported at reportEveryMs again. The metric counts every one.
+    r.every = gap < 2 * r.every ? Math.min(Math.max(this.limits.reportEveryMs, MAX_REPORT_EVERY_MS), 2 * r.every) : this.limits.reportEveryMs;
     const report: QuotaReport = {
       deviceId, kind, action, why, at, sinceLastReport: r.unreported,
       limits: { messagesPerSec: this.limits.messagesPerSec, burst: this.limits.burst, bytesPerHour: this.limits.bytesPerHour },
