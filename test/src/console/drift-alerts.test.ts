@@ -162,6 +162,28 @@ describe('console: drift and alerts views', () => {
     await page.close();
   });
 
+  it('a version whose manifest has no reference says "no reference", not "too few predictions"', async () => {
+    const page = await signIn(browser, http, token);
+    // The hub's real answer, as it is for such a version: no reference id, every group without a verdict and why
+    // (the hub side: hub/src/drift/edge-cases.test.ts).
+    const why = `${m.name} ${m.version} has no reference, so there is nothing to compare with`;
+    await page.route(/\/api\/v1\/models\/[^/]+\/versions\/[^/]+\/drift\?/, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { baseline: { kind: string; id: string | null }; groups: Array<{ insufficient: string | null }> };
+      body.baseline = { kind: 'reference', id: null };
+      for (const g of body.groups) g.insufficient = why;
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${http}/#/drift/${m.name}/${m.version}`);
+    const groups = page.getByLabel('Drift groups');
+    await groups.getByText('no reference', { exact: true }).first().waitFor();
+    assert.equal(await groups.getByText('too few predictions').count(), 0);
+    assert.equal(await groups.locator('.pill.offline').first().getAttribute('title'), why);
+    await page.getByText(/baseline none: this version's manifest has no reference, so nothing is judged/).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   it('a viewer sees the views with no write action', async () => {
     const viewer = await api<{ token: string }>('POST', '/tokens', { name: 'drift-viewer', role: 'viewer' });
     const page = await signIn(browser, http, viewer.token);
