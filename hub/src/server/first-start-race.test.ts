@@ -7,7 +7,7 @@
 // Stores on one database, SQLite (one hub.db) and PostgreSQL.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPublicKeyFile, readSecretKeyFile, type KeyPair } from '@edgefleet/shared';
@@ -39,6 +39,15 @@ describe('hubs making DATA/hub.key at the same moment', () => {
     assert.equal((await readPublicKeyFile(join(data, HUB_PUB_FILE))).keyId, onDisk.keyId);
     assert.equal(statSync(join(data, HUB_KEY_FILE)).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(data).sort(), [HUB_KEY_FILE, HUB_PUB_FILE]);
+  });
+
+  it('a data dir with a trust document but no hub.key (it ran with --hub-key) is refused, and no key is made', async () => {
+    const data = join(dir, 'ran-with-hub-key');
+    mkdirSync(data, { mode: 0o700 });
+    writeFileSync(join(data, 'trust.json'), '{}');
+    await assert.rejects(loadHubKey(cfg(data)), (err: { code?: string; message?: string }) => err.code === 'CONFIG_INVALID'
+      && err.message === `data dir ${data} holds this hub's trust document but no hub.key: it ran with --hub-key FILE. Expected --hub-key FILE again (the key its trust document lists), or that key copied to ${join(data, HUB_KEY_FILE)} (mode 0600); no new key was made`);
+    assert.deepEqual(readdirSync(data), ['trust.json']);
   });
 
   it('a hub.pub that is missing or does not match hub.key is written again from it', async () => {

@@ -55,6 +55,13 @@ export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): P
   if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
   ensurePrivateDir(cfg.dataDir);
   const path = join(cfg.dataDir, HUB_KEY_FILE);
+  // A data dir with a trust document but no hub.key ran with --hub-key (or was restored from a backup of
+  // such a hub): a key made now would not be in its trust document, and devices would refuse what it signs.
+  if (!existsSync(path) && existsSync(join(cfg.dataDir, 'trust.json'))) {
+    throw new AppError('CONFIG_INVALID',
+      `data dir ${cfg.dataDir} holds this hub's trust document but no ${HUB_KEY_FILE}: it ran with --hub-key FILE. ` +
+      `Expected --hub-key FILE again (the key its trust document lists), or that key copied to ${path} (mode 0600); no new key was made`);
+  }
   createFileOnce(path, () => `${JSON.stringify(toSecretKeyFile(generateKeyPair('hub', 'hub')), null, 2)}\n`, hooks);
   const pair = await readSecretKeyFile(path);
   const pub = join(cfg.dataDir, HUB_PUB_FILE);
