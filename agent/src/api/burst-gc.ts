@@ -3,7 +3,9 @@
 // garbage once answered, but an idle agent gives V8 no reason to run its next major collection, so
 // RSS stayed tens of MB above its idle figure for minutes. When at least `thresholdBytes` of large
 // bodies were read since the last collection and no body has been read for `quietMs`, the agent
-// collects once. It needs `--expose-gc` (the systemd unit passes it); without it this does nothing.
+// collects once, and once more a quiet period later: what the burst let go just after the first (streams
+// refused before their message was read, closed late on a loaded box) is garbage too, and an idle agent
+// would otherwise hold it. It needs `--expose-gc` (the systemd unit passes it); without it this does nothing.
 
 export interface BurstGcOptions {
   /** Bodies at least this large count (smaller ones are ordinary traffic, collected as usual). */
@@ -19,6 +21,8 @@ export const DEFAULT_BURST_GC: BurstGcOptions = { minBodyBytes: 128 * 1024, thre
 export class BurstGc {
   private bytes = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The second collection after a burst's, a quiet period later. */
+  private followUp: NodeJS.Timeout | null = null;
   private readonly opts: BurstGcOptions;
 
   constructor(
@@ -44,6 +48,8 @@ export class BurstGc {
 
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.followUp) clearTimeout(this.followUp); // the next burst's collection comes instead
+    this.followUp = null;
     // unref: a pending collection never keeps the process alive or delays its stop.
     this.timer = setTimeout(() => this.fire(), this.opts.quietMs).unref();
   }
@@ -56,5 +62,9 @@ export class BurstGc {
     }
     this.bytes = 0;
     this.gc?.();
+    this.followUp = setTimeout(() => {
+      this.followUp = null;
+      if (this.inflight.bytes === 0) this.gc?.();
+    }, this.opts.quietMs).unref();
   }
 }
