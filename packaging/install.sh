@@ -82,6 +82,7 @@ fi
 
 # The new tree beside the old one, then swapped in: an upgrade never leaves half a program.
 mkdir -p "$dest"
+chmod go+rx "$dest" # the service user reaches the program through it (a 077 umask's 0700 would lock it out)
 staging="$dest/.install-$$"
 rm -rf "$staging"
 mkdir -p "$staging/systemd"

@@ -61,10 +61,10 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     const closed = listing.filter((l) => !/^[-d]r.{5}r/.test(l));
     assert.deepEqual(closed, [], 'every entry readable by others');
     const root = join(dir, 'root-umask');
-    mkdirSync(root);
+    mkdirSync(join(root, 'opt/edgefleet'), { recursive: true, mode: 0o700 }); // left so by an install under umask 077 before
     const r = spawnSync('sh', ['-c', 'umask 077 && exec sh "$0" --root "$1"', join(tree, 'install.sh'), root], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    for (const p of walk(join(root, 'opt/edgefleet'))) {
+    for (const p of [join(root, 'opt/edgefleet'), ...walk(join(root, 'opt/edgefleet'))]) {
       const st = lstatSync(p);
       if (st.isSymbolicLink()) continue;
       assert.ok((st.mode & 0o004) !== 0 && (!st.isDirectory() || (st.mode & 0o001) !== 0), `${p}: mode ${(st.mode & 0o777).toString(8)}`);
