@@ -2,9 +2,13 @@
 # Installs an unpacked edgefleet tarball (agent or hub; MANIFEST.json says which) on a systemd box:
 # the program under PREFIX, a system user, the data dir (0700, owned by that user), the systemd unit
 # with PREFIX and the path of node filled in, and links in /usr/local/bin. Run again from a newer
-# tarball to upgrade (the data dir is kept; restart the service). docs/operations.md "Installing".
+# tarball to upgrade (the data dir is kept; restart the service). docs/operations.md "Installing" and
+# "Upgrades": an older tarball whose program would refuse the data dir's database is refused before
+# anything changes, and a unit edited since the last install is kept (the new one is left in PREFIX/systemd).
 # --root DIR installs under another root (for image builds and tests): no user, no systemctl.
 set -eu
+# Readable by the service user whatever the caller's umask (a 077 root would leave it a tree it cannot read).
+umask 022
 
 here=$(cd "$(dirname "$0")" && pwd)
 prefix=
@@ -49,11 +53,26 @@ have=$("$node" -p process.versions.modules)
 arch=$(field arch)
 [ "$("$node" -p process.arch)" = "$arch" ] || fail CONFIG_INVALID "this tarball is for linux-$arch but $node runs on $("$node" -p process.arch)"
 
+# The unit's ProtectHome=yes hides /home, /root and /run/user from the service: a node there cannot start.
+if [ -z "$root" ]; then
+  case "$(readlink -f "$node")" in
+    /home/*|/root/*|/run/user/*) fail CONFIG_INVALID "$node ($(readlink -f "$node")) is under /home, /root or /run/user, which the unit hides from the service (ProtectHome=yes): install Node 20 system-wide (e.g. /usr/bin/node) or set NODE=/path/to/node outside them" ;;
+  esac
+fi
+
 [ -n "$prefix" ] || { if [ "$program" = agent ]; then prefix=/opt/edgefleet; else prefix=/opt/edgefleet-hub; fi; }
 case "$prefix" in /*) ;; *) fail BAD_REQUEST "--prefix $prefix: expected an absolute path" 2 ;; esac
 data="/var/lib/edgefleet-$program"
 unit="edgefleet-$program.service"
 dest="$root$prefix"
+installed_unit="$root/etc/systemd/system/$unit"
+old=
+if [ -f "$dest/MANIFEST.json" ]; then
+  # One program per prefix: the other one's node_modules would be replaced under it.
+  there=$("$node" -p 'require(process.argv[1]).program' "$dest/MANIFEST.json" 2>/dev/null || true)
+  [ "$there" = "$program" ] || fail CONFIG_INVALID "$prefix holds edgefleet-$there: expected a prefix of its own for edgefleet-$program (--prefix DIR)"
+  old=$("$node" -p 'require(process.argv[1]).version' "$dest/MANIFEST.json")
+fi
 
 # The user first (the data dir belongs to it).
 if [ -z "$root" ] && ! id "$user" >/dev/null 2>&1; then
@@ -63,11 +82,48 @@ fi
 
 # The new tree beside the old one, then swapped in: an upgrade never leaves half a program.
 mkdir -p "$dest"
+chmod go+rx "$dest" # the service user reaches the program through it (a 077 umask's 0700 would lock it out)
 staging="$dest/.install-$$"
 rm -rf "$staging"
-mkdir -p "$staging"
+mkdir -p "$staging/systemd"
 cp -R "$here/$program" "$here/node_modules" "$here/MANIFEST.json" "$here/uninstall.sh" "$staging/"
-for part in "$program" node_modules MANIFEST.json uninstall.sh; do
+chmod -R u+rwX,go+rX,go-w "$staging"
+# A database written by a newer version (a migration this one does not know) would make the program
+# refuse to start (SCHEMA_TOO_NEW): refuse here, before anything changes. Read as the data dir's owner
+# (so SQLite's -wal/-shm files are never left owned by root) with the staged copy (readable by that
+# user, unlike a tarball unpacked in /root).
+db="$root$data/$(field schema.file)"
+if [ -f "$db" ]; then
+  as=
+  if [ "$(id -u)" = 0 ] && [ "$(stat -c %u "$root$data")" != 0 ]; then as="setpriv --reuid $(stat -c %u "$root$data") --regid $(stat -c %g "$root$data") --clear-groups"; fi
+  unknown=$($as "$node" -e '
+    const [mf, db, lib] = process.argv.slice(1);
+    const s = require(mf).schema;
+    const d = new (require(lib))(db, { readonly: true, fileMustExist: true });
+    try {
+      if (!d.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get("table", s.table)) process.exit(0);
+      const known = new Set(s.known);
+      const rows = d.prepare(`SELECT ${s.column} AS id, name FROM ${s.table} ORDER BY ${s.column}`).all();
+      process.stdout.write(rows.filter((r) => !known.has(r.id)).map((r) => `${r.id} (${JSON.stringify(r.name)})`).join(", "));
+    } finally { d.close(); }' "$staging/MANIFEST.json" "$db" "$staging/node_modules/better-sqlite3") \
+    || { rm -rf "$staging"; fail IO_ERROR "could not read the migrations of $data/$(field schema.file) (above): nothing was changed"; }
+  [ -z "$unknown" ] || { rm -rf "$staging"; fail SCHEMA_TOO_NEW "$data/$(field schema.file) was written by a newer $program${old:+ (the installed $old)}: it records migration(s) $unknown that edgefleet-$program $(field version) does not know, so it would refuse to start. Nothing was changed. Install that newer version (or newer), or restore into $data a backup taken with $(field version) first (docs/operations.md \"Upgrades\"); a database is never migrated back"; }
+fi
+
+# The unit with this prefix, node and user, kept in PREFIX/systemd: what the next install compares with.
+sed -e "s#/opt/edgefleet/#$prefix/#g" -e "s#/opt/edgefleet-hub/#$prefix/#g" -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" \
+  -e "s#^User=.*#User=$user#" -e "s#^Group=.*#Group=$user#" \
+  "$here/systemd/$unit" > "$staging/systemd/$unit"
+printf 'user=%s\n' "$user" > "$staging/install.conf"
+# The unit an operator edited since the last install (it differs from the copy that install left) is kept.
+unit_note=
+if [ ! -e "$installed_unit" ] || cmp -s "$installed_unit" "$dest/systemd/$unit" || cmp -s "$installed_unit" "$staging/systemd/$unit"; then
+  write_unit=1
+else
+  write_unit=0
+  unit_note="kept $installed_unit: it was edited since the last install; this version's unit is $prefix/systemd/$unit: compare (diff) and merge them, then systemctl daemon-reload"
+fi
+for part in "$program" node_modules MANIFEST.json uninstall.sh systemd install.conf; do
   rm -rf "$dest/.old-$part"
   [ -e "$dest/$part" ] && mv "$dest/$part" "$dest/.old-$part"
   mv "$staging/$part" "$dest/$part"
@@ -79,11 +135,8 @@ mkdir -p "$root$data"
 chmod 0700 "$root$data"
 [ -n "$root" ] || chown "$user:" "$root$data"
 
-# The unit with this prefix, node and user.
 mkdir -p "$root/etc/systemd/system"
-sed -e "s#/opt/edgefleet/#$prefix/#g" -e "s#/opt/edgefleet-hub/#$prefix/#g" -e "s#^ExecStart=/usr/bin/node #ExecStart=$node #" \
-  -e "s#^User=.*#User=$user#" -e "s#^Group=.*#Group=$user#" \
-  "$here/systemd/$unit" > "$root/etc/systemd/system/$unit"
+[ "$write_unit" = 0 ] || cp "$dest/systemd/$unit" "$installed_unit"
 
 mkdir -p "$root/usr/local/bin"
 for b in $bins; do ln -sf "$prefix/$program/bin/$b.js" "$root/usr/local/bin/$b"; done
@@ -91,7 +144,10 @@ for b in $bins; do ln -sf "$prefix/$program/bin/$b.js" "$root/usr/local/bin/$b";
 if [ -z "$root" ] && [ "$systemd" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload; fi
 
 echo "installed edgefleet-$program $(field version) in $dest (unit $unit, data $data, user $user)"
-if [ "$program" = agent ]; then
+[ -z "$unit_note" ] || echo "$unit_note"
+if [ -n "$old" ]; then
+  echo "upgraded from $old: systemctl restart $unit runs $(field version), which applies its database migrations at start"
+elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else
   echo "next: put the trust document and the hub key in /etc/edgefleet (trust.json, hub.key), then systemctl enable --now $unit"

@@ -1,19 +1,20 @@
 #!/bin/sh
 # Removes an edgefleet program installed by install.sh (it is copied next to the program, in PREFIX):
-# stops and disables the unit, removes it, the links in /usr/local/bin and PREFIX. The data dir
-# and the user stay unless --purge (a reinstall then finds the device's enrollment and models).
+# stops and disables the unit, removes it, the links in /usr/local/bin that point into PREFIX and what
+# install.sh put in PREFIX (PREFIX itself only when that leaves it empty: it may be shared, e.g. /opt).
+# The data dir and the user stay unless --purge (a reinstall then finds the device's enrollment and models).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=
 purge=0
-user=edgefleet
+user=
 
 usage() {
   cat <<EOF
 usage: uninstall.sh [--purge] [--user NAME] [--root DIR]
   --purge       also delete the data dir (/var/lib/edgefleet-PROGRAM) and the user
-  --user NAME   the user install.sh created (default edgefleet)
+  --user NAME   the user install.sh created (default the one it recorded in PREFIX/install.conf, else edgefleet)
   --root DIR    the root given to install.sh --root
 exit codes: 0 success, 1 the removal failed, 2 bad command line
 EOF
@@ -34,6 +35,9 @@ done
 node=${NODE:-$(command -v node || true)}
 [ -n "$node" ] || fail CONFIG_INVALID "node not found: set NODE=/path/to/node"
 field() { "$node" -e 'const m=require(process.argv[1]);const v=m[process.argv[2]];process.stdout.write(Array.isArray(v)?v.join(" "):String(v))' "$here/MANIFEST.json" "$1"; }
+[ -n "$user" ] || user=$(sed -n 's/^user=//p' "$here/install.conf" 2>/dev/null || true)
+[ -n "$user" ] || user=edgefleet
+prefix=${here#"$root"}
 program=$(field program)
 bins=$(field bins)
 unit="edgefleet-$program.service"
@@ -43,7 +47,9 @@ if [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now "$unit" 2>/dev/null || true
 fi
 rm -f "$root/etc/systemd/system/$unit"
-for b in $bins; do rm -f "$root/usr/local/bin/$b"; done
+for b in $bins; do
+  [ "$(readlink "$root/usr/local/bin/$b" 2>/dev/null || true)" != "$prefix/$program/bin/$b.js" ] || rm -f "$root/usr/local/bin/$b"
+done
 [ -z "$root" ] && command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload || true
 
 if [ "$purge" = 1 ]; then
@@ -55,5 +61,7 @@ if [ "$purge" = 1 ]; then
 else
   echo "removed edgefleet-$program; kept $data (uninstall.sh --purge deletes it)"
 fi
-# Last: this script lives in the prefix it removes.
-rm -rf "$here"
+# Last: this script lives in the prefix it removes. Only what install.sh put there (and its leftovers).
+rm -rf "$here/$program" "$here/node_modules" "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*
+rm -f "$here/uninstall.sh"
+rmdir "$here" 2>/dev/null || echo "kept $prefix: it holds files install.sh did not put there"

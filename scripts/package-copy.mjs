@@ -109,8 +109,8 @@ function copyFiltered(src, dst, keepFile, skipDir = () => false) {
   }
 }
 
-/** Compiled JS only: no tests, no test helpers (`testing`), no maps, no declarations. */
-const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|\/)testing(\.js$|\/)/.test(rel);
+/** Compiled JS only: no tests, no test helpers (`testing`, `testutil`), no maps, no declarations. */
+const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|\/)test(ing|util)(\.js$|\/)/.test(rel);
 
 /** A workspace package (shared, agent, hub) as it runs: package.json without dev deps, plain JS files, dist. */
 export function copyWorkspacePackage(src, dst) {
@@ -125,6 +125,17 @@ export function copyWorkspacePackage(src, dst) {
   copyFiltered(join(src, 'dist'), join(dst, 'dist'), compiledJs);
 }
 
+/**
+ * A third-party package's files nothing runs: tests (`test.js`, `*.test.js`, `*.spec.js`), TypeScript
+ * sources and build info, maps, markdown, declarations and dotfiles (lint, CI, editor settings); never a licence.
+ */
+const devFile = (rel) => {
+  const base = rel.slice(rel.lastIndexOf('/') + 1);
+  if (/^(licen[cs]e|notice|copying)/i.test(base)) return false; // licences stay, whatever their extension
+  return base.startsWith('.') || /^(test|.+\.test|.+\.spec)\.[cm]?js$/.test(base) || /^tsconfig.*\.json$/.test(base)
+    || /\.(map|md|tsbuildinfo)$/.test(base) || /\.[cm]?ts$/.test(base);
+};
+
 const NOT_RUNTIME_DIRS = new Set(['test', 'tests', '__tests__', 'benchmark', 'benchmarks', 'bench', 'docs', 'doc', 'example', 'examples', '.github', 'coverage']);
 
 /** Copies one third-party package, pruned per package (native parts for the target only). */
@@ -133,7 +144,7 @@ export function copyDependency(name, src, dst, arch) {
   // benchmarks (top-level directories) are not run by anything.
   const noNested = (rel, base) => base === 'node_modules' || (rel === base && NOT_RUNTIME_DIRS.has(base));
   if (name === 'onnxruntime-node') {
-    copyFiltered(src, dst, (rel) => !rel.startsWith('bin/') && !rel.startsWith('script/') && !rel.endsWith('.map') && !rel.endsWith('.ts'), noNested);
+    copyFiltered(src, dst, (rel) => !rel.startsWith('bin/') && !rel.startsWith('script/') && !devFile(rel), noNested);
     const bin = join('bin', 'napi-v6', 'linux', arch);
     cpSync(join(src, bin), join(dst, bin), { recursive: true });
     for (const f of readdirSync(join(dst, bin))) checkElf(join(dst, bin, f), arch);
@@ -150,7 +161,7 @@ export function copyDependency(name, src, dst, arch) {
     copyFiltered(src, dst, (rel) => rel === 'package.json' || rel === 'LICENSE' || rel.startsWith('lib/'), noNested);
     return; // the addon is placed by buildPackage (host build or --better-sqlite3)
   }
-  copyFiltered(src, dst, (rel) => !rel.endsWith('.map') && !rel.endsWith('.md') && !/\.d\.[cm]?ts$/.test(rel) && !rel.endsWith('.ts'), noNested);
+  copyFiltered(src, dst, (rel) => !devFile(rel), noNested);
 }
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));

@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { addonAbiMatches, crossCompileBetterSqlite3, crossPackage } from './cross-addon.mjs';
 import {
   ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedImports, dirBytes,
@@ -23,9 +24,25 @@ export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unreso
 
 /** What each program ships: its entry (checked to be built) and unit. */
 export const PROGRAMS = {
-  agent: { entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'] },
-  hub: { entry: 'dist/server/main.js', unit: 'edgefleet-hub.service', bins: ['edgefleet-hub', 'edgefleet'] },
+  agent: {
+    entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'],
+    schema: { file: 'agent.db', table: 'migrations', column: 'id', module: 'dist/store/agent-store.js', list: 'AGENT_MIGRATIONS', key: 'id' },
+  },
+  hub: {
+    entry: 'dist/server/main.js', unit: 'edgefleet-hub.service', bins: ['edgefleet-hub', 'edgefleet'],
+    schema: { file: 'hub.db', table: 'schema_migrations', column: 'version', module: 'dist/schema.js', list: 'HUB_MIGRATIONS', key: 'version' },
+  },
 };
+
+/**
+ * The migrations the program knows, for install.sh's refusal of a database a newer version wrote
+ * (docs/operations.md "Upgrades"): where they are recorded and their ids, read from the compiled list.
+ */
+async function knownMigrations(srcDir, s) {
+  const list = (await import(pathToFileURL(join(srcDir, s.module)).href))[s.list];
+  if (!Array.isArray(list) || list.length === 0) throw new PackageError('NOT_READY', `${s.module}: no ${s.list} to record in MANIFEST.json`);
+  return { file: s.file, table: s.table, column: s.column, known: list.map((m) => m[s.key]).sort((a, b) => a - b) };
+}
 
 /** Parses `--out DIR --arch ARCH --better-sqlite3 FILE` (all optional). */
 export function parseArgs(argv, program) {
@@ -64,7 +81,7 @@ export function parseArgs(argv, program) {
  * Builds edgefleet-PROGRAM-VERSION-linux-ARCH.tar.gz in `o.out`. Returns its path, the unpacked
  * tree's name, the tarball's and the tree's sizes in bytes.
  */
-export function buildPackage(program, o) {
+export async function buildPackage(program, o) {
   const spec = PROGRAMS[program];
   const srcDir = join(ROOT, program);
   if (!existsSync(join(srcDir, spec.entry)) || !existsSync(join(ROOT, 'shared', 'dist', 'core.js'))) {
@@ -127,12 +144,14 @@ export function buildPackage(program, o) {
     node: { abi: process.versions.modules, builtWith: process.version, engines: readJson(join(ROOT, 'package.json')).engines?.node ?? null },
     entry: `${program}/bin/${spec.bins[0]}.js`,
     bins: spec.bins,
+    schema: await knownMigrations(srcDir, spec.schema),
     packages: packages.sort(),
   };
   writeFileSync(join(stage, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   const tarball = join(o.out, `${name}.tar.gz`);
-  const tar = spawnSync('tar', ['-I', o.fast ? 'gzip -1' : 'gzip', '-cf', tarball, '--owner=0', '--group=0', '-C', o.out, name], { encoding: 'utf8' });
+  // Modes as a box needs them whatever the builder's umask: readable by all, written by the owner only.
+  const tar = spawnSync('tar', ['-I', o.fast ? 'gzip -1' : 'gzip', '-cf', tarball, '--owner=0', '--group=0', '--mode=u+rwX,go+rX,go-w', '-C', o.out, name], { encoding: 'utf8' });
   if (tar.status !== 0) throw new PackageError('IO_ERROR', `tar failed (${tar.status}): ${tar.stderr}`);
   const unpackedBytes = dirBytes(stage);
   if (!o.keepDir) rmSync(stage, { recursive: true, force: true });
@@ -155,7 +174,7 @@ export async function packageMain(program) {
         throw new PackageError('CONFIG_INVALID', err.message);
       }
     }
-    const r = buildPackage(program, o);
+    const r = await buildPackage(program, o);
     process.stdout.write(`${r.tarball}: ${(r.bytes / 1048576).toFixed(1)} MB (${(r.unpackedBytes / 1048576).toFixed(1)} MB unpacked, ${r.manifest.packages.length} packages, Node ABI ${r.manifest.node.abi})\n`);
   } catch (err) {
     if (err instanceof PackageError) {

@@ -97,7 +97,7 @@ export class UnixListener {
         });
       });
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `${what} ${path}: cannot listen (${(err as Error).message}): expected a path in a directory the agent may write`, { cause: err });
+      throw new AppError('CONFIG_INVALID', `${what} ${path}: cannot listen (${(err as Error).message}): expected a path in a directory the agent may write (under the systemd unit: /run/edgefleet)`, { cause: err });
     } finally {
       process.umask(umask);
     }

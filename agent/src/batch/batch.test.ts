@@ -207,6 +207,29 @@ describe('batch', () => {
     await two.close();
   });
 
+  it('a job whose outputDir cannot be written or whose input directory cannot be read says which and why', async () => {
+    const store = openStore(data);
+    const inDir = join(dir, 'drop-rw');
+    mkdirSync(inDir, { recursive: true });
+    writeFileSync(join(inDir, 'a.csv'), 'f0,f1,f2\n1,2,a\n');
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'x'); // a path below a file: ENOTDIR for root too (as EROFS under the unit's ProtectSystem)
+    const s = new BatchScheduler({ db: store.db, jobs: [], resolveModel: () => { throw new Error('unused'); } });
+    try {
+      const job = { name: 'out', model: 'tab', cron: '0 2 * * *', input: join(inDir, '*.csv'), outputDir: join(blocker, 'out') };
+      await assert.rejects(s.runJob(job), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID'
+        && /^batch job "out": outputDir .*a-file\/out is not writable \(ENOTDIR\): expected a directory the agent may use \(under the systemd unit, .*ReadWritePaths=/.test(err.message));
+      const input = { ...job, name: 'in', input: join(blocker, '*.csv'), outputDir: join(dir, 'results-rw') };
+      await assert.rejects(s.runJob(input), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID'
+        && /^input glob ".*a-file\/\*\.csv": cannot read .*a-file \(ENOTDIR\): expected a directory the agent may use/.test(err.message));
+      // A directory that is not there yet is no error: nothing to run.
+      assert.deepEqual(await s.runJob({ ...input, input: join(dir, 'not-yet', '*.csv') }), { processed: [], skipped: [], failed: [] });
+    } finally {
+      await s.stop();
+      store.db.close();
+    }
+  });
+
   it('refuses a bad cron in a job, naming the job', () => {
     const store = openStore(data);
     try {

@@ -5,8 +5,8 @@
 // job's input directory is forgotten at the job's next run that finds files (it could skip nothing):
 // the ledger holds what the directory holds, not every file ever processed.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { AppError, toAppError } from '@edgefleet/shared/core';
@@ -18,6 +18,20 @@ import type { DiskFullState } from '../disk-full.js';
 
 /** A scheduled job writes NAME.out.jsonl into its outputDir for each input NAME.*. */
 const OUTPUT_SUFFIX = '.out.jsonl';
+
+/** Where the systemd unit lets the agent read and write (docs/operations.md "The units"). */
+const SERVICE_PATHS = 'expected a directory the agent may use (under the systemd unit, ProtectSystem=strict leaves only the data dir writable: '
+  + 'add others with ReadWritePaths= in a drop-in, systemctl edit edgefleet-agent; ProtectHome=yes hides /home, /root and /run/user)';
+
+/** The job's outputDir, made if missing, and writable; else CONFIG_INVALID naming the job, the directory and why. */
+async function writableOutputDir(job: BatchJob): Promise<void> {
+  try {
+    await mkdir(job.outputDir, { recursive: true });
+    await access(job.outputDir, constants.W_OK);
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `batch job "${job.name}": outputDir ${job.outputDir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${SERVICE_PATHS}`);
+  }
+}
 
 export interface BatchJob {
   name: string;
@@ -59,8 +73,10 @@ export async function expandGlob(pattern: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
-  } catch {
-    return [];
+  } catch (err) {
+    // Not there (yet): nothing to run. Not readable (a directory the service may not read): said.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new AppError('CONFIG_INVALID', `input glob "${pattern}": cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${SERVICE_PATHS}`);
   }
   return names.filter((n) => re.test(n)).sort().map((n) => resolve(dir, n));
 }
@@ -140,8 +156,8 @@ export class BatchScheduler {
     const outDir = resolve(job.outputDir);
     const files = (await expandGlob(job.input)).filter((p) => !(resolve(dirname(p)) === outDir && p.endsWith(OUTPUT_SUFFIX)));
     if (files.length === 0) return result;
+    await writableOutputDir(job);
     const model = this.opts.resolveModel(job.model, job.version);
-    await mkdir(job.outputDir, { recursive: true });
     const seen = db.prepare('SELECT 1 FROM processed_files WHERE path = ? AND size = ? AND mtime_ms = ? AND sha256 = ?');
     const mark = db.prepare(
       'INSERT OR REPLACE INTO processed_files (path, size, mtime_ms, sha256, job, output, rows, errors, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',

@@ -48,6 +48,15 @@ describe('edgefleet-agent program', () => {
       assert.equal(r.code, 1, cmd[0]);
       assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd[0]);
     }
+    // Enrolled (credentials.json) but never run: said so, and still nothing made there (as root, agent.db
+    // would be the daemon's user's no longer).
+    const enrolled = join(kit.dir, 'enrolled');
+    mkdirSync(enrolled);
+    writeFileSync(join(enrolled, 'credentials.json'), '{}');
+    const st = await runCli(CLI, ['status', '--data-dir', enrolled]);
+    assert.equal(st.code, 1);
+    assert.match(st.stderr, /^error \[NOT_FOUND\]: .*enrolled holds no agent\.db yet: the box is enrolled but the agent has not run on it: start it \(systemctl start edgefleet-agent/);
+    assert.deepEqual(readdirSync(enrolled), ['credentials.json']);
     // No device key minted in a directory nobody's box uses.
     const key = await runCli(CLI, ['key', 'show', '--data-dir', typo]);
     assert.equal(key.code, 1);

@@ -34,6 +34,10 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
 export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T, o: { existing?: boolean } = {}): Promise<T> {
   const config = configOf(args, ctx);
   if (o.existing && !existsSync(join(config.dataDir, 'agent.db'))) {
+    // Enrolled (enroll writes credentials.json) but never run: the daemon makes agent.db, as its own user.
+    if (existsSync(join(config.dataDir, 'credentials.json'))) {
+      throw new AppError('NOT_FOUND', `${config.dataDir} holds no agent.db yet: the box is enrolled but the agent has not run on it: start it (systemctl start edgefleet-agent, or edgefleet-agent run --data-dir ${config.dataDir} as the agent's user)`);
+    }
     throw new AppError('NOT_FOUND', `${config.dataDir} holds no agent.db: expected an agent's data dir (--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config)`);
   }
   await loadWire(); // stored trust, credentials and manifests are parsed with the wire schemas

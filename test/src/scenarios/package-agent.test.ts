@@ -10,32 +10,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { randomMlp, repoRoot } from '@edgefleet/examples';
+import { randomMlp } from '@edgefleet/examples';
 import { enrollAgents, pushBundle, startAgent, startHub, vibrationRows, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
 import { makeFixture } from '@edgefleet/examples';
 import { MODEL, infer } from './helpers.js';
-
-function run(cmd: string, args: string[], cwd?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: cwd ?? repoRoot(), timeout: 120_000 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-/** Builds the program's tarball into `out` (gzip -1: same files) and unpacks it into `into`; returns the unpacked tree. */
-async function buildAndUnpack(program: 'agent' | 'hub', out: string, into: string): Promise<{ tree: string; tarball: string }> {
-  const script = join(repoRoot(), `scripts/package-${program}.mjs`);
-  const { stdout: line } = await promisify(execFile)(process.execPath, [script, '--out', out, '--fast'], { encoding: 'utf8', timeout: 120_000 })
-    .catch((err: Error & { stderr?: string }) => assert.fail(`package-${program}.mjs failed: ${err.stderr ?? err.message}`));
-  const tarball = /^(\S+\.tar\.gz):/.exec(line)?.[1];
-  assert.ok(tarball, line);
-  mkdirSync(into, { recursive: true });
-  run('tar', ['-xzf', tarball, '-C', into]);
-  const [name] = readdirSync(into);
-  assert.equal(name, `edgefleet-${program}-0.1.0-linux-x64`);
-  return { tree: join(into, name), tarball };
-}
+import { buildAndUnpack, run } from './package-build.js';
 
 describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
   let dir: string;
@@ -77,8 +56,12 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.ok(existsSync(join(agentTree, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')), 'the agent ships its WebAssembly runtime');
     assert.ok(!existsSync(join(agentTree, 'node_modules/aedes')), 'aedes is a dev dependency of the agent');
     const ours = [join(agentTree, 'agent'), join(agentTree, 'node_modules/@edgefleet'), join(hubTree, 'hub'), join(hubTree, 'node_modules/@edgefleet')];
-    const tests = run('find', [...ours, '(', '-name', '*.test.js', '-o', '-name', '*.d.ts', '-o', '-name', '*.map', '-o', '-path', '*/testing/*', ')']);
+    const tests = run('find', [...ours, '(', '-name', '*.test.js', '-o', '-name', '*.d.ts', '-o', '-name', '*.map', '-o', '-path', '*/testing/*', '-o', '-name', 'testutil.js', ')']);
     assert.equal(tests, '', 'no tests, test helpers, declarations or source maps of ours');
+    const theirs = run('find', [join(agentTree, 'node_modules'), join(hubTree, 'node_modules'), '-type', 'f', '(', '-name', '*.test.js', '-o', '-name', 'test.js',
+      '-o', '-name', 'tsconfig*.json', '-o', '-name', '*.tsbuildinfo', '-o', '-name', '.*', '-o', '-name', '*.ts', ')']);
+    assert.equal(theirs, '', 'no tests, TypeScript build files or dotfiles of the dependencies');
+    assert.ok(existsSync(join(hubTree, 'node_modules/pg/LICENSE')), 'licences stay');
   });
 
   it("the package's WebAssembly runtime gives the native runtime's outputs on a model", () => {

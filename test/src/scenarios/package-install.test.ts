@@ -1,0 +1,162 @@
+// install.sh and uninstall.sh as an operator runs them on a box (docs/operations.md "Installing from a
+// tarball", "Upgrades"), against a temp root (--root): the agent's tarball built under umask 077 and
+// installed under umask 077 is still readable by the service user; installing again keeps the data
+// dir and a unit the operator edited, and replaces one nobody edited; an older tarball over a database
+// a newer agent wrote is refused before anything changes (read as the data dir's owner when run as
+// root, so no root-owned SQLite files are left there); a prefix holding the other program is refused;
+// uninstall.sh removes only what install.sh put in a shared prefix, and --purge deletes the data dir.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { makeKeys, makeTrust } from '@edgefleet/examples';
+import { buildAndUnpack, run } from './package-build.js';
+
+const DATA = 'var/lib/edgefleet-agent';
+const UNIT = 'etc/systemd/system/edgefleet-agent.service';
+/** As root, the data dir belongs to another user (as install.sh's useradd makes it), so reads as its owner show. */
+const OWNER = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0 ? 65534 : undefined;
+
+const sh = (args: string[]) => spawnSync('sh', args, { encoding: 'utf8', timeout: 60_000 });
+
+/** Runs the installed agent as the data dir's owner (as `sudo -u edgefleet` would). */
+function agentAs(root: string, args: string[]): ReturnType<typeof spawnSync> {
+  const cmd = [process.execPath, join(root, 'opt/edgefleet/agent/bin/edgefleet-agent.js'), ...args];
+  return OWNER === undefined
+    ? spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: 60_000 })
+    : spawnSync('setpriv', ['--reuid', String(OWNER), '--regid', String(OWNER), '--clear-groups', ...cmd], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Every file and directory under `dir`, recursively. */
+function walk(dir: string, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    out.push(p);
+    if (lstatSync(p).isDirectory()) walk(p, out);
+  }
+  return out;
+}
+
+describe('install.sh and uninstall.sh from the agent tarball, on a temp root', () => {
+  let dir: string;
+  let tree: string;
+  let tarball: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-install-'));
+    const umask = process.umask(0o077); // a builder with a strict umask: the tarball's modes must not follow it
+    try {
+      ({ tree, tarball } = await buildAndUnpack('agent', join(dir, 'out'), join(dir, 'unpacked')));
+    } finally {
+      process.umask(umask);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the tarball and the installed tree are readable by the service user whatever the umask', () => {
+    const listing = run('tar', ['-tvzf', tarball]).trim().split('\n');
+    const closed = listing.filter((l) => !/^[-d]r.{5}r/.test(l));
+    assert.deepEqual(closed, [], 'every entry readable by others');
+    const root = join(dir, 'root-umask');
+    mkdirSync(join(root, 'opt/edgefleet'), { recursive: true, mode: 0o700 }); // left so by an install under umask 077 before
+    const r = spawnSync('sh', ['-c', 'umask 077 && exec sh "$0" --root "$1"', join(tree, 'install.sh'), root], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const p of [join(root, 'opt/edgefleet'), ...walk(join(root, 'opt/edgefleet'))]) {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) continue;
+      assert.ok((st.mode & 0o004) !== 0 && (!st.isDirectory() || (st.mode & 0o001) !== 0), `${p}: mode ${(st.mode & 0o777).toString(8)}`);
+    }
+    assert.equal(statSync(join(root, UNIT)).mode & 0o777, 0o644);
+    assert.equal(statSync(join(root, DATA)).mode & 0o777, 0o700, 'the data dir stays private');
+    const manifest = JSON.parse(readFileSync(join(root, 'opt/edgefleet/MANIFEST.json'), 'utf8')) as { schema: { file: string; table: string; known: number[] } };
+    assert.equal(manifest.schema.file, 'agent.db');
+    assert.equal(manifest.schema.table, 'migrations');
+    assert.ok(manifest.schema.known.length > 0 && manifest.schema.known.includes(1), JSON.stringify(manifest.schema));
+  });
+
+  it('installed again: the data dir and an edited unit are kept, an unedited one replaced; an older program over a newer database is refused', () => {
+    const root = join(dir, 'root-upgrade');
+    mkdirSync(root);
+    run('sh', [join(tree, 'install.sh'), '--root', root]);
+    const data = join(root, DATA);
+    if (OWNER !== undefined) chownSync(data, OWNER, OWNER);
+    const trust = makeTrust(join(dir, 'trust'), makeKeys(join(dir, 'keys')));
+    if (OWNER !== undefined) for (const p of [dir, join(dir, 'trust'), trust.path]) chownSync(p, OWNER, OWNER);
+    const made = agentAs(root, ['trust', 'set', trust.path, '--data-dir', data]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const db = join(data, 'agent.db');
+    assert.ok(existsSync(db));
+
+    // An unit the previous version wrote and nobody edited is replaced by this version's.
+    const pristine = join(root, 'opt/edgefleet/systemd/edgefleet-agent.service');
+    for (const p of [pristine, join(root, UNIT)]) appendFileSync(p, '# the previous version\n');
+    const again = run('sh', [join(tree, 'install.sh'), '--root', root]);
+    assert.match(again, /^upgraded from 0\.1\.0: systemctl restart edgefleet-agent\.service /m);
+    assert.equal(readFileSync(join(root, UNIT), 'utf8'), readFileSync(pristine, 'utf8'));
+    assert.doesNotMatch(readFileSync(join(root, UNIT), 'utf8'), /the previous version/);
+
+    // One the operator edited is kept; this version's is left beside the program.
+    appendFileSync(join(root, UNIT), 'ReadWritePaths=/srv/batch-out\n');
+    const edited = readFileSync(join(root, UNIT), 'utf8');
+    const kept = run('sh', [join(tree, 'install.sh'), '--root', root]);
+    assert.match(kept, new RegExp(`^kept ${root}/${UNIT}: it was edited since the last install; this version's unit is /opt/edgefleet/systemd/edgefleet-agent\\.service: compare`, 'm'));
+    assert.equal(readFileSync(join(root, UNIT), 'utf8'), edited);
+    assert.ok(existsSync(db), 'the data dir is kept');
+
+    // A newer agent's migration in agent.db: this (older) tarball is refused, nothing changes.
+    const writer = new Database(db);
+    writer.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(99999, 'from a newer agent', new Date().toISOString());
+    writer.close();
+    if (OWNER !== undefined) for (const f of readdirSync(data)) chownSync(join(data, f), OWNER, OWNER);
+    const before = readFileSync(db);
+    const manifestAt = statSync(join(root, 'opt/edgefleet/MANIFEST.json')).mtimeMs;
+    const refused = sh([join(tree, 'install.sh'), '--root', root]);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /^error \[SCHEMA_TOO_NEW\]: \/var\/lib\/edgefleet-agent\/agent\.db was written by a newer agent \(the installed 0\.1\.0\): it records migration\(s\) 99999 \("from a newer agent"\) that edgefleet-agent 0\.1\.0 does not know, so it would refuse to start\. Nothing was changed\./m);
+    assert.ok(readFileSync(db).equals(before), 'agent.db is byte for byte as it was');
+    assert.equal(statSync(join(root, 'opt/edgefleet/MANIFEST.json')).mtimeMs, manifestAt, 'the installed program is untouched');
+    assert.deepEqual(readdirSync(join(root, 'opt/edgefleet')).filter((n) => n.startsWith('.')), [], 'no staging left');
+    if (OWNER !== undefined) {
+      for (const f of readdirSync(data)) assert.equal(statSync(join(data, f)).uid, OWNER, `${f}: owned by the data dir's owner, not root`);
+    }
+    // What the program itself says on it (docs/operations.md "Upgrades").
+    const status = agentAs(root, ['status', '--data-dir', data]);
+    assert.match(String(status.stderr), /^error \[SCHEMA_TOO_NEW\]/m);
+
+    // The other program's prefix: refused, its node_modules would be replaced.
+    const mf = join(root, 'opt/edgefleet/MANIFEST.json');
+    writeFileSync(mf, readFileSync(mf, 'utf8').replace('"program": "agent"', '"program": "hub"'));
+    const other = sh([join(tree, 'install.sh'), '--root', root]);
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /^error \[CONFIG_INVALID\]: \/opt\/edgefleet holds edgefleet-hub: expected a prefix of its own for edgefleet-agent \(--prefix DIR\)$/m);
+  });
+
+  it('uninstall.sh removes only what install.sh put in a shared prefix and links that point into it; --purge deletes the data dir', () => {
+    const root = join(dir, 'root-shared');
+    mkdirSync(join(root, 'opt/shared'), { recursive: true });
+    writeFileSync(join(root, 'opt/shared/other.txt'), 'not ours\n');
+    run('sh', [join(tree, 'install.sh'), '--root', root, '--prefix', '/opt/shared', '--user', 'efagent']);
+    assert.equal(readFileSync(join(root, 'opt/shared/install.conf'), 'utf8'), 'user=efagent\n');
+    const link = join(root, 'usr/local/bin/edgefleet-agent');
+    unlinkSync(link);
+    symlinkSync('/opt/another/edgefleet-agent.js', link); // someone else's command of that name since
+    writeFileSync(join(root, DATA, 'agent.db'), 'x');
+    const out = run('sh', [join(root, 'opt/shared/uninstall.sh'), '--root', root]);
+    assert.match(out, /^removed edgefleet-agent; kept \/var\/lib\/edgefleet-agent/m);
+    assert.match(out, /^kept \/opt\/shared: it holds files install\.sh did not put there$/m);
+    assert.deepEqual(readdirSync(join(root, 'opt/shared')), ['other.txt']);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'a link that is not ours stays');
+    assert.ok(!existsSync(join(root, UNIT)));
+    assert.ok(existsSync(join(root, DATA, 'agent.db')));
+
+    run('sh', [join(tree, 'install.sh'), '--root', root, '--prefix', '/opt/shared']);
+    const purged = run('sh', [join(root, 'opt/shared/uninstall.sh'), '--root', root, '--purge']);
+    assert.match(purged, /^removed edgefleet-agent, its data dir \/var\/lib\/edgefleet-agent and user edgefleet$/m);
+    assert.ok(!existsSync(join(root, DATA)));
+    assert.throws(() => lstatSync(link), /ENOENT/, 'its own link is removed');
+    assert.deepEqual(readdirSync(join(root, 'opt/shared')), ['other.txt']);
+  });
+});
