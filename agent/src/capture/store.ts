@@ -2,7 +2,7 @@
 // was asked for (its spec from the desired document, status, rows taken, next chunk seq) and the chunks
 // waiting for the hub's ack — rows already sealed to the operators' capture key, never plaintext.
 import type { DesiredCapture } from '@edgefleet/shared';
-import type { SealedRows } from '@edgefleet/shared/core';
+import { withSecureDelete, type SealedRows } from '@edgefleet/shared/core';
 import type { Db, Migration } from '../store/db.js';
 
 const SQL = `
@@ -84,17 +84,23 @@ export class CaptureStore {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n;
   }
 
+  /** Deletes the chunks the hub stored, with secure_delete: their ciphertext is zeroed, not left in free pages. */
   acked(id: number, ranges: ReadonlyArray<readonly [number, number]>): number {
     const del = this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ? AND seq BETWEEN ? AND ?');
     let n = 0;
-    this.db.transaction(() => {
+    withSecureDelete(this.db, () => this.db.transaction(() => {
       for (const [a, b] of ranges) n += del.run(id, a, b).changes;
-    })();
+    })());
     return n;
   }
 
-  /** The hub refused the capture: what is held of it is dropped. */
+  /** The hub refused the capture: what is held of it is dropped (zeroed, as acked chunks are). */
   dropCapture(id: number): number {
-    return this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes;
+    return withSecureDelete(this.db, () => this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes);
+  }
+
+  /** The capture has ended and the box holds none of its chunks: nothing of it is left to upload. */
+  finished(id: number): boolean {
+    return !!this.db.prepare("SELECT 1 FROM captures WHERE id = ? AND status != 'capturing' AND NOT EXISTS (SELECT 1 FROM capture_chunks WHERE capture_id = ?)").get(id, id);
   }
 }

@@ -94,6 +94,7 @@ export class CaptureService {
       }
       record(this.repo.purge(id, actor, reason, now) ?? 0);
     })();
+    store.wipeWal(); // the chunks were zeroed in hub.db; the WAL frames written before go too
     return this.view(id);
   }
 
@@ -112,7 +113,10 @@ export class CaptureService {
           n++;
         })();
       }
-      if (n > 0) logger.info({ purged: n, keepDays: this.opts.keepDays }, 'purged the sealed chunks of ended captures');
+      if (n > 0) {
+        store.wipeWal();
+        logger.info({ purged: n, keepDays: this.opts.keepDays }, 'purged the sealed chunks of ended captures');
+      }
     } catch (err) {
       logger.error({ err }, 'purging ended captures failed');
     }
