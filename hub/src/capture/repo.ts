@@ -186,15 +186,17 @@ export class CaptureRepo {
    * Stores a chunk (`sealed`: its sealed object's JSON, stored as is) and adds it to the device's
    * counts; `bytes` is the size stored. `end` closes the device's part. A part that has ended stays
    * ended: an earlier chunk stored after the last one (resent, or taken by another hub from a shared
-   * subscription) adds its rows without making the part `capturing` again.
+   * subscription) adds its rows without making the part `capturing` again. `reason` (with `end`, from the
+   * device: why its part ended) becomes the part's reason.
    */
-  addChunk(id: number, deviceId: string, seq: number, rows: number, sealed: string, end: CaptureDeviceStatus | undefined, at: Date): void {
+  addChunk(id: number, deviceId: string, seq: number, rows: number, sealed: string, end: CaptureDeviceStatus | undefined, reason: string | undefined, at: Date): void {
     const bytes = Buffer.byteLength(sealed);
     this.db.prepare('INSERT INTO capture_chunks (capture_id, device_id, seq, rows, bytes, sealed, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, deviceId, seq, rows, bytes, sealed, at.toISOString());
+    const open = "status IN ('pending', 'capturing')";
     this.db.prepare(`UPDATE capture_devices SET rows = rows + ?, chunks = chunks + 1, bytes = bytes + ?,
-      status = CASE WHEN status IN ('pending', 'capturing') THEN ? ELSE status END, updated_at = ?
-      WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', at.toISOString(), id, deviceId);
+      status = CASE WHEN ${open} THEN ? ELSE status END, reason = CASE WHEN ${open} THEN COALESCE(?, reason) ELSE reason END, updated_at = ?
+      WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', end ? (reason ?? null) : null, at.toISOString(), id, deviceId);
   }
 
   setDeviceStatus(id: number, deviceId: string, status: CaptureDeviceStatus, reason: string | null, at: Date): void {

@@ -225,7 +225,7 @@ export class CaptureService {
       if (stored + bytes > this.opts.maxBytesPerDevice) {
         return this.refuse(deviceId, msg, 'storage_quota', `the device has ${stored} bytes of captures stored; ${bytes} more exceed capture.maxBytesPerDevice ${this.opts.maxBytesPerDevice}`);
       }
-      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, sealed, msg.end, now);
+      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, sealed, msg.end, msg.reason, now);
       this.deps.metrics?.inc('edgefleet_capture_chunks_total', {});
       // A device's first chunk and its last are audited (the first may also be the last).
       const details = { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes };
@@ -233,7 +233,7 @@ export class CaptureService {
         store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_started', target: deviceId, reason: `capture ${c.id}: first sealed chunk from ${deviceId}`, details, at: now });
       }
       if (msg.end) {
-        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end }, at: now });
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end, ...(msg.reason ? { why: msg.reason } : {}) }, at: now });
       }
       return ok;
     })();
