@@ -89,7 +89,7 @@ export const captureStart: Command = {
       rate: num('rate'), maxRows: num('max-rows'), durationSec: num('duration-sec'), ...(features ? { features } : {}), reason: reqString(args, 'reason'),
     };
     const c = await HubClient.from(args, ctx).request<Capture>('POST', '/captures', body);
-    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id}: ${c.model} on ${c.devices.length} device(s) (${describeTarget(c.target)}) until ${c.until}\n`
+    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${c.devices.length} device(s) (${describeTarget(c.target)}) until ${c.until}\n`
       + `follow it: edgefleet capture show ${c.id}; fetch it: edgefleet capture fetch ${c.id} --key KEYFILE > rows.jsonl\n`);
     return 0;
   },
