@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import mqtt from 'mqtt';
+import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess, waitFor } from '@edgefleet/examples';
+import { CAPTURE_CHUNK_SCHEMA, sealRows, type CaptureAck } from '@edgefleet/shared';
 
 test('capture commands against a running hub: output, usage errors and hub errors', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-capture-cli-'));
@@ -75,6 +77,38 @@ test('capture commands against a running hub: output, usage errors and hub error
     assert.deepEqual([fetched.code, fetched.stdout, fetched.stderr], [0, '', 'capture 1: 0 rows from 0 chunk(s)\n']);
     const purged = await cli(['capture', 'purge', '1', '--reason', 'fetched']);
     assert.equal(purged.stdout, 'capture 1 purged: 0 bytes of sealed chunks deleted (0 rows were received)\n');
+
+    // The device uploads a chunk that opens and one that does not (its `to` names the key, its key box
+    // is another's): fetch writes the rows that open, names the one that does not, exits 1.
+    assert.equal((await cli([...start, '--rate', '1'])).code, 0);
+    const cred = JSON.parse(readFileSync(join(dir, 'pump-1.json'), 'utf8')) as { secret: string; brokers: string[] };
+    const device = await mqtt.connectAsync(cred.brokers[0]!, { clientId: 'pump-1', username: 'pump-1', password: cred.secret, reconnectPeriod: 0 });
+    try {
+      const acks: CaptureAck[] = [];
+      device.on('message', (_t, p) => acks.push(JSON.parse(p.toString()) as CaptureAck));
+      await device.subscribeAsync('ef/v1/d/pump-1/capture/ack', { qos: 1 });
+      const pub = kg.stdout.trim();
+      const good = await sealRows(Buffer.from('{"row":1}\n{"row":2}\n'), pub);
+      const other = await sealRows(Buffer.from('{"row":3}\n'), pub);
+      const bad = { ...other, key: { ...other.key, box: good.key.box } };
+      for (const [seq, sealed] of [[1, bad], [2, good]] as const) {
+        await device.publishAsync('ef/v1/d/pump-1/capture', JSON.stringify({ schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'pump-1', captureId: 2, seq, rows: seq === 1 ? 1 : 2, sealed }), { qos: 1 });
+      }
+      await waitFor('both chunks acked', () => acks.filter((a) => a.ranges.length).length === 2 || undefined, { timeoutMs: 20_000 });
+    } finally {
+      await device.endAsync();
+    }
+    const partial = await cli(['capture', 'fetch', '2', '--key', keyFile]);
+    assert.equal(partial.code, 1);
+    assert.equal(partial.stdout, '{"row":1}\n{"row":2}\n');
+    assert.match(partial.stderr, /^capture 2: skipped chunk 1 of pump-1: .*\ncapture 2: 2 rows from 1 chunk\(s\); 1 chunk\(s\) did not open \(named above\)\n$/);
+
+    // Another key file: said before any chunk is fetched.
+    const otherKey = join(dir, 'other.key');
+    assert.equal((await runCli('hub/src/cli/main.ts', ['capture', 'keygen', '--out', otherKey])).code, 0);
+    const wrong = await cli(['capture', 'fetch', '2', '--key', otherKey]);
+    assert.deepEqual([wrong.code, wrong.stdout], [1, '']);
+    assert.match(wrong.stderr, /error \[DECRYPT_FAILED\]: capture 2 is sealed to capture key [0-9a-f]{12}…, .*other\.key is key [0-9a-f]{12}…: expected the key file whose public key was the hub's capture\.publicKey when the capture started/);
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });
