@@ -152,6 +152,7 @@ describe('data capture on the hub', () => {
     assert.deepEqual(entries, ['capture.upload_started', 'capture.upload_ended'], 'a first chunk that is also the last: both audited');
     assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', seq: 2, end: 'stopped', reason: 'later' }, [])).refused, undefined);
     assert.equal(captures.view(c.id).devices[0]!.reason, why, 'an ended part keeps its reason');
+    assert.deepEqual(h.store.audit.query({ target: 'c' } as never).map((e) => e.action), entries, 'an end repeated is not audited again');
     assert.deepEqual(captures.desiredFor('c'), [], 'ended on the device: not in its next document');
     const id = captures.list().at(-1)!.id;
     const stop = await h.req('DELETE', `/api/v1/captures/${id}?reason=enough`, { role: 'operator' });

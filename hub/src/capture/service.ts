@@ -232,7 +232,8 @@ export class CaptureService {
       if (part.chunks === 0) {
         store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_started', target: deviceId, reason: `capture ${c.id}: first sealed chunk from ${deviceId}`, details, at: now });
       }
-      if (msg.end) {
+      // Once per part: an end on a part that has ended already (a device repeating it) is stored, not audited again.
+      if (msg.end && (part.status === 'pending' || part.status === 'capturing')) {
         store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end, ...(msg.reason ? { why: msg.reason } : {}) }, at: now });
       }
       return ok;
