@@ -73,6 +73,11 @@ test('capture commands against a running hub: output, usage errors and hub error
     const refused = await cli(['capture', 'fetch', '1', '--key', keyFile], viewer);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /error \[FORBIDDEN\]: hub: GET \/api\/v1\/captures\/:id\/chunks needs the operator role; token "look" has viewer/);
+    for (const n of ['abc', '0']) {
+      const bad = await cli(['capture', 'fetch', '1', '--key', keyFile, '--max-chunks', n]);
+      assert.deepEqual([bad.code, bad.stdout], [2, ''], `--max-chunks ${n}`);
+      assert.match(bad.stderr, new RegExp(`--max-chunks: expected a positive integer, got "${n}"`));
+    }
     const fetched = await cli(['capture', 'fetch', '1', '--key', keyFile]);
     assert.deepEqual([fetched.code, fetched.stdout, fetched.stderr], [0, '', 'capture 1: 0 rows from 0 chunk(s)\n']);
     const purged = await cli(['capture', 'purge', '1', '--reason', 'fetched']);

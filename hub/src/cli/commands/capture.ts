@@ -146,7 +146,7 @@ export const captureFetch: Command = {
   options: {
     hub: HUB_OPTIONS.hub!, token: HUB_OPTIONS.token!,
     key: { type: 'string', required: true, value: 'FILE', description: 'the capture key file (private key)' },
-    'max-chunks': { type: 'string', value: 'N', description: 'stop after N chunks (default all)' },
+    'max-chunks': { type: 'integer', positive: true, value: 'N', description: 'stop after N chunks (default all)' },
   },
   async run(args, ctx) {
     const id = idArg(args.positionals[0] as string);
