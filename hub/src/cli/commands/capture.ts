@@ -31,7 +31,10 @@ function state(c: CaptureSummary, now: Date): string {
 }
 
 export function renderCapture(c: Capture, now: Date): string {
-  return `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${describeTarget(c.target)} (${state(c, now)})\n`
+  // Active until `until`, though every device may have ended its part already (done, budget_full, ...).
+  const open = c.devices.some((d) => d.status === 'pending' || d.status === 'capturing');
+  const st = state(c, now) === 'active' && c.devices.length > 0 && !open ? 'ended on every device' : state(c, now);
+  return `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${describeTarget(c.target)} (${st})\n`
     + `rate ${c.rate}, up to ${c.maxRows} rows per device, until ${c.until}; features ${c.features?.join(',') ?? 'all'}; sealed to key ${c.keyId.slice(0, 12)}\n`
     + `by ${c.createdBy} at ${c.created}; reason: ${c.reason}\n`
     + (c.stopped ? `stopped by ${c.stopped.by} at ${c.stopped.at}: ${c.stopped.reason}\n` : '')
