@@ -41,6 +41,8 @@ export class WalKeeper {
   private timer: NodeJS.Timeout | null = null;
   /** A checkpoint was blocked by a reader since the last one that went through (logged once). */
   private blocked = false;
+  /** truncateSoon() asked for a truncation that has not gone through yet: the threshold does not apply. */
+  private wanted = false;
   private readonly busyTimeoutMs: number;
 
   constructor(private readonly opts: WalKeeperOptions) {
@@ -64,10 +66,20 @@ export class WalKeeper {
     this.timer = null;
   }
 
-  /** One attempt when the WAL is above the threshold; true when it was truncated. */
+  /**
+   * Truncates the WAL now whatever its size, or on the next ticks until a reader has gone: after rows
+   * deleted with secure_delete, their content is still in the WAL frames written before
+   * (docs/hub.md "Data capture"). True when it was truncated now.
+   */
+  truncateSoon(): boolean {
+    this.wanted = true;
+    return this.tick();
+  }
+
+  /** One attempt when the WAL is above the threshold (or truncateSoon() asked); true when it was truncated. */
   tick(): boolean {
     const before = walBytes(this.opts.db);
-    if (before <= (this.opts.thresholdBytes ?? WAL_SIZE_LIMIT)) return false;
+    if (!this.wanted && before <= (this.opts.thresholdBytes ?? WAL_SIZE_LIMIT)) return false;
     const { db, label } = this.opts;
     db.pragma('busy_timeout = 0'); // fail at once while a reader holds the WAL; try again next tick
     let busy: number;
@@ -83,6 +95,22 @@ export class WalKeeper {
     }
     if (this.blocked) this.opts.logger?.info({ walBytesBefore: before, walBytes: walBytes(db) }, `${label} WAL checkpointed and truncated after the reader closed`);
     this.blocked = false;
+    this.wanted = false;
     return true;
+  }
+}
+
+/**
+ * Runs `fn` (deletes, in the caller's transaction or not) with SQLite's secure_delete on, so the deleted
+ * rows' content is overwritten with zeros instead of staying in free pages until reused; the WAL frames
+ * written before still hold it until WalKeeper.truncateSoon() (docs/hub.md "Data capture").
+ */
+export function withSecureDelete<T>(db: WalDb, fn: () => T): T {
+  const was = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    return fn();
+  } finally {
+    db.pragma(`secure_delete = ${was}`);
   }
 }

@@ -59,6 +59,7 @@ describe('capturer', () => {
     assert.equal(rows[0]!.device, 'box-1');
     assert.deepEqual(c.store.all().map((x) => [x.id, x.status, x.rows]), [[1, 'done', 5]]);
     assert.equal(c.store.pending(100).at(-1)?.end, 'done');
+    assert.equal(c.store.pending(100).at(-1)?.reason, 'maxRows 5 captured; 20 requests of pump answered; 5 rows kept, 0 skipped');
     assert.deepEqual(findBytes([dir], [Buffer.from('"speed":[0,')]).hits, [], 'no plaintext in the data dir');
     await c.stop();
   });
@@ -76,9 +77,27 @@ describe('capturer', () => {
     assert.equal(c.store.all().find((x) => x.id === 2)?.status, 'budget_full');
     assert.ok(c.store.heldBytes() <= budget, `${c.store.heldBytes()} bytes held of ${budget}`);
     assert.ok(c.store.heldBytes() > budget / 2, 'filled up to near the bound');
-    assert.equal(c.store.pending(1000).filter((x) => x.captureId === 2).at(-1)?.end, 'budget_full');
+    const held = c.store.pending(1000).filter((x) => x.captureId === 2);
+    const last = held.at(-1);
+    assert.equal(last?.end, 'budget_full');
+    assert.ok(held.slice(0, -1).every((x) => x.reason === null), 'only the last chunk says why');
+    const kept = rowsOf(c, 2).length;
+    assert.match(last?.reason ?? '', new RegExp(`^capture\\.budgetBytes ${budget} full of chunks waiting for upload: capturing stopped, the \\d+ rows of its last chunk not kept; \\d+ requests of pump answered; ${kept} rows kept, 1 skipped$`));
     assert.ok(rowsOf(c, 2).every((r) => (r.inputs['speed'] as number[]).length === 1), 'the 400-row request was skipped');
     c.store.dropCapture(2);
+    await c.stop();
+  });
+
+  it('a capture of a version the box does not answer ends saying so', async () => {
+    const c = make();
+    c.apply([spec({ id: 9, version: '2.0.0', until: '2026-03-01T12:00:01.000Z' })]);
+    c.record('pump', '1.0.0', feed([[1, 2, 3]]), out);
+    c.apply([]);
+    await c.flushNow();
+    const last = c.store.pending(100).filter((x) => x.captureId === 9);
+    assert.deepEqual(last.map((x) => [x.rows, x.end]), [[0, 'stopped']]);
+    assert.equal(last[0]?.reason, 'no longer in the desired document; no request of pump 2.0.0 answered here (does this device run it?); 0 rows kept, 0 skipped');
+    c.store.dropCapture(9);
     await c.stop();
   });
 

@@ -46,6 +46,9 @@ interface Active {
   /** Plaintext bytes handed to sealing and not stored yet. */
   sealing: number;
   skipped: number;
+  /** Requests of the model (and version) answered while it captured, sampled or not; `resumed`: counted since a restart. */
+  seen: number;
+  resumed?: boolean;
   /** Its last chunk is stored: chunks still waiting to be sealed are not. */
   closed?: boolean;
 }
@@ -71,6 +74,18 @@ function plain(data: TensorData): unknown[] {
   return out;
 }
 
+/**
+ * Why a capture ended on this box, for the hub (its last chunk's `reason`, docs/hub.md "Data capture"):
+ * `why`, the rows kept and skipped, and how many requests of its model were answered here (none: the
+ * box may not run the model or version asked for).
+ */
+function endReason(a: Active, why: string): string {
+  const what = `${a.spec.model}${a.spec.version ? ` ${a.spec.version}` : ''}`;
+  const since = a.resumed ? ' since the agent restarted' : '';
+  const seen = a.seen === 0 ? `no request of ${what} answered here${since} (does this device run it?)` : `${a.seen} requests of ${what} answered${since}`;
+  return `${why}; ${seen}; ${a.rows} rows kept, ${a.skipped} skipped`;
+}
+
 export class Capturer implements PredictionRecorder {
   readonly store: CaptureStore;
   private readonly active = new Map<number, Active>();
@@ -86,7 +101,7 @@ export class Capturer implements PredictionRecorder {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const r of this.store.all()) {
-      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0 });
+      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0, resumed: true });
     }
   }
 
@@ -122,7 +137,7 @@ export class Capturer implements PredictionRecorder {
     for (const s of specs) {
       if (known.has(s.id)) continue;
       this.store.add(s, at);
-      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0 });
+      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0 });
       this.d.logger.info({ captureId: s.id, model: s.model, rate: s.rate, maxRows: s.maxRows, until: s.until }, 'data capture started');
     }
     const listed = new Set(specs.map((s) => s.id));
@@ -157,7 +172,9 @@ export class Capturer implements PredictionRecorder {
   private sample(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
     for (const a of this.active.values()) {
       const s = a.spec;
-      if (s.model !== model || (s.version !== undefined && s.version !== version) || a.rows >= s.maxRows) continue;
+      if (s.model !== model || (s.version !== undefined && s.version !== version)) continue;
+      a.seen++;
+      if (a.rows >= s.maxRows) continue;
       if (this.random() >= s.rate) continue;
       const line = JSON.stringify({
         device: this.d.deviceId, time: new Date(this.now()).toISOString(), model, version,
@@ -259,14 +276,15 @@ export class Capturer implements PredictionRecorder {
       this.active.delete(id);
       a.closed = true;
       this.d.logger.warn({ captureId: id, budgetBytes, dropped: lines.length }, 'data capture budget full: capturing stopped');
+      a.rows = this.store.rowsOf(id); // those stored: not this chunk's, nor those of chunks still waiting to be sealed
       const last = await sealRows(new Uint8Array(0), a.spec.publicKey);
       this.store.addChunk(id, 0, 'budget_full', last, at);
-      this.store.setStatus(id, 'budget_full', `capture.budgetBytes ${budgetBytes} reached; ${lines.length} rows not kept`, at);
+      this.store.setStatus(id, 'budget_full', endReason(a, `capture.budgetBytes ${budgetBytes} full of chunks waiting for upload: capturing stopped, the ${lines.length} rows of its last chunk not kept`), at);
     } else {
       this.store.addChunk(id, lines.length, end, sealed, at);
       if (end) {
         a.closed = true;
-        this.store.setStatus(id, end, why ?? null, at);
+        this.store.setStatus(id, end, endReason(a, why ?? end), at);
         this.d.logger.info({ captureId: id, status: end, rows: a.rows, skipped: a.skipped }, `data capture ended: ${why ?? end}`);
       }
     }

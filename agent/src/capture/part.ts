@@ -11,7 +11,11 @@ export class DataCapture implements CaptureLink, PredictionRecorder {
   readonly capturer: Capturer;
   readonly uploader: CaptureUploader;
 
-  constructor(deps: Omit<CapturerDeps, 'stored'>) {
+  private readonly wipeWal: (() => void) | undefined;
+
+  /** `wipeWal`: truncate agent.db's WAL (WalKeeper.truncateSoon) once a capture's last chunk is acked or it is refused. */
+  constructor(deps: Omit<CapturerDeps, 'stored'> & { wipeWal?: () => void }) {
+    this.wipeWal = deps.wipeWal;
     this.capturer = new Capturer({ ...deps, stored: () => this.uploader.kick(0) });
     this.uploader = new CaptureUploader(this.capturer, deps.deviceId, deps.logger, { uploadsPerSec: deps.config.uploadsPerSec, inFlight: 4, resendAfterMs: 15_000 }, deps.now);
   }
@@ -32,6 +36,9 @@ export class DataCapture implements CaptureLink, PredictionRecorder {
 
   onAck(ack: CaptureAck): void {
     this.uploader.onAck(ack);
+    // Nothing of the capture is left on the box: its chunks were deleted with secure_delete, and the WAL
+    // frames written before, which still hold their ciphertext, go too (docs/agent.md "Data capture").
+    if (this.capturer.store.finished(ack.captureId)) this.wipeWal?.();
   }
 
   resume(publish: (payload: string) => Promise<void>): void {

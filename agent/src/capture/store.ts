@@ -2,7 +2,7 @@
 // was asked for (its spec from the desired document, status, rows taken, next chunk seq) and the chunks
 // waiting for the hub's ack — rows already sealed to the operators' capture key, never plaintext.
 import type { DesiredCapture } from '@edgefleet/shared';
-import type { SealedRows } from '@edgefleet/shared/core';
+import { withSecureDelete, type SealedRows } from '@edgefleet/shared/core';
 import type { Db, Migration } from '../store/db.js';
 
 const SQL = `
@@ -34,7 +34,8 @@ export type CaptureStatus = 'capturing' | 'done' | 'budget_full' | 'stopped' | '
 
 export interface CaptureRecord { id: number; spec: DesiredCapture; status: CaptureStatus; rows: number; nextSeq: number; reason: string | null }
 
-export interface StoredChunk { captureId: number; seq: number; rows: number; end: string | null; sealed: SealedRows }
+/** `reason`: on a capture's last chunk, why it ended (the capture's reason as stored). */
+export interface StoredChunk { captureId: number; seq: number; rows: number; end: string | null; reason: string | null; sealed: SealedRows }
 
 export class CaptureStore {
   constructor(private readonly db: Db) {
@@ -53,6 +54,11 @@ export class CaptureStore {
 
   setStatus(id: number, status: CaptureStatus, reason: string | null, at: Date): void {
     this.db.prepare('UPDATE captures SET status = ?, reason = ?, updated = ? WHERE id = ?').run(status, reason, at.toISOString(), id);
+  }
+
+  /** Rows stored in chunks of the capture so far (acked or not). */
+  rowsOf(id: number): number {
+    return (this.db.prepare('SELECT rows FROM captures WHERE id = ?').get(id) as { rows: number } | undefined)?.rows ?? 0;
   }
 
   /** Ciphertext bytes held (the budget counts these). */
@@ -75,26 +81,33 @@ export class CaptureStore {
 
   /** Chunks waiting for an ack, oldest first. */
   pending(limit: number): StoredChunk[] {
-    return (this.db.prepare('SELECT capture_id, seq, rows, end_status, sealed FROM capture_chunks ORDER BY created, capture_id, seq LIMIT ?').all(limit) as
-      Array<{ capture_id: number; seq: number; rows: number; end_status: string | null; sealed: string }>)
-      .map((r) => ({ captureId: r.capture_id, seq: r.seq, rows: r.rows, end: r.end_status, sealed: JSON.parse(r.sealed) as SealedRows }));
+    return (this.db.prepare(`SELECT c.capture_id, c.seq, c.rows, c.end_status, CASE WHEN c.end_status IS NULL THEN NULL ELSE k.reason END AS reason, c.sealed
+      FROM capture_chunks c LEFT JOIN captures k ON k.id = c.capture_id ORDER BY c.created, c.capture_id, c.seq LIMIT ?`).all(limit) as
+      Array<{ capture_id: number; seq: number; rows: number; end_status: string | null; reason: string | null; sealed: string }>)
+      .map((r) => ({ captureId: r.capture_id, seq: r.seq, rows: r.rows, end: r.end_status, reason: r.reason, sealed: JSON.parse(r.sealed) as SealedRows }));
   }
 
   pendingCount(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n;
   }
 
+  /** Deletes the chunks the hub stored, with secure_delete: their ciphertext is zeroed, not left in free pages. */
   acked(id: number, ranges: ReadonlyArray<readonly [number, number]>): number {
     const del = this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ? AND seq BETWEEN ? AND ?');
     let n = 0;
-    this.db.transaction(() => {
+    withSecureDelete(this.db, () => this.db.transaction(() => {
       for (const [a, b] of ranges) n += del.run(id, a, b).changes;
-    })();
+    })());
     return n;
   }
 
-  /** The hub refused the capture: what is held of it is dropped. */
+  /** The hub refused the capture: what is held of it is dropped (zeroed, as acked chunks are). */
   dropCapture(id: number): number {
-    return this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes;
+    return withSecureDelete(this.db, () => this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes);
+  }
+
+  /** The capture has ended and the box holds none of its chunks: nothing of it is left to upload. */
+  finished(id: number): boolean {
+    return !!this.db.prepare("SELECT 1 FROM captures WHERE id = ? AND status != 'capturing' AND NOT EXISTS (SELECT 1 FROM capture_chunks WHERE capture_id = ?)").get(id, id);
   }
 }

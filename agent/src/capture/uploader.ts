@@ -2,7 +2,7 @@
 // `uploadsPerSec`, a few in flight; a chunk is deleted only when the hub acks its (capture, seq) on
 // `capture/ack` (stored by that key on the hub, so a resend after a cut is a no-op), resent when no
 // ack came within resendAfterMs, and the whole capture is dropped when the hub refuses it.
-import { CAPTURE_CHUNK_SCHEMA, TokenBucket } from '@edgefleet/shared/core';
+import { CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, TokenBucket } from '@edgefleet/shared/core';
 import type { CaptureAck } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Capturer } from './capturer.js';
@@ -85,7 +85,8 @@ export class CaptureUploader {
         }
         this.bucket.take(1, now);
         this.sent.set(`${next.captureId}/${next.seq}`, now);
-        const msg = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: this.deviceId, captureId: next.captureId, seq: next.seq, rows: next.rows, ...(next.end ? { end: next.end } : {}), sealed: next.sealed };
+        const msg = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: this.deviceId, captureId: next.captureId, seq: next.seq, rows: next.rows, ...(next.end ? { end: next.end } : {}),
+          ...(next.end && next.reason ? { reason: next.reason.slice(0, CAPTURE_REASON_CHARS) } : {}), sealed: next.sealed };
         try {
           await this.publish(JSON.stringify(msg));
           this.uploaded++;

@@ -2,7 +2,7 @@
 // read transaction, the agent writes, the WAL grows and the keeper's truncating checkpoint is
 // refused without blocking; once the reader goes the next attempt truncates it to zero, and
 // /metrics' series reports the size.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { agentMetrics } from '../metrics.js';
 import { JOURNAL_SIZE_LIMIT, openDb } from './db.js';
 import { WalKeeper, walBytes } from './wal.js';
 
-test('the WAL grows behind a reader and is truncated once the reader goes', (t) => {
+/** agent.db in a temp dir and a second, read-only connection to it (both closed after the test). */
+function dbAndReader(t: TestContext): { db: ReturnType<typeof openDb>; reader: Database.Database } {
   const dir = mkdtempSync(join(tmpdir(), 'ef-wal-'));
   const path = join(dir, 'agent.db');
   const db = openDb(path, AGENT_MIGRATIONS);
@@ -23,6 +24,11 @@ test('the WAL grows behind a reader and is truncated once the reader goes', (t) 
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { db, reader };
+}
+
+test('the WAL grows behind a reader and is truncated once the reader goes', (t) => {
+  const { db, reader } = dbAndReader(t);
   assert.equal(db.pragma('journal_size_limit', { simple: true }), JOURNAL_SIZE_LIMIT);
   const threshold = 256 * 1024;
   const warnings: string[] = [];
@@ -52,4 +58,26 @@ test('the WAL grows behind a reader and is truncated once the reader goes', (t) 
   assert.match(agentMetrics(db, undefined), new RegExp(`^edgefleet_agent_db_wal_bytes ${walBytes(db)}$`, 'm'));
   assert.ok(walBytes(db) > 0);
   assert.equal(keeper.tick(), false, 'a small WAL is left alone');
+});
+
+test('truncateSoon truncates a WAL below the threshold at once, or on the first tick after a reader goes', (t) => {
+  const { db, reader } = dbAndReader(t);
+  const keeper = new WalKeeper({ db, logger: { warn: () => undefined, info: () => undefined, error: () => undefined } as never });
+  const ins = db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('event', ?, ?)");
+  ins.run('x'.repeat(2000), new Date().toISOString());
+  assert.ok(walBytes(db) > 0 && walBytes(db) < JOURNAL_SIZE_LIMIT);
+  assert.equal(keeper.tick(), false, 'below the threshold a tick leaves it');
+  assert.equal(keeper.truncateSoon(), true);
+  assert.equal(walBytes(db), 0);
+
+  ins.run('y'.repeat(2000), new Date().toISOString());
+  reader.exec('BEGIN');
+  reader.prepare('SELECT COUNT(*) FROM outbox').get();
+  assert.equal(keeper.truncateSoon(), false, 'a reader holds the WAL');
+  assert.ok(walBytes(db) > 0);
+  reader.exec('COMMIT');
+  assert.equal(keeper.tick(), true, 'the next tick truncates it although it is below the threshold');
+  assert.equal(walBytes(db), 0);
+  ins.run('z'.repeat(2000), new Date().toISOString());
+  assert.equal(keeper.tick(), false, 'once done, the threshold applies again');
 });

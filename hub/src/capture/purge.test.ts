@@ -4,6 +4,7 @@
 // good. The capture's record and counts stay; fetching it or sending more of it is refused with why.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { findBytes } from '@edgefleet/examples';
 import type { Capture, CaptureAck, CaptureChunk } from '@edgefleet/shared';
 import type { Harness } from '../testing/harness.js';
 import type { CaptureService } from './service.js';
@@ -92,5 +93,26 @@ function suite(): void {
       assert.match(entries[0]?.reason ?? '', /ended more than 30 days ago \(capture\.keepDays\)/);
       assert.equal(captures.purgeEnded(), 0, 'purged once');
     });
+  });
+
+  // What a purge deletes leaves hub.db's files: zeroed in place (secure_delete), and the WAL frames that
+  // held it truncated. SQLite only: on PostgreSQL deleted rows stay in the table's files until reused.
+  it('a purged capture\'s ciphertext is in none of hub.db\'s files: not in free pages, not in the WAL', async (t) => {
+    if (backend.name !== 'sqlite') return t.skip('hub.db only');
+    const hub = makeCaptureHub(undefined, {});
+    try {
+      const c = await hub.start();
+      // A chunk that fits in a page and one that spills into overflow pages.
+      const sent = [await hub.chunk(c.id, 1), await hub.chunk(c.id, 2, 'z'.repeat(40_000))];
+      for (const m of sent) assert.equal(hub.captures.accept('a', m).refused, undefined);
+      const needles = sent.flatMap((m) => [m.sealed.data.slice(200, 264), m.sealed.data.slice(-96, -32), m.sealed.key.box]).map((x) => Buffer.from(x));
+      const dir = hub.h.store.dataDir;
+      assert.equal(findBytes([dir], needles).hits.length > 0, true, 'the scan finds the chunks while they are stored');
+      assert.equal((await hub.h.req('DELETE', `/api/v1/captures/${c.id}?reason=fetched`, { role: 'operator' })).status, 200);
+      assert.equal((await hub.h.req('POST', `/api/v1/captures/${c.id}/purge`, { role: 'operator', json: { reason: 'fetched' } })).status, 200);
+      assert.deepEqual(findBytes([dir], needles).hits, []);
+    } finally {
+      hub.close();
+    }
   });
 }

@@ -3,8 +3,9 @@
 // themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op —
 // until the capture is purged (migration 41).
 import type { Capture, CaptureDevice, CaptureDeviceStatus, DeployTarget, SealedRowsWire } from '@edgefleet/shared';
-import { AppError } from '@edgefleet/shared';
+import { AppError, withSecureDelete } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
+import { dialectOf } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
 
 export const CAPTURE_MIGRATION: Migration = {
@@ -158,12 +159,15 @@ export class CaptureRepo {
 
   /**
    * Deletes a capture's chunks and marks it purged; returns the bytes deleted, or null when it was
-   * purged already (by another hub of a cluster, say). Call in a transaction.
+   * purged already (by another hub of a cluster, say). Call in a transaction, then Store.wipeWal(). On
+   * SQLite the chunks are deleted with secure_delete: overwritten with zeros, not left in free pages.
    */
   purge(id: number, by: string, reason: string, at: Date): number | null {
     if (this.db.prepare('UPDATE captures SET purged_at = ?, purged_by = ?, purge_reason = ? WHERE id = ? AND purged_at IS NULL').run(at.toISOString(), by, reason, id).changes === 0) return null;
     const bytes = Number((this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_chunks WHERE capture_id = ?').get(id) as { n: number }).n);
-    this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id);
+    const del = () => this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id);
+    if (dialectOf(this.db) === 'sqlite') withSecureDelete(this.db, del);
+    else del();
     this.db.prepare('UPDATE captures SET purged_bytes = ? WHERE id = ?').run(bytes, id);
     return bytes;
   }
@@ -182,15 +186,17 @@ export class CaptureRepo {
    * Stores a chunk (`sealed`: its sealed object's JSON, stored as is) and adds it to the device's
    * counts; `bytes` is the size stored. `end` closes the device's part. A part that has ended stays
    * ended: an earlier chunk stored after the last one (resent, or taken by another hub from a shared
-   * subscription) adds its rows without making the part `capturing` again.
+   * subscription) adds its rows without making the part `capturing` again. `reason` (with `end`, from the
+   * device: why its part ended) becomes the part's reason.
    */
-  addChunk(id: number, deviceId: string, seq: number, rows: number, sealed: string, end: CaptureDeviceStatus | undefined, at: Date): void {
+  addChunk(id: number, deviceId: string, seq: number, rows: number, sealed: string, end: CaptureDeviceStatus | undefined, reason: string | undefined, at: Date): void {
     const bytes = Buffer.byteLength(sealed);
     this.db.prepare('INSERT INTO capture_chunks (capture_id, device_id, seq, rows, bytes, sealed, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, deviceId, seq, rows, bytes, sealed, at.toISOString());
+    const open = "status IN ('pending', 'capturing')";
     this.db.prepare(`UPDATE capture_devices SET rows = rows + ?, chunks = chunks + 1, bytes = bytes + ?,
-      status = CASE WHEN status IN ('pending', 'capturing') THEN ? ELSE status END, updated_at = ?
-      WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', at.toISOString(), id, deviceId);
+      status = CASE WHEN ${open} THEN ? ELSE status END, reason = CASE WHEN ${open} THEN COALESCE(?, reason) ELSE reason END, updated_at = ?
+      WHERE capture_id = ? AND device_id = ?`).run(rows, bytes, end ?? 'capturing', end ? (reason ?? null) : null, at.toISOString(), id, deviceId);
   }
 
   setDeviceStatus(id: number, deviceId: string, status: CaptureDeviceStatus, reason: string | null, at: Date): void {

@@ -145,10 +145,14 @@ describe('data capture on the hub', () => {
 
   it('a last chunk ends the device\'s part; a stop takes the capture out of the documents, once, audited', async () => {
     const c = (await (await post({ ...ok, target: { devices: ['c'] } })).json()) as Capture;
-    assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', end: 'done' }, ['{}'])).refused, undefined);
-    assert.equal(captures.view(c.id).devices[0]!.status, 'done');
+    const why = 'maxRows 1 captured; 3 requests of m answered; 1 rows kept, 0 skipped';
+    assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', end: 'done', reason: why }, ['{}'])).refused, undefined);
+    assert.deepEqual([captures.view(c.id).devices[0]!.status, captures.view(c.id).devices[0]!.reason], ['done', why], 'the device\'s reason is the part\'s');
     const entries = h.store.audit.query({ target: 'c' } as never).map((e) => e.action);
     assert.deepEqual(entries, ['capture.upload_started', 'capture.upload_ended'], 'a first chunk that is also the last: both audited');
+    assert.equal(captures.accept('c', await chunk({ captureId: c.id, deviceId: 'c', seq: 2, end: 'stopped', reason: 'later' }, [])).refused, undefined);
+    assert.equal(captures.view(c.id).devices[0]!.reason, why, 'an ended part keeps its reason');
+    assert.deepEqual(h.store.audit.query({ target: 'c' } as never).map((e) => e.action), entries, 'an end repeated is not audited again');
     assert.deepEqual(captures.desiredFor('c'), [], 'ended on the device: not in its next document');
     const id = captures.list().at(-1)!.id;
     const stop = await h.req('DELETE', `/api/v1/captures/${id}?reason=enough`, { role: 'operator' });

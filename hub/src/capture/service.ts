@@ -94,6 +94,7 @@ export class CaptureService {
       }
       record(this.repo.purge(id, actor, reason, now) ?? 0);
     })();
+    store.wipeWal(); // the chunks were zeroed in hub.db; the WAL frames written before go too
     return this.view(id);
   }
 
@@ -112,7 +113,10 @@ export class CaptureService {
           n++;
         })();
       }
-      if (n > 0) logger.info({ purged: n, keepDays: this.opts.keepDays }, 'purged the sealed chunks of ended captures');
+      if (n > 0) {
+        store.wipeWal();
+        logger.info({ purged: n, keepDays: this.opts.keepDays }, 'purged the sealed chunks of ended captures');
+      }
     } catch (err) {
       logger.error({ err }, 'purging ended captures failed');
     }
@@ -221,15 +225,16 @@ export class CaptureService {
       if (stored + bytes > this.opts.maxBytesPerDevice) {
         return this.refuse(deviceId, msg, 'storage_quota', `the device has ${stored} bytes of captures stored; ${bytes} more exceed capture.maxBytesPerDevice ${this.opts.maxBytesPerDevice}`);
       }
-      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, sealed, msg.end, now);
+      this.repo.addChunk(c.id, deviceId, msg.seq, msg.rows, sealed, msg.end, msg.reason, now);
       this.deps.metrics?.inc('edgefleet_capture_chunks_total', {});
       // A device's first chunk and its last are audited (the first may also be the last).
       const details = { captureId: c.id, rows: part.rows + msg.rows, chunks: part.chunks + 1, bytes: part.bytes + bytes };
       if (part.chunks === 0) {
         store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_started', target: deviceId, reason: `capture ${c.id}: first sealed chunk from ${deviceId}`, details, at: now });
       }
-      if (msg.end) {
-        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end }, at: now });
+      // Once per part: an end on a part that has ended already (a device repeating it) is stored, not audited again.
+      if (msg.end && (part.status === 'pending' || part.status === 'capturing')) {
+        store.audit.append({ actor: 'hub', actorId: null, action: 'capture.upload_ended', target: deviceId, reason: `capture ${c.id} on ${deviceId}: ${msg.end}`, details: { ...details, end: msg.end, ...(msg.reason ? { why: msg.reason } : {}) }, at: now });
       }
       return ok;
     })();

@@ -97,4 +97,8 @@ test('seal: an existing --out is refused and left as it was (the content key fil
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /^error \[NOT_FOUND\]: --out .*no-such-dir\/sealed\.json: the directory .*no-such-dir does not exist/m);
   assert.deepEqual(readdirSync(p('d')).sort(), ['sealed.json', 'secret-1.0.0.efb', 'secret-1.0.0.key']);
+  // A --to that is neither a file nor base64 (a key cut short in a copy) says what it expected.
+  const cut = await cli('model', 'seal', '--key', keyFile, '--to', device.slice(0, 40), '--out', p('d', 'cut.json'));
+  assert.equal(cut.code, 1);
+  assert.match(cut.stderr, /^error \[INVALID_INPUT\]: device public key .*: no such file, and not a public key in base64; expected the file `edgefleet-agent key show --out` writes or its "public" \(44 base64 characters\)/m);
 });

@@ -94,6 +94,15 @@ export class Store {
     this.shadows = new ShadowsRepo(this.db);
   }
 
+  /**
+   * After rows were deleted with secure_delete (withSecureDelete; purged captures, docs/hub.md "Data
+   * capture") and committed: hub.db's WAL is truncated now, or once a reader holding it has gone, so
+   * the frames written before no longer hold their content. Nothing on PostgreSQL.
+   */
+  wipeWal(): void {
+    this.wal?.truncateSoon();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

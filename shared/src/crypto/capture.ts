@@ -14,6 +14,8 @@ export const CAPTURE_KEY_SCHEMA = 'edgefleet.capture-key/v1' as const;
 /** Schema tags of the capture messages (shared/src/wire/capture.ts), here so the daemon needs no zod. */
 export const CAPTURE_CHUNK_SCHEMA = 'edgefleet.capture-chunk/v1' as const;
 export const CAPTURE_ACK_SCHEMA = 'edgefleet.capture-ack/v1' as const;
+/** Characters of the reason a capture's last chunk may carry (why the device's part ended). */
+export const CAPTURE_REASON_CHARS = 500;
 
 /** Rows sealed to a capture key: what the box stores, uploads and the hub offers. */
 export interface SealedRows {

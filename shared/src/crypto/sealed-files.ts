@@ -2,7 +2,7 @@
 // `edgefleet model pack --encrypt` (mode 0600), a content key sealed to one device
 // (`edgefleet model seal`, `edgefleet-agent install --key`), and a device's public key
 // (`edgefleet-agent key show`).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { Base64, KeyId, parseWire, schemaTag } from '../wire/common.js';
@@ -65,6 +65,10 @@ export function readDevicePublicKey(fileOrBase64: string): { keyId: string; publ
   if (/^[A-Za-z0-9+/]{43}=$/.test(fileOrBase64)) {
     const publicKey = decodeBoxPublicKey(fileOrBase64, 'device public key');
     return { keyId: boxKeyId(publicKey), publicKey };
+  }
+  if (!existsSync(fileOrBase64)) {
+    throw new AppError('INVALID_INPUT', `device public key ${fileOrBase64}: no such file, and not a public key in base64; expected the file `
+      + '`edgefleet-agent key show --out` writes or its "public" (44 base64 characters)');
   }
   const what = `device public key file ${fileOrBase64}`;
   const f = parseWire(DevicePublicKeyFile, readJson(fileOrBase64, 'device public key file'), what);

@@ -3,7 +3,7 @@
 // field, so a device cannot pad a chunk outside its data (docs/hub.md "Data capture").
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, sealRows } from '../crypto/capture.js';
+import { CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, newCaptureKeyFile, sealRows } from '../crypto/capture.js';
 import { parseWire } from './common.js';
 import { CaptureChunk } from './capture.js';
 
@@ -24,5 +24,12 @@ describe('capture chunk schema', () => {
       [{ ...sealed, enc: { ...sealed.enc, nonce: pad(sealed.enc.nonce) } }, /sealed\.enc\.nonce: expected base64 of 8 bytes/],
     ];
     for (const [s, msg] of cases) assert.throws(() => parseWire(CaptureChunk, chunk(s), 'capture'), (e: { code?: string; message: string }) => e.code === 'SCHEMA_INVALID' && msg.test(e.message), String(msg));
+  });
+
+  it('takes a last chunk\'s reason up to its bound and refuses a longer one naming the field', async () => {
+    const c = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'a', captureId: 1, seq: 1, rows: 0, end: 'budget_full', sealed: await sealRows(new Uint8Array(0), key.public) };
+    assert.equal(parseWire(CaptureChunk, { ...c, reason: 'r'.repeat(CAPTURE_REASON_CHARS) }, 'capture').reason?.length, CAPTURE_REASON_CHARS);
+    assert.throws(() => parseWire(CaptureChunk, { ...c, reason: 'r'.repeat(CAPTURE_REASON_CHARS + 1) }, 'capture'),
+      (e: { code?: string; message: string }) => e.code === 'SCHEMA_INVALID' && /reason: expected a reason of at most 500 characters/.test(e.message));
   });
 });

@@ -9,7 +9,7 @@ import { DeployTarget } from './deploy.js';
 import { FileEncryptionSchema, SealedKeySchema } from './sealed.js';
 import { SeqRange } from './telemetry.js';
 import { QueryId } from './ids.js';
-import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
+import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
 
 /** Bounds of a capture request (the box holds rows within its own byte budget as well). */
 export const CAPTURE_LIMITS = { maxRows: 100_000, maxDurationSec: 7 * 24 * 3600, maxFeatures: 256, maxActive: 16 } as const;
@@ -121,6 +121,8 @@ export const CaptureChunk = z.object({
   seq: z.number().int().positive(),
   rows: Count,
   end: CaptureEnd.optional(),
+  /** With `end`: why, in words (the budget that filled, rows not kept, requests of the model seen); shown as the part's reason. */
+  reason: z.string().max(CAPTURE_REASON_CHARS, `expected a reason of at most ${CAPTURE_REASON_CHARS} characters`).optional(),
   sealed: SealedRowsSchema,
 });
 export type CaptureChunk = z.infer<typeof CaptureChunk>;

@@ -31,7 +31,10 @@ function state(c: CaptureSummary, now: Date): string {
 }
 
 export function renderCapture(c: Capture, now: Date): string {
-  return `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${describeTarget(c.target)} (${state(c, now)})\n`
+  // Active until `until`, though every device may have ended its part already (done, budget_full, ...).
+  const open = c.devices.some((d) => d.status === 'pending' || d.status === 'capturing');
+  const st = state(c, now) === 'active' && c.devices.length > 0 && !open ? 'ended on every device' : state(c, now);
+  return `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${describeTarget(c.target)} (${st})\n`
     + `rate ${c.rate}, up to ${c.maxRows} rows per device, until ${c.until}; features ${c.features?.join(',') ?? 'all'}; sealed to key ${c.keyId.slice(0, 12)}\n`
     + `by ${c.createdBy} at ${c.created}; reason: ${c.reason}\n`
     + (c.stopped ? `stopped by ${c.stopped.by} at ${c.stopped.at}: ${c.stopped.reason}\n` : '')
@@ -89,7 +92,7 @@ export const captureStart: Command = {
       rate: num('rate'), maxRows: num('max-rows'), durationSec: num('duration-sec'), ...(features ? { features } : {}), reason: reqString(args, 'reason'),
     };
     const c = await HubClient.from(args, ctx).request<Capture>('POST', '/captures', body);
-    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id}: ${c.model} on ${c.devices.length} device(s) (${describeTarget(c.target)}) until ${c.until}\n`
+    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${c.devices.length} device(s) (${describeTarget(c.target)}) until ${c.until}\n`
       + `follow it: edgefleet capture show ${c.id}; fetch it: edgefleet capture fetch ${c.id} --key KEYFILE > rows.jsonl\n`);
     return 0;
   },
@@ -146,7 +149,7 @@ export const captureFetch: Command = {
   options: {
     hub: HUB_OPTIONS.hub!, token: HUB_OPTIONS.token!,
     key: { type: 'string', required: true, value: 'FILE', description: 'the capture key file (private key)' },
-    'max-chunks': { type: 'string', value: 'N', description: 'stop after N chunks (default all)' },
+    'max-chunks': { type: 'integer', positive: true, value: 'N', description: 'stop after N chunks (default all)' },
   },
   async run(args, ctx) {
     const id = idArg(args.positionals[0] as string);
@@ -160,14 +163,30 @@ export const captureFetch: Command = {
     const key = parseCaptureKeyFile(text, keyPath);
     const max = optInt(args, 'max-chunks') ?? Number.MAX_SAFE_INTEGER;
     const client = HubClient.from(args, ctx);
+    // Another key file opens none of it: said before any chunk is fetched.
+    const { keyId } = await client.request<CaptureSummary>('GET', `/captures/${id}`);
+    if (keyId !== key.keyId) {
+      throw new AppError('DECRYPT_FAILED', `capture ${id} is sealed to capture key ${keyId.slice(0, 12)}…, ${keyPath} is key ${key.keyId.slice(0, 12)}…: `
+        + 'expected the key file whose public key was the hub\'s capture.publicKey when the capture started');
+    }
     let after: number | null = 0;
     let chunks = 0;
     let rows = 0;
-    while (after !== null && chunks < max) {
+    const failed: string[] = [];
+    while (after !== null && chunks + failed.length < max) {
       const page: CaptureChunkPage = await client.request<CaptureChunkPage>('GET', `/captures/${id}/chunks${after ? `?after=${after}` : ''}`);
       for (const c of page.chunks) {
-        if (chunks >= max) break;
-        const plain = openRows(c.sealed, key, `capture ${id} chunk ${c.seq} of ${c.deviceId}`);
+        if (chunks + failed.length >= max) break;
+        // A chunk that does not open (altered, or a device sealing garbage) is named and skipped: the
+        // other devices' rows are still written.
+        let plain: Buffer;
+        try {
+          plain = openRows(c.sealed, key, `chunk ${c.seq} of ${c.deviceId}`);
+        } catch (err) {
+          failed.push((err as Error).message);
+          ctx.stderr.write(`capture ${id}: skipped ${(err as Error).message}\n`);
+          continue;
+        }
         const lines = plain.toString('utf8');
         plain.fill(0);
         ctx.stdout.write(lines);
@@ -176,7 +195,7 @@ export const captureFetch: Command = {
       }
       after = page.next;
     }
-    ctx.stderr.write(`capture ${id}: ${rows} rows from ${chunks} chunk(s)\n`);
-    return 0;
+    ctx.stderr.write(`capture ${id}: ${rows} rows from ${chunks} chunk(s)${failed.length ? `; ${failed.length} chunk(s) did not open (named above)` : ''}\n`);
+    return failed.length ? 1 : 0;
   },
 };
