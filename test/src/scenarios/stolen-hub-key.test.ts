@@ -116,8 +116,9 @@ describe('a stolen hub key', () => {
     await s.hub.stop();
     s.hub = await startHub({ dataDir: s.hub.dataDir, trustPath: trust2, hubKeyPath: join(keysDir, 'hub2.key'), ...ports });
     await waitFor('agent: trust version 2 applied', async () => ((await status()).trustVersion === 2 ? true : undefined), { timeoutMs: 90_000 });
-    const rotated = (await hubEvents(s.hub.api, dev.deviceId)).find((e) => e.kind === 'trust_rotated');
-    assert.match(rotated?.message ?? '', /the hub keys changed/);
+    // The agent's event of it reaches the hub through its outbox, a moment after the agent applied it.
+    const rotated = await waitFor('the trust_rotated event on the hub', async () => (await hubEvents(s.hub.api, dev.deviceId)).find((e) => e.kind === 'trust_rotated'), { timeoutMs: 30_000 });
+    assert.match(rotated.message, /the hub keys changed/);
 
     // The hub's next ordinary document (its own numbering, signed by the new key) is accepted and applied.
     const d2 = await s.hub.api<{ id: number }>('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { devices: [dev.deviceId] }, reason: 'stolen: after rotation' });
