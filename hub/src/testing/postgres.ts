@@ -23,6 +23,10 @@ export interface PgCluster {
   url(database: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): string;
+  /** Stops the server and keeps its data, as an operator's `pg_ctl stop` (open connections are dropped). */
+  down(): Promise<void>;
+  /** Starts it again on the same port after `down`. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,22 +84,38 @@ async function startOnce(BIN: string): Promise<PgCluster> {
   const port = await freePort();
   // Through a shell that stops the server when its stdin closes: when this process dies without
   // running stop() (a killed test file), the pipe closes and the server goes too, then its dir ($6).
-  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$6"', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
+  // The lines `down` and `up` on its stdin stop and start the server (down()/up()).
+  const script = '"$0" "$@" & pid=$!; while read cmd; do '
+    + 'if [ "$cmd" = down ]; then kill -INT $pid; wait $pid; echo "ef-pg: down" >&2; fi; '
+    + 'if [ "$cmd" = up ]; then "$0" "$@" & pid=$!; fi; done; kill -INT $pid 2>/dev/null; wait $pid; rm -rf "$6"';
+  const server: ChildProcess = spawn('sh', ['-c', script, join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 60 s: ${log}`)), 60_000);
-    server.stderr?.on('data', (b: Buffer) => {
-      log += b.toString();
-      if (log.includes('ready to accept connections')) { clearTimeout(timer); resolve(); }
-    });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`PostgreSQL exited (${code}) before it was ready: ${log}`)); });
-  }).catch((err: unknown) => {
+  server.stderr?.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-65_536); });
+  /** Resolves when the server's log shows `line` from now on, within 60 s. */
+  const logged = (line: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    let since = '';
+    const onData = (b: Buffer): void => {
+      since = (since + b.toString()).slice(-4096);
+      if (!since.includes(line)) return;
+      done();
+      resolve();
+    };
+    const onExit = (code: number | null): void => { done(); reject(new Error(`PostgreSQL exited (${code}) before its log said "${line}": ${log}`)); };
+    const timer = setTimeout(() => { done(); reject(new Error(`PostgreSQL's log did not say "${line}" within 60 s: ${log}`)); }, 60_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      server.stderr?.off('data', onData);
+      server.off('exit', onExit);
+    };
+    server.stderr?.on('data', onData);
+    server.once('exit', onExit);
+  });
+  await logged('ready to accept connections').catch((err: unknown) => {
     server.stdin?.end();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  server.stderr?.resume();
   const url = (database: string): string => `postgres://edgefleet@127.0.0.1:${port}/${database}`;
   let n = 0;
   // One connection for every CREATE DATABASE: each PgDb starts a worker thread (~0.3 s).
@@ -107,6 +127,16 @@ async function startOnce(BIN: string): Promise<PgCluster> {
       admin ??= new PgDb(url('postgres'));
       admin.exec(`CREATE DATABASE ${name}`);
       return url(name);
+    },
+    async down() {
+      const stopped = logged('ef-pg: down');
+      server.stdin?.write('down\n');
+      await stopped;
+    },
+    async up() {
+      const ready = logged('ready to accept connections');
+      server.stdin?.write('up\n');
+      await ready;
     },
     async stop() {
       admin?.close();

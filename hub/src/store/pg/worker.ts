@@ -60,27 +60,29 @@ function isConnectionLoss(e: { code?: string; message?: string }): boolean {
 
 const lost = (why: string) => Object.assign(new Error(`the connection to PostgreSQL was lost in the middle of this transaction (${why}); nothing of it was committed`), { code: '08006' });
 
-/** The connection to run `req` on (null: nothing to run), reconnecting when it was lost outside a transaction. */
+/**
+ * The connection to run `req` on (null: nothing to run), reconnecting when it was lost outside a
+ * transaction. `inTx` changes only for a statement that goes to the server: a BEGIN refused here
+ * (the server still down) opened nothing, and the main thread sends no ROLLBACK for it.
+ */
 async function usable(req: Request): Promise<pg.Client | null> {
   await connected;
   const sql = req.op === 'script' ? req.sql.trim().toUpperCase() : '';
   const ends = sql === 'COMMIT' || sql === 'ROLLBACK';
-  const wasInTx = inTx;
-  if (sql === 'BEGIN') inTx = true;
-  else if (ends) inTx = false;
-  if (!broken) return client;
-  if (wasInTx) {
+  if (broken && inTx) {
+    if (ends) inTx = false;
     if (sql === 'ROLLBACK') return null; // the server rolled it back when the connection went
     throw lost(broken.message);
   }
-  if (Date.now() - failedAt < 1000) throw broken;
-  void client.end().catch(() => undefined);
-  connect();
-  await connected;
   if (broken) {
-    if (sql === 'BEGIN') inTx = false;
-    throw broken;
+    if (Date.now() - failedAt < 1000) throw broken;
+    void client.end().catch(() => undefined);
+    connect();
+    await connected;
+    if (broken) throw broken;
   }
+  if (sql === 'BEGIN') inTx = true;
+  else if (ends) inTx = false;
   return client;
 }
 
