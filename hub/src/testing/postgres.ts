@@ -3,7 +3,7 @@
 // socket in that dir, run as the `postgres` user when we are root. One cluster per test file; a fresh
 // database per test (createDatabase). PostgreSQL missing is an error naming the package, never a skip.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,13 @@ function pgBin(): string {
   return `/usr/lib/postgresql/${majors[0] ?? 15}/bin`;
 }
 
+export interface PgStartOptions {
+  /** The `edgefleet` user's password, asked for by the server (scram-sha-256); default: none asked. */
+  password?: string;
+}
+
 export interface PgCluster {
-  /** postgres://edgefleet@127.0.0.1:PORT/NAME */
+  /** postgres://edgefleet[:PASSWORD]@127.0.0.1:PORT/NAME */
   url(database: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): string;
@@ -54,7 +59,7 @@ function owner(): { uid: number; gid: number } | null {
  * server can take it before postgres binds), and on a loaded 2-core box a start can miss its deadline.
  * The error after the last try names every attempt's failure.
  */
-export async function startPostgres(): Promise<PgCluster> {
+export async function startPostgres(opts: PgStartOptions = {}): Promise<PgCluster> {
   const BIN = pgBin();
   if (!existsSync(join(BIN, 'initdb'))) {
     throw new Error(`PostgreSQL is not installed (no ${join(BIN, 'initdb')}): install Debian's postgresql package (apt-get install postgresql; .ci/run does) or set EDGEFLEET_PG_BIN to its bin directory`);
@@ -62,7 +67,7 @@ export async function startPostgres(): Promise<PgCluster> {
   const failures: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(BIN);
+      return await startOnce(BIN, opts);
     } catch (err) {
       failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -70,13 +75,20 @@ export async function startPostgres(): Promise<PgCluster> {
   throw new Error(`PostgreSQL did not start in 3 attempts:\n${failures.join('\n')}`);
 }
 
-async function startOnce(BIN: string): Promise<PgCluster> {
+async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ef-pg-'));
   const as = owner();
   if (as) chownSync(dir, as.uid, as.gid);
   const opts = { ...(as ?? {}), cwd: dir };
   const data = join(dir, 'data');
-  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
+  let auth = ['--auth=trust'];
+  if (o.password !== undefined) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${o.password}\n`, { mode: 0o600 });
+    if (as) chownSync(pwfile, as.uid, as.gid);
+    auth = ['--auth=scram-sha-256', `--pwfile=${pwfile}`];
+  }
+  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
@@ -116,7 +128,8 @@ async function startOnce(BIN: string): Promise<PgCluster> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  const url = (database: string): string => `postgres://edgefleet@127.0.0.1:${port}/${database}`;
+  const user = o.password === undefined ? 'edgefleet' : `edgefleet:${encodeURIComponent(o.password)}`;
+  const url = (database: string): string => `postgres://${user}@127.0.0.1:${port}/${database}`;
   let n = 0;
   // One connection for every CREATE DATABASE: each PgDb starts a worker thread (~0.3 s).
   let admin: PgDb | null = null;

@@ -72,6 +72,19 @@ export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
   return true;
 }
 
+/**
+ * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
+ * client password must be a string" when the server asks for a password and none was found.
+ */
+function openFailure(err: Error): string {
+  // A connection that failed is reported as lost (call()); at the first one there is nothing to go on from.
+  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
+  if (/client password must be a string/.test(err.message)) {
+    return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
+  }
+  return err.message;
+}
+
 export class PgDb implements HubDb, Catalog {
   readonly dialect = 'postgres' as const;
   readonly name: string;
@@ -103,7 +116,7 @@ export class PgDb implements HubDb, Catalog {
       this.refreshCatalog();
     } catch (err) {
       this.close();
-      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${(err as Error).message}. `
+      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${openFailure(err as Error)}. `
         + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")', { cause: err });
     }
   }
@@ -128,7 +141,7 @@ export class PgDb implements HubDb, Catalog {
     const res = msg.message as Response;
     if (!res.ok && res.error.lost) {
       throw new AppError('DATABASE_UNAVAILABLE', `lost the connection to PostgreSQL at ${this.name}: ${res.error.message}. `
-        + 'The hub connects again on its next statement (at most once a second) once the server is back');
+        + 'The hub connects again on its next statement (at most once a second) once the server is back', { cause: new Error(res.error.message) });
     }
     if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
     return res;

@@ -1,0 +1,87 @@
+// The real `edgefleet-hub run --database postgres://…` refused at start (docs/operations.md "Running on
+// PostgreSQL", docs/hub.md "Database"): a server that asks for a password and gets none, a wrong
+// password, a port nothing listens on, a database that does not exist, and a database a newer hub
+// migrated. Each exits 1 within seconds with `error [CODE]:` naming what was wrong (the password hidden)
+// and what was expected; the refused database is left as it was.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '@edgefleet/examples';
+import { PgDb, startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
+
+const PASSWORD = 'pw-for-refusals';
+
+describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => {
+  let pg: PgCluster;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-pg-refusals-'));
+    pg = await startPostgres({ password: PASSWORD });
+  });
+  after(async () => {
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the hub on `url` with no PGPASSWORD and a HOME without ~/.pgpass; exit 1 within 20 s. */
+  async function refused(url: string, name: string): Promise<string> {
+    const t0 = Date.now();
+    const r = await runCli('hub/src/server/main.ts', ['run', '--data-dir', join(dir, name), '--database', url, '--http-port', '0', '--mqtt-port', '0'], {
+      env: { PGPASSWORD: undefined, PGPASSFILE: undefined, HOME: dir }, timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 20_000, `refused after ${Date.now() - t0} ms`);
+    assert.doesNotMatch(r.stderr, new RegExp(PASSWORD), 'the password is never printed');
+    return r.stderr;
+  }
+
+  const withUser = (url: string, user: string): string => url.replace(/^postgres:\/\/[^@]*@/, `postgres://${user}@`);
+
+  it('no password: says the server asks for one and where to give it', async () => {
+    const url = withUser(pg.createDatabase(), 'edgefleet');
+    const err = await refused(url, 'no-password');
+    assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database postgres:\/\/edgefleet@127\.0\.0\.1:\d+\/\w+: the server asks for a password and none was given \(put it in the URL, in ~\/\.pgpass .* or in PGPASSWORD\)\. Expected a reachable server/m);
+  });
+
+  it('a wrong password: PostgreSQL\'s refusal, the URL with its password hidden', async () => {
+    const url = withUser(pg.createDatabase(), 'edgefleet:wrong-one');
+    const err = await refused(url, 'wrong-password');
+    assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database postgres:\/\/edgefleet:\*\*\*@127\.0\.0\.1:\d+\/\w+: password authentication failed for user "edgefleet"\. Expected/m);
+  });
+
+  it('a port nothing listens on: connection refused, nothing about connecting again later', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'no-server');
+    assert.match(err, new RegExp(`^error \\[DATABASE_UNAVAILABLE\\]: cannot open the hub's PostgreSQL database postgres://edgefleet:\\*\\*\\*@127\\.0\\.0\\.1:${port}/edgefleet_hub: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Expected a reachable server`, 'm'));
+    assert.doesNotMatch(err, /connects again/);
+  });
+
+  it('a database that does not exist: named', async () => {
+    const err = await refused(pg.url('no_such_db'), 'no-db');
+    assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: .*: database "no_such_db" does not exist\. Expected a reachable server and an existing database/m);
+  });
+
+  it('a database a newer hub migrated: SCHEMA_TOO_NEW naming the database and the migration; nothing changed', async () => {
+    const url = pg.createDatabase();
+    const db = new PgDb(url);
+    const tables = (): unknown[] => db.prepare('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1').pluck().all();
+    try {
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(999, 'from a newer hub', new Date().toISOString());
+      const err = await refused(url, 'newer');
+      assert.match(err, /^error \[SCHEMA_TOO_NEW\]: the hub's PostgreSQL database at postgres:\/\/edgefleet:\*\*\*@127\.0\.0\.1:\d+\/\w+ was written by a newer hub: it records migration 999 \("from a newer hub"\) that this hub does not know\. Run that newer hub/m);
+      assert.deepEqual(tables(), ['schema_migrations'], 'no table was made');
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').pluck().all(), [999]);
+    } finally {
+      db.close();
+    }
+  });
+});
