@@ -88,10 +88,13 @@ function openFailure(err: Error): string {
 export class PgDb implements HubDb, Catalog {
   readonly dialect = 'postgres' as const;
   readonly name: string;
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly signal: Int32Array;
+  private readonly url: string;
+  private worker!: Worker;
+  private port!: MessagePort;
+  private signal!: Int32Array;
   private readonly timeoutMs: number;
+  /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
+  private txLost = false;
   private readonly cache = new Map<string, Translated & { name: string }>();
   private pks = new Map<string, string[]>();
   private identities = new Map<string, string>();
@@ -101,17 +104,9 @@ export class PgDb implements HubDb, Catalog {
 
   constructor(url: string, opts: PgOptions = {}) {
     this.name = redactUrl(url);
+    this.url = url;
     this.timeoutMs = opts.statementTimeoutMs ?? 60_000;
-    const flag = new SharedArrayBuffer(4);
-    this.signal = new Int32Array(flag);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    const [entry, how] = workerEntry();
-    this.worker = new Worker(entry, {
-      ...how, workerData: { url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
-    });
-    this.worker.unref();
-    this.port.unref();
+    this.startWorker();
     try {
       this.refreshCatalog();
     } catch (err) {
@@ -121,6 +116,20 @@ export class PgDb implements HubDb, Catalog {
     }
   }
 
+  /** A worker with a connection of its own (made on its first statement), its own flag and channel. */
+  private startWorker(): void {
+    const flag = new SharedArrayBuffer(4);
+    this.signal = new Int32Array(flag);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const [entry, how] = workerEntry();
+    this.worker = new Worker(entry, {
+      ...how, workerData: { url: this.url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
+    });
+    this.worker.unref();
+    this.port.unref();
+  }
+
   get inTransaction(): boolean {
     return this.depth > 0;
   }
@@ -128,13 +137,28 @@ export class PgDb implements HubDb, Catalog {
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
   call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
+    if (this.txLost) {
+      // The transaction's connection was dropped: nothing more of it may run (on the new connection it
+      // would commit on its own); its COMMIT fails, its ROLLBACK has nothing left to do.
+      const sql = req.op === 'script' ? req.sql.trim().toUpperCase() : '';
+      if (this.depth === 0 && (sql === 'COMMIT' || sql === 'ROLLBACK')) this.txLost = false;
+      if (sql === 'ROLLBACK' || sql.startsWith('ROLLBACK TO SAVEPOINT')) return { rows: [], rowCount: 0 };
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer a statement of this transaction in time; nothing of it was committed`);
+    }
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(req);
     if (!awaitFlag(this.signal, waitMs)) {
-      // A late answer would be taken for the next statement's: this connection is done.
-      this.closed = true;
+      // A late answer would be taken for the next statement's: this connection and its worker go, and
+      // a new worker connects on the next statement (a network cut or a stopped server heals by itself).
       this.worker.terminate().catch(() => { /* the thread is gone either way */ });
-      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub must be restarted to reconnect`);
+      this.port.close();
+      if (req.op === 'end') {
+        this.closed = true;
+      } else {
+        this.startWorker();
+        if (this.depth > 0) this.txLost = true;
+      }
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub dropped that connection and connects again on its next statement`);
     }
     const msg = receiveMessageOnPort(this.port);
     if (!msg) throw new AppError('INTERNAL', 'the PostgreSQL worker woke the hub without an answer');

@@ -2,6 +2,7 @@
 // server terminated the hub's backend (what a restart does to it), the next statement connects again;
 // a transaction open on the lost connection fails as a whole (DATABASE_UNAVAILABLE) and none of it is
 // committed; a server stopped and started again (transactions tried meanwhile) is used again once back;
+// a statement with no answer within its deadline drops the connection and the next one makes a new one;
 // and with the server gone a statement fails at once with DATABASE_UNAVAILABLE, not a hang.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +87,41 @@ describe('PostgreSQL connection lost', () => {
     db.transaction(() => { put('b'); })();
     assert.deepEqual(keys(), ['a', 'b'], 'the transaction after the restart committed on a new connection');
   }));
+
+  it('a statement with no answer in time: DATABASE_UNAVAILABLE, its transaction gone, the next statement on a new connection', async () => {
+    const url = cluster.createDatabase();
+    // The deadline is the statement timeout + 5 s; the session's own timeout is lifted so that the
+    // server keeps sleeping past it, as a server that stopped answering would.
+    const db = new PgDb(url, { statementTimeoutMs: 200 });
+    try {
+      db.exec(T.sql);
+      const insert = db.prepare('INSERT INTO kv (k, v) VALUES (?, ?)');
+      const keys = () => db.prepare('SELECT k FROM kv ORDER BY k').pluck().all();
+      const silent = () => { db.execNative('SET statement_timeout = 0'); db.prepare('SELECT pg_sleep(30)').get(); };
+      const late = (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /did not answer within 5200 ms/.test((e as Error).message);
+      insert.run('a', '1');
+      const t0 = Date.now();
+      assert.throws(silent, late);
+      assert.ok(Date.now() - t0 < 15_000, `answered in ${Date.now() - t0} ms`);
+      insert.run('b', '1');
+      assert.deepEqual(keys(), ['a', 'b'], 'the statement after the deadline ran on a new connection');
+
+      // In a transaction that catches the error and goes on: nothing after it runs (it would commit on
+      // its own on the new connection), and the transaction fails as a whole.
+      assert.throws(() => db.transaction(() => {
+        insert.run('c', '1');
+        try { silent(); } catch { /* a caller that swallows it */ }
+        insert.run('d', '1');
+      })(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE');
+      assert.equal(db.inTransaction, false);
+      await sleep(300); // the old backend finds its client gone once its sleep is cancelled or ends
+      assert.deepEqual(keys(), ['a', 'b'], 'nothing of the transaction was committed');
+      db.transaction(() => { insert.run('e', '1'); })();
+      assert.deepEqual(keys(), ['a', 'b', 'e']);
+    } finally {
+      db.close();
+    }
+  });
 
   it('with the server gone, a statement fails at once with DATABASE_UNAVAILABLE', async () => {
     const url = cluster.createDatabase();
