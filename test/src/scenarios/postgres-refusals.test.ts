@@ -1,12 +1,12 @@
 // The real `edgefleet-hub run --database postgres://…` refused at start (docs/operations.md "Running on
 // PostgreSQL", docs/hub.md "Database"): a server that asks for a password and gets none, a wrong
-// password, a port nothing listens on, a database that does not exist, and a database a newer hub
+// password, a port nothing listens on, an address that never answers, a database that does not exist, and a database a newer hub
 // migrated. Each exits 1 within seconds with `error [CODE]:` naming what was wrong (the password hidden)
 // and what was expected; the refused database is left as it was.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
@@ -62,6 +62,19 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
     const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'no-server');
     assert.match(err, new RegExp(`^error \\[DATABASE_UNAVAILABLE\\]: cannot open the hub's PostgreSQL database postgres://edgefleet:\\*\\*\\*@127\\.0\\.0\\.1:${port}/edgefleet_hub: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Expected a reachable server`, 'm'));
     assert.doesNotMatch(err, /connects again/);
+  });
+
+  it('an address that accepts connections and never answers: refused after the connect timeout, not a hang', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => { sockets.push(s); s.resume(); });
+    const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
+    try {
+      const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'silent');
+      assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database .*: no answer within 10 s \(a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL\)\. Expected/m);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it('a database that does not exist: named', async () => {

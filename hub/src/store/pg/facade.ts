@@ -18,6 +18,9 @@ export interface PgOptions {
 // 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
 const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER', 53100: 'SQLITE_FULL' };
 
+/** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PgDbError extends Error {
   constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {
     super(message);
@@ -74,11 +77,15 @@ export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
 
 /**
  * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
- * client password must be a string" when the server asks for a password and none was found.
+ * client password must be a string" when the server asks for a password and none was found, and
+ * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
  */
 function openFailure(err: Error): string {
   // A connection that failed is reported as lost (call()); at the first one there is nothing to go on from.
   if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
+  if (err.message === 'timeout expired') {
+    return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL)`;
+  }
   if (/client password must be a string/.test(err.message)) {
     return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
   }

@@ -4,6 +4,7 @@
 // back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
+import { CONNECT_TIMEOUT_MS } from './facade.js';
 
 export type Request =
   | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
@@ -39,7 +40,7 @@ let inTx = false;
 let failedAt = 0;
 
 function connect(): void {
-  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: 10_000 });
+  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   c.on('error', (err) => {
     if (c === client) broken = err;
   });
