@@ -1,8 +1,8 @@
 // The real `edgefleet-hub run --database postgres://…` refused at start (docs/operations.md "Running on
 // PostgreSQL", docs/hub.md "Database"): a server that asks for a password and gets none, a wrong
-// password, a port nothing listens on, an address that never answers, a database that does not exist, and a database a newer hub
-// migrated. Each exits 1 within seconds with `error [CODE]:` naming what was wrong (the password hidden)
-// and what was expected; the refused database is left as it was.
+// password, a port nothing listens on, an address that never answers, a database that does not exist,
+// and a database a newer hub migrated. Each exits 1 within seconds with `error [CODE]:` naming what was
+// wrong (the password hidden) and what was expected; the refused database is left as it was.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
