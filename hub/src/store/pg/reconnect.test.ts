@@ -3,9 +3,12 @@
 // a transaction open on the lost connection fails as a whole (DATABASE_UNAVAILABLE) and none of it is
 // committed; a server stopped and started again (transactions tried meanwhile) is used again once back;
 // a statement with no answer within its deadline drops the connection and the next one makes a new one;
+// a new connection that gets no answer is a lost one (DATABASE_UNAVAILABLE);
 // and with the server gone a statement fails at once with DATABASE_UNAVAILABLE, not a hang.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppError } from '@edgefleet/shared';
 import { openPgDb, type Db } from '../db.js';
@@ -120,6 +123,38 @@ describe('PostgreSQL connection lost', () => {
       assert.deepEqual(keys(), ['a', 'b', 'e']);
     } finally {
       db.close();
+    }
+  });
+
+  it('a new connection that gets no answer (timeout expired) is DATABASE_UNAVAILABLE, as any lost one', async () => {
+    // A proxy in a process of its own (this thread blocks on each statement): it forwards to the server
+    // until told `silent`, then drops the connections it forwards and accepts new ones without a word.
+    const proxy = spawn(process.execPath, ['--input-type=module', '-e', `
+      import net from 'node:net';
+      import { createInterface } from 'node:readline';
+      let silent = false; const open = new Set();
+      const server = net.createServer((c) => {
+        open.add(c); c.on('close', () => open.delete(c)); c.on('error', () => {});
+        if (silent) { c.resume(); return; }
+        const up = net.connect(Number(process.argv[1]), '127.0.0.1'); open.add(up); up.on('error', () => c.destroy());
+        c.pipe(up).pipe(c);
+      }).listen(0, '127.0.0.1', () => console.log(server.address().port));
+      createInterface({ input: process.stdin }).on('line', () => { silent = true; for (const s of open) s.destroy(); console.log('silent'); });
+    `, new URL(cluster.url('postgres')).port], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: proxy.stdout! })[Symbol.asyncIterator]();
+    const db = new PgDb(cluster.createDatabase().replace(/:\d+\//, `:${Number((await lines.next()).value)}/`));
+    try {
+      db.exec(T.sql);
+      proxy.stdin!.write('silent\n');
+      assert.equal((await lines.next()).value, 'silent');
+      blockFor(300);
+      const t0 = Date.now();
+      assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE');
+      assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /timeout expired/.test((e as Error).message));
+      assert.ok(Date.now() - t0 < 30_000, `answered in ${Date.now() - t0} ms`);
+    } finally {
+      db.close();
+      proxy.kill();
     }
   });
 

@@ -53,10 +53,13 @@ function connect(): void {
 }
 connect();
 
-/** A connection lost: the class 08 codes, the server shutting down (57P0x) or the socket itself. */
+/**
+ * A connection lost: the class 08 codes, the server shutting down (57P0x), the socket itself, or a new
+ * connection that got no answer within CONNECT_TIMEOUT_MS (pg's "timeout expired").
+ */
 function isConnectionLoss(e: { code?: string; message?: string }): boolean {
   return /^(08|57P0)/.test(e.code ?? '') || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)$/.test(e.code ?? '')
-    || /Connection terminated|connection error|not queryable/i.test(e.message ?? '');
+    || /Connection terminated|connection error|not queryable|^timeout expired$/i.test(e.message ?? '');
 }
 
 const lost = (why: string) => Object.assign(new Error(`the connection to PostgreSQL was lost in the middle of this transaction (${why}); nothing of it was committed`), { code: '08006' });
