@@ -2,14 +2,15 @@
 // PostgreSQL", docs/hub.md "Database"): a server that asks for a password and gets none, a wrong
 // password, a port nothing listens on, an address that never answers, a database that does not exist,
 // and a database a newer hub migrated. Each exits 1 within seconds with `error [CODE]:` naming what was
-// wrong (the password hidden) and what was expected; the refused database is left as it was.
+// wrong (the password hidden) and what was expected; the refused database is left as it was. A server
+// that is down at start is waited for (databaseWaitMs) and the hub starts once it is up.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '@edgefleet/examples';
+import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
 import { PgDb, startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
 
 const PASSWORD = 'pw-for-refusals';
@@ -26,12 +27,22 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the hub on `url` with no PGPASSWORD and a HOME without ~/.pgpass; exit 1 within 20 s. */
-  async function refused(url: string, name: string): Promise<string> {
+  const env = () => ({ PGPASSWORD: undefined, PGPASSFILE: undefined, HOME: dir });
+  /** A config file setting databaseWaitMs (the rest comes from flags). */
+  const waitConfig = (name: string, ms: number): string[] => {
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify({ databaseWaitMs: ms }));
+    return ['--config', file];
+  };
+  const runArgs = (url: string, name: string) => ['run', '--data-dir', join(dir, name), '--database', url, '--http-port', '0', '--mqtt-port', '0'];
+
+  /**
+   * Runs the hub on `url` with no PGPASSWORD and a HOME without ~/.pgpass; exit 1 within 20 s. A server
+   * that refuses is not waited for (the default databaseWaitMs, 60 s, would show); `extra`: more arguments.
+   */
+  async function refused(url: string, name: string, extra: string[] = []): Promise<string> {
     const t0 = Date.now();
-    const r = await runCli('hub/src/server/main.ts', ['run', '--data-dir', join(dir, name), '--database', url, '--http-port', '0', '--mqtt-port', '0'], {
-      env: { PGPASSWORD: undefined, PGPASSFILE: undefined, HOME: dir }, timeoutMs: 60_000,
-    });
+    const r = await runCli('hub/src/server/main.ts', [...runArgs(url, name), ...extra], { env: env(), timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.ok(Date.now() - t0 < 20_000, `refused after ${Date.now() - t0} ms`);
     assert.doesNotMatch(r.stderr, new RegExp(PASSWORD), 'the password is never printed');
@@ -59,7 +70,7 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
         s.close(() => resolve(p));
       });
     });
-    const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'no-server');
+    const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'no-server', waitConfig('no-server', 0));
     assert.match(err, new RegExp(`^error \\[DATABASE_UNAVAILABLE\\]: cannot open the hub's PostgreSQL database postgres://edgefleet:\\*\\*\\*@127\\.0\\.0\\.1:${port}/edgefleet_hub: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Expected a reachable server`, 'm'));
     assert.doesNotMatch(err, /connects again/);
   });
@@ -69,11 +80,32 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
     const silent = createServer((s) => { sockets.push(s); s.resume(); });
     const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
     try {
-      const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'silent');
+      const err = await refused(`postgres://edgefleet:${PASSWORD}@127.0.0.1:${port}/edgefleet_hub`, 'silent', waitConfig('silent', 0));
       assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database .*: no answer within 10 s \(a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL\)\. Expected/m);
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
+    }
+  });
+
+  it('a server that is down at start and comes up within databaseWaitMs: the hub waits for it and starts', async () => {
+    const url = pg.createDatabase();
+    await pg.down();
+    let up = false;
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(join(dir, 'trust'), keys);
+    const hub = startProcess('hub/src/server/main.ts', [...runArgs(url, 'waits'), ...waitConfig('waits', 60_000),
+      '--trust', trust.path, '--hub-key', keys.files.hub.keyPath], { env: env() });
+    try {
+      await hub.waitForLine(/PostgreSQL cannot be reached yet: trying again every second/, 30_000);
+      await pg.up();
+      up = true;
+      await hub.waitForLine(/"msg":"hub ready"/, 60_000);
+      assert.match(hub.output().stdout + hub.output().stderr, /"msg":"PostgreSQL reached: starting"/);
+      assert.equal((await hub.stop()).code, 0);
+    } finally {
+      hub.kill();
+      if (!up) await pg.up();
     }
   });
 

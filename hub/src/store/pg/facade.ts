@@ -119,7 +119,9 @@ export class PgDb implements HubDb, Catalog {
     } catch (err) {
       this.close();
       throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${openFailure(err as Error)}. `
-        + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")', { cause: err });
+        + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")',
+      // unreachable: no connection (refused, lost, no answer), which may come right; not a refusal by the server.
+      { cause: err, details: { unreachable: err instanceof AppError } });
     }
   }
 
