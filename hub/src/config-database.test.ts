@@ -1,5 +1,6 @@
 // The hub config's `database` (docs/hub.md "Database"): a PostgreSQL URL from --database or the
-// config file (the flag wins); anything else is CONFIG_INVALID naming the field, the flag and the form.
+// config file (the flag wins); anything else is CONFIG_INVALID naming the field, the flag and the form;
+// databaseWaitMs, how long a start waits for an unreachable server, is bounded.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,9 @@ it('takes a PostgreSQL URL from the flag or the file, defaults to hub.db, and na
     writeFileSync(file, JSON.stringify({ dataDir: 'data', database: 'postgres://hub@db:5432/fleet' }));
     assert.equal(loadConfig({ config: file }, dir).database, 'postgres://hub@db:5432/fleet');
     assert.equal(loadConfig({ config: file, database: 'postgresql://other@db2/x' }, dir).database, 'postgresql://other@db2/x');
+    assert.equal(loadConfig({ config: file }, dir).databaseWaitMs, 60_000, 'a start waits a minute for an unreachable server');
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', databaseWaitMs: 7_200_000 }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /databaseWaitMs.*at most 3600000/.test(e.message));
     assert.throws(() => loadConfig({ 'data-dir': 'data', database: '/var/lib/hub.db' }, dir), (e: Error & { code?: string }) =>
       e.code === 'CONFIG_INVALID' && /database \(--database\): expected a PostgreSQL URL, postgres:\/\/USER/.test(e.message));
   } finally {

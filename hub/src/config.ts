@@ -23,6 +23,8 @@ export const HubConfig = z
     dataDir: z.string().min(1, 'expected the data directory (--data-dir DIR)'),
     /** The hub's tables in PostgreSQL instead of DATA/hub.db (docs/hub.md "Database"); blobs stay in DATA. */
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
+    /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
+    databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
     host: z.string().default('127.0.0.1'),
     httpPort: Port.default(8700),
     mqttPort: Port.default(1883),

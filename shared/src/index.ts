@@ -1,6 +1,7 @@
 // @edgefleet/shared: what both ends of a wire agree on. Imports nothing else of ours.
 export * from './errors.js';
 export * from './schema-too-new.js';
+export * from './unreachable.js';
 export * from './error-kinds.js';
 export * from './wire/index.js';
 export * from './canonical.js';

@@ -8,7 +8,7 @@
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
+  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, hubUnreachable, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
@@ -73,7 +73,7 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
   try {
     res = await doFetch(url);
   } catch (err) {
-    throw new AppError('IO_ERROR', `cannot reach the hub at ${url.origin}: ${(err as Error).message}`, { cause: err });
+    throw hubUnreachable(url.origin, err);
   }
   const body = (await res.json().catch(() => null)) as { time?: unknown } | null;
   const hubMs = typeof body?.time === 'string' ? Date.parse(body.time) : Date.parse(res.headers.get('date') ?? '');
@@ -101,7 +101,7 @@ export async function enroll(o: { hub: string; token: string; id?: string | unde
       body: JSON.stringify({ token: o.token, facts: o.facts, ...(o.id ? { deviceId: o.id } : {}), ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}) }),
     });
   } catch (err) {
-    throw new AppError('IO_ERROR', `cannot reach the hub at ${url.origin}: ${(err as Error).message}`, { cause: err });
+    throw hubUnreachable(url.origin, err);
   }
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
   if (!res.ok) {

@@ -4,7 +4,7 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, toAppError,
+  PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, tlsHint, toAppError,
   type DesiredBody, type DeviceTopicKind, type ReportedState,
 } from '@edgefleet/shared';
 import { BlobDownloader } from './downloader.js';
@@ -146,7 +146,10 @@ export class SyncClient {
     client.on('error', (err) => {
       this.lastError = err.message;
       // Logged when it changes, else once per ERROR_LOG_MS: the link's state (status, hub link down) says the rest.
-      if (retry.shouldLog(err.message, Date.now())) this.d.logger.warn({ err: err.message, retryInMs: client.options.reconnectPeriod }, 'mqtt error');
+      if (retry.shouldLog(err.message, Date.now())) {
+        const hint = tlsHint(err as { code?: unknown });
+        this.d.logger.warn({ err: err.message, broker: this.brokerUrl, ...(hint ? { hint } : {}), retryInMs: client.options.reconnectPeriod }, 'mqtt error');
+      }
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }

@@ -4,6 +4,7 @@
 // (prune.ts), and keeps the fleet gauges on /metrics up to date.
 // stop() clears the timers and gives in-flight deliveries a deadline. It runs on the lease holder only
 // (server/cluster.ts), so one hub evaluates and prunes.
+import { LogThrottle } from '../log-throttle.js';
 import { AppError, type Alert } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
@@ -59,10 +60,13 @@ export class Alerts {
   private sendTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private readonly changeListeners = new Set<(a: Alert) => void>();
+  /** Timer failures (a database that is down) logged once a minute while they repeat. */
+  private readonly failures: LogThrottle;
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
     checkDays('deliveriesDays', opts.deliveriesDays, DELIVERIES_DAYS);
     checkDays('historyDays', opts.historyDays, HISTORY_DAYS);
+    this.failures = new LogThrottle(() => deps.clock.now().getTime());
     this.repo = deps.store.alerts;
     this.evaluator = new AlertEvaluator({
       store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed, analytics: deps.analytics,
@@ -154,7 +158,7 @@ export class Alerts {
       this.deps.metrics.inc('edgefleet_alert_evaluations_total');
       this.gauges();
     } catch (err) {
-      this.deps.logger.error({ err }, 'alert evaluation failed');
+      this.failures.error(this.deps.logger, err, 'alert evaluation failed');
     }
   }
 
@@ -163,7 +167,7 @@ export class Alerts {
    * pass still running, so one receiver that hangs until the timeout does not hold back the others.
    */
   send(): void {
-    this.sender.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'sending alert webhooks failed'));
+    this.sender.tick().catch((err: unknown) => this.failures.error(this.deps.logger, err, 'sending alert webhooks failed'));
   }
 
   gauges(): void {

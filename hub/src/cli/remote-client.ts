@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AppError, isErrorCode } from '@edgefleet/shared';
+import { AppError, hubUnreachable, isErrorCode } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
@@ -43,7 +43,7 @@ export class HubClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      throw new AppError('IO_ERROR', `cannot reach the hub at ${this.base}: ${(err as Error).message}`, { cause: err });
+      throw hubUnreachable(this.base, err);
     }
     return HubClient.result<T>(res.status, await res.text().catch(() => ''));
   }
@@ -95,7 +95,7 @@ export class HubClient {
       });
       // After an answer, a write the hub no longer reads fails (EPIPE); the answer is what counts.
       req.on('error', (err) => {
-        if (!answered) fail(new AppError('IO_ERROR', `cannot reach the hub at ${this.base}: ${err.message}`, { cause: err }));
+        if (!answered) fail(hubUnreachable(this.base, err));
       });
       src.on('error', (err) => fail(new AppError('NOT_FOUND', `cannot read ${file}: ${err.message}`, { cause: err })));
       req.flushHeaders();

@@ -4,7 +4,7 @@
 // read through `$share/{group}/…` subscriptions so several hubs can split it;
 // presence is read by every hub (not shared) so each knows who is online.
 import mqtt, { type MqttClient } from 'mqtt';
-import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
+import { AppError, TRUST_TOPIC, allDevicesFilter, deviceTopic, tlsHint } from '@edgefleet/shared';
 import { Ingress } from './ingress.js';
 import type { ClockPort, DeviceAuthPort, FleetLink, IncomingKind, LoggerPort, MetricsPort } from './ports.js';
 
@@ -73,10 +73,17 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
         reconnectPeriod: 1000,
         connectTimeout: opts.connectTimeoutMs ?? 10_000,
         ...(opts.ca ? { ca: opts.ca } : {}),
+      }).catch((err: Error & { code?: unknown }) => {
+        // The broker named, and for a certificate what to do (docs/operations.md "TLS").
+        const hint = tlsHint(err);
+        throw new AppError('IO_ERROR', `cannot connect to the external MQTT broker ${opts.url} as ${opts.username}: ${err.message}${hint ? ` (${hint})` : ''}`, { cause: err });
       });
       client = c;
       c.on('message', onMessage);
-      c.on('error', (err) => logger.warn({ err: err.message }, 'external broker connection error'));
+      c.on('error', (err: Error & { code?: unknown }) => {
+        const hint = tlsHint(err);
+        logger.warn({ err: err.message, url: opts.url, ...(hint ? { hint } : {}) }, 'external broker connection error');
+      });
       const filters = [...SHARED_KINDS, 'presence' as const, 'state' as const].map(filterFor);
       const granted = await c.subscribeAsync(filters, { qos: 1 });
       const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);

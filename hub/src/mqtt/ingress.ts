@@ -3,6 +3,7 @@
 // deviceId matches the topic's, and dispatches to the registered handlers.
 // Invalid messages are counted per device and kind, logged once per device and
 // interval, and dropped; a throwing handler is logged and does not affect others.
+import { LogThrottle } from '../log-throttle.js';
 import { AppError, BlobGet, CaptureChunk, EventBatch, MAX_JSON_DEPTH, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, jsonDepth, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
 import { salvageBatch } from './salvage.js';
@@ -92,10 +93,11 @@ export class Ingress {
   private readonly lastLogged = new Map<string, number>();
   private readonly logInterval: number;
   /** Per kind and error code (a bounded set): when a handler failure was last logged, and how many since. */
-  private readonly failuresLogged = new Map<string, { at: number; unlogged: number }>();
+  private readonly failuresLogged: LogThrottle;
 
   constructor(private readonly deps: IngressDeps) {
     this.logInterval = deps.invalidLogIntervalMs ?? 60_000;
+    this.failuresLogged = new LogThrottle(() => deps.clock.now().getTime(), this.logInterval);
   }
 
   on<K extends IncomingKind>(kind: K, handler: IncomingHandler<K>): () => void {
@@ -176,15 +178,9 @@ export class Ingress {
   private handlerFailed(kind: string, deviceId: string, err: unknown): void {
     this.deps.metrics.inc('edgefleet_mqtt_handler_errors_total', { kind });
     const e = toAppError(err);
-    const key = `${kind}\u0000${e.code}`;
-    const now = this.deps.clock.now().getTime();
-    const last = this.failuresLogged.get(key);
-    if (last && now - last.at < this.logInterval) {
-      last.unlogged++;
-      return;
-    }
-    this.failuresLogged.set(key, { at: now, unlogged: 0 });
-    this.deps.logger.error({ deviceId, kind, code: e.code, err: e.message, unloggedBefore: last?.unlogged ?? 0 }, 'handler for a device message failed (logged once per kind and error code an interval)');
+    const unlogged = this.failuresLogged.take(`${kind}\u0000${e.code}`);
+    if (unlogged === null) return;
+    this.deps.logger.error({ deviceId, kind, code: e.code, err: e.message, unloggedBefore: unlogged }, 'handler for a device message failed (logged once per kind and error code an interval)');
   }
 
   private drop(deviceId: string, kind: string, reason: string): void {

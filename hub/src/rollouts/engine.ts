@@ -4,6 +4,7 @@
 // current wave along pending → deploying → baking → evaluating → passed | failed. Every transition is
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
+import { LogThrottle } from '../log-throttle.js';
 import type { ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
@@ -65,9 +66,12 @@ export class RolloutEngine {
   /** Documents that may go out now (refilled by elapsed time, capped at one tick's worth and at least 1). */
   private tokens = 0;
   private refilledAt = 0;
+  /** Failed steps (a database that is down) logged once a minute while they repeat. */
+  private readonly failures: LogThrottle;
 
   constructor(private readonly deps: RolloutEngineDeps) {
     this.opts = { ...DEFAULT_ROLLOUT_OPTIONS, ...deps.options };
+    this.failures = new LogThrottle(() => deps.clock.now().getTime());
   }
 
   start(): Promise<void> {
@@ -178,7 +182,7 @@ export class RolloutEngine {
     const r = this.deps.random ?? Math.random;
     const ms = this.opts.tickMs * (1 + this.opts.jitter * (2 * r() - 1));
     this.timer = setTimeout(() => {
-      this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'stepping rollouts failed')).finally(() => this.schedule());
+      this.tick().catch((err: unknown) => this.failures.error(this.deps.logger, err, 'stepping rollouts failed')).finally(() => this.schedule());
     }, ms);
     this.timer.unref();
   }

@@ -15,6 +15,7 @@ import { bundleVerifier } from '../registry.js';
 import type { MqttQuota } from '../mqtt/quota.js';
 import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import { openStoreWaiting } from './open-store.js';
 import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DEFAULT_INGEST_LIMITS } from '../ingest/plausibility.js';
@@ -95,7 +96,8 @@ export class Hub {
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
     // every hub of one database); a named file that is missing is refused here, before anything is created.
     const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
-    const store = Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger });
+    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
+      { waitMs: cfg.databaseWaitMs, logger });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());

@@ -119,7 +119,7 @@ function refuseNewer(db: Db, migrations: readonly Migration[]): number[] {
   const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
   const known = new Set(migrations.map((m) => m.version));
   const unknown = rows.filter((r) => !known.has(r.version));
-  if (unknown.length > 0) throw tooNew('hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
+  if (unknown.length > 0) throw tooNew(db instanceof PgDb ? 'the hub\'s PostgreSQL database' : 'hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
   return rows.map((r) => r.version);
 }
 

@@ -3,7 +3,7 @@
 // socket in that dir, run as the `postgres` user when we are root. One cluster per test file; a fresh
 // database per test (createDatabase). PostgreSQL missing is an error naming the package, never a skip.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +18,20 @@ function pgBin(): string {
   return `/usr/lib/postgresql/${majors[0] ?? 15}/bin`;
 }
 
+export interface PgStartOptions {
+  /** The `edgefleet` user's password, asked for by the server (scram-sha-256); default: none asked. */
+  password?: string;
+}
+
 export interface PgCluster {
-  /** postgres://edgefleet@127.0.0.1:PORT/NAME */
+  /** postgres://edgefleet[:PASSWORD]@127.0.0.1:PORT/NAME */
   url(database: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): string;
+  /** Stops the server and keeps its data, as an operator's `pg_ctl stop` (open connections are dropped). */
+  down(): Promise<void>;
+  /** Starts it again on the same port after `down`. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +59,7 @@ function owner(): { uid: number; gid: number } | null {
  * server can take it before postgres binds), and on a loaded 2-core box a start can miss its deadline.
  * The error after the last try names every attempt's failure.
  */
-export async function startPostgres(): Promise<PgCluster> {
+export async function startPostgres(opts: PgStartOptions = {}): Promise<PgCluster> {
   const BIN = pgBin();
   if (!existsSync(join(BIN, 'initdb'))) {
     throw new Error(`PostgreSQL is not installed (no ${join(BIN, 'initdb')}): install Debian's postgresql package (apt-get install postgresql; .ci/run does) or set EDGEFLEET_PG_BIN to its bin directory`);
@@ -58,7 +67,7 @@ export async function startPostgres(): Promise<PgCluster> {
   const failures: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(BIN);
+      return await startOnce(BIN, opts);
     } catch (err) {
       failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -66,13 +75,20 @@ export async function startPostgres(): Promise<PgCluster> {
   throw new Error(`PostgreSQL did not start in 3 attempts:\n${failures.join('\n')}`);
 }
 
-async function startOnce(BIN: string): Promise<PgCluster> {
+async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ef-pg-'));
   const as = owner();
   if (as) chownSync(dir, as.uid, as.gid);
   const opts = { ...(as ?? {}), cwd: dir };
   const data = join(dir, 'data');
-  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
+  let auth = ['--auth=trust'];
+  if (o.password !== undefined) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${o.password}\n`, { mode: 0o600 });
+    if (as) chownSync(pwfile, as.uid, as.gid);
+    auth = ['--auth=scram-sha-256', `--pwfile=${pwfile}`];
+  }
+  const init = spawnSync(join(BIN, 'initdb'), ['-D', data, '-U', 'edgefleet', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { ...opts, encoding: 'utf8', timeout: 60_000 });
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
@@ -80,23 +96,40 @@ async function startOnce(BIN: string): Promise<PgCluster> {
   const port = await freePort();
   // Through a shell that stops the server when its stdin closes: when this process dies without
   // running stop() (a killed test file), the pipe closes and the server goes too, then its dir ($6).
-  const server: ChildProcess = spawn('sh', ['-c', '"$0" "$@" & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$6"', join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
+  // The lines `down` and `up` on its stdin stop and start the server (down()/up()).
+  const script = '"$0" "$@" & pid=$!; while read cmd; do '
+    + 'if [ "$cmd" = down ]; then kill -INT $pid; wait $pid; echo "ef-pg: down" >&2; fi; '
+    + 'if [ "$cmd" = up ]; then "$0" "$@" & pid=$!; fi; done; kill -INT $pid 2>/dev/null; wait $pid; rm -rf "$6"';
+  const server: ChildProcess = spawn('sh', ['-c', script, join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`PostgreSQL did not become ready within 60 s: ${log}`)), 60_000);
-    server.stderr?.on('data', (b: Buffer) => {
-      log += b.toString();
-      if (log.includes('ready to accept connections')) { clearTimeout(timer); resolve(); }
-    });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`PostgreSQL exited (${code}) before it was ready: ${log}`)); });
-  }).catch((err: unknown) => {
+  server.stderr?.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-65_536); });
+  /** Resolves when the server's log shows `line` from now on, within 60 s. */
+  const logged = (line: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    let since = '';
+    const onData = (b: Buffer): void => {
+      since = (since + b.toString()).slice(-4096);
+      if (!since.includes(line)) return;
+      done();
+      resolve();
+    };
+    const onExit = (code: number | null): void => { done(); reject(new Error(`PostgreSQL exited (${code}) before its log said "${line}": ${log}`)); };
+    const timer = setTimeout(() => { done(); reject(new Error(`PostgreSQL's log did not say "${line}" within 60 s: ${log}`)); }, 60_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      server.stderr?.off('data', onData);
+      server.off('exit', onExit);
+    };
+    server.stderr?.on('data', onData);
+    server.once('exit', onExit);
+  });
+  await logged('ready to accept connections').catch((err: unknown) => {
     server.stdin?.end();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  server.stderr?.resume();
-  const url = (database: string): string => `postgres://edgefleet@127.0.0.1:${port}/${database}`;
+  const user = o.password === undefined ? 'edgefleet' : `edgefleet:${encodeURIComponent(o.password)}`;
+  const url = (database: string): string => `postgres://${user}@127.0.0.1:${port}/${database}`;
   let n = 0;
   // One connection for every CREATE DATABASE: each PgDb starts a worker thread (~0.3 s).
   let admin: PgDb | null = null;
@@ -107,6 +140,16 @@ async function startOnce(BIN: string): Promise<PgCluster> {
       admin ??= new PgDb(url('postgres'));
       admin.exec(`CREATE DATABASE ${name}`);
       return url(name);
+    },
+    async down() {
+      const stopped = logged('ef-pg: down');
+      server.stdin?.write('down\n');
+      await stopped;
+    },
+    async up() {
+      const ready = logged('ready to accept connections');
+      server.stdin?.write('up\n');
+      await ready;
     },
     async stop() {
       admin?.close();

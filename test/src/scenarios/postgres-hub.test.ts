@@ -1,12 +1,14 @@
 // End to end on PostgreSQL (docs/decisions/0040-postgresql.md): the hub run with its tables in a
 // real PostgreSQL database (the config file's `database`, as `--database` sets it), an agent enrolls,
 // a deployment reaches it, and the telemetry windows it uploads are stored in PostgreSQL — not in a
-// hub.db, which the data dir never gets (blobs stay there).
+// hub.db, which the data dir never gets (blobs stay there). PostgreSQL stopped and started again under
+// the running hub: it goes on by itself and every window the agent sent is stored.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { enrollAgents, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
 import { startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
 import { MODEL, fixtureAndHub, getJson, type HubSetup, type HubWindow } from './helpers.js';
@@ -63,5 +65,36 @@ describe('a hub on PostgreSQL', () => {
       db.close();
     }
     assert.equal(existsSync(join(hub.dataDir, 'hub.db')), false, 'no hub.db in the data dir');
+  });
+
+  it('goes on by itself after PostgreSQL was stopped and started again under it, losing no window', async () => {
+    assert.ok(s && agent, 'the test above set up the hub and the agent');
+    const { PgDb } = await import('@edgefleet/hub/testing/postgres');
+    /** Every outbox seq of pg-1 the hub stored (windows and events share the agent's numbering). */
+    const seqs = (): number[] => {
+      const db = new PgDb(url);
+      try {
+        return db.prepare('SELECT seq FROM device_windows WHERE device_id = ? UNION SELECT seq FROM device_events WHERE device_id = ? ORDER BY 1')
+          .pluck().all('pg-1', 'pg-1') as number[];
+      } finally {
+        db.close();
+      }
+    };
+    const traffic = trafficLoop([agent], vibrationRows({ rowsPerRequest: 3 }), 4);
+    try {
+      const before = Math.max(...seqs());
+      await pg.down();
+      await sleep(4000); // windows of 1 s keep coming on the agent; the hub cannot store or ack them
+      await pg.up();
+      // What the hub could not store was not acked: the agent sends it again (resendAfterMs, 15 s).
+      const gaps = (all: number[]): number[] => Array.from({ length: all.at(-1) ?? 0 }, (_, i) => i + 1).filter((n) => !all.includes(n));
+      const all = await waitFor('windows stored after the restart, none missing', () => {
+        const now = seqs();
+        return Math.max(...now) >= before + 8 && gaps(now).length === 0 ? now : undefined;
+      }, { timeoutMs: 90_000, intervalMs: 1000 });
+      assert.deepEqual(gaps(all), [], 'every window and event the agent sent is stored, also those of the outage');
+    } finally {
+      await traffic.stop();
+    }
   });
 });

@@ -18,6 +18,9 @@ export interface PgOptions {
 // 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
 const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER', 53100: 'SQLITE_FULL' };
 
+/** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export class PgDbError extends Error {
   constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {
     super(message);
@@ -72,13 +75,33 @@ export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
   return true;
 }
 
+/**
+ * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
+ * client password must be a string" when the server asks for a password and none was found, and
+ * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
+ */
+function openFailure(err: Error): string {
+  // A connection that failed is reported as lost (call()); at the first one there is nothing to go on from.
+  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
+  if (err.message === 'timeout expired') {
+    return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL)`;
+  }
+  if (/client password must be a string/.test(err.message)) {
+    return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
+  }
+  return err.message;
+}
+
 export class PgDb implements HubDb, Catalog {
   readonly dialect = 'postgres' as const;
   readonly name: string;
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly signal: Int32Array;
+  private readonly url: string;
+  private worker!: Worker;
+  private port!: MessagePort;
+  private signal!: Int32Array;
   private readonly timeoutMs: number;
+  /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
+  private txLost = false;
   private readonly cache = new Map<string, Translated & { name: string }>();
   private pks = new Map<string, string[]>();
   private identities = new Map<string, string>();
@@ -88,24 +111,32 @@ export class PgDb implements HubDb, Catalog {
 
   constructor(url: string, opts: PgOptions = {}) {
     this.name = redactUrl(url);
+    this.url = url;
     this.timeoutMs = opts.statementTimeoutMs ?? 60_000;
+    this.startWorker();
+    try {
+      this.refreshCatalog();
+    } catch (err) {
+      this.close();
+      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${openFailure(err as Error)}. `
+        + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")',
+      // unreachable: no connection (refused, lost, no answer), which may come right; not a refusal by the server.
+      { cause: err, details: { unreachable: err instanceof AppError } });
+    }
+  }
+
+  /** A worker with a connection of its own (made on its first statement), its own flag and channel. */
+  private startWorker(): void {
     const flag = new SharedArrayBuffer(4);
     this.signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const [entry, how] = workerEntry();
     this.worker = new Worker(entry, {
-      ...how, workerData: { url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
+      ...how, workerData: { url: this.url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
     });
     this.worker.unref();
     this.port.unref();
-    try {
-      this.refreshCatalog();
-    } catch (err) {
-      this.close();
-      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${(err as Error).message}. `
-        + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")', { cause: err });
-    }
   }
 
   get inTransaction(): boolean {
@@ -115,20 +146,35 @@ export class PgDb implements HubDb, Catalog {
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
   call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
+    if (this.txLost) {
+      // The transaction's connection was dropped: nothing more of it may run (on the new connection it
+      // would commit on its own); its COMMIT fails, its ROLLBACK has nothing left to do.
+      const sql = req.op === 'script' ? req.sql.trim().toUpperCase() : '';
+      if (this.depth === 0 && (sql === 'COMMIT' || sql === 'ROLLBACK')) this.txLost = false;
+      if (sql === 'ROLLBACK' || sql.startsWith('ROLLBACK TO SAVEPOINT')) return { rows: [], rowCount: 0 };
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer a statement of this transaction in time; nothing of it was committed`);
+    }
     Atomics.store(this.signal, 0, 0);
     this.port.postMessage(req);
     if (!awaitFlag(this.signal, waitMs)) {
-      // A late answer would be taken for the next statement's: this connection is done.
-      this.closed = true;
+      // A late answer would be taken for the next statement's: this connection and its worker go, and
+      // a new worker connects on the next statement (a network cut or a stopped server heals by itself).
       this.worker.terminate().catch(() => { /* the thread is gone either way */ });
-      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub must be restarted to reconnect`);
+      this.port.close();
+      if (req.op === 'end') {
+        this.closed = true;
+      } else {
+        this.startWorker();
+        if (this.depth > 0) this.txLost = true;
+      }
+      throw new AppError('DATABASE_UNAVAILABLE', `PostgreSQL at ${this.name} did not answer within ${waitMs} ms; the hub dropped that connection and connects again on its next statement`);
     }
     const msg = receiveMessageOnPort(this.port);
     if (!msg) throw new AppError('INTERNAL', 'the PostgreSQL worker woke the hub without an answer');
     const res = msg.message as Response;
     if (!res.ok && res.error.lost) {
       throw new AppError('DATABASE_UNAVAILABLE', `lost the connection to PostgreSQL at ${this.name}: ${res.error.message}. `
-        + 'The hub connects again on its next statement (at most once a second) once the server is back');
+        + 'The hub connects again on its next statement (at most once a second) once the server is back', { cause: new Error(res.error.message) });
     }
     if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
     return res;

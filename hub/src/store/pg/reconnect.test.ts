@@ -1,9 +1,14 @@
 // The hub's PostgreSQL connection survives the server dropping it (docs/hub.md "Database"): after the
 // server terminated the hub's backend (what a restart does to it), the next statement connects again;
 // a transaction open on the lost connection fails as a whole (DATABASE_UNAVAILABLE) and none of it is
-// committed; and with the server gone a statement fails at once with DATABASE_UNAVAILABLE, not a hang.
+// committed; a server stopped and started again (transactions tried meanwhile) is used again once back;
+// a statement with no answer within its deadline drops the connection and the next one makes a new one;
+// a new connection that gets no answer is a lost one (DATABASE_UNAVAILABLE);
+// and with the server gone a statement fails at once with DATABASE_UNAVAILABLE, not a hang.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppError } from '@edgefleet/shared';
 import { openPgDb, type Db } from '../db.js';
@@ -39,30 +44,117 @@ describe('PostgreSQL connection lost', () => {
 
   const unavailable = (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /lost the connection to PostgreSQL/.test((e as Error).message);
 
-  it('reconnects on the next statement; a transaction on the lost connection commits nothing', () => {
+  /** A fresh database with table kv holding 'a', its insert and its sorted keys, closed after `fn`. */
+  async function withKv(fn: (db: Db, put: (k: string) => void, keys: () => unknown[], url: string) => void | Promise<void>): Promise<void> {
     const url = cluster.createDatabase();
     const db: Db = openPgDb(url, [T]);
     try {
-      const put = db.prepare('INSERT INTO kv (k, v) VALUES (?, ?)');
-      const keys = () => db.prepare('SELECT k FROM kv ORDER BY k').pluck().all();
-      put.run('a', '1');
-      dropConnections(url);
-      put.run('b', '1');
-      assert.deepEqual(keys(), ['a', 'b'], 'the statement after the drop ran on a new connection');
+      const insert = db.prepare('INSERT INTO kv (k, v) VALUES (?, ?)');
+      const put = (k: string): void => { insert.run(k, '1'); };
+      put('a');
+      await fn(db, put, () => db.prepare('SELECT k FROM kv ORDER BY k').pluck().all(), url);
+    } finally {
+      db.close();
+    }
+  }
 
-      // Dropped in the middle of a transaction: its next statement fails, the whole of it is gone.
-      const half = db.transaction(() => {
-        put.run('c', '1');
-        dropConnections(url);
-        put.run('d', '1');
-      });
-      assert.throws(() => half(), unavailable);
+  it('reconnects on the next statement; a transaction on the lost connection commits nothing', () => withKv((db, put, keys, url) => {
+    dropConnections(url);
+    put('b');
+    assert.deepEqual(keys(), ['a', 'b'], 'the statement after the drop ran on a new connection');
+
+    // Dropped in the middle of a transaction: its next statement fails, the whole of it is gone.
+    const half = db.transaction(() => {
+      put('c');
+      dropConnections(url);
+      put('d');
+    });
+    assert.throws(() => half(), unavailable);
+    assert.equal(db.inTransaction, false);
+    assert.deepEqual(keys(), ['a', 'b'], 'nothing of the lost transaction was committed');
+    db.transaction(() => { put('e'); })();
+    assert.deepEqual(keys(), ['a', 'b', 'e']);
+  }));
+
+  it('works again once a stopped server is back, after transactions tried while it was down', () => withKv(async (db, put, keys) => {
+    await cluster.down();
+    // What the hub's timers and device messages do meanwhile: transactions, one right after another
+    // (a BEGIN within the second after a failed reconnect is refused without trying).
+    const down = (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE';
+    for (let i = 0; i < 3; i++) {
+      assert.throws(() => db.transaction(() => { put(`x${i}`); })(), down);
+      assert.throws(() => keys(), down);
+    }
+    await cluster.up();
+    await sleep(1100); // past the one reconnect a second
+    db.transaction(() => { put('b'); })();
+    assert.deepEqual(keys(), ['a', 'b'], 'the transaction after the restart committed on a new connection');
+  }));
+
+  it('a statement with no answer in time: DATABASE_UNAVAILABLE, its transaction gone, the next statement on a new connection', async () => {
+    const url = cluster.createDatabase();
+    // The deadline is the statement timeout + 5 s; the session's own timeout is lifted so that the
+    // server keeps sleeping past it, as a server that stopped answering would.
+    const db = new PgDb(url, { statementTimeoutMs: 200 });
+    try {
+      db.exec(T.sql);
+      const insert = db.prepare('INSERT INTO kv (k, v) VALUES (?, ?)');
+      const keys = () => db.prepare('SELECT k FROM kv ORDER BY k').pluck().all();
+      const silent = () => { db.execNative('SET statement_timeout = 0'); db.prepare('SELECT pg_sleep(30)').get(); };
+      const late = (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /did not answer within 5200 ms/.test((e as Error).message);
+      insert.run('a', '1');
+      const t0 = Date.now();
+      assert.throws(silent, late);
+      assert.ok(Date.now() - t0 < 15_000, `answered in ${Date.now() - t0} ms`);
+      insert.run('b', '1');
+      assert.deepEqual(keys(), ['a', 'b'], 'the statement after the deadline ran on a new connection');
+
+      // In a transaction that catches the error and goes on: nothing after it runs (it would commit on
+      // its own on the new connection), and the transaction fails as a whole.
+      assert.throws(() => db.transaction(() => {
+        insert.run('c', '1');
+        try { silent(); } catch { /* a caller that swallows it */ }
+        insert.run('d', '1');
+      })(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE');
       assert.equal(db.inTransaction, false);
-      assert.deepEqual(keys(), ['a', 'b'], 'nothing of the lost transaction was committed');
-      db.transaction(() => { put.run('e', '1'); })();
+      await sleep(300); // the old backend finds its client gone once its sleep is cancelled or ends
+      assert.deepEqual(keys(), ['a', 'b'], 'nothing of the transaction was committed');
+      db.transaction(() => { insert.run('e', '1'); })();
       assert.deepEqual(keys(), ['a', 'b', 'e']);
     } finally {
       db.close();
+    }
+  });
+
+  it('a new connection that gets no answer (timeout expired) is DATABASE_UNAVAILABLE, as any lost one', async () => {
+    // A proxy in a process of its own (this thread blocks on each statement): it forwards to the server
+    // until told `silent`, then drops the connections it forwards and accepts new ones without a word.
+    const proxy = spawn(process.execPath, ['--input-type=module', '-e', `
+      import net from 'node:net';
+      import { createInterface } from 'node:readline';
+      let silent = false; const open = new Set();
+      const server = net.createServer((c) => {
+        open.add(c); c.on('close', () => open.delete(c)); c.on('error', () => {});
+        if (silent) { c.resume(); return; }
+        const up = net.connect(Number(process.argv[1]), '127.0.0.1'); open.add(up); up.on('error', () => c.destroy());
+        c.pipe(up).pipe(c);
+      }).listen(0, '127.0.0.1', () => console.log(server.address().port));
+      createInterface({ input: process.stdin }).on('line', () => { silent = true; for (const s of open) s.destroy(); console.log('silent'); });
+    `, new URL(cluster.url('postgres')).port], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: proxy.stdout! })[Symbol.asyncIterator]();
+    const db = new PgDb(cluster.createDatabase().replace(/:\d+\//, `:${Number((await lines.next()).value)}/`));
+    try {
+      db.exec(T.sql);
+      proxy.stdin!.write('silent\n');
+      assert.equal((await lines.next()).value, 'silent');
+      blockFor(300);
+      const t0 = Date.now();
+      assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE');
+      assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /timeout expired/.test((e as Error).message));
+      assert.ok(Date.now() - t0 < 30_000, `answered in ${Date.now() - t0} ms`);
+    } finally {
+      db.close();
+      proxy.kill();
     }
   });
 

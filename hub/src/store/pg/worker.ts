@@ -4,6 +4,7 @@
 // back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
+import { CONNECT_TIMEOUT_MS } from './facade.js';
 
 export type Request =
   | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
@@ -39,7 +40,7 @@ let inTx = false;
 let failedAt = 0;
 
 function connect(): void {
-  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: 10_000 });
+  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   c.on('error', (err) => {
     if (c === client) broken = err;
   });
@@ -52,35 +53,40 @@ function connect(): void {
 }
 connect();
 
-/** A connection lost: the class 08 codes, the server shutting down (57P0x) or the socket itself. */
+/**
+ * A connection lost: the class 08 codes, the server shutting down (57P0x), the socket itself, or a new
+ * connection that got no answer within CONNECT_TIMEOUT_MS (pg's "timeout expired").
+ */
 function isConnectionLoss(e: { code?: string; message?: string }): boolean {
   return /^(08|57P0)/.test(e.code ?? '') || /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)$/.test(e.code ?? '')
-    || /Connection terminated|connection error|not queryable/i.test(e.message ?? '');
+    || /Connection terminated|connection error|not queryable|^timeout expired$/i.test(e.message ?? '');
 }
 
 const lost = (why: string) => Object.assign(new Error(`the connection to PostgreSQL was lost in the middle of this transaction (${why}); nothing of it was committed`), { code: '08006' });
 
-/** The connection to run `req` on (null: nothing to run), reconnecting when it was lost outside a transaction. */
+/**
+ * The connection to run `req` on (null: nothing to run), reconnecting when it was lost outside a
+ * transaction. `inTx` changes only for a statement that goes to the server: a BEGIN refused here
+ * (the server still down) opened nothing, and the main thread sends no ROLLBACK for it.
+ */
 async function usable(req: Request): Promise<pg.Client | null> {
   await connected;
   const sql = req.op === 'script' ? req.sql.trim().toUpperCase() : '';
   const ends = sql === 'COMMIT' || sql === 'ROLLBACK';
-  const wasInTx = inTx;
-  if (sql === 'BEGIN') inTx = true;
-  else if (ends) inTx = false;
-  if (!broken) return client;
-  if (wasInTx) {
+  if (broken && inTx) {
+    if (ends) inTx = false;
     if (sql === 'ROLLBACK') return null; // the server rolled it back when the connection went
     throw lost(broken.message);
   }
-  if (Date.now() - failedAt < 1000) throw broken;
-  void client.end().catch(() => undefined);
-  connect();
-  await connected;
   if (broken) {
-    if (sql === 'BEGIN') inTx = false;
-    throw broken;
+    if (Date.now() - failedAt < 1000) throw broken;
+    void client.end().catch(() => undefined);
+    connect();
+    await connected;
+    if (broken) throw broken;
   }
+  if (sql === 'BEGIN') inTx = true;
+  else if (ends) inTx = false;
   return client;
 }
 

@@ -1,0 +1,29 @@
+// Why a hub or broker could not be reached, in words an operator can act on (docs/operations.md "TLS"):
+// Node's fetch says only "fetch failed" and keeps the reason (connection refused, a certificate it does
+// not trust) in its cause; a certificate refusal gets what to do about it.
+import { AppError } from './errors.js';
+
+/** Node's codes for a certificate this process does not trust. */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE']);
+
+/** What to do about a TLS refusal of the server's certificate; undefined for any other error. */
+export function tlsHint(err: { code?: unknown }): string | undefined {
+  if (typeof err.code !== 'string') return undefined;
+  if (UNTRUSTED.has(err.code)) {
+    return 'the server\'s certificate is not signed by a CA this program trusts: for a private CA set NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment (docs/operations.md "TLS")';
+  }
+  if (err.code === 'CERT_HAS_EXPIRED' || err.code === 'CERT_NOT_YET_VALID') return 'the server\'s certificate is outside its validity dates (or this machine\'s clock is wrong)';
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the server\'s certificate does not name the host in the URL (docs/operations.md "TLS")';
+  return undefined;
+}
+
+/** IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate, the hint. */
+export function hubUnreachable(origin: string, err: unknown): AppError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
+  let why = e.message;
+  if (cause?.message && !why.includes(cause.message)) why += `: ${cause.message}`;
+  const hint = tlsHint(cause ?? (e as { code?: unknown }));
+  return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: ${why}${hint ? ` (${hint})` : ''}`, { cause: err });
+}
