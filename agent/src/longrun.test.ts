@@ -4,7 +4,7 @@
 // descriptors (/proc/self/fd), handles, process and client listeners and live sessions must be back
 // within a small bound of where they were after the first few rounds: a leak of one per round would
 // show as 30 to 50 more.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -81,19 +81,20 @@ async function listen(broker: Aedes, sockets: Set<Socket>): Promise<Server> {
   return server;
 }
 
-test('30 hub link drops: the MQTT client, timers, fds and listeners do not pile up', async (t) => {
-  const kit = makeKit('ef-longrun-link-');
+/**
+ * An agent enrolled as `deviceId` with a local aedes broker for its hub, serving the MLP 1.0.0; torn down
+ * after the test. `sockets` holds the broker's connections (to cut them).
+ */
+async function enrolledAgent(t: TestContext, prefix: string, deviceId: string, overrides: Parameters<typeof testConfig>[1] = {}) {
+  const kit = makeKit(prefix);
   const data = join(kit.dir, 'data');
   mkdirSync(data, { recursive: true });
   const broker = await Aedes.createBroker();
-  let connects = 0;
-  broker.on('client', () => connects++);
   const sockets = new Set<Socket>();
   const server = await listen(broker, sockets);
-  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-long', secret: 's'.repeat(24), brokers: [url] }));
+  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId, secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`] }));
   writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
-  const agent = createAgent(testConfig(data, { sync: { reconnectMs: 50 } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+  const agent = createAgent(testConfig(data, overrides), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
   t.after(async () => {
     await agent.stop();
     server.close();
@@ -102,6 +103,13 @@ test('30 hub link drops: the MQTT client, timers, fds and listeners do not pile 
   });
   await agent.start();
   await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
+  return { agent, broker, sockets };
+}
+
+test('30 hub link drops: the MQTT client, timers, fds and listeners do not pile up', async (t) => {
+  const { agent, broker, sockets } = await enrolledAgent(t, 'ef-longrun-link-', 'box-long', { sync: { reconnectMs: 50 } });
+  let connects = 0;
+  broker.on('client', () => connects++);
   const sync = agent.sync!;
   const client = () => (sync as unknown as { client: NodeJS.EventEmitter }).client;
   const clientListeners = () => client().eventNames().reduce((n, e) => n + client().listenerCount(e), 0);
@@ -126,22 +134,7 @@ test('30 hub link drops: the MQTT client, timers, fds and listeners do not pile 
 });
 
 test('200 remote configuration changes applied live: timers, fds and listeners do not pile up', async (t) => {
-  const kit = makeKit('ef-longrun-config-');
-  const data = join(kit.dir, 'data');
-  mkdirSync(data, { recursive: true });
-  const broker = await Aedes.createBroker();
-  const server = await listen(broker, new Set());
-  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-config', secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`] }));
-  writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
-  const agent = createAgent(testConfig(data), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
-  t.after(async () => {
-    await agent.stop();
-    server.close();
-    await new Promise<void>((r) => broker.close(() => r()));
-    kit.cleanup();
-  });
-  await agent.start();
-  await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
+  const { agent } = await enrolledAgent(t, 'ef-longrun-config-', 'box-config');
   let version = 0;
   // Every setting the agent takes live, changed each round (docs/agent.md "Remote configuration").
   const change = async (i: number) => {
