@@ -2,10 +2,12 @@
 # Installs an unpacked edgefleet tarball (agent or hub; MANIFEST.json says which) on a systemd box:
 # the program under PREFIX, a system user, the data dir (0700, owned by that user), the systemd unit
 # with PREFIX and the path of node filled in, and links in /usr/local/bin. Run again from a newer
-# tarball to upgrade (the data dir is kept; restart the service). docs/operations.md "Installing" and
+# tarball to upgrade (the data dir is kept; a unit that was running is restarted after the files are in
+# place, as Debian's try-restart, and one that was not stays stopped). docs/operations.md "Installing" and
 # "Upgrades": an older tarball whose program would refuse the data dir's database is refused before
 # anything changes, and a unit edited since the last install is kept (the new one is left in PREFIX/systemd).
-# --root DIR installs under another root (for image builds and tests): no user, no systemctl.
+# --root DIR installs under another root (for image builds and tests): no user, and no systemctl unless
+# SYSTEMCTL names one (the tests' stub that records its calls).
 set -eu
 # Readable by the service user whatever the caller's umask (a 077 root would leave it a tree it cannot read).
 umask 022
@@ -21,8 +23,9 @@ usage() {
 usage: install.sh [--prefix DIR] [--user NAME] [--root DIR] [--no-systemd]
   --prefix DIR   where the program goes (default /opt/edgefleet for the agent, /opt/edgefleet-hub for the hub)
   --user NAME    the system user the service runs as (default edgefleet; created when missing)
-  --root DIR     install under DIR instead of / (no user is created, systemctl is not run)
-  --no-systemd   do not run systemctl daemon-reload
+  --root DIR     install under DIR instead of / (no user is created, systemctl is not run unless SYSTEMCTL is set)
+  --no-systemd   do not run systemctl (daemon-reload, and try-restart of a unit that was running)
+environment: NODE=/path/to/node, SYSTEMCTL=/path/to/systemctl (the one to run, also with --root)
 exit codes: 0 success, 1 the installation failed, 2 bad command line
 EOF
 }
@@ -74,6 +77,13 @@ if [ -f "$dest/MANIFEST.json" ]; then
   old=$("$node" -p 'require(process.argv[1]).version' "$dest/MANIFEST.json")
 fi
 
+# systemctl on a real root; under --root only the one SYSTEMCTL names (no systemd runs in an image build).
+sc=
+if [ "$systemd" = 1 ]; then
+  if [ -n "${SYSTEMCTL:-}" ]; then sc=$SYSTEMCTL
+  elif [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then sc=systemctl; fi
+fi
+
 # The user first (the data dir belongs to it).
 if [ -z "$root" ] && ! id "$user" >/dev/null 2>&1; then
   useradd --system --home-dir "$data" --no-create-home --shell /usr/sbin/nologin "$user" \
@@ -123,6 +133,9 @@ else
   write_unit=0
   unit_note="kept $installed_unit: it was edited since the last install; this version's unit is $prefix/systemd/$unit: compare (diff) and merge them, then systemctl daemon-reload"
 fi
+# Whether the service runs the old program: only then is it restarted once the new files are in place.
+was_active=0
+if [ -n "$sc" ] && "$sc" is-active --quiet "$unit"; then was_active=1; fi
 for part in "$program" node_modules MANIFEST.json uninstall.sh systemd install.conf; do
   rm -rf "$dest/.old-$part"
   [ -e "$dest/$part" ] && mv "$dest/$part" "$dest/.old-$part"
@@ -141,12 +154,22 @@ mkdir -p "$root/etc/systemd/system"
 mkdir -p "$root/usr/local/bin"
 for b in $bins; do ln -sf "$prefix/$program/bin/$b.js" "$root/usr/local/bin/$b"; done
 
-if [ -z "$root" ] && [ "$systemd" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload; fi
+version=$(field version)
+if [ -n "$sc" ]; then
+  "$sc" daemon-reload || fail IO_ERROR "systemctl daemon-reload failed (above): edgefleet-$program $version is installed in $dest; run it again"
+  if [ "$was_active" = 1 ]; then
+    "$sc" try-restart "$unit" || fail IO_ERROR "systemctl try-restart $unit failed (above): edgefleet-$program $version is installed in $dest; see systemctl status $unit and journalctl -u $unit"
+  fi
+fi
 
-echo "installed edgefleet-$program $(field version) in $dest (unit $unit, data $data, user $user)"
+echo "installed edgefleet-$program $version in $dest (unit $unit, data $data, user $user)"
 [ -z "$unit_note" ] || echo "$unit_note"
-if [ -n "$old" ]; then
-  echo "upgraded from $old: systemctl restart $unit runs $(field version), which applies its database migrations at start"
+if [ "$was_active" = 1 ]; then
+  echo "restarted $unit, which was running${old:+ $old}: it now runs $version, which applies its database migrations at start (systemctl status $unit)"
+elif [ -n "$old" ] && [ -n "$sc" ]; then
+  echo "upgraded from $old; $unit was not running, so it was not started: systemctl start $unit runs $version, which applies its database migrations at start"
+elif [ -n "$old" ]; then
+  echo "upgraded from $old; systemctl was not run: systemctl restart $unit runs $version, which applies its database migrations at start"
 elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else

@@ -2,7 +2,10 @@
 # Removes an edgefleet program installed by install.sh (it is copied next to the program, in PREFIX):
 # stops and disables the unit, removes it, the links in /usr/local/bin that point into PREFIX and what
 # install.sh put in PREFIX (PREFIX itself only when that leaves it empty: it may be shared, e.g. /opt).
-# The data dir and the user stay unless --purge (a reinstall then finds the device's enrollment and models).
+# The data dir, the unit's drop-ins (/etc/systemd/system/UNIT.d: an operator's settings, such as
+# `systemctl edit` writes) and the user stay unless --purge (a reinstall then finds the device's
+# enrollment, its models and its settings). docs/operations.md "Installing from a tarball" lists what
+# --purge deletes; never /etc/edgefleet (the trust document and keys an operator put there).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,9 +16,12 @@ user=
 usage() {
   cat <<EOF
 usage: uninstall.sh [--purge] [--user NAME] [--root DIR]
-  --purge       also delete the data dir (/var/lib/edgefleet-PROGRAM) and the user
+  --purge       also delete the data dir (/var/lib/edgefleet-PROGRAM), the unit's drop-in directories
+                (/etc/systemd/system/edgefleet-PROGRAM.service.d and /run/systemd/system/edgefleet-PROGRAM.service.d)
+                and the user
   --user NAME   the user install.sh created (default the one it recorded in PREFIX/install.conf, else edgefleet)
-  --root DIR    the root given to install.sh --root
+  --root DIR    the root given to install.sh --root (systemctl is not run unless SYSTEMCTL is set)
+environment: NODE=/path/to/node, SYSTEMCTL=/path/to/systemctl (the one to run, also with --root)
 exit codes: 0 success, 1 the removal failed, 2 bad command line
 EOF
 }
@@ -43,14 +49,29 @@ bins=$(field bins)
 unit="edgefleet-$program.service"
 data="/var/lib/edgefleet-$program"
 
-if [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now "$unit" 2>/dev/null || true
-fi
+# systemctl on a real root; under --root only the one SYSTEMCTL names (as install.sh).
+sc=
+if [ -n "${SYSTEMCTL:-}" ]; then sc=$SYSTEMCTL
+elif [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then sc=systemctl; fi
+
+[ -z "$sc" ] || "$sc" disable --now "$unit" 2>/dev/null || true
 rm -f "$root/etc/systemd/system/$unit"
 for b in $bins; do
   [ "$(readlink "$root/usr/local/bin/$b" 2>/dev/null || true)" != "$prefix/$program/bin/$b.js" ] || rm -f "$root/usr/local/bin/$b"
 done
-[ -z "$root" ] && command -v systemctl >/dev/null 2>&1 && systemctl daemon-reload || true
+# The unit's drop-ins configure this unit only, but an operator wrote them: deleted by --purge alone.
+dropins=
+for d in "/etc/systemd/system/$unit.d" "/run/systemd/system/$unit.d"; do
+  [ -d "$root$d" ] || continue
+  if [ "$purge" = 1 ]; then
+    files=$(ls -A "$root$d" | tr '\n' ' ')
+    rm -rf "$root$d"
+    echo "removed the drop-ins in $d: ${files% }"
+  else
+    dropins="$dropins $d"
+  fi
+done
+[ -z "$sc" ] || "$sc" daemon-reload || true
 
 if [ "$purge" = 1 ]; then
   rm -rf "$root$data"
@@ -59,7 +80,7 @@ if [ "$purge" = 1 ]; then
   if [ -z "$root" ] && [ ! -e "/etc/systemd/system/edgefleet-$other.service" ] && id "$user" >/dev/null 2>&1; then userdel "$user" 2>/dev/null || true; fi
   echo "removed edgefleet-$program, its data dir $data and user $user"
 else
-  echo "removed edgefleet-$program; kept $data (uninstall.sh --purge deletes it)"
+  echo "removed edgefleet-$program; kept $data${dropins:+ and the unit's drop-ins in$dropins} (uninstall.sh --purge deletes them)"
 fi
 # Last: this script lives in the prefix it removes. Only what install.sh put there (and its leftovers).
 rm -rf "$here/$program" "$here/node_modules" "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*

@@ -4,7 +4,10 @@
 // dir and a unit the operator edited, and replaces one nobody edited; an older tarball over a database
 // a newer agent wrote is refused before anything changes (read as the data dir's owner when run as
 // root, so no root-owned SQLite files are left there); a prefix holding the other program is refused;
-// uninstall.sh removes only what install.sh put in a shared prefix, and --purge deletes the data dir.
+// a unit that was running is restarted once the new files are in place (try-restart) and one that was
+// not stays stopped (systemctl is a stub recording its calls: systemd cannot run here);
+// uninstall.sh removes only what install.sh put in a shared prefix and keeps the unit's drop-ins, and
+// --purge deletes the data dir and the drop-ins.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +23,38 @@ const UNIT = 'etc/systemd/system/edgefleet-agent.service';
 /** As root, the data dir belongs to another user (as install.sh's useradd makes it), so reads as its owner show. */
 const OWNER = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0 ? 65534 : undefined;
 
-const sh = (args: string[]) => spawnSync('sh', args, { encoding: 'utf8', timeout: 60_000 });
+const sh = (args: string[], env?: NodeJS.ProcessEnv) => spawnSync('sh', args, { encoding: 'utf8', timeout: 60_000, ...(env ? { env: { ...process.env, ...env } } : {}) });
+
+/** Runs install.sh or uninstall.sh with `env` and returns its stdout; fails the test on a non-zero exit. */
+function script(args: string[], env: NodeJS.ProcessEnv): string {
+  const r = sh(args, env);
+  assert.equal(r.status, 0, `${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * A systemctl for the scripts (SYSTEMCTL=): records each call with the version in `manifest` at that
+ * moment (the installed program's), and answers is-active as the unit running (`active`) or not.
+ */
+function systemctlStub(dir: string, manifest: string) {
+  const stub = join(dir, 'systemctl');
+  const log = join(dir, 'systemctl.log');
+  writeFileSync(stub, [
+    '#!/bin/sh',
+    `printf '%s @%s\\n' "$*" "$(sed -n 's/^  "version": "\\([^"]*\\)",$/\\1/p' '${manifest}' 2>/dev/null)" >> '${log}'`,
+    '[ "$1" != is-active ] || exit "$STUB_ACTIVE"',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  return {
+    env: (active: boolean): NodeJS.ProcessEnv => ({ SYSTEMCTL: stub, STUB_ACTIVE: active ? '0' : '3' }),
+    /** The calls since the last look. */
+    calls(): string[] {
+      const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
+      rmSync(log, { force: true });
+      return lines;
+    },
+  };
+}
 
 /** Runs the installed agent as the data dir's owner (as `sudo -u edgefleet` would). */
 function agentAs(root: string, args: string[]): ReturnType<typeof spawnSync> {
@@ -77,10 +111,15 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.ok(manifest.schema.known.length > 0 && manifest.schema.known.includes(1), JSON.stringify(manifest.schema));
   });
 
-  it('installed again: the data dir and an edited unit are kept, an unedited one replaced; an older program over a newer database is refused', () => {
+  it('installed again: the data dir and an edited unit are kept, an unedited one replaced, a running unit restarted; an older program over a newer database is refused', () => {
     const root = join(dir, 'root-upgrade');
     mkdirSync(root);
-    run('sh', [join(tree, 'install.sh'), '--root', root]);
+    const manifest = join(root, 'opt/edgefleet/MANIFEST.json');
+    const systemctl = systemctlStub(dir, manifest);
+    // A first install starts nothing (the unit is not running): enrollment comes first.
+    const first = script([join(tree, 'install.sh'), '--root', root], systemctl.env(false));
+    assert.deepEqual(systemctl.calls(), ['is-active --quiet edgefleet-agent.service @', 'daemon-reload @0.1.0']);
+    assert.match(first, /^next: sudo -u edgefleet edgefleet-agent enroll /m);
     const data = join(root, DATA);
     if (OWNER !== undefined) chownSync(data, OWNER, OWNER);
     const trust = makeTrust(join(dir, 'trust'), makeKeys(join(dir, 'keys')));
@@ -90,18 +129,24 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     const db = join(data, 'agent.db');
     assert.ok(existsSync(db));
 
-    // An unit the previous version wrote and nobody edited is replaced by this version's.
+    // An unit the previous version wrote and nobody edited is replaced by this version's. The unit ran
+    // the previous version (0.0.9): it is restarted, after the new files are in place and systemd reloaded.
     const pristine = join(root, 'opt/edgefleet/systemd/edgefleet-agent.service');
     for (const p of [pristine, join(root, UNIT)]) appendFileSync(p, '# the previous version\n');
-    const again = run('sh', [join(tree, 'install.sh'), '--root', root]);
-    assert.match(again, /^upgraded from 0\.1\.0: systemctl restart edgefleet-agent\.service /m);
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')) as object, version: '0.0.9' }, null, 2));
+    const again = script([join(tree, 'install.sh'), '--root', root], systemctl.env(true));
+    assert.deepEqual(systemctl.calls(), ['is-active --quiet edgefleet-agent.service @0.0.9', 'daemon-reload @0.1.0', 'try-restart edgefleet-agent.service @0.1.0']);
+    assert.match(again, /^restarted edgefleet-agent\.service, which was running 0\.0\.9: it now runs 0\.1\.0, which applies its database migrations at start/m);
     assert.equal(readFileSync(join(root, UNIT), 'utf8'), readFileSync(pristine, 'utf8'));
     assert.doesNotMatch(readFileSync(join(root, UNIT), 'utf8'), /the previous version/);
 
     // One the operator edited is kept; this version's is left beside the program.
     appendFileSync(join(root, UNIT), 'ReadWritePaths=/srv/batch-out\n');
     const edited = readFileSync(join(root, UNIT), 'utf8');
-    const kept = run('sh', [join(tree, 'install.sh'), '--root', root]);
+    // A unit that is stopped stays stopped.
+    const kept = script([join(tree, 'install.sh'), '--root', root], systemctl.env(false));
+    assert.deepEqual(systemctl.calls(), ['is-active --quiet edgefleet-agent.service @0.1.0', 'daemon-reload @0.1.0']);
+    assert.match(kept, /^upgraded from 0\.1\.0; edgefleet-agent\.service was not running, so it was not started: systemctl start edgefleet-agent\.service runs 0\.1\.0/m);
     assert.match(kept, new RegExp(`^kept ${root}/${UNIT}: it was edited since the last install; this version's unit is /opt/edgefleet/systemd/edgefleet-agent\\.service: compare`, 'm'));
     assert.equal(readFileSync(join(root, UNIT), 'utf8'), edited);
     assert.ok(existsSync(db), 'the data dir is kept');
@@ -113,8 +158,9 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     if (OWNER !== undefined) for (const f of readdirSync(data)) chownSync(join(data, f), OWNER, OWNER);
     const before = readFileSync(db);
     const manifestAt = statSync(join(root, 'opt/edgefleet/MANIFEST.json')).mtimeMs;
-    const refused = sh([join(tree, 'install.sh'), '--root', root]);
+    const refused = sh([join(tree, 'install.sh'), '--root', root], systemctl.env(true));
     assert.equal(refused.status, 1, refused.stdout);
+    assert.deepEqual(systemctl.calls(), [], 'a refused install restarts nothing');
     assert.match(refused.stderr, /^error \[SCHEMA_TOO_NEW\]: \/var\/lib\/edgefleet-agent\/agent\.db was written by a newer agent \(the installed 0\.1\.0\): it records migration\(s\) 99999 \("from a newer agent"\) that edgefleet-agent 0\.1\.0 does not know, so it would refuse to start\. Nothing was changed\./m);
     assert.ok(readFileSync(db).equals(before), 'agent.db is byte for byte as it was');
     assert.equal(statSync(join(root, 'opt/edgefleet/MANIFEST.json')).mtimeMs, manifestAt, 'the installed program is untouched');
@@ -134,7 +180,7 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.match(other.stderr, /^error \[CONFIG_INVALID\]: \/opt\/edgefleet holds edgefleet-hub: expected a prefix of its own for edgefleet-agent \(--prefix DIR\)$/m);
   });
 
-  it('uninstall.sh removes only what install.sh put in a shared prefix and links that point into it; --purge deletes the data dir', () => {
+  it('uninstall.sh removes only what install.sh put in a shared prefix and links that point into it, and keeps drop-ins; --purge deletes the data dir and the drop-ins', () => {
     const root = join(dir, 'root-shared');
     mkdirSync(join(root, 'opt/shared'), { recursive: true });
     writeFileSync(join(root, 'opt/shared/other.txt'), 'not ours\n');
@@ -144,8 +190,13 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     unlinkSync(link);
     symlinkSync('/opt/another/edgefleet-agent.js', link); // someone else's command of that name since
     writeFileSync(join(root, DATA, 'agent.db'), 'x');
+    // What `systemctl edit edgefleet-agent` writes (docs/operations.md "The units"): the operator's settings.
+    const dropins = join(root, `${UNIT}.d`);
+    mkdirSync(dropins);
+    writeFileSync(join(dropins, 'override.conf'), '[Service]\nReadWritePaths=/srv/scored\n');
     const out = run('sh', [join(root, 'opt/shared/uninstall.sh'), '--root', root]);
-    assert.match(out, /^removed edgefleet-agent; kept \/var\/lib\/edgefleet-agent/m);
+    assert.match(out, /^removed edgefleet-agent; kept \/var\/lib\/edgefleet-agent and the unit's drop-ins in \/etc\/systemd\/system\/edgefleet-agent\.service\.d \(uninstall\.sh --purge deletes them\)$/m);
+    assert.ok(existsSync(join(dropins, 'override.conf')), 'the drop-ins stay without --purge');
     assert.match(out, /^kept \/opt\/shared: it holds files install\.sh did not put there$/m);
     assert.deepEqual(readdirSync(join(root, 'opt/shared')), ['other.txt']);
     assert.ok(lstatSync(link).isSymbolicLink(), 'a link that is not ours stays');
@@ -153,9 +204,18 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.ok(existsSync(join(root, DATA, 'agent.db')));
 
     run('sh', [join(tree, 'install.sh'), '--root', root, '--prefix', '/opt/shared']);
-    const purged = run('sh', [join(root, 'opt/shared/uninstall.sh'), '--root', root, '--purge']);
+    const runtime = join(root, 'run/systemd/system/edgefleet-agent.service.d');
+    mkdirSync(runtime, { recursive: true });
+    writeFileSync(join(runtime, '50-mem.conf'), '[Service]\nMemoryMax=1G\n'); // `systemctl set-property --runtime`
+    const systemctl = systemctlStub(dir, join(root, 'opt/shared/MANIFEST.json'));
+    const purged = script([join(root, 'opt/shared/uninstall.sh'), '--root', root, '--purge'], systemctl.env(true));
+    assert.deepEqual(systemctl.calls(), ['disable --now edgefleet-agent.service @0.1.0', 'daemon-reload @0.1.0']);
+    assert.match(purged, /^removed the drop-ins in \/etc\/systemd\/system\/edgefleet-agent\.service\.d: override\.conf$/m);
+    assert.match(purged, /^removed the drop-ins in \/run\/systemd\/system\/edgefleet-agent\.service\.d: 50-mem\.conf$/m);
     assert.match(purged, /^removed edgefleet-agent, its data dir \/var\/lib\/edgefleet-agent and user edgefleet$/m);
     assert.ok(!existsSync(join(root, DATA)));
+    assert.ok(!existsSync(dropins) && !existsSync(runtime), 'the drop-in directories are gone');
+    assert.ok(existsSync(join(root, 'run/systemd/system')), 'only the unit\'s own drop-in directory is removed');
     assert.throws(() => lstatSync(link), /ENOENT/, 'its own link is removed');
     assert.deepEqual(readdirSync(join(root, 'opt/shared')), ['other.txt']);
   });
