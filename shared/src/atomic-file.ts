@@ -2,7 +2,7 @@
 // fsyncPath/fsyncTree make a file's bytes, or the names created and renamed in directories, survive a
 // crash; copyFileHashed copies a file of any size (over 2 GiB too) in one streamed pass, hashing it.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
@@ -12,11 +12,16 @@ import { pipeline } from 'node:stream/promises';
  * a key file gone while what it protects was already written elsewhere). A failed write or rename
  * leaves no temp file behind (it may hold a secret).
  */
-export function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o644, owner?: { uid: number; gid: number }): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = openSync(tmp, 'wx', mode);
   try {
     try {
+      // Given an owner, the new file gets it and exactly `mode` (the umask may have cleared group bits) before it is renamed in.
+      if (owner) {
+        fchownSync(fd, owner.uid, owner.gid);
+        fchmodSync(fd, mode);
+      }
       writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
       fsyncSync(fd);
     } finally {

@@ -6,9 +6,10 @@ import { pbkdf2Sync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AppError } from '@edgefleet/shared';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { hubServerProgram } from '../server/main.js';
-import { mosquittoPasswordLine } from './mosquitto-config.js';
+import { appendDevicePassword, checkPasswordFile, mosquittoPasswordLine } from './mosquitto-config.js';
 import { checkDevicePublish, checkDeviceSubscribe, checkDeviceWill } from './acl.js';
 
 /** The command as `edgefleet-hub mosquitto-config` runs it, in process, with `devices` as the hub's. */
@@ -36,6 +37,7 @@ describe('mosquitto-config', () => {
       const passwd = readFileSync(join(dir, 'passwd'), 'utf8').trim().split('\n');
       assert.deepEqual(passwd.map((l) => l.split(':')[0]), ['hub', 'd1']);
       assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600);
+      assert.match(r.out, /^next: chown mosquitto:mosquitto \S+\/passwd && chmod 0660 /m);
       const acl = readFileSync(join(dir, 'acl'), 'utf8');
       assert.match(acl, /^user hub\ntopic readwrite ef\/v1\/#$/m);
       assert.match(acl, /^pattern write ef\/v1\/d\/%u\/state$/m);
@@ -54,16 +56,37 @@ describe('mosquitto-config', () => {
     }
   });
 
-  it('rewrites an existing passwd as 0600 (atomically), whatever its old mode', async () => {
+  it('rewrites an existing passwd atomically, keeping its owner, group and group access, never others\' access', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-mcfg-'));
     try {
-      writeFileSync(join(dir, 'passwd'), 'old:$7$101$x$y\n', { mode: 0o644 });
-      chmodSync(join(dir, 'passwd'), 0o644);
+      const file = join(dir, 'passwd');
+      writeFileSync(file, 'old:$7$101$x$y\n');
+      chmodSync(file, 0o666);
+      const before = statSync(file);
       const r = await run(['--out', dir, '--hub-user', 'hub', '--hub-password', 'p'], [{ id: 'd1', secret: 's1' }]);
       assert.equal(r.code, 0, r.err);
-      assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600, 'the password hashes are not left readable by others');
-      assert.deepEqual(readFileSync(join(dir, 'passwd'), 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['hub', 'd1']);
+      const st = statSync(file);
+      assert.equal(st.mode & 0o777, 0o660, 'the password hashes are not left readable by others; the group (mosquitto) keeps its access');
+      assert.deepEqual([st.uid, st.gid], [before.uid, before.gid]);
+      assert.notEqual(st.ino, before.ino, 'a new file renamed over the old one');
+      assert.match(r.out, new RegExp(`^wrote ${file} \\(2 users; mode 0660, owner ${before.uid}:${before.gid} as before\\)`, 'm'));
+      assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['hub', 'd1']);
       assert.deepEqual(readdirSync(dir).sort(), ['acl', 'mosquitto.conf', 'passwd'], 'no temp file left');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('appends a device only to an existing passwd, naming the file and what it expected', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-mcfg-'));
+    try {
+      const file = join(dir, 'passwd');
+      assert.throws(() => appendDevicePassword(file, 'd1', 's1'), (e: AppError) => e.code === 'IO_ERROR' && e.message.startsWith(`externalBroker.passwordFile ${file} does not exist: expected the passwd that edgefleet-hub mosquitto-config wrote`));
+      assert.throws(() => checkPasswordFile(file), { code: 'CONFIG_INVALID' });
+      assert.deepEqual(readdirSync(dir), [], 'no file made that mosquitto could not read');
+      writeFileSync(file, 'hub:$7$101$x$y\n');
+      appendDevicePassword(file, 'd1', 's1');
+      assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(':')[0]), ['hub', 'd1']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,8 +4,10 @@
 // an ACL file of per-user patterns, and a mosquitto.conf tying them together.
 // Device secrets are stored hashed by the hub, so only secrets available at
 // provisioning time can be written; appendDevicePassword() adds one later.
+// Who may touch the password file (docs/mqtt.md "Who owns passwd"): owner and group mosquitto, mode 0660,
+// the hub's user in the mosquitto group; a rewrite keeps the owner, group and group access it finds.
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, DeviceId, writeFileAtomic } from '@edgefleet/shared';
 import { optInt, optString, optStrings, reqString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -22,10 +24,42 @@ export function mosquittoPasswordLine(username: string, password: string, salt: 
   return `${username}:$7$${MOSQUITTO_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-/** Appends one device to an existing password file (for `devices add` / enroll); reload mosquitto after. */
+/** What the hub's user needs of the password file, for the errors that name it. */
+const PASSWD_ACCESS = 'expected the passwd that edgefleet-hub mosquitto-config wrote, owner and group mosquitto, mode 0660, '
+  + 'with the hub\'s user in the mosquitto group and, under systemd, its directory in ReadWritePaths= (docs/mqtt.md "Who owns passwd")';
+
+function passwordFileError(file: string, err: unknown, code: 'CONFIG_INVALID' | 'IO_ERROR'): AppError {
+  const why = (err as NodeJS.ErrnoException).code ?? String(err);
+  const what = why === 'ENOENT' ? 'does not exist' : `cannot be written by this user (uid ${process.getuid?.() ?? '?'}): ${why}`;
+  return new AppError(code, `externalBroker.passwordFile ${file} ${what}: ${PASSWD_ACCESS}`, { cause: err });
+}
+
+/** At hub start: the password file exists and this process may append to it (else no enrolled device could connect). */
+export function checkPasswordFile(file: string): void {
+  try {
+    accessSync(file, constants.W_OK);
+  } catch (err) {
+    throw passwordFileError(file, err, 'CONFIG_INVALID');
+  }
+}
+
+/**
+ * Appends one device to the existing password file (for `devices add` / enroll); reload mosquitto after.
+ * Never creates it: a file the hub made would be its user's alone, which mosquitto cannot read.
+ */
 export function appendDevicePassword(file: string, deviceId: string, secret: string): void {
   if (!DeviceId.safeParse(deviceId).success) throw new AppError('INVALID_INPUT', `device id ${JSON.stringify(deviceId)}: expected letters, digits, ".", "_" or "-"`);
-  appendFileSync(file, mosquittoPasswordLine(deviceId, secret) + '\n', { mode: 0o600 });
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_APPEND);
+  } catch (err) {
+    throw passwordFileError(file, err, 'IO_ERROR');
+  }
+  try {
+    writeSync(fd, mosquittoPasswordLine(deviceId, secret) + '\n');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** ACL: devices by pattern (%u = username = device id), hub users with full access. */
@@ -146,14 +180,32 @@ function writeMosquittoConfig(
   mkdirSync(args.out, { recursive: true });
   const passwordFile = join(args.out, 'passwd');
   const aclFile = join(args.out, 'acl');
-  // The password hashes: a new 0600 file renamed over the old one, so an existing passwd's looser mode is
-  // not kept and a crash leaves the old file or the new one (docs/mqtt.md "External broker (Mosquitto 2.x)").
-  writeFileAtomic(passwordFile, lines.join('\n') + '\n', 0o600);
+  // The password hashes: a new file renamed over the old one, so a crash leaves the old file or the new
+  // one. It keeps the old one's owner, group and group access (mosquitto reads it, the hub appends), never
+  // access for others (docs/mqtt.md "Who owns passwd"); a first one is 0600, owned by the caller.
+  const old = statOrNull(passwordFile);
+  try {
+    writeFileAtomic(passwordFile, lines.join('\n') + '\n', 0o600 | ((old?.mode ?? 0) & 0o060), old ? { uid: old.uid, gid: old.gid } : undefined);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM' || !old) throw err;
+    throw new AppError('IO_ERROR', `cannot give the new ${passwordFile} the owner and group of the one it replaces (uid ${old.uid}, gid ${old.gid}): EPERM; expected mosquitto-config run as root or as that owner. Nothing was changed`, { cause: err });
+  }
   writeFileSync(aclFile, mosquittoAcl(args.hubs.map((h) => h.user)), { mode: 0o644 });
   writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPayloadBytes: args.maxPayload }));
-  ctx.stdout.write(`wrote ${passwordFile} (${lines.length} users), ${aclFile}, ${join(args.out, 'mosquitto.conf')}\n`);
+  const mode = (0o600 | ((old?.mode ?? 0) & 0o060)).toString(8).padStart(4, '0');
+  ctx.stdout.write(`wrote ${passwordFile} (${lines.length} users; mode ${mode}${old ? `, owner ${old.uid}:${old.gid} as before` : ''}), ${aclFile}, ${join(args.out, 'mosquitto.conf')}\n`);
+  if (!old) ctx.stdout.write(`next: chown mosquitto:mosquitto ${passwordFile} && chmod 0660 ${passwordFile} (a hub with externalBroker.passwordFile appends to it as a member of the mosquitto group; docs/mqtt.md)\n`);
   if (withoutSecret.length > 0) {
     ctx.stdout.write(`${withoutSecret.length} device(s) have no secret on record (the hub keeps only hashes): ${withoutSecret.slice(0, 10).join(', ')}${withoutSecret.length > 10 ? ', …' : ''}; rotate their secrets or re-enroll them to add their entries\n`);
   }
   return 0;
+}
+
+function statOrNull(path: string): { uid: number; gid: number; mode: number } | null {
+  try {
+    return statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }

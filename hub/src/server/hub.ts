@@ -13,7 +13,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { createApp } from '../api/app.js';
 import { bundleVerifier } from '../registry.js';
 import type { MqttQuota } from '../mqtt/quota.js';
-import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
+import { appendDevicePassword, checkPasswordFile } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { openStoreWaiting } from './open-store.js';
 import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
@@ -93,6 +93,8 @@ export class Hub {
     const hubId = clusterHubId(cfg);
     // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
     refuseUnfinishedRestore(cfg.dataDir);
+    // Enrollments append to Mosquitto's password file: one this user cannot write is refused now (docs/mqtt.md).
+    if (cfg.externalBroker?.passwordFile) checkPasswordFile(cfg.externalBroker.passwordFile);
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
     // every hub of one database); a named file that is missing is refused here, before anything is created.
     const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);

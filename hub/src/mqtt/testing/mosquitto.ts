@@ -36,9 +36,11 @@ async function waitForPort(port: number, proc: ChildProcess, log: () => string):
  * Starts Mosquitto with the generated files for `list`; `regenerate` rewrites them and reloads (SIGHUP).
  * `moreHubs`: MQTT users of further hub processes (several hubs: one user each, since Mosquitto uses the
  * username as the client id). `extraConf`: lines appended to the generated mosquitto.conf before the
- * broker starts (and after each regenerate), e.g. a bench's log settings.
+ * broker starts (and after each regenerate), e.g. a bench's log settings; a `user NAME` line there
+ * replaces the `user root` of a run as root (mosquitto then drops to NAME and reads the files as NAME).
+ * `prepare(dir)`: runs after the files are written and before the broker starts (an operator's chown).
  */
-export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = [], extraConf: string[] = []) {
+export async function startMosquitto(list: Array<{ id: string; secret: string }>, hub = { user: 'hub-1', password: 'hub-password-1' }, maxPayload = 16 * 1024, moreHubs: Array<{ user: string; password: string }> = [], extraConf: string[] = [], prepare?: (dir: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mosq-'));
   let port = 0;
   const generate = async (devices: Array<{ id: string; secret: string }>) => {
@@ -50,7 +52,7 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
     );
     if (code !== 0) throw new Error(`mosquitto-config failed: ${err.text}`);
     // Running as root, mosquitto would drop to the `mosquitto` user and fail to read the 0600 files.
-    const more = [...(process.getuid?.() === 0 ? ['user root'] : []), ...extraConf];
+    const more = [...(process.getuid?.() === 0 && !extraConf.some((l) => l.startsWith('user ')) ? ['user root'] : []), ...extraConf];
     if (more.length) appendFileSync(join(dir, 'mosquitto.conf'), `${more.join('\n')}\n`);
   };
   // The free port is only free when we look: another test file's server can take it before Mosquitto
@@ -60,6 +62,7 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     await generate(list);
+    prepare?.(dir);
     output = '';
     const p = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout?.on('data', (d: Buffer) => (output += d.toString()));
