@@ -204,7 +204,7 @@ export class SyncClient {
   /** Builds the reported state from the store and the updater's phases (reported-state.ts). */
   reportedState(): ReportedState {
     return reportedState({
-      deps: this.d, store: this.store, phases: this.updater.phases, deviceId: this.id, now: this.now(),
+      deps: this.d, store: this.store, phases: this.updater.phases, shadowWaits: this.updater.shadowWaits, deviceId: this.id, now: this.now(),
       starts: this.starts, outboxItems: this.outboxItems(), disk: this.disk.read(),
     });
   }

@@ -4,7 +4,9 @@
 // skipped where mount(8) is refused). The hub deploys a version of about 1 MiB onto a disk filled to
 // 512 KiB free: the download is refused, its partial file goes, the agent blocks nothing and reports
 // `waiting_for_disk` with the room needed, which the deployment's row shows. Once space is freed the
-// agent installs and switches by itself, with no new deployment, and the row goes to `active`.
+// agent installs and switches by itself, with no new deployment, and the row goes to `active`. Then a
+// rollout's shadow stage names a candidate that does not fit either: reported waiting for disk space
+// beside the version it runs (no error event), and loaded in shadow by itself once space is freed.
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -59,6 +61,7 @@ describe('a deployment that does not fit on the box\'s disk (real hub, real tmpf
   let fx: Fixture;
   let hub: HubHandle;
   let agent: Agent | undefined;
+  let dataDir = '';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-disk-wait-'));
     fx = await makeFixture(join(dir, 'fx'));
@@ -80,6 +83,7 @@ describe('a deployment that does not fit on the box\'s disk (real hub, real tmpf
     await pushBundle(hub, big.path);
     const [dev] = await enrollAgents(hub, 1, { dataRoot: d.dir, id: () => 'box-full' });
     const data = dev!.dataDir;
+    dataDir = data;
     agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 64 * 1024 } }, { diskWaitCheckMs: 200 });
     const a = agent;
     const row = async (id: number) => (await hub.api<Deployment>('GET', `/deployments/${id}`)).devices.find((x) => x.deviceId === dev!.deviceId);
@@ -108,5 +112,37 @@ describe('a deployment that does not fit on the box\'s disk (real hub, real tmpf
     await waitFor('hub: active', async () => (await row(d3.id))?.status === 'active', { timeoutMs: 30_000 });
     assert.equal((await hub.api<{ deployments: unknown[] }>('GET', '/deployments')).deployments.length, 2, 'no redeploy');
     assert.equal(a.sync!.updater.phases.get(MODEL), undefined);
+  });
+
+  // Continues from the box above (3.0.0 active): a rollout's shadow stage names a candidate that does not fit.
+  it('a shadow candidate that does not fit waits for disk space (not an error), then runs in shadow by itself', async () => {
+    const d = disk as SmallDisk;
+    const a = agent!;
+    const m = randomMlp({ inputDim: N_FEATURES, hidden: [512, 512], outputDim: 2, seed: 4, inputName: INPUT_NAME });
+    const cand = await bundleFromOnnx({ dir: join(dir, 'cand'), onnx: m.onnx, name: MODEL, version: '4.0.0', io: m.io, keys: fx.keys });
+    await pushBundle(hub, cand.path);
+    const deviceId = a.sync!.reportedState().deviceId;
+    const shadowOf = () => a.sync!.reportedState().models.find((x) => x.name === MODEL)?.shadow;
+    const errorsBefore = a.events.list({ kind: 'error' }).length;
+
+    a.db.pragma('wal_checkpoint(TRUNCATE)');
+    d.fill(512 << 10);
+    const r = await hub.api<{ id: string }>('POST', '/rollouts', { model: MODEL, version: '4.0.0', target: { devices: [deviceId] }, shadow: { sampleRate: 1, bakeSec: 3600, minSamples: 10 }, reason: 'shadow on a full disk' });
+    const waiting = await waitFor('shadow candidate waiting_for_disk', async () => shadowOf(), { timeoutMs: 60_000 });
+    assert.equal(waiting.version, '4.0.0');
+    assert.equal(waiting.status, 'waiting_for_disk');
+    assert.equal(waiting.diskWait.needed, roomFor(cand.size));
+    assert.match(waiting.reason.message, new RegExp(`^waiting for disk space to install shadow candidate ${MODEL}@4\\.0\\.0: about 2\\.\\d MiB needed, \\d+ KiB free; tried again by itself when there is room \\(.*disk full`));
+    assert.deepEqual([waiting.reason.code, a.shadow.current(MODEL)], ['DISK_FULL', undefined]);
+    const ev = a.events.list({ kind: 'waiting_for_disk' }).filter((e) => e.version === '4.0.0');
+    assert.deepEqual(ev.map((e) => [e.code, e.data?.['shadow']]), [['DISK_FULL', true]], 'one waiting_for_disk event, marked shadow');
+    assert.equal(a.events.list({ kind: 'error' }).length, errorsBefore, 'no error event: not a failed candidate');
+    assert.deepEqual(readdirSync(join(dataDir, 'partial')), [], 'the refused download gave its room back');
+    assert.equal((await hub.api<{ state: string }>('GET', `/rollouts/${r.id}`)).state, 'running');
+
+    d.free();
+    await waitFor('candidate runs in shadow without a new rollout', async () => a.shadow.current(MODEL)?.version === '4.0.0', { timeoutMs: 60_000 });
+    assert.equal(shadowOf(), undefined, 'the state no longer says it waits');
+    assert.equal(a.models.getActive(MODEL)?.active, '3.0.0', 'the box still answers with 3.0.0');
   });
 });

@@ -6,6 +6,7 @@
 // (the version the hub asks for now), so what is held is bounded.
 import { formatBytes } from '@edgefleet/shared/core';
 import type { DiskWait } from '@edgefleet/shared';
+import type { UpdaterDeps } from './updater.js';
 
 /** How often the free room is looked at while a version waits for it (default). */
 export const DISK_CHECK_MS = 30_000;
@@ -74,4 +75,30 @@ export function roomFor(bundleSize: number): number {
 export function diskWaitMessage(target: string, w: DiskWait, cause: string): string {
   const free = w.free !== undefined ? `, ${formatBytes(w.free)} free` : '';
   return `waiting for disk space to install ${target}: about ${formatBytes(w.needed)} needed${free}; tried again by itself when there is room (${cause})`;
+}
+
+/**
+ * The disk refused the download or install of `m` (a version to switch to, or a shadow candidate): what
+ * the download left goes (its room is what is missing), `waits` notes the refusal, and a
+ * `waiting_for_disk` event says so when the wait begins. Returns what the reported state shows.
+ */
+export function refusedForRoom(
+  d: Pick<UpdaterDeps, 'downloader' | 'emit' | 'onError'>,
+  waits: DiskWaits,
+  m: { name: string; version: string; bundle: { sha256: string; size: number } },
+  cause: string,
+  shadow: boolean,
+): { diskWait: DiskWait; message: string } {
+  d.downloader.discard(m.bundle.sha256);
+  const { first, ...diskWait } = waits.refused(m.name, m.version, roomFor(m.bundle.size));
+  const message = diskWaitMessage(`${shadow ? 'shadow candidate ' : ''}${m.name}@${m.version}`, diskWait, cause);
+  if (first) {
+    // Written to agent.db and the outbox, which the full disk may refuse too: the state says it anyway.
+    try {
+      d.emit({ kind: 'waiting_for_disk', model: m.name, version: m.version, code: 'DISK_FULL', message, data: { ...diskWait, ...(shadow ? { shadow: true } : {}) } });
+    } catch (err) {
+      d.onError(err, `recording that ${m.name}@${m.version} waits for disk space`);
+    }
+  }
+  return { diskWait, message };
 }

@@ -1,7 +1,7 @@
 // The reported state the agent publishes (retained) on connect and on every change: its models with
 // their install phases, trust, refusal, capabilities, configuration, outbox backlog and disk space
 // (the `state` topic, docs/mqtt.md "Topics").
-import { STATE_SCHEMA, type DiskSpace, type ReportedModel, type ReportedState } from '@edgefleet/shared';
+import { STATE_SCHEMA, type DiskSpace, type ReportedModel, type ReportedShadow, type ReportedState } from '@edgefleet/shared';
 import { publicPart } from '../keys/device-key.js';
 import { trustExpired } from '../trust-current.js';
 import type { SyncDeps } from './sync-deps.js';
@@ -13,6 +13,8 @@ export interface ReportedStateInput {
   store: SyncStore;
   /** The updater's phase of each model it is working on. */
   phases: ReadonlyMap<string, ModelPhase>;
+  /** Shadow candidates waiting for disk space, per model (shadow-apply.ts). */
+  shadowWaits?: ReadonlyMap<string, ReportedShadow>;
   deviceId: string;
   now: Date;
   /** This start's number on this data directory, if known. */
@@ -24,7 +26,7 @@ export interface ReportedStateInput {
 
 export function reportedState(i: ReportedStateInput): ReportedState {
   const d = i.deps;
-  const names = new Set([...d.models.listActive().map((a) => a.name), ...i.phases.keys()]);
+  const names = new Set([...d.models.listActive().map((a) => a.name), ...i.phases.keys(), ...(i.shadowWaits?.keys() ?? [])]);
   const models: ReportedModel[] = [...names].sort().map((name) => {
     const a = d.models.getActive(name);
     const installed = d.models.listVersions(name).map((v) => v.version);
@@ -34,6 +36,7 @@ export function reportedState(i: ReportedStateInput): ReportedState {
     });
     const p = i.phases.get(name);
     const replay = d.shadow?.replayOf(name);
+    const shadow = i.shadowWaits?.get(name);
     return {
       name,
       active: a?.active ?? null,
@@ -47,6 +50,7 @@ export function reportedState(i: ReportedStateInput): ReportedState {
       ...(p?.status === 'waiting_for_disk' && p.diskWait ? { diskWait: p.diskWait } : {}),
       ...(preflight.length ? { preflight } : {}),
       ...(replay ? { replay } : {}),
+      ...(shadow ? { shadow } : {}),
     };
   });
   const refusal = i.store.refusal();

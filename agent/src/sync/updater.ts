@@ -7,8 +7,9 @@
 // version is downloaded and verified at once, reported `deferred`, and the document is applied again when
 // the lock goes or the window opens (checked at least every deferCheckMs), unless a newer one came.
 // A download or install the disk refuses (DISK_FULL) blocks nothing: the version is reported
-// `waiting_for_disk` and tried again by itself when there is room (disk-wait.ts, decision 0064).
-import { toAppError, type DesiredBody, type DesiredModel, type DiskWait, type EventKind } from '@edgefleet/shared';
+// `waiting_for_disk` and tried again by itself when there is room (disk-wait.ts, decision 0064), and so
+// is a shadow candidate's (shadow-apply.ts).
+import { toAppError, type DesiredBody, type DesiredModel, type DiskWait, type EventKind, type ReportedShadow } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { BlobDownloader } from './downloader.js';
@@ -18,7 +19,8 @@ import type { UpdateLock } from '../store/update-lock-repo.js';
 import { switchVerdict } from './switch-gate.js';
 import type { ShadowRunner } from '../shadow/runner.js';
 import type { DiskFullState } from '../disk-full.js';
-import { DiskWaits, diskWaitMessage, roomFor } from './disk-wait.js';
+import { DiskWaits, refusedForRoom } from './disk-wait.js';
+import { ShadowApplier } from './shadow-apply.js';
 import { fetchInstall } from './fetch-install.js';
 
 export type ModelPhase = {
@@ -75,9 +77,17 @@ export class Updater implements PolicyListener {
   private recheckTimer: NodeJS.Timeout | null = null;
   /** Versions refused for a full disk, waiting for room. */
   private readonly roomWaits: DiskWaits;
+  /** The shadow candidates the documents name (shadow-apply.ts). */
+  private readonly shadows: ShadowApplier;
 
   constructor(private readonly d: UpdaterDeps) {
     this.roomWaits = new DiskWaits(d.diskFree ?? (() => undefined), d.diskCheckMs, () => this.now());
+    this.shadows = new ShadowApplier(d, () => this.now(), (work) => this.fetched(work), () => this.stopped);
+  }
+
+  /** Per model: its shadow candidate while it waits for disk space (for the reported state). */
+  get shadowWaits(): ReadonlyMap<string, ReportedShadow> {
+    return this.shadows.waiting;
   }
 
   private now(): number {
@@ -129,7 +139,7 @@ export class Updater implements PolicyListener {
     this.clearRecheck();
     const now = this.now();
     const untils = [...this.phases.values()].flatMap((p) => (p.status === 'deferred' && p.until ? [Date.parse(p.until) - now] : []));
-    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, this.roomWaits.size ? this.roomWaits.checkMs : Infinity, ...untils.map((u) => Math.max(100, u)));
+    const ms = Math.min(this.d.deferCheckMs ?? DEFER_CHECK_MS, this.roomWaits.size + this.shadows.roomWaits ? this.roomWaits.checkMs : Infinity, ...untils.map((u) => Math.max(100, u)));
     this.recheckTimer = setTimeout(() => {
       this.recheckTimer = null;
       this.recheck();
@@ -153,11 +163,12 @@ export class Updater implements PolicyListener {
       const named = new Set(doc.models.map((m) => m.name));
       for (const [name, p] of [...this.phases]) if ((p.status === 'deferred' || p.status === 'waiting_for_disk') && !named.has(name)) this.setPhase(name, undefined);
       this.roomWaits.retain(named);
+      this.shadows.retain(named);
       let waits = false;
       for (const m of doc.models) {
         if (this.stopped) return;
         if ((await this.applyModel(doc.seq, m)) === 'waits') waits = true;
-        await this.applyShadow(m);
+        if ((await this.shadows.apply(m)) === 'waits') waits = true;
       }
       if (waits && !this.next && !this.stopped) {
         this.waiting = doc;
@@ -258,61 +269,18 @@ export class Updater implements PolicyListener {
   }
 
   /**
-   * The disk refused `m`'s download or install: not the version's failure, so nothing is blocked. What
-   * it left on disk goes (its room is what is missing), the state says `waiting_for_disk` with the room
-   * needed and free, an event says so when the wait begins, and recheck() tries again (disk-wait.ts).
+   * The disk refused `m`'s download or install: not the version's failure, so nothing is blocked; the
+   * state says `waiting_for_disk` with the room needed and free, and recheck() tries again (disk-wait.ts).
    */
   private waitForRoom(m: DesiredModel, cause: string): 'waits' {
-    this.d.downloader.discard(m.bundle.sha256);
-    const { first, ...diskWait } = this.roomWaits.refused(m.name, m.version, roomFor(m.bundle.size));
-    const message = diskWaitMessage(`${m.name}@${m.version}`, diskWait, cause);
+    const { diskWait, message } = refusedForRoom(this.d, this.roomWaits, { name: m.name, version: m.version, bundle: m.bundle }, cause, false);
     this.setPhase(m.name, { status: 'waiting_for_disk', target: m.version, reason: { code: 'DISK_FULL', message }, diskWait });
-    if (first) {
-      // Written to agent.db and the outbox, which the full disk may refuse too: the state says it anyway.
-      try {
-        this.d.emit({ kind: 'waiting_for_disk', model: m.name, version: m.version, code: 'DISK_FULL', message, data: { ...diskWait } });
-      } catch (err) {
-        this.d.onError(err, `recording that ${m.name}@${m.version} waits for disk space`);
-      }
-    }
     return 'waits';
   }
 
   /** A download and install, its full-disk outcome noted (disk-full.ts). */
   private fetched(work: () => Promise<void>): Promise<void> {
     return this.d.disk ? this.d.disk.run('model downloads', work) : work();
-  }
-
-  /**
-   * The candidate the document names in shadow of this model (docs/agent.md "Shadow evaluation"):
-   * installed like any version (not activated), loaded beside the active one and handed to the shadow
-   * runner; none named, the runner drops the model's shadow. A failure is an error event and leaves the
-   * active version serving as before.
-   */
-  private async applyShadow(m: DesiredModel): Promise<void> {
-    const runner = this.d.shadow;
-    if (!runner) return;
-    const s = m.shadow;
-    if (!s || s.version === m.version) {
-      await runner.clear(m.name);
-      return;
-    }
-    const settings = { sampleRate: s.sampleRate, tolerance: s.tolerance, threshold: s.threshold, replay: s.replay };
-    if (runner.current(m.name)?.version === s.version) {
-      runner.configure(m.name, settings);
-      return;
-    }
-    try {
-      if (s.contentKey) this.d.manager.rememberKey(s.contentKey);
-      await this.fetched(() => fetchInstall(this.d, { name: m.name, ...s }));
-      const v = await this.d.manager.loadInstalled(m.name, s.version);
-      await runner.set(m.name, v, settings);
-      this.d.emit({ kind: 'installed', model: m.name, version: s.version, message: s.replay !== undefined ? `${m.name}@${s.version} loaded beside ${m.version} to replay up to ${s.replay} recent requests` : `${m.name}@${s.version} runs in shadow beside ${m.version} on ${s.sampleRate} of requests`, data: { shadow: true, sampleRate: s.sampleRate, ...(s.replay !== undefined ? { replay: s.replay } : {}) } });
-    } catch (err) {
-      const e = toAppError(err);
-      await runner.clear(m.name);
-      this.d.emit({ kind: 'error', model: m.name, version: s.version, code: e.code, message: `shadow ${m.name}@${s.version} not started: ${e.message}` });
-    }
   }
 
   /** The policy guard found a breach: the current document does not install this version again. */

@@ -33,7 +33,9 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
       continue;
     }
     const status = STATUS_BY_EVENT[e.kind];
-    if (!status || !e.model || !e.version) continue;
+    // A shadow candidate's wait for disk space is no install of a deployment (decision 0064): its
+    // device's row keeps the version it runs.
+    if (!status || !e.model || !e.version || e.data?.['shadow'] === true) continue;
     // A progress outside 0..1 is ignored like a missing one (docs/hub.md "What the hub accepts from devices").
     const progress = deploymentProgress(e.data?.['progress']) ?? (status === 'active' ? 1 : null);
     const reason = WITH_REASON.has(status) ? `${e.code ?? e.kind}: ${e.message}` : null;

@@ -3,10 +3,13 @@
 // says so with the room needed; the install_success gate counts it pending, not failed (counted failed,
 // one box of the canary makes 0.95 unreachable and the wave rolls back a good model), and its note
 // says how many wait for disk space. Once the box has room and installs, the wave passes; a box that
-// never gets room holds the wave only until gates.stuckSec, which pauses it (no rollback).
+// never gets room holds the wave only until gates.stuckSec, which pauses it (no rollback). A shadow
+// candidate waiting for disk space (`models[].shadow`) is pending on the shadow stage's gate, said in its
+// note, and its event moves no deployment row.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';
+import { ReportedState, STATE_SCHEMA } from '@edgefleet/shared';
 import { statusFromEvents } from '../deployments/status.js';
 import { GATES, WAVES, actions, bake, cleanup, notified, others, prepare, publishState, report, setup, v1Everywhere, type Env } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
@@ -95,6 +98,40 @@ describe('a device waiting for disk space in a rollout', () => {
       assert.equal(v.waves[0]?.state, 'evaluating');
       assert.ok(!actions(e, r.id).includes('rollout.wave_failed'));
       assert.ok(!actions(e, r.id).includes('rollout.rolled_back'));
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a shadow candidate waiting for disk space is pending on shadow_agreement, not failed, and moves no deployment row', async () => {
+    const e = await setup(20, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({
+        model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2',
+        shadow: { sampleRate: 0.2, bakeSec: 60, minAgreement: 0.9, minSamples: 50, tolerance: 0.01 },
+      }, { name: 'op' });
+      const [full] = notified(e, r.id) as [string];
+      const message = 'waiting for disk space to install shadow candidate audio-energy@2.0.0: about 2.0 MiB needed, 180 KiB free; tried again by itself when there is room (disk full: ENOSPC)';
+      const diskWait = { needed: 2 << 20, free: 180 << 10 };
+      // The state as the hub stores it, through the wire schema (the hub process stores what its link parsed).
+      e.store.devices.setReported(full, ReportedState.parse({
+        schema: STATE_SCHEMA, deviceId: full, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, capabilities: [],
+        models: [{ name: 'audio-energy', active: '1.0.0', installed: ['1.0.0'], status: 'active', shadow: { version: '2.0.0', status: 'waiting_for_disk', reason: { code: 'DISK_FULL', message }, diskWait } }],
+      }));
+      // Its event (marked shadow) moves no deployment row: the device's row of 1.0.0 stays active.
+      statusFromEvents(e.store, full, [{ seq: 1, at: e.clock.now().toISOString(), kind: 'waiting_for_disk', model: 'audio-energy', version: '2.0.0', code: 'DISK_FULL', message, data: { ...diskWait, shadow: true } }], e.clock.now());
+      const v1 = e.store.deployments.effectiveFor(full)[0]!;
+      assert.deepEqual([v1.version, e.store.deployments.get(v1.deploymentId).devices.find((d) => d.deviceId === full)?.status], ['1.0.0', 'active']);
+
+      e.clock.advance(61_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      const gate = v.waves[0]?.gates.find((g) => g.name === 'shadow_agreement');
+      assert.equal(gate?.verdict, 'pending', JSON.stringify(v.waves[0]?.gates));
+      assert.match(gate?.note ?? '', /; needs 50 runs; 1 waiting for disk space on the device to load the candidate \(not failed: pending until it runs\)$/);
+      assert.equal(v.state, 'running');
+      assert.ok(!actions(e, r.id).includes('rollout.wave_failed'));
     } finally {
       await e.close();
     }

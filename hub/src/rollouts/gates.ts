@@ -154,13 +154,19 @@ export function evaluateGates(g: GateInput): GateResult[] {
  * outputs agreed with the answer the current version gave; a run that failed counts as disagreeing. Pending
  * below `minSamples` runs; dropped samples (the shadow fell behind) and the candidate's p95 are in the note.
  */
-export function shadowGate(stage: ShadowStage, s: ShadowStats, devices: number): GateResult {
+/** The shadow stage gate note's words for devices whose candidate waits for disk space. */
+export function diskWaitNote(n: number): string {
+  return n ? `; ${n} waiting for disk space on the device to load the candidate (not failed: pending until it runs)` : '';
+}
+
+/** `waitingForDisk`: of `devices`, those whose candidate waits for disk space (pending, not failed: decision 0064). */
+export function shadowGate(stage: ShadowStage, s: ShadowStats, devices: number, waitingForDisk = 0): GateResult {
   const n = s.runs + s.errors;
   const value = n ? s.agree / n : null;
   const verdict = n < stage.minSamples || value === null ? 'pending' : value >= stage.minAgreement ? 'pass' : 'fail';
   const p95 = s.latency && latencyCount(s.latency) ? latencyQuantile(s.latency, 0.95) : null;
   const note = `${s.runs} shadow runs (${s.errors} failed, ${s.dropped} samples dropped) from ${s.reportingDevices.size} of ${devices} devices`
-    + `${p95 !== null && Number.isFinite(p95) ? `; candidate p95 ${round(p95, 3)} ms` : ''}${n < stage.minSamples ? `; needs ${stage.minSamples} runs` : ''}`;
+    + `${p95 !== null && Number.isFinite(p95) ? `; candidate p95 ${round(p95, 3)} ms` : ''}${n < stage.minSamples ? `; needs ${stage.minSamples} runs` : ''}${diskWaitNote(waitingForDisk)}`;
   return { name: 'shadow_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: n, control: 0 }, against: 'absolute', note };
 }
 

@@ -13,7 +13,7 @@ import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './gates.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
-import { replayGate } from './replay-gate.js';
+import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -56,7 +56,8 @@ function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
     total.errors += s.errors;
     if (s.latency) total.latency = total.latency ? { counts: total.latency.counts.map((c, i) => c + (s.latency!.counts[i] ?? 0)), sumMs: total.latency.sumMs + s.latency.sumMs } : s.latency;
   }
-  return [shadowGate(stage, total, devices)];
+  const ids = [...byVersion.values()].flat();
+  return [shadowGate(stage, total, devices, shadowWaitingForDisk(deps.store, ids, r.model, r.version))];
 }
 
 /**

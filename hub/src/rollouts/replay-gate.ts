@@ -4,18 +4,30 @@
 // sums what the stage's devices report since the stage began. Pending until every device running a
 // version to compare with has finished and `minSamples` requests were replayed; a request that failed on
 // the candidate counts as disagreeing.
-import type { GateResult, ReplayReport, ShadowStage } from '@edgefleet/shared';
+import type { GateResult, ReportedModel, ShadowStage } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
+import { diskWaitNote } from './gates.js';
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 /** A report made this long before the stage began (by the box's clock) still counts: clocks differ a little. */
 const SKEW_MS = 60_000;
 
-/** The device's last reported replay check of `model` (from its reported state as stored). */
-function reportOf(store: Store, deviceId: string, model: string): ReplayReport | undefined {
-  const models = (store.devices.reportedState(deviceId)?.['models'] ?? []) as Array<{ name: string; replay?: ReplayReport }>;
-  return models.find((m) => m.name === model)?.replay;
+/** The device's last reported `model` (from its reported state as stored): its replay check and shadow candidate's wait. */
+function reportedModel(store: Store, deviceId: string, model: string): Pick<ReportedModel, 'replay' | 'shadow'> | undefined {
+  const models = (store.devices.reportedState(deviceId)?.['models'] ?? []) as Array<Pick<ReportedModel, 'name' | 'replay' | 'shadow'>>;
+  return models.find((m) => m.name === model);
+}
+
+/**
+ * How many of `deviceIds` report `model`'s shadow candidate `version` waiting for disk space (decision
+ * 0064): pending on the stage's gate, never failed; gates.stuckSec bounds the wait as for any pending gate.
+ */
+export function shadowWaitingForDisk(store: Store, deviceIds: readonly string[], model: string, version: string): number {
+  return deviceIds.filter((id) => {
+    const s = reportedModel(store, id, model)?.shadow;
+    return s?.status === 'waiting_for_disk' && s.version === version;
+  }).length;
 }
 
 export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): GateResult {
@@ -28,7 +40,7 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
   let maxAbsDiff: number | null = null;
   const waiting: string[] = [];
   for (const d of eligible) {
-    const rep = reportOf(store, d.deviceId, r.model);
+    const rep = reportedModel(store, d.deviceId, r.model)?.replay;
     if (!rep || rep.version !== r.version || Date.parse(rep.at) < startedAt) {
       waiting.push(d.deviceId);
       continue;
@@ -46,6 +58,7 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
   const verdict = value === null || !settled || samples < min ? 'pending' : value >= stage.minAgreement ? 'pass' : 'fail';
   const note = `${samples} requests replayed (${errors} failed on the candidate) on ${done} of ${eligible.length} ring devices`
     + `${maxAbsDiff !== null ? `; max abs diff ${round(maxAbsDiff, 6)}` : ''}${waiting.length ? `; waiting for ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''}` : ''}`
-    + `${settled && samples < min ? `; needs ${min} replayed requests (send traffic to the ring, or lower minSamples)` : ''}`;
+    + `${settled && samples < min ? `; needs ${min} replayed requests (send traffic to the ring, or lower minSamples)` : ''}`
+    + diskWaitNote(shadowWaitingForDisk(store, waiting, r.model, r.version));
   return { name: 'replay_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: samples, control: 0 }, against: 'absolute', note };
 }

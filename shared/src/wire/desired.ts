@@ -105,6 +105,14 @@ export type ReplayReport = z.infer<typeof ReplayReport>;
 export const DiskWait = z.object({ needed: Count, free: Count.optional() });
 export type DiskWait = z.infer<typeof DiskWait>;
 
+/**
+ * The shadow candidate the document names for this model, while it is not running: `waiting_for_disk`,
+ * its download or install refused for a full disk and tried again when there is room (decision 0064;
+ * docs/agent.md "Shadow evaluation"). Not a failure: the rollout's shadow stage counts it pending.
+ */
+export const ReportedShadow = z.object({ version: SemVer, status: z.enum(['waiting_for_disk']), reason: ErrorInfo, diskWait: DiskWait });
+export type ReportedShadow = z.infer<typeof ReportedShadow>;
+
 export const ReportedModel = z.object({
   name: ModelName,
   active: SemVer.nullable(),
@@ -123,6 +131,8 @@ export const ReportedModel = z.object({
   preflight: z.array(PreflightReport).optional(),
   /** The last replay check of a candidate of this model (decision 0045). */
   replay: ReplayReport.optional(),
+  /** The shadow candidate, while it waits for disk space (absent: none named, or it runs, or it failed: an `error` event). */
+  shadow: ReportedShadow.optional(),
 });
 export type ReportedModel = z.infer<typeof ReportedModel>;
 
