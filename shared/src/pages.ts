@@ -34,3 +34,15 @@ export async function readPages<R>(page: (after: string | null) => Promise<RowPa
   } while (after !== null && rows.length < maxRows);
   return { rows, next: after };
 }
+
+/**
+ * The hub's lists that grow with history (GET /captures, /deployments, /rollouts: docs/hub.md "REST
+ * API") answer newest first, at most `limit` a page (default and most here); `next` is the cursor of
+ * the following (older) page, passed back as `?before=`, null after the last page.
+ */
+export const HISTORY_PAGE = { defaultLimit: 100, maxLimit: 1000 } as const;
+
+/** `path` with `?before=` set to a page's `next` (the older page of a newest-first list); unchanged for null. */
+export function olderPagePath(path: string, before: string | number | null): string {
+  return before === null ? path : `${path}${path.includes('?') ? '&' : '?'}before=${encodeURIComponent(String(before))}`;
+}

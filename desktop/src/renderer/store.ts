@@ -4,7 +4,7 @@
 // copied per event); refetches after stream events are debounced per key. A list the hub would not
 // give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
 import { batch, signal } from '@preact/signals';
-import type { ApiRole, AuditEntry, Deployment, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
+import type { ApiRole, AuditEntry, Deployment, DeploymentList, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
@@ -32,7 +32,10 @@ export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('lo
 /** A list from the hub: null while loading, {error} when the hub would not give it. */
 export type Loaded<T> = T | { error: string } | null;
 export const models = signal<Loaded<ModelVersionInfo[]>>(null);
+/** Newest first, a page at a time (docs/hub.md "REST API"). */
 export const deployments = signal<Loaded<Deployments>>(null);
+/** The cursor of the older deployments not loaded (`?before=`), or null when every one is. */
+export const olderDeployments = signal<number | null>(null);
 
 /** The models loaded so far (none while loading or after an error). */
 export function modelList(): ModelVersionInfo[] {
@@ -93,6 +96,7 @@ export function signOut(why: string | null): void {
     devicesStatus.value = 'loading';
     models.value = null;
     deployments.value = null;
+    olderDeployments.value = null;
     liveAudit.value = [];
   });
 }
@@ -132,11 +136,22 @@ export async function loadDeployments(): Promise<void> {
   const a = api();
   if (!a) return;
   try {
-    deployments.value = (await a.get<{ deployments: Deployments }>('/deployments')).deployments;
+    const r = await a.get<DeploymentList>('/deployments');
+    batch(() => { deployments.value = r.deployments; olderDeployments.value = r.next; });
   } catch (err) {
     // A hub without fleet sync answers 503: it has no deployment to show. Anything else is an error.
     deployments.value = err instanceof ApiError && err.status === 503 ? [] : { error: errorText(err) };
   }
+}
+
+/** Appends the next page of older deployments ("Show older"); throws when the hub would not give it. */
+export async function loadOlderDeployments(): Promise<void> {
+  const a = api();
+  const before = olderDeployments.value;
+  if (!a || before === null) return;
+  const r = await a.get<DeploymentList>(`/deployments?before=${before}`);
+  const shown = Array.isArray(deployments.value) ? deployments.value : [];
+  batch(() => { deployments.value = [...shown, ...r.deployments]; olderDeployments.value = r.next; });
 }
 
 export async function loadAll(): Promise<void> {

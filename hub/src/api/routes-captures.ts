@@ -1,7 +1,7 @@
 // Data capture over REST, served by the capture part (hub/src/capture; docs/hub.md "Data capture"):
 // start a capture on a cohort, list and show them with per-device progress, stop one, page through
 // its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key), and purge them.
-import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CapturePurge, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
+import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureListQuery, CapturePurge, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
 import type { CaptureService } from '../capture/service.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
@@ -29,9 +29,10 @@ export const captureRoutes: RouteDef[] = [
     },
   },
   {
-    method: 'get', path: '/captures', access: 'viewer', summary: 'List captures, newest first, with rows and bytes received', response: CaptureList,
-    async handler(_c, deps) {
-      return { captures: part(deps).list() };
+    method: 'get', path: '/captures', access: 'viewer', query: CaptureListQuery, response: CaptureList,
+    summary: 'Captures a page at a time, newest first (?limit=, default 100, at most 1000), each with its state (active, ended, stopped, purged) and rows and bytes received; `next` is the ?before= of the older page, null after the last',
+    async handler(c, deps) {
+      return part(deps).list(queryOf(c, CaptureListQuery, 'captures query'));
     },
   },
   {

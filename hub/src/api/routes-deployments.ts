@@ -1,8 +1,8 @@
 // Deployments over REST, served by the deployments part: assign a model version to devices (ids, tags
 // or all) with a reason, and each deployment's per-device status.
-import { AppError, Deployment, DeploymentCreate, DeploymentList } from '@edgefleet/shared';
+import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
-import { actor, afterCommit, audit, idParam, jsonBody, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, idParam, jsonBody, queryOf, type ApiDeps, type RouteDef } from './http.js';
 
 function part(deps: ApiDeps): DeploymentService {
   if (!deps.deployments) throw new AppError('NOT_READY', 'the deployments part is not running on this hub');
@@ -27,9 +27,10 @@ export const deploymentRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/deployments', access: 'viewer',
-    summary: 'List deployments with per-status device counts', response: DeploymentList,
-    async handler(_c, deps) {
-      return { deployments: part(deps).deployments.list() };
+    summary: 'Deployments a page at a time, newest first (?limit=, default 100, at most 1000), with per-status device counts; `next` is the ?before= of the older page, null after the last',
+    query: DeploymentListQuery, response: DeploymentList,
+    async handler(c, deps) {
+      return part(deps).deployments.list(queryOf(c, DeploymentListQuery, 'deployments query'));
     },
   },
   {

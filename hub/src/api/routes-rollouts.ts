@@ -1,10 +1,10 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
 // with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
 // results and devices, and the operator actions, each with a reason.
-import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
-import { actor, jsonBody, param, type ApiDeps, type RouteDef } from './http.js';
+import { actor, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
 
 function engine(deps: ApiDeps): RolloutEngine {
   if (!deps.rollouts) throw new AppError('NOT_READY', 'the rollout engine is not running on this hub');
@@ -53,9 +53,10 @@ export const rolloutRoutes: RouteDef[] = [
     },
   },
   {
-    method: 'get', path: '/rollouts', access: 'viewer', summary: 'List rollouts with their waves and gate results', response: RolloutList,
-    async handler(_c, deps) {
-      return { rollouts: engine(deps).list() };
+    method: 'get', path: '/rollouts', access: 'viewer', query: RolloutListQuery, response: RolloutList,
+    summary: 'Rollouts a page at a time, newest first (?limit=, default 100, at most 1000), with their waves and gate results; `next` (CREATED,ID) is the ?before= of the older page, null after the last',
+    async handler(c, deps) {
+      return engine(deps).list(queryOf(c, RolloutListQuery, 'rollouts query'));
     },
   },
   {

@@ -62,7 +62,7 @@ function suite(): void {
 
     it('a viewer is refused and nothing is audited', async () => {
       const before = fetches().length;
-      const c = hub.captures.list()[0]!;
+      const c = hub.captures.list().captures[0]!;
       assert.equal((await hub.h.req('GET', `/api/v1/captures/${c.id}/chunks?after=1`, { role: 'viewer' })).status, 403);
       assert.equal(fetches().length, before);
     });

@@ -81,7 +81,7 @@ function suite(): void {
     });
 
     it('a capture that ended capture.keepDays ago is purged by the hub, once', async () => {
-      const running = captures.list().filter((c) => !c.purged && !c.stopped).map((c) => c.id);
+      const running = captures.list().captures.filter((c) => !c.purged && !c.stopped).map((c) => c.id);
       assert.equal(captures.purgeEnded(), 0, 'nothing ended 30 days ago yet');
       hub.clock.advance(600_000 + 29 * 86_400_000);
       assert.equal(captures.purgeEnded(), 0, 'ended 29 days ago: kept');

@@ -2,11 +2,12 @@
 // request, each device's part of it (status and counts from what it uploaded), and the sealed chunks
 // themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op —
 // until the capture is purged (migration 41).
-import type { Capture, CaptureDevice, CaptureDeviceStatus, DeployTarget, SealedRowsWire } from '@edgefleet/shared';
+import type { Capture, CaptureDevice, CaptureDeviceStatus, CaptureState, DeployTarget, HistoryQuery, SealedRowsWire } from '@edgefleet/shared';
 import { AppError, withSecureDelete } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { dialectOf } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
+import { pageOf } from '../store/history-page.js';
 
 export const CAPTURE_MIGRATION: Migration = {
   version: 40,
@@ -79,16 +80,34 @@ interface CaptureRow {
   purged_at: string | null; purged_by: string | null; purge_reason: string | null; purged_bytes: number | null;
 }
 
-export interface StoredCapture extends Omit<Capture, 'devices'> { publicKey: string }
+export interface StoredCapture extends Omit<Capture, 'devices' | 'state'> {
+  publicKey: string;
+  /** Device parts that can still collect rows: pending or capturing, below maxRows. */
+  openParts: number;
+}
 
-function fromRow(r: CaptureRow, totals: { rows: number; bytes: number }): StoredCapture {
+interface Totals { rows: number; bytes: number; open: number }
+const NO_TOTALS: Totals = { rows: 0, bytes: 0, open: 0 };
+
+/**
+ * What a capture is now (docs/hub.md "Data capture"). Until `until` it is active only while some part can
+ * still collect rows: once every part ended (done, budget_full, expired, refused, or its rows reached
+ * maxRows: more would be refused) no device is asked for it and none may add to it.
+ */
+export function captureState(c: Pick<StoredCapture, 'purged' | 'stopped' | 'until' | 'openParts'>, now: Date): CaptureState {
+  if (c.purged) return 'purged';
+  if (c.stopped) return 'stopped';
+  return Date.parse(c.until) <= now.getTime() || c.openParts === 0 ? 'ended' : 'active';
+}
+
+function fromRow(r: CaptureRow, totals: Totals): StoredCapture {
   return {
     id: r.id, model: r.model, version: r.version, target: JSON.parse(r.target) as DeployTarget, rate: r.rate, maxRows: r.max_rows,
     durationSec: r.duration_sec, features: r.features ? (JSON.parse(r.features) as string[]) : null, reason: r.reason, keyId: r.key_id,
     createdBy: r.created_by, created: r.created_at, until: r.until,
     stopped: r.stopped_at ? { at: r.stopped_at, by: r.stopped_by ?? '', reason: r.stop_reason ?? '' } : null,
     purged: r.purged_at ? { at: r.purged_at, by: r.purged_by ?? '', reason: r.purge_reason ?? '', bytes: Number(r.purged_bytes ?? 0) } : null,
-    rows: totals.rows, bytes: totals.bytes, publicKey: r.public_key,
+    rows: Number(totals.rows), bytes: Number(totals.bytes), openParts: Number(totals.open), publicKey: r.public_key,
   };
 }
 
@@ -110,14 +129,15 @@ export class CaptureRepo {
     return id;
   }
 
-  private totals(id: number): { rows: number; bytes: number } {
-    return this.db.prepare('SELECT COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(bytes), 0) AS bytes FROM capture_devices WHERE capture_id = ?').get(id) as { rows: number; bytes: number };
+  private totals(r: CaptureRow): Totals {
+    return this.db.prepare(`SELECT COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(bytes), 0) AS bytes,
+      COALESCE(SUM(CASE WHEN status IN ('pending', 'capturing') AND rows < ? THEN 1 ELSE 0 END), 0) AS open FROM capture_devices WHERE capture_id = ?`).get(r.max_rows, r.id) as Totals;
   }
 
   /** `totals: false` skips summing the devices' counts (the chunk path does not need them). */
   find(id: number, totals = true): StoredCapture | undefined {
     const r = this.db.prepare('SELECT * FROM captures WHERE id = ?').get(id) as CaptureRow | undefined;
-    return r ? fromRow(r, totals ? this.totals(id) : { rows: 0, bytes: 0 }) : undefined;
+    return r ? fromRow(r, totals ? this.totals(r) : NO_TOTALS) : undefined;
   }
 
   get(id: number): StoredCapture {
@@ -126,8 +146,12 @@ export class CaptureRepo {
     return c;
   }
 
-  list(): StoredCapture[] {
-    return (this.db.prepare('SELECT * FROM captures ORDER BY id DESC').all() as CaptureRow[]).map((r) => fromRow(r, this.totals(r.id)));
+  /** A page of captures, newest first: `limit` of them older than `before` (a capture id), and `next` (GET /captures). */
+  list(q: HistoryQuery): { captures: StoredCapture[]; next: number | null } {
+    const rows = this.db.prepare(`SELECT * FROM captures${q.before === undefined ? '' : ' WHERE id < ?'} ORDER BY id DESC LIMIT ?`)
+      .all(...(q.before === undefined ? [] : [q.before]), q.limit + 1) as CaptureRow[];
+    const page = pageOf(rows, q.limit, (r) => Number(r.id));
+    return { captures: page.rows.map((r) => fromRow(r, this.totals(r))), next: page.next };
   }
 
   devices(id: number): CaptureDevice[] {
@@ -143,7 +167,7 @@ export class CaptureRepo {
   activeFor(deviceId: string, now: Date): StoredCapture[] {
     const rows = this.db.prepare(`SELECT c.* FROM captures c JOIN capture_devices d ON d.capture_id = c.id
       WHERE d.device_id = ? AND c.stopped_at IS NULL AND c.until > ? AND d.status IN ('pending', 'capturing') ORDER BY c.id`).all(deviceId, now.toISOString()) as CaptureRow[];
-    return rows.map((r) => fromRow(r, { rows: 0, bytes: 0 }));
+    return rows.map((r) => fromRow(r, NO_TOTALS));
   }
 
   stop(id: number, by: string, reason: string, at: Date): string[] {

@@ -104,7 +104,7 @@ describe('data capture on the hub', () => {
   });
 
   it('stores a chunk once, answers resends with the same ack, and counts rows per device', async () => {
-    const id = captures.list()[0]!.id;
+    const id = captures.list().captures[0]!.id;
     const m = await chunk({ captureId: id }, ['{"x":1}', '{"x":2}']);
     const ack = captures.accept('a', m);
     assert.deepEqual(ack, { schema: 'edgefleet.capture-ack/v1', captureId: id, ranges: [[1, 1]] });
@@ -119,7 +119,7 @@ describe('data capture on the hub', () => {
   });
 
   it('refuses with a reason: unknown capture, outside the cohort, sealed to another key, too large, too many rows, storage bound', async () => {
-    const id = captures.list()[0]!.id;
+    const id = captures.list().captures[0]!.id;
     const code = (a: CaptureAck) => a.refused?.code;
     assert.equal(code(captures.accept('a', await chunk({ captureId: 999 }, ['{}']))), 'unknown_capture');
     assert.equal(code(captures.accept('c', await chunk({ captureId: id, deviceId: 'c' }, ['{}']))), 'not_in_capture');
@@ -154,7 +154,7 @@ describe('data capture on the hub', () => {
     assert.equal(captures.view(c.id).devices[0]!.reason, why, 'an ended part keeps its reason');
     assert.deepEqual(h.store.audit.query({ target: 'c' } as never).map((e) => e.action), entries, 'an end repeated is not audited again');
     assert.deepEqual(captures.desiredFor('c'), [], 'ended on the device: not in its next document');
-    const id = captures.list().at(-1)!.id;
+    const id = captures.list().captures.at(-1)!.id;
     const stop = await h.req('DELETE', `/api/v1/captures/${id}?reason=enough`, { role: 'operator' });
     assert.equal(stop.status, 200);
     assert.equal(((await stop.json()) as Capture).stopped?.reason, 'enough');
@@ -167,7 +167,7 @@ describe('data capture on the hub', () => {
   it('refuses listed devices that are unknown or revoked with 404, as deployments do, and stores nothing', async () => {
     h.store.devices.create('gone', 'secret-of-gone-0123456789', { ring: 'cap' }, null, clock.now());
     h.store.devices.revoke('gone', clock.now());
-    const before = captures.list().length;
+    const before = captures.list().captures.length;
     const audited = () => h.store.audit.query({ action: 'capture.create' } as never).length;
     const entries = audited();
     for (const devices of [['a', 'a-typo'], ['gone']]) {
@@ -178,7 +178,7 @@ describe('data capture on the hub', () => {
       const dep = await h.req('POST', '/api/v1/deployments', { role: 'operator', json: { model: 'pump', version: '1.0.0', target: { devices }, reason: 'same target' } });
       assert.deepEqual([dep.status, ((await dep.json()) as { error: { message: string } }).error.message], [404, j.error.message], 'the same refusal as a deployment');
     }
-    assert.equal(captures.list().length, before, 'no capture stored');
+    assert.equal(captures.list().captures.length, before, 'no capture stored');
     assert.equal(audited(), entries, 'no audit entry for a refusal');
   });
 

@@ -4,15 +4,16 @@
 // the ciphertext by (capture, device, seq), acks it on `capture/ack`, or refuses with a reason (the
 // box then drops what it holds of that capture). The hub never holds the capture private key.
 import {
-  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, boxKeyId, decodeBoxPublicKey, toRanges,
-  type Capture, type CaptureAck, type CaptureChunk, type CaptureCreate, type DesiredCapture, type DesiredDocument, type Manifest,
+  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, HISTORY_PAGE, boxKeyId, decodeBoxPublicKey, toRanges,
+  type Capture, type CaptureList, type HistoryQuery, type CaptureAck, type CaptureChunk, type CaptureCreate, type DesiredCapture, type DesiredDocument, type Manifest,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { targetDeviceIds } from '../deployments/target.js';
-import { CaptureRepo, type StoredCapture } from './repo.js';
+import { LogThrottle } from '../log-throttle.js';
+import { CaptureRepo, captureState, type StoredCapture } from './repo.js';
 
 export interface CaptureOptions {
   /** The operators' X25519 capture public key, base64 (edgefleet capture keygen); captures are refused without it. */
@@ -55,9 +56,12 @@ export class CaptureService {
   readonly opts: CaptureOptions;
   private unsub: (() => void) | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
+  /** Refusals logged once a minute per reason (a bounded set): a device resending refused chunks must not write a line each. */
+  private readonly refusalsLogged: LogThrottle;
 
   constructor(private readonly deps: CaptureDeps) {
     this.repo = new CaptureRepo(deps.store.db);
+    this.refusalsLogged = new LogThrottle(() => deps.clock.now().getTime());
     this.opts = { ...DEFAULT_CAPTURE_OPTIONS, ...Object.fromEntries(Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined)) };
     if (this.opts.publicKey) decodeBoxPublicKey(this.opts.publicKey, 'capture.publicKey');
   }
@@ -181,19 +185,28 @@ export class CaptureService {
     })();
   }
 
-  view(id: number): Capture {
-    const c: StoredCapture = this.repo.get(id);
-    const { publicKey: _k, ...rest } = c;
-    return { ...rest, devices: this.repo.devices(id) };
+  /** A capture as the API shows it: its state now, without the stored public key. */
+  private shown(c: StoredCapture): Omit<Capture, 'devices'> {
+    const { publicKey: _k, openParts: _o, ...rest } = c;
+    return { ...rest, state: captureState(c, this.deps.clock.now()) };
   }
 
-  list(): Array<Omit<Capture, 'devices'>> {
-    return this.repo.list().map(({ publicKey: _k, ...rest }) => rest);
+  view(id: number): Capture {
+    return { ...this.shown(this.repo.get(id)), devices: this.repo.devices(id) };
+  }
+
+  /** A page of captures, newest first (GET /captures). */
+  list(q: HistoryQuery = { limit: HISTORY_PAGE.defaultLimit }): CaptureList {
+    const page = this.repo.list(q);
+    return { captures: page.captures.map((c) => this.shown(c)), next: page.next };
   }
 
   private refuse(deviceId: string, msg: CaptureChunk, code: Refusal, message: string): CaptureAck {
     this.deps.metrics?.inc('edgefleet_capture_chunks_refused_total', { reason: code });
-    this.deps.logger.warn({ deviceId, captureId: msg.captureId, seq: msg.seq, code }, `capture chunk refused: ${message}`);
+    const unlogged = this.refusalsLogged.take(code);
+    if (unlogged !== null) {
+      this.deps.logger.warn({ deviceId, captureId: msg.captureId, seq: msg.seq, code, unloggedBefore: unlogged }, `capture chunk refused (logged once a minute per reason): ${message}`);
+    }
     if (code !== 'unknown_capture' && code !== 'not_in_capture' && code !== 'purged') {
       this.repo.setDeviceStatus(msg.captureId, deviceId, 'refused', `${code}: ${message}`, this.deps.clock.now());
     }

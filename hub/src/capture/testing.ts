@@ -17,6 +17,8 @@ export interface CaptureHub {
   h: Harness;
   captures: CaptureService;
   clock: ManualClock;
+  /** The capture part's logger (its refusal lines). */
+  logger: RecordingLogger;
   /** POST /captures of pump on device a (as an operator). */
   start(): Promise<Capture>;
   /** Device a's chunk `seq` of the capture: one row of `row`, sealed to the capture key. */
@@ -31,11 +33,12 @@ export function makeCaptureHub(database: string | undefined, options: Partial<Ca
   const key = newCaptureKeyFile();
   const link = { publish: () => Promise.resolve(), on: () => () => {} } as unknown as FleetLink;
   let captures: CaptureService | undefined;
+  const logger = new RecordingLogger();
   const h = makeHarness({
     database,
     parts: (store) => {
       const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(), desiredCapture: (id) => captures!.desiredFor(id) });
-      captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger: new RecordingLogger(), options: { publicKey: key.public, ...options } });
+      captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger, options: { publicKey: key.public, ...options } });
       return { deployments: parts.deployments, captures };
     },
   });
@@ -43,7 +46,7 @@ export function makeCaptureHub(database: string | undefined, options: Partial<Ca
   h.store.devices.create('a', 'secret-a-0123456789abcdef0123', {}, null, clock.now());
   const request = { model: 'pump', target: { devices: ['a'] }, rate: 1, maxRows: 1000, durationSec: 600, reason: 'retrain on summer data' };
   return {
-    h, captures: captures!, clock,
+    h, captures: captures!, clock, logger,
     start: async () => (await (await h.req('POST', '/api/v1/captures', { role: 'operator', json: request })).json()) as Capture,
     chunk: async (captureId, seq, row = 'y'.repeat(600)) => ({
       schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'a', seq, rows: 1, captureId, sealed: await sealRows(Buffer.from(`${row}\n`), key.public),

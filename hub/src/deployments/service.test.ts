@@ -103,7 +103,7 @@ describe('deployments', () => {
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
-      assert.deepEqual(h.store.deployments.list(), []);
+      assert.deepEqual(h.store.deployments.list().deployments, []);
       assert.equal(h.store.desired.lastSeq('dev-1'), 0);
     } finally {
       await h.close();

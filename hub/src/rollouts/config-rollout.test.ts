@@ -199,20 +199,20 @@ describe('configuration rollouts', () => {
         engine.createConfig({ scope: 'fleet', settings: { 'sync.outbox.maxMessageBytes': 200_000 }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'bigger' }, { name: 'op' }),
         (err: { code?: string; message?: string }) => err.code === 'CONFIG_INVALID' && /sync\.outbox\.maxMessageBytes: expected at most 100000 bytes/.test(err.message ?? ''),
       );
-      assert.deepEqual(e.store.rollouts.list(), []);
+      assert.deepEqual(e.store.rollouts.list().rollouts, []);
       // A scope no device is in has nothing to roll through: the error says how to store it instead.
       await assert.rejects(
         e.engine.createConfig({ scope: 'tag/site=nowhere', settings: { 'log.level': 'warn' }, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }),
         (err: { code?: string; message?: string }) => err.code === 'INVALID_INPUT'
           && err.message === 'scope tag/site=nowhere reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/tag/site=nowhere)',
       );
-      assert.deepEqual(e.store.rollouts.list(), []);
+      assert.deepEqual(e.store.rollouts.list().rollouts, []);
       // Settings the scope holds already (none stored: no settings) have nothing to roll out.
       await assert.rejects(
         e.engine.createConfig({ scope: 'fleet', settings: {}, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }),
         (err: { code?: string; message?: string }) => err.code === 'INVALID_INPUT' && err.message === 'fleet version 0 holds these settings already: nothing to roll out',
       );
-      assert.deepEqual(e.store.rollouts.list(), []);
+      assert.deepEqual(e.store.rollouts.list().rollouts, []);
     } finally {
       await e.close();
     }

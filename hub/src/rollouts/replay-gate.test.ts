@@ -50,7 +50,7 @@ describe('replay check stage', () => {
       assert.match(v.waves[0]?.gates[0]?.note ?? '', /40 requests replayed \(1 failed on the candidate\) on 4 of 4 ring devices; max abs diff 0\.7/);
       // `edgefleet rollout show`: agreement must reach its threshold, as shadow_agreement's.
       assert.match(renderRollout(v), /replay_agreement +0\.2 +>= 0\.9 +40 \/ 0 +absolute +fail/);
-      assert.equal(e.store.deployments.list().filter((d) => d.version === '2.0.0').length, 0, 'no device was told to switch');
+      assert.equal(e.store.deployments.list().deployments.filter((d) => d.version === '2.0.0').length, 0, 'no device was told to switch');
     } finally {
       await e.close();
     }

@@ -95,7 +95,7 @@ describe('rollouts over REST', () => {
       assert.ok((p.waves[0]?.joiningCount ?? 0) >= 2, 'minDevices tops the canary up');
       assert.equal(p.waves.reduce((n, w) => n + w.joining.length, 0), 12, 'every device in exactly one wave');
       assert.ok(p.waves.every((w) => w.joining.every((j) => j.previous === '1.0.0')));
-      assert.equal(e.store.rollouts.list().length, 0, 'a preview stores nothing');
+      assert.equal(e.store.rollouts.list().rollouts.length, 0, 'a preview stores nothing');
       assert.equal(changes.length, 0);
 
       const created = await req('POST', '/rollouts', { ...base, id: p.id, reason: 'as previewed' });

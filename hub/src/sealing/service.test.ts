@@ -70,7 +70,7 @@ describe('sealed models on the hub', () => {
     const actor = { name: 'op' };
     assert.throws(() => engine.preview(req, actor), missing);
     await assert.rejects(engine.create(req, actor), missing);
-    assert.deepEqual(store.rollouts.list(), []);
+    assert.deepEqual(store.rollouts.list().rollouts, []);
   });
 
   it('takes only the content key the manifest names; once', () => {

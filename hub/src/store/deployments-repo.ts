@@ -1,9 +1,10 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device.
-import { AppError, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type HistoryQuery, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import { pageOf } from './history-page.js';
 
 /** hub.db migration 13: a deployment's maintenance window, signed into its devices' desired documents (docs/rollouts.md). */
 export const DEPLOYMENT_WINDOW_MIGRATION: Migration = {
@@ -93,12 +94,23 @@ export class DeploymentsRepo {
     })();
   }
 
-  list(): Array<Omit<Deployment, 'devices'>> {
-    const rows = this.db.prepare('SELECT * FROM deployments ORDER BY id DESC').all() as DeploymentRow[];
-    return rows.map((r) => {
-      const { devices: _d, ...rest } = this.toDeployment(r, this.deviceRows(r.id));
-      return rest;
-    });
+  /**
+   * A page of deployments, newest first: `limit` of them older than `before` (a deployment id), each with
+   * its per-status device counts (counted in SQL, not read device by device), and `next` (GET /deployments).
+   */
+  list(q: HistoryQuery = { limit: HISTORY_PAGE.defaultLimit }): { deployments: Array<Omit<Deployment, 'devices'>>; next: number | null } {
+    const rows = this.db.prepare(`SELECT * FROM deployments${q.before === undefined ? '' : ' WHERE id < ?'} ORDER BY id DESC LIMIT ?`)
+      .all(...(q.before === undefined ? [] : [q.before]), q.limit + 1) as DeploymentRow[];
+    const page = pageOf(rows, q.limit, (r) => Number(r.id));
+    const count = this.db.prepare('SELECT status, COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? GROUP BY status');
+    return {
+      deployments: page.rows.map((r) => {
+        const { devices: _d, ...rest } = this.toDeployment(r, []);
+        for (const c of count.all(r.id) as Array<{ status: DeploymentDeviceStatus; n: number }>) rest.counts[c.status] = Number(c.n);
+        return rest;
+      }),
+      next: page.next,
+    };
   }
 
   get(id: number): Deployment {

@@ -2,9 +2,10 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, type ConfigSubject, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import { pageOf } from './history-page.js';
 
 export const ROLLOUTS_MIGRATION: Migration = {
   version: 10,
@@ -217,8 +218,17 @@ export class RolloutsRepo {
     return toRecord(row);
   }
 
-  list(): RolloutRecord[] {
-    return (this.db.prepare('SELECT * FROM rollouts ORDER BY created_at DESC, id').all() as Row[]).map(toRecord);
+  /**
+   * A page of rollouts, newest first (created time, then id, both descending): `limit` of them after the
+   * cursor's row in that order, and `next`, the last one's (created, id) when more follow (GET /rollouts).
+   */
+  list(q: Pick<RolloutListQuery, 'before'> & { limit?: number } = {}): { rollouts: RolloutRecord[]; next: { created: string; id: string } | null } {
+    const limit = q.limit ?? HISTORY_PAGE.defaultLimit;
+    const b = q.before;
+    const rows = this.db.prepare(`SELECT * FROM rollouts${b ? ' WHERE created_at < ? OR (created_at = ? AND id < ?)' : ''} ORDER BY created_at DESC, id DESC LIMIT ?`)
+      .all(...(b ? [b.created, b.created, b.id] : []), limit + 1) as Row[];
+    const page = pageOf(rows, limit, (r) => ({ created: r.created_at, id: r.id }));
+    return { rollouts: page.rows.map(toRecord), next: page.next };
   }
 
   /** Running or paused rollouts (of one model, if given). */

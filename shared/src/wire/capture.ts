@@ -9,6 +9,7 @@ import { DeployTarget } from './deploy.js';
 import { FileEncryptionSchema, SealedKeySchema } from './sealed.js';
 import { SeqRange } from './telemetry.js';
 import { QueryId } from './ids.js';
+import { HistoryQuery } from './history-page.js';
 import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
 
 /** Bounds of a capture request (the box holds rows within its own byte budget as well). */
@@ -48,8 +49,17 @@ export const CaptureDevice = z.object({
 });
 export type CaptureDevice = z.infer<typeof CaptureDevice>;
 
+/**
+ * Whether a capture can still collect rows: `active` while some device's part is open (pending or
+ * capturing, below maxRows) before `until`; `ended` once `until` passed or every part ended (done,
+ * budget_full, expired, refused, at maxRows); `stopped` or `purged` by an operator or keepDays.
+ */
+export const CaptureState = z.enum(['active', 'ended', 'stopped', 'purged']);
+export type CaptureState = z.infer<typeof CaptureState>;
+
 export const Capture = z.object({
   id: CaptureId,
+  state: CaptureState,
   model: ModelName,
   version: SemVer.nullable(),
   target: DeployTarget,
@@ -70,7 +80,11 @@ export const Capture = z.object({
   devices: z.array(CaptureDevice),
 });
 export type Capture = z.infer<typeof Capture>;
-export const CaptureList = z.object({ captures: z.array(Capture.omit({ devices: true })) });
+/** GET /captures: a page, newest first; `next` is the id to pass as `?before=` for the older page, null after the last. */
+export const CaptureList = z.object({ captures: z.array(Capture.omit({ devices: true })), next: CaptureId.nullable() });
+export type CaptureList = z.infer<typeof CaptureList>;
+/** GET /captures?limit=&before= */
+export const CaptureListQuery = HistoryQuery('capture');
 /** POST /captures/{id}/purge */
 export const CapturePurge = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
 /** DELETE /captures/{id}?reason= */

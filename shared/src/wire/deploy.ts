@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Count, DeviceId, IsoTime, ModelName, QueryTime, SemVer, Tags } from './common.js';
 import { MaintenanceWindow, MaintenanceWindowInput } from './maintenance.js';
 import { QueryCount } from './ids.js';
+import { HistoryQuery } from './history-page.js';
 import { DeviceEvent, SummaryWindow } from './telemetry.js';
 import { TELEMETRY_PAGE } from '../pages.js';
 
@@ -61,7 +62,11 @@ export const Deployment = z.object({
   devices: z.array(DeploymentDevice),
 });
 export type Deployment = z.infer<typeof Deployment>;
-export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ devices: true })) });
+/** GET /deployments: a page, newest first; `next` is the id to pass as `?before=` for the older page, null after the last. */
+export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ devices: true })), next: Count.nullable() });
+export type DeploymentList = z.infer<typeof DeploymentList>;
+/** GET /deployments?limit=&before= */
+export const DeploymentListQuery = HistoryQuery('deployment');
 
 /** Merged totals of stored windows (windowTotals): what a user compares with the devices' own totals. */
 export const ModelTotals = z.object({

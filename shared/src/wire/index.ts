@@ -1,5 +1,6 @@
 export * from './common.js';
 export * from './ids.js';
+export * from './history-page.js';
 export * from './manifest.js';
 export * from './manifest-authoring.js';
 export * from './trust.js';

@@ -82,4 +82,6 @@ export const Rollout = z.object({
   devices: z.array(RolloutDevice).optional(),
 });
 export type Rollout = z.infer<typeof Rollout>;
-export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })) });
+/** GET /rollouts: a page, newest first; `next` is the cursor to pass as `?before=` for the older page (RolloutCursor), null after the last. */
+export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })), next: z.string().nullable() });
+export type RolloutList = z.infer<typeof RolloutList>;

@@ -1,30 +1,41 @@
-// Data captures (docs/hub.md "Data capture"): every capture with its state, rows and bytes held; one
+// Data captures (docs/hub.md "Data capture"): the captures newest first, a page at a time ("Show older"), with their state, rows and bytes held; one
 // capture's devices with their part's status, rows, chunks and reason; (operator) stop a running one and
 // purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
 // opened with the operators' private key by `edgefleet capture fetch`, never in this console.
 import { useEffect, useState } from 'preact/hooks';
-import type { Capture } from '@edgefleet/shared';
+import type { Capture, CaptureList } from '@edgefleet/shared';
 import { can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { targetText as target } from './rollouts.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { OlderNote } from '../ui/older.js';
 
 type Summary = Omit<Capture, 'devices'>;
 
-function stateOf(c: Summary, now = Date.now()): 'purged' | 'stopped' | 'ended' | 'capturing' {
-  if (c.purged) return 'purged';
-  if (c.stopped) return 'stopped';
-  return Date.parse(c.until) <= now ? 'ended' : 'capturing';
+/** The hub's state (docs/hub.md "Data capture"), an active capture shown as capturing. */
+function stateOf(c: Summary): 'purged' | 'stopped' | 'ended' | 'capturing' {
+  return c.state === 'active' ? 'capturing' : c.state;
+}
+
+/** Whether the hub still takes a stop (before `until`, not stopped); after it, a purge. */
+function stoppable(c: Summary, now = Date.now()): boolean {
+  return !c.stopped && !c.purged && Date.parse(c.until) > now;
 }
 
 
 export function CapturesView({ id }: { id?: string }) {
   const api = session.value?.api;
   const [list, setList] = useState<Summary[] | { error: string } | null>(null);
+  const [older, setOlder] = useState<number | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    api?.get<{ captures: Summary[] }>('/captures').then((r) => setList(r.captures), (e: Error) => setList({ error: e.message }));
+    api?.get<CaptureList>('/captures').then((r) => { setList(r.captures); setOlder(r.next); }, (e: Error) => setList({ error: e.message }));
   }, [refetchTick.value, tick]);
+  const showOlder = async () => {
+    const r = await api!.get<CaptureList>(`/captures?before=${older}`);
+    setList((l) => [...(Array.isArray(l) ? l : []), ...r.captures]);
+    setOlder(r.next);
+  };
   return (
     <section aria-labelledby="cap-h">
       <h1 id="cap-h">Captures</h1>
@@ -41,6 +52,7 @@ export function CapturesView({ id }: { id?: string }) {
             ))}</tbody>
           </table>
         )}
+      {Array.isArray(list) ? <OlderNote what="captures" next={older} load={showOlder} /> : null}
       {id ? <CaptureDetail key={id} id={id} changed={() => setTick(tick + 1)} /> : null}
     </section>
   );
@@ -72,7 +84,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: () => void }) {
       <p class="muted">{c.rows} rows in {c.purged ? 0 : c.bytes} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
       {can('operator') && state !== 'purged' ? (
         <div class="actions row" aria-label="Capture actions">
-          {state === 'capturing' ? (
+          {stoppable(c) ? (
             <ActionForm label="Stop capture" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('DELETE', `/captures/${c.id}?reason=${encodeURIComponent(reason)}`), 'stopped')} />
           ) : (
             <ActionForm label="Purge chunks" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('POST', `/captures/${c.id}/purge`, { reason }), 'purged')} />

@@ -1,8 +1,9 @@
-// Deployments: each with its per-status counts; one deployment's devices with status, progress and
+// Deployments, newest first a page at a time ("Show older" for the next): each with its per-status counts; one deployment's devices with status, progress and
 // reason, updated live from deployment.progress events.
 import { useEffect, useState } from 'preact/hooks';
 import type { Deployment } from '@edgefleet/shared';
-import { deploymentTick, deployments, loadDeployments, refetchTick, session } from '../store.js';
+import { deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
+import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { background } from '../background.js';
 
@@ -21,7 +22,7 @@ export function DeploymentsView({ id }: { id?: string }) {
         : (
           <table class="plain selectable" aria-label="Deployments">
             <thead><tr><th>#</th><th>Model</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th><th>Devices</th></tr></thead>
-            <tbody>{[...list].reverse().map((d) => (
+            <tbody>{list.map((d) => (
               <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
                 <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
                 <td class="mono">{JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
@@ -29,6 +30,7 @@ export function DeploymentsView({ id }: { id?: string }) {
             ))}</tbody>
           </table>
         )}
+      {Array.isArray(list) ? <OlderNote what="deployments" next={olderDeployments.value} load={loadOlderDeployments} /> : null}
       {id ? <DeploymentDetail id={id} /> : null}
     </section>
   );

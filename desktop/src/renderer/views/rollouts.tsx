@@ -1,12 +1,13 @@
-// Rollouts (docs/rollouts.md, docs/console.md): every rollout with its state, model, version and
+// Rollouts (docs/rollouts.md, docs/console.md): the rollouts newest first, a page at a time ("Show older"), with their state, model, version and
 // current wave; one rollout's waves with live progress (devices told and active, the bake counting
 // down), each gate's value against its threshold with its sample sizes and verdict, its devices and its
 // audit trail. An operator creates one (#/rollouts/new) and promotes, pauses, resumes, aborts or rolls
 // back with a reason; a viewer sees no write action. Refetched on the stream's `rollout` events.
 import { useEffect, useState } from 'preact/hooks';
-import type { Rollout } from '@edgefleet/shared';
+import type { Rollout, RolloutList } from '@edgefleet/shared';
 import { can, refetchTick, rolloutTick, session } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { OlderNote } from '../ui/older.js';
 import { RolloutDetail } from './rollout-detail.js';
 
 type Loaded<T> = T | { error: string } | null;
@@ -25,10 +26,16 @@ export function StatePill({ state }: { state: string }) {
 export function RolloutsView({ id }: { id?: string }) {
   const api = session.value?.api;
   const [list, setList] = useState<Loaded<RolloutSummary[]>>(null);
+  const [older, setOlder] = useState<string | null>(null);
   const [n, setN] = useState(0);
   useEffect(() => {
-    api?.get<{ rollouts: RolloutSummary[] }>('/rollouts').then((r) => setList(r.rollouts), (e: Error) => setList({ error: e.message }));
+    api?.get<RolloutList>('/rollouts').then((r) => { setList(r.rollouts); setOlder(r.next); }, (e: Error) => setList({ error: e.message }));
   }, [n, rolloutTick.value, refetchTick.value]);
+  const showOlder = async () => {
+    const r = await api!.get<RolloutList>(`/rollouts?before=${encodeURIComponent(older ?? '')}`);
+    setList((l) => [...(Array.isArray(l) ? l : []), ...r.rollouts]);
+    setOlder(r.next);
+  };
   return (
     <section aria-labelledby="rollouts-h">
       <h1 id="rollouts-h">Rollouts {can('operator') ? <a class="button" href="#/rollouts/new">New rollout</a> : null}</h1>
@@ -50,6 +57,7 @@ export function RolloutsView({ id }: { id?: string }) {
             })}</tbody>
           </table>
         )}
+      {Array.isArray(list) ? <OlderNote what="rollouts" next={older} load={showOlder} /> : null}
       {id ? <RolloutDetail id={id} /> : list && !('error' in list) && list.length ? <Empty>Select a rollout to see its waves, gates and audit trail.</Empty> : null}
     </section>
   );

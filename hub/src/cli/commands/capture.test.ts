@@ -11,16 +11,17 @@ import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess, waitFor 
 import { CAPTURE_CHUNK_SCHEMA, sealRows, type Capture, type CaptureAck, type CaptureDevice } from '@edgefleet/shared';
 import { renderCapture } from './capture.js';
 
-test('show: a capture before its until whose every device has ended says so', () => {
+test('show: the hub\'s state, and a capture that ended on every device before its until says so', () => {
   const part = (status: CaptureDevice['status']): CaptureDevice => ({ deviceId: `d-${status}`, status, rows: 0, chunks: 0, bytes: 0, reason: null, updated: '2026-03-01T12:00:00.000Z' });
   const c: Capture = {
-    id: 3, model: 'm', version: null, target: { all: true }, rate: 1, maxRows: 5, durationSec: 600, features: null, reason: 'r', keyId: 'a'.repeat(64),
+    id: 3, state: 'ended', model: 'm', version: null, target: { all: true }, rate: 1, maxRows: 5, durationSec: 600, features: null, reason: 'r', keyId: 'a'.repeat(64),
     createdBy: 'admin', created: '2026-03-01T12:00:00.000Z', until: '2026-03-01T12:10:00.000Z', stopped: null, purged: null, rows: 0, bytes: 0,
     devices: [part('done'), part('budget_full')],
   };
   const now = new Date('2026-03-01T12:05:00.000Z');
   assert.match(renderCapture(c, now), /^capture 3: m on all devices \(ended on every device\)\n/);
-  assert.match(renderCapture({ ...c, devices: [...c.devices, part('capturing')] }, now), /^capture 3: m on all devices \(active\)\n/);
+  assert.match(renderCapture({ ...c, state: 'active', devices: [...c.devices, part('capturing')] }, now), /^capture 3: m on all devices \(active\)\n/);
+  assert.match(renderCapture({ ...c, state: 'stopped' }, now), /^capture 3: m on all devices \(stopped\)\n/);
   assert.match(renderCapture(c, new Date('2026-03-01T12:11:00.000Z')), /\(ended\)\n/);
 });
 

@@ -11,6 +11,7 @@ import { UsageError, optBool, optInt, optString, optStrings, reqString, type Com
 import { table, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
+import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 type CaptureSummary = Omit<Capture, 'devices'>;
 
@@ -24,16 +25,13 @@ function idArg(raw: string): number {
 const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
   out.write(json ? `${JSON.stringify(value, null, 2)}\n` : escapeLines(text()));
 
+/** The hub's state (docs/hub.md "Data capture"), saying why a capture ended before its `until`. */
 function state(c: CaptureSummary, now: Date): string {
-  if (c.purged) return 'purged';
-  if (c.stopped) return 'stopped';
-  return Date.parse(c.until) <= now.getTime() ? 'ended' : 'active';
+  return c.state === 'ended' && Date.parse(c.until) > now.getTime() ? 'ended on every device' : c.state;
 }
 
 export function renderCapture(c: Capture, now: Date): string {
-  // Active until `until`, though every device may have ended its part already (done, budget_full, ...).
-  const open = c.devices.some((d) => d.status === 'pending' || d.status === 'capturing');
-  const st = state(c, now) === 'active' && c.devices.length > 0 && !open ? 'ended on every device' : state(c, now);
+  const st = state(c, now);
   return `capture ${c.id}: ${c.model}${c.version ? ` ${c.version}` : ''} on ${describeTarget(c.target)} (${st})\n`
     + `rate ${c.rate}, up to ${c.maxRows} rows per device, until ${c.until}; features ${c.features?.join(',') ?? 'all'}; sealed to key ${c.keyId.slice(0, 12)}\n`
     + `by ${c.createdBy} at ${c.created}; reason: ${c.reason}\n`
@@ -99,12 +97,12 @@ export const captureStart: Command = {
 };
 
 export const captureLs: Command = {
-  summary: 'List captures with rows received', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List captures, newest first, with their state and rows received', usage: HISTORY_USAGE, options: { ...HUB_OPTIONS, ...HISTORY_OPTIONS },
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ captures: CaptureSummary[] }>('GET', '/captures');
+    const r = await readHistory<CaptureSummary>(args, ctx, '/captures', 'captures', 'capture ls');
     const now = ctx.now();
-    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'MODEL', 'TARGET', 'STATE', 'RATE', 'ROWS', 'BYTES', 'UNTIL', 'BY', 'REASON'],
-      r.captures.map((c) => [String(c.id), c.model, describeTarget(c.target), state(c, now), String(c.rate), String(c.rows), String(c.bytes), c.until, c.createdBy, c.reason])));
+    print(ctx.stdout, optBool(args, 'json'), r.json, () => table(['ID', 'MODEL', 'TARGET', 'STATE', 'RATE', 'ROWS', 'BYTES', 'UNTIL', 'BY', 'REASON'],
+      r.rows.map((c) => [String(c.id), c.model, describeTarget(c.target), state(c, now), String(c.rate), String(c.rows), String(c.bytes), c.until, c.createdBy, c.reason])));
     return 0;
   },
 };

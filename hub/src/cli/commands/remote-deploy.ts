@@ -9,6 +9,7 @@ import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { StreamWaiter } from '../stream-waiter.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 import { parseList, parseTagOptions } from './parse.js';
+import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
@@ -99,11 +100,11 @@ export const deployCmd: Command = {
 };
 
 export const deploymentsLs: Command = {
-  summary: 'List deployments with per-status device counts', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List deployments, newest first, with per-status device counts', usage: HISTORY_USAGE, options: { ...HUB_OPTIONS, ...HISTORY_OPTIONS },
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ deployments: DeploymentSummary[] }>('GET', '/deployments');
-    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'MODEL', 'VERSION', 'TARGET', 'DEVICES', 'CREATED', 'BY', 'REASON'],
-      r.deployments.map((d) => [String(d.id), d.model, d.version, describeTarget(d.target), countsLine(d.counts), d.created, d.createdBy, d.reason])));
+    const r = await readHistory<DeploymentSummary>(args, ctx, '/deployments', 'deployments', 'deployments ls');
+    print(ctx.stdout, optBool(args, 'json'), r.json, () => table(['ID', 'MODEL', 'VERSION', 'TARGET', 'DEVICES', 'CREATED', 'BY', 'REASON'],
+      r.rows.map((d) => [String(d.id), d.model, d.version, describeTarget(d.target), countsLine(d.counts), d.created, d.createdBy, d.reason])));
     return 0;
   },
 };

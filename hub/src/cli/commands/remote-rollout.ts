@@ -10,6 +10,7 @@ import { watchUntil } from '../watch.js';
 import { MODEL_VERSION, TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 import { parseDuration } from './parse.js';
+import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 
 /**
@@ -132,11 +133,11 @@ export const rolloutCreate: Command = {
 };
 
 export const rolloutLs: Command = {
-  summary: 'List rollouts with their state and current wave', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List rollouts, newest first, with their state and current wave', usage: HISTORY_USAGE, options: { ...HUB_OPTIONS, ...HISTORY_OPTIONS },
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ rollouts: Rollout[] }>('GET', '/rollouts');
-    print(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'SUBJECT', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
-      r.rollouts.map((x) => [x.id, x.config ? `config ${x.config.scope}` : x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
+    const r = await readHistory<Rollout>(args, ctx, '/rollouts', 'rollouts', 'rollout ls');
+    print(ctx.stdout, optBool(args, 'json'), r.json, () => table(['ID', 'SUBJECT', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
+      r.rows.map((x) => [x.id, x.config ? `config ${x.config.scope}` : x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
     return 0;
   },
 };
