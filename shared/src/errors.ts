@@ -33,7 +33,7 @@ export const ErrorCode = {
   AGENT_TOO_OLD: 'AGENT_TOO_OLD',
   /** An encrypted bundle without a content key sealed to this device (docs/security.md "Sealed models"). */
   CONTENT_KEY_MISSING: 'CONTENT_KEY_MISSING',
-  /** A stored version no longer signed by a threshold of the current trust's release keys: the hub will not send it (docs/security.md "Key rotation"). */
+  /** A stored version no longer signed by a threshold of the current trust's release keys: the hub will not send it (docs/security.md "Key rotation and stored versions"). */
   VERSION_NOT_TRUSTED: 'VERSION_NOT_TRUSTED',
   /** Ciphertext or a sealed key that does not open with the key given. */
   DECRYPT_FAILED: 'DECRYPT_FAILED',

@@ -1,8 +1,8 @@
 // Whether a stored model version is still signed the way the fleet's trust requires. A version is
-// verified against the trust of the day it was pushed; after a rotation (docs/security.md "Key
-// rotation") its signers may no longer be release keys, and every agent would refuse the bundle at
-// verification. The hub checks the bundle's signatures against its current trust exactly as an agent
-// does (shared/src/crypto/threshold.ts) before it sends the version to any device.
+// verified against the trust of the day it was pushed; after a rotation (docs/security.md "Key rotation
+// and stored versions") its signers may no longer be release keys, and every agent would refuse the
+// bundle at verification. The hub checks the bundle's signatures against its current trust exactly as
+// an agent does (shared/src/crypto/threshold.ts) before it sends the version to any device.
 import { AppError, checkThreshold, manifestSigningBytes, readBundle, type TrustBody } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 

@@ -1,5 +1,5 @@
 // A running rollout whose version the hub's trust no longer accepts (a release key rotated out after the
-// rollout started: docs/security.md "Key rotation"). Every device told next would refuse the bundle and
+// rollout started: docs/security.md "Key rotation and stored versions"). Every device told next would refuse the bundle and
 // its wave would read as failed, so before telling more devices the rollout pauses with the reason
 // instead (docs/decisions/0065-rollout-pauses-on-untrusted-version.md). Resume checks again.
 import { AppError } from '@edgefleet/shared';
