@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { buildMultiBundle, makeTrust } from '@edgefleet/examples';
-import { STATE_SCHEMA, type AppError } from '@edgefleet/shared';
+import { STATE_SCHEMA, type AppError, type ModelVersionInfo, type TrustDocument } from '@edgefleet/shared';
 import { cleanup, fixture, prepare, startHub, addDevice, type TestHub } from './testing.js';
 import { createApp } from '../api/app.js';
 import { Metrics } from '../metrics.js';
@@ -26,6 +26,24 @@ function holds(h: TestHub, id: string, version: string): void {
     schema: STATE_SCHEMA, deviceId: id, at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1,
     models: [{ name: 'audio-energy', active: version, previous: null, installed: [version], status: 'active', target: null }], capabilities: [],
   });
+}
+
+/** The hub's REST app over the test hub's parts (its trust document is the hub's current trust), and an operator token. */
+function rest(h: TestHub) {
+  const app = createApp({
+    store: h.store, metrics: new Metrics(), clock: h.clock, trust: () => ({ signed: h.trust, signatures: [] }) as TrustDocument, brokers: () => [], fleet: null,
+    maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: h.parts.deployments, ingest: h.parts.ingest,
+  });
+  const token = h.store.tokens.create(`op-${h.store.tokens.list().length}`, 'operator', 'test', h.clock.now()).token;
+  return (method: string, path: string, body?: unknown) => app.request(`/api/v1${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+/** GET /models: each version's `trusted`. */
+async function trustedOf(h: TestHub): Promise<Record<string, boolean | undefined>> {
+  const { versions } = (await (await rest(h)('GET', '/models')).json()) as { versions: ModelVersionInfo[] };
+  return Object.fromEntries(versions.map((v) => [v.version, v.trusted]));
 }
 
 function untrusted(version: string) {
@@ -60,20 +78,14 @@ describe('deploying a version the rotated trust no longer accepts', () => {
     }
   });
 
-  it('POST /deployments answers 422 VERSION_NOT_TRUSTED with the signers and accepted keys in details', async () => {
+  it('POST /deployments answers 422 VERSION_NOT_TRUSTED with the signers and accepted keys in details; GET /models says trusted: false', async () => {
     const h = await startHub();
     try {
       addDevice(h, 'd1');
+      assert.deepEqual(await trustedOf(h), { '1.0.0': true, '2.0.0': true, '3.0.0': true });
       rotate(h);
-      const app = createApp({
-        store: h.store, metrics: new Metrics(), clock: h.clock, trust: () => { throw new Error('unused'); }, brokers: () => [], fleet: null,
-        maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: h.parts.deployments, ingest: h.parts.ingest,
-      });
-      const token = h.store.tokens.create('op', 'operator', 'test', h.clock.now()).token;
-      const res = await app.request('/api/v1/deployments', {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'r' }),
-      });
+      assert.deepEqual(await trustedOf(h), { '1.0.0': false, '2.0.0': false, '3.0.0': false });
+      const res = await rest(h)('POST', '/deployments', { model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'r' });
       const body = (await res.json()) as { error: { code: string; message: string; details: { signedBy: string[]; accepted: string[]; trustVersion: number } } };
       assert.equal(res.status, 422);
       assert.equal(body.error.code, 'VERSION_NOT_TRUSTED');
@@ -95,6 +107,7 @@ describe('deploying a version the rotated trust no longer accepts', () => {
       const both = await buildMultiBundle({ dir: join(root, 'both'), keys, version: '4.0.0', signWith: [keys.release, keys.untrusted] });
       await h.push(both.path);
       rotate(h);
+      assert.equal((await trustedOf(h))['4.0.0'], true);
       const d = await h.parts.deployments.deploy({ model: 'audio-energy', version: '4.0.0', target: { all: true }, reason: 'signed by the new key too' }, 'op');
       assert.equal(d.version, '4.0.0');
       assert.equal(h.store.desired.latest('d1')?.signed.models[0]?.version, '4.0.0');

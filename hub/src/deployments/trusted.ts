@@ -3,7 +3,7 @@
 // and stored versions") its signers may no longer be release keys, and every agent would refuse the
 // bundle at verification. The hub checks the bundle's signatures against its current trust exactly as
 // an agent does (shared/src/crypto/threshold.ts) before it sends the version to any device.
-import { AppError, checkThreshold, manifestSigningBytes, readBundle, type TrustBody } from '@edgefleet/shared';
+import { AppError, checkThreshold, manifestSigningBytes, readBundle, type ModelVersionInfo, type TrustBody } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 
 const short = (keyId: string) => `${keyId.slice(0, 12)}…`;
@@ -51,4 +51,17 @@ export async function assertVersionTrusted(store: Store, trust: TrustBody, model
   const held = new Set(store.devices.runningVersion(model, version).map((d) => d.id));
   if (holders.length > 0 && holders.every((id) => held.has(id))) return;
   throw untrustedVersionError(model, version, t);
+}
+
+/** Listings (GET /models, model ls): each version with `trusted`, left out when its bundle or the trust cannot be read. */
+export async function withTrusted<T extends ModelVersionInfo>(store: Store, trust: () => TrustBody, versions: readonly T[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const v of versions) {
+    try {
+      out.push({ ...v, trusted: (await versionTrust(store, trust(), v.name, v.version)).ok });
+    } catch {
+      out.push(v);
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // The hub as a real process, restarted with a trust document that rotated the release key out (made by
 // `edgefleet trust rotate`): `edgefleet deploy` of a version signed only by the old key fails with
 // VERSION_NOT_TRUSTED naming the version, its signer and the key the trust accepts, and the hub stores
-// no deployment (docs/security.md "Key rotation and stored versions").
+// no deployment, and `model ls` marks the version not trusted (docs/security.md "Key rotation and stored versions").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +27,7 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     const pushed = await cli(['model', 'push', v1.path]);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal((await cli(['devices', 'add', '--id', 'pump-1', '--out', join(dir, 'pump-1.json')])).code, 0);
+    assert.match((await cli(['model', 'ls'])).stdout, /\nvibration-anomaly\s+1\.0\.0\s.*\syes\s*\n$/);
     await hub.stop('SIGTERM', 20_000);
 
     const rotated = await runCli('hub/src/cli/main.ts', ['trust', 'rotate', '--from', trust.path, '--release', keys.files.untrusted.pubPath, '--sign', keys.files.root.keyPath, '--out', join(dir, 'trust-2.json')]);
@@ -37,6 +38,11 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, new RegExp(`error \\[VERSION_NOT_TRUSTED\\]: hub: vibration-anomaly@1\\.0\\.0 is signed by release key\\(s\\) ${keys.release.keyId.slice(0, 12)}…, but the hub's trust \\(version 2\\) accepts 1 of release key\\(s\\) ${keys.untrusted.keyId.slice(0, 12)}…`));
     assert.match(refused.stderr, /Sign it with a current release key/);
+    // model ls marks the version and says why.
+    const models = (await cli(['model', 'ls'])).stdout;
+    assert.match(models, /^NAME\s+VERSION\s+SIZE\s+PUSHED\s+BY\s+DEPRECATED\s+TRUSTED\n/);
+    assert.match(models, /\nvibration-anomaly\s+1\.0\.0\s.*\sno\n/);
+    assert.match(models, /\nTRUSTED no: no threshold of the hub's current release keys signed it; deploys and rollouts of it are refused \(VERSION_NOT_TRUSTED\)/);
     const ls = await cli(['deployments', 'ls', '--json']);
     assert.deepEqual((JSON.parse(ls.stdout) as { deployments: unknown[] }).deployments, []);
   } finally {
