@@ -4,6 +4,7 @@
 // real bundles signed by the examples' keys, the embedded broker (deployments/testing.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMultiBundle, makeTrust } from '@edgefleet/examples';
 import { STATE_SCHEMA, type AppError, type ModelVersionInfo, type TrustDocument } from '@edgefleet/shared';
@@ -93,6 +94,12 @@ describe('deploying a version the rotated trust no longer accepts', () => {
       assert.deepEqual([body.error.details.signedBy, body.error.details.accepted, body.error.details.trustVersion], [[keys.release.keyId], [keys.untrusted.keyId], 2]);
       assert.deepEqual(h.store.deployments.list(), []);
       assert.equal(h.store.audit.query({}).filter((a) => a.action === 'deployment.create').length, 0);
+      // A stored bundle that is gone cannot be checked: the deploy says which file, the listing leaves `trusted` out.
+      const blob = h.store.blobs.pathOf(h.store.models.get('audio-energy', '3.0.0').bundle.sha256);
+      rmSync(blob);
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'r' }, 'op'),
+        (err: AppError) => err.code === 'NOT_FOUND' && err.message.startsWith(`cannot open bundle ${blob}: ENOENT`));
+      assert.deepEqual(await trustedOf(h), { '1.0.0': false, '2.0.0': false, '3.0.0': undefined });
     } finally {
       await h.close();
     }

@@ -25,6 +25,7 @@ export interface VersionTrust {
 /** Reads the version's manifest and signatures from its stored bundle (files not hashed) and checks them against `trust`. */
 export async function versionTrust(store: Store, trust: TrustBody, model: string, version: string): Promise<VersionTrust> {
   const v = store.models.get(model, version);
+  // A stored bundle that is gone is NOT_FOUND naming its file (readBundle).
   const info = await readBundle(store.blobs.pathOf(v.bundle.sha256), { verifyFiles: false, what: `${model}@${version}: stored bundle` });
   const r = checkThreshold(trust, 'release', manifestSigningBytes(info), info.signatures.signatures);
   const signedBy = [...new Set(info.signatures.signatures.map((s) => s.keyId))];
