@@ -39,6 +39,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   MODEL_PREFLIGHT_FAILED: 'model',
   AGENT_TOO_OLD: 'input',
   CONTENT_KEY_MISSING: 'input',
+  VERSION_NOT_TRUSTED: 'input',
   DECRYPT_FAILED: 'input',
   DOCUMENT_EXPIRED: 'input',
   DOCUMENT_REPLAYED: 'input',

@@ -33,6 +33,8 @@ export const ErrorCode = {
   AGENT_TOO_OLD: 'AGENT_TOO_OLD',
   /** An encrypted bundle without a content key sealed to this device (docs/security.md "Sealed models"). */
   CONTENT_KEY_MISSING: 'CONTENT_KEY_MISSING',
+  /** A stored version no longer signed by a threshold of the current trust's release keys: the hub will not send it (docs/security.md "Key rotation and stored versions"). */
+  VERSION_NOT_TRUSTED: 'VERSION_NOT_TRUSTED',
   /** Ciphertext or a sealed key that does not open with the key given. */
   DECRYPT_FAILED: 'DECRYPT_FAILED',
   DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
@@ -84,6 +86,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   MODEL_PREFLIGHT_FAILED: 422,
   AGENT_TOO_OLD: 422,
   CONTENT_KEY_MISSING: 422,
+  VERSION_NOT_TRUSTED: 422,
   DECRYPT_FAILED: 422,
   DOCUMENT_EXPIRED: 422,
   DOCUMENT_REPLAYED: 409,

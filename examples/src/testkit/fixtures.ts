@@ -220,7 +220,7 @@ export async function buildExampleBundle(o: ExampleBundleOptions): Promise<Bundl
 }
 
 /** The multi-input audio model (audio FP32 [1,-1] + sample_rate INT64 [] -> energy, sr_out) with output reference bins. */
-export async function buildMultiBundle(o: { dir: string; keys?: Keys; sign?: boolean; version?: string }): Promise<BundleResult> {
+export async function buildMultiBundle(o: { dir: string; keys?: Keys; sign?: boolean; version?: string; signWith?: KeyPair[] }): Promise<BundleResult> {
   const m = buildMultiInputModel();
   const rng = makeRng(5);
   // Energies of synthetic clips (noise at random levels) as the output reference.
@@ -237,7 +237,7 @@ export async function buildMultiBundle(o: { dir: string; keys?: Keys; sign?: boo
   return bundleFromOnnx({
     dir: o.dir, onnx: m.onnx, name: 'audio-energy', version: o.version ?? '1.0.0', io: m.io, reference: ref,
     description: 'mean energy of an audio clip; a non-tabular model with a scalar INT64 input',
-    ...(o.keys ? { keys: o.keys } : {}), ...(o.sign !== undefined ? { sign: o.sign } : {}),
+    ...(o.keys ? { keys: o.keys } : {}), ...(o.sign !== undefined ? { sign: o.sign } : {}), ...(o.signWith ? { signWith: o.signWith } : {}),
   });
 }
 

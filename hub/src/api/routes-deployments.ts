@@ -2,6 +2,7 @@
 // or all) with a reason, and each deployment's per-device status.
 import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
+import { targetDeviceIds } from '../deployments/target.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, type ApiDeps, type RouteDef } from './http.js';
 
 function part(deps: ApiDeps): DeploymentService {
@@ -18,6 +19,8 @@ export const deploymentRoutes: RouteDef[] = [
       const b = await jsonBody(c, DeploymentCreate, 'deployment request');
       const s = part(deps);
       const target = `${b.model}@${b.version}`;
+      // A version signed only by keys the trust no longer lists would be refused by every device (VERSION_NOT_TRUSTED).
+      await s.requireTrusted(b.model, b.version, targetDeviceIds(deps.store.devices.targetable(), b.target));
       // The deployment, every device's desired document and the audit entry commit together.
       const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}) }));
       // Documents stay stored when the publish fails; the failure is reported (audit, header, log).

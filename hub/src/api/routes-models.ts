@@ -6,11 +6,16 @@ import { AppError, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionD
 import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
+import { withTrusted } from '../deployments/trusted.js';
 
 const ListQuery = z.object({ name: z.string().optional() });
 
-function detail(deps: ApiDeps, name: string, version: string): z.infer<typeof ModelVersionDetail> {
-  const v = deps.store.models.get(name, version);
+/** Each version with whether the hub's current trust still accepts its signers. */
+const trusted = <T extends ModelVersionInfo>(deps: ApiDeps, versions: readonly T[]) => withTrusted(deps.store, () => deps.trust().signed, versions);
+
+async function detail(deps: ApiDeps, name: string, version: string): Promise<z.infer<typeof ModelVersionDetail>> {
+  const stored = deps.store.models.get(name, version);
+  const [v = stored] = await trusted(deps, [stored]);
   return { ...v, manifest: v.manifest as unknown as Record<string, unknown>, provenance: v.manifest.provenance, devices: deps.store.devices.runningVersion(name, version) };
 }
 
@@ -43,7 +48,7 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
       method: 'get', path: '/models', access: 'viewer', summary: 'List model versions', response: ModelVersionList,
       query: ListQuery,
       async handler(c, deps) {
-        return { versions: deps.store.models.list(queryOf(c, ListQuery, 'models query').name || undefined) };
+        return { versions: await trusted(deps, deps.store.models.list(queryOf(c, ListQuery, 'models query').name || undefined)) };
       },
     },
     {
@@ -52,7 +57,7 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
         const name = param(c, 'name');
         const versions = deps.store.models.list(name);
         if (versions.length === 0) throw new AppError('NOT_FOUND', `no model "${name}" in the registry`);
-        return { versions };
+        return { versions: await trusted(deps, versions) };
       },
     },
     {

@@ -2,13 +2,14 @@
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
 // each document: desired.ts.
-import { AppError, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow } from '@edgefleet/shared';
+import { AppError, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
+import { assertVersionTrusted } from './trusted.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -34,6 +35,8 @@ export interface DeploymentDeps extends DesiredDeps {
   options?: Partial<DeploymentOptions>;
   /** Several hubs: renewal is a singleton job the lease holder starts (startRenewal/stopRenewal), not part of start(). */
   renewalAsJob?: boolean;
+  /** The hub's current trust: a version it no longer accepts is not sent (trusted.ts). Absent in tests of other parts: not checked. */
+  trust?: () => TrustBody;
 }
 
 /** Desired documents published at once. */
@@ -120,6 +123,7 @@ export class DeploymentService {
 
   /** Assigns a model version to a target and issues a desired document to every device it reaches. */
   async deploy(req: DeploymentCreate, actor: string): Promise<Deployment> {
+    await this.requireTrusted(req.model, req.version, targetDeviceIds(this.deps.store.devices.targetable(), req.target));
     const { id, docs } = this.createDeployment(req, actor);
     await this.publishDesired(docs);
     return this.deployments.get(id);
@@ -134,7 +138,16 @@ export class DeploymentService {
   }
 
   /**
-   * The stored half of deploy: the deployment, its devices and each device's next desired document in
+   * VERSION_NOT_TRUSTED for a version no longer signed by a threshold of the current trust's release keys
+   * (a key rotated out since it was pushed), unless every device in `holders` holds it already (trusted.ts).
+   * Called before createDeployment, a rollout's create and each batch a rollout tells.
+   */
+  async requireTrusted(model: string, version: string, holders: readonly string[] = []): Promise<void> {
+    if (this.deps.trust) await assertVersionTrusted(this.deps.store, this.deps.trust(), model, version, holders);
+  }
+
+  /**
+   * The stored half of deploy (call requireTrusted first): the deployment, its devices and each device's next desired document in
    * one transaction, with `record` (the API's audit entry) inside it. Publish the documents after commit.
    */
   createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {

@@ -50,6 +50,10 @@ export function fixture(): Fixture {
 
 export interface TestHub {
   store: Store;
+  /** The hub's current trust (the fixture's until a test rotates it): the deployments part checks versions against it. */
+  trust: TrustBody;
+  /** Pushes a bundle file through the Registry, verified against the fixture's trust. */
+  push(path: string): Promise<void>;
   link: FleetLink;
   parts: Parts;
   clock: ManualClock;
@@ -70,7 +74,8 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
     const v = await verifyBundle(path, trust);
     return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
   });
-  for (const b of Object.values(bundles)) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+  const push = async (path: string) => { await registry.push(createReadStream(path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() }); };
+  for (const b of Object.values(bundles)) await push(b.path);
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
     devices: store.devices, metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock,
@@ -78,13 +83,13 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
   await link.start();
   const logger = new RecordingLogger();
   const parts = makeParts({
-    store, link, hubKey: keys.hub, clock, logger,
+    store, link, hubKey: keys.hub, clock, logger, trust: () => h.trust,
     deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
   });
   await parts.start();
   const clients: MqttClient[] = [];
-  return {
-    store, link, parts, clock, logger, url: link.address().mqtt, clients,
+  const h: TestHub = {
+    store, trust, push, link, parts, clock, logger, url: link.address().mqtt, clients,
     async close() {
       for (const c of clients) await c.endAsync(true);
       await parts.stop();
@@ -92,6 +97,7 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
       store.close();
     },
   };
+  return h;
 }
 
 export function addDevice(h: TestHub, id: string, tags: Record<string, string> = {}): void {

@@ -20,6 +20,7 @@ import { act, view, type RolloutActionName } from './actions.js';
 import { rolloutCursor, type Rollout, type RolloutList, type RolloutListQuery } from '@edgefleet/shared';
 import { ConfigService } from '../config/service.js';
 import { configDevice, planConfigRollout, tellConfig } from './config-rollout.js';
+import { pauseIfUntrusted } from './trust-pause.js';
 
 export interface RolloutOptions {
   /** How often running rollouts are stepped. */
@@ -97,6 +98,7 @@ export class RolloutEngine {
     const { record, devices } = planRollout(store, req, actor.name, now, this.opts.requireStagingRing);
     // A sealed version without its content key would leave every wave's devices unable to load it.
     this.deps.deployments.requireContentKey(req.model, req.version);
+    await this.deps.deployments.requireTrusted(req.model, req.version);
     store.db.transaction(() => {
       store.rollouts.create(record);
       for (const d of devices) store.rollouts.addDevice(record.id, d);
@@ -137,9 +139,10 @@ export class RolloutEngine {
   }
 
   /** Which devices each wave of `req` would take (nothing stored; create with the answered id to get them). */
-  preview(req: RolloutPreviewRequest, actor: Actor): RolloutPreview {
+  async preview(req: RolloutPreviewRequest, actor: Actor): Promise<RolloutPreview> {
     const preview = previewRollout(this.deps.store, req, actor.name, this.deps.clock.now(), this.opts.requireStagingRing);
     this.deps.deployments.requireContentKey(req.model, req.version);
+    await this.deps.deployments.requireTrusted(req.model, req.version);
     return preview;
   }
 
@@ -241,15 +244,18 @@ export class RolloutEngine {
     }
     if (await finishVerdict(this, this.deps, r, now)) return;
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
+    // A passed shadow stage waiting for promote (manual advance) tells nobody: passing marked its devices
+    // not told, for the first wave to tell them to switch (docs/rollouts.md "Shadow stage").
+    const due = wave.shadow && p.state === 'passed' ? [] : members.filter((d) => d.notifiedAt === null);
+    // A version the hub's trust no longer accepts reaches no more devices: the rollout pauses (trust-pause.ts).
+    if (due.length && !r.config && (await pauseIfUntrusted(this, this.deps.deployments, r, now))) return;
 
     if (p.state === 'pending') {
       p.state = 'deploying';
       p.startedAt = now.toISOString();
       this.transition(r, 'rollout.wave_deploying', null, { devices: members.length, ...(wave.tags ? { tags: wave.tags } : { percent: wave.percent }) }, now);
     }
-    // A passed shadow stage waiting for promote (manual advance) tells nobody: passing marked its devices
-    // not told, for the first wave to tell them to switch (docs/rollouts.md "Shadow stage").
-    if (!(wave.shadow && p.state === 'passed')) await this.notify(r, k, members.filter((d) => d.notifiedAt === null), now);
+    await this.notify(r, k, due, now);
     const waiting = store.rollouts.devices(id).filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k && d.notifiedAt === null).length;
     if (p.state === 'deploying' && waiting === 0) {
       p.state = 'baking';

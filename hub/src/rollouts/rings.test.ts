@@ -68,12 +68,12 @@ describe('staging rings', () => {
       // with minDevices it is topped up. The id fixes every device's place.
       const tiny: Wave[] = [{ name: 'canary', percent: 0.001, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 0 }];
       const previewOf = (waves: Wave[]) => e.engine.preview({ ...base, id: 'ro-00000000aa', version: '2.0.0', waves, reason: 'v2' } as never, { name: 'op' });
-      assert.throws(() => previewOf(tiny), (err: AppError) => {
+      await assert.rejects(previewOf(tiny), (err: AppError) => {
         assert.equal(err.code, 'BAD_REQUEST');
         assert.match(err.message, /^waves\[0\]\.percent: the wave canary 0\.001% takes none of the 20 device\(s\) of the target .*: expected minDevices \(e\.g\. --wave canary:0\.001%:min=1\) or a larger percent$/);
         return true;
       });
-      assert.equal(previewOf([{ ...tiny[0]!, minDevices: 1 }, tiny[1]!]).waves[0]?.devices, 1, 'with minDevices 1 it takes one device');
+      assert.equal((await previewOf([{ ...tiny[0]!, minDevices: 1 }, tiny[1]!])).waves[0]?.devices, 1, 'with minDevices 1 it takes one device');
       const r = await e.engine.create({ ...base, version: '2.0.0', waves: RING, reason: 'v2' }, { name: 'op' });
       e.clock.advance(61_000);
       report(e, STAGING, '2.0.0');

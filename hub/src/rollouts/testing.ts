@@ -37,6 +37,11 @@ export async function prepare(): Promise<void> {
   for (const v of ['1.0.0', '2.0.0', '3.0.0']) bundles.push(await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: v }));
 }
 
+/** Trust version 2 after a release key rotation: its release role lists only the `untrusted` key, so no bundle here is signed by a current key. */
+export function rotatedTrust(): TrustBody {
+  return makeTrust(join(root, 'rotated'), { ...keys, release: keys.untrusted }, { version: 2 }).body;
+}
+
 /** Call from after(). */
 export function cleanup(): void {
   rmSync(root, { recursive: true, force: true });
@@ -45,6 +50,8 @@ export function cleanup(): void {
 export interface Env {
   dir: string;
   store: Store;
+  /** The hub's current trust (version 1 until a test rotates it, e.g. to rotatedTrust()): versions sent are checked against it. */
+  trust: TrustBody;
   clock: ManualClock;
   link: FleetLink;
   parts: Parts;
@@ -73,7 +80,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
   await link.start();
   for (let i = 0; i < devices; i++) store.devices.create(`d-${String(i).padStart(3, '0')}`, `secret-${i}`, { ring: 'a' }, null, clock.now());
   const build = () => {
-    const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger() });
+    const parts = makeParts({ store, link, hubKey: keys.hub, clock, logger: new RecordingLogger(), trust: () => env.trust });
     const logger = new RecordingLogger();
     const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger, options: { tickMs: 3_600_000, desiredPerMinute: 1e6, ...opts } });
     // A step that fails is logged and skipped by the engine (the next tick retries it); here it is
@@ -90,7 +97,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
   await parts.start();
   await engine.start();
   const env: Env = {
-    dir, store, clock, link, parts, engine, seq: new Map(),
+    dir, store, trust, clock, link, parts, engine, seq: new Map(),
     async restart() {
       await engine.stop();
       await parts.stop();

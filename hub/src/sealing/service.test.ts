@@ -68,7 +68,7 @@ describe('sealed models on the hub', () => {
     const engine = new RolloutEngine({ store, deployments: parts.deployments, gateData: new RollupGateData(store), clock, logger: new RecordingLogger(), options: { tickMs: 3_600_000 } });
     const req = { model: 'secret', version: '1.0.0', target: { all: true }, reason: 'r' } as RolloutCreate;
     const actor = { name: 'op' };
-    assert.throws(() => engine.preview(req, actor), missing);
+    await assert.rejects(engine.preview(req, actor), missing);
     await assert.rejects(engine.create(req, actor), missing);
     assert.deepEqual(store.rollouts.list().rollouts, []);
   });

@@ -140,7 +140,7 @@ export class Hub {
     let captures: CaptureService | null = null;
     const config = new ConfigService(store, { maxPayloadBytes: cfg.maxPayloadBytes });
     const deployments = new DeploymentService({
-      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, desiredCapture: (id) => captures?.desiredFor(id) ?? [], renewalAsJob: hubId !== null, ...(cfg.sync ? { options: cfg.sync } : {}),
+      store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, trust: () => this.currentTrust(), desiredCapture: (id) => captures?.desiredFor(id) ?? [], renewalAsJob: hubId !== null, ...(cfg.sync ? { options: cfg.sync } : {}),
     });
     this.deploymentsPart = deployments;
     captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, ...(cfg.capture ? { options: cfg.capture } : {}) });

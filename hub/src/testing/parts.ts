@@ -1,6 +1,6 @@
 // Tests' composition of the data-flow parts as server/hub.ts wires them: ingest (device reports in),
 // deployments (desired documents out, status from ingest's reports). start() and stop() in hub order.
-import type { DesiredCapture, KeyPair } from '@edgefleet/shared';
+import type { DesiredCapture, KeyPair, TrustBody } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
@@ -22,6 +22,8 @@ export interface PartsOptions {
   limits?: Partial<IngestLimits>;
   sealing?: Sealing;
   desiredCapture?: (deviceId: string) => DesiredCapture[];
+  /** The hub's current trust, for the deployments part's check of each version it sends. */
+  trust?: () => TrustBody;
 }
 
 export interface Parts {
@@ -39,7 +41,7 @@ export function makeParts(o: PartsOptions): Parts {
     ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.ingest ? { options: o.ingest } : {}), ...(o.limits ? { limits: o.limits } : {}),
   });
   const config = new ConfigService(o.store);
-  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, config, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.desiredCapture ? { desiredCapture: o.desiredCapture } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
+  const deployments = new DeploymentService({ store: o.store, link: o.link, hubKey: o.hubKey, clock: o.clock, logger: o.logger, reports: ingest, config, ...(o.sealing ? { sealing: o.sealing } : {}), ...(o.desiredCapture ? { desiredCapture: o.desiredCapture } : {}), ...(o.trust ? { trust: o.trust } : {}), ...(o.deployments ? { options: o.deployments } : {}) });
   return {
     ingest, deployments, config,
     async start() {

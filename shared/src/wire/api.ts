@@ -171,6 +171,11 @@ export const ModelVersionInfo = z.object({
   pushedBy: z.string(),
   deprecated: z.boolean(),
   deprecatedReason: z.string().nullable(),
+  /**
+   * Listings only: whether a threshold of the hub's current release keys signed it. false: deploys and
+   * rollouts of it are refused (VERSION_NOT_TRUSTED, docs/security.md "Key rotation and stored versions").
+   */
+  trusted: z.boolean().optional(),
 });
 export type ModelVersionInfo = z.infer<typeof ModelVersionInfo>;
 export const ModelVersionList = z.object({ versions: z.array(ModelVersionInfo) });

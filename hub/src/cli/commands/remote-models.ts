@@ -39,8 +39,14 @@ export const modelLs: Command = {
   summary: 'List model versions in the registry', usage: '[--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ versions: ModelVersionInfo[] }>('GET', '/models');
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED'],
-      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : ''])));
+    if (optBool(args, 'json')) {
+      ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return 0;
+    }
+    ctx.stdout.write(table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED', 'TRUSTED'],
+      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no'])));
+    // docs/security.md "Key rotation and stored versions"
+    if (r.versions.some((v) => v.trusted === false)) ctx.stdout.write('TRUSTED no: no threshold of the hub\'s current release keys signed it; deploys and rollouts of it are refused (VERSION_NOT_TRUSTED): sign it with a current release key and push it again\n');
     return 0;
   },
 };

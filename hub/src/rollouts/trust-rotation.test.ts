@@ -1,0 +1,91 @@
+// Rollouts of a version the hub's trust no longer accepts (a release key rotated out): create, preview and
+// POST /rollouts are refused (VERSION_NOT_TRUSTED); a rollout already running when trust rotates pauses
+// at its next wave start with that reason instead of telling devices that would refuse the bundle, and a
+// shadow stage does the same (decision 0065). Real Store, real bundles, the embedded broker (testing.ts).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RolloutCreate } from '@edgefleet/shared';
+import { GATES, WAVES, actOverRest, actions, appOf, bake, cleanup, notified, prepare, rotatedTrust, running, setup, v1Everywhere } from './testing.js';
+
+before(prepare);
+after(cleanup);
+
+const req = (over: Partial<RolloutCreate> = {}) => ({
+  model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2', ...over,
+}) as RolloutCreate;
+const untrusted = (err: { code?: string; message?: string }) => err.code === 'VERSION_NOT_TRUSTED' && /^audio-energy@2\.0\.0 is signed by release key\(s\) /.test(err.message ?? '');
+
+describe('rollouts and trust rotation', () => {
+  it('create, preview and POST /rollouts of a version no current release key signed are refused; nothing is stored', async () => {
+    const e = await setup(6);
+    try {
+      await v1Everywhere(e);
+      e.trust = rotatedTrust();
+      await assert.rejects(e.engine.create(req(), { name: 'op' }), untrusted);
+      await assert.rejects(e.engine.preview(req(), { name: 'op' }), untrusted);
+      const token = e.store.tokens.create('op', 'operator', 'test', e.clock.now()).token;
+      const res = await appOf(e).request('/api/v1/rollouts', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(req()) });
+      assert.equal(res.status, 422);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'VERSION_NOT_TRUSTED');
+      assert.deepEqual(e.store.rollouts.list(), []);
+      assert.equal(running(e, '2.0.0'), 0);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a running rollout pauses at its next wave start when trust rotates, telling no more devices; resume checks again', async () => {
+    const e = await setup(20);
+    const v1 = e.trust;
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create(req(), { name: 'op' });
+      const canary = notified(e, r.id);
+      assert.ok(canary.length >= 2 && canary.length < 20, `canary of ${canary.length}`);
+      e.trust = rotatedTrust(); // the hub restarted with trust version 2
+      await bake(e, r.id, canary);
+      const paused = e.store.rollouts.get(r.id);
+      assert.equal(paused.progress[0]?.state, 'passed', 'the canary, told before the rotation, is judged as before');
+      await e.engine.tick();
+      const p = e.engine.view(r.id);
+      assert.equal(p.state, 'paused');
+      assert.match(p.stateReason ?? '', /^VERSION_NOT_TRUSTED: audio-energy@2\.0\.0 is signed by release key\(s\) .*every device would refuse the bundle/);
+      assert.equal(p.waves[1]?.state, 'pending', 'the next wave did not start');
+      assert.deepEqual(notified(e, r.id).sort(), [...canary].sort(), 'no device told after the rotation');
+      assert.equal(running(e, '2.0.0'), canary.length);
+      const entry = e.store.audit.query({}).find((a) => a.target === r.id && a.action === 'rollout.paused');
+      assert.equal((entry?.details as { code?: string }).code, 'VERSION_NOT_TRUSTED');
+      // Resumed under the same trust it pauses again; with a trust that accepts the version it goes on.
+      assert.equal((await actOverRest(e, r.id, 'resume', 'try again')).body.state, 'paused');
+      e.trust = v1;
+      assert.equal((await actOverRest(e, r.id, 'resume', 'key back in trust')).body.state, 'running');
+      assert.equal(notified(e, r.id).length, 20);
+      assert.deepEqual(actions(e, r.id).filter((a) => a === 'rollout.paused' || a === 'rollout.resumed'), ['rollout.paused', 'rollout.resumed', 'rollout.paused', 'rollout.resumed']);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a shadow stage pauses before more of its devices are told to run the version in shadow', async () => {
+    // About one document per step: the first step tells one device, the others are due after the rotation.
+    const e = await setup(6, { desiredPerMinute: 0.01 });
+    try {
+      await v1Everywhere(e);
+      const shadow = { sampleRate: 0.2, bakeSec: 60, minAgreement: 0.9, minSamples: 50, tolerance: 0.01, threshold: 0.5 };
+      const r = await e.engine.create(req({ shadow } as Partial<RolloutCreate>), { name: 'op' });
+      const told = notified(e, r.id);
+      assert.equal(e.engine.view(r.id).waves[0]?.shadow !== undefined, true, 'the first wave is the shadow stage');
+      assert.ok(told.length >= 1 && told.length < 6, `told ${told.length}`);
+      e.trust = rotatedTrust();
+      e.clock.advance(3_600_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused');
+      assert.match(v.stateReason ?? '', /^VERSION_NOT_TRUSTED: /);
+      assert.deepEqual(notified(e, r.id), told, 'no device told after the rotation');
+      assert.equal(e.store.shadows.byRollout(r.id).length, told.length);
+    } finally {
+      await e.close();
+    }
+  });
+});
