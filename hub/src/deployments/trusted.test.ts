@@ -64,16 +64,16 @@ describe('deploying a version the rotated trust no longer accepts', () => {
       for (const id of ['d1', 'd2']) addDevice(h, id);
       await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['d1'] }, reason: 'before rotation' }, 'op');
       holds(h, 'd1', '1.0.0');
-      const before = h.store.deployments.list().length;
+      const before = h.store.deployments.list().deployments.length;
       rotate(h);
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'r' }, 'op'), untrusted('2.0.0'));
       // d2 never held 1.0.0: it would refuse the bundle, so the deploy is refused for both.
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'r' }, 'op'), untrusted('1.0.0'));
-      assert.equal(h.store.deployments.list().length, before, 'no deployment stored');
+      assert.equal(h.store.deployments.list().deployments.length, before, 'no deployment stored');
       assert.equal(h.store.desired.latest('d2'), undefined, 'no document for d2');
       // d1 holds 1.0.0: its agent switches to it without verifying it again (docs/operations.md "Keys").
       await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['d1'] }, reason: 'back to what d1 holds' }, 'op');
-      assert.equal(h.store.deployments.list().length, before + 1);
+      assert.equal(h.store.deployments.list().deployments.length, before + 1);
     } finally {
       await h.close();
     }

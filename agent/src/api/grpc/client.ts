@@ -10,7 +10,8 @@ export type OipMessage = Record<string, any>;
 type Call = (req: unknown, md: Metadata, opts: { deadline?: number }, cb: (err: ServiceError | null, res: OipMessage) => void) => void;
 
 export interface OipGrpcClient {
-  call(method: string, req: unknown, md?: Metadata): Promise<OipMessage>;
+  /** `deadlineMs`: how long the call may take (20 s unless given). */
+  call(method: string, req: unknown, md?: Metadata, deadlineMs?: number): Promise<OipMessage>;
   raw: Client;
   close(): void;
 }
@@ -21,8 +22,8 @@ export function oipClient(target: string, options: ClientOptions = {}, proto: Pa
   const client: Client = new pkg.inference.GRPCInferenceService(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, ...options });
   return {
     raw: client,
-    call: (method, req, md = new Metadata()) => new Promise((resolve, reject) => {
-      ((client as unknown as Record<string, Call>)[method]!).call(client, req, md, { deadline: Date.now() + 20_000 }, (err, res) => (err ? reject(err) : resolve(res)));
+    call: (method, req, md = new Metadata(), deadlineMs = 20_000) => new Promise((resolve, reject) => {
+      ((client as unknown as Record<string, Call>)[method]!).call(client, req, md, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     }),
     close: () => client.close(),
   };
