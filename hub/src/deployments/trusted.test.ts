@@ -92,7 +92,7 @@ describe('deploying a version the rotated trust no longer accepts', () => {
       assert.equal(body.error.code, 'VERSION_NOT_TRUSTED');
       const { keys } = fixture();
       assert.deepEqual([body.error.details.signedBy, body.error.details.accepted, body.error.details.trustVersion], [[keys.release.keyId], [keys.untrusted.keyId], 2]);
-      assert.deepEqual(h.store.deployments.list(), []);
+      assert.deepEqual(h.store.deployments.list().deployments, []);
       assert.equal(h.store.audit.query({}).filter((a) => a.action === 'deployment.create').length, 0);
       // A stored bundle that is gone cannot be checked: the deploy says which file, the listing leaves `trusted` out.
       const blob = h.store.blobs.pathOf(h.store.models.get('audio-energy', '3.0.0').bundle.sha256);

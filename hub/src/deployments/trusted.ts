@@ -22,14 +22,28 @@ export interface VersionTrust {
   accepted: string[];
 }
 
+/**
+ * The verdicts already reached, by bundle and release role: a stored bundle never changes under its
+ * sha256, so GET /models and a running rollout's steps read each bundle once per trust, not per call.
+ * Bounded: emptied when it reaches CACHE_MAX entries (each is a few hundred bytes).
+ */
+const verdicts = new Map<string, VersionTrust>();
+const CACHE_MAX = 10_000;
+
 /** Reads the version's manifest and signatures from its stored bundle (files not hashed) and checks them against `trust`. */
 export async function versionTrust(store: Store, trust: TrustBody, model: string, version: string): Promise<VersionTrust> {
   const v = store.models.get(model, version);
-  // A stored bundle that is gone is NOT_FOUND naming its file (readBundle).
+  const key = `${v.bundle.sha256}|${trust.version}|${JSON.stringify(trust.roles.release)}|${JSON.stringify(trust.keys)}`;
+  const known = verdicts.get(key);
+  // A stored bundle that is gone is NOT_FOUND naming its file (readBundle), cached verdict or not.
+  if (known && store.blobs.has(v.bundle.sha256)) return known;
   const info = await readBundle(store.blobs.pathOf(v.bundle.sha256), { verifyFiles: false, what: `${model}@${version}: stored bundle` });
   const r = checkThreshold(trust, 'release', manifestSigningBytes(info), info.signatures.signatures);
   const signedBy = [...new Set(info.signatures.signatures.map((s) => s.keyId))];
-  return { ok: r.ok, trustVersion: trust.version, threshold: r.threshold, signedBy, valid: r.valid, accepted: [...trust.roles.release.keyIds] };
+  const t = { ok: r.ok, trustVersion: trust.version, threshold: r.threshold, signedBy, valid: r.valid, accepted: [...trust.roles.release.keyIds] };
+  if (verdicts.size >= CACHE_MAX) verdicts.clear();
+  verdicts.set(key, t);
+  return t;
 }
 
 /** VERSION_NOT_TRUSTED naming the version, its signers, the keys the trust accepts and what to do. */

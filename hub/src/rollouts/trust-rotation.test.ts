@@ -27,7 +27,7 @@ describe('rollouts and trust rotation', () => {
       const res = await appOf(e).request('/api/v1/rollouts', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(req()) });
       assert.equal(res.status, 422);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'VERSION_NOT_TRUSTED');
-      assert.deepEqual(e.store.rollouts.list(), []);
+      assert.deepEqual(e.store.rollouts.list().rollouts, []);
       assert.equal(running(e, '2.0.0'), 0);
     } finally {
       await e.close();
