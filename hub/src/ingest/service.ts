@@ -94,11 +94,18 @@ export class IngestService implements DeviceReports {
     return Promise.resolve();
   }
 
-  stop(): Promise<void> {
+  /** Async so that a database error rejects (the hub's stop logs it and goes on) rather than throwing. */
+  async stop(): Promise<void> {
     while (this.unsubs.length) this.unsubs.pop()?.();
-    this.writer.flush(); // synchronous: queued windows are stored; their acks go out while the link is still up
+    // Synchronous: queued windows are stored; their acks go out while the link is still up. What could not
+    // be stored (the database down or not answering) is named here, since it is not acked either.
+    const unstored = this.writer.flush();
+    if (unstored.length) {
+      this.deps.logger.warn({ windows: unstored.map((u) => ({ deviceId: u.deviceId, seqs: toRanges(u.seqs) })) },
+        'stopping: telemetry windows not stored, so not acked (their devices keep them and send them again)');
+    }
     this.clocks.flush();
-    return Promise.resolve();
+    await Promise.resolve();
   }
 
   onEvents(fn: (deviceId: string, events: DeviceEvent[], now: Date) => void): () => void {

@@ -1,7 +1,7 @@
 // The per-tick window writer (window-writer.ts) on a real hub.db in a temp dir: batches of several
 // devices queued in one tick are stored in one transaction with their rollups, each device gets one ack
 // for all its seqs after the commit, a resend stores nothing twice, and a batch that cannot be stored
-// fails alone (no ack, so the device resends) while the others of its tick are stored and acked.
+// fails alone (no ack, so the device resends; flush() names it) while the others of its tick are stored and acked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -78,11 +78,14 @@ test('a batch that cannot be stored fails alone: no ack for it, the rest of its 
   const h = setup();
   try {
     const bad = h.windows([1]).map((w) => ({ ...w, count: 1n as unknown as number })); // JSON.stringify throws on a BigInt
-    const results = await Promise.allSettled([
+    const writes = Promise.allSettled([
       h.writer.write('a', h.windows([1]), [1], false),
       h.writer.write('b', bad, [1], false),
       h.writer.write('c', h.windows([1, 2]), [1, 2], false),
     ]);
+    // Flushed as the ingest's stop does: what was not stored is returned, for the stop's log.
+    assert.deepEqual(h.writer.flush(), [{ deviceId: 'b', seqs: [1] }]);
+    const results = await writes;
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
     assert.equal(h.count(), 3);
     assert.deepEqual(h.acks.map((a) => a.deviceId).sort(), ['a', 'c']);

@@ -47,12 +47,15 @@ export class WindowWriter {
     });
   }
 
-  /** Writes and acks what is queued now (also called by the ingest's stop). */
-  flush(): void {
+  /**
+   * Writes and acks what is queued now (also called by the ingest's stop). Returns the messages it could
+   * not store: not acked, so their devices keep them and send them again.
+   */
+  flush(): Array<{ deviceId: string; seqs: number[] }> {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
     const batch = this.pending;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return [];
     this.pending = [];
     this.windows = 0;
     const now = this.deps.now();
@@ -72,6 +75,7 @@ export class WindowWriter {
         (err: unknown) => list.forEach((p) => p.done(err)),
       );
     }
+    return [...failed].map((p) => ({ deviceId: p.deviceId, seqs: p.seqs }));
   }
 
   /** Stores the batches: one transaction, or one each if that fails. Returns the batches not stored (already rejected). */

@@ -46,6 +46,11 @@ export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3
 // several hubs the lease's step (singleton jobs, then the release) stops rollouts and alerts, whose own steps then end at once.
 export const HUB_STOP_MS = HUB_STOP_STEP_MS.http + 3 * HUB_STOP_STEP_MS.part + HUB_STOP_STEP_MS.alerts + HUB_STOP_STEP_MS.broker;
 export const HUB_STOP_EXIT_MS = 9000;
+/**
+ * What the stop's statements may wait on PostgreSQL, all together from the signal's handling: none holds
+ * the event loop (and so the exit timer) past it. A server that answers no probe fails them at once anyway.
+ */
+export const HUB_STOP_DB_MS = HUB_STOP_EXIT_MS - 1000;
 
 export interface HubAddresses {
   http: string;
@@ -241,12 +246,14 @@ export class Hub {
 
   /**
    * Idempotent: HTTP, then the broker, then the store. Every step has a deadline (HUB_STOP_MS in all;
-   * docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up.
+   * docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up, nor can a
+   * database that does not answer (HUB_STOP_DB_MS).
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+      this.store?.finishWithin(HUB_STOP_DB_MS);
       // Streams end first (a clean end of each response), then the server closes what is left.
       this.streams?.stop();
       this.streams = null;

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { WalKeeper, ensurePrivateDbFile, ensurePrivateDir, type WalKeeperOptions } from '@edgefleet/shared';
 import { isPostgresUrl, openDb, openPgDb, type Db, type OpenDbOptions } from './db.js';
+import { PgDb } from './pg/facade.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
 import { EnrollmentRepo } from './enrollment-repo.js';
@@ -101,6 +102,14 @@ export class Store {
    */
   wipeWal(): void {
     this.wal?.truncateSoon();
+  }
+
+  /**
+   * No statement waits more than `ms` from now, nor starts later (the hub's stop, docs/hub.md "Stopping").
+   * Only PostgreSQL waits on something but the disk.
+   */
+  finishWithin(ms: number): void {
+    if (this.db instanceof PgDb) this.db.finishBy(performance.now() + ms);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
 // socket in that dir, run as the `postgres` user when we are root. One cluster per test file; a fresh
 // database per test (createDatabase). PostgreSQL missing is an error naming the package, never a skip.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,12 @@ export interface PgCluster {
   down(): Promise<void>;
   /** Starts it again on the same port after `down`. */
   up(): Promise<void>;
+  /**
+   * SIGSTOPs the server and its backends: connections stay open and new ones are accepted by the
+   * kernel, but nothing answers (a hung server, or packets dropped). `thaw` sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +50,17 @@ function freePort(): Promise<number> {
       s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Sends `sig` to the postmaster of the cluster in `data` (its postmaster.pid), then to its backends. */
+function signalServer(data: string, sig: 'SIGSTOP' | 'SIGCONT'): void {
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${join(data, 'postmaster.pid')}`);
+  process.kill(pid, sig);
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  for (const c of children) {
+    try { process.kill(c, sig); } catch { /* a backend that exited meanwhile */ }
+  }
 }
 
 function owner(): { uid: number; gid: number } | null {
@@ -150,6 +167,12 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
       const ready = logged('ready to accept connections');
       server.stdin?.write('up\n');
       await ready;
+    },
+    freeze() {
+      signalServer(data, 'SIGSTOP');
+    },
+    thaw() {
+      signalServer(data, 'SIGCONT');
     },
     async stop() {
       admin?.close();

@@ -2,7 +2,9 @@
 // real PostgreSQL database (the config file's `database`, as `--database` sets it), an agent enrolls,
 // a deployment reaches it, and the telemetry windows it uploads are stored in PostgreSQL — not in a
 // hub.db, which the data dir never gets (blobs stay there). PostgreSQL stopped and started again under
-// the running hub: it goes on by itself and every window the agent sent is stored.
+// the running hub: it goes on by itself and every window the agent sent is stored. PostgreSQL frozen
+// (SIGSTOP: connections open, nothing answers) with a request waiting on it: SIGTERM still stops the hub
+// within 10 s with exit 0 (docs/hub.md "Stopping"), and every window the agent no longer holds (acked) is stored.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enrollAgents, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
 import { startPostgres, type PgCluster } from '@edgefleet/hub/testing/postgres';
-import { MODEL, fixtureAndHub, getJson, type HubSetup, type HubWindow } from './helpers.js';
+import { MODEL, fixtureAndHub, getJson, withAgentDb, type HubSetup, type HubWindow } from './helpers.js';
 
 describe('a hub on PostgreSQL', () => {
   let dir: string;
@@ -95,6 +97,51 @@ describe('a hub on PostgreSQL', () => {
       assert.deepEqual(gaps(all), [], 'every window and event the agent sent is stored, also those of the outage');
     } finally {
       await traffic.stop();
+    }
+  });
+
+  it('stops within 10 s of SIGTERM while PostgreSQL is frozen under a request, and stored everything it acked', async () => {
+    assert.ok(s && agent, 'the tests above set up the hub and the agent');
+    const hub = s.hub;
+    const traffic = trafficLoop([agent], vibrationRows({ rowsPerRequest: 3 }), 4);
+    try {
+      await sleep(1500); // windows in flight to the hub
+      pg.freeze();
+      // A request whose statement waits on the frozen server: the hub's event loop (signals included) waits with it.
+      const waiting = hub.api('GET', '/devices').then(() => 'answered', (e: Error) => e.message);
+      await sleep(300);
+      const signalled = Date.now();
+      hub.process.child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([hub.process.exited, new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 10_000); })]);
+      clearTimeout(timer);
+      const out = hub.process.output();
+      if (stopped === 'late') assert.fail(`the hub was still running 10 s after SIGTERM; last output:\n${(out.stdout + out.stderr).slice(-3000)}`);
+      assert.equal(stopped.code, 0, `exit code; last output:\n${(out.stdout + out.stderr).slice(-3000)}`);
+      assert.match(out.stdout, /"msg":"hub stopped"/);
+      assert.match(await waiting, /\[DATABASE_UNAVAILABLE\].*PostgreSQL did not answer a new connection/, 'the request held up by the frozen server failed');
+      console.log(`# the hub exited ${Date.now() - signalled} ms after SIGTERM`);
+    } finally {
+      if (hub.process.child.exitCode === null) hub.process.kill();
+      await traffic.stop();
+      await agent.stop();
+      pg.thaw();
+    }
+    // Acked = gone from the agent's outbox: each such seq is in PostgreSQL (nothing acked was left unwritten).
+    const { PgDb } = await import('@edgefleet/hub/testing/postgres');
+    const db = new PgDb(url);
+    try {
+      const stored = new Set(db.prepare('SELECT seq FROM device_windows WHERE device_id = ? UNION SELECT seq FROM device_events WHERE device_id = ?')
+        .pluck().all('pg-1', 'pg-1') as number[]);
+      const { top, held } = withAgentDb(agent.dataDir, (a) => ({
+        top: Number(a.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").pluck().get() ?? 0),
+        held: new Set(a.prepare('SELECT seq FROM outbox').pluck().all() as number[]),
+      }));
+      const ackedNotStored = Array.from({ length: top }, (_, i) => i + 1).filter((n) => !held.has(n) && !stored.has(n));
+      assert.ok(top > 0);
+      assert.deepEqual(ackedNotStored, [], `seqs the agent dropped as acked but PostgreSQL lacks (of 1..${top}, ${held.size} still held)`);
+    } finally {
+      db.close();
     }
   });
 });

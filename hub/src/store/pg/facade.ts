@@ -20,6 +20,16 @@ const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503
 
 /** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Once the worker has had a connection, a request unanswered after PROBE_AFTER_MS makes it ask the
+ * server for `SELECT 1` on a second connection; no answer within PROBE_TIMEOUT_MS (a server stopped
+ * with SIGSTOP, packets dropped) fails the request as a lost connection, and every statement after it at
+ * once until a probe is answered again (store/pg/worker.ts). A slow statement on a server that answers
+ * waits on. So a server that stopped answering holds the event loop, signals included, about 5 s at
+ * most (docs/hub.md "Stopping").
+ */
+export const PROBE_AFTER_MS = 2_000;
+export const PROBE_TIMEOUT_MS = 2_500;
 
 export class PgDbError extends Error {
   constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {
@@ -108,6 +118,8 @@ export class PgDb implements HubDb, Catalog {
   private depth = 0;
   private statements = 0;
   private closed = false;
+  /** No wait ends later than this (performance.now()): the hub's stop (finishBy). */
+  private finishAt = Infinity;
 
   constructor(url: string, opts: PgOptions = {}) {
     this.name = redactUrl(url);
@@ -143,9 +155,22 @@ export class PgDb implements HubDb, Catalog {
     return this.depth > 0;
   }
 
+  /**
+   * From now on no statement waits past `at` (performance.now()), and none is sent after it: the hub's
+   * stop has a deadline for the database like for every other step (docs/hub.md "Stopping").
+   */
+  finishBy(at: number): void {
+    this.finishAt = Math.min(this.finishAt, at);
+  }
+
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
   call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
+    const left = Math.floor(this.finishAt - performance.now());
+    if (req.op !== 'end' && left < waitMs) {
+      if (left <= 0) throw new AppError('DATABASE_UNAVAILABLE', `the hub is stopping and its time for the database ${this.name} is up: the statement was not sent`);
+      waitMs = left;
+    }
     if (this.txLost) {
       // The transaction's connection was dropped: nothing more of it may run (on the new connection it
       // would commit on its own); its COMMIT fails, its ROLLBACK has nothing left to do.

@@ -4,7 +4,7 @@
 // back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS } from './facade.js';
+import { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './facade.js';
 
 export type Request =
   | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
@@ -38,6 +38,10 @@ let broken: Error | null = null;
 let inTx = false;
 /** When a reconnect last failed: the next try waits a second from it. */
 let failedAt = 0;
+/** Set while the server answers no probe (facade.ts PROBE_AFTER_MS): statements fail at once meanwhile. */
+let silent: Error | null = null;
+/** A connection of this worker's was made: before that, CONNECT_TIMEOUT_MS alone bounds the wait (the hub's start). */
+let connectedOnce = false;
 
 function connect(): void {
   const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
@@ -46,7 +50,9 @@ function connect(): void {
   });
   client = c;
   broken = null;
-  connected = c.connect().then(() => undefined, (err: Error) => {
+  connected = c.connect().then(() => {
+    connectedOnce = true;
+  }, (err: Error) => {
     failedAt = Date.now();
     if (c === client) broken = err;
   });
@@ -78,6 +84,7 @@ async function usable(req: Request): Promise<pg.Client | null> {
     if (sql === 'ROLLBACK') return null; // the server rolled it back when the connection went
     throw lost(broken.message);
   }
+  if (silent) throw silent;
   if (broken) {
     if (Date.now() - failedAt < 1000) throw broken;
     void client.end().catch(() => undefined);
@@ -98,7 +105,8 @@ function answer(res: Response): void {
 
 async function run(req: Request): Promise<Response> {
   if (req.op === 'end') {
-    await client.end().catch(() => undefined);
+    // A server that does not answer never acknowledges the goodbye: the thread is terminated next anyway.
+    await Promise.race([client.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
     return { ok: true, rows: [], rowCount: 0 };
   }
   const c = await usable(req);
@@ -137,9 +145,71 @@ async function runOn(client: pg.Client, req: Exclude<Request, { op: 'end' }>): P
   }
 }
 
+function failure(err: unknown): Response {
+  const e = err as { message?: string; code?: string; constraint?: string; detail?: string };
+  return { ok: false, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}), ...(e.constraint ? { constraint: e.constraint } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(isConnectionLoss(e) ? { lost: true } : {}) } };
+}
+
+/** Whether the server answers `SELECT 1` on a new connection within PROBE_TIMEOUT_MS; a refusal is an answer. */
+async function answers(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+  c.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS); });
+  try {
+    return await Promise.race([c.connect().then(() => c.query('SELECT 1')).then(() => true, (e: Error) => e.message !== 'timeout expired'), late]);
+  } finally {
+    clearTimeout(timer);
+    void c.end().catch(() => undefined); // pg drops the socket of a connection still starting or waiting on a query
+  }
+}
+
+/** Probes once a second while the server is silent; the next statement after an answer connects again. */
+function probeUntilAnswered(): void {
+  setTimeout(() => {
+    void answers().then((ok) => {
+      if (ok) silent = null;
+      else probeUntilAnswered();
+    }, () => probeUntilAnswered());
+  }, 1000);
+}
+
+/**
+ * Watches one request (facade.ts PROBE_AFTER_MS): while it waits, the server is probed; if it does not
+ * answer, the request fails as lost, its connection is dropped (a hung query's socket is destroyed) and
+ * the worker is silent until a probe is answered.
+ */
+function watch(settled: () => boolean, fail: (res: Response) => void): void {
+  setTimeout(() => {
+    if (settled() || silent || !connectedOnce) return;
+    const probed = (ok: boolean): void => {
+      if (settled()) return;
+      if (ok) {
+        watch(settled, fail);
+        return;
+      }
+      silent = Object.assign(new Error(`PostgreSQL did not answer a new connection within ${PROBE_TIMEOUT_MS} ms while a statement waited `
+        + `${PROBE_AFTER_MS} ms (a stopped server or dropped packets); statements fail at once until it answers again`), { code: '08006' });
+      broken = silent;
+      failedAt = Date.now();
+      // pg settles no connect() that end() cut short: the next statement must not wait on that one.
+      void client.end().catch(() => undefined);
+      connected = Promise.resolve();
+      probeUntilAnswered();
+      fail(failure(silent));
+    };
+    void answers().then(probed, () => probed(false));
+  }, PROBE_AFTER_MS).unref();
+}
+
 port.on('message', (req: Request) => {
-  run(req).then(answer, (err: unknown) => {
-    const e = err as { message?: string; code?: string; constraint?: string; detail?: string };
-    answer({ ok: false, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}), ...(e.constraint ? { constraint: e.constraint } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(isConnectionLoss(e) ? { lost: true } : {}) } });
-  });
+  // One answer per request: a late result of one that was failed by watch() is dropped.
+  let done = false;
+  const once = (res: Response): void => {
+    if (done) return;
+    done = true;
+    answer(res);
+  };
+  if (req.op !== 'end') watch(() => done, once);
+  run(req).then(once, (err: unknown) => once(failure(err)));
 });
