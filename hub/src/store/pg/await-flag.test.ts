@@ -1,4 +1,4 @@
-// awaitFlag: how the hub's thread waits for the PostgreSQL worker's answer (facade.ts). A notify that
+// awaitFlag: how the hub's thread waits for the PostgreSQL worker's answer (worker-link.ts). A notify that
 // is not this statement's answer (the previous answer's notify, late because the worker thread was
 // preempted between its store and its notify) must not end the wait: CI once read "the PostgreSQL
 // worker woke the hub without an answer" that way. Real threads, no fakes.

@@ -1,13 +1,17 @@
 // The hub's database on PostgreSQL behind the synchronous HubDb surface (store/hub-db.ts;
 // docs/decisions/0040-postgresql.md): each statement is translated once (store/pg/dialect.ts),
-// posted to the worker that owns the connection (store/pg/worker.ts), and the main thread blocks on
-// Atomics.wait until it answers, as better-sqlite3 blocks on the disk. One connection, one caller at a
-// time: a transaction is BEGIN ... COMMIT on it (nested ones are savepoints).
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+// posted to the worker that owns the connection (store/pg/worker.ts, started and waited on through
+// store/pg/worker-link.ts), and the main thread blocks on Atomics.wait until it answers, as better-sqlite3
+// blocks on the disk. One connection, one caller at a time: a transaction is BEGIN ... COMMIT on it
+// (nested ones are savepoints).
+import { receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { AppError } from '@edgefleet/shared';
 import type { HubDb, HubRunResult, HubStatement, HubTransaction } from '../hub-db.js';
 import { translateDdl, translateStatement, type Catalog, type Translated } from './dialect.js';
 import type { Request, Response } from './worker.js';
+import { awaitFlag, openFailure, startWorker } from './worker-link.js';
+
+export { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, awaitFlag } from './worker-link.js';
 
 export interface PgOptions {
   /** How long one statement may take before the hub gives up on the server (ms). */
@@ -17,19 +21,6 @@ export interface PgOptions {
 /** SQLite's error codes for PostgreSQL's, so callers and messages read the same on both. */
 // 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
 const CODES: Record<string, string> = { 23505: 'SQLITE_CONSTRAINT_UNIQUE', 23503: 'SQLITE_CONSTRAINT_FOREIGNKEY', 23502: 'SQLITE_CONSTRAINT_NOTNULL', 23514: 'SQLITE_CONSTRAINT_CHECK', P0001: 'SQLITE_CONSTRAINT_TRIGGER', 53100: 'SQLITE_FULL' };
-
-/** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
-export const CONNECT_TIMEOUT_MS = 10_000;
-/**
- * Once the worker has had a connection, a request unanswered after PROBE_AFTER_MS makes it ask the
- * server for `SELECT 1` on a second connection; no answer within PROBE_TIMEOUT_MS (a server stopped
- * with SIGSTOP, packets dropped) fails the request as a lost connection, and every statement after it at
- * once until a probe is answered again (store/pg/worker.ts). A slow statement on a server that answers
- * waits on. So a server that stopped answering holds the event loop, signals included, about 5 s at
- * most (docs/hub.md "Stopping").
- */
-export const PROBE_AFTER_MS = 2_000;
-export const PROBE_TIMEOUT_MS = 2_500;
 
 export class PgDbError extends Error {
   constructor(message: string, readonly code: string, readonly pgCode: string | undefined) {
@@ -51,55 +42,6 @@ export function redactUrl(url: string): string {
 
 function fromWire(v: unknown): unknown {
   return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
-}
-
-/**
- * The worker's entry: dist/store/pg/worker.js, or from source (tests run through tsx, whose hooks a
- * worker does not inherit) a bootstrap that registers tsx first. A failure to load is answered like
- * a failed statement, so the first blocking call reports it instead of waiting out its deadline.
- */
-function workerEntry(): [string | URL, { eval?: boolean }] {
-  if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
-    const { workerData: d } = require('node:worker_threads');
-    d.port.postMessage({ ok: false, error: { message: 'the PostgreSQL worker did not start: ' + String(e && e.message || e) } });
-    const s = new Int32Array(d.flag); Atomics.store(s, 0, 1); Atomics.notify(s, 0);
-  });`, { eval: true }];
-}
-
-/**
- * Blocks until the worker sets `signal[0]` (it posts its answer first, then sets the flag and
- * notifies), or `waitMs` pass; false on the deadline. A wake with the flag still 0 is not an answer:
- * the worker's notify for the previous statement can land after this statement's wait began (the
- * worker thread preempted between its store and its notify on a busy box), so wait again.
- */
-export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
-  const deadline = performance.now() + waitMs;
-  while (Atomics.load(signal, 0) === 0) {
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    Atomics.wait(signal, 0, 0, left);
-  }
-  return true;
-}
-
-/**
- * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
- * client password must be a string" when the server asks for a password and none was found, and
- * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
- */
-function openFailure(err: Error): string {
-  // A connection that failed is reported as lost (call()); at the first one there is nothing to go on from.
-  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
-  if (err.message === 'timeout expired') {
-    return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL)`;
-  }
-  if (/client password must be a string/.test(err.message)) {
-    return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
-  }
-  return err.message;
 }
 
 export class PgDb implements HubDb, Catalog {
@@ -137,18 +79,9 @@ export class PgDb implements HubDb, Catalog {
     }
   }
 
-  /** A worker with a connection of its own (made on its first statement), its own flag and channel. */
+  /** A new worker, flag and channel (store/pg/worker-link.ts); the connection is made on its first statement. */
   private startWorker(): void {
-    const flag = new SharedArrayBuffer(4);
-    this.signal = new Int32Array(flag);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    const [entry, how] = workerEntry();
-    this.worker = new Worker(entry, {
-      ...how, workerData: { url: this.url, flag, port: port2, statementTimeoutMs: this.timeoutMs }, transferList: [port2],
-    });
-    this.worker.unref();
-    this.port.unref();
+    ({ worker: this.worker, port: this.port, signal: this.signal } = startWorker(this.url, this.timeoutMs));
   }
 
   get inTransaction(): boolean {

@@ -151,7 +151,7 @@ describe('PostgreSQL connection lost', () => {
       assert.equal((await lines.next()).value, 'silent');
       blockFor(300);
       const t0 = Date.now();
-      // The reconnect waits on the silent proxy; the probe (facade.ts PROBE_AFTER_MS) finds nothing answers.
+      // The reconnect waits on the silent proxy; the probe (worker-link.ts PROBE_AFTER_MS) finds nothing answers.
       assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE' && /did not answer a new connection/.test((e as Error).message));
       assert.throws(() => db.prepare('SELECT COUNT(*) FROM kv').get(), (e: unknown) => (e as AppError).code === 'DATABASE_UNAVAILABLE');
       assert.ok(Date.now() - t0 < 15_000, `answered in ${Date.now() - t0} ms`);

@@ -4,7 +4,7 @@
 // back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './facade.js';
+import { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './worker-link.js';
 
 export type Request =
   | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
@@ -38,7 +38,7 @@ let broken: Error | null = null;
 let inTx = false;
 /** When a reconnect last failed: the next try waits a second from it. */
 let failedAt = 0;
-/** Set while the server answers no probe (facade.ts PROBE_AFTER_MS): statements fail at once meanwhile. */
+/** Set while the server answers no probe (worker-link.ts PROBE_AFTER_MS): statements fail at once meanwhile. */
 let silent: Error | null = null;
 /** A connection of this worker's was made: before that, CONNECT_TIMEOUT_MS alone bounds the wait (the hub's start). */
 let connectedOnce = false;
@@ -175,7 +175,7 @@ function probeUntilAnswered(): void {
 }
 
 /**
- * Watches one request (facade.ts PROBE_AFTER_MS): while it waits, the server is probed; if it does not
+ * Watches one request (worker-link.ts PROBE_AFTER_MS): while it waits, the server is probed; if it does not
  * answer, the request fails as lost, its connection is dropped (a hung query's socket is destroyed) and
  * the worker is silent until a probe is answered.
  */

@@ -1,0 +1,89 @@
+// How the PostgreSQL facade (store/pg/facade.ts) reaches the worker thread that owns the connection
+// (store/pg/worker.ts; docs/decisions/0040-postgresql.md): starting the worker with its flag and channel,
+// blocking on the flag until it answers, how long the worker waits for the server (connect, probe),
+// and why a first connection failed, in the operator's terms.
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { AppError } from '@edgefleet/shared';
+
+/** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Once the worker has had a connection, a request unanswered after PROBE_AFTER_MS makes it ask the
+ * server for `SELECT 1` on a second connection; no answer within PROBE_TIMEOUT_MS (a server stopped
+ * with SIGSTOP, packets dropped) fails the request as a lost connection, and every statement after it at
+ * once until a probe is answered again (store/pg/worker.ts). A slow statement on a server that answers
+ * waits on. So a server that stopped answering holds the event loop, signals included, about 5 s at
+ * most (docs/hub.md "Stopping").
+ */
+export const PROBE_AFTER_MS = 2_000;
+export const PROBE_TIMEOUT_MS = 2_500;
+
+/** A started worker: requests go on `port`, and it sets `signal[0]` once it has posted the answer. */
+export interface WorkerLink {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+}
+
+/**
+ * The worker's entry: dist/store/pg/worker.js, or from source (tests run through tsx, whose hooks a
+ * worker does not inherit) a bootstrap that registers tsx first. A failure to load is answered like
+ * a failed statement, so the first blocking call reports it instead of waiting out its deadline.
+ */
+function workerEntry(): [string | URL, { eval?: boolean }] {
+  if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
+    const { workerData: d } = require('node:worker_threads');
+    d.port.postMessage({ ok: false, error: { message: 'the PostgreSQL worker did not start: ' + String(e && e.message || e) } });
+    const s = new Int32Array(d.flag); Atomics.store(s, 0, 1); Atomics.notify(s, 0);
+  });`, { eval: true }];
+}
+
+/** A worker with a connection of its own (made on its first statement), its own flag and channel. */
+export function startWorker(url: string, statementTimeoutMs: number): WorkerLink {
+  const flag = new SharedArrayBuffer(4);
+  const signal = new Int32Array(flag);
+  const { port1: port, port2 } = new MessageChannel();
+  const [entry, how] = workerEntry();
+  const worker = new Worker(entry, {
+    ...how, workerData: { url, flag, port: port2, statementTimeoutMs }, transferList: [port2],
+  });
+  worker.unref();
+  port.unref();
+  return { worker, port, signal };
+}
+
+/**
+ * Blocks until the worker sets `signal[0]` (it posts its answer first, then sets the flag and
+ * notifies), or `waitMs` pass; false on the deadline. A wake with the flag still 0 is not an answer:
+ * the worker's notify for the previous statement can land after this statement's wait began (the
+ * worker thread preempted between its store and its notify on a busy box), so wait again.
+ */
+export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
+  const deadline = performance.now() + waitMs;
+  while (Atomics.load(signal, 0) === 0) {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(signal, 0, 0, left);
+  }
+  return true;
+}
+
+/**
+ * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
+ * client password must be a string" when the server asks for a password and none was found, and
+ * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
+ */
+export function openFailure(err: Error): string {
+  // A connection that failed is reported as lost (PgDb.call); at the first one there is nothing to go on from.
+  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
+  if (err.message === 'timeout expired') {
+    return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL)`;
+  }
+  if (/client password must be a string/.test(err.message)) {
+    return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
+  }
+  return err.message;
+}
