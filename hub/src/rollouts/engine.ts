@@ -19,7 +19,8 @@ import { finishVerdict, judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
 import { rolloutCursor, type Rollout, type RolloutList, type RolloutListQuery } from '@edgefleet/shared';
 import { ConfigService } from '../config/service.js';
-import { configDevice, planConfigRollout, tellConfig } from './config-rollout.js';
+import { configDevice, planConfigRollout } from './config-rollout.js';
+import { tellDevices } from './tell.js';
 import { pauseIfUntrusted } from './trust-pause.js';
 
 export interface RolloutOptions {
@@ -270,43 +271,11 @@ export class RolloutEngine {
     if (p.state === 'evaluating') await judgeWave(this, this.deps, r, now);
   }
 
-  /**
-   * Tells up to the available budget of devices (lowest places first) to switch, or in the shadow stage
-   * to run the version in shadow (devices running no version of the model have nothing to shadow: they
-   * are only marked); stored, then published.
-   */
+  /** Tells up to the available budget of devices (lowest places first): stored, then published (tell.ts). */
   private async notify(r: RolloutRecord, k: number, due: ReadonlyArray<{ deviceId: string; previous: string | null }>, now: Date): Promise<void> {
     const n = Math.min(due.length, Math.floor(this.tokens));
     if (n <= 0) return;
     this.tokens -= n;
-    const ids = due.slice(0, n).map((d) => d.deviceId);
-    const { store, deployments } = this.deps;
-    if (r.config) {
-      await deployments.publishDesired(tellConfig(store, r, ids, now, (x) => deployments.storeDesired(x)));
-      return;
-    }
-    const shadow = r.waves[k]?.shadow;
-    if (shadow) {
-      const running = due.slice(0, n).filter((d) => d.previous !== null && d.previous !== r.version).map((d) => d.deviceId);
-      const docs = store.db.transaction(() => {
-        this.deps.fence?.();
-        store.rollouts.markNotified(r.id, ids, now);
-        return deployments.assignShadows({ rolloutId: r.id, model: r.model, version: r.version, sampleRate: shadow.sampleRate, tolerance: shadow.tolerance, threshold: shadow.threshold ?? null, replay: shadow.replay ?? null }, running);
-      })();
-      await deployments.publishDesired(docs);
-      return;
-    }
-    const docs = store.db.transaction(() => {
-      this.deps.fence?.();
-      const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined }, ids);
-      if (r.deploymentId !== a.id) {
-        r.deploymentId = a.id;
-        r.updatedAt = now.toISOString();
-        store.rollouts.save(r);
-      }
-      store.rollouts.markNotified(r.id, ids, now);
-      return a.docs;
-    })();
-    await deployments.publishDesired(docs);
+    await tellDevices(this.deps, r, k, due.slice(0, n), now);
   }
 }
