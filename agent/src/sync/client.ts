@@ -5,12 +5,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, tlsHint, toAppError,
-  type DesiredBody, type DeviceTopicKind, type ReportedState,
+  type DeviceTopicKind, type ReportedState,
 } from '@edgefleet/shared';
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
-import { checkDesired } from './desired.js';
-import { onTrustDocument } from './trust-rotation.js';
+import { DesiredIntake } from './desired-intake.js';
 import { OutboxSender } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
@@ -39,8 +38,8 @@ export class SyncClient {
   private outboxMagnitude = -1;
   private connected = false;
   private lastError: string | undefined;
-  /** The last desired document refused (raw): looked at again when fresh trust arrives. */
-  private refusedPayload: Buffer | null = null;
+  /** Desired and trust documents from the hub (desired-intake.ts). */
+  private readonly intake: DesiredIntake;
   private capture: CaptureLink | null = null;
   /** This start's number on this data directory (a configuration rollout's restarts gate). */
   private starts: number | undefined;
@@ -76,6 +75,10 @@ export class SyncClient {
       ...(d.lock ? { lock: d.lock } : {}), ...(d.disk ? { disk: d.disk } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
       diskFree: () => this.disk.free(), ...(d.diskWaitCheckMs !== undefined ? { diskCheckMs: d.diskWaitCheckMs } : {}),
     });
+    this.intake = new DesiredIntake({
+      d, store: this.store, updater: this.updater, deviceId: this.id, now: () => this.now(),
+      capture: () => this.capture, changed: () => this.stateChanged(), kick: () => this.outbox.kick(),
+    });
   }
 
   private now(): Date {
@@ -108,13 +111,7 @@ export class SyncClient {
   async start(): Promise<void> {
     this.starts ??= this.store.countStart();
     // Resume work on the last accepted document (a kill mid-download or mid-activation).
-    const doc = this.store.appliedDocument();
-    const trust = this.d.trust.get();
-    if (doc && trust) {
-      // Already accepted: only its signature is checked again (a rotation may have removed its key).
-      const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, lastSeq: this.store.lastAppliedSeq() - 1, now: this.now(), skewMs: Number.MAX_SAFE_INTEGER / 4 });
-      if (v.ok) this.applyDesired(v.body);
-    }
+    this.intake.resume();
     this.link.start();
     this.disk.start();
     const client = mqtt.connect(this.brokerUrl, {
@@ -257,11 +254,11 @@ export class SyncClient {
     const t = parseTopic(topic);
     if (!t) return;
     try {
-      if (t.kind === 'trust') return this.onTrust(payload);
+      if (t.kind === 'trust') return this.intake.onTrust(payload);
       if (t.deviceId !== this.id) return;
       switch (t.topic) {
         case 'desired':
-          return this.onDesired(payload);
+          return this.intake.onDesired(payload);
         case 'ack':
           this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
           this.checkBacklog();
@@ -279,58 +276,6 @@ export class SyncClient {
       }
     } catch (err) {
       this.d.logger.warn({ topic, err: toAppError(err).message }, 'dropped an invalid message from the hub');
-    }
-  }
-
-  private onDesired(payload: Buffer): void {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(payload.toString('utf8'));
-    } catch {
-      doc = null;
-    }
-    const trust = this.d.trust.get();
-    const applied = this.store.appliedDocument() as { signed?: { seq?: number } } | undefined;
-    // The retained document is redelivered on every reconnect: the one already applied is not news
-    // (a version rolled back under it is not retried). Logged so that decision is visible.
-    if (applied && JSON.stringify(applied) === JSON.stringify(doc)) {
-      this.d.logger.info({ seq: applied.signed?.seq }, 'desired document already applied: nothing to do');
-      return;
-    }
-    if (!trust) return;
-    const v = checkDesired(doc, { trust: trust.signed, deviceId: this.id, floor: (signers) => this.store.floor(signers), now: this.now() });
-    if (!v.ok) {
-      this.refusedPayload = v.code === 'TRUST_EXPIRED' ? payload : null;
-      this.store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.now().toISOString() });
-      this.d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
-      this.outbox.kick();
-      this.stateChanged();
-      return;
-    }
-    this.refusedPayload = null;
-    this.store.setApplied(v.body.seq, doc, v.signers);
-    this.stateChanged();
-    this.applyDesired(v.body);
-  }
-
-  /** Hands a document to the updater; it reports its own failures (Updater onError), this is a last guard. */
-  private applyDesired(body: DesiredBody): void {
-    this.capture?.apply(body.capture ?? []);
-    this.d.config?.()?.apply(body.agentConfig);
-    this.updater.apply(body).catch((err: unknown) => this.d.logger.error({ err }, 'applying the desired state failed'));
-  }
-
-  private onTrust(payload: Buffer): void {
-    const before = this.d.trust.get()?.signed.version;
-    const version = onTrustDocument(payload, { trust: this.d.trust, store: this.store, emit: this.d.emit, now: this.now() });
-    if (version === null) return;
-    this.outbox.kick();
-    this.stateChanged();
-    // A document refused only because the trust had expired is taken again under the fresh trust.
-    const again = this.refusedPayload;
-    if (again && version !== before) {
-      this.refusedPayload = null;
-      this.onDesired(again);
     }
   }
 }
