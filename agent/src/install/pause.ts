@@ -1,9 +1,9 @@
 // The kill tests' hook: EDGEFLEET_TEST_PAUSE_AT names a point where the agent stops, prints a marker
-// and waits to be killed, so a SIGKILL lands exactly there (install/manager.ts, sync/downloader.ts).
+// and waits to be killed, so a SIGKILL lands exactly there (install/manager.ts, sync/downloader.ts, sync/download-files.ts).
 
 /** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
 export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit'
-  // Hub downloads (sync/downloader.ts): after half the blocks are committed; between the verified last block and the rename.
+  // Hub downloads (sync/downloader.ts): after half the blocks are committed; between the verified last block and the rename (sync/download-files.ts).
   | 'download:mid' | 'download:before-rename';
 export type Pause = (point: PausePoint) => Promise<void>;
 

@@ -3,10 +3,11 @@
 // is fsynced and recorded durably every `commitEveryBytes`, so after a kill, reboot or disconnect the
 // download resumes from the last commit. Only a file whose size and sha256 match is moved into place
 // (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams.
-import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, renameSync, rmSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pruneDownloads } from './download-prune.js';
-import { AppError, fsyncPath, sha256File, storageError, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
+import { discardDownload, finalPath, partialPath, placeVerified } from './download-files.js';
+import { AppError, sha256File, storageError, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
 
 export interface DownloadRecord {
   sha256: string;
@@ -87,11 +88,11 @@ export class BlobDownloader {
   }
 
   finalPath(sha256: string): string {
-    return join(this.opts.dir, 'bundles', `${sha256}.efb`);
+    return finalPath(this.opts.dir, sha256);
   }
 
   private partialPath(sha256: string): string {
-    return join(this.opts.dir, 'partial', `${sha256}.part`);
+    return partialPath(this.opts.dir, sha256);
   }
 
   isActive(sha256: string): boolean {
@@ -278,19 +279,7 @@ export class BlobDownloader {
    * fetched: a download the disk refused gives its room back (docs/agent.md "Disk space"). Never throws.
    */
   discard(sha256: string): void {
-    if (this.active.has(sha256)) return;
-    for (const p of [this.partialPath(sha256), this.finalPath(sha256)]) {
-      try {
-        rmSync(p, { force: true });
-      } catch {
-        /* pruned with a later desired document (prune) */
-      }
-    }
-    try {
-      this.opts.store.remove(sha256);
-    } catch {
-      /* the record is pruned with the next desired document (prune) */
-    }
+    if (!this.active.has(sha256)) discardDownload(this.opts.dir, this.opts.store, sha256);
   }
 
   /** A write the disk refused while fetching `sha256`, naming the directory and the room needed. */
@@ -303,26 +292,15 @@ export class BlobDownloader {
     this.finish(a).catch((err: unknown) => a.reject(err));
   }
 
+  /** The last block committed: the file is verified and moved into place (download-files.ts). */
   private async finish(a: Active): Promise<void> {
-    const partial = this.partialPath(a.sha256);
     try {
       try {
         this.commit(a);
       } finally {
         this.cleanup(a);
       }
-      const h = await sha256File(partial);
-      if (h.size !== a.size || h.sha256 !== a.sha256) {
-        rmSync(partial, { force: true });
-        this.opts.store.remove(a.sha256);
-        throw new AppError('HASH_MISMATCH', `downloaded blob has sha256 ${h.sha256.slice(0, 12)}… (${h.size} bytes), expected ${a.sha256.slice(0, 12)}… (${a.size} bytes); discarded (a newer desired document downloads it again)`);
-      }
-      const final = this.finalPath(a.sha256);
-      await this.opts.pause?.('download:before-rename');
-      renameSync(partial, final);
-      fsyncPath(join(this.opts.dir, 'bundles'));
-      this.opts.store.remove(a.sha256);
-      a.resolve(final);
+      a.resolve(await placeVerified(this.opts.dir, this.opts.store, a.sha256, a.size, this.opts.pause));
     } catch (err) {
       a.reject(err);
     }
