@@ -52,8 +52,8 @@ export function App() {
         <button type="button" onClick={() => signOut(null)}>Sign out</button>
       </header>
       {/* Keyed by the address: another device (or rollout, ...) is a new view, so no form, typed text or
-          shown secret of the one before stays on screen. */}
-      <main>{m ? <Fragment key={hash.value}>{m.route.render(m.params)}</Fragment> : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
+          shown secret of the one before stays on screen (a `keep` route keys its selected row's panel instead). */}
+      <main>{m ? <Fragment key={m.route.keep ?? hash.value}>{m.route.render(m.params)}</Fragment> : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
     </div>
   );
 }

@@ -21,6 +21,11 @@ export interface ViewRoute {
   section: string;
   href?: string;
   key?: string;
+  /**
+   * Routes with the same `keep` stay one mounted view while the address moves between them (a paged list
+   * and its selected row: the older pages loaded stay shown); the view keys the selected row's panel by its id.
+   */
+  keep?: string;
   render(params: string[]): VNode;
 }
 
@@ -36,15 +41,15 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
   { pattern: /^#\/audit$/, ...menu('audit'), render: () => <AuditView /> },
   { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', render: (p) => <AuditView target={dec(p[0])} /> },
-  { pattern: /^#\/rollouts$/, ...menu('rollouts'), render: () => <RolloutsView /> },
+  { pattern: /^#\/rollouts$/, ...menu('rollouts'), keep: 'rollouts', render: () => <RolloutsView /> },
   { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
-  { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
+  { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', keep: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
   { pattern: /^#\/drift$/, ...menu('drift'), render: () => <DriftView /> },
   { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/alerts$/, ...menu('alerts'), render: () => <AlertsView /> },
   { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', render: (p) => <AlertsView id={p[0]} /> },
-  { pattern: /^#\/captures$/, ...menu('captures'), render: () => <CapturesView /> },
-  { pattern: /^#\/captures\/(\d+)$/, section: 'captures', render: (p) => <CapturesView id={p[0]} /> },
+  { pattern: /^#\/captures$/, ...menu('captures'), keep: 'captures', render: () => <CapturesView /> },
+  { pattern: /^#\/captures\/(\d+)$/, section: 'captures', keep: 'captures', render: (p) => <CapturesView id={p[0]} /> },
 ];
 
 /** The route an address opens; null for none, or for an address that is not valid percent-encoding. */

@@ -9,6 +9,7 @@ import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
 import { desktopBridge, notifyAlertFired } from './desktop.js';
+import { byId, refreshNewest } from './paging.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -137,7 +138,10 @@ export async function loadDeployments(): Promise<void> {
   if (!a) return;
   try {
     const r = await a.get<DeploymentList>('/deployments');
-    batch(() => { deployments.value = r.deployments; olderDeployments.value = r.next; });
+    // The older pages loaded with "Show older" stay below the newest page (paging.ts).
+    const shown = Array.isArray(deployments.value) ? { rows: deployments.value, next: olderDeployments.value } : null;
+    const p = refreshNewest(shown, { rows: r.deployments, next: r.next }, byId);
+    batch(() => { deployments.value = p.rows; olderDeployments.value = p.next; });
   } catch (err) {
     // A hub without fleet sync answers 503: it has no deployment to show. Anything else is an error.
     deployments.value = err instanceof ApiError && err.status === 503 ? [] : { error: errorText(err) };
@@ -150,8 +154,9 @@ export async function loadOlderDeployments(): Promise<void> {
   const before = olderDeployments.value;
   if (!a || before === null) return;
   const r = await a.get<DeploymentList>(`/deployments?before=${before}`);
-  const shown = Array.isArray(deployments.value) ? deployments.value : [];
-  batch(() => { deployments.value = [...shown, ...r.deployments]; olderDeployments.value = r.next; });
+  // Appended only where it was asked for: a refresh in between that dropped the older pages moved the cursor.
+  if (olderDeployments.value !== before || !Array.isArray(deployments.value)) return;
+  batch(() => { deployments.value = [...(deployments.value as Deployments), ...r.deployments]; olderDeployments.value = r.next; });
 }
 
 export async function loadAll(): Promise<void> {

@@ -8,7 +8,8 @@ import { can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { targetText as target } from './rollouts.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
-import { OlderNote } from '../ui/older.js';
+import { OlderNote, usePaged } from '../ui/older.js';
+import { byId } from '../paging.js';
 
 type Summary = Omit<Capture, 'devices'>;
 
@@ -25,21 +26,15 @@ function stoppable(c: Summary, now = Date.now()): boolean {
 
 export function CapturesView({ id }: { id?: string }) {
   const api = session.value?.api;
-  const [list, setList] = useState<Summary[] | { error: string } | null>(null);
-  const [older, setOlder] = useState<number | null>(null);
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    api?.get<CaptureList>('/captures').then((r) => { setList(r.captures); setOlder(r.next); }, (e: Error) => setList({ error: e.message }));
-  }, [refetchTick.value, tick]);
-  const showOlder = async () => {
-    const r = await api!.get<CaptureList>(`/captures?before=${older}`);
-    setList((l) => [...(Array.isArray(l) ? l : []), ...r.captures]);
-    setOlder(r.next);
-  };
+  const paged = usePaged<Summary, number>(async (before) => {
+    const r = await api!.get<CaptureList>(`/captures${before === null ? '' : `?before=${before}`}`);
+    return { rows: r.captures, next: r.next };
+  }, byId, [refetchTick.value]);
+  const list = paged.list && 'rows' in paged.list ? paged.list.rows : paged.list;
   return (
     <section aria-labelledby="cap-h">
       <h1 id="cap-h">Captures</h1>
-      {list === null ? <Loading what="captures" /> : 'error' in list ? <ErrorBox error={`could not load captures: ${list.error}`} retry={() => setTick(tick + 1)} /> : list.length === 0
+      {list === null ? <Loading what="captures" /> : 'error' in list ? <ErrorBox error={`could not load captures: ${list.error}`} retry={paged.retry} /> : list.length === 0
         ? <Empty>No capture yet: <code>edgefleet capture start MODEL --tag KEY=VALUE --rate 0.1 --max-rows 1000 --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Captures">
@@ -52,13 +47,13 @@ export function CapturesView({ id }: { id?: string }) {
             ))}</tbody>
           </table>
         )}
-      {Array.isArray(list) ? <OlderNote what="captures" next={older} load={showOlder} /> : null}
-      {id ? <CaptureDetail key={id} id={id} changed={() => setTick(tick + 1)} /> : null}
+      {paged.list && 'rows' in paged.list ? <OlderNote what="captures" next={paged.list.next} load={paged.showOlder} /> : null}
+      {id ? <CaptureDetail key={id} id={id} changed={(next) => { if (next) paged.patch((r) => (r.id === next.id ? { ...r, ...next } : r)); paged.retry(); }} /> : null}
     </section>
   );
 }
 
-function CaptureDetail({ id, changed }: { id: string; changed: () => void }) {
+function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | undefined) => void }) {
   const api = session.value?.api;
   const [c, setC] = useState<Capture | { error: string } | null>(null);
   useEffect(() => {
@@ -69,7 +64,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: () => void }) {
   const state = stateOf(c);
   const done = (next: Capture | undefined, what: string) => {
     if (next) setC(next);
-    changed();
+    changed(next);
     return what;
   };
   return (

@@ -1,10 +1,11 @@
-// Models: every version with who pushed it and whether it is deprecated; a version's provenance,
+// Models: every version with who pushed it and whether it is deprecated or not trusted (signed by
+// rotated-out keys: the hub refuses deploys and rollouts of it); a version's provenance,
 // signatures (checked here against the trust document, not taken from the hub), the devices running
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
 import { useEffect, useState } from 'preact/hooks';
-import type { Manifest, ModelVersionDetail, TrustDocument } from '@edgefleet/shared';
-import { can, loadModels, models, refetchTick, session } from '../store.js';
+import type { Manifest, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
+import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
@@ -13,6 +14,9 @@ import { background } from '../background.js';
 import { TryIt } from './try-it.js';
 
 const short = (k: string) => k.slice(0, 12);
+/** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
+export const SIGNED_BY_ROTATED_OUT = 'signed by rotated-out keys: sign it with a current release key and push it as a new version';
+export const NOT_TRUSTED = `Not deployable: the hub refuses deploys and rollouts of it (VERSION_NOT_TRUSTED): ${SIGNED_BY_ROTATED_OUT}`;
 const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
 
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
@@ -31,7 +35,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
               return (
                 <tr key={v.name + v.version} class={v.name === name && v.version === version ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td>{(v.bundle.size / 1024).toFixed(0)} KiB</td><td>{v.deprecated ? <span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span> : 'assignable'}</td>
+                  <td>{(v.bundle.size / 1024).toFixed(0)} KiB</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
@@ -40,6 +44,13 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
       {name && version ? <VersionDetail name={name} version={version} /> : Array.isArray(list) && list.length ? <Empty>Select a version to see its provenance and signatures.</Empty> : null}
     </section>
   );
+}
+
+/** Deprecated and/or not trusted (with what to do), else assignable. */
+function VersionState({ v }: { v: ModelVersionInfo }) {
+  const untrusted = v.trusted === false ? <><span class="pill revoked" title={NOT_TRUSTED}>not trusted</span> <span class="muted">{SIGNED_BY_ROTATED_OUT}</span></> : null;
+  if (!v.deprecated) return untrusted ?? <>assignable</>;
+  return <><span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span>{untrusted ? <> {untrusted}</> : null}</>;
 }
 
 type Verified = { trust: TrustCheck; bundle: ThresholdCheck; manifest: Record<string, unknown> } | { error: string };
@@ -68,11 +79,13 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
   }, [name, version, refetchTick.value, models.value]);
   if (!detail) return <Loading what={`${name}@${version}`} />;
   if ('error' in detail) return <ErrorBox error={detail.error} />;
+  const trusted = detail.trusted ?? modelList().find((v) => v.name === name && v.version === version)?.trusted;
   const prov = (verified && !('error' in verified) ? verified.manifest['provenance'] : detail.provenance) as Record<string, unknown> | undefined;
   return (
     <div class="grid2" data-testid="model-detail">
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
+        {trusted === false ? <p class="error" role="alert" data-testid="version-not-trusted">✘ {NOT_TRUSTED}</p> : null}
         <Signatures detail={detail} verified={verified} />
         {can('operator') ? (
           <div class="actions" aria-label="Model actions">

@@ -1,4 +1,5 @@
-// The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version, a
+// The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version (a version
+// not trusted, signed by rotated-out keys, is listed disabled: the hub refuses it), a
 // target (all, tags or devices), the waves (percents or staging rings), gate overrides, an optional shadow stage, a
 // maintenance window, advance, on
 // failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
@@ -11,6 +12,7 @@ import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty, ErrorBox } from '../ui/states.js';
+import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
 
 /** A wave as typed: a share of the target (`percent`), or a staging ring (`ring`: tags such as "ring=canary"; then no percent is sent). */
 type WaveDraft = { name: string; ring: string; percent: string; minDevices: string; bakeSec: string };
@@ -106,10 +108,13 @@ export function RolloutCreateView() {
     );
   }
   const assignable = (list ?? []).filter((v) => !v.deprecated);
-  const names = [...new Set(assignable.map((v) => v.name))];
+  // A version no current release key signed is listed but cannot be picked: the hub refuses it (VERSION_NOT_TRUSTED).
+  const trusted = assignable.filter((v) => v.trusted !== false);
+  const names = [...new Set([...trusted, ...assignable].map((v) => v.name))];
   const model = d.model || names[0] || '';
-  const versions = assignable.filter((v) => v.name === model).map((v) => v.version);
-  const draft: Draft = { ...d, model, version: d.version && versions.includes(d.version) ? d.version : (versions.at(-1) ?? '') };
+  const versions = assignable.filter((v) => v.name === model);
+  const pickable = trusted.filter((v) => v.name === model).map((v) => v.version);
+  const draft: Draft = { ...d, model, version: d.version && pickable.includes(d.version) ? d.version : (pickable.at(-1) ?? '') };
   const shape = body(draft);
   delete shape['reason'];
   const key = JSON.stringify(shape);
@@ -146,7 +151,11 @@ export function RolloutCreateView() {
       <form class="panel roform" aria-label="New rollout" onSubmit={(e) => { e.preventDefault(); background(run('create')); }}>
         <div class="fields">
           {field('model', 'Model', <select id="ro-model" value={model} onChange={(e) => set({ model: e.currentTarget.value, version: '' })}>{names.map((n) => <option key={n}>{n}</option>)}</select>)}
-          {field('version', 'Version', <select id="ro-version" value={draft.version} onChange={(e) => set({ version: e.currentTarget.value })}>{versions.map((v) => <option key={v}>{v}</option>)}</select>)}
+          {field('version', 'Version', <select id="ro-version" value={draft.version} onChange={(e) => set({ version: e.currentTarget.value })}>
+            {versions.map((v) => (v.trusted === false
+              ? <option key={v.version} value={v.version} disabled title={NOT_TRUSTED}>{v.version} (not trusted: {SIGNED_BY_ROTATED_OUT})</option>
+              : <option key={v.version} value={v.version}>{v.version}</option>))}</select>)}
+          {model && !pickable.length && versions.length ? <p class="error" role="alert" data-testid="no-trusted-version">No version of {model} can be rolled out: each is {SIGNED_BY_ROTATED_OUT}.</p> : null}
           {field('target', 'Target', <select id="ro-target" value={draft.target} onChange={(e) => set({ target: e.currentTarget.value as Draft['target'] })}>
             <option value="all">all devices</option><option value="tags">devices with tags</option><option value="devices">listed devices</option></select>)}
           {draft.target === 'tags' ? field('tags', 'Tags', <input id="ro-tags" placeholder="site=north, ring=a" value={draft.tags} onInput={(e) => set({ tags: e.currentTarget.value })} />, 'target.tags') : null}

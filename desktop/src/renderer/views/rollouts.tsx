@@ -3,14 +3,12 @@
 // down), each gate's value against its threshold with its sample sizes and verdict, its devices and its
 // audit trail. An operator creates one (#/rollouts/new) and promotes, pauses, resumes, aborts or rolls
 // back with a reason; a viewer sees no write action. Refetched on the stream's `rollout` events.
-import { useEffect, useState } from 'preact/hooks';
 import type { Rollout, RolloutList } from '@edgefleet/shared';
 import { can, refetchTick, rolloutTick, session } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
-import { OlderNote } from '../ui/older.js';
+import { OlderNote, usePaged } from '../ui/older.js';
 import { RolloutDetail } from './rollout-detail.js';
 
-type Loaded<T> = T | { error: string } | null;
 export type RolloutSummary = Omit<Rollout, 'devices'>;
 
 export function targetText(t: Rollout['target']): string {
@@ -25,21 +23,16 @@ export function StatePill({ state }: { state: string }) {
 
 export function RolloutsView({ id }: { id?: string }) {
   const api = session.value?.api;
-  const [list, setList] = useState<Loaded<RolloutSummary[]>>(null);
-  const [older, setOlder] = useState<string | null>(null);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    api?.get<RolloutList>('/rollouts').then((r) => { setList(r.rollouts); setOlder(r.next); }, (e: Error) => setList({ error: e.message }));
-  }, [n, rolloutTick.value, refetchTick.value]);
-  const showOlder = async () => {
-    const r = await api!.get<RolloutList>(`/rollouts?before=${encodeURIComponent(older ?? '')}`);
-    setList((l) => [...(Array.isArray(l) ? l : []), ...r.rollouts]);
-    setOlder(r.next);
-  };
+  // Newest first by (created, id), as the hub pages them (shared/src/wire/history-page.ts).
+  const paged = usePaged<RolloutSummary, string>(async (before) => {
+    const r = await api!.get<RolloutList>(`/rollouts${before === null ? '' : `?before=${encodeURIComponent(before)}`}`);
+    return { rows: r.rollouts, next: r.next };
+  }, (a, b) => a.created < b.created || (a.created === b.created && a.id < b.id), [rolloutTick.value, refetchTick.value]);
+  const list = paged.list && 'rows' in paged.list ? paged.list.rows : paged.list;
   return (
     <section aria-labelledby="rollouts-h">
       <h1 id="rollouts-h">Rollouts {can('operator') ? <a class="button" href="#/rollouts/new">New rollout</a> : null}</h1>
-      {!list ? <Loading what="rollouts" /> : 'error' in list ? <ErrorBox error={list.error} retry={() => setN((x) => x + 1)} /> : list.length === 0
+      {!list ? <Loading what="rollouts" /> : 'error' in list ? <ErrorBox error={list.error} retry={paged.retry} /> : list.length === 0
         ? <Empty>No rollout yet.{can('operator') ? <> <a href="#/rollouts/new">Start one</a>, or </> : ' '}<code>edgefleet rollout create MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Rollouts">
@@ -57,8 +50,8 @@ export function RolloutsView({ id }: { id?: string }) {
             })}</tbody>
           </table>
         )}
-      {Array.isArray(list) ? <OlderNote what="rollouts" next={older} load={showOlder} /> : null}
-      {id ? <RolloutDetail id={id} /> : list && !('error' in list) && list.length ? <Empty>Select a rollout to see its waves, gates and audit trail.</Empty> : null}
+      {paged.list && 'rows' in paged.list ? <OlderNote what="rollouts" next={paged.list.next} load={paged.showOlder} /> : null}
+      {id ? <RolloutDetail key={id} id={id} /> : list && !('error' in list) && list.length ? <Empty>Select a rollout to see its waves, gates and audit trail.</Empty> : null}
     </section>
   );
 }
