@@ -174,42 +174,56 @@ function probeUntilAnswered(): void {
   }, 1000);
 }
 
+/** The request being answered and when it (or its last answered probe) began; one at a time (the facade waits for each). */
+interface Pending { since: number; done: boolean; probing: boolean; settle(res: Response): void }
+let pending: Pending | null = null;
+/** One timer for the worker, not one per statement: the check is on every statement's path. */
+let watchdog: NodeJS.Timeout | null = null;
+const WATCH_TICK_MS = 250;
+
 /**
- * Watches one request (worker-link.ts PROBE_AFTER_MS): while it waits, the server is probed; if it does not
- * answer, the request fails as lost, its connection is dropped (a hung query's socket is destroyed) and
- * the worker is silent until a probe is answered.
+ * Watches the request in flight (facade.ts PROBE_AFTER_MS): once it has waited that long the server is
+ * probed; if it does not answer, the request fails as lost, its connection is dropped (a hung query's
+ * socket is destroyed) and the worker is silent until a probe is answered. An answered probe starts the wait again.
  */
-function watch(settled: () => boolean, fail: (res: Response) => void): void {
-  setTimeout(() => {
-    if (settled() || silent || !connectedOnce) return;
-    const probed = (ok: boolean): void => {
-      if (settled()) return;
-      if (ok) {
-        watch(settled, fail);
-        return;
-      }
-      silent = Object.assign(new Error(`PostgreSQL did not answer a new connection within ${PROBE_TIMEOUT_MS} ms while a statement waited `
-        + `${PROBE_AFTER_MS} ms (a stopped server or dropped packets); statements fail at once until it answers again`), { code: '08006' });
-      broken = silent;
-      failedAt = Date.now();
-      // pg settles no connect() that end() cut short: the next statement must not wait on that one.
-      void client.end().catch(() => undefined);
-      connected = Promise.resolve();
-      probeUntilAnswered();
-      fail(failure(silent));
-    };
-    void answers().then(probed, () => probed(false));
-  }, PROBE_AFTER_MS).unref();
+function watchTick(): void {
+  const p = pending;
+  if (!p || p.done || p.probing || silent || !connectedOnce || Date.now() - p.since < PROBE_AFTER_MS) return;
+  p.probing = true;
+  const probed = (ok: boolean): void => {
+    p.probing = false;
+    if (p.done) return;
+    if (ok) {
+      p.since = Date.now();
+      return;
+    }
+    silent = Object.assign(new Error(`PostgreSQL did not answer a new connection within ${PROBE_TIMEOUT_MS} ms while a statement waited `
+      + `${PROBE_AFTER_MS} ms (a stopped server or dropped packets); statements fail at once until it answers again`), { code: '08006' });
+    broken = silent;
+    failedAt = Date.now();
+    // pg settles no connect() that end() cut short: the next statement must not wait on that one.
+    void client.end().catch(() => undefined);
+    connected = Promise.resolve();
+    probeUntilAnswered();
+    p.settle(failure(silent));
+  };
+  void answers().then(probed, () => probed(false));
 }
 
 port.on('message', (req: Request) => {
-  // One answer per request: a late result of one that was failed by watch() is dropped.
-  let done = false;
-  const once = (res: Response): void => {
-    if (done) return;
-    done = true;
-    answer(res);
+  // One answer per request: a late result of one that was failed by the watchdog is dropped.
+  const p: Pending = {
+    since: Date.now(), done: false, probing: false,
+    settle(res) {
+      if (p.done) return;
+      p.done = true;
+      if (pending === p) pending = null;
+      answer(res);
+    },
   };
-  if (req.op !== 'end') watch(() => done, once);
-  run(req).then(once, (err: unknown) => once(failure(err)));
+  if (req.op !== 'end') {
+    pending = p;
+    watchdog ??= setInterval(watchTick, WATCH_TICK_MS).unref();
+  }
+  run(req).then((res) => p.settle(res), (err: unknown) => p.settle(failure(err)));
 });
