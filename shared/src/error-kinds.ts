@@ -44,6 +44,9 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DOCUMENT_EXPIRED: 'input',
   DOCUMENT_REPLAYED: 'input',
   DOCUMENT_WRONG_DEVICE: 'input',
+  // A caller asking for a model the hub removed: not the model's failure.
+  MODEL_REMOVED: 'input',
+  CONFIRMATION_REQUIRED: 'input',
   INFERENCE_FAILED: 'model',
   TIMEOUT: 'model',
   DISK_FULL: 'model',

@@ -40,6 +40,10 @@ export const ErrorCode = {
   DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
   DOCUMENT_REPLAYED: 'DOCUMENT_REPLAYED',
   DOCUMENT_WRONG_DEVICE: 'DOCUMENT_WRONG_DEVICE',
+  /** The hub removed this model from the box (docs/decisions/0066-models-leave-a-box-by-an-explicit-removal.md): gone, not missing. */
+  MODEL_REMOVED: 'MODEL_REMOVED',
+  /** The request acts on more than an operator may without confirming the count (e.g. an undeploy reaching many devices). */
+  CONFIRMATION_REQUIRED: 'CONFIRMATION_REQUIRED',
   INFERENCE_FAILED: 'INFERENCE_FAILED',
   TIMEOUT: 'TIMEOUT',
   DISK_FULL: 'DISK_FULL',
@@ -91,6 +95,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DOCUMENT_EXPIRED: 422,
   DOCUMENT_REPLAYED: 409,
   DOCUMENT_WRONG_DEVICE: 422,
+  MODEL_REMOVED: 410,
+  CONFIRMATION_REQUIRED: 409,
   INFERENCE_FAILED: 500,
   TIMEOUT: 504,
   DISK_FULL: 507,

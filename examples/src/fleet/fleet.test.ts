@@ -67,7 +67,7 @@ test('renderFleet: one row per device with deployment progress and totals, and t
       { deviceId: 'edge-1', tags: { ring: 'canary' }, online: true, version: '1.0.0', deployment: { id: 2, version: '2.0.0', status: 'downloading', progress: 0.4, reason: null }, served: 10, hubWindows: 1, hubPredictions: 8 },
       { deviceId: 'edge-2', tags: {}, online: false, version: null, deployment: null, served: null, hubWindows: 0, hubPredictions: 0 },
     ],
-    deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0 } }],
+    deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 } }],
     rollouts: [{
       id: 'ro-1', model: 'vibration-anomaly', version: '3.0.0', fromVersion: '2.0.0', target: { all: true }, advance: 'auto', onFailure: 'rollback',
       gates: GateConfig.parse({}), state: 'rolled_back', currentWave: 0, reason: 'r', stateReason: 'wave canary failed its gates: output_shift 1.2 (threshold 0.2)',

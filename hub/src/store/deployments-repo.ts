@@ -53,7 +53,7 @@ export interface EffectiveModel {
   window: MaintenanceWindow | undefined;
 }
 
-const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0 });
+const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 });
 
 export type StatusChange = StreamEventMap['deployment.progress'];
 

@@ -36,8 +36,10 @@ export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
  * `deferred`: downloaded, the switch waits for the device's maintenance window or update lock (reason says until when).
  * `refused`: the device refused the desired document (expired, issued in the future, ...) and keeps its version; not a success.
  * `waiting_for_disk`: the device's disk is full; it installs the version by itself once there is room (not a failure).
+ * `removing`: undeployed (or re-tagged out of a tag target); the device's documents tell it to stop serving the model.
+ * `removed`: the device reported the model removed (docs/decisions/0066-models-leave-a-box-by-an-explicit-removal.md).
  */
-export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'deferred', 'waiting_for_disk']);
+export const DeploymentDeviceStatus = z.enum(['pending', 'downloading', 'activating', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'deferred', 'waiting_for_disk', 'removing', 'removed']);
 export type DeploymentDeviceStatus = z.infer<typeof DeploymentDeviceStatus>;
 
 export const DeploymentDevice = z.object({

@@ -45,6 +45,23 @@ export const DesiredModel = z.object({
 });
 export type DesiredModel = z.infer<typeof DesiredModel>;
 
+/**
+ * A model the hub tells this box to stop serving (docs/decisions/0066-models-leave-a-box-by-an-explicit-removal.md):
+ * written only for an operator's undeploy or a re-tag out of a tag target, and kept in the device's documents
+ * until it reports the model removed. A model the document merely omits is never removed; one it names in
+ * `models` too is not removed (the assignment wins).
+ */
+export const DesiredRemoval = z.object({
+  name: ModelName,
+  /** When the operator removed it (the hub's clock). */
+  at: IsoTime,
+  /** The operator's reason, shown to callers of the box's API in MODEL_REMOVED. */
+  reason: z.string().min(1).max(500),
+});
+export type DesiredRemoval = z.infer<typeof DesiredRemoval>;
+/** At most this many removals in one document. */
+export const MAX_REMOVALS = 1000;
+
 export const DESIRED_SCHEMA = 'edgefleet.desired/v1' as const;
 export const DesiredBody = z.object({
   schema: schemaTag(DESIRED_SCHEMA),
@@ -58,6 +75,8 @@ export const DesiredBody = z.object({
   capture: z.array(DesiredCapture).max(CAPTURE_LIMITS.maxActive).optional(),
   /** The device's layered remote configuration (docs/agent.md "Remote configuration"); absent: the hub manages none. */
   agentConfig: DesiredConfig.optional(),
+  /** Models this box is to stop serving (DesiredRemoval); absent: none. */
+  removed: z.array(DesiredRemoval).max(MAX_REMOVALS).optional(),
 });
 export type DesiredBody = z.infer<typeof DesiredBody>;
 export const DesiredDocument = signedEnvelope(DesiredBody);
@@ -67,8 +86,9 @@ export type DesiredDocument = z.infer<typeof DesiredDocument>;
  * `deferred`: installed and verified, the switch waits for a maintenance window or the box's update lock.
  * `waiting_for_disk`: the download or install was refused for a full disk (DISK_FULL); not a failure of
  * the version, which is tried again when there is room (docs/decisions/0064-full-disk-is-not-a-failed-install.md).
+ * `removed`: the hub removed the model (DesiredRemoval); not served, its files kept until `removedUntil`.
  */
-export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back', 'deferred', 'waiting_for_disk']);
+export const ModelStatus = z.enum(['pending', 'downloading', 'verifying', 'activating', 'active', 'failed', 'rolled_back', 'deferred', 'waiting_for_disk', 'removed']);
 export type ModelStatus = z.infer<typeof ModelStatus>;
 
 /** Sample latency preflight measured when a version was installed (docs/agent.md). */
@@ -133,6 +153,8 @@ export const ReportedModel = z.object({
   replay: ReplayReport.optional(),
   /** The shadow candidate, while it waits for disk space (absent: none named, or it runs, or it failed: an `error` event). */
   shadow: ReportedShadow.optional(),
+  /** While `removed`: until when the box keeps the versions' files (a redeploy before then needs no download), by its clock. */
+  removedUntil: IsoTime.optional(),
 });
 export type ReportedModel = z.infer<typeof ReportedModel>;
 

@@ -99,6 +99,8 @@ export const EventKind = z.enum([
   'download_started', 'download_progress', 'verifying', 'installed', 'activating', 'activated', 'install_failed',
   'desired_refused', 'rolled_back', 'policy_breach', 'bit_rot', 'trust_rotated', 'trust_refused',
   'backlog_compacted', 'backlog_dropped', 'error', 'waiting_for_disk',
+  // A removal (DesiredRemoval): serving stopped, files deleted after the keep time, not acted on for a model installed on the box itself.
+  'model_removed', 'model_forgotten', 'removal_kept_local',
 ]);
 export type EventKind = z.infer<typeof EventKind>;
 
