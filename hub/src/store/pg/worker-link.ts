@@ -2,8 +2,9 @@
 // (store/pg/worker.ts; docs/decisions/0040-postgresql.md): starting the worker with its flag and channel,
 // blocking on the flag until it answers, how long the worker waits for the server (connect, probe),
 // and why a first connection failed, in the operator's terms.
+import { statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { AppError } from '@edgefleet/shared';
+import { AppError } from '@edgefleet/shared/core';
 
 /** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -26,12 +27,17 @@ export interface WorkerLink {
 }
 
 /**
- * The worker's entry: dist/store/pg/worker.js, or from source (tests run through tsx, whose hooks a
- * worker does not inherit) a bootstrap that registers tsx first. A failure to load is answered like
- * a failed statement, so the first blocking call reports it instead of waiting out its deadline.
+ * The worker's entry: dist/store/pg/worker.js. From source (tests and benches run through tsx, whose hooks
+ * a worker does not inherit), the built worker too while it is at least as new as its two sources, run
+ * without the parent's flags (`--conditions=source` would resolve @edgefleet/shared to its .ts files):
+ * registering tsx in each worker costs about a second per connection. Else a bootstrap that registers tsx
+ * first. A failure to load is answered like a failed statement, so the first blocking call reports it
+ * instead of waiting out its deadline.
  */
-function workerEntry(): [string | URL, { eval?: boolean }] {
+function workerEntry(): [string | URL, { eval?: boolean; execArgv?: string[] }] {
   if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
+  const built = new URL('../../../dist/store/pg/worker.js', import.meta.url);
+  if (builtIsFresh(built, [new URL('./worker.ts', import.meta.url), new URL(import.meta.url)])) return [built, { execArgv: [] }];
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
@@ -39,6 +45,19 @@ function workerEntry(): [string | URL, { eval?: boolean }] {
     d.port.postMessage({ ok: false, error: { message: 'the PostgreSQL worker did not start: ' + String(e && e.message || e) } });
     const s = new Int32Array(d.flag); Atomics.store(s, 0, 1); Atomics.notify(s, 0);
   });`, { eval: true }];
+}
+
+/** Whether `built` exists and is no older than any of `sources` (checked once per process). */
+let freshness: boolean | undefined;
+function builtIsFresh(built: URL, sources: readonly URL[]): boolean {
+  if (freshness !== undefined) return freshness;
+  try {
+    const at = statSync(built).mtimeMs;
+    freshness = sources.every((s) => statSync(s).mtimeMs <= at);
+  } catch {
+    freshness = false;
+  }
+  return freshness;
 }
 
 /** A worker with a connection of its own (made on its first statement), its own flag and channel. */
