@@ -26,7 +26,8 @@ usage: install.sh [--prefix DIR] [--user NAME] [--root DIR] [--no-systemd]
   --root DIR     install under DIR instead of / (no user is created, systemctl is not run unless SYSTEMCTL is set)
   --no-systemd   do not run systemctl (daemon-reload, and try-restart of a unit that was running)
 environment: NODE=/path/to/node, SYSTEMCTL=/path/to/systemctl (the one to run, also with --root)
-exit codes: 0 success, 1 the installation failed, 2 bad command line
+exit codes: 0 success, 1 failed (nothing changed; after a failed daemon-reload or try-restart the new
+  version is installed and the message says what to do), 2 bad command line
 EOF
 }
 fail() { echo "error [$1]: $2" >&2; exit "${3:-1}"; }
@@ -155,10 +156,12 @@ mkdir -p "$root/usr/local/bin"
 for b in $bins; do ln -sf "$prefix/$program/bin/$b.js" "$root/usr/local/bin/$b"; done
 
 version=$(field version)
+# Every file is in place from here: a systemctl that fails says so, and names a unit kept above (it may be why).
+installed_fail() { [ -z "$unit_note" ] || echo "$unit_note" >&2; fail IO_ERROR "$1"; }
 if [ -n "$sc" ]; then
-  "$sc" daemon-reload || fail IO_ERROR "systemctl daemon-reload failed (above): edgefleet-$program $version is installed in $dest; run it again"
+  "$sc" daemon-reload || installed_fail "systemctl daemon-reload failed (above): edgefleet-$program $version is installed in $dest; run it again"
   if [ "$was_active" = 1 ]; then
-    "$sc" try-restart "$unit" || fail IO_ERROR "systemctl try-restart $unit failed (above): edgefleet-$program $version is installed in $dest; see systemctl status $unit and journalctl -u $unit"
+    "$sc" try-restart "$unit" || installed_fail "systemctl try-restart $unit failed (above): edgefleet-$program $version is installed in $dest (every file${old:+; it replaced $old}), but the service may be stopped or failed: see systemctl status $unit and journalctl -u $unit, fix the cause, then systemctl restart $unit"
   fi
 fi
 

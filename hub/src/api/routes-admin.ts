@@ -1,6 +1,6 @@
 // API tokens (admin) and the audit log (viewer).
 import { z } from 'zod';
-import { AuditList, AuditQuery, Reason, TokenCreate, TokenCreated, TokenInfo } from '@edgefleet/shared';
+import { AuditList, AuditQuery, Reason, TokenCreate, TokenCreated, TokenInfo, TokenList, TokenListQuery } from '@edgefleet/shared';
 import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
 
 export const adminRoutes: RouteDef[] = [
@@ -17,10 +17,11 @@ export const adminRoutes: RouteDef[] = [
     },
   },
   {
-    method: 'get', path: '/tokens', access: 'admin', summary: 'List API tokens (without the token values)',
-    response: z.object({ tokens: z.array(TokenInfo) }),
-    async handler(_c, deps) {
-      return { tokens: deps.store.tokens.list() };
+    method: 'get', path: '/tokens', access: 'admin',
+    summary: 'API tokens (without the token values) a page at a time, newest first (?limit=, default 100, at most 1000); `next` is the ?before= of the older page, null after the last',
+    query: TokenListQuery, response: TokenList,
+    async handler(c, deps) {
+      return deps.store.tokens.list(queryOf(c, TokenListQuery, 'tokens query'));
     },
   },
   {

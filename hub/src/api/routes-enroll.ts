@@ -3,11 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError, CREDENTIALS_SCHEMA, DeviceCredentials, EnrollRequest, EnrollmentTokenCreate, EnrollmentTokenCreated,
-  EnrollmentTokenInfo, EnrollmentTokenRevoke, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
+  EnrollmentTokenInfo, EnrollmentTokenList, EnrollmentTokenListQuery, EnrollmentTokenRevoke, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
 } from '@edgefleet/shared';
-import { z } from 'zod';
 import { randomSecret } from '../store/secrets.js';
-import { actor, afterCommit, audit, jsonBody, param, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 export interface Issued {
   creds: DeviceCredentials;
@@ -101,10 +100,10 @@ export const enrollRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/enrollment-tokens', access: 'viewer',
-    summary: 'List enrollment tokens (without the token values)',
-    response: z.object({ tokens: z.array(EnrollmentTokenInfo) }),
-    async handler(_c, deps) {
-      return { tokens: deps.store.enrollment.list() };
+    summary: 'Enrollment tokens (without the token values) a page at a time, newest first (?limit=, default 100, at most 1000); `next` is the ?before= of the older page, null after the last',
+    query: EnrollmentTokenListQuery, response: EnrollmentTokenList,
+    async handler(c, deps) {
+      return deps.store.enrollment.list(queryOf(c, EnrollmentTokenListQuery, 'enrollment tokens query'));
     },
   },
   {

@@ -57,12 +57,12 @@ test('token names are unique (revoked ones included) and audit entries carry the
     const reuse = await h.req('POST', '/api/v1/tokens', { json: { name: 'admin', role: 'operator' } });
     assert.equal(reuse.status, 409, 'a revoked token keeps its name: the audit log still shows it');
     assert.match(await reuse.text(), /revoked/);
-    assert.equal(h.store.tokens.list().filter((t) => t.name === 'admin').length, 1);
+    assert.equal(h.store.tokens.list().tokens.filter((t) => t.name === 'admin').length, 1);
 
     const other = (await (await h.req('POST', '/api/v1/tokens', { json: { name: 'ops-2', role: 'operator' } })).json()) as { id: string; token: string };
     assert.equal((await h.req('POST', '/api/v1/enrollment-tokens', { token: other.token, json: {} })).status, 201);
     const entries = (await (await h.req('GET', '/api/v1/audit', { role: 'viewer' })).json()) as { entries: Array<{ actor: string; actorId: string | null; action: string }> };
-    const adminId = h.store.tokens.list().find((t) => t.name === 'admin-token')!.id;
+    const adminId = h.store.tokens.list().tokens.find((t) => t.name === 'admin-token')!.id;
     assert.deepEqual(entries.entries.map((e) => [e.action, e.actor, e.actorId]), [
       ['token.create', 'admin-token', adminId],
       ['token.revoke', 'admin-token', adminId],

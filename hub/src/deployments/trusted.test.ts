@@ -35,7 +35,7 @@ function rest(h: TestHub) {
     store: h.store, metrics: new Metrics(), clock: h.clock, trust: () => ({ signed: h.trust, signatures: [] }) as TrustDocument, brokers: () => [], fleet: null,
     maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: h.parts.deployments, ingest: h.parts.ingest,
   });
-  const token = h.store.tokens.create(`op-${h.store.tokens.list().length}`, 'operator', 'test', h.clock.now()).token;
+  const token = h.store.tokens.create(`op-${h.store.tokens.count()}`, 'operator', 'test', h.clock.now()).token;
   return (method: string, path: string, body?: unknown) => app.request(`/api/v1${path}`, {
     method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
   });

@@ -17,7 +17,7 @@ import { waveOf } from './cohort.js';
 import { cutTimesAhead } from './clock-step.js';
 import { finishVerdict, judgeWave } from './judge.js';
 import { act, view, type RolloutActionName } from './actions.js';
-import { rolloutCursor, type Rollout, type RolloutList, type RolloutListQuery } from '@edgefleet/shared';
+import { type Rollout, type RolloutList, type RolloutListQuery } from '@edgefleet/shared';
 import { ConfigService } from '../config/service.js';
 import { configDevice, planConfigRollout } from './config-rollout.js';
 import { tellDevices } from './tell.js';
@@ -159,7 +159,7 @@ export class RolloutEngine {
   /** A page of rollouts, newest first, and the cursor of the older page (GET /rollouts). */
   list(q: RolloutListQuery): RolloutList {
     const page = this.deps.store.rollouts.list(q);
-    return { rollouts: page.rollouts.map((r) => view(this.deps.store, r, false)), next: page.next && rolloutCursor(page.next.created, page.next.id) };
+    return { rollouts: page.rollouts.map((r) => view(this.deps.store, r, false)), next: page.next };
   }
 
   /**

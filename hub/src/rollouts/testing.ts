@@ -3,7 +3,6 @@
 // reports written where ingest writes them (deployment status, stored windows).
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
@@ -21,9 +20,7 @@ import { RolloutEngine, type RolloutOptions } from './engine.js';
 import { RollupGateData } from './rollup-gate-data.js';
 import { Metrics } from '../metrics.js';
 import { createApp } from '../api/app.js';
-import { serve } from '@hono/node-server';
-import { main as cliMain } from '../cli/main.js';
-import { StringWriter } from '../cli/output.js';
+import { cliOver, type InProcessCli } from '../testing/cli.js';
 
 let root: string;
 let keys: Keys;
@@ -196,18 +193,6 @@ export async function actOverRest(e: Env, id: string, action: string, reason: st
 }
 
 /** The environment's REST app served on 127.0.0.1:0, and `edgefleet ARGS` run in process against it with an operator token. */
-export async function cliAgainst(e: Env): Promise<{ run(...args: string[]): Promise<{ code: number; out: string; err: string }>; close(): void }> {
-  const server = serve({ fetch: appOf(e).fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const token = e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token;
-  return {
-    async run(...args: string[]) {
-      const out = new StringWriter();
-      const err = new StringWriter();
-      const code = await cliMain([...args, '--hub', url, '--token', token], { stdout: out, stderr: err, env: {}, cwd: e.dir, now: () => new Date() });
-      return { code, out: out.text, err: err.text };
-    },
-    close: () => server.close(),
-  };
+export async function cliAgainst(e: Env): Promise<InProcessCli> {
+  return cliOver(appOf(e), e.store.tokens.create('ops', 'operator', 'test', e.clock.now()).token, e.dir);
 }

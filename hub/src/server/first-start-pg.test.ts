@@ -93,7 +93,7 @@ it('two hubs with data dirs of their own storing their first admin token at once
     assert.equal(first, readFileSync(join(dirA, ADMIN_TOKEN_FILE), 'utf8').trim(), 'hub A stored its token and reports it (printed once)');
     assert.equal(messages[1]?.token, null, 'hub B stored nothing and prints nothing');
     assert.equal(existsSync(join(dirB, ADMIN_TOKEN_FILE)), false, 'hub B removed its token file: that token never works');
-    assert.deepEqual(a.tokens.list().map((t) => [t.name, t.role]), [['admin', 'admin']]);
+    assert.deepEqual(a.tokens.list().tokens.map((t) => [t.name, t.role]), [['admin', 'admin']]);
     assert.ok(bWaited, 'hub B waited for hub A\'s transaction (the two first starts overlapped)');
     assert.equal(a.tokens.lookup(first ?? '')?.name, 'admin');
     assert.equal(a.audit.query({ action: 'token.create', limit: 10 }).length, 1);

@@ -100,7 +100,7 @@ describe('hubs making the first admin token at the same moment', () => {
     const token = readFileSync(join(data, ADMIN_TOKEN_FILE), 'utf8').trim();
     assert.deepEqual(got, [token, null, null], 'the hub that stored it reports it (printed once)');
     for (const s of [a, b, c]) assert.equal(s.tokens.lookup(token)?.role, 'admin');
-    assert.deepEqual(a.tokens.list().map((t) => t.name), ['admin']);
+    assert.deepEqual(a.tokens.list().tokens.map((t) => t.name), ['admin']);
     assert.equal(a.audit.query({ action: 'token.create', limit: 10 }).length, 1);
     assert.equal(statSync(join(data, ADMIN_TOKEN_FILE)).mode & 0o777, 0o600);
     assert.equal(ensureAdminToken(cfg(data), a, now), null, 'not the first start any more');
@@ -115,7 +115,7 @@ describe('hubs making the first admin token at the same moment', () => {
     assert.equal(first, null);
     assert.equal(second, readFileSync(join(d2, ADMIN_TOKEN_FILE), 'utf8').trim());
     assert.equal(existsSync(join(d1, ADMIN_TOKEN_FILE)), false);
-    assert.deepEqual(s1.tokens.list().map((t) => t.name), ['admin']);
+    assert.deepEqual(s1.tokens.list().tokens.map((t) => t.name), ['admin']);
   });
 
   it('takes the token of a file left by a start stopped before its insert; refuses one that is not a token or readable by others', () => {

@@ -1,10 +1,11 @@
 // Enrollment tokens: stored as a hash with tags, expiry, a use budget and, once revoked, when and by
 // whom. consume() checks and counts a use in one statement so two devices cannot both take the last
 // use, nor take one after the token was revoked.
-import { AppError, type EnrollmentTokenInfo, type Tags } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type CreatedListQuery, type EnrollmentTokenInfo, type EnrollmentTokenList, type Tags } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
+import { createdPage } from './history-page.js';
 
 /**
  * A leaked enrollment token (up to 1,000,000 uses, 366 days) could only wait to expire: revocation
@@ -51,8 +52,10 @@ export class EnrollmentRepo {
     return toInfo(r);
   }
 
-  list(): EnrollmentTokenInfo[] {
-    return (this.db.prepare('SELECT * FROM enrollment_tokens ORDER BY created_at, id').all() as Row[]).map(toInfo);
+  /** A page of enrollment tokens, newest first, and the cursor of the older page (GET /enrollment-tokens). */
+  list(q: CreatedListQuery = { limit: HISTORY_PAGE.defaultLimit }): EnrollmentTokenList {
+    const page = createdPage<Row>(this.db, 'enrollment_tokens', q);
+    return { tokens: page.rows.map(toInfo), next: page.next };
   }
 
   /**

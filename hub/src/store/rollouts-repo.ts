@@ -5,7 +5,7 @@
 import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
-import { pageOf } from './history-page.js';
+import { createdPage } from './history-page.js';
 
 export const ROLLOUTS_MIGRATION: Migration = {
   version: 10,
@@ -220,14 +220,10 @@ export class RolloutsRepo {
 
   /**
    * A page of rollouts, newest first (created time, then id, both descending): `limit` of them after the
-   * cursor's row in that order, and `next`, the last one's (created, id) when more follow (GET /rollouts).
+   * cursor's row in that order, and `next`, the last one's `CREATED,ID` when more follow (GET /rollouts).
    */
-  list(q: Pick<RolloutListQuery, 'before'> & { limit?: number } = {}): { rollouts: RolloutRecord[]; next: { created: string; id: string } | null } {
-    const limit = q.limit ?? HISTORY_PAGE.defaultLimit;
-    const b = q.before;
-    const rows = this.db.prepare(`SELECT * FROM rollouts${b ? ' WHERE created_at < ? OR (created_at = ? AND id < ?)' : ''} ORDER BY created_at DESC, id DESC LIMIT ?`)
-      .all(...(b ? [b.created, b.created, b.id] : []), limit + 1) as Row[];
-    const page = pageOf(rows, limit, (r) => ({ created: r.created_at, id: r.id }));
+  list(q: Pick<RolloutListQuery, 'before'> & { limit?: number } = {}): { rollouts: RolloutRecord[]; next: string | null } {
+    const page = createdPage<Row>(this.db, 'rollouts', { limit: q.limit ?? HISTORY_PAGE.defaultLimit, before: q.before });
     return { rollouts: page.rows.map(toRecord), next: page.next };
   }
 

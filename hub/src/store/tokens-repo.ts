@@ -1,7 +1,8 @@
 // API tokens: bearer tokens stored as sha256 with a name (the audit actor, unique) and a role.
-import { AppError, type ApiRole, type TokenInfo } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type ApiRole, type CreatedListQuery, type TokenInfo, type TokenList } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import { dialectOf } from './hub-db.js';
+import { createdPage } from './history-page.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
 
 interface Row {
@@ -62,8 +63,10 @@ export class TokensRepo {
     return toInfo(r);
   }
 
-  list(): TokenInfo[] {
-    return (this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all() as Row[]).map(toInfo);
+  /** A page of tokens, newest first, and the cursor of the older page (GET /tokens). */
+  list(q: CreatedListQuery = { limit: HISTORY_PAGE.defaultLimit }): TokenList {
+    const page = createdPage<Row>(this.db, 'api_tokens', q);
+    return { tokens: page.rows.map(toInfo), next: page.next };
   }
 
   /** Revokes a token (kept for the audit trail); revoking the last admin token is refused. */

@@ -52,6 +52,9 @@ export const EnrollmentTokenInfo = z.object({
   revoked: z.object({ at: IsoTime, by: z.string() }).nullable(),
 });
 export type EnrollmentTokenInfo = z.infer<typeof EnrollmentTokenInfo>;
+/** GET /enrollment-tokens: a page, newest first; `next` is the cursor to pass as `?before=` for the older page (CreatedCursor), null after the last. */
+export const EnrollmentTokenList = z.object({ tokens: z.array(EnrollmentTokenInfo), next: z.string().nullable() });
+export type EnrollmentTokenList = z.infer<typeof EnrollmentTokenList>;
 /** POST /enrollment-tokens/{id}/revoke: the token stops enrolling at once; the reason goes to the audit log. */
 export const EnrollmentTokenRevoke = z.object({ reason: Reason }).strict();
 export const EnrollmentTokenCreated = EnrollmentTokenInfo.extend({ token: z.string() });
@@ -158,6 +161,9 @@ export const TokenCreate = z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-
 export type TokenCreate = z.infer<typeof TokenCreate>;
 export const TokenInfo = z.object({ id: z.string(), name: z.string(), role: ApiRole, created: IsoTime, createdBy: z.string(), revoked: z.boolean() });
 export type TokenInfo = z.infer<typeof TokenInfo>;
+/** GET /tokens: a page, newest first, paged as GET /enrollment-tokens. */
+export const TokenList = z.object({ tokens: z.array(TokenInfo), next: z.string().nullable() });
+export type TokenList = z.infer<typeof TokenList>;
 export const TokenCreated = TokenInfo.extend({ token: z.string() });
 export type TokenCreated = z.infer<typeof TokenCreated>;
 

@@ -82,6 +82,6 @@ export const Rollout = z.object({
   devices: z.array(RolloutDevice).optional(),
 });
 export type Rollout = z.infer<typeof Rollout>;
-/** GET /rollouts: a page, newest first; `next` is the cursor to pass as `?before=` for the older page (RolloutCursor), null after the last. */
+/** GET /rollouts: a page, newest first; `next` is the cursor to pass as `?before=` for the older page (CreatedCursor), null after the last. */
 export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })), next: z.string().nullable() });
 export type RolloutList = z.infer<typeof RolloutList>;

@@ -5,7 +5,8 @@
 // a newer agent wrote is refused before anything changes (read as the data dir's owner when run as
 // root, so no root-owned SQLite files are left there); a prefix holding the other program is refused;
 // a unit that was running is restarted once the new files are in place (try-restart) and one that was
-// not stays stopped (systemctl is a stub recording its calls: systemd cannot run here);
+// not stays stopped (systemctl is a stub recording its calls: systemd cannot run here); a restart that
+// fails exits 1 naming it and what to do, with the new version wholly installed;
 // uninstall.sh removes only what install.sh put in a shared prefix and keeps the unit's drop-ins, and
 // --purge deletes the data dir and the drop-ins.
 import { after, before, describe, it } from 'node:test';
@@ -43,10 +44,13 @@ function systemctlStub(dir: string, manifest: string) {
     '#!/bin/sh',
     `printf '%s @%s\\n' "$*" "$(sed -n 's/^  "version": "\\([^"]*\\)",$/\\1/p' '${manifest}' 2>/dev/null)" >> '${log}'`,
     '[ "$1" != is-active ] || exit "$STUB_ACTIVE"',
+    // What systemd says when the service's new start fails.
+    '[ "$1" != "$STUB_FAIL" ] || { echo "Job for $2 failed because the control process exited with error code." >&2; exit 1; }',
     '',
   ].join('\n'), { mode: 0o755 });
   return {
-    env: (active: boolean): NodeJS.ProcessEnv => ({ SYSTEMCTL: stub, STUB_ACTIVE: active ? '0' : '3' }),
+    /** `fail`: the command (e.g. try-restart) that fails as systemd's does. */
+    env: (active: boolean, fail = ''): NodeJS.ProcessEnv => ({ SYSTEMCTL: stub, STUB_ACTIVE: active ? '0' : '3', STUB_FAIL: fail }),
     /** The calls since the last look. */
     calls(): string[] {
       const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
@@ -178,6 +182,43 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     const other = sh([join(tree, 'install.sh'), '--root', root]);
     assert.equal(other.status, 1);
     assert.match(other.stderr, /^error \[CONFIG_INVALID\]: \/opt\/edgefleet holds edgefleet-hub: expected a prefix of its own for edgefleet-agent \(--prefix DIR\)$/m);
+  });
+
+  it('a restart that fails after an upgrade: exit 1 saying what failed and what to do, the new version fully installed', () => {
+    const root = join(dir, 'root-restart-fails');
+    mkdirSync(root);
+    const prefix = join(root, 'opt/edgefleet');
+    const manifest = join(prefix, 'MANIFEST.json');
+    const systemctl = systemctlStub(dir, manifest);
+    script([join(tree, 'install.sh'), '--root', root], systemctl.env(false));
+    systemctl.calls();
+    // The unit ran 0.0.9, whose unit file the operator edited: both count when the new version will not start.
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')) as object, version: '0.0.9' }, null, 2));
+    appendFileSync(join(root, UNIT), 'ReadWritePaths=/srv/batch-out\n');
+    const edited = readFileSync(join(root, UNIT), 'utf8');
+
+    const r = sh([join(tree, 'install.sh'), '--root', root], systemctl.env(true, 'try-restart'));
+    assert.equal(r.status, 1, `${r.stderr}${r.stdout}`);
+    assert.deepEqual(systemctl.calls(), ['is-active --quiet edgefleet-agent.service @0.0.9', 'daemon-reload @0.1.0', 'try-restart edgefleet-agent.service @0.1.0']);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines[0], 'Job for edgefleet-agent.service failed because the control process exited with error code.', 'systemctl\'s own words come first ("above")');
+    assert.equal(lines.at(-1), `error [IO_ERROR]: systemctl try-restart edgefleet-agent.service failed (above): edgefleet-agent 0.1.0 is installed in ${prefix} (every file; it replaced 0.0.9), but the service may be stopped or failed: see systemctl status edgefleet-agent.service and journalctl -u edgefleet-agent.service, fix the cause, then systemctl restart edgefleet-agent.service`);
+    assert.ok(lines.some((l) => l.startsWith(`kept ${root}/${UNIT}: it was edited since the last install`)), 'the kept unit is named: it may be why the service will not start');
+    assert.doesNotMatch(r.stdout, /restarted|installed edgefleet-agent/, 'nothing claims the service runs the new version');
+
+    // Not half-installed: the new program, its unit copy and links, and nothing staged or left over.
+    assert.equal((JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version, '0.1.0');
+    assert.ok(existsSync(join(prefix, 'agent/bin/edgefleet-agent.js')) && existsSync(join(prefix, 'node_modules/better-sqlite3')));
+    assert.equal(readFileSync(join(root, UNIT), 'utf8'), edited, 'the edited unit is kept');
+    assert.ok(existsSync(join(prefix, 'systemd/edgefleet-agent.service')));
+    assert.equal(lstatSync(join(root, 'usr/local/bin/edgefleet-agent')).isSymbolicLink(), true);
+    assert.deepEqual(readdirSync(prefix).filter((n) => n.startsWith('.')), [], 'no staging or old tree left');
+    assert.equal(statSync(join(root, DATA)).mode & 0o777, 0o700);
+
+    // Once the cause is fixed, installing again (or systemctl restart) finishes it.
+    const again = script([join(tree, 'install.sh'), '--root', root], systemctl.env(true));
+    assert.deepEqual(systemctl.calls(), ['is-active --quiet edgefleet-agent.service @0.1.0', 'daemon-reload @0.1.0', 'try-restart edgefleet-agent.service @0.1.0']);
+    assert.match(again, /^restarted edgefleet-agent\.service, which was running 0\.1\.0: it now runs 0\.1\.0/m);
   });
 
   it('uninstall.sh removes only what install.sh put in a shared prefix and links that point into it, and keeps drop-ins; --purge deletes the data dir and the drop-ins', () => {

@@ -7,6 +7,7 @@ import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
+import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 const parseTags = (list: string[]) => parseTagOptions(list);
 
@@ -112,10 +113,10 @@ function enrollTokenState(t: EnrollmentTokenInfo, now: Date): string {
 }
 
 export const enrollTokenLs: Command = {
-  summary: 'List enrollment tokens (revoked, expired and used-up ones marked so)', usage: '[--json]', options: HUB_OPTIONS,
+  summary: 'List enrollment tokens, newest first (revoked, expired and used-up ones marked so)', usage: HISTORY_USAGE, options: { ...HUB_OPTIONS, ...HISTORY_OPTIONS },
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ tokens: EnrollmentTokenInfo[] }>('GET', '/enrollment-tokens');
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'STATE', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.tokens.map((t) => [
+    const r = await readHistory<EnrollmentTokenInfo>(args, ctx, '/enrollment-tokens', 'tokens', 'enroll-token ls');
+    print(ctx, optBool(args, 'json'), r.json, () => table(['ID', 'STATE', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.rows.map((t) => [
       t.id, enrollTokenState(t, ctx.now()), `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy,
     ])));
     return 0;
@@ -154,10 +155,10 @@ export const tokensCreate: Command = {
 };
 
 export const tokensLs: Command = {
-  summary: 'List API tokens (names, roles, revoked; never the token values)', usage: '[--json]', options: { ...HUB_OPTIONS },
+  summary: 'List API tokens, newest first (names, roles, revoked; never the token values)', usage: HISTORY_USAGE, options: { ...HUB_OPTIONS, ...HISTORY_OPTIONS },
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ tokens: TokenInfo[] }>('GET', '/tokens');
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], r.tokens.map((t) => [t.id, t.name, t.role, t.created, t.createdBy, t.revoked ? 'yes' : ''])));
+    const r = await readHistory<TokenInfo>(args, ctx, '/tokens', 'tokens', 'tokens ls');
+    print(ctx, optBool(args, 'json'), r.json, () => table(['ID', 'NAME', 'ROLE', 'CREATED', 'BY', 'REVOKED'], r.rows.map((t) => [t.id, t.name, t.role, t.created, t.createdBy, t.revoked ? 'yes' : ''])));
     return 0;
   },
 };
