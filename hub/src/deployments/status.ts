@@ -88,7 +88,9 @@ function removalsDone(store: Store, deviceId: string, m: ReportedState, now: Dat
   for (const r of pending) {
     if (r.seq === null || m.lastAppliedSeq < r.seq) continue;
     const status = reported.get(r.name);
-    if (status === undefined || status === 'removed') removals.done(deviceId, r.name, m.lastAppliedSeq, now);
+    if ((status === undefined || status === 'removed') && removals.done(deviceId, r.name, m.lastAppliedSeq, now) > 0) {
+      store.deployments.emitStatus({ deploymentId: r.deploymentId, deviceId, model: r.name, version: r.version, status: 'removed', progress: null, reason: r.reason, at: now.toISOString() });
+    }
   }
 }
 

@@ -55,9 +55,13 @@ describe('undeploy', () => {
       await report(d, 'u-1', 2, [{ ...removedModel, status: 'active', active: '1.0.0' }], 2);
       assert.equal(statusOf(h, dep.id, 'u-1'), 'removing', 'a stale report, or the model still active, does not clear the removal');
       assert.deepEqual(verified(await h.parts.deployments.issueDesired('u-1')).removed?.map((r) => r.name), ['audio-energy']);
-      // ...the first document that carried it (seq 2) applied with the model removed does.
+      // ...the first document that carried it (seq 2) applied with the model removed does, and the live stream hears of it.
+      const changes: string[] = [];
+      const off = h.store.deployments.onStatus((c) => changes.push(`${c.deploymentId} ${c.deviceId} ${c.version} ${c.status}`));
       await report(d, 'u-1', 2, [removedModel], 3);
+      off();
       assert.equal(statusOf(h, dep.id, 'u-1'), 'removed');
+      assert.deepEqual(changes, [`${dep.id} u-1 1.0.0 removed`]);
       assert.equal(verified(await h.parts.deployments.issueDesired('u-1')).removed, undefined, 'later documents omit the entry');
       assert.throws(() => h.parts.deployments.undeploy(dep.id, { reason: 'again', actor: 'op' }), /deployment \d+ was undeployed already/);
     } finally {

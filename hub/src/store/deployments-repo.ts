@@ -181,7 +181,11 @@ export class DeploymentsRepo {
     st.set.run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
     // Only changes reach listeners (the live stream): every state report re-confirms "active".
     if (row.status === status && row.progress === progress) return;
-    const change: StatusChange = { deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() };
+    this.emitStatus({ deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() });
+  }
+
+  /** Tells the listeners (the live stream) of a change of a device's status, here or made elsewhere (a removal done: removals-repo.ts). */
+  emitStatus(change: StatusChange): void {
     for (const l of this.statusListeners) l(change);
   }
 

@@ -33,6 +33,8 @@ export interface AssignmentRow {
 /** A `removing` row of a device: its model, when and why, and the seq of the first document that carried it (null: none yet). */
 export interface PendingRemoval extends DesiredRemoval {
   deploymentId: number;
+  /** The deployment's version. */
+  version: string;
   seq: number | null;
 }
 
@@ -67,13 +69,13 @@ export class RemovalsRepo {
   /** The device's `removing` rows, newest deployment first for each model (one per model). */
   pendingFor(deviceId: string): PendingRemoval[] {
     const rows = this.db.prepare(
-      `SELECT dd.deployment_id, d.model, dd.reason, dd.updated_at, dd.removal_seq FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+      `SELECT dd.deployment_id, d.model, d.version, dd.reason, dd.updated_at, dd.removal_seq FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
        WHERE dd.device_id = ? AND dd.status = 'removing' ORDER BY d.id DESC`,
-    ).all(deviceId) as Array<{ deployment_id: number; model: string; reason: string | null; updated_at: string; removal_seq: number | null }>;
+    ).all(deviceId) as Array<{ deployment_id: number; model: string; version: string; reason: string | null; updated_at: string; removal_seq: number | null }>;
     const out = new Map<string, PendingRemoval>();
     for (const r of rows) {
       if (!out.has(r.model)) {
-        out.set(r.model, { deploymentId: Number(r.deployment_id), name: r.model, at: r.updated_at, reason: r.reason || 'removed by an operator', seq: r.removal_seq === null ? null : Number(r.removal_seq) });
+        out.set(r.model, { deploymentId: Number(r.deployment_id), version: r.version, name: r.model, at: r.updated_at, reason: r.reason || 'removed by an operator', seq: r.removal_seq === null ? null : Number(r.removal_seq) });
       }
     }
     return [...out.values()];
@@ -90,11 +92,11 @@ export class RemovalsRepo {
    * its `removing` rows of the model carried in a document at or below that seq go `removed` (their reason
    * kept), and later documents omit the entry. A stale report (below the seq) changes nothing.
    */
-  done(deviceId: string, model: string, applied: number, at: Date): void {
-    this.db.prepare(
+  done(deviceId: string, model: string, applied: number, at: Date): number {
+    return this.db.prepare(
       `UPDATE deployment_devices SET status = 'removed', updated_at = ?
        WHERE device_id = ? AND status = 'removing' AND removal_seq IS NOT NULL AND removal_seq <= ?
          AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)`,
-    ).run(at.toISOString(), deviceId, applied, model);
+    ).run(at.toISOString(), deviceId, applied, model).changes;
   }
 }
