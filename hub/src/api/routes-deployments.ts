@@ -1,6 +1,6 @@
 // Deployments over REST, served by the deployments part: assign a model version to devices (ids, tags
-// or all) with a reason, and each deployment's per-device status.
-import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery } from '@edgefleet/shared';
+// or all) with a reason, each deployment's per-device status, and undeploy (docs/hub.md "Undeploy").
+import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery, UndeployQuery, UndeployResult } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
 import { targetDeviceIds } from '../deployments/target.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -38,11 +38,28 @@ export const deploymentRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/deployments/:id', access: 'viewer',
-    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, failed, refused, rolled_back, superseded)',
+    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, deferred, waiting_for_disk, failed, refused, rolled_back, superseded, removing, removed)',
     response: Deployment,
     async handler(c, deps) {
       const id = idParam(c, 'id', 'deployment');
       return part(deps).deployments.get(id);
+    },
+  },
+  {
+    method: 'delete', path: '/deployments/:id', access: 'operator', query: UndeployQuery, response: UndeployResult,
+    summary: 'Undeploy (?reason=, ?confirmDevices=, ?dryRun=true): the devices whose effective assignment of the model it is stop serving it (`removed` in their documents). '
+      + 'More than 10 devices need confirmDevices equal to the count (else 409 CONFIRMATION_REQUIRED); a deployment a running or paused rollout owns, or one undeployed already, is a 409 CONFLICT',
+    async handler(c, deps) {
+      const id = idParam(c, 'id', 'deployment');
+      const q = queryOf(c, UndeployQuery, 'undeploy query');
+      const s = part(deps);
+      const d = s.deployments.get(id); // NOT_FOUND names the id
+      const target = `${d.model}@${d.version}`;
+      // The removals, every affected device's desired document and the audit entry commit together.
+      const { result, docs } = s.undeploy(id, { reason: q.reason, actor: actor(c).name, confirmDevices: q.confirmDevices, dryRun: q.dryRun },
+        (r) => audit(c, deps, 'deployment.undeploy', target, q.reason, { id, devices: r.devices, superseded: r.superseded }));
+      if (docs.length) await afterCommit(c, deps, 'deployment.undeploy', target, 'publish desired state', () => s.publishDesired(docs));
+      return result;
     },
   },
 ];

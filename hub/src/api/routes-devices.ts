@@ -84,7 +84,7 @@ export const deviceRoutes: RouteDef[] = [
         const before = deps.store.devices.get(id).tags;
         deps.store.devices.setTags(id, b.tags);
         audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
-        // New tags may join tag deployments: stored now, published after commit.
+        // New tags may join tag deployments, or leave one (its model `removing` on the device, docs/hub.md "Undeploy"): stored now, published after commit.
         return deps.deployments?.joinDeployments(id) ?? [];
       });
       const deployments = deps.deployments;

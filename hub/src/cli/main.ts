@@ -14,6 +14,7 @@ import {
 import { auditCmd } from './commands/remote-audit.js';
 import { modelDelete, modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
+import { undeployCmd } from './commands/remote-undeploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
 import { alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { configDiff, configSet, configShow } from './commands/remote-config.js';
@@ -56,6 +57,7 @@ export const commands: CommandTable = {
   deploy: deployCmd,
   'deployments ls': deploymentsLs,
   'deployments show': deploymentsShow,
+  undeploy: undeployCmd,
   'rollout create': rolloutCreate,
   'rollout ls': rolloutLs,
   'rollout show': rolloutShow,

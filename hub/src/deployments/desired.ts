@@ -1,9 +1,11 @@
 // A device's next desired-state document on the hub (docs/hub.md, decision 0011): built from the
 // deployments it is in (with sealed content keys, maintenance windows, shadows, captures and agent
-// configuration), signed with the hub key and stored. deployments/service.ts publishes what this stores.
-import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair } from '@edgefleet/shared';
+// configuration, and the models it is to stop serving), signed with the hub key and stored.
+// deployments/service.ts publishes what this stores.
+import { DESIRED_SCHEMA, MAX_REMOVALS, signEnvelope, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
+import { RemovalsRepo } from '../store/removals-repo.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
@@ -37,6 +39,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   for (const id of deviceIds) deps.reports.invalidate(id); // the versions it may report on change
   const { store, clock, hubKey } = deps;
   const now = clock.now();
+  const removals = new RemovalsRepo(store.db);
   const versions = new Map<string, StoredVersion>();
   const version = (name: string, v: string): StoredVersion => {
     const key = `${name}@${v}`;
@@ -77,8 +80,14 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     if (capture.length) body.capture = capture;
     const agentConfig = deps.config?.desiredFor(deviceId);
     if (agentConfig) body.agentConfig = agentConfig;
+    // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
+    // assignment wins). One query per document; entries stay until a report clears them (status.ts).
+    const named = new Set(models.map((m) => m.name));
+    const removed = removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS);
+    if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
     const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
     store.desired.put(doc);
+    for (const r of removed) removals.carried(r.deploymentId, deviceId, body.seq);
     return doc;
   }))();
 }

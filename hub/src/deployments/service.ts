@@ -2,7 +2,7 @@
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
 // each document: desired.ts.
-import { AppError, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
+import { AppError, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { targetDeviceIds, targetMatches } from './target.js';
@@ -10,6 +10,7 @@ import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted } from './trusted.js';
+import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -208,14 +209,23 @@ export class DeploymentService {
     })();
   }
 
-  /** A device enrolled or changed tags: it joins the tag/all deployments it now matches. */
+  /**
+   * The stored half of an undeploy (undeploy.ts; docs/hub.md "Undeploy"): the removals, each affected
+   * device's next document and `record` (the API's audit entry) in one transaction. Publish the documents after commit.
+   */
+  undeploy(id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
+    return undeploy({ store: this.deps.store, now: this.deps.clock.now(), storeDesired: (ids) => this.storeDesired(ids) }, id, req, record);
+  }
+
+  /** A device enrolled or changed tags: it joins the tag/all deployments it now matches (and leaves the tag ones it no longer does). */
   async onDeviceChanged(deviceId: string): Promise<void> {
     await this.publishDesired(this.joinDeployments(deviceId));
   }
 
   /**
    * The stored half of onDeviceChanged (run it inside the caller's transaction, with the device write):
-   * joins the deployments the device now matches and stores its next document, returned for publishing.
+   * leaves the tag deployments it no longer matches (their model `removing` on it, decision 0066), joins
+   * the deployments it now matches and stores its next document, returned for publishing.
    */
   joinDeployments(deviceId: string): DesiredDocument[] {
     const { store } = this.deps;
@@ -223,13 +233,14 @@ export class DeploymentService {
       const dev = store.devices.get(deviceId);
       if (dev.revoked) return [];
       const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
+      const left = leaveTagTargets(store, deviceId, dev.tags, this.deps.clock.now());
       for (const d of this.deployments.openTargets()) {
         if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
       }
       // New tags may also change the device's layered configuration (a tag document reaches it now, or no longer).
       const config = this.deps.config?.desiredFor(deviceId, dev.tags)?.sha256;
       const configChanged = config !== store.desired.latest(deviceId)?.signed.agentConfig?.sha256;
-      return JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before || configChanged ? this.storeDesired([deviceId]) : [];
+      return left > 0 || JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before || configChanged ? this.storeDesired([deviceId]) : [];
     })();
   }
 

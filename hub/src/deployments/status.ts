@@ -3,9 +3,12 @@
 // desired document marks every model it named `refused`, and a reported state's active versions are
 // `active`, a switch the device defers (maintenance window, update lock: decision 0031) is `deferred`
 // with why and until when, and a version its full disk refused is `waiting_for_disk` (decision 0064).
+// A removal (decision 0066) is `removed` once a report that applied the document carrying it shows the
+// model removed or no longer lists it.
 import { describeClockOffset, type DeploymentDeviceStatus, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { deploymentProgress } from '../store/deployments-repo.js';
+import { RemovalsRepo } from '../store/removals-repo.js';
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back' | 'waiting_for_disk'>> = {
   download_started: 'downloading',
@@ -67,6 +70,26 @@ export function statusFromState(store: Store, deviceId: string, m: ReportedState
     }
     if (model.status === 'waiting_for_disk' && model.target && model.target !== model.active) {
       store.deployments.setStatus(deviceId, model.name, model.target, 'waiting_for_disk', now, { progress: null, reason: `${model.reason?.code ?? 'DISK_FULL'}: ${model.reason?.message ?? 'waiting for disk space'}` });
+    }
+  }
+  removalsDone(store, deviceId, m, now);
+}
+
+/**
+ * Each removal the device's documents carry is done when this report applied the first document that
+ * carried it (lastAppliedSeq at or above its seq: an older report cannot clear it) and shows the model
+ * `removed` or does not list it at all.
+ */
+function removalsDone(store: Store, deviceId: string, m: ReportedState, now: Date): void {
+  const removals = new RemovalsRepo(store.db);
+  const pending = removals.pendingFor(deviceId);
+  if (!pending.length) return;
+  const reported = new Map(m.models.map((x) => [x.name, x.status]));
+  for (const r of pending) {
+    if (r.seq === null || m.lastAppliedSeq < r.seq) continue;
+    const status = reported.get(r.name);
+    if ((status === undefined || status === 'removed') && removals.done(deviceId, r.name, m.lastAppliedSeq, now) > 0) {
+      store.deployments.emitStatus({ deploymentId: r.deploymentId, deviceId, model: r.name, version: r.version, status: 'removed', progress: null, reason: r.reason, at: now.toISOString() });
     }
   }
 }

@@ -1,5 +1,6 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
-// newest deployment that includes the device.
+// newest deployment that includes the device; when that row is `removing` or `removed` (an undeploy or a
+// re-tag out of a tag target, store/removals-repo.ts) the device has none: a removal is an assignment of nothing.
 import { AppError, HISTORY_PAGE, type HistoryQuery, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Db } from './db.js';
@@ -34,6 +35,9 @@ interface DeploymentRow {
   created_by: string;
   created_at: string;
   maintenance: string | null;
+  undeployed_at?: string | null;
+  undeployed_by?: string | null;
+  undeployed_reason?: string | null;
 }
 interface DeviceRow {
   deployment_id: number;
@@ -78,17 +82,25 @@ export class DeploymentsRepo {
     return Number(r.lastInsertRowid);
   }
 
-  /** Adds devices to a deployment (pending) and marks older deployments of the same model on them superseded. */
+  /**
+   * Adds devices to a deployment (pending; a device removed from it before, by a re-tag, is pending again)
+   * and marks older deployments of the same model on them superseded.
+   */
   addDevices(deploymentId: number, model: string, deviceIds: string[], at: Date): void {
     const ins = this.db.prepare("INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id, status, updated_at) VALUES (?, ?, 'pending', ?)");
+    const back = this.db.prepare(
+      `UPDATE deployment_devices SET status = 'pending', progress = NULL, reason = NULL, removal_seq = NULL, updated_at = ?
+       WHERE deployment_id = ? AND device_id = ? AND status IN ('removing', 'removed')`,
+    );
     const sup = this.db.prepare(
       `UPDATE deployment_devices SET status = 'superseded', updated_at = ?
-       WHERE device_id = ? AND deployment_id < ? AND status NOT IN ('superseded')
+       WHERE device_id = ? AND deployment_id < ? AND status NOT IN ('superseded', 'removed')
          AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)`,
     );
     this.db.transaction(() => {
       for (const id of deviceIds) {
         ins.run(deploymentId, id, at.toISOString());
+        back.run(at.toISOString(), deploymentId, id);
         sup.run(at.toISOString(), id, deploymentId, model);
       }
     })();
@@ -119,38 +131,46 @@ export class DeploymentsRepo {
     return this.toDeployment(r, this.deviceRows(id));
   }
 
-  /** Deployments whose target is tags or all (devices enrolling later may match them), oldest first. */
+  /** Deployments whose target is tags or all (devices enrolling later may match them), oldest first; none undeployed. */
   openTargets(): Array<{ id: number; model: string; version: string; target: DeployTarget }> {
-    const rows = this.db.prepare('SELECT id, model, version, target FROM deployments ORDER BY id').all() as DeploymentRow[];
+    const rows = this.db.prepare('SELECT id, model, version, target FROM deployments WHERE undeployed_at IS NULL ORDER BY id').all() as DeploymentRow[];
     return rows
       .map((r) => ({ id: r.id, model: r.model, version: r.version, target: JSON.parse(r.target) as DeployTarget }))
       .filter((d) => d.target.all || d.target.tags);
   }
 
-  /** For each model, the newest deployment that includes the device, with the version it replaced. */
+  /**
+   * For each model, the newest deployment that includes the device, with the version it replaced. A model
+   * whose newest row is `removing` or `removed` is not assigned: no older (superseded) deployment comes back.
+   */
   effectiveFor(deviceId: string): EffectiveModel[] {
     const rows = this.db
       .prepare(
-        `SELECT d.id, d.model, d.version, d.maintenance FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+        `SELECT d.id, d.model, d.version, d.maintenance, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? ORDER BY d.id DESC`,
       )
-      .all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null }>;
-    const out = new Map<string, EffectiveModel>();
+      .all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; status: DeploymentDeviceStatus }>;
+    const out = new Map<string, EffectiveModel | null>();
     for (const r of rows) {
       const cur = out.get(r.model);
-      if (!cur) out.set(r.model, { deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined });
-      else if (cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
+      if (cur === undefined) {
+        const removed = r.status === 'removing' || r.status === 'removed';
+        out.set(r.model, removed ? null : { deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined });
+      } else if (cur && cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
     }
-    return [...out.values()].sort((a, b) => a.model.localeCompare(b.model));
+    return [...out.values()].filter((e): e is EffectiveModel => e !== null).sort((a, b) => a.model.localeCompare(b.model));
   }
 
-  /** Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`. */
+  /**
+   * Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`.
+   * A `removing` or `removed` row is the removal's (removals-repo.ts): a report of the version still active does not undo it.
+   */
   setStatus(deviceId: string, model: string, version: string, status: DeploymentDeviceStatus, at: Date, extra: { progress?: number | null; reason?: string | null; notOver?: readonly DeploymentDeviceStatus[] } = {}): void {
     // Prepared once: every device event and state report of a deployment comes through here.
     const st = (this.statusStmts ??= {
       get: this.db.prepare(
         `SELECT dd.deployment_id AS id, dd.status, dd.progress FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
-         WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status <> 'superseded' ORDER BY d.id DESC LIMIT 1`,
+         WHERE dd.device_id = ? AND d.model = ? AND d.version = ? AND dd.status NOT IN ('superseded', 'removing', 'removed') ORDER BY d.id DESC LIMIT 1`,
       ),
       set: this.db.prepare('UPDATE deployment_devices SET status = ?, progress = ?, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?'),
     });
@@ -161,7 +181,11 @@ export class DeploymentsRepo {
     st.set.run(status, progress, extra.reason ?? null, at.toISOString(), row.id, deviceId);
     // Only changes reach listeners (the live stream): every state report re-confirms "active".
     if (row.status === status && row.progress === progress) return;
-    const change: StatusChange = { deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() };
+    this.emitStatus({ deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() });
+  }
+
+  /** Tells the listeners (the live stream) of a change of a device's status, here or made elsewhere (a removal done: removals-repo.ts). */
+  emitStatus(change: StatusChange): void {
     for (const l of this.statusListeners) l(change);
   }
 
@@ -190,6 +214,7 @@ export class DeploymentsRepo {
       createdBy: r.created_by,
       created: r.created_at,
       ...(r.maintenance ? { window: JSON.parse(r.maintenance) as MaintenanceWindow } : {}),
+      ...(r.undeployed_at ? { undeployed: { at: r.undeployed_at, by: r.undeployed_by ?? '', reason: r.undeployed_reason ?? '' } } : {}),
       counts,
       devices: list,
     };

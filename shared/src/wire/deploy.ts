@@ -60,6 +60,8 @@ export const Deployment = z.object({
   createdBy: z.string(),
   created: IsoTime,
   window: MaintenanceWindow.optional(),
+  /** Present once undeployed (DELETE /deployments/{id}): it takes no device in any more. */
+  undeployed: z.object({ at: IsoTime, by: z.string(), reason: z.string() }).optional(),
   counts: z.record(DeploymentDeviceStatus, Count),
   devices: z.array(DeploymentDevice),
 });
@@ -69,6 +71,29 @@ export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ 
 export type DeploymentList = z.infer<typeof DeploymentList>;
 /** GET /deployments?limit=&before= */
 export const DeploymentListQuery = HistoryQuery('deployment');
+
+/**
+ * DELETE /deployments/{id}?reason=&confirmDevices=&dryRun= (docs/hub.md "Undeploy"): `confirmDevices` is the
+ * number of devices the operator confirms (needed above 10), `dryRun=true` answers and changes nothing.
+ */
+export const UndeployQuery = z.object({
+  reason: z.string().trim().min(1, 'expected a reason').max(500),
+  confirmDevices: z.string().regex(/^(0|[1-9][0-9]{0,8})$/, 'expected the number of devices the undeploy reaches (digits only), as its dry run answered').transform(Number).optional(),
+  dryRun: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true').optional(),
+}).strict();
+export type UndeployQuery = z.output<typeof UndeployQuery>;
+/**
+ * What an undeploy did (or, in a dry run, would do): `devices` told to remove the model (`deviceIds`),
+ * and `superseded`: rows a newer deployment replaced, marked `removed` with no document change.
+ */
+export const UndeployResult = z.object({
+  deploymentId: z.number().int().positive(),
+  dryRun: z.boolean(),
+  devices: Count,
+  deviceIds: z.array(DeviceId),
+  superseded: Count,
+});
+export type UndeployResult = z.infer<typeof UndeployResult>;
 
 /** Merged totals of stored windows (windowTotals): what a user compares with the devices' own totals. */
 export const ModelTotals = z.object({

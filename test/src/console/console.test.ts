@@ -181,4 +181,27 @@ describe('web console', () => {
     assert.deepEqual(page.errors, []);
     await page.close();
   });
+
+  it('an operator undeploys a deployment: a reason, the device count from a dry run, then the confirmed undeploy', async () => {
+    const dep = await s.hub.api<{ id: number }>('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { devices: ['console-2'] }, reason: 'console undeploy test' });
+    const page = await open(s.hub.adminToken);
+    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, `#/deployments/${dep.id}`);
+    const detail = page.getByTestId('deployment-detail');
+    await detail.getByRole('heading', { name: new RegExp(`Deployment ${dep.id}:`) }).waitFor();
+    await detail.getByRole('button', { name: 'Undeploy' }).click();
+    const form = page.getByRole('form', { name: 'Undeploy' });
+    await form.getByRole('button', { name: 'Check devices' }).click(); // no reason: refused in the page
+    await form.getByText('a reason is required').waitFor();
+    await form.getByLabel('Reason').fill('retired from the console');
+    await form.getByRole('button', { name: 'Check devices' }).click();
+    await form.getByTestId('undeploy-count').filter({ hasText: `Stops ${MODEL} on 1 device(s).` }).waitFor();
+    assert.equal((await s.hub.api<{ undeployed?: unknown }>('GET', `/deployments/${dep.id}`)).undeployed, undefined, 'the check changes nothing');
+    await form.getByRole('button', { name: 'Undeploy from 1 device(s)' }).click();
+    await detail.getByTestId('undeployed').filter({ hasText: 'retired from the console' }).waitFor();
+    await detail.locator('.pill.st-removing').first().waitFor();
+    const audit = await s.hub.api<{ entries: Array<{ reason: string | null; details: unknown }> }>('GET', '/audit?action=deployment.undeploy');
+    assert.deepEqual(audit.entries.map((e) => [e.reason, e.details]), [['retired from the console', { id: dep.id, devices: 1, superseded: 0 }]]);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });

@@ -1,8 +1,9 @@
 // Deployments, newest first a page at a time ("Show older" for the next): each with its per-status counts; one deployment's devices with status, progress and
-// reason, updated live from deployment.progress events.
+// reason, updated live from deployment.progress events; an operator may undeploy it (undeploy.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import type { Deployment } from '@edgefleet/shared';
-import { deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
+import { can, deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
+import { UndeployAction } from './undeploy.js';
 import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { background } from '../background.js';
@@ -39,14 +40,17 @@ export function DeploymentsView({ id }: { id?: string }) {
 function DeploymentDetail({ id }: { id: string }) {
   const api = session.value?.api;
   const [d, setD] = useState<Deployment | { error: string } | null>(null);
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}`).then(setD, (e: Error) => setD({ error: e.message }));
-  }, [id, deploymentTick.value, refetchTick.value]);
+  }, [id, deploymentTick.value, refetchTick.value, tick]);
   if (!d) return <Loading what={`deployment ${id}`} />;
   if ('error' in d) return <ErrorBox error={d.error} />;
   return (
     <div class="panel" data-testid="deployment-detail">
       <h2>Deployment {d.id}: <span class="mono">{d.model}@{d.version}</span> <Counts counts={d.counts} /></h2>
+      {d.undeployed ? <p data-testid="undeployed">Undeployed by {d.undeployed.by} at {time(d.undeployed.at)}: {d.undeployed.reason}</p>
+        : can('operator') ? <UndeployAction key={d.id} d={d} done={() => { setTick((n) => n + 1); background(loadDeployments()); }} /> : null}
       <table class="plain" aria-label="Deployment devices"><thead><tr><th>Device</th><th>Status</th><th>Progress</th><th>Reason</th><th>Updated</th></tr></thead>
         <tbody>{d.devices.map((x) => (
           <tr key={x.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>

@@ -14,9 +14,9 @@ import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 type DeploymentSummary = Omit<Deployment, 'devices'>;
 
 /** Statuses after which a device's part of a deployment no longer changes by itself. */
-export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded']);
+export const SETTLED: ReadonlySet<DeploymentDeviceStatus> = new Set(['active', 'failed', 'refused', 'rolled_back', 'superseded', 'removed']);
 
-const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'waiting_for_disk', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded'];
+const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'waiting_for_disk', 'downloading', 'activating', 'deferred', 'active', 'failed', 'refused', 'rolled_back', 'superseded', 'removing', 'removed'];
 
 /** Exactly one of --devices a,b | --tag k=v ... | --all, as the API's target. */
 /** MODEL VERSION, the positionals of commands that act on a registry version. */
@@ -65,7 +65,8 @@ export function isSettled(d: Deployment): boolean {
 /** The text of `deployments show`: header, counts, and one row per device. */
 export function renderDeployment(d: Deployment): string {
   const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeTarget(d.target)}\n`
-    + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`)
+    + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
+    + (d.undeployed ? `undeployed by ${d.undeployed.by} at ${d.undeployed.at}; reason: ${d.undeployed.reason}\n` : ''))
     + `${d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
   return head + table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'],
     d.devices.map((x) => [x.deviceId, x.status, progressBar(x), x.updated, x.reason ?? '']));
@@ -109,7 +110,7 @@ export const deploymentsLs: Command = {
   },
 };
 
-function deploymentIdArg(raw: string): number {
+export function deploymentIdArg(raw: string): number {
   if (!/^[1-9]\d*$/.test(raw)) throw new UsageError(`deployment id "${raw}": expected a positive integer (see edgefleet deployments ls)`);
   return Number(raw);
 }
@@ -160,7 +161,7 @@ async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs:
 export const deploymentsShow: Command = {
   summary: "Show a deployment's devices with status and progress (--watch: live until settled)",
   usage: 'ID [--watch] [--json]',
-  details: '--watch redraws every second until every device is active, failed, refused, rolled back or superseded (or Ctrl-C).\n'
+  details: '--watch redraws every second until every device is active, failed, refused, rolled back, superseded or removed (or Ctrl-C).\n'
     + 'With --json and --watch, the final state is printed once settled.',
   positionals: [{ name: 'ID', description: 'deployment id (edgefleet deployments ls)', required: true }],
   options: {

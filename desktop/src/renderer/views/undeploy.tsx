@@ -1,0 +1,49 @@
+// The "Undeploy" action of a deployment (docs/hub.md "Undeploy"): a reason, then a dry run shows how many
+// devices stop serving the model, and a second button confirms that count (sent as confirmDevices, so the
+// hub refuses if it changed in between). Rendered for operators only.
+import { useState } from 'preact/hooks';
+import type { Deployment, UndeployResult } from '@edgefleet/shared';
+import { session } from '../store.js';
+import { background } from '../background.js';
+
+export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
+  const api = session.value?.api;
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [count, setCount] = useState<UndeployResult | null>(null);
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!open) return <button type="button" class="danger" onClick={() => { setOpen(true); setMsg(null); setCount(null); }}>Undeploy</button>;
+  const path = (extra: string) => `/deployments/${d.id}?reason=${encodeURIComponent(reason.trim())}${extra}`;
+  const step = async (e: Event) => {
+    e.preventDefault();
+    if (reason.trim() === '') { setMsg({ ok: false, text: 'a reason is required' }); return; }
+    setBusy(true);
+    try {
+      if (!count) {
+        setCount(await api!.send<UndeployResult>('DELETE', path('&dryRun=true')));
+        setMsg(null);
+      } else {
+        const r = await api!.send<UndeployResult>('DELETE', path(`&confirmDevices=${count.devices}`));
+        setMsg({ ok: true, text: `undeployed: ${r.devices} device(s) told to stop serving ${d.model}` });
+        setCount(null);
+        done();
+      }
+    } catch (err) {
+      setMsg({ ok: false, text: (err as Error).message });
+      setCount(null);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="action" onSubmit={(e) => background(step(e))} aria-label="Undeploy">
+      <label for="undeploy-reason">Reason</label>
+      <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} autoFocus />
+      {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {count.devices} device(s){count.superseded ? ` (${count.superseded} moved on to a newer deployment: only marked)` : ''}.</p> : null}
+      <button type="submit" class="danger" disabled={busy}>{count ? `Undeploy from ${count.devices} device(s)` : 'Check devices'}</button>
+      <button type="button" onClick={() => { setOpen(false); setCount(null); }}>Cancel</button>
+      {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
+    </form>
+  );
+}

@@ -1,0 +1,83 @@
+// Taking a model off devices (docs/hub.md "Undeploy", docs/decisions/0066-models-leave-a-box-by-an-explicit-removal.md):
+// an operator's undeploy of a deployment, or a re-tag that takes a device out of a tag target. The device
+// rows whose assignment of the model is the device's effective one go `removing`: the device's next
+// documents carry a `removed` entry (desired.ts) until it reports the model removed (status.ts).
+import { AppError, type DesiredDocument, type DeployTarget, type UndeployResult } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import { RemovalsRepo } from '../store/removals-repo.js';
+import { targetMatches } from './target.js';
+
+/** Above this many devices an undeploy needs `confirmDevices` equal to the count (decision 0066). */
+export const UNDEPLOY_CONFIRM_ABOVE = 10;
+
+export interface UndeployRequest {
+  reason: string;
+  actor: string;
+  /** The number of devices the operator confirms (a dry run's `devices`). */
+  confirmDevices?: number | undefined;
+  /** Answers what would change and changes nothing. */
+  dryRun?: boolean | undefined;
+}
+
+export interface UndeployDeps {
+  store: Store;
+  now: Date;
+  /** Builds, signs and stores the devices' next documents (DeploymentService.storeDesired). */
+  storeDesired: (deviceIds: readonly string[]) => DesiredDocument[];
+}
+
+/**
+ * Undeploys deployment `id` inside one transaction, with `record` (the API's audit entry) in it; returns
+ * the result and the documents to publish after commit. NOT_FOUND for an unknown id; CONFLICT for one a
+ * running or paused rollout owns or one undeployed already; CONFIRMATION_REQUIRED above
+ * UNDEPLOY_CONFIRM_ABOVE devices without the count confirmed. A dry run changes nothing.
+ */
+export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
+  const { store, now } = deps;
+  const removals = new RemovalsRepo(store.db);
+  return store.db.transaction(() => {
+    const d = store.deployments.get(id); // NOT_FOUND names the id
+    const owner = store.rollouts.active(d.model).find((r) => r.deploymentId === id);
+    if (owner) {
+      throw new AppError('CONFLICT', `deployment ${id} belongs to rollout ${owner.id} (${owner.state}): a rollout owns its deployment; abort or roll back the rollout instead (edgefleet rollout abort ${owner.id})`);
+    }
+    if (d.undeployed) throw new AppError('CONFLICT', `deployment ${id} was undeployed already (${d.undeployed.at} by ${d.undeployed.by}: ${d.undeployed.reason}): nothing left to remove`);
+    const rows = removals.rowsOf(id).filter((r) => r.status !== 'removing' && r.status !== 'removed');
+    const effective = rows.filter((r) => r.effective);
+    const result: UndeployResult = { deploymentId: id, dryRun: req.dryRun === true, devices: effective.length, deviceIds: effective.map((r) => r.deviceId), superseded: rows.length - effective.length };
+    if (req.dryRun) return { result, docs: [] };
+    if (effective.length > UNDEPLOY_CONFIRM_ABOVE && req.confirmDevices !== effective.length) {
+      const given = req.confirmDevices === undefined ? 'no confirmDevices was given' : `confirmDevices was ${req.confirmDevices}`;
+      throw new AppError('CONFIRMATION_REQUIRED', `undeploying deployment ${id} removes ${d.model} from ${effective.length} devices and ${given}: send confirmDevices=${effective.length} to confirm (edgefleet undeploy ${id} --reason ... --yes)`);
+    }
+    for (const r of effective) removals.mark(id, r.deviceId, 'removing', req.reason, now);
+    // Rows a newer deployment of the model replaced change no document; marked, they never come back.
+    for (const r of rows.filter((x) => !x.effective)) removals.mark(id, r.deviceId, 'removed', `undeployed after a newer deployment replaced it: ${req.reason}`, now);
+    removals.undeploy(id, req.actor, req.reason, now);
+    record?.(result);
+    const live = new Set(store.devices.targetable().map((x) => x.id));
+    return { result, docs: deps.storeDesired(result.deviceIds.filter((x) => live.has(x))) };
+  })();
+}
+
+/** How a re-tag's removal reads in the document and on the row. */
+export function retagReason(deploymentId: number, target: DeployTarget): string {
+  return `re-tagged out of deployment ${deploymentId} (target ${JSON.stringify(target.tags ?? target)})`;
+}
+
+/**
+ * A device's tags changed (run inside the caller's transaction): each tag deployment it no longer matches
+ * whose row is the device's effective assignment of the model goes `removing`. Returns how many did.
+ */
+export function leaveTagTargets(store: Store, deviceId: string, tags: Record<string, string>, now: Date): number {
+  const removals = new RemovalsRepo(store.db);
+  let n = 0;
+  for (const d of store.deployments.openTargets()) {
+    if (!d.target.tags || targetMatches(d.target, deviceId, tags)) continue;
+    const [row] = removals.rowsOf(d.id, deviceId);
+    if (!row || !row.effective || row.status === 'removing' || row.status === 'removed') continue;
+    removals.mark(d.id, deviceId, 'removing', retagReason(d.id, d.target), now);
+    n++;
+  }
+  return n;
+}
