@@ -122,5 +122,23 @@ describe('undeploy', () => {
       await h.close();
     }
   });
+
+  it('a re-tag into another tag target of the model runs that deployment\'s version, even an older deployment\'s: no removal', async () => {
+    const h = await startHub({ database: backend.database() });
+    try {
+      addDevice(h, 'r-1', { ring: 'canary' });
+      const stable = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'stable' } }, reason: 'stable' }, 'op');
+      const canary = await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary' }, 'op');
+      assert.deepEqual(verified(h.store.desired.latest('r-1')).models.map((m) => m.version), ['2.0.0']);
+      h.store.devices.setTags('r-1', { ring: 'stable' });
+      await h.parts.deployments.onDeviceChanged('r-1');
+      const doc = verified(h.store.desired.latest('r-1'));
+      assert.deepEqual([doc.models.map((m) => m.version), doc.removed], [['1.0.0'], undefined]);
+      assert.equal(statusOf(h, canary.id, 'r-1'), undefined, 'the device left the canary deployment');
+      assert.equal(statusOf(h, stable.id, 'r-1'), 'pending');
+    } finally {
+      await h.close();
+    }
+  });
 });
 }

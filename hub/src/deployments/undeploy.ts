@@ -67,16 +67,22 @@ export function retagReason(deploymentId: number, target: DeployTarget): string 
 
 /**
  * A device's tags changed (run inside the caller's transaction): each tag deployment it no longer matches
- * whose row is the device's effective assignment of the model goes `removing`. Returns how many did.
+ * whose row is the device's effective assignment of the model goes `removing`, unless another open
+ * deployment of the model it now matches takes it over (a device moved from ring=canary to ring=stable
+ * runs stable's version, even when stable's deployment is the older one): then it leaves the deployment
+ * (its row deleted) and the model is not removed. Returns how many rows changed.
  */
 export function leaveTagTargets(store: Store, deviceId: string, tags: Record<string, string>, now: Date): number {
   const removals = new RemovalsRepo(store.db);
+  const open = store.deployments.openTargets();
   let n = 0;
-  for (const d of store.deployments.openTargets()) {
+  for (const d of open) {
     if (!d.target.tags || targetMatches(d.target, deviceId, tags)) continue;
     const [row] = removals.rowsOf(d.id, deviceId);
     if (!row || !row.effective || row.status === 'removing' || row.status === 'removed') continue;
-    removals.mark(d.id, deviceId, 'removing', retagReason(d.id, d.target), now);
+    const takenOver = open.some((o) => o.id !== d.id && o.model === d.model && targetMatches(o.target, deviceId, tags));
+    if (takenOver) removals.leave(d.id, deviceId);
+    else removals.mark(d.id, deviceId, 'removing', retagReason(d.id, d.target), now);
     n++;
   }
   return n;

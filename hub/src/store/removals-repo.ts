@@ -61,6 +61,11 @@ export class RemovalsRepo {
       .run(status, reason.slice(0, REMOVAL_REASON_MAX), at.toISOString(), deploymentId, deviceId);
   }
 
+  /** Takes the device out of the deployment (a re-tag into another deployment of the model: undeploy.ts leaveTagTargets). */
+  leave(deploymentId: number, deviceId: string): void {
+    this.db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?').run(deploymentId, deviceId);
+  }
+
   /** Records who undeployed a deployment and why: it takes no device in any more (openTargets). */
   undeploy(deploymentId: number, by: string, reason: string, at: Date): void {
     this.db.prepare('UPDATE deployments SET undeployed_at = ?, undeployed_by = ?, undeployed_reason = ? WHERE id = ?').run(at.toISOString(), by, reason, deploymentId);
