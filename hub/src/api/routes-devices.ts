@@ -31,7 +31,8 @@ export const deviceRoutes: RouteDef[] = [
     summary: 'Add a device directly; returns its credentials file (shown once)', body: DeviceAdd, response: DeviceCredentials,
     async handler(c, deps) {
       const b = await jsonBody(c, DeviceAdd, 'device');
-      const issued = issueCredentials(deps, b.deviceId, b.tags, null, { record: (id) => audit(c, deps, 'device.add', id, null, { tags: b.tags }) });
+      const untrusted = await deps.deployments?.untrustedTargets();
+      const issued = issueCredentials(deps, b.deviceId, b.tags, null, { untrusted, record: (id) => audit(c, deps, 'device.add', id, null, { tags: b.tags }) });
       await deliverNewDevice(c, deps, 'device.add', issued);
       return issued.creds;
     },
@@ -80,12 +81,13 @@ export const deviceRoutes: RouteDef[] = [
     async handler(c, deps) {
       const id = param(c, 'id');
       const b = await jsonBody(c, DeviceTagsUpdate, 'device tags');
+      const untrusted = await deps.deployments?.untrustedTargets();
       const docs = transact(deps, () => {
         const before = deps.store.devices.get(id).tags;
         deps.store.devices.setTags(id, b.tags);
         audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
         // New tags may join tag deployments, or leave one (its model `removing` on the device, docs/hub.md "Undeploy"): stored now, published after commit.
-        return deps.deployments?.joinDeployments(id) ?? [];
+        return deps.deployments?.joinDeployments(id, untrusted) ?? [];
       });
       const deployments = deps.deployments;
       if (deployments && docs.length) await afterCommit(c, deps, 'device.tags', id, 'publish desired state', () => deployments.publishDesired(docs));

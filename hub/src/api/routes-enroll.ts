@@ -21,7 +21,7 @@ export interface Issued {
  */
 export function issueCredentials(
   deps: ApiDeps, id: string | undefined, tags: Tags, facts: DeviceFacts | null,
-  o: { admit?: () => Tags; record: (deviceId: string) => void; deviceKey?: DevicePublicKey | undefined },
+  o: { admit?: () => Tags; record: (deviceId: string) => void; deviceKey?: DevicePublicKey | undefined; untrusted?: ReadonlySet<number> | undefined },
 ): Issued {
   const deviceId = id ?? `dev-${randomBytes(6).toString('hex')}`;
   const secret = randomSecret();
@@ -33,8 +33,8 @@ export function issueCredentials(
     deps.store.devices.create(deviceId, secret, { ...extra, ...tags }, facts, deps.clock.now());
     // Before the deployments it joins: their documents carry content keys sealed to this key.
     if (o.deviceKey) deps.sealing?.setDeviceKey(deviceId, o.deviceKey, 'enroll', deps.clock.now());
-    // A device added later joins the tag/all deployments it matches.
-    const joined = deps.deployments?.joinDeployments(deviceId) ?? [];
+    // A device added later joins the tag/all deployments it matches, but those of a version no current release key signed.
+    const joined = deps.deployments?.joinDeployments(deviceId, o.untrusted) ?? [];
     o.record(deviceId);
     return joined;
   });
@@ -136,6 +136,7 @@ export const enrollRoutes: RouteDef[] = [
       // The token's use is taken in the same transaction as the device is created, so a refused id costs no use.
       const issued = issueCredentials(deps, b.deviceId, {}, b.facts, {
         deviceKey: b.deviceKey,
+        untrusted: await deps.deployments?.untrustedTargets(),
         admit: () => {
           const t = deps.store.enrollment.consume(b.token, deps.clock.now());
           tokenId = t.id;

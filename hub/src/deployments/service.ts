@@ -9,7 +9,7 @@ import { targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
-import { assertVersionTrusted } from './trusted.js';
+import { assertVersionTrusted, versionTrust } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
 
 export { SEQ_AHEAD_MAX };
@@ -219,23 +219,48 @@ export class DeploymentService {
 
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches (and leaves the tag ones it no longer does). */
   async onDeviceChanged(deviceId: string): Promise<void> {
-    await this.publishDesired(this.joinDeployments(deviceId));
+    await this.publishDesired(this.joinDeployments(deviceId, await this.untrustedTargets()));
+  }
+
+  /**
+   * The open (tag/all) deployments whose version no threshold of the current release keys signed
+   * (trusted.ts): a device enrolled or re-tagged later does not join them, since it would refuse the bundle.
+   * Read before the transaction that joins (a verdict reads the bundle once per trust). A bundle that
+   * cannot be read is not skipped: the device reports the failure as before.
+   */
+  async untrustedTargets(): Promise<ReadonlySet<number>> {
+    const { store, trust } = this.deps;
+    const out = new Set<number>();
+    if (!trust) return out;
+    for (const d of this.deployments.openTargets()) {
+      try {
+        if (!(await versionTrust(store, trust(), d.model, d.version)).ok) out.add(d.id);
+      } catch { /* unreadable bundle: not ours to judge here */ }
+    }
+    return out;
   }
 
   /**
    * The stored half of onDeviceChanged (run it inside the caller's transaction, with the device write):
    * leaves the tag deployments it no longer matches (their model `removing` on it, decision 0066), joins
-   * the deployments it now matches and stores its next document, returned for publishing.
+   * the deployments it now matches but `untrusted` (untrustedTargets) and stores its next document,
+   * returned for publishing.
    */
-  joinDeployments(deviceId: string): DesiredDocument[] {
+  joinDeployments(deviceId: string, untrusted: ReadonlySet<number> = new Set()): DesiredDocument[] {
     const { store } = this.deps;
     return store.db.transaction(() => {
       const dev = store.devices.get(deviceId);
       if (dev.revoked) return [];
       const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
-      const left = leaveTagTargets(store, deviceId, dev.tags, this.deps.clock.now());
+      const left = leaveTagTargets(store, deviceId, dev.tags, this.deps.clock.now(), untrusted);
       for (const d of this.deployments.openTargets()) {
-        if (targetMatches(d.target, deviceId, dev.tags)) this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
+        if (!targetMatches(d.target, deviceId, dev.tags)) continue;
+        if (untrusted.has(d.id)) {
+          this.deps.logger.warn({ deviceId, deployment: d.id, model: d.model, version: d.version },
+            'device not added to the deployment: no current release key signed its version (VERSION_NOT_TRUSTED, docs/security.md "Key rotation and stored versions")');
+          continue;
+        }
+        this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
       }
       // New tags may also change the device's layered configuration (a tag document reaches it now, or no longer).
       const config = this.deps.config?.desiredFor(deviceId, dev.tags)?.sha256;

@@ -30,12 +30,12 @@ function holds(h: TestHub, id: string, version: string): void {
 }
 
 /** The hub's REST app over the test hub's parts (its trust document is the hub's current trust), and an operator token. */
-function rest(h: TestHub) {
+function rest(h: TestHub, role: 'operator' | 'admin' = 'operator') {
   const app = createApp({
     store: h.store, metrics: new Metrics(), clock: h.clock, trust: () => ({ signed: h.trust, signatures: [] }) as TrustDocument, brokers: () => [], fleet: null,
     maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: h.parts.deployments, ingest: h.parts.ingest,
   });
-  const token = h.store.tokens.create(`op-${h.store.tokens.count()}`, 'operator', 'test', h.clock.now()).token;
+  const token = h.store.tokens.create(`${role}-${h.store.tokens.count()}`, role, 'test', h.clock.now()).token;
   return (method: string, path: string, body?: unknown) => app.request(`/api/v1${path}`, {
     method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
   });
@@ -100,6 +100,34 @@ describe('deploying a version the rotated trust no longer accepts', () => {
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { all: true }, reason: 'r' }, 'op'),
         (err: AppError) => err.code === 'NOT_FOUND' && err.message.startsWith(`cannot open bundle ${blob}: ENOENT`));
       assert.deepEqual(await trustedOf(h), { '1.0.0': false, '2.0.0': false, '3.0.0': undefined });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a device added or re-tagged after the rotation does not join a tag deployment of a version it would refuse', async () => {
+    const h = await startHub();
+    try {
+      addDevice(h, 'd0', { ring: 'b' });
+      const { root, keys } = fixture();
+      const both = await buildMultiBundle({ dir: join(root, 'both-join'), keys, version: '4.0.0', signWith: [keys.release, keys.untrusted] });
+      await h.push(both.path);
+      await h.parts.deployments.deploy({ model: 'audio-energy', version: '4.0.0', target: { all: true }, reason: 'everyone' }, 'op');
+      const ringA = await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { ring: 'a' } }, reason: 'ring a' }, 'op');
+      rotate(h);
+      const admin = rest(h, 'admin');
+      const added = await admin('POST', '/devices', { deviceId: 'n1', tags: { ring: 'a' } });
+      assert.equal(added.status, 201, await added.clone().text());
+      const retagged = await admin('PUT', '/devices/d0/tags', { tags: { ring: 'a' } });
+      assert.equal(retagged.status, 200, await retagged.clone().text());
+      for (const id of ['n1', 'd0']) {
+        assert.deepEqual(h.store.desired.latest(id)?.signed.models.map((m) => m.version), ['4.0.0'], `${id} runs the trusted all-deployment's version`);
+      }
+      assert.deepEqual(h.store.deployments.get(ringA.id).devices.map((d) => d.deviceId), [], 'nobody joined ring a\'s untrusted 2.0.0');
+      // Signed again by the current key (here: the trust rotated back), the deployment takes them in on the next change.
+      h.trust = makeTrust(join(root, 'back'), keys, { version: 3 }).body;
+      await h.parts.deployments.onDeviceChanged('n1');
+      assert.deepEqual(h.store.desired.latest('n1')?.signed.models.map((m) => m.version), ['2.0.0']);
     } finally {
       await h.close();
     }

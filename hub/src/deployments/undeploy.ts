@@ -69,10 +69,10 @@ export function retagReason(deploymentId: number, target: DeployTarget): string 
  * A device's tags changed (run inside the caller's transaction): each tag deployment it no longer matches
  * whose row is the device's effective assignment of the model goes `removing`, unless another open
  * deployment of the model it now matches takes it over (a device moved from ring=canary to ring=stable
- * runs stable's version, even when stable's deployment is the older one): then it leaves the deployment
- * (its row deleted) and the model is not removed. Returns how many rows changed.
+ * runs stable's version, even when stable's deployment is the older one; not one in `untrusted`, which it
+ * does not join): then it leaves the deployment (its row deleted) and the model is not removed. Returns how many rows changed.
  */
-export function leaveTagTargets(store: Store, deviceId: string, tags: Record<string, string>, now: Date): number {
+export function leaveTagTargets(store: Store, deviceId: string, tags: Record<string, string>, now: Date, untrusted: ReadonlySet<number> = new Set()): number {
   const removals = new RemovalsRepo(store.db);
   const open = store.deployments.openTargets();
   let n = 0;
@@ -80,7 +80,7 @@ export function leaveTagTargets(store: Store, deviceId: string, tags: Record<str
     if (!d.target.tags || targetMatches(d.target, deviceId, tags)) continue;
     const [row] = removals.rowsOf(d.id, deviceId);
     if (!row || !row.effective || row.status === 'removing' || row.status === 'removed') continue;
-    const takenOver = open.some((o) => o.id !== d.id && o.model === d.model && targetMatches(o.target, deviceId, tags));
+    const takenOver = open.some((o) => o.id !== d.id && o.model === d.model && !untrusted.has(o.id) && targetMatches(o.target, deviceId, tags));
     if (takenOver) removals.leave(d.id, deviceId);
     else removals.mark(d.id, deviceId, 'removing', retagReason(d.id, d.target), now);
     n++;
