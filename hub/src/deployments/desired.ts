@@ -5,7 +5,6 @@
 import { DESIRED_SCHEMA, MAX_REMOVALS, signEnvelope, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
-import { RemovalsRepo } from '../store/removals-repo.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
@@ -39,7 +38,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   for (const id of deviceIds) deps.reports.invalidate(id); // the versions it may report on change
   const { store, clock, hubKey } = deps;
   const now = clock.now();
-  const removals = new RemovalsRepo(store.db);
+  const removals = store.removals;
   const versions = new Map<string, StoredVersion>();
   const version = (name: string, v: string): StoredVersion => {
     const key = `${name}@${v}`;

@@ -8,7 +8,6 @@
 import { describeClockOffset, type DeploymentDeviceStatus, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { deploymentProgress } from '../store/deployments-repo.js';
-import { RemovalsRepo } from '../store/removals-repo.js';
 
 const STATUS_BY_EVENT: Partial<Record<DeviceEvent['kind'], 'downloading' | 'activating' | 'active' | 'failed' | 'rolled_back' | 'waiting_for_disk'>> = {
   download_started: 'downloading',
@@ -81,7 +80,7 @@ export function statusFromState(store: Store, deviceId: string, m: ReportedState
  * `removed` or does not list it at all.
  */
 function removalsDone(store: Store, deviceId: string, m: ReportedState, now: Date): void {
-  const removals = new RemovalsRepo(store.db);
+  const removals = store.removals;
   const pending = removals.pendingFor(deviceId);
   if (!pending.length) return;
   const reported = new Map(m.models.map((x) => [x.name, x.status]));

@@ -4,7 +4,6 @@
 // documents carry a `removed` entry (desired.ts) until it reports the model removed (status.ts).
 import { AppError, type DesiredDocument, type DeployTarget, type UndeployResult } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
-import { RemovalsRepo } from '../store/removals-repo.js';
 import { targetMatches } from './target.js';
 
 /** Above this many devices an undeploy needs `confirmDevices` equal to the count (decision 0066). */
@@ -34,7 +33,7 @@ export interface UndeployDeps {
  */
 export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
   const { store, now } = deps;
-  const removals = new RemovalsRepo(store.db);
+  const removals = store.removals;
   return store.db.transaction(() => {
     const d = store.deployments.get(id); // NOT_FOUND names the id
     const owner = store.rollouts.active(d.model).find((r) => r.deploymentId === id);
@@ -73,7 +72,7 @@ export function retagReason(deploymentId: number, target: DeployTarget): string 
  * does not join): then it leaves the deployment (its row deleted) and the model is not removed. Returns how many rows changed.
  */
 export function leaveTagTargets(store: Store, deviceId: string, tags: Record<string, string>, now: Date, untrusted: ReadonlySet<number> = new Set()): number {
-  const removals = new RemovalsRepo(store.db);
+  const removals = store.removals;
   const open = store.deployments.openTargets();
   let n = 0;
   for (const d of open) {

@@ -11,6 +11,7 @@ import { ModelsRepo } from './models-repo.js';
 import { DesiredRepo } from './desired-repo.js';
 import { AuditRepo } from './audit-repo.js';
 import { DeploymentsRepo } from './deployments-repo.js';
+import { RemovalsRepo } from './removals-repo.js';
 import { TelemetryRepo } from './telemetry-repo.js';
 import { RolloutsRepo } from './rollouts-repo.js';
 import { BlobStore } from './blobs.js';
@@ -41,6 +42,8 @@ export class Store {
   readonly desired: DesiredRepo;
   readonly audit: AuditRepo;
   readonly deployments: DeploymentsRepo;
+  /** Models taken off devices by an undeploy or a re-tag (decision 0066). */
+  readonly removals: RemovalsRepo;
   readonly telemetry: TelemetryRepo;
   readonly rollouts: RolloutsRepo;
   readonly blobs: BlobStore;
@@ -84,6 +87,7 @@ export class Store {
     this.desired = new DesiredRepo(this.db);
     this.audit = new AuditRepo(this.db);
     this.deployments = new DeploymentsRepo(this.db);
+    this.removals = new RemovalsRepo(this.db);
     this.rollouts = new RolloutsRepo(this.db);
     this.blobs = new BlobStore(this.db, dataDir);
     this.rollups = new RollupsRepo(this.db);

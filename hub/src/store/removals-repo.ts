@@ -4,6 +4,7 @@
 // seq of the first document that carried it shows the model removed or gone; the row is then `removed`.
 import type { DesiredRemoval, DeploymentDeviceStatus } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import type { HubStatement } from './hub-db.js';
 import type { Migration } from './migrations.js';
 
 /**
@@ -39,6 +40,8 @@ export interface PendingRemoval extends DesiredRemoval {
 }
 
 export class RemovalsRepo {
+  private pending: HubStatement | undefined;
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -73,10 +76,11 @@ export class RemovalsRepo {
 
   /** The device's `removing` rows, newest deployment first for each model (one per model). */
   pendingFor(deviceId: string): PendingRemoval[] {
-    const rows = this.db.prepare(
+    // Prepared once: every state report and every document built reads it.
+    const rows = (this.pending ??= this.db.prepare(
       `SELECT dd.deployment_id, d.model, d.version, dd.reason, dd.updated_at, dd.removal_seq FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
        WHERE dd.device_id = ? AND dd.status = 'removing' ORDER BY d.id DESC`,
-    ).all(deviceId) as Array<{ deployment_id: number; model: string; version: string; reason: string | null; updated_at: string; removal_seq: number | null }>;
+    )).all(deviceId) as Array<{ deployment_id: number; model: string; version: string; reason: string | null; updated_at: string; removal_seq: number | null }>;
     const out = new Map<string, PendingRemoval>();
     for (const r of rows) {
       if (!out.has(r.model)) {
