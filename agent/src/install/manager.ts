@@ -203,7 +203,7 @@ export class ModelManager {
     });
   }
 
-  /** Swaps back to the previous version (`origin`: the policy guard keeps the current one, removal.ts). */
+  /** Swaps back to the previous version (`origin`: the policy guard passes the current one; store/removals-repo.ts). */
   async rollback(name: string, origin: Origin = 'local'): Promise<ActiveEntry> {
     const cur = this.d.models.getActive(name);
     if (!cur) throw new AppError('NOT_FOUND', `no model "${name}" is active`);

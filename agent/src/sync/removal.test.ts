@@ -2,18 +2,19 @@
 // 127.0.0.1:0, a real agent (SQLite, ONNX sessions) and an injected clock; the hub's part is played by the
 // test (sync/testing.ts): a document that merely omits a model changes nothing; one with a removal stops
 // serving it (REST 410 and gRPC NOT_FOUND with MODEL_REMOVED naming the seq, when, the reason and until
-// when the files are kept; on the Unix socket too; ready and metadata likewise), reports it `removed`,
+// when the files are kept; on the Unix socket and in `edgefleet-agent batch` too; ready and metadata
+// likewise), reports it `removed`,
 // keeps its files, and a restart keeps it so; a model installed on the box is kept (one event per entry);
 // a redeploy within the keep time needs no download; an activation on the box clears the removal; after
 // sync.removedKeepSec the model is forgotten (rows, files, state). On a small real tmpfs: a version that
 // does not fit gets the removed models' room before any wait for disk space begins.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { sha256File, type DesiredModel, type DesiredRemoval, type EventKind, type ReportedState } from '@edgefleet/shared';
-import { bundleFromOnnx, randomMlp, smallDisk, waitFor, type BundleResult, type SmallDisk } from '@edgefleet/examples';
+import { bundleFromOnnx, randomMlp, runCli, smallDisk, waitFor, type BundleResult, type SmallDisk } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
 import { oipClient } from '../api/grpc/client.js';
@@ -121,6 +122,13 @@ describe('models leave a box only by an explicit removal', () => {
     assert.equal((await infer('kept')).status, 200);
     await applied(await hub.publish({ models: [], removed: [removal('mlp', 'line 3 retired'), removal('kept', 'not ours')] }, clock.t));
     assert.deepEqual([count('removal_kept_local', 'kept'), count('model_removed'), count('error', 'never-here')], [1, 1, 0]);
+
+    // `edgefleet-agent batch` reads agent.db: it refuses the removed model the same way.
+    writeFileSync(join(kit.dir, 'rows.jsonl'), `${JSON.stringify({ input: [1, 2, 3, 4] })}\n`);
+    const batch = await runCli('agent/src/cli/main.ts', ['batch', '--model', 'mlp', '--input', join(kit.dir, 'rows.jsonl'), '--output', join(kit.dir, 'out.jsonl'), '--data-dir', data]);
+    assert.notEqual(batch.code, 0);
+    assert.match(batch.stderr, /MODEL_REMOVED|removed from this box by the hub/);
+    check('batch', batch.stderr);
 
     await agent.stop();
     agent = await start();
