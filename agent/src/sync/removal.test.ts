@@ -3,9 +3,9 @@
 // test (sync/testing.ts): a document that merely omits a model changes nothing; one with a removal stops
 // serving it (REST 410 and gRPC NOT_FOUND with MODEL_REMOVED naming the seq, when, the reason and until
 // when the files are kept; on the Unix socket and in `edgefleet-agent batch` too; ready and metadata
-// likewise), reports it `removed`, keeps its files, and a restart keeps it so; a model installed on the box is kept (one event per entry);
-// a redeploy within the keep time needs no download; an activation on the box clears the removal; after
-// sync.removedKeepSec the model is forgotten (rows, files, state). On a small real tmpfs: a version that
+// likewise), reports it `removed`, keeps its files, and a restart keeps it so; a model installed on the
+// box is kept (one event per entry); a redeploy within the keep time needs no download; an activation on
+// the box clears the removal; after sync.removedKeepSec the model is forgotten (rows, files, state). On a small real tmpfs: a version that
 // does not fit gets the removed models' room before any wait for disk space begins.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
