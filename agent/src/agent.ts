@@ -12,6 +12,7 @@ import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
 import { teeRecorder } from './policy/watcher.js';
 import type { ManifestLookup, PredictionRecorder } from './runtime/recorder.js';
 import { ModelRuntime } from './runtime/runtime.js';
+import { removedError } from './store/removals-repo.js';
 import { ShadowRunner } from './shadow/runner.js';
 import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
@@ -103,6 +104,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       store = openStore(config.dataDir, true, deps.clock ? () => deps.clock!.now() : Date.now, deps.clock ? () => deps.clock!.now() : undefined);
       const s = store;
       await s.blobs.cleanTmp();
+      // A model the hub removed is answered MODEL_REMOVED, not "unknown" (docs/agent.md "Removed models").
+      runtime.whyNotServed = (name) => {
+        const r = s.removals.get(name);
+        return r ? removedError(r) : undefined;
+      };
       const agentVersion = deps.agentVersion ?? AGENT_VERSION;
       // runtime.backend: native | wasm | auto (MODEL_LOAD_FAILED when none loads on this box).
       const backend = await runtime.backend();

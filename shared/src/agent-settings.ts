@@ -62,6 +62,11 @@ export function grpcBufferProblem(api: { maxBodyBytes: number; maxInflightBodyBy
     + 'or api.maxBodyBytes, or raise api.maxInflightBodyBytes';
 }
 
+/** sync.removedKeepSec: 7 days unless configured, an hour to 90 days (decision 0066: files kept, deleted late). */
+export const DEFAULT_REMOVED_KEEP_SEC = 604_800;
+export const MIN_REMOVED_KEEP_SEC = 3_600;
+export const MAX_REMOVED_KEEP_SEC = 7_776_000;
+
 /** live: the running part takes the new value; restart: the agent stops cleanly and exits with RESTART_EXIT_CODE. */
 export type SettingApply = 'live' | 'restart';
 
@@ -74,6 +79,8 @@ export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
   'sync.outbox.messagesPerSec': 'live',
   'sync.outbox.maxMessageBytes': 'live',
   'sync.outbox.resendAfterMs': 'live',
+  // Read at each removal: it sets the keep time of the removals made after it.
+  'sync.removedKeepSec': 'live',
   'concurrency.perModel': 'live',
   'concurrency.queue': 'live',
   'log.level': 'live',

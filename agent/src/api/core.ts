@@ -72,8 +72,9 @@ export class InferCore {
     return h;
   }
 
+  /** NOT_FOUND, or MODEL_REMOVED for a model the hub removed (the runtime says which). */
   unknownModel(name: string): AppError {
-    return new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.deps.runtime.names().join(', ')}]`);
+    return this.deps.runtime.notServed(name);
   }
 
   /**

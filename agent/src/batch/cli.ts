@@ -12,6 +12,7 @@ import { optString, parsePositiveInt, reqString, type CliContext, type Command }
 import { openStore } from '../store/agent-store.js';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
+import { removedError } from '../store/removals-repo.js';
 import { ModelFiles } from '../install/model-files.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { BatchStopped, runBatch, runtimeModel } from './run.js';
@@ -54,6 +55,8 @@ async function runBatchFile(
   const runtime = new ModelRuntime({ overrides: settings, perModel: 1, queue: 1 << 20 });
   let recorder: SummaryRecorder | undefined;
   try {
+    const removal = store.removals.get(name);
+    if (removal) throw removedError(removal);
     const active = store.models.getActive(name);
     const version = job.version ?? active?.active;
     if (version === undefined) {

@@ -18,6 +18,8 @@ import { assertTrustCurrent } from '../trust-current.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { Pause, PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
+import type { Origin, Removal, RemovalsRepo } from '../store/removals-repo.js';
+import { forgetModel, stopServing, type StopOutcome } from './removal.js';
 
 /** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
 export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
@@ -29,6 +31,8 @@ export interface ModelManagerDeps {
   blobs: BlobStore;
   /** Content keys of encrypted bundles, sealed to `deviceKey` (docs/decisions/0029-sealed-models.md). */
   contentKeys: ContentKeysRepo;
+  /** Models the hub removed (removal.ts). */
+  removals: RemovalsRepo;
   deviceKey: () => BoxKeyPair;
   runtime: ModelRuntime;
   /** True in the daemon (swap loaded sessions in); false in the CLI (test-load only, the daemon picks the change up). */
@@ -151,7 +155,7 @@ export class ModelManager {
   }
 
   /** Switches to an installed version (verifying its files and loading it first). */
-  activate(name: string, version: string, reason = 'activate'): Promise<ActiveEntry> {
+  activate(name: string, version: string, reason = 'activate', origin: Origin = 'local'): Promise<ActiveEntry> {
     return this.serial(async () => {
       const v = this.d.models.getVersion(name, version);
       if (!v) {
@@ -165,7 +169,7 @@ export class ModelManager {
         // The switch and its event commit together: a daemon that sees the switch (reconcile) also
         // sees whether it was a rollback (the policy guard watches forward switches only).
         entry = this.d.models.transaction(() => {
-          const e = this.d.models.setActive(name, version);
+          const e = this.d.models.setActive(name, version, origin);
           // A rollback event names the version rolled back *from* (what the hub's deployment tracks).
           const rolledFrom = e.previous;
           if (reason === 'rollback' && rolledFrom) {
@@ -199,12 +203,22 @@ export class ModelManager {
     });
   }
 
-  /** Swaps back to the previous version. */
-  async rollback(name: string): Promise<ActiveEntry> {
+  /** Swaps back to the previous version (`origin`: the policy guard passes the current one; store/removals-repo.ts). */
+  async rollback(name: string, origin: Origin = 'local'): Promise<ActiveEntry> {
     const cur = this.d.models.getActive(name);
     if (!cur) throw new AppError('NOT_FOUND', `no model "${name}" is active`);
     if (!cur.previous) throw new AppError('CONFLICT', `model "${name}" has no previous version to roll back to (active ${cur.active})`);
-    return this.activate(name, cur.previous, 'rollback');
+    return this.activate(name, cur.previous, 'rollback', origin);
+  }
+
+  /** The hub removed the model: it stops serving unless installed on the box (removal.ts). */
+  removeFromHub(r: Removal): Promise<StopOutcome> {
+    return this.serial(async () => stopServing(this.d, r));
+  }
+
+  /** Forgets a removed model's rows and files (removal.ts), the files' idle time judged by this manager's clock. */
+  forget(name: string, why: string): Promise<{ removal: Removal; versions: string[] } | undefined> {
+    return this.serial(() => forgetModel(this.d, name, why, this.d.now ? () => this.d.now!().getTime() : undefined));
   }
 
   /**

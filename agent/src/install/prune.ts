@@ -44,11 +44,7 @@ export async function pruneVersions(d: PruneDeps, name: string): Promise<{ versi
         for (const v of doomed) d.models.removeVersion(v.name, v.version);
       });
     }
-    const used = new Set(d.models.listVersions().flatMap((v) => v.manifest.files.map((f) => f.sha256)));
-    let files = 0;
-    for (const sha of await d.blobs.list()) {
-      if (!used.has(sha) && (await d.blobs.removeIfIdle(sha, BLOB_GRACE_MS, d.wallNow?.()))) files++;
-    }
+    const files = await sweepFiles(d);
     const versions = doomed.map((v) => v.version);
     if (versions.length || files) {
       d.logger.info({ model: name, versions, files }, `removed ${versions.length} old version(s) of ${name} and ${files} file(s) no kept version uses`);
@@ -58,4 +54,14 @@ export async function pruneVersions(d: PruneDeps, name: string): Promise<{ versi
     d.logger.warn({ model: name, err: (err as Error).message }, 'removing old model versions failed: they stay until the next install or switch');
     return { versions: [], files: 0 };
   }
+}
+
+/** Deletes every stored file no kept version names and nobody used within BLOB_GRACE_MS; returns how many went. Throws what the store throws. */
+export async function sweepFiles(d: PruneDeps): Promise<number> {
+  const used = new Set(d.models.listVersions().flatMap((v) => v.manifest.files.map((f) => f.sha256)));
+  let files = 0;
+  for (const sha of await d.blobs.list()) {
+    if (!used.has(sha) && (await d.blobs.removeIfIdle(sha, BLOB_GRACE_MS, d.wallNow?.()))) files++;
+  }
+  return files;
 }

@@ -125,7 +125,7 @@ export class PolicyGuard implements PredictionRecorder {
       return;
     }
     try {
-      const entry = await this.d.manager.rollback(b.model);
+      const entry = await this.d.manager.rollback(b.model, this.d.models.originOf(b.model) ?? 'local');
       emit({ kind: 'rolled_back', model: b.model, version: b.version, code: 'POLICY_BREACH', message: `rolled back ${b.model} from ${b.version} to ${entry.active}: ${b.reason}`, data });
       this.d.logger.warn({ model: b.model, from: b.version, to: entry.active }, b.reason);
       listener?.policyRolledBack(b, true);

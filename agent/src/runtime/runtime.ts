@@ -84,6 +84,14 @@ export class ModelRuntime {
     this.recorder = r;
   }
 
+  /** Why a model with no session is not served, when that is more than "unknown" (a removed model: MODEL_REMOVED). */
+  whyNotServed: ((name: string) => AppError | undefined) | undefined;
+
+  /** The error for a request naming a model that is not served: whyNotServed's, or NOT_FOUND naming what is. */
+  notServed(name: string): AppError {
+    return this.whyNotServed?.(name) ?? new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.names().join(', ')}]`);
+  }
+
   /** Loads and warms a version (on its samples, if any) without making it active. */
   async load(manifest: Manifest, model: string | Uint8Array, samples: readonly LoadedSample[] = []): Promise<LoadedVersion> {
     const backend = await this.backend();
@@ -170,7 +178,7 @@ export class ModelRuntime {
    */
   pin(name: string, version?: string): LoadedVersion {
     const slot = this.slots.get(name);
-    if (!slot) throw new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.names().join(', ')}]`);
+    if (!slot) throw this.notServed(name);
     if (version !== undefined && slot.active.version !== version) {
       throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${slot.active.version}" (the active version)`);
     }

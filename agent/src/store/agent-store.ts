@@ -9,6 +9,7 @@ import { ModelsRepo } from './models-repo.js';
 import { TrustRepo } from './trust-repo.js';
 import { ContentKeysRepo, contentKeysMigration } from './content-keys-repo.js';
 import { UpdateLockRepo, updateLockMigration } from './update-lock-repo.js';
+import { RemovalsRepo, removalsMigration } from './removals-repo.js';
 import { loadOrCreateDeviceKey } from '../keys/device-key.js';
 import { openWindowsMigration, summariesMigration } from '../summaries/migration.js';
 import { SummaryStore } from '../summaries/store.js';
@@ -26,6 +27,8 @@ export interface Store {
   contentKeys: ContentKeysRepo;
   /** The update lock a local app set (POST /edgefleet/v1/update-lock). */
   updateLock: UpdateLockRepo;
+  /** Models the hub removed (docs/decisions/0066-models-leave-a-box-by-an-explicit-removal.md). */
+  removals: RemovalsRepo;
   /** DATA/device-key.json, made on first use (docs/security.md "Sealed models"). */
   deviceKey: () => BoxKeyPair;
   /**
@@ -38,10 +41,10 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), sync state (200, seq floor per hub key 201), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
+ * open windows' checkpoint (101), sync state (200, seq floor per hub key 201, model origin and removals 202), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, contentKeysMigration, captureMigration, updateLockMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, removalsMigration, contentKeysMigration, captureMigration, updateLockMigration];
 
 /**
  * Opens the data dir's database and repositories (used by the daemon and the CLI). `monotonic`: the clock
@@ -58,7 +61,7 @@ export function openStore(dataDir: string, forwardEvents = true, now: () => numb
   let deviceKey: BoxKeyPair | undefined;
   return {
     db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
-    contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
+    contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), removals: new RemovalsRepo(db), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
     clockMark,
   };
 }

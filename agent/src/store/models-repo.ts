@@ -3,6 +3,7 @@
 import { AppError, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest, SignaturesFile } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import type { Origin } from './removals-repo.js';
 
 export interface InstalledVersion {
   name: string;
@@ -58,16 +59,28 @@ export class ModelsRepo {
   }
 
   /**
-   * Makes `version` active; the version active before becomes `previous`
-   * (unless it is the same version). Call inside a transaction with addVersion when installing.
+   * Makes `version` active, put there by `origin` (removals-repo.ts); the version active before becomes
+   * `previous` (unless it is the same version), and a removal of the model by the hub ends. Call inside a
+   * transaction with addVersion when installing.
    */
-  setActive(name: string, version: string, at: Date = new Date()): ActiveEntry {
+  setActive(name: string, version: string, origin: Origin = 'local', at: Date = new Date()): ActiveEntry {
     const cur = this.getActive(name);
     const previous = cur && cur.active !== version ? cur.active : cur?.previous;
     this.db
-      .prepare('INSERT INTO active_models (name, active_version, previous_version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET active_version = excluded.active_version, previous_version = excluded.previous_version, updated_at = excluded.updated_at')
-      .run(name, version, previous === version ? null : (previous ?? null), at.toISOString());
+      .prepare('INSERT INTO active_models (name, active_version, previous_version, updated_at, origin) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET active_version = excluded.active_version, previous_version = excluded.previous_version, updated_at = excluded.updated_at, origin = excluded.origin')
+      .run(name, version, previous === version ? null : (previous ?? null), at.toISOString(), origin);
+    this.db.prepare('DELETE FROM model_removals WHERE name = ?').run(name);
     return this.getActive(name)!;
+  }
+
+  /** Who put `name`'s active version there (store/removals-repo.ts); undefined when none is active. */
+  originOf(name: string): Origin | undefined {
+    return (this.db.prepare('SELECT origin FROM active_models WHERE name = ?').get(name) as { origin: Origin } | undefined)?.origin;
+  }
+
+  /** `name` has no active version any more (the hub removed it): nothing of it is served or loaded at start. */
+  clearActive(name: string): void {
+    this.db.prepare('DELETE FROM active_models WHERE name = ?').run(name);
   }
 
   /** Swaps active and previous. */

@@ -74,6 +74,7 @@ export class SyncClient {
       changed: () => this.stateChanged(), onError: report, now: () => this.now().getTime(), ...(d.shadow ? { shadow: d.shadow } : {}),
       ...(d.lock ? { lock: d.lock } : {}), ...(d.disk ? { disk: d.disk } : {}), ...(d.deferCheckMs !== undefined ? { deferCheckMs: d.deferCheckMs } : {}),
       diskFree: () => this.disk.free(), ...(d.diskWaitCheckMs !== undefined ? { diskCheckMs: d.diskWaitCheckMs } : {}),
+      ...(d.removals ? { removals: d.removals } : {}), ...(d.removedKeepSec ? { removedKeepSec: d.removedKeepSec } : {}),
     });
     this.intake = new DesiredIntake({
       d, store: this.store, updater: this.updater, deviceId: this.id, now: () => this.now(),

@@ -80,7 +80,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     capabilities: () => (runtime.backendInUse ? [`backend-${runtime.backendInUse}`] : []),
     ...(deps.pause ? { pause: deps.pause } : {}),
     ...(deps.clock ? { now: () => new Date(deps.clock!.now()) } : {}),
-    clockMark: p.clockMark, disk: p.disk,
+    clockMark: p.clockMark, disk: p.disk, removals: s.removals, removedKeepSec: () => applier.config.sync.removedKeepSec,
     lock: () => s.updateLock.get(), ...(deps.deferCheckMs !== undefined ? { deferCheckMs: deps.deferCheckMs } : {}),
     ...(deps.diskWaitCheckMs !== undefined ? { diskWaitCheckMs: deps.diskWaitCheckMs } : {}),
     emit: (e) => {

@@ -7,9 +7,10 @@ import { trustExpired } from '../trust-current.js';
 import type { SyncDeps } from './sync-deps.js';
 import type { SyncStore } from './sync-store.js';
 import type { ModelPhase } from './updater.js';
+import { removedError } from '../store/removals-repo.js';
 
 export interface ReportedStateInput {
-  deps: Pick<SyncDeps, 'models' | 'trust' | 'agentVersion' | 'deviceKey' | 'capabilities' | 'config' | 'shadow' | 'clockMark'>;
+  deps: Pick<SyncDeps, 'models' | 'trust' | 'agentVersion' | 'deviceKey' | 'capabilities' | 'config' | 'shadow' | 'clockMark' | 'removals'>;
   store: SyncStore;
   /** The updater's phase of each model it is working on. */
   phases: ReadonlyMap<string, ModelPhase>;
@@ -26,7 +27,9 @@ export interface ReportedStateInput {
 
 export function reportedState(i: ReportedStateInput): ReportedState {
   const d = i.deps;
-  const names = new Set([...d.models.listActive().map((a) => a.name), ...i.phases.keys(), ...(i.shadowWaits?.keys() ?? [])]);
+  // A model the hub removed is reported while its files are kept (docs/agent.md "Removed models").
+  const removals = new Map((d.removals?.list() ?? []).map((r) => [r.name, r]));
+  const names = new Set([...d.models.listActive().map((a) => a.name), ...i.phases.keys(), ...(i.shadowWaits?.keys() ?? []), ...removals.keys()]);
   const models: ReportedModel[] = [...names].sort().map((name) => {
     const a = d.models.getActive(name);
     const installed = d.models.listVersions(name).map((v) => v.version);
@@ -37,15 +40,18 @@ export function reportedState(i: ReportedStateInput): ReportedState {
     const p = i.phases.get(name);
     const replay = d.shadow?.replayOf(name);
     const shadow = i.shadowWaits?.get(name);
+    const removal = removals.get(name);
+    const reason = p?.reason ?? (removal && !a ? { code: 'MODEL_REMOVED', message: removedError(removal).message } : undefined);
     return {
       name,
       active: a?.active ?? null,
       previous: a?.previous ?? null,
       installed,
-      status: p?.status ?? (a ? 'active' : 'pending'),
+      status: p?.status ?? (a ? 'active' : removal ? 'removed' : 'pending'),
       target: p?.target ?? null,
       ...(p?.progress !== undefined ? { progress: p.progress } : {}),
-      ...(p?.reason ? { reason: p.reason } : {}),
+      ...(reason ? { reason } : {}),
+      ...(removal && !a && !p ? { removedUntil: removal.keepUntil } : {}),
       ...(p?.status === 'deferred' ? { deferredUntil: p.until ?? null } : {}),
       ...(p?.status === 'waiting_for_disk' && p.diskWait ? { diskWait: p.diskWait } : {}),
       ...(preflight.length ? { preflight } : {}),

@@ -6,19 +6,12 @@
 // agent downloads it. The hub's part is played by the test: signed documents, blob blocks.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
-import mqtt from 'mqtt';
-import {
-  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, BlobGet, deviceTopic, encodeBlobData, sha256File, signEnvelope,
-  type DesiredBody, type DesiredModel, type ReportedState,
-} from '@edgefleet/shared';
+import { sha256File, type DesiredModel, type ReportedState } from '@edgefleet/shared';
 import { runCli, waitFor, type BundleResult } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
+import { startTestHub, type TestHub } from './testing.js';
 
 const ID = 'box-w';
 const poll = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => waitFor(what, fn, { timeoutMs: 20_000, intervalMs: 20 });
@@ -28,17 +21,10 @@ const clock = { t: Math.floor(Date.now() / 3600_000) * 3600_000, now() { return 
 
 describe('switching inside maintenance windows and under the update lock', () => {
   let kit: Kit;
-  let broker: Aedes;
-  let server: Server;
-  let url: string;
   let agent: Agent;
-  let hub: mqtt.MqttClient;
-  const states: ReportedState[] = [];
+  let hub: TestHub;
   const bundles: Record<string, BundleResult & { sha256: string }> = {};
-  let seq = 0;
   let data: string;
-  /** The hub's part answers block requests only while this is set. */
-  let servingBlocks = true;
 
   before(async () => {
     kit = makeKit('ef-switch-');
@@ -46,39 +32,16 @@ describe('switching inside maintenance windows and under the update lock', () =>
       const b = await mlpBundle(kit, v, { seed });
       bundles[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
     }
-    broker = await Aedes.createBroker();
-    server = createServer(broker.handle);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // The hub's part: watches the reported state, answers block requests from the bundle files.
-    hub = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-hub' });
-    hub.on('message', (topic, payload) => {
-      if (topic.endsWith('/state')) return void states.push(JSON.parse(payload.toString()) as ReportedState);
-      if (!servingBlocks) return;
-      const g = BlobGet.parse(JSON.parse(payload.toString()));
-      const b = Object.values(bundles).find((x) => x.sha256 === g.sha256)!;
-      const bytes = readFileSync(b.path);
-      for (let i = 0; i < g.count && g.offset + i * g.blockSize < bytes.length; i++) {
-        const off = g.offset + i * g.blockSize;
-        const chunk = bytes.subarray(off, Math.min(bytes.length, off + g.blockSize));
-        hub.publishAsync(deviceTopic(ID, 'blob/data'), encodeBlobData({ sha256: g.sha256, offset: off, length: chunk.length, total: bytes.length }, chunk), { qos: 1 }).catch(() => undefined);
-      }
-    });
-    await hub.subscribeAsync([deviceTopic(ID, 'state'), deviceTopic(ID, 'blob/get')], { qos: 1 });
+    hub = await startTestHub(ID, () => Object.values(bundles), kit.keys.hub);
     data = join(kit.dir, ID);
-    mkdirSync(data, { recursive: true });
-    writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: ID, secret: 's'.repeat(24), brokers: [url] }));
-    writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
+    hub.enroll(data, kit.trust.doc);
     agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
     await agent.manager.install(bundles['1.0.0']!.path);
     await poll('connected', () => (agent.sync?.isConnected() ? true : undefined));
   });
   after(async () => {
     await agent?.stop();
-    await hub?.endAsync();
-    await new Promise<void>((r) => broker.close(() => r()));
-    server?.close();
+    await hub?.close();
     kit?.cleanup();
   });
 
@@ -86,12 +49,9 @@ describe('switching inside maintenance windows and under the update lock', () =>
     const b = bundles[v]!;
     return { name: 'mlp', version: v, manifestSha256: b.manifestSha256, bundle: { sha256: b.sha256, size: b.size }, ...(maintenance ? { maintenance } : {}) };
   };
-  const publish = (models: DesiredModel[]) => {
-    const body: DesiredBody = { schema: DESIRED_SCHEMA, deviceId: ID, seq: ++seq, issued: new Date(clock.t).toISOString(), expires: new Date(clock.t + 86_400_000).toISOString(), models, config: {} };
-    return hub.publishAsync(deviceTopic(ID, 'desired'), JSON.stringify(signEnvelope(body, [kit.keys.hub])), { qos: 1, retain: true });
-  };
+  const publish = (models: DesiredModel[]) => hub.publish({ models }, clock.t);
   const serving = async () => (await req(agent.url, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json?.model_version as string | undefined;
-  const reported = (pred: (m: ReportedState['models'][number]) => boolean) => poll('reported state', () => states.findLast((s) => s.models.some((m) => m.name === 'mlp' && pred(m)))?.models.find((m) => m.name === 'mlp'));
+  const reported = (pred: (m: ReportedState['models'][number]) => boolean) => poll('reported state', () => hub.states.findLast((s) => s.models.some((m) => m.name === 'mlp' && pred(m)))?.models.find((m) => m.name === 'mlp'));
 
   it('downloads at once, defers the switch outside the window (Asia/Kolkata) and switches when it opens', async () => {
     // A window opening two hours from now, written in Kolkata's wall-clock time (+05:30).
@@ -167,13 +127,13 @@ describe('switching inside maintenance windows and under the update lock', () =>
   });
 
   it('a stop in the middle of a download is no failure: the restarted agent downloads the version', async () => {
-    servingBlocks = false;
+    hub.servingBlocks = false;
     await publish([model('3.0.0')]);
     await poll('downloading 3.0.0', () => (agent.sync?.updater.phases.get('mlp')?.status === 'downloading' ? true : undefined));
     await agent.stop();
     agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
     await poll('downloading again after the restart', () => (agent.sync?.updater.phases.get('mlp')?.status === 'downloading' ? true : undefined));
-    servingBlocks = true;
+    hub.servingBlocks = true;
     agent.sync?.downloader.resumeAll();
     // Installed (the lock of the test before still defers the switch), never blocked.
     const m = await reported((x) => x.installed.includes('3.0.0'));

@@ -12,6 +12,7 @@ import type { ConfigApplier } from './config-apply.js';
 import type { UpdateLock } from '../store/update-lock-repo.js';
 import type { ShadowRunner } from '../shadow/runner.js';
 import type { DiskFullState } from '../disk-full.js';
+import type { RemovalsRepo } from '../store/removals-repo.js';
 
 export interface SyncOptions {
   brokerUrl?: string;
@@ -69,4 +70,8 @@ export interface SyncDeps {
   shadow?: ShadowRunner;
   /** What the disk refuses now (disk-full.ts): downloads report to it. */
   disk?: DiskFullState;
+  /** The models the hub removed (docs/agent.md "Removed models"); absent: removals are not acted on. */
+  removals?: RemovalsRepo;
+  /** sync.removedKeepSec now (remote configuration may change it). */
+  removedKeepSec?: () => number;
 }

@@ -8,7 +8,8 @@
 // the lock goes or the window opens (checked at least every deferCheckMs), unless a newer one came.
 // A download or install the disk refuses (DISK_FULL) blocks nothing: the version is reported
 // `waiting_for_disk` and tried again by itself when there is room (disk-wait.ts, decision 0064), and so
-// is a shadow candidate's (shadow-apply.ts).
+// is a shadow candidate's (shadow-apply.ts), after the models the hub removed gave up their room.
+// A document's `removed` entries stop serving those models (removals.ts); one it merely omits keeps serving.
 import { toAppError, type DesiredBody, type DesiredModel, type DiskWait, type EventKind, type ReportedShadow } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
 import type { ModelsRepo } from '../store/models-repo.js';
@@ -22,6 +23,8 @@ import type { DiskFullState } from '../disk-full.js';
 import { DiskWaits, refusedForRoom } from './disk-wait.js';
 import { ShadowApplier } from './shadow-apply.js';
 import { fetchInstall } from './fetch-install.js';
+import { RemovalStep } from './removals.js';
+import type { RemovalsRepo } from '../store/removals-repo.js';
 
 export type ModelPhase = {
   status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred' | 'waiting_for_disk';
@@ -64,6 +67,10 @@ export interface UpdaterDeps {
   diskFree?: () => number | undefined;
   /** While a version waits for room, look at the free room this often (disk-wait.ts DISK_CHECK_MS). */
   diskCheckMs?: number;
+  /** The models the hub removed (absent: removals are not acted on). */
+  removals?: RemovalsRepo;
+  /** sync.removedKeepSec now (default removals.ts's). */
+  removedKeepSec?: () => number;
 }
 
 export class Updater implements PolicyListener {
@@ -79,10 +86,13 @@ export class Updater implements PolicyListener {
   private readonly roomWaits: DiskWaits;
   /** The shadow candidates the documents name (shadow-apply.ts). */
   private readonly shadows: ShadowApplier;
+  /** The document's removals, and forgetting removed models (removals.ts). */
+  private readonly removed: RemovalStep | undefined;
 
   constructor(private readonly d: UpdaterDeps) {
     this.roomWaits = new DiskWaits(d.diskFree ?? (() => undefined), d.diskCheckMs, () => this.now());
     this.shadows = new ShadowApplier(d, () => this.now(), (work) => this.fetched(work), () => this.stopped);
+    this.removed = d.removals && new RemovalStep({ ...d, removals: d.removals, now: () => this.now(), keepSec: d.removedKeepSec, checkMs: d.deferCheckMs ?? DEFER_CHECK_MS });
   }
 
   /** Per model: its shadow candidate while it waits for disk space (for the reported state). */
@@ -124,6 +134,7 @@ export class Updater implements PolicyListener {
     this.next = null;
     this.waiting = null;
     this.clearRecheck();
+    this.removed?.stop();
   }
 
   private clearRecheck(): void {
@@ -164,6 +175,9 @@ export class Updater implements PolicyListener {
       for (const [name, p] of [...this.phases]) if ((p.status === 'deferred' || p.status === 'waiting_for_disk') && !named.has(name)) this.setPhase(name, undefined);
       this.roomWaits.retain(named);
       this.shadows.retain(named);
+      // Removals first: a version of this document that waits for room gets theirs.
+      for (const r of doc.removed ?? []) if (!named.has(r.name)) this.setPhase(r.name, undefined);
+      await this.removed?.apply(doc);
       let waits = false;
       for (const m of doc.models) {
         if (this.stopped) return;
@@ -202,7 +216,7 @@ export class Updater implements PolicyListener {
   }
 
   /** Applies one model of document `seq`; 'waits' when its switch is deferred or it waits for room. */
-  private async applyModel(seq: number, m: DesiredModel): Promise<'waits' | void> {
+  private async applyModel(seq: number, m: DesiredModel, retried = false): Promise<'waits' | void> {
     const { manager, models, store, emit } = this.d;
     // The content key of a sealed bundle, sealed to this box: kept for every later load, also when the
     // version already runs (a re-sealed key after this box's device key changed).
@@ -244,7 +258,7 @@ export class Updater implements PolicyListener {
       }
       this.setPhase(m.name, { status: 'activating', target: m.version, progress: 1 });
       emit({ kind: 'activating', model: m.name, version: m.version, message: `activating ${m.name}@${m.version}`, data: { progress: 1 } });
-      await manager.activate(m.name, m.version, 'desired state');
+      await manager.activate(m.name, m.version, 'desired state', 'hub');
       emit({ kind: 'activated', model: m.name, version: m.version, message: `${m.name}@${m.version} is active`, data: { progress: 1, seq } });
       this.setPhase(m.name, undefined);
     } catch (err) {
@@ -260,6 +274,8 @@ export class Updater implements PolicyListener {
         this.setPhase(m.name, undefined);
         return;
       }
+      // Removed models are forgotten before any wait for room begins (decision 0066), and the version tried again.
+      if (e.code === 'DISK_FULL' && !retried && (await this.removed?.forgetAll(`room for ${m.name}@${m.version}`))) return this.applyModel(seq, m, true);
       if (e.code === 'DISK_FULL') return this.waitForRoom(m, e.message);
       this.roomWaits.clear(m.name);
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
   assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
@@ -118,6 +118,11 @@ export const AgentConfig = z.object({
     window: z.number().int().positive().max(MAX_BLOB_GET_BLOCKS).default(8),
     /** Delay between reconnect attempts. */
     reconnectMs: durationMs().default(2000),
+    /**
+     * How long the files of a model the hub removed stay on the box (a redeploy within it needs no download),
+     * from when serving stopped (docs/agent.md "Removed models"): an hour to 90 days.
+     */
+    removedKeepSec: z.number().int().min(MIN_REMOVED_KEEP_SEC, `expected at least ${MIN_REMOVED_KEEP_SEC} s (an hour)`).max(MAX_REMOVED_KEEP_SEC, `expected at most ${MAX_REMOVED_KEEP_SEC} s (90 days)`).default(DEFAULT_REMOVED_KEEP_SEC),
     outbox: z.object({
       /** Windows or events per message. */
       batchSize: z.number().int().positive().default(50),
