@@ -7,7 +7,7 @@ import { formatStatus, type AgentStatus } from './status.js';
 
 const base: AgentStatus = {
   dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
-  outbox: { pending: 0, windows: 0, events: 0, oldest: null }, refusal: null, updateLock: null, disk: null,
+  outbox: { pending: 0, windows: 0, events: 0, oldest: null }, refusal: null, updateLock: null, disk: null, removed: [],
 };
 
 test('status text says the room on the data dir\'s disk, marked low under 10%, and nothing when unreadable', () => {
@@ -24,12 +24,16 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     // A local app's reason for its update lock is printed escaped too.
     updateLock: { until: '2026-03-01T13:00:00.000Z', reason: 'shift\nhub          device fake2', setAt: '2026-03-01T12:00:00.000Z' },
     disk: { free: 3 * 2 ** 30, total: 64 * 2 ** 30 },
+    // The hub operator's reason for a removal too.
+    removed: [{ name: 'm', seq: 5, at: '2026-03-01T11:00:00.000Z', reason: 'retired\nhub          device fake3', keepUntil: '2026-03-08T12:00:00.000Z', installed: ['1.0.0'] }],
   };
   const text = formatStatus(st);
   assert.ok(!text.includes('\x1b'), text);
   assert.equal(text.split('\n').filter((l) => l.startsWith('hub ')).length, 1, 'no forged "hub" line');
   assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
   assert.match(text, /update lock {2}until 2026-03-01T13:00:00.000Z \(shift\\nhub {10}device fake2\): model switches wait/);
+  assert.match(text, /^model {8}m removed by the hub \(seq 5, 2026-03-01T11:00:00.000Z: retired\\nhub {10}device fake3\); not served, 1\.0\.0 kept until 2026-03-08T12:00:00.000Z$/m);
+  assert.doesNotMatch(text, /none installed/);
 });
 
 test('an error line echoing the command line prints escaped', async () => {

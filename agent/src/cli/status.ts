@@ -3,7 +3,8 @@
 // the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
 // the last refused document, the update lock in force (docs/agent.md "Update lock"), the room on its disk,
-// and for a model whose active version came by a rollback (a policy breach), when and why.
+// for a model whose active version came by a rollback (a policy breach), when and why, and the models
+// the hub removed (docs/agent.md "Removed models").
 import { LOW_DISK_SHARE, diskShare, diskText, escapeText, readDiskSpace, type DiskRoom } from '@edgefleet/shared/core';
 import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
@@ -27,6 +28,8 @@ export interface AgentStatus {
   updateLock: { until: string; reason: string; setAt: string } | null;
   /** Room on the data dir's filesystem (what the agent reports to the hub); null when unreadable. */
   disk: DiskRoom | null;
+  /** Models the hub removed (docs/agent.md "Removed models"): not served, their versions kept until `keepUntil`. */
+  removed: Array<{ name: string; seq: number; at: string; reason: string; keepUntil: string; installed: string[] }>;
 }
 
 /**
@@ -72,6 +75,7 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     refusal: sync.refusal() ?? null,
     updateLock: lockOf(s),
     disk: readDiskSpace(config.dataDir) ?? null,
+    removed: s.removals.list().map((r) => ({ name: r.name, seq: r.seq, at: r.at, reason: r.reason, keepUntil: r.keepUntil, installed: s.models.listVersions(r.name).map((v) => v.version) })),
   };
 }
 
@@ -89,10 +93,13 @@ export function formatStatus(st: AgentStatus): string {
   lines.push(`outbox       ${st.outbox.pending} pending (${st.outbox.windows} windows, ${st.outbox.events} events)${st.outbox.oldest ? `, oldest ${st.outbox.oldest}` : ''}`);
   if (st.updateLock) lines.push(`update lock  until ${st.updateLock.until} (${st.updateLock.reason}): model switches wait`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
-  if (st.models.length === 0) lines.push('models       none installed');
+  if (st.models.length === 0 && st.removed.length === 0) lines.push('models       none installed');
   for (const m of st.models) {
     lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);
     if (m.rolledBack) lines.push(`  rolled back ${m.rolledBack.at}${m.rolledBack.code ? ` [${m.rolledBack.code}]` : ''}: ${m.rolledBack.message}`);
+  }
+  for (const r of st.removed) {
+    lines.push(`model        ${r.name} removed by the hub (seq ${r.seq}, ${r.at}: ${r.reason}); not served, ${r.installed.join(', ') || 'no versions'} kept until ${r.keepUntil}`);
   }
   // Messages and names come from the hub and from bundles: printed escaped (shared/src/text.ts).
   return `${lines.map(escapeText).join('\n')}\n`;
