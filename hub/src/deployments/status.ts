@@ -34,6 +34,10 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
       refused(store, deviceId, e, now);
       continue;
     }
+    if (e.kind === 'removal_kept_local') {
+      keptLocal(store, deviceId, e, now);
+      continue;
+    }
     const status = STATUS_BY_EVENT[e.kind];
     // A shadow candidate's wait for disk space is no install of a deployment (decision 0064): its
     // device's row keeps the version it runs.
@@ -47,6 +51,20 @@ export function statusFromEvents(store: Store, deviceId: string, events: readonl
     // (`activated` does end a deferral).
     const older = status === 'downloading' || status === 'activating' || status === 'waiting_for_disk';
     store.deployments.setStatus(deviceId, e.model, e.version, status, now, { progress, reason, ...(older ? { notOver: OLDER_NEWS } : {}) });
+  }
+}
+
+/**
+ * The box did not act on a removal because the model's active version was installed there by its operator
+ * (decision 0066: only a hub's model goes). The removal is over as far as the hub can take it: the row goes
+ * `removed`, its reason saying the box keeps serving its own install, and later documents omit the entry.
+ */
+function keptLocal(store: Store, deviceId: string, e: DeviceEvent, now: Date): void {
+  for (const r of store.removals.pendingFor(deviceId)) {
+    if (r.name !== e.model || r.seq === null) continue;
+    const reason = `${r.reason}; the box keeps serving ${r.name}, installed there by its operator (removal_kept_local: ${e.message})`;
+    store.removals.keptLocal(r.deploymentId, deviceId, reason, now);
+    store.deployments.emitStatus({ deploymentId: r.deploymentId, deviceId, model: r.name, version: r.version, status: 'removed', progress: null, reason, at: now.toISOString() });
   }
 }
 

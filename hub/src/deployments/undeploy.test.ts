@@ -100,6 +100,27 @@ describe('undeploy', () => {
     }
   });
 
+  it('a box that keeps its own install of the model (removal_kept_local): the row is removed with why, the entry leaves its documents', async () => {
+    const h = await startHub({ database: backend.database() });
+    try {
+      addDevice(h, 'k-1');
+      const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['k-1'] }, reason: 'x' }, 'op');
+      const d = await device(h, 'k-1');
+      h.parts.deployments.undeploy(dep.id, { reason: 'retired', actor: 'op' });
+      assert.equal(statusOf(h, dep.id, 'k-1'), 'removing');
+      const n = d.acks().length;
+      const kept = { seq: 1, at: '2026-03-01T12:00:00.000Z', kind: 'removal_kept_local', model: 'audio-energy', message: 'installed on this box: it keeps serving' };
+      await d.c.publishAsync(deviceTopic('k-1', 'events'), JSON.stringify({ schema: 'edgefleet.events/v1', deviceId: 'k-1', events: [kept] }), { qos: 1 });
+      await waitFor('ack', () => d.acks().length === n + 1 || undefined);
+      const row = h.store.deployments.get(dep.id).devices[0];
+      assert.equal(row?.status, 'removed');
+      assert.match(row?.reason ?? '', /^retired; the box keeps serving audio-energy, installed there by its operator \(removal_kept_local: installed on this box: it keeps serving\)$/);
+      assert.equal(verified(await h.parts.deployments.issueDesired('k-1')).removed, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('a re-tag out of a tag target is a removal of that deployment on the device; a re-tag back joins it again', async () => {
     const h = await startHub({ database: backend.database() });
     try {

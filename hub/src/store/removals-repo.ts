@@ -64,6 +64,12 @@ export class RemovalsRepo {
       .run(status, reason.slice(0, REMOVAL_REASON_MAX), at.toISOString(), deploymentId, deviceId);
   }
 
+  /** The box keeps its own install of the model (a `removal_kept_local` event): the row is `removed`, `reason` saying so. */
+  keptLocal(deploymentId: number, deviceId: string, reason: string, at: Date): void {
+    this.db.prepare("UPDATE deployment_devices SET status = 'removed', reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ? AND status = 'removing'")
+      .run(reason.slice(0, REMOVAL_REASON_MAX), at.toISOString(), deploymentId, deviceId);
+  }
+
   /** Takes the device out of the deployment (a re-tag into another deployment of the model: undeploy.ts leaveTagTargets). */
   leave(deploymentId: number, deviceId: string): void {
     this.db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?').run(deploymentId, deviceId);
