@@ -226,4 +226,28 @@ describe('a version that does not fit gets the removed models\' room first (real
     assert.deepEqual(a.models.listVersions('big'), []);
     d.free();
   });
+
+  it('a shadow candidate that does not fit gets the removed models\' room first too', async () => {
+    const d = disk as SmallDisk;
+    const a = agent as Agent;
+    const cand = randomMlp({ inputDim: 4, hidden: [512, 512], outputDim: 3, seed: 4 }); // about 1 MiB: its download and install fit in big2's 4 MiB
+    b.cand = await withSha(await bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: cand.onnx, name: 'small', version: '2.0.0', io: cand.io, keys: kit.keys }));
+    const big2 = randomMlp({ inputDim: 4, hidden: [1024, 1024], outputDim: 3, seed: 5 });
+    b.big2 = await withSha(await bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: big2.onnx, name: 'big2', version: '1.0.0', io: big2.io, keys: kit.keys }));
+    await hub.publish({ models: [desired(b.small!, 'small'), desired(b.big2, 'big2')] }, clock.t);
+    await poll('big2 active', () => (a.models.getActive('big2') ? true : undefined));
+    await hub.publish({ models: [desired(b.small!, 'small')], removed: [removal('big2', 'room for a candidate')] }, clock.t);
+    await poll('big2 removed', () => (a.sync!.reportedState().models.find((m) => m.name === 'big2')?.status === 'removed' ? true : undefined));
+    clock.t += 2 * 3600_000;
+    a.db.pragma('wal_checkpoint(TRUNCATE)');
+    d.fill(256 << 10);
+    const shadow = { version: '2.0.0', manifestSha256: b.cand.manifestSha256, bundle: { sha256: b.cand.sha256, size: b.cand.size }, sampleRate: 0.5 };
+    await hub.publish({ models: [{ ...desired(b.small!, 'small'), shadow }], removed: [removal('big2', 'room for a candidate')] }, clock.t);
+    await poll('the candidate runs in shadow', () => (a.shadow.current('small')?.version === '2.0.0' ? true : undefined));
+    const forgot = a.events.list({ kind: 'model_forgotten' }).filter((e) => e.model === 'big2');
+    assert.equal(forgot.length, 1);
+    assert.match(forgot[0]!.message, /room for the shadow candidate small@2\.0\.0/);
+    assert.deepEqual(a.events.list({ kind: 'waiting_for_disk' }), [], 'no wait began');
+    d.free();
+  });
 });

@@ -3,8 +3,8 @@
 // the shadow runner; none named, the runner drops the model's shadow. A download or install the disk
 // refuses (DISK_FULL) is no failure of the candidate, as for an update (decision 0064): it is reported
 // waiting for disk space (`models[].shadow` in the state, a `waiting_for_disk` event with `shadow: true`)
-// and tried again by itself when there is room (disk-wait.ts). Any other failure is an `error` event and
-// leaves the active version serving as before.
+// and tried again by itself when there is room (disk-wait.ts), after the models the hub removed gave up
+// theirs (decision 0066). Any other failure is an `error` event and leaves the active version serving as before.
 import { toAppError, type DesiredModel, type ReportedShadow } from '@edgefleet/shared';
 import { DiskWaits, refusedForRoom } from './disk-wait.js';
 import { fetchInstall } from './fetch-install.js';
@@ -15,8 +15,14 @@ export class ShadowApplier {
   readonly waiting = new Map<string, ReportedShadow>();
   private readonly room: DiskWaits;
 
-  /** `fetched`: runs a download and install, its full-disk outcome noted (the updater's); `stopped`: the updater stops. */
-  constructor(private readonly d: UpdaterDeps, now: () => number, private readonly fetched: (work: () => Promise<void>) => Promise<void>, private readonly stopped: () => boolean) {
+  /**
+   * `fetched`: runs a download and install, its full-disk outcome noted (the updater's); `stopped`: the
+   * updater stops; `makeRoom`: forgets the removed models (true when one went), before any wait for room.
+   */
+  constructor(
+    private readonly d: UpdaterDeps, now: () => number, private readonly fetched: (work: () => Promise<void>) => Promise<void>,
+    private readonly stopped: () => boolean, private readonly makeRoom: (why: string) => Promise<boolean> = () => Promise.resolve(false),
+  ) {
     this.room = new DiskWaits(d.diskFree ?? (() => undefined), d.diskCheckMs, now);
   }
 
@@ -32,7 +38,7 @@ export class ShadowApplier {
   }
 
   /** Applies `m`'s shadow: 'waits' when its candidate waits for room (the document is applied again later). */
-  async apply(m: DesiredModel): Promise<'waits' | void> {
+  async apply(m: DesiredModel, retried = false): Promise<'waits' | void> {
     const runner = this.d.shadow;
     if (!runner) return;
     const s = m.shadow;
@@ -59,6 +65,7 @@ export class ShadowApplier {
     } catch (err) {
       const e = toAppError(err);
       await runner.clear(m.name);
+      if (e.code === 'DISK_FULL' && !retried && !this.stopped() && (await this.makeRoom(`room for the shadow candidate ${m.name}@${s.version}`))) return this.apply(m, true);
       if (e.code === 'DISK_FULL' && !this.stopped()) {
         const { diskWait, message } = refusedForRoom(this.d, this.room, { name: m.name, version: s.version, bundle: s.bundle }, e.message, true);
         this.waiting.set(m.name, { version: s.version, status: 'waiting_for_disk', reason: { code: 'DISK_FULL', message }, diskWait });

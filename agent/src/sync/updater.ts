@@ -91,7 +91,8 @@ export class Updater implements PolicyListener {
 
   constructor(private readonly d: UpdaterDeps) {
     this.roomWaits = new DiskWaits(d.diskFree ?? (() => undefined), d.diskCheckMs, () => this.now());
-    this.shadows = new ShadowApplier(d, () => this.now(), (work) => this.fetched(work), () => this.stopped);
+    // A candidate the disk refuses gets the removed models' room first too (decision 0066), read lazily: `removed` comes next.
+    this.shadows = new ShadowApplier(d, () => this.now(), (work) => this.fetched(work), () => this.stopped, async (why) => (await this.removed?.forgetAll(why)) ?? false);
     this.removed = d.removals && new RemovalStep({ ...d, removals: d.removals, now: () => this.now(), keepSec: d.removedKeepSec, checkMs: d.deferCheckMs ?? DEFER_CHECK_MS });
   }
 
