@@ -140,7 +140,7 @@ function suite(): void {
 
   test('migration 31 dates the deliveries that ended before it by their last attempt; pending ones stay undated', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-alerts-prune-'));
-    const database = backend.database();
+    const database = backend.database({ empty: true });
     let store: Store | null = null;
     try {
       store = Store.open(dir, HUB_MIGRATIONS.filter((m) => m.version !== 31), { database });

@@ -25,7 +25,7 @@ const RANGE = { model: 'vib', version: '1.0.0', since: T0, until: T0 + 10 * 86_4
 let backend: Backend;
 forEachBackend((b) => { backend = b; }, suite);
 
-function open(migrations = HUB_MIGRATIONS, dir = mkdtempSync(join(tmpdir(), 'ef-stored-')), database = backend.database()): { store: Store; dir: string; close(): void } {
+function open(migrations = HUB_MIGRATIONS, dir = mkdtempSync(join(tmpdir(), 'ef-stored-')), database = backend.database({ empty: migrations !== HUB_MIGRATIONS })): { store: Store; dir: string; close(): void } {
   const store = Store.open(dir, migrations, { database });
   return { store, dir, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
@@ -72,7 +72,7 @@ function suite(): void {
 
   test('migration 7 counts what a hub stored before it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-stored-'));
-    const database = backend.database(); // the same database opened twice (a fresh one per call on PostgreSQL)
+    const database = backend.database({ empty: true }); // the same database opened twice (a fresh one per call on PostgreSQL)
     let h = open(HUB_MIGRATIONS.filter((m) => m.version !== 7), dir, database);
     try {
       const ins = h.store.db.prepare("INSERT INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, 'vib', '1.0.0', ?, 60, 1, ?, ?)");

@@ -26,8 +26,8 @@ export interface PgStartOptions {
 export interface PgCluster {
   /** postgres://edgefleet[:PASSWORD]@127.0.0.1:PORT/NAME */
   url(database: string): string;
-  /** Creates an empty database and returns its URL. */
-  createDatabase(): string;
+  /** Creates an empty database, or a copy of `template` (a database on this cluster no one is connected to), and returns its URL. */
+  createDatabase(o?: { template?: string }): string;
   /** Stops the server and keeps its data, as an operator's `pg_ctl stop` (open connections are dropped). */
   down(): Promise<void>;
   /** Starts it again on the same port after `down`. */
@@ -152,10 +152,11 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
   let admin: PgDb | null = null;
   return {
     url,
-    createDatabase() {
+    createDatabase(o = {}) {
       const name = `t${process.pid}_${++n}`;
       admin ??= new PgDb(url('postgres'));
-      admin.exec(`CREATE DATABASE ${name}`);
+      if (o.template === undefined) admin.exec(`CREATE DATABASE ${name}`);
+      else copyDatabase(admin, name, o.template);
       return url(name);
     },
     async down() {
@@ -188,4 +189,21 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     },
   };
 }
+/**
+ * CREATE DATABASE NAME TEMPLATE FROM. PostgreSQL refuses while a session is connected to the template,
+ * and a closed connection's backend can take a moment to go: tried again for up to 10 s.
+ */
+function copyDatabase(admin: PgDb, name: string, from: string): void {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      admin.exec(`CREATE DATABASE ${name} TEMPLATE ${from}`);
+      return;
+    } catch (err) {
+      if (!/being accessed by other users/.test(String(err)) || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
 export { PgDb } from '../store/pg/facade.js';

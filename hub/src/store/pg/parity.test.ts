@@ -25,7 +25,7 @@ const T: Migration = {
 
 let backend: Backend;
 let dir: string;
-const open = (migrations: readonly Migration[], database = backend.database()): Db =>
+const open = (migrations: readonly Migration[], database = backend.database({ empty: true })): Db =>
   database ? openPgDb(database, migrations) : openDb(join(dir, `p-${Math.random().toString(36).slice(2)}.db`), migrations);
 
 forEachBackend((b) => { backend = b; dir = mkdtempSync(join(tmpdir(), 'ef-parity-')); }, () => {
@@ -84,7 +84,7 @@ function suite(): void {
   it('a full disk is SQLITE_FULL on both, so DISK_FULL (507) to callers', () => {
     const db = open([T]);
     try {
-      if (backend.database()) {
+      if (backend.database({ empty: true })) {
         // What PostgreSQL answers when it cannot extend a file (SQLSTATE 53100 disk_full).
         (db as unknown as { execNative(sql: string): void }).execNative("CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql; CREATE TRIGGER log_full BEFORE INSERT ON log FOR EACH ROW EXECUTE FUNCTION full_disk();");
       } else {
@@ -106,7 +106,7 @@ function suite(): void {
   });
 
   it('every hub migration applies; the store opens again with nothing to do', () => {
-    const database = backend.database();
+    const database = backend.database({ empty: true });
     const store = Store.open(dir, HUB_MIGRATIONS, { database: database ?? join(dir, `hub-${Math.random()}.db`) });
     try {
       assert.equal(schemaVersion(store.db), Math.max(...HUB_MIGRATIONS.map((m) => m.version)));
@@ -118,7 +118,7 @@ function suite(): void {
   });
 
   it('a database newer than this hub is refused (SCHEMA_TOO_NEW) and left unchanged', () => {
-    const database = backend.database() ?? join(dir, `new-${Math.random()}.db`);
+    const database = backend.database({ empty: true }) ?? join(dir, `new-${Math.random()}.db`);
     const isPg = database.startsWith('postgres');
     const future: Migration = { version: 99, name: 'future', sql: 'CREATE TABLE future (x TEXT)' };
     (isPg ? openPgDb(database, [T, future]) : openDb(database, [T, future])).close();
