@@ -66,6 +66,7 @@ test('renderFleet: one row per device with deployment progress and totals, and t
     devices: [
       { deviceId: 'edge-1', tags: { ring: 'canary' }, online: true, version: '1.0.0', deployment: { id: 2, version: '2.0.0', status: 'downloading', progress: 0.4, reason: null }, served: 10, hubWindows: 1, hubPredictions: 8 },
       { deviceId: 'edge-2', tags: {}, online: false, version: null, deployment: null, served: null, hubWindows: 0, hubPredictions: 0 },
+      { deviceId: 'edge-3', tags: {}, online: true, version: null, deployment: { id: 1, version: '1.0.0', status: 'removed', progress: null, reason: 'retired' }, served: 5, hubWindows: 1, hubPredictions: 5 },
     ],
     deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 } }],
     rollouts: [{
@@ -89,7 +90,8 @@ test('renderFleet: one row per device with deployment progress and totals, and t
   assert.match(text, /^DEVICE\s+TAGS\s+ONLINE\s+VERSION\s+DEPLOYMENT\s+SERVED\s+HUB WINDOWS\s+HUB PREDICTIONS$/m);
   assert.match(text, /^edge-1\s+ring=canary\s+yes\s+1\.0\.0\s+#2 2\.0\.0 downloading \[####------\]\s+40%\s+10\s+1\s+8$/m);
   assert.match(text, /^edge-2\s+-\s+no\s+-\s+-\s+-\s+0\s+0$/m);
-  assert.match(text, /1\/2 online; versions: 1\.0\.0 x1, none x1; served 10 predictions; hub stored 1 windows holding 8 predictions/);
+  assert.match(text, /^edge-3\s+-\s+yes\s+-\s+#1 1\.0\.0 removed retired\s+5\s+1\s+5$/m, 'an undeployed model shows no progress bar');
+  assert.match(text, /2\/3 online; versions: 1\.0\.0 x1, none x2; served 15 predictions; hub stored 2 windows holding 13 predictions/);
   assert.match(text, /#2 vibration-anomaly 2\.0\.0 \(canary\): 1 downloading/);
   assert.match(text, /ro-1 2\.0\.0 -> 3\.0\.0 rolled back — wave canary failed its gates: output_shift 1\.2/);
   assert.match(text, /canary failed 1\/1 \(output_shift 1\.2 > 0\.2 FAIL, model_error_rate 0 <= 1, latency_p95 0\.8 pending \(passes at <= 0\.5\)\) -> all pending 1\/2 \(output_shift 0\.3 pending \(waiting for the control devices: 40 of 600 predictions\)\)$/m);

@@ -105,6 +105,8 @@ function bar(frac: number, width = 10): string {
 
 function deploymentCell(d: DeviceRow['deployment']): string {
   if (!d) return '-';
+  // Taken off the device (an undeploy): nothing is in progress.
+  if (d.status === 'removing' || d.status === 'removed') return `#${d.id} ${d.version} ${d.status}${d.reason ? ` ${d.reason}` : ''}`;
   const frac = d.status === 'active' ? 1 : d.status === 'pending' ? 0 : (d.progress ?? 0);
   const pct = `${String(Math.round(frac * 100)).padStart(3)}%`;
   return `#${d.id} ${d.version} ${d.status.replace('_', ' ')} ${bar(frac)} ${pct}${d.reason && d.status !== 'active' ? ` ${d.reason}` : ''}`;

@@ -29,6 +29,8 @@ test('progressBar and countsLine', () => {
   // A device that refused the document is settled (--watch stops) and counted apart from active.
   assert.equal(countsLine({ active: 2, refused: 1 }), '2 active, 1 refused');
   assert.equal(progressBar({ status: 'refused', progress: null }, 4), '[----]   0%');
+  // An undeployed device's row has nothing in progress: blank, as wide as a bar.
+  assert.equal(progressBar({ status: 'removed', progress: null }, 4), ' '.repeat(11));
   assert.ok(SETTLED.has('refused'));
 });
 

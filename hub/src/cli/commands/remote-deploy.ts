@@ -45,8 +45,9 @@ export function describeTarget(t: DeployTarget): string {
   return 'all devices';
 }
 
-/** `[#####-----] 50%` for a fraction in [0, 1]; a settled status fills or empties the bar. */
+/** `[#####-----] 50%` for a fraction in [0, 1]; a settled status fills or empties the bar; a removal has none (blank, as wide). */
 export function progressBar(d: Pick<DeploymentDevice, 'status' | 'progress'>, width = 20): string {
+  if (d.status === 'removing' || d.status === 'removed') return ' '.repeat(width + 7);
   const frac = d.status === 'active' ? 1 : d.status === 'pending' ? 0 : (d.progress ?? (d.status === 'activating' ? 1 : 0));
   const filled = Math.round(Math.max(0, Math.min(1, frac)) * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%`;
