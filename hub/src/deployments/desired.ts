@@ -39,6 +39,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   const { store, clock, hubKey } = deps;
   const now = clock.now();
   const removals = store.removals;
+  const anyRemovals = removals.anyPending();
   const versions = new Map<string, StoredVersion>();
   const version = (name: string, v: string): StoredVersion => {
     const key = `${name}@${v}`;
@@ -82,7 +83,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
     // assignment wins). One query per document; entries stay until a report clears them (status.ts).
     const named = new Set(models.map((m) => m.name));
-    const removed = removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS);
+    const removed = anyRemovals ? removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS) : [];
     if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
     const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
     store.desired.put(doc);

@@ -9,7 +9,8 @@ import type { Migration } from './migrations.js';
 
 /**
  * hub.db migration 93: an undeployed deployment (when, by whom, why: it no longer takes devices in), and
- * on a device's `removing` row the seq of the first desired document that carried its removal.
+ * on a device's `removing` row the seq of the first desired document that carried its removal; the
+ * `removing` rows indexed apart, so building a document or handling a report finds them without a scan.
  */
 export const UNDEPLOY_MIGRATION: Migration = {
   version: 93,
@@ -17,7 +18,8 @@ export const UNDEPLOY_MIGRATION: Migration = {
   sql: `ALTER TABLE deployments ADD COLUMN undeployed_at TEXT;
     ALTER TABLE deployments ADD COLUMN undeployed_by TEXT;
     ALTER TABLE deployments ADD COLUMN undeployed_reason TEXT;
-    ALTER TABLE deployment_devices ADD COLUMN removal_seq INTEGER;`,
+    ALTER TABLE deployment_devices ADD COLUMN removal_seq INTEGER;
+    CREATE INDEX deployment_devices_removing ON deployment_devices(device_id) WHERE status = 'removing';`,
 };
 
 /** The longest reason a removal entry carries (DesiredRemoval). */
@@ -41,6 +43,7 @@ export interface PendingRemoval extends DesiredRemoval {
 
 export class RemovalsRepo {
   private pending: HubStatement | undefined;
+  private any: HubStatement | undefined;
 
   constructor(private readonly db: Db) {}
 
@@ -78,6 +81,11 @@ export class RemovalsRepo {
   /** Records who undeployed a deployment and why: it takes no device in any more (openTargets). */
   undeploy(deploymentId: number, by: string, reason: string, at: Date): void {
     this.db.prepare('UPDATE deployments SET undeployed_at = ?, undeployed_by = ?, undeployed_reason = ? WHERE id = ?').run(at.toISOString(), by, reason, deploymentId);
+  }
+
+  /** Whether any device has a removal pending (most of the time none: documents are built without looking per device). */
+  anyPending(): boolean {
+    return (this.any ??= this.db.prepare("SELECT 1 FROM deployment_devices WHERE status = 'removing' LIMIT 1")).get() !== undefined;
   }
 
   /** The device's `removing` rows, newest deployment first for each model (one per model). */
