@@ -9,7 +9,7 @@ import { targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
-import { assertVersionTrusted, versionTrust } from './trusted.js';
+import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
 
 export { SEQ_AHEAD_MAX };
@@ -222,22 +222,9 @@ export class DeploymentService {
     await this.publishDesired(this.joinDeployments(deviceId, await this.untrustedTargets()));
   }
 
-  /**
-   * The open (tag/all) deployments whose version no threshold of the current release keys signed
-   * (trusted.ts): a device enrolled or re-tagged later does not join them, since it would refuse the bundle.
-   * Read before the transaction that joins (a verdict reads the bundle once per trust). A bundle that
-   * cannot be read is not skipped: the device reports the failure as before.
-   */
-  async untrustedTargets(): Promise<ReadonlySet<number>> {
-    const { store, trust } = this.deps;
-    const out = new Set<number>();
-    if (!trust) return out;
-    for (const d of this.deployments.openTargets()) {
-      try {
-        if (!(await versionTrust(store, trust(), d.model, d.version)).ok) out.add(d.id);
-      } catch { /* unreadable bundle: not ours to judge here */ }
-    }
-    return out;
+  /** The open deployments a device joining now skips (trusted.ts untrustedTargets). */
+  untrustedTargets(): Promise<ReadonlySet<number>> {
+    return untrustedTargets(this.deps.store, this.deps.trust, this.deployments.openTargets());
   }
 
   /**

@@ -80,3 +80,20 @@ export async function withTrusted<T extends ModelVersionInfo>(store: Store, trus
   }
   return out;
 }
+
+/**
+ * The open (tag/all) deployments whose version no threshold of the current release keys signed: a device
+ * enrolled, added or re-tagged later does not join them, since it would refuse the bundle. Read before the
+ * transaction that joins (a verdict reads the bundle once per trust). A bundle that cannot be read is not
+ * skipped: the device reports the failure as before. No trust (tests of other parts): none.
+ */
+export async function untrustedTargets(store: Store, trust: (() => TrustBody) | undefined, open: ReadonlyArray<{ id: number; model: string; version: string }>): Promise<ReadonlySet<number>> {
+  const out = new Set<number>();
+  if (!trust) return out;
+  for (const d of open) {
+    try {
+      if (!(await versionTrust(store, trust(), d.model, d.version)).ok) out.add(d.id);
+    } catch { /* unreadable bundle: not ours to judge here */ }
+  }
+  return out;
+}
