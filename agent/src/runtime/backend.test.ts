@@ -45,12 +45,13 @@ describe('runtime.backend auto', () => {
 it('the native path never loads onnxruntime-web', { timeout: 60_000 }, async () => {
   const out = await runNode(`
     import { randomMlp } from '@edgefleet/examples';
-    import { mkdtempSync } from 'node:fs';
+    import { mkdtempSync, rmSync } from 'node:fs';
     import { tmpdir } from 'node:os';
     const { ModelRuntime } = await import('./agent/src/runtime/runtime.ts');
     const { modelFile, fp32 } = await import('./agent/src/runtime/testing/fixtures.ts');
     const m = randomMlp({ inputDim: 4, hidden: [8], outputDim: 3, seed: 1 });
-    const f = modelFile(mkdtempSync(tmpdir() + '/ef-native-only-'), { name: 'mlp', version: '1.0.0', onnx: m.onnx, io: m.io });
+    const dir = mkdtempSync(tmpdir() + '/ef-native-only-');
+    const f = modelFile(dir, { name: 'mlp', version: '1.0.0', onnx: m.onnx, io: m.io });
     for (const backend of ['native', 'auto']) {
       const rt = new ModelRuntime({ overrides: { backend }, perModel: 1, queue: 1 });
       await rt.switchTo(f.manifest, f.path);
@@ -58,6 +59,7 @@ it('the native path never loads onnxruntime-web', { timeout: 60_000 }, async () 
       console.log(backend, rt.backendInUse, r.outputs[0].shape.join('x'));
       await rt.stop();
     }
+    rmSync(dir, { recursive: true, force: true });
   `, ['onnxruntime-web']);
   assert.equal(out.code, 0, out.stderr);
   assert.deepEqual(out.stdout.trim().split('\n'), ['native native 1x3', 'auto native 1x3']);
