@@ -52,8 +52,14 @@ describe('undeploy over REST and the CLI', () => {
       assert.notEqual(noYes.code, 0);
       assert.match(noYes.err, /reaches 12 devices \(more than 10\): add --yes to confirm/);
       assert.equal((await del(e, dep, 'reason=retired&confirmDevices=12', 'viewer')).status, 403);
-      assert.equal((await del(e, dep, 'confirmDevices=12')).status, 400, 'a reason is required');
-      assert.equal((await del(e, dep, 'reason=x&confirmDevices=twelve')).status, 400);
+      const noReason = await del(e, dep, 'confirmDevices=12');
+      assert.deepEqual([noReason.status, noReason.body.error?.code], [400, 'SCHEMA_INVALID'], 'a reason is required');
+      assert.match(noReason.body.error?.message ?? '', /reason: expected \?reason=TEXT: why the model is taken off the devices/);
+      const blank = await del(e, dep, 'reason=%20&confirmDevices=12');
+      assert.match(blank.body.error?.message ?? '', /reason: expected a reason: why the model is taken off the devices/);
+      const twelve = await del(e, dep, 'reason=x&confirmDevices=twelve');
+      assert.equal(twelve.status, 400);
+      assert.match(twelve.body.error?.message ?? '', /confirmDevices: expected the number of devices the undeploy reaches \(digits only\)/);
       assert.deepEqual(undeployAudits(e), []);
       assert.notEqual(statuses(e, dep)[0], 'removing');
 

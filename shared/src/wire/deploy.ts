@@ -77,7 +77,8 @@ export const DeploymentListQuery = HistoryQuery('deployment');
  * number of devices the operator confirms (needed above 10), `dryRun=true` answers and changes nothing.
  */
 export const UndeployQuery = z.object({
-  reason: z.string().trim().min(1, 'expected a reason').max(500),
+  reason: z.string({ error: 'expected ?reason=TEXT: why the model is taken off the devices (audited, and shown to callers of the boxes\' API)' })
+    .trim().min(1, 'expected a reason: why the model is taken off the devices').max(500),
   confirmDevices: z.string().regex(/^(0|[1-9][0-9]{0,8})$/, 'expected the number of devices the undeploy reaches (digits only), as its dry run answered').transform(Number).optional(),
   dryRun: z.enum(['true', 'false'], 'expected true or false').transform((v) => v === 'true').optional(),
 }).strict();
