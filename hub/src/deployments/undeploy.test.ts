@@ -40,7 +40,12 @@ describe('undeploy', () => {
       const d = await device(h, 'u-1');
       await waitFor('document 1', () => d.desired().length === 1 || undefined);
 
+      const live: string[] = [];
+      const unlisten = h.store.deployments.onStatus((c) => live.push(`${c.deviceId} ${c.status} ${c.reason}`));
+      assert.equal(h.parts.deployments.undeploy(dep.id, { reason: 'x', actor: 'op', dryRun: true }).result.devices, 1);
       const { result, docs } = h.parts.deployments.undeploy(dep.id, { reason: 'model retired', actor: 'op' });
+      unlisten();
+      assert.deepEqual(live, ['u-1 removing model retired'], 'the live stream hears of the removal when it is made; a dry run says nothing');
       await h.parts.deployments.publishDesired(docs);
       assert.deepEqual(result, { deploymentId: dep.id, dryRun: false, devices: 1, deviceIds: ['u-1'], superseded: 0 });
       const doc = verified(await waitFor('document 2', () => d.desired()[1]));

@@ -4,6 +4,7 @@
 // documents carry a `removed` entry (desired.ts) until it reports the model removed (status.ts).
 import { AppError, type DesiredDocument, type DeployTarget, type UndeployResult } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import type { StatusChange } from '../store/deployments-repo.js';
 import { targetMatches } from './target.js';
 
 /** Above this many devices an undeploy needs `confirmDevices` equal to the count (decision 0066). */
@@ -34,7 +35,8 @@ export interface UndeployDeps {
 export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
   const { store, now } = deps;
   const removals = store.removals;
-  return store.db.transaction(() => {
+  const changes: StatusChange[] = [];
+  const out = store.db.transaction(() => {
     const d = store.deployments.get(id); // NOT_FOUND names the id
     const owner = store.rollouts.active(d.model).find((r) => r.deploymentId === id);
     if (owner) {
@@ -49,14 +51,25 @@ export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, r
       const given = req.confirmDevices === undefined ? 'no confirmDevices was given' : `confirmDevices was ${req.confirmDevices}`;
       throw new AppError('CONFIRMATION_REQUIRED', `undeploying deployment ${id} removes ${d.model} from ${effective.length} devices and ${given}: send confirmDevices=${effective.length} to confirm (edgefleet undeploy ${id} --reason ... --yes)`);
     }
-    for (const r of effective) removals.mark(id, r.deviceId, 'removing', req.reason, now);
+    const at = now.toISOString();
+    for (const r of effective) {
+      removals.mark(id, r.deviceId, 'removing', req.reason, now);
+      changes.push({ deploymentId: id, deviceId: r.deviceId, model: d.model, version: d.version, status: 'removing', progress: null, reason: req.reason, at });
+    }
     // Rows a newer deployment of the model replaced change no document; marked, they never come back.
-    for (const r of rows.filter((x) => !x.effective)) removals.mark(id, r.deviceId, 'removed', `undeployed after a newer deployment replaced it: ${req.reason}`, now);
+    for (const r of rows.filter((x) => !x.effective)) {
+      const reason = `undeployed after a newer deployment replaced it: ${req.reason}`;
+      removals.mark(id, r.deviceId, 'removed', reason, now);
+      changes.push({ deploymentId: id, deviceId: r.deviceId, model: d.model, version: d.version, status: 'removed', progress: null, reason, at });
+    }
     removals.undeploy(id, req.actor, req.reason, now);
     record?.(result);
     const live = new Set(store.devices.targetable().map((x) => x.id));
     return { result, docs: deps.storeDesired(result.deviceIds.filter((x) => live.has(x))) };
   })();
+  // After the commit, so the live stream never shows a change a failed transaction rolled back.
+  for (const c of changes) store.deployments.emitStatus(c);
+  return out;
 }
 
 /** How a re-tag's removal reads in the document and on the row. */
