@@ -104,6 +104,13 @@ describe('rollout engine', () => {
       const failed = e.store.audit.query({}).find((a) => a.action === 'rollout.wave_failed' && a.target === r.id);
       assert.match(failed?.reason ?? '', /output_shift .* \(threshold 0.2\)/);
       assert.ok(actions(e, r.id).includes('rollout.rolled_back'));
+      // Its deployment names it (its stored target is only the canary's devices); the rollback's lists its devices, as it should.
+      const page = e.store.deployments.list().deployments;
+      const own = page.find((d) => d.version === '3.0.0');
+      assert.ok(own, 'the rollout made a deployment of 3.0.0');
+      assert.deepEqual([own.rollout, e.store.deployments.get(own.id).rollout], [r.id, r.id]);
+      const back = page.find((d) => d.reason.startsWith(`rollback of rollout ${r.id}`));
+      assert.deepEqual([back?.rollout, [...(back?.target.devices ?? [])].sort()], [undefined, [...canary].sort()]);
     } finally {
       await e.close();
     }

@@ -38,7 +38,12 @@ interface DeploymentRow {
   undeployed_at?: string | null;
   undeployed_by?: string | null;
   undeployed_reason?: string | null;
+  /** The rollout whose deployment this is (WITH_ROLLOUT). */
+  rollout_id?: string | null;
 }
+
+/** Selects a deployment's row with the id of the rollout that owns it (rollouts.deployment_id; rollouts are few). */
+const WITH_ROLLOUT = 'SELECT d.*, (SELECT r.id FROM rollouts r WHERE r.deployment_id = d.id LIMIT 1) AS rollout_id FROM deployments d';
 interface DeviceRow {
   deployment_id: number;
   device_id: string;
@@ -111,7 +116,7 @@ export class DeploymentsRepo {
    * its per-status device counts (counted in SQL, not read device by device), and `next` (GET /deployments).
    */
   list(q: HistoryQuery = { limit: HISTORY_PAGE.defaultLimit }): { deployments: Array<Omit<Deployment, 'devices'>>; next: number | null } {
-    const rows = this.db.prepare(`SELECT * FROM deployments${q.before === undefined ? '' : ' WHERE id < ?'} ORDER BY id DESC LIMIT ?`)
+    const rows = this.db.prepare(`${WITH_ROLLOUT}${q.before === undefined ? '' : ' WHERE d.id < ?'} ORDER BY d.id DESC LIMIT ?`)
       .all(...(q.before === undefined ? [] : [q.before]), q.limit + 1) as DeploymentRow[];
     const page = pageOf(rows, q.limit, (r) => Number(r.id));
     const count = this.db.prepare('SELECT status, COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? GROUP BY status');
@@ -126,7 +131,7 @@ export class DeploymentsRepo {
   }
 
   get(id: number): Deployment {
-    const r = this.db.prepare('SELECT * FROM deployments WHERE id = ?').get(id) as DeploymentRow | undefined;
+    const r = this.db.prepare(`${WITH_ROLLOUT} WHERE d.id = ?`).get(id) as DeploymentRow | undefined;
     if (!r) throw new AppError('NOT_FOUND', `no deployment ${id}`);
     return this.toDeployment(r, this.deviceRows(id));
   }
@@ -215,6 +220,7 @@ export class DeploymentsRepo {
       created: r.created_at,
       ...(r.maintenance ? { window: JSON.parse(r.maintenance) as MaintenanceWindow } : {}),
       ...(r.undeployed_at ? { undeployed: { at: r.undeployed_at, by: r.undeployed_by ?? '', reason: r.undeployed_reason ?? '' } } : {}),
+      ...(r.rollout_id ? { rollout: r.rollout_id } : {}),
       counts,
       devices: list,
     };

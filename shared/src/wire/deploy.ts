@@ -62,6 +62,11 @@ export const Deployment = z.object({
   window: MaintenanceWindow.optional(),
   /** Present once undeployed (DELETE /deployments/{id}): it takes no device in any more. */
   undeployed: z.object({ at: IsoTime, by: z.string(), reason: z.string() }).optional(),
+  /**
+   * The rollout that grows this deployment wave by wave (docs/rollouts.md): `target` then lists only the
+   * first wave's devices, and the rollout's target says which devices it reaches.
+   */
+  rollout: z.string().optional(),
   counts: z.record(DeploymentDeviceStatus, Count),
   devices: z.array(DeploymentDevice),
 });

@@ -170,6 +170,12 @@ describe('console: rollouts view', () => {
     assert.equal(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded), true, 'no reload');
     await page.screenshot({ path: join(shots, 'rollout-rolled-back.png'), fullPage: true });
 
+    // Its deployment names the rollout (not the first wave's devices, its stored target) and links to it.
+    await page.evaluate((h) => { (globalThis as unknown as { location: { hash: string } }).location.hash = h; }, '#/deployments');
+    const link = page.getByRole('table', { name: 'Deployments' }).getByRole('link', { name: `rollout ${rolloutId}` });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('href'), `#/rollouts/${rolloutId}`);
+
     await page.keyboard.press('5');
     await page.locator(`tr[data-rollout="${rolloutId}"]`).getByText('rolled back').waitFor();
     assert.deepEqual(page.errors, []);

@@ -26,7 +26,7 @@ export function DeploymentsView({ id }: { id?: string }) {
             <tbody>{list.map((d) => (
               <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
                 <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
-                <td class="mono">{JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
+                <td class="mono">{d.rollout ? <a href={`#/rollouts/${encodeURIComponent(d.rollout)}`} title="a rollout grows its deployment wave by wave">rollout {d.rollout}</a> : JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
               </tr>
             ))}</tbody>
           </table>

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeploymentDeviceStatus, type Deployment } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
-import { SETTLED, countsLine, progressBar, targetFrom } from './remote-deploy.js';
+import { SETTLED, countsLine, describeReach, progressBar, renderDeployment, targetFrom } from './remote-deploy.js';
 
 test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
   assert.deepEqual(targetFrom('a, b', [], false), { devices: ['a', 'b'] });
@@ -32,6 +33,13 @@ test('progressBar and countsLine', () => {
   // An undeployed device's row has nothing in progress: blank, as wide as a bar.
   assert.equal(progressBar({ status: 'removed', progress: null }, 4), ' '.repeat(11));
   assert.ok(SETTLED.has('refused'));
+});
+
+test("a rollout's deployment reads as the rollout's, not as its first wave's devices", () => {
+  const d = { id: 7, model: 'm', version: '2.0.0', target: { devices: ['c-1'] }, reason: 'rollout ro-1: x', createdBy: 'op', created: '2026-12-05T00:00:00.000Z', counts: { active: 2 }, devices: [] };
+  assert.equal(describeReach(d), 'devices c-1');
+  assert.equal(describeReach({ ...d, rollout: 'ro-1' }), "rollout ro-1's waves");
+  assert.match(renderDeployment({ ...d, rollout: 'ro-1', counts: { ...Object.fromEntries(DeploymentDeviceStatus.options.map((x) => [x, 0])), active: 2 } as Deployment['counts'] }), /^deployment 7: m 2\.0\.0 -> rollout ro-1's waves\n/);
 });
 
 test('deploy and deployments ls/show/--watch against a running hub', async () => {

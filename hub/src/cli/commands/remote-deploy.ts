@@ -45,6 +45,11 @@ export function describeTarget(t: DeployTarget): string {
   return 'all devices';
 }
 
+/** Whom a deployment reaches: a rollout's deployment grows wave by wave, so its stored target (the first wave) would mislead. */
+export function describeReach(d: Pick<Deployment, 'target' | 'rollout'>): string {
+  return d.rollout ? `rollout ${d.rollout}'s waves` : describeTarget(d.target);
+}
+
 /** `[#####-----] 50%` for a fraction in [0, 1]; a settled status fills or empties the bar; a removal has none (blank, as wide). */
 export function progressBar(d: Pick<DeploymentDevice, 'status' | 'progress'>, width = 20): string {
   if (d.status === 'removing' || d.status === 'removed') return ' '.repeat(width + 7);
@@ -65,7 +70,7 @@ export function isSettled(d: Deployment): boolean {
 
 /** The text of `deployments show`: header, counts, and one row per device. */
 export function renderDeployment(d: Deployment): string {
-  const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeTarget(d.target)}\n`
+  const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeReach(d)}\n`
     + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
     + (d.undeployed ? `undeployed by ${d.undeployed.by} at ${d.undeployed.at}; reason: ${d.undeployed.reason}\n` : ''))
     + `${d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
@@ -106,7 +111,7 @@ export const deploymentsLs: Command = {
   async run(args, ctx) {
     const r = await readHistory<DeploymentSummary>(args, ctx, '/deployments', 'deployments', 'deployments ls');
     print(ctx.stdout, optBool(args, 'json'), r.json, () => table(['ID', 'MODEL', 'VERSION', 'TARGET', 'DEVICES', 'CREATED', 'BY', 'REASON'],
-      r.rows.map((d) => [String(d.id), d.model, d.version, describeTarget(d.target), countsLine(d.counts), d.created, d.createdBy, d.reason])));
+      r.rows.map((d) => [String(d.id), d.model, d.version, describeReach(d), countsLine(d.counts), d.created, d.createdBy, d.reason])));
     return 0;
   },
 };
