@@ -36,6 +36,12 @@ const INT_RANGE: Record<string, [number, number]> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/**
+ * The full ranges of the 64-bit datatypes, for values given as BigInts: a JSON body cannot hold one,
+ * typed gRPC int64/uint64 contents past 2^53 come as them (agent api/grpc/tensors.ts).
+ */
+const BIG_RANGE: Record<string, [bigint, bigint]> = { INT64: [-(2n ** 63n), 2n ** 63n - 1n], UINT64: [0n, 2n ** 64n - 1n] };
+
 /** A UTF-16 surrogate not paired with another: a string with one has no UTF-8 encoding. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -237,13 +243,18 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
   for (let i = 0; i < n; i++) {
     const v = flat[i];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      const wide = BIG_RANGE[datatype];
+      if (typeof v === 'bigint' && wide !== undefined) {
+        if (v >= wide[0] && v <= wide[1]) continue;
+        bad(`input "${name}": data[${i}] is ${v}: expected an integer in [${wide[0]}, ${wide[1]}] (${datatype})`);
+      }
       // Past 2^53 the parser has already rounded what was sent: say so, and how to send such values.
-      const big = (datatype === 'INT64' || datatype === 'UINT64') && typeof v === 'number' && Math.abs(v) > Number.MAX_SAFE_INTEGER;
-      bad(`input "${name}": data[${i}] is ${describe(v)}${big ? ' (past 2^53, where JSON and typed gRPC numbers round, so perhaps not the value sent)' : ''}: expected an integer in [${lo}, ${hi}] (${datatype})${big ? '; larger values go as raw or binary data' : ''}`);
+      const big = wide !== undefined && typeof v === 'number' && Math.abs(v) > Number.MAX_SAFE_INTEGER;
+      bad(`input "${name}": data[${i}] is ${describe(v)}${big ? ' (past 2^53, where JSON numbers round, so perhaps not the value sent)' : ''}: expected an integer in [${lo}, ${hi}] (${datatype})${big ? '; larger values go as raw or binary data' : ''}`);
     }
   }
   if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
-    for (let i = 0; i < n; i++) arr[i] = BigInt(flat[i] as number);
+    for (let i = 0; i < n; i++) arr[i] = BigInt(flat[i] as number | bigint);
   } else {
     for (let i = 0; i < n; i++) arr[i] = flat[i] as number;
   }
@@ -255,6 +266,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
   if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `the BigInt ${v}`;
   return typeof v;
 }
 

@@ -17,11 +17,18 @@ import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
 
-/** How the proto maps to JS objects: the protocol's snake_case names, int64 as numbers (shapes; INT64 values past 2^53 are refused by validation). */
-export const PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: false, arrays: true, oneofs: true } as const;
+/**
+ * How the server decodes the proto into JS objects: the protocol's snake_case names, and int64 fields
+ * left as protobufjs Longs, so that typed int64/uint64 contents keep every digit; ./tensors.ts turns
+ * shapes into numbers and contents into numbers or BigInts (docs/decisions/0068-grpc-exact-int64.md).
+ */
+export const SERVER_PROTO_OPTIONS = { keepCase: true, enums: String, defaults: false, arrays: true, oneofs: true } as const;
 
-export function inferenceService(): ServiceDefinition {
-  const def = loadSync(PROTO_PATH, PROTO_OPTIONS);
+/** How clients (tests, benchmarks) decode it: as the server, with int64 fields as numbers. */
+export const PROTO_OPTIONS = { ...SERVER_PROTO_OPTIONS, longs: Number } as const;
+
+export function inferenceService(options: typeof SERVER_PROTO_OPTIONS = PROTO_OPTIONS): ServiceDefinition {
+  const def = loadSync(PROTO_PATH, options);
   return def['inference.GRPCInferenceService'] as ServiceDefinition;
 }
 
@@ -30,7 +37,7 @@ export function inferenceService(): ServiceDefinition {
  * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's.
  */
 function sizedService(sizes: WeakMap<object, number>): ServiceDefinition {
-  const def = inferenceService();
+  const def = inferenceService(SERVER_PROTO_OPTIONS);
   const infer = def['ModelInfer']!;
   const decode = infer.requestDeserialize;
   return {

@@ -3,6 +3,8 @@
 // `raw_input_contents` are attached as RAW_DATA, so gRPC gets the same checks
 // and messages as REST. Outputs go back as raw_output_contents when the request
 // sent raw inputs, as typed contents otherwise (docs/decisions/0016-grpc-local-api.md).
+// int64 fields arrive as protobufjs Longs (./server.ts SERVER_PROTO_OPTIONS): shapes become numbers,
+// int64/uint64 contents numbers or, past 2^53, BigInts, exact either way (docs/decisions/0068-grpc-exact-int64.md).
 import { AppError, encodeRaw, RAW_DATA, RawDataError, utf8Element, type TensorData } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../../runtime/recorder.js';
 
@@ -13,8 +15,12 @@ const FIELD: Record<string, string> = {
   FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
 };
 
+/** A protobufjs Long: the two 32-bit halves of an int64 or uint64 field. */
+interface Long { low: number; high: number; unsigned: boolean }
+type Int64 = number | Long;
+
 type Contents = Record<string, unknown[] | undefined>;
-interface GrpcInput { name?: string; datatype?: string; shape?: number[]; contents?: Contents | null; data?: unknown; [RAW_DATA]?: Uint8Array }
+interface GrpcInput { name?: string; datatype?: string; shape?: Int64[]; contents?: Contents | null; data?: unknown; [RAW_DATA]?: Uint8Array }
 export interface GrpcInferRequest {
   model_name?: string;
   model_version?: string;
@@ -43,6 +49,7 @@ export function prepareGrpcInputs(body: unknown): void {
   }
   for (let i = 0; i < inputs.length; i++) {
     const t = inputs[i]!;
+    if (t.shape) dims(t.shape, t.name);
     const c = t.contents;
     const field = FIELD[t.datatype ?? ''];
     if (raw.length > 0) {
@@ -61,7 +68,35 @@ export function prepareGrpcInputs(body: unknown): void {
     }
     const values = field === undefined ? undefined : c?.[field];
     if (field === 'bytes_contents') t.data = textOf(values as Buffer[] | undefined ?? [], t.name);
+    else if (values !== undefined && (field === 'int64_contents' || field === 'uint64_contents')) t.data = ints(values as Int64[]);
     else t.data = values ?? [];
+  }
+}
+
+/** An int64 field's value, exact: a number within ±(2^53 − 1), a BigInt past it. */
+function int64Of(v: Int64): number | bigint {
+  if (typeof v === 'number') return v;
+  const high = v.unsigned ? v.high >>> 0 : v.high;
+  const n = high * 4294967296 + (v.low >>> 0);
+  // Both terms are exact doubles, and a sum past 2^53 cannot round into the safe range: a safe n is the value.
+  return Number.isSafeInteger(n) ? n : BigInt(high) * 4294967296n + BigInt(v.low >>> 0);
+}
+
+/** int64/uint64 contents as numbers or BigInts, in place: the shared validator takes both exactly. */
+function ints(values: Int64[]): Array<number | bigint> {
+  const out = values as unknown as Array<number | bigint>;
+  for (let i = 0; i < values.length; i++) out[i] = int64Of(values[i]!);
+  return out;
+}
+
+/** Shape dimensions as numbers, in place; one past 2^53 − 1 cannot be a number exactly and is refused. */
+function dims(shape: Int64[], name: string | undefined): void {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!;
+    if (typeof d === 'number') continue;
+    const n = int64Of(d);
+    if (typeof n === 'bigint') return bad(`input "${name}": shape[${i}] is ${n}, past 2^53 - 1: expected a non-negative integer dimension as the model's shape allows (ModelMetadata)`);
+    shape[i] = n;
   }
 }
 

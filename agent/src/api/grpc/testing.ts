@@ -27,13 +27,17 @@ export interface GrpcAgent {
   close(): Promise<void>;
 }
 
+type Over = Partial<AgentConfigInput>;
+
 /**
  * A started agent (trust provisioned, `bundles` installed in order) with gRPC on 127.0.0.1 port 0 and
- * REST on port 0; `over` is laid over that (its `api` and `api.grpc` merged, not replaced).
+ * REST on port 0; `over` (or what it makes of the kit, e.g. a socket in its dir) is laid over that
+ * (its `api` and `api.grpc` merged, not replaced).
  */
-export async function startGrpcAgent(bundles: (kit: Kit) => Promise<ReadonlyArray<{ path: string }>>, over: Partial<AgentConfigInput> = {}): Promise<GrpcAgent> {
+export async function startGrpcAgent(bundles: (kit: Kit) => Promise<ReadonlyArray<{ path: string }>>, overOf: Over | ((kit: Kit) => Over) = {}): Promise<GrpcAgent> {
   const kit = makeKit();
   try {
+    const over = typeof overOf === 'function' ? overOf(kit) : overOf;
     const paths = (await bundles(kit)).map((b) => b.path);
     const api = { host: '127.0.0.1', port: 0, ...over.api, grpc: { enabled: true, port: 0, ...over.api?.grpc } };
     const agent = await startAgent(join(kit.dir, 'data'), { ...over, api });
