@@ -2,9 +2,10 @@
 // on each backend, in the rollout environment (real Store, registry, aedes on 127.0.0.1:0, manual clock):
 // with historyDays 30 the retention run deletes a superseded explicit deployment with its finished rollout
 // and a tag deployment a newer one covers, and keeps one still current for a device, one with a `removing`
-// row, a tag one a new device would join, one a running rollout owns and a younger one; no device's
-// assignment changes; each transaction deletes at most DELETE_BATCH rows; GET /deployments/{id} of a
-// deleted one is 404 and the list is the same less it. The config refuses a historyDays below 7.
+// row, a tag one a new device would join, one a running rollout owns, a younger one and one whose device
+// row changed lately; no device's assignment changes; each transaction deletes at most DELETE_BATCH rows;
+// GET /deployments/{id} of a deleted one is 404 and the list is the same less it. The config refuses a
+// historyDays below 7.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ describe('deployment history retention', () => {
     const e = await setup(0, {}, backend.database());
     try {
       const t0 = e.clock.now();
-      for (const [id, tags] of [['a', {}], ['b1', {}], ['b2', {}], ['c', {}], ['dx', { site: 'x' }], ['ey', { site: 'y' }], ['f', {}], ['g', {}]] as const) e.store.devices.create(id, `secret-${id}`, tags, null, t0);
+      for (const [id, tags] of [['a', {}], ['b1', {}], ['b2', {}], ['c', {}], ['dx', { site: 'x' }], ['ey', { site: 'y' }], ['f', {}], ['g', {}], ['h', {}]] as const) e.store.devices.create(id, `secret-${id}`, tags, null, t0);
       const [a1, a2, a3] = await chain(e, { devices: ['a'] });
       rollout(e, 'r-done', a1, 'completed', ['a']);
       const b1 = (await e.parts.deployments.deploy({ model: MODEL, version: '1.0.0', target: { devices: ['b1', 'b2'] }, reason: 'b' }, 'op')).id;
@@ -80,8 +81,11 @@ describe('deployment history retention', () => {
       const [e1] = await chain(e, { tags: { site: 'y' } });
       const [f1] = await chain(e, { devices: ['f'] });
       rollout(e, 'r-running', f1, 'running', ['f']);
+      const h1 = (await e.parts.deployments.deploy({ model: MODEL, version: '1.0.0', target: { devices: ['h'] }, reason: 'h' }, 'op')).id;
       e.clock.advance(20 * DAY);
       const [g1] = await chain(e, { devices: ['g'] });
+      // h1 is 31 days old at the run, but superseding touched its row 11 days before.
+      for (const version of ['2.0.0', '3.0.0']) await e.parts.deployments.deploy({ model: MODEL, version, target: { devices: ['h'] }, reason: 'h' }, 'op');
       e.clock.advance(11 * DAY);
 
       const listed = (await rest(e, '/deployments?limit=100')).body.deployments?.map((d) => d.id) ?? [];
@@ -92,7 +96,7 @@ describe('deployment history retention', () => {
       assert.equal(exists(e, a1), false, 'superseded, not the previous version, owned by a finished rollout');
       assert.equal(exists(e, e1), false, 'a tag deployment a newer one of the same tags covers');
       assert.throws(() => e.store.rollouts.get('r-done'), /no rollout "r-done"/);
-      for (const [id, why] of [[a2, 'previous of a'], [a3, 'current of a'], [b1, 'current of b2'], [c1, 'removing row'], [d1, 'a new site=x device joins it'], [f1, 'running rollout'], [g1, 'younger than 30 days']] as const) {
+      for (const [id, why] of [[a2, 'previous of a'], [a3, 'current of a'], [b1, 'current of b2'], [c1, 'removing row'], [d1, 'a new site=x device joins it'], [f1, 'running rollout'], [g1, 'younger than 30 days'], [h1, 'a device row changed within 30 days']] as const) {
         assert.equal(exists(e, id), true, why);
       }
       assert.equal(e.store.rollouts.get('r-running').deploymentId, f1);
@@ -116,8 +120,9 @@ describe('deployment history retention', () => {
       // Nothing more goes until the younger chain is 30 days old.
       assert.deepEqual(await run.deleteHistory(), { deployments: 0, deployment: 0, rollout: 0 });
       e.clock.advance(20 * DAY);
-      assert.equal((await run.deleteHistory()).deployments, 1);
+      assert.equal((await run.deleteHistory()).deployments, 2);
       assert.equal(exists(e, g1), false);
+      assert.equal(exists(e, h1), false);
     } finally {
       await e.close();
     }
