@@ -7,6 +7,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
+import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
+
+const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
 const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
@@ -155,6 +158,8 @@ export const HubConfig = z
         hourlyRollupDays: z.number().int().min(2).optional(),
         /** Daily rollups are deleted after this many whole days (default: kept); older ranges are not answered. */
         dailyRollupDays: z.number().int().min(2).optional(),
+        /** Deployments and rollouts no device uses are deleted this many days after their last activity (default: kept; decision 0067). */
+        historyDays: z.number({ error: HISTORY_DAYS_EXPECTED }).int({ error: HISTORY_DAYS_EXPECTED }).min(MIN_HISTORY_DAYS, { error: HISTORY_DAYS_EXPECTED }).optional(),
       })
       .strict()
       .refine((r) => r.dailyRollupDays === undefined || r.dailyRollupDays >= (r.hourlyRollupDays ?? DEFAULT_HOURLY_ROLLUP_DAYS), {

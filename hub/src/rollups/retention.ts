@@ -5,11 +5,13 @@
 // over any range stay exact. A device therefore keeps its newest history and never reaches the bound
 // in normal traffic; the guard still refuses one that floods past it between two runs.
 // Each run also expires hourly and daily rollups past `hourlyRollupDays` / `dailyRollupDays`
-// (rollups/expiry.ts), 2,000 rows per turn of the event loop.
+// (rollups/expiry.ts), 2,000 rows per turn of the event loop, and, when `historyDays` is set, deployments
+// and rollouts no device uses any more (deployments/history-retention.ts), 2,000 rows per transaction.
 import type { Clock } from '../clock.js';
 import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { StoredBytesRepo } from '../store/stored-bytes.js';
+import type { HistoryDeleted, HistoryRetention } from '../deployments/history-retention.js';
 
 export interface RetentionOptions {
   windowsDays?: number | undefined;
@@ -18,6 +20,8 @@ export interface RetentionOptions {
   hourlyRollupDays?: number | undefined;
   /** Daily rollups likewise (default: kept). */
   dailyRollupDays?: number | undefined;
+  /** Deployments and rollouts no device uses are deleted this many days after their last activity (default: kept). */
+  historyDays?: number | undefined;
 }
 
 /** Five weeks of hourly rollups: a month compared with the month before still reads hours. */
@@ -42,19 +46,25 @@ export interface WindowRetentionDeps {
   maxStoredBytesPerDevice: number;
   /** Deletes rollups past their horizon (absent: rollups are kept). */
   rollups?: RollupExpiry | undefined;
+  /** Deletes deployment and rollout history past historyDays (absent: kept). */
+  history?: HistoryRetention | undefined;
 }
 
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
   private expiring = false;
+  private deletingHistory = false;
+  private stopped = false;
 
   constructor(private readonly deps: WindowRetentionDeps, private readonly opts: RetentionOptions) {}
 
   start(): void {
     if (this.timer) return;
+    this.stopped = false;
     const run = () => {
       this.runOnce();
       this.expireRollupsInTurns();
+      this.deleteHistory().catch((err: unknown) => this.deps.logger.error({ err }, 'deleting deployment history failed'));
     };
     this.timer = setInterval(run, this.opts.everyMs ?? 3600_000);
     this.timer.unref();
@@ -64,6 +74,29 @@ export class WindowRetention {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopped = true;
+  }
+
+  /**
+   * Deletes deployment and rollout history past `historyDays` (deployments/history-retention.ts), one
+   * transaction per turn of the event loop until none is left or stopped; returns what went. Never throws.
+   */
+  async deleteHistory(): Promise<HistoryDeleted> {
+    const none = { deployments: 0, deployment: 0, rollout: 0 };
+    const { history } = this.deps;
+    if (!history || this.opts.historyDays === undefined || this.deletingHistory) return none;
+    this.deletingHistory = true;
+    try {
+      const before = new Date(this.deps.clock.now().getTime() - this.opts.historyDays * 86_400_000);
+      const n = await history.run(before, () => new Promise((resolve) => setImmediate(() => resolve(!this.stopped))));
+      if (n.deployments > 0) this.deps.logger.info({ ...n, before: before.toISOString() }, 'deleted deployments and rollouts no device uses, past retention.historyDays (docs/decisions/0067-deployment-history-retention.md)');
+      return n;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'deleting deployment history failed');
+      return none;
+    } finally {
+      this.deletingHistory = false;
+    }
   }
 
   /**

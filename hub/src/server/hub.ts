@@ -18,7 +18,6 @@ import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { openStoreWaiting } from './open-store.js';
 import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
-import { DEFAULT_INGEST_LIMITS } from '../ingest/plausibility.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
 import { Keystore } from '../sealing/keystore.js';
@@ -28,8 +27,7 @@ import { BlobServer } from '../delivery/blob-server.js';
 import { RolloutEngine } from '../rollouts/engine.js';
 import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import type { StreamHub } from '../api/stream.js';
-import { WindowRetention, retainedFrom } from '../rollups/retention.js';
-import { RollupExpiry } from '../rollups/expiry.js';
+import { retainedFrom, type WindowRetention } from '../rollups/retention.js';
 import { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import { Alerts } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
@@ -37,7 +35,7 @@ import type { HubLease } from '../cluster/lease.js';
 import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { DesiredResync } from '../deployments/resync.js';
 import { connectionRefusals } from './http-connections.js';
-import { alertsOptions, brokerUrls, createFleetLink, createQuota, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
+import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
 
 /** Deadlines of Hub.stop()'s steps; main.ts exits by force if the process is still up after HUB_STOP_EXIT_MS. */
 export const HUB_STOP_STEP_MS = { http: 2000, part: 1000, alerts: 500, broker: 3000, lease: 1500 };
@@ -166,10 +164,7 @@ export class Hub {
     const blobs = new BlobServer({ store, link: fleet, logger }, cfg.blobs ?? {});
     this.blobServer = blobs;
     await blobs.start();
-    const retention = new WindowRetention({
-      stored: store.stored, clock, logger, metrics: this.metrics, rollups: new RollupExpiry(store.db),
-      maxStoredBytesPerDevice: cfg.ingest?.maxStoredBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxStoredBytesPerDevice,
-    }, cfg.retention ?? {});
+    const retention = createRetention(cfg, store, deployments, { clock, logger, metrics: this.metrics });
     this.retention = retention;
     // Fleet rows of closed hours summed off the gates' path (decision 0038).
     const fleetRows = new FleetRowBuilder({ rollups: store.rollups, clock, logger });

@@ -1,6 +1,6 @@
 // Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
 // FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener,
-// the broker URLs handed to devices and the data dir's disk on /metrics.
+// the broker URLs handed to devices, the data dir's disk on /metrics and the retention run.
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { readDiskSpace } from '@edgefleet/shared';
@@ -18,6 +18,11 @@ import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
 import { readTlsFiles } from './tls-files.js';
+import { WindowRetention } from '../rollups/retention.js';
+import { RollupExpiry } from '../rollups/expiry.js';
+import { HistoryRetention } from '../deployments/history-retention.js';
+import type { DeploymentService } from '../deployments/service.js';
+import { DEFAULT_INGEST_LIMITS } from '../ingest/plausibility.js';
 import { capConnections, HTTP_CONNECTION_DEFAULTS, type RefusedBy } from './http-connections.js';
 
 interface Wiring {
@@ -39,6 +44,21 @@ export function watchDataDisk(metrics: Metrics, dataDir: string): void {
     metrics.set('edgefleet_hub_disk_free_bytes', d.free);
     metrics.set('edgefleet_hub_disk_total_bytes', d.total);
   });
+}
+
+/**
+ * The retention run (rollups/retention.ts, docs/drift.md "Retention"): raw windows, rollups and, with
+ * `retention.historyDays`, deployment and rollout history (docs/decisions/0067-deployment-history-retention.md).
+ */
+export function createRetention(cfg: HubConfig, store: Store, deployments: DeploymentService, w: Wiring): WindowRetention {
+  const { clock, logger, metrics } = w;
+  metrics.describe('edgefleet_history_deleted_total', 'counter', 'Rows of deployment and rollout history deleted past retention.historyDays, by kind (deployment, rollout)');
+  const history = cfg.retention?.historyDays === undefined ? undefined
+    : new HistoryRetention({ store, logger, metrics, untrusted: () => deployments.untrustedTargets() });
+  return new WindowRetention({
+    stored: store.stored, clock, logger, metrics, rollups: new RollupExpiry(store.db), history,
+    maxStoredBytesPerDevice: cfg.ingest?.maxStoredBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxStoredBytesPerDevice,
+  }, cfg.retention ?? {});
 }
 
 /** Per-device MQTT quotas (embedded broker only): every throttle or disconnect reported is an audit entry (bounded per device and interval). */

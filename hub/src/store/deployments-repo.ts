@@ -167,6 +167,23 @@ export class DeploymentsRepo {
   }
 
   /**
+   * A device whose assignment effectiveFor builds from a row of this deployment (`model`@`version`), or
+   * null: the row is its newest of the model (what it is assigned, a removal included) or the newest of
+   * another version than that one (its `previous`). History retention keeps a deployment while one does
+   * (docs/decisions/0067-deployment-history-retention.md).
+   */
+  deviceAssignedBy(deploymentId: number, model: string, version: string): string | null {
+    const r = this.db.prepare(
+      `SELECT dd.device_id FROM deployment_devices dd
+         LEFT JOIN deployment_devices n ON n.device_id = dd.device_id AND n.deployment_id > dd.deployment_id
+         LEFT JOIN deployments nd ON nd.id = n.deployment_id AND nd.model = ?
+       WHERE dd.deployment_id = ? GROUP BY dd.device_id
+       HAVING COUNT(DISTINCT nd.version) = 0 OR (COUNT(DISTINCT nd.version) = 1 AND MIN(nd.version) <> ?) ORDER BY dd.device_id LIMIT 1`,
+    ).get(model, deploymentId, version) as { device_id: string } | undefined;
+    return r?.device_id ?? null;
+  }
+
+  /**
    * Updates the device's row in the effective deployment of `model` (the newest that includes it), unless its status is `notOver`.
    * A `removing` or `removed` row is the removal's (removals-repo.ts): a report of the version still active does not undo it.
    */
