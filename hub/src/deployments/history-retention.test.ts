@@ -90,8 +90,11 @@ describe('deployment history retention', () => {
 
       const listed = (await rest(e, '/deployments?limit=100')).body.deployments?.map((d) => d.id) ?? [];
       const before = assignments(e);
+      const seen = (device: string, version: string) => e.store.db.prepare('SELECT 1 FROM device_versions_seen WHERE device_id = ? AND name = ? AND version = ?').get(device, MODEL, version) !== undefined;
+      assert.equal(seen('a', '1.0.0'), false, 'a never reported 1.0.0: only a1 lets its windows of 1.0.0 in');
       const { run, metrics, logger } = retention(e);
       const n = await run.deleteHistory();
+      assert.equal(seen('a', '1.0.0'), true, "a1's row went, and its version joined what a may report: a box offline since may still send windows of it");
       assert.deepEqual(n, { deployments: 2, deployment: 4, rollout: 2 }, 'a1 and e1 with a row each; r-done with its row');
       assert.equal(exists(e, a1), false, 'superseded, not the previous version, owned by a finished rollout');
       assert.equal(exists(e, e1), false, 'a tag deployment a newer one of the same tags covers');

@@ -6,7 +6,8 @@
 // newer open, trusted deployment of the model reaches every device it could), no unfinished rollout or
 // shadow stage refers to it, and nothing in it happened within historyDays. Each transaction checks all of
 // that again and deletes at most DELETE_BATCH rows (as rollups/expiry.ts); the deployment row goes last, with its rollouts.
-// Audit entries and device_versions_seen stay.
+// Audit entries stay, and each deleted row's version is added to device_versions_seen, so the ingest guard
+// accepts what it accepted before.
 import type { DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -107,8 +108,17 @@ export class HistoryRetention {
           .run(id, id, DELETE_BATCH - rollout).changes;
         if (rollout >= DELETE_BATCH) return { deployment: 0, rollout, done: false };
       }
-      const deployment = db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = ? LIMIT ?)')
-        .run(c.id, c.id, DELETE_BATCH - rollout).changes;
+      // Each row's version joins what its device may report (device_versions_seen, as a report of it
+      // would): a box offline since it was told to run it may still send windows of it, and the ingest
+      // guard must not refuse them once the row that allowed them is gone.
+      const ids = db.prepare('SELECT device_id FROM deployment_devices WHERE deployment_id = ? ORDER BY device_id LIMIT ?').pluck().all(c.id, DELETE_BATCH - rollout) as string[];
+      const seen = db.prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING');
+      const drop = db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?');
+      let deployment = 0;
+      for (const id of ids) {
+        seen.run(id, c.model, c.version, c.model, c.version);
+        deployment += drop.run(c.id, id).changes;
+      }
       // The last transaction also deletes the rollout rows and the deployment row: within the bound too.
       if (rollout + deployment + rollouts.length + 1 > DELETE_BATCH) return { deployment, rollout, done: false };
       for (const id of rollouts) rollout += db.prepare('DELETE FROM rollouts WHERE id = ?').run(id).changes;
