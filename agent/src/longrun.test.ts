@@ -31,10 +31,10 @@ function assertBounded(what: string, before: ReturnType<typeof resources>, after
   assert.equal(after.listeners, before.listeners, `${what}: process listeners ${before.listeners} -> ${after.listeners}`);
 }
 
-/** The runtime's sessions alive (active or draining), and the releases still under way. */
+/** The runtime's sessions alive (active or draining), and the releases still under way (runtime/live-versions.ts). */
 function sessions(agent: Agent): { live: number; draining: number } {
-  const rt = agent.runtime as unknown as { live: Map<string, unknown>; drained: Set<unknown> };
-  return { live: rt.live.size, draining: rt.drained.size };
+  const versions = (agent.runtime as unknown as { versions: { live: Map<string, unknown>; drained: Set<unknown> } }).versions;
+  return { live: versions.live.size, draining: versions.drained.size };
 }
 
 test('50 swaps between two versions: sessions are released, fds and listeners stay bounded', async (t) => {

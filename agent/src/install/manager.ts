@@ -3,7 +3,8 @@
 // and warm the new session, THEN commit the switch in one transaction, THEN
 // swap it into the runtime; a failure at any step leaves the old version serving.
 // Every load warms up on the bundle's samples; install also runs preflight
-// (outputs vs expected, sample latency) before the commit (docs/agent.md).
+// (outputs vs expected, sample latency) before the commit (docs/agent.md). Loading the active
+// versions at start and picking up another process's switch: load-active.ts.
 import { AppError, satisfiesMin, toAppError, type BoxKeyPair, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
@@ -20,6 +21,7 @@ import type { Pause, PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal, RemovalsRepo } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
+import { checkFiles, loadActiveAtStart, reconcileActive } from './load-active.js';
 
 /** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
 export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
@@ -162,7 +164,7 @@ export class ModelManager {
         const have = this.d.models.listVersions(name).map((x) => x.version);
         throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
       }
-      await this.checkFiles(v.manifest);
+      await checkFiles(this.d, v.manifest);
       const loaded = await this.load(v.manifest, true);
       let entry: ActiveEntry;
       try {
@@ -198,7 +200,7 @@ export class ModelManager {
     return this.serial(async () => {
       const v = this.d.models.getVersion(name, version);
       if (!v) throw new AppError('NOT_FOUND', `model "${name}" has no installed version "${version}"`);
-      await this.checkFiles(v.manifest);
+      await checkFiles(this.d, v.manifest);
       return this.load(v.manifest, true);
     });
   }
@@ -221,60 +223,14 @@ export class ModelManager {
     return this.serial(() => forgetModel(this.d, name, why, this.d.now ? () => this.d.now!().getTime() : undefined));
   }
 
-  /**
-   * At start: re-hash each active version's files (bit rot); on a mismatch fall
-   * back to the previous version and record a bit_rot event; then load it.
-   */
+  /** At start: loads each active version, falling back to the previous one on bit rot (load-active.ts). */
   loadActive(): Promise<void> {
-    return this.serial(async () => {
-      for (const entry of this.d.models.listActive()) {
-        let candidates = [entry.active, ...(entry.previous ? [entry.previous] : [])];
-        for (const version of candidates) {
-          const v = this.d.models.getVersion(entry.name, version);
-          if (!v) continue;
-          const rotten = await this.rottenFiles(v.manifest);
-          if (rotten.length) {
-            const msg = `${entry.name}@${version}: ${rotten.join(', ')} no longer match their sha256 (bit rot)`;
-            this.d.events.add({ kind: 'bit_rot', model: entry.name, version, code: 'HASH_MISMATCH', message: msg, data: { files: rotten } });
-            this.d.logger.error({ model: entry.name, version, files: rotten }, 'bit rot detected');
-            continue;
-          }
-          try {
-            const loaded = await this.load(v.manifest, true);
-            if (version !== entry.active) {
-              this.d.models.setActivePair(entry.name, version, undefined);
-              this.d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
-            }
-            this.d.runtime.activate(loaded);
-            candidates = [];
-            break;
-          } catch (err) {
-            const e = err instanceof AppError ? err : new AppError('MODEL_LOAD_FAILED', (err as Error).message);
-            this.d.events.add({ kind: 'error', model: entry.name, version, code: e.code, message: e.message });
-            this.d.logger.error({ model: entry.name, version, err: e.message }, 'model failed to load at start');
-          }
-        }
-      }
-    });
+    return this.serial(() => loadActiveAtStart(this.d, (m) => this.load(m, true)));
   }
 
-  /** Daemon: picks up switches committed by another process (the CLI). */
+  /** Daemon: picks up switches committed by another process (the CLI; load-active.ts). */
   reconcile(): Promise<void> {
-    return this.serial(async () => {
-      for (const entry of this.d.models.listActive()) {
-        if (this.d.runtime.active(entry.name)?.version === entry.active) continue;
-        const v = this.d.models.getVersion(entry.name, entry.active);
-        if (!v) continue;
-        try {
-          const loaded = await this.load(v.manifest);
-          this.d.runtime.activate(loaded);
-          this.switched({ name: entry.name, version: entry.active, previous: entry.previous, reason: 'reconcile' });
-          this.d.logger.info({ model: entry.name, version: entry.active }, 'switched (committed by another process)');
-        } catch (err) {
-          this.d.logger.error({ model: entry.name, version: entry.active, err: (err as Error).message }, 'could not load the version committed by another process');
-        }
-      }
-    });
+    return this.serial(() => reconcileActive(this.d, (m) => this.load(m), (s) => this.switched(s)));
   }
 
   /**
@@ -314,20 +270,6 @@ export class ModelManager {
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {
     if (activate && this.d.serving) this.d.runtime.activate(loaded);
     else await this.d.runtime.discard(loaded);
-  }
-
-  private async rottenFiles(m: Manifest): Promise<string[]> {
-    const out: string[] = [];
-    for (const f of m.files) if (!(await this.d.blobs.verify(f.sha256, f.size))) out.push(f.path);
-    return out;
-  }
-
-  private async checkFiles(m: Manifest): Promise<void> {
-    const rotten = await this.rottenFiles(m);
-    if (rotten.length) {
-      this.d.events.add({ kind: 'bit_rot', model: m.name, version: m.version, code: 'HASH_MISMATCH', message: `${m.name}@${m.version}: ${rotten.join(', ')} no longer match their sha256` });
-      throw new AppError('HASH_MISMATCH', `${m.name}@${m.version}: stored files ${rotten.join(', ')} no longer match their sha256: reinstall the bundle`);
-    }
   }
 
   private async pauseAt(point: PausePoint): Promise<void> {

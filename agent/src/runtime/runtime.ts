@@ -1,32 +1,22 @@
 // The inference runtime: one onnxruntime session per active model version, on the configured
 // backend (backend.ts). A switch loads and warms the new session beside the old one, swaps, and
-// releases the old one when the requests pinned to it have finished, so no request fails during
-// a swap. Concurrent requests for one version may share a run (dynamic batching, batcher.ts);
+// releases the old one when the requests pinned to it have finished (live-versions.ts), so no
+// request fails during a swap. Concurrent requests for one version may share a run (batcher.ts);
 // REST, gRPC and batch jobs all come through infer(), so batching sits below every transport.
 import { AppError, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
-import { openBackend, type Backend, type BackendChoice, type BackendLoaders, type BackendSession } from './backend.js';
+import { openBackend, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
 import { Batcher, type BatchStats } from './batcher.js';
-import { batchPolicy, type BatchPolicy } from './batching.js';
+import { batchPolicy } from './batching.js';
 import { Limiter } from './limiter.js';
+import { LiveVersions, type LoadedVersion } from './live-versions.js';
 import { QueuedRun, type Queued } from './queued.js';
 import { loadSession, runnerFor } from './session.js';
 import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './recorder.js';
-import { fromOrt, toOrt } from './tensors.js';
+import { ortFeeds, outputsOfRun } from './tensors.js';
 
-export interface LoadedVersion {
-  readonly name: string;
-  readonly version: string;
-  readonly manifest: Manifest;
-  readonly loadSeconds: number;
-  /** Requests holding this version (queued or running). */
-  pins: number;
-  retired: boolean;
-  /** @internal */ session: BackendSession;
-  /** @internal */ backend: Backend;
-  /** @internal Undefined when its requests always run alone. */ batch: BatchPolicy | undefined;
-}
+export type { LoadedVersion } from './live-versions.js';
 
 export interface RuntimeOptions {
   overrides?: RuntimeOverrides;
@@ -38,11 +28,7 @@ export interface RuntimeOptions {
   backendLoaders?: BackendLoaders;
 }
 
-interface Slot {
-  active: LoadedVersion;
-  limiter: Limiter;
-  batcher: Batcher;
-}
+interface Slot { active: LoadedVersion; limiter: Limiter; batcher: Batcher }
 
 export interface InferResult {
   version: string;
@@ -51,10 +37,8 @@ export interface InferResult {
 
 export class ModelRuntime {
   private readonly slots = new Map<string, Slot>();
-  /** Every version whose session is alive, active or draining; key name@version. */
-  private readonly live = new Map<string, LoadedVersion>();
-  private readonly drained = new Set<Promise<void>>();
-  private readonly released = new WeakSet<LoadedVersion>();
+  /** Every version whose session is alive, active or draining (live-versions.ts). */
+  private readonly versions = new LiveVersions((v) => this.slots.get(v.name)?.active === v, (v) => this.opts.onRelease?.(v));
   private recorder: PredictionRecorder;
   private backendP: Promise<Backend> | undefined;
   private backendName: Backend['name'] | undefined;
@@ -112,7 +96,7 @@ export class ModelRuntime {
   /** Makes a loaded version the one new requests get; the old one is released once its pinned requests finish. */
   activate(v: LoadedVersion): void {
     const slot = this.slots.get(v.name);
-    this.live.set(`${v.name}@${v.version}`, v);
+    this.versions.add(v);
     if (!slot) {
       const limiter = new Limiter(this.opts.perModel, this.opts.queue, v.name);
       this.slots.set(v.name, { active: v, limiter, batcher: new Batcher(this, limiter, this.opts.queue) });
@@ -120,7 +104,7 @@ export class ModelRuntime {
     }
     const old = slot.active;
     slot.active = v;
-    if (old !== v) this.retire(old);
+    if (old !== v) this.versions.retire(old);
   }
 
   /**
@@ -153,7 +137,7 @@ export class ModelRuntime {
 
   /** The manifest of a live version (active or still draining). */
   manifestFor(name: string, version: string): Manifest | undefined {
-    return this.live.get(`${name}@${version}`)?.manifest;
+    return this.versions.manifestFor(name, version);
   }
 
   /** The model's concurrency limiter (tests hold slots with it to make overload deterministic). */
@@ -189,7 +173,7 @@ export class ModelRuntime {
   /** Drops a pin taken by pin() when the request never reaches infer(). */
   unpin(v: LoadedVersion): void {
     v.pins--;
-    if (v.retired && v.pins === 0) this.release(v);
+    if (v.retired && v.pins === 0) this.versions.release(v);
   }
 
   recordError(v: LoadedVersion, code: string, latencyMs: number): void {
@@ -224,8 +208,7 @@ export class ModelRuntime {
 
   /** Starts a session run (no slot, pin or recording): INFERENCE_FAILED when onnxruntime throws at once. */
   runSession(v: LoadedVersion, feeds: readonly RecordedTensor[], wanted: readonly string[] | undefined): Promise<Record<string, OrtTensorLike>> {
-    const input: Record<string, OrtTensorLike> = {};
-    for (let i = 0; i < feeds.length; i++) input[feeds[i]!.name] = toOrt(v.backend.tensor, feeds[i]!);
+    const input = ortFeeds(v.backend.tensor, feeds);
     try {
       return wanted ? v.session.run(input, wanted) : v.session.run(input);
     } catch (err) {
@@ -235,14 +218,7 @@ export class ModelRuntime {
 
   /** The manifest's outputs (those asked for) of a run, as OIP tensors. */
   outputsOf(v: LoadedVersion, result: Record<string, OrtTensorLike>, wanted: readonly string[] | undefined): RecordedTensor[] {
-    const outputs: RecordedTensor[] = [];
-    const specs = v.manifest.io.outputs;
-    for (let i = 0; i < specs.length; i++) {
-      const name = specs[i]!.name;
-      const t = result[name];
-      if (t && (!wanted || wanted.includes(name))) outputs.push(fromOrt(name, t));
-    }
-    return outputs;
+    return outputsOfRun(v.manifest.io.outputs, result, wanted);
   }
 
   /** A request's success: recorded, unpinned (the caller frees the slot). Throws what the recorder throws. `runStart`: when its run began. */
@@ -291,29 +267,12 @@ export class ModelRuntime {
     const slot = this.slots.get(name);
     if (!slot) return;
     this.slots.delete(name);
-    this.retire(slot.active);
+    this.versions.retire(slot.active);
   }
 
   /** Waits for pinned requests to finish, then releases every session. Idempotent. */
   async stop(): Promise<void> {
     for (const name of [...this.slots.keys()]) this.unload(name);
-    while (this.drained.size > 0) await Promise.all([...this.drained]);
-  }
-
-  private retire(v: LoadedVersion): void {
-    v.retired = true;
-    if (v.pins === 0) this.release(v);
-  }
-
-  private release(v: LoadedVersion): void {
-    if (this.released.has(v)) return;
-    const key = `${v.name}@${v.version}`;
-    if (this.live.get(key) === v) this.live.delete(key);
-    if (v.pins === 0 && this.slots.get(v.name)?.active !== v) {
-      const p: Promise<void> = v.session.release().catch(() => undefined).finally(() => this.drained.delete(p));
-      this.released.add(v);
-      this.drained.add(p);
-      this.opts.onRelease?.(v);
-    }
+    await this.versions.drain();
   }
 }

@@ -15,4 +15,22 @@ export function fromOrt(name: string, t: OrtTensorLike): RecordedTensor {
   return { name, datatype, shape: t.dims, data: oipData(t.type, t.data) };
 }
 
+/** A run's feeds as onnxruntime tensors, by input name (INVALID_INPUT for a datatype the agent cannot pass). */
+export function ortFeeds(make: MakeOrtTensor, feeds: readonly RecordedTensor[]): Record<string, OrtTensorLike> {
+  const input: Record<string, OrtTensorLike> = {};
+  for (let i = 0; i < feeds.length; i++) input[feeds[i]!.name] = toOrt(make, feeds[i]!);
+  return input;
+}
+
+/** The outputs `specs` names (those in `wanted`, if given) of a run, in `specs`' order, as OIP tensors. */
+export function outputsOfRun(specs: ReadonlyArray<{ name: string }>, result: Record<string, OrtTensorLike>, wanted: readonly string[] | undefined): RecordedTensor[] {
+  const outputs: RecordedTensor[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const name = specs[i]!.name;
+    const t = result[name];
+    if (t && (!wanted || wanted.includes(name))) outputs.push(fromOrt(name, t));
+  }
+  return outputs;
+}
+
 export { arrayFor } from '@edgefleet/shared/core';

@@ -2,11 +2,12 @@
 // resumably: a sliding window of block requests stays in flight; the contiguous prefix that has arrived
 // is fsynced and recorded durably every `commitEveryBytes`, so after a kill, reboot or disconnect the
 // download resumes from the last commit. Only a file whose size and sha256 match is moved into place
-// (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams.
+// (temp name, fsync, rename, fsync dir). After AWS IoT MQTT file streams. The window: download-window.ts.
 import { mkdirSync, openSync, closeSync, fsyncSync, ftruncateSync, writeSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pruneDownloads } from './download-prune.js';
 import { discardDownload, finalPath, partialPath, placeVerified } from './download-files.js';
+import { advancePrefix, nextRequest, rewind, wantedBlock, type ActiveDownload } from './download-window.js';
 import { AppError, sha256File, storageError, type BlobDataHeader, type BlobGet } from '@edgefleet/shared';
 
 export interface DownloadRecord {
@@ -48,34 +49,13 @@ export interface DownloaderOptions {
   pause?: (point: 'download:mid' | 'download:before-rename') => Promise<void>;
 }
 
-interface Active {
-  sha256: string;
-  size: number;
-  fd: number;
-  committed: number;
-  /** offset -> length of blocks received beyond `committed`. */
-  received: Map<number, number>;
-  /** next offset not yet requested */
-  nextOffset: number;
-  lastCommit: number;
-  stallTimer: NodeJS.Timeout | null;
-  /** Stalls since a block last arrived (the next wait is stallMs doubled this many times). */
-  stalls: number;
-  /** Set by the download:mid test pause: no more requests while paused; the point is passed once. */
-  halted?: boolean;
-  midPaused?: boolean;
-  resolve: (path: string) => void;
-  reject: (err: unknown) => void;
-  onProgress: ((received: number, size: number) => void) | undefined;
-}
-
 export class BlobDownloader {
   private readonly blockSize: number;
   private readonly window: number;
   private readonly stallMs: number;
   private readonly maxStallMs: number;
   private readonly commitEvery: number;
-  private readonly active = new Map<string, Active>();
+  private readonly active = new Map<string, ActiveDownload>();
 
   constructor(private readonly opts: DownloaderOptions) {
     this.blockSize = opts.blockSize ?? 1024 * 1024;
@@ -130,7 +110,7 @@ export class BlobDownloader {
       throw this.refusedWrite(sha256, size, err);
     }
     return new Promise<string>((resolve, reject) => {
-      const a: Active = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, stalls: 0, resolve, reject, onProgress };
+      const a: ActiveDownload = { sha256, size, fd, committed, received: new Map(), nextOffset: committed, lastCommit: committed, stallTimer: null, stalls: 0, resolve, reject, onProgress };
       this.active.set(sha256, a);
       if (committed >= size) this.finishing(a);
       else this.pump(a);
@@ -149,10 +129,7 @@ export class BlobDownloader {
       this.fail(a, new AppError('SIZE_MISMATCH', `blob ${header.sha256.slice(0, 12)}… is ${header.total} bytes on the hub, expected ${a.size}`));
       return;
     }
-    if (header.offset < a.committed || header.offset >= a.nextOffset || header.offset % this.blockSize !== 0) return;
-    if (a.received.has(header.offset)) return;
-    const expectedLen = Math.min(this.blockSize, a.size - header.offset);
-    if (bytes.length !== expectedLen) return; // a short block: will be asked again
+    if (!wantedBlock(a, header.offset, bytes.length, this.blockSize)) return;
     try {
       writeSync(a.fd, bytes, 0, bytes.length, header.offset);
     } catch (err) {
@@ -160,15 +137,7 @@ export class BlobDownloader {
       return;
     }
     a.received.set(header.offset, bytes.length);
-    // advance the contiguous prefix
-    let progressed = false;
-    while (a.received.has(a.committed)) {
-      const len = a.received.get(a.committed) as number;
-      a.received.delete(a.committed);
-      a.committed += len;
-      progressed = true;
-    }
-    if (progressed) {
+    if (advancePrefix(a)) {
       a.stalls = 0;
       this.opts.onProgress?.(a.sha256, a.committed, a.size);
       a.onProgress?.(a.committed, a.size);
@@ -202,8 +171,7 @@ export class BlobDownloader {
   /** Re-sends requests for everything still missing (after a reconnect). */
   resumeAll(): void {
     for (const a of this.active.values()) {
-      a.nextOffset = a.committed;
-      a.received.clear();
+      rewind(a);
       a.stalls = 0;
       this.pump(a);
     }
@@ -222,33 +190,26 @@ export class BlobDownloader {
     }
   }
 
-  private commit(a: Active): void {
+  private commit(a: ActiveDownload): void {
     fsyncSync(a.fd);
     this.opts.store.save({ sha256: a.sha256, size: a.size, committed: a.committed });
     a.lastCommit = a.committed;
   }
 
-  private pump(a: Active): void {
+  private pump(a: ActiveDownload): void {
     if (a.halted) return;
-    const inFlightLimit = a.committed + this.window * this.blockSize;
-    const start = a.nextOffset;
-    while (a.nextOffset < a.size && a.nextOffset < inFlightLimit) a.nextOffset += this.blockSize;
-    const end = Math.min(a.nextOffset, a.size);
-    if (end > start) {
-      const count = Math.ceil((end - start) / this.blockSize);
-      this.opts.requester.request({ schema: 'edgefleet.blob-get/v1', sha256: a.sha256, offset: start, blockSize: this.blockSize, count });
-    }
+    const next = nextRequest(a, this.window, this.blockSize);
+    if (next) this.opts.requester.request({ schema: 'edgefleet.blob-get/v1', sha256: a.sha256, offset: next.offset, blockSize: this.blockSize, count: next.count });
     if (a.stallTimer) clearTimeout(a.stallTimer);
     a.stallTimer = setTimeout(() => {
       // Nothing arrived for a while: forget what is in flight and ask again from the prefix.
-      a.received.clear();
-      a.nextOffset = a.committed;
+      rewind(a);
       a.stalls++;
       this.pump(a);
     }, Math.min(this.maxStallMs, this.stallMs * 2 ** Math.min(a.stalls, 30)));
   }
 
-  private cleanup(a: Active): void {
+  private cleanup(a: ActiveDownload): void {
     if (a.stallTimer) clearTimeout(a.stallTimer);
     this.active.delete(a.sha256);
     try {
@@ -258,7 +219,7 @@ export class BlobDownloader {
     }
   }
 
-  private fail(a: Active, err: unknown): void {
+  private fail(a: ActiveDownload, err: unknown): void {
     this.cleanup(a);
     a.reject(err);
   }
@@ -269,7 +230,7 @@ export class BlobDownloader {
    * that room more than a resume does. (It was caught as an invalid message before: the block was asked
    * again after every stall, for ever, and the hub never heard why.)
    */
-  private refused(a: Active, err: unknown): void {
+  private refused(a: ActiveDownload, err: unknown): void {
     this.fail(a, this.refusedWrite(a.sha256, a.size, err, '; the partial download was removed'));
     this.discard(a.sha256);
   }
@@ -288,12 +249,12 @@ export class BlobDownloader {
   }
 
   /** Runs finish() in the background; whatever fails there (disk, SQLite) rejects the fetch. */
-  private finishing(a: Active): void {
+  private finishing(a: ActiveDownload): void {
     this.finish(a).catch((err: unknown) => a.reject(err));
   }
 
   /** The last block committed: the file is verified and moved into place (download-files.ts). */
-  private async finish(a: Active): Promise<void> {
+  private async finish(a: ActiveDownload): Promise<void> {
     try {
       try {
         this.commit(a);

@@ -10,68 +10,17 @@
 // `waiting_for_disk` and tried again by itself when there is room (disk-wait.ts, decision 0064), and so
 // is a shadow candidate's (shadow-apply.ts), after the models the hub removed gave up their room.
 // A document's `removed` entries stop serving those models (removals.ts); one it merely omits keeps serving.
-import { toAppError, type DesiredBody, type DesiredModel, type DiskWait, type EventKind, type ReportedShadow } from '@edgefleet/shared';
-import type { ModelManager } from '../install/manager.js';
-import type { ModelsRepo } from '../store/models-repo.js';
-import type { BlobDownloader } from './downloader.js';
+// What it is given and the phases it reports: updater-deps.ts.
+import { toAppError, type DesiredBody, type DesiredModel, type ReportedShadow } from '@edgefleet/shared';
 import type { Breach, PolicyListener } from '../policy/guard.js';
-import type { SyncStore } from './sync-store.js';
-import type { UpdateLock } from '../store/update-lock-repo.js';
 import { switchVerdict } from './switch-gate.js';
-import type { ShadowRunner } from '../shadow/runner.js';
-import type { DiskFullState } from '../disk-full.js';
 import { DiskWaits, refusedForRoom } from './disk-wait.js';
 import { ShadowApplier } from './shadow-apply.js';
 import { fetchInstall } from './fetch-install.js';
 import { RemovalStep } from './removals.js';
-import type { RemovalsRepo } from '../store/removals-repo.js';
+import { DEFER_CHECK_MS, type ModelPhase, type UpdaterDeps } from './updater-deps.js';
 
-export type ModelPhase = {
-  status: 'downloading' | 'verifying' | 'activating' | 'failed' | 'rolled_back' | 'deferred' | 'waiting_for_disk';
-  target: string;
-  progress?: number;
-  reason?: { code: string; message: string };
-  /** While deferred: when the switch may happen (ISO, by this box's clock; null: never). */
-  until?: string | null;
-  /** While waiting_for_disk: the room needed and free. */
-  diskWait?: DiskWait;
-};
-
-/** How often a deferred switch is looked at again at most (a lock removed through the API is seen at once). */
-export const DEFER_CHECK_MS = 30_000;
-
-export interface UpdaterDeps {
-  manager: ModelManager;
-  models: ModelsRepo;
-  downloader: BlobDownloader;
-  store: SyncStore;
-  emit: (e: { kind: EventKind; model?: string; version?: string; code?: string; message: string; data?: Record<string, unknown> }) => void;
-  /** Something a state report should show changed. */
-  changed: () => void;
-  /**
-   * A failure outside a model's own install (e.g. SQLite full while recording a failure or a breach):
-   * reported here, never an unhandled rejection (which would end the daemon).
-   */
-  onError: (err: unknown, what: string) => void;
-  /** The box's clock (ms); default Date.now. */
-  now?: () => number;
-  /** The update lock in force, if any (store/update-lock-repo.ts). */
-  lock?: () => UpdateLock | null;
-  /** Look at a deferred switch again at least this often (default DEFER_CHECK_MS). */
-  deferCheckMs?: number;
-  /** Runs the candidates a document names in shadow (absent: shadows are ignored). */
-  shadow?: ShadowRunner;
-  /** Told when a download or install is refused for a full disk, and when one succeeds (disk-full.ts). */
-  disk?: DiskFullState;
-  /** Bytes free on the data dir's disk (statfs), undefined when unreadable: a version waiting for room is tried when it has it. */
-  diskFree?: () => number | undefined;
-  /** While a version waits for room, look at the free room this often (disk-wait.ts DISK_CHECK_MS). */
-  diskCheckMs?: number;
-  /** The models the hub removed (absent: removals are not acted on). */
-  removals?: RemovalsRepo;
-  /** sync.removedKeepSec now (default removals.ts's). */
-  removedKeepSec?: () => number;
-}
+export { DEFER_CHECK_MS, type ModelPhase, type UpdaterDeps } from './updater-deps.js';
 
 export class Updater implements PolicyListener {
   /** Per model: what the updater is doing or why it last failed (for the reported state). */

@@ -1,12 +1,7 @@
-// The embedded broker: aedes 1.x (MQTT 3.1.1) on TCP, TLS when given a
-// certificate, with per-device authentication and the ACL of docs/architecture.md section 5.
+// The embedded broker: aedes 1.x (MQTT 3.1.1) on TCP, TLS when given a certificate and WebSocket
+// when given a port (listeners.ts), with per-device authentication and the ACL of docs/architecture.md section 5.
 // The hub publishes and receives in process (not as a client). One FleetLink
 // implementation; external.ts is the other.
-import http from 'node:http';
-import net from 'node:net';
-import tls from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
-import { once } from 'node:events';
 import { Aedes, type Client, type Connection } from 'aedes';
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
@@ -18,6 +13,7 @@ import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { PresenceWriter } from './presence-writer.js';
 import { DeviceSender } from './device-sender.js';
+import { closeListeners, listenerAddress, noListeners, openListeners } from './listeners.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
 export interface EmbeddedBrokerOptions {
@@ -49,12 +45,8 @@ export interface EmbeddedBrokerOptions {
   drainTimeoutMs?: number;
 }
 
-/**
- * Connections the kernel queues for accept() (capped by net.core.somaxconn, 4096 on current Linux).
- * Node's default, 511, overflowed when 10,000 devices reconnected at once: the kernel dropped the
- * handshakes past it and the devices waited out SYN retransmits (docs/performance.md "Reconnect storm").
- */
-export const LISTEN_BACKLOG = 4096;
+/** The TCP accept backlog (listeners.ts); the benches' bare servers use it too. */
+export { LISTEN_BACKLOG } from './listeners.js';
 
 /**
  * aedes' drainTimeout (its default is 60 s): a device whose socket has not drained this long after a
@@ -81,10 +73,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   // Online/last seen from connects, disconnects and presence messages, written in batches (presence-writer.ts).
   const presence = new PresenceWriter({ devices, logger });
   let broker: Aedes | null = null;
-  let tcp: net.Server | null = null;
-  let tlsServer: tls.Server | null = null;
-  let wsServer: http.Server | null = null;
-  let wss: WebSocketServer | null = null;
+  // TCP, TLS and WebSocket (listeners.ts).
+  let listeners = noListeners();
   let stopping: Promise<void> | null = null;
 
   function refuse(reason: string, fields: object): void {
@@ -210,53 +200,21 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       broker = b;
       wire(b);
       await subscribeIngress(b);
-      tcp = net.createServer(handle);
-      tcp.listen({ port: opts.tcpPort, host: opts.host, backlog: LISTEN_BACKLOG });
-      await once(tcp, 'listening');
-      if (opts.tls) {
-        tlsServer = tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handle);
-        tlsServer.listen(opts.tls.port, opts.host);
-        await once(tlsServer, 'listening');
-      }
-      if (opts.wsPort !== undefined) {
-        // MQTT over WebSocket (subprotocol "mqtt"), same authentication, ACL and limits as TCP.
-        const server = http.createServer((_req, res) => {
-          res.writeHead(426, { 'content-type': 'text/plain' });
-          res.end('this port speaks MQTT over WebSocket (subprotocol "mqtt")\n');
-        });
-        wss = new WebSocketServer({ server, handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false) });
-        wss.on('connection', (ws, req) => {
-          const stream = createWebSocketStream(ws);
-          // The rate limiter keys on the remote address, as for TCP.
-          Object.defineProperty(stream, 'remoteAddress', { value: req.socket.remoteAddress });
-          stream.on('error', () => ws.terminate());
-          handle(stream as unknown as Connection);
-        });
-        wsServer = server;
-        server.listen(opts.wsPort, opts.host);
-        await once(server, 'listening');
-      }
+      await openListeners(listeners, opts, handle);
       logger.info({ address: link.address() }, 'embedded MQTT broker listening');
     },
     stop() {
       if (stopping) return stopping;
       stopping = (async () => {
-        for (const c of wss?.clients ?? []) c.terminate();
-        wss?.close();
-        wsServer?.closeAllConnections();
-        const servers = [wsServer, tlsServer, tcp].filter((s): s is net.Server => s !== null);
-        const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+        const closed = closeListeners(listeners);
         if (broker) {
           const b = broker;
           await new Promise<void>((r) => b.close(() => r()));
         }
-        await Promise.all(closed);
+        await closed;
         presence.flush(); // the disconnects of the close above included
         broker = null;
-        tcp = null;
-        tlsServer = null;
-        wsServer = null;
-        wss = null;
+        listeners = noListeners();
         connected.clear();
         sender.clear();
       })();
@@ -289,16 +247,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     connectedCount: () => connected.size,
     credentialsInUseTwice: (deviceId) => guard.credentialsInUseTwice(deviceId),
     invalidCounts: () => ingress.invalidCounts(),
-    address(): FleetLinkAddress {
-      const a = tcp?.address();
-      if (!a || typeof a === 'string') throw new Error('the embedded broker is not listening');
-      const out: FleetLinkAddress = { mqtt: `mqtt://${a.address}:${a.port}` };
-      const t = tlsServer?.address();
-      if (t && typeof t !== 'string') out.mqtts = `mqtts://${t.address}:${t.port}`;
-      const w = wsServer?.address();
-      if (w && typeof w !== 'string') out.ws = `ws://${w.address}:${w.port}`;
-      return out;
-    },
+    address: (): FleetLinkAddress => listenerAddress(listeners),
   };
   return link;
 }

@@ -1,13 +1,11 @@
-// `edgefleet-hub backup` and `edgefleet-hub restore` (docs/operations.md "Backup and restore",
+// `edgefleet-hub backup` (docs/operations.md "Backup and restore",
 // docs/decisions/0020-backup-and-schema-refusal.md). Backup, while the hub runs: hub.db through SQLite's
 // online backup API (one consistent snapshot), the blob files that snapshot lists (content-addressed,
 // written before their row, never changed), then the other files of the data dir; backup.json (every file
-// with its sha256) is written last, and a failed backup is removed. Restore checks every hash, SQLite's
-// integrity check and the schema (SCHEMA_TOO_NEW) before it writes, then marks the empty data dir
-// (RESTORE_MARKER, which the hub refuses to start on: first-start.ts), fills it through a staging dir
-// inside it (the data dir may be a mount point) and unmarks it last. Files are streamed (a blob may be
-// over 2 GiB), hashed while copied, and fsynced with their directories.
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+// with its sha256) is written last, and a failed backup is removed. Files are streamed (a blob may be
+// over 2 GiB), hashed while copied, and fsynced with their directories. `edgefleet-hub restore` is
+// restore.ts; what both use (the backup format, the restore marker, the checks of a backup's hub.db) is here.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, copyFileHashed, ensurePrivateDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
@@ -20,7 +18,8 @@ export const BACKUP_FORMAT = 1;
 const DB_FILES = new Set(['hub.db', 'hub.db-wal', 'hub.db-shm', 'hub.db-journal']);
 /** In a data dir while a restore fills it; removed last. The hub refuses a dir that holds it. */
 export const RESTORE_MARKER = 'restore-unfinished.json';
-const STAGING = '.restoring';
+/** The dir inside the data dir a restore fills before moving its files into place (restore.ts). */
+export const STAGING = '.restoring';
 /**
  * A file being made right now: createFileOnce's `.NAME.tmp-PID-HEX` (sealing/file-once.ts: hub.key, admin.token
  * and content-keys.key at a first start, linked into place once written) and writeFileAtomic's
@@ -47,7 +46,7 @@ export interface BackupManifest {
 
 /** What a long step reports its bytes to: a ProgressBar on stderr (docs/cli.md "Exit codes and errors"). */
 export type Progress = (label: string, totalBytes: number) => { tick(n: number): void; done(): void };
-const quiet: Progress = () => ({ tick: () => undefined, done: () => undefined });
+export const quiet: Progress = () => ({ tick: () => undefined, done: () => undefined });
 
 /** The unfinished restore a data dir holds (its marker, or a staging dir left by an older restore), or null. */
 export function unfinishedRestore(dataDir: string): { from: string; startedAt: string } | null {
@@ -63,7 +62,7 @@ export function unfinishedRestore(dataDir: string): { from: string; startedAt: s
 }
 
 /** Refuses anything but an absent or empty directory. */
-function checkEmptyDir(dir: string, what: string): void {
+export function checkEmptyDir(dir: string, what: string): void {
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new AppError('CONFLICT', `${what} ${dir} is a file: expected a new or empty directory`);
   const u = unfinishedRestore(dir);
@@ -72,13 +71,14 @@ function checkEmptyDir(dir: string, what: string): void {
 }
 
 /** An absent or empty directory, made private (0700); anything else is refused. */
-function emptyPrivateDir(dir: string, what: string): void {
+export function emptyPrivateDir(dir: string, what: string): void {
   checkEmptyDir(dir, what);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   ensurePrivateDir(dir);
 }
 
-const mismatch = (p: string, got: { sha256: string; size: number }, want: { sha256: string; size: number }, why: string) =>
+/** HASH_MISMATCH naming the file, what it holds, what was expected and why. */
+export const mismatch = (p: string, got: { sha256: string; size: number }, want: { sha256: string; size: number }, why: string) =>
   new AppError('HASH_MISMATCH', `${p}: sha256 ${got.sha256} (${got.size} bytes), expected ${want.sha256} (${want.size} bytes) ${why}`);
 
 /** Every file under `dir` except hub.db itself, blob files (copied by the table), staging temp files and files being made. */
@@ -98,6 +98,20 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
   const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!has) throw new AppError('NOT_FOUND', `${db.name} has no schema_migrations table: not a hub database`);
   return db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
+}
+
+/** A backup's hub.db (in `from`): IO_ERROR when it fails SQLite's integrity check, SCHEMA_TOO_NEW when this hub does not know its schema. */
+export function checkBackupDb(from: string): void {
+  const db = new Database(join(from, 'hub.db'), { readonly: true, fileMustExist: true });
+  try {
+    const integrity = db.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
+    const known = new Set(HUB_MIGRATIONS.map((x) => x.version));
+    const unknown = schemaOf(db).filter((r) => !known.has(r.version));
+    if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown.map((r) => ({ id: r.version, name: r.name })));
+  } finally {
+    db.close();
+  }
 }
 
 /** `p` with every symlink followed; the part that does not exist yet is appended to its nearest existing ancestor's real path. */
@@ -200,89 +214,6 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
   return manifest;
 }
 
-function readManifest(from: string): BackupManifest {
-  const file = join(from, 'backup.json');
-  if (!existsSync(file)) throw new AppError('NOT_FOUND', `${file} does not exist: expected a directory written by edgefleet-hub backup; a backup that did not finish has none (it is written last)`);
-  let m: BackupManifest;
-  try {
-    m = JSON.parse(readFileSync(file, 'utf8')) as BackupManifest;
-  } catch (err) {
-    throw new AppError('SCHEMA_INVALID', `${file}: not JSON (${(err as Error).message})`);
-  }
-  if (m?.format !== BACKUP_FORMAT || !Array.isArray(m.files)) throw new AppError('UNSUPPORTED_VERSION', `${file}: backup format ${String(m?.format)}, expected ${BACKUP_FORMAT}`);
-  for (const f of m.files) {
-    const top = typeof f?.path === 'string' ? f.path.split('/')[0] : undefined;
-    if (typeof f?.path !== 'string' || f.path.split('/').some((s) => s === '..' || s === '') || f.path.startsWith('/') || top === RESTORE_MARKER || top === STAGING) {
-      throw new AppError('PATH_TRAVERSAL', `${file}: file path ${JSON.stringify(f?.path)} is not a relative path inside the backup`);
-    }
-  }
-  return m;
-}
-
-/** Creates the marker first thing in the empty data dir (not via a temp file: its name alone marks the dir). */
-function markRestore(dataDir: string, from: string, now: Date): void {
-  const fd = openSync(join(dataDir, RESTORE_MARKER), 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify({ from, startedAt: now.toISOString() })}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  fsyncPath(dataDir);
-}
-
-/** Checks the backup in `from` completely, then fills the new or empty data dir `dataDir` from it. */
-export async function restoreHub(from: string, dataDir: string, progress: Progress = quiet, now: Date = new Date()): Promise<BackupManifest> {
-  const m = readManifest(from);
-  if (!m.files.some((f) => f.path === 'hub.db')) throw new AppError('NOT_FOUND', `${from}/backup.json lists no hub.db`);
-  checkEmptyDir(dataDir, '--data-dir'); // refused now rather than after the hashing
-  const total = m.files.reduce((n, f) => n + f.size, 0);
-  const check = progress('verifying', total);
-  for (const f of m.files) {
-    const p = join(from, f.path);
-    if (!existsSync(p)) throw new AppError('NOT_FOUND', `${p} is missing: the backup is incomplete`);
-    const got = await sha256File(p, (n) => check.tick(n));
-    if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(p, got, f, 'from backup.json: the backup is damaged');
-  }
-  check.done();
-  const db = new Database(join(from, 'hub.db'), { readonly: true, fileMustExist: true });
-  try {
-    const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
-    const known = new Set(HUB_MIGRATIONS.map((x) => x.version));
-    const unknown = schemaOf(db).filter((r) => !known.has(r.version));
-    if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown.map((r) => ({ id: r.version, name: r.name })));
-  } finally {
-    db.close();
-  }
-  emptyPrivateDir(dataDir, '--data-dir');
-  // Marked first, staged inside the target, moved into place, unmarked last: a restore killed at any
-  // point leaves the marker, and the hub refuses to start on the dir.
-  const staging = join(dataDir, STAGING);
-  try {
-    markRestore(dataDir, from, now);
-    mkdirSync(staging, { mode: 0o700 });
-    const copy = progress('restoring', total);
-    for (const f of m.files) {
-      const got = await copyFileHashed(join(from, f.path), join(staging, f.path), (n) => copy.tick(n));
-      if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(join(from, f.path), got, f, 'from backup.json: the backup changed while it was restored');
-    }
-    copy.done();
-    fsyncTree(staging);
-    for (const name of readdirSync(staging)) renameSync(join(staging, name), join(dataDir, name));
-    rmSync(staging, { recursive: true });
-    fsyncPath(dataDir);
-  } catch (err) {
-    // A failed restore leaves the dir empty again; the marker goes last.
-    for (const name of readdirSync(dataDir)) if (name !== RESTORE_MARKER) rmSync(join(dataDir, name), { recursive: true, force: true });
-    rmSync(join(dataDir, RESTORE_MARKER), { force: true });
-    throw storageError(err, `restore: cannot write it to --data-dir ${dataDir}`, () => `room there for ${total} bytes, the backup's size; the data dir was left empty`);
-  }
-  rmSync(join(dataDir, RESTORE_MARKER));
-  fsyncPath(dataDir);
-  return m;
-}
-
 export const backupCommand: Command = {
   summary: 'back up a hub data dir while the hub runs: hub.db (SQLite online backup), blobs, keys and trust',
   details:
@@ -302,24 +233,6 @@ export const backupCommand: Command = {
     const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
     const bytes = m.files.reduce((s, f) => s + f.size, 0);
     ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
-    return 0;
-  },
-};
-
-export const restoreCommand: Command = {
-  summary: 'restore a backup into a new or empty data dir, after checking every file and the schema',
-  details:
-    'Checks every file against backup.json, hub.db with SQLite\'s integrity check, and that this hub knows\n'
-    + 'its schema (a backup from a newer hub is refused with SCHEMA_TOO_NEW), then fills --data-dir.\n'
-    + 'Start the hub on it as usual; a backup from an older hub is migrated at that start.',
-  options: {
-    from: { type: 'string', required: true, value: 'DIR', description: 'a directory written by edgefleet-hub backup' },
-    'data-dir': { type: 'string', required: true, value: 'DIR', description: 'the new or empty data directory to fill' },
-  },
-  async run(args, ctx: CliContext) {
-    const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
-    const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
-    ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}\n`);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `edgefleet-hub`, the hub server's composition root: `run` loads the config,
 // starts the Hub and stops it on SIGTERM/SIGINT; `mosquitto-config` writes the
-// configuration for an external Mosquitto broker; `backup` and `restore` (server/backup.ts). Parsing, --help, errors and
+// configuration for an external Mosquitto broker; `backup` and `restore` (server/backup.ts, server/restore.ts). Parsing, --help, errors and
 // exit codes follow the shared convention (@edgefleet/shared/cli, docs/cli.md).
 import { pino } from 'pino';
 import { dispatch, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
@@ -13,7 +13,8 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
 import { HUB_VERSION } from '../version.js';
 import { Hub, HUB_STOP_EXIT_MS } from './hub.js';
-import { backupCommand, restoreCommand } from './backup.js';
+import { backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 const runOptions: Record<string, OptionSpec> = Object.fromEntries(
   Object.entries(RUN_FLAGS).map(([flag, f]) => [flag, {
