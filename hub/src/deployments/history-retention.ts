@@ -12,6 +12,7 @@ import type { DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { DELETE_BATCH } from '../rollups/expiry.js';
+import { SEEN_INSERT } from '../store/devices-repo.js';
 /** The least `retention.historyDays` the config takes: a week of history is always kept. */
 export const MIN_HISTORY_DAYS = 7;
 /** Rollout states after which a rollout does nothing more (shared RolloutState; any other keeps it). */
@@ -112,7 +113,7 @@ export class HistoryRetention {
       // would): a box offline since it was told to run it may still send windows of it, and the ingest
       // guard must not refuse them once the row that allowed them is gone.
       const ids = db.prepare('SELECT device_id FROM deployment_devices WHERE deployment_id = ? ORDER BY device_id LIMIT ?').pluck().all(c.id, DELETE_BATCH - rollout) as string[];
-      const seen = db.prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING');
+      const seen = db.prepare(SEEN_INSERT);
       const drop = db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?');
       let deployment = 0;
       for (const id of ids) {

@@ -26,6 +26,16 @@ export const EMPTY_TAGS_TARGET_MIGRATION: Migration = {
     UPDATE captures SET target = '{"all":true}' WHERE target = '{"tags":{}}';`,
 };
 
+/**
+ * hub.db migration 94: rollouts by the deployment they grow, so a page of deployments names each one's
+ * rollout (WITH_ROLLOUT) and history retention finds a deployment's rollouts without reading them all.
+ */
+export const ROLLOUT_BY_DEPLOYMENT_MIGRATION: Migration = {
+  version: 94,
+  name: 'rollouts by deployment',
+  sql: 'CREATE INDEX rollouts_by_deployment ON rollouts(deployment_id);',
+};
+
 interface DeploymentRow {
   id: number;
   model: string;

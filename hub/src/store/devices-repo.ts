@@ -51,6 +51,12 @@ export const DEVICE_VERSIONS_SEEN_MIGRATION: Migration = {
 /** How far back a box's clock may have stepped before its older-looking state is taken anyway. */
 const STALE_WINDOW_MS = 10 * 60_000;
 
+/**
+ * Records that a device may report `name`@`version` (device_versions_seen): args (device, name, version,
+ * name, version). Registry versions only; a second time adds nothing.
+ */
+export const SEEN_INSERT = 'INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING';
+
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, state reports), prepared once on first use.
   private seenStmt: Stmt | null = null;
@@ -72,7 +78,7 @@ export class DevicesRepo implements DeviceAuthPort {
         // Registry versions only (the two readers join model_versions): a box reporting made-up versions
         // in every state report would otherwise grow the table without bound. ModelsRepo.insert adds the
         // rows of a version the box reported before it was uploaded, while the box still holds it.
-        seen: db.prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING'),
+        seen: db.prepare(SEEN_INSERT),
       });
       st.update.run(JSON.stringify(state), id);
       st.clear.run(id);
