@@ -36,7 +36,7 @@ function retention(e: Env, historyDays = 30) {
 }
 
 /** A rollout row owning `deploymentId` in `state`, with `devices` in it. */
-function rollout(e: Env, id: string, deploymentId: number, state: RolloutRecord['state'], devices: readonly string[]): void {
+function rollout(e: Env, id: string, deploymentId: number | null, state: RolloutRecord['state'], devices: readonly string[]): void {
   const at = e.clock.now().toISOString();
   e.store.rollouts.create({
     id, model: MODEL, version: '1.0.0', fromVersion: null, target: { devices: [...devices] }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates: GateConfig.parse({}),
@@ -95,7 +95,7 @@ describe('deployment history retention', () => {
       const { run, metrics, logger } = retention(e);
       const n = await run.deleteHistory();
       assert.equal(seen('a', '1.0.0'), true, "a1's row went, and its version joined what a may report: a box offline since may still send windows of it");
-      assert.deepEqual(n, { deployments: 2, deployment: 4, rollout: 2 }, 'a1 and e1 with a row each; r-done with its row');
+      assert.deepEqual(n, { deployments: 2, rollouts: 1, deployment: 4, rollout: 2 }, 'a1 and e1 with a row each; r-done with its row');
       assert.equal(exists(e, a1), false, 'superseded, not the previous version, owned by a finished rollout');
       assert.equal(exists(e, e1), false, 'a tag deployment a newer one of the same tags covers');
       assert.throws(() => e.store.rollouts.get('r-done'), /no rollout "r-done"/);
@@ -121,11 +121,43 @@ describe('deployment history retention', () => {
       assert.equal(e.store.deployments.get(d1).devices.some((d) => d.deviceId === 'dx2'), true);
 
       // Nothing more goes until the younger chain is 30 days old.
-      assert.deepEqual(await run.deleteHistory(), { deployments: 0, deployment: 0, rollout: 0 });
+      assert.deepEqual(await run.deleteHistory(), { deployments: 0, rollouts: 0, deployment: 0, rollout: 0 });
       e.clock.advance(20 * DAY);
       assert.equal((await run.deleteHistory()).deployments, 2);
       assert.equal(exists(e, g1), false);
       assert.equal(exists(e, h1), false);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('deletes finished rollouts that own no deployment (configuration rollouts, ones stopped before a wave) once they are old, in bounded transactions', async () => {
+    const e = await setup(0, {}, backend.database());
+    try {
+      const ids = Array.from({ length: 2500 }, (_, i) => `k-${String(i).padStart(4, '0')}`);
+      e.store.db.transaction(() => { for (const id of ids) e.store.devices.create(id, 's', {}, null, e.clock.now()); })();
+      rollout(e, 'r-config-done', null, 'completed', ids);
+      rollout(e, 'r-aborted', null, 'aborted', []);
+      rollout(e, 'r-config-running', null, 'running', ids.slice(0, 3));
+      rollout(e, 'r-shadowed', null, 'aborted', ids.slice(0, 1));
+      e.store.shadows.put({ deviceId: ids[0]!, model: MODEL, version: '2.0.0', sampleRate: 0.1, tolerance: 0.01, threshold: null, rolloutId: 'r-shadowed' });
+      e.clock.advance(25 * DAY);
+      rollout(e, 'r-young', null, 'rolled_back', ids.slice(0, 2));
+      e.clock.advance(6 * DAY);
+      const rows = () => Number((e.store.db.prepare('SELECT COUNT(*) AS n FROM rollout_devices').get() as { n: number }).n)
+        + Number((e.store.db.prepare('SELECT COUNT(*) AS n FROM rollouts').get() as { n: number }).n);
+      const seen = [rows()];
+      const { history, metrics } = retention(e);
+      const n = await history.run(new Date(e.clock.now().getTime() - 30 * DAY), async () => { seen.push(rows()); return true; });
+      seen.push(rows());
+      assert.deepEqual(n, { deployments: 0, rollouts: 2, deployment: 0, rollout: 2502 }, 'r-config-done with its 2,500 rows, r-aborted with none');
+      const each = seen.slice(1).map((r, i) => seen[i]! - r).filter((d) => d > 0);
+      assert.ok(each.length >= 2 && each.every((d) => d <= DELETE_BATCH), `rows per transaction: ${each.join(', ')}`);
+      for (const gone of ['r-config-done', 'r-aborted']) assert.throws(() => e.store.rollouts.get(gone), new RegExp(`no rollout "${gone}"`));
+      for (const [kept, why] of [['r-config-running', 'running'], ['r-shadowed', 'shadow candidates left'], ['r-young', 'finished within 30 days']] as const) {
+        assert.equal(e.store.rollouts.get(kept).id, kept, why);
+      }
+      assert.equal(metrics.counters.get('edgefleet_history_deleted_total{"kind":"rollout"}'), 2502);
     } finally {
       await e.close();
     }
@@ -150,7 +182,7 @@ describe('deployment history retention', () => {
       const n = await history.run(new Date(e.clock.now().getTime() - 30 * DAY), async () => { seen.push(rows()); return true; });
       seen.push(rows());
       const each = seen.slice(1).map((r, i) => seen[i]! - r);
-      assert.deepEqual(n, { deployments: 1, deployment: 2501, rollout: 2501 });
+      assert.deepEqual(n, { deployments: 1, rollouts: 1, deployment: 2501, rollout: 2501 });
       assert.ok(each.every((d) => d <= DELETE_BATCH), `rows per transaction: ${each.join(', ')}`);
       assert.equal(each.filter((d) => d > 0).length, 3, `5,002 rows take three transactions: ${each.join(', ')}`);
       assert.equal(exists(e, deps[0]!), false);

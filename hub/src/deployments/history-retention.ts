@@ -6,8 +6,9 @@
 // newer open, trusted deployment of the model reaches every device it could), no unfinished rollout or
 // shadow stage refers to it, and nothing in it happened within historyDays. Each transaction checks all of
 // that again and deletes at most DELETE_BATCH rows (as rollups/expiry.ts); the deployment row goes last, with its rollouts.
-// Audit entries stay, and each deleted row's version is added to device_versions_seen, so the ingest guard
-// accepts what it accepted before.
+// A finished rollout that owns no deployment (configuration rollouts; ones aborted before a wave) goes
+// once it is that old, likewise in bounded transactions. Audit entries stay, and each deleted deployment
+// row's version is added to device_versions_seen, so the ingest guard accepts what it accepted before.
 import type { DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -20,8 +21,11 @@ const FINISHED = ['completed', 'rolled_back', 'aborted'] as const;
 
 interface Candidate { id: number; model: string; version: string; target: DeployTarget; open: boolean }
 
-/** What a pass deleted: whole deployments, and rows by kind (`deployment`: deployments and deployment_devices; `rollout`: rollouts and rollout_devices). */
-export interface HistoryDeleted { deployments: number; deployment: number; rollout: number }
+/**
+ * What a pass deleted: whole deployments and whole rollouts (with a deployment or alone), and rows by kind
+ * (`deployment`: deployments and deployment_devices; `rollout`: rollouts and rollout_devices).
+ */
+export interface HistoryDeleted { deployments: number; rollouts: number; deployment: number; rollout: number }
 
 export interface HistoryRetentionDeps {
   store: Store;
@@ -47,11 +51,14 @@ export class HistoryRetention {
    */
   async run(before: Date, step: () => Promise<boolean> = async () => true): Promise<HistoryDeleted> {
     const untrusted = await this.deps.untrusted();
-    const total: HistoryDeleted = { deployments: 0, deployment: 0, rollout: 0 };
+    const total: HistoryDeleted = { deployments: 0, rollouts: 0, deployment: 0, rollout: 0 };
     let after = 0;
     for (;;) {
       const batch = this.candidates(before, after);
-      if (!batch.length) return total;
+      if (!batch.length) {
+        await this.runAlone(before, step, total);
+        return total;
+      }
       for (const c of batch) {
         after = c.id;
         for (;;) {
@@ -62,10 +69,40 @@ export class HistoryRetention {
           total.rollout += n.rollout;
           if (n.done) {
             total.deployments++;
+            total.rollouts += n.rollouts;
             break;
           }
         }
       }
+    }
+  }
+
+  /**
+   * Finished rollouts that own no deployment (configuration rollouts; ones stopped before their first
+   * wave), with no shadow candidates left and no change since `before`: their device rows, at most
+   * DELETE_BATCH a transaction, then the rollout. Nothing reads them but the history lists.
+   */
+  private async runAlone(before: Date, step: () => Promise<boolean>, total: HistoryDeleted): Promise<void> {
+    const { db } = this.deps.store;
+    const marks = FINISHED.map(() => '?').join(', ');
+    const next = db.prepare(`SELECT id FROM rollouts r WHERE r.deployment_id IS NULL AND r.state IN (${marks}) AND r.updated_at < ?
+      AND NOT EXISTS (SELECT 1 FROM device_shadows s WHERE s.rollout_id = r.id) ORDER BY r.created_at, r.id LIMIT 1`).pluck();
+    for (;;) {
+      if (!(await step())) return;
+      const n = db.transaction(() => {
+        const id = next.get(...FINISHED, before.toISOString()) as string | undefined;
+        if (id === undefined) return null;
+        // One row of the bound is kept for the rollout's own.
+        const rows = db.prepare('DELETE FROM rollout_devices WHERE rollout_id = ? AND device_id IN (SELECT device_id FROM rollout_devices WHERE rollout_id = ? LIMIT ?)')
+          .run(id, id, DELETE_BATCH - 1).changes;
+        if (db.prepare('SELECT 1 FROM rollout_devices WHERE rollout_id = ? LIMIT 1').get(id) !== undefined) return { rows, whole: 0 };
+        const whole = db.prepare('DELETE FROM rollouts WHERE id = ?').run(id).changes;
+        return { rows: rows + whole, whole };
+      })();
+      if (!n) return;
+      total.rollout += n.rows;
+      total.rollouts += n.whole;
+      this.deps.metrics?.inc('edgefleet_history_deleted_total', { kind: 'rollout' }, n.rows);
     }
   }
 
@@ -98,7 +135,7 @@ export class HistoryRetention {
   }
 
   /** One transaction: checks the deployment, then deletes up to DELETE_BATCH of its rows; null when it stays. */
-  private deleteSome(c: Candidate, before: Date, untrusted: ReadonlySet<number>): { deployment: number; rollout: number; done: boolean } | null {
+  private deleteSome(c: Candidate, before: Date, untrusted: ReadonlySet<number>): { deployment: number; rollout: number; rollouts: number; done: boolean } | null {
     const { db } = this.deps.store;
     const r = db.transaction(() => {
       if (this.keep(c, before, untrusted) !== null) return null;
@@ -107,7 +144,7 @@ export class HistoryRetention {
       for (const id of rollouts) {
         rollout += db.prepare('DELETE FROM rollout_devices WHERE rollout_id = ? AND device_id IN (SELECT device_id FROM rollout_devices WHERE rollout_id = ? LIMIT ?)')
           .run(id, id, DELETE_BATCH - rollout).changes;
-        if (rollout >= DELETE_BATCH) return { deployment: 0, rollout, done: false };
+        if (rollout >= DELETE_BATCH) return { deployment: 0, rollout, rollouts: 0, done: false };
       }
       // Each row's version joins what its device may report (device_versions_seen, as a report of it
       // would): a box offline since it was told to run it may still send windows of it, and the ingest
@@ -121,9 +158,10 @@ export class HistoryRetention {
         deployment += drop.run(c.id, id).changes;
       }
       // The last transaction also deletes the rollout rows and the deployment row: within the bound too.
-      if (rollout + deployment + rollouts.length + 1 > DELETE_BATCH) return { deployment, rollout, done: false };
-      for (const id of rollouts) rollout += db.prepare('DELETE FROM rollouts WHERE id = ?').run(id).changes;
-      return { deployment: deployment + db.prepare('DELETE FROM deployments WHERE id = ?').run(c.id).changes, rollout, done: true };
+      if (rollout + deployment + rollouts.length + 1 > DELETE_BATCH) return { deployment, rollout, rollouts: 0, done: false };
+      let whole = 0;
+      for (const id of rollouts) whole += db.prepare('DELETE FROM rollouts WHERE id = ?').run(id).changes;
+      return { deployment: deployment + db.prepare('DELETE FROM deployments WHERE id = ?').run(c.id).changes, rollout: rollout + whole, rollouts: whole, done: true };
     })();
     if (r?.deployment) this.deps.metrics?.inc('edgefleet_history_deleted_total', { kind: 'deployment' }, r.deployment);
     if (r?.rollout) this.deps.metrics?.inc('edgefleet_history_deleted_total', { kind: 'rollout' }, r.rollout);

@@ -82,14 +82,14 @@ export class WindowRetention {
    * transaction per turn of the event loop until none is left or stopped; returns what went. Never throws.
    */
   async deleteHistory(): Promise<HistoryDeleted> {
-    const none = { deployments: 0, deployment: 0, rollout: 0 };
+    const none = { deployments: 0, rollouts: 0, deployment: 0, rollout: 0 };
     const { history } = this.deps;
     if (!history || this.opts.historyDays === undefined || this.deletingHistory) return none;
     this.deletingHistory = true;
     try {
       const before = new Date(this.deps.clock.now().getTime() - this.opts.historyDays * 86_400_000);
       const n = await history.run(before, () => new Promise((resolve) => setImmediate(() => resolve(!this.stopped))));
-      if (n.deployments > 0) this.deps.logger.info({ ...n, before: before.toISOString() }, 'deleted deployments and rollouts no device uses, past retention.historyDays (docs/decisions/0067-deployment-history-retention.md)');
+      if (n.deployments + n.rollouts > 0) this.deps.logger.info({ ...n, before: before.toISOString() }, 'deleted deployments and rollouts no device uses, past retention.historyDays (docs/decisions/0067-deployment-history-retention.md)');
       return n;
     } catch (err) {
       this.deps.logger.error({ err }, 'deleting deployment history failed');
