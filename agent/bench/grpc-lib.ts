@@ -17,7 +17,8 @@ export interface GenLoad {
   warmupMs: number;
   durationMs: number;
   /** gRPC: ModelInferRequests with raw_input_contents as base64 strings. */
-  grpcBodies?: Array<Record<string, unknown> & { raw_input_contents: string[] }>;
+  /** ModelInfer requests; raw_input_contents (if any) in base64, as the child receives them as JSON. */
+  grpcBodies?: Array<Record<string, unknown> & { raw_input_contents?: string[] }>;
   /** HTTP: path, headers and base64 bodies. */
   path?: string;
   httpBodies?: Array<{ headers: Record<string, string>; body: string }>;
@@ -32,7 +33,7 @@ async function phase(o, target) {
     const loader = require('@grpc/proto-loader');
     const pkg = grpc.loadPackageDefinition(loader.loadSync(o.proto, o.protoOptions));
     const client = new pkg.inference.GRPCInferenceService(target.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
-    const reqs = o.grpcBodies.map((b) => ({ ...b, raw_input_contents: b.raw_input_contents.map((x) => Buffer.from(x, 'base64')) }));
+    const reqs = o.grpcBodies.map((b) => (b.raw_input_contents ? { ...b, raw_input_contents: b.raw_input_contents.map((x) => Buffer.from(x, 'base64')) } : b));
     one = (i) => new Promise((resolve) => {
       const start = performance.now();
       client.ModelInfer(reqs[i % reqs.length], (err) => resolve({ status: err ? 'grpc ' + err.code + ' ' + err.details : 200, ms: performance.now() - start }));
@@ -95,18 +96,27 @@ export function runTargets(o: GenLoad & { phases: Target[] }): Promise<LoadResul
 export async function startBareGrpc(onnx: Uint8Array, name: string, options: ort.InferenceSession.SessionOptions): Promise<{ address: string; close(): Promise<void> }> {
   const session = await ort.InferenceSession.create(onnx, options);
   const server = new Server({ 'grpc.max_receive_message_length': -1 });
-  type Req = { inputs: Array<{ name: string; shape: number[] }>; raw_input_contents: Buffer[] };
+  type Req = { inputs: Array<{ name: string; shape: number[]; contents?: { fp32_contents?: number[] } }>; raw_input_contents?: Buffer[] };
+  // The least a server can do: one FP32 input, raw bytes in and out, or typed fp32_contents in and out.
   const modelInfer = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => {
     const r = call.request;
     const t = r.inputs[0]!;
-    const b = r.raw_input_contents[0]!;
-    const data = new Float32Array(b.length / 4);
-    new Uint8Array(data.buffer).set(b);
+    const b = r.raw_input_contents?.[0];
+    let data: Float32Array;
+    if (b) {
+      data = new Float32Array(b.length / 4);
+      new Uint8Array(data.buffer).set(b);
+    } else data = Float32Array.from(t.contents?.fp32_contents ?? []);
     session.run({ [t.name]: new ort.Tensor('float32', data, t.shape) }).then((out) => {
       const names = session.outputNames;
+      const outputs = names.map((n) => ({ name: n, datatype: 'FP32', shape: out[n]!.dims }));
+      if (!b) {
+        cb(null, { model_name: name, outputs: outputs.map((o) => ({ ...o, contents: { fp32_contents: Array.from(out[o.name]!.data as Float32Array) } })) });
+        return;
+      }
       cb(null, {
         model_name: name,
-        outputs: names.map((n) => ({ name: n, datatype: 'FP32', shape: out[n]!.dims })),
+        outputs,
         raw_output_contents: names.map((n) => { const d = out[n]!.data as Float32Array; return new Uint8Array(d.buffer, d.byteOffset, d.byteLength); }),
       });
     }, (err: Error) => cb(err));

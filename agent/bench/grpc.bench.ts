@@ -2,11 +2,13 @@
 // every figure against a baseline measured in the same run, alternating phases
 // in one load-generator child (grpc-lib.ts) so a neighbour's burst hits one pair:
 //  1. gRPC ModelInfer on the agent vs a bare grpc-js server calling ORT directly
-//     (same .proto, same session options, raw_input_contents): >= 0.9x throughput, p99 <= 1.2x.
+//     (same .proto, same session options, raw_input_contents): >= 0.9x throughput, p99 <= 1.2x;
+//     `typed`: the same with typed fp32_contents in and out (the agent decodes int64 fields exactly,
+//     docs/decisions/0068-grpc-exact-int64.md; the bare server as numbers): expect >= 0.9x too.
 //  2. REST over the Unix socket vs REST over TCP loopback: expect >= 1.0x.
 //  3. Bytes per request for a 64 KB FP32 input: JSON vs binary REST, typed vs raw gRPC.
 //  4. Binary vs JSON REST throughput for a 1x3x224x224 FP32 image in and a 1x1x224x224 mask out.
-// GRPC_BENCH_ROUNDS (default 6) and GRPC_BENCH_PARTS (comma list: grpc,socket,bytes,image) narrow a run.
+// GRPC_BENCH_ROUNDS (default 6) and GRPC_BENCH_PARTS (comma list: grpc,typed,socket,bytes,image) narrow a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ import { runTargets, startBareGrpc, type GenLoad, type Target } from './grpc-lib
 const ROUNDS = Number(process.env.GRPC_BENCH_ROUNDS ?? 6);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`GRPC_BENCH_ROUNDS=${process.env.GRPC_BENCH_ROUNDS}: expected a positive integer`);
 const CONCURRENCY = 8;
-const PARTS = (process.env.GRPC_BENCH_PARTS ?? 'grpc,socket,bytes,image').split(',');
+const PARTS = (process.env.GRPC_BENCH_PARTS ?? 'grpc,typed,socket,bytes,image').split(',');
 
 let s = 11;
 const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
@@ -98,6 +100,28 @@ try {
     console.log(`grpc throughput mlp: ${fmt(gp.a.reqPerSec)} req/s vs bare ${fmt(gp.b.reqPerSec)} req/s = ${gp.tput.toFixed(2)}x, rounds ${each(gp.tputs)} (target >= 0.9) ${gp.tput >= 0.9 ? 'OK' : 'MISSED'}`);
     console.log(`grpc p99 mlp: ${fmt(gp.a.p99, 2)} ms vs bare ${fmt(gp.b.p99, 2)} ms = ${gp.p99.toFixed(2)}x, rounds ${each(gp.p99s)} (target <= 1.2) ${gp.p99 <= 1.2 ? 'OK' : 'MISSED'}`);
 
+  }
+  if (PARTS.includes('typed')) {
+    // 1b. gRPC with typed contents: what most generated stubs send.
+    const bare = await startBareGrpc(mlp.onnx, 'mlp', AGENT_LIKE_OPTIONS);
+    const typed = (r: number[]) => ({ model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], contents: { fp32_contents: r } }] });
+    const [fromAgent, fromBare] = await Promise.all([agent.grpcAddress!, bare.address].map(async (a) => {
+      const c = oipClient(a);
+      try {
+        return (await c.call('ModelInfer', typed(rows[0]!))).outputs[0].contents.fp32_contents as number[];
+      } finally {
+        c.close();
+      }
+    }));
+    if (JSON.stringify(fromAgent) !== JSON.stringify(fromBare)) throw new Error(`agent and bare gRPC server disagree on the typed MLP output: ${JSON.stringify(fromAgent)} vs ${JSON.stringify(fromBare)}`);
+    const tp = await pair({ concurrency: CONCURRENCY, warmupMs: 300, durationMs: 1000, grpcBodies: rows.map(typed) }, { kind: 'grpc', address: agent.grpcAddress! }, { kind: 'grpc', address: bare.address });
+    await bare.close();
+    failed += tp.failed;
+    console.log('\ngRPC ModelInfer, MLP 64->256->256->10, typed fp32_contents in and out:');
+    console.log(line('agent', tp.a));
+    console.log(line('bare grpc-js + ORT', tp.b));
+    console.log(`grpc typed throughput mlp: ${fmt(tp.a.reqPerSec)} req/s vs bare ${fmt(tp.b.reqPerSec)} req/s = ${tp.tput.toFixed(2)}x, rounds ${each(tp.tputs)} (expect >= 0.9) ${tp.tput >= 0.9 ? 'OK' : 'MISSED'}`);
+    console.log(`grpc typed p99 mlp: ${fmt(tp.a.p99, 2)} ms vs bare ${fmt(tp.b.p99, 2)} ms = ${tp.p99.toFixed(2)}x, rounds ${each(tp.p99s)} (expect <= 1.2) ${tp.p99 <= 1.2 ? 'OK' : 'MISSED'}`);
   }
   if (PARTS.includes('socket')) {
     // 2. REST over the Unix socket vs over TCP loopback, same agent, same JSON bodies.
