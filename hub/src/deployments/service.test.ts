@@ -101,7 +101,8 @@ describe('deployments', () => {
       h.store.models.deprecate('audio-energy', '2.0.0', 'bad calibration', h.clock.now());
       const code = (c: string, re: RegExp) => (e: unknown) => e instanceof AppError && e.code === c && re.test(e.message);
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
-      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9/));
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9: the registry has audio-energy [\d., ]+\(newest first; edgefleet model ls lists them all\)/));
+      await assert.rejects(h.parts.deployments.deploy({ model: 'nosuch', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version nosuch 1\.0\.0: the registry has no model nosuch \(edgefleet model ls lists the models; edgefleet model push BUNDLE adds one\)/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
       assert.deepEqual(h.store.deployments.list().deployments, []);
       assert.equal(h.store.desired.lastSeq('dev-1'), 0);

@@ -65,8 +65,16 @@ export class ModelsRepo {
 
   get(name: string, version: string): StoredVersion {
     const v = this.find(name, version);
-    if (!v) throw new AppError('NOT_FOUND', `no model version ${name} ${version}`);
+    if (!v) throw new AppError('NOT_FOUND', `no model version ${name} ${version}: ${this.whatThereIs(name)}`);
     return v;
+  }
+
+  /** What the registry holds of `name`, for a NOT_FOUND: its newest versions, or that it has none. */
+  private whatThereIs(name: string): string {
+    const versions = this.db.prepare('SELECT version FROM model_versions WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT 6').pluck().all(name) as string[];
+    if (!versions.length) return `the registry has no model ${name} (edgefleet model ls lists the models; edgefleet model push BUNDLE adds one)`;
+    const more = versions.length > 5 ? ', …' : '';
+    return `the registry has ${name} ${versions.slice(0, 5).join(', ')}${more} (newest first; edgefleet model ls lists them all)`;
   }
 
   list(name?: string): ModelVersionInfo[] {
