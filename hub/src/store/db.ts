@@ -102,7 +102,8 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
     // Checked again inside: another hub process opening the same database may have applied it meanwhile
     // (SQLite shared: the transaction begins IMMEDIATE; PostgreSQL: an advisory lock held to its commit).
     const ran = db.transaction(() => {
-      if (pg) pg.execNative('SELECT pg_advisory_xact_lock(7710150)');
+      // Another hub's migrations may hold the lock for longer than a statement waits for one (LOCK_TIMEOUT_MS).
+      if (pg) pg.execNative('SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7710150)');
       if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
       if (pg && m.postgres !== undefined) pg.execNative(m.postgres);
       else db.exec(m.sql);

@@ -16,7 +16,19 @@ export { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, awaitFlag } from 
 export interface PgOptions {
   /** How long one statement may take before the hub gives up on the server (ms). */
   statementTimeoutMs?: number;
+  /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS); migrations wait longer. */
+  lockTimeoutMs?: number;
+  /** The server ends a session idle this long inside a transaction (ms, default IDLE_IN_TRANSACTION_MS), releasing its locks. */
+  idleInTransactionMs?: number;
 }
+
+/**
+ * A statement waits this long at most for a row or table another hub holds (docs/hub.md "Database"): well
+ * past any transaction a hub makes, well short of the statement timeout, so a SIGTERM is not held longer.
+ */
+export const LOCK_TIMEOUT_MS = 15_000;
+/** A hub frozen inside a transaction (SIGSTOP, a paused VM) has it ended by the server after this, its locks released. */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 /** SQLite's error codes for PostgreSQL's, so callers and messages read the same on both. */
 // 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
@@ -52,6 +64,8 @@ export class PgDb implements HubDb, Catalog {
   private port!: MessagePort;
   private signal!: Int32Array;
   private readonly timeoutMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly idleInTransactionMs: number;
   /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
   private txLost = false;
   private readonly cache = new Map<string, Translated & { name: string }>();
@@ -67,6 +81,8 @@ export class PgDb implements HubDb, Catalog {
     this.name = redactUrl(url);
     this.url = url;
     this.timeoutMs = opts.statementTimeoutMs ?? 60_000;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
     this.startWorker();
     try {
       this.refreshCatalog();
@@ -81,7 +97,7 @@ export class PgDb implements HubDb, Catalog {
 
   /** A new worker, flag and channel (store/pg/worker-link.ts); the connection is made on its first statement. */
   private startWorker(): void {
-    ({ worker: this.worker, port: this.port, signal: this.signal } = startWorker(this.url, this.timeoutMs));
+    ({ worker: this.worker, port: this.port, signal: this.signal } = startWorker(this.url, { statementTimeoutMs: this.timeoutMs, lockTimeoutMs: this.lockTimeoutMs, idleInTransactionMs: this.idleInTransactionMs }));
   }
 
   get inTransaction(): boolean {
@@ -133,6 +149,10 @@ export class PgDb implements HubDb, Catalog {
     if (!res.ok && res.error.lost) {
       throw new AppError('DATABASE_UNAVAILABLE', `lost the connection to PostgreSQL at ${this.name}: ${res.error.message}. `
         + 'The hub connects again on its next statement (at most once a second) once the server is back', { cause: new Error(res.error.message) });
+    }
+    if (!res.ok && res.error.code === '55P03') {
+      throw new PgDbError(`${res.error.message}: another session (another hub) held a row or table this statement needed for over ${this.lockTimeoutMs} ms (lock_timeout); `
+        + 'nothing of the transaction was committed, and it may be tried again', 'SQLITE_BUSY', res.error.code);
     }
     if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
     return res;

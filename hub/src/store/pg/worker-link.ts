@@ -61,13 +61,16 @@ function builtIsFresh(built: URL, sources: readonly URL[]): boolean {
 }
 
 /** A worker with a connection of its own (made on its first statement), its own flag and channel. */
-export function startWorker(url: string, statementTimeoutMs: number): WorkerLink {
+/** Session settings each connection of a worker is made with (PgOptions, facade.ts). */
+export interface SessionTimeouts { statementTimeoutMs: number; lockTimeoutMs: number; idleInTransactionMs: number }
+
+export function startWorker(url: string, timeouts: SessionTimeouts): WorkerLink {
   const flag = new SharedArrayBuffer(4);
   const signal = new Int32Array(flag);
   const { port1: port, port2 } = new MessageChannel();
   const [entry, how] = workerEntry();
   const worker = new Worker(entry, {
-    ...how, workerData: { url, flag, port: port2, statementTimeoutMs }, transferList: [port2],
+    ...how, workerData: { url, flag, port: port2, ...timeouts }, transferList: [port2],
   });
   worker.unref();
   port.unref();

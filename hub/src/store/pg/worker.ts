@@ -16,8 +16,8 @@ export type Response =
   | { ok: true; rows: unknown[]; rowCount: number }
   | { ok: false; error: { message: string; code?: string; constraint?: string; detail?: string; lost?: boolean } };
 
-interface Data { url: string; flag: SharedArrayBuffer; port: MessagePort; statementTimeoutMs: number }
-const { url, flag, port, statementTimeoutMs } = workerData as Data;
+interface Data { url: string; flag: SharedArrayBuffer; port: MessagePort; statementTimeoutMs: number; lockTimeoutMs: number; idleInTransactionMs: number }
+const { url, flag, port, statementTimeoutMs, lockTimeoutMs, idleInTransactionMs } = workerData as Data;
 const signal = new Int32Array(flag);
 
 const int8 = (v: string): number | bigint => {
@@ -44,7 +44,10 @@ let silent: Error | null = null;
 let connectedOnce = false;
 
 function connect(): void {
-  const c = new pg.Client({ connectionString: url, types, statement_timeout: statementTimeoutMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const c = new pg.Client({
+    connectionString: url, types, statement_timeout: statementTimeoutMs, lock_timeout: lockTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   c.on('error', (err) => {
     if (c === client) broken = err;
   });
