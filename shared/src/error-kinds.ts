@@ -56,6 +56,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   SCHEMA_TOO_NEW: 'model',
   UNSUPPORTED_SQL: 'model',
   DATABASE_UNAVAILABLE: 'load',
+  DATABASE_BUSY: 'load',
   INTERNAL: 'model',
 };
 

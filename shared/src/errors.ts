@@ -57,6 +57,8 @@ export const ErrorCode = {
   UNSUPPORTED_SQL: 'UNSUPPORTED_SQL',
   /** The hub's PostgreSQL server cannot be reached or did not answer in time (docs/hub.md "Database"). */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  /** A write waited too long for a row another writer held (SQLite's busy wait, PostgreSQL's lock_timeout): try again (docs/hub.md "Database"). */
+  DATABASE_BUSY: 'DATABASE_BUSY',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -106,6 +108,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   SCHEMA_TOO_NEW: 500,
   UNSUPPORTED_SQL: 500,
   DATABASE_UNAVAILABLE: 503,
+  DATABASE_BUSY: 503,
   INTERNAL: 500,
 };
 
@@ -138,6 +141,7 @@ export function toAppError(err: unknown): AppError {
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (e && (e.code === 'ENOSPC' || e.code === 'SQLITE_FULL' || e.code === 'EDQUOT')) return new AppError('DISK_FULL', `disk full: ${message}`, { cause: err });
+  if (e && e.code === 'SQLITE_BUSY') return new AppError('DATABASE_BUSY', `the database is busy: ${message}`, { cause: err });
   if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
     return new AppError('IO_ERROR', message, { cause: err });
   }

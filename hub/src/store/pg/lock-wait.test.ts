@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import type { AppError } from '@edgefleet/shared';
+import { toAppError, type AppError } from '@edgefleet/shared';
 import { migrate } from '../db.js';
 import { PgDb, type PgDbError } from './facade.js';
 import { startPostgres, type PgCluster } from '../../testing/postgres.js';
@@ -48,6 +48,10 @@ describe('PostgreSQL lock waits', () => {
         && /held a row or table this statement needed for over 300 ms \(lock_timeout\); nothing of the transaction was committed/.test((e as Error).message));
       const waited = Date.now() - t0;
       assert.ok(waited >= 250 && waited < 5000, `failed after ${waited} ms`);
+      // Across the API it is a 503 to try again, not an internal error.
+      const busy = (() => { try { db.transaction(() => db.prepare("UPDATE kv SET v = '2' WHERE k = 'a'").run())(); } catch (e) { return toAppError(e); } return null; })();
+      assert.deepEqual([busy?.code, busy?.httpStatus], ['DATABASE_BUSY', 503]);
+      assert.match(busy?.message ?? '', /^the database is busy: canceling statement due to lock timeout: another session/);
       assert.equal(db.inTransaction, false);
       await other.query('ROLLBACK');
       assert.deepEqual(db.prepare('SELECT k, v FROM kv ORDER BY k').all(), [{ k: 'a', v: '1' }, { k: 'b', v: '1' }], 'b was not committed either');
