@@ -1,13 +1,15 @@
 // The per-tick window writer (window-writer.ts) on a real hub.db in a temp dir: batches of several
 // devices queued in one tick are stored in one transaction with their rollups, each device gets one ack
 // for all its seqs after the commit, a resend stores nothing twice, and a batch that cannot be stored
-// fails alone (no ack, so the device resends; flush() names it) while the others of its tick are stored and acked.
+// fails alone (no ack, so the device resends; flush() names it) while the others of its tick are stored and acked;
+// a busy database fails the tick at once, without trying each batch again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Feature, type Reference, type SeqWindow } from '@edgefleet/shared';
+import Database from 'better-sqlite3';
+import { toAppError, type Feature, type Reference, type SeqWindow } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
@@ -103,6 +105,37 @@ test('a tick with more than MAX_TICK_WINDOWS windows is committed without waitin
     await Promise.all(pending);
     assert.equal(h.count(), 510);
   } finally {
+    h.close();
+  }
+});
+
+test('a busy database fails the whole tick at once: no batch is tried again alone, none is acked, and a resend stores them', async () => {
+  const h = setup();
+  const other = new Database(h.store.db.name);
+  try {
+    (h.store.db as unknown as { pragma(s: string): unknown }).pragma('busy_timeout = 200');
+    const tries: number[] = [];
+    const put = h.store.telemetry.putWindowsMany.bind(h.store.telemetry);
+    h.store.telemetry.putWindowsMany = (batches, ...rest) => {
+      tries.push(batches.length);
+      return put(batches, ...rest);
+    };
+    other.exec('BEGIN IMMEDIATE'); // another writer holds hub.db (another hub process, a backup)
+    const results = await Promise.allSettled([
+      h.writer.write('a', h.windows([1]), [1], false),
+      h.writer.write('b', h.windows([1]), [1], false),
+      h.writer.write('c', h.windows([1, 2]), [1, 2], false),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.deepEqual(results.map((r) => r.status === 'rejected' && toAppError(r.reason).code), ['DATABASE_BUSY', 'DATABASE_BUSY', 'DATABASE_BUSY']);
+    assert.deepEqual(tries, [3], 'one try for the tick: waiting again for each batch would only hold the loop longer');
+    assert.equal(h.acks.length, 0);
+    other.exec('ROLLBACK');
+    await Promise.all([h.writer.write('a', h.windows([1]), [1], false), h.writer.write('c', h.windows([1, 2]), [1, 2], false)]);
+    assert.equal(h.count(), 3);
+    assert.deepEqual(h.acks.map((a) => a.deviceId).sort(), ['a', 'c']);
+  } finally {
+    other.close();
     h.close();
   }
 });

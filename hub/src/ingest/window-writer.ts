@@ -4,12 +4,16 @@
 // came with them, and each device then gets one ack for all of its seqs of that tick. A window is
 // acked only after the transaction that stored it committed, and (device, seq) stays the key, so a
 // resend is still a no-op: exactly once as before. If the shared transaction fails, every batch is
-// retried in a transaction of its own, so one bad batch fails (and is resent) alone.
-import { toRanges, type SeqWindow } from '@edgefleet/shared';
+// retried in a transaction of its own, so one bad batch fails (and is resent) alone; unless the store
+// itself failed (busy, unreachable, full): then the whole tick fails at once, unacked, and is resent.
+import { toAppError, toRanges, type ErrorCode, type SeqWindow } from '@edgefleet/shared';
 import type { TelemetryRepo, WindowBatch } from '../store/telemetry-repo.js';
 
 /** Windows past which a tick's writes are committed without waiting for the tick to end (bounds one transaction's time). */
 export const MAX_TICK_WINDOWS = 500;
+
+/** Failures of the store, not of a batch's windows: the batches are not tried one by one after them. */
+const NOT_THE_BATCH: ReadonlySet<ErrorCode> = new Set(['DATABASE_BUSY', 'DATABASE_UNAVAILABLE', 'DISK_FULL']);
 
 interface Pending extends WindowBatch {
   /** Every seq of the message, refused ones too: all are acked (service.ts). */
@@ -88,7 +92,16 @@ export class WindowWriter {
       const bytes = this.deps.telemetry.putWindowsMany(batch, now, touches);
       batch.forEach((p, i) => this.deps.stored(p.deviceId, bytes[i] ?? 0));
       return failed;
-    } catch {
+    } catch (err) {
+      // What fails the store itself fails each batch alike: trying them one by one would only wait again
+      // (a busy or unreachable database waits up to its timeout per statement).
+      if (NOT_THE_BATCH.has(toAppError(err).code)) {
+        for (const p of batch) {
+          failed.add(p);
+          p.done(err);
+        }
+        return failed;
+      }
       for (const p of batch) {
         try {
           const [bytes = 0] = this.deps.telemetry.putWindowsMany([p], now, p.touch ? () => this.deps.touch(p.deviceId, now) : undefined);
