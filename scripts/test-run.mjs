@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 
 const files = process.argv.slice(2).map((f) => resolve(f));
+// A built test file is named by its source (<pkg>/dist/x.test.js is <pkg>/src/x.test.ts) in what this prints.
+const named = (file) => relative(process.cwd(), file).replace(/^([^/]+)\/dist\/(.*)\.test\.js$/, '$1/src/$2.test.ts');
 const stream = run({
   files,
   concurrency: Number(process.env.TEST_CONCURRENCY ?? 2),
@@ -29,7 +31,7 @@ stream.on('test:fail', (data) => {
   if (err?.failureType === 'subtestsFailed') return;
   const cause = err?.cause ?? err;
   const message = String(cause?.message ?? cause ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
-  failures.push(`${data.file ? relative(process.cwd(), data.file) : '?'}: ${data.name}: ${message.slice(0, 300)}`);
+  failures.push(`${data.file ? named(data.file) : '?'}: ${data.name}: ${message.slice(0, 300)}`);
 });
 report.on('end', () => {
   if (failures.length === 0) return;
@@ -49,7 +51,7 @@ if (process.env.TEST_DURATIONS) {
   stream.on('test:pass', note(true));
   stream.on('test:fail', note(false));
   process.on('exit', () => {
-    const rows = [...seen].map(([file, f]) => [f.s, f.ok, relative(process.cwd(), file)]).sort((a, b) => b[0] - a[0]);
+    const rows = [...seen].map(([file, f]) => [f.s, f.ok, named(file)]).sort((a, b) => b[0] - a[0]);
     const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
     writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start\n${text}\n`);
   });

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Runs every *.test.ts in the workspaces through node:test, from source via tsx
-// (the `source` export condition points workspace imports at src/). One way for
-// the whole repo: unit tests next to code (bench helpers' under <pkg>/bench), scenario tests under test/src.
+// Runs every *.test.ts in the workspaces through node:test, built by `tsc -b` (<pkg>/dist/x.test.js for
+// <pkg>/src/x.test.ts), or from source via tsx under EDGEFLEET_TEST_PROGRAMS=source (the `source` export
+// condition points workspace imports at src/). One way for the whole repo: unit tests next to code (bench
+// helpers' under <pkg>/bench, always from source), scenario tests under test/src.
 // Usage: node scripts/test.mjs [path-filter ...]
 // The longest files start first (test-order.mjs; docs/development.md "Test run time"), and trained
 // example models are shared by the run's processes through EDGEFLEET_MODEL_CACHE.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { orderTestFiles } from './test-order.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -57,15 +58,36 @@ if (renderer) {
     process.exit(1);
   }
 }
+// The PostgreSQL backend's tests (forEachBackend, hub/src/testing/backends.ts) share one cluster for the
+// run, with the hub's migrations applied once to a template, instead of an initdb, a server start and a
+// migration per file. Without PostgreSQL the files start their own and each fails naming what is missing.
+let pg = null;
+if (programs === 'built' && files.some((f) => /\bbackends\(\)|forEachBackend\(/.test(readFileSync(join(root, f), 'utf8')))) {
+  try {
+    const { startSharedPostgres } = await import(pathToFileURL(join(root, 'hub', 'dist', 'testing', 'backends.js')).href);
+    pg = await startSharedPostgres();
+  } catch (err) {
+    console.error(`# the run's PostgreSQL cluster did not start; each test file starts its own: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
 const cache = process.env.EDGEFLEET_MODEL_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'edgefleet-test-models-'));
-const env = { ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}), ...(renderer ? { EDGEFLEET_RENDERER_BUILT: '1' } : {}) };
+const env = { ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}), ...(renderer ? { EDGEFLEET_RENDERER_BUILT: '1' } : {}), ...(pg?.env ?? {}) };
 // `node --test FILES` runs its files in sorted order whatever order they are given in; run() (in
 // test-run.mjs) takes them in ours. Its test files run with this runner's flags (from source, via tsx).
-const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'scripts', 'test-run.mjs'), ...files], { cwd: root, stdio: 'inherit', env });
+// Test files run built too (<pkg>/src/x.test.ts as <pkg>/dist/x.test.js, fresh from the `tsc -b` above),
+// on plain node: tsx's loader hooks cost ~0.5 s of CPU per file. The bench helpers' tests, which tsc -b
+// does not build, still run from source (scripts/ts-tests.mjs).
+const built = (f) => {
+  const m = /^([^/]+)\/src\/(.*)\.ts$/.exec(f.split('\\').join('/'));
+  return programs === 'built' && m ? join(m[1], 'dist', `${m[2]}.js`) : f;
+};
+const flags = programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx'];
+const child = spawn(process.execPath, [...flags, join(root, 'scripts', 'test-run.mjs'), ...files.map(built)], { cwd: root, stdio: 'inherit', env });
 // Ctrl-C reaches the child with us (one process group); wait for it, then remove the cache.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => {
   if (cache) rmSync(cache, { recursive: true, force: true });
-  process.exit(code ?? (signal ? 1 : 0));
+  // The cluster's stop has its own deadline (a SIGKILL after 10 s, testing/postgres.ts).
+  void (pg?.stop() ?? Promise.resolve()).finally(() => process.exit(code ?? (signal ? 1 : 0)));
 });

@@ -18,3 +18,5 @@ export * from './vibration/make.js';
 export * from './testkit/unit.js';
 export * from './testkit/scan.js';
 export * from './loop/run.js';
+export { startReceiver, verifySignature, type Receiver } from './loop/receiver.js';
+export { labelCaptured } from './loop/retrain.js';

@@ -1,5 +1,5 @@
-// Runs our programs for CLI and daemon tests: from source the way the test runner runs its own files
-// (node --conditions=source --import tsx <entry>), or built when the runner says the build is fresh
+// Runs our programs for CLI and daemon tests: from source (node --conditions=source --import tsx
+// <entry>), or built when the runner says the build is fresh
 // (EDGEFLEET_TEST_PROGRAMS=built, set by scripts/test.mjs after `tsc -b`: <pkg>/src/x.ts runs as
 // <pkg>/dist/x.js, ~0.8 s of CPU less a start; docs/development.md "Test run time").
 // runCli: one command to completion. startProcess: a long-lived daemon whose
@@ -7,11 +7,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The repository root (this file is at examples/{src,dist}/testkit/). */
 export function repoRoot(): string {
   return fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+}
+
+/**
+ * A file beside a test, wherever the test runs from: <pkg>/src (from source) or <pkg>/dist (built,
+ * scripts/test.mjs). Beside a built test, a module named `x.ts` is its built `x.js`, and a file tsc does
+ * not copy (a fixture, an .mjs helper) is read from <pkg>/src.
+ */
+export function besideTest(file: string, testUrl: string): URL {
+  const built = /^([^/]+)\/dist\//;
+  const test = fileURLToPath(testUrl).slice(repoRoot().length + 1);
+  if (!built.test(test)) return new URL(file, testUrl);
+  if (file.endsWith('.ts')) return new URL(file.replace(/\.ts$/, '.js'), testUrl);
+  const source = test.replace(built, '$1/src/');
+  return new URL(file, pathToFileURL(join(repoRoot(), source)));
 }
 
 export type Entry = 'hub/src/cli/main.ts' | 'agent/src/cli/main.ts' | 'hub/src/server/main.ts' | (string & {});

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileOnce } from './file-once.js';
+import { besideTest } from '@edgefleet/examples';
 
 const errno = (code: string) => () => {
   throw Object.assign(new Error(`${code}: operation not permitted, link`), { code });
@@ -47,7 +48,7 @@ interface Racer {
 
 function racer(path: string, go: string, link: 'link' | 'no-links' | 'hang'): Racer {
   const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), '--input-type=module', '-e', CHILD], {
-    env: { ...process.env, NODE_TEST_CONTEXT: undefined, FO_MODULE: new URL('./file-once.ts', import.meta.url).href, FO_PATH: path, FO_GO: go, FO_LINK: link },
+    env: { ...process.env, NODE_TEST_CONTEXT: undefined, FO_MODULE: besideTest('./file-once.ts', import.meta.url).href, FO_PATH: path, FO_GO: go, FO_LINK: link },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -16,6 +16,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { PgDb, startPostgres, type PgCluster } from '../testing/postgres.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken } from './first-start.js';
+import { besideTest } from '@edgefleet/examples';
 
 const now = new Date('2026-03-01T00:00:00Z');
 const cfg = (dataDir: string) => HubConfig.parse({ dataDir });
@@ -60,7 +61,7 @@ it('two hubs with data dirs of their own storing their first admin token at once
   const a = Store.open(dirA, HUB_MIGRATIONS, { database });
   const probe = new PgDb(database);
   const flags = new Int32Array(new SharedArrayBuffer(8));
-  const modules = ['../store/index.ts', '../schema.ts', '../config.ts', './first-start.ts'].map((m) => new URL(m, import.meta.url).href);
+  const modules = ['../store/index.ts', '../schema.ts', '../config.ts', './first-start.ts'].map((m) => besideTest(m, import.meta.url).href);
   const b = new Worker(HUB_B, {
     eval: true,
     workerData: { tsx: import.meta.resolve('tsx/esm/api'), modules, dataDir: dirB, database, flags: flags.buffer, now: now.toISOString() },

@@ -12,9 +12,10 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { noopLogger, noopMetrics } from '../mqtt/ports.js';
 import { connectDevice } from '../mqtt/testing/devices.js';
+import { besideTest } from '@edgefleet/examples';
 
-const FIXTURE = new URL('./fixtures/hub-v3-scrypt.db', import.meta.url);
-const SECRETS = JSON.parse(readFileSync(new URL('./fixtures/hub-v3-scrypt.secrets.json', import.meta.url), 'utf8')) as Record<string, string>;
+const FIXTURE = besideTest('./fixtures/hub-v3-scrypt.db', import.meta.url);
+const SECRETS = JSON.parse(readFileSync(besideTest('./fixtures/hub-v3-scrypt.secrets.json', import.meta.url), 'utf8')) as Record<string, string>;
 
 function hashOf(store: Store, id: string): string {
   return (store.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get(id) as { secret_hash: string }).secret_hash;

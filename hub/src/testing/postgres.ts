@@ -21,6 +21,8 @@ function pgBin(): string {
 export interface PgStartOptions {
   /** The `edgefleet` user's password, asked for by the server (scram-sha-256); default: none asked. */
   password?: string;
+  /** The server's max_connections (default 50: one test file's stores). */
+  maxConnections?: number;
 }
 
 export interface PgCluster {
@@ -118,7 +120,7 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     + 'if [ "$cmd" = down ]; then kill -INT $pid; wait $pid; echo "ef-pg: down" >&2; fi; '
     + 'if [ "$cmd" = up ]; then "$0" "$@" & pid=$!; fi; done; kill -INT $pid 2>/dev/null; wait $pid; rm -rf "$6"';
   const server: ChildProcess = spawn('sh', ['-c', script, join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `max_connections=${o.maxConnections ?? 50}`], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
   server.stderr?.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-65_536); });
   /** Resolves when the server's log shows `line` from now on, within 60 s. */
@@ -147,18 +149,10 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
   });
   const user = o.password === undefined ? 'edgefleet' : `edgefleet:${encodeURIComponent(o.password)}`;
   const url = (database: string): string => `postgres://${user}@127.0.0.1:${port}/${database}`;
-  let n = 0;
-  // One connection for every CREATE DATABASE: each PgDb starts a worker thread (~0.3 s).
-  let admin: PgDb | null = null;
+  const databases = databasesOn(url);
   return {
     url,
-    createDatabase(o = {}) {
-      const name = `t${process.pid}_${++n}`;
-      admin ??= new PgDb(url('postgres'));
-      if (o.template === undefined) admin.exec(`CREATE DATABASE ${name}`);
-      else copyDatabase(admin, name, o.template);
-      return url(name);
-    },
+    createDatabase: (o) => databases.create(o),
     async down() {
       const stopped = logged('ef-pg: down');
       server.stdin?.write('down\n');
@@ -176,8 +170,7 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
       signalServer(data, 'SIGCONT');
     },
     async stop() {
-      admin?.close();
-      admin = null;
+      databases.close();
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
         server.stdin?.end();
@@ -189,6 +182,58 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     },
   };
 }
+/** Databases this process created, on any cluster: their names' numbers. */
+let made = 0;
+
+/** Creates databases on a running cluster, named after this process, through one connection. */
+function databasesOn(url: (database: string) => string): { create(o?: { template?: string }): string; dropAll(): void; close(): void } {
+  const names: string[] = [];
+  // One connection for every CREATE DATABASE: each PgDb starts a worker thread (~0.3 s).
+  let admin: PgDb | null = null;
+  return {
+    create(o = {}) {
+      const name = `t${process.pid}_${++made}`;
+      admin ??= new PgDb(url('postgres'));
+      if (o.template === undefined) admin.exec(`CREATE DATABASE ${name}`);
+      else copyDatabase(admin, name, o.template);
+      names.push(name);
+      return url(name);
+    },
+    dropAll() {
+      for (const name of names.splice(0)) admin?.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+    close() {
+      admin?.close();
+      admin = null;
+    },
+  };
+}
+
+/** The test run's cluster (scripts/test.mjs): postgres://USER@127.0.0.1:PORT/ in EDGEFLEET_TEST_PG_URL. */
+export const SHARED_PG_ENV = 'EDGEFLEET_TEST_PG_URL';
+
+/**
+ * A cluster another process started (the test run's, SHARED_PG_ENV), for creating databases only:
+ * `stop` drops the databases this process created there (a file's tests leave no gigabytes behind
+ * for the rest of the run) and closes its connection; the cluster goes on.
+ */
+export function attachPostgres(base: string): Pick<PgCluster, 'url' | 'createDatabase' | 'stop'> {
+  const url = (database: string): string => new URL(database, base).href;
+  const databases = databasesOn(url);
+  return {
+    url,
+    createDatabase: (o) => databases.create(o),
+    stop() {
+      try {
+        databases.dropAll();
+      } finally {
+        databases.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
 /**
  * CREATE DATABASE NAME TEMPLATE FROM. PostgreSQL refuses while a session is connected to the template,
  * and a closed connection's backend can take a moment to go: tried again for up to 10 s.

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inferBody, provisionAgent, startUnitAgent } from '../scenarios/unit-agent.js';
+import { besideTest } from '@edgefleet/examples';
 
-const RECORDER = fileURLToPath(new URL('./record-modules.mjs', import.meta.url));
+const RECORDER = fileURLToPath(besideTest('./record-modules.mjs', import.meta.url));
 
 /** The package a resolved module URL or path belongs to (scoped names included), or null outside node_modules. */
 export function packageOf(moduleId: string): string | null {

@@ -10,10 +10,8 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VIBRATION_FEATURES, datasetRows, generateVibration, runLoop, type LoopOptions } from '@edgefleet/examples';
+import { VIBRATION_FEATURES, datasetRows, generateVibration, labelCaptured, runLoop, startReceiver, verifySignature, type LoopOptions } from '@edgefleet/examples';
 import type { CapturedRow } from '@edgefleet/shared';
-import { startReceiver, verifySignature } from '../../../examples/src/loop/receiver.js';
-import { labelCaptured } from '../../../examples/src/loop/retrain.js';
 
 function options(dir: string, lines: string[]): LoopOptions {
   return {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@edgefleet/examples';
+import { besideTest, waitFor } from '@edgefleet/examples';
 import { oipClient } from '@edgefleet/agent/grpc-client';
 import { inferBody, provisionAgent, startUnitAgent, type UnitAgent } from './unit-agent.js';
 
@@ -29,7 +29,7 @@ const AFTER_BOUND = 32 * MB;
 const LEFT_BOUND = 12 * MB;
 /** BurstGc's quiet period (agent/src/api/burst-gc.ts DEFAULT_BURST_GC.quietMs). */
 const DEFAULT_BURST_QUIET_MS = 2_000;
-const GC = fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url));
+const GC = fileURLToPath(besideTest('./gc-on-signal.mjs', import.meta.url));
 
 /** RSS once the agent ran a full collection (SIGUSR2 → gc(), gc-on-signal.mjs). */
 async function collected(a: UnitAgent): Promise<number> {
