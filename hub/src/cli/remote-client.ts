@@ -23,6 +23,11 @@ export class HubClient {
     const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN'];
     if (!hub) throw new UsageError('missing --hub URL (or set EDGEFLEET_HUB)');
     if (!token) throw new UsageError('missing --token T (or set EDGEFLEET_TOKEN)');
+    // A URL without its scheme ("hub:8700") would otherwise reach fetch and fail as an unreachable hub.
+    if (!/^https?:\/\/[^/]/i.test(hub) || !URL.canParse(hub)) {
+      const from = optString(args, 'hub') === undefined ? 'EDGEFLEET_HUB=' : '--hub ';
+      throw new UsageError(`${from}${hub}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`);
+    }
     return new HubClient(hub.replace(/\/$/, ''), token);
   }
 

@@ -43,3 +43,33 @@ test('devices tag without --tag is refused rather than wiping every tag; help sa
   assert.doesNotMatch(help.out, /repeatable.*\(repeatable\)/);
   assert.match(help.out, /--wave .*\(repeatable, cumulative/);
 });
+
+test('operator mistakes caught on the command line (exit 2) before the hub is asked', async () => {
+  // --since that is neither a duration ago nor an ISO time (docs/cli.md "Exit codes and errors").
+  const since = await cli(['audit', '--since', 'yesterday']);
+  assert.equal(since.code, 2);
+  assert.match(since.err, /^error \[BAD_REQUEST\]: --since: expected a duration ago such as 24h, 7d, 30m or an ISO time .*got "yesterday"/);
+  // A misspelt gate or shadow key names the keys expected; a key given twice is refused, not the last kept.
+  const gate = await cli(['rollout', 'create', 'm', '2.0.0', '--all', '--gate', 'minPredicitons=5', '--reason', 'x']);
+  assert.equal(gate.code, 2);
+  assert.match(gate.err, /--gate minPredicitons=5: unknown key "minPredicitons": expected one of installSuccess, reporting, minPredictions,/);
+  const twice = await cli(['rollout', 'create', 'm', '2.0.0', '--all', '--gate', 'outputPsi=0.5', '--gate', 'outputPsi=0.3', '--reason', 'x']);
+  assert.equal(twice.code, 2);
+  assert.match(twice.err, /--gate outputPsi is given twice \(outputPsi=0.5 and outputPsi=0.3\): expected each key once/);
+  const shadow = await cli(['rollout', 'create', 'm', '2.0.0', '--all', '--shadow', 'sampelRate=0.2', '--reason', 'x']);
+  assert.equal(shadow.code, 2);
+  assert.match(shadow.err, /--shadow sampelRate=0.2: unknown key "sampelRate": expected one of sampleRate, bakeSec,/);
+  const cfg = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--reason', 'x', '--rollout', '--gate', 'maxRestart=1']);
+  assert.equal(cfg.code, 2);
+  assert.match(cfg.err, /--gate maxRestart=1: unknown key "maxRestart": expected one of .*maxRestarts/);
+  const noRollout = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--reason', 'x', '--gate', 'maxRestarts=1']);
+  assert.equal(noRollout.code, 2, 'checked before the hub (unreachable here) is asked for the document');
+  assert.match(noRollout.err, /--wave, --gate, --manual and --on-failure need --rollout/);
+  assert.throws(() => parseWave('canary:10%:bake=soon'), /--wave canary:10%:bake=soon: bake soon: expected a duration/);
+  // A hub URL without its scheme is a malformed value, not an unreachable hub.
+  for (const [argv, what] of [[['model', 'ls', '--hub', 'localhost:8700'], '--hub localhost:8700'], [['tokens', 'ls', '--hub', 'ftp://hub'], '--hub ftp://hub']] as const) {
+    const r = await cli([...argv]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`^error \\[BAD_REQUEST\\]: ${what}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`));
+  }
+});

@@ -5,6 +5,7 @@ import { AUDIT_PAGE_MAX, escapeLines, type AuditEntry, type AuditList } from '@e
 import { UsageError, optBool, optString, parsePositiveInt, type Command, type ParsedArgs } from '../args.js';
 import { printResult, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { parseSince } from './drift.js';
 
 /** The audit actor for people: the token's name with its id (`admin#tok_…`), since names alone are not proof. */
 export function actorLabel(e: Pick<AuditEntry, 'actor' | 'actorId'>): string {
@@ -26,9 +27,17 @@ function count(args: ParsedArgs, name: string): number | undefined {
 }
 
 /** What was left out and the command that shows it, or null when the page holds every matching entry. */
-function leftOutNote(args: ParsedArgs, next: number | null, newest: number | undefined, limit: number | undefined): string | null {
+/** The filter options given, `--since` as the ISO time it means (so a note's command pages the same range). */
+function filterValues(args: ParsedArgs, now: Date): Array<[opt: string, param: string, value: string]> {
+  return FILTERS.flatMap(([opt, param]) => {
+    const v = optString(args, opt);
+    return v === undefined ? [] : [[opt, param, opt === 'since' ? parseSince(v, now) : v] as [string, string, string]];
+  });
+}
+
+function leftOutNote(args: ParsedArgs, given: ReturnType<typeof filterValues>, next: number | null, newest: number | undefined, limit: number | undefined): string | null {
   if (next === null) return null;
-  const filters = FILTERS.flatMap(([opt]) => { const v = optString(args, opt); return v === undefined ? [] : [`--${opt}`, shellWord(v)]; });
+  const filters = given.flatMap(([opt, , v]) => [`--${opt}`, shellWord(v)]);
   const after = optString(args, 'after');
   if (newest !== undefined) {
     return `older entries not shown (the newest ${newest} are): edgefleet audit ${[...filters, '--newest', String(newest), ...(after ? ['--after', after] : []), '--before', String(next)].join(' ')}\n`;
@@ -41,11 +50,11 @@ function leftOutNote(args: ParsedArgs, next: number | null, newest: number | und
 
 export const auditCmd: Command = {
   summary: 'Show the audit log (oldest first, or the newest N), saying when entries were left out and how to see them',
-  usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
+  usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since AGO|ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
   options: {
     ...HUB_OPTIONS,
     actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' },
-    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', description: 'ISO date-time' },
+    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', value: 'AGO|ISO', description: 'entries from this time on: a duration ago (30m, 24h, 7d) or an ISO time' },
     limit: { type: 'string', value: 'N', description: `at most N entries, oldest first (default 500, at most ${AUDIT_PAGE_MAX})` },
     newest: { type: 'string', value: 'N', description: 'the newest N entries instead (printed oldest to newest; --json: newest first)' },
     after: { type: 'string', value: 'ID', description: 'only entries after this id (the cursor the note or `next` gives)' },
@@ -55,8 +64,9 @@ export const auditCmd: Command = {
     const limit = count(args, 'limit');
     const newest = count(args, 'newest');
     if (limit !== undefined && newest !== undefined) throw new UsageError('give --limit N (oldest first) or --newest N, not both');
+    const given = filterValues(args, ctx.now());
     const q = new URLSearchParams();
-    for (const [opt, param] of FILTERS) { const v = optString(args, opt); if (v) q.set(param, v); }
+    for (const [, param, v] of given) if (v) q.set(param, v);
     for (const k of ['after', 'before']) { const v = count(args, k); if (v !== undefined) q.set(k, String(v)); }
     if (newest !== undefined) q.set('order', 'desc');
     const size = newest ?? limit;
@@ -65,7 +75,7 @@ export const auditCmd: Command = {
     // --newest reads newest first; people read a log top to bottom, so the latest entry prints last.
     const shown = newest === undefined ? r.entries : [...r.entries].reverse();
     printResult(ctx.stdout, optBool(args, 'json'), r, () => table(['ID', 'AT', 'ACTOR', 'ACTION', 'TARGET', 'REASON'], shown.map((e) => [String(e.id), e.at, actorLabel(e), e.action, e.target, e.reason ?? ''])));
-    const note = leftOutNote(args, r.next, newest, limit);
+    const note = leftOutNote(args, given, r.next, newest, limit);
     if (note) ctx.stderr.write(escapeLines(note));
     return 0;
   },

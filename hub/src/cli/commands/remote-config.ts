@@ -107,24 +107,28 @@ export const configSet: Command = {
   async run(args, ctx) {
     const path = scopePath(args.positionals[0] as string);
     const pairs = optStrings(args, 'set');
+    const unset = optStrings(args, 'unset');
+    // The whole command line is checked before the hub is asked anything (docs/cli.md "Exit codes and errors").
+    const sets = pairs.map((p): [string, unknown] => {
+      const i = p.indexOf('=');
+      if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
+      return [p.slice(0, i), parseValue(p.slice(i + 1))];
+    });
+    if (!pairs.length && !unset.length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
+    const policy = policyFrom(args);
+    const rollout = optBool(args, 'rollout');
+    if (!rollout && (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined))) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
     const hub = HubClient.from(args, ctx);
     const current = optBool(args, 'replace') ? {} : (await hub.request<ConfigDocumentInfo>('GET', path)).settings;
     const settings: Record<string, unknown> = { ...current };
-    for (const p of pairs) {
-      const i = p.indexOf('=');
-      if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
-      settings[p.slice(0, i)] = parseValue(p.slice(i + 1));
-    }
-    for (const k of optStrings(args, 'unset')) delete settings[k];
-    if (!pairs.length && !optStrings(args, 'unset').length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
-    const policy = policyFrom(args);
-    if (optBool(args, 'rollout')) {
+    for (const [k, v] of sets) settings[k] = v;
+    for (const k of unset) delete settings[k];
+    if (rollout) {
       const r = await hub.request<Rollout>('POST', '/rollouts/config', { scope: args.positionals[0] as string, settings, reason: reqString(args, 'reason'), ...policy });
       print(args, ctx, r, `rollout ${r.id}: ${r.config?.scope ?? ''} v${r.config?.fromVersion ?? 0} -> v${r.config?.version ?? 0} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
         + `${diffSettings(current, settings).map((l) => `  ${l}\n`).join('')}follow it: edgefleet rollout show ${r.id} --watch\n`);
       return 0;
     }
-    if (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined)) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
     const d = await hub.request<ConfigDocumentInfo & { devices: number; unchanged: boolean }>('PUT', path, { settings, reason: reqString(args, 'reason') });
     print(args, ctx, d, d.unchanged
       ? `${d.scope} is at version ${d.version} with these settings already: nothing stored or sent\n`

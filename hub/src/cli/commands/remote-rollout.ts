@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { GateConfig, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -30,13 +30,30 @@ export function parseWave(text: string): Wave {
     if (k) once.add(k);
     const v = vs.join('=');
     const tag = /^([^=]+)=(.*)$/.exec(v);
-    if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake=`);
+    if (k === 'bake' && v) w.bakeSec = parseDuration(v, `--wave ${text}: bake`);
     else if (k === 'min' && /^\d+$/.test(v)) w.minDevices = Number(v);
     else if (k === 'tag' && ring && tag && !Object.hasOwn(w.tags ?? {}, tag[1] as string)) w.tags = { ...w.tags, [tag[1] as string]: tag[2] as string };
     else if (k === 'tag' && ring && tag) throw new UsageError(`--wave ${text}: tag ${tag[1]} is given twice: expected each key once`);
     else throw new UsageError(`--wave ${text}: unknown part "${opt}": expected bake=DURATION${ring ? ', min=N or tag=KEY=VALUE' : ' or min=N'}`);
   }
   return w;
+}
+
+/**
+ * `--gate` / `--shadow` KEY=NUMBER settings: a key outside the request schema's (a typo) or given twice is a
+ * bad command line naming the keys expected, rather than the hub's 400 or the last value kept.
+ */
+function parseSettings(list: readonly string[], what: string, keys: readonly string[], example: string, alt = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of list) {
+    const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(x);
+    if (!m) throw new UsageError(`${what} ${x}: expected ${alt}KEY=NUMBER, e.g. ${example}`);
+    const k = m[1] as string;
+    if (!keys.includes(k)) throw new UsageError(`${what} ${x}: unknown key "${k}": expected one of ${keys.join(', ')}`);
+    if (Object.hasOwn(out, k)) throw new UsageError(`${what} ${k} is given twice (${k}=${out[k]} and ${x}): expected each key once`);
+    out[k] = Number(m[2]);
+  }
+  return out;
 }
 
 /** The options of a rollout's waves, gates, advance and failure action (rollout create, config set --rollout). */
@@ -52,12 +69,7 @@ export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; wave
   const waves = optStrings(args, 'wave').map(parseWave);
   const onFailure = optString(args, 'on-failure');
   if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
-  const gates: Record<string, number> = {};
-  for (const g of optStrings(args, 'gate')) {
-    const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(g);
-    if (!m) throw new UsageError(`--gate ${g}: expected KEY=NUMBER, e.g. minPredictions=500`);
-    gates[m[1] as string] = Number(m[2]);
-  }
+  const gates = parseSettings(optStrings(args, 'gate'), '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
   return {
     advance: optBool(args, 'manual') ? 'manual' : 'auto',
     ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
@@ -112,13 +124,7 @@ export const rolloutCreate: Command = {
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
     const win = optString(args, 'window');
     const shadowArgs = optStrings(args, 'shadow');
-    const shadow: Record<string, number> = {};
-    for (const x of shadowArgs) {
-      if (x === 'on') continue;
-      const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(x);
-      if (!m) throw new UsageError(`--shadow ${x}: expected "on" or KEY=NUMBER, e.g. sampleRate=0.1`);
-      shadow[m[1] as string] = Number(m[2]);
-    }
+    const shadow = parseSettings(shadowArgs.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
     const body = {
       model, version, target, reason: reqString(args, 'reason'), ...policyFrom(args),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
