@@ -57,11 +57,12 @@ export class HubClient {
    * POSTs the file at `file` (`size` bytes) as the raw body, streamed. The hub answers a body over its limit
    * from the declared length before reading it (docs/hub.md "REST API"); to see that answer rather than a
    * failed write, the body waits for "100 Continue" (RFC 9110 section 10.1.1), or 1 s as curl does.
-   * node:http rather than fetch, which reports an early answer as a failed write.
+   * node:http rather than fetch, which reports an early answer as a failed write. Resolves to the answer
+   * and its status (a model push answers 201 for a new version, 200 for one held already).
    */
-  upload<T>(path: string, file: string, size: number, onBytes?: (n: number) => void): Promise<T> {
+  upload<T>(path: string, file: string, size: number, onBytes?: (n: number) => void): Promise<{ value: T; status: number }> {
     const url = new URL(`${this.base}/api/v1${path}`);
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<{ value: T; status: number }>((resolve, reject) => {
       let answered = false;
       let sending = false;
       const src = createReadStream(file, { highWaterMark: 1 << 20 });
@@ -92,7 +93,7 @@ export class HubClient {
         res.on('error', fail);
         res.on('end', () => {
           try {
-            resolve(HubClient.result<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+            resolve({ value: HubClient.result<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')), status: res.statusCode ?? 0 });
           } catch (err) {
             reject(err);
           }

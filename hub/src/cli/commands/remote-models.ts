@@ -25,12 +25,15 @@ export const modelPush: Command = {
     const key = keyFile === undefined ? undefined : readContentKeyFile(resolve(ctx.cwd, keyFile));
     const client = HubClient.from(args, ctx);
     const bar = new ProgressBar(ctx.stderr, { label: 'pushing', total: size });
-    const v = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));
+    const { value: v, status } = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));
     bar.done();
     const k = key === undefined ? undefined
       : await client.request<ContentKeyStored>('PUT', `/models/${encodeURIComponent(v.name)}/versions/${encodeURIComponent(v.version)}/content-key`, { key: Buffer.from(key.key).toString('base64') });
     const note = k ? `; content key ${k.keyId.slice(0, 12)} ${k.outcome === 'created' ? 'stored' : 'already stored'}` : '';
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : `pushed ${v.name} ${v.version} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n`);
+    // The same bundle again is a no-op on the hub (200, audited as model.repush; docs/cli.md "model pack").
+    const what = status === 200 ? `${v.name} ${v.version} is in the registry already with this bundle (pushed ${v.created} by ${v.pushedBy}); nothing changed`
+      : `pushed ${v.name} ${v.version}`;
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : escapeLines(`${what} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n`));
     return 0;
   },
 };

@@ -186,7 +186,20 @@ export const rolloutShow: Command = {
   },
 };
 
-function actionCmd(action: 'promote' | 'pause' | 'resume' | 'abort' | 'rollback', summary: string): Command {
+type Action = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
+const AIMS: Record<Action, Rollout['state']> = { promote: 'running', pause: 'paused', resume: 'running', abort: 'aborted', rollback: 'rolled_back' };
+
+/**
+ * The line an action prints. The hub judges a resumed or promoted wave at once, so the rollout may answer in
+ * another state than the action aims at (a failed wave resumed pauses again): then the line says why.
+ */
+export function actionLine(action: Action, r: Rollout): string {
+  const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
+  const why = r.state !== AIMS[action] && r.stateReason ? ` (${r.stateReason})` : '';
+  return `rollout ${r.id}: ${r.state}${wave}${why}\n`;
+}
+
+function actionCmd(action: Action, summary: string): Command {
   return {
     summary, usage: 'ID --reason R [--json]',
     positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
@@ -194,7 +207,7 @@ function actionCmd(action: 'promote' | 'pause' | 'resume' | 'abort' | 'rollback'
     async run(args, ctx) {
       const id = args.positionals[0] as string;
       const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason: reqString(args, 'reason') });
-      print(ctx.stdout, optBool(args, 'json'), r, () => `rollout ${r.id}: ${r.state}${r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : ''}\n`);
+      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r));
       return 0;
     },
   };

@@ -102,7 +102,13 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
 
     // A version pushed by mistake: deleted (admin) with its bundle; an operator is refused.
     const bundle = await buildMultiBundle({ dir: join(dir, 'bundle'), keys, version: '1.0.0' });
-    assert.equal((await cli(['model', 'push', bundle.path])).code, 0);
+    const pushed = await cli(['model', 'push', bundle.path]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stdout, /^pushed audio-energy 1\.0\.0 \(/);
+    // The same bundle again is the hub's no-op (200): the CLI says so rather than "pushed".
+    const again = await cli(['model', 'push', bundle.path]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^audio-energy 1\.0\.0 is in the registry already with this bundle \(pushed \S+ by admin\); nothing changed \(/);
     const opToken = JSON.parse((await cli(['tokens', 'create', '--role', 'operator', '--json'])).stdout) as { token: string };
     const opDel = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'wrong file'], opToken.token);
     assert.equal(opDel.code, 1);

@@ -1,0 +1,20 @@
+// What `edgefleet rollout promote|pause|resume|abort|rollback` print (docs/rollouts.md "Operator actions").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Rollout } from '@edgefleet/shared';
+import { actionLine } from './remote-rollout.js';
+
+const rollout = (state: Rollout['state'], stateReason: string | null) => ({
+  id: 'ro-1a2b3c4d5e', state, stateReason, currentWave: 0, waves: [{ name: 'canary', state: 'baking' }],
+}) as unknown as Rollout;
+
+test('an action says the state it left; a rollout that answered otherwise (judged at once) says why', () => {
+  assert.equal(actionLine('resume', rollout('running', null)), 'rollout ro-1a2b3c4d5e: running, wave canary baking\n');
+  assert.equal(actionLine('pause', rollout('paused', 'look at the canary')), 'rollout ro-1a2b3c4d5e: paused\n');
+  // A failed wave resumed is judged again and pauses again: the line gives the hub's reason.
+  assert.equal(actionLine('resume', rollout('paused', 'wave canary failed its gates: output_shift 10.75 (threshold 0.2)')),
+    'rollout ro-1a2b3c4d5e: paused (wave canary failed its gates: output_shift 10.75 (threshold 0.2))\n');
+  assert.equal(actionLine('promote', rollout('rolled_back', 'wave canary failed its gates: install_success 0.5 (threshold 0.95)')),
+    'rollout ro-1a2b3c4d5e: rolled_back (wave canary failed its gates: install_success 0.5 (threshold 0.95))\n');
+  assert.equal(actionLine('rollback', rollout('rolled_back', 'undo')), 'rollout ro-1a2b3c4d5e: rolled_back\n');
+});
