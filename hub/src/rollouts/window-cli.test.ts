@@ -25,6 +25,13 @@ it('rollout create / deploy --window, shown by rollout show; bad windows are usa
     assert.equal(d.code, 0, d.err);
     assert.deepEqual(JSON.parse(d.out).window, { cron: '*/30 * * * *', durationSec: 600, timeZone: 'UTC' });
     assert.deepEqual(e.store.desired.latest('d-002')?.signed.models[0]?.maintenance, { cron: '*/30 * * * *', durationSec: 600, timeZone: 'UTC' });
+    // A misspelt tag reaches no device: created (devices may join it), with a note naming the abort.
+    const empty = await run('rollout', 'create', 'audio-energy', '2.0.0', '--tag', 'site=nrth', '--reason', 'typo');
+    assert.equal(empty.code, 0, empty.err);
+    assert.match(empty.out, /over 0 device\(s\)/);
+    assert.match(empty.err, /^note: tags site=nrth reaches no device now: .*edgefleet rollout abort ro-[0-9a-f]{10} --reason "empty target"\n$/);
+    assert.equal(show.err, '', 'no note for a rollout that reaches devices');
+    assert.equal(created.err, '');
     const bad: Array<[string, RegExp]> = [
       ['0 2 * * *', /expected "MIN HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK DURATION \[TIME_ZONE\]", e\.g\. "0 2 \* \* \* 2h Europe\/Berlin" \(got 5 parts\)/],
       ['0 2 * * * two-hours', /duration "two-hours" is not one such as 90m, 2h or 1d/],

@@ -134,6 +134,10 @@ export const rolloutCreate: Command = {
     print(ctx.stdout, optBool(args, 'json'), r, () =>
       `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
       + `follow it: edgefleet rollout show ${r.id} --watch\n`);
+    // A target reaching no device (a misspelt tag, say) is taken, since devices may join it later; say so.
+    if ((r.waves.at(-1)?.devices ?? 0) === 0) {
+      ctx.stderr.write(escapeLines(`note: ${describeTarget(target)} reaches no device now: the first wave waits for devices to join the target (gates.stuckSec then pauses it); if that was a mistake: edgefleet rollout abort ${r.id} --reason "empty target"\n`));
+    }
     return 0;
   },
 };
@@ -161,7 +165,7 @@ function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: numbe
 
 export const rolloutShow: Command = {
   summary: 'Show a rollout: waves, each gate against its threshold with sample sizes, devices (--watch: live)',
-  usage: 'ID [--watch] [--json]',
+  usage: 'ID [--watch [--interval MS]] [--json]',
   details: '--watch redraws every second until the rollout completes, is rolled back or aborted (or Ctrl-C).',
   positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
   options: {
