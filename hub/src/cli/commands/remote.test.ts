@@ -84,6 +84,12 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(first.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(0, 2));
     assert.equal(first.stderr, `more entries after #${ids[1]} not shown: edgefleet audit --limit 2 --after ${ids[1]} (or --newest N for the latest)\n`);
+    // --since a duration ago reads the same entries (all are recent); the note repeats the ISO time it meant.
+    const recent = await cli(['audit', '--since', '1h', '--limit', '2'], viewer.token);
+    assert.equal(recent.code, 0, recent.stderr);
+    assert.equal(recent.stdout, first.stdout);
+    const [, at] = /^more entries after #\d+ not shown: edgefleet audit --since (\S+) --limit 2 --after /.exec(recent.stderr) ?? [];
+    assert.ok(at !== undefined && Math.abs(Date.now() - 3_600_000 - Date.parse(at)) < 60_000, recent.stderr);
     const second = await cli(['audit', '--limit', '2', '--after', String(ids[1])], viewer.token);
     assert.deepEqual(second.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(2, 4));
     const latest = await cli(['audit', '--newest', '2', '--action', 'token.create'], viewer.token);
