@@ -21,11 +21,11 @@ export type BundleVerifier = (path: string) => Promise<VerifiedBundle>;
 
 /**
  * The hub's verifier: signatures and hashes against the trust document `trust()` returns at each push.
- * Its errors call the upload "the pushed bundle", never by the name of the file it is staged in.
+ * Its errors call the upload "pushed bundle" ("invalid pushed bundle: manifest.json: ..."), never by the name of the file it is staged in.
  */
 export function bundleVerifier(trust: () => TrustBody): BundleVerifier {
   return async (path) => {
-    const v = await verifyBundle(path, trust(), { what: 'the pushed bundle' });
+    const v = await verifyBundle(path, trust(), { what: 'pushed bundle' });
     return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
   };
 }

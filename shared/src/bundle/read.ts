@@ -103,7 +103,7 @@ async function withBundle<T>(path: string, fn: (fh: FileHandle, what: string) =>
 export interface ReadBundleOptions {
   /** Hash every listed file (default true). Without it only structure, sizes and the manifest are checked. */
   verifyFiles?: boolean;
-  /** How errors name the bundle before its manifest is read (default "bundle FILE.efb"; the hub's is "the pushed bundle", not its staging file). */
+  /** How errors name the bundle before its manifest is read (default "bundle FILE.efb"; the hub's is "pushed bundle", not its staging file). */
   what?: string;
 }
 
