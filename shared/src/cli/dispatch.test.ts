@@ -88,11 +88,12 @@ test('--help at every level prints help on stdout and exits 0', async () => {
 test('usage errors name the problem, show usage and exit 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /no command given/],
-    [['modle'], /unknown command "modle"/],
+    [['modle'], /unknown command "modle"; did you mean "model"\?/],
     [['model'], /"model" needs a command/],
-    [['model', 'pak'], /unknown command "model pak"/],
+    [['model', 'pak'], /unknown command "model pak"; did you mean "model pack"\?/],
     [['model', 'pack', '--model', 'x.onnx'], /missing required option --manifest/],
-    [['model', 'pack', '--manifest', 'm', '--model', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['model', 'pack', '--manifest', 'm', '--model', 'x', '--bogus'], /Unknown option '--bogus'\n/],
+    [['model', 'pack', '--manifest', 'm', '--modle', 'x'], /Unknown option '--modle'; did you mean --model\?/],
     [['model', 'pack', '--manifest'], /--manifest/],
     [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest given more than once/],
     [['model', 'verify', '--trust', 't'], /missing BUNDLE/],

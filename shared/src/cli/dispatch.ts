@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { toAppError } from '../errors.js';
 import { escapeText } from '../text.js';
+import { closest } from './suggest.js';
 import {
   ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
 } from './command.js';
@@ -138,8 +139,11 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
       throw new UsageError(`--${name!} ${value === undefined ? 'value' : JSON.stringify(value)} starts with a dash, so it reads as an option: expected a value after --${name!}; write --${name!}=${value ?? '-VALUE'} to pass one that starts with a dash`);
     }
     // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want;
-    // one line (a message is printed escaped: a newline would show as a literal \n).
-    throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' '));
+    // one line (a message is printed escaped: a newline would show as a literal \n). A mistyped option
+    // gets the one it most likely meant.
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(message);
+    const meant = unknown ? closest(unknown[1]!, Object.keys(cmd.options)) : undefined;
+    throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ') + (meant ? `; did you mean --${meant}?` : ''));
   }
   for (const [n, o] of Object.entries(cmd.options)) {
     const v = parsed.values[n];
@@ -196,7 +200,11 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
   if (args[0] === 'help') args = [...args.slice(1), '--help'];
   const r = resolveCommand(table, args);
   if (r.kind === 'unknown') {
-    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"`, groupHelp(program, r.words.slice(0, -1)), program.name);
+    const above = r.words.slice(0, -1);
+    const next = Object.keys(table).filter((k) => startsWithWords(k, above)).map((k) => k.split(' ')[above.length] ?? '').filter(Boolean);
+    const meant = closest(r.words.at(-1) ?? '', next);
+    const hint = meant ? `; did you mean "${[...above, meant].join(' ')}"?` : '';
+    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"${hint}`, groupHelp(program, above), program.name);
   }
   if (r.kind === 'group') {
     const help = groupHelp(program, r.prefix);

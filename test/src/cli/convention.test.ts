@@ -91,7 +91,7 @@ describe('the command-line convention', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-cli-conv-'));
     try {
       const cases: Array<[string, string[], number, RegExp]> = [
-        ['hub/src/cli/main.ts', ['modle', 'pack'], 2, /^error \[BAD_REQUEST\]: unknown command "modle"\nusage: edgefleet <command>/],
+        ['hub/src/cli/main.ts', ['modle', 'pack'], 2, /^error \[BAD_REQUEST\]: unknown command "modle"; did you mean "model"\?\nusage: edgefleet <command>/],
         ['hub/src/cli/main.ts', ['keys', 'generate', '--role', 'root'], 2, /^error \[BAD_REQUEST\]: missing required option --out\nusage: edgefleet keys generate /],
         ['hub/src/cli/main.ts', ['model', 'inspect', join(dir, 'none.efb')], 1, /^error \[[A-Z_]+\]: .*none\.efb/],
         ['hub/src/cli/main.ts', ['rollout', 'create', 'm', '1.0.0', '--all', '--wave', 'canary', '--reason', 'r'], 2, /^error \[BAD_REQUEST\]: --wave canary: expected NAME:PERCENT%\[:bake=DURATION\]\[:min=N\]/],
