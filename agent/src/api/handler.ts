@@ -46,7 +46,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const binaryHeader = req.headers[HEADER_LENGTH];
     const ct = req.headers['content-type'];
     if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
+      // Binary tensor data sent without its header is refused naming the header, not only the type.
+      const why = binaryHeader === undefined && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
     }
     refuseContentEncoding(req.headers['content-encoding']);
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
