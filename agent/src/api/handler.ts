@@ -138,10 +138,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       }
       parsed = head;
     }
-    const binary = binaryOutputs(parsed);
+    // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
+    let binary: ((name: string) => boolean) | undefined;
+    const started = core.start(name, version, parsed, t0, (b) => {
+      binary = binaryOutputs(b);
+      if (binaryHeader === undefined) refuseUnframedBinary(b);
+      else attachBinary(b, body.subarray(jsonBytes));
+    });
     // The body and the parsed JSON are garbage from here: the answer's callbacks (answer()) hold neither,
     // so a request waiting for its run holds only its tensors, which the request budget counts (budget.ts).
-    answer(res, core.start(name, version, parsed, t0, binaryHeader === undefined ? refuseUnframedBinary : (b) => attachBinary(b, body.subarray(jsonBytes))), binary, t0);
+    answer(res, started, binary, t0);
   }
 
   function answer(res: ServerResponse, started: InferStarted, binary: ((name: string) => boolean) | undefined, t0: number): void {
