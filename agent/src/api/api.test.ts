@@ -67,6 +67,7 @@ describe('local API', () => {
     // The model's metadata shows -1 for a free dimension; a request copying it is told to send a size.
     ['-1 copied from the metadata', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4], data: [1, 2, 3, 4] }] }, 400,
       /^input "input": shape \[-1, 4\] has -1 at index 0: expected the sizes of the data sent, e\.g\. \[1, 4\] \(a -1 in the model's shape \[-1, 4\] means any size there, not a size to send\)$/],
+    ['a negative size', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, -4], data: [1, 2, 3, 4] }] }, 400, /^input "input": shape \[1, -4\] has -4 at index 1: expected the sizes of the data sent, e\.g\. \[1, 4\]$/],
     ['missing datatype', '/v2/models/mlp/infer', { inputs: [{ name: 'input', shape: [1, 4], data: [1, 2, 3, 4] }] }, 400, /^input "input": missing "datatype": expected "FP32"$/],
     ['missing shape', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', data: [1, 2, 3, 4] }] }, 400, /^input "input": missing "shape": expected \[-1, 4\] \(-1 is free\)$/],
     ['data as an object', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: { a: 1 } }] }, 400, /^input "input": "data" is an object: expected an array of 4 values \(flat, or nested as shape \[1, 4\]\)$/],

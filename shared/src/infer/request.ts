@@ -127,7 +127,8 @@ function badShape(name: string, shape: unknown, spec: TensorSpec): never {
   const at = Array.isArray(shape) ? shape.findIndex((d) => typeof d === 'number' && d < 0) : -1;
   if (at >= 0) {
     const example = shapeText(spec.shape.map((d) => (d === -1 ? 1 : d)));
-    return bad(`input "${name}": shape ${shapeValueText(shape)} has ${(shape as number[])[at]} at index ${at}: expected the sizes of the data sent, e.g. ${example} (a -1 in the model's shape ${shapeText(spec.shape)} means any size there, not a size to send)`);
+    const free = spec.shape[at] === -1 ? ` (a -1 in the model's shape ${shapeText(spec.shape)} means any size there, not a size to send)` : '';
+    return bad(`input "${name}": shape ${shapeValueText(shape)} has ${(shape as number[])[at]} at index ${at}: expected the sizes of the data sent, e.g. ${example}${free}`);
   }
   return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
 }
