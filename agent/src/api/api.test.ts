@@ -73,6 +73,7 @@ describe('local API', () => {
     ['data as an object', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: { a: 1 } }] }, 400, /^input "input": "data" is an object: expected an array of 4 values \(flat, or nested as shape \[1, 4\]\)$/],
     ['no inputs array', '/v2/models/mlp/infer', { foo: 1 }, 400, /request inputs: expected an array/],
     ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
+    ['JSON after a byte order mark', '/v2/models/mlp/infer', `\uFEFF${JSON.stringify(row([1, 2, 3, 4]))}`, 400, /^request body is not JSON \(it starts with a UTF-8 byte order mark, EF BB BF\): expected/],
   ];
   for (const [what, path, body, status, re] of cases) {
     it(`refuses ${what} with ${status} naming the problem`, async () => {

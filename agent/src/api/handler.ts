@@ -134,7 +134,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
       const head = binaryHeader === undefined ? leadingJson(body) : undefined;
       if (binaryInput(head) === undefined) {
-        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
+        // A byte order mark (as some Windows editors save files) is invisible in the parser's message: name it.
+        const why = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 'it starts with a UTF-8 byte order mark, EF BB BF' : (err as Error).message;
+        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
       }
       parsed = head;
     }
