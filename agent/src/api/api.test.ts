@@ -62,10 +62,18 @@ describe('local API', () => {
     ['shape vs manifest', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] }, 400, /input "input": shape \[1, 5\].*expected \[-1, 4\]/],
     ['shape vs data length', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4] }] }, 400, /input "input": data has 4 values but shape \[2, 4\] needs 8/],
     ['non-number value', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 'a', 3, 4] }] }, 400, /input "input": data\[1\] is the string "a": expected a number/],
-    ['non-finite value', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 'NaN', 3, 4] }] }, 400, /input "input": data\[1\]/],
-    ['overflowing value', '/v2/models/mlp/infer', '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[1,1e999,3,4]}]}', 400, /input "input": data\[1\] is not finite/],
+    ['non-finite value', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 'NaN', 3, 4] }] }, 400, /^input "input": data\[1\] is the string "NaN": expected a finite number \(FP32\); NaN and infinities are taken only with allowNonFinite on$/],
+    ['overflowing value', '/v2/models/mlp/infer', '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[1,1e999,3,4]}]}', 400, /input "input": data\[1\] is not finite: expected a finite number \(FP32\); NaN and infinities are taken only with allowNonFinite on$/],
+    // The model's metadata shows -1 for a free dimension; a request copying it is told to send a size.
+    ['-1 copied from the metadata', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4], data: [1, 2, 3, 4] }] }, 400,
+      /^input "input": shape \[-1, 4\] has -1 at index 0: expected the sizes of the data sent, e\.g\. \[1, 4\] \(a -1 in the model's shape \[-1, 4\] means any size there, not a size to send\)$/],
+    ['a negative size', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, -4], data: [1, 2, 3, 4] }] }, 400, /^input "input": shape \[1, -4\] has -4 at index 1: expected the sizes of the data sent, e\.g\. \[1, 4\]$/],
+    ['missing datatype', '/v2/models/mlp/infer', { inputs: [{ name: 'input', shape: [1, 4], data: [1, 2, 3, 4] }] }, 400, /^input "input": missing "datatype": expected "FP32"$/],
+    ['missing shape', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', data: [1, 2, 3, 4] }] }, 400, /^input "input": missing "shape": expected \[-1, 4\] \(-1 is free\)$/],
+    ['data as an object', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: { a: 1 } }] }, 400, /^input "input": "data" is an object: expected an array of 4 values \(flat, or nested as shape \[1, 4\]\)$/],
     ['no inputs array', '/v2/models/mlp/infer', { foo: 1 }, 400, /request inputs: expected an array/],
     ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
+    ['JSON after a byte order mark', '/v2/models/mlp/infer', `\uFEFF${JSON.stringify(row([1, 2, 3, 4]))}`, 400, /^request body is not JSON \(it starts with a UTF-8 byte order mark, EF BB BF\): expected/],
   ];
   for (const [what, path, body, status, re] of cases) {
     it(`refuses ${what} with ${status} naming the problem`, async () => {
@@ -75,6 +83,16 @@ describe('local API', () => {
       assert.match(r.json.error, re);
     });
   }
+
+  it('refuses binary tensor data sent without Inference-Header-Content-Length with 415 naming the header', async () => {
+    const body = Buffer.concat([Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }] })), Buffer.alloc(16)]);
+    const r = await fetch(`${base}/v2/models/mlp/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+    assert.equal(r.status, 415);
+    assert.deepEqual(await r.json(), {
+      error: 'Content-Type "application/octet-stream" is not accepted without Inference-Header-Content-Length (binary tensor data needs that header): expected "application/json"',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
 
   it('refuses a body over the limit with 413', async () => {
     const r = await req(base, 'POST', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: new Array(3000).fill(1) }] });

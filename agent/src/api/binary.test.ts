@@ -1,7 +1,8 @@
 // The binary tensor data extension on REST against a real agent: binary and JSON
 // requests give identical outputs (the example MLP and the multi-input model with
 // an INT64 scalar), binary outputs decode to the JSON ones, and a wrong
-// binary_data_size or a truncated body is a 400 naming the tensor.
+// binary_data_size or a truncated body is a 400 naming the tensor, and so is a binary
+// output flag that is not a boolean.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -105,6 +106,25 @@ describe('local API: binary tensor data (REST)', () => {
     const broken = await req(agent.url, 'POST', '/v2/models/mlp/infer', '{"inputs": [}');
     assert.equal(broken.json.code, 'BAD_REQUEST');
     assert.match(broken.json.error, /request body is not JSON/);
+  });
+
+  it('refuses a binary output flag that is not true or false, naming it, on JSON and binary requests', async () => {
+    const row = { name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] };
+    const invalid = async () => Number(/edgefleet_agent_requests_total\{model="mlp",version="1\.0\.0",outcome="INVALID_INPUT"\} (\d+)/.exec((await req(agent.url, 'GET', '/metrics')).text)?.[1] ?? 0);
+    const before = await invalid();
+    const all = await req(agent.url, 'POST', '/v2/models/mlp/infer', { inputs: [row], parameters: { binary_data_output: 'true' } });
+    assert.equal(all.status, 400, all.text);
+    assert.deepEqual(all.json, { error: 'parameters.binary_data_output is a string: expected true or false', code: 'INVALID_INPUT' });
+    const one = await binaryPost(agent.url, '/v2/models/mlp/infer', {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }], outputs: [{ name: 'output', parameters: { binary_data: 1 } }],
+    }, [f32([1, 2, 3, 4])]);
+    assert.equal(one.status, 400);
+    assert.deepEqual(one.json, { error: 'output "output": parameters.binary_data is a number: expected true or false', code: 'INVALID_INPUT' });
+    // Counted like any invalid input (inside validation), not only answered.
+    assert.equal(await invalid(), before + 2);
+    const off = await req(agent.url, 'POST', '/v2/models/mlp/infer', { inputs: [row], parameters: { binary_data_output: false } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(off.headers.get('content-type'), 'application/json');
   });
 
   it('refuses bytes left over and a header length past the body', async () => {

@@ -98,14 +98,23 @@ export function leadingJson(body: Buffer): unknown {
   return undefined;
 }
 
-/** Which outputs go back as binary data, or undefined for none (a plain JSON answer). */
+/**
+ * Which outputs go back as binary data, or undefined for none (a plain JSON answer). A flag that is not
+ * true or false (`"true"`, 1) is refused naming it, not taken for false: the app would get JSON it did
+ * not ask for. Called inside validation (handler.ts), so a refusal is counted like any invalid request.
+ */
 export function binaryOutputs(body: unknown): ((name: string) => boolean) | undefined {
   if (!isObj(body)) return undefined;
-  const all = isObj(body.parameters) && body.parameters.binary_data_output === true;
+  const flag = isObj(body.parameters) ? body.parameters.binary_data_output : undefined;
+  if (flag !== undefined && typeof flag !== 'boolean') bad(`parameters.binary_data_output is ${typeof flag === 'object' ? 'an object or null' : `a ${typeof flag}`}: expected true or false`);
+  const all = flag === true;
   let per: Map<string, boolean> | undefined;
   if (Array.isArray(body.outputs)) {
     for (const o of body.outputs as unknown[]) {
-      if (isObj(o) && typeof o.name === 'string' && isObj(o.parameters) && typeof o.parameters.binary_data === 'boolean') (per ??= new Map()).set(o.name, o.parameters.binary_data);
+      if (!isObj(o) || typeof o.name !== 'string' || !isObj(o.parameters) || o.parameters.binary_data === undefined) continue;
+      const b = o.parameters.binary_data;
+      if (typeof b !== 'boolean') bad(`output "${o.name}": parameters.binary_data is ${typeof b === 'object' ? 'an object or null' : `a ${typeof b}`}: expected true or false`);
+      (per ??= new Map()).set(o.name, b);
     }
   }
   if (!all && !(per && [...per.values()].includes(true))) return undefined;

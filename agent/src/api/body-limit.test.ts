@@ -1,12 +1,15 @@
 // A body larger than the request budget (api.maxInflightBodyBytes) can never be read, whatever else is
 // held: it is refused as too large (413), not as overloaded (503 with Retry-After, which a client would
-// retry forever), whether it declares its size or arrives chunked.
+// retry forever), whether it declares its size or arrives chunked; a client that waits for 100-continue
+// gets the refusal instead of an invitation to send.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { waitFor } from '@edgefleet/examples/fleet';
 import type { Agent } from '../agent.js';
 import { makeKit, mlpBundle, startAgent, type Kit } from '../testing.js';
+import { openRaw, parseReply } from './raw-client.js';
 
 const MAX_BODY = 4096;
 const BUDGET = 1024;
@@ -65,5 +68,28 @@ describe('a body over the request budget', () => {
   it('a body within both bounds is read and judged on what it says', async () => {
     const r = await post(port, Buffer.from('{"inputs":[]}'), false);
     assert.equal(r.status, 400, r.error);
+  });
+
+  it('answers Expect: 100-continue with the refusal, not 100, for a body it would not read; with 100 for one it reads', async () => {
+    const head = (length: number) => `POST /v2/models/mlp/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nexpect: 100-continue\r\n\r\n`;
+    const big = await openRaw(port);
+    try {
+      await big.write(head(2000));
+      const reply = await waitFor('the refusal', () => parseReply(big.received()), { timeoutMs: 5_000, intervalMs: 10 });
+      assert.equal(reply.status, 413, big.received());
+      assert.doesNotMatch(big.received(), /100 Continue/);
+    } finally {
+      big.destroy();
+    }
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    const ok = await openRaw(port);
+    try {
+      await ok.write(head(Buffer.byteLength(body)));
+      await waitFor('100 Continue', () => ok.received().startsWith('HTTP/1.1 100 Continue\r\n\r\n'), { timeoutMs: 5_000, intervalMs: 10 });
+      await ok.write(body);
+      await waitFor('the answer', () => /HTTP\/1\.1 200 [^]*"outputs"/.test(ok.received()), { timeoutMs: 5_000, intervalMs: 10 });
+    } finally {
+      ok.destroy();
+    }
   });
 });

@@ -112,7 +112,7 @@ export class InferCore {
     let held = 0;
     try {
       prepare?.(body);
-      request = validateInferRequest(body, v.manifest.io, { allowNonFinite: this.deps.allowNonFinite });
+      request = validateInferRequest(body, v.manifest.io, { allowNonFinite: this.deps.allowNonFinite, nonFiniteSetting: 'allowNonFinite' });
       const n = tensorBytes(request.inputs);
       budget.holdTensors(n);
       held = n;

@@ -46,7 +46,9 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const binaryHeader = req.headers[HEADER_LENGTH];
     const ct = req.headers['content-type'];
     if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
+      // Binary tensor data sent without its header is refused naming the header, not only the type.
+      const why = binaryHeader === undefined && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
     }
     refuseContentEncoding(req.headers['content-encoding']);
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
@@ -132,14 +134,22 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
       const head = binaryHeader === undefined ? leadingJson(body) : undefined;
       if (binaryInput(head) === undefined) {
-        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${(err as Error).message}): expected {"inputs": [{name, shape, datatype, data}]}`);
+        // A byte order mark (as some Windows editors save files) is invisible in the parser's message: name it.
+        const why = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 'it starts with a UTF-8 byte order mark, EF BB BF' : (err as Error).message;
+        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
       }
       parsed = head;
     }
-    const binary = binaryOutputs(parsed);
+    // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
+    let binary: ((name: string) => boolean) | undefined;
+    const started = core.start(name, version, parsed, t0, (b) => {
+      binary = binaryOutputs(b);
+      if (binaryHeader === undefined) refuseUnframedBinary(b);
+      else attachBinary(b, body.subarray(jsonBytes));
+    });
     // The body and the parsed JSON are garbage from here: the answer's callbacks (answer()) hold neither,
     // so a request waiting for its run holds only its tensors, which the request budget counts (budget.ts).
-    answer(res, core.start(name, version, parsed, t0, binaryHeader === undefined ? refuseUnframedBinary : (b) => attachBinary(b, body.subarray(jsonBytes))), binary, t0);
+    answer(res, started, binary, t0);
   }
 
   function answer(res: ServerResponse, started: InferStarted, binary: ((name: string) => boolean) | undefined, t0: number): void {

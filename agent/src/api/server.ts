@@ -54,6 +54,13 @@ export class ApiServer {
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
     }, this.handler);
     server.maxConnections = o.maxConnections;
+    // A client that sends `Expect: 100-continue` (curl does for large bodies) is told to send its body
+    // only once the handler has not refused the request from its headers (413, 415, 404, 503 are
+    // answered before the body is read, docs/agent.md "Limits"), instead of node's 100 before every one.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.handler(req, res);
+      if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
       if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {

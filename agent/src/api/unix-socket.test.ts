@@ -8,8 +8,9 @@ import { chmodSync, existsSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import type { Agent } from '../agent.js';
-import { makeKit, mlpBundle, startAgent, type Kit } from '../testing.js';
+import { pino } from 'pino';
+import { createAgent, type Agent } from '../agent.js';
+import { makeKit, mlpBundle, startAgent, testConfig, type Kit } from '../testing.js';
 import { oipClient } from './grpc/client.js';
 import { groupId } from './unix-socket.js';
 
@@ -92,6 +93,21 @@ describe('local API on Unix sockets', () => {
     const file = join(kit.dir, 'stale-marker');
     await assert.rejects(startAgent(join(kit.dir, 'data3'), { api: { host: '127.0.0.1', port: 0, socket: file } }), /exists and is not a socket/);
     assert.ok(existsSync(file));
+  });
+
+  it('names a socket directory that does not exist (libuv says EACCES for it)', async () => {
+    const missing = join(kit.dir, 'no-such-dir');
+    await assert.rejects(startAgent(join(kit.dir, 'data4'), { api: { host: '127.0.0.1', port: 0, socket: join(missing, 'a.sock') } }), (err: Error) => {
+      assert.equal(err.message, `api.socket ${missing}/a.sock: cannot listen (directory ${missing} does not exist): expected a path in a directory the agent may write (under the systemd unit: /run/edgefleet)`);
+      return true;
+    });
+    const g = createAgent(testConfig(join(kit.dir, 'data5'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0, socket: join(missing, 'g.sock') } } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    try {
+      await assert.rejects(g.start(), /api\.grpc\.socket .*: cannot listen \(directory .*no-such-dir does not exist\)/);
+      assert.throws(() => g.grpcAddress, /not listening/, 'the gRPC TCP listener opened before the socket failed is closed');
+    } finally {
+      await g.stop();
+    }
   });
 
   it('takes api.socketGroup as a name or a gid, and names an unknown group', () => {

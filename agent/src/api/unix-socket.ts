@@ -3,7 +3,8 @@
 // agent on the box is decided by file permissions. A socket file left by a
 // crash is replaced; a socket another live process listens on never is, and
 // a path that is not a socket is never removed. Removed on stop.
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
 
@@ -97,7 +98,10 @@ export class UnixListener {
         });
       });
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `${what} ${path}: cannot listen (${(err as Error).message}): expected a path in a directory the agent may write (under the systemd unit: /run/edgefleet)`, { cause: err });
+      // libuv reports a directory that does not exist as EACCES ("permission denied"): say which it is.
+      const dir = dirname(path);
+      const why = existsSync(dir) ? (err as Error).message : `directory ${dir} does not exist`;
+      throw new AppError('CONFIG_INVALID', `${what} ${path}: cannot listen (${why}): expected a path in a directory the agent may write (under the systemd unit: /run/edgefleet)`, { cause: err });
     } finally {
       process.umask(umask);
     }

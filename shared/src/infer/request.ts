@@ -42,6 +42,15 @@ const INT_RANGE: Record<string, [number, number]> = {
  */
 const BIG_RANGE: Record<string, [bigint, bigint]> = { INT64: [-(2n ** 63n), 2n ** 63n - 1n], UINT64: [0n, 2n ** 64n - 1n] };
 
+export interface FiniteOpts {
+  allowNonFinite: boolean;
+  /** The setting that would take NaN and infinities, named when one is refused (the agent's `allowNonFinite`). */
+  nonFiniteSetting?: string | undefined;
+}
+
+/** What a message on a refused NaN or infinity adds: the setting that would take it, when there is one. */
+const offHint = (o: FiniteOpts): string => (o.nonFiniteSetting === undefined ? '' : `; NaN and infinities are taken only with ${o.nonFiniteSetting} on`);
+
 /** A UTF-16 surrogate not paired with another: a string with one has no UTF-8 encoding. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -50,7 +59,7 @@ function isObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** Validates a parsed JSON body against the manifest io and returns typed tensors. */
-export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { allowNonFinite: boolean }): InferRequest {
+export function validateInferRequest(body: unknown, io: Manifest['io'], opts: FiniteOpts): InferRequest {
   if (!isObject(body)) return bad('request body: expected a JSON object {"inputs": [...]}');
   let id: string | undefined;
   if (body.id !== undefined) {
@@ -83,7 +92,7 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: { 
   for (const spec of specs) {
     const t = byName !== undefined ? byName.get(spec.name) : single !== undefined && single.name === spec.name ? single : undefined;
     if (!t) return bad(`missing input "${spec.name}": expected inputs ${expectedNames(io)}`);
-    out.push(validateTensor(t, spec, opts.allowNonFinite));
+    out.push(validateTensor(t, spec, opts));
   }
   let outputs: string[] | undefined;
   if (body.outputs !== undefined) {
@@ -109,17 +118,33 @@ function wantShape(spec: TensorSpec): string {
   return `${shapeText(spec.shape)}${spec.shape.includes(-1) ? ' (-1 is free)' : ''}`;
 }
 
-function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFinite: boolean): OipTensor {
+/**
+ * A shape that is not a list of sizes. A -1 is what the model's metadata shows for a free dimension:
+ * a request sends the size its data has there instead, which the message says.
+ */
+function badShape(name: string, shape: unknown, spec: TensorSpec): never {
+  if (shape === undefined) return bad(`input "${name}": missing "shape": expected ${wantShape(spec)}`);
+  const at = Array.isArray(shape) ? shape.findIndex((d) => typeof d === 'number' && d < 0) : -1;
+  if (at >= 0) {
+    const example = shapeText(spec.shape.map((d) => (d === -1 ? 1 : d)));
+    const free = spec.shape[at] === -1 ? ` (a -1 in the model's shape ${shapeText(spec.shape)} means any size there, not a size to send)` : '';
+    return bad(`input "${name}": shape ${shapeValueText(shape)} has ${(shape as number[])[at]} at index ${at}: expected the sizes of the data sent, e.g. ${example}${free}`);
+  }
+  return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+}
+
+function validateTensor(t: Record<string, unknown>, spec: TensorSpec, opts: FiniteOpts): OipTensor {
   const name = spec.name;
   if (t.datatype !== spec.datatype) {
+    if (t.datatype === undefined) bad(`input "${name}": missing "datatype": expected "${spec.datatype}"`);
     bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
   }
   const shape = t.shape;
-  if (!Array.isArray(shape)) return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+  if (!Array.isArray(shape)) return badShape(name, shape, spec);
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
-    if (!Number.isInteger(d) || (d as number) < 0) return bad(`input "${name}": shape ${shapeValueText(shape)} is not a list of non-negative integers: expected ${wantShape(spec)}`);
+    if (!Number.isInteger(d) || (d as number) < 0) return badShape(name, shape, spec);
     n *= d as number;
   }
   let matches = shape.length === spec.shape.length;
@@ -129,17 +154,21 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, allowNonFi
   }
   if (!matches) bad(`input "${name}": shape ${shapeText(shape)} does not match the model: expected ${wantShape(spec)}`);
   const bytes = (t as { [RAW_DATA]?: Uint8Array })[RAW_DATA];
-  if (bytes !== undefined) return { name, datatype: spec.datatype, shape: shape as number[], data: fromRaw(bytes, t.data, spec, n, shape as number[], allowNonFinite) };
+  if (bytes !== undefined) return { name, datatype: spec.datatype, shape: shape as number[], data: fromRaw(bytes, t.data, spec, n, shape as number[], opts) };
   const raw = t.data;
-  const flat: unknown[] = !Array.isArray(raw) ? (raw === undefined ? bad(`input "${name}": missing "data": expected ${n} values`) : [raw]) : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, shape as number[], name) : raw;
+  // A lone scalar stands for a one-value list; an object is not data.
+  if (!Array.isArray(raw) && (raw === undefined || typeof raw === 'object')) {
+    bad(`input "${name}": ${raw === undefined ? 'missing "data"' : `"data" is ${describe(raw)}`}: expected an array of ${n} values (flat, or nested as shape ${shapeText(shape)})`);
+  }
+  const flat: unknown[] = !Array.isArray(raw) ? [raw] : raw.length > 0 && Array.isArray(raw[0]) ? flatten(raw, shape as number[], name) : raw;
   if (flat.length !== n) {
     bad(`input "${name}": data has ${flat.length} values but shape ${shapeText(shape)} needs ${n}`);
   }
-  return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, allowNonFinite) };
+  return { name, datatype: spec.datatype, shape: shape as number[], data: fill(flat, spec, opts) };
 }
 
 /** Raw bytes as tensor data, with the checks fill() makes on JSON values that raw bytes can fail. */
-function fromRaw(bytes: Uint8Array, data: unknown, spec: TensorSpec, n: number, shape: number[], allowNonFinite: boolean): TensorData {
+function fromRaw(bytes: Uint8Array, data: unknown, spec: TensorSpec, n: number, shape: number[], opts: FiniteOpts): TensorData {
   const name = spec.name;
   if (data !== undefined) bad(`input "${name}": has both "data" and binary data: expected one of them`);
   let out: TensorData;
@@ -149,8 +178,8 @@ function fromRaw(bytes: Uint8Array, data: unknown, spec: TensorSpec, n: number, 
     if (err instanceof RawDataError) return bad(`input "${name}": ${err.message}`);
     throw err;
   }
-  if ((out instanceof Float32Array || out instanceof Float64Array) && !allowNonFinite) {
-    for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) bad(`input "${name}": data[${i}] is not finite: expected a finite number (${spec.datatype})`);
+  if ((out instanceof Float32Array || out instanceof Float64Array) && !opts.allowNonFinite) {
+    for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) bad(`input "${name}": data[${i}] is not finite: expected a finite number (${spec.datatype})${offHint(opts)}`);
   } else if (spec.datatype === 'BOOL') {
     const a = out as Uint8Array;
     for (let i = 0; i < n; i++) if (a[i]! > 1) bad(`input "${name}": data[${i}] is the byte ${a[i]!}: expected 0 or 1 (BOOL)`);
@@ -187,12 +216,13 @@ function walk(x: unknown[], depth: number, shape: number[], name: string, at: st
  * range (integers in range, FP32 that does not overflow, BOOL as true/false, BYTES as text); the batch
  * job uses it too, so a file row is held to what a request is. Throws INVALID_INPUT naming the value.
  */
-export function tensorData(flat: unknown[], spec: TensorSpec, opts: { allowNonFinite: boolean }): OipTensor['data'] {
-  return fill(flat, spec, opts.allowNonFinite);
+export function tensorData(flat: unknown[], spec: TensorSpec, opts: FiniteOpts): OipTensor['data'] {
+  return fill(flat, spec, opts);
 }
 
-function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTensor['data'] {
+function fill(flat: unknown[], spec: TensorSpec, opts: FiniteOpts): OipTensor['data'] {
   const { name, datatype } = spec;
+  const allowNonFinite = opts.allowNonFinite;
   const n = flat.length;
   if (datatype === 'BYTES') {
     const s = new Array<string>(n);
@@ -213,10 +243,11 @@ function fill(flat: unknown[], spec: TensorSpec, allowNonFinite: boolean): OipTe
     for (let i = 0; i < n; i++) {
       let v = flat[i];
       if (typeof v !== 'number') {
-        if (allowNonFinite && (v === 'NaN' || v === 'Infinity' || v === '-Infinity')) v = Number(v);
-        else bad(`input "${name}": data[${i}] is ${describe(v)}: expected a number (${datatype})`);
+        const nonFinite = v === 'NaN' || v === 'Infinity' || v === '-Infinity';
+        if (allowNonFinite && nonFinite) v = Number(v);
+        else bad(`input "${name}": data[${i}] is ${describe(v)}: expected a ${nonFinite ? `finite number (${datatype})${offHint(opts)}` : `number (${datatype})`}`);
       } else if (!Number.isFinite(v) && !allowNonFinite) {
-        bad(`input "${name}": data[${i}] is not finite: expected a finite number (${datatype})`);
+        bad(`input "${name}": data[${i}] is not finite: expected a finite number (${datatype})${offHint(opts)}`);
       }
       a[i] = v as number;
     }
@@ -267,6 +298,6 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
   if (typeof v === 'number') return String(v);
   if (typeof v === 'bigint') return `the BigInt ${v}`;
-  return typeof v;
+  return typeof v === 'object' ? 'an object' : typeof v;
 }
 

@@ -118,8 +118,16 @@ export class GrpcApi {
     this.tcp = tcp;
     if (o.socket !== undefined) {
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.grpc.socket' }, inject);
+      try {
+        await unix.start();
+      } catch (err) {
+        // As the REST server does (../server.ts): a start that fails leaves no listener behind.
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        this.tcp = undefined;
+        this.server = undefined;
+        throw err;
+      }
       this.unix = unix;
-      await unix.start();
     }
   }
 
