@@ -109,6 +109,23 @@ export function isOctetStream(contentType: string | undefined): boolean {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/octet-stream';
 }
 
+/**
+ * An infer request's Content-Type: JSON, or with Inference-Header-Content-Length (`binary`) JSON or
+ * octet-stream. Binary tensor data sent without that header is refused naming the header, not only the type.
+ */
+export function refuseMediaType(ct: string | undefined, binary: boolean): void {
+  if (binary ? isJson(ct) || isOctetStream(ct) : isJson(ct)) return;
+  const why = !binary && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binary ? ' or "application/octet-stream" (with Inference-Header-Content-Length)' : ''}`);
+}
+
+/** The error for a request body (or, with binary data, its JSON header) that does not parse as JSON. */
+export function notJson(body: Buffer, err: unknown, binary: boolean): AppError {
+  // A byte order mark (as some Windows editors save files) is invisible in the parser's message: name it.
+  const why = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 'it starts with a UTF-8 byte order mark, EF BB BF' : (err as Error).message;
+  return new AppError('BAD_REQUEST', `request ${binary ? 'header' : 'body'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
+}
+
 export function decodeSegment(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);

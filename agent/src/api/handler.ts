@@ -12,7 +12,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, isOctetStream, refuseContentEncoding } from './guards.js';
+import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -44,12 +44,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const t0 = performance.now();
     // Everything that can refuse the request without its body does so before reading a byte of it.
     const binaryHeader = req.headers[HEADER_LENGTH];
-    const ct = req.headers['content-type'];
-    if (binaryHeader === undefined ? !isJson(ct) : !isJson(ct) && !isOctetStream(ct)) {
-      // Binary tensor data sent without its header is refused naming the header, not only the type.
-      const why = binaryHeader === undefined && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binaryHeader === undefined ? '' : ' or "application/octet-stream" (with Inference-Header-Content-Length)'}`);
-    }
+    refuseMediaType(req.headers['content-type'], binaryHeader !== undefined);
     refuseContentEncoding(req.headers['content-encoding']);
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
     const limit = Math.min(deps.maxBodyBytes, budget.limit);
@@ -133,11 +128,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     } catch (err) {
       // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
       const head = binaryHeader === undefined ? leadingJson(body) : undefined;
-      if (binaryInput(head) === undefined) {
-        // A byte order mark (as some Windows editors save files) is invisible in the parser's message: name it.
-        const why = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 'it starts with a UTF-8 byte order mark, EF BB BF' : (err as Error).message;
-        throw new AppError('BAD_REQUEST', `request ${binaryHeader === undefined ? 'body' : 'header'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
-      }
+      if (binaryInput(head) === undefined) throw notJson(body, err, binaryHeader !== undefined);
       parsed = head;
     }
     // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
