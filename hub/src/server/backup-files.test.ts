@@ -4,7 +4,7 @@
 // hub.db-shm beside it; the restored hub.db goes back to WAL when a hub opens it.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -56,4 +56,26 @@ it('a backup holds backup.json and the files it lists, nothing else, also after 
   } finally {
     store.close();
   }
+});
+
+// docs/operations.md "Backup and restore": root restores into the data dir the unit's user owns; the hub
+// running as that user must be able to read every restored file.
+it('restored as root into a data dir another user owns, every restored file gets that owner', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+  const data = join(dir, 'hub-owned');
+  Store.open(data, HUB_MIGRATIONS).close();
+  const out = join(dir, 'backup-owned');
+  assert.equal((await hubCli(['backup', '--data-dir', data, '--out', out])).code, 0);
+  const target = join(dir, 'restored-owned');
+  mkdirSync(target, { mode: 0o700 });
+  const uid = 65534; // nobody
+  chmodSync(dir, 0o755); // mkdtemp's 0700 would keep that user out of the tree below
+  chownSync(target, uid, uid);
+  const r = await hubCli(['restore', '--from', out, '--data-dir', target]);
+  assert.equal(r.code, 0, r.stderr);
+  const paths = ['', ...filesUnder(target)];
+  assert.ok(paths.includes('hub.db'));
+  for (const rel of paths) assert.deepEqual([rel, statSync(join(target, rel)).uid, statSync(join(target, rel)).gid], [rel, uid, uid]);
+  const fresh = join(dir, 'restored-root');
+  assert.equal((await hubCli(['restore', '--from', out, '--data-dir', fresh])).code, 0);
+  assert.equal(statSync(join(fresh, 'hub.db')).uid, 0, 'a data dir restore makes stays root\'s');
 });

@@ -4,7 +4,9 @@
 // the empty data dir is marked (RESTORE_MARKER, which the hub refuses to start on: first-start.ts),
 // filled through a staging dir inside it (the data dir may be a mount point) and unmarked last. Files
 // are streamed, hashed while copied, and fsynced with their directories.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync, existsSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, copyFileHashed, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
 import { reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -44,8 +46,26 @@ function markRestore(dataDir: string, from: string, now: Date): void {
   fsyncPath(dataDir);
 }
 
+interface Owner { uid: number; gid: number }
+
+/**
+ * Root restoring into an existing data dir another user owns (the installed unit's `edgefleet`,
+ * docs/operations.md "Backup and restore"): the restored files get that owner, else the hub running as
+ * that user cannot read them (IO_ERROR EACCES at its start).
+ */
+function ownerToKeep(dataDir: string): Owner | undefined {
+  if (process.getuid?.() !== 0 || !existsSync(dataDir)) return undefined;
+  const { uid, gid } = statSync(dataDir);
+  return uid === 0 ? undefined : { uid, gid };
+}
+
+function chownTree(p: string, o: Owner): void {
+  lchownSync(p, o.uid, o.gid);
+  if (lstatSync(p).isDirectory()) for (const name of readdirSync(p)) chownTree(join(p, name), o);
+}
+
 /** Checks the backup in `from` completely, then fills the new or empty data dir `dataDir` from it. */
-export async function restoreHub(from: string, dataDir: string, progress: Progress = quiet, now: Date = new Date()): Promise<BackupManifest> {
+export async function restoreHub(from: string, dataDir: string, progress: Progress = quiet, now: Date = new Date()): Promise<BackupManifest & { owner?: Owner }> {
   const m = readManifest(from);
   if (!m.files.some((f) => f.path === 'hub.db')) throw new AppError('NOT_FOUND', `${from}/backup.json lists no hub.db`);
   checkEmptyDir(dataDir, '--data-dir'); // refused now rather than after the hashing
@@ -59,6 +79,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
   }
   check.done();
   checkBackupDb(from);
+  const owner = ownerToKeep(dataDir);
   emptyPrivateDir(dataDir, '--data-dir');
   // Marked first, staged inside the target, moved into place, unmarked last: a restore killed at any
   // point leaves the marker, and the hub refuses to start on the dir.
@@ -72,6 +93,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
       if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(join(from, f.path), got, f, 'from backup.json: the backup changed while it was restored');
     }
     copy.done();
+    if (owner) chownTree(staging, owner);
     fsyncTree(staging);
     for (const name of readdirSync(staging)) renameSync(join(staging, name), join(dataDir, name));
     rmSync(staging, { recursive: true });
@@ -84,7 +106,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
   }
   rmSync(join(dataDir, RESTORE_MARKER));
   fsyncPath(dataDir);
-  return m;
+  return owner ? { ...m, owner } : m;
 }
 
 export const restoreCommand: Command = {
@@ -92,7 +114,8 @@ export const restoreCommand: Command = {
   details:
     'Checks every file against backup.json, hub.db with SQLite\'s integrity check, and that this hub knows\n'
     + 'its schema (a backup from a newer hub is refused with SCHEMA_TOO_NEW), then fills --data-dir.\n'
-    + 'Start the hub on it as usual; a backup from an older hub is migrated at that start.',
+    + 'Start the hub on it as usual; a backup from an older hub is migrated at that start. Run as root into an\n'
+    + 'existing data dir another user owns (the service\'s), the restored files get that owner.',
   options: {
     from: { type: 'string', required: true, value: 'DIR', description: 'a directory written by edgefleet-hub backup' },
     'data-dir': { type: 'string', required: true, value: 'DIR', description: 'the new or empty data directory to fill' },
@@ -100,7 +123,8 @@ export const restoreCommand: Command = {
   async run(args, ctx: CliContext) {
     const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
     const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
-    ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}\n`);
+    const owned = m.owner ? `, owned by uid ${m.owner.uid} gid ${m.owner.gid} as the data dir is` : '';
+    ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}${owned}\n`);
     return 0;
   },
 };
