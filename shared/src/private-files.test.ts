@@ -1,6 +1,7 @@
 // Private data dirs and database files: created 0700/0600, and tightened when found looser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,23 @@ test('an existing world-readable data dir and database files are tightened', () 
     ensurePrivateDbFile(join(dir, 'x.db'));
     assert.equal(mode(dir), 0o700);
     for (const f of ['x.db', 'x.db-wal', 'x.db-shm']) assert.equal(mode(join(dir, f)), 0o600, f);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a data dir of another user is refused naming both users and what to do, not a bare EACCES at the first write', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
+  try {
+    chmodSync(root, 0o755); // others may reach the dir, not write in it
+    const dir = join(root, 'data');
+    ensurePrivateDir(dir); // root's, 0700: as a service's data dir used from another account
+    // This module as the test runs it (built .js, or .ts from source through tsx), in a process run as nobody.
+    const self = new URL(`./private-files${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+    const code = `const { ensurePrivateDir } = await import(${JSON.stringify(self)}); try { ensurePrivateDir(${JSON.stringify(dir)}); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`;
+    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}`), r.stdout);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Data directories and SQLite files that only the program's user may read: hub.db holds token
 // hashes and the audit log, agent.db and credentials.json a device's identity (docs/security-operators.md).
 // A directory or database found with looser modes (made by an older version, or by hand) is tightened.
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { AppError } from './errors.js';
 
 function tighten(path: string, mode: number, what: string): void {
@@ -20,10 +20,23 @@ function tighten(path: string, mode: number, what: string): void {
   }
 }
 
-/** Creates `dir` (and parents) as 0700, or tightens an existing one to 0700. */
+/**
+ * Creates `dir` (and parents) as 0700, or tightens an existing one to 0700. A directory this process may
+ * not write in (another user's, as when a service's data dir is used from a shell as someone else, or
+ * the other way round) is refused naming both users, rather than the first write's bare EACCES.
+ */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   tighten(dir, 0o700, 'data directory');
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    const st = statSync(dir);
+    const uid = process.getuid?.();
+    throw new AppError('CONFIG_INVALID', `data directory ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not write in it: `
+      + `expected a data directory of this process's user: run as uid ${st.uid} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`, { cause: err });
+  }
 }
 
 /**
