@@ -18,8 +18,9 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     const r = JSON.parse(created.out) as { id: string; advance: string; waves: Array<{ name: string; bakeSec: number; minDevices?: number }> };
     assert.deepEqual([r.advance, r.waves[0]?.bakeSec, r.waves[0]?.minDevices], ['manual', 60, 2]);
     const badGate = await run('create', 'audio-energy', '2.0.0', '--all', '--gate', 'minPredictons=5', '--reason', 'typo');
-    assert.equal(badGate.code, 1);
-    assert.match(badGate.err, /gates.*minPredictons/);
+    // A misspelt gate key is a bad command line, refused before the hub is asked, naming the keys expected.
+    assert.equal(badGate.code, 2, badGate.err);
+    assert.match(badGate.err, /--gate minPredictons=5: unknown key "minPredictons": expected one of .*minPredictions/);
     const badShadow = await run('create', 'audio-energy', '3.0.0', '--all', '--shadow', 'sampleRate=2', '--reason', 'too much');
     assert.equal(badShadow.code, 1);
     assert.match(badShadow.err, /shadow\.sampleRate: expected a sample rate of at most 1/);
