@@ -48,9 +48,10 @@ test('a data dir of another user is refused naming both users and what to do, no
     const dir = join(root, 'data');
     ensurePrivateDir(dir); // root's, 0700: as a service's data dir used from another account
     // This module as the test runs it (built .js, or .ts from source through tsx), in a process run as nobody.
-    const self = new URL(`./private-files${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+    const fromSource = import.meta.url.endsWith('.ts');
+    const self = new URL(`./private-files${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
     const code = `const { ensurePrivateDir } = await import(${JSON.stringify(self)}); try { ensurePrivateDir(${JSON.stringify(dir)}); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`;
-    const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
+    const r = spawnSync(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}`), r.stdout);
   } finally {
