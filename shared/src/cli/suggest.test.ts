@@ -22,4 +22,7 @@ test('closest: a typo within a third of the word, the one word it begins, none w
   assert.equal(closest('trsut', commands), 'trust');
   // Equally near two: no guess.
   assert.equal(closest('al', ['all', 'alt']), undefined);
+  // A pasted blob is not compared at all, even one that begins a known word.
+  assert.equal(closest(`model${'x'.repeat(60)}`, [`model${'x'.repeat(61)}`]), undefined);
+  assert.equal(closest(`model${'x'.repeat(58)}`, [`model${'x'.repeat(59)}`]), `model${'x'.repeat(59)}`);
 });

@@ -16,9 +16,12 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate `word` most likely meant: the only one it is a prefix of, else the nearest within
- * a third of its length (at least 1 edit); none when two are equally near or none is near.
+ * a third of its length (at least 1 edit); none when two are equally near, none is near, or the word
+ * is over 64 characters.
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // No command or option is this long: a pasted blob gets no guess (and no distance over its length).
+  if (word.length > 64) return undefined;
   const known = [...new Set(candidates)].filter((c) => c !== word);
   const prefixed = known.filter((c) => c.startsWith(word));
   if (word.length >= 2 && prefixed.length === 1) return prefixed[0];
