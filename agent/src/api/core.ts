@@ -98,6 +98,21 @@ export class InferCore {
   }
 
   /**
+   * Counts a request for a served model that was refused before validation (its media type, encoding or
+   * size, the request budget, a body that is not JSON) as start() counts an invalid one, so an app sending
+   * bad requests shows in `requests_total{outcome}` and in the summaries whatever it got wrong. A request
+   * for a version that is not the active one, or for a model not served, has no series to count in.
+   */
+  refused(name: string, version: string | undefined, err: unknown, t0: number): void {
+    const v = this.deps.runtime.active(name);
+    if (v === undefined || (version !== undefined && version !== v.version)) return;
+    const code = toAppError(err).code;
+    const ms = performance.now() - t0;
+    this.deps.runtime.recordError(v, code, ms);
+    this.hotFor(v).series.error(code, ms / 1000);
+  }
+
+  /**
    * Pins the version, lets the transport attach raw tensor bytes (`prepare`), validates the parsed request
    * against its manifest, reserves its tensors in the request budget (a refusal is recorded and thrown
    * here, synchronously) and starts the run. Every transport comes through here, so the reservation

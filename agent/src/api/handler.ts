@@ -18,7 +18,7 @@ import { outputJsonHead, outputJsonText } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import type { ApiDeps } from './handler-deps.js';
-import { send, sendError, wantGet } from './reply.js';
+import { send, sendError, sendMetrics, wantGet } from './reply.js';
 
 export type { ApiDeps } from './handler-deps.js';
 
@@ -29,14 +29,19 @@ const WHOLE_BODY_MIN = DEFAULT_BURST_GC.minBodyBytes;
 export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION, extensions: ['binary_tensor_data'] };
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { runtime, metrics } = deps;
   const hosts = allowedHostNames(deps.allowedHosts);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
   const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
-  const core = new InferCore({ runtime, metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
+  const core = new InferCore({ runtime: deps.runtime, metrics: deps.metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
   const burstGc = deps.burstGc ?? new BurstGc(budget);
+
+  /** A refusal before validation, counted for a served model like an invalid request (core.refused). */
+  function counted(err: unknown, name: string, version: string | undefined, t0: number): unknown {
+    core.refused(name, version, err, t0);
+    return err;
+  }
 
   // Callbacks rather than promises: a body of one chunk goes from 'end' to
   // session.run without a microtask hop (issue 3 benchmarks, docs/performance.md).
@@ -44,17 +49,21 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const t0 = performance.now();
     // Everything that can refuse the request without its body does so before reading a byte of it.
     const binaryHeader = req.headers[HEADER_LENGTH];
-    refuseMediaType(req.headers['content-type'], binaryHeader !== undefined);
-    refuseContentEncoding(req.headers['content-encoding']);
     // A body over the request budget could never be read, whatever else is held: 413, not 503 forever.
     const limit = Math.min(deps.maxBodyBytes, budget.limit);
     const setting = limit === deps.maxBodyBytes ? 'api.maxBodyBytes' : 'api.maxInflightBodyBytes';
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) throw bodyTooLarge(limit, setting, declared);
+    try {
+      refuseMediaType(req.headers['content-type'], binaryHeader !== undefined);
+      refuseContentEncoding(req.headers['content-encoding']);
+      if (declared > limit) throw bodyTooLarge(limit, setting, declared);
+    } catch (err) {
+      throw counted(err, name, version, t0);
+    }
     core.admit(name, t0);
     // Reserve the declared size up front; a body without one is counted as it arrives.
     let held = declared > 0 ? declared : 0;
-    if (budget.bytes + held > budget.limit) throw budget.overloaded();
+    if (budget.bytes + held > budget.limit) throw counted(budget.overloaded(), name, version, t0);
     budget.bodies += held;
     let released = false;
     const release = () => {
@@ -76,7 +85,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       failed = true;
       first = chunks = whole = undefined;
       release();
-      fail(res, err);
+      fail(res, counted(err, name, version, t0));
     };
     req.on('data', (c: Buffer) => {
       if (failed) return;
@@ -128,7 +137,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     } catch (err) {
       // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
       const head = binaryHeader === undefined ? leadingJson(body) : undefined;
-      if (binaryInput(head) === undefined) throw notJson(body, err, binaryHeader !== undefined);
+      if (binaryInput(head) === undefined) throw counted(notJson(body, err, binaryHeader !== undefined), name, version, t0);
       parsed = head;
     }
     // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
@@ -211,17 +220,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (path === '/metrics' && method === 'GET') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.render({
-        queueDepths: () => runtime.names().map((model) => ({ model, depth: runtime.queueDepth(model) })),
-        loadTimes: () => runtime.names().flatMap((model) => {
-          const v = runtime.active(model);
-          return v ? [{ model, version: v.version, seconds: v.loadSeconds }] : [];
-        }),
-      }) + (deps.extraMetrics?.() ?? ''));
-      return;
-    }
+    if (path === '/metrics' && method === 'GET') return sendMetrics(res, deps);
     if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     const parts = path.split('/');
     // parts[0] is '' (leading slash)

@@ -1,7 +1,8 @@
 // The REST handler's JSON replies (handler.ts): a body with its headers, an AppError as
-// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, and the GET-only check.
+// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, the GET-only check, and /metrics.
 import type { ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
+import type { ApiDeps } from './handler-deps.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -22,4 +23,17 @@ export function sendError(res: ServerResponse, err: AppError): void {
 
 export function wantGet(method: string, path: string): void {
   if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
+}
+
+/** GET /metrics: the API's series, queue depths and model load times, then the agent's own (docs/agent.md "Local API"). */
+export function sendMetrics(res: ServerResponse, deps: Pick<ApiDeps, 'runtime' | 'metrics' | 'extraMetrics'>): void {
+  const { runtime } = deps;
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+  res.end(deps.metrics.render({
+    queueDepths: () => runtime.names().map((model) => ({ model, depth: runtime.queueDepth(model) })),
+    loadTimes: () => runtime.names().flatMap((model) => {
+      const v = runtime.active(model);
+      return v ? [{ model, version: v.version, seconds: v.loadSeconds }] : [];
+    }),
+  }) + (deps.extraMetrics?.() ?? ''));
 }

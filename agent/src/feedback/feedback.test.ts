@@ -12,6 +12,8 @@ import { buildExampleBundle, datasetRows } from '@edgefleet/examples';
 import { TelemetryBatch, fastTelemetryBatch, parseWire, type SummaryWindow } from '@edgefleet/shared';
 import type { Agent } from '../agent.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
+import { waitFor } from '@edgefleet/examples/fleet';
+import { openRaw, parseReply } from '../api/raw-client.js';
 import { MAX_FEEDBACK_ITEMS } from './route.js';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 5);
@@ -49,6 +51,18 @@ describe('feedback: labels for earlier predictions', () => {
     probabilities.push(...p);
     if (id !== undefined) predicted.set(id, p.map((x) => (x >= 0.5 ? 1 : 0)));
   };
+
+  it('answers Expect: 100-continue for a body over its bound with the 413, not an invitation to send it', async () => {
+    const raw = await openRaw(Number(new URL(base).port));
+    try {
+      await raw.write(`POST ${FEEDBACK} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${300 * 1024}\r\nexpect: 100-continue\r\n\r\n`);
+      const reply = await waitFor('the refusal', () => parseReply(raw.received()), { timeoutMs: 5_000, intervalMs: 10 });
+      assert.equal(reply.status, 413, raw.received());
+      assert.doesNotMatch(raw.received(), /100 Continue/);
+    } finally {
+      raw.destroy();
+    }
+  });
 
   it('counts labels in the window they arrive in, with the confusion of predicted against labelled', async () => {
     for (let i = 0; i < 30; i++) await infer(`r${i}`, [rows[i]!]);

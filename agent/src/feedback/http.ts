@@ -14,8 +14,6 @@ export interface FeedbackDeps {
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new AppError('PAYLOAD_TOO_LARGE', `feedback body of ${declared} bytes is too large: expected at most ${limit} bytes (send fewer items per request)`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -36,13 +34,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Answers one feedback request; `isJson` is the API's Content-Type check. */
-export async function serveFeedback(req: IncomingMessage, res: ServerResponse, deps: FeedbackDeps | undefined, isJson: (ct: string | undefined) => boolean): Promise<void> {
+/**
+ * Answers one feedback request; `isJson` is the API's Content-Type check. What the headers alone refuse
+ * is thrown synchronously, so a client waiting for `100 Continue` gets the refusal instead (api/server.ts).
+ */
+export function serveFeedback(req: IncomingMessage, res: ServerResponse, deps: FeedbackDeps | undefined, isJson: (ct: string | undefined) => boolean): Promise<void> {
   if (req.method !== 'POST') throw new AppError('BAD_REQUEST', `${req.method ?? ''} ${FEEDBACK_PATH}: expected POST`);
   if (!deps) throw new AppError('NOT_FOUND', `${FEEDBACK_PATH} is not served by this agent`);
   const ct = req.headers['content-type'];
   if (!isJson(ct)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"`);
   refuseContentEncoding(req.headers['content-encoding']);
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_FEEDBACK_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `feedback body of ${declared} bytes is too large: expected at most ${MAX_FEEDBACK_BYTES} bytes (send fewer items per request)`);
+  return answer(req, res, deps);
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, deps: FeedbackDeps): Promise<void> {
   const body = await readBody(req, MAX_FEEDBACK_BYTES);
   let parsed: unknown;
   try {
