@@ -150,6 +150,13 @@ describe('rollout cohorts and operator actions', () => {
       const told = (view(e.store, e.store.rollouts.get(r.id), true).devices ?? []).filter((d) => d.notifiedAt !== null);
       assert.ok(told.length > 0);
       assert.deepEqual([...new Set(told.map((d) => d.status))], ['rolled_back'], 'the devices it told show what happened to them, not "superseded"');
+      // Undeploying the rolled back deployment afterwards removes nothing from them (the rollback's
+      // deployment replaced their rows): they still read rolled_back, not removed.
+      const undone = e.parts.deployments.undeploy(e.store.rollouts.get(r.id).deploymentId!, { reason: 'tidy up', actor: 'alice', confirmDevices: 10 }).result;
+      assert.deepEqual([undone.devices, undone.superseded > 0], [0, true], JSON.stringify(undone));
+      const after = (view(e.store, e.store.rollouts.get(r.id), true).devices ?? []).filter((d) => d.notifiedAt !== null);
+      assert.deepEqual([...new Set(after.map((d) => d.status))], ['rolled_back']);
+      assert.equal(running(e, '1.0.0'), 10);
     } finally {
       await e.close();
     }

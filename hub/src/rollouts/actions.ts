@@ -5,7 +5,7 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
 import { currentVersion, ringTagsOf } from './plan.js';
-import { advance, endShadow, rollback, computeGates, stopOpenWaves } from './judge.js';
+import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, stopOpenWaves } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
@@ -24,9 +24,9 @@ function refuse(r: RolloutRecord, action: string, expected: string): never {
  */
 function refuseIfMovedOn(store: Store, r: RolloutRecord): void {
   // In a shadow stage not passed no device switched: the rollback moves none (judge.ts rollback).
-  if (r.waves[r.currentWave]?.shadow !== undefined && r.progress[r.currentWave]?.state !== 'passed') return;
+  if (inShadowStage(r)) return;
   const moved = store.rollouts.devices(r.id)
-    .filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version)
+    .filter((d) => ranBefore(r, d) !== null)
     .map((d) => ({ id: d.deviceId, runs: currentVersion(store, d.deviceId, r.model) }))
     .filter((d) => d.runs !== r.version);
   if (!moved.length) return;
@@ -102,11 +102,14 @@ const STATUS_OF_PENDING = 'not started';
 
 /**
  * A told device's status: its deployment's; in a rolled back rollout, the deployment the rollback sent
- * took its place, so `superseded` there reads `rolled_back` (what happened to it, not the bookkeeping).
+ * took its place, so `superseded` there reads `rolled_back` (what happened to it, not the bookkeeping),
+ * and so does `removed` for a device the rollback sent back (`sentBack`): undeploying the rollout's
+ * deployment afterwards marks such replaced rows removed (deployments/undeploy.ts) and removes nothing.
  */
-function deviceStatus(r: RolloutRecord, status: string | undefined): string {
+function deviceStatus(r: RolloutRecord, status: string | undefined, sentBack: boolean): string {
   if (status === undefined) return 'pending';
-  return r.state === 'rolled_back' && status === 'superseded' ? 'rolled_back' : status;
+  if (r.state !== 'rolled_back') return status;
+  return status === 'superseded' || (sentBack && status === 'removed') ? 'rolled_back' : status;
 }
 
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
@@ -123,6 +126,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
       status.set(d.deviceId, s === 'applied' ? 'active' : s);
     }
   }
+  const shadowed = inShadowStage(r);
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
@@ -139,7 +143,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
     ...(withDevices ? {
       devices: devices.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId)) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
       })),
     } : {}),
   };

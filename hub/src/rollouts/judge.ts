@@ -5,7 +5,7 @@
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
 import type { DesiredDocument, GateResult } from '@edgefleet/shared';
-import type { RolloutRecord } from '../store/rollouts-repo.js';
+import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
@@ -32,14 +32,24 @@ const HOUR_MS = 3_600_000;
  * The shadow stage's gate: the candidate's shadow runs reported in the windows of the versions its devices
  * answer with, since the stage began (docs/rollouts.md "Shadow stage").
  */
+/** The version a device the rollout told ran before it (what a rollback sends it back to), or null: not told, or none other. */
+export function ranBefore(r: RolloutRecord, d: Pick<RolloutDeviceRow, 'notifiedAt' | 'previous'>): string | null {
+  return d.notifiedAt !== null && d.previous !== null && d.previous !== r.version ? d.previous : null;
+}
+
+/** Whether the rollout stands in a shadow stage it has not passed: no device switched, so a rollback moves none. */
+export function inShadowStage(r: RolloutRecord): boolean {
+  return r.waves[r.currentWave]?.shadow !== undefined && r.progress[r.currentWave]?.state !== 'passed';
+}
+
 function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   const stage = r.waves[r.currentWave]!.shadow!;
   if (stage.replay !== undefined) return [replayGate(deps.store, r, stage)];
   const p = r.progress[r.currentWave];
   const byVersion = new Map<string, string[]>();
   for (const d of deps.store.rollouts.devices(r.id)) {
-    if (d.notifiedAt === null || d.previous === null || d.previous === r.version) continue;
-    byVersion.set(d.previous, [...(byVersion.get(d.previous) ?? []), d.deviceId]);
+    const before = ranBefore(r, d);
+    if (before !== null) byVersion.set(before, [...(byVersion.get(before) ?? []), d.deviceId]);
   }
   const from = p?.startedAt ?? r.createdAt;
   const to = new Date(now.getTime() + 1).toISOString();
@@ -250,15 +260,13 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
   const byPrevious = new Map<string, string[]>();
   let kept = 0;
   // In the shadow stage no device switched: ending the stage removes the candidate from every device.
-  const inShadow = r.waves[r.currentWave]?.shadow !== undefined && r.progress[r.currentWave]?.state !== 'passed';
+  const inShadow = inShadowStage(r);
   if (inShadow) await endShadow(deps, r, false);
   for (const d of deps.store.rollouts.devices(r.id)) {
     if (d.notifiedAt === null || inShadow) continue;
-    if (!d.previous || d.previous === r.version) {
-      kept++;
-      continue;
-    }
-    byPrevious.set(d.previous, [...(byPrevious.get(d.previous) ?? []), d.deviceId]);
+    const before = ranBefore(r, d);
+    if (before === null) kept++;
+    else byPrevious.set(before, [...(byPrevious.get(before) ?? []), d.deviceId]);
   }
   const docs: DesiredDocument[] = [];
   deps.store.db.transaction(() => {
