@@ -19,3 +19,5 @@ export * from './disk-text.js';
 export * from './pages.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
+// The actions the audit log records (the audit view's suggestions for its Action filter).
+export { AUDIT_ACTIONS } from './wire/audit-actions.js';

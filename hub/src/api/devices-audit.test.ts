@@ -105,10 +105,36 @@ test('revoking a device drops its sealed copies of content keys; other devices k
   }
 });
 
+test('GET /audit?action= refuses an action the hub never records and no entry carries, naming the one meant', async () => {
+  const h = makeHarness({ database: backend.database() });
+  try {
+    h.store.audit.append({ actor: 'a', action: 'device.revoke', target: 'cam-1', at: h.clock.now() });
+    // An action from an older build that is still in the log reads as before.
+    h.store.audit.append({ actor: 'a', action: 'device.retired' as never, target: 'cam-2', at: h.clock.now() });
+    const get = async (action: string) => {
+      const r = await h.req('GET', `/api/v1/audit?action=${encodeURIComponent(action)}`, { role: 'viewer' });
+      return { status: r.status, body: (await r.json()) as { entries?: Array<{ target: string }>; error?: { code: string; message: string } } };
+    };
+    const typo = await get('device.revokd');
+    assert.deepEqual([typo.status, typo.body.error?.code], [400, 'INVALID_INPUT']);
+    assert.equal(typo.body.error?.message, 'no audit entry has action "device.revokd" and the hub records no such action: expected "device.revoke"?');
+    const far = await get('fleet.nuke');
+    assert.equal(far.status, 400);
+    assert.match(far.body.error?.message ?? '', /expected one of its \d+ actions \(alert_rule\.\*, drift_report\.\*, .*token\.\*; docs\/hub\.md "REST API"\)$/);
+    assert.deepEqual((await get('device.revoke')).body.entries?.map((e) => e.target), ['cam-1']);
+    assert.deepEqual((await get('device.retired')).body.entries?.map((e) => e.target), ['cam-2']);
+    // Known but never recorded here: an empty page, not an error.
+    assert.deepEqual(await get('model.delete'), { status: 200, body: { entries: [], next: null } });
+    assert.deepEqual((await get('config.set.incomplete')).status, 200);
+  } finally {
+    h.close();
+  }
+});
+
 test('the audit table is append-only: UPDATE and DELETE are refused by the database', () => {
   const h = makeHarness({ database: backend.database() });
   try {
-    h.store.audit.append({ actor: 'a', action: 'x', target: 't', at: h.clock.now() });
+    h.store.audit.append({ actor: 'a', action: 'device.add', target: 't', at: h.clock.now() });
     assert.throws(() => h.store.db.prepare("UPDATE audit SET actor = 'b'").run(), /append-only/);
     assert.throws(() => h.store.db.prepare('DELETE FROM audit').run(), /append-only/);
     assert.equal(h.store.audit.query({}).length, 1);

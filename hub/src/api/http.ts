@@ -5,7 +5,7 @@
 // after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type TrustDocument } from '@edgefleet/shared';
+import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type AuditAction, type LoggedAction, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
@@ -253,7 +253,7 @@ export function actor(c: Ctx): Actor {
 }
 
 /** Appends an audit entry for a write done by the request's token: call it inside `transact` with the write. */
-export function audit(c: Ctx, deps: ApiDeps, action: string, target: string, reason?: string | null, details?: unknown): void {
+export function audit(c: Ctx, deps: ApiDeps, action: LoggedAction, target: string, reason?: string | null, details?: unknown): void {
   deps.store.audit.append({ actor: actor(c)?.name ?? 'anonymous', actorId: actor(c)?.id ?? null, action, target, reason: reason ?? null, details, at: deps.clock.now() });
 }
 
@@ -273,7 +273,7 @@ export const INCOMPLETE_HEADER = 'x-edgefleet-incomplete';
  * `<action>.incomplete` (target, the step and the error), named in the x-edgefleet-incomplete response
  * header, and returned so the response can say so (docs/hub.md "Audit log").
  */
-export async function afterCommit<T>(c: Ctx, deps: ApiDeps, action: string, target: string, step: string, effect: () => Promise<T> | T): Promise<StepResult<T>> {
+export async function afterCommit<T>(c: Ctx, deps: ApiDeps, action: AuditAction, target: string, step: string, effect: () => Promise<T> | T): Promise<StepResult<T>> {
   try {
     return { ok: true, value: await effect() };
   } catch (err) {

@@ -1,6 +1,6 @@
 // API tokens (admin) and the audit log (viewer).
 import { z } from 'zod';
-import { AuditList, AuditQuery, Reason, TokenCreate, TokenCreated, TokenInfo, TokenList, TokenListQuery } from '@edgefleet/shared';
+import { AppError, AuditList, AuditQuery, isLoggedAction, unknownActionText, Reason, TokenCreate, TokenCreated, TokenInfo, TokenList, TokenListQuery } from '@edgefleet/shared';
 import { actor, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
 
 export const adminRoutes: RouteDef[] = [
@@ -41,7 +41,10 @@ export const adminRoutes: RouteDef[] = [
     method: 'get', path: '/audit', access: 'viewer', summary: 'The audit log a page at a time (oldest first, or newest first with ?order=desc), filtered by actor, action, target and since; `next` is the cursor of the following page (?after=, or ?before= with order=desc)',
     query: AuditQuery, response: AuditList,
     async handler(c, deps) {
-      return deps.store.audit.page(queryOf(c, AuditQuery, 'audit query'));
+      const q = queryOf(c, AuditQuery, 'audit query');
+      // A misspelt action would answer an empty page, read as "nobody did that": refused instead.
+      if (q.action && !isLoggedAction(q.action) && !deps.store.audit.hasAction(q.action)) throw new AppError('INVALID_INPUT', unknownActionText(q.action));
+      return deps.store.audit.page(q);
     },
   },
 ];

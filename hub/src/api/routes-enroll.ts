@@ -42,7 +42,7 @@ export function issueCredentials(
 }
 
 /** After a new device committed: hand its secret to the broker and publish its desired documents (failures reported). */
-export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: string, issued: Issued): Promise<void> {
+export async function deliverNewDevice(c: Ctx, deps: ApiDeps, action: 'device.add' | 'device.enroll', issued: Issued): Promise<void> {
   const { deviceId, secret } = issued.creds;
   await afterCommit(c, deps, action, deviceId, 'broker credentials', () => deps.onCredentials?.(deviceId, secret));
   if (deps.deployments && issued.docs.length) {

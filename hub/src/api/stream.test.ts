@@ -88,10 +88,10 @@ test('stream: 401 without a token; a viewer gets hello, live bus events and comm
     assert.equal((await s.h.req('POST', '/api/v1/devices', { json: { deviceId: 'cam-1' } })).status, 201);
     const au = await a.next('audit entry', (m) => m.event === 'audit');
     assert.equal(JSON.parse(au.data).action, 'device.add');
-    assert.throws(() => s.h.store.db.transaction(() => { s.h.store.audit.append({ actor: 'x', action: 'rolled.back', target: 't', at: new Date() }); throw new Error('undo'); })());
+    assert.throws(() => s.h.store.db.transaction(() => { s.h.store.audit.append({ actor: 'x', action: 'device.revoke', target: 'rolled-back', at: new Date() }); throw new Error('undo'); })());
     s.bus.publish('device.presence', { deviceId: 'd-2', online: false, at: new Date().toISOString() });
     await a.next('second presence', (m) => m.event === 'device.presence' && m.data.includes('d-2'));
-    assert.ok(!a.got.some((m) => m.data.includes('rolled.back')), 'a rolled-back audit entry is not streamed');
+    assert.ok(!a.got.some((m) => m.data.includes('rolled-back')), 'a rolled-back audit entry is not streamed');
 
     // Resume after event 1: the two later ones (the ring holds 3).
     const r = await open(s, { lastEventId: `${s.bus.epoch}-1` });

@@ -33,7 +33,7 @@ test('event sources: status changes once each, presence, committed audit entries
     h.store.deployments.setStatus('d-1', 'm', '1.0.0', 'active', at, { progress: 1 });
     handlers['connect']?.('d-1');
     handlers['disconnect']?.('d-1');
-    h.store.audit.append({ actor: 'a', action: 'x.y', target: 'd-1', at });
+    h.store.audit.append({ actor: 'a', action: 'device.add', target: 'd-1', at });
     await new Promise((r) => setImmediate(r)); // audit entries are announced after the current transaction
     assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'device.presence', 'audit']);
     const p = got[1]?.data as { deploymentId: number; status: string; progress: number };

@@ -140,7 +140,7 @@ export class ClockOffsets {
   }
 
   /** An audit entry for a crossing, at most one per device and direction every EVENT_EVERY_MS (a clock flapping at the threshold). */
-  private event(deviceId: string, action: string, reason: string, offsetMs: number, at: Date): void {
+  private event(deviceId: string, action: 'device.clock_skewed' | 'device.clock_ok', reason: string, offsetMs: number, at: Date): void {
     const key = `${deviceId} ${action}`;
     const last = this.evented.get(key);
     if (!this.d.audit || (last !== undefined && at.getTime() - last < EVENT_EVERY_MS && at.getTime() >= last)) return;

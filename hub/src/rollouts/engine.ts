@@ -5,7 +5,7 @@
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
 import { LogThrottle } from '../log-throttle.js';
-import type { ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import type { AuditAction, ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -211,12 +211,12 @@ export class RolloutEngine {
     }
   }
 
-  private audit(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor: Actor = { name: 'hub' }): void {
+  private audit(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor: Actor = { name: 'hub' }): void {
     this.deps.store.audit.append({ actor: actor.name, actorId: actor.id ?? null, action, target: r.id, reason, details: { model: r.model, version: r.version, ...(r.config ? { config: r.config } : {}), wave: r.waves[r.currentWave]?.name ?? null, ...details }, at: now });
   }
 
   /** Saves the rollout and its audit entry together. */
-  transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void {
+  transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void {
     r.updatedAt = now.toISOString();
     this.deps.store.db.transaction(() => {
       if (!actor) this.deps.fence?.(); // the hub's own step; an operator's action is stored on any hub

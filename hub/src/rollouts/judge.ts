@@ -4,7 +4,7 @@
 // A device deferring its switch (maintenance window, update lock) is pending for install_success until
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
-import type { DesiredDocument, GateResult } from '@edgefleet/shared';
+import type { AuditAction, DesiredDocument, GateResult } from '@edgefleet/shared';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -16,7 +16,7 @@ import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 
 export interface Transitioner {
-  transition(r: RolloutRecord, action: string, reason: string | null, details: object, now: Date, actor?: Actor): void;
+  transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
 }
 
 interface JudgeDeps {

@@ -1,13 +1,14 @@
 // The append-only audit log: who did what to which target, when and why.
 // This module only INSERTs and SELECTs; triggers in migration 1 refuse UPDATE and DELETE.
-import { AUDIT_PAGE_DEFAULT, type AuditEntry, type AuditList, type AuditQuery } from '@edgefleet/shared';
+import { AUDIT_PAGE_DEFAULT, type AuditEntry, type AuditList, type AuditQuery, type LoggedAction } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export interface AuditRecord {
   actor: string;
   /** The acting token's id (the name alone is not unique across history). */
   actorId?: string | null;
-  action: string;
+  /** One of AUDIT_ACTIONS (shared/src/wire/audit-actions.ts): GET /audit?action= knows them all. */
+  action: LoggedAction;
   target: string;
   reason?: string | null | undefined;
   details?: unknown;
@@ -59,6 +60,11 @@ export class AuditRepo {
     const id = Number(res.lastInsertRowid);
     if (this.listeners.size) this.announce(id);
     return id;
+  }
+
+  /** Whether any entry carries `action` (an action this build does not record may be in an older log). */
+  hasAction(action: string): boolean {
+    return this.db.prepare('SELECT 1 AS one FROM audit WHERE action = ? LIMIT 1').get(action) !== undefined;
   }
 
   /** Matching entries in id order (oldest first unless `order: 'desc'`), at most `limit` (default 500). */

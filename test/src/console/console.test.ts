@@ -103,6 +103,11 @@ describe('web console', () => {
     // A write made elsewhere appears without a reload.
     await s.hub.api('PUT', '/devices/console-2/tags', { tags: { site: 'south', ring: 'canary' }, reason: 'from the CLI' });
     await page.getByLabel('Audit entries').getByText('from the CLI').waitFor();
+    // A misspelt action is the hub's refusal naming the one meant, not "No entry matches"; the field suggests the actions.
+    assert.ok(await page.locator('#audit-actions option[value="device.tags"]').count() === 1, 'the Action field suggests the actions');
+    await page.getByLabel('Action').fill('device.tagz');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('expected "device.tags"?', { exact: false }).waitFor();
     await page.getByLabel('Action').fill('device.tags');
     await page.getByRole('button', { name: 'Filter' }).click();
     await waitFor('audit filtered', async () => (await page.getByLabel('Audit entries').locator('tbody tr').count()) === 1);

@@ -3,6 +3,7 @@
 // older entries exist (`next`), the table says so and "Show older" pages back with `before=next`.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList } from '@edgefleet/shared';
+import { AUDIT_ACTIONS } from '@edgefleet/shared/browser';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 
@@ -52,17 +53,18 @@ export function AuditView({ target }: { target?: string } = {}) {
     const live = liveAudit.value.filter((e) => e.id > loaded.upTo && matches(e, f));
     return [...live.reverse(), ...loaded.entries];
   }, [loaded, liveAudit.value, f]);
-  const field = (k: keyof Filters, label: string, placeholder = '') => (
+  const field = (k: keyof Filters, label: string, placeholder = '', list?: string) => (
     <>
       <label for={`audit-${k}`}>{label}</label>
-      <input id={`audit-${k}`} type="text" placeholder={placeholder} value={draft[k]} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
+      <input id={`audit-${k}`} type="text" list={list} placeholder={placeholder} value={draft[k]} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
     </>
   );
   return (
     <section aria-labelledby="audit-h">
       <h1 id="audit-h">Audit log</h1>
       <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setF(draft); }} aria-label="Audit filters">
-        {field('actor', 'Actor')}{field('action', 'Action')}{field('target', 'Target')}{field('since', 'Since', '2026-12-01T00:00Z')}
+        {field('actor', 'Actor')}{field('action', 'Action', '', 'audit-actions')}{field('target', 'Target')}{field('since', 'Since', '2026-12-01T00:00Z')}
+        <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
         <button type="submit">Filter</button>
         <button type="button" onClick={() => { setDraft(NONE); setF(NONE); }}>Clear</button>
       </form>

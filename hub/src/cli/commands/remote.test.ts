@@ -72,6 +72,10 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.match(lines[2] ?? '', /admin#tok_[0-9a-f]+\s+device\.revoke\s+pump-1\s+\\e\[31mred\\nforged line$/);
     const json = JSON.parse((await cli(['audit', '--json', '--action', 'device.revoke'], viewer.token)).stdout) as { entries: Array<{ reason: string; actorId: string }> };
     assert.equal(json.entries[0]?.reason, '\x1b[31mred\nforged line', 'JSON keeps the value as stored');
+    // A misspelt action is an error naming the one meant, not an empty table read as "nobody did that".
+    const typo = await cli(['audit', '--action', 'device.revokd'], viewer.token);
+    assert.deepEqual([typo.code, typo.stdout], [1, '']);
+    assert.match(typo.stderr, /^error \[INVALID_INPUT\]: hub: no audit entry has action "device\.revokd" .*expected "device\.revoke"\?\n$/);
 
     // Paging: entries left out are announced with the command that shows them; --newest shows the latest.
     const everything = JSON.parse((await cli(['audit', '--json'], viewer.token)).stdout) as { entries: Array<{ id: number; action: string }>; next: number | null };
