@@ -63,7 +63,7 @@ export class FleetAnalytics {
     return {
       model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
       groups: keys.map((key): MetricsGroup => {
-        const m = summarize(s, plan, groups.get(key));
+        const m = summarize(s, plan, groups.get(key), now.getTime());
         return {
           key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
           invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput, latency: m.latency,
