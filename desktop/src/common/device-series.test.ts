@@ -47,6 +47,14 @@ test('windows outside the range and numbers that cannot be summed are skipped, n
   assert.equal(deviceSeries([{ ...good, errors: { X: 7 } }], T0, T0 + 60 * 60_000, 1).errorRate[0], 1, 'more errors than requests is capped at 1');
 });
 
+test('the error rate is over requests (latency samples), not answered rows: a version failing every request reads 1', () => {
+  // As the agent records them: count is the answered rows, every request (failed too) one latency sample.
+  const ws = [win(0, 0, { INFERENCE_FAILED: 5 }, Array(5).fill(3)), win(20, 6, { INFERENCE_FAILED: 2 }, Array(8).fill(3))];
+  const s = deviceSeries(ws, T0, T0 + 30 * 60_000, 2);
+  assert.deepEqual(s.predictions, [0, 6]);
+  assert.deepEqual(s.errorRate, [1, 0.25]);
+});
+
 test('the range and bucket count are checked', () => {
   assert.throws(() => deviceSeries([], T0, T0, 4), /since < until/);
   assert.throws(() => deviceSeries([], T0, T0 + 1, 0), /1\.\.1000 buckets/);

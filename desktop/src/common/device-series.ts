@@ -1,6 +1,7 @@
 // The device view's metrics over time (docs/console.md "Device"): the summary windows a device sent
 // (GET /devices/{id}/windows) bucketed into equal steps over the shown range: predictions, the error
-// rate (every failed request, of any kind, over all requests) and p95 latency (the latency sketches
+// rate (every failed request, of any kind, over all requests: the latency samples, one per request,
+// since a window's count is its answered rows only, docs/agent-summaries.md) and p95 latency (the latency sketches
 // merged per bucket; a bucket's upper bound, as the hub's metrics). Numbers another machine reported
 // are checked before they are summed: a negative or non-finite count is skipped and counted as such.
 import { LATENCY_BUCKETS, emptyLatency, latencyCount, latencyQuantile, mergeLatency } from '@edgefleet/shared/browser';
@@ -47,7 +48,10 @@ export function deviceSeries(windows: readonly SeriesWindow[], since: number, un
   }
   return {
     starts, stepMs, predictions,
-    errorRate: predictions.map((n, i) => (n > 0 ? Math.min(1, (errors[i] as number) / n) : null)),
+    errorRate: latency.map((l, i) => {
+      const requests = latencyCount(l);
+      return requests > 0 ? Math.min(1, (errors[i] as number) / requests) : null;
+    }),
     p95: latency.map((l) => (latencyCount(l) > 0 ? latencyQuantile(l, 0.95) : null)),
     windows: used, skipped,
   };

@@ -70,7 +70,10 @@ export const alertRoutes: RouteDef[] = [
   {
     method: 'get', path: '/alerts', access: 'viewer', summary: 'Alerts, newest first (?state=pending|firing|resolved&rule=&limit=)', query: AlertListQuery, response: AlertList,
     async handler(c, deps) {
-      return { alerts: deps.store.alerts.alerts(queryOf(c, AlertListQuery, 'alerts query')) };
+      const q = queryOf(c, AlertListQuery, 'alerts query');
+      // A rule that never existed is a 404, not an empty list (a removed rule keeps its alerts' history).
+      if (q.rule !== undefined) deps.store.alerts.rule(q.rule, { deleted: true });
+      return { alerts: deps.store.alerts.alerts(q) };
     },
   },
   {

@@ -114,7 +114,7 @@ test('a drift.psi rule that could never have a value (no reference to compare wi
   }
 });
 
-test('a version without a reference says so instead of asking for more predictions; a baseline period still judges it', () => {
+test('a version without a reference says so instead of asking for more predictions; a baseline period still judges it, an empty one says so', () => {
   const h = makeHarness();
   try {
     registerVersion(h.store.db, 'own', '1.0.0', { features: FEATURES });
@@ -133,6 +133,19 @@ test('a version without a reference says so instead of asking for more predictio
     const since = new Date(now - 3600_000).toISOString();
     const b = analytics.drift('own', '1.0.0', { baseline: `${since}/${new Date(now).toISOString()}` }, h.clock.now());
     assert.equal(b.groups[0]?.insufficient, null);
+
+    // A baseline period without traffic (here the week before) is nothing to compare with: no verdict, saying why.
+    const week = (d: number) => new Date(Math.floor(now / 3600_000) * 3600_000 - d * 86_400_000).toISOString();
+    for (const by of [undefined, 'device']) {
+      const empty = analytics.drift('own', '1.0.0', { baseline: `${week(8)}/${week(1)}`, ...(by ? { by } : {}) }, h.clock.now());
+      const g = empty.groups[0];
+      assert.equal(g?.predictions, 2000);
+      assert.equal(g?.insufficient, `the baseline ${week(8)} .. ${week(1)} has 0 predictions: expected at least 1000 to compare with (a period with this version's traffic, or baseline=reference)`);
+      assert.equal(g?.drifted, false);
+    }
+    // A report stored from it lists as no verdict, not as "no drift".
+    const stored = h.store.drift.addReport(analytics.drift('own', '1.0.0', { baseline: `${week(8)}/${week(1)}` }, h.clock.now()), { actor: 't', note: null, at: h.clock.now() });
+    assert.equal(h.store.drift.reports({}).find((r) => r.id === stored)?.insufficient, true);
   } finally {
     h.close();
   }

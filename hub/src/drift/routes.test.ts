@@ -134,6 +134,18 @@ test('a PSI threshold no two distributions could reach is refused: drift setting
     assert.equal(high.status, 400);
     assert.match(await message(high), /psi: expected a PSI above 0 and at most 18\.42 /);
     assert.equal((await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { psi: 18.4, reason: 'nearly never' } })).status, 200, 'just under the ceiling');
+    // The other two name what they are and what is expected.
+    for (const [json, re] of [
+      [{ js: 2 }, /^invalid drift settings: js: expected a Jensen-Shannon distance above 0 and at most 1 /],
+      [{ js: 0 }, /^invalid drift settings: js: expected a Jensen-Shannon distance above 0 and at most 1 /],
+      [{ minPredictions: 0 }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
+      [{ minPredictions: 1.5 }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
+      [{ minPredictions: '1000' }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
+    ] as const) {
+      const r = await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { ...json, reason: 'bad' } });
+      assert.equal(r.status, 400, JSON.stringify(json));
+      assert.match(await message(r), re);
+    }
     const rule = await h.req('POST', '/api/v1/alert-rules', { role: 'operator', json: { name: 'psi', metric: 'drift.psi', model: 'press', threshold: 50 } });
     assert.equal(rule.status, 400);
     assert.match(await message(rule), /threshold: expected a PSI above 0 and at most 18\.42 .* for metric drift\.psi/);

@@ -63,7 +63,7 @@ export class FleetAnalytics {
     return {
       model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
       groups: keys.map((key): MetricsGroup => {
-        const m = summarize(s, plan, groups.get(key));
+        const m = summarize(s, plan, groups.get(key), now.getTime());
         return {
           key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
           invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput, latency: m.latency,
@@ -124,6 +124,9 @@ export class FleetAnalytics {
     let expectedOf: (key: string) => Expected;
     // Against a reference the manifest lacks no count of predictions gives a verdict: say so, not "too few".
     let noVerdict: string | null = null;
+    // A baseline period with too few predictions (its group's and all devices') is nothing to compare
+    // with either: every value would be unknown, which must not read as "no drift".
+    let thinBaseline: (key: string) => string | null = () => null;
     if (!q.baseline || q.baseline === 'reference') {
       const ref = this.reference(s);
       const exp = expectedFromReference(s.layout, ref);
@@ -140,6 +143,10 @@ export class FleetAnalytics {
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
       const allExp = expectedFromValues(s.layout, all, thresholds.minPredictions);
+      const min = thresholds.minPredictions;
+      const period = `${new Date(bplan.since).toISOString()} .. ${new Date(bplan.until).toISOString()}`;
+      thinBaseline = (key) => ((base.get(key)?.values.count ?? 0) >= min || all.count >= min ? null
+        : `the baseline ${period} has ${all.count} predictions: expected at least ${min} to compare with (a period with this version's traffic, or baseline=reference)`);
       const cache = new Map<string, Expected>();
       // A group compares with its own baseline when it had one, else with the whole baseline period.
       expectedOf = (key) => {
@@ -168,7 +175,7 @@ export class FleetAnalytics {
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
         key, devices: g.deviceCount ?? g.devices.size, predictions: g.values.count,
-        insufficient: noVerdict ?? (enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`),
+        insufficient: noVerdict ?? thinBaseline(key) ?? (enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`),
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };
     });

@@ -82,11 +82,15 @@ export interface MergedSummary {
   windows: number;
   predictions: number;
   errors: { model: number; input: number; load: number; byCode: Record<string, number> };
-  /** Errors of each kind per request, null without requests. */
+  /**
+   * Errors of each kind per request (answered or failed: the latency samples, one per request), null
+   * without requests. Not per prediction: a window's `count` is the answered rows only
+   * (docs/agent-summaries.md), so a version failing every request has 0 predictions and a rate of 1.
+   */
   modelErrorRate: number | null;
   invalidInputRate: number | null;
   shedLoadRate: number | null;
-  /** Requests per second over the range. */
+  /** Requests per second over the part of the range that has passed (`now`, default its end). */
   throughput: number;
   /** Every request, failures included. */
   latency: LatencyStats;
@@ -139,8 +143,11 @@ export function distributions(layout: RollupLayout, v: RollupValues): Pick<Merge
   return { features, outputs };
 }
 
-/** A merged group as the summary the API and the rollout gates read. */
-export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSummary {
+/**
+ * A merged group as the summary the API and the rollout gates read. `now` ends the time throughput is
+ * spread over when the range (rounded up to the hour) ends later: the rest of the hour holds no requests yet.
+ */
+export function summarize(s: Series, plan: Plan, g: Group | undefined, now?: number): MergedSummary {
   const v = g?.values ?? emptyValues(s.layout);
   const lat = v.lat;
   const all: LatencySketch = { counts: Array.from(lat.subarray(2, 2 + LATENCY_BUCKETS)), sumMs: lat[0] as number };
@@ -148,7 +155,9 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
     counts: all.counts.map((c, i) => Math.max(0, c - (lat[2 + LATENCY_BUCKETS + i] as number))),
     sumMs: Math.max(0, (lat[0] as number) - (lat[1] as number)),
   };
-  const rate = (n: number) => (v.count === 0 ? null : n / v.count);
+  const requests = latencyCount(all);
+  const rate = (n: number) => (requests === 0 ? null : n / requests);
+  const elapsedSec = (Math.min(plan.until, now ?? plan.until) - plan.since) / 1000;
   return {
     model: s.model,
     version: s.version,
@@ -161,7 +170,7 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined): MergedSu
     modelErrorRate: rate(v.errModel),
     invalidInputRate: rate(v.errInput),
     shedLoadRate: rate(v.errLoad),
-    throughput: v.count / ((plan.until - plan.since) / 1000),
+    throughput: elapsedSec > 0 ? requests / elapsedSec : 0,
     latency: stats(all),
     answeredLatency: stats(answered),
     latencySketch: all,

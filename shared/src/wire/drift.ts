@@ -11,6 +11,12 @@ import { PSI_CEILING } from '../drift/distance.js';
 export const PSI_THRESHOLD = `expected a PSI above 0 and at most ${PSI_CEILING.toFixed(2)} (the most two distributions can differ by; 0.2 is the usual drift threshold)`;
 export const PsiThreshold = z.number().positive(PSI_THRESHOLD).max(PSI_CEILING, PSI_THRESHOLD);
 
+const JS_THRESHOLD = 'expected a Jensen-Shannon distance above 0 and at most 1 (0.1 is the usual drift threshold)';
+/** A JS distance threshold: (0, 1], the distance's range (base 2). */
+const JsThreshold = z.number({ error: JS_THRESHOLD }).positive(JS_THRESHOLD).max(1, JS_THRESHOLD);
+const MIN_PREDICTIONS = 'expected a whole number of predictions, at least 1 (1000 by default), below which a group gets no verdict';
+const MinPredictions = z.number({ error: MIN_PREDICTIONS }).int(MIN_PREDICTIONS).positive(MIN_PREDICTIONS);
+
 /** `device`, or `tag:KEY` (a tag key of letters, digits, ".", "_", "-"). */
 export const GroupBy = z.string().regex(/^(device|tag:[A-Za-z0-9._-]{1,64})$/, 'expected "device" or "tag:KEY"');
 export type GroupBy = z.infer<typeof GroupBy>;
@@ -106,9 +112,9 @@ export type DriftQuery = z.infer<typeof DriftQuery>;
 
 export const DriftThresholds = z.object({
   psi: PsiThreshold.default(0.2),
-  js: z.number().positive().max(1).default(0.1),
+  js: JsThreshold.default(0.1),
   /** Groups (and devices) with fewer predictions say so instead of a drift verdict. */
-  minPredictions: z.number().int().positive().default(1000),
+  minPredictions: MinPredictions.default(1000),
 });
 export type DriftThresholds = z.infer<typeof DriftThresholds>;
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.2, js: 0.1, minPredictions: 1000 };
@@ -205,4 +211,4 @@ export const DriftReportListQuery = z.object({
 
 /** Per-model drift thresholds (PUT /models/{name}/drift-settings). */
 export const DriftSettings = z.object({ model: ModelName, thresholds: DriftThresholds, updatedAt: IsoTime.nullable(), updatedBy: z.string().nullable() });
-export const DriftSettingsUpdate = z.object({ psi: PsiThreshold.optional(), js: z.number().positive().max(1).optional(), minPredictions: z.number().int().positive().optional(), reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
+export const DriftSettingsUpdate = z.object({ psi: PsiThreshold.optional(), js: JsThreshold.optional(), minPredictions: MinPredictions.optional(), reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();

@@ -109,6 +109,13 @@ test('drift finds the shifted features, site and devices; in-distribution traffi
     assert.match(cli.stdout, new RegExp(`^\\s+${meanFeature}\\s+numeric\\s+[0-9.]+\\s.*DRIFT\\s+[▁▂▃▄▅▆▇█]{${HOURS}}`, 'm'));
     assert.match(cli.stdout, /site = south: 9 devices, 64800 predictions\n/);
     assert.match(cli.stdout, /worst devices: dev-n/);
+    // A range without traffic says so instead of printing nothing under the header.
+    const before = ['--since', new Date(hour0 - 48 * 3600_000).toISOString(), '--until', new Date(hour0 - 24 * 3600_000).toISOString()];
+    for (const cmd of ['drift', 'metrics']) {
+      const empty = await runCli('hub/src/cli/main.ts', [cmd, m.name, m.version, '--by', 'tag:site', ...before], { env: { EDGEFLEET_HUB: addrs.http, EDGEFLEET_TOKEN: token } });
+      assert.equal(empty.code, 0, empty.stderr);
+      assert.match(empty.stdout, new RegExp(`\nno predictions of ${m.name} ${m.version} from any device in this range, so no group by tag:site: expected a range with traffic \\(--since, --until\\)\n$`), `${cmd}: ${empty.stdout}`);
+    }
 
     // An alert rule through the CLI, scoped to the site: it fires and a signed webhook reaches a real receiver.
     const got: Array<{ body: string; signature: string }> = [];

@@ -56,6 +56,13 @@ test('alerts ls filters by rule and says when older alerts were left out; config
     const unknown = await cli(['alerts', 'ls', '--rule', 'nope']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /error \[NOT_FOUND\]: --rule: no alert rule named "nope"/);
+    // An id that names no rule is not an empty table: the hub says so (a removed rule's alerts stay listed).
+    const never = await cli(['alerts', 'ls', '--rule', '99']);
+    assert.deepEqual([never.code, never.stdout], [1, '']);
+    assert.match(never.stderr, /error \[NOT_FOUND\]: hub: no alert rule 99/);
+    assert.equal((await cli(['alerts', 'rules', 'rm', String(b.ruleId), '--reason', 'gone'])).code, 0);
+    const removed = JSON.parse((await cli(['alerts', 'ls', '--rule', String(b.ruleId), '--json'])).stdout) as { alerts: Array<{ rule: string; state: string }> };
+    assert.deepEqual(removed.alerts.map((x) => [x.rule, x.state]), [['b', 'resolved']]);
     const tooMany = await cli(['alerts', 'ls', '--limit', '1001']);
     assert.equal(tooMany.code, 2);
     assert.match(tooMany.stderr, /--limit 1001: expected at most 1000 alerts/);

@@ -53,11 +53,17 @@ function featureRow(f: FeatureDrift, trend: string): string[] {
   return [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, fmt(f.psi), fmt(f.js), fmt(f.ks), f.chi2_p === null ? '-' : f.chi2_p.toExponential(1), mean, String(f.n), f.drifted ? 'DRIFT' : '', trend];
 }
 
+/** What a grouped answer without groups says, rather than an empty table. */
+function noPredictions(r: { model: string; version: string; by: string | null }): string {
+  return `no predictions of ${r.model} ${r.version} from any device in this range${r.by ? `, so no group by ${r.by}` : ''}: expected a range with traffic (--since, --until)\n`;
+}
+
 /** The human form of a drift response: one table per group, worst devices, the baseline. */
 export function formatDrift(r: DriftResponse): string {
   const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ' (it has none)'}` : `${r.baseline.since} .. ${r.baseline.until}`;
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
   if (r.timeline) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
+  if (r.groups.length === 0) out += `\n${noPredictions(r)}`;
   for (const g of r.groups) {
     out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} devices, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
     if (g.insufficient) {
@@ -107,6 +113,10 @@ export const metricsCmd: Command = {
     const ms = (x: number | null) => (x === null ? '-' : x === Infinity ? '>60s' : `${x.toPrecision(3)}`);
     // Accuracy: observed over the labels that came (n), CBPE's expected from the confidence (docs/drift.md "Accuracy").
     const acc = (g: MetricsResponse['groups'][number]) => (g.accuracy.observed === null ? (g.accuracy.mae === null ? '-' : `MAE ${g.accuracy.mae.toPrecision(3)}`) : `${pct(g.accuracy.observed)} (${g.accuracy.labelled})`);
+    if (r.groups.length === 0) {
+      ctx.stdout.write(escapeLines(`${r.model} ${r.version}, ${r.since} .. ${r.until}\n${noPredictions(r)}`));
+      return 0;
+    }
     ctx.stdout.write(escapeLines(`${r.model} ${r.version}, ${r.since} .. ${r.until}\n`) + table(
       ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS', 'ACCURACY (N)', 'EXPECTED'],
       r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), g.throughput.toFixed(2), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
