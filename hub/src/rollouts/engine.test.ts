@@ -2,7 +2,7 @@
 // regressed one is rolled back by its gates, a wave with too few reports never passes and pauses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere, win } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
@@ -111,6 +111,35 @@ describe('rollout engine', () => {
       assert.deepEqual([own.rollout, e.store.deployments.get(own.id).rollout], [r.id, r.id]);
       const back = page.find((d) => d.reason.startsWith(`rollback of rollout ${r.id}`));
       assert.deepEqual([back?.rollout, [...(back?.target.devices ?? [])].sort()], [undefined, [...canary].sort()]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a version that fails every request (no prediction ever) fails model_error_rate over its requests and is rolled back', async () => {
+    const e = await setup(20, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
+      const canary = notified(e, r.id);
+      e.clock.advance(61_000);
+      // Each canary device: 100 requests, every one failed in the model, so no row answered (count 0).
+      const now = e.clock.now();
+      for (const id of canary) {
+        e.store.deployments.setStatus(id, 'audio-energy', '3.0.0', 'active', now, { progress: 1 });
+        const seq = (e.seq.get(id) ?? 0) + 1;
+        e.seq.set(id, seq);
+        const w = win(seq, '3.0.0', new Date(now.getTime() - 30_000), 100, { bad: 100, bins: [0, 0, 0, 0, 0, 0, 0] });
+        e.store.telemetry.putWindows(id, [{ ...w, count: 0, errorLatency: w.latency }], now);
+      }
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      const g = Object.fromEntries((v.waves[0]?.gates ?? []).map((x) => [x.name, x]));
+      assert.deepEqual([g['predictions']?.value, g['predictions']?.verdict], [0, 'pending']);
+      assert.deepEqual([g['model_error_rate']?.value, g['model_error_rate']?.verdict, g['model_error_rate']?.samples.wave], [100, 'fail', 100 * canary.length]);
+      assert.equal(v.state, 'rolled_back', 'not left pending until gates.stuckSec pauses it');
+      assert.equal(running(e, '3.0.0'), 0);
     } finally {
       await e.close();
     }

@@ -1,7 +1,7 @@
 // Where gate numbers come from (docs/rollouts.md "Gates"): merged sketches of one model version over a
 // set of devices and a time range. The engine reads the hourly rollups (rollup-gate-data.ts); the
 // window-merging implementation here is the reference it is tested against, and reads the edges.
-import { errorKindCounts, mergeLatency, type LatencySketch, type SummaryWindow } from '@edgefleet/shared';
+import { errorKindCounts, latencyCount, mergeLatency, type LatencySketch, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 
 export interface GroupQuery {
@@ -32,8 +32,10 @@ export interface GroupStats {
   /** Windows merged, and the devices they came from. */
   windows: number;
   reportingDevices: Set<string>;
-  /** Requests answered or failed. */
+  /** Predictions: the rows answered (a window's `count`; a request may carry a batch of them). */
   count: number;
+  /** Requests answered or failed (the latency samples, one per request): what an error rate is over. */
+  requests: number;
   /** Failures of kind `model` (decision 0012: not invalid input, not shed load). */
   modelErrors: number;
   /** Latency of answered requests (latency minus errorLatency, bucket by bucket). */
@@ -52,7 +54,7 @@ export interface GateData {
 
 export function emptyStats(): GroupStats {
   return {
-    windows: 0, reportingDevices: new Set(), count: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map(),
+    windows: 0, reportingDevices: new Set(), count: 0, requests: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map(),
     shadow: { reportingDevices: new Set(), sampled: 0, dropped: 0, runs: 0, agree: 0, errors: 0, latency: null },
   };
 }
@@ -90,6 +92,7 @@ export function addWindow(s: GroupStats, deviceId: string, w: Pick<SummaryWindow
   s.windows++;
   s.reportingDevices.add(deviceId);
   s.count += w.count;
+  s.requests += latencyCount(w.latency);
   s.modelErrors += errorKindCounts(w.errors).model;
   let answered = w.latency;
   if (w.errorLatency) {
@@ -106,6 +109,7 @@ export function addStats(s: GroupStats, b: GroupStats): void {
   s.windows += b.windows;
   for (const id of b.reportingDevices) s.reportingDevices.add(id);
   s.count += b.count;
+  s.requests += b.requests;
   s.modelErrors += b.modelErrors;
   if (b.answered) s.answered = s.answered ? mergeLatency(s.answered, b.answered) : { counts: [...b.answered.counts], sumMs: b.answered.sumMs };
   for (const [name, v] of b.outputs) addBinned(s.outputs, name, v);

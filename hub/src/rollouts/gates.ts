@@ -92,13 +92,16 @@ export function evaluateGates(g: GateInput): GateResult[] {
     out.push({ name: 'reporting', value: value === null ? null : round(value), threshold: cfg.reporting, verdict, blocking: true, samples: { wave: wave.reportingDevices.size, control: control.reportingDevices.size }, against: 'absolute' });
   }
   out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute' });
-  // model_error_rate in percent: at most control's + errorRatePoints (no control: errorRatePoints alone).
+  // model_error_rate in percent of requests (answered or failed): at most control's + errorRatePoints (no
+  // control: errorRatePoints alone). Judged once the wave has minPredictions predictions or as many
+  // requests, so a version that fails every request (no prediction ever) fails here instead of waiting.
   {
-    const value = wave.count ? (100 * wave.modelErrors) / wave.count : null;
-    const base = hasControl ? (100 * control.modelErrors) / control.count : 0;
+    const value = wave.requests ? (100 * wave.modelErrors) / wave.requests : null;
+    const base = hasControl && control.requests ? (100 * control.modelErrors) / control.requests : 0;
     const threshold = round(base + cfg.errorRatePoints);
-    const verdict = waiting || !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
-    out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples, against: hasControl || waiting ? 'control' : 'absolute', ...(waiting ? waitNote : {}) });
+    const judged = enough || wave.requests >= Math.max(1, cfg.minPredictions);
+    const verdict = waiting || !judged || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
+    out.push({ name: 'model_error_rate', value: value === null ? null : round(value), threshold, verdict, blocking: true, samples: { wave: wave.requests, control: control.requests }, against: hasControl || waiting ? 'control' : 'absolute', ...(waiting ? waitNote : {}) });
   }
   // latency_p95 of answered requests: at most latencyRatio x control's or control's + latencySlackMs,
   // whichever is larger (no control: shown, not judged).

@@ -191,6 +191,7 @@ function toStats(s: Series, v: RollupValues, reporting: Set<string>): GroupStats
   out.count = v.count;
   out.modelErrors = v.errModel;
   const lat = v.lat;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) out.requests += Math.max(0, lat[2 + i] as number);
   out.answered = {
     counts: Array.from({ length: LATENCY_BUCKETS }, (_, i) => Math.max(0, (lat[2 + i] as number) - (lat[2 + LATENCY_BUCKETS + i] as number))),
     sumMs: Math.max(0, (lat[0] as number) - (lat[1] as number)),
