@@ -101,6 +101,7 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: Fi
     outputs = body.outputs.map((o: unknown, i) => {
       if (!isObject(o) || typeof o.name !== 'string') return bad(`outputs[${i}]: expected an object with a string "name"`);
       if (!io.outputs.some((s) => s.name === o.name)) bad(`unknown output "${o.name}": expected one of ${known}`);
+      for (let k = 0; k < i; k++) if ((body.outputs as Array<{ name: unknown }>)[k]!.name === o.name) bad(`output "${o.name}" is asked for twice: expected each output once`);
       return o.name;
     });
   }
