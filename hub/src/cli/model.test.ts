@@ -205,6 +205,12 @@ test('pack refuses a model whose io does not match the manifest and writes nothi
   const exists = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', dir);
   assert.equal(exists.code, 1);
   assert.match(exists.stderr, /error \[CONFLICT\]: .*demo-1\.0\.0\.efb already exists; expected a new file \(add --force to replace it\)/);
+
+  // A missing --out directory is named before onnxruntime runs (was IO_ERROR naming a hidden temp file).
+  const noDir = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', p('no-such-dir/demo.efb'));
+  assert.equal(noDir.code, 1);
+  assert.equal(noDir.stderr, `error [NOT_FOUND]: --out ${p('no-such-dir/demo.efb')}: the directory ${p('no-such-dir')} does not exist; expected an existing directory\n`);
+  assert.equal(existsSync(p('no-such-dir')), false);
 });
 
 test('usage errors exit 2 with usage; help exits 0', async () => {

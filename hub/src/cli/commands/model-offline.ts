@@ -3,7 +3,7 @@
 // (model-check.ts) before anything is written; verify checks a bundle the way
 // an agent will and prints a one-line verdict.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   AppError, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
@@ -11,7 +11,7 @@ import {
 import { checkPackedModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
-import { checkOutFile, commitSealedBundle } from '../out-file.js';
+import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
 import { sampleFlags } from './model-samples.js';
 import { readTrustFile } from './trust.js';
 
@@ -89,9 +89,7 @@ export const modelPack: Command = {
       if (!existsSync(f.source) || !statSync(f.source).isFile()) throw new AppError('NOT_FOUND', `${f.source}: no such file (for bundle path "${f.path}")`);
     }
     const outArg = optString(args, 'out');
-    const outBase = outArg === undefined ? ctx.cwd : resolve(ctx.cwd, outArg);
-    const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, defaultBundleName(manifest, manifestPath)) : outBase;
-    if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
+    const out = bundleOutPath(outArg, ctx.cwd, ctx.cwd, () => defaultBundleName(manifest, manifestPath), optBool(args, 'force'));
     const encrypt = optBool(args, 'encrypt');
     const keyOutArg = optString(args, 'key-out');
     if (keyOutArg !== undefined && !encrypt) throw new UsageError('--key-out goes with --encrypt');
