@@ -8,7 +8,7 @@ import {
   AppError, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
-import { checkPackedModel } from '../../model-check.js';
+import { checkBundleModel, checkPackedModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
 import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
@@ -143,18 +143,25 @@ export const modelVerify: Command = {
   usage: 'BUNDLE --trust FILE',
   details:
     'Checks what an agent checks before installing: the trust document (root threshold, expiry), the bundle\'s\n'
-    + 'structure (no paths outside it, nothing unlisted), every file\'s size and sha256, and a threshold of\n'
-    + 'valid release signatures over the manifest. Prints one line: OK ... or error [CODE]: what failed.',
+    + 'structure (no paths outside it, nothing unlisted), every file\'s size and sha256, a threshold of\n'
+    + 'valid release signatures over the manifest, and the model: it loads in onnxruntime, its inputs and outputs\n'
+    + 'match the manifest io, it warms up and its samples pass (not for an encrypted bundle). Prints one line:\n'
+    + 'OK ... or error [CODE]: what failed.',
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
   options: { trust: { type: 'string', required: true, value: 'FILE', description: 'trust.json' } },
   async run(args, ctx) {
     const trust = loadTrust(ctx, reqString(args, 'trust'));
-    const v = await verifyBundle(resolve(ctx.cwd, args.positionals[0] as string), trust);
+    const bundle = resolve(ctx.cwd, args.positionals[0] as string);
+    const v = await verifyBundle(bundle, trust);
+    // A bundle not made by `model pack` (a tar packed by hand, then signed) may hold a model that does not
+    // match its manifest: every agent would refuse it at install, so it fails here (MODEL_IO_MISMATCH).
+    const m = await checkBundleModel(bundle, v.manifest);
     const t = v.threshold;
     const extra = t.ignored.length ? `; ${t.ignored.length} signature(s) by keys outside the release role ignored` : '';
+    const model = !m.checked ? '; model not loaded (encrypted)' : m.samples ? `, model loads and matches its io, ${m.samples} sample(s) passed` : ', model loads and matches its io';
     ctx.stdout.write(
       `OK ${v.manifest.name}@${v.manifest.version}: ${t.valid.length} of threshold ${t.threshold} release signatures valid `
-      + `(keys ${t.valid.map(shortId).join(', ')}), ${v.files.length} files verified${extra}\n`,
+      + `(keys ${t.valid.map(shortId).join(', ')}), ${v.files.length} files verified${model}${extra}\n`,
     );
     return 0;
   },
