@@ -55,7 +55,7 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
       try {
         for await (const chunk of body) {
           size += chunk.length;
-          if (size > max) throw new AppError('PAYLOAD_TOO_LARGE', `bundle is larger than the hub's limit of ${max} bytes (maxBundleBytes)`);
+          if (size > max) throw new AppError('PAYLOAD_TOO_LARGE', `bundle is larger than the hub's limit of ${max} bytes (maxBundleBytes, --max-bundle-bytes)`);
           hash.update(chunk);
           yield chunk;
         }

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { AppError, toAppError } from '@edgefleet/shared';
 import type { BundleVerifier } from '../registry.js';
-import { authorize, bodyLimit, refuseDeclaredOver, refuseNulInUrl, type ApiDeps, type Env, type RouteDef } from './http.js';
+import { authorize, bodyLimit, bodyLimitSetting, refuseDeclaredOver, refuseNulInUrl, type ApiDeps, type Env, type RouteDef } from './http.js';
 import { enrollRoutes } from './routes-enroll.js';
 import { deviceRoutes } from './routes-devices.js';
 import { adminRoutes } from './routes-admin.js';
@@ -96,9 +96,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   for (const r of routes) {
     const limit = bodyLimit(r, deps.maxBundleBytes);
+    const setting = bodyLimitSetting(r);
     app.on(r.method.toUpperCase(), `/api/v1${r.path}`, async (c) => {
       // Before anything else, so an oversized upload costs no token lookup and no reading.
-      refuseDeclaredOver(c, limit);
+      refuseDeclaredOver(c, limit, setting);
       c.set('bodyLimit', limit);
       authorize(c, deps, r.access);
       refuseNulInUrl(c);

@@ -121,14 +121,19 @@ export function bodyLimit(r: RouteDef, maxBundleBytes: number): number {
   return r.access === 'public' ? PUBLIC_BODY_BYTES : JSON_BODY_BYTES;
 }
 
-function tooLarge(limit: number, size?: number): AppError {
-  return new AppError('PAYLOAD_TOO_LARGE', `request body${size === undefined ? '' : ` of ${size} bytes`} is too large: expected at most ${limit} bytes for this route`);
+/** The hub setting a route's cap comes from, when an operator can change it: the refusal names it. */
+export function bodyLimitSetting(r: RouteDef): string | undefined {
+  return r.maxBodyBytes === undefined && r.rawBody !== undefined ? 'maxBundleBytes, --max-bundle-bytes' : undefined;
+}
+
+function tooLarge(limit: number, size?: number, setting?: string): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `request body${size === undefined ? '' : ` of ${size} bytes`} is too large: expected at most ${limit} bytes ${setting ? `(the hub's ${setting})` : 'for this route'}`);
 }
 
 /** PAYLOAD_TOO_LARGE from the Content-Length alone, before a byte of the body is read. */
-export function refuseDeclaredOver(c: Ctx, limit: number): void {
+export function refuseDeclaredOver(c: Ctx, limit: number, setting?: string): void {
   const declared = Number(c.req.header('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared, setting);
 }
 
 /**

@@ -147,7 +147,13 @@ test('push refusals: untrusted key, tampered file, other content under an existi
     const b = await buildMultiBundle({ dir: join(dir, 'big'), keys, version: '4.0.0' });
     const r = await push(small, b.path);
     assert.equal(r.status, 413);
-    assert.match(((await r.json()) as { error: { message: string } }).error.message, /limit of 1024 bytes/);
+    assert.match(((await r.json()) as { error: { message: string } }).error.message, /limit of 1024 bytes \(maxBundleBytes, --max-bundle-bytes\)/);
+    // Declared by its Content-Length (as `edgefleet model push` sends it): refused unread, naming the setting too.
+    const bytes = new Uint8Array(readFileSync(b.path));
+    const declared = await small.req('POST', '/api/v1/models', { body: bytes, headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } });
+    assert.equal(declared.status, 413);
+    assert.equal(((await declared.json()) as { error: { message: string } }).error.message,
+      `request body of ${bytes.length} bytes is too large: expected at most 1024 bytes (the hub's maxBundleBytes, --max-bundle-bytes)`);
     assert.deepEqual(blobFiles(small), []);
     assert.deepEqual(readdirSync(join(small.dir, 'blobs', 'tmp')), []);
   } finally {

@@ -20,10 +20,7 @@ async function detail(deps: ApiDeps, name: string, version: string): Promise<z.i
 }
 
 async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Response> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > deps.maxBundleBytes) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `bundle of ${declared} bytes is larger than the hub's limit of ${deps.maxBundleBytes} bytes (maxBundleBytes)`);
-  }
+  // A declared size over maxBundleBytes was refused before this, by the route's body cap (app.ts).
   const body = c.req.raw.body;
   if (!body) throw new AppError('BAD_REQUEST', 'empty body: expected a bundle (.efb) as application/octet-stream');
   const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readBundle, readSecretKeyFile, rewriteSignatures, signBytes, manifestSigningBytes, sha256Hex } from '@edgefleet/shared';
+import { packBundle, readBundle, readSecretKeyFile, rewriteSignatures, signBytes, manifestSigningBytes, sha256Hex } from '@edgefleet/shared';
 import { randomMlp, runCli } from '@edgefleet/examples';
 
 const CLI = 'hub/src/cli/main.ts';
@@ -99,7 +99,7 @@ test('round trip: trust init -> pack -> sign -> verify -> inspect; signing twice
 
   const v = await cli('model', 'verify', bundle, '--trust', p('trust.json'));
   ok(v, 'verify');
-  assert.match(v.stdout, /^OK demo@1\.0\.0: 2 of threshold 1 release signatures valid \(keys [0-9a-f]{12}, [0-9a-f]{12}\), 2 files verified\n$/);
+  assert.match(v.stdout, /^OK demo@1\.0\.0: 2 of threshold 1 release signatures valid \(keys [0-9a-f]{12}, [0-9a-f]{12}\), 2 files verified, model loads and matches its io\n$/);
 
   const text = await cli('model', 'inspect', bundle, '--trust', p('trust.json'));
   ok(text, 'inspect');
@@ -205,6 +205,25 @@ test('pack refuses a model whose io does not match the manifest and writes nothi
   const exists = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', dir);
   assert.equal(exists.code, 1);
   assert.match(exists.stderr, /error \[CONFLICT\]: .*demo-1\.0\.0\.efb already exists; expected a new file \(add --force to replace it\)/);
+
+  // A missing --out directory is named before onnxruntime runs (was IO_ERROR naming a hidden temp file).
+  const noDir = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', p('no-such-dir/demo.efb'));
+  assert.equal(noDir.code, 1);
+  assert.equal(noDir.stderr, `error [NOT_FOUND]: --out ${p('no-such-dir/demo.efb')}: the directory ${p('no-such-dir')} does not exist; expected an existing directory\n`);
+  assert.equal(existsSync(p('no-such-dir')), false);
+});
+
+// A tar packed without `model pack`'s onnxruntime check, then signed: every agent refuses its model at
+// install (MODEL_IO_MISMATCH), so `model verify`, which checks what an agent checks, refuses it too.
+test('verify loads the model: a signed bundle whose model does not match its manifest io is refused', async () => {
+  const io = { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs: mlp.io.outputs };
+  const out = p('hand-made.efb');
+  await packBundle({ manifest: manifest({ version: '1.0.2', io, features: [], created: '2026-06-01T00:00:00Z', entrypoint: 'model.onnx' }), files: [{ path: 'model.onnx', source: p('model.onnx') }], out });
+  ok(await cli('model', 'sign', out, '--key', p('keys/rel1.key')), 'sign the hand-made bundle');
+  const r = await cli('model', 'verify', out, '--trust', p('trust.json'));
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'error [MODEL_IO_MISMATCH]: model bundle hand-made.efb: model.onnx does not match the manifest io: input "input": dimension 1 expected 4, the model has 3\n');
+  assert.equal(r.stdout, '');
 });
 
 test('usage errors exit 2 with usage; help exits 0', async () => {

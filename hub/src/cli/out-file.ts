@@ -5,11 +5,25 @@
 // commitSealedBundle writes an encrypted bundle's key before the bundle is moved into place, so an
 // encrypted bundle never stands without its key.
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncPath } from '@edgefleet/shared';
+import { checkOutFile } from '@edgefleet/shared/cli';
 
-export { checkOutFile } from '@edgefleet/shared/cli';
+export { checkOutFile };
+
+/**
+ * Where a command that makes a bundle (model pack, model rekey) writes it: `--out` as a file, or
+ * `fileName()` inside `--out` when it is a directory (in `defaultDir` without `--out`). Checked like
+ * checkOutFile before any work, so a missing directory is named as such, not as a failed temp file
+ * after onnxruntime ran.
+ */
+export function bundleOutPath(outArg: string | undefined, cwd: string, defaultDir: string, fileName: () => string, force: boolean): string {
+  const base = outArg === undefined ? defaultDir : resolve(cwd, outArg);
+  const out = outArg === undefined || (existsSync(base) && statSync(base).isDirectory()) ? join(base, fileName()) : base;
+  checkOutFile(out, outArg === undefined ? 'bundle' : '--out', { force });
+  return out;
+}
 
 /**
  * Makes an encrypted bundle at `out` with its content key at `keyOut`: `write` makes the bundle at a

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { checkEntryPath, listTar, writeTar } from './tar.js';
 import { writeRawTar } from './testutil.js';
@@ -66,10 +67,31 @@ test('reader refuses traversal, non-regular entries, bad checksums and truncatio
   await fh.write(Buffer.from('b'), 0, 1, 0);
   await assert.rejects(listTar(fh, 'cks'), /checksum/);
   await fh.close();
-  writeFileSync(join(dir, 'gz.tar'), Buffer.alloc(600, 0x1f));
-  const g = await open(join(dir, 'gz.tar'), 'r');
-  await assert.rejects(listTar(g, 'gz'), /expected an octal number|not ustar/);
-  await g.close();
+}));
+
+// A gzipped bundle, a model or key file given instead: said in those words, not as the checksum field of
+// a header that never was (was: 'header at offset 0: checksum: expected an octal number, got "\x1f\x8b…"').
+test('a file that is not a tar is named as such, with what it looks like', withDir(async (dir) => {
+  const tar = join(dir, 'ok.tar');
+  writeRawTar(tar, [{ name: 'manifest.json', data: Buffer.from('{}') }]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['gz', gzipSync(readFileSync(tar)), /^gz: not a bundle: the file is gzip-compressed; expected the uncompressed tar "edgefleet model pack" writes$/],
+    ['zip', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(600)]), /^zip: not a bundle: the file is a zip archive;/],
+    ['text', Buffer.from('root:x:0:0:root:/root:/bin/bash\n'.repeat(20)), /^text: not a bundle: no tar header at offset 0 \(the file starts with 72 6f 6f 74 3a 78 3a 30\);/],
+    ['short', Buffer.from('{"a":1}'), /^short: not a bundle: no tar header at offset 0 \(the file is 7 bytes, starts with 7b 22 61 22 3a 31 7d\);/],
+    ['empty', Buffer.alloc(0), /^empty: not a bundle: the file is empty;/],
+  ];
+  for (const [name, bytes, re] of cases) {
+    writeFileSync(join(dir, name), bytes);
+    const fh = await open(join(dir, name), 'r');
+    await assert.rejects(listTar(fh, name), (e: { code?: string; message: string }) => e.code === 'BUNDLE_INVALID' && re.test(e.message), name);
+    await fh.close();
+  }
+  // An archive of nothing is still an empty archive (a damaged first header: the checksum case above).
+  writeFileSync(join(dir, 'zeros'), Buffer.alloc(1024));
+  const z = await open(join(dir, 'zeros'), 'r');
+  await assert.rejects(listTar(z, 'zeros'), /zeros: empty archive; expected a tar file with manifest\.json/);
+  await z.close();
 }));
 
 test('property: whatever the writer writes, the reader lists back with the same bytes', withDir(async (dir) => {

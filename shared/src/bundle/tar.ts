@@ -63,6 +63,23 @@ export function parseHeader(block: Buffer, at: number, what: string): { name: st
   return { name, size };
 }
 
+const COMPRESSED: [string, number[]][] = [
+  ['gzip-compressed', [0x1f, 0x8b]], ['a zip archive', [0x50, 0x4b, 0x03, 0x04]], ['xz-compressed', [0xfd, 0x37, 0x7a, 0x58, 0x5a]],
+  ['zstd-compressed', [0x28, 0xb5, 0x2f, 0xfd]], ['bzip2-compressed', [0x42, 0x5a, 0x68]],
+];
+
+/**
+ * Why a file whose first block is no ustar header is not a bundle (a gzipped bundle, a model or key file
+ * given instead): said in those words rather than as a bad checksum field of a header that never was.
+ */
+function notATar(what: string, first: Buffer, n: number): AppError {
+  const kind = COMPRESSED.find(([, magic]) => n >= magic.length && magic.every((b, i) => first[i] === b))?.[0];
+  const looks = n === 0 ? 'the file is empty'
+    : kind ? `the file is ${kind}`
+      : `no tar header at offset 0 (the file ${n < BLOCK ? `is ${n} bytes, ` : ''}starts with ${first.subarray(0, Math.min(n, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 ')})`;
+  return new AppError('BUNDLE_INVALID', `${what}: not a bundle: ${looks}; expected the uncompressed tar "edgefleet model pack" writes`);
+}
+
 /** Lists the entries of a tar file (headers only), checking paths and bounds. */
 export async function listTar(fh: FileHandle, what: string): Promise<TarEntry[]> {
   const { size: total } = await fh.stat();
@@ -71,6 +88,7 @@ export async function listTar(fh: FileHandle, what: string): Promise<TarEntry[]>
   let pos = 0;
   for (;;) {
     const { bytesRead } = await fh.read(block, 0, BLOCK, pos);
+    if (pos === 0 && (bytesRead < BLOCK || (field(block, 257, 6).trim() !== 'ustar' && !block.every((b) => b === 0)))) throw notATar(what, block, bytesRead);
     if (bytesRead === 0 && pos > 0 && pos === total) break; // tolerate a missing end-of-archive marker
     if (bytesRead < BLOCK) throw new AppError('BUNDLE_INVALID', `${what}: truncated at offset ${pos}; expected a 512-byte tar header`);
     const h = parseHeader(block, pos, what);

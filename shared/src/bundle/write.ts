@@ -11,7 +11,7 @@ import { contentKeyId, encryptFile, ENCRYPTION_ALG } from '../crypto/sealed.js';
 import { AppError } from '../errors.js';
 import { parseWire } from '../wire/common.js';
 import { Manifest } from '../wire/manifest.js';
-import { assertAuthoredManifest } from '../wire/manifest-authoring.js';
+import { assertAuthoredManifest, assertKnownManifestFields } from '../wire/manifest-authoring.js';
 import { SIGNATURES_SCHEMA, type SignaturesFile } from '../wire/trust.js';
 import { MANIFEST_ENTRY, manifestSigningBytes, readBundle, SIGNATURES_ENTRY, type BundleInfo } from './read.js';
 import { referenceId } from './model.js';
@@ -123,6 +123,7 @@ export async function packBundle(input: PackInput): Promise<{ path: string; mani
     else if (ref.id !== id) throw new AppError('INVALID_INPUT', `manifest.reference.id is ${String(ref.id)}; expected ${id} (sha256 of the canonical reference without id)`);
   }
   if (m.encryption !== undefined) throw new AppError('INVALID_INPUT', 'manifest.encryption: expected none in an authored manifest ("model pack --encrypt" fills it in)');
+  assertKnownManifestFields(m, 'manifest');
   let manifest = parseWire(Manifest, m, 'manifest');
   assertAuthoredManifest(manifest, 'manifest');
   if (input.check) await input.check(sources.get(manifest.entrypoint) as string, manifest, (p) => sources.get(p) as string);

@@ -52,6 +52,8 @@ export function checkThreshold(trust: TrustBody, role: Role, bytes: Uint8Array, 
   const invalid = [...tried].filter((k) => !valid.has(k));
   const ok = valid.size >= spec.threshold;
   const notes = [
+    // An unsigned document (a bundle straight from `model pack`) says so, with the keys that would count.
+    ...(signatures.length === 0 ? [`unsigned: expected ${plural(spec.threshold, 'signature', 'signatures')} by the ${role} keys ${spec.keyIds.map(short).join(', ')}`] : []),
     ...invalid.map((k) => `key ${short(k)} signature invalid`),
     ...(duplicates.size ? [`${plural(duplicates.size, 'key', 'keys')} signed more than once, counted once (${[...duplicates].map(short).join(', ')})`] : []),
     // A key outside the role is unknown or rotated out: name it and the keys that do count.

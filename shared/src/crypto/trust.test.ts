@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { canonicalBytes } from '../canonical.js';
 import { DesiredBody } from '../wire/desired.js';
-import { generateKeyPair, type KeyPair } from './keys.js';
+import { generateKeyPair, toPublicKeyFile, toSecretKeyFile, type KeyPair } from './keys.js';
 import { signBytes, signEnvelope } from './sign.js';
 import { assertThreshold, checkThreshold } from './threshold.js';
 import { createTrustBody, verifyEnvelope, verifyTrustDocument, verifyTrustRotation } from './trust.js';
@@ -112,4 +112,18 @@ test('verifyEnvelope checks a desired-state document signed by the hub key', () 
   assert.throws(() => verifyEnvelope(signEnvelope(body, [rel[0]!]), trust, 'hub', DesiredBody, 'desired state'), code('THRESHOLD_NOT_MET', /not among the hub keys of trust version 1 ignored/));
   assert.throws(() => verifyEnvelope({ signed: { x: 1 }, signatures: [] }, trust, 'hub', z.object({ x: z.string() }), 'thing'), code('SCHEMA_INVALID', /invalid thing: signed.x/));
   assert.equal(canonicalBytes(doc.signed).length > 0, true);
+});
+
+// A key file or a manifest given as --trust (or to `edgefleet-agent trust set`) was refused as a trust
+// document missing `signed` and `signatures`; it is now named for what it is.
+test('another of our files given as a trust document is named for what it is', () => {
+  const signed = createTrustBody({ version: 1, expires: '2027-01-01T00:00:00Z', root: [root[0]!], release: rel, hub: [hub] });
+  assert.equal(verifyTrustDocument(signEnvelope(signed, [root[0]!]), { now }).version, 1);
+  for (const file of [toSecretKeyFile(rel[0]!), toPublicKeyFile(rel[0]!), { schema: 'edgefleet.manifest/v1', name: 'vib' }]) {
+    const schema = file.schema;
+    assert.throws(() => verifyTrustDocument(file, { now }), code('SCHEMA_INVALID',
+      new RegExp(`^invalid trust document: this is a "${schema.replace('.', '\\.')}" file; expected a signed edgefleet\\.trust/v1 document \\(\\{signed, signatures\\}, as "edgefleet trust init" writes trust\\.json\\)$`)));
+  }
+  // Without a schema on top it is judged by the envelope's schema, as before.
+  assert.throws(() => verifyTrustDocument({ version: 1 }, { now }), code('SCHEMA_INVALID', /^invalid trust document: signed: /));
 });

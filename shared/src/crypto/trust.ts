@@ -61,6 +61,11 @@ function assertNotExpired(body: TrustBody, now: Date, code: 'TRUST_EXPIRED'): vo
  * over canonicalJson(signed), and expiry (TRUST_EXPIRED). Returns the body.
  */
 export function verifyTrustDocument(doc: unknown, opts: { now: Date }): TrustBody {
+  // Another of our files given as --trust (a key, a manifest) has its schema on top: say which it is.
+  const other = doc && typeof doc === 'object' && !('signed' in doc) ? (doc as { schema?: unknown }).schema : undefined;
+  if (typeof other === 'string') {
+    throw new AppError('SCHEMA_INVALID', `invalid trust document: this is a ${JSON.stringify(other).slice(0, 80)} file; expected a signed ${TRUST_SCHEMA} document ({signed, signatures}, as "edgefleet trust init" writes trust.json)`);
+  }
   const env = parseWire(TrustDocument, doc, 'trust document');
   // Signatures cover the document as sent (before zod defaults), see decision 0004.
   assertThreshold(env.signed, 'root', canonicalBytes(rawSigned(doc)), env.signatures, `trust document version ${env.signed.version}`);

@@ -30,15 +30,47 @@ test('each feature named once passes; a name used twice is named with both posit
     e instanceof AppError && e.code === 'BUNDLE_INVALID' && /^m\.json: features\[0\] and features\[1\]/.test(e.message));
 });
 
-test('pack refuses two features of one name and writes no bundle', async (t) => {
+/** packBundle of a stand-in model file into `name` in a temp dir removed after the test. */
+function packer(t: { after(fn: () => void): void }, name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-authoring-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const src = join(dir, 'model.onnx');
   writeFileSync(src, 'not really onnx');
-  const out = join(dir, 'dup.efb');
-  await assert.rejects(packBundle({ manifest: exampleManifest({ features: features('a', 'a', 'b', 'c') }), files: [{ path: 'model.onnx', source: src }], out }),
+  const out = join(dir, name);
+  return { out, pack: (manifest: Record<string, unknown>) => packBundle({ manifest, files: [{ path: 'model.onnx', source: src }], out }) };
+}
+
+test('pack refuses two features of one name and writes no bundle', async (t) => {
+  const { out, pack } = packer(t, 'dup.efb');
+  await assert.rejects(pack(exampleManifest({ features: features('a', 'a', 'b', 'c') })),
     (e: unknown) => e instanceof AppError && e.code === 'BUNDLE_INVALID' && /^manifest: features\[0\] and features\[1\] are both named "a"/.test(e.message));
   assert.equal(existsSync(out), false);
-  await packBundle({ manifest: exampleManifest({ features: features('a', 'b', 'c', 'd') }), files: [{ path: 'model.onnx', source: src }], out });
+  await pack(exampleManifest({ features: features('a', 'b', 'c', 'd') }));
   assert.equal(existsSync(out), true);
+});
+
+// A zod object drops keys it does not know: a misspelt optional field used to pack without a word and
+// the bundle carried its default (policy.maxErrRate 0.01 packed as maxErrorRate 0.05).
+test('pack refuses a field the manifest schema would drop, naming it and the field most likely meant', async (t) => {
+  const { out, pack } = packer(t, 'typo.efb');
+  const refused = async (manifest: Record<string, unknown>, message: RegExp) => {
+    await assert.rejects(pack(manifest), (e: unknown) => e instanceof AppError && e.code === 'SCHEMA_INVALID' && message.test(e.message));
+    assert.equal(existsSync(out), false);
+  };
+  await refused(exampleManifest({ policy: { maxErrRate: 0.01 } }),
+    /^manifest: policy\.maxErrRate: unknown field; did you mean "maxErrorRate"\? \(expected one of maxErrorRate, maxP95LatencyMs, observationWindowSec, minRequests\); such a field would be dropped from the bundle$/);
+  await refused(exampleManifest({ featurs: features('a') }), /^manifest: featurs: unknown field; did you mean "features"\?/);
+  // A required field misspelt is named as the misspelling, not only as the missing field.
+  const { version, ...noVersion } = exampleManifest();
+  await refused({ ...noVersion, verison: version }, /^manifest: verison: unknown field; did you mean "version"\?/);
+  await refused(exampleManifest({ features: [{ name: 'a', index: 0, kind: 'numeric', unti: 'mm/s' }] }), /^manifest: features\[0\]\.unti: unknown field; did you mean "unit"\?/);
+  const moments = { n: 1, mean: 0.5, m2: 0, min: 0.5, max: 0.5 };
+  await refused(exampleManifest({ reference: { rows: 1, features: [{ name: 'a', kind: 'numeric', edges: [0, 1], counts: [1], moments, bins: 2 }] } }),
+    /^manifest: reference\.features\[0\]\.bins: unknown field \(expected one of kind, name, edges, counts, under, over, moments\)/);
+  await refused(exampleManifest({ owner: 'ml-team', io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4], dtype: 'FP32' }], outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 1] }] } }),
+    /^manifest: io\.inputs\[0\]\.dtype: unknown field \(expected one of name, datatype, shape\); owner: unknown field \(expected one of schema, name, .*\)/);
+  // Records keep every key: free-form hyperparameters and metrics pack as written.
+  const r = await pack(exampleManifest({ policy: { maxErrorRate: 0.01 }, provenance: { data: [], training: { code: 't.ts', hyperparameters: { anyName: 1 } }, metrics: { f1: 0.8 }, reason: 'r' } }));
+  assert.equal(r.manifest.policy.maxErrorRate, 0.01);
+  assert.deepEqual(r.manifest.provenance.training.hyperparameters, { anyName: 1 });
 });

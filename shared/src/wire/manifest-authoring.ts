@@ -3,9 +3,11 @@
 // so a model whose manifest gives two features the same name would have every window of every box
 // refused. The Manifest schema cannot refuse it: an agent that already installed such a version must
 // still load it after an upgrade. So `model pack`, `model sign` and the hub's push refuse it instead
-// (docs/model-bundles.md "Names").
+// (docs/cli.md "model pack"). An authored manifest's fields the schema does not know would be dropped
+// from the bundle without a word, so `model pack` refuses them (unknown-fields.ts).
 import { AppError } from '../errors.js';
-import type { Manifest } from './manifest.js';
+import { Manifest } from './manifest.js';
+import { unknownFields } from './unknown-fields.js';
 
 /** What a new model version's manifest gets wrong beyond its schema: one message per problem. */
 export function authoringProblems(m: Manifest): string[] {
@@ -27,4 +29,14 @@ export function authoringProblems(m: Manifest): string[] {
 export function assertAuthoredManifest(m: Manifest, what: string): void {
   const problems = authoringProblems(m);
   if (problems.length) throw new AppError('BUNDLE_INVALID', `${what}: ${problems.join('; ')}`);
+}
+
+/**
+ * Throws SCHEMA_INVALID naming every field of an authored manifest (as read, before parsing) that the
+ * manifest schema does not know and would drop: a misspelt optional field would otherwise be replaced
+ * by its default in the bundle.
+ */
+export function assertKnownManifestFields(authored: unknown, what: string): void {
+  const problems = unknownFields(Manifest, authored);
+  if (problems.length) throw new AppError('SCHEMA_INVALID', `${what}: ${problems.join('; ')}; such a field would be dropped from the bundle`);
 }

@@ -3,15 +3,15 @@
 // (model-check.ts) before anything is written; verify checks a bundle the way
 // an agent will and prints a one-line verdict.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import {
   AppError, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
-import { checkPackedModel } from '../../model-check.js';
+import { checkBundleModel, checkPackedModel } from '../../model-check.js';
 import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
-import { checkOutFile, commitSealedBundle } from '../out-file.js';
+import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
 import { sampleFlags } from './model-samples.js';
 import { readTrustFile } from './trust.js';
 
@@ -89,9 +89,7 @@ export const modelPack: Command = {
       if (!existsSync(f.source) || !statSync(f.source).isFile()) throw new AppError('NOT_FOUND', `${f.source}: no such file (for bundle path "${f.path}")`);
     }
     const outArg = optString(args, 'out');
-    const outBase = outArg === undefined ? ctx.cwd : resolve(ctx.cwd, outArg);
-    const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, defaultBundleName(manifest, manifestPath)) : outBase;
-    if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
+    const out = bundleOutPath(outArg, ctx.cwd, ctx.cwd, () => defaultBundleName(manifest, manifestPath), optBool(args, 'force'));
     const encrypt = optBool(args, 'encrypt');
     const keyOutArg = optString(args, 'key-out');
     if (keyOutArg !== undefined && !encrypt) throw new UsageError('--key-out goes with --encrypt');
@@ -145,18 +143,25 @@ export const modelVerify: Command = {
   usage: 'BUNDLE --trust FILE',
   details:
     'Checks what an agent checks before installing: the trust document (root threshold, expiry), the bundle\'s\n'
-    + 'structure (no paths outside it, nothing unlisted), every file\'s size and sha256, and a threshold of\n'
-    + 'valid release signatures over the manifest. Prints one line: OK ... or error [CODE]: what failed.',
+    + 'structure (no paths outside it, nothing unlisted), every file\'s size and sha256, a threshold of\n'
+    + 'valid release signatures over the manifest, and the model: it loads in onnxruntime, its inputs and outputs\n'
+    + 'match the manifest io, it warms up and its samples pass (not for an encrypted bundle). Prints one line:\n'
+    + 'OK ... or error [CODE]: what failed.',
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
   options: { trust: { type: 'string', required: true, value: 'FILE', description: 'trust.json' } },
   async run(args, ctx) {
     const trust = loadTrust(ctx, reqString(args, 'trust'));
-    const v = await verifyBundle(resolve(ctx.cwd, args.positionals[0] as string), trust);
+    const bundle = resolve(ctx.cwd, args.positionals[0] as string);
+    const v = await verifyBundle(bundle, trust);
+    // A bundle not made by `model pack` (a tar packed by hand, then signed) may hold a model that does not
+    // match its manifest: every agent would refuse it at install, so it fails here (MODEL_IO_MISMATCH).
+    const m = await checkBundleModel(bundle, v.manifest);
     const t = v.threshold;
     const extra = t.ignored.length ? `; ${t.ignored.length} signature(s) by keys outside the release role ignored` : '';
+    const model = !m.checked ? '; model not loaded (encrypted)' : m.samples ? `, model loads and matches its io, ${m.samples} sample(s) passed` : ', model loads and matches its io';
     ctx.stdout.write(
       `OK ${v.manifest.name}@${v.manifest.version}: ${t.valid.length} of threshold ${t.threshold} release signatures valid `
-      + `(keys ${t.valid.map(shortId).join(', ')}), ${v.files.length} files verified${extra}\n`,
+      + `(keys ${t.valid.map(shortId).join(', ')}), ${v.files.length} files verified${model}${extra}\n`,
     );
     return 0;
   },

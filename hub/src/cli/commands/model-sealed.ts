@@ -2,14 +2,14 @@
 // seal: a content key sealed to one device's public key, for a USB install
 // (`edgefleet-agent install BUNDLE --key SEALED.json`). rekey: the same model under a new content key,
 // as a new version, signed in the same command when a release key is given.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   AppError, contentKeyId, newContentKey, readContentKeyFile, readDevicePublicKey, readSecretKeyFile, readBundle, rekeyBundle, sealContentKey,
   SemVer, signBundle, writeContentKeyFile, writeFileAtomic,
 } from '@edgefleet/shared';
 import { optBool, optString, reqString, UsageError, type Command } from '../args.js';
-import { checkOutFile, commitSealedBundle } from '../out-file.js';
+import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
 import { shortId } from '../output.js';
 
 export const modelSeal: Command = {
@@ -69,13 +69,9 @@ export const modelRekey: Command = {
     if (!SemVer.safeParse(version).success) throw new UsageError(`--version: expected a semantic version such as 1.2.3, got "${version}"`);
     const old = readContentKeyFile(resolve(ctx.cwd, reqString(args, 'key')));
     const m = (await readBundle(bundle, { verifyFiles: false })).manifest;
-    const outArg = optString(args, 'out');
-    const fileName = `${m.name}-${version}.efb`;
-    const outBase = outArg === undefined ? dirname(bundle) : resolve(ctx.cwd, outArg);
-    const out = outArg === undefined || (existsSync(outBase) && statSync(outBase).isDirectory()) ? join(outBase, fileName) : outBase;
+    const out = bundleOutPath(optString(args, 'out'), ctx.cwd, dirname(bundle), () => `${m.name}-${version}.efb`, optBool(args, 'force'));
     const keyOutArg = optString(args, 'key-out');
     const keyOut = keyOutArg === undefined ? `${out.replace(/\.efb$/, '')}.key` : resolve(ctx.cwd, keyOutArg);
-    if (existsSync(out) && !optBool(args, 'force')) throw new AppError('CONFLICT', `${out} already exists; expected a new file (add --force to replace it)`);
     if (keyOut === out) throw new AppError('CONFLICT', `--key-out ${keyOut} is the bundle's own path; expected another file for the content key`);
     // Checked before the work, and the key written before the bundle is moved into place (out-file.ts).
     checkOutFile(keyOut, keyOutArg === undefined ? 'content key file' : '--key-out', { force: optBool(args, 'force') });

@@ -1,12 +1,14 @@
 // The remote CLI's outputs against a real hub process (docs/cli.md): `devices add --out` and
 // `devices rotate-secret` check where the credentials go BEFORE the hub issues a secret (a secret the CLI
 // cannot write is lost and locks the device out), never overwrite another file silently, and write 0600
-// atomically; `model push` streams the bundle (a bundle over 2 GiB reaches the hub, which judges its size).
+// atomically; `model push` streams the bundle (a bundle over 2 GiB reaches the hub, which judges its size)
+// after reading its structure and signatures itself (no bundle, or an unsigned one, is never uploaded).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, runCli, startProcess } from '@edgefleet/examples';
 
 describe('remote CLI outputs against a running hub', () => {
@@ -90,12 +92,37 @@ describe('remote CLI outputs against a running hub', () => {
     const push = await cli('model', 'push', b.path);
     assert.equal(push.code, 0, push.stderr);
     assert.match(push.stdout, /^pushed demo 1\.0\.0 \(/);
+    // The signed bundle grown by zeros past its end-of-archive marker: read locally as a bundle, then sent.
     const huge = join(dir, 'huge.efb');
-    const fd = openSync(huge, 'w');
+    copyFileSync(b.path, huge);
+    const fd = openSync(huge, 'r+');
     ftruncateSync(fd, 2 ** 31 + 5);
     closeSync(fd);
     const big = await cli('model', 'push', huge);
     assert.equal(big.code, 1, big.stderr);
-    assert.match(big.stderr, /^error \[PAYLOAD_TOO_LARGE\]: hub: request body of 2147483653 bytes is too large: expected at most \d+ bytes/m);
+    assert.match(big.stderr, /^error \[PAYLOAD_TOO_LARGE\]: hub: request body of 2147483653 bytes is too large: expected at most \d+ bytes \(the hub's maxBundleBytes, --max-bundle-bytes\)/m);
+  });
+
+  it('model push refuses what is no signed bundle before uploading it, saying what to do', async () => {
+    const pushes = async () => (await api<{ entries: unknown[] }>('/audit?action=model.push')).entries.length;
+    const before = await pushes();
+    const mlp = randomMlp({ inputDim: 3, hidden: [4], outputDim: 2, seed: 10 });
+    const unsigned = await bundleFromOnnx({ dir, onnx: mlp.onnx, name: 'demo', version: '1.1.0', io: mlp.io, sign: false });
+    const r = await cli('model', 'push', unsigned.path);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `error [THRESHOLD_NOT_MET]: ${unsigned.path} is unsigned; expected release signatures: sign it first with "edgefleet model sign ${unsigned.path} --key RELEASE.key"\n`);
+    const gz = join(dir, 'demo-1.1.0.efb.gz');
+    writeFileSync(gz, gzipSync(readFileSync(unsigned.path)));
+    const g = await cli('model', 'push', gz);
+    assert.equal(g.code, 1);
+    assert.equal(g.stderr, 'error [BUNDLE_INVALID]: bundle demo-1.1.0.efb.gz: not a bundle: the file is gzip-compressed; expected the uncompressed tar "edgefleet model pack" writes\n');
+    const d = await cli('model', 'push', dir);
+    assert.equal(d.code, 1);
+    assert.equal(d.stderr, `error [BAD_REQUEST]: ${dir} is a directory: expected a bundle file (.efb)\n`);
+    const missing = await cli('model', 'push', join(dir, 'nope.efb'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error \[NOT_FOUND\]: cannot open bundle .*nope\.efb: ENOENT/);
+    assert.equal(await pushes(), before, 'nothing reached the registry');
+    assert.deepEqual((await api<{ versions: Array<{ version: string }> }>('/models')).versions.map((v) => v.version), ['1.0.0']);
   });
 });

@@ -1,8 +1,7 @@
 // Remote registry commands: push, list, show, deprecate, delete. push streams the bundle (it may be larger
 // than 2 GiB) with a progress bar on a terminal.
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, escapeLines, formatErrorKinds, readContentKeyFile, type ContentKeyStored, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { AppError, escapeLines, formatErrorKinds, readBundle, readContentKeyFile, type ContentKeyStored, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -13,13 +12,11 @@ export const modelPush: Command = {
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
   async run(args, ctx) {
     const file = resolve(ctx.cwd, args.positionals[0] as string);
-    let size: number;
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) throw new Error('not a file');
-      size = st.size;
-    } catch (err) {
-      throw new AppError('NOT_FOUND', `${file}: ${(err as Error).message}; expected a bundle file (.efb)`, { cause: err });
+    // Its structure, manifest and signatures are read here first (not the files' hashes: the hub checks
+    // those), so a file that is no bundle, or one not signed yet, is refused before it is uploaded.
+    const { size, signatures } = await readBundle(file, { verifyFiles: false });
+    if (signatures.signatures.length === 0) {
+      throw new AppError('THRESHOLD_NOT_MET', `${file} is unsigned; expected release signatures: sign it first with "edgefleet model sign ${file} --key RELEASE.key"`);
     }
     const keyFile = optString(args, 'content-key');
     const key = keyFile === undefined ? undefined : readContentKeyFile(resolve(ctx.cwd, keyFile));

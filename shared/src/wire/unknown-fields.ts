@@ -1,0 +1,55 @@
+// Fields a schema would silently drop. A zod object strips keys it does not know, so a misspelt optional
+// field ("maxErrRate" for "maxErrorRate") parses and is lost: the default takes its place with no word.
+// Readers of a signed document keep stripping (a newer writer may add fields); authoring commands refuse
+// what would be dropped, naming each field and the one most likely meant (docs/cli.md "model pack").
+import { z } from 'zod';
+import { closest } from '../cli/suggest.js';
+import { describePath } from './common.js';
+
+/** The object schemas a value here is checked against: one, or a union's options that accept it. */
+function objectShapes(schema: z.ZodType, value: unknown): z.ZodObject[] {
+  if (schema instanceof z.ZodObject) return [schema];
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) {
+    return objectShapes(schema.unwrap() as z.ZodType, value);
+  }
+  if (schema instanceof z.ZodPipe) return objectShapes(schema.in as z.ZodType, value);
+  if (schema instanceof z.ZodUnion) {
+    const options = (schema.options as z.ZodType[]).flatMap((o) => objectShapes(o, value));
+    const accepting = options.filter((o) => o.safeParse(value).success);
+    return accepting.length > 0 ? accepting : options;
+  }
+  return [];
+}
+
+function arrayElement(schema: z.ZodType): z.ZodType | undefined {
+  if (schema instanceof z.ZodArray) return schema.element as z.ZodType;
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) return arrayElement(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodPipe) return arrayElement(schema.in as z.ZodType);
+  return undefined;
+}
+
+/**
+ * One message per key of `value` that `schema` does not know at its place (records keep every key and
+ * are not looked into): its path, the known key most likely meant, and the keys expected there.
+ */
+export function unknownFields(schema: z.ZodType, value: unknown, path: PropertyKey[] = []): string[] {
+  if (Array.isArray(value)) {
+    const element = arrayElement(schema);
+    return element ? value.flatMap((v, i) => unknownFields(element, v, [...path, i])) : [];
+  }
+  if (!value || typeof value !== 'object') return [];
+  const shapes = objectShapes(schema, value);
+  if (shapes.length === 0) return [];
+  const known = [...new Set(shapes.flatMap((s) => Object.keys(s.shape)))];
+  const problems: string[] = [];
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const field = shapes.map((s) => s.shape[key] as z.ZodType | undefined).find((f) => f !== undefined);
+    if (field) {
+      problems.push(...unknownFields(field, v, [...path, key]));
+      continue;
+    }
+    const guess = closest(key, known);
+    problems.push(`${describePath([...path, key])}: unknown field${guess ? `; did you mean "${guess}"?` : ''} (expected one of ${known.join(', ')})`);
+  }
+  return problems;
+}
