@@ -52,11 +52,11 @@ test('a query id or cursor that is not plain positive decimal digits is a 400 na
         assert.equal(e.message, raw.length > 15 && /^\d+$/.test(raw) ? over : expected, path(sent));
       }
     }
-    // Well-formed ids get through to the lookup: no such rule lists nothing; the chunks route goes on to its part.
+    // Well-formed ids get through to the lookup: a rule that never existed is a 404 naming it; the chunks route goes on to its part.
     for (const id of ['1', '12', String(Number.MAX_SAFE_INTEGER)]) {
       const res = await get(`/api/v1/alerts?rule=${id}`);
-      assert.equal(res.status, 200, await res.clone().text());
-      assert.deepEqual(await res.json(), { alerts: [] });
+      assert.equal(res.status, 404, await res.clone().text());
+      assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: `no alert rule ${id}` } });
     }
     const chunks = await get('/api/v1/captures/1/chunks?after=40');
     assert.notEqual(chunks.status, 400, await chunks.text());
