@@ -3,6 +3,7 @@
 // backlog into coarser windows; the hub uses it to aggregate devices and cohorts,
 // and windowTotals to prove it holds exactly the counts the devices saw.
 import { AppError } from '../errors.js';
+import { countedErrorCode } from '../error-kinds.js';
 import type { ConfidenceSum, FeatureSummary, FeedbackCounts, InputSummary, OutputSummary, ShadowSummary, SummaryWindow } from '../wire/telemetry.js';
 import { mergeCategorical } from './categorical.js';
 import { emptyHistogram, mergeHistograms } from './histogram.js';
@@ -256,7 +257,9 @@ export class TotalsAccumulator {
 
   add(w: SummaryWindow): void {
     this.count += w.count;
-    this.errors = mergeCounts(this.errors, w.errors);
+    // Summed in place, and a code outside ErrorCode under OTHER as in the hub's rollups (countedErrorCode):
+    // copied per window, 100 windows of 5,000 made-up codes took 76 s of the hub's event loop.
+    for (const code in w.errors) if (Object.hasOwn(w.errors, code)) addOwn(this.errors, countedErrorCode(code), w.errors[code] as number);
     this.latencyN += latencyCount(w.latency);
     this.features = mergeByName(this.features, w.features, mergeFeature, 'feature');
     this.outputs = mergeByName(this.outputs, w.outputs, mergeOutput, 'output');
