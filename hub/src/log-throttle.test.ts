@@ -25,3 +25,10 @@ test('a failure every second is logged once a minute with the count of the other
   t.error(logger, down, 'stepping rollouts failed');
   assert.equal(lines.length, 5, 'another code, and another message, are logged at once');
 });
+
+test('at most maxKeys keys are remembered: the least recently logged is forgotten first', () => {
+  const t = new LogThrottle(() => 0, 60_000, 2);
+  assert.deepEqual(['a', 'b', 'b', 'c'].map((k) => t.take(k)), [0, 0, null, 0]);
+  // 'a', logged first, was forgotten for 'c' and is logged again at once; 'c' is still within its minute.
+  assert.deepEqual([t.take('c'), t.take('a')], [null, 0]);
+});

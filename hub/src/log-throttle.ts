@@ -5,7 +5,8 @@ import { toAppError } from '@edgefleet/shared';
 
 export class LogThrottle {
   private readonly last = new Map<string, { at: number; unlogged: number }>();
-  constructor(private readonly now: () => number, private readonly intervalMs = 60_000) {}
+  /** `maxKeys`: keys remembered at most (those a client names: its device id, its address); the least recently logged are forgotten first. */
+  constructor(private readonly now: () => number, private readonly intervalMs = 60_000, private readonly maxKeys = Infinity) {}
 
   /** How many for `key` were not logged since its last line; null: do not log this one (counted). */
   take(key: string): number | null {
@@ -15,7 +16,9 @@ export class LogThrottle {
       l.unlogged++;
       return null;
     }
+    this.last.delete(key); // re-inserted: Map order is least recently logged first
     this.last.set(key, { at: t, unlogged: 0 });
+    if (this.last.size > this.maxKeys) this.last.delete(this.last.keys().next().value as string);
     return l?.unlogged ?? 0;
   }
 

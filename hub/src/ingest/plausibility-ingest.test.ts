@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
-import { LATENCY_BOUNDS_MS, emptyLatency, withReferenceId, type SeqWindow } from '@edgefleet/shared';
+import { LATENCY_BOUNDS_MS, TotalsAccumulator, emptyLatency, withReferenceId, type SeqWindow } from '@edgefleet/shared';
 import type { Harness } from '../testing/harness.js';
 import type { Parts } from '../testing/parts.js';
 import { TEMP_MODE_FEATURES, tempModeReference } from '../rollups/testing.js';
@@ -136,5 +136,22 @@ describe('implausible windows through ingest: refused with their reason, the fle
     assertFleetIsHonest(['honest', ...GROUP]);
     assert.equal(parts.ingest.guard.refusals('rogue')?.windows.implausible_values, 8);
     assert.deepEqual(h.store.telemetry.countFor('rogue'), { windows: 0, events: 0 });
+  });
+
+  it('made-up error codes (5,000 a window, or one of 10,000 characters) are summed under OTHER in the rollups and totals; the stored windows keep them', async () => {
+    const codes = (from: number, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`E${from + i}`, 0]));
+    const at = (seq: number) => new Date(HOUR + (seq % 60) * 60_000).toISOString();
+    const many = (seq: number) => honest(seq, { start: at(seq), errors: { ...codes(seq * 5000, 5000), INFERENCE_FAILED: 1 } });
+    // One window a message (5,000 codes are about 60 KiB). Summed by name, the rollup row grew by 5,000 codes each.
+    for (let seq = 301; seq <= 320; seq++) await send('rogue', [many(seq)]);
+    await send('rogue', [honest(321, { start: at(321), errors: { ['X'.repeat(10_000)]: 2 } })]);
+    assert.deepEqual(h.store.telemetry.countFor('rogue'), { windows: 21, events: 0 });
+    const rows = h.store.db.prepare("SELECT grain, errors FROM rollups WHERE device_id = 'rogue' ORDER BY grain").all() as Array<{ grain: number; errors: string }>;
+    assert.deepEqual(rows.map((r) => [r.grain, JSON.parse(r.errors)]), [[3600, { INFERENCE_FAILED: 20, OTHER: 2 }], [86400, { INFERENCE_FAILED: 20, OTHER: 2 }]]);
+    assert.equal(merged(['rogue']).errors.model, 22, 'an unknown code still counts as a model failure');
+    // GET /models/{name}/totals sums the stored windows the same way.
+    const acc = new TotalsAccumulator();
+    for (const page of h.store.telemetry.windowPages({ model: MODEL, version: '1.0.0', deviceId: 'rogue' }, 500)) for (const w of page) acc.add(w);
+    assert.deepEqual(acc.totals().errors, { INFERENCE_FAILED: 20, OTHER: 2 });
   });
 });

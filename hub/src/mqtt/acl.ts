@@ -11,11 +11,22 @@ export interface PublishCheck {
   topic: string;
   retain: boolean;
   payloadBytes: number;
+  qos: number;
 }
+
+/**
+ * Devices publish at QoS 0 or 1 (docs/mqtt.md). aedes keeps each QoS 2 publish in its session until the
+ * device's PUBREL, up to 1,000 per connection, and across connections in a persistent session: one
+ * device withholding PUBREL held 250 MiB of the hub's memory with 256 KiB payloads.
+ */
+export const MAX_DEVICE_QOS = 1;
 
 export function checkDevicePublish(deviceId: string, p: PublishCheck, maxPayloadBytes: number): string | null {
   if (p.payloadBytes > maxPayloadBytes) {
     return `payload of ${p.payloadBytes} bytes on ${p.topic} exceeds the limit of ${maxPayloadBytes} bytes`;
+  }
+  if (p.qos > MAX_DEVICE_QOS) {
+    return `publish at QoS ${p.qos} to ${p.topic} refused: devices publish at QoS 0 or 1`;
   }
   const parsed = parseTopic(p.topic);
   if (!parsed || parsed.kind !== 'device') {

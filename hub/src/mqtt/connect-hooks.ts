@@ -4,7 +4,9 @@
 // takes over the device's current session is counted (connect-guard.ts).
 import type net from 'node:net';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
+import { DeviceId } from '@edgefleet/shared';
 import { checkDeviceWill } from './acl.js';
+import { clip } from './refusals.js';
 import type { ConnectGuard } from './connect-guard.js';
 import type { DeviceAuthPort, LoggerPort } from './ports.js';
 
@@ -18,8 +20,8 @@ export interface ConnectHookDeps {
   guard: ConnectGuard;
   devices: DeviceAuthPort;
   logger: LoggerPort;
-  /** Counts and logs a refusal (embedded.ts). */
-  refuse(reason: string, fields: object): void;
+  /** Counts and logs a refusal of `who`, a device id or an address (refusals.ts). */
+  refuse(reason: string, who: string, fields: Record<string, unknown>): void;
   maxPayloadBytes: number;
   /** aedes' connected clients by id. */
   clients(): Record<string, Client | undefined>;
@@ -29,7 +31,7 @@ function authError(code: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
-function remoteAddress(client: Client): string {
+export function remoteAddress(client: Client): string {
   return (client.conn as net.Socket).remoteAddress ?? 'unknown';
 }
 
@@ -38,7 +40,7 @@ export function installConnectHooks(b: Aedes, d: ConnectHookDeps): void {
     const addr = remoteAddress(client);
     const why = d.guard.admitAddress(addr);
     if (why) {
-      d.refuse('rate_limited', { address: addr, why });
+      d.refuse('rate_limited', addr, { address: addr, why });
       done(new Error(why), false);
       return;
     }
@@ -48,14 +50,22 @@ export function installConnectHooks(b: Aedes, d: ConnectHookDeps): void {
     const addr = remoteAddress(client);
     if (!username || !password) {
       d.guard.failed(null, addr);
-      d.refuse('no_credentials', { clientId: client.id });
+      d.refuse('no_credentials', addr, { clientId: client.id, address: addr });
       done(authError(BAD_USERNAME_OR_PASSWORD, 'username (device id) and password (device secret) are required'), false);
+      return;
+    }
+    // Not a device id (at most 128 characters): no device has it, and it is not tracked as an id (a
+    // 65,000-character username per failure held 6 GB at the 100,000 ids connect-guard.ts tracks).
+    if (!DeviceId.safeParse(username).success) {
+      d.guard.failed(null, addr);
+      d.refuse('bad_username', addr, { username, address: addr });
+      done(authError(BAD_USERNAME_OR_PASSWORD, `username ${clip(username)} is not a device id: expected letters, digits, ".", "_" or "-" (at most 128)`), false);
       return;
     }
     if (client.id !== username) {
       d.guard.failed(null, addr);
-      d.refuse('client_id_mismatch', { clientId: client.id, username });
-      done(authError(IDENTIFIER_REJECTED, `client id ${client.id} must equal the username ${username}`), false);
+      d.refuse('client_id_mismatch', username, { clientId: client.id, username, address: addr });
+      done(authError(IDENTIFIER_REJECTED, `client id ${clip(client.id)} must equal the username ${username}`), false);
       return;
     }
     const will = (client as unknown as { _will?: { topic: string; payload: Buffer } | null })._will;
@@ -67,14 +77,14 @@ export function installConnectHooks(b: Aedes, d: ConnectHookDeps): void {
     }
     if (willReason) {
       d.guard.failed(null, addr);
-      d.refuse('will_refused', { deviceId: username, why: willReason });
+      d.refuse('will_refused', username, { deviceId: username, address: addr, why: willReason });
       done(authError(NOT_AUTHORIZED, willReason), false);
       return;
     }
     // A locked id is refused before its secret is checked: no more guesses, from any address.
     const locked = d.guard.admitId(username);
     if (locked) {
-      d.refuse('id_locked', { deviceId: username, address: addr });
+      d.refuse('id_locked', username, { deviceId: username, address: addr });
       done(authError(SERVER_UNAVAILABLE, locked), false);
       return;
     }
@@ -87,7 +97,7 @@ export function installConnectHooks(b: Aedes, d: ConnectHookDeps): void {
           return done(null, true);
         }
         d.guard.failed(username, addr);
-        d.refuse(`auth_${result}`, { deviceId: username });
+        d.refuse(`auth_${result}`, username, { deviceId: username, address: addr });
         done(authError(result === 'revoked' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, `device ${username}: ${result}`), false);
       },
       (err: unknown) => {

@@ -7,7 +7,8 @@ import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { Ingress } from './ingress.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
-import { installConnectHooks } from './connect-hooks.js';
+import { installConnectHooks, remoteAddress } from './connect-hooks.js';
+import { RefusalLog } from './refusals.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
@@ -77,10 +78,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   let listeners = noListeners();
   let stopping: Promise<void> | null = null;
 
-  function refuse(reason: string, fields: object): void {
-    metrics.inc('edgefleet_mqtt_refused_total', { reason });
-    logger.warn(fields, `mqtt refused: ${reason}`);
-  }
+  // Counted every time, logged once a minute per reason and device or address, client strings clipped (refusals.ts).
+  const refusals = new RefusalLog({ metrics, logger, clock });
+  const refuse = refusals.refuse.bind(refusals);
 
   function limitPacketSize(client: Client): void {
     // aedes has no max packet size; stop reading a packet whose declared length is
@@ -91,7 +91,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     parser._parseLength = () => {
       const ok = orig();
       if (ok && parser.packet.length > limit) {
-        refuse('packet_too_large', { bytes: parser.packet.length, limit });
+        const address = remoteAddress(client);
+        refuse('packet_too_large', address, { address, bytes: parser.packet.length, limit });
         parser._emitError(new Error(`packet of ${parser.packet.length} bytes exceeds the limit of ${limit} bytes`));
         return false;
       }
@@ -120,9 +121,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     installConnectHooks(b, { guard, devices, logger, refuse, maxPayloadBytes: opts.maxPayloadBytes, clients: () => (broker as unknown as AedesInternals | null)?.clients ?? {} });
     b.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
-      const reason = checkDevicePublish(client.id, { topic: packet.topic, retain: packet.retain, payloadBytes: packet.payload.length }, opts.maxPayloadBytes);
+      const reason = checkDevicePublish(client.id, { topic: packet.topic, retain: packet.retain, payloadBytes: packet.payload.length, qos: packet.qos }, opts.maxPayloadBytes);
       if (reason) {
-        refuse('publish_refused', { deviceId: client.id, why: reason });
+        refuse('publish_refused', client.id, { deviceId: client.id, why: reason });
         // MQTT 3.1.1 has no negative PUBACK: refusing closes the connection.
         return done(new Error(reason));
       }
@@ -133,7 +134,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     b.authorizeSubscribe = (client, sub, done) => {
       const reason = checkDeviceSubscribe(client.id, sub.topic);
       if (reason) {
-        refuse('subscribe_refused', { deviceId: client.id, why: reason });
+        refuse('subscribe_refused', client.id, { deviceId: client.id, why: reason });
         return done(null, null); // SUBACK 0x80 for this filter
       }
       done(null, sub);

@@ -114,7 +114,7 @@ describe('mosquitto-config', () => {
 });
 
 describe('device ACL', () => {
-  const pub = (topic: string, retain = false, bytes = 10) => checkDevicePublish('a', { topic, retain, payloadBytes: bytes }, 100);
+  const pub = (topic: string, retain = false, bytes = 10, qos = 1) => checkDevicePublish('a', { topic, retain, payloadBytes: bytes, qos }, 100);
   it('allows own device-to-hub topics only', () => {
     for (const k of ['state', 'presence', 'telemetry', 'events', 'blob/get', 'capture']) assert.equal(pub(`ef/v1/d/a/${k}`), null);
     assert.match(pub('ef/v1/d/a/capture/ack')!, /published by the hub only/);
@@ -124,6 +124,8 @@ describe('device ACL', () => {
     assert.match(pub('ef/v1/trust')!, /may publish only/);
     assert.match(pub('ef/v1/d/a/telemetry', true)!, /only state and presence may be retained/);
     assert.match(pub('ef/v1/d/a/state', false, 101)!, /101 bytes .* limit of 100/);
+    assert.equal(pub('ef/v1/d/a/state', false, 10, 0), null);
+    assert.match(pub('ef/v1/d/a/state', false, 10, 2)!, /QoS 2 .* refused: devices publish at QoS 0 or 1/);
   });
   it('allows exact own hub-to-device topics and trust', () => {
     for (const f of ['ef/v1/d/a/desired', 'ef/v1/d/a/ack', 'ef/v1/d/a/blob/data', 'ef/v1/d/a/capture/ack', 'ef/v1/trust']) assert.equal(checkDeviceSubscribe('a', f), null);

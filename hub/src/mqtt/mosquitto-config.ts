@@ -121,6 +121,9 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
     `max_queued_messages ${MAX_QUEUED_MESSAGES}`,
     `max_queued_bytes ${MAX_QUEUED_BYTES}`,
     `max_inflight_messages ${MAX_INFLIGHT_MESSAGES}`,
+    '# Devices publish at QoS 0 or 1: a QoS 2 publish is kept until its PUBREL, which a device may withhold.',
+    '# A client publishing at QoS 2 is disconnected (docs/mqtt.md "Identity and access control").',
+    'max_qos 1',
     '',
   ].join('\n');
 }

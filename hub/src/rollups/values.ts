@@ -1,7 +1,7 @@
 // One rollup's values in the flat form of layout.ts, with the operations ingest and queries need:
 // add a summary window (ingest), add another rollup (merge); the blobs stored in hub.db
 // (store/rollups-repo.ts) are encoded by blobs.ts. Counts add exactly; moments merge with Chan's formula.
-import { LATENCY_BUCKETS, errorKind, type SummaryWindow } from '@edgefleet/shared';
+import { LATENCY_BUCKETS, countedErrorCode, errorKind, type SummaryWindow } from '@edgefleet/shared';
 import { addLatBlob, decodeDist, decodeMom } from './blobs.js';
 import { MOMENT_FIELDS, PERF_FIELDS, type CategoricalSlot, type NumericSlot, type OutputSlot, type RollupLayout } from './layout.js';
 
@@ -92,7 +92,7 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
   for (const code in w.errors) {
     if (!Object.hasOwn(w.errors, code)) continue;
     const n = w.errors[code] as number;
-    addOwn(v.errors, code, n);
+    addOwn(v.errors, countedErrorCode(code), n);
     const kind = errorKind(code);
     if (kind === 'model') v.errModel += n;
     else if (kind === 'input') v.errInput += n;

@@ -114,6 +114,19 @@ test('windowTotals sums integer counts over windows', () => {
   assert.deepEqual(windowTotals([]).count, 0);
 });
 
+test('windowTotals adds categories and error codes into its own sums: the windows it read are unchanged, a code outside ErrorCode is OTHER', () => {
+  const ws = [windowWith('2026-03-01T10:00:00Z', [1], { TIMEOUT: 1, MADE_UP: 2 }), windowWith('2026-03-01T10:01:00Z', [2], { TIMEOUT: 3 }), windowWith('2026-03-01T10:02:00Z', [3])];
+  ws.forEach((w, i) => {
+    const mode = w.features[1];
+    if (mode?.kind === 'categorical') mode.cat = { counts: { idle: 1, [`v${i}`]: 2 }, other: 1 };
+  });
+  const before = structuredClone(ws);
+  const t = windowTotals(ws);
+  assert.deepEqual(ws, before, 'the windows read are not changed');
+  assert.deepEqual(t.errors, { TIMEOUT: 4, OTHER: 2 });
+  assert.deepEqual(t.features['mode'], { kind: 'categorical', counts: { idle: 3, v0: 2, v1: 2, v2: 2 }, other: 3, nulls: 0 });
+});
+
 test('mergeWindows sums shadow summaries per candidate version and keeps windows without any unchanged', () => {
   const lat = (n: number) => {
     const l = { counts: new Array<number>(emptyWindow(META).latency.counts.length).fill(0), sumMs: 0 };

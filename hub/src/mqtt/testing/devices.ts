@@ -92,13 +92,13 @@ export function closed(c: MqttClient): Promise<void> {
 
 export { deviceTopic };
 
-/** Publishes QoS 1 and resolves on PUBACK or when the broker closes the connection (a refusal in MQTT 3.1.1). */
-export function tryPublish(c: MqttClient, topic: string, payload: string | Buffer, opts: { retain?: boolean } = {}): Promise<'acked' | 'closed'> {
+/** Publishes QoS 1 (or `qos`) and resolves on PUBACK (PUBCOMP) or when the broker closes the connection (a refusal in MQTT 3.1.1). */
+export function tryPublish(c: MqttClient, topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 1 | 2 } = {}): Promise<'acked' | 'closed'> {
   return new Promise((resolve) => {
     if (!c.connected) return resolve('closed');
     const onClose = () => resolve('closed');
     c.once('close', onClose);
-    c.publish(topic, payload, { qos: 1, retain: opts.retain ?? false }, (err) => {
+    c.publish(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) => {
       c.removeListener('close', onClose);
       resolve(err ? 'closed' : 'acked');
     });

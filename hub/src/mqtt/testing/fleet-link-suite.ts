@@ -30,7 +30,7 @@ export interface LinkHarness {
   close(): Promise<void>;
 }
 
-export const SUITE_DEVICES = Array.from({ length: 15 }, (_, i) => ({ id: `dev-${i + 1}`, secret: `secret-${i + 1}-${'x'.repeat(8)}` }));
+export const SUITE_DEVICES = Array.from({ length: 16 }, (_, i) => ({ id: `dev-${i + 1}`, secret: `secret-${i + 1}-${'x'.repeat(8)}` }));
 
 export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE_DEVICES) => Promise<LinkHarness>): void {
   describe(`FleetLink: ${name}`, () => {
@@ -167,6 +167,13 @@ export function fleetLinkSuite(name: string, makeHarness: (devices: typeof SUITE
       await tryPublish(c, deviceTopic(dev(13).id, 'state'), big);
       await sentinel(13, 4);
       assert.equal(states.some((s) => s.deviceId === dev(13).id && s.msg.lastAppliedSeq === 88), false);
+    });
+
+    it('refuses a QoS 2 publish (held until PUBREL, docs/mqtt.md): the connection closes, the hub never sees it', async () => {
+      const c = await connect(16);
+      assert.equal(await tryPublish(c, deviceTopic(dev(16).id, 'state'), stateMsg(dev(16).id, 99), { qos: 2 }), 'closed');
+      await sentinel(16, 5);
+      assert.deepEqual(states.filter((s) => s.deviceId === dev(16).id).map((s) => s.msg.lastAppliedSeq), [5]);
     });
 
     it('counts and drops invalid messages while valid ones still flow', async () => {
