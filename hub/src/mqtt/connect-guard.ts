@@ -41,7 +41,7 @@ export class ConnectGuard {
   constructor(private readonly deps: ConnectGuardDeps) {
     this.limits = { ...CONNECT_LIMIT_DEFAULTS, ...deps.limits };
     const l = this.limits;
-    this.attempts = new ConnectRateLimiter(l.perAddressPerMinute, deps.clock);
+    this.attempts = new ConnectRateLimiter(l.perAddressPerMinute, deps.clock, l.maxTracked);
     this.idFailures = new FailureLimiter({ perMinute: l.failuresPerIdPerMinute, coolDownMs: l.coolDownMs, maxKeys: l.maxTracked, name: 'connectRateLimit.failuresPerIdPerMinute' }, deps.clock);
     this.addressFailures = new FailureLimiter({ perMinute: l.failuresPerAddressPerMinute, coolDownMs: l.coolDownMs, maxKeys: l.maxTracked, name: 'connectRateLimit.failuresPerAddressPerMinute' }, deps.clock);
     this.watch = new TakeoverWatch({ ...DEFAULT_TAKEOVER_WATCH, ...deps.takeovers }, deps.clock);

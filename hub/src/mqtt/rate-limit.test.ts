@@ -2,7 +2,7 @@
 // (docs/mqtt.md "Connection limits", "Credentials in use twice").
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FailureLimiter } from './rate-limit.js';
+import { ConnectRateLimiter, FailureLimiter } from './rate-limit.js';
 import { TakeoverWatch } from './takeovers.js';
 import { ConnectGuard } from './connect-guard.js';
 import { RecordingLogger, RecordingMetrics } from './testing/devices.js';
@@ -11,6 +11,25 @@ function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   const c = { t: start, now: () => new Date(c.t) };
   return c;
 }
+
+describe('ConnectRateLimiter', () => {
+  it('limits attempts per address and minute, and tracks at most maxKeys addresses however many come in a minute', () => {
+    const clock = fakeClock();
+    const l = new ConnectRateLimiter(2, clock, 3);
+    assert.deepEqual([l.allow('a'), l.allow('a'), l.allow('a')], [true, true, false]);
+    // Three more addresses within the same minute: the oldest window (a's) is forgotten, never more than 3.
+    for (const addr of ['b', 'c', 'd']) assert.equal(l.allow(addr), true);
+    assert.equal(l.size, 3);
+    assert.equal(l.allow('a'), true, 'a was forgotten: a fresh window');
+    assert.equal(l.size, 3);
+    for (let i = 0; i < 1000; i++) l.allow(`x${i}`);
+    assert.equal(l.size, 3);
+    // A minute on, ended windows go from the front before anything is evicted.
+    clock.t += 60_000;
+    assert.equal(l.allow('z'), true);
+    assert.equal(l.size, 1);
+  });
+});
 
 describe('FailureLimiter', () => {
   it('locks a key after perMinute failures for the cool-down, then lets it try again', () => {

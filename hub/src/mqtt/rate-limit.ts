@@ -4,14 +4,16 @@
 // - FailureLimiter: FAILED authentications per key (device id, or address) in fixed one-minute
 //   windows; a key over its limit is locked for a cool-down, so one client guessing secrets for
 //   one id neither locks out its neighbours behind the same address nor gets more guesses by
-//   moving to another address. Both maps are bounded; the oldest entries are dropped first.
+//   moving to another address. Every map is bounded; the oldest entries are dropped first.
 import type { ClockPort } from './ports.js';
 
 const MINUTE = 60_000;
 
 export class ConnectRateLimiter {
+  /** Each address's current window, oldest start first (a renewed window is inserted again at the end). */
   private readonly windows = new Map<string, { start: number; count: number }>();
-  constructor(private readonly perMinute: number, private readonly clock: ClockPort) {
+  /** maxKeys: at most this many addresses are tracked; past it the oldest window is forgotten (many addresses in one minute, IPv6). */
+  constructor(private readonly perMinute: number, private readonly clock: ClockPort, private readonly maxKeys = 100_000) {
     if (!Number.isInteger(perMinute) || perMinute < 1) {
       throw new Error(`connectRateLimit.perAddressPerMinute must be a positive integer, got ${perMinute}`);
     }
@@ -22,7 +24,12 @@ export class ConnectRateLimiter {
     const now = this.clock.now().getTime();
     let w = this.windows.get(address);
     if (!w || now - w.start >= MINUTE) {
-      if (this.windows.size > 10_000) this.sweep(now);
+      if (w) this.windows.delete(address);
+      this.expire(now);
+      if (this.windows.size >= this.maxKeys) {
+        const oldest = this.windows.keys().next().value;
+        if (oldest !== undefined) this.windows.delete(oldest);
+      }
       w = { start: now, count: 0 };
       this.windows.set(address, w);
     }
@@ -30,8 +37,17 @@ export class ConnectRateLimiter {
     return w.count <= this.perMinute;
   }
 
-  private sweep(now: number): void {
-    for (const [addr, w] of this.windows) if (now - w.start >= MINUTE) this.windows.delete(addr);
+  /** Addresses tracked now. */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  /** Drops ended windows from the front: in start order, so it stops at the first still open (no scan of the rest). */
+  private expire(now: number): void {
+    for (const [addr, w] of this.windows) {
+      if (now - w.start < MINUTE) break;
+      this.windows.delete(addr);
+    }
   }
 }
 
