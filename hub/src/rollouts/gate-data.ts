@@ -38,6 +38,8 @@ export interface GroupStats {
   requests: number;
   /** Failures of kind `model` (decision 0012: not invalid input, not shed load). */
   modelErrors: number;
+  /** Failures of kind `input`: not held against the version, but named when they keep a wave from its predictions. */
+  inputErrors: number;
   /** Latency of answered requests (latency minus errorLatency, bucket by bucket). */
   answered: LatencySketch | null;
   /** Per output name: binned counts (under, bins, over). */
@@ -54,7 +56,7 @@ export interface GateData {
 
 export function emptyStats(): GroupStats {
   return {
-    windows: 0, reportingDevices: new Set(), count: 0, requests: 0, modelErrors: 0, answered: null, outputs: new Map(), features: new Map(),
+    windows: 0, reportingDevices: new Set(), count: 0, requests: 0, modelErrors: 0, inputErrors: 0, answered: null, outputs: new Map(), features: new Map(),
     shadow: { reportingDevices: new Set(), sampled: 0, dropped: 0, runs: 0, agree: 0, errors: 0, latency: null },
   };
 }
@@ -93,7 +95,9 @@ export function addWindow(s: GroupStats, deviceId: string, w: Pick<SummaryWindow
   s.reportingDevices.add(deviceId);
   s.count += w.count;
   s.requests += latencyCount(w.latency);
-  s.modelErrors += errorKindCounts(w.errors).model;
+  const kinds = errorKindCounts(w.errors);
+  s.modelErrors += kinds.model;
+  s.inputErrors += kinds.input;
   let answered = w.latency;
   if (w.errorLatency) {
     const e = w.errorLatency;
@@ -111,6 +115,7 @@ export function addStats(s: GroupStats, b: GroupStats): void {
   s.count += b.count;
   s.requests += b.requests;
   s.modelErrors += b.modelErrors;
+  s.inputErrors += b.inputErrors;
   if (b.answered) s.answered = s.answered ? mergeLatency(s.answered, b.answered) : { counts: [...b.answered.counts], sumMs: b.answered.sumMs };
   for (const [name, v] of b.outputs) addBinned(s.outputs, name, v);
   for (const [name, v] of b.features) addBinned(s.features, name, v);

@@ -31,6 +31,19 @@ test('too few predictions: pending, never pass', () => {
   assert.equal(waveVerdict(g), 'pending');
 });
 
+test('a wave whose requests are mostly refused as invalid input stays pending on predictions, and that gate says why', () => {
+  const wave = emptyStats();
+  const latency = emptyLatency();
+  for (let i = 0; i < 40; i++) addLatency(latency, 1);
+  for (let d = 0; d < 2; d++) addWindow(wave, `d${d}`, { count: 0, errors: { INVALID_INPUT: 40 }, latency, errorLatency: latency, outputs: [], features: [] });
+  const g = byName(evaluateGates({ cfg, install, wave, control: stats(10, 100), reference: undefined, preflightP95: [] }));
+  assert.deepEqual([g['predictions']?.value, g['predictions']?.verdict], [0, 'pending']);
+  assert.equal(g['predictions']?.note, '80 of the wave\'s 80 requests were refused as invalid input, which answers no prediction: do its callers send what this version\'s manifest expects?');
+  assert.equal(g['model_error_rate']?.value, 0, 'not held against the version');
+  // A few refused among many answered: no note.
+  assert.equal(byName(evaluateGates({ cfg, install, wave: stats(4, 10, { input: 2 }), control: stats(10, 100), reference: undefined, preflightP95: [] }))['predictions']?.note, undefined);
+});
+
 test('invalid input does not count against the model; model failures above control + 1 point fail', () => {
   const ok = evaluateGates({ cfg, install, wave: stats(4, 100, { input: 30 }), control: stats(10, 100), reference: undefined, preflightP95: [] });
   assert.equal(byName(ok)['model_error_rate']?.value, 0);

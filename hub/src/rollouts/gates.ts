@@ -91,7 +91,11 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const verdict = value === null ? 'pending' : value >= cfg.reporting ? 'pass' : 'pending';
     out.push({ name: 'reporting', value: value === null ? null : round(value), threshold: cfg.reporting, verdict, blocking: true, samples: { wave: wave.reportingDevices.size, control: control.reportingDevices.size }, against: 'absolute' });
   }
-  out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute' });
+  // Requests refused as invalid input answer no rows: when they are most of the wave's, say so (a version
+  // whose io changed refuses its callers' requests; they are not held against it, decision 0012).
+  const refused = !enough && wave.inputErrors > 0 && 2 * wave.inputErrors >= wave.requests
+    ? { note: `${wave.inputErrors} of the wave's ${wave.requests} requests were refused as invalid input, which answers no prediction: do its callers send what this version's manifest expects?` } : {};
+  out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', ...refused });
   // model_error_rate in percent of requests (answered or failed): at most control's + errorRatePoints (no
   // control: errorRatePoints alone). Judged once the wave has minPredictions predictions or as many
   // requests, so a version that fails every request (no prediction ever) fails here instead of waiting.

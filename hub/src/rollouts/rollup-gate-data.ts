@@ -190,6 +190,7 @@ function toStats(s: Series, v: RollupValues, reporting: Set<string>): GroupStats
   out.reportingDevices = reporting;
   out.count = v.count;
   out.modelErrors = v.errModel;
+  out.inputErrors = v.errInput;
   const lat = v.lat;
   for (let i = 0; i < LATENCY_BUCKETS; i++) out.requests += Math.max(0, lat[2 + i] as number);
   out.answered = {
