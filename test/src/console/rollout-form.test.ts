@@ -3,7 +3,8 @@
 // expected, and the typed text stays; target tags are split as a device's (spaces or commas); the hub's
 // record-key error says what a tag key may hold; each error is shown once. On a rollout's page a refetch
 // that fails keeps the rollout shown, marked, with Retry; an older answer arriving after a newer one does
-// not bring back the old state; an action the hub refuses shows its code and keeps the reason.
+// not bring back the old state; an action the hub refuses shows its code and keeps the reason. With no
+// version to roll out the form says so and how to get one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -138,6 +139,16 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     await pause.getByRole('button', { name: 'Pause' }).click();
     await pause.getByRole('status').filter({ hasText: 'CONFLICT: changed meanwhile: try again' }).waitFor();
     assert.equal(await pause.getByLabel('Reason').inputValue(), 'hold on');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('with no version to roll out the form says so and what to do, instead of empty selects', async () => {
+    for (const v of ['1.0.0', '2.0.0']) await h.api('POST', `/models/${MODEL}/versions/${v}/deprecate`, { reason: 'console test: nothing to roll out' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await hash(page, '#/rollouts/new');
+    await page.getByText("No version to roll out: each of the hub's 2 version(s) is deprecated. Push one (edgefleet model push BUNDLE), then start the rollout here.").waitFor();
+    assert.equal(await page.getByRole('form', { name: 'New rollout' }).count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

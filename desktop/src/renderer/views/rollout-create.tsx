@@ -12,7 +12,7 @@ import { ApiError, errorText } from '../api.js';
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Empty, ErrorBox } from '../ui/states.js';
+import { Empty, ErrorBox, Loading } from '../ui/states.js';
 import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
 
 type Errors = { fields: Record<string, string>; general: string[] };
@@ -51,18 +51,22 @@ export function RolloutCreateView() {
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
   const [busy, setBusy] = useState(false);
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
-  if (list !== null && 'error' in list) {
-    return (
-      <section aria-labelledby="ronew-h">
-        <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
-        <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
-      </section>
-    );
-  }
-  const assignable = (list ?? []).filter((v) => !v.deprecated);
+  const page = (state: preact.JSX.Element) => (
+    <section aria-labelledby="ronew-h">
+      <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      {state}
+    </section>
+  );
+  if (list === null) return page(<Loading what="models" />);
+  if ('error' in list) return page(<ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />);
+  const assignable = list.filter((v) => !v.deprecated);
   // A version no current release key signed is listed but cannot be picked: the hub refuses it (VERSION_NOT_TRUSTED).
   const trusted = assignable.filter((v) => v.trusted !== false);
   const names = [...new Set([...trusted, ...assignable].map((v) => v.name))];
+  if (!names.length) {
+    return page(<Empty>No version to roll out: {list.length ? `each of the hub's ${list.length} version(s) is deprecated` : 'the hub holds no model'}.
+      Push one (<code>edgefleet model push BUNDLE</code>), then start the rollout here.</Empty>);
+  }
   const model = d.model || names[0] || '';
   const versions = assignable.filter((v) => v.name === model);
   const pickable = trusted.filter((v) => v.name === model).map((v) => v.version);
