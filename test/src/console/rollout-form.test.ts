@@ -52,10 +52,24 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     assert.equal(await form.locator('[data-field="gates.minPredictions"]').textContent(), 'gates.minPredictions: expected a number, got "lots"');
     assert.equal(previews, 0, 'nothing is sent');
     assert.equal(await form.getByLabel('Wave 1 percent').inputValue(), 'abc', 'what was typed stays');
+    // Removing a wave moves the ones after it up: errors named by wave index are not left on another wave.
+    await form.getByRole('button', { name: 'Add wave' }).click();
+    await form.getByLabel('Wave 3 percent').fill('x');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await form.locator('[data-field="waves[2].percent"]').waitFor();
+    await form.getByRole('button', { name: 'Remove wave 1' }).click();
+    assert.equal(await form.getByRole('alert').filter({ hasText: 'waves[' }).count(), 0, 'no wave error left on a wave it does not name');
+    assert.equal(await form.locator('[data-field="target.tags"]').count(), 1, 'the other errors stay');
+    await form.getByRole('button', { name: 'Remove wave 2' }).click();
+    await form.getByRole('button', { name: 'Add wave' }).click();
+    await form.getByLabel('Wave 2 name').fill('all');
+    await form.getByLabel('Wave 1 name').fill('canary');
 
     // The hub's refusal of a tag key says what a key may hold, once (not under the Target field too).
     await form.getByLabel('Tags').fill('Site=north');
     await form.getByLabel('Wave 1 percent').fill('34');
+    await form.getByLabel('Wave 1 minDevices').fill('1');
+    await form.getByLabel('Wave 2 percent').fill('100');
     await form.getByLabel('minPredictions').fill('');
     await form.getByRole('button', { name: 'Preview waves' }).click();
     const tagErr = form.getByRole('alert').filter({ hasText: 'target.tags.Site' });

@@ -75,6 +75,11 @@ export function RolloutCreateView() {
   const { reason: _reason, ...shape } = body;
   const key = JSON.stringify(shape);
   const set = (patch: Partial<Draft>) => setD({ ...draft, ...patch });
+  // The waves after it move up a row: errors the hub gave by wave index (waves[2].percent) would name another wave now.
+  const removeWave = (i: number) => {
+    set({ waves: draft.waves.filter((_, j) => j !== i) });
+    setErrors({ ...errors, fields: Object.fromEntries(Object.entries(errors.fields).filter(([k]) => !k.startsWith('waves['))) });
+  };
   const setWave = (i: number, k: keyof WaveDraft, v: string) => set({ waves: draft.waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)) });
   // Each error once, next to the field it names (a fieldset shows its fields' others; the form's end, any left).
   const shown = new Set<string>();
@@ -136,7 +141,7 @@ export function RolloutCreateView() {
                     {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
                   </td>
                 ))}
-                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => set({ waves: draft.waves.filter((_, j) => j !== i) })} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
+                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => removeWave(i)} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
               </tr>
             ))}</tbody>
           </table>
