@@ -1,7 +1,8 @@
 // A write action behind a button: opens a small form asking for a reason (and any other fields),
-// sends it, and shows the hub's answer or error. Only rendered for roles that may perform it.
+// sends it, and shows the hub's answer or error (its code and message; the reason stays typed for a retry). Only rendered for roles that may perform it.
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
+import { errorText } from '../api.js';
 import { background } from '../background.js';
 
 export function ActionForm(p: {
@@ -28,7 +29,7 @@ export function ActionForm(p: {
       setMsg({ ok: true, text: text || 'done' });
       setReason('');
     } catch (err) {
-      setMsg({ ok: false, text: (err as Error).message });
+      setMsg({ ok: false, text: errorText(err) }); // the hub's code and message (CONFLICT: …)
     } finally {
       setBusy(false);
     }

@@ -7,82 +7,34 @@
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
 import { useEffect, useState } from 'preact/hooks';
 import type { Rollout, RolloutPreview } from '@edgefleet/shared';
-import { ApiError } from '../api.js';
+import { DEFAULT_WAVES, GATES, SHADOW, rolloutRequest, type Draft, type WaveDraft } from '../../common/rollout-request.js';
+import { ApiError, errorText } from '../api.js';
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Empty, ErrorBox } from '../ui/states.js';
+import { Empty, ErrorBox, Loading } from '../ui/states.js';
 import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
 
-/** A wave as typed: a share of the target (`percent`), or a staging ring (`ring`: tags such as "ring=canary"; then no percent is sent). */
-type WaveDraft = { name: string; ring: string; percent: string; minDevices: string; bakeSec: string };
-/** The hub's default waves (DEFAULT_WAVES in shared/src/wire/rollout.ts; not imported: the renderer bundles no zod). */
-const DEFAULT_WAVES: WaveDraft[] = [{ name: 'canary', ring: '', percent: '5', minDevices: '1', bakeSec: '1800' }, { name: 'all', ring: '', percent: '100', minDevices: '', bakeSec: '0' }];
-const GATES = [
-  ['installSuccess', '0.95'], ['reporting', '0.8'], ['minPredictions', '1000'], ['errorRatePoints', '1'], ['latencyRatio', '1.2'],
-  ['latencySlackMs', '1'], ['outputPsi', '0.2'], ['preflightP95Ms', '0'], ['inputPsi', '0.2'], ['stuckSec', '3600'],
-] as const;
-type GateKey = (typeof GATES)[number][0];
-/** The shadow stage's settings with the hub's defaults as placeholders (ShadowStage in shared/src/wire/rollout.ts). */
-const SHADOW = [
-  ['sampleRate', '0.1', 'share of answered requests run in shadow'], ['bakeSec', '1800', 'how long (s)'], ['minAgreement', '0.95', 'agreement to pass'],
-  ['minSamples', '200', 'shadow runs needed'], ['tolerance', '0.01', 'float outputs agree within'], ['threshold', '', 'class score threshold (optional)'],
-  ['replay', '', 'replay N recent requests instead (ring only)'],
-] as const;
-type ShadowKey = (typeof SHADOW)[number][0];
-type Draft = {
-  model: string; version: string; target: 'all' | 'tags' | 'devices'; tags: string; devices: string; waves: WaveDraft[];
-  gates: Partial<Record<GateKey, string>>; advance: 'auto' | 'manual'; onFailure: 'rollback' | 'pause'; reason: string;
-  /** A shadow stage first (decision 0032): off, or its settings as typed (empty: the hub's default). */
-  shadow: { on: boolean } & Partial<Record<ShadowKey, string>>;
-  /** A maintenance window (docs/rollouts.md "Maintenance windows"): none while the cron is empty. */
-  window: { cron: string; duration: string; timeZone: string };
-};
 type Errors = { fields: Record<string, string>; general: string[] };
 const NO_ERRORS: Errors = { fields: {}, general: [] };
 
-const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
-/** "site=north, ring=a" as tags (the hub checks them). */
-const parseTags = (s: string) => Object.fromEntries(s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => { const i = x.indexOf('='); return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()]; }));
-
-/** The window as typed: a duration of digits is seconds, "2h" or "90m" goes as written (the hub parses it). */
-function windowOf(w: Draft['window']): Record<string, unknown> {
-  const d = w.duration.trim();
-  return { cron: w.cron.trim(), durationSec: /^\d+$/.test(d) ? Number(d) : d, ...(w.timeZone.trim() ? { timeZone: w.timeZone.trim() } : {}) };
-}
-
-/** The request as the hub takes it, from what was typed (the hub validates; nothing is fixed up here). */
-function body(d: Draft): Record<string, unknown> {
-  const tags = parseTags(d.tags);
-  const numbers = (o: Record<string, string | boolean | undefined>) =>
-    Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '').map(([k, v]) => [k, Number(v)]));
-  const gates = numbers(d.gates);
-  return {
-    model: d.model, version: d.version,
-    target: d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) },
-    waves: d.waves.map((w) => ({
-      // An empty percent or bake is sent as missing (not 0): the hub names the field that needs a value.
-      name: w.name.trim(), ...(w.ring.trim() ? { tags: parseTags(w.ring) } : { percent: num(w.percent) }),
-      ...(num(w.minDevices) !== undefined ? { minDevices: num(w.minDevices) } : {}), bakeSec: num(w.bakeSec),
-    })),
-    ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers(d.shadow) } : {}), advance: d.advance, onFailure: d.onFailure, reason: d.reason,
-    ...(d.window.cron.trim() ? { window: windowOf(d.window) } : {}),
-  };
-}
+/** A zod issue as the hub sends it in `details`: a record key's own issues say what was expected ("Invalid key in record" does not). */
+type Issue = { path?: Array<string | number>; message?: string; issues?: Issue[] };
+const issueText = (i: Issue): string => (i.issues?.length ? i.issues.map(issueText).join('; ') : i.message ?? '');
 
 /** The hub's error, field by field: zod issues' paths written as the hub writes them (waves[0].percent), or a "field: ..." message. */
 function errorsOf(err: unknown): Errors {
-  if (!(err instanceof ApiError)) return { fields: {}, general: [(err as Error).message] };
+  if (!(err instanceof ApiError)) return { fields: {}, general: [errorText(err)] };
   const out: Errors = { fields: {}, general: [] };
-  const issues = Array.isArray(err.details) ? err.details as Array<{ path?: Array<string | number>; message?: string }> : [];
+  const issues = Array.isArray(err.details) ? err.details as Issue[] : [];
   for (const i of issues) {
     const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
-    out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${i.message ?? ''}` : i.message ?? '';
+    out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${issueText(i)}` : issueText(i);
   }
   if (!issues.length) {
     const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+|\[\d+\])*): (.*)$/.exec(err.message);
     if (m && m[1] && m[2]) out.fields[m[1]] = m[2];
-    else out.general.push(err.message);
+    else out.general.push(errorText(err));
   }
   return out;
 }
@@ -99,32 +51,46 @@ export function RolloutCreateView() {
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
   const [busy, setBusy] = useState(false);
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
-  if (list !== null && 'error' in list) {
-    return (
-      <section aria-labelledby="ronew-h">
-        <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
-        <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
-      </section>
-    );
-  }
-  const assignable = (list ?? []).filter((v) => !v.deprecated);
+  const page = (state: preact.JSX.Element) => (
+    <section aria-labelledby="ronew-h">
+      <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      {state}
+    </section>
+  );
+  if (list === null) return page(<Loading what="models" />);
+  if ('error' in list) return page(<ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />);
+  const assignable = list.filter((v) => !v.deprecated);
   // A version no current release key signed is listed but cannot be picked: the hub refuses it (VERSION_NOT_TRUSTED).
   const trusted = assignable.filter((v) => v.trusted !== false);
   const names = [...new Set([...trusted, ...assignable].map((v) => v.name))];
+  if (!names.length) {
+    return page(<Empty>No version to roll out: {list.length ? `each of the hub's ${list.length} version(s) is deprecated` : 'the hub holds no model'}.
+      Push one (<code>edgefleet model push BUNDLE</code>), then start the rollout here.</Empty>);
+  }
   const model = d.model || names[0] || '';
   const versions = assignable.filter((v) => v.name === model);
   const pickable = trusted.filter((v) => v.name === model).map((v) => v.version);
   const draft: Draft = { ...d, model, version: d.version && pickable.includes(d.version) ? d.version : (pickable.at(-1) ?? '') };
-  const shape = body(draft);
-  delete shape['reason'];
+  const { body, problems } = rolloutRequest(draft);
+  const { reason: _reason, ...shape } = body;
   const key = JSON.stringify(shape);
   const set = (patch: Partial<Draft>) => setD({ ...draft, ...patch });
+  // The waves after it move up a row: errors the hub gave by wave index (waves[2].percent) would name another wave now.
+  const removeWave = (i: number) => {
+    set({ waves: draft.waves.filter((_, j) => j !== i) });
+    setErrors({ ...errors, fields: Object.fromEntries(Object.entries(errors.fields).filter(([k]) => !k.startsWith('waves['))) });
+  };
   const setWave = (i: number, k: keyof WaveDraft, v: string) => set({ waves: draft.waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)) });
-  const err = (field: string) => {
-    const m = Object.entries(errors.fields).filter(([k]) => k === field || k.startsWith(`${field}.`));
-    return m.length ? <span class="field-error" role="alert" data-field={field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
+  // Each error once, next to the field it names (a fieldset shows its fields' others; the form's end, any left).
+  const shown = new Set<string>();
+  const err = (field: string, exact = false) => {
+    const m = Object.entries(errors.fields).filter(([k]) => !shown.has(k) && (k === field || (!exact && k.startsWith(`${field}.`)) || field === '*'));
+    m.forEach(([k]) => shown.add(k));
+    return m.length ? <span class="field-error" role="alert" data-field={field === '*' ? 'other' : field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
   };
   const run = async (what: 'preview' | 'create') => {
+    // What cannot be sent as typed is refused here, on its field; the hub checks the rest.
+    if (Object.keys(problems).length) { setErrors({ fields: problems, general: [] }); return; }
     setBusy(true);
     setErrors(NO_ERRORS);
     try {
@@ -133,7 +99,7 @@ export function RolloutCreateView() {
         setPreview({ for: key, p });
       } else {
         const id = preview?.for === key ? { id: preview.p.id } : {};
-        const r = await api!.send<Rollout>('POST', '/rollouts', { ...id, ...body(draft) });
+        const r = await api!.send<Rollout>('POST', '/rollouts', { ...id, ...body });
         go(`#/rollouts/${r.id}`);
       }
     } catch (e) {
@@ -142,8 +108,8 @@ export function RolloutCreateView() {
       setBusy(false);
     }
   };
-  const field = (id: string, label: string, input: preact.JSX.Element, errKey = id) => (
-    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey)}</div>
+  const field = (id: string, label: string, input: preact.JSX.Element, errKey = id, exact = false) => (
+    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey, exact)}</div>
   );
   return (
     <section aria-labelledby="ronew-h">
@@ -157,8 +123,8 @@ export function RolloutCreateView() {
               : <option key={v.version} value={v.version}>{v.version}</option>))}</select>)}
           {model && !pickable.length && versions.length ? <p class="error" role="alert" data-testid="no-trusted-version">No version of {model} can be rolled out: each is {SIGNED_BY_ROTATED_OUT}.</p> : null}
           {field('target', 'Target', <select id="ro-target" value={draft.target} onChange={(e) => set({ target: e.currentTarget.value as Draft['target'] })}>
-            <option value="all">all devices</option><option value="tags">devices with tags</option><option value="devices">listed devices</option></select>)}
-          {draft.target === 'tags' ? field('tags', 'Tags', <input id="ro-tags" placeholder="site=north, ring=a" value={draft.tags} onInput={(e) => set({ tags: e.currentTarget.value })} />, 'target.tags') : null}
+            <option value="all">all devices</option><option value="tags">devices with tags</option><option value="devices">listed devices</option></select>, 'target', true)}
+          {draft.target === 'tags' ? field('tags', 'Tags', <input id="ro-tags" placeholder="site=north ring=a" value={draft.tags} onInput={(e) => set({ tags: e.currentTarget.value })} />, 'target.tags') : null}
           {draft.target === 'devices' ? field('devices', 'Devices', <input id="ro-devices" placeholder="edge-1, edge-2" value={draft.devices} onInput={(e) => set({ devices: e.currentTarget.value })} />, 'target.devices') : null}
           {field('advance', 'Advance', <select id="ro-advance" value={draft.advance} onChange={(e) => set({ advance: e.currentTarget.value as Draft['advance'] })}><option value="auto">auto</option><option value="manual">manual (promote each wave)</option></select>)}
           {field('onFailure', 'On failure', <select id="ro-onFailure" value={draft.onFailure} onChange={(e) => set({ onFailure: e.currentTarget.value as Draft['onFailure'] })}><option value="rollback">roll back</option><option value="pause">pause</option></select>)}
@@ -175,7 +141,7 @@ export function RolloutCreateView() {
                     {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
                   </td>
                 ))}
-                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => set({ waves: draft.waves.filter((_, j) => j !== i) })} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
+                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => removeWave(i)} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
               </tr>
             ))}</tbody>
           </table>
@@ -203,7 +169,7 @@ export function RolloutCreateView() {
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
-        {err('(root)')}{err('id')}
+        {err('id')}{err('*')}
         <div class="toolbar">
           <button type="button" disabled={busy || !model} onClick={() => background(run('preview'))}>Preview waves</button>
           <button type="submit" disabled={busy || !model}>Create rollout</button>

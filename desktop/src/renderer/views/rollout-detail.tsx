@@ -1,9 +1,10 @@
 // One rollout (views/rollouts.tsx): its waves with live progress (told / active of the wave's devices,
 // the bake counting down in the page), each wave's gates against their thresholds with sample sizes
 // and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
 import { gateCondition } from '@edgefleet/shared/browser';
+import { errorText } from '../api.js';
 import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
@@ -41,19 +42,28 @@ function bakeText(w: RolloutWave, now: number): string {
 
 export function RolloutDetail({ id }: { id: string }) {
   const api = session.value?.api;
-  const [r, setR] = useState<Rollout | { error: string } | null>(null);
+  // The rollout as last loaded, and why the latest refetch failed: a failed refetch (a 503, the hub
+  // restarting) keeps what was shown, marked, instead of replacing it; only the newest request's answer counts.
+  const [shown, setShown] = useState<{ r: Rollout | null; error: string | null }>({ r: null, error: null });
   const [n, setN] = useState(0);
-  useEffect(() => { setR(null); }, [id]);
+  const latest = useRef(0);
+  useEffect(() => { setShown({ r: null, error: null }); }, [id]);
   useEffect(() => {
-    api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}`).then(setR, (e: Error) => setR({ error: e.message }));
+    const mine = ++latest.current;
+    api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}`).then(
+      (x) => { if (mine === latest.current) setShown({ r: x, error: null }); },
+      (e: unknown) => { if (mine === latest.current) setShown((s) => ({ r: s.r, error: errorText(e) })); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
-  const baking = !!r && !('error' in r) && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
+  const r = shown.r;
+  const setR = (x: Rollout) => { latest.current++; setShown({ r: x, error: null }); };
+  const baking = !!r && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
   const now = useNow(baking);
-  if (!r) return <Loading what={`rollout ${id}`} />;
-  if ('error' in r) return <ErrorBox error={r.error} retry={() => setN((x) => x + 1)} />;
+  const retry = () => setN((x) => x + 1);
+  if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
   const actions = ACTIONS.filter((a) => (a.when as readonly string[]).includes(r.state));
   return (
     <div data-testid="rollout-detail">
+      {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
       <div class="panel">
         <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
         {r.stateReason ? <p class={r.state === 'completed' ? 'ok' : 'error'} data-testid="rollout-reason">{r.stateReason}</p> : null}
@@ -140,7 +150,7 @@ function Trail({ id }: { id: string }) {
   const [loaded, setLoaded] = useState<{ entries: AuditEntry[]; upTo: number; older: boolean } | { error: string } | null>(null);
   useEffect(() => {
     api?.get<AuditList>(`/audit?target=${encodeURIComponent(id)}&order=desc&limit=${TRAIL}`).then(
-      (x) => setLoaded({ entries: x.entries, upTo: x.entries[0]?.id ?? 0, older: x.next !== null }), (e: Error) => setLoaded({ error: e.message }));
+      (x) => setLoaded({ entries: x.entries, upTo: x.entries[0]?.id ?? 0, older: x.next !== null }), (e: unknown) => setLoaded({ error: errorText(e) }));
   }, [id, refetchTick.value]);
   const rows = useMemo(() => {
     if (!loaded || 'error' in loaded) return [];

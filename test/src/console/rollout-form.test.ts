@@ -1,0 +1,169 @@
+// The New rollout form and a rollout's page when things go wrong, in a real Chromium against a real hub
+// (docs/console.md, Rollouts): what cannot be sent as typed is refused on its field with what was
+// expected, and the typed text stays; target tags are split as a device's (spaces or commas); the hub's
+// record-key error says what a tag key may hold; each error is shown once. On a rollout's page a refetch
+// that fails keeps the rollout shown, marked, with Retry; an older answer arriving after a newer one does
+// not bring back the old state; an action the hub refuses shows its code and keeps the reason. With no
+// version to roll out the form says so and how to get one.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMultiBundle } from '@edgefleet/examples';
+import type { Rollout } from '@edgefleet/shared';
+import { signIn, type ConsolePage } from './helpers.js';
+import { startSmallHub, type SmallHub } from './small-hub.js';
+
+const MODEL = 'audio-energy';
+
+describe('console: the rollout form and page when input or the hub is wrong', { timeout: 120_000 }, () => {
+  let h: SmallHub;
+  const dir = mkdtempSync(join(tmpdir(), 'ef-console-roform-bundles-'));
+  before(async () => {
+    h = await startSmallHub('ef-console-roform-', ['dev-a', 'dev-b', 'dev-c']);
+    for (const version of ['1.0.0', '2.0.0']) {
+      const b = await buildMultiBundle({ dir: join(dir, version), keys: h.keys, version });
+      await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+    }
+    await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'north', ring: 'a' }, reason: 'console test: a ring' });
+  });
+  after(async () => {
+    await h?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const hash = (page: ConsolePage, to: string) => page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, to);
+
+  it('refuses what it cannot send on its field, keeps what was typed, splits tags on spaces, shows each error once', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await hash(page, '#/rollouts/new');
+    const form = page.getByRole('form', { name: 'New rollout' });
+    await form.getByLabel('Version').selectOption('2.0.0');
+    await form.getByLabel('Target').selectOption('tags');
+    await form.getByLabel('Tags').fill('site north');
+    await form.getByLabel('Wave 1 percent').fill('abc');
+    await form.getByLabel('minPredictions').fill('lots');
+    let previews = 0;
+    page.on('request', (r) => { if (r.url().endsWith('/rollouts/preview')) previews++; });
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await form.locator('[data-field="target.tags"]').filter({ hasText: 'tag "site": expected key=value, separated by spaces or commas' }).waitFor();
+    assert.equal(await form.locator('[data-field="waves[0].percent"]').textContent(), 'waves[0].percent: expected a number, got "abc"');
+    assert.equal(await form.locator('[data-field="gates.minPredictions"]').textContent(), 'gates.minPredictions: expected a number, got "lots"');
+    assert.equal(previews, 0, 'nothing is sent');
+    assert.equal(await form.getByLabel('Wave 1 percent').inputValue(), 'abc', 'what was typed stays');
+    // Removing a wave moves the ones after it up: errors named by wave index are not left on another wave.
+    await form.getByRole('button', { name: 'Add wave' }).click();
+    await form.getByLabel('Wave 3 percent').fill('x');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await form.locator('[data-field="waves[2].percent"]').waitFor();
+    await form.getByRole('button', { name: 'Remove wave 1' }).click();
+    assert.equal(await form.getByRole('alert').filter({ hasText: 'waves[' }).count(), 0, 'no wave error left on a wave it does not name');
+    assert.equal(await form.locator('[data-field="target.tags"]').count(), 1, 'the other errors stay');
+    await form.getByRole('button', { name: 'Remove wave 2' }).click();
+    await form.getByRole('button', { name: 'Add wave' }).click();
+    await form.getByLabel('Wave 2 name').fill('all');
+    await form.getByLabel('Wave 1 name').fill('canary');
+
+    // The hub's refusal of a tag key says what a key may hold, once (not under the Target field too).
+    await form.getByLabel('Tags').fill('Site=north');
+    await form.getByLabel('Wave 1 percent').fill('34');
+    await form.getByLabel('Wave 1 minDevices').fill('1');
+    await form.getByLabel('Wave 2 percent').fill('100');
+    await form.getByLabel('minPredictions').fill('');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    const tagErr = form.getByRole('alert').filter({ hasText: 'target.tags.Site' });
+    await tagErr.first().waitFor();
+    assert.equal(await tagErr.count(), 1, 'shown once');
+    assert.match(await tagErr.textContent() ?? '', /expected a tag key of lowercase letters/);
+    await form.getByLabel('Window cron').fill('0 2 * * *');
+    await form.getByLabel('Window duration').fill('2 hours');
+    await form.getByLabel('Tags').fill('site=north');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    const durErr = form.getByRole('alert').filter({ hasText: 'window.durationSec' });
+    await durErr.first().waitFor();
+    assert.equal(await durErr.count(), 1, 'the window error is shown once, on its field');
+
+    // Two tags separated by a space are two tags: the target is the one device holding both.
+    await form.getByLabel('Window cron').fill('');
+    await form.getByLabel('Tags').fill('site=north ring=a');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await page.locator('[data-testid="rollout-preview"]:not(.stale)').getByText('over 1 device ').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a failed refetch keeps the rollout shown with Retry; a late older answer does not bring its state back; a refused action shows the code', async () => {
+    const r = await h.api<Rollout>('POST', '/rollouts', { model: MODEL, version: '1.0.0', target: { all: true }, waves: [{ name: 'all', percent: 100, bakeSec: 3600 }], reason: 'console test' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await hash(page, `#/rollouts/${r.id}`);
+    const detail = page.getByTestId('rollout-detail');
+    await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+
+    const path = `**/api/v1/rollouts/${r.id}`;
+    await page.route(path, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'NOT_READY', message: 'the hub is busy' } }) }));
+    await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'look first' });
+    await detail.getByRole('alert').filter({ hasText: /could not refresh the rollout \(shown as of .*\): NOT_READY: the hub is busy/ }).waitFor();
+    assert.equal(await detail.getByTestId('rollout-state').textContent(), 'running', 'what was shown stays, marked');
+    await page.unroute(path);
+    await detail.getByRole('button', { name: 'Retry' }).click();
+    await detail.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
+    assert.equal(await detail.getByRole('alert').filter({ hasText: 'could not refresh' }).count(), 0);
+
+    // The answer to the refetch of the pause arrives after the one of the resume: the page stays running.
+    let release = () => {};
+    const released = new Promise<void>((res) => { release = res; });
+    let heldNow = () => {};
+    const held = new Promise<void>((res) => { heldNow = res; });
+    let lateDone = () => {};
+    const late = new Promise<void>((res) => { lateDone = res; });
+    let holding = false;
+    await page.route(path, async (route) => {
+      const res = await route.fetch();
+      const json = await res.json() as Rollout;
+      if (json.state === 'paused' && !holding) {
+        holding = true;
+        heldNow();
+        await released;
+        await route.fulfill({ response: res, json });
+        lateDone();
+        return;
+      }
+      await route.fulfill({ response: res, json });
+      if (json.state === 'running' && holding) release();
+    });
+    const within = <T>(p: Promise<T>, what: string) => Promise.race([p, new Promise<never>((_, no) => setTimeout(() => no(new Error(`timed out: ${what}`)), 20_000))]);
+    await h.api('POST', `/rollouts/${r.id}/resume`, { reason: 'go on' });
+    await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+    await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'again' });
+    await within(held, 'the refetch after the pause');
+    await h.api('POST', `/rollouts/${r.id}/resume`, { reason: 'go on again' });
+    await within(late, 'the held answer delivered');
+    await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+    await page.waitForTimeout(300);
+    assert.equal(await detail.getByTestId('rollout-state').textContent(), 'running', 'the older answer was not shown over the newer');
+    await page.unroute(path);
+
+    // An action the hub refuses: its code and message, and the reason stays for another try.
+    await page.route(`${path}/pause`, (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'CONFLICT', message: 'changed meanwhile: try again' } }) }));
+    await detail.getByRole('button', { name: 'Pause' }).click();
+    const pause = detail.getByRole('form', { name: 'Pause' });
+    await pause.getByLabel('Reason').fill('hold on');
+    await pause.getByRole('button', { name: 'Pause' }).click();
+    await pause.getByRole('status').filter({ hasText: 'CONFLICT: changed meanwhile: try again' }).waitFor();
+    assert.equal(await pause.getByLabel('Reason').inputValue(), 'hold on');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('with no version to roll out the form says so and what to do, instead of empty selects', async () => {
+    for (const v of ['1.0.0', '2.0.0']) await h.api('POST', `/models/${MODEL}/versions/${v}/deprecate`, { reason: 'console test: nothing to roll out' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await hash(page, '#/rollouts/new');
+    await page.getByText("No version to roll out: each of the hub's 2 version(s) is deprecated. Push one (edgefleet model push BUNDLE), then start the rollout here.").waitFor();
+    assert.equal(await page.getByRole('form', { name: 'New rollout' }).count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
