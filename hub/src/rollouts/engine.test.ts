@@ -145,6 +145,35 @@ describe('rollout engine', () => {
     }
   });
 
+  it('a version whose callers\' requests are all refused as invalid input is not failed for it, and pauses when stuck saying why', async () => {
+    const e = await setup(20, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: { ...GATES, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
+      const canary = notified(e, r.id);
+      e.clock.advance(61_000);
+      const now = e.clock.now();
+      for (const id of canary) {
+        e.store.deployments.setStatus(id, 'audio-energy', '3.0.0', 'active', now, { progress: 1 });
+        const seq = (e.seq.get(id) ?? 0) + 1;
+        e.seq.set(id, seq);
+        const w = win(seq, '3.0.0', new Date(now.getTime() - 30_000), 100, { bins: [0, 0, 0, 0, 0, 0, 0] });
+        e.store.telemetry.putWindows(id, [{ ...w, count: 0, errors: { INVALID_INPUT: 100 }, errorLatency: w.latency }], now);
+      }
+      report(e, others(e, r.id), '1.0.0');
+      await e.engine.tick();
+      e.clock.advance(121_000);
+      await e.engine.tick();
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused');
+      const requests = 100 * canary.length;
+      assert.match(v.stateReason ?? '', new RegExp(`^wave canary stuck for 120 s with gates pending: predictions 0 \\(needs >= 150; ${requests} of the wave's ${requests} requests were refused as invalid input, which answers no prediction: `));
+      assert.equal(v.waves[0]?.gates.find((g) => g.name === 'model_error_rate')?.value, 0, 'not held against the version');
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a device revoked mid-rollout leaves it: never told, not counted in the gates, noted', async () => {
     const e = await setup(20, {}, backend.database());
     try {
