@@ -2,7 +2,7 @@
 // regressed one is rolled back by its gates, a wave with too few reports never passes and pauses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere, win } from './testing.js';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
@@ -124,14 +124,7 @@ describe('rollout engine', () => {
       const canary = notified(e, r.id);
       e.clock.advance(61_000);
       // Each canary device: 100 requests, every one failed in the model, so no row answered (count 0).
-      const now = e.clock.now();
-      for (const id of canary) {
-        e.store.deployments.setStatus(id, 'audio-energy', '3.0.0', 'active', now, { progress: 1 });
-        const seq = (e.seq.get(id) ?? 0) + 1;
-        e.seq.set(id, seq);
-        const w = win(seq, '3.0.0', new Date(now.getTime() - 30_000), 100, { bad: 100, bins: [0, 0, 0, 0, 0, 0, 0] });
-        e.store.telemetry.putWindows(id, [{ ...w, count: 0, errorLatency: w.latency }], now);
-      }
+      report(e, canary, '3.0.0', { failed: 'INFERENCE_FAILED' });
       report(e, others(e, r.id), '1.0.0');
       await e.engine.tick();
       const v = e.engine.view(r.id);
@@ -152,14 +145,7 @@ describe('rollout engine', () => {
       const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: { ...GATES, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
       const canary = notified(e, r.id);
       e.clock.advance(61_000);
-      const now = e.clock.now();
-      for (const id of canary) {
-        e.store.deployments.setStatus(id, 'audio-energy', '3.0.0', 'active', now, { progress: 1 });
-        const seq = (e.seq.get(id) ?? 0) + 1;
-        e.seq.set(id, seq);
-        const w = win(seq, '3.0.0', new Date(now.getTime() - 30_000), 100, { bins: [0, 0, 0, 0, 0, 0, 0] });
-        e.store.telemetry.putWindows(id, [{ ...w, count: 0, errors: { INVALID_INPUT: 100 }, errorLatency: w.latency }], now);
-      }
+      report(e, canary, '3.0.0', { failed: 'INVALID_INPUT' });
       report(e, others(e, r.id), '1.0.0');
       await e.engine.tick();
       e.clock.advance(121_000);

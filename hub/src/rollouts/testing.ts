@@ -116,9 +116,13 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
 }
 
 /** A one-minute window of `count` predictions: `bad` of them model failures, outputs in `bins` (energy's 7 bins). */
-export function win(seq: number, version: string, start: Date, count: number, opts: { bad?: number; ms?: number; bins?: number[] } = {}): SeqWindow {
+export function win(seq: number, version: string, start: Date, count: number, opts: { bad?: number; ms?: number; bins?: number[]; failed?: string } = {}): SeqWindow {
   const latency = emptyLatency();
   for (let i = 0; i < count; i++) addLatency(latency, opts.ms ?? 5);
+  // `failed`: `count` requests, each refused with this code, so no row answered.
+  if (opts.failed) {
+    return { seq, model: 'audio-energy', version, start: start.toISOString(), lengthSec: 60, count: 0, errors: { [opts.failed]: count }, latency, errorLatency: latency, features: [], inputs: [], outputs: [] };
+  }
   const bins = opts.bins ?? [0, count / 4, count / 2, count / 4, 0, 0, 0].map(Math.round);
   return {
     seq, model: 'audio-energy', version, start: start.toISOString(), lengthSec: 60, count, errors: opts.bad ? { INFERENCE_FAILED: opts.bad } : {},
