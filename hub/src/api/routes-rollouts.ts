@@ -1,7 +1,7 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
 // with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
 // results and devices, and the operator actions, each with a reason.
-import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutViewQuery } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
 import { actor, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -61,10 +61,11 @@ export const rolloutRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/rollouts/:id', access: 'viewer',
-    summary: 'One rollout: state, waves with devices and each gate\'s value, threshold, samples and verdict, and every device\'s place and status',
-    response: Rollout,
+    summary: 'One rollout: state, waves with devices and each gate\'s value, threshold, samples and verdict, and every device\'s place and status (?devices=N: the first N by place, with devicesTotal)',
+    query: RolloutViewQuery, response: Rollout,
     async handler(c, deps) {
-      return engine(deps).view(param(c, 'id'));
+      const q = queryOf(c, RolloutViewQuery, 'rollout query');
+      return engine(deps).view(param(c, 'id'), true, q.devices);
     },
   },
   ...ACTIONS.map(([name, summary]): RouteDef => ({

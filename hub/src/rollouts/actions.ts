@@ -113,7 +113,7 @@ function deviceStatus(r: RolloutRecord, status: string | undefined, sentBack: bo
 }
 
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
-export function view(store: Store, r: RolloutRecord, withDevices: boolean): Rollout {
+export function view(store: Store, r: RolloutRecord, withDevices: boolean, deviceLimit?: number): Rollout {
   const devices = store.rollouts.devices(r.id);
   const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
   const status = new Map<string, string>(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
@@ -141,7 +141,8 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean): Roll
     gates: r.gates, ...(r.window ? { window: r.window } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, createdBy: r.createdBy,
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
-      devices: devices.map((d) => ({
+      ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
+      devices: devices.slice(0, deviceLimit).map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
         notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
       })),

@@ -152,8 +152,9 @@ export class RolloutEngine {
     return act(this, this.deps, id, action, reason, actor);
   }
 
-  view(id: string, withDevices = true): Rollout {
-    return view(this.deps.store, this.deps.store.rollouts.get(id), withDevices);
+  /** `deviceLimit`: list at most that many devices, lowest places first (`devicesTotal` then says how many there are). */
+  view(id: string, withDevices = true, deviceLimit?: number): Rollout {
+    return view(this.deps.store, this.deps.store.rollouts.get(id), withDevices, deviceLimit);
   }
 
   /** A page of rollouts, newest first, and the cursor of the older page (GET /rollouts). */

@@ -52,7 +52,15 @@ describe('rollouts over REST', () => {
       const list = await req('GET', '/rollouts', undefined);
       assert.equal((list.body['rollouts'] as unknown[]).length, 1);
       const shown = await req('GET', `/rollouts/${r.id}`, undefined);
-      assert.equal((shown.body['devices'] as unknown[]).length, 6);
+      const all = shown.body['devices'] as Array<{ deviceId: string; place: number }>;
+      assert.deepEqual([all.length, shown.body['devicesTotal']], [6, undefined]);
+      // ?devices=N: the first N by place, and how many there are.
+      const page = await req('GET', `/rollouts/${r.id}?devices=2`, undefined);
+      assert.deepEqual([(page.body['devices'] as typeof all).map((d) => d.deviceId), page.body['devicesTotal']], [all.slice(0, 2).map((d) => d.deviceId), 6]);
+      assert.deepEqual((await req('GET', `/rollouts/${r.id}?devices=6`, undefined)).body['devicesTotal'], undefined, 'all listed: no total');
+      const zero = await req('GET', `/rollouts/${r.id}?devices=0`, undefined);
+      assert.deepEqual([zero.status, zero.body.error?.message], [400, 'invalid rollout query: devices: devices "0" (query parameter devices): expected a whole number from 1 to 100000 (digits only, no leading zero, e.g. 50)']);
+      assert.match((await req('GET', `/rollouts/${r.id}?device=2`, undefined)).body.error?.message ?? '', /unknown query parameter "device": expected devices/);
       assert.equal((await req('GET', '/rollouts/ro-none', undefined)).status, 404);
 
       const noWhy = await req('POST', `/rollouts/${r.id}/pause`, {});

@@ -2,6 +2,7 @@
 // its state, each wave's devices, bake and gate results, and the devices it took. Requests are in rollout.ts.
 import { z } from 'zod';
 import { Count, IsoTime } from './common.js';
+import { QueryCount } from './ids.js';
 import { DeployTarget } from './deploy.js';
 import { MaintenanceWindow } from './maintenance.js';
 import { ConfigSubject, GateConfig, GateName, ShadowStage, Wave } from './rollout.js';
@@ -80,8 +81,15 @@ export const Rollout = z.object({
   updated: IsoTime,
   waves: z.array(RolloutWave),
   devices: z.array(RolloutDevice).optional(),
+  /** With `devices`: how many the rollout has, when `?devices=N` listed fewer (the first N by place). */
+  devicesTotal: Count.optional(),
 });
 export type Rollout = z.infer<typeof Rollout>;
+/** The most devices one GET /rollouts/{id}?devices=N lists (without `devices`: all of them). */
+export const ROLLOUT_DEVICES_MAX = 100_000;
+/** GET /rollouts/{id}: `devices` lists at most that many devices, lowest places first (a console shows a page, not 10,000 rows). */
+export const RolloutViewQuery = z.object({ devices: QueryCount('devices', ROLLOUT_DEVICES_MAX).optional() });
+export type RolloutViewQuery = z.infer<typeof RolloutViewQuery>;
 /** GET /rollouts: a page, newest first; `next` is the cursor to pass as `?before=` for the older page (CreatedCursor), null after the last. */
 export const RolloutList = z.object({ rollouts: z.array(Rollout.omit({ devices: true })), next: z.string().nullable() });
 export type RolloutList = z.infer<typeof RolloutList>;

@@ -101,7 +101,18 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     const detail = page.getByTestId('rollout-detail');
     await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
 
-    const path = `**/api/v1/rollouts/${r.id}`;
+    // The page asks for its first 500 devices only; a rollout of more says how many it has.
+    const path = new RegExp(`/api/v1/rollouts/${r.id}\\?devices=500$`);
+    await page.route(path, async (route) => {
+      const json = await (await route.fetch()).json() as Rollout;
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...json, devicesTotal: 12_000 }) });
+    });
+    await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'a refetch' });
+    await detail.getByLabel('Rollout devices').getByText(`first 500 of 12000 by place`).waitFor();
+    await page.unroute(path);
+    await h.api('POST', `/rollouts/${r.id}/resume`, { reason: 'go on' });
+    await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+
     await page.route(path, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'NOT_READY', message: 'the hub is busy' } }) }));
     await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'look first' });
     await detail.getByRole('alert').filter({ hasText: /could not refresh the rollout \(shown as of .*\): NOT_READY: the hub is busy/ }).waitFor();
@@ -146,7 +157,7 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     await page.unroute(path);
 
     // An action the hub refuses: its code and message, and the reason stays for another try.
-    await page.route(`${path}/pause`, (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'CONFLICT', message: 'changed meanwhile: try again' } }) }));
+    await page.route(`**/api/v1/rollouts/${r.id}/pause`, (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'CONFLICT', message: 'changed meanwhile: try again' } }) }));
     await detail.getByRole('button', { name: 'Pause' }).click();
     const pause = detail.getByRole('form', { name: 'Pause' });
     await pause.getByLabel('Reason').fill('hold on');

@@ -50,7 +50,8 @@ export function RolloutDetail({ id }: { id: string }) {
   useEffect(() => { setShown({ r: null, error: null }); }, [id]);
   useEffect(() => {
     const mine = ++latest.current;
-    api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}`).then(
+    // The first DEVICES_SHOWN devices only: a rollout of 10,000 devices is refetched on every step.
+    api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(
       (x) => { if (mine === latest.current) setShown({ r: x, error: null }); },
       (e: unknown) => { if (mine === latest.current) setShown((s) => ({ r: s.r, error: errorText(e) })); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
@@ -125,19 +126,23 @@ function Gates({ wave }: { wave: RolloutWave }) {
   );
 }
 
+/** Devices the page lists, lowest places first (GET /rollouts/{id}?devices=N; `devicesTotal` counts them all). */
+const DEVICES_SHOWN = 500;
+
 function Devices({ r }: { r: Rollout }) {
   const d = r.devices ?? [];
+  const total = r.devicesTotal ?? d.length;
   if (d.length === 0) return <Empty>No device in the target.</Empty>;
   return (
     <table class="plain" aria-label="Rollout devices">
       <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th></tr></thead>
-      <tbody>{d.slice(0, 500).map((x) => (
+      <tbody>{d.slice(0, DEVICES_SHOWN).map((x) => (
         <tr key={x.deviceId} data-device={x.deviceId}>
           <td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td>{x.wave}</td><td>{x.place.toFixed(1)}</td>
           <td class="mono">{x.previous ?? '—'}</td><td>{time(x.notifiedAt)}</td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
         </tr>
       ))}</tbody>
-      {d.length > 500 ? <caption>first 500 of {d.length} by place</caption> : null}
+      {total > DEVICES_SHOWN ? <caption>first {DEVICES_SHOWN} of {total} by place</caption> : null}
     </table>
   );
 }
