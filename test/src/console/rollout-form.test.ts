@@ -1,7 +1,8 @@
 // The New rollout form and a rollout's page when things go wrong, in a real Chromium against a real hub
 // (docs/console.md, Rollouts): what cannot be sent as typed is refused on its field with what was
 // expected, and the typed text stays; target tags are split as a device's (spaces or commas); the hub's
-// record-key error says what a tag key may hold; each error is shown once. On a rollout's page a refetch
+// record-key error says what a tag key may hold; each error is shown once; a create whose answer was lost,
+// sent again, links the rollout it made. On a rollout's page a refetch
 // that fails keeps the rollout shown, marked, with Retry; an older answer arriving after a newer one does
 // not bring back the old state; an action the hub refuses shows its code and keeps the reason. With no
 // version to roll out the form says so and how to get one.
@@ -89,6 +90,25 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     await form.getByLabel('Tags').fill('site=north ring=a');
     await form.getByRole('button', { name: 'Preview waves' }).click();
     await page.locator('[data-testid="rollout-preview"]:not(.stale)').getByText('over 1 device ').waitFor();
+
+    // A create that reached the hub but whose answer was lost: created again, the page links the rollout
+    // this preview made instead of only saying "exists already".
+    await form.getByLabel('Reason').fill('console test: a lost answer');
+    let created = '';
+    await page.route('**/api/v1/rollouts', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      created = ((await (await route.fetch()).json()) as Rollout).id;
+      await route.abort('connectionreset');
+    });
+    await form.getByRole('button', { name: 'Create rollout' }).click();
+    await form.getByRole('alert').first().waitFor();
+    assert.match(created, /^ro-/);
+    await page.unroute('**/api/v1/rollouts');
+    await form.getByRole('button', { name: 'Create rollout' }).click();
+    const again = form.getByTestId('created-already');
+    await again.getByRole('link', { name: `open rollout ${created}` }).click();
+    await page.getByTestId('rollout-detail').getByText(created).first().waitFor();
+    await h.api('POST', `/rollouts/${created}/abort`, { reason: 'console test: done with it' });
     assert.deepEqual(page.errors, []);
     await page.close();
   });

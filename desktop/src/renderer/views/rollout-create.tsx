@@ -15,7 +15,8 @@ import { background } from '../background.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
 import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
 
-type Errors = { fields: Record<string, string>; general: string[] };
+/** `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost. */
+type Errors = { fields: Record<string, string>; general: string[]; created?: string };
 const NO_ERRORS: Errors = { fields: {}, general: [] };
 
 /** A zod issue as the hub sends it in `details`: a record key's own issues say what was expected ("Invalid key in record" does not). */
@@ -31,6 +32,8 @@ function errorsOf(err: unknown): Errors {
     const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
     out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${issueText(i)}` : issueText(i);
   }
+  const existing = err.code === 'CONFLICT' ? /^id: rollout (ro-[0-9a-f]+) exists already/.exec(err.message)?.[1] : undefined;
+  if (existing) return { ...out, created: existing };
   if (!issues.length) {
     const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+|\[\d+\])*): (.*)$/.exec(err.message);
     if (m && m[1] && m[2]) out.fields[m[1]] = m[2];
@@ -169,6 +172,7 @@ export function RolloutCreateView() {
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
+        {errors.created ? <p class="error" role="alert" data-testid="created-already">This preview's rollout was created already (the answer to that create did not arrive): <a href={`#/rollouts/${errors.created}`}>open rollout {errors.created}</a>, or preview again for another.</p> : null}
         {err('id')}{err('*')}
         <div class="toolbar">
           <button type="button" disabled={busy || !model} onClick={() => background(run('preview'))}>Preview waves</button>
