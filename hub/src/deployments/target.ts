@@ -20,7 +20,11 @@ export function targetDeviceIds(devices: ReadonlyArray<{ id: string; tags: Recor
   if (target.devices) {
     const known = new Set(ids);
     const missing = target.devices.filter((id) => !known.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `unknown or revoked devices in target: ${missing.join(', ')}`);
+    if (missing.length) {
+      // Named as a field (the console shows it under Devices), at most 20 of them (a target may list thousands).
+      const shown = missing.length > 20 ? `${missing.slice(0, 20).join(', ')} and ${missing.length - 20} more` : missing.join(', ');
+      throw new AppError('NOT_FOUND', `target.devices: unknown or revoked devices in target: ${shown}; expected enrolled devices not revoked (edgefleet devices list)`);
+    }
   }
   return ids;
 }

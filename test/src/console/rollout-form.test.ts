@@ -91,6 +91,16 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     await form.getByRole('button', { name: 'Preview waves' }).click();
     await page.locator('[data-testid="rollout-preview"]:not(.stale)').getByText('over 1 device ').waitFor();
 
+    // An unknown device in a listed target: the hub's refusal is shown under the Devices field.
+    await form.getByLabel('Target').selectOption('devices');
+    await form.getByLabel('Devices', { exact: true }).fill('dev-a, dev-99');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await form.locator('[data-field="target.devices"]').filter({ hasText: 'unknown or revoked devices in target: dev-99' }).waitFor();
+    await form.getByLabel('Target').selectOption('tags');
+    await form.getByLabel('Tags').fill('site=north ring=a');
+    await form.getByRole('button', { name: 'Preview waves' }).click();
+    await page.locator('[data-testid="rollout-preview"]:not(.stale)').getByText('over 1 device ').waitFor();
+
     // A create that reached the hub but whose answer was lost: created again, the page links the rollout
     // this preview made instead of only saying "exists already".
     await form.getByLabel('Reason').fill('console test: a lost answer');
