@@ -159,3 +159,15 @@ export function storageError(err: unknown, where: string, expected: string | (()
   if (e.code !== 'DISK_FULL' && e.code !== 'IO_ERROR') return err;
   return new AppError(e.code, `${where}: ${e.message} (expected ${typeof expected === 'string' ? expected : expected()})`, { cause: err });
 }
+
+/**
+ * A file we were given that could not be read, in the reader's terms: missing (NOT_FOUND), a directory
+ * (BAD_REQUEST: `expected a file`), not readable by this user or anything else (IO_ERROR with its errno).
+ */
+export function fileReadError(err: unknown, what: string, path: string): AppError {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ENOENT') return new AppError('NOT_FOUND', `cannot read ${what} ${path}: no such file`, { cause: err });
+  if (code === 'EISDIR') return new AppError('BAD_REQUEST', `cannot read ${what} ${path}: it is a directory; expected a file`, { cause: err });
+  if (code === 'EACCES') return new AppError('IO_ERROR', `cannot read ${what} ${path}: this user may not read it (EACCES)`, { cause: err });
+  return new AppError('IO_ERROR', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+}

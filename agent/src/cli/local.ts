@@ -3,7 +3,7 @@
 // daemon picks up their switches from the database.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, canonicalJson, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, canonicalJson, fileReadError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
 import { checkOutFile, optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../store/agent-store.js';
 import { ModelManager } from '../install/manager.js';
@@ -44,8 +44,7 @@ export const trustSet: Command = {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new AppError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot read trust document ${file}: ${(err as Error).message}`);
+      throw fileReadError(err, 'trust document', file);
     }
     let doc: unknown;
     try {

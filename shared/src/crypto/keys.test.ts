@@ -59,7 +59,8 @@ test('key file errors name the file and what was wrong', withDir(async (dir) => 
   await assert.rejects(readSecretKeyFile(join(dir, 'v2.key')), (e: { code?: string; message: string }) => e.code === 'UNSUPPORTED_VERSION' && /expected "edgefleet.key\/v1"/.test(e.message));
   writeFileSync(join(dir, 'junk.key'), '{not json');
   await assert.rejects(readSecretKeyFile(join(dir, 'junk.key')), /is not JSON/);
-  await assert.rejects(readSecretKeyFile(join(dir, 'missing.key')), /cannot read secret key file/);
+  await assert.rejects(readSecretKeyFile(join(dir, 'missing.key')), (e: { code?: string; message: string }) => e.code === 'NOT_FOUND' && /^cannot read secret key file .*missing\.key: no such file$/.test(e.message));
+  await assert.rejects(readPublicKeyFile(dir), (e: { code?: string; message: string }) => e.code === 'BAD_REQUEST' && e.message === `cannot read public key file ${dir}: it is a directory; expected a file`);
 }));
 
 test('sign and verify bytes, canonical JSON and envelopes', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { z } from 'zod';
 import { sha256Hex } from '../canonical.js';
-import { AppError } from '../errors.js';
+import { AppError, fileReadError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-file.js';
 
 export { writeFileAtomic };
@@ -122,7 +122,7 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new AppError('NOT_FOUND', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw fileReadError(err, what, path);
   }
   try {
     return JSON.parse(text) as unknown;

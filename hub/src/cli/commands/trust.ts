@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
-  AppError, createTrustBody, readPublicKeyFile, readSecretKeyFile, signEnvelope, trustPublicKey,
+  AppError, createTrustBody, fileReadError, readPublicKeyFile, readSecretKeyFile, signEnvelope, trustPublicKey,
   verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
   type KeyPair, type PubKey, type Role, type TrustBody,
 } from '@edgefleet/shared';
@@ -119,7 +119,7 @@ export function readTrustFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AppError('NOT_FOUND', `cannot read trust document ${path}: ${(err as Error).message}`, { cause: err });
+    throw fileReadError(err, 'trust document', path);
   }
   try {
     return JSON.parse(text) as unknown;
