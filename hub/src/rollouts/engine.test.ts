@@ -2,7 +2,7 @@
 // regressed one is rolled back by its gates, a wave with too few reports never passes and pauses.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere } from './testing.js';
+import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere, v3OverV1 } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
 before(prepare);
@@ -85,9 +85,7 @@ describe('rollout engine', () => {
   it('a regressed version is stopped at canary by its gates and rolled back to the previous version', async () => {
     const e = await setup(20, {}, backend.database());
     try {
-      await v1Everywhere(e);
-      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
-      const canary = notified(e, r.id);
+      const { r, canary } = await v3OverV1(e);
       e.clock.advance(61_000);
       // Wrong on part of the input space: its outputs pile into the top bins, and some requests fail in the model.
       report(e, canary, '3.0.0', { bins: [0, 0, 0, 10, 20, 30, 40], bad: 8 });
@@ -119,9 +117,7 @@ describe('rollout engine', () => {
   it('a version that fails every request (no prediction ever) fails model_error_rate over its requests and is rolled back', async () => {
     const e = await setup(20, {}, backend.database());
     try {
-      await v1Everywhere(e);
-      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
-      const canary = notified(e, r.id);
+      const { r, canary } = await v3OverV1(e);
       e.clock.advance(61_000);
       // Each canary device: 100 requests, every one failed in the model, so no row answered (count 0).
       report(e, canary, '3.0.0', { failed: 'INFERENCE_FAILED' });
@@ -141,9 +137,7 @@ describe('rollout engine', () => {
   it('a version whose callers\' requests are all refused as invalid input is not failed for it, and pauses when stuck saying why', async () => {
     const e = await setup(20, {}, backend.database());
     try {
-      await v1Everywhere(e);
-      const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: { ...GATES, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
-      const canary = notified(e, r.id);
+      const { r, canary } = await v3OverV1(e, { ...GATES, stuckSec: 120 });
       e.clock.advance(61_000);
       report(e, canary, '3.0.0', { failed: 'INVALID_INPUT' });
       report(e, others(e, r.id), '1.0.0');

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
 import mqtt from 'mqtt';
-import { STATE_SCHEMA, addLatency, deviceTopic, emptyLatency, verifyBundle, type ReportedModel, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { STATE_SCHEMA, addLatency, deviceTopic, emptyLatency, verifyBundle, type ReportedModel, type RolloutCreate, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
@@ -179,6 +180,13 @@ export async function v1Everywhere(e: Env): Promise<void> {
 
 export const WAVES = [{ name: 'canary', percent: 10, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
 export const GATES = { minPredictions: 150 };
+
+/** 1.0.0 on every device, then a rollout of 3.0.0 to all of them (WAVES, `gates` or GATES, rolled back on failure) and its canary's devices. */
+export async function v3OverV1(e: Env, gates: RolloutCreate['gates'] = GATES): Promise<{ r: RolloutRecord; canary: string[] }> {
+  await v1Everywhere(e);
+  const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
+  return { r, canary: notified(e, r.id) };
+}
 
 
 /** The hub's REST app over the environment's parts (tests call app.request() or serve it on port 0). */
