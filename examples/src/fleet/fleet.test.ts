@@ -71,7 +71,7 @@ test('renderFleet: one row per device with deployment progress and totals, and t
     deployments: [{ id: 2, model: 'vibration-anomaly', version: '2.0.0', target: { tags: { ring: 'canary' } }, reason: 'canary', createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', counts: { pending: 0, downloading: 1, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 } }],
     rollouts: [{
       id: 'ro-1', model: 'vibration-anomaly', version: '3.0.0', fromVersion: '2.0.0', target: { all: true }, advance: 'auto', onFailure: 'rollback',
-      gates: GateConfig.parse({}), state: 'rolled_back', currentWave: 0, reason: 'r', stateReason: 'wave canary failed its gates: output_shift 1.2 (threshold 0.2)',
+      gates: GateConfig.parse({}), state: 'rolled_back', currentWave: 0, reason: 'r', stateReason: 'wave canary failed its gates: output_shift 1.2 (threshold 0.2)', stateBy: 'hub', stateAt: '2026-01-01T00:00:00.000Z',
       createdBy: 'admin', created: '2026-01-01T00:00:00.000Z', updated: '2026-01-01T00:00:00.000Z',
       waves: [
         { name: 'canary', percent: 25, bakeSec: 20, state: 'failed', devices: 1, notified: 1, active: 1, startedAt: null, bakeUntil: null, gates: [

@@ -35,10 +35,29 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     assert.match(show.out, /install_success +1 +>= 0\.95 +\d+ \/ 0 +absolute +pass/);
     assert.match(show.out, /input_drift \(shown\)/);
     assert.match(show.out, /DEVICE +PLACE +WAVE +PREVIOUS +STATUS/);
+    assert.match(show.out, /^running; advance manual, on failure rollback; created by \S+: v2$/m, 'no state change yet: no "by"');
+    // The devices listed: 50 by default (all 8 here), N with --devices N (the waves still count all).
+    const deviceRows = (out: string) => out.split('\n').filter((l) => /^d-\d{3} /.test(l)).length;
+    const listed = deviceRows(show.out);
+    assert.equal(listed, 8, show.out);
+    const three = await run('show', r.id, '--devices', '3');
+    assert.equal(deviceRows(three.out), 3, three.out);
+    assert.match(three.out, /\(the first 3 of 8 devices by place; --devices N or --devices all for more\)/);
+    assert.match(three.out, /canary 25% +\d\/\d told/);
+    assert.equal(deviceRows((await run('show', r.id, '--devices', 'all')).out), 8);
+    const bad = await run('show', r.id, '--devices', '0');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--devices 0: expected a number of devices from 1 to 100000, or all/);
     for (const [action, state] of [['promote', 'running, wave all'], ['pause', 'paused'], ['resume', 'running'], ['abort', 'aborted'], ['rollback', 'rolled_back']] as const) {
       const a = await run(action, r.id, '--reason', `${action} it`);
       assert.equal(a.code, 0, a.err);
       assert.match(a.out, new RegExp(`rollout ${r.id}: ${state}`));
+      if (action === 'pause') {
+        // Who paused it and when, with the operator's reason.
+        const paused = await run('show', r.id);
+        assert.match(paused.out, /^paused by (\S+) at \d{4}-\d\d-\d\dT[\d:.]+Z \(pause it\); advance manual/m, paused.out);
+        assert.notEqual(/^paused by (\S+)/m.exec(paused.out)?.[1], 'hub');
+      }
     }
     const refused = await run('pause', r.id, '--reason', 'late');
     assert.equal(refused.code, 1);

@@ -199,10 +199,13 @@ describe('rollout engine', () => {
       report(e, notified(e, r.id), '2.0.0');
       await e.engine.tick();
       assert.equal(e.engine.view(r.id).waves[0]?.state, 'evaluating');
+      assert.deepEqual([e.engine.view(r.id).stateBy, e.engine.view(r.id).stateAt], [null, null], 'no state change yet');
       e.clock.advance(121_000);
       await e.engine.tick();
       const v = e.engine.view(r.id);
       assert.equal(v.state, 'paused');
+      // The hub paused it (not the operator who created it), stored with the rollout (read back from the database).
+      assert.deepEqual([v.stateBy, v.stateAt], ['hub', e.clock.now().toISOString()]);
       assert.match(v.stateReason ?? '', /stuck .* predictions \d+ \(needs >= 10000\).*; resume judges it again, abort or roll back ends it$/);
     } finally {
       await e.close();

@@ -34,6 +34,9 @@ export interface RolloutOptions {
   requireStagingRing?: RingTags | undefined;
 }
 
+/** The transitions whose actor the rollout keeps as `stateBy` (shown with the state: who paused it, who rolled it back). */
+const STATE_CHANGES: ReadonlySet<AuditAction> = new Set(['rollout.paused', 'rollout.resumed', 'rollout.aborted', 'rollout.rolled_back', 'rollout.completed']);
+
 export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = { tickMs: 5_000, desiredPerMinute: 600, jitter: 0.2 };
 
 export interface RolloutEngineDeps {
@@ -219,6 +222,10 @@ export class RolloutEngine {
   /** Saves the rollout and its audit entry together. */
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void {
     r.updatedAt = now.toISOString();
+    if (STATE_CHANGES.has(action)) {
+      r.stateBy = actor?.name ?? 'hub';
+      r.stateAt = r.updatedAt;
+    }
     this.deps.store.db.transaction(() => {
       if (!actor) this.deps.fence?.(); // the hub's own step; an operator's action is stored on any hub
       this.deps.store.rollouts.save(r);

@@ -70,6 +70,13 @@ export const ROLLOUT_CONFIG_MIGRATION: Migration = {
   sql: 'ALTER TABLE rollouts ADD COLUMN config TEXT; ALTER TABLE rollout_devices ADD COLUMN starts INTEGER;',
 };
 
+/** hub.db migration 95: who made a rollout's last state change (an operator, or `hub` for the engine's own) and when. */
+export const ROLLOUT_STATE_BY_MIGRATION: Migration = {
+  version: 95,
+  name: 'who changed a rollout\'s state',
+  sql: 'ALTER TABLE rollouts ADD COLUMN state_by TEXT; ALTER TABLE rollouts ADD COLUMN state_at TEXT;',
+};
+
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
   state: WaveState;
@@ -103,6 +110,9 @@ export interface RolloutRecord {
   deploymentId: number | null;
   reason: string;
   stateReason: string | null;
+  /** Who made the last state change (pause, resume, abort, rollback, completion): an operator's name or `hub`; null before the first. */
+  stateBy?: string | null;
+  stateAt?: string | null;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -124,7 +134,7 @@ export interface RolloutDeviceRow {
 interface Row {
   id: string; model: string; version: string; from_version: string | null; target: string; waves: string; gates: string;
   advance: 'auto' | 'manual'; on_failure: 'rollback' | 'pause'; state: RolloutState; current_wave: number; progress: string;
-  deployment_id: number | null; reason: string; state_reason: string | null; created_by: string; created_at: string; updated_at: string;
+  deployment_id: number | null; reason: string; state_reason: string | null; state_by: string | null; state_at: string | null; created_by: string; created_at: string; updated_at: string;
   maintenance: string | null; revision: number;
   config: string | null;
 }
@@ -196,8 +206,8 @@ export class RolloutsRepo {
    */
   save(r: RolloutRecord): void {
     const revision = r.revision ?? 0;
-    const n = this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
-      .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.updatedAt, r.id, revision).changes;
+    const n = this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, state_by = ?, state_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
+      .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.stateBy ?? null, r.stateAt ?? null, r.updatedAt, r.id, revision).changes;
     if (n === 0) {
       throw new AppError(this.has(r.id) ? 'CONFLICT' : 'NOT_FOUND', this.has(r.id)
         ? `rollout ${r.id} changed since it was loaded (a step or an action on another hub): load it again and retry`
@@ -280,7 +290,7 @@ function toRecord(r: Row): RolloutRecord {
     id: r.id, model: r.model, version: r.version, fromVersion: r.from_version, target: JSON.parse(r.target) as DeployTarget,
     waves: JSON.parse(r.waves) as StoredWave[], gates: JSON.parse(r.gates) as GateConfig, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : null, advance: r.advance, onFailure: r.on_failure,
     state: r.state, currentWave: r.current_wave, progress: JSON.parse(r.progress) as WaveProgress[], deploymentId: r.deployment_id,
-    reason: r.reason, stateReason: r.state_reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+    reason: r.reason, stateReason: r.state_reason, stateBy: r.state_by, stateAt: r.state_at, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
     revision: r.revision,
     config: r.config ? (JSON.parse(r.config) as ConfigSubject) : null,
   };

@@ -76,6 +76,10 @@ export const Rollout = z.object({
   reason: z.string(),
   /** Why the rollout is paused, completed, aborted or rolled back. */
   stateReason: z.string().nullable(),
+  /** Who made the last state change (pause, resume, abort, rollback, completion): the operator's name, or `hub` for the engine's own; null before the first. */
+  stateBy: z.string().nullable(),
+  /** When that change was made. */
+  stateAt: IsoTime.nullable(),
   createdBy: z.string(),
   created: IsoTime,
   updated: IsoTime,

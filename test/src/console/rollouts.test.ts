@@ -140,6 +140,8 @@ describe('console: rollouts view', () => {
     await pause.getByLabel('Reason').fill('look at the canary first');
     await pause.getByRole('button', { name: 'Pause' }).click();
     await detail.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
+    // Who paused it, and when: the operator's token name.
+    await detail.getByTestId('rollout-state-by').filter({ hasText: /^by admin at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/ }).waitFor();
     await detail.getByRole('button', { name: 'Resume' }).click();
     const resume = detail.getByRole('form', { name: 'Resume' });
     await resume.getByLabel('Reason').fill('looks fine, go on');
@@ -152,6 +154,8 @@ describe('console: rollouts view', () => {
     await shift.getByText('fail').waitFor({ timeout: 60_000 });
     await detail.getByTestId('rollout-state').filter({ hasText: 'rolled back' }).waitFor({ timeout: 30_000 });
     await detail.getByTestId('rollout-reason').filter({ hasText: /wave canary failed its gates: .*output_shift/ }).waitFor();
+    // The rollback was the hub's own, not the operator's who paused it before.
+    await detail.getByTestId('rollout-state-by').filter({ hasText: /^by hub at / }).waitFor();
     const cells = await shift.locator('td').allTextContents();
     assert.match(cells[2] ?? '', /≤ 0\.200/, `threshold shown: ${cells.join(' | ')}`);
     assert.ok(Number(cells[1]) > 0.2, `value above it: ${cells.join(' | ')}`);

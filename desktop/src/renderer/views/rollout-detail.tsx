@@ -18,6 +18,12 @@ const ACTIONS = [
   { name: 'rollback', label: 'Roll back', when: ['running', 'paused', 'completed', 'aborted'], danger: true },
 ] as const;
 
+/** `rolled_back` as a label: `Rolled back`. */
+function stateLabel(state: string): string {
+  const s = state.replace('_', ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 /** The current time, every second while `on`. */
 function useNow(on: boolean): number {
   const [now, setNow] = useState(Date.now());
@@ -72,6 +78,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
           <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>
           <dt>By</dt><dd>{r.createdBy}</dd><dt>Updated</dt><dd>{time(r.updated)}</dd>
+          {r.stateBy ? <><dt>{stateLabel(r.state)}</dt><dd data-testid="rollout-state-by">by {r.stateBy} at {time(r.stateAt)}</dd></> : null}
           {r.window ? <><dt>Window</dt><dd data-testid="rollout-window">switches at <span class="mono">{r.window.cron}</span> ({r.window.timeZone}) for {r.window.durationSec} s</dd></> : null}
         </dl>
         {can('operator') && actions.length ? (

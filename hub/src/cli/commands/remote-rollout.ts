@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { GateConfig, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { GateConfig, ROLLOUT_DEVICES_MAX, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -81,6 +81,17 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 
 const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
 
+/** How many devices `rollout show` lists unless --devices says otherwise: a screen, not 10,000 rows a second. */
+const SHOW_DEVICES = 50;
+
+/** `?devices=N` for --devices (default SHOW_DEVICES; `all`: no limit, every device). */
+function devicesQuery(v: string | undefined): string {
+  if (v === 'all') return '';
+  if (v === undefined) return `?devices=${SHOW_DEVICES}`;
+  if (!/^[1-9]\d{0,5}$/.test(v) || Number(v) > ROLLOUT_DEVICES_MAX) throw new UsageError(`--devices ${v}: expected a number of devices from 1 to ${ROLLOUT_DEVICES_MAX}, or all`);
+  return `?devices=${v}`;
+}
+
 function gateLine(g: GateResult): string[] {
   return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, g.value === null ? '-' : String(g.value), gateCondition(g), `${g.samples.wave} / ${g.samples.control}`, g.against, g.verdict, g.note ?? ''];
 }
@@ -93,7 +104,7 @@ export function subjectOf(r: Pick<Rollout, 'model' | 'version' | 'fromVersion' |
 /** The text of `rollout show`: state, waves with their gates, and the devices. */
 export function renderRollout(r: Rollout): string {
   const head = escapeLines(`rollout ${r.id}: ${subjectOf(r)} over ${describeTarget(r.target)}\n`
-    + `${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; by ${r.createdBy}: ${r.reason}\n`
+    + `${r.state}${r.stateBy ? ` by ${r.stateBy} at ${r.stateAt ?? '?'}` : ''}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; created by ${r.createdBy}: ${r.reason}\n`
     + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
@@ -101,7 +112,9 @@ export function renderRollout(r: Rollout): string {
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
-  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}` : '';
+  const more = r.devices && r.devicesTotal !== undefined && r.devicesTotal > r.devices.length
+    ? `(the first ${r.devices.length} of ${r.devicesTotal} devices by place; --devices N or --devices all for more)\n` : '';
+  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}${more}` : '';
   return head + waves + devs;
 }
 
@@ -152,10 +165,10 @@ export const rolloutLs: Command = {
   },
 };
 
-/** Polls the rollout every `intervalMs` until it completes, is rolled back or aborted, or SIGINT (cli/watch.ts). */
-function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: number): Promise<Rollout> {
+/** Polls the rollout (`path`: its URL) every `intervalMs` until it completes, is rolled back or aborted, or SIGINT (cli/watch.ts). */
+function watch(client: HubClient, path: string, ctx: CliContext, intervalMs: number): Promise<Rollout> {
   return watchUntil({
-    fetch: () => client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`),
+    fetch: () => client.request<Rollout>('GET', path),
     done: (r) => FINAL.has(r.state),
     render: renderRollout,
     line: (r) => `rollout ${r.id}: ${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}`,
@@ -165,13 +178,15 @@ function watch(client: HubClient, id: string, ctx: CliContext, intervalMs: numbe
 
 export const rolloutShow: Command = {
   summary: 'Show a rollout: waves, each gate against its threshold with sample sizes, devices (--watch: live)',
-  usage: 'ID [--watch [--interval MS]] [--json]',
-  details: '--watch redraws every second until the rollout completes, is rolled back or aborted (or Ctrl-C).',
+  usage: 'ID [--devices N|all] [--watch [--interval MS]] [--json]',
+  details: '--watch redraws every second until the rollout completes, is rolled back or aborted (or Ctrl-C).\n'
+    + `Lists the first ${SHOW_DEVICES} devices by place (the waves count them all); --devices N lists N, --devices all every one.`,
   positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
   options: {
     ...HUB_OPTIONS,
     watch: { type: 'boolean', short: 'w', description: 'keep redrawing until the rollout ends' },
     interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
+    devices: { type: 'string', value: 'N|all', description: `how many devices to list, lowest places first (default ${SHOW_DEVICES})` },
   },
   async run(args, ctx) {
     const id = args.positionals[0] as string;
@@ -179,12 +194,13 @@ export const rolloutShow: Command = {
     const json = optBool(args, 'json');
     const iv = optString(args, 'interval');
     if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
+    const path = `/rollouts/${encodeURIComponent(id)}${devicesQuery(optString(args, 'devices'))}`;
     if (optBool(args, 'watch')) {
-      const r = await watch(client, id, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      const r = await watch(client, path, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
       if (json) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       return 0;
     }
-    const r = await client.request<Rollout>('GET', `/rollouts/${encodeURIComponent(id)}`);
+    const r = await client.request<Rollout>('GET', path);
     print(ctx.stdout, json, r, () => renderRollout(r));
     return 0;
   },
