@@ -1,6 +1,6 @@
 // Deployments over REST, served by the deployments part: assign a model version to devices (ids, tags
 // or all) with a reason, each deployment's per-device status, and undeploy (docs/hub.md "Undeploy").
-import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery, UndeployQuery, UndeployResult } from '@edgefleet/shared';
+import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery, DeploymentViewQuery, UndeployQuery, UndeployResult } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
 import { targetDeviceIds } from '../deployments/target.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -38,11 +38,12 @@ export const deploymentRoutes: RouteDef[] = [
   },
   {
     method: 'get', path: '/deployments/:id', access: 'viewer',
-    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, deferred, waiting_for_disk, failed, refused, rolled_back, superseded, removing, removed)',
-    response: Deployment,
+    summary: 'One deployment with every device\'s status (pending, downloading, activating, active, deferred, waiting_for_disk, failed, refused, rolled_back, superseded, removing, removed); ?devices=N: the first N, those needing attention first, with devicesTotal',
+    query: DeploymentViewQuery, response: Deployment,
     async handler(c, deps) {
       const id = idParam(c, 'id', 'deployment');
-      return part(deps).deployments.get(id);
+      const q = queryOf(c, DeploymentViewQuery, 'deployment query');
+      return part(deps).deployments.get(id, q.devices);
     },
   },
   {

@@ -42,7 +42,7 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     assert.equal(listed, 8, show.out);
     const three = await run('show', r.id, '--devices', '3');
     assert.equal(deviceRows(three.out), 3, three.out);
-    assert.match(three.out, /\(the first 3 of 8 devices by place; --devices N or --devices all for more\)/);
+    assert.match(three.out, /\(the first 3 of 8 devices, by place; --devices N or --devices all for more\)/);
     assert.match(three.out, /canary 25% +\d\/\d told/);
     assert.equal(deviceRows((await run('show', r.id, '--devices', 'all')).out), 8);
     const bad = await run('show', r.id, '--devices', '0');

@@ -74,6 +74,13 @@ export interface EffectiveModel {
 
 const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 });
 
+/**
+ * The order `get(id, limit)` lists devices in (DeploymentViewQuery): those needing attention first, then
+ * those under way, then the settled ones.
+ */
+const ATTENTION: readonly DeploymentDeviceStatus[] = ['failed', 'refused', 'rolled_back', 'waiting_for_disk', 'deferred', 'downloading', 'activating', 'pending', 'removing', 'active', 'superseded', 'removed'];
+const ATTENTION_FIRST = `CASE status ${ATTENTION.map((st, i) => `WHEN '${st}' THEN ${i}`).join(' ')} ELSE ${ATTENTION.length} END`;
+
 export type StatusChange = StreamEventMap['deployment.progress'];
 
 /**
@@ -129,21 +136,32 @@ export class DeploymentsRepo {
     const rows = this.db.prepare(`${WITH_ROLLOUT}${q.before === undefined ? '' : ' WHERE d.id < ?'} ORDER BY d.id DESC LIMIT ?`)
       .all(...(q.before === undefined ? [] : [q.before]), q.limit + 1) as DeploymentRow[];
     const page = pageOf(rows, q.limit, (r) => Number(r.id));
-    const count = this.db.prepare('SELECT status, COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? GROUP BY status');
     return {
       deployments: page.rows.map((r) => {
         const { devices: _d, ...rest } = this.toDeployment(r, []);
-        for (const c of count.all(r.id) as Array<{ status: DeploymentDeviceStatus; n: number }>) rest.counts[c.status] = Number(c.n);
+        rest.counts = this.statusCounts(r.id);
         return rest;
       }),
       next: page.next,
     };
   }
 
-  get(id: number): Deployment {
+  /** The deployment with every device by id, or (`limit`) the first `limit` needing attention first (DeploymentViewQuery) and `devicesTotal`. */
+  get(id: number, limit?: number): Deployment {
     const r = this.db.prepare(`${WITH_ROLLOUT} WHERE d.id = ?`).get(id) as DeploymentRow | undefined;
     if (!r) throw new AppError('NOT_FOUND', `no deployment ${id}`);
-    return this.toDeployment(r, this.deviceRows(id));
+    if (limit === undefined) return this.toDeployment(r, this.deviceRows(id));
+    const rows = this.db.prepare(`SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY ${ATTENTION_FIRST}, device_id LIMIT ?`).all(id, limit) as DeviceRow[];
+    const d = { ...this.toDeployment(r, rows), counts: this.statusCounts(id) };
+    const total = Object.values(d.counts).reduce((a, n) => a + n, 0);
+    return total > rows.length ? { ...d, devicesTotal: total } : d;
+  }
+
+  /** Devices per status, counted in SQL (not read device by device). */
+  private statusCounts(id: number): Record<DeploymentDeviceStatus, number> {
+    const counts = EMPTY_COUNTS();
+    for (const c of this.db.prepare('SELECT status, COUNT(*) AS n FROM deployment_devices WHERE deployment_id = ? GROUP BY status').all(id) as Array<{ status: DeploymentDeviceStatus; n: number }>) counts[c.status] = Number(c.n);
+    return counts;
   }
 
   /** Deployments whose target is tags or all (devices enrolling later may match them), oldest first; none undeployed. */

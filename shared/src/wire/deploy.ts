@@ -69,8 +69,18 @@ export const Deployment = z.object({
   rollout: z.string().optional(),
   counts: z.record(DeploymentDeviceStatus, Count),
   devices: z.array(DeploymentDevice),
+  /** With `?devices=N`: how many devices the deployment has, when it listed fewer (`counts` always covers them all). */
+  devicesTotal: Count.optional(),
 });
 export type Deployment = z.infer<typeof Deployment>;
+/** The most devices one GET /deployments/{id}?devices=N lists (without `devices`: all of them, by id). */
+export const DEPLOYMENT_DEVICES_MAX = 100_000;
+/**
+ * GET /deployments/{id}: `devices` lists at most that many, those needing attention first (failed, refused,
+ * rolled back, waiting for disk, deferred, then the ones under way, then the settled ones; by id within a status).
+ */
+export const DeploymentViewQuery = z.object({ devices: QueryCount('devices', DEPLOYMENT_DEVICES_MAX).optional() });
+export type DeploymentViewQuery = z.infer<typeof DeploymentViewQuery>;
 /** GET /deployments: a page, newest first; `next` is the id to pass as `?before=` for the older page, null after the last. */
 export const DeploymentList = z.object({ deployments: z.array(Deployment.omit({ devices: true })), next: Count.nullable() });
 export type DeploymentList = z.infer<typeof DeploymentList>;

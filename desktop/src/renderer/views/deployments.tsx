@@ -37,12 +37,15 @@ export function DeploymentsView({ id }: { id?: string }) {
   );
 }
 
+/** Devices the page lists (GET /deployments/{id}?devices=N: failed, refused, waiting … first; the counts cover them all). */
+const DEVICES_SHOWN = 500;
+
 function DeploymentDetail({ id }: { id: string }) {
   const api = session.value?.api;
   const [d, setD] = useState<Deployment | { error: string } | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}`).then(setD, (e: Error) => setD({ error: e.message }));
+    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(setD, (e: Error) => setD({ error: e.message }));
   }, [id, deploymentTick.value, refetchTick.value, tick]);
   if (!d) return <Loading what={`deployment ${id}`} />;
   if ('error' in d) return <ErrorBox error={d.error} />;
@@ -55,7 +58,9 @@ function DeploymentDetail({ id }: { id: string }) {
         <tbody>{d.devices.map((x) => (
           <tr key={x.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
             <td>{x.progress !== null ? <progress max={1} value={x.progress}>{Math.round(x.progress * 100)}%</progress> : '—'}</td><td>{x.reason ?? ''}</td><td>{time(x.updated)}</td></tr>
-        ))}</tbody></table>
+        ))}</tbody>
+        {d.devicesTotal !== undefined && d.devicesTotal > d.devices.length ? <caption data-testid="deployment-devices-shown">first {d.devices.length} of {d.devicesTotal}, those needing attention first</caption> : null}
+      </table>
     </div>
   );
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeploymentDeviceStatus, type Deployment } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
-import { SETTLED, countsLine, describeReach, progressBar, renderDeployment, targetFrom } from './remote-deploy.js';
+import { SETTLED, countsLine, describeReach, isSettled, progressBar, renderDeployment, targetFrom } from './remote-deploy.js';
 
 test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
   assert.deepEqual(targetFrom('a, b', [], false), { devices: ['a', 'b'] });
@@ -19,6 +19,13 @@ test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
   assert.throws(() => targetFrom('a', [], true), /expected exactly one target/);
   assert.throws(() => targetFrom(undefined, ['ring'], false), /--tag ring: expected KEY=VALUE/);
   assert.throws(() => targetFrom(',', [], false), /expected a comma-separated list/);
+});
+
+test('isSettled reads the counts, which cover devices a limited view does not list', () => {
+  const counts = (c: Partial<Deployment['counts']>) => ({ ...Object.fromEntries(DeploymentDeviceStatus.options.map((x) => [x, 0])), ...c }) as Deployment['counts'];
+  const d = { id: 7, model: 'm', version: '2.0.0', target: { all: true as const }, reason: 'r', createdBy: 'op', created: '2026-12-05T00:00:00.000Z', devices: [] };
+  assert.equal(isSettled({ ...d, counts: counts({ active: 3, failed: 1 }) }), true);
+  assert.equal(isSettled({ ...d, counts: counts({ active: 3, downloading: 1 }), devicesTotal: 4 }), false, 'one device under way, not listed');
 });
 
 test('progressBar and countsLine', () => {
@@ -96,6 +103,15 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
     assert.match(show.stdout, /2 device\(s\): 2 pending/);
     assert.match(show.stdout, /\npump-2\s+pending\s+\[-{20}\]\s+0%/);
     assert.match(show.stdout, /reason: first rollout/);
+    // --devices N lists N (the counts still cover every device) and says how many there are.
+    const one = await cli(['deployments', 'show', String(dep.id), '--devices', '1']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /2 device\(s\): 2 pending/);
+    assert.equal(one.stdout.split('\n').filter((l) => /^pump-/.test(l)).length, 1, one.stdout);
+    assert.match(one.stdout, /\(the first 1 of 2 devices, those needing attention first; --devices N or --devices all for more\)/);
+    const tooMany = await cli(['deployments', 'show', String(dep.id), '--devices', '100001']);
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /--devices 100001: expected a number of devices from 1 to 100000, or all/);
     const bad = await cli(['deployments', 'show', 'abc']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /deployment id "abc": expected a positive integer/);

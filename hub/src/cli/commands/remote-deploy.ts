@@ -2,7 +2,7 @@
 // tags or all, with a reason), `deployments ls`, and `deployments show ID
 // [--watch]` — a per-device table with a progress bar each, redrawn every second
 // until every device is settled (issue 5, section 3).
-import { escapeLines, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type DeployTarget } from '@edgefleet/shared';
+import { DEPLOYMENT_DEVICES_MAX, escapeLines, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type DeployTarget } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -64,18 +64,40 @@ export function countsLine(counts: Partial<Record<DeploymentDeviceStatus, number
   return parts.join(', ') || 'no devices';
 }
 
+/** Every device settled, by the counts (which cover every device, also when `devices` lists only some). */
 export function isSettled(d: Deployment): boolean {
-  return d.devices.every((x) => SETTLED.has(x.status));
+  return Object.entries(d.counts).every(([status, n]) => n === 0 || SETTLED.has(status as DeploymentDeviceStatus));
 }
+
+/** How many devices `deployments show` and `rollout show` list unless --devices says otherwise: a screen, not 10,000 rows a second. */
+export const SHOW_DEVICES = 50;
+
+/** --devices N|all of `deployments show` and `rollout show`. */
+export const devicesOption = (order: string) => ({ devices: { type: 'string' as const, value: 'N|all', description: `how many devices to list, ${order} (default ${SHOW_DEVICES})` } });
+
+/** `?devices=N` for --devices (default SHOW_DEVICES; `all`: no limit, every device). */
+export function devicesQuery(v: string | undefined): string {
+  if (v === 'all') return '';
+  if (v === undefined) return `?devices=${SHOW_DEVICES}`;
+  if (!/^[1-9]\d{0,5}$/.test(v) || Number(v) > DEPLOYMENT_DEVICES_MAX) throw new UsageError(`--devices ${v}: expected a number of devices from 1 to ${DEPLOYMENT_DEVICES_MAX}, or all`);
+  return `?devices=${v}`;
+}
+
+/** The line under a device table that lists fewer than there are. */
+export function moreDevices(listed: number, total: number | undefined, order: string): string {
+  return total !== undefined && total > listed ? `(the first ${listed} of ${total} devices, ${order}; --devices N or --devices all for more)\n` : '';
+}
+
+const ATTENTION_ORDER = 'those needing attention first';
 
 /** The text of `deployments show`: header, counts, and one row per device. */
 export function renderDeployment(d: Deployment): string {
   const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeReach(d)}\n`
     + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
     + (d.undeployed ? `undeployed by ${d.undeployed.by} at ${d.undeployed.at}; reason: ${d.undeployed.reason}\n` : ''))
-    + `${d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
+    + `${d.devicesTotal ?? d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
   return head + table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'],
-    d.devices.map((x) => [x.deviceId, x.status, progressBar(x), x.updated, x.reason ?? '']));
+    d.devices.map((x) => [x.deviceId, x.status, progressBar(x), x.updated, x.reason ?? ''])) + moreDevices(d.devices.length, d.devicesTotal, ATTENTION_ORDER);
 }
 
 const print = (out: Writer, json: boolean, value: unknown, text: () => string) =>
@@ -128,7 +150,7 @@ export function deploymentIdArg(raw: string): number {
  * On a terminal the view is redrawn in place; otherwise a line is printed when the counts change,
  * and the full table once at the end.
  */
-async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs: number): Promise<Deployment> {
+async function watch(client: HubClient, id: number, query: string, ctx: CliContext, intervalMs: number): Promise<Deployment> {
   const tty = ctx.stdout.isTTY === true;
   let interrupted = false;
   const events = new StreamWaiter(
@@ -142,7 +164,7 @@ async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs:
   let lastCounts = '';
   try {
     for (;;) {
-      const d = await client.request<Deployment>('GET', `/deployments/${id}`);
+      const d = await client.request<Deployment>('GET', `/deployments/${id}${query}`);
       const settled = isSettled(d);
       if (tty) {
         const text = `${renderDeployment(d)}\n${settled ? 'settled' : 'watching (Ctrl-C to stop)'} ${ctx.now().toISOString()}\n`;
@@ -166,27 +188,30 @@ async function watch(client: HubClient, id: number, ctx: CliContext, intervalMs:
 
 export const deploymentsShow: Command = {
   summary: "Show a deployment's devices with status and progress (--watch: live until settled)",
-  usage: 'ID [--watch] [--json]',
+  usage: 'ID [--devices N|all] [--watch] [--json]',
   details: '--watch redraws every second until every device is active, failed, refused, rolled back, superseded or removed (or Ctrl-C).\n'
-    + 'With --json and --watch, the final state is printed once settled.',
+    + 'With --json and --watch, the final state is printed once settled.\n'
+    + `Lists the first ${SHOW_DEVICES} devices, ${ATTENTION_ORDER} (the counts cover them all); --devices N lists N, --devices all every one by id.`,
   positionals: [{ name: 'ID', description: 'deployment id (edgefleet deployments ls)', required: true }],
   options: {
     ...HUB_OPTIONS,
     watch: { type: 'boolean', short: 'w', description: 'keep redrawing until every device has settled' },
     interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
+    ...devicesOption(ATTENTION_ORDER),
   },
   async run(args, ctx) {
     const id = deploymentIdArg(args.positionals[0] as string);
+    const query = devicesQuery(optString(args, 'devices'));
     const client = HubClient.from(args, ctx);
     const json = optBool(args, 'json');
     const iv = optString(args, 'interval');
     if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
     if (optBool(args, 'watch')) {
-      const d = await watch(client, id, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      const d = await watch(client, id, query, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
       if (json) ctx.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       return 0;
     }
-    const d = await client.request<Deployment>('GET', `/deployments/${id}`);
+    const d = await client.request<Deployment>('GET', `/deployments/${id}${query}`);
     print(ctx.stdout, json, d, () => renderDeployment(d));
     return 0;
   },

@@ -2,12 +2,12 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { GateConfig, ROLLOUT_DEVICES_MAX, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { GateConfig, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
-import { MODEL_VERSION, TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
+import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 import { parseDuration } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
@@ -81,17 +81,6 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 
 const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
 
-/** How many devices `rollout show` lists unless --devices says otherwise: a screen, not 10,000 rows a second. */
-const SHOW_DEVICES = 50;
-
-/** `?devices=N` for --devices (default SHOW_DEVICES; `all`: no limit, every device). */
-function devicesQuery(v: string | undefined): string {
-  if (v === 'all') return '';
-  if (v === undefined) return `?devices=${SHOW_DEVICES}`;
-  if (!/^[1-9]\d{0,5}$/.test(v) || Number(v) > ROLLOUT_DEVICES_MAX) throw new UsageError(`--devices ${v}: expected a number of devices from 1 to ${ROLLOUT_DEVICES_MAX}, or all`);
-  return `?devices=${v}`;
-}
-
 function gateLine(g: GateResult): string[] {
   return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, g.value === null ? '-' : String(g.value), gateCondition(g), `${g.samples.wave} / ${g.samples.control}`, g.against, g.verdict, g.note ?? ''];
 }
@@ -112,9 +101,7 @@ export function renderRollout(r: Rollout): string {
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
-  const more = r.devices && r.devicesTotal !== undefined && r.devicesTotal > r.devices.length
-    ? `(the first ${r.devices.length} of ${r.devicesTotal} devices by place; --devices N or --devices all for more)\n` : '';
-  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}${more}` : '';
+  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}${moreDevices(r.devices.length, r.devicesTotal, 'by place')}` : '';
   return head + waves + devs;
 }
 
@@ -186,7 +173,7 @@ export const rolloutShow: Command = {
     ...HUB_OPTIONS,
     watch: { type: 'boolean', short: 'w', description: 'keep redrawing until the rollout ends' },
     interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
-    devices: { type: 'string', value: 'N|all', description: `how many devices to list, lowest places first (default ${SHOW_DEVICES})` },
+    ...devicesOption('lowest places first'),
   },
   async run(args, ctx) {
     const id = args.positionals[0] as string;
