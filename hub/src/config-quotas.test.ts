@@ -19,6 +19,11 @@ it('reads quotas and the per-device storage cap, and names a bad quota field', (
 
     writeFileSync(file, JSON.stringify({ dataDir: 'data', quotas: { burst: -1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /quotas\.burst/.test(e.message));
+    // The state report limits (docs/mqtt.md "State reports").
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxStateBytes: 32768, stateBytesPerSec: 8192 } }));
+    assert.deepEqual([loadConfig({ config: file }, dir).ingest?.maxStateBytes, loadConfig({ config: file }, dir).ingest?.stateBytesPerSec], [32768, 8192]);
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxStateBytes: 100 } }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /ingest\.maxStateBytes/.test(e.message) && /at least 1024 bytes/.test(e.message));
     writeFileSync(file, JSON.stringify({ dataDir: 'data', quotas: { perDay: 1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), /quotas.*perDay|perDay/);
   } finally {

@@ -110,6 +110,10 @@ export const HubConfig = z
         clockSkewMs: z.number().int().positive().optional(),
         /** Bytes of windows and events stored per device in hub.db; past it reports are acked and refused (storage_quota). */
         maxStoredBytesPerDevice: z.number().int().positive().optional(),
+        /** A device's state report larger than this is refused (docs/mqtt.md "State reports"; default 64 KiB). */
+        maxStateBytes: z.number().int().min(1024, 'expected at least 1024 bytes: an agent\'s state report with one model is ~300 bytes').optional(),
+        /** Bytes of state reports handled per device and second; past it the newest report waits (default 16 KiB). */
+        stateBytesPerSec: z.number().int().min(1024, 'expected at least 1024 bytes a second').optional(),
       })
       .strict()
       .optional(),

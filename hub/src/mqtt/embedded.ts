@@ -6,6 +6,7 @@ import { Aedes, type Client, type Connection } from 'aedes';
 import { TRUST_TOPIC, allDevicesFilter, deviceTopic } from '@edgefleet/shared';
 import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { Ingress } from './ingress.js';
+import type { StatePacingLimits } from './state-pacer.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
 import { installConnectHooks, remoteAddress } from './connect-hooks.js';
 import { RefusalLog } from './refusals.js';
@@ -40,6 +41,8 @@ export interface EmbeddedBrokerOptions {
    */
   desiredFor?: (deviceId: string) => Buffer | null | Promise<Buffer | null>;
   invalidLogIntervalMs?: number;
+  /** Size and byte rate of each device's state reports (state-pacer.ts). */
+  statePacing?: Partial<StatePacingLimits> | undefined;
   /** Per-device messages/s and bytes/hour (quota.ts); the owner stops it. */
   quota?: MqttQuota | null | undefined;
   /** DRAIN_TIMEOUT_MS unless given (tests change it). */
@@ -64,7 +67,7 @@ type ParserInternals = { _parseLength(): boolean; _emitError(err: Error): void; 
 
 export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   const { devices, metrics, logger, clock } = opts;
-  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
+  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs, statePacing: opts.statePacing });
   const guard = new ConnectGuard({
     limits: opts.connectRateLimit, metrics, logger, clock,
     ...(opts.takeovers ? { takeovers: opts.takeovers } : {}),
@@ -214,6 +217,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
         }
         await closed;
         presence.flush(); // the disconnects of the close above included
+        ingress.stop();
         broker = null;
         listeners = noListeners();
         connected.clear();

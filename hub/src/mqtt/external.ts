@@ -6,6 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { AppError, TRUST_TOPIC, allDevicesFilter, deviceTopic, tlsHint } from '@edgefleet/shared';
 import { Ingress } from './ingress.js';
+import type { StatePacingLimits } from './state-pacer.js';
 import type { ClockPort, DeviceAuthPort, FleetLink, IncomingKind, LoggerPort, MetricsPort } from './ports.js';
 
 export interface ExternalLinkOptions {
@@ -22,6 +23,8 @@ export interface ExternalLinkOptions {
   logger: LoggerPort;
   clock: ClockPort;
   invalidLogIntervalMs?: number;
+  /** Size and byte rate of each device's state reports (state-pacer.ts). */
+  statePacing?: Partial<StatePacingLimits> | undefined;
   /** TLS CA for mqtts:// (PEM). */
   ca?: string | Buffer;
   connectTimeoutMs?: number;
@@ -35,7 +38,7 @@ const SHARED_KINDS: IncomingKind[] = ['telemetry', 'events', 'blob/get', 'captur
 
 export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   const { metrics, logger, clock } = opts;
-  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs });
+  const ingress = new Ingress({ metrics, logger, clock, invalidLogIntervalMs: opts.invalidLogIntervalMs, statePacing: opts.statePacing });
   const online = new Set<string>();
   let client: MqttClient | null = null;
   let stopping: Promise<void> | null = null;
@@ -100,6 +103,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
         const c = client;
         client = null;
         if (c) await c.endAsync();
+        ingress.stop();
         online.clear();
       })();
       return stopping;

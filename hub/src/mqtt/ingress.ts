@@ -7,6 +7,7 @@ import { LogThrottle } from '../log-throttle.js';
 import { AppError, BlobGet, CaptureChunk, EventBatch, MAX_JSON_DEPTH, Presence, ReportedState, TelemetryBatch, fastTelemetryBatch, jsonDepth, parseTopic, parseWire, rememberWindowTexts, toAppError } from '@edgefleet/shared';
 import type { z } from 'zod';
 import { salvageBatch } from './salvage.js';
+import { StatePacer, type StatePacingLimits } from './state-pacer.js';
 import type { ClockPort, DeviceHandler, IncomingHandler, IncomingKind, IncomingMessages, InvalidCount, LoggerPort, MetricsPort } from './ports.js';
 
 const SCHEMAS: { [K in IncomingKind]: z.ZodType<IncomingMessages[K]> } = {
@@ -81,6 +82,8 @@ export interface IngressDeps {
   clock: ClockPort;
   /** How often one device's invalid messages are logged at most (default 60 s). */
   invalidLogIntervalMs?: number;
+  /** Size and byte rate of each device's state reports (state-pacer.ts; defaults DEFAULT_STATE_PACING). */
+  statePacing?: Partial<StatePacingLimits> | undefined;
 }
 
 type AnyHandler = (deviceId: string, msg: never) => void | Promise<void>;
@@ -95,9 +98,21 @@ export class Ingress {
   /** Per kind and error code (a bounded set): when a handler failure was last logged, and how many since. */
   private readonly failuresLogged: LogThrottle;
 
+  /** State reports paced by their bytes per device (state-pacer.ts); a held one comes back through `process`. */
+  private readonly pacer: StatePacer;
+
   constructor(private readonly deps: IngressDeps) {
     this.logInterval = deps.invalidLogIntervalMs ?? 60_000;
     this.failuresLogged = new LogThrottle(() => deps.clock.now().getTime(), this.logInterval);
+    this.pacer = new StatePacer(deps.statePacing ?? {}, (topic, payload) => {
+      const t = parseTopic(topic);
+      if (t?.kind === 'device') this.process('state', t.deviceId, payload);
+    });
+  }
+
+  /** Drops the state reports still held (the link stops; each device reports its state again when it reconnects). */
+  stop(): void {
+    this.pacer.stop();
   }
 
   on<K extends IncomingKind>(kind: K, handler: IncomingHandler<K>): () => void {
@@ -139,6 +154,23 @@ export class Ingress {
     }
     const kind = parsed.topic as IncomingKind;
     const deviceId = parsed.deviceId;
+    if (kind === 'state') {
+      const o = this.pacer.offer(deviceId, topic, payload);
+      if (o === 'too_large') {
+        this.drop(deviceId, kind, `state report of ${payload.length} bytes: expected at most ${this.pacer.limits.maxStateBytes} (ingest.maxStateBytes)`);
+        return null;
+      }
+      if (o === 'held') {
+        this.deps.metrics.inc('edgefleet_mqtt_state_held_total', {});
+        return null;
+      }
+    } else if (kind === 'telemetry' || kind === 'events') {
+      this.pacer.flush(deviceId);
+    }
+    return this.process(kind, deviceId, payload);
+  }
+
+  private process(kind: IncomingKind, deviceId: string, payload: Buffer): { kind: IncomingKind; deviceId: string; msg: IncomingMessages[IncomingKind] } | null {
     let msg: IncomingMessages[IncomingKind];
     try {
       msg = parseMessage(kind, payload, deviceId);

@@ -12,6 +12,7 @@ import type { createApp } from '../api/app.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { MqttQuota } from '../mqtt/quota.js';
 import { createExternalLink } from '../mqtt/external.js';
+import type { StatePacingLimits } from '../mqtt/state-pacer.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { DEFAULT_ALERTS_OPTIONS, type Alerts, type AlertsOptions } from '../alerts/service.js';
 import { EventBus } from '../events/bus.js';
@@ -73,6 +74,12 @@ export function createQuota(cfg: HubConfig, store: Store, w: Wiring): MqttQuota 
   });
 }
 
+/** State report size and byte rate per device (mqtt/state-pacer.ts) from `ingest`. */
+function statePacing(cfg: HubConfig): Partial<StatePacingLimits> {
+  const i = cfg.ingest;
+  return { ...(i?.maxStateBytes !== undefined ? { maxStateBytes: i.maxStateBytes } : {}), ...(i?.stateBytesPerSec !== undefined ? { stateBytesPerSec: i.stateBytesPerSec } : {}) };
+}
+
 /** The hub's MQTT side: a client of the external broker (cfg.externalBroker), else the embedded broker. */
 export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | null, quota: MqttQuota | null, w: Wiring): FleetLink {
   const { clock, logger, metrics } = w;
@@ -81,7 +88,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     ? createExternalLink({
         // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
         url: ext.url, username: ext.username, password: ext.password, clientId: `${ext.clientId ?? ext.username}${hubId ? `-${hubId}` : ''}`,
-        shareGroup: ext.shareGroup, devices: store.devices, metrics, logger, clock,
+        shareGroup: ext.shareGroup, devices: store.devices, metrics, logger, clock, statePacing: statePacing(cfg),
       })
     : createEmbeddedBroker({
     host: cfg.host,
@@ -91,6 +98,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
       : {}),
     ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
     maxPayloadBytes: cfg.maxPayloadBytes,
+    statePacing: statePacing(cfg),
     connectRateLimit: {
       perAddressPerMinute: cfg.connectsPerAddressPerMinute, failuresPerIdPerMinute: cfg.connectFailuresPerIdPerMinute,
       failuresPerAddressPerMinute: cfg.connectFailuresPerAddressPerMinute, coolDownMs: cfg.connectLockMs,
