@@ -1,19 +1,22 @@
 // The model registry's push path: stream a bundle to a temp file under a size
 // limit while hashing it, verify it against the hub's trust (signature
-// threshold, file hashes, manifest schema) and only then store the blob and
-// the version. Nothing is stored for a refused bundle.
+// threshold, file hashes, manifest schema; a new version's model io, decision 0070) and only then
+// store the blob and the version. Nothing is stored for a refused bundle.
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AppError, assertAuthoredManifest, storageError, verifyBundle, type Manifest, type Signature, type TrustBody } from '@edgefleet/shared';
+import { AppError, assertAuthoredManifest, checkModelIo, storageError, verifyBundle, type BundleFileEntry, type Manifest, type Signature, type TrustBody } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
+import { readGraphIo } from './onnx-graph-io.js';
 
 export interface VerifiedBundle {
   manifest: Manifest;
   manifestSha256: string;
   signatures: Signature[];
+  /** The listed files with their places in the bundle file. */
+  files: BundleFileEntry[];
 }
 
 /** Verifies a bundle file against the hub's current trust; throws AppError naming the failure. */
@@ -26,8 +29,26 @@ export type BundleVerifier = (path: string) => Promise<VerifiedBundle>;
 export function bundleVerifier(trust: () => TrustBody): BundleVerifier {
   return async (path) => {
     const v = await verifyBundle(path, trust(), { what: 'pushed bundle' });
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
+    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures, files: v.files };
   };
+}
+
+/**
+ * MODEL_IO_MISMATCH, naming each input or output and what the manifest expects, when the model of a
+ * verified bundle does not match its manifest's io by the agents' rule (shared checkModelIo, as
+ * agent/src/runtime/session.ts and `model verify` apply it); MODEL_LOAD_FAILED when it is no ONNX model.
+ * Read from the graph without onnxruntime (onnx-graph-io.ts). An encrypted model is not read: the hub
+ * has no content key while the bundle is pushed (docs/decisions/0070-model-io-checked-at-push.md).
+ */
+export async function assertModelIo(path: string, v: VerifiedBundle): Promise<void> {
+  const m = v.manifest;
+  const f = v.files.find((x) => x.path === m.entrypoint);
+  if (m.encryption || !f) return; // verifyBundle refused an entrypoint that is not a listed file
+  const what = `${m.name} ${m.version}: ${m.entrypoint}`;
+  const problems = checkModelIo(await readGraphIo(path, f.offset, f.size, what), m.io, { allowFreeOverOne: true });
+  if (problems.length > 0) {
+    throw new AppError('MODEL_IO_MISMATCH', `${what} does not match the manifest io: ${problems.join('; ')}; every agent would refuse it at install ("edgefleet model verify" shows the same)`, { details: problems });
+  }
 }
 
 export interface PushResult extends VerifiedBundle {
@@ -89,7 +110,10 @@ export class Registry {
       // Checked before the blob is kept, so a refused push leaves no file behind.
       // A version the hub already holds is pushed again as it was; a new one must also pass the
       // checks made when a version is published (shared/src/wire/manifest-authoring.ts).
-      if (this.store.models.check(name, version, sha256) === 'new') assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
+      if (this.store.models.check(name, version, sha256) === 'new') {
+        assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
+        await assertModelIo(temp, v);
+      }
       let outcome: 'created' | 'exists' = 'exists';
       // The file goes into place first (a rename), its row with the version in one transaction: if that
       // fails (a full disk, SQLITE_FULL), a file this push placed and no row names is removed again.

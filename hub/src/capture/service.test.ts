@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import {
-  AgentConfig, CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes, verifyBundle,
+  AgentConfig, CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes,
   type Capture, type CaptureAck, type CaptureChunk, type DesiredDocument, type TrustBody,
 } from '@edgefleet/shared';
-import { Registry } from '../registry.js';
+import { Registry, bundleVerifier } from '../registry.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger } from '../mqtt/testing/devices.js';
 import { ManualClock, makeHarness, type Harness } from '../testing/harness.js';
@@ -61,10 +61,7 @@ describe('data capture on the hub', () => {
     const mlp = randomMlp({ inputDim: 3, hidden: [8], outputDim: 2, seed: 4 });
     const features = ['speed', 'temp', 'load'].map((name, index) => ({ name, index, kind: 'numeric' as const }));
     const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'pump', version: '1.0.0', io: mlp.io, keys, features });
-    await new Registry(h.store, async (path) => {
-      const v = await verifyBundle(path, trust);
-      return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-    }).push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+    await new Registry(h.store, bundleVerifier(() => trust)).push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
     for (const [id, ring] of [['a', 'cap'], ['b', 'cap'], ['c', 'other']]) h.store.devices.create(id as string, `secret-of-${id}-0123456789`, { ring: ring as string }, null, clock.now());
   });
   after(() => {

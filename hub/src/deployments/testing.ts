@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import { DesiredBody, deviceTopic, verifyBundle, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
+import { DesiredBody, deviceTopic, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
@@ -70,10 +70,7 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
   const { root, keys, trust, bundles } = fixture();
   const store = Store.open(join(root, `hub-${++hubN}`), HUB_MIGRATIONS, { database: opts.database });
   const clock = new ManualClock();
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(store, bundleVerifier(() => trust));
   const push = async (path: string) => { await registry.push(createReadStream(path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() }); };
   for (const b of Object.values(bundles)) await push(b.path);
   const link = createEmbeddedBroker({

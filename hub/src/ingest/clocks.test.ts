@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import { PRESENCE_SCHEMA, deviceTopic, emptyLatency, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { PRESENCE_SCHEMA, deviceTopic, emptyLatency, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { waitFor } from '@edgefleet/examples';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
@@ -39,10 +39,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 async function startHub(t: { after(fn: () => Promise<void>): void }) {
   const store = Store.open(join(root, `hub-${Math.random().toString(36).slice(2)}`), HUB_MIGRATIONS, { database: backend.database() });
   const clock = new ManualClock();
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(store, bundleVerifier(() => trust));
   for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
-import { TelemetryBatch, deviceTopic, emptyLatency, verifyBundle, type TrustBody } from '@edgefleet/shared';
+import { TelemetryBatch, deviceTopic, emptyLatency, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { MqttQuota, type QuotaLimits } from '../mqtt/quota.js';
 import type { ClockPort } from '../mqtt/ports.js';
@@ -42,10 +42,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<QuotaLimits>, ids: string[], maxStoredBytesPerDevice?: number) {
   const store = Store.open(join(root, `hub-${++n}`), HUB_MIGRATIONS);
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(store, bundleVerifier(() => trust));
   await registry.push(createReadStream(bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   for (const id of ids) store.devices.create(id, `secret-${id}`, {}, null, clock.now());
   const metrics = new RecordingMetrics();

@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
-import { deviceTopic, verifyBundle, type SeqWindow, type TrustBody } from '@edgefleet/shared';
-import { Registry } from '../registry.js';
+import { deviceTopic, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { noopLogger } from '../mqtt/ports.js';
@@ -30,10 +30,7 @@ export interface IngestHub {
 /** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
 export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>> }): Promise<IngestHub> {
   const h = makeHarness();
-  const registry = new Registry(h.store, async (path) => {
-    const v = await verifyBundle(path, o.trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(h.store, bundleVerifier(() => o.trust));
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   const ids = Object.keys(o.devices);
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, o.devices[id] ?? {}, null, h.clock.now());

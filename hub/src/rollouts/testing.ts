@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
 import mqtt from 'mqtt';
-import { STATE_SCHEMA, addLatency, deviceTopic, emptyLatency, verifyBundle, type ReportedModel, type RolloutCreate, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { STATE_SCHEMA, addLatency, deviceTopic, emptyLatency, type ReportedModel, type RolloutCreate, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry } from '../registry.js';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics } from '../mqtt/testing/devices.js';
@@ -66,10 +66,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
   const dir = join(root, `hub-${++n}`);
   const clock = new ManualClock();
   let store = Store.open(dir, HUB_MIGRATIONS, { database });
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(store, bundleVerifier(() => trust));
   for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },

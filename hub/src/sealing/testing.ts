@@ -6,8 +6,8 @@ import { createReadStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, makeKeys, makeTrust, type BuiltModel, type Keys } from '@edgefleet/examples';
-import { verifyBundle, type BoxKeyPair, type TrustBody } from '@edgefleet/shared';
-import { Registry } from '../registry.js';
+import type { BoxKeyPair, TrustBody } from '@edgefleet/shared';
+import { Registry, bundleVerifier } from '../registry.js';
 import type { Store } from '../store/index.js';
 
 export interface SealingFixture {
@@ -34,10 +34,7 @@ export interface ModelToPush {
 
 /** Packs `model` as each of `models`, signed with the fixture's release key, and pushes them into `store`'s registry. */
 export async function pushModels(store: Store, f: SealingFixture, model: BuiltModel, at: Date, models: readonly ModelToPush[]): Promise<void> {
-  const registry = new Registry(store, async (path) => {
-    const v = await verifyBundle(path, f.trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(store, bundleVerifier(() => f.trust));
   for (const m of models) {
     const b = await bundleFromOnnx({
       dir: join(f.dir, 'bundles'), onnx: model.onnx, name: m.name ?? 'secret', version: m.version, io: model.io, keys: f.keys, ...(m.key ? { encrypt: { key: m.key } } : {}),

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
-import { PgDb } from './pg/facade.js';
+import { MIGRATION_STATEMENT_MS, PgDb } from './pg/facade.js';
 
 export type Db = HubDb;
 
@@ -101,7 +101,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
     if (applied.has(m.version)) continue;
     // Checked again inside: another hub process opening the same database may have applied it meanwhile
     // (SQLite shared: the transaction begins IMMEDIATE; PostgreSQL: an advisory lock held to its commit).
-    const ran = db.transaction(() => {
+    const apply = (): boolean => {
       // Another hub's migrations may hold the lock for longer than a statement waits for one (LOCK_TIMEOUT_MS).
       if (pg) pg.execNative('SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7710150)');
       if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
@@ -109,7 +109,9 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
       else db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
       return true;
-    })();
+    };
+    // On PostgreSQL a migration's statements may run longer than the hub's own (MIGRATION_STATEMENT_MS).
+    const ran = pg ? pg.slowTransaction(MIGRATION_STATEMENT_MS, apply) : db.transaction(apply)();
     if (ran) done.push(m.version);
   }
   return done;

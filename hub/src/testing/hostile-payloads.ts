@@ -8,8 +8,8 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, waitFor, type BundleResult } from '@edgefleet/examples';
-import { deviceTopic, emptyLatency, verifyBundle, type CaptureKeyFile, type DeviceTopicKind, type SeqWindow } from '@edgefleet/shared';
-import { Registry } from '../registry.js';
+import { deviceTopic, emptyLatency, type CaptureKeyFile, type DeviceTopicKind, type SeqWindow } from '@edgefleet/shared';
+import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice, tryPublish } from '../mqtt/testing/devices.js';
@@ -62,10 +62,7 @@ export async function startHostileHub(root: string, ids: string[], key: CaptureK
   const trust = makeTrust(root, keys).body;
   const bundle = await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: '1.0.0' });
   const h = makeHarness({ database });
-  const registry = new Registry(h.store, async (path) => {
-    const v = await verifyBundle(path, trust);
-    return { manifest: v.manifest, manifestSha256: v.manifestSha256, signatures: v.signatures.signatures };
-  });
+  const registry = new Registry(h.store, bundleVerifier(() => trust));
   await registry.push(createReadStream(bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, {}, null, h.clock.now());
   const metrics = new RecordingMetrics();

@@ -11,6 +11,27 @@ import { PsiThreshold } from './drift.js';
 /** The longest gates.deferTimeoutSec: a monthly window plus margin. */
 export const DEFER_TIMEOUT_MAX_SEC = 35 * 86400;
 
+/**
+ * Upper bounds of the rollout numbers that had none (docs/rollouts.md "Gates"): far past any useful value,
+ * so that a typo (an extra few zeros) is refused naming the field instead of making a wave that can never
+ * pass, or a rollout that never pauses, and holds its devices from every other rollout.
+ */
+export const ROLLOUT_BOUNDS = {
+  minPredictions: 100_000_000,
+  minDevices: 1_000_000,
+  latencyRatio: 100,
+  latencySlackMs: 60_000,
+  preflightP95Ms: 60_000,
+  stuckSec: 30 * 86400,
+  shadowMinSamples: 1_000_000,
+} as const;
+
+/** A whole number in [min, max]; every message says what was expected. */
+const bounded = (what: string, min: number, max: number) => {
+  const msg = `expected ${what} from ${min} to ${max}`;
+  return z.number({ error: msg }).int(msg).min(min, msg).max(max, msg);
+};
+
 const WaveName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a wave name of lowercase letters, digits, "-" or "_" (at most 32)');
 
 /** Tags a staging ring selects devices by (each must match, as in a deployment target). */
@@ -29,7 +50,7 @@ export const Wave = z.object({
   /** A staging ring: every device of the target with these tags, whatever its place (docs/rollouts.md "Staging rings"). */
   tags: RingTags.optional(),
   /** At least this many devices (fewer only when the target has fewer); a ring with fewer is refused. */
-  minDevices: z.number().int().nonnegative().optional(),
+  minDevices: bounded('a whole number of devices', 0, ROLLOUT_BOUNDS.minDevices).optional(),
   /** How long the wave runs on the new version before its gates are judged. */
   bakeSec: z.number().int().nonnegative().max(30 * 86400),
 });
@@ -48,24 +69,24 @@ export const GateConfig = z.object({
    * Predictions the wave (and control) must have answered: a wave never passes on too few reports, and
    * PSI over ten bins is noise below a few hundred (docs/rollouts.md "Gates").
    */
-  minPredictions: z.number().int().nonnegative().default(1000),
+  minPredictions: bounded('a whole number of predictions', 0, ROLLOUT_BOUNDS.minPredictions).default(1000),
   /** Model failures (decision 0012: not invalid input, not shed load) may exceed control by this many points. */
   errorRatePoints: z.number().min(0).max(100).default(1),
   /** p95 of answered latency at most this multiple of control's. */
-  latencyRatio: z.number().positive().default(1.2),
+  latencyRatio: z.number().positive('expected a latency ratio above 0').max(ROLLOUT_BOUNDS.latencyRatio, `expected a latency ratio of at most ${ROLLOUT_BOUNDS.latencyRatio}`).default(1.2),
   /**
    * ...or control's plus this many milliseconds, whichever is larger: latency is kept in log buckets
    * about 19 % apart, so at a millisecond a ratio of 1.2 is one bucket and noise would fail a good version.
    */
-  latencySlackMs: z.number().nonnegative().default(1),
+  latencySlackMs: z.number().nonnegative('expected milliseconds, at least 0').max(ROLLOUT_BOUNDS.latencySlackMs, `expected at most ${ROLLOUT_BOUNDS.latencySlackMs} ms`).default(1),
   /** PSI of each output's distribution against control (or the manifest reference) at most this. */
   outputPsi: PsiThreshold.default(0.2),
   /** p95 of the install preflight latency at most this many milliseconds (0 = not judged). */
-  preflightP95Ms: z.number().nonnegative().default(0),
+  preflightP95Ms: z.number().nonnegative('expected milliseconds, at least 0 (0: not judged)').max(ROLLOUT_BOUNDS.preflightP95Ms, `expected at most ${ROLLOUT_BOUNDS.preflightP95Ms} ms (0: not judged)`).default(0),
   /** PSI of each feature against the manifest reference, shown only. */
   inputPsi: PsiThreshold.default(0.2),
   /** A wave that cannot be judged (too few reports) this long after its bake pauses with a reason. */
-  stuckSec: z.number().int().positive().default(3600),
+  stuckSec: bounded('a whole number of seconds', 1, ROLLOUT_BOUNDS.stuckSec).default(3600),
   /**
    * A device deferring its switch (maintenance window, update lock) counts as pending this long after it
    * was told; then the wave goes on without it (decision 0031). Default: 3600 s, or with a window the
@@ -92,7 +113,7 @@ export const ShadowStage = z.object({
   sampleRate: z.number().gt(0, 'expected a sample rate above 0').max(1, 'expected a sample rate of at most 1').default(0.1),
   bakeSec: z.number().int().nonnegative().max(30 * 86400).default(1800),
   minAgreement: z.number().min(0).max(1).default(0.95),
-  minSamples: z.number().int().positive().default(200),
+  minSamples: bounded('a whole number of shadow runs', 1, ROLLOUT_BOUNDS.shadowMinSamples).default(200),
   /** Float outputs of one value per row agree within tolerance * max(1, |current|) (classes: the same argmax). */
   tolerance: z.number().nonnegative().finite().default(0.01),
   /**

@@ -9,26 +9,18 @@ import { AppError } from '@edgefleet/shared';
 import type { HubDb, HubRunResult, HubStatement, HubTransaction } from '../hub-db.js';
 import { translateDdl, translateStatement, type Catalog, type Translated } from './dialect.js';
 import type { Request, Response } from './worker.js';
-import { awaitFlag, openFailure, startWorker } from './worker-link.js';
+import { IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag, openFailure, startWorker } from './worker-link.js';
 
-export { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, awaitFlag } from './worker-link.js';
+export { CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, MIGRATION_STATEMENT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag } from './worker-link.js';
 
 export interface PgOptions {
-  /** How long one statement may take before the hub gives up on the server (ms). */
+  /** How long one statement may take before the hub gives up on the server (ms, default STATEMENT_TIMEOUT_MS). */
   statementTimeoutMs?: number;
   /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS); migrations wait longer. */
   lockTimeoutMs?: number;
   /** The server ends a session idle this long inside a transaction (ms, default IDLE_IN_TRANSACTION_MS), releasing its locks. */
   idleInTransactionMs?: number;
 }
-
-/**
- * A statement waits this long at most for a row or table another hub holds (docs/hub.md "Database"): well
- * past any transaction a hub makes, well short of the statement timeout, so a SIGTERM is not held longer.
- */
-export const LOCK_TIMEOUT_MS = 15_000;
-/** A hub frozen inside a transaction (SIGSTOP, a paused VM) has it ended by the server after this, its locks released. */
-export const IDLE_IN_TRANSACTION_MS = 30_000;
 
 /** SQLite's error codes for PostgreSQL's, so callers and messages read the same on both. */
 // 53100 disk_full: the server could not extend a file. As SQLITE_FULL it is DISK_FULL (507) like SQLite's.
@@ -63,7 +55,7 @@ export class PgDb implements HubDb, Catalog {
   private worker!: Worker;
   private port!: MessagePort;
   private signal!: Int32Array;
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   private readonly lockTimeoutMs: number;
   private readonly idleInTransactionMs: number;
   /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
@@ -80,7 +72,7 @@ export class PgDb implements HubDb, Catalog {
   constructor(url: string, opts: PgOptions = {}) {
     this.name = redactUrl(url);
     this.url = url;
-    this.timeoutMs = opts.statementTimeoutMs ?? 60_000;
+    this.timeoutMs = opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
     this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
     this.startWorker();
@@ -153,6 +145,10 @@ export class PgDb implements HubDb, Catalog {
     if (!res.ok && res.error.code === '55P03') {
       throw new PgDbError(`${res.error.message}: another session (another hub) held a row or table this statement needed for over ${this.lockTimeoutMs} ms (lock_timeout); `
         + 'nothing of the transaction was committed, and it may be tried again', 'SQLITE_BUSY', res.error.code);
+    }
+    if (!res.ok && res.error.code === '57014') {
+      throw new AppError('DATABASE_BUSY', `PostgreSQL at ${this.name} cancelled a statement (${res.error.message}): it ran past the hub's `
+        + `${this.timeoutMs} ms statement timeout (docs/hub.md "Stopping"); nothing of its transaction was committed. A server this slow is overloaded: try again later`);
     }
     if (!res.ok) throw new PgDbError(res.error.message, (res.error.code && CODES[res.error.code]) ?? `PG_${res.error.code ?? 'ERROR'}`, res.error.code);
     return res;
@@ -227,6 +223,23 @@ export class PgDb implements HubDb, Catalog {
       this.call({ op: 'script', sql: this.depth === 0 ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}` });
       return out;
     }) as HubTransaction<F>;
+  }
+
+  /**
+   * Runs `fn` in a transaction whose statements may each run up to `ms` (SET LOCAL statement_timeout, and
+   * the wait for them): migrations at start (MIGRATION_STATEMENT_MS), not the hub's own statements.
+   */
+  slowTransaction<T>(ms: number, fn: () => T): T {
+    const ordinary = this.timeoutMs;
+    return this.transaction(() => {
+      this.call({ op: 'script', sql: `SET LOCAL statement_timeout = ${Math.floor(ms)}` });
+      this.timeoutMs = ms;
+      try {
+        return fn();
+      } finally {
+        this.timeoutMs = ordinary;
+      }
+    })();
   }
 
   /** SQLite's pragmas have no meaning here: the ones the hub sets are ignored, others refused. */

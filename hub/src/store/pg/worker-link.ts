@@ -1,6 +1,7 @@
 // How the PostgreSQL facade (store/pg/facade.ts) reaches the worker thread that owns the connection
 // (store/pg/worker.ts; docs/decisions/0040-postgresql.md): starting the worker with its flag and channel,
-// blocking on the flag until it answers, how long the worker waits for the server (connect, probe),
+// blocking on the flag until it answers, how long the worker waits for the server (connect, probe) and
+// the session's timeouts (statement, lock, idle in a transaction),
 // and why a first connection failed, in the operator's terms.
 import { statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -18,6 +19,23 @@ export const CONNECT_TIMEOUT_MS = 10_000;
  */
 export const PROBE_AFTER_MS = 2_000;
 export const PROBE_TIMEOUT_MS = 2_500;
+
+/**
+ * A statement waits this long at most for a row or table another hub holds (docs/hub.md "Database"): well
+ * past any transaction a hub makes, well short of the statement timeout, so a SIGTERM is not held longer.
+ */
+export const LOCK_TIMEOUT_MS = 15_000;
+/** A hub frozen inside a transaction (SIGSTOP, a paused VM) has it ended by the server after this, its locks released. */
+export const IDLE_IN_TRANSACTION_MS = 30_000;
+/**
+ * The server cancels a statement of the hub's that runs longer (statement_timeout). The event loop waits
+ * for each statement, and a signal cannot reach it meanwhile (docs/hub.md "Stopping"), so this bounds how
+ * long SIGTERM waits: with the stop's 9 s the hub is gone within 30 s, the installed unit's TimeoutStopSec
+ * and Kubernetes' default grace period. Above LOCK_TIMEOUT_MS, so that a lock wait still fails as one.
+ */
+export const STATEMENT_TIMEOUT_MS = 20_000;
+/** Migrations at start may run longer (an index over a large table; another hub's migrations waited on). */
+export const MIGRATION_STATEMENT_MS = 60_000;
 
 /** A started worker: requests go on `port`, and it sets `signal[0]` once it has posted the answer. */
 export interface WorkerLink {
