@@ -141,6 +141,7 @@ test('a PSI threshold no two distributions could reach is refused: drift setting
       [{ minPredictions: 0 }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
       [{ minPredictions: 1.5 }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
       [{ minPredictions: '1000' }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 /],
+      [{ minPredictions: 100_000_001 }, /^invalid drift settings: minPredictions: expected a whole number of predictions, at least 1 and at most 100000000 /],
     ] as const) {
       const r = await h.req('PUT', '/api/v1/models/press/drift-settings', { role: 'operator', json: { ...json, reason: 'bad' } });
       assert.equal(r.status, 400, JSON.stringify(json));

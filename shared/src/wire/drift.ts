@@ -14,8 +14,10 @@ export const PsiThreshold = z.number().positive(PSI_THRESHOLD).max(PSI_CEILING, 
 const JS_THRESHOLD = 'expected a Jensen-Shannon distance above 0 and at most 1 (0.1 is the usual drift threshold)';
 /** A JS distance threshold: (0, 1], the distance's range (base 2). */
 const JsThreshold = z.number({ error: JS_THRESHOLD }).positive(JS_THRESHOLD).max(1, JS_THRESHOLD);
-const MIN_PREDICTIONS = 'expected a whole number of predictions, at least 1 (1000 by default), below which a group gets no verdict';
-const MinPredictions = z.number({ error: MIN_PREDICTIONS }).int(MIN_PREDICTIONS).positive(MIN_PREDICTIONS);
+/** The most a drift verdict may need (a typo's extra zeros would leave every group without one, silently). */
+export const MAX_DRIFT_MIN_PREDICTIONS = 100_000_000;
+const MIN_PREDICTIONS = `expected a whole number of predictions, at least 1 and at most ${MAX_DRIFT_MIN_PREDICTIONS} (1000 by default), below which a group gets no verdict`;
+const MinPredictions = z.number({ error: MIN_PREDICTIONS }).int(MIN_PREDICTIONS).positive(MIN_PREDICTIONS).max(MAX_DRIFT_MIN_PREDICTIONS, MIN_PREDICTIONS);
 
 /** `device`, or `tag:KEY` (a tag key of letters, digits, ".", "_", "-"). */
 export const GroupBy = z.string().regex(/^(device|tag:[A-Za-z0-9._-]{1,64})$/, 'expected "device" or "tag:KEY"');
