@@ -3,6 +3,7 @@
 // messages and a bundle's signed samples do not come through here.
 import { AppError } from '../errors.js';
 import { unknownFieldText } from '../cli/suggest.js';
+import { echoText } from '../text.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -30,7 +31,7 @@ export function refuseUnknownInferFields(body: unknown): void {
     for (const key in o) {
       if (known.includes(key)) continue;
       if (found.length === SHOWN_UNKNOWN) more++;
-      else found.push(`${where} ${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)}: ${unknownFieldText(key, known)}`);
+      else found.push(`${where} ${echoText(key)}: ${unknownFieldText(key, known)}`);
     }
   };
   check(body, REQUEST_FIELDS, 'request');
