@@ -4,7 +4,7 @@
 // crash is replaced, and another process's live socket or a file is never touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
@@ -128,6 +128,19 @@ describe('local API on Unix sockets', () => {
     } finally {
       await g.stop();
     }
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('names api.socketGroup when the agent\'s user may not give the socket to that group, and leaves no socket', { skip: !root && 'needs root to run a child as another user' }, () => {
+    const dir = join(kit.dir, 'nobody');
+    mkdirSync(dir);
+    chownSync(dir, NOBODY, NOBODY);
+    const path = join(dir, 'agent.sock');
+    const listener = new URL('./unix-socket.js', import.meta.url).pathname;
+    // nobody is not in group daemon: chown(2) refuses it EPERM.
+    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', maxConnections: 1, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
+    const out = spawnSync(process.execPath, ['-e', code], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(out.stdout, `CONFIG_INVALID: api.socketGroup "daemon": cannot give api.socket ${path} to group 1 (EPERM): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, out.stderr);
     assert.deepEqual(readdirSync(dir), []);
   });
 

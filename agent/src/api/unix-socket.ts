@@ -116,9 +116,16 @@ export class UnixListener {
       process.umask(umask);
     }
     this.server = server;
-    chmodSync(path, SOCKET_MODE);
-    if (gid !== undefined) chownSync(path, -1, gid);
     this.ino = lstatSync(path).ino;
+    chmodSync(path, SOCKET_MODE);
+    if (gid === undefined) return;
+    try {
+      chownSync(path, -1, gid);
+    } catch (err) {
+      this.stop(); // not left listening, nor its file left behind
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new AppError('CONFIG_INVALID', `api.socketGroup "${this.opts.group}": cannot give ${what} ${path} to group ${gid} (${code}): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, { cause: err });
+    }
   }
 
   get path(): string {
