@@ -4,29 +4,18 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { bundleFromOnnx, GraphBuilder, runCli, startProcess } from '@edgefleet/examples';
-import { makeKit, req, type Kit } from '../testing.js';
+import { runCli, startProcess } from '@edgefleet/examples';
+import { makeKit, req, reshapeBundle, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 let kit: Kit;
 before(() => { kit = makeKit(); });
 after(() => kit.cleanup());
 
-function reshapeBundle() {
-  const g = new GraphBuilder('reshape');
-  const shape = g.initializer('to', BigInt64Array.from([2n, 2n]), [2], 'INT64');
-  g.op('Reshape', [g.input('x', 'FP32', ['N', 4]), shape], {}, 'y');
-  g.output('y', 'FP32', [2, 2]);
-  return bundleFromOnnx({
-    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'reshape', version: '1.0.0', keys: kit.keys,
-    io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [2, 2] }] },
-  });
-}
-
 it('keeps stderr to JSON lines when onnxruntime fails a run (the native backend)', async () => {
   const d = ['--data-dir', join(kit.dir, 'data')];
   assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-  const i = await runCli(CLI, ['install', (await reshapeBundle()).path, ...d]);
+  const i = await runCli(CLI, ['install', (await reshapeBundle(kit)).path, ...d]);
   assert.equal(i.code, 0, i.stderr);
   const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);
   try {
