@@ -86,3 +86,17 @@ export function pickBundle(kit: Kit) {
     io: { inputs: [{ name: 'idx', datatype: 'INT64', shape: [-1] }], outputs: [{ name: 'value', datatype: 'FP32', shape: [-1] }] },
   });
 }
+
+/**
+ * "reshape" 1.0.0: x FP32 [-1, 4] reshaped to y [2, 2], which warms up on one row and fails in onnxruntime
+ * on two: a model whose run fails on input the manifest accepts (INFERENCE_FAILED).
+ */
+export function reshapeBundle(kit: Kit) {
+  const g = new GraphBuilder('reshape');
+  g.op('Reshape', [g.input('x', 'FP32', ['N', 4]), g.initializer('to', BigInt64Array.from([2n, 2n]), [2], 'INT64')], {}, 'y');
+  g.output('y', 'FP32', [2, 2]);
+  return bundleFromOnnx({
+    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'reshape', version: '1.0.0', keys: kit.keys,
+    io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [2, 2] }] },
+  });
+}

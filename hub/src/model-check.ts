@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import {
-  AppError, actualTensor, checkModelIo, extractBundleFile, preflight, readSamples, sessionRunner, warmUp,
+  AppError, actualTensor, checkModelIo, extractBundleFile, preflight, readSamples, refuseUnknownInferFields, sessionRunner, warmUp,
   type ActualTensor, type CheckModelIoOptions, type Manifest, type PreflightResult,
 } from '@edgefleet/shared';
 import '@edgefleet/shared/ort-env'; // before onnxruntime-node: no telemetry, nothing written to HOME
@@ -91,6 +91,20 @@ export async function checkOnnxModel(modelPath: string, io: Io): Promise<void> {
 export async function checkPackedModel(
   modelPath: string, manifest: Manifest, sourceOf: (bundlePath: string) => string, opts: CheckModelIoOptions & { label?: string } = {},
 ): Promise<PreflightResult | undefined> {
+  // A sample is a request the agent's REST API must take: a field it would refuse is refused here first.
+  for (const s of manifest.samples ?? []) {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readFile(sourceOf(s.request), 'utf8'));
+    } catch {
+      continue; // readSamples says what is wrong with it
+    }
+    try {
+      refuseUnknownInferFields(body);
+    } catch (err) {
+      throw new AppError('INVALID_INPUT', `sample ${s.request}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   const samples = await readSamples(manifest, (p) => readFile(sourceOf(p)));
   const label = opts.label ?? modelPath;
   return withSession(modelPath, async (session) => {

@@ -28,6 +28,7 @@ export * from './disk-text.js';
 export * from './infer/tensor.js';
 export * from './infer/half.js';
 export * from './infer/request.js';
+export * from './infer/request-fields.js';
 export * from './infer/raw.js';
 export * from './infer/feeds.js';
 export * from './infer/preflight.js';

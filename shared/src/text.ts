@@ -24,3 +24,15 @@ export function escapeText(s: string): string {
 export function escapeLines(text: string): string {
   return text.split('\n').map(escapeText).join('\n');
 }
+
+/** Characters of a name a client sent (an input, output, field, model or version) that a message echoes. */
+export const ECHO_CHARS = 64;
+
+/**
+ * A name a client sent, quoted as JSON for a message and cut to ECHO_CHARS characters (`"xxxx…"`): an
+ * error echoes a bounded part of what was sent, so a 200 KB name gets a line, not 200 KB of gRPC trailer
+ * (docs/agent.md "Local API").
+ */
+export function echoText(s: string): string {
+  return JSON.stringify(s.length > ECHO_CHARS ? `${s.slice(0, ECHO_CHARS)}…` : s);
+}

@@ -72,7 +72,7 @@ describe('local API', () => {
     ['missing shape', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', data: [1, 2, 3, 4] }] }, 400, /^input "input": missing "shape": expected \[-1, 4\] \(-1 is free\)$/],
     ['data as an object', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: { a: 1 } }] }, 400, /^input "input": "data" is an object: expected an array of 4 values \(flat, or nested as shape \[1, 4\]\)$/],
     ['an output asked for twice', '/v2/models/mlp/infer', { ...row([1, 2, 3, 4]), outputs: [{ name: 'output' }, { name: 'output' }] }, 400, /^output "output" is asked for twice: expected each output once$/],
-    ['no inputs array', '/v2/models/mlp/infer', { foo: 1 }, 400, /request inputs: expected an array/],
+    ['no inputs array', '/v2/models/mlp/infer', { id: 'no-inputs' }, 400, /request inputs: expected an array/],
     ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
     ['JSON after a byte order mark', '/v2/models/mlp/infer', `\uFEFF${JSON.stringify(row([1, 2, 3, 4]))}`, 400, /^request body is not JSON \(it starts with a UTF-8 byte order mark, EF BB BF\): expected/],
   ];

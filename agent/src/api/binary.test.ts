@@ -87,6 +87,11 @@ describe('local API: binary tensor data (REST)', () => {
     assert.match(r.json.error, /input "input": raw data has 12 bytes but shape \[1, 4\] of FP32 needs 16/);
   });
 
+  it('refuses a field OIP v2 does not define in the JSON header, naming it', async () => {
+    const r = await binaryPost(agent.url, '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }], output: [{ name: 'output' }] }, [f32([1, 2, 3, 4])]);
+    assert.deepEqual([r.status, r.json], [400, { code: 'INVALID_INPUT', error: 'request "output": unknown field; did you mean "outputs"? (expected one of id, parameters, inputs, outputs)' }]);
+  });
+
   it('refuses a truncated body with 400 naming the tensor', async () => {
     const r = await binaryPost(agent.url, '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], parameters: { binary_data_size: 16 } }] }, [f32([1, 2, 3])]);
     assert.equal(r.status, 400);

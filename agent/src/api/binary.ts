@@ -6,7 +6,7 @@
 // output) or `binary_data_output` (request) come back the same way. The bytes
 // are attached to the tensors (RAW_DATA) and validated by the same code as JSON
 // data (@edgefleet/shared infer/request.ts), so the errors are the same.
-import { AppError, encodeRaw, RAW_DATA } from '@edgefleet/shared/core';
+import { AppError, ECHO_CHARS, echoText, encodeRaw, RAW_DATA } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../runtime/recorder.js';
 
 type Obj = Record<string, unknown>;
@@ -37,11 +37,11 @@ export function attachBinary(body: unknown, binary: Buffer): void {
   let at = 0;
   for (const t of body.inputs as unknown[]) {
     if (!isObj(t) || !isObj(t.parameters) || t.parameters.binary_data_size === undefined) continue;
-    const name = typeof t.name === 'string' ? t.name : '?';
+    const name = typeof t.name === 'string' ? echoText(t.name) : '"?"';
     const size = t.parameters.binary_data_size;
-    if (!Number.isSafeInteger(size) || (size as number) < 0) bad(`input "${name}": parameters.binary_data_size ${JSON.stringify(size)} is not valid: expected a non-negative integer (bytes)`);
+    if (!Number.isSafeInteger(size) || (size as number) < 0) bad(`input ${name}: parameters.binary_data_size ${typeof size === 'string' ? echoText(size) : String(JSON.stringify(size)).slice(0, ECHO_CHARS)} is not valid: expected a non-negative integer (bytes)`);
     const n = size as number;
-    if (at + n > binary.length) bad(`input "${name}": binary_data_size ${n} runs past the end of the body: ${binary.length - at} bytes of binary data are left after the header and the inputs before it`);
+    if (at + n > binary.length) bad(`input ${name}: binary_data_size ${n} runs past the end of the body: ${binary.length - at} bytes of binary data are left after the header and the inputs before it`);
     (t as { [RAW_DATA]?: Uint8Array })[RAW_DATA] = binary.subarray(at, at + n);
     at += n;
   }
@@ -57,7 +57,7 @@ export function attachBinary(body: unknown, binary: Buffer): void {
 export function refuseUnframedBinary(body: unknown): void {
   const t = binaryInput(body);
   if (t === undefined) return;
-  bad(`input "${typeof t.name === 'string' ? t.name : '?'}": parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header: expected that header, holding the byte length of the JSON header that the binary data follows (or "data" in the JSON instead of binary_data_size)`);
+  bad(`input ${typeof t.name === 'string' ? echoText(t.name) : '"?"'}: parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header: expected that header, holding the byte length of the JSON header that the binary data follows (or "data" in the JSON instead of binary_data_size)`);
 }
 
 /** The first input that declares `binary_data_size`, if any. */
@@ -113,7 +113,7 @@ export function binaryOutputs(body: unknown): ((name: string) => boolean) | unde
     for (const o of body.outputs as unknown[]) {
       if (!isObj(o) || typeof o.name !== 'string' || !isObj(o.parameters) || o.parameters.binary_data === undefined) continue;
       const b = o.parameters.binary_data;
-      if (typeof b !== 'boolean') bad(`output "${o.name}": parameters.binary_data is ${typeof b === 'object' ? 'an object or null' : `a ${typeof b}`}: expected true or false`);
+      if (typeof b !== 'boolean') bad(`output ${echoText(o.name)}: parameters.binary_data is ${typeof b === 'object' ? 'an object or null' : `a ${typeof b}`}: expected true or false`);
       (per ??= new Map()).set(o.name, b);
     }
   }

@@ -91,6 +91,15 @@ describe('local API: BYTES tensors are UTF-8 text', () => {
     assert.match(last.json.error!, /BYTES element 0 is not valid UTF-8/);
   });
 
+  it('refuses a BYTES shape its raw bytes cannot hold (4 bytes per element at least) with INVALID_INPUT, the same on REST and gRPC', async () => {
+    const bytes = rawBytes([Buffer.from('ok')]);
+    const message = 'input "text": raw data has 6 bytes but shape [1099511627776] of BYTES needs at least 4398046511104 (1099511627776 elements, each a 4-byte little-endian length, then the bytes)';
+    const bin = await binaryPost(agent.url, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [2 ** 40], parameters: { binary_data_size: bytes.length } }] }, bytes);
+    assert.deepEqual([bin.status, bin.json], [400, { error: message, code: 'INVALID_INPUT' }]);
+    const err = await refused(client.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [2 ** 40] }], raw_input_contents: [bytes] }));
+    assert.deepEqual([err.code, err.details, err.metadata.get('error-code')[0]], [status.INVALID_ARGUMENT, message, 'INVALID_INPUT']);
+  });
+
   it('refuses text with a NUL (onnxruntime would cut it there) on every path, naming the element', async () => {
     const nul = 'input "text": BYTES element 1 holds a NUL character, where onnxruntime would cut the text: expected text without NUL';
     const elements = [Buffer.from('ok'), Buffer.from('a\0b')];

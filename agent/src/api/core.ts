@@ -7,7 +7,7 @@
 // path (docs/performance.md). A request that waits in its model's queue can be
 // abandoned by its transport when the client goes (abandon()).
 import { AppError, toAppError } from '@edgefleet/shared/core';
-import type { InferResult, LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
+import { noSuchVersion, type InferResult, type LoadedVersion, type ModelRuntime } from '../runtime/runtime.js';
 import type { ApiMetrics, MetricSeries } from './metrics.js';
 import { validateInferRequest } from './validate.js';
 import type { PredictionMemory } from '../feedback/memory.js';
@@ -192,7 +192,7 @@ export class InferCore {
     const v = this.deps.runtime.active(name);
     if (!v) throw this.unknownModel(name);
     if (version !== undefined && v.version !== version) {
-      throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${v.version}" (the active version)`);
+      throw noSuchVersion(name, version, v.version);
     }
     return v;
   }

@@ -2,7 +2,7 @@
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
 import type { Server as NetServer } from 'node:net';
-import { AppError } from '@edgefleet/shared/core';
+import { AppError, echoText } from '@edgefleet/shared/core';
 
 /**
  * A request body (a gRPC message) over its limit: REST's 413 and gRPC's RESOURCE_EXHAUSTED carry this one
@@ -97,7 +97,7 @@ export function refuseUnknownFields(o: object, allowed: readonly string[], where
   let unknown: string[] | undefined;
   for (const k of Object.keys(o)) if (!allowed.includes(k)) (unknown ??= []).push(k);
   if (!unknown) return;
-  const shown = unknown.slice(0, 5).map((k) => JSON.stringify(k.length > 64 ? `${k.slice(0, 64)}…` : k));
+  const shown = unknown.slice(0, 5).map(echoText);
   if (unknown.length > 5) shown.push(`${unknown.length - 5} more`);
   throw new AppError('BAD_REQUEST', `${where}unknown field${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}: expected only ${listText(allowed)}`);
 }

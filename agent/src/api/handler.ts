@@ -14,7 +14,7 @@ import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js
 import { RequestBudget } from './budget.js';
 import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
-import { outputJsonHead, outputJsonText } from './validate.js';
+import { outputJsonHead, outputJsonText, refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import type { ApiDeps } from './handler-deps.js';
@@ -143,6 +143,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
     let binary: ((name: string) => boolean) | undefined;
     const started = core.start(name, version, parsed, t0, (b) => {
+      refuseUnknownInferFields(b);
       binary = binaryOutputs(b);
       if (binaryHeader === undefined) refuseUnframedBinary(b);
       else attachBinary(b, body.subarray(jsonBytes));

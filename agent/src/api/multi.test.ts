@@ -76,20 +76,36 @@ describe('local API: multi-input model with an INT64 scalar', () => {
     });
   }
 
+  it('refuses a field OIP v2 does not define (at the top, in an input, in an output) with a 400 naming it and the one meant, not ignoring it', async () => {
+    const ok = { ...body([0.5], [1]), id: 'a', parameters: {} };
+    const all = await req(agent.url, 'POST', `/v2/models/${M}/infer`, { ...ok, outputs: [{ name: 'energy', parameters: {} }] });
+    assert.deepEqual([all.status, all.json.outputs?.map((o: { name: string }) => o.name)], [200, ['energy']], all.text);
+    // "output" for "outputs" used to be dropped, and both outputs answered.
+    const typo = await req(agent.url, 'POST', `/v2/models/${M}/infer`, { ...ok, output: [{ name: 'energy' }] });
+    assert.deepEqual([typo.status, typo.json], [400, { code: 'INVALID_INPUT', error: 'request "output": unknown field; did you mean "outputs"? (expected one of id, parameters, inputs, outputs)' }]);
+    const inner = { inputs: [{ ...body([0.5], [1]).inputs[0], shpae: [1, 1] }, body([0.5], [1]).inputs[1]], outputs: [{ name: 'energy', parameter: {} }] };
+    const r = await req(agent.url, 'POST', `/v2/models/${M}/infer`, inner);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'inputs[0] "shpae": unknown field; did you mean "shape"? (expected one of name, shape, datatype, parameters, data); '
+      + 'outputs[0] "parameter": unknown field; did you mean "parameters"? (expected one of name, parameters)');
+    const many = await req(agent.url, 'POST', `/v2/models/${M}/infer`, { ...ok, a: 1, b: 2, c: 3, d: 4, e: 5 });
+    assert.match(many.json.error, /^request "a": unknown field \(expected one of id, parameters, inputs, outputs\); request "b": .*; request "c": [^;]* \(and 2 more unknown fields\)$/);
+  });
+
   it('summarises per-input moments and the output reference bins (written on stop)', async () => {
     await agent.stop();
     const s = openStore(data);
     try {
       const ws = s.summaries.listWindows({ model: M });
       const count = ws.reduce((n, w) => n + w.window.count, 0);
-      assert.equal(count, 2, 'two successful predictions');
+      assert.equal(count, 3, 'three successful predictions (two above, one with every OIP field)');
       const w = ws[ws.length - 1]!.window;
       const inputs = Object.fromEntries((w.inputs ?? []).map((i) => [i.name, i.moments.n]));
-      assert.deepEqual(inputs, { audio: 4 + 256, sample_rate: 2 });
+      assert.deepEqual(inputs, { audio: 4 + 256 + 1, sample_rate: 3 });
       const energy = w.outputs.find((o) => o.name === 'energy');
       assert.ok(energy?.hist, 'energy has reference bins');
       const binned = energy.hist.counts.reduce((a, b) => a + b, 0) + energy.hist.under + energy.hist.over;
-      assert.equal(binned, 2);
+      assert.equal(binned, 3);
     } finally {
       s.db.close();
     }

@@ -4,15 +4,16 @@
 // crash is replaced, and another process's live socket or a file is never touched.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { pino } from 'pino';
+import type { AppError } from '@edgefleet/shared/core';
 import { createAgent, type Agent } from '../agent.js';
 import { makeKit, mlpBundle, startAgent, testConfig, type Kit } from '../testing.js';
 import { oipClient } from './grpc/client.js';
-import { groupId } from './unix-socket.js';
+import { groupId, MAX_SOCKET_PATH_BYTES } from './unix-socket.js';
 
 /** GET over a Unix socket, as a local app would (no Host rules apply). */
 function get(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -108,6 +109,39 @@ describe('local API on Unix sockets', () => {
     } finally {
       await g.stop();
     }
+  });
+
+  it('refuses a socket path longer than the system takes, instead of listening on the path cut short', async () => {
+    const dir = join(kit.dir, 'long');
+    mkdirSync(dir);
+    const long = join(dir, `${'s'.repeat(MAX_SOCKET_PATH_BYTES - dir.length)}.sock`);
+    const bytes = Buffer.byteLength(long);
+    await assert.rejects(startAgent(join(kit.dir, 'data6'), { api: { host: '127.0.0.1', port: 0, socket: long } }), (err: AppError) => {
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.equal(err.message, `api.socket ${long}: the path is ${bytes} bytes: expected at most ${MAX_SOCKET_PATH_BYTES} (the longest Unix socket path the system takes), e.g. /run/edgefleet/agent.sock`);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dir), [], 'no socket file under a cut path');
+    const g = createAgent(testConfig(join(kit.dir, 'data7'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0, socket: long } } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+    try {
+      await assert.rejects(g.start(), /^AppError: api\.grpc\.socket .*: the path is \d+ bytes: expected at most 107/);
+    } finally {
+      await g.stop();
+    }
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('names api.socketGroup when the agent\'s user may not give the socket to that group, and leaves no socket', { skip: !root && 'needs root to run a child as another user' }, () => {
+    const dir = join(kit.dir, 'nobody');
+    mkdirSync(dir);
+    chownSync(dir, NOBODY, NOBODY);
+    const path = join(dir, 'agent.sock');
+    const listener = new URL('./unix-socket.js', import.meta.url).pathname;
+    // nobody is not in group daemon: chown(2) refuses it EPERM.
+    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', maxConnections: 1, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
+    const out = spawnSync(process.execPath, ['-e', code], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
+    assert.equal(out.stdout, `CONFIG_INVALID: api.socketGroup "daemon": cannot give api.socket ${path} to group 1 (EPERM): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, out.stderr);
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   it('takes api.socketGroup as a name or a gid, and names an unknown group', () => {

@@ -10,6 +10,12 @@ import { AppError } from '@edgefleet/shared/core';
 
 export const SOCKET_MODE = 0o660;
 
+/**
+ * The longest Unix socket path Linux takes (sun_path's 108 bytes, less the closing NUL). Node listens on a
+ * longer one cut to this length without a word: the agent would serve a file no client names and leave it.
+ */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
 /** Marks connections accepted on the Unix socket: no Host header or loopback check applies to them. */
 export const VIA_UNIX_SOCKET: unique symbol = Symbol('via unix socket');
 export const viaUnixSocket = (s: Socket): boolean => (s as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] === true;
@@ -80,6 +86,10 @@ export class UnixListener {
 
   async start(): Promise<void> {
     const { path, what } = this.opts;
+    const bytes = Buffer.byteLength(path);
+    if (bytes > MAX_SOCKET_PATH_BYTES) {
+      throw new AppError('CONFIG_INVALID', `${what} ${path}: the path is ${bytes} bytes: expected at most ${MAX_SOCKET_PATH_BYTES} (the longest Unix socket path the system takes), e.g. /run/edgefleet/agent.sock`);
+    }
     const gid = this.opts.group === undefined ? undefined : groupId(this.opts.group);
     await clearStaleSocket(path, what);
     const server = createServer((socket) => {
@@ -106,9 +116,16 @@ export class UnixListener {
       process.umask(umask);
     }
     this.server = server;
-    chmodSync(path, SOCKET_MODE);
-    if (gid !== undefined) chownSync(path, -1, gid);
     this.ino = lstatSync(path).ino;
+    chmodSync(path, SOCKET_MODE);
+    if (gid === undefined) return;
+    try {
+      chownSync(path, -1, gid);
+    } catch (err) {
+      this.stop(); // not left listening, nor its file left behind
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new AppError('CONFIG_INVALID', `api.socketGroup "${this.opts.group}": cannot give ${what} ${path} to group ${gid} (${code}): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, { cause: err });
+    }
   }
 
   get path(): string {

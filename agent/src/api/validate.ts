@@ -3,7 +3,7 @@
 // JSON text of output tensors.
 import type { RecordedTensor, TensorData } from '../runtime/recorder.js';
 
-export { validateInferRequest, type InferRequest } from '@edgefleet/shared/core';
+export { refuseUnknownInferFields, validateInferRequest, type InferRequest } from '@edgefleet/shared/core';
 
 /** OIP output tensor as JSON: BOOL as booleans, 64-bit ints as numbers. */
 export function outputJson(t: RecordedTensor): { name: string; datatype: string; shape: number[]; data: unknown[] } {

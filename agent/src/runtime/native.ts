@@ -18,6 +18,10 @@ export function nativeOptions(s: SessionSettings): Ort.InferenceSession.SessionO
     interOpNumThreads: s.interOpThreads,
     graphOptimizationLevel: s.graphOptimization,
     executionProviders: ['cpu'],
+    // onnxruntime's own log (a coloured line on stderr for every run that fails, warnings at load) would
+    // break the agent's JSON log lines (docs/agent.md "Configuration", log.level), one line per bad request
+    // a client sends: only fatal ones. Its errors still reach the agent as exceptions, answered and logged.
+    logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: flag }, inter_op: { allow_spinning: flag } } },
   };
 }

@@ -3,7 +3,7 @@
 // releases the old one when the requests pinned to it have finished (live-versions.ts), so no
 // request fails during a swap. Concurrent requests for one version may share a run (batcher.ts);
 // REST, gRPC and batch jobs all come through infer(), so batching sits below every transport.
-import { AppError, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
+import { AppError, echoText, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import { openBackend, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
@@ -33,6 +33,11 @@ interface Slot { active: LoadedVersion; limiter: Limiter; batcher: Batcher }
 export interface InferResult {
   version: string;
   outputs: RecordedTensor[];
+}
+
+/** NOT_FOUND for a request naming a version that is not the active one (the name and version echoed bounded). */
+export function noSuchVersion(name: string, version: string, active: string): AppError {
+  return new AppError('NOT_FOUND', `model ${echoText(name)} has no version ${echoText(version)} loaded: expected "${active}" (the active version)`);
 }
 
 export class ModelRuntime {
@@ -73,7 +78,7 @@ export class ModelRuntime {
 
   /** The error for a request naming a model that is not served: whyNotServed's, or NOT_FOUND naming what is. */
   notServed(name: string): AppError {
-    return this.whyNotServed?.(name) ?? new AppError('NOT_FOUND', `unknown model "${name}": expected one of [${this.names().join(', ')}]`);
+    return this.whyNotServed?.(name) ?? new AppError('NOT_FOUND', `unknown model ${echoText(name)}: expected one of [${this.names().join(', ')}]`);
   }
 
   /** Loads and warms a version (on its samples, if any) without making it active. */
@@ -164,7 +169,7 @@ export class ModelRuntime {
     const slot = this.slots.get(name);
     if (!slot) throw this.notServed(name);
     if (version !== undefined && slot.active.version !== version) {
-      throw new AppError('NOT_FOUND', `model "${name}" has no version "${version}" loaded: expected "${slot.active.version}" (the active version)`);
+      throw noSuchVersion(name, version, slot.active.version);
     }
     slot.active.pins++;
     return slot.active;

@@ -69,6 +69,13 @@ test('pack with a sample and expected response: listed in the manifest, covered 
   assert.match(v.stderr, /error \[HASH_MISMATCH\]: .*samples\/sample-1\.request\.json/);
 });
 
+test('pack refuses a sample with a field OIP v2 does not define, as the agent\'s REST API would', async () => {
+  writeFileSync(p('typo.json'), JSON.stringify({ ...sampleRateRequest(16000), output: [{ name: 'energy' }] }));
+  const r = await pack('typo.efb', '--sample', p('typo.json'));
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /error \[INVALID_INPUT\]: sample samples\/sample-1\.request\.json: request "output": unknown field; did you mean "outputs"\? \(expected one of id, parameters, inputs, outputs\)/);
+});
+
 test('pack with a wrong expected response fails with MODEL_PREFLIGHT_FAILED naming output, index, value and expectation', async () => {
   const r = await pack('wrong.efb', '--sample', p('request.json'), '--expect', p('wrong.json'));
   assert.notEqual(r.code, 0);

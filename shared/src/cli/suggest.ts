@@ -1,4 +1,5 @@
-// "Did you mean" for a bad command line (dispatch.ts): the one known word closest to a mistyped one.
+// "Did you mean" for a bad command line (dispatch.ts): the one known word closest to a mistyped one;
+// and for a field not known at its place (wire/unknown-fields.ts, infer/request.ts). zod-free.
 
 /** Edit distance (insertions, deletions, substitutions, and a swap of two neighbours counting one). */
 export function editDistance(a: string, b: string): number {
@@ -34,4 +35,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
     if (dist < bestD) { best = c; bestD = dist; tie = false; } else if (dist === bestD) tie = true;
   }
   return bestD <= limit && !tie ? best : undefined;
+}
+
+/** What follows a field's path in its refusal: the field most likely meant, and the fields expected there. */
+export function unknownFieldText(key: string, known: readonly string[]): string {
+  const guess = closest(key, known);
+  return `unknown field${guess ? `; did you mean "${guess}"?` : ''} (expected one of ${known.join(', ')})`;
 }

@@ -2,6 +2,7 @@
 export * from './tensor.js';
 export * from './half.js';
 export * from './request.js';
+export * from './request-fields.js';
 export * from './raw.js';
 export * from './shape-text.js';
 export * from './samples.js';

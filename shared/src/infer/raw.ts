@@ -35,13 +35,14 @@ export function decodeRaw(bytes: Uint8Array, datatype: Datatype, n: number, shap
   if (!LITTLE_ENDIAN) throw new RawDataError('raw tensor data is not supported on a big-endian host');
   if (datatype === 'BYTES') return decodeBytes(bytes, n, shape);
   const size = ELEMENT_BYTES[datatype];
-  const arr = size === undefined ? undefined : datatype === 'FP16' ? new Uint16Array(n) : arrayFor(datatype, n);
-  if (size === undefined || arr === undefined) {
-    throw new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP16, FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
-  }
+  const unsupported = () => new RawDataError(`datatype ${datatype} is not supported by this agent: expected FP16, FP32, FP64, INT8-64, UINT8-64, BOOL or BYTES`);
+  if (size === undefined) throw unsupported();
+  // Checked before the array is made: a shape of 2^40 rows sent with 16 bytes must not allocate for it.
   if (bytes.length !== n * size) {
     throw new RawDataError(`raw data has ${bytes.length} bytes but shape ${shapeText(shape)} of ${datatype} needs ${n * size} (${n} values of ${size} bytes)`);
   }
+  const arr = datatype === 'FP16' ? new Uint16Array(n) : arrayFor(datatype, n);
+  if (arr === undefined) throw unsupported();
   new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(bytes);
   return datatype === 'FP16' ? fromHalfBits(arr as Uint16Array) : arr;
 }
@@ -85,6 +86,8 @@ export function utf8Element(bytes: Uint8Array, i: number): string {
 export const NUL_MESSAGE = (what: string): string => `${what} holds a NUL character, where onnxruntime would cut the text: expected text without NUL`;
 
 function decodeBytes(bytes: Uint8Array, n: number, shape: readonly number[]): string[] {
+  // Each element takes at least its 4-byte length: a count the bytes cannot hold is refused before the array is made.
+  if (n * 4 > bytes.length) throw new RawDataError(`raw data has ${bytes.length} bytes but shape ${shapeText(shape)} of BYTES needs at least ${n * 4} (${n} elements, each a 4-byte little-endian length, then the bytes)`);
   const out = new Array<string>(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;

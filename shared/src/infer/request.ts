@@ -11,6 +11,7 @@ import { decodeRaw, NUL_MESSAGE, RawDataError } from './raw.js';
 import { shapeText, shapeValueText } from './shape-text.js';
 import { arrayFor, type OipTensor, type TensorData } from './tensor.js';
 import { FP16_MAX } from './half.js';
+import { echoText } from '../text.js';
 
 /**
  * Set by a transport on a request tensor whose data came as raw little-endian
@@ -75,10 +76,10 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: Fi
   for (let i = 0; i < inputs.length; i++) {
     const t: unknown = inputs[i];
     if (!isObject(t) || typeof t.name !== 'string') return bad(`inputs[${i}]: expected an object with a string "name"`);
-    if ((single !== undefined && single.name === t.name) || byName?.has(t.name)) bad(`input "${t.name}" is given twice: expected each input once`);
+    if ((single !== undefined && single.name === t.name) || byName?.has(t.name)) bad(`input ${echoText(t.name)} is given twice: expected each input once`);
     let known = false;
     for (let k = 0; k < specs.length; k++) if (specs[k]!.name === t.name) known = true;
-    if (!known) bad(`unknown input "${t.name}": expected only ${expectedNames(io)}`);
+    if (!known) bad(`unknown input ${echoText(t.name)}: expected only ${expectedNames(io)}`);
     if (single === undefined && byName === undefined) single = t;
     else {
       if (byName === undefined) {
@@ -100,8 +101,8 @@ export function validateInferRequest(body: unknown, io: Manifest['io'], opts: Fi
     const known = io.outputs.map((o) => `"${o.name}"`).join(', ');
     outputs = body.outputs.map((o: unknown, i) => {
       if (!isObject(o) || typeof o.name !== 'string') return bad(`outputs[${i}]: expected an object with a string "name"`);
-      if (!io.outputs.some((s) => s.name === o.name)) bad(`unknown output "${o.name}": expected one of ${known}`);
-      for (let k = 0; k < i; k++) if ((body.outputs as Array<{ name: unknown }>)[k]!.name === o.name) bad(`output "${o.name}" is asked for twice: expected each output once`);
+      if (!io.outputs.some((s) => s.name === o.name)) bad(`unknown output ${echoText(o.name)}: expected one of ${known}`);
+      for (let k = 0; k < i; k++) if ((body.outputs as Array<{ name: unknown }>)[k]!.name === o.name) bad(`output ${echoText(o.name)} is asked for twice: expected each output once`);
       return o.name;
     });
   }
@@ -138,7 +139,7 @@ function validateTensor(t: Record<string, unknown>, spec: TensorSpec, opts: Fini
   const name = spec.name;
   if (t.datatype !== spec.datatype) {
     if (t.datatype === undefined) bad(`input "${name}": missing "datatype": expected "${spec.datatype}"`);
-    bad(`input "${name}": datatype ${JSON.stringify(t.datatype)} does not match the model: expected "${spec.datatype}"`);
+    bad(`input "${name}": datatype ${typeof t.datatype === 'string' ? echoText(t.datatype) : describe(t.datatype)} does not match the model: expected "${spec.datatype}"`);
   }
   const shape = t.shape;
   if (!Array.isArray(shape)) return badShape(name, shape, spec);

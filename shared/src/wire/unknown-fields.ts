@@ -3,7 +3,7 @@
 // Readers of a signed document keep stripping (a newer writer may add fields); authoring commands refuse
 // what would be dropped, naming each field and the one most likely meant (docs/cli.md "model pack").
 import { z } from 'zod';
-import { closest } from '../cli/suggest.js';
+import { unknownFieldText } from '../cli/suggest.js';
 import { describePath } from './common.js';
 
 /** The object schemas a value here is checked against: one, or a union's options that accept it. */
@@ -48,8 +48,7 @@ export function unknownFields(schema: z.ZodType, value: unknown, path: PropertyK
       problems.push(...unknownFields(field, v, [...path, key]));
       continue;
     }
-    const guess = closest(key, known);
-    problems.push(`${describePath([...path, key])}: unknown field${guess ? `; did you mean "${guess}"?` : ''} (expected one of ${known.join(', ')})`);
+    problems.push(`${describePath([...path, key])}: ${unknownFieldText(key, known)}`);
   }
   return problems;
 }

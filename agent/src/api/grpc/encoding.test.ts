@@ -106,6 +106,20 @@ describe('local API over gRPC: compressed messages', () => {
     assert.equal(bad.errorCode, 'BAD_REQUEST');
   });
 
+  it('refuses bytes that are not a ModelInferRequest with INVALID_ARGUMENT and BAD_REQUEST, as REST a body that is not JSON, not INTERNAL', async () => {
+    // More than api.grpc.maxCalls (16) of them: each leaves its place among the calls in progress.
+    for (let i = 0; i < 20; i++) {
+      const r = await rawCall(address, {}, frame(0, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])));
+      assert.deepEqual([r.code, r.errorCode, r.details], [status.INVALID_ARGUMENT, 'BAD_REQUEST', 'gRPC message is not a valid inference.ModelInferRequest: expected the protobuf encoding of inference.ModelInferRequest (agent/proto/grpc_predict_v2.proto)']);
+    }
+    const c = oipClient(address);
+    try {
+      assert.equal((await c.call('ModelInfer', request('after'))).id, 'after');
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses a body with a Content-Encoding before its message is read', async () => {
     // The stream stays open and no message is sent: the refusal comes from the headers alone.
     for (const encoding of ['gzip', 'br']) {

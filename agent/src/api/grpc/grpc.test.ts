@@ -104,6 +104,10 @@ describe('local API over gRPC', () => {
     const err = await refused(client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [f32Bytes([1, 2, 3])] }));
     assert.equal(err.code, status.INVALID_ARGUMENT);
     assert.match(err.details, /input "input": raw data has 12 bytes but shape \[1, 4\] of FP32 needs 16/);
+    // A shape no memory could hold, sent with 16 bytes: refused by its byte count, not INTERNAL (a model failure).
+    const huge = await refused(client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [2 ** 40, 4] }], raw_input_contents: [f32Bytes([1, 2, 3, 4])] }));
+    assert.equal(huge.code, status.INVALID_ARGUMENT, huge.details);
+    assert.equal(huge.details, 'input "input": raw data has 16 bytes but shape [1099511627776, 4] of FP32 needs 17592186044416 (4398046511104 values of 4 bytes)');
   });
 
   it('refuses typed values in the contents field of another datatype, naming both fields', async () => {

@@ -109,11 +109,26 @@ export interface CallGateOptions {
 
 /** grpc-js's own status for a message over grpc.max_receive_message_length (its stream decoder, 1.14). */
 const GRPC_JS_TOO_LARGE = /^Received message larger than max \((\d+) vs \d+\)$/;
+/** grpc-js's own status for a message its protobuf decoder refuses (1.14), INTERNAL as if the server failed. */
+const GRPC_JS_UNDECODABLE = /^Error deserializing request/;
+
+/**
+ * The refusal of ours for a status grpc-js sends by itself, or undefined to let it through: a message
+ * over api.maxBodyBytes is REST's 413, and bytes that are not the method's protobuf message are the
+ * client's error, as a REST body that is not JSON is (BAD_REQUEST), not the server's (INTERNAL).
+ */
+function ownStatus(status: Pick<StatusObject, 'code' | 'details'>, path: string, maxBodyBytes: number): AppError | undefined {
+  const large = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
+  if (large) return bodyTooLarge(maxBodyBytes, 'api.maxBodyBytes', Number(large[1]));
+  if (status.code !== S.INTERNAL || !GRPC_JS_UNDECODABLE.test(status.details)) return undefined;
+  const type = `inference.${path.slice(path.lastIndexOf('/') + 1)}Request`;
+  return new AppError('BAD_REQUEST', `gRPC message is not a valid ${type}: expected the protobuf encoding of ${type} (agent/proto/grpc_predict_v2.proto)`);
+}
 
 /** The interceptor that holds every gRPC call to the REST API's bounds (docs/security.md). */
 export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
   let calls = 0;
-  const interceptor: ServerInterceptor = (_method, call) => {
+  const interceptor: ServerInterceptor = (method, call) => {
     // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read.
     guardMessages(call, o.maxBodyBytes);
     let counted = false;
@@ -166,20 +181,21 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
       .withOnCancel(done)
       .build();
     // grpc-js refuses a message over grpc.max_receive_message_length from its length prefix, before it
-    // is buffered, with a status of its own: the base call sends it through its own sendStatus, not
-    // through the interceptors' responders, so it is rewritten there into REST's 413 text and the
-    // error-code trailer (docs/agent.md "Local API"; grpc.test.ts holds it to grpc-js's wording).
-    // A grpc-js without this method (internals change) keeps its own text: never a broken call.
+    // is buffered, and one its decoder refuses, with statuses of its own: the base call sends them through
+    // its own sendStatus, not through the interceptors' responders, so they are rewritten there into our
+    // text and the error-code trailer (ownStatus; docs/agent.md "Local API"; grpc.test.ts and
+    // encoding.test.ts hold them to grpc-js's wording). A grpc-js without this method (internals change)
+    // keeps its own text: never a broken call.
     const base = call as { sendStatus?: (status: Pick<StatusObject, 'code' | 'details'> & { metadata?: Metadata | null }) => void };
     if (typeof base.sendStatus === 'function') {
       const sendStatus = base.sendStatus.bind(call);
       base.sendStatus = (status) => {
-        const m = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
-        if (!m) {
+        const own = ownStatus(status, method.path, o.maxBodyBytes);
+        if (!own) {
           sendStatus(status);
           return;
         }
-        const e = grpcError(bodyTooLarge(o.maxBodyBytes, 'api.maxBodyBytes', Number(m[1])));
+        const e = grpcError(own);
         sendStatus({ code: e.code!, details: e.details!, metadata: e.metadata ?? null });
       };
     }

@@ -5,7 +5,7 @@
 // sent raw inputs, as typed contents otherwise (docs/decisions/0016-grpc-local-api.md).
 // int64 fields arrive as protobufjs Longs (./server.ts SERVER_PROTO_OPTIONS): shapes become numbers,
 // int64/uint64 contents numbers or, past 2^53, BigInts, exact either way (docs/decisions/0068-grpc-exact-int64.md).
-import { AppError, encodeRaw, RAW_DATA, RawDataError, utf8Element, type TensorData } from '@edgefleet/shared/core';
+import { AppError, echoText, encodeRaw, RAW_DATA, RawDataError, utf8Element, type TensorData } from '@edgefleet/shared/core';
 import type { RecordedTensor } from '../../runtime/recorder.js';
 
 /** The InferTensorContents field that carries each datatype. */
@@ -53,17 +53,17 @@ export function prepareGrpcInputs(body: unknown): void {
     const c = t.contents;
     const field = FIELD[t.datatype ?? ''];
     if (raw.length > 0) {
-      if (c && Object.values(c).some((v) => Array.isArray(v) && v.length > 0)) bad(`input "${t.name}": has both contents and raw_input_contents: expected one of them`);
+      if (c && Object.values(c).some((v) => Array.isArray(v) && v.length > 0)) bad(`input ${echoText(t.name ?? '')}: has both contents and raw_input_contents: expected one of them`);
       t[RAW_DATA] = raw[i]!;
       continue;
     }
     // The proto has no contents field for FP16: its values come only as raw bytes (2 per value).
-    if (field === undefined && t.datatype === 'FP16') bad(`input "${t.name}": datatype FP16 has no contents field in OIP v2 gRPC: expected its values in raw_input_contents (2 little-endian bytes per value)`);
+    if (field === undefined && t.datatype === 'FP16') bad(`input ${echoText(t.name ?? '')}: datatype FP16 has no contents field in OIP v2 gRPC: expected its values in raw_input_contents (2 little-endian bytes per value)`);
     // Values in another datatype's field would otherwise read as "data has 0 values": name both fields.
     if (field !== undefined && c) {
       for (const k in c) {
         const v = c[k];
-        if (k !== field && Array.isArray(v) && v.length > 0) bad(`input "${t.name}": has values in contents.${k} but datatype ${t.datatype} takes them in contents.${field}`);
+        if (k !== field && Array.isArray(v) && v.length > 0) bad(`input ${echoText(t.name ?? '')}: has values in contents.${k} but datatype ${t.datatype} takes them in contents.${field}`);
       }
     }
     const values = field === undefined ? undefined : c?.[field];
@@ -95,7 +95,7 @@ function dims(shape: Int64[], name: string | undefined): void {
     const d = shape[i]!;
     if (typeof d === 'number') continue;
     const n = int64Of(d);
-    if (typeof n === 'bigint') return bad(`input "${name}": shape[${i}] is ${n}, past 2^53 - 1: expected a non-negative integer dimension as the model's shape allows (ModelMetadata)`);
+    if (typeof n === 'bigint') return bad(`input ${echoText(name ?? '')}: shape[${i}] is ${n}, past 2^53 - 1: expected a non-negative integer dimension as the model's shape allows (ModelMetadata)`);
     shape[i] = n;
   }
 }
@@ -107,7 +107,7 @@ function textOf(values: Buffer[], name: string | undefined): string[] {
     try {
       out[i] = utf8Element(values[i]!, i);
     } catch (err) {
-      if (err instanceof RawDataError) bad(`input "${name}": ${err.message}`);
+      if (err instanceof RawDataError) bad(`input ${echoText(name ?? '')}: ${err.message}`);
       throw err;
     }
   }
