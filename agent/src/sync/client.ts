@@ -10,7 +10,7 @@ import {
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { DesiredIntake } from './desired-intake.js';
-import { OutboxSender } from './outbox.js';
+import { OutboxSender, type TrimmedWindow } from './outbox.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
@@ -45,6 +45,8 @@ export class SyncClient {
   private starts: number | undefined;
   /** Room on the data dir's filesystem: read for each report, which a change of band triggers. */
   private readonly disk: DiskWatch;
+  /** name@version of the versions whose windows went without some summaries (windowTrimmed). */
+  private readonly trimmedVersions = new Set<string>();
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -57,7 +59,8 @@ export class SyncClient {
       d.emit(e);
       this.outboxChanged();
     };
-    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
+    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now,
+      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
@@ -84,6 +87,17 @@ export class SyncClient {
 
   private now(): Date {
     return this.d.now ? this.d.now() : new Date();
+  }
+
+  /** Said once per version and process (its every window is as large): logged and told to the hub. */
+  private windowTrimmed(t: TrimmedWindow, emit: Emit): void {
+    const key = `${t.model}@${t.version}`;
+    if (this.trimmedVersions.has(key)) return;
+    this.trimmedVersions.add(key);
+    const message = `summary windows of ${key} are larger than one message may be (${t.bytes} bytes from ${t.start}; sync.outbox.maxMessageBytes ${this.outbox.options.maxMessageBytes}): `
+      + `sent without their ${t.without.join(', ')} summaries (${t.sentBytes} bytes); counts, errors and latency are kept, and agent.db keeps the whole windows`;
+    this.d.logger.warn({ model: t.model, version: t.version, bytes: t.bytes, sentBytes: t.sentBytes, without: t.without }, message);
+    emit({ kind: 'error', model: t.model, version: t.version, code: 'PAYLOAD_TOO_LARGE', message, data: { bytes: t.bytes, sentBytes: t.sentBytes, without: t.without, start: t.start } });
   }
   /** A presence message, stamped now by the clock `clockMark` names (docs/decisions/0059-clock-marks.md). */
   private presence(online: boolean): string {

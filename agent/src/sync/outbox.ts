@@ -24,6 +24,38 @@ interface Row { seq: number; kind: 'window' | 'event'; payload: string }
 
 export type Publish = (kind: 'telemetry' | 'events', payload: string) => Promise<void>;
 
+/** A window too large for one message, sent without some of its summaries (see fitWindow). */
+export interface TrimmedWindow { model: string; version: string; start: string; bytes: number; sentBytes: number; without: string[] }
+
+// Summaries a window can go without, dropped in this order until it fits: they grow with the model
+// (a feature, output column or input each), while counts, errors and latency are of fixed size.
+const TRIMMABLE = ['features', 'inputs', 'outputs'] as const;
+const MESSAGE_OVERHEAD = 256;
+const ITEM_OVERHEAD = 16;
+
+/**
+ * A window that alone passes `maxBytes` (a model of thousands of features: ~110 bytes of JSON each)
+ * would be refused by the broker (the hub's maxPayloadBytes) and resent first for ever, holding up the
+ * whole outbox behind it. It goes without its feature, then input, then output summaries, until it fits;
+ * its counts, errors and latency, which the hub's totals and gates read, stay whole. Deterministic, so a
+ * resend carries the same text (docs/agent.md "Outbox").
+ */
+export function fitWindow(payload: string, maxBytes: number): { payload: string; trimmed?: TrimmedWindow } {
+  if (MESSAGE_OVERHEAD + payload.length + ITEM_OVERHEAD <= maxBytes) return { payload };
+  const w = JSON.parse(payload) as Record<string, unknown> & { model: string; version: string; start: string };
+  const without: string[] = [];
+  let out = payload;
+  for (const key of TRIMMABLE) {
+    if (MESSAGE_OVERHEAD + out.length + ITEM_OVERHEAD <= maxBytes) break;
+    if (!Array.isArray(w[key]) || (w[key] as unknown[]).length === 0) continue;
+    w[key] = [];
+    without.push(key);
+    out = JSON.stringify(w);
+  }
+  if (without.length === 0) return { payload };
+  return { payload: out, trimmed: { model: w.model, version: w.version, start: w.start, bytes: payload.length, sentBytes: out.length, without } };
+}
+
 export class OutboxSender {
   private opts: OutboxOptions;
   private bucket: TokenBucket;
@@ -43,6 +75,8 @@ export class OutboxSender {
     private readonly now: () => number = Date.now,
     /** A failure while draining (e.g. SQLite full or closed): reported, then retried after resendAfterMs. */
     private readonly onError: (err: unknown) => void = (err) => process.stderr.write(`outbox: sending failed: ${(err as Error)?.message ?? String(err)}\n`),
+    /** A window about to go without some of its summaries (fitWindow), at each send of it. */
+    private readonly onTrimmed: (t: TrimmedWindow) => void = () => undefined,
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
@@ -129,12 +163,15 @@ export class OutboxSender {
           return;
         }
         const batch: Row[] = [];
-        let bytes = 256;
+        const trimmed: TrimmedWindow[] = [];
+        let bytes = MESSAGE_OVERHEAD;
         for (const r of due) {
           if (r.kind !== kind || batch.length >= this.opts.batchSize) break;
-          if (batch.length > 0 && bytes + r.payload.length + 16 > this.opts.maxMessageBytes) break;
-          bytes += r.payload.length + 16;
-          batch.push(r);
+          const fit = r.kind === 'window' ? fitWindow(r.payload, this.opts.maxMessageBytes) : { payload: r.payload };
+          if (batch.length > 0 && bytes + fit.payload.length + ITEM_OVERHEAD > this.opts.maxMessageBytes) break;
+          bytes += fit.payload.length + ITEM_OVERHEAD;
+          batch.push({ ...r, payload: fit.payload });
+          if (fit.trimmed) trimmed.push(fit.trimmed);
         }
         const wait = this.bucket.waitMs(1, now);
         if (wait > 0) {
@@ -144,6 +181,7 @@ export class OutboxSender {
         // Durable before the rows can reach the hub: a failed write throws here and nothing is sent.
         this.sent.raise(batch[batch.length - 1]!.seq);
         this.bucket.take(1, now);
+        for (const t of trimmed) this.onTrimmed(t);
         for (const r of batch) this.inFlight.set(r.seq, now);
         const payload =
           kind === 'window'
