@@ -10,7 +10,8 @@ import {
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { DesiredIntake } from './desired-intake.js';
-import { OutboxSender, type TrimmedWindow } from './outbox.js';
+import { OutboxSender, trimmedMessage, type TrimmedWindow } from './outbox.js';
+import { movedMessage, type MovedAbove } from './outbox-behind.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
@@ -60,7 +61,7 @@ export class SyncClient {
       this.outboxChanged();
     };
     this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now,
-      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit));
+      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit), (m) => this.movedAbove(m, emit));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
@@ -89,13 +90,19 @@ export class SyncClient {
     return this.d.now ? this.d.now() : new Date();
   }
 
+  /** The outbox numbered below what the hub holds (outbox-behind.ts): logged and told to the hub. */
+  private movedAbove(m: MovedAbove, emit: Emit): void {
+    const message = movedMessage(m);
+    this.d.logger.warn({ hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length }, message);
+    emit({ kind: 'error', code: 'SEQ_BEHIND_HUB', message, data: { hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length } });
+  }
+
   /** Said once per version and process (its every window is as large): logged and told to the hub. */
   private windowTrimmed(t: TrimmedWindow, emit: Emit): void {
     const key = `${t.model}@${t.version}`;
     if (this.trimmedVersions.has(key)) return;
     this.trimmedVersions.add(key);
-    const message = `summary windows of ${key} are larger than one message may be (${t.bytes} bytes from ${t.start}; sync.outbox.maxMessageBytes ${this.outbox.options.maxMessageBytes}): `
-      + `sent without their ${t.without.join(', ')} summaries (${t.sentBytes} bytes); counts, errors and latency are kept, and agent.db keeps the whole windows`;
+    const message = trimmedMessage(t, this.outbox.options.maxMessageBytes);
     this.d.logger.warn({ model: t.model, version: t.version, bytes: t.bytes, sentBytes: t.sentBytes, without: t.without }, message);
     emit({ kind: 'error', model: t.model, version: t.version, code: 'PAYLOAD_TOO_LARGE', message, data: { bytes: t.bytes, sentBytes: t.sentBytes, without: t.without, start: t.start } });
   }
@@ -274,10 +281,12 @@ export class SyncClient {
       switch (t.topic) {
         case 'desired':
           return this.intake.onDesired(payload);
-        case 'ack':
-          this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
+        case 'ack': {
+          const ack = parseWireJson(Ack, payload, 'ack');
+          this.outbox.onAck(ack.ranges as Array<[number, number]>, (ack.known ?? []) as Array<[number, number]>, ack.maxSeq);
           this.checkBacklog();
           return;
+        }
         case 'capture/ack':
           this.capture?.onAck(parseWireJson(CaptureAck, payload, 'capture ack'));
           return;

@@ -150,6 +150,33 @@ test('deletes rows only on ack, and resends what was not acked after resendAfter
   assert.equal(o.sent.length, 3, 'nothing is resent after the ack');
 });
 
+test('an ack saying the hub holds seqs this agent.db never gave moves what the hub did not store above them, in order', async (t) => {
+  const o = setup(t, { batchSize: 50 });
+  const seqs = () => (o.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+  for (let i = 0; i < 3; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor('1-3 sent', () => o.sent.length === 1, { intervalMs: 5, timeoutMs: 10_000 });
+  // A hub that holds nothing above what this db gave: an ordinary ack.
+  assert.equal(o.sender.onAck([[1, 2]], [], 3), 2);
+  assert.deepEqual(seqs(), [3]);
+  o.sender.pause();
+  // A reconnect: 3 went out before it. The agent.db was put back from a backup: the hub holds up to 50.
+  for (let i = 0; i < 4; i++) addWindow(o.db); // 4..7
+  o.sender.resume();
+  await waitFor('3-7 sent', () => o.sent.length === 2, { intervalMs: 5, timeoutMs: 10_000 });
+  const unsent = addWindow(o.db); // 8, not sent yet
+  assert.equal(unsent, 8);
+  // The hub held 3, 4 and 5 already (another life of this box's numbering), stored 6 and 7 new.
+  assert.equal(o.sender.onAck([[3, 7]], [[3, 5]], 50), 3, '3 (sent before this connection), 6 and 7 are done with');
+  assert.deepEqual(seqs(), [51, 52, 53], '4, 5 and the unsent 8 moved above 50, in their order');
+  assert.equal(addWindow(o.db), 54, 'new rows follow them');
+  await waitFor('the moved rows sent', () => o.sent.some((s) => s.seqs.includes(51)), { intervalMs: 5, timeoutMs: 10_000 });
+  assert.deepEqual(o.sent.at(-1)?.seqs, [51, 52, 53, 54]);
+  // Once above the hub, its acks move nothing.
+  assert.equal(o.sender.onAck([[51, 54]], [], 54), 4);
+  assert.deepEqual(seqs(), []);
+});
+
 test('the clock stepped back days: what was not acked is resent resendAfterMs after the step, not days later', async (t) => {
   const o = setup(t, { batchSize: 2, resendAfterMs: 100 });
   for (let i = 0; i < 2; i++) addWindow(o.db);

@@ -5,7 +5,8 @@
 import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { DrainTimer, restartWaitsAhead } from './drain-timer.js';
-import { OutboxSentMark } from './sync-store.js';
+import { OutboxSentMark, outboxSentSeq } from './sync-store.js';
+import { moveAbove, type MovedAbove } from './outbox-behind.js';
 
 export interface OutboxOptions {
   /** Items per message. */
@@ -56,6 +57,12 @@ export function fitWindow(payload: string, maxBytes: number): { payload: string;
   return { payload: out, trimmed: { model: w.model, version: w.version, start: w.start, bytes: payload.length, sentBytes: out.length, without } };
 }
 
+/** What the log and the hub are told of a version's windows sent without some summaries. */
+export function trimmedMessage(t: TrimmedWindow, maxBytes: number): string {
+  return `summary windows of ${t.model}@${t.version} are larger than one message may be (${t.bytes} bytes from ${t.start}; sync.outbox.maxMessageBytes ${maxBytes}): `
+    + `sent without their ${t.without.join(', ')} summaries (${t.sentBytes} bytes); counts, errors and latency are kept, and agent.db keeps the whole windows`;
+}
+
 export class OutboxSender {
   private opts: OutboxOptions;
   private bucket: TokenBucket;
@@ -65,6 +72,8 @@ export class OutboxSender {
   private readonly sent: OutboxSentMark;
   private running = false;
   private busy = false;
+  /** The durable sent mark when this connection began: rows above it were first sent in it. */
+  private sentBefore = 0;
   sentMessages = 0;
 
   constructor(
@@ -77,6 +86,8 @@ export class OutboxSender {
     private readonly onError: (err: unknown) => void = (err) => process.stderr.write(`outbox: sending failed: ${(err as Error)?.message ?? String(err)}\n`),
     /** A window about to go without some of its summaries (fitWindow), at each send of it. */
     private readonly onTrimmed: (t: TrimmedWindow) => void = () => undefined,
+    /** Rows moved above the hub's highest seq (outbox-behind.ts), after the ack that showed it. */
+    private readonly onMoved: (m: MovedAbove) => void = () => undefined,
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
@@ -100,6 +111,7 @@ export class OutboxSender {
   resume(): void {
     this.running = true;
     this.inFlight.clear();
+    this.sentBefore = outboxSentSeq(this.db);
     this.kick(0);
   }
 
@@ -133,14 +145,24 @@ export class OutboxSender {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
-  /** Deletes acked rows. */
-  onAck(ranges: Array<[number, number]>): number {
+  /**
+   * Deletes acked rows. `known` (acked seqs the hub held already) and `hubMax` (the highest seq it holds
+   * from the device) come from hubs that send them: when the hub holds seqs this agent.db never gave, the
+   * rows it did not store move above them first (outbox-behind.ts).
+   */
+  onAck(ranges: Array<[number, number]>, known: Array<[number, number]> = [], hubMax?: number): number {
     let n = 0;
+    let moved: MovedAbove | null = null;
     const del = this.db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?');
     this.db.transaction(() => {
+      if (hubMax !== undefined) moved = moveAbove(this.db, hubMax, this.sentBefore, ranges, known);
       for (const [a, b] of ranges) n += del.run(a, b).changes;
     })();
     for (const seq of [...this.inFlight.keys()]) if (inRanges(seq, ranges)) this.inFlight.delete(seq);
+    if (moved) {
+      for (const seq of (moved as MovedAbove).moved) this.inFlight.delete(seq);
+      this.onMoved(moved);
+    }
     this.kick(0);
     return n;
   }
