@@ -101,6 +101,7 @@ export class SyncClient {
   private windowTrimmed(t: TrimmedWindow, emit: Emit): void {
     const key = `${t.model}@${t.version}`;
     if (this.trimmedVersions.has(key)) return;
+    if (this.trimmedVersions.size >= 64) this.trimmedVersions.clear(); // bounded: a version forgotten is told again
     this.trimmedVersions.add(key);
     const message = trimmedMessage(t, this.outbox.options.maxMessageBytes);
     this.d.logger.warn({ model: t.model, version: t.version, bytes: t.bytes, sentBytes: t.sentBytes, without: t.without }, message);
