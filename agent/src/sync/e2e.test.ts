@@ -283,6 +283,20 @@ describe('agent <-> hub sync (real processes)', () => {
       assert.equal(st.refusal.seq, 8);
     });
 
+    it('a refused document the broker delivers again at each reconnect is one refusal, not one event per reconnect', async () => {
+      // The retained document is the refused seq 8: a box on a flapping link (or whose clock is off) gets
+      // it again at every connection, which recorded an event each time, for the hub to keep for ever.
+      const refusals = () => agent.events.list({ kind: 'desired_refused' }).length;
+      const before = refusals();
+      for (let i = 0; i < 3; i++) {
+        const reports = states.length;
+        (broker as unknown as { clients: Record<string, { close(): void }> }).clients[id]?.close();
+        await poll('reconnected and reported', () => (states.slice(reports).some((x) => x.refusal?.seq === 8) ? true : undefined), 30_000);
+      }
+      assert.equal(refusals(), before, 'no new desired_refused event for the same document refused the same way');
+      await stillServing();
+    });
+
     it('applies a trust rotation on ef/v1/trust only when it chains from what it trusts', async () => {
       const publishTrust = (doc: unknown) => new Promise<void>((resolve, reject) => {
         broker.publish({ cmd: 'publish', topic: TRUST_TOPIC, payload: Buffer.from(JSON.stringify(doc)), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
