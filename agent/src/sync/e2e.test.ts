@@ -314,6 +314,14 @@ describe('agent <-> hub sync (real processes)', () => {
       const refused = await poll('trust v3 refused', () => agent.events.list({ kind: 'trust_refused' })[0]);
       assert.match(refused.message, /trust version 3 refused/);
       assert.equal(agent.trust.get()?.signed.version, 2, 'the agent keeps the trust it had');
+      // Retained: delivered again at every reconnect, and refused again, but told once.
+      for (let i = 0; i < 2; i++) {
+        const reports = states.length;
+        (broker as unknown as { clients: Record<string, { close(): void }> }).clients[id]?.close();
+        await poll('reconnected and reported', () => (states.length > reports ? true : undefined), 30_000);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(agent.events.list({ kind: 'trust_refused' }).length, 1, 'one trust_refused event for version 3');
       await stillServing();
     });
 

@@ -31,6 +31,10 @@ export function onTrustDocument(payload: Buffer, d: { trust: TrustRepo; store: S
     return next.signed.version;
   } catch (err) {
     const e = toAppError(err);
+    // The retained document comes again at every connection: the same version refused the same way is told once.
+    const key = `${next.signed.version}:${e.code}`;
+    if (d.store.trustRefused() === key) return null;
+    d.store.setTrustRefused(key);
     d.emit({ kind: 'trust_refused', code: e.code, message: `trust version ${next.signed.version} refused: ${e.message}` });
     return current.signed.version;
   }
