@@ -111,7 +111,11 @@ export class OutboxSender {
   resume(): void {
     this.running = true;
     this.inFlight.clear();
-    this.sentBefore = outboxSentSeq(this.db);
+    try {
+      this.sentBefore = outboxSentSeq(this.db);
+    } catch {
+      // A failing database: the drain reports it (onError); the mark is read again at the next connection.
+    }
     this.kick(0);
   }
 
