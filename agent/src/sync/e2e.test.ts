@@ -322,6 +322,18 @@ describe('agent <-> hub sync (real processes)', () => {
       }
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(agent.events.list({ kind: 'trust_refused' }).length, 1, 'one trust_refused event for version 3');
+      // Two root rotations while the box was away: version 5's roots are not version 2's, but the chain the
+      // hub publishes with it (its versions before) leads there; version 3 of it has expired since.
+      const [r4, r5] = [generateKeyPair('root', 'root4'), generateKeyPair('root', 'root5')];
+      const past = new Date(Date.now() - 86_400_000);
+      const c3 = signEnvelope(createTrustBody({ version: 3, expires: past, root: [root2], release: [fx.keys.release], hub: [fx.keys.hub] }), [root2]);
+      const c4 = signEnvelope(createTrustBody({ version: 4, expires, root: [r4], release: [fx.keys.release], hub: [fx.keys.hub] }), [root2, r4]);
+      const v5 = signEnvelope(createTrustBody({ version: 5, expires, root: [r5], release: [fx.keys.release], hub: [fx.keys.hub] }), [r4, r5]);
+      await publishTrust(v5);
+      await poll('trust v5 alone refused', () => (agent.events.list({ kind: 'trust_refused' }).some((e) => /version 5 refused/.test(e.message)) ? true : undefined));
+      await publishTrust({ ...v5, chain: [v2, c3, c4] });
+      await poll('trust v5 applied through the chain', () => (agent.trust.get()?.signed.version === 5 ? true : undefined));
+      assert.ok(agent.events.list({ kind: 'trust_rotated' }).some((e) => /from version 2 to 5 through versions 3, 4$/.test(e.message)), JSON.stringify(agent.events.list({ kind: 'trust_rotated' }).map((e) => e.message)));
       await stillServing();
     });
 
