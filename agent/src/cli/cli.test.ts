@@ -137,11 +137,15 @@ describe('edgefleet-agent program', () => {
       // Every stored blob is complete: the next start re-hashes them (no bit_rot) and serves.
       const blobs = listFiles(join(d[1]!, 'blobs', 'sha256'));
       assert.ok(blobs.every((f) => !f.endsWith('.part')));
+      const tmp = join(d[1]!, 'blobs', 'tmp');
+      if (point === 'install:before-rename') assert.equal(listFiles(tmp).length, 1, 'the killed install left its temp file');
       const run = startProcess(CLI, ['run', ...d, '--api-port', '0']);
       try {
         const base = (JSON.parse(await run.waitForLine(/"msg":"ready"/)) as { api: string }).api;
         assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json.model_version, active);
         assert.doesNotMatch(run.output().stderr, /bit rot/);
+        // Its writer is gone: the daemon's start removes it at once, not only after an hour idle.
+        assert.deepEqual(existsSync(tmp) ? listFiles(tmp) : [], [], 'no temp file left behind');
       } finally {
         await run.stop('SIGTERM');
       }

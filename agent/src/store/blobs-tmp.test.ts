@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobStore, TMP_GRACE_MS } from './blobs.js';
+import { spawnSync } from 'node:child_process';
+import { BlobStore, TMP_GRACE_MS, writerTag } from './blobs.js';
 
 test('cleanTmp removes idle leftovers and keeps a write in progress', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ef-blobs-tmp-'));
@@ -25,6 +26,27 @@ test('cleanTmp removes idle leftovers and keeps a write in progress', async () =
     assert.equal(existsSync(writing), true, 'the write in progress keeps its file');
     assert.equal(existsSync(left), false, 'the leftover is gone');
     assert.equal(await blobs.cleanTmp(Date.now() + TMP_GRACE_MS + 1), 1, 'once idle long enough it goes too');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('cleanTmp removes at once a temp file whose writer is gone, and keeps a live writer\'s', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-blobs-tmp-'));
+  try {
+    const blobs = new BlobStore(root);
+    const dir = join(root, 'tmp');
+    mkdirSync(dir, { recursive: true });
+    const name = (tag: string) => join(dir, `${'ab'.repeat(8)}.${tag}.${'0'.repeat(12)}.part`);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that ran and exited
+    const live = name(writerTag(process.ppid)); // the test runner: an install in another process
+    const dead = name(`${gone}-00000000`); // (a hash of no process, should the pid be reused meanwhile)
+    const reused = name(`${process.ppid}-00000000`); // the pid, now another process's
+    const mine = name(`${process.pid}-00000000`); // an earlier process with this pid (a container's pid 1)
+    for (const f of [live, dead, reused, mine]) writeFileSync(f, 'partial');
+    assert.equal(await blobs.cleanTmp(), 3);
+    assert.equal(existsSync(live), true, 'a live writer keeps its file');
+    for (const f of [dead, reused, mine]) assert.equal(existsSync(f), false, `${f} is a leftover`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -5,9 +5,35 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppError, sha256File, toAppError } from '@edgefleet/shared/core';
+import { ownerAlive, processIdentity } from '../run-lock.js';
 
-/** A temp file written within this long is an install in progress, not a leftover. */
+/** A temp file written within this long by a process that may still run is an install in progress, not a leftover. */
 export const TMP_GRACE_MS = 3600_000;
+
+/**
+ * Which process writes a temp file, in its name: the pid and a short hash of the process's identity
+ * (boot id and start time, run-lock.ts), `x` where /proc does not say. A file whose writer is gone is a
+ * leftover at once, whatever its age: a kill -9 mid-install and a restart within the hour left it there
+ * for as long as the daemon then ran.
+ */
+export function writerTag(pid: number): string {
+  const id = processIdentity(pid);
+  return `${pid}-${id === undefined || id === 'zombie' ? 'x' : createHash('sha256').update(id).digest('hex').slice(0, 8)}`;
+}
+let ownTag: string | undefined;
+const TMP_NAME = /^[0-9a-f]{16}\.(\d+)-([0-9a-f]{8}|x)\.[0-9a-f]{12}\.part$/;
+
+/** Whether the process that named temp file `name` is gone (false when the name does not say, or it may run). */
+function writerGone(name: string): boolean {
+  const m = TMP_NAME.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  const tag = `${pid}-${m[2]}`;
+  // This process cleans at start, before it writes: a file naming its pid but not it is an earlier process's (a container's pid 1).
+  if (pid === process.pid) return tag !== (ownTag ??= writerTag(process.pid));
+  if (!ownerAlive({ pid })) return true;
+  return m[2] !== 'x' && writerTag(pid) !== tag;
+}
 
 export class BlobStore {
   constructor(readonly root: string) {}
@@ -37,7 +63,7 @@ export class BlobStore {
     });
     const final = this.pathOf(sha256);
     const dir = dirname(final);
-    const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}.${randomBytes(6).toString('hex')}.part`);
+    const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}.${ownTag ??= writerTag(process.pid)}.${randomBytes(6).toString('hex')}.part`);
     await io(mkdir(dir, { recursive: true }).then(() => mkdir(dirname(tmp), { recursive: true })));
     const fh = await io(open(tmp, 'w', 0o644));
     const hash = createHash('sha256');
@@ -113,8 +139,9 @@ export class BlobStore {
   }
 
   /**
-   * Removes leftovers of interrupted writes (called at start): temp files idle for TMP_GRACE_MS, so an
-   * install writing in another process (the CLI beside a daemon that starts) keeps its file. Returns how many.
+   * Removes leftovers of interrupted writes (called at start, before this process writes): temp files whose
+   * writer is gone (writerTag), and others idle for TMP_GRACE_MS, so an install writing in another process
+   * (the CLI beside a daemon that starts) keeps its file. Returns how many.
    */
   async cleanTmp(now = Date.now()): Promise<number> {
     const dir = join(this.root, 'tmp');
@@ -122,7 +149,7 @@ export class BlobStore {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const path = join(dir, name);
       const st = await stat(path).catch(() => null);
-      if (!st || now - st.mtimeMs < TMP_GRACE_MS) continue;
+      if (!st || (now - st.mtimeMs < TMP_GRACE_MS && !writerGone(name))) continue;
       await rm(path, { recursive: true, force: true });
       n++;
     }

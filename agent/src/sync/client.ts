@@ -10,7 +10,8 @@ import {
 import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { DesiredIntake } from './desired-intake.js';
-import { OutboxSender } from './outbox.js';
+import { OutboxSender, trimmedMessage, type TrimmedWindow } from './outbox.js';
+import { movedMessage, type MovedAbove } from './outbox-behind.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
@@ -45,6 +46,8 @@ export class SyncClient {
   private starts: number | undefined;
   /** Room on the data dir's filesystem: read for each report, which a change of band triggers. */
   private readonly disk: DiskWatch;
+  /** name@version of the versions whose windows went without some summaries (windowTrimmed). */
+  private readonly trimmedVersions = new Set<string>();
 
   constructor(private readonly d: SyncDeps) {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
@@ -57,7 +60,8 @@ export class SyncClient {
       d.emit(e);
       this.outboxChanged();
     };
-    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now, (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'));
+    this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now,
+      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit), (m) => this.movedAbove(m, emit));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
@@ -84,6 +88,24 @@ export class SyncClient {
 
   private now(): Date {
     return this.d.now ? this.d.now() : new Date();
+  }
+
+  /** The outbox numbered below what the hub holds (outbox-behind.ts): logged and told to the hub. */
+  private movedAbove(m: MovedAbove, emit: Emit): void {
+    const message = movedMessage(m);
+    this.d.logger.warn({ hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length }, message);
+    emit({ kind: 'error', code: 'SEQ_BEHIND_HUB', message, data: { hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length } });
+  }
+
+  /** Said once per version and process (its every window is as large): logged and told to the hub. */
+  private windowTrimmed(t: TrimmedWindow, emit: Emit): void {
+    const key = `${t.model}@${t.version}`;
+    if (this.trimmedVersions.has(key)) return;
+    if (this.trimmedVersions.size >= 64) this.trimmedVersions.clear(); // bounded: a version forgotten is told again
+    this.trimmedVersions.add(key);
+    const message = trimmedMessage(t, this.outbox.options.maxMessageBytes);
+    this.d.logger.warn({ model: t.model, version: t.version, bytes: t.bytes, sentBytes: t.sentBytes, without: t.without }, message);
+    emit({ kind: 'error', model: t.model, version: t.version, code: 'PAYLOAD_TOO_LARGE', message, data: { bytes: t.bytes, sentBytes: t.sentBytes, without: t.without, start: t.start } });
   }
   /** A presence message, stamped now by the clock `clockMark` names (docs/decisions/0059-clock-marks.md). */
   private presence(online: boolean): string {
@@ -260,10 +282,12 @@ export class SyncClient {
       switch (t.topic) {
         case 'desired':
           return this.intake.onDesired(payload);
-        case 'ack':
-          this.outbox.onAck(parseWireJson(Ack, payload, 'ack').ranges as Array<[number, number]>);
+        case 'ack': {
+          const ack = parseWireJson(Ack, payload, 'ack');
+          this.outbox.onAck(ack.ranges as Array<[number, number]>, (ack.known ?? []) as Array<[number, number]>, ack.maxSeq);
           this.checkBacklog();
           return;
+        }
         case 'capture/ack':
           this.capture?.onAck(parseWireJson(CaptureAck, payload, 'capture ack'));
           return;

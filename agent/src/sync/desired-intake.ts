@@ -61,7 +61,16 @@ export class DesiredIntake {
     const v = checkDesired(doc, { trust: trust.signed, deviceId: this.x.deviceId, floor: (signers) => store.floor(signers), now: this.x.now() });
     if (!v.ok) {
       this.refusedPayload = v.code === 'TRUST_EXPIRED' ? payload : null;
+      // The broker delivers the retained document again at every connection: the same document refused
+      // the same way is told once (the state keeps saying it), not an event per reconnect of a flapping link.
+      const last = store.refusal();
+      const again = last !== undefined && last.seq === v.seq && last.code === v.code;
       store.setRefusal({ seq: v.seq, code: v.code, message: v.message, at: this.x.now().toISOString() });
+      if (again) {
+        d.logger.info({ seq: v.seq, code: v.code }, 'desired document refused again as before: no new event');
+        this.x.changed();
+        return;
+      }
       d.emit({ kind: 'desired_refused', code: v.code, message: v.message, data: { seq: v.seq } });
       this.x.kick();
       this.x.changed();

@@ -283,6 +283,20 @@ describe('agent <-> hub sync (real processes)', () => {
       assert.equal(st.refusal.seq, 8);
     });
 
+    it('a refused document the broker delivers again at each reconnect is one refusal, not one event per reconnect', async () => {
+      // The retained document is the refused seq 8: a box on a flapping link (or whose clock is off) gets
+      // it again at every connection, which recorded an event each time, for the hub to keep for ever.
+      const refusals = () => agent.events.list({ kind: 'desired_refused' }).length;
+      const before = refusals();
+      for (let i = 0; i < 3; i++) {
+        const reports = states.length;
+        (broker as unknown as { clients: Record<string, { close(): void }> }).clients[id]?.close();
+        await poll('reconnected and reported', () => (states.slice(reports).some((x) => x.refusal?.seq === 8) ? true : undefined), 30_000);
+      }
+      assert.equal(refusals(), before, 'no new desired_refused event for the same document refused the same way');
+      await stillServing();
+    });
+
     it('applies a trust rotation on ef/v1/trust only when it chains from what it trusts', async () => {
       const publishTrust = (doc: unknown) => new Promise<void>((resolve, reject) => {
         broker.publish({ cmd: 'publish', topic: TRUST_TOPIC, payload: Buffer.from(JSON.stringify(doc)), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
@@ -300,6 +314,26 @@ describe('agent <-> hub sync (real processes)', () => {
       const refused = await poll('trust v3 refused', () => agent.events.list({ kind: 'trust_refused' })[0]);
       assert.match(refused.message, /trust version 3 refused/);
       assert.equal(agent.trust.get()?.signed.version, 2, 'the agent keeps the trust it had');
+      // Retained: delivered again at every reconnect, and refused again, but told once.
+      for (let i = 0; i < 2; i++) {
+        const reports = states.length;
+        (broker as unknown as { clients: Record<string, { close(): void }> }).clients[id]?.close();
+        await poll('reconnected and reported', () => (states.length > reports ? true : undefined), 30_000);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(agent.events.list({ kind: 'trust_refused' }).length, 1, 'one trust_refused event for version 3');
+      // Two root rotations while the box was away: version 5's roots are not version 2's, but the chain the
+      // hub publishes with it (its versions before) leads there; version 3 of it has expired since.
+      const [r4, r5] = [generateKeyPair('root', 'root4'), generateKeyPair('root', 'root5')];
+      const past = new Date(Date.now() - 86_400_000);
+      const c3 = signEnvelope(createTrustBody({ version: 3, expires: past, root: [root2], release: [fx.keys.release], hub: [fx.keys.hub] }), [root2]);
+      const c4 = signEnvelope(createTrustBody({ version: 4, expires, root: [r4], release: [fx.keys.release], hub: [fx.keys.hub] }), [root2, r4]);
+      const v5 = signEnvelope(createTrustBody({ version: 5, expires, root: [r5], release: [fx.keys.release], hub: [fx.keys.hub] }), [r4, r5]);
+      await publishTrust(v5);
+      await poll('trust v5 alone refused', () => (agent.events.list({ kind: 'trust_refused' }).some((e) => /version 5 refused/.test(e.message)) ? true : undefined));
+      await publishTrust({ ...v5, chain: [v2, c3, c4] });
+      await poll('trust v5 applied through the chain', () => (agent.trust.get()?.signed.version === 5 ? true : undefined));
+      assert.ok(agent.events.list({ kind: 'trust_rotated' }).some((e) => /from version 2 to 5 through versions 3, 4$/.test(e.message)), JSON.stringify(agent.events.list({ kind: 'trust_rotated' }).map((e) => e.message)));
       await stillServing();
     });
 

@@ -25,6 +25,9 @@ export async function fetchInstall(d: Pick<UpdaterDeps, 'manager' | 'models' | '
     if (installed.manifestSha256 !== m.manifestSha256) {
       throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
     }
+    // A kill between the install's commit and the removal below left the download: done with too. The
+    // document still names it, so no prune would take it while the box runs this version.
+    downloader.discard(m.bundle.sha256);
     return;
   }
   phase?.({ status: 'downloading', target: m.version, progress: 0 }, true);

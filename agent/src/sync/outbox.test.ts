@@ -10,21 +10,23 @@ import { join } from 'node:path';
 import { EventBatch, TelemetryBatch, emptyLatency, parseWire } from '@edgefleet/shared';
 import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb, type Db } from '../store/db.js';
-import { OutboxSender, type OutboxOptions } from './outbox.js';
+import { OutboxSender, type OutboxOptions, type TrimmedWindow } from './outbox.js';
 import { outboxSentSeq } from './sync-store.js';
 import { waitFor } from '@edgefleet/examples';
 
 interface Sent { kind: 'telemetry' | 'events'; seqs: number[]; bytes: number }
 
-function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOptions> = {}) {
+function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOptions> = {}, onTrimmed?: (w: TrimmedWindow) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-outbox-'));
   const db = openDb(join(dir, 'agent.db'), AGENT_MIGRATIONS);
   const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
   const sent: Sent[] = [];
+  const payloads: string[] = [];
   let failNext = 0;
   const seen: { onPublish?: () => void } = {};
   const sender = new OutboxSender(db, 'dev-1', async (kind, payload) => {
     seen.onPublish?.();
+    payloads.push(payload);
     if (failNext > 0) {
       failNext--;
       throw new Error('not connected');
@@ -34,17 +36,28 @@ function setup(t: { after(fn: () => void): void }, options: Partial<OutboxOption
       ? parseWire(TelemetryBatch, JSON.parse(payload), 'telemetry').windows.map((w) => w.seq)
       : parseWire(EventBatch, JSON.parse(payload), 'events').events.map((e) => e.seq);
     sent.push({ kind, seqs, bytes: Buffer.byteLength(payload) });
-  }, { batchSize: 50, messagesPerSec: 1000, resendAfterMs: 100, maxMessageBytes: 192 * 1024, ...options }, () => clock.t);
+  }, { batchSize: 50, messagesPerSec: 1000, resendAfterMs: 100, maxMessageBytes: 192 * 1024, ...options }, () => clock.t, undefined, onTrimmed);
   t.after(() => {
     sender.pause();
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { db, sender, sent, clock, failNext: (n: number) => (failNext = n), onPublish: (fn: () => void) => (seen.onPublish = fn) };
+  return { db, sender, sent, payloads, clock, failNext: (n: number) => (failNext = n), onPublish: (fn: () => void) => (seen.onPublish = fn) };
 }
 
 function addWindow(db: Db, pad = 0): number {
   const w = { model: 'm', version: '1.0.0', start: '2026-03-01T12:00:00.000Z', lengthSec: 60, count: 3, errors: {}, latency: emptyLatency(), features: [], outputs: [], ...(pad ? { pad: 'x'.repeat(pad) } : {}) };
+  return Number(db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)").run(JSON.stringify(w), new Date().toISOString()).lastInsertRowid);
+}
+
+/** A window of `n` numeric features (about 110 bytes of JSON each) and one output column. */
+function addWideWindow(db: Db, n: number): number {
+  const moments = { n: 3, mean: 1, m2: 0.5, min: 0.5, max: 1.5 };
+  const w = {
+    model: 'wide', version: '2.0.0', start: '2026-03-01T12:00:00.000Z', lengthSec: 60, count: 3, errors: { INVALID_INPUT: 1 }, latency: emptyLatency(),
+    features: Array.from({ length: n }, (_, i) => ({ kind: 'numeric', name: `band${i}`, moments, nulls: 0, nans: 0 })),
+    outputs: [{ name: 'y', index: 0, moments }], inputs: [{ name: 'x', moments, nans: 0 }],
+  };
   return Number(db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)").run(JSON.stringify(w), new Date().toISOString()).lastInsertRowid);
 }
 
@@ -74,6 +87,34 @@ test('batches are bounded by bytes, and a single item larger than the bound stil
   await waitFor('all seven windows', () => o.sent.flatMap((s) => s.seqs).length === 7, { intervalMs: 5, timeoutMs: 10_000 });
   assert.deepEqual(o.sent.map((s) => s.seqs), [[1, 2], [3, 4], [5], [6], [7]]);
   for (const s of o.sent) if (s.seqs.length > 1) assert.ok(s.bytes <= max, `a batch of ${s.bytes} bytes exceeds ${max}`);
+});
+
+test('a window too large for a message goes without its feature summaries, the same text at each resend, and the rest follows', async (t) => {
+  const max = 16 * 1024;
+  const trimmed: TrimmedWindow[] = [];
+  const o = setup(t, { batchSize: 50, maxMessageBytes: max }, (w) => trimmed.push(w));
+  addWindow(o.db);
+  const wide = addWideWindow(o.db, 400);
+  addWindow(o.db);
+  const stored = (o.db.prepare('SELECT payload FROM outbox WHERE seq = ?').get(wide) as { payload: string }).payload;
+  assert.ok(stored.length > max, `the window is ${stored.length} bytes`);
+  o.sender.resume();
+  await waitFor('all three windows', () => o.sent.flatMap((s) => s.seqs).length === 3, { intervalMs: 5, timeoutMs: 10_000 });
+  for (const s of o.sent) assert.ok(s.bytes <= max, `a message of ${s.bytes} bytes exceeds ${max}`);
+  const first = o.payloads.find((p) => p.includes('"wide"'))!;
+  const w = parseWire(TelemetryBatch, JSON.parse(first), 'telemetry').windows.find((x) => x.seq === wide)!;
+  assert.deepEqual(w.features, [], 'the features went');
+  assert.equal(w.outputs.length, 1, 'the outputs fitted, so they stayed');
+  assert.equal(w.inputs.length, 1);
+  assert.equal(w.count, 3);
+  assert.deepEqual(w.errors, { INVALID_INPUT: 1 });
+  assert.deepEqual(trimmed.map((x) => [x.model, x.version, x.without, x.bytes]), [['wide', '2.0.0', ['features'], stored.length]]);
+  assert.equal((o.db.prepare('SELECT payload FROM outbox WHERE seq = ?').get(wide) as { payload: string }).payload, stored, 'the outbox row is left whole');
+  // Not acked: resent with the same text.
+  o.clock.t += 200;
+  o.sender.kick(0);
+  await waitFor('the resend', () => o.payloads.filter((p) => p.includes('"wide"')).length >= 2, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.equal(o.payloads.filter((p) => p.includes('"wide"'))[1], first);
 });
 
 test('mixed kinds are split into separate messages, keeping seq order', async (t) => {
@@ -107,6 +148,33 @@ test('deletes rows only on ack, and resends what was not acked after resendAfter
   o.clock.t += 1000;
   await settle(250);
   assert.equal(o.sent.length, 3, 'nothing is resent after the ack');
+});
+
+test('an ack saying the hub holds seqs this agent.db never gave moves what the hub did not store above them, in order', async (t) => {
+  const o = setup(t, { batchSize: 50 });
+  const seqs = () => (o.db.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+  for (let i = 0; i < 3; i++) addWindow(o.db);
+  o.sender.resume();
+  await waitFor('1-3 sent', () => o.sent.length === 1, { intervalMs: 5, timeoutMs: 10_000 });
+  // A hub that holds nothing above what this db gave: an ordinary ack.
+  assert.equal(o.sender.onAck([[1, 2]], [], 3), 2);
+  assert.deepEqual(seqs(), [3]);
+  o.sender.pause();
+  // A reconnect: 3 went out before it. The agent.db was put back from a backup: the hub holds up to 50.
+  for (let i = 0; i < 4; i++) addWindow(o.db); // 4..7
+  o.sender.resume();
+  await waitFor('3-7 sent', () => o.sent.length === 2, { intervalMs: 5, timeoutMs: 10_000 });
+  const unsent = addWindow(o.db); // 8, not sent yet
+  assert.equal(unsent, 8);
+  // The hub held 3, 4 and 5 already (another life of this box's numbering), stored 6 and 7 new.
+  assert.equal(o.sender.onAck([[3, 7]], [[3, 5]], 50), 3, '3 (sent before this connection), 6 and 7 are done with');
+  assert.deepEqual(seqs(), [51, 52, 53], '4, 5 and the unsent 8 moved above 50, in their order');
+  assert.equal(addWindow(o.db), 54, 'new rows follow them');
+  await waitFor('the moved rows sent', () => o.sent.some((s) => s.seqs.includes(51)), { intervalMs: 5, timeoutMs: 10_000 });
+  assert.deepEqual(o.sent.at(-1)?.seqs, [51, 52, 53, 54]);
+  // Once above the hub, its acks move nothing.
+  assert.equal(o.sender.onAck([[51, 54]], [], 54), 4);
+  assert.deepEqual(seqs(), []);
 });
 
 test('the clock stepped back days: what was not acked is resent resendAfterMs after the step, not days later', async (t) => {

@@ -5,7 +5,8 @@
 import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { DrainTimer, restartWaitsAhead } from './drain-timer.js';
-import { OutboxSentMark } from './sync-store.js';
+import { OutboxSentMark, outboxSentSeq } from './sync-store.js';
+import { moveAbove, type MovedAbove } from './outbox-behind.js';
 
 export interface OutboxOptions {
   /** Items per message. */
@@ -24,6 +25,44 @@ interface Row { seq: number; kind: 'window' | 'event'; payload: string }
 
 export type Publish = (kind: 'telemetry' | 'events', payload: string) => Promise<void>;
 
+/** A window too large for one message, sent without some of its summaries (see fitWindow). */
+export interface TrimmedWindow { model: string; version: string; start: string; bytes: number; sentBytes: number; without: string[] }
+
+// Summaries a window can go without, dropped in this order until it fits: they grow with the model
+// (a feature, output column or input each), while counts, errors and latency are of fixed size.
+const TRIMMABLE = ['features', 'inputs', 'outputs'] as const;
+const MESSAGE_OVERHEAD = 256;
+const ITEM_OVERHEAD = 16;
+
+/**
+ * A window that alone passes `maxBytes` (a model of thousands of features: ~110 bytes of JSON each)
+ * would be refused by the broker (the hub's maxPayloadBytes) and resent first for ever, holding up the
+ * whole outbox behind it. It goes without its feature, then input, then output summaries, until it fits;
+ * its counts, errors and latency, which the hub's totals and gates read, stay whole. Deterministic, so a
+ * resend carries the same text (docs/agent.md "Outbox").
+ */
+export function fitWindow(payload: string, maxBytes: number): { payload: string; trimmed?: TrimmedWindow } {
+  if (MESSAGE_OVERHEAD + payload.length + ITEM_OVERHEAD <= maxBytes) return { payload };
+  const w = JSON.parse(payload) as Record<string, unknown> & { model: string; version: string; start: string };
+  const without: string[] = [];
+  let out = payload;
+  for (const key of TRIMMABLE) {
+    if (MESSAGE_OVERHEAD + out.length + ITEM_OVERHEAD <= maxBytes) break;
+    if (!Array.isArray(w[key]) || (w[key] as unknown[]).length === 0) continue;
+    w[key] = [];
+    without.push(key);
+    out = JSON.stringify(w);
+  }
+  if (without.length === 0) return { payload };
+  return { payload: out, trimmed: { model: w.model, version: w.version, start: w.start, bytes: payload.length, sentBytes: out.length, without } };
+}
+
+/** What the log and the hub are told of a version's windows sent without some summaries. */
+export function trimmedMessage(t: TrimmedWindow, maxBytes: number): string {
+  return `summary windows of ${t.model}@${t.version} are larger than one message may be (${t.bytes} bytes from ${t.start}; sync.outbox.maxMessageBytes ${maxBytes}): `
+    + `sent without their ${t.without.join(', ')} summaries (${t.sentBytes} bytes); counts, errors and latency are kept, and agent.db keeps the whole windows`;
+}
+
 export class OutboxSender {
   private opts: OutboxOptions;
   private bucket: TokenBucket;
@@ -33,6 +72,8 @@ export class OutboxSender {
   private readonly sent: OutboxSentMark;
   private running = false;
   private busy = false;
+  /** The durable sent mark when this connection began: rows above it were first sent in it. */
+  private sentBefore = 0;
   sentMessages = 0;
 
   constructor(
@@ -43,6 +84,10 @@ export class OutboxSender {
     private readonly now: () => number = Date.now,
     /** A failure while draining (e.g. SQLite full or closed): reported, then retried after resendAfterMs. */
     private readonly onError: (err: unknown) => void = (err) => process.stderr.write(`outbox: sending failed: ${(err as Error)?.message ?? String(err)}\n`),
+    /** A window about to go without some of its summaries (fitWindow), at each send of it. */
+    private readonly onTrimmed: (t: TrimmedWindow) => void = () => undefined,
+    /** Rows moved above the hub's highest seq (outbox-behind.ts), after the ack that showed it. */
+    private readonly onMoved: (m: MovedAbove) => void = () => undefined,
   ) {
     this.opts = { ...DEFAULT_OUTBOX, ...options };
     this.bucket = new TokenBucket(this.opts.messagesPerSec, Math.max(1, this.opts.messagesPerSec), now());
@@ -66,6 +111,11 @@ export class OutboxSender {
   resume(): void {
     this.running = true;
     this.inFlight.clear();
+    try {
+      this.sentBefore = outboxSentSeq(this.db);
+    } catch {
+      // A failing database: the drain reports it (onError); the mark is read again at the next connection.
+    }
     this.kick(0);
   }
 
@@ -99,14 +149,24 @@ export class OutboxSender {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
-  /** Deletes acked rows. */
-  onAck(ranges: Array<[number, number]>): number {
+  /**
+   * Deletes acked rows. `known` (acked seqs the hub held already) and `hubMax` (the highest seq it holds
+   * from the device) come from hubs that send them: when the hub holds seqs this agent.db never gave, the
+   * rows it did not store move above them first (outbox-behind.ts).
+   */
+  onAck(ranges: Array<[number, number]>, known: Array<[number, number]> = [], hubMax?: number): number {
     let n = 0;
+    let moved: MovedAbove | null = null;
     const del = this.db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?');
     this.db.transaction(() => {
+      if (hubMax !== undefined) moved = moveAbove(this.db, hubMax, this.sentBefore, ranges, known);
       for (const [a, b] of ranges) n += del.run(a, b).changes;
     })();
     for (const seq of [...this.inFlight.keys()]) if (inRanges(seq, ranges)) this.inFlight.delete(seq);
+    if (moved) {
+      for (const seq of (moved as MovedAbove).moved) this.inFlight.delete(seq);
+      this.onMoved(moved);
+    }
     this.kick(0);
     return n;
   }
@@ -129,12 +189,15 @@ export class OutboxSender {
           return;
         }
         const batch: Row[] = [];
-        let bytes = 256;
+        const trimmed: TrimmedWindow[] = [];
+        let bytes = MESSAGE_OVERHEAD;
         for (const r of due) {
           if (r.kind !== kind || batch.length >= this.opts.batchSize) break;
-          if (batch.length > 0 && bytes + r.payload.length + 16 > this.opts.maxMessageBytes) break;
-          bytes += r.payload.length + 16;
-          batch.push(r);
+          const fit = r.kind === 'window' ? fitWindow(r.payload, this.opts.maxMessageBytes) : { payload: r.payload };
+          if (batch.length > 0 && bytes + fit.payload.length + ITEM_OVERHEAD > this.opts.maxMessageBytes) break;
+          bytes += fit.payload.length + ITEM_OVERHEAD;
+          batch.push({ ...r, payload: fit.payload });
+          if (fit.trimmed) trimmed.push(fit.trimmed);
         }
         const wait = this.bucket.waitMs(1, now);
         if (wait > 0) {
@@ -144,6 +207,7 @@ export class OutboxSender {
         // Durable before the rows can reach the hub: a failed write throws here and nothing is sent.
         this.sent.raise(batch[batch.length - 1]!.seq);
         this.bucket.take(1, now);
+        for (const t of trimmed) this.onTrimmed(t);
         for (const r of batch) this.inFlight.set(r.seq, now);
         const payload =
           kind === 'window'

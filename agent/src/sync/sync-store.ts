@@ -152,6 +152,15 @@ export class SyncStore implements DownloadStore {
     this.setKv('refusal', JSON.stringify(r));
   }
 
+  /** `VERSION:CODE` of the last trust document refused (trust-rotation.ts). */
+  trustRefused(): string | undefined {
+    return this.getKv('trustRefused');
+  }
+
+  setTrustRefused(key: string): void {
+    this.setKv('trustRefused', key);
+  }
+
   block(name: string, version: string, untilSeq: number, reason: string): void {
     this.db
       .prepare('INSERT INTO blocked_versions (name, version, until_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT(name, version) DO UPDATE SET until_seq = excluded.until_seq, reason = excluded.reason')

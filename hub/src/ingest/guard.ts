@@ -94,6 +94,11 @@ export class IngestGuard {
     return this.filter(deviceId, 'event', events, now, checkEvent);
   }
 
+  /** The highest seq of the device stored or being stored, as this hub last read or saw it; undefined before its first report here. */
+  maxSeq(deviceId: string): number | undefined {
+    return this.devices.get(deviceId)?.maxSeq ?? undefined;
+  }
+
   private filter<T extends { seq: number }>(
     deviceId: string, kind: 'window' | 'event', items: readonly T[], now: Date,
     check: (item: T, ctx: DeviceContext, limits: IngestLimits) => RefusalReason | null,

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import { IngestGuard } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
 import type { IngestLimits } from './plausibility.js';
-import { WindowWriter } from './window-writer.js';
+import { WindowWriter, ackPayload } from './window-writer.js';
 
 export interface IngestOptions {
   /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
@@ -74,6 +74,7 @@ export class IngestService implements DeviceReports {
       touch: (id, at) => deps.store.devices.touch(id, at),
       stored: (id, bytes) => this.guard.stored(id, bytes),
       ack: (id, payload) => deps.link.publish(id, 'ack', payload, ACK),
+      maxSeq: (id) => this.guard.maxSeq(id),
     });
   }
 
@@ -142,9 +143,10 @@ export class IngestService implements DeviceReports {
     const seqs = m.events.map((e) => e.seq);
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
     const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events, now), now);
-    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now));
+    const known: number[] = [];
+    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now, known));
     for (const fn of this.eventListeners) fn(deviceId, events, now); // before the ack, as one step
-    await this.ack(deviceId, seqs);
+    await this.deps.link.publish(deviceId, 'ack', ackPayload(seqs, known, this.guard.maxSeq(deviceId)), ACK);
   }
 
   handleState(deviceId: string, m: ReportedState): void {
@@ -153,10 +155,6 @@ export class IngestService implements DeviceReports {
     this.seen(deviceId, now);
     this.clocks.record(deviceId, m.at, now, m.clock);
     for (const fn of this.stateListeners) fn(deviceId, m, now);
-  }
-
-  private async ack(deviceId: string, seqs: number[]): Promise<void> {
-    await this.deps.link.publish(deviceId, 'ack', JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) }), ACK);
   }
 
   /** A message from the device: advance its last seen, written at most once per seenEveryMs. */

@@ -28,7 +28,7 @@ function setup() {
   registerVersion(store.db, 'vib', '1.0.0', { features: FEATURES, reference: REFERENCE });
   const at = new Date(T0 + 30_000);
   for (const id of ['a', 'b', 'c']) store.devices.create(id, 'secret-of-' + id, {}, null, at);
-  const acks: Array<{ deviceId: string; seqs: number[]; committed: number }> = [];
+  const acks: Array<{ deviceId: string; seqs: number[]; committed: number; known?: Array<[number, number]>; maxSeq?: number }> = [];
   const count = () => (store.db.prepare('SELECT COUNT(*) AS n FROM device_windows').get() as { n: number }).n;
   const stored = new Map<string, number>();
   const writer = new WindowWriter({
@@ -37,10 +37,11 @@ function setup() {
     touch: (id, t) => store.devices.touch(id, t),
     stored: (id, bytes) => stored.set(id, (stored.get(id) ?? 0) + bytes),
     ack: (deviceId, payload) => {
-      const { ranges } = JSON.parse(payload) as { ranges: Array<[number, number]> };
-      acks.push({ deviceId, seqs: ranges.flatMap(([a, z]) => Array.from({ length: z - a + 1 }, (_, i) => a + i)), committed: count() });
+      const { ranges, known, maxSeq } = JSON.parse(payload) as { ranges: Array<[number, number]>; known?: Array<[number, number]>; maxSeq?: number };
+      acks.push({ deviceId, seqs: ranges.flatMap(([a, z]) => Array.from({ length: z - a + 1 }, (_, i) => a + i)), committed: count(), known, maxSeq });
       return Promise.resolve();
     },
+    maxSeq: (id) => (id === 'a' ? 40 : undefined), // the guard's view (IngestGuard.maxSeq)
   });
   const rand = seeded(3);
   const windows = (seqs: number[]): SeqWindow[] =>
@@ -61,16 +62,18 @@ test('one tick: every device stored in one transaction, one ack per device after
     assert.equal(h.count(), 4);
     assert.deepEqual(h.acks.map((a) => [a.deviceId, a.seqs]).sort(), [['a', [1, 2, 3, 4]], ['b', [1]]]);
     assert.ok(h.acks.every((a) => a.committed === 4), 'acks are published after the commit');
+    assert.deepEqual(h.acks.map((a) => [a.deviceId, a.known, a.maxSeq]).sort(), [['a', undefined, 40], ['b', undefined, undefined]], 'nothing was held already; the highest seq held is told');
     const rollup = h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number };
     assert.equal(rollup.windows, 3);
     assert.equal(h.store.devices.get('a').lastSeen, h.at.toISOString());
     assert.equal(h.store.devices.get('b').lastSeen, null, 'no touch was due for b');
     assert.ok((h.stored.get('a') ?? 0) > 0);
-    // A resend of stored seqs: acked again, stored once, rollups unchanged.
-    await h.writer.write('a', h.windows([1, 2]), [1, 2], false);
-    assert.equal(h.count(), 4);
-    assert.equal((h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number }).windows, 3);
-    assert.deepEqual(h.acks.at(-1)?.seqs, [1, 2]);
+    // A resend of stored seqs with a new one: acked again, stored once, rollups unchanged; the ack names the
+    // seqs held already (an agent numbering below the hub moves those, agent/src/sync/outbox-behind.ts).
+    await h.writer.write('a', h.windows([1, 2, 5]), [1, 2, 5], false);
+    assert.equal(h.count(), 5);
+    assert.equal((h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number }).windows, 4);
+    assert.deepEqual([h.acks.at(-1)?.seqs, h.acks.at(-1)?.known], [[1, 2, 5], [[1, 2]]]);
   } finally {
     h.close();
   }

@@ -32,6 +32,17 @@ export interface WindowWriterDeps {
   stored(deviceId: string, bytes: number): void;
   /** Publishes one ack message to a device. */
   ack(deviceId: string, payload: string): Promise<void>;
+  /** The highest seq the hub holds from a device (IngestGuard.maxSeq), told in its acks. */
+  maxSeq?(deviceId: string): number | undefined;
+}
+
+/**
+ * An ack of `seqs` (every seq of the messages, refused ones too), naming those the hub held already
+ * (`known`) and the highest seq it holds from the device: an agent numbering below it again (its
+ * agent.db put back from a backup) moves what the hub did not store above it (docs/agent.md "Outbox").
+ */
+export function ackPayload(seqs: readonly number[], known: readonly number[], maxSeq: number | undefined): string {
+  return JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges([...seqs]), ...(known.length ? { known: toRanges([...known]) } : {}), ...(maxSeq !== undefined ? { maxSeq } : {}) });
 }
 
 export class WindowWriter {
@@ -74,7 +85,7 @@ export class WindowWriter {
     }
     for (const [deviceId, list] of byDevice) {
       const seqs = list.length === 1 ? (list[0] as Pending).seqs : list.flatMap((p) => p.seqs);
-      this.deps.ack(deviceId, JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) })).then(
+      this.deps.ack(deviceId, ackPayload(seqs, list.flatMap((p) => p.known ?? []), this.deps.maxSeq?.(deviceId))).then(
         () => list.forEach((p) => p.done()),
         (err: unknown) => list.forEach((p) => p.done(err)),
       );
@@ -88,6 +99,7 @@ export class WindowWriter {
     const touches = () => {
       for (const p of batch) if (p.touch) this.deps.touch(p.deviceId, now);
     };
+    for (const p of batch) p.known = [];
     try {
       const bytes = this.deps.telemetry.putWindowsMany(batch, now, touches);
       batch.forEach((p, i) => this.deps.stored(p.deviceId, bytes[i] ?? 0));
@@ -103,6 +115,7 @@ export class WindowWriter {
         return failed;
       }
       for (const p of batch) {
+        p.known = []; // what the failed transaction found is gone with it
         try {
           const [bytes = 0] = this.deps.telemetry.putWindowsMany([p], now, p.touch ? () => this.deps.touch(p.deviceId, now) : undefined);
           this.deps.stored(p.deviceId, bytes);

@@ -37,6 +37,14 @@ test('a new trust document for a hub must chain from the stored one', () => {
     assert.throws(() => loadTrust(cfg(v3NewRootOnly), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /current/i.test(e.message));
     assert.throws(() => loadTrust(cfg(v1), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /version 1 but this hub already has version 2/.test(e.message));
     assert.equal(stored(), 2, 'the stored trust is untouched by refused documents');
+    // The versions before are kept, oldest first, to be published with the newest (an agent offline through
+    // several root rotations walks them); a restart, with or without the same document, keeps them.
+    const versions = (c: Array<{ signed: { version: number } }>) => c.map((d) => d.signed.version);
+    assert.deepEqual(versions(loadTrust(cfg(), hub, now).chain), [1]);
+    const v3 = write('v3-proper.json', signEnvelope(createTrustBody({ version: 3, expires, root: [root3], release: [release], hub: [hub] }), [root2, root3]));
+    assert.deepEqual(versions(loadTrust(cfg(v3), hub, now).chain), [1, 2]);
+    assert.deepEqual(versions(loadTrust(cfg(v3), hub, now).chain), [1, 2], 'the same document again adds nothing');
+    assert.deepEqual(versions(loadTrust(cfg(), hub, now).chain), [1, 2]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, canonicalJson, ensurePrivateDir, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
+  AppError, TRUST_CHAIN_MAX, canonicalJson, ensurePrivateDir, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
   type KeyPair, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
@@ -70,7 +70,24 @@ export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): P
   return pair;
 }
 
-export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDoc: TrustDocument; trust: TrustBody } {
+/** The trust documents this hub held before its current one, oldest first (docs/hub.md "Trust rotation"). */
+export const TRUST_CHAIN_FILE = 'trust-chain.json';
+
+function readChain(path: string): TrustDocument[] {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as TrustDocument[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The hub's trust document, and `chain`: the versions it held before (DATA/trust-chain.json, at most
+ * TRUST_CHAIN_MAX, oldest first), published with it so that an agent offline through several root
+ * rotations can verify each step.
+ */
+export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDoc: TrustDocument; trust: TrustBody; chain: TrustDocument[] } {
   const stored = join(cfg.dataDir, 'trust.json');
   const source = cfg.trust ?? (existsSync(stored) ? stored : undefined);
   const pub = cfg.hubKey ? `the public half of ${cfg.hubKey}` : join(cfg.dataDir, 'hub.pub');
@@ -106,8 +123,19 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
       `(hub keys: ${trust.roles.hub.keyIds.map((k) => `${k.slice(0, 12)}…`).join(', ')}); devices would refuse what this hub signs. ` +
       `Make a trust document with --hub ${pub} (edgefleet trust init, or edgefleet trust rotate to add it)`);
   }
-  if (source !== stored) writeFileAtomic(stored, `${JSON.stringify(value, null, 2)}\n`);
-  return { trustDoc: value as TrustDocument, trust };
+  const chainPath = join(cfg.dataDir, TRUST_CHAIN_FILE);
+  let chain = readChain(chainPath);
+  if (source !== stored) {
+    if (existsSync(stored)) {
+      const before = JSON.parse(readFileSync(stored, 'utf8')) as TrustDocument;
+      if (before.signed.version < trust.version) {
+        chain = [...chain.filter((c) => c?.signed?.version < before.signed.version), before].slice(-TRUST_CHAIN_MAX);
+        writeFileAtomic(chainPath, `${JSON.stringify(chain, null, 2)}\n`);
+      }
+    }
+    writeFileAtomic(stored, `${JSON.stringify(value, null, 2)}\n`);
+  }
+  return { trustDoc: value as TrustDocument, trust, chain };
 }
 
 /**

@@ -76,6 +76,7 @@ export class Hub {
   private alertsPart: Alerts | null = null;
   private capturePart: CaptureService | null = null;
   private trustDoc: TrustDocument | null = null;
+  private trustChain: TrustDocument[] = [];
   private trust: TrustBody | null = null;
   private addrs: HubAddresses | null = null;
   private stopping: Promise<void> | null = null;
@@ -107,6 +108,7 @@ export class Hub {
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, clock.now());
     this.trustDoc = t.trustDoc;
+    this.trustChain = t.chain;
     this.trust = t.trust;
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
 
@@ -131,7 +133,8 @@ export class Hub {
       store.devices.setReported(id, state, { newerOnly: hubId !== null });
     });
     await fleet.start();
-    await fleet.publishTrust(this.trustDoc);
+    // With the versions before it: an agent offline through several root rotations verifies each step.
+    await fleet.publishTrust(this.trustChain.length ? { ...this.trustDoc, chain: this.trustChain } : this.trustDoc);
     // Ingest: telemetry/events/state in (acked). Deployments: desired documents out, status from ingest's
     // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });

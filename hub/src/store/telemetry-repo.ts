@@ -24,6 +24,8 @@ export interface TelemetryQuery {
 export interface WindowBatch {
   deviceId: string;
   windows: readonly SeqWindow[];
+  /** Filled with the seqs of `windows` stored already (a resend inserts nothing), when given. */
+  known?: number[];
 }
 
 export class TelemetryRepo {
@@ -33,7 +35,7 @@ export class TelemetryRepo {
   private insEvent: Stmt | null = null;
   private readonly txWindows: (deviceId: string, windows: SeqWindow[], at: string) => number;
   private readonly txMany: (batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => number[];
-  private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string) => number;
+  private readonly txEvents: (deviceId: string, events: DeviceEvent[], at: string, known: number[] | undefined) => number;
 
   /**
    * `rollups`: updated in the same transaction with the windows actually inserted (docs/decisions/0023-rollups.md);
@@ -43,11 +45,11 @@ export class TelemetryRepo {
     this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => this.insertWindows(deviceId, windows, at, new Set()));
     this.txMany = db.transaction((batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => {
       const unfleeted = new Set<string>();
-      const bytes = batches.map((b) => this.insertWindows(b.deviceId, b.windows, at, unfleeted));
+      const bytes = batches.map((b) => this.insertWindows(b.deviceId, b.windows, at, unfleeted, b.known));
       also?.();
       return bytes;
     });
-    this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string) => {
+    this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string, known: number[] | undefined) => {
       const ins = (this.insEvent ??= db.prepare(
         'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ));
@@ -55,6 +57,7 @@ export class TelemetryRepo {
       for (const e of events) {
         const json = JSON.stringify(e);
         if (ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at).changes > 0) bytes += json.length;
+        else known?.push(e.seq);
       }
       this.stored.add(deviceId, bytes);
       return bytes;
@@ -79,7 +82,7 @@ export class TelemetryRepo {
   }
 
   /** Inserts one device's windows; call inside a transaction. */
-  private insertWindows(deviceId: string, windows: readonly SeqWindow[], at: string, unfleeted: Set<string>): number {
+  private insertWindows(deviceId: string, windows: readonly SeqWindow[], at: string, unfleeted: Set<string>, known?: number[]): number {
     const ins = (this.insWindow ??= this.db.prepare(
       'INSERT OR IGNORE INTO device_windows (device_id, seq, model, version, start, length_sec, count, window, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ));
@@ -92,6 +95,8 @@ export class TelemetryRepo {
       if (ins.run(deviceId, w.seq, w.model, w.version, w.start, w.lengthSec, w.count, json, at).changes > 0) {
         inserted.push(w);
         bytes += json.length;
+      } else {
+        known?.push(w.seq);
       }
     }
     this.rollups?.applyWindows(deviceId, inserted, unfleeted);
@@ -99,9 +104,9 @@ export class TelemetryRepo {
     return bytes;
   }
 
-  /** Stores events (ignoring ones already stored); returns the characters of JSON inserted. */
-  putEvents(deviceId: string, events: DeviceEvent[], at: Date): number {
-    return this.txEvents(deviceId, events, at.toISOString());
+  /** Stores events (ignoring ones already stored, whose seqs go in `known` when given); returns the characters of JSON inserted. */
+  putEvents(deviceId: string, events: DeviceEvent[], at: Date, known?: number[]): number {
+    return this.txEvents(deviceId, events, at.toISOString(), known);
   }
 
   /**

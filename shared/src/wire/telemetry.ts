@@ -125,7 +125,18 @@ export type EventBatch = z.infer<typeof EventBatch>;
 /** Inclusive [from, to] seq ranges the hub has persisted. */
 export const SeqRange = z.tuple([z.number().int().positive(), z.number().int().positive()]).refine(([a, b]) => a <= b, { error: 'expected from <= to' });
 export const ACK_SCHEMA = 'edgefleet.ack/v1' as const;
-export const Ack = z.object({ schema: schemaTag(ACK_SCHEMA), ranges: z.array(SeqRange) });
+export const Ack = z.object({
+  schema: schemaTag(ACK_SCHEMA),
+  ranges: z.array(SeqRange),
+  /** Seqs of `ranges` the hub held already before this message (a resend), when any. */
+  known: z.array(SeqRange).optional(),
+  /**
+   * The highest seq the hub holds from the device (older hubs send none). An agent whose own highest seq
+   * is lower numbers from an agent.db put back from a backup or made anew: it moves what the hub has not
+   * stored above this (docs/agent.md "Outbox").
+   */
+  maxSeq: z.number().int().nonnegative().optional(),
+});
 export type Ack = z.infer<typeof Ack>;
 
 export { IsoTime };

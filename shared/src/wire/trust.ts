@@ -37,6 +37,14 @@ export type TrustBody = z.infer<typeof TrustBody>;
 export const TrustDocument = signedEnvelope(TrustBody);
 export type TrustDocument = z.infer<typeof TrustDocument>;
 
+/**
+ * The message on ef/v1/trust (retained) is the newest trust document with, in `chain`, the versions before
+ * it the hub kept (at most TRUST_CHAIN_MAX, oldest first): an agent offline through rotations that each
+ * replaced the root keys verifies each step from what it holds (docs/hub.md "Trust rotation"). An older
+ * agent reads the document and ignores `chain` (the signatures cover `signed` only).
+ */
+export const TRUST_CHAIN_MAX = 16;
+
 export const SIGNATURES_SCHEMA = 'edgefleet.signatures/v1' as const;
 export const SignaturesFile = z.object({
   schema: schemaTag(SIGNATURES_SCHEMA),

@@ -105,8 +105,8 @@ const CLI = 'agent/src/cli/main.ts';
 
 export type HubWindow = SummaryWindow & { deviceId: string; seq: number };
 
-export async function localWindows(dataDir: string): Promise<SummaryWindow[]> {
-  const r = await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', dataDir]);
+export async function localWindows(dataDir: string, model = MODEL): Promise<SummaryWindow[]> {
+  const r = await runCli(CLI, ['summaries', '--json', '--model', model, '--data-dir', dataDir]);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { windows: Array<SummaryWindow & { resolution?: string }> }).windows.map(({ resolution: _r, ...w }) => w as SummaryWindow);
 }

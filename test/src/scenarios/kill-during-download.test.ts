@@ -1,6 +1,6 @@
 // Fault test (issue 5): kill -9 an agent at several points of a model download over MQTT blocks —
 // with half the blocks committed, between the verified last block and the rename, and during
-// activation (before the switch commits) — and restart it each time. It keeps its durable progress,
+// activation (before the switch commits), after the install committed — and restart it each time. It keeps its durable progress,
 // keeps serving the old version while it can, and ends on the new version with the right hashes;
 // never a partial file in place.
 import { after, before, describe, it } from 'node:test';
@@ -93,13 +93,19 @@ describe('kill -9 during a download', () => {
     assert.equal(existsSync(partialOf(sha)), false, 'the partial file was renamed');
     assert.equal(sha256Hex(finalOf(sha)), sha, 'the downloaded bundle in place has the right sha256');
 
-    // Old version still active after that kill; then a clean run finishes the switch.
+    // 4. After the install committed, before the download was removed: the version is installed, not active.
+    a = await start('install:after-commit');
+    await killAt(a, 'install:after-commit');
+    assert.equal(existsSync(finalOf(sha)), true, 'the kill left the downloaded bundle');
+
+    // Old version still active after these kills; then a clean run finishes the switch.
     a = await start();
     await waitFor('3.0.0 ready on the agent', async () => (await getJson(`${a.url}/v2/models/${MODEL}/versions/3.0.0/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
     await serves(a, '3.0.0');
     assert.deepEqual(checkInstalledFiles(dev.dataDir, big.manifest), [], 'the active version\'s files hash correctly');
     assert.deepEqual(checkInstalledFiles(dev.dataDir, s.fx.bundles.v1.manifest), [], 'the previous version stays intact for a rollback');
     assert.deepEqual(filesEndingWith(dev.dataDir, '.part'), [], 'no partial file left anywhere in the data dir');
+    assert.deepEqual(filesEndingWith(dev.dataDir, '.efb'), [], 'no downloaded bundle left: the installed version needs none');
     assert.equal(downloadRow(dev.dataDir, sha), undefined, 'the finished download is no longer recorded as partial');
     await waitFor('the hub shows the deployment active', async () => {
       const d = await s.hub.api<{ devices: Array<{ deviceId: string; status: string }> }>('GET', `/deployments/${dep.id}`);
