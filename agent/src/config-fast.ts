@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -97,8 +97,8 @@ function api(o: Obj): AgentConfig['api'] {
 
 function runtime(o: Obj): AgentConfig['runtime'] {
   const r: AgentConfig['runtime'] = {};
-  if (o.intraOpThreads !== undefined) r.intraOpThreads = posInt(o.intraOpThreads) ? o.intraOpThreads : no();
-  if (o.interOpThreads !== undefined) r.interOpThreads = posInt(o.interOpThreads) ? o.interOpThreads : no();
+  if (o.intraOpThreads !== undefined) r.intraOpThreads = int(o.intraOpThreads, 1, MAX_ORT_THREADS) ? o.intraOpThreads : no();
+  if (o.interOpThreads !== undefined) r.interOpThreads = int(o.interOpThreads, 1, MAX_ORT_THREADS) ? o.interOpThreads : no();
   if (o.spinning !== undefined) r.spinning = typeof o.spinning === 'boolean' ? o.spinning : no();
   if (o.graphOptimization !== undefined) r.graphOptimization = GRAPH.includes(o.graphOptimization as string) ? (o.graphOptimization as AgentConfig['runtime']['graphOptimization']) : no();
   if (o.backend !== undefined) r.backend = BACKENDS.includes(o.backend as string) ? (o.backend as AgentConfig['runtime']['backend']) : no();

@@ -16,6 +16,12 @@ export const MAX_BATCH_SIZE = 1024;
 /** runtime.maxQueueDelayUs at most. */
 export const MAX_QUEUE_DELAY_US = 1_000_000;
 /**
+ * runtime.intraOpThreads and interOpThreads at most: more threads than an edge box has cores only cost.
+ * A remote 100000 kept every box creating its onnxruntime session for minutes, its memory growing by
+ * GBs and its event loop deaf to SIGTERM (docs/agent.md "Configuration").
+ */
+export const MAX_ORT_THREADS = 64;
+/**
  * A duration in ms at most (api.*TimeoutMs, sync.reconnectMs, sync.outbox.resendAfterMs): Node's longest
  * timer; a setTimeout or setInterval past it fires after 1 ms (https://nodejs.org/api/timers.html).
  */
