@@ -6,6 +6,7 @@
 import { AppError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { createHash } from 'node:crypto';
+import { closest } from './cli/suggest.js';
 
 /** capture.chunkBytes at most: the hub's capture.maxChunkBytes must take a chunk this large once sealed. */
 export const MAX_CAPTURE_CHUNK_BYTES = 96 * 1024;
@@ -152,7 +153,8 @@ export function assertRemoteKey(key: string): SettingApply {
       throw new AppError('CONFIG_NOT_REMOTE', `${key}: may not be set remotely (${why}); remote settings: ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
     }
   }
-  throw new AppError('CONFIG_INVALID', `${key}: not a remote setting; expected one of ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
+  const guess = closest(key, Object.keys(REMOTE_SETTINGS));
+  throw new AppError('CONFIG_INVALID', `${key}: not a remote setting;${guess ? ` did you mean "${guess}"?` : ''} expected one of ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
 }
 
 /** The nested config object a flat document stands for ({"a.b": 1} → {a: {b: 1}}). */
