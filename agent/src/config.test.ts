@@ -125,6 +125,17 @@ describe('agent config: the file', () => {
     }
   });
 
+  it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
+    const top = file('typo-top.json', { dataDir: dir, concurency: { perModel: 2 } });
+    refused(() => loadConfig({}, { config: top }), /concurency: unknown field; did you mean "concurrency"\? \(expected one of dataDir, api, runtime, concurrency,/, /typo-top\.json/);
+    // In a section with a default (api.grpc) and one with a prefault (sync.outbox), a key no schema knows gets no guess.
+    const deep = file('typo-deep.json', { dataDir: dir, api: { grpc: { maxCall: 8 } }, sync: { outbox: { batchSize: 5, resendAfterMS: 9 } }, log: { lvl: 'x', zzzzzzzz: 1 } });
+    refused(() => loadConfig({}, { config: deep }),
+      /api\.grpc\.maxCall: unknown field; did you mean "maxCalls"\? \(expected one of enabled, port, socket, maxConcurrentStreams, maxCalls\)/,
+      /sync\.outbox\.resendAfterMS: unknown field; did you mean "resendAfterMs"\?/,
+      /log\.zzzzzzzz: unknown field \(expected one of level\)/);
+  });
+
   it('names the file a bad value came from, and the flag or variable when it came from one', () => {
     const p = file('bad-value.json', { dataDir: dir, concurrency: { perModel: 0 }, api: { port: 8701 } });
     refused(() => loadConfig({}, { config: p }), /concurrency\.perModel/, /bad-value\.json/, /expected/);

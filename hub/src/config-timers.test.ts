@@ -1,5 +1,6 @@
 // Hub config periods and timeouts that become Node timers (docs/hub.md "Config"): above Node's longest
 // timer, setInterval fires every millisecond instead, so such a value is CONFIG_INVALID naming the field.
+// Also a misspelt key, refused naming the one likely meant.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,22 @@ it('refuses a timer period above Node\'s longest timer, naming the field and the
     }
     writeFileSync(file, JSON.stringify({ dataDir: 'data', alerts: { evaluateEveryMs: MAX_TIMER_MS, webhookTimeoutMs: 30_000 } }));
     assert.equal(loadConfig({ config: file }, dir).alerts?.evaluateEveryMs, MAX_TIMER_MS);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('refuses a misspelt key naming the one likely meant and those expected there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', httpPrt: 1, retention: { windowDays: 3 } }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.match(e.message, /httpPrt: unknown field; did you mean "httpPort"\? \(expected one of dataDir, database,/);
+      assert.match(e.message, /retention\.windowDays: unknown field; did you mean "windowsDays"\? \(expected one of windowsDays, everyMs,/);
+      return true;
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

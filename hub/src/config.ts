@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 
@@ -291,7 +291,8 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
   }
   const r = HubConfig.safeParse(merged);
   if (!r.success) {
-    const what = r.error.issues.slice(0, 6).map((i) => {
+    // A misspelt key names the one likely meant (withUnknownKeyHints).
+    const what = withUnknownKeyHints(HubConfig, merged, r.error.issues).slice(0, 6).map((i) => {
       const field = i.path.map(String).join('.') || '(root)';
       const flag = Object.entries(RUN_FLAGS).find(([, f]) => f.field === i.path[0])?.[0];
       return `${field}${flag ? ` (--${flag})` : ''}: ${i.message}`;
