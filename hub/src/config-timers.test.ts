@@ -1,9 +1,9 @@
 // Hub config periods and timeouts that become Node timers (docs/hub.md "Config"): above Node's longest
 // timer, setInterval fires every millisecond instead, so such a value is CONFIG_INVALID naming the field.
-// Also a misspelt key, refused naming the one likely meant.
+// Also a misspelt key, refused naming the one likely meant, and paths read against the file.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TIMER_MS } from '@edgefleet/shared';
@@ -46,6 +46,27 @@ it('refuses a misspelt key naming the one likely meant and those expected there'
       assert.match(e.message, /retention\.windowDays: unknown field; did you mean "windowsDays"\? \(expected one of windowsDays, everyMs,/);
       return true;
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('resolves every path of the file against the file, not the working directory (docs/hub.md "Config")', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'etc', 'hub.json');
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(file, JSON.stringify({
+      dataDir: 'data', trust: 'trust.json', contentKeys: 'keys/content.key',
+      externalBroker: { url: 'mqtt://127.0.0.1:1883', username: 'hub', password: 'pw', passwordFile: 'mosquitto/passwd' },
+      console: { dir: 'renderer' },
+    }));
+    // Under systemd the working directory is /: a relative passwordFile was appended to /mosquitto/passwd.
+    const c = loadConfig({ config: file }, '/');
+    assert.deepEqual(
+      [c.dataDir, c.trust, c.contentKeys, c.externalBroker?.passwordFile, c.console?.dir],
+      ['data', 'trust.json', 'keys/content.key', 'mosquitto/passwd', 'renderer'].map((p) => join(dir, 'etc', p)),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

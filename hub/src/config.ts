@@ -277,8 +277,17 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
     }
-    for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey'] as const) {
-      if (typeof fromFile[k] === 'string') fromFile[k] = resolve(path, '..', fromFile[k] as string);
+    // Every path in the file is read against the file (docs/hub.md "Config"), also those inside sections.
+    const against = (o: Record<string, unknown>, k: string): void => {
+      if (typeof o[k] === 'string') o[k] = resolve(path, '..', o[k] as string);
+    };
+    for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey']) against(fromFile, k);
+    for (const [section, k] of [['externalBroker', 'passwordFile'], ['console', 'dir']] as const) {
+      const o = fromFile[section];
+      if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
+        fromFile[section] = { ...(o as Record<string, unknown>) };
+        against(fromFile[section] as Record<string, unknown>, k);
+      }
     }
   }
   const merged: Record<string, unknown> = { ...fromFile };
