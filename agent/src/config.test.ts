@@ -125,6 +125,23 @@ describe('agent config: the file', () => {
     }
   });
 
+  it('reads relative paths in the file against the file, as the hub does; flags against the working directory', () => {
+    mkdirSync(join(dir, 'etc'), { recursive: true });
+    const p = join(dir, 'etc', 'agent.json');
+    writeFileSync(p, JSON.stringify({
+      dataDir: 'data', api: { socket: 'run/agent.sock', grpc: { socket: 'run/grpc.sock' } },
+      batch: { jobs: [{ name: 'nightly', model: 'm', cron: '0 2 * * *', input: 'in/*.csv', outputDir: 'out' }] },
+    }));
+    // Under systemd the working directory is /: "data" was /data.
+    assert.notEqual(process.cwd(), join(dir, 'etc'));
+    const c = loadConfig({}, { config: p });
+    const at = (f: string) => join(dir, 'etc', f);
+    assert.deepEqual([c.dataDir, c.api.socket, c.api.grpc.socket, c.batch.jobs[0]?.input, c.batch.jobs[0]?.outputDir],
+      [at('data'), at('run/agent.sock'), at('run/grpc.sock'), at('in/*.csv'), at('out')]);
+    assert.equal(loadConfig({}, { config: p, dataDir: 'flag-dir' }).dataDir, join(process.cwd(), 'flag-dir'));
+    assert.equal(loadConfig({ EDGEFLEET_AGENT_DATA: 'env-dir' }, { config: p }).dataDir, join(process.cwd(), 'env-dir'));
+  });
+
   it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
     const top = file('typo-top.json', { dataDir: dir, concurency: { perModel: 2 } });
     refused(() => loadConfig({}, { config: top }), /concurency: unknown field; did you mean "concurrency"\? \(expected one of dataDir, api, runtime, concurrency,/, /typo-top\.json/);

@@ -15,7 +15,8 @@ export { AgentConfig };
 
 /**
  * file (if --config or EDGEFLEET_AGENT_CONFIG) <- env (EDGEFLEET_AGENT_DATA, EDGEFLEET_AGENT_API_TOKEN)
- * <- flags (config-merge.ts), validated. Relative dataDir is resolved against the working directory.
+ * <- flags (config-merge.ts), validated. Relative paths of the file are read against the file, those of
+ * the environment and flags against the working directory.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): AgentConfig {
   return validateConfig(mergeConfig(env, flags));
