@@ -109,7 +109,11 @@ export class ModelManager {
         if (have && have.manifestSha256 !== b.manifestSha256) {
           throw new AppError('CONFLICT', `${m.name}@${m.version} is installed with other content (manifest ${have.manifestSha256.slice(0, 12)}…, this bundle's ${b.manifestSha256.slice(0, 12)}…): expected the same bundle, or a new version`);
         }
-        // A box without the key is refused before anything is copied (the signatures are checked above).
+        // A box without the key is refused before anything is copied (the signatures are checked above), and
+        // so is a key with a bundle that needs none (the operator took the wrong bundle or the wrong key).
+        if (opts.sealedKey && !m.encryption) {
+          throw new AppError('INVALID_INPUT', `${m.name}@${m.version} is not encrypted: it needs no --key (the sealed key is for content key ${opts.sealedKey.keyId.slice(0, 12)}…); expected the encrypted bundle the key was sealed for`);
+        }
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {
           // A stored file is reused only when it still hashes right, so a reinstall replaces one that rotted
@@ -129,7 +133,7 @@ export class ModelManager {
           pf = await this.d.runtime.preflight(loaded, samples);
           await this.pauseAt('install:before-commit');
           active = this.d.models.transaction(() => {
-            if (opts.sealedKey && m.encryption) this.d.contentKeys.put(opts.sealedKey);
+            if (opts.sealedKey) this.d.contentKeys.put(opts.sealedKey);
             this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
             if (pf) this.d.models.setPreflight(m.name, m.version, { ...pf, at: new Date().toISOString() });
             const entry = activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);

@@ -52,6 +52,14 @@ describe('sealed models on a box', () => {
     assert.equal(agent.models.getVersion('mlp', '2.0.0'), undefined);
   });
 
+  it('a sealed key given with a bundle that is not encrypted is refused, nothing copied (it was ignored without a word)', async () => {
+    const plain = (await bundle('0.9.0', { out: 'plain.efb' })).path;
+    await assert.rejects(agent.manager.install(plain, { sealedKey: sealContentKey(key, openStoreKey().publicKey) }), (e: { code?: string; message?: string }) =>
+      e.code === 'INVALID_INPUT' && /^mlp@0\.9\.0 is not encrypted: it needs no --key \(the sealed key is for content key [0-9a-f]{12}…\); expected the encrypted bundle the key was sealed for$/.test(e.message ?? ''));
+    for (const f of (await readBundle(plain)).files) assert.equal(await agent.blobs.has(f.sha256), false, `${f.path} was not copied`);
+    assert.equal(agent.models.getVersion('mlp', '0.9.0'), undefined);
+  });
+
   it('a tampered ciphertext is refused by hash before decryption', async () => {
     const enc = (await bundle('2.0.0', { encrypt: true, out: 'tampered.efb' })).path;
     const info = await readBundle(enc);
