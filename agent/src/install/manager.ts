@@ -232,6 +232,23 @@ export class ModelManager {
     return this.serial(() => loadActiveAtStart(this.d, (m) => this.load(m, true)));
   }
 
+  /**
+   * Loads `name`'s active version when the runtime does not serve it: it failed to load at start, e.g. its
+   * content key was sealed to a device key this box no longer has, and a desired document brings the key
+   * sealed to the new one. Not a switch: no listener is told. True when it was loaded.
+   */
+  loadIfNotServed(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const entry = this.d.models.getActive(name);
+      if (!entry || this.d.runtime.active(name)?.version === entry.active) return false;
+      const v = this.d.models.getVersion(name, entry.active);
+      if (!v) return false;
+      this.d.runtime.activate(await this.load(v.manifest));
+      this.d.logger.info({ model: name, version: entry.active }, 'loaded: it did not load at start');
+      return true;
+    });
+  }
+
   /** Daemon: picks up switches committed by another process (the CLI; load-active.ts). */
   reconcile(): Promise<void> {
     return this.serial(() => reconcileActive(this.d, (m) => this.load(m), (s) => this.switched(s)));
