@@ -60,6 +60,8 @@ export interface InstallResult {
 
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
+  /** Models of which no version loaded at start (loadIfNotServed). */
+  private readonly notLoaded = new Set<string>();
   readonly files: ModelFiles;
 
   constructor(private readonly d: ModelManagerDeps) {
@@ -229,7 +231,9 @@ export class ModelManager {
 
   /** At start: loads each active version, falling back to the previous one on bit rot (load-active.ts). */
   loadActive(): Promise<void> {
-    return this.serial(() => loadActiveAtStart(this.d, (m) => this.load(m, true)));
+    return this.serial(async () => {
+      for (const name of await loadActiveAtStart(this.d, (m) => this.load(m, true))) this.notLoaded.add(name);
+    });
   }
 
   /**
@@ -240,10 +244,12 @@ export class ModelManager {
   loadIfNotServed(name: string): Promise<boolean> {
     return this.serial(async () => {
       const entry = this.d.models.getActive(name);
-      if (!entry || this.d.runtime.active(name)?.version === entry.active) return false;
+      // Only what failed at start: a switch another process committed is reconcile()'s (its listener is told).
+      if (!this.notLoaded.has(name) || !entry || this.d.runtime.active(name)?.version === entry.active) return false;
       const v = this.d.models.getVersion(name, entry.active);
       if (!v) return false;
       this.d.runtime.activate(await this.load(v.manifest));
+      this.notLoaded.delete(name);
       this.d.logger.info({ model: name, version: entry.active }, 'loaded: it did not load at start');
       return true;
     });
