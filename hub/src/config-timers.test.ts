@@ -1,6 +1,7 @@
 // Hub config periods and timeouts that become Node timers (docs/hub.md "Config"): above Node's longest
 // timer, setInterval fires every millisecond instead, so such a value is CONFIG_INVALID naming the field.
-// Also a misspelt key, refused naming the one likely meant, and paths read against the file.
+// Also a misspelt key, refused naming the one likely meant, paths read against the file, and an empty
+// path or host refused.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,6 +68,30 @@ it('resolves every path of the file against the file, not the working directory 
       [c.dataDir, c.trust, c.contentKeys, c.externalBroker?.passwordFile, c.console?.dir],
       ['data', 'trust.json', 'keys/content.key', 'mosquitto/passwd', 'renderer'].map((p) => join(dir, 'etc', p)),
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('refuses an empty dataDir, path or host rather than taking the file\'s directory, the working directory or every interface', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    const refused = (values: Record<string, string>, content: Record<string, unknown> | undefined, field: RegExp) => {
+      if (content) writeFileSync(file, JSON.stringify(content));
+      assert.throws(() => loadConfig(content ? { config: file, ...values } : values, dir), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'CONFIG_INVALID', e.message);
+        assert.match(e.message, field);
+        return true;
+      });
+    };
+    // "dataDir": "" made the config file's directory the hub's data dir (hub.db, admin.token, mode 0700).
+    refused({}, { dataDir: '' }, /dataDir \(--data-dir\): expected the data directory/);
+    refused({ 'data-dir': '' }, undefined, /dataDir \(--data-dir\): expected the data directory/);
+    refused({}, { dataDir: 'data', trust: '', hubKey: '' }, /trust \(--trust\): expected a file path.*hubKey \(--hub-key\): expected a file path/);
+    // "host": "" listened on every interface ([::]) instead of 127.0.0.1.
+    refused({}, { dataDir: 'data', host: '' }, /host \(--host\): expected an address to listen on/);
+    refused({ host: '' }, { dataDir: 'data' }, /host \(--host\): expected an address to listen on/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,8 @@ const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS}
 const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
 const Port = z.number().int().min(0).max(65535);
+/** A file named in the config or a flag; empty is refused, not read as the directory it is resolved against. */
+const FilePath = z.string().min(1, 'expected a file path');
 /**
  * A period or timeout that becomes a Node timer: above MAX_TIMER_MS Node fires it after 1 ms instead
  * (TimeoutOverflowWarning), which made alerts.evaluateEveryMs a busy loop, so it is refused.
@@ -28,17 +30,18 @@ export const HubConfig = z
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
     databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
-    host: z.string().default('127.0.0.1'),
+    // Empty would listen on every interface (Node's listen("")), not on the loopback default.
+    host: z.string().min(1, 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0 (leave it out for 127.0.0.1)').default('127.0.0.1'),
     httpPort: Port.default(8700),
     mqttPort: Port.default(1883),
     mqttsPort: Port.optional(),
-    tlsCert: z.string().optional(),
-    tlsKey: z.string().optional(),
+    tlsCert: FilePath.optional(),
+    tlsKey: FilePath.optional(),
     wsPort: Port.optional(),
     /** The trust document to copy into DATA/trust.json (needed on first start). */
-    trust: z.string().optional(),
+    trust: FilePath.optional(),
     /** A hub secret key file (edgefleet keys generate --role hub); otherwise one is created in DATA. */
-    hubKey: z.string().optional(),
+    hubKey: FilePath.optional(),
     /**
      * The key file that wraps content keys at rest (docs/security.md "Sealed models"); it must exist.
      * Otherwise DATA/content-keys.key, created when missing. Several hubs on one database name copies of one file.
@@ -278,8 +281,9 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
       throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
     }
     // Every path in the file is read against the file (docs/hub.md "Config"), also those inside sections.
+    // An empty path stays empty, for the schema to refuse (resolved, it would be the file's directory).
     const against = (o: Record<string, unknown>, k: string): void => {
-      if (typeof o[k] === 'string') o[k] = resolve(path, '..', o[k] as string);
+      if (typeof o[k] === 'string' && o[k] !== '') o[k] = resolve(path, '..', o[k] as string);
     };
     for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey']) against(fromFile, k);
     for (const [section, k] of [['externalBroker', 'passwordFile'], ['console', 'dir']] as const) {
@@ -295,7 +299,7 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     const v = values[flag];
     if (v === undefined || field === '') continue;
     if (kind === 'int') merged[field] = Number(v);
-    else if (kind === 'path') merged[field] = resolve(cwd, v as string);
+    else if (kind === 'path') merged[field] = v === '' ? v : resolve(cwd, v as string);
     else merged[field] = v;
   }
   const r = HubConfig.safeParse(merged);
