@@ -91,3 +91,11 @@ test('config set: a setting given twice, set and unset at once, or a number JSON
   assert.equal(huge.code, 2, huge.err);
   assert.match(huge.err, /--set summaries\.windowSec=1e400: expected a finite number/);
 });
+
+test('config: a tag scope without KEY=VALUE is a bad command line, also with --devices (it listed no device, exit 0)', async () => {
+  for (const argv of [['config', 'show', 'tag/site', '--devices'], ['config', 'show', 'tag/=north'], ['config', 'set', 'tag/site', '--set', 'log.level=info', '--reason', 'x']]) {
+    const r = await cli(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^error \[BAD_REQUEST\]: SCOPE: expected fleet, tag\/KEY=VALUE or device\/ID, got "tag\/(site|=north)"/);
+  }
+});

@@ -13,9 +13,10 @@ const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID',
 /** The REST path of a scope; the hub checks it further. */
 function scopePath(scope: string): string {
   if (scope === 'fleet') return '/config/fleet';
-  const m = /^(tag|device)\/(.+)$/.exec(scope);
+  // A tag scope names KEY=VALUE, both non-empty (the hub checks the rest).
+  const m = /^(tag\/(?=[^=]+=.)|device\/)(.+)$/.exec(scope);
   if (!m) throw new UsageError(`SCOPE: expected fleet, tag/KEY=VALUE or device/ID, got "${scope}"`);
-  return `/config/${m[1]}/${encodeURIComponent(m[2] as string)}`;
+  return `/config/${(m[1] as string).slice(0, -1)}/${encodeURIComponent(m[2] as string)}`;
 }
 
 /** A value on the command line: JSON when it parses (10, true, "x"), else the text itself. */
