@@ -3,7 +3,7 @@
 // checks with config-fast.ts, and loads the schema only when that check says no.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { AppError } from '@edgefleet/shared/core';
+import { AppError, jsonParseProblem } from '@edgefleet/shared/core';
 
 /** Flags from the command line that override the file. */
 export interface ConfigFlags {
@@ -79,7 +79,7 @@ export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Re
       if (!isObject(v)) throw new Error('expected a JSON object');
       raw = pathsAgainst(v, dirname(resolve(file)));
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${(err as Error).message}`);
+      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${jsonParseProblem(text, err, ': save it without one')}`);
     }
     // The sections environment and flags are merged into: spread, a number or a string would vanish or
     // turn into keys "0", "1", ... (api: 5 was taken as no api section at all).

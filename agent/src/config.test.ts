@@ -142,6 +142,12 @@ describe('agent config: the file', () => {
     assert.equal(loadConfig({ EDGEFLEET_AGENT_DATA: 'env-dir' }, { config: p }).dataDir, join(process.cwd(), 'env-dir'));
   });
 
+  it('names a byte order mark at the start of the file, which the parser\'s message shows as an invisible character', () => {
+    const p = join(dir, 'bom.json');
+    writeFileSync(p, `\uFEFF${JSON.stringify({ dataDir: dir })}`);
+    refused(() => loadConfig({}, { config: p }), /bom\.json is not a JSON object: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+  });
+
   it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
     const top = file('typo-top.json', { dataDir: dir, concurency: { perModel: 2 } });
     refused(() => loadConfig({}, { config: top }), /concurency: unknown field; did you mean "concurrency"\? \(expected one of dataDir, api, runtime, concurrency,/, /typo-top\.json/);

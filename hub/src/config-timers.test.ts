@@ -1,7 +1,7 @@
 // Hub config periods and timeouts that become Node timers (docs/hub.md "Config"): above Node's longest
 // timer, setInterval fires every millisecond instead, so such a value is CONFIG_INVALID naming the field.
 // Also a misspelt key, refused naming the one likely meant, paths read against the file, and an empty
-// path or host refused.
+// path or host refused, and a byte order mark named.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,17 @@ it('refuses an empty dataDir, path or host rather than taking the file\'s direct
     // "host": "" listened on every interface ([::]) instead of 127.0.0.1.
     refused({}, { dataDir: 'data', host: '' }, /host \(--host\): expected an address to listen on/);
     refused({ host: '' }, { dataDir: 'data' }, /host \(--host\): expected an address to listen on/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('names a byte order mark at the start of the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, `\uFEFF${JSON.stringify({ dataDir: 'data' })}`);
+    assert.throws(() => loadConfig({ config: file }, dir), /config file .*hub\.json is not JSON: it starts with a UTF-8 byte order mark, EF BB BF: save it without one$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
+import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 
@@ -275,7 +275,7 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     try {
       fromFile = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${path} is not JSON: ${(err as Error).message}`);
+      throw new AppError('CONFIG_INVALID', `config file ${path} is not JSON: ${jsonParseProblem(text, err, ': save it without one')}`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
