@@ -157,6 +157,12 @@ describe('agent config: the file', () => {
       /api\.grpc\.maxCall: unknown field; did you mean "maxCalls"\? \(expected one of enabled, port, socket, maxConcurrentStreams, maxCalls\)/,
       /sync\.outbox\.resendAfterMS: unknown field; did you mean "resendAfterMs"\?/,
       /log\.zzzzzzzz: unknown field \(expected one of level\)/);
+    // A batch job's misspelt "version" ran the job on whatever version was active, without a word.
+    const job = file('typo-job.json', { dataDir: dir, batch: { jobs: [{ name: 'nightly', model: 'm', versoin: '1.0.0', cron: '0 2 * * *', input: '/in/*.csv', outputDir: '/out' }] } });
+    refused(() => loadConfig({}, { config: job }), /batch\.jobs\[0\]\.versoin: unknown field; did you mean "version"\? \(expected one of name, model, version, cron, input, outputDir\)/);
+    // And "batch": {"job": [...]} dropped every job: the section was not strict.
+    const section = file('typo-batch.json', { dataDir: dir, batch: { job: [] } });
+    refused(() => loadConfig({}, { config: section }), /batch\.job: unknown field; did you mean "jobs"\? \(expected one of jobs\)/);
   });
 
   it('names the file a bad value came from, and the flag or variable when it came from one', () => {

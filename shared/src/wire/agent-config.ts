@@ -43,7 +43,7 @@ export const BatchJobConfig = z.object({
   cron: z.string().min(1),
   input: z.string().min(1),
   outputDir: z.string().min(1),
-}).passthrough();
+}).strict();
 
 const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: DEFAULT_GRPC_MAX_CALLS };
 export const GrpcConfig = z.object({
@@ -110,7 +110,7 @@ export const AgentConfig = z.object({
     /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
     checkpointSec: z.number().int().nonnegative().default(5),
   }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
-  batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).default({ jobs: [] }),
+  batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).strict().default({ jobs: [] }),
   /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
   sync: z.object({
     /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */
