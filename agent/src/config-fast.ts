@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -148,10 +148,10 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       })),
       summaries: section(merged.summaries, ['windowSec', 'budgetBytes', 'checkpointSec'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }), (o) => ({
         windowSec: field(o, 'windowSec', (v) => int(v, 1, MAX_WINDOW_SEC), 60),
-        budgetBytes: field(o, 'budgetBytes', posInt, 64 * 1024 * 1024),
+        budgetBytes: field(o, 'budgetBytes', (v) => int(v, MIN_SUMMARY_BUDGET_BYTES), 64 * 1024 * 1024),
         checkpointSec: field(o, 'checkpointSec', (v) => int(v, 0), 5),
       })),
-      // Batch jobs are left to the schema (it keeps unknown job keys); none is the common case.
+      // Batch jobs are left to the schema (it names each field of a job); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),
       sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'removedKeepSec', 'outbox'], () => syncOf({}), syncOf),
       capture: section(merged.capture, ['budgetBytes', 'chunkBytes', 'flushSec', 'uploadsPerSec'], () => captureOf({}), captureOf),

@@ -23,6 +23,12 @@ export const MAX_QUEUE_DELAY_US = 1_000_000;
  */
 export const MAX_ORT_THREADS = 64;
 /**
+ * summaries.budgetBytes at least (64 KiB, as capture.budgetBytes): past its budget a box merges, then drops
+ * its oldest windows, unsent ones included (docs/agent-summaries.md "Retention"); a remote 64 meant as MiB
+ * made every box drop its backlog at once.
+ */
+export const MIN_SUMMARY_BUDGET_BYTES = 64 * 1024;
+/**
  * A duration in ms at most (api.*TimeoutMs, sync.reconnectMs, sync.outbox.resendAfterMs): Node's longest
  * timer; a setTimeout or setInterval past it fires after 1 ms (https://nodejs.org/api/timers.html).
  */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
   assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
@@ -106,7 +106,7 @@ export const AgentConfig = z.object({
   }).strict().default({ perModel: 4, queue: 64 }),
   summaries: z.object({
     windowSec: z.number().int().positive().max(MAX_WINDOW_SEC, `expected at most ${MAX_WINDOW_SEC} s (a day)`).default(60),
-    budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    budgetBytes: z.number().int().min(MIN_SUMMARY_BUDGET_BYTES, `expected at least ${MIN_SUMMARY_BUDGET_BYTES} bytes (64 KiB): past its budget the box drops its oldest windows, unsent ones too`).default(64 * 1024 * 1024),
     /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
     checkpointSec: z.number().int().nonnegative().default(5),
   }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
