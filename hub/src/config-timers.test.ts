@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TIMER_MS } from '@edgefleet/shared';
-import { loadConfig } from './config.js';
+import { configFileFrom, loadConfig } from './config.js';
 
 const cases: Array<[string, Record<string, unknown>]> = [
   ['alerts.evaluateEveryMs', { alerts: { evaluateEveryMs: MAX_TIMER_MS + 1 } }],
@@ -103,6 +103,22 @@ it('names a byte order mark at the start of the file', () => {
     const file = join(dir, 'hub.json');
     writeFileSync(file, `\uFEFF${JSON.stringify({ dataDir: 'data' })}`);
     assert.throws(() => loadConfig({ config: file }, dir), /config file .*hub\.json is not JSON: it starts with a UTF-8 byte order mark, EF BB BF: save it without one$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('EDGEFLEET_HUB_CONFIG names the file when --config is not given (a systemd drop-in sets it; the unit has no --config)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, JSON.stringify({ dataDir: 'from-env-file', logLevel: 'warn' }));
+    const other = join(dir, 'other.json');
+    writeFileSync(other, JSON.stringify({ dataDir: 'from-flag-file' }));
+    assert.equal(loadConfig(configFileFrom({}, { EDGEFLEET_HUB_CONFIG: file }), '/').dataDir, join(dir, 'from-env-file'));
+    assert.equal(loadConfig(configFileFrom({ config: other }, { EDGEFLEET_HUB_CONFIG: file }), dir).dataDir, join(dir, 'from-flag-file'), '--config wins');
+    // Set but empty (systemd's Environment=EDGEFLEET_HUB_CONFIG=): unset.
+    assert.deepEqual(configFileFrom({ 'data-dir': 'd' }, { EDGEFLEET_HUB_CONFIG: '' }), { 'data-dir': 'd' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -241,7 +241,7 @@ type FlagKind = 'path' | 'string' | 'int' | 'list';
 export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: FlagKind; value: string; description: string }> = {
   'data-dir': { field: 'dataDir', kind: 'path', value: 'DIR', description: 'data directory: hub.db, bundles, keys, admin.token (required here or in the config file)' },
   database: { field: 'database', kind: 'string', value: 'URL', description: 'postgres://USER@HOST:PORT/DB: keep the hub\'s tables in PostgreSQL (default DATA/hub.db, SQLite)' },
-  config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win' },
+  config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win (default: $EDGEFLEET_HUB_CONFIG)' },
   host: { field: 'host', kind: 'string', value: 'HOST', description: 'address the HTTP API and the broker listen on (default 127.0.0.1)' },
   'http-port': { field: 'httpPort', kind: 'int', value: 'PORT', description: 'HTTP API port, 0 for any free one (default 8700)' },
   'mqtt-port': { field: 'mqttPort', kind: 'int', value: 'PORT', description: 'MQTT port, 0 for any free one (default 1883)' },
@@ -257,11 +257,21 @@ export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: Flag
   'log-level': { field: 'logLevel', kind: 'string', value: 'LEVEL', description: 'trace, debug, info, warn, error, fatal or silent (default info)' },
 };
 
+type RunValues = Readonly<Record<string, string | string[] | boolean | boolean[] | undefined>>;
+
+/**
+ * `--config`, else the file EDGEFLEET_HUB_CONFIG names (set and not empty), as the agent's
+ * EDGEFLEET_AGENT_CONFIG: the packaged unit's ExecStart has no --config, a drop-in sets the variable.
+ */
+export function configFileFrom(values: RunValues, env: Readonly<Record<string, string | undefined>>): RunValues {
+  return values['config'] === undefined && env.EDGEFLEET_HUB_CONFIG ? { ...values, config: env.EDGEFLEET_HUB_CONFIG } : values;
+}
+
 /**
  * Reads `--config` (if given) and the flags of `edgefleet-hub run`, as parsed by the command line
  * (flag name -> value; integers already checked to be digits); flags win.
  */
-export function loadConfig(values: Readonly<Record<string, string | string[] | boolean | boolean[] | undefined>>, cwd = process.cwd()): HubConfig {
+export function loadConfig(values: RunValues, cwd = process.cwd()): HubConfig {
   let fromFile: Record<string, unknown> = {};
   const file = values['config'];
   if (typeof file === 'string') {
