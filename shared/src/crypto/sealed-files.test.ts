@@ -34,6 +34,9 @@ it('a content key, a sealed key, a device key or a trust document in the wrong p
     // edgefleet model seal --key: the sealed copy instead of the content key; --to: the content key.
     refused(() => readContentKeyFile(sealed), /^content key file .*sealed\.json: this is a content key sealed to one box .*; expected a content key \(edgefleet\.content-key\/v1/);
     refused(() => readDevicePublicKey(contentKey), /^device public key file .*: this is a content key .*; expected a device public key \(edgefleet\.device-pubkey\/v1, printed by "edgefleet-agent key show"\)$/);
+    // A path that is no readable file: NOT_FOUND only when it does not exist (a directory is not "missing").
+    assert.throws(() => readSealedKeyFile(join(dir, 'nope.json')), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND' && /sealed key file .*nope\.json: no such file$/.test(e.message));
+    assert.throws(() => readContentKeyFile(dir), (e: unknown) => e instanceof AppError && e.code === 'BAD_REQUEST' && /content key file .*: it is a directory; expected a file$/.test(e.message));
     // Each still reads as itself.
     assert.equal(readSealedKeyFile(sealed).to, device.keyId);
     assert.equal(readDevicePublicKey(pub).keyId, device.keyId);

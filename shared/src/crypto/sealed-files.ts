@@ -4,7 +4,7 @@
 // (`edgefleet-agent key show`).
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { AppError, fileReadError } from '../errors.js';
 import { Base64, KeyId, parseWire, schemaTag } from '../wire/common.js';
 import { SealedKeySchema } from '../wire/sealed.js';
 import { CONTENT_KEY_BYTES, DEVICE_KEY_SCHEMA, SEALED_KEY_SCHEMA, contentKeyId, decodeBoxPublicKey, boxKeyId, type SealedKey } from './sealed.js';
@@ -47,7 +47,7 @@ function readJson(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AppError('NOT_FOUND', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw fileReadError(err, what, path);
   }
   try {
     return JSON.parse(text) as unknown;
