@@ -36,7 +36,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || fail BAD_REQUEST "--prefix needs a directory" 2; prefix=$2; shift 2 ;;
     --user) [ $# -ge 2 ] || fail BAD_REQUEST "--user needs a name" 2; user=$2; shift 2 ;;
-    --root) [ $# -ge 2 ] || fail BAD_REQUEST "--root needs a directory" 2; root=$(cd "$2" && pwd); shift 2 ;;
+    --root) [ $# -ge 2 ] || fail BAD_REQUEST "--root needs a directory" 2
+      [ -d "$2" ] || fail BAD_REQUEST "--root $2: no such directory; expected an existing directory" 2
+      root=$(cd "$2" && pwd); shift 2 ;;
     --no-systemd) systemd=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; fail BAD_REQUEST "unknown argument $1" 2 ;;

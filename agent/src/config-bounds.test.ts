@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, settingsHash } from '@edgefleet/shared';
-import { MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from './config-bounds.js';
+import { MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, MIN_SUMMARY_BUDGET_BYTES } from './config-bounds.js';
 import { validateConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { readRemoteConfig, writeRemoteConfig } from './config-remote.js';
@@ -31,9 +31,14 @@ const cases: Array<[string, number, number]> = [
   ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, MIN_RATE_PER_SEC / 2],
   ['capture.uploadsPerSec', MIN_RATE_PER_SEC, 1e-9],
   ['summaries.windowSec', MAX_WINDOW_SEC, MAX_WINDOW_SEC + 1],
+  // 100000 intra-op threads kept a box creating its session for minutes, memory growing, deaf to SIGTERM.
+  ['runtime.intraOpThreads', MAX_ORT_THREADS, 100_000],
+  ['runtime.interOpThreads', MAX_ORT_THREADS, MAX_ORT_THREADS + 1],
+  // summaries.budgetBytes=64 (meant as MiB) made every box drop its unsent windows at once.
+  ['summaries.budgetBytes', MIN_SUMMARY_BUDGET_BYTES, 64],
 ];
 
-it('refuses durations past the longest timer, rates too slow for one, windows past a day, naming the field', () => {
+it('refuses durations past the longest timer, rates too slow for one, windows past a day, thread pools past the bound, naming the field', () => {
   for (const [field, ok, bad] of cases) {
     assert.ok(validateConfig(nest(field, ok)), `${field} = ${ok}`);
     assert.throws(() => validateConfig(nest(field, bad)), (e: unknown) => {

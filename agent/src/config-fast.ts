@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -97,8 +97,8 @@ function api(o: Obj): AgentConfig['api'] {
 
 function runtime(o: Obj): AgentConfig['runtime'] {
   const r: AgentConfig['runtime'] = {};
-  if (o.intraOpThreads !== undefined) r.intraOpThreads = posInt(o.intraOpThreads) ? o.intraOpThreads : no();
-  if (o.interOpThreads !== undefined) r.interOpThreads = posInt(o.interOpThreads) ? o.interOpThreads : no();
+  if (o.intraOpThreads !== undefined) r.intraOpThreads = int(o.intraOpThreads, 1, MAX_ORT_THREADS) ? o.intraOpThreads : no();
+  if (o.interOpThreads !== undefined) r.interOpThreads = int(o.interOpThreads, 1, MAX_ORT_THREADS) ? o.interOpThreads : no();
   if (o.spinning !== undefined) r.spinning = typeof o.spinning === 'boolean' ? o.spinning : no();
   if (o.graphOptimization !== undefined) r.graphOptimization = GRAPH.includes(o.graphOptimization as string) ? (o.graphOptimization as AgentConfig['runtime']['graphOptimization']) : no();
   if (o.backend !== undefined) r.backend = BACKENDS.includes(o.backend as string) ? (o.backend as AgentConfig['runtime']['backend']) : no();
@@ -148,10 +148,10 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       })),
       summaries: section(merged.summaries, ['windowSec', 'budgetBytes', 'checkpointSec'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }), (o) => ({
         windowSec: field(o, 'windowSec', (v) => int(v, 1, MAX_WINDOW_SEC), 60),
-        budgetBytes: field(o, 'budgetBytes', posInt, 64 * 1024 * 1024),
+        budgetBytes: field(o, 'budgetBytes', (v) => int(v, MIN_SUMMARY_BUDGET_BYTES), 64 * 1024 * 1024),
         checkpointSec: field(o, 'checkpointSec', (v) => int(v, 0), 5),
       })),
-      // Batch jobs are left to the schema (it keeps unknown job keys); none is the common case.
+      // Batch jobs are left to the schema (it names each field of a job); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),
       sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'removedKeepSec', 'outbox'], () => syncOf({}), syncOf),
       capture: section(merged.capture, ['budgetBytes', 'chunkBytes', 'flushSec', 'uploadsPerSec'], () => captureOf({}), captureOf),

@@ -2,8 +2,8 @@
 // then environment, then command-line flags. No zod here: the daemon merges, then
 // checks with config-fast.ts, and loads the schema only when that check says no.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { AppError } from '@edgefleet/shared/core';
+import { dirname, resolve } from 'node:path';
+import { AppError, jsonParseProblem } from '@edgefleet/shared/core';
 
 /** Flags from the command line that override the file. */
 export interface ConfigFlags {
@@ -32,11 +32,36 @@ export function configOrigins(merged: object): ConfigOrigins | undefined {
   return origins.get(merged);
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The file's relative paths read against the file's directory, as the hub reads its config (docs/agent.md
+ * "Configuration"): under systemd the working directory is /. An empty path is left for the schema to refuse.
+ */
+function pathsAgainst(raw: Record<string, unknown>, base: string): Record<string, unknown> {
+  const at = (o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> => {
+    const out = { ...o };
+    for (const k of keys) if (typeof out[k] === 'string' && out[k] !== '') out[k] = resolve(base, out[k] as string);
+    return out;
+  };
+  const out = at(raw, ['dataDir']);
+  if (isObject(out.api)) {
+    const api = at(out.api, ['socket']);
+    if (isObject(api.grpc)) api.grpc = at(api.grpc, ['socket']);
+    out.api = api;
+  }
+  if (isObject(out.batch) && Array.isArray(out.batch.jobs)) {
+    out.batch = { ...out.batch, jobs: out.batch.jobs.map((j: unknown) => (isObject(j) ? at(j, ['input', 'outputDir']) : j)) };
+  }
+  return out;
+}
+
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
 
 /**
  * file (if --config or EDGEFLEET_AGENT_CONFIG) <- env (EDGEFLEET_AGENT_DATA, EDGEFLEET_AGENT_API_TOKEN)
- * <- flags, not yet validated. Relative dataDir is resolved against the working directory. A variable
+ * <- flags, not yet validated. Relative paths of the file are read against the file, those of the
+ * environment and flags against the working directory. A variable
  * set but empty counts as unset (systemd's `Environment=X=`, docker's `-e X=`).
  */
 export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Record<string, unknown> {
@@ -51,10 +76,10 @@ export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Re
     }
     try {
       const v: unknown = JSON.parse(text);
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-      raw = v as Record<string, unknown>;
+      if (!isObject(v)) throw new Error('expected a JSON object');
+      raw = pathsAgainst(v, dirname(resolve(file)));
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${(err as Error).message}`);
+      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${jsonParseProblem(text, err, ': save it without one')}`);
     }
     // The sections environment and flags are merged into: spread, a number or a string would vanish or
     // turn into keys "0", "1", ... (api: 5 was taken as no api section at all).

@@ -125,6 +125,46 @@ describe('agent config: the file', () => {
     }
   });
 
+  it('reads relative paths in the file against the file, as the hub does; flags against the working directory', () => {
+    mkdirSync(join(dir, 'etc'), { recursive: true });
+    const p = join(dir, 'etc', 'agent.json');
+    writeFileSync(p, JSON.stringify({
+      dataDir: 'data', api: { socket: 'run/agent.sock', grpc: { socket: 'run/grpc.sock' } },
+      batch: { jobs: [{ name: 'nightly', model: 'm', cron: '0 2 * * *', input: 'in/*.csv', outputDir: 'out' }] },
+    }));
+    // Under systemd the working directory is /: "data" was /data.
+    assert.notEqual(process.cwd(), join(dir, 'etc'));
+    const c = loadConfig({}, { config: p });
+    const at = (f: string) => join(dir, 'etc', f);
+    assert.deepEqual([c.dataDir, c.api.socket, c.api.grpc.socket, c.batch.jobs[0]?.input, c.batch.jobs[0]?.outputDir],
+      [at('data'), at('run/agent.sock'), at('run/grpc.sock'), at('in/*.csv'), at('out')]);
+    assert.equal(loadConfig({}, { config: p, dataDir: 'flag-dir' }).dataDir, join(process.cwd(), 'flag-dir'));
+    assert.equal(loadConfig({ EDGEFLEET_AGENT_DATA: 'env-dir' }, { config: p }).dataDir, join(process.cwd(), 'env-dir'));
+  });
+
+  it('names a byte order mark at the start of the file, which the parser\'s message shows as an invisible character', () => {
+    const p = join(dir, 'bom.json');
+    writeFileSync(p, `\uFEFF${JSON.stringify({ dataDir: dir })}`);
+    refused(() => loadConfig({}, { config: p }), /bom\.json is not a JSON object: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+  });
+
+  it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
+    const top = file('typo-top.json', { dataDir: dir, concurency: { perModel: 2 } });
+    refused(() => loadConfig({}, { config: top }), /concurency: unknown field; did you mean "concurrency"\? \(expected one of dataDir, api, runtime, concurrency,/, /typo-top\.json/);
+    // In a section with a default (api.grpc) and one with a prefault (sync.outbox), a key no schema knows gets no guess.
+    const deep = file('typo-deep.json', { dataDir: dir, api: { grpc: { maxCall: 8 } }, sync: { outbox: { batchSize: 5, resendAfterMS: 9 } }, log: { lvl: 'x', zzzzzzzz: 1 } });
+    refused(() => loadConfig({}, { config: deep }),
+      /api\.grpc\.maxCall: unknown field; did you mean "maxCalls"\? \(expected one of enabled, port, socket, maxConcurrentStreams, maxCalls\)/,
+      /sync\.outbox\.resendAfterMS: unknown field; did you mean "resendAfterMs"\?/,
+      /log\.zzzzzzzz: unknown field \(expected one of level\)/);
+    // A batch job's misspelt "version" ran the job on whatever version was active, without a word.
+    const job = file('typo-job.json', { dataDir: dir, batch: { jobs: [{ name: 'nightly', model: 'm', versoin: '1.0.0', cron: '0 2 * * *', input: '/in/*.csv', outputDir: '/out' }] } });
+    refused(() => loadConfig({}, { config: job }), /batch\.jobs\[0\]\.versoin: unknown field; did you mean "version"\? \(expected one of name, model, version, cron, input, outputDir\)/);
+    // And "batch": {"job": [...]} dropped every job: the section was not strict.
+    const section = file('typo-batch.json', { dataDir: dir, batch: { job: [] } });
+    refused(() => loadConfig({}, { config: section }), /batch\.job: unknown field; did you mean "jobs"\? \(expected one of jobs\)/);
+  });
+
   it('names the file a bad value came from, and the flag or variable when it came from one', () => {
     const p = file('bad-value.json', { dataDir: dir, concurrency: { perModel: 0 }, api: { port: 8701 } });
     refused(() => loadConfig({}, { config: p }), /concurrency\.perModel/, /bad-value\.json/, /expected/);

@@ -5,7 +5,7 @@
 // variable). The schema carries the bounds the agent can honour (config-bounds.ts).
 // The daemon tries config-fast.ts first and loads this module (and zod) only when
 // that check does not accept the config (docs/performance.md).
-import { AgentConfig, AppError, parseWire } from '@edgefleet/shared';
+import { AgentConfig, AppError, describePath, parseWire, withUnknownKeyHints, type IssueLike } from '@edgefleet/shared';
 import { configOrigins, mergeConfig, type ConfigFlags, type ConfigOrigins } from './config-merge.js';
 
 export type { ConfigFlags } from './config-merge.js';
@@ -15,7 +15,8 @@ export { AgentConfig };
 
 /**
  * file (if --config or EDGEFLEET_AGENT_CONFIG) <- env (EDGEFLEET_AGENT_DATA, EDGEFLEET_AGENT_API_TOKEN)
- * <- flags (config-merge.ts), validated. Relative dataDir is resolved against the working directory.
+ * <- flags (config-merge.ts), validated. Relative paths of the file are read against the file, those of
+ * the environment and flags against the working directory.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): AgentConfig {
   return validateConfig(mergeConfig(env, flags));
@@ -26,7 +27,7 @@ export function validateConfig(merged: Record<string, unknown>): AgentConfig {
   try {
     return parseWire(AgentConfig, merged, 'config');
   } catch (err) {
-    if (err instanceof AppError) throw new AppError('CONFIG_INVALID', describe(err, configOrigins(merged)), { details: err.details });
+    if (err instanceof AppError) throw new AppError('CONFIG_INVALID', describe(err, merged, configOrigins(merged)), { details: err.details });
     throw err;
   }
 }
@@ -38,14 +39,14 @@ function where(field: string, o: ConfigOrigins | undefined): string {
   return o.file ? ` (in ${o.file})` : '';
 }
 
-/** The schema's message with where each refused value came from (the issues are parseWire's details). */
-function describe(err: AppError, o: ConfigOrigins | undefined): string {
-  const issues = err.details as Array<{ path?: unknown; message?: unknown }> | undefined;
-  if (!o || !Array.isArray(issues)) return err.message;
-  const parts = issues.slice(0, 8).map((i) => {
-    const path = Array.isArray(i.path) ? (i.path as PropertyKey[]) : [];
-    const shown = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)';
-    return `${shown}: ${String(i.message)}${where(path.filter((p) => typeof p === 'string').join('.'), o)}`;
-  });
+/**
+ * The schema's message with where each refused value came from (the issues are parseWire's details), a
+ * misspelt key with the one likely meant.
+ */
+function describe(err: AppError, merged: Record<string, unknown>, o: ConfigOrigins | undefined): string {
+  if (!o || !Array.isArray(err.details)) return err.message;
+  const issues = withUnknownKeyHints(AgentConfig, merged, err.details as IssueLike[]);
+  const parts = issues.slice(0, 8).map(({ path, message }) =>
+    `${describePath(path)}: ${message}${where(path.filter((p) => typeof p === 'string').join('.'), o)}`);
   return `invalid config: ${parts.join('; ')}${issues.length > 8 ? ` (and ${issues.length - 8} more)` : ''}`;
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 
@@ -15,6 +15,8 @@ const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS}
 const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
 const Port = z.number().int().min(0).max(65535);
+/** A file named in the config or a flag; empty is refused, not read as the directory it is resolved against. */
+const FilePath = z.string().min(1, 'expected a file path');
 /**
  * A period or timeout that becomes a Node timer: above MAX_TIMER_MS Node fires it after 1 ms instead
  * (TimeoutOverflowWarning), which made alerts.evaluateEveryMs a busy loop, so it is refused.
@@ -28,17 +30,18 @@ export const HubConfig = z
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
     databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
-    host: z.string().default('127.0.0.1'),
+    // Empty would listen on every interface (Node's listen("")), not on the loopback default.
+    host: z.string().min(1, 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0 (leave it out for 127.0.0.1)').default('127.0.0.1'),
     httpPort: Port.default(8700),
     mqttPort: Port.default(1883),
     mqttsPort: Port.optional(),
-    tlsCert: z.string().optional(),
-    tlsKey: z.string().optional(),
+    tlsCert: FilePath.optional(),
+    tlsKey: FilePath.optional(),
     wsPort: Port.optional(),
     /** The trust document to copy into DATA/trust.json (needed on first start). */
-    trust: z.string().optional(),
+    trust: FilePath.optional(),
     /** A hub secret key file (edgefleet keys generate --role hub); otherwise one is created in DATA. */
-    hubKey: z.string().optional(),
+    hubKey: FilePath.optional(),
     /**
      * The key file that wraps content keys at rest (docs/security.md "Sealed models"); it must exist.
      * Otherwise DATA/content-keys.key, created when missing. Several hubs on one database name copies of one file.
@@ -242,7 +245,7 @@ type FlagKind = 'path' | 'string' | 'int' | 'list';
 export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: FlagKind; value: string; description: string }> = {
   'data-dir': { field: 'dataDir', kind: 'path', value: 'DIR', description: 'data directory: hub.db, bundles, keys, admin.token (required here or in the config file)' },
   database: { field: 'database', kind: 'string', value: 'URL', description: 'postgres://USER@HOST:PORT/DB: keep the hub\'s tables in PostgreSQL (default DATA/hub.db, SQLite)' },
-  config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win' },
+  config: { field: '', kind: 'path', value: 'FILE', description: 'hub.json: a JSON object of these settings and more (docs/hub.md); flags win (default: $EDGEFLEET_HUB_CONFIG)' },
   host: { field: 'host', kind: 'string', value: 'HOST', description: 'address the HTTP API and the broker listen on (default 127.0.0.1)' },
   'http-port': { field: 'httpPort', kind: 'int', value: 'PORT', description: 'HTTP API port, 0 for any free one (default 8700)' },
   'mqtt-port': { field: 'mqttPort', kind: 'int', value: 'PORT', description: 'MQTT port, 0 for any free one (default 1883)' },
@@ -258,11 +261,21 @@ export const RUN_FLAGS: Record<string, { field: keyof HubConfig | ''; kind: Flag
   'log-level': { field: 'logLevel', kind: 'string', value: 'LEVEL', description: 'trace, debug, info, warn, error, fatal or silent (default info)' },
 };
 
+type RunValues = Readonly<Record<string, string | string[] | boolean | boolean[] | undefined>>;
+
+/**
+ * `--config`, else the file EDGEFLEET_HUB_CONFIG names (set and not empty), as the agent's
+ * EDGEFLEET_AGENT_CONFIG: the packaged unit's ExecStart has no --config, a drop-in sets the variable.
+ */
+export function configFileFrom(values: RunValues, env: Readonly<Record<string, string | undefined>>): RunValues {
+  return values['config'] === undefined && env.EDGEFLEET_HUB_CONFIG ? { ...values, config: env.EDGEFLEET_HUB_CONFIG } : values;
+}
+
 /**
  * Reads `--config` (if given) and the flags of `edgefleet-hub run`, as parsed by the command line
  * (flag name -> value; integers already checked to be digits); flags win.
  */
-export function loadConfig(values: Readonly<Record<string, string | string[] | boolean | boolean[] | undefined>>, cwd = process.cwd()): HubConfig {
+export function loadConfig(values: RunValues, cwd = process.cwd()): HubConfig {
   let fromFile: Record<string, unknown> = {};
   const file = values['config'];
   if (typeof file === 'string') {
@@ -276,13 +289,23 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     try {
       fromFile = JSON.parse(text) as Record<string, unknown>;
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${path} is not JSON: ${(err as Error).message}`);
+      throw new AppError('CONFIG_INVALID', `config file ${path} is not JSON: ${jsonParseProblem(text, err, ': save it without one')}`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new AppError('CONFIG_INVALID', `config file ${path}: expected a JSON object`);
     }
-    for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey'] as const) {
-      if (typeof fromFile[k] === 'string') fromFile[k] = resolve(path, '..', fromFile[k] as string);
+    // Every path in the file is read against the file (docs/hub.md "Config"), also those inside sections.
+    // An empty path stays empty, for the schema to refuse (resolved, it would be the file's directory).
+    const against = (o: Record<string, unknown>, k: string): void => {
+      if (typeof o[k] === 'string' && o[k] !== '') o[k] = resolve(path, '..', o[k] as string);
+    };
+    for (const k of ['dataDir', 'trust', 'hubKey', 'contentKeys', 'tlsCert', 'tlsKey']) against(fromFile, k);
+    for (const [section, k] of [['externalBroker', 'passwordFile'], ['console', 'dir']] as const) {
+      const o = fromFile[section];
+      if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
+        fromFile[section] = { ...(o as Record<string, unknown>) };
+        against(fromFile[section] as Record<string, unknown>, k);
+      }
     }
   }
   const merged: Record<string, unknown> = { ...fromFile };
@@ -290,12 +313,13 @@ export function loadConfig(values: Readonly<Record<string, string | string[] | b
     const v = values[flag];
     if (v === undefined || field === '') continue;
     if (kind === 'int') merged[field] = Number(v);
-    else if (kind === 'path') merged[field] = resolve(cwd, v as string);
+    else if (kind === 'path') merged[field] = v === '' ? v : resolve(cwd, v as string);
     else merged[field] = v;
   }
   const r = HubConfig.safeParse(merged);
   if (!r.success) {
-    const what = r.error.issues.slice(0, 6).map((i) => {
+    // A misspelt key names the one likely meant (withUnknownKeyHints).
+    const what = withUnknownKeyHints(HubConfig, merged, r.error.issues).slice(0, 6).map((i) => {
       const field = i.path.map(String).join('.') || '(root)';
       const flag = Object.entries(RUN_FLAGS).find(([, f]) => f.field === i.path[0])?.[0];
       return `${field}${flag ? ` (--${flag})` : ''}: ${i.message}`;

@@ -6,6 +6,7 @@
 import { AppError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { createHash } from 'node:crypto';
+import { closest } from './cli/suggest.js';
 
 /** capture.chunkBytes at most: the hub's capture.maxChunkBytes must take a chunk this large once sealed. */
 export const MAX_CAPTURE_CHUNK_BYTES = 96 * 1024;
@@ -15,6 +16,18 @@ export const MAX_BLOB_GET_BLOCKS = 64;
 export const MAX_BATCH_SIZE = 1024;
 /** runtime.maxQueueDelayUs at most. */
 export const MAX_QUEUE_DELAY_US = 1_000_000;
+/**
+ * runtime.intraOpThreads and interOpThreads at most: more threads than an edge box has cores only cost.
+ * A remote 100000 kept every box creating its onnxruntime session for minutes, its memory growing by
+ * GBs and its event loop deaf to SIGTERM (docs/agent.md "Configuration").
+ */
+export const MAX_ORT_THREADS = 64;
+/**
+ * summaries.budgetBytes at least (64 KiB, as capture.budgetBytes): past its budget a box merges, then drops
+ * its oldest windows, unsent ones included (docs/agent-summaries.md "Retention"); a remote 64 meant as MiB
+ * made every box drop its backlog at once.
+ */
+export const MIN_SUMMARY_BUDGET_BYTES = 64 * 1024;
 /**
  * A duration in ms at most (api.*TimeoutMs, sync.reconnectMs, sync.outbox.resendAfterMs): Node's longest
  * timer; a setTimeout or setInterval past it fires after 1 ms (https://nodejs.org/api/timers.html).
@@ -146,7 +159,8 @@ export function assertRemoteKey(key: string): SettingApply {
       throw new AppError('CONFIG_NOT_REMOTE', `${key}: may not be set remotely (${why}); remote settings: ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
     }
   }
-  throw new AppError('CONFIG_INVALID', `${key}: not a remote setting; expected one of ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
+  const guess = closest(key, Object.keys(REMOTE_SETTINGS));
+  throw new AppError('CONFIG_INVALID', `${key}: not a remote setting;${guess ? ` did you mean "${guess}"?` : ''} expected one of ${Object.keys(REMOTE_SETTINGS).join(', ')}`, { details: { field: key } });
 }
 
 /** The nested config object a flat document stands for ({"a.b": 1} → {a: {b: 1}}). */

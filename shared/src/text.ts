@@ -36,3 +36,12 @@ export const ECHO_CHARS = 64;
 export function echoText(s: string): string {
   return JSON.stringify(s.length > ECHO_CHARS ? `${s.slice(0, ECHO_CHARS)}…` : s);
 }
+
+/**
+ * Why a JSON text did not parse: a leading UTF-8 byte order mark (as some Windows editors save files) is
+ * named, since the parser's message shows it as an invisible character; else the parser's message.
+ */
+export function jsonParseProblem(text: string | Uint8Array, err: unknown, bomHint = ''): string {
+  const bom = typeof text === 'string' ? text.charCodeAt(0) === 0xfeff : text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf;
+  return bom ? `it starts with a UTF-8 byte order mark, EF BB BF${bomHint}` : (err as Error).message;
+}

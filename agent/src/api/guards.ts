@@ -2,7 +2,7 @@
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
 import type { Server as NetServer } from 'node:net';
-import { AppError, echoText } from '@edgefleet/shared/core';
+import { AppError, echoText, jsonParseProblem } from '@edgefleet/shared/core';
 
 /**
  * A request body (a gRPC message) over its limit: REST's 413 and gRPC's RESOURCE_EXHAUSTED carry this one
@@ -121,8 +121,7 @@ export function refuseMediaType(ct: string | undefined, binary: boolean): void {
 
 /** The error for a request body (or, with binary data, its JSON header) that does not parse as JSON. */
 export function notJson(body: Buffer, err: unknown, binary: boolean): AppError {
-  // A byte order mark (as some Windows editors save files) is invisible in the parser's message: name it.
-  const why = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 'it starts with a UTF-8 byte order mark, EF BB BF' : (err as Error).message;
+  const why = jsonParseProblem(body, err);
   return new AppError('BAD_REQUEST', `request ${binary ? 'header' : 'body'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
 }
 

@@ -8,6 +8,7 @@ import { formatStatus, type AgentStatus } from './status.js';
 const base: AgentStatus = {
   dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
   outbox: { pending: 0, windows: 0, events: 0, oldest: null }, refusal: null, updateLock: null, disk: null, removed: [],
+  remoteConfig: null, remoteConfigFailed: null,
 };
 
 test('status text says the room on the data dir\'s disk, marked low under 10%, and nothing when unreadable', () => {
@@ -26,6 +27,9 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     disk: { free: 3 * 2 ** 30, total: 64 * 2 ** 30 },
     // The hub operator's reason for a removal too.
     removed: [{ name: 'm', seq: 5, at: '2026-03-01T11:00:00.000Z', reason: 'retired\nhub          device fake3', keepUntil: '2026-03-08T12:00:00.000Z', installed: ['1.0.0'] }],
+    // A remote setting's value and a failure's message (which may quote what the hub sent) too.
+    remoteConfig: { sha256: 'a'.repeat(64), sources: [{ scope: 'fleet', version: 2 }], settings: { 'log.level': 'warn\nhub          device fake4' }, at: '2026-03-01T10:00:00.000Z', ranWith: true },
+    remoteConfigFailed: { sha256: 'b'.repeat(64), code: 'CONFIG_INVALID', message: 'bad\nhub          device fake5' },
   };
   const text = formatStatus(st);
   assert.ok(!text.includes('\x1b'), text);

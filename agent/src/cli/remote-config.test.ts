@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
 import { settingsHash } from '@edgefleet/shared/core';
-import { writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
+import { failRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
 import { openStore } from '../store/agent-store.js';
 import { makeKit, mlpBundle, row, type Kit } from '../testing.js';
 
@@ -48,6 +48,19 @@ describe('edgefleet-agent commands with stored remote settings', () => {
     const r = await install('remote', rec({ 'runtime.backend': 'wasm' }, false));
     assert.match(r.stdout, /installed mlp@1\.0\.0 \(active\)/);
     assert.match(r.stdout, /preflight: 1 sample\(s\) passed on the wasm backend/);
+  });
+
+  it('status shows the remote settings stored on the box, and ones the agent could not start with', async () => {
+    const data = join(kit.dir, 'remote');
+    const stored = rec({ 'runtime.backend': 'wasm' }, false);
+    const st = await runCli(CLI, ['status', '--data-dir', data, '--config', cfg]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, new RegExp(`^remote config fleet@1 \\(${stored.sha256.slice(0, 12)}, 1 settings, stored 2026-03-01T12:00:00\\.000Z, not yet run with\\)\n  runtime\\.backend = "wasm"$`, 'm'));
+    failRemoteConfig(data, { sha256: 'f'.repeat(64), code: 'CONFIG_INVALID', message: 'api.port 8701 is in use' });
+    const json = JSON.parse((await runCli(CLI, ['status', '--data-dir', data, '--config', cfg, '--json'])).stdout) as { remoteConfig: unknown; remoteConfigFailed: unknown };
+    assert.deepEqual(json.remoteConfig, null, 'failing it went back to the one before: none');
+    assert.deepEqual(json.remoteConfigFailed, { sha256: 'f'.repeat(64), code: 'CONFIG_INVALID', message: 'api.port 8701 is in use' });
+    assert.match((await runCli(CLI, ['status', '--data-dir', data, '--config', cfg])).stdout, /^remote config ffffffffffff failed, not applied again: CONFIG_INVALID: api\.port 8701 is in use$/m);
   });
 
   it('batch runs its file on the remote runtime.backend, over the config file\'s; without remote settings, on the file\'s', async () => {

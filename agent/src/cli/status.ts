@@ -3,12 +3,14 @@
 // the running daemon uses, whether the link is up as the daemon last recorded it, or that the record
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
 // the last refused document, the update lock in force (docs/agent.md "Update lock"), the room on its disk,
-// for a model whose active version came by a rollback (a policy breach), when and why, and the models
-// the hub removed (docs/agent.md "Removed models").
+// for a model whose active version came by a rollback (a policy breach), when and why, the models
+// the hub removed (docs/agent.md "Removed models"), and the hub's remote settings stored on the box and
+// one it could not start with (docs/agent.md "Remote configuration").
 import { LOW_DISK_SHARE, diskShare, diskText, escapeText, readDiskSpace, type DiskRoom } from '@edgefleet/shared/core';
 import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
+import { readFailedRemoteConfig, readRemoteConfig, type FailedRemoteConfig } from '../config-remote.js';
 import { LINK_HEARTBEAT_MS, readLink } from '../sync/link-state.js';
 import { SyncStore, type Refusal } from '../sync/sync-store.js';
 
@@ -30,6 +32,10 @@ export interface AgentStatus {
   disk: DiskRoom | null;
   /** Models the hub removed (docs/agent.md "Removed models"): not served, their versions kept until `keepUntil`. */
   removed: Array<{ name: string; seq: number; at: string; reason: string; keepUntil: string; installed: string[] }>;
+  /** The hub's settings stored on the box (DATA/remote-config.json); `ranWith` false: stored, not yet run with. */
+  remoteConfig: { sha256: string; sources: Array<{ scope: string; version: number }>; settings: Record<string, unknown>; at: string; ranWith: boolean } | null;
+  /** Remote settings the agent could not start with: not applied again. */
+  remoteConfigFailed: FailedRemoteConfig | null;
 }
 
 /**
@@ -76,7 +82,15 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     updateLock: lockOf(s),
     disk: readDiskSpace(config.dataDir) ?? null,
     removed: s.removals.list().map((r) => ({ name: r.name, seq: r.seq, at: r.at, reason: r.reason, keepUntil: r.keepUntil, installed: s.models.listVersions(r.name).map((v) => v.version) })),
+    remoteConfig: remoteOf(config.dataDir),
+    remoteConfigFailed: readFailedRemoteConfig(config.dataDir) ?? null,
   };
+}
+
+function remoteOf(dataDir: string): AgentStatus['remoteConfig'] {
+  // A file that is not one is ignored; loading the config said so already (config-start.ts).
+  const r = readRemoteConfig(dataDir);
+  return r ? { sha256: r.sha256, sources: r.sources, settings: r.settings, at: r.at, ranWith: r.confirmed === true } : null;
 }
 
 function lockOf(s: Store): AgentStatus['updateLock'] {
@@ -93,6 +107,13 @@ export function formatStatus(st: AgentStatus): string {
   lines.push(`outbox       ${st.outbox.pending} pending (${st.outbox.windows} windows, ${st.outbox.events} events)${st.outbox.oldest ? `, oldest ${st.outbox.oldest}` : ''}`);
   if (st.updateLock) lines.push(`update lock  until ${st.updateLock.until} (${st.updateLock.reason}): model switches wait`);
   if (st.refusal) lines.push(`last refusal seq ${st.refusal.seq} at ${st.refusal.at}: ${st.refusal.code}: ${st.refusal.message}`);
+  const rc = st.remoteConfig;
+  if (rc) {
+    lines.push(`remote config ${rc.sources.map((x) => `${x.scope}@${x.version}`).join(', ') || 'none'} (${rc.sha256.slice(0, 12)}, ${Object.keys(rc.settings).length} settings, stored ${rc.at}${rc.ranWith ? '' : ', not yet run with'})`);
+    for (const [k, v] of Object.entries(rc.settings)) lines.push(`  ${k} = ${JSON.stringify(v)}`);
+  }
+  const f = st.remoteConfigFailed;
+  if (f) lines.push(`remote config ${f.sha256.slice(0, 12)} failed, not applied again: ${f.code}: ${f.message}`);
   if (st.models.length === 0 && st.removed.length === 0) lines.push('models       none installed');
   for (const m of st.models) {
     lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);

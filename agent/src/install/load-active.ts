@@ -37,36 +37,45 @@ export async function checkFiles(d: Pick<LoadActiveDeps, 'blobs' | 'events'>, m:
 
 /**
  * At start: re-hash each active version's files (bit rot); on a mismatch fall back to the previous
- * version and record a bit_rot event; then load it (`load`: the files were just re-hashed).
+ * version and record a bit_rot event; then load it (`load`: the files were just re-hashed). Returns the
+ * models of which no version loaded.
  */
-export async function loadActiveAtStart(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>): Promise<void> {
+export async function loadActiveAtStart(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>): Promise<string[]> {
+  const notLoaded: string[] = [];
   for (const entry of d.models.listActive()) {
     const candidates = [entry.active, ...(entry.previous ? [entry.previous] : [])];
-    for (const version of candidates) {
-      const v = d.models.getVersion(entry.name, version);
-      if (!v) continue;
-      const rotten = await rottenFiles(d.blobs, v.manifest);
-      if (rotten.length) {
-        const msg = `${entry.name}@${version}: ${rotten.join(', ')} no longer match their sha256 (bit rot)`;
-        d.events.add({ kind: 'bit_rot', model: entry.name, version, code: 'HASH_MISMATCH', message: msg, data: { files: rotten } });
-        d.logger.error({ model: entry.name, version, files: rotten }, 'bit rot detected');
-        continue;
+    if (!(await loadOne(d, load, entry, candidates))) notLoaded.push(entry.name);
+  }
+  return notLoaded;
+}
+
+/** The first of `candidates` that loads, made active (a fallback recorded); false when none does. */
+async function loadOne(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>, entry: { name: string; active: string }, candidates: string[]): Promise<boolean> {
+  for (const version of candidates) {
+    const v = d.models.getVersion(entry.name, version);
+    if (!v) continue;
+    const rotten = await rottenFiles(d.blobs, v.manifest);
+    if (rotten.length) {
+      const msg = `${entry.name}@${version}: ${rotten.join(', ')} no longer match their sha256 (bit rot)`;
+      d.events.add({ kind: 'bit_rot', model: entry.name, version, code: 'HASH_MISMATCH', message: msg, data: { files: rotten } });
+      d.logger.error({ model: entry.name, version, files: rotten }, 'bit rot detected');
+      continue;
+    }
+    try {
+      const loaded = await load(v.manifest);
+      if (version !== entry.active) {
+        d.models.setActivePair(entry.name, version, undefined);
+        d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
       }
-      try {
-        const loaded = await load(v.manifest);
-        if (version !== entry.active) {
-          d.models.setActivePair(entry.name, version, undefined);
-          d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
-        }
-        d.runtime.activate(loaded);
-        break;
-      } catch (err) {
-        const e = err instanceof AppError ? err : new AppError('MODEL_LOAD_FAILED', (err as Error).message);
-        d.events.add({ kind: 'error', model: entry.name, version, code: e.code, message: e.message });
-        d.logger.error({ model: entry.name, version, err: e.message }, 'model failed to load at start');
-      }
+      d.runtime.activate(loaded);
+      return true;
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError('MODEL_LOAD_FAILED', (err as Error).message);
+      d.events.add({ kind: 'error', model: entry.name, version, code: e.code, message: e.message });
+      d.logger.error({ model: entry.name, version, err: e.message }, 'model failed to load at start');
     }
   }
+  return false;
 }
 
 /** Daemon: loads and swaps in the switches committed by another process (the CLI); `switched` is told of each. */

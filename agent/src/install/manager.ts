@@ -60,6 +60,8 @@ export interface InstallResult {
 
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
+  /** Models of which no version loaded at start (loadIfNotServed). */
+  private readonly notLoaded = new Set<string>();
   readonly files: ModelFiles;
 
   constructor(private readonly d: ModelManagerDeps) {
@@ -109,7 +111,11 @@ export class ModelManager {
         if (have && have.manifestSha256 !== b.manifestSha256) {
           throw new AppError('CONFLICT', `${m.name}@${m.version} is installed with other content (manifest ${have.manifestSha256.slice(0, 12)}…, this bundle's ${b.manifestSha256.slice(0, 12)}…): expected the same bundle, or a new version`);
         }
-        // A box without the key is refused before anything is copied (the signatures are checked above).
+        // A box without the key is refused before anything is copied (the signatures are checked above), and
+        // so is a key with a bundle that needs none (the operator took the wrong bundle or the wrong key).
+        if (opts.sealedKey && !m.encryption) {
+          throw new AppError('INVALID_INPUT', `${m.name}@${m.version} is not encrypted: it needs no --key (the sealed key is for content key ${opts.sealedKey.keyId.slice(0, 12)}…); expected the encrypted bundle the key was sealed for`);
+        }
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
         for (const f of b.files) {
           // A stored file is reused only when it still hashes right, so a reinstall replaces one that rotted
@@ -129,7 +135,7 @@ export class ModelManager {
           pf = await this.d.runtime.preflight(loaded, samples);
           await this.pauseAt('install:before-commit');
           active = this.d.models.transaction(() => {
-            if (opts.sealedKey && m.encryption) this.d.contentKeys.put(opts.sealedKey);
+            if (opts.sealedKey) this.d.contentKeys.put(opts.sealedKey);
             this.d.models.addVersion({ name: m.name, version: m.version, manifest: m, manifestSha256: b.manifestSha256, signatures: b.signatures });
             if (pf) this.d.models.setPreflight(m.name, m.version, { ...pf, at: new Date().toISOString() });
             const entry = activate ? this.d.models.setActive(m.name, m.version) : this.d.models.getActive(m.name);
@@ -225,7 +231,28 @@ export class ModelManager {
 
   /** At start: loads each active version, falling back to the previous one on bit rot (load-active.ts). */
   loadActive(): Promise<void> {
-    return this.serial(() => loadActiveAtStart(this.d, (m) => this.load(m, true)));
+    return this.serial(async () => {
+      for (const name of await loadActiveAtStart(this.d, (m) => this.load(m, true))) this.notLoaded.add(name);
+    });
+  }
+
+  /**
+   * Loads `name`'s active version when the runtime does not serve it: it failed to load at start, e.g. its
+   * content key was sealed to a device key this box no longer has, and a desired document brings the key
+   * sealed to the new one. Not a switch: no listener is told. True when it was loaded.
+   */
+  loadIfNotServed(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const entry = this.d.models.getActive(name);
+      // Only what failed at start: a switch another process committed is reconcile()'s (its listener is told).
+      if (!this.notLoaded.has(name) || !entry || this.d.runtime.active(name)?.version === entry.active) return false;
+      const v = this.d.models.getVersion(name, entry.active);
+      if (!v) return false;
+      this.d.runtime.activate(await this.load(v.manifest));
+      this.notLoaded.delete(name);
+      this.d.logger.info({ model: name, version: entry.active }, 'loaded: it did not load at start');
+      return true;
+    });
   }
 
   /** Daemon: picks up switches committed by another process (the CLI; load-active.ts). */

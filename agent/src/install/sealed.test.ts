@@ -1,9 +1,10 @@
 // Sealed models on one box (docs/decisions/0029-sealed-models.md), with real bundles, SQLite and ORT:
 // an encrypted bundle installs only with a content key sealed to this box, serves the same outputs as
-// the plain model, loads again at restart, and its plaintext is on no file of the data dir.
+// the plain model, loads again at restart, and its plaintext is on no file of the data dir; one whose key no
+// longer opens at start loads once the key comes sealed to the box's new device key.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateBoxKeyPair, newContentKey, readBundle, sealContentKey } from '@edgefleet/shared';
 import { bundleFromOnnx, findBytes, randomMlp, secretWindows } from '@edgefleet/examples';
@@ -52,6 +53,14 @@ describe('sealed models on a box', () => {
     assert.equal(agent.models.getVersion('mlp', '2.0.0'), undefined);
   });
 
+  it('a sealed key given with a bundle that is not encrypted is refused, nothing copied (it was ignored without a word)', async () => {
+    const plain = (await bundle('0.9.0', { out: 'plain.efb' })).path;
+    await assert.rejects(agent.manager.install(plain, { sealedKey: sealContentKey(key, openStoreKey().publicKey) }), (e: { code?: string; message?: string }) =>
+      e.code === 'INVALID_INPUT' && /^mlp@0\.9\.0 is not encrypted: it needs no --key \(the sealed key is for content key [0-9a-f]{12}…\); expected the encrypted bundle the key was sealed for$/.test(e.message ?? ''));
+    for (const f of (await readBundle(plain)).files) assert.equal(await agent.blobs.has(f.sha256), false, `${f.path} was not copied`);
+    assert.equal(agent.models.getVersion('mlp', '0.9.0'), undefined);
+  });
+
   it('a tampered ciphertext is refused by hash before decryption', async () => {
     const enc = (await bundle('2.0.0', { encrypt: true, out: 'tampered.efb' })).path;
     const info = await readBundle(enc);
@@ -90,6 +99,24 @@ describe('sealed models on a box', () => {
     await agent.stop();
     agent = await startAgent(dataDir());
     assert.equal((await infer()).model_version, '2.0.0');
+  });
+
+  it('a version whose key no longer opens at start (device key lost) is loaded once its key comes sealed to the new device key', async () => {
+    const solo = await bundleFromOnnx({
+      dir: join(kit.dir, 'bundles'), onnx: mlp.onnx, name: 'solo', version: '1.0.0', io: mlp.io, keys: kit.keys, encrypt: { key, chunkSize: 4096 },
+    });
+    await agent.manager.install(solo.path, { sealedKey: sealContentKey(key, openStoreKey().publicKey) });
+    await agent.stop();
+    rmSync(deviceKeyPath(dataDir()));
+    agent = await startAgent(dataDir());
+    const soloServed = async () => (await req(agent.url, 'POST', '/v2/models/solo/infer', row([1, 2, 3, 4]))).status;
+    assert.equal(await soloServed(), 404, 'no version of it loads: no previous to fall back to');
+    assert.equal(await agent.manager.loadIfNotServed('mlp'), false, 'a model that loaded is left alone');
+    await assert.rejects(agent.manager.loadIfNotServed('solo'), (e: { code?: string }) => e.code === 'CONTENT_KEY_MISSING');
+    agent.manager.rememberKey(sealContentKey(key, openStoreKey().publicKey));
+    assert.equal(await agent.manager.loadIfNotServed('solo'), true);
+    assert.equal(await soloServed(), 200);
+    assert.equal(await agent.manager.loadIfNotServed('solo'), false, 'once');
   });
 
   function openStoreKey() {

@@ -180,6 +180,15 @@ export class Updater implements PolicyListener {
     const active = models.getActive(m.name);
     if (active?.active === m.version) {
       this.roomWaits.clear(m.name);
+      // A version that did not load at start loads now (its key sealed to this box's new device key came),
+      // or is reported failed with the reason rather than active.
+      try {
+        await manager.loadIfNotServed(m.name);
+      } catch (err) {
+        const e = toAppError(err);
+        this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
+        return;
+      }
       if (this.phases.get(m.name)?.status !== 'rolled_back') this.setPhase(m.name, undefined);
       return;
     }

@@ -1,7 +1,8 @@
 // `edgefleet model pack --encrypt` and `model rekey` through the real binary: an encrypted bundle is
 // never left without its content key. A bad --key-out (a missing directory, a directory) is refused
 // before anything is written, and the key file is written (0600) before the bundle is moved into place;
-// `model seal` never replaces an existing file (docs/cli.md "model pack --encrypt, model seal, model rekey").
+// `model seal` never replaces an existing file (docs/cli.md "model pack --encrypt, model seal, model rekey");
+// `model push` refuses a content key that is not the bundle's before it uploads anything.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -101,4 +102,25 @@ test('seal: an existing --out is refused and left as it was (the content key fil
   const cut = await cli('model', 'seal', '--key', keyFile, '--to', device.slice(0, 40), '--out', p('d', 'cut.json'));
   assert.equal(cut.code, 1);
   assert.match(cut.stderr, /^error \[INVALID_INPUT\]: device public key .*: no such file, and not a public key in base64; expected the file `edgefleet-agent key show --out` writes or its "public" \(44 base64 characters\)/m);
+});
+
+test('push: a content key that is not the bundle\'s, or one with a plain bundle, is refused before anything is uploaded', async () => {
+  mkdirSync(p('push'));
+  const signed = async (...extra: string[]) => {
+    const r = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), ...extra);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  assert.equal((await cli('keys', 'generate', '--role', 'release', '--out', p('push'), '--name', 'release')).code, 0);
+  await signed('--out', p('push', 'sealed.efb'), '--encrypt');
+  await signed('--out', p('push', 'other.efb'), '--encrypt');
+  await signed('--out', p('push', 'plain.efb'));
+  for (const b of ['sealed.efb', 'other.efb', 'plain.efb']) assert.equal((await cli('model', 'sign', p('push', b), '--key', p('push', 'release.key'))).code, 0);
+  // No hub listens on port 9: a command that got as far as the upload would fail to connect instead.
+  const env = { env: { EDGEFLEET_HUB: 'http://127.0.0.1:9', EDGEFLEET_TOKEN: 'efa_x' } };
+  const wrong = await runCli(CLI, ['model', 'push', p('push', 'sealed.efb'), '--content-key', p('push', 'other.key')], env);
+  assert.equal(wrong.code, 1, wrong.stderr);
+  assert.match(wrong.stderr, /^error \[INVALID_INPUT\]: the content key .*other\.key is [0-9a-f]{12}…; secret@1\.0\.0 in .*sealed\.efb is encrypted with [0-9a-f]{12}… \(a key file of another bundle\?\); nothing was pushed$/m);
+  const plain = await runCli(CLI, ['model', 'push', p('push', 'plain.efb'), '--content-key', p('push', 'sealed.key')], env);
+  assert.equal(plain.code, 1, plain.stderr);
+  assert.match(plain.stderr, /^error \[INVALID_INPUT\]: secret@1\.0\.0 in .*plain\.efb is not encrypted: it needs no --content-key; nothing was pushed$/m);
 });

@@ -155,6 +155,9 @@ describe('agent configuration documents', () => {
         [{ 'summaries.windowSec': 'ten' }, 400, 'CONFIG_INVALID', /^summaries\.windowSec: /],
         [{ 'runtime.backend': 'gpu' }, 400, 'CONFIG_INVALID', /^runtime\.backend: /],
         [{ 'summaries.nope': 1 }, 400, 'CONFIG_INVALID', /^summaries\.nope: not a remote setting/],
+        // A misspelt setting names the one likely meant.
+        [{ 'concurency.queue': 16 }, 400, 'CONFIG_INVALID', /^concurency\.queue: not a remote setting; did you mean "concurrency\.queue"\? expected one of summaries\.windowSec, /],
+        [{ 'runtime.intraOpThreads': 100_000 }, 400, 'CONFIG_INVALID', /^runtime\.intraOpThreads: expected at most 64 threads .*\(got 100000\)$/],
         // The agent's bounds (every box would refuse these): the field, what was expected and the value.
         [{ 'sync.reconnectMs': 2 ** 31 }, 400, 'CONFIG_INVALID', /^sync\.reconnectMs: expected at most 2147483647 ms \(about 24\.8 days, Node's longest timer\) \(got 2147483648\)$/],
         [{ 'sync.outbox.resendAfterMs': 2 ** 31 }, 400, 'CONFIG_INVALID', /^sync\.outbox\.resendAfterMs: expected at most 2147483647 ms/],

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { dispatch, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
-import { loadConfig, RUN_FLAGS } from '../config.js';
+import { configFileFrom, loadConfig, RUN_FLAGS } from '../config.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
@@ -35,7 +35,7 @@ const runCommand: Command = {
   usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
   options: runOptions,
   async run(args, ctx) {
-    const cfg = loadConfig(args.values, ctx.cwd);
+    const cfg = loadConfig(configFileFrom(args.values, ctx.env), ctx.cwd);
     const logger = pino({ level: cfg.logLevel, base: { svc: 'edgefleet-hub' } });
     const hub = new Hub(cfg, logger, systemClock);
     try {

@@ -4,7 +4,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../errors.js';
-import { MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '../agent-settings.js';
+import { MIN_SUMMARY_BUDGET_BYTES, MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '../agent-settings.js';
 import { checkRemoteSettings } from './agent-config.js';
 
 const cases: Array<[string, number, number, RegExp]> = [
@@ -13,6 +13,9 @@ const cases: Array<[string, number, number, RegExp]> = [
   ['api.stopGraceMs', MAX_STOP_GRACE_MS, MAX_STOP_GRACE_MS + 1, /expected at most 4000 ms \(what the agent's stop gives requests in flight/],
   ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, 0.0005, /expected at least 0\.001 per second .*\(got 0\.0005\)/],
   ['summaries.windowSec', MAX_WINDOW_SEC, MAX_WINDOW_SEC + 1, /expected at most 86400 s \(a day\) \(got 86401\)/],
+  ['runtime.intraOpThreads', MAX_ORT_THREADS, 100_000, /expected at most 64 threads .*\(got 100000\)/],
+  ['runtime.interOpThreads', MAX_ORT_THREADS, MAX_ORT_THREADS + 1, /expected at most 64 threads .*\(got 65\)/],
+  ['summaries.budgetBytes', MIN_SUMMARY_BUDGET_BYTES, 64, /expected at least 65536 bytes .*\(got 64\)/],
 ];
 
 it('refuses remote settings past the agent\'s bounds, naming the field and what was expected', () => {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
   assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
@@ -17,9 +17,12 @@ const durationMs = () => z.number().int().positive().max(MAX_TIMER_MS, `expected
 /** A send rate: slower than MIN_RATE_PER_SEC, a token bucket's wait no longer fits a timer. */
 const ratePerSec = () => z.number().min(MIN_RATE_PER_SEC, `expected at least ${MIN_RATE_PER_SEC} per second (one per 1000 s)`);
 
+/** An onnxruntime thread pool's size: more threads than cores only cost (MAX_ORT_THREADS). */
+const ortThreads = () => z.number().int().positive().max(MAX_ORT_THREADS, `expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`);
+
 export const RuntimeOverrides = z.object({
-  intraOpThreads: z.number().int().positive().optional(),
-  interOpThreads: z.number().int().positive().optional(),
+  intraOpThreads: ortThreads().optional(),
+  interOpThreads: ortThreads().optional(),
   spinning: z.boolean().optional(),
   graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
   /** onnxruntime-node, onnxruntime-web's WebAssembly, or native when it loads else wasm (runtime/backend.ts). */
@@ -40,7 +43,7 @@ export const BatchJobConfig = z.object({
   cron: z.string().min(1),
   input: z.string().min(1),
   outputDir: z.string().min(1),
-}).passthrough();
+}).strict();
 
 const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: DEFAULT_GRPC_MAX_CALLS };
 export const GrpcConfig = z.object({
@@ -103,11 +106,11 @@ export const AgentConfig = z.object({
   }).strict().default({ perModel: 4, queue: 64 }),
   summaries: z.object({
     windowSec: z.number().int().positive().max(MAX_WINDOW_SEC, `expected at most ${MAX_WINDOW_SEC} s (a day)`).default(60),
-    budgetBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    budgetBytes: z.number().int().min(MIN_SUMMARY_BUDGET_BYTES, `expected at least ${MIN_SUMMARY_BUDGET_BYTES} bytes (64 KiB): past its budget the box drops its oldest windows, unsent ones too`).default(64 * 1024 * 1024),
     /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
     checkpointSec: z.number().int().nonnegative().default(5),
   }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
-  batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).default({ jobs: [] }),
+  batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).strict().default({ jobs: [] }),
   /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
   sync: z.object({
     /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */

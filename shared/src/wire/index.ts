@@ -22,3 +22,4 @@ export * from './alerts.js';
 export * from './capture.js';
 export * from './agent-config.js';
 export * from './maintenance.js';
+export { withUnknownKeyHints, type IssueLike } from './unknown-fields.js';

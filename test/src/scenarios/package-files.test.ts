@@ -129,7 +129,7 @@ describe('packaging files', () => {
 
   const sh = (args: string[], env: Record<string, string> = {}) => spawnSync('sh', args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
 
-  it('install.sh and uninstall.sh: valid sh, --help exits 0, a bad argument exits 2, a Node of another ABI is refused', () => {
+  it('install.sh and uninstall.sh: valid sh, --help exits 0, a bad argument or a missing --root exits 2, a Node of another ABI is refused', () => {
     for (const s of ['packaging/install.sh', 'packaging/uninstall.sh']) {
       assert.equal(sh(['-n', join(root, s)]).status, 0, `${s}: sh -n`);
       const help = sh([join(root, s), '--help']);
@@ -138,6 +138,10 @@ describe('packaging files', () => {
       const bad = sh([join(root, s), '--bogus']);
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /^error \[BAD_REQUEST\]: unknown argument --bogus$/m);
+      // Was the shell's own "cd: can't cd to …" line, with no error code.
+      const noRoot = sh([join(root, s), '--root', '/nonexistent/ef-root']);
+      assert.equal(noRoot.status, 2, noRoot.stderr);
+      assert.equal(noRoot.stderr, 'error [BAD_REQUEST]: --root /nonexistent/ef-root: no such directory; expected an existing directory\n');
     }
     const dir = mkdtempSync(join(tmpdir(), 'ef-install-'));
     try {

@@ -3,7 +3,8 @@
 // its content key, deployed: an entitled agent (whose device key reached the hub only in its reported
 // state) serves it; a box not entitled cannot install it, with no key or with another box's; the
 // operator revokes a device and re-keys the model in one command (`model rekey --sign`); the new
-// version reaches the entitled box and no key of it reaches the revoked one. Every byte of every file
+// version reaches the entitled box and no key of it reaches the revoked one; a box that loses its device
+// key serves the model again once the hub re-seals its key. Every byte of every file
 // in the hub's and the agents' data dirs is scanned: the plaintext model is in none of them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -119,6 +120,15 @@ describe('sealed models: real hub, real agents, real ORT', () => {
     }, { timeoutMs: 30_000 });
     const { events } = await hub.api<{ events: DeviceEvent[] }>('GET', '/devices/e1/events');
     assert.ok(!events.some((e) => e.kind === 'install_failed'), JSON.stringify(events.filter((e) => e.kind === 'install_failed')));
+
+    // e1 loses its device key again and restarts: its stored key no longer opens, so secret@2.0.0 does not
+    // load at start; the hub seals the key to the new device key, and the box serves the model again with
+    // no redeploy. (It stayed unserved, 404, while its state and the deployment said active.)
+    await a1.stop();
+    rmSync(join(devs[0]!.dataDir, 'device-key.json'));
+    const a1b = await startAgent({ dataDir: devs[0]!.dataDir });
+    agents.push(a1b);
+    await waitFor('e1 serves secret@2.0.0 again once the hub re-sealed its key', async () => (await served(a1b)) === '2.0.0' || undefined, { timeoutMs: 60_000 });
 
     // Every byte of every file the hub and the boxes keep: no window of the plaintext model.
     const scan = findBytes([hub.dataDir, join(dir, 'agents')], secretWindows(mlp.onnx, 6));

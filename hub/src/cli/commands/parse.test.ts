@@ -73,3 +73,29 @@ test('operator mistakes caught on the command line (exit 2) before the hub is as
     assert.match(r.err, new RegExp(`^error \\[BAD_REQUEST\\]: ${what}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`));
   }
 });
+
+test('config set: a setting given twice, set and unset at once, or a number JSON cannot carry is a bad command line', async () => {
+  // The hub (unreachable here) is never asked: each is refused before the document is read.
+  const twice = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=30', '--set', 'summaries.windowSec=20', '--reason', 'x']);
+  assert.equal(twice.code, 2, twice.err);
+  assert.match(twice.err, /--set summaries\.windowSec is given twice \(summaries\.windowSec=30 and summaries\.windowSec=20\): expected each key once/);
+  // Was: the --unset won and the --set value was dropped without a word.
+  const both = await cli(['config', 'set', 'fleet', '--unset', 'summaries.windowSec', '--set', 'summaries.windowSec=20', '--reason', 'x']);
+  assert.equal(both.code, 2, both.err);
+  assert.match(both.err, /summaries\.windowSec is given to both --set and --unset: expected one of them/);
+  const unsetTwice = await cli(['config', 'set', 'fleet', '--unset', 'log.level', '--unset', 'log.level', '--reason', 'x']);
+  assert.equal(unsetTwice.code, 2, unsetTwice.err);
+  assert.match(unsetTwice.err, /--unset log\.level is given twice/);
+  // JSON.parse("1e400") is Infinity, which JSON sends as null.
+  const huge = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=1e400', '--reason', 'x']);
+  assert.equal(huge.code, 2, huge.err);
+  assert.match(huge.err, /--set summaries\.windowSec=1e400: expected a finite number/);
+});
+
+test('config: a tag scope without KEY=VALUE is a bad command line, also with --devices (it listed no device, exit 0)', async () => {
+  for (const argv of [['config', 'show', 'tag/site', '--devices'], ['config', 'show', 'tag/=north'], ['config', 'set', 'tag/site', '--set', 'log.level=info', '--reason', 'x']]) {
+    const r = await cli(argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^error \[BAD_REQUEST\]: SCOPE: expected fleet, tag\/KEY=VALUE or device\/ID, got "tag\/(site|=north)"/);
+  }
+});

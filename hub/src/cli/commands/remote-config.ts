@@ -1,7 +1,7 @@
 // `edgefleet config show|set|diff`: remote agent configuration documents per scope (fleet, tag/KEY=VALUE,
 // device/ID), a device's layered configuration, and differences between versions (docs/cli.md, docs/hub.md
 // "Agent configuration").
-import { escapeLines, waveLabel, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
+import { AppError, assertRemoteKey, escapeLines, waveLabel, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
 import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { keyValues, table } from '../output.js';
@@ -13,9 +13,10 @@ const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID',
 /** The REST path of a scope; the hub checks it further. */
 function scopePath(scope: string): string {
   if (scope === 'fleet') return '/config/fleet';
-  const m = /^(tag|device)\/(.+)$/.exec(scope);
+  // A tag scope names KEY=VALUE, both non-empty (the hub checks the rest).
+  const m = /^(tag\/(?=[^=]+=.)|device\/)(.+)$/.exec(scope);
   if (!m) throw new UsageError(`SCOPE: expected fleet, tag/KEY=VALUE or device/ID, got "${scope}"`);
-  return `/config/${m[1]}/${encodeURIComponent(m[2] as string)}`;
+  return `/config/${(m[1] as string).slice(0, -1)}/${encodeURIComponent(m[2] as string)}`;
 }
 
 /** A value on the command line: JSON when it parses (10, true, "x"), else the text itself. */
@@ -109,17 +110,41 @@ export const configSet: Command = {
     const pairs = optStrings(args, 'set');
     const unset = optStrings(args, 'unset');
     // The whole command line is checked before the hub is asked anything (docs/cli.md "Exit codes and errors").
+    // One value per setting: a key given twice, or both set and unset, is refused rather than one dropped.
+    const given = new Map<string, string>();
     const sets = pairs.map((p): [string, unknown] => {
       const i = p.indexOf('=');
       if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
-      return [p.slice(0, i), parseValue(p.slice(i + 1))];
+      const key = p.slice(0, i);
+      if (given.has(key)) throw new UsageError(`--set ${key} is given twice (${given.get(key)} and ${p}): expected each key once`);
+      given.set(key, p);
+      const value = parseValue(p.slice(i + 1));
+      // JSON.parse reads 1e400 as Infinity, which JSON would send as null.
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`--set ${p}: expected a finite number`);
+      return [key, value];
     });
+    for (const [n, key] of unset.entries()) {
+      if (given.has(key)) throw new UsageError(`${key} is given to both --set and --unset: expected one of them`);
+      if (unset.indexOf(key) !== n) throw new UsageError(`--unset ${key} is given twice: expected each key once`);
+    }
     if (!pairs.length && !unset.length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
     const policy = policyFrom(args);
     const rollout = optBool(args, 'rollout');
     if (!rollout && (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined))) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
     const hub = HubClient.from(args, ctx);
-    const current = optBool(args, 'replace') ? {} : (await hub.request<ConfigDocumentInfo>('GET', path)).settings;
+    const doc = optBool(args, 'replace') ? undefined : await hub.request<ConfigDocumentInfo>('GET', path);
+    const current = doc?.settings ?? {};
+    // An --unset the document does not hold: a misspelt setting is refused naming the one likely meant
+    // (assertRemoteKey), one merely not set here is said so.
+    for (const k of doc ? unset.filter((u) => !(u in current)) : []) {
+      try {
+        assertRemoteKey(k);
+      } catch (err) {
+        if (err instanceof AppError) throw new AppError(err.code, `--unset ${err.message}`, { details: err.details });
+        throw err;
+      }
+      ctx.stderr.write(escapeLines(`note: --unset ${k}: ${doc?.scope ?? ''} (version ${doc?.version ?? 0}) does not set it\n`));
+    }
     const settings: Record<string, unknown> = { ...current };
     for (const [k, v] of sets) settings[k] = v;
     for (const k of unset) delete settings[k];

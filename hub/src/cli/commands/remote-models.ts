@@ -14,12 +14,17 @@ export const modelPush: Command = {
     const file = resolve(ctx.cwd, args.positionals[0] as string);
     // Its structure, manifest and signatures are read here first (not the files' hashes: the hub checks
     // those), so a file that is no bundle, or one not signed yet, is refused before it is uploaded.
-    const { size, signatures } = await readBundle(file, { verifyFiles: false });
+    const { size, signatures, manifest: m } = await readBundle(file, { verifyFiles: false });
     if (signatures.signatures.length === 0) {
       throw new AppError('THRESHOLD_NOT_MET', `${file} is unsigned; expected release signatures: sign it first with "edgefleet model sign ${file} --key RELEASE.key"`);
     }
     const keyFile = optString(args, 'content-key');
     const key = keyFile === undefined ? undefined : readContentKeyFile(resolve(ctx.cwd, keyFile));
+    // The key is matched to the bundle here too, so a wrong one leaves no version in the registry without its key.
+    if (key && !m.encryption) throw new AppError('INVALID_INPUT', `${m.name}@${m.version} in ${file} is not encrypted: it needs no --content-key; nothing was pushed`);
+    if (key && m.encryption && key.keyId !== m.encryption.keyId) {
+      throw new AppError('INVALID_INPUT', `the content key ${resolve(ctx.cwd, keyFile as string)} is ${key.keyId.slice(0, 12)}…; ${m.name}@${m.version} in ${file} is encrypted with ${m.encryption.keyId.slice(0, 12)}… (a key file of another bundle?); nothing was pushed`);
+    }
     const client = HubClient.from(args, ctx);
     const bar = new ProgressBar(ctx.stderr, { label: 'pushing', total: size });
     const { value: v, status } = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));

@@ -1,6 +1,6 @@
 // The remote CLI against a real hub process: tokens create --json, devices add/ls,
 // a viewer refused a write, audit --json and its pages, a model version pushed by mistake deleted, an
-// enrollment token revoked; --hub/--token
+// enrollment token revoked; config set --unset of a key the document does not hold; --hub/--token
 // from the environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -156,6 +156,17 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.match(twice.stderr, /error \[CONFLICT\]: hub: enrollment token .* was revoked already/);
     const audited = JSON.parse((await cli(['audit', '--action', 'enrollment-token.revoke', '--json'], viewer.token)).stdout) as { entries: Array<{ target: string; reason: string }> };
     assert.deepEqual(audited.entries.map((e) => [e.target, e.reason]), [[et.id, 'pasted in a ticket']]);
+
+    // config set --unset of a key the document does not hold: a misspelt one is refused naming the one
+    // likely meant (it was "nothing stored or sent", exit 0); a setting merely not set says so.
+    assert.equal((await cli(['config', 'set', 'fleet', '--set', 'concurrency.queue=16', '--reason', 'queue'])).code, 0);
+    const unsetTypo = await cli(['config', 'set', 'fleet', '--unset', 'concurency.queue', '--reason', 'back to default']);
+    assert.equal(unsetTypo.code, 1, unsetTypo.stdout);
+    assert.match(unsetTypo.stderr, /^error \[CONFIG_INVALID\]: --unset concurency\.queue: not a remote setting; did you mean "concurrency\.queue"\?/);
+    const notSet = await cli(['config', 'set', 'fleet', '--unset', 'log.level', '--reason', 'x']);
+    assert.equal(notSet.code, 0, notSet.stderr);
+    assert.equal(notSet.stderr, 'note: --unset log.level: fleet (version 1) does not set it\n');
+    assert.match(notSet.stdout, /^fleet is at version 1 with these settings already: nothing stored or sent/);
 
     // The data dir and its database are private to the hub's user.
     assert.equal(statSync(join(dir, 'hub')).mode & 0o777, 0o700);
