@@ -3,7 +3,7 @@
 // or a synthetic input built from the reference profile when it has none (shared warmUp, the same
 // as `edgefleet model pack` runs), so the first real request does not pay for allocation and
 // kernel selection.
-import { actualTensor, AppError, checkModelIo, sessionRunner, warmUp, type LoadedSample, type RunModel } from '@edgefleet/shared/core';
+import { actualTensor, AppError, checkModelIo, MAX_ORT_THREADS, sessionRunner, warmUp, type LoadedSample, type RunModel } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import type { Backend, BackendSession, SessionSettings } from './backend.js';
@@ -15,12 +15,15 @@ export function runnerFor(backend: Backend, session: BackendSession): RunModel {
 
 /**
  * Spinning thread pools halved throughput on a 2-core box (docs/architecture.md section 6),
- * so the defaults are 1 intra-op thread, 1 inter-op thread, spinning off.
+ * so the defaults are 1 intra-op thread, 1 inter-op thread, spinning off. A manifest's thread counts
+ * are held to MAX_ORT_THREADS as the agent's own settings are: a bundle signed before `model pack`
+ * refused more (manifest-authoring.ts) would otherwise keep the box creating its session for minutes.
  */
 export function sessionSettings(runtime: Manifest['runtime'], overrides: RuntimeOverrides = {}): SessionSettings {
+  const threads = (n: number | undefined) => (n === undefined ? undefined : Math.min(n, MAX_ORT_THREADS));
   return {
-    intraOpThreads: overrides.intraOpThreads ?? runtime.intraOpThreads ?? 1,
-    interOpThreads: overrides.interOpThreads ?? runtime.interOpThreads ?? 1,
+    intraOpThreads: overrides.intraOpThreads ?? threads(runtime.intraOpThreads) ?? 1,
+    interOpThreads: overrides.interOpThreads ?? threads(runtime.interOpThreads) ?? 1,
     spinning: overrides.spinning ?? runtime.spinning ?? false,
     graphOptimization: overrides.graphOptimization ?? runtime.graphOptimization ?? 'all',
   };

@@ -12,6 +12,7 @@ import { parseWire } from './common.js';
 import { exampleManifest } from '../bundle/testutil.js';
 import { packBundle } from '../bundle/write.js';
 import { AppError } from '../errors.js';
+import { MAX_ORT_THREADS } from '../agent-settings.js';
 
 const FILE = { path: 'model.onnx', sha256: 'a'.repeat(64), size: 1 };
 const features = (...names: string[]) => names.map((name, index) => ({ name, index, kind: 'numeric' as const }));
@@ -73,4 +74,13 @@ test('pack refuses a field the manifest schema would drop, naming it and the fie
   const r = await pack(exampleManifest({ policy: { maxErrorRate: 0.01 }, provenance: { data: [], training: { code: 't.ts', hyperparameters: { anyName: 1 } }, metrics: { f1: 0.8 }, reason: 'r' } }));
   assert.equal(r.manifest.policy.maxErrorRate, 0.01);
   assert.deepEqual(r.manifest.provenance.training.hyperparameters, { anyName: 1 });
+});
+
+test('thread counts past MAX_ORT_THREADS are refused at authoring', () => {
+  const rt = (over: Record<string, unknown>) => ({ ...(exampleManifest({ files: [FILE] }) as { runtime: Record<string, unknown> }).runtime, ...over });
+  assert.deepEqual(authoringProblems(manifest({ runtime: rt({ intraOpThreads: MAX_ORT_THREADS, interOpThreads: 2 }) })), []);
+  assert.deepEqual(authoringProblems(manifest({ runtime: rt({ intraOpThreads: 100_000, interOpThreads: MAX_ORT_THREADS + 1 }) })), [
+    `runtime.intraOpThreads is 100000; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`,
+    `runtime.interOpThreads is ${MAX_ORT_THREADS + 1}; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`,
+  ]);
 });

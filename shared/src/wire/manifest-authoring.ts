@@ -6,6 +6,7 @@
 // (docs/cli.md "model pack"). An authored manifest's fields the schema does not know would be dropped
 // from the bundle without a word, so `model pack` refuses them (unknown-fields.ts).
 import { AppError } from '../errors.js';
+import { MAX_ORT_THREADS } from '../agent-settings.js';
 import { Manifest } from './manifest.js';
 import { unknownFields } from './unknown-fields.js';
 
@@ -22,6 +23,11 @@ export function authoringProblems(m: Manifest): string[] {
   };
   repeated((m.features ?? []).map((f) => f.name), 'features');
   repeated((m.reference?.features ?? []).map((r) => r.name), 'reference.features');
+  // An agent creating a session with 100,000 threads sat in it for minutes (agent-settings.ts MAX_ORT_THREADS).
+  for (const k of ['intraOpThreads', 'interOpThreads'] as const) {
+    const n = m.runtime[k];
+    if (n !== undefined && n > MAX_ORT_THREADS) problems.push(`runtime.${k} is ${n}; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`);
+  }
   return problems;
 }
 
