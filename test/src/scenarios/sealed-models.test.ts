@@ -67,7 +67,11 @@ describe('sealed models: real hub, real agents, real ORT', () => {
     const k1 = join(out, 'secret-1.0.0.key');
     await op(['model', 'sign', v1, '--key', keys.files.release.keyPath]);
     rmSync(src, { recursive: true });
-    assert.match(await op(['model', 'push', v1, '--content-key', k1, ...remote()]), /content key [0-9a-f]{12} stored/);
+    // Pushed without its key first: the push says deploys wait for the key, and how to give it.
+    const keyless = await runCli(OPERATOR, ['model', 'push', v1, ...remote()]);
+    assert.equal(keyless.code, 0, keyless.stderr);
+    assert.match(keyless.stderr, /^note: secret 1\.0\.0 is encrypted and no --content-key was given: deploys and rollouts of it are refused \(CONTENT_KEY_MISSING\) unless the hub holds its content key from an earlier push; to give it: edgefleet model push .*secret-1\.0\.0\.efb --content-key KEY_FILE/m);
+    assert.match(await op(['model', 'push', v1, '--content-key', k1, ...remote()]), /in the registry already with this bundle .*; content key [0-9a-f]{12} stored/);
 
     // Three boxes: e1 (its key file lost after enrollment: the hub learns its new key from its state),
     // e2 (never entitled), e3 (entitled, then revoked).

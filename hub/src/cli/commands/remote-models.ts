@@ -36,6 +36,10 @@ export const modelPush: Command = {
     const what = status === 200 ? `${v.name} ${v.version} is in the registry already with this bundle (pushed ${v.created} by ${v.pushedBy}); nothing changed`
       : `pushed ${v.name} ${v.version}`;
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : escapeLines(`${what} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n`));
+    // An encrypted version is deployed only once the hub holds its content key (docs/security.md "Sealed models").
+    if (m.encryption && !key) {
+      ctx.stderr.write(escapeLines(`note: ${v.name} ${v.version} is encrypted and no --content-key was given: deploys and rollouts of it are refused (CONTENT_KEY_MISSING) unless the hub holds its content key from an earlier push; to give it: edgefleet model push ${file} --content-key KEY_FILE (pushing the same bundle again changes nothing else)\n`));
+    }
     return 0;
   },
 };
