@@ -2,7 +2,8 @@
 // model whose answer is as large as a test asks ("fill"): a client that never reads its answers (REST: a
 // raw socket that never reads; gRPC: a real HTTP/2 client whose streams keep their flow-control window at
 // 0) has its connection closed within the deadline and what the answers held is released; a client that
-// reads slowly but steadily, and a request that waits long for its run, are not cut.
+// reads slowly but steadily, and a request that waits long for its run, are not cut. Closes are counted
+// each and logged at most once a minute.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
@@ -13,6 +14,8 @@ import { waitFor } from '@edgefleet/examples';
 import { fillBundle, holdRunSlot, req } from '../testing.js';
 import { startGrpcAgent, type GrpcAgent } from './grpc/testing.js';
 import { inferenceService } from './grpc/server.js';
+import { ApiServer } from './server.js';
+import { WriteDeadline } from './write-deadline.js';
 
 const DEADLINE_MS = 1_500;
 /** Where a close is looked for: a sweep lands between 1 and 1.25 deadlines after the bytes last moved, plus a loaded CI box. */
@@ -177,5 +180,34 @@ describe('local API write deadline (api.writeTimeoutMs)', () => {
     slot.free();
     assert.deepEqual((await answer).json.outputs[0].data, [1, 1, 1]);
     assert.equal(await timeouts(a, 'rest'), was, 'not closed');
+  });
+});
+
+describe('write deadline log', () => {
+  it('logs at most once a minute however many connections it closes, and counts each', async () => {
+    const lines: string[] = [];
+    const deadline = new WriteDeadline(200, (msg) => lines.push(msg));
+    const big = Buffer.alloc(16e6, 0x20);
+    const server = new ApiServer((_req, res) => res.end(big), {
+      host: '127.0.0.1', port: 0, maxConnections: 8, headersTimeoutMs: 5_000, requestTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000, writeTimeoutMs: 200, stopGraceMs: 200,
+    }, deadline);
+    await server.start();
+    const socks: Socket[] = [];
+    try {
+      const port = Number(new URL(server.url).port);
+      for (let i = 0; i < 3; i++) {
+        const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n'));
+        s.pause();
+        s.on('error', () => undefined);
+        socks.push(s);
+      }
+      await waitFor('three connections closed', () => (/\{transport="rest"\} 3/.test(deadline.metrics()) ? true : undefined), { timeoutMs: 5_000, intervalMs: 20 });
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /^closed \d local API connection\(s\) whose client took no answer bytes for 200 ms \(api\.writeTimeoutMs/);
+      assert.equal(deadline.pendingBytes(), 0);
+    } finally {
+      for (const s of socks) s.destroy();
+      await server.stop();
+    }
   });
 });
