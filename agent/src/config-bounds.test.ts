@@ -25,7 +25,7 @@ const nest = (path: string, v: unknown): Record<string, unknown> => {
 };
 
 const cases: Array<[string, number, number]> = [
-  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
+  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'api.writeTimeoutMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
     .map((f): [string, number, number] => [f, MAX_TIMER_MS, MAX_TIMER_MS + 1]),
   ['api.stopGraceMs', MAX_STOP_GRACE_MS, MAX_STOP_GRACE_MS + 1],
   ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, MIN_RATE_PER_SEC / 2],

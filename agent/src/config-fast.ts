@@ -49,7 +49,8 @@ const TOP = ['dataDir', 'api', 'runtime', 'concurrency', 'summaries', 'batch', '
 
 const API_DEFAULTS = {
   host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [] as string[], maxConnections: 256,
-  maxInflightBodyBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+  maxInflightBodyBytes: 64 * 1024 * 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, writeTimeoutMs: 30_000,
+  stopGraceMs: 2_000,
 };
 const API_KEYS = [...Object.keys(API_DEFAULTS), 'token', 'socket', 'socketGroup', 'grpc'];
 const GRPC_DEFAULTS = { enabled: false, port: 8702, maxConcurrentStreams: 32, maxCalls: DEFAULT_GRPC_MAX_CALLS };
@@ -82,6 +83,7 @@ function api(o: Obj): AgentConfig['api'] {
     headersTimeoutMs: field(o, 'headersTimeoutMs', timerMs, d.headersTimeoutMs),
     requestTimeoutMs: field(o, 'requestTimeoutMs', timerMs, d.requestTimeoutMs),
     keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', timerMs, d.keepAliveTimeoutMs),
+    writeTimeoutMs: field(o, 'writeTimeoutMs', timerMs, d.writeTimeoutMs),
     stopGraceMs: field(o, 'stopGraceMs', (v) => int(v, 0, MAX_STOP_GRACE_MS), d.stopGraceMs),
     grpc: section(o.grpc, ['enabled', 'port', 'socket', 'maxConcurrentStreams', 'maxCalls'], () => ({ ...GRPC_DEFAULTS }), grpc),
   };

@@ -100,3 +100,17 @@ export function reshapeBundle(kit: Kit) {
     io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [2, 2] }] },
   });
 }
+
+/**
+ * "fill" 1.0.0: y = n ones, FP32 [-1], for n given as INT64 [1]: a few bytes of request for an answer of
+ * any size (tests of what an answer a client does not read holds, api/write-deadline.test.ts).
+ */
+export function fillBundle(kit: Kit) {
+  const g = new GraphBuilder('fill');
+  g.op('Expand', [g.initializer('one', new Float32Array([1]), []), g.input('n', 'INT64', [1])], {}, 'y');
+  g.output('y', 'FP32', ['N']);
+  return bundleFromOnnx({
+    dir: join(kit.dir, 'bundles'), onnx: g.build(), name: 'fill', version: '1.0.0', keys: kit.keys,
+    io: { inputs: [{ name: 'n', datatype: 'INT64', shape: [1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }] },
+  });
+}

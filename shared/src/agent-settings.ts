@@ -113,6 +113,7 @@ export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
   'api.headersTimeoutMs': 'restart',
   'api.requestTimeoutMs': 'restart',
   'api.keepAliveTimeoutMs': 'restart',
+  'api.writeTimeoutMs': 'restart',
   'api.stopGraceMs': 'restart',
   'api.grpc.maxConcurrentStreams': 'restart',
   'api.grpc.maxCalls': 'restart',

@@ -22,6 +22,7 @@ import { RequestBudget } from './budget.js';
 import { BurstGc } from './burst-gc.js';
 import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
+import { WriteDeadline } from './write-deadline.js';
 import type { DiskFullState } from '../disk-full.js';
 
 export interface ApiParts {
@@ -54,6 +55,8 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   // A burst of large bodies over either transport is followed by one collection (burst-gc.ts).
   const burstGc = new BurstGc(inflight);
   const onError = (err: unknown) => logger.error({ err }, 'request failed');
+  // Answers a client does not take, over either transport: one deadline, one count and log (write-deadline.ts).
+  const deadline = new WriteDeadline(config.api.writeTimeoutMs, (msg) => logger.warn(msg));
   const handler = createApiHandler({
     runtime,
     metrics,
@@ -67,21 +70,21 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     isReady: p.isReady,
     diskFull: () => p.disk.report(),
     onError,
-    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + p.disk.metrics(),
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + deadline.metrics() + p.disk.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
     ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
   });
-  const api = new ApiServer(handler, config.api);
+  const api = new ApiServer(handler, config.api, deadline);
   const a = config.api;
   const g = a.grpc;
   if (!g.enabled) return { api, grpc: undefined };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
-  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, burstGc, isReady: p.isReady, onError }, {
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, burstGc, isReady: p.isReady, onError, deadline }, {
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
-    idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), stopGraceMs: a.stopGraceMs, token: a.token,
+    idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,
   });
   return { api, grpc };
 }

@@ -25,7 +25,7 @@ function echoLength(req: IncomingMessage, res: ServerResponse): void {
 }
 
 const BASE: ApiServerOptions = {
-  host: '127.0.0.1', port: 0, maxConnections: 64, headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000,
+  host: '127.0.0.1', port: 0, maxConnections: 64, headersTimeoutMs: 10_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, writeTimeoutMs: 30_000, stopGraceMs: 2_000,
 };
 const WAIT = { timeoutMs: 8_000, intervalMs: 20 };
 

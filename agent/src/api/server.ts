@@ -1,12 +1,13 @@
 // Binds the API handler to a host and port with every per-client resource
 // bounded (docs/security.md): open connections, time to send headers, time to
-// send the whole request, keep-alive idle time. stop() stops accepting, lets
+// send the whole request, keep-alive idle time, time an answer may wait unread (./write-deadline.ts). stop() stops accepting, lets
 // in-flight requests finish for a grace period, then closes every connection,
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { UnixListener } from './unix-socket.js';
 import { listenTcp } from './guards.js';
+import { WriteDeadline } from './write-deadline.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -15,6 +16,8 @@ export interface ApiServerOptions {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** A connection whose answer bytes make no progress for this long is closed (./write-deadline.ts). */
+  writeTimeoutMs: number;
   /** On stop, time for in-flight requests before every connection is closed. */
   stopGraceMs: number;
   /** Also listen on this Unix socket (mode 0660), same handler and limits. */
@@ -40,7 +43,12 @@ export class ApiServer {
   /** Connections accepted on the Unix socket: handed to `server`, but not in its count that close() waits for. */
   private readonly unixConns = new Set<Socket>();
 
-  constructor(private readonly handler: (req: IncomingMessage, res: ServerResponse) => void, private readonly opts: ApiServerOptions) {}
+  /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
+  constructor(
+    private readonly handler: (req: IncomingMessage, res: ServerResponse) => void,
+    private readonly opts: ApiServerOptions,
+    private readonly deadline = new WriteDeadline(opts.writeTimeoutMs),
+  ) {}
 
   async start(): Promise<void> {
     const o = this.opts;
@@ -54,6 +62,8 @@ export class ApiServer {
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
     }, this.handler);
     server.maxConnections = o.maxConnections;
+    // Every connection, the Unix socket's too (emitted below): an answer its client does not take is bounded in time.
+    server.on('connection', (s: Socket) => this.deadline.socket(s));
     // A client that sends `Expect: 100-continue` (curl does for large bodies) is told to send its body
     // only once the handler has not refused the request from its headers (413, 415, 404, 503 are
     // answered before the body is read, docs/agent.md "Limits"), instead of node's 100 before every one.

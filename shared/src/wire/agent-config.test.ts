@@ -8,7 +8,7 @@ import { MIN_SUMMARY_BUDGET_BYTES, MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER
 import { checkRemoteSettings } from './agent-config.js';
 
 const cases: Array<[string, number, number, RegExp]> = [
-  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
+  ...['api.headersTimeoutMs', 'api.requestTimeoutMs', 'api.keepAliveTimeoutMs', 'api.writeTimeoutMs', 'sync.reconnectMs', 'sync.outbox.resendAfterMs']
     .map((f): [string, number, number, RegExp] => [f, MAX_TIMER_MS, MAX_TIMER_MS + 1, /expected at most 2147483647 ms \(about 24\.8 days, Node's longest timer\) \(got 2147483648\)/]),
   ['api.stopGraceMs', MAX_STOP_GRACE_MS, MAX_STOP_GRACE_MS + 1, /expected at most 4000 ms \(what the agent's stop gives requests in flight/],
   ['sync.outbox.messagesPerSec', MIN_RATE_PER_SEC, 0.0005, /expected at least 0\.001 per second .*\(got 0\.0005\)/],

@@ -80,6 +80,8 @@ export const AgentConfig = z.object({
     /** Time for a client to send its whole request, body included. */
     requestTimeoutMs: durationMs().default(30_000),
     keepAliveTimeoutMs: durationMs().default(5_000),
+    /** Time answer bytes may wait for a client that takes none before its connection (gRPC: session) is closed. */
+    writeTimeoutMs: durationMs().default(30_000),
     /** On stop, time for in-flight requests before every connection is closed; bounded by the agent's stop budget. */
     stopGraceMs: z.number().int().nonnegative()
       .max(MAX_STOP_GRACE_MS, `expected at most ${MAX_STOP_GRACE_MS} ms (what the agent's stop gives requests in flight, docs/agent.md "Stopping")`).default(2_000),
@@ -95,7 +97,7 @@ export const AgentConfig = z.object({
     if (problem) ctx.addIssue({ code: 'custom', path: ['grpc', 'maxCalls'], message: problem });
   }).default({
     host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
-    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, writeTimeoutMs: 30_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
   }),
   runtime: RuntimeOverrides.default({}),
   concurrency: z.object({

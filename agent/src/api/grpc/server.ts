@@ -6,6 +6,7 @@
 // default path (idle RSS, docs/performance.md).
 import { fileURLToPath } from 'node:url';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { InferCore } from '../core.js';
@@ -13,6 +14,7 @@ import type { RequestBudget } from '../budget.js';
 import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
 import { listenTcp } from '../guards.js';
+import { WriteDeadline } from '../write-deadline.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -65,6 +67,8 @@ export interface GrpcApiOptions {
   requestTimeoutMs: number;
   /** Connections with no call for this long get a GOAWAY (clients reconnect on their next call). */
   idleTimeoutMs: number;
+  /** A session whose answer bytes make no progress for this long is closed (../write-deadline.ts). */
+  writeTimeoutMs: number;
   stopGraceMs: number;
   token?: string | undefined;
 }
@@ -77,6 +81,18 @@ export interface GrpcApiDeps {
   burstGc?: BurstGc;
   isReady(): boolean;
   onError?(err: unknown): void;
+  /** Shared with REST for one count and log of closes (../build.ts); its own from the options otherwise. */
+  deadline?: WriteDeadline;
+}
+
+/** grpc-js's HTTP/2 servers (a private map in 1.14; node's 'session' event on them is public). */
+const http2Servers = (server: Server): Http2Server[] => [...((server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers?.keys() ?? [])];
+
+/** The HTTP/2 server grpc-js made for an injector, the one not in `before`: an upgrade that changes this fails start, not silently. */
+function injectorServer(server: Server, before: readonly Http2Server[]): Http2Server {
+  const made = http2Servers(server).filter((h) => !before.includes(h));
+  if (made.length !== 1) throw new Error('grpc-js no longer lists its HTTP/2 servers in http2Servers: the write deadline cannot watch sessions (api.writeTimeoutMs)');
+  return made[0]!;
 }
 
 export class GrpcApi {
@@ -103,14 +119,26 @@ export class GrpcApi {
     const burstGc = this.deps.burstGc;
     server.addService(sizedService(sizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
     this.server = server;
+    const before = http2Servers(server);
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
+    // node makes a connection's session while it is injected (synchronously): it is watched with its socket.
+    const deadline = this.deps.deadline ?? new WriteDeadline(o.writeTimeoutMs);
+    let injecting: Socket | undefined;
+    injectorServer(server, before).on('session', (session: ServerHttp2Session) => {
+      if (injecting) deadline.session(session, injecting);
+    });
     const inject = (s: Socket) => {
       // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
       // client to close its side: a client that never reads nor closes would keep its api.maxConnections
       // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
       s.once('finish', () => s.destroy());
-      injector.injectConnection(s);
+      injecting = s;
+      try {
+        injector.injectConnection(s);
+      } finally {
+        injecting = undefined;
+      }
     };
     const tcp = createServer(inject);
     tcp.maxConnections = o.maxConnections;
