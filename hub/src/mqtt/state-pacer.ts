@@ -41,7 +41,7 @@ export class StatePacer {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly held = new Map<string, Held>();
   private heldBytes = 0;
-  /** Reports replaced while held, and held at all, since start (for /metrics through the caller). */
+  /** Reports held, and replaced while held, since start (the ingress counts held ones on /metrics). */
   stats = { held: 0, replaced: 0 };
 
   constructor(

@@ -109,6 +109,15 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
     assert.match(one.stdout, /2 device\(s\): 2 pending/);
     assert.equal(one.stdout.split('\n').filter((l) => /^pump-/.test(l)).length, 1, one.stdout);
     assert.match(one.stdout, /\(the first 1 of 2 devices, those needing attention first; --devices N or --devices all for more\)/);
+    // The REST view refuses a bad ?devices= by name (DeploymentViewQuery).
+    const view = async (q: string) => {
+      const r = await fetch(`${ready.http}/api/v1/deployments/${dep.id}?${q}`, { headers: { authorization: `Bearer ${env.EDGEFLEET_TOKEN}` } });
+      return [r.status, ((await r.json()) as { error?: { message: string } }).error?.message] as const;
+    };
+    assert.deepEqual(await view('devices=0'), [400, 'invalid deployment query: devices: devices "0" (query parameter devices): expected a whole number from 1 to 100000 (digits only, no leading zero, e.g. 50)']);
+    const typo = await view('device=2');
+    assert.equal(typo[0], 400);
+    assert.match(typo[1] ?? '', /unknown query parameter "device": expected devices/);
     const tooMany = await cli(['deployments', 'show', String(dep.id), '--devices', '100001']);
     assert.equal(tooMany.code, 2);
     assert.match(tooMany.stderr, /--devices 100001: expected a number of devices from 1 to 100000, or all/);
