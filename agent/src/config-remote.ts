@@ -20,6 +20,7 @@ export const remoteConfigPath = (dataDir: string): string => join(dataDir, 'remo
 const prevPath = (dataDir: string) => join(dataDir, 'remote-config.prev.json');
 const failedPath = (dataDir: string) => join(dataDir, 'remote-config.failed.json');
 const attemptPath = (dataDir: string) => join(dataDir, 'remote-config.attempt.json');
+const refusedPath = (dataDir: string) => join(dataDir, 'remote-config.refused.json');
 
 /**
  * Starts with an unconfirmed configuration that ended with the process gone (killed, a native crash in
@@ -118,6 +119,31 @@ export function readFailedRemoteConfig(dataDir: string): FailedRemoteConfig | un
   try {
     const v = JSON.parse(readFileSync(failedPath(dataDir), 'utf8')) as Partial<FailedRemoteConfig>;
     return typeof v.sha256 === 'string' && typeof v.code === 'string' && typeof v.message === 'string' ? { sha256: v.sha256, code: v.code, message: v.message } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A remote configuration the box refused (a value its schema refuses over the local config, a setting
+ * that is the box's own, a hash that does not match): its document versions, the setting named and why.
+ * Kept for `status` (DATA/remote-config.refused.json) until a later configuration is applied; unlike a
+ * failed one it is tried again at the next start (the local config may have changed).
+ */
+export interface RefusedRemoteConfig { sha256: string; sources: Array<{ scope: string; version: number }>; code: string; message: string; field?: string; at: string }
+
+/** Records the refusal (`r`), or clears it (null). */
+export function writeRefusedRemoteConfig(dataDir: string, r: RefusedRemoteConfig | null): void {
+  if (r) writeFileAtomic(refusedPath(dataDir), `${JSON.stringify(r)}\n`, 0o600);
+  else rmSync(refusedPath(dataDir), { force: true });
+}
+
+export function readRefusedRemoteConfig(dataDir: string): RefusedRemoteConfig | undefined {
+  try {
+    const v = JSON.parse(readFileSync(refusedPath(dataDir), 'utf8')) as Partial<RefusedRemoteConfig>;
+    if (typeof v.sha256 !== 'string' || typeof v.code !== 'string' || typeof v.message !== 'string' || typeof v.at !== 'string') return undefined;
+    const sources = Array.isArray(v.sources) ? v.sources.filter((x) => typeof x?.scope === 'string' && Number.isSafeInteger(x.version)) : [];
+    return { sha256: v.sha256, sources, code: v.code, message: v.message, ...(typeof v.field === 'string' ? { field: v.field } : {}), at: v.at };
   } catch {
     return undefined;
   }

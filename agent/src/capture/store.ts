@@ -101,6 +101,30 @@ export class CaptureStore {
     return n;
   }
 
+  /**
+   * The hub holds other chunks under `taken` (this agent.db was put back from a backup, or the capture's
+   * record was lost, and numbered again from below; docs/agent.md "Data capture"): the held chunks under
+   * those seqs move above the highest seq either side gave, in their order, and the next chunk follows them.
+   * Returns the moves, [from, to].
+   */
+  moveTaken(id: number, taken: ReadonlyArray<readonly [number, number]>, hubMax: number): Array<[number, number]> {
+    return this.db.transaction(() => {
+      const own = (this.db.prepare('SELECT next_seq FROM captures WHERE id = ?').get(id) as { next_seq: number } | undefined)?.next_seq ?? 1;
+      const sel = this.db.prepare('SELECT seq FROM capture_chunks WHERE capture_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
+      const upd = this.db.prepare('UPDATE capture_chunks SET seq = ? WHERE capture_id = ? AND seq = ?');
+      const moved: Array<[number, number]> = [];
+      let next = Math.max(hubMax, own - 1); // above every seq held here and at the hub: no clash
+      for (const [a, b] of taken) {
+        for (const { seq } of sel.all(id, a, b) as Array<{ seq: number }>) {
+          upd.run(++next, id, seq);
+          moved.push([seq, next]);
+        }
+      }
+      this.db.prepare('UPDATE captures SET next_seq = MAX(next_seq, ?) WHERE id = ?').run(next + 1, id);
+      return moved;
+    })();
+  }
+
   /** The hub refused the capture: what is held of it is dropped (zeroed, as acked chunks are). */
   dropCapture(id: number): number {
     return withSecureDelete(this.db, () => this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes);

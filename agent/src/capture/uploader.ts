@@ -55,10 +55,19 @@ export class CaptureUploader {
       this.capturer.refused(ack.captureId, `${ack.refused.code}: ${ack.refused.message}`);
       for (const k of [...this.sent.keys()]) if (k.startsWith(`${ack.captureId}/`)) this.sent.delete(k);
     } else {
+      // Taken: the hub holds another chunk under that seq (agent.db put back from a backup); the held one moves above.
+      if (ack.taken?.length && ack.maxSeq !== undefined) this.movedAbove(ack.captureId, ack.maxSeq, this.capturer.store.moveTaken(ack.captureId, ack.taken, ack.maxSeq));
       this.capturer.store.acked(ack.captureId, ack.ranges as Array<[number, number]>);
       for (const [a, b] of ack.ranges) for (let s = a; s <= b && s - a < 100_000; s++) this.sent.delete(`${ack.captureId}/${s}`);
     }
     this.kick(0);
+  }
+
+  private movedAbove(captureId: number, hubMax: number, moved: Array<[number, number]>): void {
+    if (!moved.length) return;
+    this.logger.warn({ captureId, hubMax, moved: moved.length },
+      `capture ${captureId}: the hub holds other chunks under seqs this agent.db gave again (put back from a backup?): `
+      + `${moved.length} held chunk(s) moved to seq ${moved[0]![1]}${moved.length > 1 ? `-${moved.at(-1)![1]}` : ''}, above the hub's ${hubMax}, so they are not taken for ones it has`);
   }
 
   private async drain(): Promise<void> {

@@ -8,7 +8,7 @@ import { formatStatus, type AgentStatus } from './status.js';
 const base: AgentStatus = {
   dataDir: '/data', models: [], trustVersion: 1, hub: { enrolled: false }, lastAppliedSeq: 3,
   outbox: { pending: 0, windows: 0, events: 0, oldest: null }, refusal: null, updateLock: null, disk: null, removed: [],
-  remoteConfig: null, remoteConfigFailed: null,
+  remoteConfig: null, remoteConfigFailed: null, remoteConfigRefused: null,
 };
 
 test('status text says the room on the data dir\'s disk, marked low under 10%, and nothing when unreadable', () => {
@@ -30,6 +30,8 @@ test('status text escapes a refusal message with a terminal escape and a forged 
     // A remote setting's value and a failure's message (which may quote what the hub sent) too.
     remoteConfig: { sha256: 'a'.repeat(64), sources: [{ scope: 'fleet', version: 2 }], settings: { 'log.level': 'warn\nhub          device fake4' }, at: '2026-03-01T10:00:00.000Z', ranWith: true },
     remoteConfigFailed: { sha256: 'b'.repeat(64), code: 'CONFIG_INVALID', message: 'bad\nhub          device fake5' },
+    // A refused one's setting name comes from the hub.
+    remoteConfigRefused: { sha256: 'c'.repeat(64), sources: [{ scope: 'fleet', version: 3 }], code: 'CONFIG_INVALID', field: 'x\nhub          device fake6', message: 'bad', at: '2026-03-01T11:30:00.000Z' },
   };
   const text = formatStatus(st);
   assert.ok(!text.includes('\x1b'), text);
@@ -37,6 +39,7 @@ test('status text escapes a refusal message with a terminal escape and a forged 
   assert.match(text, /last refusal seq 4 at .*: SIGNATURE_INVALID: \\e\[2Jbad\\nhub {10}device fake/);
   assert.match(text, /update lock {2}until 2026-03-01T13:00:00.000Z \(shift\\nhub {10}device fake2\): model switches wait/);
   assert.match(text, /^model {8}m removed by the hub \(seq 5, 2026-03-01T11:00:00.000Z: retired\\nhub {10}device fake3\); not served, 1\.0\.0 kept until 2026-03-08T12:00:00.000Z$/m);
+  assert.match(text, /^remote config fleet@3 \(cccccccccccc\) refused at 2026-03-01T11:30:00\.000Z, the last good one stays: x\\nhub {10}device fake6: CONFIG_INVALID: bad$/m);
   assert.doesNotMatch(text, /none installed/);
 });
 

@@ -4,13 +4,13 @@
 // is stale because no daemon refreshed it), the last applied desired-state seq, the outbox backlog,
 // the last refused document, the update lock in force (docs/agent.md "Update lock"), the room on its disk,
 // for a model whose active version came by a rollback (a policy breach), when and why, the models
-// the hub removed (docs/agent.md "Removed models"), and the hub's remote settings stored on the box and
-// one it could not start with (docs/agent.md "Remote configuration").
+// the hub removed (docs/agent.md "Removed models"), and the hub's remote settings stored on the box,
+// one it could not start with, and the last one it refused (docs/agent.md "Remote configuration").
 import { LOW_DISK_SHARE, diskShare, diskText, escapeText, readDiskSpace, type DiskRoom } from '@edgefleet/shared/core';
 import type { Store } from '../store/agent-store.js';
 import type { AgentConfig } from '../config.js';
 import { readCredentials } from '../sync/credentials.js';
-import { readFailedRemoteConfig, readRemoteConfig, type FailedRemoteConfig } from '../config-remote.js';
+import { readFailedRemoteConfig, readRefusedRemoteConfig, readRemoteConfig, type FailedRemoteConfig, type RefusedRemoteConfig } from '../config-remote.js';
 import { LINK_HEARTBEAT_MS, readLink } from '../sync/link-state.js';
 import { SyncStore, type Refusal } from '../sync/sync-store.js';
 
@@ -36,6 +36,8 @@ export interface AgentStatus {
   remoteConfig: { sha256: string; sources: Array<{ scope: string; version: number }>; settings: Record<string, unknown>; at: string; ranWith: boolean } | null;
   /** Remote settings the agent could not start with: not applied again. */
   remoteConfigFailed: FailedRemoteConfig | null;
+  /** The last remote configuration the box refused (its versions, the setting named, why): shown until a later one is applied. */
+  remoteConfigRefused: RefusedRemoteConfig | null;
 }
 
 /**
@@ -84,6 +86,7 @@ export function agentStatus(s: Store, config: AgentConfig, now = Date.now()): Ag
     removed: s.removals.list().map((r) => ({ name: r.name, seq: r.seq, at: r.at, reason: r.reason, keepUntil: r.keepUntil, installed: s.models.listVersions(r.name).map((v) => v.version) })),
     remoteConfig: remoteOf(config.dataDir),
     remoteConfigFailed: readFailedRemoteConfig(config.dataDir) ?? null,
+    remoteConfigRefused: readRefusedRemoteConfig(config.dataDir) ?? null,
   };
 }
 
@@ -114,6 +117,11 @@ export function formatStatus(st: AgentStatus): string {
   }
   const f = st.remoteConfigFailed;
   if (f) lines.push(`remote config ${f.sha256.slice(0, 12)} failed, not applied again: ${f.code}: ${f.message}`);
+  const x = st.remoteConfigRefused;
+  if (x) {
+    lines.push(`remote config ${x.sources.map((v) => `${v.scope}@${v.version}`).join(', ') || 'none'} (${x.sha256.slice(0, 12)}) refused at ${x.at}, the last good one stays: `
+      + `${x.field ? `${x.field}: ` : ''}${x.code}: ${x.message}`);
+  }
   if (st.models.length === 0 && st.removed.length === 0) lines.push('models       none installed');
   for (const m of st.models) {
     lines.push(`model        ${m.name} ${m.active} active (previous ${m.previous ?? 'none'}; installed ${m.installed.join(', ')})`);

@@ -10,19 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { settingsHash, type DesiredConfig } from '@edgefleet/shared';
 import { validateConfig, type AgentConfig } from '../config.js';
-import { writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
+import { writeRemoteConfig, type RefusedRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
 import { ConfigApplier } from './config-apply.js';
 
 const local = { dataDir: '/var/lib/edgefleet-agent', summaries: { windowSec: 60 } };
 
-function setup(stored?: StoredRemoteConfig) {
+function setup(stored?: StoredRemoteConfig, refusedBefore = false) {
   const calls: string[] = [];
   const saved: StoredRemoteConfig[] = [];
+  const refusals: Array<RefusedRemoteConfig | null> = [];
   let restarts = 0;
   let withdrawn = 0;
   const a = new ConfigApplier({
     local, current: validateConfig(local), stored, validate: validateConfig, withdrawRestart: () => withdrawn++,
-    store: (r) => saved.push(r),
+    store: (r) => saved.push(r), refused: (r) => refusals.push(r), refusedBefore,
     live: {
       windowSec: (n) => calls.push(`windowSec ${n}`), checkpointSec: (n) => calls.push(`checkpointSec ${n}`),
       budgetBytes: (n) => calls.push(`budgetBytes ${n}`), outbox: (o) => calls.push(`outbox ${o.messagesPerSec}`),
@@ -30,7 +31,7 @@ function setup(stored?: StoredRemoteConfig) {
     },
     restart: () => restarts++, changed: () => undefined, log: () => undefined, now: () => new Date('2026-03-01T12:00:00Z'),
   });
-  return { a, calls, saved, restarts: () => restarts, withdrawn: () => withdrawn };
+  return { a, calls, saved, refusals, restarts: () => restarts, withdrawn: () => withdrawn };
 }
 
 const doc = (settings: Record<string, unknown>, version = 1): DesiredConfig => ({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version }], settings });
@@ -98,6 +99,37 @@ describe('remote configuration on the box', () => {
       a.apply(d);
       assert.equal(a.report()?.at, at, 'the same refused document is not tried again');
     }
+  });
+
+  it('keeps the last refusal (versions, setting, why) for status until a later configuration is applied, or the hub goes back to the one in effect', () => {
+    const good = { 'summaries.windowSec': 10 };
+    const stored = { sha256: settingsHash(good), sources: [{ scope: 'fleet', version: 1 }], settings: good, at: '2026-03-01T11:00:00.000Z' };
+    const { a, refusals } = setup(stored);
+    const bad = doc({ 'summaries.windowSec': -1 }, 2);
+    a.apply(bad);
+    assert.equal(refusals.length, 1);
+    assert.deepEqual({ ...refusals[0], message: undefined }, {
+      sha256: bad.sha256, sources: [{ scope: 'fleet', version: 2 }], code: 'CONFIG_INVALID', field: 'summaries.windowSec', message: undefined, at: '2026-03-01T12:00:00.000Z',
+    });
+    assert.match(refusals[0]?.message ?? '', /summaries\.windowSec/);
+    a.apply(bad);
+    assert.equal(refusals.length, 1, 'kept once');
+    a.apply(doc(good, 1));
+    assert.deepEqual(refusals.slice(1), [null], 'back to the one in effect: the refusal is over');
+    assert.equal(a.report()?.status, 'applied');
+    a.apply(doc({ 'summaries.windowSec': 'x' }, 3));
+    assert.equal(refusals[2]?.field, 'summaries.windowSec');
+    a.apply(doc({ 'summaries.windowSec': 30 }, 4));
+    assert.deepEqual(refusals.slice(3), [null], 'a later one applied clears it');
+    a.apply(doc({ 'summaries.windowSec': 31 }, 5));
+    assert.equal(refusals.length, 4, 'nothing kept: nothing to clear');
+    // Kept by an earlier run (DATA/remote-config.refused.json): the document the hub sends now clears it.
+    const restarted = setup(stored, true);
+    restarted.a.apply(doc(good, 1));
+    assert.deepEqual(restarted.refusals, [null]);
+    const fresh = setup(undefined, true);
+    fresh.a.apply({ sha256: settingsHash({}), sources: [], settings: {} });
+    assert.deepEqual(fresh.refusals, [null]);
   });
 
   it('a document the box already runs changes nothing; no document (a hub managing none) changes nothing', () => {

@@ -9,7 +9,7 @@ import {
   type DesiredConfig, type ReportedConfig, type SettingApply,
 } from '@edgefleet/shared';
 import type { AgentConfig } from '../config.js';
-import type { FailedRemoteConfig, StoredRemoteConfig } from '../config-remote.js';
+import type { FailedRemoteConfig, RefusedRemoteConfig, StoredRemoteConfig } from '../config-remote.js';
 import type { OutboxOptions } from './outbox.js';
 
 /** The running parts that take settings live. */
@@ -33,6 +33,9 @@ export interface ConfigApplierDeps {
   /** The agent's schema (config.ts validateConfig): CONFIG_INVALID naming the field. */
   validate: (merged: Record<string, unknown>) => AgentConfig;
   store: (c: StoredRemoteConfig) => void;
+  /** The last configuration refused, kept for `status` (config-remote.ts writeRefusedRemoteConfig), and whether one is kept now. */
+  refused?: ((r: RefusedRemoteConfig | null) => void) | undefined;
+  refusedBefore?: boolean | undefined;
   live: LiveSettings;
   /** Stops the agent cleanly for a restart; undefined: nobody restarts it (an in-process agent), it waits. */
   restart: (() => void) | undefined;
@@ -65,8 +68,11 @@ export class ConfigApplier {
   private current: AgentConfig;
   private stored: StoredRemoteConfig | undefined;
   private state: ReportedConfig | undefined;
+  /** A refusal is kept for `status`: cleared when a later configuration is applied. */
+  private refusalKept: boolean;
 
   constructor(private readonly d: ConfigApplierDeps) {
+    this.refusalKept = d.refusedBefore === true;
     this.current = d.current;
     this.stored = d.stored;
     if (d.stored) this.state = { sha256: d.stored.sha256, sources: d.stored.sources, status: 'applied', at: d.stored.at || d.now().toISOString() };
@@ -91,14 +97,15 @@ export class ConfigApplier {
   /** Applies a desired document's configuration; absent: the hub manages none, nothing changes. Never throws. */
   apply(desired: DesiredConfig | undefined): void {
     if (!desired) return;
-    if (desired.sha256 === this.stored?.sha256 && this.state?.status !== 'restarting') return;
+    if (desired.sha256 === this.stored?.sha256 && this.state?.status !== 'restarting') {
+      // The hub went back to the configuration the box runs: a refusal of another one is over.
+      if (this.refusalKept) this.applied({ sha256: desired.sha256, sources: desired.sources, status: 'applied', at: this.d.now().toISOString() });
+      return;
+    }
     if (this.state?.error?.sha256 === desired.sha256) return; // refused already: reported once
     if (!this.stored && Object.keys(desired.settings).length === 0 && settingsHash({}) === desired.sha256) {
       // Nothing reaches this box: its local config is in effect, as the hub wants.
-      if (this.state?.sha256 !== desired.sha256) {
-        this.state = { sha256: desired.sha256, sources: desired.sources, status: 'applied', at: this.d.now().toISOString() };
-        this.d.changed();
-      }
+      if (this.state?.sha256 !== desired.sha256 || this.refusalKept) this.applied({ sha256: desired.sha256, sources: desired.sources, status: 'applied', at: this.d.now().toISOString() });
       return;
     }
     try {
@@ -116,6 +123,7 @@ export class ConfigApplier {
       // the running parts, the file the next start reads and the reported `failed` agree on the old ones.
       this.d.store(record);
       this.stored = record;
+      this.keepRefusal(null);
       if (restartKeys.length === 0) this.applyLive(next, changes.map((c) => c.key));
       if (restartKeys.length) {
         this.state = { sha256: desired.sha256, sources: desired.sources, status: 'restarting', at: record.at };
@@ -137,8 +145,27 @@ export class ConfigApplier {
         error: { sha256: desired.sha256, code: e.code, message: e.message.slice(0, 2000), ...(field ? { field } : {}) },
       };
       this.d.log('warn', { sha256: desired.sha256, code: e.code, err: e.message }, 'remote configuration refused; keeping the last good one');
+      this.keepRefusal({ sha256: desired.sha256, sources: desired.sources, code: e.code, message: e.message.slice(0, 2000), ...(field ? { field } : {}), at: this.state.at });
     }
     this.d.changed();
+  }
+
+  /** The configuration the hub asks for is in effect without storing anything. */
+  private applied(state: ReportedConfig): void {
+    this.state = state;
+    this.keepRefusal(null);
+    this.d.changed();
+  }
+
+  /** Keeps the refusal for `status`, or clears it; a write that fails (a full disk) only costs the record. */
+  private keepRefusal(r: RefusedRemoteConfig | null): void {
+    if (!r && !this.refusalKept) return;
+    try {
+      this.d.refused?.(r);
+      this.refusalKept = r !== null;
+    } catch (err) {
+      this.d.log('warn', { err: (err as Error).message }, 'the remote configuration refusal could not be recorded for status');
+    }
   }
 
   private applyLive(next: AgentConfig, keys: readonly string[]): void {

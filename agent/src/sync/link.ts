@@ -13,7 +13,7 @@ import type { ModelRuntime } from '../runtime/runtime.js';
 import type { ShadowRunner } from '../shadow/runner.js';
 import type { Store } from '../store/agent-store.js';
 import { loadWire } from '../wire.js';
-import { readFailedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
+import { readFailedRemoteConfig, readRefusedRemoteConfig, writeRefusedRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from '../config-remote.js';
 import { credentialsPath } from './paths.js';
 import type { SyncClient } from './client.js';
 import type { ConfigApplier, LiveSettings } from './config-apply.js';
@@ -69,6 +69,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
   const applier = new ConfigApplier({
     local: deps.localConfig ?? (config as unknown as Record<string, unknown>), current: config, stored: deps.remoteConfig, failed: readFailedRemoteConfig(config.dataDir), validate: validateConfig,
     store: (r) => writeRemoteConfig(config.dataDir, r),
+    refused: (r) => writeRefusedRemoteConfig(config.dataDir, r), refusedBefore: readRefusedRemoteConfig(config.dataDir) !== undefined,
     live: p.live,
     restart: deps.restart, withdrawRestart: deps.withdrawRestart, changed: () => p.sync()?.stateChanged(),
     log: (level, obj, msg) => logger[level](obj, msg), now: () => (deps.clock ? new Date(deps.clock.now()) : new Date()),

@@ -202,8 +202,21 @@ export class CaptureRepo {
       AND (CASE WHEN stopped_at IS NOT NULL AND stopped_at < until THEN stopped_at ELSE until END) < ? ORDER BY id`).all(cutoff.toISOString()) as Array<{ id: number }>).map((r) => Number(r.id));
   }
 
-  hasChunk(id: number, deviceId: string, seq: number): boolean {
-    return !!this.db.prepare('SELECT 1 FROM capture_chunks WHERE capture_id = ? AND device_id = ? AND seq = ?').get(id, deviceId, seq);
+  /**
+   * What the hub holds under (capture, device, seq): nothing, the same sealed chunk (a resend), or
+   * another one (a box numbering again from an agent.db put back from a backup). Every chunk is sealed
+   * with a fresh ephemeral key, so two different chunks never have the same sealed object.
+   */
+  chunkAt(id: number, deviceId: string, seq: number, sealed: string): 'none' | 'same' | 'other' {
+    const r = this.db.prepare('SELECT CASE WHEN sealed = ? THEN 1 ELSE 0 END AS same FROM capture_chunks WHERE capture_id = ? AND device_id = ? AND seq = ?')
+      .get(sealed, id, deviceId, seq) as { same: number | string } | undefined;
+    if (!r) return 'none';
+    return Number(r.same) === 1 ? 'same' : 'other';
+  }
+
+  /** The highest chunk seq held of the capture from the device (0 for none). */
+  maxSeq(id: number, deviceId: string): number {
+    return Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM capture_chunks WHERE capture_id = ? AND device_id = ?').get(id, deviceId) as { n: number | string }).n);
   }
 
   /**

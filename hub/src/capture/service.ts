@@ -224,12 +224,14 @@ export class CaptureService {
       const part = this.repo.device(c.id, deviceId);
       if (!part) return this.refuse(deviceId, msg, 'not_in_capture', `device ${deviceId} is not in capture ${c.id}'s cohort`);
       const ok: CaptureAck = { schema: CAPTURE_ACK_SCHEMA, captureId: c.id, ranges: toRanges([msg.seq]) };
-      if (this.repo.hasChunk(c.id, deviceId, msg.seq)) return ok; // a resend: stored already
-      if (part.status === 'refused') return this.refuse(deviceId, msg, (part.reason?.split(':')[0] ?? 'storage_quota') as Refusal, part.reason ?? 'refused earlier');
-      if (msg.sealed.key.to !== c.keyId) return this.refuse(deviceId, msg, 'key_mismatch', `chunk sealed to key ${msg.sealed.key.to.slice(0, 12)}…, capture ${c.id} uses ${c.keyId.slice(0, 12)}…`);
       // Counted as stored: the whole sealed object, not only its data (the key and nonces are bounded by
       // the wire schema, and still count).
       const sealed = JSON.stringify(msg.sealed);
+      const held = this.repo.chunkAt(c.id, deviceId, msg.seq, sealed);
+      if (held === 'same') return ok; // a resend: stored already
+      if (held === 'other') return { ...ok, taken: ok.ranges, maxSeq: this.repo.maxSeq(c.id, deviceId) };
+      if (part.status === 'refused') return this.refuse(deviceId, msg, (part.reason?.split(':')[0] ?? 'storage_quota') as Refusal, part.reason ?? 'refused earlier');
+      if (msg.sealed.key.to !== c.keyId) return this.refuse(deviceId, msg, 'key_mismatch', `chunk sealed to key ${msg.sealed.key.to.slice(0, 12)}…, capture ${c.id} uses ${c.keyId.slice(0, 12)}…`);
       const bytes = Buffer.byteLength(sealed);
       if (bytes > this.opts.maxChunkBytes) return this.refuse(deviceId, msg, 'too_large', `chunk of ${bytes} bytes exceeds capture.maxChunkBytes ${this.opts.maxChunkBytes}`);
       // Numbers another machine reports are checked before they are summed.

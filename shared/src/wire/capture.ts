@@ -146,6 +146,14 @@ export const CaptureAck = z.object({
   schema: schemaTag(CAPTURE_ACK_SCHEMA),
   captureId: CaptureId,
   ranges: z.array(SeqRange),
+  /**
+   * Seqs of `ranges` under which the hub holds another chunk of this device (a resend of the same sealed
+   * chunk is acked without it): this one was not stored. Sent with `maxSeq`, the highest seq the hub holds
+   * of the capture from the device; the box moves the chunk above it (an agent.db put back from a backup,
+   * docs/agent.md "Data capture"). Older agents ignore both and drop the chunk, as before.
+   */
+  taken: z.array(SeqRange).optional(),
+  maxSeq: z.number().int().nonnegative().optional(),
   refused: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type CaptureAck = z.infer<typeof CaptureAck>;

@@ -2,7 +2,8 @@
 // a fleet document set with `edgefleet config set` changes the summary window length of a running agent
 // without a restart (its windows get the new length, same process) and the hub shows the version applied;
 // a configuration the agent's schema refuses (as from a hub whose schema differs, written straight into
-// hub.db) is reported with the field and the last good one stays; a setting that needs a restart makes the
+// hub.db) is reported with the field and the last good one stays, and the box's `status` shows it until a
+// later one is applied; a setting that needs a restart makes the
 // agent stop cleanly with exit code 75, and started again it runs and reports the new configuration.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +88,11 @@ describe('remote agent configuration', () => {
     assert.match(refused.reported?.error?.message ?? '', /summaries\.windowSec/);
     assert.equal(refused.reported?.sha256, applied.sha256, 'the last good configuration is still in effect');
     assert.deepEqual(refused.reported?.sources, [{ scope: 'fleet', version: 1 }]);
+    // The operator on the box sees it too: which versions, which setting and why (edgefleet-agent status).
+    const local = await runCli('agent/src/cli/main.ts', ['status', '--data-dir', dev.dataDir]);
+    assert.equal(local.code, 0, local.stderr);
+    assert.match(local.stdout, new RegExp(`^remote config fleet@2, device/cfg-1@1 \\(${refused.reported!.error!.sha256.slice(0, 12)}\\) refused at \\S+, the last good one stays: `
+      + 'summaries\\.windowSec: CONFIG_INVALID: .*summaries\\.windowSec', 'm'));
     const listed = await cli(['show', 'tag/site=north', '--devices']);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /cfg-1\s+\S+\s+fleet@2,device\/cfg-1@1\s+\S+\s+failed \(CONFIG_INVALID: summaries\.windowSec\)\s+no/);
@@ -116,6 +122,7 @@ describe('remote agent configuration', () => {
     const stored = JSON.parse(readFileSync(join(dev.dataDir, 'remote-config.json'), 'utf8')) as { sha256: string; confirmed?: boolean };
     assert.deepEqual([stored.sha256, stored.confirmed], [restarted.sha256, true], 'stored, and confirmed once the agent started with it');
     assert.equal(existsSync(join(dev.dataDir, 'remote-config.failed.json')), false);
+    assert.doesNotMatch((await runCli('agent/src/cli/main.ts', ['status', '--data-dir', dev.dataDir])).stdout, /refused/, 'a later configuration applied: the refusal is no longer shown');
     assert.equal((await infer(agent.url, rows.slice(0, 1))).status, 200);
     const vsFleet = await cli(['diff', `device/${dev.deviceId}`]);
     assert.equal(vsFleet.code, 0, vsFleet.stderr);

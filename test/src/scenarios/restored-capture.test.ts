@@ -1,0 +1,78 @@
+// Data capture on a box whose data dir is put back from a backup (docs/operations.md "Upgrades"): the
+// restored agent.db numbers the capture's chunks again from where the backup stood, under seqs the hub
+// already holds a different chunk for. The hub stored a (capture, device, seq) once and acked the new
+// chunk as a resend: its rows were lost. The hub now tells a resend (the same sealed chunk) from a clash
+// (another chunk under that seq) and the box moves a clashing chunk above the hub's highest seq
+// (docs/agent.md "Data capture"). Real hub and agent processes, the data dir copied as an operator would.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
+import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import type { Capture, CapturedRow } from '@edgefleet/shared';
+import { MODEL, fixtureAndHub, getJson, infer, withAgentDb, type HubSetup } from './helpers.js';
+
+const OPERATOR = 'hub/src/cli/main.ts';
+
+describe('data capture on an agent data dir restored from a backup', () => {
+  let dir: string;
+  let keyPath: string;
+  let s: HubSetup;
+  let dev: EnrolledAgent;
+  let agent: AgentHandle | undefined;
+  const rows = datasetRows(generateVibration({ rows: 30, seed: 21 }));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-restored-capture-'));
+    keyPath = join(dir, 'operator-capture.key');
+    const kg = await runCli(OPERATOR, ['capture', 'keygen', '--out', keyPath]);
+    assert.equal(kg.code, 0, kg.stderr);
+    s = await fixtureAndHub(dir, { config: { capture: { publicKey: kg.stdout.trim() } } });
+    [dev] = await enrollAgents(s.hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'restored-cap' }) as [EnrolledAgent];
+  });
+  after(async () => {
+    await agent?.stop();
+    await s?.hub.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const hubRows = async (id: number) => (await s.hub.api<Capture>('GET', `/captures/${id}`)).devices.find((d) => d.deviceId === dev.deviceId)?.rows ?? 0;
+  const held = () => withAgentDb(dev.dataDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n);
+
+  /** Serves rows [from, to) one request each, 1.2 s apart in pairs (so they are sealed in several chunks); stops once the hub has `want`. */
+  const phase = async (id: number, from: number, to: number, want: number) => {
+    agent = await startAgent({ dataDir: dev.dataDir, config: { capture: { flushSec: 1 } } });
+    await waitFor('v1 served and capturing', async () => ((await getJson(`${agent!.url}/v2/models/${MODEL}/versions/1.0.0/ready`))?.json?.ready === true
+      && withAgentDb(dev.dataDir, (db) => db.prepare("SELECT 1 FROM captures WHERE id = ? AND status = 'capturing'").get(id)) ? true : undefined), { timeoutMs: 90_000 });
+    for (let i = from; i < to; i++) {
+      assert.equal((await infer(agent.url, [rows[i]!])).status, 200);
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 1200));
+    }
+    await waitFor(`the hub holds ${want} rows`, async () => ((await hubRows(id)) >= want && held() === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 }).catch(() => undefined);
+    await agent.stop();
+    agent = undefined;
+    return hubRows(id);
+  };
+
+  it('the rows captured after the restore reach the hub, each once and intact', async () => {
+    await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { devices: [dev.deviceId] }, reason: 'restore test' });
+    const c = await s.hub.api<Capture>('POST', '/captures', { model: MODEL, rate: 1, durationSec: 3600, maxRows: 1000, reason: 'restore test', target: { devices: [dev.deviceId] } });
+    assert.equal(await phase(c.id, 0, 10, 10), 10);
+    const backup = join(dir, 'backup');
+    cpSync(dev.dataDir, backup, { recursive: true });
+    assert.equal(await phase(c.id, 10, 20, 20), 20);
+    rmSync(dev.dataDir, { recursive: true, force: true });
+    cpSync(backup, dev.dataDir, { recursive: true });
+    assert.equal(await phase(c.id, 20, 30, 30), 30, 'every row captured after the restore is stored at the hub');
+
+    const r = await runCli(OPERATOR, ['capture', 'fetch', String(c.id), '--key', keyPath, '--hub', s.hub.http, '--token', s.hub.adminToken]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CapturedRow);
+    // Each request's rms_velocity (feature 0) is told apart: every one sent is there, once.
+    const sent = rows.map((row) => Math.fround(row[0]!)).sort((a, b) => a - b);
+    const fetched = got.map((g) => (g.inputs['rms_velocity'] as number[])[0]!).sort((a, b) => a - b);
+    assert.deepEqual(fetched, sent);
+  });
+});
