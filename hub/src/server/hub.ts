@@ -20,6 +20,8 @@ import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
+import { ConfigRepo } from '../config/repo.js';
+import { checkOutboxAtStart } from '../config/payload-limit.js';
 import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
@@ -111,6 +113,8 @@ export class Hub {
     this.trustChain = t.chain;
     this.trust = t.trust;
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
+    // Before any device connects: a limit below what the agents are configured to send jams their outboxes.
+    checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
 
     const ext = cfg.externalBroker;
     const parts = { clock, logger, metrics: this.metrics };
