@@ -9,6 +9,7 @@ import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
+import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
 
 const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
 
@@ -31,6 +32,11 @@ export const HubConfig = z
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
     databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
+    /**
+     * The server cancels a statement of the hub's running longer (docs/hub.md "Stopping"): it bounds how long
+     * SIGTERM waits, so at most STATEMENT_TIMEOUT_MS (the hub gone within 30 s); lower fails slow statements sooner.
+     */
+    databaseStatementTimeoutMs: z.number().int().min(1000, 'expected at least 1000 ms').max(STATEMENT_TIMEOUT_MS, `expected at most ${STATEMENT_TIMEOUT_MS} ms: a statement holds SIGTERM this long, and the hub must be gone within 30 s`).optional(),
     // Empty would listen on every interface (Node's listen("")), not on the loopback default.
     host: z.string().min(1, 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0 (leave it out for 127.0.0.1)').default('127.0.0.1'),
     httpPort: Port.default(8700),

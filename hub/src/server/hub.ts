@@ -104,7 +104,7 @@ export class Hub {
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
     // every hub of one database); a named file that is missing is refused here, before anything is created.
     const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
-    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
+    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, statementTimeoutMs: cfg.databaseStatementTimeoutMs, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
       { waitMs: cfg.databaseWaitMs, logger });
     this.store = store;
     const hubKey = await loadHubKey(cfg);

@@ -16,7 +16,7 @@ export { CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, MIGRATION_
 export interface PgOptions {
   /** How long one statement may take before the hub gives up on the server (ms, default STATEMENT_TIMEOUT_MS). */
   statementTimeoutMs?: number;
-  /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS); migrations wait longer. */
+  /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS, less under a shorter statement timeout); migrations wait longer. */
   lockTimeoutMs?: number;
   /** The server ends a session idle this long inside a transaction (ms, default IDLE_IN_TRANSACTION_MS), releasing its locks. */
   idleInTransactionMs?: number;
@@ -73,7 +73,8 @@ export class PgDb implements HubDb, Catalog {
     this.name = redactUrl(url);
     this.url = url;
     this.timeoutMs = opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
-    this.lockTimeoutMs = opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    // Under the statement timeout, so that a lock wait still fails as one (3/4 of the default is LOCK_TIMEOUT_MS).
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? Math.min(LOCK_TIMEOUT_MS, Math.floor(this.timeoutMs * 3 / 4));
     this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
     this.startWorker();
     try {
