@@ -18,6 +18,8 @@ export interface PgOptions {
   statementTimeoutMs?: number;
   /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS, less under a shorter statement timeout); migrations wait longer. */
   lockTimeoutMs?: number;
+  /** How much longer than the statement timeout a statement's answer is waited for before its connection is dropped (ms, default 5 s). */
+  answerMarginMs?: number;
   /** The server ends a session idle this long inside a transaction (ms, default IDLE_IN_TRANSACTION_MS), releasing its locks. */
   idleInTransactionMs?: number;
 }
@@ -57,6 +59,7 @@ export class PgDb implements HubDb, Catalog {
   private signal!: Int32Array;
   private timeoutMs: number;
   private readonly lockTimeoutMs: number;
+  private readonly answerMarginMs: number;
   private readonly idleInTransactionMs: number;
   /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
   private txLost = false;
@@ -76,6 +79,7 @@ export class PgDb implements HubDb, Catalog {
     // Under the statement timeout, so that a lock wait still fails as one (3/4 of the default is LOCK_TIMEOUT_MS).
     this.lockTimeoutMs = opts.lockTimeoutMs ?? Math.min(LOCK_TIMEOUT_MS, Math.floor(this.timeoutMs * 3 / 4));
     this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
+    this.answerMarginMs = opts.answerMarginMs ?? 5_000;
     this.startWorker();
     try {
       this.refreshCatalog();
@@ -106,7 +110,7 @@ export class PgDb implements HubDb, Catalog {
   }
 
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
-  call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
+  call(req: Request, waitMs = this.timeoutMs + this.answerMarginMs): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
     const left = Math.floor(this.finishAt - performance.now());
     if (req.op !== 'end' && left < waitMs) {
