@@ -18,7 +18,7 @@ const refusal = (docs: Parameters<typeof checkOutboxAtStart>[0], max: number): s
 
 it('refuses a limit below the agents\' default unless the fleet document lowers it, and names every scope over it', () => {
   assert.equal(refusal([], DEFAULT_OUTBOX_MESSAGE_BYTES), '', 'the default itself');
-  assert.match(refusal([], 65536), /^maxPayloadBytes: 65536 is below the sync\.outbox\.maxMessageBytes the agents are given \(the agents' default 196608 \(no fleet document sets it\)\), .*expected at least 196608, or first lower that setting to at most 65536 .*edgefleet config set fleet --set sync\.outbox\.maxMessageBytes=65536/);
+  assert.match(refusal([], 65536), /^maxPayloadBytes: 65536 is below the sync\.outbox\.maxMessageBytes the agents are given \(the agents' default 196608 \(no fleet document sets it\)\), .*expected at least 196608, or first lower that setting to at most 65536 .*edgefleet config set fleet --set sync\.outbox\.maxMessageBytes=65536 --reason TEXT/);
   assert.match(refusal([{ scope: 'fleet', version: 3, settings: { 'summaries.windowSec': 5 } }], 65536), /the agents' default 196608 \(no fleet document sets it\)/);
   const fleet = { scope: 'fleet', version: 2, settings: { [F]: 65536 } };
   assert.equal(refusal([fleet], 65536), '');

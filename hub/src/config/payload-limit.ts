@@ -42,5 +42,5 @@ export function checkOutboxAtStart(docs: readonly Pick<ConfigRow, 'scope' | 'ver
   const most = Math.max(...over.map((o) => o.bytes));
   throw new AppError('CONFIG_INVALID', `maxPayloadBytes: ${max} is below the ${OUTBOX_FIELD} the agents are given (${over.slice(0, 5).map((o) => o.what).join('; ')}${over.length > 5 ? `; ${over.length - 5} more` : ''}), `
     + `so their telemetry batches would be refused by the broker: expected at least ${most}, or first lower that setting to at most ${max} with the hub at its current limit `
-    + `(edgefleet config set fleet --set ${OUTBOX_FIELD}=${max}, and each scope named) and restart once the devices report it applied`, { details: { field: 'maxPayloadBytes' } });
+    + `(edgefleet config set fleet --set ${OUTBOX_FIELD}=${max} --reason TEXT, and each scope named) and restart once the devices report it applied (edgefleet config show fleet --devices)`, { details: { field: 'maxPayloadBytes' } });
 }
