@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -113,7 +113,7 @@ function runtime(o: Obj): AgentConfig['runtime'] {
 const outboxOf = (o: Obj): AgentConfig['sync']['outbox'] => ({
   batchSize: field(o, 'batchSize', posInt, 50),
   messagesPerSec: field(o, 'messagesPerSec', rate, 20),
-  maxMessageBytes: field(o, 'maxMessageBytes', (v) => int(v, 1024), 192 * 1024),
+  maxMessageBytes: field(o, 'maxMessageBytes', (v) => int(v, MIN_OUTBOX_MESSAGE_BYTES), DEFAULT_OUTBOX_MESSAGE_BYTES),
   resendAfterMs: field(o, 'resendAfterMs', timerMs, 15_000),
 });
 const OUTBOX = ['batchSize', 'messagesPerSec', 'maxMessageBytes', 'resendAfterMs'];

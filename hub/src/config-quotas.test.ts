@@ -1,4 +1,4 @@
-// The hub config's `quotas` section, `ingest.maxStoredBytesPerDevice` and `capture.maxChunkBytes` (docs/hub.md): read from
+// The hub config's `quotas` section, `ingest.maxStoredBytesPerDevice`, `capture.maxChunkBytes` and `maxPayloadBytes` (docs/hub.md): read from
 // the config file, and a bad value is CONFIG_INVALID naming the field.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +40,25 @@ it('refuses a capture.maxChunkBytes below an agent\'s largest sealed chunk, nami
     assert.equal(loadConfig({ config: file }, dir).capture?.maxChunkBytes, least);
     writeFileSync(file, JSON.stringify({ dataDir: 'data', capture: { maxChunkBytes: least - 1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /capture\.maxChunkBytes/.test(e.message) && e.message.includes(`at least ${least} bytes`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('refuses a maxPayloadBytes below what an agent or a state report needs, naming the key, the value and the least it takes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    const load = (o: object) => {
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', ...o }));
+      return loadConfig({ config: file }, dir);
+    };
+    const refused = (o: object, re: RegExp) => assert.throws(() => load(o), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && re.test(e.message));
+    refused({ maxPayloadBytes: 512 }, /maxPayloadBytes: expected at least 1024 bytes, the smallest sync\.outbox\.maxMessageBytes an agent takes \(got 512\)/);
+    refused({ maxPayloadBytes: 65535 }, /maxPayloadBytes: expected at least ingest\.maxStateBytes \(65536, its default\): .* \(got 65535\)/);
+    refused({ maxPayloadBytes: 32768, ingest: { maxStateBytes: 32769 } }, /maxPayloadBytes: expected at least ingest\.maxStateBytes \(32769\)/);
+    assert.equal(load({ maxPayloadBytes: 65536 }).maxPayloadBytes, 65536);
+    assert.equal(load({ maxPayloadBytes: 32768, ingest: { maxStateBytes: 32768 } }).maxPayloadBytes, 32768);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

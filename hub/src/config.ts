@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
+import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
+import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
+import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
 
 const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
 
@@ -30,6 +32,11 @@ export const HubConfig = z
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
     databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
+    /**
+     * The server cancels a statement of the hub's running longer (docs/hub.md "Stopping"): it bounds how long
+     * SIGTERM waits, so at most STATEMENT_TIMEOUT_MS (the hub gone within 30 s); lower fails slow statements sooner.
+     */
+    databaseStatementTimeoutMs: z.number().int().min(1000, 'expected at least 1000 ms').max(STATEMENT_TIMEOUT_MS, `expected at most ${STATEMENT_TIMEOUT_MS} ms: a statement holds SIGTERM this long, and the hub must be gone within 30 s`).optional(),
     // Empty would listen on every interface (Node's listen("")), not on the loopback default.
     host: z.string().min(1, 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0 (leave it out for 127.0.0.1)').default('127.0.0.1'),
     httpPort: Port.default(8700),
@@ -50,7 +57,8 @@ export const HubConfig = z
     /** Broker URLs given to devices at enrollment; defaults to the addresses the hub listens on. */
     publicBrokers: z.array(z.string().url()).optional(),
     maxBundleBytes: z.number().int().positive().default(512 * 1024 * 1024),
-    maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+    /** The largest MQTT publish a device may send; below what the agents are given it is refused at start (config/payload-limit.ts). */
+    maxPayloadBytes: z.number().int().min(MIN_OUTBOX_MESSAGE_BYTES, { error: (iss) => `expected at least ${MIN_OUTBOX_MESSAGE_BYTES} bytes, the smallest sync.outbox.maxMessageBytes an agent takes (got ${String(iss.input)})` }).default(256 * 1024),
     /** MQTT connection attempts allowed per remote address per minute (a flood guard; devices behind one NAT share it). */
     connectsPerAddressPerMinute: z.number().int().positive().default(6000),
     /** Failed MQTT authentications per device id per minute before the id is locked (docs/mqtt.md "Connection limits"). */
@@ -231,6 +239,11 @@ export const HubConfig = z
     }
     if (c.cluster?.enabled && c.externalBroker?.shareGroup === '') {
       ctx.addIssue({ code: 'custom', path: ['externalBroker', 'shareGroup'], message: 'cluster mode needs a $share group name: with none every hub would take every device message' });
+    }
+    // A state report the ingest takes must pass the broker first: refused there, it closes the device's connection.
+    const maxState = c.ingest?.maxStateBytes ?? DEFAULT_STATE_PACING.maxStateBytes;
+    if (c.maxPayloadBytes < maxState) {
+      ctx.addIssue({ code: 'custom', path: ['maxPayloadBytes'], message: `expected at least ingest.maxStateBytes (${maxState}${c.ingest?.maxStateBytes === undefined ? ', its default' : ''}): a larger state report would be refused by the broker, closing the device's connection (got ${c.maxPayloadBytes})` });
     }
     const l = c.cluster;
     if (l?.leaseTtlMs !== undefined && l.renewEveryMs !== undefined && l.renewEveryMs >= l.leaseTtlMs) {

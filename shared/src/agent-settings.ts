@@ -10,6 +10,12 @@ import { closest } from './cli/suggest.js';
 
 /** capture.chunkBytes at most: the hub's capture.maxChunkBytes must take a chunk this large once sealed. */
 export const MAX_CAPTURE_CHUNK_BYTES = 96 * 1024;
+/**
+ * sync.outbox.maxMessageBytes by default and at least: the largest telemetry or events message an agent
+ * sends. A hub's maxPayloadBytes must take it, or its broker refuses the agents' batches (docs/hub.md "Config").
+ */
+export const DEFAULT_OUTBOX_MESSAGE_BYTES = 192 * 1024;
+export const MIN_OUTBOX_MESSAGE_BYTES = 1024;
 /** Most blocks one blob/get asks of the hub (wire/blob.ts), so sync.window at most. */
 export const MAX_BLOB_GET_BLOCKS = 64;
 /** Rows per batched run at most (runtime.maxBatchSize). */

@@ -2,7 +2,7 @@
 // bounded batches, at a bounded rate so that a week's backlog drains without starving live traffic;
 // rows are deleted only when the hub acks that it persisted them. The highest seq ever sent is kept
 // in agent.db, written before the rows go out: retention never merges those rows (docs/agent.md "Outbox").
-import { EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
+import { DEFAULT_OUTBOX_MESSAGE_BYTES, EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { DrainTimer, restartWaitsAhead } from './drain-timer.js';
 import { OutboxSentMark, outboxSentSeq } from './sync-store.js';
@@ -19,7 +19,7 @@ export interface OutboxOptions {
   maxMessageBytes: number;
 }
 
-export const DEFAULT_OUTBOX: OutboxOptions = { batchSize: 50, messagesPerSec: 20, resendAfterMs: 15_000, maxMessageBytes: 192 * 1024 };
+export const DEFAULT_OUTBOX: OutboxOptions = { batchSize: 50, messagesPerSec: 20, resendAfterMs: 15_000, maxMessageBytes: DEFAULT_OUTBOX_MESSAGE_BYTES };
 
 interface Row { seq: number; kind: 'window' | 'event'; payload: string }
 

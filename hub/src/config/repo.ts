@@ -39,6 +39,13 @@ export class ConfigRepo {
     return r ? row(r) : undefined;
   }
 
+  /** The newest version of every scope's document. */
+  latestEach(): ConfigRow[] {
+    const rows = this.db.prepare(`SELECT c.scope, c.version, c.settings, c.at, c.by, c.reason FROM config_documents c
+      WHERE c.version = (SELECT MAX(n.version) FROM config_documents n WHERE n.scope = c.scope) ORDER BY c.scope`).all() as Raw[];
+    return rows.map(row);
+  }
+
   version(scope: string, version: number): ConfigRow | undefined {
     const r = this.db.prepare('SELECT scope, version, settings, at, by, reason FROM config_documents WHERE scope = ? AND version = ?').get(scope, version) as Raw | undefined;
     return r ? row(r) : undefined;

@@ -202,6 +202,12 @@ describe('agent configuration documents', () => {
       assert.equal(link.published.length, 0, 'no document issued');
       const ok = await put(h, 'device/cam-1', { 'sync.outbox.maxMessageBytes': 64 * 1024 }, 'the limit itself');
       assert.equal(ok.status, 200);
+      // A fleet document without the setting leaves the agents at their default 192 KiB, above this hub's limit.
+      const unset = await put(h, 'fleet', { 'summaries.windowSec': 10 });
+      assert.equal(unset.status, 400);
+      assert.match(((await unset.json()) as { error: { message: string } }).error.message, /^sync\.outbox\.maxMessageBytes: expected in the fleet document, at most 65536 bytes .*default 196608 bytes$/);
+      assert.equal((await put(h, 'tag/site=a', { 'summaries.windowSec': 10 })).status, 200, 'a tag document without it changes nothing');
+      assert.equal((await put(h, 'fleet', { 'summaries.windowSec': 10, 'sync.outbox.maxMessageBytes': 65536 })).status, 200);
     } finally {
       h.close();
     }

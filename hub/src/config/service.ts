@@ -9,6 +9,7 @@ import {
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { ConfigRepo } from './repo.js';
+import { checkOutboxPut } from './payload-limit.js';
 
 export type ConfigScope = { kind: 'fleet' } | { kind: 'tag'; key: string; value: string } | { kind: 'device'; deviceId: string };
 
@@ -68,23 +69,14 @@ export class ConfigService {
    */
   put(scope: ConfigScope, settings: RemoteSettings, by: string, reason: string, at: Date, viaRollout = false): { version: number; devices: string[] } {
     checkRemoteSettings(settings);
-    this.checkHubLimits(settings);
+    // Batches larger than this hub's MQTT accepts would be refused by its broker (payload-limit.ts).
+    if (this.opts.maxPayloadBytes !== undefined) checkOutboxPut(scopeName(scope), settings, this.opts.maxPayloadBytes);
     const rolling = viaRollout ? undefined : this.rolloutOf(scope);
     if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);
     const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
     return { version, devices: devices.map((d) => d.id) };
-  }
-
-  /** Settings the agent takes but this hub could not: a message larger than its MQTT accepts (CONFIG_INVALID naming the field). */
-  private checkHubLimits(settings: RemoteSettings): void {
-    const field = 'sync.outbox.maxMessageBytes';
-    const max = this.opts.maxPayloadBytes;
-    const v = settings[field];
-    if (max !== undefined && typeof v === 'number' && v > max) {
-      throw new AppError('CONFIG_INVALID', `${field}: expected at most ${max} bytes (this hub's maxPayloadBytes, the largest MQTT message it accepts from a device) (got ${v})`, { details: { field } });
-    }
   }
 
   /** The running or paused configuration rollout of a scope, if any (decision 0045). */

@@ -20,6 +20,8 @@ import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
+import { ConfigRepo } from '../config/repo.js';
+import { checkOutboxAtStart } from '../config/payload-limit.js';
 import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
@@ -102,7 +104,7 @@ export class Hub {
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
     // every hub of one database); a named file that is missing is refused here, before anything is created.
     const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
-    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
+    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, statementTimeoutMs: cfg.databaseStatementTimeoutMs, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
       { waitMs: cfg.databaseWaitMs, logger });
     this.store = store;
     const hubKey = await loadHubKey(cfg);
@@ -111,6 +113,8 @@ export class Hub {
     this.trustChain = t.chain;
     this.trust = t.trust;
     this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
+    // Before any device connects: a limit below what the agents are configured to send jams their outboxes.
+    checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
 
     const ext = cfg.externalBroker;
     const parts = { clock, logger, metrics: this.metrics };

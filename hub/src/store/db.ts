@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
-import { MIGRATION_STATEMENT_MS, PgDb } from './pg/facade.js';
+import { MIGRATION_STATEMENT_MS, PgDb, type PgOptions } from './pg/facade.js';
 
 export type Db = HubDb;
 
@@ -74,8 +74,8 @@ function beginImmediate(db: Database.Database): void {
 }
 
 /** Opens a PostgreSQL database (postgres://user@host:port/db) through the synchronous facade and migrates it. */
-export function openPgDb(url: string, migrations: readonly Migration[]): Db {
-  const db = new PgDb(url);
+export function openPgDb(url: string, migrations: readonly Migration[], opts: PgOptions = {}): Db {
+  const db = new PgDb(url, opts);
   try {
     migrate(db, migrations);
     return db;

@@ -67,9 +67,9 @@ export class Store {
    * With `database` (postgres://user@host:port/db) the tables live in PostgreSQL instead and DATA keeps
    * the blobs (docs/hub.md "Database"). `shared`: other hub processes use the same hub.db (db.ts OpenDbOptions).
    */
-  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & StoreOptions & { database?: string | undefined } = {}): Store {
+  static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & StoreOptions & { database?: string | undefined; statementTimeoutMs?: number | undefined } = {}): Store {
     ensurePrivateDir(dataDir);
-    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations), dataDir, opts);
+    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations, opts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: opts.statementTimeoutMs }), dataDir, opts);
     const file = opts.database ?? join(dataDir, 'hub.db');
     ensurePrivateDbFile(file);
     const store = new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir, opts);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  DEFAULT_GRPC_MAX_CALLS, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
   assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
@@ -134,7 +134,7 @@ export const AgentConfig = z.object({
       /** Messages per second while a backlog drains. */
       messagesPerSec: ratePerSec().default(20),
       /** Kept under the broker's payload limit. */
-      maxMessageBytes: z.number().int().min(1024).default(192 * 1024),
+      maxMessageBytes: z.number().int().min(MIN_OUTBOX_MESSAGE_BYTES).default(DEFAULT_OUTBOX_MESSAGE_BYTES),
       /** Resend what was sent but not acked after this long. */
       resendAfterMs: durationMs().default(15_000),
     }).strict().prefault({}),

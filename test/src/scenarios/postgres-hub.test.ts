@@ -38,7 +38,8 @@ describe('a hub on PostgreSQL', () => {
     s = await fixtureAndHub(dir, { config: { database: url } });
     const hub = s.hub;
     const [dev] = await enrollAgents(hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'pg-1' });
-    agent = await startAgent({ dataDir: dev!.dataDir, config: { summaries: { windowSec: 1 } } });
+    // Unacked items resent after 3 s, not the default 15 s: the outage test waits for them.
+    agent = await startAgent({ dataDir: dev!.dataDir, config: { summaries: { windowSec: 1 }, sync: { outbox: { resendAfterMs: 3000 } } } });
     const dep = await hub.api<{ id: number }>('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'postgres e2e' });
     await waitFor('v1 ready on the agent', async () => (await getJson(`${agent!.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });
     const traffic = trafficLoop([agent], vibrationRows({ rowsPerRequest: 3 }), 4);
@@ -88,7 +89,7 @@ describe('a hub on PostgreSQL', () => {
       await pg.down();
       await sleep(4000); // windows of 1 s keep coming on the agent; the hub cannot store or ack them
       await pg.up();
-      // What the hub could not store was not acked: the agent sends it again (resendAfterMs, 15 s).
+      // What the hub could not store was not acked: the agent sends it again (resendAfterMs, 3 s here).
       const gaps = (all: number[]): number[] => Array.from({ length: all.at(-1) ?? 0 }, (_, i) => i + 1).filter((n) => !all.includes(n));
       const all = await waitFor('windows stored after the restart, none missing', () => {
         const now = seqs();

@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { createAgent, AgentConfig, type Agent } from '@edgefleet/agent';
-import { bundleFromOnnx, randomMlp } from '@edgefleet/examples';
-import { enrollAgents, hubEvents, hubWindows, pushBundle, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
-import { fixtureAndHub, localWindows, outboxWindows, type HubSetup } from './helpers.js';
+import type { Agent } from '@edgefleet/agent';
+import { hubEvents, hubWindows, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { localWindows, outboxWindows, type HubSetup } from './helpers.js';
+import { hubWithWideModel, inferWide, startWideAgent } from './wide-model.js';
 
 const WIDE = 'wide-spectrum';
 // ~110 bytes of window JSON per numeric feature: 4,000 of them make a window of ~440 KB.
@@ -27,11 +26,7 @@ describe('a summary window larger than a publish may be', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-wide-window-'));
-    s = await fixtureAndHub(dir);
-    const m = randomMlp({ inputDim: N, hidden: [4], outputDim: 2, seed: 9, inputName: 'x' });
-    const features = Array.from({ length: N }, (_, i) => ({ name: `band${i}`, index: i, kind: 'numeric' as const }));
-    await pushBundle(s.hub, (await bundleFromOnnx({ dir: join(dir, 'fx'), onnx: m.onnx, name: WIDE, version: '1.0.0', io: m.io, features, keys: s.fx.keys })).path);
-    [dev] = await enrollAgents(s.hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'wide-1' }) as [EnrolledAgent];
+    ({ s, dev } = await hubWithWideModel(dir, WIDE, N, 'wide-1'));
   });
   after(async () => {
     await agent?.stop();
@@ -40,22 +35,9 @@ describe('a summary window larger than a publish may be', () => {
   });
 
   it('reaches the hub with its counts, and the windows behind it follow', async () => {
-    const config = AgentConfig.parse({
-      dataDir: dev.dataDir, api: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' },
-      summaries: { windowSec: 1 }, sync: { reconnectMs: 200, outbox: { resendAfterMs: 2000 } },
-    });
-    agent = createAgent(config, { logger: pino({ level: 'silent' }), reconcileMs: 0 });
-    await agent.start();
+    agent = await startWideAgent(dev);
     await s.hub.api('POST', '/deployments', { model: WIDE, version: '1.0.0', target: { devices: [dev.deviceId] }, reason: 'wide windows' });
-    const row = Array.from({ length: N }, (_, i) => (i % 17) / 3);
-    const infer = async () => {
-      const r = await fetch(`${agent!.url}/v2/models/${WIDE}/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, N], data: row }] }),
-      });
-      await r.arrayBuffer();
-      return r.status;
-    };
+    const infer = () => inferWide(agent!, WIDE, N);
     await waitFor('the wide model serving', async () => (await infer()) === 200, { timeoutMs: 90_000, intervalMs: 250 });
     let served = 1;
     // Three windows of 1 s with predictions, each well over the broker's 256 KiB.

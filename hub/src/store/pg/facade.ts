@@ -16,8 +16,10 @@ export { CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, MIGRATION_
 export interface PgOptions {
   /** How long one statement may take before the hub gives up on the server (ms, default STATEMENT_TIMEOUT_MS). */
   statementTimeoutMs?: number;
-  /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS); migrations wait longer. */
+  /** How long a statement waits for a lock another session holds (ms, default LOCK_TIMEOUT_MS, less under a shorter statement timeout); migrations wait longer. */
   lockTimeoutMs?: number;
+  /** How much longer than the statement timeout a statement's answer is waited for before its connection is dropped (ms, default 5 s). */
+  answerMarginMs?: number;
   /** The server ends a session idle this long inside a transaction (ms, default IDLE_IN_TRANSACTION_MS), releasing its locks. */
   idleInTransactionMs?: number;
 }
@@ -57,6 +59,7 @@ export class PgDb implements HubDb, Catalog {
   private signal!: Int32Array;
   private timeoutMs: number;
   private readonly lockTimeoutMs: number;
+  private readonly answerMarginMs: number;
   private readonly idleInTransactionMs: number;
   /** A statement of the open transaction got no answer: the transaction is gone with its connection. */
   private txLost = false;
@@ -73,8 +76,10 @@ export class PgDb implements HubDb, Catalog {
     this.name = redactUrl(url);
     this.url = url;
     this.timeoutMs = opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS;
-    this.lockTimeoutMs = opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    // Under the statement timeout, so that a lock wait still fails as one (3/4 of the default is LOCK_TIMEOUT_MS).
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? Math.min(LOCK_TIMEOUT_MS, Math.floor(this.timeoutMs * 3 / 4));
     this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
+    this.answerMarginMs = opts.answerMarginMs ?? 5_000;
     this.startWorker();
     try {
       this.refreshCatalog();
@@ -105,7 +110,7 @@ export class PgDb implements HubDb, Catalog {
   }
 
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
-  call(req: Request, waitMs = this.timeoutMs + 5_000): { rows: unknown[]; rowCount: number } {
+  call(req: Request, waitMs = this.timeoutMs + this.answerMarginMs): { rows: unknown[]; rowCount: number } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
     const left = Math.floor(this.finishAt - performance.now());
     if (req.op !== 'end' && left < waitMs) {

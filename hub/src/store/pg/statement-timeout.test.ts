@@ -27,6 +27,16 @@ describe('PostgreSQL statement timeout', () => {
     try {
       assert.equal(STATEMENT_TIMEOUT_MS, 20_000);
       assert.equal(show(db), '20s');
+      assert.equal(db.prepare('SHOW lock_timeout').pluck().get(), '15s', 'LOCK_TIMEOUT_MS');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a shorter one (the hub\'s databaseStatementTimeoutMs) keeps lock waits under it, so they still fail as lock waits', () => {
+    const db = new PgDb(cluster.createDatabase(), { statementTimeoutMs: 4000 });
+    try {
+      assert.deepEqual([show(db), db.prepare('SHOW lock_timeout').pluck().get()], ['4s', '3s']);
     } finally {
       db.close();
     }
