@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -129,7 +129,7 @@ const syncOf = (o: Obj): AgentConfig['sync'] => ({
 
 const captureOf = (o: Obj): AgentConfig['capture'] => ({
   budgetBytes: field(o, 'budgetBytes', (v) => int(v, 64 * 1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
-  chunkBytes: field(o, 'chunkBytes', (v) => int(v, 4096, MAX_CAPTURE_CHUNK_BYTES), 64 * 1024),
+  chunkBytes: field(o, 'chunkBytes', (v) => int(v, MIN_CAPTURE_CHUNK_BYTES, MAX_CAPTURE_CHUNK_BYTES), 64 * 1024),
   flushSec: field(o, 'flushSec', (v) => int(v, 1, 300), 5),
   uploadsPerSec: field(o, 'uploadsPerSec', (v) => rate(v) && v <= 100, 2),
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_CAPTURE_CHUNK_BYTES, sealedRowsBytes } from '@edgefleet/shared';
+import { MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, captureMessageBytes, newCaptureKeyFile, sealedRowsBytes } from '@edgefleet/shared';
 import { loadConfig } from './config.js';
 
 it('reads quotas and the per-device storage cap, and names a bad quota field', () => {
@@ -59,6 +59,12 @@ it('refuses a maxPayloadBytes below what an agent or a state report needs, namin
     refused({ maxPayloadBytes: 32768, ingest: { maxStateBytes: 32769 } }, /maxPayloadBytes: expected at least ingest\.maxStateBytes \(32769\)/);
     assert.equal(load({ maxPayloadBytes: 65536 }).maxPayloadBytes, 65536);
     assert.equal(load({ maxPayloadBytes: 32768, ingest: { maxStateBytes: 32768 } }).maxPayloadBytes, 32768);
+    // With captures on, a chunk of the least bytes of rows an agent seals must fit as a message.
+    const capture = { publicKey: newCaptureKeyFile().public };
+    const least = captureMessageBytes(MIN_CAPTURE_CHUNK_BYTES);
+    refused({ maxPayloadBytes: least - 1, ingest: { maxStateBytes: 4096 }, capture }, new RegExp(`maxPayloadBytes: expected at least ${least} with capture\\.publicKey set: a capture chunk of 4096 bytes of rows.* \\(got ${least - 1}\\)`));
+    assert.equal(load({ maxPayloadBytes: least, ingest: { maxStateBytes: 4096 }, capture }).maxPayloadBytes, least);
+    assert.equal(load({ maxPayloadBytes: least - 1, ingest: { maxStateBytes: 4096 } }).maxPayloadBytes, least - 1, 'no capture key: no capture chunks');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AppError, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
+import { AppError, captureMessageBytes, chunkBytesWithin, jsonParseProblem, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes, withUnknownKeyHints } from '@edgefleet/shared';
 import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
@@ -14,7 +14,7 @@ import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
 const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
-const MIN_CAPTURE_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
+const MIN_HUB_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
 const Port = z.number().int().min(0).max(65535);
 /** A file named in the config or a flag; empty is refused, not read as the directory it is resolved against. */
@@ -222,7 +222,7 @@ export const HubConfig = z
         /** X25519 public key, base64 (`edgefleet capture keygen` prints it); the private key stays with the operators. */
         publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected a 32-byte X25519 public key in base64 (edgefleet capture keygen prints it)').optional(),
         maxBytesPerDevice: z.number().int().positive().optional(),
-        maxChunkBytes: z.number().int().min(MIN_CAPTURE_CHUNK_BYTES, `expected at least ${MIN_CAPTURE_CHUNK_BYTES} bytes: an agent's largest chunk (capture.chunkBytes ${MAX_CAPTURE_CHUNK_BYTES}) sealed, which a smaller limit would refuse, ending its capture`).optional(),
+        maxChunkBytes: z.number().int().min(MIN_HUB_CHUNK_BYTES, `expected at least ${MIN_HUB_CHUNK_BYTES} bytes: an agent's largest chunk (capture.chunkBytes ${MAX_CAPTURE_CHUNK_BYTES}) sealed, which a smaller limit would refuse, ending its capture`).optional(),
         /** A capture's sealed chunks are purged this many days after it ended (default 30). */
         keepDays: z.number().int().min(1).optional(),
       })
@@ -244,6 +244,10 @@ export const HubConfig = z
     const maxState = c.ingest?.maxStateBytes ?? DEFAULT_STATE_PACING.maxStateBytes;
     if (c.maxPayloadBytes < maxState) {
       ctx.addIssue({ code: 'custom', path: ['maxPayloadBytes'], message: `expected at least ingest.maxStateBytes (${maxState}${c.ingest?.maxStateBytes === undefined ? ', its default' : ''}): a larger state report would be refused by the broker, closing the device's connection (got ${c.maxPayloadBytes})` });
+    }
+    // A capture chunk too is one device message: the boxes are asked for chunks that fit (docs/hub.md "Data capture").
+    if (c.capture?.publicKey && chunkBytesWithin(c.maxPayloadBytes, MAX_CAPTURE_CHUNK_BYTES) < MIN_CAPTURE_CHUNK_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['maxPayloadBytes'], message: `expected at least ${captureMessageBytes(MIN_CAPTURE_CHUNK_BYTES)} with capture.publicKey set: a capture chunk of ${MIN_CAPTURE_CHUNK_BYTES} bytes of rows, the least an agent seals, is that large as a message (got ${c.maxPayloadBytes})` });
     }
     const l = c.cluster;
     if (l?.leaseTtlMs !== undefined && l.renewEveryMs !== undefined && l.renewEveryMs >= l.leaseTtlMs) {

@@ -10,6 +10,8 @@ import { closest } from './cli/suggest.js';
 
 /** capture.chunkBytes at most: the hub's capture.maxChunkBytes must take a chunk this large once sealed. */
 export const MAX_CAPTURE_CHUNK_BYTES = 96 * 1024;
+/** capture.chunkBytes at least, and the least a hub asks of its boxes (a desired capture's chunkBytes). */
+export const MIN_CAPTURE_CHUNK_BYTES = 4096;
 /**
  * sync.outbox.maxMessageBytes by default and at least: the largest telemetry or events message an agent
  * sends. A hub's maxPayloadBytes must take it, or its broker refuses the agents' batches (docs/hub.md "Config").

@@ -160,6 +160,25 @@ describe('capturer', () => {
     await c.stop();
   });
 
+  it('takes the smaller chunkBytes a hub asks for in the desired capture, and a later document\'s', async () => {
+    const c = make({ chunkBytes: DEFAULT_CAPTURE_CONFIG.chunkBytes });
+    c.apply([spec({ id: 7, maxRows: 100, features: ['speed'], chunkBytes: 20_000 })]);
+    for (let i = 0; i < 5; i++) c.record('pump', '1.0.0', wide(1500), out); // ~27 KB each: over 20,000, so skipped
+    for (let i = 0; i < 6; i++) { // ~14 KB each, a turn apart: one to a chunk
+      c.record('pump', '1.0.0', wide(800), out);
+      await new Promise((r) => setImmediate(r));
+    }
+    await c.flushNow();
+    assert.deepEqual(chunksOf(c, 7).map((ch) => ch.rows), [1, 1, 1, 1, 1, 1]);
+    assert.ok(chunksOf(c, 7).every((ch) => ch.plain <= 20_000));
+    c.apply([spec({ id: 7, maxRows: 100, features: ['speed'] })]); // the hub's limit raised: the box's own again
+    for (let i = 0; i < 4; i++) c.record('pump', '1.0.0', wide(800), out);
+    await c.flushNow();
+    assert.deepEqual(chunksOf(c, 7).slice(6).map((ch) => ch.rows), [4]);
+    c.store.dropCapture(7);
+    await c.stop();
+  });
+
   it('counts a row in UTF-8 bytes: one whose characters fit chunkBytes but whose bytes do not is skipped', async () => {
     const c = make({ chunkBytes: 4096 });
     c.apply([spec({ id: 7 })]);

@@ -5,7 +5,8 @@
 // stored in agent.db, within `budgetBytes` of ciphertext: a capture that would pass it ends as
 // budget_full (reported to the hub in its last chunk). Plaintext rows exist only in memory, for at
 // most flushSec. A chunk holds at most chunkBytes of rows (UTF-8), so its sealed size is at most
-// sealedRowsBytes(chunkBytes), which the hub's capture.maxChunkBytes allows (docs/hub.md "Data capture").
+// sealedRowsBytes(chunkBytes), which the hub's capture.maxChunkBytes allows (docs/hub.md "Data capture"); a
+// hub whose maxPayloadBytes takes less asks for smaller chunks in the desired capture (its chunkBytes).
 import { sealRows, type TensorData } from '@edgefleet/shared/core';
 import type { DesiredCapture, Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
@@ -37,6 +38,8 @@ const MAX_HELD_CHUNKS = 3;
 
 interface Active {
   spec: DesiredCapture;
+  /** Bytes of rows per chunk the hub asks for (its maxPayloadBytes takes no larger), from its newest document. */
+  hubChunkBytes: number | undefined;
   until: number;
   /** Rows taken so far (stored and buffered). */
   rows: number;
@@ -101,7 +104,7 @@ export class Capturer implements PredictionRecorder {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const r of this.store.all()) {
-      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0, resumed: true });
+      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, hubChunkBytes: r.spec.chunkBytes, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0, resumed: true });
     }
   }
 
@@ -135,9 +138,12 @@ export class Capturer implements PredictionRecorder {
     const at = new Date(this.now());
     const known = new Map(this.store.all().map((r) => [r.id, r]));
     for (const s of specs) {
+      const a = this.active.get(s.id);
+      // The hub asks for smaller chunks when its maxPayloadBytes changed: the next rows take it.
+      if (a) a.hubChunkBytes = s.chunkBytes;
       if (known.has(s.id)) continue;
       this.store.add(s, at);
-      this.active.set(s.id, { spec: s, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0 });
+      this.active.set(s.id, { spec: s, hubChunkBytes: s.chunkBytes, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0 });
       this.d.logger.info({ captureId: s.id, model: s.model, rate: s.rate, maxRows: s.maxRows, until: s.until }, 'data capture started');
     }
     const listed = new Set(specs.map((s) => s.id));
@@ -183,7 +189,7 @@ export class Capturer implements PredictionRecorder {
       // A chunk never holds more than chunkBytes of rows (UTF-8, with their newlines): its sealed size is
       // bounded by it, and the hub refuses a chunk past capture.maxChunkBytes. A row larger than a chunk
       // is not kept, nor one past MAX_HELD_CHUNKS (bounded memory and message size); counted.
-      const { chunkBytes } = this.d.config;
+      const chunkBytes = Math.min(this.d.config.chunkBytes, a.hubChunkBytes ?? Infinity);
       const size = Buffer.byteLength(line) + 1;
       if (size > chunkBytes || a.bytes + a.sealing + size > MAX_HELD_CHUNKS * chunkBytes) {
         a.skipped++;

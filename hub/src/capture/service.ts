@@ -4,7 +4,7 @@
 // the ciphertext by (capture, device, seq), acks it on `capture/ack`, or refuses with a reason (the
 // box then drops what it holds of that capture). The hub never holds the capture private key.
 import {
-  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, HISTORY_PAGE, boxKeyId, decodeBoxPublicKey, toRanges,
+  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, HISTORY_PAGE, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, boxKeyId, chunkBytesWithin, decodeBoxPublicKey, toRanges,
   type Capture, type CaptureList, type HistoryQuery, type CaptureAck, type CaptureChunk, type CaptureCreate, type DesiredCapture, type DesiredDocument, type Manifest,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
@@ -46,6 +46,8 @@ export interface CaptureDeps {
   logger: LoggerPort;
   metrics?: MetricsPort;
   options?: Partial<CaptureOptions>;
+  /** The hub's maxPayloadBytes: boxes are asked for chunks whose message fits it (docs/hub.md "Data capture"). */
+  maxPayloadBytes?: number;
 }
 
 /** Why a chunk was refused (MQTT ack `refused.code`; metric label). */
@@ -54,6 +56,8 @@ type Refusal = 'unknown_capture' | 'not_in_capture' | 'too_large' | 'too_many_ro
 export class CaptureService {
   readonly repo: CaptureRepo;
   readonly opts: CaptureOptions;
+  /** Bytes of rows per chunk the boxes are asked for (a desired capture's chunkBytes), or null: their own. */
+  private readonly chunkBytes: number | null;
   private unsub: (() => void) | null = null;
   private purgeTimer: NodeJS.Timeout | null = null;
   /** Refusals logged once a minute per reason (a bounded set): a device resending refused chunks must not write a line each. */
@@ -64,6 +68,9 @@ export class CaptureService {
     this.refusalsLogged = new LogThrottle(() => deps.clock.now().getTime());
     this.opts = { ...DEFAULT_CAPTURE_OPTIONS, ...Object.fromEntries(Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined)) };
     if (this.opts.publicKey) decodeBoxPublicKey(this.opts.publicKey, 'capture.publicKey');
+    const fits = deps.maxPayloadBytes === undefined ? MAX_CAPTURE_CHUNK_BYTES : chunkBytesWithin(deps.maxPayloadBytes, MAX_CAPTURE_CHUNK_BYTES);
+    // Below an agent's largest chunk only; the hub's config refuses a maxPayloadBytes that fits none (hub/src/config.ts).
+    this.chunkBytes = fits < MAX_CAPTURE_CHUNK_BYTES ? Math.max(fits, MIN_CAPTURE_CHUNK_BYTES) : null;
   }
 
   start(): void {
@@ -132,6 +139,7 @@ export class CaptureService {
     return this.repo.activeFor(deviceId, this.deps.clock.now()).slice(0, CAPTURE_LIMITS.maxActive).map((c) => ({
       id: c.id, model: c.model, ...(c.version ? { version: c.version } : {}), rate: c.rate, maxRows: c.maxRows, until: c.until,
       ...(c.features ? { features: c.features } : {}), publicKey: c.publicKey, keyId: c.keyId,
+      ...(this.chunkBytes !== null ? { chunkBytes: this.chunkBytes } : {}),
     }));
   }
 

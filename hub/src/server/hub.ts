@@ -153,7 +153,7 @@ export class Hub {
       store, link: fleet, hubKey, clock, logger, reports: ingest, sealing, config, trust: () => this.currentTrust(), desiredCapture: (id) => captures?.desiredFor(id) ?? [], renewalAsJob: hubId !== null, ...(cfg.sync ? { options: cfg.sync } : {}),
     });
     this.deploymentsPart = deployments;
-    captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, ...(cfg.capture ? { options: cfg.capture } : {}) });
+    captures = new CaptureService({ store, link: fleet, deployments, clock, logger, metrics: this.metrics, maxPayloadBytes: cfg.maxPayloadBytes, ...(cfg.capture ? { options: cfg.capture } : {}) });
     this.capturePart = captures;
     captures.start();
     const sealed = new SealingDelivery({ store, sealing, deployments, reports: ingest, logger });

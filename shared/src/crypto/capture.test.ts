@@ -1,9 +1,10 @@
 // Captured rows sealed to the capture key: they open with the key file and with nothing else; an
 // altered chunk or another key is DECRYPT_FAILED; a malformed key file or public key is refused; the
-// stored size of sealed rows is known from the plaintext size (sealedRowsBytes), to the byte.
+// stored size of sealed rows is known from the plaintext size (sealedRowsBytes), to the byte, and a
+// chunk message's size at most (captureMessageBytes), so a hub asks for chunks that fit its maxPayloadBytes.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SEALED_ROWS_FIELD_BYTES, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes } from './capture.js';
+import { CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, SEALED_ROWS_FIELD_BYTES, captureMessageBytes, chunkBytesWithin, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes } from './capture.js';
 
 const code = (c: string) => (e: { code?: string }) => e.code === c;
 
@@ -53,5 +54,24 @@ describe('capture sealing', () => {
     }
     // About 4/3 of the plaintext (base64) plus under half a KiB of key, nonces and ids.
     assert.ok(sealedRowsBytes(65_536) - Math.ceil((65_536 * 4) / 3) < 512, String(sealedRowsBytes(65_536)));
+  });
+
+  it('bounds a chunk message by its rows, and finds the most rows whose message fits a limit', async () => {
+    // The largest envelope: the longest device id, 16-digit numbers, a reason of control characters (6 bytes each in JSON).
+    for (const n of [0, 4096, 46_000, 96 * 1024]) {
+      const msg = {
+        schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'd'.repeat(128), captureId: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER,
+        rows: Number.MAX_SAFE_INTEGER, end: 'budget_full', reason: '\u0001'.repeat(CAPTURE_REASON_CHARS), sealed: await sealRows(Buffer.alloc(n, 'x'), file.public),
+      };
+      const bytes = Buffer.byteLength(JSON.stringify(msg));
+      assert.ok(bytes <= captureMessageBytes(n), `${n} bytes of rows: a message of ${bytes}, bound ${captureMessageBytes(n)}`);
+      assert.ok(captureMessageBytes(n) - bytes < 64, `the bound is tight: ${captureMessageBytes(n)} for ${bytes}`);
+    }
+    for (const limit of [9_000, 65_536, 100_000]) {
+      const n = chunkBytesWithin(limit, 96 * 1024);
+      assert.ok(captureMessageBytes(n) <= limit && captureMessageBytes(n + 1) > limit, `${limit}: ${n} bytes of rows`);
+    }
+    assert.equal(chunkBytesWithin(256 * 1024, 96 * 1024), 96 * 1024, 'the largest chunk fits the default limit');
+    assert.equal(chunkBytesWithin(1000, 96 * 1024), 0, 'no chunk fits');
   });
 });

@@ -95,6 +95,37 @@ export function sealedRowsBytes(plainBytes: number): number {
   return JSON.stringify(shape).length + base64Length(encryptedSize(plainBytes, chunk));
 }
 
+/**
+ * Bytes a capture chunk message (wire/capture.ts CaptureChunk) adds around its sealed rows, at most: the
+ * schema tag, the longest device id, ids and counts of 16 digits, the longest end, and a reason of
+ * CAPTURE_REASON_CHARS characters each escaped to at most 6 bytes of JSON.
+ */
+export const CAPTURE_ENVELOPE_BYTES = JSON.stringify({
+  schema: CAPTURE_CHUNK_SCHEMA, deviceId: 'x'.repeat(128), captureId: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER,
+  rows: Number.MAX_SAFE_INTEGER, end: 'budget_full', reason: '', sealed: 0,
+}).length + 6 * CAPTURE_REASON_CHARS;
+
+/** The largest MQTT payload of a chunk holding `plainBytes` of rows: what a hub's maxPayloadBytes must take. */
+export function captureMessageBytes(plainBytes: number): number {
+  return sealedRowsBytes(plainBytes) + CAPTURE_ENVELOPE_BYTES;
+}
+
+/**
+ * The most bytes of rows, up to `most`, whose chunk message fits in `maxMessageBytes` (0 when none does):
+ * the chunk size a hub with that maxPayloadBytes asks of its boxes (docs/hub.md "Data capture").
+ */
+export function chunkBytesWithin(maxMessageBytes: number, most: number): number {
+  if (captureMessageBytes(most) <= maxMessageBytes) return most;
+  let lo = 0;
+  let hi = most; // captureMessageBytes(hi) > maxMessageBytes, and it does not fall as the rows grow
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (captureMessageBytes(mid) <= maxMessageBytes) lo = mid;
+    else hi = mid;
+  }
+  return lo === 0 && captureMessageBytes(0) > maxMessageBytes ? 0 : lo;
+}
+
 /** Seals `plain` (JSON lines) to the base64 capture public key. */
 export async function sealRows(plain: Uint8Array, publicKeyB64: string): Promise<SealedRows> {
   const pub = decodeBoxPublicKey(publicKeyB64, 'capture public key');

@@ -9,6 +9,7 @@ import { DeployTarget } from './deploy.js';
 import { FileEncryptionSchema, SealedKeySchema } from './sealed.js';
 import { SeqRange } from './telemetry.js';
 import { QueryId } from './ids.js';
+import { MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES } from '../agent-settings.js';
 import { HistoryQuery } from './history-page.js';
 import { CAPTURE_ACK_SCHEMA, CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, SEALED_ROWS_FIELD_BYTES, base64Length } from '../crypto/capture.js';
 
@@ -107,6 +108,11 @@ export const DesiredCapture = z.object({
   /** The operators' X25519 capture public key (base64) and its id. */
   publicKey: Base64,
   keyId: KeyId,
+  /**
+   * Bytes of rows per chunk at most, when the hub's maxPayloadBytes takes less than an agent's largest
+   * chunk: the box seals chunks no larger than this and its own capture.chunkBytes (docs/agent.md "Data capture").
+   */
+  chunkBytes: z.number().int().min(MIN_CAPTURE_CHUNK_BYTES).max(MAX_CAPTURE_CHUNK_BYTES).optional(),
 });
 export type DesiredCapture = z.infer<typeof DesiredCapture>;
 

@@ -3,7 +3,9 @@
 // closed, the agent sent the same batch first again, for ever, and its outbox stayed jammed. Such a hub
 // now refuses to start (CONFIG_INVALID naming the key, the value and what is expected); with the fleet's
 // setting lowered first it starts, and windows larger than its limit reach it trimmed to fit
-// (docs/hub.md "Config"). Real hub processes on one data dir; the agent in-process on real SQLite and onnxruntime.
+// (docs/hub.md "Config"). A capture's chunks are device messages too: the hub asks its boxes for chunks
+// whose sealed message fits its limit (docs/hub.md "Data capture"), where the agent's default chunk of
+// 64 KiB of rows is ~90 KB sealed. Real hub processes on one data dir; the agent in-process on real SQLite and onnxruntime.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +14,8 @@ import { join } from 'node:path';
 import type { Agent } from '@edgefleet/agent';
 import { runCli } from '@edgefleet/examples';
 import { hubWindows, startHub, waitFor, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
-import type { DeviceConfigView } from '@edgefleet/shared';
-import { agentMetric, localWindows, outboxWindows, type HubSetup } from './helpers.js';
+import { newCaptureKeyFile, type Capture, type DeviceConfigView } from '@edgefleet/shared';
+import { agentMetric, localWindows, outboxWindows, withAgentDb, type HubSetup } from './helpers.js';
 import { hubWithWideModel, inferWide, startWideAgent } from './wide-model.js';
 
 const WIDE = 'wide-payload';
@@ -54,7 +56,7 @@ describe('a hub maxPayloadBytes below what the agents send', () => {
     hub = await startHub(hubOpts);
     await hub.api('PUT', '/config/fleet', { settings: { 'sync.outbox.maxMessageBytes': LIMIT }, reason: 'a smaller broker limit' });
     await hub.stop();
-    hub = await startHub({ ...hubOpts, config: { maxPayloadBytes: LIMIT } });
+    hub = await startHub({ ...hubOpts, config: { maxPayloadBytes: LIMIT, capture: { publicKey: newCaptureKeyFile().public } } });
 
     const h = hub;
     // The restarted hub's broker listens on another port than the one given at enrollment.
@@ -74,5 +76,18 @@ describe('a hub maxPayloadBytes below what the agents send', () => {
     const theirs = await hubWindows(h.api, dev.deviceId, `model=${WIDE}`);
     assert.equal(theirs.reduce((n, w) => n + w.count, 0), 2, 'the hub counts every prediction');
     assert.equal(await agentMetric(h.http, 'edgefleet_mqtt_refused_total{reason="publish_refused"}') ?? 0, 0, 'no publish refused by the broker');
+  });
+
+  it('asks the box for capture chunks that fit: every row captured reaches it and no publish is refused', async () => {
+    const h = hub!;
+    const rows = 6;
+    const c = await h.api<Capture>('POST', '/captures', { model: WIDE, rate: 1, durationSec: 3600, maxRows: rows, reason: 'wide rows', target: { devices: [dev.deviceId] } });
+    await waitFor('the box capturing', () => withAgentDb(dev.dataDir, (db) => db.prepare("SELECT 1 FROM captures WHERE id = ? AND status = 'capturing'").get(c.id)) ? true : undefined, { timeoutMs: 30_000, intervalMs: 100 });
+    // Within one flushSec: the rows (~20 KB of JSON each) are sealed together, as many to a chunk as fit.
+    for (let i = 0; i < rows; i++) assert.equal(await inferWide(agent!, WIDE, N), 200);
+    await waitFor('every row stored at the hub', async () => ((await h.api<Capture>('GET', `/captures/${c.id}`)).rows === rows ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    const chunks = withAgentDb(dev.dataDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n);
+    assert.equal(chunks, 0, 'nothing left on the box');
+    assert.equal(await agentMetric(h.http, 'edgefleet_mqtt_refused_total{reason="publish_refused"}') ?? 0, 0, 'no chunk refused by the broker');
   });
 });
