@@ -11,7 +11,7 @@ import { BlobDownloader } from './downloader.js';
 import { LinkState } from './link-state.js';
 import { DesiredIntake } from './desired-intake.js';
 import { OutboxSender, trimmedMessage, type TrimmedWindow } from './outbox.js';
-import { movedMessage, type MovedAbove } from './outbox-behind.js';
+import { reportMovedAbove } from './outbox-behind.js';
 import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore } from './sync-store.js';
 import { Updater } from './updater.js';
@@ -61,7 +61,7 @@ export class SyncClient {
       this.outboxChanged();
     };
     this.outbox = new OutboxSender(d.db, this.id, (kind, payload) => this.publishOutbox(kind, payload), this.opts.outbox, Date.now,
-      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit), (m) => this.movedAbove(m, emit));
+      (err) => d.logger.error({ err }, 'sending the outbox failed; retrying later'), (t) => this.windowTrimmed(t, emit), (m) => reportMovedAbove(m, d.logger, emit));
     this.downloader = new BlobDownloader({
       dir: d.dataDir,
       store: this.store,
@@ -90,13 +90,6 @@ export class SyncClient {
     return this.d.now ? this.d.now() : new Date();
   }
 
-  /** The outbox numbered below what the hub holds (outbox-behind.ts): logged and told to the hub. */
-  private movedAbove(m: MovedAbove, emit: Emit): void {
-    const message = movedMessage(m);
-    this.d.logger.warn({ hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length }, message);
-    emit({ kind: 'error', code: 'SEQ_BEHIND_HUB', message, data: { hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length } });
-  }
-
   /** Said once per version and process (its every window is as large): logged and told to the hub. */
   private windowTrimmed(t: TrimmedWindow, emit: Emit): void {
     const key = `${t.model}@${t.version}`;
@@ -107,6 +100,7 @@ export class SyncClient {
     this.d.logger.warn({ model: t.model, version: t.version, bytes: t.bytes, sentBytes: t.sentBytes, without: t.without }, message);
     emit({ kind: 'error', model: t.model, version: t.version, code: 'PAYLOAD_TOO_LARGE', message, data: { bytes: t.bytes, sentBytes: t.sentBytes, without: t.without, start: t.start } });
   }
+
   /** A presence message, stamped now by the clock `clockMark` names (docs/decisions/0059-clock-marks.md). */
   private presence(online: boolean): string {
     const mark = this.d.clockMark?.();

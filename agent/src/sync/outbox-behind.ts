@@ -5,6 +5,8 @@
 // holds from the device; an agent whose own highest is lower moves its rows above it.
 import { inRanges } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
+import type { Logger } from '../log.js';
+import type { Emit } from './sync-deps.js';
 
 /** The highest seq this agent.db ever gave an outbox row (AUTOINCREMENT's record; 0 for none). */
 export function highestAssigned(db: Db): number {
@@ -42,8 +44,10 @@ export function moveAbove(db: Db, hubMax: number, sentBefore: number, ranges: Re
   return { hubMax, ownMax, moved };
 }
 
-/** What the log and the hub are told of a move. */
-export function movedMessage(m: MovedAbove): string {
-  return `the hub holds seqs up to ${m.hubMax} from this device but this agent.db numbered only up to ${m.ownMax} (put back from a backup, or made anew): `
+/** A move is logged and told to the hub (an error event, SEQ_BEHIND_HUB). */
+export function reportMovedAbove(m: MovedAbove, logger: Logger, emit: Emit): void {
+  const message = `the hub holds seqs up to ${m.hubMax} from this device but this agent.db numbered only up to ${m.ownMax} (put back from a backup, or made anew): `
     + `${m.moved.length} outbox entries the hub had not stored moved above ${m.hubMax}, so they are not taken for ones it has`;
+  logger.warn({ hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length }, message);
+  emit({ kind: 'error', code: 'SEQ_BEHIND_HUB', message, data: { hubMax: m.hubMax, ownMax: m.ownMax, moved: m.moved.length } });
 }

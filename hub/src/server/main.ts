@@ -12,7 +12,8 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
 import { HUB_VERSION } from '../version.js';
-import { Hub, HUB_STOP_EXIT_MS } from './hub.js';
+import { Hub } from './hub.js';
+import { HUB_STOP_EXIT_MS } from './stop-deadlines.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
 
