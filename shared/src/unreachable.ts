@@ -15,6 +15,8 @@ export function tlsHint(err: { code?: unknown }): string | undefined {
   }
   if (err.code === 'CERT_HAS_EXPIRED' || err.code === 'CERT_NOT_YET_VALID') return 'the server\'s certificate is outside its validity dates (or this machine\'s clock is wrong)';
   if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the server\'s certificate does not name the host in the URL (docs/operations.md "TLS")';
+  // OpenSSL's reading of a plain HTTP answer as a TLS record: the hub serves plain HTTP (docs/operations.md "TLS").
+  if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the server answered in plain HTTP, not TLS: expected an http:// URL for it, or the https:// address of its TLS proxy';
   return undefined;
 }
 
@@ -23,7 +25,8 @@ export function hubUnreachable(origin: string, err: unknown): AppError {
   const e = err instanceof Error ? err : new Error(String(err));
   const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
   let why = e.message;
-  if (cause?.message && !why.includes(cause.message)) why += `: ${cause.message}`;
+  const said = cause?.message.trim();
+  if (said && !why.includes(said)) why += `: ${said}`;
   const hint = tlsHint(cause ?? (e as { code?: unknown }));
   return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: ${why}${hint ? ` (${hint})` : ''}`, { cause: err });
 }

@@ -23,10 +23,14 @@ export class HubClient {
     const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN'];
     if (!hub) throw new UsageError('missing --hub URL (or set EDGEFLEET_HUB)');
     if (!token) throw new UsageError('missing --token T (or set EDGEFLEET_TOKEN)');
+    const from = optString(args, 'hub') === undefined ? 'EDGEFLEET_HUB=' : '--hub ';
     // A URL without its scheme ("hub:8700") would otherwise reach fetch and fail as an unreachable hub.
     if (!/^https?:\/\/[^/]/i.test(hub) || !URL.canParse(hub)) {
-      const from = optString(args, 'hub') === undefined ? 'EDGEFLEET_HUB=' : '--hub ';
       throw new UsageError(`${from}${hub}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`);
+    }
+    // The API's own URL (".../api/v1") would be asked for /api/v1/api/v1/...: the hub's 404 names no option.
+    if (/\/api\/v1\/?$/i.test(new URL(hub).pathname)) {
+      throw new UsageError(`${from}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
     }
     return new HubClient(hub.replace(/\/$/, ''), token);
   }
@@ -50,7 +54,7 @@ export class HubClient {
     } catch (err) {
       throw hubUnreachable(this.base, err);
     }
-    return HubClient.result<T>(res.status, await res.text().catch(() => ''));
+    return this.result<T>(res.status, res.headers.get('content-type'), await res.text().catch(() => ''), `${method} /api/v1${path}`);
   }
 
   /**
@@ -93,7 +97,8 @@ export class HubClient {
         res.on('error', fail);
         res.on('end', () => {
           try {
-            resolve({ value: HubClient.result<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')), status: res.statusCode ?? 0 });
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ value: this.result<T>(res.statusCode ?? 0, res.headers['content-type'] ?? null, text, `POST /api/v1${path}`), status: res.statusCode ?? 0 });
           } catch (err) {
             reject(err);
           }
@@ -108,17 +113,28 @@ export class HubClient {
     });
   }
 
-  /** The hub's JSON answer, or its error rethrown with the hub's code and message. */
-  private static result<T>(status: number, text: string): T {
+  /**
+   * The hub's JSON answer, or its error rethrown with the hub's code and message. An answer that is not
+   * the hub's (no JSON, or an error without the hub's {error: {code, message}}: another server at that
+   * address, or a proxy's page) is IO_ERROR naming the URL and what came back.
+   */
+  private result<T>(status: number, type: string | null, text: string, what: string): T {
     let data: { error?: { code?: string; message?: string } } | null;
+    let json = true;
     try {
       data = JSON.parse(text) as { error?: { code?: string; message?: string } } | null;
     } catch {
       data = null;
+      json = text === '';
     }
-    if (status < 200 || status > 299) {
+    const ok = status >= 200 && status <= 299;
+    if (!json || (!ok && typeof data?.error?.message !== 'string')) {
+      throw new AppError('IO_ERROR', `${this.base} answered ${what} with HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}, not an edgefleet hub's answer: `
+        + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")');
+    }
+    if (!ok) {
       const code = data?.error?.code;
-      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message ?? `HTTP ${status}`}`);
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}`);
     }
     return data as T;
   }

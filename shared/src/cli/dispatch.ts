@@ -204,7 +204,10 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
     const next = Object.keys(table).filter((k) => startsWithWords(k, above)).map((k) => k.split(' ')[above.length] ?? '').filter(Boolean);
     const meant = closest(r.words.at(-1) ?? '', next);
     const hint = meant ? `; did you mean "${[...above, meant].join(' ')}"?` : '';
-    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"${hint}`, groupHelp(program, above), program.name);
+    // With a likely meaning, the group's usage line (docs/cli.md "Exit codes and errors"); without one, its commands.
+    const help = groupHelp(program, above);
+    const usage = meant ? help.slice(0, help.indexOf('\n') + 1) : help;
+    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"${hint}`, usage, [program.name, ...above].join(' '));
   }
   if (r.kind === 'group') {
     const help = groupHelp(program, r.prefix);
