@@ -96,7 +96,9 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     [['model', 'pack', '--manifest', 'm', '--modle', 'x'], /Unknown option '--modle'; did you mean --model\?/],
     [['model', 'pack', '--manifest'], /--manifest/],
     [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest given more than once/],
-    [['model', 'verify', '--trust', 't'], /missing BUNDLE/],
+    [['model', 'verify', '--trust', 't'], /missing BUNDLE\n/],
+    [['model', 'verify'], /missing BUNDLE; missing required option --trust\n/],
+    [['model', 'pack'], /missing required options --manifest, --model\n/],
     [['model', 'verify', 'a', 'b', '--trust', 't'], /unexpected argument "b"/],
     [['keys', 'generate', '--role', 'x'], /--role: expected root, got "x"/],
   ];

@@ -145,9 +145,21 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
     const meant = unknown ? closest(unknown[1]!, Object.keys(cmd.options)) : undefined;
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ') + (meant ? `; did you mean --${meant}?` : ''));
   }
+  // Everything missing in one line, arguments first as the usage line has them: `deploy m` was told of
+  // --reason only, then of VERSION on the next try.
+  const specs = cmd.positionals ?? [];
+  const args = specs.slice(parsed.positionals.length).filter((p) => p.required).map((p) => p.name);
+  const opts = Object.entries(cmd.options).filter(([n, o]) => {
+    const v = parsed.values[n];
+    return o.required && (v === undefined || (Array.isArray(v) && v.length === 0));
+  }).map(([n]) => `--${n}`);
+  const missing = [
+    ...(args.length ? [`missing ${args.join(', ')}`] : []),
+    ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
+  ];
+  if (missing.length) throw new UsageError(missing.join('; '));
   for (const [n, o] of Object.entries(cmd.options)) {
     const v = parsed.values[n];
-    if (o.required && (v === undefined || (Array.isArray(v) && v.length === 0))) throw new UsageError(`missing required option --${n}`);
     if (o.type === 'integer') {
       for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
         if (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x)) {
@@ -155,11 +167,6 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
         }
       }
     }
-  }
-  const specs = cmd.positionals ?? [];
-  const required = specs.filter((p) => p.required).length;
-  if (parsed.positionals.length < required) {
-    throw new UsageError(`missing ${specs.slice(parsed.positionals.length).filter((p) => p.required).map((p) => p.name).join(', ')}`);
   }
   if (parsed.positionals.length > specs.length) {
     const extra = parsed.positionals.slice(specs.length);

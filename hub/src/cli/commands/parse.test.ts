@@ -126,3 +126,19 @@ test('config: a tag scope without KEY=VALUE is a bad command line, also with --d
     assert.match(r.err, /^error \[BAD_REQUEST\]: SCOPE: expected fleet, tag\/KEY=VALUE or device\/ID, got "tag\/(site|=north)"/);
   }
 });
+
+test('a word from a closed list names what was given and the one likely meant; a command missing several things names them all', async () => {
+  const metric = await cli(['alerts', 'rules', 'add', '--name', 'd', '--metric', 'drift.pssi', '--threshold', '0.2']);
+  assert.equal(metric.code, 2, metric.err);
+  assert.match(metric.err, /^error \[BAD_REQUEST\]: --metric: expected one of drift\.psi, .*, got "drift\.pssi"; did you mean "drift\.psi"\?\n/);
+  const severity = await cli(['alerts', 'rules', 'add', '--name', 'd', '--metric', 'drift.psi', '--threshold', '0.2', '--severity', 'critcal']);
+  assert.equal(severity.code, 2, severity.err);
+  assert.match(severity.err, /--severity: expected one of .*critical.*, got "critcal"; did you mean "critical"\?\n/);
+  const role = await cli(['keys', 'generate', '--role', 'relase', '--out', '/nonexistent']);
+  assert.equal(role.code, 2, role.err);
+  assert.match(role.err, /^error \[BAD_REQUEST\]: --role: expected one of root, release, hub, got "relase"; did you mean "release"\?\n/);
+  // Was: "missing required option --reason", and VERSION only on the next try.
+  const deploy = await cli(['deploy', 'vibration-anomaly']);
+  assert.equal(deploy.code, 2, deploy.err);
+  assert.match(deploy.err, /^error \[BAD_REQUEST\]: missing VERSION; missing required option --reason\nusage: edgefleet deploy MODEL VERSION /);
+});
