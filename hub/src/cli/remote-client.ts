@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AppError, hubUnreachable, isErrorCode } from '@edgefleet/shared';
+import { AppError, hubUnreachable, hubUrlProblem, isErrorCode, notAHub } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
@@ -23,14 +23,12 @@ export class HubClient {
     const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN'];
     if (!hub) throw new UsageError('missing --hub URL (or set EDGEFLEET_HUB)');
     if (!token) throw new UsageError('missing --token T (or set EDGEFLEET_TOKEN)');
-    const from = optString(args, 'hub') === undefined ? 'EDGEFLEET_HUB=' : '--hub ';
-    // A URL without its scheme ("hub:8700") would otherwise reach fetch and fail as an unreachable hub.
-    if (!/^https?:\/\/[^/]/i.test(hub) || !URL.canParse(hub)) {
-      throw new UsageError(`${from}${hub}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`);
-    }
+    const fromEnv = optString(args, 'hub') === undefined;
+    const problem = hubUrlProblem(hub, fromEnv);
+    if (problem) throw new UsageError(problem);
     // The API's own URL (".../api/v1") would be asked for /api/v1/api/v1/...: the hub's 404 names no option.
     if (/\/api\/v1\/?$/i.test(new URL(hub).pathname)) {
-      throw new UsageError(`${from}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
+      throw new UsageError(`${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
     }
     return new HubClient(hub.replace(/\/$/, ''), token);
   }
@@ -128,10 +126,7 @@ export class HubClient {
       json = text === '';
     }
     const ok = status >= 200 && status <= 299;
-    if (!json || (!ok && typeof data?.error?.message !== 'string')) {
-      throw new AppError('IO_ERROR', `${this.base} answered ${what} with HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}, not an edgefleet hub's answer: `
-        + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")');
-    }
+    if (!json || (!ok && typeof data?.error?.message !== 'string')) throw notAHub(this.base, what, status, type);
     if (!ok) {
       const code = data?.error?.code;
       throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}`);
