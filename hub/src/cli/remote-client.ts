@@ -16,7 +16,8 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export class HubClient {
-  constructor(private readonly base: string, private readonly token: string) {}
+  /** `tokenFrom` names where the token came from ("--token" or "EDGEFLEET_TOKEN"), for a refusal of it. */
+  constructor(private readonly base: string, private readonly token: string, private readonly tokenFrom = '--token') {}
 
   static from(args: ParsedArgs, ctx: CliContext): HubClient {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
@@ -30,7 +31,7 @@ export class HubClient {
     if (/\/api\/v1\/?$/i.test(new URL(hub).pathname)) {
       throw new UsageError(`${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
     }
-    return new HubClient(hub.replace(/\/$/, ''), token);
+    return new HubClient(hub.replace(/\/$/, ''), token, optString(args, 'token') === undefined ? 'EDGEFLEET_TOKEN' : '--token');
   }
 
   /** Opens the hub's live stream (Server-Sent Events), resuming after `lastEventId` if given. */
@@ -129,7 +130,10 @@ export class HubClient {
     if (!json || (!ok && typeof data?.error?.message !== 'string')) throw notAHub(this.base, what, status, type);
     if (!ok) {
       const code = data?.error?.code;
-      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}`);
+      // A refused token: which one (not its value) and what is expected in its place.
+      const which = code === 'UNAUTHENTICATED' ? ` (the token in ${this.tokenFrom}; expected an API token of the hub at ${this.base}: `
+        + 'its DATA/admin.token or one from edgefleet tokens create)' : '';
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}${which}`);
     }
     return data as T;
   }
