@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
@@ -85,6 +86,26 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     }
     assert.doesNotMatch(again.output().stdout, /admin token/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('edgefleet-hub run: a port in use is named by its flag, for HTTP and MQTT (was "listen EADDRINUSE" as IO_ERROR)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hubport-'));
+  const taken = createServer();
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as AddressInfo).port)));
+    const base = ['run', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath, '--log-level', 'warn'];
+    const http = await runCli('hub/src/server/main.ts', [...base, '--data-dir', join(dir, 'a'), '--http-port', String(port), '--mqtt-port', '0']);
+    assert.equal(http.code, 1, http.stderr);
+    assert.match(http.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: httpPort \\(--http-port\\) ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE\\): expected a free port: another hub or program listens on ${port}\\n`, 'm'));
+    const mqtt = await runCli('hub/src/server/main.ts', [...base, '--data-dir', join(dir, 'b'), '--http-port', '0', '--mqtt-port', String(port)]);
+    assert.equal(mqtt.code, 1, mqtt.stderr);
+    assert.match(mqtt.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: mqttPort \\(--mqtt-port\\) ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE\\)`, 'm'));
+  } finally {
+    taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
