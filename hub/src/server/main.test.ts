@@ -4,7 +4,7 @@
 // device over HTTP, and stops cleanly on SIGTERM. `run --help` describes the key files it makes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,26 @@ test('edgefleet-hub run: a port in use is named by its flag, for HTTP and MQTT (
     assert.match(mqtt.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: mqttPort \\(--mqtt-port\\) ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE\\)`, 'm'));
   } finally {
     taken.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('edgefleet-hub run: a mistyped --trust or --hub-key is named, and nothing is made in a new data dir', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hubfiles-'));
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const data = join(dir, 'data');
+    const base = ['run', '--data-dir', data, '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
+    // Was CONFIG_INVALID with hub.db, content-keys.key and (without --hub-key) a new hub.key left in DATA.
+    const t = await runCli('hub/src/server/main.ts', [...base, '--trust', join(dir, 'trsut.json'), '--hub-key', keys.files.hub.keyPath]);
+    assert.equal(t.code, 1, t.stderr);
+    assert.match(t.stderr, /^error \[NOT_FOUND\]: cannot read trust document \(--trust\) .*trsut\.json: no such file\n/m);
+    const k = await runCli('hub/src/server/main.ts', [...base, '--trust', trust.path, '--hub-key', join(dir, 'keys')]);
+    assert.equal(k.code, 1, k.stderr);
+    assert.match(k.stderr, /^error \[BAD_REQUEST\]: cannot read hub key \(--hub-key\) .*keys: it is a directory; expected a file\n/m);
+    assert.equal(existsSync(data), false, 'no data dir made');
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
