@@ -5,6 +5,7 @@
 // (docs/performance.md). Types from the wire schemas are still imported from
 // '@edgefleet/shared' with `import type` (erased at build).
 export * from './errors.js';
+export * from './listen-error.js';
 export * from './schema-too-new.js';
 export * from './error-kinds.js';
 export * from './canonical.js';

@@ -1,5 +1,6 @@
 // @edgefleet/shared: what both ends of a wire agree on. Imports nothing else of ours.
 export * from './errors.js';
+export * from './listen-error.js';
 export * from './schema-too-new.js';
 export * from './unreachable.js';
 export * from './error-kinds.js';

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,5 +54,21 @@ test('an untrusted or misnamed certificate is named with what to do; a refused c
   } finally {
     server.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an https:// URL of a server that speaks plain HTTP (the hub does) says so, on one line', async () => {
+  const server = createHttpServer((_req, res) => res.end('{}'));
+  try {
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    const origin = `https://127.0.0.1:${port}`;
+    const fetchError = await fetch(`${origin}/api/v1/health`).then(() => assert.fail('fetched'), (e: unknown) => e);
+    const err = hubUnreachable(origin, fetchError);
+    assert.equal(err.code, 'IO_ERROR');
+    assert.equal(err.message, `cannot reach the hub at ${origin}: fetch failed: no TLS handshake (the server answered in plain HTTP, not TLS: `
+      + 'expected an http:// URL for it, or the https:// address of its TLS proxy)');
+    assert.ok(!err.message.includes('\n'), err.message);
+  } finally {
+    server.close();
   }
 });

@@ -15,6 +15,8 @@ export function tlsHint(err: { code?: unknown }): string | undefined {
   }
   if (err.code === 'CERT_HAS_EXPIRED' || err.code === 'CERT_NOT_YET_VALID') return 'the server\'s certificate is outside its validity dates (or this machine\'s clock is wrong)';
   if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the server\'s certificate does not name the host in the URL (docs/operations.md "TLS")';
+  // OpenSSL's reading of a plain HTTP answer as a TLS record: the hub serves plain HTTP (docs/operations.md "TLS").
+  if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the server answered in plain HTTP, not TLS: expected an http:// URL for it, or the https:// address of its TLS proxy';
   return undefined;
 }
 
@@ -23,7 +25,27 @@ export function hubUnreachable(origin: string, err: unknown): AppError {
   const e = err instanceof Error ? err : new Error(String(err));
   const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
   let why = e.message;
-  if (cause?.message && !why.includes(cause.message)) why += `: ${cause.message}`;
+  // OpenSSL's own words for a plain HTTP answer are a library's error string: the hint says it.
+  const said = cause?.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'no TLS handshake' : cause?.message.trim();
+  if (said && !why.includes(said)) why += `: ${said}`;
   const hint = tlsHint(cause ?? (e as { code?: unknown }));
   return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: ${why}${hint ? ` (${hint})` : ''}`, { cause: err });
+}
+
+/**
+ * Why `text` (from `--hub`, or `EDGEFLEET_HUB` when `fromEnv`) cannot be a hub's address, or undefined:
+ * without http:// or https:// it would reach fetch and fail as an unreachable hub (or as "not a URL").
+ */
+export function hubUrlProblem(text: string, fromEnv: boolean): string | undefined {
+  if (/^https?:\/\/[^/]/i.test(text) && URL.canParse(text)) return undefined;
+  return `${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${text}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`;
+}
+
+/**
+ * IO_ERROR for an answer that is not the hub's (no JSON, or an error without the hub's {error: {code,
+ * message}}): another program on that port, or a proxy's page. `what` is the request, e.g. "GET /api/v1/devices".
+ */
+export function notAHub(base: string, what: string, status: number, type: string | null): AppError {
+  return new AppError('IO_ERROR', `${base} answered ${what} with HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}, not an edgefleet hub's answer: `
+    + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")');
 }

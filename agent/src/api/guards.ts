@@ -2,7 +2,7 @@
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
 import type { Server as NetServer } from 'node:net';
-import { AppError, echoText, jsonParseProblem } from '@edgefleet/shared/core';
+import { AppError, echoText, jsonParseProblem, listenError } from '@edgefleet/shared/core';
 
 /**
  * A request body (a gRPC message) over its limit: REST's 413 and gRPC's RESOURCE_EXHAUSTED carry this one
@@ -18,28 +18,13 @@ export function bodyTooLarge(limit: number, setting: string, bytes?: number): Ap
  */
 export function listenTcp(server: NetServer, port: number, host: string, settings: { port: string; host: string }): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host, settings));
+    const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host, settings, 'agent'));
     server.once('error', fail);
     server.listen(port, host, () => {
       server.off('error', fail);
       resolve();
     });
   });
-}
-
-function listenError(err: NodeJS.ErrnoException, port: number, host: string, s: { port: string; host: string }): unknown {
-  const bad = (message: string) => new AppError('CONFIG_INVALID', message, { cause: err });
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return bad(`${s.port} ${port} on ${host} is in use (EADDRINUSE): expected a free port: another agent or program listens on ${port}`);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-      return bad(`${s.host} ${host} is not an address of this box (${err.code}): expected the address of one of its interfaces, 127.0.0.1 (the default) or 0.0.0.0`);
-    case 'EACCES':
-      return bad(`${s.port} ${port} on ${host} is not allowed to the agent (EACCES): expected a port from 1024 up (lower ones need privileges the agent runs without)`);
-    default:
-      return err;
-  }
 }
 
 export function isLoopback(addr: string | undefined): boolean {

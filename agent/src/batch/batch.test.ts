@@ -156,7 +156,7 @@ describe('batch', () => {
     assert.match(missing.err, /^error \[NOT_FOUND\]: .*missing\.csv does not exist: expected a \.jsonl or \.csv file/);
     const flags = await batch(['--model', 'tab'], data);
     assert.equal(flags.code, 2);
-    assert.match(flags.err, /^error \[BAD_REQUEST\]: missing required option --input/);
+    assert.match(flags.err, /^error \[BAD_REQUEST\]: missing required options --input, --output\n/);
     const size = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', '0'], data);
     assert.equal(size.code, 2);
     assert.match(size.err, /--batch-size: expected a positive integer, got "0"/);

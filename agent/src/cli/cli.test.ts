@@ -57,6 +57,10 @@ describe('edgefleet-agent program', () => {
     assert.equal(st.code, 1);
     assert.match(st.stderr, /^error \[NOT_FOUND\]: .*enrolled holds no agent\.db yet: the box is enrolled but the agent has not run on it: start it \(systemctl start edgefleet-agent/);
     assert.deepEqual(readdirSync(enrolled), ['credentials.json']);
+    // A mistyped bundle path is named before the data dir is made (was "no trust document", and an agent.db left there).
+    const noBundle = await runCli(CLI, ['install', join(kit.dir, 'vibration-1.0.0.efbb'), '--data-dir', typo]);
+    assert.equal(noBundle.code, 1);
+    assert.match(noBundle.stderr, /^error \[NOT_FOUND\]: cannot read bundle .*vibration-1\.0\.0\.efbb: no such file\n/);
     // No device key minted in a directory nobody's box uses.
     const key = await runCli(CLI, ['key', 'show', '--data-dir', typo]);
     assert.equal(key.code, 1);

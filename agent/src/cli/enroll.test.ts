@@ -1,10 +1,12 @@
 // `edgefleet-agent enroll` against a real hub process: stores credentials
 // (0600) and trust; a wrong or revoked token is refused with the hub's reason and writes nothing; a box whose
 // clock (injected) is 400 days ahead is told so before any token use is spent; an enrolled box is
-// not given another identity without --force.
+// not given another identity without --force; a --hub without its scheme, or of another program, is named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, startProcess } from '@edgefleet/examples';
@@ -87,6 +89,26 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     assert.equal(existsSync(join(other, 'credentials.json')), false);
   } finally {
     await hub.stop('SIGTERM', 20_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('enroll: a --hub without its scheme is a bad command line; one that answers but is not a hub is named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-enroll-nohub-'));
+  // What answered before on such a port: another program's 404 (an agent's API has its own JSON errors).
+  const server = createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found","code":"NOT_FOUND"}'));
+  try {
+    const scheme = await enroll(['--hub', '127.0.0.1:8700', '--token', 'eft_x', '--data-dir', join(dir, 'a')]);
+    assert.equal(scheme.code, 2, scheme.err);
+    assert.match(scheme.err, /^error \[BAD_REQUEST\]: --hub 127\.0\.0\.1:8700: expected the hub's http:\/\/ or https:\/\/ URL, e.g\. http:\/\/127\.0\.0\.1:8700\n/);
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    const other = await enroll(['--hub', `http://127.0.0.1:${port}`, '--token', 'eft_x', '--data-dir', join(dir, 'b')]);
+    assert.equal(other.code, 1, other.err);
+    assert.equal(other.err, `error [IO_ERROR]: http://127.0.0.1:${port} answered POST /api/v1/enroll with HTTP 404 (application/json), not an edgefleet hub's answer: `
+      + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")\n');
+    assert.equal(existsSync(join(dir, 'b', 'credentials.json')), false);
+  } finally {
+    server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,7 @@
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, hubUnreachable, isErrorCode, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
+  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
@@ -35,6 +35,8 @@ export const enrollCommand: Command = {
     const dataDirArg = optString(args, 'data-dir') ?? ctx.env['EDGEFLEET_AGENT_DATA'];
     const missing = [!hub && '--hub URL', !token && '--token T', !dataDirArg && '--data-dir DIR'].filter(Boolean);
     if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
+    const problem = hubUrlProblem(hub as string, optString(args, 'hub') === undefined);
+    if (problem) throw new UsageError(problem);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
     // Enrolled already: a new identity would leave the old one in the fleet as a device that never
     // reports again (pending in every deployment to all). Re-running the same id's enrollment is fine.
@@ -106,7 +108,8 @@ export async function enroll(o: { hub: string; token: string; id?: string | unde
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
   if (!res.ok) {
     const code = body?.error?.code;
-    throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub refused enrollment (HTTP ${res.status}): ${body?.error?.message ?? 'no message'}`);
+    if (typeof body?.error?.message !== 'string') throw notAHub(url.origin, 'POST /api/v1/enroll', res.status, res.headers.get('content-type'));
+    throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub refused enrollment (HTTP ${res.status}): ${body.error.message}`);
   }
   return parseWire(DeviceCredentials, body, 'enrollment response');
 }

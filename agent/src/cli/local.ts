@@ -1,7 +1,7 @@
 // The agent's local admin commands on a data dir, without the daemon: trust set,
 // install, models, activate, rollback, status (docs/agent.md). A running
 // daemon picks up their switches from the database.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError, canonicalJson, fileReadError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
 import { checkOutFile, optBool, optString, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
@@ -79,6 +79,12 @@ export const install: Command = {
   },
   async run(args, ctx) {
     const bundle = resolve(ctx.cwd, positional(args, 0));
+    // A mistyped path is named before the data dir is opened (or made, with an agent.db in it).
+    try {
+      statSync(bundle);
+    } catch (err) {
+      throw fileReadError(err, 'bundle', bundle);
+    }
     const keyPath = optString(args, 'key');
     const sealedKey = keyPath === undefined ? undefined : readSealedKeyFile(resolve(ctx.cwd, keyPath));
     const { r, backend, note } = await withManager(args, ctx, async (m, s, runtime) => {

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AppError, hubUnreachable, isErrorCode } from '@edgefleet/shared';
+import { AppError, hubUnreachable, hubUrlProblem, isErrorCode, notAHub } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
@@ -16,19 +16,22 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export class HubClient {
-  constructor(private readonly base: string, private readonly token: string) {}
+  /** `tokenFrom` names where the token came from ("--token" or "EDGEFLEET_TOKEN"), for a refusal of it. */
+  constructor(private readonly base: string, private readonly token: string, private readonly tokenFrom = '--token') {}
 
   static from(args: ParsedArgs, ctx: CliContext): HubClient {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
     const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN'];
     if (!hub) throw new UsageError('missing --hub URL (or set EDGEFLEET_HUB)');
     if (!token) throw new UsageError('missing --token T (or set EDGEFLEET_TOKEN)');
-    // A URL without its scheme ("hub:8700") would otherwise reach fetch and fail as an unreachable hub.
-    if (!/^https?:\/\/[^/]/i.test(hub) || !URL.canParse(hub)) {
-      const from = optString(args, 'hub') === undefined ? 'EDGEFLEET_HUB=' : '--hub ';
-      throw new UsageError(`${from}${hub}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`);
+    const fromEnv = optString(args, 'hub') === undefined;
+    const problem = hubUrlProblem(hub, fromEnv);
+    if (problem) throw new UsageError(problem);
+    // The API's own URL (".../api/v1") would be asked for /api/v1/api/v1/...: the hub's 404 names no option.
+    if (/\/api\/v1\/?$/i.test(new URL(hub).pathname)) {
+      throw new UsageError(`${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
     }
-    return new HubClient(hub.replace(/\/$/, ''), token);
+    return new HubClient(hub.replace(/\/$/, ''), token, optString(args, 'token') === undefined ? 'EDGEFLEET_TOKEN' : '--token');
   }
 
   /** Opens the hub's live stream (Server-Sent Events), resuming after `lastEventId` if given. */
@@ -50,7 +53,7 @@ export class HubClient {
     } catch (err) {
       throw hubUnreachable(this.base, err);
     }
-    return HubClient.result<T>(res.status, await res.text().catch(() => ''));
+    return this.result<T>(res.status, res.headers.get('content-type'), await res.text().catch(() => ''), `${method} /api/v1${path}`);
   }
 
   /**
@@ -93,7 +96,8 @@ export class HubClient {
         res.on('error', fail);
         res.on('end', () => {
           try {
-            resolve({ value: HubClient.result<T>(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')), status: res.statusCode ?? 0 });
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ value: this.result<T>(res.statusCode ?? 0, res.headers['content-type'] ?? null, text, `POST /api/v1${path}`), status: res.statusCode ?? 0 });
           } catch (err) {
             reject(err);
           }
@@ -108,17 +112,28 @@ export class HubClient {
     });
   }
 
-  /** The hub's JSON answer, or its error rethrown with the hub's code and message. */
-  private static result<T>(status: number, text: string): T {
+  /**
+   * The hub's JSON answer, or its error rethrown with the hub's code and message. An answer that is not
+   * the hub's (no JSON, or an error without the hub's {error: {code, message}}: another server at that
+   * address, or a proxy's page) is IO_ERROR naming the URL and what came back.
+   */
+  private result<T>(status: number, type: string | null, text: string, what: string): T {
     let data: { error?: { code?: string; message?: string } } | null;
+    let json = true;
     try {
       data = JSON.parse(text) as { error?: { code?: string; message?: string } } | null;
     } catch {
       data = null;
+      json = text === '';
     }
-    if (status < 200 || status > 299) {
+    const ok = status >= 200 && status <= 299;
+    if (!json || (!ok && typeof data?.error?.message !== 'string')) throw notAHub(this.base, what, status, type);
+    if (!ok) {
       const code = data?.error?.code;
-      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message ?? `HTTP ${status}`}`);
+      // A refused token: which one (not its value) and what is expected in its place.
+      const which = code === 'UNAUTHENTICATED' ? ` (the token in ${this.tokenFrom}; expected an API token of the hub at ${this.base}: `
+        + 'its DATA/admin.token or one from edgefleet tokens create)' : '';
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}${which}`);
     }
     return data as T;
   }

@@ -7,6 +7,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Connection } from 'aedes';
+import { listenError } from '@edgefleet/shared';
 import type { FleetLinkAddress } from './ports.js';
 
 /**
@@ -40,12 +41,12 @@ export async function openListeners(l: Listeners, o: ListenOptions, handle: (con
   const tcp = net.createServer(handle);
   l.tcp = tcp;
   tcp.listen({ port: o.tcpPort, host: o.host, backlog: LISTEN_BACKLOG });
-  await once(tcp, 'listening');
+  await listening(tcp, o.tcpPort, o.host, 'mqttPort (--mqtt-port)');
   if (o.tls) {
     const server = tls.createServer({ cert: o.tls.cert, key: o.tls.key }, handle);
     l.tls = server;
     server.listen(o.tls.port, o.host);
-    await once(server, 'listening');
+    await listening(server, o.tls.port, o.host, 'mqttsPort (--mqtts-port)');
   }
   if (o.wsPort !== undefined) {
     // MQTT over WebSocket (subprotocol "mqtt"), same authentication, ACL and limits as TCP.
@@ -64,7 +65,16 @@ export async function openListeners(l: Listeners, o: ListenOptions, handle: (con
     });
     l.ws = server;
     server.listen(o.wsPort, o.host);
+    await listening(server, o.wsPort, o.host, 'wsPort (--ws-port)');
+  }
+}
+
+/** Resolves once `server` listens; a refusal the config can cure names the setting (shared listen-error.ts). */
+async function listening(server: net.Server, port: number, host: string, setting: string): Promise<void> {
+  try {
     await once(server, 'listening');
+  } catch (err) {
+    throw listenError(err as NodeJS.ErrnoException, port, host, { port: setting, host: 'host (--host)' }, 'hub');
   }
 }
 

@@ -5,10 +5,10 @@
 // that is created (docs/operations.md "Backup and restore"). The secrets made here are made with
 // createFileOnce (sealing/file-once.ts), never replacing a file: hubs starting at the same moment on a
 // new data dir all end with the same hub key and admin token, the first one's.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, TRUST_CHAIN_MAX, canonicalJson, ensurePrivateDir, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
+  AppError, TRUST_CHAIN_MAX, canonicalJson, ensurePrivateDir, fileReadError, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
   type KeyPair, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
@@ -42,6 +42,22 @@ export function refuseUnfinishedRestore(dataDir: string): void {
   throw new AppError('CONFIG_INVALID',
     `data dir ${dataDir} holds an unfinished restore (from ${u.from}, started ${u.startedAt}): it was interrupted, so the dir holds part of a backup at most. ` +
     `Empty the data dir (remove everything in it) and restore again: edgefleet-hub restore --from ${u.from} --data-dir ${dataDir}`);
+}
+
+/**
+ * A mistyped --trust or --hub-key is named before anything is made in the data dir (hub.db, a new
+ * hub.key that its trust document would then not list).
+ */
+export function refuseUnreadableFiles(cfg: HubConfig): void {
+  for (const [file, what] of [[cfg.trust, 'trust document (--trust)'], [cfg.hubKey, 'hub key (--hub-key)']] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+      if (statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    } catch (err) {
+      throw fileReadError(err, what, file);
+    }
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import type { MqttQuota } from '../mqtt/quota.js';
 import { appendDevicePassword, checkPasswordFile } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { openStoreWaiting } from './open-store.js';
-import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore } from './first-start.js';
+import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore, refuseUnreadableFiles } from './first-start.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
@@ -87,6 +87,7 @@ export class Hub {
     const hubId = clusterHubId(cfg);
     // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
     refuseUnfinishedRestore(cfg.dataDir);
+    refuseUnreadableFiles(cfg);
     // Enrollments append to Mosquitto's password file: one this user cannot write is refused now (docs/mqtt.md).
     if (cfg.externalBroker?.passwordFile) checkPasswordFile(cfg.externalBroker.passwordFile);
     // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on

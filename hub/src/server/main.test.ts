@@ -4,7 +4,8 @@
 // device over HTTP, and stops cleanly on SIGTERM. `run --help` describes the key files it makes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
@@ -85,6 +86,38 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     }
     assert.doesNotMatch(again.output().stdout, /admin token/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('edgefleet-hub run: a refused start names the flag: a port in use (HTTP, MQTT), a mistyped --trust or --hub-key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hubflags-'));
+  const taken = createServer();
+  try {
+    const keys = makeKeys(join(dir, 'keys'));
+    const trust = makeTrust(dir, keys);
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as AddressInfo).port)));
+    const base = ['run', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath, '--log-level', 'warn'];
+    // Was IO_ERROR "listen EADDRINUSE: address already in use 127.0.0.1:PORT".
+    const http = await runCli('hub/src/server/main.ts', [...base, '--data-dir', join(dir, 'a'), '--http-port', String(port), '--mqtt-port', '0']);
+    assert.equal(http.code, 1, http.stderr);
+    assert.match(http.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: httpPort \\(--http-port\\) ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE\\): expected a free port: another hub or program listens on ${port}\\n`, 'm'));
+    const mqtt = await runCli('hub/src/server/main.ts', [...base, '--data-dir', join(dir, 'b'), '--http-port', '0', '--mqtt-port', String(port)]);
+    assert.equal(mqtt.code, 1, mqtt.stderr);
+    assert.match(mqtt.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: mqttPort \\(--mqtt-port\\) ${port} on 127\\.0\\.0\\.1 is in use \\(EADDRINUSE\\)`, 'm'));
+
+    // Was CONFIG_INVALID with hub.db, content-keys.key and (without --hub-key) a new hub.key left in DATA.
+    const data = join(dir, 'c');
+    const ports = ['--data-dir', data, '--http-port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
+    const t = await runCli('hub/src/server/main.ts', ['run', ...ports, '--trust', join(dir, 'trsut.json'), '--hub-key', keys.files.hub.keyPath]);
+    assert.equal(t.code, 1, t.stderr);
+    assert.match(t.stderr, /^error \[NOT_FOUND\]: cannot read trust document \(--trust\) .*trsut\.json: no such file\n/m);
+    const k = await runCli('hub/src/server/main.ts', ['run', ...ports, '--trust', trust.path, '--hub-key', join(dir, 'keys')]);
+    assert.equal(k.code, 1, k.stderr);
+    assert.match(k.stderr, /^error \[BAD_REQUEST\]: cannot read hub key \(--hub-key\) .*keys: it is a directory; expected a file\n/m);
+    assert.equal(existsSync(data), false, 'no data dir made');
+  } finally {
+    taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,7 @@
 // the broker URLs handed to devices, the data dir's disk on /metrics and the retention run.
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { readDiskSpace } from '@edgefleet/shared';
+import { listenError, readDiskSpace } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
@@ -172,7 +172,7 @@ export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig, refuse
     if ('requestTimeout' in s) s.requestTimeout = 0;
     s.setTimeout(HTTP_IDLE_MS);
     capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http }, refused);
-    s.once('error', reject);
+    s.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg.httpPort, cfg.host, { port: 'httpPort (--http-port)', host: 'host (--host)' }, 'hub')));
   });
 }
 

@@ -96,7 +96,9 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     [['model', 'pack', '--manifest', 'm', '--modle', 'x'], /Unknown option '--modle'; did you mean --model\?/],
     [['model', 'pack', '--manifest'], /--manifest/],
     [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest given more than once/],
-    [['model', 'verify', '--trust', 't'], /missing BUNDLE/],
+    [['model', 'verify', '--trust', 't'], /missing BUNDLE\n/],
+    [['model', 'verify'], /missing BUNDLE; missing required option --trust\n/],
+    [['model', 'pack'], /missing required options --manifest, --model\n/],
     [['model', 'verify', 'a', 'b', '--trust', 't'], /unexpected argument "b"/],
     [['keys', 'generate', '--role', 'x'], /--role: expected root, got "x"/],
   ];
@@ -108,6 +110,18 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     assert.match(c.err.text, /usage: edgefleet/);
     assert.equal(c.out.text, '');
   }
+});
+
+test('a mistyped command with a likely meaning gets the usage line, not every command; without one, the list', async () => {
+  const typo = ctx();
+  assert.equal(await dispatch(program, ['modle', 'pack'], typo), 2);
+  assert.equal(typo.err.text, 'error [BAD_REQUEST]: unknown command "modle"; did you mean "model"?\nusage: edgefleet <command> [options]\nRun \'edgefleet --help\' for details.\n');
+  const inGroup = ctx();
+  assert.equal(await dispatch(program, ['model', 'pak'], inGroup), 2);
+  assert.equal(inGroup.err.text, 'error [BAD_REQUEST]: unknown command "model pak"; did you mean "model pack"?\nusage: edgefleet model <command> [options]\nRun \'edgefleet model --help\' for details.\n');
+  const none = ctx();
+  assert.equal(await dispatch(program, ['zzzzzz'], none), 2);
+  assert.match(none.err.text, /^error \[BAD_REQUEST\]: unknown command "zzzzzz"\nusage: edgefleet <command> \[options\]\n[\s\S]*\ncommands:\n {2}keys generate/);
 });
 
 test('a value that starts with a dash is one line naming the option and the value, no literal \\n', async () => {

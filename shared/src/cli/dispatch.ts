@@ -145,9 +145,21 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
     const meant = unknown ? closest(unknown[1]!, Object.keys(cmd.options)) : undefined;
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ') + (meant ? `; did you mean --${meant}?` : ''));
   }
+  // Everything missing in one line, arguments first as the usage line has them: `deploy m` was told of
+  // --reason only, then of VERSION on the next try.
+  const specs = cmd.positionals ?? [];
+  const args = specs.slice(parsed.positionals.length).filter((p) => p.required).map((p) => p.name);
+  const opts = Object.entries(cmd.options).filter(([n, o]) => {
+    const v = parsed.values[n];
+    return o.required && (v === undefined || (Array.isArray(v) && v.length === 0));
+  }).map(([n]) => `--${n}`);
+  const missing = [
+    ...(args.length ? [`missing ${args.join(', ')}`] : []),
+    ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
+  ];
+  if (missing.length) throw new UsageError(missing.join('; '));
   for (const [n, o] of Object.entries(cmd.options)) {
     const v = parsed.values[n];
-    if (o.required && (v === undefined || (Array.isArray(v) && v.length === 0))) throw new UsageError(`missing required option --${n}`);
     if (o.type === 'integer') {
       for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
         if (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x)) {
@@ -155,11 +167,6 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
         }
       }
     }
-  }
-  const specs = cmd.positionals ?? [];
-  const required = specs.filter((p) => p.required).length;
-  if (parsed.positionals.length < required) {
-    throw new UsageError(`missing ${specs.slice(parsed.positionals.length).filter((p) => p.required).map((p) => p.name).join(', ')}`);
   }
   if (parsed.positionals.length > specs.length) {
     const extra = parsed.positionals.slice(specs.length);
@@ -204,7 +211,10 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
     const next = Object.keys(table).filter((k) => startsWithWords(k, above)).map((k) => k.split(' ')[above.length] ?? '').filter(Boolean);
     const meant = closest(r.words.at(-1) ?? '', next);
     const hint = meant ? `; did you mean "${[...above, meant].join(' ')}"?` : '';
-    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"${hint}`, groupHelp(program, above), program.name);
+    // With a likely meaning, the group's usage line (docs/cli.md "Exit codes and errors"); without one, its commands.
+    const help = groupHelp(program, above);
+    const usage = meant ? help.slice(0, help.indexOf('\n') + 1) : help;
+    return usageFailure(ctx, `unknown command "${r.words.join(' ')}"${hint}`, usage, [program.name, ...above].join(' '));
   }
   if (r.kind === 'group') {
     const help = groupHelp(program, r.prefix);

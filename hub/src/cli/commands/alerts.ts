@@ -3,7 +3,7 @@ import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRul
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
-import { parseDuration, parseTagOptions } from './parse.js';
+import { parseChoice, parseDuration, parseTagOptions } from './parse.js';
 
 
 export const alertsRulesAdd: Command = {
@@ -28,14 +28,13 @@ export const alertsRulesAdd: Command = {
     reason: { type: 'string', value: 'TEXT', description: 'why (kept in the audit log)' },
   },
   async run(args, ctx) {
-    const metric = AlertMetric.safeParse(reqString(args, 'metric'));
-    if (!metric.success) throw new UsageError(`--metric: expected one of ${AlertMetric.options.join(', ')}`);
+    const metric = parseChoice(reqString(args, 'metric'), AlertMetric.options, '--metric');
     const schedule = optString(args, 'schedule');
     // A schedule has no value to compare: its threshold is stored as 0 and not used.
-    const threshold = metric.data === 'schedule' && optString(args, 'threshold') === undefined ? 0 : Number(reqString(args, 'threshold'));
+    const threshold = metric === 'schedule' && optString(args, 'threshold') === undefined ? 0 : Number(reqString(args, 'threshold'));
     if (!Number.isFinite(threshold)) throw new UsageError(`--threshold: expected a number, got "${reqString(args, 'threshold')}"`);
-    const severity = optString(args, 'severity');
-    if (severity !== undefined && !Severity.safeParse(severity).success) throw new UsageError(`--severity: expected one of ${Severity.options.join(', ')}`);
+    const given = optString(args, 'severity');
+    const severity = given === undefined ? undefined : parseChoice(given, Severity.options, '--severity');
     const actions: AlertRuleCreate['actions'] = [];
     const secret = optString(args, 'secret');
     for (const type of ['webhook', 'retrain'] as const) {
@@ -48,7 +47,7 @@ export const alertsRulesAdd: Command = {
     if (secret !== undefined && !actions.length) throw new UsageError('--secret signs the requests of --webhook URL or --retrain URL: give the URL it is for');
     const tags = parseTagOptions(optStrings(args, 'tag'));
     const body: Record<string, unknown> = {
-      name: reqString(args, 'name'), metric: metric.data, threshold, actions,
+      name: reqString(args, 'name'), metric, threshold, actions,
       ...(optString(args, 'model') ? { model: optString(args, 'model') } : {}),
       ...(optString(args, 'version') ? { version: optString(args, 'version') } : {}),
       ...(Object.keys(tags).length ? { scope: { tags } } : {}),

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError, generateKeyPair, Role, writeKeyFiles } from '@edgefleet/shared';
 import { optString, reqString, UsageError, type Command } from '../args.js';
+import { parseChoice } from './parse.js';
 
 const ROLES = Role.options;
 
@@ -20,8 +21,7 @@ export const keysGenerate: Command = {
     name: { type: 'string', value: 'NAME', description: 'file name without extension (letters, digits, . _ -)' },
   },
   async run(args, ctx) {
-    const role = reqString(args, 'role');
-    if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role: expected one of ${ROLES.join(', ')}, got "${role}"`);
+    const role = parseChoice(reqString(args, 'role'), ROLES, '--role');
     const name = optString(args, 'name');
     if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
       throw new UsageError(`--name: expected letters, digits, ".", "_" or "-" (at most 64, no path), got "${name}"`);

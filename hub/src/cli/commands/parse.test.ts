@@ -1,6 +1,8 @@
 // The operator CLI's shared option parsers (parse.ts) and its help text, in process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { StringWriter } from '@edgefleet/shared/cli';
 import { main } from '../main.js';
 import { parseDuration, parseList, parseTagOptions } from './parse.js';
@@ -72,6 +74,31 @@ test('operator mistakes caught on the command line (exit 2) before the hub is as
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, new RegExp(`^error \\[BAD_REQUEST\\]: ${what}: expected the hub's http:// or https:// URL, e.g. http://127.0.0.1:8700`));
   }
+  // The API's URL instead of the hub's address: was the hub's "no route GET /api/v1/api/v1/devices".
+  const api = await cli(['devices', 'ls', '--hub', 'http://127.0.0.1:8700/api/v1/']);
+  assert.equal(api.code, 2, api.err);
+  assert.match(api.err, /^error \[BAD_REQUEST\]: --hub http:\/\/127\.0\.0\.1:8700\/api\/v1\/: expected the hub's address without \/api\/v1, e.g. http:\/\/127\.0\.0\.1:8700\n/);
+});
+
+test('a --hub that answers but is not a hub (another program\'s port, a proxy page) is named, not "hub: HTTP 404"', async () => {
+  // What answered before: an agent's API on the port (404, its own JSON), a proxy's HTML page with 200.
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/api/v1/devices')) res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+    else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found","code":"NOT_FOUND"}');
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const notFound = await cli(['model', 'ls', '--hub', base]);
+    assert.equal(notFound.code, 1, notFound.err);
+    assert.equal(notFound.err, `error [IO_ERROR]: ${base} answered GET /api/v1/models with HTTP 404 (application/json), not an edgefleet hub's answer: `
+      + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")\n');
+    const page = await cli(['devices', 'ls', '--hub', base]);
+    assert.equal(page.code, 1, page.err);
+    assert.match(page.err, /^error \[IO_ERROR\]: http:\/\/127\.0\.0\.1:\d+ answered GET \/api\/v1\/devices with HTTP 200 \(text\/html\), not an edgefleet hub's answer/);
+  } finally {
+    server.close();
+  }
 });
 
 test('config set: a setting given twice, set and unset at once, or a number JSON cannot carry is a bad command line', async () => {
@@ -98,4 +125,20 @@ test('config: a tag scope without KEY=VALUE is a bad command line, also with --d
     assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
     assert.match(r.err, /^error \[BAD_REQUEST\]: SCOPE: expected fleet, tag\/KEY=VALUE or device\/ID, got "tag\/(site|=north)"/);
   }
+});
+
+test('a word from a closed list names what was given and the one likely meant; a command missing several things names them all', async () => {
+  const metric = await cli(['alerts', 'rules', 'add', '--name', 'd', '--metric', 'drift.pssi', '--threshold', '0.2']);
+  assert.equal(metric.code, 2, metric.err);
+  assert.match(metric.err, /^error \[BAD_REQUEST\]: --metric: expected one of drift\.psi, .*, got "drift\.pssi"; did you mean "drift\.psi"\?\n/);
+  const severity = await cli(['alerts', 'rules', 'add', '--name', 'd', '--metric', 'drift.psi', '--threshold', '0.2', '--severity', 'critcal']);
+  assert.equal(severity.code, 2, severity.err);
+  assert.match(severity.err, /--severity: expected one of .*critical.*, got "critcal"; did you mean "critical"\?\n/);
+  const role = await cli(['keys', 'generate', '--role', 'relase', '--out', '/nonexistent']);
+  assert.equal(role.code, 2, role.err);
+  assert.match(role.err, /^error \[BAD_REQUEST\]: --role: expected one of root, release, hub, got "relase"; did you mean "release"\?\n/);
+  // Was: "missing required option --reason", and VERSION only on the next try.
+  const deploy = await cli(['deploy', 'vibration-anomaly']);
+  assert.equal(deploy.code, 2, deploy.err);
+  assert.match(deploy.err, /^error \[BAD_REQUEST\]: missing VERSION; missing required option --reason\nusage: edgefleet deploy MODEL VERSION /);
 });

@@ -1,7 +1,9 @@
 // Values the operator CLI reads from its options, one parser each, so every command says the same
 // thing about the same mistake: KEY=VALUE tags (a key given twice is refused, not the last one kept),
-// durations ("90", "90s", "30m", "2h", "1d", "1h30m"), and comma lists without repeats.
+// durations ("90", "90s", "30m", "2h", "1d", "1h30m"), comma lists without repeats, and one of a
+// closed list of words (naming the one likely meant).
 import { parseDurationSec } from '@edgefleet/shared';
+import { closest } from '@edgefleet/shared/cli';
 import { UsageError } from '../args.js';
 
 /** `--tag k=v` options as a tag map; `what` names the option in errors. An empty value is allowed unless `nonEmpty`. */
@@ -34,4 +36,11 @@ export function parseList(text: string, what: string, expected: string): string[
     seen.add(x);
   }
   return items;
+}
+
+/** One of `choices`; else `WHAT: expected one of …, got "X"`, with the choice likely meant. */
+export function parseChoice<C extends string>(text: string, choices: readonly C[], what: string): C {
+  if ((choices as readonly string[]).includes(text)) return text as C;
+  const meant = closest(text, choices);
+  throw new UsageError(`${what}: expected one of ${choices.join(', ')}, got "${text}"${meant ? `; did you mean "${meant}"?` : ''}`);
 }

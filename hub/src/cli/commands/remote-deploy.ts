@@ -188,7 +188,7 @@ async function watch(client: HubClient, id: number, query: string, ctx: CliConte
 
 export const deploymentsShow: Command = {
   summary: "Show a deployment's devices with status and progress (--watch: live until settled)",
-  usage: 'ID [--devices N|all] [--watch] [--json]',
+  usage: 'ID [--devices N|all] [--watch [--interval MS]] [--json]',
   details: '--watch redraws every second until every device is active, failed, refused, rolled back, superseded or removed (or Ctrl-C).\n'
     + 'With --json and --watch, the final state is printed once settled.\n'
     + `Lists the first ${SHOW_DEVICES} devices, ${ATTENTION_ORDER} (the counts cover them all); --devices N lists N, --devices all every one by id.`,

@@ -42,6 +42,14 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     const noReason = await cli(['devices', 'revoke', 'pump-1']);
     assert.equal(noReason.code, 2);
 
+    // A mistyped token says which one was refused (never its value) and what is expected in its place.
+    const wrong = await cli(['devices', 'ls'], 'efa_mistyped');
+    assert.equal(wrong.code, 1);
+    assert.equal(wrong.stderr, `error [UNAUTHENTICATED]: hub: bearer token not recognised or revoked (the token in EDGEFLEET_TOKEN; expected an API token of the hub at ${ready.http}: `
+      + 'its DATA/admin.token or one from edgefleet tokens create)\n');
+    const flag = await cli(['devices', 'ls', '--token', 'efa_mistyped']);
+    assert.match(flag.stderr, /\(the token in --token; expected an API token of the hub at /);
+
     const audit = await cli(['audit', '--json', '--target', 'pump-1'], viewer.token);
     assert.deepEqual((JSON.parse(audit.stdout) as { entries: Array<{ action: string }> }).entries.map((e) => e.action), ['device.add']);
 
