@@ -241,5 +241,22 @@ describe('rollout engine', () => {
       await e.close();
     }
   });
+
+  it('refuses a rollout of the version every device of its target is given already (nothing to judge), not one some still need', async () => {
+    const e = await setup(4, {}, backend.database());
+    try {
+      await v1Everywhere(e);
+      const req = { model: 'audio-energy', version: '1.0.0', waves: WAVES, gates: GATES, advance: 'auto' as const, onFailure: 'rollback' as const, reason: 'again' };
+      await assert.rejects(e.engine.create({ ...req, target: { all: true } }, { name: 'op' }),
+        { code: 'CONFLICT', message: /^version: every device of the target \(4\) is given audio-energy 1\.0\.0 already, so a rollout would change nothing: expected a version they do not run/ });
+      assert.deepEqual(e.store.rollouts.list().rollouts, [], 'nothing stored');
+      const [first] = e.store.devices.list().map((d) => d.id);
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { devices: [first!] }, reason: 'one on 2' }, 'op');
+      const r = await e.engine.create({ ...req, target: { all: true } }, { name: 'op' });
+      assert.equal(r.fromVersion, '2.0.0', 'one device to bring back');
+    } finally {
+      await e.close();
+    }
+  });
 });
 }

@@ -88,7 +88,8 @@ export function defaultDeferTimeoutSec(w: MaintenanceWindow | undefined, now: nu
 /**
  * Checks a rollout request and builds its record and device rows (nothing stored). Refuses an unknown or
  * deprecated version, unknown devices in the target, a second active rollout of the same model over
- * overlapping devices (CONFLICT naming it), and an id already used (one a preview proposed).
+ * overlapping devices (CONFLICT naming it), a target whose every device is given the version already
+ * (CONFLICT), and an id already used (one a preview proposed).
  */
 export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
@@ -103,6 +104,11 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   }
   const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;
   const devices = ids.map((d) => placeDevice(store, id, req.model, d));
+  // Nothing to roll out: waves of devices given the version already would bake with nothing to judge.
+  if (devices.length > 0 && devices.every((d) => d.previous === req.version)) {
+    throw new AppError('CONFLICT', `version: every device of the target (${devices.length}) is given ${req.model} ${req.version} already, so a rollout would change nothing: `
+      + `expected a version they do not run, or a target with devices on another version (edgefleet deployments ls shows what each is given)`, { details: { model: req.model, version: req.version, devices: devices.length } });
+  }
   // Control devices run the version most of the target runs now.
   const tally = new Map<string, number>();
   for (const d of devices) if (d.previous && d.previous !== req.version) tally.set(d.previous, (tally.get(d.previous) ?? 0) + 1);
