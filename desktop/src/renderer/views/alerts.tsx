@@ -3,6 +3,7 @@
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
 import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -28,10 +29,10 @@ export function AlertsView({ id }: { id?: string }) {
   const [rules, setRules] = useState<Loaded<AlertRule[]>>(null);
   const [rulesTick, setRulesTick] = useState(0);
   useEffect(() => {
-    api?.get<{ alerts: Alert[] }>(`/alerts?limit=500${state ? `&state=${state}` : ''}`).then((r) => setAlerts(r.alerts), (e: Error) => setAlerts({ error: e.message }));
+    api?.get<{ alerts: Alert[] }>(`/alerts?limit=500${state ? `&state=${state}` : ''}`).then((r) => setAlerts(r.alerts), (e: unknown) => setAlerts({ error: errorText(e) }));
   }, [state, tick, rulesTick, alertTick.value, refetchTick.value]);
   useEffect(() => {
-    api?.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => setRules(r.rules), (e: Error) => setRules({ error: e.message }));
+    api?.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => setRules(r.rules), (e: unknown) => setRules({ error: errorText(e) }));
   }, [rulesTick, alertTick.value, refetchTick.value]);
   const firing = alerts && !('error' in alerts) ? alerts.filter((a) => a.state === 'firing').length : 0;
   return (
@@ -91,7 +92,7 @@ function Deliveries({ id, tick }: { id: string; tick: number }) {
   const [d, setD] = useState<Loaded<Delivery[]>>(null);
   useEffect(() => {
     setD(null);
-    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: Error) => setD({ error: e.message }));
+    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: unknown) => setD({ error: errorText(e) }));
   }, [id, refetchTick.value]);
   useEffect(() => {
     if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);

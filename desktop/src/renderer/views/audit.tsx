@@ -2,6 +2,7 @@
 // filters arrive live from the stream. The hub is asked for the newest page (`order=desc`); when it says
 // older entries exist (`next`), the table says so and "Show older" pages back with `before=next`.
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { AuditEntry, AuditList } from '@edgefleet/shared';
 import { AUDIT_ACTIONS } from '@edgefleet/shared/browser';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
@@ -37,7 +38,7 @@ export function AuditView({ target }: { target?: string } = {}) {
     setLoaded(null);
     page(null).then(
       (r) => setLoaded({ entries: r.entries, upTo: r.entries[0]?.id ?? 0, older: r.next }),
-      (e: Error) => setLoaded({ error: e.message }),
+      (e: unknown) => setLoaded({ error: errorText(e) }),
     );
   }, [f, refetchTick.value]);
   const showOlder = (l: Loaded) => {
@@ -45,7 +46,7 @@ export function AuditView({ target }: { target?: string } = {}) {
     setLoaded({ ...l, loadingOlder: true });
     page(l.older).then(
       (r) => setLoaded({ ...l, entries: [...l.entries, ...r.entries], older: r.next }),
-      (e: Error) => setLoaded({ ...l, olderError: e.message }),
+      (e: unknown) => setLoaded({ ...l, olderError: errorText(e) }),
     );
   };
   const rows = useMemo(() => {

@@ -1,6 +1,7 @@
 // Deployments, newest first a page at a time ("Show older" for the next): each with its per-status counts; one deployment's devices with status, progress and
 // reason, updated live from deployment.progress events; an operator may undeploy it (undeploy.tsx).
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Deployment } from '@edgefleet/shared';
 import { can, deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
 import { UndeployAction } from './undeploy.js';
@@ -45,7 +46,7 @@ function DeploymentDetail({ id }: { id: string }) {
   const [d, setD] = useState<Deployment | { error: string } | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(setD, (e: Error) => setD({ error: e.message }));
+    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(setD, (e: unknown) => setD({ error: errorText(e) }));
   }, [id, deploymentTick.value, refetchTick.value, tick]);
   if (!d) return <Loading what={`deployment ${id}`} />;
   if ('error' in d) return <ErrorBox error={d.error} />;

@@ -2,7 +2,8 @@
 // (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, errorText } from '../api.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -12,7 +13,8 @@ import { background } from '../background.js';
 import { DeviceMetrics } from './device-metrics.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
 
-type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
+/** `stale`: why the latest refetch failed and when the device shown was loaded (it stays shown, marked). */
+type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null; at: string; stale?: string } | { error: string } | null;
 
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
@@ -22,15 +24,21 @@ export function DeviceView({ id }: { id: string }) {
   const [tagText, setTagText] = useState<string | null>(null);
   const api = session.value?.api;
   const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
+  // Only the newest request's answer counts; a refetch that fails (a 503, the hub restarting) keeps the
+  // device shown, marked, with Retry, rather than replacing the page (and any form open on it).
+  const latest = useRef(0);
   const load = async () => {
     if (!api) return;
+    const mine = ++latest.current;
     try {
       const device = await api.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
       // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
       const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
-      setData({ device, events });
+      if (mine === latest.current) setData({ device, events, at: new Date().toISOString() });
     } catch (err) {
-      setData({ error: (err as Error).message });
+      if (mine !== latest.current) return;
+      const error = errorText(err);
+      setData((s) => s && 'device' in s && s.device.id === id && !(err instanceof ApiError && err.status === 404) ? { ...s, stale: error } : { error });
     }
   };
   useEffect(() => { background(load()); }, [id, tick, refetchTick.value]);
@@ -41,6 +49,7 @@ export function DeviceView({ id }: { id: string }) {
   const enc = encodeURIComponent(d.id);
   return (
     <section aria-labelledby="dev-h">
+      {data.stale ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.stale}`} retry={() => background(load())} /> : null}
       <h1 id="dev-h"><span class="mono">{d.id}</span> {d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span>}</h1>
       <div class="grid2">
         <div class="panel">

@@ -4,6 +4,7 @@
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Manifest, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
 import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
@@ -64,7 +65,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
     if (!api) return;
     setDetail(null);
     setVerified(null);
-    api.get<ModelVersionDetail>(path).then(setDetail, (e: Error) => setDetail({ error: e.message }));
+    api.get<ModelVersionDetail>(path).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
     const ac = new AbortController();
     (async () => {
       const trust = checkTrust(await api.get<TrustDocument>('/trust'));
@@ -74,7 +75,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       const m = head.manifest as Record<string, unknown>;
       if (m['name'] !== name || m['version'] !== version) throw new Error(`the bundle is ${String(m['name'])}@${String(m['version'])}, not ${name}@${version}`);
       setVerified({ trust, bundle: checkBundle(trust.body, head), manifest: m });
-    })().catch((e: Error) => { if (!ac.signal.aborted) setVerified({ error: e.message }); });
+    })().catch((e: unknown) => { if (!ac.signal.aborted) setVerified({ error: errorText(e) }); });
     return () => ac.abort();
   }, [name, version, refetchTick.value, models.value]);
   if (!detail) return <Loading what={`${name}@${version}`} />;

@@ -1,0 +1,61 @@
+// Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
+// every error names the hub's stable code with its message (the sign-in form's too), and a device page
+// whose refetch fails keeps the device shown, marked "could not refresh", with Retry; a 404 replaces it.
+// Errors the real hub would not give on demand are injected with page.route on one request path.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Route } from 'playwright-core';
+import { signIn } from './helpers.js';
+import { startSmallHub, type SmallHub } from './small-hub.js';
+
+const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
+
+describe('console: errors carry the hub\'s code', () => {
+  let h: SmallHub;
+  before(async () => { h = await startSmallHub('ef-console-errors-', ['dev-a', 'dev-b']); });
+  after(() => h?.stop());
+
+  it('sign-in: a wrong token and a throttled address each show the hub\'s code and message', async () => {
+    const page = await h.browser.newPage();
+    await page.goto(h.http);
+    await page.getByLabel('Token').fill('efa_not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED: bearer token not recognised or revoked' }).waitFor();
+    await page.route('**/api/v1/models', hubError(429, 'RATE_LIMITED', 'too many failed authentications from 127.0.0.1: retry in 42 s'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'RATE_LIMITED: too many failed authentications from 127.0.0.1: retry in 42 s' }).waitFor();
+    await page.close();
+  });
+
+  it('a device the hub does not have, and an audit filter it refuses, show the code', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/no-such-device');
+    await page.getByRole('alert').filter({ hasText: /^device no-such-device: NOT_FOUND: / }).waitFor();
+    await page.keyboard.press('4');
+    await page.getByLabel('Since').fill('yesterday');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const shown = await page.getByRole('alert').textContent();
+    assert.match(shown ?? '', /^[A-Z_]+: .*since/, `the hub's code and what was wrong: ${shown}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device page whose refetch fails keeps the device shown, marked, with Retry', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.locator('.vbody [data-key="dev-a"]').click();
+    await page.getByRole('heading', { name: /dev-a/ }).waitFor();
+    await page.route('**/api/v1/devices/dev-a', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'south' }, reason: 'moved' }); // the page refetches dev-a
+    const stale = page.getByRole('alert').filter({ hasText: /^could not refresh the device \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor();
+    assert.equal(await page.getByRole('heading', { name: /dev-a/ }).count(), 1, 'the device is still shown');
+    assert.match(await page.getByText('site=north').first().textContent() ?? '', /site=north/, 'as it was loaded');
+    await page.unroute('**/api/v1/devices/dev-a');
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('site=south').first().waitFor();
+    assert.equal(await stale.count(), 0, 'the mark goes once a refetch succeeds');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
