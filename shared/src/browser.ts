@@ -17,6 +17,8 @@ export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
 export * from './disk-text.js';
 // Reading the hub's paged lists to their end (the device view's windows and events).
 export * from './pages.js';
+// An alert rule's condition and an alert's value with their unit (the alerts view).
+export * from './alert-text.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
 // The actions the audit log records (the audit view's suggestions for its Action filter).

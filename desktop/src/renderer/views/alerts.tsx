@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
+import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
 import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
@@ -47,12 +48,12 @@ export function AlertsView({ id }: { id?: string }) {
       {!alerts ? <Loading what="alerts" /> : 'error' in alerts ? <ErrorBox error={alerts.error} retry={refetchAll} /> : alerts.length === 0
         ? <Empty>No {state || ''} alert. Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
-            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / threshold</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
+            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / breached when</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
             <tbody>{alerts.map((a) => (
               <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
                 <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
-                <td class="mono">{a.value === null ? '—' : a.value.toFixed(3)} / {a.threshold}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
+                <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
                 <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
               </tr>
             ))}</tbody>
@@ -63,12 +64,12 @@ export function AlertsView({ id }: { id?: string }) {
         <h2>Rules</h2>
         {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} retry={refetchAll} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
-            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
+            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Breached when</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
             <tbody>{rules.map((r) => (
               <tr key={r.id} data-rule={r.id}>
                 <td>{r.id}</td><td>{r.name}</td><td class="mono">{r.metric}</td>
                 <td class="mono">{r.model ? `${r.model}${r.version ? `@${r.version}` : ''}` : 'fleet'}{r.scope?.tags ? ` ${Object.entries(r.scope.tags).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}</td>
-                <td>≥ {r.threshold}</td><td>{r.forSec}s / {r.keepFiringForSec ?? 0}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
+                <td class="mono">{alertCondition(r.metric, r.threshold)}</td><td>{r.forSec}s / {r.keepFiringForSec ?? 0}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
                 <td class="mono">{r.actions.map((x) => `${x.type} ${x.url}`).join('; ') || '—'}</td><td>{r.createdBy}</td>
                 {can('operator') ? (
                   <td><ActionForm label={`Remove rule ${r.id}`} reasonRequired danger run={async (reason) => {
