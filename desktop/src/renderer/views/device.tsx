@@ -7,7 +7,7 @@ import { ApiError, errorText } from '../api.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, ago, time, useClock } from '../ui/states.js';
 import { LOW_DISK_SHARE, diskShare, diskText } from '@edgefleet/shared/browser';
 import { background } from '../background.js';
 import { DeviceMetrics } from './device-metrics.js';
@@ -24,6 +24,7 @@ export function DeviceView({ id }: { id: string }) {
   const [tagText, setTagText] = useState<string | null>(null);
   const api = session.value?.api;
   const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
+  useClock(); // "Last seen 5s ago" stays true between refetches
   // Only the newest request's answer counts; a refetch that fails (a 503, the hub restarting) keeps the
   // device shown, marked, with Retry, rather than replacing the page (and any form open on it).
   const latest = useRef(0);

@@ -1,0 +1,41 @@
+// The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
+// "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
+// few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
+// in its title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// hub's answer (the hub's devices here never connected).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { signIn } from './helpers.js';
+import { startSmallHub, type SmallHub } from './small-hub.js';
+
+const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
+const T0 = Date.parse('2026-12-05T10:00:00Z');
+
+describe('console: fleet cells', () => {
+  let h: SmallHub;
+  before(async () => { h = await startSmallHub('ef-console-fleet-cells-', ['dev-a', LONG]); });
+  after(() => h?.stop());
+
+  it('"Last seen" keeps counting, with the time in UTC as its title; a long id is in its cell\'s title', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.clock.install({ time: T0 });
+    await page.route('**/api/v1/devices', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { devices: Array<{ id: string; lastSeen: string | null }> };
+      for (const d of body.devices) if (d.id === 'dev-a') d.lastSeen = new Date(T0 - 5000).toISOString();
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.reload(); // the tab keeps its token: the session starts again under the fake clock
+    const seen = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]').nth(2).locator('span');
+    await seen.filter({ hasText: '5s ago' }).waitFor();
+    assert.equal(await seen.getAttribute('title'), '2026-12-05 09:59:55 UTC');
+    await page.clock.runFor(30_000); // within the stream's heartbeat: nothing else renders the view again
+    await seen.filter({ hasText: '35s ago' }).waitFor();
+
+    const id = page.locator(`.vbody [data-key="${LONG}"] [role="gridcell"]`).first().locator('span');
+    assert.equal(await id.getAttribute('title'), LONG);
+    assert.ok(await id.evaluate((e) => e.parentElement!.scrollWidth > e.parentElement!.clientWidth), 'the id is cut short in its cell');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
