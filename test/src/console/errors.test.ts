@@ -1,9 +1,14 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// whose refetch fails keeps the device shown, marked "could not refresh", with Retry; a 404 replaces it.
+// or deployment whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMultiBundle } from '@edgefleet/examples';
+import type { Deployment } from '@edgefleet/shared';
 import type { Route } from 'playwright-core';
 import { signIn } from './helpers.js';
 import { startSmallHub, type SmallHub } from './small-hub.js';
@@ -55,6 +60,34 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await page.getByText('site=south').first().waitFor();
     assert.equal(await stale.count(), 0, 'the mark goes once a refetch succeeds');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a deployment whose refetch fails keeps it shown, marked, with Retry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-console-errors-bundle-'));
+    try {
+      const b = await buildMultiBundle({ dir, keys: h.keys, version: '1.0.0' });
+      await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const deploy = (reason: string) => h.api<Deployment>('POST', '/deployments', { model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason });
+    const first = await deploy('first');
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/deployments/${first.id}`);
+    const detail = page.getByTestId('deployment-detail');
+    await detail.getByRole('link', { name: 'dev-a' }).waitFor();
+    await page.route(`**/api/v1/deployments/${first.id}?*`, hubError(503, 'NOT_READY', 'the hub is starting'));
+    await deploy('second'); // its audit entry refetches the open deployment
+    const stale = detail.getByRole('alert').filter({ hasText: /^could not refresh the deployment \(shown as of .* UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor();
+    assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1, 'its devices are still shown');
+    await page.unroute(`**/api/v1/deployments/${first.id}?*`);
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await stale.waitFor({ state: 'detached' });
+    assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

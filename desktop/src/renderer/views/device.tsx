@@ -2,55 +2,38 @@
 // (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, errorText } from '../api.js';
+import { useState } from 'preact/hooks';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time, useClock } from '../ui/states.js';
 import { LOW_DISK_SHARE, diskShare, diskText } from '@edgefleet/shared/browser';
-import { background } from '../background.js';
 import { DeviceMetrics } from './device-metrics.js';
+import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
-
-/** `stale`: why the latest refetch failed and when the device shown was loaded (it stays shown, marked). */
-type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null; at: string; stale?: string } | { error: string } | null;
 
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
 
 export function DeviceView({ id }: { id: string }) {
-  const [data, setData] = useState<Loaded>(null);
   const [tagText, setTagText] = useState<string | null>(null);
   const api = session.value?.api;
   const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
   useClock(); // "Last seen 5s ago" stays true between refetches
-  // Only the newest request's answer counts; a refetch that fails (a 503, the hub restarting) keeps the
-  // device shown, marked, with Retry, rather than replacing the page (and any form open on it).
-  const latest = useRef(0);
-  const load = async () => {
-    if (!api) return;
-    const mine = ++latest.current;
-    try {
-      const device = await api.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
-      // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
-      const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
-      if (mine === latest.current) setData({ device, events, at: new Date().toISOString() });
-    } catch (err) {
-      if (mine !== latest.current) return;
-      const error = errorText(err);
-      setData((s) => s && 'device' in s && s.device.id === id && !(err instanceof ApiError && err.status === 404) ? { ...s, stale: error } : { error });
-    }
-  };
-  useEffect(() => { background(load()); }, [id, tick, refetchTick.value]);
-  if (!data) return <Loading what={`device ${id}`} />;
-  if ('error' in data) return <ErrorBox error={`device ${id}: ${data.error}`} retry={() => background(load())} />;
-  const d = data.device;
+  // A refetch that fails keeps the device shown, marked, with Retry (ui/refetched.ts).
+  const data = useRefetched(async () => {
+    const device = await api!.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
+    // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
+    const events = await api!.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
+    return { device, events };
+  }, [id, tick, refetchTick.value]);
+  if (!data.value) return data.error ? <ErrorBox error={`device ${id}: ${data.error}`} retry={data.retry} /> : <Loading what={`device ${id}`} />;
+  const { device: d, events } = data.value;
   const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);
   return (
     <section aria-labelledby="dev-h">
-      {data.stale ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.stale}`} retry={() => background(load())} /> : null}
+      {data.error ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.error}`} retry={data.retry} /> : null}
       <h1 id="dev-h"><span class="mono">{d.id}</span> {d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span>}</h1>
       <div class="grid2">
         <div class="panel">
@@ -102,10 +85,10 @@ export function DeviceView({ id }: { id: string }) {
       <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>
-        {data.events === null ? <Empty>Events are not available on this hub.</Empty>
-          : data.events.length === 0 ? <Empty>No events reported yet.</Empty> : (
+        {events === null ? <Empty>Events are not available on this hub.</Empty>
+          : events.length === 0 ? <Empty>No events reported yet.</Empty> : (
             <ol class="timeline" aria-label="Events timeline">
-              {data.events.map((e) => (
+              {events.map((e) => (
                 <li key={e.seq} class={/fail|refused|rolled|breach|error/.test(e.kind) ? 'bad' : ''}>
                   <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{e.message}</span>
                 </li>
