@@ -1,6 +1,6 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// or deployment whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
+// deployment or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,6 +88,33 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await stale.waitFor({ state: 'detached' });
     assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('alerts and rules whose refetch fails stay shown, marked, with Retry', async () => {
+    await h.api('POST', '/alert-rules', { name: 'boxes down', metric: 'devices_offline', threshold: 1, severity: 'warning' });
+    h.hub.alerts?.evaluate(); // the hub's devices are not connected: it fires
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.keyboard.press('7');
+    const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
+    const rules = page.getByRole('table', { name: 'Alert rules' });
+    await alerts.getByText('boxes down').waitFor();
+    await page.route('**/api/v1/alert*', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('POST', '/alert-rules', { name: 'another', metric: 'devices_offline', threshold: 5, severity: 'info' }); // its audit entry refetches both
+    for (const what of ['alerts', 'alert rules']) {
+      await page.getByRole('alert').filter({ hasText: new RegExp(`^could not refresh the ${what} \\(shown as of .* UTC\\): NOT_READY: the hub is starting`) }).waitFor();
+    }
+    assert.equal(await alerts.getByText('boxes down').count(), 1, 'the alert is still shown');
+    assert.equal(await rules.getByText('boxes down').count(), 1, 'the rule is still shown');
+    await page.unroute('**/api/v1/alert*');
+    await page.getByRole('alert').filter({ hasText: 'could not refresh the alert rules' }).getByRole('button', { name: 'Retry' }).click();
+    await rules.getByText('another').waitFor();
+    // Another state filter shows its own answer, not the list loaded for the one before.
+    await page.getByLabel('State').selectOption('resolved');
+    await page.getByText('No resolved alert.').waitFor();
+    assert.equal(await alerts.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -15,12 +15,21 @@ export interface Refetched<T> {
   retry(): void;
 }
 
-export function useRefetched<T>(load: () => Promise<T>, deps: unknown[]): Refetched<T> {
+/**
+ * `load` runs again whenever `deps` change; `what` names what is loaded (a filter's value): when it changes,
+ * what was shown is dropped rather than shown as another filter's answer.
+ */
+export function useRefetched<T>(load: () => Promise<T>, deps: unknown[], what: unknown = null): Refetched<T> {
   const [s, setS] = useState<{ value: T | null; at: string | null; error: string | null }>({ value: null, at: null, error: null });
   const [n, setN] = useState(0);
   const latest = useRef(0);
+  const shown = useRef(what);
   useEffect(() => {
     const mine = ++latest.current;
+    if (shown.current !== what) {
+      shown.current = what;
+      setS({ value: null, at: null, error: null });
+    }
     load().then(
       (value) => { if (mine === latest.current) setS({ value, at: new Date().toISOString(), error: null }); },
       (e: unknown) => {
@@ -28,6 +37,6 @@ export function useRefetched<T>(load: () => Promise<T>, deps: unknown[]): Refetc
         const error = errorText(e);
         setS((p) => (e instanceof ApiError && e.status === 404 ? { value: null, at: null, error } : { ...p, error }));
       });
-  }, [...deps, n]);
+  }, [...deps, what, n]);
   return { ...s, retry: () => setN((x) => x + 1) };
 }
