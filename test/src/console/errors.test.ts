@@ -4,14 +4,10 @@
 // Errors the real hub would not give on demand are injected with page.route on one request path.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildMultiBundle } from '@edgefleet/examples';
 import type { Deployment } from '@edgefleet/shared';
 import type { Route } from 'playwright-core';
 import { signIn } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
 
@@ -65,13 +61,7 @@ describe('console: errors carry the hub\'s code', () => {
   });
 
   it('a deployment whose refetch fails keeps it shown, marked, with Retry', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-console-errors-bundle-'));
-    try {
-      const b = await buildMultiBundle({ dir, keys: h.keys, version: '1.0.0' });
-      await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await pushExampleBundle(h);
     const deploy = (reason: string) => h.api<Deployment>('POST', '/deployments', { model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason });
     const first = await deploy('first');
     const page = await signIn(h.browser, h.http, h.token);

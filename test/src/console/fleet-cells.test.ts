@@ -1,12 +1,13 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
 // "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// in its title; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
 // hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { formatBytes, type ModelVersionInfo } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
 const T0 = Date.parse('2026-12-05T10:00:00Z');
@@ -35,6 +36,18 @@ describe('console: fleet cells', () => {
     const id = page.locator(`.vbody [data-key="${LONG}"] [role="gridcell"]`).first().locator('span');
     assert.equal(await id.getAttribute('title'), LONG);
     assert.ok(await id.evaluate((e) => e.parentElement!.scrollWidth > e.parentElement!.clientWidth), 'the id is cut short in its cell');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a model version\'s size is in binary units, its bytes in the title', async () => {
+    await pushExampleBundle(h);
+    const { size } = (await h.api<ModelVersionInfo>('GET', '/models/audio-energy/versions/1.0.0')).bundle;
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.keyboard.press('2');
+    const cell = page.getByRole('table', { name: 'Model versions' }).locator('tbody tr').first().locator('td').nth(4);
+    await cell.filter({ hasText: formatBytes(size) }).waitFor();
+    assert.equal(await cell.getAttribute('title'), `${size} bytes`);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

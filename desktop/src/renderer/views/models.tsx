@@ -13,6 +13,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
+import { formatBytes } from '@edgefleet/shared/browser';
 
 const short = (k: string) => k.slice(0, 12);
 /** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
@@ -36,7 +37,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
               return (
                 <tr key={v.name + v.version} class={v.name === name && v.version === version ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td>{(v.bundle.size / 1024).toFixed(0)} KiB</td><td><VersionState v={v} /></td>
+                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
