@@ -108,4 +108,22 @@ describe('console: errors carry the hub\'s code', () => {
     assert.deepEqual(page.errors, []);
     await page.close();
   });
+
+  it('an action says it waits for the hub until the answer comes', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-b');
+    await page.getByRole('button', { name: 'Set tags' }).click();
+    const form = page.getByRole('form', { name: 'Set tags' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    await page.route('**/api/v1/devices/dev-b/tags', async (route) => { await held; await route.continue(); });
+    await form.getByLabel(/^Tags/).fill('site=east');
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.getByRole('status').filter({ hasText: 'Set tags: waiting for the hub…' }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), true, 'not sent twice');
+    release();
+    await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });
