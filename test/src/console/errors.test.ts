@@ -126,4 +126,22 @@ describe('console: errors carry the hub\'s code', () => {
     assert.deepEqual(page.errors, []);
     await page.close();
   });
+
+  it('the header says the stream is offline in the warning colour, and live again in green once back', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    const live = page.getByTestId('live');
+    const colour = () => live.evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { color: string } }).getComputedStyle(e).color);
+    await live.filter({ hasText: '● live' }).waitFor();
+    const green = await colour();
+    await page.route('**/api/v1/stream*', (r) => r.abort('connectionrefused')); // as when the hub is gone
+    await page.reload(); // the tab keeps its token: the session starts again, its stream refused
+    await live.filter({ hasText: '○ offline (retrying)' }).waitFor();
+    assert.equal(await colour(), 'rgb(229, 180, 73)', 'offline is amber');
+    assert.notEqual(green, await colour());
+    await page.unroute('**/api/v1/stream*'); // the hub is back
+    await live.filter({ hasText: '● live' }).waitFor({ timeout: 15_000 });
+    assert.equal(await colour(), green);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });
