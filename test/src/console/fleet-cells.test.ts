@@ -1,7 +1,7 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
 // "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// in its title; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
 // hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js'
 const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
 const T0 = Date.parse('2026-12-05T10:00:00Z');
 
-describe('console: fleet cells', () => {
+describe('console: how the fleet table and a device page read', () => {
   let h: SmallHub;
   before(async () => { h = await startSmallHub('ef-console-fleet-cells-', ['dev-a', LONG]); });
   after(() => h?.stop());
@@ -48,6 +48,21 @@ describe('console: fleet cells', () => {
     const cell = page.getByRole('table', { name: 'Model versions' }).locator('tbody tr').first().locator('td').nth(4);
     await cell.filter({ hasText: formatBytes(size) }).waitFor();
     assert.equal(await cell.getAttribute('title'), `${size} bytes`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device\'s clock offset says which way, against the hub, and when it was measured', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    // The hub's answer with the offset a box 3 minutes behind would have (these devices never connected).
+    await page.route('**/api/v1/devices/dev-a', async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json() as object), clock: { offsetMs: -183_000, measuredAt: '2026-12-05T10:00:00.000Z', shiftedWindows: 12 } } });
+    });
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-a');
+    const clock = page.getByTestId('device-clock');
+    await clock.waitFor();
+    assert.equal(await clock.textContent(), "3 min behind the hub (-183000 ms, measured 2026-12-05 10:00:00 UTC); 12 windows placed by the hub's clock");
     assert.deepEqual(page.errors, []);
     await page.close();
   });
