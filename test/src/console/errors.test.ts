@@ -69,6 +69,9 @@ describe('console: errors carry the hub\'s code', () => {
     await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/deployments/${first.id}`);
     const detail = page.getByTestId('deployment-detail');
     await detail.getByRole('link', { name: 'dev-a' }).waitFor();
+    // Its target in words, as a rollout's (not the JSON the hub sent).
+    const row = page.getByRole('table', { name: 'Deployments' }).locator('tr', { has: page.getByRole('link', { name: String(first.id), exact: true }) });
+    assert.equal(await row.locator('td').nth(2).textContent(), '1 device: dev-a');
     await page.route(`**/api/v1/deployments/${first.id}?*`, hubError(503, 'NOT_READY', 'the hub is starting'));
     await deploy('second'); // its audit entry refetches the open deployment
     const stale = detail.getByRole('alert').filter({ hasText: /^could not refresh the deployment \(shown as of .* UTC\): NOT_READY: the hub is starting/ });

@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Deployment } from '@edgefleet/shared';
 import { can, deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
 import { UndeployAction } from './undeploy.js';
+import { targetText } from './rollouts.js';
 import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { background } from '../background.js';
@@ -27,7 +28,7 @@ export function DeploymentsView({ id }: { id?: string }) {
             <tbody>{list.map((d) => (
               <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
                 <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
-                <td class="mono">{d.rollout ? <a href={`#/rollouts/${encodeURIComponent(d.rollout)}`} title="a rollout grows its deployment wave by wave">rollout {d.rollout}</a> : JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
+                <td class="mono">{d.rollout ? <a href={`#/rollouts/${encodeURIComponent(d.rollout)}`} title="a rollout grows its deployment wave by wave">rollout {d.rollout}</a> : <span title={d.target.devices ? d.target.devices.join(', ') : undefined}>{targetText(d.target)}</span>}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
               </tr>
             ))}</tbody>
           </table>
