@@ -1,7 +1,7 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
 // "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// in its title; an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
 // hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +63,21 @@ describe('console: how the fleet table and a device page read', () => {
     const clock = page.getByTestId('device-clock');
     await clock.waitFor();
     assert.equal(await clock.textContent(), "3 min behind the hub (-183000 ms, measured 2026-12-05 10:00:00 UTC); 12 windows placed by the hub's clock");
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an audit entry\'s target opens what it names, with the keyboard too', async () => {
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'east' }, reason: 'moved' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.keyboard.press('4');
+    const entries = page.getByRole('table', { name: 'Audit entries' });
+    // model.push (the version pushed above) opens the model version; token.create opens nothing.
+    assert.equal(await entries.locator('tr', { hasText: 'model.push' }).getByRole('link', { name: 'audio-energy@1.0.0' }).getAttribute('href'), '#/models/audio-energy/1.0.0');
+    assert.equal(await entries.locator('tr', { hasText: 'token.create' }).getByRole('link').count(), 0);
+    await entries.locator('tr', { hasText: 'device.tags' }).getByRole('link', { name: 'dev-a' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /dev-a/ }).waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });
