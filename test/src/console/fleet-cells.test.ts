@@ -1,10 +1,11 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
 // "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title; an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// in its title; the versions card says how many it leaves out; an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
 // hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '@edgefleet/examples';
 import { formatBytes, type ModelVersionInfo } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
@@ -28,10 +29,13 @@ describe('console: how the fleet table and a device page read', () => {
     });
     await page.reload(); // the tab keeps its token: the session starts again under the fake clock
     const seen = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]').nth(2).locator('span');
-    await seen.filter({ hasText: '5s ago' }).waitFor();
+    // The fake clock also runs at the real pace: read the seconds shown rather than expect one value.
+    const secs = async () => Number(/^(\d+)s ago$/.exec((await seen.textContent()) ?? '')?.[1] ?? NaN);
+    await seen.filter({ hasText: /^\d+s ago$/ }).waitFor();
     assert.equal(await seen.getAttribute('title'), '2026-12-05 09:59:55 UTC');
+    const before = await secs();
     await page.clock.runFor(30_000); // within the stream's heartbeat: nothing else renders the view again
-    await seen.filter({ hasText: '35s ago' }).waitFor();
+    await waitFor('"Last seen" to count on', async () => (await secs()) >= before + 30, { timeoutMs: 5000 });
 
     const id = page.locator(`.vbody [data-key="${LONG}"] [role="gridcell"]`).first().locator('span');
     assert.equal(await id.getAttribute('title'), LONG);
@@ -78,6 +82,23 @@ describe('console: how the fleet table and a device page read', () => {
     await entries.locator('tr', { hasText: 'device.tags' }).getByRole('link', { name: 'dev-a' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /dev-a/ }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('the versions-in-use card says how many versions it does not list', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    // The hub's answer with dev-a running 8 versions (these devices never reported any).
+    await page.route('**/api/v1/devices', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { devices: Array<{ id: string; models: unknown[] }> };
+      for (const d of body.devices) if (d.id === 'dev-a') d.models = Array.from({ length: 8 }, (_, i) => ({ name: 'm', version: `1.0.${i}`, status: 'active' }));
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.reload();
+    const card = page.getByRole('list', { name: 'Versions in use' });
+    await card.getByTestId('versions-more').filter({ hasText: '+2 more (search a version)' }).waitFor();
+    assert.equal(await card.locator('li').count(), 7);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -17,6 +17,9 @@ function states(d: DeviceInfo): string {
   return d.models.length ? [...new Set(d.models.map((m) => m.status))].join(', ') : '—';
 }
 
+/** The versions in use the card lists, most devices first; it says how many more there are. */
+const VERSIONS_SHOWN = 6;
+
 const columns: Column<DeviceInfo>[] = [
   // A cell cut short (a long id, many versions or tags) says all of it in its title.
   { title: 'Device', width: 'minmax(10rem, 1.4fr)', cell: (d) => <span class="mono" title={d.id}>{d.id}</span> },
@@ -70,7 +73,8 @@ export function FleetView() {
         <div class="card"><div class="big" data-testid="offline-count">{live.length - online}</div><div>offline</div></div>
         <div class="card"><div class="big">{all.length - live.length}</div><div>revoked</div></div>
         <div class="card wide"><div class="label">Versions in use</div>
-          {versions.length ? <ul class="versions">{versions.slice(0, 6).map(([v, n]) => <li key={v}><span class="mono">{v}</span> <b>{n}</b></li>)}</ul> : <span class="muted">none reported yet</span>}
+          {versions.length ? <ul class="versions" aria-label="Versions in use">{versions.slice(0, VERSIONS_SHOWN).map(([v, n]) => <li key={v}><span class="mono">{v}</span> <b title={`${n} device${n === 1 ? '' : 's'}`}>{n}</b></li>)}
+            {versions.length > VERSIONS_SHOWN ? <li class="muted" data-testid="versions-more">+{versions.length - VERSIONS_SHOWN} more (search a version)</li> : null}</ul> : <span class="muted">none reported yet</span>}
         </div>
       </div>
       <div class="toolbar">
