@@ -13,10 +13,14 @@ export { compareOutputs } from './infer/preflight.js';
 export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuantile } from './sketch/latency.js';
 // The labels an observed accuracy needs (the accuracy panel and the `accuracy` alert agree).
 export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
+// A device's clock against the hub's, in words (the device page), as the agent and the hub say it.
+export { describeClockOffset } from './clock-offset.js';
 // Disk space as the fleet table and device page say it.
 export * from './disk-text.js';
 // Reading the hub's paged lists to their end (the device view's windows and events).
 export * from './pages.js';
+// An alert rule's condition and an alert's value with their unit (the alerts view).
+export * from './alert-text.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
 // The actions the audit log records (the audit view's suggestions for its Action filter).

@@ -73,9 +73,11 @@ export async function probeToken(token: string): Promise<string | null> {
   // A header carries printable ASCII only: the browser refuses anything else before sending a byte.
   if (/[^\x21-\x7e]/.test(token)) return 'a token is printable ASCII without spaces (efa_… as the hub printed it): this one has other characters';
   const res = await fetch('/api/v1/models', { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
-  if (!res) return NO_ANSWER;
+  if (!res) return 'UNREACHABLE: the hub did not answer (it may be restarting or unreachable): sign in again once it is back';
   if (res.ok) return null;
-  if (res.status === 401) return 'token not recognised or revoked';
-  if (res.status === 429) return 'too many failed attempts from this address: wait a minute';
-  return `the hub answered ${res.status}`;
+  // The hub's stable code and its words (RATE_LIMITED says when to retry); plain words when it sent none.
+  const body = (await res.json().catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null;
+  const code = typeof body?.error?.code === 'string' ? body.error.code : `HTTP_${res.status}`;
+  const said = typeof body?.error?.message === 'string' ? body.error.message : `the hub answered ${res.status} ${res.statusText}`.trim();
+  return `${code}: ${said}`;
 }

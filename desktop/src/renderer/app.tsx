@@ -47,7 +47,7 @@ export function App() {
             <a key={r.href} href={r.href} aria-current={m?.route.section === r.section ? 'page' : undefined} title={`key ${r.key}`}>{r.nav}</a>
           ))}
         </nav>
-        <span class={`live ${live}`} role="status" aria-live="polite" data-testid="live">{liveText()}</span>
+        <span class={`live is-${live}`} role="status" aria-live="polite" data-testid="live">{liveText()}</span>
         <span class="role" data-testid="role">{role.value ?? '…'}</span>
         <button type="button" onClick={() => signOut(null)}>Sign out</button>
       </header>

@@ -20,8 +20,7 @@ export const AlertMetric = z.enum(['drift.psi', 'model_error_rate', 'latency_p95
 export type AlertMetric = z.infer<typeof AlertMetric>;
 /** Metrics of a model: the rule must name one. */
 export const MODEL_METRICS: readonly AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'invalid_input_rate', 'accuracy', 'schedule'];
-/** Metrics where lower is worse: breached while value < threshold (a performance drop). */
-export const LOWER_IS_WORSE: readonly AlertMetric[] = ['accuracy', 'disk_free'];
+export { LOWER_IS_WORSE } from '../alert-text.js';
 /**
  * `disk_free`: the share of its data dir's filesystem a device last reported free (0 to 1), one alert per
  * device under the threshold (docs/drift.md "Alerts"): 0.1 fires for a box with less than 10% free.

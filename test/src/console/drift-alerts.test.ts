@@ -59,6 +59,9 @@ describe('console: drift and alerts views', () => {
     await heat.locator(`[data-feature="${shifted}"][data-flagged="true"]`).waitFor();
     assert.equal(await heat.locator(`[data-feature="${steady}"]`).getAttribute('data-flagged'), 'false', 'an in-distribution feature is not flagged');
     assert.deepEqual(await heat.locator('[data-flagged="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-feature'))), [shifted]);
+    // Its hours are said in UTC, as every time in the console.
+    assert.equal(await heat.getByTestId('heat-tz').textContent(), 'hour (UTC)');
+    assert.match(await heat.locator('rect.cell title').first().textContent() ?? '', / \d{4}-\d\d-\d\d \d\d:00:00 UTC: /);
     // The selected feature (the first drifted one) shows its statistics and PSI per hour.
     await page.getByTestId('drift-feature').getByText('drifted').waitFor();
     // Keyboard: the feature labels are buttons.

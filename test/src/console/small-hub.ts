@@ -1,10 +1,10 @@
 // A real hub in this process with a few devices (not connected), its admin token, and Debian's Chromium,
 // the renderer built: what the console's browser tests of error states and streams run against.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
+import { buildMultiBundle, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
 import type { Hub } from '@edgefleet/hub';
 import { taggedHub, type AdminApi } from '../sim/tagged-hub.js';
 import { buildRenderer, launchChromium } from './helpers.js';
@@ -44,5 +44,16 @@ export async function startSmallHub(prefix: string, devices: string[], config?: 
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** Pushes the example multi-model bundle (model `audio-energy`) at `version`, signed by the hub's release keys. */
+export async function pushExampleBundle(h: SmallHub, version = '1.0.0'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-console-bundle-'));
+  try {
+    const b = await buildMultiBundle({ dir, keys: h.keys, version });
+    await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

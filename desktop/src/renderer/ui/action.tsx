@@ -1,5 +1,5 @@
 // A write action behind a button: opens a small form asking for a reason (and any other fields),
-// sends it, and shows the hub's answer or error (its code and message; the reason stays typed for a retry). Only rendered for roles that may perform it.
+// sends it, says it is waiting for the hub meanwhile, and shows the hub's answer or error (its code and message; the reason stays typed for a retry). Only rendered for roles that may perform it.
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
@@ -24,6 +24,7 @@ export function ActionForm(p: {
     e.preventDefault();
     if (p.reasonRequired && reason.trim() === '') { setMsg({ ok: false, text: 'a reason is required' }); return; }
     setBusy(true);
+    setMsg(null); // the answer before this one is not this one's
     try {
       const text = await p.run(reason.trim());
       setMsg({ ok: true, text: text || 'done' });
@@ -42,7 +43,8 @@ export function ActionForm(p: {
       <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} autoFocus />
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy}>{p.label}</button>
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
-      {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
+      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p>
+        : msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
     </form>
   );
 }

@@ -31,7 +31,7 @@ export function usePaged<T, C>(fetchPage: (before: C | null) => Promise<Page<T, 
   const [list, setList] = useState<Page<T, C> | { error: string } | null>(null);
   const [n, setN] = useState(0);
   useEffect(() => {
-    fetchPage(null).then((p) => setList((s) => refreshNewest(s && 'rows' in s ? s : null, p, older)), (e: Error) => setList({ error: e.message }));
+    fetchPage(null).then((p) => setList((s) => refreshNewest(s && 'rows' in s ? s : null, p, older)), (e: unknown) => setList({ error: errorText(e) }));
   }, [...deps, n]);
   const showOlder = async () => {
     const before = list && 'rows' in list ? list.next : null;

@@ -1,5 +1,6 @@
 // Loading, empty and error states: every view shows one of these rather than a blank area.
 import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 
 export function Loading({ what }: { what: string }) {
   return <p class="state loading" role="status" aria-live="polite">Loading {what}…</p>;
@@ -16,6 +17,16 @@ export function ErrorBox({ error, retry }: { error: string; retry?: () => void }
       {retry ? <button type="button" onClick={retry}>Retry</button> : null}
     </div>
   );
+}
+
+/** How often a view showing "5m ago" renders again, so the text stays true while nothing else changes. */
+export const AGO_REFRESH_MS = 10_000;
+
+/** Renders the calling view again every `ms`; returns the time of the latest render. */
+export function useClock(ms = AGO_REFRESH_MS): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => { const t = setInterval(() => setNow(Date.now()), ms); return () => clearInterval(t); }, [ms]);
+  return now;
 }
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {

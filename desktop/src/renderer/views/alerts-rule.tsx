@@ -4,6 +4,7 @@
 // is shown as it is.
 import { useState } from 'preact/hooks';
 import type { AlertMetric } from '@edgefleet/shared';
+import { alertCondition } from '@edgefleet/shared/browser';
 import { session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { parseTags } from '../../common/tag-text.js';
@@ -18,6 +19,12 @@ function numberField(label: string, text: string, required = false): number | un
   const n = Number(t);
   if (!Number.isFinite(n)) throw new Error(`${label}: expected a number, got "${t}"`);
   return n;
+}
+
+/** What the typed threshold means for the chosen metric: "breached while < 0.1 (10%)". */
+function conditionHint(metric: AlertMetric, text: string): string {
+  const n = Number(text.trim());
+  return text.trim() === '' || !Number.isFinite(n) ? '' : `breached while ${alertCondition(metric, n)}`;
 }
 
 const METRICS: AlertMetric[] = ['drift.psi', 'model_error_rate', 'latency_p95', 'devices_offline', 'invalid_input_rate', 'rollout_failed', 'accuracy', 'disk_free'];
@@ -35,7 +42,7 @@ export function AddRule({ onAdded }: { onAdded(): void }) {
       <label for="rule-metric">Metric</label>
       <select id="rule-metric" value={f.metric} onChange={set('metric')}>{METRICS.map((m) => <option key={m} value={m}>{m}</option>)}</select>
       {input('model', 'Model')}{input('version', 'Version', 'any')}{input('tag', 'Tags', 'site=north ring=a')}
-      {input('threshold', 'Threshold')}{input('forSec', 'For (s)')}{input('keepFiringForSec', 'Keep firing (s)')}{input('windowH', 'Window (h)')}
+      {input('threshold', 'Threshold')}<span class="muted" data-testid="rule-condition">{conditionHint(f.metric, f.threshold)}</span>{input('forSec', 'For (s)')}{input('keepFiringForSec', 'Keep firing (s)')}{input('windowH', 'Window (h)')}
       <label for="rule-severity">Severity</label>
       <select id="rule-severity" value={f.severity} onChange={set('severity')}>{['info', 'warning', 'critical'].map((s) => <option key={s} value={s}>{s}</option>)}</select>
     </div>

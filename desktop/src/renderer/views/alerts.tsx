@@ -3,11 +3,14 @@
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
+import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
 import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
 import { AddRule } from './alerts-rule.js';
+import { useRefetched, type Refetched } from '../ui/refetched.js';
 
 const REFRESH_MS = 15_000;
 const STATES = ['', 'firing', 'pending', 'resolved'] as const;
@@ -24,16 +27,12 @@ export function AlertsView({ id }: { id?: string }) {
   const api = session.value?.api;
   const tick = useInterval();
   const [state, setState] = useState<(typeof STATES)[number]>('');
-  const [alerts, setAlerts] = useState<Loaded<Alert[]>>(null);
-  const [rules, setRules] = useState<Loaded<AlertRule[]>>(null);
   const [rulesTick, setRulesTick] = useState(0);
-  useEffect(() => {
-    api?.get<{ alerts: Alert[] }>(`/alerts?limit=500${state ? `&state=${state}` : ''}`).then((r) => setAlerts(r.alerts), (e: Error) => setAlerts({ error: e.message }));
-  }, [state, tick, rulesTick, alertTick.value, refetchTick.value]);
-  useEffect(() => {
-    api?.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => setRules(r.rules), (e: Error) => setRules({ error: e.message }));
-  }, [rulesTick, alertTick.value, refetchTick.value]);
-  const firing = alerts && !('error' in alerts) ? alerts.filter((a) => a.state === 'firing').length : 0;
+  // A refetch that fails (every REFRESH_MS, on events) keeps the lists shown, marked, with Retry (ui/refetched.ts).
+  const alerts = useRefetched(() => api!.get<{ alerts: Alert[] }>(`/alerts?limit=500${state ? `&state=${state}` : ''}`).then((r) => r.alerts),
+    [tick, rulesTick, alertTick.value, refetchTick.value], state);
+  const rules = useRefetched(() => api!.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => r.rules), [rulesTick, alertTick.value, refetchTick.value]);
+  const firing = alerts.value ? alerts.value.filter((a) => a.state === 'firing').length : 0;
   return (
     <section aria-labelledby="alerts-h">
       <h1 id="alerts-h">Alerts {firing > 0 ? <span class="pill revoked" data-testid="firing-count">{firing} firing</span> : null}</h1>
@@ -43,15 +42,16 @@ export function AlertsView({ id }: { id?: string }) {
           {STATES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
         </select>
       </div>
-      {!alerts ? <Loading what="alerts" /> : 'error' in alerts ? <ErrorBox error={alerts.error} retry={refetchAll} /> : alerts.length === 0
-        ? <Empty>No {state || ''} alert. Rules are evaluated on the hub's schedule.</Empty> : (
+      <Stale what="alerts" r={alerts} />
+      {!alerts.value ? (alerts.error ? null : <Loading what="alerts" />) : alerts.value.length === 0
+        ? <Empty>{state ? `No ${state} alert.` : 'No alert.'} Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
-            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / threshold</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
-            <tbody>{alerts.map((a) => (
+            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / breached when</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
+            <tbody>{alerts.value.map((a) => (
               <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
                 <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
-                <td class="mono">{a.value === null ? '—' : a.value.toFixed(3)} / {a.threshold}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
+                <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
                 <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
               </tr>
             ))}</tbody>
@@ -60,14 +60,15 @@ export function AlertsView({ id }: { id?: string }) {
       {id ? <Deliveries id={id} tick={tick} /> : null}
       <div class="panel">
         <h2>Rules</h2>
-        {!rules ? <Loading what="alert rules" /> : 'error' in rules ? <ErrorBox error={rules.error} retry={refetchAll} /> : rules.length === 0 ? <Empty>No alert rule.</Empty> : (
+        <Stale what="alert rules" r={rules} />
+        {!rules.value ? (rules.error ? null : <Loading what="alert rules" />) : rules.value.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
-            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Threshold</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
-            <tbody>{rules.map((r) => (
+            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Breached when</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
+            <tbody>{rules.value.map((r) => (
               <tr key={r.id} data-rule={r.id}>
                 <td>{r.id}</td><td>{r.name}</td><td class="mono">{r.metric}</td>
                 <td class="mono">{r.model ? `${r.model}${r.version ? `@${r.version}` : ''}` : 'fleet'}{r.scope?.tags ? ` ${Object.entries(r.scope.tags).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}</td>
-                <td>≥ {r.threshold}</td><td>{r.forSec}s / {r.keepFiringForSec ?? 0}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
+                <td class="mono">{alertCondition(r.metric, r.threshold)}</td><td>{r.forSec}s / {r.keepFiringForSec ?? 0}s / {r.windowSec / 3600}h</td><td>{r.severity}</td>
                 <td class="mono">{r.actions.map((x) => `${x.type} ${x.url}`).join('; ') || '—'}</td><td>{r.createdBy}</td>
                 {can('operator') ? (
                   <td><ActionForm label={`Remove rule ${r.id}`} reasonRequired danger run={async (reason) => {
@@ -86,12 +87,18 @@ export function AlertsView({ id }: { id?: string }) {
   );
 }
 
+/** Why the latest load failed: the list as last loaded stays below it (when there is one). */
+function Stale<T>({ what, r }: { what: string; r: Refetched<T> }) {
+  if (!r.error) return null;
+  return <ErrorBox error={r.value ? `could not refresh the ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load the ${what}: ${r.error}`} retry={r.retry} />;
+}
+
 function Deliveries({ id, tick }: { id: string; tick: number }) {
   const api = session.value?.api;
   const [d, setD] = useState<Loaded<Delivery[]>>(null);
   useEffect(() => {
     setD(null);
-    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: Error) => setD({ error: e.message }));
+    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: unknown) => setD({ error: errorText(e) }));
   }, [id, refetchTick.value]);
   useEffect(() => {
     if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);

@@ -2,6 +2,7 @@
 // filters arrive live from the stream. The hub is asked for the newest page (`order=desc`); when it says
 // older entries exist (`next`), the table says so and "Show older" pages back with `before=next`.
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { AuditEntry, AuditList } from '@edgefleet/shared';
 import { AUDIT_ACTIONS } from '@edgefleet/shared/browser';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
@@ -11,6 +12,23 @@ type Filters = { actor: string; action: string; target: string; since: string };
 const NONE: Filters = { actor: '', action: '', target: '', since: '' };
 /** Entries a page: the newest page first, then one more per "Show older". */
 const PAGE = 500;
+
+/** Where an entry's target opens in the console, by its action's family (a device's id, a rollout's, a model version's `name@version`, `capture N`); null: nowhere. */
+function targetHref(action: string, target: string): string | null {
+  const family = action.slice(0, action.indexOf('.'));
+  const version = /^([^@\s]+)@([^@\s]+)$/.exec(target);
+  const capture = /^capture (\d+)$/.exec(target);
+  if (family === 'device') return `#/devices/${encodeURIComponent(target)}`;
+  if (family === 'rollout' && /^ro-[0-9a-f]+$/.test(target)) return `#/rollouts/${target}`;
+  if (family === 'capture' && capture) return `#/captures/${capture[1]!}`;
+  if ((family === 'model' || family === 'deployment') && version) return `#/models/${encodeURIComponent(version[1]!)}/${encodeURIComponent(version[2]!)}`;
+  return null;
+}
+
+function Target({ e }: { e: AuditEntry }) {
+  const href = targetHref(e.action, e.target);
+  return href ? <a href={href}>{e.target}</a> : <>{e.target}</>;
+}
 
 function matches(e: AuditEntry, f: Filters): boolean {
   return (!f.actor || e.actor === f.actor) && (!f.action || e.action === f.action) && (!f.target || e.target === f.target) && (!f.since || Date.parse(e.at) >= Date.parse(f.since));
@@ -37,7 +55,7 @@ export function AuditView({ target }: { target?: string } = {}) {
     setLoaded(null);
     page(null).then(
       (r) => setLoaded({ entries: r.entries, upTo: r.entries[0]?.id ?? 0, older: r.next }),
-      (e: Error) => setLoaded({ error: e.message }),
+      (e: unknown) => setLoaded({ error: errorText(e) }),
     );
   }, [f, refetchTick.value]);
   const showOlder = (l: Loaded) => {
@@ -45,7 +63,7 @@ export function AuditView({ target }: { target?: string } = {}) {
     setLoaded({ ...l, loadingOlder: true });
     page(l.older).then(
       (r) => setLoaded({ ...l, entries: [...l.entries, ...r.entries], older: r.next }),
-      (e: Error) => setLoaded({ ...l, olderError: e.message }),
+      (e: unknown) => setLoaded({ ...l, olderError: errorText(e) }),
     );
   };
   const rows = useMemo(() => {
@@ -73,7 +91,7 @@ export function AuditView({ target }: { target?: string } = {}) {
           <table class="plain" aria-label="Audit entries">
             <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
             <tbody>{rows.map((e) => (
-              <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono">{e.target}</td><td>{e.reason ?? ''}</td></tr>
+              <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono"><Target e={e} /></td><td>{e.reason ?? ''}</td></tr>
             ))}</tbody>
           </table>
           {loaded.older === null ? null : (

@@ -3,6 +3,7 @@
 // purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
 // opened with the operators' private key by `edgefleet capture fetch`, never in this console.
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Capture, CaptureList } from '@edgefleet/shared';
 import { can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -57,7 +58,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
   const api = session.value?.api;
   const [c, setC] = useState<Capture | { error: string } | null>(null);
   useEffect(() => {
-    api?.get<Capture>(`/captures/${encodeURIComponent(id)}`).then(setC, (e: Error) => setC({ error: e.message }));
+    api?.get<Capture>(`/captures/${encodeURIComponent(id)}`).then(setC, (e: unknown) => setC({ error: errorText(e) }));
   }, [id, refetchTick.value]);
   if (!c) return <Loading what={`capture ${id}`} />;
   if ('error' in c) return <ErrorBox error={c.error} />;

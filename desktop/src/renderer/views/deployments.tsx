@@ -4,9 +4,11 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Deployment } from '@edgefleet/shared';
 import { can, deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
 import { UndeployAction } from './undeploy.js';
+import { targetText } from './rollouts.js';
 import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { background } from '../background.js';
+import { useRefetched } from '../ui/refetched.js';
 
 function Counts({ counts }: { counts: Record<string, number> }) {
   return <span class="counts">{Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => <span key={s} class={`pill st-${s}`}>{s} {n}</span>)}</span>;
@@ -26,7 +28,7 @@ export function DeploymentsView({ id }: { id?: string }) {
             <tbody>{list.map((d) => (
               <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
                 <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
-                <td class="mono">{d.rollout ? <a href={`#/rollouts/${encodeURIComponent(d.rollout)}`} title="a rollout grows its deployment wave by wave">rollout {d.rollout}</a> : JSON.stringify(d.target)}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
+                <td class="mono">{d.rollout ? <a href={`#/rollouts/${encodeURIComponent(d.rollout)}`} title="a rollout grows its deployment wave by wave">rollout {d.rollout}</a> : <span title={d.target.devices ? d.target.devices.join(', ') : undefined}>{targetText(d.target)}</span>}</td><td>{d.reason}</td><td>{d.createdBy}</td><td>{time(d.created)}</td><td><Counts counts={d.counts} /></td>
               </tr>
             ))}</tbody>
           </table>
@@ -42,15 +44,14 @@ const DEVICES_SHOWN = 500;
 
 function DeploymentDetail({ id }: { id: string }) {
   const api = session.value?.api;
-  const [d, setD] = useState<Deployment | { error: string } | null>(null);
   const [tick, setTick] = useState(0);
-  useEffect(() => {
-    api?.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(setD, (e: Error) => setD({ error: e.message }));
-  }, [id, deploymentTick.value, refetchTick.value, tick]);
-  if (!d) return <Loading what={`deployment ${id}`} />;
-  if ('error' in d) return <ErrorBox error={d.error} />;
+  // A refetch that fails (progress events refetch it) keeps the deployment shown, marked, with Retry (ui/refetched.ts).
+  const r = useRefetched(() => api!.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`), [id, deploymentTick.value, refetchTick.value, tick]);
+  const d = r.value;
+  if (!d) return r.error ? <ErrorBox error={`deployment ${id}: ${r.error}`} retry={r.retry} /> : <Loading what={`deployment ${id}`} />;
   return (
     <div class="panel" data-testid="deployment-detail">
+      {r.error ? <ErrorBox error={`could not refresh the deployment (shown as of ${time(r.at)}): ${r.error}`} retry={r.retry} /> : null}
       <h2>Deployment {d.id}: <span class="mono">{d.model}@{d.version}</span> <Counts counts={d.counts} /></h2>
       {d.undeployed ? <p data-testid="undeployed">Undeployed by {d.undeployed.by} at {time(d.undeployed.at)}: {d.undeployed.reason}</p>
         : can('operator') ? <UndeployAction key={d.id} d={d} done={() => { setTick((n) => n + 1); background(loadDeployments()); }} /> : null}

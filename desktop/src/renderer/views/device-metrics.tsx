@@ -4,6 +4,7 @@
 // and its drift against the reference (the drift route grouped by device, this device's group).
 // Windows arrive without a stream event, so the panel refetches every 60 s while it is shown.
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
 import { TELEMETRY_PAGE, pagePath, readPages } from '@edgefleet/shared/browser';
@@ -52,7 +53,7 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     const q = `model=${encodeURIComponent(run.name)}&version=${encodeURIComponent(run.version)}&since=${encodeURIComponent(sinceIso)}&order=newest&limit=${TELEMETRY_PAGE.maxLimit}`;
     const path = `/devices/${encodeURIComponent(id)}/windows?${q}`;
     const drift: Promise<Drift> = api.get<DriftResponse>(`/models/${encodeURIComponent(run.name)}/versions/${encodeURIComponent(run.version)}/drift?since=${encodeURIComponent(sinceIso)}&by=device&timeline=false&worst=false`)
-      .then((r) => ({ group: r.groups.find((g) => g.key === id) ?? null, psi: r.thresholds.psi }), (err: unknown) => ({ error: (err as Error).message }));
+      .then((r) => ({ group: r.groups.find((g) => g.key === id) ?? null, psi: r.thresholds.psi }), (err: unknown) => ({ error: errorText(err) }));
     // Newest first, a page at a time (the hub bounds a page by count and bytes) up to WINDOW_LIMIT.
     const windows = readPages(async (after) => {
       const p = await api.get<{ windows: SummaryWindow[]; next: string | null }>(pagePath(path, after));
@@ -61,7 +62,7 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     background(windows.then(async (r) => {
       const d = await drift;
       if (live) setData({ series: deviceSeries(r.rows, since, until, BUCKETS), truncated: r.next !== null, drift: d });
-    }, (err: unknown) => { if (live) setData({ error: (err as Error).message }); }));
+    }, (err: unknown) => { if (live) setData({ error: errorText(err) }); }));
     return () => { live = false; };
   }, [id, run?.name, run?.version, range, tick, refetchTick.value]);
   if (!run) return <div class="panel" data-testid="device-metrics"><h2>Metrics and drift</h2><Empty>No model on this device or the hub: nothing to chart.</Empty></div>;

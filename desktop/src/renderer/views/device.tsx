@@ -2,45 +2,38 @@
 // (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
-import { LOW_DISK_SHARE, diskShare, diskText } from '@edgefleet/shared/browser';
-import { background } from '../background.js';
+import { Empty, ErrorBox, Loading, ago, time, useClock } from '../ui/states.js';
+import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText } from '@edgefleet/shared/browser';
 import { DeviceMetrics } from './device-metrics.js';
+import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
-
-type Loaded = { device: DeviceInfo; events: DeviceEvent[] | null } | { error: string } | null;
 
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
 
 export function DeviceView({ id }: { id: string }) {
-  const [data, setData] = useState<Loaded>(null);
   const [tagText, setTagText] = useState<string | null>(null);
   const api = session.value?.api;
   const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
-  const load = async () => {
-    if (!api) return;
-    try {
-      const device = await api.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
-      // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
-      const events = await api.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
-      setData({ device, events });
-    } catch (err) {
-      setData({ error: (err as Error).message });
-    }
-  };
-  useEffect(() => { background(load()); }, [id, tick, refetchTick.value]);
-  if (!data) return <Loading what={`device ${id}`} />;
-  if ('error' in data) return <ErrorBox error={`device ${id}: ${data.error}`} retry={() => background(load())} />;
-  const d = data.device;
+  useClock(); // "Last seen 5s ago" stays true between refetches
+  // A refetch that fails keeps the device shown, marked, with Retry (ui/refetched.ts).
+  const data = useRefetched(async () => {
+    const device = await api!.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
+    // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
+    const events = await api!.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
+    return { device, events };
+  }, [id, tick, refetchTick.value]);
+  if (!data.value) return data.error ? <ErrorBox error={`device ${id}: ${data.error}`} retry={data.retry} /> : <Loading what={`device ${id}`} />;
+  const { device: d, events } = data.value;
   const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);
   return (
     <section aria-labelledby="dev-h">
+      {data.error ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.error}`} retry={data.retry} /> : null}
       <h1 id="dev-h"><span class="mono">{d.id}</span> {d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span>}</h1>
       <div class="grid2">
         <div class="panel">
@@ -50,7 +43,7 @@ export function DeviceView({ id }: { id: string }) {
             <dt>Enrolled</dt><dd>{time(d.created)}</dd>
             {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd><dt>Agent</dt><dd>{d.reported?.agentVersion ?? d.facts.agentVersion}</dd></> : null}
             <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
-            {d.clock ? <><dt>Clock offset</dt><dd>{d.clock.offsetMs} ms</dd></> : null}
+            {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${d.clock.shiftedWindows} windows placed by the hub's clock` : ''}</dd></> : null}
             {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
             {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
             {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}
@@ -92,10 +85,10 @@ export function DeviceView({ id }: { id: string }) {
       <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>
-        {data.events === null ? <Empty>Events are not available on this hub.</Empty>
-          : data.events.length === 0 ? <Empty>No events reported yet.</Empty> : (
+        {events === null ? <Empty>Events are not available on this hub.</Empty>
+          : events.length === 0 ? <Empty>No events reported yet.</Empty> : (
             <ol class="timeline" aria-label="Events timeline">
-              {data.events.map((e) => (
+              {events.map((e) => (
                 <li key={e.seq} class={/fail|refused|rolled|breach|error/.test(e.kind) ? 'bad' : ''}>
                   <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{e.message}</span>
                 </li>

@@ -5,6 +5,7 @@
 // matrix of the group chosen (rows = labels, columns = predicted). From the metrics route, same range
 // and grouping as the drift above it.
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { MetricsGroup, MetricsResponse } from '@edgefleet/shared';
 import { MIN_ACCURACY_LABELS } from '@edgefleet/shared/browser';
 import { session, refetchTick } from '../store.js';
@@ -20,7 +21,7 @@ export function AccuracyPanel({ name, version, query }: { name: string; version:
   useEffect(() => {
     if (!api) return;
     setR(null);
-    api.get<MetricsResponse>(`/models/${enc(name)}/versions/${enc(version)}/metrics?${query}`).then(setR, (e: Error) => setR({ error: e.message }));
+    api.get<MetricsResponse>(`/models/${enc(name)}/versions/${enc(version)}/metrics?${query}`).then(setR, (e: unknown) => setR({ error: errorText(e) }));
   }, [query, refetchTick.value]);
   const groups = r && !('error' in r) ? r.groups : [];
   const shown = groups.find((g) => g.key === chosen) ?? groups.find((g) => g.accuracy.confusion) ?? null;

@@ -3,10 +3,16 @@
 // A cell at or above the threshold is outlined; a null cell (too few predictions) is hatched grey.
 // Each row's name is a button, so a feature is selected with the keyboard as with the mouse.
 import type { DriftTimeline } from '@edgefleet/shared';
+import { time } from '../ui/states.js';
 
 const CELL_W = 22;
 const CELL_H = 20;
 const LABEL_W = 170;
+
+/** An hour's column label, in UTC as every time the console shows: the date at midnight (a range of days), else the hour. */
+const hourLabel = (iso: string): string => (iso.slice(11, 13) === '00' ? iso.slice(5, 10) : iso.slice(11, 16));
+/** A time as the axis's ends say it: "12-05 10:00 UTC". */
+const shortTime = (iso: string | undefined): string => (iso ? `${iso.slice(5, 16).replace('T', ' ')} UTC` : '');
 
 /** 0 → panel blue-grey, threshold → amber, 2× threshold and above → red. */
 export function psiColor(psi: number, threshold: number): string {
@@ -24,12 +30,13 @@ export function HeatMap(p: { timeline: DriftTimeline; threshold: number; selecte
   return (
     <div class="heatmap" role="group" aria-label="PSI per feature per hour">
       <svg width={w} height={names.length * CELL_H + 22} aria-hidden="true">
+        <text x={0} y={12} class="axis" data-testid="heat-tz">hour (UTC)</text>
         {hours.map((h, j) => (j % 3 === 0
-          ? <text key={h} x={LABEL_W + j * CELL_W} y={12} class="axis">{h.slice(11, 16)}</text> : null))}
+          ? <text key={h} x={LABEL_W + j * CELL_W} y={12} class="axis">{hourLabel(h)}</text> : null))}
         {names.map((n, i) => (p.timeline.psi[n] ?? []).map((v, j) => (
           <rect key={`${n}-${j}`} x={LABEL_W + j * CELL_W} y={18 + i * CELL_H} width={CELL_W - 2} height={CELL_H - 2} rx={2}
             class={v === null ? 'cell none' : v >= p.threshold ? 'cell hot' : 'cell'} fill={v === null ? undefined : psiColor(v, p.threshold)}>
-            <title>{`${n} ${hours[j] ?? ''}: ${v === null ? 'too few predictions' : `PSI ${v.toFixed(3)}`}`}</title>
+            <title>{`${n} ${time(hours[j])}: ${v === null ? 'too few predictions' : `PSI ${v.toFixed(3)}`}`}</title>
           </rect>
         )))}
       </svg>
@@ -63,10 +70,10 @@ export function PsiBars(p: { values: Array<number | null>; starts: string[]; thr
     <svg width={W} height={H + 16} role="img" aria-label="PSI per hour">
       {p.values.map((v, i) => (v === null
         ? <rect key={i} x={i * bw + 1} y={H - 2} width={bw - 2} height={2} class="cell none" />
-        : <rect key={i} x={i * bw + 1} y={y(v)} width={bw - 2} height={H - y(v)} fill={psiColor(v, p.threshold)}><title>{`${p.starts[i] ?? ''}: PSI ${v.toFixed(3)}`}</title></rect>))}
+        : <rect key={i} x={i * bw + 1} y={y(v)} width={bw - 2} height={H - y(v)} fill={psiColor(v, p.threshold)}><title>{`${time(p.starts[i])}: PSI ${v.toFixed(3)}`}</title></rect>))}
       <line x1={0} x2={W} y1={y(p.threshold)} y2={y(p.threshold)} class="threshold" />
-      <text x={2} y={H + 13} class="axis">{p.starts[0]?.slice(5, 16).replace('T', ' ') ?? ''}</text>
-      <text x={W - 2} y={H + 13} class="axis" text-anchor="end">{p.starts.at(-1)?.slice(5, 16).replace('T', ' ') ?? ''}</text>
+      <text x={2} y={H + 13} class="axis">{shortTime(p.starts[0])}</text>
+      <text x={W - 2} y={H + 13} class="axis" text-anchor="end">{shortTime(p.starts.at(-1))}</text>
     </svg>
   );
 }

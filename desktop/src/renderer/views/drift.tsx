@@ -3,6 +3,7 @@
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
 // the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note).
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { z } from 'zod';
 import type { DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
@@ -66,7 +67,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
     setR(null);
     api.get<DriftResponse>(`/models/${enc(name)}/versions/${enc(version)}/drift?${query()}`).then(
       (x) => { setR(x); setSelected((s) => s ?? firstFlagged(x)); },
-      (e: Error) => setR({ error: e.message }),
+      (e: unknown) => setR({ error: errorText(e) }),
     );
   }, [hours, by, refetchTick.value]);
   const all = r && !('error' in r) ? r.groups : [];
@@ -174,7 +175,7 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
   const api = session.value?.api;
   const [list, setList] = useState<DriftReportList | { error: string } | null>(null);
   useEffect(() => {
-    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=50`).then(setList, (e: Error) => setList({ error: e.message }));
+    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=50`).then(setList, (e: unknown) => setList({ error: errorText(e) }));
   }, [tick, refetchTick.value]);
   return (
     <div class="panel">

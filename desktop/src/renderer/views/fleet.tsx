@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { devices, devicesStatus, devicesVersion, loadDevices } from '../store.js';
 import { VirtualTable, type Column } from '../ui/table.js';
-import { ErrorBox, Empty, Loading, ago } from '../ui/states.js';
+import { ErrorBox, Empty, Loading, ago, time, useClock } from '../ui/states.js';
 import { go } from '../nav.js';
 import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
@@ -17,21 +17,26 @@ function states(d: DeviceInfo): string {
   return d.models.length ? [...new Set(d.models.map((m) => m.status))].join(', ') : '—';
 }
 
+/** The versions in use the card lists, most devices first; it says how many more there are. */
+const VERSIONS_SHOWN = 6;
+
 const columns: Column<DeviceInfo>[] = [
-  { title: 'Device', width: 'minmax(10rem, 1.4fr)', cell: (d) => <span class="mono">{d.id}</span> },
+  // A cell cut short (a long id, many versions or tags) says all of it in its title.
+  { title: 'Device', width: 'minmax(10rem, 1.4fr)', cell: (d) => <span class="mono" title={d.id}>{d.id}</span> },
   { title: 'Status', width: '6.5rem', cell: (d) => d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span> },
-  { title: 'Last seen', width: '7rem', cell: (d) => ago(d.lastSeen) },
-  { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono">{active(d)}</span> },
+  { title: 'Last seen', width: '7rem', cell: (d) => <span title={time(d.lastSeen)}>{ago(d.lastSeen)}</span> },
+  { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono" title={active(d)}>{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },
   // The outbox backlog as the device last reported it (it reports when its order of magnitude changes).
   { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{d.reported.outbox.items}</span> : <span class="muted">—</span> },
   // The free share of the box's data dir disk as last reported (again at 10%, 5% and 1% free).
   { title: 'Disk free', width: '5.5rem', cell: (d) => <DiskCell disk={d.reported?.disk} /> },
-  { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted">{formatTags(d.tags)}</span> },
+  { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted" title={formatTags(d.tags)}>{formatTags(d.tags)}</span> },
 ];
 
 export function FleetView() {
   const version = devicesVersion.value; // re-render on any device change
+  useClock(); // and every few seconds: "Last seen 5s ago" does not stay 5s
   const [q, setQ] = useState('');
   const [tag, setTag] = useState('');
   // Sorted once per change (online first, then id); filtering keeps the order.
@@ -68,7 +73,8 @@ export function FleetView() {
         <div class="card"><div class="big" data-testid="offline-count">{live.length - online}</div><div>offline</div></div>
         <div class="card"><div class="big">{all.length - live.length}</div><div>revoked</div></div>
         <div class="card wide"><div class="label">Versions in use</div>
-          {versions.length ? <ul class="versions">{versions.slice(0, 6).map(([v, n]) => <li key={v}><span class="mono">{v}</span> <b>{n}</b></li>)}</ul> : <span class="muted">none reported yet</span>}
+          {versions.length ? <ul class="versions" aria-label="Versions in use">{versions.slice(0, VERSIONS_SHOWN).map(([v, n]) => <li key={v}><span class="mono">{v}</span> <b title={`${n} device${n === 1 ? '' : 's'}`}>{n}</b></li>)}
+            {versions.length > VERSIONS_SHOWN ? <li class="muted" data-testid="versions-more">+{versions.length - VERSIONS_SHOWN} more (search a version)</li> : null}</ul> : <span class="muted">none reported yet</span>}
         </div>
       </div>
       <div class="toolbar">

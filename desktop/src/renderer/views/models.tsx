@@ -4,6 +4,7 @@
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
 import { useEffect, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Manifest, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
 import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
@@ -12,6 +13,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
+import { formatBytes } from '@edgefleet/shared/browser';
 
 const short = (k: string) => k.slice(0, 12);
 /** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
@@ -35,7 +37,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
               return (
                 <tr key={v.name + v.version} class={v.name === name && v.version === version ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td>{(v.bundle.size / 1024).toFixed(0)} KiB</td><td><VersionState v={v} /></td>
+                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
@@ -64,7 +66,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
     if (!api) return;
     setDetail(null);
     setVerified(null);
-    api.get<ModelVersionDetail>(path).then(setDetail, (e: Error) => setDetail({ error: e.message }));
+    api.get<ModelVersionDetail>(path).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
     const ac = new AbortController();
     (async () => {
       const trust = checkTrust(await api.get<TrustDocument>('/trust'));
@@ -74,7 +76,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       const m = head.manifest as Record<string, unknown>;
       if (m['name'] !== name || m['version'] !== version) throw new Error(`the bundle is ${String(m['name'])}@${String(m['version'])}, not ${name}@${version}`);
       setVerified({ trust, bundle: checkBundle(trust.body, head), manifest: m });
-    })().catch((e: Error) => { if (!ac.signal.aborted) setVerified({ error: e.message }); });
+    })().catch((e: unknown) => { if (!ac.signal.aborted) setVerified({ error: errorText(e) }); });
     return () => ac.abort();
   }, [name, version, refetchTick.value, models.value]);
   if (!detail) return <Loading what={`${name}@${version}`} />;

@@ -5,6 +5,7 @@
 // preflight on the same samples: it passed (a device installs a version only when its outputs match the
 // bundle's expectations, decision 0009) and how long it took.
 import { useMemo, useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '@edgefleet/shared';
 import { compareOutputs, sessionRunner, validateInferRequest } from '@edgefleet/shared/browser';
@@ -73,7 +74,7 @@ export function TryIt({ name, version, bundlePath, manifest, signed }: { name: s
   if (manifest.encryption) return <Empty>Sealed: its files are encrypted to the devices' keys, so the console cannot run it.</Empty>;
   const go = () => {
     setState('running');
-    runSamples(bundlePath, manifest).then(setState, (e: Error) => setState({ error: e.message }));
+    runSamples(bundlePath, manifest).then(setState, (e: unknown) => setState({ error: errorText(e) }));
   };
   return (
     <div data-testid="try-it">

@@ -2,6 +2,7 @@
 // devices stop serving the model, and a second button confirms that count (sent as confirmDevices, so the
 // hub refuses if it changed in between). Rendered for operators only.
 import { useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { Deployment, UndeployResult } from '@edgefleet/shared';
 import { session } from '../store.js';
 import { background } from '../background.js';
@@ -30,7 +31,7 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
         done();
       }
     } catch (err) {
-      setMsg({ ok: false, text: (err as Error).message });
+      setMsg({ ok: false, text: errorText(err) });
       setCount(null);
     } finally {
       setBusy(false);

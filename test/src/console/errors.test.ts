@@ -1,0 +1,150 @@
+// Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
+// every error names the hub's stable code with its message (the sign-in form's too), and a device page
+// deployment or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
+// Errors the real hub would not give on demand are injected with page.route on one request path.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Deployment } from '@edgefleet/shared';
+import type { Route } from 'playwright-core';
+import { signIn } from './helpers.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
+
+const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
+
+describe('console: errors carry the hub\'s code', () => {
+  let h: SmallHub;
+  before(async () => { h = await startSmallHub('ef-console-errors-', ['dev-a', 'dev-b']); });
+  after(() => h?.stop());
+
+  it('sign-in: a wrong token and a throttled address each show the hub\'s code and message', async () => {
+    const page = await h.browser.newPage();
+    await page.goto(h.http);
+    await page.getByLabel('Token').fill('efa_not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'UNAUTHENTICATED: bearer token not recognised or revoked' }).waitFor();
+    await page.route('**/api/v1/models', hubError(429, 'RATE_LIMITED', 'too many failed authentications from 127.0.0.1: retry in 42 s'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'RATE_LIMITED: too many failed authentications from 127.0.0.1: retry in 42 s' }).waitFor();
+    await page.close();
+  });
+
+  it('a device the hub does not have, and an audit filter it refuses, show the code', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/no-such-device');
+    await page.getByRole('alert').filter({ hasText: /^device no-such-device: NOT_FOUND: / }).waitFor();
+    await page.keyboard.press('4');
+    await page.getByLabel('Since').fill('yesterday');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const shown = await page.getByRole('alert').textContent();
+    assert.match(shown ?? '', /^[A-Z_]+: .*since/, `the hub's code and what was wrong: ${shown}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device page whose refetch fails keeps the device shown, marked, with Retry', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.locator('.vbody [data-key="dev-a"]').click();
+    await page.getByRole('heading', { name: /dev-a/ }).waitFor();
+    await page.route('**/api/v1/devices/dev-a', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'south' }, reason: 'moved' }); // the page refetches dev-a
+    const stale = page.getByRole('alert').filter({ hasText: /^could not refresh the device \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor();
+    assert.equal(await page.getByRole('heading', { name: /dev-a/ }).count(), 1, 'the device is still shown');
+    assert.match(await page.getByText('site=north').first().textContent() ?? '', /site=north/, 'as it was loaded');
+    await page.unroute('**/api/v1/devices/dev-a');
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('site=south').first().waitFor();
+    assert.equal(await stale.count(), 0, 'the mark goes once a refetch succeeds');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a deployment whose refetch fails keeps it shown, marked, with Retry', async () => {
+    await pushExampleBundle(h);
+    const deploy = (reason: string) => h.api<Deployment>('POST', '/deployments', { model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-a'] }, reason });
+    const first = await deploy('first');
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/deployments/${first.id}`);
+    const detail = page.getByTestId('deployment-detail');
+    await detail.getByRole('link', { name: 'dev-a' }).waitFor();
+    // Its target in words, as a rollout's (not the JSON the hub sent).
+    const row = page.getByRole('table', { name: 'Deployments' }).locator('tr', { has: page.getByRole('link', { name: String(first.id), exact: true }) });
+    assert.equal(await row.locator('td').nth(2).textContent(), '1 device: dev-a');
+    await page.route(`**/api/v1/deployments/${first.id}?*`, hubError(503, 'NOT_READY', 'the hub is starting'));
+    await deploy('second'); // its audit entry refetches the open deployment
+    const stale = detail.getByRole('alert').filter({ hasText: /^could not refresh the deployment \(shown as of .* UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor();
+    assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1, 'its devices are still shown');
+    await page.unroute(`**/api/v1/deployments/${first.id}?*`);
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await stale.waitFor({ state: 'detached' });
+    assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('alerts and rules whose refetch fails stay shown, marked, with Retry', async () => {
+    await h.api('POST', '/alert-rules', { name: 'boxes down', metric: 'devices_offline', threshold: 1, severity: 'warning' });
+    h.hub.alerts?.evaluate(); // the hub's devices are not connected: it fires
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.keyboard.press('7');
+    const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
+    const rules = page.getByRole('table', { name: 'Alert rules' });
+    await alerts.getByText('boxes down').waitFor();
+    await page.route('**/api/v1/alert*', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('POST', '/alert-rules', { name: 'another', metric: 'devices_offline', threshold: 5, severity: 'info' }); // its audit entry refetches both
+    for (const what of ['alerts', 'alert rules']) {
+      await page.getByRole('alert').filter({ hasText: new RegExp(`^could not refresh the ${what} \\(shown as of .* UTC\\): NOT_READY: the hub is starting`) }).waitFor();
+    }
+    assert.equal(await alerts.getByText('boxes down').count(), 1, 'the alert is still shown');
+    assert.equal(await rules.getByText('boxes down').count(), 1, 'the rule is still shown');
+    await page.unroute('**/api/v1/alert*');
+    await page.getByRole('alert').filter({ hasText: 'could not refresh the alert rules' }).getByRole('button', { name: 'Retry' }).click();
+    await rules.getByText('another').waitFor();
+    // Another state filter shows its own answer, not the list loaded for the one before.
+    await page.getByLabel('State').selectOption('resolved');
+    await page.getByText('No resolved alert.').waitFor();
+    assert.equal(await alerts.count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an action says it waits for the hub until the answer comes', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-b');
+    await page.getByRole('button', { name: 'Set tags' }).click();
+    const form = page.getByRole('form', { name: 'Set tags' });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    await page.route('**/api/v1/devices/dev-b/tags', async (route) => { await held; await route.continue(); });
+    await form.getByLabel(/^Tags/).fill('site=east');
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.getByRole('status').filter({ hasText: 'Set tags: waiting for the hub…' }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), true, 'not sent twice');
+    release();
+    await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('the header says the stream is offline in the warning colour, and live again in green once back', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    const live = page.getByTestId('live');
+    const colour = () => live.evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { color: string } }).getComputedStyle(e).color);
+    await live.filter({ hasText: '● live' }).waitFor();
+    const green = await colour();
+    await page.route('**/api/v1/stream*', (r) => r.abort('connectionrefused')); // as when the hub is gone
+    await page.reload(); // the tab keeps its token: the session starts again, its stream refused
+    await live.filter({ hasText: '○ offline (retrying)' }).waitFor();
+    assert.equal(await colour(), 'rgb(229, 180, 73)', 'offline is amber');
+    assert.notEqual(green, await colour());
+    await page.unroute('**/api/v1/stream*'); // the hub is back
+    await live.filter({ hasText: '● live' }).waitFor({ timeout: 15_000 });
+    assert.equal(await colour(), green);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});

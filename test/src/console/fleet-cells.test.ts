@@ -1,0 +1,105 @@
+// The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
+// "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
+// few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
+// in its title; the versions card says how many it leaves out; an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// hub's answer (the hub's devices here never connected).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '@edgefleet/examples';
+import { formatBytes, type ModelVersionInfo } from '@edgefleet/shared';
+import { signIn } from './helpers.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
+
+const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
+const T0 = Date.parse('2026-12-05T10:00:00Z');
+
+describe('console: how the fleet table and a device page read', () => {
+  let h: SmallHub;
+  before(async () => { h = await startSmallHub('ef-console-fleet-cells-', ['dev-a', LONG]); });
+  after(() => h?.stop());
+
+  it('"Last seen" keeps counting, with the time in UTC as its title; a long id is in its cell\'s title', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.clock.install({ time: T0 });
+    await page.route('**/api/v1/devices', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { devices: Array<{ id: string; lastSeen: string | null }> };
+      for (const d of body.devices) if (d.id === 'dev-a') d.lastSeen = new Date(T0 - 5000).toISOString();
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.reload(); // the tab keeps its token: the session starts again under the fake clock
+    const seen = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]').nth(2).locator('span');
+    // The fake clock also runs at the real pace: read the seconds shown rather than expect one value.
+    const secs = async () => Number(/^(\d+)s ago$/.exec((await seen.textContent()) ?? '')?.[1] ?? NaN);
+    await seen.filter({ hasText: /^\d+s ago$/ }).waitFor();
+    assert.equal(await seen.getAttribute('title'), '2026-12-05 09:59:55 UTC');
+    const before = await secs();
+    await page.clock.runFor(30_000); // within the stream's heartbeat: nothing else renders the view again
+    await waitFor('"Last seen" to count on', async () => (await secs()) >= before + 30, { timeoutMs: 5000 });
+
+    const id = page.locator(`.vbody [data-key="${LONG}"] [role="gridcell"]`).first().locator('span');
+    assert.equal(await id.getAttribute('title'), LONG);
+    assert.ok(await id.evaluate((e) => e.parentElement!.scrollWidth > e.parentElement!.clientWidth), 'the id is cut short in its cell');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a model version\'s size is in binary units, its bytes in the title', async () => {
+    await pushExampleBundle(h);
+    const { size } = (await h.api<ModelVersionInfo>('GET', '/models/audio-energy/versions/1.0.0')).bundle;
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.keyboard.press('2');
+    const cell = page.getByRole('table', { name: 'Model versions' }).locator('tbody tr').first().locator('td').nth(4);
+    await cell.filter({ hasText: formatBytes(size) }).waitFor();
+    assert.equal(await cell.getAttribute('title'), `${size} bytes`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device\'s clock offset says which way, against the hub, and when it was measured', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    // The hub's answer with the offset a box 3 minutes behind would have (these devices never connected).
+    await page.route('**/api/v1/devices/dev-a', async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json() as object), clock: { offsetMs: -183_000, measuredAt: '2026-12-05T10:00:00.000Z', shiftedWindows: 12 } } });
+    });
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-a');
+    const clock = page.getByTestId('device-clock');
+    await clock.waitFor();
+    assert.equal(await clock.textContent(), "3 min behind the hub (-183000 ms, measured 2026-12-05 10:00:00 UTC); 12 windows placed by the hub's clock");
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an audit entry\'s target opens what it names, with the keyboard too', async () => {
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'east' }, reason: 'moved' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.keyboard.press('4');
+    const entries = page.getByRole('table', { name: 'Audit entries' });
+    // model.push (the version pushed above) opens the model version; token.create opens nothing.
+    assert.equal(await entries.locator('tr', { hasText: 'model.push' }).getByRole('link', { name: 'audio-energy@1.0.0' }).getAttribute('href'), '#/models/audio-energy/1.0.0');
+    assert.equal(await entries.locator('tr', { hasText: 'token.create' }).getByRole('link').count(), 0);
+    await entries.locator('tr', { hasText: 'device.tags' }).getByRole('link', { name: 'dev-a' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /dev-a/ }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('the versions-in-use card says how many versions it does not list', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    // The hub's answer with dev-a running 8 versions (these devices never reported any).
+    await page.route('**/api/v1/devices', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { devices: Array<{ id: string; models: unknown[] }> };
+      for (const d of body.devices) if (d.id === 'dev-a') d.models = Array.from({ length: 8 }, (_, i) => ({ name: 'm', version: `1.0.${i}`, status: 'active' }));
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.reload();
+    const card = page.getByRole('list', { name: 'Versions in use' });
+    await card.getByTestId('versions-more').filter({ hasText: '+2 more (search a version)' }).waitFor();
+    assert.equal(await card.locator('li').count(), 7);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
