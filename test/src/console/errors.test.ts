@@ -1,6 +1,6 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
+// deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,6 +144,26 @@ describe('console: errors carry the hub\'s code', () => {
     await page.unroute('**/api/v1/stream*'); // the hub is back
     await live.filter({ hasText: '● live' }).waitFor({ timeout: 15_000 });
     assert.equal(await colour(), green);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+  it('device metrics whose refetch (every 60 s) fails stay shown, marked, with Retry', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.clock.install();
+    await page.reload(); // the tab keeps its token: the session starts again under the fake clock
+    await page.locator('.vbody [data-key="dev-a"]').click();
+    const panel = page.getByTestId('device-metrics');
+    const total = panel.getByTestId('device-metrics-total');
+    await total.waitFor();
+    await page.route('**/api/v1/devices/dev-a/windows?*', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await page.clock.runFor(61_000);
+    const stale = panel.getByRole('alert').filter({ hasText: /^could not refresh the metrics of audio-energy@1\.0\.0 \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor();
+    assert.equal(await total.count(), 1, 'the charts are still shown');
+    await page.unroute('**/api/v1/devices/dev-a/windows?*');
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await stale.waitFor({ state: 'detached' });
+    assert.equal(await total.count(), 1);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

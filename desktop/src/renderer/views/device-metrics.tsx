@@ -2,16 +2,17 @@
 // versions over the last hour, 6 hours or day, its predictions, error rate and p95 latency per step
 // (from the summary windows it sent, GET /devices/{id}/windows, bucketed by common/device-series.ts)
 // and its drift against the reference (the drift route grouped by device, this device's group).
-// Windows arrive without a stream event, so the panel refetches every 60 s while it is shown.
+// Windows arrive without a stream event, so the panel refetches every 60 s while it is shown; a refetch
+// that fails keeps the charts shown, marked, with Retry.
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
+import { useRefetched } from '../ui/refetched.js';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
 import { TELEMETRY_PAGE, pagePath, readPages } from '@edgefleet/shared/browser';
 import { modelList, refetchTick, session } from '../store.js';
-import { background } from '../background.js';
 import { Sparkline } from '../ui/sparkline.js';
-import { Empty, ErrorBox, Loading } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 
 const RANGES = { '1h': 3600_000, '6h': 6 * 3600_000, '24h': 24 * 3600_000 } as const;
 type Range = keyof typeof RANGES;
@@ -20,7 +21,7 @@ const BUCKETS = 24;
 export const WINDOW_LIMIT = 5000;
 
 type Drift = { group: DriftGroup | null; psi: number } | { error: string };
-type Loaded = { series: DeviceSeries; truncated: boolean; drift: Drift } | { error: string } | null;
+type Loaded = { series: DeviceSeries; truncated: boolean; drift: Drift };
 
 type Run = { name: string; version: string; status: string };
 
@@ -36,7 +37,6 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
   const runs = choices(models, modelList());
   const [pick, setPick] = useState<string | null>(null);
   const [range, setRange] = useState<Range>('6h');
-  const [data, setData] = useState<Loaded>(null);
   const [tick, setTick] = useState(0);
   const run = runs.find((m) => `${m.name}@${m.version}` === pick) ?? runs[0];
   const api = session.value?.api;
@@ -44,9 +44,10 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     const t = setInterval(() => setTick((n) => n + 1), 60_000);
     return () => clearInterval(t);
   }, []);
-  useEffect(() => {
-    if (!api || !run) return;
-    let live = true;
+  const key = run ? `${run.name}@${run.version}` : '';
+  // A refetch that fails keeps the charts shown, marked, with Retry (ui/refetched.ts); another version or range starts afresh.
+  const data = useRefetched<Loaded | null>(async () => {
+    if (!api || !run) return null;
     const until = Date.now();
     const since = until - RANGES[range];
     const sinceIso = new Date(since).toISOString();
@@ -55,39 +56,35 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
     const drift: Promise<Drift> = api.get<DriftResponse>(`/models/${encodeURIComponent(run.name)}/versions/${encodeURIComponent(run.version)}/drift?since=${encodeURIComponent(sinceIso)}&by=device&timeline=false&worst=false`)
       .then((r) => ({ group: r.groups.find((g) => g.key === id) ?? null, psi: r.thresholds.psi }), (err: unknown) => ({ error: errorText(err) }));
     // Newest first, a page at a time (the hub bounds a page by count and bytes) up to WINDOW_LIMIT.
-    const windows = readPages(async (after) => {
+    const windows = await readPages(async (after) => {
       const p = await api.get<{ windows: SummaryWindow[]; next: string | null }>(pagePath(path, after));
       return { rows: p.windows, next: p.next };
     }, WINDOW_LIMIT);
-    background(windows.then(async (r) => {
-      const d = await drift;
-      if (live) setData({ series: deviceSeries(r.rows, since, until, BUCKETS), truncated: r.next !== null, drift: d });
-    }, (err: unknown) => { if (live) setData({ error: errorText(err) }); }));
-    return () => { live = false; };
-  }, [id, run?.name, run?.version, range, tick, refetchTick.value]);
+    return { series: deviceSeries(windows.rows, since, until, BUCKETS), truncated: windows.next !== null, drift: await drift };
+  }, [id, run?.name, run?.version, range, tick, refetchTick.value], `${id} ${key} ${range}`);
   if (!run) return <div class="panel" data-testid="device-metrics"><h2>Metrics and drift</h2><Empty>No model on this device or the hub: nothing to chart.</Empty></div>;
-  const key = `${run.name}@${run.version}`;
+  const what = `metrics of ${key}`;
   return (
     <div class="panel" data-testid="device-metrics" aria-labelledby="dm-h">
       <h2 id="dm-h">Metrics and drift</h2>
       <div class="toolbar">
         <label for="dm-model">Model</label>
-        <select id="dm-model" value={key} onChange={(e) => { setData(null); setPick((e.currentTarget as HTMLSelectElement).value); }}>
+        <select id="dm-model" value={key} onChange={(e) => setPick((e.currentTarget as HTMLSelectElement).value)}>
           {runs.map((m) => <option key={`${m.name}@${m.version}`} value={`${m.name}@${m.version}`}>{m.name}@{m.version} ({m.status})</option>)}
         </select>
         <label for="dm-range">Range</label>
-        <select id="dm-range" value={range} onChange={(e) => { setData(null); setRange((e.currentTarget as HTMLSelectElement).value as Range); }}>
+        <select id="dm-range" value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value as Range)}>
           <option value="1h">last hour</option><option value="6h">last 6 hours</option><option value="24h">last 24 hours</option>
         </select>
       </div>
-      <MetricsBody data={data} what={`metrics of ${key}`} retry={() => setTick((n) => n + 1)} />
+      {data.value && data.error ? <ErrorBox error={`could not refresh the ${what} (shown as of ${time(data.at)}): ${data.error}`} retry={data.retry} /> : null}
+      {data.value ? <MetricsBody data={data.value} />
+        : data.error ? <ErrorBox error={`${what}: ${data.error}`} retry={data.retry} /> : <Loading what={what} />}
     </div>
   );
 }
 
-function MetricsBody({ data, what, retry }: { data: Loaded; what: string; retry(): void }) {
-  if (!data) return <Loading what={what} />;
-  if ('error' in data) return <ErrorBox error={`${what}: ${data.error}`} retry={retry} />;
+function MetricsBody({ data }: { data: Loaded }) {
   const s = data.series;
   const stepMin = Math.round(s.stepMs / 60_000);
   const total = s.predictions.reduce((a, b) => a + b, 0);
