@@ -86,19 +86,23 @@ describe('console: how the fleet table and a device page read', () => {
     await page.close();
   });
 
-  it('the versions-in-use card says how many versions it does not list', async () => {
+  it('the versions-in-use card counts devices not revoked, and says how many versions it does not list', async () => {
     const page = await signIn(h.browser, h.http, h.token);
     // The hub's answer with dev-a running 8 versions (these devices never reported any).
     await page.route('**/api/v1/devices', async (route) => {
       const res = await route.fetch();
       const body = (await res.json()) as { devices: Array<{ id: string; models: unknown[] }> };
       for (const d of body.devices) if (d.id === 'dev-a') d.models = Array.from({ length: 8 }, (_, i) => ({ name: 'm', version: `1.0.${i}`, status: 'active' }));
+      // A revoked device's version is not in use: not counted.
+      for (const d of body.devices) if (d.id === LONG) Object.assign(d, { revoked: true, models: [{ name: 'm', version: '9.9.9', status: 'active' }, { name: 'm', version: '1.0.0', status: 'active' }] });
       await route.fulfill({ response: res, json: body });
     });
     await page.reload();
     const card = page.getByRole('list', { name: 'Versions in use' });
     await card.getByTestId('versions-more').filter({ hasText: '+2 more (search a version)' }).waitFor();
     assert.equal(await card.locator('li').count(), 7);
+    assert.equal(await card.getByText('9.9.9').count(), 0, 'a revoked device\'s version');
+    assert.equal(await card.locator('li', { hasText: 'm@1.0.0' }).locator('b').textContent(), '1', 'dev-a only');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -17,7 +17,7 @@ function states(d: DeviceInfo): string {
   return d.models.length ? [...new Set(d.models.map((m) => m.status))].join(', ') : '—';
 }
 
-/** The versions in use the card lists, most devices first; it says how many more there are. */
+/** The versions in use (on devices not revoked) the card lists, most devices first; it says how many more there are. */
 const VERSIONS_SHOWN = 6;
 
 const columns: Column<DeviceInfo>[] = [
@@ -53,7 +53,7 @@ export function FleetView() {
   }, [all, hay, q, tag]);
   const versions = useMemo(() => {
     const m = new Map<string, number>();
-    for (const d of all) for (const r of d.models) m.set(`${r.name}@${r.version}`, (m.get(`${r.name}@${r.version}`) ?? 0) + 1);
+    for (const d of all) if (!d.revoked) for (const r of d.models) m.set(`${r.name}@${r.version}`, (m.get(`${r.name}@${r.version}`) ?? 0) + 1);
     return [...m.entries()].sort((a, b) => b[1] - a[1]);
   }, [all]);
   const st = devicesStatus.value;
