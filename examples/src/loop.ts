@@ -4,87 +4,61 @@
 // (build first, then this module in the same process, so a signal to npm or to node stops the fleet),
 // and ends when the rollout completed, or at Ctrl-C, stopping agents, the hub and the receiver.
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { UsageError, optBool, optInt, optString, type OptionSpec, type ParsedArgs } from '@edgefleet/shared/cli';
+import { exampleMain } from './example-main.js';
 import { runLoop, type LoopOptions } from './loop/run.js';
 import { repoRoot } from './testkit/spawn.js';
 
-const USAGE = `usage: npm run example:loop -- [--agents N] [--keep-data] [--data-dir DIR] [--out DIR] [--rate R]
-                              [--window-sec S] [--bake-sec S] [--alert-for-sec S]
-                              [--capture-requests N] [--step-timeout-sec S]
-  --agents N              agents to enroll (default 3: one ring=canary, the rest ring=main)
-  --keep-data             leave the data dir (hub.db, agent stores, logs, the capture key) in place
-  --data-dir DIR          where the fleet lives (default .data/loop; wiped at start)
-  --out DIR               example keys and trust.json (default examples/out); bundles go to DIR/loop
-  --rate R                infer requests per second per agent, 4 rows each (default 10)
-  --window-sec S          agents' summary window (default 5 s)
-  --bake-sec S            the rollout's canary bake (default 20 s; the last wave bakes half as long)
-  --alert-for-sec S       how long the drift lasts before the alert fires (default 30 s)
-  --capture-requests N    requests captured per drifted device (default 100)
-  --step-timeout-sec S    deadline of each wait on the fleet (default 300 s)
-`;
+// The command line follows the one convention of the edgefleet programs (docs/cli.md), as `npm start` does.
+const LOOP_OPTIONS: Record<string, OptionSpec> = {
+  agents: { type: 'integer', value: 'N', description: 'agents to enroll, at least 2 (default 3: one ring=canary, the rest ring=main)' },
+  'keep-data': { type: 'boolean', description: 'leave the data dir (hub.db, agent stores, logs, the capture key) in place' },
+  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/loop; wiped at start)' },
+  out: { type: 'string', value: 'DIR', description: 'example keys and trust.json (default examples/out); bundles go to DIR/loop' },
+  rate: { type: 'integer', positive: true, value: 'R', description: 'infer requests per second per agent, 4 rows each (default 10)' },
+  'window-sec': { type: 'integer', positive: true, value: 'S', description: "agents' summary window (default 5 s)" },
+  'bake-sec': { type: 'integer', positive: true, value: 'S', description: "the rollout's canary bake (default 20 s; the last wave bakes half as long)" },
+  'alert-for-sec': { type: 'integer', value: 'S', description: 'how long the drift lasts before the alert fires (default 30 s)' },
+  'capture-requests': { type: 'integer', positive: true, value: 'N', description: 'requests captured per drifted device (default 100)' },
+  'step-timeout-sec': { type: 'integer', value: 'S', description: 'deadline of each wait on the fleet, at least 10 (default 300 s)' },
+};
 
-function intOpt(v: string | undefined, name: string, min: number): number | null {
-  if (v === undefined) return null;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
-  return Number(v);
+/** An integer option of at least `min` (the parser checked its digits), or `fallback`. */
+function atLeast(args: ParsedArgs, name: string, min: number, fallback: number): number {
+  const v = optInt(args, name);
+  if (v !== undefined && v < min) throw new UsageError(`--${name}: expected an integer of at least ${min}, got ${v}`);
+  return v ?? fallback;
 }
 
-export function parseLoopOptions(argv: string[]): LoopOptions {
-  const { values: v } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
-    options: {
-      agents: { type: 'string' }, 'keep-data': { type: 'boolean' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, rate: { type: 'string' },
-      'window-sec': { type: 'string' }, 'bake-sec': { type: 'string' }, 'capture-requests': { type: 'string' }, 'alert-for-sec': { type: 'string' }, 'step-timeout-sec': { type: 'string' },
-    },
-  });
+/** The loop's options from a command line parsed by LOOP_OPTIONS. */
+export function parseLoopOptions(args: ParsedArgs): LoopOptions {
   const root = repoRoot();
+  const dataDir = optString(args, 'data-dir');
+  const out = optString(args, 'out');
   return {
-    agents: intOpt(v.agents, 'agents', 2) ?? 3,
-    keepData: v['keep-data'] === true,
-    dataDir: resolve(v['data-dir'] ?? join(root, '.data', 'loop')),
-    out: resolve(v.out ?? join(root, 'examples', 'out')),
-    rate: intOpt(v.rate, 'rate', 1) ?? 10,
-    windowSec: intOpt(v['window-sec'], 'window-sec', 1) ?? 5,
-    bakeSec: intOpt(v['bake-sec'], 'bake-sec', 1) ?? 20,
+    agents: atLeast(args, 'agents', 2, 3),
+    keepData: optBool(args, 'keep-data'),
+    dataDir: resolve(dataDir ?? join(root, '.data', 'loop')),
+    out: resolve(out ?? join(root, 'examples', 'out')),
+    rate: optInt(args, 'rate') ?? 10,
+    windowSec: optInt(args, 'window-sec') ?? 5,
+    bakeSec: optInt(args, 'bake-sec') ?? 20,
     minPredictions: 600,
     driftMinPredictions: null,
-    alertForSec: intOpt(v['alert-for-sec'], 'alert-for-sec', 0) ?? 30,
-    captureRequests: intOpt(v['capture-requests'], 'capture-requests', 1) ?? 100,
-    stepTimeoutSec: intOpt(v['step-timeout-sec'], 'step-timeout-sec', 10) ?? 300,
+    alertForSec: optInt(args, 'alert-for-sec') ?? 30,
+    captureRequests: optInt(args, 'capture-requests') ?? 100,
+    stepTimeoutSec: atLeast(args, 'step-timeout-sec', 10, 300),
     small: false,
     log: (line) => void process.stdout.write(`${line}\n`),
   };
 }
 
-async function main(): Promise<void> {
-  let o: LoopOptions;
-  try {
-    o = parseLoopOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  let signals = 0;
-  const stopSignal = new Promise<string>((resolveStop) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      // A second Ctrl-C while stopping: give up waiting (children are killed on exit).
-      if (++signals > 1) process.exit(130);
-      resolveStop(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  try {
+await exampleMain({
+  name: 'npm run example:loop --', summary: 'Run the loop on a local fleet: drift alert, capture, retrain, sign, push, rollout (docs/drift.md)',
+  options: LOOP_OPTIONS, parse: parseLoopOptions, failed: 'loop failed',
+  async run(o, stopSignal) {
     const r = await runLoop(o, stopSignal);
     process.stdout.write(`loop result ${JSON.stringify(r)}\n`);
-    process.exitCode = 0;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${/^interrupted/.test(msg) ? msg : `loop failed: ${msg}`}\n`);
-    process.exitCode = /^interrupted/.test(msg) ? 130 : 1;
-  }
-  process.exit();
-}
-
-await main();
+    return 0;
+  },
+});

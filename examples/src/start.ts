@@ -9,8 +9,9 @@
 // same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { withDeadline, type Deployment, type DeviceInfo, type Rollout } from '@edgefleet/shared';
+import { optBool, optInt, optString, type OptionSpec, type ParsedArgs } from '@edgefleet/shared/cli';
+import { exampleMain } from './example-main.js';
 import {
   canaryThenAll, describeWaves, enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
@@ -19,51 +20,42 @@ import { repoRoot } from './testkit/spawn.js';
 import { makeExampleOutputs } from './vibration/make.js';
 
 const MODEL = 'vibration-anomaly';
-const USAGE = `usage: npm start -- [--agents N] [--seconds S] [--keep-data] [--data-dir DIR] [--http-port P] [--mqtt-port P]
-                    [--window-sec S] [--rate R] [--bake-sec S] [--out DIR]
-  --agents N      agents to enroll (default 4: one ring=canary, the rest ring=main)
-  --seconds S     stop by itself S seconds after the rollouts ended (default: run until Ctrl-C)
-  --keep-data     leave the data dir (hub.db, agent stores, logs) in place after stopping
-  --data-dir DIR  where the fleet lives (default .data/fleet; wiped at start)
-  --http-port P   hub HTTP port (default 8700, or a free one if taken)
-  --mqtt-port P   hub MQTT port (default 1883, or a free one if taken)
-  --window-sec S  agents' summary window (default 10 s, so the hub's numbers move)
-  --rate R        infer requests per second per agent (default 5)
-  --bake-sec S    each rollout's canary bake (default 20 s; the last wave bakes half as long)
-  --out DIR       where the example keys, trust.json and bundles go (default examples/out)
-`;
+// The command line follows the one convention of the edgefleet programs (docs/cli.md): --help, a
+// mistyped option with "did you mean", `error [BAD_REQUEST]: ...` and exit 2 for a bad command line.
+const FLEET_OPTIONS: Record<string, OptionSpec> = {
+  agents: { type: 'integer', positive: true, value: 'N', description: 'agents to enroll (default 4: one ring=canary, the rest ring=main)' },
+  seconds: { type: 'integer', positive: true, value: 'S', description: 'stop by itself S seconds after the rollouts ended (default: run until Ctrl-C)' },
+  'keep-data': { type: 'boolean', description: 'leave the data dir (hub.db, agent stores, logs) in place after stopping' },
+  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/fleet; wiped at start)' },
+  'http-port': { type: 'integer', value: 'P', description: 'hub HTTP port (default 8700, or a free one if taken)' },
+  'mqtt-port': { type: 'integer', value: 'P', description: 'hub MQTT port (default 1883, or a free one if taken)' },
+  'window-sec': { type: 'integer', positive: true, value: 'S', description: "agents' summary window (default 10 s, so the hub's numbers move)" },
+  rate: { type: 'integer', positive: true, value: 'R', description: 'infer requests per second per agent (default 5)' },
+  'bake-sec': { type: 'integer', positive: true, value: 'S', description: "each rollout's canary bake (default 20 s; the last wave bakes half as long)" },
+  out: { type: 'string', value: 'DIR', description: 'where the example keys, trust.json and bundles go (default examples/out)' },
+};
 
 interface Options {
   agents: number; seconds: number | null; keepData: boolean; dataDir: string; httpPort: number | null; mqttPort: number | null;
   windowSec: number; rate: number; bakeSec: number; out: string;
 }
 
-function intOpt(v: string | undefined, name: string, min: number): number | null {
-  if (v === undefined) return null;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`--${name} ${v}: expected an integer >= ${min}`);
-  return Number(v);
-}
-
-export function parseOptions(argv: string[]): Options {
-  const { values: v } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
-    options: {
-      agents: { type: 'string' }, seconds: { type: 'string' }, 'keep-data': { type: 'boolean' }, 'data-dir': { type: 'string' },
-      'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'window-sec': { type: 'string' }, rate: { type: 'string' }, 'bake-sec': { type: 'string' }, out: { type: 'string' },
-    },
-  });
+/** The fleet's options from a command line parsed by FLEET_OPTIONS. */
+export function parseOptions(args: ParsedArgs): Options {
   const root = repoRoot();
+  const dataDir = optString(args, 'data-dir');
+  const out = optString(args, 'out');
   return {
-    agents: intOpt(v.agents, 'agents', 1) ?? 4,
-    seconds: intOpt(v.seconds, 'seconds', 1),
-    keepData: v['keep-data'] === true,
-    dataDir: resolve(v['data-dir'] ?? join(root, '.data', 'fleet')),
-    httpPort: intOpt(v['http-port'], 'http-port', 0),
-    mqttPort: intOpt(v['mqtt-port'], 'mqtt-port', 0),
-    windowSec: intOpt(v['window-sec'], 'window-sec', 1) ?? 10,
-    rate: intOpt(v.rate, 'rate', 1) ?? 5,
-    bakeSec: intOpt(v['bake-sec'], 'bake-sec', 1) ?? 20,
-    out: resolve(v.out ?? join(root, 'examples', 'out')),
+    agents: optInt(args, 'agents') ?? 4,
+    seconds: optInt(args, 'seconds') ?? null,
+    keepData: optBool(args, 'keep-data'),
+    dataDir: resolve(dataDir ?? join(root, '.data', 'fleet')),
+    httpPort: optInt(args, 'http-port') ?? null,
+    mqttPort: optInt(args, 'mqtt-port') ?? null,
+    windowSec: optInt(args, 'window-sec') ?? 10,
+    rate: optInt(args, 'rate') ?? 5,
+    bakeSec: optInt(args, 'bake-sec') ?? 20,
+    out: resolve(out ?? join(root, 'examples', 'out')),
   };
 }
 
@@ -227,35 +219,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
-  let o: Options;
-  try {
-    o = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  let interrupted = 0;
-  const stopSignal = new Promise<string>((resolveStop) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      interrupted++;
-      // A second Ctrl-C while stopping: give up waiting (children are killed on exit).
-      if (interrupted > 1) process.exit(130);
-      resolveStop(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  try {
-    process.exitCode = await run(o, stopSignal);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`${/^interrupted/.test(msg) ? msg : `start failed: ${msg}`}\n`);
-    process.exitCode = /^interrupted/.test(msg) ? 130 : 1;
-  }
-  // Signal handlers keep nothing alive, but be explicit: the fleet is down.
-  process.exit();
-}
-
-await main();
+await exampleMain({
+  name: 'npm start --', summary: 'Run a local fleet: a hub, agents, and the example model deployed and rolled out (docs/fleet.md)',
+  options: FLEET_OPTIONS, parse: parseOptions, run, failed: 'start failed',
+});

@@ -26,7 +26,7 @@ export function progressBar(fraction: number, rows: number, width = 30): string 
 }
 
 export const batchCommand: Command = {
-  summary: 'run an installed model over a .jsonl or .csv file, writing one JSON line of predictions per row',
+  summary: 'Run an installed model over a .jsonl or .csv file, writing one JSON line of predictions per row',
   details: 'The model runs with the runtime settings the daemon starts with (runtime.backend, threads...). The predictions\nare recorded in the summaries like served ones. A progress bar is drawn on a terminal; rows/s and the backend\nare printed at the end.',
   options: {
     model: { type: 'string', required: true, value: 'NAME', description: 'an installed model' },

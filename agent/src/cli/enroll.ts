@@ -21,7 +21,7 @@ export function deviceFacts(): DeviceFacts {
 }
 
 export const enrollCommand: Command = {
-  summary: 'join a hub: trade an enrollment token for credentials.json and trust.json in the data dir',
+  summary: 'Join a hub: trade an enrollment token for credentials.json and trust.json in the data dir',
   options: {
     hub: { type: 'string', value: 'URL', description: 'the hub\'s HTTP address (default: $EDGEFLEET_HUB)' },
     token: { type: 'string', value: 'T', description: 'an enrollment token from "edgefleet enroll-token create" (default: $EDGEFLEET_ENROLL_TOKEN)' },

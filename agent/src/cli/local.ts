@@ -35,7 +35,7 @@ function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager,
 const positional = (args: ParsedArgs, i: number): string => args.positionals[i] as string;
 
 export const trustSet: Command = {
-  summary: 'provision the trust document, or rotate to a newer one that chains from it',
+  summary: 'Provision the trust document, or rotate to a newer one that chains from it',
   positionals: [{ name: 'TRUST.json', description: 'the signed trust document (edgefleet trust init / rotate)', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
@@ -70,7 +70,7 @@ export const trustSet: Command = {
 };
 
 export const install: Command = {
-  summary: 'verify a signed bundle against the trust document and install it, activating it',
+  summary: 'Verify a signed bundle against the trust document and install it, activating it',
   positionals: [{ name: 'BUNDLE.efb', description: 'the signed bundle (edgefleet model pack / sign)', required: true }],
   options: {
     ...dataDirOptions,
@@ -100,7 +100,7 @@ export const install: Command = {
 };
 
 export const models: Command = {
-  summary: 'list installed versions and which is active',
+  summary: 'List installed versions and which is active',
   options: { ...dataDirOptions, json: { type: 'boolean', description: 'print [{name, version, status, manifestSha256, installedAt}] as JSON' } },
   run: (args, ctx) => withStore(args, ctx, (s) => {
     const active = new Map(s.models.listActive().map((a) => [a.name, a]));
@@ -117,7 +117,7 @@ export const models: Command = {
 };
 
 export const activate: Command = {
-  summary: 'switch a model to an installed version',
+  summary: 'Switch a model to an installed version',
   positionals: [{ name: 'NAME', description: 'the model', required: true }, { name: 'VERSION', description: 'an installed version', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
@@ -133,7 +133,7 @@ export const activate: Command = {
 };
 
 export const rollback: Command = {
-  summary: 'switch a model back to its previous version',
+  summary: 'Switch a model back to its previous version',
   positionals: [{ name: 'NAME', description: 'the model', required: true }],
   options: dataDirOptions,
   async run(args, ctx) {
@@ -148,7 +148,7 @@ export const rollback: Command = {
 };
 
 export const status: Command = {
-  summary: 'models, hub link, last applied desired seq, outbox backlog, last refusal',
+  summary: 'Models, hub link, last applied desired seq, outbox backlog, last refusal',
   options: { ...dataDirOptions, json: { type: 'boolean', description: 'print the status as JSON' } },
   run: (args, ctx) => withStore(args, ctx, (s, config) => {
     const st = agentStatus(s, config);
@@ -158,7 +158,7 @@ export const status: Command = {
 };
 
 export const keyShow: Command = {
-  summary: "print this box's public device key (for \"edgefleet model seal --to\"); made on first use",
+  summary: "Print this box's public device key (for \"edgefleet model seal --to\"); made on first use",
   options: {
     ...dataDirOptions,
     out: { type: 'string', value: 'FILE', description: 'also write it to FILE (a device public key file)' },

@@ -6,7 +6,7 @@ import { runDaemon } from '../main.js';
 import { dataDirOptions } from './options.js';
 
 export const run: Command = {
-  summary: 'run the daemon: the local OIP v2 API, and the hub link when enrolled; stops on SIGTERM/SIGINT',
+  summary: 'Run the daemon: the local OIP v2 API, and the hub link when enrolled; stops on SIGTERM/SIGINT',
   details: 'Logs {"msg":"ready","api":"http://127.0.0.1:8701"} when serving. A bad config exits 1 naming the field.',
   options: {
     ...dataDirOptions,

@@ -75,7 +75,7 @@ function textView(rows: StoredWindow[], none: string): string {
 }
 
 export const summariesCommand: Command = {
-  summary: 'show the stored prediction summaries: per model version the latest window, or every window as JSON',
+  summary: 'Show the stored prediction summaries: per model version the latest window, or every window as JSON',
   options: {
     model: { type: 'string', value: 'NAME', description: 'only this model' },
     since: { type: 'string', value: 'WHEN', description: 'windows from this ISO time or this long ago (90s, 15m, 2h, 7d)' },

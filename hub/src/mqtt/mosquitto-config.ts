@@ -136,7 +136,7 @@ export interface MosquittoConfigDeps {
 /** `edgefleet-hub mosquitto-config`, a command of the shared command line (docs/cli.md). */
 export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
   return {
-    summary: 'write passwd, acl and mosquitto.conf for an external Mosquitto broker',
+    summary: 'Write passwd, acl and mosquitto.conf for an external Mosquitto broker',
     details:
       'The password file holds the hub users and every device whose secret is on record (the hub keeps only\n'
       + 'hashes, so devices enrolled earlier are listed for re-enrollment or a secret rotation). See docs/mqtt.md.',

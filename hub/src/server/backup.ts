@@ -215,7 +215,7 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
 }
 
 export const backupCommand: Command = {
-  summary: 'back up a hub data dir while the hub runs: hub.db (SQLite online backup), blobs, keys and trust',
+  summary: 'Back up a hub data dir while the hub runs: hub.db (SQLite online backup), blobs, keys and trust',
   details:
     'Writes hub.db, the blob files it lists, the other files of the data dir and backup.json (every file\n'
     + 'with its sha256) into --out, a new or empty directory (0700: it holds the hub key if the data dir does).\n'

@@ -24,7 +24,7 @@ const runOptions: Record<string, OptionSpec> = Object.fromEntries(
 );
 
 const runCommand: Command = {
-  summary: 'run the hub: HTTP API, MQTT broker (or a link to an external one), fleet sync; stops on SIGTERM/SIGINT',
+  summary: 'Run the hub: HTTP API, MQTT broker (or a link to an external one), fleet sync; stops on SIGTERM/SIGINT',
   details:
     'On first start it creates DATA/hub.key unless --hub-key is given, stores the --trust document (which must\n'
     + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). It creates\n'

@@ -110,7 +110,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
 }
 
 export const restoreCommand: Command = {
-  summary: 'restore a backup into a new or empty data dir, after checking every file and the schema',
+  summary: 'Restore a backup into a new or empty data dir, after checking every file and the schema',
   details:
     'Checks every file against backup.json, hub.db with SQLite\'s integrity check, and that this hub knows\n'
     + 'its schema (a backup from a newer hub is refused with SCHEMA_TOO_NEW), then fills --data-dir.\n'

@@ -284,13 +284,14 @@ export class DevicesRepo implements DeviceAuthPort {
   }
 }
 
-/** Adds each version's preflight sample latency, and the model's last replay check, from the device's last reported state. */
+/** Adds each version's preflight sample latency, the model's last replay check and the active version's previous one, from the device's last reported state. */
 function withPreflight(models: DeviceInfo['models'], json: string | null): DeviceInfo['models'] {
   const st = json ? (JSON.parse(json) as ReportedState) : undefined;
   return models.map((m) => {
     const rm = st?.models.find((x) => x.name === m.name);
     const pf = rm?.preflight?.find((p) => p.version === m.version);
-    const withReplay = rm?.replay ? { ...m, replay: rm.replay } : m;
+    const previous = rm?.active === m.version && rm.previous ? { previous: rm.previous } : {};
+    const withReplay = { ...m, ...previous, ...(rm?.replay ? { replay: rm.replay } : {}) };
     if (!pf) return withReplay;
     const { version: _v, ...rest } = pf;
     return { ...withReplay, preflight: rest };
@@ -300,5 +301,5 @@ function withPreflight(models: DeviceInfo['models'], json: string | null): Devic
 function reportedSummary(json: string | null): DeviceInfo['reported'] {
   if (!json) return null;
   const st = JSON.parse(json) as ReportedState;
-  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}) };
+  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, ...(typeof st.trustVersion === 'number' ? { trustVersion: st.trustVersion } : {}), refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}) };
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../errors.js';
 import { optString, optStrings, StringWriter, UsageError, type CliContext, type CommandTable, type ParsedArgs } from './command.js';
-import { dispatch, resolveCommand, synopsis } from './dispatch.js';
+import { dispatch, resolveCommand, runCommand, synopsis } from './dispatch.js';
 
 function ctx(): CliContext & { out: StringWriter; err: StringWriter } {
   const out = new StringWriter();
@@ -160,4 +160,15 @@ test('a command resolving to a negative code (a daemon) passes it through', asyn
   const daemon = { name: 'd', summary: 's', version: '1', commands: { run: { summary: 'r', options: {}, run: () => Promise.resolve(-1) } } };
   assert.equal(await dispatch(daemon, ['run'], c), -1);
   assert.equal(c.err.text, '');
+});
+
+test('runCommand: a program of one command (npm start) gets the same help and errors, without command words', async () => {
+  const one = { summary: 'Run it', options: { agents: { type: 'integer' as const, positive: true, value: 'N', description: 'how many' } }, run: (a: ParsedArgs) => Promise.resolve(Number(optString(a, 'agents'))) };
+  const bad = ctx();
+  assert.equal(await runCommand('npm start --', '', one, ['--agnets', '3'], bad), 2);
+  assert.equal(bad.err.text, "error [BAD_REQUEST]: Unknown option '--agnets'; did you mean --agents?\nusage: npm start -- [--agents N]\nRun 'npm start -- --help' for details.\n");
+  const help = ctx();
+  assert.equal(await runCommand('npm start --', '', one, ['--help'], help), 0);
+  assert.match(help.out.text, /^usage: npm start -- \[--agents N\]\n\nRun it\n/);
+  assert.equal(await runCommand('npm start --', '', one, ['--agents', '3'], ctx()), 3);
 });

@@ -38,8 +38,9 @@ export function synopsis(cmd: Command): string {
   return parts.join(' ');
 }
 
+/** `usage: PROGRAM NAME SYNOPSIS`; NAME is '' for a program of one command (runCommand). */
 export function commandUsage(program: string, name: string, cmd: Command): string {
-  return `usage: ${program} ${name} ${synopsis(cmd)}`.trimEnd() + '\n';
+  return `${['usage:', program, name, synopsis(cmd)].filter(Boolean).join(' ')}\n`;
 }
 
 export function commandHelp(program: string, name: string, cmd: Command): string {
@@ -230,15 +231,23 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
     const why = first !== undefined ? `unknown option "${first}"` : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
     return usageFailure(ctx, why, help, [program.name, ...r.prefix].join(' '));
   }
-  if (wantsHelp(r.rest)) {
-    ctx.stdout.write(commandHelp(program.name, r.name, r.command));
+  return runCommand(program.name, r.name, r.command, r.rest, ctx);
+}
+
+/**
+ * Runs command `name` of `program` on its arguments `rest`: --help (exit 0), strict parsing (a bad command
+ * line: exit 2 with the usage), a failure as `error [CODE]: message` (exit 1). `name` is '' for a program
+ * of one command, such as `npm start` (examples/src/start.ts). Never rejects.
+ */
+export async function runCommand(program: string, name: string, cmd: Command, rest: readonly string[], ctx: CliContext): Promise<number> {
+  if (wantsHelp(rest)) {
+    ctx.stdout.write(commandHelp(program, name, cmd));
     return ExitCode.OK;
   }
   try {
-    const parsed = parseCommandArgs(r.command, r.rest);
-    return await r.command.run(parsed, ctx);
+    return await cmd.run(parseCommandArgs(cmd, rest), ctx);
   } catch (err) {
-    if (err instanceof UsageError) return usageFailure(ctx, err.message, commandUsage(program.name, r.name, r.command), `${program.name} ${r.name}`);
+    if (err instanceof UsageError) return usageFailure(ctx, err.message, commandUsage(program, name, cmd), [program, name].filter(Boolean).join(' '));
     return reportFailure(ctx, err);
   }
 }

@@ -85,6 +85,8 @@ export const DeviceModelRun = z.object({
   name: ModelName,
   version: SemVer,
   status: z.string(),
+  /** On the active version's row: the version a rollback returns to (from its last reported state; absent: none). */
+  previous: SemVer.optional(),
   /** Sample latency the device measured at install (from its reported state), when the bundle has samples. */
   preflight: PreflightReport.omit({ version: true }).optional(),
   /** The model's last replay check of a candidate on this device (docs/rollouts.md "Replay check"). */
@@ -106,6 +108,8 @@ export const DeviceInfo = z.object({
       at: IsoTime,
       agentVersion: z.string(),
       lastAppliedSeq: z.number().int().nonnegative(),
+      /** The version of the trust document the device holds. */
+      trustVersion: z.number().int().nonnegative().optional(),
       refusal: z.object({ seq: z.number().int().nonnegative(), code: z.string(), message: z.string(), at: IsoTime }).nullable(),
       /** The device's trust expiry as it reported it (older agents do not). */
       trust: z.object({ expires: IsoTime, expired: z.boolean() }).optional(),

@@ -45,12 +45,13 @@ const firstWords = (p: Program) => [...new Set(Object.keys(p.commands).map((n) =
 
 describe('the command-line convention', () => {
   for (const { program } of PROGRAMS) {
-    it(`${program.name}: every command and group answers --help with exit 0 and its usage (in process)`, async () => {
+    it(`${program.name}: every command and group answers --help with exit 0 and its usage, and each summary starts with a capital (in process)`, async () => {
       const names = Object.keys(program.commands);
       assert.ok(names.length > 0);
       for (const name of names) {
         const cmd = program.commands[name]!;
-        assert.ok(cmd.summary.length > 0, `${name}: a summary`);
+        // One style in every program's command list (docs/cli.md "The convention"): a capitalised summary.
+        assert.match(cmd.summary, /^[A-Z]/, `${program.name} ${name}: a summary starting with a capital letter`);
         for (const argv of [[...name.split(' '), '--help'], ['help', ...name.split(' ')], [...name.split(' '), '-h']]) {
           const c = ctx();
           assert.equal(await dispatch(program, argv, c), 0, `${program.name} ${argv.join(' ')}: ${c.err.text}`);

@@ -9,7 +9,7 @@ import { parseChoice } from './parse.js';
 const ROLES = Role.options;
 
 export const keysGenerate: Command = {
-  summary: 'generate an Ed25519 key pair for a role (root, release or hub)',
+  summary: 'Generate an Ed25519 key pair for a role (root, release or hub)',
   usage: '--role root|release|hub --out DIR [--name NAME]',
   details:
     'Writes DIR/NAME.key (the secret key, mode 0600: keep it off the hub) and DIR/NAME.pub (the public key,\n'

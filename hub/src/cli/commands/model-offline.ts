@@ -47,7 +47,7 @@ function loadTrust(ctx: CliContext, path: string): TrustBody {
 }
 
 export const modelPack: Command = {
-  summary: 'pack a model, its manifest and extra files into a bundle (NAME-VERSION.efb)',
+  summary: 'Pack a model, its manifest and extra files into a bundle (NAME-VERSION.efb)',
   usage: '--manifest FILE --model FILE [--file FILE]... [--sample FILE [--expect FILE] [--tolerance T]]... [--out FILE|DIR] [--force]',
   details:
     'Fills in each file\'s sha256 and size (and `created`, the reference id when missing), validates the\n'
@@ -123,7 +123,7 @@ export const modelPack: Command = {
 };
 
 export const modelSign: Command = {
-  summary: 'add a release signature to a bundle (signing twice with one key is a no-op)',
+  summary: 'Add a release signature to a bundle (signing twice with one key is a no-op)',
   usage: 'BUNDLE --key FILE',
   details: 'Verifies every file of the bundle, then signs the canonical manifest with the release key and rewrites\nthe bundle atomically.',
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],
@@ -139,7 +139,7 @@ export const modelSign: Command = {
 };
 
 export const modelVerify: Command = {
-  summary: 'verify a bundle against a trust document: files, manifest, release signatures',
+  summary: 'Verify a bundle against a trust document: files, manifest, release signatures',
   usage: 'BUNDLE --trust FILE',
   details:
     'Checks what an agent checks before installing: the trust document (root threshold, expiry), the bundle\'s\n'
@@ -217,7 +217,7 @@ function inspectText(path: string, info: BundleInfo, trust: TrustBody | undefine
 }
 
 export const modelInspect: Command = {
-  summary: 'show a bundle\'s name, version, io, features, provenance and signatures',
+  summary: 'Show a bundle\'s name, version, io, features, provenance and signatures',
   usage: 'BUNDLE [--json] [--trust FILE]',
   details: 'Reads the manifest and signatures without hashing the files (use "model verify" for that). With --trust,\neach signature is marked valid, not trusted or invalid.',
   positionals: [{ name: 'BUNDLE', description: 'the .efb file', required: true }],

@@ -13,7 +13,7 @@ import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js'
 import { shortId } from '../output.js';
 
 export const modelSeal: Command = {
-  summary: 'seal a content key to one device\'s public key (for "edgefleet-agent install BUNDLE --key SEALED.json")',
+  summary: 'Seal a content key to one device\'s public key (for "edgefleet-agent install BUNDLE --key SEALED.json")',
   usage: '--key CONTENT.key --to DEVICE.pub|BASE64 [--out SEALED.json]',
   details:
     'The device\'s public key is what "edgefleet-agent key show" prints on that box (a file, or its base64\n'
@@ -46,7 +46,7 @@ export const modelSeal: Command = {
 };
 
 export const modelRekey: Command = {
-  summary: 'the same sealed model under a new content key, as a new version',
+  summary: 'The same sealed model under a new content key, as a new version',
   usage: 'BUNDLE --key OLD.key --version V --reason TEXT [--out FILE] [--key-out FILE] [--sign RELEASE.key] [--force]',
   details:
     'Decrypts every file in memory with the old key and encrypts it again with a new one; nothing in\n'

@@ -8,28 +8,19 @@ import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
+import { clockCell, deviceText, tagsText } from './device-text.js';
 
 const parseTags = (list: string[]) => parseTagOptions(list);
 
 // Text for people is escaped line by line (shared/src/text.ts): names, tags and reasons come from others.
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
-/** The device's clock against the hub's: "-" unmeasured, "+400d" ahead, "-3m" behind, "ok" within a second. */
-export function clockCell(c: DeviceInfo['clock']): string {
-  if (!c) return '-';
-  const a = Math.abs(c.offsetMs);
-  if (a < 1000) return 'ok';
-  const sign = c.offsetMs > 0 ? '+' : '-';
-  const amount = a >= 86_400_000 ? `${Math.round(a / 86_400_000)}d` : a >= 3_600_000 ? `${Math.round(a / 3_600_000)}h` : a >= 60_000 ? `${Math.round(a / 60_000)}m` : `${Math.round(a / 1000)}s`;
-  return `${sign}${amount}`;
-}
-
 export const devicesLs: Command = {
   summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
     const r = await HubClient.from(args, ctx).request<{ devices: DeviceInfo[] }>('GET', '/devices');
     print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
-      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(','),
+      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
     ])));
     return 0;
@@ -37,10 +28,10 @@ export const devicesLs: Command = {
 };
 
 export const devicesShow: Command = {
-  summary: 'Show one device', usage: 'ID [--json]', options: HUB_OPTIONS, positionals: [{ name: 'ID', description: 'device id', required: true }],
+  summary: 'Show one device: state, agent, models, trust, config, backlog, disk, clock, last refusal', usage: 'ID [--json]', options: HUB_OPTIONS, positionals: [{ name: 'ID', description: 'device id', required: true }],
   async run(args, ctx) {
     const d = await HubClient.from(args, ctx).request<DeviceInfo>('GET', `/devices/${encodeURIComponent(args.positionals[0] as string)}`);
-    print(ctx, optBool(args, 'json'), d, () => `${JSON.stringify(d, null, 2)}\n`);
+    print(ctx, optBool(args, 'json'), d, () => deviceText(d, ctx.now()));
     return 0;
   },
 };
@@ -86,7 +77,7 @@ export const devicesTag: Command = {
     const given = optStrings(args, 'tag').length > 0;
     if (given === optBool(args, 'clear')) throw new UsageError(given ? '--tag and --clear: expected one of them' : 'expected --tag KEY=VALUE (repeatable) for the new tags, or --clear to remove every tag');
     const d = await HubClient.from(args, ctx).request<DeviceInfo>('PUT', `/devices/${encodeURIComponent(args.positionals[0] as string)}/tags`, { tags: parseTags(optStrings(args, 'tag')), ...(reason ? { reason } : {}) });
-    print(ctx, optBool(args, 'json'), d, () => `${d.id}: ${Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(' ') || '(no tags)'}\n`);
+    print(ctx, optBool(args, 'json'), d, () => `${d.id}: ${tagsText(d.tags, ' ') || '(no tags)'}\n`);
     return 0;
   },
 };
@@ -117,7 +108,7 @@ export const enrollTokenLs: Command = {
   async run(args, ctx) {
     const r = await readHistory<EnrollmentTokenInfo>(args, ctx, '/enrollment-tokens', 'tokens', 'enroll-token ls');
     print(ctx, optBool(args, 'json'), r.json, () => table(['ID', 'STATE', 'USES', 'EXPIRES', 'TAGS', 'BY'], r.rows.map((t) => [
-      t.id, enrollTokenState(t, ctx.now()), `${t.uses}/${t.maxUses}`, t.expires, Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(','), t.createdBy,
+      t.id, enrollTokenState(t, ctx.now()), `${t.uses}/${t.maxUses}`, t.expires, tagsText(t.tags), t.createdBy,
     ])));
     return 0;
   },

@@ -73,7 +73,7 @@ const signOption: OptionSpec = { type: 'string', multiple: true, required: true,
 const outOption: OptionSpec = { type: 'string', required: true, value: 'FILE', description: 'where to write the signed trust document' };
 
 export const trustInit: Command = {
-  summary: 'create and sign the first trust document (trust.json)',
+  summary: 'Create and sign the first trust document (trust.json)',
   usage: '--root PUB... --release PUB... --hub PUB... [--threshold ROLE=N]... [--expires 365d|ISO] [--version N] --sign ROOTKEY... --out FILE',
   details:
     'Each role lists the public keys it trusts; a threshold (default 1) of them must sign. The document is\n'
@@ -138,7 +138,7 @@ function currentKeys(body: TrustBody, role: Role): PubKey[] {
 }
 
 export const trustRotate: Command = {
-  summary: 'make the next trust document (version + 1), signed by the old and the new root keys',
+  summary: 'Make the next trust document (version + 1), signed by the old and the new root keys',
   usage: '--from FILE [--root PUB...] [--release PUB...] [--hub PUB...] [--threshold ROLE=N]... [--expires 365d|ISO] --sign OLDROOTKEY... --sign NEWROOTKEY... --out FILE',
   details:
     'Roles not given keep their keys and thresholds. Agents accept the new document only when it is signed by\n'

@@ -1,0 +1,72 @@
+// `edgefleet devices show` for people (docs/cli.md "devices show"): what a device runs and how it is
+// doing at a glance, from GET /devices/{id}; `--json` prints that answer as it is.
+import type { DeviceInfo } from '@edgefleet/shared';
+import { formatBytes, keyValues, table } from '../output.js';
+
+/** A length of time in its largest whole unit: "400d", "3h", "5m", "12s". */
+export function shortDuration(ms: number): string {
+  const a = Math.abs(ms);
+  if (a >= 86_400_000) return `${Math.round(a / 86_400_000)}d`;
+  if (a >= 3_600_000) return `${Math.round(a / 3_600_000)}h`;
+  if (a >= 60_000) return `${Math.round(a / 60_000)}m`;
+  return `${Math.round(a / 1000)}s`;
+}
+
+/** The device's clock against the hub's: "-" unmeasured, "+400d" ahead, "-3m" behind, "ok" within a second. */
+export function clockCell(c: DeviceInfo['clock']): string {
+  if (!c) return '-';
+  if (Math.abs(c.offsetMs) < 1000) return 'ok';
+  return `${c.offsetMs > 0 ? '+' : '-'}${shortDuration(c.offsetMs)}`;
+}
+
+/** Tags as `k=v` joined by `sep`. */
+export function tagsText(tags: DeviceInfo['tags'], sep = ','): string {
+  return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(sep);
+}
+
+/** An ISO time with its age against `now`: "2026-12-05T14:00:00.000Z (12s ago)". */
+function withAge(iso: string, now: Date): string {
+  const ms = now.getTime() - Date.parse(iso);
+  return `${iso} (${ms < 0 ? `${shortDuration(ms)} ahead of this machine's clock` : `${shortDuration(ms)} ago`})`;
+}
+
+function configText(c: NonNullable<DeviceInfo['reported']>['config']): string {
+  if (!c) return '- (not reported)';
+  const running = c.sha256 ? `sha256 ${c.sha256.slice(0, 12)}` : 'no remote settings';
+  if (c.status !== 'failed') return `${c.status} (${running})`;
+  const e = c.error;
+  return `refused${e ? ` ${e.sha256.slice(0, 12)}: [${e.code}] ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs ${running}`;
+}
+
+/** One row per model: its active version, the one a rollback returns to, its status and its other installed versions. */
+function modelRows(models: DeviceInfo['models']): string[][] {
+  const names = [...new Set(models.map((m) => m.name))];
+  return names.map((name) => {
+    const rows = models.filter((m) => m.name === name);
+    const active = rows.find((m) => m.status !== 'installed');
+    const others = rows.filter((m) => m !== active).map((m) => m.version);
+    return [name, active?.version ?? '-', active?.previous ?? '-', active?.status ?? 'installed', others.join(',') || '-'];
+  });
+}
+
+/** The text of `edgefleet devices show ID`. */
+export function deviceText(d: DeviceInfo, now: Date): string {
+  const r = d.reported;
+  const f = d.facts;
+  const seen = d.lastSeen ? `last seen ${withAge(d.lastSeen, now)}` : 'never seen';
+  const rows: Array<[string, string]> = [
+    ['device', d.id],
+    ['state', `${d.online ? 'online' : 'offline'}, ${seen}${d.revoked ? `; REVOKED ${d.revokedAt ?? ''}`.trimEnd() : ''}`],
+    ['tags', tagsText(d.tags, ' ') || '(none)'],
+    ['agent', r ? `${r.agentVersion}${f ? ` (${f.os} ${f.arch}, ${f.cpus} CPUs, ${f.memoryMb} MB)` : ''}` : f ? `${f.agentVersion} at enrollment (no state reported)` : '-'],
+    ['reported', r ? `${withAge(r.at, now)}, desired seq ${r.lastAppliedSeq} applied` : 'never'],
+    ['trust', r ? `${r.trustVersion !== undefined ? `version ${r.trustVersion}` : 'version not reported'}${r.trust ? `, ${r.trust.expired ? 'EXPIRED' : 'expires'} ${r.trust.expires}` : ''}` : '-'],
+    ['config', r ? configText(r.config) : '-'],
+    ['outbox', r?.outbox ? `${r.outbox.items} entries not yet acked by the hub` : '- (not reported)'],
+    ['disk free', r?.disk ? `${formatBytes(r.disk.free)} of ${formatBytes(r.disk.total)} (${r.disk.total > 0 ? Math.round((r.disk.free / r.disk.total) * 100) : 0}%)` : '- (not reported)'],
+    ['clock', d.clock ? `${clockCell(d.clock)}${Math.abs(d.clock.offsetMs) >= 1000 ? ` (${d.clock.offsetMs > 0 ? 'ahead of' : 'behind'} the hub)` : ''}, measured ${withAge(d.clock.measuredAt, now)}${d.clock.shiftedWindows ? `; ${d.clock.shiftedWindows} windows placed by the hub's clock` : ''}` : '- (not measured)'],
+    ['last refusal', r?.refusal ? `desired seq ${r.refusal.seq}, ${withAge(r.refusal.at, now)}: [${r.refusal.code}] ${r.refusal.message}` : 'none'],
+  ];
+  const models = d.models.length ? table(['NAME', 'ACTIVE', 'PREVIOUS', 'STATUS', 'ALSO INSTALLED'], modelRows(d.models), '  ') : '  (none)\n';
+  return `${keyValues(rows)}\nmodels:\n${models}`;
+}
