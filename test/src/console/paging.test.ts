@@ -65,7 +65,8 @@ describe('console: paged lists keep the older pages loaded', () => {
 
   it('rollouts: a live rollout event after "Show older" keeps the older rows', async () => {
     const start = async (reason: string) => {
-      const r = await h.api<Rollout>('POST', '/rollouts', { model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-b'] }, waves: [{ name: 'all', percent: 100, bakeSec: 0 }], reason });
+      // A tag no device has: a rollout over dev-b would be refused once dev-b is given 1.0.0 (nothing to roll out).
+      const r = await h.api<Rollout>('POST', '/rollouts', { model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'paging' } }, waves: [{ name: 'all', percent: 100, bakeSec: 0 }], reason });
       await h.api('POST', `/rollouts/${r.id}/abort`, { reason: 'paging test' });
       return r;
     };
