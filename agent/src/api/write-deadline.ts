@@ -1,11 +1,11 @@
 // The write deadline of the local API (api.writeTimeoutMs, docs/agent.md "Limits"): a connection (REST,
-// the Unix socket) or an HTTP/2 session (gRPC) that holds answer bytes its client does not take, with no
-// write progress for api.writeTimeoutMs, is closed and what it held is released. Without it a client that
-// never reads (or keeps its HTTP/2 flow-control window at 0) kept its answers until it disconnected: the
-// gRPC call slot is free once the status is queued, so api.grpc.maxCalls did not bound them. Only bytes
-// waiting to be sent count: an idle keep-alive connection (its own timeouts) and a request still running
-// (nothing to write yet) are never cut by it; a slow client that keeps taking bytes is never cut.
-import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+// the Unix socket) that holds answer bytes its client does not take, with no write progress for
+// api.writeTimeoutMs, or a gRPC connection holding an answer its client has not taken whole that long, is
+// closed and what it held is released. Without it a client that never reads (or keeps its HTTP/2
+// flow-control window at 0) kept its answers until it disconnected: the gRPC call slot is free once the
+// status is queued, so api.grpc.maxCalls did not bound them. Only bytes waiting to be sent count: an idle
+// keep-alive connection (its own timeouts) and a request still running (nothing to write yet) are never
+// cut by it; a slow REST client that keeps taking bytes is never cut.
 import type { Socket } from 'node:net';
 
 export type Transport = 'rest' | 'grpc';
@@ -15,12 +15,9 @@ interface Watched {
   transport: Transport;
   /** Answer bytes waiting to be sent (0: nothing to send, the deadline does not run). */
   pending(): number;
-  /** A number that changes whenever bytes leave for the kernel. */
-  mark(): number;
+  /** When what waits last moved (undefined: nothing waits); `now` is the sweep's time. */
+  stuckSince(now: number): number | undefined;
   close(): void;
-  /** When the bytes pending were last seen to move. */
-  since?: number | undefined;
-  last?: number;
 }
 
 /** libuv's queue of bytes written to the socket and not yet taken by the kernel (live, node's StreamBase). */
@@ -53,31 +50,50 @@ export class WriteDeadline {
   private loggedAt = -Infinity;
 
   /** `log` gets one line at most every minute, with the closes since the last one. */
-  constructor(readonly ms: number, private readonly log: (msg: string) => void = () => undefined, private readonly now: () => number = Date.now) {}
+  constructor(readonly ms: number, readonly log: (msg: string) => void = () => undefined, private readonly now: () => number = Date.now) {}
 
-  /** A REST connection: its answer bytes are those node has not handed to the kernel. */
+  /** A REST connection: its answer bytes are those node has not handed to the kernel; they move when the kernel takes some. */
   socket(s: Socket): void {
-    this.add({ transport: 'rest', pending: () => s.writableLength, mark: () => taken(s), close: () => cut(s) }, s);
+    let since: number | undefined;
+    let last = 0;
+    const stuckSince = (now: number) => {
+      if (s.writableLength === 0) return (since = undefined);
+      const mark = taken(s);
+      if (since === undefined || mark !== last) {
+        since = now;
+        last = mark;
+      }
+      return since;
+    };
+    this.add({ transport: 'rest', pending: () => s.writableLength, stuckSince, close: () => cut(s) }, s);
   }
 
   /**
-   * A gRPC HTTP/2 session on socket `s`: its answer bytes are those of its open streams not yet taken by
-   * nghttp2 (a stream whose client's window is 0 keeps them) and the frames libuv queues on the socket.
+   * A gRPC connection on socket `s`. HTTP/2 carries many answers on it, and PING acks and the answers of
+   * other calls move its bytes while one answer waits untaken, so its progress is per answer: each must be
+   * taken whole within the deadline of being written. Returns `wrote(bytes)`, called when an answer is
+   * written, which returns the function to call once its client took it (or its call ended).
    */
-  session(session: ServerHttp2Session, s: Socket): void {
-    const streams = new Set<ServerHttp2Stream>();
-    session.on('stream', (st: ServerHttp2Stream) => {
-      streams.add(st);
-      st.once('close', () => streams.delete(st));
-    });
+  grpc(s: Socket): (bytes: () => number) => () => void {
+    const waiting = new Set<{ since: number; bytes: () => number }>();
     const pending = () => {
-      let n = queued(s);
-      for (const st of streams) n += st.writableLength;
+      let n = 0;
+      for (const a of waiting) n += a.bytes();
       return n;
     };
-    // ENHANCE_YOUR_CALM in the last GOAWAY (RFC 9113 §7). Not cut(s): a reset under node's HTTP/2 left
-    // the socket's handle open for good; the session closes the socket itself.
-    this.add({ transport: 'grpc', pending, mark: () => taken(s), close: () => session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM) }, session);
+    const stuckSince = () => {
+      let oldest: number | undefined;
+      for (const a of waiting) oldest = Math.min(oldest ?? a.since, a.since);
+      return oldest;
+    };
+    // Not cut(s): a reset under node's HTTP/2 left the socket's handle open for good; once the socket
+    // closes, node destroys its session and streams, which releases their answers.
+    this.add({ transport: 'grpc', pending, stuckSince, close: () => s.destroy() }, s);
+    return (bytes) => {
+      const answer = { since: this.now(), bytes };
+      waiting.add(answer);
+      return () => waiting.delete(answer);
+    };
   }
 
   /** Answer bytes waiting for their clients now, over every watched connection. */
@@ -120,15 +136,8 @@ export class WriteDeadline {
   private sweep(): void {
     const now = this.now();
     for (const w of this.watched) {
-      if (w.pending() === 0) {
-        w.since = undefined;
-        continue;
-      }
-      const mark = w.mark();
-      if (w.since === undefined || mark !== w.last) {
-        w.since = now;
-        w.last = mark;
-      } else if (now - w.since >= this.ms) {
+      const since = w.stuckSince(now);
+      if (since !== undefined && now - since >= this.ms) {
         this.drop(w);
         w.close();
         this.stalled(w.transport);

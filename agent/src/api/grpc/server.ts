@@ -6,7 +6,6 @@
 // default path (idle RSS, docs/performance.md).
 import { fileURLToPath } from 'node:url';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { InferCore } from '../core.js';
@@ -15,6 +14,7 @@ import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
 import { listenTcp } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
+import { AnswerWatch } from './answers.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -35,24 +35,35 @@ export function inferenceService(options: typeof SERVER_PROTO_OPTIONS = PROTO_OP
 }
 
 /**
- * The service with ModelInfer's decoder noting each message's size on the wire: grpc-js hands the
- * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's.
+ * The service with ModelInfer's decoder noting each message's size on the wire (grpc-js hands the
+ * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's),
+ * and every method's encoder noting each answer's (the write deadline counts what waits, ./answers.ts).
  */
-function sizedService(sizes: WeakMap<object, number>): ServiceDefinition {
+function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, number>): ServiceDefinition {
   const def = inferenceService(SERVER_PROTO_OPTIONS);
-  const infer = def['ModelInfer']!;
-  const decode = infer.requestDeserialize;
-  return {
-    ...def,
-    ModelInfer: {
-      ...infer,
-      requestDeserialize: (bytes: Buffer) => {
-        const message = decode(bytes) as object;
-        sizes.set(message, bytes.length);
-        return message;
+  const sized: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(def)) {
+    const encode = method.responseSerialize;
+    sized[name] = {
+      ...method,
+      responseSerialize: (value: object) => {
+        const bytes = encode(value);
+        answers.set(value, bytes.length + 5); // and the message's length prefix
+        return bytes;
       },
+    };
+  }
+  const infer = sized['ModelInfer']!;
+  const decode = infer.requestDeserialize;
+  sized['ModelInfer'] = {
+    ...infer,
+    requestDeserialize: (bytes: Buffer) => {
+      const message = decode(bytes) as object;
+      sizes.set(message, bytes.length);
+      return message;
     },
   };
+  return sized;
 }
 
 export interface GrpcApiOptions {
@@ -67,7 +78,7 @@ export interface GrpcApiOptions {
   requestTimeoutMs: number;
   /** Connections with no call for this long get a GOAWAY (clients reconnect on their next call). */
   idleTimeoutMs: number;
-  /** A session whose answer bytes make no progress for this long is closed (../write-deadline.ts). */
+  /** A connection holding an answer its client has not taken whole for this long is closed (./answers.ts). */
   writeTimeoutMs: number;
   stopGraceMs: number;
   token?: string | undefined;
@@ -85,16 +96,6 @@ export interface GrpcApiDeps {
   deadline?: WriteDeadline;
 }
 
-/** grpc-js's HTTP/2 servers (a private map in 1.14; node's 'session' event on them is public). */
-const http2Servers = (server: Server): Http2Server[] => [...((server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers?.keys() ?? [])];
-
-/** The HTTP/2 server grpc-js made for an injector, the one not in `before`: an upgrade that changes this fails start, not silently. */
-function injectorServer(server: Server, before: readonly Http2Server[]): Http2Server {
-  const made = http2Servers(server).filter((h) => !before.includes(h));
-  if (made.length !== 1) throw new Error('grpc-js no longer lists its HTTP/2 servers in http2Servers: the write deadline cannot watch sessions (api.writeTimeoutMs)');
-  return made[0]!;
-}
-
 export class GrpcApi {
   private server: Server | undefined;
   private injector: ConnectionInjector | undefined;
@@ -107,38 +108,29 @@ export class GrpcApi {
   async start(): Promise<void> {
     const o = this.opts;
     const gate = callGate({ maxBodyBytes: o.maxBodyBytes, maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
+    const sizes = new WeakMap<object, number>();
+    const answerSizes = new WeakMap<object, number>();
+    const watch = new AnswerWatch(this.deps.deadline ?? new WriteDeadline(o.writeTimeoutMs), answerSizes);
     const server = new Server({
       // Refused from the message's length prefix, before it is buffered.
       'grpc.max_receive_message_length': o.maxBodyBytes,
       'grpc.max_send_message_length': -1,
       'grpc.max_concurrent_streams': o.maxConcurrentStreams,
       'grpc.max_connection_idle_ms': o.idleTimeoutMs,
-      interceptors: [gate.interceptor],
+      interceptors: [gate.interceptor, watch.interceptor],
     });
-    const sizes = new WeakMap<object, number>();
     const burstGc = this.deps.burstGc;
-    server.addService(sizedService(sizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
+    server.addService(sizedService(sizes, answerSizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
     this.server = server;
-    const before = http2Servers(server);
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
-    // node makes a connection's session while it is injected (synchronously): it is watched with its socket.
-    const deadline = this.deps.deadline ?? new WriteDeadline(o.writeTimeoutMs);
-    let injecting: Socket | undefined;
-    injectorServer(server, before).on('session', (session: ServerHttp2Session) => {
-      if (injecting) deadline.session(session, injecting);
-    });
     const inject = (s: Socket) => {
       // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
       // client to close its side: a client that never reads nor closes would keep its api.maxConnections
       // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
       s.once('finish', () => s.destroy());
-      injecting = s;
-      try {
-        injector.injectConnection(s);
-      } finally {
-        injecting = undefined;
-      }
+      watch.connection(s);
+      injector.injectConnection(s);
     };
     const tcp = createServer(inject);
     tcp.maxConnections = o.maxConnections;

@@ -2,12 +2,24 @@
 // in-process agent with gRPC on port 0 and the bundles a test installs, a client generated from the
 // protocol's .proto on it, and the error of a call that is expected to fail.
 import assert from 'node:assert/strict';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Agent } from '../../agent.js';
 import type { AgentConfigInput } from '../../config.js';
-import { makeKit, startAgent, type Kit } from '../../testing.js';
+import { makeKit, req, startAgent, type Kit } from '../../testing.js';
 import { oipClient, type OipGrpcClient } from './client.js';
+import { inferenceService } from './server.js';
+
+/** A ModelInfer of "fill" for `n` ones (length-prefixed protobuf) on a raw HTTP/2 client, which reads only when the test does. */
+export function grpcFill(session: ClientHttp2Session, n: number): ClientHttp2Stream {
+  const body = inferenceService()['ModelInfer']!.requestSerialize({ model_name: 'fill', inputs: [{ name: 'n', datatype: 'INT64', shape: [1], contents: { int64_contents: [n] } }] });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  const st = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
+  st.end(Buffer.concat([prefix, body]));
+  return st;
+}
 
 /** The error a call ended with; fails the test when it succeeded. */
 export async function refused(p: Promise<unknown>): Promise<ServiceError> {
@@ -63,4 +75,12 @@ export async function startGrpcAgent(bundles: (kit: Kit) => Promise<ReadonlyArra
     kit.cleanup();
     throw err;
   }
+}
+
+/** A sample without labels, or with the labels written in `name`, from the agent's /metrics. */
+export async function agentMetric(a: GrpcAgent, name: string): Promise<number> {
+  const text = (await req(a.agent.url, 'GET', '/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} on /metrics`);
+  return Number(line.slice(name.length + 1));
 }
