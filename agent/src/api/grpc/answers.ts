@@ -14,11 +14,17 @@ import { viaUnixSocket } from '../unix-socket.js';
 
 type Wrote = (bytes: () => number) => () => void;
 
+/** One call's answers as the write deadline watches them (AnswerWatch.forCall). */
+export interface CallAnswers {
+  written(message: unknown): () => void;
+  ended(): void;
+}
+
 /** A Unix socket connection has no remote address nor port: it is keyed by a port of ours (none is 0). */
 const key = (c: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${c.remoteAddress ?? 'unix'}|${c.remotePort ?? 0}`;
 
 /** A call whose every answer is noted as written, then as taken when grpc-js' write of it completes (its callback). */
-class WatchedCall extends ServerInterceptingCall {
+export class WatchedCall extends ServerInterceptingCall {
   constructor(next: ServerInterceptingCallInterface, responder: Responder, private readonly written: (message: unknown) => () => void) {
     super(next, responder);
   }
@@ -56,28 +62,42 @@ export class AnswerWatch {
     s.once('close', () => this.connections.delete(k));
   }
 
-  readonly interceptor: ServerInterceptor = (_method, call) => {
+  /**
+   * The answers of `call`: `written(message)` notes one written and returns what to call once its client
+   * took it; `ended()` (the call cancelled, or its connection gone) lets go of what waits. Null when the
+   * call is on none of our connections: it is served unwatched, said once in the log. The call gate
+   * (./service.ts) wraps its call in a WatchedCall with these, so a call crosses one interceptor, not two.
+   */
+  forCall(call: ServerInterceptingCallInterface): CallAnswers | null {
     const wrote = this.connections.get(key(call.getConnectionInfo()));
     if (!wrote) {
       this.unmatched();
-      return new ServerInterceptingCall(call);
+      return null;
     }
     const waiting = new Set<() => void>();
-    // The call ended (answered and its status sent, cancelled, or its connection gone): nothing waits.
-    const ended = () => {
-      for (const taken of waiting) taken();
-      waiting.clear();
+    return {
+      written: (message) => {
+        const taken = wrote(() => (typeof message === 'object' && message !== null ? this.sizes.get(message) ?? 0 : 0));
+        waiting.add(taken);
+        return () => {
+          waiting.delete(taken);
+          taken();
+        };
+      },
+      ended: () => {
+        for (const taken of waiting) taken();
+        waiting.clear();
+      },
     };
-    const listener = new ServerListenerBuilder().withOnCancel(ended).build();
+  }
+
+  /** The watch alone, as an interceptor of its own (tests; the agent's server has the call gate take it). */
+  readonly interceptor: ServerInterceptor = (_method, call) => {
+    const answers = this.forCall(call);
+    if (!answers) return new ServerInterceptingCall(call);
+    const listener = new ServerListenerBuilder().withOnCancel(() => answers.ended()).build();
     const responder = new ResponderBuilder().withStart((next) => next(listener)).build();
-    return new WatchedCall(call, responder, (message) => {
-      const taken = wrote(() => (typeof message === 'object' && message !== null ? this.sizes.get(message) ?? 0 : 0));
-      waiting.add(taken);
-      return () => {
-        waiting.delete(taken);
-        taken();
-      };
-    });
+    return new WatchedCall(call, responder, answers.written);
   };
 
   private unmatched(): void {

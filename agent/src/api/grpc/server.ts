@@ -107,17 +107,17 @@ export class GrpcApi {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const gate = callGate({ maxBodyBytes: o.maxBodyBytes, maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token });
     const sizes = new WeakMap<object, number>();
     const answerSizes = new WeakMap<object, number>();
     const watch = new AnswerWatch(this.deps.deadline ?? new WriteDeadline(o.writeTimeoutMs), answerSizes);
+    const gate = callGate({ maxBodyBytes: o.maxBodyBytes, maxCalls: o.maxCalls, inflight: this.deps.inflight, requestTimeoutMs: o.requestTimeoutMs, token: o.token, answers: watch });
     const server = new Server({
       // Refused from the message's length prefix, before it is buffered.
       'grpc.max_receive_message_length': o.maxBodyBytes,
       'grpc.max_send_message_length': -1,
       'grpc.max_concurrent_streams': o.maxConcurrentStreams,
       'grpc.max_connection_idle_ms': o.idleTimeoutMs,
-      interceptors: [gate.interceptor, watch.interceptor],
+      interceptors: [gate.interceptor],
     });
     const burstGc = this.deps.burstGc;
     server.addService(sizedService(sizes, answerSizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));

@@ -17,6 +17,7 @@ import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
 import { contentEncodingRefusal, guardMessages } from './encoding.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
+import { WatchedCall, type AnswerWatch } from './answers.js';
 
 export interface GrpcServiceDeps {
   core: InferCore;
@@ -105,6 +106,8 @@ export interface CallGateOptions {
   token?: string | undefined;
   /** api.maxBodyBytes, grpc-js's grpc.max_receive_message_length: named when a message is over it. */
   maxBodyBytes: number;
+  /** The write deadline's watch of answers (api.writeTimeoutMs): each call's answers are noted through it. */
+  answers?: AnswerWatch;
 }
 
 /** grpc-js's own status for a message over grpc.max_receive_message_length (its stream decoder, 1.14). */
@@ -131,6 +134,8 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
   const interceptor: ServerInterceptor = (method, call) => {
     // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read.
     guardMessages(call, o.maxBodyBytes);
+    // The write deadline's watch of this call's answers, in this one interceptor (./answers.ts).
+    const answers = o.answers?.forCall(call) ?? null;
     let counted = false;
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
@@ -178,7 +183,10 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         timer = undefined;
         next(message);
       })
-      .withOnCancel(done)
+      .withOnCancel(() => {
+        done();
+        answers?.ended();
+      })
       .build();
     // grpc-js refuses a message over grpc.max_receive_message_length from its length prefix, before it
     // is buffered, and one its decoder refuses, with statuses of its own: the base call sends them through
@@ -206,7 +214,7 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         next(status);
       })
       .build();
-    return new ServerInterceptingCall(call, responder);
+    return answers ? new WatchedCall(call, responder, answers.written) : new ServerInterceptingCall(call, responder);
   };
   return { interceptor, inProgress: () => calls };
 }
