@@ -232,6 +232,6 @@ test('usage errors exit 2 with usage; help exits 0', async () => {
   assert.match(missing.stderr, /^error \[BAD_REQUEST\]: missing BUNDLE\nusage: edgefleet model verify BUNDLE --trust FILE\n/);
   const help = await cli('model', '--help');
   ok(help, 'model --help');
-  assert.match(help.stdout, /model pack\s+pack a model/);
+  assert.match(help.stdout, /model pack\s+Pack a model/);
   assert.match(help.stdout, /model inspect/);
 });

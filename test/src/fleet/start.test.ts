@@ -88,6 +88,6 @@ test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is s
 test('npm start: a bad option is refused with what was expected', async () => {
   const r = await runStart(['--agents', '0'], 60_000);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--agents 0: expected an integer >= 1/);
+  assert.match(r.stderr, /^error \[BAD_REQUEST\]: --agents: expected a positive integer, got "0"\n/);
   assert.match(r.stderr, /usage: npm start/);
 });
