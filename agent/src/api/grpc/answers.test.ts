@@ -1,4 +1,5 @@
-// The write deadline's gRPC watch (./answers.ts) on a real grpc-js server and client: a call on a
+// The write deadline's gRPC watch (./answers.ts), in the call gate as the agent serves it, on a real
+// grpc-js server and client: a call on a
 // connection it was not told of (what a grpc-js whose ConnectionInfo no longer names our socket would
 // give) is served, and said once in the log, not left unwatched without a word
 // (docs/decisions/0072-grpc-write-deadline-public-api.md).
@@ -7,7 +8,9 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { WriteDeadline } from '../write-deadline.js';
+import { RequestBudget } from '../budget.js';
 import { AnswerWatch } from './answers.js';
+import { callGate } from './service.js';
 import { oipClient } from './client.js';
 import { inferenceService } from './server.js';
 
@@ -15,7 +18,8 @@ import { inferenceService } from './server.js';
 async function serve(told: boolean): Promise<{ lines: string[]; target: string; stop(): Promise<void> }> {
   const lines: string[] = [];
   const watch = new AnswerWatch(new WriteDeadline(1_000, (msg) => lines.push(msg)), new WeakMap());
-  const server = new Server({ interceptors: [watch.interceptor] });
+  const gate = callGate({ maxCalls: 8, inflight: new RequestBudget(1 << 20), requestTimeoutMs: 5000, maxBodyBytes: 1 << 20, answers: watch });
+  const server = new Server({ interceptors: [gate.interceptor] });
   server.addService(inferenceService(), { ServerLive: (_call: unknown, cb: (err: null, res: object) => void) => cb(null, { live: true }) });
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();

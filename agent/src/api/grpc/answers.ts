@@ -5,10 +5,7 @@
 // A call that matches no connection is served, unwatched, and said once in the log: a grpc-js that
 // changes what ConnectionInfo holds does not turn the deadline off without a word.
 import type { Socket } from 'node:net';
-import {
-  ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder,
-  type Responder, type ServerInterceptingCallInterface, type ServerInterceptor,
-} from '@grpc/grpc-js';
+import { ServerInterceptingCall, type Responder, type ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { WriteDeadline } from '../write-deadline.js';
 import { viaUnixSocket } from '../unix-socket.js';
 
@@ -90,15 +87,6 @@ export class AnswerWatch {
       },
     };
   }
-
-  /** The watch alone, as an interceptor of its own (tests; the agent's server has the call gate take it). */
-  readonly interceptor: ServerInterceptor = (_method, call) => {
-    const answers = this.forCall(call);
-    if (!answers) return new ServerInterceptingCall(call);
-    const listener = new ServerListenerBuilder().withOnCancel(() => answers.ended()).build();
-    const responder = new ResponderBuilder().withStart((next) => next(listener)).build();
-    return new WatchedCall(call, responder, answers.written);
-  };
 
   private unmatched(): void {
     if (this.warned) return;
