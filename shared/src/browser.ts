@@ -7,6 +7,7 @@ export * from './console-csp.js';
 // The agent's own request validator, session runner and output comparison, for "Try it" (the models
 // view runs a bundle's samples in the browser with onnxruntime-web; docs/console.md).
 export { validateInferRequest } from './infer/request.js';
+export { parseSampleJson, parseSampleRequest } from './infer/sample-request.js';
 export { sessionRunner } from './infer/tensor.js';
 export { compareOutputs } from './infer/preflight.js';
 // Latency sketches (pure), for the device view's p95 over time.

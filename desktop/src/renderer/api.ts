@@ -1,6 +1,7 @@
 // The console's only way to the hub's REST API: same origin, bearer token, JSON in and out. A 401
 // (token revoked or wrong) ends the session and returns to the login form; other errors carry the
 // hub's {error: {code, message}} so views can show them.
+import { AppError } from '@edgefleet/shared/browser';
 
 export class ApiError extends Error {
   /** The hub's `details` (for SCHEMA_INVALID: the failing fields as zod issues with their paths). */
@@ -9,9 +10,9 @@ export class ApiError extends Error {
   }
 }
 
-/** An error as the console shows it: the hub's stable code and its message (`NOT_READY: …`); else what failed (the network). */
+/** An error as the console shows it: the hub's (or the page's own, AppError) stable code and its message (`NOT_READY: …`); else what failed (the network). */
 export function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `${err.code}: ${err.message}`;
+  if (err instanceof ApiError || err instanceof AppError) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
 

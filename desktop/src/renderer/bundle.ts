@@ -5,8 +5,13 @@
 /** Bytes a bundle may have for the console to run it (larger models are tried on a device). */
 export const MAX_TRY_BYTES = 64 * 1024 * 1024;
 
+import { AppError } from '@edgefleet/shared/browser';
+
 const dec = new TextDecoder();
 const field = (h: Uint8Array, at: number, len: number) => dec.decode(h.subarray(at, at + len)).replace(/\0.*$/s, '');
+
+/** Why a bundle over `max` bytes is not run here. */
+export const tooLargeText = (max = MAX_TRY_BYTES) => `the bundle is over ${max / 1024 / 1024} MiB: too large to try in the console (a device's preflight runs its samples)`;
 
 /** Every regular file of a ustar stream by path; refuses a stream over `max` bytes or a bad header. */
 export async function readBundle(body: ReadableStream<Uint8Array>, max = MAX_TRY_BYTES): Promise<Map<string, Uint8Array>> {
@@ -18,7 +23,7 @@ export async function readBundle(body: ReadableStream<Uint8Array>, max = MAX_TRY
       const { done, value } = await reader.read();
       if (done) break;
       total += value.length;
-      if (total > max) throw new Error(`the bundle is over ${max / 1024 / 1024} MiB: too large to try in the console`);
+      if (total > max) throw new AppError('PAYLOAD_TOO_LARGE', tooLargeText(max));
       chunks.push(value);
     }
   } finally {
@@ -32,7 +37,7 @@ export async function readBundle(body: ReadableStream<Uint8Array>, max = MAX_TRY
     const h = buf.subarray(pos, pos + 512);
     if (h.every((b) => b === 0)) break;
     const size = parseInt(field(h, 124, 12).trim(), 8);
-    if (!Number.isFinite(size) || size < 0 || pos + 512 + size > buf.length) throw new Error('bundle: bad tar header');
+    if (!Number.isFinite(size) || size < 0 || pos + 512 + size > buf.length) throw new AppError('BUNDLE_INVALID', 'bundle: bad tar header');
     const prefix = field(h, 345, 155);
     const name = (prefix ? `${prefix}/` : '') + field(h, 0, 100);
     const type = String.fromCharCode(h[156] ?? 0);
@@ -51,8 +56,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function checkedFile(files: Map<string, Uint8Array>, manifest: { files: Array<{ path: string; size: number; sha256: string }> }, path: string): Promise<Uint8Array> {
   const f = manifest.files.find((x) => x.path === path);
   const bytes = files.get(path);
-  if (!f) throw new Error(`${path} is not listed in the signed manifest`);
-  if (!bytes) throw new Error(`${path} is missing from the bundle`);
-  if (bytes.length !== f.size || (await sha256Hex(bytes)) !== f.sha256) throw new Error(`${path} does not match the sha256 in the signed manifest`);
+  if (!f) throw new AppError('BUNDLE_INVALID', `${path} is not listed in the signed manifest`);
+  if (!bytes) throw new AppError('BUNDLE_INVALID', `${path} is missing from the bundle`);
+  if (bytes.length !== f.size || (await sha256Hex(bytes)) !== f.sha256) throw new AppError('HASH_MISMATCH', `${path} does not match the size and sha256 in the signed manifest`);
   return bytes;
 }

@@ -76,7 +76,7 @@ describe('samples in the manifest and their bodies', () => {
     assert.equal(ok.tolerance, 1e-4);
     assert.throws(() => parseSample(manifest, { request: 'r.json' }, Buffer.from('{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], "data": [1, 2, 3]}]}')),
       /sample r\.json: input "x": shape \[1, 3\] does not match the model: expected \[-1, 4\]/);
-    assert.throws(() => parseSample(manifest, { request: 'r.json' }, Buffer.from('nope')), /sample r\.json is not JSON/);
+    assert.throws(() => parseSample(manifest, { request: 'r.json' }, Buffer.from('nope')), { code: 'INVALID_INPUT', message: /^sample r\.json is not JSON/ });
     assert.throws(() => parseSample(manifest, { request: 'r.json', expected: 'e.json' }, Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] })), Buffer.from('{"outputs": [{"name": "zz", "data": [1]}]}')),
       /output "zz" is not in the manifest io: expected one of p/);
   });

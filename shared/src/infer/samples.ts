@@ -6,35 +6,20 @@ import { parseWire } from '../wire/common.js';
 import {
   DEFAULT_SAMPLE_TOLERANCE, InferResponseBody, MAX_SAMPLE_BYTES, type Manifest, type Sample,
 } from '../wire/manifest.js';
-import { validateInferRequest } from './request.js';
-import type { OipTensor } from './tensor.js';
+import { parseSampleJson, parseSampleRequest } from './sample-request.js';
 import type { LoadedSample } from './feeds.js';
 
 export { warmupFeeds, type LoadedSample } from './feeds.js';
 
-
-function parseJson(bytes: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch (err) {
-    throw new AppError('INVALID_INPUT', `${what} is not JSON (${(err as Error).message}); expected an OIP v2 body`);
-  }
-}
-
 /** Parses one sample against the manifest io: the request as the agent's server would, the expectation by schema. */
 export function parseSample(manifest: Manifest, sample: Sample, request: Buffer, expected?: Buffer): LoadedSample {
   const what = `sample ${sample.request}`;
-  let inputs: OipTensor[];
-  try {
-    inputs = validateInferRequest(parseJson(request, what), manifest.io, { allowNonFinite: false }).inputs;
-  } catch (err) {
-    throw new AppError('INVALID_INPUT', `${what}: ${(err as Error).message}`, { cause: err });
-  }
+  const inputs = parseSampleRequest(manifest.io, sample.request, request);
   let outputs: InferResponseBody['outputs'] | undefined;
   if (sample.expected !== undefined) {
     if (!expected) throw new AppError('INVALID_INPUT', `${what}: expected response ${sample.expected} was not given`);
     const ew = `expected response ${sample.expected}`;
-    outputs = parseWire(InferResponseBody, parseJson(expected, ew), ew).outputs;
+    outputs = parseWire(InferResponseBody, parseSampleJson(expected, ew), ew).outputs;
     const known = manifest.io.outputs.map((o) => o.name);
     for (const o of outputs) {
       if (!known.includes(o.name)) throw new AppError('INVALID_INPUT', `${ew}: output "${o.name}" is not in the manifest io: expected one of ${known.join(', ')}`);

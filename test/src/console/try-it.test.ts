@@ -4,7 +4,8 @@
 // that sample. In the page, the sample runs with onnxruntime-web (served from the console's assets under
 // the CSP, no violation) through the agent's validator, matches the expectation, and is shown next to
 // the device's preflight; a version whose expectation is wrong differs in the browser too, and no
-// device runs it (the device refused it at preflight).
+// device runs it (the device refused it at preflight). The device's row says whether it is online, and
+// offline once its agent stops.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -71,6 +72,14 @@ describe('console: Try it', () => {
     await tryIt.getByText('No device reports this version').waitFor();
     await tryIt.getByRole('button', { name: /Try it/ }).click();
     await tryIt.getByTestId('sample-verdict').filter({ hasText: /differs: output "energy" index 0 is 0\.375, expected 0\.5/ }).waitFor({ timeout: 30_000 });
+    // The device's connection is shown beside its preflight: a box gone offline still reports the version.
+    await page.goto(`${hub.http}/#/models/speech/1.0.0`);
+    const row = tryIt.locator('tr[data-device="speech-1"]');
+    await row.locator('.pill', { hasText: 'online' }).waitFor();
+    await agent!.stop();
+    agent = undefined;
+    await row.locator('.pill', { hasText: 'offline' }).waitFor({ timeout: 30_000 });
+    assert.equal(await row.getByRole('link', { name: 'speech-1' }).getAttribute('href'), '#/devices/speech-1');
     assert.deepEqual(page.errors, [], 'no CSP violation, no page error');
     await page.close();
   });

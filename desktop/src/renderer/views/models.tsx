@@ -116,7 +116,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       <div class="panel">
         <h2>Try it</h2>
         {verified && !('error' in verified)
-          ? <TryIt key={`${name}@${version}`} name={name} version={version} bundlePath={`${path}/bundle`} manifest={verified.manifest as unknown as Manifest}
+          ? <TryIt key={`${name}@${version}`} name={name} version={version} bundlePath={`${path}/bundle`} size={detail.bundle.size} manifest={verified.manifest as unknown as Manifest}
             signed={verified.trust.root.ok && !verified.trust.rootChanged && verified.bundle.ok} />
           : <Empty>Available once the signatures are checked.</Empty>}
         <h2>Provenance</h2>

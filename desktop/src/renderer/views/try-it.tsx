@@ -3,14 +3,15 @@
 // through the agent's own request validator and output comparison (@edgefleet/shared/browser), on
 // files checked against the signed manifest. Shown next to what devices reported of their install
 // preflight on the same samples: it passed (a device installs a version only when its outputs match the
-// bundle's expectations, decision 0009) and how long it took.
+// bundle's expectations, decision 0009) and how long it took. Each sample runs on its own: one that cannot
+// be read or run is its own row with the error (stable code and message), the others still run.
 import { useMemo, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '@edgefleet/shared';
-import { compareOutputs, sessionRunner, validateInferRequest } from '@edgefleet/shared/browser';
+import { AppError, compareOutputs, parseSampleJson, parseSampleRequest, sessionRunner } from '@edgefleet/shared/browser';
 import { devices, devicesVersion, session } from '../store.js';
-import { checkedFile, readBundle } from '../bundle.js';
+import { MAX_TRY_BYTES, checkedFile, readBundle, tooLargeText } from '../bundle.js';
 import { Empty } from '../ui/states.js';
 
 type OrtModule = typeof Ort;
@@ -26,38 +27,59 @@ function loadOrt(): Promise<OrtModule> {
   return ort;
 }
 
-interface OutputRow { name: string; shape: readonly number[]; values: string[] }
-interface SampleResult { sample: string; ms: number; outputs: OutputRow[]; expected: OutputRow[] | null; diff: string | null }
+/** An output's first values (the rest are counted: an output can hold millions). */
+interface OutputRow { name: string; shape: readonly number[]; values: string[]; count: number }
+type Expected = Array<{ name: string; shape?: number[]; data: unknown[] }>;
+type SampleResult = { sample: string; ms: number; outputs: OutputRow[]; expected: OutputRow[] | null; diff: string | null } | { sample: string; error: string };
 
-const text = new TextDecoder();
+/** Values shown per output. */
+const HEAD = 8;
 const show = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : String(v));
-const head = (data: ArrayLike<unknown> | readonly unknown[]): string[] => Array.from(data as ArrayLike<unknown>).slice(0, 8).map(show);
+const row = (name: string, shape: readonly number[], data: { length: number; slice(a: number, b: number): ArrayLike<unknown> }): OutputRow =>
+  ({ name, shape, values: Array.from(data.slice(0, HEAD), show), count: data.length });
+/** `1, 2, 3` or, cut short, `1, 2, … (8 of 5000 values)`. */
+const valuesText = (o: OutputRow) => (o.count > o.values.length ? `${o.values.join(', ')}, … (first ${o.values.length} of ${o.count} values)` : o.values.join(', '));
+
+/** A sample's expected response: JSON with outputs that each have a name and data (compareOutputs checks the rest). */
+function parseExpected(bytes: Uint8Array, path: string): Expected {
+  const what = `expected response ${path}`;
+  const body = parseSampleJson(bytes, what) as { outputs?: unknown };
+  const ok = Array.isArray(body?.outputs) && body.outputs.length > 0 && body.outputs.every((o: { name?: unknown; data?: unknown } | null) => typeof o?.name === 'string' && Array.isArray(o.data));
+  if (!ok) throw new AppError('INVALID_INPUT', `${what}: expected {"outputs": [{"name": …, "data": […]}, …]} with at least one output`);
+  return body.outputs as Expected;
+}
 
 async function runSamples(bundlePath: string, manifest: Manifest): Promise<SampleResult[]> {
   const api = session.value?.api;
   if (!api) throw new Error('signed out');
   const res = await api.raw(bundlePath);
-  if (!res.body) throw new Error('empty bundle');
+  if (!res.body) throw new AppError('BUNDLE_INVALID', 'the hub sent an empty bundle');
   const files = await readBundle(res.body);
   const model = await checkedFile(files, manifest, manifest.entrypoint);
   const m = await loadOrt();
-  const s = await m.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  const s = await m.InferenceSession.create(model, { executionProviders: ['wasm'] }).catch((e: unknown) => {
+    throw new AppError('MODEL_LOAD_FAILED', `onnxruntime-web could not load ${manifest.entrypoint}: ${errorText(e)}`);
+  });
   try {
     const run = sessionRunner(s, (type, data, dims) => new m.Tensor(type as 'float32', data as Float32Array, dims));
     const out: SampleResult[] = [];
     for (const sm of manifest.samples ?? []) {
-      const body = JSON.parse(text.decode(await checkedFile(files, manifest, sm.request))) as unknown;
-      const { inputs } = validateInferRequest(body, manifest.io, { allowNonFinite: false });
-      const t0 = performance.now();
-      const outputs = await run(inputs);
-      const ms = performance.now() - t0;
-      const exp = sm.expected ? (JSON.parse(text.decode(await checkedFile(files, manifest, sm.expected))) as { outputs: Array<{ name: string; shape?: number[]; data: unknown[] }> }).outputs : null;
-      out.push({
-        sample: sm.request, ms,
-        outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, values: head(o.data as ArrayLike<unknown>) })),
-        expected: exp ? exp.map((e) => ({ name: e.name, shape: e.shape ?? [], values: head(e.data.flat(Infinity)) })) : null,
-        diff: exp ? compareOutputs(outputs, exp, sm.tolerance ?? 1e-4) ?? null : null,
-      });
+      try {
+        const inputs = parseSampleRequest(manifest.io, sm.request, await checkedFile(files, manifest, sm.request));
+        const exp = sm.expected ? parseExpected(await checkedFile(files, manifest, sm.expected), sm.expected) : null;
+        const t0 = performance.now();
+        // Worded as the agent's preflight words it (shared/src/infer/preflight.ts).
+        const outputs = await run(inputs).catch((e: unknown) => { throw new AppError('MODEL_PREFLIGHT_FAILED', `sample ${sm.request} failed to run: ${errorText(e)}`); });
+        const ms = performance.now() - t0;
+        out.push({
+          sample: sm.request, ms,
+          outputs: outputs.map((o) => row(o.name, o.shape, o.data)),
+          expected: exp ? exp.map((e) => row(e.name, e.shape ?? [], e.data.flat(Infinity))) : null,
+          diff: exp ? compareOutputs(outputs, exp, sm.tolerance ?? 1e-4) ?? null : null,
+        });
+      } catch (e) {
+        out.push({ sample: sm.request, error: errorText(e) });
+      }
     }
     return out;
   } finally {
@@ -65,32 +87,37 @@ async function runSamples(bundlePath: string, manifest: Manifest): Promise<Sampl
   }
 }
 
-export function TryIt({ name, version, bundlePath, manifest, signed }: { name: string; version: string; bundlePath: string; manifest: Manifest; signed: boolean }) {
+export function TryIt({ name, version, bundlePath, size, manifest, signed }: { name: string; version: string; bundlePath: string; size: number; manifest: Manifest; signed: boolean }) {
   const [state, setState] = useState<'idle' | 'running' | { error: string } | SampleResult[]>('idle');
   const samples = manifest.samples ?? [];
   const v = devicesVersion.value; // re-computed when devices report
-  const ran = useMemo(() => [...devices.values()].flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, status: x.status, pf: x.preflight }))), [v, name, version]);
+  const ran = useMemo(() => [...devices.values()].flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, online: d.online, status: x.status, pf: x.preflight }))), [v, name, version]);
   if (samples.length === 0) return <Empty>This version has no samples to try (pack with <code>--sample</code>).</Empty>;
   if (manifest.encryption) return <Empty>Sealed: its files are encrypted to the devices' keys, so the console cannot run it.</Empty>;
+  const tooLarge = size > MAX_TRY_BYTES;
+  const why = !signed ? 'only a bundle whose signatures were verified here is run' : tooLarge ? tooLargeText() : '';
   const go = () => {
     setState('running');
     runSamples(bundlePath, manifest).then(setState, (e: unknown) => setState({ error: errorText(e) }));
   };
   return (
     <div data-testid="try-it">
-      <button type="button" onClick={go} disabled={!signed || state === 'running'} title={signed ? '' : 'only a bundle whose signatures were verified here is run'}>
+      <button type="button" onClick={go} disabled={why !== '' || state === 'running'} aria-describedby={why ? 'try-it-why' : undefined}>
         {state === 'running' ? 'Running…' : `Try it: run ${samples.length} sample${samples.length === 1 ? '' : 's'} in this browser`}
       </button>
+      {why ? <p class="muted" id="try-it-why" data-testid="try-it-why">Not run here: {tooLarge ? `PAYLOAD_TOO_LARGE: ${why}` : why}.</p> : null}
       {typeof state === 'object' && 'error' in state ? <p class="error" role="alert">Could not run the samples here: {state.error}</p> : null}
       {Array.isArray(state) ? (
         <table class="plain" aria-label="Sample results">
           <thead><tr><th>Sample</th><th>Output</th><th>In this browser</th><th>Expected</th><th>Verdict</th><th>ms</th></tr></thead>
-          <tbody>{state.flatMap((r) => r.outputs.map((o, i) => {
+          <tbody>{state.flatMap((r) => 'error' in r ? [
+            <tr key={r.sample} data-sample={r.sample}><td class="mono">{r.sample}</td><td colSpan={5}><span class="error" data-testid="sample-error">{r.error}</span></td></tr>,
+          ] : r.outputs.map((o, i) => {
             const e = r.expected?.find((x) => x.name === o.name);
             return (
               <tr key={r.sample + o.name} data-sample={r.sample}>
                 <td class="mono">{i === 0 ? r.sample : ''}</td><td class="mono">{o.name} [{o.shape.join('×')}]</td>
-                <td class="mono" data-testid="browser-output">{o.values.join(', ')}</td><td class="mono">{e ? e.values.join(', ') : '—'}</td>
+                <td class="mono" data-testid="browser-output">{valuesText(o)}</td><td class="mono">{e ? valuesText(e) : '—'}</td>
                 <td>{i > 0 ? '' : r.expected === null ? <span class="muted">no expectation</span> : r.diff ? <span class="error" data-testid="sample-verdict">differs: {r.diff}</span> : <span class="ok" data-testid="sample-verdict">matches</span>}</td>
                 <td>{i === 0 ? r.ms.toFixed(1) : ''}</td>
               </tr>
@@ -103,8 +130,8 @@ export function TryIt({ name, version, bundlePath, manifest, signed }: { name: s
         <table class="plain" aria-label="Device preflight">
           <thead><tr><th>Device</th><th>Status</th><th>Preflight</th><th>Samples × runs</th><th>p50 / p95 ms</th></tr></thead>
           <tbody>{ran.map((d) => (
-            <tr key={d.id} data-device={d.id}><td class="mono">{d.id}</td><td>{d.status}</td><td>{d.pf ? 'outputs matched the expectations' : 'not reported'}</td>
-              <td>{d.pf ? `${d.pf.samples} × ${d.pf.runs / Math.max(1, d.pf.samples)}` : '—'}</td><td>{d.pf ? `${d.pf.p50Ms.toFixed(2)} / ${d.pf.p95Ms.toFixed(2)}` : '—'}</td></tr>
+            <tr key={d.id} data-device={d.id}><td class="mono"><a href={`#/devices/${encodeURIComponent(d.id)}`}>{d.id}</a></td><td>{d.status} <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span></td><td>{d.pf ? 'outputs matched the expectations' : 'not reported'}</td>
+              <td>{d.pf ? `${d.pf.samples} × ${Math.round(d.pf.runs / Math.max(1, d.pf.samples))}` : '—'}</td><td>{d.pf ? `${d.pf.p50Ms.toFixed(2)} / ${d.pf.p95Ms.toFixed(2)}` : '—'}</td></tr>
           ))}</tbody>
         </table>
       )}
