@@ -39,7 +39,7 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/models\/([^/]+)\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/deployments$/, ...menu('deployments'), render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
-  { pattern: /^#\/audit$/, ...menu('audit'), render: () => <AuditView /> },
+  { pattern: /^#\/audit(?:\?([^/]*))?$/, ...menu('audit'), render: (p) => <AuditView query={p[0]} /> },
   { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', render: (p) => <AuditView target={dec(p[0])} /> },
   { pattern: /^#\/rollouts$/, ...menu('rollouts'), keep: 'rollouts', render: () => <RolloutsView /> },
   { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },

@@ -1,15 +1,50 @@
 // The audit log with filters (actor, action, target, since), newest first; entries that match the
-// filters arrive live from the stream. The hub is asked for the newest page (`order=desc`); when it says
-// older entries exist (`next`), the table says so and "Show older" pages back with `before=next`.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+// filters arrive live from the stream. The filters live in the address (#/audit?actor=…&since=…), so a
+// filtered log can be linked, reloaded and gone back to; since is a UTC date and time (docs/console.md).
+// The hub is asked for the newest page (`order=desc`); when it says older entries exist (`next`), the
+// table says so and "Show older" pages back with `before=next`.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { AuditEntry, AuditList } from '@edgefleet/shared';
 import { AUDIT_ACTIONS } from '@edgefleet/shared/browser';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { go } from '../nav.js';
 
 type Filters = { actor: string; action: string; target: string; since: string };
 const NONE: Filters = { actor: '', action: '', target: '', since: '' };
+const KEYS = Object.keys(NONE) as Array<keyof Filters>;
+/** The Since field's bounds (its value is a UTC wall time, `YYYY-MM-DDTHH:MM[:SS]`, as a datetime-local input holds it). */
+const SINCE_MIN = '1970-01-01T00:00';
+const SINCE_MAX = '9999-12-31T23:59:59';
+const SINCE_EXPECTED = `expected a date and time in UTC between ${SINCE_MIN.replace('T', ' ')} and ${SINCE_MAX.replace('T', ' ')}, such as 2026-12-01 09:30`;
+const UTC_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?Z$/;
+
+/** The address's filters (`#/audit?…`; `#/audit/target/ID` is the target alone); `since` is kept as written, checked by sinceError. */
+function filtersOf(query: string | undefined, target?: string): Filters {
+  const q = new URLSearchParams(query ?? '');
+  const f = { ...NONE };
+  for (const k of KEYS) f[k] = q.get(k) ?? '';
+  if (target) f.target = target;
+  return f;
+}
+
+/** Why an address's `since` is not a UTC date and time the field can show (null: it is, or there is none). */
+function sinceError(since: string): string | null {
+  if (!since) return null;
+  const t = Date.parse(since);
+  const field = Number.isNaN(t) ? '' : fieldOf(since);
+  return UTC_ISO.test(since) && field >= SINCE_MIN && field <= SINCE_MAX ? null : `since "${since}": ${SINCE_EXPECTED}`;
+}
+/** `2026-12-01T09:30:00.000Z` as the field holds it (`2026-12-01T09:30:00`), and back. */
+const fieldOf = (iso: string) => (iso ? new Date(iso).toISOString().slice(0, 19) : '');
+const isoOf = (field: string) => (field ? `${field.length === 16 ? `${field}:00` : field}Z` : '');
+const hrefOf = (f: Filters) => {
+  const q = new URLSearchParams();
+  for (const k of KEYS) if (f[k]) q.set(k, f[k]);
+  const s = q.toString();
+  return s ? `#/audit?${s}` : '#/audit';
+};
 /** Entries a page: the newest page first, then one more per "Show older". */
 const PAGE = 500;
 
@@ -36,13 +71,17 @@ function matches(e: AuditEntry, f: Filters): boolean {
 
 type Loaded = { entries: AuditEntry[]; upTo: number; older: number | null; loadingOlder?: boolean; olderError?: string };
 
-/** `target`: opened filtered by one target (#/audit/target/{id}, the rollout page's "whole trail" link). */
-export function AuditView({ target }: { target?: string } = {}) {
+/**
+ * `query`: the address's filters (#/audit?actor=…&since=…); `target`: opened filtered by one target
+ * (#/audit/target/{id}, the rollout page's "whole trail" link). The view is mounted afresh per address.
+ */
+export function AuditView({ target, query }: { target?: string; query?: string } = {}) {
   const api = session.value?.api;
-  const start = target ? { ...NONE, target } : NONE;
-  const [draft, setDraft] = useState<Filters>(start);
-  const [f, setF] = useState<Filters>(start);
-  useEffect(() => { setDraft(start); setF(start); }, [target]);
+  const f = filtersOf(query, target);
+  const badSince = sinceError(f.since);
+  const [draft, setDraft] = useState<Filters>(badSince ? f : { ...f, since: fieldOf(f.since) });
+  const [sinceProblem, setSinceProblem] = useState<string | null>(badSince);
+  const sinceInput = useRef<HTMLInputElement>(null);
   const [loaded, setLoaded] = useState<Loaded | { error: string } | null>(null);
   const page = (before: number | null) => {
     const q = new URLSearchParams({ order: 'desc', limit: String(PAGE) });
@@ -51,13 +90,13 @@ export function AuditView({ target }: { target?: string } = {}) {
     return api!.get<AuditList>(`/audit?${q}`);
   };
   useEffect(() => {
-    if (!api) return;
+    if (!api || badSince) return;
     setLoaded(null);
     page(null).then(
       (r) => setLoaded({ entries: r.entries, upTo: r.entries[0]?.id ?? 0, older: r.next }),
       (e: unknown) => setLoaded({ error: errorText(e) }),
     );
-  }, [f, refetchTick.value]);
+  }, [refetchTick.value]);
   const showOlder = (l: Loaded) => {
     if (l.older === null) return;
     setLoaded({ ...l, loadingOlder: true });
@@ -70,23 +109,35 @@ export function AuditView({ target }: { target?: string } = {}) {
     if (!loaded || 'error' in loaded) return [];
     const live = liveAudit.value.filter((e) => e.id > loaded.upTo && matches(e, f));
     return [...live.reverse(), ...loaded.entries];
-  }, [loaded, liveAudit.value, f]);
-  const field = (k: keyof Filters, label: string, placeholder = '', list?: string) => (
+  }, [loaded, liveAudit.value]);
+  const field = (k: keyof Filters, label: string, list?: string) => (
     <>
       <label for={`audit-${k}`}>{label}</label>
-      <input id={`audit-${k}`} type="text" list={list} placeholder={placeholder} value={draft[k]} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
+      <input id={`audit-${k}`} type="text" list={list} value={draft[k]} onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })} />
     </>
   );
+  const submit = () => {
+    // A datetime-local field half filled in (or out of its bounds) holds no value the page could send: say so.
+    const el = sinceInput.current;
+    if (el && !el.validity.valid) { setSinceProblem(`Since: ${SINCE_EXPECTED}, or nothing`); return; }
+    setSinceProblem(null);
+    go(hrefOf({ ...draft, since: isoOf(draft.since) }));
+  };
   return (
     <section aria-labelledby="audit-h">
       <h1 id="audit-h">Audit log</h1>
-      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); setF(draft); }} aria-label="Audit filters">
-        {field('actor', 'Actor')}{field('action', 'Action', '', 'audit-actions')}{field('target', 'Target')}{field('since', 'Since', '2026-12-01T00:00Z')}
+      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); submit(); }} aria-label="Audit filters" noValidate>
+        {field('actor', 'Actor')}{field('action', 'Action', 'audit-actions')}{field('target', 'Target')}
+        <label for="audit-since">Since (UTC)</label>
+        <input id="audit-since" ref={sinceInput} type="datetime-local" step={1} min={SINCE_MIN} max={SINCE_MAX} value={badSince && draft.since === f.since ? '' : draft.since}
+          aria-invalid={sinceProblem ? 'true' : undefined} aria-describedby={sinceProblem ? 'audit-since-error' : undefined}
+          onInput={(e) => setDraft({ ...draft, since: (e.currentTarget as HTMLInputElement).value })} />
         <datalist id="audit-actions">{AUDIT_ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
         <button type="submit">Filter</button>
-        <button type="button" onClick={() => { setDraft(NONE); setF(NONE); }}>Clear</button>
+        <button type="button" onClick={() => { setDraft(NONE); setSinceProblem(null); go('#/audit'); }}>Clear</button>
       </form>
-      {!loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} retry={refetchAll} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
+      {sinceProblem ? <p class="field-error" role="alert" id="audit-since-error" data-testid="since-error">{sinceProblem}</p> : null}
+      {badSince ? <Empty>Nothing is shown until Since holds a date and time.</Empty> : !loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} retry={refetchAll} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
         <>
           <table class="plain" aria-label="Audit entries">
             <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
