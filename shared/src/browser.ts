@@ -4,9 +4,8 @@ export * from './canonical-json.js';
 export * from './sse.js';
 export * from './errors.js';
 export * from './console-csp.js';
-// The agent's own request validator, session runner and output comparison, for "Try it" (the models
+// The sample request reader (the agent's own validator), session runner and output comparison, for "Try it" (the models
 // view runs a bundle's samples in the browser with onnxruntime-web; docs/console.md).
-export { validateInferRequest } from './infer/request.js';
 export { parseSampleJson, parseSampleRequest } from './infer/sample-request.js';
 export { sessionRunner } from './infer/tensor.js';
 export { compareOutputs } from './infer/preflight.js';
