@@ -110,7 +110,9 @@ function main(): void {
     checkHub: (address, token) => checker.check(address, token),
     trustedSender: (url, ch) => senderAllowed(url, ch, origins(), FIRST_RUN_URL),
   }, (e, link) => {
-    // A notification's click: the window that asked comes to the front, on the alert.
+    // A notification's click: the window that asked comes to the front, on the alert (if still open:
+    // a destroyed sender's methods throw into the main process).
+    if (e.sender.isDestroyed()) return;
     const win = BrowserWindow.fromWebContents(e.sender);
     if (!win || win.isDestroyed()) return;
     if (win.isMinimized()) win.restore();
