@@ -1,6 +1,7 @@
 // The first-run page's hub check (hub-check.ts) on real sockets: a port nothing listens on, a plain-HTTP
 // server given as https://, another program on the port, a redirect, a server that accepts and never
-// answers (the deadline), the app's quit during a check, and the bound on checks under way. A real hub
+// answers (the deadline), the app's quit during a check, and the bound on checks under way; Chromium's
+// error words (net.fetch, which cannot run here) from a stand-in fetch. A real hub
 // answering the check (a wrong token, a right one) is test/src/console/desktop-hub-check.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,4 +93,14 @@ test('hub check: at most 2 under way; the app\'s quit ends them at once and refu
   } finally {
     s.close();
   }
+});
+
+test('hub check: Chromium\'s network errors (net.fetch in main) get what to do about TLS', async () => {
+  const failing = (message: string) => () => Promise.reject(new Error(message));
+  let e = await refusal(checkHub('https://hub.example:8700', 'efa_12345678', { fetch: failing('net::ERR_SSL_PROTOCOL_ERROR') }));
+  assert.equal(e.message, 'cannot reach the hub at https://hub.example:8700: net::ERR_SSL_PROTOCOL_ERROR (no TLS handshake: if the hub serves plain HTTP, expected an http:// address)');
+  e = await refusal(checkHub('https://hub.example:8700', 'efa_12345678', { fetch: failing('net::ERR_CERT_AUTHORITY_INVALID') }));
+  assert.match(e.message, /ERR_CERT_AUTHORITY_INVALID \(the hub's certificate is not trusted by this system/);
+  e = await refusal(checkHub('http://hub.example:8700', 'efa_12345678', { fetch: failing('net::ERR_NAME_NOT_RESOLVED') }));
+  assert.equal(e.message, 'cannot reach the hub at http://hub.example:8700: net::ERR_NAME_NOT_RESOLVED');
 });

@@ -44,6 +44,17 @@ function hubError(text: string): { code: string; message: string } | null {
   }
 }
 
+/**
+ * What to do about a failure of Chromium's network stack (Electron's net.fetch, which main uses: the
+ * windows' own stack) where Node's codes, and so hubUnreachable's hints, are absent.
+ */
+export function chromiumHint(err: unknown): string | undefined {
+  const m = /net::(ERR_[A-Z_]+)/.exec(err instanceof Error ? err.message : String(err))?.[1];
+  if (m === 'ERR_SSL_PROTOCOL_ERROR' || m === 'ERR_SSL_VERSION_OR_CIPHER_MISMATCH') return 'no TLS handshake: if the hub serves plain HTTP, expected an http:// address';
+  if (m?.startsWith('ERR_CERT_')) return 'the hub\'s certificate is not trusted by this system (its CA, name or dates): install its CA in the system\'s certificates (docs/operations.md "TLS")';
+  return undefined;
+}
+
 /** Resolves when the hub at `address` (an origin) accepts `token`; else an AppError saying why. */
 export async function checkHub(address: string, token: string, o: { fetch?: Fetch; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   const timeoutMs = o.timeoutMs ?? HUB_CHECK_TIMEOUT_MS;
@@ -52,7 +63,9 @@ export async function checkHub(address: string, token: string, o: { fetch?: Fetc
   const ended = (err: unknown): AppError => {
     if (o.signal?.aborted) return new AppError('NOT_READY', `the app is quitting: the hub at ${address} was not checked and nothing was saved`, { cause: err });
     if (deadline.aborted) return new AppError('TIMEOUT', `the hub at ${address} did not answer ${WHAT} within ${timeoutMs / 1000} s: check the address and that the hub is running; nothing was saved`, { cause: err });
-    return hubUnreachable(address, err);
+    const e = hubUnreachable(address, err);
+    const hint = chromiumHint(err);
+    return hint ? new AppError(e.code, `${e.message} (${hint})`, { cause: err }) : e;
   };
   try {
     const res = await (o.fetch ?? fetch)(`${address}/api/v1/models`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, redirect: 'manual', signal });
