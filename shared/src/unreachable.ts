@@ -43,9 +43,10 @@ export function hubUrlProblem(text: string, fromEnv: boolean): string | undefine
 
 /**
  * IO_ERROR for an answer that is not the hub's (no JSON, or an error without the hub's {error: {code,
- * message}}): another program on that port, or a proxy's page. `what` is the request, e.g. "GET /api/v1/devices".
+ * message}}): another program on that port, or a proxy's page. `what` is the request, e.g. "GET /api/v1/devices";
+ * `where` is where the address was given (the desktop app's form says its own field).
  */
-export function notAHub(base: string, what: string, status: number, type: string | null): AppError {
+export function notAHub(base: string, what: string, status: number, type: string | null, where = 'in --hub or EDGEFLEET_HUB'): AppError {
   return new AppError('IO_ERROR', `${base} answered ${what} with HTTP ${status}${type ? ` (${type.split(';')[0]})` : ''}, not an edgefleet hub's answer: `
-    + 'expected the hub\'s address in --hub or EDGEFLEET_HUB, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")');
+    + `expected the hub's address ${where}, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")`);
 }

@@ -15,7 +15,8 @@ export const HubAddress = z.string().max(2048).refine((s) => {
     return false;
   }
 }, 'expected a hub address such as https://hub.example:8700 (http or https, no path)');
-export const ApiToken = z.string().min(8).max(512).regex(/^\S+$/, 'expected an API token without spaces');
+/** Printable ASCII: the token travels in a header, which carries nothing else (main adds it to the hub's requests). */
+export const ApiToken = z.string().min(8).max(512).regex(/^[\x21-\x7e]+$/, 'expected an API token without spaces, of printable ASCII (efa_… as the hub printed it)');
 
 /** A console view's address (`#/alerts/42`): what a notification's click or a deep link opens. */
 export const NavHash = z.string().max(300).regex(/^#\/[A-Za-z0-9/_.:%-]*$/, 'expected a console view such as #/alerts/42');

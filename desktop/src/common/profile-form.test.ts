@@ -21,6 +21,11 @@ test('each wrong field is named with what was expected', () => {
   assert.deepEqual(Object.keys(creds.ok ? {} : creds.errors), ['address']);
   const spaced = checkProfileForm({ name: 'x', address: 'https://hub.example', token: 'efa 12345678' });
   assert.match(spaced.ok ? '' : spaced.errors.token ?? '', /without spaces/);
+  // A header carries printable ASCII only: main could not send this one to the hub.
+  for (const token of ['efa_😀12345678', 'efa_1234\u00e95678', 'efa_1234\t5678']) {
+    const r2 = checkProfileForm({ name: 'x', address: 'https://hub.example', token });
+    assert.equal(r2.ok ? '' : r2.errors.token, 'expected an API token without spaces, of printable ASCII (efa_… as the hub printed it)', JSON.stringify(token));
+  }
   assert.equal(checkProfileForm({ name: 'x'.repeat(65), address: 'https://hub.example', token: 'efa_12345678' }).ok, false);
 });
 

@@ -1,6 +1,7 @@
 // The first-run page (main/first-run.ts opens it when no hub profile exists): checks the form with the
 // same schema main applies (common/profile-form.ts), then saves the profile and opens it through the
-// preload's `profiles:save` and `profiles:open` calls. When main could not open a saved hub (an
+// preload's `profiles:save` and `profiles:open` calls; main saves only once the hub accepted the token
+// (main/hub-check.ts), and a refusal is shown as code and message. When main could not open a saved hub (an
 // unreadable profiles file, a token that does not decrypt: main/launch.ts), it says why above the form,
 // code and message. Plain DOM: no framework for one form.
 import { checkProfileForm, suggestName, type ProfileField } from '../common/profile-form.js';
@@ -37,12 +38,14 @@ form.addEventListener('submit', (e) => {
   }
   if (!r.ok) { status.textContent = ''; return; }
   if (!bridge) { status.textContent = 'This page works only inside the edgefleet desktop app.'; return; }
-  status.textContent = 'Saving…';
+  status.textContent = `Checking the token with ${r.value.address}…`;
+  $<HTMLButtonElement>('save').disabled = true;
   const { name, address, token } = r.value;
   void (async () => {
     const saved = await bridge.saveProfile(name, address, token);
-    if (!saved.ok) { status.textContent = `Not saved: ${saved.error.message}`; return; }
+    if (!saved.ok) { status.textContent = `Not saved: ${saved.error.code}: ${saved.error.message}`; return; }
     const opened = await bridge.openProfile(name);
-    status.textContent = opened.ok ? `Saved; opening ${address}…` : `Saved, but not opened: ${opened.error.message}`;
-  })().catch((err: unknown) => { status.textContent = `Not saved: ${(err as Error).message}`; });
+    status.textContent = opened.ok ? `Saved; opening ${address}…` : `Saved, but not opened: ${opened.error.code}: ${opened.error.message}`;
+  })().catch((err: unknown) => { status.textContent = `Not saved: ${(err as Error).message}`; })
+    .finally(() => { $<HTMLButtonElement>('save').disabled = false; });
 });

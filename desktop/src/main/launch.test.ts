@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Launcher, type Problem } from './launch.js';
+import { Launcher, linkRefusals, type Problem } from './launch.js';
+import { Notifier } from './notifier.js';
 import { ProfileStore, type SecretCipher } from './profiles.js';
 
 const x = (b: Buffer) => Buffer.from(b.map((c) => c ^ 0x5a));
@@ -78,4 +79,30 @@ test('launch: a token that does not decrypt opens the first-run page naming the 
   assert.equal(problems[2]!.message, 'no hub profile "gone"');
   assert.deepEqual(calls[3], { window: 'lab efa_lab-token' });
   assert.deepEqual(launcher.names(), ['prod', 'lab'], 'both stay in the menu');
+}));
+
+test('launch: a flood of refused deep links shows at most the notifier\'s rate, the rest counted', () => inTmp((dir) => {
+  const shown: string[] = [];
+  let t = 0;
+  const notifier = new Notifier({ show: (title, body) => { shown.push(`${title}|${body}`); return true; } }, () => t);
+  const launcher = new Launcher(new ProfileStore(join(dir, 'profiles.json'), cipher({ broken: false })), {
+    openWindow: () => assert.fail('no window for a refused link'),
+    openFirstRun: () => assert.fail('no first-run page for a refused link'),
+    refuseLink: linkRefusals(notifier),
+  });
+  for (let i = 0; i < 500; i++) launcher.link(`edgefleet://nope/${i}`);
+  assert.equal(shown.length, 5);
+  assert.match(shown[0]!, /^edgefleet: link refused\|deep link "edgefleet:\/\/nope\/0": unknown target "nope"/);
+  t += 60_000;
+  launcher.link('javascript:alert(1)');
+  assert.equal(shown.length, 6);
+  assert.match(shown[5]!, /scheme javascript:.*\n\(and 495 more not shown: see the console\)$/s);
+}));
+
+test('launch: a console that did not load opens the first-run page saying which hub and why', () => inTmp((dir) => {
+  const { calls, launcher } = setup(dir);
+  launcher.loadFailed({ name: 'lab', address: 'http://127.0.0.1:9' }, 'ERR_CONNECTION_REFUSED', -102);
+  const p = (calls[0] as { firstRun: Problem }).firstRun;
+  assert.equal(p.code, 'IO_ERROR');
+  assert.match(p.message, /^hub profile "lab": the console at http:\/\/127\.0\.0\.1:9 did not load \(ERR_CONNECTION_REFUSED, -102\): check that the hub is running/);
 }));

@@ -8,6 +8,7 @@ import { toAppError } from '@edgefleet/shared';
 import { parseDeepLink, type DeepLink } from '../common/deep-link.js';
 import type { ProfileInfo } from '../common/ipc.js';
 import type { ProfileStore } from './profiles.js';
+import type { Notifier } from './notifier.js';
 
 /** Why a hub could not be opened, as the first-run page shows it. */
 export interface Problem { code: string; message: string }
@@ -55,6 +56,18 @@ export class Launcher {
     }
   }
 
+  /**
+   * A console window whose page did not load (the hub is down, its address changed, a certificate the
+   * system does not trust): the window is closed by main and the first-run page says why, so the app is
+   * never left with an empty, hidden window.
+   */
+  loadFailed(p: ProfileInfo, error: string, code: number): void {
+    this.ports.openFirstRun({
+      code: 'IO_ERROR',
+      message: `hub profile "${p.name}": the console at ${p.address} did not load (${error.slice(0, 200)}, ${code}): check that the hub is running and reachable from this machine, then open it from the Hub menu, or add it again under the name "${p.name}" with its new address`,
+    });
+  }
+
   /** An edgefleet:// link: its profile's window (the first saved hub's without one) opens on it. */
   link(raw: string): void {
     let link: DeepLink;
@@ -63,4 +76,12 @@ export class Launcher {
     if (name) this.open(name, link);
     else this.ports.openFirstRun(null);
   }
+}
+
+/**
+ * How main says a deep link was refused: a native notification through the notifier (main/notifier.ts),
+ * so a program sending a flood of bad links shows at most its rate, the rest counted.
+ */
+export function linkRefusals(notifier: Pick<Notifier, 'notify'>): (message: string) => void {
+  return (message) => { notifier.notify({ title: 'edgefleet: link refused', body: message.slice(0, 1000) }, () => undefined, 'deep-link'); };
 }

@@ -2,28 +2,31 @@
 // the console the hub serves. The profile's token stays here: it is added to the window's requests to
 // that hub (never given to the page). Deep links (edgefleet://device/ID) open the device; a second
 // instance hands its link to the first. A hub that cannot be opened (an unreadable profiles file, a
-// token that does not decrypt) opens the first-run window saying why (launch.ts). Built with tsc; run
+// token that does not decrypt, a console that did not load) opens the first-run window saying why
+// (launch.ts); a profile is saved only once its hub accepted the token (hub-check.ts). Built with tsc; run
 // with electron (not installed in CI: the logic is in window-options.ts, profiles.ts, launch.ts,
 // ipc-handlers.ts, menu.ts and common/, unit-tested).
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, Menu, Notification, ipcMain, safeStorage, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, Notification, ipcMain, net, safeStorage, session, shell } from 'electron';
 import { linkHash, type DeepLink } from '../common/deep-link.js';
 import { NAVIGATE_CHANNEL, PROBLEM_CHANNEL } from '../common/ipc-channels.js';
 import type { ProfileInfo } from '../common/ipc.js';
-import { guardContents, windowOptions, withCsp } from './window-options.js';
+import { denyPermissions, guardContents, guardSession, windowOptions } from './window-options.js';
 import { ProfileStore } from './profiles.js';
 import { registerIpc } from './ipc-handlers.js';
 import { menuTemplate } from './menu.js';
 import { Notifier } from './notifier.js';
 import { guardFirstRun, senderAllowed } from './first-run.js';
-import { Launcher, type Problem } from './launch.js';
+import { Launcher, linkRefusals, type Problem } from './launch.js';
+import { HubChecker } from './hub-check.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, '..', 'preload.cjs');
 /** The first-run page, built by desktop/scripts/build-renderer.mjs next to the preload. */
 const FIRST_RUN_URL = pathToFileURL(join(here, '..', 'first-run', 'index.html')).toString();
-const windows = new Map<string, BrowserWindow>();
+/** The open console windows by profile name, with the address and token each was opened with. */
+const windows = new Map<string, { win: BrowserWindow; address: string; token: string }>();
 let firstRun: BrowserWindow | null = null;
 
 function main(): void {
@@ -37,21 +40,31 @@ function main(): void {
     const { name } = p;
     const origin = new URL(p.address).origin;
     const existing = windows.get(name);
-    if (existing && !existing.isDestroyed()) {
-      if (link) existing.webContents.send(NAVIGATE_CHANNEL, linkHash(link));
-      existing.focus();
-      return;
+    if (existing && !existing.win.isDestroyed()) {
+      if (existing.address === p.address && existing.token === p.token) {
+        if (link) existing.win.webContents.send(NAVIGATE_CHANNEL, linkHash(link));
+        existing.win.focus();
+        return;
+      }
+      // The profile was saved again (a new token or address): its window would go on with the old one.
+      existing.win.destroy();
     }
     const ses = session.fromPartition(`persist:hub-${name}`);
-    // The token is added by main to requests to this hub only.
-    ses.webRequest.onBeforeSendHeaders({ urls: [`${origin}/*`] }, (d, cb) => cb({ requestHeaders: { ...d.requestHeaders, Authorization: `Bearer ${p.token}` } }));
-    ses.webRequest.onHeadersReceived({ urls: [`${origin}/*`] }, (d, cb) => cb({ responseHeaders: withCsp(d.responseHeaders) }));
-    ses.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+    // The token is added by main to requests to this hub only (window-options.ts).
+    guardSession(ses, origin, p.token);
     const win = new BrowserWindow({ ...windowOptions({ preload: PRELOAD, title: `edgefleet — ${name}` }), webPreferences: { ...windowOptions({ preload: PRELOAD }).webPreferences, session: ses } });
     guardContents(win.webContents, origin, (url) => { shell.openExternal(url).catch(() => undefined); });
     win.once('ready-to-show', () => win.show());
-    win.on('closed', () => windows.delete(name));
-    windows.set(name, win);
+    // The first load failing (the hub down or moved) would leave a hidden, empty window: say why instead.
+    let loaded = false;
+    win.webContents.once('did-finish-load', () => { loaded = true; });
+    win.webContents.on('did-fail-load', (_e, code, description, _url, mainFrame) => {
+      if (loaded || !mainFrame || code === -3 /* ERR_ABORTED: replaced by another navigation */) return;
+      win.destroy();
+      launcher.loadFailed(p, description, code);
+    });
+    win.on('closed', () => { if (windows.get(name)?.win === win) windows.delete(name); });
+    windows.set(name, { win, address: p.address, token: p.token });
     win.loadURL(`${origin}/${link ? linkHash(link) : '#/fleet'}`).catch(() => undefined);
     if (firstRun && !firstRun.isDestroyed()) firstRun.close();
   };
@@ -75,12 +88,6 @@ function main(): void {
     win.loadURL(FIRST_RUN_URL).catch(() => undefined);
   };
 
-  const launcher = new Launcher(profiles, {
-    openWindow,
-    openFirstRun,
-    refuseLink: (message) => new Notification({ title: 'edgefleet: link refused', body: message }).show(),
-  });
-
   const notifier = new Notifier({
     show: (title, body, onClick) => {
       if (!Notification.isSupported()) return false;
@@ -90,14 +97,22 @@ function main(): void {
       return true;
     },
   });
+  // A refused deep link is a notification through the notifier: a flood of them is rate-limited.
+  const launcher = new Launcher(profiles, { openWindow, openFirstRun, refuseLink: linkRefusals(notifier) });
+  // The hub checks of the first-run page (hub-check.ts): Chromium's network stack, as the windows use.
+  const checker = new HubChecker({ fetch: (url, init) => net.fetch(url, init) });
+  app.on('before-quit', () => checker.stop());
   let rebuildMenu = (): void => undefined;
   registerIpc(ipcMain, {
     profiles,
     notifier,
     openProfile: (name) => { launcher.open(name); rebuildMenu(); },
+    checkHub: (address, token) => checker.check(address, token),
     trustedSender: (url, ch) => senderAllowed(url, ch, origins(), FIRST_RUN_URL),
   }, (e, link) => {
-    // A notification's click: the window that asked comes to the front, on the alert.
+    // A notification's click: the window that asked comes to the front, on the alert (if still open:
+    // a destroyed sender's methods throw into the main process).
+    if (e.sender.isDestroyed()) return;
     const win = BrowserWindow.fromWebContents(e.sender);
     if (!win || win.isDestroyed()) return;
     if (win.isMinimized()) win.restore();
@@ -110,6 +125,7 @@ function main(): void {
   app.on('web-contents-created', (_e, wc) => wc.on('will-attach-webview', (ev) => ev.preventDefault()));
   app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
   app.whenReady().then(() => {
+    denyPermissions(session.defaultSession); // the first-run window's
     rebuildMenu = () => Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({
       profiles: launcher.names(),
       openProfile: (n) => launcher.open(n),

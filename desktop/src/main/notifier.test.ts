@@ -53,27 +53,28 @@ test('no OS notifications: unsupported, and nothing counts against the limit', (
   assert.equal(n.notify({ title: 't', body: 'b' }, () => undefined), 'unsupported');
 });
 
-test('the notify channel validates its payload and focuses the sender on click', () => {
+test('the notify channel validates its payload and focuses the sender on click', async () => {
   const shown: Array<() => void> = [];
   const focused: Array<string | undefined> = [];
   const deps = {
     profiles: new ProfileStore('/nonexistent/p.json', { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' }),
     notifier: new Notifier({ show: (_t, _b, click) => { shown.push(click); return true; } }),
     openProfile: () => undefined,
+    checkHub: () => Promise.resolve(),
     trustedSender: () => true,
   };
   const h = ipcHandlers(deps);
   const call = (payload: unknown) => dispatch(h, deps, 'notify', 'https://hub.example/', payload, (l) => focused.push(l));
-  assert.deepEqual(call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: true, reason: 'shown' } });
-  assert.deepEqual(call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: false, reason: 'duplicate' } });
+  assert.deepEqual(await call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: true, reason: 'shown' } });
+  assert.deepEqual(await call({ title: 'Alert: x', body: 'y', key: 'alert:9', link: '#/alerts/9' }), { ok: true, reply: { shown: false, reason: 'duplicate' } });
   shown[0]?.();
   assert.deepEqual(focused, ['#/alerts/9']);
-  const bad = (payload: unknown) => (call(payload) as { ok: false; error: { code: string; message: string } }).error;
-  assert.match(bad({ title: 'x', body: 'y', link: 'https://evil.example/' }).message, /ipc notify: link: expected a console view/);
-  assert.match(bad({ title: 'x', body: 'y', link: '#/a"><script>' }).message, /link/);
-  assert.match(bad({ title: '', body: 'y' }).message, /title/);
-  assert.match(bad({ title: 'x'.repeat(121), body: 'y' }).message, /title/);
-  assert.match(bad({ title: 'x', body: 'y', key: 'k'.repeat(201) }).message, /key/);
-  assert.match(bad({ title: 'x', body: 'y', sound: 'loud' }).message, /unrecognized|sound/i);
+  const bad = async (payload: unknown) => ((await call(payload)) as { ok: false; error: { code: string; message: string } }).error;
+  assert.match((await bad({ title: 'x', body: 'y', link: 'https://evil.example/' })).message, /ipc notify: link: expected a console view/);
+  assert.match((await bad({ title: 'x', body: 'y', link: '#/a"><script>' })).message, /link/);
+  assert.match((await bad({ title: '', body: 'y' })).message, /title/);
+  assert.match((await bad({ title: 'x'.repeat(121), body: 'y' })).message, /title/);
+  assert.match((await bad({ title: 'x', body: 'y', key: 'k'.repeat(201) })).message, /key/);
+  assert.match((await bad({ title: 'x', body: 'y', sound: 'loud' })).message, /unrecognized|sound/i);
   assert.equal(shown.length, 1);
 });

@@ -2,8 +2,9 @@
 // app"): context isolation, the sandbox, no Node in the page, no <webview>, a preload that only relays
 // allow-listed IPC. Navigation away from the hub and window.open are denied; external links are
 // handed to the system browser only when they are http(s). The page's CSP comes from the hub
-// (hub/src/api/console.ts) and is enforced again here for every response from the hub's origin.
-import type { BrowserWindowConstructorOptions, HandlerDetails, WebContents } from 'electron';
+// (hub/src/api/console.ts) and is added here to every response from the hub's origin that lacks one.
+// Sessions: the token is added to requests to the hub's origin only, and no page is granted a permission.
+import type { BrowserWindowConstructorOptions, HandlerDetails, Session, WebContents } from 'electron';
 import { CONSOLE_CSP } from '@edgefleet/shared/browser';
 
 /** The same policy the hub sends (shared/src/console-csp.ts); main adds it if a hub does not. */
@@ -70,4 +71,26 @@ export function withCsp(headers: Record<string, string[] | string> | undefined):
   const out = { ...(headers ?? {}) };
   if (!Object.keys(out).some((k) => k.toLowerCase() === 'content-security-policy')) out['Content-Security-Policy'] = [DESKTOP_CSP];
   return out;
+}
+
+/** Request headers with the profile's token as the only Authorization (one the page set is replaced). */
+export function withToken(headers: Record<string, string>, token: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'authorization') out[k] = v;
+  out['Authorization'] = `Bearer ${token}`;
+  return out;
+}
+
+/** No page is granted a permission (camera, microphone, geolocation, notifications, clipboard…), asked for or checked. */
+export function denyPermissions(ses: Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>): void {
+  ses.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
+  ses.setPermissionCheckHandler(() => false);
+}
+
+/** A hub window's session: the token on requests to the hub's origin only, the CSP on its responses, no permission. */
+export function guardSession(ses: Pick<Session, 'webRequest' | 'setPermissionRequestHandler' | 'setPermissionCheckHandler'>, hubOrigin: string, token: string): void {
+  const urls = [`${new URL(hubOrigin).origin}/*`];
+  ses.webRequest.onBeforeSendHeaders({ urls }, (d, cb) => cb({ requestHeaders: withToken(d.requestHeaders, token) }));
+  ses.webRequest.onHeadersReceived({ urls }, (d, cb) => cb({ responseHeaders: withCsp(d.responseHeaders) }));
+  denyPermissions(ses);
 }

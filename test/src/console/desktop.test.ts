@@ -118,7 +118,7 @@ describe('console: the desktop bridge, the device charts, the first-run page', (
       window.edgefleetDesktop = {
         saveProfile: (name, address, token) => {
           window.calls.push(['save', name, address, token]);
-          return Promise.resolve(window.failSave ? { ok: false, error: { code: 'NOT_READY', message: window.failSave } } : ok);
+          return Promise.resolve(window.failSave ? { ok: false, error: { code: window.failCode || 'NOT_READY', message: window.failSave } } : ok);
         },
         openProfile: (name) => { window.calls.push(['open', name]); return Promise.resolve(ok); },
       };`);
@@ -136,11 +136,18 @@ describe('console: the desktop bridge, the device charts, the first-run page', (
     assert.equal(await page.getByLabel('Profile name').inputValue(), '127.0.0.1-8700', 'a name is suggested from the address');
     await page.getByLabel('Token').fill('efa_12345678');
     await page.keyboard.press('Enter');
-    await page.getByRole('status').filter({ hasText: 'Not saved: this system offers no secret storage' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Not saved: NOT_READY: this system offers no secret storage' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save and open' }).isEnabled(), true, 'enabled again after the answer');
+    // The hub refused the token (main's check, desktop/src/main/hub-check.ts): its code and words, nothing opened.
+    await page.evaluate(() => { (globalThis as unknown as { failSave: string }).failSave = 'refused'; });
+    await page.evaluate(() => { (globalThis as unknown as { failCode: string }).failCode = 'UNAUTHENTICATED'; });
+    await page.getByRole('button', { name: 'Save and open' }).click();
+    await page.getByRole('status').filter({ hasText: 'Not saved: UNAUTHENTICATED: refused' }).waitFor();
     await page.evaluate(() => { (globalThis as unknown as { failSave: null }).failSave = null; });
     await page.getByRole('button', { name: 'Save and open' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved; opening http://127.0.0.1:8700' }).waitFor();
     assert.deepEqual(await calls(), [
+      ['save', '127.0.0.1-8700', 'http://127.0.0.1:8700', 'efa_12345678'],
       ['save', '127.0.0.1-8700', 'http://127.0.0.1:8700', 'efa_12345678'],
       ['save', '127.0.0.1-8700', 'http://127.0.0.1:8700', 'efa_12345678'],
       ['open', '127.0.0.1-8700'],

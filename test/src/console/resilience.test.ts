@@ -123,6 +123,25 @@ describe('console: error states and failed refreshes', () => {
     await page.close();
   });
 
+  it('a desktop window whose profile token the hub refuses says how to give the profile a new one, no token field', async () => {
+    const page = await h.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // The desktop bridge, and a wrong token where main would add the profile's (main/window-options.ts).
+    await page.addInitScript('window.edgefleetDesktop = { onNavigate: () => undefined, notify: () => Promise.resolve({}) };');
+    await page.setExtraHTTPHeaders({ authorization: 'Bearer efa_revoked-profile-token' });
+    await page.goto(`${h.http}/#/fleet`);
+    await page.getByRole('alert').filter({ hasText: 'the hub no longer accepts this token (401)' }).waitFor({ timeout: 10_000 });
+    await page.getByText('Give the profile a new token with Hub → Add hub… under the same profile name').waitFor();
+    assert.equal(await page.getByLabel('Token').count(), 0, 'no token field: main would replace what is typed');
+    // The profile fixed (main's token accepted): Try again signs in.
+    await page.setExtraHTTPHeaders({ authorization: `Bearer ${h.token}` });
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('the desktop\'s first-run page shows why main could not open a saved hub, code and message', async () => {
     const page = await h.browser.newPage({ viewport: { width: 560, height: 640 }, colorScheme: 'dark' });
     const errors: string[] = [];
