@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Launcher, linkRefusals, type Problem } from './launch.js';
+import { Launcher, linkArg, linkRefusals, type Problem } from './launch.js';
 import { Notifier } from './notifier.js';
 import { ProfileStore, type SecretCipher } from './profiles.js';
 
@@ -22,13 +22,15 @@ function setup(dir: string) {
   const state = { broken: false };
   const file = join(dir, 'profiles.json');
   const store = new ProfileStore(file, cipher(state));
-  const calls: Array<{ window: string; link?: string } | { firstRun: Problem | null } | { refused: string }> = [];
+  const calls: Array<{ window: string; link?: string } | { firstRun: Problem | null } | { refused: string } | { focused: boolean }> = [];
+  const open = { any: false };
   const launcher = new Launcher(store, {
     openWindow: (p, link) => calls.push({ window: `${p.name} ${p.token}`, ...(link ? { link: `${link.kind}/${link.id}` } : {}) }),
     openFirstRun: (problem) => calls.push({ firstRun: problem }),
     refuseLink: (message) => calls.push({ refused: message }),
+    focusOpen: () => { calls.push({ focused: open.any }); return open.any; },
   });
-  return { state, file, store, calls, launcher };
+  return { state, file, store, calls, launcher, open };
 }
 
 function inTmp(fn: (dir: string) => void): void {
@@ -46,6 +48,21 @@ test('launch: the first saved hub opens; none opens the first-run page; a deep l
   launcher.link('https://evil.example/');
   assert.deepEqual(calls.slice(0, 3), [{ firstRun: null }, { window: 'prod efa_prod-token' }, { window: 'lab efa_lab-token', link: 'device/cam-7' }]);
   assert.match((calls[3] as { refused: string }).refused, /deep link .*scheme https:/);
+}));
+
+test('launch: a second start brings an open window to the front, opens its link (scheme in any case), or starts as a first one', () => inTmp((dir) => {
+  const { store, calls, launcher, open } = setup(dir);
+  store.save({ name: 'lab', address: 'http://127.0.0.1:8700', token: 'efa_lab-token' });
+  assert.equal(linkArg(['/opt/edgefleet/edgefleet', '--no-sandbox', 'EDGEFLEET://device/cam-7']), 'EDGEFLEET://device/cam-7');
+  launcher.again(['/opt/edgefleet/edgefleet']);
+  open.any = true;
+  launcher.again(['/opt/edgefleet/edgefleet', '--flag']);
+  launcher.again(['/opt/edgefleet/edgefleet', 'Edgefleet://device/cam-7?profile=lab']);
+  assert.deepEqual(calls, [
+    { focused: false }, { window: 'lab efa_lab-token' },
+    { focused: true },
+    { window: 'lab efa_lab-token', link: 'device/cam-7' },
+  ]);
 }));
 
 test('launch: a corrupt profiles.json opens the first-run page with CONFIG_INVALID naming the file, kept aside', () => inTmp((dir) => {
@@ -89,6 +106,7 @@ test('launch: a flood of refused deep links shows at most the notifier\'s rate, 
     openWindow: () => assert.fail('no window for a refused link'),
     openFirstRun: () => assert.fail('no first-run page for a refused link'),
     refuseLink: linkRefusals(notifier),
+    focusOpen: () => assert.fail('no focus for a refused link'),
   });
   for (let i = 0; i < 500; i++) launcher.link(`edgefleet://nope/${i}`);
   assert.equal(shown.length, 5);

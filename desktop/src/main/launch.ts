@@ -20,6 +20,13 @@ export interface LaunchPorts {
   openFirstRun(problem: Problem | null): void;
   /** A deep link that is not one of ours (said in a native notification). */
   refuseLink(message: string): void;
+  /** Brings an open window (a console's or the first-run page) to the front; false when none is open. */
+  focusOpen(): boolean;
+}
+
+/** The deep link among a program's arguments: the scheme in any case, as URL reads it (`EDGEFLEET://…`). */
+export function linkArg(argv: readonly string[]): string | undefined {
+  return argv.find((a) => /^edgefleet:\/\//i.test(a));
 }
 
 function problemOf(err: unknown): Problem {
@@ -66,6 +73,16 @@ export class Launcher {
       code: 'IO_ERROR',
       message: `hub profile "${p.name}": the console at ${p.address} did not load (${error.slice(0, 200)}, ${code}): check that the hub is running and reachable from this machine, then open it from the Hub menu, or add it again under the name "${p.name}" with its new address`,
     });
+  }
+
+  /**
+   * The app started again while running (Electron's second-instance, with that start's arguments): its
+   * link opens here; without one the window already open comes to the front, or what a first start opens.
+   */
+  again(argv: readonly string[]): void {
+    const raw = linkArg(argv);
+    if (raw) this.link(raw);
+    else if (!this.ports.focusOpen()) this.start(undefined);
   }
 
   /** An edgefleet:// link: its profile's window (the first saved hub's without one) opens on it. */

@@ -18,7 +18,7 @@ import { registerIpc } from './ipc-handlers.js';
 import { menuTemplate } from './menu.js';
 import { Notifier } from './notifier.js';
 import { guardFirstRun, senderAllowed } from './first-run.js';
-import { Launcher, linkRefusals, type Problem } from './launch.js';
+import { Launcher, linkArg, linkRefusals, type Problem } from './launch.js';
 import { HubChecker } from './hub-check.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,7 +98,16 @@ function main(): void {
     },
   });
   // A refused deep link is a notification through the notifier: a flood of them is rate-limited.
-  const launcher = new Launcher(profiles, { openWindow, openFirstRun, refuseLink: linkRefusals(notifier) });
+  // A second start without a link brings the window the operator used last to the front.
+  const focusOpen = (): boolean => {
+    const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows().find((w) => !w.isDestroyed());
+    if (!win) return false;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+    return true;
+  };
+  const launcher = new Launcher(profiles, { openWindow, openFirstRun, refuseLink: linkRefusals(notifier), focusOpen });
   // The hub checks of the first-run page (hub-check.ts): Chromium's network stack, as the windows use.
   const checker = new HubChecker({ fetch: (url, init) => net.fetch(url, init) });
   app.on('before-quit', () => checker.stop());
@@ -120,7 +129,7 @@ function main(): void {
     win.focus();
     if (link) e.sender.send(NAVIGATE_CHANNEL, link);
   });
-  app.on('second-instance', (_e, argv) => { const l = argv.find((a) => a.startsWith('edgefleet://')); if (l) launcher.link(l); });
+  app.on('second-instance', (_e, argv) => launcher.again(argv));
   app.on('open-url', (e, url) => { e.preventDefault(); launcher.link(url); });
   app.on('web-contents-created', (_e, wc) => wc.on('will-attach-webview', (ev) => ev.preventDefault()));
   app.on('window-all-closed', () => { if (process.platform !== 'darwin') app.quit(); });
@@ -133,7 +142,7 @@ function main(): void {
       navigate: (hash) => BrowserWindow.getFocusedWindow()?.webContents.send(NAVIGATE_CHANNEL, hash),
       reload: () => BrowserWindow.getFocusedWindow()?.webContents.reload(),
     })));
-    launcher.start(process.argv.find((a) => a.startsWith('edgefleet://')));
+    launcher.start(linkArg(process.argv));
     rebuildMenu();
   }).catch((err: unknown) => { console.error(err); app.quit(); });
 }
