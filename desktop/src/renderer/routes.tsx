@@ -36,6 +36,7 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/(fleet)?$/, ...menu('fleet'), render: () => <FleetView /> },
   { pattern: /^#\/devices\/([^/]+)$/, section: 'fleet', render: (p) => <DeviceView id={dec(p[0])} /> },
   { pattern: /^#\/models$/, ...menu('models'), render: () => <ModelsView /> },
+  { pattern: /^#\/models\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} /> },
   { pattern: /^#\/models\/([^/]+)\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/deployments$/, ...menu('deployments'), render: () => <DeploymentsView /> },
   { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },

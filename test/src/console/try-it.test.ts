@@ -67,6 +67,13 @@ describe('console: Try it', () => {
     assert.equal(Number(await tryIt.getByTestId('browser-output').first().textContent()), SAMPLE_RATE_ENERGY, 'the browser computed the energy');
     await page.screenshot({ path: join(screenshotDir(), 'models-try-it.png') });
 
+    // A model without a version (a link a stranger trims): its versions are highlighted, asking for one.
+    await page.goto(`${hub.http}/#/models/speech`);
+    await page.getByText('Select a version of speech (2 shown highlighted)').waitFor();
+    assert.equal(await page.locator('tr.selected').count(), 2);
+    await page.goto(`${hub.http}/#/models/nope`);
+    await page.getByText('No model nope in the registry').waitFor();
+
     await page.goto(`${hub.http}/#/models/speech/2.0.0`);
     await page.getByTestId('signature-status').filter({ hasText: /Signed/ }).waitFor();
     await tryIt.getByText('No device reports this version').waitFor();

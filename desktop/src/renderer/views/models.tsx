@@ -35,7 +35,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
             <tbody>{list.map((v) => {
               const href = `#/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
               return (
-                <tr key={v.name + v.version} class={v.name === name && v.version === version ? 'selected' : ''}>
+                <tr key={v.name + v.version} class={v.name === name && (version === undefined || v.version === version) ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
                   <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td><VersionState v={v} /></td>
                 </tr>
@@ -43,9 +43,16 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
             })}</tbody>
           </table>
         )}
-      {name && version ? <VersionDetail name={name} version={version} /> : Array.isArray(list) && list.length ? <Empty>Select a version to see its provenance and signatures.</Empty> : null}
+      {name && version ? <VersionDetail name={name} version={version} /> : Array.isArray(list) && list.length ? <Empty>{pickText(list, name)}</Empty> : null}
     </section>
   );
+}
+
+/** What the page asks under the list: a version to pick (of `name`, from #/models/NAME), or that no such model is pushed. */
+function pickText(list: ModelVersionInfo[], name: string | undefined): string {
+  if (name === undefined) return 'Select a version to see its provenance and signatures.';
+  const n = list.filter((v) => v.name === name).length;
+  return n ? `Select a version of ${name} (${n} shown highlighted) to see its provenance and signatures.` : `No model ${name} in the registry: select one of the versions above.`;
 }
 
 /** Deprecated and/or not trusted (with what to do), else assignable. */
