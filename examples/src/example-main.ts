@@ -1,16 +1,21 @@
 // The main of `npm start` and `npm run example:loop` (run through scripts/start.mjs): the command line
 // read by the one convention of the edgefleet programs (docs/cli.md: --help, "did you mean", exit 2 for
 // a bad one), then the example until it ends; the first SIGINT/SIGTERM asks it to stop in order, a
-// second gives up waiting (children are killed on exit).
-import { processContext, runCommand, type OptionSpec, type ParsedArgs } from '@edgefleet/shared/cli';
+// second gives up waiting (children are killed on exit). checkCommandLine reads the command line only:
+// scripts/start.mjs runs it before the build (check-command-line.ts).
+import { processContext, runCommand, type CliContext, type OptionSpec, type ParsedArgs } from '@edgefleet/shared/cli';
 
-export interface ExampleProgram<O> {
+/** An example's command line (examples/src/command-lines.ts). */
+export interface ExampleCommandLine<O> {
   /** How it is run, for the usage line: "npm start --". */
   name: string;
   summary: string;
   options: Record<string, OptionSpec>;
   /** The example's options from the parsed command line; throws UsageError for a bad value. */
   parse(args: ParsedArgs): O;
+}
+
+export interface ExampleProgram<O> extends ExampleCommandLine<O> {
   /** Runs the example until it ends or `stopSignal` resolves; resolves to the exit code. */
   run(o: O, stopSignal: Promise<string>): Promise<number>;
   /** Prefix of an error's message: "start failed". */
@@ -23,6 +28,14 @@ export async function exampleMain<O>(p: ExampleProgram<O>): Promise<never> {
   process.exitCode = await runCommand(p.name, '', command, process.argv.slice(2), processContext());
   // Signal handlers keep nothing alive, but be explicit: the fleet is down.
   process.exit();
+}
+
+/**
+ * Reads `argv` as `exampleMain` does, without running the example: --help printed (0), a bad command
+ * line reported (2), or `ok` when the example may run.
+ */
+export function checkCommandLine<O>(cl: ExampleCommandLine<O>, argv: readonly string[], ctx: CliContext, ok: number): Promise<number> {
+  return runCommand(cl.name, '', { summary: cl.summary, options: cl.options, run: (args: ParsedArgs) => (cl.parse(args), Promise.resolve(ok)) }, argv, ctx);
 }
 
 async function runUntilStopped<O>(p: ExampleProgram<O>, o: O): Promise<number> {

@@ -5,60 +5,20 @@
 // run v1, then rolls out v2 (canary -> all, judged by its gates against the devices still on v1) and the
 // deliberately regressed 3.0.0 (stopped at canary by its output_shift gate and rolled back), with the
 // fleet shown live, until Ctrl-C (or --seconds after the story), then stops agents, then the hub.
-// `npm start` runs this through scripts/start.mjs (build first, then this module in the
-// same process, so a signal to npm or to the node process stops the fleet).
+// `npm start` runs this through scripts/start.mjs (its command line checked and the build first, then
+// this module in the same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { withDeadline, type Deployment, type DeviceInfo, type Rollout } from '@edgefleet/shared';
-import { optBool, optInt, optString, type OptionSpec, type ParsedArgs } from '@edgefleet/shared/cli';
+import { FLEET_COMMAND_LINE, type FleetOptions as Options } from './command-lines.js';
 import { exampleMain } from './example-main.js';
 import {
   canaryThenAll, describeWaves, enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
-import { repoRoot } from './testkit/spawn.js';
 import { makeExampleOutputs } from './vibration/make.js';
 
 const MODEL = 'vibration-anomaly';
-// The command line follows the one convention of the edgefleet programs (docs/cli.md): --help, a
-// mistyped option with "did you mean", `error [BAD_REQUEST]: ...` and exit 2 for a bad command line.
-const FLEET_OPTIONS: Record<string, OptionSpec> = {
-  agents: { type: 'integer', positive: true, value: 'N', description: 'agents to enroll (default 4: one ring=canary, the rest ring=main)' },
-  seconds: { type: 'integer', positive: true, value: 'S', description: 'stop by itself S seconds after the rollouts ended (default: run until Ctrl-C)' },
-  'keep-data': { type: 'boolean', description: 'leave the data dir (hub.db, agent stores, logs) in place after stopping' },
-  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/fleet; wiped at start)' },
-  'http-port': { type: 'integer', value: 'P', description: 'hub HTTP port (default 8700, or a free one if taken)' },
-  'mqtt-port': { type: 'integer', value: 'P', description: 'hub MQTT port (default 1883, or a free one if taken)' },
-  'window-sec': { type: 'integer', positive: true, value: 'S', description: "agents' summary window (default 10 s, so the hub's numbers move)" },
-  rate: { type: 'integer', positive: true, value: 'R', description: 'infer requests per second per agent (default 5)' },
-  'bake-sec': { type: 'integer', positive: true, value: 'S', description: "each rollout's canary bake (default 20 s; the last wave bakes half as long)" },
-  out: { type: 'string', value: 'DIR', description: 'where the example keys, trust.json and bundles go (default examples/out)' },
-};
-
-interface Options {
-  agents: number; seconds: number | null; keepData: boolean; dataDir: string; httpPort: number | null; mqttPort: number | null;
-  windowSec: number; rate: number; bakeSec: number; out: string;
-}
-
-/** The fleet's options from a command line parsed by FLEET_OPTIONS. */
-export function parseOptions(args: ParsedArgs): Options {
-  const root = repoRoot();
-  const dataDir = optString(args, 'data-dir');
-  const out = optString(args, 'out');
-  return {
-    agents: optInt(args, 'agents') ?? 4,
-    seconds: optInt(args, 'seconds') ?? null,
-    keepData: optBool(args, 'keep-data'),
-    dataDir: resolve(dataDir ?? join(root, '.data', 'fleet')),
-    httpPort: optInt(args, 'http-port') ?? null,
-    mqttPort: optInt(args, 'mqtt-port') ?? null,
-    windowSec: optInt(args, 'window-sec') ?? 10,
-    rate: optInt(args, 'rate') ?? 5,
-    bakeSec: optInt(args, 'bake-sec') ?? 20,
-    out: resolve(out ?? join(root, 'examples', 'out')),
-  };
-}
-
 const say = (line: string) => void process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n==> ${line}`);
 
@@ -219,7 +179,4 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   }
 }
 
-await exampleMain({
-  name: 'npm start --', summary: 'Run a local fleet: a hub, agents, and the example model deployed and rolled out (docs/fleet.md)',
-  options: FLEET_OPTIONS, parse: parseOptions, run, failed: 'start failed',
-});
+await exampleMain({ ...FLEET_COMMAND_LINE, run, failed: 'start failed' });

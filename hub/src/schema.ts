@@ -6,7 +6,7 @@ import { STORE_MIGRATIONS } from './store/migrations.js';
 import { CLOCK_MIGRATION } from './ingest/clock-offset.js';
 import { CLOCK_MARKS_MIGRATION } from './ingest/clock-marks-repo.js';
 import { STORED_BYTES_MIGRATION } from './store/stored-bytes.js';
-import { DEVICE_VERSIONS_SEEN_MIGRATION } from './store/devices-repo.js';
+import { DEVICE_VERSIONS_SEEN_MIGRATION } from './store/device-reports.js';
 import { ENROLLMENT_REVOKE_MIGRATION } from './store/enrollment-repo.js';
 import { ROLLOUTS_MIGRATION, ROLLOUT_CONFIG_MIGRATION, ROLLOUT_REVISION_MIGRATION, ROLLOUT_STATE_BY_MIGRATION, ROLLOUT_WINDOW_MIGRATION } from './store/rollouts-repo.js';
 import { DEPLOYMENT_WINDOW_MIGRATION, EMPTY_TAGS_TARGET_MIGRATION, ROLLOUT_BY_DEPLOYMENT_MIGRATION } from './store/deployments-repo.js';

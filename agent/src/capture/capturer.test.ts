@@ -207,4 +207,23 @@ describe('capturer', () => {
     c.store.dropCapture(8);
     await c.stop();
   });
+
+  it('counts from the rows the hub holds (a taken ack, agent.db put back from a backup): ends at maxRows, a hub count past it is bounded', async () => {
+    const c = make();
+    c.apply([spec({ id: 11, maxRows: 10 }), spec({ id: 12, maxRows: 10 })]);
+    for (let r = 0; r < 3; r++) c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+    await c.flushNow();
+    const count = (id: number) => c.store.all().find((x) => x.id === id);
+    c.hubHolds(11, 0); // the box counts as much already: nothing changes
+    assert.equal(count(11)?.rows, 3);
+    c.hubHolds(11, 5); // the hub holds 5, the box 3 more in a chunk not at the hub: 8 taken, room for 2
+    assert.equal(count(11)?.rows, 8);
+    for (let r = 0; r < 5; r++) c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+    await c.flushNow();
+    assert.deepEqual({ status: count(11)?.status, rows: count(11)?.rows, held: chunksOf(c, 11).map((ch) => [ch.rows, ch.end]) }, { status: 'done', rows: 10, held: [[3, null], [2, 'done']] });
+    c.hubHolds(12, Number.MAX_SAFE_INTEGER); // taken as maxRows (10) + the 8 rows held here
+    await c.flushNow();
+    assert.deepEqual({ status: count(12)?.status, rows: count(12)?.rows }, { status: 'done', rows: 18 });
+    await c.stop();
+  });
 });

@@ -7,12 +7,13 @@
 // most flushSec. A chunk holds at most chunkBytes of rows (UTF-8), so its sealed size is at most
 // sealedRowsBytes(chunkBytes), which the hub's capture.maxChunkBytes allows (docs/hub.md "Data capture"); a
 // hub whose maxPayloadBytes takes less asks for smaller chunks in the desired capture (its chunkBytes).
-import { sealRows, type TensorData } from '@edgefleet/shared/core';
+import { sealRows } from '@edgefleet/shared/core';
 import type { DesiredCapture, Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { CaptureStore, type CaptureStatus } from './store.js';
+import { plain, rowInputs } from './rows.js';
 
 export interface CaptureConfig {
   /** Ciphertext bytes of captured rows held on the box (waiting for upload). */
@@ -66,15 +67,6 @@ export interface CapturerDeps {
   random?: () => number;
   /** A chunk was stored (the uploader sends it). */
   stored?: () => void;
-}
-
-function plain(data: TensorData): unknown[] {
-  const out = new Array<unknown>(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    out[i] = typeof v === 'bigint' ? Number(v) : v;
-  }
-  return out;
 }
 
 /**
@@ -165,6 +157,22 @@ export class Capturer implements PredictionRecorder {
     this.d.logger.warn({ captureId: id, dropped: n, reason }, 'the hub refused a data capture: its chunks on this box are dropped');
   }
 
+  /**
+   * The hub holds `hubRows` of the capture from this box (a `taken` ack: this agent.db was put back from
+   * a backup, its count is behind; docs/decisions/0073-taken-ack-tells-the-hubs-rows.md): rows are counted
+   * from there, and a capture that reaches its maxRows so ends as done.
+   */
+  hubHolds(id: number, hubRows: number): void {
+    const spec = this.active.get(id)?.spec ?? this.store.all().find((r) => r.id === id)?.spec;
+    if (!spec) return;
+    const { before, after } = this.store.countFromHub(id, Math.min(hubRows, spec.maxRows)); // a hub's number, checked before it is summed
+    const a = this.active.get(id);
+    if (!a || after <= before) return;
+    a.rows += after - before;
+    this.d.logger.warn({ captureId: id, hubRows, rows: a.rows, maxRows: spec.maxRows }, `capture ${id}: the hub holds more rows of it than this agent.db counted (put back from a backup?): counting from ${a.rows}`);
+    if (a.rows >= spec.maxRows) this.end(a, 'done', `maxRows ${spec.maxRows} captured`);
+  }
+
   record(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
     if (this.active.size === 0) return;
     // Capturing never fails a request: a row that cannot be made is counted as skipped.
@@ -184,7 +192,7 @@ export class Capturer implements PredictionRecorder {
       if (this.random() >= s.rate) continue;
       const line = JSON.stringify({
         device: this.d.deviceId, time: new Date(this.now()).toISOString(), model, version,
-        inputs: this.inputs(model, version, feeds, s.features), outputs: Object.fromEntries(outputs.map((o) => [o.name, plain(o.data)])),
+        inputs: rowInputs(this.d.manifestFor(model, version), feeds, s.features), outputs: Object.fromEntries(outputs.map((o) => [o.name, plain(o.data)])),
       });
       // A chunk never holds more than chunkBytes of rows (UTF-8, with their newlines): its sealed size is
       // bounded by it, and the hub refuses a chunk past capture.maxChunkBytes. A row larger than a chunk
@@ -204,29 +212,6 @@ export class Capturer implements PredictionRecorder {
   }
 
   recordError(): void {}
-
-  /** The selected features (named columns of their input tensor) or whole input tensors, per batch row. */
-  private inputs(model: string, version: string, feeds: readonly RecordedTensor[], only: readonly string[] | undefined): Record<string, unknown> {
-    const want = only ? new Set(only) : null;
-    const out: Record<string, unknown> = {};
-    const features = this.d.manifestFor(model, version)?.features ?? [];
-    const byTensor = new Set<string>();
-    for (const f of features) {
-      if (want && !want.has(f.name)) continue;
-      const t = f.input ? feeds.find((x) => x.name === f.input) : feeds[0];
-      if (!t) continue;
-      byTensor.add(t.name);
-      const cols = t.shape.length >= 2 ? (t.shape[t.shape.length - 1] as number) : t.data.length;
-      const col: unknown[] = [];
-      for (let i = f.index; i < t.data.length; i += cols) col.push(typeof t.data[i] === 'bigint' ? Number(t.data[i]) : t.data[i]);
-      out[f.name] = col;
-    }
-    for (const t of feeds) {
-      if (features.length && !want) continue; // tabular: the features say it all
-      if (want ? want.has(t.name) : !byTensor.has(t.name)) out[t.name] = plain(t.data);
-    }
-    return out;
-  }
 
   private tick(): void {
     const now = this.now();

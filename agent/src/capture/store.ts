@@ -125,6 +125,19 @@ export class CaptureStore {
     })();
   }
 
+  /**
+   * The hub holds `hubRows` of the capture (its `taken` ack): the rows counted as taken become at least
+   * those plus the rows of the chunks held here (not at the hub). Returns the count before and after.
+   */
+  countFromHub(id: number, hubRows: number): { before: number; after: number } {
+    return this.db.transaction(() => {
+      const before = this.rowsOf(id);
+      const held = (this.db.prepare('SELECT COALESCE(SUM(rows), 0) AS n FROM capture_chunks WHERE capture_id = ?').get(id) as { n: number }).n;
+      this.db.prepare('UPDATE captures SET rows = MAX(rows, ?) WHERE id = ?').run(hubRows + held, id);
+      return { before, after: this.rowsOf(id) };
+    })();
+  }
+
   /** The hub refused the capture: what is held of it is dropped (zeroed, as acked chunks are). */
   dropCapture(id: number): number {
     return withSecureDelete(this.db, () => this.db.prepare('DELETE FROM capture_chunks WHERE capture_id = ?').run(id).changes);

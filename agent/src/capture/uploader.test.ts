@@ -1,7 +1,8 @@
 // The capture uploader on a real agent.db with an injected clock: chunks not acked are resent after
 // resendAfterMs, and a clock stepped back days (NTP) does not hold them, nor the in-flight slots they
 // take, until the clock passes the old send time again (drain-timer.ts restartWaitsAhead). A chunk the
-// hub acks as `taken` (another chunk under its seq: a restored agent.db) moves above the hub's highest seq.
+// hub acks as `taken` (another chunk under its seq: a restored agent.db) moves above the hub's highest seq,
+// and the box counts the capture's rows from those the hub holds.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,8 +73,10 @@ test('a chunk the hub says is taken (another chunk under its seq) moves above th
   const sent: number[] = [];
   up.resume(async (payload) => { sent.push((JSON.parse(payload) as { seq: number }).seq); });
   await waitFor('seq 1 sent', () => sent.length === 1 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
-  up.onAck({ schema: 'edgefleet.capture-ack/v1', captureId: 1, ranges: [[1, 1]], taken: [[1, 1]], maxSeq: 7 });
+  const heldRows = c.store.pending(100)[0]!.rows;
+  up.onAck({ schema: 'edgefleet.capture-ack/v1', captureId: 1, ranges: [[1, 1]], taken: [[1, 1]], maxSeq: 7, storedRows: 30 });
   assert.deepEqual(held(), [[8, before[0]![1]]], 'the same sealed chunk, now under 8');
+  assert.equal(c.store.rowsOf(1), 30 + heldRows, 'rows count from the hub\'s 30 and the chunk still held');
   await waitFor('seq 8 sent', () => sent.includes(8) || undefined, { intervalMs: 5, timeoutMs: 10_000 });
   await rows(10, 2);
   assert.deepEqual(held().map(([seq]) => seq), [8, 9], 'the next chunk follows');

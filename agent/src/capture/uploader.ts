@@ -58,6 +58,8 @@ export class CaptureUploader {
       // Taken: the hub holds another chunk under that seq (agent.db put back from a backup); the held one moves above.
       if (ack.taken?.length && ack.maxSeq !== undefined) this.movedAbove(ack.captureId, ack.maxSeq, this.capturer.store.moveTaken(ack.captureId, ack.taken, ack.maxSeq));
       this.capturer.store.acked(ack.captureId, ack.ranges as Array<[number, number]>);
+      // Its rows count is behind too: it counts from the hub's (the moved chunk is still held here).
+      if (ack.taken?.length && ack.storedRows !== undefined) this.capturer.hubHolds(ack.captureId, ack.storedRows);
       for (const [a, b] of ack.ranges) for (let s = a; s <= b && s - a < 100_000; s++) this.sent.delete(`${ack.captureId}/${s}`);
     }
     this.kick(0);

@@ -1,7 +1,7 @@
 // Data capture on the hub with a real Store, Registry, deployments part and the REST app: malformed
 // requests get field-named errors, a capture rides in the targeted devices' desired documents (and
 // leaves them when stopped), chunks are stored once by (capture, device, seq) (another chunk under a
-// seq held is acked as taken, with the highest seq held), and every refusal
+// seq held is acked as taken, with the highest seq and the rows held), and every refusal
 // (unknown capture, device outside the cohort, oversized, more rows than asked, the storage bound,
 // sealed to another key) is answered with its reason. What the hub stores is ciphertext, and every
 // bound (chunk size, storage per device, the bytes shown, a page) counts it as stored: the sealed key
@@ -108,9 +108,10 @@ describe('data capture on the hub', () => {
     assert.deepEqual(ack, { schema: 'edgefleet.capture-ack/v1', captureId: id, ranges: [[1, 1]] });
     assert.deepEqual(captures.accept('a', m), ack, 'a resend is acked again and not stored twice');
     // Another chunk under the same seq (a box numbering again from a restored agent.db): not stored, and
-    // the ack says the seq is taken and the highest seq held, so the box moves it above.
+    // the ack says the seq is taken, the highest seq held and the rows held, so the box moves it above and
+    // counts its rows from the hub's.
     const clash = await chunk({ captureId: id }, ['{"x":3}']);
-    assert.deepEqual(captures.accept('a', clash), { ...ack, taken: [[1, 1]], maxSeq: 1 });
+    assert.deepEqual(captures.accept('a', clash), { ...ack, taken: [[1, 1]], maxSeq: 1, storedRows: 2 });
     const v = captures.view(id);
     assert.deepEqual(v.devices.find((d) => d.deviceId === 'a')?.rows, 2);
     assert.equal(v.rows, 2);

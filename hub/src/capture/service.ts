@@ -237,7 +237,7 @@ export class CaptureService {
       const sealed = JSON.stringify(msg.sealed);
       const held = this.repo.chunkAt(c.id, deviceId, msg.seq, sealed);
       if (held === 'same') return ok; // a resend: stored already
-      if (held === 'other') return { ...ok, taken: ok.ranges, maxSeq: this.repo.maxSeq(c.id, deviceId) };
+      if (held === 'other') return { ...ok, taken: ok.ranges, maxSeq: this.repo.maxSeq(c.id, deviceId), storedRows: part.rows };
       if (part.status === 'refused') return this.refuse(deviceId, msg, (part.reason?.split(':')[0] ?? 'storage_quota') as Refusal, part.reason ?? 'refused earlier');
       if (msg.sealed.key.to !== c.keyId) return this.refuse(deviceId, msg, 'key_mismatch', `chunk sealed to key ${msg.sealed.key.to.slice(0, 12)}…, capture ${c.id} uses ${c.keyId.slice(0, 12)}…`);
       const bytes = Buffer.byteLength(sealed);

@@ -13,7 +13,7 @@ import type { DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { DELETE_BATCH } from '../rollups/expiry.js';
-import { SEEN_INSERT } from '../store/devices-repo.js';
+import { SEEN_INSERT } from '../store/device-reports.js';
 /** The least `retention.historyDays` the config takes: a week of history is always kept. */
 export const MIN_HISTORY_DAYS = 7;
 /** Rollout states after which a rollout does nothing more (shared RolloutState; any other keeps it). */

@@ -66,7 +66,7 @@ export function refuseUnreadableFiles(cfg: HubConfig): void {
  * written from the hub.key on disk whenever it is missing or differs, so it always matches.
  */
 export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): Promise<KeyPair> {
-  // hub.ts refuses it before it opens the store; checked here too for any other caller.
+  // prepare.ts refuses it before it opens the store; checked here too for any other caller.
   refuseUnfinishedRestore(cfg.dataDir);
   if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
   ensurePrivateDir(cfg.dataDir);

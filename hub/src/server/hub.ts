@@ -8,21 +8,16 @@ import { settleWithin, type TrustBody, type TrustDocument } from '@edgefleet/sha
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import { Metrics } from '../metrics.js';
-import { Store } from '../store/index.js';
-import { HUB_MIGRATIONS } from '../schema.js';
+import type { Store } from '../store/index.js';
 import { createApp } from '../api/app.js';
 import { bundleVerifier } from '../registry.js';
 import type { MqttQuota } from '../mqtt/quota.js';
-import { appendDevicePassword, checkPasswordFile } from '../mqtt/mosquitto-config.js';
+import { appendDevicePassword } from '../mqtt/mosquitto-config.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import { openStoreWaiting } from './open-store.js';
-import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore, refuseUnreadableFiles } from './first-start.js';
+import { prepareHub } from './prepare.js';
 import { IngestService } from '../ingest/service.js';
 import { DeploymentService } from '../deployments/service.js';
 import { ConfigService } from '../config/service.js';
-import { ConfigRepo } from '../config/repo.js';
-import { checkOutboxAtStart } from '../config/payload-limit.js';
-import { Keystore } from '../sealing/keystore.js';
 import { Sealing } from '../sealing/service.js';
 import { SealingDelivery } from '../sealing/delivery.js';
 import { BlobServer } from '../delivery/blob-server.js';
@@ -85,25 +80,13 @@ export class Hub {
     const { cfg, clock, logger } = this;
     // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
     const hubId = clusterHubId(cfg);
-    // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
-    refuseUnfinishedRestore(cfg.dataDir);
-    refuseUnreadableFiles(cfg);
-    // Enrollments append to Mosquitto's password file: one this user cannot write is refused now (docs/mqtt.md).
-    if (cfg.externalBroker?.passwordFile) checkPasswordFile(cfg.externalBroker.passwordFile);
-    // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
-    // every hub of one database); a named file that is missing is refused here, before anything is created.
-    const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
-    const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, statementTimeoutMs: cfg.databaseStatementTimeoutMs, shared: hubId !== null, rollupsOnIngest: this.internals.rollups, logger: this.logger }),
-      { waitMs: cfg.databaseWaitMs, logger });
+    // Refusals before anything is created, the store, the hub's identity (server/prepare.ts).
+    const { store, keystore, hubKey, ...identity } = await prepareHub(cfg, { hubId, logger, now: () => clock.now(), rollups: this.internals.rollups });
     this.store = store;
-    const hubKey = await loadHubKey(cfg);
-    const t = loadTrust(cfg, hubKey, clock.now());
-    this.trustDoc = t.trustDoc;
-    this.trustChain = t.chain;
-    this.trust = t.trust;
-    this.newAdminToken = ensureAdminToken(cfg, store, clock.now());
-    // Before any device connects: a limit below what the agents are configured to send jams their outboxes.
-    checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
+    this.trustDoc = identity.trustDoc;
+    this.trustChain = identity.trustChain;
+    this.trust = identity.trust;
+    this.newAdminToken = identity.newAdminToken;
 
     const ext = cfg.externalBroker;
     const parts = { clock, logger, metrics: this.metrics };

@@ -1,14 +1,13 @@
-// Devices: identity (id + salted secret hash), tags, facts, revocation,
-// presence and what each device reports running. Also the DeviceAuthPort the
-// MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the
-// first successful connect (docs/decisions/0008-device-secret-verification.md).
+// Devices: identity (id + salted secret hash), tags, facts, revocation, presence and what each
+// device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
+// MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
+// (docs/decisions/0008-device-secret-verification.md).
 import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
-import type { Migration } from './migrations.js';
+import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
-
 
 interface Row {
   id: string;
@@ -28,78 +27,18 @@ interface Row {
 
 type Stmt = HubStatement;
 
-/**
- * Every registry model version a device ever reported installed (docs/hub.md "What the hub accepts from
- * devices"): `device_models` is what it holds now, and a box that removed a version (its old versions
- * are pruned after installs, agent/src/install/prune.ts) may still have windows of it to send from
- * weeks offline; those stay acceptable.
- */
-export const DEVICE_VERSIONS_SEEN_MIGRATION: Migration = {
-  version: 8,
-  name: 'model versions each device ever reported',
-  sql: `
-    CREATE TABLE device_versions_seen (
-      device_id TEXT NOT NULL,
-      name TEXT NOT NULL,
-      version TEXT NOT NULL,
-      PRIMARY KEY (device_id, name, version)
-    );
-    INSERT INTO device_versions_seen (device_id, name, version) SELECT device_id, name, version FROM device_models;
-  `,
-};
-
-/** How far back a box's clock may have stepped before its older-looking state is taken anyway. */
-const STALE_WINDOW_MS = 10 * 60_000;
-
-/**
- * Records that a device may report `name`@`version` (device_versions_seen): args (device, name, version,
- * name, version). Registry versions only; a second time adds nothing.
- */
-export const SEEN_INSERT = 'INSERT INTO device_versions_seen (device_id, name, version) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = ? AND version = ?) ON CONFLICT DO NOTHING';
-
 export class DevicesRepo implements DeviceAuthPort {
-  // Statements on the per-message paths (presence, state reports), prepared once on first use.
+  // Statements on the per-message paths (presence, CONNECT), prepared once on first use (state reports: device-reports.ts).
   private seenStmt: Stmt | null = null;
   private seenManyStmt: Stmt | null = null;
   private seenManyTx: ((marks: readonly PresenceMark[]) => void) | null = null;
   private touchStmt: Stmt | null = null;
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
-  private reportedStmts: { update: Stmt; clear: Stmt; insert: Stmt; seen: Stmt } | null = null;
   private readonly reportTx: (id: string, state: ReportedState, newerOnly: boolean) => boolean;
 
   constructor(private readonly db: Db) {
-    this.reportTx = db.transaction((id: string, state: ReportedState, newerOnly: boolean) => {
-      if (newerOnly && this.isStale(id, state)) return false;
-      const st = (this.reportedStmts ??= {
-        update: db.prepare('UPDATE devices SET reported = ? WHERE id = ?'),
-        clear: db.prepare('DELETE FROM device_models WHERE device_id = ?'),
-        insert: db.prepare('INSERT OR REPLACE INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)'),
-        // Registry versions only (the two readers join model_versions): a box reporting made-up versions
-        // in every state report would otherwise grow the table without bound. ModelsRepo.insert adds the
-        // rows of a version the box reported before it was uploaded, while the box still holds it.
-        seen: db.prepare(SEEN_INSERT),
-      });
-      st.update.run(JSON.stringify(state), id);
-      st.clear.run(id);
-      for (const m of state.models) {
-        if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
-        for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
-        for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) st.seen.run(id, m.name, v, m.name, v);
-      }
-      return true;
-    });
-  }
-
-  /**
-   * Several hubs apply every reported state, each with its own lag, so an older state can arrive after
-   * a newer one (docs/hub.md "Several hubs"): it is stale when the stored one was made later by the
-   * box's clock, by less than STALE_WINDOW_MS (a box whose clock stepped back further is believed).
-   */
-  private isStale(id: string, state: ReportedState): boolean {
-    const stored = this.reportedState(id)?.['at'];
-    const ahead = typeof stored === 'string' ? Date.parse(stored) - Date.parse(state.at) : NaN;
-    return ahead > 0 && ahead < STALE_WINDOW_MS;
+    this.reportTx = reportTransaction(db, (id) => this.reportedState(id));
   }
 
   create(id: string, secret: string, tags: Tags, facts: DeviceFacts | null, at: Date): void {
@@ -282,24 +221,4 @@ export class DevicesRepo implements DeviceAuthPort {
       clock: r.clock_offset_ms != null && r.clock_offset_at ? { offsetMs: r.clock_offset_ms, measuredAt: r.clock_offset_at, shiftedWindows: r.clock_shifted_windows ?? 0 } : null,
     };
   }
-}
-
-/** Adds each version's preflight sample latency, the model's last replay check and the active version's previous one, from the device's last reported state. */
-function withPreflight(models: DeviceInfo['models'], json: string | null): DeviceInfo['models'] {
-  const st = json ? (JSON.parse(json) as ReportedState) : undefined;
-  return models.map((m) => {
-    const rm = st?.models.find((x) => x.name === m.name);
-    const pf = rm?.preflight?.find((p) => p.version === m.version);
-    const previous = rm?.active === m.version && rm.previous ? { previous: rm.previous } : {};
-    const withReplay = { ...m, ...previous, ...(rm?.replay ? { replay: rm.replay } : {}) };
-    if (!pf) return withReplay;
-    const { version: _v, ...rest } = pf;
-    return { ...withReplay, preflight: rest };
-  });
-}
-
-function reportedSummary(json: string | null): DeviceInfo['reported'] {
-  if (!json) return null;
-  const st = JSON.parse(json) as ReportedState;
-  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, ...(typeof st.trustVersion === 'number' ? { trustVersion: st.trustVersion } : {}), refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}) };
 }

@@ -43,7 +43,7 @@ export class ModelsRepo {
       .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(name, version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), v.bundleSha256, v.bundleSize, v.at.toISOString(), v.pushedBy);
-    // Boxes that hold it already (installed from a file before the upload) have now reported it (devices-repo.ts).
+    // Boxes that hold it already (installed from a file before the upload) have now reported it (device-reports.ts).
     this.db
       .prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT device_id, name, version FROM device_models WHERE name = ? AND version = ? ON CONFLICT DO NOTHING')
       .run(name, version);

@@ -156,10 +156,13 @@ export const CaptureAck = z.object({
    * Seqs of `ranges` under which the hub holds another chunk of this device (a resend of the same sealed
    * chunk is acked without it): this one was not stored. Sent with `maxSeq`, the highest seq the hub holds
    * of the capture from the device; the box moves the chunk above it (an agent.db put back from a backup,
-   * docs/agent.md "Data capture"). Older agents ignore both and drop the chunk, as before.
+   * docs/agent.md "Data capture"). Older agents ignore both and drop the chunk, as before. With them,
+   * `storedRows`: the rows the hub holds of the capture from the device; the box counts its rows from
+   * there (its restored count is behind: docs/decisions/0073-taken-ack-tells-the-hubs-rows.md).
    */
   taken: z.array(SeqRange).optional(),
   maxSeq: z.number().int().nonnegative().optional(),
+  storedRows: Count.optional(),
   refused: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type CaptureAck = z.infer<typeof CaptureAck>;

@@ -3,7 +3,10 @@
 // already holds a different chunk for. The hub stored a (capture, device, seq) once and acked the new
 // chunk as a resend: its rows were lost. The hub now tells a resend (the same sealed chunk) from a clash
 // (another chunk under that seq) and the box moves a clashing chunk above the hub's highest seq
-// (docs/agent.md "Data capture"). Real hub and agent processes, the data dir copied as an operator would.
+// (docs/agent.md "Data capture"). The restored rows count is behind too: the hub's `taken` ack says how
+// many rows it holds, and the box counts from there, so a capture with little room left ends at its
+// maxRows instead of passing it and being refused (decision 0073). Real hub and agent processes, the data
+// dir copied as an operator would.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +41,8 @@ describe('data capture on an agent data dir restored from a backup', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const hubRows = async (id: number) => (await s.hub.api<Capture>('GET', `/captures/${id}`)).devices.find((d) => d.deviceId === dev.deviceId)?.rows ?? 0;
+  const part = async (id: number) => (await s.hub.api<Capture>('GET', `/captures/${id}`)).devices.find((d) => d.deviceId === dev.deviceId);
+  const hubRows = async (id: number) => (await part(id))?.rows ?? 0;
   const held = () => withAgentDb(dev.dataDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n);
 
   /** Serves rows [from, to) one request each, 1.2 s apart in pairs (so they are sealed in several chunks); stops once the hub has `want`. */
@@ -59,6 +63,8 @@ describe('data capture on an agent data dir restored from a backup', () => {
   it('the rows captured after the restore reach the hub, each once and intact', async () => {
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { devices: [dev.deviceId] }, reason: 'restore test' });
     const c = await s.hub.api<Capture>('POST', '/captures', { model: MODEL, rate: 1, durationSec: 3600, maxRows: 1000, reason: 'restore test', target: { devices: [dev.deviceId] } });
+    // Beside it, one with room for 6 rows after the restore: the restored box counts 10 taken, the hub holds 20.
+    const small = await s.hub.api<Capture>('POST', '/captures', { model: MODEL, rate: 1, durationSec: 3600, maxRows: 26, reason: 'restore test, small', target: { devices: [dev.deviceId] } });
     assert.equal(await phase(c.id, 0, 10, 10), 10);
     const backup = join(dir, 'backup');
     cpSync(dev.dataDir, backup, { recursive: true });
@@ -66,6 +72,8 @@ describe('data capture on an agent data dir restored from a backup', () => {
     rmSync(dev.dataDir, { recursive: true, force: true });
     cpSync(backup, dev.dataDir, { recursive: true });
     assert.equal(await phase(c.id, 20, 30, 30), 30, 'every row captured after the restore is stored at the hub');
+    const p = await part(small.id);
+    assert.deepEqual({ status: p?.status, rows: p?.rows }, { status: 'done', rows: 26 }, `the small capture ends at its maxRows, not refused: ${p?.reason}`);
 
     const r = await runCli(OPERATOR, ['capture', 'fetch', String(c.id), '--key', keyPath, '--hub', s.hub.http, '--token', s.hub.adminToken]);
     assert.equal(r.code, 0, r.stderr);

@@ -1,0 +1,50 @@
+// What the hub does before it starts any part (hub.ts start, first-start.ts): it refuses a data dir or
+// files it cannot start on before anything is created, opens the content-key keystore and the store
+// (waiting for PostgreSQL), loads its identity (hub key, trust and the versions before it, the admin
+// token) and checks the agents' configured outbox against the MQTT limit.
+import type { TrustDocument } from '@edgefleet/shared';
+import type { HubConfig } from '../config.js';
+import type { LoggerPort } from '../mqtt/ports.js';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
+import { checkPasswordFile } from '../mqtt/mosquitto-config.js';
+import { Keystore } from '../sealing/keystore.js';
+import { ConfigRepo } from '../config/repo.js';
+import { checkOutboxAtStart } from '../config/payload-limit.js';
+import { openStoreWaiting } from './open-store.js';
+import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore, refuseUnreadableFiles, type Identity } from './first-start.js';
+
+export interface Prepared extends Identity {
+  store: Store;
+  keystore: Keystore;
+  /** The trust versions before the current one, oldest first (published with it). */
+  trustChain: TrustDocument[];
+}
+
+/**
+ * The steps in order; a step that throws after the store opened closes it. `hubId`: several hubs share
+ * the database (server/cluster.ts); `rollups`: HubInternals.rollups.
+ */
+export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logger: LoggerPort; now: () => Date; rollups?: boolean | undefined }): Promise<Prepared> {
+  // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
+  refuseUnfinishedRestore(cfg.dataDir);
+  refuseUnreadableFiles(cfg);
+  // Enrollments append to Mosquitto's password file: one this user cannot write is refused now (docs/mqtt.md).
+  if (cfg.externalBroker?.passwordFile) checkPasswordFile(cfg.externalBroker.passwordFile);
+  // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
+  // every hub of one database); a named file that is missing is refused here, before anything is created.
+  const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
+  const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, statementTimeoutMs: cfg.databaseStatementTimeoutMs, shared: o.hubId !== null, rollupsOnIngest: o.rollups, logger: o.logger }),
+    { waitMs: cfg.databaseWaitMs, logger: o.logger });
+  try {
+    const hubKey = await loadHubKey(cfg);
+    const t = loadTrust(cfg, hubKey, o.now());
+    const newAdminToken = ensureAdminToken(cfg, store, o.now());
+    // Before any device connects: a limit below what the agents are configured to send jams their outboxes.
+    checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
+    return { store, keystore, hubKey, trustDoc: t.trustDoc, trust: t.trust, trustChain: t.chain, newAdminToken };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
