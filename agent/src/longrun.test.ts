@@ -7,15 +7,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
-import { pino } from 'pino';
-import { CREDENTIALS_SCHEMA, settingsHash } from '@edgefleet/shared';
+import { settingsHash } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples';
-import { createAgent, type Agent } from './agent.js';
-import { makeKit, mlpBundle, req, row, startAgent, testConfig } from './testing.js';
+import type { Agent } from './agent.js';
+import { agentOnBroker, makeKit, mlpBundle, req, row, startAgent, testConfig } from './testing.js';
 
 /** Everything that would grow if a round leaked: fds, handles, process listeners. */
 function resources() {
@@ -87,20 +86,10 @@ async function listen(broker: Aedes, sockets: Set<Socket>): Promise<Server> {
  */
 async function enrolledAgent(t: TestContext, prefix: string, deviceId: string, overrides: Parameters<typeof testConfig>[1] = {}) {
   const kit = makeKit(prefix);
-  const data = join(kit.dir, 'data');
-  mkdirSync(data, { recursive: true });
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server = await listen(broker, sockets);
-  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId, secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`] }));
-  writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
-  const agent = createAgent(testConfig(data, overrides), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
-  t.after(async () => {
-    await agent.stop();
-    server.close();
-    await new Promise<void>((r) => broker.close(() => r()));
-    kit.cleanup();
-  });
+  const agent = agentOnBroker(t, { kit, deviceId, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, broker, server, over: overrides });
   await agent.start();
   await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
   return { agent, broker, sockets };

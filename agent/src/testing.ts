@@ -1,9 +1,13 @@
 // Test helpers for the agent's own tests: temp dirs, keys/trust, small signed
 // bundles built from random MLPs, an in-process agent on port 0, JSON requests.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import type { TestContext } from 'node:test';
+import type { Aedes } from 'aedes';
+import { pino, type Logger } from 'pino';
+import { CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { bundleFromOnnx, GraphBuilder, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
 import { createAgent, type Agent, type AgentDeps } from './agent.js';
 import { AgentConfig, type AgentConfigInput } from './config.js';
@@ -35,6 +39,25 @@ export function testConfig(dataDir: string, over: Partial<AgentConfigInput> = {}
 export async function startAgent(dataDir: string, over: Partial<AgentConfigInput> = {}, deps: AgentDeps = {}): Promise<Agent> {
   const agent = createAgent(testConfig(dataDir, over), { logger: pino({ level: 'silent' }), reconcileMs: 0, ...deps });
   await agent.start();
+  return agent;
+}
+
+/**
+ * An agent (not started) enrolled as `deviceId` in `kit`'s DATA dir with `url` for its hub's broker (a test's
+ * aedes on `server`); the agent, then the server and broker, then the kit go after the test.
+ */
+export function agentOnBroker(t: TestContext, o: { kit: Kit; deviceId: string; url: string; broker: Aedes; server: Server; over?: Partial<AgentConfigInput>; logger?: Logger }): Agent {
+  const data = join(o.kit.dir, 'data');
+  mkdirSync(data, { recursive: true });
+  writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: o.deviceId, secret: 's'.repeat(24), brokers: [o.url] }));
+  writeFileSync(join(data, 'trust.json'), JSON.stringify(o.kit.trust.doc));
+  const agent = createAgent(testConfig(data, o.over), { logger: o.logger ?? pino({ level: 'silent' }), reconcileMs: 0 });
+  t.after(async () => {
+    await agent.stop();
+    o.server.close();
+    await new Promise<void>((r) => o.broker.close(() => r()));
+    o.kit.cleanup();
+  });
   return agent;
 }
 

@@ -139,6 +139,9 @@ export class SyncClient {
       clean: true,
       keepalive: 30,
       reconnectPeriod: this.opts.reconnectMs,
+      // A refused CONNECT (a broker not yet reloaded with this device's entry: docs/mqtt.md) is asked
+      // again with the backoff below; MQTT.js would otherwise never reconnect after it.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(this.presence(false)), qos: 1, retain: true },
     });

@@ -9,14 +9,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
-import type { AppError } from '@edgefleet/shared';
+import mqtt from 'mqtt';
+import { PRESENCE_SCHEMA, deviceTopic, type AppError } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples/fleet';
 import { createExternalLink } from './external.js';
+import { mosquittoPasswordLine } from './mosquitto-config.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics } from './testing/devices.js';
 import { MOSQUITTO, startMosquitto } from './testing/mosquitto.js';
 
-const link = (url: string, password: string, username = 'hub-1') => createExternalLink({
+const link = (url: string, password: string, username = 'hub-1', logger = new RecordingLogger()) => createExternalLink({
   url, username, password, clientId: username, shareGroup: 'edgefleet', connectTimeoutMs: 5000,
-  devices: new MemoryDevices(), metrics: new RecordingMetrics(), logger: new RecordingLogger(), clock: { now: () => new Date() },
+  devices: new MemoryDevices(), metrics: new RecordingMetrics(), logger, clock: { now: () => new Date() },
 });
 
 test('a wrong hub password: IO_ERROR naming the broker and the user', { skip: existsSync(MOSQUITTO) ? false : `${MOSQUITTO} not installed` }, async () => {
@@ -30,6 +33,38 @@ test('a wrong hub password: IO_ERROR naming the broker and the user', { skip: ex
   } finally {
     await mosq.stop();
   }
+});
+
+// Mosquitto reloaded with a password file that no longer lets the hub in drops it and refuses it; once the
+// file is right again the hub connects by itself. MQTT.js stops reconnecting after a refused CONNACK unless
+// told otherwise: the hub stayed deaf to every device, logging nothing more, until restarted.
+test('a hub refused mid-run by a reloaded Mosquitto connects again once the password file is right', { skip: existsSync(MOSQUITTO) ? false : `${MOSQUITTO} not installed` }, async (t) => {
+  const box = { id: 'box-1', secret: 'box-secret-0123456789' };
+  const mosq = await startMosquitto([box]);
+  const logger = new RecordingLogger();
+  const hub = link(mosq.url, mosq.hub.password, mosq.hub.user, logger);
+  const online: string[] = [];
+  hub.onConnect((id) => online.push(id));
+  t.after(async () => {
+    await hub.stop();
+    await mosq.stop();
+  });
+  await hub.start();
+  const good = readFileSync(mosq.passwordFile, 'utf8');
+  writeFileSync(mosq.passwordFile, `${mosquittoPasswordLine(mosq.hub.user, 'another-password')}\n${mosquittoPasswordLine(box.id, box.secret)}\n`);
+  mosq.reload();
+  const refusals = () => logger.lines.filter((l) => /Connection refused: (Not authorized|Bad username or password)/.test(String((l.obj as { err?: unknown }).err))).length;
+  await waitFor('the hub refused after the reload', () => refusals() >= 1, { timeoutMs: 10_000 });
+  await waitFor('the hub asked again', () => refusals() >= 2, { timeoutMs: 10_000 });
+  writeFileSync(mosq.passwordFile, good);
+  mosq.reload();
+  // A device's presence reaches the hub only over a live subscription.
+  const dev = await mqtt.connectAsync(mosq.url, { username: box.id, password: box.secret, clientId: box.id, protocolVersion: 4, reconnectPeriod: 0 });
+  t.after(() => dev.endAsync());
+  await waitFor('the device\'s presence at the hub', async () => {
+    await dev.publishAsync(deviceTopic(box.id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: new Date().toISOString() }), { qos: 1 });
+    return online.includes(box.id);
+  }, { timeoutMs: 15_000, intervalMs: 500 });
 });
 
 test('a broker certificate from a CA this process does not trust: named, with NODE_EXTRA_CA_CERTS', { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'openssl not installed' }, async () => {

@@ -74,6 +74,9 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
         clientId: opts.clientId,
         clean: true,
         reconnectPeriod: 1000,
+        // Refused later (the broker reloaded with another password file: docs/mqtt.md), it keeps asking
+        // once a second; MQTT.js would otherwise stop for good. At start a refusal still fails the start.
+        reconnectOnConnackError: true,
         connectTimeout: opts.connectTimeoutMs ?? 10_000,
         ...(opts.ca ? { ca: opts.ca } : {}),
       }).catch((err: Error & { code?: unknown }) => {

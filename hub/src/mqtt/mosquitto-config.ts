@@ -7,7 +7,7 @@
 // Who may touch the password file (docs/mqtt.md "Who owns passwd"): owner and group mosquitto, mode 0660,
 // the hub's user in the mosquitto group; a rewrite keeps the owner, group and group access it finds.
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, DeviceId, writeFileAtomic } from '@edgefleet/shared';
 import { optInt, optString, optStrings, reqString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
@@ -129,8 +129,8 @@ export function mosquittoConf(o: MosquittoConfOptions): string {
 }
 
 export interface MosquittoConfigDeps {
-  /** The devices to write: those of the hub whose data dir is given (none without one). */
-  listDevices(dataDir: string | undefined): Array<{ id: string; secret?: string }> | Promise<Array<{ id: string; secret?: string }>>;
+  /** The devices to write: those of the hub whose data dir (and PostgreSQL database) is given (none without one). */
+  listDevices(dataDir: string | undefined, database?: string): Array<{ id: string; secret?: string }> | Promise<Array<{ id: string; secret?: string }>>;
 }
 
 /** `edgefleet-hub mosquitto-config`, a command of the shared command line (docs/cli.md). */
@@ -138,10 +138,12 @@ export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
   return {
     summary: 'Write passwd, acl and mosquitto.conf for an external Mosquitto broker',
     details:
-      'The password file holds the hub users and every device whose secret is on record (the hub keeps only\n'
-      + 'hashes, so devices enrolled earlier are listed for re-enrollment or a secret rotation). See docs/mqtt.md.',
+      'The password file holds the hub users and the hub\'s devices that are not revoked: their entries in the\n'
+      + 'passwd it replaces are kept (the hub keeps only hashes of their secrets, so a device with no entry there is\n'
+      + 'listed for re-enrollment or a secret rotation); revoked and unknown devices\' entries go. See docs/mqtt.md.',
     options: {
-      'data-dir': { type: 'string', value: 'DIR', description: 'the hub\'s data directory: its devices go into the password file' },
+      'data-dir': { type: 'string', value: 'DIR', description: 'the hub\'s data directory (with its hub.db, or with --database): its devices go into the password file' },
+      database: { type: 'string', value: 'URL', description: 'the PostgreSQL database of a hub run with --database (with --data-dir)' },
       out: { type: 'string', required: true, value: 'DIR', description: 'directory for passwd, acl and mosquitto.conf (created if missing)' },
       'hub-user': { type: 'string', multiple: true, required: true, value: 'USER', description: 'MQTT user of a hub process, one --hub-password each' },
       'hub-password': { type: 'string', multiple: true, required: true, value: 'PASSWORD', description: 'password of the --hub-user at the same position' },
@@ -158,7 +160,7 @@ export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
       const maxPayload = optInt(args, 'max-payload-bytes') ?? 1024 * 1024 + 64 * 1024;
       if (maxPayload < 1) throw new UsageError('--max-payload-bytes 0: expected a positive integer');
       const hubs = users.map((user, i) => ({ user, password: passwords[i] ?? '' }));
-      return writeMosquittoConfig({ out: resolve(ctx.cwd, reqString(args, 'out')), hubs, port, host: optString(args, 'host') ?? '0.0.0.0', maxPayload }, await deps.listDevices(optString(args, 'data-dir')), ctx);
+      return writeMosquittoConfig({ out: resolve(ctx.cwd, reqString(args, 'out')), hubs, port, host: optString(args, 'host') ?? '0.0.0.0', maxPayload }, await deps.listDevices(optString(args, 'data-dir'), optString(args, 'database')), ctx);
     },
   };
 }
@@ -175,13 +177,21 @@ function writeMosquittoConfig(
     }
     lines.push(mosquittoPasswordLine(h.user, h.password));
   }
+  const passwordFile = join(args.out, 'passwd');
+  // The hub holds only hashes of device secrets; the entries the replaced file has for devices still listed
+  // are kept, so a rewrite (a revocation: docs/mqtt.md) drops revoked and unknown devices only.
+  const before = passwdEntries(passwordFile);
   const withoutSecret: string[] = [];
+  let kept = 0;
   for (const d of devices) {
+    const entry = before.get(d.id);
     if (d.secret) lines.push(mosquittoPasswordLine(d.id, d.secret));
-    else withoutSecret.push(d.id);
+    else if (entry) {
+      lines.push(entry);
+      kept += 1;
+    } else withoutSecret.push(d.id);
   }
   mkdirSync(args.out, { recursive: true });
-  const passwordFile = join(args.out, 'passwd');
   const aclFile = join(args.out, 'acl');
   // The password hashes: a new file renamed over the old one, so a crash leaves the old file or the new
   // one. It keeps the old one's owner, group and group access (mosquitto reads it, the hub appends), never
@@ -197,11 +207,29 @@ function writeMosquittoConfig(
   writeFileSync(join(args.out, 'mosquitto.conf'), mosquittoConf({ port: args.port, host: args.host, passwordFile, aclFile, maxPayloadBytes: args.maxPayload }));
   const mode = (0o600 | ((old?.mode ?? 0) & 0o060)).toString(8).padStart(4, '0');
   ctx.stdout.write(`wrote ${passwordFile} (${lines.length} users; mode ${mode}${old ? `, owner ${old.uid}:${old.gid} as before` : ''}), ${aclFile}, ${join(args.out, 'mosquitto.conf')}\n`);
+  if (kept > 0) ctx.stdout.write(`kept the entries of ${kept} device(s) from the passwd it replaced\n`);
   if (!old) ctx.stdout.write(`next: chown mosquitto:mosquitto ${passwordFile} && chmod 0660 ${passwordFile} (a hub with externalBroker.passwordFile appends to it as a member of the mosquitto group; docs/mqtt.md)\n`);
   if (withoutSecret.length > 0) {
     ctx.stdout.write(`${withoutSecret.length} device(s) have no secret on record (the hub keeps only hashes): ${withoutSecret.slice(0, 10).join(', ')}${withoutSecret.length > 10 ? ', …' : ''}; rotate their secrets or re-enroll them to add their entries\n`);
   }
   return 0;
+}
+
+/** `user -> line` of an existing password file (empty when there is none). */
+function passwdEntries(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw new AppError('IO_ERROR', `cannot read ${file} to keep its device entries: ${(err as NodeJS.ErrnoException).code ?? String(err)}; expected mosquitto-config run as root or as the file's owner. Nothing was changed`, { cause: err });
+  }
+  const entries = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at > 0) entries.set(line.slice(0, at), line.trimEnd());
+  }
+  return entries;
 }
 
 function statOrNull(path: string): { uid: number; gid: number; mode: number } | null {

@@ -3,12 +3,16 @@
 // starts the Hub and stops it on SIGTERM/SIGINT; `mosquitto-config` writes the
 // configuration for an external Mosquitto broker; `backup` and `restore` (server/backup.ts, server/restore.ts). Parsing, --help, errors and
 // exit codes follow the shared convention (@edgefleet/shared/cli, docs/cli.md).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { dispatch, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
+import { AppError } from '@edgefleet/shared';
+import { dispatch, UsageError, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
 import { configFileFrom, loadConfig, RUN_FLAGS } from '../config.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
+import { isPostgresUrl } from '../store/db.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
 import { HUB_VERSION } from '../version.js';
@@ -73,10 +77,22 @@ const runCommand: Command = {
   },
 };
 
-/** The devices of the hub in `dataDir` (none without one), for mosquitto-config. */
-function storeDevices(dataDir: string | undefined): Array<{ id: string }> {
-  if (!dataDir) return [];
-  const store = Store.open(dataDir, HUB_MIGRATIONS);
+/**
+ * The devices of the hub in `dataDir` (none without one), for mosquitto-config: from its hub.db, or from
+ * `database` for a hub on PostgreSQL. Never creates either: a new, empty hub.db would list no device (and
+ * a later `backup` would copy it as though it were the hub's).
+ */
+function storeDevices(dataDir: string | undefined, database?: string): Array<{ id: string }> {
+  if (database !== undefined && !isPostgresUrl(database)) throw new UsageError(`--database ${database}: expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB`);
+  if (!dataDir) {
+    if (database !== undefined) throw new UsageError('--database needs --data-dir: the hub\'s data directory');
+    return [];
+  }
+  if (!existsSync(dataDir)) throw new AppError('NOT_FOUND', `--data-dir ${dataDir} does not exist: expected the hub's data directory`);
+  if (database === undefined && !existsSync(join(dataDir, 'hub.db'))) {
+    throw new AppError('NOT_FOUND', `--data-dir ${dataDir} holds no hub.db: expected the data directory of a hub on SQLite, or for a hub run with --database that URL too (--database postgres://…)`);
+  }
+  const store = Store.open(dataDir, HUB_MIGRATIONS, database === undefined ? {} : { database });
   try {
     return store.devices.list().filter((d) => !d.revoked).map((d) => ({ id: d.id }));
   } finally {

@@ -2,10 +2,10 @@
 // (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
 // applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
-import { WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
+import { AppError, WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
-import { MIGRATION_STATEMENT_MS, PgDb, type PgOptions } from './pg/facade.js';
+import { MIGRATION_STATEMENT_MS, PgDb, PgDbError, type PgOptions } from './pg/facade.js';
 
 export type Db = HubDb;
 
@@ -81,8 +81,20 @@ export function openPgDb(url: string, migrations: readonly Migration[], opts: Pg
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw tablesRefused(db.name, err);
   }
+}
+
+/**
+ * The server refusing to take the hub's tables: no CREATE on the schema (42501: PostgreSQL 15 grants it on
+ * `public` to the database's owner only) or a read-only server (25006: a standby). Named with what to do,
+ * instead of PostgreSQL's words alone as INTERNAL.
+ */
+function tablesRefused(name: string, err: unknown): unknown {
+  if (!(err instanceof PgDbError) || (err.pgCode !== '42501' && err.pgCode !== '25006')) return err;
+  return new AppError('DATABASE_UNAVAILABLE', `cannot set up the hub's tables in the PostgreSQL database ${name}: ${err.message}. `
+    + 'Expected a database the URL\'s user owns (createdb -O USER …, or ALTER DATABASE … OWNER TO USER) on a server that takes writes '
+    + '(not a standby) (docs/operations.md "Running on PostgreSQL")', { cause: err });
 }
 
 /**

@@ -1,7 +1,7 @@
 // The real `edgefleet-hub run --database postgres://…` refused at start (docs/operations.md "Running on
 // PostgreSQL", docs/hub.md "Database"): a server that asks for a password and gets none, a wrong
 // password, a port nothing listens on, an address that never answers, a database that does not exist,
-// and a database a newer hub migrated. Each exits 1 within seconds with `error [CODE]:` naming what was
+// a database the URL's user may not create tables in, and a database a newer hub migrated. Each exits 1 within seconds with `error [CODE]:` naming what was
 // wrong (the password hidden) and what was expected; the refused database is left as it was. A server
 // that is down at start is waited for (databaseWaitMs) and the hub starts once it is up.
 import { after, before, describe, it } from 'node:test';
@@ -106,6 +106,20 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
     } finally {
       hub.kill();
       if (!up) await pg.up();
+    }
+  });
+
+  it('a database its user may not create tables in: named with how to fix it; nothing made', async () => {
+    const url = pg.createDatabase();
+    const admin = new PgDb(url);
+    try {
+      // PostgreSQL 15 grants CREATE on schema public to the database's owner only (said again for older servers).
+      admin.exec(`DROP ROLE IF EXISTS guest; CREATE ROLE guest LOGIN PASSWORD '${PASSWORD}'; REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      const err = await refused(withUser(url, `guest:${PASSWORD}`), 'no-create');
+      assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot set up the hub's tables in the PostgreSQL database postgres:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/\w+: permission denied for schema public\. Expected a database the URL's user owns \(createdb -O USER …, or ALTER DATABASE … OWNER TO USER\)/m);
+      assert.deepEqual(admin.prepare('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()').pluck().all(), [], 'no table was made');
+    } finally {
+      admin.close();
     }
   });
 
