@@ -6,7 +6,7 @@
 // that is down at start is waited for (databaseWaitMs) and the hub starts once it is up.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,19 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
     const url = withUser(pg.createDatabase(), 'edgefleet:wrong-one');
     const err = await refused(url, 'wrong-password');
     assert.match(err, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database postgres:\/\/edgefleet:\*\*\*@127\.0\.0\.1:\d+\/\w+: password authentication failed for user "edgefleet"\. Expected/m);
+  });
+
+  it('no password in the URL and a stale ~/.pgpass line: the server\'s refusal says where the password came from', async () => {
+    const url = withUser(pg.createDatabase(), 'edgefleet');
+    const home = join(dir, 'stale-pgpass');
+    mkdirSync(home);
+    writeFileSync(join(home, '.pgpass'), '127.0.0.1:*:*:edgefleet:an-old-password\n', { mode: 0o600 });
+    const t0 = Date.now();
+    const r = await runCli('hub/src/server/main.ts', runArgs(url, 'stale-pgpass'), { env: { ...env(), HOME: home }, timeoutMs: 120_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(Date.now() - t0 < 20_000, `refused after ${Date.now() - t0} ms`);
+    assert.match(r.stderr, /^error \[DATABASE_UNAVAILABLE\]: cannot open the hub's PostgreSQL database postgres:\/\/edgefleet@127\.0\.0\.1:\d+\/\w+: password authentication failed for user "edgefleet": the URL and PGPASSWORD give no password, so the one sent came from ~\/\.pgpass \(PGPASSFILE\) of the user the hub runs as, or none was given; expected/m);
+    assert.doesNotMatch(r.stderr, /an-old-password/, 'the password is never printed');
   });
 
   it('a port nothing listens on: connection refused, nothing about connecting again later', async () => {

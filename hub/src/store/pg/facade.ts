@@ -85,7 +85,7 @@ export class PgDb implements HubDb, Catalog {
       this.refreshCatalog();
     } catch (err) {
       this.close();
-      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${openFailure(err as Error)}. `
+      throw new AppError('DATABASE_UNAVAILABLE', `cannot open the hub's PostgreSQL database ${this.name}: ${openFailure(err as Error, this.url)}. `
         + 'Expected a reachable server and an existing database the URL\'s user may create tables in (docs/operations.md "Running on PostgreSQL")',
       // unreachable: no connection (refused, lost, no answer), which may come right; not a refusal by the server.
       { cause: err, details: { unreachable: err instanceof AppError } });

@@ -111,14 +111,22 @@ export function awaitFlag(signal: Int32Array, waitMs: number): boolean {
   return true;
 }
 
+function urlHasPassword(url: string): boolean {
+  try { return new URL(url).password !== ''; } catch { return false; }
+}
+
 /**
  * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
  * client password must be a string" when the server asks for a password and none was found, and
  * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
  */
-export function openFailure(err: Error): string {
+export function openFailure(err: Error, url?: string): string {
   // A connection that failed is reported as lost (PgDb.call); at the first one there is nothing to go on from.
-  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause);
+  if (err instanceof AppError && err.cause instanceof Error) return openFailure(err.cause, url);
+  if (url !== undefined && /^password authentication failed/.test(err.message) && !urlHasPassword(url) && !process.env['PGPASSWORD']) {
+    // md5 auth with no password, or a stale ~/.pgpass line: the server's words do not say where it came from.
+    return `${err.message}: the URL and PGPASSWORD give no password, so the one sent came from ~/.pgpass (PGPASSFILE) of the user the hub runs as, or none was given; expected that user's password in the URL, in ~/.pgpass or in PGPASSWORD`;
+  }
   if (err.message === 'timeout expired') {
     return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s (a firewall dropping the packets, a stuck server, or something at that address that does not speak PostgreSQL)`;
   }
