@@ -1,5 +1,5 @@
 // Data directories and SQLite files that only the program's user may read: hub.db holds token
-// hashes and the audit log, agent.db and credentials.json a device's identity (docs/security-operators.md).
+// hashes and the audit log, agent.db and credentials.json a device's identity (docs/security.md "Operators and their records").
 // A directory or database found with looser modes (made by an older version, or by hand) is tightened.
 import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { AppError } from './errors.js';

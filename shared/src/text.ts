@@ -1,6 +1,6 @@
 // Escaping for human-readable output (CLI tables, status lines, error lines). Reasons, notes, names
 // and messages come from other people and other machines: printed raw, a terminal escape could
-// recolour or erase the screen and a newline could forge a second audit line (docs/security-operators.md).
+// recolour or erase the screen and a newline could forge a second audit line (docs/security.md "Operators and their records").
 // Every control character is shown as a visible escape instead; JSON output is not touched.
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };

@@ -1,4 +1,4 @@
-// Batch output on a full disk (docs/agent.md "Batch jobs"): the output dir on a real tmpfs of a few MiB
+// Batch output on a full disk (docs/agent-summaries.md "Scheduled jobs"): the output dir on a real tmpfs of a few MiB
 // (examples' smallDisk; skipped where mount(8) is refused). The job fails with DISK_FULL naming the
 // output, its half-written .tmp is removed (the space is given back), the daemon goes on, and the file
 // is processed in full once space is back: the CLI run again, the scheduled job at its next run.

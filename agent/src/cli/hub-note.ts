@@ -1,4 +1,4 @@
-// What a local switch on an enrolled box lasts for (docs/agent.md "Sync"): the hub's desired state
+// What a local switch on an enrolled box lasts for (docs/agent.md "Connecting to a hub"): the hub's desired state
 // decides which version runs, so `install`, `activate` and `rollback` say when the version they switched
 // to is not the one the hub assigns, and that the agent switches back at the next desired document.
 import { readCredentials } from '../sync/credentials.js';

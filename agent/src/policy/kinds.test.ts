@@ -1,4 +1,4 @@
-// Only the model's own failures count against it (issue 9, docs/agent.md "Policy and local rollback"),
+// Only the model's own failures count against it (issue 9, docs/agent-summaries.md "Error kinds"),
 // on a real in-process agent over real HTTP with the 5 % policy of the observed cases: 2 wrong-shape
 // requests among 20 and a burst shed with 503 (one slot, a queue of 2) leave a healthy version active
 // and watched, while a model that fails at runtime on some valid inputs (the sample-rate model, built

@@ -1,7 +1,7 @@
 // Watches a freshly activated version against its manifest policy (error rate, p95 latency) for the
 // observation window; on a breach it calls back so the box rolls back locally (policy/guard.ts) — enrolled
 // or standalone, online or offline. It sees every prediction as a PredictionRecorder, in memory only.
-// Only the model's own failures count against it (docs/agent.md "Policy and local rollback"): a
+// Only the model's own failures count against it (docs/agent-summaries.md "Error kinds"): a
 // caller's invalid input and load shed with 503 are counted apart and never judged, and p95 latency
 // is over answered requests only (a refused request's few microseconds would hide a slow model).
 import { addLatency, emptyLatency, errorKind, latencyQuantile } from '@edgefleet/shared/core';

@@ -1,4 +1,4 @@
-// Removing downloads the hub no longer asks for (BlobDownloader.prune, docs/agent.md "Long-run bounds").
+// Removing downloads the hub no longer asks for (BlobDownloader.prune, docs/agent.md "Connecting to a hub").
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DownloadStore } from './downloader.js';

@@ -1,4 +1,4 @@
-// The hub link as `edgefleet-agent status` shows it (docs/agent.md "Status"): an agent in-process
+// The hub link as `edgefleet-agent status` shows it (docs/agent.md "CLI"): an agent in-process
 // enrolled with an unreachable broker but told another one by its config (a real aedes on port 0).
 // Status read without that config names the broker actually used and the link up; the broker's
 // sockets are cut -> "hub link down" once, the link down in status; the broker back on the same

@@ -1,5 +1,5 @@
 // The hub link's state as the running daemon sees it, for `edgefleet-agent status` (a separate
-// process reading agent.db; docs/agent.md "Status"): up or down, since when, the broker actually
+// process reading agent.db; docs/agent.md "CLI"): up or down, since when, the broker actually
 // used, and a heartbeat `at` so a value left by a dead daemon shows as stale. Also logs a drop and
 // a recovery once each ("hub link down" / "hub link up"), whatever the MQTT client reports meanwhile.
 import type { Logger } from '../log.js';

@@ -223,7 +223,7 @@ export class Updater implements PolicyListener {
     } catch (err) {
       // A stop (SIGTERM, a restart) aborts the download or install under way: that is no failure of the
       // version. Nothing is blocked or reported; the next start applies the document again and the
-      // download resumes from its last commit (docs/agent.md "Sync").
+      // download resumes from its last commit (docs/agent.md "Connecting to a hub").
       if (this.stopped) return;
       const e = toAppError(err);
       if ((e.details as { hubRefused?: string } | undefined)?.hubRefused === 'NOT_FOUND') {

@@ -1,4 +1,4 @@
-// The newest-first lists the hub pages (captures, deployments, rollouts; docs/console.md "Views"): a live
+// The newest-first lists the hub pages (captures, deployments, rollouts; docs/console.md "Using it"): a live
 // event or a retry fetches the newest page again, and the older pages the operator loaded with "Show
 // older" stay below it, their cursor unchanged.
 

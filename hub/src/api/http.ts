@@ -276,7 +276,7 @@ export const INCOMPLETE_HEADER = 'x-edgefleet-incomplete';
  * Runs a side effect (MQTT publish, disconnect, broker password file) after the write committed. A
  * failure neither undoes nor hides the write: it is logged, appended to the audit log as
  * `<action>.incomplete` (target, the step and the error), named in the x-edgefleet-incomplete response
- * header, and returned so the response can say so (docs/hub.md "Audit log").
+ * header, and returned so the response can say so (docs/hub.md "REST API").
  */
 export async function afterCommit<T>(c: Ctx, deps: ApiDeps, action: AuditAction, target: string, step: string, effect: () => Promise<T> | T): Promise<StepResult<T>> {
   try {

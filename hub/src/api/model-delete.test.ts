@@ -1,4 +1,4 @@
-// Deleting a model version (store/model-delete.ts, docs/hub.md "Model registry"): a version pushed by
+// Deleting a model version (store/model-delete.ts, docs/hub.md "REST API"): a version pushed by
 // mistake goes (row, bundle file, audit entry) and its number can be pushed again with other content;
 // a version anything refers to is refused with 409 naming the reference, and nothing is deleted.
 import { test, before, after } from 'node:test';

@@ -26,7 +26,7 @@ async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Resp
   const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {
     maxBytes: deps.maxBundleBytes, pushedBy: actor(c).name, at: deps.clock.now(),
     // Runs inside the push's transaction: the version and its audit entry commit together. The same bundle
-    // again is audited too (model.repush), so every accepted push leaves a trace (docs/hub.md "Audit log").
+    // again is audited too (model.repush), so every accepted push leaves a trace (docs/hub.md "REST API").
     record: (v) => audit(c, deps, v.outcome === 'created' ? 'model.push' : 'model.repush', `${v.manifest.name}@${v.manifest.version}`, null, { bundleSha256: v.bundleSha256, size: v.bundleSize, manifestSha256: v.manifestSha256, signers: v.signatures.map((s) => s.keyId) }),
   });
   const { name, version } = r.manifest;

@@ -1,4 +1,4 @@
-// Deployment status from what devices report (docs/hub.md "Deployments"): install events move a
+// Deployment status from what devices report (docs/hub.md "REST API"): install events move a
 // device's row (downloading, activating, active, failed, rolled_back, waiting_for_disk), a refused
 // desired document marks every model it named `refused`, and a reported state's active versions are
 // `active`, a switch the device defers (maintenance window, update lock: decision 0031) is `deferred`
@@ -113,7 +113,7 @@ function removalsDone(store: Store, deviceId: string, m: ReportedState, now: Dat
 
 /**
  * A refused desired document names no model: its seq finds the document the hub issued, and each
- * model in it is `refused` with the reason on the device's row (docs/hub.md "Deployments"). A seq
+ * model in it is `refused` with the reason on the device's row (docs/hub.md "REST API"). A seq
  * the hub never issued (a stolen key's document) changes no deployment.
  */
 function refused(store: Store, deviceId: string, e: DeviceEvent, now: Date): void {

@@ -63,7 +63,7 @@ export class Store {
 
   /**
    * Opens (creating if needed) DATA/hub.db and applies pending `migrations` (the program's whole list).
-   * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Files").
+   * DATA is made 0700 and hub.db (with -wal/-shm) 0600, tightening looser modes (docs/hub.md "Database").
    * With `database` (postgres://user@host:port/db) the tables live in PostgreSQL instead and DATA keeps
    * the blobs (docs/hub.md "Database"). `shared`: other hub processes use the same hub.db (db.ts OpenDbOptions).
    */

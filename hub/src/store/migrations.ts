@@ -160,7 +160,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   },
   {
     // Token names were not unique, so the audit actor alone could not say which token acted
-    // (docs/hub.md "API tokens"). Adding a column fires no UPDATE trigger: the log stays append-only.
+    // (docs/hub.md "Database"). Adding a column fires no UPDATE trigger: the log stays append-only.
     version: 4,
     name: 'audit actor id',
     sql: `ALTER TABLE audit ADD COLUMN actor_id TEXT;`,

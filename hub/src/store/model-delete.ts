@@ -1,4 +1,4 @@
-// Deleting a model version from the registry (docs/hub.md "Model registry"): only a version nothing
+// Deleting a model version from the registry (docs/hub.md "REST API"): only a version nothing
 // refers to — never deployed or rolled out, not reported by any device, no window, event, rollup,
 // capture, drift report or live alert rule of it — so no history loses the model it speaks of. That is
 // the version pushed by mistake (wrong features, wrong file), which could otherwise never be pushed again

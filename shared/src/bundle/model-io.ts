@@ -1,6 +1,6 @@
 // A model's actual inputs and outputs (onnxruntime's metadata, read by the caller) against the
 // manifest's `io`, one message per mismatch. No zod here: the agent's daemon loads it through
-// @edgefleet/shared/core (docs/performance.md "Idle memory"); `model pack` uses it too.
+// @edgefleet/shared/core (docs/performance.md "Performance"); `model pack` uses it too.
 import type { Manifest } from '../wire/manifest.js';
 
 /** onnxruntime tensor type names → OIP datatypes (undefined for types OIP has no name for). */

@@ -1,4 +1,4 @@
-// What the agent daemon must not load (docs/performance.md "Idle memory"; the daemon path imports
+// What the agent daemon must not load (docs/performance.md "Performance"; the daemon path imports
 // only @edgefleet/shared/core): zod and pino never, mqtt not on a box that is not enrolled. The agent
 // is started as packaging/systemd/edgefleet-agent.service starts it (its `run` arguments and
 // Environment= lines; from source, or built when the test run says so) on a provisioned data dir with the example model,

@@ -1,4 +1,4 @@
-// The local API over OIP v2 gRPC (docs/agent.md "Local API over gRPC"): a
+// The local API over OIP v2 gRPC (docs/agent.md "Local API (OIP v2)"): a
 // grpc-js server fed by our own net.Servers through a connection injector, so
 // the TCP port and the Unix socket have the REST API's connection limit and the
 // socket its permissions (../unix-socket.ts). Loaded with a dynamic import only

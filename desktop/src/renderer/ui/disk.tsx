@@ -1,4 +1,4 @@
-// A device's reported disk space (docs/console.md "Fleet"): the free share, in the warning colour under
+// A device's reported disk space (docs/console.md "Using it"): the free share, in the warning colour under
 // 10% (the agent reports again at 10%, 5% and 1%), and "1.2 GiB free of 32 GiB (4%)" in full.
 import type { DiskSpace } from '@edgefleet/shared';
 import { LOW_DISK_SHARE, diskPercent, diskShare, diskText } from '@edgefleet/shared/browser';

@@ -1,4 +1,4 @@
-// `edgefleet capture keygen|start|ls|show|stop|fetch|purge` (docs/cli.md "Data capture"): the operators'
+// `edgefleet capture keygen|start|ls|show|stop|fetch|purge` (docs/hub.md "Data capture"): the operators'
 // capture key pair (made here, the private half never goes to the hub), capture requests to a cohort,
 // their per-device progress, and fetching the sealed chunks, opened locally into JSON lines.
 import { existsSync, readFileSync } from 'node:fs';

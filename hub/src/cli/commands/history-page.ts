@@ -1,5 +1,5 @@
 // The list commands of records that grow with history (`capture ls`, `deployments ls`, `rollout ls`;
-// docs/cli.md "Lists that grow with history"): a page newest first (`--limit N`, `--before CURSOR`), and
+// docs/cli.md "capture ls, deployments ls, rollout ls, tokens ls, enroll-token ls"): a page newest first (`--limit N`, `--before CURSOR`), and
 // every older page with `--all-pages`. Whenever older records were left out, a note on stderr says so
 // and gives the command that shows them, as `edgefleet audit` does.
 import { HISTORY_PAGE, escapeLines, olderPagePath } from '@edgefleet/shared';
