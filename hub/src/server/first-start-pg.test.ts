@@ -15,7 +15,7 @@ import { HubConfig } from '../config.js';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { PgDb, startPostgres, type PgCluster } from '../testing/postgres.js';
-import { ADMIN_TOKEN_FILE, ensureAdminToken } from './first-start.js';
+import { ADMIN_TOKEN_FILE, adminTokenLine, ensureAdminToken } from './first-start.js';
 import { besideTest } from '@edgefleet/examples';
 
 const now = new Date('2026-03-01T00:00:00Z');
@@ -94,6 +94,8 @@ it('two hubs with data dirs of their own storing their first admin token at once
     assert.equal(first, readFileSync(join(dirA, ADMIN_TOKEN_FILE), 'utf8').trim(), 'hub A stored its token and reports it (printed once)');
     assert.equal(messages[1]?.token, null, 'hub B stored nothing and prints nothing');
     assert.equal(existsSync(join(dirB, ADMIN_TOKEN_FILE)), false, 'hub B removed its token file: that token never works');
+    assert.match(adminTokenLine(dirB, null) ?? '', /^no admin token in .*hub-b\/admin\.token: the hub's database already has API tokens .*edgefleet tokens create NAME --role admin$/, 'hub B says why it printed none');
+    assert.equal(adminTokenLine(dirA, null), null, 'a hub whose data dir holds the token says nothing more at a later start');
     assert.deepEqual(a.tokens.list().tokens.map((t) => [t.name, t.role]), [['admin', 'admin']]);
     assert.ok(bWaited, 'hub B waited for hub A\'s transaction (the two first starts overlapped)');
     assert.equal(a.tokens.lookup(first ?? '')?.name, 'admin');

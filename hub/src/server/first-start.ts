@@ -183,3 +183,15 @@ export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date, hooks:
   if (file.made && !store.tokens.lookup(token)) rmSync(path, { force: true });
   return null;
 }
+
+/**
+ * What `edgefleet-hub run` prints about the admin token: the new one, once; nothing when DATA/admin.token
+ * holds one; else why there is none here (a hub with another data dir made the database's first token
+ * on PostgreSQL, or the file was removed), and how to get one.
+ */
+export function adminTokenLine(dataDir: string, newToken: string | null): string | null {
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  if (newToken) return `admin token (shown once, saved in ${path}): ${newToken}`;
+  if (existsSync(path)) return null;
+  return `no admin token in ${path}: the hub's database already has API tokens (made by a hub with another data dir, or this file was removed), and none is made here; use an admin token you have (the first hub's DATA/admin.token), or have an admin make one: edgefleet tokens create NAME --role admin`;
+}

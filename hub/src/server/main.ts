@@ -17,6 +17,7 @@ import { HUB_MIGRATIONS } from '../schema.js';
 import { mosquittoConfigCommand, type MosquittoConfigDeps } from '../mqtt/mosquitto-config.js';
 import { HUB_VERSION } from '../version.js';
 import { Hub } from './hub.js';
+import { adminTokenLine } from './first-start.js';
 import { HUB_STOP_EXIT_MS } from './stop-deadlines.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
@@ -49,9 +50,8 @@ const runCommand: Command = {
       await hub.stop();
       throw err;
     }
-    if (hub.newAdminToken) {
-      ctx.stdout.write(`admin token (shown once, saved in ${cfg.dataDir}/admin.token): ${hub.newAdminToken}\n`);
-    }
+    const tokenLine = adminTokenLine(cfg.dataDir, hub.newAdminToken);
+    if (tokenLine) ctx.stdout.write(`${tokenLine}\n`);
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         logger.info({ signal: sig }, 'stopping');
