@@ -13,7 +13,7 @@ import type { LoggerPort } from './ports.js';
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Whether `err` says the broker could not be reached (waited for), not that it refused the hub. */
-export function brokerUnreachable(err: Error & { code?: unknown }): boolean {
+function brokerUnreachable(err: Error & { code?: unknown }): boolean {
   // MQTT.js's connectTimeout: no CONNACK in time (a black-holed address, a broker still starting).
   return (typeof err.code === 'string' && UNREACHABLE.has(err.code)) || err.message === 'connack timeout';
 }
@@ -74,7 +74,7 @@ export class BrokerConnector {
       const c = mqtt.connect(this.o.url, this.o.options);
       this.pending = c;
       const settle = (err?: Error) => {
-        c.off('connect', onConnect).off('error', settle).off('close', onClose);
+        c.off('connect', onConnect).off('error', settle).off('close', onClose).off('end', onClose);
         this.pending = null;
         if (!err) return resolve(c);
         c.end(true);
@@ -83,7 +83,7 @@ export class BrokerConnector {
       const onConnect = () => settle();
       // A close without an error (ended by stop(), or the broker hung up before its CONNACK).
       const onClose = () => settle(Object.assign(new Error('the broker closed the connection before its CONNACK'), { code: 'ECONNRESET' }));
-      c.once('connect', onConnect).once('error', settle).once('close', onClose);
+      c.once('connect', onConnect).once('error', settle).once('close', onClose).once('end', onClose);
     });
   }
 }

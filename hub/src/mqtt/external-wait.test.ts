@@ -1,11 +1,13 @@
 // An external broker that cannot be reached when the hub starts is waited for (externalBroker.waitMs,
 // external-connect.ts; docs/mqtt.md "External broker"), on a real Mosquitto: down at start and up 3 s
 // later, the link connects and a device's message reaches it; never up, the start fails after the wait
-// with the broker named; a wrong password is not waited for; stop() ends the wait at once. Before, a
+// with the broker named; a wrong password is not waited for; stop() ends the wait, and an attempt a
+// silent address holds, at once. Before, a
 // broker down at start failed the start at once (IO_ERROR), and a service manager soon gave up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { deviceTopic, type AppError } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples/fleet';
@@ -97,5 +99,23 @@ test('stop() during the wait ends it at once', { skip }, async () => {
     assert.ok(Date.now() - t0 < 1000, `ended after ${Date.now() - t0} ms`);
   } finally {
     await mosq.stop();
+  }
+});
+
+test('stop() during an attempt a silent address holds (no CONNACK yet) ends it at once', async () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((sock) => { sockets.push(sock); sock.resume(); });
+  const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
+  try {
+    const hub = link(`mqtt://127.0.0.1:${port}`, 'p', 60_000);
+    const started = hub.start();
+    await waitFor('the attempt connected', () => sockets.length > 0, { timeoutMs: 5000 });
+    const t0 = Date.now();
+    await hub.stop();
+    await assert.rejects(started, (e: AppError) => e.code === 'IO_ERROR' && e.message.startsWith('stopped while waiting for the external MQTT broker'));
+    assert.ok(Date.now() - t0 < 1000, `ended after ${Date.now() - t0} ms (the connect timeout is 5 s)`);
+  } finally {
+    for (const sock of sockets) sock.destroy();
+    silent.close();
   }
 });
