@@ -2,8 +2,8 @@
 // external-connect.ts; docs/mqtt.md "External broker"), on a real Mosquitto: down at start and up 3 s
 // later, the link connects and a device's message reaches it; never up, the start fails after the wait
 // with the broker named; a wrong password is not waited for; stop() ends the wait, and an attempt a
-// silent address holds, at once. Before, a
-// broker down at start failed the start at once (IO_ERROR), and a service manager soon gave up.
+// silent address holds, at once. Before, a broker down at start failed the start at once (IO_ERROR),
+// and a service manager soon gave up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
