@@ -123,3 +123,21 @@ it('EDGEFLEET_HUB_CONFIG names the file when --config is not given (a systemd dr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('externalBroker.waitMs: a minute by default, 0 to an hour, else named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
+  try {
+    const file = join(dir, 'hub.json');
+    const broker = (more: Record<string, unknown>) => ({ dataDir: 'data', externalBroker: { url: 'mqtt://broker:1883', username: 'hub-1', password: 'p', ...more } });
+    writeFileSync(file, JSON.stringify(broker({})));
+    assert.equal(loadConfig({ config: file }, dir).externalBroker?.waitMs, 60_000, 'a start waits a minute for a broker it cannot reach');
+    writeFileSync(file, JSON.stringify(broker({ waitMs: 0 })));
+    assert.equal(loadConfig({ config: file }, dir).externalBroker?.waitMs, 0);
+    for (const [ms, re] of [[3_600_001, /externalBroker\.waitMs.*expected at most 3600000 ms \(an hour\)/], [-1, /externalBroker\.waitMs/], [1.5, /externalBroker\.waitMs/]] as const) {
+      writeFileSync(file, JSON.stringify(broker({ waitMs: ms })));
+      assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && re.test(e.message), String(ms));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -24,6 +24,8 @@ const FilePath = z.string().min(1, 'expected a file path');
  * (TimeoutOverflowWarning), which made alerts.evaluateEveryMs a busy loop, so it is refused.
  */
 const TimerMs = (min = 1) => z.number().int().min(min).max(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} ms (about 24.8 days, Node's longest timer)`);
+/** How long a start waits for a server it cannot reach yet (the database, the external broker); 0: not at all. */
+const StartWaitMs = z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000);
 
 export const HubConfig = z
   .object({
@@ -31,7 +33,7 @@ export const HubConfig = z
     /** The hub's tables in PostgreSQL instead of DATA/hub.db (docs/hub.md "Database"); blobs stay in DATA. */
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */
-    databaseWaitMs: z.number().int().min(0).max(3_600_000, 'expected at most 3600000 ms (an hour)').default(60_000),
+    databaseWaitMs: StartWaitMs,
     /**
      * The server cancels a statement of the hub's running longer (docs/hub.md "Stopping"): it bounds how long
      * SIGTERM waits, so at most STATEMENT_TIMEOUT_MS (the hub gone within 30 s); lower fails slow statements sooner.
@@ -81,6 +83,8 @@ export const HubConfig = z
         shareGroup: z.string().default('edgefleet'),
         /** Mosquitto password file to append each new device's credentials to (then reload mosquitto with SIGHUP). */
         passwordFile: z.string().optional(),
+        /** How long a start waits for a broker it cannot reach yet (down, booting); not for one that refuses the hub (mqtt/external.ts). */
+        waitMs: StartWaitMs,
       })
       .strict()
       .optional(),

@@ -3,8 +3,9 @@
 // mosquitto-config.ts); the hub still validates every message. Device traffic is
 // read through `$share/{group}/…` subscriptions so several hubs can split it;
 // presence is read by every hub (not shared) so each knows who is online.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { AppError, TRUST_TOPIC, allDevicesFilter, deviceTopic, tlsHint } from '@edgefleet/shared';
+import { BrokerConnector } from './external-connect.js';
 import { Ingress } from './ingress.js';
 import type { StatePacingLimits } from './state-pacer.js';
 import type { ClockPort, DeviceAuthPort, FleetLink, IncomingKind, LoggerPort, MetricsPort } from './ports.js';
@@ -28,6 +29,8 @@ export interface ExternalLinkOptions {
   /** TLS CA for mqtts:// (PEM). */
   ca?: string | Buffer;
   connectTimeoutMs?: number;
+  /** How long start() tries again, once a second, a broker it cannot reach (external-connect.ts); default 0. */
+  waitMs?: number;
 }
 
 // State is read unshared, like presence: it has no device-side resend (the outbox resends windows and
@@ -42,6 +45,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   const online = new Set<string>();
   let client: MqttClient | null = null;
   let stopping: Promise<void> | null = null;
+  let connecting: BrokerConnector | null = null;
 
   function filterFor(kind: IncomingKind): string {
     const f = allDevicesFilter(kind);
@@ -67,23 +71,30 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   const link: FleetLink = {
     async start() {
       if (client) return;
-      const c = await mqtt.connectAsync(opts.url, {
-        protocolVersion: 4,
-        username: opts.username,
-        password: opts.password,
-        clientId: opts.clientId,
-        clean: true,
-        reconnectPeriod: 1000,
-        // Refused later (the broker reloaded with another password file: docs/mqtt.md), it keeps asking
-        // once a second; MQTT.js would otherwise stop for good. At start a refusal still fails the start.
-        reconnectOnConnackError: true,
-        connectTimeout: opts.connectTimeoutMs ?? 10_000,
-        ...(opts.ca ? { ca: opts.ca } : {}),
-      }).catch((err: Error & { code?: unknown }) => {
-        // The broker named, and for a certificate what to do (docs/operations.md "TLS").
-        const hint = tlsHint(err);
-        throw new AppError('IO_ERROR', `cannot connect to the external MQTT broker ${opts.url} as ${opts.username}: ${err.message}${hint ? ` (${hint})` : ''}`, { cause: err });
+      const connector = new BrokerConnector({
+        url: opts.url, username: opts.username, waitMs: opts.waitMs ?? 0, logger,
+        options: {
+          protocolVersion: 4,
+          username: opts.username,
+          password: opts.password,
+          clientId: opts.clientId,
+          clean: true,
+          reconnectPeriod: 1000,
+          // Refused later (the broker reloaded with another password file: docs/mqtt.md), it keeps asking
+          // once a second; MQTT.js would otherwise stop for good. At start a refusal still fails the start.
+          reconnectOnConnackError: true,
+          connectTimeout: opts.connectTimeoutMs ?? 10_000,
+          ...(opts.ca ? { ca: opts.ca } : {}),
+        },
       });
+      connecting = connector;
+      const c = await connector.connect().finally(() => {
+        connecting = null;
+      });
+      if (stopping) {
+        c.end(true);
+        throw new AppError('IO_ERROR', `stopped while connecting to the external MQTT broker ${opts.url}`);
+      }
       client = c;
       c.on('message', onMessage);
       c.on('error', (err: Error & { code?: unknown }) => {
@@ -102,6 +113,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
     },
     stop() {
       if (stopping) return stopping;
+      connecting?.stop();
       stopping = (async () => {
         const c = client;
         client = null;

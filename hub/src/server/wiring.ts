@@ -88,7 +88,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     ? createExternalLink({
         // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
         url: ext.url, username: ext.username, password: ext.password, clientId: `${ext.clientId ?? ext.username}${hubId ? `-${hubId}` : ''}`,
-        shareGroup: ext.shareGroup, devices: store.devices, metrics, logger, clock, statePacing: statePacing(cfg),
+        shareGroup: ext.shareGroup, waitMs: ext.waitMs, devices: store.devices, metrics, logger, clock, statePacing: statePacing(cfg),
       })
     : createEmbeddedBroker({
     host: cfg.host,

@@ -55,30 +55,44 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
     const more = [...(process.getuid?.() === 0 && !extraConf.some((l) => l.startsWith('user ')) ? ['user root'] : []), ...extraConf];
     if (more.length) appendFileSync(join(dir, 'mosquitto.conf'), `${more.join('\n')}\n`);
   };
-  // The free port is only free when we look: another test file's server can take it before Mosquitto
-  // binds, and then Mosquitto exits. Such a start is tried again on a new port, up to 3 times.
-  let proc: ChildProcess | undefined;
   let output = '';
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    await generate(list);
-    prepare?.(dir);
+  /** Mosquitto on `port` with the files in `dir`, once it listens. */
+  const spawnOn = async (on: number): Promise<ChildProcess> => {
     output = '';
     const p = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     p.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      await waitForPort(port, p, () => output);
-      proc = p;
-      break;
+      await waitForPort(on, p, () => output);
+      return p;
     } catch (err) {
       if (p.exitCode === null) p.kill('SIGKILL');
+      throw err;
+    }
+  };
+  const end = async (p: ChildProcess): Promise<void> => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  };
+  // The free port is only free when we look: another test file's server can take it before Mosquitto
+  // binds, and then Mosquitto exits. Such a start is tried again on a new port, up to 3 times.
+  let first: ChildProcess | undefined;
+  for (let attempt = 1; !first; attempt++) {
+    port = await freePort();
+    await generate(list);
+    prepare?.(dir);
+    try {
+      first = await spawnOn(port);
+    } catch (err) {
       if (attempt >= 3) {
         rmSync(dir, { recursive: true, force: true });
         throw err;
       }
     }
   }
+  let proc = first;
   return {
     url: `mqtt://127.0.0.1:${port}`,
     dir,
@@ -91,12 +105,16 @@ export async function startMosquitto(list: Array<{ id: string; secret: string }>
       await generate(devices);
       proc.kill('SIGHUP');
     },
+    /** Stops the broker and keeps its files and port, for up(): a broker that is down, then back. */
+    async down() {
+      await end(proc);
+    },
+    /** Starts the broker again on its port after down(). */
+    async up() {
+      proc = await spawnOn(port);
+    },
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await end(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
