@@ -52,6 +52,8 @@ export interface ClaimOptions {
 /** Renews a sole hub's claimed lease until stopped (then HubLease renews it). */
 export interface ClaimKeeper {
   stop(): void;
+  /** Stops and ends the lease: a start that failed before its HubLease took over. */
+  release(): void;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function claimAtStart(o: ClaimOptions): Promise<ClaimKeeper> {
     const row = o.repo.get(HUB_LEASE);
     const other = row && row.holder !== o.hubId && row.expiresAt > now && (o.sole || row.sole) ? row : null;
     if (!other) {
-      if (!o.sole) return { stop: () => undefined };
+      if (!o.sole) return { stop: () => undefined, release: () => undefined };
       const mine = o.repo.acquire(HUB_LEASE, o.hubId, now, o.ttlMs, true);
       if (mine.holder === o.hubId && mine.expiresAt > now) return keep(o);
       continue; // another hub took it in between: look at it
@@ -94,7 +96,17 @@ function keep(o: ClaimOptions): ClaimKeeper {
     }
   }, o.renewEveryMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => clearInterval(timer),
+    release: () => {
+      clearInterval(timer);
+      try {
+        o.repo.release(HUB_LEASE, o.hubId, o.clock.now().getTime());
+      } catch (err) {
+        o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'stopping: releasing the hub lease');
+      }
+    },
+  };
 }
 
 function refusal(o: ClaimOptions, other: LeaseRow): AppError {

@@ -246,7 +246,7 @@ export class Hub {
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
       // The singleton jobs stop and the lease is released, so another hub takes it (or starts) at once.
-      this.claim?.stop();
+      this.claim?.release(); // a start that failed before the lease took over
       this.claim = null;
       await step(this.lease?.stop(HUB_STOP_STEP_MS.lease - 300), HUB_STOP_STEP_MS.lease, 'the singleton jobs and the hub lease');
       this.lease = null;

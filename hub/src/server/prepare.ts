@@ -51,7 +51,7 @@ export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logg
     checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
     return { store, keystore, hubKey, trustDoc: t.trustDoc, trust: t.trust, trustChain: t.chain, newAdminToken, claim };
   } catch (err) {
-    claim?.stop();
+    claim?.release();
     store.close();
     throw err;
   }
