@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
   // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.
   // With several hubs it also says which hub answered and which holds the lease (runs rollouts and the other singleton jobs).
-  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString(), ...(deps.cluster ? { cluster: deps.cluster() } : {}) }));
+  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString(), ...(deps.cluster ? { cluster: deps.cluster() } : {}), ...(deps.soleLease ? { lease: deps.soleLease().lease } : {}) }));
 
   for (const r of routes) {
     const limit = bodyLimit(r, deps.maxBundleBytes);

@@ -56,6 +56,8 @@ export interface ApiDeps {
   streams?: StreamHub | null;
   /** Several hubs: this hub's id and who holds the lease (GET /health shows it; docs/hub.md "Several hubs"). */
   cluster?: (() => LeaseStatus) | null;
+  /** A hub without cluster: the lease it holds so that no other hub starts on its database (GET /health `lease`). */
+  soleLease?: (() => LeaseStatus) | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */

@@ -31,7 +31,7 @@ export interface LeaseStatus {
   /** This hub holds the lease (and runs the singleton jobs). */
   leader: boolean;
   /** The lease as the database has it (another hub's, possibly expired), null before any hub took it. */
-  lease: { holder: string; term: number; expiresAt: string; acquiredAt: string } | null;
+  lease: { holder: string; term: number; expiresAt: string; acquiredAt: string; renewedAt: string; sole: boolean } | null;
 }
 
 export interface HubLeaseDeps {
@@ -41,6 +41,8 @@ export interface HubLeaseDeps {
   logger: LoggerPort;
   metrics?: MetricsPort;
   jobs: readonly SingletonJob[];
+  /** A hub without `cluster` holds the lease for its whole life (docs/decisions/0074-one-hub-per-database.md). */
+  sole?: boolean;
 }
 
 export class HubLease {
@@ -92,7 +94,7 @@ export class HubLease {
     return {
       hubId: this.deps.hubId,
       leader: this.isLeader(),
-      lease: row ? { holder: row.holder, term: row.term, expiresAt: new Date(row.expiresAt).toISOString(), acquiredAt: row.acquiredAt } : null,
+      lease: row ? { holder: row.holder, term: row.term, expiresAt: new Date(row.expiresAt).toISOString(), acquiredAt: row.acquiredAt, renewedAt: row.renewedAt, sole: row.sole } : null,
     };
   }
 
@@ -146,7 +148,7 @@ export class HubLease {
     const now = clock.now().getTime();
     let row: LeaseRow | null = null;
     try {
-      row = repo.acquire(HUB_LEASE, hubId, now, this.opts.ttlMs);
+      row = repo.acquire(HUB_LEASE, hubId, now, this.opts.ttlMs, this.deps.sole === true);
     } catch (err) {
       // The database is unreachable or busy: keep what we had until it runs out, then let go.
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take or renew the hub lease');

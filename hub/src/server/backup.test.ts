@@ -92,6 +92,10 @@ describe('backup and restore of a hub with a blob over 2 GiB', () => {
     const m = JSON.parse(readFileSync(join(backupDir(), 'backup.json'), 'utf8')) as Manifest;
     assert.deepEqual(m.files.find((f) => f.path.endsWith(BIG_SHA)), { path: `blobs/sha256/68/${BIG_SHA}`, sha256: BIG_SHA, size: BIG });
     assert.equal(statSync(join(backupDir(), 'blobs', 'sha256', '68', BIG_SHA)).size, BIG);
+    // The running hub holds the hub lease; its copy is held by no hub (decision 0074).
+    const held = (file: string) => { const db = new Database(file, { readonly: true }); try { return (db.prepare('SELECT COUNT(*) AS n FROM hub_leases').get() as { n: number }).n; } finally { db.close(); } };
+    assert.equal(held(join(data(), 'hub.db')), 1);
+    assert.equal(held(join(backupDir(), 'hub.db')), 0);
   });
 
   it('restore hashes a blob over 2 GiB by streaming (then refuses a newer schema, writing nothing)', async () => {

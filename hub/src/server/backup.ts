@@ -184,6 +184,9 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
   const snap = new Database(join(out, 'hub.db'));
   try {
     snap.pragma('journal_mode = DELETE');
+    // The running hub's lease is not copied: a hub started on the restored copy takes it at once
+    // (docs/decisions/0074-one-hub-per-database.md).
+    if (snap.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hub_leases'").get()) snap.exec('DELETE FROM hub_leases');
     schema = schemaOf(snap).map((r) => r.version);
     blobs = snap.prepare('SELECT sha256, size FROM blobs ORDER BY sha256').all() as Array<{ sha256: string; size: number }>;
   } finally {

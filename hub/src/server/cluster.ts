@@ -1,14 +1,15 @@
 // Several hubs on one database (docs/hub.md "Several hubs", docs/decisions/0041-several-hubs.md): this
-// hub's id, and the singleton jobs, which run on every single hub and, in cluster mode, only on the
-// holder of the hub lease (cluster/lease.ts). Everything else a hub does works from the database, so
-// any hub may take any device's message or any API request.
-import { hostname } from 'node:os';
+// hub's id, and the singleton jobs, which run on the holder of the hub lease (cluster/lease.ts): in
+// cluster mode one of the hubs, else the single hub, which holds it for its whole life so that no second
+// hub starts on its database (cluster/claim.ts, docs/decisions/0074-one-hub-per-database.md). Everything
+// else a hub does works from the database, so any hub may take any device's message or any API request.
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Store } from '../store/index.js';
 import { LeaseRepo } from '../cluster/lease-repo.js';
-import { HubLease, type SingletonJob } from '../cluster/lease.js';
+import { DEFAULT_LEASE_OPTIONS, HubLease, type LeaseOptions, type SingletonJob } from '../cluster/lease.js';
+import { claimAtStart, defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import type { DeploymentService } from '../deployments/service.js';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { WindowRetention } from '../rollups/retention.js';
@@ -19,7 +20,7 @@ import type { DesiredResync } from '../deployments/resync.js';
 /** This hub's id in the lease and in its broker client id: cluster.hubId, else host-pid. */
 export function clusterHubId(cfg: HubConfig): string | null {
   if (!cfg.cluster?.enabled) return null;
-  return cfg.cluster.hubId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40)}-${process.pid}`;
+  return cfg.cluster.hubId ?? defaultHubId();
 }
 
 /** The jobs exactly one hub runs: each would act twice (or race) if every hub ran it. */
@@ -38,11 +39,19 @@ export function singletonJobs(p: { deployments: DeploymentService; rollouts: Rol
   ];
 }
 
-/** The lease over `jobs` for hub `hubId` (started by the caller). */
-export function hubLease(cfg: HubConfig, hubId: string, store: Store, jobs: SingletonJob[], d: { clock: Clock; logger: LoggerPort; metrics: MetricsPort }): HubLease {
+/** The lease's TTL and renewal period from `cluster` (also with `enabled: false`), else the defaults. */
+function leaseOptions(cfg: HubConfig): LeaseOptions {
   const c = cfg.cluster;
-  return new HubLease({ repo: new LeaseRepo(store.db), hubId, jobs, ...d }, {
-    ...(c?.leaseTtlMs !== undefined ? { ttlMs: c.leaseTtlMs } : {}),
-    ...(c?.renewEveryMs !== undefined ? { renewEveryMs: c.renewEveryMs } : c?.leaseTtlMs !== undefined ? { renewEveryMs: Math.floor(c.leaseTtlMs / 3) } : {}),
-  });
+  const ttlMs = c?.leaseTtlMs ?? DEFAULT_LEASE_OPTIONS.ttlMs;
+  return { ttlMs, renewEveryMs: c?.renewEveryMs ?? (c?.leaseTtlMs !== undefined ? Math.floor(c.leaseTtlMs / 3) : DEFAULT_LEASE_OPTIONS.renewEveryMs) };
+}
+
+/** Before the hub touches presence or starts a job: waits for or refuses another hub in the way (cluster/claim.ts). */
+export function claimLease(cfg: HubConfig, hubId: string, store: Store, d: { clock: Clock; logger: LoggerPort }): Promise<ClaimKeeper> {
+  return claimAtStart({ repo: new LeaseRepo(store.db), hubId, sole: !cfg.cluster?.enabled, ...leaseOptions(cfg), ...d });
+}
+
+/** The lease over `jobs` for hub `hubId` (started by the caller); `sole`: a hub without cluster. */
+export function hubLease(cfg: HubConfig, hubId: string, store: Store, jobs: SingletonJob[], d: { clock: Clock; logger: LoggerPort; metrics: MetricsPort }): HubLease {
+  return new HubLease({ repo: new LeaseRepo(store.db), hubId, jobs, sole: !cfg.cluster?.enabled, ...d }, leaseOptions(cfg));
 }

@@ -29,7 +29,8 @@ import { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import { Alerts } from '../alerts/service.js';
 import { CaptureService } from '../capture/service.js';
 import type { HubLease } from '../cluster/lease.js';
-import { clusterHubId, hubLease, singletonJobs } from './cluster.js';
+import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js';
+import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
 import { connectionRefusals } from './http-connections.js';
 import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
@@ -69,6 +70,7 @@ export class Hub {
   private streams: StreamHub | null = null;
   private disconnectEvents: (() => void) | null = null;
   private lease: HubLease | null = null;
+  private claim: ClaimKeeper | null = null;
   private resync: DesiredResync | null = null;
   readonly metrics = new Metrics();
   /** Set by start() when it created the admin token (first start). */
@@ -80,8 +82,13 @@ export class Hub {
     const { cfg, clock, logger } = this;
     // Several hubs (docs/hub.md "Several hubs"): the database is shared, the singleton jobs run under a lease.
     const hubId = clusterHubId(cfg);
-    // Refusals before anything is created, the store, the hub's identity (server/prepare.ts).
-    const { store, keystore, hubKey, ...identity } = await prepareHub(cfg, { hubId, logger, now: () => clock.now(), rollups: this.internals.rollups });
+    // The holder of the hub lease: a hub without cluster holds it for its whole life (server/cluster.ts).
+    const leaseId = hubId ?? defaultHubId();
+    // Refusals before anything is created, the store, another hub on it, the hub's identity (server/prepare.ts).
+    const { store, keystore, hubKey, claim, ...identity } = await prepareHub(cfg, {
+      hubId, logger, now: () => clock.now(), rollups: this.internals.rollups, claim: (s) => claimLease(cfg, leaseId, s, { clock, logger }),
+    });
+    this.claim = claim;
     this.store = store;
     this.trustDoc = identity.trustDoc;
     this.trustChain = identity.trustChain;
@@ -150,15 +157,13 @@ export class Hub {
     this.fleetRows = fleetRows;
     const alerts = new Alerts({ store, clock, logger, metrics: this.metrics }, alertsOptions(cfg));
     this.alertsPart = alerts;
-    // One hub runs these: the single hub itself, or the holder of the lease among several (server/cluster.ts).
+    // One hub runs these: the holder of the lease, the single hub itself or one among several (server/cluster.ts).
     this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
     const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, resync: this.resync });
-    if (hubId) {
-      this.lease = hubLease(cfg, hubId, store, jobs, { clock, logger, metrics: this.metrics });
-      await this.lease.start();
-    } else {
-      for (const job of jobs) await job.start();
-    }
+    this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics });
+    claim.stop(); // the lease renews itself from here
+    this.claim = null;
+    await this.lease.start();
 
     // The live stream (GET /api/v1/stream): every source publishes to one bus (docs/hub.md "Live stream").
     const { streams, disconnect } = createStreams(cfg, store, fleet, alerts, parts);
@@ -179,7 +184,8 @@ export class Hub {
       resendVersion: (name: string, version: string) => sealed.resendVersion(name, version),
       rollouts,
       quota,
-      cluster: this.lease ? () => (this.lease as HubLease).status() : null,
+      cluster: hubId ? () => (this.lease as HubLease).status() : null,
+      soleLease: hubId ? null : () => (this.lease as HubLease).status(),
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),
@@ -239,7 +245,9 @@ export class Hub {
           (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
       }
-      // Several hubs: the singleton jobs stop and the lease is released, so another hub takes it at once.
+      // The singleton jobs stop and the lease is released, so another hub takes it (or starts) at once.
+      this.claim?.release(); // a start that failed before the lease took over
+      this.claim = null;
       await step(this.lease?.stop(HUB_STOP_STEP_MS.lease - 300), HUB_STOP_STEP_MS.lease, 'the singleton jobs and the hub lease');
       this.lease = null;
       await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.alerts - 100), HUB_STOP_STEP_MS.alerts, 'alerts and their webhook deliveries');

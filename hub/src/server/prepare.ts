@@ -1,7 +1,8 @@
 // What the hub does before it starts any part (hub.ts start, first-start.ts): it refuses a data dir or
 // files it cannot start on before anything is created, opens the content-key keystore and the store
 // (waiting for PostgreSQL), loads its identity (hub key, trust and the versions before it, the admin
-// token) and checks the agents' configured outbox against the MQTT limit.
+// token) and checks the agents' configured outbox against the MQTT limit. Right after the store opens,
+// `claim` waits for or refuses another hub on the database (cluster/claim.ts).
 import type { TrustDocument } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { LoggerPort } from '../mqtt/ports.js';
@@ -12,6 +13,7 @@ import { Keystore } from '../sealing/keystore.js';
 import { ConfigRepo } from '../config/repo.js';
 import { checkOutboxAtStart } from '../config/payload-limit.js';
 import { openStoreWaiting } from './open-store.js';
+import type { ClaimKeeper } from '../cluster/claim.js';
 import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore, refuseUnreadableFiles, type Identity } from './first-start.js';
 
 export interface Prepared extends Identity {
@@ -19,13 +21,15 @@ export interface Prepared extends Identity {
   keystore: Keystore;
   /** The trust versions before the current one, oldest first (published with it). */
   trustChain: TrustDocument[];
+  /** What `claim` returned: renews a single hub's lease until its HubLease does. */
+  claim: ClaimKeeper;
 }
 
 /**
  * The steps in order; a step that throws after the store opened closes it. `hubId`: several hubs share
  * the database (server/cluster.ts); `rollups`: HubInternals.rollups.
  */
-export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logger: LoggerPort; now: () => Date; rollups?: boolean | undefined }): Promise<Prepared> {
+export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logger: LoggerPort; now: () => Date; rollups?: boolean | undefined; claim: (store: Store) => Promise<ClaimKeeper> }): Promise<Prepared> {
   // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
   refuseUnfinishedRestore(cfg.dataDir);
   refuseUnreadableFiles(cfg);
@@ -36,14 +40,18 @@ export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logg
   const keystore = Keystore.open(cfg.dataDir, cfg.contentKeys);
   const store = await openStoreWaiting(() => Store.open(cfg.dataDir, HUB_MIGRATIONS, { database: cfg.database, statementTimeoutMs: cfg.databaseStatementTimeoutMs, shared: o.hubId !== null, rollupsOnIngest: o.rollups, logger: o.logger }),
     { waitMs: cfg.databaseWaitMs, logger: o.logger });
+  let claim: ClaimKeeper | null = null;
   try {
+    // Before anything else is read or written: one hub per database unless all run in cluster mode.
+    claim = await o.claim(store);
     const hubKey = await loadHubKey(cfg);
     const t = loadTrust(cfg, hubKey, o.now());
     const newAdminToken = ensureAdminToken(cfg, store, o.now());
     // Before any device connects: a limit below what the agents are configured to send jams their outboxes.
     checkOutboxAtStart(new ConfigRepo(store.db).latestEach(), cfg.maxPayloadBytes);
-    return { store, keystore, hubKey, trustDoc: t.trustDoc, trust: t.trust, trustChain: t.chain, newAdminToken };
+    return { store, keystore, hubKey, trustDoc: t.trustDoc, trust: t.trust, trustChain: t.chain, newAdminToken, claim };
   } catch (err) {
+    claim?.release();
     store.close();
     throw err;
   }

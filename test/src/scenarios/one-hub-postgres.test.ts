@@ -1,0 +1,4 @@
+// One hub per PostgreSQL database (one-hub-scenario.ts; docs/decisions/0074-one-hub-per-database.md).
+import { oneHubScenario } from './one-hub-scenario.js';
+
+oneHubScenario('postgres');
