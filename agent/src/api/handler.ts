@@ -7,18 +7,18 @@
 // Bodies are refused before they are read when they cannot be served.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, toAppError } from '@edgefleet/shared/core';
-import type { RecordedTensor } from '../runtime/recorder.js';
 import { AGENT_VERSION } from '../version.js';
-import { attachBinary, binaryAnswer, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
-import { InferCore, modelMetadata, type Hot, type InferStarted } from './core.js';
+import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
+import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
 import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
-import { outputJsonHead, outputJsonText, refuseUnknownInferFields } from './validate.js';
+import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import type { ApiDeps } from './handler-deps.js';
 import { send, sendError, sendMetrics, wantGet } from './reply.js';
+import { sendBinaryOutputs, sendJsonOutputs } from './infer-reply.js';
 
 export type { ApiDeps } from './handler-deps.js';
 
@@ -166,40 +166,14 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     started.result.then((r) => {
       core.settled(started);
-      const outs = r.outputs;
-      if (binary !== undefined) sendBinary(res, h, id, outs, binary);
-      else {
-        let text = h.prefix;
-        if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
-        text += ',"outputs":[';
-        for (let i = 0; i < outs.length; i++) text += (i ? ',' : '') + jsonOf(h, outs[i]!);
-        text += ']}';
-        // A Content-Length instead of chunked encoding: head and body leave in one write.
-        res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);
-        res.end(text);
-      }
+      if (binary !== undefined) sendBinaryOutputs(res, h, id, r.outputs, binary);
+      else sendJsonOutputs(res, h, id, r.outputs);
       h.series.ok((performance.now() - t0) / 1000);
     }).catch((err: unknown) => {
       core.settled(started);
       h.series.error(toAppError(err).code, (performance.now() - t0) / 1000);
       fail(res, err);
     });
-  }
-
-  function jsonOf(h: Hot, t: RecordedTensor): string {
-    let head = h.heads.get(t.name); // a version's outputs keep their datatype
-    if (head === undefined) h.heads.set(t.name, (head = outputJsonHead(t)));
-    return outputJsonText(t, head);
-  }
-
-  function sendBinary(res: ServerResponse, h: Hot, id: string | undefined, outs: readonly RecordedTensor[], binary: (name: string) => boolean): void {
-    const { header, parts } = binaryAnswer(h.prefix, id, outs, binary, (t) => jsonOf(h, t));
-    const total = parts.reduce((k, p) => k + p.length, header.length);
-    res.writeHead(200, ['content-type', 'application/octet-stream', 'inference-header-content-length', String(header.length), 'content-length', String(total)]);
-    res.cork();
-    res.write(header);
-    for (const p of parts) res.write(p);
-    res.end();
   }
 
   function modelGet(res: ServerResponse, name: string, version: string | undefined, ready: boolean): void {

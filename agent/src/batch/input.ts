@@ -163,7 +163,7 @@ export function oipFeeds(value: Record<string, unknown>, m: Manifest): RecordedT
       throw new AppError('INVALID_INPUT', `input "${spec.name}" has ${flat.length} values: expected a shape [${spec.shape.join(', ')}]`);
     }
     const shape = spec.shape.map((d) => (d < 0 ? flat.length / fixed : d));
-    // Each value checked as the local API checks it: the datatype's type and range (shared/src/infer/request.ts).
+    // Each value checked as the local API checks it: the datatype's type and range (shared/src/infer/tensor-values.ts).
     return { name: spec.name, datatype: spec.datatype, shape, data: tensorData(flat, spec, { allowNonFinite: false }) as RecordedTensor['data'] };
   });
 }

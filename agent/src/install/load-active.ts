@@ -9,7 +9,7 @@ import type { BlobStore } from '../store/blobs.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { ModelsRepo } from '../store/models-repo.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
-import type { Switched } from './manager.js';
+import type { Switched } from './manager-deps.js';
 
 export interface LoadActiveDeps {
   models: ModelsRepo;

@@ -4,59 +4,23 @@
 // swap it into the runtime; a failure at any step leaves the old version serving.
 // Every load warms up on the bundle's samples; install also runs preflight
 // (outputs vs expected, sample latency) before the commit (docs/agent.md). Loading the active
-// versions at start and picking up another process's switch: load-active.ts.
-import { AppError, satisfiesMin, toAppError, type BoxKeyPair, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
+// versions at start and picking up another process's switch: load-active.ts. What it is built from
+// and what an install returns: manager-deps.ts.
+import { AppError, satisfiesMin, toAppError, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
-import type { Logger } from '../log.js';
-import type { BlobStore } from '../store/blobs.js';
-import type { ContentKeysRepo } from '../store/content-keys-repo.js';
 import { ModelFiles } from './model-files.js';
-import type { EventsRepo } from '../store/events-repo.js';
-import type { ActiveEntry, ModelsRepo } from '../store/models-repo.js';
-import type { TrustRepo } from '../store/trust-repo.js';
+import type { ActiveEntry } from '../store/models-repo.js';
 import { assertTrustCurrent } from '../trust-current.js';
-import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
-import type { Pause, PausePoint } from './pause.js';
+import type { LoadedVersion } from '../runtime/runtime.js';
+import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
-import type { Origin, Removal, RemovalsRepo } from '../store/removals-repo.js';
+import type { Origin, Removal } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
 import { checkFiles, loadActiveAtStart, reconcileActive } from './load-active.js';
+import type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
-/** A switch the serving runtime adopted: `reason` is 'install', 'rollback', 'reconcile' (committed by the CLI) or the caller's. */
-export interface Switched { name: string; version: string; previous: string | undefined; reason: string }
-
-export interface ModelManagerDeps {
-  models: ModelsRepo;
-  trust: TrustRepo;
-  events: EventsRepo;
-  blobs: BlobStore;
-  /** Content keys of encrypted bundles, sealed to `deviceKey` (docs/decisions/0029-sealed-models.md). */
-  contentKeys: ContentKeysRepo;
-  /** Models the hub removed (removal.ts). */
-  removals: RemovalsRepo;
-  deviceKey: () => BoxKeyPair;
-  runtime: ModelRuntime;
-  /** True in the daemon (swap loaded sessions in); false in the CLI (test-load only, the daemon picks the change up). */
-  serving: boolean;
-  agentVersion: string;
-  logger: Logger;
-  pause?: Pause;
-  /** Told after every switch the serving runtime adopted (the policy guard watches new versions). */
-  onSwitch?: (s: Switched) => void;
-  /** The box clock for the trust expiry check (tests inject one); default the wall clock. */
-  now?: () => Date;
-}
-
-export interface InstallResult {
-  name: string;
-  version: string;
-  manifestSha256: string;
-  activated: boolean;
-  active: ActiveEntry | undefined;
-  /** Sample latency measured by preflight; undefined when the bundle has no samples. */
-  preflight: PreflightResult | undefined;
-}
+export type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
 export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();

@@ -3,11 +3,12 @@
 // posted to the worker that owns the connection (store/pg/worker.ts, started and waited on through
 // store/pg/worker-link.ts), and the main thread blocks on Atomics.wait until it answers, as better-sqlite3
 // blocks on the disk. One connection, one caller at a time: a transaction is BEGIN ... COMMIT on it
-// (nested ones are savepoints).
+// (nested ones are savepoints). Prepared statements (run/get/all, pluck, raw) are store/pg/statement.ts.
 import { receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { AppError } from '@edgefleet/shared';
-import type { HubDb, HubRunResult, HubStatement, HubTransaction } from '../hub-db.js';
+import type { HubDb, HubStatement, HubTransaction } from '../hub-db.js';
 import { translateDdl, translateStatement, type Catalog, type Translated } from './dialect.js';
+import { PgStatement } from './statement.js';
 import type { Request, Response } from './worker.js';
 import { IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag, openFailure, startWorker } from './worker-link.js';
 
@@ -44,10 +45,6 @@ export function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparsable URL)';
   }
-}
-
-function fromWire(v: unknown): unknown {
-  return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
 }
 
 export class PgDb implements HubDb, Catalog {
@@ -263,56 +260,5 @@ export class PgDb implements HubDb, Catalog {
     this.worker.terminate().catch(() => { /* the thread is gone either way */ });
     this.port.close();
     return this;
-  }
-}
-
-class PgStatement implements HubStatement {
-  private mode: 'object' | 'pluck' | 'raw' = 'object';
-  constructor(private readonly db: PgDb, private readonly sql: string) {}
-
-  pluck(toggle = true): this {
-    this.mode = toggle ? 'pluck' : 'object';
-    return this;
-  }
-
-  raw(toggle = true): this {
-    this.mode = toggle ? 'raw' : 'object';
-    return this;
-  }
-
-  private query(params: unknown[]): { rows: unknown[]; rowCount: number; t: Translated } {
-    const t = this.db.translate(this.sql);
-    const r = this.db.call({ op: 'query', sql: t.sql, params, name: t.name || null, array: this.mode !== 'object' });
-    return { ...r, t };
-  }
-
-  private shape(row: unknown): unknown {
-    if (this.mode === 'object') {
-      const o = row as Record<string, unknown>;
-      for (const k of Object.keys(o)) o[k] = fromWire(o[k]);
-      return o;
-    }
-    const a = (row as unknown[]).map(fromWire);
-    return this.mode === 'pluck' ? a[0] : a;
-  }
-
-  run(...params: unknown[]): HubRunResult {
-    const r = this.query(params);
-    const first = r.rows[0] as Record<string, unknown> | unknown[] | undefined;
-    const id = r.t.returning && first ? (Array.isArray(first) ? first[0] : first[r.t.returning]) : 0;
-    return { changes: r.rowCount, lastInsertRowid: id as number | bigint };
-  }
-
-  get(...params: unknown[]): unknown {
-    const r = this.query(params);
-    return r.rows.length ? this.shape(r.rows[0]) : undefined;
-  }
-
-  all(...params: unknown[]): unknown[] {
-    return this.query(params).rows.map((row) => this.shape(row));
-  }
-
-  iterate(...params: unknown[]): IterableIterator<unknown> {
-    return this.all(...params)[Symbol.iterator]();
   }
 }
