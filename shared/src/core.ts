@@ -1,12 +1,13 @@
 // @edgefleet/shared/core: the part of @edgefleet/shared that does not load zod (errors,
 // canonical JSON and hashes, semver, sketches, drift, the token bucket, deadlines, text escaping,
-// private files, bounded JSON, sealed-model crypto, and the inference helpers but for reading samples). The standalone
+// private files, bounded JSON, why a server could not be reached (unreachable.ts), sealed-model crypto, and the inference helpers but for reading samples). The standalone
 // agent's start-up path imports only this: zod and the wire schemas cost ~20 MB of RSS
 // (docs/performance.md). Types from the wire schemas are still imported from
 // '@edgefleet/shared' with `import type` (erased at build).
 export * from './errors.js';
 export * from './listen-error.js';
 export * from './schema-too-new.js';
+export * from './unreachable.js';
 export * from './error-kinds.js';
 export * from './canonical.js';
 export * from './semver.js';

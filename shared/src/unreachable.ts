@@ -4,13 +4,13 @@
 import { AppError } from './errors.js';
 
 /** Node's codes for a certificate this process does not trust. */
-const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+export const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE']);
 
 /** What to do about a TLS refusal of the server's certificate; undefined for any other error. */
 export function tlsHint(err: { code?: unknown }): string | undefined {
   if (typeof err.code !== 'string') return undefined;
-  if (UNTRUSTED.has(err.code)) {
+  if (UNTRUSTED_CERT_CODES.has(err.code)) {
     return 'the server\'s certificate is not signed by a CA this program trusts: for a private CA set NODE_EXTRA_CA_CERTS=/path/to/ca.pem in its environment (docs/operations.md "TLS")';
   }
   if (err.code === 'CERT_HAS_EXPIRED' || err.code === 'CERT_NOT_YET_VALID') return 'the server\'s certificate is outside its validity dates (or this machine\'s clock is wrong)';

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgDb } from '../store/pg/facade.js';
+import { hostsslOnly, makeServerTls, sslSettings, type PgTlsFiles } from './pg-tls.js';
 
 /** EDGEFLEET_PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian's layout; 15 on bookworm). */
 function pgBin(): string {
@@ -23,11 +24,18 @@ export interface PgStartOptions {
   password?: string;
   /** The server's max_connections (default 50: one test file's stores). */
   maxConnections?: number;
+  /**
+   * TLS with a certificate for 127.0.0.1 signed by a CA made for this cluster (testing/pg-tls.ts); `only`:
+   * plain TCP connections are refused (hostssl in pg_hba.conf). url() then carries sslmode=verify-full and sslrootcert.
+   */
+  tls?: { only?: boolean };
 }
 
 export interface PgCluster {
-  /** postgres://edgefleet[:PASSWORD]@127.0.0.1:PORT/NAME */
+  /** postgres://edgefleet[:PASSWORD]@127.0.0.1:PORT/NAME, with ?sslmode=verify-full&sslrootcert=CA when started with `tls`. */
   url(database: string): string;
+  /** The CA and server certificate of a cluster started with `tls`. */
+  tls?: PgTlsFiles;
   /** Creates an empty database, or a copy of `template` (a database on this cluster no one is connected to), and returns its URL. */
   createDatabase(o?: { template?: string }): string;
   /** Stops the server and keeps its data, as an operator's `pg_ctl stop` (open connections are dropped). */
@@ -112,6 +120,14 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.status ?? init.signal}): ${init.stderr}`);
   }
+  let tls: PgTlsFiles | undefined;
+  try {
+    tls = o.tls ? makeServerTls(dir, as) : undefined;
+    if (o.tls?.only) writeFileSync(join(data, 'pg_hba.conf'), hostsslOnly(o.password === undefined ? 'trust' : 'scram-sha-256'));
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const port = await freePort();
   // Through a shell that stops the server when its stdin closes: when this process dies without
   // running stop() (a killed test file), the pipe closes and the server goes too, then its dir ($6).
@@ -120,7 +136,7 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     + 'if [ "$cmd" = down ]; then kill -INT $pid; wait $pid; echo "ef-pg: down" >&2; fi; '
     + 'if [ "$cmd" = up ]; then "$0" "$@" & pid=$!; fi; done; kill -INT $pid 2>/dev/null; wait $pid; rm -rf "$6"';
   const server: ChildProcess = spawn('sh', ['-c', script, join(BIN, 'postgres'), '-D', data, '-p', String(port), '-k', dir,
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `max_connections=${o.maxConnections ?? 50}`], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', `max_connections=${o.maxConnections ?? 50}`, ...(tls ? sslSettings(tls) : [])], { ...opts, stdio: ['pipe', 'ignore', 'pipe'] });
   let log = '';
   server.stderr?.on('data', (b: Buffer) => { log = (log + b.toString()).slice(-65_536); });
   /** Resolves when the server's log shows `line` from now on, within 60 s. */
@@ -148,10 +164,12 @@ async function startOnce(BIN: string, o: PgStartOptions): Promise<PgCluster> {
     throw err;
   });
   const user = o.password === undefined ? 'edgefleet' : `edgefleet:${encodeURIComponent(o.password)}`;
-  const url = (database: string): string => `postgres://${user}@127.0.0.1:${port}/${database}`;
+  const query = tls ? `?sslmode=verify-full&sslrootcert=${tls.ca}` : '';
+  const url = (database: string): string => `postgres://${user}@127.0.0.1:${port}/${database}${query}`;
   const databases = databasesOn(url);
   return {
     url,
+    ...(tls ? { tls } : {}),
     createDatabase: (o) => databases.create(o),
     async down() {
       const stopped = logged('ef-pg: down');
@@ -252,3 +270,4 @@ function copyDatabase(admin: PgDb, name: string, from: string): void {
 }
 
 export { PgDb } from '../store/pg/facade.js';
+export { makeCa } from './pg-tls.js';

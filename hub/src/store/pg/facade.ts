@@ -11,6 +11,7 @@ import { translateDdl, translateStatement, type Catalog, type Translated } from 
 import { PgStatement } from './statement.js';
 import type { Request, Response } from './worker.js';
 import { IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag, openFailure, startWorker } from './worker-link.js';
+import { tlsProblem } from './tls.js';
 
 export { CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, MIGRATION_STATEMENT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag } from './worker-link.js';
 
@@ -77,6 +78,8 @@ export class PgDb implements HubDb, Catalog {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? Math.min(LOCK_TIMEOUT_MS, Math.floor(this.timeoutMs * 3 / 4));
     this.idleInTransactionMs = opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS;
     this.answerMarginMs = opts.answerMarginMs ?? 5_000;
+    const tls = tlsProblem(url);
+    if (tls) throw new AppError('CONFIG_INVALID', `the PostgreSQL URL ${this.name}: ${tls}`);
     this.startWorker();
     try {
       this.refreshCatalog();

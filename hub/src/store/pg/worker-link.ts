@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { AppError } from '@edgefleet/shared/core';
+import { tlsFailureHint } from './tls.js';
 
 /** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -55,7 +56,7 @@ export interface WorkerLink {
 function workerEntry(): [string | URL, { eval?: boolean; execArgv?: string[] }] {
   if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
   const built = new URL('../../../dist/store/pg/worker.js', import.meta.url);
-  if (builtIsFresh(built, [new URL('./worker.ts', import.meta.url), new URL(import.meta.url)])) return [built, { execArgv: [] }];
+  if (builtIsFresh(built, [new URL('./worker.ts', import.meta.url), new URL(import.meta.url), new URL('./tls.ts', import.meta.url)])) return [built, { execArgv: [] }];
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
@@ -118,7 +119,7 @@ function urlHasPassword(url: string): boolean {
 /**
  * Why the first connection failed, in the operator's terms: `pg` says "SASL: SCRAM-SERVER-FIRST-MESSAGE:
  * client password must be a string" when the server asks for a password and none was found, and
- * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS.
+ * "timeout expired" when nothing answered within CONNECT_TIMEOUT_MS; TLS failures get what to change (tls.ts).
  */
 export function openFailure(err: Error, url?: string): string {
   // A connection that failed is reported as lost (PgDb.call); at the first one there is nothing to go on from.
@@ -133,5 +134,7 @@ export function openFailure(err: Error, url?: string): string {
   if (/client password must be a string/.test(err.message)) {
     return 'the server asks for a password and none was given (put it in the URL, in ~/.pgpass of the user the hub runs as, or in PGPASSWORD)';
   }
-  return err.message;
+  // A certificate refusal's Node code comes back as the error's PostgreSQL code (PgDbError.pgCode, facade.ts).
+  const tls = url === undefined ? undefined : tlsFailureHint(err.message, (err as { pgCode?: string }).pgCode, url);
+  return tls ? `${err.message} (${tls})` : err.message;
 }

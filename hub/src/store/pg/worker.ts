@@ -31,7 +31,8 @@ const types = {
 // The connection, replaced when the server dropped it (a restart, an administrator's terminate): the
 // next statement outside a transaction connects again, at most once a second. A transaction open on
 // the lost connection is gone: its statements fail until the main thread's COMMIT or ROLLBACK ends it.
-let client: pg.Client;
+/** Undefined only while `pg` could not make the first one (connect()). */
+let client: pg.Client | undefined;
 let connected: Promise<void>;
 let broken: Error | null = null;
 /** BEGIN sent and no COMMIT or ROLLBACK since. */
@@ -44,10 +45,20 @@ let silent: Error | null = null;
 let connectedOnce = false;
 
 function connect(): void {
-  const c = new pg.Client({
-    connectionString: url, types, statement_timeout: statementTimeoutMs, lock_timeout: lockTimeoutMs,
-    idle_in_transaction_session_timeout: idleInTransactionMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-  });
+  let c: pg.Client;
+  try {
+    c = new pg.Client({
+      connectionString: url, types, statement_timeout: statementTimeoutMs, lock_timeout: lockTimeoutMs,
+      idle_in_transaction_session_timeout: idleInTransactionMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    // `pg` reads the URL's sslrootcert, sslcert and sslkey here: a file gone since the start (store/pg/tls.ts
+    // checked it then) fails this connection as one not made (08001), instead of the thread's uncaught error.
+    failedAt = Date.now();
+    broken = Object.assign(new Error(`the URL's TLS files cannot be read: ${(err as Error).message}`), { code: '08001' });
+    connected = Promise.resolve();
+    return;
+  }
   c.on('error', (err) => {
     if (c === client) broken = err;
   });
@@ -90,11 +101,12 @@ async function usable(req: Request): Promise<pg.Client | null> {
   if (silent) throw silent;
   if (broken) {
     if (Date.now() - failedAt < 1000) throw broken;
-    void client.end().catch(() => undefined);
+    if (client) void client.end().catch(() => undefined);
     connect();
     await connected;
     if (broken) throw broken;
   }
+  if (!client) throw new Error('no connection to PostgreSQL was made');
   if (sql === 'BEGIN') inTx = true;
   else if (ends) inTx = false;
   return client;
@@ -109,7 +121,7 @@ function answer(res: Response): void {
 async function run(req: Request): Promise<Response> {
   if (req.op === 'end') {
     // A server that does not answer never acknowledges the goodbye: the thread is terminated next anyway.
-    await Promise.race([client.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
+    await Promise.race([client?.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
     return { ok: true, rows: [], rowCount: 0 };
   }
   const c = await usable(req);
@@ -205,7 +217,7 @@ function watchTick(): void {
     broken = silent;
     failedAt = Date.now();
     // pg settles no connect() that end() cut short: the next statement must not wait on that one.
-    void client.end().catch(() => undefined);
+    if (client) void client.end().catch(() => undefined);
     connected = Promise.resolve();
     probeUntilAnswered();
     p.settle(failure(silent));
