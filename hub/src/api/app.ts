@@ -20,6 +20,7 @@ import { driftRoutes } from './routes-drift.js';
 import { alertRoutes } from './routes-alerts.js';
 import { captureRoutes } from './routes-captures.js';
 import { configRoutes } from './routes-config.js';
+import { healthRoutes } from './routes-health.js';
 import { openApiDocument } from './openapi.js';
 import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
@@ -44,8 +45,9 @@ export interface RouteGroup {
  * re-tagged device joins deployments through the deployments part); the registry verifies and stores
  * bundles; deployments issue desired documents; what ingest stored is read from the store's telemetry.
  */
-export function routeTable(verify: BundleVerifier): RouteGroup[] {
+export function routeTable(verify: BundleVerifier, startedAt = new Date().toISOString()): RouteGroup[] {
   return [
+    { part: 'health (liveness, readiness: the lease renewals, the broker link)', routes: healthRoutes(startedAt) },
     { part: 'store: enrollment (joins deployments)', routes: enrollRoutes },
     { part: 'store: devices (joins deployments)', routes: deviceRoutes },
     { part: 'registry', routes: modelRoutes(verify) },
@@ -64,13 +66,13 @@ export function routeTable(verify: BundleVerifier): RouteGroup[] {
 }
 
 /** Every route of /api/v1 (exported for the route × role tests and the OpenAPI document). */
-export function apiRoutes(verify: BundleVerifier): RouteDef[] {
-  return routeTable(verify).flatMap((g) => g.routes);
+export function apiRoutes(verify: BundleVerifier, startedAt?: string): RouteDef[] {
+  return routeTable(verify, startedAt).flatMap((g) => g.routes);
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-  const routes = apiRoutes(deps.verifyBundle);
+  const routes = apiRoutes(deps.verifyBundle, deps.clock.now().toISOString());
   const openapi = openApiDocument(routes);
   deps.metrics.describe('edgefleet_api_requests_total', 'counter', 'API requests by route, method and status');
   deps.metrics.describe('edgefleet_api_request_duration_seconds', 'histogram', 'API request latency by route');
@@ -90,9 +92,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   if (deps.console !== false) mountConsole(app, deps.console ?? {});
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
-  // `time` is the hub's clock: `edgefleet-agent enroll` compares the box's with it before spending a token.
-  // With several hubs it also says which hub answered and which holds the lease (runs rollouts and the other singleton jobs).
-  app.get('/api/v1/health', (c) => c.json({ ok: true, time: deps.clock.now().toISOString(), ...(deps.cluster ? { cluster: deps.cluster() } : {}), ...(deps.soleLease ? { lease: deps.soleLease().lease } : {}) }));
 
   for (const r of routes) {
     const limit = bodyLimit(r, deps.maxBundleBytes);

@@ -5,7 +5,7 @@
 // after commit and a failure is reported, not lost.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type AuditAction, type LoggedAction, type TrustDocument } from '@edgefleet/shared';
+import { AppError, MAX_JSON_DEPTH, idProblem, jsonDepth, parseWire, toAppError, type ApiRole, type AuditAction, type HubDependencies, type LoggedAction, type TrustDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Clock } from '../clock.js';
@@ -58,6 +58,8 @@ export interface ApiDeps {
   cluster?: (() => LeaseStatus) | null;
   /** A hub without cluster: the lease it holds so that no other hub starts on its database (GET /health `lease`). */
   soleLease?: (() => LeaseStatus) | null;
+  /** What the hub knows of its database and broker link (GET /health, GET /ready; health.ts); absent in tests of the other routes: up. */
+  dependencies?: (() => HubDependencies) | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import { SingletonJobs, type SingletonJob } from './singleton-jobs.js';
+import type { DependencyWatch } from '../health.js';
 
 export type { SingletonJob } from './singleton-jobs.js';
 
@@ -43,6 +44,8 @@ export interface HubLeaseDeps {
   jobs: readonly SingletonJob[];
   /** A hub without `cluster` holds the lease for its whole life (docs/decisions/0074-one-hub-per-database.md). */
   sole?: boolean;
+  /** Told each renewal's outcome: the renewal is the hub's periodic database write (GET /api/v1/ready). */
+  database?: DependencyWatch;
 }
 
 export class HubLease {
@@ -56,6 +59,8 @@ export class HubLease {
   private timer: NodeJS.Timeout | null = null;
   private turn: Promise<void> | null = null;
   private stopped = true;
+  /** The lease as the last successful take or renewal returned it (status() asks the database nothing). */
+  private row: LeaseRow | null = null;
 
   constructor(private readonly deps: HubLeaseDeps, opts: Partial<LeaseOptions> = {}) {
     this.opts = { ...DEFAULT_LEASE_OPTIONS, ...opts };
@@ -89,8 +94,9 @@ export class HubLease {
     }
   }
 
+  /** As of the last successful renewal: a public GET /health costs the database nothing. */
   status(): LeaseStatus {
-    const row = this.deps.repo.get(HUB_LEASE);
+    const row = this.row;
     return {
       hubId: this.deps.hubId,
       leader: this.isLeader(),
@@ -149,7 +155,10 @@ export class HubLease {
     let row: LeaseRow | null = null;
     try {
       row = repo.acquire(HUB_LEASE, hubId, now, this.opts.ttlMs, this.deps.sole === true);
+      this.row = row;
+      this.deps.database?.up();
     } catch (err) {
+      this.deps.database?.down(err);
       // The database is unreachable or busy: keep what we had until it runs out, then let go.
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take or renew the hub lease');
     }

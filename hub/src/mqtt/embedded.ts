@@ -15,6 +15,7 @@ import type { MqttQuota } from './quota.js';
 import { indexRetained, type RetainedPersistence } from './retained.js';
 import { PresenceWriter } from './presence-writer.js';
 import { DeviceSender } from './device-sender.js';
+import { DependencyWatch } from '../health.js';
 import { closeListeners, listenerAddress, noListeners, openListeners } from './listeners.js';
 import { INCOMING_KINDS, type ClockPort, type DeviceAuthPort, type FleetLink, type FleetLinkAddress, type LoggerPort, type MetricsPort, type OutgoingKind } from './ports.js';
 
@@ -193,6 +194,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     });
   }
 
+  // GET /api/v1/ready: the listeners are open (health.ts).
+  const listening = new DependencyWatch(() => clock.now(), false);
   const sender = new DeviceSender((id) => (started() as unknown as AedesInternals).clients[id], metrics);
 
   const link: FleetLink = {
@@ -205,11 +208,13 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       wire(b);
       await subscribeIngress(b);
       await openListeners(listeners, opts, handle);
+      listening.up();
       logger.info({ address: link.address() }, 'embedded MQTT broker listening');
     },
     stop() {
       if (stopping) return stopping;
       stopping = (async () => {
+        listening.down('the hub is stopping');
         const closed = closeListeners(listeners);
         if (broker) {
           const b = broker;
@@ -253,6 +258,10 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     credentialsInUseTwice: (deviceId) => guard.credentialsInUseTwice(deviceId),
     invalidCounts: () => ingress.invalidCounts(),
     address: (): FleetLinkAddress => listenerAddress(listeners),
+    linkState() {
+      if (listening.get().ok && !listeners.tcp?.listening) listening.down('the MQTT listener closed');
+      return listening.get();
+    },
   };
   return link;
 }

@@ -6,6 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import { AppError, TRUST_TOPIC, allDevicesFilter, deviceTopic, tlsHint } from '@edgefleet/shared';
 import { BrokerConnector } from './external-connect.js';
+import { DependencyWatch } from '../health.js';
 import { Ingress } from './ingress.js';
 import type { StatePacingLimits } from './state-pacer.js';
 import type { ClockPort, DeviceAuthPort, FleetLink, IncomingKind, LoggerPort, MetricsPort } from './ports.js';
@@ -46,6 +47,9 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
   let client: MqttClient | null = null;
   let stopping: Promise<void> | null = null;
   let connecting: BrokerConnector | null = null;
+  // GET /api/v1/ready: the hub's client connected (health.ts); MQTT.js reconnects once a second.
+  const linked = new DependencyWatch(() => clock.now(), false);
+  let lastError: string | undefined;
 
   function filterFor(kind: IncomingKind): string {
     const f = allDevicesFilter(kind);
@@ -96,8 +100,17 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
         throw new AppError('IO_ERROR', `stopped while connecting to the external MQTT broker ${opts.url}`);
       }
       client = c;
+      linked.up();
+      c.on('connect', () => {
+        lastError = undefined;
+        linked.up();
+      });
+      c.on('close', () => {
+        if (!stopping) linked.down(lastError ?? `lost the connection to the external MQTT broker ${opts.url}; reconnecting every second`);
+      });
       c.on('message', onMessage);
       c.on('error', (err: Error & { code?: unknown }) => {
+        lastError = `the external MQTT broker ${opts.url}: ${err.message}`;
         const hint = tlsHint(err);
         logger.warn({ err: err.message, url: opts.url, ...(hint ? { hint } : {}) }, 'external broker connection error');
       });
@@ -114,6 +127,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
     stop() {
       if (stopping) return stopping;
       connecting?.stop();
+      linked.down('the hub is stopping');
       stopping = (async () => {
         const c = client;
         client = null;
@@ -145,6 +159,7 @@ export function createExternalLink(opts: ExternalLinkOptions): FleetLink {
     connectedCount: () => online.size,
     invalidCounts: () => ingress.invalidCounts(),
     address: () => ({ mqtt: opts.url }),
+    linkState: () => linked.get(),
   };
   return link;
 }

@@ -2,7 +2,7 @@
 // needs from the device store (DeviceAuthPort), metrics, logging and time, and the
 // one interface through which the hub reaches devices (FleetLink), implemented by
 // the embedded aedes broker (embedded.ts) and an external broker client (external.ts).
-import type { BlobGet, CaptureChunk, EventBatch, Presence, ReportedState, TelemetryBatch } from '@edgefleet/shared';
+import type { BlobGet, CaptureChunk, DependencyState, EventBatch, Presence, ReportedState, TelemetryBatch } from '@edgefleet/shared';
 
 export type AuthResult = 'ok' | 'unknown' | 'revoked' | 'bad_secret';
 
@@ -107,6 +107,8 @@ export interface FleetLink {
   /** Invalid messages dropped so far, per device and kind. */
   invalidCounts(): InvalidCount[];
   address(): FleetLinkAddress;
+  /** Embedded: its listeners are open; external: the hub's client is connected (GET /api/v1/ready). */
+  linkState?(): DependencyState;
 }
 
 export const noopMetrics: MetricsPort = { inc() {}, set() {} };

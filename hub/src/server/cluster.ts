@@ -16,6 +16,7 @@ import type { WindowRetention } from '../rollups/retention.js';
 import type { FleetRowBuilder } from '../rollups/fleet-builder.js';
 import type { Alerts } from '../alerts/service.js';
 import type { DesiredResync } from '../deployments/resync.js';
+import type { DependencyWatch } from '../health.js';
 
 /** This hub's id in the lease and in its broker client id: cluster.hubId, else host-pid. */
 export function clusterHubId(cfg: HubConfig): string | null {
@@ -52,6 +53,6 @@ export function claimLease(cfg: HubConfig, hubId: string, store: Store, d: { clo
 }
 
 /** The lease over `jobs` for hub `hubId` (started by the caller); `sole`: a hub without cluster. */
-export function hubLease(cfg: HubConfig, hubId: string, store: Store, jobs: SingletonJob[], d: { clock: Clock; logger: LoggerPort; metrics: MetricsPort }): HubLease {
+export function hubLease(cfg: HubConfig, hubId: string, store: Store, jobs: SingletonJob[], d: { clock: Clock; logger: LoggerPort; metrics: MetricsPort; database: DependencyWatch }): HubLease {
   return new HubLease({ repo: new LeaseRepo(store.db), hubId, jobs, sole: !cfg.cluster?.enabled, ...d }, leaseOptions(cfg));
 }

@@ -32,6 +32,7 @@ import type { HubLease } from '../cluster/lease.js';
 import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
+import { DependencyWatch } from '../health.js';
 import { connectionRefusals } from './http-connections.js';
 import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
 import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
@@ -160,7 +161,9 @@ export class Hub {
     // One hub runs these: the holder of the lease, the single hub itself or one among several (server/cluster.ts).
     this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
     const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, resync: this.resync });
-    this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics });
+    // GET /api/v1/ready: the database as the lease renewals find it (health.ts); it answered at start.
+    const database = new DependencyWatch(() => clock.now());
+    this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;
     await this.lease.start();
@@ -186,6 +189,7 @@ export class Hub {
       quota,
       cluster: hubId ? () => (this.lease as HubLease).status() : null,
       soleLease: hubId ? null : () => (this.lease as HubLease).status(),
+      dependencies: () => ({ database: database.get(), broker: fleet.linkState?.() ?? { ok: true } }),
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),

@@ -22,4 +22,5 @@ export * from './alerts.js';
 export * from './capture.js';
 export * from './agent-config.js';
 export * from './maintenance.js';
+export * from './health.js';
 export { withUnknownKeyHints, type IssueLike } from './unknown-fields.js';
