@@ -6,7 +6,8 @@ import type { DependencyState } from '@edgefleet/shared';
 export class DependencyWatch {
   private state: { ok: boolean; since: Date; error?: string };
 
-  constructor(private readonly now: () => Date, up = true, error?: string) {
+  /** `describe`: what a public answer says of a failure (default its message). */
+  constructor(private readonly now: () => Date, up = true, error?: string, private readonly describe: (err: unknown) => string = messageOf) {
     this.state = { ok: up, since: now(), ...(up ? {} : { error: error ?? 'not started' }) };
   }
 
@@ -16,7 +17,7 @@ export class DependencyWatch {
 
   /** Down since the first failure; `error` is the latest one's. */
   down(err: unknown): void {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = this.describe(err);
     this.state = { ok: false, since: this.state.ok ? this.now() : this.state.since, error };
   }
 
@@ -24,4 +25,17 @@ export class DependencyWatch {
     const s = this.state;
     return { ok: s.ok, since: s.since.toISOString(), ...(s.error !== undefined ? { error: s.error } : {}) };
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A database failure as anyone may read it at GET /health: its code, not its message, which names the
+ * server's address and user (the hub's log has it, `could not take or renew the hub lease`).
+ */
+export function databaseFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return `${typeof code === 'string' ? code : 'failed'}: the hub's log says why ("could not take or renew the hub lease")`;
 }

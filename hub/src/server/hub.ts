@@ -32,7 +32,7 @@ import type { HubLease } from '../cluster/lease.js';
 import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
-import { DependencyWatch } from '../health.js';
+import { DependencyWatch, databaseFailure } from '../health.js';
 import { connectionRefusals } from './http-connections.js';
 import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
 import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
@@ -162,7 +162,8 @@ export class Hub {
     this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
     const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, resync: this.resync });
     // GET /api/v1/ready: the database as the lease renewals find it (health.ts); it answered at start.
-    const database = new DependencyWatch(() => clock.now());
+    // Public answers name the failure's code only: its message names the server.
+    const database = new DependencyWatch(() => clock.now(), true, undefined, databaseFailure);
     this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;
