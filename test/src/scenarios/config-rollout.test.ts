@@ -69,7 +69,9 @@ describe('configuration rollouts on a real fleet', () => {
     const base = await cli(['config', 'set', 'fleet', '--set', 'log.level=info', '--reason', 'baseline']);
     assert.equal(base.code, 0, base.stderr);
     for (const d of devs) await waitFor(`${d.deviceId}: baseline applied`, async () => (await view(d.deviceId)).applied, { timeoutMs: 30_000 });
-    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4 }), 10);
+    // One request in flight per agent: the slowed canary answers one a second, so 8 rows a request
+    // reach the gates' 40 predictions in 5 s.
+    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 8 }), 10);
 
     // 1. A bad configuration: every request waits a second for company.
     const bad = await cli(['config', 'set', 'fleet', '--set', 'runtime.batching=on', '--set', 'runtime.maxQueueDelayUs=1000000', '--reason', 'batch harder', ...POLICY]);
