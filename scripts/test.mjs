@@ -59,10 +59,10 @@ if (renderer) {
   }
 }
 // The run's temp files (every test's mkdtemp(tmpdir()), the model cache, the PostgreSQL cluster) go to
-// one dir in RAM, /dev/shm, when it has room (docs/development.md "Test run time"): the hubs and agents
-// the tests start fsync every commit and atomic write, and on a shared VM's disk those waits were
-// seconds per file (hub-restart-upload 34 s on the disk, 21 s in RAM). What the tests check is the
-// same: a kill -9 loses the page cache on no filesystem. The dir is 1777 like /tmp (the PostgreSQL
+// one dir in RAM, /dev/shm, when it has room (docs/development.md "Test run time"): the files that
+// write much waited on the VM's disk (the tarball install 29 s on the disk, 16 s in RAM; the 2 GiB
+// backup 43 s and 11 s). What the tests check is the same: a kill -9 loses the page cache on no
+// filesystem, and fsync is still called. The dir is 1777 like /tmp (the PostgreSQL
 // cluster runs as its own user) and removed at the end with whatever a failed test left. A TMPDIR set
 // by the caller is kept.
 let runTmp = null;
