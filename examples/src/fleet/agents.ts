@@ -89,6 +89,19 @@ export async function startAgent(o: StartAgentOptions): Promise<AgentHandle> {
   };
 }
 
+/** Starts agents in parallel (each start is mostly waiting for its process to load ORT and connect),
+ *  in the order given. If one fails to start, the others are stopped and the first error is thrown. */
+export async function startAgents(list: readonly StartAgentOptions[]): Promise<AgentHandle[]> {
+  const settled = await Promise.allSettled(list.map((o) => startAgent(o)));
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map((a) => a.stop()));
+    throw failed.reason;
+  }
+  return started;
+}
+
 /** Stops agents (in parallel) and then the hub: the order a fleet shuts down in. */
 export async function stopFleet(agents: ReadonlyArray<Pick<AgentHandle, 'stop'>>, hub?: Pick<HubHandle, 'stop'>): Promise<void> {
   await Promise.allSettled(agents.map((a) => a.stop()));

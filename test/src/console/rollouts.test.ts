@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { buildExampleBundle } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, stopFleet, trafficLoop, vibrationRows, waitFor, type AgentHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents, pushBundle, startAgents, stopFleet, trafficLoop, vibrationRows, waitFor, type AgentHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
 import type { Rollout } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, type HubSetup } from '../scenarios/helpers.js';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
@@ -32,7 +32,7 @@ describe('console: rollouts view', () => {
     const v3 = await buildExampleBundle({ dir: join(dir, 'fx', 'bundles'), version: '3.0.0', shift: true, keys: s.fx.keys, example: { regress: true } });
     await pushBundle(s.hub, v3.path);
     const devs = await enrollAgents(s.hub, 3, { dataRoot: join(dir, 'agents'), id: (i) => `edge-${i + 1}` });
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
+    agents.push(...await startAgents(devs.map((d) => ({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }))));
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '2.0.0', target: { all: true }, reason: 'baseline' });
     for (const a of agents) await waitFor(`${a.dataDir}: 2.0.0 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 60_000 });
     await waitFor('the hub records 2.0.0 active everywhere', async () => {

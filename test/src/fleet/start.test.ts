@@ -50,9 +50,11 @@ test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is s
   const dir = mkdtempSync(join(tmpdir(), 'ef-start-'));
   try {
     // Two-second summary windows: gate data reaches the hub within seconds of a switch (with the default
-    // 10 s windows each rollout waited most of a window for it). Six seconds after the story are enough
+    // 10 s windows each rollout waited most of a window for it). 40 requests/s of 4 rows: a canary has
+    // the gates' 600 predictions ~4 s after it switches; the bake is the least a wave runs, its gates
+    // wait for those predictions (docs/rollouts.md "Gates"). Six seconds after the story are enough
     // for the canary to report the rollback of 3.0.0 (seen within 3.5 s on a box at load 8).
-    const r = await runStart(['--agents', '3', '--seconds', '6', '--window-sec', '2', '--rate', '20', '--bake-sec', '6', '--http-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'fleet'), '--out', join(dir, 'out')], 300_000);
+    const r = await runStart(['--agents', '3', '--seconds', '6', '--window-sec', '2', '--rate', '40', '--bake-sec', '3', '--http-port', '0', '--mqtt-port', '0', '--data-dir', join(dir, 'fleet'), '--out', join(dir, 'out')], 300_000);
     assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     assert.match(r.stdout, /hub HTTP http:\/\/127\.0\.0\.1:\d+/);
     assert.match(r.stdout, /hub MQTT mqtt:\/\/127\.0\.0\.1:\d+/);

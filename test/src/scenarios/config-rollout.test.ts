@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents, startAgent, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
 import { RESTART_EXIT_CODE, type AuditEntry, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 
@@ -42,8 +42,8 @@ describe('configuration rollouts on a real fleet', () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-cfgroll-'));
     s = await fixtureAndHub(dir, { config: HUB_CONFIG });
     devs = await enrollAgents(s.hub, 3, { dataRoot: join(dir, 'agents') });
-    for (const [i, d] of devs.entries()) {
-      agents.push(await startAgent({ dataDir: d.dataDir, config: AGENT_CONFIG }));
+    agents.push(...await startAgents(devs.map((d) => ({ dataDir: d.dataDir, config: AGENT_CONFIG }))));
+    for (const i of devs.keys()) {
       restarts.push(0);
       supervise(i);
     }
@@ -60,7 +60,8 @@ describe('configuration rollouts on a real fleet', () => {
   const rollout = (id: string) => s.hub.api<Rollout>('GET', `/rollouts/${id}`);
   const view = (id: string) => s.hub.api<DeviceConfigView>('GET', `/devices/${id}/config`);
   // 1% with min=1: exactly one canary of the three whatever their places (a new rollout id places devices at random).
-  const POLICY = ['--rollout', '--wave', 'canary:1%:bake=10s:min=1', '--wave', 'all:100%:bake=4s', '--gate', 'minPredictions=40', '--gate', 'stuckSec=120', '--gate', 'latencySlackMs=50'];
+  // A bake is the least a wave runs: its gates still wait for minPredictions (docs/rollouts.md "Gates").
+  const POLICY = ['--rollout', '--wave', 'canary:1%:bake=5s:min=1', '--wave', 'all:100%:bake=2s', '--gate', 'minPredictions=40', '--gate', 'stuckSec=120', '--gate', 'latencySlackMs=50'];
 
   it('a configuration that slows the canary is rolled back by its gates; a good one reaches every wave', async () => {
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'baseline' });
@@ -68,7 +69,9 @@ describe('configuration rollouts on a real fleet', () => {
     const base = await cli(['config', 'set', 'fleet', '--set', 'log.level=info', '--reason', 'baseline']);
     assert.equal(base.code, 0, base.stderr);
     for (const d of devs) await waitFor(`${d.deviceId}: baseline applied`, async () => (await view(d.deviceId)).applied, { timeoutMs: 30_000 });
-    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 4 }), 10);
+    // One request in flight per agent: the slowed canary answers one a second, so 8 rows a request
+    // reach the gates' 40 predictions in 5 s.
+    traffic = trafficLoop(agents, vibrationRows({ seed: 11, rowsPerRequest: 8 }), 10);
 
     // 1. A bad configuration: every request waits a second for company.
     const bad = await cli(['config', 'set', 'fleet', '--set', 'runtime.batching=on', '--set', 'runtime.maxQueueDelayUs=1000000', '--reason', 'batch harder', ...POLICY]);

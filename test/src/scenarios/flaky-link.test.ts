@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleResult } from '@edgefleet/examples';
-import { enrollAgents, hubWindows, pushBundle, startAgent, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, pushBundle, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import type { SummaryWindow } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, bigBundle, checkInstalledFiles, filesEndingWith, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup } from './helpers.js';
@@ -40,7 +40,7 @@ describe('flaky link', () => {
   it('a 1 MiB download finishes through delays and cuts, and every window is stored once', async () => {
     assert.ok(big.size >= 1024 * 1024, `bundle is at least 1 MiB (${big.size})`);
     const config = { summaries: { windowSec: 1 }, sync: { brokerUrl: `mqtt://127.0.0.1:${proxy.port}`, blockSize: 32 * 1024, window: 4, reconnectMs: 300, outbox: { resendAfterMs: 3000 } } };
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config }));
+    agents.push(...await startAgents(devs.map((d) => ({ dataDir: d.dataDir, config }))));
     await s.hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'flaky test: baseline' });
     for (const a of agents) {
       await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enrollAgents, hubWindows, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubWindows, startAgents, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
 import { MODEL, agentMetric, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
 
@@ -58,7 +58,7 @@ describe('hub restart while agents upload', () => {
   };
 
   it('every window recorded on every device is at the hub exactly once', async () => {
-    for (const d of devs) agents.push(await startAgent({ dataDir: d.dataDir, config: AGENT_CONFIG }));
+    agents.push(...await startAgents(devs.map((d) => ({ dataDir: d.dataDir, config: AGENT_CONFIG }))));
     await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'upload test' });
     for (const a of agents) {
       await waitFor(`${a.dataDir}: v1 ready`, async () => (await getJson(`${a.url}/v2/models/${MODEL}/ready`))?.json?.ready === true, { timeoutMs: 90_000 });

@@ -45,16 +45,23 @@ describe('data capture on an agent data dir restored from a backup', () => {
   const hubRows = async (id: number) => (await part(id))?.rows ?? 0;
   const held = () => withAgentDb(dev.dataDir, (db) => (db.prepare('SELECT COUNT(*) AS n FROM capture_chunks').get() as { n: number }).n);
 
-  /** Serves rows [from, to) one request each, 1.2 s apart in pairs (so they are sealed in several chunks); stops once the hub has `want`. */
+  /** The capture's next chunk seq on the box: it moves when a flush seals the rows held (every flushSec). */
+  const nextSeq = (id: number) => withAgentDb(dev.dataDir, (db) => (db.prepare('SELECT next_seq AS n FROM captures WHERE id = ?').get(id) as { n: number } | undefined)?.n ?? 0);
+
+  /** Serves rows [from, to) one request each, in pairs, each pair sealed before the next (so they are in several chunks); stops once the hub has `want`. */
   const phase = async (id: number, from: number, to: number, want: number) => {
     agent = await startAgent({ dataDir: dev.dataDir, config: { capture: { flushSec: 1 } } });
     await waitFor('v1 served and capturing', async () => ((await getJson(`${agent!.url}/v2/models/${MODEL}/versions/1.0.0/ready`))?.json?.ready === true
       && withAgentDb(dev.dataDir, (db) => db.prepare("SELECT 1 FROM captures WHERE id = ? AND status = 'capturing'").get(id)) ? true : undefined), { timeoutMs: 90_000 });
+    let sealed = nextSeq(id);
     for (let i = from; i < to; i++) {
       assert.equal((await infer(agent.url, [rows[i]!])).status, 200);
-      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 1200));
+      if (i % 2 === 1) {
+        const was = sealed;
+        sealed = await waitFor(`rows ${i - 1} and ${i} sealed`, () => { const n = nextSeq(id); return n > was ? n : undefined; }, { timeoutMs: 10_000, intervalMs: 50 });
+      }
     }
-    await waitFor(`the hub holds ${want} rows`, async () => ((await hubRows(id)) >= want && held() === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 }).catch(() => undefined);
+    await waitFor(`the hub holds ${want} rows`, async () => ((await hubRows(id)) >= want && held() === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 }).catch(() => undefined);
     await agent.stop();
     agent = undefined;
     return hubRows(id);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildExampleBundle, type ExampleBundleOptions } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents, pushBundle, startAgents, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
 import { fixtureAndHub, type HubSetup } from './helpers.js';
 
 export interface RolloutFleet {
@@ -42,7 +42,7 @@ export function rolloutFleet(o: RolloutFleetOptions): RolloutFleet {
       await pushBundle(f.hub, (await buildExampleBundle({ dir: join(f.dir, 'fx', 'bundles'), version, keys: f.s.fx.keys, ...b })).path);
     }
     f.devs = await enrollAgents(f.hub, o.agents, { dataRoot: join(f.dir, 'agents'), ...(o.tags ? { tags: o.tags } : {}) });
-    for (const d of f.devs) f.agents.push(await startAgent({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }));
+    f.agents.push(...await startAgents(f.devs.map((d) => ({ dataDir: d.dataDir, config: { summaries: { windowSec: 2 } } }))));
   });
   after(async () => {
     await f.traffic?.stop();

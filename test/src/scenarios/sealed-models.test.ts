@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBytes, makeKeys, makeTrust, randomMlp, runCli, secretWindows, type Keys } from '@edgefleet/examples';
-import { enrollAgents, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents, startAgent, startAgents, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { withAgentDb } from './helpers.js';
 
@@ -77,7 +77,7 @@ describe('sealed models: real hub, real agents, real ORT', () => {
     // e2 (never entitled), e3 (entitled, then revoked).
     const devs = await enrollAgents(hub, 3, { dataRoot: join(dir, 'agents'), id: (i) => `e${i + 1}`, tags: (i) => ({ ring: i === 1 ? 'other' : 'sealed' }) });
     rmSync(join(devs[0]!.dataDir, 'device-key.json'));
-    for (const d of [devs[0]!, devs[2]!]) agents.push(await startAgent({ dataDir: d.dataDir }));
+    agents.push(...await startAgents([devs[0]!, devs[2]!].map((d) => ({ dataDir: d.dataDir }))));
     const [a1, a3] = agents as [AgentHandle, AgentHandle];
     await waitFor('the hub recorded e1\'s new device key from its state', async () => {
       const { entries } = await hub.api<{ entries: { action: string; target: string }[] }>('GET', '/audit?action=device.key_changed');
