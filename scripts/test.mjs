@@ -65,12 +65,27 @@ if (renderer) {
 // filesystem, and fsync is still called. The dir is 1777 like /tmp (the PostgreSQL
 // cluster runs as its own user) and removed at the end with whatever a failed test left. A TMPDIR set
 // by the caller is kept.
+// The dir is named by this runner's pid: a run killed with SIGKILL leaves its dir in RAM, and the next
+// run removes the dirs of runners no longer alive (a run going on beside it keeps its own).
+/** True when no process has this pid (process.kill(pid, 0) says ESRCH). */
+function gone(pid) {
+  try { process.kill(pid, 0); return false; } catch (err) { return err.code === 'ESRCH'; }
+}
+function removeLeftRunDirs() {
+  let names = [];
+  try { names = readdirSync('/dev/shm'); } catch { return; }
+  for (const name of names) {
+    const m = /^eft-(\d+)-/.exec(name);
+    if (m && Number(m[1]) !== process.pid && gone(Number(m[1]))) rmSync(join('/dev/shm', name), { recursive: true, force: true });
+  }
+}
 let runTmp = null;
 if (!process.env.TMPDIR) {
   try {
+    removeLeftRunDirs();
     const fs = statfsSync('/dev/shm');
     if (fs.bavail * fs.bsize >= 8 * 2 ** 30) {
-      runTmp = mkdtempSync('/dev/shm/eft-');
+      runTmp = mkdtempSync(`/dev/shm/eft-${process.pid}-`);
       chmodSync(runTmp, 0o1777);
       process.env.TMPDIR = runTmp;
     }
