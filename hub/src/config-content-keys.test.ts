@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config-load.js';
 import { Hub } from './server/hub.js';
 import { RecordingLogger } from './mqtt/testing/devices.js';
 import { ManualClock } from './testing/harness.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config-load.js';
 
 it('takes a PostgreSQL URL from the flag or the file, defaults to hub.db, and names a bad one', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));

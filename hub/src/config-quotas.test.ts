@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, captureMessageBytes, newCaptureKeyFile, sealedRowsBytes } from '@edgefleet/shared';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config-load.js';
 
 it('reads quotas and the per-device storage cap, and names a bad quota field', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TIMER_MS } from '@edgefleet/shared';
-import { configFileFrom, loadConfig } from './config.js';
+import { configFileFrom, loadConfig } from './config-load.js';
 
 const cases: Array<[string, Record<string, unknown>]> = [
   ['alerts.evaluateEveryMs', { alerts: { evaluateEveryMs: MAX_TIMER_MS + 1 } }],

@@ -1,6 +1,7 @@
 // @edgefleet/hub: the hub as a library (the programs are server/main.ts and cli/main.ts).
 export { Hub, type HubAddresses } from './server/hub.js';
-export { HubConfig, loadConfig } from './config.js';
+export { HubConfig } from './config.js';
+export { loadConfig } from './config-load.js';
 export { Store } from './store/index.js';
 export { DeploymentService, DEFAULT_DEPLOYMENT_OPTIONS, type DeploymentOptions } from './deployments/service.js';
 export { IngestService, DEFAULT_INGEST_OPTIONS, type IngestOptions, type DeviceReports } from './ingest/service.js';

@@ -15,7 +15,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Metrics } from '../metrics.js';
 import { noopLogger } from '../mqtt/ports.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config-load.js';
 import { alertsOptions } from '../server/wiring.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS, DELIVERIES_DAYS, HISTORY_DAYS } from './service.js';
 import { PRUNE_BATCH } from './prune.js';

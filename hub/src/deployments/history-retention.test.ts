@@ -16,7 +16,7 @@ import { forEachBackend, type Backend } from '../testing/backends.js';
 import { appOf, cleanup, prepare, setup, type Env } from '../rollouts/testing.js';
 import { RecordingLogger, RecordingMetrics } from '../mqtt/testing/devices.js';
 import { WindowRetention } from '../rollups/retention.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config-load.js';
 import { DELETE_BATCH } from '../rollups/expiry.js';
 import { HistoryRetention } from './history-retention.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';

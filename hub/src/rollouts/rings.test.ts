@@ -8,7 +8,7 @@ import { AppError, RolloutCreate, type Wave } from '@edgefleet/shared';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config-load.js';
 import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, running, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);

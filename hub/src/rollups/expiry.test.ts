@@ -17,7 +17,7 @@ import { RollupGateData } from '../rollouts/rollup-gate-data.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { normal, registerVersion, sampleWindow, seeded, tempModeReference, TEMP_MODE_FEATURES } from './testing.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config-load.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

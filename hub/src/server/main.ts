@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { AppError } from '@edgefleet/shared';
 import { dispatch, UsageError, processContext, type CliContext, type Command, type OptionSpec, type Program } from '@edgefleet/shared/cli';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
-import { configFileFrom, loadConfig, RUN_FLAGS } from '../config.js';
+import { configFileFrom, loadConfig, RUN_FLAGS } from '../config-load.js';
 import { systemClock } from '../clock.js';
 import { Store } from '../store/index.js';
 import { isPostgresUrl } from '../store/db.js';
