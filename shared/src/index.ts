@@ -7,6 +7,7 @@ export * from './error-kinds.js';
 export * from './wire/index.js';
 export * from './canonical.js';
 export * from './json-bounded.js';
+export * from './body-bounded.js';
 export * from './semver.js';
 export * from './crypto/index.js';
 export * from './bundle/index.js';

@@ -3,7 +3,7 @@
 // that does not answer, a program that is not a hub, a plain-HTTP hub given as https:// (or the other
 // way round), and a token the hub refuses are said on the form, code and message, and nothing is
 // saved. Every check has a deadline, and the app's quit ends the checks under way (stop()).
-import { AppError, hubUnreachable, isErrorCode, notAHub } from '@edgefleet/shared';
+import { AppError, hubUnreachable, isErrorCode, notAHub, readAtMost } from '@edgefleet/shared';
 
 /** How long a hub has to answer the check, body included. */
 export const HUB_CHECK_TIMEOUT_MS = 10_000;
@@ -15,25 +15,6 @@ const WHAT = 'GET /api/v1/models';
 const WHERE = 'in the form\'s "Hub address"';
 
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
-
-/** The first MAX_ERROR_BODY bytes of a body as text (the rest is not read). */
-async function boundedText(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    while (n < MAX_ERROR_BODY) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      n += value.byteLength;
-    }
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString('utf8');
-}
 
 function hubError(text: string): { code: string; message: string } | null {
   try {
@@ -79,7 +60,7 @@ export async function checkHub(address: string, token: string, o: { fetch?: Fetc
       await res.body?.cancel().catch(() => undefined);
       throw new AppError('BAD_REQUEST', `${address} answered ${WHAT} with a redirect (HTTP ${res.status})${to ? ` to ${to.slice(0, 300)}` : ''}: expected the hub's own address${to ? ', perhaps that one' : ''}`);
     }
-    const said = res.ok ? null : hubError(await boundedText(res));
+    const said = res.ok ? null : hubError(Buffer.from(await readAtMost(res.body, MAX_ERROR_BODY)).toString('utf8'));
     if (res.ok) await res.body?.cancel().catch(() => undefined);
     if (!said) throw notAHub(address, WHAT, res.status, type, WHERE);
     const code = isErrorCode(said.code) ? said.code : 'INTERNAL';

@@ -4,7 +4,7 @@
 // so every attempt is bounded: a timeout, redirects not followed, at most MAX_RESPONSE_BYTES of the
 // answer read, a few deliveries at once, and stop() aborts what is in flight within its deadline.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { settleWithin, type AlertAction } from '@edgefleet/shared';
+import { readAtMost, settleWithin, type AlertAction } from '@edgefleet/shared';
 import type { Clock } from '../clock.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { AlertsRepo, DueDelivery } from './repo.js';
@@ -110,16 +110,7 @@ export async function postWebhook(url: string, body: string, secret: string, o: 
     });
     status = res.status;
     // Read at most MAX_RESPONSE_BYTES of the answer (receivers' answers are not used), then let go.
-    const reader = res.body?.getReader();
-    let read = 0;
-    if (reader) {
-      while (read <= MAX_RESPONSE_BYTES) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        read += value.byteLength;
-      }
-      reader.cancel().catch(() => undefined);
-    }
+    await readAtMost(res.body, MAX_RESPONSE_BYTES);
     ac.abort(); // let go of the connection
     const ok = res.status >= 200 && res.status < 300;
     return { status: res.status, error: ok ? null : httpError(res), ms: performance.now() - t0 };
