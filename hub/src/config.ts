@@ -94,7 +94,7 @@ export const HubConfig = z
     cluster: z
       .object({
         enabled: z.boolean().default(true),
-        /** This hub's name in the lease and its broker client id; unique per hub process (default host-pid). */
+        /** This hub's name in the lease and its broker client id; unique per hub process (default HOST-TAG-pid). */
         hubId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, ".", "_" or "-"').optional(),
         /** How long the lease lasts without renewal: a killed holder's jobs move after at most this (with enabled false: the single hub's lease). */
         leaseTtlMs: TimerMs(1000).optional(),

@@ -77,6 +77,15 @@ describe('claiming the hub lease at start', () => {
     await assert.rejects(claim('here-8', true), /CONFLICT|holds the hub lease/);
   });
 
+  it('a holder with this host name but another boot or PID namespace (another machine or container) is waited for, not ended', async () => {
+    assert.match(hostTag(), /-[0-9a-f]{6}$/, 'the host part carries the boot and PID-namespace tag on Linux');
+    const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const twin = `${hostTag().replace(/-[0-9a-f]{6}$/, '')}-000000-${gone}`;
+    repo(0).acquire(HUB_LEASE, twin, clock.now().getTime(), 60_000, true);
+    await assert.rejects(claim('here-7', true), new RegExp(`hub ${twin} \\(without cluster\\) holds the hub lease`));
+    assert.equal(repo(0).get(HUB_LEASE)?.holder, twin);
+  });
+
   it('a released or expired lease is taken at once; the keeper renews it until stopped, release ends it', async () => {
     repo(0).acquire(HUB_LEASE, 'far-host-42', clock.now().getTime() - 60_000, 1000, true);
     const k = await claim('here-7', true);

@@ -4,7 +4,11 @@
 // sole) and keeps it for its whole life; a cluster hub only checks that no sole hub holds it. Another
 // live holder in the way is waited for up to the lease's TTL (a stopping or killed hub's lease ends by
 // then), then the start is refused with CONFLICT naming it. A holder on this host whose process is gone
-// (killed with -9) is known dead: its lease is ended at once instead of waited for.
+// (killed with -9) is known dead: its lease is ended at once instead of waited for. "This host" is the
+// host name plus a tag of the kernel's boot id and this process's PID namespace, so two machines or two
+// containers that share a host name (and may reuse the same pid) never take each other for one.
+import { createHash } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@edgefleet/shared';
@@ -13,17 +17,28 @@ import type { LoggerPort } from '../mqtt/ports.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import { HUB_LEASE } from './lease.js';
 
-/** This host's part of a default hub id (host-pid). */
+let tag: string | undefined;
+
+/** This host's part of a default hub id (HOST-TAG-pid): TAG tells boots and PID namespaces apart (Linux; empty elsewhere). */
 export function hostTag(): string {
-  return hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
+  tag ??= hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) + namespaceTag();
+  return tag;
 }
 
-/** A hub id for this process: host-pid. */
+function namespaceTag(): string {
+  const read = (f: () => string): string => { try { return f().trim(); } catch { return ''; } };
+  const boot = read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+  const pidNs = read(() => readlinkSync('/proc/self/ns/pid'));
+  if (!boot && !pidNs) return '';
+  return '-' + createHash('sha256').update(`${boot}\n${pidNs}`).digest('hex').slice(0, 6);
+}
+
+/** A hub id for this process: HOST-TAG-pid. */
 export function defaultHubId(): string {
   return `${hostTag()}-${process.pid}`;
 }
 
-/** True when `holder` is a default id of this host (host-pid) whose process is not running. */
+/** True when `holder` is a default id of this host (HOST-TAG-pid) whose process is not running. */
 export function deadOnThisHost(holder: string): boolean {
   const m = /^(.*)-(\d{1,10})$/.exec(holder);
   if (!m || m[1] !== hostTag()) return false;

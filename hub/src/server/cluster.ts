@@ -18,7 +18,7 @@ import type { Alerts } from '../alerts/service.js';
 import type { DesiredResync } from '../deployments/resync.js';
 import type { DependencyWatch } from '../health.js';
 
-/** This hub's id in the lease and in its broker client id: cluster.hubId, else host-pid. */
+/** This hub's id in the lease and in its broker client id: cluster.hubId, else HOST-TAG-pid (cluster/claim.ts). */
 export function clusterHubId(cfg: HubConfig): string | null {
   if (!cfg.cluster?.enabled) return null;
   return cfg.cluster.hubId ?? defaultHubId();
