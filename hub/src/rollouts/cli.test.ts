@@ -83,3 +83,37 @@ it('--wave parses percent waves and staging rings, and names what is wrong', () 
   assert.throws(() => parseWave('canary:5%:tag=env=x'), /unknown part "tag=env=x": expected bake=DURATION or min=N$/);
   assert.throws(() => parseWave('staging'), /expected NAME:PERCENT%.*or a staging ring NAME:tag=KEY=VALUE/);
 });
+
+it('rollout create --dry-run shows each wave\'s devices and stores nothing; --id then takes exactly those devices', async () => {
+  const e = await setup(12);
+  const cli = await cliAgainst(e);
+  const run = (...args: string[]) => cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'canary:25%:bake=1m', '--wave', 'all:100%', '--reason', 'v2', ...args);
+  try {
+    await v1Everywhere(e);
+    const dry = await run('--dry-run');
+    assert.equal(dry.code, 0, dry.err);
+    const id = /^dry run, nothing created: rollout (ro-[0-9a-f]{10}) would take audio-energy 1\.0\.0 -> 2\.0\.0 to 12 device\(s\)$/m.exec(dry.out)?.[1];
+    assert.ok(id, dry.out);
+    assert.match(dry.out, /^canary 25% +(\d+) +\1$/m);
+    assert.match(dry.out, new RegExp(`the same command without --dry-run, with --id ${id}\\n$`));
+    const previewed = dry.out.split('\n').filter((l) => /^canary +d-\d{3} +1\.0\.0$/.test(l)).map((l) => l.split(/ +/)[1]).sort();
+    assert.ok(previewed.length >= 1);
+    assert.equal(e.store.rollouts.active('audio-energy').length, 0, 'a dry run creates nothing');
+    const json = JSON.parse((await run('--dry-run', '--json')).out) as { id: string; waves: Array<{ joiningCount: number }> };
+    assert.deepEqual(json.waves.map((w) => w.joiningCount).reduce((a, b) => a + b), 12);
+    const created = await run('--id', id, '--json');
+    assert.equal(created.code, 0, created.err);
+    assert.equal((JSON.parse(created.out) as { id: string }).id, id);
+    const told = e.store.rollouts.devices(id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId).sort();
+    assert.deepEqual(told, previewed, 'the canary told is the canary previewed');
+    const again = await run('--id', id);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /CONFLICT.*id: rollout ro-[0-9a-f]{10} exists already/);
+    const bad = await run('--id', 'ro-12', '--dry-run');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--id ro-12: expected a rollout id like ro-1a2b3c4d5e/);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});

@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { GateConfig, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -105,10 +105,25 @@ export function renderRollout(r: Rollout): string {
   return head + waves + devs;
 }
 
+/**
+ * The text of `rollout create --dry-run`: the devices each wave would take (POST /rollouts/preview) and how
+ * to create exactly that rollout (docs/rollouts.md "Preview").
+ */
+export function renderPreview(p: RolloutPreview): string {
+  const waves = table(['WAVE', 'DEVICES', 'ADDS'], p.waves.map((w) => [waveLabel(w), String(w.devices), String(w.joiningCount)]));
+  const rows = p.waves.flatMap((w) => w.joining.map((d) => [w.name, d.deviceId, d.previous ?? '-']));
+  const unlisted = p.waves.reduce((n, w) => n + w.joiningCount - w.joining.length, 0);
+  return escapeLines(`dry run, nothing created: rollout ${p.id} would take ${p.model} ${p.fromVersion ?? '(none)'} -> ${p.version} to ${p.devices} device(s)\n\n`)
+    + `${waves}\n${table(['WAVE', 'DEVICE', 'RUNS NOW'], rows)}`
+    + (unlisted ? `(${unlisted} more device(s) not listed: at most 200 a wave)\n` : '')
+    + escapeLines(`to take exactly these devices: the same command without --dry-run, with --id ${p.id}\n`);
+}
+
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--dry-run] [--id ID] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
+    + '--dry-run shows which devices each wave would take and the id that takes exactly them (--id ID on the same command).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: MODEL_VERSION,
   options: {
@@ -118,6 +133,8 @@ export const rolloutCreate: Command = {
     shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")' },
     ...WINDOW_OPTION,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+    'dry-run': { type: 'boolean', description: 'show which devices each wave would take, with the rollout id that takes exactly them; create nothing' },
+    id: { type: 'string', value: 'ID', description: 'the id a --dry-run proposed: the waves take exactly the devices it showed' },
   },
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
@@ -125,11 +142,19 @@ export const rolloutCreate: Command = {
     const win = optString(args, 'window');
     const shadowArgs = optStrings(args, 'shadow');
     const shadow = parseSettings(shadowArgs.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
+    const id = optString(args, 'id');
+    if (id !== undefined && !RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
     const body = {
       model, version, target, reason: reqString(args, 'reason'), ...policyFrom(args),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
       ...(shadowArgs.length ? { shadow } : {}),
+      ...(id !== undefined ? { id } : {}),
     };
+    if (optBool(args, 'dry-run')) {
+      const p = await HubClient.from(args, ctx).request<RolloutPreview>('POST', '/rollouts/preview', body);
+      print(ctx.stdout, optBool(args, 'json'), p, () => renderPreview(p));
+      return 0;
+    }
     const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
     print(ctx.stdout, optBool(args, 'json'), r, () =>
       `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
