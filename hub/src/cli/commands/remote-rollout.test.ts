@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rollout } from '@edgefleet/shared';
-import { actionLine } from './remote-rollout.js';
+import { actionLine, policyFrom } from './remote-rollout.js';
 
 const rollout = (state: Rollout['state'], stateReason: string | null) => ({
   id: 'ro-1a2b3c4d5e', state, stateReason, currentWave: 0, waves: [{ name: 'canary', state: 'baking' }],
@@ -17,4 +17,13 @@ test('an action says the state it left; a rollout that answered otherwise (judge
   assert.equal(actionLine('promote', rollout('rolled_back', 'wave canary failed its gates: install_success 0.5 (threshold 0.95)')),
     'rollout ro-1a2b3c4d5e: rolled_back (wave canary failed its gates: install_success 0.5 (threshold 0.95))\n');
   assert.equal(actionLine('rollback', rollout('rolled_back', 'undo')), 'rollout ro-1a2b3c4d5e: rolled_back\n');
+});
+
+test('a mistyped --gate or --shadow key or --on-failure names the one likely meant', () => {
+  const policy = (values: Record<string, string | string[]>) => () => policyFrom({ values, positionals: [] });
+  assert.throws(policy({ gate: ['minPrediction=300'] }), /^UsageError: --gate minPrediction=300: unknown key "minPrediction": expected one of installSuccess, .*; did you mean "minPredictions"\?$/);
+  assert.throws(policy({ gate: ['outputPSI=0.5'] }), /did you mean "outputPsi"\?$/);
+  assert.throws(policy({ gate: ['zzz=1'] }), /unknown key "zzz": expected one of [^;]*$/, 'nothing near: no guess');
+  assert.throws(policy({ 'on-failure': 'pasue' }), /^UsageError: --on-failure: expected one of rollback, pause, got "pasue"; did you mean "pause"\?$/);
+  assert.equal(policyFrom({ values: { 'on-failure': 'pause', gate: ['minPredictions=300'] }, positionals: [] }).onFailure, 'pause');
 });

@@ -9,7 +9,8 @@ import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
 import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
-import { parseDuration } from './parse.js';
+import { parseChoice, parseDuration } from './parse.js';
+import { closest } from '@edgefleet/shared/cli';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 
@@ -49,7 +50,8 @@ function parseSettings(list: readonly string[], what: string, keys: readonly str
     const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(x);
     if (!m) throw new UsageError(`${what} ${x}: expected ${alt}KEY=NUMBER, e.g. ${example}`);
     const k = m[1] as string;
-    if (!keys.includes(k)) throw new UsageError(`${what} ${x}: unknown key "${k}": expected one of ${keys.join(', ')}`);
+    const meant = keys.includes(k) ? undefined : closest(k, keys);
+    if (!keys.includes(k)) throw new UsageError(`${what} ${x}: unknown key "${k}": expected one of ${keys.join(', ')}${meant ? `; did you mean "${meant}"?` : ''}`);
     if (Object.hasOwn(out, k)) throw new UsageError(`${what} ${k} is given twice (${k}=${out[k]} and ${x}): expected each key once`);
     out[k] = Number(m[2]);
   }
@@ -67,8 +69,8 @@ export const POLICY_OPTIONS: Command['options'] = {
 /** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
 export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
   const waves = optStrings(args, 'wave').map(parseWave);
-  const onFailure = optString(args, 'on-failure');
-  if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
+  const given = optString(args, 'on-failure');
+  const onFailure = given === undefined ? undefined : parseChoice(given, ['rollback', 'pause'] as const, '--on-failure');
   const gates = parseSettings(optStrings(args, 'gate'), '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
   return {
     advance: optBool(args, 'manual') ? 'manual' : 'auto',
