@@ -117,3 +117,28 @@ it('rollout create --dry-run shows each wave\'s devices and stores nothing; --id
     await e.close();
   }
 });
+
+it('a rollback says which devices it had nothing to return to, and the undeploy that takes the version off them', async () => {
+  const e = await setup(8);
+  const cli = await cliAgainst(e);
+  try {
+    // Half the fleet runs 1.0.0; the others run no version of the model yet.
+    await e.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['d-000', 'd-001', 'd-002', 'd-003'] }, reason: 'v1 on half' }, 'op');
+    const created = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'all:100%:bake=1h', '--reason', 'v2', '--json');
+    assert.equal(created.code, 0, created.err);
+    const id = (JSON.parse(created.out) as { id: string }).id;
+    const deployment = e.store.rollouts.get(id).deploymentId;
+    const back = await cli.run('rollout', 'rollback', id, '--reason', 'bad');
+    assert.equal(back.code, 0, back.err);
+    assert.equal(back.out, `rollout ${id}: rolled_back (bad; 4 device(s) that ran no version of audio-energy before keep 2.0.0: edgefleet undeploy ${deployment} --reason ... takes it off them)\n`);
+    const version = (d: string) => e.store.desired.latest(d)?.signed.models.find((m) => m.name === 'audio-energy')?.version;
+    assert.deepEqual(['d-000', 'd-004'].map(version), ['1.0.0', '2.0.0']);
+    const undone = await cli.run('undeploy', String(deployment), '--reason', 'take 2.0.0 off');
+    assert.equal(undone.code, 0, undone.err);
+    assert.match(undone.out, /undeployed: 4 device\(s\) told to stop serving the model/);
+    assert.deepEqual(['d-000', 'd-004'].map(version), ['1.0.0', undefined]);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});

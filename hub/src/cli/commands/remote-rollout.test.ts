@@ -16,7 +16,10 @@ test('an action says the state it left; a rollout that answered otherwise (judge
     'rollout ro-1a2b3c4d5e: paused (wave canary failed its gates: output_shift 10.75 (threshold 0.2))\n');
   assert.equal(actionLine('promote', rollout('rolled_back', 'wave canary failed its gates: install_success 0.5 (threshold 0.95)')),
     'rollout ro-1a2b3c4d5e: rolled_back (wave canary failed its gates: install_success 0.5 (threshold 0.95))\n');
-  assert.equal(actionLine('rollback', rollout('rolled_back', 'undo')), 'rollout ro-1a2b3c4d5e: rolled_back\n');
+  assert.equal(actionLine('rollback', rollout('rolled_back', 'undo'), 'undo'), 'rollout ro-1a2b3c4d5e: rolled_back\n');
+  // A rollback that left devices on the version (they ran none before) says so in its reason.
+  assert.equal(actionLine('rollback', rollout('rolled_back', 'undo; 1 device(s) that ran no version of m before keep 2.0.0: …'), 'undo'),
+    'rollout ro-1a2b3c4d5e: rolled_back (undo; 1 device(s) that ran no version of m before keep 2.0.0: …)\n');
 });
 
 test('a mistyped --gate or --shadow key or --on-failure names the one likely meant', () => {

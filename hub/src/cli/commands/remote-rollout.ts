@@ -227,9 +227,10 @@ const AIMS: Record<Action, Rollout['state']> = { promote: 'running', pause: 'pau
  * The line an action prints. The hub judges a resumed or promoted wave at once, so the rollout may answer in
  * another state than the action aims at (a failed wave resumed pauses again): then the line says why.
  */
-export function actionLine(action: Action, r: Rollout): string {
+export function actionLine(action: Action, r: Rollout, given?: string): string {
   const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
-  const why = r.state !== AIMS[action] && r.stateReason ? ` (${r.stateReason})` : '';
+  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts).
+  const why = (r.state !== AIMS[action] || (action === 'rollback' && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
   return `rollout ${r.id}: ${r.state}${wave}${why}\n`;
 }
 
@@ -240,8 +241,9 @@ function actionCmd(action: Action, summary: string): Command {
     options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
     async run(args, ctx) {
       const id = args.positionals[0] as string;
-      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason: reqString(args, 'reason') });
-      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r));
+      const reason = reqString(args, 'reason');
+      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason });
+      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r, reason));
       return 0;
     },
   };
