@@ -112,6 +112,10 @@ it('rollout create --dry-run shows each wave\'s devices and stores nothing; --id
     const bad = await run('--id', 'ro-12', '--dry-run');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--id ro-12: expected a rollout id like ro-1a2b3c4d5e/);
+    // The hub names a wave by its index; the refusal says which --wave it was.
+    const order = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'all:100%', '--wave', 'canary:10%', '--reason', 'v2', '--dry-run');
+    assert.equal(order.code, 1);
+    assert.match(order.err, /waves\[1\]\.percent: .* \(waves\[1\] is --wave canary:10%\)\n$/);
   } finally {
     cli.close();
     await e.close();

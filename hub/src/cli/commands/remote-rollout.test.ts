@@ -1,8 +1,8 @@
 // What `edgefleet rollout promote|pause|resume|abort|rollback` print (docs/rollouts.md "Operator actions").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Rollout } from '@edgefleet/shared';
-import { actionLine, policyFrom } from './remote-rollout.js';
+import { AppError, type Rollout } from '@edgefleet/shared';
+import { actionLine, namingWaves, policyFrom } from './remote-rollout.js';
 
 const rollout = (state: Rollout['state'], stateReason: string | null) => ({
   id: 'ro-1a2b3c4d5e', state, stateReason, currentWave: 0, waves: [{ name: 'canary', state: 'baking' }],
@@ -29,4 +29,17 @@ test('a mistyped --gate or --shadow key or --on-failure names the one likely mea
   assert.throws(policy({ gate: ['zzz=1'] }), /unknown key "zzz": expected one of [^;]*$/, 'nothing near: no guess');
   assert.throws(policy({ 'on-failure': 'pasue' }), /^UsageError: --on-failure: expected one of rollback, pause, got "pasue"; did you mean "pause"\?$/);
   assert.equal(policyFrom({ values: { 'on-failure': 'pause', gate: ['minPredictions=300'] }, positionals: [] }).onFailure, 'pause');
+});
+
+test('a hub refusal naming waves[k] says which --wave that was', () => {
+  const err = namingWaves(new AppError('SCHEMA_INVALID', 'hub: invalid rollout request: waves[1].percent: expected a cumulative percent above the previous wave\'s 100; waves[1].percent: expected the last wave to reach 100 percent'), ['all:100%', 'canary:10%']);
+  assert.ok(err instanceof AppError);
+  assert.equal(err.code, 'SCHEMA_INVALID');
+  assert.match(err.message, /reach 100 percent \(waves\[1\] is --wave canary:10%\)$/);
+  const two = namingWaves(new AppError('BAD_REQUEST', 'hub: waves[0].tags: x; waves[2].percent: y'), ['s:tag=env=s', 'c:5%', 'all:100%']) as AppError;
+  assert.match(two.message, /\(waves\[0\] is --wave s:tag=env=s, waves\[2\] is --wave all:100%\)$/);
+  const plain = new AppError('CONFLICT', 'hub: rollout ro-1 is active');
+  assert.equal(namingWaves(plain, ['all:100%']), plain, 'nothing to name: unchanged');
+  const defaults = new AppError('BAD_REQUEST', 'hub: waves[0].percent: none');
+  assert.equal(namingWaves(defaults, []), defaults, 'no --wave given (the default waves): unchanged');
 });

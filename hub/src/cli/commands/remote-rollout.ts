@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
+import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -108,6 +108,17 @@ export function renderRollout(r: Rollout): string {
 }
 
 /**
+ * The hub names a wave by its index (`waves[1].percent: …`); the command line had it as the (k+1)th --wave:
+ * the refusal gets which one it was, e.g. `(waves[1] is --wave all:90%)`.
+ */
+export function namingWaves(err: unknown, waves: readonly string[]): unknown {
+  if (!(err instanceof AppError) || waves.length === 0) return err;
+  const named = [...new Set([...err.message.matchAll(/\bwaves\[(\d+)\]/g)].map((m) => Number(m[1])))].filter((k) => k < waves.length);
+  if (named.length === 0) return err;
+  return new AppError(err.code, `${err.message} (${named.map((k) => `waves[${k}] is --wave ${waves[k]}`).join(', ')})`, { cause: err, details: err.details });
+}
+
+/**
  * The text of `rollout create --dry-run`: the devices each wave would take (POST /rollouts/preview) and how
  * to create exactly that rollout (docs/rollouts.md "Preview").
  */
@@ -152,12 +163,13 @@ export const rolloutCreate: Command = {
       ...(shadowArgs.length ? { shadow } : {}),
       ...(id !== undefined ? { id } : {}),
     };
+    const send = <T>(path: string) => HubClient.from(args, ctx).request<T>('POST', path, body).catch((err: unknown) => { throw namingWaves(err, optStrings(args, 'wave')); });
     if (optBool(args, 'dry-run')) {
-      const p = await HubClient.from(args, ctx).request<RolloutPreview>('POST', '/rollouts/preview', body);
+      const p = await send<RolloutPreview>('/rollouts/preview');
       print(ctx.stdout, optBool(args, 'json'), p, () => renderPreview(p));
       return 0;
     }
-    const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
+    const r = await send<Rollout>('/rollouts');
     print(ctx.stdout, optBool(args, 'json'), r, () =>
       `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
       + `follow it: edgefleet rollout show ${r.id} --watch\n`);
