@@ -83,3 +83,66 @@ it('--wave parses percent waves and staging rings, and names what is wrong', () 
   assert.throws(() => parseWave('canary:5%:tag=env=x'), /unknown part "tag=env=x": expected bake=DURATION or min=N$/);
   assert.throws(() => parseWave('staging'), /expected NAME:PERCENT%.*or a staging ring NAME:tag=KEY=VALUE/);
 });
+
+it('rollout create --dry-run shows each wave\'s devices and stores nothing; --id then takes exactly those devices', async () => {
+  const e = await setup(12);
+  const cli = await cliAgainst(e);
+  const run = (...args: string[]) => cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'canary:25%:bake=1m:min=2', '--wave', 'all:100%', '--reason', 'v2', ...args);
+  try {
+    await v1Everywhere(e);
+    const dry = await run('--dry-run');
+    assert.equal(dry.code, 0, dry.err);
+    const id = /^dry run, nothing created: rollout (ro-[0-9a-f]{10}) would take audio-energy 1\.0\.0 -> 2\.0\.0 to 12 device\(s\)$/m.exec(dry.out)?.[1];
+    assert.ok(id, dry.out);
+    assert.match(dry.out, /^canary 25% +(\d+) +\1$/m);
+    assert.match(dry.out, new RegExp(`the same command without --dry-run, with --id ${id}\\n$`));
+    const previewed = dry.out.split('\n').filter((l) => /^canary +d-\d{3} +1\.0\.0$/.test(l)).map((l) => l.split(/ +/)[1]).sort();
+    assert.ok(previewed.length >= 2, dry.out);
+    assert.equal(e.store.rollouts.active('audio-energy').length, 0, 'a dry run creates nothing');
+    const json = JSON.parse((await run('--dry-run', '--json')).out) as { id: string; waves: Array<{ joiningCount: number }> };
+    assert.deepEqual(json.waves.map((w) => w.joiningCount).reduce((a, b) => a + b), 12);
+    const created = await run('--id', id, '--json');
+    assert.equal(created.code, 0, created.err);
+    assert.equal((JSON.parse(created.out) as { id: string }).id, id);
+    const told = e.store.rollouts.devices(id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId).sort();
+    assert.deepEqual(told, previewed, 'the canary told is the canary previewed');
+    const again = await run('--id', id);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /CONFLICT.*id: rollout ro-[0-9a-f]{10} exists already/);
+    const bad = await run('--id', 'ro-12', '--dry-run');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--id ro-12: expected a rollout id like ro-1a2b3c4d5e/);
+    // The hub names a wave by its index; the refusal says which --wave it was.
+    const order = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'all:100%', '--wave', 'canary:10%', '--reason', 'v2', '--dry-run');
+    assert.equal(order.code, 1);
+    assert.match(order.err, /waves\[1\]\.percent: .* \(waves\[1\] is --wave canary:10%\)\n$/);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});
+
+it('a rollback says which devices it had nothing to return to, and the undeploy that takes the version off them', async () => {
+  const e = await setup(8);
+  const cli = await cliAgainst(e);
+  try {
+    // Half the fleet runs 1.0.0; the others run no version of the model yet.
+    await e.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['d-000', 'd-001', 'd-002', 'd-003'] }, reason: 'v1 on half' }, 'op');
+    const created = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'all:100%:bake=1h', '--reason', 'v2', '--json');
+    assert.equal(created.code, 0, created.err);
+    const id = (JSON.parse(created.out) as { id: string }).id;
+    const deployment = e.store.rollouts.get(id).deploymentId;
+    const back = await cli.run('rollout', 'rollback', id, '--reason', 'bad');
+    assert.equal(back.code, 0, back.err);
+    assert.equal(back.out, `rollout ${id}: rolled_back (bad; 4 device(s) that ran no version of audio-energy before keep 2.0.0: edgefleet undeploy ${deployment} --reason ... takes it off them)\n`);
+    const version = (d: string) => e.store.desired.latest(d)?.signed.models.find((m) => m.name === 'audio-energy')?.version;
+    assert.deepEqual(['d-000', 'd-004'].map(version), ['1.0.0', '2.0.0']);
+    const undone = await cli.run('undeploy', String(deployment), '--reason', 'take 2.0.0 off');
+    assert.equal(undone.code, 0, undone.err);
+    assert.match(undone.out, /undeployed: 4 device\(s\) told to stop serving the model/);
+    assert.deepEqual(['d-000', 'd-004'].map(version), ['1.0.0', undefined]);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});

@@ -12,7 +12,7 @@ import type { DeploymentService } from '../deployments/service.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
 import type { GateData } from './gate-data.js';
-import { planRollout, placeDevice, previewRollout, ringTagsOf, targetDevices } from './plan.js';
+import { heldByOthers, planRollout, placeDevice, previewRollout, ringTagsOf, targetDevices } from './plan.js';
 import { waveOf } from './cohort.js';
 import { cutTimesAhead } from './clock-step.js';
 import { finishVerdict, judgeWave } from './judge.js';
@@ -236,9 +236,14 @@ export class RolloutEngine {
   private async step(id: string, now: Date): Promise<void> {
     const { store } = this.deps;
     const r = store.rollouts.get(id);
-    // Devices that joined the target (enrolled, re-tagged) take their place.
+    // Devices that joined the target (enrolled, re-tagged) take their place, but not one another active
+    // rollout of the model holds: it joins once that one has ended (plan.ts heldByOthers).
     const known = new Set(store.rollouts.devices(id).map((d) => d.deviceId));
-    const joined = targetDevices(store, r.target).filter((d) => !known.has(d));
+    let joined = targetDevices(store, r.target).filter((d) => !known.has(d));
+    if (joined.length) {
+      const held = heldByOthers(store, r.model, id);
+      joined = joined.filter((d) => !held.has(d));
+    }
     const row = (d: string) => (r.config ? configDevice(id, d, r.config.fromVersion) : placeDevice(store, id, r.model, d));
     if (joined.length) store.db.transaction(() => { for (const d of joined) store.rollouts.addDevice(id, row(d)); })();
     const devices = store.rollouts.devices(id);

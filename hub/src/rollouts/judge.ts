@@ -277,7 +277,9 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
     }
     stopOpenWaves(r);
     r.state = 'rolled_back';
-    r.stateReason = reason;
+    // Devices with nothing to return to still run the version: say so, and what takes it off them.
+    r.stateReason = kept === 0 ? reason : `${reason}; ${kept} device(s) that ran no version of ${r.model} before keep ${r.version}: `
+      + `edgefleet undeploy ${r.deploymentId ?? '?'} --reason ... takes it off them`;
     t.transition(r, 'rollout.rolled_back', reason, { devices: docs.length, toVersions: Object.fromEntries([...byPrevious].map(([v, ids]) => [v, ids.length])), keptNoPrevious: kept }, now, actor);
   })();
   await deps.deployments.publishDesired(docs);

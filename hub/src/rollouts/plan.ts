@@ -12,6 +12,19 @@ export function targetDevices(store: Store, target: RolloutCreate['target']): st
   return store.devices.targetable().filter((d) => targetMatches(target, d.id, d.tags)).map((d) => d.id);
 }
 
+/**
+ * The devices other running or paused rollouts of `model` hold (in their rows: placed, told or not, also
+ * after they left that rollout's target). A device is one active rollout's at a time (docs/rollouts.md
+ * "Cohorts"): one that joins a second rollout's target waits until the first has ended.
+ */
+export function heldByOthers(store: Store, model: string, exceptId?: string): Set<string> {
+  const held = new Set<string>();
+  for (const other of store.rollouts.active(model)) {
+    if (other.id !== exceptId) for (const d of store.rollouts.devices(other.id)) held.add(d.deviceId);
+  }
+  return held;
+}
+
 /** The version of `model` a device runs now (its newest deployment), or null. */
 export function currentVersion(store: Store, deviceId: string, model: string): string | null {
   return store.deployments.effectiveFor(deviceId).find((e) => e.model === model)?.version ?? null;
@@ -95,11 +108,12 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   store.models.assignable(req.model, req.version);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDeviceIds(store.devices.targetable(), req.target);
-  const mine = new Set(ids);
   for (const other of store.rollouts.active(req.model)) {
-    const overlap = (other.target.all && req.target.all) ? ids.slice(0, 3) : targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);
+    // The devices it holds, also those that left its target since, and those its target reaches now.
+    const theirs = new Set([...targetDevices(store, other.target), ...store.rollouts.devices(other.id).map((d) => d.deviceId)]);
+    const overlap = (other.target.all && req.target.all) ? ids : ids.filter((d) => theirs.has(d));
     if (overlap.length || (other.target.all && req.target.all)) {
-      throw new AppError('CONFLICT', `rollout ${other.id} (${other.model} ${other.version}, ${other.state}) is active over the same devices${overlap.length ? ` (${overlap.join(', ')}${overlap.length === 3 ? ', ...' : ''})` : ''}: abort it or wait for it to finish`, { details: { rollout: other.id } });
+      throw new AppError('CONFLICT', `rollout ${other.id} (${other.model} ${other.version}, ${other.state}) is active over the same devices${overlap.length ? ` (${overlap.slice(0, 3).join(', ')}${overlap.length > 3 ? ', ...' : ''})` : ''}: abort it or wait for it to finish`, { details: { rollout: other.id } });
     }
   }
   const id = req.id ?? `ro-${randomBytes(5).toString('hex')}`;

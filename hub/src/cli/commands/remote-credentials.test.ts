@@ -125,4 +125,18 @@ describe('remote CLI outputs against a running hub', () => {
     assert.equal(await pushes(), before, 'nothing reached the registry');
     assert.deepEqual((await api<{ versions: Array<{ version: string }> }>('/models')).versions.map((v) => v.version), ['1.0.0']);
   });
+
+  it('enroll-token create and tokens create print the token alone on stdout (T=$(...) works), the rest on stderr', async () => {
+    const et = await cli('enroll-token', 'create', '--tag', 'ring=main', '--ttl', '600');
+    assert.equal(et.code, 0, et.stderr);
+    assert.match(et.stdout, /^eft_[\w-]+\n$/, 'only the token: a shell substitution takes it as one word');
+    assert.match(et.stderr, /^enrollment token et_[0-9a-f]+: expires \S+Z, 1 use\(s\); give it to "edgefleet-agent enroll --token"\n$/);
+    const t = await cli('tokens', 'create', 'ci-probe', '--role', 'viewer');
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^efa_[\w-]+\n$/);
+    assert.equal(t.stderr, 'viewer token "ci-probe" (shown once: keep it)\n');
+    const ls = await runCli('hub/src/cli/main.ts', ['devices', 'ls'], { env: { ...env, EDGEFLEET_TOKEN: t.stdout.trim() } });
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(JSON.parse((await cli('tokens', 'create', '--role', 'viewer', '--json')).stdout).role, 'viewer', '--json unchanged');
+  });
 });

@@ -1,7 +1,7 @@
 // Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
@@ -91,7 +91,9 @@ export const enrollTokenCreate: Command = {
     const t = await HubClient.from(args, ctx).request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {
       tags: parseTags(optStrings(args, 'tag')), ...(ttl ? { ttlSec: parseDuration(ttl, '--ttl') } : {}), ...(max ? { maxUses: parsePositiveInt(max, '--max-uses') } : {}),
     });
-    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(id ${t.id}, expires ${t.expires}, ${t.maxUses} use(s))\n`);
+    // The token alone on stdout, so `T=$(edgefleet enroll-token create …)` takes it (as keys generate's keyId).
+    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n`);
+    if (!optBool(args, 'json')) ctx.stderr.write(`enrollment token ${t.id}: expires ${t.expires}, ${t.maxUses} use(s); give it to "edgefleet-agent enroll --token"\n`);
     return 0;
   },
 };
@@ -140,7 +142,8 @@ export const tokensCreate: Command = {
     // Names are unique on the hub: the default carries the time to the second, e.g. viewer-20260301-120000.
     const name = given ?? optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
-    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n(${t.role} token "${t.name}", shown once)\n`);
+    print(ctx, optBool(args, 'json'), t, () => `${t.token}\n`);
+    if (!optBool(args, 'json')) ctx.stderr.write(escapeLines(`${t.role} token "${t.name}" (shown once: keep it)\n`));
     return 0;
   },
 };

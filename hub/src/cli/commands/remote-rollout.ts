@@ -2,14 +2,15 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { GateConfig, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type Wave } from '@edgefleet/shared';
+import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
 import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
-import { parseDuration } from './parse.js';
+import { parseChoice, parseDuration } from './parse.js';
+import { closest } from '@edgefleet/shared/cli';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 
@@ -49,7 +50,8 @@ function parseSettings(list: readonly string[], what: string, keys: readonly str
     const m = /^([A-Za-z0-9]+)=(-?\d+(?:\.\d+)?)$/.exec(x);
     if (!m) throw new UsageError(`${what} ${x}: expected ${alt}KEY=NUMBER, e.g. ${example}`);
     const k = m[1] as string;
-    if (!keys.includes(k)) throw new UsageError(`${what} ${x}: unknown key "${k}": expected one of ${keys.join(', ')}`);
+    const meant = keys.includes(k) ? undefined : closest(k, keys);
+    if (!keys.includes(k)) throw new UsageError(`${what} ${x}: unknown key "${k}": expected one of ${keys.join(', ')}${meant ? `; did you mean "${meant}"?` : ''}`);
     if (Object.hasOwn(out, k)) throw new UsageError(`${what} ${k} is given twice (${k}=${out[k]} and ${x}): expected each key once`);
     out[k] = Number(m[2]);
   }
@@ -67,8 +69,8 @@ export const POLICY_OPTIONS: Command['options'] = {
 /** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
 export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
   const waves = optStrings(args, 'wave').map(parseWave);
-  const onFailure = optString(args, 'on-failure');
-  if (onFailure !== undefined && onFailure !== 'rollback' && onFailure !== 'pause') throw new UsageError(`--on-failure ${onFailure}: expected rollback or pause`);
+  const given = optString(args, 'on-failure');
+  const onFailure = given === undefined ? undefined : parseChoice(given, ['rollback', 'pause'] as const, '--on-failure');
   const gates = parseSettings(optStrings(args, 'gate'), '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
   return {
     advance: optBool(args, 'manual') ? 'manual' : 'auto',
@@ -105,10 +107,36 @@ export function renderRollout(r: Rollout): string {
   return head + waves + devs;
 }
 
+/**
+ * The hub names a wave by its index (`waves[1].percent: …`); the command line had it as the (k+1)th --wave:
+ * the refusal gets which one it was, e.g. `(waves[1] is --wave all:90%)`.
+ */
+export function namingWaves(err: unknown, waves: readonly string[]): unknown {
+  if (!(err instanceof AppError) || waves.length === 0) return err;
+  const named = [...new Set([...err.message.matchAll(/\bwaves\[(\d+)\]/g)].map((m) => Number(m[1])))].filter((k) => k < waves.length);
+  if (named.length === 0) return err;
+  return new AppError(err.code, `${err.message} (${named.map((k) => `waves[${k}] is --wave ${waves[k]}`).join(', ')})`, { cause: err, details: err.details });
+}
+
+/**
+ * The text of `rollout create --dry-run`: the devices each wave would take (POST /rollouts/preview) and how
+ * to create exactly that rollout (docs/rollouts.md "Preview").
+ */
+export function renderPreview(p: RolloutPreview): string {
+  const waves = table(['WAVE', 'DEVICES', 'ADDS'], p.waves.map((w) => [waveLabel(w), String(w.devices), String(w.joiningCount)]));
+  const rows = p.waves.flatMap((w) => w.joining.map((d) => [w.name, d.deviceId, d.previous ?? '-']));
+  const unlisted = p.waves.reduce((n, w) => n + w.joiningCount - w.joining.length, 0);
+  return escapeLines(`dry run, nothing created: rollout ${p.id} would take ${p.model} ${p.fromVersion ?? '(none)'} -> ${p.version} to ${p.devices} device(s)\n\n`)
+    + `${waves}\n${table(['WAVE', 'DEVICE', 'RUNS NOW'], rows)}`
+    + (unlisted ? `(${unlisted} more device(s) not listed: at most 200 a wave)\n` : '')
+    + escapeLines(`to take exactly these devices: the same command without --dry-run, with --id ${p.id}\n`);
+}
+
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--dry-run] [--id ID] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
+    + '--dry-run shows which devices each wave would take and the id that takes exactly them (--id ID on the same command).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
   positionals: MODEL_VERSION,
   options: {
@@ -118,6 +146,8 @@ export const rolloutCreate: Command = {
     shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")' },
     ...WINDOW_OPTION,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+    'dry-run': { type: 'boolean', description: 'show which devices each wave would take, with the rollout id that takes exactly them; create nothing' },
+    id: { type: 'string', value: 'ID', description: 'the id a --dry-run proposed: the waves take exactly the devices it showed' },
   },
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
@@ -125,12 +155,21 @@ export const rolloutCreate: Command = {
     const win = optString(args, 'window');
     const shadowArgs = optStrings(args, 'shadow');
     const shadow = parseSettings(shadowArgs.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
+    const id = optString(args, 'id');
+    if (id !== undefined && !RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
     const body = {
       model, version, target, reason: reqString(args, 'reason'), ...policyFrom(args),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
       ...(shadowArgs.length ? { shadow } : {}),
+      ...(id !== undefined ? { id } : {}),
     };
-    const r = await HubClient.from(args, ctx).request<Rollout>('POST', '/rollouts', body);
+    const send = <T>(path: string) => HubClient.from(args, ctx).request<T>('POST', path, body).catch((err: unknown) => { throw namingWaves(err, optStrings(args, 'wave')); });
+    if (optBool(args, 'dry-run')) {
+      const p = await send<RolloutPreview>('/rollouts/preview');
+      print(ctx.stdout, optBool(args, 'json'), p, () => renderPreview(p));
+      return 0;
+    }
+    const r = await send<Rollout>('/rollouts');
     print(ctx.stdout, optBool(args, 'json'), r, () =>
       `rollout ${r.id}: ${r.model} ${r.version} over ${r.waves.at(-1)?.devices ?? 0} device(s), waves ${r.waves.map(waveLabel).join(' -> ')}\n`
       + `follow it: edgefleet rollout show ${r.id} --watch\n`);
@@ -200,9 +239,10 @@ const AIMS: Record<Action, Rollout['state']> = { promote: 'running', pause: 'pau
  * The line an action prints. The hub judges a resumed or promoted wave at once, so the rollout may answer in
  * another state than the action aims at (a failed wave resumed pauses again): then the line says why.
  */
-export function actionLine(action: Action, r: Rollout): string {
+export function actionLine(action: Action, r: Rollout, given?: string): string {
   const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
-  const why = r.state !== AIMS[action] && r.stateReason ? ` (${r.stateReason})` : '';
+  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts).
+  const why = (r.state !== AIMS[action] || (action === 'rollback' && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
   return `rollout ${r.id}: ${r.state}${wave}${why}\n`;
 }
 
@@ -213,8 +253,9 @@ function actionCmd(action: Action, summary: string): Command {
     options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
     async run(args, ctx) {
       const id = args.positionals[0] as string;
-      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason: reqString(args, 'reason') });
-      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r));
+      const reason = reqString(args, 'reason');
+      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason });
+      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r, reason));
       return 0;
     },
   };
