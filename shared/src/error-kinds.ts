@@ -57,6 +57,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   UNSUPPORTED_SQL: 'model',
   DATABASE_UNAVAILABLE: 'load',
   DATABASE_BUSY: 'load',
+  ROLLOUT_NOT_COMPLETED: 'input',
   INTERNAL: 'model',
 };
 

@@ -59,6 +59,8 @@ export const ErrorCode = {
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
   /** A write waited too long for a row another writer held (SQLite's busy wait, PostgreSQL's lock_timeout): try again (docs/hub.md "Database"). */
   DATABASE_BUSY: 'DATABASE_BUSY',
+  /** `edgefleet rollout show --watch` saw the rollout end rolled back or aborted, not completed (docs/rollouts.md "CLI"). */
+  ROLLOUT_NOT_COMPLETED: 'ROLLOUT_NOT_COMPLETED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -109,6 +111,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_SQL: 500,
   DATABASE_UNAVAILABLE: 503,
   DATABASE_BUSY: 503,
+  ROLLOUT_NOT_COMPLETED: 409,
   INTERNAL: 500,
 };
 

@@ -62,8 +62,11 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     const refused = await run('pause', r.id, '--reason', 'late');
     assert.equal(refused.code, 1);
     assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout/);
+    // A watch that sees the rollout end rolled back fails, so `--watch && next-step` stops there.
     const watched = await run('show', r.id, '--watch', '--interval', '50');
     assert.match(watched.out, /rolled_back/);
+    assert.equal(watched.code, 1);
+    assert.match(watched.err, new RegExp(`^error \\[ROLLOUT_NOT_COMPLETED\\]: rollout ${r.id} ended rolled_back \\(rollback it\\); expected completed`));
     const shadowed = await run('create', 'audio-energy', '3.0.0', '--all', '--shadow', 'on', '--shadow', 'threshold=0.5', '--reason', 'v3 in shadow first', '--json');
     assert.equal(shadowed.code, 0, shadowed.err);
     const s3 = JSON.parse(shadowed.out) as { waves: Array<{ name: string; shadow?: { sampleRate: number; threshold?: number } }> };

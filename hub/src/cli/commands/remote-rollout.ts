@@ -205,7 +205,7 @@ function watch(client: HubClient, path: string, ctx: CliContext, intervalMs: num
 export const rolloutShow: Command = {
   summary: 'Show a rollout: waves, each gate against its threshold with sample sizes, devices (--watch: live)',
   usage: 'ID [--devices N|all] [--watch [--interval MS]] [--json]',
-  details: '--watch redraws every second until the rollout completes, is rolled back or aborted (or Ctrl-C).\n'
+  details: '--watch redraws every second until the rollout completes (exit 0), is rolled back or aborted (exit 1, ROLLOUT_NOT_COMPLETED), or Ctrl-C.\n'
     + `Lists the first ${SHOW_DEVICES} devices by place (the waves count them all); --devices N lists N, --devices all every one.`,
   positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
   options: {
@@ -224,6 +224,10 @@ export const rolloutShow: Command = {
     if (optBool(args, 'watch')) {
       const r = await watch(client, path, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
       if (json) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      // A script's `rollout show ID --watch && next-step` must not go on past a rollback (as kubectl rollout status).
+      if (r.state === 'rolled_back' || r.state === 'aborted') {
+        throw new AppError('ROLLOUT_NOT_COMPLETED', `rollout ${r.id} ended ${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}; expected completed`);
+      }
       return 0;
     }
     const r = await client.request<Rollout>('GET', path);
