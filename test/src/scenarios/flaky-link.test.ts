@@ -1,15 +1,15 @@
 // Fault test (issue 5): two agents reach the broker through a TCP proxy that delays every chunk and
 // cuts each connection after a seeded random 150–400 KB, while they serve steady traffic and a
 // deployment of a ~1 MiB bundle runs. The download still finishes (right version active, files
-// hashing correctly, no partial file) and nothing is duplicated at the hub: every window the devices
-// recorded is stored exactly once.
+// hashing correctly, no partial file, installed once with no failed install) and nothing is duplicated at
+// the hub: every window the devices recorded is stored exactly once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleResult } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents, hubEvents, pushBundle, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, assertEveryWindowOnce, bigBundle, checkInstalledFiles, filesEndingWith, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 
@@ -67,6 +67,10 @@ describe('flaky link', () => {
       assert.deepEqual(checkInstalledFiles(d.dataDir, big.manifest), [], `${d.deviceId}: installed files hash correctly`);
       assert.deepEqual(filesEndingWith(d.dataDir, '.part'), [], `${d.deviceId}: no partial file left`);
       await assertEveryWindowOnce(s.hub.api, d, traffic.stats[i]!.predictions);
+      // Resumed across the cuts, verified and installed once, and never failed.
+      const events = (await hubEvents(s.hub.api, d.deviceId)).filter((e) => e.version === '3.0.0');
+      assert.equal(events.filter((e) => e.kind === 'installed').length, 1, `${d.deviceId}: 3.0.0 installed once`);
+      assert.equal(events.filter((e) => e.kind === 'install_failed').length, 0, `${d.deviceId}: no failed install`);
     }
   });
 });
