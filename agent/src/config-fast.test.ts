@@ -40,7 +40,7 @@ const merged = fc.record({
   concurrency: maybe(section({ perModel: num, queue: num })),
   summaries: maybe(section({ windowSec: fc.oneof(num, fc.constantFrom(86_400, 86_401)), budgetBytes: num })),
   batch: maybe(fc.oneof(fc.constant({}), fc.constant({ jobs: [] }), fc.constant({ jobs: [{ name: 'n', model: 'm', cron: '* * * * *', input: '/in/*.csv', outputDir: '/out' }] }), val)),
-  sync: maybe(section({ brokerUrl: fc.oneof({ arbitrary: fc.constant(undefined), weight: 10 }, fc.constantFrom('mqtt://127.0.0.1:1883', 'not a url')), blockSize: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1024 * 1024 }), weight: 10 }, num), window: num, reconnectMs: fc.oneof(num, fc.constantFrom(2 ** 31 - 1, 2 ** 31)), outbox: section({ batchSize: num, messagesPerSec: fc.oneof(num, fc.constantFrom(0.001, 0.0009)), maxMessageBytes: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1 << 20 }), weight: 10 }, num), resendAfterMs: num }) })),
+  sync: maybe(section({ brokerUrl: fc.oneof({ arbitrary: fc.constant(undefined), weight: 10 }, fc.constantFrom('mqtt://127.0.0.1:1883', 'not a url')), blockSize: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1024 * 1024 }), weight: 10 }, num), window: num, reconnectMs: fc.oneof(num, fc.constantFrom(2 ** 31 - 1, 2 ** 31)), keepaliveSec: fc.oneof(num, fc.constantFrom(3600, 3601)), outbox: section({ batchSize: num, messagesPerSec: fc.oneof(num, fc.constantFrom(0.001, 0.0009)), maxMessageBytes: fc.oneof({ arbitrary: fc.integer({ min: 1024, max: 1 << 20 }), weight: 10 }, num), resendAfterMs: num }) })),
   capture: maybe(section({ budgetBytes: fc.oneof(num, fc.constantFrom(65_535, 65_536, 1 << 30, (1 << 30) + 1)), chunkBytes: fc.oneof(num, fc.constantFrom(4095, 4096, 98_304, 98_305)), flushSec: num, uploadsPerSec: fc.oneof(num, fc.constantFrom(0.5, 100, 101)) })),
   allowNonFinite: maybe(fc.oneof({ arbitrary: fc.boolean(), weight: 10 }, val)),
   log: maybe(section({ level: fc.oneof({ arbitrary: fc.constantFrom('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), weight: 10 }, val) })),
@@ -68,7 +68,7 @@ describe('fastConfig', () => {
       ['api', 'port'], ['api', 'maxBodyBytes'], ['api', 'host'], ['api', 'token'], ['api', 'socket'], ['api', 'socketGroup'], ['api', 'grpc', 'enabled'],
       ['api', 'grpc', 'port'], ['api', 'grpc', 'socket'], ['api', 'grpc', 'maxConcurrentStreams'], ['api', 'grpc', 'maxCalls'], ['runtime', 'intraOpThreads'], ['runtime', 'interOpThreads'],
       ['runtime', 'spinning'], ['runtime', 'graphOptimization'], ['concurrency', 'perModel'], ['concurrency', 'queue'], ['summaries', 'windowSec'],
-      ['summaries', 'budgetBytes'], ['sync', 'blockSize'], ['sync', 'window'], ['sync', 'reconnectMs'], ['sync', 'outbox', 'batchSize'],
+      ['summaries', 'budgetBytes'], ['sync', 'blockSize'], ['sync', 'window'], ['sync', 'reconnectMs'], ['sync', 'keepaliveSec'], ['sync', 'outbox', 'batchSize'],
       ['sync', 'outbox', 'messagesPerSec'], ['sync', 'outbox', 'maxMessageBytes'], ['sync', 'outbox', 'resendAfterMs'], ['allowNonFinite'], ['log', 'level'],
     ];
     const values: unknown[] = [-1, -0, 0, 0.5, 1, 7, 8, 64, 65, 256, 257, 1023, 1024, 65535, 65536, 2 ** 20, 2 ** 20 + 1, 2 ** 53, Number.NaN, Infinity, '1', '', 'short', '12345678', 'basic', 'warn', true, null, {}, []];

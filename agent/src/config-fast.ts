@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -123,6 +123,7 @@ const syncOf = (o: Obj): AgentConfig['sync'] => ({
   blockSize: field(o, 'blockSize', (v) => int(v, 1024, 1024 * 1024), 1024 * 1024),
   window: field(o, 'window', (v) => int(v, 1, MAX_BLOB_GET_BLOCKS), 8),
   reconnectMs: field(o, 'reconnectMs', timerMs, 2000),
+  keepaliveSec: field(o, 'keepaliveSec', (v) => int(v, 1, MAX_KEEPALIVE_SEC), DEFAULT_KEEPALIVE_SEC),
   removedKeepSec: field(o, 'removedKeepSec', (v) => int(v, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC), DEFAULT_REMOVED_KEEP_SEC),
   outbox: section(o.outbox, OUTBOX, () => outboxOf({}), outboxOf),
 });
@@ -155,7 +156,7 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       })),
       // Batch jobs are left to the schema (it names each field of a job); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),
-      sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'removedKeepSec', 'outbox'], () => syncOf({}), syncOf),
+      sync: section(merged.sync, ['blockSize', 'window', 'reconnectMs', 'keepaliveSec', 'removedKeepSec', 'outbox'], () => syncOf({}), syncOf),
       capture: section(merged.capture, ['budgetBytes', 'chunkBytes', 'flushSec', 'uploadsPerSec'], () => captureOf({}), captureOf),
       allowNonFinite: field(merged, 'allowNonFinite', (v) => typeof v === 'boolean', false),
       log: section(merged.log, ['level'], () => ({ level: 'info' as const }), (o) => ({ level: field(o, 'level', (v) => LEVELS.includes(v as string), 'info' as AgentConfig['log']['level']) })),

@@ -28,7 +28,7 @@ describe('agent config: sync', () => {
   it('fills sync defaults, and --broker overrides the file', () => {
     const c = loadConfig({}, { dataDir: join(dir, 'd') });
     assert.deepEqual(c.sync, {
-      blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, removedKeepSec: 604_800,
+      blockSize: 1024 * 1024, window: 8, reconnectMs: 2000, keepaliveSec: 30, removedKeepSec: 604_800,
       outbox: { batchSize: 50, messagesPerSec: 20, maxMessageBytes: 192 * 1024, resendAfterMs: 15_000 },
     });
     const cfg = file('a.json', { sync: { brokerUrl: 'mqtt://file.example:1883', outbox: { batchSize: 10 } } });

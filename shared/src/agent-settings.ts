@@ -83,6 +83,14 @@ export function grpcBufferProblem(api: { maxBodyBytes: number; maxInflightBodyBy
     + 'or api.maxBodyBytes, or raise api.maxInflightBodyBytes';
 }
 
+/**
+ * sync.keepaliveSec: the MQTT keepalive the agent asks for. A link that goes silent without a FIN or RST
+ * (a NAT that forgot it, a cable pulled mid-path) is noticed by the agent within 1.5 times it and by
+ * the hub's broker within 1.5 times it too (docs/agent.md "Connecting to a hub"). 1 s to an hour.
+ */
+export const DEFAULT_KEEPALIVE_SEC = 30;
+export const MAX_KEEPALIVE_SEC = 3_600;
+
 /** sync.removedKeepSec: 7 days unless configured, an hour to 90 days (decision 0066: files kept, deleted late). */
 export const DEFAULT_REMOVED_KEEP_SEC = 604_800;
 export const MIN_REMOVED_KEEP_SEC = 3_600;
@@ -128,6 +136,7 @@ export const REMOTE_SETTINGS: Readonly<Record<string, SettingApply>> = {
   'sync.blockSize': 'restart',
   'sync.window': 'restart',
   'sync.reconnectMs': 'restart',
+  'sync.keepaliveSec': 'restart',
   'allowNonFinite': 'restart',
 };
 

@@ -4,7 +4,7 @@
 // it: the box keeps predicting, recording and rolling back while offline.
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, tlsHint, toAppError,
+  DEFAULT_KEEPALIVE_SEC, PRESENCE_SCHEMA, settleWithin, TRUST_TOPIC, Ack, CaptureAck, decodeBlobData, deviceTopic, parseTopic, parseWireJson, tlsHint, toAppError,
   type DeviceTopicKind, type ReportedState,
 } from '@edgefleet/shared';
 import { BlobDownloader } from './downloader.js';
@@ -18,6 +18,7 @@ import { Updater } from './updater.js';
 import { reportedState } from './reported-state.js';
 import { DiskWatch } from './disk-space.js';
 import { ReconnectBackoff } from './reconnect.js';
+import { keepLinkWhileReceiving } from './keepalive.js';
 import { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
 export { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
@@ -137,7 +138,9 @@ export class SyncClient {
       password: this.d.credentials.secret,
       protocolVersion: 4,
       clean: true,
-      keepalive: 30,
+      // A silent link (no FIN, no RST: a NAT that forgot it) is given up 1.5 × this after the last packet
+      // from the broker; the broker drops this side as long after the last packet from here (docs/mqtt.md).
+      keepalive: this.opts.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC,
       reconnectPeriod: this.opts.reconnectMs,
       // A refused CONNECT (a broker not yet reloaded with this device's entry: docs/mqtt.md) is asked
       // again with the backoff below; MQTT.js would otherwise never reconnect after it.
@@ -146,19 +149,29 @@ export class SyncClient {
       will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(this.presence(false)), qos: 1, retain: true },
     });
     this.client = client;
+    keepLinkWhileReceiving(client, this.opts.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
     const retry = new ReconnectBackoff(this.opts.reconnectMs);
     client.on('connect', () => {
-      client.options.reconnectPeriod = retry.connected();
+      retry.connected(Date.now());
       this.onConnect().catch((err: unknown) => this.d.logger.warn({ err: toAppError(err).message }, 'setting up the hub connection failed'));
+    });
+    // Before MQTT.js's own listener, which arms the reconnect timer with the period set here: each failed
+    // attempt, and a connection that did not last, waits longer (with jitter) up to RECONNECT_MAX_MS: a hub
+    // that is down, a revoked device or a flapping link is not asked every 2 s for months, and boxes coming
+    // back spread out.
+    client.prependListener('close', () => {
+      client.options.reconnectPeriod = retry.failed(Date.now());
     });
     client.on('close', () => {
       this.connected = false;
       this.outbox.pause();
       this.capture?.pause();
       this.link.down(this.lastError ?? 'connection closed');
-      // Each failed attempt waits longer (with jitter) up to RECONNECT_MAX_MS: a hub that is down or a
-      // revoked device is not asked every 2 s for months, and boxes coming back spread out.
-      client.options.reconnectPeriod = retry.failed();
+      // What this link sends has an owner that sends it again on the next connection (the outbox and
+      // captures until acked, presence and state on connect, block requests on resume): MQTT.js would also
+      // resend its unacked QoS 1 publishes first, so a message too large to cross a slow link before the
+      // keepalive ran out was sent first again at every connection, for ever. They fail here instead.
+      for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
     });
     client.on('error', (err) => {
       this.lastError = err.message;

@@ -90,7 +90,7 @@ export async function createSyncLink(p: LinkParts): Promise<{ sync: SyncClient; 
     },
     options: {
       ...(c.brokerUrl ? { brokerUrl: c.brokerUrl } : {}),
-      blockSize: c.blockSize, window: c.window, reconnectMs: c.reconnectMs, outbox: c.outbox,
+      blockSize: c.blockSize, window: c.window, reconnectMs: c.reconnectMs, keepaliveSec: c.keepaliveSec, outbox: c.outbox,
     },
   });
   return { sync, applier };

@@ -229,6 +229,30 @@ test('a failed publish keeps the rows and retries them', async (t) => {
   assert.equal(o.sender.pending(), 1);
 });
 
+test('a message lost with its link halves the next; a send that merely failed does not', async (t) => {
+  const o = setup(t);
+  for (let i = 0; i < 20; i++) addWindow(o.db, 1000);
+  o.failNext(1);
+  // The link closes while the first message is on its way: the sender is paused before its publish fails.
+  o.onPublish(() => {
+    if (o.payloads.length === 0) o.sender.pause();
+  });
+  o.sender.resume();
+  await waitFor('the first attempt', () => o.payloads.length === 1 || undefined, { intervalMs: 5 });
+  o.sender.resume();
+  await waitFor('sent again', () => o.sent.length >= 1 || undefined, { intervalMs: 5 });
+  const lost = Buffer.byteLength(o.payloads[0]!);
+  assert.ok(o.sent[0]!.bytes <= lost / 2, `after the loss: ${o.sent[0]!.bytes} bytes, lost ${lost}`);
+  assert.ok(o.sent[0]!.seqs.length < 20 && o.sent[0]!.seqs[0] === 1, 'fewer windows, still in seq order');
+
+  const p = setup(t);
+  for (let i = 0; i < 20; i++) addWindow(p.db, 1000);
+  p.failNext(1); // not connected, the sender still running: no loss on the way
+  p.sender.resume();
+  await waitFor('sent after the failure', () => p.sent.length >= 1 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.equal(p.sent[0]!.seqs.length, 20, 'the whole batch');
+});
+
 test('a window written while earlier ones wait for their ack is sent at once, not after the resend delay', async (t) => {
   const { db, sender, sent } = setup(t, { resendAfterMs: 60_000 });
   const a = addWindow(db);

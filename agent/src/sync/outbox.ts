@@ -32,6 +32,10 @@ export interface TrimmedWindow { model: string; version: string; start: string; 
 // (a feature, output column or input each), while counts, errors and latency are of fixed size.
 const TRIMMABLE = ['features', 'inputs', 'outputs'] as const;
 const MESSAGE_OVERHEAD = 256;
+/** A message acked within this long lets the next one be twice as large again (up to maxMessageBytes). */
+const ACKED_FAST_MS = 1000;
+/** The least a message may hold after losses (one item always goes, whatever its size). */
+const MIN_SIZE_CAP = 1024;
 const ITEM_OVERHEAD = 16;
 
 /**
@@ -74,6 +78,11 @@ export class OutboxSender {
   private busy = false;
   /** The durable sent mark when this connection began: rows above it were first sent in it. */
   private sentBefore = 0;
+  /**
+   * Bytes a message may hold now, at most maxMessageBytes: halved when the link was lost while a message
+   * was on its way, doubled after a message acked within ACKED_FAST_MS (docs/agent.md "Bad networks").
+   */
+  private sizeCap = Infinity;
   sentMessages = 0;
 
   constructor(
@@ -191,10 +200,11 @@ export class OutboxSender {
         const batch: Row[] = [];
         const trimmed: TrimmedWindow[] = [];
         let bytes = MESSAGE_OVERHEAD;
+        const cap = Math.min(this.opts.maxMessageBytes, this.sizeCap);
         for (const r of due) {
           if (r.kind !== kind || batch.length >= this.opts.batchSize) break;
           const fit = r.kind === 'window' ? fitWindow(r.payload, this.opts.maxMessageBytes) : { payload: r.payload };
-          if (batch.length > 0 && bytes + fit.payload.length + ITEM_OVERHEAD > this.opts.maxMessageBytes) break;
+          if (batch.length > 0 && bytes + fit.payload.length + ITEM_OVERHEAD > cap) break;
           bytes += fit.payload.length + ITEM_OVERHEAD;
           batch.push({ ...r, payload: fit.payload });
           if (fit.trimmed) trimmed.push(fit.trimmed);
@@ -213,10 +223,15 @@ export class OutboxSender {
           kind === 'window'
             ? JSON.stringify({ schema: TELEMETRY_SCHEMA, deviceId: this.deviceId, windows: batch.map((r) => ({ ...(JSON.parse(r.payload) as object), seq: r.seq }) as SeqWindow) })
             : JSON.stringify({ schema: EVENTS_SCHEMA, deviceId: this.deviceId, events: batch.map((r) => ({ ...(JSON.parse(r.payload) as object), seq: r.seq }) as DeviceEvent) });
+        const sentAt = Date.now();
         try {
           await this.publish(kind === 'window' ? 'telemetry' : 'events', payload);
           this.sentMessages++;
+          if (Date.now() - sentAt <= ACKED_FAST_MS) this.sizeCap = Math.min(this.opts.maxMessageBytes, this.sizeCap * 2);
         } catch {
+          // Paused meanwhile: the link was lost with this message on its way. On a link too slow to carry it
+          // within the keepalive, it would be lost the same way at every connection: send less at a time.
+          if (!this.running) this.sizeCap = Math.max(MIN_SIZE_CAP, Math.floor(payload.length / 2));
           for (const r of batch) this.inFlight.delete(r.seq);
           this.kick(1000);
           return;

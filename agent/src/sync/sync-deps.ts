@@ -19,6 +19,8 @@ export interface SyncOptions {
   blockSize: number;
   window: number;
   reconnectMs: number;
+  /** MQTT keepalive in seconds (sync.keepaliveSec). */
+  keepaliveSec?: number;
   outbox: Partial<OutboxOptions>;
 }
 

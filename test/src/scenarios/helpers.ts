@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { bundleFromOnnx, makeFixture, randomMlp, INPUT_NAME, N_FEATURES, type BundleResult, type Fixture, type Keys } from '@edgefleet/examples';
-import { pushBundle, startHub, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
+import { hubWindows, pushBundle, startHub, waitFor, type Api, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
 import assert from 'node:assert/strict';
 import { runCli } from '@edgefleet/examples';
 import type { Policy, SummaryWindow } from '@edgefleet/shared';
@@ -126,4 +126,25 @@ export async function agentMetric(base: string, series: string): Promise<number 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Waits until the device's own windows count every prediction it served (the last open window is written
+ * when it closes), its outbox is empty and the hub holds as many windows; then checks that the hub holds
+ * each of them exactly once (no seq twice, no window twice) and counts every served prediction once.
+ */
+export async function assertEveryWindowOnce(api: Api, d: { deviceId: string; dataDir: string }, predictions: number, timeoutMs = 90_000): Promise<void> {
+  const { mine, theirs } = await waitFor(`${d.deviceId}: every prediction in a window, outbox drained, the hub holds every window`, async () => {
+    const m = await localWindows(d.dataDir);
+    if (m.reduce((n, w) => n + w.count, 0) < predictions) return undefined;
+    if ((await outboxWindows(d.dataDir)) !== 0) return undefined;
+    const t = await hubWindows(api, d.deviceId, `model=${MODEL}`);
+    return t.length >= m.length ? { mine: m, theirs: t } : undefined;
+  }, { timeoutMs, intervalMs: 1000 });
+  assert.equal(theirs.length, mine.length, `${d.deviceId}: as many windows at the hub as recorded`);
+  assert.equal(new Set(theirs.map((w) => w.seq)).size, theirs.length, `${d.deviceId}: no seq twice`);
+  const key = (w: SummaryWindow) => `${w.version}@${w.start}:${w.count}`;
+  assert.equal(new Set(theirs.map(key)).size, theirs.length, `${d.deviceId}: no window twice`);
+  assert.deepEqual(theirs.map(key).sort(), mine.map(key).sort());
+  assert.equal(theirs.reduce((n, w) => n + w.count, 0), predictions, `${d.deviceId}: every served prediction counted once`);
 }
