@@ -5,7 +5,7 @@
 import { AppError, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import { targetDeviceIds, targetMatches } from './target.js';
+import { refuseRolloutDevices, targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
@@ -158,6 +158,7 @@ export class DeploymentService {
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
     const now = clock.now();
     return store.db.transaction(() => {
+      refuseRolloutDevices(store, req.model, devices);
       const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window });
       this.deployments.addDevices(id, req.model, devices, now);
       const docs = this.storeDesired(devices);
@@ -297,3 +298,4 @@ export class DeploymentService {
     return due.length;
   }
 }
+

@@ -1,5 +1,7 @@
-// Which devices a deployment (or rollout, or capture) target reaches: listed ids, matching tags, or all.
+// Which devices a deployment (or rollout, or capture) target reaches: listed ids, matching tags, or all;
+// and the refusal of a deployment over devices an active rollout holds.
 import { AppError, type DeployTarget } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
 
 /** Whether a device with these tags matches a deployment target. */
 export function targetMatches(target: DeployTarget, deviceId: string, tags: Record<string, string>): boolean {
@@ -27,4 +29,20 @@ export function targetDeviceIds(devices: ReadonlyArray<{ id: string; tags: Recor
     }
   }
   return ids;
+}
+
+/**
+ * CONFLICT when an active (running or paused) rollout of `model` holds one of `devices`: a device is one
+ * rollout's at a time (docs/rollouts.md "Cohorts"), and a deploy beside it would leave that rollout
+ * waiting on install_success and its rollback moving the box back under the operator.
+ */
+export function refuseRolloutDevices(store: Store, model: string, devices: readonly string[]): void {
+  const wanted = new Set(devices);
+  for (const r of store.rollouts.active(model)) {
+    const held = store.rollouts.devices(r.id).map((d) => d.deviceId).filter((id) => wanted.has(id));
+    if (held.length === 0) continue;
+    const named = `${held.slice(0, 3).join(', ')}${held.length > 3 ? `, … (${held.length} in all)` : ''}`;
+    throw new AppError('CONFLICT', `rollout ${r.id} (${model} ${r.version}, ${r.state}) is active over devices of this deployment (${named}): `
+      + `a device is one rollout's at a time; abort the rollout or wait for it to finish, or leave those devices out of the target`);
+  }
 }

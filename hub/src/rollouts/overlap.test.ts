@@ -54,4 +54,30 @@ describe('rollouts of one model over one device', () => {
       await e.close();
     }
   });
+
+  it('a deploy of the model to a device an active rollout holds is refused; other devices and other models are not', async () => {
+    const e = await setup(4);
+    try {
+      await v1Everywhere(e);
+      e.store.devices.setTags('d-003', { ring: 'b' });
+      const a = await e.engine.create({ ...base, version: '2.0.0', target: { tags: { ring: 'a' } }, waves: slow, reason: 'v2' }, op);
+      const held = e.store.rollouts.devices(a.id).map((d) => d.deviceId);
+      const before = e.store.deployments.list().deployments.length;
+      await assert.rejects(e.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { devices: [held[0]!] }, reason: 'hotfix' }, 'op'), (err: AppError) => {
+        assert.equal(err.code, 'CONFLICT');
+        assert.equal(err.message, `rollout ${a.id} (audio-energy 2.0.0, running) is active over devices of this deployment (${held[0]}): `
+          + 'a device is one rollout\'s at a time; abort the rollout or wait for it to finish, or leave those devices out of the target');
+        return true;
+      });
+      assert.equal(e.store.deployments.list().deployments.length, before, 'nothing stored');
+      assert.deepEqual([...held].sort(), ['d-000', 'd-001', 'd-002'], 'the rollout holds ring a only');
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { devices: ['d-003'] }, reason: 'the one outside' }, 'op');
+      assert.equal(desired(e, 'd-003'), '3.0.0', 'a device no rollout holds is deployed to');
+      await e.engine.act(a.id, 'abort', 'enough', op);
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '3.0.0', target: { devices: [held[0]!] }, reason: 'hotfix' }, 'op');
+      assert.equal(desired(e, held[0]!), '3.0.0', 'the rollout ended: the deploy goes through');
+    } finally {
+      await e.close();
+    }
+  });
 });
