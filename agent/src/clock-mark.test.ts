@@ -13,8 +13,9 @@ import type { SummaryWindow } from '@edgefleet/shared';
 import { ClockMarks, STEP_MS } from './clock-mark.js';
 import { openStore } from './store/agent-store.js';
 import { SummaryRecorder } from './summaries/recorder.js';
-import { ManualClock, tabularManifest } from './summaries/fixtures.js';
-import { mergeableGroups } from './summaries/retention-groups.js';
+import { ManualClock, tabularManifest, tempDb } from './summaries/fixtures.js';
+import { mergeableGroups, outboxSource, tableSource, type WindowSource } from './summaries/retention-groups.js';
+import { SummaryStore } from './summaries/store.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
@@ -39,7 +40,7 @@ test('steps move the mark; a restart on the same clock keeps it; a step while do
   assert.equal(noDb.current(), 'boot.0', 'a boot id with nothing usable in it');
 });
 
-test('each window carries the mark of the clock that opened it; retention keeps two clocks apart', () => {
+test('each window carries the mark of the clock that opened it; retention keeps two clocks apart', (t) => {
   const clock = new ManualClock(T0 + 1_000);
   let mark = 'b.0';
   const written: SummaryWindow[] = [];
@@ -53,10 +54,16 @@ test('each window carries the mark of the clock that opened it; retention keeps 
   rec.record('tab', '1.0.0', [x], [], 1);
   rec.stop();
   assert.deepEqual(written.map((w) => [w.start, w.count, w.clock]), [['2026-01-01T12:00:00.000Z', 2, 'b.0'], ['2026-01-01T12:01:00.000Z', 1, 'b.1']]);
-  const rows = written.map((w, key) => ({ key, json: JSON.stringify(w) }));
-  assert.deepEqual(mergeableGroups(rows, 'hour', T0 + 7_200_000), [], 'one hour, two clocks: nothing merged');
-  const same = written.map((w, key) => ({ key, json: JSON.stringify({ ...w, clock: 'b.1' }) }));
-  assert.equal(mergeableGroups(same, 'hour', T0 + 7_200_000).length, 1);
+  const db = tempDb('ef-clock-mark-merge-');
+  t.after(() => db.close());
+  const store = new SummaryStore(db.db);
+  store.writeWindows(written);
+  const groups = (source: WindowSource) => [...mergeableGroups(db.db, source, 'hour', T0 + 7_200_000)];
+  assert.deepEqual(groups(tableSource(['minute'])), [], 'one hour, two clocks: nothing merged');
+  assert.deepEqual(groups(outboxSource(0)), [], 'nor in the outbox');
+  store.writeWindows(written.map((w) => ({ ...w, clock: 'b.1' })));
+  assert.deepEqual(groups(tableSource(['minute'])).map((g) => g.map((r) => r.key)), [[3, 2, 4]], 'the same clock: merged with the window it shares its mark with, oldest first');
+  assert.deepEqual(groups(outboxSource(2)).map((g) => g.map((r) => r.key)), [[3, 4]], 'the outbox above the sent floor');
 });
 
 test('each event queued for the hub names the clock that stamped it, the same mark the windows and presence get', (t) => {

@@ -2,7 +2,8 @@
 // row of a request, ends at maxRows, seals every chunk to the capture key (the chunks open with the
 // private key; no plaintext in the data dir), holds at most budgetBytes and ends as budget_full at the
 // bound, skips a row larger than a chunk, stops when a document no longer lists it, and drops what it
-// holds when the hub refuses it. A chunk never holds more than chunkBytes of rows (UTF-8), however the
+// holds when the hub refuses it (also a box put back from a backup that captured offline past the hub's
+// rows: at most maxRows from its restored count). A chunk never holds more than chunkBytes of rows (UTF-8), however the
 // rows arrive, so its sealed size stays within what the hub takes. Random draws and time are injected.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -224,6 +225,29 @@ describe('capturer', () => {
     c.hubHolds(12, Number.MAX_SAFE_INTEGER); // taken as maxRows (10) + the 8 rows held here
     await c.flushNow();
     assert.deepEqual({ status: count(12)?.status, rows: count(12)?.rows }, { status: 'done', rows: 18 });
+    await c.stop();
+  });
+
+  it('restored and offline: what it takes past the hub\'s rows is bounded by maxRows and the budget, and goes when the hub refuses it', async () => {
+    // The hub holds 20 rows of maxRows 26; the backup put back counted 10 (acked, not held). Offline, the
+    // box counts from 10 (decision 0073 "Not caught"): it takes 16 more, ends done and holds them.
+    const c = make({ budgetBytes: 64 * 1024 });
+    c.apply([spec({ id: 13, maxRows: 26 })]);
+    for (let r = 0; r < 10; r++) c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+    await c.flushNow();
+    c.store.acked(13, [[0, Number.MAX_SAFE_INTEGER]]); // at the hub before the backup was taken
+    for (let r = 0; r < 100; r++) c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+    await c.flushNow();
+    const record = () => c.store.all().find((x) => x.id === 13);
+    assert.deepEqual({ status: record()?.status, held: chunksOf(c, 13).reduce((n, ch) => n + ch.rows, 0) }, { status: 'done', held: 16 });
+    assert.ok(c.store.heldBytes() <= 64 * 1024, `${c.store.heldBytes()} bytes held`);
+    c.hubHolds(13, 20); // back online: the first chunk's taken ack
+    for (let r = 0; r < 10; r++) c.record('pump', '1.0.0', feed([[r, r, r]]), out);
+    await c.flushNow();
+    assert.deepEqual({ status: record()?.status, rows: record()?.rows, held: chunksOf(c, 13).reduce((n, ch) => n + ch.rows, 0) }, { status: 'done', rows: 36, held: 16 }, 'nothing more is taken');
+    // The hub refuses the chunk that passes its maxRows (too_many_rows): the box drops all it holds of it.
+    c.store.dropCapture(13);
+    assert.equal(chunksOf(c, 13).length, 0);
     await c.stop();
   });
 });

@@ -11,7 +11,7 @@ import { ContentKeysRepo, contentKeysMigration } from './content-keys-repo.js';
 import { UpdateLockRepo, updateLockMigration } from './update-lock-repo.js';
 import { RemovalsRepo, removalsMigration } from './removals-repo.js';
 import { loadOrCreateDeviceKey } from '../keys/device-key.js';
-import { openWindowsMigration, summariesMigration } from '../summaries/migration.js';
+import { openWindowsMigration, outboxWindowsMigration, summariesMigration } from '../summaries/migration.js';
 import { SummaryStore } from '../summaries/store.js';
 import { syncMigration, seqFloorsMigration } from '../sync/sync-store.js';
 import { captureMigration } from '../capture/store.js';
@@ -41,10 +41,10 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), sync state (200, seq floor per hub key 201, model origin and removals 202), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
+ * open windows' checkpoint (101), the outbox windows' index (102), sync state (200, seq floor per hub key 201, model origin and removals 202), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, syncMigration, seqFloorsMigration, removalsMigration, contentKeysMigration, captureMigration, updateLockMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, outboxWindowsMigration, syncMigration, seqFloorsMigration, removalsMigration, contentKeysMigration, captureMigration, updateLockMigration];
 
 /**
  * Opens the data dir's database and repositories (used by the daemon and the CLI). `monotonic`: the clock

@@ -82,8 +82,26 @@ export const openWindowsMigration: SqlMigration = {
   },
 };
 
+// Retention finds the outbox windows it may merge by their start and length (retention-groups.ts): this
+// index holds both for every window, so a pass reads the finer windows of ended periods only, not every
+// unsent window (docs/performance.md "Retention passes"). The expressions are the ones its query uses.
+export const OUTBOX_LEN = "json_extract(payload, '$.lengthSec')";
+export const OUTBOX_START = "unixepoch(json_extract(payload, '$.start'))";
+const OUTBOX_INDEX_SQL = `CREATE INDEX IF NOT EXISTS outbox_windows_by_start ON outbox (${OUTBOX_START}, ${OUTBOX_LEN}) WHERE kind = 'window';`;
+
+/** id 102: the outbox windows by start and length (an agent.db from before gets the index on open). */
+export const outboxWindowsMigration: SqlMigration = {
+  id: 102,
+  name: 'summaries: outbox windows by start and length',
+  sql: OUTBOX_INDEX_SQL,
+  up(db) {
+    db.exec(OUTBOX_INDEX_SQL);
+  },
+};
+
 /** Ensures the tables on a db opened without the agent's migrator (idempotent). */
 export function ensureSummaryTables(db: Database.Database): void {
   db.exec(SQL);
   db.exec(OPEN_SQL);
+  db.exec(OUTBOX_INDEX_SQL);
 }

@@ -5,6 +5,7 @@
 // the outbox and crowded out the windows they reported on (at a 1 MiB budget, 120 days offline left
 // 1,680 records and 83 windows).
 import type Database from 'better-sqlite3';
+import { prepared } from '../store/statements.js';
 
 /** What a pass dropped (with the counts of earlier passes' dropped records it carried on). */
 export type Dropped = { windows: number; outbox: number; predictions: number; unacked: number; unackedPredictions: number; events: number };
@@ -15,9 +16,9 @@ export type Dropped = { windows: number; outbox: number; predictions: number; un
  * it says to the record about to be written. Returns the payload bytes freed.
  */
 export function takeUnsentEvents(db: Database.Database, kind: string, sentFloor: number, fold: (json: string) => boolean): number {
-  const rows = db.prepare("SELECT seq, payload FROM outbox WHERE kind = 'event' AND seq > ? AND json_extract(payload, '$.kind') = ? ORDER BY seq")
+  const rows = prepared(db, "SELECT seq, payload FROM outbox WHERE kind = 'event' AND seq > ? AND json_extract(payload, '$.kind') = ? ORDER BY seq")
     .all(sentFloor, kind) as Array<{ seq: number; payload: string }>;
-  const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
+  const del = prepared(db, 'DELETE FROM outbox WHERE seq = ?');
   let freed = 0;
   for (const r of rows) {
     if (!fold(r.payload)) continue;

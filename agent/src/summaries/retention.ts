@@ -10,9 +10,10 @@ import type Database from 'better-sqlite3';
 import type { SummaryWindow } from '@edgefleet/shared';
 import { outboxSentSeq } from '../sync/sync-store.js';
 import type { Clock } from './recorder.js';
-import { mergeGroup, mergeableGroups, type Row } from './retention-groups.js';
+import { mergeGroup, mergeableGroups, outboxSource, tableSource, type Row } from './retention-groups.js';
 import { carryCompacted, carryDropped, takeUnsentEvents, type Compacted, type Dropped } from './retention-events.js';
-import type { NewDeviceEvent, Resolution } from './store.js';
+import { INSERT_WINDOW, summaryBytes, type NewDeviceEvent, type Resolution } from './store.js';
+import { inTransaction, prepared } from '../store/statements.js';
 
 // Room kept for the event a stage records (its payload is a few hundred bytes): a stage compacts or
 // drops down to budget - EVENT_ROOM, so the event it then writes does not push the store over budget.
@@ -97,7 +98,7 @@ export class Retention {
    * only when the estimate says the budget may be exceeded.
    */
   writeWithin(write: () => number): void {
-    this.opts.db.transaction(() => {
+    inTransaction(this.opts.db, () => {
       const added = write();
       if (this.estimate !== undefined) this.estimate += added;
       if (this.estimate !== undefined && this.estimate <= this.opts.budgetBytes) return;
@@ -107,13 +108,13 @@ export class Retention {
         this.estimate = undefined;
         this.opts.onError?.(err);
       }
-    })();
+    });
   }
 
   /** One pass, in one transaction. Does nothing while under budget. */
   enforce(): RetentionReport {
     const db = this.opts.db;
-    const report = db.transaction((): RetentionReport => {
+    const report = inTransaction(db, (): RetentionReport => {
       const size = this.size();
       const r: RetentionReport = {
         before: size, after: size,
@@ -144,7 +145,7 @@ export class Retention {
       }
       if (over()) this.drop(r, room);
       return r;
-    })();
+    });
     this.estimate = report.after;
     return report;
   }
@@ -159,9 +160,7 @@ export class Retention {
   }
 
   private size(): number {
-    const w = (this.opts.db.prepare('SELECT COALESCE(SUM(LENGTH(json)), 0) AS n FROM summary_windows').get() as { n: number }).n;
-    const o = (this.opts.db.prepare('SELECT COALESCE(SUM(LENGTH(payload)), 0) AS n FROM outbox').get() as { n: number }).n;
-    return w + o;
+    return summaryBytes(this.opts.db).total;
   }
 
   private event(r: RetentionReport, e: Omit<NewDeviceEvent, 'at'>): void {
@@ -175,13 +174,10 @@ export class Retention {
   private compactTable(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
     const db = this.opts.db;
     const finer: Resolution[] = target === 'hour' ? ['minute'] : ['minute', 'hour'];
-    const rows = db
-      .prepare(`SELECT id AS key, json FROM summary_windows WHERE resolution IN (${finer.map(() => '?').join(',')}) ORDER BY start_ms, id`)
-      .all(...finer) as Row[];
-    const del = db.prepare('DELETE FROM summary_windows WHERE id = ?');
-    const ins = db.prepare('INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const del = prepared(db, 'DELETE FROM summary_windows WHERE id = ?');
+    const ins = prepared(db, INSERT_WINDOW);
     let merged = 0;
-    for (const g of mergeableGroups(rows, target, now)) {
+    for (const g of mergeableGroups(db, tableSource(finer), target, now)) {
       if (r.after <= budget) break;
       const w = mergeGroup(g, target);
       const json = JSON.stringify(w);
@@ -198,11 +194,10 @@ export class Retention {
 
   private compactOutbox(target: 'hour' | 'day', now: number, r: RetentionReport, budget: number): number {
     const db = this.opts.db;
-    const rows = db.prepare("SELECT seq AS key, payload AS json FROM outbox WHERE kind = 'window' AND seq > ? ORDER BY seq").all(this.sentFloor()) as Row[];
-    const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
-    const upd = db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?');
+    const del = prepared(db, 'DELETE FROM outbox WHERE seq = ?');
+    const upd = prepared(db, 'UPDATE outbox SET payload = ? WHERE seq = ?');
     let merged = 0;
-    for (const g of mergeableGroups(rows, target, now)) {
+    for (const g of mergeableGroups(db, outboxSource(this.sentFloor()), target, now)) {
       if (r.after <= budget) break;
       const w = mergeGroup(g, target);
       const json = JSON.stringify(w);

@@ -3,6 +3,10 @@
 // in the outbox for the sync to send (docs/architecture.md section 5: nothing is lost).
 import type Database from 'better-sqlite3';
 import type { DeviceEvent, SummaryWindow } from '@edgefleet/shared';
+import { inTransaction, prepared } from '../store/statements.js';
+
+/** Inserts a stored window (the store's and retention's). */
+export const INSERT_WINDOW = 'INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 export type Resolution = 'minute' | 'hour' | 'day';
 
@@ -35,7 +39,7 @@ export class SummaryStore {
   /** Writes closed windows (and their outbox entries) in one transaction; returns the bytes added (what the budget counts). */
   writeWindows(windows: readonly SummaryWindow[], resolution: Resolution = 'minute'): number {
     if (windows.length === 0) return 0;
-    return this.db.transaction(() => this.insertClosed(windows, resolution))();
+    return inTransaction(this.db, () => this.insertClosed(windows, resolution));
   }
 
   /**
@@ -46,13 +50,13 @@ export class SummaryStore {
    */
   persist(closed: readonly SummaryWindow[], open: readonly SummaryWindow[]): number {
     const saved = new Date(this.now()).toISOString();
-    const ins = this.db.prepare('INSERT INTO open_windows (model, version, start_ms, count, json, saved_at) VALUES (?, ?, ?, ?, ?, ?)');
-    return this.db.transaction(() => {
+    const ins = prepared(this.db, 'INSERT INTO open_windows (model, version, start_ms, count, json, saved_at) VALUES (?, ?, ?, ?, ?, ?)');
+    return inTransaction(this.db, () => {
       const bytes = this.insertClosed(closed, 'minute');
-      this.db.prepare('DELETE FROM open_windows').run();
+      prepared(this.db, 'DELETE FROM open_windows').run();
       for (const w of open) ins.run(w.model, w.version, Date.parse(w.start), w.count, JSON.stringify(w), saved);
       return bytes;
-    })();
+    });
   }
 
   /**
@@ -73,10 +77,8 @@ export class SummaryStore {
   private insertClosed(windows: readonly SummaryWindow[], resolution: Resolution): number {
     if (windows.length === 0) return 0;
     const created = new Date(this.now()).toISOString();
-    const insW = this.db.prepare(
-      'INSERT INTO summary_windows (model, version, start_ms, length_sec, resolution, count, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    const insO = this.db.prepare("INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)");
+    const insW = prepared(this.db, INSERT_WINDOW);
+    const insO = prepared(this.db, "INSERT INTO outbox (kind, payload, created) VALUES ('window', ?, ?)");
     let bytes = 0;
     for (const w of windows) {
       const json = JSON.stringify(w);
@@ -125,8 +127,13 @@ export class SummaryStore {
 
   /** Bytes the windows and the outbox take (payload text; what the retention budget counts). */
   sizeBytes(): { windows: number; outbox: number; total: number } {
-    const w = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(json)), 0) AS n FROM summary_windows').get() as { n: number }).n;
-    const o = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(payload)), 0) AS n FROM outbox').get() as { n: number }).n;
-    return { windows: w, outbox: o, total: w + o };
+    return summaryBytes(this.db);
   }
+}
+
+/** Bytes the windows and the outbox take (payload text): what the retention budget counts (retention.ts). */
+export function summaryBytes(db: Database.Database): { windows: number; outbox: number; total: number } {
+  const w = prepared(db, 'SELECT COALESCE(SUM(LENGTH(json)), 0) FROM summary_windows', true).get() as number;
+  const o = prepared(db, 'SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM outbox', true).get() as number;
+  return { windows: w, outbox: o, total: w + o };
 }
