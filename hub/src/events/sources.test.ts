@@ -23,7 +23,7 @@ test('event sources: status changes once each, presence, committed audit entries
       onConnect: (fn: (id: string) => void) => { handlers['connect'] = fn; return () => delete handlers['connect']; },
       onDisconnect: (fn: (id: string) => void) => { handlers['disconnect'] = fn; return () => delete handlers['disconnect']; },
     };
-    const off = connectEventSources({ bus, clock: h.clock, fleet: fleet as never, audit: h.store.audit, deployments: h.store.deployments });
+    const off = connectEventSources({ bus, clock: h.clock, fleet: fleet as never, audit: h.store.audit, deployments: h.store.deployments, deviceEventEveryMs: 20 });
     const at = h.clock.now();
     h.store.devices.create('d-1', 'x'.repeat(32), {}, null, at);
     const dep = h.store.deployments.create({ model: 'm', version: '1.0.0', target: { all: true }, reason: 'r', createdBy: 't', at });
@@ -35,7 +35,11 @@ test('event sources: status changes once each, presence, committed audit entries
     handlers['disconnect']?.('d-1');
     h.store.audit.append({ actor: 'a', action: 'device.add', target: 'd-1', at });
     await new Promise((r) => setImmediate(r)); // audit entries are announced after the current transaction
-    assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'device.presence', 'audit']);
+    // The disconnect came within the device's interval: it waits for its end (events/device-pacer.ts).
+    assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'audit']);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'audit', 'device.presence']);
+    assert.deepEqual(got.filter((e) => e.type === 'device.presence').map((e) => (e.data as { online: boolean }).online), [true, false]);
     const p = got[1]?.data as { deploymentId: number; status: string; progress: number };
     assert.deepEqual([p.deploymentId, p.status, p.progress], [dep, 'active', 1]);
     off();

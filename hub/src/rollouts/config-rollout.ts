@@ -7,12 +7,13 @@
 // control devices still on the previous document) and the rollback (the previous document written again
 // as the scope's next version).
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, GateConfig, MAX_DEVICE_SHARE_DEFAULT, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import { ConfigService, parseScope, scopeName, type ConfigScope } from '../config/service.js';
 import { emptyStats, addStats, type GateData, type GroupStats } from './gate-data.js';
 import { evaluateGates, type InstallCounts } from './gates.js';
+import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
 import { checkRings, ringTagsOf, targetDevices } from './plan.js';
 
@@ -104,7 +105,7 @@ export function tellConfig(store: Store, r: RolloutRecord, ids: readonly string[
 }
 
 /** Merged numbers of every model version the devices run, over their windows in [from, to). */
-function statsOver(store: Store, gateData: GateData, devices: readonly string[], from: string, to: string): GroupStats {
+function statsOver(store: Store, gateData: GateData, devices: readonly string[], from: string, to: string, share: number): GroupStats {
   const total = emptyStats();
   if (!devices.length) return total;
   const pairs = new Set<string>();
@@ -112,7 +113,10 @@ function statsOver(store: Store, gateData: GateData, devices: readonly string[],
   const set = new Set(devices);
   for (const p of pairs) {
     const [model, version] = JSON.parse(p) as [string, string];
-    addStats(total, gateData.stats({ model, version, devices: set, from, to }));
+    // No one device carries a model's numbers (device-share.ts); the first left out is named.
+    const s = boundedStats(gateData, { model, version, devices: set, from, to }, share);
+    addStats(total, s);
+    if (s.leftOut && !total.leftOut) total.leftOut = s.leftOut;
   }
   return total;
 }
@@ -143,14 +147,15 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   }
   const from = p?.startedAt ?? r.createdAt;
   const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
-  const wave = statsOver(store, gateData, active, from, to);
-  let ctl = statsOver(store, gateData, control, from, to);
+  const share = r.gates.maxDeviceShare ?? MAX_DEVICE_SHARE_DEFAULT;
+  const wave = statsOver(store, gateData, active, from, to, share);
+  let ctl = statsOver(store, gateData, control, from, to, share);
   const short = ctl.count < Math.max(1, r.gates.minPredictions); // none is no control, also under minPredictions 0
   const online = control.length && short ? store.devices.seenSince(from) : new Set<string>();
   const awaitingControl = control.some((id) => online.has(id));
   if (short && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);
-    ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from);
+    ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from, share);
   }
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))

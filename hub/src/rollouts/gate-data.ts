@@ -3,6 +3,7 @@
 // window-merging implementation here is the reference it is tested against, and reads the edges.
 import { errorKindCounts, latencyCount, mergeLatency, type LatencySketch, type SummaryWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
+import type { DeviceVolume, LeftOutDevice } from './device-share.js';
 
 export interface GroupQuery {
   model: string;
@@ -48,10 +49,14 @@ export interface GroupStats {
   features: Map<string, number[]>;
   /** With `shadowOf` in the query. */
   shadow: ShadowStats;
+  /** A device holding more than gates.maxDeviceShare of the group's numbers, left out of them (device-share.ts). */
+  leftOut?: LeftOutDevice;
 }
 
 export interface GateData {
   stats(q: GroupQuery): GroupStats;
+  /** Each reporting device's predictions and requests over the query's range (device-share.ts; whole hours may be read). */
+  volumes(q: GroupQuery): Map<string, DeviceVolume>;
 }
 
 export function emptyStats(): GroupStats {
@@ -128,15 +133,29 @@ export class WindowGateData implements GateData {
   stats(q: GroupQuery): GroupStats {
     const s = emptyStats();
     if (q.devices.size === 0) return s;
+    for (const [deviceId, w] of this.windowsOf(q)) {
+      addWindow(s, deviceId, w);
+      if (q.shadowOf !== undefined) addShadow(s.shadow, deviceId, w, q.shadowOf);
+    }
+    return s;
+  }
+
+  volumes(q: GroupQuery): Map<string, DeviceVolume> {
+    const out = new Map<string, DeviceVolume>();
+    for (const [deviceId, w] of this.windowsOf(q)) {
+      const v = out.get(deviceId) ?? { count: 0, requests: 0 };
+      v.count += w.count;
+      v.requests += latencyCount(w.latency);
+      out.set(deviceId, v);
+    }
+    return out;
+  }
+
+  /** The stored windows of the query's devices and range, parsed. */
+  private *windowsOf(q: GroupQuery): Generator<[string, SummaryWindow]> {
     const rows = this.db
       .prepare('SELECT device_id, window FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?')
       .iterate(q.model, q.version, q.from, q.to) as IterableIterator<{ device_id: string; window: string }>;
-    for (const r of rows) {
-      if (!q.devices.has(r.device_id)) continue;
-      const w = JSON.parse(r.window) as SummaryWindow;
-      addWindow(s, r.device_id, w);
-      if (q.shadowOf !== undefined) addShadow(s.shadow, r.device_id, w, q.shadowOf);
-    }
-    return s;
+    for (const r of rows) if (q.devices.has(r.device_id)) yield [r.device_id, JSON.parse(r.window) as SummaryWindow];
   }
 }

@@ -1,8 +1,9 @@
 // The gates of a wave (docs/rollouts.md "Gates"): pure functions from the wave's and the control's merged
 // numbers to one result per gate with value, threshold, sample sizes and verdict. A gate that has too few
 // reports is `pending`, never `pass`; input_drift is shown and never blocks.
-import { latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference, type ShadowStage } from '@edgefleet/shared';
+import { MAX_DEVICE_SHARE_DEFAULT, latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference, type ShadowStage } from '@edgefleet/shared';
 import type { GroupStats, ShadowStats } from './gate-data.js';
+import { leftOutNote } from './device-share.js';
 
 export interface InstallCounts {
   /** Devices of the wave told to switch. */
@@ -95,7 +96,14 @@ export function evaluateGates(g: GateInput): GateResult[] {
   // whose io changed refuses its callers' requests; they are not held against it, decision 0012).
   const refused = !enough && wave.inputErrors > 0 && 2 * wave.inputErrors >= wave.requests
     ? { note: `${wave.inputErrors} of the wave's ${wave.requests} requests were refused as invalid input, which answers no prediction: do its callers send what this version's manifest expects?` } : {};
-  out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', ...refused });
+  // A device left out of the wave's or the control's numbers for holding most of them (device-share.ts) is named here.
+  const share = cfg.maxDeviceShare ?? MAX_DEVICE_SHARE_DEFAULT;
+  const notes = [
+    ...('note' in refused ? [refused.note] : []),
+    ...(wave.leftOut ? [leftOutNote('wave', wave.leftOut, share)] : []),
+    ...(control.leftOut ? [leftOutNote('control', control.leftOut, share)] : []),
+  ];
+  out.push({ name: 'predictions', value: wave.count, threshold: cfg.minPredictions, verdict: enough ? 'pass' : 'pending', blocking: true, samples, against: 'absolute', ...(notes.length ? { note: notes.join('; ') } : {}) });
   // model_error_rate in percent of requests (answered or failed): at most control's + errorRatePoints (no
   // control: errorRatePoints alone). Judged once the wave has minPredictions predictions or as many
   // requests, so a version that fails every request (no prediction ever) fails here instead of waiting.

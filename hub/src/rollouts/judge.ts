@@ -4,7 +4,7 @@
 // A device deferring its switch (maintenance window, update lock) is pending for install_success until
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
-import { gateCondition, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
+import { MAX_DEVICE_SHARE_DEFAULT, gateCondition, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -14,6 +14,7 @@ import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './ga
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
+import { boundedStats } from './device-share.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -117,8 +118,10 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
   // windows re-read on every step (a window can start a little after `now` only by clock skew within
   // the ingest tolerance, decision 0014).
   const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
-  const wave = gateData.stats({ model: r.model, version: r.version, devices: new Set(notified), from, to });
-  let ctl = r.fromVersion ? gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(control), from, to }) : emptyStats();
+  // No one device carries the wave's or the control's numbers (device-share.ts).
+  const share = r.gates.maxDeviceShare ?? MAX_DEVICE_SHARE_DEFAULT;
+  const wave = boundedStats(gateData, { model: r.model, version: r.version, devices: new Set(notified), from, to }, share);
+  let ctl = r.fromVersion ? boundedStats(gateData, { model: r.model, version: r.fromVersion, devices: new Set(control), from, to }, share) : emptyStats();
   // Control devices connected, or seen since the wave began (a restarted hub has not seen them reconnect
   // yet), but short of minPredictions: wait for them (a concurrent control is the fair comparison;
   // stuckSec bounds the wait). Otherwise, with none left (the last wave) or none around, the target's own
@@ -130,7 +133,7 @@ function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: Gat
   if (r.fromVersion && short && !awaitingControl) {
     const span = now.getTime() - Date.parse(from);
     const before = devices.filter((d) => d.previous === r.fromVersion).map((d) => d.deviceId);
-    ctl = gateData.stats({ model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from });
+    ctl = boundedStats(gateData, { model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from }, share);
   }
   const reference = store.models.get(r.model, r.version).manifest.reference;
   const preflightP95: number[] = [];

@@ -14,6 +14,7 @@ import { HOUR_SEC } from '../store/rollups-repo.js';
 import { collect, planRanges, type Group } from '../rollups/query.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
 import { addStats, addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
+import type { DeviceVolume } from './device-share.js';
 
 const HOUR_MS = HOUR_SEC * 1000;
 /** Merged edge hours kept (a few per running rollout: wave and control, two edges). */
@@ -89,6 +90,27 @@ export class RollupGateData implements GateData {
     const s = hoursTo > hoursFrom ? this.merged(series, q.devices, hoursFrom, hoursTo) : emptyStats();
     for (const [a, b] of raw) addStats(s, this.edge(q, a, b));
     return s;
+  }
+
+  /**
+   * Each device's predictions and requests over the whole hours holding [from, to), from its own rollup
+   * rows (the share a device holds of a group: device-share.ts; an edge hour read whole is near enough).
+   */
+  volumes(q: GroupQuery): Map<string, DeviceVolume> {
+    const out = new Map<string, DeviceVolume>();
+    const from = Date.parse(q.from);
+    const to = Date.parse(q.to);
+    if (q.devices.size === 0 || !(to > from)) return out;
+    const series = this.deps.rollups.seriesFor(q.model, q.version);
+    if (!series) return this.windows.volumes(q);
+    const plan = planRanges(Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS, this.deps.rollups.horizon());
+    const groups = collect(this.deps.rollups, series, plan, { lat: true, errors: false, devices: [...q.devices], keyOf: (row) => row.deviceId });
+    for (const [id, g] of groups) {
+      let requests = 0;
+      for (let i = 0; i < LATENCY_BUCKETS; i++) requests += Math.max(0, g.values.lat[2 + i] as number);
+      out.set(id, { count: g.values.count, requests });
+    }
+    return out;
   }
 
   /** Whether any raw window of the version starts in [a, b) (an index probe). */

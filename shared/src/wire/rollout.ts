@@ -60,6 +60,9 @@ export const GateName = z.enum(['install_success', 'reporting', 'predictions', '
 export type GateName = z.infer<typeof GateName>;
 
 /** Thresholds; each overridable per rollout. `input_drift` is shown and never blocks (it explains, it does not blame the model). */
+/** gates.maxDeviceShare when not given: a device with more than half of a group's numbers is left out of them. */
+export const MAX_DEVICE_SHARE_DEFAULT = 0.5;
+
 export const GateConfig = z.object({
   /** Share of the wave's devices whose install succeeded (active on the new version). */
   installSuccess: z.number().min(0).max(1).default(0.95),
@@ -85,6 +88,13 @@ export const GateConfig = z.object({
   preflightP95Ms: z.number().nonnegative('expected milliseconds, at least 0 (0: not judged)').max(ROLLOUT_BOUNDS.preflightP95Ms, `expected at most ${ROLLOUT_BOUNDS.preflightP95Ms} ms (0: not judged)`).default(0),
   /** PSI of each feature against the manifest reference, shown only. */
   inputPsi: PsiThreshold.default(0.2),
+  /**
+   * A device holding more than this share of a wave's (or its control's) predictions or requests, in a
+   * group of at least 3 reporting devices, is left out of that group's numbers and named in a note: one
+   * box's reports cannot carry a gate (docs/decisions/0076-no-one-device-carries-a-gate.md). 1: never.
+   * Default MAX_DEVICE_SHARE_DEFAULT.
+   */
+  maxDeviceShare: z.number().min(0.5, 'expected a share from 0.5 to 1 (1: no device is left out)').max(1, 'expected a share from 0.5 to 1 (1: no device is left out)').optional(),
   /** A wave that cannot be judged (too few reports) this long after its bake pauses with a reason. */
   stuckSec: bounded('a whole number of seconds', 1, ROLLOUT_BOUNDS.stuckSec).default(3600),
   /**
