@@ -3,7 +3,7 @@
 // nearly all of the group's requests. Through the real ingest path (the embedded aedes broker on
 // 127.0.0.1:0, mqtt.js devices, a real Store and its rollups), the gates' numbers as the judge reads them
 // (boundedStats over RollupGateData): the box is left out and named, so the verdict is the honest devices'.
-// With maxDeviceShare 1 (the hub before docs/decisions/0076-no-one-device-carries-a-gate.md) it decided the wave.
+// With maxDeviceShare 1 (the hub before docs/decisions/0079-no-one-device-carries-a-gate.md) it decided the wave.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// No one device carries a gate (docs/rollouts.md "Gates", docs/decisions/0076-no-one-device-carries-a-gate.md).
+// No one device carries a gate (docs/rollouts.md "Gates", docs/decisions/0079-no-one-device-carries-a-gate.md).
 // The gates pool counts over a group's devices, and every window the plausibility checks let through may
 // claim up to ingest.maxPredictionsPerSec a second (decision 0014): one enrolled box inside a wave or its
 // control that reports 50 million answered requests a minute, all plausible on their own, made a wave of
