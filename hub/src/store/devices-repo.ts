@@ -6,6 +6,7 @@ import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type T
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
+import { pageOf } from './history-page.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -60,6 +61,17 @@ export class DevicesRepo implements DeviceAuthPort {
 
   list(): DeviceInfo[] {
     return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
+  }
+
+  /**
+   * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
+   * so each device is listed once whatever is added in between), and `next`, the page's last id when more follow.
+   */
+  page(q: { limit: number; after?: string | undefined }): { devices: DeviceInfo[]; next: string | null } {
+    const rows = this.db.prepare(`SELECT * FROM devices${q.after === undefined ? '' : ' WHERE id > ?'} ORDER BY id LIMIT ?`)
+      .all(...(q.after === undefined ? [] : [q.after]), q.limit + 1) as Row[];
+    const p = pageOf(rows, q.limit, (r) => r.id);
+    return { devices: p.rows.map((r) => this.toInfo(r)), next: p.next };
   }
 
   /** Every device not revoked with its tags only (what target matching needs; one query). */

@@ -1,7 +1,7 @@
 // Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { pagePath, readPages, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type DeviceList, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
@@ -16,9 +16,14 @@ const parseTags = (list: string[]) => parseTagOptions(list);
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
 export const devicesLs: Command = {
-  summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
+  summary: 'List devices (every page of GET /devices)', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ devices: DeviceInfo[] }>('GET', '/devices');
+    const hub = HubClient.from(args, ctx);
+    const all = await readPages(async (after) => {
+      const p = await hub.request<DeviceList>('GET', pagePath('/devices', after));
+      return { rows: p.devices, next: p.next };
+    });
+    const r = { devices: all.rows };
     print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
       d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
