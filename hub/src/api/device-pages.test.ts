@@ -1,11 +1,13 @@
-// GET /devices a page at a time (docs/hub.md "REST API"), through the real app on a real store (SQLite
-// and PostgreSQL), and `edgefleet devices ls` over it (docs/cli.md): by id, `limit` a page (1,000 by
-// default and at most: a fleet of 5,000 answered 2.2 MB in one body before), `next` continues with
+// GET /devices and GET /config/devices a page at a time (docs/hub.md "REST API"), through the real app
+// on a real store (SQLite and PostgreSQL), and `edgefleet devices ls` and `config show fleet --devices`
+// over them (docs/cli.md): by id, `limit` a page (1,000 by
+// default and at most: a fleet of 5,000 answered 2.2 MB and 0.5 MB in one body before), `next` continues with
 // ?after= and is null after the last page, each device exactly once even when devices are added
 // between pages; a bad limit or cursor is a 400 naming it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeviceList } from '@edgefleet/shared';
+import type { ConfigDeviceList, DeviceList } from '@edgefleet/shared';
+import { ConfigService } from '../config/service.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { cliOver } from '../testing/cli.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
@@ -25,7 +27,7 @@ function suite(): void {
     };
 
     before(() => {
-      h = makeHarness({ database: backend.database() });
+      h = makeHarness({ database: backend.database(), parts: (store) => ({ config: new ConfigService(store) }) });
       // Every other id, so a device can be added inside a page already read (d-00001) and after it.
       h.store.db.transaction(() => {
         for (let i = 0; i < 2001; i++) h.store.devices.create(id(2 * i), 's3cret-s3cret-s3cret', { site: 'a' }, null, h.clock.now());
@@ -76,6 +78,28 @@ function suite(): void {
         assert.equal(r.status, 400, q);
         assert.equal(r.body.error?.code, code, q);
         assert.match(r.body.error?.message ?? '', message, q);
+      }
+    });
+
+    it('GET /config/devices: the devices not revoked, 1,000 a page by id, as GET /devices', async () => {
+      h.store.devices.revoke(id(2), h.clock.now());
+      const first = await h.req('GET', '/api/v1/config/devices', { role: 'viewer' });
+      const p1 = (await first.json()) as ConfigDeviceList;
+      assert.equal(first.status, 200);
+      assert.deepEqual([p1.devices.length, p1.devices.slice(0, 3).map((d) => d.deviceId), p1.next], [1000, [id(0), id(1), id(4)], p1.devices[999]?.deviceId]);
+      const p2 = (await (await h.req('GET', `/api/v1/config/devices?limit=1000&after=${p1.next ?? ''}`, { role: 'viewer' })).json()) as ConfigDeviceList;
+      const p3 = (await (await h.req('GET', `/api/v1/config/devices?after=${p2.next ?? ''}`, { role: 'viewer' })).json()) as ConfigDeviceList;
+      assert.deepEqual([p2.devices.length, p3.devices.length, p3.next], [1000, 2, null], '2,002 not revoked');
+      const bad = await h.req('GET', '/api/v1/config/devices?limit=5000', { role: 'viewer' });
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: { message: string } }).error.message, /limit "5000" \(query parameter limit\): expected a whole number from 1 to 1000/);
+      const cli = await cliOver(h.app, h.tokens.admin, h.dir);
+      try {
+        const r = await cli.run('config', 'show', 'fleet', '--devices', '--json');
+        assert.equal(r.code, 0, r.err);
+        assert.equal((JSON.parse(r.out) as ConfigDeviceList).devices.length, 2002, 'every page');
+      } finally {
+        cli.close();
       }
     });
 

@@ -27,6 +27,8 @@ interface Row {
 }
 
 type Stmt = HubStatement;
+/** A page of devices by id (GET /devices, /config/devices): at most `limit`, after the id `after`. */
+export interface DevicePageQuery { limit: number; after?: string | undefined }
 
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, CONNECT), prepared once on first use (state reports: device-reports.ts).
@@ -67,11 +69,23 @@ export class DevicesRepo implements DeviceAuthPort {
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
    * so each device is listed once whatever is added in between), and `next`, the page's last id when more follow.
    */
-  page(q: { limit: number; after?: string | undefined }): { devices: DeviceInfo[]; next: string | null } {
-    const rows = this.db.prepare(`SELECT * FROM devices${q.after === undefined ? '' : ' WHERE id > ?'} ORDER BY id LIMIT ?`)
-      .all(...(q.after === undefined ? [] : [q.after]), q.limit + 1) as Row[];
-    const p = pageOf(rows, q.limit, (r) => r.id);
+  page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null } {
+    const p = this.pageRows<Row>('*', '', q);
     return { devices: p.rows.map((r) => this.toInfo(r)), next: p.next };
+  }
+
+  /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */
+  targetablePage(q: DevicePageQuery): { rows: Array<{ id: string; tags: Tags }>; next: string | null } {
+    const p = this.pageRows<{ id: string; tags: string }>('id, tags', 'revoked_at IS NULL', q);
+    return { rows: p.rows.map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags })), next: p.next };
+  }
+
+  /** `limit` rows by id after `q.after` (keyset) matching `where`, and `next`, the last id when more follow. */
+  private pageRows<R extends { id: string }>(cols: string, where: string, q: DevicePageQuery): { rows: R[]; next: string | null } {
+    const conds = [where, q.after === undefined ? '' : 'id > ?'].filter(Boolean);
+    const rows = this.db.prepare(`SELECT ${cols} FROM devices${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
+      .all(...(q.after === undefined ? [] : [q.after]), q.limit + 1) as R[];
+    return pageOf(rows, q.limit, (r) => r.id);
   }
 
   /** Every device not revoked with its tags only (what target matching needs; one query). */

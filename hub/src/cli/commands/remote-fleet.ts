@@ -1,11 +1,11 @@
 // Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { pagePath, readPages, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type DeviceList, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
-import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 import { clockCell, deviceText, tagsText } from './device-text.js';
@@ -18,12 +18,7 @@ const print = (ctx: CliContext, json: boolean, value: unknown, text: () => strin
 export const devicesLs: Command = {
   summary: 'List devices (every page of GET /devices)', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
-    const hub = HubClient.from(args, ctx);
-    const all = await readPages(async (after) => {
-      const p = await hub.request<DeviceList>('GET', pagePath('/devices', after));
-      return { rows: p.devices, next: p.next };
-    });
-    const r = { devices: all.rows };
+    const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), '/devices', 'devices') };
     print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
       d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
