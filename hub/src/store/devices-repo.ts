@@ -38,6 +38,7 @@ export class DevicesRepo implements DeviceAuthPort {
   private touchStmt: Stmt | null = null;
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
+  private reportedSeqStmt: Stmt | null = null; // once per desired document signed
   private readonly reportTx: (id: string, state: ReportedState, newerOnly: boolean) => boolean;
 
   constructor(private readonly db: Db) {
@@ -193,13 +194,13 @@ export class DevicesRepo implements DeviceAuthPort {
    * same SQL on SQLite and PostgreSQL, docs/decisions/0040-postgresql.md), or null.
    */
   reportedState(id: string): Record<string, unknown> | null {
-    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const r = (this.reportedSeqStmt ??= this.db.prepare('SELECT reported FROM devices WHERE id = ?')).get(id) as { reported: string | null } | undefined;
     return r?.reported ? (JSON.parse(r.reported) as Record<string, unknown>) : null;
   }
 
   /** The last desired-document seq the device reported applying (0 when it never reported). */
   reportedSeq(id: string): number {
-    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const r = (this.reportedSeqStmt ??= this.db.prepare('SELECT reported FROM devices WHERE id = ?')).get(id) as { reported: string | null } | undefined;
     const s = r?.reported ? (JSON.parse(r.reported) as { lastAppliedSeq?: unknown }).lastAppliedSeq : undefined;
     return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
   }
