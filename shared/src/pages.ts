@@ -46,3 +46,10 @@ export const HISTORY_PAGE = { defaultLimit: 100, maxLimit: 1000 } as const;
 export function olderPagePath(path: string, before: string | number | null): string {
   return before === null ? path : `${path}${path.includes('?') ? '&' : '?'}before=${encodeURIComponent(String(before))}`;
 }
+
+/**
+ * GET /devices answers a page at a time by device id, ascending: at most `limit` devices (default and
+ * most here; ~450 bytes each with a model reported, so a page is about 0.5 MB); `next` is the page's
+ * last id, passed back as `?after=`, and null after the last page (docs/hub.md "REST API").
+ */
+export const DEVICE_PAGE = { defaultLimit: 1000, maxLimit: 1000 } as const;

@@ -74,6 +74,16 @@ export class HubProc {
     return new HubProc(dir, fx, devices, proc, ready.mqtt, ready.http, admin, ownsDir);
   }
 
+  /** The hub's HTTP base URL (http://127.0.0.1:PORT). */
+  get httpUrl(): string {
+    return this.http;
+  }
+
+  /** Starts the event-loop delay histogram over (stats() reports the delay since). */
+  resetLoopDelay(): void {
+    this.proc.send({ t: 'loop' } satisfies ParentMsg);
+  }
+
   api<T>(method: string, path: string, body?: unknown): Promise<T> {
     return adminApi(this.http, this.token)<T>(method, path, body);
   }

@@ -5,6 +5,7 @@
 // give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
 import { batch, signal } from '@preact/signals';
 import type { ApiRole, AuditEntry, Deployment, DeploymentList, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
+import { pagePath, readPages } from '@edgefleet/shared/browser';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
@@ -114,9 +115,13 @@ export async function loadDevices(): Promise<void> {
   const a = api();
   if (!a) return;
   try {
-    const r = await a.get<{ devices: DeviceInfo[] }>('/devices');
+    // A page of at most DEVICE_PAGE.maxLimit devices an answer (docs/hub.md "REST API"), followed to the last.
+    const r = await readPages(async (after) => {
+      const p = await a.get<{ devices: DeviceInfo[]; next?: string | null }>(pagePath('/devices', after));
+      return { rows: p.devices, next: p.next ?? null };
+    });
     devices.clear();
-    for (const d of r.devices) devices.set(d.id, d);
+    for (const d of r.rows) devices.set(d.id, d);
     batch(() => { devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
     devicesStatus.value = { error: errorText(err) };

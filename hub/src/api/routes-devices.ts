@@ -3,17 +3,19 @@
 // set tags (admin). Every write commits with its audit entry; MQTT side effects
 // follow the commit and a failure is reported.
 import { z } from 'zod';
-import { DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { DEVICE_PAGE, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
 import { SealingRepo } from '../sealing/repo.js';
-import { afterCommit, audit, jsonBody, param, transact, type RouteDef } from './http.js';
+import { afterCommit, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 
 export const deviceRoutes: RouteDef[] = [
   {
-    method: 'get', path: '/devices', access: 'viewer', summary: 'List devices', response: DeviceList,
-    async handler(_c, deps) {
-      return { devices: deps.store.devices.list() };
+    method: 'get', path: '/devices', access: 'viewer',
+    summary: `Devices a page at a time by id (?limit=, default and at most ${DEVICE_PAGE.maxLimit}); \`next\` is the ?after= of the following page, null after the last`,
+    query: DeviceListQuery, response: DeviceList,
+    async handler(c, deps) {
+      return deps.store.devices.page(queryOf(c, DeviceListQuery, 'devices query'));
     },
   },
   {

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AppError, hubUnreachable, hubUrlProblem, isErrorCode, notAHub } from '@edgefleet/shared';
+import { AppError, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, pagePath, readPages } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
@@ -137,4 +137,16 @@ export class HubClient {
     }
     return data as T;
   }
+}
+
+/**
+ * Every row of a list the hub pages by id with `?after=` (GET /devices, /config/devices: docs/hub.md
+ * "REST API"), its rows under `key`, read page by page to the last.
+ */
+export async function everyPage<R>(hub: HubClient, path: string, key: string): Promise<R[]> {
+  const all = await readPages(async (after) => {
+    const p = await hub.request<Record<string, unknown> & { next: string | null }>('GET', pagePath(path, after));
+    return { rows: p[key] as R[], next: p.next };
+  });
+  return all.rows;
 }

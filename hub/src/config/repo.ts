@@ -27,6 +27,9 @@ const row = (r: Raw): ConfigRow => ({ ...r, settings: JSON.parse(r.settings) as 
 export class ConfigRepo {
   private readonly latestStmt;
   private readonly heldStmt;
+  // tagsOf and any run for every desired document the hub signs, prepared once.
+  private tagsStmt: ReturnType<Db['prepare']> | null = null;
+  private anyStmt: ReturnType<Db['prepare']> | null = null;
   constructor(private readonly db: Db) {
     this.heldStmt = db.prepare(`SELECT r.config, d.notified_at FROM rollouts r LEFT JOIN rollout_devices d ON d.rollout_id = r.id AND d.device_id = ?
       WHERE r.state IN ('running', 'paused') AND r.model = ? AND r.config IS NOT NULL LIMIT 1`);
@@ -61,7 +64,7 @@ export class ConfigRepo {
 
   /** A device's tags, without building its whole DeviceInfo (desired documents are issued in batches). */
   tagsOf(deviceId: string): Record<string, string> {
-    const r = this.db.prepare('SELECT tags FROM devices WHERE id = ?').get(deviceId) as { tags: string } | undefined;
+    const r = (this.tagsStmt ??= this.db.prepare('SELECT tags FROM devices WHERE id = ?')).get(deviceId) as { tags: string } | undefined;
     return r ? (JSON.parse(r.tags) as Record<string, string>) : {};
   }
 
@@ -85,6 +88,6 @@ export class ConfigRepo {
 
   /** Whether any document was ever set (a hub without any sends no configuration in desired documents). */
   any(): boolean {
-    return this.db.prepare('SELECT 1 FROM config_documents LIMIT 1').get() !== undefined;
+    return (this.anyStmt ??= this.db.prepare('SELECT 1 FROM config_documents LIMIT 1')).get() !== undefined;
   }
 }

@@ -8,6 +8,7 @@ import {
   type ConfigDeviceList, type ConfigDocumentInfo, type DesiredConfig, type DeviceConfigView, type RemoteSettings, type SettingsLayer,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import type { DevicePageQuery } from '../store/devices-repo.js';
 import { ConfigRepo } from './repo.js';
 import { checkOutboxPut } from './payload-limit.js';
 
@@ -110,9 +111,10 @@ export class ConfigService {
     return { sha256: settingsHash(settings), sources: layers.map((l) => ({ scope: l.scope, version: l.version })), settings };
   }
 
-  /** GET /config/devices: every device not revoked, the configuration it is sent and what it reports. */
-  deviceStatuses(): ConfigDeviceList['devices'] {
-    return this.store.devices.targetable().map((d) => {
+  /** GET /config/devices: a page of the devices not revoked, the configuration each is sent and what it reports. */
+  deviceStatuses(q: DevicePageQuery): ConfigDeviceList {
+    const page = this.store.devices.targetablePage(q);
+    const devices = page.rows.map((d) => {
       const desired = this.desiredFor(d.id, d.tags);
       const rc = this.repo.reportedConfig(d.id) ?? null;
       return {
@@ -120,6 +122,7 @@ export class ConfigService {
         applied: desired ? rc?.sha256 === desired.sha256 && rc.status === 'applied' : true,
       };
     });
+    return { devices, next: page.next };
   }
 
   /** GET /devices/{id}/config: each setting with the document it came from, and what the device reports. */

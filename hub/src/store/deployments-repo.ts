@@ -95,6 +95,8 @@ export function deploymentProgress(v: unknown): number | null {
 export class DeploymentsRepo {
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private statusStmts: { get: Statement; set: Statement } | null = null;
+  // Read for every desired document the hub signs (hub/src/deployments/desired.ts), prepared once.
+  private effectiveStmt: Statement | null = null;
   constructor(private readonly db: Db) {}
 
   create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined }): number {
@@ -177,12 +179,10 @@ export class DeploymentsRepo {
    * whose newest row is `removing` or `removed` is not assigned: no older (superseded) deployment comes back.
    */
   effectiveFor(deviceId: string): EffectiveModel[] {
-    const rows = this.db
-      .prepare(
-        `SELECT d.id, d.model, d.version, d.maintenance, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+    const rows = (this.effectiveStmt ??= this.db.prepare(
+      `SELECT d.id, d.model, d.version, d.maintenance, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? ORDER BY d.id DESC`,
-      )
-      .all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; status: DeploymentDeviceStatus }>;
+    )).all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; status: DeploymentDeviceStatus }>;
     const out = new Map<string, EffectiveModel | null>();
     for (const r of rows) {
       const cur = out.get(r.model);

@@ -11,11 +11,14 @@ const PRUNE_SLACK = 8;
 export class DesiredRepo {
   // On the connect path (every device's desired subscription asks for its latest document): prepared once.
   private latestStmt: ReturnType<Db['prepare']> | null = null;
+  // lastSeq and put run once per document signed (a deployment to 5,000 devices: 5,000 each), prepared once.
+  private lastSeqStmt: ReturnType<Db['prepare']> | null = null;
+  private insertStmt: ReturnType<Db['prepare']> | null = null;
 
   constructor(private readonly db: Db) {}
 
   lastSeq(deviceId: string): number {
-    const r = this.db.prepare('SELECT MAX(seq) AS s FROM desired_documents WHERE device_id = ?').get(deviceId) as { s: number | null };
+    const r = (this.lastSeqStmt ??= this.db.prepare('SELECT MAX(seq) AS s FROM desired_documents WHERE device_id = ?')).get(deviceId) as { s: number | null };
     return r.s ?? 0;
   }
 
@@ -25,8 +28,7 @@ export class DesiredRepo {
     this.db.transaction(() => {
       const last = this.lastSeq(deviceId);
       if (seq <= last) throw new AppError('CONFLICT', `desired document seq ${seq} for ${deviceId} is not above the last stored seq ${last}`);
-      this.db
-        .prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      (this.insertStmt ??= this.db.prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)'))
         .run(deviceId, seq, JSON.stringify(doc), issued, expires);
     })();
   }

@@ -6,6 +6,7 @@ import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type T
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
+import { pageOf } from './history-page.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -26,6 +27,8 @@ interface Row {
 }
 
 type Stmt = HubStatement;
+/** A page of devices by id (GET /devices, /config/devices): at most `limit`, after the id `after`. */
+export interface DevicePageQuery { limit: number; after?: string | undefined }
 
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, CONNECT), prepared once on first use (state reports: device-reports.ts).
@@ -35,6 +38,7 @@ export class DevicesRepo implements DeviceAuthPort {
   private touchStmt: Stmt | null = null;
   private authStmt: Stmt | null = null;
   private rehashStmt: Stmt | null = null;
+  private reportedSeqStmt: Stmt | null = null; // once per desired document signed
   private readonly reportTx: (id: string, state: ReportedState, newerOnly: boolean) => boolean;
 
   constructor(private readonly db: Db) {
@@ -60,6 +64,29 @@ export class DevicesRepo implements DeviceAuthPort {
 
   list(): DeviceInfo[] {
     return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
+  }
+
+  /**
+   * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
+   * so each device is listed once whatever is added in between), and `next`, the page's last id when more follow.
+   */
+  page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null } {
+    const p = this.pageRows<Row>('*', '', q);
+    return { devices: p.rows.map((r) => this.toInfo(r)), next: p.next };
+  }
+
+  /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */
+  targetablePage(q: DevicePageQuery): { rows: Array<{ id: string; tags: Tags }>; next: string | null } {
+    const p = this.pageRows<{ id: string; tags: string }>('id, tags', 'revoked_at IS NULL', q);
+    return { rows: p.rows.map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags })), next: p.next };
+  }
+
+  /** `limit` rows by id after `q.after` (keyset) matching `where`, and `next`, the last id when more follow. */
+  private pageRows<R extends { id: string }>(cols: string, where: string, q: DevicePageQuery): { rows: R[]; next: string | null } {
+    const conds = [where, q.after === undefined ? '' : 'id > ?'].filter(Boolean);
+    const rows = this.db.prepare(`SELECT ${cols} FROM devices${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
+      .all(...(q.after === undefined ? [] : [q.after]), q.limit + 1) as R[];
+    return pageOf(rows, q.limit, (r) => r.id);
   }
 
   /** Every device not revoked with its tags only (what target matching needs; one query). */
@@ -167,13 +194,13 @@ export class DevicesRepo implements DeviceAuthPort {
    * same SQL on SQLite and PostgreSQL, docs/decisions/0040-postgresql.md), or null.
    */
   reportedState(id: string): Record<string, unknown> | null {
-    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const r = (this.reportedSeqStmt ??= this.db.prepare('SELECT reported FROM devices WHERE id = ?')).get(id) as { reported: string | null } | undefined;
     return r?.reported ? (JSON.parse(r.reported) as Record<string, unknown>) : null;
   }
 
   /** The last desired-document seq the device reported applying (0 when it never reported). */
   reportedSeq(id: string): number {
-    const r = this.db.prepare('SELECT reported FROM devices WHERE id = ?').get(id) as { reported: string | null } | undefined;
+    const r = (this.reportedSeqStmt ??= this.db.prepare('SELECT reported FROM devices WHERE id = ?')).get(id) as { reported: string | null } | undefined;
     const s = r?.reported ? (JSON.parse(r.reported) as { lastAppliedSeq?: unknown }).lastAppliedSeq : undefined;
     return typeof s === 'number' && Number.isSafeInteger(s) && s > 0 ? s : 0;
   }

@@ -44,6 +44,8 @@ export interface ShadowRow {
 }
 
 export class ShadowsRepo {
+  // Read for every desired document the hub signs (once per model it assigns), prepared once.
+  private getStmt: ReturnType<Db['prepare']> | null = null;
   constructor(private readonly db: Db) {}
 
   put(r: ShadowRow): void {
@@ -53,7 +55,7 @@ export class ShadowsRepo {
 
   /** The device's candidate of `model`, if any. */
   get(deviceId: string, model: string): ShadowRow | undefined {
-    const r = this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE device_id = ? AND model = ?').get(deviceId, model) as Raw | undefined;
+    const r = (this.getStmt ??= this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE device_id = ? AND model = ?')).get(deviceId, model) as Raw | undefined;
     return r && toRow(r);
   }
 

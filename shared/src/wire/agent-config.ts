@@ -226,7 +226,8 @@ export const ConfigDeviceStatus = z.object({
   reported: ReportedConfig.nullable(),
   applied: z.boolean(),
 });
-export const ConfigDeviceList = z.object({ devices: z.array(ConfigDeviceStatus) });
+/** GET /config/devices: a page by device id, as GET /devices (DEVICE_PAGE); `next` is the ?after= of the following page. */
+export const ConfigDeviceList = z.object({ devices: z.array(ConfigDeviceStatus), next: z.string().nullable() });
 export type ConfigDeviceList = z.infer<typeof ConfigDeviceList>;
 
 /**

@@ -7,7 +7,8 @@ import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Sign
 import { TrustDocument } from './trust.js';
 import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
-import { QueryCount, QueryId } from './ids.js';
+import { QueryCount, QueryId, shownId } from './ids.js';
+import { DEVICE_PAGE } from '../pages.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
@@ -152,7 +153,17 @@ export const DeviceInfo = z.object({
     .optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
-export const DeviceList = z.object({ devices: z.array(DeviceInfo) });
+/** A page of devices by id (DEVICE_PAGE): `next` is the `?after=` of the following page, null after the last. */
+export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable() });
+export type DeviceList = z.infer<typeof DeviceList>;
+/** GET /devices?limit=&after=ID: `after` is the previous page's `next`, a device id (which need not exist any more). */
+export const DeviceListQuery = z.object({
+  limit: QueryCount('limit', DEVICE_PAGE.maxLimit).default(DEVICE_PAGE.defaultLimit),
+  after: z.string().refine((s) => DeviceId.safeParse(s).success, {
+    error: (iss) => `after "${shownId(String(iss.input))}" (query parameter after): expected the \`next\` of the page before, a device id (letters, digits, ".", "_" or "-", at most 128)`,
+  }).optional(),
+}).strict();
+export type DeviceListQuery = z.output<typeof DeviceListQuery>;
 
 export const DeviceAdd = z.object({ deviceId: DeviceId.optional(), tags: Tags.default({}) }).strict();
 export type DeviceAdd = z.infer<typeof DeviceAdd>;

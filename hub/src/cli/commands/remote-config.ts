@@ -5,7 +5,7 @@ import { AppError, assertRemoteKey, escapeLines, waveLabel, type ConfigDeviceLis
 import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { keyValues, table } from '../output.js';
-import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
 import { POLICY_OPTIONS, policyFrom } from './remote-rollout.js';
 
 const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID', required: true };
@@ -61,7 +61,7 @@ export const configShow: Command = {
       scopePath(scope); // checks its form
       const [kind, arg = ''] = scope === 'fleet' ? ['fleet'] : [scope.slice(0, scope.indexOf('/')), scope.slice(scope.indexOf('/') + 1)];
       const [k, v] = [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)];
-      const all = (await hub.request<ConfigDeviceList>('GET', '/config/devices')).devices;
+      const all = await everyPage<ConfigDeviceList['devices'][number]>(hub, '/config/devices', 'devices');
       const list = all.filter((d) => kind === 'fleet' || (kind === 'device' ? d.deviceId === arg : d.tags[k] === v));
       print(args, ctx, { devices: list }, table(['DEVICE', 'SENT', 'SOURCES', 'REPORTED', 'STATUS', 'APPLIED'], list.map((d) => [
         d.deviceId, d.sha256?.slice(0, 12) ?? '-', d.sources.map((x) => `${x.scope}@${x.version}`).join(',') || '-', d.reported?.sha256?.slice(0, 12) ?? '-',

@@ -5,7 +5,7 @@ import { escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, 
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
-import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 import { clockCell, deviceText, tagsText } from './device-text.js';
@@ -16,9 +16,9 @@ const parseTags = (list: string[]) => parseTagOptions(list);
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
 export const devicesLs: Command = {
-  summary: 'List devices', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
+  summary: 'List devices (every page of GET /devices)', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
   async run(args, ctx) {
-    const r = await HubClient.from(args, ctx).request<{ devices: DeviceInfo[] }>('GET', '/devices');
+    const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), '/devices', 'devices') };
     print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
       d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
