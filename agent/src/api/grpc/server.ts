@@ -102,6 +102,10 @@ export class GrpcApi {
   private tcp: NetServer | undefined;
   private unix: UnixListener | undefined;
   private stopping: Promise<void> | undefined;
+  /** Connections handed to grpc-js (TCP and the socket), until they close: what stop() waits for. */
+  private readonly conns = new Set<Socket>();
+  /** Set by stop(): called when the last connection has closed. */
+  private onIdle: (() => void) | undefined;
 
   constructor(private readonly deps: GrpcApiDeps, private readonly opts: GrpcApiOptions) {}
 
@@ -129,6 +133,11 @@ export class GrpcApi {
       // client to close its side: a client that never reads nor closes would keep its api.maxConnections
       // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
       s.once('finish', () => s.destroy());
+      this.conns.add(s);
+      s.once('close', () => {
+        this.conns.delete(s);
+        if (this.conns.size === 0) this.onIdle?.();
+      });
       watch.connection(s);
       injector.injectConnection(s);
     };
@@ -158,22 +167,29 @@ export class GrpcApi {
     return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
-  /** Stops accepting, lets calls in progress finish for the grace period, then closes every connection. */
+  /**
+   * Stops accepting, lets calls in progress finish for the grace period, then closes every connection.
+   * It waits for the connections themselves: grpc-js' tryShutdown calls back at once for sessions the
+   * drain has already begun closing, which let the agent exit with every call in progress dropped
+   * (./stop-grace.test.ts).
+   */
   stop(): Promise<void> {
     const server = this.server;
     if (!server) return Promise.resolve();
     this.stopping ??= new Promise<void>((resolve) => {
       this.unix?.stop();
       this.tcp?.close();
+      // A GOAWAY to every session: no new call; one closes once its calls have answered.
       this.injector?.drain(this.opts.stopGraceMs);
-      const force = setTimeout(() => {
+      const done = () => {
+        clearTimeout(force);
+        this.onIdle = undefined;
         server.forceShutdown();
         resolve();
-      }, this.opts.stopGraceMs + 50);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
+      };
+      const force = setTimeout(done, this.opts.stopGraceMs + 50);
+      if (this.conns.size === 0) done();
+      else this.onIdle = done;
     });
     return this.stopping;
   }
