@@ -34,7 +34,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   let lastHost = '\n'; // never a header value
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
   const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
-  const core = new InferCore({ runtime: deps.runtime, metrics: deps.metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
+  const core = new InferCore({ runtime: deps.runtime, metrics: deps.metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory, waiting: deps.waiting });
   const burstGc = deps.burstGc ?? new BurstGc(budget);
 
   /** A refusal before validation, counted for a served model like an invalid request (core.refused). */
@@ -161,6 +161,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       else {
         res.once('close', () => {
           if (!res.writableFinished) core.abandon(started);
+        });
+        // Shed at the end of the stop's grace: answered, then the connection closes (waiting.ts).
+        core.whileWaiting(started, (err) => {
+          res.setHeader('connection', 'close');
+          fail(res, err);
         });
       }
     }

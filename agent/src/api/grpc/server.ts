@@ -14,6 +14,7 @@ import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
 import { listenTcp } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
+import { SHED_FLUSH_MS, type WaitingRequests } from '../waiting.js';
 import { AnswerWatch } from './answers.js';
 import { callGate, grpcService } from './service.js';
 
@@ -94,6 +95,8 @@ export interface GrpcApiDeps {
   onError?(err: unknown): void;
   /** Shared with REST for one count and log of closes (../build.ts); its own from the options otherwise. */
   deadline?: WriteDeadline;
+  /** Requests waiting for a run slot, answered NOT_READY when the stop's grace ends (../waiting.ts). */
+  waiting?: WaitingRequests;
 }
 
 export class GrpcApi {
@@ -171,7 +174,7 @@ export class GrpcApi {
    * Stops accepting, lets calls in progress finish for the grace period, then closes every connection.
    * It waits for the connections themselves: grpc-js' tryShutdown calls back at once for sessions the
    * drain has already begun closing, which let the agent exit with every call in progress dropped
-   * (./stop-grace.test.ts).
+   * (../stop-grace.test.ts).
    */
   stop(): Promise<void> {
     const server = this.server;
@@ -179,15 +182,24 @@ export class GrpcApi {
     this.stopping ??= new Promise<void>((resolve) => {
       this.unix?.stop();
       this.tcp?.close();
-      // A GOAWAY to every session: no new call; one closes once its calls have answered.
-      this.injector?.drain(this.opts.stopGraceMs);
+      // A GOAWAY to every session: no new call; one closes once its calls have answered (drain's own
+      // cut, later, is never reached: forceShutdown below comes first). When the grace ends, calls still
+      // waiting for a run slot are answered NOT_READY, and get SHED_FLUSH_MS to go out from then: timers
+      // chained, as a loop held by a run fires every timer due at once (a cut in the same turn as the
+      // answers sent CANCELLED instead).
+      const grace = this.opts.stopGraceMs;
+      this.injector?.drain(grace + SHED_FLUSH_MS + 1000);
       const done = () => {
         clearTimeout(force);
         this.onIdle = undefined;
         server.forceShutdown();
         resolve();
       };
-      const force = setTimeout(done, this.opts.stopGraceMs + 50);
+      let force = setTimeout(() => {
+        const shed = this.deps.waiting?.shed() ?? 0;
+        if (shed === 0) done();
+        else force = setTimeout(done, SHED_FLUSH_MS);
+      }, grace);
       if (this.conns.size === 0) done();
       else this.onIdle = done;
     });

@@ -69,7 +69,10 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
     // Waiting for a run slot: a cancelled call (client gone, deadline passed) takes it out of the queue (../core.ts).
     if (s.queued !== undefined) {
       if (call.cancelled) core.abandon(s);
-      else call.once('cancelled', () => core.abandon(s));
+      else {
+        call.once('cancelled', () => core.abandon(s));
+        core.whileWaiting(s, (err) => cb(grpcError(err))); // shed at the end of the stop's grace (../waiting.ts)
+      }
     }
     const raw = (r.raw_input_contents?.length ?? 0) > 0;
     s.result.then((res) => {
