@@ -104,7 +104,7 @@ export interface CallGateOptions {
   maxCalls: number;
   /** Shared with REST: request bytes held (bodies being read, parsed tensors) and their limit. */
   inflight: RequestBudget;
-  /** Time for a client to send its whole message once the call has started. */
+  /** Time for a client to send its whole message and end its stream once the call has started. */
   requestTimeoutMs: number;
   token?: string | undefined;
   /** api.maxBodyBytes, grpc-js's grpc.max_receive_message_length: named when a message is over it. */
@@ -181,10 +181,13 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         }, o.requestTimeoutMs);
         next(metadata);
       })
-      .withOnReceiveMessage((message, next) => {
+      // The request is received at the end of its stream, not with its message: grpc-js runs a unary
+      // handler only then, so a client that sent its message and never ended the stream held its call
+      // (and the decoded message) for good.
+      .withOnReceiveHalfClose((next) => {
         if (timer) clearTimeout(timer);
         timer = undefined;
-        next(message);
+        next();
       })
       .withOnCancel(() => {
         done();
