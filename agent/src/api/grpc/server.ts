@@ -15,7 +15,9 @@ import { UnixListener } from '../unix-socket.js';
 import { listenTcp } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from '../waiting.js';
+import type { AppError } from '@edgefleet/shared/core';
 import { AnswerWatch } from './answers.js';
+import { decodedTooLarge } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -40,7 +42,7 @@ export function inferenceService(options: typeof SERVER_PROTO_OPTIONS = PROTO_OP
  * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's),
  * and every method's encoder noting each answer's (the write deadline counts what waits, ./answers.ts).
  */
-function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, number>): ServiceDefinition {
+function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, number>, refusals: WeakMap<object, AppError>, maxBodyBytes: number): ServiceDefinition {
   const def = inferenceService(SERVER_PROTO_OPTIONS);
   const sized: Record<string, ServiceDefinition[string]> = {};
   for (const [name, method] of Object.entries(def)) {
@@ -59,6 +61,13 @@ function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, n
   sized['ModelInfer'] = {
     ...infer,
     requestDeserialize: (bytes: Buffer) => {
+      // A message that would take too much heap decoded is not decoded: the handler answers its refusal.
+      const refusal = decodedTooLarge(bytes, maxBodyBytes);
+      if (refusal) {
+        const refused = {};
+        refusals.set(refused, refusal);
+        return refused;
+      }
       const message = decode(bytes) as object;
       sizes.set(message, bytes.length);
       return message;
@@ -127,7 +136,10 @@ export class GrpcApi {
       interceptors: [gate.interceptor],
     });
     const burstGc = this.deps.burstGc;
-    server.addService(sizedService(sizes, answerSizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
+    const refusals = new WeakMap<object, AppError>();
+    server.addService(sizedService(sizes, answerSizes, refusals, o.maxBodyBytes), grpcService({
+      ...this.deps, refusal: (message) => refusals.get(message), ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}),
+    }));
     this.server = server;
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;

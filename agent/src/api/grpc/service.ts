@@ -25,6 +25,8 @@ export interface GrpcServiceDeps {
   onError?(err: unknown): void;
   /** A ModelInfer message was decoded and let go (its tensors taken, or refused): the burst collection counts it. */
   released?(message: object): void;
+  /** The refusal of a ModelInfer message left undecoded (./decoded-size.ts), if it was. */
+  refusal?(message: object): AppError | undefined;
 }
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
@@ -51,6 +53,11 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
   const modelInfer: Unary<GrpcInferRequest> = (call, cb) => {
     const t0 = performance.now();
     const r = call.request;
+    const refusal = deps.refusal?.(r);
+    if (refusal) {
+      cb(grpcError(refusal));
+      return;
+    }
     const name = r.model_name ?? '';
     let started;
     try {
