@@ -23,6 +23,7 @@ import { BurstGc } from './burst-gc.js';
 import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
 import { WriteDeadline } from './write-deadline.js';
+import { WaitingRequests } from './waiting.js';
 import type { DiskFullState } from '../disk-full.js';
 
 export interface ApiParts {
@@ -57,10 +58,13 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   const onError = (err: unknown) => logger.error({ err }, 'request failed');
   // Answers a client does not take, over either transport: one deadline, one count and log (write-deadline.ts).
   const deadline = new WriteDeadline(config.api.writeTimeoutMs, (msg) => logger.warn(msg));
+  // Requests waiting for a run slot when the stop's grace ends are answered NOT_READY, on both (waiting.ts).
+  const waiting = new WaitingRequests(config.api.stopGraceMs);
   const handler = createApiHandler({
     runtime,
     metrics,
     inflight,
+    waiting,
     burstGc,
     maxBodyBytes: config.api.maxBodyBytes,
     maxInflightBodyBytes: config.api.maxInflightBodyBytes,
@@ -75,13 +79,13 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
     ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
   });
-  const api = new ApiServer(handler, config.api, deadline);
+  const api = new ApiServer(handler, config.api, deadline, waiting);
   const a = config.api;
   const g = a.grpc;
   if (!g.enabled) return { api, grpc: undefined };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
-  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory }), inflight, burstGc, isReady: p.isReady, onError, deadline }, {
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory, waiting }), inflight, burstGc, isReady: p.isReady, onError, deadline, waiting }, {
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,

@@ -14,6 +14,7 @@ import type { PredictionMemory } from '../feedback/memory.js';
 import { taskPlan, type TaskPlan } from '../feedback/task.js';
 import { tensorBytes, type RequestBudget } from './budget.js';
 import type { Queued } from '../runtime/queued.js';
+import type { WaitingRequests } from './waiting.js';
 
 /** What the hot path needs of a version, built once: its metric series and (for REST) JSON text pieces. */
 export interface Hot {
@@ -52,6 +53,8 @@ export interface InferCoreDeps {
   /** Request bytes held, shared by every transport: the parsed tensors are reserved in it until the request settles. */
   budget: RequestBudget;
   feedback?: PredictionMemory | undefined;
+  /** Requests waiting for a run slot over every transport, shed when the stop's grace ends (waiting.ts). */
+  waiting?: WaitingRequests | undefined;
 }
 
 export class InferCore {
@@ -166,14 +169,29 @@ export class InferCore {
    * for a run slot leaves its model's queue without running, its tensors leave the budget at once, and it
    * is counted (edgefleet_agent_requests_abandoned_total; not in the summaries: the model did nothing);
    * its result never settles. One already running is left to finish (onnxruntime runs cannot be cancelled).
+   * True when it left its queue.
    */
-  abandon(s: InferStarted): void {
+  abandon(s: InferStarted): boolean {
     const q = s.queued;
-    if (q === undefined) return;
+    if (q === undefined) return false;
     s.queued = undefined;
-    if (!q.withdraw()) return;
+    if (!q.withdraw()) return false;
     this.settled(s);
     s.hot.series.abandoned();
+    return true;
+  }
+
+  /**
+   * A request that waits for a run slot (s.queued set): if the stop's grace ends before it runs, it leaves
+   * its queue unrun (counted as abandoned: the model did nothing) and `answer` replies with the stop's
+   * NOT_READY (waiting.ts).
+   */
+  whileWaiting(s: InferStarted, answer: (err: AppError) => void): void {
+    this.deps.waiting?.add(s, (err) => {
+      if (!this.abandon(s)) return false;
+      answer(err);
+      return true;
+    });
   }
 
   /**
@@ -182,6 +200,7 @@ export class InferCore {
    * path); a second call does nothing.
    */
   settled(s: InferStarted): void {
+    this.deps.waiting?.delete(s);
     if (s.bytes === 0) return;
     this.deps.budget.releaseTensors(s.bytes);
     s.bytes = 0;

@@ -117,3 +117,25 @@ export function decodeSegment(segment: string, what: string): string {
     throw new AppError('BAD_REQUEST', `${what} ${JSON.stringify(segment)} in the path is not valid percent-encoding: expected UTF-8 bytes as %XX`);
   }
 }
+
+/** JSON bodies at least this large have their objects and arrays counted before they are parsed. */
+export const CONTAINER_CHECK_MIN = 1 << 20;
+
+/**
+ * PAYLOAD_TOO_LARGE for a JSON body of more objects and arrays than one per 16 bytes of api.maxBodyBytes:
+ * JSON.parse makes each (50 bytes and more of heap for 2 or 3 bytes of `{},`), so a body of them parsed
+ * into ~50 times its size before validation could refuse it. Counted on the bytes, `{` and `[` inside
+ * strings too: an upper bound, by memchr, stopping past the limit (docs/agent.md "Limits").
+ */
+export function refuseManyContainers(body: Buffer, jsonBytes: number, maxBodyBytes: number): void {
+  const limit = Math.floor(maxBodyBytes / 16);
+  const json = body.subarray(0, jsonBytes);
+  let n = 0;
+  // memchr-fast on a body of numbers; stops once past the limit.
+  for (const c of [0x5b, 0x7b]) {
+    for (let i = json.indexOf(c); i >= 0 && n <= limit; i = json.indexOf(c, i + 1)) n++;
+  }
+  if (n > limit) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `request body of ${jsonBytes} bytes holds more than ${limit} JSON objects and arrays: expected at most ${limit} (one per 16 bytes of api.maxBodyBytes: each takes more than 50 bytes once parsed); send data flat (row-major) or as binary data`);
+  }
+}

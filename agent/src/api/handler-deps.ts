@@ -8,6 +8,7 @@ import type { FeedbackDeps } from '../feedback/http.js';
 import type { RequestBudget } from './budget.js';
 import type { BurstGc } from './burst-gc.js';
 import type { DiskFullReport } from '../disk-full.js';
+import type { WaitingRequests } from './waiting.js';
 
 export interface ApiDeps {
   runtime: ModelRuntime;
@@ -30,6 +31,8 @@ export interface ApiDeps {
   onError?(err: unknown): void;
   /** The request bytes held, shared with the gRPC API so one limit holds over both (budget.ts). */
   inflight?: RequestBudget;
+  /** Requests waiting for a run slot, shed when the stop's grace ends (waiting.ts); shared with the gRPC API. */
+  waiting?: WaitingRequests;
   /** The collection after a burst of large bodies, shared with the gRPC API (burst-gc.ts); one of its own when absent. */
   burstGc?: BurstGc;
   /** More Prometheus series from other parts (the hub link, summaries). */

@@ -11,7 +11,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bodyTooLarge, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseMediaType } from './guards.js';
+import { allowedHostNames, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -34,7 +34,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   let lastHost = '\n'; // never a header value
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
   const budget = deps.inflight ?? new RequestBudget(deps.maxInflightBodyBytes);
-  const core = new InferCore({ runtime: deps.runtime, metrics: deps.metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory });
+  const core = new InferCore({ runtime: deps.runtime, metrics: deps.metrics, allowNonFinite: deps.allowNonFinite, budget, feedback: deps.feedback?.memory, waiting: deps.waiting });
   const burstGc = deps.burstGc ?? new BurstGc(budget);
 
   /** A refusal before validation, counted for a served model like an invalid request (core.refused). */
@@ -131,6 +131,13 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
   function run(res: ServerResponse, name: string, version: string | undefined, body: Buffer, t0: number, binaryHeader: string | undefined): void {
     const jsonBytes = binaryHeader === undefined ? body.length : headerLength(binaryHeader, body.length);
+    if (jsonBytes >= CONTAINER_CHECK_MIN) {
+      try {
+        refuseManyContainers(body, jsonBytes, deps.maxBodyBytes);
+      } catch (err) {
+        throw counted(err, name, version, t0);
+      }
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8', 0, jsonBytes));
@@ -161,6 +168,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       else {
         res.once('close', () => {
           if (!res.writableFinished) core.abandon(started);
+        });
+        // Shed at the end of the stop's grace: answered, then the connection closes (waiting.ts).
+        core.whileWaiting(started, (err) => {
+          res.setHeader('connection', 'close');
+          fail(res, err);
         });
       }
     }

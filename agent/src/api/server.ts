@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { UnixListener } from './unix-socket.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
+import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
 
 export interface ApiServerOptions {
   host: string;
@@ -48,6 +49,8 @@ export class ApiServer {
     private readonly handler: (req: IncomingMessage, res: ServerResponse) => void,
     private readonly opts: ApiServerOptions,
     private readonly deadline = new WriteDeadline(opts.writeTimeoutMs),
+    /** Requests still waiting for a run slot when the grace ends are answered NOT_READY first (./waiting.ts). */
+    private readonly waiting?: WaitingRequests,
   ) {}
 
   async start(): Promise<void> {
@@ -126,12 +129,18 @@ export class ApiServer {
         server.closeIdleConnections();
         finish();
       }, 50);
-      // After the grace period, slow or stuck clients are cut off: stop has a deadline.
-      const force = setTimeout(() => {
+      // After the grace period, requests that never got to run are answered NOT_READY, and then slow or
+      // stuck clients are cut off: stop has a deadline.
+      const closeAll = () => {
         server.closeAllConnections();
         for (const s of this.unixConns) s.destroy();
         this.unixConns.clear();
         finish();
+      };
+      let force = setTimeout(() => {
+        const shed = this.waiting?.shed() ?? 0;
+        if (shed === 0) closeAll();
+        else force = setTimeout(closeAll, SHED_FLUSH_MS);
       }, this.opts.stopGraceMs);
       server.close(() => {
         closed = true;

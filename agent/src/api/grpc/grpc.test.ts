@@ -14,6 +14,7 @@ import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
 import { mlpBundle, req } from '../../testing.js';
 import { f32Bytes, i64Bytes, type OipGrpcClient } from './client.js';
 import { refused, startGrpcAgent, type GrpcAgent } from './testing.js';
+import { inferenceService } from './server.js';
 
 const mlpReq = (data: number[], rows = Math.ceil(data.length / 4)) => ({ model_name: 'mlp', id: 'g1', inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 4], contents: { fp32_contents: data } }] });
 const f32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
@@ -159,6 +160,20 @@ describe('local API over gRPC', () => {
     const pending = new Promise<ServiceError | null>((resolve) => {
       const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), {}, (err) => resolve(err));
       call.on('error', () => undefined); // the status arrives through the callback
+    });
+    const err = await pending;
+    assert.equal(err?.code, status.DEADLINE_EXCEEDED);
+    assert.match(err!.details, /request not received within 400 ms/);
+  });
+
+  it('ends a call whose message came but whose stream never ended within api.requestTimeoutMs', async () => {
+    // grpc-js runs a unary handler only at the end of the stream: such a call held its place among
+    // api.grpc.maxCalls and its decoded message for good (16 of them shut gRPC inference out).
+    const pending = new Promise<ServiceError | null>((resolve) => {
+      // The client's own deadline, far past the agent's, only so that the test ends when the agent does not end the call.
+      const call = client.raw.makeClientStreamRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, new Metadata(), { deadline: Date.now() + 15_000 }, (err) => resolve(err));
+      call.on('error', () => undefined); // the status arrives through the callback
+      call.write(inferenceService()['ModelInfer']!.requestSerialize(mlpReq([1, 2, 3, 4])));
     });
     const err = await pending;
     assert.equal(err?.code, status.DEADLINE_EXCEEDED);

@@ -14,7 +14,10 @@ import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
 import { listenTcp } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
+import { SHED_FLUSH_MS, type WaitingRequests } from '../waiting.js';
+import type { AppError } from '@edgefleet/shared/core';
 import { AnswerWatch } from './answers.js';
+import { decodedTooLarge } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -39,7 +42,7 @@ export function inferenceService(options: typeof SERVER_PROTO_OPTIONS = PROTO_OP
  * handler the decoded message only, and the burst collection counts the bytes a client sent, as REST's),
  * and every method's encoder noting each answer's (the write deadline counts what waits, ./answers.ts).
  */
-function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, number>): ServiceDefinition {
+function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, number>, refusals: WeakMap<object, AppError>, maxBodyBytes: number): ServiceDefinition {
   const def = inferenceService(SERVER_PROTO_OPTIONS);
   const sized: Record<string, ServiceDefinition[string]> = {};
   for (const [name, method] of Object.entries(def)) {
@@ -58,6 +61,13 @@ function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, n
   sized['ModelInfer'] = {
     ...infer,
     requestDeserialize: (bytes: Buffer) => {
+      // A message that would take too much heap decoded is not decoded: the handler answers its refusal.
+      const refusal = decodedTooLarge(bytes, maxBodyBytes);
+      if (refusal) {
+        const refused = {};
+        refusals.set(refused, refusal);
+        return refused;
+      }
       const message = decode(bytes) as object;
       sizes.set(message, bytes.length);
       return message;
@@ -94,6 +104,8 @@ export interface GrpcApiDeps {
   onError?(err: unknown): void;
   /** Shared with REST for one count and log of closes (../build.ts); its own from the options otherwise. */
   deadline?: WriteDeadline;
+  /** Requests waiting for a run slot, answered NOT_READY when the stop's grace ends (../waiting.ts). */
+  waiting?: WaitingRequests;
 }
 
 export class GrpcApi {
@@ -102,6 +114,10 @@ export class GrpcApi {
   private tcp: NetServer | undefined;
   private unix: UnixListener | undefined;
   private stopping: Promise<void> | undefined;
+  /** Connections handed to grpc-js (TCP and the socket), until they close: what stop() waits for. */
+  private readonly conns = new Set<Socket>();
+  /** Set by stop(): called when the last connection has closed. */
+  private onIdle: (() => void) | undefined;
 
   constructor(private readonly deps: GrpcApiDeps, private readonly opts: GrpcApiOptions) {}
 
@@ -120,7 +136,10 @@ export class GrpcApi {
       interceptors: [gate.interceptor],
     });
     const burstGc = this.deps.burstGc;
-    server.addService(sizedService(sizes, answerSizes), grpcService({ ...this.deps, ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}) }));
+    const refusals = new WeakMap<object, AppError>();
+    server.addService(sizedService(sizes, answerSizes, refusals, o.maxBodyBytes), grpcService({
+      ...this.deps, refusal: (message) => refusals.get(message), ...(burstGc ? { released: (message: object) => burstGc.released(sizes.get(message) ?? 0) } : {}),
+    }));
     this.server = server;
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
@@ -129,6 +148,11 @@ export class GrpcApi {
       // client to close its side: a client that never reads nor closes would keep its api.maxConnections
       // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
       s.once('finish', () => s.destroy());
+      this.conns.add(s);
+      s.once('close', () => {
+        this.conns.delete(s);
+        if (this.conns.size === 0) this.onIdle?.();
+      });
       watch.connection(s);
       injector.injectConnection(s);
     };
@@ -158,22 +182,38 @@ export class GrpcApi {
     return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
-  /** Stops accepting, lets calls in progress finish for the grace period, then closes every connection. */
+  /**
+   * Stops accepting, lets calls in progress finish for the grace period, then closes every connection.
+   * It waits for the connections themselves: grpc-js' tryShutdown calls back at once for sessions the
+   * drain has already begun closing, which let the agent exit with every call in progress dropped
+   * (../stop-grace.test.ts).
+   */
   stop(): Promise<void> {
     const server = this.server;
     if (!server) return Promise.resolve();
     this.stopping ??= new Promise<void>((resolve) => {
       this.unix?.stop();
       this.tcp?.close();
-      this.injector?.drain(this.opts.stopGraceMs);
-      const force = setTimeout(() => {
+      // A GOAWAY to every session: no new call; one closes once its calls have answered (drain's own
+      // cut, later, is never reached: forceShutdown below comes first). When the grace ends, calls still
+      // waiting for a run slot are answered NOT_READY, and get SHED_FLUSH_MS to go out from then: timers
+      // chained, as a loop held by a run fires every timer due at once (a cut in the same turn as the
+      // answers sent CANCELLED instead).
+      const grace = this.opts.stopGraceMs;
+      this.injector?.drain(grace + SHED_FLUSH_MS + 1000);
+      const done = () => {
+        clearTimeout(force);
+        this.onIdle = undefined;
         server.forceShutdown();
         resolve();
-      }, this.opts.stopGraceMs + 50);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
+      };
+      let force = setTimeout(() => {
+        const shed = this.deps.waiting?.shed() ?? 0;
+        if (shed === 0) done();
+        else force = setTimeout(done, SHED_FLUSH_MS);
+      }, grace);
+      if (this.conns.size === 0) done();
+      else this.onIdle = done;
     });
     return this.stopping;
   }

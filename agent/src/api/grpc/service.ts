@@ -25,6 +25,8 @@ export interface GrpcServiceDeps {
   onError?(err: unknown): void;
   /** A ModelInfer message was decoded and let go (its tensors taken, or refused): the burst collection counts it. */
   released?(message: object): void;
+  /** The refusal of a ModelInfer message left undecoded (./decoded-size.ts), if it was. */
+  refusal?(message: object): AppError | undefined;
 }
 
 type Unary<Req> = (call: ServerUnaryCall<Req, unknown>, cb: sendUnaryData<unknown>) => void;
@@ -51,6 +53,11 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
   const modelInfer: Unary<GrpcInferRequest> = (call, cb) => {
     const t0 = performance.now();
     const r = call.request;
+    const refusal = deps.refusal?.(r);
+    if (refusal) {
+      cb(grpcError(refusal));
+      return;
+    }
     const name = r.model_name ?? '';
     let started;
     try {
@@ -69,7 +76,10 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
     // Waiting for a run slot: a cancelled call (client gone, deadline passed) takes it out of the queue (../core.ts).
     if (s.queued !== undefined) {
       if (call.cancelled) core.abandon(s);
-      else call.once('cancelled', () => core.abandon(s));
+      else {
+        call.once('cancelled', () => core.abandon(s));
+        core.whileWaiting(s, (err) => cb(grpcError(err))); // shed at the end of the stop's grace (../waiting.ts)
+      }
     }
     const raw = (r.raw_input_contents?.length ?? 0) > 0;
     s.result.then((res) => {
@@ -101,7 +111,7 @@ export interface CallGateOptions {
   maxCalls: number;
   /** Shared with REST: request bytes held (bodies being read, parsed tensors) and their limit. */
   inflight: RequestBudget;
-  /** Time for a client to send its whole message once the call has started. */
+  /** Time for a client to send its whole message and end its stream once the call has started. */
   requestTimeoutMs: number;
   token?: string | undefined;
   /** api.maxBodyBytes, grpc-js's grpc.max_receive_message_length: named when a message is over it. */
@@ -178,10 +188,13 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         }, o.requestTimeoutMs);
         next(metadata);
       })
-      .withOnReceiveMessage((message, next) => {
+      // The request is received at the end of its stream, not with its message: grpc-js runs a unary
+      // handler only then, so a client that sent its message and never ended the stream held its call
+      // (and the decoded message) for good.
+      .withOnReceiveHalfClose((next) => {
         if (timer) clearTimeout(timer);
         timer = undefined;
-        next(message);
+        next();
       })
       .withOnCancel(() => {
         done();
