@@ -91,7 +91,7 @@ export const GateConfig = z.object({
   /**
    * A device holding more than this share of a wave's (or its control's) predictions or requests, in a
    * group of at least 3 reporting devices, is left out of that group's numbers and named in a note: one
-   * box's reports cannot carry a gate (docs/decisions/0076-no-one-device-carries-a-gate.md). 1: never.
+   * box's reports cannot carry a gate (docs/decisions/0079-no-one-device-carries-a-gate.md). 1: never.
    * Default MAX_DEVICE_SHARE_DEFAULT.
    */
   maxDeviceShare: z.number().min(0.5, 'expected a share from 0.5 to 1 (1: no device is left out)').max(1, 'expected a share from 0.5 to 1 (1: no device is left out)').optional(),

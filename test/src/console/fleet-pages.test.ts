@@ -1,4 +1,4 @@
-// The fleet view of a fleet larger than one answer (docs/console.md "Fleet", decision 0076): the hub
+// The fleet view of a fleet larger than one answer (docs/console.md "Fleet", decision 0080): the hub
 // answers GET /devices 1,000 devices at a time, and the console follows `next` until it holds them
 // all, in a real Chromium against a real hub with 2,001 devices: three requests, none over the bound,
 // and every device counted.
