@@ -1,5 +1,5 @@
 // The console with the keyboard alone and in a narrow window, in a real Chromium against a real hub
-// (docs/console.md "Keyboard" and "Narrow windows"): an action's form opened with Enter takes the focus
+// (docs/console.md, Using it): an action's form opened with Enter takes the focus
 // (a reason typed with a digit lands in it and does not switch views), Enter sends it, Escape closes it
 // and gives the focus back to its button; at 800 px wide nothing lies beyond the window's right edge.
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +25,23 @@ async function tabTo(page: ConsolePage, name: string, max = 60): Promise<void> {
     if (await focused(page) === `button:${name}`) return;
   }
   assert.fail(`Tab never reached the button "${name}"`);
+}
+
+/** The page is no wider than its window, and each of `buttons` is drawn inside it, on top (not cut off by a panel). */
+async function fitsWindow(page: ConsolePage, view: string, buttons: string[]): Promise<void> {
+  const widths = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as number[];
+  assert.ok(widths[0]! <= widths[1]!, `${view}: the page is ${widths[0]} px wide in a ${widths[1]} px window`);
+  for (const name of buttons) {
+    // Only the window scrolls (down to the button): a panel scrolled sideways would hide what this checks.
+    const seen = await page.getByRole('button', { name, exact: true }).first().evaluate((el) => {
+      const win = el.ownerDocument.defaultView as unknown as { scrollBy(x: number, y: number): void; innerWidth: number };
+      win.scrollBy(0, el.getBoundingClientRect().top - 200);
+      const r = el.getBoundingClientRect();
+      const hit = (el.ownerDocument as unknown as { elementFromPoint(x: number, y: number): unknown }).elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+      return { left: r.x, right: r.x + r.width, onTop: hit === el || el.contains(hit as never), width: win.innerWidth };
+    });
+    assert.ok(seen.left >= 0 && seen.right <= seen.width && seen.onTop, `${view}: "${name}" is cut off or outside the window: ${JSON.stringify(seen)}`);
+  }
 }
 
 describe('console: keyboard and narrow windows', { timeout: 120_000 }, () => {
@@ -73,6 +90,36 @@ describe('console: keyboard and narrow windows', { timeout: 120_000 }, () => {
     await page.keyboard.type('looked at it');
     await page.keyboard.press('Enter');
     await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('at 800 px wide nothing lies beyond the window: the header wraps, panels stack, wide tables scroll inside', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.setViewportSize({ width: 800, height: 800 });
+    const go = (to: string) => page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, to);
+    await page.getByRole('grid', { name: 'Devices' }).getByText('dev-a').waitFor();
+    await fitsWindow(page, 'fleet', ['Sign out']);
+    // The device table keeps its columns: it scrolls sideways, and its last column (Tags) can be seen.
+    const grid = page.getByRole('grid', { name: 'Devices' });
+    await grid.evaluate((el) => { el.scrollLeft = el.scrollWidth; });
+    const tags = await grid.getByRole('columnheader', { name: 'Tags' }).boundingBox();
+    assert.ok(tags && tags.x + tags.width <= 800, `the Tags column lies at ${JSON.stringify(tags)}`);
+
+    await go(`#/rollouts/${rollout.id}`);
+    await page.getByTestId('rollout-detail').getByLabel('Rollout devices').waitFor();
+    await fitsWindow(page, 'rollout', ['Sign out', 'Abort', 'Roll back']);
+    const status = await page.getByTestId('rollout-detail').getByLabel('Rollout devices').getByRole('columnheader', { name: 'Status' }).boundingBox();
+    assert.ok(status && status.x + status.width <= 800, `the rollout's devices' Status column lies at ${JSON.stringify(status)}`);
+
+    await go('#/rollouts/new');
+    await page.getByRole('form', { name: 'New rollout' }).waitFor();
+    await fitsWindow(page, 'new rollout', ['Remove wave 1', 'Remove wave 2', 'Create rollout']);
+
+    await go('#/audit');
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await page.getByText('rollout.create').first().waitFor();
+    await fitsWindow(page, 'audit', ['Sign out', 'Clear']);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -1,4 +1,4 @@
-// The keyboard in an action's small form (ui/action.tsx, views/undeploy.tsx; docs/console.md "Keyboard"):
+// The keyboard in an action's small form (ui/action.tsx, views/undeploy.tsx; docs/console.md, Using it):
 // opened, its first field takes the focus (the browser honours `autofocus` only while the page loads, so
 // a form opened later left the focus nowhere: typed text was lost and a digit switched views); Escape
 // closes it as Cancel does; closed, the focus returns to the button that opened it. A layout effect: it
