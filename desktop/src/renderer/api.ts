@@ -25,6 +25,8 @@ export interface Api {
 
 /** Said when the request got no answer at all (the hub is down, restarting or unreachable): the browser's own words are "Failed to fetch". */
 export const NO_ANSWER = 'the hub did not answer (it may be restarting or unreachable); the console retries when it is back';
+/** The same for a write: the console refetches its views when the hub is back, but never sends a write again by itself. */
+export const NO_ANSWER_TO_WRITE = 'the hub did not answer (it may be restarting or unreachable); this was not sent again: send it once the header says live';
 
 /**
  * How long the console waits for the hub to start answering a request before it gives up: a hub that took
@@ -81,7 +83,8 @@ export function makeApi(token: string, onUnauthorized: () => void): Api {
       return (await (await check(await request(`/api/v1${path}`, { headers }))).json()) as T;
     },
     async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
-      const res = await request(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await request(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        .catch((err: unknown) => { throw err instanceof ApiError && err.code === 'UNREACHABLE' ? new ApiError(0, 'UNREACHABLE', NO_ANSWER_TO_WRITE) : err; });
       return (await (await check(res)).json()) as T;
     },
     async raw(path: string, signal?: AbortSignal) {
