@@ -1,6 +1,8 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it.
+// deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it;
+// an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
+// at all says the console did not send it again.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,6 +127,44 @@ describe('console: errors carry the hub\'s code', () => {
     await form.getByRole('status').filter({ hasText: 'Set tags: waiting for the hub…' }).waitFor();
     assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), true, 'not sent twice');
     release();
+    await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a sign-in and an action the hub never answers give up at the deadline with TIMEOUT; a write with no answer says it was not sent again', async () => {
+    const login = await h.browser.newPage();
+    await login.clock.install();
+    await login.goto(h.http);
+    await login.route('**/api/v1/models', () => {}); // taken, never answered
+    await login.getByLabel('Token').fill(h.token);
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await login.clock.runFor(30_000);
+    await login.getByRole('alert').filter({ hasText: 'TIMEOUT: the hub did not answer within 30 s (it may be overloaded or stopped): sign in again once it answers' }).waitFor();
+    await login.close();
+
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.clock.install();
+    await page.reload(); // the tab keeps its token: the session starts again under the fake clock
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-b');
+    await page.getByRole('button', { name: 'Set tags' }).click();
+    const form = page.getByRole('form', { name: 'Set tags' });
+    // The hub took the request and never answers (held here until the test ends).
+    await page.route('**/api/v1/devices/dev-b/tags', () => {});
+    await form.getByLabel(/^Tags/).fill('site=west');
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.getByRole('status').filter({ hasText: 'Set tags: waiting for the hub…' }).waitFor();
+    await page.clock.runFor(30_000);
+    await form.getByRole('status').filter({ hasText: /^TIMEOUT: the hub did not answer within 30 s .*may still be applied/ }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), false, 'it can be sent again');
+    await page.unroute('**/api/v1/devices/dev-b/tags');
+    // A write that got no answer at all is not sent again by the console (its views are refetched): it says so.
+    await page.route('**/api/v1/devices/dev-b/tags', (route) => route.abort('connectionrefused'));
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.getByRole('status').filter({ hasText: 'UNREACHABLE: the hub did not answer (it may be restarting or unreachable); this was not sent again: send it once the header says live' }).waitFor();
+    await page.unroute('**/api/v1/devices/dev-b/tags');
+    await form.getByRole('button', { name: 'Set tags' }).click();
     await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();

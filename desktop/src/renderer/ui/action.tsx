@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
 import { background } from '../background.js';
+import { useActionFocus } from './action-focus.js';
 
 export function ActionForm(p: {
   label: string;
@@ -17,8 +18,9 @@ export function ActionForm(p: {
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const focus = useActionFocus(open, () => setOpen(false));
   if (!open) {
-    return <button type="button" class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>;
+    return <button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>;
   }
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -37,10 +39,10 @@ export function ActionForm(p: {
   };
   const id = `reason-${p.label.replace(/\W+/g, '-').toLowerCase()}`;
   return (
-    <form class="action" onSubmit={(e) => background(submit(e))} aria-label={p.label}>
+    <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(submit(e))} aria-label={p.label}>
       {p.extra}
       <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
-      <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} autoFocus />
+      <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy}>{p.label}</button>
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
       {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p>

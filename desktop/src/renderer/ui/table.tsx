@@ -22,6 +22,9 @@ export function VirtualTable<T>(p: { rows: readonly T[]; columns: Column<T>[]; r
   const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
   const last = Math.min(p.rows.length, first + visible + 2 * OVERSCAN);
   const template = p.columns.map((c) => c.width).join(' ');
+  // The columns' least widths (their rem, gaps of 10 px, padding 20 px): a narrower window scrolls the table
+  // sideways (.vtable) instead of cutting its last columns off.
+  const minWidth = `calc(${p.columns.reduce((s, c) => s + Number(/([\d.]+)rem/.exec(c.width)?.[1] ?? 0), 0)}rem + ${10 * p.columns.length + 10}px)`;
   useEffect(() => { if (sel >= p.rows.length) setSel(Math.max(0, p.rows.length - 1)); }, [p.rows.length]);
 
   const move = (to: number) => {
@@ -44,10 +47,10 @@ export function VirtualTable<T>(p: { rows: readonly T[]; columns: Column<T>[]; r
   };
   return (
     <div class="vtable" role="grid" aria-label={p.label} aria-rowcount={p.rows.length}>
-      <div class="vrow vhead" role="row" style={{ gridTemplateColumns: template }}>
+      <div class="vrow vhead" role="row" style={{ gridTemplateColumns: template, minWidth }}>
         {p.columns.map((c) => <div role="columnheader" key={c.title}>{c.title}</div>)}
       </div>
-      <div class="vbody" ref={box} tabIndex={0} onKeyDown={onKey} style={{ height: `${height}px` }}
+      <div class="vbody" ref={box} tabIndex={0} onKeyDown={onKey} style={{ height: `${height}px`, minWidth }}
         onScroll={(e) => setTop((e.currentTarget as HTMLDivElement).scrollTop)}>
         <div style={{ height: `${p.rows.length * ROW_PX}px`, position: 'relative' }}>
           {p.rows.slice(first, last).map((r, i) => {

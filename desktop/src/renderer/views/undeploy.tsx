@@ -1,11 +1,12 @@
 // The "Undeploy" action of a deployment (docs/hub.md "Undeploy"): a reason, then a dry run shows how many
 // devices stop serving the model, and a second button confirms that count (sent as confirmDevices, so the
 // hub refuses if it changed in between). Rendered for operators only.
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Deployment, UndeployResult } from '@edgefleet/shared';
 import { session } from '../store.js';
 import { background } from '../background.js';
+import { useActionFocus } from '../ui/action-focus.js';
 
 export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   const api = session.value?.api;
@@ -14,7 +15,12 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   const [count, setCount] = useState<UndeployResult | null>(null);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  if (!open) return <button type="button" class="danger" onClick={() => { setOpen(true); setMsg(null); setCount(null); }}>Undeploy</button>;
+  const close = () => { setOpen(false); setCount(null); };
+  const focus = useActionFocus(open, close);
+  // The dry run disables the reason field (the focus's place): the confirming button takes it.
+  const confirm = useRef<HTMLButtonElement>(null);
+  useLayoutEffect(() => { if (count) confirm.current?.focus(); }, [count]);
+  if (!open) return <button type="button" ref={focus.opener} class="danger" onClick={() => { setOpen(true); setMsg(null); setCount(null); }}>Undeploy</button>;
   const path = (extra: string) => `/deployments/${d.id}?reason=${encodeURIComponent(reason.trim())}${extra}`;
   const step = async (e: Event) => {
     e.preventDefault();
@@ -38,12 +44,12 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
     }
   };
   return (
-    <form class="action" onSubmit={(e) => background(step(e))} aria-label="Undeploy">
+    <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(step(e))} aria-label="Undeploy">
       <label for="undeploy-reason">Reason</label>
-      <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} autoFocus />
+      <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
       {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {count.devices} device(s){count.superseded ? ` (${count.superseded} moved on to a newer deployment: only marked)` : ''}.</p> : null}
-      <button type="submit" class="danger" disabled={busy}>{count ? `Undeploy from ${count.devices} device(s)` : 'Check devices'}</button>
-      <button type="button" onClick={() => { setOpen(false); setCount(null); }}>Cancel</button>
+      <button type="submit" ref={confirm} class="danger" disabled={busy}>{count ? `Undeploy from ${count.devices} device(s)` : 'Check devices'}</button>
+      <button type="button" onClick={close}>Cancel</button>
       {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
     </form>
   );
