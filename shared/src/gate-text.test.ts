@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gateCondition } from './gate-text.js';
+import { gateCondition, gateVerdict } from './gate-text.js';
 import type { GateResult } from './wire/rollout-state.js';
 
 const gate = (o: Partial<GateResult> & Pick<GateResult, 'name'>): GateResult =>
@@ -21,4 +21,10 @@ test('a gate shown only is not judged; a latency gate waiting for its control ha
   assert.equal(gateCondition(gate({ name: 'latency_p95', threshold: 0, against: 'control', note: 'waiting for the control devices: 0 of 100 predictions' })), '<= control p95, none yet');
   assert.equal(gateCondition(gate({ name: 'latency_p95', threshold: 12.5, against: 'control' })), '<= 12.5', 'once the control answered');
   assert.equal(gateCondition(gate({ name: 'model_error_rate', threshold: 0, against: 'control' })), '<= 0', 'only latency waits for a threshold');
+});
+
+test('a gate shown only says not judged as its verdict too; a judged one its own verdict', () => {
+  assert.equal(gateVerdict(gate({ name: 'preflight_p95', threshold: 0, verdict: 'pass', blocking: false, note: 'no threshold set (gates.preflightP95Ms)' })), 'not judged');
+  assert.equal(gateVerdict(gate({ name: 'input_drift', threshold: 0.2, verdict: 'fail', blocking: false })), 'fail', 'input_drift explains without a note: its verdict stands');
+  assert.equal(gateVerdict(gate({ name: 'output_shift', verdict: 'pass', note: 'no output histograms to compare' })), 'pass', 'a blocking gate with a note is judged');
 });

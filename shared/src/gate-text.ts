@@ -12,7 +12,12 @@ export const GATES_AT_LEAST: ReadonlySet<GateResult['name']> = new Set<GateResul
  * devices' first answers, whose threshold (0 on the wire) is not known yet.
  */
 export function gateCondition(g: GateResult, fmt: (v: number) => string = String, sym = { atLeast: '>=', atMost: '<=' }): string {
-  if (!g.blocking && g.note !== undefined) return 'not judged';
+  if (gateVerdict(g) === 'not judged') return 'not judged';
   if (g.name === 'latency_p95' && g.against === 'control' && g.threshold === 0) return `${sym.atMost} control p95, none yet`;
   return `${GATES_AT_LEAST.has(g.name) ? sym.atLeast : sym.atMost} ${fmt(g.threshold)}`;
+}
+
+/** The verdict as shown: `not judged` for a gate shown for information only (its note says why), else pass, fail or pending. */
+export function gateVerdict(g: GateResult): GateResult['verdict'] | 'not judged' {
+  return !g.blocking && g.note !== undefined ? 'not judged' : g.verdict;
 }

@@ -165,6 +165,7 @@ describe('console: rollouts view', () => {
     // preflight_p95 without a threshold (gates.preflightP95Ms 0, the default) is shown, not judged.
     const preflight = await detail.locator('table[aria-label="Gates of wave canary"] tr[data-gate="preflight_p95"] td').allTextContents();
     assert.deepEqual([preflight[0], preflight[2]], ['preflight_p95 (shown only)', 'not judged'], preflight.join(' | '));
+    assert.match(preflight[5] ?? '', /^not judged no threshold set/, 'its verdict is not a pass');
     const trail = detail.getByLabel('Rollout audit trail');
     for (const a of ['rollout.create', 'rollout.paused', 'rollout.resumed', 'rollout.wave_failed', 'rollout.rolled_back']) await trail.getByText(a, { exact: true }).waitFor();
     await detail.locator('tr[data-wave="all"]').getByText('pending').waitFor();
