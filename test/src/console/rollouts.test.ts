@@ -142,6 +142,8 @@ describe('console: rollouts view', () => {
     await detail.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
     // Who paused it, and when: the operator's token name.
     await detail.getByTestId('rollout-state-by').filter({ hasText: /^by admin at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/ }).waitFor();
+    // An operator's pause is not drawn as an error (a failed gate's reason is, below).
+    assert.equal(await detail.getByTestId('rollout-reason').filter({ hasText: 'look at the canary first' }).getAttribute('class'), 'muted');
     await detail.getByRole('button', { name: 'Resume' }).click();
     const resume = detail.getByRole('form', { name: 'Resume' });
     await resume.getByLabel('Reason').fill('looks fine, go on');
@@ -154,6 +156,7 @@ describe('console: rollouts view', () => {
     await shift.getByText('fail').waitFor({ timeout: 60_000 });
     await detail.getByTestId('rollout-state').filter({ hasText: 'rolled back' }).waitFor({ timeout: 30_000 });
     await detail.getByTestId('rollout-reason').filter({ hasText: /wave canary failed its gates: .*output_shift/ }).waitFor();
+    assert.equal(await detail.getByTestId('rollout-reason').getAttribute('class'), 'error');
     // The rollback was the hub's own, not the operator's who paused it before.
     await detail.getByTestId('rollout-state-by').filter({ hasText: /^by hub at / }).waitFor();
     const cells = await shift.locator('td').allTextContents();

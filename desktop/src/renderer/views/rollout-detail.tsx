@@ -73,7 +73,7 @@ export function RolloutDetail({ id }: { id: string }) {
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
       <div class="panel">
         <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
-        {r.stateReason ? <p class={r.state === 'completed' ? 'ok' : 'error'} data-testid="rollout-reason">{r.stateReason}</p> : null}
+        {r.stateReason ? <p class={reasonClass(r)} data-testid="rollout-reason">{r.stateReason}</p> : null}
         <dl class="stats">
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
           <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>
@@ -181,4 +181,11 @@ function Trail({ id }: { id: string }) {
       {loaded.older ? <p class="muted" aria-label="Older trail entries">The newest {TRAIL} entries are shown; <a href={`#/audit/target/${encodeURIComponent(id)}`}>the whole trail</a> is in the audit log.</p> : null}
     </>
   );
+}
+
+/** How the state's reason is drawn: green once completed, plain for an operator's pause or promote, red for what went wrong (a failed gate, a rollback, the hub's own pause). */
+export function reasonClass(r: Pick<Rollout, 'state' | 'stateBy'>): string {
+  if (r.state === 'completed') return 'ok';
+  if ((r.state === 'paused' || r.state === 'running') && r.stateBy !== null && r.stateBy !== 'hub') return 'muted';
+  return 'error';
 }
