@@ -72,6 +72,20 @@ test('push a signed bundle: stored as a blob, listed, shown, downloadable, audit
     assert.deepEqual(show.signatures.map((s) => s.keyId), [keys.release.keyId]);
     assert.equal(typeof show.provenance.reason, 'string');
     assert.deepEqual(show.devices, []);
+    // The devices running it: all of them, or the first N by id with ?devices=N and devicesTotal.
+    for (const id of ['d-3', 'd-1', 'd-2']) {
+      h.store.devices.create(id, `secret-${id}`, {}, null, new Date());
+      h.store.db.prepare('INSERT INTO device_models (device_id, name, version, status) VALUES (?, ?, ?, ?)').run(id, 'audio-energy', '1.0.0', 'active');
+    }
+    const shown = async (q: string) => (await (await h.req('GET', `/api/v1/models/audio-energy/versions/1.0.0${q}`, { role: 'viewer' })).json()) as { devices: Array<{ id: string }>; devicesTotal?: number };
+    assert.deepEqual((await shown('')).devices.map((d) => d.id), ['d-1', 'd-2', 'd-3']);
+    assert.equal((await shown('')).devicesTotal, undefined);
+    const two = await shown('?devices=2');
+    assert.deepEqual([two.devices.map((d) => d.id), two.devicesTotal], [['d-1', 'd-2'], 3]);
+    assert.deepEqual((await shown('?devices=5')).devicesTotal, 3);
+    const bad = await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0?devices=0', { role: 'viewer' });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /devices/);
 
     const dl = await h.req('GET', '/api/v1/models/audio-energy/versions/1.0.0/bundle', { role: 'viewer' });
     assert.equal(dl.status, 200);

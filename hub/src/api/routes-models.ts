@@ -2,7 +2,7 @@
 // before anything is stored), list, show, download, deprecate and delete versions.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList } from '@edgefleet/shared';
+import { AppError, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList, ModelVersionQuery } from '@edgefleet/shared';
 import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
@@ -13,10 +13,14 @@ const ListQuery = z.object({ name: z.string().optional() });
 /** Each version with whether the hub's current trust still accepts its signers. */
 const trusted = <T extends ModelVersionInfo>(deps: ApiDeps, versions: readonly T[]) => withTrusted(deps.store, () => deps.trust().signed, versions);
 
-async function detail(deps: ApiDeps, name: string, version: string): Promise<z.infer<typeof ModelVersionDetail>> {
+async function detail(deps: ApiDeps, name: string, version: string, limit?: number): Promise<z.infer<typeof ModelVersionDetail>> {
   const stored = deps.store.models.get(name, version);
   const [v = stored] = await trusted(deps, [stored]);
-  return { ...v, manifest: v.manifest as unknown as Record<string, unknown>, provenance: v.manifest.provenance, devices: deps.store.devices.runningVersion(name, version) };
+  const devices = deps.store.devices.runningVersion(name, version, limit);
+  return {
+    ...v, manifest: v.manifest as unknown as Record<string, unknown>, provenance: v.manifest.provenance, devices,
+    ...(limit !== undefined ? { devicesTotal: devices.length < limit ? devices.length : deps.store.devices.countRunningVersion(name, version) } : {}),
+  };
 }
 
 async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Response> {
@@ -59,9 +63,10 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
     },
     {
       method: 'get', path: '/models/:name/versions/:version', access: 'viewer',
-      summary: 'Show a version: manifest, provenance, signatures, size and the devices that run it', response: ModelVersionDetail,
+      summary: 'Show a version: manifest, provenance, signatures, size and the devices that run it (?devices=N: the first N by id, with devicesTotal)',
+      query: ModelVersionQuery, response: ModelVersionDetail,
       async handler(c, deps) {
-        return detail(deps, param(c, 'name'), param(c, 'version'));
+        return detail(deps, param(c, 'name'), param(c, 'version'), queryOf(c, ModelVersionQuery, 'model version query').devices);
       },
     },
     {

@@ -214,10 +214,17 @@ export class DevicesRepo implements DeviceAuthPort {
     return this.reportTx(id, state, opts.newerOnly ?? false);
   }
 
-  runningVersion(name: string, version: string): Array<{ id: string; status: string }> {
+  /** The devices running a model version, by id (the first `limit` when given). */
+  runningVersion(name: string, version: string, limit?: number): Array<{ id: string; status: string }> {
     return this.db
-      .prepare('SELECT device_id AS id, status FROM device_models WHERE name = ? AND version = ? ORDER BY device_id')
-      .all(name, version) as Array<{ id: string; status: string }>;
+      .prepare(`SELECT device_id AS id, status FROM device_models WHERE name = ? AND version = ? ORDER BY device_id${limit === undefined ? '' : ' LIMIT ?'}`)
+      .all(name, version, ...(limit === undefined ? [] : [limit])) as Array<{ id: string; status: string }>;
+  }
+
+  /** How many devices run a model version. */
+  countRunningVersion(name: string, version: string): number {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM device_models WHERE name = ? AND version = ?').get(name, version) as { n: number | string };
+    return Number(row.n);
   }
 
   private row(id: string): Row | undefined {

@@ -205,9 +205,13 @@ export const ModelVersionDetail = ModelVersionInfo.extend({
   manifest: z.record(z.string(), z.unknown()),
   provenance: z.unknown(),
   signatures: z.array(Signature),
+  /** The devices that run it, by id: all of them, or the first N with ?devices=N (then devicesTotal counts them all). */
   devices: z.array(z.object({ id: DeviceId, status: z.string() })),
+  devicesTotal: Count.optional(),
 });
 export type ModelVersionDetail = z.infer<typeof ModelVersionDetail>;
+/** GET /models/{name}/versions/{version}?devices=N: list the first N devices running it (the console asks for 500). */
+export const ModelVersionQuery = z.object({ devices: QueryCount('devices', 100_000).optional() });
 export const ModelDeprecate = z.object({ reason: Reason }).strict();
 /** DELETE /models/{name}/versions/{version}?reason=: only a version nothing refers to (else 409). */
 export const ModelDeleteQuery = z.object({ reason: Reason });

@@ -64,6 +64,9 @@ function VersionState({ v }: { v: ModelVersionInfo }) {
 
 type Verified = { trust: TrustCheck; bundle: ThresholdCheck; manifest: Record<string, unknown> } | { error: string };
 
+/** How many devices a version's page lists (the hub counts them all). */
+const VERSION_DEVICES = 500;
+
 function VersionDetail({ name, version }: { name: string; version: string }) {
   const api = session.value?.api;
   const [detail, setDetail] = useState<ModelVersionDetail | { error: string } | null>(null);
@@ -73,7 +76,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
     if (!api) return;
     setDetail(null);
     setVerified(null);
-    api.get<ModelVersionDetail>(path).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
+    api.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
     const ac = new AbortController();
     (async () => {
       const trust = checkTrust(await api.get<TrustDocument>('/trust'));
@@ -119,6 +122,9 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
         {detail.devices.length === 0 ? <Empty>No device runs this version.</Empty> : (
           <ul class="chips">{detail.devices.map((d) => <li key={d.id}><a href={`#/devices/${encodeURIComponent(d.id)}`} onClick={(e) => { e.preventDefault(); go(`#/devices/${encodeURIComponent(d.id)}`); }}>{d.id}</a> <span class="muted">{d.status}</span></li>)}</ul>
         )}
+        {(detail.devicesTotal ?? 0) > detail.devices.length
+          ? <p class="muted" data-testid="version-devices-more">the first {detail.devices.length} of {detail.devicesTotal} devices, by id (the fleet view lists them all)</p>
+          : null}
       </div>
       <div class="panel">
         <h2>Try it</h2>
