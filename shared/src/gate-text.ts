@@ -6,6 +6,16 @@ import type { GateResult } from './wire/rollout-state.js';
 export const GATES_AT_LEAST: ReadonlySet<GateResult['name']> = new Set<GateResult['name']>(
   ['install_success', 'config_applied', 'reporting', 'predictions', 'shadow_agreement', 'replay_agreement']);
 
+/** The unit of a gate's value and threshold, where it has one (milliseconds for the latency gates). */
+export function gateUnit(name: GateResult['name']): string {
+  return name === 'latency_p95' || name === 'preflight_p95' ? ' ms' : '';
+}
+
+/** A gate's value as shown: `-` for none, else the number with its unit (`1.522 ms`). */
+export function gateValue(g: GateResult, fmt: (v: number) => string = String): string {
+  return g.value === null ? '-' : `${fmt(g.value)}${gateUnit(g.name)}`;
+}
+
 /**
  * The gate's condition: `>= 0.95` or `<= 12.5` (with the given symbols); `not judged` for a gate shown for
  * information only (its note says why); `<= control p95, none yet` for a latency gate waiting for the control
@@ -14,7 +24,7 @@ export const GATES_AT_LEAST: ReadonlySet<GateResult['name']> = new Set<GateResul
 export function gateCondition(g: GateResult, fmt: (v: number) => string = String, sym = { atLeast: '>=', atMost: '<=' }): string {
   if (gateVerdict(g) === 'not judged') return 'not judged';
   if (g.name === 'latency_p95' && g.against === 'control' && g.threshold === 0) return `${sym.atMost} control p95, none yet`;
-  return `${GATES_AT_LEAST.has(g.name) ? sym.atLeast : sym.atMost} ${fmt(g.threshold)}`;
+  return `${GATES_AT_LEAST.has(g.name) ? sym.atLeast : sym.atMost} ${fmt(g.threshold)}${gateUnit(g.name)}`;
 }
 
 /** The verdict as shown: `not judged` for a gate shown for information only (its note says why), else pass, fail or pending. */

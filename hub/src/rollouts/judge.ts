@@ -4,7 +4,7 @@
 // A device deferring its switch (maintenance window, update lock) is pending for install_success until
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
-import { MAX_DEVICE_SHARE_DEFAULT, gateCondition, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
+import { MAX_DEVICE_SHARE_DEFAULT, gateCondition, gateValue, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -167,7 +167,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
     if (now.getTime() - since >= r.gates.stuckSec * 1000) {
       // Each gate's condition as `rollouts show` and the console print it (a latency gate without control answers
       // has no number to reach yet), with its note (what it waits for), then what the operator can do.
-      const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value ?? 'none'} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
+      const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
       r.state = 'paused';
       r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, abort or roll back ends it`;
       t.transition(r, 'rollout.paused', r.stateReason, numbers, now);

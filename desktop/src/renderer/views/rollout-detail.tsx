@@ -3,7 +3,7 @@
 // and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
-import { gateCondition, gateVerdict } from '@edgefleet/shared/browser';
+import { gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
 import { errorText } from '../api.js';
 import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -123,7 +123,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
       <thead><tr><th>Gate</th><th>Value</th><th>Passes when</th><th>Samples (wave / control)</th><th>Against</th><th>Verdict</th></tr></thead>
       <tbody>{wave.gates.map((g: GateResult) => (
         <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
-          <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{fmt(g.value)}</td>
+          <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{g.value === null ? fmt(null) : gateValue(g, fmt)}</td>
           <td class="mono">{gateCondition(g, fmt, { atLeast: '≥', atMost: '≤' })}</td>
           <td>{g.samples.wave} / {g.samples.control}</td><td>{g.against}</td>
           <td><span class={`pill vd-${gateVerdict(g).replace(' ', '_')}`}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>

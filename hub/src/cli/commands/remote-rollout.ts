@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateVerdict, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
+import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateValue, gateVerdict, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -84,7 +84,7 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 const FINAL = new Set(['completed', 'rolled_back', 'aborted']);
 
 function gateLine(g: GateResult): string[] {
-  return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, g.value === null ? '-' : String(g.value), gateCondition(g), `${g.samples.wave} / ${g.samples.control}`, g.against, gateVerdict(g), g.note ?? ''];
+  return [`  ${g.name}${g.blocking ? '' : ' (shown)'}`, gateValue(g), gateCondition(g), `${g.samples.wave} / ${g.samples.control}`, g.against, gateVerdict(g), g.note ?? ''];
 }
 
 /** What a rollout rolls: `MODEL FROM -> TO`, or `config SCOPE vFROM -> vTO`. */
