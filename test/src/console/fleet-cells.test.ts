@@ -89,13 +89,24 @@ describe('console: how the fleet table and a device page read', () => {
   it('the versions-in-use card counts devices not revoked, and says how many versions it does not list', async () => {
     const page = await signIn(h.browser, h.http, h.token);
     // The hub's answer with dev-a running 8 versions (these devices never reported any).
+    const edit = (d: { id: string; models: unknown[] }) => {
+      if (d.id === 'dev-a') d.models = Array.from({ length: 8 }, (_, i) => ({ name: 'm', version: `1.0.${i}`, status: 'active' }));
+      // A revoked device's version is not in use: not counted.
+      if (d.id === LONG) Object.assign(d, { revoked: true, models: [{ name: 'm', version: '9.9.9', status: 'active' }, { name: 'm', version: '1.0.0', status: 'active' }] });
+    };
     await page.route('**/api/v1/devices', async (route) => {
       const res = await route.fetch();
       const body = (await res.json()) as { devices: Array<{ id: string; models: unknown[] }> };
-      for (const d of body.devices) if (d.id === 'dev-a') d.models = Array.from({ length: 8 }, (_, i) => ({ name: 'm', version: `1.0.${i}`, status: 'active' }));
-      // A revoked device's version is not in use: not counted.
-      for (const d of body.devices) if (d.id === LONG) Object.assign(d, { revoked: true, models: [{ name: 'm', version: '9.9.9', status: 'active' }, { name: 'm', version: '1.0.0', status: 'active' }] });
+      for (const d of body.devices) edit(d);
       await route.fulfill({ response: res, json: body });
+    });
+    // A device read again on a live event (the tags set above, paced by the hub: hub/src/events/device-pacer.ts)
+    // gets the same answer, or the card would count what the hub really has.
+    await page.route('**/api/v1/devices/dev-a', async (route) => {
+      const res = await route.fetch();
+      const d = (await res.json()) as { id: string; models: unknown[] };
+      edit(d);
+      await route.fulfill({ response: res, json: d });
     });
     await page.reload();
     const card = page.getByRole('list', { name: 'Versions in use' });
