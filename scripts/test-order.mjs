@@ -3,62 +3,65 @@
 // time first) and the rest follow in path order. The list is measured, longest first
 // (TEST_DURATIONS=FILE node scripts/test.mjs; docs/development.md "Test run time"); a file missing
 // from it only starts later, and a listed file that no longer exists is ignored.
-// Measured 2026-12-05 01:16 (TEST_DURATIONS, the files' tests added up) on the quiet 2-core VM, the
-// tests' programs started built (a whole run of 14.6 min): every file of 8.5 s or more, longest first; the
-// two two-hub scenarios (their tests live in two-hubs-scenario.ts) at half of that file's 34 s each. The
-// last three run their tests once per backend (forEachBackend), which the figures credit to
-// hub/src/testing/backends.ts. The arm64 tarball comes third whatever this machine measured: its
-// cross-compiled addon is cached here (4 s), but CI's clean machine compiles it (28 s), and started late
-// it ran last there.
-// Moved 2026-12-05 afternoon by per-file runs (the run's temp files in RAM, shorter bakes): the 2 GiB
-// backup from 43 to 11 s, the loop example 46 to 37, npm start 44 to 31; restored-capture (~22 s),
-// the console's errors view (~17 s) and restored-agent-db (~15 s), new since, were not listed.
+// Measured 2026-12-05 23:00 (TEST_DURATIONS, the files' tests added up) on the quiet 2-core VM, the
+// tests' programs started built (a whole run of 14.0 min): every file of 8.5 s or more, longest first; the
+// two-hub and one-hub scenarios (their tests live in two-hubs-scenario.ts and one-hub-scenario.ts) at half
+// of that file's time each. The last three run their tests once per backend (forEachBackend), which the
+// figures credit to hub/src/testing/backends.ts. The arm64 tarball comes third whatever this machine
+// measured: its cross-compiled addon is cached here (4 s), but CI's clean machine compiles it (28 s), and
+// started late it ran last there. The bad-network scenarios (slow-link, flapping, half-open, flaky-link)
+// wait out real keepalives and lead the list.
 export const SLOW_FIRST = [
-  'test/src/scenarios/example-loop.test.ts',
-  'test/src/scenarios/config-rollout.test.ts',
+  'test/src/scenarios/slow-link.test.ts',
+  'agent/src/longrun.test.ts',
   'test/src/scenarios/package-arm64.test.ts',
-  'agent/src/longrun-store.test.ts',
-  'test/src/scenarios/rollout.test.ts',
+  'test/src/scenarios/flapping.test.ts',
+  'test/src/scenarios/example-loop.test.ts',
   'test/src/fleet/start.test.ts',
-  'test/src/scenarios/memory-burst.test.ts',
-  'test/src/scenarios/postgres-refusals.test.ts',
+  'test/src/scenarios/config-rollout.test.ts',
+  'test/src/scenarios/flaky-link.test.ts',
+  'test/src/scenarios/rollout.test.ts',
+  'agent/src/api/write-deadline.test.ts',
   'hub/src/store/pg/reconnect.test.ts',
-  'test/src/scenarios/shutdown.test.ts',
-  'hub/src/cli/commands/remote.test.ts',
   'test/src/scenarios/postgres-hub.test.ts',
-  'test/src/scenarios/restored-capture.test.ts',
-  'agent/src/summaries/crash.test.ts',
-  'test/src/scenarios/package-install.test.ts',
-  'test/src/scenarios/hub-restart-upload.test.ts',
-  'test/src/console/rollouts.test.ts',
+  'test/src/scenarios/memory-burst.test.ts',
+  'test/src/scenarios/half-open.test.ts',
   'agent/src/sync/e2e.test.ts',
-  'test/src/scenarios/data-capture.test.ts',
-  'agent/src/cli/cli.test.ts',
+  'test/src/scenarios/hub-restart-upload.test.ts',
+  'test/src/scenarios/postgres-refusals.test.ts',
+  'hub/src/cli/commands/remote.test.ts',
+  'agent/src/summaries/crash.test.ts',
+  'test/src/scenarios/restored-capture.test.ts',
+  'test/src/scenarios/shutdown.test.ts',
   'test/src/scenarios/replay-gate.test.ts',
-  'test/src/console/errors.test.ts',
-  'test/src/scenarios/restored-agent-db.test.ts',
+  'test/src/console/rollouts.test.ts',
   'test/src/scenarios/two-hubs.test.ts',
   'test/src/scenarios/two-hubs-postgres.test.ts',
-  'test/src/cli/convention.test.ts',
-  'test/src/scenarios/package-agent.test.ts',
+  'agent/src/longrun-store.test.ts',
   'test/src/console/console.test.ts',
-  'test/src/scenarios/readme.test.ts',
-  'hub/src/cli/commands/capture.test.ts',
-  'test/src/console/paging.test.ts',
+  'test/src/scenarios/package-install.test.ts',
+  'test/src/cli/convention.test.ts',
   'test/src/scenarios/remote-config.test.ts',
-  'agent/src/api/sigterm.test.ts',
-  'test/src/scenarios/flaky-link.test.ts',
+  'hub/src/cli/commands/capture.test.ts',
+  'hub/src/cli/commands/remote-deploy.test.ts',
+  'test/src/scenarios/restored-agent-db.test.ts',
+  'agent/src/cli/cli.test.ts',
+  'test/src/console/errors.test.ts',
+  'agent/src/api/grpc/answer-deadline.test.ts',
+  'test/src/scenarios/data-capture.test.ts',
   'hub/src/cli/model.test.ts',
-  'hub/src/cli/commands/alerts.test.ts',
+  'test/src/scenarios/readme.test.ts',
   'agent/src/api/budget.test.ts',
   'test/src/scenarios/sealed-models.test.ts',
-  'hub/src/server/backup.test.ts',
   'test/src/scenarios/shadow-rollout.test.ts',
-  'test/src/scenarios/backup-restore.test.ts',
-  'hub/src/cli/trust.test.ts',
-  'hub/src/cli/commands/remote-deploy.test.ts',
+  'test/src/scenarios/refusals.test.ts',
+  'test/src/scenarios/one-hub-sqlite.test.ts',
+  'test/src/scenarios/one-hub-postgres.test.ts',
+  'hub/src/server/backup.test.ts',
+  'hub/src/cli/commands/alerts.test.ts',
+  'hub/src/cli/commands/remote-credentials.test.ts',
   'test/src/console/resilience.test.ts',
-  'test/src/scenarios/stolen-hub-key.test.ts',
+  'test/src/scenarios/package-agent.test.ts',
   'hub/src/deployments/service.test.ts',
   'hub/src/ingest/hostile-payloads.test.ts',
   'hub/src/api/hostile-sweep.test.ts',
