@@ -19,6 +19,7 @@ import { reportedState } from './reported-state.js';
 import { DiskWatch } from './disk-space.js';
 import { ReconnectBackoff } from './reconnect.js';
 import { keepLinkWhileReceiving } from './keepalive.js';
+import { ConnectTimeout, adaptConnectTimeout } from './connect-timeout.js';
 import { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
 
 export { DEFAULT_SYNC, type CaptureLink, type Emit, type SyncDeps, type SyncOptions } from './sync-deps.js';
@@ -39,6 +40,8 @@ export class SyncClient {
   /** The order of magnitude of the outbox backlog last reported (-1: none yet). */
   private outboxMagnitude = -1;
   private connected = false;
+  /** Each attempt's limit, from how the last ones went (connect-timeout.ts). */
+  private readonly connectTimeout = new ConnectTimeout();
   private lastError: string | undefined;
   /** Desired and trust documents from the hub (desired-intake.ts). */
   private readonly intake: DesiredIntake;
@@ -145,11 +148,12 @@ export class SyncClient {
       // A refused CONNECT (a broker not yet reloaded with this device's entry: docs/mqtt.md) is asked
       // again with the backoff below; MQTT.js would otherwise never reconnect after it.
       reconnectOnConnackError: true,
-      connectTimeout: 10_000,
+      connectTimeout: this.connectTimeout.ms,
       will: { topic: deviceTopic(this.id, 'presence'), payload: Buffer.from(this.presence(false)), qos: 1, retain: true },
     });
     this.client = client;
     keepLinkWhileReceiving(client, this.opts.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC);
+    adaptConnectTimeout(client, this.connectTimeout);
     const retry = new ReconnectBackoff(this.opts.reconnectMs);
     client.on('connect', () => {
       retry.connected(Date.now());
@@ -178,7 +182,7 @@ export class SyncClient {
       // Logged when it changes, else once per ERROR_LOG_MS: the link's state (status, hub link down) says the rest.
       if (retry.shouldLog(err.message, Date.now())) {
         const hint = tlsHint(err as { code?: unknown });
-        this.d.logger.warn({ err: err.message, broker: this.brokerUrl, ...(hint ? { hint } : {}), retryInMs: client.options.reconnectPeriod }, 'mqtt error');
+        this.d.logger.warn({ err: err.message, broker: this.brokerUrl, ...(hint ? { hint } : {}), retryInMs: client.options.reconnectPeriod, connectTimeoutMs: client.options.connectTimeout }, 'mqtt error');
       }
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
