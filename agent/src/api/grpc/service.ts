@@ -3,7 +3,7 @@
 // error codes and messages, summaries and metrics. The call gate, an
 // interceptor, refuses a call before its message is read when too many are in
 // progress or the shared request budget is full (REST bodies, parsed tensors) or its body carries a
-// Content-Encoding, checks the bearer token for clients off the box, bounds the time to receive the
+// Content-Encoding (ServerLive and ServerReady have bounds of their own: ./health-calls.ts), checks the bearer token for clients off the box, bounds the time to receive the
 // message, and has compressed messages read by ./encoding.ts.
 import { AppError, toAppError } from '@edgefleet/shared/core';
 import {
@@ -18,6 +18,7 @@ import { grpcError } from './status.js';
 import { contentEncodingRefusal, guardMessages } from './encoding.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
 import { WatchedCall, type AnswerWatch } from './answers.js';
+import { HEALTH_MAX_CALLS, HEALTH_METHODS, healthOverloaded, healthTooLarge, limitHealthMessage } from './health-calls.js';
 
 export interface GrpcServiceDeps {
   core: InferCore;
@@ -132,16 +133,27 @@ const GRPC_JS_UNDECODABLE = /^Error deserializing request/;
  */
 function ownStatus(status: Pick<StatusObject, 'code' | 'details'>, path: string, maxBodyBytes: number): AppError | undefined {
   const large = status.code === S.RESOURCE_EXHAUSTED ? GRPC_JS_TOO_LARGE.exec(status.details) : null;
-  if (large) return bodyTooLarge(maxBodyBytes, 'api.maxBodyBytes', Number(large[1]));
+  if (large) return HEALTH_METHODS.has(path) ? healthTooLarge(path, Number(large[1])) : bodyTooLarge(maxBodyBytes, 'api.maxBodyBytes', Number(large[1]));
   if (status.code !== S.INTERNAL || !GRPC_JS_UNDECODABLE.test(status.details)) return undefined;
   const type = `inference.${path.slice(path.lastIndexOf('/') + 1)}Request`;
   return new AppError('BAD_REQUEST', `gRPC message is not a valid ${type}: expected the protobuf encoding of ${type} (agent/proto/grpc_predict_v2.proto)`);
 }
 
+/** Why a call other than ServerLive and ServerReady is refused before its message is read, or undefined. */
+function gateRefusal(calls: number, o: CallGateOptions): AppError | undefined {
+  if (calls >= o.maxCalls) return new AppError('OVERLOADED', `the agent has ${calls} gRPC calls in progress (limit ${o.maxCalls}, api.grpc.maxCalls); retry later`);
+  if (o.inflight.bytes >= o.inflight.limit) return o.inflight.overloaded();
+  return undefined;
+}
+
 /** The interceptor that holds every gRPC call to the REST API's bounds (docs/security.md). */
 export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
   let calls = 0;
+  /** ServerLive and ServerReady in progress: apart from `calls`, so a busy box still answers its probes (./health-calls.ts). */
+  let healthCalls = 0;
   const interceptor: ServerInterceptor = (method, call) => {
+    const health = HEALTH_METHODS.has(method.path);
+    if (health) limitHealthMessage(call);
     // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read.
     guardMessages(call, o.maxBodyBytes);
     // The write deadline's watch of this call's answers, in this one interceptor (./answers.ts).
@@ -151,7 +163,8 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
     const done = () => {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      if (counted) calls--;
+      if (counted && health) healthCalls--;
+      else if (counted) calls--;
       counted = false;
     };
     const refuse = (err: AppError) => {
@@ -172,15 +185,13 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
           refuse(encoded);
           return;
         }
-        if (calls >= o.maxCalls) {
-          refuse(new AppError('OVERLOADED', `the agent has ${calls} gRPC calls in progress (limit ${o.maxCalls}, api.grpc.maxCalls); retry later`));
+        const refusal = health ? (healthCalls >= HEALTH_MAX_CALLS ? healthOverloaded(healthCalls) : undefined) : gateRefusal(calls, o);
+        if (refusal) {
+          refuse(refusal);
           return;
         }
-        if (o.inflight.bytes >= o.inflight.limit) {
-          refuse(o.inflight.overloaded());
-          return;
-        }
-        calls++;
+        if (health) healthCalls++;
+        else calls++;
         counted = true;
         timer = setTimeout(() => {
           timer = undefined;
