@@ -5,20 +5,32 @@ import type { DependencyState } from '@edgefleet/shared';
 
 export class DependencyWatch {
   private state: { ok: boolean; since: Date; error?: string };
+  /** When the hub last heard how the dependency is (up() or down()), in ms of `now`. */
+  private heardAt: number;
 
   /** `describe`: what a public answer says of a failure (default its message). */
   constructor(private readonly now: () => Date, up = true, error?: string, private readonly describe: (err: unknown) => string = messageOf) {
     this.state = { ok: up, since: now(), ...(up ? {} : { error: error ?? 'not started' }) };
+    this.heardAt = this.state.since.getTime();
   }
 
   up(): void {
+    this.heardAt = this.now().getTime();
     if (!this.state.ok) this.state = { ok: true, since: this.now() };
   }
 
-  /** Down since the first failure; `error` is the latest one's. */
-  down(err: unknown): void {
+  /** Down since the first failure; `error` is the latest one's. True when it was up until now. */
+  down(err: unknown): boolean {
     const error = this.describe(err);
-    this.state = { ok: false, since: this.state.ok ? this.now() : this.state.since, error };
+    const was = this.state.ok;
+    this.heardAt = this.now().getTime();
+    this.state = { ok: false, since: was ? this.now() : this.state.since, error };
+    return was;
+  }
+
+  /** Milliseconds since the hub last heard how the dependency is. */
+  age(): number {
+    return this.now().getTime() - this.heardAt;
   }
 
   get(): DependencyState {
@@ -37,5 +49,5 @@ function messageOf(err: unknown): string {
  */
 export function databaseFailure(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  return `${typeof code === 'string' ? code : 'failed'}: the hub's log says why ("could not take or renew the hub lease")`;
+  return `${typeof code === 'string' ? code : 'failed'}: the hub's log says why ("could not take or renew the hub lease", "the database failed …")`;
 }

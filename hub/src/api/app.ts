@@ -111,6 +111,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404));
   app.onError((err, c) => {
     const e = toAppError(err);
+    if (e.code === 'DATABASE_UNAVAILABLE') deps.databaseFailed?.(err, `${c.req.method} ${c.req.path}`);
     // A client that went away mid-request (an upload cancelled, a dropped link) is no fault of the hub.
     if (clientGone(err)) deps.logger?.info({ path: c.req.path, err: (err as Error).message }, 'the client closed the connection before its request was read');
     else if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');

@@ -58,8 +58,10 @@ export interface ApiDeps {
   cluster?: (() => LeaseStatus) | null;
   /** A hub without cluster: the lease it holds so that no other hub starts on its database (GET /health `lease`). */
   soleLease?: (() => LeaseStatus) | null;
-  /** What the hub knows of its database and broker link (GET /health, GET /ready; health.ts); absent in tests of the other routes: up. */
-  dependencies?: (() => HubDependencies) | null;
+  /** What the hub knows of its database and broker link (GET /health; GET /ready with `fresh`: database-health.ts); absent in tests of the other routes: up. */
+  dependencies?: ((fresh?: boolean) => HubDependencies) | null;
+  /** Told of each request that failed with DATABASE_UNAVAILABLE: GET /ready says so at once (database-health.ts). */
+  databaseFailed?: ((err: unknown, what: string) => void) | null;
   /** Called with each device's new secret (external broker: append to its password file). */
   onCredentials?: (deviceId: string, secret: string) => void;
   /** Unexpected errors and side effects that failed after a commit. */

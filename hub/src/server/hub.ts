@@ -33,6 +33,7 @@ import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js'
 import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
 import { DependencyWatch, databaseFailure } from '../health.js';
+import { DatabaseHealth } from '../database-health.js';
 import { connectionRefusals } from './http-connections.js';
 import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
 import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
@@ -164,6 +165,7 @@ export class Hub {
     // GET /api/v1/ready: the database as the lease renewals find it (health.ts); it answered at start.
     // Public answers name the failure's code only: its message names the server.
     const database = new DependencyWatch(() => clock.now(), true, undefined, databaseFailure);
+    const dbHealth = new DatabaseHealth(database, () => store.db.prepare('SELECT 1').get(), logger);
     this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;
@@ -190,7 +192,8 @@ export class Hub {
       quota,
       cluster: hubId ? () => (this.lease as HubLease).status() : null,
       soleLease: hubId ? null : () => (this.lease as HubLease).status(),
-      dependencies: () => ({ database: database.get(), broker: fleet.linkState?.() ?? { ok: true } }),
+      dependencies: (fresh) => ({ database: dbHealth.get(fresh), broker: fleet.linkState?.() ?? { ok: true } }),
+      databaseFailed: (err, what) => dbHealth.failed(err, what),
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },
       ...(ext?.passwordFile ? { onCredentials: (id: string, secret: string) => appendDevicePassword(ext.passwordFile as string, id, secret) } : {}),

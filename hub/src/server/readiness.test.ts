@@ -4,13 +4,13 @@
 // parts: a SQLite hub with its embedded broker, a private PostgreSQL cluster, a Mosquitto.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFixture, waitFor } from '@edgefleet/examples';
 import { HubConfig } from '../config.js';
 import { Hub } from './hub.js';
-import { noopLogger } from '../mqtt/ports.js';
+import { noopLogger, type LoggerPort } from '../mqtt/ports.js';
 import { systemClock } from '../clock.js';
 import { MOSQUITTO, startMosquitto } from '../mqtt/testing/mosquitto.js';
 import { startPostgres, type PgCluster } from '../testing/postgres.js';
@@ -30,16 +30,16 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function startHub(name: string, more: Record<string, unknown>): Promise<{ hub: Hub; get(path: string): Promise<Answer> }> {
+async function startHub(name: string, more: Record<string, unknown>, logger: LoggerPort = noopLogger): Promise<{ hub: Hub; http: string; get(path: string): Promise<Answer> }> {
   const hub = new Hub(HubConfig.parse({
     dataDir: join(dir, name), httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', ...FAST_LEASE, ...more,
-  }), noopLogger, systemClock);
+  }), logger, systemClock);
   const { http } = await hub.start();
   const get = async (path: string): Promise<Answer> => {
     const r = await fetch(`${http}/api/v1${path}`);
     return { status: r.status, body: (await r.json()) as Answer['body'] };
   };
-  return { hub, get };
+  return { hub, http, get };
 }
 
 /** /ready's answer once `pred` holds for it (polled every 50 ms). */
@@ -93,6 +93,38 @@ it('PostgreSQL stopped: /ready 503 DATABASE_UNAVAILABLE naming the database and 
     const back = await readyWhen(get, '/ready 200 once the server is back', (a) => a.status === 200);
     assert.equal(back.body.database?.ok, true);
     assert.ok(Date.parse(back.body.database?.since ?? '') > since, 'up since it came back');
+  } finally {
+    await hub.stop();
+    await pg.stop();
+  }
+});
+
+it('PostgreSQL stopped between lease renewals: a request that found it down says so at once, /ready asks it within a second', async () => {
+  // Renewals a minute apart: before, /ready said ready until the next one (5 s apart by default).
+  const pg: PgCluster = await startPostgres();
+  const warned: string[] = [];
+  const logger: LoggerPort = { ...noopLogger, warn: (_o, msg) => warned.push(msg ?? '') };
+  const { hub, http, get } = await startHub('pg-between', { database: pg.createDatabase(), cluster: { enabled: false, leaseTtlMs: 180_000, renewEveryMs: 60_000 } }, logger);
+  const token = readFileSync(join(dir, 'pg-between', 'admin.token'), 'utf8').trim();
+  try {
+    assert.equal((await get('/ready')).status, 200);
+    await pg.down();
+    const devices = await fetch(`${http}/api/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(devices.status, 503);
+    assert.equal(((await devices.json()) as Answer['body']).error?.code, 'DATABASE_UNAVAILABLE');
+    const notReady = await get('/ready');
+    assert.equal(notReady.status, 503, 'the next probe says so');
+    assert.equal(notReady.body.error?.code, 'DATABASE_UNAVAILABLE');
+    assert.ok(warned.some((m) => m.startsWith('the database failed GET /api/v1/devices')), `the failed request told it: ${JSON.stringify(warned)}`);
+    await pg.up();
+    await readyWhen(get, '/ready 200 once the server is back, long before the next renewal', (a) => a.status === 200);
+    // No request this time: the probe's own check finds it.
+    await pg.down();
+    const again = await readyWhen(get, '/ready 503 with the server stopped and no request', (a) => a.status === 503);
+    assert.equal(again.body.error?.code, 'DATABASE_UNAVAILABLE');
+    assert.ok(warned.some((m) => m.startsWith('the database failed the readiness check')), JSON.stringify(warned));
+    const health = await get('/health');
+    assert.equal(health.status, 200, 'liveness still does not fail with the database');
   } finally {
     await hub.stop();
     await pg.stop();
