@@ -1,9 +1,9 @@
 // How long one attempt to reach the broker may take, TCP and TLS and CONNECT to CONNACK (docs/agent.md
 // "Connecting to a hub", docs/decisions/0084-connect-timeout-grows-with-the-link.md). It was fixed at
 // 10 s: a satellite link whose TLS handshake and CONNECT take longer never connected, each attempt cut
-// at 10 s and begun again; and in a reconnect storm against a loaded hub, the devices whose CONNACK was
+// at 10 s and begun again; and in a reconnect storm against a loaded hub, a device whose CONNACK was
 // late gave up the CONNECT the hub was already working on and joined the queue again
-// (docs/performance.md "reconnect storm"). Now an attempt that timed out doubles the next one's limit
+// (docs/performance.md "reconnect storm": a second wave of thousands). Now an attempt that timed out doubles the next one's limit
 // up to CONNECT_TIMEOUT_MAX_MS, and a connection made sets it to twice what that attempt took, never
 // below CONNECT_TIMEOUT_MS: a slow link keeps the room it needed, a fast one comes back to 10 s, and a
 // hub that accepts TCP but never answers still costs an attempt at most a minute.
