@@ -16,6 +16,11 @@ it('reads quotas and the per-device storage cap, and names a bad quota field', (
     const cfg = loadConfig({ config: file }, dir);
     assert.deepEqual(cfg.quotas, { messagesPerSec: 50, burst: 100, bytesPerHour: 1 << 20 });
     assert.equal(cfg.ingest?.maxStoredBytesPerDevice, 4096);
+    // The credit of time a device's windows may claim again (docs/hub.md "What the hub accepts from devices").
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxOverlapSec: 0 } }));
+    assert.equal(loadConfig({ config: file }, dir).ingest?.maxOverlapSec, 0);
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxOverlapSec: -1 } }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /ingest\.maxOverlapSec/.test(e.message));
 
     writeFileSync(file, JSON.stringify({ dataDir: 'data', quotas: { burst: -1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /quotas\.burst/.test(e.message));

@@ -119,6 +119,8 @@ export const HubConfig = z
         futureToleranceMs: z.number().int().nonnegative().optional(),
         maxSeqGap: z.number().int().positive().optional(),
         maxLengthSec: z.number().int().positive().optional(),
+        /** Seconds a device's windows of one version may claim again (hub/src/ingest/coverage.ts; docs/hub.md). */
+        maxOverlapSec: z.number().int().nonnegative().optional(),
         /** Past this device clock offset the hub warns and places the device's windows by its own clock (docs/operations.md). */
         clockSkewMs: z.number().int().positive().optional(),
         /** Bytes of windows and events stored per device in hub.db; past it reports are acked and refused (storage_quota). */

@@ -4,13 +4,16 @@
 // installing that the registry holds, the highest seq stored from it, and the bytes stored from it
 // (bounded by maxStoredBytesPerDevice: once it is reached further reports are refused as storage_quota).
 // The bytes are the database's running count (store/stored-bytes.ts), read again every
-// STORED_RELOAD_MS: retention and eviction lower it, and other hubs raise it. See plausibility.ts.
+// STORED_RELOAD_MS: retention and eviction lower it, and other hubs raise it. See plausibility.ts. Per
+// device and version it also keeps the time its windows claim (coverage.ts): a window claiming time again
+// past its credit is refused as overlapping_window.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { InvalidItem, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { StoredBytesRepo } from '../store/stored-bytes.js';
-import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
+import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, MAX_VALUES_PER_SEC, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
+import { claim, neededSec, type Cover } from './coverage.js';
 
 export interface IngestGuardDeps {
   db: Db;
@@ -41,6 +44,8 @@ interface DeviceEntry {
   /** When storedBytes was read (`now` of the batch). */
   storedReadAt: number;
   refusals: Refusals;
+  /** Per `model\nversion` it sent windows of since loaded: where they reach and its credit (coverage.ts); as many as the versions it may report. */
+  covers: Map<string, Cover>;
   loggedAt: number;
   unlogged: number;
 }
@@ -59,6 +64,7 @@ export class IngestGuard {
   // (docs/performance.md "Ingest and fleet scale").
   private allowedStmt: Statement | null = null;
   private maxSeqStmt: Statement | null = null;
+  private coverStmt: Statement | null = null;
 
   /** Each device's stored bytes, the database's count (store/stored-bytes.ts). */
   private readonly storedRepo: StoredBytesRepo;
@@ -87,7 +93,11 @@ export class IngestGuard {
   }
 
   windows(deviceId: string, windows: readonly SeqWindow[], now: Date): SeqWindow[] {
-    return this.filter(deviceId, 'window', windows, now, checkWindow);
+    const covers = this.entry(deviceId).covers;
+    const rates = { maxPredictionsPerSec: this.limits.maxPredictionsPerSec, maxValuesPerSec: MAX_VALUES_PER_SEC };
+    // Last: the window is otherwise plausible, so its time is charged only when it is stored.
+    return this.filter(deviceId, 'window', windows, now, (w, ctx, limits) => checkWindow(w, ctx, limits) ?? (
+      claim(this.cover(deviceId, covers, w), Date.parse(w.start), w.lengthSec, neededSec(w, rates), limits.maxOverlapSec) ? null : 'overlapping_window'));
   }
 
   events(deviceId: string, events: readonly DeviceEvent[], now: Date): DeviceEvent[] {
@@ -175,7 +185,7 @@ export class IngestGuard {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      e = { allowed: null, maxSeq: null, storedBytes: null, storedReadAt: -Infinity, refusals: { windows: {}, events: {} }, loggedAt: -Infinity, unlogged: 0 };
+      e = { allowed: null, maxSeq: null, storedBytes: null, storedReadAt: -Infinity, refusals: { windows: {}, events: {} }, covers: new Map(), loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, e);
     }
     return e;
@@ -192,6 +202,23 @@ export class IngestGuard {
       ))
       .all(deviceId, deviceId, deviceId) as Array<{ name: string; version: string }>;
     return new Set(rows.map((r) => `${r.name}@${r.version}`));
+  }
+
+  /**
+   * The device's cover of the window's version; first read from its stored window of that version with the
+   * highest seq (the latest for an agent, which numbers windows as they close), with the whole credit.
+   */
+  private cover(deviceId: string, covers: Map<string, Cover>, w: SeqWindow): Cover {
+    const key = `${w.model}\n${w.version}`;
+    let c = covers.get(key);
+    if (!c) {
+      const r = (this.coverStmt ??= this.deps.db
+        .prepare('SELECT start, length_sec FROM device_windows WHERE device_id = ? AND model = ? AND version = ? ORDER BY seq DESC LIMIT 1'))
+        .get(deviceId, w.model, w.version) as { start: string; length_sec: number } | undefined;
+      c = { endMs: r ? Date.parse(r.start) + Number(r.length_sec) * 1000 : -Infinity, creditSec: this.limits.maxOverlapSec };
+      covers.set(key, c);
+    }
+    return c;
   }
 
   private loadMaxSeq(deviceId: string): number {

@@ -19,6 +19,11 @@ export interface IngestLimits {
   maxLengthSec: number;
   /** Characters of JSON of windows and events stored per device; once reached, reports are acked and refused (storage_quota). */
   maxStoredBytesPerDevice: number;
+  /**
+   * Seconds of time a device's windows of one version may claim again (coverage.ts): a restart, a resend,
+   * a compacted backlog's boundary. Each window pays what its counts need at the rate limits.
+   */
+  maxOverlapSec: number;
   /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
   clockSkewMs?: number;
 }
@@ -29,6 +34,7 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxSeqGap: 10_000_000,
   maxLengthSec: 31 * 86_400,
   maxStoredBytesPerDevice: 256 * 1024 * 1024,
+  maxOverlapSec: 86_400,
 };
 
 export type RefusalReason =
@@ -38,6 +44,7 @@ export type RefusalReason =
   | 'implausible_rate' // more predictions, requests or recorded values than the window's length allows
   | 'inconsistent_counts' // counts that contradict the window's own histograms, or a name listed twice
   | 'implausible_values' // moments, latency or error sums no recording makes (plausibility-values.ts)
+  | 'overlapping_window' // claims time its stored windows of the version already claim, past its credit (coverage.ts)
   | 'storage_quota' // the device already has maxStoredBytesPerDevice stored (guard.ts)
   | 'schema_invalid'; // does not match the wire schema, in a batch whose other items do (mqtt/salvage.ts)
 

@@ -13,6 +13,7 @@ import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mq
 import { noopLogger } from '../mqtt/ports.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
+import type { IngestLimits } from './plausibility.js';
 
 export interface IngestHub {
   h: Harness;
@@ -28,7 +29,7 @@ export interface IngestHub {
 }
 
 /** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
-export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>> }): Promise<IngestHub> {
+export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits> }): Promise<IngestHub> {
   const h = makeHarness();
   const registry = new Registry(h.store, bundleVerifier(() => o.trust));
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
@@ -41,7 +42,7 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
     devices: h.store.devices, metrics: linkMetrics, logger: linkLogger, clock: h.clock,
   });
   await link.start();
-  const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: noopLogger });
+  const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: noopLogger, ...(o.limits ? { limits: o.limits } : {}) });
   await parts.start();
   const { name, version } = o.bundle.manifest;
   await parts.deployments.deploy({ model: name, version, target: { devices: ids }, reason: 'ingest test' }, 'op');

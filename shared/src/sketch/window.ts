@@ -160,7 +160,15 @@ export interface WindowTotals {
   features: Record<string, FeatureTotals>;
   outputs: Record<string, OutputTotals>;
   inputs: Record<string, { n: number; nans: number }>;
+  /**
+   * Sums past 2^53 - 1, where a float sum stops being exact (paths such as `count` or
+   * `features.temp.counts[3]`, the first MAX_INEXACT_PATHS): present only when there are any.
+   */
+  inexact?: string[];
 }
+
+/** Paths of inexact sums WindowTotals names at most. */
+export const MAX_INEXACT_PATHS = 20;
 
 function setOwn<T>(rec: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(rec, key, { value, writable: true, enumerable: true, configurable: true });
@@ -202,7 +210,11 @@ export class TotalsAccumulator {
     addByName(this.inputs, w.inputs ?? [], mergeInput, 'input');
   }
 
-  /** The totals of every window added so far (refused past 2^53 - 1, where sums stop being exact). */
+  /**
+   * The totals of every window added so far. A sum past 2^53 - 1 is kept as the float it is and named in
+   * `inexact` (docs/decisions/0084-a-device-claims-its-time-once.md): one sum past it, honest or not, must not
+   * make the totals of every caller fail.
+   */
   totals(): WindowTotals {
     const t: WindowTotals = { count: this.count, errors: this.errors, latencyCount: this.latencyN, features: {}, outputs: {}, inputs: {} };
     for (const f of this.features.values()) {
@@ -214,23 +226,24 @@ export class TotalsAccumulator {
       setOwn(t.outputs, o.name, { counts: o.hist ? o.hist.counts : null, under: o.hist?.under ?? 0, over: o.hist?.over ?? 0, n: o.moments.n });
     }
     for (const i of this.inputs.values()) setOwn(t.inputs, i.name, { n: i.moments.n, nans: i.nans });
-    assertExact(t, 'totals');
+    const inexact: string[] = [];
+    findInexact(t, '', inexact);
+    if (inexact.length) t.inexact = inexact;
     return t;
   }
 }
 
 /**
  * Counts are non-negative, so a sum that is a safe integer had only safe partial sums: checking the
- * results proves every addition was exact. Past 2^53 - 1 a total would be silently wrong; refuse it.
+ * results proves every addition was exact. Past 2^53 - 1 a total may be off by its rounding; named in `out`.
  */
-function assertExact(v: unknown, path: string): void {
+function findInexact(v: unknown, path: string, out: string[]): void {
+  if (out.length >= MAX_INEXACT_PATHS) return;
   if (typeof v === 'number') {
-    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
-      throw new AppError('BAD_REQUEST', `${path} is ${v}, past 2^53 - 1 where sums stop being exact: ask for fewer windows (a version, ?since=)`);
-    }
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) out.push(path);
   } else if (Array.isArray(v)) {
-    v.forEach((x, i) => assertExact(x, `${path}[${i}]`));
+    v.forEach((x, i) => findInexact(x, `${path}[${i}]`, out));
   } else if (v && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) assertExact(x, `${path}.${k}`);
+    for (const [k, x] of Object.entries(v)) findInexact(x, path ? `${path}.${k}` : k, out);
   }
 }

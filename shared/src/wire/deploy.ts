@@ -126,6 +126,8 @@ export const ModelTotals = z.object({
   features: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.unknown()),
   inputs: z.record(z.string(), z.unknown()),
+  /** Sums past 2^53 - 1, kept as floats and so perhaps off by their rounding (WindowTotals.inexact); absent when every sum is exact. */
+  inexact: z.array(z.string()).optional(),
 });
 export type ModelTotals = z.infer<typeof ModelTotals>;
 

@@ -117,7 +117,8 @@ export const modelTotals: Command = {
     }
     // By kind: invalid input and shed load are reported apart from the model's own failures.
     const errors = formatErrorKinds(t.errors);
-    const head = `${t.model}${t.version ? ` ${t.version}` : ''}: ${t.count} predictions in ${t.windows} windows from ${t.devices} devices; errors: ${errors}\n`;
+    const head = `${t.model}${t.version ? ` ${t.version}` : ''}: ${t.count} predictions in ${t.windows} windows from ${t.devices} devices; errors: ${errors}\n`
+      + (t.inexact ? `not exact, past 2^53 - 1 (ask for fewer windows: --version, --since): ${t.inexact.join(', ')}\n` : '');
     const rows = Object.entries(t.features).map(([f, v]) => {
       const x = v as { kind: string; counts: number[] | Record<string, number> | null; under?: number; over?: number; other?: number };
       if (x.kind === 'categorical') return [f, `${Object.entries((x.counts ?? {}) as Record<string, number>).map(([c, n]) => `${c}:${n}`).join(' ')} other:${x.other ?? 0}`];

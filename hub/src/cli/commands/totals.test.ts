@@ -49,6 +49,12 @@ test('edgefleet model totals sums what the hub stored, per bin', async () => {
     const none = await run('nope');
     assert.equal(none.code, 1);
     assert.match(none.err, /NOT_FOUND.*no model "nope"/);
+    // Sums past 2^53 - 1 are shown, and said not to be exact (they made the totals fail for everyone).
+    const big = { ...win(3, '2026-01-01T00:02:00.000Z', 4e15, [4e15, 0, 0]), version: '2.0.0', errors: {}, latency: { counts: [4e15], sumMs: 0 } };
+    repo.putWindows('a', [big, { ...big, seq: 4 }, { ...big, seq: 5 }], h.clock.now());
+    const inexact = await run('vib', '--version', '2.0.0');
+    assert.equal(inexact.code, 0, inexact.err);
+    assert.match(inexact.out, /^vib 2\.0\.0: 12000000000000000 predictions in 3 windows from 1 devices; errors: .*\nnot exact, past 2\^53 - 1 \(ask for fewer windows: --version, --since\): count, latencyCount, features\.rms\.counts\[0\], features\.rms\.n, features\.type\.counts\.pump$/m);
   } finally {
     server.close();
     h.close();
