@@ -1,4 +1,4 @@
-// Fleet reads over sums past 2^53 - 1 (docs/hub.md "REST API", docs/decisions/0084-a-device-claims-its-time-once.md):
+// Fleet reads over sums past 2^53 - 1 (docs/hub.md "REST API", docs/decisions/0086-a-device-claims-its-time-once.md):
 // windows stored before the hub bounded the time a device claims (or a fleet large and old enough) sum
 // past where floats stop being exact. GET /models/{name}/totals answered 400 to every caller; it now
 // answers with the sums and names the inexact ones (metrics and drift: hub/src/ingest/overlap-ingest.test.ts).

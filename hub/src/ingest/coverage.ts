@@ -1,5 +1,5 @@
 // The time a device's windows claim, per model version (docs/hub.md "What the hub accepts from devices",
-// docs/decisions/0084-a-device-claims-its-time-once.md). The rate bound of plausibility.ts holds per window;
+// docs/decisions/0086-a-device-claims-its-time-once.md). The rate bound of plausibility.ts holds per window;
 // without this, windows of one device and version could claim the same seconds again under new seqs (3,500
 // windows of 31 days at 1,000,000 predictions a second, all starting at one instant, were all stored).
 //

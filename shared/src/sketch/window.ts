@@ -212,7 +212,7 @@ export class TotalsAccumulator {
 
   /**
    * The totals of every window added so far. A sum past 2^53 - 1 is kept as the float it is and named in
-   * `inexact` (docs/decisions/0084-a-device-claims-its-time-once.md): one sum past it, honest or not, must not
+   * `inexact` (docs/decisions/0086-a-device-claims-its-time-once.md): one sum past it, honest or not, must not
    * make the totals of every caller fail.
    */
   totals(): WindowTotals {
