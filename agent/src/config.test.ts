@@ -35,6 +35,7 @@ describe('agent config: sync', () => {
     assert.equal(loadConfig({}, { dataDir: dir, config: cfg }).sync.brokerUrl, 'mqtt://file.example:1883');
     const o = loadConfig({}, { dataDir: dir, config: cfg, broker: 'mqtt://127.0.0.1:1999' });
     assert.equal(o.sync.brokerUrl, 'mqtt://127.0.0.1:1999');
+    for (const url of ['mqtts://hub.example:8883', 'ws://hub.example:8083', 'wss://hub.example/mqtt']) assert.equal(loadConfig({}, { dataDir: dir, broker: url }).sync.brokerUrl, url);
     assert.equal(o.sync.outbox.batchSize, 10, 'the rest of the file section stays');
   });
 
@@ -56,7 +57,12 @@ describe('agent config: sync', () => {
       [{ sync: { windw: 4 } }, undefined, /sync.*windw/],
       // One blob/get asks for the whole window; the hub takes at most 64 blocks in one.
       [{ sync: { window: 65 } }, undefined, /sync\.window.*<=64/],
-      [{}, 'not a url', /sync\.brokerUrl.*broker URL/],
+      [{}, 'not a url', /sync\.brokerUrl: expected the hub's MQTT broker, mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/HOST:PORT, .*; got "not a url" \(--broker\)$/],
+      // The hub's API address given as its broker: before, taken and retried forever ("mqtt error: Invalid header flag bits").
+      [{ sync: { brokerUrl: 'http://hub.example:8700' } }, undefined, /sync\.brokerUrl: .*got "http:\/\/hub\.example:8700": an http\(s\):\/\/ URL is the hub's API address, which "enroll --hub" takes, not its broker \(in .*bad\.json\)$/],
+      [{}, 'https://hub.example', /got "https:\/\/hub\.example": an http\(s\):\/\/ URL is the hub's API address/],
+      [{}, 'mqtt//127.0.0.1:1883', /got "mqtt\/\/127\.0\.0\.1:1883" \(--broker\)/],
+      [{}, 'file:///tmp/x', /expected the hub's MQTT broker/],
     ];
     for (const [v, broker, re] of cases) {
       assert.throws(() => loadConfig({}, { dataDir: dir, config: file('bad.json', v), broker }), (e: unknown) => {
