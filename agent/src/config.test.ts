@@ -179,4 +179,21 @@ describe('agent config: the file', () => {
     refused(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'short' }, { config: q }), /api\.token/, /EDGEFLEET_AGENT_API_TOKEN/);
     refused(() => loadConfig({}, { config: q, logLevel: 'loud' }), /log\.level/, /--log-level/);
   });
+
+  it('names the value it refused beside what it expected, but never a token', () => {
+    const p = file('values.json', { dataDir: dir, runtime: { backend: 'wsam' }, concurrency: { perModel: '4' }, api: { port: '8701', allowedHosts: 'box.lan' } });
+    refused(() => loadConfig({}, { config: p }),
+      /runtime\.backend: Invalid option: expected one of "native"\|"wasm"\|"auto", got "wsam" \(in .*values\.json\)/,
+      /concurrency\.perModel: Invalid input: expected number, received string, got "4" \(in /,
+      /api\.port: Invalid input: expected number, received string, got "8701" \(in /,
+      /api\.allowedHosts: Invalid input: expected array, received string, got "box\.lan" \(in /);
+    refused(() => loadConfig({}, { config: file('zero.json', { dataDir: dir }), apiPort: 70000 }), /api\.port: Too big: expected number to be <=65535, got 70000 \(--api-port\)$/);
+    const long = 'x'.repeat(200);
+    refused(() => loadConfig({}, { config: file('long.json', { dataDir: dir, log: { level: long } }) }), new RegExp(`got "${'x'.repeat(76)}\\.\\.\\. \\(in `));
+    assert.throws(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'secret7' }, { config: file('token.json', { dataDir: dir }) }), (e: unknown) => {
+      assert.match((e as Error).message, /api\.token/);
+      assert.doesNotMatch((e as Error).message, /secret7/);
+      return true;
+    });
+  });
 });
