@@ -28,6 +28,15 @@ function tighten(path: string, mode: number, what: string): void {
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   tighten(dir, 0o700, 'data directory');
+  ensureOwnDir(dir);
+}
+
+/**
+ * Refuses an existing directory this process may not write in, naming both users (ensurePrivateDir's
+ * check alone: a command that only reads calls it before looking inside, where another user's 0700 dir
+ * shows no files at all).
+ */
+export function ensureOwnDir(dir: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
