@@ -151,7 +151,14 @@ describe('agent config: the file', () => {
   it('names a byte order mark at the start of the file, which the parser\'s message shows as an invisible character', () => {
     const p = join(dir, 'bom.json');
     writeFileSync(p, `\uFEFF${JSON.stringify({ dataDir: dir })}`);
-    refused(() => loadConfig({}, { config: p }), /bom\.json is not a JSON object: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+    refused(() => loadConfig({}, { config: p }), /bom\.json is not valid JSON: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+  });
+
+  it('names the line and column of a syntax error (a trailing comma), and what a file that is not an object holds', () => {
+    const p = join(dir, 'comma.json');
+    writeFileSync(p, '{\n  "api": {\n    "port": 8701,\n  }\n}\n');
+    refused(() => loadConfig({}, { config: p }), /comma\.json is not valid JSON: .* \(line 4, column 3\); expected a JSON object of the settings/);
+    refused(() => loadConfig({}, { config: file('array.json', [1]) }), /array\.json is not a JSON object: expected a JSON object of the settings, got an array$/);
   });
 
   it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
