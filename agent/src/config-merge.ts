@@ -56,6 +56,14 @@ function pathsAgainst(raw: Record<string, unknown>, base: string): Record<string
   return out;
 }
 
+/** " (line 3, column 5)" for JSON.parse's "at position N", when its message has no line of its own. */
+function lineOf(text: string, err: unknown): string {
+  const m = /at position (\d+)(?! \(line)/.exec((err as Error).message);
+  if (!m) return '';
+  const before = text.slice(0, Number(m[1])).split('\n');
+  return ` (line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+}
+
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
 
 /**
@@ -74,13 +82,15 @@ export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Re
     } catch (err) {
       throw new AppError('CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
     }
+    let v: unknown;
     try {
-      const v: unknown = JSON.parse(text);
-      if (!isObject(v)) throw new Error('expected a JSON object');
-      raw = pathsAgainst(v, dirname(resolve(file)));
+      v = JSON.parse(text);
     } catch (err) {
-      throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: ${jsonParseProblem(text, err, ': save it without one')}`);
+      // Node 20 says only "at position 180": a hand-edited file's trailing comma is found by its line.
+      throw new AppError('CONFIG_INVALID', `config file ${file} is not valid JSON: ${jsonParseProblem(text, err, ': save it without one')}${lineOf(text, err)}; expected a JSON object of the settings (docs/agent.md "Configuration")`);
     }
+    if (!isObject(v)) throw new AppError('CONFIG_INVALID', `config file ${file} is not a JSON object: expected a JSON object of the settings, got ${kindOf(v)}`);
+    raw = pathsAgainst(v, dirname(resolve(file)));
     // The sections environment and flags are merged into: spread, a number or a string would vanish or
     // turn into keys "0", "1", ... (api: 5 was taken as no api section at all).
     for (const key of ['api', 'sync', 'log']) {

@@ -35,6 +35,7 @@ describe('agent config: sync', () => {
     assert.equal(loadConfig({}, { dataDir: dir, config: cfg }).sync.brokerUrl, 'mqtt://file.example:1883');
     const o = loadConfig({}, { dataDir: dir, config: cfg, broker: 'mqtt://127.0.0.1:1999' });
     assert.equal(o.sync.brokerUrl, 'mqtt://127.0.0.1:1999');
+    for (const url of ['mqtts://hub.example:8883', 'ws://hub.example:8083', 'wss://hub.example/mqtt']) assert.equal(loadConfig({}, { dataDir: dir, broker: url }).sync.brokerUrl, url);
     assert.equal(o.sync.outbox.batchSize, 10, 'the rest of the file section stays');
   });
 
@@ -56,7 +57,12 @@ describe('agent config: sync', () => {
       [{ sync: { windw: 4 } }, undefined, /sync.*windw/],
       // One blob/get asks for the whole window; the hub takes at most 64 blocks in one.
       [{ sync: { window: 65 } }, undefined, /sync\.window.*<=64/],
-      [{}, 'not a url', /sync\.brokerUrl.*broker URL/],
+      [{}, 'not a url', /sync\.brokerUrl: expected the hub's MQTT broker, mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/HOST:PORT, .*; got "not a url" \(--broker\)$/],
+      // The hub's API address given as its broker: before, taken and retried forever ("mqtt error: Invalid header flag bits").
+      [{ sync: { brokerUrl: 'http://hub.example:8700' } }, undefined, /sync\.brokerUrl: .*got "http:\/\/hub\.example:8700": an http\(s\):\/\/ URL is the hub's API address, which "enroll --hub" takes, not its broker \(in .*bad\.json\)$/],
+      [{}, 'https://hub.example', /got "https:\/\/hub\.example": an http\(s\):\/\/ URL is the hub's API address/],
+      [{}, 'mqtt//127.0.0.1:1883', /got "mqtt\/\/127\.0\.0\.1:1883" \(--broker\)/],
+      [{}, 'file:///tmp/x', /expected the hub's MQTT broker/],
     ];
     for (const [v, broker, re] of cases) {
       assert.throws(() => loadConfig({}, { dataDir: dir, config: file('bad.json', v), broker }), (e: unknown) => {
@@ -145,7 +151,14 @@ describe('agent config: the file', () => {
   it('names a byte order mark at the start of the file, which the parser\'s message shows as an invisible character', () => {
     const p = join(dir, 'bom.json');
     writeFileSync(p, `\uFEFF${JSON.stringify({ dataDir: dir })}`);
-    refused(() => loadConfig({}, { config: p }), /bom\.json is not a JSON object: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+    refused(() => loadConfig({}, { config: p }), /bom\.json is not valid JSON: it starts with a UTF-8 byte order mark, EF BB BF: save it without one/);
+  });
+
+  it('names the line and column of a syntax error (a trailing comma), and what a file that is not an object holds', () => {
+    const p = join(dir, 'comma.json');
+    writeFileSync(p, '{\n  "api": {\n    "port": 8701,\n  }\n}\n');
+    refused(() => loadConfig({}, { config: p }), /comma\.json is not valid JSON: .* \(line 4, column 3\); expected a JSON object of the settings/);
+    refused(() => loadConfig({}, { config: file('array.json', [1]) }), /array\.json is not a JSON object: expected a JSON object of the settings, got an array$/);
   });
 
   it('refuses a misspelt key naming the one likely meant and those expected there, and the file', () => {
@@ -172,5 +185,22 @@ describe('agent config: the file', () => {
     refused(() => loadConfig({}, { config: q, apiPort: 70000 }), /api\.port/, /--api-port/);
     refused(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'short' }, { config: q }), /api\.token/, /EDGEFLEET_AGENT_API_TOKEN/);
     refused(() => loadConfig({}, { config: q, logLevel: 'loud' }), /log\.level/, /--log-level/);
+  });
+
+  it('names the value it refused beside what it expected, but never a token', () => {
+    const p = file('values.json', { dataDir: dir, runtime: { backend: 'wsam' }, concurrency: { perModel: '4' }, api: { port: '8701', allowedHosts: 'box.lan' } });
+    refused(() => loadConfig({}, { config: p }),
+      /runtime\.backend: Invalid option: expected one of "native"\|"wasm"\|"auto", got "wsam" \(in .*values\.json\)/,
+      /concurrency\.perModel: Invalid input: expected number, received string, got "4" \(in /,
+      /api\.port: Invalid input: expected number, received string, got "8701" \(in /,
+      /api\.allowedHosts: Invalid input: expected array, received string, got "box\.lan" \(in /);
+    refused(() => loadConfig({}, { config: file('zero.json', { dataDir: dir }), apiPort: 70000 }), /api\.port: Too big: expected number to be <=65535, got 70000 \(--api-port\)$/);
+    const long = 'x'.repeat(200);
+    refused(() => loadConfig({}, { config: file('long.json', { dataDir: dir, log: { level: long } }) }), new RegExp(`got "${'x'.repeat(76)}\\.\\.\\. \\(in `));
+    assert.throws(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'secret7' }, { config: file('token.json', { dataDir: dir }) }), (e: unknown) => {
+      assert.match((e as Error).message, /api\.token/);
+      assert.doesNotMatch((e as Error).message, /secret7/);
+      return true;
+    });
   });
 });

@@ -12,6 +12,8 @@ import { RestartGate, restartSpacing, systemRestartClock } from './config-restar
 import { pauseFromEnv } from './install/pause.js';
 import { takeRunLock } from './run-lock.js';
 import { createLogger } from './log.js';
+import { damagedDb } from './store/db.js';
+import { join } from 'node:path';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
   const merged = mergeConfig(env, flags);
@@ -83,6 +85,8 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
       failRemoteConfig(config.dataDir, { sha256: remote.sha256, code: e.code, message: `the agent did not start with it: ${e.message}` });
       logger.error({ sha256: remote.sha256, err: e.message }, 'the agent did not start with the remote configuration: the next start goes back to the one before');
     }
+    const damaged = damagedDb(err, join(config.dataDir, 'agent.db'));
+    if (damaged !== err) throw damaged;
     throw err instanceof AppError ? err : new AppError('INTERNAL', `agent failed to start: ${(err as Error).message}`, { cause: err });
   }
   if (remote && !remote.confirmed) {

@@ -1,7 +1,8 @@
 // Data directories and SQLite files that only the program's user may read: hub.db holds token
 // hashes and the audit log, agent.db and credentials.json a device's identity (docs/security.md "Operators and their records").
 // A directory or database found with looser modes (made by an older version, or by hand) is tightened.
-import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AppError } from './errors.js';
 
 function tighten(path: string, mode: number, what: string): void {
@@ -26,8 +27,28 @@ function tighten(path: string, mode: number, what: string): void {
  * the other way round) is refused naming both users, rather than the first write's bare EACCES.
  */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    // The directory it could not make in: another user's (/var/lib, root's) from an unprivileged shell.
+    let parent = dirname(resolve(dir));
+    while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+    const st = statSync(parent);
+    throw new AppError('CONFIG_INVALID', `cannot create data directory ${dir}: this process, uid ${process.getuid?.() ?? '?'}, may not write in ${parent} `
+      + `(uid ${st.uid}'s, mode 0${(st.mode & 0o777).toString(8)}; EACCES): `
+      + `expected a data directory this user may make, or one made for it (install.sh makes the service's), or run as that directory's user (e.g. sudo -u)`, { cause: err });
+  }
   tighten(dir, 0o700, 'data directory');
+  ensureOwnDir(dir);
+}
+
+/**
+ * Refuses an existing directory this process may not write in, naming both users (ensurePrivateDir's
+ * check alone: a command that only reads calls it before looking inside, where another user's 0700 dir
+ * shows no files at all).
+ */
+export function ensureOwnDir(dir: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {

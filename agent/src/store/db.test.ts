@@ -3,7 +3,7 @@
 // uses an id twice is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../store/agent-store.js';
@@ -76,4 +76,23 @@ test('the data dir is 0700 and agent.db with its -wal/-shm 0600, also when an ol
   } finally {
     again.close();
   }
+});
+
+test('a damaged agent.db (a torn first page, a file that is not SQLite) is refused as IO_ERROR naming the file and the way back', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'agent.db');
+  openDb(path, AGENT_MIGRATIONS).close();
+  const bytes = readFileSync(path);
+  bytes.fill(0xa5, 100, 400); // page 1 (the schema) past the header: what a torn write or a bad sector leaves
+  writeFileSync(path, bytes);
+  const refused = (re: RegExp) => (err: unknown) => {
+    assert.equal((err as AppError).code, 'IO_ERROR');
+    assert.match((err as AppError).message, re);
+    assert.match((err as AppError).message, /Restore a backup of it, or move it aside \(mv .*agent\.db .*agent\.db\.damaged/);
+    return true;
+  };
+  assert.throws(() => openDb(path, AGENT_MIGRATIONS), refused(new RegExp(`^${path.replace(/[.]/g, '\\.')} is damaged \\(SQLITE_CORRUPT: database disk image is malformed\\)`)));
+  writeFileSync(path, 'not a database, but long enough to have a header of its own: '.repeat(20));
+  assert.throws(() => openDb(path, AGENT_MIGRATIONS), refused(/is damaged \(SQLITE_NOTADB: file is not a database\)/));
 });

@@ -3,7 +3,7 @@
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import type BetterSqlite3 from 'better-sqlite3';
-import { WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
+import { AppError, WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
 import { dirname } from 'node:path';
 import { Database } from './sqlite.js';
 
@@ -68,7 +68,12 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
   // The data dir (with credentials.json) 0700 and agent.db with its -wal/-shm 0600, tightened if looser.
   ensurePrivateDir(dirname(path));
   ensurePrivateDbFile(path);
-  const db = new Database(path);
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw damagedDb(err, path);
+  }
   try {
     // Refused before anything about the file changes, not even its journal mode (docs/operations.md "Upgrades").
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").get()) refuseNewer(db, migrations);
@@ -82,8 +87,22 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw damagedDb(err, path);
   }
+}
+
+/**
+ * SQLite's "database disk image is malformed" / "file is not a database" as an IO_ERROR that names the file
+ * and the way back (docs/agent.md "Database"); anything else passes as it is. The daemon's start maps
+ * what it reads later the same way (main.ts).
+ */
+export function damagedDb(err: unknown, path: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB') return err;
+  return new AppError('IO_ERROR', `${path} is damaged (${code}: ${(err as Error).message}): expected the SQLite database the agent `
+    + `wrote. Restore a backup of it, or move it aside (mv ${path} ${path}.damaged, with its -wal and -shm files) and start `
+    + 'again: an enrolled box takes its models and settings from its hub again (its enrollment is in credentials.json), '
+    + 'a standalone box needs "trust set" and "install" again; what it had not sent to the hub is lost', { cause: err });
 }
 
 /**

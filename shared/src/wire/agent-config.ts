@@ -18,6 +18,23 @@ const durationMs = () => z.number().int().positive().max(MAX_TIMER_MS, `expected
 const ratePerSec = () => z.number().min(MIN_RATE_PER_SEC, `expected at least ${MIN_RATE_PER_SEC} per second (one per 1000 s)`);
 
 /** An onnxruntime thread pool's size: more threads than cores only cost (MAX_ORT_THREADS). */
+/**
+ * The hub's MQTT broker: mqtt://, mqtts://, ws:// or wss:// (docs/mqtt.md). An http(s):// URL is refused by
+ * name: the hub's API address (what `enroll --hub` takes) given as the broker had the agent retry forever
+ * with "mqtt error: Invalid header flag bits" (docs/agent.md "Configuration").
+ */
+const brokerUrl = () => z.string().superRefine((s, ctx) => {
+  const example = 'e.g. mqtt://hub.example:1883 (the brokers "edgefleet-agent enroll" printed, in credentials.json)';
+  let url: URL | undefined;
+  try {
+    url = new URL(s);
+  } catch {
+    url = undefined;
+  }
+  if (url && ['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol) && url.hostname !== '') return;
+  const api = url && (url.protocol === 'http:' || url.protocol === 'https:') ? ': an http(s):// URL is the hub\'s API address, which "enroll --hub" takes, not its broker' : '';
+  ctx.addIssue({ code: 'custom', message: `expected the hub's MQTT broker, mqtt://, mqtts://, ws:// or wss://HOST:PORT, ${example}; got ${JSON.stringify(s)}${api}` });
+});
 const ortThreads = () => z.number().int().positive().max(MAX_ORT_THREADS, `expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`);
 
 export const RuntimeOverrides = z.object({
@@ -116,7 +133,7 @@ export const AgentConfig = z.object({
   /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
   sync: z.object({
     /** Overrides the broker URL from the credentials (e.g. mqtt://hub.lan:1883). */
-    brokerUrl: z.string().url('expected a broker URL such as mqtt://hub.example:1883').optional(),
+    brokerUrl: brokerUrl().optional(),
     /** Bytes per model block asked of the hub. */
     blockSize: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
     /** Blocks in flight at once during a download (asked in one blob/get, so at most what the hub takes in one). */
