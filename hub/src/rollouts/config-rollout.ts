@@ -15,7 +15,8 @@ import { emptyStats, addStats, type GateData, type GroupStats } from './gate-dat
 import { evaluateGates, type InstallCounts } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
-import { checkRings, ringTagsOf, targetDevices } from './plan.js';
+import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
+import { rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
 /** Gates of a model rollout that say nothing of a configuration (per-model histograms, install preflight). */
@@ -45,11 +46,11 @@ export function planConfigRollout(store: Store, config: ConfigService, req: Conf
   const target = scopeTarget(scope);
   const ids = targetDevices(store, target);
   if (!ids.length) throw new AppError('INVALID_INPUT', `scope ${name} reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/${name})`);
-  const mine = new Set(ids);
-  for (const other of store.rollouts.active()) {
-    if (!other.config) continue;
-    const overlap = targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);
-    if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${other.config.scope} ${other.config.fromVersion} -> ${other.config.version}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
+  // Every other configuration rollout, whatever its scope: the devices it holds (also those that left its
+  // scope since) and those its scope reaches now (docs/decisions/0076-one-active-rollout-per-device.md).
+  for (const other of rivalRollouts(store, { model: configModel(name), config: true })) {
+    const overlap = sharedWith(store, other, ids).slice(0, 3);
+    if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${rolloutSubject(other)}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
   }
   const same = config.unchanged(scope, req.settings);
   if (same) throw new AppError('INVALID_INPUT', `${name} version ${same.version} holds these settings already: nothing to roll out`);
