@@ -37,15 +37,18 @@ function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; sta
   }
 }
 
+/** A minute later: `applying` (default every told device) apply what they are sent and send windows, so do the devices not told; one step. */
+async function minute(e: Env, id: string, applying: readonly string[] = notified(e, id)): Promise<void> {
+  e.clock.advance(61_000);
+  reportConfig(e, applying);
+  report(e, applying, '1.0.0');
+  report(e, others(e, id), '1.0.0');
+  await e.engine.tick();
+}
+
 /** Walks a rollout's waves with every told device applying it and sending windows, until it completes. */
 async function complete(e: Env, id: string): Promise<void> {
-  for (let i = 0; i < 6 && e.store.rollouts.get(id).state === 'running'; i++) {
-    e.clock.advance(61_000);
-    reportConfig(e, notified(e, id));
-    report(e, notified(e, id), '1.0.0');
-    report(e, others(e, id), '1.0.0');
-    await e.engine.tick();
-  }
+  for (let i = 0; i < 6 && e.store.rollouts.get(id).state === 'running'; i++) await minute(e, id);
   assert.equal(e.store.rollouts.get(id).state, 'completed', JSON.stringify(e.engine.view(id).waves.map((w) => w.gates)));
 }
 
@@ -74,11 +77,7 @@ describe('configuration rollouts', () => {
       // A plain PUT of the scope while it rolls is refused.
       assert.throws(() => e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 10 }, 'op', 'x', e.clock.now()), /being rolled out by rollout ro-/);
 
-      e.clock.advance(61_000);
-      reportConfig(e, canary);
-      report(e, canary, '1.0.0');
-      report(e, others(e, r.id), '1.0.0');
-      await e.engine.tick();
+      await minute(e, r.id, canary);
       const afterCanary = e.engine.view(r.id);
       assert.equal(afterCanary.waves[0]?.state, 'passed', JSON.stringify(afterCanary.waves[0]?.gates));
       assert.deepEqual(afterCanary.waves[0]?.gates.map((g) => g.name), ['config_applied', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'restarts']);
@@ -111,7 +110,11 @@ describe('configuration rollouts', () => {
       const v = e.engine.view(r.id);
       assert.equal(v.state, 'rolled_back', JSON.stringify(v.waves[0]?.gates));
       assert.match(v.stateReason ?? '', /config_applied 0 \(threshold 0\.95\)/);
-      assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration`));
+      // Which box refused it and why, in its own words: once back on the previous document it no longer reports the refusal.
+      const first = e.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId)[0];
+      assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration: d-\\d{3}, d-\\d{3}.* \\(${first}: CONFIG_INVALID summaries\\.windowSec: refused\\)$`));
+      reportConfig(e, canary);
+      assert.deepEqual(e.engine.view(r.id).devices!.filter((d) => d.notifiedAt !== null).map((d) => d.status), canary.map(() => 'rolled_back'), 'told devices back on the previous settings');
       const doc = e.parts.config.document({ kind: 'fleet' });
       assert.deepEqual([doc.version, doc.settings], [3, { 'summaries.windowSec': 60 }]);
       assert.match(doc.reason ?? '', new RegExp(`rollback of rollout ${r.id}`));
@@ -120,6 +123,22 @@ describe('configuration rollouts', () => {
       assert.deepEqual(actions(e, r.id).slice(-2), ['rollout.wave_failed', 'rollout.rolled_back']);
       // Released: the scope takes plain writes again.
       assert.equal(e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 20 }, 'op', 'after', e.clock.now()).version, 4);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a told box offline pauses the wave at stuckSec, and the reason names it and when it was last seen', async () => {
+    const e = await setup(10);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60 });
+      const [away, ...rest] = notified(e, r.id);
+      const seen = e.clock.now();
+      e.store.devices.markSeen(away!, false, seen);
+      for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, rest);
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused');
+      assert.match(v.stateReason ?? '', new RegExp(`config_applied [0-9.]+ \\(needs >= 0\\.95; 1 not applied yet: ${away} offline since ${seen.toISOString()}\\)`));
     } finally {
       await e.close();
     }

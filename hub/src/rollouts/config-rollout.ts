@@ -122,6 +122,29 @@ function statsOver(store: Store, gateData: GateData, devices: readonly string[],
   return total;
 }
 
+const some = (ids: readonly string[], text: (id: string) => string): string => `${ids.slice(0, 3).map(text).join(', ')}${ids.length > 3 ? `, … (${ids.length} in all)` : ''}`;
+
+/**
+ * config_applied's note: which told devices refused the configuration and why (the first one's own words:
+ * once rolled back, the agent goes back to the previous document and no longer reports the refusal), and
+ * which have not applied it yet, offline ones with when they were last seen (docs/rollouts.md
+ * "Configuration rollouts").
+ */
+function appliedNote(store: Store, refused: readonly string[], waiting: readonly string[]): { note?: string } {
+  const notes: string[] = [];
+  if (refused.length) {
+    const e = reported(store, refused[0]!).config?.error;
+    notes.push(`${refused.length} refused the configuration: ${some(refused, (id) => id)}${e ? ` (${refused[0]}: ${e.code} ${e.message.slice(0, 400)})` : ''}`);
+  }
+  if (waiting.length) {
+    notes.push(`${waiting.length} not applied yet: ${some(waiting, (id) => {
+      const d = store.devices.get(id);
+      return d.online ? id : `${id} offline since ${d.lastSeen ?? 'never seen'}`;
+    })}`);
+  }
+  return notes.length ? { note: notes.join('; ') } : {};
+}
+
 /**
  * The current wave's gates of a configuration rollout: config_applied (like install_success: a refusal
  * is a failure), reporting, predictions, model_error_rate and latency_p95 over every model the wave's
@@ -136,13 +159,18 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const control = devices.filter((d) => d.notifiedAt === null).map((d) => d.deviceId);
   const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const active: string[] = [];
+  const refused: string[] = [];
+  const waiting: string[] = [];
   let worst: { id: string; n: number } | null = null;
   for (const d of told) {
     const s = configStatus(store, config, d.deviceId);
     if (s === 'applied') {
       install.active++;
       active.push(d.deviceId);
-    } else if (s === 'failed') install.failed++;
+    } else if (s === 'failed') {
+      install.failed++;
+      refused.push(d.deviceId);
+    } else waiting.push(d.deviceId);
     const now_ = reported(store, d.deviceId).starts;
     if (d.starts !== null && d.starts !== undefined && now_ !== undefined && (!worst || now_ - d.starts > worst.n)) worst = { id: d.deviceId, n: now_ - d.starts };
   }
@@ -160,7 +188,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   }
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...(install.failed ? { note: `${install.failed} refused the configuration` } : {}) } : g));
+    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, waiting) } : g));
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
