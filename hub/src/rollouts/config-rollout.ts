@@ -134,7 +134,7 @@ function appliedNote(store: Store, refused: readonly string[], waiting: readonly
   const notes: string[] = [];
   if (refused.length) {
     const e = reported(store, refused[0]!).config?.error;
-    notes.push(`${refused.length} refused the configuration: ${some(refused, (id) => id)}${e ? ` (${refused[0]}: ${e.code} ${e.message.slice(0, 400)})` : ''}`);
+    notes.push(`${refused.length} refused the configuration: ${some(refused, (id) => id)}${e ? ` (${refused.length > 1 ? `${refused[0]}: ` : ''}${e.code} ${e.message.slice(0, 400)})` : ''}`);
   }
   if (waiting.length) {
     notes.push(`${waiting.length} not applied yet: ${some(waiting, (id) => {
