@@ -51,15 +51,15 @@ export const rolloutSubject = (r: RolloutRecord): string => (r.config ? `config 
  * CONFLICT when an active (running or paused) rollout of `subject` (rivalRollouts) holds one of `devices`:
  * a device is one rollout's at a time (docs/rollouts.md "Cohorts"), and a deploy (or a configuration
  * document) beside it would leave that rollout judging a change it did not make and its rollback moving
- * the box back under the operator. `what` names the request (`this deployment`), `instead` what else to do.
+ * the box back under the operator. `what` names the request (`this deployment`), `instead` what else to do (null: nothing).
  */
-export function refuseRolloutDevices(store: Store, subject: RolloutSubject, devices: readonly string[], what = 'this deployment', instead = 'leave those devices out of the target'): void {
+export function refuseRolloutDevices(store: Store, subject: RolloutSubject, devices: readonly string[], what = 'this deployment', instead: string | null = 'leave those devices out of the target'): void {
   const wanted = new Set(devices);
   for (const r of rivalRollouts(store, subject)) {
     const held = store.rollouts.devices(r.id).map((d) => d.deviceId).filter((id) => wanted.has(id));
     if (held.length === 0) continue;
     const named = `${held.slice(0, 3).join(', ')}${held.length > 3 ? `, … (${held.length} in all)` : ''}`;
     throw new AppError('CONFLICT', `rollout ${r.id} (${rolloutSubject(r)}, ${r.state}) is active over devices of ${what} (${named}): `
-      + `a device is one rollout's at a time; abort the rollout or wait for it to finish, or ${instead}`, { details: { rollout: r.id, devices: held.slice(0, 20) } });
+      + `a device is one rollout's at a time; abort the rollout or wait for it to finish${instead ? `, or ${instead}` : ''}`, { details: { rollout: r.id, devices: held.slice(0, 20) } });
   }
 }

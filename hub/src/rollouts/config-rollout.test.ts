@@ -196,6 +196,26 @@ describe('configuration rollouts', () => {
     }
   });
 
+  it('rollback of a completed rollout is refused while another configuration rollout holds a device of its scope', async () => {
+    const e = await setup(6);
+    try {
+      const first = await start(e, { 'summaries.windowSec': 30 });
+      await complete(e, first.id);
+      e.store.devices.setTags('d-005', { hw: 'v2' });
+      const other = await e.engine.createConfig({ scope: 'tag/hw=v2', settings: { 'log.level': 'warn' }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2 boxes' }, { name: 'op' });
+      const refused = await actOverRest(e, first.id, 'rollback', 'too coarse');
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.error?.message, `rollout ${other.id} (config tag/hw=v2 v0 -> v1, running) is active over devices of fleet, which rolling back ${first.id} would write (d-005): `
+        + 'a device is one rollout\'s at a time; abort the rollout or wait for it to finish');
+      assert.deepEqual([e.parts.config.document({ kind: 'fleet' }).version, e.store.rollouts.get(first.id).state], [2, 'completed'], 'nothing written');
+      await e.engine.act(other.id, 'abort', 'later', { name: 'op' });
+      const ok = await actOverRest(e, first.id, 'rollback', 'too coarse');
+      assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
+    } finally {
+      await e.close();
+    }
+  });
+
   it('abort restores the previous document; a second rollout over the same devices is refused', async () => {
     const e = await setup(6);
     try {

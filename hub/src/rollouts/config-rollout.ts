@@ -16,7 +16,7 @@ import { evaluateGates, type InstallCounts } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
 import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
-import { rivalRollouts, rolloutSubject } from '../deployments/target.js';
+import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
 /** Gates of a model rollout that say nothing of a configuration (per-model histograms, install preflight). */
@@ -218,6 +218,9 @@ export function restorePrevious(store: Store, r: RolloutRecord, actor: string, r
       details: { rollout: r.id, state: r.state, scope: c.scope, currentVersion: current.version, rolloutVersion: c.version },
     });
   }
+  // A completed rollout holds no device: the scope's devices may be another configuration rollout's now,
+  // and writing this scope would change what that one judges (docs/decisions/0084-one-configuration-rollout-per-device.md).
+  if (r.state === 'completed') refuseRolloutDevices(store, r, config.reach(scope), `${c.scope}, which rolling back ${r.id} would write`, null);
   const prev = c.fromVersion ? config.document(scope, c.fromVersion).settings : {};
   return config.repo.put(c.scope, prev, actor, `rollback of rollout ${r.id}: ${reason}`, now);
 }
