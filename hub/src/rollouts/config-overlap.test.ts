@@ -1,7 +1,9 @@
-// One device, one active configuration rollout (docs/rollouts.md "Configuration rollouts", decision 0076):
-// the documents of every scope layer into one configuration per device, so a device placed in two
-// configuration rollouts of different scopes would be told by both, each judging (and rolling back over)
-// what the other changed. On the rollout test environment (testing.ts: real hub.db, broker and engine).
+// One device, one active configuration rollout (docs/rollouts.md "Configuration rollouts", decision 0084,
+// the configuration side of 0076): the documents of every scope layer into one configuration per device,
+// so a device placed in two configuration rollouts of different scopes would be told by both, each judging
+// (and rolling back over) what the other changed. A joiner waits, a create over a held device and a plain
+// document of another scope reaching one are refused. On the rollout test environment (testing.ts: real
+// hub.db, broker and engine).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppError } from '@edgefleet/shared';
@@ -44,6 +46,7 @@ describe('configuration rollouts over one device', () => {
       await e.close();
     }
   });
+
   it('a create over a device another configuration rollout holds is refused, also when the device left that rollout\'s scope', async () => {
     const e = await setup(4);
     try {
