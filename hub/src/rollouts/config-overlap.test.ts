@@ -23,6 +23,7 @@ async function twoScopes(e: Env) {
   for (const id of ['d-000', 'd-001', 'd-002']) e.store.devices.setTags(id, { site: 'north' });
   e.store.devices.setTags('d-003', { hw: 'v2' });
   const a = await e.engine.createConfig({ ...base, scope: 'tag/site=north', settings: { 'summaries.windowSec': 30 } }, op);
+  e.clock.advance(1000); // a is the older (rollouts are compared oldest first)
   const b = await e.engine.createConfig({ ...base, scope: 'tag/hw=v2', settings: { 'summaries.windowSec': 120 } }, op);
   return { a, b };
 }
