@@ -130,17 +130,26 @@ describe('configuration rollouts', () => {
     }
   });
 
-  it('a told box offline pauses the wave at stuckSec, and the reason names it and when it was last seen', async () => {
+  it('a told box offline pauses the wave at stuckSec naming it; offline for gates.deferTimeoutSec it is left out and the rollout goes on', async () => {
     const e = await setup(10);
     try {
-      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60 });
+      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60, deferTimeoutSec: 600 });
       const [away, ...rest] = notified(e, r.id);
       const seen = e.clock.now();
       e.store.devices.markSeen(away!, false, seen);
       for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, rest);
       const v = e.engine.view(r.id);
       assert.equal(v.state, 'paused');
-      assert.match(v.stateReason ?? '', new RegExp(`config_applied [0-9.]+ \\(needs >= 0\\.95; 1 not applied yet: ${away} offline since ${seen.toISOString()}\\)`));
+      assert.match(v.stateReason ?? '', new RegExp(`config_applied [0-9.]+ \\(needs >= 0\\.95; 1 not applied yet: ${away} offline since ${seen.toISOString()}; `
+        + 'an offline device is left out once offline for gates.deferTimeoutSec \\(600 s\\) since told\\)'));
+      // Still away 10 minutes after it was told: resumed, the wave is judged without it and the rollout completes.
+      e.clock.advance(600_000);
+      await e.engine.act(r.id, 'resume', 'the box is switched off', { name: 'op' });
+      await complete(e, r.id);
+      const gate = e.engine.view(r.id).waves[0]?.gates.find((g) => g.name === 'config_applied');
+      assert.deepEqual([gate?.value, gate?.samples.wave], [1, rest.length]);
+      assert.equal(gate?.note, `1 offline for gates.deferTimeoutSec (600 s) since told: left out, sent the configuration when they reconnect (${away} since ${seen.toISOString()})`);
+      assert.deepEqual(sent(e, away!), { 'summaries.windowSec': 30 }, 'its document waits for it');
     } finally {
       await e.close();
     }

@@ -15,7 +15,8 @@ import { emptyStats, addStats, type GateData, type GroupStats } from './gate-dat
 import { evaluateGates, type InstallCounts } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
-import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
+import { DEFER_TIMEOUT_DEFAULT_SEC, checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
+import { appliedNote, awaySince } from './config-applied.js';
 import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
@@ -122,29 +123,6 @@ function statsOver(store: Store, gateData: GateData, devices: readonly string[],
   return total;
 }
 
-const some = (ids: readonly string[], text: (id: string) => string): string => `${ids.slice(0, 3).map(text).join(', ')}${ids.length > 3 ? `, … (${ids.length} in all)` : ''}`;
-
-/**
- * config_applied's note: which told devices refused the configuration and why (the first one's own words:
- * once rolled back, the agent goes back to the previous document and no longer reports the refusal), and
- * which have not applied it yet, offline ones with when they were last seen (docs/rollouts.md
- * "Configuration rollouts").
- */
-function appliedNote(store: Store, refused: readonly string[], waiting: readonly string[]): { note?: string } {
-  const notes: string[] = [];
-  if (refused.length) {
-    const e = reported(store, refused[0]!).config?.error;
-    notes.push(`${refused.length} refused the configuration: ${some(refused, (id) => id)}${e ? ` (${refused.length > 1 ? `${refused[0]}: ` : ''}${e.code} ${e.message.slice(0, 400)})` : ''}`);
-  }
-  if (waiting.length) {
-    notes.push(`${waiting.length} not applied yet: ${some(waiting, (id) => {
-      const d = store.devices.get(id);
-      return d.online ? id : `${id} offline since ${d.lastSeen ?? 'never seen'}`;
-    })}`);
-  }
-  return notes.length ? { note: notes.join('; ') } : {};
-}
-
 /**
  * The current wave's gates of a configuration rollout: config_applied (like install_success: a refusal
  * is a failure), reporting, predictions, model_error_rate and latency_p95 over every model the wave's
@@ -161,6 +139,8 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const active: string[] = [];
   const refused: string[] = [];
   const waiting: string[] = [];
+  const away: string[] = [];
+  const awayMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
   let worst: { id: string; n: number } | null = null;
   for (const d of told) {
     const s = configStatus(store, config, d.deviceId);
@@ -170,7 +150,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
     } else if (s === 'failed') {
       install.failed++;
       refused.push(d.deviceId);
-    } else waiting.push(d.deviceId);
+    } else (awaySince(store, d, now, awayMs) ? away : waiting).push(d.deviceId);
     const now_ = reported(store, d.deviceId).starts;
     if (d.starts !== null && d.starts !== undefined && now_ !== undefined && (!worst || now_ - d.starts > worst.n)) worst = { id: d.deviceId, n: now_ - d.starts };
   }
@@ -186,9 +166,10 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
     const span = now.getTime() - Date.parse(from);
     ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from, share);
   }
+  install.notified -= away.length; // left out: sent the document when they reconnect
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, waiting) } : g));
+    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...appliedNote(store, { refused, waiting, away }, awayMs / 1000, g.note) } : g));
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
