@@ -6,7 +6,8 @@
 // hub.db, broker and engine).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppError } from '@edgefleet/shared';
+import type { AppError, Wave } from '@edgefleet/shared';
+import { complete, minute } from './config-testing.js';
 import { cleanup, notified, prepare, setup, v1Everywhere, type Env } from './testing.js';
 
 before(prepare);
@@ -18,11 +19,11 @@ const base = { waves: ALL, gates: { minPredictions: 150 }, advance: 'auto', onFa
 /** The scopes and versions a device's newest desired document layers. */
 const sources = (e: Env, id: string) => e.store.desired.latest(id)?.signed.agentConfig?.sources;
 
-async function twoScopes(e: Env) {
+async function twoScopes(e: Env, waves: readonly Wave[] = ALL) {
   await v1Everywhere(e);
   for (const id of ['d-000', 'd-001', 'd-002']) e.store.devices.setTags(id, { site: 'north' });
   e.store.devices.setTags('d-003', { hw: 'v2' });
-  const a = await e.engine.createConfig({ ...base, scope: 'tag/site=north', settings: { 'summaries.windowSec': 30 } }, op);
+  const a = await e.engine.createConfig({ ...base, waves: [...waves], scope: 'tag/site=north', settings: { 'summaries.windowSec': 30 } }, op);
   e.clock.advance(1000); // a is the older (rollouts are compared oldest first)
   const b = await e.engine.createConfig({ ...base, scope: 'tag/hw=v2', settings: { 'summaries.windowSec': 120 } }, op);
   return { a, b };
@@ -81,6 +82,25 @@ describe('configuration rollouts over one device', () => {
       assert.equal(put({ kind: 'device', deviceId: 'd-new' }).version, 1, 'a device no rollout holds is set');
       await e.engine.act(b.id, 'abort', 'enough', op);
       assert.equal(put({ kind: 'device', deviceId: 'd-003' }).version, 1, 'the rollout ended: its device is set');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a rollout whose scope holds a device another configuration rollout holds does not complete before that device joined it', async () => {
+    const e = await setup(4);
+    try {
+      const { a, b } = await twoScopes(e, [{ name: 'all', percent: 100, bakeSec: 60 }]);
+      e.store.devices.setTags('d-003', { hw: 'v2', site: 'north' });
+      for (let i = 0; i < 4; i++) await minute(e, a.id);
+      assert.equal(e.store.rollouts.get(a.id).state, 'running', 'completing would send d-003 the new north document under rollout b');
+      const gate = e.engine.view(a.id).waves[0]!.gates.find((g) => g.name === 'config_applied')!;
+      assert.deepEqual([gate.value, gate.verdict], [1, 'pending']);
+      assert.equal(gate.note, `1 of the scope wait for configuration rollout ${b.id} (d-003): the last wave passes once they joined and applied it`);
+      assert.deepEqual(e.parts.config.desiredFor('d-003')?.sources, [{ scope: 'tag/hw=v2', version: 1 }], 'still held at north\'s previous document');
+      await e.engine.act(b.id, 'abort', 'enough', op);
+      await complete(e, a.id);
+      assert.deepEqual(notified(e, a.id).sort(), ['d-000', 'd-001', 'd-002', 'd-003'], 'd-003 joined and was judged before the rollout completed');
     } finally {
       await e.close();
     }

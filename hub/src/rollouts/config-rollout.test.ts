@@ -7,8 +7,9 @@
 // rollback is refused while another configuration rollout holds a device of its scope (decision 0084).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { settingsHash, type ReportedState } from '@edgefleet/shared';
+import { settingsHash } from '@edgefleet/shared';
 import { actOverRest, actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { complete, minute, reportConfig } from './config-testing.js';
 import { RolloutEngine } from './engine.js';
 import { RollupGateData } from './rollup-gate-data.js';
 import { ConfigService } from '../config/service.js';
@@ -22,37 +23,6 @@ const GATES = { minPredictions: 150 };
 
 /** The settings a device's newest desired document carries. */
 const sent = (e: Env, id: string) => e.store.desired.latest(id)?.signed.agentConfig?.settings;
-
-/** What the agents would report: the configuration they are sent, applied (or refused), and a start count. */
-function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; starts?: number } = {}): void {
-  for (const id of ids) {
-    const want = e.parts.config.desiredFor(id)!;
-    const prev = e.store.devices.get(id).reported;
-    const state = {
-      schema: 'edgefleet.state/v1', deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, models: [], capabilities: [],
-      config: o.refuse
-        ? { sha256: null, sources: [], status: 'failed', at: e.clock.now().toISOString(), error: { sha256: want.sha256, code: 'CONFIG_INVALID', message: 'summaries.windowSec: refused', field: 'summaries.windowSec' } }
-        : { sha256: want.sha256, sources: want.sources, status: 'applied', at: e.clock.now().toISOString() },
-      starts: o.starts ?? (prev as { starts?: number } | null)?.starts ?? 1,
-    } satisfies ReportedState;
-    e.store.devices.setReported(id, state);
-  }
-}
-
-/** A minute later: `applying` (default every told device) apply what they are sent and send windows, so do the devices not told; one step. */
-async function minute(e: Env, id: string, applying: readonly string[] = notified(e, id)): Promise<void> {
-  e.clock.advance(61_000);
-  reportConfig(e, applying);
-  report(e, applying, '1.0.0');
-  report(e, others(e, id), '1.0.0');
-  await e.engine.tick();
-}
-
-/** Walks a rollout's waves with every told device applying it and sending windows, until it completes. */
-async function complete(e: Env, id: string): Promise<void> {
-  for (let i = 0; i < 6 && e.store.rollouts.get(id).state === 'running'; i++) await minute(e, id);
-  assert.equal(e.store.rollouts.get(id).state, 'completed', JSON.stringify(e.engine.view(id).waves.map((w) => w.gates)));
-}
 
 async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES) {
   await v1Everywhere(e);

@@ -16,7 +16,7 @@ import { evaluateGates, type InstallCounts } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
 import { DEFER_TIMEOUT_DEFAULT_SEC, checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
-import { appliedNote, awaySince } from './config-applied.js';
+import { appliedNote, awaySince, waitForHeld } from './config-applied.js';
 import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
@@ -169,7 +169,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   install.notified -= away.length; // left out: sent the document when they reconnect
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...appliedNote(store, { refused, waiting, away }, awayMs / 1000, g.note) } : g));
+    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, { refused, waiting, away }, awayMs / 1000, g.note) }) : g));
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
