@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import type { DevicePageQuery } from '../store/devices-repo.js';
 import { ConfigRepo } from './repo.js';
 import { checkOutboxPut } from './payload-limit.js';
+import { refuseRolloutDevices } from '../deployments/target.js';
 
 export type ConfigScope = { kind: 'fleet' } | { kind: 'tag'; key: string; value: string } | { kind: 'device'; deviceId: string };
 
@@ -75,9 +76,17 @@ export class ConfigService {
     const rolling = viaRollout ? undefined : this.rolloutOf(scope);
     if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
+    const devices = this.reach(scope);
+    // A device is one configuration rollout's at a time, whatever the scope (docs/decisions/0084-one-configuration-rollout-per-device.md):
+    // a document of another scope reaching a device a rollout holds would change what that rollout judges.
+    if (!viaRollout) refuseRolloutDevices(this.store, { model: `config:${scopeName(scope)}`, config: true }, devices, scopeName(scope), 'set the other devices by a scope that leaves those out');
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);
-    const devices = this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId));
-    return { version, devices: devices.map((d) => d.id) };
+    return { version, devices };
+  }
+
+  /** The devices (not revoked) a scope's document reaches. */
+  reach(scope: ConfigScope): string[] {
+    return this.store.devices.targetable().filter((d) => scope.kind === 'fleet' || (scope.kind === 'tag' ? d.tags[scope.key] === scope.value : d.id === scope.deviceId)).map((d) => d.id);
   }
 
   /** The running or paused configuration rollout of a scope, if any (decision 0045). */

@@ -158,7 +158,7 @@ export class DeploymentService {
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
     const now = clock.now();
     return store.db.transaction(() => {
-      refuseRolloutDevices(store, req.model, devices);
+      refuseRolloutDevices(store, { model: req.model }, devices);
       const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window });
       this.deployments.addDevices(id, req.model, devices, now);
       const docs = this.storeDesired(devices);

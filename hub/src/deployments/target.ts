@@ -2,6 +2,7 @@
 // and the refusal of a deployment over devices an active rollout holds.
 import { AppError, type DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import type { RolloutRecord } from '../store/rollouts-repo.js';
 
 /** Whether a device with these tags matches a deployment target. */
 export function targetMatches(target: DeployTarget, deviceId: string, tags: Record<string, string>): boolean {
@@ -31,18 +32,34 @@ export function targetDeviceIds(devices: ReadonlyArray<{ id: string; tags: Recor
   return ids;
 }
 
+/** A rollout's subject: a model, or (config set) any configuration. */
+export interface RolloutSubject { model: string; config?: unknown }
+
 /**
- * CONFLICT when an active (running or paused) rollout of `model` holds one of `devices`: a device is one
- * rollout's at a time (docs/rollouts.md "Cohorts"), and a deploy beside it would leave that rollout
- * waiting on install_success and its rollback moving the box back under the operator.
+ * The running or paused rollouts a device can be in only one of (docs/rollouts.md "Cohorts"): those of
+ * `subject`'s model, or, for a configuration rollout, every configuration rollout whatever its scope (the
+ * scopes' documents layer into one configuration per device, docs/rollouts.md "Configuration rollouts").
  */
-export function refuseRolloutDevices(store: Store, model: string, devices: readonly string[]): void {
+export function rivalRollouts(store: Store, subject: RolloutSubject): RolloutRecord[] {
+  return subject.config ? store.rollouts.active().filter((r) => r.config) : store.rollouts.active(subject.model);
+}
+
+/** How a rollout's subject reads in a refusal: `vibration-anomaly 2.0.0`, `config tag/site=north v1 -> v2`. */
+export const rolloutSubject = (r: RolloutRecord): string => (r.config ? `config ${r.config.scope} v${r.config.fromVersion} -> v${r.config.version}` : `${r.model} ${r.version}`);
+
+/**
+ * CONFLICT when an active (running or paused) rollout of `subject` (rivalRollouts) holds one of `devices`:
+ * a device is one rollout's at a time (docs/rollouts.md "Cohorts"), and a deploy (or a configuration
+ * document) beside it would leave that rollout judging a change it did not make and its rollback moving
+ * the box back under the operator. `what` names the request (`this deployment`), `instead` what else to do (null: nothing).
+ */
+export function refuseRolloutDevices(store: Store, subject: RolloutSubject, devices: readonly string[], what = 'this deployment', instead: string | null = 'leave those devices out of the target'): void {
   const wanted = new Set(devices);
-  for (const r of store.rollouts.active(model)) {
+  for (const r of rivalRollouts(store, subject)) {
     const held = store.rollouts.devices(r.id).map((d) => d.deviceId).filter((id) => wanted.has(id));
     if (held.length === 0) continue;
     const named = `${held.slice(0, 3).join(', ')}${held.length > 3 ? `, … (${held.length} in all)` : ''}`;
-    throw new AppError('CONFLICT', `rollout ${r.id} (${model} ${r.version}, ${r.state}) is active over devices of this deployment (${named}): `
-      + `a device is one rollout's at a time; abort the rollout or wait for it to finish, or leave those devices out of the target`);
+    throw new AppError('CONFLICT', `rollout ${r.id} (${rolloutSubject(r)}, ${r.state}) is active over devices of ${what} (${named}): `
+      + `a device is one rollout's at a time; abort the rollout or wait for it to finish${instead ? `, or ${instead}` : ''}`, { details: { rollout: r.id, devices: held.slice(0, 20) } });
   }
 }

@@ -123,7 +123,8 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     for (const d of devices) {
       if (d.notifiedAt === null) continue;
       const s = configStatus(store, config, d.deviceId);
-      status.set(d.deviceId, s === 'applied' ? 'active' : s);
+      // Rolled back, the settings it applied are the previous document's again (config-rollout.ts restorePrevious).
+      status.set(d.deviceId, s !== 'applied' ? s : r.state === 'rolled_back' ? 'rolled_back' : 'active');
     }
   }
   const shadowed = inShadowStage(r);

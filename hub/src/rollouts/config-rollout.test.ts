@@ -3,10 +3,13 @@
 // document in their desired documents; a configuration refused by the canary, or one that raises the
 // model error rate or restarts agents, is rolled back by writing the previous document again; a good one
 // walks every wave; a plain PUT of the scope while it rolls is refused; abort restores the previous one.
+// config_applied names the boxes that refused (and why) or have not applied it yet; a completed rollout's
+// rollback is refused while another configuration rollout holds a device of its scope (decision 0084).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { settingsHash, type ReportedState } from '@edgefleet/shared';
+import { settingsHash } from '@edgefleet/shared';
 import { actOverRest, actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { complete, minute, reportConfig } from './config-testing.js';
 import { RolloutEngine } from './engine.js';
 import { RollupGateData } from './rollup-gate-data.js';
 import { ConfigService } from '../config/service.js';
@@ -20,34 +23,6 @@ const GATES = { minPredictions: 150 };
 
 /** The settings a device's newest desired document carries. */
 const sent = (e: Env, id: string) => e.store.desired.latest(id)?.signed.agentConfig?.settings;
-
-/** What the agents would report: the configuration they are sent, applied (or refused), and a start count. */
-function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; starts?: number } = {}): void {
-  for (const id of ids) {
-    const want = e.parts.config.desiredFor(id)!;
-    const prev = e.store.devices.get(id).reported;
-    const state = {
-      schema: 'edgefleet.state/v1', deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, models: [], capabilities: [],
-      config: o.refuse
-        ? { sha256: null, sources: [], status: 'failed', at: e.clock.now().toISOString(), error: { sha256: want.sha256, code: 'CONFIG_INVALID', message: 'summaries.windowSec: refused', field: 'summaries.windowSec' } }
-        : { sha256: want.sha256, sources: want.sources, status: 'applied', at: e.clock.now().toISOString() },
-      starts: o.starts ?? (prev as { starts?: number } | null)?.starts ?? 1,
-    } satisfies ReportedState;
-    e.store.devices.setReported(id, state);
-  }
-}
-
-/** Walks a rollout's waves with every told device applying it and sending windows, until it completes. */
-async function complete(e: Env, id: string): Promise<void> {
-  for (let i = 0; i < 6 && e.store.rollouts.get(id).state === 'running'; i++) {
-    e.clock.advance(61_000);
-    reportConfig(e, notified(e, id));
-    report(e, notified(e, id), '1.0.0');
-    report(e, others(e, id), '1.0.0');
-    await e.engine.tick();
-  }
-  assert.equal(e.store.rollouts.get(id).state, 'completed', JSON.stringify(e.engine.view(id).waves.map((w) => w.gates)));
-}
 
 async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES) {
   await v1Everywhere(e);
@@ -74,11 +49,7 @@ describe('configuration rollouts', () => {
       // A plain PUT of the scope while it rolls is refused.
       assert.throws(() => e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 10 }, 'op', 'x', e.clock.now()), /being rolled out by rollout ro-/);
 
-      e.clock.advance(61_000);
-      reportConfig(e, canary);
-      report(e, canary, '1.0.0');
-      report(e, others(e, r.id), '1.0.0');
-      await e.engine.tick();
+      await minute(e, r.id, canary);
       const afterCanary = e.engine.view(r.id);
       assert.equal(afterCanary.waves[0]?.state, 'passed', JSON.stringify(afterCanary.waves[0]?.gates));
       assert.deepEqual(afterCanary.waves[0]?.gates.map((g) => g.name), ['config_applied', 'reporting', 'predictions', 'model_error_rate', 'latency_p95', 'restarts']);
@@ -111,7 +82,11 @@ describe('configuration rollouts', () => {
       const v = e.engine.view(r.id);
       assert.equal(v.state, 'rolled_back', JSON.stringify(v.waves[0]?.gates));
       assert.match(v.stateReason ?? '', /config_applied 0 \(threshold 0\.95\)/);
-      assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration`));
+      // Which box refused it and why, in its own words: once back on the previous document it no longer reports the refusal.
+      const first = e.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId)[0];
+      assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration: d-\\d{3}, d-\\d{3}.* \\(${first}: CONFIG_INVALID summaries\\.windowSec: refused\\)$`));
+      reportConfig(e, canary);
+      assert.deepEqual(e.engine.view(r.id).devices!.filter((d) => d.notifiedAt !== null).map((d) => d.status), canary.map(() => 'rolled_back'), 'told devices back on the previous settings');
       const doc = e.parts.config.document({ kind: 'fleet' });
       assert.deepEqual([doc.version, doc.settings], [3, { 'summaries.windowSec': 60 }]);
       assert.match(doc.reason ?? '', new RegExp(`rollback of rollout ${r.id}`));
@@ -120,6 +95,31 @@ describe('configuration rollouts', () => {
       assert.deepEqual(actions(e, r.id).slice(-2), ['rollout.wave_failed', 'rollout.rolled_back']);
       // Released: the scope takes plain writes again.
       assert.equal(e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 20 }, 'op', 'after', e.clock.now()).version, 4);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a told box offline pauses the wave at stuckSec naming it; offline for gates.deferTimeoutSec it is left out and the rollout goes on', async () => {
+    const e = await setup(10);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60, deferTimeoutSec: 600 });
+      const [away, ...rest] = notified(e, r.id);
+      const seen = e.clock.now();
+      e.store.devices.markSeen(away!, false, seen);
+      for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, rest);
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused');
+      assert.match(v.stateReason ?? '', new RegExp(`config_applied [0-9.]+ \\(needs >= 0\\.95; 1 not applied yet: ${away} offline since ${seen.toISOString()}; `
+        + 'an offline device is left out once offline for gates.deferTimeoutSec \\(600 s\\) since told\\)'));
+      // Still away 10 minutes after it was told: resumed, the wave is judged without it and the rollout completes.
+      e.clock.advance(600_000);
+      await e.engine.act(r.id, 'resume', 'the box is switched off', { name: 'op' });
+      await complete(e, r.id);
+      const gate = e.engine.view(r.id).waves[0]?.gates.find((g) => g.name === 'config_applied');
+      assert.deepEqual([gate?.value, gate?.samples.wave], [1, rest.length]);
+      assert.equal(gate?.note, `1 offline for gates.deferTimeoutSec (600 s) since told: left out, sent the configuration when they reconnect (${away} since ${seen.toISOString()})`);
+      assert.deepEqual(sent(e, away!), { 'summaries.windowSec': 30 }, 'its document waits for it');
     } finally {
       await e.close();
     }
@@ -172,6 +172,26 @@ describe('configuration rollouts', () => {
       const back = e.parts.config.document({ kind: 'fleet' });
       assert.deepEqual([back.version, back.settings], [5, v3]);
       for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), v3);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('rollback of a completed rollout is refused while another configuration rollout holds a device of its scope', async () => {
+    const e = await setup(6);
+    try {
+      const first = await start(e, { 'summaries.windowSec': 30 });
+      await complete(e, first.id);
+      e.store.devices.setTags('d-005', { hw: 'v2' });
+      const other = await e.engine.createConfig({ scope: 'tag/hw=v2', settings: { 'log.level': 'warn' }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2 boxes' }, { name: 'op' });
+      const refused = await actOverRest(e, first.id, 'rollback', 'too coarse');
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.error?.message, `rollout ${other.id} (config tag/hw=v2 v0 -> v1, running) is active over devices of fleet, which rolling back ${first.id} would write (d-005): `
+        + 'a device is one rollout\'s at a time; abort the rollout or wait for it to finish');
+      assert.deepEqual([e.parts.config.document({ kind: 'fleet' }).version, e.store.rollouts.get(first.id).state], [2, 'completed'], 'nothing written');
+      await e.engine.act(other.id, 'abort', 'later', { name: 'op' });
+      const ok = await actOverRest(e, first.id, 'rollback', 'too coarse');
+      assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
     } finally {
       await e.close();
     }

@@ -15,7 +15,9 @@ import { emptyStats, addStats, type GateData, type GroupStats } from './gate-dat
 import { evaluateGates, type InstallCounts } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
-import { checkRings, ringTagsOf, targetDevices } from './plan.js';
+import { DEFER_TIMEOUT_DEFAULT_SEC, checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
+import { appliedNote, awaySince, waitForHeld } from './config-applied.js';
+import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
 /** Gates of a model rollout that say nothing of a configuration (per-model histograms, install preflight). */
@@ -45,11 +47,11 @@ export function planConfigRollout(store: Store, config: ConfigService, req: Conf
   const target = scopeTarget(scope);
   const ids = targetDevices(store, target);
   if (!ids.length) throw new AppError('INVALID_INPUT', `scope ${name} reaches no device: expected at least one to roll it to (store it without a rollout: edgefleet config set without --rollout, or PUT /api/v1/config/${name})`);
-  const mine = new Set(ids);
-  for (const other of store.rollouts.active()) {
-    if (!other.config) continue;
-    const overlap = targetDevices(store, other.target).filter((d) => mine.has(d)).slice(0, 3);
-    if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${other.config.scope} ${other.config.fromVersion} -> ${other.config.version}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
+  // Every other configuration rollout, whatever its scope: the devices it holds (also those that left its
+  // scope since) and those its scope reaches now (docs/decisions/0076-one-active-rollout-per-device.md).
+  for (const other of rivalRollouts(store, { model: configModel(name), config: true })) {
+    const overlap = sharedWith(store, other, ids).slice(0, 3);
+    if (overlap.length) throw new AppError('CONFLICT', `configuration rollout ${other.id} (${rolloutSubject(other)}, ${other.state}) is active over the same devices (${overlap.join(', ')}): wait for it to finish, or roll it back first`, { details: { rollout: other.id } });
   }
   const same = config.unchanged(scope, req.settings);
   if (same) throw new AppError('INVALID_INPUT', `${name} version ${same.version} holds these settings already: nothing to roll out`);
@@ -135,13 +137,20 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const control = devices.filter((d) => d.notifiedAt === null).map((d) => d.deviceId);
   const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const active: string[] = [];
+  const refused: string[] = [];
+  const waiting: string[] = [];
+  const away: string[] = [];
+  const awayMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
   let worst: { id: string; n: number } | null = null;
   for (const d of told) {
     const s = configStatus(store, config, d.deviceId);
     if (s === 'applied') {
       install.active++;
       active.push(d.deviceId);
-    } else if (s === 'failed') install.failed++;
+    } else if (s === 'failed') {
+      install.failed++;
+      refused.push(d.deviceId);
+    } else (awaySince(store, d, now, awayMs) ? away : waiting).push(d.deviceId);
     const now_ = reported(store, d.deviceId).starts;
     if (d.starts !== null && d.starts !== undefined && now_ !== undefined && (!worst || now_ - d.starts > worst.n)) worst = { id: d.deviceId, n: now_ - d.starts };
   }
@@ -157,9 +166,10 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
     const span = now.getTime() - Date.parse(from);
     ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from, share);
   }
+  install.notified -= away.length; // left out: sent the document when they reconnect
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? { ...g, name: 'config_applied' as const, ...(install.failed ? { note: `${install.failed} refused the configuration` } : {}) } : g));
+    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, { refused, waiting, away }, awayMs / 1000, g.note) }) : g));
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
@@ -189,6 +199,9 @@ export function restorePrevious(store: Store, r: RolloutRecord, actor: string, r
       details: { rollout: r.id, state: r.state, scope: c.scope, currentVersion: current.version, rolloutVersion: c.version },
     });
   }
+  // A completed rollout holds no device: the scope's devices may be another configuration rollout's now,
+  // and writing this scope would change what that one judges (docs/decisions/0084-one-configuration-rollout-per-device.md).
+  if (r.state === 'completed') refuseRolloutDevices(store, r, config.reach(scope), `${c.scope}, which rolling back ${r.id} would write`, null);
   const prev = c.fromVersion ? config.document(scope, c.fromVersion).settings : {};
   return config.repo.put(c.scope, prev, actor, `rollback of rollout ${r.id}: ${reason}`, now);
 }

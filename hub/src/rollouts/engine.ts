@@ -237,11 +237,12 @@ export class RolloutEngine {
     const { store } = this.deps;
     const r = store.rollouts.get(id);
     // Devices that joined the target (enrolled, re-tagged) take their place, but not one another active
-    // rollout of the model holds: it joins once that one has ended (plan.ts heldByOthers).
+    // rollout of the model (of a configuration rollout: any other configuration rollout) holds: it joins
+    // once that one has ended (plan.ts heldByOthers).
     const known = new Set(store.rollouts.devices(id).map((d) => d.deviceId));
     let joined = targetDevices(store, r.target).filter((d) => !known.has(d));
     if (joined.length) {
-      const held = heldByOthers(store, r.model, id);
+      const held = heldByOthers(store, r);
       joined = joined.filter((d) => !held.has(d));
     }
     const row = (d: string) => (r.config ? configDevice(id, d, r.config.fromVersion) : placeDevice(store, id, r.model, d));

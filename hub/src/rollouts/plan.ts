@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError, DEFAULT_WAVES, DEFER_TIMEOUT_MAX_SEC, GateConfig, PREVIEW_DEVICES_PER_WAVE, SHADOW_WAVE, nextRunIn, parseCron, ringCovers, waveLabel, type MaintenanceWindow, type RingTags, type RolloutCreate, type RolloutPreview, type RolloutPreviewRequest, type Wave } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
-import { targetDeviceIds, targetMatches } from '../deployments/target.js';
+import { rivalRollouts, targetDeviceIds, targetMatches } from '../deployments/target.js';
 import { place, waveOf, type TagsOf } from './cohort.js';
 
 /** Devices of a target (not revoked), with their tags. */
@@ -13,16 +13,23 @@ export function targetDevices(store: Store, target: RolloutCreate['target']): st
 }
 
 /**
- * The devices other running or paused rollouts of `model` hold (in their rows: placed, told or not, also
- * after they left that rollout's target). A device is one active rollout's at a time (docs/rollouts.md
- * "Cohorts"): one that joins a second rollout's target waits until the first has ended.
+ * The devices other running or paused rollouts of `r`'s model (of a configuration rollout: every other
+ * configuration rollout, rivalRollouts) hold in their rows: placed, told or not, also after they left
+ * that rollout's target. A device is one active rollout's at a time (docs/rollouts.md "Cohorts"): one that
+ * joins a second rollout's target waits until the first has ended.
  */
-export function heldByOthers(store: Store, model: string, exceptId?: string): Set<string> {
+export function heldByOthers(store: Store, r: Pick<RolloutRecord, 'id' | 'model' | 'config'>): Set<string> {
   const held = new Set<string>();
-  for (const other of store.rollouts.active(model)) {
-    if (other.id !== exceptId) for (const d of store.rollouts.devices(other.id)) held.add(d.deviceId);
+  for (const other of rivalRollouts(store, r)) {
+    if (other.id !== r.id) for (const d of store.rollouts.devices(other.id)) held.add(d.deviceId);
   }
   return held;
+}
+
+/** Which of `ids` another active rollout shares: placed in its rows (also after they left its target) or reached by its target now. */
+export function sharedWith(store: Store, other: RolloutRecord, ids: readonly string[]): string[] {
+  const theirs = new Set([...targetDevices(store, other.target), ...store.rollouts.devices(other.id).map((d) => d.deviceId)]);
+  return ids.filter((d) => theirs.has(d));
 }
 
 /** The version of `model` a device runs now (its newest deployment), or null. */
@@ -109,9 +116,7 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDeviceIds(store.devices.targetable(), req.target);
   for (const other of store.rollouts.active(req.model)) {
-    // The devices it holds, also those that left its target since, and those its target reaches now.
-    const theirs = new Set([...targetDevices(store, other.target), ...store.rollouts.devices(other.id).map((d) => d.deviceId)]);
-    const overlap = (other.target.all && req.target.all) ? ids : ids.filter((d) => theirs.has(d));
+    const overlap = (other.target.all && req.target.all) ? ids : sharedWith(store, other, ids);
     if (overlap.length || (other.target.all && req.target.all)) {
       throw new AppError('CONFLICT', `rollout ${other.id} (${other.model} ${other.version}, ${other.state}) is active over the same devices${overlap.length ? ` (${overlap.slice(0, 3).join(', ')}${overlap.length > 3 ? ', ...' : ''})` : ''}: abort it or wait for it to finish`, { details: { rollout: other.id } });
     }
