@@ -77,7 +77,7 @@ export class ConfigService {
     if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
     if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
     const devices = this.reach(scope);
-    // A device is one configuration rollout's at a time, whatever the scope (docs/decisions/0084-one-configuration-rollout-per-device.md):
+    // A device is one configuration rollout's at a time, whatever the scope (docs/decisions/0088-one-configuration-rollout-per-device.md):
     // a document of another scope reaching a device a rollout holds would change what that rollout judges.
     if (!viaRollout) refuseRolloutDevices(this.store, { model: `config:${scopeName(scope)}`, config: true }, devices, scopeName(scope), 'set the other devices by a scope that leaves those out');
     const version = this.repo.put(scopeName(scope), settings, by, reason, at);

@@ -1,6 +1,6 @@
 // A configuration rollout's config_applied gate, beyond install_success's arithmetic (gates.ts): the told
 // devices that stayed offline are left out, the last wave waits for devices of the scope another
-// configuration rollout holds, and the note names the devices the gate waits on or failed for (docs/rollouts.md "Configuration rollouts", docs/decisions/0084-one-configuration-rollout-per-device.md).
+// configuration rollout holds, and the note names the devices the gate waits on or failed for (docs/rollouts.md "Configuration rollouts", docs/decisions/0088-one-configuration-rollout-per-device.md).
 import type { GateResult, ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
@@ -52,7 +52,7 @@ export function appliedNote(store: Store, d: { refused: readonly string[]; waiti
  * In the last wave, config_applied does not pass while devices of the scope wait for another configuration
  * rollout that holds them (engine.ts places them once it ended): completing would release the scope's hold,
  * sending them the new version outside both rollouts' judgement, under the other rollout's gates
- * (docs/decisions/0084-one-configuration-rollout-per-device.md). Pending, named in the note; stuckSec bounds it.
+ * (docs/decisions/0088-one-configuration-rollout-per-device.md). Pending, named in the note; stuckSec bounds it.
  */
 export function waitForHeld(store: Store, r: RolloutRecord, g: GateResult): GateResult {
   if (r.currentWave !== r.waves.length - 1) return g;

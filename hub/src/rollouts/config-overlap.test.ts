@@ -1,4 +1,4 @@
-// One device, one active configuration rollout (docs/rollouts.md "Configuration rollouts", decision 0084,
+// One device, one active configuration rollout (docs/rollouts.md "Configuration rollouts", decision 0088,
 // the configuration side of 0076): the documents of every scope layer into one configuration per device,
 // so a device placed in two configuration rollouts of different scopes would be told by both, each judging
 // (and rolling back over) what the other changed. A joiner waits, a create over a held device and a plain

@@ -4,7 +4,7 @@
 // model error rate or restarts agents, is rolled back by writing the previous document again; a good one
 // walks every wave; a plain PUT of the scope while it rolls is refused; abort restores the previous one.
 // config_applied names the boxes that refused (and why) or have not applied it yet; a completed rollout's
-// rollback is refused while another configuration rollout holds a device of its scope (decision 0084).
+// rollback is refused while another configuration rollout holds a device of its scope (decision 0088).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsHash } from '@edgefleet/shared';

@@ -200,7 +200,7 @@ export function restorePrevious(store: Store, r: RolloutRecord, actor: string, r
     });
   }
   // A completed rollout holds no device: the scope's devices may be another configuration rollout's now,
-  // and writing this scope would change what that one judges (docs/decisions/0084-one-configuration-rollout-per-device.md).
+  // and writing this scope would change what that one judges (docs/decisions/0088-one-configuration-rollout-per-device.md).
   if (r.state === 'completed') refuseRolloutDevices(store, r, config.reach(scope), `${c.scope}, which rolling back ${r.id} would write`, null);
   const prev = c.fromVersion ? config.document(scope, c.fromVersion).settings : {};
   return config.repo.put(c.scope, prev, actor, `rollback of rollout ${r.id}: ${reason}`, now);

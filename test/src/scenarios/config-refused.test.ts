@@ -1,5 +1,5 @@
 // A configuration the hub accepts and a box refuses, with a real hub process and real agent processes
-// (docs/rollouts.md "Configuration rollouts", docs/decisions/0084-one-configuration-rollout-per-device.md):
+// (docs/rollouts.md "Configuration rollouts", docs/decisions/0088-one-configuration-rollout-per-device.md):
 // api.maxBodyBytes of 32 MiB passes the hub's check (gRPC is off by default) but not a box whose local
 // configuration turns gRPC on (16 calls × 32 MiB past 4 × api.maxInflightBodyBytes). The staging ring is
 // that box: it refuses, the wave fails and is rolled back, the other box is never sent it, and the rollout
