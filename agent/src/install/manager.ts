@@ -17,7 +17,7 @@ import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
-import { checkFiles, loadActiveAtStart, reconcileActive } from './load-active.js';
+import { checkFiles, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
 import type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
 export type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
@@ -216,6 +216,18 @@ export class ModelManager {
       this.notLoaded.delete(name);
       this.d.logger.info({ model: name, version: entry.active }, 'loaded: it did not load at start');
       return true;
+    });
+  }
+
+  /**
+   * The paths of `name`@`version`'s stored files that no longer match their sha256 (bit rot, a file
+   * deleted); empty when the version is not installed. The updater fetches such a version again from the
+   * hub (sync/updater.ts): an install replaces the rotten files and keeps the good ones.
+   */
+  rotten(name: string, version: string): Promise<string[]> {
+    return this.serial(async () => {
+      const v = this.d.models.getVersion(name, version);
+      return v ? rottenFiles(this.d.blobs, v.manifest) : [];
     });
   }
 

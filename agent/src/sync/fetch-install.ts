@@ -13,18 +13,20 @@ export interface FetchTarget {
 }
 
 /**
- * Downloads and installs `m` unless it is installed; a different manifest under the same version is
- * HASH_MISMATCH. `phase`: the model's state as it goes (absent for a shadow); `notify` false for a
+ * Downloads and installs `m` unless it is installed (`repair`: installed, with rotten files); a different
+ * manifest under the same version is HASH_MISMATCH. `phase`: the model's state as it goes (absent for a shadow); `notify` false for a
  * download's progress, which goes with the next state report. A full disk throws DISK_FULL with no
  * `install_failed` recorded: the updater reports the wait (docs/decisions/0064-full-disk-is-not-a-failed-install.md).
  */
-export async function fetchInstall(d: Pick<UpdaterDeps, 'manager' | 'models' | 'downloader' | 'emit' | 'changed'>, m: FetchTarget, phase?: (p: ModelPhase, notify: boolean) => void): Promise<void> {
+export async function fetchInstall(d: Pick<UpdaterDeps, 'manager' | 'models' | 'downloader' | 'emit' | 'changed'>, m: FetchTarget, phase?: (p: ModelPhase, notify: boolean) => void, repair = false): Promise<void> {
   const { manager, models, downloader, emit } = d;
   const installed = models.getVersion(m.name, m.version);
-  if (installed) {
-    if (installed.manifestSha256 !== m.manifestSha256) {
-      throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
-    }
+  if (installed && installed.manifestSha256 !== m.manifestSha256) {
+    throw new AppError('HASH_MISMATCH', `${m.name}@${m.version} is installed with manifest ${installed.manifestSha256.slice(0, 12)}… but the hub names ${m.manifestSha256.slice(0, 12)}…`);
+  }
+  // `repair`: the installed version's stored files rotted (ModelManager.rotten): the bundle is fetched and
+  // installed again, which rewrites those files (docs/agent.md "Bit rot").
+  if (installed && !repair) {
     // A kill between the install's commit and the removal below left the download: done with too. The
     // document still names it, so no prune would take it while the box runs this version.
     downloader.discard(m.bundle.sha256);

@@ -185,6 +185,7 @@ export class Updater implements PolicyListener {
       try {
         await manager.loadIfNotServed(m.name);
       } catch (err) {
+        if (!retried && (await this.repaired(m))) return this.applyModel(seq, m, true);
         const e = toAppError(err);
         this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
         return;
@@ -225,6 +226,8 @@ export class Updater implements PolicyListener {
       // version. Nothing is blocked or reported; the next start applies the document again and the
       // download resumes from its last commit (docs/agent.md "Connecting to a hub").
       if (this.stopped) return;
+      // Its stored files rotted (a switch checks them): fetched again once, then switched to.
+      if (!retried && (await this.repaired(m))) return this.applyModel(seq, m, true);
       const e = toAppError(err);
       if ((e.details as { hubRefused?: string } | undefined)?.hubRefused === 'NOT_FOUND') {
         // The hub no longer assigns this blob to the box: a newer deployment replaced this one while it
@@ -240,6 +243,25 @@ export class Updater implements PolicyListener {
       store.block(m.name, m.version, seq, `${e.code}: ${e.message}`);
       this.setPhase(m.name, { status: 'failed', target: m.version, reason: { code: e.code, message: e.message } });
       emit({ kind: 'install_failed', model: m.name, version: m.version, code: e.code, message: e.message });
+    }
+  }
+
+  /**
+   * When `m`'s installed files no longer match their sha256 (bit rot, a deleted file: found at start or by
+   * a switch), fetches the bundle from the hub again and installs it over them: true when it did. A box
+   * whose only version rotted served nothing until an operator reinstalled it by hand (docs/agent.md
+   * "Bit rot"). A failure of the repair is reported as the version's (false).
+   */
+  private async repaired(m: DesiredModel): Promise<boolean> {
+    const rotten = await this.d.manager.rotten(m.name, m.version).catch(() => []);
+    if (!rotten.length || this.stopped) return false;
+    this.d.emit({ kind: 'bit_rot', model: m.name, version: m.version, code: 'HASH_MISMATCH', message: `${m.name}@${m.version}: ${rotten.join(', ')} no longer match their sha256: fetching the bundle from the hub again`, data: { files: rotten } });
+    try {
+      await this.fetched(() => fetchInstall(this.d, m, (p, notify) => this.showPhase(m.name, p, notify), true));
+      return true;
+    } catch (err) {
+      this.d.onError(err, `fetching ${m.name}@${m.version} again over its rotten files`);
+      return false;
     }
   }
 
