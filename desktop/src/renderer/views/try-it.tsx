@@ -9,7 +9,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '@edgefleet/shared';
-import { AppError, compareOutputs, parseSampleJson, parseSampleRequest, sessionRunner } from '@edgefleet/shared/browser';
+import { AppError, compareOutputs, formatCount, parseSampleJson, parseSampleRequest, sessionRunner } from '@edgefleet/shared/browser';
 import { devices, devicesVersion, session } from '../store.js';
 import { MAX_TRY_BYTES, checkedFile, readBundle, tooLargeText } from '../bundle.js';
 import { Empty } from '../ui/states.js';
@@ -38,7 +38,7 @@ const show = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? Str
 const row = (name: string, shape: readonly number[], data: { length: number; slice(a: number, b: number): ArrayLike<unknown> }): OutputRow =>
   ({ name, shape, values: Array.from(data.slice(0, HEAD), show), count: data.length });
 /** `1, 2, 3` or, cut short, `1, 2, … (8 of 5000 values)`. */
-const valuesText = (o: OutputRow) => (o.count > o.values.length ? `${o.values.join(', ')}, … (first ${o.values.length} of ${o.count} values)` : o.values.join(', '));
+const valuesText = (o: OutputRow) => (o.count > o.values.length ? `${o.values.join(', ')}, … (first ${o.values.length} of ${formatCount(o.count)} values)` : o.values.join(', '));
 
 /** A sample's expected response: JSON with outputs that each have a name and data (compareOutputs checks the rest). */
 function parseExpected(bytes: Uint8Array, path: string): Expected {
