@@ -47,7 +47,8 @@ export const refetchTick = signal(0);
 /** Every open view that reads refetchTick loads again (an error box's Retry). */
 export const refetchAll = (): void => { refetchTick.value++; };
 /** Bumped when a device's own data changed (state, audit on it): the device view refetches. */
-export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
+/** `online`: a presence event's own word (the hub's row may not have it yet): shown as it says, not read again. */
+export const deviceTick = signal<{ id: string; n: number; online?: boolean }>({ id: '', n: 0 });
 export const deploymentTick = signal(0);
 /** Bumped when an alert fired or resolved, or a rule changed: the alerts view refetches. */
 export const alertTick = signal(0);
@@ -196,7 +197,7 @@ function onEvent(e: StreamEvent): void {
   switch (e.type) {
     case 'device.presence': {
       countsSoon();
-      deviceTick.value = { id: e.data.deviceId, n: deviceTick.value.n + 1 }; // its page and Try it's preflight rows show its presence
+      deviceTick.value = { id: e.data.deviceId, n: deviceTick.value.n + 1, online: e.data.online }; // Try it's preflight rows show its presence
       const d = devices.get(e.data.deviceId);
       if (!d) return; // not in the pages loaded: it enrolled (placed on its audit entry) or is further on
       d.online = e.data.online;

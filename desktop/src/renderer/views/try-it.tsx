@@ -99,7 +99,14 @@ function useRunning(name: string, version: string): { rows: PreflightRow[]; tota
   const shows = (id: string) => got !== null && ('error' in got || got.rows.length < PREFLIGHT_SHOWN || got.rows.some((r) => r.id === id));
   const ev = deviceTick.value;
   const [tick, setTick] = useState(0);
-  useEffect(() => { if (ev.id !== '' && shows(ev.id)) setTick((n) => n + 1); }, [ev.n]);
+  useEffect(() => {
+    if (ev.id === '' || !shows(ev.id)) return;
+    // A presence event says online or offline itself (the hub may not have stored it yet): applied as it says.
+    if (ev.online !== undefined && got !== null && !('error' in got) && got.rows.some((r) => r.id === ev.id)) {
+      const online = ev.online;
+      setGot({ ...got, rows: got.rows.map((r) => (r.id === ev.id ? { ...r, online } : r)) });
+    } else setTick((n) => n + 1);
+  }, [ev.n]);
   const reset = refetchTick.value;
   useEffect(() => {
     const api = session.value?.api;
