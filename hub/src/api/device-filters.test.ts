@@ -84,6 +84,17 @@ function suite(): void {
       });
     });
 
+    it('GET /fleet lists at most 50 versions, the most run first, and counts them all', async () => {
+      // 52 versions, version 1.0.i on i + 1 devices (cam-0100 on): 1.0.51 is run by the most.
+      let n = 100;
+      for (let i = 0; i < 52; i++) for (let k = 0; k <= i; k++, n++) h.store.devices.setReported(id(n), running(id(n), 'many', `1.0.${i}`));
+      const s = await (await h.req('GET', '/api/v1/fleet', { role: 'viewer' })).json() as FleetSummary;
+      assert.equal(s.versionsTotal, 54, '52 of many and the two of audio-energy');
+      assert.equal(s.versions.length, 50);
+      assert.deepEqual(s.versions[0], { model: 'many', version: '1.0.51', devices: 52 });
+      assert.deepEqual(s.versions.at(-1), { model: 'many', version: '1.0.2', devices: 3 });
+    });
+
     it('a bad filter is a 400 naming it and what was expected', async () => {
       const cases: Array<[string, RegExp]> = [
         ['status=asleep', /status "asleep" \(query parameter status\): expected online, offline or revoked/],
