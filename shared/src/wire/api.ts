@@ -181,9 +181,14 @@ const queryText = (name: string, expected: string, ok: (s: string) => boolean) =
  * GET /devices?limit=&after=ID&q=&tag=&status=&version=: `after` is the previous page's `next`, a device id (which
  * need not exist any more); the filters, each optional, all hold for every device listed.
  */
-export const DeviceListQuery = z.object({
+const devicePage = {
   limit: QueryCount('limit', DEVICE_PAGE.maxLimit).default(DEVICE_PAGE.defaultLimit),
   after: queryText('after', 'expected the `next` of the page before, a device id (letters, digits, ".", "_" or "-", at most 128)', (s) => DeviceId.safeParse(s).success).optional(),
+};
+/** GET /config/devices?limit=&after=ID: a page as GET /devices, without its filters (each one is refused, not ignored). */
+export const DevicePageQuery = z.object(devicePage).strict();
+export const DeviceListQuery = z.object({
+  ...devicePage,
   q: queryText('q', `expected text to search for in device ids, tags and versions, 1 to ${DEVICE_SEARCH_MAX} characters`, (s) => s.trim().length > 0 && s.length <= DEVICE_SEARCH_MAX).optional(),
   tag: queryText('tag', 'expected a tag as key=value (a key of lowercase letters, digits, "_", "." or "-"; a value of at most 256 characters)', (s) => {
     const eq = s.indexOf('=');
