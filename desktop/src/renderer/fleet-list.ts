@@ -14,7 +14,7 @@ export const FLEET_PAGE = 200;
 
 export type FleetStatus = '' | 'online' | 'offline' | 'revoked';
 export interface FleetQuery {
-  /** A part of an id, tag (key=value) or version, any case. */
+  /** A part of an id, a tag's key or value (key=val: the key whole, the value's beginning) or a version, any case. */
   q: string;
   /** key=value, one tag exactly. */
   tag: string;
@@ -100,10 +100,12 @@ export async function placeDevice(a: Api, id: string): Promise<void> {
   batch(() => { devicesTotal.value = p.total; devicesVersion.value++; });
 }
 
+/** Signed out: nothing held, and the filters back to none (the next sign-in may be someone else's). */
 export function clearDevices(): void {
   loads++;
   devices.clear();
   batch(() => {
+    fleetQuery.value = { q: '', tag: '', status: '' };
     devicesVersion.value++;
     devicesStatus.value = 'loading';
     devicesNext.value = null;

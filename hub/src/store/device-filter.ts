@@ -5,7 +5,7 @@
 
 /** What a device list is filtered by; each one given must hold. */
 export interface DeviceFilter {
-  /** In the id, a tag (`key=value`, or a part of a key or value) or a version it runs (`name@version`). */
+  /** A part of the id, of a tag's key or value (`key=val`: the key whole, the value's beginning) or of a version it runs (`name@version`). */
   q?: string | undefined;
   /** `key=value`: the device holds this tag (the value in any case). */
   tag?: string | undefined;
