@@ -35,7 +35,9 @@ describe('console: how the fleet table and a device page read', () => {
     assert.equal(await seen.getAttribute('title'), '2026-12-05 09:59:55 UTC');
     const before = await secs();
     await page.clock.runFor(30_000); // within the stream's heartbeat: nothing else renders the view again
-    await waitFor('"Last seen" to count on', async () => (await secs()) >= before + 30, { timeoutMs: 5000 });
+    // The view renders every 10 s: within 30 s the last render is at least 20 s after the one `before` was read
+    // from (waiting for +30 failed when `before` was read late in its 10 s, on a loaded machine).
+    await waitFor('"Last seen" to count on', async () => (await secs()) >= before + 20, { timeoutMs: 5000 });
 
     const id = page.locator(`.vbody [data-key="${LONG}"] [role="gridcell"]`).first().locator('span');
     assert.equal(await id.getAttribute('title'), LONG);
