@@ -9,11 +9,11 @@
 // this module in the same process, so a signal to npm or to the node process stops the fleet).
 import { rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { withDeadline, type Deployment, type DeviceInfo, type Rollout } from '@edgefleet/shared';
+import { withDeadline, type Deployment, type Rollout } from '@edgefleet/shared';
 import { FLEET_COMMAND_LINE, type FleetOptions as Options } from './command-lines.js';
 import { exampleMain } from './example-main.js';
 import {
-  canaryThenAll, describeWaves, enrollAgents, fleetView, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, fleetView, hubDevices, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { makeExampleOutputs } from './vibration/make.js';
@@ -128,7 +128,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     const h = hub;
     await waitFor('every device to report vibration-anomaly 1.0.0 active', async () => {
       if (interrupted) return 'interrupted';
-      const { devices } = await h.api<{ devices: DeviceInfo[] }>('GET', '/devices');
+      const devices = await hubDevices(h.api);
       const on = devices.filter((d) => d.models.some((m) => m.name === MODEL && m.version === '1.0.0' && m.status === 'active'));
       return on.length === enrolled.length ? 'ok' : undefined;
     }, { timeoutMs: 180_000, intervalMs: 1000 });

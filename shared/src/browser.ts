@@ -17,6 +17,8 @@ export { MIN_ACCURACY_LABELS } from './accuracy-floor.js';
 export { describeClockOffset } from './clock-offset.js';
 // Disk space as the fleet table and device page say it.
 export * from './disk-text.js';
+// Counts with thousands separators (the fleet, drift and device panels).
+export * from './count-text.js';
 // Reading the hub's paged lists to their end (the device view's windows and events).
 export * from './pages.js';
 // An alert rule's condition and an alert's value with their unit (the alerts view).

@@ -27,6 +27,7 @@ export * from './crypto/capture.js';
 export * from './atomic-file.js';
 export * from './disk-space.js';
 export * from './disk-text.js';
+export * from './count-text.js';
 export * from './infer/tensor.js';
 export * from './infer/half.js';
 export * from './infer/request.js';

@@ -21,6 +21,7 @@ export * from './private-files.js';
 export { copyFileHashed, fsyncPath, fsyncTree } from './atomic-file.js';
 export * from './disk-space.js';
 export * from './disk-text.js';
+export * from './count-text.js';
 export * from './clock-offset.js';
 export * from './sse.js';
 export * from './console-csp.js';

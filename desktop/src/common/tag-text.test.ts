@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatTags, parseTags, searchText } from './tag-text.js';
+import { formatTags, parseTags } from './tag-text.js';
 
 test('plain tags read and write as key=value separated by spaces or commas', () => {
   assert.deepEqual(parseTags('site=north ring=canary'), { site: 'north', ring: 'canary' });
@@ -35,12 +35,4 @@ test('what cannot be read is refused with the part that is wrong and what was ex
   assert.throws(() => parseTags('note=a"b'), /a quote may only open a value/);
   assert.throws(() => parseTags('site=a site=b'), /tag "site" is given twice/);
   assert.throws(() => parseTags('x="\\q"'), /not a valid quoted value/);
-});
-
-test('the fleet search text holds id, tags and versions in lower case', () => {
-  const t = searchText('Box-1', { site: 'Berlin', note: 'hello world' }, 'vib@1.0.0');
-  assert.ok(t.includes('berlin'));
-  assert.ok(t.includes('box-1'));
-  assert.ok(t.includes('note=hello world'));
-  assert.ok(t.includes('vib@1.0.0'));
 });

@@ -59,8 +59,3 @@ export function parseTags(text: string): Record<string, string> {
   }
   return out;
 }
-
-/** The text a device is found by in the fleet search: id, tags and versions, lower-cased like the search term. */
-export function searchText(id: string, tags: Record<string, string>, versions: string): string {
-  return `${id} ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ')} ${versions}`.toLowerCase();
-}

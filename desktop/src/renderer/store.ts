@@ -1,16 +1,16 @@
 // The console's state: the session (token, role), what the hub returned (devices, models,
 // deployments, audit), and the live stream's effect on it. Views read signals; nothing reloads the
-// page. Devices are kept in a Map mutated in place with a version signal (10,000 devices must not be
-// copied per event); refetches after stream events are debounced per key. A list the hub would not
+// page. The fleet's devices are the pages the fleet view loaded (fleet-list.ts), updated in place from
+// the stream; refetches after stream events are debounced per key. A list the hub would not
 // give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
 import { batch, signal } from '@preact/signals';
 import type { ApiRole, AuditEntry, Deployment, DeploymentList, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
-import { pagePath, readPages } from '@edgefleet/shared/browser';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
 import { desktopBridge, notifyAlertFired } from './desktop.js';
 import { byId, refreshNewest } from './paging.js';
+import { clearDevices, devices, devicesTotal, devicesVersion, loadDevices as loadDevicePage, loadFleetSummary, placeDevice } from './fleet-list.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -28,9 +28,6 @@ export const liveState = signal<LiveState>('offline');
 export const liveRefusal = signal<Refusal | null>(null);
 export const loginError = signal<string | null>(null);
 
-export const devices = new Map<string, DeviceInfo>();
-export const devicesVersion = signal(0);
-export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('loading');
 /** A list from the hub: null while loading, {error} when the hub would not give it. */
 export type Loaded<T> = T | { error: string } | null;
 export const models = signal<Loaded<ModelVersionInfo[]>>(null);
@@ -50,7 +47,8 @@ export const refetchTick = signal(0);
 /** Every open view that reads refetchTick loads again (an error box's Retry). */
 export const refetchAll = (): void => { refetchTick.value++; };
 /** Bumped when a device's own data changed (state, audit on it): the device view refetches. */
-export const deviceTick = signal<{ id: string; n: number }>({ id: '', n: 0 });
+/** `online`: a presence event's own word (the hub's row may not have it yet): shown as it says, not read again. */
+export const deviceTick = signal<{ id: string; n: number; online?: boolean }>({ id: '', n: 0 });
 export const deploymentTick = signal(0);
 /** Bumped when an alert fired or resolved, or a rule changed: the alerts view refetches. */
 export const alertTick = signal(0);
@@ -93,9 +91,7 @@ export function signOut(why: string | null): void {
     role.value = null;
     liveRefusal.value = null;
     loginError.value = why;
-    devices.clear();
-    devicesVersion.value++;
-    devicesStatus.value = 'loading';
+    clearDevices();
     models.value = null;
     deployments.value = null;
     olderDeployments.value = null;
@@ -111,21 +107,11 @@ function api(): Api | null {
   return session.value?.api ?? null;
 }
 
+/** The fleet view's first page (its filters) and the fleet's counts (fleet-list.ts). */
 export async function loadDevices(): Promise<void> {
   const a = api();
   if (!a) return;
-  try {
-    // A page of at most DEVICE_PAGE.maxLimit devices an answer (docs/hub.md "REST API"), followed to the last.
-    const r = await readPages(async (after) => {
-      const p = await a.get<{ devices: DeviceInfo[]; next?: string | null }>(pagePath('/devices', after));
-      return { rows: p.devices, next: p.next ?? null };
-    });
-    devices.clear();
-    for (const d of r.rows) devices.set(d.id, d);
-    batch(() => { devicesStatus.value = 'ready'; devicesVersion.value++; });
-  } catch (err) {
-    devicesStatus.value = { error: errorText(err) };
-  }
+  await Promise.all([loadDevicePage(a), loadFleetSummary(a)]);
 }
 
 export async function loadModels(): Promise<void> {
@@ -174,19 +160,30 @@ function debounce(key: string, ms: number, fn: () => void): void {
   timers.set(key, setTimeout(() => { timers.delete(key); fn(); }, ms));
 }
 
-async function refreshDevice(id: string): Promise<void> {
+/**
+ * A device's own data changed: a device the fleet table holds is read again; one it does not hold is
+ * placed in it if it matches the filters there (`placed`: it enrolled or was added); the device view
+ * refetches either way (deviceTick).
+ */
+async function refreshDevice(id: string, placed = false): Promise<void> {
   const a = api();
   if (!a) return;
   try {
-    devices.set(id, await a.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`));
+    if (devices.has(id)) devices.set(id, await a.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`));
+    else if (placed) await placeDevice(a, id);
   } catch (err) {
     // Only a device the hub no longer has leaves the view; after any other failure (a 503, the
     // network) the device keeps what it had until its next event or a refetch.
-    if (err instanceof ApiError && err.status === 404) devices.delete(id);
+    if (err instanceof ApiError && err.status === 404 && devices.delete(id)) devicesTotal.value = Math.max(0, devicesTotal.value - 1);
     else console.warn(`edgefleet console: device ${id} not refreshed: ${errorText(err)}`);
   }
   devicesVersion.value++;
   deviceTick.value = { id, n: deviceTick.value.n + 1 };
+}
+
+/** The fleet's counts follow presence and enrollments, read again at most every 3 s (GET /fleet is two grouped counts). */
+function countsSoon(): void {
+  debounce('fleet-counts', 3000, () => { const a = api(); if (a) background(loadFleetSummary(a)); });
 }
 
 let paintQueued = false;
@@ -199,8 +196,10 @@ function bumpDevices(): void {
 function onEvent(e: StreamEvent): void {
   switch (e.type) {
     case 'device.presence': {
+      countsSoon();
+      deviceTick.value = { id: e.data.deviceId, n: deviceTick.value.n + 1, online: e.data.online }; // Try it's preflight rows show its presence
       const d = devices.get(e.data.deviceId);
-      if (!d) { debounce(`dev:${e.data.deviceId}`, 200, () => background(refreshDevice(e.data.deviceId))); return; }
+      if (!d) return; // not in the pages loaded: it enrolled (placed on its audit entry) or is further on
       d.online = e.data.online;
       d.lastSeen = e.data.at;
       bumpDevices();
@@ -218,7 +217,11 @@ function onEvent(e: StreamEvent): void {
     case 'audit': {
       liveAudit.value = [...liveAudit.value.slice(-999), e.data];
       const a = e.data.action;
-      if (a.startsWith('device.') || a.startsWith('enroll')) debounce(`dev:${e.data.target}`, 200, () => background(refreshDevice(e.data.target)));
+      if (a.startsWith('device.') || a.startsWith('enroll')) {
+        const placed = a === 'device.add' || a === 'device.enroll';
+        debounce(`dev:${e.data.target}`, 200, () => background(refreshDevice(e.data.target, placed)));
+        countsSoon();
+      }
       if (a.startsWith('model.')) debounce('models', 200, () => background(loadModels()));
       if (a.startsWith('deployment.')) debounce('deployments', 200, () => { background(loadDeployments()); deploymentTick.value++; });
       if (a.startsWith('alert_rule.')) debounce('alerts', 200, () => { alertTick.value++; });

@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { GateConfig } from '@edgefleet/shared';
 import { N_FEATURES } from '../vibration/data.js';
-import { portOrFree } from './hub.js';
+import { portOrFree, type Api } from './hub.js';
 import { startProgram } from './process.js';
 import { trafficLoop, vibrationRows } from './traffic.js';
-import { renderFleet, type FleetSnapshot } from './view.js';
+import { fleetSnapshotter, renderFleet, type FleetSnapshot } from './view.js';
 import { waitFor } from './wait.js';
 
 test('vibrationRows: rows of N_FEATURES, different per agent, deterministic', () => {
@@ -112,4 +112,27 @@ test('portOrFree: the preferred port when free, 0 when taken', async () => {
 test('waitFor names what it waited for; startProgram names a missing program', async () => {
   await assert.rejects(waitFor('the moon', () => undefined, { timeoutMs: 50, intervalMs: 10 }), /timed out after 50 ms waiting for the moon/);
   assert.throws(() => startProgram('hub/dist/nope/main.js', []), /no program at .*hub\/dist\/nope\/main\.js: expected a built program \(run `npx tsc -b` first\)/);
+});
+
+test('fleetSnapshotter: every page of GET /devices, a fleet of 1,001 devices read in two answers', async () => {
+  const ids = Array.from({ length: 1001 }, (_, i) => `dev-${String(i).padStart(4, '0')}`);
+  const asked: string[] = [];
+  // The hub's answers as GET /devices gives them (docs/hub.md): 1,000 by id, `next` the ?after= of the rest.
+  const api = (async (_method: string, path: string) => {
+    asked.push(path);
+    const u = new URL(path, 'http://hub');
+    if (u.pathname === '/devices') {
+      const after = u.searchParams.get('after');
+      const rest = after === null ? ids : ids.filter((id) => id > after);
+      const page = rest.slice(0, 1000);
+      return { devices: page.map((id) => ({ id, tags: {}, online: true, revoked: false, models: [] })), next: rest.length > 1000 ? page.at(-1) : null };
+    }
+    if (u.pathname === '/deployments') return { deployments: [] };
+    if (u.pathname === '/rollouts') return { rollouts: [] };
+    return { windows: [], next: null };
+  }) as Api;
+  const snap = await fleetSnapshotter({ api, model: 'm' })();
+  assert.equal(snap.devices.length, 1001);
+  assert.equal(snap.devices.at(-1)?.deviceId, 'dev-1000');
+  assert.deepEqual(asked.filter((p) => p.startsWith('/devices?') || p === '/devices'), ['/devices', '/devices?after=dev-0999']);
 });

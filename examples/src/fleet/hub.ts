@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { pagePath, readPages, type EnrollmentTokenCreated, type EventPage, type ModelVersionInfo, type WindowPage } from '@edgefleet/shared';
+import { pagePath, readPages, type DeviceInfo, type DeviceList, type EnrollmentTokenCreated, type EventPage, type ModelVersionInfo, type WindowPage } from '@edgefleet/shared';
 import { defaultPrograms, startProgram, type FleetProcessOptions, type RunningProcess } from './process.js';
 
 /** readyTimeoutMs: how long to wait for "hub ready" (default 60 s). */
@@ -68,6 +68,11 @@ export function hubApi(base: string, token: string): Api {
     }
     return data as T;
   };
+}
+
+/** Every device the hub has, all pages of GET /devices (a page holds at most DEVICE_PAGE.maxLimit, docs/decisions/0080-device-list-pages.md). */
+export async function hubDevices(api: Api): Promise<DeviceInfo[]> {
+  return (await readPages(async (after) => { const p = await api<DeviceList>('GET', pagePath('/devices', after)); return { rows: p.devices, next: p.next }; })).rows;
 }
 
 /** Every window the hub stored from a device (`query` e.g. `model=m`), all pages of GET /devices/{id}/windows. */

@@ -3,8 +3,8 @@
 // served (counted by the traffic loop) and the summary windows and predictions the hub
 // stored from it. fleetSnapshot() gathers it from the hub's REST API; renderFleet()
 // lays it out; fleetView() redraws it in place on a TTY and prints plain lines otherwise.
-import { TELEMETRY_PAGE, pagePath, readPages, telemetryCursor, type Deployment, type DeploymentDevice, type DeviceInfo, type Rollout, type WindowPage } from '@edgefleet/shared';
-import type { Api } from './hub.js';
+import { TELEMETRY_PAGE, pagePath, readPages, telemetryCursor, type Deployment, type DeploymentDevice, type Rollout, type WindowPage } from '@edgefleet/shared';
+import { hubDevices, type Api } from './hub.js';
 import type { AgentTraffic } from './traffic.js';
 
 export interface DeviceRow {
@@ -68,8 +68,8 @@ export interface SnapshotSource {
 export function fleetSnapshotter(src: SnapshotSource): () => Promise<FleetSnapshot> {
   const counter = new WindowCounter();
   return async () => {
-    const [{ devices }, { deployments }, { rollouts }] = await Promise.all([
-      src.api<{ devices: DeviceInfo[] }>('GET', '/devices'),
+    const [devices, { deployments }, { rollouts }] = await Promise.all([
+      hubDevices(src.api), // every page: a fleet over 1,000 devices is more than one answer
       src.api<{ deployments: Array<Omit<Deployment, 'devices'>> }>('GET', '/deployments'),
       src.api<{ rollouts: Array<Omit<Rollout, 'devices'>> }>('GET', '/rollouts'),
     ]);

@@ -10,10 +10,10 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   newCaptureKeyFile, parseCaptureKeyFile, withDeadline, writeFileAtomic,
-  type AlertRule, type Capture, type DeviceInfo, type DriftResponse, type Rollout, type WebhookEvent,
+  type AlertRule, type Capture, type DriftResponse, type Rollout, type WebhookEvent,
 } from '@edgefleet/shared';
 import {
-  canaryThenAll, describeWaves, enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, hubDevices, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess, type TrafficLoop,
 } from '../fleet/index.js';
 import { buildExampleBundle, loadOrMakeKeys, makeTrust } from '../testkit/fixtures.js';
@@ -156,7 +156,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     await h.api('POST', '/deployments', { model: LOOP_MODEL, version: '1.0.0', target: { all: true }, reason: 'loop example: the winter model' });
     /** Device id -> the version of the model it reports active. */
     const activeVersions = async (): Promise<Record<string, string | null>> => {
-      const { devices } = await h.api<{ devices: DeviceInfo[] }>('GET', '/devices');
+      const devices = await hubDevices(h.api);
       return Object.fromEntries(devices.map((d) => [d.id, d.models.find((m) => m.name === LOOP_MODEL && m.status === 'active')?.version ?? null]));
     };
     const allOn = async (version: string) => {

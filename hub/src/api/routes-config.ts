@@ -3,7 +3,7 @@
 // its reason; the devices it reaches get new desired documents (published after commit). A device's
 // layered configuration shows where each setting came from and whether the device reports it applied.
 import { z } from 'zod';
-import { AppError, QueryId, ConfigDeviceList, ConfigDocumentInfo, ConfigPut, DeviceConfigView, DeviceListQuery } from '@edgefleet/shared';
+import { AppError, QueryId, ConfigDeviceList, ConfigDocumentInfo, ConfigPut, DeviceConfigView, DevicePageQuery } from '@edgefleet/shared';
 import type { ConfigService } from '../config/service.js';
 import { parseScope, scopeName } from '../config/service.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
@@ -58,10 +58,10 @@ export const configRoutes: RouteDef[] = [
   ...scopeRoutes('tag', '/config/tag/:tag', 'devices with a tag (KEY=VALUE)'),
   ...scopeRoutes('device', '/config/device/:id', 'one device'),
   {
-    method: 'get', path: '/config/devices', access: 'viewer', query: DeviceListQuery, response: ConfigDeviceList,
+    method: 'get', path: '/config/devices', access: 'viewer', query: DevicePageQuery, response: ConfigDeviceList,
     summary: 'The devices not revoked a page at a time by id, as GET /devices: the sha256 and sources of the configuration each is sent, what it reports, and whether it applied',
     async handler(c, deps) {
-      return need(deps).deviceStatuses(queryOf(c, DeviceListQuery, 'devices query'));
+      return need(deps).deviceStatuses(queryOf(c, DevicePageQuery, 'devices query'));
     },
   },
   {

@@ -3,7 +3,7 @@
 // set tags (admin). Every write commits with its audit entry; MQTT side effects
 // follow the commit and a failure is reported.
 import { z } from 'zod';
-import { DEVICE_PAGE, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { DEVICE_PAGE, FLEET_VERSIONS_MAX, FleetSummary, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
 import { SealingRepo } from '../sealing/repo.js';
 import { afterCommit, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
@@ -12,10 +12,18 @@ import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 export const deviceRoutes: RouteDef[] = [
   {
     method: 'get', path: '/devices', access: 'viewer',
-    summary: `Devices a page at a time by id (?limit=, default and at most ${DEVICE_PAGE.maxLimit}); \`next\` is the ?after= of the following page, null after the last`,
+    summary: `Devices a page at a time by id (?limit=, default and at most ${DEVICE_PAGE.maxLimit}), filtered by ?q= (id, tag or version containing it), ?tag=KEY=VALUE, ?status=online|offline|revoked and ?version=NAME@VERSION; \`next\` is the ?after= of the following page, null after the last; \`total\` counts the devices matching`,
     query: DeviceListQuery, response: DeviceList,
     async handler(c, deps) {
       return deps.store.devices.page(queryOf(c, DeviceListQuery, 'devices query'));
+    },
+  },
+  {
+    method: 'get', path: '/fleet', access: 'viewer',
+    summary: `The fleet's devices online, offline and revoked, and the versions devices not revoked run, most devices first (at most ${FLEET_VERSIONS_MAX}; versionsTotal counts them all)`,
+    response: FleetSummary,
+    async handler(_c, deps) {
+      return deps.store.devices.summary(FLEET_VERSIONS_MAX);
     },
   },
   {

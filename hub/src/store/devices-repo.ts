@@ -2,11 +2,12 @@
 // device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
-import { AppError, type DeviceFacts, type DeviceInfo, type ReportedState, type Tags } from '@edgefleet/shared';
+import { AppError, type DeviceFacts, type DeviceInfo, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import { pageOf } from './history-page.js';
+import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -27,8 +28,8 @@ interface Row {
 }
 
 type Stmt = HubStatement;
-/** A page of devices by id (GET /devices, /config/devices): at most `limit`, after the id `after`. */
-export interface DevicePageQuery { limit: number; after?: string | undefined }
+/** A page of devices by id (GET /devices, /config/devices): at most `limit`, after the id `after`, matching the filter. */
+export interface DevicePageQuery extends DeviceFilter { limit: number; after?: string | undefined }
 
 export class DevicesRepo implements DeviceAuthPort {
   // Statements on the per-message paths (presence, CONNECT), prepared once on first use (state reports: device-reports.ts).
@@ -68,25 +69,43 @@ export class DevicesRepo implements DeviceAuthPort {
 
   /**
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
-   * so each device is listed once whatever is added in between), and `next`, the page's last id when more follow.
+   * so each device is listed once whatever is added in between) among those matching the filter, `next`,
+   * the page's last id when more follow, and `total`, how many match (docs/decisions/0084-fleet-view-filtered-by-the-hub.md).
    */
-  page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null } {
-    const p = this.pageRows<Row>('*', '', q);
-    return { devices: p.rows.map((r) => this.toInfo(r)), next: p.next };
+  page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null; total: number } {
+    const f = deviceFilterSql(q);
+    const p = this.pageRows<Row>('*', f, q);
+    const where = f.where.length ? ` WHERE ${f.where.join(' AND ')}` : '';
+    const total = this.db.prepare(`SELECT COUNT(*) AS n FROM devices${where}`).get(...f.params) as { n: number | string };
+    return { devices: p.rows.map((r) => this.toInfo(r)), next: p.next, total: Number(total.n) };
   }
 
   /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */
   targetablePage(q: DevicePageQuery): { rows: Array<{ id: string; tags: Tags }>; next: string | null } {
-    const p = this.pageRows<{ id: string; tags: string }>('id, tags', 'revoked_at IS NULL', q);
+    const p = this.pageRows<{ id: string; tags: string }>('id, tags', { where: ['revoked_at IS NULL'], params: [] }, q);
     return { rows: p.rows.map((r) => ({ id: r.id, tags: JSON.parse(r.tags) as Tags })), next: p.next };
   }
 
-  /** `limit` rows by id after `q.after` (keyset) matching `where`, and `next`, the last id when more follow. */
-  private pageRows<R extends { id: string }>(cols: string, where: string, q: DevicePageQuery): { rows: R[]; next: string | null } {
-    const conds = [where, q.after === undefined ? '' : 'id > ?'].filter(Boolean);
+  /** `limit` rows by id after `q.after` (keyset) matching `f`, and `next`, the last id when more follow. */
+  private pageRows<R extends { id: string }>(cols: string, f: FilterSql, q: DevicePageQuery): { rows: R[]; next: string | null } {
+    const conds = [...f.where, ...(q.after === undefined ? [] : ['id > ?'])];
+    const params = [...f.params, ...(q.after === undefined ? [] : [q.after])];
     const rows = this.db.prepare(`SELECT ${cols} FROM devices${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY id LIMIT ?`)
-      .all(...(q.after === undefined ? [] : [q.after]), q.limit + 1) as R[];
+      .all(...params, q.limit + 1) as R[];
     return pageOf(rows, q.limit, (r) => r.id);
+  }
+
+  /** GET /fleet: devices by status, and the versions devices not revoked report, most devices first (at most `versions`). */
+  summary(versions: number): FleetSummary {
+    const by = 'CASE WHEN revoked_at IS NULL THEN online ELSE 2 END';
+    const counts = [0, 0, 0];
+    for (const r of this.db.prepare(`SELECT ${by} AS s, COUNT(*) AS n FROM devices GROUP BY ${by}`).all() as Array<{ s: number | string; n: number | string }>) counts[Number(r.s)] = Number(r.n);
+    const v = this.db.prepare(`SELECT m.name AS model, m.version AS version, COUNT(*) AS n FROM device_models m JOIN devices d ON d.id = m.device_id
+      WHERE d.revoked_at IS NULL GROUP BY m.name, m.version ORDER BY n DESC, m.name, m.version`).all() as Array<{ model: string; version: string; n: number | string }>;
+    return {
+      online: counts[1] ?? 0, offline: counts[0] ?? 0, revoked: counts[2] ?? 0,
+      versions: v.slice(0, versions).map((r) => ({ model: r.model, version: r.version, devices: Number(r.n) })), versionsTotal: v.length,
+    };
   }
 
   /** Every device not revoked with its tags only (what target matching needs; one query). */

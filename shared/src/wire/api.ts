@@ -3,7 +3,7 @@
 // command parse responses with them too.
 import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
-import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, Tags, schemaTag } from './common.js';
+import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, TagKey, Tags, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
 import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
@@ -153,14 +153,51 @@ export const DeviceInfo = z.object({
     .optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
-/** A page of devices by id (DEVICE_PAGE): `next` is the `?after=` of the following page, null after the last. */
-export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable() });
+/**
+ * A page of devices by id (DEVICE_PAGE): `next` is the `?after=` of the following page, null after the last;
+ * `total` counts the devices that match the query's filters, on every page (docs/decisions/0084-fleet-view-filtered-by-the-hub.md).
+ */
+export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable(), total: Count });
 export type DeviceList = z.infer<typeof DeviceList>;
-/** GET /devices?limit=&after=ID: `after` is the previous page's `next`, a device id (which need not exist any more). */
-export const DeviceListQuery = z.object({
+/** The most versions GET /fleet lists (`versionsTotal` counts them all). */
+export const FLEET_VERSIONS_MAX = 50;
+/** GET /fleet: the fleet's counts by status and the versions its devices not revoked run, most devices first. */
+export const FleetSummary = z.object({
+  online: Count,
+  offline: Count,
+  revoked: Count,
+  versions: z.array(z.object({ model: ModelName, version: SemVer, devices: Count })),
+  versionsTotal: Count,
+});
+export type FleetSummary = z.infer<typeof FleetSummary>;
+/** A device's status as GET /devices?status= filters it: online and offline are of devices not revoked. */
+export const DEVICE_STATUSES = ['online', 'offline', 'revoked'] as const;
+/** The longest text GET /devices?q= searches for (a tag value holds at most 256 characters). */
+export const DEVICE_SEARCH_MAX = 256;
+const queryText = (name: string, expected: string, ok: (s: string) => boolean) => z.string().refine(ok, {
+  error: (iss) => `${name} "${shownId(String(iss.input))}" (query parameter ${name}): ${expected}`,
+});
+/**
+ * GET /devices?limit=&after=ID&q=&tag=&status=&version=: `after` is the previous page's `next`, a device id (which
+ * need not exist any more); the filters, each optional, all hold for every device listed.
+ */
+const devicePage = {
   limit: QueryCount('limit', DEVICE_PAGE.maxLimit).default(DEVICE_PAGE.defaultLimit),
-  after: z.string().refine((s) => DeviceId.safeParse(s).success, {
-    error: (iss) => `after "${shownId(String(iss.input))}" (query parameter after): expected the \`next\` of the page before, a device id (letters, digits, ".", "_" or "-", at most 128)`,
+  after: queryText('after', 'expected the `next` of the page before, a device id (letters, digits, ".", "_" or "-", at most 128)', (s) => DeviceId.safeParse(s).success).optional(),
+};
+/** GET /config/devices?limit=&after=ID: a page as GET /devices, without its filters (each one is refused, not ignored). */
+export const DevicePageQuery = z.object(devicePage).strict();
+export const DeviceListQuery = z.object({
+  ...devicePage,
+  q: queryText('q', `expected text to search for in device ids, tags and versions, 1 to ${DEVICE_SEARCH_MAX} characters`, (s) => s.trim().length > 0 && s.length <= DEVICE_SEARCH_MAX).optional(),
+  tag: queryText('tag', 'expected a tag as key=value (a key of lowercase letters, digits, "_", "." or "-"; a value of at most 256 characters)', (s) => {
+    const eq = s.indexOf('=');
+    return eq > 0 && TagKey.safeParse(s.slice(0, eq)).success && s.length - eq - 1 <= 256;
+  }).optional(),
+  status: z.enum(DEVICE_STATUSES, { error: (iss) => `status "${shownId(String(iss.input))}" (query parameter status): expected online, offline or revoked` }).optional(),
+  version: queryText('version', 'expected a model version as NAME@VERSION (audio-energy@1.2.0)', (s) => {
+    const at = s.lastIndexOf('@');
+    return at > 0 && ModelName.safeParse(s.slice(0, at)).success && SemVer.safeParse(s.slice(at + 1)).success;
   }).optional(),
 }).strict();
 export type DeviceListQuery = z.output<typeof DeviceListQuery>;

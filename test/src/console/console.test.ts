@@ -65,9 +65,10 @@ describe('web console', () => {
       return t && Math.abs(parseInt(t, 10) - pct) <= 1 ? true : undefined;
     });
     await page.screenshot({ path: join(shots, 'fleet.png') });
-    await page.getByLabel('Tag').selectOption('site=north');
-    await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
-    await page.getByLabel('Tag').selectOption('');
+    await page.locator('#fleet-tag').fill('site=north'); // filtered by the hub
+    await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 1 devices matching'));
+    await page.locator('#fleet-tag').fill('');
+    await waitFor('both devices again', async () => (await page.getByTestId('device-count').textContent())?.startsWith('2 of 2 devices'));
 
     // Keyboard: focus the table, move to the first row and open it with Enter.
     await page.locator('.vbody').focus();
@@ -161,6 +162,7 @@ describe('web console', () => {
     await page.getByRole('form', { name: 'Set tags' }).getByRole('button', { name: 'Set tags' }).click();
     await page.getByText('tags saved').waitFor();
     assert.deepEqual((await s.hub.api<{ tags: Record<string, string> }>('GET', '/devices/console-2')).tags, { ...tags, ring: 'canary' });
+    await page.getByRole('button', { name: 'Set tags' }).click(); // done, the form closed: opened again, left open
 
     // A secret shown once and an open form stay with their device.
     await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -172,13 +174,15 @@ describe('web console', () => {
     assert.equal(await page.getByText(/new secret/).count(), 0, 'console-2\'s secret is not shown on console-1');
     assert.equal(await page.locator('#tags-input').count(), 0, 'no form is open on the device just opened');
 
-    // The fleet finds it by a tag value with a space, from the tag list or the search (any case).
+    // The fleet finds it by a tag value with a space or a comma, from the tag filter or the search (any case), through the hub.
     await go('#/fleet');
-    await page.getByLabel('Tag').selectOption('note=hello world');
-    await waitFor('filtered by a tag with a space', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
-    await page.getByLabel('Tag').selectOption('');
+    await page.locator('#fleet-tag').fill('note=hello world');
+    await waitFor('filtered by a tag with a space', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 1 devices matching'));
+    await page.locator('#fleet-tag').fill('loc=a,zone=x');
+    await waitFor('filtered by a tag with a comma', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 1 devices matching'));
+    await page.locator('#fleet-tag').fill('');
     await page.locator('#fleet-search').fill('HELLO World');
-    await waitFor('found by a tag value in another case', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 2'));
+    await waitFor('found by a tag value in another case', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 1 devices matching'));
 
     // An address that is not valid percent-encoding is no view, not an uncaught error.
     await go('#/devices/%E0%A4%A');

@@ -83,7 +83,7 @@ describe('console: drift and alerts views', () => {
     assert.equal((await acc.locator('[data-group="south"] [data-cell="observed"]').textContent())?.trim(), '95.0 %');
     const windows = HOURS * PER_HOUR;
     const northDevices = Object.values(DRIFT_SITES).filter((x) => x === 'north').length;
-    assert.equal((await acc.locator('[data-group="north"] [data-cell="expected"]').textContent())?.trim(), `${(EXPECTED * 100).toFixed(1)} % (${northDevices * windows * 200} rows)`);
+    assert.equal((await acc.locator('[data-group="north"] [data-cell="expected"]').textContent())?.trim(), `${(EXPECTED * 100).toFixed(1)} % (${(northDevices * windows * 200).toLocaleString('en-US')} rows)`);
     assert.equal((await acc.locator('[data-group="east"] [data-cell="observed"]').textContent())?.trim(), 'no labels');
     assert.equal(await acc.locator('[data-group="north"] [data-cell="gap"] .pill.revoked').textContent(), '-30.0 pts', "north's drop below its expected accuracy is flagged");
     assert.equal(await acc.locator('[data-group="south"] [data-cell="gap"] .pill').count(), 0);

@@ -127,7 +127,7 @@ describe('console: errors carry the hub\'s code', () => {
     await form.getByRole('status').filter({ hasText: 'Set tags: waiting for the hub…' }).waitFor();
     assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), true, 'not sent twice');
     release();
-    await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'tags saved' }).waitFor(); // beside Set tags: done, the form closed
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -165,7 +165,7 @@ describe('console: errors carry the hub\'s code', () => {
     await form.getByRole('status').filter({ hasText: 'UNREACHABLE: the hub did not answer (it may be restarting or unreachable); this was not sent again: send it once the header says live' }).waitFor();
     await page.unroute('**/api/v1/devices/dev-b/tags');
     await form.getByRole('button', { name: 'Set tags' }).click();
-    await form.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'tags saved' }).waitFor(); // beside Set tags: done, the form closed
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rollout } from '@edgefleet/shared';
 import { signIn, type ConsolePage } from './helpers.js';
+import { waitFor } from '@edgefleet/examples/fleet';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const MODEL = 'audio-energy';
@@ -16,6 +17,11 @@ function focused(page: ConsolePage): Promise<string> {
     const a = document.activeElement;
     return a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + ':' + (a.tagName === 'INPUT' ? '' : a.textContent) : '';
   })()`);
+}
+
+/** The aria-label of what has the focus (a group of actions has one). */
+function focusedLabel(page: ConsolePage): Promise<string | null> {
+  return page.evaluate('document.activeElement && document.activeElement.getAttribute("aria-label")');
 }
 
 /** Presses Tab until the focus is on the button named `name` (at most `max` presses). */
@@ -73,6 +79,11 @@ describe('console: keyboard and narrow windows', { timeout: 120_000 }, () => {
     await page.keyboard.press('Enter');
     await detail.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
     assert.match(page.url(), /#\/rollouts\//, 'still on the rollout');
+    // Pause is done and gone (Resume is offered): the focus is on the rollout's actions, not the page's body,
+    // and Tab goes on to Resume.
+    await waitFor('the focus on the rollout\'s actions', async () => (await focusedLabel(page)) === 'Rollout actions' || undefined);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'button:Resume');
     const got = await h.api<Rollout>('GET', `/rollouts/${rollout.id}`);
     assert.equal(got.state, 'paused');
 
@@ -90,6 +101,31 @@ describe('console: keyboard and narrow windows', { timeout: 120_000 }, () => {
     await page.keyboard.type('looked at it');
     await page.keyboard.press('Enter');
     await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();
+    await waitFor('the focus on the rollout\'s actions', async () => (await focusedLabel(page)) === 'Rollout actions' || undefined);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an action done keeps the focus on its button, its answer beside it; one refused keeps it in the form', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-a');
+    await page.getByRole('heading', { name: /dev-a/ }).waitFor();
+    await tabTo(page, 'Set tags');
+    await page.keyboard.press('Enter');
+    assert.equal(await focused(page), 'input#tags-input:');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' ring=a');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'tags saved' }).waitFor();
+    assert.equal(await focused(page), 'button:Set tags', 'back on the button that opened the form');
+    assert.deepEqual((await h.api<{ tags: Record<string, string> }>('GET', '/devices/dev-a')).tags, { site: 'north', ring: 'a' });
+    // Refused by the hub (a key it does not take): the focus stays in the form, the text kept, to send again.
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' Bad=1');
+    await page.keyboard.press('Enter');
+    await page.getByRole('form', { name: 'Set tags' }).getByRole('status').filter({ hasText: /SCHEMA_INVALID|expected/ }).waitFor();
+    assert.match(await focused(page), /^input#/, 'in the form');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

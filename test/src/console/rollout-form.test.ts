@@ -138,7 +138,7 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
       await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...json, devicesTotal: 12_000 }) });
     });
     await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'a refetch' });
-    await detail.getByLabel('Rollout devices').getByText(`first 500 of 12000 by place`).waitFor();
+    await detail.getByLabel('Rollout devices').getByText('first 500 of 12,000 by place').waitFor();
     await page.unroute(path);
     await h.api('POST', `/rollouts/${r.id}/resume`, { reason: 'go on' });
     await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();

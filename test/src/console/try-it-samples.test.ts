@@ -100,7 +100,7 @@ describe('console: Try it with odd samples', () => {
     const shown = tryIt.getByTestId('browser-output');
     await shown.waitFor({ timeout: 30_000 });
     const cells = (await shown.textContent())!;
-    assert.match(cells, /, … \(first 8 of 5000 values\)$/);
+    assert.match(cells, /, … \(first 8 of 5,000 values\)$/);
     const values = cells.replace(/, … .*$/, '').split(', ').map(Number);
     assert.equal(values.length, 8);
     values.forEach((v, i) => assert.ok(Math.abs(v - bigOut[i]!) <= 1e-4 * Math.max(1, Math.abs(bigOut[i]!)), `value ${i}: ${v} vs ${bigOut[i]}`));

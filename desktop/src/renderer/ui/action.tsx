@@ -1,5 +1,6 @@
 // A write action behind a button: opens a small form asking for a reason (and any other fields),
-// sends it, says it is waiting for the hub meanwhile, and shows the hub's answer or error (its code and message; the reason stays typed for a retry). Only rendered for roles that may perform it.
+// sends it, says it is waiting for the hub meanwhile, and shows the hub's answer or error (its code and message; the reason stays typed for a retry,
+// the focus in it). Done, the form closes with the answer beside its button, which has the focus. Only rendered for roles that may perform it.
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
@@ -19,8 +20,10 @@ export function ActionForm(p: {
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const focus = useActionFocus(open, () => setOpen(false));
+  const said = msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null;
   if (!open) {
-    return <button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>;
+    // Done: the form closes and the focus is back on this button (ui/action-focus.ts), the hub's answer beside it.
+    return <><button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>{said}</>;
   }
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -31,8 +34,10 @@ export function ActionForm(p: {
       const text = await p.run(reason.trim());
       setMsg({ ok: true, text: text || 'done' });
       setReason('');
+      setOpen(false);
     } catch (err) {
       setMsg({ ok: false, text: errorText(err) }); // the hub's code and message (CONFLICT: …)
+      focus.form.current?.querySelector<HTMLElement>('input:not([disabled])')?.focus(); // the reason kept, to send again
     } finally {
       setBusy(false);
     }
@@ -45,8 +50,7 @@ export function ActionForm(p: {
       <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy}>{p.label}</button>
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
-      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p>
-        : msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
+      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p> : said}
     </form>
   );
 }

@@ -11,6 +11,7 @@ import { targetText as target } from './rollouts.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { OlderNote, usePaged } from '../ui/older.js';
 import { byId } from '../paging.js';
+import { formatCount } from '@edgefleet/shared/browser';
 
 type Summary = Omit<Capture, 'devices'>;
 
@@ -43,7 +44,7 @@ export function CapturesView({ id }: { id?: string }) {
             <tbody>{list.map((c) => (
               <tr key={c.id} class={String(c.id) === id ? 'selected' : ''} data-capture={c.id}>
                 <td><a href={`#/captures/${c.id}`}>{c.id}</a></td><td class="mono">{c.model}{c.version ? `@${c.version}` : ''}</td><td>{target(c.target)}</td>
-                <td><span class={`pill cap-${stateOf(c)}`}>{stateOf(c)}</span></td><td>{c.rows}</td><td>{c.purged ? 0 : c.bytes}</td><td>{time(c.created)}</td><td>{c.reason}</td>
+                <td><span class={`pill cap-${stateOf(c)}`}>{stateOf(c)}</span></td><td>{formatCount(c.rows)}</td><td>{formatCount(c.purged ? 0 : c.bytes)}</td><td>{time(c.created)}</td><td>{c.reason}</td>
               </tr>
             ))}</tbody>
           </table>
@@ -77,7 +78,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
         {c.stopped ? <><dt>Stopped</dt><dd>{time(c.stopped.at)} by {c.stopped.by}: {c.stopped.reason}</dd></> : null}
         {c.purged ? <><dt>Purged</dt><dd data-testid="capture-purged">{time(c.purged.at)} by {c.purged.by}: {c.purged.reason} ({c.purged.bytes} bytes deleted)</dd></> : null}
       </dl>
-      <p class="muted">{c.rows} rows in {c.purged ? 0 : c.bytes} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
+      <p class="muted">{formatCount(c.rows)} rows in {formatCount(c.purged ? 0 : c.bytes)} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
       {can('operator') && state !== 'purged' ? (
         <div class="actions row" aria-label="Capture actions">
           {stoppable(c) ? (
@@ -90,7 +91,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
       <table class="plain" aria-label="Capture devices"><thead><tr><th>Device</th><th>Status</th><th>Rows</th><th>Chunks</th><th>Bytes</th><th>Reason</th><th>Updated</th></tr></thead>
         <tbody>{c.devices.map((d) => (
           <tr key={d.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a></td><td><span class={`pill st-${d.status}`}>{d.status}</span></td>
-            <td>{d.rows}</td><td>{d.chunks}</td><td>{d.bytes}</td><td>{d.reason ?? ''}</td><td>{time(d.updated)}</td></tr>
+            <td>{formatCount(d.rows)}</td><td>{formatCount(d.chunks)}</td><td>{formatCount(d.bytes)}</td><td>{d.reason ?? ''}</td><td>{time(d.updated)}</td></tr>
         ))}</tbody></table>
     </div>
   );

@@ -9,9 +9,10 @@ import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { background } from '../background.js';
 import { useRefetched } from '../ui/refetched.js';
+import { formatCount } from '@edgefleet/shared/browser';
 
 function Counts({ counts }: { counts: Record<string, number> }) {
-  return <span class="counts">{Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => <span key={s} class={`pill st-${s}`}>{s} {n}</span>)}</span>;
+  return <span class="counts">{Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => <span key={s} class={`pill st-${s}`}>{s} {formatCount(n)}</span>)}</span>;
 }
 
 export function DeploymentsView({ id }: { id?: string }) {

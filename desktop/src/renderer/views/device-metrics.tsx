@@ -9,7 +9,7 @@ import { errorText } from '../api.js';
 import { useRefetched } from '../ui/refetched.js';
 import type { DeviceInfo, DriftGroup, DriftResponse, SummaryWindow } from '@edgefleet/shared';
 import { deviceSeries, type DeviceSeries } from '../../common/device-series.js';
-import { TELEMETRY_PAGE, pagePath, readPages } from '@edgefleet/shared/browser';
+import { TELEMETRY_PAGE, countOf, formatCount, pagePath, readPages } from '@edgefleet/shared/browser';
 import { modelList, refetchTick, session } from '../store.js';
 import { Sparkline } from '../ui/sparkline.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
@@ -90,16 +90,16 @@ function MetricsBody({ data }: { data: Loaded }) {
   const total = s.predictions.reduce((a, b) => a + b, 0);
   return (
     <>
-      <p class="state" data-testid="device-metrics-total">{total} predictions in {s.windows} windows</p>
+      <p class="state" data-testid="device-metrics-total">{countOf(total, 'prediction')} in {countOf(s.windows, 'window')}</p>
       {s.windows === 0 ? <Empty>No summary windows from this device for this version in the range.</Empty> : (
         <div class="spark-row">
-          <Sparkline label={`Predictions per ${stepMin} min`} testId="spark-predictions" values={s.predictions.map((n, i) => (s.errorRate[i] === null ? null : n))} starts={s.starts} format={(v) => String(Math.round(v))} />
+          <Sparkline label={`Predictions per ${stepMin} min`} testId="spark-predictions" values={s.predictions.map((n, i) => (s.errorRate[i] === null ? null : n))} starts={s.starts} format={(v) => formatCount(Math.round(v))} />
           <Sparkline label="Error rate" testId="spark-errors" values={s.errorRate} starts={s.starts} format={(v) => `${(v * 100).toFixed(1)} %`} />
           <Sparkline label="p95 latency" testId="spark-p95" values={s.p95} starts={s.starts} format={(v) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`} />
         </div>
       )}
-      {data.truncated ? <p class="state">Only the latest {s.windows} windows of the range were read: choose a shorter range for all of them.</p> : null}
-      {s.skipped > 0 ? <p class="state">{s.skipped} windows had counts that could not be used and were left out.</p> : null}
+      {data.truncated ? <p class="state">Only the latest {formatCount(s.windows)} windows of the range were read: choose a shorter range for all of them.</p> : null}
+      {s.skipped > 0 ? <p class="state">{formatCount(s.skipped)} windows had counts that could not be used and were left out.</p> : null}
       <DriftPart drift={data.drift} />
     </>
   );
@@ -114,7 +114,7 @@ function DriftPart({ drift }: { drift: Drift }) {
   const scale = Math.max(drift.psi * 2, ...rows.map((f) => f.psi ?? 0));
   return (
     <div data-testid="device-drift">
-      <p>Drift against the reference ({g.predictions} predictions): <b class={g.drifted ? 'error' : ''}>{g.drifted ? 'drifted' : 'no drift'}</b> (PSI threshold {drift.psi})</p>
+      <p>Drift against the reference ({formatCount(g.predictions)} predictions): <b class={g.drifted ? 'error' : ''}>{g.drifted ? 'drifted' : 'no drift'}</b> (PSI threshold {drift.psi})</p>
       <ul class="psi-list" aria-label="PSI per feature">
         {rows.map((f) => (
           <li key={f.name} data-feature={f.name} data-drifted={f.drifted ? 'true' : 'false'}>

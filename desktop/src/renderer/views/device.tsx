@@ -7,7 +7,7 @@ import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, ago, time, useClock } from '../ui/states.js';
-import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText } from '@edgefleet/shared/browser';
+import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText, formatCount } from '@edgefleet/shared/browser';
 import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
@@ -43,7 +43,7 @@ export function DeviceView({ id }: { id: string }) {
             <dt>Enrolled</dt><dd>{time(d.created)}</dd>
             {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd><dt>Agent</dt><dd>{d.reported?.agentVersion ?? d.facts.agentVersion}</dd></> : null}
             <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
-            {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${d.clock.shiftedWindows} windows placed by the hub's clock` : ''}</dd></> : null}
+            {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${formatCount(d.clock.shiftedWindows)} windows placed by the hub's clock` : ''}</dd></> : null}
             {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
             {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
             {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}

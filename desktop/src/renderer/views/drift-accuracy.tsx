@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { MetricsGroup, MetricsResponse } from '@edgefleet/shared';
-import { MIN_ACCURACY_LABELS } from '@edgefleet/shared/browser';
+import { MIN_ACCURACY_LABELS, formatCount } from '@edgefleet/shared/browser';
 import { session, refetchTick } from '../store.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
 
@@ -36,7 +36,7 @@ export function AccuracyPanel({ name, version, query }: { name: string; version:
                 <thead><tr><th>Group</th><th>Labels</th><th>Observed</th><th>Expected (CBPE)</th><th>Observed − expected</th><th>MAE / RMSE</th></tr></thead>
                 <tbody>{groups.map((g) => <Row key={g.key} g={g} selected={g.key === shown?.key && groups.length > 1} onSelect={() => setChosen(g.key)} />)}</tbody>
               </table>
-              <p class="muted">Observed accuracy needs at least {MIN_ACCURACY_LABELS} labels; expected accuracy is the mean confidence of the predicted class, so it needs no labels.</p>
+              <p class="muted">Observed accuracy needs at least {formatCount(MIN_ACCURACY_LABELS)} labels; expected accuracy is the mean confidence of the predicted class, so it needs no labels.</p>
               {shown?.accuracy.confusion ? <Confusion g={shown} /> : null}
             </>
           )}
@@ -51,9 +51,9 @@ function Row({ g, selected, onSelect }: { g: MetricsGroup; selected: boolean; on
   return (
     <tr data-group={g.key} class={selected ? 'selected' : ''}>
       <td class="mono">{a.confusion ? <button type="button" class="linkish" title="show its confusion matrix" onClick={onSelect}>{g.key}</button> : g.key}</td>
-      <td>{a.labelled}</td>
-      <td data-cell="observed">{a.labelled === 0 ? <span class="muted">no labels</span> : observed === null ? <span class="muted" title={`${a.labelled} of ${MIN_ACCURACY_LABELS} labels`}>too few labels</span> : pct(observed)}</td>
-      <td data-cell="expected">{pct(a.expected)} <span class="muted">({a.confidenceRows} rows)</span></td>
+      <td>{formatCount(a.labelled)}</td>
+      <td data-cell="observed">{a.labelled === 0 ? <span class="muted">no labels</span> : observed === null ? <span class="muted" title={`${formatCount(a.labelled)} of ${formatCount(MIN_ACCURACY_LABELS)} labels`}>too few labels</span> : pct(observed)}</td>
+      <td data-cell="expected">{pct(a.expected)} <span class="muted">({formatCount(a.confidenceRows)} rows)</span></td>
       <td data-cell="gap">{gap === null ? '—' : <span class={gap < -0.05 ? 'pill revoked' : ''}>{gap >= 0 ? '+' : ''}{(gap * 100).toFixed(1)} pts</span>}</td>
       <td>{a.mae === null ? '—' : `${a.mae.toFixed(3)} / ${(a.rmse ?? 0).toFixed(3)}`}</td>
     </tr>
@@ -70,7 +70,7 @@ function Confusion({ g }: { g: MetricsGroup }) {
       <table class="plain" aria-label={`Confusion matrix of ${g.key}`}>
         <thead><tr><th></th>{classes.map((c) => <th key={c}>{c}</th>)}</tr></thead>
         <tbody>{m.map((row, i) => (
-          <tr key={classes[i]}><th>{classes[i]}</th>{row.map((n, j) => <td key={j} class={i === j ? 'mono ok' : 'mono'}>{n}</td>)}</tr>
+          <tr key={classes[i]}><th>{classes[i]}</th>{row.map((n, j) => <td key={j} class={i === j ? 'mono ok' : 'mono'}>{formatCount(n)}</td>)}</tr>
         ))}</tbody>
       </table>
     </div>

@@ -13,6 +13,7 @@ import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
 import { AccuracyPanel } from './drift-accuracy.js';
+import { formatCount } from '@edgefleet/shared/browser';
 
 const RANGES: Array<[string, number]> = [['6 hours', 6], ['24 hours', 24], ['3 days', 72], ['7 days', 168]];
 const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
@@ -96,7 +97,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
       {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} retry={refetchAll} /> : (
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
-            thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {r.thresholds.minPredictions} predictions.</p>
+            thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {formatCount(r.thresholds.minPredictions)} predictions.</p>
           <div class="panel" data-testid="drift-heatmap">
             <h2>PSI per feature per hour (all devices)</h2>
             {r.timeline ? <HeatMap timeline={r.timeline} threshold={r.thresholds.psi} selected={selected} onSelect={setSelected} /> : <Empty>No timeline.</Empty>}
@@ -158,7 +159,7 @@ function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noRe
         <thead><tr><th>Group</th><th>Devices</th><th>Predictions</th><th>Verdict</th><th>Drifted features</th><th>Worst devices (PSI, feature)</th></tr></thead>
         <tbody>{groups.map((g) => (
           <tr key={g.key} data-group={g.key}>
-            <td class="mono">{g.key}</td><td>{g.devices}</td><td>{g.predictions}</td>
+            <td class="mono">{g.key}</td><td>{formatCount(g.devices)}</td><td>{formatCount(g.predictions)}</td>
             <td>{g.insufficient ? <span class="pill offline" title={g.insufficient}>{noReference ? 'no reference' : 'too few predictions'}</span> : g.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td>
             <td class="mono">{[...g.features, ...g.outputs].filter((f) => f.drifted).map((f) => f.name).join(', ') || (g.insufficient ? g.insufficient : '—')}</td>
             <td>{g.worstDevices.length === 0 ? '—' : g.worstDevices.map((w) => (

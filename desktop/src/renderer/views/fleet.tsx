@@ -1,14 +1,19 @@
-// Fleet: online/offline counts, the versions in use, search (id, tag or version) and a tag filter,
-// and the device table (virtualized) with each device's outbox backlog and free disk. Updates live from the stream.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+// Fleet: online/offline/revoked counts and the versions in use (GET /fleet), a search (id, tag or version), a
+// tag and a status filter, all applied by the hub (fleet-list.ts, docs/decisions/0084-fleet-view-filtered-by-the-hub.md),
+// "N of M devices" and "Load more", and the device table (virtualized) with each device's outbox backlog and
+// free disk. Updates live from the stream.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
-import { devices, devicesStatus, devicesVersion, loadDevices } from '../store.js';
+import { formatCount } from '@edgefleet/shared/browser';
+import { loadDevices, session } from '../store.js';
+import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetQuery, fleetSummary, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
+import { errorText } from '../api.js';
 import { VirtualTable, type Column } from '../ui/table.js';
 import { ErrorBox, Empty, Loading, ago, time, useClock } from '../ui/states.js';
 import { go } from '../nav.js';
 import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
-import { formatTags, searchText } from '../../common/tag-text.js';
+import { formatTags } from '../../common/tag-text.js';
 
 function active(d: DeviceInfo): string {
   return d.models.length ? d.models.map((m) => `${m.name}@${m.version}`).join(', ') : '—';
@@ -28,70 +33,97 @@ const columns: Column<DeviceInfo>[] = [
   { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono" title={active(d)}>{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },
   // The outbox backlog as the device last reported it (it reports when its order of magnitude changes).
-  { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{d.reported.outbox.items}</span> : <span class="muted">—</span> },
+  { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{formatCount(d.reported.outbox.items)}</span> : <span class="muted">—</span> },
   // The free share of the box's data dir disk as last reported (again at 10%, 5% and 1% free).
   { title: 'Disk free', width: '5.5rem', cell: (d) => <DiskCell disk={d.reported?.disk} /> },
   { title: 'Tags', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="muted" title={formatTags(d.tags)}>{formatTags(d.tags)}</span> },
 ];
 
+/** The search is sent to the hub once typing pauses this long. */
+const TYPING_MS = 300;
+
+function Cards() {
+  const s = fleetSummary.value;
+  if (s === null) return <div class="cards"><div class="card muted">counting…</div></div>;
+  if ('error' in s) return <div class="cards"><p class="error" role="alert">could not count the fleet: {s.error}</p></div>;
+  const more = s.versionsTotal - Math.min(VERSIONS_SHOWN, s.versions.length);
+  return (
+    <div class="cards">
+      <div class="card"><div class="big" data-testid="online-count">{formatCount(s.online)}</div><div>online</div></div>
+      <div class="card"><div class="big" data-testid="offline-count">{formatCount(s.offline)}</div><div>offline</div></div>
+      <div class="card"><div class="big" data-testid="revoked-count">{formatCount(s.revoked)}</div><div>revoked</div></div>
+      <div class="card wide"><div class="label">Versions in use</div>
+        {s.versions.length ? <ul class="versions" aria-label="Versions in use">{s.versions.slice(0, VERSIONS_SHOWN).map((v) => <li key={`${v.model}@${v.version}`}><span class="mono">{v.model}@{v.version}</span> <b title={`${formatCount(v.devices)} device${v.devices === 1 ? '' : 's'}`}>{formatCount(v.devices)}</b></li>)}
+          {more > 0 ? <li class="muted" data-testid="versions-more">+{formatCount(more)} more (search a version)</li> : null}</ul> : <span class="muted">none reported yet</span>}
+      </div>
+    </div>
+  );
+}
+
 export function FleetView() {
   const version = devicesVersion.value; // re-render on any device change
   useClock(); // and every few seconds: "Last seen 5s ago" does not stay 5s
-  const [q, setQ] = useState('');
-  const [tag, setTag] = useState('');
-  // Sorted once per change (online first, then id); filtering keeps the order.
-  const all = useMemo(() => [...devices.values()].sort((a, b) => Number(b.online) - Number(a.online) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), [version]);
-  const hay = useMemo(() => new Map(all.map((d) => [d.id, { text: searchText(d.id, d.tags, active(d)), tags: Object.entries(d.tags).map(([k, v]) => `${k}=${v}`) }])), [all]);
-  const tags = useMemo(() => [...new Set(all.flatMap((d) => Object.entries(d.tags).map(([k, v]) => `${k}=${v}`)))].sort(), [all]);
-  const rows = useMemo(() => {
-    const needle = q.trim().toLowerCase();
-    if (!needle && !tag) return all;
-    return all.filter((d) => {
-      const h = hay.get(d.id);
-      return !!h && (!tag || h.tags.includes(tag)) && (!needle || h.text.includes(needle));
-    });
-  }, [all, hay, q, tag]);
-  const versions = useMemo(() => {
-    const m = new Map<string, number>();
-    for (const d of all) if (!d.revoked) for (const r of d.models) m.set(`${r.name}@${r.version}`, (m.get(`${r.name}@${r.version}`) ?? 0) + 1);
-    return [...m.entries()].sort((a, b) => b[1] - a[1]);
-  }, [all]);
+  const query = fleetQuery.value;
+  const [q, setQ] = useState(query.q);
+  const [tag, setTag] = useState(query.tag);
+  const [more, setMore] = useState<'idle' | 'loading' | { error: string }>('idle');
+  const tagWrong = tagProblem(tag);
+  // Typed filters go to the hub once typing pauses (a tag only once it reads key=value); each change loads the first page.
+  useEffect(() => {
+    const t = setTimeout(() => {
+      const next = { ...fleetQuery.value, q: q.trim(), tag: tagWrong ? fleetQuery.value.tag : tag.trim() };
+      if (next.q !== fleetQuery.value.q || next.tag !== fleetQuery.value.tag) fleetQuery.value = next;
+    }, TYPING_MS);
+    return () => clearTimeout(t);
+  }, [q, tag]);
+  // Each change of the filters loads the first page again (the sign-in's load covers the view's first showing).
+  const shown = useRef(query);
+  useEffect(() => {
+    if (shown.current === query) return;
+    shown.current = query;
+    if (session.peek()) background(loadDevices());
+  }, [query]);
+  // By id, as the hub pages them (a device placed live lands in its place).
+  const rows = useMemo(() => [...devices.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), [version]);
   const st = devicesStatus.value;
   // "Console ready" for the benchmark (test/bench/console.bench.ts): the first paint of device rows.
   useEffect(() => {
     if (rows.length > 0 && performance.getEntriesByName('edgefleet:devices-rendered').length === 0) performance.mark('edgefleet:devices-rendered');
   }, [rows.length > 0]);
-  if (st === 'loading') return <Loading what="devices" />;
-  if (typeof st === 'object') return <ErrorBox error={`could not load devices: ${st.error}`} retry={() => background(loadDevices())} />;
-  const live = all.filter((d) => !d.revoked);
-  const online = live.filter((d) => d.online).length;
+  const filtered = query.q !== '' || query.tag !== '' || query.status !== '';
+  const loadMore = () => {
+    setMore('loading');
+    loadMoreDevices(session.value!.api).then(() => setMore('idle'), (e: unknown) => setMore({ error: errorText(e) }));
+  };
   return (
     <section aria-labelledby="fleet-h">
       <h1 id="fleet-h">Fleet</h1>
-      <div class="cards">
-        <div class="card"><div class="big" data-testid="online-count">{online}</div><div>online</div></div>
-        <div class="card"><div class="big" data-testid="offline-count">{live.length - online}</div><div>offline</div></div>
-        <div class="card"><div class="big">{all.length - live.length}</div><div>revoked</div></div>
-        <div class="card wide"><div class="label">Versions in use</div>
-          {versions.length ? <ul class="versions" aria-label="Versions in use">{versions.slice(0, VERSIONS_SHOWN).map(([v, n]) => <li key={v}><span class="mono">{v}</span> <b title={`${n} device${n === 1 ? '' : 's'}`}>{n}</b></li>)}
-            {versions.length > VERSIONS_SHOWN ? <li class="muted" data-testid="versions-more">+{versions.length - VERSIONS_SHOWN} more (search a version)</li> : null}</ul> : <span class="muted">none reported yet</span>}
-        </div>
-      </div>
+      <Cards />
       <div class="toolbar">
         <label for="fleet-search">Search</label>
         <input id="fleet-search" type="search" placeholder="device id, tag or version  ( / )" value={q} onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
         <label for="fleet-tag">Tag</label>
-        <select id="fleet-tag" value={tag} onChange={(e) => setTag((e.currentTarget as HTMLSelectElement).value)}>
-          <option value="">all tags</option>
-          {tags.map((t) => <option key={t} value={t}>{t}</option>)}
+        <input id="fleet-tag" placeholder="key=value" value={tag} aria-invalid={tagWrong ? 'true' : undefined} aria-describedby={tagWrong ? 'fleet-tag-problem' : undefined}
+          onInput={(e) => setTag((e.currentTarget as HTMLInputElement).value)} />
+        <label for="fleet-status">Status</label>
+        <select id="fleet-status" value={query.status} onChange={(e) => { fleetQuery.value = { ...fleetQuery.value, status: (e.currentTarget as HTMLSelectElement).value as FleetStatus }; }}>
+          <option value="">any status</option><option value="online">online</option><option value="offline">offline</option><option value="revoked">revoked</option>
         </select>
-        <span class="muted" data-testid="device-count">{rows.length} of {all.length} devices</span>
+        {st === 'ready' ? <span class="muted" data-testid="device-count">{formatCount(rows.length)} of {formatCount(devicesTotal.value)} devices{filtered ? ' matching' : ''}</span> : null}
       </div>
-      {all.length === 0
-        ? <Empty>No devices yet. Enroll one: <code>edgefleet enroll-token create</code>, then <code>edgefleet-agent enroll</code> on the box (docs/operations.md).</Empty>
-        : rows.length === 0
-          ? <Empty>No device matches the search.</Empty>
-          : <VirtualTable label="Devices" rows={rows} columns={columns} rowKey={(d) => d.id} onOpen={(d) => go(`#/devices/${encodeURIComponent(d.id)}`)} heightPx={420} />}
+      {tagWrong ? <p class="error" id="fleet-tag-problem" role="alert">{tagWrong}</p> : null}
+      {st === 'loading' ? <Loading what="devices" />
+        : typeof st === 'object' ? <ErrorBox error={`could not load devices: ${st.error}`} retry={() => background(loadDevices())} />
+          : rows.length === 0
+            ? filtered ? <Empty>No device matches the search.</Empty>
+              : <Empty>No devices yet. Enroll one: <code>edgefleet enroll-token create</code>, then <code>edgefleet-agent enroll</code> on the box (docs/operations.md).</Empty>
+            : <VirtualTable label="Devices" rows={rows} columns={columns} rowKey={(d) => d.id} onOpen={(d) => go(`#/devices/${encodeURIComponent(d.id)}`)} heightPx={420} />}
+      {st === 'ready' && devicesNext.value !== null ? (
+        <p class="older">
+          <button type="button" data-testid="fleet-more" disabled={more === 'loading'} onClick={loadMore}>{more === 'loading' ? 'Loading…' : `Load ${formatCount(Math.min(FLEET_PAGE, devicesTotal.value - rows.length))} more`}</button>
+          {typeof more === 'object' ? <span class="error" role="alert"> could not load more devices: {more.error}</span> : null}
+        </p>
+      ) : null}
     </section>
   );
 }

@@ -13,7 +13,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
-import { formatBytes } from '@edgefleet/shared/browser';
+import { formatBytes, formatCount } from '@edgefleet/shared/browser';
 
 const short = (k: string) => k.slice(0, 12);
 /** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
@@ -123,7 +123,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
           <ul class="chips">{detail.devices.map((d) => <li key={d.id}><a href={`#/devices/${encodeURIComponent(d.id)}`} onClick={(e) => { e.preventDefault(); go(`#/devices/${encodeURIComponent(d.id)}`); }}>{d.id}</a> <span class="muted">{d.status}</span></li>)}</ul>
         )}
         {(detail.devicesTotal ?? 0) > detail.devices.length
-          ? <p class="muted" data-testid="version-devices-more">the first {detail.devices.length} of {detail.devicesTotal} devices, by id (the fleet view lists them all)</p>
+          ? <p class="muted" data-testid="version-devices-more">the first {formatCount(detail.devices.length)} of {formatCount(detail.devicesTotal ?? 0)} devices, by id (the fleet view lists them all)</p>
           : null}
       </div>
       <div class="panel">

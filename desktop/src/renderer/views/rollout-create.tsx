@@ -14,6 +14,7 @@ import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
 import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
+import { formatCount } from '@edgefleet/shared/browser';
 
 /** `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost. */
 type Errors = { fields: Record<string, string>; general: string[]; created?: string };
@@ -194,7 +195,7 @@ function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
         <tbody>{p.waves.map((w) => (
           <tr key={w.name} data-wave={w.name}>
             <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{w.devices}</td>
-            <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${w.joiningCount - w.joining.length} more` : ''}</td>
+            <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${formatCount(w.joiningCount - w.joining.length)} more` : ''}</td>
             <td>{w.bakeSec}s</td>
           </tr>
         ))}</tbody>

@@ -3,7 +3,7 @@
 // and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
-import { gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
+import { formatCount, gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
 import { errorText } from '../api.js';
 import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -101,7 +101,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <tbody>{r.waves.map((w, k) => (
             <tr key={w.name} class={k === r.currentWave ? 'selected' : ''} data-wave={w.name}>
               <td>{k + 1}</td><td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}{w.minDevices ? ` (min ${w.minDevices})` : ''}</td><td><span class={`pill wv-${w.state}`}>{w.state}</span></td>
-              <td><progress max={Math.max(1, w.devices)} value={w.notified} /> {w.notified} / {w.devices}</td><td>{w.active}</td>
+              <td><progress max={Math.max(1, w.devices)} value={w.notified} /> {formatCount(w.notified)} / {formatCount(w.devices)}</td><td>{formatCount(w.active)}</td>
               <td data-testid={`bake-${w.name}`}>{bakeText(w, now)}</td><td>{time(w.startedAt)}</td>
             </tr>
           ))}</tbody>
@@ -125,7 +125,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
         <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{g.value === null ? fmt(null) : gateValue(g, fmt)}</td>
           <td class="mono">{gateCondition(g, fmt, { atLeast: '≥', atMost: '≤' })}</td>
-          <td>{g.samples.wave} / {g.samples.control}</td><td>{g.against}</td>
+          <td>{formatCount(g.samples.wave)} / {formatCount(g.samples.control)}</td><td>{g.against}</td>
           <td><span class={`pill vd-${gateVerdict(g).replace(' ', '_')}`}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
         </tr>
       ))}</tbody>
@@ -149,7 +149,7 @@ function Devices({ r }: { r: Rollout }) {
           <td class="mono">{x.previous ?? '—'}</td><td>{time(x.notifiedAt)}</td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
         </tr>
       ))}</tbody>
-      {total > DEVICES_SHOWN ? <caption>first {DEVICES_SHOWN} of {total} by place</caption> : null}
+      {total > DEVICES_SHOWN ? <caption>first {formatCount(DEVICES_SHOWN)} of {formatCount(total)} by place</caption> : null}
     </table>
   );
 }

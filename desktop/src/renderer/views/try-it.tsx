@@ -5,14 +5,14 @@
 // preflight on the same samples: it passed (a device installs a version only when its outputs match the
 // bundle's expectations, decision 0009) and how long it took. Each sample runs on its own: one that cannot
 // be read or run is its own row with the error (stable code and message), the others still run.
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type * as Ort from 'onnxruntime-web';
-import type { Manifest } from '@edgefleet/shared';
-import { AppError, compareOutputs, parseSampleJson, parseSampleRequest, sessionRunner } from '@edgefleet/shared/browser';
-import { devices, devicesVersion, session } from '../store.js';
+import type { DeviceInfo, DeviceList, Manifest } from '@edgefleet/shared';
+import { AppError, compareOutputs, formatCount, parseSampleJson, parseSampleRequest, sessionRunner } from '@edgefleet/shared/browser';
+import { deviceTick, refetchTick, session } from '../store.js';
 import { MAX_TRY_BYTES, checkedFile, readBundle, tooLargeText } from '../bundle.js';
-import { Empty } from '../ui/states.js';
+import { Empty, ErrorBox, Loading } from '../ui/states.js';
 
 type OrtModule = typeof Ort;
 let ort: Promise<OrtModule> | null = null;
@@ -38,7 +38,7 @@ const show = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? Str
 const row = (name: string, shape: readonly number[], data: { length: number; slice(a: number, b: number): ArrayLike<unknown> }): OutputRow =>
   ({ name, shape, values: Array.from(data.slice(0, HEAD), show), count: data.length });
 /** `1, 2, 3` or, cut short, `1, 2, … (8 of 5000 values)`. */
-const valuesText = (o: OutputRow) => (o.count > o.values.length ? `${o.values.join(', ')}, … (first ${o.values.length} of ${o.count} values)` : o.values.join(', '));
+const valuesText = (o: OutputRow) => (o.count > o.values.length ? `${o.values.join(', ')}, … (first ${o.values.length} of ${formatCount(o.count)} values)` : o.values.join(', '));
 
 /** A sample's expected response: JSON with outputs that each have a name and data (compareOutputs checks the rest). */
 function parseExpected(bytes: Uint8Array, path: string): Expected {
@@ -87,11 +87,43 @@ async function runSamples(bundlePath: string, manifest: Manifest): Promise<Sampl
   }
 }
 
+type PreflightRow = { id: string; online: boolean; status: string; pf: DeviceInfo['models'][number]['preflight'] };
+
+/** Devices whose preflight the page shows: the first of those running the version, by id (GET /devices?version=). */
+const PREFLIGHT_SHOWN = 100;
+
+/** The devices running `name@version` with their preflight, read from the hub (the fleet view holds only its pages). */
+function useRunning(name: string, version: string): { rows: PreflightRow[]; total: number } | { error: string } | null {
+  const [got, setGot] = useState<{ rows: PreflightRow[]; total: number } | { error: string } | null>(null);
+  // Read again after a reset, and on an event of a device it shows (or of any while it shows fewer than it could).
+  const shows = (id: string) => got !== null && ('error' in got || got.rows.length < PREFLIGHT_SHOWN || got.rows.some((r) => r.id === id));
+  const ev = deviceTick.value;
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (ev.id === '' || !shows(ev.id)) return;
+    // A presence event says online or offline itself (the hub may not have stored it yet): applied as it says.
+    if (ev.online !== undefined && got !== null && !('error' in got) && got.rows.some((r) => r.id === ev.id)) {
+      const online = ev.online;
+      setGot({ ...got, rows: got.rows.map((r) => (r.id === ev.id ? { ...r, online } : r)) });
+    } else setTick((n) => n + 1);
+  }, [ev.n]);
+  const reset = refetchTick.value;
+  useEffect(() => {
+    const api = session.value?.api;
+    if (!api) return;
+    let live = true;
+    api.get<DeviceList>(`/devices?${new URLSearchParams({ version: `${name}@${version}`, limit: String(PREFLIGHT_SHOWN) }).toString()}`).then((p) => {
+      if (live) setGot({ total: p.total, rows: p.devices.flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, online: d.online, status: x.status, pf: x.preflight }))) });
+    }, (e: unknown) => { if (live) setGot({ error: errorText(e) }); });
+    return () => { live = false; };
+  }, [name, version, tick, reset]);
+  return got;
+}
+
 export function TryIt({ name, version, bundlePath, size, manifest, signed }: { name: string; version: string; bundlePath: string; size: number; manifest: Manifest; signed: boolean }) {
   const [state, setState] = useState<'idle' | 'running' | { error: string } | SampleResult[]>('idle');
   const samples = manifest.samples ?? [];
-  const v = devicesVersion.value; // re-computed when devices report
-  const ran = useMemo(() => [...devices.values()].flatMap((d) => d.models.filter((x) => x.name === name && x.version === version).map((x) => ({ id: d.id, online: d.online, status: x.status, pf: x.preflight }))), [v, name, version]);
+  const ran = useRunning(name, version);
   if (samples.length === 0) return <Empty>This version has no samples to try (pack with <code>--sample</code>).</Empty>;
   if (manifest.encryption) return <Empty>Sealed: its files are encrypted to the devices' keys, so the console cannot run it.</Empty>;
   const tooLarge = size > MAX_TRY_BYTES;
@@ -126,10 +158,12 @@ export function TryIt({ name, version, bundlePath, size, manifest, signed }: { n
         </table>
       ) : null}
       <h2>Preflight on devices</h2>
-      {ran.length === 0 ? <Empty>No device reports this version (a device that refused it at preflight does not install it).</Empty> : (
+      {ran === null ? <Loading what="the devices running it" /> : 'error' in ran ? <ErrorBox error={`could not read the devices running it: ${ran.error}`} />
+        : ran.rows.length === 0 ? <Empty>No device reports this version (a device that refused it at preflight does not install it).</Empty> : (
         <table class="plain" aria-label="Device preflight">
+          {ran.total > ran.rows.length ? <caption>the first {formatCount(ran.rows.length)} of {formatCount(ran.total)} devices running it, by id</caption> : null}
           <thead><tr><th>Device</th><th>Status</th><th>Preflight</th><th>Samples × runs</th><th>p50 / p95 ms</th></tr></thead>
-          <tbody>{ran.map((d) => (
+          <tbody>{ran.rows.map((d) => (
             <tr key={d.id} data-device={d.id}><td class="mono"><a href={`#/devices/${encodeURIComponent(d.id)}`}>{d.id}</a></td><td>{d.status} <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span></td><td>{d.pf ? 'outputs matched the expectations' : 'not reported'}</td>
               <td>{d.pf ? `${d.pf.samples} × ${Math.round(d.pf.runs / Math.max(1, d.pf.samples))}` : '—'}</td><td>{d.pf ? `${d.pf.p50Ms.toFixed(2)} / ${d.pf.p95Ms.toFixed(2)}` : '—'}</td></tr>
           ))}</tbody>

@@ -7,6 +7,7 @@ import type { Deployment, UndeployResult } from '@edgefleet/shared';
 import { session } from '../store.js';
 import { background } from '../background.js';
 import { useActionFocus } from '../ui/action-focus.js';
+import { formatCount } from '@edgefleet/shared/browser';
 
 export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   const api = session.value?.api;
@@ -48,7 +49,7 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
       <label for="undeploy-reason">Reason</label>
       <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
       {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {count.devices} device(s){count.superseded ? ` (${count.superseded} moved on to a newer deployment: only marked)` : ''}.</p> : null}
-      <button type="submit" ref={confirm} class="danger" disabled={busy}>{count ? `Undeploy from ${count.devices} device(s)` : 'Check devices'}</button>
+      <button type="submit" ref={confirm} class="danger" disabled={busy}>{count ? `Undeploy from ${formatCount(count.devices)} device(s)` : 'Check devices'}</button>
       <button type="button" onClick={close}>Cancel</button>
       {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
     </form>
