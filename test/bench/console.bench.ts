@@ -71,11 +71,11 @@ async function measure(n: number): Promise<{ readyMs: number; scrollP95: number;
   })()`);
   const scrolls: number[] = [];
   for (let i = 0; i < 30; i++) {
-    // Among the rows the view holds: the first page (FLEET_PAGE, docs/decisions/0084-fleet-view-filtered-by-the-hub.md).
+    // Among the rows the view holds: the first page (FLEET_PAGE, docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
     const row = Math.floor((((i * 7919) % 1000) / 1000) * Math.min(n, 200));
     scrolls.push(await untilRows(`document.querySelector('.vbody').scrollTop = ${row * 32}`, `document.querySelector('[aria-rowindex="${row + 1}"]')`));
   }
-  // The search is the hub's since decision 0084: this includes the 300 ms the view waits for typing to pause.
+  // The search is the hub's since decision 0089: this includes the 300 ms the view waits for typing to pause.
   const searchMs = await untilRows(
     "const input = document.querySelector('#fleet-search'); input.value = 'bench-000'; input.dispatchEvent(new Event('input', { bubbles: true }))",
     `document.querySelector('[data-testid="device-count"]')?.textContent?.startsWith('${Math.min(100, n)} of')`,

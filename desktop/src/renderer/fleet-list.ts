@@ -1,4 +1,4 @@
-// The fleet view's devices (docs/console.md "Fleet", docs/decisions/0084-fleet-view-filtered-by-the-hub.md):
+// The fleet view's devices (docs/console.md "Fleet", docs/decisions/0089-fleet-view-filtered-by-the-hub.md):
 // the hub filters and pages them (GET /devices?q=&tag=&status=, FLEET_PAGE by id, `total` matching) and
 // counts the fleet (GET /fleet); the console holds only the pages it loaded ("Load more"), whatever the
 // fleet's size. Held devices are kept in a Map mutated in place with a version signal (store.ts applies the

@@ -1,4 +1,4 @@
-// GET /devices filtered by the hub (docs/decisions/0084-fleet-view-filtered-by-the-hub.md) and GET /fleet,
+// GET /devices filtered by the hub (docs/decisions/0089-fleet-view-filtered-by-the-hub.md) and GET /fleet,
 // through the real app on a real store (SQLite and PostgreSQL): ?q= finds a part of an id, a tag
 // (key=value, any case) or a version; ?tag= one tag exactly (never a value that merely holds its text);
 // ?status= and ?version=; the filters combine, page by id with `next`, and `total` counts every match.

@@ -90,7 +90,7 @@ function suite(): void {
       const p2 = (await (await h.req('GET', `/api/v1/config/devices?limit=1000&after=${p1.next ?? ''}`, { role: 'viewer' })).json()) as ConfigDeviceList;
       const p3 = (await (await h.req('GET', `/api/v1/config/devices?after=${p2.next ?? ''}`, { role: 'viewer' })).json()) as ConfigDeviceList;
       assert.deepEqual([p2.devices.length, p3.devices.length, p3.next], [1000, 2, null], '2,002 not revoked');
-      // GET /devices's filters are not this route's: refused, not ignored (decision 0084).
+      // GET /devices's filters are not this route's: refused, not ignored (decision 0089).
       const filtered = await h.req('GET', '/api/v1/config/devices?tag=site%3Da', { role: 'viewer' });
       assert.equal(filtered.status, 400);
       assert.match(((await filtered.json()) as { error: { message: string } }).error.message, /unknown query parameter "tag": expected limit, after/);

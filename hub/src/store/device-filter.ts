@@ -1,4 +1,4 @@
-// GET /devices's filters as SQL that SQLite and PostgreSQL both run (docs/decisions/0084-fleet-view-filtered-by-the-hub.md,
+// GET /devices's filters as SQL that SQLite and PostgreSQL both run (docs/decisions/0089-fleet-view-filtered-by-the-hub.md,
 // 0040 for the dialect: no json_extract, so a tag is found in the tags column's JSON text, which the hub
 // writes with JSON.stringify: `{"site":"north"}`). Text is compared in lower case on both sides, so a
 // search finds any case of ASCII letters on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).

@@ -70,7 +70,7 @@ export class DevicesRepo implements DeviceAuthPort {
   /**
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
    * so each device is listed once whatever is added in between) among those matching the filter, `next`,
-   * the page's last id when more follow, and `total`, how many match (docs/decisions/0084-fleet-view-filtered-by-the-hub.md).
+   * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
    */
   page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null; total: number } {
     const f = deviceFilterSql(q);

@@ -155,7 +155,7 @@ export const DeviceInfo = z.object({
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 /**
  * A page of devices by id (DEVICE_PAGE): `next` is the `?after=` of the following page, null after the last;
- * `total` counts the devices that match the query's filters, on every page (docs/decisions/0084-fleet-view-filtered-by-the-hub.md).
+ * `total` counts the devices that match the query's filters, on every page (docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
  */
 export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable(), total: Count });
 export type DeviceList = z.infer<typeof DeviceList>;

@@ -1,4 +1,4 @@
-// The fleet view of a fleet larger than a page (docs/console.md "Fleet", decision 0084): the hub filters and
+// The fleet view of a fleet larger than a page (docs/console.md "Fleet", decision 0089): the hub filters and
 // pages the devices, the console holds only the pages it loaded. In a real Chromium against a real hub
 // with 2,001 devices: one answer of 200 at sign-in, "200 of 2,001 devices" and "Load 200 more"; the
 // search, the tag and the status filter are sent to the hub (a tag that is not key=value is refused in the

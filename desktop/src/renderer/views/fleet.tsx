@@ -1,5 +1,5 @@
 // Fleet: online/offline/revoked counts and the versions in use (GET /fleet), a search (id, tag or version), a
-// tag and a status filter, all applied by the hub (fleet-list.ts, docs/decisions/0084-fleet-view-filtered-by-the-hub.md),
+// tag and a status filter, all applied by the hub (fleet-list.ts, docs/decisions/0089-fleet-view-filtered-by-the-hub.md),
 // "N of M devices" and "Load more", and the device table (virtualized) with each device's outbox backlog and
 // free disk. Updates live from the stream.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
