@@ -107,7 +107,7 @@ function suite(): void {
       }
     });
 
-    it('devices ls follows every page', async () => {
+    it('devices ls follows every page, filtered by the hub', async () => {
       const cli = await cliOver(h.app, h.tokens.admin, h.dir);
       try {
         const r = await cli.run('devices', 'ls', '--json');
@@ -115,6 +115,19 @@ function suite(): void {
         const all = JSON.parse(r.out) as { devices: Array<{ id: string }> };
         assert.equal(all.devices.length, 2003, 'the 2,001 and the two added by the first test');
         assert.equal(new Set(all.devices.map((d) => d.id)).size, all.devices.length);
+        // Filtered by the hub: --search, --status; bad values named (exit 2 here, the hub's 400 exit 1).
+        const some = JSON.parse((await cli.run('devices', 'ls', '--search', 'D-0399', '--json')).out) as { devices: Array<{ id: string }> };
+        assert.deepEqual(some.devices.map((d) => d.id).filter((x) => x.startsWith('d-0399') && Number(x.slice(2)) % 2 === 0), ['d-03990', 'd-03992', 'd-03994', 'd-03996', 'd-03998']);
+        assert.ok(some.devices.every((d) => d.id.includes('d-0399')), 'only matching devices');
+        const revoked = JSON.parse((await cli.run('devices', 'ls', '--status', 'revoked', '--json')).out) as { devices: Array<{ id: string; revoked: boolean }> };
+        assert.deepEqual(revoked.devices.map((d) => [d.id, d.revoked]), [['d-00002', true]], 'the one the GET /config/devices test revoked');
+        const bad = await cli.run('devices', 'ls', '--status', 'gone');
+        assert.equal(bad.code, 2);
+        assert.match(bad.err, /--status: expected online, offline, revoked, got "gone"/);
+        assert.equal((await cli.run('devices', 'ls', '--tag', 'site')).code, 2);
+        const refused = await cli.run('devices', 'ls', '--version', 'no-at-sign');
+        assert.equal(refused.code, 1);
+        assert.match(refused.err, /version/);
       } finally {
         cli.close();
       }

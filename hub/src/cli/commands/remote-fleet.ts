@@ -1,7 +1,7 @@
 // Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { DEVICE_STATUSES, escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
@@ -16,9 +16,21 @@ const parseTags = (list: string[]) => parseTagOptions(list);
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
 export const devicesLs: Command = {
-  summary: 'List devices (every page of GET /devices)', usage: '[--hub URL --token T] [--json]', options: HUB_OPTIONS,
+  summary: 'List devices (every page of GET /devices), filtered by the hub', usage: '[--search TEXT] [--tag KEY=VALUE] [--status online|offline|revoked] [--version NAME@VERSION] [--json]',
+  options: {
+    ...HUB_OPTIONS,
+    search: { type: 'string', value: 'TEXT', description: 'only devices whose id, a tag key or value, or a version holds TEXT (any case)' },
+    tag: { type: 'string', value: 'KEY=VALUE', description: 'only devices with this tag' },
+    status: { type: 'string', value: 'S', description: `only devices ${DEVICE_STATUSES.join(', ')} (online and offline: not revoked)` },
+    version: { type: 'string', value: 'NAME@VERSION', description: 'only devices running this model version' },
+  },
   async run(args, ctx) {
-    const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), '/devices', 'devices') };
+    // The hub filters (GET /devices ?q= &tag= &status= &version=, docs/hub.md) and names a bad value (exit 1).
+    const [q, tag, status, version] = [optString(args, 'search'), optString(args, 'tag'), optString(args, 'status'), optString(args, 'version')];
+    if (status !== undefined && !(DEVICE_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status: expected ${DEVICE_STATUSES.join(', ')}, got "${status}"`);
+    if (tag !== undefined && !/^[^=]+=/.test(tag)) throw new UsageError(`--tag "${tag}": expected KEY=VALUE`);
+    const query = new URLSearchParams({ ...(q !== undefined ? { q } : {}), ...(tag !== undefined ? { tag } : {}), ...(status ? { status } : {}), ...(version !== undefined ? { version } : {}) }).toString();
+    const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), query ? `/devices?${query}` : '/devices', 'devices') };
     print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
       d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
       d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
