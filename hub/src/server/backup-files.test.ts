@@ -4,7 +4,7 @@
 // hub.db-shm beside it; the restored hub.db goes back to WAL when a hub opens it.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -78,4 +78,24 @@ it('restored as root into a data dir another user owns, every restored file gets
   const fresh = join(dir, 'restored-root');
   assert.equal((await hubCli(['restore', '--from', out, '--data-dir', fresh])).code, 0);
   assert.equal(statSync(join(fresh, 'hub.db')).uid, 0, 'a data dir restore makes stays root\'s');
+});
+
+// docs/operations.md "Backup and restore": a hub started with --hub-key or --content-keys keeps that file
+// outside its data dir, so the backup lacks it; `backup` says so (it said nothing, and a restore
+// without the hub key refuses to start).
+it('a backup of a hub that keeps its hub key or content-keys key file elsewhere says they are not in it', async () => {
+  const data = join(dir, 'hub-keys-elsewhere');
+  Store.open(data, HUB_MIGRATIONS).close();
+  writeFileSync(join(data, 'trust.json'), '{}\n', { mode: 0o600 });
+  writeFileSync(join(data, 'content-keys.key'), 'x\n', { mode: 0o600 });
+  const b = await hubCli(['backup', '--data-dir', data, '--out', join(dir, 'backup-keys-1')]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(b.stderr, 'note: the hub key is not in the backup: the data dir holds no hub.key, so the hub runs with --hub-key FILE. ' +
+    'Keep a copy of that file (0600) beside the backups: a hub started on the restore needs it (--hub-key FILE) and refuses to start without it\n');
+  rmSync(join(data, 'content-keys.key'));
+  const both = await hubCli(['backup', '--data-dir', data, '--out', join(dir, 'backup-keys-2')]);
+  assert.match(both.stderr, /^note: the hub key .*\nnote: the content-keys key file is not in the backup: .*--content-keys FILE\. Keep a copy .* do not open\n$/);
+  writeFileSync(join(data, 'hub.key'), 'x\n', { mode: 0o600 });
+  writeFileSync(join(data, 'content-keys.key'), 'x\n', { mode: 0o600 });
+  assert.equal((await hubCli(['backup', '--data-dir', data, '--out', join(dir, 'backup-keys-3')])).stderr, '');
 });
