@@ -9,6 +9,17 @@ import { ensurePrivateDbFile, ensurePrivateDir } from './private-files.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
+/** Runs `body` (with this module's exports in scope as `m`) in a process run as nobody; its stdout. */
+function asNobody(cwd: string, body: string): string {
+  // This module as the test runs it (built .js, or .ts from source through tsx).
+  const fromSource = import.meta.url.endsWith('.ts');
+  const self = new URL(`./private-files${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
+  const code = `const m = await import(${JSON.stringify(self)}); ${body}`;
+  const r = spawnSync(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd, timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
 test('a new data dir is 0700 and a new database file 0600', () => {
   const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
   try {
@@ -47,13 +58,28 @@ test('a data dir of another user is refused naming both users and what to do, no
     chmodSync(root, 0o755); // others may reach the dir, not write in it
     const dir = join(root, 'data');
     ensurePrivateDir(dir); // root's, 0700: as a service's data dir used from another account
-    // This module as the test runs it (built .js, or .ts from source through tsx), in a process run as nobody.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const self = new URL(`./private-files${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
-    const code = `const { ensurePrivateDir } = await import(${JSON.stringify(self)}); try { ensurePrivateDir(${JSON.stringify(dir)}); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`;
-    const r = spawnSync(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}`), r.stdout);
+    const out = asNobody(root, `try { m.ensurePrivateDir(${JSON.stringify(dir)}); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`);
+    assert.match(out, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}`), out);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a data dir another user may not read is refused naming both users, not taken for an empty one', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
+  try {
+    chmodSync(root, 0o755);
+    const dir = join(root, 'data');
+    ensurePrivateDir(dir);
+    mkdirSync(join(root, 'closed', 'inner'), { recursive: true, mode: 0o700 });
+    chmodSync(join(root, 'closed'), 0o700);
+    const out = asNobody(root, `for (const d of [${JSON.stringify(dir)}, ${JSON.stringify(join(root, 'none'))}, ${JSON.stringify(join(root, 'closed', 'inner'))}]) { try { m.refuseUnreadableDir(d); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); } }`);
+    const [refused, missing, unreachable] = out.trim().split('\n');
+    assert.equal(refused, `CONFIG_INVALID: data directory ${dir} belongs to uid 0 (mode 0700) and this process, uid 65534, may not read it: `
+      + 'expected a data directory of this process\'s user: run as uid 0 (the service\'s user, e.g. sudo -u) or as root (the service still needs it as it is)');
+    assert.equal(missing, 'ok', 'a missing dir is for the caller to name');
+    assert.equal(unreachable, `CONFIG_INVALID: data directory ${join(root, 'closed', 'inner')} cannot be reached by this process, uid 65534: a directory above it keeps this user out (EACCES); `
+      + 'expected a data directory of this process\'s user: run as the service\'s user (e.g. sudo -u) or as root');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Data directories and SQLite files that only the program's user may read: hub.db holds token
 // hashes and the audit log, agent.db and credentials.json a device's identity (docs/security.md "Operators and their records").
 // A directory or database found with looser modes (made by an older version, or by hand) is tightened.
-import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import { AppError } from './errors.js';
 
 function tighten(path: string, mode: number, what: string): void {
@@ -28,14 +28,35 @@ function tighten(path: string, mode: number, what: string): void {
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   tighten(dir, 0o700, 'data directory');
+  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', (uid) => `, or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
+}
+
+/**
+ * Refuses an existing `dir` this process may not read (another user's 0700 data dir, as when a command that
+ * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else)
+ * naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
+ */
+export function refuseUnreadableDir(dir: string): void {
+  refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', () => ' or as root (the service still needs it as it is)');
+}
+
+function refuseOthers(dir: string, mode: number, may: string, orElse: (uid: number | undefined) => string): void {
   try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
+    accessSync(dir, mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
-    const st = statSync(dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // nothing there: the caller says what it expected
+    if (code !== 'EACCES') throw err;
     const uid = process.getuid?.();
-    throw new AppError('CONFIG_INVALID', `data directory ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not write in it: `
-      + `expected a data directory of this process's user: run as uid ${st.uid} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`, { cause: err });
+    let st: Stats;
+    try {
+      st = statSync(dir);
+    } catch {
+      throw new AppError('CONFIG_INVALID', `data directory ${dir} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
+        + 'expected a data directory of this process\'s user: run as the service\'s user (e.g. sudo -u) or as root', { cause: err });
+    }
+    throw new AppError('CONFIG_INVALID', `data directory ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
+      + `expected a data directory of this process's user: run as uid ${st.uid} (the service's user, e.g. sudo -u)${orElse(uid)}`, { cause: err });
   }
 }
 

@@ -3,9 +3,10 @@
 // bad config, and SIGKILL in the middle of an install.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startProcess } from '@edgefleet/examples';
+import { programArgv, runCli, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
@@ -39,6 +40,19 @@ describe('edgefleet-agent program', () => {
     const r = await runCli(CLI, ['run', '--data-dir', join(kit.dir, 'bad'), '--config', cfg]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /concurrency\.perModel/);
+  });
+
+  // docs/operations.md, troubleshooting: status run as a user who may not read the service's 0700 data dir
+  // said it "holds no agent.db", sending the operator to look for a mistyped path.
+  it('status as a user who may not read the data dir names both users, not a missing agent.db', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, async () => {
+    chmodSync(kit.dir, 0o755);
+    const box = join(kit.dir, 'root-box');
+    assert.equal((await runCli(CLI, ['install', v1, '--data-dir', box])).code, 1, 'no trust: only agent.db is made'); // a real data dir, root's, 0700
+    assert.ok(existsSync(join(box, 'agent.db')));
+    const r = spawnSync(process.execPath, [...programArgv(CLI), 'status', '--data-dir', box],
+      { uid: 65534, gid: 65534, encoding: 'utf8', cwd: kit.dir, timeout: 60_000, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: data directory ${box} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not read it: .*run as uid 0`));
   });
 
   it('models and status on a data dir without agent.db (a typo) say so and create nothing; trust set names a missing file', async () => {

@@ -4,7 +4,7 @@ import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, escapeText } from '@edgefleet/shared/core';
+import { AppError, escapeText, refuseUnreadableDir } from '@edgefleet/shared/core';
 import { openStore, type Store } from '../store/agent-store.js';
 import { validateConfig, type AgentConfig } from '../config.js';
 import { mergeConfig } from '../config-merge.js';
@@ -33,6 +33,7 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
  */
 export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T, o: { existing?: boolean } = {}): Promise<T> {
   const config = configOf(args, ctx);
+  if (o.existing) refuseUnreadableDir(config.dataDir); // another user's dir is not one "without agent.db"
   if (o.existing && !existsSync(join(config.dataDir, 'agent.db'))) {
     // Enrolled (enroll writes credentials.json) but never run: the daemon makes agent.db, as its own user.
     if (existsSync(join(config.dataDir, 'credentials.json'))) {

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { programArgv } from '@edgefleet/examples';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
@@ -98,4 +100,17 @@ it('a backup of a hub that keeps its hub key or content-keys key file elsewhere 
   writeFileSync(join(data, 'hub.key'), 'x\n', { mode: 0o600 });
   writeFileSync(join(data, 'content-keys.key'), 'x\n', { mode: 0o600 });
   assert.equal((await hubCli(['backup', '--data-dir', data, '--out', join(dir, 'backup-keys-3')])).stderr, '');
+});
+
+// docs/operations.md, troubleshooting: `backup` run as a user who may not read the hub's 0700 data dir was
+// told the dir holds no hub.db and that a PostgreSQL hub is backed up with pg_dump.
+it('backup as a user who may not read the data dir names both users, not a missing hub.db', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, () => {
+  chmodSync(dir, 0o755);
+  const data = join(dir, 'hub-of-root');
+  Store.open(data, HUB_MIGRATIONS).close();
+  const r = spawnSync(process.execPath, [...programArgv('hub/src/server/main.ts'), 'backup', '--data-dir', data, '--out', join(dir, 'backup-nobody')],
+    { uid: 65534, gid: 65534, encoding: 'utf8', cwd: dir, timeout: 60_000, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `error [CONFIG_INVALID]: data directory ${data} belongs to uid 0 (mode 0700) and this process, uid 65534, may not read it: `
+    + 'expected a data directory of this process\'s user: run as uid 0 (the service\'s user, e.g. sudo -u) or as root (the service still needs it as it is)\n');
 });

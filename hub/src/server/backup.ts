@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, copyFileHashed, ensurePrivateDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
@@ -128,6 +128,7 @@ function realPath(p: string): string {
 /** Backs up the hub data dir `dataDir` (the hub may be running) into the new or empty directory `out`. */
 export async function backupHub(dataDir: string, out: string, now: Date = new Date(), progress: Progress = quiet): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
+  refuseUnreadableDir(dataDir); // the hub's 0700 dir, read as another user, is not "a dir without hub.db"
   if (!existsSync(dbFile)) {
     throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir). A hub on PostgreSQL (--database) is backed up with pg_dump and a copy of its data dir (docs/operations.md "Running on PostgreSQL")`);
   }
