@@ -79,7 +79,7 @@ test('a data dir another user may not read is refused naming both users, not tak
       + 'expected a data directory of this process\'s user: run as uid 0 (the service\'s user, e.g. sudo -u) or as root (the service still needs it as it is)');
     assert.equal(missing, 'ok', 'a missing dir is for the caller to name');
     assert.equal(unreachable, `CONFIG_INVALID: data directory ${join(root, 'closed', 'inner')} cannot be reached by this process, uid 65534: a directory above it keeps this user out (EACCES); `
-      + 'expected a data directory of this process\'s user: run as the service\'s user (e.g. sudo -u) or as root');
+      + 'expected a data directory of this process\'s user: run as its owner (the service\'s user, e.g. sudo -u) or as root (the service still needs it as it is)');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -28,19 +28,23 @@ function tighten(path: string, mode: number, what: string): void {
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   tighten(dir, 0o700, 'data directory');
-  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', (uid) => `, or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
+  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', 'data directory',
+    (owner, uid) => `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
 }
 
 /**
  * Refuses an existing `dir` this process may not read (another user's 0700 data dir, as when a command that
- * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else)
- * naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
+ * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else; a
+ * 0700 backup) naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
  */
-export function refuseUnreadableDir(dir: string): void {
-  refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', () => ' or as root (the service still needs it as it is)');
+export function refuseUnreadableDir(dir: string, what: 'data directory' | 'backup directory (--from)' = 'data directory'): void {
+  refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', what, (owner) => what === 'data directory'
+    ? `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u) or as root (the service still needs it as it is)`
+    : `expected a backup this process may read: run as ${owner} or as root (docs/operations.md "Backup and restore" restores as root)`);
 }
 
-function refuseOthers(dir: string, mode: number, may: string, orElse: (uid: number | undefined) => string): void {
+/** `expected(owner, uid)`: what to do, `owner` being "uid N" (the directory's), or "its owner" when it cannot be read. */
+function refuseOthers(dir: string, mode: number, may: string, what: string, expected: (owner: string, uid: number | undefined) => string): void {
   try {
     accessSync(dir, mode);
   } catch (err) {
@@ -52,11 +56,11 @@ function refuseOthers(dir: string, mode: number, may: string, orElse: (uid: numb
     try {
       st = statSync(dir);
     } catch {
-      throw new AppError('CONFIG_INVALID', `data directory ${dir} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
-        + 'expected a data directory of this process\'s user: run as the service\'s user (e.g. sudo -u) or as root', { cause: err });
+      throw new AppError('CONFIG_INVALID', `${what} ${dir} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
+        + expected('its owner', uid), { cause: err });
     }
-    throw new AppError('CONFIG_INVALID', `data directory ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
-      + `expected a data directory of this process's user: run as uid ${st.uid} (the service's user, e.g. sudo -u)${orElse(uid)}`, { cause: err });
+    throw new AppError('CONFIG_INVALID', `${what} ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
+      + expected(`uid ${st.uid}`, uid), { cause: err });
   }
 }
 

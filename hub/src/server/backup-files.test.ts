@@ -103,14 +103,22 @@ it('a backup of a hub that keeps its hub key or content-keys key file elsewhere 
 });
 
 // docs/operations.md, troubleshooting: `backup` run as a user who may not read the hub's 0700 data dir was
-// told the dir holds no hub.db and that a PostgreSQL hub is backed up with pg_dump.
-it('backup as a user who may not read the data dir names both users, not a missing hub.db', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, () => {
+// told the dir holds no hub.db and that a PostgreSQL hub is backed up with pg_dump; `restore` from a 0700
+// backup that user may not read, that the backup did not finish (which sends one to discard a good backup).
+it('backup and restore as a user who may not read the dir name both users, not a missing hub.db or an unfinished backup', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, async () => {
   chmodSync(dir, 0o755);
   const data = join(dir, 'hub-of-root');
   Store.open(data, HUB_MIGRATIONS).close();
-  const r = spawnSync(process.execPath, [...programArgv('hub/src/server/main.ts'), 'backup', '--data-dir', data, '--out', join(dir, 'backup-nobody')],
+  const asNobody = (args: string[]) => spawnSync(process.execPath, [...programArgv('hub/src/server/main.ts'), ...args],
     { uid: 65534, gid: 65534, encoding: 'utf8', cwd: dir, timeout: 60_000, env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
-  assert.equal(r.status, 1, r.stderr);
-  assert.equal(r.stderr, `error [CONFIG_INVALID]: data directory ${data} belongs to uid 0 (mode 0700) and this process, uid 65534, may not read it: `
+  const b = asNobody(['backup', '--data-dir', data, '--out', join(dir, 'backup-nobody')]);
+  assert.equal(b.status, 1, b.stderr);
+  assert.equal(b.stderr, `error [CONFIG_INVALID]: data directory ${data} belongs to uid 0 (mode 0700) and this process, uid 65534, may not read it: `
     + 'expected a data directory of this process\'s user: run as uid 0 (the service\'s user, e.g. sudo -u) or as root (the service still needs it as it is)\n');
+  const backup = join(dir, 'backup-of-root');
+  assert.equal((await hubCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+  const r = asNobody(['restore', '--from', backup, '--data-dir', join(dir, 'restored-nobody')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `error [CONFIG_INVALID]: backup directory (--from) ${backup} belongs to uid 0 (mode 0700) and this process, uid 65534, may not read it: `
+    + 'expected a backup this process may read: run as uid 0 or as root (docs/operations.md "Backup and restore" restores as root)\n');
 });
