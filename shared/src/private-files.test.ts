@@ -9,6 +9,17 @@ import { ensurePrivateDbFile, ensurePrivateDir } from './private-files.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
+/** Runs `body` (with this module's exports in scope as `m`) in a process run as nobody; its stdout. */
+function asNobody(cwd: string, body: string): string {
+  // This module as the test runs it (built .js, or .ts from source through tsx).
+  const fromSource = import.meta.url.endsWith('.ts');
+  const self = new URL(`./private-files${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
+  const code = `const m = await import(${JSON.stringify(self)}); ${body}`;
+  const r = spawnSync(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd, timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
 test('a new data dir is 0700 and a new database file 0600', () => {
   const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
   try {
@@ -47,17 +58,12 @@ test('a data dir of another user is refused naming both users and what to do, no
     chmodSync(root, 0o755); // others may reach the dir, not write in it
     const dir = join(root, 'data');
     ensurePrivateDir(dir); // root's, 0700: as a service's data dir used from another account
-    // This module as the test runs it (built .js, or .ts from source through tsx), in a process run as nobody.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const self = new URL(`./private-files${fromSource ? '.ts' : '.js'}`, import.meta.url).href;
     // And a new one under a directory of root's that others may read, not write in (/var/lib from a shell): it said "EACCES: permission denied, mkdir".
     const under = join(root, 'shared');
     mkdirSync(under, { mode: 0o755 });
-    const code = `const { ensurePrivateDir } = await import(${JSON.stringify(self)}); for (const d of ${JSON.stringify([dir, join(under, 'new', 'data')])}) try { ensurePrivateDir(d); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`;
-    const r = spawnSync(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), '--input-type=module', '-e', code], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}\\)$`, 'm'), r.stdout);
-    assert.match(r.stdout, new RegExp(`^CONFIG_INVALID: cannot create data directory ${under}/new/data: this process, uid 65534, may not write in ${under} \\(uid 0's, mode 0755; EACCES\\): expected a data directory this user may make, .* or run as that directory's user \\(e\\.g\\. sudo -u\\)$`, 'm'), r.stdout);
+    const out = asNobody(root, `for (const d of ${JSON.stringify([dir, join(under, 'new', 'data')])}) try { m.ensurePrivateDir(d); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`);
+    assert.match(out, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}\\)$`, 'm'), out);
+    assert.match(out, new RegExp(`^CONFIG_INVALID: cannot create data directory ${under}/new/data: this process, uid 65534, may not write in ${under} \\(uid 0's, mode 0755; EACCES\\): expected a data directory this user may make, .* or run as that directory's user \\(e\\.g\\. sudo -u\\)$`, 'm'), out);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

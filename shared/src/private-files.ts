@@ -1,7 +1,7 @@
 // Data directories and SQLite files that only the program's user may read: hub.db holds token
 // hashes and the audit log, agent.db and credentials.json a device's identity (docs/security.md "Operators and their records").
 // A directory or database found with looser modes (made by an older version, or by hand) is tightened.
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AppError } from './errors.js';
 
@@ -40,23 +40,39 @@ export function ensurePrivateDir(dir: string): void {
       + `expected a data directory this user may make, or one made for it (install.sh makes the service's), or run as that directory's user (e.g. sudo -u)`, { cause: err });
   }
   tighten(dir, 0o700, 'data directory');
-  ensureOwnDir(dir);
+  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', 'data directory',
+    (owner, uid) => `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
 }
 
 /**
- * Refuses an existing directory this process may not write in, naming both users (ensurePrivateDir's
- * check alone: a command that only reads calls it before looking inside, where another user's 0700 dir
- * shows no files at all).
+ * Refuses an existing `dir` this process may not read (another user's 0700 data dir, as when a command that
+ * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else; a
+ * 0700 backup) naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
  */
-export function ensureOwnDir(dir: string): void {
+export function refuseUnreadableDir(dir: string, what: 'data directory' | 'backup directory (--from)' = 'data directory'): void {
+  refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', what, (owner) => what === 'data directory'
+    ? `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u) or as root (the service still needs it as it is)`
+    : `expected a backup this process may read: run as ${owner} or as root (docs/operations.md "Backup and restore" restores as root)`);
+}
+
+/** `expected(owner, uid)`: what to do, `owner` being "uid N" (the directory's), or "its owner" when it cannot be read. */
+function refuseOthers(dir: string, mode: number, may: string, what: string, expected: (owner: string, uid: number | undefined) => string): void {
   try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
+    accessSync(dir, mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
-    const st = statSync(dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // nothing there: the caller says what it expected
+    if (code !== 'EACCES') throw err;
     const uid = process.getuid?.();
-    throw new AppError('CONFIG_INVALID', `data directory ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not write in it: `
-      + `expected a data directory of this process's user: run as uid ${st.uid} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`, { cause: err });
+    let st: Stats;
+    try {
+      st = statSync(dir);
+    } catch {
+      throw new AppError('CONFIG_INVALID', `${what} ${dir} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
+        + expected('its owner', uid), { cause: err });
+    }
+    throw new AppError('CONFIG_INVALID', `${what} ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
+      + expected(`uid ${st.uid}`, uid), { cause: err });
   }
 }
 

@@ -4,7 +4,7 @@ import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
 import { optString } from '@edgefleet/shared/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, ensureOwnDir, escapeText } from '@edgefleet/shared/core';
+import { AppError, escapeText, refuseUnreadableDir } from '@edgefleet/shared/core';
 import { openStore, type Store } from '../store/agent-store.js';
 import { validateConfig, type AgentConfig } from '../config.js';
 import { mergeConfig } from '../config-merge.js';
@@ -34,7 +34,7 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
 export async function withStore<T>(args: ParsedArgs, ctx: CliContext, fn: (s: Store, config: AgentConfig) => Promise<T> | T, o: { existing?: boolean } = {}): Promise<T> {
   const config = configOf(args, ctx);
   // Another user's 0700 data dir (the service's, from an operator's shell) shows no agent.db: say whose it is.
-  if (o.existing && existsSync(config.dataDir)) ensureOwnDir(config.dataDir);
+  if (o.existing) refuseUnreadableDir(config.dataDir);
   if (o.existing && !existsSync(join(config.dataDir, 'agent.db'))) {
     // Enrolled (enroll writes credentials.json) but never run: the daemon makes agent.db, as its own user.
     if (existsSync(join(config.dataDir, 'credentials.json'))) {

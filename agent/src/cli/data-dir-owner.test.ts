@@ -22,6 +22,6 @@ test('status and models on another user\'s data dir name its owner, not a missin
     const r = spawnSync(process.execPath, [bin, command, '--data-dir', dir], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: root, timeout: 30_000 });
     assert.equal(r.status, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /holds no agent\.db/);
-    assert.match(r.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 \\(the service's user, e\\.g\\. sudo -u\\)`), command);
+    assert.match(r.stderr, new RegExp(`^error \\[CONFIG_INVALID\\]: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not read it: expected .*run as uid 0 \\(the service's user, e\\.g\\. sudo -u\\)`), command);
   }
 });

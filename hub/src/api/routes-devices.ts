@@ -3,10 +3,10 @@
 // set tags (admin). Every write commits with its audit entry; MQTT side effects
 // follow the commit and a failure is reported.
 import { z } from 'zod';
-import { DEVICE_PAGE, FLEET_VERSIONS_MAX, FleetSummary, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { DEVICE_PAGE, FLEET_VERSIONS_MAX, FleetSummary, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA, EnrollmentTokenInfo } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
 import { SealingRepo } from '../sealing/repo.js';
-import { afterCommit, audit, jsonBody, param, queryOf, transact, type RouteDef } from './http.js';
+import { afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 
 export const deviceRoutes: RouteDef[] = [
@@ -49,8 +49,9 @@ export const deviceRoutes: RouteDef[] = [
   },
   {
     method: 'post', path: '/devices/:id/revoke', access: 'admin',
-    summary: 'Revoke a device (needs a reason); a connected device is disconnected', body: DeviceRevoke,
-    response: z.object({ device: DeviceInfo, disconnected: z.boolean() }),
+    summary: 'Revoke a device (needs a reason); a connected device is disconnected; enrollmentToken: the token that enrolled it, when it can still enroll another box',
+    body: DeviceRevoke,
+    response: z.object({ device: DeviceInfo, disconnected: z.boolean(), enrollmentToken: EnrollmentTokenInfo.nullable() }),
     async handler(c, deps) {
       const id = param(c, 'id');
       const b = await jsonBody(c, DeviceRevoke, 'revocation');
@@ -63,7 +64,7 @@ export const deviceRoutes: RouteDef[] = [
       });
       const fleet = deps.fleet;
       const d = fleet ? await afterCommit(c, deps, 'device.revoke', id, 'disconnect', () => fleet.disconnect(id)) : undefined;
-      return { device: deps.store.devices.get(id), disconnected: d?.ok ? d.value : false };
+      return { device: deps.store.devices.get(id), disconnected: d?.ok ? d.value : false, enrollmentToken: stillEnrolling(deps, id) };
     },
   },
   {
@@ -105,3 +106,21 @@ export const deviceRoutes: RouteDef[] = [
     },
   },
 ];
+
+/**
+ * The enrollment token that enrolled device `id` (its latest `device.enroll` entry), when it can still
+ * enroll a box (not revoked, expired nor used up): whoever holds it, say with a stolen box whose
+ * provisioning kept it, can come back as a new device after the revocation (docs/operations.md "Keys").
+ */
+function stillEnrolling(deps: ApiDeps, id: string): EnrollmentTokenInfo | null {
+  const by = deps.store.audit.query({ action: 'device.enroll', target: id, order: 'desc', limit: 1 })[0]?.actorId;
+  if (!by?.startsWith('et_')) return null;
+  let token: EnrollmentTokenInfo;
+  try {
+    token = deps.store.enrollment.get(by);
+  } catch {
+    return null;
+  }
+  const open = token.revoked === null && token.uses < token.maxUses && Date.parse(token.expires) > deps.clock.now().getTime();
+  return open ? token : null;
+}

@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, copyFileHashed, ensurePrivateDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
+import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
@@ -128,6 +128,7 @@ function realPath(p: string): string {
 /** Backs up the hub data dir `dataDir` (the hub may be running) into the new or empty directory `out`. */
 export async function backupHub(dataDir: string, out: string, now: Date = new Date(), progress: Progress = quiet): Promise<BackupManifest> {
   const dbFile = join(dataDir, 'hub.db');
+  refuseUnreadableDir(dataDir); // the hub's 0700 dir, read as another user, is not "a dir without hub.db"
   if (!existsSync(dbFile)) {
     throw new AppError('NOT_FOUND', `${dbFile} does not exist: expected the data dir of a hub (--data-dir). A hub on PostgreSQL (--database) is backed up with pg_dump and a copy of its data dir (docs/operations.md "Running on PostgreSQL")`);
   }
@@ -217,6 +218,25 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
   return manifest;
 }
 
+/**
+ * The key files a hub that has run keeps outside its data dir (--hub-key, --content-keys), which the backup
+ * therefore lacks: said after it, since a restore without them cannot sign (docs/operations.md "Backup and restore").
+ */
+export function leftOut(m: BackupManifest): string[] {
+  const has = new Set(m.files.map((f) => f.path));
+  if (!has.has('trust.json')) return []; // no hub has run on it yet: nothing is known to be elsewhere
+  const notes: string[] = [];
+  if (!has.has('hub.key')) {
+    notes.push('the hub key is not in the backup: the data dir holds no hub.key, so the hub runs with --hub-key FILE. ' +
+      'Keep a copy of that file (0600) beside the backups: a hub started on the restore needs it (--hub-key FILE) and refuses to start without it');
+  }
+  if (!has.has('content-keys.key')) {
+    notes.push('the content-keys key file is not in the backup: the data dir holds no content-keys.key, so the hub runs with --content-keys FILE. ' +
+      'Keep a copy of that file (0600) beside the backups: without it the sealed models\' content keys in this hub.db do not open');
+  }
+  return notes;
+}
+
 export const backupCommand: Command = {
   summary: 'Back up a hub data dir while the hub runs: hub.db (SQLite online backup), blobs, keys and trust',
   details:
@@ -236,6 +256,7 @@ export const backupCommand: Command = {
     const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
     const bytes = m.files.reduce((s, f) => s + f.size, 0);
     ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
+    for (const note of leftOut(m)) ctx.stderr.write(`note: ${note}\n`);
     return 0;
   },
 };

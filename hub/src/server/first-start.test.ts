@@ -35,7 +35,14 @@ test('a new trust document for a hub must chain from the stored one', () => {
     assert.equal(loadTrust(cfg(v2), hub, now).trust.version, 2, 'a proper rotation is taken');
     assert.equal(stored(), 2);
     assert.throws(() => loadTrust(cfg(v3NewRootOnly), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /current/i.test(e.message));
-    assert.throws(() => loadTrust(cfg(v1), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' && /version 1 but this hub already has version 2/.test(e.message));
+    // A unit still naming the document from before the rotation: which one the hub keeps, and how to name it.
+    const storedPath = join(data, 'trust.json');
+    assert.throws(() => loadTrust(cfg(v1), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' &&
+      e.message === `trust document ${v1} is version 1, older than the version 2 this hub already has (${storedPath}, from an earlier --trust); a hub never goes back to an older trust document. ` +
+        `Expected --trust naming the document the hub has (cp ${storedPath} ${v1}), or none (the stored one is used), or version 3 made with edgefleet trust rotate --from ${storedPath}`);
+    const otherV2 = write('other-v2.json', signEnvelope(createTrustBody({ version: 2, expires: new Date(expires.getTime() + 1000), root: [root2], release: [release], hub: [hub] }), [root2]));
+    assert.throws(() => loadTrust(cfg(otherV2), hub, now), (e: unknown) => e instanceof AppError && e.code === 'TRUST_ROTATION_INVALID' &&
+      e.message.startsWith(`trust document ${otherV2} is version 2, as is the one this hub already has (${storedPath}), but differs from it. Expected --trust naming`));
     assert.equal(stored(), 2, 'the stored trust is untouched by refused documents');
     // The versions before are kept, oldest first, to be published with the newest (an agent offline through
     // several root rotations walks them); a restart, with or without the same document, keeps them.

@@ -126,9 +126,14 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
     const current = verifyTrustDocument(JSON.parse(readFileSync(stored, 'utf8')), { now: new Date(0) });
     if (canonicalJson(current) !== canonicalJson(trust) || trust.version !== current.version) {
       if (trust.version <= current.version) {
+        // Typically a unit or config file still naming the document from before a rotation given by hand
+        // (docs/operations.md "Keys"): say which document the hub keeps and how to name it.
+        const what = trust.version < current.version
+          ? `is version ${trust.version}, older than the version ${current.version} this hub already has (${stored}, from an earlier --trust); a hub never goes back to an older trust document`
+          : `is version ${trust.version}, as is the one this hub already has (${stored}), but differs from it`;
         throw new AppError('TRUST_ROTATION_INVALID',
-          `trust document ${source} is version ${trust.version} but this hub already has version ${current.version} (${stored}); ` +
-          'expected a higher version made with edgefleet trust rotate');
+          `trust document ${source} ${what}. Expected --trust naming the document the hub has (cp ${stored} ${source}), or none ` +
+          `(the stored one is used), or version ${current.version + 1} made with edgefleet trust rotate --from ${stored}`);
       }
       trust = verifyTrustRotation(current, value, { now });
     }

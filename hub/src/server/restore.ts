@@ -8,7 +8,7 @@ import {
   closeSync, existsSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AppError, copyFileHashed, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
+import { AppError, copyFileHashed, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
 import { reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import {
@@ -17,6 +17,7 @@ import {
 
 function readManifest(from: string): BackupManifest {
   const file = join(from, 'backup.json');
+  refuseUnreadableDir(from, 'backup directory (--from)'); // a 0700 backup read as another user did finish
   if (!existsSync(file)) throw new AppError('NOT_FOUND', `${file} does not exist: expected a directory written by edgefleet-hub backup; a backup that did not finish has none (it is written last)`);
   let m: BackupManifest;
   try {

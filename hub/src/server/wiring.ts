@@ -94,7 +94,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     host: cfg.host,
     tcpPort: cfg.mqttPort,
     ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
-      ? { tls: { port: cfg.mqttsPort, ...readTlsFiles(cfg.tlsCert, cfg.tlsKey) } }
+      ? { tls: { port: cfg.mqttsPort, ...readTlsFiles(cfg.tlsCert, cfg.tlsKey, clock.now(), (msg) => logger.warn({ tlsCert: cfg.tlsCert }, msg)) } }
       : {}),
     ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
     maxPayloadBytes: cfg.maxPayloadBytes,

@@ -74,8 +74,15 @@ export const devicesRevoke: Command = {
   options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
   async run(args, ctx) {
     const id = args.positionals[0] as string;
-    const r = await HubClient.from(args, ctx).request<{ disconnected: boolean }>('POST', `/devices/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
-    print(ctx, optBool(args, 'json'), r, () => `revoked ${id}${r.disconnected ? ' (disconnected)' : ''}\n`);
+    const r = await HubClient.from(args, ctx).request<{ disconnected: boolean; enrollmentToken?: EnrollmentTokenInfo | null }>(
+      'POST', `/devices/${encodeURIComponent(id)}/revoke`, { reason: reqString(args, 'reason') });
+    const t = r.enrollmentToken;
+    // A revoked box's enrollment token may still enroll: whoever holds it comes back as a new device (docs/operations.md "Keys").
+    const still = t
+      ? `the enrollment token ${t.id} that enrolled it can still enroll a box (${t.maxUses - t.uses} of ${t.maxUses} uses left, until ${t.expires}): ` +
+        `whoever holds it can enroll a new device; unless other boxes still need it: edgefleet enroll-token revoke ${t.id} --reason TEXT\n`
+      : '';
+    print(ctx, optBool(args, 'json'), r, () => `revoked ${id}${r.disconnected ? ' (disconnected)' : ''}\n${still}`);
     return 0;
   },
 };
