@@ -28,7 +28,7 @@ async function size(path: string): Promise<void> {
 async function stall(): Promise<string> {
   const s = await hub.stats();
   hub.resetLoopDelay();
-  return `longest event-loop stall ${fmt(s.loopMaxMs).trim()} ms`;
+  return `longest event-loop stall ${fmt(s.loopMaxMs).trim()} ms (${fmt(s.loopMaxCpuMs).trim()} ms of CPU)`;
 }
 try {
   const [v1, v2] = ['1.0.0', '2.0.0'].map((version) => ({ name: 'vibration-anomaly', version })) as [{ name: string; version: string }, { name: string; version: string }];
