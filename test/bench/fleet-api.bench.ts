@@ -2,8 +2,9 @@
 // connected to a hub process as it ships (test/bench/hub-proc.ts) from simulators in two more
 // (hub/bench/sims.ts), every device running v1 after a deployment to all. Reported: the hub's memory per
 // connected device, POST /deployments to all (wall, and the hub's longest event-loop stall meanwhile: no
-// request or MQTT packet is served during it), the bytes and time of each list and view the console and
-// the CLI read, and POST /rollouts to all.
+// request or MQTT packet is served during it), the longest stall while every device downloads, activates
+// and reports (device events and state reports in bursts), the bytes and time of each list and view the
+// console and the CLI read, and POST /rollouts to all.
 // Run: ulimit -n 20000; node --conditions=source --import tsx test/bench/fleet-api.bench.ts [--devices 5000]
 import { Sims } from '../../hub/bench/sims.js';
 import { HubProc } from './hub-proc.js';
@@ -27,7 +28,7 @@ async function size(path: string): Promise<void> {
 async function stall(): Promise<string> {
   const s = await hub.stats();
   hub.resetLoopDelay();
-  return `longest event-loop stall ${fmt(s.loopMaxMs).trim()} ms`;
+  return `longest event-loop stall ${fmt(s.loopMaxMs).trim()} ms (${fmt(s.loopMaxCpuMs).trim()} ms of CPU)`;
 }
 try {
   const [v1, v2] = ['1.0.0', '2.0.0'].map((version) => ({ name: 'vibration-anomaly', version })) as [{ name: string; version: string }, { name: string; version: string }];
@@ -43,7 +44,7 @@ try {
   const dep = await hub.api<{ id: number }>('POST', '/deployments', { model: v1.name, version: v1.version, target: { all: true }, reason: 'fleet-api bench' });
   console.log(`POST /deployments to all: ${fmt(performance.now() - t).trim()} ms, ${await stall()}`);
   const ok = await until(async () => (await sims.active(v1)).count >= N, 300_000, 500);
-  console.log(`every device active: ${ok ? 'yes' : 'NO'}, ${fmt((performance.now() - t) / 1000, 1).trim()} s after the POST`);
+  console.log(`every device active: ${ok ? 'yes' : 'NO'}, ${fmt((performance.now() - t) / 1000, 1).trim()} s after the POST, ${await stall()} while they downloaded, activated and reported`);
   for (const p of ['/devices', '/config/devices', '/deployments', `/deployments/${dep.id}`, `/deployments/${dep.id}?devices=500`, '/audit', '/models', `/models/${v1.name}/versions/${v1.version}`]) await size(p);
   console.log(`  (${await stall()} over these reads)`);
   t = performance.now();

@@ -1,8 +1,9 @@
 // Ingest: what devices send the hub. Windows and events are sorted by the ingest guard (plausible ones
 // stored by (device, seq), every seq acked by range), presence and reported state record each device's
 // clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
-// stored events and reported state through on(); listeners run before the ack is sent. Windows are
-// written per event-loop tick, several devices in one transaction (window-writer.ts).
+// stored events and reported state through on(); listeners run before the ack is sent. Windows and
+// events are written in batches, several devices in one transaction, a batch a turn of the event loop
+// (window-writer.ts, docs/decisions/0091-event-ingest-batches.md).
 import { toRanges, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { TelemetryRepo } from '../store/telemetry-repo.js';
@@ -11,7 +12,7 @@ import type { Clock } from '../clock.js';
 import { IngestGuard } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
 import type { IngestLimits } from './plausibility.js';
-import { WindowWriter, ackPayload } from './window-writer.js';
+import { WindowWriter } from './window-writer.js';
 
 export interface IngestOptions {
   /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
@@ -98,12 +99,12 @@ export class IngestService implements DeviceReports {
   /** Async so that a database error rejects (the hub's stop logs it and goes on) rather than throwing. */
   async stop(): Promise<void> {
     while (this.unsubs.length) this.unsubs.pop()?.();
-    // Synchronous: queued windows are stored; their acks go out while the link is still up. What could not
+    // Synchronous: queued windows and events are stored; their acks go out while the link is still up. What could not
     // be stored (the database down or not answering) is named here, since it is not acked either.
     const unstored = this.writer.flush();
     if (unstored.length) {
-      this.deps.logger.warn({ windows: unstored.map((u) => ({ deviceId: u.deviceId, seqs: toRanges(u.seqs) })) },
-        'stopping: telemetry windows not stored, so not acked (their devices keep them and send them again)');
+      this.deps.logger.warn({ messages: unstored.map((u) => ({ deviceId: u.deviceId, seqs: toRanges(u.seqs) })) },
+        'stopping: telemetry windows or events not stored, so not acked (their devices keep them and send them again)');
     }
     this.clocks.flush();
     await Promise.resolve();
@@ -134,32 +135,36 @@ export class IngestService implements DeviceReports {
     // Windows that failed the wire schema (mqtt/salvage.ts): refused and acked with the rest.
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'window', m.invalid, now)) seqs.push(i);
     const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows, now), now);
-    return this.writer.write(deviceId, kept, seqs, this.seenDue(deviceId, now));
+    return this.writer.write({ deviceId, windows: kept, seqs, touch: this.seenDue(deviceId, now) });
   }
 
-  async handleEvents(deviceId: string, m: IncomingMessages['events']): Promise<void> {
+  /**
+   * Stores the plausible events like windows (every seq acked, refused ones too); once they are stored
+   * the listeners see them, in arrival order, before the ack (window-writer.ts).
+   */
+  handleEvents(deviceId: string, m: IncomingMessages['events']): Promise<void> {
     const now = this.deps.clock.now();
-    this.seen(deviceId, now);
     const seqs = m.events.map((e) => e.seq);
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
     const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events, now), now);
-    const known: number[] = [];
-    this.guard.stored(deviceId, this.telemetry.putEvents(deviceId, events, now, known));
-    for (const fn of this.eventListeners) fn(deviceId, events, now); // before the ack, as one step
-    await this.deps.link.publish(deviceId, 'ack', ackPayload(seqs, known, this.guard.maxSeq(deviceId)), ACK);
+    const stored = () => {
+      for (const fn of this.eventListeners) fn(deviceId, events, now);
+    };
+    return this.writer.write({ deviceId, events, seqs, touch: this.seenDue(deviceId, now), stored });
   }
 
-  handleState(deviceId: string, m: ReportedState): void {
+  /**
+   * A reported state: the guard reloads the device's versions and its clock offset is recorded now; its
+   * last seen and the listeners follow in the next batch, in order with the device's events (window-writer.ts).
+   */
+  handleState(deviceId: string, m: ReportedState): Promise<void> {
     this.guard.invalidate(deviceId); // installed versions may have changed
     const now = this.deps.clock.now();
-    this.seen(deviceId, now);
     this.clocks.record(deviceId, m.at, now, m.clock);
-    for (const fn of this.stateListeners) fn(deviceId, m, now);
-  }
-
-  /** A message from the device: advance its last seen, written at most once per seenEveryMs. */
-  private seen(deviceId: string, now: Date): void {
-    if (this.seenDue(deviceId, now)) this.deps.store.devices.touch(deviceId, now);
+    const stored = () => {
+      for (const fn of this.stateListeners) fn(deviceId, m, now);
+    };
+    return this.writer.write({ deviceId, touch: this.seenDue(deviceId, now), stored });
   }
 
   /** Whether the device's last seen is to be written now (the caller writes it); remembers that it was. */

@@ -1,25 +1,44 @@
-// Telemetry windows written per event-loop tick (docs/decisions/0042-ingest-throughput.md): the
-// batches that arrive while the loop is busy (the guard has already sorted them) wait for a
-// setImmediate and are stored together in one SQLite transaction, with the last-seen updates that
-// came with them, and each device then gets one ack for all of its seqs of that tick. A window is
-// acked only after the transaction that stored it committed, and (device, seq) stays the key, so a
-// resend is still a no-op: exactly once as before. If the shared transaction fails, every batch is
-// retried in a transaction of its own, so one bad batch fails (and is resent) alone; unless the store
-// itself failed (busy, unreachable, full): then the whole tick fails at once, unacked, and is resent.
-import { toAppError, toRanges, type ErrorCode, type SeqWindow } from '@edgefleet/shared';
+// Windows and events written in batches (docs/decisions/0042-ingest-throughput.md and
+// docs/decisions/0091-event-ingest-batches.md): the messages that arrive while the loop is busy (the
+// guard has already sorted them) wait for a setImmediate and are stored together in one SQLite
+// transaction, at most MAX_BATCH windows and events a transaction, with the last-seen updates that came
+// with them; after the commit each message's `stored` step runs (the event listeners) in arrival order,
+// and each device then gets one ack for all of its seqs of that batch. What is left waits for the next
+// turn of the loop, so HTTP requests and other devices are served between batches; past MAX_QUEUED
+// waiting the writes are made at once (memory stays bounded). A window or event is acked only after the
+// transaction that stored it committed, and (device, seq) stays the key, so a resend is still a no-op:
+// exactly once as before. If the shared transaction fails, every message is retried in a transaction of
+// its own, so one bad message fails (and is resent) alone; unless the store itself failed (busy,
+// unreachable, full): then the whole batch fails at once, unacked, and is resent.
+import { toAppError, toRanges, type DeviceEvent, type ErrorCode, type SeqWindow } from '@edgefleet/shared';
 import type { TelemetryRepo, WindowBatch } from '../store/telemetry-repo.js';
 
-/** Windows past which a tick's writes are committed without waiting for the tick to end (bounds one transaction's time). */
-export const MAX_TICK_WINDOWS = 500;
+/** Windows and events a transaction at most (a message counts at least one): bounds how long one batch holds the loop. */
+export const MAX_BATCH = 500;
+/** Windows and events waiting at most: past it they are written at once instead of a batch a turn of the loop. */
+export const MAX_QUEUED = 10 * MAX_BATCH;
 
 /** Failures of the store, not of a batch's windows: the batches are not tried one by one after them. */
 const NOT_THE_BATCH: ReadonlySet<ErrorCode> = new Set(['DATABASE_BUSY', 'DATABASE_UNAVAILABLE', 'DISK_FULL']);
 
-interface Pending extends WindowBatch {
-  /** Every seq of the message, refused ones too: all are acked (service.ts). */
-  seqs: number[];
-  /** Its last seen is due (service.ts seen()). */
+/** One device message's plausible windows or events, as the ingest hands it over (service.ts). */
+export interface Write {
+  deviceId: string;
+  windows?: readonly SeqWindow[];
+  events?: readonly DeviceEvent[];
+  /** Every seq of the message, refused ones too: all are acked. Absent: nothing to ack (a reported state). */
+  seqs?: number[];
+  /** Its last seen is due (service.ts seenDue()). */
   touch: boolean;
+  /** Runs once the message is stored, before its ack (the ingest's event listeners); a throw fails the message, unacked. */
+  stored?: () => void;
+}
+
+interface Pending extends WindowBatch {
+  seqs: number[] | undefined;
+  touch: boolean;
+  stored: (() => void) | undefined;
+  weight: number;
   done: (err?: unknown) => void;
 }
 
@@ -46,54 +65,91 @@ export function ackPayload(seqs: readonly number[], known: readonly number[], ma
 }
 
 export class WindowWriter {
+  /** Oldest first; `queued` counts their windows and events. */
   private pending: Pending[] = [];
-  private windows = 0;
+  private queued = 0;
   private scheduled: NodeJS.Immediate | null = null;
+  /** Transactions tried since the start (read by tests: a batch is one). */
+  transactions = 0;
 
   constructor(private readonly deps: WindowWriterDeps) {}
 
-  /** Queues one message's plausible windows; resolves once they are stored and the device's ack is published. */
-  write(deviceId: string, windows: readonly SeqWindow[], seqs: number[], touch: boolean): Promise<void> {
+  /** Queues one message's plausible windows or events; resolves once they are stored and the device's ack is published. */
+  write(w: Write): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ deviceId, windows, seqs, touch, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
-      this.windows += windows.length;
-      if (this.windows >= MAX_TICK_WINDOWS) this.flush();
-      else this.scheduled ??= setImmediate(() => this.flush());
+      const windows = w.windows ?? [];
+      const weight = Math.max(1, windows.length + (w.events?.length ?? 0));
+      this.pending.push({
+        deviceId: w.deviceId, windows, ...(w.events ? { events: w.events } : {}), seqs: w.seqs, touch: w.touch, stored: w.stored, weight,
+        done: (err) => (err === undefined ? resolve() : reject(err as Error)),
+      });
+      this.queued += weight;
+      if (this.queued >= MAX_QUEUED) this.flush();
+      else this.scheduled ??= setImmediate(() => this.turn());
     });
   }
 
   /**
-   * Writes and acks what is queued now (also called by the ingest's stop). Returns the messages it could
-   * not store: not acked, so their devices keep them and send them again.
+   * Writes and acks everything queued now (the ingest's stop, and a queue at MAX_QUEUED). Returns the
+   * messages it could not store: not acked, so their devices keep them and send them again.
    */
   flush(): Array<{ deviceId: string; seqs: number[] }> {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
-    const batch = this.pending;
-    if (batch.length === 0) return [];
-    this.pending = [];
-    this.windows = 0;
-    const now = this.deps.now();
-    const failed = this.store(batch, now);
-    // One ack per device for all its seqs of this tick.
+    const failed: Pending[] = [];
+    while (this.pending.length) failed.push(...this.batch());
+    return failed.filter((p) => p.seqs).map((p) => ({ deviceId: p.deviceId, seqs: p.seqs ?? [] }));
+  }
+
+  /** One batch, then the rest on the next turn of the loop (after its I/O: requests, other devices). */
+  private turn(): void {
+    this.scheduled = null;
+    this.batch();
+    if (this.pending.length) this.scheduled = setImmediate(() => this.turn());
+  }
+
+  /** Stores, follows and acks the oldest messages up to MAX_BATCH windows and events; returns those not stored. */
+  private batch(): Pending[] {
+    let n = 0;
+    let weight = 0;
+    while (n < this.pending.length && (n === 0 || weight + (this.pending[n] as Pending).weight <= MAX_BATCH)) weight += (this.pending[n++] as Pending).weight;
+    const batch = this.pending.splice(0, n);
+    this.queued -= weight;
+    const failed = this.store(batch, this.deps.now());
+    // After the commit, in arrival order: each message's listeners, then one ack per device for all its seqs of this batch.
     const byDevice = new Map<string, Pending[]>();
     for (const p of batch) {
-      if (failed.has(p)) continue;
+      if (failed.has(p) || !this.follow(p)) continue;
+      if (!p.seqs) {
+        p.done();
+        continue;
+      }
       const list = byDevice.get(p.deviceId);
       if (list) list.push(p);
       else byDevice.set(p.deviceId, [p]);
     }
     for (const [deviceId, list] of byDevice) {
-      const seqs = list.length === 1 ? (list[0] as Pending).seqs : list.flatMap((p) => p.seqs);
+      const seqs = list.flatMap((p) => p.seqs ?? []);
       this.deps.ack(deviceId, ackPayload(seqs, list.flatMap((p) => p.known ?? []), this.deps.maxSeq?.(deviceId))).then(
         () => list.forEach((p) => p.done()),
         (err: unknown) => list.forEach((p) => p.done(err)),
       );
     }
-    return [...failed].map((p) => ({ deviceId: p.deviceId, seqs: p.seqs }));
+    return [...failed];
   }
 
-  /** Stores the batches: one transaction, or one each if that fails. Returns the batches not stored (already rejected). */
+  /** Runs the message's stored step; a throw fails it (rejected, not acked: the device resends and the listeners run again). */
+  private follow(p: Pending): boolean {
+    try {
+      p.stored?.();
+      return true;
+    } catch (err) {
+      p.done(err);
+      return false;
+    }
+  }
+
+  /** Stores the messages: one transaction, or one each if that fails. Returns those not stored (already rejected). */
   private store(batch: Pending[], now: Date): Set<Pending> {
     const failed = new Set<Pending>();
     const touches = () => {
@@ -101,6 +157,7 @@ export class WindowWriter {
     };
     for (const p of batch) p.known = [];
     try {
+      this.transactions++;
       const bytes = this.deps.telemetry.putWindowsMany(batch, now, touches);
       batch.forEach((p, i) => this.deps.stored(p.deviceId, bytes[i] ?? 0));
       return failed;
@@ -117,6 +174,7 @@ export class WindowWriter {
       for (const p of batch) {
         p.known = []; // what the failed transaction found is gone with it
         try {
+          this.transactions++;
           const [bytes = 0] = this.deps.telemetry.putWindowsMany([p], now, p.touch ? () => this.deps.touch(p.deviceId, now) : undefined);
           this.deps.stored(p.deviceId, bytes);
         } catch (err) {

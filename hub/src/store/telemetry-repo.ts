@@ -20,11 +20,12 @@ export interface TelemetryQuery {
   newest?: boolean | undefined;
 }
 
-/** One device's windows, as putWindowsMany takes them. */
+/** One device's windows and events, as putWindowsMany takes them. */
 export interface WindowBatch {
   deviceId: string;
   windows: readonly SeqWindow[];
-  /** Filled with the seqs of `windows` stored already (a resend inserts nothing), when given. */
+  events?: readonly DeviceEvent[];
+  /** Filled with the seqs of `windows` and `events` stored already (a resend inserts nothing), when given. */
   known?: number[];
 }
 
@@ -45,23 +46,11 @@ export class TelemetryRepo {
     this.txWindows = db.transaction((deviceId: string, windows: SeqWindow[], at: string) => this.insertWindows(deviceId, windows, at, new Set()));
     this.txMany = db.transaction((batches: readonly WindowBatch[], at: string, also: (() => void) | undefined) => {
       const unfleeted = new Set<string>();
-      const bytes = batches.map((b) => this.insertWindows(b.deviceId, b.windows, at, unfleeted, b.known));
+      const bytes = batches.map((b) => this.insertWindows(b.deviceId, b.windows, at, unfleeted, b.known) + (b.events?.length ? this.insertEvents(b.deviceId, b.events, at, b.known) : 0));
       also?.();
       return bytes;
     });
-    this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string, known: number[] | undefined) => {
-      const ins = (this.insEvent ??= db.prepare(
-        'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ));
-      let bytes = 0;
-      for (const e of events) {
-        const json = JSON.stringify(e);
-        if (ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at).changes > 0) bytes += json.length;
-        else known?.push(e.seq);
-      }
-      this.stored.add(deviceId, bytes);
-      return bytes;
-    });
+    this.txEvents = db.transaction((deviceId: string, events: DeviceEvent[], at: string, known: number[] | undefined) => this.insertEvents(deviceId, events, at, known));
   }
 
   /**
@@ -73,9 +62,10 @@ export class TelemetryRepo {
   }
 
   /**
-   * Several devices' batches in one transaction (the ingest path's per-tick writer,
+   * Several devices' batches of windows and events in one transaction (the ingest path's per-tick writer,
    * docs/decisions/0042-ingest-throughput.md), each fleet rollup row deleted once; `also` runs inside
-   * the same transaction (last-seen updates). Returns putWindows' count per batch, same order.
+   * the same transaction (last-seen updates). Returns the characters inserted per batch (putWindows'
+   * and putEvents' count), same order.
    */
   putWindowsMany(batches: readonly WindowBatch[], at: Date, also?: () => void): number[] {
     return this.txMany(batches, at.toISOString(), also);
@@ -107,6 +97,21 @@ export class TelemetryRepo {
   /** Stores events (ignoring ones already stored, whose seqs go in `known` when given); returns the characters of JSON inserted. */
   putEvents(deviceId: string, events: DeviceEvent[], at: Date, known?: number[]): number {
     return this.txEvents(deviceId, events, at.toISOString(), known);
+  }
+
+  /** Inserts one device's events; call inside a transaction. */
+  private insertEvents(deviceId: string, events: readonly DeviceEvent[], at: string, known?: number[]): number {
+    const ins = (this.insEvent ??= this.db.prepare(
+      'INSERT OR IGNORE INTO device_events (device_id, seq, at, kind, model, version, code, message, event, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ));
+    let bytes = 0;
+    for (const e of events) {
+      const json = JSON.stringify(e);
+      if (ins.run(deviceId, e.seq, e.at, e.kind, e.model ?? null, e.version ?? null, e.code ?? null, e.message, json, at).changes > 0) bytes += json.length;
+      else known?.push(e.seq);
+    }
+    this.stored.add(deviceId, bytes);
+    return bytes;
   }
 
   /**
