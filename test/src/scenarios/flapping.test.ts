@@ -24,7 +24,15 @@ describe('flapping link', () => {
     await waitFor('online', async () => (await online()) || undefined);
     const traffic = trafficLoop([agent], vibrationRows({ rowsPerRequest: 2 }), 5);
     const audit0 = (await s.hub.api<{ entries: unknown[] }>('GET', '/audit')).entries.length;
-    const events0 = (await hubEvents(s.hub.api, dev.deviceId)).length;
+    // The events of the agent's start may still be on their way (stored a turn of the hub's loop after they
+    // arrive): counted once two reads 2 s apart agree.
+    let events0 = -1;
+    await waitFor('the start\'s events stored', async () => {
+      const n = (await hubEvents(s.hub.api, dev.deviceId)).length;
+      const same = n === events0;
+      events0 = n;
+      return same || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 2000 });
     const acc0 = proxy.accepted;
     const bytes0 = proxy.forwarded.up + proxy.forwarded.down;
     try {
