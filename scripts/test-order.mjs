@@ -10,8 +10,9 @@
 // figures credit to hub/src/testing/backends.ts. The arm64 tarball comes third whatever this machine
 // measured: its cross-compiled addon is cached here (4 s), but CI's clean machine compiles it (28 s), and
 // started late it ran last there. The bad-network scenarios (slow-link, flapping, half-open, flaky-link)
-// wait out real keepalives and lead the list.
+// wait out real keepalives and lead the list, behind slow-connect (a CONNACK 12 s away, decision 0084).
 export const SLOW_FIRST = [
+  'test/src/scenarios/slow-connect.test.ts', // 67.4 s in a full run (2026-12-06 00:40), mostly waiting on its 6 s link
   'test/src/scenarios/slow-link.test.ts',
   'agent/src/longrun.test.ts',
   'test/src/scenarios/package-arm64.test.ts',
@@ -26,7 +27,6 @@ export const SLOW_FIRST = [
   'test/src/scenarios/postgres-hub.test.ts',
   'test/src/scenarios/memory-burst.test.ts',
   'test/src/scenarios/half-open.test.ts',
-  'test/src/scenarios/slow-connect.test.ts', // ~60 s, mostly waiting on the 6 s link (not measured in a full run yet)
   'agent/src/sync/e2e.test.ts',
   'test/src/scenarios/hub-restart-upload.test.ts',
   'test/src/scenarios/postgres-refusals.test.ts',
