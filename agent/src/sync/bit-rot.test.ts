@@ -8,11 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256File, type DesiredModel, type ReportedState } from '@edgefleet/shared';
-import { waitFor, type BundleResult } from '@edgefleet/examples';
-import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
+import type { ReportedState } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples';
+import { makeKit, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
-import { startTestHub, type TestHub } from './testing.js';
+import { desiredMlp, mlpVersions, startTestHub, type MlpVersions, type TestHub } from './testing.js';
 
 const ID = 'box-rot';
 const poll = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => waitFor(what, fn, { timeoutMs: 20_000, intervalMs: 20 });
@@ -22,15 +22,12 @@ describe('a version whose stored files rotted is fetched from the hub again', ()
   let kit: Kit;
   let agent: Agent;
   let hub: TestHub;
-  const bundles: Record<string, BundleResult & { sha256: string }> = {};
+  let bundles: MlpVersions;
   let data: string;
 
   before(async () => {
     kit = makeKit('ef-rot-');
-    for (const [v, seed] of [['1.0.0', 1], ['2.0.0', 2]] as const) {
-      const b = await mlpBundle(kit, v, { seed });
-      bundles[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
-    }
+    bundles = await mlpVersions(kit, ['1.0.0', '2.0.0']);
     hub = await startTestHub(ID, () => Object.values(bundles), kit.keys.hub);
     data = join(kit.dir, ID);
     hub.enroll(data, kit.trust.doc);
@@ -43,10 +40,7 @@ describe('a version whose stored files rotted is fetched from the hub again', ()
     kit?.cleanup();
   });
 
-  const model = (v: string): DesiredModel => {
-    const b = bundles[v]!;
-    return { name: 'mlp', version: v, manifestSha256: b.manifestSha256, bundle: { sha256: b.sha256, size: b.size } };
-  };
+  const model = (v: string) => desiredMlp(bundles, v);
   const serving = async () => (await req(agent.url, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json?.model_version as string | undefined;
   const reported = (pred: (m: ReportedState['models'][number]) => boolean) => poll('reported state', () => hub.states.findLast((s) => s.models.some((m) => m.name === 'mlp' && pred(m)))?.models.find((m) => m.name === 'mlp'));
   /** The stored model file of `v` (content-addressed under blobs/). */

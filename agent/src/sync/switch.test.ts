@@ -7,11 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { sha256File, type DesiredModel, type ReportedState } from '@edgefleet/shared';
-import { runCli, waitFor, type BundleResult } from '@edgefleet/examples';
-import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
+import type { DesiredModel, ReportedState } from '@edgefleet/shared';
+import { runCli, waitFor } from '@edgefleet/examples';
+import { makeKit, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
-import { startTestHub, type TestHub } from './testing.js';
+import { desiredMlp, mlpVersions, startTestHub, type MlpVersions, type TestHub } from './testing.js';
 
 const ID = 'box-w';
 const poll = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => waitFor(what, fn, { timeoutMs: 20_000, intervalMs: 20 });
@@ -23,15 +23,12 @@ describe('switching inside maintenance windows and under the update lock', () =>
   let kit: Kit;
   let agent: Agent;
   let hub: TestHub;
-  const bundles: Record<string, BundleResult & { sha256: string }> = {};
+  let bundles: MlpVersions;
   let data: string;
 
   before(async () => {
     kit = makeKit('ef-switch-');
-    for (const [v, seed] of [['1.0.0', 1], ['2.0.0', 2], ['3.0.0', 3]] as const) {
-      const b = await mlpBundle(kit, v, { seed });
-      bundles[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
-    }
+    bundles = await mlpVersions(kit, ['1.0.0', '2.0.0', '3.0.0']);
     hub = await startTestHub(ID, () => Object.values(bundles), kit.keys.hub);
     data = join(kit.dir, ID);
     hub.enroll(data, kit.trust.doc);
@@ -45,10 +42,7 @@ describe('switching inside maintenance windows and under the update lock', () =>
     kit?.cleanup();
   });
 
-  const model = (v: string, maintenance?: DesiredModel['maintenance']): DesiredModel => {
-    const b = bundles[v]!;
-    return { name: 'mlp', version: v, manifestSha256: b.manifestSha256, bundle: { sha256: b.sha256, size: b.size }, ...(maintenance ? { maintenance } : {}) };
-  };
+  const model = (v: string, maintenance?: DesiredModel['maintenance']): DesiredModel => desiredMlp(bundles, v, maintenance);
   const publish = (models: DesiredModel[]) => hub.publish({ models }, clock.t);
   const serving = async () => (await req(agent.url, 'POST', '/v2/models/mlp/infer', row([1, 2, 3, 4]))).json?.model_version as string | undefined;
   const reported = (pred: (m: ReportedState['models'][number]) => boolean) => poll('reported state', () => hub.states.findLast((s) => s.models.some((m) => m.name === 'mlp' && pred(m)))?.models.find((m) => m.name === 'mlp'));

@@ -6,8 +6,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { BlobGet, CREDENTIALS_SCHEMA, DESIRED_SCHEMA, deviceTopic, encodeBlobData, signEnvelope, type DesiredBody, type ReportedState } from '@edgefleet/shared';
+import { BlobGet, CREDENTIALS_SCHEMA, DESIRED_SCHEMA, deviceTopic, encodeBlobData, sha256File, signEnvelope, type DesiredBody, type DesiredModel, type ReportedState } from '@edgefleet/shared';
 import type { SigningKey } from '@edgefleet/shared';
+import type { BundleResult } from '@edgefleet/examples';
+import { mlpBundle, type Kit } from '../testing.js';
 import type { DownloadRecord, DownloadStore } from './downloader.js';
 
 export class MemStore implements DownloadStore {
@@ -76,4 +78,22 @@ export async function startTestHub(deviceId: string, bundles: () => ReadonlyArra
   });
   await client.subscribeAsync([deviceTopic(deviceId, 'state'), deviceTopic(deviceId, 'blob/get')], { qos: 1 });
   return hub;
+}
+
+/** Signed bundles of model "mlp" at `versions` (seeded 1, 2, …) with their sha256, as the test hub serves them. */
+export type MlpVersions = Record<string, BundleResult & { sha256: string }>;
+
+export async function mlpVersions(kit: Kit, versions: readonly string[]): Promise<MlpVersions> {
+  const out: MlpVersions = {};
+  for (const [i, v] of versions.entries()) {
+    const b = await mlpBundle(kit, v, { seed: i + 1 });
+    out[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
+  }
+  return out;
+}
+
+/** The desired document's entry for `bundles[v]`. */
+export function desiredMlp(bundles: MlpVersions, v: string, maintenance?: DesiredModel['maintenance']): DesiredModel {
+  const b = bundles[v]!;
+  return { name: 'mlp', version: v, manifestSha256: b.manifestSha256, bundle: { sha256: b.sha256, size: b.size }, ...(maintenance ? { maintenance } : {}) };
 }
