@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs an unpacked edgefleet tarball (agent or hub; MANIFEST.json says which) on a systemd box:
 # the program under PREFIX, a system user, the data dir (0700, owned by that user), the systemd unit
-# with PREFIX and the path of node filled in, and links in /usr/local/bin. Run again from a newer
+# with PREFIX and the path of node filled in, and the commands in /usr/local/bin. Run again from a newer
 # tarball to upgrade (the data dir is kept; a unit that was running is restarted after the files are in
 # place, as Debian's try-restart, and one that was not stays stopped). docs/operations.md "Installing" and
 # "Upgrades": an older tarball whose program would refuse the data dir's database is refused before
@@ -50,6 +50,8 @@ node=${NODE:-$(command -v node || true)}
 manifest="$here/MANIFEST.json"
 [ -f "$manifest" ] || fail CONFIG_INVALID "$manifest is missing: run install.sh from an unpacked edgefleet tarball"
 field() { "$node" -e 'const m=require(process.argv[1]);const v=process.argv[2].split(".").reduce((o,k)=>o[k],m);process.stdout.write(Array.isArray(v)?v.join(" "):String(v))' "$manifest" "$1"; }
+# The line that marks a command in /usr/local/bin as install.sh's (uninstall.sh has the same one).
+command_mark() { printf '# edgefleet: runs %s with the node install.sh chose (uninstall.sh removes this)' "$1"; }
 program=$(field program)
 abi=$(field node.abi)
 built=$(field node.builtWith)
@@ -154,8 +156,16 @@ chmod 0700 "$root$data"
 mkdir -p "$root/etc/systemd/system"
 [ "$write_unit" = 0 ] || cp "$dest/systemd/$unit" "$installed_unit"
 
+# Each command is a script that runs the program with this node, as the unit does: a link to the .js file
+# would run the node on PATH, which sudo's secure_path may not hold, or another Node major whose ABI the
+# native addons refuse. Its second line is what uninstall.sh looks for.
 mkdir -p "$root/usr/local/bin"
-for b in $bins; do ln -sf "$prefix/$program/bin/$b.js" "$root/usr/local/bin/$b"; done
+for b in $bins; do
+  cmd="$root/usr/local/bin/$b"
+  rm -f "$cmd" # an older install's link: never write through it into the program
+  printf '#!/bin/sh\n%s\nexec '"'"'%s'"'"' '"'"'%s'"'"' "$@"\n' "$(command_mark "$prefix/$program/bin/$b.js")" "$node" "$prefix/$program/bin/$b.js" > "$cmd"
+  chmod 0755 "$cmd"
+done
 
 version=$(field version)
 # Every file is in place from here: a systemctl that fails says so, and names a unit kept above (it may be why).

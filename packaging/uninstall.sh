@@ -1,6 +1,6 @@
 #!/bin/sh
 # Removes an edgefleet program installed by install.sh (it is copied next to the program, in PREFIX):
-# stops and disables the unit, removes it, the links in /usr/local/bin that point into PREFIX and what
+# stops and disables the unit, removes it, the commands in /usr/local/bin that run PREFIX's program and what
 # install.sh put in PREFIX (PREFIX itself only when that leaves it empty: it may be shared, e.g. /opt).
 # The data dir, the unit's drop-ins (/etc/systemd/system/UNIT.d: an operator's settings, such as
 # `systemctl edit` writes) and the user stay unless --purge (a reinstall then finds the device's
@@ -58,8 +58,15 @@ elif [ -z "$root" ] && command -v systemctl >/dev/null 2>&1; then sc=systemctl; 
 
 [ -z "$sc" ] || "$sc" disable --now "$unit" 2>/dev/null || true
 rm -f "$root/etc/systemd/system/$unit"
+# The commands install.sh wrote (their second line names this prefix), or linked before it wrote scripts.
+command_mark() { printf '# edgefleet: runs %s with the node install.sh chose (uninstall.sh removes this)' "$1"; }
 for b in $bins; do
-  [ "$(readlink "$root/usr/local/bin/$b" 2>/dev/null || true)" != "$prefix/$program/bin/$b.js" ] || rm -f "$root/usr/local/bin/$b"
+  cmd="$root/usr/local/bin/$b"
+  if [ -L "$cmd" ]; then
+    [ "$(readlink "$cmd")" != "$prefix/$program/bin/$b.js" ] || rm -f "$cmd"
+  elif [ -f "$cmd" ] && [ "$(sed -n 2p "$cmd")" = "$(command_mark "$prefix/$program/bin/$b.js")" ]; then
+    rm -f "$cmd"
+  fi
 done
 # The unit's drop-ins configure this unit only, but an operator wrote them: deleted by --purge alone.
 dropins=

@@ -7,6 +7,7 @@
 // a unit that was running is restarted once the new files are in place (try-restart) and one that was
 // not stays stopped (systemctl is a stub recording its calls: systemd cannot run here); a restart that
 // fails exits 1 naming it and what to do, with the new version wholly installed;
+// the commands in /usr/local/bin run the program with the node install.sh chose, not the one on PATH;
 // uninstall.sh removes only what install.sh put in a shared prefix and keeps the unit's drop-ins, and
 // --purge deletes the data dir and the drop-ins.
 import { after, before, describe, it } from 'node:test';
@@ -115,6 +116,43 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.ok(manifest.schema.known.length > 0 && manifest.schema.known.includes(1), JSON.stringify(manifest.schema));
   });
 
+  it("the commands in /usr/local/bin run the program with the node install.sh chose, whatever PATH holds (sudo's secure_path)", () => {
+    const root = join(dir, 'root-commands');
+    mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
+    const node = join(dir, 'node-20', 'node'); // a Node that is not on PATH, as NODE= names it
+    mkdirSync(join(dir, 'node-20'));
+    symlinkSync(process.execPath, node);
+    // An install from before the commands were scripts left a link: replacing it must not write through it.
+    symlinkSync('/opt/edgefleet/agent/bin/edgefleet-agent.js', join(root, 'usr/local/bin/edgefleet-agent'));
+    script([join(tree, 'install.sh'), '--root', root, '--no-systemd'], { NODE: node });
+    const cmd = join(root, 'usr/local/bin/edgefleet-agent');
+    assert.equal(lstatSync(cmd).isSymbolicLink(), false);
+    assert.equal(statSync(cmd).mode & 0o777, 0o755);
+    const text = readFileSync(cmd, 'utf8');
+    assert.equal(text, [
+      '#!/bin/sh',
+      '# edgefleet: runs /opt/edgefleet/agent/bin/edgefleet-agent.js with the node install.sh chose (uninstall.sh removes this)',
+      `exec '${node}' '/opt/edgefleet/agent/bin/edgefleet-agent.js' "$@"`,
+      '',
+    ].join('\n'));
+    assert.match(readFileSync(join(root, 'opt/edgefleet/agent/bin/edgefleet-agent.js'), 'utf8'), /^#!\/usr\/bin\/env node/, 'the program itself is untouched');
+    // Run as on the box (the prefix is / there): no node on PATH at all.
+    const onBox = join(dir, 'edgefleet-agent-on-box');
+    writeFileSync(onBox, text.replace(`'/opt/edgefleet/`, `'${root}/opt/edgefleet/`), { mode: 0o755 });
+    const r = spawnSync(onBox, ['--version'], { encoding: 'utf8', env: { PATH: '/nonexistent' }, timeout: 60_000 });
+    assert.equal(r.status, 0, `${r.stderr}${r.stdout}`);
+    assert.match(r.stdout, /^edgefleet-agent 0\.1\.0$/m);
+
+    // uninstall.sh removes its own command, and keeps one of that name it did not write.
+    const other = join(root, 'usr/local/bin/edgefleet-agent');
+    script([join(root, 'opt/edgefleet/uninstall.sh'), '--root', root], { NODE: node });
+    assert.throws(() => lstatSync(other), /ENOENT/);
+    script([join(tree, 'install.sh'), '--root', root, '--no-systemd'], { NODE: node });
+    writeFileSync(other, '#!/bin/sh\nexec /usr/bin/true\n', { mode: 0o755 });
+    script([join(root, 'opt/edgefleet/uninstall.sh'), '--root', root], { NODE: node });
+    assert.equal(readFileSync(other, 'utf8'), '#!/bin/sh\nexec /usr/bin/true\n', 'a command someone else wrote stays');
+  });
+
   it('installed again: the data dir and an edited unit are kept, an unedited one replaced, a running unit restarted; an older program over a newer database is refused', () => {
     const root = join(dir, 'root-upgrade');
     mkdirSync(root);
@@ -211,7 +249,7 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.ok(existsSync(join(prefix, 'agent/bin/edgefleet-agent.js')) && existsSync(join(prefix, 'node_modules/better-sqlite3')));
     assert.equal(readFileSync(join(root, UNIT), 'utf8'), edited, 'the edited unit is kept');
     assert.ok(existsSync(join(prefix, 'systemd/edgefleet-agent.service')));
-    assert.equal(lstatSync(join(root, 'usr/local/bin/edgefleet-agent')).isSymbolicLink(), true);
+    assert.match(readFileSync(join(root, 'usr/local/bin/edgefleet-agent'), 'utf8'), /^exec '.*' '\/opt\/edgefleet\/agent\/bin\/edgefleet-agent\.js' "\$@"$/m);
     assert.deepEqual(readdirSync(prefix).filter((n) => n.startsWith('.')), [], 'no staging or old tree left');
     assert.equal(statSync(join(root, DATA)).mode & 0o777, 0o700);
 
@@ -221,7 +259,7 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     assert.match(again, /^restarted edgefleet-agent\.service, which was running 0\.1\.0: it now runs 0\.1\.0/m);
   });
 
-  it('uninstall.sh removes only what install.sh put in a shared prefix and links that point into it, and keeps drop-ins; --purge deletes the data dir and the drop-ins', () => {
+  it('uninstall.sh removes only what install.sh put in a shared prefix and the commands it wrote, and keeps drop-ins; --purge deletes the data dir and the drop-ins', () => {
     const root = join(dir, 'root-shared');
     mkdirSync(join(root, 'opt/shared'), { recursive: true });
     writeFileSync(join(root, 'opt/shared/other.txt'), 'not ours\n');
