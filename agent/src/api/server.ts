@@ -4,11 +4,14 @@
 // in-flight requests finish for a grace period, then closes every connection,
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { UnixListener } from './unix-socket.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
+import { KeepAliveConnections } from './keep-alive.js';
+
+const netClose = NetServer.prototype.close;
 
 export interface ApiServerOptions {
   host: string;
@@ -43,6 +46,8 @@ export class ApiServer {
   private unix: UnixListener | undefined;
   /** Connections accepted on the Unix socket: handed to `server`, but not in its count that close() waits for. */
   private readonly unixConns = new Set<Socket>();
+  /** Which connections are idle, and since when: the stop closes those idle a while (./keep-alive.ts). */
+  private readonly keepAlive = new KeepAliveConnections();
 
   /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
   constructor(
@@ -67,10 +72,12 @@ export class ApiServer {
     server.maxConnections = o.maxConnections;
     // Every connection, the Unix socket's too (emitted below): an answer its client does not take is bounded in time.
     server.on('connection', (s: Socket) => this.deadline.socket(s));
+    this.keepAlive.attach(server);
     // A client that sends `Expect: 100-continue` (curl does for large bodies) is told to send its body
     // only once the handler has not refused the request from its headers (413, 415, 404, 503 are
     // answered before the body is read, docs/agent.md "Limits"), instead of node's 100 before every one.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.keepAlive.request(req, res);
       this.handler(req, res);
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
     });
@@ -116,17 +123,20 @@ export class ApiServer {
     if (!server) return Promise.resolve();
     this.unix?.stop();
     this.stopping ??= new Promise<void>((resolve) => {
-      // server.close() calls back once its TCP connections are gone; the Unix socket's are waited for here.
+      // The Unix socket's connections are not in the TCP server's count: they are waited for here.
       let closed = false;
       const finish = () => {
         if (!closed || this.unixConns.size > 0) return;
         clearInterval(idle);
         clearTimeout(force);
+        // node's own close, now that nothing is left for it to close: it stops its timeouts' check.
+        server.close();
         resolve();
       };
-      // Connections that finish their request become idle; close them as they do.
+      // Answers from now on close their connection; one idle a while is closed (./keep-alive.ts).
+      this.keepAlive.stop();
       const idle = setInterval(() => {
-        server.closeIdleConnections();
+        this.keepAlive.closeIdle();
         finish();
       }, 50);
       // After the grace period, requests that never got to run are answered NOT_READY, and then slow or
@@ -142,11 +152,13 @@ export class ApiServer {
         if (shed === 0) closeAll();
         else force = setTimeout(closeAll, SHED_FLUSH_MS);
       }, this.opts.stopGraceMs);
-      server.close(() => {
+      // The listener only: http's close() also closes every idle connection at once, cutting the next
+      // request of each client calling in a loop (./keep-alive.ts). Calls back once the TCP connections are gone.
+      netClose.call(server, () => {
         closed = true;
         finish();
       });
-      server.closeIdleConnections();
+      this.keepAlive.closeIdle();
     });
     return this.stopping;
   }
