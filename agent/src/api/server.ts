@@ -5,7 +5,9 @@
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { UnixListener } from './unix-socket.js';
+import { UnixListener, viaUnixSocket } from './unix-socket.js';
+import { ConnectionCap } from './connection-cap.js';
+import { sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
@@ -48,6 +50,8 @@ export class ApiServer {
   private readonly unixConns = new Set<Socket>();
   /** Which connections are idle, and since when: the stop closes those idle a while (./keep-alive.ts). */
   private readonly keepAlive = new KeepAliveConnections();
+  private tcpCap: ConnectionCap | undefined;
+  private unixCap: ConnectionCap | undefined;
 
   /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
   constructor(
@@ -68,8 +72,13 @@ export class ApiServer {
       requestTimeout,
       // How often node checks the two timeouts above (its default, 30 s, would let them overrun).
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
-    }, this.handler);
-    server.maxConnections = o.maxConnections;
+    }, (req, res) => this.serve(req, res));
+    // api.maxConnections per listener; the ones over it are answered 503 (./connection-cap.ts).
+    const tcpCap = new ConnectionCap(o.maxConnections, () => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
+    this.unixCap = o.socket === undefined ? undefined : new ConnectionCap(o.maxConnections, () => `api.socket ${o.socket}`);
+    this.tcpCap = tcpCap;
+    server.maxConnections = tcpCap.hardCap;
+    server.on('connection', (s: Socket) => { if (!viaUnixSocket(s)) tcpCap.accept(s); });
     // Every connection, the Unix socket's too (emitted below): an answer its client does not take is bounded in time.
     server.on('connection', (s: Socket) => this.deadline.socket(s));
     this.keepAlive.attach(server);
@@ -78,7 +87,7 @@ export class ApiServer {
     // answered before the body is read, docs/agent.md "Limits"), instead of node's 100 before every one.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       this.keepAlive.request(req, res);
-      this.handler(req, res);
+      this.serve(req, res);
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -95,7 +104,9 @@ export class ApiServer {
     await listenTcp(server, o.port, o.host, { port: 'api.port', host: 'api.host' });
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => {
+      const unixCap = this.unixCap!;
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.hardCap, what: 'api.socket' }, (s) => {
+        unixCap.accept(s);
         this.unixConns.add(s);
         s.once('close', () => this.unixConns.delete(s));
         server.emit('connection', s);
@@ -109,6 +120,17 @@ export class ApiServer {
       }
       this.unix = unix;
     }
+  }
+
+  /** The handler, or 503 OVERLOADED for a connection that came over api.maxConnections. */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const over = (viaUnixSocket(req.socket) ? this.unixCap : this.tcpCap)?.refusal(req.socket);
+    if (!over) {
+      this.handler(req, res);
+      return;
+    }
+    res.setHeader('connection', 'close');
+    sendError(res, over);
   }
 
   get url(): string {
