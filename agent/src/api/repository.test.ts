@@ -1,12 +1,14 @@
 // An app discovering the models a real agent serves (docs/agent.md "Local API"): OIP v2 has no list, so
 // `GET /v2/models` and Triton's `POST /v2/repository/index` were 404 and an app had to know each name
 // beforehand. Now the repository index lists every model served with its active version, and follows a
-// switch to a new version.
+// switch to a new version; gRPC's RepositoryIndex (Triton's RPC) the same.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples';
+import { status } from '@grpc/grpc-js';
 import { makeKit, mlpBundle, pickBundle, req, startAgent } from '../testing.js';
+import { refused, startGrpcAgent } from './grpc/testing.js';
 
 it('POST /v2/repository/index (and GET) lists the models served with their active version, and refuses a bad body naming it', async (t) => {
   const kit = makeKit();
@@ -46,4 +48,19 @@ it('POST /v2/repository/index (and GET) lists the models served with their activ
   assert.match(notJson.json.error, /^request body is not JSON \(.*\): expected \{"ready": true\} or no body$/);
   const text = await req(agent.url, 'POST', '/v2/repository/index', 'ready', { 'content-type': 'text/plain' });
   assert.deepEqual([text.status, text.json.code], [415, 'UNSUPPORTED_MEDIA_TYPE']);
+});
+
+it('gRPC RepositoryIndex (Triton\'s, in the agent\'s .proto) lists the same models; a named repository is NOT_FOUND', async (t) => {
+  const g = await startGrpcAgent(async (kit) => [await mlpBundle(kit, '1.0.0'), await pickBundle(kit)]);
+  t.after(() => g.close());
+  const r = await g.client.call('RepositoryIndex', {});
+  assert.deepEqual(r['models'], [
+    { name: 'mlp', version: '1.0.0', state: 'READY', reason: '' },
+    { name: 'pick', version: '1.0.0', state: 'READY', reason: '' },
+  ]);
+  assert.deepEqual((await g.client.call('RepositoryIndex', { ready: true }))['models'], r['models']);
+  const e = await refused(g.client.call('RepositoryIndex', { repository_name: 'models' }));
+  assert.equal(e.code, status.NOT_FOUND);
+  assert.equal(e.details, 'unknown model repository "models": expected an empty repository_name (the agent serves one repository)');
+  assert.deepEqual(e.metadata.get('error-code'), ['NOT_FOUND']);
 });
