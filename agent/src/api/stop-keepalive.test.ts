@@ -74,4 +74,5 @@ it('a keep-alive client calling in a loop while the agent stops gets every reque
   const seen = await Promise.all(clients);
   assert.deepEqual(seen.map((s) => s.other), seen.map(() => []), 'what the clients saw besides answers and a refused connection');
   for (const [i, s] of seen.entries()) assert.ok(s.ok > 0, `client ${i} was answered`);
+  assert.ok(seen.some((s) => s.closeSeen), 'answers written during the stop say Connection: close');
 });
