@@ -16,6 +16,7 @@ import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
+import { REPOSITORY_INDEX_PATH, serveRepositoryIndex } from './repository.js';
 import type { ApiDeps } from './handler-deps.js';
 import { send, sendError, sendMetrics, wantGet } from './reply.js';
 import { sendBinaryOutputs, sendJsonOutputs } from './infer-reply.js';
@@ -209,6 +210,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const method = req.method ?? 'GET';
     if (path === '/metrics' && method === 'GET') return sendMetrics(res, deps);
     if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
+    if (path === REPOSITORY_INDEX_PATH) return serveRepositoryIndex(req, res, deps.runtime);
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
     if (parts[1] === 'edgefleet' && deps.edgefleet) return deps.edgefleet(req, res, method, path);
@@ -252,7 +254,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         return infer(req, res, name, version);
       }
     }
-    throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected an OIP v2 path such as /v2/models/{name}/infer`);
+    throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected an OIP v2 path such as /v2/models/{name}/infer (the models served: ${REPOSITORY_INDEX_PATH})`);
   }
 
   function fail(res: ServerResponse, err: unknown): void {

@@ -1,6 +1,6 @@
 // The API server's per-client bounds (issue 9, docs/security.md) on a real
 // server on 127.0.0.1 port 0 with small limits: connections over the cap are
-// closed on accept, slow headers get a 408 TIMEOUT, a drip-fed body is cut off
+// answered 503 (past its spares, closed on accept), slow headers get a 408 TIMEOUT, a drip-fed body is cut off
 // at the request timeout, and stop() closes a drip-fed connection after its
 // grace period instead of waiting for the client.
 import { afterEach, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { ApiServer, type ApiServerOptions } from './server.js';
 import { openRaw, parseReply, type RawConnection } from './raw-client.js';
+import { SPARE_CONNECTIONS } from './connection-cap.js';
 
 /** Reads the whole body, then answers with its length. */
 function echoLength(req: IncomingMessage, res: ServerResponse): void {
@@ -48,18 +49,30 @@ describe('API server limits', () => {
     return c;
   };
 
-  it('closes connections over maxConnections on accept; the ones within it still serve', async () => {
+  it('answers a connection over maxConnections 503 OVERLOADED and closes it; the ones within it still serve', async () => {
     const port = await start({ maxConnections: 3 });
     const cs: RawConnection[] = [];
-    for (let i = 0; i < 4; i++) cs.push(await open(port));
-    await waitFor('one connection over the cap closed by the server', () => cs.some((c) => c.closed()), WAIT);
-    const open3 = cs.filter((c) => !c.closed());
-    assert.equal(open3.length, 3, 'exactly the connection over the cap is closed');
-    const c = open3[0]!;
+    for (let i = 0; i < 3; i++) cs.push(await open(port));
+    // Accepted in the order they connect: the 4th is the one over the cap.
+    const over = await open(port);
+    await over.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
+    await waitFor('the connection over the cap answered and closed', () => over.closed(), WAIT);
+    const refused = parseReply(over.received());
+    assert.equal(refused?.status, 503, over.received());
+    assert.deepEqual(refused?.json, { error: `api.port ${port} holds 3 connections (api.maxConnections): expected at most 3 at once on it; retry once one closes, or send more requests on fewer connections (keep-alive)`, code: 'OVERLOADED' });
+    const c = cs[0]!;
     await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
     const reply = await waitFor('a reply on a connection within the cap', () => parseReply(c.received()), WAIT);
     assert.equal(reply.status, 200);
     assert.deepEqual(reply.json, { bytes: 2 });
+  });
+
+  it(`closes connections on accept past the ${SPARE_CONNECTIONS} held to be answered 503`, async () => {
+    const port = await start({ maxConnections: 1 });
+    const cs: RawConnection[] = [];
+    for (let i = 0; i < 1 + SPARE_CONNECTIONS + 1; i++) cs.push(await open(port));
+    await waitFor('one connection past the spares closed by the server', () => cs.some((c) => c.closed()), WAIT);
+    assert.equal(cs.filter((c) => !c.closed()).length, 1 + SPARE_CONNECTIONS, 'exactly the connection past the spares is closed');
   });
 
   it('answers headers that never finish with 408 TIMEOUT and closes the connection', async () => {
@@ -88,7 +101,9 @@ describe('API server limits', () => {
         const c = await open(port);
         await c.write('GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
         await waitFor('a reply or a close', () => parseReply(c.received()) !== undefined || c.closed(), { timeoutMs: 1_000, intervalMs: 10 }).catch(() => undefined);
-        return parseReply(c.received());
+        // 503 OVERLOADED while the silent ones still hold the cap.
+        const r = parseReply(c.received());
+        return r?.status === 503 ? undefined : r;
       }, { timeoutMs: 3_000, intervalMs: 50 });
       assert.equal(reply.status, 200);
     } finally {

@@ -4,11 +4,16 @@
 // in-flight requests finish for a grace period, then closes every connection,
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { UnixListener } from './unix-socket.js';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { UnixListener, viaUnixSocket } from './unix-socket.js';
+import { ConnectionCap } from './connection-cap.js';
+import { sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
+import { KeepAliveConnections } from './keep-alive.js';
+
+const netClose = NetServer.prototype.close;
 
 export interface ApiServerOptions {
   host: string;
@@ -43,6 +48,10 @@ export class ApiServer {
   private unix: UnixListener | undefined;
   /** Connections accepted on the Unix socket: handed to `server`, but not in its count that close() waits for. */
   private readonly unixConns = new Set<Socket>();
+  /** Which connections are idle, and since when: the stop closes those idle a while (./keep-alive.ts). */
+  private readonly keepAlive = new KeepAliveConnections();
+  private tcpCap: ConnectionCap | undefined;
+  private unixCap: ConnectionCap | undefined;
 
   /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
   constructor(
@@ -63,15 +72,22 @@ export class ApiServer {
       requestTimeout,
       // How often node checks the two timeouts above (its default, 30 s, would let them overrun).
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
-    }, this.handler);
-    server.maxConnections = o.maxConnections;
+    }, (req, res) => this.serve(req, res));
+    // api.maxConnections per listener; the ones over it are answered 503 (./connection-cap.ts).
+    const tcpCap = new ConnectionCap(o.maxConnections, () => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
+    this.unixCap = o.socket === undefined ? undefined : new ConnectionCap(o.maxConnections, () => `api.socket ${o.socket}`);
+    this.tcpCap = tcpCap;
+    server.maxConnections = tcpCap.hardCap;
+    server.on('connection', (s: Socket) => { if (!viaUnixSocket(s)) tcpCap.accept(s); });
     // Every connection, the Unix socket's too (emitted below): an answer its client does not take is bounded in time.
     server.on('connection', (s: Socket) => this.deadline.socket(s));
+    this.keepAlive.attach(server);
     // A client that sends `Expect: 100-continue` (curl does for large bodies) is told to send its body
     // only once the handler has not refused the request from its headers (413, 415, 404, 503 are
     // answered before the body is read, docs/agent.md "Limits"), instead of node's 100 before every one.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      this.handler(req, res);
+      this.keepAlive.request(req, res);
+      this.serve(req, res);
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -88,7 +104,9 @@ export class ApiServer {
     await listenTcp(server, o.port, o.host, { port: 'api.port', host: 'api.host' });
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.socket' }, (s) => {
+      const unixCap = this.unixCap!;
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.hardCap, what: 'api.socket' }, (s) => {
+        unixCap.accept(s);
         this.unixConns.add(s);
         s.once('close', () => this.unixConns.delete(s));
         server.emit('connection', s);
@@ -104,6 +122,17 @@ export class ApiServer {
     }
   }
 
+  /** The handler, or 503 OVERLOADED for a connection that came over api.maxConnections. */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    const over = (viaUnixSocket(req.socket) ? this.unixCap : this.tcpCap)?.refusal(req.socket);
+    if (!over) {
+      this.handler(req, res);
+      return;
+    }
+    res.setHeader('connection', 'close');
+    sendError(res, over);
+  }
+
   get url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
     if (!a) throw new Error('api server is not listening');
@@ -116,17 +145,20 @@ export class ApiServer {
     if (!server) return Promise.resolve();
     this.unix?.stop();
     this.stopping ??= new Promise<void>((resolve) => {
-      // server.close() calls back once its TCP connections are gone; the Unix socket's are waited for here.
+      // The Unix socket's connections are not in the TCP server's count: they are waited for here.
       let closed = false;
       const finish = () => {
         if (!closed || this.unixConns.size > 0) return;
         clearInterval(idle);
         clearTimeout(force);
+        // node's own close, now that nothing is left for it to close: it stops its timeouts' check.
+        server.close();
         resolve();
       };
-      // Connections that finish their request become idle; close them as they do.
+      // Answers from now on close their connection; one idle a while is closed (./keep-alive.ts).
+      this.keepAlive.stop();
       const idle = setInterval(() => {
-        server.closeIdleConnections();
+        this.keepAlive.closeIdle();
         finish();
       }, 50);
       // After the grace period, requests that never got to run are answered NOT_READY, and then slow or
@@ -142,11 +174,13 @@ export class ApiServer {
         if (shed === 0) closeAll();
         else force = setTimeout(closeAll, SHED_FLUSH_MS);
       }, this.opts.stopGraceMs);
-      server.close(() => {
+      // The listener only: http's close() also closes every idle connection at once, cutting the next
+      // request of each client calling in a loop (./keep-alive.ts). Calls back once the TCP connections are gone.
+      netClose.call(server, () => {
         closed = true;
         finish();
       });
-      server.closeIdleConnections();
+      this.keepAlive.closeIdle();
     });
     return this.stopping;
   }

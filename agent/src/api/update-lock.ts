@@ -40,8 +40,11 @@ function view(l: UpdateLock | null, deps: LocalRoutesDeps): unknown {
   return { locked: false, deferred: all.filter((d) => d.code !== 'UPDATE_LOCKED') };
 }
 
-/** Reads a JSON body of at most LOCAL_BODY_MAX bytes. */
-function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON body of at most LOCAL_BODY_MAX bytes; `expected` ends the message of one that is not
+ * JSON, and `empty` is what an empty body reads as (not JSON when not given).
+ */
+export function readSmallJson(req: IncomingMessage, expected: string, empty?: unknown): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (declared > LOCAL_BODY_MAX) return Promise.reject(new AppError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is too large: expected at most ${LOCAL_BODY_MAX} bytes`));
   return new Promise((resolve, reject) => {
@@ -58,10 +61,11 @@ function readJson(req: IncomingMessage): Promise<unknown> {
       chunks.push(c);
     });
     req.on('end', () => {
+      if (size === 0 && empty !== undefined) return resolve(empty);
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch (err) {
-        reject(new AppError('BAD_REQUEST', `request body is not JSON (${(err as Error).message}): expected {"ttlSec": N, "reason": "..."}`));
+        reject(new AppError('BAD_REQUEST', `request body is not JSON (${(err as Error).message}): expected ${expected}`));
       }
     });
     req.on('error', reject);
@@ -96,7 +100,7 @@ export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
       case 'POST': {
         if (!isJson(req.headers['content-type'])) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
         refuseContentEncoding(req.headers['content-encoding']);
-        const { ttlSec, reason } = parseLockRequest(await readJson(req));
+        const { ttlSec, reason } = parseLockRequest(await readSmallJson(req, '{"ttlSec": N, "reason": "..."}'));
         const l = deps.lock.set(ttlSec, reason);
         deps.changed();
         return send(res, 200, view(l, deps));

@@ -5,13 +5,14 @@
 // progress or the shared request budget is full (REST bodies, parsed tensors) or its body carries a
 // Content-Encoding (ServerLive and ServerReady have bounds of their own: ./health-calls.ts), checks the bearer token for clients off the box, bounds the time to receive the
 // message, and has compressed messages read by ./encoding.ts.
-import { AppError, toAppError } from '@edgefleet/shared/core';
+import { AppError, echoText, toAppError } from '@edgefleet/shared/core';
 import {
   Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder, status as S,
   type StatusObject, type sendUnaryData, type ServerInterceptor, type ServerUnaryCall, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { SERVER_METADATA } from '../handler.js';
 import { InferCore, modelMetadata } from '../core.js';
+import { repositoryIndex } from '../repository.js';
 import { bodyTooLarge, isLoopback } from '../guards.js';
 import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
@@ -104,6 +105,10 @@ export function grpcService(deps: GrpcServiceDeps): UntypedServiceImplementation
     }, onError),
     ModelMetadata: unary((q: { name?: string; version?: string }) => modelMetadata(core.version(q.name ?? '', q.version ? q.version : undefined)), onError),
     ModelInfer: modelInfer,
+    RepositoryIndex: unary((q: { repository_name?: string }) => {
+      if (q.repository_name) throw new AppError('NOT_FOUND', `unknown model repository ${echoText(q.repository_name)}: expected an empty repository_name (the agent serves one repository)`);
+      return { models: repositoryIndex(core.runtime) };
+    }, onError),
   };
 }
 
