@@ -72,7 +72,7 @@ describe('told boxes switched off during a model rollout', () => {
     }
   });
 
-  it('a rollout that completes without a box names it; the box installs when it reconnects', async () => {
+  it('a rollout that completes without a box names it; its document waits for it, and a failure after shows', async () => {
     const e = await setup(10);
     try {
       const r = await start(e);
@@ -88,6 +88,9 @@ describe('told boxes switched off during a model rollout', () => {
       assert.equal(v.stateReason, `every wave passed; 1 offline for gates.deferTimeoutSec (600 s) since told: left out, installs the version when it reconnects (${away} since ${seen.toISOString()})`);
       assert.equal(sentVersion(e, away), '2.0.0');
       assert.notEqual(v.devices?.find((d) => d.deviceId === away)?.status, 'active', 'rollout show lists it as not installed');
+      // Back after the rollout completed, and failing: rollout show says so.
+      e.store.deployments.setStatus(away, 'audio-energy', '2.0.0', 'failed', e.clock.now(), { progress: 0 });
+      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === away)?.status, 'failed');
     } finally {
       await e.close();
     }
