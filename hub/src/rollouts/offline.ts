@@ -16,9 +16,11 @@ const lastSeen = (store: Store, id: string): string => store.devices.get(id).las
 
 /** Whether a told device is offline and has been since `awayMs` (gates.deferTimeoutSec) after it was told. */
 export function awaySince(store: Store, d: Pick<RolloutDeviceRow, 'deviceId' | 'notifiedAt'>, now: Date, awayMs: number): boolean {
-  const dev = store.devices.get(d.deviceId);
   const before = now.getTime() - awayMs;
-  return !dev.online && d.notifiedAt !== null && Date.parse(d.notifiedAt) <= before && (dev.lastSeen === null || Date.parse(dev.lastSeen) <= before);
+  // The told time first: a wave's devices are read from the store only once the time has passed.
+  if (d.notifiedAt === null || Date.parse(d.notifiedAt) > before) return false;
+  const dev = store.devices.get(d.deviceId);
+  return !dev.online && (dev.lastSeen === null || Date.parse(dev.lastSeen) <= before);
 }
 
 export interface Offline {
@@ -56,7 +58,7 @@ export function leaveOutOffline(store: Store, r: RolloutRecord, unsettled: reado
   if (waiting.length) notes.unshift(`${waiting.length} not ${what.done} yet: ${some(waiting, named)}`);
   if (away.length) {
     notes.push(`${away.length} offline for gates.deferTimeoutSec (${sec} s) since told: left out, ${what.then} when ${away.length === 1 ? 'it reconnects' : 'they reconnect'} (${some(away, since)})`);
-  } else if (notes.length === 1 && waiting.some((id) => !store.devices.get(id).online)) {
+  } else if (notes.length === 1 && waiting.slice(0, 100).some((id) => !store.devices.get(id).online)) { // bounded: a step reads at most 100 devices for it
     notes.push(`an offline device is left out once offline for gates.deferTimeoutSec (${sec} s) since told`);
   }
   return { away, waiting, note: notes.length ? notes.join('; ') : null };
