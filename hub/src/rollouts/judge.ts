@@ -25,7 +25,6 @@ interface JudgeDeps {
   gateData: GateData;
 }
 
-
 /**
  * The shadow stage's gate: the candidate's shadow runs reported in the windows of the versions its devices
  * answer with, since the stage began (docs/rollouts.md "Shadow stage").

@@ -54,7 +54,8 @@ export function leaveOutOffline(store: Store, r: RolloutRecord, unsettled: reado
     notes.push(`${away.length} of the ${told} told offline for gates.deferTimeoutSec (${sec} s) since told (${some(away, since)}): not left out, as the wave would be judged on ${judged} device(s), ${why}; it waits for them`);
     away = [];
   }
-  const waiting = unsettled.map((d) => d.deviceId).filter((id) => !away.includes(id));
+  const out = new Set(away);
+  const waiting = unsettled.map((d) => d.deviceId).filter((id) => !out.has(id));
   if (waiting.length) notes.unshift(`${waiting.length} not ${what.done} yet: ${some(waiting, named)}`);
   if (away.length) {
     notes.push(`${away.length} offline for gates.deferTimeoutSec (${sec} s) since told: left out, ${what.then} when ${away.length === 1 ? 'it reconnects' : 'they reconnect'} (${some(away, since)})`);
