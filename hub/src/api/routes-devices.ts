@@ -8,6 +8,7 @@ import { randomSecret } from '../store/secrets.js';
 import { SealingRepo } from '../sealing/repo.js';
 import { afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
+import { leaveOnRetag } from '../rollouts/retag.js';
 
 export const deviceRoutes: RouteDef[] = [
   {
@@ -95,8 +96,10 @@ export const deviceRoutes: RouteDef[] = [
       const untrusted = await deps.deployments?.untrustedTargets();
       const docs = transact(deps, () => {
         const before = deps.store.devices.get(id).tags;
+        // Out of the tags an active rollout targets: refused once it told the device, else it leaves it (retag.ts).
+        const left = leaveOnRetag(deps.store, id, before, b.tags);
         deps.store.devices.setTags(id, b.tags);
-        audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags });
+        audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags, ...(left.length ? { leftRollouts: left } : {}) });
         // New tags may join tag deployments, or leave one (its model `removing` on the device, docs/hub.md "Undeploy"): stored now, published after commit.
         return deps.deployments?.joinDeployments(id, untrusted) ?? [];
       });

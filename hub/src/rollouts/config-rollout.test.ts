@@ -20,16 +20,18 @@ after(cleanup);
 
 const WAVES = [{ name: 'canary', percent: 20, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
 const GATES = { minPredictions: 150 };
+/** A canary of 40 % at least 1 device: 4 of the 10 under the id ro-00000000ab. */
+const FOUR = [{ name: 'canary', percent: 40, minDevices: 1, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
 
 /** The settings a device's newest desired document carries. */
 const sent = (e: Env, id: string) => e.store.desired.latest(id)?.signed.agentConfig?.settings;
 
-async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES) {
+async function start(e: Env, settings: Record<string, unknown>, gates: object = GATES, waves = WAVES, id?: string) {
   await v1Everywhere(e);
   e.parts.config.put({ kind: 'fleet' }, { 'summaries.windowSec': 60 }, 'op', 'baseline', e.clock.now());
   await e.parts.deployments.issueDesiredMany(e.store.devices.list().map((d) => d.id));
   reportConfig(e, e.store.devices.list().map((d) => d.id));
-  const r = await e.engine.createConfig({ scope: 'fleet', settings, waves: WAVES, gates, advance: 'auto', onFailure: 'rollback', reason: 'try it' }, { name: 'op' });
+  const r = await e.engine.createConfig({ ...(id ? { id } : {}), scope: 'fleet', settings, waves, gates, advance: 'auto', onFailure: 'rollback', reason: 'try it' }, { name: 'op' });
   return r;
 }
 
@@ -103,8 +105,10 @@ describe('configuration rollouts', () => {
   it('a told box offline pauses the wave at stuckSec naming it; offline for gates.deferTimeoutSec it is left out and the rollout goes on', async () => {
     const e = await setup(10);
     try {
-      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60, deferTimeoutSec: 600 });
+      // A canary of 4 (places are drawn from the id): one left out leaves 3, most of them and above its minDevices (offline.ts).
+      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60, deferTimeoutSec: 600 }, FOUR, 'ro-00000000ab');
       const [away, ...rest] = notified(e, r.id);
+      assert.equal(rest.length, 3);
       const seen = e.clock.now();
       e.store.devices.markSeen(away!, false, seen);
       for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, rest);
@@ -118,8 +122,25 @@ describe('configuration rollouts', () => {
       await complete(e, r.id);
       const gate = e.engine.view(r.id).waves[0]?.gates.find((g) => g.name === 'config_applied');
       assert.deepEqual([gate?.value, gate?.samples.wave], [1, rest.length]);
-      assert.equal(gate?.note, `1 offline for gates.deferTimeoutSec (600 s) since told: left out, sent the configuration when they reconnect (${away} since ${seen.toISOString()})`);
+      assert.equal(gate?.note, `1 offline for gates.deferTimeoutSec (600 s) since told: left out, sent the configuration when it reconnects (${away} since ${seen.toISOString()})`);
       assert.deepEqual(sent(e, away!), { 'summaries.windowSec': 30 }, 'its document waits for it');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a wave whose told boxes are mostly switched off is not judged on the others: it waits, and pauses at stuckSec', async () => {
+    const e = await setup(10);
+    try {
+      const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60, deferTimeoutSec: 600 }, FOUR, 'ro-00000000ab');
+      const canary = notified(e, r.id);
+      for (const id of canary.slice(0, 3)) e.store.devices.markSeen(id, false, e.clock.now());
+      e.clock.advance(600_000);
+      for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, canary.slice(3));
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'paused', JSON.stringify(v.waves[0]?.gates));
+      assert.match(v.stateReason ?? '', /config_applied 0\.25 \(needs >= 0\.95; 3 not applied yet: .*; 3 of the 4 told offline for gates\.deferTimeoutSec \(600 s\) since told \(.*\): not left out, as the wave would be judged on 1 device\(s\), not most of the 4 told; it waits for them\)/);
+      assert.deepEqual(sent(e, canary[0]!), { 'summaries.windowSec': 30 });
     } finally {
       await e.close();
     }

@@ -7,16 +7,17 @@
 // control devices still on the previous document) and the rollback (the previous document written again
 // as the scope's next version).
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, MAX_DEVICE_SHARE_DEFAULT, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type GateResult, type ReportedState, type RingTags } from '@edgefleet/shared';
+import { AppError, DEFAULT_WAVES, GateConfig, MAX_DEVICE_SHARE_DEFAULT, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type ReportedState, type RingTags } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import { ConfigService, parseScope, scopeName, type ConfigScope } from '../config/service.js';
 import { emptyStats, addStats, type GateData, type GroupStats } from './gate-data.js';
-import { evaluateGates, type InstallCounts } from './gates.js';
+import { evaluateGates, type InstallCounts, type WaveGates } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
-import { DEFER_TIMEOUT_DEFAULT_SEC, checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
-import { appliedNote, awaySince, waitForHeld } from './config-applied.js';
+import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
+import { appliedNote, waitForHeld } from './config-applied.js';
+import { leaveOutOffline } from './offline.js';
 import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
@@ -129,7 +130,7 @@ function statsOver(store: Store, gateData: GateData, devices: readonly string[],
  * devices run against control devices still on the previous document (or, with none around, the same
  * devices over as long a span just before the wave), and restarts (agent starts since told).
  */
-export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRecord, now: Date): { gates: GateResult[]; install: Required<InstallCounts> } {
+export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRecord, now: Date): WaveGates {
   const config = new ConfigService(store);
   const p = r.progress[r.currentWave];
   const devices = store.rollouts.devices(r.id);
@@ -138,9 +139,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const active: string[] = [];
   const refused: string[] = [];
-  const waiting: string[] = [];
-  const away: string[] = [];
-  const awayMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
+  const unsettled: RolloutDeviceRow[] = [];
   let worst: { id: string; n: number } | null = null;
   for (const d of told) {
     const s = configStatus(store, config, d.deviceId);
@@ -150,7 +149,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
     } else if (s === 'failed') {
       install.failed++;
       refused.push(d.deviceId);
-    } else (awaySince(store, d, now, awayMs) ? away : waiting).push(d.deviceId);
+    } else unsettled.push(d);
     const now_ = reported(store, d.deviceId).starts;
     if (d.starts !== null && d.starts !== undefined && now_ !== undefined && (!worst || now_ - d.starts > worst.n)) worst = { id: d.deviceId, n: now_ - d.starts };
   }
@@ -166,17 +165,18 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
     const span = now.getTime() - Date.parse(from);
     ctl = statsOver(store, gateData, devices.map((d) => d.deviceId), new Date(Date.parse(from) - span).toISOString(), from, share);
   }
-  install.notified -= away.length; // left out: sent the document when they reconnect
+  const offline = leaveOutOffline(store, r, unsettled, told.length, now, { done: 'applied', then: 'sent the configuration' });
+  install.notified -= offline.away.length; // left out: sent the document when they reconnect
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, { refused, waiting, away }, awayMs / 1000, g.note) }) : g));
+    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, offline.note, g.note) }) : g));
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
     samples: { wave: told.filter((d) => d.starts !== null && d.starts !== undefined).length, control: 0 }, against: 'absolute',
     note: worst ? `most agent starts since told: ${worst.n} (${worst.id}); a setting applied by restart costs one` : 'no device reports its start count',
   });
-  return { gates, install };
+  return { gates, install, away: offline.away, offlineNote: offline.note };
 }
 
 /**

@@ -20,6 +20,15 @@ export interface InstallCounts {
   waitingForDisk?: number;
 }
 
+/** A wave's gates as judge.ts stores them, with its install counts and the told devices left out offline (offline.ts). */
+export interface WaveGates {
+  gates: GateResult[];
+  install: Required<InstallCounts>;
+  away: string[];
+  /** What install_success (config_applied) says of unsettled and offline devices. */
+  offlineNote: string | null;
+}
+
 export interface GateInput {
   cfg: GateConfig;
   install: InstallCounts;

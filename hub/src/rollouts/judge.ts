@@ -4,17 +4,16 @@
 // A device deferring its switch (maintenance window, update lock) is pending for install_success until
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
-import { MAX_DEVICE_SHARE_DEFAULT, gateCondition, gateValue, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
+import { gateCondition, gateValue, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
-import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
-import { evaluateGates, shadowGate, waveVerdict, type InstallCounts } from './gates.js';
+import { shadowGate, waveVerdict } from './gates.js';
+import { computeWave } from './model-wave.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
-import { boundedStats } from './device-share.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -25,9 +24,6 @@ interface JudgeDeps {
   deployments: DeploymentService;
   gateData: GateData;
 }
-
-const FAILED = new Set(['failed', 'refused', 'rolled_back']);
-const HOUR_MS = 3_600_000;
 
 /**
  * The shadow stage's gate: the candidate's shadow runs reported in the windows of the versions its devices
@@ -86,64 +82,7 @@ export async function endShadow(deps: JudgeDeps, r: RolloutRecord, passed: boole
 /** Computes the current wave's gates from the stored data (devices told to switch vs control devices). */
 export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date): GateResult[] {
   if (r.waves[r.currentWave]?.shadow) return shadowGates(deps, r, now);
-  return (r.config ? computeConfigWave(deps.store, deps.gateData, r, now) : computeWave(deps, r, now)).gates;
-}
-
-function computeWave(deps: JudgeDeps, r: RolloutRecord, now: Date): { gates: GateResult[]; install: Required<InstallCounts> } {
-  const { store, gateData } = deps;
-  const p = r.progress[r.currentWave];
-  const devices = store.rollouts.devices(r.id);
-  const told = devices.filter((d) => d.notifiedAt !== null);
-  const notified = told.map((d) => d.deviceId);
-  const control = devices.filter((d) => d.notifiedAt === null && d.previous !== null && d.previous === r.fromVersion).map((d) => d.deviceId);
-  const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
-  const install = { notified: notified.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
-  const deferMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
-  const activeIds: string[] = [];
-  for (const d of told) {
-    const s = status.get(d.deviceId);
-    if (s === 'active') {
-      install.active++;
-      activeIds.push(d.deviceId);
-    } else if (s && FAILED.has(s)) install.failed++;
-    else if (s === 'waiting_for_disk') install.waitingForDisk++; // pending: the box's disk, not the model
-    else if (s === 'deferred') {
-      // Pending until deferTimeoutSec after it was told; then the wave goes on without it.
-      if (now.getTime() - Date.parse(d.notifiedAt as string) < deferMs) install.deferred++;
-      else install.leftOut++;
-    }
-  }
-  const from = p?.startedAt ?? r.createdAt;
-  // Everything stored up to the end of the current hour: the hour's rollup as it stands, never its raw
-  // windows re-read on every step (a window can start a little after `now` only by clock skew within
-  // the ingest tolerance, decision 0014).
-  const to = new Date(Math.ceil((now.getTime() + 1) / HOUR_MS) * HOUR_MS).toISOString();
-  // No one device carries the wave's or the control's numbers (device-share.ts).
-  const share = r.gates.maxDeviceShare ?? MAX_DEVICE_SHARE_DEFAULT;
-  const wave = boundedStats(gateData, { model: r.model, version: r.version, devices: new Set(notified), from, to }, share);
-  let ctl = r.fromVersion ? boundedStats(gateData, { model: r.model, version: r.fromVersion, devices: new Set(control), from, to }, share) : emptyStats();
-  // Control devices connected, or seen since the wave began (a restarted hub has not seen them reconnect
-  // yet), but short of minPredictions: wait for them (a concurrent control is the fair comparison;
-  // stuckSec bounds the wait). Otherwise, with none left (the last wave) or none around, the target's own
-  // previous-version windows over a span as long as this wave's, just before it began.
-  // At least one prediction, also under minPredictions 0: a control without any is no control.
-  const short = ctl.count < Math.max(1, r.gates.minPredictions);
-  const online = control.length && short ? store.devices.seenSince(from) : new Set<string>();
-  const awaitingControl = control.some((id) => online.has(id));
-  if (r.fromVersion && short && !awaitingControl) {
-    const span = now.getTime() - Date.parse(from);
-    const before = devices.filter((d) => d.previous === r.fromVersion).map((d) => d.deviceId);
-    ctl = boundedStats(gateData, { model: r.model, version: r.fromVersion, devices: new Set(before), from: new Date(Date.parse(from) - span).toISOString(), to: from }, share);
-  }
-  const reference = store.models.get(r.model, r.version).manifest.reference;
-  const preflightP95: number[] = [];
-  for (const id of activeIds) {
-    const pf = store.devices.get(id).models.find((m) => m.name === r.model && m.version === r.version)?.preflight;
-    if (pf) preflightP95.push(pf.p95Ms);
-  }
-  // Revoked devices are not in `devices` (they left the rollout); the gates only note how many.
-  const revoked = store.rollouts.revokedCount(r.id);
-  return { gates: evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked }), install };
+  return (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now).gates;
 }
 
 export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
@@ -152,11 +91,15 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (!p || !wave) return;
   // A shadow stage is judged by its shadow_agreement gate alone; devices deferring a switch hold a wave.
   let deferred = 0;
+  let leftOut: string | null = null;
   if (wave.shadow) p.gates = shadowGates(deps, r, now);
   else {
-    const c = r.config ? computeConfigWave(deps.store, deps.gateData, r, now) : computeWave(deps, r, now);
+    const c = (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now);
     p.gates = c.gates;
     deferred = c.install.deferred;
+    // A pass without told devices switched off says so where the operator reads it (the audit entry, the
+    // state reason once completed): rollout show then lists their status (offline.ts).
+    if (c.away.length) leftOut = c.offlineNote;
   }
   const verdict = waveVerdict(p.gates);
   const numbers = { gates: p.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) };
@@ -178,8 +121,8 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   }
   if (verdict === 'pass') {
     p.state = 'passed';
-    t.transition(r, 'rollout.wave_passed', null, numbers, now);
-    await afterPass(t, deps, r, now);
+    t.transition(r, 'rollout.wave_passed', leftOut, numbers, now);
+    await afterPass(t, deps, r, now, leftOut && r.currentWave + 1 >= r.waves.length ? `every wave passed; ${leftOut}` : leftOut);
     return;
   }
   p.state = 'failed';

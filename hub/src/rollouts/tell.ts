@@ -16,13 +16,18 @@ interface TellDeps {
 }
 
 /**
- * Tells `told` (wave `k` of `r`, already cut to the budget) to switch, or in the shadow stage to run the
+ * Tells `due` (wave `k` of `r`, already cut to the budget) to switch, or in the shadow stage to run the
  * version in shadow (devices running no version of the model have nothing to shadow: they are only
  * marked); stored, then published.
  */
-export async function tellDevices(deps: TellDeps, r: RolloutRecord, k: number, told: ReadonlyArray<{ deviceId: string; previous: string | null }>, now: Date): Promise<void> {
-  const ids = told.map((d) => d.deviceId);
+export async function tellDevices(deps: TellDeps, r: RolloutRecord, k: number, due: ReadonlyArray<{ deviceId: string; previous: string | null }>, now: Date): Promise<void> {
   const { store, deployments } = deps;
+  // Only devices still in the rollout, not told: one re-tagged out of its target while the step awaited
+  // (retag.ts) left it, and is sent nothing.
+  const still = new Set(store.rollouts.devices(r.id).filter((d) => d.notifiedAt === null).map((d) => d.deviceId));
+  const told = due.filter((d) => still.has(d.deviceId));
+  const ids = told.map((d) => d.deviceId);
+  if (!ids.length) return;
   if (r.config) {
     await deployments.publishDesired(tellConfig(store, r, ids, now, (x) => deployments.storeDesired(x)));
     return;

@@ -260,6 +260,19 @@ export class RolloutsRepo {
     }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts }));
   }
 
+  /** One device's row in the rollout (revoked or not), or null when it was never placed in it. */
+  device(rolloutId: string, deviceId: string): RolloutDeviceRow | null {
+    const r = this.db.prepare('SELECT device_id, place, previous, notified_at, starts FROM rollout_devices WHERE rollout_id = ? AND device_id = ?').get(rolloutId, deviceId) as
+      { device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null } | undefined;
+    return r ? { deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts } : null;
+  }
+
+  /** A device not yet told leaves the rollout (re-tagged out of its target: hub/src/rollouts/retag.ts). */
+  removeDevice(rolloutId: string, deviceId: string): void {
+    this.db.prepare('DELETE FROM rollout_devices WHERE rollout_id = ? AND device_id = ? AND notified_at IS NULL').run(rolloutId, deviceId);
+    this.announce(rolloutId);
+  }
+
   /** How many of the rollout's devices were revoked since they joined (they left it; see devices()). */
   revokedCount(rolloutId: string): number {
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id WHERE rd.rollout_id = ? AND d.revoked_at IS NOT NULL')

@@ -1,0 +1,34 @@
+// A device re-tagged out of the tags an active rollout targets (docs/rollouts.md "Cohorts",
+// docs/decisions/0092-offline-boxes-and-re-tagged-devices.md). The device keeps its row in the rollout
+// otherwise: a configuration rollout of a tag scope would count it applied while its document no longer
+// layers the scope (re-tagged, it dropped the rollout's settings outside the rollout), and would tell it in
+// its wave, as a model rollout would send the version to a box its target no longer names. So a device the
+// rollout has told (switched, or running the candidate in shadow) is refused: what the rollout sent it is
+// the rollout's to keep or take back. One not yet told leaves it: nothing the rollout sent is on it.
+import { AppError } from '@edgefleet/shared';
+import type { Store } from '../store/index.js';
+import { rolloutSubject, targetMatches } from '../deployments/target.js';
+
+const pairs = (t: Record<string, string>) => Object.entries(t).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/**
+ * Run in the transaction that stores the device's new tags, before it: CONFLICT when a running or paused
+ * rollout whose target is tags the device matches `before` and not `after` told the device; otherwise
+ * the rollouts it leaves (their ids), its rows removed.
+ */
+export function leaveOnRetag(store: Store, deviceId: string, before: Record<string, string>, after: Record<string, string>): string[] {
+  const left: string[] = [];
+  for (const r of store.rollouts.active()) {
+    const tags = r.target.tags;
+    if (!tags || !targetMatches(r.target, deviceId, before) || targetMatches(r.target, deviceId, after)) continue;
+    const row = store.rollouts.device(r.id, deviceId);
+    if (!row) continue;
+    if (row.notifiedAt !== null) {
+      throw new AppError('CONFLICT', `rollout ${r.id} (${rolloutSubject(r)}, ${r.state}) told ${deviceId} already and its target is tags ${pairs(tags)}: re-tagging it out of them would leave it `
+        + `on what the rollout sent it, outside the rollout; wait for the rollout to finish (edgefleet rollout show ${r.id}), or roll it back or abort it first`, { details: { rollout: r.id, devices: [deviceId] } });
+    }
+    store.rollouts.removeDevice(r.id, deviceId);
+    left.push(r.id);
+  }
+  return left;
+}
