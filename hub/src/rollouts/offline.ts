@@ -1,5 +1,5 @@
 // Told boxes switched off during a rollout, model or configuration alike (docs/rollouts.md "Gates",
-// docs/decisions/0092-offline-boxes-and-re-tagged-devices.md): a told device that has neither installed
+// docs/decisions/0093-offline-boxes-and-re-tagged-devices.md): a told device that has neither installed
 // (applied) nor failed (refused) and has been offline since gates.deferTimeoutSec after it was told is
 // left out of install_success (config_applied), as a device deferring past that time is (decision 0031),
 // so one box switched off does not hold the wave until stuckSec after every resume, where the only other

@@ -1,5 +1,5 @@
 // A device re-tagged out of the tags an active rollout targets (docs/rollouts.md "Cohorts",
-// docs/decisions/0092-offline-boxes-and-re-tagged-devices.md). The device keeps its row in the rollout
+// docs/decisions/0093-offline-boxes-and-re-tagged-devices.md). The device keeps its row in the rollout
 // otherwise: a configuration rollout of a tag scope would count it applied while its document no longer
 // layers the scope (re-tagged, it dropped the rollout's settings outside the rollout), and would tell it in
 // its wave, as a model rollout would send the version to a box its target no longer names. So a device the

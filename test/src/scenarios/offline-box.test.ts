@@ -1,5 +1,5 @@
 // A box switched off during a model rollout, with a real hub process and real agent processes running the
-// example ONNX models (docs/rollouts.md "Told devices switched off", decision 0092): told while off, it is
+// example ONNX models (docs/rollouts.md "Told devices switched off", decision 0093): told while off, it is
 // left out of install_success once offline for gates.deferTimeoutSec since told, named in the gate's note;
 // switched on again it installs the version its retained document still names and counts again.
 import { describe, it } from 'node:test';

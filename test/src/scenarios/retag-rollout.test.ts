@@ -1,5 +1,5 @@
 // Re-tagging devices out of a running model rollout's tags with `edgefleet devices tag`, against a real hub
-// process and real agent processes (docs/rollouts.md "Cohorts", decision 0092): the box the rollout told
+// process and real agent processes (docs/rollouts.md "Cohorts", decision 0093): the box the rollout told
 // is refused (CONFLICT naming the rollout, its tags unchanged, still serving the new version); the box not
 // told yet is re-tagged and leaves the rollout, still serving the version it ran.
 import { describe, it } from 'node:test';
