@@ -14,11 +14,16 @@ export interface SmallHub {
   /** The example release keys the hub's trust document names (to push bundles). */
   keys: Keys;
   http: string;
+  /** The hub's embedded broker (mqtt://127.0.0.1:PORT), where its devices connect with deviceSecret(id). */
+  mqtt: string;
   token: string;
   api: AdminApi;
   browser: Browser;
   stop(): Promise<void>;
 }
+
+/** The secret startSmallHub gives device `id`. */
+export const deviceSecret = (id: string): string => `s3cret-${id}-${'x'.repeat(24)}`;
 
 /** `devices` created with the tag site=north before the hub starts; `config` adds to the hub's config. */
 export async function startSmallHub(prefix: string, devices: string[], config?: Record<string, unknown>): Promise<SmallHub> {
@@ -33,14 +38,14 @@ export async function startSmallHub(prefix: string, devices: string[], config?: 
   try {
     const keys = makeKeys(join(dir, 'keys'));
     const trust = makeTrust(dir, keys);
-    const sims = devices.map((id) => ({ id, secret: `s3cret-${id}-${'x'.repeat(24)}` }));
+    const sims = devices.map((id) => ({ id, secret: deviceSecret(id) }));
     const [h, b] = await Promise.all([
       taggedHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath, devices: sims, tags: () => ({ site: 'north' }), ...(config ? { config } : {}) }),
       launchChromium(),
       buildRenderer(),
     ]);
     [hub, browser] = [h.hub, b];
-    return { hub: h.hub, keys, http: h.addrs.http, token: h.token, api: h.api, browser: b, stop };
+    return { hub: h.hub, keys, http: h.addrs.http, mqtt: h.addrs.mqtt, token: h.token, api: h.api, browser: b, stop };
   } catch (err) {
     await stop();
     throw err;
