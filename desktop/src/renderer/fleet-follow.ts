@@ -9,7 +9,7 @@ import { batch } from '@preact/signals';
 import type { DeviceInfo, DeviceList } from '@edgefleet/shared';
 import { errorText, type Api } from './api.js';
 import { background } from './background.js';
-import { devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetPath, fleetQuery, loadDevices, loads, type FleetQuery } from './fleet-list.js';
+import { devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetPath, fleetQuery, loadDevices, loadSettled, loads, type FleetQuery } from './fleet-list.js';
 
 /** Devices one question asks for: the one followed and others placed at the same moment before it. */
 const AHEAD = 20;
@@ -25,16 +25,25 @@ const statusOf = (d: DeviceInfo): 'online' | 'offline' | 'revoked' => (d.revoked
  * word, which decides the status filter for this device (the hub's row may not have it yet).
  */
 export async function followDevice(a: Api, id: string, online?: boolean): Promise<void> {
-  const next = devicesNext.value;
-  if (devicesStatus.value !== 'ready' || (!devices.has(id) && next !== null && id > next)) return; // further on: comes with "Load more"
-  const n = loads();
-  const f = fleetQuery.value;
+  // A load of the first page under way may have read the device before this change: asked after it, again
+  // if another load began meanwhile (a filter changed while the question was out).
+  for (let tries = 0; tries < 3; tries++) {
+    await loadSettled();
+    const n = loads();
+    const f = fleetQuery.value;
+    const next = devicesNext.value;
+    if (devicesStatus.value !== 'ready' || (!devices.has(id) && next !== null && id > next)) return; // further on: comes with "Load more"
+    const localStatus = online !== undefined && (f.status === 'online' || f.status === 'offline');
+    let before: string | null = null;
+    for (const k of devices.keys()) if (k < id && (before === null || k > before)) before = k;
+    const p = await a.get<DeviceList>(fleetPath(localStatus ? { ...f, status: '' } : f, before, AHEAD));
+    if (n === loads() && fleetQuery.value === f) return apply(p, id, f, online, next);
+  }
+}
+
+/** Applies the hub's answer `p` about device `id` under filters `f` (`next`: the last id of the pages loaded, when more follow). */
+function apply(p: DeviceList, id: string, f: FleetQuery, online: boolean | undefined, next: string | null): void {
   const localStatus = online !== undefined && (f.status === 'online' || f.status === 'offline');
-  const asked: FleetQuery = localStatus ? { ...f, status: '' } : f;
-  let before: string | null = null;
-  for (const k of devices.keys()) if (k < id && (before === null || k > before)) before = k;
-  const p = await a.get<DeviceList>(fleetPath(asked, before, AHEAD));
-  if (n !== loads() || fleetQuery.value !== f) return; // the filters changed: the newer load shows its answer
   const matches = (d: DeviceInfo) => !localStatus || statusOf(d) === f.status;
   const wasHeld = devices.has(id);
   let decided = p.next === null;

@@ -50,8 +50,17 @@ let loadCount = 0;
 /** Bumped by each load of the first page and by sign-out: an answer asked for before it is stale. */
 export const loads = (): number => loadCount;
 
+let lastLoad: Promise<void> = Promise.resolve();
+/** Settles when the newest load of the first page has (fleet-follow.ts asks about a device after it). */
+export const loadSettled = (): Promise<void> => lastLoad;
+
 /** The first page of the current filters, replacing what is held. */
-export async function loadDevices(a: Api): Promise<void> {
+export function loadDevices(a: Api): Promise<void> {
+  lastLoad = loadFirstPage(a);
+  return lastLoad;
+}
+
+async function loadFirstPage(a: Api): Promise<void> {
   const n = ++loadCount;
   try {
     const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, null));

@@ -4,26 +4,11 @@
 // and "N of M devices matching" follows, without a reload.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt, { type MqttClient } from 'mqtt';
-import { PRESENCE_SCHEMA, STATE_SCHEMA, deviceTopic } from '@edgefleet/shared';
+import type { MqttClient } from 'mqtt';
 import { signIn, type ConsolePage } from './helpers.js';
-import { deviceSecret, startSmallHub, type SmallHub } from './small-hub.js';
+import { connectDevice, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
 const IDS = ['dev-a', 'dev-b', 'dev-c', 'dev-d'];
-
-/** Device `id` connected to the hub's broker, online, as an agent says it. */
-async function connect(h: SmallHub, id: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(h.mqtt, { protocolVersion: 4, clientId: id, username: id, password: deviceSecret(id), clean: true, reconnectPeriod: 0, connectTimeout: 10_000 });
-  await c.publishAsync(deviceTopic(id, 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: new Date().toISOString() }), { qos: 1, retain: true });
-  return c;
-}
-
-/** Device `id` reports running model `m` at `version`. */
-async function runs(c: MqttClient, id: string, version: string): Promise<void> {
-  const state = { schema: STATE_SCHEMA, deviceId: id, at: new Date().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, capabilities: [],
-    models: [{ name: 'm', active: version, previous: null, installed: [version], status: 'active', target: null }] };
-  await c.publishAsync(deviceTopic(id, 'state'), JSON.stringify(state), { qos: 1, retain: true });
-}
 
 describe('console: the fleet view follows devices in and out of its filters', { timeout: 120_000 }, () => {
   let h: SmallHub;
@@ -58,10 +43,10 @@ describe('console: the fleet view follows devices in and out of its filters', { 
     await page.locator('#fleet-tag').fill('');
     await page.getByLabel('Status').selectOption('online');
     await showing(page, '0 of 0 devices matching', []);
-    const c = await connect(h, 'dev-c');
+    const c = await connectDevice(h, 'dev-c');
     clients.push(c);
     await showing(page, '1 of 1 devices matching', ['dev-c']);
-    const d = await connect(h, 'dev-d');
+    const d = await connectDevice(h, 'dev-d');
     clients.push(d);
     await showing(page, '2 of 2 devices matching', ['dev-c', 'dev-d']);
     await d.endAsync();
@@ -69,14 +54,14 @@ describe('console: the fleet view follows devices in and out of its filters', { 
 
     // Versions: a search for a version finds the device that starts running it and lets go of the one that stops.
     await page.getByLabel('Status').selectOption('');
-    await runs(c, 'dev-c', '2.0.0');
+    await reportState(c, 'dev-c', { m: '2.0.0' });
     await page.locator('#fleet-search').fill('m@2.0.0');
     await showing(page, '1 of 1 devices matching', ['dev-c']);
-    const a = await connect(h, 'dev-a');
+    const a = await connectDevice(h, 'dev-a');
     clients.push(a);
-    await runs(a, 'dev-a', '2.0.0');
+    await reportState(a, 'dev-a', { m: '2.0.0' });
     await showing(page, '2 of 2 devices matching', ['dev-a', 'dev-c']);
-    await runs(c, 'dev-c', '3.0.0');
+    await reportState(c, 'dev-c', { m: '3.0.0' });
     await showing(page, '1 of 1 devices matching', ['dev-a']);
     assert.deepEqual(page.errors, []);
     await page.close();
