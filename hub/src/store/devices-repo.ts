@@ -1,4 +1,4 @@
-// Devices: identity (id + salted secret hash), tags, facts, revocation, presence and what each
+// Devices: identity (id + salted secret hash), tags (also as rows for the tag filter: device-tags.ts), facts, revocation, presence and what each
 // device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
@@ -8,6 +8,7 @@ import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import { pageOf } from './history-page.js';
 import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
+import { writeDeviceTags } from './device-tags.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -48,9 +49,12 @@ export class DevicesRepo implements DeviceAuthPort {
 
   create(id: string, secret: string, tags: Tags, facts: DeviceFacts | null, at: Date): void {
     if (this.row(id)) throw new AppError('CONFLICT', `device "${id}" already exists: choose another id or rotate its secret`);
-    this.db
-      .prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, hashSecret(secret), JSON.stringify(tags), facts ? JSON.stringify(facts) : null, at.toISOString());
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, hashSecret(secret), JSON.stringify(tags), facts ? JSON.stringify(facts) : null, at.toISOString());
+      writeDeviceTags(this.db, id, tags);
+    })();
   }
 
   exists(id: string): boolean {
@@ -205,7 +209,10 @@ export class DevicesRepo implements DeviceAuthPort {
 
   setTags(id: string, tags: Tags): void {
     this.mustRow(id);
-    this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
+      writeDeviceTags(this.db, id, tags);
+    })();
   }
 
   /**
