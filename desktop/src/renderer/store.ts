@@ -177,7 +177,7 @@ function refreshDevice(id: string, what: 'state' | 'audit' | 'added'): void {
   deviceTick.value = { id, n: deviceTick.value.n + 1 };
 }
 
-/** The fleet's counts follow presence and enrollments, read again at most every 3 s (GET /fleet is two grouped counts). */
+/** The fleet's counts follow presence, enrollments and reported states (the versions in use), read again at most every 3 s (GET /fleet is two grouped counts). */
 function countsSoon(): void {
   debounce('fleet-counts', 3000, () => { const a = api(); if (a) background(loadFleetSummary(a)); });
 }
@@ -206,6 +206,7 @@ function onEvent(e: StreamEvent): void {
     }
     case 'device.state':
       debounce(`dev:${e.data.deviceId}`, 300, () => refreshDevice(e.data.deviceId, 'state'));
+      countsSoon(); // the versions in use follow what devices report running
       return;
     case 'deployment.progress':
       debounce('deployments', 300, () => { background(loadDeployments()); deploymentTick.value++; });
