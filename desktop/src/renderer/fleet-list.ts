@@ -84,17 +84,22 @@ export async function loadMoreDevices(a: Api): Promise<void> {
   batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesVersion.value++; });
 }
 
+let summaryLoads = 0;
+/** The fleet's counts (GET /fleet); only the newest read's answer is shown (two in flight may answer out of order). */
 export async function loadFleetSummary(a: Api): Promise<void> {
+  const n = ++summaryLoads;
   try {
-    fleetSummary.value = await a.get<FleetSummary>('/fleet');
+    const s = await a.get<FleetSummary>('/fleet');
+    if (n === summaryLoads) fleetSummary.value = s;
   } catch (err) {
-    fleetSummary.value = { error: errorText(err) };
+    if (n === summaryLoads) fleetSummary.value = { error: errorText(err) };
   }
 }
 
 /** Signed out: nothing held, and the filters back to none (the next sign-in may be someone else's). */
 export function clearDevices(): void {
   loadCount++;
+  summaryLoads++;
   devices.clear();
   batch(() => {
     fleetQuery.value = { q: '', tag: '', status: '' };
