@@ -96,9 +96,36 @@ function pump(a: Api): void {
   }
 }
 
+/**
+ * Presence words of the last RECENT_MS, at most RECENT_MAX devices (the newest): a load of the first page under a
+ * status filter may have read a row the hub had not written yet (presence is written up to 50 ms after its event,
+ * more on a loaded hub), so they are asked about again after it (replayPresence).
+ */
+const RECENT_MS = 5000;
+const RECENT_MAX = 100;
+const recent = new Map<string, { online: boolean; at: number }>();
+
+export function notePresence(id: string, online: boolean): void {
+  recent.delete(id);
+  recent.set(id, { online, at: performance.now() });
+  if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value as string);
+}
+
+/** After a load of the first page under a status filter: the recent presence words asked about again. */
+export function replayPresence(a: Api): void {
+  const f = fleetQuery.value;
+  if (f.status !== 'online' && f.status !== 'offline') return;
+  const now = performance.now();
+  for (const [id, p] of recent) {
+    if (now - p.at > RECENT_MS) recent.delete(id);
+    else followSoon(a, id, p.online);
+  }
+}
+
 /** Signed out: nothing waits. */
 export function clearFollows(): void {
   pending.clear();
+  recent.clear();
   if (reloadTimer !== null) clearTimeout(reloadTimer);
   reloadTimer = null;
 }

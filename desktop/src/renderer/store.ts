@@ -11,7 +11,7 @@ import { background } from './background.js';
 import { desktopBridge, notifyAlertFired } from './desktop.js';
 import { byId, refreshNewest } from './paging.js';
 import { clearDevices, devices, devicesVersion, fleetQuery, loadDevices as loadDevicePage, loadFleetSummary } from './fleet-list.js';
-import { clearFollows, followSoon } from './fleet-follow.js';
+import { clearFollows, followSoon, notePresence, replayPresence } from './fleet-follow.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -114,6 +114,7 @@ export async function loadDevices(): Promise<void> {
   const a = api();
   if (!a) return;
   await Promise.all([loadDevicePage(a), loadFleetSummary(a)]);
+  replayPresence(a); // what it read may predate presence the hub had not written yet
 }
 
 export async function loadModels(): Promise<void> {
@@ -196,6 +197,7 @@ function onEvent(e: StreamEvent): void {
       deviceTick.value = { id: e.data.deviceId, n: deviceTick.value.n + 1, online: e.data.online }; // Try it's preflight rows show its presence
       const d = devices.get(e.data.deviceId);
       // Under a status filter it may leave the view or join it: asked of the hub, the status as this event says.
+      notePresence(e.data.deviceId, e.data.online);
       const a = api();
       if (a && (fleetQuery.value.status === 'online' || fleetQuery.value.status === 'offline')) followSoon(a, e.data.deviceId, e.data.online);
       if (!d) return; // not in the pages loaded: it enrolled (placed on its audit entry), does not match, or is further on
