@@ -30,10 +30,15 @@ let have = 0;
 /** Grows the fleet to `n` devices (written straight into hub.db; the hub reads it per request). */
 function fleetOf(n: number): void {
   const ins = db.prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at, last_seen, online) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  // The tag filter's rows too (hub/src/store/device-tags.ts), as DevicesRepo.create writes them.
+  const tagIns = db.prepare('INSERT INTO device_tags (device_id, key, value) VALUES (?, ?, ?)');
   const now = Date.now();
   db.transaction(() => {
     for (let i = have; i < n; i++) {
-      ins.run(`bench-${String(i).padStart(5, '0')}`, 'x', JSON.stringify({ site: `site-${i % 20}`, ring: i % 10 === 0 ? 'canary' : 'main' }),
+      const id = `bench-${String(i).padStart(5, '0')}`;
+      const tags = { site: `site-${i % 20}`, ring: i % 10 === 0 ? 'canary' : 'main' };
+      for (const [k, v] of Object.entries(tags)) tagIns.run(id, k, v);
+      ins.run(id, 'x', JSON.stringify(tags),
         JSON.stringify({ os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' }), new Date(now - 86400_000).toISOString(), new Date(now - (i % 600) * 1000).toISOString(), i % 3 === 0 ? 0 : 1);
     }
   })();

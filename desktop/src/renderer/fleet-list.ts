@@ -1,9 +1,8 @@
 // The fleet view's devices (docs/console.md "Fleet", docs/decisions/0089-fleet-view-filtered-by-the-hub.md):
 // the hub filters and pages them (GET /devices?q=&tag=&status=, FLEET_PAGE by id, `total` matching) and
 // counts the fleet (GET /fleet); the console holds only the pages it loaded ("Load more"), whatever the
-// fleet's size. Held devices are kept in a Map mutated in place with a version signal (store.ts applies the
-// stream's events to them); a device the table does not hold is placed when it enrolls if the hub says it
-// matches and falls among the pages loaded. Only the newest load's answer is shown.
+// fleet's size. Held devices are kept in a Map mutated in place with a version signal; the stream's events
+// move devices in and out of it as the hub says they match (fleet-follow.ts). Only the newest load's answer is shown.
 import { batch, signal } from '@preact/signals';
 import type { DeviceInfo, DeviceList, FleetSummary } from '@edgefleet/shared';
 import { errorText, type Api } from './api.js';
@@ -47,69 +46,60 @@ export function fleetPath(q: FleetQuery, after: string | null, limit = FLEET_PAG
   return `/devices?${p.toString()}`;
 }
 
-let loads = 0;
+let loadCount = 0;
+/** Bumped by each load of the first page and by sign-out: an answer asked for before it is stale. */
+export const loads = (): number => loadCount;
+
+let lastLoad: Promise<void> = Promise.resolve();
+/** Settles when the newest load of the first page has (fleet-follow.ts asks about a device after it). */
+export const loadSettled = (): Promise<void> => lastLoad;
 
 /** The first page of the current filters, replacing what is held. */
-export async function loadDevices(a: Api): Promise<void> {
-  const n = ++loads;
+export function loadDevices(a: Api): Promise<void> {
+  lastLoad = loadFirstPage(a);
+  return lastLoad;
+}
+
+async function loadFirstPage(a: Api): Promise<void> {
+  const n = ++loadCount;
   try {
     const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, null));
-    if (n !== loads) return; // the filters changed meanwhile: a newer load shows its answer
+    if (n !== loadCount) return; // the filters changed meanwhile: a newer load shows its answer
     devices.clear();
     for (const d of p.devices) devices.set(d.id, d);
     batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
-    if (n === loads) devicesStatus.value = { error: errorText(err) };
+    if (n === loadCount) devicesStatus.value = { error: errorText(err) };
   }
 }
 
 /** The next page appended ("Load more"); throws when the hub would not give it. */
 export async function loadMoreDevices(a: Api): Promise<void> {
   const after = devicesNext.value;
-  const n = loads;
+  const n = loadCount;
   if (after === null) return;
   const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, after));
-  if (n !== loads || devicesNext.value !== after) return;
+  if (n !== loadCount || devicesNext.value !== after) return;
   for (const d of p.devices) devices.set(d.id, d);
   batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesVersion.value++; });
 }
 
+let summaryLoads = 0;
+/** The fleet's counts (GET /fleet); only the newest read's answer is shown (two in flight may answer out of order). */
 export async function loadFleetSummary(a: Api): Promise<void> {
+  const n = ++summaryLoads;
   try {
-    fleetSummary.value = await a.get<FleetSummary>('/fleet');
+    const s = await a.get<FleetSummary>('/fleet');
+    if (n === summaryLoads) fleetSummary.value = s;
   } catch (err) {
-    fleetSummary.value = { error: errorText(err) };
+    if (n === summaryLoads) fleetSummary.value = { error: errorText(err) };
   }
-}
-
-/** Devices one placement asks for: the new one and others that enrolled at the same moment before it. */
-const PLACE_AHEAD = 20;
-
-/**
- * A device the table does not hold (it just enrolled or was added): asks the hub for the devices matching
- * the filters after the held one before it; those among the pages loaded (one further on comes with "Load
- * more") are placed, this one and any other before it not held yet. Two devices enrolled at once each ask
- * before either is held: the second's answer begins with the first (asked for one device, it missed the
- * second: test/src/console/console.test.ts failed once so).
- */
-export async function placeDevice(a: Api, id: string): Promise<void> {
-  if (devicesStatus.value !== 'ready' || devices.has(id)) return;
-  const n = loads;
-  let before: string | null = null;
-  for (const k of devices.keys()) if (k < id && (before === null || k > before)) before = k;
-  const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, before, PLACE_AHEAD));
-  if (n !== loads) return;
-  const next = devicesNext.value;
-  for (const d of p.devices) {
-    if (d.id > id) break;
-    if (!devices.has(d.id) && (next === null || d.id < next)) devices.set(d.id, d);
-  }
-  batch(() => { devicesTotal.value = p.total; devicesVersion.value++; });
 }
 
 /** Signed out: nothing held, and the filters back to none (the next sign-in may be someone else's). */
 export function clearDevices(): void {
-  loads++;
+  loadCount++;
+  summaryLoads++;
   devices.clear();
   batch(() => {
     fleetQuery.value = { q: '', tag: '', status: '' };

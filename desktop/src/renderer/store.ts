@@ -1,16 +1,17 @@
 // The console's state: the session (token, role), what the hub returned (devices, models,
 // deployments, audit), and the live stream's effect on it. Views read signals; nothing reloads the
-// page. The fleet's devices are the pages the fleet view loaded (fleet-list.ts), updated in place from
-// the stream; refetches after stream events are debounced per key. A list the hub would not
+// page. The fleet's devices are the pages the fleet view loaded (fleet-list.ts), following the stream
+// through the hub's filters (fleet-follow.ts); refetches after stream events are debounced per key. A list the hub would not
 // give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
 import { batch, signal } from '@preact/signals';
-import type { ApiRole, AuditEntry, Deployment, DeploymentList, DeviceInfo, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
+import type { ApiRole, AuditEntry, Deployment, DeploymentList, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
 import { background } from './background.js';
 import { desktopBridge, notifyAlertFired } from './desktop.js';
 import { byId, refreshNewest } from './paging.js';
-import { clearDevices, devices, devicesTotal, devicesVersion, loadDevices as loadDevicePage, loadFleetSummary, placeDevice } from './fleet-list.js';
+import { clearDevices, devices, devicesVersion, fleetQuery, loadDevices as loadDevicePage, loadFleetSummary } from './fleet-list.js';
+import { clearFollows, followSoon, notePresence, replayPresence } from './fleet-follow.js';
 
 export type Deployments = Array<Omit<Deployment, 'devices'>>;
 
@@ -92,6 +93,7 @@ export function signOut(why: string | null): void {
     liveRefusal.value = null;
     loginError.value = why;
     clearDevices();
+    clearFollows();
     models.value = null;
     deployments.value = null;
     olderDeployments.value = null;
@@ -112,6 +114,7 @@ export async function loadDevices(): Promise<void> {
   const a = api();
   if (!a) return;
   await Promise.all([loadDevicePage(a), loadFleetSummary(a)]);
+  replayPresence(a); // what it read may predate presence the hub had not written yet
 }
 
 export async function loadModels(): Promise<void> {
@@ -161,27 +164,21 @@ function debounce(key: string, ms: number, fn: () => void): void {
 }
 
 /**
- * A device's own data changed: a device the fleet table holds is read again; one it does not hold is
- * placed in it if it matches the filters there (`placed`: it enrolled or was added); the device view
- * refetches either way (deviceTick).
+ * A device's own data changed (`what`: its state or versions, its row in the audit log, or it was just added):
+ * the fleet table follows it through the hub (fleet-follow.ts) when it holds it, or when the change can make it
+ * match the filters: a new device always, an audit entry (tags, revocation) under any filter, a state (versions)
+ * under a search; the device view refetches either way (deviceTick).
  */
-async function refreshDevice(id: string, placed = false): Promise<void> {
+function refreshDevice(id: string, what: 'state' | 'audit' | 'added'): void {
   const a = api();
   if (!a) return;
-  try {
-    if (devices.has(id)) devices.set(id, await a.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`));
-    else if (placed) await placeDevice(a, id);
-  } catch (err) {
-    // Only a device the hub no longer has leaves the view; after any other failure (a 503, the
-    // network) the device keeps what it had until its next event or a refetch.
-    if (err instanceof ApiError && err.status === 404 && devices.delete(id)) devicesTotal.value = Math.max(0, devicesTotal.value - 1);
-    else console.warn(`edgefleet console: device ${id} not refreshed: ${errorText(err)}`);
-  }
-  devicesVersion.value++;
+  const f = fleetQuery.value;
+  const mayMatch = what === 'added' || (what === 'audit' && (f.q !== '' || f.tag !== '' || f.status !== '')) || (what === 'state' && f.q !== '');
+  if (devices.has(id) || mayMatch) followSoon(a, id);
   deviceTick.value = { id, n: deviceTick.value.n + 1 };
 }
 
-/** The fleet's counts follow presence and enrollments, read again at most every 3 s (GET /fleet is two grouped counts). */
+/** The fleet's counts follow presence, enrollments and reported states (the versions in use), read again at most every 3 s (GET /fleet is two grouped counts). */
 function countsSoon(): void {
   debounce('fleet-counts', 3000, () => { const a = api(); if (a) background(loadFleetSummary(a)); });
 }
@@ -199,27 +196,32 @@ function onEvent(e: StreamEvent): void {
       countsSoon();
       deviceTick.value = { id: e.data.deviceId, n: deviceTick.value.n + 1, online: e.data.online }; // Try it's preflight rows show its presence
       const d = devices.get(e.data.deviceId);
-      if (!d) return; // not in the pages loaded: it enrolled (placed on its audit entry) or is further on
+      // Under a status filter it may leave the view or join it: asked of the hub, the status as this event says.
+      notePresence(e.data.deviceId, e.data.online);
+      const a = api();
+      if (a && (fleetQuery.value.status === 'online' || fleetQuery.value.status === 'offline')) followSoon(a, e.data.deviceId, e.data.online);
+      if (!d) return; // not in the pages loaded: it enrolled (placed on its audit entry), does not match, or is further on
       d.online = e.data.online;
       d.lastSeen = e.data.at;
       bumpDevices();
       return;
     }
     case 'device.state':
-      debounce(`dev:${e.data.deviceId}`, 300, () => background(refreshDevice(e.data.deviceId)));
+      debounce(`dev:${e.data.deviceId}`, 300, () => refreshDevice(e.data.deviceId, 'state'));
+      countsSoon(); // the versions in use follow what devices report running
       return;
     case 'deployment.progress':
       debounce('deployments', 300, () => { background(loadDeployments()); deploymentTick.value++; });
       debounce('rollouts', 300, () => { rolloutTick.value++; }); // a wave's active count
 
-      debounce(`dev:${e.data.deviceId}`, 300, () => background(refreshDevice(e.data.deviceId)));
+      debounce(`dev:${e.data.deviceId}`, 300, () => refreshDevice(e.data.deviceId, 'state'));
       return;
     case 'audit': {
       liveAudit.value = [...liveAudit.value.slice(-999), e.data];
       const a = e.data.action;
       if (a.startsWith('device.') || a.startsWith('enroll')) {
-        const placed = a === 'device.add' || a === 'device.enroll';
-        debounce(`dev:${e.data.target}`, 200, () => background(refreshDevice(e.data.target, placed)));
+        const added = a === 'device.add' || a === 'device.enroll';
+        debounce(`dev:${e.data.target}`, 200, () => refreshDevice(e.data.target, added ? 'added' : 'audit'));
         countsSoon();
       }
       if (a.startsWith('model.')) debounce('models', 200, () => background(loadModels()));

@@ -1,7 +1,8 @@
 // GET /devices's filters as SQL that SQLite and PostgreSQL both run (docs/decisions/0089-fleet-view-filtered-by-the-hub.md,
-// 0040 for the dialect: no json_extract, so a tag is found in the tags column's JSON text, which the hub
-// writes with JSON.stringify: `{"site":"north"}`). Text is compared in lower case on both sides, so a
+// 0040 for the dialect: no json_extract, so a search finds a tag in the tags column's JSON text, which the hub
+// writes with JSON.stringify: `{"site":"north"}`; the tag filter reads device_tags, device-tags.ts). Text is compared in lower case on both sides, so a
 // search finds any case of ASCII letters on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+import { asciiLower } from './device-tags.js';
 
 /** What a device list is filtered by; each one given must hold. */
 export interface DeviceFilter {
@@ -33,9 +34,9 @@ export function deviceFilterSql(f: DeviceFilter): FilterSql {
   else if (f.status) where.push(`revoked_at IS NULL AND online = ${f.status === 'online' ? 1 : 0}`);
   if (f.tag !== undefined) {
     const eq = f.tag.indexOf('=');
-    // The key and value with their quotes: "site":"north" is found in {"ring":"a","site":"north"}, never in a value.
-    where.push(`LOWER(tags) ${LIKE}`);
-    params.push(`%${literal(`"${inJson(f.tag.slice(0, eq))}":"${inJson(f.tag.slice(eq + 1))}"`)}%`);
+    // Looked up in device_tags by its primary key (device-tags.ts), the value's ASCII letters in lower case on both sides.
+    where.push('id IN (SELECT device_id FROM device_tags WHERE key = ? AND value = ?)');
+    params.push(asciiLower(f.tag.slice(0, eq)), asciiLower(f.tag.slice(eq + 1)));
   }
   if (f.version !== undefined) {
     const at = f.version.lastIndexOf('@');

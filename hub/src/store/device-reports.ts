@@ -2,7 +2,7 @@
 // devices"): the last reported state on its `devices` row, the versions it holds now (`device_models`),
 // every registry version it ever reported (`device_versions_seen`, hub.db migration 8), and how the
 // stored state reads in DeviceInfo. DevicesRepo (devices-repo.ts) records and reads them through these.
-import type { DeviceInfo, ReportedState } from '@edgefleet/shared';
+import { runtimeBackendOf, type DeviceInfo, type ReportedState } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
@@ -94,5 +94,11 @@ export function withPreflight(models: DeviceInfo['models'], json: string | null)
 export function reportedSummary(json: string | null): DeviceInfo['reported'] {
   if (!json) return null;
   const st = JSON.parse(json) as ReportedState;
-  return { at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, ...(typeof st.trustVersion === 'number' ? { trustVersion: st.trustVersion } : {}), refusal: st.refusal ?? null, ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}) };
+  // A state stored before capabilities were parsed with their default has none.
+  const capabilities = st.capabilities ?? [];
+  return {
+    at: st.at, agentVersion: st.agentVersion, lastAppliedSeq: st.lastAppliedSeq, ...(typeof st.trustVersion === 'number' ? { trustVersion: st.trustVersion } : {}), refusal: st.refusal ?? null,
+    ...(st.trust ? { trust: st.trust } : {}), ...(st.config ? { config: st.config } : {}), ...(st.outbox ? { outbox: st.outbox } : {}), ...(st.disk ? { disk: st.disk } : {}), ...(st.clock ? { clock: st.clock } : {}),
+    capabilities, backend: runtimeBackendOf(capabilities), ...(typeof st.starts === 'number' ? { starts: st.starts } : {}),
+  };
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { DevicePublicKey } from './sealed.js';
 import { ClockMark, Count, DeviceId, IsoTime, ModelName, SemVer, Sha256Hex, Signature, TagKey, Tags, schemaTag } from './common.js';
 import { TrustDocument } from './trust.js';
-import { DiskSpace, PreflightReport, ReplayReport } from './desired.js';
+import { Capabilities, DiskSpace, PreflightReport, ReplayReport, RuntimeBackend } from './desired.js';
 import { ReportedConfig } from './agent-config.js';
 import { QueryCount, QueryId, shownId } from './ids.js';
 import { DEVICE_PAGE } from '../pages.js';
@@ -122,6 +122,12 @@ export const DeviceInfo = z.object({
       disk: DiskSpace.optional(),
       /** The clock that stamped `at` (docs/decisions/0059-clock-marks.md; older agents do not say). */
       clock: ClockMark.optional(),
+      /** What the box said it can do, as it said it (Capabilities). */
+      capabilities: Capabilities,
+      /** The runtime backend it runs models on (from `capabilities`); null: it did not say (an older agent, or no backend loaded yet). */
+      backend: RuntimeBackend.nullable(),
+      /** How many times its agent has started on its data directory (older agents do not say). */
+      starts: Count.optional(),
     })
     .nullable(),
   /**

@@ -165,6 +165,24 @@ export type ReportedModel = z.infer<typeof ReportedModel>;
 export const DiskSpace = z.object({ free: Count, total: Count }).refine((d) => d.free <= d.total, { message: 'free bytes may not exceed total bytes' });
 export type DiskSpace = z.infer<typeof DiskSpace>;
 
+/**
+ * What a box says about itself in its state reports (docs/agent.md "Reported state"): `blob-blocks`,
+ * `policy-rollback`, `outbox-v1`, `sealed-models` (it holds a device key) and `backend-native` or
+ * `backend-wasm`, the runtime's backend in use (docs/agent.md "Runtime"). Stored by the hub as reported
+ * and shown by GET /devices/{id}.
+ */
+export const Capabilities = z.array(z.string());
+export const RuntimeBackend = z.enum(['native', 'wasm']);
+export type RuntimeBackend = z.infer<typeof RuntimeBackend>;
+/** The runtime backend a box's capabilities name (`backend-native`, `backend-wasm`), or null (older agents, or none loaded yet). */
+export function runtimeBackendOf(capabilities: readonly string[]): RuntimeBackend | null {
+  for (const c of capabilities) {
+    const b = RuntimeBackend.safeParse(c.startsWith('backend-') ? c.slice('backend-'.length) : '');
+    if (b.success) return b.data;
+  }
+  return null;
+}
+
 export const STATE_SCHEMA = 'edgefleet.state/v1' as const;
 export const ReportedState = z.object({
   schema: schemaTag(STATE_SCHEMA),
@@ -180,7 +198,7 @@ export const ReportedState = z.object({
   models: z.array(ReportedModel),
   /** Why the last desired document was refused, if it was. */
   refusal: z.object({ seq: Count, code: z.string(), message: z.string(), at: IsoTime }).optional(),
-  capabilities: z.array(z.string()).default([]),
+  capabilities: Capabilities.default([]),
   /** The box's X25519 public key, for content keys of encrypted bundles (accepted by the hub over this authenticated link). */
   deviceKey: DevicePublicKey.optional(),
   /** The remote configuration in effect and whether the last one was applied (docs/agent.md "Remote configuration"). */

@@ -46,6 +46,11 @@ describe('edgefleet devices show against a real hub and agent', () => {
     }, { timeoutMs: 90_000 });
     const trustVersion = (JSON.parse(readFileSync(s.fx.trustPath, 'utf8')) as { signed: { version: number } }).signed.version;
     assert.equal(d.reported?.trustVersion, trustVersion, 'GET /devices/{id} carries the trust version the box reported');
+    // What the box says about itself: its runtime backend (auto: native, which loads here) among its capabilities, and its starts.
+    assert.equal(d.reported?.backend, 'native');
+    const caps = d.reported!.capabilities;
+    assert.ok(caps.includes('backend-native') && caps.includes('outbox-v1'), `capabilities: ${caps.join(' ')}`);
+    assert.equal(d.reported!.starts, 1);
 
     const r = await cli(['devices', 'show', 'show-1']);
     assert.equal(r.code, 0, r.stderr);
@@ -55,7 +60,9 @@ describe('edgefleet devices show against a real hub and agent', () => {
     assert.equal(line('device'), 'show-1');
     assert.match(line('state'), /^online, last seen \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+[smhd] ago\)$/);
     assert.equal(line('tags'), 'ring=canary site=north');
-    assert.match(line('agent'), new RegExp(`^${d.reported!.agentVersion.replace(/\./g, '\\.')} \\(${d.facts!.os} ${d.facts!.arch}, \\d+ CPUs, \\d+ MB\\)$`));
+    assert.match(line('agent'), new RegExp(`^${d.reported!.agentVersion.replace(/\./g, '\\.')} \\(${d.facts!.os} ${d.facts!.arch}, \\d+ CPUs, \\d+ MB\\), started once$`));
+    assert.equal(line('runtime'), 'native backend');
+    assert.equal(line('capabilities'), caps.join(' '));
     assert.match(line('trust'), new RegExp(`^version ${trustVersion}, expires \\d{4}-`));
     assert.equal(line('config'), `applied (sha256 ${d.reported!.config!.sha256!.slice(0, 12)})`);
     assert.match(line('outbox'), /^\d+ entries not yet acked by the hub$/);

@@ -64,6 +64,9 @@ describe('web console', () => {
       const t = await page.locator('[data-key="console-1"]').getByTitle(/ free of /).textContent();
       return t && Math.abs(parseInt(t, 10) - pct) <= 1 ? true : undefined;
     });
+    // The versions card follows what the devices report running (GET /fleet read again on their state reports).
+    await page.locator('[data-key="console-1"]').getByText('active', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByRole('list', { name: 'Versions in use' }).getByText(`${MODEL}@1.0.0`).waitFor();
     await page.screenshot({ path: join(shots, 'fleet.png') });
     await page.locator('#fleet-tag').fill('site=north'); // filtered by the hub
     await waitFor('filtered to one device', async () => (await page.getByTestId('device-count').textContent())?.startsWith('1 of 1 devices matching'));
@@ -171,6 +174,9 @@ describe('web console', () => {
     assert.equal(await page.locator('#tags-input').count(), 1, 'the Set tags form is still open on console-2');
     await go('#/devices/console-1');
     await page.getByRole('heading', { name: /console-1/ }).waitFor();
+    // What its real agent reported about itself: the runtime backend (auto: native here) among its capabilities.
+    await page.getByTestId('device-runtime').filter({ hasText: 'native backend' }).waitFor();
+    assert.match((await page.getByTestId('device-capabilities').textContent()) ?? '', /(^| )backend-native( |$)/);
     assert.equal(await page.getByText(/new secret/).count(), 0, 'console-2\'s secret is not shown on console-1');
     assert.equal(await page.locator('#tags-input').count(), 0, 'no form is open on the device just opened');
 

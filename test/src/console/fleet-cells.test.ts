@@ -89,14 +89,17 @@ describe('console: how the fleet table and a device page read', () => {
   });
 
   it('the versions-in-use card lists the six on most devices and says how many it does not list, with thousands separators', async () => {
-    const page = await signIn(h.browser, h.http, h.token);
-    // The hub's count (GET /fleet, tested in hub/src/api/device-filters.test.ts) as a fleet running 8 versions would have it.
-    await page.route('**/api/v1/fleet', async (route) => {
-      const res = await route.fetch();
-      const versions = Array.from({ length: 8 }, (_, i) => ({ model: 'm', version: `1.0.${i}`, devices: 12_000 - i }));
-      await route.fulfill({ response: res, json: { ...(await res.json() as object), offline: 12_345, versions, versionsTotal: 8 } });
+    // The hub's count (GET /fleet, tested in hub/src/api/device-filters.test.ts) as a fleet running 8 versions would have it,
+    // routed before the page loads: installed after sign-in and followed by a reload, an answer asked for before the
+    // route existed, or one the reloaded page's route handler fetched for the page before it, could reach the card
+    // (failed once in a loaded full run).
+    const page = await signIn(h.browser, h.http, h.token, {
+      prepare: (p) => p.route('**/api/v1/fleet', async (route) => {
+        const res = await route.fetch();
+        const versions = Array.from({ length: 8 }, (_, i) => ({ model: 'm', version: `1.0.${i}`, devices: 12_000 - i }));
+        await route.fulfill({ status: res.status(), json: { ...(await res.json() as object), offline: 12_345, versions, versionsTotal: 8 } });
+      }),
     });
-    await page.reload();
     const card = page.getByRole('list', { name: 'Versions in use' });
     await card.getByTestId('versions-more').filter({ hasText: '+2 more (search a version)' }).waitFor();
     assert.equal(await card.locator('li').count(), 7);

@@ -33,9 +33,15 @@ export function screenshotDir(): string {
 /** A page collecting uncaught errors and CSP violations in `errors`. */
 export type ConsolePage = Page & { errors: string[] };
 
-/** Opens the console at `url` (1280×800, dark, in `timezoneId` if given) and signs in with `token`; resolves once the fleet view shows. */
-export async function signIn(browser: Browser, url: string, token: string, opts: { timezoneId?: string } = {}): Promise<ConsolePage> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark', ...opts }) as ConsolePage;
+/**
+ * Opens the console at `url` (1280×800, dark, in `timezoneId` if given) and signs in with `token`; resolves once the
+ * fleet view shows. `prepare` runs on the page before it loads (routes that edit the hub's answers: every request
+ * of the page goes through them, none was sent before, and no reload is needed).
+ */
+export async function signIn(browser: Browser, url: string, token: string, opts: { timezoneId?: string; prepare?: (page: Page) => Promise<unknown> } = {}): Promise<ConsolePage> {
+  const { prepare, ...context } = opts;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark', ...context }) as ConsolePage;
+  await prepare?.(page);
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) page.errors.push(m.text()); });

@@ -1,6 +1,6 @@
 // The console when the hub answers with errors, in a real Chromium against a real hub (docs/console.md
 // "Using it": empty, loading and error states everywhere): a device whose refresh fails stays in the
-// fleet view (only a 404 removes it); GET /models failing shows the hub's code and message with Retry in
+// fleet view (only an answer without it removes it); GET /models failing shows the hub's code and message with Retry in
 // the models, drift and new-rollout views instead of "Loading models…" for ever; deployments show an
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
 // could not open a saved hub. Errors are injected with page.route on one request path at a time.
@@ -30,21 +30,27 @@ describe('console: error states and failed refreshes', () => {
     return page;
   }
 
-  it('a device whose refresh fails stays in the fleet view with what it had; a 404 removes it', async () => {
+  it('a device whose refresh fails stays in the fleet view with what it had; one the hub no longer lists leaves', async () => {
     const page = await fleetPage();
-    await page.route('**/api/v1/devices/dev-b', hubError(503, 'NOT_READY', 'the hub is busy'));
-    const failed = page.waitForResponse((r) => r.url().endsWith('/api/v1/devices/dev-b') && r.status() === 503);
-    await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'south' }, reason: 'moved' }); // audit device.tags: the page refreshes dev-b
+    // The question the view asks about dev-b when it changes (desktop/src/renderer/fleet-follow.ts): the devices after the held one before it.
+    const aboutB = (url: URL) => url.pathname === '/api/v1/devices' && url.searchParams.get('after') === 'dev-a';
+    await page.route(aboutB, hubError(503, 'NOT_READY', 'the hub is busy'));
+    const failed = page.waitForResponse((r) => aboutB(new URL(r.url())) && r.status() === 503);
+    await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'south' }, reason: 'moved' }); // audit device.tags: the page asks about dev-b
     await failed;
-    // A later event whose refresh succeeds: once it shows, the failed refresh was handled before it.
+    // A later event whose question is answered: once it shows, the failed one was handled before it.
     await h.api('PUT', '/devices/dev-c/tags', { tags: { site: 'east' }, reason: 'moved' });
     await page.locator('.vbody [data-key="dev-c"]').getByText('site=east').waitFor();
-    assert.deepEqual(await rows(page), DEVICES, 'dev-b is still listed after a 503 on its refresh');
+    assert.deepEqual(await rows(page), DEVICES, 'dev-b is still listed after a 503 on its question');
     assert.equal(await page.getByTestId('device-count').textContent(), '3 of 3 devices');
     assert.match(await page.locator('.vbody [data-key="dev-b"]').textContent() ?? '', /site=north/, 'with what it had');
-    // A device the hub no longer has (404) leaves the view.
-    await page.unroute('**/api/v1/devices/dev-b');
-    await page.route('**/api/v1/devices/dev-b', hubError(404, 'NOT_FOUND', 'no device dev-b'));
+    // A device the hub no longer lists (its answer goes past it) leaves the view.
+    await page.unroute(aboutB);
+    await page.route(aboutB, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { devices: Array<{ id: string }>; total: number };
+      await route.fulfill({ status: res.status(), json: { ...body, devices: body.devices.filter((d) => d.id !== 'dev-b'), total: body.total - 1 } });
+    });
     await h.api('PUT', '/devices/dev-b/tags', { tags: { site: 'west' }, reason: 'moved again' });
     await page.getByTestId('device-count').filter({ hasText: '2 of 2 devices' }).waitFor();
     assert.deepEqual(await rows(page), ['dev-a', 'dev-c']);

@@ -1,4 +1,4 @@
-// One device: facts, tags, versions and their status, clock and refusals, its metrics and drift
+// One device: facts (with the runtime backend and capabilities it reports), tags, versions and their status, clock and refusals, its metrics and drift
 // (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
@@ -41,7 +41,10 @@ export function DeviceView({ id }: { id: string }) {
           <dl>
             <dt>Last seen</dt><dd title={time(d.lastSeen)}>{ago(d.lastSeen)}</dd>
             <dt>Enrolled</dt><dd>{time(d.created)}</dd>
-            {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd><dt>Agent</dt><dd>{d.reported?.agentVersion ?? d.facts.agentVersion}</dd></> : null}
+            {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd></> : null}
+            {d.reported || d.facts ? <><dt>Agent</dt><dd data-testid="device-agent">{d.reported?.agentVersion ?? d.facts?.agentVersion}{d.reported?.starts !== undefined ? `, started ${d.reported.starts === 1 ? 'once' : `${formatCount(d.reported.starts)} times`}` : ''}</dd></> : null}
+            {d.reported ? <><dt>Runtime</dt><dd data-testid="device-runtime">{d.reported.backend ? `${d.reported.backend} backend` : 'not reported'}</dd>
+              <dt>Capabilities</dt><dd class="mono" data-testid="device-capabilities">{d.reported.capabilities.join(' ') || '—'}</dd></> : null}
             <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
             {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${formatCount(d.clock.shiftedWindows)} windows placed by the hub's clock` : ''}</dd></> : null}
             {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
