@@ -117,8 +117,9 @@ export class Hub {
     await fleet.start();
     // With the versions before it: an agent offline through several root rotations verifies each step.
     await fleet.publishTrust(this.trustChain.length ? { ...this.trustDoc, chain: this.trustChain } : this.trustDoc);
-    // Ingest: telemetry/events/state in (acked; a reported state stored in the ingest's batch). Deployments: desired documents out, status from ingest's
-    // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
+    // Ingest: telemetry/events/state in (acked; a reported state is stored in its batch). Deployments: desired
+    // documents out, status from ingest's reports (subscribed at the top of its start, before any device
+    // message is handled). Delivery: model blocks.
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by the keystore, sealed to each entitled device's key.
