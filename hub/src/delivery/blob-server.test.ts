@@ -135,6 +135,39 @@ describe('BlobServer', () => {
     }
   });
 
+  it('a block request prepares no statement and parses no desired document once the first was served (a fleet downloading asks for thousands); a newer document is read again', async () => {
+    const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 0, totalBytesPerSec: 0 });
+    try {
+      const sha = env.addBlob(randomBytes(8 * 1024));
+      env.entitle('dev-1', [sha]);
+      const d = await env.device('dev-1');
+      await d.get(sha, 0, 1024, 1);
+      await waitFor('the first block', () => d.frames.length === 1, { intervalMs: 10 });
+      const db = env.store.db as { prepare(sql: string): unknown };
+      const real = db.prepare.bind(db);
+      let prepared = 0;
+      db.prepare = (sql: string) => (prepared++, real(sql));
+      const { desired } = env.store;
+      const latest = desired.latest.bind(desired);
+      let parsed = 0;
+      desired.latest = (id) => (parsed++, latest(id));
+      for (let i = 1; i < 8; i++) await d.get(sha, i * 1024, 1024, 1);
+      await waitFor('the other seven blocks', () => d.frames.length === 8, { intervalMs: 10 });
+      assert.equal(prepared, 0, 'statements prepared for seven block requests');
+      assert.equal(parsed, 0, 'the desired document read once, at the first request');
+      // A newer document names another blob: the first is no longer served, the other is.
+      const other = env.addBlob(randomBytes(1024));
+      env.entitle('dev-1', [other]);
+      await d.get(sha, 0, 1024, 1);
+      await d.get(other, 0, 1024, 1);
+      await waitFor('two more frames', () => d.frames.length === 10, { intervalMs: 10 });
+      assert.deepEqual(d.frames.slice(8).map((f) => [f.header.sha256, f.header.error?.code]), [[sha, 'NOT_FOUND'], [other, undefined]]);
+      assert.equal(parsed, 1, 'read again once, for the newer document');
+    } finally {
+      await env.close();
+    }
+  });
+
   it('answers with an error frame for a blob not in the device\'s desired document, a missing blob, and an offset past the end', async () => {
     const env = await setup({});
     try {

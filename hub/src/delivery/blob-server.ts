@@ -35,6 +35,9 @@ interface Pending {
   req: BlobGet;
 }
 
+/** Devices whose entitlements are kept; past it the least recently added are dropped (and read again on use). */
+const MAX_ENTITLEMENTS = 100_000;
+
 export class BlobServer {
   private readonly opts: BlobServerOptions;
   private readonly queue: Pending[] = [];
@@ -47,6 +50,8 @@ export class BlobServer {
   private timerAt = 0;
   private stopped = false;
   private unsub: (() => void) | null = null;
+  /** Per device: the blobs its latest desired document names, and that document's seq (read again once a newer one is stored). */
+  private readonly entitlements = new Map<string, { seq: number; shas: Set<string> }>();
   /** Bytes sent, for metrics and tests. */
   bytesSent = 0;
   /** Times the pump left a queued request waiting for a cap (transfer slots or bandwidth): shows it decided, not stalled. */
@@ -82,8 +87,19 @@ export class BlobServer {
 
   /** Whether the blob is named in the device's latest desired document (a version, or a candidate run in shadow). */
   private entitled(deviceId: string, sha256: string): boolean {
-    const doc = this.deps.store.desired.latest(deviceId);
-    return !!doc && doc.signed.models.some((m) => m.bundle.sha256 === sha256 || m.shadow?.bundle.sha256 === sha256);
+    // The document's seq (an index read) says whether the blobs read before still hold: parsing the whole
+    // document at every block request was most of a request's cost while a fleet downloaded.
+    const { desired } = this.deps.store;
+    const seq = desired.lastSeq(deviceId);
+    let e = this.entitlements.get(deviceId);
+    if (e?.seq !== seq) {
+      const doc = desired.latest(deviceId);
+      e = { seq: doc?.signed.seq ?? 0, shas: new Set(doc?.signed.models.flatMap((m) => [m.bundle.sha256, ...(m.shadow ? [m.shadow.bundle.sha256] : [])])) };
+      this.entitlements.delete(deviceId);
+      if (this.entitlements.size >= MAX_ENTITLEMENTS) this.entitlements.delete(this.entitlements.keys().next().value as string);
+      this.entitlements.set(deviceId, e);
+    }
+    return e.shas.has(sha256);
   }
 
   onRequest(deviceId: string, req: BlobGet): void {

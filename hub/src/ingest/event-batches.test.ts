@@ -5,30 +5,17 @@
 // in order per device, after it is stored and before its ack. Real hub.db, real aedes on 127.0.0.1:0.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import { EVENTS_SCHEMA, type DeviceEvent } from '@edgefleet/shared';
 import { MAX_BATCH } from './window-writer.js';
-import { startIngestHub, type IngestHub } from './testing.js';
+import { startVibIngestHub, type IngestHub } from './testing.js';
 
 const DEVICES = ['d1', 'd2', 'd3'];
 
-let root: string;
 let hub: IngestHub;
 before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'ef-ingest-events-'));
-  const keys = makeKeys(join(root, 'keys'));
-  const trust = makeTrust(root, keys).body;
-  const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
-  const bundle = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, io: mlp.io, name: 'vib', version: '1.0.0', keys });
-  hub = await startIngestHub({ bundle, trust, keys, devices: Object.fromEntries(DEVICES.map((d) => [d, {}])) });
+  hub = await startVibIngestHub('ef-ingest-events-', DEVICES);
 });
-after(async () => {
-  await hub.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+after(() => hub.stop());
 
 function event(seq: number, kind: DeviceEvent['kind']): DeviceEvent {
   return { seq, at: hub.h.clock.now().toISOString(), kind, model: 'vib', version: '1.0.0', message: `vib 1.0.0 ${kind}` };

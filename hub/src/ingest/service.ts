@@ -1,9 +1,9 @@
 // Ingest: what devices send the hub. Windows and events are sorted by the ingest guard (plausible ones
-// stored by (device, seq), every seq acked by range), presence and reported state record each device's
-// clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
-// stored events and reported state through on(); listeners run before the ack is sent. Windows and
-// events are written in batches, several devices in one transaction, a batch a turn of the event loop
-// (window-writer.ts, docs/decisions/0091-event-ingest-batches.md).
+// stored by (device, seq), every seq acked by range), reported states are stored, presence and reported
+// state record each device's clock offset, and every message advances the device's last seen. Other parts (deployments) follow the
+// stored events and reported state through on(); listeners run before the ack is sent. Windows, events
+// and states are sorted and written in batches, several devices in one transaction, a batch a turn of
+// the event loop (window-writer.ts, docs/decisions/0091-event-ingest-batches.md).
 import { toRanges, type DeviceEvent, type ReportedState } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { TelemetryRepo } from '../store/telemetry-repo.js';
@@ -69,8 +69,10 @@ export class IngestService implements DeviceReports {
       db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit,
       futureToleranceMs: this.guard.limits.futureToleranceMs,
     });
+    const { db, deployments } = deps.store;
     this.writer = new WindowWriter({
       telemetry: this.telemetry,
+      transaction: (fn) => deployments.holdStatus(() => db.transaction(fn)()),
       now: () => deps.clock.now(),
       touch: (id, at) => deps.store.devices.touch(id, at),
       stored: (id, bytes) => this.guard.stored(id, bytes),
@@ -126,16 +128,16 @@ export class IngestService implements DeviceReports {
 
   /**
    * Stores the plausible windows; every seq is acked, refused ones too (so an honest outbox never
-   * jams). The guard sorts them now; the write, the last-seen update and the ack follow at the end
-   * of the tick (window-writer.ts).
+   * jams). Placed on the hub's clock now; the guard's sorting, the write, the last-seen update and the
+   * ack follow in the batch (window-writer.ts).
    */
   handleTelemetry(deviceId: string, m: IncomingMessages['telemetry']): Promise<void> {
     const now = this.deps.clock.now();
     const seqs = m.windows.map((w) => w.seq);
     // Windows that failed the wire schema (mqtt/salvage.ts): refused and acked with the rest.
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'window', m.invalid, now)) seqs.push(i);
-    const kept = this.guard.windows(deviceId, this.clocks.place(deviceId, m.windows, now), now);
-    return this.writer.write({ deviceId, windows: kept, seqs, touch: this.seenDue(deviceId, now) });
+    const placed = this.clocks.place(deviceId, m.windows, now);
+    return this.writer.write({ deviceId, windows: placed, sort: () => ({ windows: this.guard.windows(deviceId, placed, now) }), seqs, touch: this.seenDue(deviceId, now) });
   }
 
   /**
@@ -146,25 +148,32 @@ export class IngestService implements DeviceReports {
     const now = this.deps.clock.now();
     const seqs = m.events.map((e) => e.seq);
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
-    const events = this.guard.events(deviceId, this.clocks.placeEvents(deviceId, m.events, now), now);
+    const placed = this.clocks.placeEvents(deviceId, m.events, now);
+    let events: DeviceEvent[] = [];
+    const sort = () => ({ events: (events = this.guard.events(deviceId, placed, now)) });
     const stored = () => {
       for (const fn of this.eventListeners) fn(deviceId, events, now);
     };
-    return this.writer.write({ deviceId, events, seqs, touch: this.seenDue(deviceId, now), stored });
+    return this.writer.write({ deviceId, events: placed, sort, seqs, touch: this.seenDue(deviceId, now), stored });
   }
 
   /**
-   * A reported state: the guard reloads the device's versions and its clock offset is recorded now; its
-   * last seen and the listeners follow in the next batch, in order with the device's events (window-writer.ts).
+   * A reported state: its clock offset is recorded now; in the next batch, in order with the device's
+   * windows and events, it is stored (DevicesRepo.setReported, in the batch's transaction) and the guard
+   * reloads the device's versions, then its last seen and the listeners follow (window-writer.ts).
    */
   handleState(deviceId: string, m: ReportedState): Promise<void> {
-    this.guard.invalidate(deviceId); // installed versions may have changed
     const now = this.deps.clock.now();
     this.clocks.record(deviceId, m.at, now, m.clock);
+    const apply = () => {
+      // Several hubs: a state older than the stored one is not applied (it may arrive after a newer one through another hub).
+      this.deps.store.devices.setReported(deviceId, m, { newerOnly: this.deps.shared ?? false });
+      this.guard.invalidate(deviceId); // installed versions may have changed
+    };
     const stored = () => {
       for (const fn of this.stateListeners) fn(deviceId, m, now);
     };
-    return this.writer.write({ deviceId, touch: this.seenDue(deviceId, now), stored });
+    return this.writer.write({ deviceId, apply, touch: this.seenDue(deviceId, now), stored });
   }
 
   /** Whether the device's last seen is to be written now (the caller writes it); remembers that it was. */

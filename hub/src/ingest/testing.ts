@@ -2,10 +2,12 @@
 // dir) with a signed bundle in its registry, the embedded aedes broker on 127.0.0.1:0, ingest and
 // deployments (makeParts), and the bundle's version deployed to its devices. `send` publishes a device's
 // windows as an mqtt.js client and waits for the hub's ack of every seq (refused windows are acked too,
-// docs/hub.md "What the hub accepts from devices"). Used by accuracy.test.ts and plausibility-ingest.test.ts.
-import { createReadStream } from 'node:fs';
+// docs/hub.md "What the hub accepts from devices"). Used by accuracy.test.ts and plausibility-ingest.test.ts; startVibIngestHub by the batch tests.
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
+import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
 import { deviceTopic, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
@@ -67,6 +69,23 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
       await parts.stop();
       await link.stop();
       h.close();
+    },
+  };
+}
+
+/** An ingest hub in a temp dir whose registry holds a small model vib 1.0.0, deployed to `devices` (no tags); `stop` also removes the dir. */
+export async function startVibIngestHub(prefix: string, devices: readonly string[]): Promise<IngestHub> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const keys = makeKeys(join(root, 'keys'));
+  const trust = makeTrust(root, keys).body;
+  const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
+  const bundle = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, io: mlp.io, name: 'vib', version: '1.0.0', keys });
+  const hub = await startIngestHub({ bundle, trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])) });
+  return {
+    ...hub,
+    async stop() {
+      await hub.stop();
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }

@@ -41,6 +41,7 @@ function setup() {
   const stored = new Map<string, number>();
   const writer = new WindowWriter({
     telemetry: store.telemetry,
+    transaction: (fn) => store.db.transaction(fn)(),
     now: () => at,
     touch: (id, t) => store.devices.touch(id, t),
     stored: (id, bytes) => stored.set(id, (stored.get(id) ?? 0) + bytes),

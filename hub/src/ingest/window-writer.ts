@@ -1,14 +1,15 @@
-// Windows and events written in batches (docs/decisions/0042-ingest-throughput.md and
-// docs/decisions/0091-event-ingest-batches.md): the messages that arrive while the loop is busy (the
-// guard has already sorted them) wait for a setImmediate and are stored together in one SQLite
-// transaction, at most MAX_BATCH windows and events a transaction, with the last-seen updates that came
-// with them; after the commit each message's `stored` step runs (the event listeners) in arrival order,
-// and each device then gets one ack for all of its seqs of that batch. What is left waits for the next
-// turn of the loop, so HTTP requests and other devices are served between batches; once MAX_BATCH
-// windows (or MAX_QUEUED in all) wait, the writes are made at once (memory stays bounded). A window or event is acked only after the
-// transaction that stored it committed, and (device, seq) stays the key, so a resend is still a no-op:
-// exactly once as before. If the shared transaction fails, every message is retried in a transaction of
-// its own, so one bad message fails (and is resent) alone; unless the store itself failed (busy,
+// Windows, events and reported states written in batches (docs/decisions/0042-ingest-throughput.md and
+// docs/decisions/0091-event-ingest-batches.md): the messages that arrive while the loop is busy wait for
+// a setImmediate and are sorted (the guard) and stored together in one SQLite transaction, in arrival
+// order, at most MAX_BATCH windows and events a transaction, with a reported state's writes and the
+// last-seen updates that came with them; after the commit each message's `stored` step runs (the
+// listeners) in arrival order, all in a second transaction, and each device then gets one ack for all of
+// its seqs of that batch. What is left waits for the next turn of the loop, so HTTP requests and other
+// devices are served between batches; once MAX_BATCH windows (or MAX_QUEUED in all) wait, the writes are
+// made at once (memory stays bounded). A window or event is acked only after the transaction that stored
+// it committed, and (device, seq) stays the key, so a resend is still a no-op: exactly once as before.
+// If the shared transaction fails, every message is retried in a transaction of its own (its sorting
+// kept), so one bad message fails (and is resent) alone; unless the store itself failed (busy,
 // unreachable, full): then the whole batch fails at once, unacked, and is resent.
 import { toAppError, toRanges, type DeviceEvent, type ErrorCode, type SeqWindow } from '@edgefleet/shared';
 import type { TelemetryRepo, WindowBatch } from '../store/telemetry-repo.js';
@@ -21,30 +22,54 @@ export const MAX_QUEUED = 10 * MAX_BATCH;
 /** Failures of the store, not of a batch's windows: the batches are not tried one by one after them. */
 const NOT_THE_BATCH: ReadonlySet<ErrorCode> = new Set(['DATABASE_BUSY', 'DATABASE_UNAVAILABLE', 'DISK_FULL']);
 
-/** One device message's plausible windows or events, as the ingest hands it over (service.ts). */
-export interface Write {
-  deviceId: string;
+/** What of a message is stored: its plausible windows and events (the guard's sorting). */
+export interface Sorted {
   windows?: readonly SeqWindow[];
   events?: readonly DeviceEvent[];
+}
+
+/** One device message as the ingest hands it over (service.ts): sorted and written in its batch. */
+export interface Write {
+  deviceId: string;
+  /** Its windows and events as they arrived (its weight in a batch): stored as they are unless `sort` is given. */
+  windows?: readonly SeqWindow[];
+  events?: readonly DeviceEvent[];
+  /**
+   * Sorts them (the guard): those to store. Once, in the batch's transaction and arrival order: so it sees what the messages
+   * before it wrote (a reported state's versions). A retry of the message alone reuses its result.
+   */
+  sort?: () => Sorted;
+  /** Its writes besides windows and events (a reported state), in the batch's transaction before the messages after it are sorted. */
+  apply?: () => void;
   /** Every seq of the message, refused ones too: all are acked. Absent: nothing to ack (a reported state). */
   seqs?: number[];
   /** Its last seen is due (service.ts seenDue()). */
   touch: boolean;
-  /** Runs once the message is stored, before its ack (the ingest's event listeners); a throw fails the message, unacked. */
+  /** Runs once the message is stored, before its ack (the ingest's listeners), with the batch's others in one transaction; a throw fails the message, unacked. */
   stored?: () => void;
 }
 
 interface Pending extends WindowBatch {
+  sort: (() => Sorted) | undefined;
+  apply: (() => void) | undefined;
+  sorted: boolean;
   seqs: number[] | undefined;
   touch: boolean;
   stored: (() => void) | undefined;
   weight: number;
+  /** Its raw windows, counted against MAX_BATCH while queued. */
+  rawWindows: number;
   done: (err?: unknown) => void;
 }
 
 export interface WindowWriterDeps {
   telemetry: TelemetryRepo;
   now(): Date;
+  /**
+   * Runs `fn` in one transaction (nested: a savepoint): a batch's sorting and writes, and after its commit
+   * its listeners (whose status changes reach the live stream once that commits: DeploymentsRepo.holdStatus).
+   */
+  transaction<T>(fn: () => T): T;
   /** Moves a device's last seen (DevicesRepo.touch); runs inside the tick's transaction. */
   touch(deviceId: string, at: Date): void;
   /** Counts what was written for a device (IngestGuard.stored). */
@@ -75,17 +100,17 @@ export class WindowWriter {
 
   constructor(private readonly deps: WindowWriterDeps) {}
 
-  /** Queues one message's plausible windows or events; resolves once they are stored and the device's ack is published. */
+  /** Queues one message; resolves once it is sorted and stored, its listeners ran and the device's ack is published. */
   write(w: Write): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const windows = w.windows ?? [];
-      const weight = Math.max(1, windows.length + (w.events?.length ?? 0));
+      const rawWindows = w.windows?.length ?? 0;
+      const weight = Math.max(1, rawWindows + (w.events?.length ?? 0));
       this.pending.push({
-        deviceId: w.deviceId, windows, ...(w.events ? { events: w.events } : {}), seqs: w.seqs, touch: w.touch, stored: w.stored, weight,
+        deviceId: w.deviceId, windows: w.windows ?? [], ...(w.events ? { events: w.events } : {}), sort: w.sort, apply: w.apply, sorted: !w.sort, seqs: w.seqs, touch: w.touch, stored: w.stored, weight, rawWindows,
         done: (err) => (err === undefined ? resolve() : reject(err as Error)),
       });
       this.queued += weight;
-      this.queuedWindows += windows.length;
+      this.queuedWindows += rawWindows;
       // Windows are written as soon as a batch of them is queued, in the read that brings them, as before
       // decision 0091: deferred to a batch a turn they cost the hub ~10 µs more CPU a window (issue 13's
       // ingest bench) and shortened no stall; events and states wait for the turn's end.
@@ -120,12 +145,12 @@ export class WindowWriter {
     while (n < this.pending.length && (n === 0 || weight + (this.pending[n] as Pending).weight <= MAX_BATCH)) weight += (this.pending[n++] as Pending).weight;
     const batch = this.pending.splice(0, n);
     this.queued -= weight;
-    for (const p of batch) this.queuedWindows -= p.windows.length;
+    for (const p of batch) this.queuedWindows -= p.rawWindows;
     const failed = this.store(batch, this.deps.now());
-    // After the commit, in arrival order: each message's listeners, then one ack per device for all its seqs of this batch.
+    const followed = this.followAll(batch.filter((p) => !failed.has(p)));
+    // Then one ack per device for all its seqs of this batch.
     const byDevice = new Map<string, Pending[]>();
-    for (const p of batch) {
-      if (failed.has(p) || !this.follow(p)) continue;
+    for (const p of followed) {
       if (!p.seqs) {
         p.done();
         continue;
@@ -144,27 +169,37 @@ export class WindowWriter {
     return [...failed];
   }
 
-  /** Runs the message's stored step; a throw fails it (rejected, not acked: the device resends and the listeners run again). */
-  private follow(p: Pending): boolean {
+  /**
+   * After the commit, in arrival order, in one transaction (their writes, deployment status, one commit, not one each):
+   * each message's stored step. One that throws fails alone (rejected, not acked: the device resends and the listeners
+   * run again); a commit that fails fails them all. Returns those that followed.
+   */
+  private followAll(batch: Pending[]): Pending[] {
+    const followed: Pending[] = [];
     try {
-      p.stored?.();
-      return true;
+      this.deps.transaction(() => {
+        for (const p of batch) {
+          try {
+            p.stored?.();
+            followed.push(p);
+          } catch (err) {
+            p.done(err);
+          }
+        }
+      });
+      return followed;
     } catch (err) {
-      p.done(err);
-      return false;
+      for (const p of followed) p.done(err);
+      return [];
     }
   }
 
   /** Stores the messages: one transaction, or one each if that fails. Returns those not stored (already rejected). */
   private store(batch: Pending[], now: Date): Set<Pending> {
     const failed = new Set<Pending>();
-    const touches = () => {
-      for (const p of batch) if (p.touch) this.deps.touch(p.deviceId, now);
-    };
-    for (const p of batch) p.known = [];
     try {
       this.transactions++;
-      const bytes = this.deps.telemetry.putWindowsMany(batch, now, touches);
+      const bytes = this.deps.transaction(() => this.put(batch, now));
       batch.forEach((p, i) => this.deps.stored(p.deviceId, bytes[i] ?? 0));
       return failed;
     } catch (err) {
@@ -178,10 +213,9 @@ export class WindowWriter {
         return failed;
       }
       for (const p of batch) {
-        p.known = []; // what the failed transaction found is gone with it
         try {
           this.transactions++;
-          const [bytes = 0] = this.deps.telemetry.putWindowsMany([p], now, p.touch ? () => this.deps.touch(p.deviceId, now) : undefined);
+          const [bytes = 0] = this.deps.transaction(() => this.put([p], now));
           this.deps.stored(p.deviceId, bytes);
         } catch (err) {
           failed.add(p);
@@ -190,5 +224,21 @@ export class WindowWriter {
       }
       return failed;
     }
+  }
+
+  /** In a transaction: each message's writes and sorting in arrival order, then their windows and events and the last-seen writes due. */
+  private put(batch: Pending[], now: Date): number[] {
+    for (const p of batch) {
+      p.known = []; // what a failed transaction found is gone with it
+      p.apply?.();
+      if (p.sorted) continue;
+      const s = (p.sort as () => Sorted)();
+      p.windows = s.windows ?? [];
+      if (s.events) p.events = s.events;
+      p.sorted = true;
+    }
+    return this.deps.telemetry.putWindowsMany(batch, now, () => {
+      for (const p of batch) if (p.touch) this.deps.touch(p.deviceId, now);
+    });
   }
 }

@@ -114,14 +114,12 @@ export class Hub {
     }
     const fleet = createFleetLink(cfg, store, hubId, quota, parts);
     this.fleet = fleet;
-    fleet.on('state', (id, state) => {
-      store.devices.setReported(id, state, { newerOnly: hubId !== null });
-    });
     await fleet.start();
     // With the versions before it: an agent offline through several root rotations verifies each step.
     await fleet.publishTrust(this.trustChain.length ? { ...this.trustDoc, chain: this.trustChain } : this.trustDoc);
-    // Ingest: telemetry/events/state in (acked). Deployments: desired documents out, status from ingest's
-    // reports (subscribed at the top of its start, before any device message is handled). Delivery: model blocks.
+    // Ingest: telemetry/events/state in (acked; a reported state is stored in its batch). Deployments: desired
+    // documents out, status from ingest's reports (subscribed at the top of its start, before any device
+    // message is handled). Delivery: model blocks.
     const ingest = new IngestService({ store, link: fleet, clock, logger, metrics: this.metrics, shared: hubId !== null, ...(cfg.ingest ? { limits: cfg.ingest } : {}) });
     this.ingestPart = ingest;
     // Sealed models: content keys wrapped by the keystore, sealed to each entitled device's key.

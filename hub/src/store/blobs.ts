@@ -10,6 +10,8 @@ import type { Db } from './db.js';
 
 export class BlobStore {
   private readonly root: string;
+  // Prepared once: every block request reads both (preparing them per request was most of a request's cost while a fleet downloaded, docs/performance.md "Fleet scale probe").
+  private sizeStmt: ReturnType<Db['prepare']> | null = null;
   constructor(private readonly db: Db, dataDir: string) {
     this.root = join(dataDir, 'blobs', 'sha256');
   }
@@ -54,13 +56,17 @@ export class BlobStore {
   }
 
   has(sha256: string): boolean {
-    return this.db.prepare('SELECT 1 FROM blobs WHERE sha256 = ?').get(sha256) !== undefined && existsSync(this.pathOf(sha256));
+    return this.row(sha256) !== undefined && existsSync(this.pathOf(sha256));
   }
 
   size(sha256: string): number {
-    const r = this.db.prepare('SELECT size FROM blobs WHERE sha256 = ?').get(sha256) as { size: number } | undefined;
+    const r = this.row(sha256);
     if (!r) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
     return r.size;
+  }
+
+  private row(sha256: string): { size: number } | undefined {
+    return (this.sizeStmt ??= this.db.prepare('SELECT size FROM blobs WHERE sha256 = ?')).get(sha256) as { size: number } | undefined;
   }
 
   /**

@@ -94,6 +94,8 @@ export function deploymentProgress(v: unknown): number | null {
 
 export class DeploymentsRepo {
   private readonly statusListeners = new Set<(c: StatusChange) => void>();
+  /** Changes made inside holdStatus(), told once it returns. */
+  private held: StatusChange[] | null = null;
   private statusStmts: { get: Statement; set: Statement } | null = null;
   // Read for every desired document the hub signs (hub/src/deployments/desired.ts), prepared once.
   private effectiveStmt: Statement | null = null;
@@ -236,7 +238,25 @@ export class DeploymentsRepo {
 
   /** Tells the listeners (the live stream) of a change of a device's status, here or made elsewhere (a removal done: removals-repo.ts). */
   emitStatus(change: StatusChange): void {
-    for (const l of this.statusListeners) l(change);
+    if (this.held) this.held.push(change);
+    else for (const l of this.statusListeners) l(change);
+  }
+
+  /**
+   * Runs `fn` (a transaction: the ingest's listeners of a batch, ingest/window-writer.ts) holding the status
+   * changes it makes; once it returns, they reach the listeners in order, none if it threw (rolled back).
+   */
+  holdStatus<T>(fn: () => T): T {
+    if (this.held) return fn(); // the outer one tells them
+    const held: StatusChange[] = (this.held = []);
+    let out: T;
+    try {
+      out = fn();
+    } finally {
+      this.held = null;
+    }
+    for (const c of held) this.emitStatus(c);
+    return out;
   }
 
   /** Calls `fn` with each change of a device's status or progress in a deployment. */

@@ -71,8 +71,6 @@ export async function startHostileHub(root: string, ids: string[], key: CaptureK
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: MAX_PAYLOAD, connectRateLimit: { perAddressPerMinute: 100_000 },
     devices: h.store.devices, metrics, logger, clock: h.clock,
   });
-  // As hub/src/server/hub.ts: the reported state is stored before ingest's listeners run.
-  link.on('state', (id, state) => { h.store.devices.setReported(id, state); });
   await link.start();
   const parts = makeParts({ store: h.store, link, hubKey: h.keys.hub, clock: h.clock, logger, metrics });
   const captures = new CaptureService({ store: h.store, link, deployments: parts.deployments, clock: h.clock, logger, metrics, options: { publicKey: key.public } });
