@@ -79,6 +79,12 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     const bad = await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?by=site', { role: 'viewer' });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /expected \\"device\\" or \\"tag:KEY\\"/);
+    // A tag key no device carries put every device in one group "(none)" (found by the ML probe: tag:rng for tag:site).
+    for (const path of ['drift', 'metrics']) {
+      const typo = await h.req('GET', `/api/v1/models/press/versions/1.0.0/${path}?by=tag:sit`, { role: 'viewer' });
+      assert.equal(typo.status, 400);
+      assert.match(await typo.text(), /by: no device has a tag \\"sit\\"; did you mean \\"tag:site\\"\? \(expected tag:KEY with a key devices carry: site\)/);
+    }
     const missing = await h.req('GET', '/api/v1/models/press/versions/9.0.0/drift', { role: 'viewer' });
     assert.equal(missing.status, 404);
 
