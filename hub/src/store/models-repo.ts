@@ -38,7 +38,7 @@ export class ModelsRepo {
   /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
   insert(v: NewVersion): 'created' | 'exists' {
     const { name, version } = v.manifest;
-    if (this.check(name, version, v.bundleSha256) === 'exists') return 'exists';
+    if (this.check(name, version, v.bundleSha256, v.manifestSha256) === 'exists') return 'exists';
     this.db
       .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -50,12 +50,21 @@ export class ModelsRepo {
     return 'created';
   }
 
-  /** 'new' for an unknown version, 'exists' for the same bundle, CONFLICT for other content under the version. */
-  check(name: string, version: string, bundleSha256: string): 'new' | 'exists' {
+  /**
+   * 'new' for an unknown version, 'exists' for the same bundle, CONFLICT for other content under the
+   * version; one with the same manifest and other signatures (re-signed after a release-key rotation)
+   * is told how to replace it.
+   */
+  check(name: string, version: string, bundleSha256: string, manifestSha256?: string): 'new' | 'exists' {
     const existing = this.find(name, version);
     if (!existing) return 'new';
     if (existing.bundle.sha256 === bundleSha256) return 'exists';
-    throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content (bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${bundleSha256.slice(0, 12)}…): publish a new version instead`);
+    const bundles = `(bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${bundleSha256.slice(0, 12)}…)`;
+    if (existing.manifestSha256 === manifestSha256) {
+      throw new AppError('CONFLICT', `${name} ${version} is already in the registry with this manifest and other signatures ${bundles}, re-signed after a release-key rotation? `
+        + `The registry keeps one bundle per version: "edgefleet model delete ${name} ${version} --reason TEXT" first if nothing refers to it, else pack it as a new version`);
+    }
+    throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content ${bundles}: publish a new version instead`);
   }
 
   find(name: string, version: string): StoredVersion | undefined {
