@@ -87,6 +87,10 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     }
     const missing = await h.req('GET', '/api/v1/models/press/versions/9.0.0/drift', { role: 'viewer' });
     assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /no model version press 9\.0\.0: the registry has press 1\.0\.0 \(newest first/);
+    const typo = await h.req('GET', '/api/v1/models/pres/versions/1.0.0/metrics', { role: 'viewer' });
+    assert.equal(typo.status, 404);
+    assert.match(await typo.text(), /no model version pres 1\.0\.0: the registry has no model pres; did you mean press\?/);
 
     // The whole fleet (fleet rows) says what the device rows of every device say; without worst devices likewise.
     const fa = new FleetAnalytics(h.store.db, h.store.rollups);

@@ -1,6 +1,7 @@
 // Model versions in the registry: manifest, signatures, bundle blob, who pushed
 // it, and deprecation (kept and downloadable, not assignable).
 import { AppError, type Manifest, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
+import { closest } from '@edgefleet/shared/cli';
 import type { Db } from './db.js';
 
 interface Row {
@@ -74,16 +75,8 @@ export class ModelsRepo {
 
   get(name: string, version: string): StoredVersion {
     const v = this.find(name, version);
-    if (!v) throw new AppError('NOT_FOUND', `no model version ${name} ${version}: ${this.whatThereIs(name)}`);
+    if (!v) throw missingVersion(this.db, name, version);
     return v;
-  }
-
-  /** What the registry holds of `name`, for a NOT_FOUND: its newest versions, or that it has none. */
-  private whatThereIs(name: string): string {
-    const versions = this.db.prepare('SELECT version FROM model_versions WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT 6').pluck().all(name) as string[];
-    if (!versions.length) return `the registry has no model ${name} (edgefleet model ls lists the models; edgefleet model push BUNDLE adds one)`;
-    const more = versions.length > 5 ? ', …' : '';
-    return `the registry has ${name} ${versions.slice(0, 5).join(', ')}${more} (newest first; edgefleet model ls lists them all)`;
   }
 
   list(name?: string): ModelVersionInfo[] {
@@ -122,4 +115,20 @@ function toInfo(r: Row): ModelVersionInfo {
 
 function toStored(r: Row): StoredVersion {
   return { ...toInfo(r), manifest: JSON.parse(r.manifest) as Manifest, signatures: JSON.parse(r.signatures) as Signature[] };
+}
+
+/**
+ * NOT_FOUND for a model version the registry lacks, saying what it holds of `name`: its newest versions,
+ * or that it has none and the model name likely meant (drift of "seqclff" for "seqclf").
+ */
+export function missingVersion(db: Db, name: string, version: string): AppError {
+  const versions = db.prepare('SELECT version FROM model_versions WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT 6').pluck().all(name) as string[];
+  let has: string;
+  if (!versions.length) {
+    const guess = closest(name, db.prepare('SELECT DISTINCT name FROM model_versions').pluck().all() as string[]);
+    has = `the registry has no model ${name}${guess ? `; did you mean ${guess}?` : ''} (edgefleet model ls lists the models; edgefleet model push BUNDLE adds one)`;
+  } else {
+    has = `the registry has ${name} ${versions.slice(0, 5).join(', ')}${versions.length > 5 ? ', …' : ''} (newest first; edgefleet model ls lists them all)`;
+  }
+  return new AppError('NOT_FOUND', `no model version ${name} ${version}: ${has}`);
 }
