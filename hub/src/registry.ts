@@ -110,7 +110,7 @@ export class Registry {
       // Checked before the blob is kept, so a refused push leaves no file behind.
       // A version the hub already holds is pushed again as it was; a new one must also pass the
       // checks made when a version is published (shared/src/wire/manifest-authoring.ts).
-      if (this.store.models.check(name, version, sha256) === 'new') {
+      if (this.store.models.check(name, version, sha256, v.manifestSha256) === 'new') {
         assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
         await assertModelIo(temp, v);
       }

@@ -2,7 +2,7 @@
 // version is first seen: which input tensor and column each feature reads,
 // its reference edges as a Float64Array, and where its counters live in the
 // window's flat typed arrays. The hot path only indexes into these.
-import type { Manifest } from '@edgefleet/shared';
+import { outputReferenceNames, type Manifest } from '@edgefleet/shared';
 import { buildDense, type DensePlan } from './dense.js';
 import { taskPlan, type TaskPlan } from '../feedback/task.js';
 
@@ -151,13 +151,12 @@ export function buildPlan(manifest: Manifest): VersionPlan {
   const refOutputs = manifest.reference?.outputs ?? [];
   const ioOutputs = manifest.io.outputs.map((o) => o.name);
   const covered = new Set<string>();
-  const nameUses = new Map<string, number>();
-  for (const r of refOutputs) nameUses.set(r.name, (nameUses.get(r.name) ?? 0) + 1);
-  for (const r of refOutputs) {
+  const refNames = outputReferenceNames(refOutputs);
+  for (const [i, r] of refOutputs.entries()) {
     // A reference names its output tensor; a label that is not a tensor name reads the first output.
     const tensor = ioOutputs.includes(r.name) ? r.name : (ioOutputs[0] ?? r.name);
     covered.add(tensor);
-    const name = (nameUses.get(r.name) ?? 0) > 1 ? `${r.name}[${r.index}]` : r.name;
+    const name = refNames[i] as string;
     outputs.push({ name, tensor, column: r.index, bins: new BinLookup(r.edges), binOffset: offset, binCount: r.edges.length + 1 });
     offset += r.edges.length + 1;
   }

@@ -148,6 +148,15 @@ test('push refusals: untrusted key, tampered file, other content under an existi
     const c = await push(h, other.path);
     assert.equal(c.status, 409);
     assert.match(((await c.json()) as { error: { message: string } }).error.message, /already in the registry with other content/);
+    // The same manifest signed again (after a release-key rotation, say): told how to replace it (found by the ML probe,
+    // which was told to publish a new version by this refusal and to push the version again by "model ls").
+    const resigned = join(dir, 'resigned.efb');
+    writeFileSync(resigned, readFileSync(good.path));
+    await signBundle(resigned, keys.untrusted);
+    const r = await push(h, resigned);
+    assert.equal(r.status, 409);
+    assert.match(((await r.json()) as { error: { message: string } }).error.message,
+      /^audio-energy 3\.0\.0 is already in the registry with this manifest and other signatures \(bundle [0-9a-f]{12}…, this one [0-9a-f]{12}…\), re-signed after a release-key rotation\? The registry keeps one bundle per version: "edgefleet model delete audio-energy 3\.0\.0 --reason TEXT" first if nothing refers to it, else pack it as a new version$/);
     assert.equal(blobFiles(h).length, 1);
 
     // viewers cannot push

@@ -103,6 +103,8 @@ describe('deployments', () => {
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { all: true }, reason: 'x' }, 'op'), code('CONFLICT', /deprecated \(bad calibration\)/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '9.9.9', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version audio-energy 9\.9\.9: the registry has audio-energy [\d., ]+\(newest first; edgefleet model ls lists them all\)/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'nosuch', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /no model version nosuch 1\.0\.0: the registry has no model nosuch \(edgefleet model ls lists the models; edgefleet model push BUNDLE adds one\)/));
+      // A model name one letter off: the name likely meant (found by the ML probe).
+      await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energyy', version: '1.0.0', target: { all: true }, reason: 'x' }, 'op'), code('NOT_FOUND', /^no model version audio-energyy 1\.0\.0: the registry has no model audio-energyy; did you mean audio-energy\? \(edgefleet model ls/));
       await assert.rejects(h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { devices: ['dev-1', 'ghost'] }, reason: 'x' }, 'op'), code('NOT_FOUND', /unknown or revoked devices in target: ghost/));
       assert.deepEqual(h.store.deployments.list().deployments, []);
       assert.equal(h.store.desired.lastSeq('dev-1'), 0);

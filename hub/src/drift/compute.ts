@@ -3,7 +3,7 @@
 // on [vocabulary..., other] plus a chi-square p-value; per output PSI/JS/KS on its bins. The expected
 // profile is the manifest's reference or a baseline period's merged rollups. The math is
 // shared/src/drift; this module only lines up the distributions.
-import { DEFAULT_EPSILON, chiSquare, jsDistance, ksBinned, psi, type DriftThresholds, type FeatureDrift, type Reference } from '@edgefleet/shared';
+import { DEFAULT_EPSILON, chiSquare, outputReferenceNames, jsDistance, ksBinned, psi, type DriftThresholds, type FeatureDrift, type Reference } from '@edgefleet/shared';
 import { MOMENT_FIELDS, type RollupLayout } from '../rollups/layout.js';
 import type { RollupValues } from '../rollups/values.js';
 
@@ -37,7 +37,8 @@ export function expectedFromReference(layout: RollupLayout, ref: Reference | und
     return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments.n > 0 ? r.moments.mean : null };
   });
   const outputs = layout.outputs.map((o): ExpectedSlot => {
-    const r = ref?.outputs.find((x) => x.name === o.name);
+    const names = outputReferenceNames(ref?.outputs ?? []);
+    const r = ref?.outputs.find((x, i) => names[i] === o.name);
     if (!r || r.counts.length !== o.bins) return { dist: null, mean: null };
     return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments && r.moments.n > 0 ? r.moments.mean : null };
   });

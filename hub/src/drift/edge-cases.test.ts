@@ -150,3 +150,30 @@ test('a version without a reference says so instead of asking for more predictio
     h.close();
   }
 });
+
+// Found by the ML probe: two reference columns of one output tensor. Agents name them probs[0] and
+// probs[1] (agent/src/summaries/layout.ts); the hub's layout named both "probs", so every window's
+// outputs were left out of the rollups: no output drift, and a rollout's output_shift had nothing to judge.
+test('two reference columns of one output are summed and judged under the names agents give them', () => {
+  const h = makeHarness();
+  try {
+    const edges = [0, 0.25, 0.5, 0.75, 1];
+    const col = (index: number) => ({ name: 'probs', index, edges, counts: [25, 25, 25, 25], under: 0, over: 0 });
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: { ...REFERENCE, outputs: [col(0), col(1)] } });
+    // What an agent sends for that manifest: each column under its own name.
+    const sent: Reference = { ...REFERENCE, outputs: [{ ...col(0), name: 'probs[0]' }, { ...col(1), name: 'probs[1]' }] };
+    const rand = seeded(4);
+    const now = h.clock.now().getTime();
+    const spec = { numeric: { temp: normal(rand, 5, 1.2), aux: normal(rand, 5, 1.2) }, outputs: { 'probs[0]': () => 0.1 * rand(), 'probs[1]': rand } };
+    h.store.devices.create('dev-1', 'x'.repeat(32), {}, null, h.clock.now());
+    const windows = Array.from({ length: 20 }, (_, i) => sampleWindow({ model: 'press', version: '1.0.0', start: now - 3000_000 + i * 60_000 }, FEATURES, sent, 100, spec, rand));
+    h.store.db.transaction(() => h.store.rollups.applyWindows('dev-1', windows))();
+    const g = new FleetAnalytics(h.store.db, h.store.rollups).drift('press', '1.0.0', { timeline: false }, h.clock.now()).groups[0];
+    const out = (name: string) => g?.outputs.find((o) => o.name === name);
+    assert.deepEqual(g?.outputs.map((o) => [o.name, o.n]), [['probs[0]', 2000], ['probs[1]', 2000]]);
+    assert.ok((out('probs[0]')?.psi ?? 0) > 1 && out('probs[0]')?.drifted, `all of column 0 in its lowest bin drifts: ${JSON.stringify(out('probs[0]'))}`);
+    assert.ok((out('probs[1]')?.psi ?? 1) < 0.1, `column 1 as the reference: ${JSON.stringify(out('probs[1]'))}`);
+  } finally {
+    h.close();
+  }
+});

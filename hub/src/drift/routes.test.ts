@@ -79,8 +79,18 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     const bad = await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?by=site', { role: 'viewer' });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /expected \\"device\\" or \\"tag:KEY\\"/);
+    // A tag key no device carries put every device in one group "(none)" (found by the ML probe: tag:rng for tag:site).
+    for (const path of ['drift', 'metrics']) {
+      const typo = await h.req('GET', `/api/v1/models/press/versions/1.0.0/${path}?by=tag:sit`, { role: 'viewer' });
+      assert.equal(typo.status, 400);
+      assert.match(await typo.text(), /by: no device has a tag \\"sit\\"; did you mean \\"tag:site\\"\? \(expected tag:KEY with a key devices carry: site\)/);
+    }
     const missing = await h.req('GET', '/api/v1/models/press/versions/9.0.0/drift', { role: 'viewer' });
     assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /no model version press 9\.0\.0: the registry has press 1\.0\.0 \(newest first/);
+    const typo = await h.req('GET', '/api/v1/models/pres/versions/1.0.0/metrics', { role: 'viewer' });
+    assert.equal(typo.status, 404);
+    assert.match(await typo.text(), /no model version pres 1\.0\.0: the registry has no model pres; did you mean press\?/);
 
     // The whole fleet (fleet rows) says what the device rows of every device say; without worst devices likewise.
     const fa = new FleetAnalytics(h.store.db, h.store.rollups);

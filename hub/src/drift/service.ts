@@ -5,6 +5,7 @@
 import {
   AppError, DEFAULT_DRIFT_THRESHOLDS, Reference, type DriftGroup, type DriftResponse, type DriftThresholds, type MetricsGroup, type MetricsResponse,
 } from '@edgefleet/shared';
+import { closest } from '@edgefleet/shared/cli';
 import type { Db } from '../store/db.js';
 import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
 import { MAX_RANGE_MS, collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
@@ -40,10 +41,19 @@ function grouper(db: Db, by: string | undefined): ((deviceId: string) => string)
   const key = by.slice('tag:'.length);
   // Tags parsed here, not with json_extract: the same SQL on SQLite and PostgreSQL (docs/decisions/0040-postgresql.md).
   const rows = db.prepare('SELECT id, tags FROM devices').all() as Array<{ id: string; tags: string }>;
+  const keys = new Set<string>();
   const tags = new Map(rows.map((r) => {
-    const v = (JSON.parse(r.tags) as Record<string, unknown>)[key];
+    const all = JSON.parse(r.tags) as Record<string, unknown>;
+    for (const k of Object.keys(all)) keys.add(k);
+    const v = all[key];
     return [r.id, v === null || v === undefined ? NO_TAG : String(v)];
   }));
+  // A key no device carries (a typo: tag:rng for tag:ring) would put every device in one group "(none)".
+  if (rows.length > 0 && !keys.has(key)) {
+    const known = [...keys].sort();
+    const guess = closest(key, known);
+    throw new AppError('BAD_REQUEST', `by: no device has a tag ${JSON.stringify(key)}${guess ? `; did you mean "tag:${guess}"?` : ''} (expected tag:KEY with a key devices carry: ${known.length ? known.join(', ') : 'no device has tags'})`);
+  }
   return (id) => tags.get(id) ?? NO_TAG;
 }
 

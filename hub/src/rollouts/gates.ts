@@ -1,7 +1,7 @@
 // The gates of a wave (docs/rollouts.md "Gates"): pure functions from the wave's and the control's merged
 // numbers to one result per gate with value, threshold, sample sizes and verdict. A gate that has too few
 // reports is `pending`, never `pass`; input_drift is shown and never blocks.
-import { MAX_DEVICE_SHARE_DEFAULT, latencyCount, latencyQuantile, psi, type GateConfig, type GateResult, type Reference, type ShadowStage } from '@edgefleet/shared';
+import { MAX_DEVICE_SHARE_DEFAULT, latencyCount, latencyQuantile, outputReferenceNames, psi, type GateConfig, type GateResult, type Reference, type ShadowStage } from '@edgefleet/shared';
 import type { GroupStats, ShadowStats } from './gate-data.js';
 import { leftOutNote } from './device-share.js';
 
@@ -145,7 +145,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
   }
   // output_shift: worst PSI of the outputs against control, or against the manifest reference.
   {
-    const refOutputs = new Map((g.reference?.outputs ?? []).map((o) => [o.name, refBins(o)]));
+    const refNames = outputReferenceNames(g.reference?.outputs ?? []);
+    const refOutputs = new Map((g.reference?.outputs ?? []).map((o, i) => [refNames[i] as string, refBins(o)]));
     const against = waiting || (hasControl && control.outputs.size) ? 'control' : 'reference';
     const value = worstPsi(wave.outputs, against === 'control' ? control.outputs : refOutputs);
     const verdict = waiting || !enough ? 'pending' : value === null ? 'pass' : value <= cfg.outputPsi ? 'pass' : 'fail';

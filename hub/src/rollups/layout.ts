@@ -4,7 +4,7 @@
 // five slots (n, mean, m2, min, max) in a second. Merging rollups is then a loop over two typed
 // arrays, with no names looked up and no JSON parsed. The layout comes from the signed manifest, so
 // every device's windows of a version land in the same slots.
-import type { Manifest } from '@edgefleet/shared';
+import { outputReferenceNames, type Manifest } from '@edgefleet/shared';
 
 export interface NumericSlot {
   kind: 'numeric';
@@ -83,9 +83,10 @@ export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'> & { 
       offset += (edges ? bins + 2 : 0) + 2;
     }
   }
-  for (const o of ref?.outputs ?? []) {
+  const refNames = outputReferenceNames(ref?.outputs ?? []);
+  for (const [i, o] of (ref?.outputs ?? []).entries()) {
     const bins = o.edges.length - 1;
-    outputs.push({ name: o.name, index: o.index, edges: [...o.edges], offset, bins, moments: moments++ });
+    outputs.push({ name: refNames[i] as string, index: o.index, edges: [...o.edges], offset, bins, moments: moments++ });
     offset += bins + 2;
   }
   const classes = manifest.task?.kind === 'classification' ? [...manifest.task.classes] : [];

@@ -42,7 +42,7 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     const models = (await cli(['model', 'ls'])).stdout;
     assert.match(models, /^NAME\s+VERSION\s+SIZE\s+PUSHED\s+BY\s+DEPRECATED\s+TRUSTED\n/);
     assert.match(models, /\nvibration-anomaly\s+1\.0\.0\s.*\sno\n/);
-    assert.match(models, /\nTRUSTED no: no threshold of the hub's current release keys signed it; deploys and rollouts of it are refused \(VERSION_NOT_TRUSTED\)/);
+    assert.match(models, /\nTRUSTED no: no threshold of the hub's current release keys signed it; deploys and rollouts of it are refused \(VERSION_NOT_TRUSTED\): sign it with a current release key and push it as a new version \(or "edgefleet model delete NAME VERSION" first, if nothing refers to it\)\n/);
     const ls = await cli(['deployments', 'ls', '--json']);
     assert.deepEqual((JSON.parse(ls.stdout) as { deployments: unknown[] }).deployments, []);
   } finally {

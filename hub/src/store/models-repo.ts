@@ -1,6 +1,7 @@
 // Model versions in the registry: manifest, signatures, bundle blob, who pushed
 // it, and deprecation (kept and downloadable, not assignable).
 import { AppError, type Manifest, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
+import { closest } from '@edgefleet/shared/cli';
 import type { Db } from './db.js';
 
 interface Row {
@@ -38,7 +39,7 @@ export class ModelsRepo {
   /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
   insert(v: NewVersion): 'created' | 'exists' {
     const { name, version } = v.manifest;
-    if (this.check(name, version, v.bundleSha256) === 'exists') return 'exists';
+    if (this.check(name, version, v.bundleSha256, v.manifestSha256) === 'exists') return 'exists';
     this.db
       .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -50,12 +51,21 @@ export class ModelsRepo {
     return 'created';
   }
 
-  /** 'new' for an unknown version, 'exists' for the same bundle, CONFLICT for other content under the version. */
-  check(name: string, version: string, bundleSha256: string): 'new' | 'exists' {
+  /**
+   * 'new' for an unknown version, 'exists' for the same bundle, CONFLICT for other content under the
+   * version; one with the same manifest and other signatures (re-signed after a release-key rotation)
+   * is told how to replace it.
+   */
+  check(name: string, version: string, bundleSha256: string, manifestSha256?: string): 'new' | 'exists' {
     const existing = this.find(name, version);
     if (!existing) return 'new';
     if (existing.bundle.sha256 === bundleSha256) return 'exists';
-    throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content (bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${bundleSha256.slice(0, 12)}…): publish a new version instead`);
+    const bundles = `(bundle ${existing.bundle.sha256.slice(0, 12)}…, this one ${bundleSha256.slice(0, 12)}…)`;
+    if (existing.manifestSha256 === manifestSha256) {
+      throw new AppError('CONFLICT', `${name} ${version} is already in the registry with this manifest and other signatures ${bundles}, re-signed after a release-key rotation? `
+        + `The registry keeps one bundle per version: "edgefleet model delete ${name} ${version} --reason TEXT" first if nothing refers to it, else pack it as a new version`);
+    }
+    throw new AppError('CONFLICT', `${name} ${version} is already in the registry with other content ${bundles}: publish a new version instead`);
   }
 
   find(name: string, version: string): StoredVersion | undefined {
@@ -65,16 +75,8 @@ export class ModelsRepo {
 
   get(name: string, version: string): StoredVersion {
     const v = this.find(name, version);
-    if (!v) throw new AppError('NOT_FOUND', `no model version ${name} ${version}: ${this.whatThereIs(name)}`);
+    if (!v) throw missingVersion(this.db, name, version);
     return v;
-  }
-
-  /** What the registry holds of `name`, for a NOT_FOUND: its newest versions, or that it has none. */
-  private whatThereIs(name: string): string {
-    const versions = this.db.prepare('SELECT version FROM model_versions WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT 6').pluck().all(name) as string[];
-    if (!versions.length) return `the registry has no model ${name} (edgefleet model ls lists the models; edgefleet model push BUNDLE adds one)`;
-    const more = versions.length > 5 ? ', …' : '';
-    return `the registry has ${name} ${versions.slice(0, 5).join(', ')}${more} (newest first; edgefleet model ls lists them all)`;
   }
 
   list(name?: string): ModelVersionInfo[] {
@@ -113,4 +115,20 @@ function toInfo(r: Row): ModelVersionInfo {
 
 function toStored(r: Row): StoredVersion {
   return { ...toInfo(r), manifest: JSON.parse(r.manifest) as Manifest, signatures: JSON.parse(r.signatures) as Signature[] };
+}
+
+/**
+ * NOT_FOUND for a model version the registry lacks, saying what it holds of `name`: its newest versions,
+ * or that it has none and the model name likely meant (drift of "seqclff" for "seqclf").
+ */
+export function missingVersion(db: Db, name: string, version: string): AppError {
+  const versions = db.prepare('SELECT version FROM model_versions WHERE name = ? ORDER BY created_at DESC, version DESC LIMIT 6').pluck().all(name) as string[];
+  let has: string;
+  if (!versions.length) {
+    const guess = closest(name, db.prepare('SELECT DISTINCT name FROM model_versions').pluck().all() as string[]);
+    has = `the registry has no model ${name}${guess ? `; did you mean ${guess}?` : ''} (edgefleet model ls lists the models; edgefleet model push BUNDLE adds one)`;
+  } else {
+    has = `the registry has ${name} ${versions.slice(0, 5).join(', ')}${versions.length > 5 ? ', …' : ''} (newest first; edgefleet model ls lists them all)`;
+  }
+  return new AppError('NOT_FOUND', `no model version ${name} ${version}: ${has}`);
 }

@@ -3,13 +3,14 @@
 // window and its rollups commit together and a resend (already stored) adds nothing. Each row holds
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
-import { AppError, Feature, Reference, Task } from '@edgefleet/shared';
+import { Feature, Reference, Task } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
 import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 import { RollupWriter } from './rollups-writer.js';
+import { missingVersion } from './models-repo.js';
 import { readHorizon, type RollupHorizon } from '../rollups/expiry.js';
 import type { SummaryWindow } from '@edgefleet/shared';
 
@@ -261,7 +262,7 @@ export class RollupsRepo {
   /** Series of a model version or NOT_FOUND naming it. */
   requireSeries(model: string, version: string): Series {
     const s = this.seriesFor(model, version);
-    if (!s) throw new AppError('NOT_FOUND', `no model version ${model}@${version} in the registry`);
+    if (!s) throw missingVersion(this.db, model, version);
     return s;
   }
 }

@@ -165,7 +165,8 @@ test('pack validates before writing anything and runs the check', () => withBund
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
   const ref = { rows: 10, features: [{ kind: 'numeric', name: 'rms', edges: [0, 1, 2], counts: [4, 6], moments: { n: 10, mean: 1, m2: 2, min: 0, max: 2 } }] };
-  const r = await packBundle({ manifest: exampleManifest({ reference: ref }), files, out });
+  const features = [{ name: 'rms', index: 0, kind: 'numeric' }];
+  const r = await packBundle({ manifest: exampleManifest({ features, reference: ref }), files, out });
   assert.match(r.manifest.reference!.id, /^[0-9a-f]{64}$/);
-  await assert.rejects(packBundle({ manifest: exampleManifest({ reference: { ...ref, id: 'a'.repeat(64) } }), files, out }), code('INVALID_INPUT', /reference.id is a{64}; expected [0-9a-f]{64}/));
+  await assert.rejects(packBundle({ manifest: exampleManifest({ features, reference: { ...ref, id: 'a'.repeat(64) } }), files, out }), code('INVALID_INPUT', /reference.id is a{64}; expected [0-9a-f]{64}/));
 }));

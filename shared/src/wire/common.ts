@@ -77,12 +77,21 @@ export function describePath(path: ReadonlyArray<PropertyKey>): string {
 export function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issues = r.error.issues.slice(0, 8).map((i) => `${describePath(i.path)}: ${i.message}`);
+  const issues = r.error.issues.slice(0, 8).map((i) => `${describePath(i.path)}: ${issueText(i)}`);
   const versionIssue = r.error.issues.find((i) => i.path.length === 1 && i.path[0] === 'schema')
     ?? r.error.issues.find((i) => i.message.startsWith('unsupported schema'));
   const code = versionIssue ? 'UNSUPPORTED_VERSION' : 'SCHEMA_INVALID';
   const more = r.error.issues.length > 8 ? ` (and ${r.error.issues.length - 8} more)` : '';
   return fail(code, `invalid ${what}: ${issues.join('; ')}${more}`, r.error.issues);
+}
+
+/**
+ * An issue's message; zod's own for a field left out ("Invalid input: expected string, received
+ * undefined") says it is required and missing instead, as a manifest written by hand leaves one out.
+ */
+function issueText(i: z.core.$ZodIssue): string {
+  const m = i.code === 'invalid_type' ? /^Invalid input: (expected .+), received undefined$/.exec(i.message) : null;
+  return m ? `required, but missing (${m[1]})` : i.message;
 }
 
 function fail(code: 'UNSUPPORTED_VERSION' | 'SCHEMA_INVALID', message: string, details: unknown): never {

@@ -31,6 +31,44 @@ test('each feature named once passes; a name used twice is named with both posit
     e instanceof AppError && e.code === 'BUNDLE_INVALID' && /^m\.json: features\[0\] and features\[1\]/.test(e.message));
 });
 
+// Found by the ML probe: agents read a feature's or an output reference's column by stepping through the
+// tensor by its row's length, so a column past the row read other rows' values and past the end (drift
+// bins filled with garbage, an output histogram left empty), and a reference named like no feature or
+// output was never compared. Each packed, signed and pushed without a word.
+test('a column past its tensor, a reference naming no feature or output, or of another kind, is named', () => {
+  const numeric = (name: string) => ({ kind: 'numeric', name, edges: [0, 1], counts: [1], moments: { n: 1, mean: 0.5, m2: 0, min: 0.5, max: 0.5 } });
+  const io = {
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }, { name: 'site', datatype: 'INT64', shape: [-1, 1] }, { name: 'free', datatype: 'FP32', shape: [-1, -1] }],
+    outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 2] }, { name: 'label', datatype: 'INT64', shape: [-1] }],
+  };
+  const good = {
+    io,
+    features: [...features('temp', 'pressure', 'flow'), { name: 'site', index: 0, input: 'site', kind: 'categorical', vocabulary: ['n', 's'] }, { name: 'wide', index: 99, input: 'free', kind: 'numeric' }],
+    reference: { id: 'b'.repeat(64), rows: 1, features: [numeric('temp'), numeric('flow')], outputs: [{ name: 'probs', index: 1, edges: [0, 1], counts: [1] }] },
+  };
+  assert.deepEqual(authoringProblems(manifest(good)), []);
+  const problems = (change: (m: typeof good) => void) => {
+    const m = structuredClone(good);
+    change(m);
+    return authoringProblems(manifest(m));
+  };
+  assert.deepEqual(problems((m) => { m.features[2]!.index = 7; }), ['features[2] "flow" reads column 7 of input "x" of shape [-1, 3]; expected a column from 0 to 2']);
+  assert.deepEqual(problems((m) => { m.features[3]!.index = 1; }), ['features[3] "site" reads column 1 of input "site" of shape [-1, 1]; expected a column from 0 to 0']);
+  assert.deepEqual(problems((m) => { m.reference.outputs[0]!.index = 5; }), ['reference.outputs[0] "probs" reads column 5 of output "probs" of shape [-1, 2]; expected an index from 0 to 1']);
+  assert.deepEqual(problems((m) => { m.reference.outputs[0]!.name = 'prob'; }), ['reference.outputs[0] is named "prob", which no output is; did you mean "probs"? (expected one of the io outputs "probs", "label")']);
+  assert.deepEqual(problems((m) => { m.reference.features[0]!.name = 'tmp'; }), [
+    'reference.features[0] is named "tmp", which no feature is; did you mean "temp"? (expected one of "temp", "pressure", "flow", "site", "wide": a feature is compared with the reference of its name)',
+  ]);
+  assert.deepEqual(problems((m) => { m.reference.features[1] = { kind: 'categorical', name: 'flow', counts: { a: 1 }, other: 0 } as never; }), [
+    'reference.features[1] "flow" is categorical but the feature of that name is numeric; expected the same kind',
+  ]);
+  // A scalar output has one column; a free last dimension is not checked.
+  assert.deepEqual(problems((m) => { m.io.outputs[1]!.shape = []; m.reference.outputs.push({ name: 'label', index: 1, edges: [0, 1], counts: [1] }); }), [
+    'reference.outputs[1] "label" reads column 1 of output "label" of shape []; expected an index from 0 to 0',
+  ]);
+  assert.deepEqual(problems((m) => { m.reference.outputs.push({ name: 'label', index: 3, edges: [0, 1], counts: [1] }); }), []);
+});
+
 /** packBundle of a stand-in model file into `name` in a temp dir removed after the test. */
 function packer(t: { after(fn: () => void): void }, name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-authoring-'));

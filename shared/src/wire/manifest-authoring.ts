@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { MAX_ORT_THREADS } from '../agent-settings.js';
 import { Manifest } from './manifest.js';
 import { unknownFields } from './unknown-fields.js';
+import { closest } from '../cli/suggest.js';
 
 /** What a new model version's manifest gets wrong beyond its schema: one message per problem. */
 export function authoringProblems(m: Manifest): string[] {
@@ -23,11 +24,71 @@ export function authoringProblems(m: Manifest): string[] {
   };
   repeated((m.features ?? []).map((f) => f.name), 'features');
   repeated((m.reference?.features ?? []).map((r) => r.name), 'reference.features');
+  problems.push(...columnProblems(m));
   // An agent creating a session with 100,000 threads sat in it for minutes (agent-settings.ts MAX_ORT_THREADS).
   for (const k of ['intraOpThreads', 'interOpThreads'] as const) {
     const n = m.runtime[k];
     if (n !== undefined && n > MAX_ORT_THREADS) problems.push(`runtime.${k} is ${n}; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`);
   }
+  return problems;
+}
+
+/**
+ * Columns one row of a tensor of `shape` holds as an agent's summaries read it (agent/src/summaries:
+ * every dimension after the first; a rank-1 tensor is one row of its elements, a scalar one value), or
+ * null when one of them is free.
+ */
+function columnsOf(shape: readonly number[], last: boolean): number | null {
+  if (shape.length === 0) return 1;
+  const dims = last ? shape.slice(-1) : shape.length === 1 ? shape : shape.slice(1);
+  return dims.some((d) => d < 0) ? null : dims.reduce((a, b) => a * b, 1);
+}
+
+const listed = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
+const meant = (name: string, names: readonly string[]) => {
+  const guess = closest(name, names);
+  return guess === undefined ? '' : `; did you mean ${JSON.stringify(guess)}?`;
+};
+
+/**
+ * What the summaries would read wrong: a column past its tensor's row (an agent steps through the data by
+ * the row's length, so column 5 of a 2-column output reads column 1 of the rows after the first two and
+ * past the end), a reference naming no feature or no output (that feature gets no bins, so no drift), a
+ * reference of another kind than its feature (docs/drift.md, docs/agent-summaries.md).
+ */
+function columnProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const inputs = new Map(m.io.inputs.map((t) => [t.name, t.shape]));
+  const features = m.features ?? [];
+  features.forEach((f, i) => {
+    const input = f.input ?? m.io.inputs[0]?.name ?? '';
+    const shape = inputs.get(input);
+    const cols = shape === undefined ? null : columnsOf(shape, false);
+    if (cols !== null && f.index >= cols) {
+      problems.push(`features[${i}] ${JSON.stringify(f.name)} reads column ${f.index} of input ${JSON.stringify(input)} of shape [${shape!.join(', ')}]; expected a column from 0 to ${cols - 1}`);
+    }
+  });
+  const names = features.map((f) => f.name);
+  (m.reference?.features ?? []).forEach((r, i) => {
+    const f = features.find((x) => x.name === r.name);
+    if (f === undefined) {
+      problems.push(`reference.features[${i}] is named ${JSON.stringify(r.name)}, which no feature is${meant(r.name, names)} (expected one of ${names.length ? listed(names) : 'the features, and the manifest has none'}: a feature is compared with the reference of its name)`);
+    } else if (f.kind !== r.kind) {
+      problems.push(`reference.features[${i}] ${JSON.stringify(r.name)} is ${r.kind} but the feature of that name is ${f.kind}; expected the same kind`);
+    }
+  });
+  const outputs = m.io.outputs.map((t) => t.name);
+  (m.reference?.outputs ?? []).forEach((r, i) => {
+    const out = m.io.outputs.find((t) => t.name === r.name);
+    if (out === undefined) {
+      problems.push(`reference.outputs[${i}] is named ${JSON.stringify(r.name)}, which no output is${meant(r.name, outputs)} (expected one of the io outputs ${listed(outputs)})`);
+      return;
+    }
+    const cols = columnsOf(out.shape, true);
+    if (cols !== null && r.index >= cols) {
+      problems.push(`reference.outputs[${i}] ${JSON.stringify(r.name)} reads column ${r.index} of output ${JSON.stringify(out.name)} of shape [${out.shape.join(', ')}]; expected an index from 0 to ${cols - 1}`);
+    }
+  });
   return problems;
 }
 

@@ -70,6 +70,17 @@ test('manifest refusals name the field and the expectation', () => {
   assert.match(msg, /expected a vocabulary/);
 });
 
+// Found by the ML probe: a manifest written by hand without runtime.minAgentVersion was refused as
+// "Invalid input: expected string, received undefined", which does not say the field is required.
+test('a required field left out is named as required and missing, with what it expects', () => {
+  const m = sampleManifest();
+  m.runtime = { opset: 17 };
+  assert.equal(code(() => parseWire(Manifest, m, 'manifest')), 'SCHEMA_INVALID: invalid manifest: runtime.minAgentVersion: required, but missing (expected string)');
+  // A value of the wrong type keeps zod's words, which say what it was.
+  m.runtime = { opset: 17, minAgentVersion: 1 };
+  assert.match(code(() => parseWire(Manifest, m, 'manifest')), /runtime\.minAgentVersion: Invalid input: expected string, received number$/);
+});
+
 test('reference counts must match the edges', () => {
   const m = { ...sampleManifest(), reference: { id: sha, rows: 3, features: [{ kind: 'numeric', name: 'rms', edges: [0, 1, 2], counts: [3], moments: { n: 3, mean: 1, m2: 0, min: 1, max: 1 } }] } };
   assert.match(code(() => parseWire(Manifest, m, 'manifest')), /expected 2 counts for 3 edges/);

@@ -55,7 +55,7 @@ export const modelLs: Command = {
     ctx.stdout.write(table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED', 'TRUSTED'],
       r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no'])));
     // docs/security.md "Key rotation and stored versions"
-    if (r.versions.some((v) => v.trusted === false)) ctx.stdout.write('TRUSTED no: no threshold of the hub\'s current release keys signed it; deploys and rollouts of it are refused (VERSION_NOT_TRUSTED): sign it with a current release key and push it again\n');
+    if (r.versions.some((v) => v.trusted === false)) ctx.stdout.write('TRUSTED no: no threshold of the hub\'s current release keys signed it; deploys and rollouts of it are refused (VERSION_NOT_TRUSTED): sign it with a current release key and push it as a new version (or "edgefleet model delete NAME VERSION" first, if nothing refers to it)\n');
     return 0;
   },
 };
