@@ -29,6 +29,7 @@ test('a gate shown only is not judged; a latency gate waiting for its control ha
 
 test('a gate shown only says not judged as its verdict too; a judged one its own verdict', () => {
   assert.equal(gateVerdict(gate({ name: 'preflight_p95', threshold: 0, verdict: 'pass', blocking: false, note: 'no threshold set (gates.preflightP95Ms)' })), 'not judged');
-  assert.equal(gateVerdict(gate({ name: 'input_drift', threshold: 0.2, verdict: 'fail', blocking: false })), 'fail', 'input_drift explains without a note: its verdict stands');
+  assert.equal(gateVerdict(gate({ name: 'input_drift', threshold: 0.2, verdict: 'fail', blocking: false })), 'over', 'input_drift over its threshold never blocks: not "fail"');
+  assert.equal(gateVerdict(gate({ name: 'input_drift', threshold: 0.2, verdict: 'pass', blocking: false })), 'pass');
   assert.equal(gateVerdict(gate({ name: 'output_shift', verdict: 'pass', note: 'no output histograms to compare' })), 'pass', 'a blocking gate with a note is judged');
 });

@@ -27,7 +27,13 @@ export function gateCondition(g: GateResult, fmt: (v: number) => string = String
   return `${GATES_AT_LEAST.has(g.name) ? sym.atLeast : sym.atMost} ${fmt(g.threshold)}${gateUnit(g.name)}`;
 }
 
-/** The verdict as shown: `not judged` for a gate shown for information only (its note says why), else pass, fail or pending. */
-export function gateVerdict(g: GateResult): GateResult['verdict'] | 'not judged' {
-  return !g.blocking && g.note !== undefined ? 'not judged' : g.verdict;
+/**
+ * The verdict as shown: `not judged` for a gate shown for information only (its note says why); `over` for
+ * one over its threshold that never blocks (input_drift: it explains, "fail" beside it read as the wave
+ * failing); else pass, fail or pending.
+ */
+export function gateVerdict(g: GateResult): GateResult['verdict'] | 'not judged' | 'over' {
+  if (g.blocking) return g.verdict;
+  if (g.note !== undefined) return 'not judged';
+  return g.verdict === 'fail' ? 'over' : g.verdict;
 }
