@@ -113,7 +113,11 @@ export class ParkedWindows {
         const rows = this.repo.take(v.model, v.version, RELEASE_BATCH);
         if (!rows.length) break;
         const byDevice = new Map<string, typeof rows>();
-        for (const r of rows) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r]);
+        for (const r of rows) {
+          const list = byDevice.get(r.deviceId);
+          if (list) list.push(r);
+          else byDevice.set(r.deviceId, [r]);
+        }
         for (const [deviceId, list] of byDevice) {
           this.repo.seen(deviceId, v.model, v.version);
           const seqs = list.map((r) => r.seq);
