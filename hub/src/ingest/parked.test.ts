@@ -12,6 +12,7 @@ import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type BundleResult } fro
 import { emptyLatency, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Registry, bundleVerifier } from '../registry.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
+import { STATUS_VERSIONS } from './parked.js';
 import { startIngestHub, type IngestHub } from './testing.js';
 
 const MODEL = 'vib';
@@ -103,7 +104,7 @@ forEachBackend((b) => { backend = b; }, () => {
   });
 
   describe('a backlog larger than one release batch', () => {
-    const t = hubWithout2(['big']);
+    const t = hubWithout2(['big', 'many']);
 
     it('is stored whole, each window once', async () => {
       const { hub } = t;
@@ -115,6 +116,12 @@ forEachBackend((b) => { backend = b; }, () => {
       const rows = hub.h.store.db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS seqs, SUM(count) AS predictions FROM device_windows WHERE device_id = 'big'").get() as Record<string, number>;
       assert.deepEqual({ ...rows }, { n: N, seqs: N, predictions: 2 * N });
       assert.equal(hub.parts.ingest.parked.status('big'), undefined);
+    });
+
+    it('GET /devices/{id} lists the first STATUS_VERSIONS versions parked and counts them all', async () => {
+      await t.hub.send('many', Array.from({ length: STATUS_VERSIONS + 10 }, (_, i) => win(i + 1, `9.9.${i}`, 'ghost')));
+      const p = t.hub.parts.ingest.parked.status('many');
+      assert.deepEqual([p?.windows, p?.versions.length, p?.versions[0]?.version], [STATUS_VERSIONS + 10, STATUS_VERSIONS, '9.9.0']);
     });
   });
 });

@@ -32,6 +32,9 @@ export interface ParkedDeps {
   logEveryMs?: number;
 }
 
+/** Versions GET /devices/{id} lists at most (the oldest parked first; the totals count them all). */
+export const STATUS_VERSIONS = 50;
+
 /** What GET /devices/{id} shows of a device's parked windows. */
 export interface ParkedStatus { windows: number; bytes: number; versions: ParkedVersion[] }
 
@@ -84,7 +87,7 @@ export class ParkedWindows {
     const added = this.repo.park(deviceId, w, text, now);
     d.bytes += added;
     if (added > 0) {
-      this.deps.metrics?.inc('edgefleet_ingest_parked_total', { model: w.model });
+      this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes },
         'parked a telemetry window of a model version the registry does not hold (acked; stored once that version is pushed again)');
     }
@@ -93,9 +96,8 @@ export class ParkedWindows {
 
   /** The device's parked windows (undefined: none), read from the database. */
   status(deviceId: string): ParkedStatus | undefined {
-    const versions = this.repo.versions(deviceId);
-    if (!versions.length) return undefined;
-    return { windows: versions.reduce((n, v) => n + v.windows, 0), bytes: versions.reduce((n, v) => n + v.bytes, 0), versions };
+    const t = this.repo.totals(deviceId);
+    return t.windows ? { ...t, versions: this.repo.versions(deviceId, STATUS_VERSIONS) } : undefined;
   }
 
   /** Stores the parked windows of every version the registry holds now; returns how many were released. */
@@ -140,7 +142,7 @@ export class ParkedWindows {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      d = { bytes: this.repo.bytes(deviceId), loggedAt: -Infinity, unlogged: 0 };
+      d = { bytes: this.repo.totals(deviceId).bytes, loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, d);
     }
     return d;

@@ -48,18 +48,18 @@ export class ParkedRepo {
     return ins.run(deviceId, w.seq, w.model, w.version, text, at.toISOString()).changes > 0 ? text.length : 0;
   }
 
-  /** Characters of the device's parked windows. */
-  bytes(deviceId: string): number {
-    const r = this.db.prepare('SELECT SUM(LENGTH(window)) AS n FROM parked_windows WHERE device_id = ?').get(deviceId) as { n: number | null };
-    return Number(r.n ?? 0);
+  /** The device's parked windows and their characters. */
+  totals(deviceId: string): { windows: number; bytes: number } {
+    const r = this.db.prepare('SELECT COUNT(*) AS n, SUM(LENGTH(window)) AS bytes FROM parked_windows WHERE device_id = ?').get(deviceId) as { n: number; bytes: number | null };
+    return { windows: Number(r.n), bytes: Number(r.bytes ?? 0) };
   }
 
-  /** The device's parked windows by version, oldest parked first. */
-  versions(deviceId: string): ParkedVersion[] {
+  /** The device's parked windows by version, oldest parked first, at most `limit` versions (a device names what it likes). */
+  versions(deviceId: string, limit: number): ParkedVersion[] {
     return (this.db.prepare(
       `SELECT model, version, COUNT(*) AS windows, SUM(LENGTH(window)) AS bytes, MIN(parked_at) AS since FROM parked_windows
-       WHERE device_id = ? GROUP BY model, version ORDER BY since, model, version`,
-    ).all(deviceId) as Array<{ model: string; version: string; windows: number; bytes: number; since: string }>)
+       WHERE device_id = ? GROUP BY model, version ORDER BY since, model, version LIMIT ?`,
+    ).all(deviceId, limit) as Array<{ model: string; version: string; windows: number; bytes: number; since: string }>)
       .map((r) => ({ model: r.model, version: r.version, windows: Number(r.windows), bytes: Number(r.bytes), since: r.since }));
   }
 

@@ -140,7 +140,7 @@ export const DeviceInfo = z.object({
     .optional(),
   /**
    * Windows of model versions the registry does not hold, acked and kept until those versions are pushed
-   * (hub/src/ingest/parked.ts; docs/operations.md "Backup and restore"), by version, oldest parked first.
+   * (hub/src/ingest/parked.ts; docs/operations.md "Backup and restore"): all of them, and by version the oldest parked 50.
    */
   parkedWindows: z
     .object({
