@@ -125,6 +125,8 @@ export const HubConfig = z
         clockSkewMs: z.number().int().positive().optional(),
         /** Bytes of windows and events stored per device in hub.db; past it reports are acked and refused (storage_quota). */
         maxStoredBytesPerDevice: z.number().int().positive().optional(),
+        /** Bytes of windows of versions the registry does not hold parked per device (hub/src/ingest/parked.ts); past it they are refused. */
+        maxParkedBytesPerDevice: z.number().int().positive().optional(),
         /** A device's state report larger than this is refused (docs/mqtt.md "State reports"; default 64 KiB). */
         maxStateBytes: z.number().int().min(1024, 'expected at least 1024 bytes: an agent\'s state report with one model is ~300 bytes').optional(),
         /** Bytes of state reports handled per device and second; past it the newest report waits (default 16 KiB). */

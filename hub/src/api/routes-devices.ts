@@ -34,7 +34,8 @@ export const deviceRoutes: RouteDef[] = [
       const refused = deps.ingest?.guard.refusals(dev.id);
       const twice = deps.fleet?.credentialsInUseTwice?.(dev.id);
       const quota = deps.quota?.status(dev.id);
-      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}) };
+      const parked = deps.ingest?.parked.status(dev.id);
+      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(parked ? { parkedWindows: parked } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}) };
     },
   },
   {

@@ -28,6 +28,8 @@ export interface IngestGuardDeps {
    * are read again from the database (once per batch), since this hub's cache may predate another's write.
    */
   reloadOnMiss?: boolean;
+  /** A window refused as unassigned_version, offered for parking (parked.ts): true when parked, so not refused. */
+  park?: ((deviceId: string, w: SeqWindow, now: Date) => boolean) | undefined;
 }
 
 export interface Refusals {
@@ -144,10 +146,19 @@ export class IngestGuard {
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;
         continue;
       }
+      if (reason === 'unassigned_version' && kind === 'window' && this.parks(deviceId, item as unknown as SeqWindow, ctx, now)) {
+        if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq; // held by the hub, like a stored one
+        continue;
+      }
       this.refuse(deviceId, entry, kind, item.seq, reason, now);
     }
     entry.maxSeq = ctx.maxSeq;
     return kept;
+  }
+
+  /** Whether a window refused only for its version, plausible otherwise, was parked (parked.ts). */
+  private parks(deviceId: string, w: SeqWindow, ctx: DeviceContext, now: Date): boolean {
+    return this.deps.park !== undefined && checkWindow(w, { ...ctx, allowed: () => true }, this.limits) === null && this.deps.park(deviceId, w, now);
   }
 
   /**

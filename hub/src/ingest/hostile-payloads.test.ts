@@ -84,8 +84,8 @@ const CASES: Case[] = [
   { name: 'telemetry: a seq of -0', kind: 'telemetry', payload: batch([w({})]).replace(/"seq":\d+/, '"seq":-0'), expect: { invalid: /windows\[0\]\.seq/ } },
   { name: 'telemetry: a NUL in the model name', kind: 'telemetry', payload: batch([w({ model: 'audio\u0000energy' })]), expect: { refused: 'schema_invalid', seq: seq, as: 'windows' } },
   { name: 'telemetry: a start of year 9999', kind: 'telemetry', payload: batch([w({ start: '9999-12-31T00:00:00Z' })]), expect: { refused: 'future_start', seq: seq, as: 'windows' } },
-  { name: 'telemetry: a model that does not exist', kind: 'telemetry', payload: batch([w({ model: 'no-such-model' })]), expect: { refused: 'unassigned_version', seq: seq, as: 'windows' } },
-  { name: 'telemetry: a version that does not exist', kind: 'telemetry', payload: batch([w({ version: '9.9.9' })]), expect: { refused: 'unassigned_version', seq: seq, as: 'windows' } },
+  { name: 'telemetry: a model that does not exist: parked, not stored (until the registry holds it, parked.ts)', kind: 'telemetry', payload: batch([w({ model: 'no-such-model' })]), expect: { stored: (hub) => hub.parts.ingest.parked.status(ROGUE)?.versions.some((v) => v.model === 'no-such-model'), seq: seq } },
+  { name: 'telemetry: a version that does not exist: parked, not stored (until the registry holds it, parked.ts)', kind: 'telemetry', payload: batch([w({ version: '9.9.9' })]), expect: { stored: (hub) => hub.parts.ingest.parked.status(ROGUE)?.versions.some((v) => v.version === '9.9.9'), seq: seq } },
   { name: 'telemetry: a seq 2^53 - 1', kind: 'telemetry', payload: batch([{ ...w({}), seq: Number.MAX_SAFE_INTEGER }]), expect: { refused: 'seq_jump', seq: Number.MAX_SAFE_INTEGER, as: 'windows' } },
   { name: 'telemetry: errors past the requests', kind: 'telemetry', payload: batch([w({ errors: { X: 11 } })]), expect: { refused: 'inconsistent_counts', seq: seq, as: 'windows' } },
   {

@@ -24,6 +24,8 @@ export interface IngestLimits {
    * a compacted backlog's boundary. Each window pays what its counts need at the rate limits.
    */
   maxOverlapSec: number;
+  /** Characters of JSON of windows parked per device, of versions the registry does not hold (parked.ts); past it they are refused. */
+  maxParkedBytesPerDevice: number;
   /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
   clockSkewMs?: number;
 }
@@ -35,6 +37,8 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxLengthSec: 31 * 86_400,
   maxStoredBytesPerDevice: 256 * 1024 * 1024,
   maxOverlapSec: 86_400,
+  // The agent's default outbox budget (summaries.budgetBytes): a box's whole backlog fits.
+  maxParkedBytesPerDevice: 64 * 1024 * 1024,
 };
 
 export type RefusalReason =

@@ -11,7 +11,8 @@ import type { FleetLink, IncomingMessages, LoggerPort, MetricsPort } from '../mq
 import type { Clock } from '../clock.js';
 import { IngestGuard } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
-import type { IngestLimits } from './plausibility.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './plausibility.js';
+import { ParkedWindows } from './parked.js';
 import { WindowWriter } from './window-writer.js';
 
 export interface IngestOptions {
@@ -38,6 +39,8 @@ export interface IngestDeps {
   limits?: Partial<IngestLimits>;
   /** Other hubs share the database (IngestGuardDeps.reloadOnMiss). */
   shared?: boolean;
+  /** How often parked windows are matched against the registry (parked.ts; default 10 s). */
+  parkEveryMs?: number;
 }
 
 /** What other parts follow: the events the guard let through (stored), and each reported state. */
@@ -50,6 +53,7 @@ export interface DeviceReports {
 
 export class IngestService implements DeviceReports {
   readonly guard: IngestGuard;
+  readonly parked: ParkedWindows;
   readonly clocks: ClockOffsets;
   /** The store's windows and events (read by benchmarks and tests). */
   readonly telemetry: TelemetryRepo;
@@ -63,7 +67,20 @@ export class IngestService implements DeviceReports {
 
   constructor(private readonly deps: IngestDeps) {
     this.telemetry = deps.store.telemetry;
-    this.guard = new IngestGuard({ db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false });
+    // Windows of versions the registry does not hold wait there until it does (parked.ts).
+    this.parked = new ParkedWindows({
+      db: deps.store.db, logger: deps.logger, metrics: deps.metrics, ...(deps.parkEveryMs ? { everyMs: deps.parkEveryMs } : {}),
+      maxBytes: deps.limits?.maxParkedBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxParkedBytesPerDevice,
+      release: (id, windows, stored) => {
+        this.guard.invalidate(id);
+        const now = deps.clock.now();
+        return this.writer.write({ deviceId: id, windows: this.guard.windows(id, windows, now), touch: false, stored });
+      },
+    });
+    this.guard = new IngestGuard({
+      db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false,
+      park: (id, w, now) => this.parked.park(id, w, now),
+    });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({
       db: deps.store.db, logger: deps.logger, metrics: deps.metrics, skewMs: deps.limits?.clockSkewMs, audit: deps.store.audit,
@@ -95,12 +112,14 @@ export class IngestService implements DeviceReports {
         this.seenAt.delete(id);
       }),
     );
+    this.parked.start();
     return Promise.resolve();
   }
 
   /** Async so that a database error rejects (the hub's stop logs it and goes on) rather than throwing. */
   async stop(): Promise<void> {
     while (this.unsubs.length) this.unsubs.pop()?.();
+    this.parked.stop();
     // Synchronous: queued windows and events are stored; their acks go out while the link is still up. What could not
     // be stored (the database down or not answering) is named here, since it is not acked either.
     const unstored = this.writer.flush();

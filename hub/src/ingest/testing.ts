@@ -31,8 +31,9 @@ export interface IngestHub {
 }
 
 /** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
-export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits> }): Promise<IngestHub> {
-  const h = makeHarness();
+/** `database`: Store.open's (testing/backends.ts; default hub.db in the harness's temp dir). */
+export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits>; database?: string | undefined }): Promise<IngestHub> {
+  const h = makeHarness({ database: o.database });
   const registry = new Registry(h.store, bundleVerifier(() => o.trust));
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   const ids = Object.keys(o.devices);

@@ -1,4 +1,4 @@
-// The tag index (device_tags, hub.db migration 98; docs/operations.md "Upgrades"), on SQLite and PostgreSQL:
+// The tag index (device_tags, hub.db migration 97; docs/operations.md "Upgrades"), on SQLite and PostgreSQL:
 // a hub.db written before it, with devices, gains every device's tags when the newer hub opens it (values
 // with quotes and upper-case letters found as GET /devices?tag= finds them); tags set or a device added
 // afterwards keep it in step; the hub before it refuses the upgraded database (SCHEMA_TOO_NEW), unchanged.
@@ -52,7 +52,7 @@ function suite(): void {
       } finally {
         s.close();
       }
-      assert.throws(() => open(BEFORE), (err: AppError) => err.code === 'SCHEMA_TOO_NEW' && /migration 98 \("device tags indexed for the tag filter"\)/.test(err.message));
+      assert.throws(() => open(BEFORE), (err: AppError) => err.code === 'SCHEMA_TOO_NEW' && /migration 97 \("device tags indexed for the tag filter"\)/.test(err.message));
       const again = open(HUB_MIGRATIONS);
       try {
         assert.deepEqual(tagged(again, 'site=north'), ['a', 'b', 'd'], 'the refused open changed nothing');

@@ -1,4 +1,4 @@
-// The devices' tags as rows (device_tags, hub.db migration 98): what GET /devices?tag=KEY=VALUE looks up
+// The devices' tags as rows (device_tags, hub.db migration 97): what GET /devices?tag=KEY=VALUE looks up
 // by index instead of scanning every device's tags JSON (docs/decisions/0089-fleet-view-filtered-by-the-hub.md,
 // measured there: 50,000 devices). The JSON column stays what every reader uses; DevicesRepo writes both in one
 // statement group (create, setTags). Values are kept with ASCII letters in lower case, as the filter compares
@@ -19,7 +19,7 @@ const TABLE = `
     CREATE INDEX device_tags_by_device ON device_tags(device_id);`;
 
 export const DEVICE_TAGS_MIGRATION: Migration = {
-  version: 98,
+  version: 97,
   name: 'device tags indexed for the tag filter',
   sql: `${TABLE}
     INSERT INTO device_tags (device_id, key, value) SELECT d.id, j.key, LOWER(j.value) FROM devices d, json_each(d.tags) j;`,

@@ -145,6 +145,17 @@ export const DeviceInfo = z.object({
     })
     .optional(),
   /**
+   * Windows of model versions the registry does not hold, acked and kept until those versions are pushed
+   * (hub/src/ingest/parked.ts; docs/operations.md "Backup and restore"): all of them, and by version the oldest parked 50.
+   */
+  parkedWindows: z
+    .object({
+      windows: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      versions: z.array(z.object({ model: z.string(), version: z.string(), windows: z.number().int().positive(), bytes: z.number().int().nonnegative(), since: IsoTime })),
+    })
+    .optional(),
+  /**
    * Two connections with this device's credentials kept taking each other's session over: when the
    * embedded broker last reported it and how many takeovers within a minute (docs/mqtt.md). Absent: never since the hub started.
    */

@@ -68,3 +68,12 @@ test('a revoked device that never reported, with a tag that tries to forge a lin
   assert.match(text, /^models:\n {2}\(none\)\n$/m);
   assert.equal(text.match(/^last refusal:/gm)?.length, 1, 'the tag prints inert, on its own line');
 });
+
+test('windows parked for versions the registry does not hold (a restored hub) are named with their versions', () => {
+  const d: DeviceInfo = {
+    ...base,
+    parkedWindows: { windows: 3, bytes: 2048, versions: [{ model: 'other', version: '1.0.0', windows: 3, bytes: 2048, since: '2026-12-05T11:00:00.000Z' }] },
+  };
+  assert.match(deviceText(d, NOW), /^parked: +3 windows \(2\.0 KiB\) of versions the registry does not hold, stored once pushed again: other@1\.0\.0 3 since 2026-12-05T11:00:00\.000Z$/m);
+  assert.doesNotMatch(deviceText(base, NOW), /parked/);
+});

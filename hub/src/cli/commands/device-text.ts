@@ -69,6 +69,9 @@ export function deviceText(d: DeviceInfo, now: Date): string {
     ['clock', d.clock ? `${clockCell(d.clock)}${Math.abs(d.clock.offsetMs) >= 1000 ? ` (${d.clock.offsetMs > 0 ? 'ahead of' : 'behind'} the hub)` : ''}, measured ${withAge(d.clock.measuredAt, now)}${d.clock.shiftedWindows ? `; ${d.clock.shiftedWindows} windows placed by the hub's clock` : ''}` : '- (not measured)'],
     ['last refusal', r?.refusal ? `desired seq ${r.refusal.seq}, ${withAge(r.refusal.at, now)}: [${r.refusal.code}] ${r.refusal.message}` : 'none'],
   ];
+  // Windows of versions the registry does not hold (hub/src/ingest/parked.ts): stored once their bundles are pushed again.
+  const p = d.parkedWindows;
+  if (p) rows.push(['parked', `${p.windows} windows (${formatBytes(p.bytes)}) of versions the registry does not hold, stored once pushed again: ${p.versions.map((v) => `${v.model}@${v.version} ${v.windows} since ${v.since}`).join(', ')}`]);
   const models = d.models.length ? table(['NAME', 'ACTIVE', 'PREVIOUS', 'STATUS', 'ALSO INSTALLED'], modelRows(d.models), '  ') : '  (none)\n';
   return `${keyValues(rows)}\nmodels:\n${models}`;
 }

@@ -1,0 +1,160 @@
+// Windows of a model version the registry does not hold, parked rather than dropped (docs/decisions/
+// 0097-parked-windows.md, docs/operations.md "Backup and restore"). A hub restored from an older backup lacks
+// the versions pushed after the snapshot; its devices still run them and send what they recorded. Such a
+// window is parked (store/parked-repo.ts) and acked, so the device's outbox moves on; once the version is
+// in the registry again (pushed again, by this hub or another one sharing the database) a sweep every
+// `everyMs` stores the parked windows through the guard and the window writer, like windows arriving then,
+// and deletes them from the parked table after the commit. (device, seq) stays the key of both tables, so
+// a window is stored once whatever is resent or swept twice (a crash between the commit and the delete).
+// Bounded per device by `maxBytes` (characters of their JSON): past it, a window of a version the registry
+// does not hold is refused as before (unassigned_version, acked, not stored), so a device making up
+// versions holds at most that much of the hub's disk.
+import type { SeqWindow } from '@edgefleet/shared';
+import { windowText } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import { ParkedRepo, type ParkedVersion } from '../store/parked-repo.js';
+import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+
+export interface ParkedDeps {
+  db: Db;
+  logger: LoggerPort;
+  metrics?: MetricsPort | undefined;
+  /** Characters of JSON of parked windows per device (ingest.maxParkedBytesPerDevice). */
+  maxBytes: number;
+  /**
+   * Stores a device's parked windows of a version the registry now holds (through the guard and the window
+   * writer, nothing acked: service.ts); `stored` runs after their commit. Resolves once they are stored.
+   */
+  release(deviceId: string, windows: SeqWindow[], stored: () => void): Promise<void>;
+  /** How often the parked versions are matched against the registry (default 10 s). */
+  everyMs?: number;
+  /** How often parking of one device is logged at most (default 60 s). */
+  logEveryMs?: number;
+}
+
+/** Versions GET /devices/{id} lists at most (the oldest parked first; the totals count them all). */
+export const STATUS_VERSIONS = 50;
+
+/** What GET /devices/{id} shows of a device's parked windows. */
+export interface ParkedStatus { windows: number; bytes: number; versions: ParkedVersion[] }
+
+/** Parked windows stored per transaction by the sweep (the window writer's MAX_BATCH). */
+const RELEASE_BATCH = 500;
+/** Devices whose parked bytes are cached; past it the oldest entries are dropped (and read again on use). */
+const MAX_CACHED_DEVICES = 10_000;
+
+export class ParkedWindows {
+  private readonly repo: ParkedRepo;
+  /** Per device: characters parked (the table's count when read, plus this hub's parking since) and when last logged. */
+  private readonly devices = new Map<string, { bytes: number; loggedAt: number; unlogged: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: ParkedDeps) {
+    this.repo = new ParkedRepo(deps.db);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer ??= setInterval(() => {
+      this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'storing parked telemetry windows failed (tried again at the next sweep)'));
+    }, this.deps.everyMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  /** Stops the sweep; one under way ends after its current batch (whose write the ingest's stop flushes). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Parks a window the guard refused as unassigned_version, if the registry does not hold its version and
+   * the device has room. True: parked (or parked before); false: refused as before.
+   */
+  park(deviceId: string, w: SeqWindow, now: Date): boolean {
+    if (this.repo.held(w.model, w.version)) return false;
+    const d = this.device(deviceId);
+    const { seq: _seq, ...rest } = w;
+    const text = windowText(w) ?? JSON.stringify(rest);
+    if (d.bytes + text.length > this.deps.maxBytes) {
+      this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes, maxParkedBytesPerDevice: this.deps.maxBytes },
+        'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
+      return false;
+    }
+    const added = this.repo.park(deviceId, w, text, now);
+    d.bytes += added;
+    if (added > 0) {
+      this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
+      this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes },
+        'parked a telemetry window of a model version the registry does not hold (acked; stored once that version is pushed again)');
+    }
+    return true;
+  }
+
+  /** The device's parked windows (undefined: none), read from the database. */
+  status(deviceId: string): ParkedStatus | undefined {
+    const t = this.repo.totals(deviceId);
+    return t.windows ? { ...t, versions: this.repo.versions(deviceId, STATUS_VERSIONS) } : undefined;
+  }
+
+  /** Stores the parked windows of every version the registry holds now; returns how many were released. */
+  sweep(): Promise<number> {
+    return (this.sweeping ??= this.releaseAll().finally(() => {
+      this.sweeping = null;
+    }));
+  }
+
+  private async releaseAll(): Promise<number> {
+    let n = 0;
+    for (const v of this.repo.releasable()) {
+      for (;;) {
+        if (this.stopped) return n;
+        const rows = this.repo.take(v.model, v.version, RELEASE_BATCH);
+        if (!rows.length) break;
+        const byDevice = new Map<string, typeof rows>();
+        for (const r of rows) {
+          const list = byDevice.get(r.deviceId);
+          if (list) list.push(r);
+          else byDevice.set(r.deviceId, [r]);
+        }
+        for (const [deviceId, list] of byDevice) {
+          this.repo.seen(deviceId, v.model, v.version);
+          const seqs = list.map((r) => r.seq);
+          const windows = list.map((r) => ({ ...(JSON.parse(r.window) as Omit<SeqWindow, 'seq'>), seq: r.seq }) as SeqWindow);
+          await this.deps.release(deviceId, windows, () => this.repo.remove(deviceId, seqs));
+          this.devices.delete(deviceId); // read again from the table at its next parking
+          n += list.length;
+          this.deps.logger.info({ deviceId, model: v.model, version: v.version, windows: list.length },
+            'stored parked telemetry windows: their model version is in the registry now');
+        }
+      }
+    }
+    return n;
+  }
+
+  private device(deviceId: string): { bytes: number; loggedAt: number; unlogged: number } {
+    let d = this.devices.get(deviceId);
+    if (!d) {
+      if (this.devices.size >= MAX_CACHED_DEVICES) {
+        const oldest = this.devices.keys().next().value;
+        if (oldest !== undefined) this.devices.delete(oldest);
+      }
+      d = { bytes: this.repo.totals(deviceId).bytes, loggedAt: -Infinity, unlogged: 0 };
+      this.devices.set(deviceId, d);
+    }
+    return d;
+  }
+
+  private log(deviceId: string, d: { loggedAt: number; unlogged: number }, now: Date, fields: object, msg: string): void {
+    if (now.getTime() - d.loggedAt < (this.deps.logEveryMs ?? 60_000)) {
+      d.unlogged++;
+      return;
+    }
+    this.deps.logger.warn({ deviceId, ...fields, alsoSinceLastLog: d.unlogged }, msg);
+    d.loggedAt = now.getTime();
+    d.unlogged = 0;
+  }
+}
