@@ -1,4 +1,4 @@
-// The hub config's `quotas` section, `ingest.maxStoredBytesPerDevice`, `capture.maxChunkBytes` and `maxPayloadBytes` (docs/hub.md): read from
+// The hub config's `quotas` section, `ingest.maxStoredBytesPerDevice`, `ingest.maxParkedBytes`, `ingest.parkedRetentionDays`, `capture.maxChunkBytes` and `maxPayloadBytes` (docs/hub.md): read from
 // the config file, and a bad value is CONFIG_INVALID naming the field.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +29,13 @@ it('reads quotas and the per-device storage cap, and names a bad quota field', (
     assert.deepEqual([loadConfig({ config: file }, dir).ingest?.maxStateBytes, loadConfig({ config: file }, dir).ingest?.stateBytesPerSec], [32768, 8192]);
     writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxStateBytes: 100 } }));
     assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && /ingest\.maxStateBytes/.test(e.message) && /at least 1024 bytes/.test(e.message));
+    // Parked windows (hub/src/ingest/parked.ts): the hub-wide cap and their age limit.
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { maxParkedBytes: 1 << 30, parkedRetentionDays: 7 } }));
+    assert.deepEqual([loadConfig({ config: file }, dir).ingest?.maxParkedBytes, loadConfig({ config: file }, dir).ingest?.parkedRetentionDays], [1 << 30, 7]);
+    for (const [key, value, expected] of [['maxParkedBytes', 4096, 'at least 1048576'], ['parkedRetentionDays', 0.5, 'whole days from 1 to 3650'], ['parkedRetentionDays', 4000, 'whole days from 1 to 3650'], ['parkedRetentionDays', '30', 'whole days from 1 to 3650']] as const) {
+      writeFileSync(file, JSON.stringify({ dataDir: 'data', ingest: { [key]: value } }));
+      assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && e.message.includes(`ingest.${key}`) && e.message.includes(expected), `${key} ${value}`);
+    }
     writeFileSync(file, JSON.stringify({ dataDir: 'data', quotas: { perDay: 1 } }));
     assert.throws(() => loadConfig({ config: file }, dir), /quotas.*perDay|perDay/);
   } finally {

@@ -9,6 +9,8 @@ import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
 import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
 
+const PARKED_BYTES_EXPECTED = 'expected whole bytes, at least 1048576 (1 MiB)';
+const PARKED_DAYS_EXPECTED = 'expected whole days from 1 to 3650';
 const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
@@ -127,6 +129,10 @@ export const HubConfig = z
         maxStoredBytesPerDevice: z.number().int().positive().optional(),
         /** Bytes of windows of versions the registry does not hold parked per device (hub/src/ingest/parked.ts); past it they are refused. */
         maxParkedBytesPerDevice: z.number().int().positive().optional(),
+        /** Bytes of such parked windows of all devices together, per hub (hub/src/ingest/parked.ts; default 4 GiB); past it they are refused. */
+        maxParkedBytes: z.number({ error: PARKED_BYTES_EXPECTED }).int({ error: PARKED_BYTES_EXPECTED }).min(1 << 20, { error: PARKED_BYTES_EXPECTED }).optional(),
+        /** Days a window stays parked for its version to be pushed; older ones are deleted (hub/src/ingest/parked-expiry.ts; default 30). */
+        parkedRetentionDays: z.number({ error: PARKED_DAYS_EXPECTED }).int({ error: PARKED_DAYS_EXPECTED }).min(1, { error: PARKED_DAYS_EXPECTED }).max(3650, { error: PARKED_DAYS_EXPECTED }).optional(),
         /** A device's state report larger than this is refused (docs/mqtt.md "State reports"; default 64 KiB). */
         maxStateBytes: z.number().int().min(1024, 'expected at least 1024 bytes: an agent\'s state report with one model is ~300 bytes').optional(),
         /** Bytes of state reports handled per device and second; past it the newest report waits (default 16 KiB). */

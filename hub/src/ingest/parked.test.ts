@@ -1,64 +1,21 @@
 // Windows of a version the registry does not hold (a hub restored from a backup older than the version's
 // push: docs/operations.md "Backup and restore"): parked and acked, stored exactly once when the version
 // is pushed again, whatever the device resends; a device making up versions parks at most
-// ingest.maxParkedBytesPerDevice (parked.ts). A real Store, a signed bundle, the embedded aedes broker on
-// 127.0.0.1:0 and mqtt.js devices (testing.ts); hub.db and PostgreSQL (testing/backends.ts).
-import { after, before, describe, it } from 'node:test';
+// ingest.maxParkedBytesPerDevice (parked.ts; the hub-wide cap and expiry: parked-bounds.test.ts). A real Store, a signed bundle, the embedded aedes broker on
+// 127.0.0.1:0 and mqtt.js devices (testing.ts, parked-testing.ts); hub.db and PostgreSQL (testing/backends.ts).
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, type BundleResult } from '@edgefleet/examples';
-import { emptyLatency, type SeqWindow, type TrustBody } from '@edgefleet/shared';
-import { Registry, bundleVerifier } from '../registry.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 import { STATUS_VERSIONS } from './parked.js';
-import { startIngestHub, type IngestHub } from './testing.js';
+import { hubWithout2, push, stored, win } from './parked-testing.js';
 
-const MODEL = 'vib';
 /** Characters a device may park: a few windows' worth. */
 const MAX_PARKED = 3000;
-
-/** A window of two predictions, a minute from 2026-02-28T00:00 on: before the harness clock (2026-03-01T12:00) up to seq 2159. */
-function win(seq: number, version: string, model = MODEL): SeqWindow {
-  const latency = emptyLatency();
-  latency.counts[40] = 2;
-  return {
-    seq, model, version, start: new Date(Date.parse('2026-02-28T00:00:00.000Z') + seq * 60_000).toISOString(), lengthSec: 60, count: 2, errors: {},
-    latency: { ...latency, sumMs: 2 }, features: [], outputs: [], inputs: [],
-  };
-}
-
-/** A hub whose registry holds 1.0.0 (deployed to `devices`) and not 2.0.0, whose bundle it returns; removed after the suite. */
-function hubWithout2(devices: string[], maxParkedBytesPerDevice?: number): { hub: IngestHub; v2: BundleResult; trust: TrustBody } {
-  const t = {} as { hub: IngestHub; v2: BundleResult; trust: TrustBody; root: string };
-  before(async () => {
-    t.root = mkdtempSync(join(tmpdir(), 'ef-parked-'));
-    const keys = makeKeys(join(t.root, 'keys'));
-    t.trust = makeTrust(t.root, keys).body;
-    const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
-    const v1 = await bundleFromOnnx({ dir: join(t.root, 'v1'), onnx: mlp.onnx, io: mlp.io, name: MODEL, version: '1.0.0', keys });
-    t.v2 = await bundleFromOnnx({ dir: join(t.root, 'v2'), onnx: mlp.onnx, io: mlp.io, name: MODEL, version: '2.0.0', keys });
-    const limits = { maxSeqGap: 10_000, ...(maxParkedBytesPerDevice ? { maxParkedBytesPerDevice } : {}) };
-    t.hub = await startIngestHub({ bundle: v1, trust: t.trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])), limits, database: backend.database() });
-  });
-  after(async () => {
-    await t.hub.stop();
-    rmSync(t.root, { recursive: true, force: true });
-  });
-  return t;
-}
-
-const stored = (hub: IngestHub, id: string) => (hub.h.store.db.prepare('SELECT seq, version FROM device_windows WHERE device_id = ? ORDER BY seq').all(id) as Array<{ seq: number; version: string }>)
-  .map((r) => `${r.seq} ${r.version}`);
-
-const push = (t: { hub: IngestHub; v2: BundleResult; trust: TrustBody }) =>
-  new Registry(t.hub.h.store, bundleVerifier(() => t.trust)).push(createReadStream(t.v2.path), { maxBytes: 64 << 20, pushedBy: 'test', at: t.hub.h.clock.now() });
 
 let backend: Backend;
 forEachBackend((b) => { backend = b; }, () => {
   describe('windows of a version the registry does not hold', () => {
-    const t = hubWithout2(['box', 'liar'], MAX_PARKED);
+    const t = hubWithout2(['box', 'liar'], { limits: { maxParkedBytesPerDevice: MAX_PARKED }, database: () => backend.database() });
 
     it('are acked and parked, and stored exactly once when the version is pushed again', async () => {
       const { hub } = t;
@@ -104,7 +61,7 @@ forEachBackend((b) => { backend = b; }, () => {
   });
 
   describe('a backlog larger than one release batch', () => {
-    const t = hubWithout2(['big', 'many']);
+    const t = hubWithout2(['big', 'many'], { database: () => backend.database() });
 
     it('is stored whole, each window once', async () => {
       const { hub } = t;

@@ -6,14 +6,18 @@
 // `everyMs` stores the parked windows through the guard and the window writer, like windows arriving then,
 // and deletes them from the parked table after the commit. (device, seq) stays the key of both tables, so
 // a window is stored once whatever is resent or swept twice (a crash between the commit and the delete).
-// Bounded per device by `maxBytes` (characters of their JSON): past it, a window of a version the registry
-// does not hold is refused as before (unassigned_version, acked, not stored), so a device making up
-// versions holds at most that much of the hub's disk.
+// Bounded per device by `maxBytes` (characters of their JSON) and for the whole hub by `maxTotalBytes`: past
+// either, a window of a version the registry does not hold is refused as before (unassigned_version, acked,
+// not stored), so a device making up versions holds at most that much of the hub's disk, and all of them
+// at most the hub's cap. Both are counted per hub (read from the table once, then counted): with several
+// hubs each bounds what it parks. Windows parked longer than `retentionDays` are deleted by the sweep
+// (parked-expiry.ts): a version never pushed does not hold them for ever.
 import type { SeqWindow } from '@edgefleet/shared';
 import { windowText } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { ParkedRepo, type ParkedVersion } from '../store/parked-repo.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
+import { expireParked } from './parked-expiry.js';
 
 export interface ParkedDeps {
   db: Db;
@@ -21,6 +25,12 @@ export interface ParkedDeps {
   metrics?: MetricsPort | undefined;
   /** Characters of JSON of parked windows per device (ingest.maxParkedBytesPerDevice). */
   maxBytes: number;
+  /** Characters of JSON of parked windows of all devices (ingest.maxParkedBytes). */
+  maxTotalBytes: number;
+  /** Days a window stays parked; older ones are deleted by the sweep (ingest.parkedRetentionDays). */
+  retentionDays: number;
+  /** The hub's clock (parked_at is the hub's time of parking). */
+  now(): Date;
   /**
    * Stores a device's parked windows of a version the registry now holds (through the guard and the window
    * writer, nothing acked: service.ts); `stored` runs after their commit. Resolves once they are stored.
@@ -47,6 +57,10 @@ export class ParkedWindows {
   private readonly repo: ParkedRepo;
   /** Per device: characters parked (the table's count when read, plus this hub's parking since) and when last logged. */
   private readonly devices = new Map<string, { bytes: number; loggedAt: number; unlogged: number }>();
+  /** Characters parked by all devices (the table's count when first needed, plus this hub's parking and deleting since). */
+  private totalBytes: number | null = null;
+  /** When the hub-wide cap's refusal was last logged (once a minute at most, whatever the devices). */
+  private readonly capLog = { loggedAt: -Infinity, unlogged: 0 };
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<number> | null = null;
   private stopped = false;
@@ -84,8 +98,15 @@ export class ParkedWindows {
         'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
       return false;
     }
+    const total = (this.totalBytes ??= this.repo.totalBytes());
+    if (total + text.length > this.deps.maxTotalBytes) {
+      this.log(deviceId, this.capLog, now, { seq: w.seq, model: w.model, version: w.version, hubParkedBytes: total, maxParkedBytes: this.deps.maxTotalBytes },
+        'refused a window of a model version the registry does not hold: the hub has maxParkedBytes parked (acked, not stored)');
+      return false;
+    }
     const added = this.repo.park(deviceId, w, text, now);
     d.bytes += added;
+    this.totalBytes = total + added;
     if (added > 0) {
       this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes },
@@ -100,11 +121,27 @@ export class ParkedWindows {
     return t.windows ? { ...t, versions: this.repo.versions(deviceId, STATUS_VERSIONS) } : undefined;
   }
 
-  /** Stores the parked windows of every version the registry holds now; returns how many were released. */
+  /**
+   * Stores the parked windows of every version the registry holds now, then deletes those parked longer
+   * than retentionDays; returns how many were stored.
+   */
   sweep(): Promise<number> {
-    return (this.sweeping ??= this.releaseAll().finally(() => {
+    return (this.sweeping ??= this.releaseAll().then(async (n) => {
+      await this.expire();
+      return n;
+    }).finally(() => {
       this.sweeping = null;
     }));
+  }
+
+  private async expire(): Promise<void> {
+    const before = new Date(this.deps.now().getTime() - this.deps.retentionDays * 86_400_000);
+    const { bytesByDevice } = await expireParked({ ...this.deps, repo: this.repo, stopped: () => this.stopped }, before, this.deps.retentionDays);
+    for (const [deviceId, bytes] of bytesByDevice) {
+      const d = this.devices.get(deviceId);
+      if (d) d.bytes = Math.max(0, d.bytes - bytes);
+      if (this.totalBytes !== null) this.totalBytes = Math.max(0, this.totalBytes - bytes);
+    }
   }
 
   private async releaseAll(): Promise<number> {
@@ -122,9 +159,11 @@ export class ParkedWindows {
         }
         for (const [deviceId, list] of byDevice) {
           this.repo.seen(deviceId, v.model, v.version);
-          const seqs = list.map((r) => r.seq);
           const windows = list.map((r) => ({ ...(JSON.parse(r.window) as Omit<SeqWindow, 'seq'>), seq: r.seq }) as SeqWindow);
-          await this.deps.release(deviceId, windows, () => this.repo.remove(deviceId, seqs));
+          await this.deps.release(deviceId, windows, () => {
+            const removed = this.repo.remove(list).reduce((a, r) => a + r.window.length, 0);
+            if (this.totalBytes !== null) this.totalBytes = Math.max(0, this.totalBytes - removed);
+          });
           this.devices.delete(deviceId); // read again from the table at its next parking
           n += list.length;
           this.deps.logger.info({ deviceId, model: v.model, version: v.version, windows: list.length },

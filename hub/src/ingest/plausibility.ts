@@ -26,6 +26,10 @@ export interface IngestLimits {
   maxOverlapSec: number;
   /** Characters of JSON of windows parked per device, of versions the registry does not hold (parked.ts); past it they are refused. */
   maxParkedBytesPerDevice: number;
+  /** Characters of JSON of windows parked by all devices together, per hub (parked.ts); past it they are refused. */
+  maxParkedBytes: number;
+  /** Days a window stays parked for its version to be pushed; the sweep deletes older ones (parked-expiry.ts). */
+  parkedRetentionDays: number;
   /** Device clock offset past which the hub warns and places windows by its own clock (clock-offset.ts). */
   clockSkewMs?: number;
 }
@@ -39,6 +43,10 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxOverlapSec: 86_400,
   // The agent's default outbox budget (summaries.budgetBytes): a box's whole backlog fits.
   maxParkedBytesPerDevice: 64 * 1024 * 1024,
+  // 64 boxes' whole backlogs, or about a day of 1,000 boxes' windows (~4 MB a day each, docs/hub.md).
+  maxParkedBytes: 4 * 1024 * 1024 * 1024,
+  // As long as capture.keepDays and alerts.deliveriesDays: weeks for the operator to push a missing bundle.
+  parkedRetentionDays: 30,
 };
 
 export type RefusalReason =

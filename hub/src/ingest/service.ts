@@ -71,6 +71,9 @@ export class IngestService implements DeviceReports {
     this.parked = new ParkedWindows({
       db: deps.store.db, logger: deps.logger, metrics: deps.metrics, ...(deps.parkEveryMs ? { everyMs: deps.parkEveryMs } : {}),
       maxBytes: deps.limits?.maxParkedBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxParkedBytesPerDevice,
+      maxTotalBytes: deps.limits?.maxParkedBytes ?? DEFAULT_INGEST_LIMITS.maxParkedBytes,
+      retentionDays: deps.limits?.parkedRetentionDays ?? DEFAULT_INGEST_LIMITS.parkedRetentionDays,
+      now: () => deps.clock.now(),
       release: (id, windows, stored) => {
         this.guard.invalidate(id);
         const now = deps.clock.now();

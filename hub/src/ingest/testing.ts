@@ -12,7 +12,7 @@ import { deviceTopic, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
-import { noopLogger } from '../mqtt/ports.js';
+import { noopLogger, type LoggerPort, type MetricsPort } from '../mqtt/ports.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
 import type { IngestLimits } from './plausibility.js';
@@ -32,7 +32,7 @@ export interface IngestHub {
 
 /** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
 /** `database`: Store.open's (testing/backends.ts; default hub.db in the harness's temp dir). */
-export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits>; database?: string | undefined }): Promise<IngestHub> {
+export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits>; database?: string | undefined; logger?: LoggerPort; metrics?: MetricsPort }): Promise<IngestHub> {
   const h = makeHarness({ database: o.database });
   const registry = new Registry(h.store, bundleVerifier(() => o.trust));
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
@@ -45,7 +45,7 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
     devices: h.store.devices, metrics: linkMetrics, logger: linkLogger, clock: h.clock,
   });
   await link.start();
-  const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: noopLogger, ...(o.limits ? { limits: o.limits } : {}) });
+  const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: o.logger ?? noopLogger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.limits ? { limits: o.limits } : {}) });
   await parts.start();
   const { name, version } = o.bundle.manifest;
   await parts.deployments.deploy({ model: name, version, target: { devices: ids }, reason: 'ingest test' }, 'op');

@@ -26,6 +26,16 @@ export const PARKED_WINDOWS_MIGRATION: Migration = {
   `,
 };
 
+/**
+ * Parked windows by age: the sweep deletes those parked longer ago than ingest.parkedRetentionDays in batches
+ * (ingest/parked-expiry.ts) without reading the table (parked_at follows each window's text in the row).
+ */
+export const PARKED_AGE_MIGRATION: Migration = {
+  version: 98,
+  name: 'parked telemetry windows by age',
+  sql: 'CREATE INDEX parked_windows_by_age ON parked_windows(parked_at, device_id, seq);',
+};
+
 /** What a device has parked, by version (GET /devices/{id} `parkedWindows`). */
 export interface ParkedVersion { model: string; version: string; windows: number; bytes: number; since: string }
 
@@ -52,6 +62,20 @@ export class ParkedRepo {
   totals(deviceId: string): { windows: number; bytes: number } {
     const r = this.db.prepare('SELECT COUNT(*) AS n, SUM(LENGTH(window)) AS bytes FROM parked_windows WHERE device_id = ?').get(deviceId) as { n: number; bytes: number | null };
     return { windows: Number(r.n), bytes: Number(r.bytes ?? 0) };
+  }
+
+  /** Characters of every parked window, all devices (read once per hub: ingest/parked.ts counts from then on). */
+  totalBytes(): number {
+    const r = this.db.prepare('SELECT SUM(LENGTH(window)) AS bytes FROM parked_windows').get() as { bytes: number | null };
+    return Number(r.bytes ?? 0);
+  }
+
+  /** Up to `limit` windows parked before `before`, oldest first, with their characters. */
+  parkedBefore(before: Date, limit: number): Array<{ deviceId: string; seq: number; model: string; version: string; bytes: number }> {
+    return (this.db.prepare(
+      'SELECT device_id, seq, model, version, LENGTH(window) AS bytes FROM parked_windows WHERE parked_at < ? ORDER BY parked_at, device_id, seq LIMIT ?',
+    ).all(before.toISOString(), limit) as Array<{ device_id: string; seq: number; model: string; version: string; bytes: number }>)
+      .map((r) => ({ deviceId: r.device_id, seq: Number(r.seq), model: r.model, version: r.version, bytes: Number(r.bytes) }));
   }
 
   /** The device's parked windows by version, oldest parked first, at most `limit` versions (a device names what it likes). */
@@ -91,11 +115,16 @@ export class ParkedRepo {
     this.db.prepare(SEEN_INSERT).run(deviceId, model, version, model, version);
   }
 
-  /** Removes a device's parked windows of `seqs` (stored or refused by now). */
-  remove(deviceId: string, seqs: readonly number[]): void {
+  /**
+   * Removes parked windows (stored, refused or expired by now) in one transaction; returns those that were
+   * still there (another hub sharing the database may have removed some).
+   */
+  remove<R extends { deviceId: string; seq: number }>(rows: readonly R[]): R[] {
     const del = this.db.prepare('DELETE FROM parked_windows WHERE device_id = ? AND seq = ?');
+    const removed: R[] = [];
     this.db.transaction(() => {
-      for (const s of seqs) del.run(deviceId, s);
+      for (const r of rows) if (del.run(r.deviceId, r.seq).changes > 0) removed.push(r);
     })();
+    return removed;
   }
 }
