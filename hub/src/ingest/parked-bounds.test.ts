@@ -2,13 +2,15 @@
 // 0097-parked-windows.md): those parked longer than ingest.parkedRetentionDays are deleted by the sweep
 // (parked-expiry.ts; a fake clock), counted and logged once per sweep with their versions, and what is
 // kept is still stored exactly once when its version is pushed; past ingest.maxParkedBytes such windows are
-// refused as before, exactly at the bound, and parked again once the sweep made room. A real Store, the
+// refused as before, exactly at the bound, and parked again once the sweep made room; a hub started on a
+// database with windows parked counts them first. A real Store, the
 // embedded aedes broker on 127.0.0.1:0 and mqtt.js devices (parked-testing.ts); hub.db and PostgreSQL.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordingLogger, RecordingMetrics } from '../mqtt/testing/devices.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 import { EXPIRE_BATCH } from './parked-expiry.js';
+import { ParkedWindows } from './parked.js';
 import { hubWithout2, push, stored, win } from './parked-testing.js';
 
 const DAY = 86_400_000;
@@ -89,6 +91,24 @@ forEachBackend((b) => { backend = b; }, () => {
       await hub.send('c', [win(12, '7.0.0'), win(13, '7.0.0'), win(14, '7.0.0'), win(15, '7.0.0')]);
       assert.equal(ingest.parked.status('c')?.windows, 3, 'room made by the store: the cap counts again from there');
       assert.equal(ingest.guard.refusals('c')?.windows.unassigned_version, 2);
+    });
+
+    it('a hub started on a database with windows parked counts them first (in chunks), then parks up to its bound', async () => {
+      const { hub } = t;
+      const before = hub.h.store.db.prepare('SELECT COUNT(*) AS n FROM parked_windows').get() as { n: number };
+      assert.equal(Number(before.n), 3, "c's windows");
+      const restarted = new ParkedWindows({
+        db: hub.h.store.db, logger: new RecordingLogger(), maxBytes: 1 << 20, maxTotalBytes: 5 * ONE, retentionDays: 30, countChunk: 2,
+        now: () => hub.h.clock.now(), release: () => Promise.resolve(),
+      });
+      restarted.start();
+      try {
+        assert.equal(await restarted.sweep(), 0);
+        const now = hub.h.clock.now();
+        assert.deepEqual([win(21, '7.0.0'), win(22, '7.0.0'), win(23, '7.0.0')].map((w) => restarted.park('d', w, now)), [true, true, false]);
+      } finally {
+        restarted.stop();
+      }
     });
   });
 });

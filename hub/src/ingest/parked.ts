@@ -38,6 +38,8 @@ export interface ParkedDeps {
   release(deviceId: string, windows: SeqWindow[], stored: () => void): Promise<void>;
   /** How often the parked versions are matched against the registry (default 10 s). */
   everyMs?: number;
+  /** Parked windows whose characters are summed per query when the hub-wide count is read at start (default COUNT_CHUNK). */
+  countChunk?: number;
   /** How often parking of one device is logged at most (default 60 s). */
   logEveryMs?: number;
 }
@@ -50,6 +52,11 @@ export interface ParkedStatus { windows: number; bytes: number; versions: Parked
 
 /** Parked windows stored per transaction by the sweep (the window writer's MAX_BATCH). */
 const RELEASE_BATCH = 500;
+/**
+ * Parked windows summed per query when the hub-wide count is read (the event loop free between queries):
+ * one pass over a full table (4 GiB at the default cap) at once would stall the hub for seconds.
+ */
+const COUNT_CHUNK = 1000;
 /** Devices whose parked bytes are cached; past it the oldest entries are dropped (and read again on use). */
 const MAX_CACHED_DEVICES = 10_000;
 
@@ -57,8 +64,12 @@ export class ParkedWindows {
   private readonly repo: ParkedRepo;
   /** Per device: characters parked (the table's count when read, plus this hub's parking since) and when last logged. */
   private readonly devices = new Map<string, { bytes: number; loggedAt: number; unlogged: number }>();
-  /** Characters parked by all devices (the table's count when first needed, plus this hub's parking and deleting since). */
-  private totalBytes: number | null = null;
+  /** Characters parked by all devices: the table's, summed in chunks from start() on (0 until the sum ends), ... */
+  private tableBytes = 0;
+  /** ... plus what this hub parked, less what it deleted, since that sum began. */
+  private sinceBytes = 0;
+  private counted = false;
+  private counting: Promise<void> | null = null;
   /** When the hub-wide cap's refusal was last logged (once a minute at most, whatever the devices). */
   private readonly capLog = { loggedAt: -Infinity, unlogged: 0 };
   private timer: NodeJS.Timeout | null = null;
@@ -71,6 +82,7 @@ export class ParkedWindows {
 
   start(): void {
     this.stopped = false;
+    this.countTable().catch(() => undefined); // it logs a failure and resolves; the next sweep counts again
     this.timer ??= setInterval(() => {
       this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'storing parked telemetry windows failed (tried again at the next sweep)'));
     }, this.deps.everyMs ?? 10_000);
@@ -98,7 +110,7 @@ export class ParkedWindows {
         'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
       return false;
     }
-    const total = (this.totalBytes ??= this.repo.totalBytes());
+    const total = this.tableBytes + this.sinceBytes;
     if (total + text.length > this.deps.maxTotalBytes) {
       this.log(deviceId, this.capLog, now, { seq: w.seq, model: w.model, version: w.version, hubParkedBytes: total, maxParkedBytes: this.deps.maxTotalBytes },
         'refused a window of a model version the registry does not hold: the hub has maxParkedBytes parked (acked, not stored)');
@@ -106,7 +118,7 @@ export class ParkedWindows {
     }
     const added = this.repo.park(deviceId, w, text, now);
     d.bytes += added;
-    this.totalBytes = total + added;
+    this.sinceBytes += added;
     if (added > 0) {
       this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes },
@@ -126,12 +138,45 @@ export class ParkedWindows {
    * than retentionDays; returns how many were stored.
    */
   sweep(): Promise<number> {
-    return (this.sweeping ??= this.releaseAll().then(async (n) => {
+    return (this.sweeping ??= this.countTable().then(() => this.releaseAll()).then(async (n) => {
       await this.expire();
       return n;
     }).finally(() => {
       this.sweeping = null;
     }));
+  }
+
+  /**
+   * Sums the table's parked characters for the hub-wide count once (again after a failure, logged, or a
+   * stop), COUNT_CHUNK windows a query by (device, seq). A window this hub parks meanwhile ahead of the
+   * cursor is counted twice (conservative: the cap refuses that much early, until the next start).
+   */
+  private countTable(): Promise<void> {
+    if (this.counted) return Promise.resolve();
+    return (this.counting ??= this.sumTable().then((sum) => {
+      if (sum === null) return;
+      this.tableBytes = sum;
+      this.counted = true;
+    }, (err: unknown) => {
+      this.deps.logger.warn({ err }, 'counting the parked telemetry windows failed (counted again at the next sweep)');
+    }).finally(() => {
+      this.counting = null;
+    }));
+  }
+
+  /** The table's parked characters (null: stopped first). */
+  private async sumTable(): Promise<number | null> {
+    this.sinceBytes = 0;
+    let sum = 0;
+    let after = { deviceId: '', seq: 0 };
+    for (;;) {
+      if (this.stopped) return null;
+      const chunk = this.repo.bytesAfter(after, this.deps.countChunk ?? COUNT_CHUNK);
+      sum += chunk.bytes;
+      if (!chunk.last) return sum;
+      after = chunk.last;
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   private async expire(): Promise<void> {
@@ -140,7 +185,7 @@ export class ParkedWindows {
     for (const [deviceId, bytes] of bytesByDevice) {
       const d = this.devices.get(deviceId);
       if (d) d.bytes = Math.max(0, d.bytes - bytes);
-      if (this.totalBytes !== null) this.totalBytes = Math.max(0, this.totalBytes - bytes);
+      this.sinceBytes -= bytes;
     }
   }
 
@@ -162,7 +207,7 @@ export class ParkedWindows {
           const windows = list.map((r) => ({ ...(JSON.parse(r.window) as Omit<SeqWindow, 'seq'>), seq: r.seq }) as SeqWindow);
           await this.deps.release(deviceId, windows, () => {
             const removed = this.repo.remove(list).reduce((a, r) => a + r.window.length, 0);
-            if (this.totalBytes !== null) this.totalBytes = Math.max(0, this.totalBytes - removed);
+            this.sinceBytes -= removed;
           });
           this.devices.delete(deviceId); // read again from the table at its next parking
           n += list.length;

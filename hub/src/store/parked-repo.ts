@@ -64,10 +64,17 @@ export class ParkedRepo {
     return { windows: Number(r.n), bytes: Number(r.bytes ?? 0) };
   }
 
-  /** Characters of every parked window, all devices (read once per hub: ingest/parked.ts counts from then on). */
-  totalBytes(): number {
-    const r = this.db.prepare('SELECT SUM(LENGTH(window)) AS bytes FROM parked_windows').get() as { bytes: number | null };
-    return Number(r.bytes ?? 0);
+  /**
+   * Characters of the next `limit` parked windows after `after` by (device, seq), all devices, and the last
+   * one's key (null: none left). Read once per hub in chunks (ingest/parked.ts counts from then on).
+   */
+  bytesAfter(after: { deviceId: string; seq: number }, limit: number): { bytes: number; last: { deviceId: string; seq: number } | null } {
+    const rows = this.db.prepare(
+      // A row value, so both databases seek the primary key to the cursor (an OR scans it from its start).
+      'SELECT device_id, seq, LENGTH(window) AS bytes FROM parked_windows WHERE (device_id, seq) > (?, ?) ORDER BY device_id, seq LIMIT ?',
+    ).all(after.deviceId, after.seq, limit) as Array<{ device_id: string; seq: number; bytes: number }>;
+    const last = rows.at(-1);
+    return { bytes: rows.reduce((a, r) => a + Number(r.bytes), 0), last: last && rows.length === limit ? { deviceId: last.device_id, seq: Number(last.seq) } : null };
   }
 
   /** Up to `limit` windows parked before `before`, oldest first, with their characters. */
