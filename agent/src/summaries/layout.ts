@@ -2,7 +2,8 @@
 // version is first seen: which input tensor and column each feature reads,
 // its reference edges as a Float64Array, and where its counters live in the
 // window's flat typed arrays. The hot path only indexes into these.
-import { outputReferenceNames, type Manifest } from '@edgefleet/shared';
+import type { Manifest } from '@edgefleet/shared';
+import { outputReferenceNames } from '@edgefleet/shared/core';
 import { buildDense, type DensePlan } from './dense.js';
 import { taskPlan, type TaskPlan } from '../feedback/task.js';
 
