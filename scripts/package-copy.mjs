@@ -109,8 +109,8 @@ function copyFiltered(src, dst, keepFile, skipDir = () => false) {
   }
 }
 
-/** Compiled JS only: no tests, no test helpers (`testing`, `testutil`), no maps, no declarations. */
-const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|\/)test(ing|util)(\.js$|\/)/.test(rel);
+/** Compiled JS only: no tests, no test helpers (`testing`, `testutil`, `NAME-testing`), no maps, no declarations. */
+const compiledJs = (rel) => rel.endsWith('.js') && !rel.endsWith('.test.js') && !/(^|[/-])test(ing|util)(\.js$|\/)/.test(rel);
 
 /** A workspace package (shared, agent, hub) as it runs: package.json without dev deps, plain JS files, dist. */
 export function copyWorkspacePackage(src, dst) {

@@ -56,7 +56,7 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.ok(existsSync(join(agentTree, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')), 'the agent ships its WebAssembly runtime');
     assert.ok(!existsSync(join(agentTree, 'node_modules/aedes')), 'aedes is a dev dependency of the agent');
     const ours = [join(agentTree, 'agent'), join(agentTree, 'node_modules/@edgefleet'), join(hubTree, 'hub'), join(hubTree, 'node_modules/@edgefleet')];
-    const tests = run('find', [...ours, '(', '-name', '*.test.js', '-o', '-name', '*.d.ts', '-o', '-name', '*.map', '-o', '-path', '*/testing/*', '-o', '-name', 'testutil.js', ')']);
+    const tests = run('find', [...ours, '(', '-name', '*.test.js', '-o', '-name', '*.d.ts', '-o', '-name', '*.map', '-o', '-path', '*/testing/*', '-o', '-name', 'testutil.js', '-o', '-name', 'testing.js', '-o', '-name', '*-testing.js', ')']);
     assert.equal(tests, '', 'no tests, test helpers, declarations or source maps of ours');
     const theirs = run('find', [join(agentTree, 'node_modules'), join(hubTree, 'node_modules'), '-type', 'f', '(', '-name', '*.test.js', '-o', '-name', 'test.js',
       '-o', '-name', 'tsconfig*.json', '-o', '-name', '*.tsbuildinfo', '-o', '-name', '.*', '-o', '-name', '*.ts', ')']);
