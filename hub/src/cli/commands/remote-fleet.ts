@@ -40,7 +40,7 @@ export const devicesLs: Command = {
 };
 
 export const devicesShow: Command = {
-  summary: 'Show one device: state, agent, models, trust, config, backlog, disk, clock, last refusal', usage: 'ID [--json]', options: HUB_OPTIONS, positionals: [{ name: 'ID', description: 'device id', required: true }],
+  summary: 'Show one device: state, agent, runtime and capabilities, models, trust, config, backlog, parked windows, disk, clock, last refusal', usage: 'ID [--json]', options: HUB_OPTIONS, positionals: [{ name: 'ID', description: 'device id', required: true }],
   async run(args, ctx) {
     const d = await HubClient.from(args, ctx).request<DeviceInfo>('GET', `/devices/${encodeURIComponent(args.positionals[0] as string)}`);
     print(ctx, optBool(args, 'json'), d, () => deviceText(d, ctx.now()));
