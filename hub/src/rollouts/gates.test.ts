@@ -69,6 +69,19 @@ test('latency p95 against 1.2x control; output shift against control, else the r
   assert.equal(waveVerdict(first), 'pass', 'input drift explains, it does not block');
 });
 
+test('latency p95 over the threshold while the wave answered more requests a window than the control: held, not failed (decision 0098)', () => {
+  const g = (wave: GroupStats) => byName(evaluateGates({ cfg, install, wave, control: stats(10, 100), reference: undefined, preflightP95: [] }))['latency_p95']!;
+  // Twice the requests a window, slower from queueing: pending (a wave pending past stuckSec pauses), with why.
+  const busy = g(stats(4, 200, { ms: 8 }));
+  assert.deepEqual([busy.verdict, busy.blocking, busy.against], ['pending', true, 'control']);
+  assert.match(busy.note ?? '', /^not compared at a matched load: the wave's devices answered 200 requests a window against the control's 100 \(2x, more than 1.25x\)/);
+  // Busier but within the threshold: a pass needs no excuse. Twice as slow at the control's load, or
+  // quieter (closed-loop callers of a slow version send fewer), or within LOAD_MATCH_RATIO: it fails.
+  assert.deepEqual([g(stats(4, 200, { ms: 5 })).verdict, g(stats(4, 200, { ms: 5 })).note], ['pass', undefined]);
+  for (const [count, ms] of [[100, 10], [50, 10], [125, 10]] as const) assert.equal(g(stats(4, count, { ms })).verdict, 'fail', `${count} a window at ${ms} ms`);
+  assert.equal(g(stats(4, 126, { ms: 10 })).verdict, 'pending', 'past LOAD_MATCH_RATIO');
+});
+
 test('minPredictions 0: a control without predictions is no control (a threshold, never NaN)', () => {
   const zero = GateConfig.parse({ minPredictions: 0 });
   const g = byName(evaluateGates({ cfg: zero, install, wave: stats(4, 100), control: emptyStats(), reference: undefined, preflightP95: [] }));

@@ -67,6 +67,24 @@ function worstPsi(actual: Map<string, number[]>, expected: Map<string, number[]>
   return worst;
 }
 
+/**
+ * A wave answering more than this many times the control's requests a window is not judged slower than
+ * the control on latency: queueing grows with the load (docs/decisions/0098-latency-judged-at-a-matched-load.md).
+ */
+export const LOAD_MATCH_RATIO = 1.25;
+
+/** Requests answered or failed per window: the load a group's devices carried (windows are the agent's summary period). */
+const perWindow = (s: GroupStats) => (s.windows ? s.requests / s.windows : 0);
+
+/** Why the wave's latency is not compared with the control's (the wave carried a heavier load), or null when it is. */
+function busierNote(wave: GroupStats, control: GroupStats): string | null {
+  const w = perWindow(wave);
+  const c = perWindow(control);
+  if (!(c > 0) || w <= c * LOAD_MATCH_RATIO) return null;
+  return `not compared at a matched load: the wave's devices answered ${round(w, 1)} requests a window against the control's ${round(c, 1)} (${round(w / c, 2)}x, `
+    + `more than ${LOAD_MATCH_RATIO}x), so a p95 over the threshold may be that load, not the version: held until the loads match; gates.stuckSec pauses it for the operator`;
+}
+
 export function evaluateGates(g: GateInput): GateResult[] {
   const { cfg, install, wave, control } = g;
   const out: GateResult[] = [];
@@ -140,7 +158,11 @@ export function evaluateGates(g: GateInput): GateResult[] {
       out.push({ name: 'latency_p95', value, threshold: 0, verdict: enough ? 'pass' : 'pending', blocking: false, samples, against: 'absolute', note: 'no control devices: shown, not judged' });
     } else {
       const threshold = limit(c);
-      out.push({ name: 'latency_p95', value, threshold, verdict: !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail', blocking: true, samples, against: 'control' });
+      const verdict = !enough || value === null ? 'pending' : value <= threshold ? 'pass' : 'fail';
+      // Over the threshold while answering more requests a window than the control: that load may be
+      // the cause, not the version; held, not failed (docs/decisions/0098-latency-judged-at-a-matched-load.md).
+      const busier = verdict === 'fail' ? busierNote(wave, control) : null;
+      out.push({ name: 'latency_p95', value, threshold, verdict: busier ? 'pending' : verdict, blocking: true, samples, against: 'control', ...(busier ? { note: busier } : {}) });
     }
   }
   // output_shift: worst PSI of the outputs against control, or against the manifest reference.
