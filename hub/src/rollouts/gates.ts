@@ -82,7 +82,7 @@ function busierNote(wave: GroupStats, control: GroupStats): string | null {
   const c = perWindow(control);
   if (!(c > 0) || w <= c * LOAD_MATCH_RATIO) return null;
   return `not compared at a matched load: the wave's devices answered ${round(w, 1)} requests a window against the control's ${round(c, 1)} (${round(w / c, 2)}x, `
-    + `more than ${LOAD_MATCH_RATIO}x), so a p95 over the threshold may be that load, not the version: held until the loads match; gates.stuckSec pauses it for the operator`;
+    + `more than ${LOAD_MATCH_RATIO}x), which may be why, not the version: held, not failed`;
 }
 
 export function evaluateGates(g: GateInput): GateResult[] {

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GateResult } from '@edgefleet/shared';
-import { cleanup, notified, others, prepare, setup, v1Everywhere, win, type Env } from './testing.js';
+import { cleanup, cliAgainst, notified, others, prepare, setup, v1Everywhere, win, type Env } from './testing.js';
 
 before(prepare);
 after(cleanup);
@@ -65,6 +65,14 @@ describe('latency_p95 under a changed load', () => {
     assert.equal(v.state, 'paused');
     assert.match(v.stateReason ?? '', /latency_p95 .*200 requests a window against the control's 100/);
     assert.equal((v.devices ?? []).filter((d) => d.status === 'rolled_back').length, 0);
+    // What the operator reads.
+    const cli = await cliAgainst(e);
+    try {
+      const show = await cli.run('rollout', 'show', r.id);
+      assert.match(show.out, /latency_p95 +8\.611 ms +<= 6\.144 ms +4000 \/ 1000 +control +pending +not compared at a matched load: .*\(2x, more than 1\.25x\), which may be why, not the version: held, not failed\n/);
+    } finally {
+      cli.close();
+    }
   }));
 
   it('last wave: a version twice as slow at the same load still fails and is rolled back', () => withHub(async (e) => {
