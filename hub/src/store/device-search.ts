@@ -62,10 +62,12 @@ export function searchText(id: string, tagsJson: string, held: readonly HeldVers
 /**
  * Device `id`'s row of device_search from its tags JSON and the versions it holds, each read from the
  * database when not given (inside the caller's transaction); nothing is written when the text is unchanged
+ * or the device is not there
  * (a state report that holds the same versions writes no index).
  */
 export function writeDeviceSearch(db: Db, id: string, given: { tagsJson?: string; held?: readonly HeldVersion[] }): void {
-  const tagsJson = given.tagsJson ?? (db.prepare('SELECT tags FROM devices WHERE id = ?').get(id) as { tags: string } | undefined)?.tags ?? '{}';
+  const tagsJson = given.tagsJson ?? (db.prepare('SELECT tags FROM devices WHERE id = ?').get(id) as { tags: string } | undefined)?.tags;
+  if (tagsJson === undefined) return; // a state of a device the hub does not hold changed no row either
   const held = given.held ?? (db.prepare('SELECT name, version FROM device_models WHERE device_id = ?').all(id) as HeldVersion[]);
   const text = searchText(id, tagsJson, held);
   const old = db.prepare('SELECT text FROM device_search WHERE device_id = ?').get(id) as { text: string } | undefined;
