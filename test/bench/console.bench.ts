@@ -32,12 +32,15 @@ function fleetOf(n: number): void {
   const ins = db.prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at, last_seen, online) VALUES (?, ?, ?, ?, ?, ?, ?)');
   // The tag filter's rows too (hub/src/store/device-tags.ts), as DevicesRepo.create writes them.
   const tagIns = db.prepare('INSERT INTO device_tags (device_id, key, value) VALUES (?, ?, ?)');
+  // And the search's (hub/src/store/device-search.ts: id and tags JSON in lower case, no versions; its triggers index it).
+  const searchIns = db.prepare('INSERT INTO device_search (device_id, text) VALUES (?, ?)');
   const now = Date.now();
   db.transaction(() => {
     for (let i = have; i < n; i++) {
       const id = `bench-${String(i).padStart(5, '0')}`;
       const tags = { site: `site-${i % 20}`, ring: i % 10 === 0 ? 'canary' : 'main' };
       for (const [k, v] of Object.entries(tags)) tagIns.run(id, k, v);
+      searchIns.run(id, `${id}\n${JSON.stringify(tags)}`);
       ins.run(id, 'x', JSON.stringify(tags),
         JSON.stringify({ os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' }), new Date(now - 86400_000).toISOString(), new Date(now - (i % 600) * 1000).toISOString(), i % 3 === 0 ? 0 : 1);
     }

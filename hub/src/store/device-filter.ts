@@ -1,8 +1,11 @@
 // GET /devices's filters as SQL that SQLite and PostgreSQL both run (docs/decisions/0089-fleet-view-filtered-by-the-hub.md,
-// 0040 for the dialect: no json_extract, so a search finds a tag in the tags column's JSON text, which the hub
-// writes with JSON.stringify: `{"site":"north"}`; the tag filter reads device_tags, device-tags.ts). Text is compared in lower case on both sides, so a
-// search finds any case of ASCII letters on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+// 0040 for the dialect). The tag filter reads device_tags (device-tags.ts); the search (`q`) looks its term up in each
+// device's search text, its id, tags JSON and versions, by a trigram index (device-search.ts,
+// docs/decisions/device-search-index.md). Both compare text with its ASCII letters in lower case on both sides, so
+// they find any case of ASCII letters and other letters as written, the same on both databases.
 import { asciiLower } from './device-tags.js';
+import { searchSql, type SearchSql } from './device-search.js';
+import type { Dialect } from './hub-db.js';
 
 /** What a device list is filtered by; each one given must hold. */
 export interface DeviceFilter {
@@ -19,15 +22,11 @@ export interface FilterSql {
   /** Conditions on the `devices` table, joined with AND (none: every device). */
   where: string[];
   params: string[];
+  /** The search, when `q` is given: its condition is the last of `where` (its `found` form unless asked `each`). */
+  search?: SearchSql;
 }
 
-/** `s` as a LIKE pattern that matches it literally (with ESCAPE '\'). */
-const literal = (s: string): string => s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
-/** `s` as it is written inside a JSON string (a quote as \", a backslash doubled). */
-const inJson = (s: string): string => JSON.stringify(s).slice(1, -1);
-const LIKE = "LIKE ? ESCAPE '\\'";
-
-export function deviceFilterSql(f: DeviceFilter): FilterSql {
+export function deviceFilterSql(f: DeviceFilter, dialect: Dialect = 'sqlite', searchForm: 'found' | 'each' = 'found'): FilterSql {
   const where: string[] = [];
   const params: string[] = [];
   if (f.status === 'revoked') where.push('revoked_at IS NOT NULL');
@@ -44,12 +43,10 @@ export function deviceFilterSql(f: DeviceFilter): FilterSql {
     params.push(f.version.slice(0, at), f.version.slice(at + 1));
   }
   if (f.q !== undefined) {
-    const q = f.q.trim();
-    const eq = q.indexOf('=');
-    // key=val…: the key whole and the value starting with what follows "=", as the JSON text holds it.
-    const tagText = eq > 0 ? `"${inJson(q.slice(0, eq))}":"${inJson(q.slice(eq + 1))}` : inJson(q);
-    where.push(`(LOWER(id) ${LIKE} OR LOWER(tags) ${LIKE} OR EXISTS (SELECT 1 FROM device_models m WHERE m.device_id = devices.id AND LOWER(m.name || '@' || m.version) ${LIKE}))`);
-    params.push(`%${literal(q)}%`, `%${literal(tagText)}%`, `%${literal(q)}%`);
+    const search = searchSql(dialect, f.q);
+    where.push(search[searchForm]);
+    params.push(search.param);
+    return { where, params, search };
   }
   return { where, params };
 }

@@ -6,6 +6,7 @@ import { runtimeBackendOf, type DeviceInfo, type ReportedState } from '@edgeflee
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import { writeDeviceSearch, type HeldVersion } from './device-search.js';
 
 /**
  * Every registry model version a device ever reported installed (docs/hub.md "What the hub accepts from
@@ -67,11 +68,17 @@ export function reportTransaction(db: Db, reportedState: (id: string) => Record<
     });
     st.update.run(JSON.stringify(state), id);
     st.clear.run(id);
+    const held: HeldVersion[] = [];
     for (const m of state.models) {
       if (m.active) st.insert.run(id, m.name, m.active, m.status === 'active' ? 'active' : m.status);
       for (const v of m.installed) if (v !== m.active) st.insert.run(id, m.name, v, 'installed');
-      for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) st.seen.run(id, m.name, v, m.name, v);
+      for (const v of new Set([...(m.active ? [m.active] : []), ...m.installed])) {
+        st.seen.run(id, m.name, v, m.name, v);
+        held.push({ name: m.name, version: v });
+      }
     }
+    // The search text holds the versions (device-search.ts): rewritten only when they changed.
+    writeDeviceSearch(db, id, { held });
     return true;
   });
 }

@@ -1,14 +1,15 @@
-// Devices: identity (id + salted secret hash), tags (also as rows for the tag filter: device-tags.ts), facts, revocation, presence and what each
+// Devices: identity (id + salted secret hash), tags (also as rows for the tag filter: device-tags.ts, and in the search text: device-search.ts), facts, revocation, presence and what each
 // device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
 import { AppError, type DeviceFacts, type DeviceInfo, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
-import type { HubStatement } from './hub-db.js';
+import { dialectOf, type HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import { pageOf } from './history-page.js';
 import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
 import { writeDeviceTags } from './device-tags.js';
+import { denseSearch, writeDeviceSearch } from './device-search.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -54,6 +55,7 @@ export class DevicesRepo implements DeviceAuthPort {
         .prepare('INSERT INTO devices (id, secret_hash, tags, facts, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(id, hashSecret(secret), JSON.stringify(tags), facts ? JSON.stringify(facts) : null, at.toISOString());
       writeDeviceTags(this.db, id, tags);
+      writeDeviceSearch(this.db, id, { tagsJson: JSON.stringify(tags), held: [] });
     })();
   }
 
@@ -77,11 +79,14 @@ export class DevicesRepo implements DeviceAuthPort {
    * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
    */
   page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null; total: number } {
-    const f = deviceFilterSql(q);
-    const p = this.pageRows<Row>('*', f, q);
-    const where = f.where.length ? ` WHERE ${f.where.join(' AND ')}` : '';
-    const total = this.db.prepare(`SELECT COUNT(*) AS n FROM devices${where}`).get(...f.params) as { n: number | string };
-    return { devices: this.toInfos(p.rows), next: p.next, total: Number(total.n) };
+    const dialect = dialectOf(this.db);
+    const f = deviceFilterSql(q, dialect);
+    // A search alone is counted in its own table; a page of a search most devices match is read in id order (device-search.ts).
+    const [sql, params] = f.search && f.where.length === 1 ? [f.search.count, [f.search.param]]
+      : [`SELECT COUNT(*) AS n FROM devices${f.where.length ? ` WHERE ${f.where.join(' AND ')}` : ''}`, f.params];
+    const total = Number((this.db.prepare(sql).get(...params) as { n: number | string }).n);
+    const p = this.pageRows<Row>('*', f.search && denseSearch(this.db, total, q.limit) ? deviceFilterSql(q, dialect, 'each') : f, q);
+    return { devices: this.toInfos(p.rows), next: p.next, total };
   }
 
   /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */
@@ -212,6 +217,7 @@ export class DevicesRepo implements DeviceAuthPort {
     this.db.transaction(() => {
       this.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
       writeDeviceTags(this.db, id, tags);
+      writeDeviceSearch(this.db, id, { tagsJson: JSON.stringify(tags) });
     })();
   }
 
