@@ -1,7 +1,7 @@
 // GET /devices's filters as SQL that SQLite and PostgreSQL both run (docs/decisions/0089-fleet-view-filtered-by-the-hub.md,
 // 0040 for the dialect). The tag filter reads device_tags (device-tags.ts); the search (`q`) looks its term up in each
 // device's search text, its id, tags JSON and versions, by a trigram index (device-search.ts,
-// docs/decisions/device-search-index.md). Both compare text with its ASCII letters in lower case on both sides, so
+// docs/decisions/0099-device-search-index.md). Both compare text with its ASCII letters in lower case on both sides, so
 // they find any case of ASCII letters and other letters as written, the same on both databases.
 import { asciiLower } from './device-tags.js';
 import { searchSql, type SearchSql } from './device-search.js';

@@ -1,5 +1,5 @@
 // The device search on a PostgreSQL database whose user may not create pg_trgm (docs/operations.md "Running on
-// PostgreSQL"; docs/decisions/device-search-index.md): hub.db migration 89 goes on without the index, the search
+// PostgreSQL"; docs/decisions/0099-device-search-index.md): hub.db migration 89 goes on without the index, the search
 // finds the same devices by reading its table, and the index the operator adds later as the docs say is used.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

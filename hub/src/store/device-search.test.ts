@@ -1,4 +1,4 @@
-// GET /devices?q= by its index (device_search, hub.db migration 89; docs/decisions/device-search-index.md), on
+// GET /devices?q= by its index (device_search, hub.db migration 89; docs/decisions/0099-device-search-index.md), on
 // SQLite and PostgreSQL: on a varied fleet (upper case, "_", "%", "\", quotes, "=", newlines and tabs, unicode in
 // tags; versions with upper-case pre-releases; tags set again and versions reported again) every page and `total`
 // are those of the scan it replaces (the SQL of decision 0089, kept here as the reference), read a page at a time both

@@ -1,4 +1,4 @@
-// GET /devices?q= by index (docs/decisions/device-search-index.md; hub.db migration 89): each device's
+// GET /devices?q= by index (docs/decisions/0099-device-search-index.md; hub.db migration 89): each device's
 // searchable text, its id, tags JSON and the versions it holds (`name@version`), ASCII letters in lower case,
 // one row of `device_search`, indexed by trigrams (SQLite: an FTS5 trigram table kept by triggers; PostgreSQL:
 // a pg_trgm GIN index when the extension can be made, else none). A term of 3 characters or more is looked up
