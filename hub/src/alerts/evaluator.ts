@@ -237,12 +237,16 @@ export class AlertEvaluator {
     })();
   }
 
-  /** The drift behind a firing drift or accuracy alert, by device (what a retrain webhook carries); computed, not stored. */
+  /**
+   * The drift behind a firing drift or accuracy alert, by device (what a retrain webhook carries), of the
+   * devices the rule's scope reads (the whole fleet without one); computed, not stored.
+   */
   private report(rule: StoredRule, key: string, now: Date): DriftResponse {
     const model = rule.model as string; // drift.psi and accuracy rules name one (routes-alerts.ts)
     const version = key.slice(key.lastIndexOf('@') + 1);
     const since = new Date(now.getTime() - rule.windowSec * 1000).toISOString();
-    return this.analytics.drift(model, version, { since, until: now.toISOString(), by: 'device', timeline: true }, now, this.thresholds(model));
+    const devices = this.scopeDevices(rule);
+    return this.analytics.drift(model, version, { since, until: now.toISOString(), by: 'device', timeline: true, ...(devices ? { devices } : {}) }, now, this.thresholds(model));
   }
 
   private queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date): void {
