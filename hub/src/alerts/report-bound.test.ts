@@ -1,5 +1,5 @@
 // The drift report of a firing drift alert (by device) keeps at most MAX_REPORT_DEVICES devices, drifted
-// ones first, and says how many it left out (docs/drift.md "Alerts", hub/src/drift/report-devices.ts): on a
+// ones first, and says how many it left out, as edgefleet drift-reports show prints (docs/drift.md "Alerts", hub/src/drift/report-devices.ts): on a
 // large fleet it was every device, ~6.3 KB each, stored twice and posted to the retrain receiver.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { makeHarness } from '../testing/harness.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { MAX_REPORT_DEVICES } from '../drift/report-devices.js';
+import { formatDrift } from '../cli/commands/drift.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
 
@@ -44,6 +45,7 @@ function suite(): void {
       assert.deepEqual(report.groups.filter((g) => g.drifted).map((g) => g.key), drifted, 'every drifted device is kept');
       assert.deepEqual(report.leftOut, { devices: 5, drifted: 0 });
       assert.deepEqual(report.groups.map((g) => g.key), [...report.groups.map((g) => g.key)].sort(), 'in the order of the drift query (by id)');
+      assert.match(formatDrift(report), /\n5 more devices left out of this report \(0 of them drifted\): it keeps 200, drifted ones first\n$/, 'edgefleet drift-reports show says so');
       const body = JSON.parse((h.store.db.prepare('SELECT body FROM alert_deliveries WHERE alert_id = ?').get(a.id) as { body: string }).body) as { report: DriftReport['report'] };
       assert.deepEqual([body.report.groups.length, body.report.leftOut], [MAX_REPORT_DEVICES, { devices: 5, drifted: 0 }], 'the retrain request carries the same');
     } finally {
