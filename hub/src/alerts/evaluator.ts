@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import { mergeRollups } from '../rollups/query.js';
 import { FleetAnalytics } from '../drift/service.js';
+import { boundDevices } from '../drift/report-devices.js';
 import type { AlertsRepo, StoredRule } from './repo.js';
 import { requestRetrain, retrainReport } from './retrain.js';
 import { decide, gapToleranceMs, type Hold } from './hold.js';
@@ -237,12 +238,17 @@ export class AlertEvaluator {
     })();
   }
 
-  /** The drift behind a firing drift or accuracy alert, by device (what a retrain webhook carries); computed, not stored. */
+  /**
+   * The drift behind a firing drift or accuracy alert, by device (what a retrain webhook carries), of the
+   * devices the rule's scope reads (the whole fleet without one), at most MAX_REPORT_DEVICES of them;
+   * computed, not stored.
+   */
   private report(rule: StoredRule, key: string, now: Date): DriftResponse {
     const model = rule.model as string; // drift.psi and accuracy rules name one (routes-alerts.ts)
     const version = key.slice(key.lastIndexOf('@') + 1);
     const since = new Date(now.getTime() - rule.windowSec * 1000).toISOString();
-    return this.analytics.drift(model, version, { since, until: now.toISOString(), by: 'device', timeline: true }, now, this.thresholds(model));
+    const devices = this.scopeDevices(rule);
+    return boundDevices(this.analytics.drift(model, version, { since, until: now.toISOString(), by: 'device', timeline: true, ...(devices ? { devices } : {}) }, now, this.thresholds(model)));
   }
 
   private queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date): void {

@@ -138,6 +138,35 @@ function suite(): void {
     }
   });
 
+  test('the drift reports the alerts part stored for pruned alerts go with them; an operator\'s and a recent alert\'s stay', async () => {
+    const h = makeHarness({ database: backend.database() });
+    const alerts = new Alerts({ store: h.store, clock: h.clock, logger: noopLogger, metrics: h.metrics }, { ...DEFAULT_ALERTS_OPTIONS, historyDays: 90 });
+    try {
+      const repo = h.store.alerts;
+      const rule = repo.addRule({ name: 'r', metric: 'devices_offline', threshold: 1, forSec: 0, windowSec: 3600, severity: 'info', actions: [] }, { actor: 't', at: h.clock.now() });
+      const now = h.clock.now().getTime();
+      const report = (actor: string) => h.store.drift.addReport({
+        model: 'press', version: '1.0.0', since: new Date(0).toISOString(), until: new Date(3600_000).toISOString(), by: 'device',
+        baseline: { kind: 'reference', id: null }, thresholds: { psi: 0.2, js: 0.1, minPredictions: 1000 }, groups: [], timeline: null,
+      }, { actor, note: null, at: h.clock.now() });
+      /** An alert on `key` that fired with a report made by `actor` and resolved `daysAgo` days ago. */
+      const alert = (key: string, actor: string, daysAgo: number) => {
+        const reportId = report(actor);
+        const a = repo.update(repo.start(rule.id, key, 1, new Date(now - 200 * DAY)).id, { state: 'firing', at: new Date(now - 200 * DAY), reportId });
+        repo.update(a.id, { state: 'resolved', at: new Date(now - daysAgo * DAY) });
+        return reportId;
+      };
+      const fired = [alert('a', 'alerts', 100), alert('b', 'alerts', 150)];
+      const kept = [alert('c', 'ops', 100), alert('d', 'alerts', 10), report('ops')];
+      assert.deepEqual(alerts.prune(), { deliveries: 0, alerts: 3 });
+      const left = (h.store.db.prepare('SELECT id FROM drift_reports ORDER BY id').all() as Array<{ id: number }>).map((r) => Number(r.id));
+      assert.deepEqual(left, kept, `the reports of alerts ${fired.join(', ')} went with them`);
+    } finally {
+      await alerts.stop(500);
+      h.close();
+    }
+  });
+
   test('migration 31 dates the deliveries that ended before it by their last attempt; pending ones stay undated', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-alerts-prune-'));
     const database = backend.database({ empty: true });

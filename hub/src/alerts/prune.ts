@@ -35,9 +35,12 @@ export function pruneDeliveries(db: Db, before: Date): number {
 }
 
 /**
- * Deletes the alerts resolved before `before`, with their deliveries and those deliveries' attempts.
- * An alert with a delivery still pending (its `resolved` webhook being retried) stays until that
- * delivery ends. Returns how many alerts.
+ * Deletes the alerts resolved before `before`, with their deliveries and those deliveries' attempts, and
+ * the drift reports the alerts part stored for them (created by `alerts`: one per firing of a drift or
+ * accuracy alert, one per scheduled retrain request, each linked by that one alert): made by no one's
+ * hand, they would otherwise pile up for ever, one by device at every firing. Reports an operator
+ * made (POST /drift-reports, a retrain request by hand) stay. An alert with a delivery still pending
+ * (its `resolved` webhook being retried) stays until that delivery ends. Returns how many alerts.
  */
 export function pruneResolvedAlerts(db: Db, before: Date): number {
   const pick = db.prepare(`SELECT a.id FROM alerts a WHERE a.state = 'resolved' AND a.resolved_at < ?
@@ -46,8 +49,11 @@ export function pruneResolvedAlerts(db: Db, before: Date): number {
   return inBatches(db, () => {
     const ids = (pick.all(before.toISOString(), PRUNE_BATCH) as Array<{ id: number }>).map((r) => Number(r.id));
     if (ids.length === 0) return 0;
+    const reports = (db.prepare(`SELECT report_id FROM alerts WHERE report_id IS NOT NULL AND id IN (${marks(ids)})`).all(...ids) as Array<{ report_id: number }>).map((r) => Number(r.report_id));
     db.prepare(`DELETE FROM alert_delivery_attempts WHERE delivery_id IN (SELECT id FROM alert_deliveries WHERE alert_id IN (${marks(ids)}))`).run(...ids);
     db.prepare(`DELETE FROM alert_deliveries WHERE alert_id IN (${marks(ids)})`).run(...ids);
-    return db.prepare(`DELETE FROM alerts WHERE state = 'resolved' AND id IN (${marks(ids)})`).run(...ids).changes;
+    const n = db.prepare(`DELETE FROM alerts WHERE state = 'resolved' AND id IN (${marks(ids)})`).run(...ids).changes;
+    if (reports.length > 0) db.prepare(`DELETE FROM drift_reports WHERE created_by = 'alerts' AND id IN (${marks(reports)})`).run(...reports);
+    return n;
   });
 }

@@ -5,6 +5,7 @@ import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleC
 import type { Db } from '../store/db.js';
 import { redactUrl, urlProblem } from './webhooks.js';
 import { pruneDeliveries, pruneResolvedAlerts } from './prune.js';
+import { storedTagKeyProblem } from '../drift/tag-keys.js';
 
 export { ALERTS_MIGRATION } from './migrations.js';
 
@@ -87,6 +88,11 @@ export class AlertsRepo {
       const problem = urlProblem(a.url);
       if (problem) throw new AppError('BAD_REQUEST', `alert rule "${r.name}": the URL of action ${i + 1} ${problem}`);
     });
+    // A scope by a tag key no device carries (a typo) matches no device: the rule would never have a value.
+    for (const key of Object.keys(r.scope?.tags ?? {})) {
+      const problem = storedTagKeyProblem(this.db, key, (k) => k, 'a tag');
+      if (problem) throw new AppError('BAD_REQUEST', `alert rule "${r.name}": scope.tags: ${problem}; a rule scoped by it would match no device and never fire`);
+    }
     if (this.db.prepare('SELECT 1 FROM alert_rules WHERE name = ? AND deleted_at IS NULL').get(r.name)) {
       throw new AppError('CONFLICT', `an alert rule named "${r.name}" already exists`);
     }

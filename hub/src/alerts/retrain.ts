@@ -7,6 +7,7 @@
 import { AppError, type DriftResponse, type RetrainRequestResult, type WebhookEvent } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { FleetAnalytics } from '../drift/service.js';
+import { boundDevices } from '../drift/report-devices.js';
 import type { StoredRule } from './repo.js';
 
 export interface RetrainRequest {
@@ -39,13 +40,14 @@ export function retrainRules(store: Store, model: string, ruleName?: string): St
 }
 
 /**
- * The drift report of a request, by device over its range: a computation that only reads. Call it
+ * The drift report of a request, by device over its range (at most MAX_REPORT_DEVICES devices,
+ * report-devices.ts): a computation that only reads. Call it
  * before the write transaction and pass it to requestRetrain, so the write lock is not held meanwhile.
  */
 export function retrainReport(store: Store, q: RetrainRequest): DriftResponse {
   const analytics = new FleetAnalytics(store.db, store.rollups);
   const t = store.drift.thresholds(q.model);
-  return analytics.drift(q.model, q.version, { since: q.since.toISOString(), until: q.until.toISOString(), by: 'device', timeline: true }, q.at, { psi: t.psi, js: t.js, minPredictions: t.minPredictions });
+  return boundDevices(analytics.drift(q.model, q.version, { since: q.since.toISOString(), until: q.until.toISOString(), by: 'device', timeline: true }, q.at, { psi: t.psi, js: t.js, minPredictions: t.minPredictions }));
 }
 
 /**

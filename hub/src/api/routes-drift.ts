@@ -4,6 +4,7 @@ import {
   AppError, DriftQuery, DriftReport, DriftReportCreate, DriftReportList, DriftReportListQuery, DriftResponse, DriftSettings, DriftSettingsUpdate,
   MetricsQuery, MetricsResponse, type DriftThresholds,
 } from '@edgefleet/shared';
+import { closest } from '@edgefleet/shared/cli';
 import { FleetAnalytics, checkBaseline } from '../drift/service.js';
 import { actor, audit, idParam, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 
@@ -57,7 +58,15 @@ export const driftRoutes: RouteDef[] = [
     method: 'get', path: '/drift-reports', access: 'viewer',
     summary: 'Stored drift reports, newest first (?model=&version=&limit=)', query: DriftReportListQuery, response: DriftReportList,
     async handler(c, deps) {
-      return { reports: deps.store.drift.reports(queryOf(c, DriftReportListQuery, 'drift reports query')) };
+      const q = queryOf(c, DriftReportListQuery, 'drift reports query');
+      // A model the registry lacks (a typo) is a 404 saying what it has, not an empty list that reads as "no
+      // reports": a version with reports is never deleted (store/model-delete.ts).
+      if (q.model && q.version) deps.store.models.get(q.model, q.version);
+      else if (q.model && deps.store.models.list(q.model).length === 0) {
+        const guess = closest(q.model, [...new Set(deps.store.models.list().map((v) => v.name))]);
+        throw new AppError('NOT_FOUND', `no model ${q.model} in the registry${guess ? `; did you mean ${guess}?` : ''} (edgefleet model ls lists the models)`);
+      }
+      return { reports: deps.store.drift.reports(q) };
     },
   },
   {

@@ -122,6 +122,12 @@ test('metrics and drift per site and device, reports and thresholds over REST', 
     const got = (await (await h.req('GET', `/api/v1/drift-reports/${rep.id}`, { role: 'viewer' })).json()) as DriftReport;
     assert.deepEqual(got.report.groups, rep.report.groups);
     assert.equal((await h.req('GET', '/api/v1/drift-reports/999', { role: 'viewer' })).status, 404);
+    // A mistyped model listed no reports, as if none had been made (found by the drift probe).
+    for (const [q, msg] of [['model=pres', /no model pres in the registry; did you mean press\?/], ['model=pres&version=1.0.0', /no model version pres 1\.0\.0: the registry has no model pres; did you mean press\?/]] as const) {
+      const typo = await h.req('GET', `/api/v1/drift-reports?${q}`, { role: 'viewer' });
+      assert.equal(typo.status, 404, q);
+      assert.match(await typo.text(), msg);
+    }
     assert.equal(h.store.audit.query({ action: 'drift_report.create' }).length, 2);
 
     // A looser PSI/JS threshold for this model: the mean shift alone no longer counts.

@@ -5,13 +5,13 @@
 import {
   AppError, DEFAULT_DRIFT_THRESHOLDS, Reference, type DriftGroup, type DriftResponse, type DriftThresholds, type MetricsGroup, type MetricsResponse,
 } from '@edgefleet/shared';
-import { closest } from '@edgefleet/shared/cli';
 import type { Db } from '../store/db.js';
 import type { RollupsRepo, RollupRow, Series } from '../store/rollups-repo.js';
 import { MAX_RANGE_MS, collect, planRanges, summarize, toMs, type Group, type Plan } from '../rollups/query.js';
 import type { RollupHorizon } from '../rollups/expiry.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
 import { deviceCounts } from '../rollups/day-minus-hours.js';
+import { tagKeyProblem } from './tag-keys.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
 
 export interface RangeQuery {
@@ -49,11 +49,8 @@ function grouper(db: Db, by: string | undefined): ((deviceId: string) => string)
     return [r.id, v === null || v === undefined ? NO_TAG : String(v)];
   }));
   // A key no device carries (a typo: tag:rng for tag:ring) would put every device in one group "(none)".
-  if (rows.length > 0 && !keys.has(key)) {
-    const known = [...keys].sort();
-    const guess = closest(key, known);
-    throw new AppError('BAD_REQUEST', `by: no device has a tag ${JSON.stringify(key)}${guess ? `; did you mean "tag:${guess}"?` : ''} (expected tag:KEY with a key devices carry: ${known.length ? known.join(', ') : 'no device has tags'})`);
-  }
+  const problem = tagKeyProblem(keys, rows.length > 0, key, (k) => `tag:${k}`);
+  if (problem) throw new AppError('BAD_REQUEST', `by: ${problem}`);
   return (id) => tags.get(id) ?? NO_TAG;
 }
 

@@ -175,6 +175,11 @@ export const DriftResponse = z.object({
   thresholds: DriftThresholds,
   groups: z.array(DriftGroup),
   timeline: DriftTimeline.nullable(),
+  /**
+   * A report of the alerts part by device keeps at most 200 devices, drifted ones first: how many devices
+   * (and drifted ones) it left out. Absent when none was (docs/drift.md "Alerts").
+   */
+  leftOut: z.object({ devices: Count, drifted: Count }).optional(),
 });
 export type DriftResponse = z.infer<typeof DriftResponse>;
 

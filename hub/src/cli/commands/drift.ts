@@ -77,6 +77,7 @@ export function formatDrift(r: DriftResponse): string {
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
     if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${w.psi.toFixed(2)})`).join(', ')}\n`;
   }
+  if (r.leftOut) out += `\n${r.leftOut.devices} more devices left out of this report (${r.leftOut.drifted} of them drifted): it keeps ${r.groups.length}, drifted ones first\n`;
   return escapeLines(out);
 }
 
