@@ -2,7 +2,7 @@
 // docs/drift.md "Alerts", "Retraining") is by device, ~6.3 KB per device for the example model: ~63 MB on
 // 10,000 devices, stored twice (the report, the retrain delivery's body) and posted to a receiver within
 // alerts.webhookTimeoutMs. It keeps the MAX_REPORT_DEVICES devices that tell the most, drifted ones first,
-// and says how many it left out (docs/decisions/drift-reports-of-alerts.md).
+// and says how many it left out (docs/decisions/0100-drift-reports-of-alerts.md).
 import type { DriftGroup, DriftResponse } from '@edgefleet/shared';
 
 /** Device groups in a report of the alerts part at most. */
