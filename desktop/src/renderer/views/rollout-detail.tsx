@@ -10,13 +10,22 @@ import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 
-const ACTIONS = [
-  { name: 'promote', label: 'Promote', when: ['running'], danger: false },
-  { name: 'pause', label: 'Pause', when: ['running'], danger: false },
-  { name: 'resume', label: 'Resume', when: ['paused'], danger: false },
-  { name: 'abort', label: 'Abort', when: ['running', 'paused'], danger: true },
-  { name: 'rollback', label: 'Roll back', when: ['running', 'paused', 'completed', 'aborted'], danger: true },
-] as const;
+/** The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on). */
+const ACTIONS: ReadonlyArray<{ name: string; label: string; danger: boolean; allowed(r: Rollout): boolean }> = [
+  { name: 'promote', label: 'Promote', danger: false, allowed: (r) => r.state === 'running' && ['baking', 'passed'].includes(r.waves[r.currentWave]?.state ?? '') },
+  { name: 'pause', label: 'Pause', danger: false, allowed: (r) => r.state === 'running' },
+  { name: 'resume', label: 'Resume', danger: false, allowed: (r) => r.state === 'paused' },
+  { name: 'abort', label: 'Abort', danger: true, allowed: (r) => r.state === 'running' || r.state === 'paused' },
+  { name: 'rollback', label: 'Roll back', danger: true, allowed: (r) => ['running', 'paused', 'completed', 'aborted'].includes(r.state) },
+];
+
+/** What an action does here, said in its form where it is not what its name says. */
+export function actionNote(name: string, r: Rollout): string | null {
+  const w = r.waves[r.currentWave];
+  if (name === 'promote' && w) return w.state === 'baking' ? `skips the rest of wave ${w.name}'s bake; its gates still judge it` : `moves on from wave ${w.name}, which passed`;
+  if (name === 'abort' && r.config) return `a configuration rollout is not left half way: abort writes v${r.config.fromVersion} of ${r.config.scope} back to every device told, as a rollback`;
+  return null;
+}
 
 /** `rolled_back` as a label: `Rolled back`. */
 function stateLabel(state: string): string {
@@ -67,7 +76,7 @@ export function RolloutDetail({ id }: { id: string }) {
   const now = useNow(baking);
   const retry = () => setN((x) => x + 1);
   if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
-  const actions = ACTIONS.filter((a) => (a.when as readonly string[]).includes(r.state));
+  const actions = ACTIONS.filter((a) => a.allowed(r));
   return (
     <div data-testid="rollout-detail">
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
@@ -84,7 +93,7 @@ export function RolloutDetail({ id }: { id: string }) {
         {can('operator') && actions.length ? (
           <div class="actions row" aria-label="Rollout actions">
             {actions.map((a) => (
-              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired run={async (reason) => {
+              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired extra={actionNote(a.name, r) ? <p class="muted" data-testid={`note-${a.name}`}>{actionNote(a.name, r)}</p> : undefined} run={async (reason) => {
                 const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${a.name}`, { reason });
                 if (next) setR(next);
                 rolloutTick.value++; // the list too

@@ -1,0 +1,80 @@
+// A configuration rollout and a box's configuration in the console, in a real Chromium against a real hub
+// (docs/console.md "Device" and "Rollouts", docs/rollouts.md "Configuration rollouts"), the boxes on the hub's
+// broker with mqtt.js reporting what an agent reports: the device page says whether the box applied its
+// configuration or refused it (the box's code, message and field), as `edgefleet devices show` does; a rollout's
+// page offers Promote only when the hub takes it (the current wave baking, or passed under manual advance) and
+// says what Abort does to a configuration (it writes the previous document back).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MqttClient } from 'mqtt';
+import type { DeviceInfo, ReportedConfig, Rollout } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples/fleet';
+import { signIn } from './helpers.js';
+import { connectDevice, reportState, startSmallHub, type SmallHub } from './small-hub.js';
+
+const BOXES = ['box-a', 'box-b', 'box-c'];
+const SHA = 'ab'.repeat(32);
+
+describe('console: a configuration rollout and the boxes\' configuration', { timeout: 120_000 }, () => {
+  let h: SmallHub;
+  const clients: MqttClient[] = [];
+  before(async () => { h = await startSmallHub('ef-console-config-', BOXES, { rollouts: { tickMs: 200, jitter: 0.1 } }); });
+  after(async () => {
+    for (const c of clients) await c.endAsync(true);
+    await h?.stop();
+  });
+
+  const report = async (id: string, config?: ReportedConfig) => {
+    await reportState(clients[BOXES.indexOf(id)]!, id, {}, config ? { config } : {});
+    await waitFor(`${id}'s state stored`, async () => {
+      const d = await h.api<DeviceInfo>('GET', `/devices/${id}`);
+      return JSON.stringify(d.reported?.config) === JSON.stringify(config) ? true : undefined;
+    }, { timeoutMs: 20_000 });
+  };
+
+  it('the device page says whether a box applied or refused its configuration', async () => {
+    for (const id of BOXES) clients.push(await connectDevice(h, id));
+    const at = new Date().toISOString();
+    await report('box-a', { sha256: null, sources: [], status: 'failed', at, error: { sha256: SHA, code: 'CONFIG_INVALID', message: 'invalid config: api.grpc.maxCalls: 16 × 32 MiB', field: 'api.grpc.maxCalls' } });
+    await report('box-b', { sha256: SHA, sources: [{ scope: 'fleet', version: 3 }, { scope: 'tag/site=north', version: 1 }], status: 'applied', at });
+    await report('box-c');
+    const page = await signIn(h.browser, h.http, h.token);
+    const go = (hash: string) => page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, hash);
+    await go('#/devices/box-a');
+    await page.getByTestId('device-config').filter({ hasText: 'refused: CONFIG_INVALID: invalid config: api.grpc.maxCalls: 16 × 32 MiB (field api.grpc.maxCalls); runs no remote settings' }).waitFor();
+    assert.equal(await page.getByTestId('device-config').getAttribute('class'), 'error');
+    await go('#/devices/box-b');
+    await page.getByTestId('device-config').filter({ hasText: 'applied: fleet v3, tag/site=north v1' }).waitFor();
+    await go('#/devices/box-c');
+    await page.getByTestId('device-config').filter({ hasText: 'not reported' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a rollout offers Promote only while its wave bakes (or passed), and Abort says it writes the previous configuration back', async () => {
+    const r = await h.api<Rollout>('POST', '/rollouts/config', {
+      scope: 'tag/site=north', settings: { 'log.level': 'debug' }, reason: 'console test', advance: 'manual',
+      waves: [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 3600 }, { name: 'all', percent: 100, bakeSec: 0 }],
+    });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/rollouts/${r.id}`);
+    const actions = page.locator('[aria-label="Rollout actions"]');
+    await actions.getByRole('button', { name: 'Pause' }).waitFor();
+    await actions.getByRole('button', { name: 'Abort' }).click();
+    await page.getByTestId('note-abort').filter({ hasText: 'abort writes v0 of tag/site=north back to every device told, as a rollback' }).waitFor();
+    await page.getByRole('form', { name: 'Abort' }).getByRole('button', { name: 'Cancel' }).click();
+
+    // The canary bakes: Promote skips the rest of the bake; then, the gates judging (pending: these boxes serve no
+    // predictions), the hub refuses a promote (CONFLICT) and the page no longer offers it.
+    assert.equal((await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.state, 'baking');
+    await actions.getByRole('button', { name: 'Promote' }).click();
+    await page.getByTestId('note-promote').filter({ hasText: 'skips the rest of wave canary\'s bake; its gates still judge it' }).waitFor();
+    await page.getByRole('form', { name: 'Promote' }).getByLabel('Reason').fill('bake enough');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-wave="canary"]').filter({ hasText: 'evaluating' }).waitFor();
+    assert.equal((await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.state, 'evaluating');
+    await waitFor('Promote gone', async () => ((await actions.getByRole('button', { name: 'Promote' }).count()) === 0 ? true : undefined), { timeoutMs: 10_000 });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
