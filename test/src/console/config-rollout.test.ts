@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
-import type { DeviceInfo, ReportedConfig, Rollout } from '@edgefleet/shared';
+import type { DeviceConfigView, DeviceInfo, ReportedConfig, Rollout } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { signIn } from './helpers.js';
 import { connectDevice, reportState, startSmallHub, type SmallHub } from './small-hub.js';
@@ -52,6 +52,7 @@ describe('console: a configuration rollout and the boxes\' configuration', { tim
   });
 
   it('a rollout offers Promote only while its wave bakes (or passed), and Abort says it writes the previous configuration back', async () => {
+    await h.api('PUT', '/config/fleet', { settings: { 'log.level': 'info' }, reason: 'a baseline the rollback returns to' });
     const r = await h.api<Rollout>('POST', '/rollouts/config', {
       scope: 'tag/site=north', settings: { 'log.level': 'debug' }, reason: 'console test', advance: 'manual',
       waves: [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 3600 }, { name: 'all', percent: 100, bakeSec: 0 }],
@@ -74,6 +75,19 @@ describe('console: a configuration rollout and the boxes\' configuration', { tim
     await page.locator('[data-wave="canary"]').filter({ hasText: 'evaluating' }).waitFor();
     assert.equal((await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.state, 'evaluating');
     await waitFor('Promote gone', async () => ((await actions.getByRole('button', { name: 'Promote' }).count()) === 0 ? true : undefined), { timeoutMs: 10_000 });
+
+    // Aborted (for a configuration, a rollback): the canary box is sent the previous document; once it reports
+    // it applied, its row says so without a reload, though no rollout event follows its report.
+    const canary = (await h.api<Rollout>('GET', `/rollouts/${r.id}?devices=10`)).devices?.find((d) => d.wave === 'canary')?.deviceId as string;
+    await actions.getByRole('button', { name: 'Abort' }).click();
+    await page.getByRole('form', { name: 'Abort' }).getByLabel('Reason').fill('console test');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('rollout-reason').filter({ hasText: 'aborted: console test' }).waitFor();
+    await page.locator(`[data-device="${canary}"]`).filter({ hasText: 'pending' }).waitFor();
+    const sent = await h.api<DeviceConfigView>('GET', `/devices/${canary}/config`);
+    assert.equal(sent.settings['log.level']?.value, 'info', 'the canary is sent the previous configuration');
+    await report(canary, { sha256: sent.sha256, sources: sent.sources, status: 'applied', at: new Date().toISOString() });
+    await page.locator(`[data-device="${canary}"]`).filter({ hasText: 'rolled_back' }).waitFor({ timeout: 10_000 });
     assert.deepEqual(page.errors, []);
     await page.close();
   });

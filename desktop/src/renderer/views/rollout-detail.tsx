@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
 import { formatCount, gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
 import { errorText } from '../api.js';
-import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
+import { can, deviceTick, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
@@ -71,6 +71,17 @@ export function RolloutDetail({ id }: { id: string }) {
       (e: unknown) => { if (mine === latest.current) setShown((s) => ({ r: s.r, error: errorText(e) })); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
   const r = shown.r;
+  // A configuration rollout's device statuses are the boxes' reported configuration (docs/rollouts.md
+  // "Configuration rollouts"), which changes with no rollout event (a box that applies it, or the previous
+  // document after a rollback): a device's state or presence event of a device listed refetches the rollout,
+  // at most once every REFETCH_MS whatever the burst.
+  const soon = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const ev = deviceTick.value;
+  useEffect(() => {
+    if (!r?.config || soon.current || !r.devices?.some((d) => d.deviceId === ev.id)) return;
+    soon.current = setTimeout(() => { soon.current = null; setN((x) => x + 1); }, REFETCH_MS);
+  }, [ev.n]);
+  useEffect(() => () => { if (soon.current) clearTimeout(soon.current); }, [id]);
   const setR = (x: Rollout) => { latest.current++; setShown({ r: x, error: null }); };
   const baking = !!r && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
   const now = useNow(baking);
@@ -141,6 +152,9 @@ function Gates({ wave }: { wave: RolloutWave }) {
     </table>
   );
 }
+
+/** A configuration rollout's page refetches at most this often on its devices' state events. */
+const REFETCH_MS = 1000;
 
 /** Devices the page lists, lowest places first (GET /rollouts/{id}?devices=N; `devicesTotal` counts them all). */
 const DEVICES_SHOWN = 500;
