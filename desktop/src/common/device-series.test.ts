@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-12-01T00:00:00Z');
 function win(minute: number, count: number, errors: Record<string, number>, latencies: number[]): SeriesWindow {
   const latency = emptyLatency();
   for (const ms of latencies) addLatency(latency, ms);
-  return { start: new Date(T0 + minute * 60_000).toISOString(), count, errors, latency };
+  return { start: new Date(T0 + minute * 60_000).toISOString(), lengthSec: 60, count, errors, latency };
 }
 
 test('windows are bucketed: predictions summed, error rate of all kinds, p95 from merged sketches', () => {
@@ -60,4 +60,17 @@ test('the range and bucket count are checked', () => {
   assert.throws(() => deviceSeries([], T0, T0 + 1, 0), /1\.\.1000 buckets/);
   assert.throws(() => deviceSeries([], T0, T0 + 1, 1001), /1\.\.1000 buckets/);
   assert.deepEqual(deviceSeries([], T0, T0 + 1000, 2).errorRate, [null, null]);
+});
+
+test('the request rate is over the time the version had windows, not the whole range', () => {
+  // A version installed 15 minutes before the end of a 6-hour range, 60 requests a minute (two windows of one start counted once in the time).
+  const ws = Array.from({ length: 15 }, (_, k) => win(345 + k, 60, {}, Array(60).fill(3)));
+  ws.push({ ...win(359, 6, {}, Array(6).fill(3)), lengthSec: 30 });
+  const s = deviceSeries(ws, T0, T0 + 6 * 3600_000, 24);
+  assert.equal(s.coveredSec, 15 * 60);
+  assert.equal(s.reqPerSec, (15 * 60 + 6) / (15 * 60), 'requests (latency samples, failed ones too) over the 15 minutes served');
+  assert.equal(deviceSeries([{ ...win(0, 0, {}, []) }], T0, T0 + 3600_000, 4).reqPerSec, null, 'no request: no rate');
+  const bad = deviceSeries([win(0, 5, {}, [1, 1, 1, 1, 1]), { ...win(1, 5, {}, [1]), lengthSec: 0 }, { ...win(2, 5, {}, [1]), lengthSec: Number.NaN }], T0, T0 + 3600_000, 4);
+  assert.equal(bad.skipped, 2, 'a window without a usable length is left out');
+  assert.equal(bad.reqPerSec, 5 / 60);
 });

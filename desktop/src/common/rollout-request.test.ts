@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_WAVES, rolloutRequest, type Draft } from './rollout-request.js';
+import { DEFAULT_WAVES, configRolloutRequest, rolloutRequest, settingsText, type Draft } from './rollout-request.js';
 
 const draft = (patch: Partial<Draft> = {}): Draft => ({
   model: 'm', version: '2.0.0', target: 'all', tags: '', devices: '', gates: {}, advance: 'auto', onFailure: 'rollback', reason: 'r',
@@ -45,4 +45,19 @@ test('empty numbers are left out (the hub names a required one or takes its defa
   assert.deepEqual(body['shadow'], { sampleRate: 0.2 });
   assert.deepEqual(body['window'], { cron: '0 2 * * *', durationSec: '2h' });
   assert.deepEqual(rolloutRequest(draft({ window: { cron: '0 2 * * *', duration: '7200', timeZone: 'Europe/Berlin' } })).body['window'], { cron: '0 2 * * *', durationSec: 7200, timeZone: 'Europe/Berlin' });
+});
+
+test('a configuration rollout: key=value lines, values JSON when they parse; lines that cannot be sent named on settings', () => {
+  const policy = { waves: DEFAULT_WAVES, gates: { maxRestarts: '1' }, advance: 'manual' as const, onFailure: 'rollback' as const, reason: 'r' };
+  const { body, problems } = configRolloutRequest({ ...policy, scope: ' tag/site=north ', settings: 'summaries.windowSec=30\n\nlog.level=debug\nruntime.batching="on"\napi.grpc.enabled=true' });
+  assert.deepEqual(problems, {});
+  assert.deepEqual(body['settings'], { 'summaries.windowSec': 30, 'log.level': 'debug', 'runtime.batching': 'on', 'api.grpc.enabled': true });
+  assert.equal(body['scope'], 'tag/site=north');
+  assert.deepEqual(body['gates'], { maxRestarts: 1 });
+  assert.equal(configRolloutRequest({ ...policy, scope: 'fleet', settings: 'a=1\nb' }).problems['settings'], 'line 2 "b": expected key=value, such as summaries.windowSec=30');
+  assert.equal(configRolloutRequest({ ...policy, scope: 'fleet', settings: 'a=1\na=2' }).problems['settings'], 'line 2: a is given twice: expected each key once');
+  assert.equal(configRolloutRequest({ ...policy, scope: 'fleet', settings: 'a=1e400' }).problems['settings'], 'line 1: a: expected a finite number, got 1e400');
+  // What the form is prefilled with reads back as the same document.
+  const doc = { 'log.level': 'info', 'summaries.windowSec': 30, note: '42', on: true };
+  assert.deepEqual(configRolloutRequest({ ...policy, scope: 'fleet', settings: settingsText(doc) }).body['settings'], doc);
 });

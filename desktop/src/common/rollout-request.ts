@@ -38,9 +38,11 @@ export interface RolloutRequest {
   problems: Record<string, string>;
 }
 
-/** The request as the hub takes it, from what was typed (the hub validates the rest; nothing is fixed up here). */
-export function rolloutRequest(d: Draft): RolloutRequest {
-  const problems: Record<string, string> = {};
+/** The waves, gates, advance and failure policy as typed: what a model's and a configuration's rollout share. */
+export type PolicyDraft = Pick<Draft, 'waves' | 'advance' | 'onFailure' | 'reason'> & { gates: Partial<Record<string, string>> };
+
+/** Reads what was typed, noting each field that cannot be sent as typed in `problems` (field as the hub names it → why). */
+function reader(problems: Record<string, string>) {
   // An empty number is sent as missing (not 0): the hub names the field that needs a value, or takes its default.
   const num = (field: string, text: string): number | undefined => {
     const t = text.trim();
@@ -59,22 +61,72 @@ export function rolloutRequest(d: Draft): RolloutRequest {
   };
   const numbers = (prefix: string, o: Record<string, string | boolean | undefined>) => Object.fromEntries(Object.entries(o)
     .filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].trim() !== '').map(([k, v]) => [k, num(`${prefix}.${k}`, v)]));
-  const gates = numbers('gates', d.gates);
+  const policy = (d: PolicyDraft) => {
+    const gates = numbers('gates', d.gates);
+    const waves = d.waves.map((w, i) => {
+      const minDevices = num(`waves[${i}].minDevices`, w.minDevices);
+      return {
+        name: w.name.trim(), ...(w.ring.trim() ? { tags: tags(`waves[${i}].tags`, w.ring) } : { percent: num(`waves[${i}].percent`, w.percent) }),
+        ...(minDevices !== undefined ? { minDevices } : {}), bakeSec: num(`waves[${i}].bakeSec`, w.bakeSec),
+      };
+    });
+    return { waves, ...(Object.keys(gates).length ? { gates } : {}), advance: d.advance, onFailure: d.onFailure };
+  };
+  return { tags, numbers, policy };
+}
+
+/** The request as the hub takes it, from what was typed (the hub validates the rest; nothing is fixed up here). */
+export function rolloutRequest(d: Draft): RolloutRequest {
+  const problems: Record<string, string> = {};
+  const { tags, numbers, policy } = reader(problems);
   const target = d.target === 'all' ? { all: true } : d.target === 'tags' ? { tags: tags('target.tags', d.tags) } : { devices: d.devices.split(/[\s,]+/).filter(Boolean) };
-  const waves = d.waves.map((w, i) => {
-    const minDevices = num(`waves[${i}].minDevices`, w.minDevices);
-    return {
-      name: w.name.trim(), ...(w.ring.trim() ? { tags: tags(`waves[${i}].tags`, w.ring) } : { percent: num(`waves[${i}].percent`, w.percent) }),
-      ...(minDevices !== undefined ? { minDevices } : {}), bakeSec: num(`waves[${i}].bakeSec`, w.bakeSec),
-    };
-  });
+  const { waves, gates, advance, onFailure } = policy(d);
   const body = {
     model: d.model, version: d.version, target, waves,
-    ...(Object.keys(gates).length ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers('shadow', d.shadow) } : {}),
-    advance: d.advance, onFailure: d.onFailure, reason: d.reason,
+    ...(gates ? { gates } : {}), ...(d.shadow.on ? { shadow: numbers('shadow', d.shadow) } : {}),
+    advance, onFailure, reason: d.reason,
     ...(d.window.cron.trim() ? { window: windowOf(d.window) } : {}),
   };
   return { body, problems };
+}
+
+/** Gate overrides a configuration rollout takes (docs/rollouts.md "Configuration rollouts"): installSuccess is config_applied's threshold. */
+export const CONFIG_GATES = [
+  ['installSuccess', '0.95'], ['reporting', '0.8'], ['minPredictions', '1000'], ['errorRatePoints', '1'], ['latencyRatio', '1.2'],
+  ['latencySlackMs', '1'], ['maxRestarts', '2'], ['deferTimeoutSec', '3600'], ['stuckSec', '3600'],
+] as const;
+
+/** A configuration rollout as typed: the scope, its whole new document as `key=value` lines, and the policy. */
+export type ConfigDraft = PolicyDraft & { scope: string; settings: string };
+
+/** `summaries.windowSec=30` per line, as `edgefleet config set --set` takes them: a value is JSON when it parses, else text. */
+export function settingsText(settings: Record<string, unknown>): string {
+  return Object.entries(settings).map(([k, v]) => `${k}=${typeof v === 'string' && !jsonParses(v) ? v : JSON.stringify(v)}`).join('\n');
+}
+
+function jsonParses(t: string): boolean {
+  try { JSON.parse(t); return true; } catch { return false; }
+}
+
+/** POST /rollouts/config's body (the scope's document becomes exactly these settings); a line that is not key=value, or a key twice, is refused on `settings`. */
+export function configRolloutRequest(d: ConfigDraft): RolloutRequest {
+  const problems: Record<string, string> = {};
+  const settings: Record<string, unknown> = {};
+  for (const [n, raw] of d.settings.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const i = line.indexOf('=');
+    const key = line.slice(0, i).trim();
+    if (i <= 0 || key === '') { problems['settings'] ??= `line ${n + 1} "${line}": expected key=value, such as summaries.windowSec=30`; continue; }
+    if (key in settings) { problems['settings'] ??= `line ${n + 1}: ${key} is given twice: expected each key once`; continue; }
+    const text = line.slice(i + 1).trim();
+    const value: unknown = jsonParses(text) ? JSON.parse(text) : text;
+    // JSON.parse reads 1e400 as Infinity, which JSON would send as null.
+    if (typeof value === 'number' && !Number.isFinite(value)) problems['settings'] ??= `line ${n + 1}: ${key}: expected a finite number, got ${text}`;
+    settings[key] = value;
+  }
+  const { policy } = reader(problems);
+  return { body: { scope: d.scope.trim(), settings, ...policy(d), reason: d.reason }, problems };
 }
 
 /** The window as typed: a duration of digits is seconds, "2h" or "90m" goes as written (the hub parses it). */

@@ -9,6 +9,7 @@ import { AuditView } from './views/audit.js';
 import { DriftView } from './views/drift.js';
 import { AlertsView } from './views/alerts.js';
 import { RolloutsView } from './views/rollouts.js';
+import { ConfigRolloutCreateView } from './views/rollout-config-create.js';
 import { RolloutCreateView } from './views/rollout-create.js';
 import { CapturesView } from './views/captures.js';
 import { menuView } from '../common/views.js';
@@ -44,6 +45,7 @@ export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', render: (p) => <AuditView target={dec(p[0])} /> },
   { pattern: /^#\/rollouts$/, ...menu('rollouts'), keep: 'rollouts', render: () => <RolloutsView /> },
   { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
+  { pattern: /^#\/rollouts\/new-config$/, section: 'rollouts', render: () => <ConfigRolloutCreateView /> },
   { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', keep: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
   { pattern: /^#\/drift$/, ...menu('drift'), render: () => <DriftView /> },
   { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },

@@ -88,7 +88,8 @@ describe('console: the desktop bridge, the device charts, the first-run page', (
     const page = await signIn(browser, fleet.http, fleet.token);
     await page.goto(`${fleet.http}/#/devices/dev-n0`);
     const panel = page.getByTestId('device-metrics');
-    await panel.getByTestId('device-metrics-total').filter({ hasText: `${(HOURS * PER_HOUR * 200).toLocaleString('en-US')} predictions in ${HOURS * PER_HOUR} windows` }).waitFor();
+    // The request rate is over the time the version sent windows (3 h of the 6 h shown), not the range.
+    await panel.getByTestId('device-metrics-total').filter({ hasText: `${(HOURS * PER_HOUR * 200).toLocaleString('en-US')} predictions in ${HOURS * PER_HOUR} windows; 0.333 req/s over the ${HOURS} h this version sent windows` }).waitFor();
     for (const id of ['spark-predictions', 'spark-errors', 'spark-p95']) assert.equal(await panel.getByTestId(id).locator('polyline, circle').count() > 0, true, id);
     assert.match(await panel.getByTestId('spark-errors-latest').textContent() ?? '', /^\d+\.\d %$/);
     assert.match(await panel.getByTestId('spark-p95-latest').textContent() ?? '', /ms$/);
@@ -100,7 +101,7 @@ describe('console: the desktop bridge, the device charts, the first-run page', (
     await page.goto(`${fleet.http}/#/devices/dev-s0`);
     await page.getByTestId('device-drift').getByText('no drift', { exact: true }).waitFor();
     await page.goto(`${fleet.http}/#/devices/dev-e0`);
-    await page.getByTestId('device-metrics-total').filter({ hasText: '50 predictions in 1 window' }).waitFor();
+    await page.getByTestId('device-metrics-total').filter({ hasText: '50 predictions in 1 window; 0.0833 req/s over the 10 min this version sent windows' }).waitFor();
     await page.getByTestId('device-drift').getByText('Drift: 50 predictions: expected at least 1000 for a drift verdict').waitFor();
     // Keyboard: the range is a select reachable by Tab; a range without windows says so.
     await page.getByLabel('Range').selectOption('1h');

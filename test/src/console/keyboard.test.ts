@@ -151,6 +151,9 @@ describe('console: keyboard and narrow windows', { timeout: 120_000 }, () => {
     await go('#/rollouts/new');
     await page.getByRole('form', { name: 'New rollout' }).waitFor();
     await fitsWindow(page, 'new rollout', ['Remove wave 1', 'Remove wave 2', 'Create rollout']);
+    await go('#/rollouts/new-config');
+    await page.getByTestId('config-doc').filter({ hasText: 'fleet has no document yet' }).waitFor();
+    await fitsWindow(page, 'new configuration rollout', ['Remove wave 1', 'Remove wave 2', 'Create configuration rollout']);
 
     await go('#/audit');
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();

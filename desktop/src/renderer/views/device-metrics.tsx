@@ -84,13 +84,25 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
   );
 }
 
+/** Requests per second with three significant digits at most: `0.0833`, `2.50`, `1,234`. */
+function rateText(v: number): string {
+  return v >= 100 ? formatCount(Math.round(v)) : v >= 1 ? v.toFixed(2) : v.toPrecision(3);
+}
+
+/** `45 s`, `18 min`, `5 h 30 min`. */
+function durationText(sec: number): string {
+  if (sec < 60) return `${sec} s`;
+  const min = Math.round(sec / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`;
+}
+
 function MetricsBody({ data }: { data: Loaded }) {
   const s = data.series;
   const stepMin = Math.round(s.stepMs / 60_000);
   const total = s.predictions.reduce((a, b) => a + b, 0);
   return (
     <>
-      <p class="state" data-testid="device-metrics-total">{countOf(total, 'prediction')} in {countOf(s.windows, 'window')}</p>
+      <p class="state" data-testid="device-metrics-total">{countOf(total, 'prediction')} in {countOf(s.windows, 'window')}{s.reqPerSec === null ? '' : `; ${rateText(s.reqPerSec)} req/s over the ${durationText(s.coveredSec)} this version sent windows`}</p>
       {s.windows === 0 ? <Empty>No summary windows from this device for this version in the range.</Empty> : (
         <div class="spark-row">
           <Sparkline label={`Predictions per ${stepMin} min`} testId="spark-predictions" values={s.predictions.map((n, i) => (s.errorRate[i] === null ? null : n))} starts={s.starts} format={(v) => formatCount(Math.round(v))} />

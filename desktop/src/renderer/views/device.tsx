@@ -1,4 +1,4 @@
-// One device: facts (with the runtime backend and capabilities it reports), tags, versions and their status, clock and refusals, its metrics and drift
+// One device: facts (with the runtime backend and capabilities it reports), tags, versions and their status, clock, its configuration (applied, restarting or refused) and refusals, its metrics and drift
 // (device-metrics.tsx), the events timeline, and
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
@@ -11,6 +11,22 @@ import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText, formatCount }
 import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
+
+/** `fleet v3, tag/site=north v1`: the documents a configuration is layered from. */
+const sourcesText = (sources: ReadonlyArray<{ scope: string; version: number }>): string => sources.map((x) => `${x.scope} v${x.version}`).join(', ') || 'no remote settings';
+
+/**
+ * The remote configuration as the box reported it (docs/hub.md "Agent configuration"): applied, waiting for
+ * its restart, or refused with the box's own error and what it still runs (what a configuration rollout's
+ * config_applied gate counts; `edgefleet devices show` prints the same).
+ */
+function ConfigFact({ c }: { c: NonNullable<DeviceInfo['reported']>['config'] }) {
+  if (!c) return <dd data-testid="device-config">not reported</dd>;
+  const runs = sourcesText(c.sources);
+  if (c.status !== 'failed') return <dd data-testid="device-config">{c.status === 'applied' ? `applied: ${runs}` : `restarting to apply it (runs ${runs})`}</dd>;
+  const e = c.error;
+  return <dd class="error" data-testid="device-config">refused{e ? `: ${e.code}: ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs {runs}</dd>;
+}
 
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
@@ -49,6 +65,7 @@ export function DeviceView({ id }: { id: string }) {
             {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${formatCount(d.clock.shiftedWindows)} windows placed by the hub's clock` : ''}</dd></> : null}
             {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
             {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
+            {d.reported ? <><dt>Configuration</dt><ConfigFact c={d.reported.config} /></> : null}
             {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}
             {d.revokedAt ? <><dt>Revoked</dt><dd>{time(d.revokedAt)}</dd></> : null}
           </dl>

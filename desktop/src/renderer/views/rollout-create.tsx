@@ -7,41 +7,14 @@
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
 import { useEffect, useState } from 'preact/hooks';
 import type { Rollout, RolloutPreview } from '@edgefleet/shared';
-import { DEFAULT_WAVES, GATES, SHADOW, rolloutRequest, type Draft, type WaveDraft } from '../../common/rollout-request.js';
-import { ApiError, errorText } from '../api.js';
+import { DEFAULT_WAVES, GATES, SHADOW, rolloutRequest, type Draft } from '../../common/rollout-request.js';
+import { NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors } from './rollout-fields.js';
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
 import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
 import { formatCount } from '@edgefleet/shared/browser';
-
-/** `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost. */
-type Errors = { fields: Record<string, string>; general: string[]; created?: string };
-const NO_ERRORS: Errors = { fields: {}, general: [] };
-
-/** A zod issue as the hub sends it in `details`: a record key's own issues say what was expected ("Invalid key in record" does not). */
-type Issue = { path?: Array<string | number>; message?: string; issues?: Issue[] };
-const issueText = (i: Issue): string => (i.issues?.length ? i.issues.map(issueText).join('; ') : i.message ?? '');
-
-/** The hub's error, field by field: zod issues' paths written as the hub writes them (waves[0].percent), or a "field: ..." message. */
-function errorsOf(err: unknown): Errors {
-  if (!(err instanceof ApiError)) return { fields: {}, general: [errorText(err)] };
-  const out: Errors = { fields: {}, general: [] };
-  const issues = Array.isArray(err.details) ? err.details as Issue[] : [];
-  for (const i of issues) {
-    const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
-    out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${issueText(i)}` : issueText(i);
-  }
-  const existing = err.code === 'CONFLICT' ? /^id: rollout (ro-[0-9a-f]+) exists already/.exec(err.message)?.[1] : undefined;
-  if (existing) return { ...out, created: existing };
-  if (!issues.length) {
-    const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+|\[\d+\])*): (.*)$/.exec(err.message);
-    if (m && m[1] && m[2]) out.fields[m[1]] = m[2];
-    else out.general.push(errorText(err));
-  }
-  return out;
-}
 
 export function RolloutCreateView() {
   const api = session.value?.api;
@@ -84,14 +57,7 @@ export function RolloutCreateView() {
     set({ waves: draft.waves.filter((_, j) => j !== i) });
     setErrors({ ...errors, fields: Object.fromEntries(Object.entries(errors.fields).filter(([k]) => !k.startsWith('waves['))) });
   };
-  const setWave = (i: number, k: keyof WaveDraft, v: string) => set({ waves: draft.waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)) });
-  // Each error once, next to the field it names (a fieldset shows its fields' others; the form's end, any left).
-  const shown = new Set<string>();
-  const err = (field: string, exact = false) => {
-    const m = Object.entries(errors.fields).filter(([k]) => !shown.has(k) && (k === field || (!exact && k.startsWith(`${field}.`)) || field === '*'));
-    m.forEach(([k]) => shown.add(k));
-    return m.length ? <span class="field-error" role="alert" data-field={field === '*' ? 'other' : field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
-  };
+  const { err, field } = fieldErrors(errors);
   const run = async (what: 'preview' | 'create') => {
     // What cannot be sent as typed is refused here, on its field; the hub checks the rest.
     if (Object.keys(problems).length) { setErrors({ fields: problems, general: [] }); return; }
@@ -112,9 +78,6 @@ export function RolloutCreateView() {
       setBusy(false);
     }
   };
-  const field = (id: string, label: string, input: preact.JSX.Element, errKey = id, exact = false) => (
-    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey, exact)}</div>
-  );
   return (
     <section aria-labelledby="ronew-h">
       <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
@@ -133,28 +96,8 @@ export function RolloutCreateView() {
           {field('advance', 'Advance', <select id="ro-advance" value={draft.advance} onChange={(e) => set({ advance: e.currentTarget.value as Draft['advance'] })}><option value="auto">auto</option><option value="manual">manual (promote each wave)</option></select>)}
           {field('onFailure', 'On failure', <select id="ro-onFailure" value={draft.onFailure} onChange={(e) => set({ onFailure: e.currentTarget.value as Draft['onFailure'] })}><option value="rollback">roll back</option><option value="pause">pause</option></select>)}
         </div>
-        <fieldset><legend>Waves (cumulative percent, the last reaching 100; a staging ring takes the target's devices with its tags, before the percent waves)</legend>
-          <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Ring (tags)</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
-            <tbody>{draft.waves.map((w, i) => (
-              <tr key={i}>
-                {(['name', 'ring', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
-                  <td key={k}>
-                    <input aria-label={`Wave ${i + 1} ${k}`} class={k === 'ring' ? '' : 'narrow'} value={w[k]} placeholder={k === 'ring' ? 'ring=canary' : ''}
-                      disabled={k === 'percent' && w.ring.trim() !== ''} title={k === 'percent' && w.ring.trim() !== '' ? 'a staging ring takes its devices by tags' : undefined}
-                      onInput={(e) => setWave(i, k, e.currentTarget.value)} />
-                    {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
-                  </td>
-                ))}
-                <td>{draft.waves.length > 1 ? <button type="button" onClick={() => removeWave(i)} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
-              </tr>
-            ))}</tbody>
-          </table>
-          {err('waves')}
-          {draft.waves.length < 10 ? <button type="button" onClick={() => set({ waves: [...draft.waves, { name: '', ring: '', percent: '100', minDevices: '', bakeSec: '0' }] })}>Add wave</button> : null}
-        </fieldset>
-        <fieldset><legend>Gate thresholds (empty: the default)</legend>
-          <div class="fields">{GATES.map(([k, def]) => field(`gate-${k}`, k, <input id={`ro-gate-${k}`} class="narrow" placeholder={def} value={draft.gates[k] ?? ''} onInput={(e) => set({ gates: { ...draft.gates, [k]: e.currentTarget.value } })} />, `gates.${k}`))}</div>
-        </fieldset>
+        {wavesFieldset({ waves: draft.waves, set: (waves) => set({ waves }), remove: removeWave, err })}
+        {gatesFieldset({ keys: GATES, gates: draft.gates, set: (gates) => set({ gates }), field })}
         <fieldset><legend>Shadow stage</legend>
           <label class="check"><input id="ro-shadow" type="checkbox" checked={draft.shadow.on} onChange={(e) => set({ shadow: { ...draft.shadow, on: e.currentTarget.checked } })} />
             {' '}Start with a shadow stage (the first wave runs the candidate in shadow, answering as before; nothing switches until it agrees)</label>

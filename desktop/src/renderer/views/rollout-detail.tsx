@@ -5,18 +5,27 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
 import { formatCount, gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
 import { errorText } from '../api.js';
-import { can, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
+import { can, deviceTick, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 
-const ACTIONS = [
-  { name: 'promote', label: 'Promote', when: ['running'], danger: false },
-  { name: 'pause', label: 'Pause', when: ['running'], danger: false },
-  { name: 'resume', label: 'Resume', when: ['paused'], danger: false },
-  { name: 'abort', label: 'Abort', when: ['running', 'paused'], danger: true },
-  { name: 'rollback', label: 'Roll back', when: ['running', 'paused', 'completed', 'aborted'], danger: true },
-] as const;
+/** The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on). */
+const ACTIONS: ReadonlyArray<{ name: string; label: string; danger: boolean; allowed(r: Rollout): boolean }> = [
+  { name: 'promote', label: 'Promote', danger: false, allowed: (r) => r.state === 'running' && ['baking', 'passed'].includes(r.waves[r.currentWave]?.state ?? '') },
+  { name: 'pause', label: 'Pause', danger: false, allowed: (r) => r.state === 'running' },
+  { name: 'resume', label: 'Resume', danger: false, allowed: (r) => r.state === 'paused' },
+  { name: 'abort', label: 'Abort', danger: true, allowed: (r) => r.state === 'running' || r.state === 'paused' },
+  { name: 'rollback', label: 'Roll back', danger: true, allowed: (r) => ['running', 'paused', 'completed', 'aborted'].includes(r.state) },
+];
+
+/** What an action does here, said in its form where it is not what its name says. */
+export function actionNote(name: string, r: Rollout): string | null {
+  const w = r.waves[r.currentWave];
+  if (name === 'promote' && w) return w.state === 'baking' ? `skips the rest of wave ${w.name}'s bake; its gates still judge it` : `moves on from wave ${w.name}, which passed`;
+  if (name === 'abort' && r.config) return `a configuration rollout is not left half way: abort writes v${r.config.fromVersion} of ${r.config.scope} back to every device told, as a rollback`;
+  return null;
+}
 
 /** `rolled_back` as a label: `Rolled back`. */
 function stateLabel(state: string): string {
@@ -62,12 +71,23 @@ export function RolloutDetail({ id }: { id: string }) {
       (e: unknown) => { if (mine === latest.current) setShown((s) => ({ r: s.r, error: errorText(e) })); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
   const r = shown.r;
+  // A configuration rollout's device statuses are the boxes' reported configuration (docs/rollouts.md
+  // "Configuration rollouts"), which changes with no rollout event (a box that applies it, or the previous
+  // document after a rollback): a device's state or presence event of a device listed refetches the rollout,
+  // at most once every REFETCH_MS whatever the burst.
+  const soon = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const ev = deviceTick.value;
+  useEffect(() => {
+    if (!r?.config || soon.current || !r.devices?.some((d) => d.deviceId === ev.id)) return;
+    soon.current = setTimeout(() => { soon.current = null; setN((x) => x + 1); }, REFETCH_MS);
+  }, [ev.n]);
+  useEffect(() => () => { if (soon.current) clearTimeout(soon.current); }, [id]);
   const setR = (x: Rollout) => { latest.current++; setShown({ r: x, error: null }); };
   const baking = !!r && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
   const now = useNow(baking);
   const retry = () => setN((x) => x + 1);
   if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
-  const actions = ACTIONS.filter((a) => (a.when as readonly string[]).includes(r.state));
+  const actions = ACTIONS.filter((a) => a.allowed(r));
   return (
     <div data-testid="rollout-detail">
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
@@ -84,7 +104,7 @@ export function RolloutDetail({ id }: { id: string }) {
         {can('operator') && actions.length ? (
           <div class="actions row" aria-label="Rollout actions">
             {actions.map((a) => (
-              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired run={async (reason) => {
+              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired extra={actionNote(a.name, r) ? <p class="muted" data-testid={`note-${a.name}`}>{actionNote(a.name, r)}</p> : undefined} run={async (reason) => {
                 const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${a.name}`, { reason });
                 if (next) setR(next);
                 rolloutTick.value++; // the list too
@@ -132,6 +152,9 @@ function Gates({ wave }: { wave: RolloutWave }) {
     </table>
   );
 }
+
+/** A configuration rollout's page refetches at most this often on its devices' state events. */
+const REFETCH_MS = 1000;
 
 /** Devices the page lists, lowest places first (GET /rollouts/{id}?devices=N; `devicesTotal` counts them all). */
 const DEVICES_SHOWN = 500;

@@ -1,0 +1,86 @@
+// What the two rollout forms share (views/rollout-create.tsx for a model version, views/rollout-config-create.tsx
+// for a configuration; docs/console.md "Rollouts"): the hub's errors read field by field, each shown once next to
+// the field it names, and the waves and gate thresholds as typed.
+import type { ComponentChildren } from 'preact';
+import { ApiError, errorText } from '../api.js';
+import type { WaveDraft } from '../../common/rollout-request.js';
+
+/** `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost. */
+export type Errors = { fields: Record<string, string>; general: string[]; created?: string };
+export const NO_ERRORS: Errors = { fields: {}, general: [] };
+
+/** A zod issue as the hub sends it in `details`: a record key's own issues say what was expected ("Invalid key in record" does not). */
+type Issue = { path?: Array<string | number>; message?: string; issues?: Issue[] };
+const issueText = (i: Issue): string => (i.issues?.length ? i.issues.map(issueText).join('; ') : i.message ?? '');
+
+/** The hub's error, field by field: zod issues' paths written as the hub writes them (waves[0].percent), or a "field: ..." message. */
+export function errorsOf(err: unknown): Errors {
+  if (!(err instanceof ApiError)) return { fields: {}, general: [errorText(err)] };
+  const out: Errors = { fields: {}, general: [] };
+  const issues = Array.isArray(err.details) ? err.details as Issue[] : [];
+  for (const i of issues) {
+    const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
+    out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${issueText(i)}` : issueText(i);
+  }
+  const existing = err.code === 'CONFLICT' ? /^id: rollout (ro-[0-9a-f]+) exists already/.exec(err.message)?.[1] : undefined;
+  if (existing) return { ...out, created: existing };
+  if (!issues.length) {
+    const m = /^([a-zA-Z]+(?:\.[a-zA-Z]+|\[\d+\])*): (.*)$/.exec(err.message);
+    if (m && m[1] && m[2]) out.fields[m[1]] = m[2];
+    else out.general.push(errorText(err));
+  }
+  return out;
+}
+
+
+type Err = (field: string, exact?: boolean) => ComponentChildren;
+type Field = (id: string, label: string, input: ComponentChildren, errKey?: string, exact?: boolean) => ComponentChildren;
+
+/** Each error once, next to the field it names (a fieldset shows its fields' others; `*`, at the form's end, any left). Made once per render. */
+export function fieldErrors(errors: Errors): { err: Err; field: Field } {
+  const shown = new Set<string>();
+  const err: Err = (field, exact = false) => {
+    const m = Object.entries(errors.fields).filter(([k]) => !shown.has(k) && (k === field || (!exact && k.startsWith(`${field}.`)) || field === '*'));
+    m.forEach(([k]) => shown.add(k));
+    return m.length ? <span class="field-error" role="alert" data-field={field === '*' ? 'other' : field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
+  };
+  const field: Field = (id, label, input, errKey = id, exact = false) => (
+    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey, exact)}</div>
+  );
+  return { err, field };
+}
+
+/** The waves as typed (at most 10), called as a function where it stands in the form (not a component, which would render after the form's last err('*') took its errors); `remove` also clears the errors named by wave index, which would name another wave now. */
+export function wavesFieldset({ waves, set, remove, err }: { waves: WaveDraft[]; set(waves: WaveDraft[]): void; remove(i: number): void; err: Err }) {
+  const setWave = (i: number, k: keyof WaveDraft, v: string) => set(waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)));
+  return (
+          <fieldset><legend>Waves (cumulative percent, the last reaching 100; a staging ring takes the target's devices with its tags, before the percent waves)</legend>
+            <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Ring (tags)</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
+              <tbody>{waves.map((w, i) => (
+                <tr key={i}>
+                  {(['name', 'ring', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
+                    <td key={k}>
+                      <input aria-label={`Wave ${i + 1} ${k}`} class={k === 'ring' ? '' : 'narrow'} value={w[k]} placeholder={k === 'ring' ? 'ring=canary' : ''}
+                        disabled={k === 'percent' && w.ring.trim() !== ''} title={k === 'percent' && w.ring.trim() !== '' ? 'a staging ring takes its devices by tags' : undefined}
+                        onInput={(e) => setWave(i, k, e.currentTarget.value)} />
+                      {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
+                    </td>
+                  ))}
+                  <td>{waves.length > 1 ? <button type="button" onClick={() => remove(i)} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+            {err('waves')}
+            {waves.length < 10 ? <button type="button" onClick={() => set([...waves, { name: '', ring: '', percent: '100', minDevices: '', bakeSec: '0' }])}>Add wave</button> : null}
+          </fieldset>
+  );
+}
+
+/** Gate threshold overrides (empty: the hub's default, shown as the placeholder). */
+export function gatesFieldset({ keys, gates, set, field }: { keys: ReadonlyArray<readonly [string, string]>; gates: Partial<Record<string, string>>; set(gates: Partial<Record<string, string>>): void; field: Field }) {
+  return (
+          <fieldset><legend>Gate thresholds (empty: the default)</legend>
+            <div class="fields">{keys.map(([k, def]) => field(`gate-${k}`, k, <input id={`ro-gate-${k}`} class="narrow" placeholder={def} value={gates[k] ?? ''} onInput={(e) => set({ ...gates, [k]: e.currentTarget.value })} />, `gates.${k}`))}</div>
+          </fieldset>
+  );
+}
