@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
+import { pino } from 'pino';
 import type { Agent } from '../agent.js';
+import { PolicyGuard } from './guard.js';
 import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
@@ -90,6 +92,19 @@ describe('policy rollback on a standalone box', () => {
     assert.equal(await served(a), '2.0.0');
     assert.equal(a.policy?.watching('mlp'), '2.0.0');
     await expectRollback(a);
+  });
+
+  it('a switch stamped ahead of the clock (booted at 1970, no NTP yet) is watched for one window at most, not the years between', async (t) => {
+    const d = await dataDir();
+    assert.equal((await runCli(CLI, ['install', bad, ...d])).code, 0);
+    const a = await start(d);
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const guard = new PolicyGuard({ models: a.models, events: a.events, manager: a.manager, emit: () => undefined, logger: pino({ level: 'silent' }), now: () => 0 });
+    t.after(() => guard.stop());
+    guard.start();
+    assert.equal(guard.watching('mlp'), '2.0.0');
+    t.mock.timers.tick(SLOW.observationWindowSec * 1000);
+    assert.equal(guard.watching('mlp'), undefined, 'over after one window');
   });
 
   it('a rollback by the CLI ends the watch; it starts no new one', async () => {

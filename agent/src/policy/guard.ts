@@ -59,7 +59,10 @@ export class PolicyGuard implements PredictionRecorder {
       if (last?.kind !== 'activated' || last.version !== entry.active) continue;
       const v = this.d.models.getVersion(entry.name, entry.active);
       if (!v) continue;
-      const left = Date.parse(entry.updatedAt) + v.manifest.policy.observationWindowSec * 1000 - this.now();
+      // At most a whole window: a switch stamped ahead of this clock (a box that booted at 1970 and has
+      // no NTP yet, a clock stepped back) would otherwise be watched for the years between.
+      const windowMs = v.manifest.policy.observationWindowSec * 1000;
+      const left = Math.min(windowMs, Date.parse(entry.updatedAt) + windowMs - this.now());
       if (left > 0) this.watcher.watch(entry.name, entry.active, v.manifest.policy, left);
     }
   }

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LATENCY_BOUNDS_MS, type Policy } from '@edgefleet/shared';
 import type { PredictionRecorder } from '../runtime/recorder.js';
-import { MAX_LATENCY_ROWS, PolicyWatcher, teeRecorder, type Breach } from './watcher.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { MAX_LATENCY_ROWS, MAX_WATCH_TIMER_MS, PolicyWatcher, teeRecorder, type Breach } from './watcher.js';
 
 const POLICY: Policy = { maxErrorRate: 0.1, maxP95LatencyMs: 100, observationWindowSec: 300, minRequests: 20 };
 
@@ -108,6 +109,31 @@ test('a breach found at the end of the window is still reported', (t) => {
   assert.ok(b);
   assert.equal(breaches.length, 1);
   assert.match(b.reason, /after 5 requests: p95 latency/);
+});
+
+test('a window longer than one timer can wait (30 days) is watched, not ended at once', async (t) => {
+  // Node fires a setTimeout past 2^31 - 1 ms after 1 ms: the watch ended before its first request.
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', { ...POLICY, observationWindowSec: 30 * 86_400 });
+  await delay(20);
+  assert.equal(w.watching('m'), '2.0.0', 'still watched after the overflowed timer would have fired');
+  for (let i = 0; i < 20; i++) w.recordError('m', '2.0.0', 'INFERENCE_FAILED', 5);
+  assert.equal(breaches.length, 1, 'a breach on day one is rolled back');
+});
+
+test('a long window is waited for in steps of MAX_WATCH_TIMER_MS and ends with a final judgement', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { w, breaches } = setup(t);
+  w.watch('m', '2.0.0', { ...POLICY, minRequests: 5, observationWindowSec: 30 * 86_400 });
+  ok(w, 5, 300); // judged on record only every 10 requests: the end of the window judges them
+  // Node 20's mock timers run a timer set by a timer only at the next tick: one tick a step.
+  for (let i = 1; i < 30 * 86_400_000 / MAX_WATCH_TIMER_MS; i++) t.mock.timers.tick(MAX_WATCH_TIMER_MS);
+  t.mock.timers.tick(MAX_WATCH_TIMER_MS - 1);
+  assert.equal(w.watching('m'), '2.0.0', 'a millisecond before the 30 days: not over yet');
+  assert.equal(breaches.length, 0);
+  t.mock.timers.tick(1);
+  assert.equal(w.watching('m'), undefined, 'over after 30 days');
+  assert.match(breaches[0]?.reason ?? '', /after 5 requests: p95 latency/);
 });
 
 test('watching a new version replaces the old watch', (t) => {

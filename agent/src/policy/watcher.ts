@@ -14,6 +14,13 @@ import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js'
  */
 export const MAX_LATENCY_ROWS = 64;
 
+/**
+ * The longest one timer of a watch waits. Node fires a setTimeout of more than 2^31 - 1 ms (24.8 days)
+ * after 1 ms instead: a manifest's 30-day observationWindowSec ended its watch at once, unjudged. A
+ * longer window is waited for in steps of at most this (docs/agent.md "Policy and local rollback").
+ */
+export const MAX_WATCH_TIMER_MS = 86_400_000;
+
 export interface Breach {
   model: string;
   version: string;
@@ -42,7 +49,7 @@ interface Watch {
   shed: number;
   large: number;
   latency: LatencySketch;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class PolicyWatcher implements PredictionRecorder {
@@ -51,6 +58,7 @@ export class PolicyWatcher implements PredictionRecorder {
   constructor(
     private readonly onBreach: (b: Breach) => void,
     private readonly now: () => number = Date.now,
+    private readonly maxTimerMs = MAX_WATCH_TIMER_MS,
   ) {}
 
   /** Watches `version` for `windowMs` (default the policy's window; less when resuming after a restart). */
@@ -66,10 +74,21 @@ export class PolicyWatcher implements PredictionRecorder {
       shed: 0,
       large: 0,
       latency: emptyLatency(),
-      timer: setTimeout(() => this.evaluate(model, true), windowMs),
+      timer: undefined,
     };
-    w.timer.unref();
     this.watches.set(model, w);
+    this.arm(model, w, windowMs);
+  }
+
+  /** Ends the watch after `leftMs` (by the process's timers, not the wall clock), in steps of at most maxTimerMs. */
+  private arm(model: string, w: Watch, leftMs: number): void {
+    const step = Math.min(leftMs, this.maxTimerMs);
+    w.timer = setTimeout(() => {
+      if (this.watches.get(model) !== w) return;
+      if (leftMs > step) this.arm(model, w, leftMs - step);
+      else this.evaluate(model, true);
+    }, step);
+    w.timer.unref();
   }
 
   watching(model: string): string | undefined {

@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { BLOB_GRACE_MS } from '../install/prune.js';
 import { BlobStore, TMP_GRACE_MS, writerTag } from './blobs.js';
 
 test('cleanTmp removes idle leftovers and keeps a write in progress', async () => {
@@ -47,6 +49,31 @@ test('cleanTmp removes at once a temp file whose writer is gone, and keeps a liv
     assert.equal(await blobs.cleanTmp(), 3);
     assert.equal(existsSync(live), true, 'a live writer keeps its file');
     for (const f of [dead, reused, mine]) assert.equal(existsSync(f), false, `${f} is a leftover`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a file stamped ahead of the clock (written while it was 30 days ahead) goes once idle for the grace from now, not 30 days later', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-blobs-ahead-'));
+  try {
+    const blobs = new BlobStore(root);
+    const sha = createHash('sha256').update('model').digest('hex');
+    await blobs.write(sha, 5, 'a model file', async (w) => w(Buffer.from('model')));
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    const left = join(root, 'tmp', 'cccc.2.part');
+    writeFileSync(left, 'interrupted');
+    const ahead = (Date.now() + 30 * 86_400_000) / 1000;
+    utimesSync(blobs.pathOf(sha), ahead, ahead);
+    utimesSync(left, ahead, ahead);
+    const now = Date.now();
+    assert.equal(await blobs.removeIfIdle(sha, BLOB_GRACE_MS, now), false, 'its grace starts now');
+    assert.equal(await blobs.cleanTmp(now), 0, 'its grace starts now');
+    assert.equal(await blobs.removeIfIdle(sha, BLOB_GRACE_MS, now + BLOB_GRACE_MS - 1), false, 'still within the grace');
+    assert.equal(await blobs.removeIfIdle(sha, BLOB_GRACE_MS, now + BLOB_GRACE_MS), true, 'idle for the grace: it goes');
+    assert.equal(existsSync(blobs.pathOf(sha)), false);
+    assert.equal(await blobs.cleanTmp(now + TMP_GRACE_MS), 1, 'the leftover temp file too');
+    assert.equal(existsSync(left), false);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -118,7 +118,7 @@ export class BlobStore {
   async removeIfIdle(sha256: string, graceMs: number, now = Date.now()): Promise<boolean> {
     const path = this.pathOf(sha256);
     try {
-      if (now - (await stat(path)).mtimeMs < graceMs) return false;
+      if (!(await idleFor(path, (await stat(path)).mtimeMs, graceMs, now))) return false;
     } catch {
       return false;
     }
@@ -149,12 +149,27 @@ export class BlobStore {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const path = join(dir, name);
       const st = await stat(path).catch(() => null);
-      if (!st || (now - st.mtimeMs < TMP_GRACE_MS && !writerGone(name))) continue;
+      if (!st || (!(await idleFor(path, st.mtimeMs, TMP_GRACE_MS, now)) && !writerGone(name))) continue;
       await rm(path, { recursive: true, force: true });
       n++;
     }
     return n;
   }
+}
+
+/**
+ * Whether a file written or touched at `mtimeMs` has been idle for `graceMs` at `now`. A stamp more than the
+ * grace ahead of the clock (written while the clock was ahead, then stepped back: an RTC set wrong, NTP
+ * late) is stamped `now`, so its grace runs from now: before, such a file was spared until the clock caught
+ * up with it, a forgotten version's files kept for as long as the clock had been ahead (docs/agent.md
+ * "Installed versions").
+ */
+async function idleFor(path: string, mtimeMs: number, graceMs: number, now: number): Promise<boolean> {
+  if (mtimeMs - now > graceMs) {
+    await utimes(path, now / 1000, now / 1000).catch(() => undefined);
+    return false;
+  }
+  return now - mtimeMs >= graceMs;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

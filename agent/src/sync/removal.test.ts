@@ -56,6 +56,7 @@ describe('models leave a box only by an explicit removal', () => {
     return agent.sync!.reportedState().lastAppliedSeq === seq ? true : undefined;
   });
   const status = () => agent.sync!.reportedState().models.find((m) => m.name === 'mlp')?.status;
+  const keepUntil = () => agent.db.prepare("SELECT keep_until FROM model_removals WHERE name = 'mlp'").pluck().get() as string | undefined;
   const count = (kind: EventKind, model = 'mlp') => agent.events.list({ kind }).filter((e) => e.model === model).length;
 
   before(async () => {
@@ -179,6 +180,21 @@ describe('models leave a box only by an explicit removal', () => {
     assert.equal(status(), undefined, 'no longer reported');
     const r = await infer();
     assert.deepEqual([r.status, r.json.code], [404, 'NOT_FOUND']);
+  });
+
+  it('removed while the clock ran 200 days ahead, then set back: forgotten a keep time later, not 200 days', async () => {
+    const T = clock.t;
+    await hub.publish({ models: [desired(b.v2!, 'mlp', '2.0.0')] }, clock.t);
+    await poll('2.0.0 served', async () => ((await infer()).json?.model_version === '2.0.0' ? true : undefined));
+    clock.t = T + 200 * 86_400_000;
+    await applied(await hub.publish({ models: [], removed: [removal('mlp', 'retired by a box with its clock ahead')] }, clock.t));
+    assert.equal(keepUntil(), new Date(clock.t + WEEK_MS).toISOString());
+    clock.t = T; // NTP sets it right
+    await poll('the keep time runs again from now', () => (keepUntil() === new Date(T + WEEK_MS).toISOString() ? true : undefined));
+    assert.equal(count('model_forgotten'), 1, 'not forgotten yet: only the earlier one');
+    clock.t = T + WEEK_MS + 60_000;
+    await poll('model_forgotten', () => (count('model_forgotten') === 2 ? true : undefined));
+    assert.deepEqual(agent.models.listVersions('mlp'), []);
   });
 });
 

@@ -7,7 +7,7 @@
 // the box does not have asks nothing. A model a document merely omits keeps serving.
 import { DEFAULT_REMOVED_KEEP_SEC, type DesiredBody } from '@edgefleet/shared';
 import type { ModelManager } from '../install/manager.js';
-import type { RemovalsRepo } from '../store/removals-repo.js';
+import type { Removal, RemovalsRepo } from '../store/removals-repo.js';
 import type { UpdaterDeps } from './updater.js';
 
 export interface RemovalStepDeps extends Pick<UpdaterDeps, 'emit' | 'changed' | 'onError'> {
@@ -61,11 +61,24 @@ export class RemovalStep {
     const now = this.d.now();
     try {
       for (const r of this.d.removals.list()) {
-        if (!this.stopped && Date.parse(r.keepUntil) <= now) await this.forget(r.name, `kept until ${r.keepUntil} (sync.removedKeepSec)`);
+        if (this.stopped) continue;
+        const stoppedAt = Date.parse(r.stoppedAt);
+        if (stoppedAt > now) this.rebase(r, stoppedAt, now);
+        else if (Date.parse(r.keepUntil) <= now) await this.forget(r.name, `kept until ${r.keepUntil} (sync.removedKeepSec)`);
       }
     } finally {
       this.schedule();
     }
+  }
+
+  /**
+   * Serving stopped "after" now: the clock was ahead at the removal and has been set back. The keep time
+   * runs again from now, as long as it was: kept by the stamp, the files would stay for as long as the
+   * clock had been ahead (years for an RTC set wrong; docs/agent.md "Removed models").
+   */
+  private rebase(r: Removal, stoppedAt: number, now: number): void {
+    this.d.removals.put({ ...r, stoppedAt: iso(now), keepUntil: iso(now + Math.max(0, Date.parse(r.keepUntil) - stoppedAt)) });
+    this.d.changed();
   }
 
   /** Forgets every removed model now (`why`: a version waiting for disk space needs the room); true when one went. */
