@@ -74,15 +74,18 @@ export class IngestService implements DeviceReports {
       maxTotalBytes: deps.limits?.maxParkedBytes ?? DEFAULT_INGEST_LIMITS.maxParkedBytes,
       retentionDays: deps.limits?.parkedRetentionDays ?? DEFAULT_INGEST_LIMITS.parkedRetentionDays,
       now: () => deps.clock.now(),
-      release: (id, windows, stored) => {
+      // Parked events go to the device's history, not to the listeners: an `activated` or `error` of days
+      // ago would move deployment status out of order (docs/decisions/0098-parked-events-and-held-seqs.md).
+      release: (id, windows, events, stored) => {
         this.guard.invalidate(id);
         const now = deps.clock.now();
-        return this.writer.write({ deviceId: id, windows: this.guard.windows(id, windows, now), touch: false, stored });
+        return this.writer.write({ deviceId: id, windows: this.guard.windows(id, windows, now), events: this.guard.events(id, events, now), touch: false, stored });
       },
     });
     this.guard = new IngestGuard({
       db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false,
-      park: (id, w, now) => this.parked.park(id, w, now),
+      park: (id, p, now) => this.parked.park(id, p, now),
+      parkedHolds: (id, seq) => this.parked.holds(id, seq),
     });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({
@@ -159,7 +162,11 @@ export class IngestService implements DeviceReports {
     // Windows that failed the wire schema (mqtt/salvage.ts): refused and acked with the rest.
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'window', m.invalid, now)) seqs.push(i);
     const placed = this.clocks.place(deviceId, m.windows, now);
-    return this.writer.write({ deviceId, windows: placed, sort: () => ({ windows: this.guard.windows(deviceId, placed, now) }), seqs, touch: this.seenDue(deviceId, now) });
+    const sort = () => {
+      const held: number[] = [];
+      return { windows: this.guard.windows(deviceId, placed, now, held), held };
+    };
+    return this.writer.write({ deviceId, windows: placed, sort, seqs, touch: this.seenDue(deviceId, now) });
   }
 
   /**
@@ -172,7 +179,10 @@ export class IngestService implements DeviceReports {
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
     const placed = this.clocks.placeEvents(deviceId, m.events, now);
     let events: DeviceEvent[] = [];
-    const sort = () => ({ events: (events = this.guard.events(deviceId, placed, now)) });
+    const sort = () => {
+      const held: number[] = [];
+      return { events: (events = this.guard.events(deviceId, placed, now, held)), held };
+    };
     const stored = () => {
       for (const fn of this.eventListeners) fn(deviceId, events, now);
     };
