@@ -62,6 +62,12 @@ const COUNT_CHUNK = 1000;
 /** Devices whose parked bytes are cached; past it the oldest entries are dropped (and read again on use). */
 const MAX_CACHED_DEVICES = 10_000;
 
+/** A parked item's text: a window's JSON without its seq, an event's as `{"event": ...}` (a window never has that key). */
+function parkedText(p: Parkable): string {
+  const { seq: _seq, ...rest } = p.item;
+  return p.kind === 'event' ? JSON.stringify({ event: rest }) : windowText(p.item) ?? JSON.stringify(rest);
+}
+
 export class ParkedWindows {
   private readonly repo: ParkedRepo;
   /** Per device: characters parked (the table's count when read, plus this hub's parking since) and when last logged. */
@@ -107,8 +113,7 @@ export class ParkedWindows {
     const w = p.item;
     if (w.model === undefined || w.version === undefined || this.repo.held(w.model, w.version)) return false;
     const d = this.device(deviceId);
-    const { seq: _seq, ...rest } = w;
-    const text = p.kind === 'event' ? JSON.stringify({ event: rest }) : windowText(p.item) ?? JSON.stringify(rest);
+    const text = parkedText(p);
     if (d.bytes + text.length > this.deps.maxBytes) {
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes, maxParkedBytesPerDevice: this.deps.maxBytes },
         'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
@@ -128,6 +133,19 @@ export class ParkedWindows {
     this.log(deviceId, d, now, { seq: w.seq, kind: p.kind, model: w.model, version: w.version, parkedBytes: d.bytes },
       'parked a telemetry window or event of a model version the registry does not hold (acked; stored once that version is pushed again)');
     return 'parked';
+  }
+
+  /**
+   * Parks again what park() parked in a transaction that failed (the message retried alone: service.ts),
+   * without the bounds (they let it in): counted again, so the bounds refuse that much early.
+   */
+  repark(deviceId: string, items: readonly Parkable[], now: Date): void {
+    const d = this.device(deviceId);
+    for (const p of items) {
+      const added = this.repo.park(deviceId, p.item as { seq: number; model: string; version: string }, parkedText(p), now);
+      d.bytes += added;
+      this.sinceBytes += added;
+    }
   }
 
   /** Whether the device's seq is parked (the guard asks for seqs at or below the device's highest parked one). */

@@ -28,6 +28,8 @@ export interface Sorted {
   events?: readonly DeviceEvent[];
   /** Seqs the hub holds otherwise (parked: guard.ts), not stored: acked as `known` like stored ones. */
   held?: readonly number[];
+  /** Its writes besides windows and events (parked ones: service.ts), made again when the message is retried alone. */
+  again?: () => void;
 }
 
 /** One device message as the ingest hands it over (service.ts): sorted and written in its batch. */
@@ -56,6 +58,7 @@ interface Pending extends WindowBatch {
   apply: (() => void) | undefined;
   sorted: boolean;
   held: readonly number[];
+  again: (() => void) | undefined;
   seqs: number[] | undefined;
   touch: boolean;
   stored: (() => void) | undefined;
@@ -109,7 +112,7 @@ export class WindowWriter {
       const rawWindows = w.windows?.length ?? 0;
       const weight = Math.max(1, rawWindows + (w.events?.length ?? 0));
       this.pending.push({
-        deviceId: w.deviceId, windows: w.windows ?? [], ...(w.events ? { events: w.events } : {}), sort: w.sort, apply: w.apply, sorted: !w.sort, held: [], seqs: w.seqs, touch: w.touch, stored: w.stored, weight, rawWindows,
+        deviceId: w.deviceId, windows: w.windows ?? [], ...(w.events ? { events: w.events } : {}), sort: w.sort, apply: w.apply, sorted: !w.sort, held: [], again: undefined, seqs: w.seqs, touch: w.touch, stored: w.stored, weight, rawWindows,
         done: (err) => (err === undefined ? resolve() : reject(err as Error)),
       });
       this.queued += weight;
@@ -238,7 +241,10 @@ export class WindowWriter {
         p.windows = s.windows ?? [];
         if (s.events) p.events = s.events;
         if (s.held) p.held = s.held;
+        p.again = s.again;
         p.sorted = true;
+      } else {
+        p.again?.(); // a retry alone: the failed transaction took them with it
       }
       p.known = [...p.held]; // what a failed transaction found is gone with it
     }
