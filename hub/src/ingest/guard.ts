@@ -28,9 +28,18 @@ export interface IngestGuardDeps {
    * are read again from the database (once per batch), since this hub's cache may predate another's write.
    */
   reloadOnMiss?: boolean;
-  /** A window refused as unassigned_version, offered for parking (parked.ts): true when parked, so not refused. */
-  park?: ((deviceId: string, w: SeqWindow, now: Date) => boolean) | undefined;
+  /**
+   * A window or event refused as unassigned_version, offered for parking (parked.ts): 'parked' (now) or
+   * 'held' (parked before: a resend), so not refused; false: refused.
+   */
+  park?: ((deviceId: string, item: Parkable, now: Date) => ParkResult) | undefined;
+  /** Whether the device's seq is parked (parked.ts): asked only for seqs at or below its highest parked one. */
+  parkedHolds?: ((deviceId: string, seq: number) => boolean) | undefined;
 }
+
+/** What the guard offers for parking. */
+export type Parkable = { kind: 'window'; item: SeqWindow } | { kind: 'event'; item: DeviceEvent };
+export type ParkResult = 'parked' | 'held' | false;
 
 export interface Refusals {
   windows: Partial<Record<RefusalReason, number>>;
@@ -41,6 +50,8 @@ export interface Refusals {
 interface DeviceEntry {
   allowed: Set<string> | null;
   maxSeq: number | null;
+  /** The highest seq parked from it (parked.ts), read with maxSeq and raised as this hub parks; 0: none. */
+  parkedMax: number;
   /** JSON characters of its stored windows and events: the database's count when read, plus this hub's writes since. */
   storedBytes: number | null;
   /** When storedBytes was read (`now` of the batch). */
@@ -94,16 +105,22 @@ export class IngestGuard {
     if (e && e.storedBytes !== null) e.storedBytes += bytes;
   }
 
-  windows(deviceId: string, windows: readonly SeqWindow[], now: Date): SeqWindow[] {
+  /**
+   * The windows to store. `held` gets the seqs the hub holds parked (a resend, or a seq an agent.db put
+   * back from a backup gave again): not stored, acked as `known` like a stored seq (window-writer.ts).
+   * Without it parked seqs are not looked for (the sweep storing them: parked.ts).
+   */
+  windows(deviceId: string, windows: readonly SeqWindow[], now: Date, held?: number[]): SeqWindow[] {
     const covers = this.entry(deviceId).covers;
     const rates = { maxPredictionsPerSec: this.limits.maxPredictionsPerSec, maxValuesPerSec: MAX_VALUES_PER_SEC };
     // Last: the window is otherwise plausible, so its time is charged only when it is stored.
     return this.filter(deviceId, 'window', windows, now, (w, ctx, limits) => checkWindow(w, ctx, limits) ?? (
-      claim(this.cover(deviceId, covers, w), Date.parse(w.start), w.lengthSec, neededSec(w, rates), limits.maxOverlapSec) ? null : 'overlapping_window'));
+      claim(this.cover(deviceId, covers, w), Date.parse(w.start), w.lengthSec, neededSec(w, rates), limits.maxOverlapSec) ? null : 'overlapping_window'), held);
   }
 
-  events(deviceId: string, events: readonly DeviceEvent[], now: Date): DeviceEvent[] {
-    return this.filter(deviceId, 'event', events, now, checkEvent);
+  /** The events to store; `held` as for windows(). */
+  events(deviceId: string, events: readonly DeviceEvent[], now: Date, held?: number[]): DeviceEvent[] {
+    return this.filter(deviceId, 'event', events, now, checkEvent, held);
   }
 
   /** The highest seq of the device stored or being stored, as this hub last read or saw it; undefined before its first report here. */
@@ -113,13 +130,13 @@ export class IngestGuard {
 
   private filter<T extends { seq: number }>(
     deviceId: string, kind: 'window' | 'event', items: readonly T[], now: Date,
-    check: (item: T, ctx: DeviceContext, limits: IngestLimits) => RefusalReason | null,
+    check: (item: T, ctx: DeviceContext, limits: IngestLimits) => RefusalReason | null, held: number[] | undefined,
   ): T[] {
     const entry = this.entry(deviceId);
     let allowed = (entry.allowed ??= this.loadAllowed(deviceId));
     const ctx: DeviceContext = {
       nowMs: now.getTime(),
-      maxSeq: (entry.maxSeq ??= this.loadMaxSeq(deviceId)),
+      maxSeq: (entry.maxSeq ??= this.loadMaxSeq(entry, deviceId)),
       allowed: (model, version) => allowed.has(`${model}@${version}`),
     };
     let reloaded = !this.deps.reloadOnMiss;
@@ -128,7 +145,7 @@ export class IngestGuard {
       if (reloaded || (reason !== 'unassigned_version' && reason !== 'seq_jump')) return reason;
       reloaded = true;
       allowed = entry.allowed = this.loadAllowed(deviceId);
-      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadMaxSeq(deviceId));
+      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadMaxSeq(entry, deviceId));
       return check(item, ctx, this.limits);
     };
     const kept: T[] = [];
@@ -140,13 +157,22 @@ export class IngestGuard {
     }
     const full = entry.storedBytes >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
+      // A seq the hub holds parked is held, whatever it carries, as a stored one is (not checked, so no
+      // time claimed twice): one comparison for a device with nothing parked.
+      if (held && item.seq <= entry.parkedMax && this.deps.parkedHolds?.(deviceId, item.seq)) {
+        held.push(item.seq);
+        continue;
+      }
       const reason = full ? 'storage_quota' : checked(item);
       if (reason === null) {
         kept.push(item);
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq;
         continue;
       }
-      if (reason === 'unassigned_version' && kind === 'window' && this.parks(deviceId, item as unknown as SeqWindow, ctx, now)) {
+      const parked = reason === 'unassigned_version' ? this.parks(deviceId, { kind, item } as unknown as Parkable, ctx, now) : false;
+      if (parked) {
+        if (parked === 'held') held?.push(item.seq);
+        else if (item.seq > entry.parkedMax) entry.parkedMax = item.seq;
         if (item.seq > ctx.maxSeq) ctx.maxSeq = item.seq; // held by the hub, like a stored one
         continue;
       }
@@ -156,9 +182,12 @@ export class IngestGuard {
     return kept;
   }
 
-  /** Whether a window refused only for its version, plausible otherwise, was parked (parked.ts). */
-  private parks(deviceId: string, w: SeqWindow, ctx: DeviceContext, now: Date): boolean {
-    return this.deps.park !== undefined && checkWindow(w, { ...ctx, allowed: () => true }, this.limits) === null && this.deps.park(deviceId, w, now);
+  /** Whether a window or event refused only for its version, plausible otherwise, was parked (parked.ts). */
+  private parks(deviceId: string, p: Parkable, ctx: DeviceContext, now: Date): ParkResult {
+    if (!this.deps.park) return false;
+    const any = { ...ctx, allowed: () => true };
+    const plausible = p.kind === 'window' ? checkWindow(p.item, any, this.limits) === null : checkEvent(p.item, any, this.limits) === null;
+    return plausible && this.deps.park(deviceId, p, now);
   }
 
   /**
@@ -196,7 +225,7 @@ export class IngestGuard {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      e = { allowed: null, maxSeq: null, storedBytes: null, storedReadAt: -Infinity, refusals: { windows: {}, events: {} }, covers: new Map(), loggedAt: -Infinity, unlogged: 0 };
+      e = { allowed: null, maxSeq: null, parkedMax: 0, storedBytes: null, storedReadAt: -Infinity, refusals: { windows: {}, events: {} }, covers: new Map(), loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, e);
     }
     return e;
@@ -232,10 +261,17 @@ export class IngestGuard {
     return c;
   }
 
-  private loadMaxSeq(deviceId: string): number {
-    const r = (this.maxSeqStmt ??= this.deps.db
-      .prepare('SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM device_windows WHERE device_id = ? UNION ALL SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS seqs'))
-      .get(deviceId, deviceId) as { s: number | null };
-    return r.s ?? 0;
+  /**
+   * The highest seq the hub holds from the device: stored, or parked (a restarted hub's acks count parked
+   * seqs as the guard that parked them did); sets the entry's parkedMax. Three probes of primary keys.
+   */
+  private loadMaxSeq(entry: DeviceEntry, deviceId: string): number {
+    const r = (this.maxSeqStmt ??= this.deps.db.prepare(
+      `SELECT (SELECT MAX(seq) FROM device_windows WHERE device_id = ?) AS w, (SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS e,
+       (SELECT MAX(seq) FROM parked_windows WHERE device_id = ?) AS p`,
+    )).get(deviceId, deviceId, deviceId) as { w: number | null; e: number | null; p: number | null };
+    const parked = Number(r.p ?? 0);
+    entry.parkedMax = Math.max(entry.parkedMax, parked);
+    return Math.max(Number(r.w ?? 0), Number(r.e ?? 0), parked);
   }
 }

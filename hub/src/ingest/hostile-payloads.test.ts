@@ -98,7 +98,7 @@ const CASES: Case[] = [
   ...generic('events', (o) => events([event(1)], o)),
   { name: 'events: an unknown kind', kind: 'events', payload: events([event(nextSeq(), { kind: 'rm-rf' })]), expect: { refused: 'schema_invalid', seq: seq, as: 'events' } },
   { name: 'events: a time of year 9999', kind: 'events', payload: events([event(nextSeq(), { at: '9999-01-01T00:00:00Z' })]), expect: { refused: 'future_start', seq: seq, as: 'events' } },
-  { name: 'events: a version never given to the device', kind: 'events', payload: events([event(nextSeq(), { kind: 'activated', model: 'audio-energy', version: '6.6.6' })]), expect: { refused: 'unassigned_version', seq: seq, as: 'events' } },
+  { name: 'events: a version that does not exist: parked, not stored (until the registry holds it, then not acted on: parked.ts)', kind: 'events', payload: events([event(nextSeq(), { kind: 'activated', model: 'audio-energy', version: '6.6.6' })]), expect: { stored: (hub) => hub.parts.ingest.parked.status(ROGUE)?.versions.some((v) => v.version === '6.6.6'), seq: seq } },
   { name: 'events: a message as a number', kind: 'events', payload: events([event(nextSeq(), { message: 5 })]), expect: { refused: 'schema_invalid', seq: seq, as: 'events' } },
   { name: 'events: data nested 100,000 deep', kind: 'events', payload: events([event(nextSeq(), { data: { x: 0 } })]).replace('{"x":0}', `{"x":${DEEP}}`), expect: { invalid: /invalid events message from rogue: nests deeper than 64 levels, expected at most 64/ } },
   {

@@ -105,7 +105,7 @@ forEachBackend((b) => { backend = b; }, () => {
       try {
         assert.equal(await restarted.sweep(), 0);
         const now = hub.h.clock.now();
-        assert.deepEqual([win(21, '7.0.0'), win(22, '7.0.0'), win(23, '7.0.0')].map((w) => restarted.park('d', w, now)), [true, true, false]);
+        assert.deepEqual([win(21, '7.0.0'), win(22, '7.0.0'), win(23, '7.0.0')].map((w) => restarted.park('d', { kind: 'window', item: w }, now)), ['parked', 'parked', false]);
       } finally {
         restarted.stop();
       }

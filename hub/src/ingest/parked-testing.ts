@@ -10,7 +10,7 @@ import { emptyLatency, type SeqWindow, type TrustBody } from '@edgefleet/shared'
 import { Registry, bundleVerifier } from '../registry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { IngestLimits } from './plausibility.js';
-import { startIngestHub, type IngestHub } from './testing.js';
+import { restartIngestHub, startIngestHub, type IngestHub } from './testing.js';
 
 export const MODEL = 'vib';
 
@@ -24,7 +24,13 @@ export function win(seq: number, version: string, model = MODEL): SeqWindow {
   };
 }
 
-export interface HubWithout2 { hub: IngestHub; v2: BundleResult; trust: TrustBody }
+export interface HubWithout2 {
+  hub: IngestHub;
+  v2: BundleResult;
+  trust: TrustBody;
+  /** Stops the hub and starts it again on the same hub.db (hub.db only): `hub` is the restarted one. */
+  restart(): Promise<void>;
+}
 
 /**
  * Registers before/after hooks of a hub whose registry holds 1.0.0 (deployed to `devices`) and not 2.0.0;
@@ -39,10 +45,14 @@ export function hubWithout2(devices: string[], o: { limits?: Partial<IngestLimit
     const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
     const v1 = await bundleFromOnnx({ dir: join(t.root, 'v1'), onnx: mlp.onnx, io: mlp.io, name: MODEL, version: '1.0.0', keys });
     t.v2 = await bundleFromOnnx({ dir: join(t.root, 'v2'), onnx: mlp.onnx, io: mlp.io, name: MODEL, version: '2.0.0', keys });
-    t.hub = await startIngestHub({
+    const opts = {
       bundle: v1, trust: t.trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])), limits: { maxSeqGap: 10_000, ...o.limits }, database: o.database(),
       ...(o.logger ? { logger: o.logger } : {}), ...(o.metrics ? { metrics: o.metrics } : {}),
-    });
+    };
+    t.hub = await startIngestHub(opts);
+    t.restart = async () => {
+      t.hub = await restartIngestHub(t.hub, opts);
+    };
   });
   after(async () => {
     await t.hub.stop();

@@ -1,7 +1,8 @@
 // Windows of a version the registry does not hold (a hub restored from a backup older than the version's
 // push: docs/operations.md "Backup and restore"): parked and acked, stored exactly once when the version
 // is pushed again, whatever the device resends; a device making up versions parks at most
-// ingest.maxParkedBytesPerDevice (parked.ts; the hub-wide cap and expiry: parked-bounds.test.ts). A real Store, a signed bundle, the embedded aedes broker on
+// ingest.maxParkedBytesPerDevice, and a window parked in a batch that another message failed is parked again
+// when its message is retried alone (parked.ts; the hub-wide cap and expiry: parked-bounds.test.ts). A real Store, a signed bundle, the embedded aedes broker on
 // 127.0.0.1:0 and mqtt.js devices (testing.ts, parked-testing.ts); hub.db and PostgreSQL (testing/backends.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +80,26 @@ forEachBackend((b) => { backend = b; }, () => {
       await t.hub.send('many', Array.from({ length: STATUS_VERSIONS + 10 }, (_, i) => win(i + 1, `9.9.${i}`, 'ghost')));
       const p = t.hub.parts.ingest.parked.status('many');
       assert.deepEqual([p?.windows, p?.versions.length, p?.versions[0]?.version], [STATUS_VERSIONS + 10, STATUS_VERSIONS, '9.9.0']);
+    });
+  });
+
+  describe('a parking message whose batch fails for another message', () => {
+    const t = hubWithout2(['box', 'bad'], { database: () => backend.database() });
+
+    it('parks its window again when it is retried alone (the failed transaction took the parked row)', async () => {
+      const ingest = t.hub.parts.ingest;
+      const bad = { ...win(1, '1.0.0'), count: 1n as unknown as number }; // JSON.stringify throws on a BigInt
+      // One turn of the loop: one batch, one transaction, which the bad message fails.
+      const results = await Promise.allSettled([
+        ingest.handleTelemetry('box', { schema: 'edgefleet.telemetry/v1', deviceId: 'box', windows: [win(1, '2.0.0'), win(2, '1.0.0')] }),
+        ingest.handleTelemetry('bad', { schema: 'edgefleet.telemetry/v1', deviceId: 'bad', windows: [bad] }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected']);
+      assert.deepEqual(stored(t.hub, 'box'), ['2 1.0.0']);
+      assert.equal(ingest.parked.status('box')?.windows, 1, 'parked, as its ack said');
+      await push(t);
+      assert.equal(await ingest.parked.sweep(), 1);
+      assert.deepEqual(stored(t.hub, 'box'), ['1 2.0.0', '2 1.0.0']);
     });
   });
 });

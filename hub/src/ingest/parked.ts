@@ -12,12 +12,13 @@
 // at most the hub's cap. Both are counted per hub (read from the table once, then counted): with several
 // hubs each bounds what it parks. Windows parked longer than `retentionDays` are deleted by the sweep
 // (parked-expiry.ts): a version never pushed does not hold them for ever.
-import type { SeqWindow } from '@edgefleet/shared';
+import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import { windowText } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { ParkedRepo, type ParkedVersion } from '../store/parked-repo.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { expireParked } from './parked-expiry.js';
+import type { Parkable, ParkResult } from './guard.js';
 
 export interface ParkedDeps {
   db: Db;
@@ -32,10 +33,11 @@ export interface ParkedDeps {
   /** The hub's clock (parked_at is the hub's time of parking). */
   now(): Date;
   /**
-   * Stores a device's parked windows of a version the registry now holds (through the guard and the window
-   * writer, nothing acked: service.ts); `stored` runs after their commit. Resolves once they are stored.
+   * Stores a device's parked windows and events of a version the registry now holds (through the guard and
+   * the window writer, nothing acked, the events not followed: service.ts); `stored` runs after their
+   * commit. Resolves once they are stored.
    */
-  release(deviceId: string, windows: SeqWindow[], stored: () => void): Promise<void>;
+  release(deviceId: string, windows: SeqWindow[], events: DeviceEvent[], stored: () => void): Promise<void>;
   /** How often the parked versions are matched against the registry (default 10 s). */
   everyMs?: number;
   /** Parked windows whose characters are summed per query when the hub-wide count is read at start (default COUNT_CHUNK). */
@@ -59,6 +61,12 @@ const RELEASE_BATCH = 500;
 const COUNT_CHUNK = 1000;
 /** Devices whose parked bytes are cached; past it the oldest entries are dropped (and read again on use). */
 const MAX_CACHED_DEVICES = 10_000;
+
+/** A parked item's text: a window's JSON without its seq, an event's as `{"event": ...}` (a window never has that key). */
+function parkedText(p: Parkable): string {
+  const { seq: _seq, ...rest } = p.item;
+  return p.kind === 'event' ? JSON.stringify({ event: rest }) : windowText(p.item) ?? JSON.stringify(rest);
+}
 
 export class ParkedWindows {
   private readonly repo: ParkedRepo;
@@ -97,14 +105,15 @@ export class ParkedWindows {
   }
 
   /**
-   * Parks a window the guard refused as unassigned_version, if the registry does not hold its version and
-   * the device has room. True: parked (or parked before); false: refused as before.
+   * Parks a window or event the guard refused as unassigned_version, if the registry does not hold its
+   * version and the device has room: 'parked', or 'held' when the seq was parked before (a resend); false:
+   * refused as before. An event's text is `{"event": ...}` (a window's never has that key).
    */
-  park(deviceId: string, w: SeqWindow, now: Date): boolean {
-    if (this.repo.held(w.model, w.version)) return false;
+  park(deviceId: string, p: Parkable, now: Date): ParkResult {
+    const w = p.item;
+    if (w.model === undefined || w.version === undefined || this.repo.held(w.model, w.version)) return false;
     const d = this.device(deviceId);
-    const { seq: _seq, ...rest } = w;
-    const text = windowText(w) ?? JSON.stringify(rest);
+    const text = parkedText(p);
     if (d.bytes + text.length > this.deps.maxBytes) {
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes, maxParkedBytesPerDevice: this.deps.maxBytes },
         'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
@@ -116,15 +125,32 @@ export class ParkedWindows {
         'refused a window of a model version the registry does not hold: the hub has maxParkedBytes parked (acked, not stored)');
       return false;
     }
-    const added = this.repo.park(deviceId, w, text, now);
+    const added = this.repo.park(deviceId, { seq: w.seq, model: w.model, version: w.version }, text, now);
     d.bytes += added;
     this.sinceBytes += added;
-    if (added > 0) {
-      this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
-      this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes },
-        'parked a telemetry window of a model version the registry does not hold (acked; stored once that version is pushed again)');
+    if (added === 0) return 'held';
+    this.deps.metrics?.inc('edgefleet_ingest_parked_total'); // no model label: a device names any model it likes
+    this.log(deviceId, d, now, { seq: w.seq, kind: p.kind, model: w.model, version: w.version, parkedBytes: d.bytes },
+      'parked a telemetry window or event of a model version the registry does not hold (acked; stored once that version is pushed again)');
+    return 'parked';
+  }
+
+  /**
+   * Parks again what park() parked in a transaction that failed (the message retried alone: service.ts),
+   * without the bounds (they let it in): counted again, so the bounds refuse that much early.
+   */
+  repark(deviceId: string, items: readonly Parkable[], now: Date): void {
+    const d = this.device(deviceId);
+    for (const p of items) {
+      const added = this.repo.park(deviceId, p.item as { seq: number; model: string; version: string }, parkedText(p), now);
+      d.bytes += added;
+      this.sinceBytes += added;
     }
-    return true;
+  }
+
+  /** Whether the device's seq is parked (the guard asks for seqs at or below the device's highest parked one). */
+  holds(deviceId: string, seq: number): boolean {
+    return this.repo.has(deviceId, seq);
   }
 
   /** The device's parked windows (undefined: none), read from the database. */
@@ -204,15 +230,22 @@ export class ParkedWindows {
         }
         for (const [deviceId, list] of byDevice) {
           this.repo.seen(deviceId, v.model, v.version);
-          const windows = list.map((r) => ({ ...(JSON.parse(r.window) as Omit<SeqWindow, 'seq'>), seq: r.seq }) as SeqWindow);
-          await this.deps.release(deviceId, windows, () => {
+          const windows: SeqWindow[] = [];
+          const events: DeviceEvent[] = [];
+          for (const r of list) {
+            const o = JSON.parse(r.window) as Omit<SeqWindow, 'seq'> | { event: Omit<DeviceEvent, 'seq'> };
+            if ('event' in o) events.push({ ...o.event, seq: r.seq });
+            else windows.push({ ...o, seq: r.seq });
+          }
+          await this.deps.release(deviceId, windows, events, () => {
             const removed = this.repo.remove(list).reduce((a, r) => a + r.window.length, 0);
             this.sinceBytes -= removed;
           });
           this.devices.delete(deviceId); // read again from the table at its next parking
           n += list.length;
-          this.deps.logger.info({ deviceId, model: v.model, version: v.version, windows: list.length },
-            'stored parked telemetry windows: their model version is in the registry now');
+          this.deps.logger.info({ deviceId, model: v.model, version: v.version, windows: windows.length, events: events.length },
+            events.length ? 'stored parked telemetry windows and events in the device\'s history: their model version is in the registry now (the events not acted on: deployment status follows the device\'s reported state)'
+              : 'stored parked telemetry windows: their model version is in the registry now');
         }
       }
     }

@@ -9,11 +9,11 @@ import type { Store } from '../store/index.js';
 import type { TelemetryRepo } from '../store/telemetry-repo.js';
 import type { FleetLink, IncomingMessages, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import type { Clock } from '../clock.js';
-import { IngestGuard } from './guard.js';
+import { IngestGuard, type Parkable } from './guard.js';
 import { ClockOffsets } from './clock-offset.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './plausibility.js';
 import { ParkedWindows } from './parked.js';
-import { WindowWriter } from './window-writer.js';
+import { WindowWriter, type Sorted } from './window-writer.js';
 
 export interface IngestOptions {
   /** A device's last seen is written at most this often while its messages arrive (windows come every 10 s). */
@@ -64,6 +64,8 @@ export class IngestService implements DeviceReports {
   /** Per connected device: when its last seen was last written (bounded by the connected devices). */
   private readonly seenAt = new Map<string, number>();
   private readonly writer: WindowWriter;
+  /** What the guard parks while a message is sorted (sort()). */
+  private parking: Parkable[] | null = null;
 
   constructor(private readonly deps: IngestDeps) {
     this.telemetry = deps.store.telemetry;
@@ -74,15 +76,22 @@ export class IngestService implements DeviceReports {
       maxTotalBytes: deps.limits?.maxParkedBytes ?? DEFAULT_INGEST_LIMITS.maxParkedBytes,
       retentionDays: deps.limits?.parkedRetentionDays ?? DEFAULT_INGEST_LIMITS.parkedRetentionDays,
       now: () => deps.clock.now(),
-      release: (id, windows, stored) => {
+      // Parked events go to the device's history, not to the listeners: an `activated` or `error` of days
+      // ago would move deployment status out of order (docs/decisions/0098-parked-events-and-held-seqs.md).
+      release: (id, windows, events, stored) => {
         this.guard.invalidate(id);
         const now = deps.clock.now();
-        return this.writer.write({ deviceId: id, windows: this.guard.windows(id, windows, now), touch: false, stored });
+        return this.writer.write({ deviceId: id, windows: this.guard.windows(id, windows, now), events: this.guard.events(id, events, now), touch: false, stored });
       },
     });
     this.guard = new IngestGuard({
       db: deps.store.db, logger: deps.logger, metrics: deps.metrics, limits: deps.limits, reloadOnMiss: deps.shared ?? false,
-      park: (id, w, now) => this.parked.park(id, w, now),
+      park: (id, p, now) => {
+        const r = this.parked.park(id, p, now);
+        if (r === 'parked') this.parking?.push(p);
+        return r;
+      },
+      parkedHolds: (id, seq) => this.parked.holds(id, seq),
     });
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...deps.options };
     this.clocks = new ClockOffsets({
@@ -159,7 +168,8 @@ export class IngestService implements DeviceReports {
     // Windows that failed the wire schema (mqtt/salvage.ts): refused and acked with the rest.
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'window', m.invalid, now)) seqs.push(i);
     const placed = this.clocks.place(deviceId, m.windows, now);
-    return this.writer.write({ deviceId, windows: placed, sort: () => ({ windows: this.guard.windows(deviceId, placed, now) }), seqs, touch: this.seenDue(deviceId, now) });
+    const sort = () => this.sort(deviceId, now, (held) => ({ windows: this.guard.windows(deviceId, placed, now, held) }));
+    return this.writer.write({ deviceId, windows: placed, sort, seqs, touch: this.seenDue(deviceId, now) });
   }
 
   /**
@@ -172,7 +182,7 @@ export class IngestService implements DeviceReports {
     if (m.invalid) for (const i of this.guard.invalid(deviceId, 'event', m.invalid, now)) seqs.push(i);
     const placed = this.clocks.placeEvents(deviceId, m.events, now);
     let events: DeviceEvent[] = [];
-    const sort = () => ({ events: (events = this.guard.events(deviceId, placed, now)) });
+    const sort = () => this.sort(deviceId, now, (held) => ({ events: (events = this.guard.events(deviceId, placed, now, held)) }));
     const stored = () => {
       for (const fn of this.eventListeners) fn(deviceId, events, now);
     };
@@ -196,6 +206,21 @@ export class IngestService implements DeviceReports {
       for (const fn of this.stateListeners) fn(deviceId, m, now);
     };
     return this.writer.write({ deviceId, apply, touch: this.seenDue(deviceId, now), stored });
+  }
+
+  /**
+   * A message's sorting (the guard's, `fn`) with the seqs it holds parked, and what it parked to park again
+   * should its transaction fail and the message be retried alone (window-writer.ts: the sorting is kept).
+   */
+  private sort(deviceId: string, now: Date, fn: (held: number[]) => Sorted): Sorted {
+    const held: number[] = [];
+    const parked: Parkable[] = [];
+    this.parking = parked;
+    try {
+      return { ...fn(held), held, ...(parked.length ? { again: () => this.parked.repark(deviceId, parked, now) } : {}) };
+    } finally {
+      this.parking = null;
+    }
   }
 
   /** Whether the device's last seen is to be written now (the caller writes it); remembers that it was. */

@@ -8,14 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
-import { deviceTopic, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { EVENTS_SCHEMA, deviceTopic, inRanges, type DeviceEvent, type SeqWindow, type TrustBody } from '@edgefleet/shared';
 import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { noopLogger, type LoggerPort, type MetricsPort } from '../mqtt/ports.js';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
+import { Store } from '../store/index.js';
+import { HUB_MIGRATIONS } from '../schema.js';
 import type { IngestLimits } from './plausibility.js';
+
+/** An ack as a device reads it (window-writer.ts ackPayload). */
+export interface Ack { ranges: Array<[number, number]>; known?: Array<[number, number]>; maxSeq?: number }
 
 export interface IngestHub {
   h: Harness;
@@ -25,19 +30,42 @@ export interface IngestHub {
   linkMetrics: RecordingMetrics;
   /** The embedded broker's MQTT address. */
   mqttUrl: string;
-  /** Publishes the windows as the device and waits for the hub's ack of every seq. */
-  send(deviceId: string, windows: readonly SeqWindow[]): Promise<void>;
-  stop(): Promise<void>;
+  /** Publishes the windows as the device and waits for the hub's ack of every seq; returns the acks it got. */
+  send(deviceId: string, windows: readonly SeqWindow[]): Promise<Ack[]>;
+  /** The same for events. */
+  sendEvents(deviceId: string, events: readonly DeviceEvent[]): Promise<Ack[]>;
+  /** `keep`: the data dir stays (restartIngestHub). */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
 /** `devices`: id -> tags. Each gets the secret `secret-<id>`. */
 /** `database`: Store.open's (testing/backends.ts; default hub.db in the harness's temp dir). */
-export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits>; database?: string | undefined; logger?: LoggerPort; metrics?: MetricsPort }): Promise<IngestHub> {
+export async function startIngestHub(o: IngestHubOptions): Promise<IngestHub> {
   const h = makeHarness({ database: o.database });
   const registry = new Registry(h.store, bundleVerifier(() => o.trust));
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   const ids = Object.keys(o.devices);
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, o.devices[id] ?? {}, null, h.clock.now());
+  const hub = await openIngestHub(h, o);
+  const { name, version } = o.bundle.manifest;
+  await hub.parts.deployments.deploy({ model: name, version, target: { devices: ids }, reason: 'ingest test' }, 'op');
+  return hub;
+}
+
+type IngestHubOptions = { bundle: BundleResult; trust: TrustBody; keys: Pick<Keys, 'hub'>; devices: Record<string, Record<string, string>>; limits?: Partial<IngestLimits>; database?: string | undefined; logger?: LoggerPort; metrics?: MetricsPort };
+
+/**
+ * A restarted hub: the hub's broker, parts and store stopped (its clients ended), then started again on
+ * the same hub.db (a new broker port); the returned hub replaces it (its stop removes the data dir).
+ */
+export async function restartIngestHub(hub: IngestHub, o: IngestHubOptions): Promise<IngestHub> {
+  await hub.stop({ keep: true });
+  const store = Store.open(hub.h.dir, HUB_MIGRATIONS);
+  return openIngestHub({ ...hub.h, store, close: () => { store.close(); rmSync(hub.h.dir, { recursive: true, force: true }); } }, o);
+}
+
+/** The broker and the parts on the harness's store, started. */
+async function openIngestHub(h: Harness, o: IngestHubOptions): Promise<IngestHub> {
   const linkLogger = new RecordingLogger();
   const linkMetrics = new RecordingMetrics();
   const link = createEmbeddedBroker({
@@ -47,29 +75,36 @@ export async function startIngestHub(o: { bundle: BundleResult; trust: TrustBody
   await link.start();
   const parts = makeParts({ store: h.store, link, hubKey: o.keys.hub, clock: h.clock, logger: o.logger ?? noopLogger, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.limits ? { limits: o.limits } : {}) });
   await parts.start();
-  const { name, version } = o.bundle.manifest;
-  await parts.deployments.deploy({ model: name, version, target: { devices: ids }, reason: 'ingest test' }, 'op');
   const clients: MqttClient[] = [];
+  const publish = async (id: string, topic: 'telemetry' | 'events', body: object, items: ReadonlyArray<{ seq: number }>): Promise<Ack[]> => {
+    const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
+    clients.push(c);
+    const got = collect(c);
+    await c.subscribeAsync(deviceTopic(id, 'ack'), { qos: 1 });
+    await c.publishAsync(deviceTopic(id, topic), JSON.stringify(body), { qos: 1 });
+    const acks = () => got.filter((m) => m.topic === deviceTopic(id, 'ack')).map((m) => JSON.parse(m.payload) as Ack);
+    const acked = (seq: number) => acks().some((a) => inRanges(seq, a.ranges));
+    await waitFor(`the hub acking ${id}'s ${topic}`, () => items.every((w) => acked(w.seq)) || undefined);
+    return acks();
+  };
   return {
     h,
     parts,
     linkLogger,
     linkMetrics,
     mqttUrl: link.address().mqtt,
-    async send(id, windows) {
-      const c = await connectDevice(link.address().mqtt, id, `secret-${id}`);
-      clients.push(c);
-      const got = collect(c);
-      await c.subscribeAsync(deviceTopic(id, 'ack'), { qos: 1 });
-      await c.publishAsync(deviceTopic(id, 'telemetry'), JSON.stringify({ schema: 'edgefleet.telemetry/v1', deviceId: id, windows }), { qos: 1 });
-      const acked = (seq: number) => got.some((m) => m.topic === deviceTopic(id, 'ack') && (JSON.parse(m.payload) as { ranges: number[][] }).ranges.some(([a, b]) => seq >= a! && seq <= b!));
-      await waitFor(`the hub acking ${id}'s windows`, () => windows.every((w) => acked(w.seq)) || undefined);
+    send(id, windows) {
+      return publish(id, 'telemetry', { schema: 'edgefleet.telemetry/v1', deviceId: id, windows }, windows);
     },
-    async stop() {
+    sendEvents(id, events) {
+      return publish(id, 'events', { schema: EVENTS_SCHEMA, deviceId: id, events }, events);
+    },
+    async stop(opts) {
       for (const c of clients) await c.endAsync(true);
       await parts.stop();
       await link.stop();
-      h.close();
+      if (opts?.keep) h.store.close();
+      else h.close();
     },
   };
 }

@@ -26,6 +26,10 @@ const NOT_THE_BATCH: ReadonlySet<ErrorCode> = new Set(['DATABASE_BUSY', 'DATABAS
 export interface Sorted {
   windows?: readonly SeqWindow[];
   events?: readonly DeviceEvent[];
+  /** Seqs the hub holds otherwise (parked: guard.ts), not stored: acked as `known` like stored ones. */
+  held?: readonly number[];
+  /** Its writes besides windows and events (parked ones: service.ts), made again when the message is retried alone. */
+  again?: () => void;
 }
 
 /** One device message as the ingest hands it over (service.ts): sorted and written in its batch. */
@@ -53,6 +57,8 @@ interface Pending extends WindowBatch {
   sort: (() => Sorted) | undefined;
   apply: (() => void) | undefined;
   sorted: boolean;
+  held: readonly number[];
+  again: (() => void) | undefined;
   seqs: number[] | undefined;
   touch: boolean;
   stored: (() => void) | undefined;
@@ -106,7 +112,7 @@ export class WindowWriter {
       const rawWindows = w.windows?.length ?? 0;
       const weight = Math.max(1, rawWindows + (w.events?.length ?? 0));
       this.pending.push({
-        deviceId: w.deviceId, windows: w.windows ?? [], ...(w.events ? { events: w.events } : {}), sort: w.sort, apply: w.apply, sorted: !w.sort, seqs: w.seqs, touch: w.touch, stored: w.stored, weight, rawWindows,
+        deviceId: w.deviceId, windows: w.windows ?? [], ...(w.events ? { events: w.events } : {}), sort: w.sort, apply: w.apply, sorted: !w.sort, held: [], again: undefined, seqs: w.seqs, touch: w.touch, stored: w.stored, weight, rawWindows,
         done: (err) => (err === undefined ? resolve() : reject(err as Error)),
       });
       this.queued += weight;
@@ -229,13 +235,18 @@ export class WindowWriter {
   /** In a transaction: each message's writes and sorting in arrival order, then their windows and events and the last-seen writes due. */
   private put(batch: Pending[], now: Date): number[] {
     for (const p of batch) {
-      p.known = []; // what a failed transaction found is gone with it
       p.apply?.();
-      if (p.sorted) continue;
-      const s = (p.sort as () => Sorted)();
-      p.windows = s.windows ?? [];
-      if (s.events) p.events = s.events;
-      p.sorted = true;
+      if (!p.sorted) {
+        const s = (p.sort as () => Sorted)();
+        p.windows = s.windows ?? [];
+        if (s.events) p.events = s.events;
+        if (s.held) p.held = s.held;
+        p.again = s.again;
+        p.sorted = true;
+      } else {
+        p.again?.(); // a retry alone: the failed transaction took them with it
+      }
+      p.known = [...p.held]; // what a failed transaction found is gone with it
     }
     return this.deps.telemetry.putWindowsMany(batch, now, () => {
       for (const p of batch) if (p.touch) this.deps.touch(p.deviceId, now);

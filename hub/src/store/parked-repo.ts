@@ -3,7 +3,6 @@
 // not hold the versions pushed after the snapshot, and the windows devices recorded on them were acked
 // and dropped. They wait here instead, acked (the device's outbox moves on), keyed by (device, seq) like
 // device_windows so a resend parks nothing twice, until the ingest (ingest/parked.ts) stores them.
-import type { SeqWindow } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Migration } from './migrations.js';
@@ -42,6 +41,7 @@ export interface ParkedVersion { model: string; version: string; windows: number
 export class ParkedRepo {
   private insStmt: Statement | null = null;
   private heldStmt: Statement | null = null;
+  private hasStmt: Statement | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -50,12 +50,17 @@ export class ParkedRepo {
     return (this.heldStmt ??= this.db.prepare('SELECT 1 AS x FROM model_versions WHERE name = ? AND version = ?')).get(model, version) !== undefined;
   }
 
-  /** Parks a window (its text as stored); a seq parked already is left as it is. Returns the characters added (0: parked before). */
-  park(deviceId: string, w: SeqWindow, text: string, at: Date): number {
+  /** Parks a window or event (its text as stored); a seq parked already is left as it is. Returns the characters added (0: parked before). */
+  park(deviceId: string, w: { seq: number; model: string; version: string }, text: string, at: Date): number {
     const ins = (this.insStmt ??= this.db.prepare(
       'INSERT INTO parked_windows (device_id, seq, model, version, window, parked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ));
     return ins.run(deviceId, w.seq, w.model, w.version, text, at.toISOString()).changes > 0 ? text.length : 0;
+  }
+
+  /** Whether the device's seq is parked (one primary key probe). */
+  has(deviceId: string, seq: number): boolean {
+    return (this.hasStmt ??= this.db.prepare('SELECT 1 AS x FROM parked_windows WHERE device_id = ? AND seq = ?')).get(deviceId, seq) !== undefined;
   }
 
   /** The device's parked windows and their characters. */
