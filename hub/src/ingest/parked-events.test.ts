@@ -1,6 +1,6 @@
 // Events of a version the registry does not hold are parked with its windows and stored in the device's
 // history, in seq order, when the version is pushed, without being acted on (docs/decisions/
-// 0098-parked-events-and-held-seqs.md): an `activated` of days ago does not make a later deployment of the
+// 0103-parked-events-and-held-seqs.md): an `activated` of days ago does not make a later deployment of the
 // version `active` on the box, nor an `error` fail it; its status follows the box's reported state.
 // Before, such events were refused as unassigned_version (acked, dropped), so the history lacked them. An
 // event implausible besides its version is refused as before. A real Store, the embedded aedes broker on

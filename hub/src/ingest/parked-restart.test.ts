@@ -1,4 +1,4 @@
-// Seqs the hub holds parked count as held after a restart (docs/decisions/0098-parked-events-and-held-seqs.md):
+// Seqs the hub holds parked count as held after a restart (docs/decisions/0103-parked-events-and-held-seqs.md):
 // a hub started again on the same hub.db tells the highest seq it holds, parked ones included, in its acks
 // (`maxSeq`), acks a parked seq sent again as `known` and stores nothing under it, so an agent.db put back
 // from a backup (docs/agent.md "Outbox") moves what it numbered into the parked range above it, and the

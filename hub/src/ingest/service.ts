@@ -77,7 +77,7 @@ export class IngestService implements DeviceReports {
       retentionDays: deps.limits?.parkedRetentionDays ?? DEFAULT_INGEST_LIMITS.parkedRetentionDays,
       now: () => deps.clock.now(),
       // Parked events go to the device's history, not to the listeners: an `activated` or `error` of days
-      // ago would move deployment status out of order (docs/decisions/0098-parked-events-and-held-seqs.md).
+      // ago would move deployment status out of order (docs/decisions/0103-parked-events-and-held-seqs.md).
       release: (id, windows, events, stored) => {
         this.guard.invalidate(id);
         const now = deps.clock.now();
