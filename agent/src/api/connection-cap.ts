@@ -2,11 +2,12 @@
 // docs/agent.md "Limits", docs/decisions/0099-connections-over-the-cap.md.
 // node's own cap (net.Server.maxConnections) closes a connection over it on accept, unanswered: an app
 // that opened one too many saw EPIPE, ECONNRESET or a bare gRPC UNAVAILABLE and nothing saying why.
-// So the listener accepts connections paused (nothing read), and one over api.maxConnections waits,
-// unread, for a connection to close: then it is served in its turn. One that waits api.headersTimeoutMs
-// (the time a client may take to send its headers anyway), or finds WAITING_CONNECTIONS already waiting,
-// is refused: REST answers its request 503 OVERLOADED, gRPC each of its calls UNAVAILABLE, naming the
-// setting. node's cap is set above all of them, SPARE_CONNECTIONS past the waiting ones: past that it
+// So the listener accepts connections paused (nothing read), and a REST one over api.maxConnections
+// waits, unread, for a connection to close: then it is served in its turn. One that waits
+// api.headersTimeoutMs (the time a client may take to send its headers anyway), or finds
+// WAITING_CONNECTIONS already waiting, is refused: its request is answered 503 OVERLOADED naming the
+// setting. A gRPC one does not wait (`waiting: 0`): it is refused at once, each of its calls answered
+// UNAVAILABLE so (./grpc/refused.ts). node's cap is set above all of them, SPARE_CONNECTIONS past the waiting ones: past that it
 // still closes connections on accept. Each is bounded in number and in time.
 import type { Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
