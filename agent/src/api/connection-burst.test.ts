@@ -43,8 +43,9 @@ it(`${BURST} connections at once on the socket, api.maxConnections 256: all serv
   const kit = makeKit();
   t.after(() => kit.cleanup());
   const socketPath = join(kit.dir, 'agent.sock');
-  // A queue that takes the whole burst: what decides each outcome is the connection cap alone.
-  const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, socket: socketPath }, concurrency: { perModel: 1, queue: BURST }, runtime: { batching: 'off' } });
+  // A queue that takes the whole burst: what decides each outcome is the connection cap alone. The wait
+  // for a slot (api.headersTimeoutMs) is long enough for a loaded machine to serve all 600 within it.
+  const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, socket: socketPath, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 }, concurrency: { perModel: 1, queue: BURST }, runtime: { batching: 'off' } });
   t.after(() => agent.stop());
   agent.trust.put(kit.trust.doc, 1);
   await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
