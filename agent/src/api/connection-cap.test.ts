@@ -1,13 +1,15 @@
 // More REST connections at once than api.maxConnections, on a real agent's TCP port and Unix socket
 // (docs/agent.md "Limits"): the ones over the cap used to be closed on accept, unanswered, so an app saw
 // EPIPE or ECONNRESET and nothing saying why (a probe of 600 at once on the socket: 344 cut so). Now each
-// is answered 503 OVERLOADED naming the setting and the listener, with Retry-After, and closed.
+// waits for a slot, and one that none frees for within api.headersTimeoutMs is answered 503 OVERLOADED
+// naming the setting and the listener, with Retry-After, and closed (./connection-burst.test.ts: served).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent as HttpAgent, request } from 'node:http';
 import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples';
 import { holdRunSlot, makeKit, mlpBundle, startAgent } from '../testing.js';
+import { WAITING_CONNECTIONS } from './connection-cap.js';
 
 const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
 
@@ -25,11 +27,11 @@ function infer(agent: HttpAgent, target: { socketPath: string } | { host: string
   });
 }
 
-it('connections over api.maxConnections are answered 503 OVERLOADED naming it, on the TCP port and the Unix socket; the others are served', async (t) => {
+it('connections over api.maxConnections that no slot frees for within api.headersTimeoutMs are answered 503 OVERLOADED naming it, on the TCP port and the Unix socket; the others are served', async (t) => {
   const kit = makeKit();
   t.after(() => kit.cleanup());
   const socketPath = join(kit.dir, 'agent.sock');
-  const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, socket: socketPath, maxConnections: 4 }, concurrency: { perModel: 1 } });
+  const agent = await startAgent(join(kit.dir, 'data'), { api: { host: '127.0.0.1', port: 0, socket: socketPath, maxConnections: 4, headersTimeoutMs: 500 }, concurrency: { perModel: 1 } });
   t.after(() => agent.stop());
   agent.trust.put(kit.trust.doc, 1);
   await agent.manager.install((await mlpBundle(kit, '1.0.0')).path);
@@ -54,7 +56,7 @@ it('connections over api.maxConnections are answered 503 OVERLOADED naming it, o
     for (const o of outcomes) {
       if ('error' in o || o.status !== 503) continue;
       assert.equal(o.json.code, 'OVERLOADED');
-      assert.equal(o.json.error, `${where} holds 4 connections (api.maxConnections): expected at most 4 at once on it; retry once one closes, or send more requests on fewer connections (keep-alive)`);
+      assert.equal(o.json.error, `${where} holds 4 connections (api.maxConnections), and no slot freed for this one within 500 ms (api.headersTimeoutMs; at most ${WAITING_CONNECTIONS} wait): expected at most 4 at once on it; retry once one closes, or send more requests on fewer connections (keep-alive)`);
       assert.equal(o.retryAfter, '1');
       assert.equal(o.connection, 'close');
     }

@@ -15,12 +15,14 @@ export function bodyTooLarge(limit: number, setting: string, bytes?: number): Ap
 /**
  * Listens on host:port; a refusal the config can cure (a port in use, an address not the box's, a port
  * that needs privileges) is CONFIG_INVALID naming the setting, its value and what was expected.
+ * `backlog`: connections the kernel holds until they are accepted (node's default 511; the kernel caps
+ * it at net.core.somaxconn), for a burst that comes while the event loop is busy (./connection-cap.ts).
  */
-export function listenTcp(server: NetServer, port: number, host: string, settings: { port: string; host: string }): Promise<void> {
+export function listenTcp(server: NetServer, port: number, host: string, settings: { port: string; host: string }, backlog?: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host, settings, 'agent'));
     server.once('error', fail);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ...(backlog === undefined ? {} : { backlog }) }, () => {
       server.off('error', fail);
       resolve();
     });

@@ -1,6 +1,6 @@
 // The API server's per-client bounds (issue 9, docs/security.md) on a real
-// server on 127.0.0.1 port 0 with small limits: connections over the cap are
-// answered 503 (past its spares, closed on accept), slow headers get a 408 TIMEOUT, a drip-fed body is cut off
+// server on 127.0.0.1 port 0 with small limits: connections over the cap wait
+// for a slot, then are answered 503 (past the waiting ones and the spares, closed on accept), slow headers get a 408 TIMEOUT, a drip-fed body is cut off
 // at the request timeout, and stop() closes a drip-fed connection after its
 // grace period instead of waiting for the client.
 import { afterEach, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { ApiServer, type ApiServerOptions } from './server.js';
 import { openRaw, parseReply, type RawConnection } from './raw-client.js';
-import { SPARE_CONNECTIONS } from './connection-cap.js';
+import { SPARE_CONNECTIONS, WAITING_CONNECTIONS } from './connection-cap.js';
 
 /** Reads the whole body, then answers with its length. */
 function echoLength(req: IncomingMessage, res: ServerResponse): void {
@@ -49,30 +49,68 @@ describe('API server limits', () => {
     return c;
   };
 
-  it('answers a connection over maxConnections 503 OVERLOADED and closes it; the ones within it still serve', async () => {
-    const port = await start({ maxConnections: 3 });
+  /** `n` connections within the cap, each with a request in progress (its body not all sent): held open. */
+  const busy = async (port: number, n: number) => {
     const cs: RawConnection[] = [];
-    for (let i = 0; i < 3; i++) cs.push(await open(port));
-    // Accepted in the order they connect: the 4th is the one over the cap.
-    const over = await open(port);
-    await over.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
-    await waitFor('the connection over the cap answered and closed', () => over.closed(), WAIT);
-    const refused = parseReply(over.received());
-    assert.equal(refused?.status, 503, over.received());
-    assert.deepEqual(refused?.json, { error: `api.port ${port} holds 3 connections (api.maxConnections): expected at most 3 at once on it; retry once one closes, or send more requests on fewer connections (keep-alive)`, code: 'OVERLOADED' });
-    const c = cs[0]!;
-    await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
-    const reply = await waitFor('a reply on a connection within the cap', () => parseReply(c.received()), WAIT);
-    assert.equal(reply.status, 200);
-    assert.deepEqual(reply.json, { bytes: 2 });
+    for (let i = 0; i < n; i++) {
+      const c = await open(port);
+      await c.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nh');
+      cs.push(c);
+    }
+    return cs;
+  };
+
+  it('a connection over maxConnections waits, unread, and is served once one closes', async () => {
+    const port = await start({ maxConnections: 3 });
+    const cs = await busy(port, 3);
+    // Accepted in the order they connect: the 4th is over the cap and waits.
+    const waiting = await open(port);
+    await waiting.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
+    await waitFor('the connection over the cap waiting', () => server!.waitingConnections === 1 || undefined, WAIT);
+    // One within the cap answered and closed: the waiting one takes its slot, and its request is served.
+    await cs[0]!.write('i');
+    await waitFor('the first answer', () => parseReply(cs[0]!.received()), WAIT);
+    cs[0]!.destroy();
+    const served = await waitFor('the waiting connection served', () => parseReply(waiting.received()), WAIT);
+    assert.equal(served.status, 200);
+    assert.deepEqual(served.json, { bytes: 2 });
+    assert.equal(server!.waitingConnections, 0);
   });
 
-  it(`closes connections on accept past the ${SPARE_CONNECTIONS} held to be answered 503`, async () => {
+  it('a connection that waits headersTimeoutMs for a slot is answered 503 OVERLOADED and closed', async () => {
+    const port = await start({ maxConnections: 3, headersTimeoutMs: 400 });
+    await busy(port, 3);
+    const over = await open(port);
+    await over.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\nhi');
+    await waitFor('the connection that waited too long answered and closed', () => over.closed(), WAIT);
+    const refused = parseReply(over.received());
+    assert.equal(refused?.status, 503, over.received());
+    assert.deepEqual(refused?.json, { error: `api.port ${port} holds 3 connections (api.maxConnections), and no slot freed for this one within 400 ms (api.headersTimeoutMs; at most ${WAITING_CONNECTIONS} wait): expected at most 3 at once on it; retry once one closes, or send more requests on fewer connections (keep-alive)`, code: 'OVERLOADED' });
+    assert.equal(server!.waitingConnections, 0);
+  });
+
+  it(`answers 503 at once past the ${WAITING_CONNECTIONS} waiting, and closes connections on accept past ${SPARE_CONNECTIONS} more`, async () => {
     const port = await start({ maxConnections: 1 });
+    await busy(port, 1);
     const cs: RawConnection[] = [];
-    for (let i = 0; i < 1 + SPARE_CONNECTIONS + 1; i++) cs.push(await open(port));
+    for (let i = 0; i < WAITING_CONNECTIONS + SPARE_CONNECTIONS + 1; i++) cs.push(await open(port));
     await waitFor('one connection past the spares closed by the server', () => cs.some((c) => c.closed()), WAIT);
-    assert.equal(cs.filter((c) => !c.closed()).length, 1 + SPARE_CONNECTIONS, 'exactly the connection past the spares is closed');
+    assert.equal(cs.filter((c) => !c.closed()).length, WAITING_CONNECTIONS + SPARE_CONNECTIONS, 'exactly the connection past the spares is closed');
+    assert.equal(server!.waitingConnections, WAITING_CONNECTIONS);
+    // The first past the waiting ones is answered at once, while the waiting ones still wait.
+    const spare = cs[WAITING_CONNECTIONS]!;
+    await spare.write('GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    const refused = await waitFor('a spare answered', () => parseReply(spare.received()), WAIT);
+    assert.equal(refused.status, 503);
+    assert.equal(server!.waitingConnections, WAITING_CONNECTIONS);
+    // A stop answers the waiting ones 503 instead of leaving them unread.
+    const last = cs[WAITING_CONNECTIONS - 1]!;
+    await last.write('GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    const stopped = server!.stop();
+    assert.equal(parseReply(await waitFor('the last waiting one answered', () => last.received() || undefined, WAIT))?.status, 503);
+    assert.equal(server!.waitingConnections, 0);
+    for (const c of cs) c.destroy();
+    await stopped;
   });
 
   it('answers headers that never finish with 408 TIMEOUT and closes the connection', async () => {

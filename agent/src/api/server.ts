@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
-import { ConnectionCap } from './connection-cap.js';
+import { ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
 import { sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
@@ -52,6 +52,8 @@ export class ApiServer {
   private readonly keepAlive = new KeepAliveConnections();
   private tcpCap: ConnectionCap | undefined;
   private unixCap: ConnectionCap | undefined;
+  /** Connections the caps refused: each request on one is answered 503 OVERLOADED. */
+  private readonly refused = new WeakSet<Socket>();
 
   /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
   constructor(
@@ -73,12 +75,15 @@ export class ApiServer {
       // How often node checks the two timeouts above (its default, 30 s, would let them overrun).
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
     }, (req, res) => this.serve(req, res));
-    // api.maxConnections per listener; the ones over it are answered 503 (./connection-cap.ts).
-    const tcpCap = new ConnectionCap(o.maxConnections, () => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
-    this.unixCap = o.socket === undefined ? undefined : new ConnectionCap(o.maxConnections, () => `api.socket ${o.socket}`);
+    // api.maxConnections per listener: one over it waits for a slot, unread, or is answered 503 (./connection-cap.ts).
+    const cap = (where: () => string) => new ConnectionCap({ max: o.maxConnections, where, waitMs: o.headersTimeoutMs, waiting: WAITING_CONNECTIONS, fewer: '(keep-alive)' });
+    const tcpCap = cap(() => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
+    this.unixCap = o.socket === undefined ? undefined : cap(() => `api.socket ${o.socket}`);
     this.tcpCap = tcpCap;
     server.maxConnections = tcpCap.hardCap;
-    server.on('connection', (s: Socket) => { if (!viaUnixSocket(s)) tcpCap.accept(s); });
+    // Accepted paused (nothing read until the cap hands it on): http.createServer passes no such option to
+    // net.Server, whose accept reads this field (as the Unix socket's listener is made with it).
+    (server as unknown as NetServer & { pauseOnConnect: boolean }).pauseOnConnect = true;
     // Every connection, the Unix socket's too (emitted below): an answer its client does not take is bounded in time.
     server.on('connection', (s: Socket) => this.deadline.socket(s));
     this.keepAlive.attach(server);
@@ -100,13 +105,21 @@ export class ApiServer {
       else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', 'request headers are too large');
       else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
     });
+    // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
+    const listeners = server.listeners('connection') as Array<(s: Socket) => void>;
+    server.removeAllListeners('connection');
+    const hand = (s: Socket, refused: boolean) => {
+      if (refused) this.refused.add(s);
+      for (const l of listeners) l.call(server, s);
+      s.resume();
+    };
+    server.on('connection', (s: Socket) => (viaUnixSocket(s) ? this.unixCap! : tcpCap).accept(s, hand));
     this.server = server;
-    await listenTcp(server, o.port, o.host, { port: 'api.port', host: 'api.host' });
+    await listenTcp(server, o.port, o.host, { port: 'api.port', host: 'api.host' }, tcpCap.hardCap);
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
       const unixCap = this.unixCap!;
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.hardCap, what: 'api.socket' }, (s) => {
-        unixCap.accept(s);
         this.unixConns.add(s);
         s.once('close', () => this.unixConns.delete(s));
         server.emit('connection', s);
@@ -124,13 +137,17 @@ export class ApiServer {
 
   /** The handler, or 503 OVERLOADED for a connection that came over api.maxConnections. */
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    const over = (viaUnixSocket(req.socket) ? this.unixCap : this.tcpCap)?.refusal(req.socket);
-    if (!over) {
+    if (!this.refused.has(req.socket)) {
       this.handler(req, res);
       return;
     }
     res.setHeader('connection', 'close');
-    sendError(res, over);
+    sendError(res, (viaUnixSocket(req.socket) ? this.unixCap! : this.tcpCap!).refusal());
+  }
+
+  /** Connections over api.maxConnections waiting for a slot now, on both listeners (./connection-cap.ts). */
+  get waitingConnections(): number {
+    return (this.tcpCap?.waitingCount ?? 0) + (this.unixCap?.waitingCount ?? 0);
   }
 
   get url(): string {
@@ -145,6 +162,9 @@ export class ApiServer {
     if (!server) return Promise.resolve();
     this.unix?.stop();
     this.stopping ??= new Promise<void>((resolve) => {
+      // No slot will be given to a connection still waiting for one: answered 503 now, not left unread.
+      this.tcpCap?.refuseWaiting();
+      this.unixCap?.refuseWaiting();
       // The Unix socket's connections are not in the TCP server's count: they are waited for here.
       let closed = false;
       const finish = () => {

@@ -74,9 +74,9 @@ export interface UnixListenerOptions {
 }
 
 /**
- * A net.Server on a Unix socket that hands every accepted connection to
- * `onConnection` (an http.Server's or gRPC's connection injector), so the
- * socket shares the TCP listener's handler and limits.
+ * A net.Server on a Unix socket that hands every accepted connection, paused (nothing read yet: its
+ * receiver resumes it once api.maxConnections gives it a slot, ./connection-cap.ts), to `onConnection`
+ * (the REST server's or gRPC's), so the socket shares the TCP listener's handler and limits.
  */
 export class UnixListener {
   private server: Server | undefined;
@@ -92,7 +92,7 @@ export class UnixListener {
     }
     const gid = this.opts.group === undefined ? undefined : groupId(this.opts.group);
     await clearStaleSocket(path, what);
-    const server = createServer((socket) => {
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
       (socket as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] = true;
       this.onConnection(socket);
     });
@@ -102,7 +102,9 @@ export class UnixListener {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(path, () => {
+        // As many as may be held queue in the kernel while the event loop is busy (a full backlog
+        // refuses a connection on a Unix socket with EAGAIN at once).
+        server.listen({ path, backlog: this.opts.maxConnections }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -1,7 +1,8 @@
 // The local API over OIP v2 gRPC (docs/agent.md "Local API (OIP v2)"): a
 // grpc-js server fed by our own net.Servers through a connection injector, so
-// the TCP port and the Unix socket have the REST API's connection limit and the
-// socket its permissions (../unix-socket.ts). Loaded with a dynamic import only
+// the TCP port and the Unix socket have the REST API's connection limit (../connection-cap.ts: past it,
+// a connection's calls are answered UNAVAILABLE naming it, ./refused.ts) and the socket its permissions
+// (../unix-socket.ts). Loaded with a dynamic import only
 // when api.grpc.enabled: grpc-js and the proto loader stay off the daemon's
 // default path (idle RSS, docs/performance.md).
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,8 @@ import type { AppError } from '@edgefleet/shared/core';
 import { AnswerWatch } from './answers.js';
 import { decodedTooLarge } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
+import { REFUSED_CONNECTION_MS, refusingServer, type RefusingServer } from './refused.js';
+import { ConnectionCap } from '../connection-cap.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -116,6 +119,8 @@ export class GrpcApi {
   private stopping: Promise<void> | undefined;
   /** Connections handed to grpc-js (TCP and the socket), until they close: what stop() waits for. */
   private readonly conns = new Set<Socket>();
+  /** The servers answering connections over api.maxConnections, one per listener (./refused.ts). */
+  private readonly refusers: RefusingServer[] = [];
   /** Set by stop(): called when the last connection has closed. */
   private onIdle: (() => void) | undefined;
 
@@ -143,7 +148,14 @@ export class GrpcApi {
     this.server = server;
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
-    const inject = (s: Socket) => {
+    // api.maxConnections per listener: past it a connection is refused at once, each call answered (./refused.ts).
+    const cap = (where: () => string) => {
+      const c = new ConnectionCap({ max: o.maxConnections, where, waitMs: 0, waiting: 0, fewer: '(one channel for all calls)' });
+      const refused = refusingServer(inferenceService(SERVER_PROTO_OPTIONS), () => c.refusal());
+      this.refusers.push(refused);
+      return { c, hand: (s: Socket, refusedConn: boolean) => inject(s, refusedConn ? refused.injector : injector) };
+    };
+    const inject = (s: Socket, into: ConnectionInjector) => {
       // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
       // client to close its side: a client that never reads nor closes would keep its api.maxConnections
       // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
@@ -154,14 +166,17 @@ export class GrpcApi {
         if (this.conns.size === 0) this.onIdle?.();
       });
       watch.connection(s);
-      injector.injectConnection(s);
+      into.injectConnection(s);
+      s.resume();
     };
-    const tcp = createServer(inject);
-    tcp.maxConnections = o.maxConnections;
-    await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' });
+    const tcpCap = cap(() => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`);
+    const tcp = createServer({ pauseOnConnect: true }, (s) => tcpCap.c.accept(s, tcpCap.hand));
+    tcp.maxConnections = tcpCap.c.hardCap;
+    await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' }, tcpCap.c.hardCap);
     this.tcp = tcp;
     if (o.socket !== undefined) {
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: o.maxConnections, what: 'api.grpc.socket' }, inject);
+      const unixCap = cap(() => `api.grpc.socket ${o.socket}`);
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.c.hardCap, what: 'api.grpc.socket' }, (s) => unixCap.c.accept(s, unixCap.hand));
       try {
         await unix.start();
       } catch (err) {
@@ -201,10 +216,12 @@ export class GrpcApi {
       // answers sent CANCELLED instead).
       const grace = this.opts.stopGraceMs;
       this.injector?.drain(grace + SHED_FLUSH_MS + 1000);
+      for (const r of this.refusers) r.injector.drain(REFUSED_CONNECTION_MS);
       const done = () => {
         clearTimeout(force);
         this.onIdle = undefined;
         server.forceShutdown();
+        for (const r of this.refusers) r.server.forceShutdown();
         resolve();
       };
       let force = setTimeout(() => {
