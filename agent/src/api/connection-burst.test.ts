@@ -1,5 +1,5 @@
 // A burst of REST connections on a real agent's Unix socket, many more than api.maxConnections (docs/agent.md
-// "Limits", docs/decisions/0099-connections-over-the-cap.md): each either is served
+// "Limits", docs/decisions/0104-connections-over-the-cap.md): each either is served
 // or gets a 503 naming the setting, never a bare reset. Before, of 600 opened at once, those past
 // api.maxConnections and its 32 spares were closed on accept: 256 answered 200, 32 503, 312 EPIPE.
 import { it } from 'node:test';

@@ -1,5 +1,5 @@
 // api.maxConnections on one listener of the local API (the TCP port, api.socket; REST and gRPC each):
-// docs/agent.md "Limits", docs/decisions/0099-connections-over-the-cap.md.
+// docs/agent.md "Limits", docs/decisions/0104-connections-over-the-cap.md.
 // node's own cap (net.Server.maxConnections) closes a connection over it on accept, unanswered: an app
 // that opened one too many saw EPIPE, ECONNRESET or a bare gRPC UNAVAILABLE and nothing saying why.
 // So the listener accepts connections paused (nothing read), and a REST one over api.maxConnections

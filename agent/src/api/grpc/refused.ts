@@ -1,5 +1,5 @@
 // gRPC connections over api.maxConnections (../connection-cap.ts, docs/agent.md "Limits",
-// docs/decisions/0099-connections-over-the-cap.md). node closed them on accept, and a
+// docs/decisions/0104-connections-over-the-cap.md). node closed them on accept, and a
 // grpc-js client saw `14 UNAVAILABLE: No connection established. Last error: Failed to connect`, nothing saying
 // why. Such a connection is now taken by a grpc-js server of its own that answers every call, from its
 // metadata (its message is never read), UNAVAILABLE with OVERLOADED in the `error-code` trailer and the
