@@ -53,3 +53,18 @@ test('a ring takes its tagged devices whatever their place; the percent waves sh
   assert.equal([...none.values()].filter((k) => k === 0).length, 0);
   assert.deepEqual([...none.values()].filter((k) => k === 1).length, [...waveOf(devices, waves).values()].filter((k) => k === 0).length);
 });
+
+test('a percent wave takes the devices placed below its percent, a draw per rollout id, not the percent of the count rounded (docs/rollouts.md "Cohorts")', () => {
+  // The probe's canary: 34 % at least 1 over 3 devices. 34 % of 3 is 1.02: rounding would always take 1 (or 2 up).
+  const canary = [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }];
+  const seen = new Map<number, number>();
+  for (let i = 0; i < 1000; i++) {
+    const devices = ['edge-1', 'edge-2', 'edge-3'].map((d) => ({ deviceId: d, place: place(`ro-${i}`, d) }));
+    const n = [...waveOf(devices, canary).values()].filter((k) => k === 0).length;
+    assert.equal(n, Math.max(1, devices.filter((d) => d.place < 34).length), `ro-${i}`);
+    seen.set(n, (seen.get(n) ?? 0) + 1);
+  }
+  // Each device below 34 with chance 0.34: 1 device (none or one below) 73 %, 2 devices 23 %, 3 devices 4 % of ids.
+  const share = (n: number) => (seen.get(n) ?? 0) / 1000;
+  assert.ok(Math.abs(share(1) - 0.732) < 0.05 && Math.abs(share(2) - 0.229) < 0.05 && Math.abs(share(3) - 0.039) < 0.03, JSON.stringify([...seen]));
+});

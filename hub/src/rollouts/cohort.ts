@@ -3,7 +3,8 @@
 // cumulative percent, topped up to its minDevices with the next places, so waves nest and a device that
 // enrolls or is re-tagged during the rollout lands in its place without moving anyone else. A staging
 // ring (a wave with tags) holds every device with its tags; the percent waves after it share out the
-// other devices by place, so a ring device is never counted twice.
+// other devices by place, so a ring device is never counted twice. So a percent wave's size is a draw per
+// rollout id (34 % of 3 devices: 1, 2 or 3), not the percent of the count rounded: docs/rollouts.md "Cohorts".
 import { createHash } from 'node:crypto';
 import type { Wave } from '@edgefleet/shared';
 

@@ -3,6 +3,7 @@
 // document in their desired documents; a configuration refused by the canary, or one that raises the
 // model error rate or restarts agents, is rolled back by writing the previous document again; a good one
 // walks every wave; a plain PUT of the scope while it rolls is refused; abort restores the previous one.
+// A box that refused it reads rolled_back once the rollout rolled back, as it runs the previous settings.
 // config_applied names the boxes that refused (and why) or have not applied it yet; a completed rollout's
 // rollback is refused while another configuration rollout holds a device of its scope (decision 0088).
 import { after, before, describe, it } from 'node:test';
@@ -87,8 +88,11 @@ describe('configuration rollouts', () => {
       // Which box refused it and why, in its own words: once back on the previous document it no longer reports the refusal.
       const first = e.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId)[0];
       assert.match(v.waves[0]?.gates.find((g) => g.name === 'config_applied')?.note ?? '', new RegExp(`^${canary.length} refused the configuration: d-\\d{3}, d-\\d{3}.* \\(${first}: CONFIG_INVALID summaries\\.windowSec: refused\\)$`));
+      // Still reporting the refusal, the boxes run the previous settings the rollback sends them again.
+      const told = () => e.engine.view(r.id).devices!.filter((d) => d.notifiedAt !== null).map((d) => d.status);
+      assert.deepEqual(told(), canary.map(() => 'rolled_back'), 'the refusing boxes are back on the previous settings, not restarting');
       reportConfig(e, canary);
-      assert.deepEqual(e.engine.view(r.id).devices!.filter((d) => d.notifiedAt !== null).map((d) => d.status), canary.map(() => 'rolled_back'), 'told devices back on the previous settings');
+      assert.deepEqual(told(), canary.map(() => 'rolled_back'), 'told devices back on the previous settings');
       const doc = e.parts.config.document({ kind: 'fleet' });
       assert.deepEqual([doc.version, doc.settings], [3, { 'summaries.windowSec': 60 }]);
       assert.match(doc.reason ?? '', new RegExp(`rollback of rollout ${r.id}`));
@@ -222,9 +226,17 @@ describe('configuration rollouts', () => {
     const e = await setup(6);
     try {
       const r = await start(e, { 'summaries.windowSec': 30 });
+      const canary = notified(e, r.id);
+      reportConfig(e, canary.slice(0, 1), { refuse: true });
+      reportConfig(e, canary.slice(1));
       await assert.rejects(e.engine.createConfig({ scope: 'tag/ring=a', settings: { 'log.level': 'warn' }, advance: 'auto', onFailure: 'rollback', reason: 'x' }, { name: 'op' }), /configuration rollout ro-\w+ .* is active over the same devices/);
       const a = await e.engine.act(r.id, 'abort', 'changed my mind', { name: 'op' });
       assert.equal(a.state, 'rolled_back');
+      // The box that refused it runs the previous settings still; one that applied it does once it applies them again.
+      const told = () => e.engine.view(r.id).devices!.filter((d) => d.notifiedAt !== null).map((d) => d.status);
+      assert.deepEqual(told(), ['rolled_back', ...canary.slice(1).map(() => 'pending')]);
+      reportConfig(e, canary.slice(1));
+      assert.deepEqual(told(), canary.map(() => 'rolled_back'));
       assert.deepEqual(e.parts.config.document({ kind: 'fleet' }).settings, { 'summaries.windowSec': 60 });
       for (const d of e.store.devices.list()) assert.deepEqual(sent(e, d.id), { 'summaries.windowSec': 60 });
     } finally {

@@ -83,13 +83,17 @@ function reported(store: Store, deviceId: string): Pick<ReportedState, 'config' 
 
 export type ConfigDeviceStatus = 'applied' | 'failed' | 'restarting' | 'pending';
 
-/** Whether a told device runs the configuration it is sent now, refused it, or has not said yet. */
+/**
+ * Whether a told device runs the configuration it is sent now, refused it, or has not said yet. A box
+ * that refused another document reports `failed` with the one it still runs (agent/src/sync/config-apply.ts):
+ * when that is the one it is sent (a rollback sent a refusing box back what it ran), it is applied.
+ */
 export function configStatus(store: Store, config: ConfigService, deviceId: string): ConfigDeviceStatus {
   const want = config.desiredFor(deviceId)?.sha256;
   const rc = reported(store, deviceId).config;
   if (!want || !rc) return 'pending';
   if (rc.status === 'failed' && rc.error?.sha256 === want) return 'failed';
-  if (rc.sha256 === want) return rc.status === 'applied' ? 'applied' : 'restarting';
+  if (rc.sha256 === want) return rc.status === 'restarting' ? 'restarting' : 'applied';
   return 'pending';
 }
 

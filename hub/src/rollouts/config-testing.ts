@@ -4,17 +4,20 @@ import assert from 'node:assert/strict';
 import type { ReportedState } from '@edgefleet/shared';
 import { notified, others, report, type Env } from './testing.js';
 
-/** What the agents would report: the configuration they are sent, applied (or refused), and a start count. */
+/**
+ * What the agents would report: the configuration they are sent, applied (or refused: as an agent does,
+ * still naming the one it runs, agent/src/sync/config-apply.ts), and a start count.
+ */
 export function reportConfig(e: Env, ids: readonly string[], o: { refuse?: boolean; starts?: number } = {}): void {
   for (const id of ids) {
     const want = e.parts.config.desiredFor(id)!;
-    const prev = e.store.devices.get(id).reported;
+    const prev = e.store.devices.get(id).reported as Partial<ReportedState> | null;
     const state = {
       schema: 'edgefleet.state/v1', deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, models: [], capabilities: [],
       config: o.refuse
-        ? { sha256: null, sources: [], status: 'failed', at: e.clock.now().toISOString(), error: { sha256: want.sha256, code: 'CONFIG_INVALID', message: 'summaries.windowSec: refused', field: 'summaries.windowSec' } }
+        ? { sha256: prev?.config?.sha256 ?? null, sources: prev?.config?.sources ?? [], status: 'failed', at: e.clock.now().toISOString(), error: { sha256: want.sha256, code: 'CONFIG_INVALID', message: 'summaries.windowSec: refused', field: 'summaries.windowSec' } }
         : { sha256: want.sha256, sources: want.sources, status: 'applied', at: e.clock.now().toISOString() },
-      starts: o.starts ?? (prev as { starts?: number } | null)?.starts ?? 1,
+      starts: o.starts ?? prev?.starts ?? 1,
     } satisfies ReportedState;
     e.store.devices.setReported(id, state);
   }

@@ -1,11 +1,12 @@
 // Drift of a model version (docs/drift.md, docs/console.md): the PSI heat map (feature × hour, from
 // the drift route's timeline), the selected feature's statistics and PSI per hour, the groups (all
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
-// the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note).
+// the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note;
+// one opened shows its groups and how many devices it left out).
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { z } from 'zod';
-import type { DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
+import type { DriftReport, DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
@@ -175,6 +176,8 @@ function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noRe
 function Reports({ name, version, tick }: { name: string; version: string; tick: number }) {
   const api = session.value?.api;
   const [list, setList] = useState<DriftReportList | { error: string } | null>(null);
+  const [open, setOpen] = useState<DriftReport | { error: string } | null>(null);
+  const show = (id: number) => background(api!.get<DriftReport>(`/drift-reports/${id}`).then(setOpen, (e: unknown) => setOpen({ error: errorText(e) })));
   useEffect(() => {
     api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=50`).then(setList, (e: unknown) => setList({ error: errorText(e) }));
   }, [tick, refetchTick.value]);
@@ -186,11 +189,19 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
           <table class="plain" aria-label="Drift reports">
             <thead><tr><th>#</th><th>Created</th><th>By</th><th>Range</th><th>Group by</th><th>Verdict</th><th>Drifted features</th><th>Note</th></tr></thead>
             <tbody>{list.reports.map((x) => (
-              <tr key={x.id}><td>{x.id}</td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
+              <tr key={x.id}><td><button type="button" class="linkish" title="show this report's groups" onClick={() => show(x.id)}>{x.id}</button></td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
                 <td>{x.drifted ? <span class="pill revoked">drift</span> : x.insufficient ? <span class="pill offline">too few predictions</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>
             ))}</tbody>
           </table>
         )}
+      {!open ? null : 'error' in open ? <ErrorBox error={open.error} /> : (
+        <div data-testid="drift-report">
+          <h2>Report {open.id}</h2>
+          <Groups groups={open.report.groups} noReference={open.report.baseline.kind === 'reference' && open.report.baseline.id === null} />
+          {/* A report of the alerts part keeps at most 200 devices (docs/decisions/0100-drift-reports-of-alerts.md). */}
+          {open.report.leftOut ? <p class="muted">{formatCount(open.report.leftOut.devices)} more devices left out of this report ({formatCount(open.report.leftOut.drifted)} of them drifted): it keeps {open.report.groups.length}, drifted ones first</p> : null}
+        </div>
+      )}
     </div>
   );
 }
