@@ -17,7 +17,7 @@ export const alertsRulesAdd: Command = {
     schedule: { type: 'string', value: 'CRON', description: 'metric schedule: send the --retrain URL the drift report at these minutes (5 fields, UTC, e.g. "0 3 * * 1")' },
     model: { type: 'string', value: 'NAME', description: 'the model (needed by every metric but devices_offline, disk_free and rollout_failed)' },
     version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
-    tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable)' },
+    tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable); a key no device carries is refused, a value none has yet is taken' },
     for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
     'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)' },
     window: { type: 'string', value: 'DUR', description: 'range the metric is computed over, whole hours (1h to 744h; default 1h)' },

@@ -164,7 +164,7 @@ export const driftReportLs: Command = {
 };
 
 export const driftReportShow: Command = {
-  summary: 'Show a stored drift report', usage: 'ID [--json]', options: HUB_OPTIONS,
+  summary: 'Show a stored drift report: groups, drifted features, devices left out', usage: 'ID [--json]', options: HUB_OPTIONS,
   positionals: [{ name: 'ID', description: 'report id', required: true }],
   async run(args, ctx) {
     const id = args.positionals[0] as string;
