@@ -2,7 +2,8 @@
 // alerts, the webhook delivery queue and its attempt log (docs/decisions/0025-alert-webhooks.md). 31: the
 // hold state of a firing alert whose breach is over (keepFiringForSec) and when a delivery ended, which
 // the delivery retention prunes by (docs/decisions/0060-alert-hysteresis-pruning-and-query-ids.md). 32:
-// indexes for the retention of resolved alerts (prune.ts).
+// indexes for the retention of resolved alerts (prune.ts). 83: who acknowledged a firing alert, when and
+// why (docs/decisions/alert-acknowledgement.md).
 import type { Migration } from '../store/migrations.js';
 
 export const ALERTS_MIGRATION: Migration = {
@@ -87,5 +88,16 @@ export const ALERTS_HISTORY_MIGRATION: Migration = {
   sql: `
     CREATE INDEX alerts_resolved ON alerts(resolved_at) WHERE state = 'resolved';
     CREATE INDEX alert_deliveries_by_alert ON alert_deliveries(alert_id, state);
+  `,
+};
+
+/** `alerts.acked_at`, `acked_by`, `ack_reason`: a firing alert an operator took (POST /alerts/{id}/ack); null until then. */
+export const ALERTS_ACK_MIGRATION: Migration = {
+  version: 83,
+  name: 'alert acknowledgements',
+  sql: `
+    ALTER TABLE alerts ADD COLUMN acked_at TEXT;
+    ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+    ALTER TABLE alerts ADD COLUMN ack_reason TEXT;
   `,
 };

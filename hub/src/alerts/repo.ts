@@ -21,6 +21,7 @@ export interface StoredRule extends AlertRuleCreate {
 interface AlertRow {
   id: number; rule_id: number; key: string; state: Alert['state']; value: number | null; started_at: string; fired_at: string | null;
   resolved_at: string | null; last_evaluated_at: string; clear_since: string | null; report_id: number | null; rule: string;
+  acked_at: string | null; acked_by: string | null; ack_reason: string | null;
 }
 
 type RuleRow = { id: number; rule: string; created_at: string; created_by: string };
@@ -49,22 +50,23 @@ export function viewRule(r: StoredRule): AlertRule {
 }
 
 export class AlertsRepo {
-  private readonly removedListeners = new Set<(a: Alert) => void>();
+  private readonly listeners = new Set<(a: Alert, event: 'resolved' | 'acknowledged') => void>();
 
   constructor(private readonly db: Db) {}
 
   /**
-   * Calls `fn` with each firing alert that resolved because its rule was deleted, once that committed
-   * (a removal rolled back with its transaction is never reported). The evaluator's own resolutions
+   * Calls `fn` with each firing alert that resolved because its rule was deleted, and each one
+   * acknowledged, once that committed (a change rolled back with its transaction is never reported). The evaluator's own resolutions
    * come from evaluateOnce; Alerts.onChanged joins both for the live stream.
    */
-  onRuleRemoved(fn: (a: Alert) => void): () => void {
-    this.removedListeners.add(fn);
-    return () => this.removedListeners.delete(fn);
+  onCommitted(fn: (a: Alert, event: 'resolved' | 'acknowledged') => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
-  private announceRemoved(ids: number[]): void {
-    if (!this.removedListeners.size || ids.length === 0) return;
+  /** Announces `ids` once committed: resolved by a rule's removal, or acknowledged (ack). */
+  private announce(ids: number[], event: 'resolved' | 'acknowledged' = 'resolved'): void {
+    if (!this.listeners.size || ids.length === 0) return;
     // better-sqlite3 transactions are synchronous: a microtask runs after the outermost one ended.
     queueMicrotask(() => {
       for (const id of ids) {
@@ -74,10 +76,23 @@ export class AlertsRepo {
         } catch {
           continue; // the store closed meanwhile
         }
-        if (a.state !== 'resolved') continue; // rolled back: still firing
-        for (const fn of [...this.removedListeners]) fn(a);
+        if (event === 'resolved' ? a.state !== 'resolved' : !a.acknowledged) continue; // rolled back
+        for (const fn of [...this.listeners]) fn(a, event);
       }
     });
+  }
+
+  /**
+   * Records that `by.actor` took firing alert `id` (docs/decisions/alert-acknowledgement.md): 404 for no
+   * such alert, 409 for one not firing or already acknowledged (naming by whom). Announced once committed.
+   */
+  ack(id: number, by: { actor: string; at: Date; reason: string }): Alert {
+    const a = this.alert(id);
+    if (a.state !== 'firing') throw new AppError('CONFLICT', `alert ${id} is ${a.state}: only a firing alert can be acknowledged`);
+    if (a.acknowledged) throw new AppError('CONFLICT', `alert ${id} is already acknowledged by ${a.acknowledged.by} at ${a.acknowledged.at}`);
+    this.db.prepare("UPDATE alerts SET acked_at = ?, acked_by = ?, ack_reason = ? WHERE id = ? AND state = 'firing' AND acked_at IS NULL").run(by.at.toISOString(), by.actor, by.reason, id);
+    this.announce([id], 'acknowledged');
+    return this.alert(id);
   }
 
   addRule(rule: NewRule, by: { actor: string; at: Date }): StoredRule {
@@ -121,7 +136,7 @@ export class AlertsRepo {
    * `alert.resolved` deliveries (a receiver that was told of the firing would otherwise keep the
    * incident open for good; the sender still finds a deleted rule's secrets); pending ones never
    * fired and are dropped, as when their breach ends. The resolutions are announced after commit
-   * (onRuleRemoved: the live stream shows them as the evaluator's).
+   * (onCommitted: the live stream shows them as the evaluator's).
    */
   removeRule(id: number, at: Date): StoredRule {
     const resolved: number[] = [];
@@ -138,7 +153,7 @@ export class AlertsRepo {
       }
       return rule;
     })();
-    this.announceRemoved(resolved);
+    this.announce(resolved);
     return r;
   }
 
@@ -291,5 +306,6 @@ function toAlert(r: AlertRow): Alert {
     id: r.id, ruleId: r.rule_id, rule: rule.name, metric: rule.metric, severity: rule.severity, key: r.key, state: r.state, value: r.value,
     threshold: rule.threshold, startedAt: r.started_at, firedAt: r.fired_at, resolvedAt: r.resolved_at, lastEvaluatedAt: r.last_evaluated_at,
     clearSince: r.clear_since ?? null, reportId: r.report_id,
+    acknowledged: r.acked_at ? { by: r.acked_by ?? '', at: r.acked_at, reason: r.ack_reason ?? '' } : null,
   };
 }

@@ -42,6 +42,9 @@ export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
 };
 
 
+/** What happened to an alert, as the live stream's `alert` event says it. */
+export type AlertEvent = 'fired' | 'resolved' | 'acknowledged';
+
 export interface AlertsDeps {
   store: Store;
   clock: Clock;
@@ -59,7 +62,7 @@ export class Alerts {
   private evalTimer: NodeJS.Timeout | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private readonly changeListeners = new Set<(a: Alert) => void>();
+  private readonly changeListeners = new Set<(a: Alert, event: AlertEvent) => void>();
   /** Timer failures (a database that is down) logged once a minute while they repeat. */
   private readonly failures: LogThrottle;
 
@@ -133,14 +136,15 @@ export class Alerts {
   }
 
   /**
-   * Calls fn with each alert that fired or resolved in an evaluation pass, and with each firing alert
-   * resolved by deleting its rule once that committed (the live stream's source); returns the unsubscribe.
+   * Calls fn with each alert that fired or resolved in an evaluation pass, with each firing alert
+   * resolved by deleting its rule and each one acknowledged, once that committed (the live stream's
+   * source); returns the unsubscribe.
    */
-  onChanged(fn: (a: Alert) => void): () => void {
+  onChanged(fn: (a: Alert, event: AlertEvent) => void): () => void {
     this.changeListeners.add(fn);
-    const offRemoved = this.repo.onRuleRemoved((a) => {
+    const offRemoved = this.repo.onCommitted((a, event) => {
       try {
-        fn(a);
+        fn(a, event);
       } catch (err) {
         this.deps.logger.error({ err }, 'alert change listener failed');
       }
@@ -154,7 +158,7 @@ export class Alerts {
   /** One evaluation pass and gauge update (deliveries it queues go out on the next send); never throws. */
   evaluate(): void {
     try {
-      for (const a of this.evaluator.evaluateOnce()) for (const fn of this.changeListeners) fn(a);
+      for (const a of this.evaluator.evaluateOnce()) for (const fn of this.changeListeners) fn(a, a.state === 'resolved' ? 'resolved' : 'fired');
       this.deps.metrics.inc('edgefleet_alert_evaluations_total');
       this.gauges();
     } catch (err) {

@@ -1,7 +1,7 @@
 // Alert rules, alerts and their webhook deliveries over REST (docs/drift.md "Alerts"). Secrets are
 // write-only: rules come back with each action's type and URL only.
 import { z } from 'zod';
-import { AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
+import { Alert, AlertAck, AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/repo.js';
 import { requestRetrain, retrainReport, retrainRules } from '../alerts/retrain.js';
 import { referenceProblem } from '../drift/service.js';
@@ -74,6 +74,18 @@ export const alertRoutes: RouteDef[] = [
       // A rule that never existed is a 404, not an empty list (a removed rule keeps its alerts' history).
       if (q.rule !== undefined) deps.store.alerts.rule(q.rule, { deleted: true });
       return { alerts: deps.store.alerts.alerts(q) };
+    },
+  },
+  {
+    method: 'post', path: '/alerts/:id/ack', access: 'operator', summary: 'Acknowledge a firing alert {reason}: who took it, when and why (shown on the alert, audited); ack suppresses nothing', body: AlertAck, response: Alert,
+    async handler(c, deps) {
+      const n = idParam(c, 'id', 'alert');
+      const { reason } = await jsonBody(c, AlertAck, 'alert acknowledgement');
+      return transact(deps, () => {
+        const a = deps.store.alerts.ack(n, { actor: actor(c).name, at: deps.clock.now(), reason });
+        audit(c, deps, 'alert.ack', `alert ${n}`, reason, { rule: a.rule, key: a.key });
+        return a;
+      });
     },
   },
   {

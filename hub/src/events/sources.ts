@@ -39,7 +39,7 @@ export function connectEventSources(s: EventSources): () => void {
     () => state.stop(),
     s.deployments.onStatus((c) => bus.publish('deployment.progress', c)),
     s.audit.onAppended((e) => bus.publish('audit', e)),
-    ...(s.alerts ? [s.alerts.onChanged((a) => bus.publish('alert', { event: a.state === 'resolved' ? 'resolved' : 'fired', alert: a }))] : []),
+    ...(s.alerts ? [s.alerts.onChanged((a, event) => bus.publish('alert', { event, alert: a }))] : []),
     ...(s.rollouts ? [s.rollouts.onChanged((c) => bus.publish('rollout', c))] : []),
   ];
   return () => {

@@ -150,8 +150,17 @@ export const Alert = z.object({
   clearSince: IsoTime.nullable().default(null),
   /** Drift report stored when a drift alert fired. */
   reportId: z.number().int().nullable(),
+  /**
+   * Who took this firing alert, when, and why (POST /alerts/{id}/ack); null until then. It stays on the
+   * alert once it resolved; firing again later is a new alert, not acknowledged (docs/drift.md "Alerts").
+   * Absent from a hub before it (read as null).
+   */
+  acknowledged: z.object({ by: z.string(), at: IsoTime, reason: z.string() }).nullable().default(null),
 });
 export type Alert = z.infer<typeof Alert>;
+/** The body of POST /alerts/{id}/ack: why (kept on the alert and in the audit log). */
+export const AlertAck = z.object({ reason: Reason }).strict();
+export type AlertAck = z.infer<typeof AlertAck>;
 export const AlertList = z.object({ alerts: z.array(Alert) });
 export const AlertListQuery = z.object({
   state: AlertState.optional(),

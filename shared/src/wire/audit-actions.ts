@@ -4,7 +4,7 @@
 import { closest } from '../cli/suggest.js';
 
 export const AUDIT_ACTIONS = [
-  'alert_rule.create', 'alert_rule.delete', 'drift_report.create', 'drift_settings.update',
+  'alert.ack', 'alert_rule.create', 'alert_rule.delete', 'drift_report.create', 'drift_settings.update',
   'capture.create', 'capture.fetch', 'capture.purge', 'capture.stop', 'capture.upload_started', 'capture.upload_ended',
   'config.set',
   'deployment.create', 'deployment.undeploy',
