@@ -1,6 +1,6 @@
 // `edgefleet alerts` and `edgefleet config diff/show` against a real hub process: `alerts ls --rule`
 // (id or name) and `--limit` with a note when older alerts were left out, `--secret` without the URL it
-// signs refused, and configuration version 0 (no document) as `config diff --from 0` (docs/drift.md
+// signs refused, `alerts ack` (shown in ls, a second one refused naming who), and configuration version 0 (no document) as `config diff --from 0` (docs/drift.md
 // "Alerts", docs/hub.md "Agent configuration").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ test('alerts ls filters by rule and says when older alerts were left out; config
       assert.equal(add.code, 0, add.stderr);
     }
     const deadline = Date.now() + 20_000;
-    let firing: Array<{ rule: string; ruleId: number }> = [];
+    let firing: Array<{ id: number; rule: string; ruleId: number }> = [];
     while (firing.length < 3 && Date.now() < deadline) {
       firing = (JSON.parse((await cli(['alerts', 'ls', '--state', 'firing', '--json'])).stdout) as { alerts: typeof firing }).alerts;
       if (firing.length < 3) await new Promise((r) => setTimeout(r, 200));
@@ -47,6 +47,23 @@ test('alerts ls filters by rule and says when older alerts were left out; config
     const all = await cli(['alerts', 'ls', '--limit', '3', '--json']);
     assert.equal(all.stderr, '', 'nothing left out, no note');
     assert.equal((JSON.parse(all.stdout) as { alerts: unknown[] }).alerts.length, 3);
+
+    // An operator on call takes alert a: shown in alerts ls; a second ack says who has it.
+    const a = firing.find((x) => x.rule === 'a')!;
+    const noReason = await cli(['alerts', 'ack', String(a.id)]);
+    assert.equal(noReason.code, 2);
+    assert.match(noReason.stderr, /--reason/);
+    const took = await cli(['alerts', 'ack', String(a.id), '--reason', 'on it']);
+    assert.equal(took.code, 0, took.stderr);
+    assert.match(took.stdout, new RegExp(`^acknowledged alert ${a.id} \\(a fleet\\) as \\S+\n$`));
+    const shown = (await cli(['alerts', 'ls', '--rule', 'a'])).stdout.split('\n');
+    assert.match(shown[0] ?? '', /ACKNOWLEDGED$/);
+    assert.match(shown[1] ?? '', / \S+ at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    const twice = await cli(['alerts', 'ack', String(a.id), '--reason', 'me too']);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, new RegExp(`error \\[CONFLICT\\]: hub: alert ${a.id} is already acknowledged by \\S+ at `));
+    const nothing = await cli(['alerts', 'ack', '999', '--reason', 'x']);
+    assert.deepEqual([nothing.code, nothing.stderr.trim()], [1, 'error [NOT_FOUND]: hub: no alert 999']);
 
     const b = firing.find((x) => x.rule === 'b')!;
     for (const sel of [String(b.ruleId), 'b']) {

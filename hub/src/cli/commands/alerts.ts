@@ -1,4 +1,4 @@
-// `edgefleet alerts rules add|ls|rm` and `edgefleet alerts ls` (docs/drift.md "Alerts").
+// `edgefleet alerts rules add|ls|rm`, `edgefleet alerts ls` and `alerts ack` (docs/drift.md "Alerts").
 import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
@@ -124,9 +124,23 @@ export const alertsLs: Command = {
     const r = await hub.request<{ alerts: Alert[] }>('GET', `/alerts?${q}`);
     const more = r.alerts.length > limit || (limit === ALERTS_LIMIT_MAX && r.alerts.length === limit);
     const alerts = r.alerts.slice(0, limit);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ alerts }, null, 2)}\n` : table(['ID', 'RULE', 'KEY', 'STATE', 'SEVERITY', 'VALUE', '>=', 'SINCE', 'FIRED', 'RESOLVED', 'REPORT'],
-      alerts.map((a) => [String(a.id), a.rule, a.key, a.state, a.severity, a.value === null ? '-' : a.value.toPrecision(3), String(a.threshold), a.startedAt, a.firedAt ?? '-', a.resolvedAt ?? '-', a.reportId ? String(a.reportId) : '-'])));
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ alerts }, null, 2)}\n` : table(['ID', 'RULE', 'KEY', 'STATE', 'SEVERITY', 'VALUE', '>=', 'SINCE', 'FIRED', 'RESOLVED', 'REPORT', 'ACKNOWLEDGED'],
+      alerts.map((a) => [String(a.id), a.rule, a.key, a.state, a.severity, a.value === null ? '-' : a.value.toPrecision(3), String(a.threshold), a.startedAt, a.firedAt ?? '-', a.resolvedAt ?? '-', a.reportId ? String(a.reportId) : '-',
+        a.acknowledged ? `${a.acknowledged.by} at ${a.acknowledged.at}` : '-'])));
     if (more) ctx.stderr.write(`older alerts not shown (the newest ${limit} are): ${limit < ALERTS_LIMIT_MAX ? `--limit up to ${ALERTS_LIMIT_MAX}, or ` : ''}narrow with --state or --rule\n`);
+    return 0;
+  },
+};
+
+export const alertsAck: Command = {
+  summary: 'Acknowledge a firing alert: say you are on it (who, when and why show in `alerts ls` and the console; nothing is silenced)', usage: 'ID --reason TEXT [--json]',
+  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'what you are doing about it (kept on the alert and in the audit log)' } },
+  positionals: [{ name: 'ID', description: 'alert id (from `alerts ls`)', required: true }],
+  async run(args, ctx) {
+    const id = args.positionals[0] as string;
+    if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
+    const a = await HubClient.from(args, ctx).request<Alert>('POST', `/alerts/${id}/ack`, { reason: reqString(args, 'reason') });
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(a, null, 2)}\n` : escapeLines(`acknowledged alert ${a.id} (${a.rule} ${a.key}) as ${a.acknowledged?.by ?? '?'}\n`));
     return 0;
   },
 };
