@@ -5,7 +5,7 @@
 // "east" device sent too few predictions for a verdict. The heat map flags exactly the shifted
 // feature, grouping by tag:site names north (and says east has too few predictions), the worst
 // devices are north's; an alert rule with a webhook fires and the alerts view shows it live (from
-// the stream's `alert` event) with its delivery; a stored report opened shows its groups and how many
+// the stream's `alert` event) with its delivery, an operator acknowledges it (shown to a viewer); a stored report opened shows its groups and how many
 // devices it left out; a viewer sees no write action.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,6 +122,16 @@ describe('console: drift and alerts views', () => {
     await page.getByTestId('alert-deliveries').getByText('delivered').waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: 'Add rule' }).waitFor();
     await page.getByRole('button', { name: /Remove rule/ }).waitFor();
+    // The operator on call takes it (a reason required): the row says who, live from the stream's acknowledged event.
+    const firingRow = alerts.locator('tbody tr', { has: page.locator('.al-firing') }).first();
+    await firingRow.getByRole('button', { name: /Acknowledge alert/ }).click();
+    await firingRow.getByRole('button', { name: /Acknowledge alert/ }).click();
+    await firingRow.getByText('a reason is required').waitFor();
+    await firingRow.getByLabel('Reason').fill('looking at the north site');
+    await firingRow.getByRole('button', { name: /Acknowledge alert/ }).click();
+    await firingRow.getByText(/^acknowledged by \S+ (\d+s ago|just now)$/).waitFor();
+    const acked = await api<{ entries: Array<{ reason: string | null }> }>('GET', '/audit?action=alert.ack');
+    assert.deepEqual(acked.entries.map((e) => e.reason), ['looking at the north site']);
     await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
     // An operator's rule added and removed (with a reason) in the page.
     await page.getByRole('button', { name: 'Add rule' }).click();
@@ -217,7 +227,9 @@ describe('console: drift and alerts views', () => {
     await page.goto(`${http}/#/alerts`);
     await page.getByLabel('Alert rules').getByText('north drift').waitFor();
     await page.getByLabel('Alerts', { exact: true }).getByText('firing').waitFor();
-    for (const name of ['Add rule', /Remove rule/]) assert.equal(await page.getByRole('button', { name }).count(), 0, `viewer must not see ${String(name)}`);
+    // A second person on call can tell someone took the alert.
+    await page.getByLabel('Alerts', { exact: true }).getByText(/^acknowledged by /).waitFor();
+    for (const name of ['Add rule', /Remove rule/, /Acknowledge alert/]) assert.equal(await page.getByRole('button', { name }).count(), 0, `viewer must not see ${String(name)}`);
     await page.goto(`${http}/#/drift/${m.name}/${m.version}`);
     await page.getByTestId('drift-heatmap').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Store report' }).count(), 0);

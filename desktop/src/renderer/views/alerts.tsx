@@ -1,5 +1,5 @@
 // Alerts (docs/drift.md "Alerts", docs/console.md): firing, pending and resolved alerts with a state
-// filter, one alert's webhook deliveries with every attempt, and the rules; an operator adds a rule
+// filter and who acknowledged each (an operator acknowledges a firing one with a reason), one alert's webhook deliveries with every attempt, and the rules; an operator adds a rule
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
@@ -46,13 +46,18 @@ export function AlertsView({ id }: { id?: string }) {
       {!alerts.value ? (alerts.error ? null : <Loading what="alerts" />) : alerts.value.length === 0
         ? <Empty>{state ? `No ${state} alert.` : 'No alert.'} Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
-            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / breached when</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th></tr></thead>
+            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / breached when</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th><th>Taken</th></tr></thead>
             <tbody>{alerts.value.map((a) => (
               <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
                 <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
                 <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
                 <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
+                <td>{a.acknowledged ? <span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} {ago(a.acknowledged.at)}</span>
+                  : a.state === 'firing' && can('operator') ? <ActionForm label={`Acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
+                    await api?.send('POST', `/alerts/${a.id}/ack`, { reason });
+                    return 'acknowledged';
+                  }} /> : null}</td>
               </tr>
             ))}</tbody>
           </table>
