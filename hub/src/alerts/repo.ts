@@ -87,12 +87,14 @@ export class AlertsRepo {
    * such alert, 409 for one not firing or already acknowledged (naming by whom). Announced once committed.
    */
   ack(id: number, by: { actor: string; at: Date; reason: string }): Alert {
+    // One guarded write: of two operators acknowledging at once, the second is told who won.
+    const n = this.db.prepare("UPDATE alerts SET acked_at = ?, acked_by = ?, ack_reason = ? WHERE id = ? AND state = 'firing' AND acked_at IS NULL")
+      .run(by.at.toISOString(), by.actor, by.reason, id).changes;
     const a = this.alert(id);
-    if (a.state !== 'firing') throw new AppError('CONFLICT', `alert ${id} is ${a.state}: only a firing alert can be acknowledged`);
-    if (a.acknowledged) throw new AppError('CONFLICT', `alert ${id} is already acknowledged by ${a.acknowledged.by} at ${a.acknowledged.at}`);
-    this.db.prepare("UPDATE alerts SET acked_at = ?, acked_by = ?, ack_reason = ? WHERE id = ? AND state = 'firing' AND acked_at IS NULL").run(by.at.toISOString(), by.actor, by.reason, id);
+    if (n === 0 && a.state !== 'firing') throw new AppError('CONFLICT', `alert ${id} is ${a.state}: only a firing alert can be acknowledged`);
+    if (n === 0) throw new AppError('CONFLICT', `alert ${id} is already acknowledged by ${a.acknowledged?.by ?? '?'} at ${a.acknowledged?.at ?? '?'}`);
     this.announce([id], 'acknowledged');
-    return this.alert(id);
+    return a;
   }
 
   addRule(rule: NewRule, by: { actor: string; at: Date }): StoredRule {
