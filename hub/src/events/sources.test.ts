@@ -1,6 +1,6 @@
 // The bus's sources on a real store: a deployment status change is published once per change (the
 // repeated "active" of every state report is not), with its deployment id; connect and disconnect
-// become presence events; committed audit entries are published; alerts that fire or resolve are
+// become presence events; committed audit entries are published; alerts that fire, resolve or are acknowledged are
 // published once each; a rollout's changes are published once per transaction; disconnecting stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ test('event sources: status changes once each, presence, committed audit entries
   }
 });
 
-test('event sources: alerts that fire and resolve in an evaluation pass are published as `alert` events', async () => {
+test('event sources: alerts that fire and resolve in an evaluation pass, or are acknowledged, are published as `alert` events', async () => {
   const h = makeHarness();
   try {
     const bus = new EventBus();
@@ -64,14 +64,17 @@ test('event sources: alerts that fire and resolve in an evaluation pass are publ
     h.store.alerts.addRule(AlertRuleCreate.parse({ name: 'offline', metric: 'devices_offline', threshold: 1 }), { actor: 't', at: h.clock.now() });
     alerts.evaluate();
     alerts.evaluate(); // still firing: no second event
+    const [firing] = h.store.alerts.alerts({ state: 'firing' });
+    h.store.db.transaction(() => h.store.alerts.ack(firing!.id, { actor: 'alice', at: h.clock.now(), reason: 'on it' }))();
+    await Promise.resolve(); // announced once committed
     h.store.devices.markSeen('d-1', true, h.clock.now());
     alerts.evaluate();
     const evs = got.filter((e) => e.type === 'alert').map((e) => e.data as { event: string; alert: { state: string; rule: string; value: number } });
-    assert.deepEqual(evs.map((e) => [e.event, e.alert.state, e.alert.rule, e.alert.value]), [['fired', 'firing', 'offline', 1], ['resolved', 'resolved', 'offline', 0]]);
+    assert.deepEqual(evs.map((e) => [e.event, e.alert.state, e.alert.rule, e.alert.value]), [['fired', 'firing', 'offline', 1], ['acknowledged', 'firing', 'offline', 1], ['resolved', 'resolved', 'offline', 0]]);
     off();
     h.store.devices.markSeen('d-1', false, h.clock.now());
     alerts.evaluate();
-    assert.equal(got.filter((e) => e.type === 'alert').length, 2, 'nothing after disconnecting the sources');
+    assert.equal(got.filter((e) => e.type === 'alert').length, 3, 'nothing after disconnecting the sources');
   } finally {
     h.close();
   }
