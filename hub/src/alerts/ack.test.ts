@@ -88,6 +88,8 @@ function suite(): void {
       // (Two alerts' deliveries go out side by side: sorted.)
       const got = rx.got.map((g) => { const e = JSON.parse(g.body) as WebhookEvent; return [e.type, e.alert.id] as const; }).sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));
       assert.deepEqual(got, [['alert.firing', firing.id], ['alert.resolved', firing.id], ['alert.firing', again.id]]);
+      const end = rx.got.map((g) => JSON.parse(g.body) as WebhookEvent).find((e) => e.type === 'alert.resolved');
+      assert.equal(end?.alert.acknowledged?.by, by, 'the resolution tells the receiver who took it');
     } finally {
       await alerts.stop(500);
       await rx.close();
