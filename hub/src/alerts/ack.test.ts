@@ -1,4 +1,4 @@
-// Acknowledging a firing alert over REST (docs/drift.md "Alerts", docs/decisions/alert-acknowledgement.md),
+// Acknowledging a firing alert over REST (docs/drift.md "Alerts", docs/decisions/0106-alert-acknowledgement.md),
 // on SQLite and PostgreSQL: who, when and why are kept on the alert (GET /alerts), audited and told to
 // the live stream once committed; a second ack, a resolved alert, an unknown id, a missing reason and a
 // viewer are refused with their codes; the alert that fires again after resolving is a new one, not

@@ -3,7 +3,7 @@
 // hold state of a firing alert whose breach is over (keepFiringForSec) and when a delivery ended, which
 // the delivery retention prunes by (docs/decisions/0060-alert-hysteresis-pruning-and-query-ids.md). 32:
 // indexes for the retention of resolved alerts (prune.ts). 83: who acknowledged a firing alert, when and
-// why (docs/decisions/alert-acknowledgement.md).
+// why (docs/decisions/0106-alert-acknowledgement.md).
 import type { Migration } from '../store/migrations.js';
 
 export const ALERTS_MIGRATION: Migration = {

@@ -83,7 +83,7 @@ export class AlertsRepo {
   }
 
   /**
-   * Records that `by.actor` took firing alert `id` (docs/decisions/alert-acknowledgement.md): 404 for no
+   * Records that `by.actor` took firing alert `id` (docs/decisions/0106-alert-acknowledgement.md): 404 for no
    * such alert, 409 for one not firing or already acknowledged (naming by whom). Announced once committed.
    */
   ack(id: number, by: { actor: string; at: Date; reason: string }): Alert {
