@@ -114,7 +114,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
       // has no number to reach yet), with its note (what it waits for), then what the operator can do.
       const waiting = p.gates.filter((g) => g.blocking && !g.accepted && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
       r.state = 'paused';
-      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, abort or roll back ends it`;
+      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it`;
       t.transition(r, 'rollout.paused', r.stateReason, numbers, now);
     } else {
       deps.store.rollouts.save(r); // the latest numbers, for show --watch
