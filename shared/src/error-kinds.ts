@@ -58,6 +58,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DATABASE_UNAVAILABLE: 'load',
   DATABASE_BUSY: 'load',
   ROLLOUT_NOT_COMPLETED: 'input',
+  GATE_NOT_ACCEPTABLE: 'input',
   INTERNAL: 'model',
 };
 

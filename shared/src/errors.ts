@@ -61,6 +61,7 @@ export const ErrorCode = {
   DATABASE_BUSY: 'DATABASE_BUSY',
   /** `edgefleet rollout show --watch` saw the rollout end rolled back or aborted, not completed (docs/rollouts.md "CLI"). */
   ROLLOUT_NOT_COMPLETED: 'ROLLOUT_NOT_COMPLETED',
+  GATE_NOT_ACCEPTABLE: 'GATE_NOT_ACCEPTABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -112,6 +113,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DATABASE_UNAVAILABLE: 503,
   DATABASE_BUSY: 503,
   ROLLOUT_NOT_COMPLETED: 409,
+  GATE_NOT_ACCEPTABLE: 409,
   INTERNAL: 500,
 };
 

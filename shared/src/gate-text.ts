@@ -30,9 +30,10 @@ export function gateCondition(g: GateResult, fmt: (v: number) => string = String
 /**
  * The verdict as shown: `not judged` for a gate shown for information only (its note says why); `over` for
  * one over its threshold that never blocks (input_drift: it explains, "fail" beside it read as the wave
- * failing); else pass, fail or pending.
+ * failing); `accepted by NAME` for one an operator accepted for the wave; else pass, fail or pending.
  */
-export function gateVerdict(g: GateResult): GateResult['verdict'] | 'not judged' | 'over' {
+export function gateVerdict(g: GateResult): string {
+  if (g.accepted) return `accepted by ${g.accepted.by}`;
   if (g.blocking) return g.verdict;
   if (g.note !== undefined) return 'not judged';
   return g.verdict === 'fail' ? 'over' : g.verdict;

@@ -1,6 +1,6 @@
 // Operator actions on a rollout, each with a reason and an audit entry (docs/rollouts.md "Operator
 // actions"), and the rollout as the API shows it.
-import { AppError, type Rollout } from '@edgefleet/shared';
+import { AppError, type GateName, type Rollout } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
@@ -9,6 +9,7 @@ import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, s
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
+import { acceptGates } from './accept.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
 
@@ -36,7 +37,7 @@ function refuseIfMovedOn(store: Store, r: RolloutRecord): void {
   });
 }
 
-export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
+export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor, accept?: readonly GateName[]): Promise<RolloutRecord> {
   await engine.settle();
   const now = deps.clock.now();
   const r = deps.store.rollouts.get(id);
@@ -44,6 +45,11 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
   const w = r.waves[r.currentWave];
   switch (action) {
     case 'promote': {
+      // With gates to accept: they no longer block the current wave, judged again now (accept.ts).
+      if (accept?.length) {
+        acceptGates(engine, r, accept, reason, now, actor);
+        break;
+      }
       // Skips the rest of the bake (the gates still judge), or moves a passed wave on under manual advance.
       if (r.state !== 'running' || !p || !w) refuse(r, action, 'a running rollout');
       if (p.state === 'baking') {

@@ -206,7 +206,7 @@ describe('rollout engine', () => {
       assert.equal(v.state, 'paused');
       // The hub paused it (not the operator who created it), stored with the rollout (read back from the database).
       assert.deepEqual([v.stateBy, v.stateAt], ['hub', e.clock.now().toISOString()]);
-      assert.match(v.stateReason ?? '', /stuck .* predictions \d+ \(needs >= 10000\).*; resume judges it again, abort or roll back ends it$/);
+      assert.match(v.stateReason ?? '', /stuck .* predictions \d+ \(needs >= 10000\).*; resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it$/);
     } finally {
       await e.close();
     }

@@ -5,7 +5,7 @@
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
 import { LogThrottle } from '../log-throttle.js';
-import type { AuditAction, ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import type { AuditAction, ConfigRolloutCreate, GateName, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -151,8 +151,8 @@ export class RolloutEngine {
   }
 
   /** An operator action with its reason (actions.ts). */
-  act(id: string, action: RolloutActionName, reason: string, actor: Actor): Promise<RolloutRecord> {
-    return act(this, this.deps, id, action, reason, actor);
+  act(id: string, action: RolloutActionName, reason: string, actor: Actor, accept?: readonly GateName[]): Promise<RolloutRecord> {
+    return act(this, this.deps, id, action, reason, actor, accept);
   }
 
   /** `deviceLimit`: list at most that many devices, lowest places first (`devicesTotal` then says how many there are). */

@@ -217,9 +217,9 @@ export function shadowGate(stage: ShadowStage, s: ShadowStats, devices: number, 
   return { name: 'shadow_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: n, control: 0 }, against: 'absolute', note };
 }
 
-/** The wave's verdict: fail if a blocking gate failed, pending while one is pending, else pass. */
+/** The wave's verdict: fail if a blocking gate failed, pending while one is pending, else pass; a gate an operator accepted blocks nothing. */
 export function waveVerdict(gates: readonly GateResult[]): 'pass' | 'fail' | 'pending' {
-  const blocking = gates.filter((x) => x.blocking);
+  const blocking = gates.filter((x) => x.blocking && !x.accepted);
   if (blocking.some((x) => x.verdict === 'fail')) return 'fail';
   if (blocking.some((x) => x.verdict === 'pending')) return 'pending';
   return 'pass';

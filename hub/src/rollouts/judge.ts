@@ -14,6 +14,7 @@ import { computeWave } from './model-wave.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
+import { withAccepted } from './accept.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -101,6 +102,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
     // state reason once completed): rollout show then lists their status (offline.ts).
     if (c.away.length) leftOut = c.offlineNote;
   }
+  p.gates = withAccepted(p.gates, p);
   const verdict = waveVerdict(p.gates);
   const numbers = { gates: p.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) };
   if (verdict === 'pending') {
@@ -110,9 +112,9 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
     if (now.getTime() - since >= r.gates.stuckSec * 1000) {
       // Each gate's condition as `rollouts show` and the console print it (a latency gate without control answers
       // has no number to reach yet), with its note (what it waits for), then what the operator can do.
-      const waiting = p.gates.filter((g) => g.blocking && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
+      const waiting = p.gates.filter((g) => g.blocking && !g.accepted && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
       r.state = 'paused';
-      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, abort or roll back ends it`;
+      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it`;
       t.transition(r, 'rollout.paused', r.stateReason, numbers, now);
     } else {
       deps.store.rollouts.save(r); // the latest numbers, for show --watch
@@ -132,7 +134,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
 
 /** Why the current wave failed, from its stored gates. */
 function failureOf(r: RolloutRecord): string {
-  const failed = (r.progress[r.currentWave]?.gates ?? []).filter((g) => g.blocking && g.verdict === 'fail').map((g) => `${g.name} ${g.value} (threshold ${g.threshold})`);
+  const failed = (r.progress[r.currentWave]?.gates ?? []).filter((g) => g.blocking && !g.accepted && g.verdict === 'fail').map((g) => `${g.name} ${g.value} (threshold ${g.threshold})`);
   return `wave ${r.waves[r.currentWave]?.name ?? '?'} failed its gates: ${failed.join(', ')}`;
 }
 

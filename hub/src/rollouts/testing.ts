@@ -194,11 +194,11 @@ export function appOf(e: Env) {
   });
 }
 
-/** `POST /api/v1/rollouts/{id}/{action} {reason}` through the REST app as an operator: the status and the body (a rollout, or `error`). */
-export async function actOverRest(e: Env, id: string, action: string, reason: string): Promise<{ status: number; body: { state?: string; error?: { code: string; message: string } } }> {
+/** `POST /api/v1/rollouts/{id}/{action} {reason, ...more}` through the REST app as an operator: the status and the body (a rollout, or `error`). */
+export async function actOverRest(e: Env, id: string, action: string, reason: string, more: object = {}): Promise<{ status: number; body: { state?: string; error?: { code: string; message: string; details?: unknown } } }> {
   const token = e.store.tokens.create(`op-${randomBytes(4).toString('hex')}`, 'operator', 'test', e.clock.now()).token;
-  const res = await appOf(e).request(`/api/v1/rollouts/${id}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason }) });
-  return { status: res.status, body: (await res.json()) as { state?: string; error?: { code: string; message: string } } };
+  const res = await appOf(e).request(`/api/v1/rollouts/${id}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason, ...more }) });
+  return { status: res.status, body: (await res.json()) as { state?: string; error?: { code: string; message: string; details?: unknown } } };
 }
 
 /** The environment's REST app served on 127.0.0.1:0, and `edgefleet ARGS` run in process against it with an operator token. */

@@ -25,6 +25,8 @@ export const GateResult = z.object({
   /** What the wave was compared with: control devices on the previous version, or the manifest reference. */
   against: z.enum(['control', 'reference', 'absolute']),
   note: z.string().optional(),
+  /** Accepted by an operator for this wave (`promote` with `acceptGates`, docs/rollouts.md "Accepting a gate"): it no longer blocks the wave, whatever its verdict. */
+  accepted: z.object({ by: z.string(), reason: z.string(), at: IsoTime }).optional(),
 });
 export type GateResult = z.infer<typeof GateResult>;
 

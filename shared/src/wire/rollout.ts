@@ -236,6 +236,14 @@ export type RolloutCreate = z.infer<typeof RolloutCreate>;
 
 export const RolloutAction = z.object({ reason: z.string().trim().min(1, 'expected a reason').max(1000) }).strict();
 export type RolloutAction = z.infer<typeof RolloutAction>;
+/**
+ * POST /rollouts/{id}/promote: with `acceptGates`, the current wave's named blocking gates, pending or failed
+ * on a paused rollout, no longer block it (docs/decisions: accepting a gate for a wave).
+ */
+export const RolloutPromote = RolloutAction.extend({
+  acceptGates: z.array(GateName, { message: `expected gate names (${GateName.options.join(', ')})` }).min(1, 'expected at least one gate name to accept').max(GateName.options.length).optional(),
+}).strict();
+export type RolloutPromote = z.infer<typeof RolloutPromote>;
 
 /** POST /rollouts/preview: a create request whose reason may still be empty. */
 export const RolloutPreviewRequest = RolloutFields.extend({ reason: z.string().max(1000).optional() }).superRefine(checkWaves);

@@ -127,4 +127,29 @@ describe('console: a configuration rollout and the boxes\' configuration', { tim
     assert.deepEqual(page.errors, []);
     await page.close();
   });
+
+  it('a gate pending on the current wave is offered for acceptance: accepted with a reason, it reads "accepted by" the operator', async () => {
+    const list = await h.api<{ rollouts: Rollout[] }>('GET', '/rollouts');
+    for (const x of list.rollouts.filter((y) => y.state === 'running')) await h.api('POST', `/rollouts/${x.id}/abort`, { reason: 'make room' });
+    const r = await h.api<Rollout>('POST', '/rollouts/config', {
+      scope: 'tag/site=north', settings: { 'log.level': 'warn' }, reason: 'accept test', waves: [{ name: 'all', percent: 100, bakeSec: 0 }],
+    });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/rollouts/${r.id}`);
+    // The boxes report no configuration: config_applied waits, and only a blocking gate that waits is offered.
+    const button = page.locator('[aria-label="Rollout actions"]').getByRole('button', { name: 'Accept config_applied' });
+    await button.waitFor({ timeout: 20_000 });
+    const shown = (await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.gates ?? [];
+    assert.deepEqual((await page.locator('[aria-label="Rollout actions"] button', { hasText: /^Accept / }).allTextContents()).sort(),
+      shown.filter((g) => g.blocking && g.verdict !== 'pass').map((g) => `Accept ${g.name}`).sort());
+    await button.click();
+    await page.getByRole('form', { name: 'Accept config_applied' }).getByLabel('Reason').fill('boxes apply it on their next restart');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-gate="config_applied"]').filter({ hasText: /accepted by \S+/ }).waitFor({ timeout: 10_000 });
+    const after = (await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.gates.find((g) => g.name === 'config_applied');
+    assert.equal(after?.accepted?.reason, 'boxes apply it on their next restart');
+    await page.screenshot({ path: join(screenshotDir(), 'rollout-gate-accepted.png'), fullPage: true });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });

@@ -88,6 +88,15 @@ export function RolloutDetail({ id }: { id: string }) {
   const retry = () => setN((x) => x + 1);
   if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
   const actions = ACTIONS.filter((a) => a.allowed(r));
+  // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
+  const cw = r.waves[r.currentWave];
+  const accept = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed') ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
+  const act = async (name: string, label: string, body: object) => {
+    const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
+    if (next) setR(next);
+    rolloutTick.value++; // the list too
+    return `${label.toLowerCase()}: ${next?.state ?? 'done'}`;
+  };
   return (
     <div data-testid="rollout-detail">
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
@@ -104,12 +113,10 @@ export function RolloutDetail({ id }: { id: string }) {
         {can('operator') && actions.length ? (
           <div class="actions row" aria-label="Rollout actions">
             {actions.map((a) => (
-              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired extra={actionNote(a.name, r) ? <p class="muted" data-testid={`note-${a.name}`}>{actionNote(a.name, r)}</p> : undefined} run={async (reason) => {
-                const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${a.name}`, { reason });
-                if (next) setR(next);
-                rolloutTick.value++; // the list too
-                return `${a.label.toLowerCase()}: ${next?.state ?? 'done'}`;
-              }} />
+              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired extra={actionNote(a.name, r) ? <p class="muted" data-testid={`note-${a.name}`}>{actionNote(a.name, r)}</p> : undefined} run={(reason) => act(a.name, a.label, { reason })} />
+            ))}
+            {accept.map((g) => (
+              <ActionForm key={g.name} label={`Accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} stops blocking wave {cw?.name}, judged again now</p>} run={(reason) => act('promote', `Accept ${g.name}`, { reason, acceptGates: [g.name] })} />
             ))}
           </div>
         ) : null}
@@ -146,7 +153,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{g.value === null ? fmt(null) : gateValue(g, fmt)}</td>
           <td class="mono">{gateCondition(g, fmt, { atLeast: '≥', atMost: '≤' })}</td>
           <td>{formatCount(g.samples.wave)} / {formatCount(g.samples.control)}</td><td>{g.against}</td>
-          <td><span class={`pill vd-${gateVerdict(g).replace(' ', '_')}`}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
+          <td><span class={`pill vd-${g.accepted ? 'accepted' : gateVerdict(g).replace(' ', '_')}`} title={g.accepted ? `${g.accepted.at}: ${g.accepted.reason}` : undefined}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
         </tr>
       ))}</tbody>
     </table>

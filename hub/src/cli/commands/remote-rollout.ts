@@ -251,21 +251,27 @@ export function actionLine(action: Action, r: Rollout, given?: string): string {
 }
 
 function actionCmd(action: Action, summary: string): Command {
+  // promote --accept GATE (repeatable): those gates of the current wave no longer block it (docs/rollouts.md "Accepting a gate").
+  const accept = action === 'promote';
   return {
-    summary, usage: 'ID --reason R [--json]',
+    summary, usage: accept ? 'ID [--accept GATE]... --reason R [--json]' : 'ID --reason R [--json]',
     positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
-    options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
+    options: {
+      ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+      ...(accept ? { accept: { type: 'string', multiple: true, value: 'GATE', description: 'accept this blocking gate of the current wave, pending or failed on a paused rollout (repeatable): it no longer blocks the wave, judged again now' } } : {}),
+    },
     async run(args, ctx) {
       const id = args.positionals[0] as string;
       const reason = reqString(args, 'reason');
-      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason });
+      const gates = accept ? optStrings(args, 'accept') : [];
+      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason, ...(gates.length ? { acceptGates: gates } : {}) });
       print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r, reason));
       return 0;
     },
   };
 }
 
-export const rolloutPromote = actionCmd('promote', "Skip the rest of the current wave's bake, or move a passed wave on (manual advance)");
+export const rolloutPromote = actionCmd('promote', "Skip the rest of the current wave's bake, or move a passed wave on (manual advance); --accept GATE: accept a held or failed gate of the current wave");
 export const rolloutPause = actionCmd('pause', 'Pause a running rollout');
 export const rolloutResume = actionCmd('resume', 'Resume a paused rollout (a failed or stuck wave is judged again)');
 export const rolloutAbort = actionCmd('abort', 'Stop a rollout: switched devices keep their version, the others never start');
