@@ -1,5 +1,5 @@
 // Accepting gates of the current wave (docs/rollouts.md "Accepting a gate",
-// docs/decisions/accepting-a-gate-for-a-wave.md): `promote` with `acceptGates` names blocking gates an
+// docs/decisions/0107-accepting-a-gate-for-a-wave.md): `promote` with `acceptGates` names blocking gates an
 // operator looked at; each stays shown with its numbers, no longer blocks the wave, and the wave is judged
 // again at once (a paused rollout runs again): it passes if its other blocking gates pass.
 import { AppError, type GateName, type GateResult } from '@edgefleet/shared';
