@@ -120,7 +120,7 @@ test('GET /audit?action= refuses an action the hub never records and no entry ca
     assert.equal(typo.body.error?.message, 'no audit entry has action "device.revokd" and the hub records no such action: expected "device.revoke"?');
     const far = await get('fleet.nuke');
     assert.equal(far.status, 400);
-    assert.match(far.body.error?.message ?? '', /expected one of its \d+ actions \(alert_rule\.\*, drift_report\.\*, .*token\.\*; docs\/hub\.md "REST API"\)$/);
+    assert.match(far.body.error?.message ?? '', /expected one of its \d+ actions \(alert\.\*, alert_rule\.\*, drift_report\.\*, .*token\.\*; docs\/hub\.md "REST API"\)$/);
     assert.deepEqual((await get('device.revoke')).body.entries?.map((e) => e.target), ['cam-1']);
     assert.deepEqual((await get('device.retired')).body.entries?.map((e) => e.target), ['cam-2']);
     // Known but never recorded here: an empty page, not an error.

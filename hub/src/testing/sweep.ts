@@ -113,7 +113,7 @@ export function validBodies(model: string, enrollToken: string): Record<string, 
     'POST /alert-rules': { name: 'r', metric: 'devices_offline', threshold: 1, scope: { tags: { site: 'x' } }, forSec: 0, severity: 'info', actions: [{ type: 'webhook', url: 'http://127.0.0.1:9/h', secret: 's'.repeat(16) }] },
     'POST /retrain-requests': { model, version: '1.0.0', since: '2026-01-01T00:00:00Z', rule: 'r', ...reason },
     'POST /captures': { model, version: '1.0.0', target: { devices: ['dev-a'] }, rate: 0.5, maxRows: 10, durationSec: 60, features: ['f'], ...reason },
-    'POST /captures/:id/purge': reason,
+    'POST /captures/:id/purge': reason, 'POST /alerts/:id/ack': reason,
     'PUT /config/fleet': { settings: {}, ...reason }, 'PUT /config/tag/:tag': { settings: {}, ...reason }, 'PUT /config/device/:id': { settings: {}, ...reason },
   };
 }
