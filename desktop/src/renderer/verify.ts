@@ -2,8 +2,8 @@
 // signed is not taken. The trust document's root signatures are checked (and its root keys pinned on
 // first sight, per hub, in this browser), then each bundle's manifest.json and signatures.json are read
 // from the bundle's first bytes (bundles put them first) and a threshold of release signatures is
-// checked over the canonical manifest with tweetnacl. Mirrors shared/src/crypto/threshold.ts.
-import nacl from 'tweetnacl';
+// checked over the canonical manifest (common/ed25519.ts). Mirrors shared/src/crypto/threshold.ts.
+import { verifyEd25519 } from '../common/ed25519.js';
 import { canonicalJson } from '@edgefleet/shared/browser';
 import type { Signature, TrustBody, TrustDocument } from '@edgefleet/shared';
 
@@ -36,7 +36,7 @@ export function checkThreshold(trust: TrustBody, role: 'root' | 'release' | 'hub
     let ok = false;
     try {
       const pub = entry ? b64(entry.public) : null;
-      ok = s.alg === 'ed25519' && !!pub && pub.length === 32 && nacl.sign.detached.verify(bytes, b64(s.sig), pub);
+      ok = s.alg === 'ed25519' && !!pub && pub.length === 32 && verifyEd25519(bytes, b64(s.sig), pub);
     } catch {
       ok = false;
     }
