@@ -1,6 +1,6 @@
 // The live stream client: GET /api/v1/stream read with fetch (EventSource cannot send a bearer token),
 // parsed with the shared SSE parser, reconnecting with Last-Event-ID so nothing is missed while the
-// hub holds the events; a `reset` (or a new hub run) tells the views to refetch. A stream that says
+// hub holds the events; a `reset` (or a new hub run, or the stream back after it was lost) tells the views to refetch. A stream that says
 // nothing for three heartbeats is treated as dead and reopened. A stream the hub refuses (429: too many
 // streams for the token or address; 503) is retried, and its code and message are shown meanwhile.
 // With a `Visibility` (the web console: docs/console.md "Live updates and tabs"), the stream is closed
@@ -8,6 +8,7 @@
 // HTTP/1.1 connections per host for one browser profile, and a stream holds one for good, so a
 // seventh tab would otherwise never load.
 import { SseParser } from '@edgefleet/shared/browser';
+import { refusalOf } from './api.js';
 import type { StreamEvent, StreamEventType, StreamHello } from '@edgefleet/shared';
 
 export type LiveState = 'connecting' | 'live' | 'offline' | 'paused';
@@ -41,16 +42,6 @@ export function documentVisibility(): Visibility {
   };
 }
 
-async function refusalOf(res: Response): Promise<Refusal> {
-  try {
-    const b = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof b.error?.code === 'string' && typeof b.error.message === 'string') return { code: b.error.code, message: b.error.message };
-  } catch {
-    /* not JSON */
-  }
-  return { code: `HTTP_${res.status}`, message: `the hub answered ${res.status} ${res.statusText}`.trim() };
-}
-
 const EVENT_TYPES: ReadonlySet<string> = new Set<StreamEventType>(['device.presence', 'device.state', 'deployment.progress', 'audit', 'alert', 'rollout']);
 
 export class Live {
@@ -62,6 +53,8 @@ export class Live {
   private gap = false;
   /** Set while the loop waits for the page to be shown again. */
   private wake: (() => void) | null = null;
+  /** The stream was lost or refused (not closed for a hidden tab) since it was last live. */
+  private offline = false;
   private unwatch: (() => void) | null = null;
 
   constructor(private readonly token: string, private readonly on: LiveHandlers, private readonly visibility?: Visibility) {}
@@ -106,7 +99,8 @@ export class Live {
           backoff = 500;
           await this.read(res.body, ac, resumeFrom !== null);
         } else {
-          refused = await refusalOf(res);
+          const { code, message } = await refusalOf(res, 'read');
+          refused = { code, message };
         }
       } catch {
         /* network error or aborted: retry below */
@@ -114,6 +108,7 @@ export class Live {
       if (this.stopped) return;
       this.gap = true;
       if (this.visibility?.hidden()) continue; // closed because the tab was hidden: pause, no backoff
+      this.offline = true;
       this.on.state('offline', refused);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 10_000);
@@ -140,8 +135,11 @@ export class Live {
             // A new hub run: the ids we hold mean nothing to it, and what happened meanwhile is unknown.
             // Likewise a reconnect without an id to resume from (no event had come: the hello carries
             // none) after a hidden tab, a tab opened hidden, or a lost connection.
-            if ((this.epoch !== null && this.epoch !== h.epoch) || (this.gap && !resumed)) this.on.reset();
+            // And back after being offline: the events missed are resumed, but the views' reads that failed
+            // meanwhile (UNREACHABLE, a proxy's 502, "the console retries when it is back") are not.
+            if ((this.epoch !== null && this.epoch !== h.epoch) || (this.gap && !resumed) || this.offline) this.on.reset();
             this.gap = false;
+            this.offline = false;
             this.epoch = h.epoch;
             this.on.hello(h);
             this.on.state('live');

@@ -1,0 +1,143 @@
+// The console behind a reverse proxy, as docs/operations.md deploys the hub (a TLS proxy in front of it),
+// in a real Chromium against a real hub: while the hub is out of the proxy's reach the proxy answers 502
+// Bad Gateway with its own HTML page, which the console names as not the hub's answer, with what to do
+// (docs/console.md "Using it"); once the proxy reaches the hub again the stream resumes on the same hub
+// run and the views whose reads failed meanwhile are fetched again, as they said they would be. A read
+// the hub never answers gives up at the deadline without saying something may have been applied.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { signIn } from './helpers.js';
+import { startSmallHub, type SmallHub } from './small-hub.js';
+
+/** The page nginx answers when its upstream refuses the connection. */
+const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+interface Proxy { url: string; setDown(down: boolean): void; close(): Promise<void> }
+
+/** A port on 127.0.0.1 with nothing listening (bound on port 0, then closed). */
+async function deadPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** An HTTP reverse proxy on 127.0.0.1:0 to `target`; down, it sends to a port nothing listens on (the hub stopped) and cuts what it carries. */
+async function gatewayProxy(target: number): Promise<Proxy> {
+  const dead = await deadPort();
+  let port = target;
+  const carried = new Set<() => void>();
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.statusMessage, r.headers);
+      r.pipe(res);
+    });
+    const cut = () => { up.destroy(); res.destroy(); };
+    carried.add(cut);
+    up.on('close', () => carried.delete(cut));
+    up.on('error', () => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/html' }).end(NGINX_502);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    setDown(down) {
+      port = down ? dead : target;
+      if (down) for (const cut of carried) cut();
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Opens a view by its address, as a link or the menu does. */
+const openView = (page: Page, hash: string) => page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, hash);
+
+const GATEWAY = "HTTP_502: 502 Bad Gateway, not the hub's answer (no edgefleet error code in it): a proxy in front of the hub answered for it: the hub is restarting, stopped or out of the proxy's reach";
+
+describe('console: behind a reverse proxy', () => {
+  let h: SmallHub;
+  let proxy: Proxy;
+  before(async () => {
+    h = await startSmallHub('ef-console-proxy-', ['dev-a']);
+    proxy = await gatewayProxy(Number(new URL(h.http).port));
+  });
+  after(async () => {
+    await proxy?.close();
+    await h?.stop();
+  });
+
+  it('names the proxy\'s 502 as not the hub\'s with what to do, and fetches the failed views again once the hub is back', async () => {
+    const page = await signIn(h.browser, proxy.url, h.token);
+    const live = page.getByTestId('live');
+    await live.filter({ hasText: 'live' }).waitFor();
+    // An event seen, so the stream resumes from it (Last-Event-ID) rather than starting afresh.
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'west' }, reason: 'moved' });
+    await page.locator('.vbody [data-key="dev-a"]').filter({ hasText: 'site=west' }).waitFor();
+    // A sign-in page loaded before the hub went out of reach.
+    const login = await h.browser.newPage();
+    await login.goto(proxy.url);
+
+    proxy.setDown(true);
+    await live.filter({ hasText: `offline (retrying): ${GATEWAY}; the console retries when it is back` }).waitFor();
+    await openView(page, '#/alerts');
+    await page.getByRole('alert').filter({ hasText: `could not load the alerts: ${GATEWAY}; the console retries when it is back` }).waitFor();
+    // The captures view reads once, and again only when told to (no timer, no event of its own).
+    await openView(page, '#/captures');
+    const capturesDown = page.getByRole('alert').filter({ hasText: `could not load captures: ${GATEWAY}; the console retries when it is back` });
+    await capturesDown.waitFor();
+
+    await login.getByLabel('Token').fill(h.token);
+    await login.getByRole('button', { name: 'Sign in' }).click();
+    await login.getByRole('alert').filter({ hasText: `${GATEWAY}; sign in again once it is back` }).waitFor();
+    await login.close();
+
+    // The hub ran all along: the stream resumes on the same run, and the captures view is read again unasked.
+    proxy.setDown(false);
+    await live.filter({ hasText: /^● live$/ }).waitFor();
+    await page.getByText('No capture yet').waitFor();
+    assert.equal(await capturesDown.count(), 0);
+
+    // A write the proxy answered for is not sent again by the console.
+    await openView(page, '#/devices/dev-a');
+    await page.getByRole('button', { name: 'Set tags' }).click();
+    proxy.setDown(true);
+    await live.filter({ hasText: 'offline (retrying)' }).waitFor();
+    const form = page.getByRole('form', { name: 'Set tags' });
+    await form.getByLabel(/^Tags/).fill('site=east');
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.getByRole('status').filter({ hasText: `${GATEWAY}; this was not sent again: send it once the header says live` }).waitFor();
+    proxy.setDown(false);
+    await live.filter({ hasText: /^● live$/ }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a read the hub never answers gives up at the deadline saying how it is fetched again, not that something may be applied', async () => {
+    const page = await signIn(h.browser, proxy.url, h.token);
+    await page.clock.install();
+    await page.reload(); // the tab keeps its token: the session starts again under the fake clock
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.route('**/api/v1/captures**', () => {}); // taken, never answered
+    await openView(page, '#/captures');
+    await page.getByText('Loading captures…').waitFor();
+    await page.clock.runFor(30_000);
+    const box = page.getByRole('alert').filter({ hasText: 'could not load captures: TIMEOUT: the hub did not answer within 30 s (it may be overloaded or stopped); Retry, or the view is fetched again once the header says live' });
+    await box.waitFor();
+    assert.doesNotMatch(await box.textContent() ?? '', /may still be applied/);
+    await page.unroute('**/api/v1/captures**');
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('No capture yet').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
