@@ -158,7 +158,7 @@ export function formatReportList(r: DriftReportList): string {
 }
 
 export const driftReportLs: Command = {
-  summary: 'List stored drift reports, newest first', usage: '[--model NAME] [--version V] [--json]',
+  summary: 'List stored drift reports, newest first: drifted features, devices left out', usage: '[--model NAME] [--version V] [--json]',
   options: { ...HUB_OPTIONS, model: { type: 'string', value: 'NAME', description: 'only this model' }, version: { type: 'string', value: 'V', description: 'only this version' } },
   async run(args, ctx) {
     const q = new URLSearchParams();
