@@ -44,13 +44,34 @@ export const DRIFT_REPORT_INSUFFICIENT_MIGRATION: Migration = {
   sql: 'ALTER TABLE drift_reports ADD COLUMN insufficient INTEGER;',
 };
 
+/**
+ * How many devices (and drifted ones) a report by device left out (docs/decisions/0100-drift-reports-of-alerts.md), in
+ * columns so the list of reports says so without reading each report; filled from the reports stored before.
+ */
+export const DRIFT_REPORT_LEFT_OUT_MIGRATION: Migration = {
+  version: 84,
+  name: 'drift reports say how many devices they left out',
+  sql: `
+    ALTER TABLE drift_reports ADD COLUMN left_out_devices INTEGER;
+    ALTER TABLE drift_reports ADD COLUMN left_out_drifted INTEGER;
+    UPDATE drift_reports SET left_out_devices = json_extract(report, '$.leftOut.devices'), left_out_drifted = json_extract(report, '$.leftOut.drifted')
+      WHERE json_extract(report, '$.leftOut') IS NOT NULL;`,
+  postgres: `
+    ALTER TABLE drift_reports ADD COLUMN left_out_devices INTEGER;
+    ALTER TABLE drift_reports ADD COLUMN left_out_drifted INTEGER;
+    UPDATE drift_reports SET left_out_devices = (report::jsonb #>> '{leftOut,devices}')::integer, left_out_drifted = (report::jsonb #>> '{leftOut,drifted}')::integer
+      WHERE report::jsonb -> 'leftOut' IS NOT NULL;`,
+};
+
 interface ReportRow {
   id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: number; insufficient: number | null;
   drifted_features: string; report: string; note: string | null; created_at: string; created_by: string;
+  left_out_devices: number | null; left_out_drifted: number | null;
 }
 
 export interface ReportSummary extends Omit<DriftReport, 'report'> {
   model: string; version: string; since: string; until: string; by: string | null; driftedFeatures: string[]; insufficient: boolean;
+  leftOut?: { devices: number; drifted: number };
 }
 
 /** Feature (and output) names drifted in any group. */
@@ -67,10 +88,10 @@ export class DriftRepo {
     const drifted = report.groups.some((g) => g.drifted);
     const insufficient = report.groups.every((g) => g.insufficient !== null);
     const r = this.db.prepare(
-      `INSERT INTO drift_reports (model, version, since, until, by, drifted, drifted_features, report, note, created_at, created_by, insufficient)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO drift_reports (model, version, since, until, by, drifted, drifted_features, report, note, created_at, created_by, insufficient, left_out_devices, left_out_drifted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(report.model, report.version, report.since, report.until, report.by, drifted ? 1 : 0, JSON.stringify(driftedNames(report)),
-      JSON.stringify(report), by.note, by.at.toISOString(), by.actor, insufficient ? 1 : 0);
+      JSON.stringify(report), by.note, by.at.toISOString(), by.actor, insufficient ? 1 : 0, report.leftOut?.devices ?? null, report.leftOut?.drifted ?? null);
     return Number(r.lastInsertRowid);
   }
 
@@ -82,13 +103,14 @@ export class DriftRepo {
 
   reports(q: { model?: string | undefined; version?: string | undefined; limit?: number | undefined }): ReportSummary[] {
     const rows = this.db.prepare(
-      `SELECT id, model, version, since, until, by, drifted, drifted_features, note, created_at, created_by, insufficient FROM drift_reports
-       WHERE (? IS NULL OR model = ?) AND (? IS NULL OR version = ?) ORDER BY id DESC LIMIT ?`,
+      `SELECT id, model, version, since, until, by, drifted, drifted_features, note, created_at, created_by, insufficient, left_out_devices, left_out_drifted
+       FROM drift_reports WHERE (? IS NULL OR model = ?) AND (? IS NULL OR version = ?) ORDER BY id DESC LIMIT ?`,
     ).all(q.model ?? null, q.model ?? null, q.version ?? null, q.version ?? null, q.limit ?? 100) as ReportRow[];
     return rows.map((r) => ({
       id: r.id, model: r.model, version: r.version, since: r.since, until: r.until, by: r.by, drifted: r.drifted === 1,
       driftedFeatures: JSON.parse(r.drifted_features) as string[], note: r.note, createdAt: r.created_at, createdBy: r.created_by,
       insufficient: r.insufficient === 1,
+      ...(r.left_out_devices !== null ? { leftOut: { devices: r.left_out_devices, drifted: r.left_out_drifted ?? 0 } } : {}),
     }));
   }
 

@@ -2,8 +2,10 @@
 // searchable text, its id, tags JSON and the versions it holds (`name@version`), ASCII letters in lower case,
 // one row of `device_search`, indexed by trigrams (SQLite: an FTS5 trigram table kept by triggers; PostgreSQL:
 // a pg_trgm GIN index when the extension can be made, else none). A term of 3 characters or more is looked up
-// by its trigrams, a shorter one scans this narrow table. DevicesRepo writes the row with the tags (create,
+// by its trigrams, a shorter one scans this narrow table, on a hub of at most 10,000 devices (refused beyond:
+// docs/decisions/short-device-searches.md). DevicesRepo writes the row with the tags (create,
 // setTags) and device-reports.ts with the versions, only when the text changes.
+import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
@@ -115,7 +117,7 @@ export function searchSql(dialect: Dialect, q: string): SearchSql {
   } else {
     // GLOB: case-sensitive, as the trigram table (LIKE … ESCAPE is not handed to FTS5); its wildcards as one-character classes.
     // A term of fewer than 3 characters has no trigram: FTS5 would read every row by its rowid, slower than a scan of the table.
-    if ([...term].length >= 3) from = 'device_search_fts';
+    if ([...term].length >= SEARCH_INDEXED_FROM) from = 'device_search_fts';
     match = 'text GLOB ?';
     param = `*${term.replace(/[*?[]/g, (c) => `[${c}]`)}*`;
   }
@@ -127,11 +129,32 @@ export function searchSql(dialect: Dialect, q: string): SearchSql {
   };
 }
 
+/** How many rows device_search holds at most (its highest `n`: devices are never deleted), read by its primary key. */
+const searchRows = (db: Db): number => Number((db.prepare('SELECT MAX(n) AS n FROM device_search').get() as { n: number | string | null }).n ?? 0);
+
 /**
  * Whether a page of `limit` among `total` matches is read faster in id order (`each`) than by finding every match first
  * (`found`): in id order about limit × devices / total devices are read before the page is full.
  */
 export function denseSearch(db: Db, total: number, limit: number): boolean {
-  const devices = Number((db.prepare('SELECT MAX(n) AS n FROM device_search').get() as { n: number | string | null }).n ?? 0);
-  return total * total > devices * (limit + 1);
+  return total * total > searchRows(db) * (limit + 1);
+}
+
+/** A term this long has trigrams: it is looked up by the index; a shorter one reads every row of device_search. */
+export const SEARCH_INDEXED_FROM = 3;
+/** The most devices a hub answers a search of 1–2 characters on, by reading each one's row (docs/decisions/short-device-searches.md). */
+export const SHORT_SEARCH_MAX_DEVICES = 10_000;
+
+/**
+ * Refuses (400 BAD_REQUEST) a search whose term is too short for the trigram index on a hub of more than
+ * SHORT_SEARCH_MAX_DEVICES devices: it would read every device's row (~25 ms at 100,000 on SQLite, more on
+ * PostgreSQL, the event loop waiting) for each keystroke, and it matches much of the fleet anyway.
+ */
+export function refuseUnboundedSearch(db: Db, q: string): void {
+  if ([...searchTerm(q)].length >= SEARCH_INDEXED_FROM) return;
+  const devices = searchRows(db);
+  if (devices <= SHORT_SEARCH_MAX_DEVICES) return;
+  throw new AppError('BAD_REQUEST', `search ${JSON.stringify(q.trim())}: a search of 1 or 2 characters is answered on a hub of at most ` +
+    `${SHORT_SEARCH_MAX_DEVICES.toLocaleString('en-US')} devices (it reads every device; ${SEARCH_INDEXED_FROM} or more are looked up in an index) and this one has ` +
+    `${devices.toLocaleString('en-US')}; expected at least ${SEARCH_INDEXED_FROM} characters, or a filter by tag (tag=KEY=VALUE) or version`);
 }

@@ -9,7 +9,7 @@ import { hashSecret, verifySecret } from './secrets.js';
 import { pageOf } from './history-page.js';
 import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
 import { writeDeviceTags } from './device-tags.js';
-import { denseSearch, writeDeviceSearch } from './device-search.js';
+import { denseSearch, refuseUnboundedSearch, writeDeviceSearch } from './device-search.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -80,6 +80,7 @@ export class DevicesRepo implements DeviceAuthPort {
    */
   page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null; total: number } {
     const dialect = dialectOf(this.db);
+    if (q.q !== undefined) refuseUnboundedSearch(this.db, q.q);
     const f = deviceFilterSql(q, dialect);
     // A search alone is counted in its own table; a page of a search most devices match is read in id order (device-search.ts).
     const [sql, params] = f.search && f.where.length === 1 ? [f.search.count, [f.search.param]]

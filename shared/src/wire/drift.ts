@@ -208,8 +208,11 @@ export const DriftReportSummary = DriftReport.omit({ report: true }).extend({
   model: ModelName, version: SemVer, since: IsoTime, until: IsoTime, by: z.string().nullable(), driftedFeatures: z.array(z.string()),
   /** No group had enough predictions for a verdict (its `drifted: false` means no data, not in distribution); false for reports stored before hub.db migration 24. */
   insufficient: z.boolean(),
+  /** As the report's `leftOut` (a report of the alerts part by device keeps at most 200 devices); absent when none was left out. */
+  leftOut: DriftResponse.shape.leftOut,
 });
 export const DriftReportList = z.object({ reports: z.array(DriftReportSummary) });
+export type DriftReportList = z.infer<typeof DriftReportList>;
 export const DriftReportListQuery = z.object({
   model: ModelName.optional(),
   version: SemVer.optional(),

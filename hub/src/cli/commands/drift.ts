@@ -1,6 +1,6 @@
 // `edgefleet drift` (a readable table per group with a PSI sparkline of each feature over time),
 // `edgefleet metrics`, and stored drift reports (`drift-reports create|ls|show`). docs/drift.md.
-import { escapeLines, type DriftReport, type DriftResponse, type FeatureDrift, type MetricsResponse } from '@edgefleet/shared';
+import { escapeLines, type DriftReport, type DriftReportList, type DriftResponse, type FeatureDrift, type MetricsResponse } from '@edgefleet/shared';
 import { UsageError, optBool, optString, type Command, type OptionSpec, type ParsedArgs } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -147,8 +147,18 @@ export const driftReportCreate: Command = {
   },
 };
 
+/**
+ * The table of `drift-reports ls`; LEFT OUT: the devices a report by device did not keep (it keeps at most 200,
+ * docs/drift.md "Alerts"), drifted ones among them.
+ */
+export function formatReportList(r: DriftReportList): string {
+  const leftOut = (x: DriftReportList['reports'][number]) => (x.leftOut ? `${x.leftOut.devices} (${x.leftOut.drifted} drifted)` : '-');
+  return table(['ID', 'MODEL', 'VERSION', 'RANGE', 'BY', 'DRIFTED', 'LEFT OUT', 'CREATED', 'BY WHOM'],
+    r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || (x.insufficient ? 'no verdict' : 'no'), leftOut(x), x.createdAt, x.createdBy]));
+}
+
 export const driftReportLs: Command = {
-  summary: 'List stored drift reports, newest first', usage: '[--model NAME] [--version V] [--json]',
+  summary: 'List stored drift reports, newest first: drifted features, devices left out', usage: '[--model NAME] [--version V] [--json]',
   options: { ...HUB_OPTIONS, model: { type: 'string', value: 'NAME', description: 'only this model' }, version: { type: 'string', value: 'V', description: 'only this version' } },
   async run(args, ctx) {
     const q = new URLSearchParams();
@@ -156,9 +166,8 @@ export const driftReportLs: Command = {
       const v = optString(args, k);
       if (v !== undefined) q.set(k, v);
     }
-    const r = await HubClient.from(args, ctx).request<{ reports: Array<{ id: number; model: string; version: string; since: string; until: string; by: string | null; drifted: boolean; driftedFeatures: string[]; insufficient?: boolean; createdAt: string; createdBy: string }> }>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : table(['ID', 'MODEL', 'VERSION', 'RANGE', 'BY', 'DRIFTED', 'CREATED', 'BY WHOM'],
-      r.reports.map((x) => [String(x.id), x.model, x.version, `${x.since} .. ${x.until}`, x.by ?? 'all', x.driftedFeatures.join(',') || (x.insufficient ? 'no verdict' : 'no'), x.createdAt, x.createdBy])));
+    const r = await HubClient.from(args, ctx).request<DriftReportList>('GET', `/drift-reports${q.size ? `?${q}` : ''}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : formatReportList(r));
     return 0;
   },
 };
