@@ -48,6 +48,7 @@ field() { "$node" -e 'const m=require(process.argv[1]);const v=m[process.argv[2]
 prefix=${here#"$root"}
 program=$(field program)
 bins=$(field bins)
+parts=$(field parts)
 unit="edgefleet-$program.service"
 data="/var/lib/edgefleet-$program"
 
@@ -92,6 +93,7 @@ else
   echo "removed edgefleet-$program; kept $data${dropins:+ and the unit's drop-ins in$dropins} (uninstall.sh --purge deletes them)"
 fi
 # Last: this script lives in the prefix it removes. Only what install.sh put there (and its leftovers).
-rm -rf "$here/$program" "$here/node_modules" "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*
+for part in $parts; do rm -rf "${here:?}/$part"; done
+rm -rf "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*
 rm -f "$here/uninstall.sh"
 rmdir "$here" 2>/dev/null || echo "kept $prefix: it holds files install.sh did not put there"

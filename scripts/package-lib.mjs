@@ -4,6 +4,7 @@
 //   node_modules/@edgefleet/shared               the compiled shared package
 //   node_modules/...                             the production dependency closure, copied at the
 //                                                paths npm resolved them to (nested versions stay nested)
+//   desktop/dist/renderer/                       the hub's web console (hub only)
 //   systemd/edgefleet-PROGRAM.service, install.sh, uninstall.sh, MANIFEST.json
 // Native parts are kept for the target platform only (onnxruntime-node's bin/napi-v6/OS/ARCH, the
 // better-sqlite3 addon) and their ELF machine is checked against the target. Install-time-only
@@ -126,11 +127,14 @@ export async function buildPackage(program, o) {
   const bad = unresolvedImports(stage, program);
   if (bad.length) throw new PackageError('CONFIG_INVALID', `imports of packages that are not production dependencies of ${program}:\n  ${bad.join('\n  ')}`);
 
+  // What install.sh copies into the prefix and uninstall.sh removes (MANIFEST.json `parts`).
+  const parts = [program, 'node_modules'];
   if (program === 'hub') {
     // The web console (hub/src/api/console.ts looks three levels above dist/api: desktop/dist/renderer).
     const renderer = join(ROOT, 'desktop', 'dist', 'renderer');
     if (!existsSync(join(renderer, 'index.html'))) throw new PackageError('NOT_READY', 'desktop/dist/renderer is not built: run `npm run build` first');
     cpSync(renderer, join(stage, 'desktop', 'dist', 'renderer'), { recursive: true });
+    parts.push('desktop');
   }
   mkdirSync(join(stage, 'systemd'));
   copyFileSync(join(ROOT, 'packaging', 'systemd', spec.unit), join(stage, 'systemd', spec.unit));
@@ -144,6 +148,7 @@ export async function buildPackage(program, o) {
     node: { abi: process.versions.modules, builtWith: process.version, engines: readJson(join(ROOT, 'package.json')).engines?.node ?? null },
     entry: `${program}/bin/${spec.bins[0]}.js`,
     bins: spec.bins,
+    parts,
     schema: await knownMigrations(srcDir, spec.schema),
     packages: packages.sort(),
   };

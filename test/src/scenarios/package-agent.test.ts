@@ -1,8 +1,8 @@
 // The tarballs as a user gets them (issue 13, docs/operations.md "Installing from a tarball"): the
 // agent's and the hub's linux-x64 tarballs are built from the compiled checkout (`npx tsc -b` first;
 // `npm test` does), unpacked in a temp dir outside the repo (so nothing resolves from the checkout's
-// node_modules), the agent installed from its tarball with install.sh --root, the hub run from its
-// tarball, and the installed agent enrolls, takes a deployment and answers an inference. Also: only
+// node_modules), both installed from their tarballs with install.sh --root, the installed hub serving
+// its web console, and the installed agent enrolls, takes a deployment and answers an inference. Also: only
 // production dependencies and the target's native parts are inside, the package's WebAssembly
 // runtime (onnxruntime-web) agrees with its native one on a model, and uninstall.sh keeps the data dir.
 import { after, before, describe, it } from 'node:test';
@@ -85,7 +85,7 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i]! - n[i]!) < 1e-4, `output ${i}: wasm ${w[i]} vs native ${n[i]}`);
   });
 
-  it('installed with install.sh, the agent enrolls with the packaged hub, takes a deployment and answers inferences; uninstall.sh keeps its data', async () => {
+  it('installed with install.sh, the hub serves its web console and the agent enrolls with it, takes a deployment and answers inferences; uninstall.sh keeps their data', async () => {
     const out = run('sh', [join(agentTree, 'install.sh'), '--root', installRoot]);
     assert.match(out, /installed edgefleet-agent 0\.1\.0 in .*\/opt\/edgefleet/);
     const unit = readFileSync(join(installRoot, 'etc/systemd/system/edgefleet-agent.service'), 'utf8');
@@ -93,8 +93,17 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.match(readFileSync(join(installRoot, 'usr/local/bin/edgefleet-agent'), 'utf8'), /^exec '.*' '\/opt\/edgefleet\/agent\/bin\/edgefleet-agent\.js' "\$@"$/m);
     const agentEntry = join(installRoot, 'opt/edgefleet/agent/bin/edgefleet-agent.js');
 
+    assert.match(run('sh', [join(hubTree, 'install.sh'), '--root', installRoot]), /installed edgefleet-hub 0\.1\.0 in .*\/opt\/edgefleet-hub/);
     const fx = await makeFixture(join(dir, 'fx'));
-    hub = await startHub({ entry: join(hubTree, 'hub/bin/edgefleet-hub.js'), dataDir: join(dir, 'hub'), trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath });
+    const hubData = join(installRoot, 'var/lib/edgefleet-hub');
+    hub = await startHub({ entry: join(installRoot, 'opt/edgefleet-hub/hub/bin/edgefleet-hub.js'), dataDir: hubData, trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath });
+    // The console is part of the hub's tarball: install.sh once left it out, and / said "not built" (503).
+    const page = await fetch(`${hub.http}/`);
+    const html = await page.text();
+    assert.equal(page.status, 200, html);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'the console page loads its script');
+    assert.equal((await fetch(`${hub.http}${script}`)).status, 200);
     await pushBundle(hub, fx.v1);
     const [dev] = await enrollAgents(hub, 1, { dataRoot: join(installRoot, 'var/lib'), id: () => 'edgefleet-agent', entry: agentEntry });
     agent = await startAgent({ entry: agentEntry, dataDir: dev!.dataDir });
@@ -113,5 +122,10 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.ok(!existsSync(join(installRoot, 'opt/edgefleet')));
     assert.ok(!existsSync(join(installRoot, 'etc/systemd/system/edgefleet-agent.service')));
     assert.ok(existsSync(join(dev!.dataDir, 'agent.db')), 'the data dir stays without --purge');
+    await hub.stop();
+    hub = undefined;
+    run('sh', [join(installRoot, 'opt/edgefleet-hub/uninstall.sh'), '--root', installRoot]);
+    assert.ok(!existsSync(join(installRoot, 'opt/edgefleet-hub')), 'every part install.sh put there is removed, the console too');
+    assert.ok(existsSync(join(hubData, 'hub.db')), "the hub's data dir stays without --purge");
   });
 });
