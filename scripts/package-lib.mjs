@@ -1,6 +1,7 @@
 // Building a self-contained tarball of one edgefleet program (agent or hub) for one platform
 // (docs/operations.md "Installing from a tarball", docs/decisions/0019-packaging.md):
-//   PROGRAM/{package.json, bin/, dist/**.js}      the compiled program (no tests, maps or .d.ts)
+//   PROGRAM/{package.json, bin/, dist/**.js}      the compiled program (no tests, maps or .d.ts), and the
+//                                                files it reads at run time (the agent's proto/)
 //   node_modules/@edgefleet/shared               the compiled shared package
 //   node_modules/...                             the production dependency closure, copied at the
 //                                                paths npm resolved them to (nested versions stay nested)
@@ -23,10 +24,13 @@ import {
 
 export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedImports } from './package-copy.mjs';
 
-/** What each program ships: its entry (checked to be built) and unit. */
+/**
+ * What each program ships: its entry (checked to be built), unit, and the directories besides dist/ that
+ * it reads at run time (`files`: the agent's gRPC API loads proto/grpc_predict_v2.proto, agent/src/api/grpc/server.ts).
+ */
 export const PROGRAMS = {
   agent: {
-    entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'],
+    entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'], files: ['proto'],
     schema: { file: 'agent.db', table: 'migrations', column: 'id', module: 'dist/store/agent-store.js', list: 'AGENT_MIGRATIONS', key: 'id' },
   },
   hub: {
@@ -111,6 +115,7 @@ export async function buildPackage(program, o) {
   mkdirSync(stage, { recursive: true });
 
   copyWorkspacePackage(srcDir, join(stage, program));
+  for (const d of spec.files ?? []) cpSync(join(srcDir, d), join(stage, program, d), { recursive: true });
   copyWorkspacePackage(join(ROOT, 'shared'), join(stage, 'node_modules', '@edgefleet', 'shared'));
   const closure = new Map([...dependencyClosure(srcDir), ...dependencyClosure(join(ROOT, 'shared'))]);
   const packages = [];
