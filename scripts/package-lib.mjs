@@ -10,7 +10,8 @@
 // Native parts are kept for the target platform only (onnxruntime-node's bin/napi-v6/OS/ARCH, the
 // better-sqlite3 addon) and their ELF machine is checked against the target. Install-time-only
 // dependencies (prebuilt downloaders) are left out. Every bare import in the copied JS must resolve
-// to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in).
+// to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in), and
+// so must every file it reads beside itself (new URL('../proto/…', import.meta.url)).
 // Plain JS run by node (no build step of its own); used by package-agent.mjs and package-hub.mjs.
 // The copying, pruning and checks it is built from: package-copy.mjs.
 import { spawnSync } from 'node:child_process';
@@ -19,10 +20,10 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addonAbiMatches, crossCompileBetterSqlite3, crossPackage } from './cross-addon.mjs';
 import {
-  ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedImports, dirBytes,
+  ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedReferences, dirBytes,
 } from './package-copy.mjs';
 
-export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedImports } from './package-copy.mjs';
+export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedReferences } from './package-copy.mjs';
 
 /**
  * What each program ships: its entry (checked to be built), unit, and the directories besides dist/ that
@@ -129,8 +130,11 @@ export async function buildPackage(program, o) {
     mkdirSync(dirname(dst), { recursive: true });
     copyFileSync(addon, dst);
   }
-  const bad = unresolvedImports(stage, program);
-  if (bad.length) throw new PackageError('CONFIG_INVALID', `imports of packages that are not production dependencies of ${program}:\n  ${bad.join('\n  ')}`);
+  const bad = unresolvedReferences(stage, program);
+  if (bad.length) {
+    throw new PackageError('CONFIG_INVALID', `the compiled ${program} needs what its tarball lacks (a package that is not a production dependency, `
+      + `or a file its code reads: a directory for PROGRAMS.${program}.files in scripts/package-lib.mjs):\n  ${bad.join('\n  ')}`);
+  }
 
   // What install.sh copies into the prefix and uninstall.sh removes (MANIFEST.json `parts`).
   const parts = [program, 'node_modules'];

@@ -4,13 +4,15 @@
 // exec-form entry point to a bin that exists, a health check on the program's default port, SIGTERM,
 // nothing installed at build time, the agent's environment equal to its systemd unit's); the systemd
 // units for theirs (a dedicated user, restart policy, ProtectSystem=strict, ReadWritePaths = the data
-// dir given to the program); install.sh/uninstall.sh and the package scripts for their refusals.
+// dir given to the program); install.sh/uninstall.sh and the package scripts for their refusals, and the
+// package scripts' check that the files the compiled code reads beside itself are in the tarball.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '@edgefleet/examples';
 
 const root = repoRoot();
@@ -153,6 +155,29 @@ describe('packaging files', () => {
       assert.ok(!existsSync(join(dir, 'opt')), 'nothing installed');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the package scripts' check finds a file the compiled code reads beside itself that the tarball lacks", async () => {
+    // The agent's gRPC API reads ../../../proto/grpc_predict_v2.proto: once left out, and the packaged agent could not start with gRPC on.
+    const { unresolvedReferences } = await import(pathToFileURL(join(root, 'scripts/package-copy.mjs')).href) as { unresolvedReferences(stage: string, program: string): string[] };
+    const stage = mkdtempSync(join(tmpdir(), 'ef-stage-'));
+    try {
+      mkdirSync(join(stage, 'agent/dist/api'), { recursive: true });
+      mkdirSync(join(stage, 'node_modules/@edgefleet/shared'), { recursive: true });
+      writeFileSync(join(stage, 'agent/dist/api/server.js'), [
+        "export const PROTO = new URL('../../proto/oip.proto', import.meta.url);",
+        "const source = new URL('./server.ts', import.meta.url); // the path taken only from the sources",
+        "const pkg = new URL('../../package.json', import.meta.url);",
+        '',
+      ].join('\n'));
+      writeFileSync(join(stage, 'agent/package.json'), '{}');
+      assert.deepEqual(unresolvedReferences(stage, 'agent'), ['agent/dist/api/server.js: reads ../../proto/oip.proto, which is not in the tarball']);
+      mkdirSync(join(stage, 'agent/proto'));
+      writeFileSync(join(stage, 'agent/proto/oip.proto'), 'syntax = "proto3";\n');
+      assert.deepEqual(unresolvedReferences(stage, 'agent'), []);
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
     }
   });
 
