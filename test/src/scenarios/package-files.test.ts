@@ -1,6 +1,6 @@
 // The packaging files that cannot run here, checked for what they must say (issue 13): Docker cannot
 // build on this machine, so the Dockerfiles are linted for their essentials (a glibc Node image of the
-// tarball's Node major, the tarball the package script names, a non-root user, the data dir a volume,
+// tarball's Node major, the tarball the package script names, a non-root user, the commands on PATH, the data dir a volume,
 // exec-form entry point to a bin that exists, a health check on the program's default port, SIGTERM,
 // nothing installed at build time, the agent's environment equal to its systemd unit's); the systemd
 // units for theirs (a dedicated user, restart policy, ProtectSystem=strict, ReadWritePaths = the data
@@ -65,8 +65,8 @@ function unitEnv(unit: string): Record<string, string> {
 }
 
 const PROGRAMS = [
-  { program: 'agent', prefix: '/opt/edgefleet', data: '/var/lib/edgefleet-agent', port: 8701, health: '/v2/health/live' },
-  { program: 'hub', prefix: '/opt/edgefleet-hub', data: '/var/lib/edgefleet-hub', port: 8700, health: '/api/v1/health' },
+  { program: 'agent', prefix: '/opt/edgefleet', data: '/var/lib/edgefleet-agent', port: 8701, health: '/v2/health/live', bins: ['edgefleet-agent'] },
+  { program: 'hub', prefix: '/opt/edgefleet-hub', data: '/var/lib/edgefleet-hub', port: 8700, health: '/api/v1/health', bins: ['edgefleet-hub', 'edgefleet'] },
 ] as const;
 
 describe('packaging files', () => {
@@ -86,6 +86,8 @@ describe('packaging files', () => {
       const userAt = ins.findIndex((i) => i.op === 'USER');
       assert.ok(userAt < ins.findIndex((i) => i.op === 'ENTRYPOINT'), 'USER before ENTRYPOINT');
       assert.match(one(ins, 'RUN'), new RegExp(`useradd --system .*${user}`));
+      // The commands on PATH for `docker exec` (the agent image had none: "executable file not found").
+      for (const b of p.bins) assert.ok(one(ins, 'RUN').includes(`ln -s ${p.prefix}/${p.program}/bin/${b}.js /usr/local/bin/${b}`), `${b} on PATH`);
       const entry = execForm(one(ins, 'ENTRYPOINT'));
       assert.equal(entry[0], 'node');
       assert.ok(entry[1]!.startsWith(`${p.prefix}/`), entry[1]);
