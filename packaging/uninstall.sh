@@ -85,10 +85,16 @@ done
 
 if [ "$purge" = 1 ]; then
   rm -rf "$root$data"
-  # The user stays while the other program (agent or hub) still runs as it on this box.
+  # The user stays while the other program (agent or hub) still runs as it on this box; install.sh --root
+  # made none. The message says which (it used to say the user was removed when it was kept).
   other=agent; [ "$program" = agent ] && other=hub
-  if [ -z "$root" ] && [ ! -e "/etc/systemd/system/edgefleet-$other.service" ] && id "$user" >/dev/null 2>&1; then userdel "$user" 2>/dev/null || true; fi
-  echo "removed edgefleet-$program, its data dir $data and user $user"
+  user_note=
+  if [ -e "$root/etc/systemd/system/edgefleet-$other.service" ]; then
+    user_note="; kept user $user: edgefleet-$other.service is installed and runs as it"
+  elif [ -z "$root" ] && id "$user" >/dev/null 2>&1; then
+    if userdel "$user" 2>/dev/null; then user_note=" and user $user"; else user_note="; kept user $user: userdel $user failed"; fi
+  fi
+  echo "removed edgefleet-$program and its data dir $data$user_note"
 else
   echo "removed edgefleet-$program; kept $data${dropins:+ and the unit's drop-ins in$dropins} (uninstall.sh --purge deletes them)"
 fi
