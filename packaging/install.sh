@@ -190,5 +190,5 @@ elif [ -n "$old" ]; then
 elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else
-  echo "next: put the trust document and the hub key in /etc/edgefleet (trust.json, hub.key), then systemctl enable --now $unit"
+  echo "next: put the trust document and the hub key in /etc/edgefleet (trust.json, hub.key: chown $user: and chmod 0600 it, the hub runs as $user), then systemctl enable --now $unit"
 fi

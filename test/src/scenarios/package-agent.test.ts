@@ -95,7 +95,10 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.match(readFileSync(join(installRoot, 'usr/local/bin/edgefleet-agent'), 'utf8'), /^exec '.*' '\/opt\/edgefleet\/agent\/bin\/edgefleet-agent\.js' "\$@"$/m);
     const agentEntry = join(installRoot, 'opt/edgefleet/agent/bin/edgefleet-agent.js');
 
-    assert.match(run('sh', [join(hubTree, 'install.sh'), '--root', installRoot]), /installed edgefleet-hub 0\.1\.0 in .*\/opt\/edgefleet-hub/);
+    const hubInstalled = run('sh', [join(hubTree, 'install.sh'), '--root', installRoot]);
+    assert.match(hubInstalled, /installed edgefleet-hub 0\.1\.0 in .*\/opt\/edgefleet-hub/);
+    // The hub runs as edgefleet: a hub.key copied in as root's 0600 stops its start (IO_ERROR … EACCES).
+    assert.match(hubInstalled, /^next: .*hub\.key: chown edgefleet: and chmod 0600 it, the hub runs as edgefleet\), then systemctl enable --now edgefleet-hub\.service$/m);
     const fx = await makeFixture(join(dir, 'fx'));
     const hubData = join(installRoot, 'var/lib/edgefleet-hub');
     hub = await startHub({ entry: join(installRoot, 'opt/edgefleet-hub/hub/bin/edgefleet-hub.js'), dataDir: hubData, trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath });
