@@ -47,6 +47,12 @@ field() { "$node" -e 'const m=require(process.argv[1]);const v=m[process.argv[2]
 [ -n "$user" ] || user=edgefleet
 prefix=${here#"$root"}
 program=$(field program)
+# The unpacked tarball holds an uninstall.sh too, beside install.sh: run from there it removed the installed
+# unit and the tarball's own files, said "removed", and left the program and its commands in place.
+if [ ! -f "$here/install.conf" ]; then
+  default=/opt/edgefleet; [ "$program" = hub ] && default=/opt/edgefleet-hub
+  fail CONFIG_INVALID "$here is not where install.sh put edgefleet-$program (it holds no install.conf: an unpacked tarball?): nothing was changed. Run the uninstall.sh in the prefix: $default/uninstall.sh, or PREFIX/uninstall.sh for an install.sh --prefix PREFIX"
+fi
 bins=$(field bins)
 parts=$(field parts)
 unit="edgefleet-$program.service"
