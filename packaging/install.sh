@@ -56,6 +56,8 @@ program=$(field program)
 abi=$(field node.abi)
 built=$(field node.builtWith)
 bins=$(field bins)
+# The tarball's top-level parts that make up the program (the hub's includes its web console, desktop/).
+parts=$(field parts)
 have=$("$node" -p process.versions.modules)
 [ "$have" = "$abi" ] || fail CONFIG_INVALID "$node is $("$node" -v) (Node ABI $have) but this tarball's native addons need Node ABI $abi (built with $built): install that Node major or set NODE=/path/to/node"
 arch=$(field arch)
@@ -101,7 +103,7 @@ chmod go+rx "$dest" # the service user reaches the program through it (a 077 uma
 staging="$dest/.install-$$"
 rm -rf "$staging"
 mkdir -p "$staging/systemd"
-cp -R "$here/$program" "$here/node_modules" "$here/MANIFEST.json" "$here/uninstall.sh" "$staging/"
+for part in $parts MANIFEST.json uninstall.sh; do cp -R "$here/$part" "$staging/"; done
 chmod -R u+rwX,go+rX,go-w "$staging"
 # A database written by a newer version (a migration this one does not know) would make the program
 # refuse to start (SCHEMA_TOO_NEW): refuse here, before anything changes. Read as the data dir's owner
@@ -141,7 +143,7 @@ fi
 # Whether the service runs the old program: only then is it restarted once the new files are in place.
 was_active=0
 if [ -n "$sc" ] && "$sc" is-active --quiet "$unit"; then was_active=1; fi
-for part in "$program" node_modules MANIFEST.json uninstall.sh systemd install.conf; do
+for part in $parts MANIFEST.json uninstall.sh systemd install.conf; do
   rm -rf "$dest/.old-$part"
   [ -e "$dest/$part" ] && mv "$dest/$part" "$dest/.old-$part"
   mv "$staging/$part" "$dest/$part"
@@ -188,5 +190,5 @@ elif [ -n "$old" ]; then
 elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else
-  echo "next: put the trust document and the hub key in /etc/edgefleet (trust.json, hub.key), then systemctl enable --now $unit"
+  echo "next: put the trust document and the hub key in /etc/edgefleet (trust.json, hub.key: chown $user: and chmod 0600 it, the hub runs as $user), then systemctl enable --now $unit"
 fi

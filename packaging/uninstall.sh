@@ -47,7 +47,14 @@ field() { "$node" -e 'const m=require(process.argv[1]);const v=m[process.argv[2]
 [ -n "$user" ] || user=edgefleet
 prefix=${here#"$root"}
 program=$(field program)
+# The unpacked tarball holds an uninstall.sh too, beside install.sh: run from there it removed the installed
+# unit and the tarball's own files, said "removed", and left the program and its commands in place.
+if [ ! -f "$here/install.conf" ]; then
+  default=/opt/edgefleet; [ "$program" = hub ] && default=/opt/edgefleet-hub
+  fail CONFIG_INVALID "$here is not where install.sh put edgefleet-$program (it holds no install.conf: an unpacked tarball?): nothing was changed. Run the uninstall.sh in the prefix: $default/uninstall.sh, or PREFIX/uninstall.sh for an install.sh --prefix PREFIX"
+fi
 bins=$(field bins)
+parts=$(field parts)
 unit="edgefleet-$program.service"
 data="/var/lib/edgefleet-$program"
 
@@ -84,14 +91,21 @@ done
 
 if [ "$purge" = 1 ]; then
   rm -rf "$root$data"
-  # The user stays while the other program (agent or hub) still runs as it on this box.
+  # The user stays while the other program (agent or hub) still runs as it on this box; install.sh --root
+  # made none. The message says which (it used to say the user was removed when it was kept).
   other=agent; [ "$program" = agent ] && other=hub
-  if [ -z "$root" ] && [ ! -e "/etc/systemd/system/edgefleet-$other.service" ] && id "$user" >/dev/null 2>&1; then userdel "$user" 2>/dev/null || true; fi
-  echo "removed edgefleet-$program, its data dir $data and user $user"
+  user_note=
+  if [ -e "$root/etc/systemd/system/edgefleet-$other.service" ]; then
+    user_note="; kept user $user: edgefleet-$other.service is installed and runs as it"
+  elif [ -z "$root" ] && id "$user" >/dev/null 2>&1; then
+    if userdel "$user" 2>/dev/null; then user_note=" and user $user"; else user_note="; kept user $user: userdel $user failed"; fi
+  fi
+  echo "removed edgefleet-$program and its data dir $data$user_note"
 else
   echo "removed edgefleet-$program; kept $data${dropins:+ and the unit's drop-ins in$dropins} (uninstall.sh --purge deletes them)"
 fi
 # Last: this script lives in the prefix it removes. Only what install.sh put there (and its leftovers).
-rm -rf "$here/$program" "$here/node_modules" "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*
+for part in $parts; do rm -rf "${here:?}/$part"; done
+rm -rf "$here/systemd" "$here/MANIFEST.json" "$here/install.conf" "$here"/.old-* "$here"/.install-*
 rm -f "$here/uninstall.sh"
 rmdir "$here" 2>/dev/null || echo "kept $prefix: it holds files install.sh did not put there"

@@ -1,6 +1,7 @@
 // The file-level pieces of packaging (scripts/package-lib.mjs, docs/decisions/0019-packaging.md): the
 // checkout's root, ELF machine checks, the production dependency closure, copying the workspace packages
-// and the pruned third-party ones, and the check that every bare import resolves inside the tarball.
+// and the pruned third-party ones, and the check that every bare import, and every file the code reads
+// beside itself, resolves inside the tarball.
 // Plain JS run by node (no build step of its own).
 import { builtinModules } from 'node:module';
 import {
@@ -168,8 +169,15 @@ const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 // Static imports and re-exports at the start of a line, side-effect imports, import('x') and require('x').
 const IMPORT_RE = /^\s*(?:import|export)\s[^'";]*?\bfrom\s*['"]([^'"./][^'"]*)['"]|^\s*import\s*['"]([^'"./][^'"]*)['"]|\bimport\(\s*['"]([^'"./][^'"]*)['"]\s*\)|\brequire\(\s*['"]([^'"./][^'"]*)['"]\s*\)/gm;
 
-/** Bare imports in the program's and shared's JS that name no package in the tarball: a missing or dev dependency. */
-export function unresolvedImports(stage, programDir) {
+// A file the compiled code reads beside itself: new URL('../x', import.meta.url). A .ts one is the path
+// taken only when the sources run (through tsx), never from a tarball.
+const FILE_URL_RE = /\bnew URL\(\s*['"](\.\.?\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g;
+
+/**
+ * What the program's and shared's JS name that the tarball lacks: bare imports of no package in it (a
+ * missing or dev dependency), and files read beside the code (new URL('./x', import.meta.url)) not in it.
+ */
+export function unresolvedReferences(stage, programDir) {
   const present = new Set();
   const nm = join(stage, 'node_modules');
   for (const n of readdirSync(nm)) {
@@ -186,6 +194,9 @@ export function unresolvedImports(stage, programDir) {
         if (BUILTINS.has(spec) || BUILTINS.has(spec.split('/')[0])) continue;
         const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
         if (!present.has(pkg)) bad.push(`${relative(stage, join(dir, rel))}: imports ${spec}`);
+      }
+      for (const [, file] of text.matchAll(FILE_URL_RE)) {
+        if (!file.endsWith('.ts') && !existsSync(join(dir, dirname(rel), file))) bad.push(`${relative(stage, join(dir, rel))}: reads ${file}, which is not in the tarball`);
       }
     }
   }

@@ -1,14 +1,17 @@
 // Building a self-contained tarball of one edgefleet program (agent or hub) for one platform
 // (docs/operations.md "Installing from a tarball", docs/decisions/0019-packaging.md):
-//   PROGRAM/{package.json, bin/, dist/**.js}      the compiled program (no tests, maps or .d.ts)
+//   PROGRAM/{package.json, bin/, dist/**.js}      the compiled program (no tests, maps or .d.ts), and the
+//                                                files it reads at run time (the agent's proto/)
 //   node_modules/@edgefleet/shared               the compiled shared package
 //   node_modules/...                             the production dependency closure, copied at the
 //                                                paths npm resolved them to (nested versions stay nested)
+//   desktop/dist/renderer/                       the hub's web console (hub only)
 //   systemd/edgefleet-PROGRAM.service, install.sh, uninstall.sh, MANIFEST.json
 // Native parts are kept for the target platform only (onnxruntime-node's bin/napi-v6/OS/ARCH, the
 // better-sqlite3 addon) and their ELF machine is checked against the target. Install-time-only
 // dependencies (prebuilt downloaders) are left out. Every bare import in the copied JS must resolve
-// to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in).
+// to a package in the tarball or a Node builtin, or the build fails (no dev dependency slips in), and
+// so must every file it reads beside itself (new URL('../proto/…', import.meta.url)).
 // Plain JS run by node (no build step of its own); used by package-agent.mjs and package-hub.mjs.
 // The copying, pruning and checks it is built from: package-copy.mjs.
 import { spawnSync } from 'node:child_process';
@@ -17,15 +20,18 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { addonAbiMatches, crossCompileBetterSqlite3, crossPackage } from './cross-addon.mjs';
 import {
-  ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedImports, dirBytes,
+  ROOT, ELF_MACHINE, PackageError, checkElf, readJson, dependencyClosure, copyWorkspacePackage, copyDependency, unresolvedReferences, dirBytes,
 } from './package-copy.mjs';
 
-export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedImports } from './package-copy.mjs';
+export { ROOT, INSTALL_ONLY, PackageError, elfMachine, dependencyClosure, unresolvedReferences } from './package-copy.mjs';
 
-/** What each program ships: its entry (checked to be built) and unit. */
+/**
+ * What each program ships: its entry (checked to be built), unit, and the directories besides dist/ that
+ * it reads at run time (`files`: the agent's gRPC API loads proto/grpc_predict_v2.proto, agent/src/api/grpc/server.ts).
+ */
 export const PROGRAMS = {
   agent: {
-    entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'],
+    entry: 'dist/cli/main.js', unit: 'edgefleet-agent.service', bins: ['edgefleet-agent'], files: ['proto'],
     schema: { file: 'agent.db', table: 'migrations', column: 'id', module: 'dist/store/agent-store.js', list: 'AGENT_MIGRATIONS', key: 'id' },
   },
   hub: {
@@ -110,6 +116,7 @@ export async function buildPackage(program, o) {
   mkdirSync(stage, { recursive: true });
 
   copyWorkspacePackage(srcDir, join(stage, program));
+  for (const d of spec.files ?? []) cpSync(join(srcDir, d), join(stage, program, d), { recursive: true });
   copyWorkspacePackage(join(ROOT, 'shared'), join(stage, 'node_modules', '@edgefleet', 'shared'));
   const closure = new Map([...dependencyClosure(srcDir), ...dependencyClosure(join(ROOT, 'shared'))]);
   const packages = [];
@@ -123,14 +130,20 @@ export async function buildPackage(program, o) {
     mkdirSync(dirname(dst), { recursive: true });
     copyFileSync(addon, dst);
   }
-  const bad = unresolvedImports(stage, program);
-  if (bad.length) throw new PackageError('CONFIG_INVALID', `imports of packages that are not production dependencies of ${program}:\n  ${bad.join('\n  ')}`);
+  const bad = unresolvedReferences(stage, program);
+  if (bad.length) {
+    throw new PackageError('CONFIG_INVALID', `the compiled ${program} needs what its tarball lacks (a package that is not a production dependency, `
+      + `or a file its code reads: a directory for PROGRAMS.${program}.files in scripts/package-lib.mjs):\n  ${bad.join('\n  ')}`);
+  }
 
+  // What install.sh copies into the prefix and uninstall.sh removes (MANIFEST.json `parts`).
+  const parts = [program, 'node_modules'];
   if (program === 'hub') {
     // The web console (hub/src/api/console.ts looks three levels above dist/api: desktop/dist/renderer).
     const renderer = join(ROOT, 'desktop', 'dist', 'renderer');
     if (!existsSync(join(renderer, 'index.html'))) throw new PackageError('NOT_READY', 'desktop/dist/renderer is not built: run `npm run build` first');
     cpSync(renderer, join(stage, 'desktop', 'dist', 'renderer'), { recursive: true });
+    parts.push('desktop');
   }
   mkdirSync(join(stage, 'systemd'));
   copyFileSync(join(ROOT, 'packaging', 'systemd', spec.unit), join(stage, 'systemd', spec.unit));
@@ -144,6 +157,7 @@ export async function buildPackage(program, o) {
     node: { abi: process.versions.modules, builtWith: process.version, engines: readJson(join(ROOT, 'package.json')).engines?.node ?? null },
     entry: `${program}/bin/${spec.bins[0]}.js`,
     bins: spec.bins,
+    parts,
     schema: await knownMigrations(srcDir, spec.schema),
     packages: packages.sort(),
   };

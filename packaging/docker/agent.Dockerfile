@@ -5,6 +5,7 @@
 #   docker run --network host -v ef-agent:/var/lib/edgefleet-agent edgefleet-agent:0.1.0 enroll --hub http://HUB:8700 --token T --data-dir /var/lib/edgefleet-agent
 #   docker run -d --network host --restart unless-stopped -v ef-agent:/var/lib/edgefleet-agent edgefleet-agent:0.1.0
 # The local API stays on 127.0.0.1:8701 (host networking puts it on the box's loopback, as without Docker).
+# The local commands on a running container: docker exec AGENT edgefleet-agent status --data-dir /var/lib/edgefleet-agent
 # Node 20 on Debian (glibc): the tarball's addons are built for Node ABI 115 and onnxruntime needs glibc.
 # Checked by test/src/scenarios/package-files.test.ts (Docker cannot build on the CI machine).
 FROM node:20-bookworm-slim
@@ -15,7 +16,8 @@ RUN mv /opt/edgefleet-agent-${VERSION}-linux-x64 /opt/edgefleet \
  && useradd --system --uid 10001 --home-dir /var/lib/edgefleet-agent --no-create-home --shell /usr/sbin/nologin edgefleet \
  && mkdir -p /var/lib/edgefleet-agent \
  && chown edgefleet:edgefleet /var/lib/edgefleet-agent \
- && chmod 0700 /var/lib/edgefleet-agent
+ && chmod 0700 /var/lib/edgefleet-agent \
+ && ln -s /opt/edgefleet/agent/bin/edgefleet-agent.js /usr/local/bin/edgefleet-agent
 # The same as the systemd unit's Environment= lines (packaging/systemd/edgefleet-agent.service).
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-semi-space-size=1 --v8-pool-size=1 --expose-gc" \

@@ -1,8 +1,9 @@
 // The tarballs as a user gets them (issue 13, docs/operations.md "Installing from a tarball"): the
 // agent's and the hub's linux-x64 tarballs are built from the compiled checkout (`npx tsc -b` first;
 // `npm test` does), unpacked in a temp dir outside the repo (so nothing resolves from the checkout's
-// node_modules), the agent installed from its tarball with install.sh --root, the hub run from its
-// tarball, and the installed agent enrolls, takes a deployment and answers an inference. Also: only
+// node_modules), both installed from their tarballs with install.sh --root, the installed hub serving
+// its web console, and the installed agent enrolls, takes a deployment and answers an inference over
+// REST and gRPC. Also: only
 // production dependencies and the target's native parts are inside, the package's WebAssembly
 // runtime (onnxruntime-web) agrees with its native one on a model, and uninstall.sh keeps the data dir.
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomMlp } from '@edgefleet/examples';
+import { oipClient } from '@edgefleet/agent/grpc-client';
 import { enrollAgents, pushBundle, startAgent, startHub, vibrationRows, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
 import { makeFixture } from '@edgefleet/examples';
 import { MODEL, infer } from './helpers.js';
@@ -85,7 +87,7 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i]! - n[i]!) < 1e-4, `output ${i}: wasm ${w[i]} vs native ${n[i]}`);
   });
 
-  it('installed with install.sh, the agent enrolls with the packaged hub, takes a deployment and answers inferences; uninstall.sh keeps its data', async () => {
+  it('installed with install.sh, the hub serves its web console and the agent enrolls with it, takes a deployment and answers inferences over REST and gRPC; uninstall.sh keeps their data', async () => {
     const out = run('sh', [join(agentTree, 'install.sh'), '--root', installRoot]);
     assert.match(out, /installed edgefleet-agent 0\.1\.0 in .*\/opt\/edgefleet/);
     const unit = readFileSync(join(installRoot, 'etc/systemd/system/edgefleet-agent.service'), 'utf8');
@@ -93,11 +95,24 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.match(readFileSync(join(installRoot, 'usr/local/bin/edgefleet-agent'), 'utf8'), /^exec '.*' '\/opt\/edgefleet\/agent\/bin\/edgefleet-agent\.js' "\$@"$/m);
     const agentEntry = join(installRoot, 'opt/edgefleet/agent/bin/edgefleet-agent.js');
 
+    const hubInstalled = run('sh', [join(hubTree, 'install.sh'), '--root', installRoot]);
+    assert.match(hubInstalled, /installed edgefleet-hub 0\.1\.0 in .*\/opt\/edgefleet-hub/);
+    // The hub runs as edgefleet: a hub.key copied in as root's 0600 stops its start (IO_ERROR … EACCES).
+    assert.match(hubInstalled, /^next: .*hub\.key: chown edgefleet: and chmod 0600 it, the hub runs as edgefleet\), then systemctl enable --now edgefleet-hub\.service$/m);
     const fx = await makeFixture(join(dir, 'fx'));
-    hub = await startHub({ entry: join(hubTree, 'hub/bin/edgefleet-hub.js'), dataDir: join(dir, 'hub'), trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath });
+    const hubData = join(installRoot, 'var/lib/edgefleet-hub');
+    hub = await startHub({ entry: join(installRoot, 'opt/edgefleet-hub/hub/bin/edgefleet-hub.js'), dataDir: hubData, trustPath: fx.trustPath, hubKeyPath: fx.keys.files.hub.keyPath });
+    // The console is part of the hub's tarball: install.sh once left it out, and / said "not built" (503).
+    const page = await fetch(`${hub.http}/`);
+    const html = await page.text();
+    assert.equal(page.status, 200, html);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'the console page loads its script');
+    assert.equal((await fetch(`${hub.http}${script}`)).status, 200);
     await pushBundle(hub, fx.v1);
     const [dev] = await enrollAgents(hub, 1, { dataRoot: join(installRoot, 'var/lib'), id: () => 'edgefleet-agent', entry: agentEntry });
-    agent = await startAgent({ entry: agentEntry, dataDir: dev!.dataDir });
+    // gRPC on (api.grpc.enabled): the agent loads its .proto at start, which the tarball once left out (ENOENT, no start).
+    agent = await startAgent({ entry: agentEntry, dataDir: dev!.dataDir, config: { api: { grpc: { enabled: true, port: 0 } } } });
     await hub.api('POST', '/deployments', { model: MODEL, version: '1.0.0', target: { all: true }, reason: 'package test' });
     const rows = vibrationRows({ rowsPerRequest: 4 })(0, 0);
     const answer = await waitFor('the deployed model answering on the packaged agent', async () => {
@@ -106,6 +121,15 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     }, { timeoutMs: 30_000, intervalMs: 200 });
     assert.equal(answer.model_version, '1.0.0');
     assert.equal(answer.outputs[0]?.shape[0], 4);
+    const ready = await agent.process.waitForLine(/"msg":"ready"/, 1000);
+    const grpcAddress = (JSON.parse(ready) as { grpc?: string }).grpc;
+    assert.ok(grpcAddress, `the ready line names the gRPC address: ${ready}`);
+    const client = oipClient(grpcAddress);
+    try {
+      assert.deepEqual(await client.call('ModelReady', { name: MODEL }), { ready: true });
+    } finally {
+      client.close();
+    }
     await agent.stop();
     agent = undefined;
 
@@ -113,5 +137,10 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
     assert.ok(!existsSync(join(installRoot, 'opt/edgefleet')));
     assert.ok(!existsSync(join(installRoot, 'etc/systemd/system/edgefleet-agent.service')));
     assert.ok(existsSync(join(dev!.dataDir, 'agent.db')), 'the data dir stays without --purge');
+    await hub.stop();
+    hub = undefined;
+    run('sh', [join(installRoot, 'opt/edgefleet-hub/uninstall.sh'), '--root', installRoot]);
+    assert.ok(!existsSync(join(installRoot, 'opt/edgefleet-hub')), 'every part install.sh put there is removed, the console too');
+    assert.ok(existsSync(join(hubData, 'hub.db')), "the hub's data dir stays without --purge");
   });
 });

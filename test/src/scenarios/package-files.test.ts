@@ -1,16 +1,18 @@
 // The packaging files that cannot run here, checked for what they must say (issue 13): Docker cannot
 // build on this machine, so the Dockerfiles are linted for their essentials (a glibc Node image of the
-// tarball's Node major, the tarball the package script names, a non-root user, the data dir a volume,
+// tarball's Node major, the tarball the package script names, a non-root user, the commands on PATH, the data dir a volume,
 // exec-form entry point to a bin that exists, a health check on the program's default port, SIGTERM,
 // nothing installed at build time, the agent's environment equal to its systemd unit's); the systemd
 // units for theirs (a dedicated user, restart policy, ProtectSystem=strict, ReadWritePaths = the data
-// dir given to the program); install.sh/uninstall.sh and the package scripts for their refusals.
+// dir given to the program); install.sh/uninstall.sh and the package scripts for their refusals, and the
+// package scripts' check that the files the compiled code reads beside itself are in the tarball.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '@edgefleet/examples';
 
 const root = repoRoot();
@@ -63,8 +65,8 @@ function unitEnv(unit: string): Record<string, string> {
 }
 
 const PROGRAMS = [
-  { program: 'agent', prefix: '/opt/edgefleet', data: '/var/lib/edgefleet-agent', port: 8701, health: '/v2/health/live' },
-  { program: 'hub', prefix: '/opt/edgefleet-hub', data: '/var/lib/edgefleet-hub', port: 8700, health: '/api/v1/health' },
+  { program: 'agent', prefix: '/opt/edgefleet', data: '/var/lib/edgefleet-agent', port: 8701, health: '/v2/health/live', bins: ['edgefleet-agent'] },
+  { program: 'hub', prefix: '/opt/edgefleet-hub', data: '/var/lib/edgefleet-hub', port: 8700, health: '/api/v1/health', bins: ['edgefleet-hub', 'edgefleet'] },
 ] as const;
 
 describe('packaging files', () => {
@@ -84,6 +86,8 @@ describe('packaging files', () => {
       const userAt = ins.findIndex((i) => i.op === 'USER');
       assert.ok(userAt < ins.findIndex((i) => i.op === 'ENTRYPOINT'), 'USER before ENTRYPOINT');
       assert.match(one(ins, 'RUN'), new RegExp(`useradd --system .*${user}`));
+      // The commands on PATH for `docker exec` (the agent image had none: "executable file not found").
+      for (const b of p.bins) assert.ok(one(ins, 'RUN').includes(`ln -s ${p.prefix}/${p.program}/bin/${b}.js /usr/local/bin/${b}`), `${b} on PATH`);
       const entry = execForm(one(ins, 'ENTRYPOINT'));
       assert.equal(entry[0], 'node');
       assert.ok(entry[1]!.startsWith(`${p.prefix}/`), entry[1]);
@@ -153,6 +157,29 @@ describe('packaging files', () => {
       assert.ok(!existsSync(join(dir, 'opt')), 'nothing installed');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the package scripts' check finds a file the compiled code reads beside itself that the tarball lacks", async () => {
+    // The agent's gRPC API reads ../../../proto/grpc_predict_v2.proto: once left out, and the packaged agent could not start with gRPC on.
+    const { unresolvedReferences } = await import(pathToFileURL(join(root, 'scripts/package-copy.mjs')).href) as { unresolvedReferences(stage: string, program: string): string[] };
+    const stage = mkdtempSync(join(tmpdir(), 'ef-stage-'));
+    try {
+      mkdirSync(join(stage, 'agent/dist/api'), { recursive: true });
+      mkdirSync(join(stage, 'node_modules/@edgefleet/shared'), { recursive: true });
+      writeFileSync(join(stage, 'agent/dist/api/server.js'), [
+        "export const PROTO = new URL('../../proto/oip.proto', import.meta.url);",
+        "const source = new URL('./server.ts', import.meta.url); // the path taken only from the sources",
+        "const pkg = new URL('../../package.json', import.meta.url);",
+        '',
+      ].join('\n'));
+      writeFileSync(join(stage, 'agent/package.json'), '{}');
+      assert.deepEqual(unresolvedReferences(stage, 'agent'), ['agent/dist/api/server.js: reads ../../proto/oip.proto, which is not in the tarball']);
+      mkdirSync(join(stage, 'agent/proto'));
+      writeFileSync(join(stage, 'agent/proto/oip.proto'), 'syntax = "proto3";\n');
+      assert.deepEqual(unresolvedReferences(stage, 'agent'), []);
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
     }
   });
 

@@ -8,8 +8,9 @@
 // not stays stopped (systemctl is a stub recording its calls: systemd cannot run here); a restart that
 // fails exits 1 naming it and what to do, with the new version wholly installed;
 // the commands in /usr/local/bin run the program with the node install.sh chose, not the one on PATH;
-// uninstall.sh removes only what install.sh put in a shared prefix and keeps the unit's drop-ins, and
-// --purge deletes the data dir and the drop-ins.
+// uninstall.sh removes only what install.sh put in a shared prefix and keeps the unit's drop-ins (the
+// tarball's own copy, run where it was unpacked, is refused and changes nothing), and
+// --purge deletes the data dir and the drop-ins, and says it keeps the user the other program runs as.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -273,6 +274,11 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     const dropins = join(root, `${UNIT}.d`);
     mkdirSync(dropins);
     writeFileSync(join(dropins, 'override.conf'), '[Service]\nReadWritePaths=/srv/scored\n');
+    // The tarball's own uninstall.sh, beside install.sh, is refused: it removed the unit and the unpacked files, and left the program.
+    const stray = sh([join(tree, 'uninstall.sh'), '--root', root]);
+    assert.equal(stray.status, 1, stray.stderr);
+    assert.match(stray.stderr, /^error \[CONFIG_INVALID\]: .* is not where install\.sh put edgefleet-agent \(it holds no install\.conf: an unpacked tarball\?\): nothing was changed\. Run the uninstall\.sh in the prefix: \/opt\/edgefleet\/uninstall\.sh/);
+    assert.ok(existsSync(join(root, UNIT)) && existsSync(join(tree, 'agent')) && existsSync(join(tree, 'MANIFEST.json')), 'the unit and the unpacked tarball stay');
     const out = run('sh', [join(root, 'opt/shared/uninstall.sh'), '--root', root]);
     assert.match(out, /^removed edgefleet-agent; kept \/var\/lib\/edgefleet-agent and the unit's drop-ins in \/etc\/systemd\/system\/edgefleet-agent\.service\.d \(uninstall\.sh --purge deletes them\)$/m);
     assert.ok(existsSync(join(dropins, 'override.conf')), 'the drop-ins stay without --purge');
@@ -286,12 +292,14 @@ describe('install.sh and uninstall.sh from the agent tarball, on a temp root', (
     const runtime = join(root, 'run/systemd/system/edgefleet-agent.service.d');
     mkdirSync(runtime, { recursive: true });
     writeFileSync(join(runtime, '50-mem.conf'), '[Service]\nMemoryMax=1G\n'); // `systemctl set-property --runtime`
+    writeFileSync(join(root, 'etc/systemd/system/edgefleet-hub.service'), '[Service]\nUser=edgefleet\n'); // the hub on the same box
     const systemctl = systemctlStub(dir, join(root, 'opt/shared/MANIFEST.json'));
     const purged = script([join(root, 'opt/shared/uninstall.sh'), '--root', root, '--purge'], systemctl.env(true));
     assert.deepEqual(systemctl.calls(), ['disable --now edgefleet-agent.service @0.1.0', 'daemon-reload @0.1.0']);
     assert.match(purged, /^removed the drop-ins in \/etc\/systemd\/system\/edgefleet-agent\.service\.d: override\.conf$/m);
     assert.match(purged, /^removed the drop-ins in \/run\/systemd\/system\/edgefleet-agent\.service\.d: 50-mem\.conf$/m);
-    assert.match(purged, /^removed edgefleet-agent, its data dir \/var\/lib\/edgefleet-agent and user edgefleet$/m);
+    // It said "… and user edgefleet", a user it kept for the hub.
+    assert.match(purged, /^removed edgefleet-agent and its data dir \/var\/lib\/edgefleet-agent; kept user edgefleet: edgefleet-hub\.service is installed and runs as it$/m);
     assert.ok(!existsSync(join(root, DATA)));
     assert.ok(!existsSync(dropins) && !existsSync(runtime), 'the drop-in directories are gone');
     assert.ok(existsSync(join(root, 'run/systemd/system')), 'only the unit\'s own drop-in directory is removed');
