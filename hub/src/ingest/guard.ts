@@ -50,7 +50,10 @@ export interface Refusals {
 interface DeviceEntry {
   allowed: Set<string> | null;
   maxSeq: number | null;
-  /** The highest seq parked from it (parked.ts), read with maxSeq and raised as this hub parks; 0: none. */
+  /**
+   * The highest seq parked from it (parked.ts), read with maxSeq and raised as this hub parks; 0: none. With
+   * several hubs read again with storedBytes (every STORED_RELOAD_MS): other hubs park too.
+   */
   parkedMax: number;
   /** JSON characters of its stored windows and events: the database's count when read, plus this hub's writes since. */
   storedBytes: number | null;
@@ -152,6 +155,9 @@ export class IngestGuard {
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
     const nowMs = now.getTime();
     if (entry.storedBytes === null || !(nowMs - entry.storedReadAt < STORED_RELOAD_MS && nowMs >= entry.storedReadAt)) {
+      // Several hubs: the seqs other hubs stored and parked since this hub's last read, read again with the
+      // bytes, so a seq another hub parked is held here too (docs/decisions/parked-seqs-of-other-hubs.md).
+      if (entry.storedBytes !== null && this.deps.reloadOnMiss) ctx.maxSeq = Math.max(ctx.maxSeq, this.loadMaxSeq(entry, deviceId));
       entry.storedBytes = this.storedRepo.get(deviceId);
       entry.storedReadAt = nowMs;
     }
