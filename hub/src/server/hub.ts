@@ -163,7 +163,7 @@ export class Hub {
     // GET /api/v1/ready: the database as the lease renewals find it (health.ts); it answered at start.
     // Public answers name the failure's code only: its message names the server.
     const database = new DependencyWatch(() => clock.now(), true, undefined, databaseFailure);
-    const dbHealth = new DatabaseHealth(database, () => store.db.prepare('SELECT 1').get(), logger);
+    const dbHealth = new DatabaseHealth(database, () => store.db.prepare('SELECT 1').get(), logger, this.metrics);
     this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;

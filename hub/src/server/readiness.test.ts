@@ -49,6 +49,9 @@ const readyWhen = (get: (path: string) => Promise<Answer>, what: string, pred: (
     return pred(a) ? a : undefined;
   }, { timeoutMs: 15_000, intervalMs: 50 });
 
+/** edgefleet_hub_database_up on the hub's /metrics. */
+const databaseUp = async (http: string) => Number(/^edgefleet_hub_database_up (\d)$/m.exec(await (await fetch(`${http}/metrics`)).text())?.[1]);
+
 it('SQLite and the embedded broker: ready 200 with both up; /health says so; both are in the OpenAPI document', async () => {
   const { hub, get } = await startHub('sqlite', {});
   try {
@@ -71,9 +74,10 @@ it('SQLite and the embedded broker: ready 200 with both up; /health says so; bot
 
 it('PostgreSQL stopped: /ready 503 DATABASE_UNAVAILABLE naming the database and since when, /health still 200; ready again after it starts', async () => {
   const pg: PgCluster = await startPostgres();
-  const { hub, get } = await startHub('pg', { database: pg.createDatabase() });
+  const { hub, http, get } = await startHub('pg', { database: pg.createDatabase() });
   try {
     assert.equal((await get('/ready')).status, 200);
+    assert.equal(await databaseUp(http), 1);
     await pg.down();
     const downAt = Date.now();
     const notReady = await readyWhen(get, '/ready 503 with the server stopped', (a) => a.status === 503);
@@ -89,9 +93,11 @@ it('PostgreSQL stopped: /ready 503 DATABASE_UNAVAILABLE naming the database and 
     assert.equal(health.body.ok, true);
     assert.equal(health.body.database?.ok, false);
     assert.ok(health.body.time);
+    assert.equal(await databaseUp(http), 0, '/metrics says the database is down');
     await pg.up();
     const back = await readyWhen(get, '/ready 200 once the server is back', (a) => a.status === 200);
     assert.equal(back.body.database?.ok, true);
+    assert.equal(await databaseUp(http), 1);
     assert.ok(Date.parse(back.body.database?.since ?? '') > since, 'up since it came back');
   } finally {
     await hub.stop();
