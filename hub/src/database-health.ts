@@ -4,23 +4,16 @@
 // balancer kept sending requests that failed. Now a request that failed with DATABASE_UNAVAILABLE marks
 // the database down at once, and /ready asks the database itself (one SELECT 1) when the hub's last word
 // on it is READY_RECHECK_MS old: probes however many cost the database at most one statement a second.
-// GET /health still asks nothing, nor does /metrics, whose edgefleet_hub_database_up says what the hub
-// knows at each scrape (before, /metrics had no word of a database down: every hub showed only
-// edgefleet_hub_lease_held 0).
+// GET /health still asks nothing.
 import { toAppError, type DependencyState } from '@edgefleet/shared';
 import type { DependencyWatch } from './health.js';
 import type { LoggerPort } from './mqtt/ports.js';
-import type { Metrics } from './metrics.js';
 
 export const READY_RECHECK_MS = 1000;
 
 export class DatabaseHealth {
   /** `ping` throws when the database does not answer (the store's own statement deadline bounds it). */
-  constructor(private readonly watch: DependencyWatch, private readonly ping: () => void, private readonly logger: LoggerPort, metrics?: Metrics) {
-    if (!metrics) return;
-    metrics.describe('edgefleet_hub_database_up', 'gauge', "1 while the hub's database answers, 0 since a statement or lease renewal found it unreachable (GET /api/v1/ready says since when)");
-    metrics.onRender(() => metrics.set('edgefleet_hub_database_up', this.watch.get().ok ? 1 : 0));
-  }
+  constructor(private readonly watch: DependencyWatch, private readonly ping: () => void, private readonly logger: LoggerPort) {}
 
   /** What the hub knows; `fresh` (GET /ready): asked again first when that is a second old. */
   get(fresh = false): DependencyState {

@@ -49,8 +49,9 @@ const readyWhen = (get: (path: string) => Promise<Answer>, what: string, pred: (
     return pred(a) ? a : undefined;
   }, { timeoutMs: 15_000, intervalMs: 50 });
 
-/** edgefleet_hub_database_up on the hub's /metrics. */
-const databaseUp = async (http: string) => Number(/^edgefleet_hub_database_up (\d)$/m.exec(await (await fetch(`${http}/metrics`)).text())?.[1]);
+/** A gauge on the hub's /metrics. */
+const gauge = async (http: string, name: string) => Number(new RegExp(`^${name} (\\d)$`, 'm').exec(await (await fetch(`${http}/metrics`)).text())?.[1]);
+const databaseUp = (http: string) => gauge(http, 'edgefleet_hub_database_up');
 
 it('SQLite and the embedded broker: ready 200 with both up; /health says so; both are in the OpenAPI document', async () => {
   const { hub, get } = await startHub('sqlite', {});
@@ -139,11 +140,14 @@ it('PostgreSQL stopped between lease renewals: a request that found it down says
 
 it('external Mosquitto stopped: /ready 503 NOT_READY naming the broker link, /health still 200; ready again after it starts', { skip: skipMosquitto }, async () => {
   const mosq = await startMosquitto([], { user: 'hub-1', password: 'hub-password-1' });
-  const { hub, get } = await startHub('ext', { externalBroker: { url: mosq.url, username: 'hub-1', password: 'hub-password-1', passwordFile: mosq.passwordFile } });
+  const { hub, http, get } = await startHub('ext', { externalBroker: { url: mosq.url, username: 'hub-1', password: 'hub-password-1', passwordFile: mosq.passwordFile } });
   try {
     assert.equal((await get('/ready')).status, 200);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 1);
     await mosq.down();
     const notReady = await readyWhen(get, '/ready 503 with the broker stopped', (a) => a.status === 503);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 0, '/metrics says the broker link is down');
+    assert.equal(await databaseUp(http), 1);
     assert.equal(notReady.body.error?.code, 'NOT_READY');
     assert.match(notReady.body.error?.message ?? '', new RegExp(`not ready: the MQTT broker link is down since \\S+ \\(.*${mosq.url.replace(/[.]/g, '\\.')}`));
     assert.equal(notReady.body.error?.details?.database.ok, true, 'the database is not blamed');
@@ -153,6 +157,7 @@ it('external Mosquitto stopped: /ready 503 NOT_READY naming the broker link, /he
     await mosq.up();
     const back = await readyWhen(get, '/ready 200 once the broker is back', (a) => a.status === 200);
     assert.equal(back.body.broker?.ok, true);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 1);
   } finally {
     await hub.stop();
     await mosq.stop();
