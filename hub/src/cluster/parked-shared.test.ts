@@ -4,8 +4,8 @@
 // read the device (seq 1) before hub A parked seqs 2-5 of a version the registry lacks; then the box's
 // agent.db is put back from a backup and numbers a new window 2 again. Before, B stored it under seq 2 and
 // acked it as new with maxSeq 1, and the parked window 2 was dropped as a resend at the push: lost. Now B
-// reads the device's highest stored and parked seqs again with its stored bytes (once a minute per device,
-// cluster mode only): it holds seq 2 as `known` and tells maxSeq 5, as hub A would.
+// reads the device's highest stored and parked seqs again with its stored bytes (one statement, once a minute per
+// device): it holds seq 2 as `known` and tells maxSeq 5, as hub A would.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
