@@ -2,6 +2,7 @@
 // already has (a lease renewal's outcome for the database, the broker link's connect and close), read
 // by GET /api/v1/health and /ready without asking the dependency anything.
 import type { DependencyState } from '@edgefleet/shared';
+import type { Metrics } from './metrics.js';
 
 export class DependencyWatch {
   private state: { ok: boolean; since: Date; error?: string };
@@ -50,4 +51,18 @@ function messageOf(err: unknown): string {
 export function databaseFailure(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return `${typeof code === 'string' ? code : 'failed'}: the hub's log says why ("could not take or renew the hub lease", "the database failed …")`;
+}
+
+/**
+ * edgefleet_hub_database_up and edgefleet_hub_broker_up on /metrics: what GET /api/v1/ready says of each,
+ * read at each scrape without asking the dependency (before, /metrics had no word of either being down).
+ */
+export function dependencyGauges(metrics: Metrics, dependencies: () => { database: DependencyState; broker: DependencyState }): void {
+  metrics.describe('edgefleet_hub_database_up', 'gauge', "1 while the hub's database answers, 0 since a statement or lease renewal found it unreachable (GET /api/v1/ready says since when)");
+  metrics.describe('edgefleet_hub_broker_up', 'gauge', "1 while the hub's MQTT broker listens (embedded) or its link to the external broker is up, else 0");
+  metrics.onRender(() => {
+    const d = dependencies();
+    metrics.set('edgefleet_hub_database_up', d.database.ok ? 1 : 0);
+    metrics.set('edgefleet_hub_broker_up', d.broker.ok ? 1 : 0);
+  });
 }

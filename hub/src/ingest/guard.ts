@@ -11,7 +11,6 @@ import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { InvalidItem, LoggerPort, MetricsPort } from '../mqtt/ports.js';
-import { StoredBytesRepo } from '../store/stored-bytes.js';
 import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, MAX_VALUES_PER_SEC, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
 import { claim, neededSec, type Cover } from './coverage.js';
 
@@ -50,7 +49,10 @@ export interface Refusals {
 interface DeviceEntry {
   allowed: Set<string> | null;
   maxSeq: number | null;
-  /** The highest seq parked from it (parked.ts), read with maxSeq and raised as this hub parks; 0: none. */
+  /**
+   * The highest seq parked from it (parked.ts), read with maxSeq and raised as this hub parks; 0: none. With
+   * several hubs read again with storedBytes (every STORED_RELOAD_MS): other hubs park too.
+   */
   parkedMax: number;
   /** JSON characters of its stored windows and events: the database's count when read, plus this hub's writes since. */
   storedBytes: number | null;
@@ -79,12 +81,8 @@ export class IngestGuard {
   private maxSeqStmt: Statement | null = null;
   private coverStmt: Statement | null = null;
 
-  /** Each device's stored bytes, the database's count (store/stored-bytes.ts). */
-  private readonly storedRepo: StoredBytesRepo;
-
   constructor(private readonly deps: IngestGuardDeps) {
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
-    this.storedRepo = new StoredBytesRepo(deps.db);
   }
 
   /** The versions a device may report changed (a deployment, a new state report). */
@@ -134,9 +132,10 @@ export class IngestGuard {
   ): T[] {
     const entry = this.entry(deviceId);
     let allowed = (entry.allowed ??= this.loadAllowed(deviceId));
+    const nowMs = now.getTime();
     const ctx: DeviceContext = {
-      nowMs: now.getTime(),
-      maxSeq: (entry.maxSeq ??= this.loadMaxSeq(entry, deviceId)),
+      nowMs,
+      maxSeq: (entry.maxSeq ??= this.loadHeld(entry, deviceId, nowMs)),
       allowed: (model, version) => allowed.has(`${model}@${version}`),
     };
     let reloaded = !this.deps.reloadOnMiss;
@@ -145,17 +144,17 @@ export class IngestGuard {
       if (reloaded || (reason !== 'unassigned_version' && reason !== 'seq_jump')) return reason;
       reloaded = true;
       allowed = entry.allowed = this.loadAllowed(deviceId);
-      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadMaxSeq(entry, deviceId));
+      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadHeld(entry, deviceId, nowMs));
       return check(item, ctx, this.limits);
     };
     const kept: T[] = [];
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
-    const nowMs = now.getTime();
+    // The bytes read again with the highest seqs (one statement): with several hubs a seq another hub
+    // parked since is then held here too (docs/decisions/parked-seqs-of-other-hubs.md).
     if (entry.storedBytes === null || !(nowMs - entry.storedReadAt < STORED_RELOAD_MS && nowMs >= entry.storedReadAt)) {
-      entry.storedBytes = this.storedRepo.get(deviceId);
-      entry.storedReadAt = nowMs;
+      ctx.maxSeq = Math.max(ctx.maxSeq, this.loadHeld(entry, deviceId, nowMs));
     }
-    const full = entry.storedBytes >= this.limits.maxStoredBytesPerDevice;
+    const full = (entry.storedBytes ?? 0) >= this.limits.maxStoredBytesPerDevice;
     for (const item of items) {
       // A seq the hub holds parked is held, whatever it carries, as a stored one is (not checked, so no
       // time claimed twice): one comparison for a device with nothing parked.
@@ -263,13 +262,16 @@ export class IngestGuard {
 
   /**
    * The highest seq the hub holds from the device: stored, or parked (a restarted hub's acks count parked
-   * seqs as the guard that parked them did); sets the entry's parkedMax. Three probes of primary keys.
+   * seqs as the guard that parked them did); sets the entry's parkedMax, and its stored bytes (the running
+   * count of store/stored-bytes.ts) read at `nowMs`. Four probes of primary keys.
    */
-  private loadMaxSeq(entry: DeviceEntry, deviceId: string): number {
+  private loadHeld(entry: DeviceEntry, deviceId: string, nowMs: number): number {
     const r = (this.maxSeqStmt ??= this.deps.db.prepare(
       `SELECT (SELECT MAX(seq) FROM device_windows WHERE device_id = ?) AS w, (SELECT MAX(seq) FROM device_events WHERE device_id = ?) AS e,
-       (SELECT MAX(seq) FROM parked_windows WHERE device_id = ?) AS p`,
-    )).get(deviceId, deviceId, deviceId) as { w: number | null; e: number | null; p: number | null };
+       (SELECT MAX(seq) FROM parked_windows WHERE device_id = ?) AS p, (SELECT bytes FROM device_stored WHERE device_id = ?) AS s`,
+    )).get(deviceId, deviceId, deviceId, deviceId) as { w: number | null; e: number | null; p: number | null; s: number | null };
+    entry.storedBytes = Math.max(0, Number(r.s ?? 0));
+    entry.storedReadAt = nowMs;
     const parked = Number(r.p ?? 0);
     entry.parkedMax = Math.max(entry.parkedMax, parked);
     return Math.max(Number(r.w ?? 0), Number(r.e ?? 0), parked);

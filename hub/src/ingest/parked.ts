@@ -10,7 +10,8 @@
 // either, a window of a version the registry does not hold is refused as before (unassigned_version, acked,
 // not stored), so a device making up versions holds at most that much of the hub's disk, and all of them
 // at most the hub's cap. Both are counted per hub (read from the table once, then counted): with several
-// hubs each bounds what it parks. Windows parked longer than `retentionDays` are deleted by the sweep
+// hubs each bounds what it parks, and reads the table again before it refuses (another hub's sweep may have
+// emptied it: recount()). Windows parked longer than `retentionDays` are deleted by the sweep
 // (parked-expiry.ts): a version never pushed does not hold them for ever.
 import type { DeviceEvent, SeqWindow } from '@edgefleet/shared';
 import { windowText } from '@edgefleet/shared';
@@ -44,7 +45,19 @@ export interface ParkedDeps {
   countChunk?: number;
   /** How often parking of one device is logged at most (default 60 s). */
   logEveryMs?: number;
+  /**
+   * Other hubs park and sweep the same table (several hubs): a count that would refuse is read from the table
+   * again first, a device's at most every RECOUNT_DEVICE_MS, the whole table's every RECOUNT_TABLE_MS.
+   */
+  shared?: boolean;
 }
+
+/** A device's parked characters are read again before a refusal at most this often (several hubs). */
+export const RECOUNT_DEVICE_MS = 60_000;
+/** The table's are summed again (by the next sweep, in chunks) before refusals at most this often (several hubs). */
+export const RECOUNT_TABLE_MS = 600_000;
+
+interface DeviceCount { bytes: number; readAt: number; loggedAt: number; unlogged: number }
 
 /** Versions GET /devices/{id} lists at most (the oldest parked first; the totals count them all). */
 export const STATUS_VERSIONS = 50;
@@ -70,13 +83,15 @@ function parkedText(p: Parkable): string {
 
 export class ParkedWindows {
   private readonly repo: ParkedRepo;
-  /** Per device: characters parked (the table's count when read, plus this hub's parking since) and when last logged. */
-  private readonly devices = new Map<string, { bytes: number; loggedAt: number; unlogged: number }>();
+  /** Per device: characters parked (the table's count when read at `readAt`, plus this hub's parking since) and when last logged. */
+  private readonly devices = new Map<string, DeviceCount>();
   /** Characters parked by all devices: the table's, summed in chunks from start() on (0 until the sum ends), ... */
   private tableBytes = 0;
   /** ... plus what this hub parked, less what it deleted, since that sum began. */
   private sinceBytes = 0;
   private counted = false;
+  /** When the last sum of the table began (hub clock, ms). */
+  private countedAt = -Infinity;
   private counting: Promise<void> | null = null;
   /** When the hub-wide cap's refusal was last logged (once a minute at most, whatever the devices). */
   private readonly capLog = { loggedAt: -Infinity, unlogged: 0 };
@@ -112,8 +127,8 @@ export class ParkedWindows {
   park(deviceId: string, p: Parkable, now: Date): ParkResult {
     const w = p.item;
     if (w.model === undefined || w.version === undefined || this.repo.held(w.model, w.version)) return false;
-    const d = this.device(deviceId);
     const text = parkedText(p);
+    const d = this.recount(deviceId, text.length, now);
     if (d.bytes + text.length > this.deps.maxBytes) {
       this.log(deviceId, d, now, { seq: w.seq, model: w.model, version: w.version, parkedBytes: d.bytes, maxParkedBytesPerDevice: this.deps.maxBytes },
         'refused a window of a model version the registry does not hold: the device has maxParkedBytesPerDevice parked (acked, not stored)');
@@ -121,6 +136,8 @@ export class ParkedWindows {
     }
     const total = this.tableBytes + this.sinceBytes;
     if (total + text.length > this.deps.maxTotalBytes) {
+      // Several hubs: the next sweep sums the table again (within everyMs); refused meanwhile.
+      if (this.deps.shared && this.counted && !(now.getTime() - this.countedAt < RECOUNT_TABLE_MS)) this.counted = false;
       this.log(deviceId, this.capLog, now, { seq: w.seq, model: w.model, version: w.version, hubParkedBytes: total, maxParkedBytes: this.deps.maxTotalBytes },
         'refused a window of a model version the registry does not hold: the hub has maxParkedBytes parked (acked, not stored)');
       return false;
@@ -192,7 +209,10 @@ export class ParkedWindows {
 
   /** The table's parked characters (null: stopped first). */
   private async sumTable(): Promise<number | null> {
+    // A sum again (several hubs): the total holds what it held until the new sum replaces it.
+    this.tableBytes += this.sinceBytes;
     this.sinceBytes = 0;
+    this.countedAt = this.deps.now().getTime();
     let sum = 0;
     let after = { deviceId: '', seq: 0 };
     for (;;) {
@@ -252,15 +272,29 @@ export class ParkedWindows {
     return n;
   }
 
-  private device(deviceId: string): { bytes: number; loggedAt: number; unlogged: number } {
+  private device(deviceId: string, now: Date = this.deps.now()): DeviceCount {
     let d = this.devices.get(deviceId);
     if (!d) {
       if (this.devices.size >= MAX_CACHED_DEVICES) {
         const oldest = this.devices.keys().next().value;
         if (oldest !== undefined) this.devices.delete(oldest);
       }
-      d = { bytes: this.repo.totals(deviceId).bytes, loggedAt: -Infinity, unlogged: 0 };
+      d = { bytes: this.repo.totals(deviceId).bytes, readAt: now.getTime(), loggedAt: -Infinity, unlogged: 0 };
       this.devices.set(deviceId, d);
+    }
+    return d;
+  }
+
+  /**
+   * The device's count; with several hubs read from the table again when adding `adding` would pass the
+   * bound and the count is RECOUNT_DEVICE_MS old: another hub's sweep may have stored or expired what this
+   * hub counted (one device's rows summed, at most once a minute per device at its bound).
+   */
+  private recount(deviceId: string, adding: number, now: Date): DeviceCount {
+    const d = this.device(deviceId, now);
+    if (this.deps.shared && d.bytes + adding > this.deps.maxBytes && !(now.getTime() - d.readAt < RECOUNT_DEVICE_MS)) {
+      d.bytes = this.repo.totals(deviceId).bytes;
+      d.readAt = now.getTime();
     }
     return d;
   }

@@ -71,7 +71,7 @@ export class IngestService implements DeviceReports {
     this.telemetry = deps.store.telemetry;
     // Windows of versions the registry does not hold wait there until it does (parked.ts).
     this.parked = new ParkedWindows({
-      db: deps.store.db, logger: deps.logger, metrics: deps.metrics, ...(deps.parkEveryMs ? { everyMs: deps.parkEveryMs } : {}),
+      db: deps.store.db, logger: deps.logger, metrics: deps.metrics, ...(deps.parkEveryMs ? { everyMs: deps.parkEveryMs } : {}), shared: deps.shared ?? false,
       maxBytes: deps.limits?.maxParkedBytesPerDevice ?? DEFAULT_INGEST_LIMITS.maxParkedBytesPerDevice,
       maxTotalBytes: deps.limits?.maxParkedBytes ?? DEFAULT_INGEST_LIMITS.maxParkedBytes,
       retentionDays: deps.limits?.parkedRetentionDays ?? DEFAULT_INGEST_LIMITS.parkedRetentionDays,

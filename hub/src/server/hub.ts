@@ -32,7 +32,7 @@ import type { HubLease } from '../cluster/lease.js';
 import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
-import { DependencyWatch, databaseFailure } from '../health.js';
+import { DependencyWatch, databaseFailure, dependencyGauges } from '../health.js';
 import { DatabaseHealth } from '../database-health.js';
 import { connectionRefusals } from './http-connections.js';
 import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
@@ -164,6 +164,8 @@ export class Hub {
     // Public answers name the failure's code only: its message names the server.
     const database = new DependencyWatch(() => clock.now(), true, undefined, databaseFailure);
     const dbHealth = new DatabaseHealth(database, () => store.db.prepare('SELECT 1').get(), logger);
+    const dependencies = (fresh = false) => ({ database: dbHealth.get(fresh), broker: fleet.linkState?.() ?? { ok: true } });
+    dependencyGauges(this.metrics, dependencies);
     this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;
@@ -190,7 +192,7 @@ export class Hub {
       quota,
       cluster: hubId ? () => (this.lease as HubLease).status() : null,
       soleLease: hubId ? null : () => (this.lease as HubLease).status(),
-      dependencies: (fresh) => ({ database: dbHealth.get(fresh), broker: fleet.linkState?.() ?? { ok: true } }),
+      dependencies,
       databaseFailed: (err, what) => dbHealth.failed(err, what),
       streams,
       console: cfg.console?.enabled === false ? false : { ...(cfg.console?.dir ? { dir: cfg.console.dir } : {}) },

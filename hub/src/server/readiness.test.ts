@@ -49,6 +49,10 @@ const readyWhen = (get: (path: string) => Promise<Answer>, what: string, pred: (
     return pred(a) ? a : undefined;
   }, { timeoutMs: 15_000, intervalMs: 50 });
 
+/** A gauge on the hub's /metrics. */
+const gauge = async (http: string, name: string) => Number(new RegExp(`^${name} (\\d)$`, 'm').exec(await (await fetch(`${http}/metrics`)).text())?.[1]);
+const databaseUp = (http: string) => gauge(http, 'edgefleet_hub_database_up');
+
 it('SQLite and the embedded broker: ready 200 with both up; /health says so; both are in the OpenAPI document', async () => {
   const { hub, get } = await startHub('sqlite', {});
   try {
@@ -71,9 +75,10 @@ it('SQLite and the embedded broker: ready 200 with both up; /health says so; bot
 
 it('PostgreSQL stopped: /ready 503 DATABASE_UNAVAILABLE naming the database and since when, /health still 200; ready again after it starts', async () => {
   const pg: PgCluster = await startPostgres();
-  const { hub, get } = await startHub('pg', { database: pg.createDatabase() });
+  const { hub, http, get } = await startHub('pg', { database: pg.createDatabase() });
   try {
     assert.equal((await get('/ready')).status, 200);
+    assert.equal(await databaseUp(http), 1);
     await pg.down();
     const downAt = Date.now();
     const notReady = await readyWhen(get, '/ready 503 with the server stopped', (a) => a.status === 503);
@@ -89,9 +94,11 @@ it('PostgreSQL stopped: /ready 503 DATABASE_UNAVAILABLE naming the database and 
     assert.equal(health.body.ok, true);
     assert.equal(health.body.database?.ok, false);
     assert.ok(health.body.time);
+    assert.equal(await databaseUp(http), 0, '/metrics says the database is down');
     await pg.up();
     const back = await readyWhen(get, '/ready 200 once the server is back', (a) => a.status === 200);
     assert.equal(back.body.database?.ok, true);
+    assert.equal(await databaseUp(http), 1);
     assert.ok(Date.parse(back.body.database?.since ?? '') > since, 'up since it came back');
   } finally {
     await hub.stop();
@@ -133,11 +140,14 @@ it('PostgreSQL stopped between lease renewals: a request that found it down says
 
 it('external Mosquitto stopped: /ready 503 NOT_READY naming the broker link, /health still 200; ready again after it starts', { skip: skipMosquitto }, async () => {
   const mosq = await startMosquitto([], { user: 'hub-1', password: 'hub-password-1' });
-  const { hub, get } = await startHub('ext', { externalBroker: { url: mosq.url, username: 'hub-1', password: 'hub-password-1', passwordFile: mosq.passwordFile } });
+  const { hub, http, get } = await startHub('ext', { externalBroker: { url: mosq.url, username: 'hub-1', password: 'hub-password-1', passwordFile: mosq.passwordFile } });
   try {
     assert.equal((await get('/ready')).status, 200);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 1);
     await mosq.down();
     const notReady = await readyWhen(get, '/ready 503 with the broker stopped', (a) => a.status === 503);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 0, '/metrics says the broker link is down');
+    assert.equal(await databaseUp(http), 1);
     assert.equal(notReady.body.error?.code, 'NOT_READY');
     assert.match(notReady.body.error?.message ?? '', new RegExp(`not ready: the MQTT broker link is down since \\S+ \\(.*${mosq.url.replace(/[.]/g, '\\.')}`));
     assert.equal(notReady.body.error?.details?.database.ok, true, 'the database is not blamed');
@@ -147,6 +157,7 @@ it('external Mosquitto stopped: /ready 503 NOT_READY naming the broker link, /he
     await mosq.up();
     const back = await readyWhen(get, '/ready 200 once the broker is back', (a) => a.status === 200);
     assert.equal(back.body.broker?.ok, true);
+    assert.equal(await gauge(http, 'edgefleet_hub_broker_up'), 1);
   } finally {
     await hub.stop();
     await mosq.stop();

@@ -98,6 +98,12 @@ function tablesRefused(name: string, err: unknown): unknown {
 }
 
 /**
+ * The migration lock of PostgreSQL, held to the transaction's end. Another hub's migrations may hold it for
+ * longer than a statement waits for a lock (LOCK_TIMEOUT_MS): waited for without a lock_timeout.
+ */
+const MIGRATION_LOCK = 'SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7710150)';
+
+/**
  * Applies every migration of `migrations` not yet recorded, in ascending order, each in its own
  * transaction; returns the versions applied. Versions are pre-assigned per part (docs/hub.md), so an
  * unapplied lower version is applied even when a higher one is recorded. A database holding a version
@@ -105,17 +111,20 @@ function tablesRefused(name: string, err: unknown): unknown {
  * On PostgreSQL a migration's SQL is translated (store/pg/dialect.ts) unless it carries a `postgres` override.
  */
 export function migrate(db: Db, migrations: readonly Migration[]): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const pg = db instanceof PgDb ? db : null;
+  const table = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+  // Under the migration lock on PostgreSQL: of two hubs creating it at once on a new database, the second
+  // failed with a duplicate key in pg_type once the first committed (store/pg/migrate-race.test.ts).
+  if (pg) pg.slowTransaction(MIGRATION_STATEMENT_MS, () => pg.execNative(MIGRATION_LOCK).exec(table));
+  else db.exec(table);
   const applied = new Set(refuseNewer(db, migrations));
   const done: number[] = [];
-  const pg = db instanceof PgDb ? db : null;
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
     // Checked again inside: another hub process opening the same database may have applied it meanwhile
     // (SQLite shared: the transaction begins IMMEDIATE; PostgreSQL: an advisory lock held to its commit).
     const apply = (): boolean => {
-      // Another hub's migrations may hold the lock for longer than a statement waits for one (LOCK_TIMEOUT_MS).
-      if (pg) pg.execNative('SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(7710150)');
+      if (pg) pg.execNative(MIGRATION_LOCK);
       if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
       if (pg && m.postgres !== undefined) pg.execNative(m.postgres);
       else db.exec(m.sql);
