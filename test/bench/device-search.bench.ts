@@ -4,7 +4,7 @@
 // against the baseline measured in the same run on the same hub: GET /devices?limit=200 with no filter. The tag
 // filter's page (`tag=site=north`, its own index, decision 0095) is printed beside for comparison. The fleet is
 // SHORT_SEARCH_MAX_DEVICES devices by default, the most a search of 1–2 characters (no trigram: every device's row read)
-// is answered on (docs/decisions/short-device-searches.md), so those are measured at their dearest; with more devices
+// is answered on (docs/decisions/0109-short-device-searches.md), so those are measured at their dearest; with more devices
 // they are refused (400) and printed so. Devices are created by the hub's store in hub.db (DevicesRepo.create: tags,
 // tag rows and search row), with 3 tags and one or two versions held, their search rows written again with them
 // (writeDeviceSearch, as a state report does); PostgreSQL gets a copy of those rows. Each request is timed by the client (wall, median of ROUNDS, every

@@ -1,5 +1,5 @@
 // The parked bounds' counts of one hub when another hub's sweep expires what it parked (docs/hub.md "What
-// the hub accepts from devices", docs/decisions/parked-seqs-of-other-hubs.md). Each hub counts what it parks
+// the hub accepts from devices", docs/decisions/0111-parked-seqs-of-other-hubs.md). Each hub counts what it parks
 // and what its own sweep removes; hub A's sweep deleted the windows hub B parked, and B went on refusing the
 // device's windows as over maxParkedBytesPerDevice, and every device's as over maxParkedBytes, with nothing
 // parked in the table, until it restarted. Now a hub reads a count from the table again before it refuses:

@@ -150,7 +150,7 @@ export class IngestGuard {
     const kept: T[] = [];
     // The bound is checked per batch and counted after the write (stored()): it is passed by at most one batch.
     // The bytes read again with the highest seqs (one statement): with several hubs a seq another hub
-    // parked since is then held here too (docs/decisions/parked-seqs-of-other-hubs.md).
+    // parked since is then held here too (docs/decisions/0111-parked-seqs-of-other-hubs.md).
     if (entry.storedBytes === null || !(nowMs - entry.storedReadAt < STORED_RELOAD_MS && nowMs >= entry.storedReadAt)) {
       ctx.maxSeq = Math.max(ctx.maxSeq, this.loadHeld(entry, deviceId, nowMs));
     }

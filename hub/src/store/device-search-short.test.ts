@@ -1,6 +1,6 @@
 // A search of 1–2 characters has no trigram to look up (device-search.ts): it reads every device's row of
 // device_search, so a hub answers one while it holds at most SHORT_SEARCH_MAX_DEVICES devices and refuses it beyond
-// with a 400 saying why and what to send instead (docs/decisions/short-device-searches.md), on SQLite and PostgreSQL,
+// with a 400 saying why and what to send instead (docs/decisions/0109-short-device-searches.md), on SQLite and PostgreSQL,
 // over GET /devices; a search of 3 characters or more is answered at any size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
 // one row of `device_search`, indexed by trigrams (SQLite: an FTS5 trigram table kept by triggers; PostgreSQL:
 // a pg_trgm GIN index when the extension can be made, else none). A term of 3 characters or more is looked up
 // by its trigrams, a shorter one scans this narrow table, on a hub of at most 10,000 devices (refused beyond:
-// docs/decisions/short-device-searches.md). DevicesRepo writes the row with the tags (create,
+// docs/decisions/0109-short-device-searches.md). DevicesRepo writes the row with the tags (create,
 // setTags) and device-reports.ts with the versions, only when the text changes.
 import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
@@ -142,7 +142,7 @@ export function denseSearch(db: Db, total: number, limit: number): boolean {
 
 /** A term this long has trigrams: it is looked up by the index; a shorter one reads every row of device_search. */
 export const SEARCH_INDEXED_FROM = 3;
-/** The most devices a hub answers a search of 1–2 characters on, by reading each one's row (docs/decisions/short-device-searches.md). */
+/** The most devices a hub answers a search of 1–2 characters on, by reading each one's row (docs/decisions/0109-short-device-searches.md). */
 export const SHORT_SEARCH_MAX_DEVICES = 10_000;
 
 /**
