@@ -45,3 +45,15 @@ export function jsonParseProblem(text: string | Uint8Array, err: unknown, bomHin
   const bom = typeof text === 'string' ? text.charCodeAt(0) === 0xfeff : text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf;
   return bom ? `it starts with a UTF-8 byte order mark, EF BB BF${bomHint}` : (err as Error).message;
 }
+
+/**
+ * jsonParseProblem for a file that holds a secret (a private, content or device key, a device secret).
+ * V8 quotes the text around some faults (`Unexpected token 'd', ..."key": dUyNQsjjqH"... is not valid
+ * JSON`), which put part of the key on a terminal, in CI output or the journal: that excerpt is left out.
+ * Its messages that give a position quote no text and are kept.
+ */
+export function secretJsonProblem(text: string, err: unknown): string {
+  const msg = jsonParseProblem(text, err);
+  if (!/ is not valid JSON$/.test(msg)) return msg;
+  return `${msg.startsWith('Unexpected token') ? 'an unexpected character' : 'not JSON text'}; the text is not quoted, as the file holds a secret`;
+}

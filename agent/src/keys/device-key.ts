@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, writeFileAtomic, type BoxKeyPair,
+  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, secretJsonProblem, writeFileAtomic, type BoxKeyPair,
 } from '@edgefleet/shared/core';
 
 export const DEVICE_KEY_FILE = 'device-key.json';
@@ -21,10 +21,12 @@ export function readDeviceKey(dataDir: string): BoxKeyPair | undefined {
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (it holds the device's private key): chmod 600 it`);
   let f: { schema?: unknown; keyId?: unknown; secret?: unknown };
+  let text = '';
   try {
-    f = JSON.parse(readFileSync(path, 'utf8')) as typeof f;
+    text = readFileSync(path, 'utf8');
+    f = JSON.parse(text) as typeof f;
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `cannot read the device key ${path}: ${(err as Error).message}`);
+    throw new AppError('CONFIG_INVALID', `cannot read the device key ${path}: ${text ? secretJsonProblem(text, err) : (err as Error).message}`);
   }
   if (f?.schema !== DEVICE_KEY_SCHEMA || typeof f.secret !== 'string') {
     throw new AppError('CONFIG_INVALID', `${path}: expected {"schema": "${DEVICE_KEY_SCHEMA}", "keyId", "public", "secret"}`);

@@ -57,6 +57,8 @@ export class SyncClient {
     this.opts = { ...DEFAULT_SYNC, ...d.options };
     this.id = d.credentials.deviceId;
     this.store = new SyncStore(d.db);
+    const previousId = this.store.startIdentity(this.id);
+    if (previousId !== undefined) d.logger.info({ deviceId: this.id, previousId }, `enrolled again as ${this.id} (was ${previousId}): the desired documents of ${previousId} and their seqs no longer apply`);
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
     this.disk = new DiskWatch(d.dataDir, () => this.stateChanged(), d.diskCheckMs);
     d.shadow?.onReplay(() => this.stateChanged());

@@ -138,6 +138,24 @@ export class SyncStore implements DownloadStore {
     this.db.prepare('UPDATE blocked_versions SET until_seq = 0').run();
   }
 
+  /**
+   * Seq floors, the applied document and its refusal belong to the device id the documents were for. A
+   * box enrolled again as another device (`enroll --force`) starts a new seq space: the hub numbers the
+   * new id's documents from 1, which the old id's floor refused as replayed (DOCUMENT_REPLAYED) until its
+   * seqs caught up. A document for another id is refused anyway (DOCUMENT_WRONG_DEVICE), so nothing
+   * replayable is let through. Returns the previous id when it reset the state, else undefined.
+   */
+  startIdentity(deviceId: string): string | undefined {
+    const previous = (this.appliedDocument() as { signed?: { deviceId?: unknown } } | undefined)?.signed?.deviceId;
+    if (typeof previous !== 'string' || previous === deviceId) return undefined;
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM sync_kv WHERE key IN ('lastAppliedSeq', 'desired', 'refusal')").run();
+      this.db.prepare('DELETE FROM seq_floors').run();
+      this.newSeqSpace();
+    })();
+    return previous;
+  }
+
   appliedDocument(): unknown {
     const d = this.getKv('desired');
     return d ? (JSON.parse(d) as unknown) : undefined;

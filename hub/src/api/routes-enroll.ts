@@ -69,11 +69,19 @@ function reenroll(deps: ApiDeps, deviceId: string, token: string, facts: DeviceF
     const actorName = `enrollment-token:${t.id}`;
     if (deps.store.audit.query({ action: 'device.enroll', target: deviceId, actor: actorName, limit: 1 }).length === 0) return false;
     deps.store.devices.rotateSecret(deviceId, secret);
-    if (deviceKey) deps.sealing?.setDeviceKey(deviceId, deviceKey, 'enroll', deps.clock.now());
+    const key = deviceKey ? deps.sealing?.setDeviceKey(deviceId, deviceKey, 'enroll', deps.clock.now()) : undefined;
     deps.store.audit.append({
       actor: actorName, actorId: t.id, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
-      details: { facts, tags: t.tags, proposedId: deviceId, rerun: 'the device never connected after its first enrollment; new secret, no use taken' },
+      details: { facts, tags: t.tags, proposedId: deviceId, deviceKey: deviceKey?.keyId ?? null, rerun: 'the device never connected after its first enrollment; new secret, no use taken' },
     });
+    // Another key than the first run's, as a reported state's would be (docs/security.md "Sealed models").
+    if (deviceKey && key === 'changed') {
+      deps.store.audit.append({
+        actor: actorName, actorId: t.id, action: 'device.key_changed', target: deviceId, at: deps.clock.now(),
+        reason: 'the re-run of the enrollment carried a different device key: content keys are sealed to the new one from now on',
+        details: { keyId: deviceKey.keyId },
+      });
+    }
     return true;
   });
   if (!done) return undefined;

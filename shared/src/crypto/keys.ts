@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../canonical.js';
 import { AppError, fileReadError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-file.js';
+import { secretJsonProblem } from '../text.js';
 
 export { writeFileAtomic };
 import { Base64, KeyId, parseWire, schemaTag } from '../wire/common.js';
@@ -127,7 +128,7 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new AppError('INVALID_INPUT', `${what} ${path} is not JSON (${(err as Error).message})`);
+    throw new AppError('INVALID_INPUT', `${what} ${path} is not JSON (${secretJsonProblem(text, err)})`);
   }
 }
 

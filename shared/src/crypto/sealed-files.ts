@@ -10,6 +10,7 @@ import { SealedKeySchema } from '../wire/sealed.js';
 import { CONTENT_KEY_BYTES, DEVICE_KEY_SCHEMA, SEALED_KEY_SCHEMA, contentKeyId, decodeBoxPublicKey, boxKeyId, type SealedKey } from './sealed.js';
 import { PUBLIC_KEY_SCHEMA, SECRET_KEY_SCHEMA, writeFileAtomic } from './keys.js';
 import { TRUST_SCHEMA } from '../wire/trust.js';
+import { secretJsonProblem } from '../text.js';
 
 export const CONTENT_KEY_FILE_SCHEMA = 'edgefleet.content-key/v1' as const;
 export const ContentKeyFile = z.object({ schema: schemaTag(CONTENT_KEY_FILE_SCHEMA), keyId: KeyId, key: Base64, model: z.string().optional(), version: z.string().optional() });
@@ -52,7 +53,7 @@ function readJson(path: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new AppError('INVALID_INPUT', `${what} ${path} is not JSON (${(err as Error).message})`);
+    throw new AppError('INVALID_INPUT', `${what} ${path} is not JSON (${secretJsonProblem(text, err)})`);
   }
 }
 

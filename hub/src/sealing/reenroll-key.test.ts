@@ -1,0 +1,46 @@
+// A re-run of an enrollment (same id and token, the device never connected: hub/src/api/routes-enroll.ts)
+// that carries another device key than the first run's is audited `device.key_changed`, as a key changed
+// in a reported state is (docs/security.md "Sealed models": content keys are sealed to that key from now
+// on). Before, the key was replaced with no audit entry saying so, and the re-run's `device.enroll` entry
+// did not name the key. A real hub process over HTTP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateBoxKeyPair } from '@edgefleet/shared';
+import { makeKeys, makeTrust } from '@edgefleet/examples';
+import { createEnrollToken, startHub, type HubHandle } from '@edgefleet/examples/fleet';
+import { devicePub } from './testing.js';
+
+const FACTS = { os: 'linux', arch: 'x64', cpus: 2, memoryMb: 1024, agentVersion: '0.1.0' };
+
+test('a re-run of an enrollment with another device key is audited device.key_changed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-reenroll-key-'));
+  const keys = makeKeys(join(dir, 'keys'));
+  const trust = makeTrust(dir, keys);
+  let hub: HubHandle | undefined;
+  try {
+    hub = await startHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath });
+    const token = await createEnrollToken(hub, { maxUses: 1, ttlSec: 3600 });
+    const [first, second] = [generateBoxKeyPair(), generateBoxKeyPair()];
+    const enroll = (key: ReturnType<typeof generateBoxKeyPair>) => fetch(`${hub!.http}/api/v1/enroll`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: token.token, deviceId: 'late', facts: FACTS, deviceKey: devicePub(key) }),
+    });
+    assert.equal((await enroll(first)).status, 201);
+    assert.equal((await enroll(first)).status, 201, 'a re-run with the same key');
+    const audit = async (action: string) => (await hub!.api<{ entries: Array<{ actor: string; target: string; reason: string | null; details: { keyId?: string; deviceKey?: string | null } }> }>('GET', `/audit?action=${action}&target=late`)).entries;
+    assert.deepEqual(await audit('device.key_changed'), [], 'the same key is no change');
+    assert.equal((await enroll(second)).status, 201, 'a re-run with another key');
+    const changed = await audit('device.key_changed');
+    assert.equal(changed.length, 1);
+    assert.equal(changed[0]!.actor, `enrollment-token:${token.id}`);
+    assert.equal(changed[0]!.details.keyId, second.keyId);
+    assert.match(changed[0]!.reason ?? '', /re-run of the enrollment carried a different device key/);
+    assert.deepEqual((await audit('device.enroll')).map((e) => e.details.deviceKey).sort(), [first.keyId, first.keyId, second.keyId].sort());
+  } finally {
+    await hub?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
