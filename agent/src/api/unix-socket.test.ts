@@ -138,7 +138,7 @@ describe('local API on Unix sockets', () => {
     const path = join(dir, 'agent.sock');
     const listener = new URL('./unix-socket.js', import.meta.url).pathname;
     // nobody is not in group daemon: chown(2) refuses it EPERM.
-    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', maxConnections: 1, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
+    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', cap: { hardCap: 1, watch: (s) => { s.maxConnections = 1; } }, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
     const out = spawnSync(process.execPath, ['-e', code], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
     assert.equal(out.stdout, `CONFIG_INVALID: api.socketGroup "daemon": cannot give api.socket ${path} to group 1 (EPERM): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, out.stderr);
     assert.deepEqual(readdirSync(dir), []);

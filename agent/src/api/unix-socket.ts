@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, unlinkSync }
 import { dirname } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
+import type { ConnectionCap } from './connection-cap.js';
 
 export const SOCKET_MODE = 0o660;
 
@@ -68,7 +69,8 @@ export interface UnixListenerOptions {
   path: string;
   /** Group owning the socket (name or gid); the process's own group when unset. */
   group?: string | undefined;
-  maxConnections: number;
+  /** The listener's api.maxConnections (./connection-cap.ts): node's cap and the listen backlog are its hardCap. */
+  cap: Pick<ConnectionCap, 'hardCap' | 'watch'>;
   /** Names the socket in errors, e.g. "api.socket". */
   what: string;
 }
@@ -96,7 +98,7 @@ export class UnixListener {
       (socket as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] = true;
       this.onConnection(socket);
     });
-    server.maxConnections = this.opts.maxConnections;
+    this.opts.cap.watch(server);
     // The file is created by bind(2) with the umask applied: no moment with wider permissions than 0660.
     const umask = process.umask(0o117);
     try {
@@ -104,7 +106,7 @@ export class UnixListener {
         server.once('error', reject);
         // As many as may be held queue in the kernel while the event loop is busy (a full backlog
         // refuses a connection on a Unix socket with EAGAIN at once).
-        server.listen({ path, backlog: this.opts.maxConnections }, () => {
+        server.listen({ path, backlog: this.opts.cap.hardCap }, () => {
           server.off('error', reject);
           resolve();
         });
