@@ -111,6 +111,23 @@ describe('local API on Unix sockets', () => {
     }
   });
 
+  it('refuses a gRPC target given as the socket path, naming the path meant', async () => {
+    const meant = join(kit.dir, 'g.sock');
+    // As written in agent.json, and as the config file made it (relative to its directory).
+    for (const socket of [`unix://${meant}`, join(kit.dir, `unix:${meant}`)]) {
+      const g = createAgent(testConfig(join(kit.dir, 'data8'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0, socket } } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+      try {
+        await assert.rejects(g.start(), (err: AppError) => {
+          assert.equal(err.code, 'CONFIG_INVALID');
+          assert.equal(err.message, `api.grpc.socket ${socket}: holds "unix:", as a gRPC target does: expected the socket file's path, e.g. ${meant} (clients connect to unix://${meant})`);
+          return true;
+        });
+      } finally {
+        await g.stop();
+      }
+    }
+  });
+
   it('refuses a socket path longer than the system takes, instead of listening on the path cut short', async () => {
     const dir = join(kit.dir, 'long');
     mkdirSync(dir);

@@ -35,6 +35,18 @@ export function groupId(group: string): number {
   throw new AppError('CONFIG_INVALID', `socket group "${group}" is not in /etc/group: expected a group name or a numeric gid`);
 }
 
+/**
+ * A gRPC target (`unix:///run/edgefleet/agent-grpc.sock`, what clients connect to) given as the socket's
+ * path: refused naming the path meant. Taken as a path, it was made relative to the config file's
+ * directory and the agent refused to start for a directory `…/unix:` that does not exist.
+ */
+function refuseTarget(path: string, what: string): void {
+  const at = path.search(/(^|\/)unix:/i);
+  if (at < 0) return;
+  const meant = `/${path.slice(path.indexOf(':', at) + 1).replace(/^\/+/, '')}`;
+  throw new AppError('CONFIG_INVALID', `${what} ${path}: holds "unix:", as a gRPC target does: expected the socket file's path, e.g. ${meant} (clients connect to unix://${meant})`);
+}
+
 /** True when a process accepts connections on `path` (then it is not ours to remove). */
 function live(path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -88,6 +100,7 @@ export class UnixListener {
 
   async start(): Promise<void> {
     const { path, what } = this.opts;
+    refuseTarget(path, what);
     const bytes = Buffer.byteLength(path);
     if (bytes > MAX_SOCKET_PATH_BYTES) {
       throw new AppError('CONFIG_INVALID', `${what} ${path}: the path is ${bytes} bytes: expected at most ${MAX_SOCKET_PATH_BYTES} (the longest Unix socket path the system takes), e.g. /run/edgefleet/agent.sock`);
