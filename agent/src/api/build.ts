@@ -24,6 +24,7 @@ import { createLocalRoutes } from './update-lock.js';
 import type { GrpcApi } from './grpc/server.js';
 import { WriteDeadline } from './write-deadline.js';
 import { WaitingRequests } from './waiting.js';
+import { ConnectionCaps } from './connection-cap.js';
 import type { DiskFullState } from '../disk-full.js';
 
 export interface ApiParts {
@@ -60,6 +61,8 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
   const deadline = new WriteDeadline(config.api.writeTimeoutMs, (msg) => logger.warn(msg));
   // Requests waiting for a run slot when the stop's grace ends are answered NOT_READY, on both (waiting.ts).
   const waiting = new WaitingRequests(config.api.stopGraceMs);
+  // Every listener's api.maxConnections, REST's and gRPC's: one set of series on /metrics (connection-cap.ts).
+  const caps = new ConnectionCaps();
   const handler = createApiHandler({
     runtime,
     metrics,
@@ -74,18 +77,18 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     isReady: p.isReady,
     diskFull: () => p.disk.report(),
     onError,
-    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + deadline.metrics() + p.disk.metrics(),
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + deadline.metrics() + caps.metrics() + p.disk.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
     ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
   });
-  const api = new ApiServer(handler, config.api, deadline, waiting);
+  const api = new ApiServer(handler, config.api, deadline, waiting, caps);
   const a = config.api;
   const g = a.grpc;
   if (!g.enabled) return { api, grpc: undefined };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
-  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory, waiting }), inflight, burstGc, isReady: p.isReady, onError, deadline, waiting }, {
+  const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory, waiting }), inflight, burstGc, isReady: p.isReady, onError, deadline, waiting, caps }, {
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,

@@ -3,12 +3,13 @@
 // EPIPE or ECONNRESET and nothing saying why (a probe of 600 at once on the socket: 344 cut so). Now each
 // waits for a slot, and one that none frees for within api.headersTimeoutMs is answered 503 OVERLOADED
 // naming the setting and the listener, with Retry-After, and closed (./connection-burst.test.ts: served).
+// /metrics shows each listener's connections, those waiting and those refused (edgefleet_agent_api_connections*).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent as HttpAgent, request } from 'node:http';
 import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples';
-import { holdRunSlot, makeKit, mlpBundle, startAgent } from '../testing.js';
+import { holdRunSlot, makeKit, mlpBundle, req, startAgent } from '../testing.js';
 import { WAITING_CONNECTIONS } from './connection-cap.js';
 
 const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
@@ -39,6 +40,18 @@ it('connections over api.maxConnections that no slot frees for within api.header
 
   // The run slot is held: the requests on the 4 connections within the cap wait, and keep them open.
   const slot = holdRunSlot(agent, 'mlp');
+  /** The caps' series of both listeners, or undefined while the scrape itself is refused (503: the cap full). */
+  let scrapesRefused = 0;
+  const metrics = async () => {
+    const out: Record<string, number> = {};
+    const r = await req(agent.url, 'GET', '/metrics');
+    if (r.status !== 200) {
+      scrapesRefused++;
+      return undefined;
+    }
+    for (const m of r.text.matchAll(/^(edgefleet_agent_api_connections\w*)\{listener="api\.(port|socket)"(?:,how="(\w+)")?\} (\d+)$/gm)) out[`${m[1]} ${m[2]}${m[3] ? ` ${m[3]}` : ''}`] = Number(m[4]);
+    return out;
+  };
   const http = new HttpAgent({ keepAlive: true, maxSockets: Infinity });
   t.after(() => http.destroy());
   const targets = [{ host: '127.0.0.1', port }, { socketPath }];
@@ -48,6 +61,14 @@ it('connections over api.maxConnections that no slot frees for within api.header
   const refused = settled.map((s) => s.length);
   slot.free();
   const all = await Promise.all(pending.map((calls) => Promise.all(calls)));
+  // The connections within the cap closed, a scrape gets one of its own.
+  http.destroy();
+  const seen = await waitFor('a scrape of /metrics answered', metrics);
+  for (const l of ['port', 'socket']) {
+    // (A scrape refused on api.port while the closes were not yet seen counts there too.)
+    assert.equal(seen[`edgefleet_agent_api_connections_refused_total ${l} answered`], 6 + (l === 'port' ? scrapesRefused : 0), `api.${l}: the 6 refused counted`);
+    assert.equal(seen[`edgefleet_agent_api_connections_refused_total ${l} closed`], 0);
+  }
 
   for (const [i, where] of [`api.port ${port}`, `api.socket ${socketPath}`].entries()) {
     const outcomes = all[i]!;

@@ -8,8 +8,9 @@
 // WAITING_CONNECTIONS already waiting, is refused: its request is answered 503 OVERLOADED naming the
 // setting. A gRPC one does not wait (`waiting: 0`): it is refused at once, each of its calls answered
 // UNAVAILABLE so (./grpc/refused.ts). node's cap is set above all of them, SPARE_CONNECTIONS past the waiting ones: past that it
-// still closes connections on accept. Each is bounded in number and in time.
-import type { Socket } from 'node:net';
+// still closes connections on accept. Each is bounded in number and in time. /metrics shows each
+// listener's connections, those waiting and those refused (ConnectionCaps, docs/agent.md "Limits").
+import type { Server, Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
 
 /** Connections over api.maxConnections waiting, unread, for one to close, per listener. */
@@ -22,6 +23,8 @@ export const SPARE_CONNECTIONS = 32;
 export type HandConnection = (s: Socket, refused: boolean) => void;
 
 export interface ConnectionCapOptions {
+  /** The listener's setting, its label on /metrics: api.port, api.socket, api.grpc.port, api.grpc.socket. */
+  listener: string;
   /** api.maxConnections. */
   max: number;
   /** Names the listener in the answer ("api.port 8701", "api.socket /run/edgefleet/agent.sock"). */
@@ -39,7 +42,25 @@ export class ConnectionCap {
   /** In the order they came: the first is served when a slot frees. */
   private readonly waiting = new Map<Socket, { timer: NodeJS.Timeout; hand: HandConnection }>();
 
+  /** Connections refused since start: answered the cap's error, or closed on accept by node past hardCap. */
+  readonly refused = { answered: 0, closed: 0 };
+
   constructor(private readonly o: ConnectionCapOptions) {}
+
+  get listener(): string {
+    return this.o.listener;
+  }
+
+  /** Connections served now (at most api.maxConnections). */
+  get liveCount(): number {
+    return this.live;
+  }
+
+  /** Caps `server` at hardCap (node closes a connection over it on accept) and counts those it closes. */
+  watch(server: Server): void {
+    server.maxConnections = this.hardCap;
+    server.on('drop', () => this.refused.closed++);
+  }
 
   /** What node's net.Server.maxConnections (and the listen backlog) is set to. */
   get hardCap(): number {
@@ -58,12 +79,12 @@ export class ConnectionCap {
       return;
     }
     if (this.waiting.size >= this.o.waiting) {
-      hand(s, true);
+      this.refuse(s, hand);
       return;
     }
     const timer = setTimeout(() => {
       this.waiting.delete(s);
-      hand(s, true);
+      this.refuse(s, hand);
     }, this.o.waitMs);
     this.waiting.set(s, { timer, hand });
     // Destroyed while it waits (the stop's last cut): no longer waiting.
@@ -79,8 +100,13 @@ export class ConnectionCap {
     this.waiting.clear();
     for (const [s, w] of waiting) {
       clearTimeout(w.timer);
-      w.hand(s, true);
+      this.refuse(s, w.hand);
     }
+  }
+
+  private refuse(s: Socket, hand: HandConnection): void {
+    this.refused.answered++;
+    hand(s, true);
   }
 
   /** The error a refused connection's requests (calls) are answered with. */
@@ -102,5 +128,35 @@ export class ConnectionCap {
       this.serve(w, handNext);
     });
     hand(s, false);
+  }
+}
+
+/**
+ * Every listener's cap, REST's and gRPC's, for one set of series on /metrics: the connections each
+ * serves, those waiting for a slot (REST) and those refused, answered (503 OVERLOADED, gRPC UNAVAILABLE)
+ * or closed on accept. An app seeing slow answers or 503s can tell a full cap from a busy model.
+ */
+export class ConnectionCaps {
+  private readonly caps: ConnectionCap[] = [];
+
+  add(o: ConnectionCapOptions): ConnectionCap {
+    const c = new ConnectionCap(o);
+    this.caps.push(c);
+    return c;
+  }
+
+  metrics(): string {
+    const l: string[] = [];
+    const series = (name: string, type: string, help: string, rows: Array<[string, number]>) => {
+      l.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows.map(([labels, v]) => `${name}{${labels}} ${v}`));
+    };
+    const each = (f: (c: ConnectionCap) => Array<[string, number]>) => this.caps.flatMap(f);
+    series('edgefleet_agent_api_connections', 'gauge', 'Local API connections served now, per listener (at most api.maxConnections each).',
+      each((c) => [[`listener="${c.listener}"`, c.liveCount]]));
+    series('edgefleet_agent_api_connections_waiting', 'gauge', 'REST connections over api.maxConnections waiting, unread, for a slot, per listener.',
+      each((c) => [[`listener="${c.listener}"`, c.waitingCount]]));
+    series('edgefleet_agent_api_connections_refused_total', 'counter', 'Connections over api.maxConnections refused, per listener: answered (REST 503 OVERLOADED, gRPC UNAVAILABLE) or closed on accept past those.',
+      each((c) => [[`listener="${c.listener}",how="answered"`, c.refused.answered], [`listener="${c.listener}",how="closed"`, c.refused.closed]]));
+    return `${l.join('\n')}\n`;
   }
 }

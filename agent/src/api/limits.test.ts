@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { ApiServer, type ApiServerOptions } from './server.js';
 import { openRaw, parseReply, type RawConnection } from './raw-client.js';
-import { SPARE_CONNECTIONS, WAITING_CONNECTIONS } from './connection-cap.js';
+import { ConnectionCaps, SPARE_CONNECTIONS, WAITING_CONNECTIONS } from './connection-cap.js';
 
 /** Reads the whole body, then answers with its length. */
 function echoLength(req: IncomingMessage, res: ServerResponse): void {
@@ -32,6 +32,9 @@ const WAIT = { timeoutMs: 8_000, intervalMs: 20 };
 
 describe('API server limits', () => {
   let server: ApiServer | undefined;
+  let caps = new ConnectionCaps();
+  /** The value of a series of the caps' on /metrics, e.g. `edgefleet_agent_api_connections_waiting{listener="api.port"}`. */
+  const metric = (series: string) => Number(caps.metrics().split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1));
   const conns: RawConnection[] = [];
   afterEach(async () => {
     for (const c of conns.splice(0)) c.destroy();
@@ -39,7 +42,8 @@ describe('API server limits', () => {
     server = undefined;
   });
   const start = async (over: Partial<ApiServerOptions>) => {
-    server = new ApiServer(echoLength, { ...BASE, ...over });
+    caps = new ConnectionCaps();
+    server = new ApiServer(echoLength, { ...BASE, ...over }, undefined, undefined, caps);
     await server.start();
     return Number(new URL(server.url).port);
   };
@@ -97,6 +101,10 @@ describe('API server limits', () => {
     await waitFor('one connection past the spares closed by the server', () => cs.some((c) => c.closed()), WAIT);
     assert.equal(cs.filter((c) => !c.closed()).length, WAITING_CONNECTIONS + SPARE_CONNECTIONS, 'exactly the connection past the spares is closed');
     assert.equal(server!.waitingConnections, WAITING_CONNECTIONS);
+    assert.equal(metric('edgefleet_agent_api_connections{listener="api.port"}'), 1);
+    assert.equal(metric('edgefleet_agent_api_connections_waiting{listener="api.port"}'), WAITING_CONNECTIONS);
+    assert.equal(metric('edgefleet_agent_api_connections_refused_total{listener="api.port",how="answered"}'), SPARE_CONNECTIONS);
+    assert.equal(metric('edgefleet_agent_api_connections_refused_total{listener="api.port",how="closed"}'), 1);
     // The first past the waiting ones is answered at once, while the waiting ones still wait.
     const spare = cs[WAITING_CONNECTIONS]!;
     await spare.write('GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
@@ -109,6 +117,8 @@ describe('API server limits', () => {
     const stopped = server!.stop();
     assert.equal(parseReply(await waitFor('the last waiting one answered', () => last.received() || undefined, WAIT))?.status, 503);
     assert.equal(server!.waitingConnections, 0);
+    assert.equal(metric('edgefleet_agent_api_connections_waiting{listener="api.port"}'), 0);
+    assert.equal(metric('edgefleet_agent_api_connections_refused_total{listener="api.port",how="answered"}'), SPARE_CONNECTIONS + WAITING_CONNECTIONS, 'the waiting ones a stop answered counted too');
     for (const c of cs) c.destroy();
     await stopped;
   });

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
-import { ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
+import { ConnectionCaps, type ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
 import { sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
@@ -62,6 +62,8 @@ export class ApiServer {
     private readonly deadline = new WriteDeadline(opts.writeTimeoutMs),
     /** Requests still waiting for a run slot when the grace ends are answered NOT_READY first (./waiting.ts). */
     private readonly waiting?: WaitingRequests,
+    /** Each listener's cap, on /metrics beside gRPC's (./build.ts); its own otherwise. */
+    private readonly caps = new ConnectionCaps(),
   ) {}
 
   async start(): Promise<void> {
@@ -76,11 +78,11 @@ export class ApiServer {
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(o.headersTimeoutMs, requestTimeout) / 4))),
     }, (req, res) => this.serve(req, res));
     // api.maxConnections per listener: one over it waits for a slot, unread, or is answered 503 (./connection-cap.ts).
-    const cap = (where: () => string) => new ConnectionCap({ max: o.maxConnections, where, waitMs: o.headersTimeoutMs, waiting: WAITING_CONNECTIONS, fewer: '(keep-alive)' });
-    const tcpCap = cap(() => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
-    this.unixCap = o.socket === undefined ? undefined : cap(() => `api.socket ${o.socket}`);
+    const cap = (listener: string, where: () => string) => this.caps.add({ listener, max: o.maxConnections, where, waitMs: o.headersTimeoutMs, waiting: WAITING_CONNECTIONS, fewer: '(keep-alive)' });
+    const tcpCap = cap('api.port', () => `api.port ${(server.address() as AddressInfo | null)?.port ?? o.port}`);
+    this.unixCap = o.socket === undefined ? undefined : cap('api.socket', () => `api.socket ${o.socket}`);
     this.tcpCap = tcpCap;
-    server.maxConnections = tcpCap.hardCap;
+    tcpCap.watch(server);
     // Accepted paused (nothing read until the cap hands it on): http.createServer passes no such option to
     // net.Server, whose accept reads this field (as the Unix socket's listener is made with it).
     (server as unknown as NetServer & { pauseOnConnect: boolean }).pauseOnConnect = true;
@@ -119,7 +121,7 @@ export class ApiServer {
     if (o.socket !== undefined) {
       // Connections accepted on the socket go to the same http.Server: same handler, timeouts and stop.
       const unixCap = this.unixCap!;
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.hardCap, what: 'api.socket' }, (s) => {
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, cap: unixCap, what: 'api.socket' }, (s) => {
         this.unixConns.add(s);
         s.once('close', () => this.unixConns.delete(s));
         server.emit('connection', s);

@@ -111,6 +111,23 @@ describe('local API on Unix sockets', () => {
     }
   });
 
+  it('refuses a gRPC target given as the socket path, naming the path meant', async () => {
+    const meant = join(kit.dir, 'g.sock');
+    // As written in agent.json, and as the config file made it (relative to its directory).
+    for (const socket of [`unix://${meant}`, join(kit.dir, `unix:${meant}`)]) {
+      const g = createAgent(testConfig(join(kit.dir, 'data8'), { api: { host: '127.0.0.1', port: 0, grpc: { enabled: true, port: 0, socket } } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
+      try {
+        await assert.rejects(g.start(), (err: AppError) => {
+          assert.equal(err.code, 'CONFIG_INVALID');
+          assert.equal(err.message, `api.grpc.socket ${socket}: holds "unix:", as a gRPC target does: expected the socket file's path, e.g. ${meant} (clients connect to unix://${meant})`);
+          return true;
+        });
+      } finally {
+        await g.stop();
+      }
+    }
+  });
+
   it('refuses a socket path longer than the system takes, instead of listening on the path cut short', async () => {
     const dir = join(kit.dir, 'long');
     mkdirSync(dir);
@@ -138,7 +155,7 @@ describe('local API on Unix sockets', () => {
     const path = join(dir, 'agent.sock');
     const listener = new URL('./unix-socket.js', import.meta.url).pathname;
     // nobody is not in group daemon: chown(2) refuses it EPERM.
-    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', maxConnections: 1, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
+    const code = `import(${JSON.stringify(listener)}).then(async ({ UnixListener }) => { const l = new UnixListener({ path: ${JSON.stringify(path)}, group: 'daemon', cap: { hardCap: 1, watch: (s) => { s.maxConnections = 1; } }, what: 'api.socket' }, (s) => s.destroy()); try { await l.start(); process.stdout.write('started') } catch (e) { process.stdout.write(e.code + ': ' + e.message) } })`;
     const out = spawnSync(process.execPath, ['-e', code], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
     assert.equal(out.stdout, `CONFIG_INVALID: api.socketGroup "daemon": cannot give api.socket ${path} to group 1 (EPERM): expected a group the agent's user is a member of (or leave api.socketGroup unset for the agent's own group)`, out.stderr);
     assert.deepEqual(readdirSync(dir), []);

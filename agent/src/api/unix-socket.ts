@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, unlinkSync }
 import { dirname } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { AppError } from '@edgefleet/shared/core';
+import type { ConnectionCap } from './connection-cap.js';
 
 export const SOCKET_MODE = 0o660;
 
@@ -32,6 +33,18 @@ export function groupId(group: string): number {
     if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
   }
   throw new AppError('CONFIG_INVALID', `socket group "${group}" is not in /etc/group: expected a group name or a numeric gid`);
+}
+
+/**
+ * A gRPC target (`unix:///run/edgefleet/agent-grpc.sock`, what clients connect to) given as the socket's
+ * path: refused naming the path meant. Taken as a path, it was made relative to the config file's
+ * directory and the agent refused to start for a directory `…/unix:` that does not exist.
+ */
+function refuseTarget(path: string, what: string): void {
+  const at = path.search(/(^|\/)unix:/i);
+  if (at < 0) return;
+  const meant = `/${path.slice(path.indexOf(':', at) + 1).replace(/^\/+/, '')}`;
+  throw new AppError('CONFIG_INVALID', `${what} ${path}: holds "unix:", as a gRPC target does: expected the socket file's path, e.g. ${meant} (clients connect to unix://${meant})`);
 }
 
 /** True when a process accepts connections on `path` (then it is not ours to remove). */
@@ -68,7 +81,8 @@ export interface UnixListenerOptions {
   path: string;
   /** Group owning the socket (name or gid); the process's own group when unset. */
   group?: string | undefined;
-  maxConnections: number;
+  /** The listener's api.maxConnections (./connection-cap.ts): node's cap and the listen backlog are its hardCap. */
+  cap: Pick<ConnectionCap, 'hardCap' | 'watch'>;
   /** Names the socket in errors, e.g. "api.socket". */
   what: string;
 }
@@ -86,6 +100,7 @@ export class UnixListener {
 
   async start(): Promise<void> {
     const { path, what } = this.opts;
+    refuseTarget(path, what);
     const bytes = Buffer.byteLength(path);
     if (bytes > MAX_SOCKET_PATH_BYTES) {
       throw new AppError('CONFIG_INVALID', `${what} ${path}: the path is ${bytes} bytes: expected at most ${MAX_SOCKET_PATH_BYTES} (the longest Unix socket path the system takes), e.g. /run/edgefleet/agent.sock`);
@@ -96,7 +111,7 @@ export class UnixListener {
       (socket as Socket & { [VIA_UNIX_SOCKET]?: true })[VIA_UNIX_SOCKET] = true;
       this.onConnection(socket);
     });
-    server.maxConnections = this.opts.maxConnections;
+    this.opts.cap.watch(server);
     // The file is created by bind(2) with the umask applied: no moment with wider permissions than 0660.
     const umask = process.umask(0o117);
     try {
@@ -104,7 +119,7 @@ export class UnixListener {
         server.once('error', reject);
         // As many as may be held queue in the kernel while the event loop is busy (a full backlog
         // refuses a connection on a Unix socket with EAGAIN at once).
-        server.listen({ path, backlog: this.opts.maxConnections }, () => {
+        server.listen({ path, backlog: this.opts.cap.hardCap }, () => {
           server.off('error', reject);
           resolve();
         });

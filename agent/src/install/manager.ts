@@ -126,8 +126,12 @@ export class ModelManager {
     });
   }
 
-  /** Switches to an installed version (verifying its files and loading it first). */
-  activate(name: string, version: string, reason = 'activate', origin: Origin = 'local'): Promise<ActiveEntry> {
+  /**
+   * Switches to an installed version (verifying its files and loading it first). `gate`, once the version
+   * is loaded and warm, just before the switch commits: it throws to call the switch off and the new
+   * session is released (the update lock taken while the version loaded, sync/updater.ts).
+   */
+  activate(name: string, version: string, reason = 'activate', origin: Origin = 'local', gate?: () => void): Promise<ActiveEntry> {
     return this.serial(async () => {
       const v = this.d.models.getVersion(name, version);
       if (!v) {
@@ -138,6 +142,8 @@ export class ModelManager {
       const loaded = await this.load(v.manifest, true);
       let entry: ActiveEntry;
       try {
+        await this.pauseAt('activate:loaded');
+        gate?.();
         // The switch and its event commit together: a daemon that sees the switch (reconcile) also
         // sees whether it was a rollback (the policy guard watches forward switches only).
         entry = this.d.models.transaction(() => {

@@ -3,6 +3,8 @@
 
 /** Test hook: EDGEFLEET_TEST_PAUSE_AT names a point where the process stops (for SIGKILL tests). */
 export type PausePoint = 'install:before-rename' | 'install:before-commit' | 'install:after-commit'
+  // A switch's new version loaded and warm, before its gate and commit (install/manager.ts activate()).
+  | 'activate:loaded'
   // Hub downloads (sync/downloader.ts): after half the blocks are committed; between the verified last block and the rename (sync/download-files.ts).
   | 'download:mid' | 'download:before-rename';
 export type Pause = (point: PausePoint) => Promise<void>;

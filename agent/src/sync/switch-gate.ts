@@ -5,9 +5,15 @@
 import { describeWindow, parseCron, windowAt, type Cron, type WindowSpec } from '@edgefleet/shared/core';
 import type { UpdateLock } from '../store/update-lock-repo.js';
 
-export type SwitchVerdict =
-  | { ok: true }
-  | { ok: false; code: 'OUTSIDE_WINDOW' | 'UPDATE_LOCKED'; message: string; until: number | null };
+export type Deferral = { ok: false; code: 'OUTSIDE_WINDOW' | 'UPDATE_LOCKED'; message: string; until: number | null };
+export type SwitchVerdict = { ok: true } | Deferral;
+
+/** Calls off a switch whose version loaded while the lock was taken or the window closed (install/manager.ts activate's gate). */
+export class SwitchDeferred extends Error {
+  constructor(readonly verdict: Deferral) {
+    super(`switch deferred: ${verdict.message}`);
+  }
+}
 
 const crons = new Map<string, Cron>();
 function cronOf(expr: string): Cron {

@@ -6,12 +6,11 @@
 // agent downloads it. The hub's part is played by the test: signed documents, blob blocks.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { DesiredModel, ReportedState } from '@edgefleet/shared';
 import { runCli, waitFor } from '@edgefleet/examples';
 import { makeKit, req, row, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
-import { desiredMlp, mlpVersions, startTestHub, type MlpVersions, type TestHub } from './testing.js';
+import { desiredMlp, enrolledMlp, mlpVersions, type MlpVersions, type TestHub } from './testing.js';
 
 const ID = 'box-w';
 const poll = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => waitFor(what, fn, { timeoutMs: 20_000, intervalMs: 20 });
@@ -29,12 +28,7 @@ describe('switching inside maintenance windows and under the update lock', () =>
   before(async () => {
     kit = makeKit('ef-switch-');
     bundles = await mlpVersions(kit, ['1.0.0', '2.0.0', '3.0.0']);
-    hub = await startTestHub(ID, () => Object.values(bundles), kit.keys.hub);
-    data = join(kit.dir, ID);
-    hub.enroll(data, kit.trust.doc);
-    agent = await startAgent(data, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 });
-    await agent.manager.install(bundles['1.0.0']!.path);
-    await poll('connected', () => (agent.sync?.isConnected() ? true : undefined));
+    ({ hub, agent, data } = await enrolledMlp(kit, ID, bundles, '1.0.0', (d) => startAgent(d, { sync: { reconnectMs: 200, blockSize: 4096 } }, { clock, deferCheckMs: 20 })));
   });
   after(async () => {
     await agent?.stop();

@@ -9,7 +9,9 @@ import mqtt from 'mqtt';
 import { BlobGet, CREDENTIALS_SCHEMA, DESIRED_SCHEMA, deviceTopic, encodeBlobData, sha256File, signEnvelope, type DesiredBody, type DesiredModel, type ReportedState } from '@edgefleet/shared';
 import type { SigningKey } from '@edgefleet/shared';
 import type { BundleResult } from '@edgefleet/examples';
+import { waitFor } from '@edgefleet/examples';
 import { mlpBundle, type Kit } from '../testing.js';
+import type { Agent } from '../agent.js';
 import type { DownloadRecord, DownloadStore } from './downloader.js';
 
 export class MemStore implements DownloadStore {
@@ -90,6 +92,20 @@ export async function mlpVersions(kit: Kit, versions: readonly string[]): Promis
     out[v] = { ...b, sha256: (await sha256File(b.path)).sha256 };
   }
   return out;
+}
+
+/**
+ * A test hub serving `bundles` and an agent enrolled on it as `id` (in DIR/ID, started by `start`) with
+ * `installed` installed on the box itself, once its link is up.
+ */
+export async function enrolledMlp(kit: Kit, id: string, bundles: MlpVersions, installed: string, start: (data: string) => Promise<Agent>): Promise<{ hub: TestHub; agent: Agent; data: string }> {
+  const hub = await startTestHub(id, () => Object.values(bundles), kit.keys.hub);
+  const data = join(kit.dir, id);
+  hub.enroll(data, kit.trust.doc);
+  const agent = await start(data);
+  await agent.manager.install(bundles[installed]!.path);
+  await waitFor('connected', () => (agent.sync?.isConnected() ? true : undefined), { timeoutMs: 20_000, intervalMs: 20 });
+  return { hub, agent, data };
 }
 
 /** The desired document's entry for `bundles[v]`. */

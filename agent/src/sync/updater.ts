@@ -13,7 +13,7 @@
 // What it is given and the phases it reports: updater-deps.ts.
 import { toAppError, type DesiredBody, type DesiredModel, type ReportedShadow } from '@edgefleet/shared';
 import type { Breach, PolicyListener } from '../policy/guard.js';
-import { switchVerdict } from './switch-gate.js';
+import { SwitchDeferred, switchVerdict, type Deferral } from './switch-gate.js';
 import { DiskWaits, refusedForRoom } from './disk-wait.js';
 import { ShadowApplier } from './shadow-apply.js';
 import { fetchInstall } from './fetch-install.js';
@@ -204,21 +204,23 @@ export class Updater implements PolicyListener {
       await this.fetched(() => fetchInstall(this.d, m, (p, notify) => this.showPhase(m.name, p, notify)));
       this.roomWaits.clear(m.name);
       // A switch under a running version waits for the update lock and the maintenance window; a first
-      // install (nothing served yet) does not.
-      if (active) {
-        const v = switchVerdict({ window: m.maintenance, lock: this.d.lock?.() ?? null, now: this.now() });
-        if (!v.ok) {
-          const until = v.until === null ? null : new Date(v.until).toISOString();
-          const cur = this.phases.get(m.name);
-          if (cur?.status !== 'deferred' || cur.target !== m.version || cur.until !== until || cur.reason?.code !== v.code) {
-            this.setPhase(m.name, { status: 'deferred', target: m.version, progress: 1, reason: { code: v.code, message: v.message }, until });
-          }
-          return 'waits';
-        }
-      }
+      // install (nothing served yet) does not. Asked again once the version is loaded, just before the
+      // switch commits: a lock an app took while it loaded (an answer of 200 to its POST) holds it too.
+      const verdict = () => switchVerdict({ window: m.maintenance, lock: this.d.lock?.() ?? null, now: this.now() });
+      const first = active ? verdict() : ({ ok: true } as const);
+      if (!first.ok) return this.defer(m, first);
       this.setPhase(m.name, { status: 'activating', target: m.version, progress: 1 });
       emit({ kind: 'activating', model: m.name, version: m.version, message: `activating ${m.name}@${m.version}`, data: { progress: 1 } });
-      await manager.activate(m.name, m.version, 'desired state', 'hub');
+      const gate = () => {
+        const v = verdict();
+        if (!v.ok) throw new SwitchDeferred(v);
+      };
+      try {
+        await manager.activate(m.name, m.version, 'desired state', 'hub', active ? gate : undefined);
+      } catch (err) {
+        if (err instanceof SwitchDeferred) return this.defer(m, err.verdict);
+        throw err;
+      }
       emit({ kind: 'activated', model: m.name, version: m.version, message: `${m.name}@${m.version} is active`, data: { progress: 1, seq } });
       this.setPhase(m.name, undefined);
     } catch (err) {
@@ -263,6 +265,16 @@ export class Updater implements PolicyListener {
       this.d.onError(err, `fetching ${m.name}@${m.version} again over its rotten files`);
       return false;
     }
+  }
+
+  /** The switch to `m` waits for the update lock or the maintenance window (`v`): the state says so. */
+  private defer(m: DesiredModel, v: Deferral): 'waits' {
+    const until = v.until === null ? null : new Date(v.until).toISOString();
+    const cur = this.phases.get(m.name);
+    if (cur?.status !== 'deferred' || cur.target !== m.version || cur.until !== until || cur.reason?.code !== v.code) {
+      this.setPhase(m.name, { status: 'deferred', target: m.version, progress: 1, reason: { code: v.code, message: v.message }, until });
+    }
+    return 'waits';
   }
 
   /**

@@ -3,6 +3,7 @@
 // `14 UNAVAILABLE: No connection established. Last error: Failed to connect`, nothing naming why. Now each call on one is answered UNAVAILABLE
 // with OVERLOADED in the `error-code` trailer and a message naming the setting and the listener; the
 // client is served again once a connection closes. Past SPARE_CONNECTIONS such connections, closed on accept.
+// /metrics counts each listener's connections and those refused, answered or closed (edgefleet_agent_api_connections*).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -12,7 +13,10 @@ import { waitFor } from '@edgefleet/examples';
 import { mlpBundle } from '../../testing.js';
 import { SPARE_CONNECTIONS } from '../connection-cap.js';
 import { oipClient, type OipGrpcClient } from './client.js';
-import { refused, startGrpcAgent, type GrpcAgent } from './testing.js';
+import { agentMetric, refused, startGrpcAgent, type GrpcAgent } from './testing.js';
+
+const connections = (listener: string) => `edgefleet_agent_api_connections{listener="${listener}"}`;
+const refusedTotal = (listener: string, how: string) => `edgefleet_agent_api_connections_refused_total{listener="${listener}",how="${how}"}`;
 
 describe('local API over gRPC: connections over api.maxConnections', () => {
   let g: GrpcAgent;
@@ -47,6 +51,9 @@ describe('local API over gRPC: connections over api.maxConnections', () => {
       const where = listener === 'api.grpc.port' ? `api.grpc.port ${g.agent.grpcAddress!.split(':').pop()}` : `api.grpc.socket ${socket}`;
       assert.equal(err.details, `${where} holds 2 connections (api.maxConnections): expected at most 2 at once on it; retry once one closes, or send more requests on fewer connections (one channel for all calls)`);
       assert.deepEqual(err.metadata.get('error-code'), ['OVERLOADED']);
+      assert.equal(await agentMetric(g, connections(listener)), 2, 'the cap full on /metrics');
+      assert.equal(await agentMetric(g, refusedTotal(listener, 'answered')), 1, 'the refused connection counted');
+      assert.equal(await agentMetric(g, `edgefleet_agent_api_connections_waiting{listener="${listener}"}`), 0, 'gRPC connections never wait');
       holders[0]!.close();
       // The refused connection gets a GOAWAY after REFUSED_CONNECTION_MS: the client's next call connects again.
       const served = await waitFor('the client over the cap served once a connection closed', () => over.call('ModelReady', { name: 'mlp' }).catch(() => undefined), { timeoutMs: 10_000, intervalMs: 100 });
@@ -88,5 +95,7 @@ describe('local API over gRPC: past the refused connections', () => {
     // The last was closed on accept, never spoken to; the refused ones were served HTTP/2 (SETTINGS, GOAWAY).
     assert.equal(spoken.has(n - 1), false);
     for (let i = 0; i < n - 1; i++) assert.ok(spoken.has(i), `connection ${i} was spoken to`);
+    assert.equal(await agentMetric(g, refusedTotal('api.grpc.port', 'answered')), SPARE_CONNECTIONS);
+    assert.equal(await agentMetric(g, refusedTotal('api.grpc.port', 'closed')), 1);
 });
 });

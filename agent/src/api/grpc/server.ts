@@ -21,7 +21,7 @@ import { AnswerWatch } from './answers.js';
 import { decodedTooLarge } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
 import { REFUSED_CONNECTION_MS, refusingServer, type RefusingServer } from './refused.js';
-import { ConnectionCap } from '../connection-cap.js';
+import { ConnectionCaps } from '../connection-cap.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -109,6 +109,8 @@ export interface GrpcApiDeps {
   deadline?: WriteDeadline;
   /** Requests waiting for a run slot, answered NOT_READY when the stop's grace ends (../waiting.ts). */
   waiting?: WaitingRequests;
+  /** Each listener's cap, on /metrics beside REST's (../build.ts); its own otherwise. */
+  caps?: ConnectionCaps;
 }
 
 export class GrpcApi {
@@ -149,8 +151,9 @@ export class GrpcApi {
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     this.injector = injector;
     // api.maxConnections per listener: past it a connection is refused at once, each call answered (./refused.ts).
-    const cap = (where: () => string) => {
-      const c = new ConnectionCap({ max: o.maxConnections, where, waitMs: 0, waiting: 0, fewer: '(one channel for all calls)' });
+    const caps = this.deps.caps ?? new ConnectionCaps();
+    const cap = (listener: string, where: () => string) => {
+      const c = caps.add({ listener, max: o.maxConnections, where, waitMs: 0, waiting: 0, fewer: '(one channel for all calls)' });
       const refused = refusingServer(inferenceService(SERVER_PROTO_OPTIONS), () => c.refusal());
       this.refusers.push(refused);
       return { c, hand: (s: Socket, refusedConn: boolean) => inject(s, refusedConn ? refused.injector : injector) };
@@ -169,14 +172,14 @@ export class GrpcApi {
       into.injectConnection(s);
       s.resume();
     };
-    const tcpCap = cap(() => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`);
+    const tcpCap = cap('api.grpc.port', () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`);
     const tcp = createServer({ pauseOnConnect: true }, (s) => tcpCap.c.accept(s, tcpCap.hand));
-    tcp.maxConnections = tcpCap.c.hardCap;
+    tcpCap.c.watch(tcp);
     await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' }, tcpCap.c.hardCap);
     this.tcp = tcp;
     if (o.socket !== undefined) {
-      const unixCap = cap(() => `api.grpc.socket ${o.socket}`);
-      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, maxConnections: unixCap.c.hardCap, what: 'api.grpc.socket' }, (s) => unixCap.c.accept(s, unixCap.hand));
+      const unixCap = cap('api.grpc.socket', () => `api.grpc.socket ${o.socket}`);
+      const unix = new UnixListener({ path: o.socket, group: o.socketGroup, cap: unixCap.c, what: 'api.grpc.socket' }, (s) => unixCap.c.accept(s, unixCap.hand));
       try {
         await unix.start();
       } catch (err) {
