@@ -10,11 +10,14 @@ import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
 import { acceptGates } from './accept.js';
+import { waysOn } from './ways-on.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
 
 function refuse(r: RolloutRecord, action: string, expected: string): never {
-  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}`);
+  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}; ${waysOn(r)}`, {
+    details: { rollout: r.id, state: r.state, wave: r.waves[r.currentWave]?.name ?? null, waveState: r.progress[r.currentWave]?.state ?? null },
+  });
 }
 
 /**

@@ -61,7 +61,7 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     }
     const refused = await run('pause', r.id, '--reason', 'late');
     assert.equal(refused.code, 1);
-    assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout/);
+    assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout; it has ended and its devices were sent back: create a new rollout \(edgefleet rollout create\)/);
     // A watch that sees the rollout end rolled back fails, so `--watch && next-step` stops there.
     const watched = await run('show', r.id, '--watch', '--interval', '50');
     assert.match(watched.out, /rolled_back/);

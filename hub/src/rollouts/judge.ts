@@ -15,6 +15,7 @@ import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 import { withAccepted } from './accept.js';
+import { PAUSED_WAYS_ON } from './ways-on.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -114,7 +115,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
       // has no number to reach yet), with its note (what it waits for), then what the operator can do.
       const waiting = p.gates.filter((g) => g.blocking && !g.accepted && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
       r.state = 'paused';
-      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it`;
+      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; ${PAUSED_WAYS_ON}`;
       t.transition(r, 'rollout.paused', r.stateReason, numbers, now);
     } else {
       deps.store.rollouts.save(r); // the latest numbers, for show --watch
@@ -149,9 +150,10 @@ async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, 
   const why = failureOf(r);
   if (r.onFailure === 'rollback') await rollback(t, deps, r, now, why);
   else {
+    // The failure and what takes the rollout on from here, as a stuck wave's pause says it.
     r.state = 'paused';
-    r.stateReason = why;
-    t.transition(r, 'rollout.paused', why, { gates: r.progress[r.currentWave]?.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) ?? [] }, now);
+    r.stateReason = `${why}; ${PAUSED_WAYS_ON}`;
+    t.transition(r, 'rollout.paused', r.stateReason, { gates: r.progress[r.currentWave]?.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) ?? [] }, now);
   }
 }
 
