@@ -36,6 +36,9 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     assert.match(show.out, /input_drift \(shown\)/);
     assert.match(show.out, /DEVICE +PLACE +WAVE +PREVIOUS +STATUS/);
     assert.match(show.out, /^running; advance manual, on failure rollback; created by \S+: v2$/m, 'no state change yet: no "by"');
+    // Nothing moves until promote, and the rollout still reads running: show and ls say what it waits for.
+    assert.match(show.out, new RegExp(`^waiting for promote: wave canary passed \\(advance manual\\); edgefleet rollout promote ${r.id} --reason "\\.\\.\\." opens wave all 100%$`, 'm'), show.out);
+    assert.match((await run('ls')).out, new RegExp(`${r.id} .* running +canary passed, waiting for promote `));
     // The devices listed: 50 by default (all 8 here), N with --devices N (the waves still count all).
     const deviceRows = (out: string) => out.split('\n').filter((l) => /^d-\d{3} /.test(l)).length;
     const listed = deviceRows(show.out);
