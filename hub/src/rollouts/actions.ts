@@ -5,7 +5,7 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
 import { currentVersion, ringTagsOf } from './plan.js';
-import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, stopOpenWaves } from './judge.js';
+import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, stopOpenWaves, stuckFrom } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
@@ -121,6 +121,13 @@ function deviceStatus(r: RolloutRecord, status: string | undefined, sentBack: bo
   return status === 'superseded' || (sentBack && status === 'removed') ? 'rolled_back' : status;
 }
 
+/** When the current wave, judged while running, pauses if a gate stays pending (judge.ts, docs/rollouts.md "Gates"). */
+function pausesAt(r: RolloutRecord, k: number): { pausesAt?: string } {
+  const p = r.progress[k];
+  if (r.state !== 'running' || k !== r.currentWave || p?.state !== 'evaluating' || !p.evaluatingSince) return {};
+  return { pausesAt: new Date(stuckFrom(p) + r.gates.stuckSec * 1000).toISOString() };
+}
+
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
 export function view(store: Store, r: RolloutRecord, withDevices: boolean, deviceLimit?: number): Rollout {
   const devices = store.rollouts.devices(r.id);
@@ -143,7 +150,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     return {
       ...w, state: p?.state ?? 'pending', devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
       active: members.filter((d) => d.notifiedAt !== null && status.get(d.deviceId) === 'active').length,
-      startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, gates: p?.gates ?? [],
+      startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, ...pausesAt(r, k), gates: p?.gates ?? [],
     };
   });
   return {

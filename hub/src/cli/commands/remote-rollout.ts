@@ -103,6 +103,12 @@ export function waitingForPromote(r: Pick<Rollout, 'id' | 'state' | 'advance' | 
   return `waiting for promote: wave ${w.name} passed (advance manual); edgefleet rollout promote ${r.id} --reason "..." ${next ? `opens wave ${waveLabel(next)}` : 'completes the rollout'}`;
 }
 
+/** A wave's note: when a judged wave pauses if a gate stays pending, else its bake. */
+function waveNote(w: Rollout['waves'][number]): string {
+  if (w.pausesAt) return `pauses at ${w.pausesAt} if a gate is still pending (gates.stuckSec)`;
+  return w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`;
+}
+
 /** The text of `rollout show`: state, waves with their gates, and the devices. */
 export function renderRollout(r: Rollout): string {
   const head = escapeLines(`rollout ${r.id}: ${subjectOf(r)} over ${describeTarget(r.target)}\n`
@@ -111,7 +117,7 @@ export function renderRollout(r: Rollout): string {
     + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
-    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
+    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, waveNote(w)]);
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
