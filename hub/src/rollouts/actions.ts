@@ -11,6 +11,7 @@ import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
 import { acceptGates } from './accept.js';
 import { waysOn } from './ways-on.js';
+import { stillRollingBack } from './rollback-status.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
 
@@ -144,6 +145,8 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     }
   }
   const shadowed = inShadowStage(r);
+  const listed = devices.slice(0, deviceLimit);
+  const back = withDevices ? stillRollingBack(store, r, listed) : new Map<string, string>();
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
@@ -159,9 +162,9 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
-      devices: devices.slice(0, deviceLimit).map((d) => ({
+      devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
       })),
     } : {}),
   };
