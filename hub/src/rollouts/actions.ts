@@ -74,7 +74,8 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
     case 'resume':
       if (r.state !== 'paused' || !p) refuse(r, action, 'a paused rollout');
       r.state = 'running';
-      r.stateReason = null;
+      // The operator's reason, shown with who resumed it (as a pause's is), until the next state change.
+      r.stateReason = reason;
       // A failed or stuck wave is judged again from now on.
       if (p.state === 'failed' || p.state === 'evaluating') {
         p.state = 'evaluating';

@@ -61,6 +61,7 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
         assert.match(paused.out, /^paused by (\S+) at \d{4}-\d\d-\d\dT[\d:.]+Z \(pause it\); advance manual/m, paused.out);
         assert.notEqual(/^paused by (\S+)/m.exec(paused.out)?.[1], 'hub');
       }
+      if (action === 'resume') assert.match((await run('show', r.id)).out, /^running by \S+ at \S+ \(resume it\); advance manual/m, 'who resumed it, and why');
     }
     const refused = await run('pause', r.id, '--reason', 'late');
     assert.equal(refused.code, 1);
