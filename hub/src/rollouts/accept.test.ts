@@ -70,9 +70,33 @@ describe('accepting a gate of the current wave', () => {
     assert.equal((await bakeAt(e, r.id, 100, 10))?.verdict, 'fail');
     const v = e.engine.view(r.id);
     assert.deepEqual([v.state, v.waves[0]?.state], ['paused', 'failed']);
+    // The pause names the failure and the ways on, as a stuck wave's does.
+    assert.match(v.stateReason ?? '', /^wave all failed its gates: latency_p95 [\d.]+ \(threshold [\d.]+\); resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it$/);
+    // A plain promote is refused with the way on: resume, or accept the failed gate (named).
+    const plain = await actOverRest(e, r.id, 'promote', 'go');
+    assert.deepEqual([plain.status, plain.body.error?.code], [409, 'CONFLICT']);
+    assert.match(plain.body.error?.message ?? '', new RegExp(`is paused: promote expects a running rollout; edgefleet rollout resume ${r.id} --reason "\\.\\.\\." runs it again; edgefleet rollout promote ${r.id} --accept latency_p95 --reason "\\.\\.\\." accepts a gate it waits for \\(latency_p95\\); abort or rollback ends it`));
     const ok = await actOverRest(e, r.id, 'promote', 'known slower, accepted by product', { acceptGates: ['latency_p95'] });
     assert.deepEqual([ok.status, ok.body.state], [200, 'completed'], JSON.stringify(ok.body));
 
+  }));
+
+  it('accepting on a paused canary runs the rollout again: show says who ran it and when, not the pause by the hub', () => withHub(async (e) => {
+    const r = await start(e, CANARY, 'pause');
+    assert.equal((await bakeAt(e, r.id, 100, 10))?.verdict, 'fail');
+    assert.deepEqual([e.engine.view(r.id).state, e.engine.view(r.id).stateBy], ['paused', 'hub']);
+    e.clock.advance(5_000);
+    const cli = await cliAgainst(e);
+    try {
+      const a = await cli.run('rollout', 'promote', r.id, '--accept', 'latency_p95', '--reason', 'known slower');
+      assert.equal(a.code, 0, a.err);
+      const v = e.engine.view(r.id);
+      assert.deepEqual([v.state, v.stateBy, v.stateAt, v.stateReason], ['running', 'ops', e.clock.now().toISOString(), 'accepted latency_p95: known slower']);
+      const show = await cli.run('rollout', 'show', r.id);
+      assert.match(show.out, /^running by ops at \S+ \(accepted latency_p95: known slower\); advance auto/m, show.out);
+    } finally {
+      cli.close();
+    }
   }));
 
   it('a rolled back rollout has no gate to accept', () => withHub(async (e) => {

@@ -7,7 +7,7 @@ import type { RolloutRecord, WaveProgress } from '../store/rollouts-repo.js';
 import type { Actor, RolloutEngine } from './engine.js';
 
 /** The gates an operator may accept now: blocking, pending, or failed while its rollout is paused (not rolled back). */
-function acceptable(p: WaveProgress): GateResult[] {
+export function acceptable(p: WaveProgress): GateResult[] {
   return p.gates.filter((g) => g.blocking && !g.accepted && (g.verdict === 'pending' || g.verdict === 'fail'));
 }
 
@@ -39,9 +39,12 @@ export function acceptGates(engine: RolloutEngine, r: RolloutRecord, names: read
   p.accepted = [...(p.accepted ?? []), ...wanted.map((name) => ({ name, ...accepted }))];
   p.gates = withAccepted(p.gates, p);
   const numbers = p.gates.filter((g) => g.accepted).map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples, note: g.note }));
+  // A paused rollout runs again by this operator's hand: the state says who and when, not the pause's.
   if (r.state === 'paused') {
     r.state = 'running';
-    r.stateReason = null;
+    r.stateReason = `accepted ${wanted.join(', ')}: ${reason}`;
+    r.stateBy = actor.name;
+    r.stateAt = now.toISOString();
   }
   // Judged again from now: the stuck clock starts over (as on resume).
   p.state = 'evaluating';

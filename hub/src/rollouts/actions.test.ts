@@ -147,8 +147,15 @@ describe('rollout cohorts and operator actions', () => {
       const ok = await actOverRest(e, r.id, 'rollback', 'back to v1');
       assert.deepEqual([ok.status, ok.body.state], [200, 'rolled_back'], JSON.stringify(ok.body));
       assert.equal(running(e, '1.0.0'), 10);
-      const told = (view(e.store, e.store.rollouts.get(r.id), true).devices ?? []).filter((d) => d.notifiedAt !== null);
-      assert.ok(told.length > 0);
+      const toldNow = () => (view(e.store, e.store.rollouts.get(r.id), true).devices ?? []).filter((d) => d.notifiedAt !== null);
+      assert.ok(toldNow().length > 0);
+      // Sent back but not there yet (a box offline, say): it still runs 2.0.0, so it does not read rolled_back.
+      assert.deepEqual([...new Set(toldNow().map((d) => d.status))], ['rolling back: pending']);
+      const [first, ...rest] = toldNow().map((d) => d.deviceId);
+      e.store.deployments.setStatus(first!, 'audio-energy', '1.0.0', 'active', e.clock.now(), { progress: 1 });
+      assert.deepEqual(toldNow().map((d) => [d.deviceId, d.status]), toldNow().map((d) => [d.deviceId, d.deviceId === first ? 'rolled_back' : 'rolling back: pending']), 'each as its own box reports');
+      for (const id of rest) e.store.deployments.setStatus(id, 'audio-energy', '1.0.0', 'active', e.clock.now(), { progress: 1 });
+      const told = toldNow();
       assert.deepEqual([...new Set(told.map((d) => d.status))], ['rolled_back'], 'the devices it told show what happened to them, not "superseded"');
       // Undeploying the rolled back deployment afterwards removes nothing from them (the rollback's
       // deployment replaced their rows): they still read rolled_back, not removed.

@@ -5,16 +5,20 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
 import { currentVersion, ringTagsOf } from './plan.js';
-import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, stopOpenWaves } from './judge.js';
+import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, stopOpenWaves, stuckFrom } from './judge.js';
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
 import { acceptGates } from './accept.js';
+import { waysOn } from './ways-on.js';
+import { stillRollingBack } from './rollback-status.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
 
 function refuse(r: RolloutRecord, action: string, expected: string): never {
-  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}`);
+  throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}; ${waysOn(r)}`, {
+    details: { rollout: r.id, state: r.state, wave: r.waves[r.currentWave]?.name ?? null, waveState: r.progress[r.currentWave]?.state ?? null },
+  });
 }
 
 /**
@@ -70,7 +74,8 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
     case 'resume':
       if (r.state !== 'paused' || !p) refuse(r, action, 'a paused rollout');
       r.state = 'running';
-      r.stateReason = null;
+      // The operator's reason, shown with who resumed it (as a pause's is), until the next state change.
+      r.stateReason = reason;
       // A failed or stuck wave is judged again from now on.
       if (p.state === 'failed' || p.state === 'evaluating') {
         p.state = 'evaluating';
@@ -118,6 +123,13 @@ function deviceStatus(r: RolloutRecord, status: string | undefined, sentBack: bo
   return status === 'superseded' || (sentBack && status === 'removed') ? 'rolled_back' : status;
 }
 
+/** When the current wave, judged while running, pauses if a gate stays pending (judge.ts, docs/rollouts.md "Gates"). */
+function pausesAt(r: RolloutRecord, k: number): { pausesAt?: string } {
+  const p = r.progress[k];
+  if (r.state !== 'running' || k !== r.currentWave || p?.state !== 'evaluating' || !p.evaluatingSince) return {};
+  return { pausesAt: new Date(stuckFrom(p) + r.gates.stuckSec * 1000).toISOString() };
+}
+
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
 export function view(store: Store, r: RolloutRecord, withDevices: boolean, deviceLimit?: number): Rollout {
   const devices = store.rollouts.devices(r.id);
@@ -134,13 +146,15 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     }
   }
   const shadowed = inShadowStage(r);
+  const listed = devices.slice(0, deviceLimit);
+  const back = withDevices ? stillRollingBack(store, r, listed) : new Map<string, string>();
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
     return {
       ...w, state: p?.state ?? 'pending', devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
       active: members.filter((d) => d.notifiedAt !== null && status.get(d.deviceId) === 'active').length,
-      startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, gates: p?.gates ?? [],
+      startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, ...pausesAt(r, k), gates: p?.gates ?? [],
     };
   });
   return {
@@ -149,9 +163,9 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
-      devices: devices.slice(0, deviceLimit).map((d) => ({
+      devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null) : STATUS_OF_PENDING,
       })),
     } : {}),
   };

@@ -2,7 +2,7 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWave } from '../cli/commands/remote-rollout.js';
-import { cliAgainst, cleanup, others, prepare, report, setup, v1Everywhere } from './testing.js';
+import { WAVES, cliAgainst, cleanup, notified, others, prepare, report, setup, v1Everywhere } from './testing.js';
 
 before(prepare);
 after(cleanup);
@@ -36,6 +36,9 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
     assert.match(show.out, /input_drift \(shown\)/);
     assert.match(show.out, /DEVICE +PLACE +WAVE +PREVIOUS +STATUS/);
     assert.match(show.out, /^running; advance manual, on failure rollback; created by \S+: v2$/m, 'no state change yet: no "by"');
+    // Nothing moves until promote, and the rollout still reads running: show and ls say what it waits for.
+    assert.match(show.out, new RegExp(`^waiting for promote: wave canary passed \\(advance manual\\); edgefleet rollout promote ${r.id} --reason "\\.\\.\\." opens wave all 100%$`, 'm'), show.out);
+    assert.match((await run('ls')).out, new RegExp(`${r.id} .* running +canary passed, waiting for promote `));
     // The devices listed: 50 by default (all 8 here), N with --devices N (the waves still count all).
     const deviceRows = (out: string) => out.split('\n').filter((l) => /^d-\d{3} /.test(l)).length;
     const listed = deviceRows(show.out);
@@ -58,10 +61,11 @@ it('rollout create (with and without a shadow stage) | ls | show | pause | resum
         assert.match(paused.out, /^paused by (\S+) at \d{4}-\d\d-\d\dT[\d:.]+Z \(pause it\); advance manual/m, paused.out);
         assert.notEqual(/^paused by (\S+)/m.exec(paused.out)?.[1], 'hub');
       }
+      if (action === 'resume') assert.match((await run('show', r.id)).out, /^running by \S+ at \S+ \(resume it\); advance manual/m, 'who resumed it, and why');
     }
     const refused = await run('pause', r.id, '--reason', 'late');
     assert.equal(refused.code, 1);
-    assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout/);
+    assert.match(refused.err, /^error \[CONFLICT\]: hub: rollout .* is rolled_back: pause expects a running rollout; it has ended and its devices were sent back: create a new rollout \(edgefleet rollout create\)/);
     // A watch that sees the rollout end rolled back fails, so `--watch && next-step` stops there.
     const watched = await run('show', r.id, '--watch', '--interval', '50');
     assert.match(watched.out, /rolled_back/);
@@ -144,6 +148,37 @@ it('a rollback says which devices it had nothing to return to, and the undeploy 
     assert.equal(undone.code, 0, undone.err);
     assert.match(undone.out, /undeployed: 4 device\(s\) told to stop serving the model/);
     assert.deepEqual(['d-000', 'd-004'].map(version), ['1.0.0', undefined]);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});
+
+it('a wave whose gates wait says when it pauses and, with no window from its devices, why reporting waits', async () => {
+  const e = await setup(10);
+  const cli = await cliAgainst(e);
+  try {
+    await v1Everywhere(e);
+    const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: { minPredictions: 150, stuckSec: 120 }, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+    e.clock.advance(61_000);
+    // The canary's boxes run 2.0.0 but were sent no request: no window of it.
+    for (const id of notified(e, r.id)) e.store.deployments.setStatus(id, 'audio-energy', '2.0.0', 'active', e.clock.now(), { progress: 1 });
+    report(e, others(e, r.id), '1.0.0');
+    await e.engine.tick();
+    const judging = e.engine.view(r.id);
+    assert.equal(judging.waves[0]?.state, 'evaluating');
+    const pausesAt = new Date(e.clock.now().getTime() + 120_000).toISOString();
+    assert.equal(judging.waves[0]?.pausesAt, pausesAt);
+    assert.equal(judging.waves[1]?.pausesAt, undefined, 'only the wave being judged');
+    const show = await cli.run('rollout', 'show', r.id);
+    assert.match(show.out, new RegExp(`> canary 10% +2/2 told +evaluating +pauses at ${pausesAt} if a gate is still pending \\(gates\\.stuckSec\\)`), show.out);
+    assert.match(show.out, /reporting +0 +>= 0\.8 .* pending +2 of the 2 active device\(s\) sent no window of the new version yet: a box sends one only for a span in which it was sent requests/);
+    e.clock.advance(121_000);
+    await e.engine.tick();
+    const paused = e.engine.view(r.id);
+    assert.equal(paused.state, 'paused');
+    assert.equal(paused.waves[0]?.pausesAt, undefined, 'paused: nothing left to count down');
+    assert.match(paused.stateReason ?? '', /reporting 0 \(needs >= 0\.8; 2 of the 2 active device\(s\) sent no window/);
   } finally {
     cli.close();
     await e.close();

@@ -117,7 +117,10 @@ export function evaluateGates(g: GateInput): GateResult[] {
   {
     const value = install.active ? wave.reportingDevices.size / install.active : null;
     const verdict = value === null ? 'pending' : value >= cfg.reporting ? 'pass' : 'pending';
-    out.push({ name: 'reporting', value: value === null ? null : round(value), threshold: cfg.reporting, verdict, blocking: true, samples: { wave: wave.reportingDevices.size, control: control.reportingDevices.size }, against: 'absolute' });
+    // A box writes no window for a span without requests: a wave without traffic waits here, and says so.
+    const silent = install.active - wave.reportingDevices.size;
+    const note = verdict === 'pending' && silent > 0 ? { note: `${silent} of the ${install.active} active device(s) sent no window of the new version yet: a box sends one only for a span in which it was sent requests` } : {};
+    out.push({ name: 'reporting', value: value === null ? null : round(value), threshold: cfg.reporting, verdict, blocking: true, samples: { wave: wave.reportingDevices.size, control: control.reportingDevices.size }, against: 'absolute', ...note });
   }
   // Requests refused as invalid input answer no rows: when they are most of the wave's, say so (a version
   // whose io changed refuses its callers' requests; they are not held against it, decision 0012).

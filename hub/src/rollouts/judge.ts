@@ -5,7 +5,7 @@
 // gates.deferTimeoutSec after it was told, then left out (decision 0031); while one is pending the wave
 // is waiting, not stuck.
 import { gateCondition, gateValue, type AuditAction, type DesiredDocument, type GateResult } from '@edgefleet/shared';
-import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
+import type { RolloutDeviceRow, RolloutRecord, WaveProgress } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
@@ -15,6 +15,7 @@ import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 import { withAccepted } from './accept.js';
+import { PAUSED_WAYS_ON } from './ways-on.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -86,6 +87,11 @@ export function computeGates(deps: JudgeDeps, r: RolloutRecord, now: Date): Gate
   return (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now).gates;
 }
 
+/** Where a judged wave's stuck clock runs from: it began judging, or a device last deferred (waiting, not stuck). */
+export function stuckFrom(p: WaveProgress, now = new Date()): number {
+  return Math.max(Date.parse(p.evaluatingSince ?? now.toISOString()), p.deferredAt ? Date.parse(p.deferredAt) : 0);
+}
+
 export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
   const p = r.progress[r.currentWave];
   const wave = r.waves[r.currentWave];
@@ -108,13 +114,12 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (verdict === 'pending') {
     // Waiting on deferred devices is not being stuck: the stuck clock runs from the last step that did.
     if (deferred) p.deferredAt = now.toISOString();
-    const since = Math.max(Date.parse(p.evaluatingSince ?? now.toISOString()), p.deferredAt ? Date.parse(p.deferredAt) : 0);
-    if (now.getTime() - since >= r.gates.stuckSec * 1000) {
+    if (now.getTime() - stuckFrom(p, now) >= r.gates.stuckSec * 1000) {
       // Each gate's condition as `rollouts show` and the console print it (a latency gate without control answers
       // has no number to reach yet), with its note (what it waits for), then what the operator can do.
       const waiting = p.gates.filter((g) => g.blocking && !g.accepted && g.verdict === 'pending').map((g) => `${g.name} ${g.value === null ? 'none' : gateValue(g)} (needs ${gateCondition(g)}${g.note ? `; ${g.note}` : ''})`);
       r.state = 'paused';
-      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; resume judges it again, promote --accept GATE accepts a gate for the wave, abort or roll back ends it`;
+      r.stateReason = `wave ${wave.name} stuck for ${r.gates.stuckSec} s with gates pending: ${waiting.join(', ')}; ${PAUSED_WAYS_ON}`;
       t.transition(r, 'rollout.paused', r.stateReason, numbers, now);
     } else {
       deps.store.rollouts.save(r); // the latest numbers, for show --watch
@@ -149,9 +154,10 @@ async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, 
   const why = failureOf(r);
   if (r.onFailure === 'rollback') await rollback(t, deps, r, now, why);
   else {
+    // The failure and what takes the rollout on from here, as a stuck wave's pause says it.
     r.state = 'paused';
-    r.stateReason = why;
-    t.transition(r, 'rollout.paused', why, { gates: r.progress[r.currentWave]?.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) ?? [] }, now);
+    r.stateReason = `${why}; ${PAUSED_WAYS_ON}`;
+    t.transition(r, 'rollout.paused', r.stateReason, { gates: r.progress[r.currentWave]?.gates.map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples })) ?? [] }, now);
   }
 }
 

@@ -42,6 +42,11 @@ export const RolloutWave = Wave.extend({
   active: Count,
   startedAt: IsoTime.nullable(),
   bakeUntil: IsoTime.nullable(),
+  /**
+   * The current wave of a running rollout while its gates are judged: when it pauses if a blocking gate is
+   * still pending then (gates.stuckSec after it began judging, or after a device last deferred); else absent.
+   */
+  pausesAt: IsoTime.optional(),
   gates: z.array(GateResult),
 });
 export type RolloutWave = z.infer<typeof RolloutWave>;

@@ -92,14 +92,32 @@ export function subjectOf(r: Pick<Rollout, 'model' | 'version' | 'fromVersion' |
   return r.config ? `config ${r.config.scope} v${r.config.fromVersion} -> v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} -> ${r.version}`;
 }
 
+/**
+ * A wave passed under manual advance waits for `promote` (the last one too, to complete): the rollout stays
+ * `running` and no state change says so, so `rollout show`, `--watch` and `rollout ls` say it (docs/rollouts.md "CLI").
+ */
+export function waitingForPromote(r: Pick<Rollout, 'id' | 'state' | 'advance' | 'currentWave' | 'waves'>): string | null {
+  const w = r.waves[r.currentWave];
+  if (r.state !== 'running' || r.advance !== 'manual' || w?.state !== 'passed') return null;
+  const next = r.waves[r.currentWave + 1];
+  return `waiting for promote: wave ${w.name} passed (advance manual); edgefleet rollout promote ${r.id} --reason "..." ${next ? `opens wave ${waveLabel(next)}` : 'completes the rollout'}`;
+}
+
+/** A wave's note: when a judged wave pauses if a gate stays pending, else its bake. */
+function waveNote(w: Rollout['waves'][number]): string {
+  if (w.pausesAt) return `pauses at ${w.pausesAt} if a gate is still pending (gates.stuckSec)`;
+  return w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`;
+}
+
 /** The text of `rollout show`: state, waves with their gates, and the devices. */
 export function renderRollout(r: Rollout): string {
   const head = escapeLines(`rollout ${r.id}: ${subjectOf(r)} over ${describeTarget(r.target)}\n`
     + `${r.state}${r.stateBy ? ` by ${r.stateBy} at ${r.stateAt ?? '?'}` : ''}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; created by ${r.createdBy}: ${r.reason}\n`
+    + (waitingForPromote(r) !== null ? `${waitingForPromote(r)}\n` : '')
     + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
-    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`]);
+    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, waveNote(w)]);
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
@@ -186,7 +204,7 @@ export const rolloutLs: Command = {
   async run(args, ctx) {
     const r = await readHistory<Rollout>(args, ctx, '/rollouts', 'rollouts', 'rollout ls');
     print(ctx.stdout, optBool(args, 'json'), r.json, () => table(['ID', 'SUBJECT', 'FROM', 'TO', 'STATE', 'WAVE', 'CREATED', 'REASON'],
-      r.rows.map((x) => [x.id, x.config ? `config ${x.config.scope}` : x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}`, x.created, x.reason])));
+      r.rows.map((x) => [x.id, x.config ? `config ${x.config.scope}` : x.model, x.fromVersion ?? '-', x.version, x.state, `${x.waves[x.currentWave]?.name ?? ''} ${x.waves[x.currentWave]?.state ?? ''}${waitingForPromote(x) !== null ? ', waiting for promote' : ''}`, x.created, x.reason])));
     return 0;
   },
 };
@@ -197,7 +215,7 @@ function watch(client: HubClient, path: string, ctx: CliContext, intervalMs: num
     fetch: () => client.request<Rollout>('GET', path),
     done: (r) => FINAL.has(r.state),
     render: renderRollout,
-    line: (r) => `rollout ${r.id}: ${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}`,
+    line: (r) => `rollout ${r.id}: ${r.state} ${r.waves.map((w) => `${w.name}:${w.state}:${w.notified}/${w.devices}`).join(' ')}${waitingForPromote(r) !== null ? ' (waiting for promote)' : ''}`,
     doneText: (r) => r.state,
   }, ctx, intervalMs);
 }
