@@ -33,7 +33,7 @@ export const devicesNext = signal<string | null>(null);
 export const devicesTotal = signal(0);
 export const fleetSummary = signal<Loaded<FleetSummary>>(null);
 
-/** The most devices a hub answers a search of 1–2 characters on (docs/decisions/0109-short-device-searches.md). */
+/** The most devices a hub answers a search of 1–2 characters on (docs/decisions/0109-short-device-searches.md; held: docs/decisions/0115-console-holds-short-searches.md). */
 export const SHORT_SEARCH_MAX_DEVICES = 10_000;
 /** The hub refused a search of 1–2 characters (its counts were not read, or the fleet grew past the bound): until sign-out. */
 const shortRefused = signal(false);
