@@ -3,9 +3,11 @@
 // counts the fleet (GET /fleet); the console holds only the pages it loaded ("Load more"), whatever the
 // fleet's size. Held devices are kept in a Map mutated in place with a version signal; the stream's events
 // move devices in and out of it as the hub says they match (fleet-follow.ts). Only the newest load's answer is shown.
+// A search of 1–2 characters is not sent on a fleet the hub refuses it on (heldSearch, decision 0109).
 import { batch, signal } from '@preact/signals';
 import type { DeviceInfo, DeviceList, FleetSummary } from '@edgefleet/shared';
-import { errorText, type Api } from './api.js';
+import { formatCount } from '@edgefleet/shared/browser';
+import { ApiError, errorText, type Api } from './api.js';
 import type { Loaded } from './store.js';
 
 /** Devices an answer brings: ~90 KB; a fleet of 50,000 is never read whole. */
@@ -30,6 +32,33 @@ export const devicesNext = signal<string | null>(null);
 /** How many devices match the filters (all pages), as the hub last said. */
 export const devicesTotal = signal(0);
 export const fleetSummary = signal<Loaded<FleetSummary>>(null);
+
+/** The most devices a hub answers a search of 1–2 characters on (docs/decisions/0109-short-device-searches.md; held: docs/decisions/0115-console-holds-short-searches.md). */
+export const SHORT_SEARCH_MAX_DEVICES = 10_000;
+/** The hub refused a search of 1–2 characters (its counts were not read, or the fleet grew past the bound): until sign-out. */
+const shortRefused = signal(false);
+/** The filters of the devices held: what the view goes back to when the hub refuses a short search. */
+let answered: FleetQuery = { q: '', tag: '', status: '' };
+
+/** Fewer than 3 characters as the hub counts a search term (trimmed, JSON escapes applied; `key=…` always has more). */
+export function shortSearch(q: string): boolean {
+  const t = q.trim();
+  return t !== '' && t.indexOf('=') <= 0 && [...JSON.stringify(t).slice(1, -1)].length < 3;
+}
+
+/**
+ * Why the search as typed is not sent (the view keeps the devices of the last one), or null: a search of 1–2
+ * characters on a fleet over SHORT_SEARCH_MAX_DEVICES, which the hub refuses rather than read every device.
+ */
+export function heldSearch(q: string): string | null {
+  if (!shortSearch(q)) return null;
+  const s = fleetSummary.value;
+  const n = s && !('error' in s) ? s.online + s.offline + s.revoked : 0;
+  if (n <= SHORT_SEARCH_MAX_DEVICES && !shortRefused.value) return null;
+  const size = n > SHORT_SEARCH_MAX_DEVICES ? formatCount(n) : `more than ${formatCount(SHORT_SEARCH_MAX_DEVICES)}`;
+  return `type 3 characters or more: this hub has ${size} devices and answers a search of 1 or 2 characters only up to ` +
+    `${formatCount(SHORT_SEARCH_MAX_DEVICES)} (it would read every device); the table shows the last search's devices`;
+}
 
 /** The tag filter as typed is refused in the page unless it is key=value (the hub says the same). */
 export function tagProblem(tag: string): string | null {
@@ -62,14 +91,21 @@ export function loadDevices(a: Api): Promise<void> {
 
 async function loadFirstPage(a: Api): Promise<void> {
   const n = ++loadCount;
+  const q = fleetQuery.value;
   try {
-    const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, null));
+    const p = await a.get<DeviceList>(fleetPath(q, null));
     if (n !== loadCount) return; // the filters changed meanwhile: a newer load shows its answer
+    answered = q;
     devices.clear();
     for (const d of p.devices) devices.set(d.id, d);
     batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
-    if (n === loadCount) devicesStatus.value = { error: errorText(err) };
+    if (n !== loadCount) return;
+    // The hub's refusal of a short search (decision 0109) is no error of the view: it says so beside the box
+    // (heldSearch) and goes back to the filters of the devices it holds, as it does when it knows the fleet's size.
+    if (err instanceof ApiError && err.code === 'BAD_REQUEST' && shortSearch(q.q) && err.message.includes('a search of 1 or 2 characters')) {
+      batch(() => { shortRefused.value = true; fleetQuery.value = answered; });
+    } else devicesStatus.value = { error: errorText(err) };
   }
 }
 
@@ -101,8 +137,10 @@ export function clearDevices(): void {
   loadCount++;
   summaryLoads++;
   devices.clear();
+  answered = { q: '', tag: '', status: '' };
   batch(() => {
-    fleetQuery.value = { q: '', tag: '', status: '' };
+    shortRefused.value = false;
+    fleetQuery.value = answered;
     devicesVersion.value++;
     devicesStatus.value = 'loading';
     devicesNext.value = null;

@@ -4,8 +4,9 @@
 // from the bundle's first bytes (bundles put them first) and a threshold of release signatures is
 // checked over the canonical manifest (common/ed25519.ts). Mirrors shared/src/crypto/threshold.ts.
 import { verifyEd25519 } from '../common/ed25519.js';
-import { canonicalJson } from '@edgefleet/shared/browser';
+import { AppError, canonicalJson } from '@edgefleet/shared/browser';
 import type { Signature, TrustBody, TrustDocument } from '@edgefleet/shared';
+import { ANSWER_DEADLINE_MS } from './api.js';
 
 const utf8 = new TextEncoder();
 
@@ -76,12 +77,23 @@ export function checkTrust(doc: TrustDocument, now = new Date()): TrustCheck {
 /** Bytes read from a bundle's start before giving up on finding its manifest and signatures. */
 export const MAX_HEAD_BYTES = 8 * 1024 * 1024;
 
-/** manifest.json and signatures.json from the first entries of a bundle (ustar), without reading the rest. */
-export async function readBundleHead(body: ReadableStream<Uint8Array>): Promise<{ manifest: unknown; signatures: { manifestSha256: string; signatures: Signature[] } }> {
+/** Said when the head did not arrive in time once the answer had started (a hub or proxy that stalls mid-download). */
+export const headLateText = (ms: number): string => `the hub started sending the bundle but its manifest and signatures did not arrive within ${ms / 1000} s ` +
+  '(the hub, or a proxy in front of it, stalled mid-download)';
+
+/**
+ * manifest.json and signatures.json from the first entries of a bundle (ustar), without reading the rest; by
+ * `deadlineMs` after the answer started or TIMEOUT (docs/console.md "Signatures": without it a stalled download
+ * left the page checking until the stream's watchdog restarted it).
+ */
+export async function readBundleHead(body: ReadableStream<Uint8Array>, deadlineMs = ANSWER_DEADLINE_MS): Promise<{ manifest: unknown; signatures: { manifestSha256: string; signatures: Signature[] } }> {
   const reader = body.getReader();
   let buf = new Uint8Array(0);
   const found = new Map<string, string>();
   let pos = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new AppError('TIMEOUT', headLateText(deadlineMs))), deadlineMs); });
+  late.catch(() => undefined); // raced below; unobserved when the head came in time
   try {
     while (found.size < 2) {
       if (buf.length >= pos + 512) {
@@ -89,7 +101,7 @@ export async function readBundleHead(body: ReadableStream<Uint8Array>): Promise<
         if (h.every((b) => b === 0)) break;
         const name = new TextDecoder().decode(h.subarray(0, 100)).replace(/\0.*$/s, '');
         const size = parseInt(new TextDecoder().decode(h.subarray(124, 136)).replace(/\0.*$/s, '').trim(), 8);
-        if (!Number.isFinite(size)) throw new Error('bundle: bad tar header');
+        if (!Number.isFinite(size)) throw new AppError('BUNDLE_INVALID', 'bundle: bad tar header');
         const dataEnd = pos + 512 + size;
         if (name !== 'manifest.json' && name !== 'signatures.json') {
           if (found.size === 0 && pos > 0) break;
@@ -104,7 +116,7 @@ export async function readBundleHead(body: ReadableStream<Uint8Array>): Promise<
         }
       }
       if (buf.length > MAX_HEAD_BYTES) break;
-      const { done, value } = await reader.read();
+      const { done, value } = await Promise.race([reader.read(), late]);
       if (done) break;
       const next = new Uint8Array(buf.length + value.length);
       next.set(buf);
@@ -112,11 +124,12 @@ export async function readBundleHead(body: ReadableStream<Uint8Array>): Promise<
       buf = next;
     }
   } finally {
+    clearTimeout(timer);
     await reader.cancel().catch(() => undefined);
   }
   const m = found.get('manifest.json');
   const s = found.get('signatures.json');
-  if (!m || !s) throw new Error('bundle: manifest.json and signatures.json not found at its start');
+  if (!m || !s) throw new AppError('BUNDLE_INVALID', 'bundle: manifest.json and signatures.json not found at its start');
   return { manifest: JSON.parse(m) as unknown, signatures: JSON.parse(s) as { manifestSha256: string; signatures: Signature[] } };
 }
 

@@ -3,19 +3,29 @@
 // Bad Gateway with its own HTML page, which the console names as not the hub's answer, with what to do
 // (docs/console.md "Using it"); once the proxy reaches the hub again the stream resumes on the same hub
 // run and the views whose reads failed meanwhile are fetched again, as they said they would be. A read
-// the hub never answers gives up at the deadline without saying something may have been applied.
+// the hub never answers gives up at the deadline without saying something may have been applied. A bundle whose
+// download stalls after its first bytes gives the signature check up at its deadline (TIMEOUT), and Retry checks again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { signIn } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 /** The page nginx answers when its upstream refuses the connection. */
 const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
-interface Proxy { url: string; setDown(down: boolean): void; close(): Promise<void> }
+interface Proxy {
+  url: string;
+  setDown(down: boolean): void;
+  /** Answers whose path matches get their status, headers and first STALL_BYTES bytes, then nothing more (null: none stalls). */
+  stall(paths: RegExp | null): void;
+  close(): Promise<void>;
+}
+
+/** Less than a tar header: the bundle's manifest never arrives whole. */
+const STALL_BYTES = 100;
 
 /** A port on 127.0.0.1 with nothing listening (bound on port 0, then closed). */
 async function deadPort(): Promise<number> {
@@ -30,11 +40,13 @@ async function deadPort(): Promise<number> {
 async function gatewayProxy(target: number): Promise<Proxy> {
   const dead = await deadPort();
   let port = target;
+  let stalled: RegExp | null = null;
   const carried = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.statusMessage, r.headers);
-      r.pipe(res);
+      if (stalled?.test(req.url ?? '')) r.once('data', (b: Buffer) => { r.pause(); res.write(b.subarray(0, STALL_BYTES)); });
+      else r.pipe(res);
     });
     const cut = () => { up.destroy(); res.destroy(); };
     carried.add(cut);
@@ -48,6 +60,7 @@ async function gatewayProxy(target: number): Promise<Proxy> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stall(paths) { stalled = paths; },
     setDown(down) {
       port = down ? dead : target;
       if (down) for (const cut of carried) cut();
@@ -137,6 +150,30 @@ describe('console: behind a reverse proxy', () => {
     await page.unroute('**/api/v1/captures**');
     await box.getByRole('button', { name: 'Retry' }).click();
     await page.getByText('No capture yet').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a bundle download that stalls after its first bytes gives the signature check up at its deadline, and Retry checks again', async () => {
+    await pushExampleBundle(h);
+    const page = await signIn(h.browser, proxy.url, h.token);
+    await page.clock.install();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    proxy.stall(/\/bundle$/);
+    const started = page.waitForResponse((r) => r.url().endsWith('/bundle'));
+    await openView(page, '#/models/audio-energy/1.0.0');
+    await page.getByText('Checking signatures in this console…').waitFor();
+    await started; // its status and headers came: the answer's own deadline is behind it
+    const box = page.getByTestId('signature-status').filter({ hasText: 'Could not check the signatures here: TIMEOUT: the hub started sending the bundle but its manifest and signatures did not arrive within 30 s (the hub, or a proxy in front of it, stalled mid-download)' });
+    // The page may take the answer a moment after the browser saw it: time goes on in steps until the deadline passed.
+    await page.clock.runFor(30_000);
+    let shown = false;
+    for (let i = 0; i < 20 && !(shown = await box.waitFor({ timeout: 1000 }).then(() => true, () => false)); i++) await page.clock.runFor(5_000);
+    assert.ok(shown, `still: ${await page.getByTestId('model-detail').textContent()}`);
+    proxy.stall(null);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await page.getByTestId('signature-status').filter({ hasText: '✔ Signed' }).waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });

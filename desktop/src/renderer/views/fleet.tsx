@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { formatCount } from '@edgefleet/shared/browser';
 import { loadDevices, session } from '../store.js';
-import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetQuery, fleetSummary, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
+import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetQuery, fleetSummary, heldSearch, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
 import { errorText } from '../api.js';
 import { VirtualTable, type Column } from '../ui/table.js';
 import { ErrorBox, Empty, Loading, ago, time, useClock } from '../ui/states.js';
@@ -68,10 +68,11 @@ export function FleetView() {
   const [tag, setTag] = useState(query.tag);
   const [more, setMore] = useState<'idle' | 'loading' | { error: string }>('idle');
   const tagWrong = tagProblem(tag);
-  // Typed filters go to the hub once typing pauses (a tag only once it reads key=value); each change loads the first page.
+  const held = heldSearch(q);
+  // Typed filters go to the hub once typing pauses (a tag only once it reads key=value, a search unless held); each change loads the first page.
   useEffect(() => {
     const t = setTimeout(() => {
-      const next = { ...fleetQuery.value, q: q.trim(), tag: tagWrong ? fleetQuery.value.tag : tag.trim() };
+      const next = { ...fleetQuery.value, q: held ? fleetQuery.value.q : q.trim(), tag: tagWrong ? fleetQuery.value.tag : tag.trim() };
       if (next.q !== fleetQuery.value.q || next.tag !== fleetQuery.value.tag) fleetQuery.value = next;
     }, TYPING_MS);
     return () => clearTimeout(t);
@@ -101,7 +102,7 @@ export function FleetView() {
       <Cards />
       <div class="toolbar">
         <label for="fleet-search">Search</label>
-        <input id="fleet-search" type="search" placeholder="device id, tag or version  ( / )" value={q} onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
+        <input id="fleet-search" type="search" placeholder="device id, tag or version  ( / )" value={q} aria-describedby={held ? 'fleet-search-held' : undefined} onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
         <label for="fleet-tag">Tag</label>
         <input id="fleet-tag" placeholder="key=value" value={tag} aria-invalid={tagWrong ? 'true' : undefined} aria-describedby={tagWrong ? 'fleet-tag-problem' : undefined}
           onInput={(e) => setTag((e.currentTarget as HTMLInputElement).value)} />
@@ -111,6 +112,7 @@ export function FleetView() {
         </select>
         {st === 'ready' ? <span class="muted" data-testid="device-count">{formatCount(rows.length)} of {formatCount(devicesTotal.value)} devices{filtered ? ' matching' : ''}</span> : null}
       </div>
+      {held ? <p class="muted" id="fleet-search-held" role="status">{held}</p> : null}
       {tagWrong ? <p class="error" id="fleet-tag-problem" role="alert">{tagWrong}</p> : null}
       {st === 'loading' ? <Loading what="devices" />
         : typeof st === 'object' ? <ErrorBox error={`could not load devices: ${st.error}`} retry={() => background(loadDevices())} />

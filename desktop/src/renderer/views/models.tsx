@@ -71,6 +71,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
   const api = session.value?.api;
   const [detail, setDetail] = useState<ModelVersionDetail | { error: string } | null>(null);
   const [verified, setVerified] = useState<Verified | null>(null);
+  const [checks, setChecks] = useState(0); // bumped by the signature check's Retry
   const path = `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
   useEffect(() => {
     if (!api) return;
@@ -88,7 +89,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       setVerified({ trust, bundle: checkBundle(trust.body, head), manifest: m });
     })().catch((e: unknown) => { if (!ac.signal.aborted) setVerified({ error: errorText(e) }); });
     return () => ac.abort();
-  }, [name, version, refetchTick.value, models.value]);
+  }, [name, version, refetchTick.value, models.value, checks]);
   if (!detail) return <Loading what={`${name}@${version}`} />;
   if ('error' in detail) return <ErrorBox error={detail.error} />;
   const trusted = detail.trusted ?? modelList().find((v) => v.name === name && v.version === version)?.trusted;
@@ -98,7 +99,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
         {trusted === false ? <p class="error" role="alert" data-testid="version-not-trusted">✘ {NOT_TRUSTED}</p> : null}
-        <Signatures detail={detail} verified={verified} />
+        <Signatures detail={detail} verified={verified} retry={() => setChecks((n) => n + 1)} />
         {can('operator') ? (
           <div class="actions" aria-label="Model actions">
             {!detail.deprecated ? (
@@ -139,9 +140,9 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
   );
 }
 
-function Signatures({ detail, verified }: { detail: ModelVersionDetail; verified: Verified | null }) {
+function Signatures({ detail, verified, retry }: { detail: ModelVersionDetail; verified: Verified | null; retry: () => void }) {
   if (!verified) return <p class="state loading" role="status">Checking signatures in this console…</p>;
-  if ('error' in verified) return <p class="error" role="alert" data-testid="signature-status">Could not check the signatures here: {verified.error}</p>;
+  if ('error' in verified) return <p class="error" role="alert" data-testid="signature-status">Could not check the signatures here: {verified.error} <button type="button" onClick={retry}>Retry</button></p>;
   const { trust, bundle } = verified;
   const ok = trust.root.ok && !trust.rootChanged && bundle.ok;
   // Every signature by a key the current trust document does not list as a release key: most likely signed before a rotation.
