@@ -25,5 +25,7 @@ export * from './pages.js';
 export * from './alert-text.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
+// The console holds a device search the hub would refuse (desktop/src/renderer/fleet-list.ts).
+export { SHORT_SEARCH_MAX_DEVICES, shortSearch } from './device-search-term.js';
 // The actions the audit log records (the audit view's suggestions for its Action filter).
 export { AUDIT_ACTIONS } from './wire/audit-actions.js';

@@ -30,3 +30,4 @@ export * from './cron.js';
 export * from './wal-keeper.js';
 export * from './pages.js';
 export * from './gate-text.js';
+export * from './device-search-term.js';

@@ -6,7 +6,7 @@
 // A search of 1–2 characters is not sent on a fleet the hub refuses it on (heldSearch, decision 0109).
 import { batch, signal } from '@preact/signals';
 import type { DeviceInfo, DeviceList, FleetSummary } from '@edgefleet/shared';
-import { formatCount } from '@edgefleet/shared/browser';
+import { SHORT_SEARCH_MAX_DEVICES, formatCount, shortSearch } from '@edgefleet/shared/browser';
 import { ApiError, errorText, type Api } from './api.js';
 import type { Loaded } from './store.js';
 
@@ -33,18 +33,10 @@ export const devicesNext = signal<string | null>(null);
 export const devicesTotal = signal(0);
 export const fleetSummary = signal<Loaded<FleetSummary>>(null);
 
-/** The most devices a hub answers a search of 1–2 characters on (docs/decisions/0109-short-device-searches.md; held: docs/decisions/0115-console-holds-short-searches.md). */
-export const SHORT_SEARCH_MAX_DEVICES = 10_000;
 /** The hub refused a search of 1–2 characters (its counts were not read, or the fleet grew past the bound): until sign-out. */
 const shortRefused = signal(false);
 /** The filters of the devices held: what the view goes back to when the hub refuses a short search. */
 let answered: FleetQuery = { q: '', tag: '', status: '' };
-
-/** Fewer than 3 characters as the hub counts a search term (trimmed, JSON escapes applied; `key=…` always has more). */
-export function shortSearch(q: string): boolean {
-  const t = q.trim();
-  return t !== '' && t.indexOf('=') <= 0 && [...JSON.stringify(t).slice(1, -1)].length < 3;
-}
 
 /**
  * Why the search as typed is not sent (the view keeps the devices of the last one), or null: a search of 1–2

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
-import { SHORT_SEARCH_MAX_DEVICES, searchText } from './device-search.js';
+import { SHORT_SEARCH_MAX_DEVICES } from '@edgefleet/shared';
+import { searchText } from './device-search.js';
 import type { Db } from './db.js';
 
 let backend: Backend;

@@ -9,7 +9,7 @@ import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
-import { asciiLower } from './device-tags.js';
+import { SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** PostgreSQL's LOWER follows the database's locale; SQLite's touches ASCII only. translate() is SQLite's on both. */
@@ -78,21 +78,6 @@ export function writeDeviceSearch(db: Db, id: string, given: { tagsJson?: string
 }
 
 /** `s` as it is written inside a JSON string (a quote as \", a backslash doubled, a control character escaped). */
-const inJson = (s: string): string => JSON.stringify(s).slice(1, -1);
-
-/**
- * What a search looks for in the search text, in lower case (docs/hub.md "REST API"): `key=val…`, the key whole and the
- * value starting with what follows "=", as the tags JSON holds it (`"key":"val`); else the text itself, or, when it holds
- * a quote, a backslash or a control character, as the tags JSON writes them. One term is exact: an id and a version hold
- * only letters, digits and "._-+@", so a term with "=", a quote or a backslash can be in the tags JSON alone, and a term
- * holds no newline, the separator, so it never spans two parts.
- */
-export function searchTerm(q: string): string {
-  const s = asciiLower(q.trim());
-  const eq = s.indexOf('=');
-  return eq > 0 ? `"${inJson(s.slice(0, eq))}":"${inJson(s.slice(eq + 1))}` : inJson(s);
-}
-
 /** A search as SQL: the devices matching, as a condition on `devices` in two forms, and their count alone. */
 export interface SearchSql {
   /** `id IN (…)`: the matches found first (by the index), then read by id; its cost follows how many match. */
@@ -140,10 +125,6 @@ export function denseSearch(db: Db, total: number, limit: number): boolean {
   return total * total > searchRows(db) * (limit + 1);
 }
 
-/** A term this long has trigrams: it is looked up by the index; a shorter one reads every row of device_search. */
-export const SEARCH_INDEXED_FROM = 3;
-/** The most devices a hub answers a search of 1–2 characters on, by reading each one's row (docs/decisions/0109-short-device-searches.md). */
-export const SHORT_SEARCH_MAX_DEVICES = 10_000;
 
 /**
  * Refuses (400 BAD_REQUEST) a search whose term is too short for the trigram index on a hub of more than
@@ -151,7 +132,7 @@ export const SHORT_SEARCH_MAX_DEVICES = 10_000;
  * PostgreSQL, the event loop waiting) for each keystroke, and it matches much of the fleet anyway.
  */
 export function refuseUnboundedSearch(db: Db, q: string): void {
-  if ([...searchTerm(q)].length >= SEARCH_INDEXED_FROM) return;
+  if (!shortSearch(q)) return;
   const devices = searchRows(db);
   if (devices <= SHORT_SEARCH_MAX_DEVICES) return;
   throw new AppError('BAD_REQUEST', `search ${JSON.stringify(q.trim())}: a search of 1 or 2 characters is answered on a hub of at most ` +

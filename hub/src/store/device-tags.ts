@@ -3,7 +3,7 @@
 // measured there: 50,000 devices). The JSON column stays what every reader uses; DevicesRepo writes both in one
 // statement group (create, setTags). Values are kept with ASCII letters in lower case, as the filter compares
 // them (any case of ASCII letters, the same on SQLite and PostgreSQL: SQLite's LOWER touches ASCII only).
-import type { Tags } from '@edgefleet/shared';
+import { asciiLower, type Tags } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 
@@ -29,7 +29,7 @@ export const DEVICE_TAGS_MIGRATION: Migration = {
 };
 
 /** `s` with its ASCII letters in lower case (others as they are), as device_tags holds values. */
-export const asciiLower = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+export { asciiLower };
 
 /** Replaces device `id`'s rows in device_tags with `tags` (inside the caller's transaction). */
 export function writeDeviceTags(db: Db, id: string, tags: Tags): void {
