@@ -1,7 +1,7 @@
 // A file of the installed agent itself (its compiled code, proto/, node_modules: what the tarball installs,
 // docs/decisions/0110-files-a-tarball-installs.md) missing at start is named as such, with what to do
 // (reinstall), instead of `INTERNAL` with a bare ENOENT: it is neither the configuration's fault nor the
-// data dir's, and no restart mends it (docs/operations.md "Install").
+// data dir's, and no restart mends it (docs/operations.md "Troubleshooting by symptom").
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '@edgefleet/shared/core';

@@ -53,7 +53,7 @@ export const ErrorCode = {
   CONFIG_NOT_REMOTE: 'CONFIG_NOT_REMOTE',
   /** hub.db or agent.db holds a migration this program does not know: a newer version wrote it (docs/operations.md "Upgrades"). */
   SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
-  /** A file of the installed program is missing (the gRPC proto, a module): reinstall it (docs/operations.md "Install"). */
+  /** A file of the installed program is missing (the gRPC proto, a module): reinstall it (docs/operations.md "Troubleshooting by symptom"). */
   INSTALL_INCOMPLETE: 'INSTALL_INCOMPLETE',
   /** SQL the PostgreSQL backend cannot translate from SQLite's dialect (docs/decisions/0040-postgresql.md). */
   UNSUPPORTED_SQL: 'UNSUPPORTED_SQL',
