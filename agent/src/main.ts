@@ -13,6 +13,7 @@ import { pauseFromEnv } from './install/pause.js';
 import { takeRunLock } from './run-lock.js';
 import { createLogger } from './log.js';
 import { damagedDb } from './store/db.js';
+import { missingInstallFile } from './install-files.js';
 import { join } from 'node:path';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
@@ -74,7 +75,9 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await agent.start();
-  } catch (err) {
+  } catch (thrown) {
+    // A file of the install itself missing (install-files.ts) is named as such, here and in the record below.
+    const err = missingInstallFile(thrown, config.dataDir) ?? thrown;
     gate.cancel(); // a restart asked for during the start and waiting for its turn must not hold the process
     await agent.stop().catch(() => undefined);
     if (remote && !remote.confirmed && exiting) endRemoteStart(config.dataDir); // stopped by a signal: not the configuration's doing

@@ -4,7 +4,7 @@
 #   docker build -f packaging/docker/hub.Dockerfile -t edgefleet-hub:0.1.0 .
 #   docker run -d --restart unless-stopped -p 8700:8700 -p 1883:1883 \
 #     -v ef-hub:/var/lib/edgefleet-hub -v /etc/edgefleet:/etc/edgefleet:ro edgefleet-hub:0.1.0
-# /etc/edgefleet holds trust.json and hub.key (the hub key readable by uid 10001).
+# /etc/edgefleet holds trust.json and hub.key (the hub key owned by uid 10001, mode 0600: a key others may read stops the start).
 # Backups (outside the data dir): docker exec HUB edgefleet-hub backup --data-dir /var/lib/edgefleet-hub --out /tmp/hub-backup
 #   && docker cp HUB:/tmp/hub-backup ./hub-backup-$(date +%F) && docker exec HUB rm -rf /tmp/hub-backup
 # Node 20 on Debian (glibc): the tarball's addons are built for Node ABI 115.

@@ -54,6 +54,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   CONFIG_INVALID: 'model',
   CONFIG_NOT_REMOTE: 'input',
   SCHEMA_TOO_NEW: 'model',
+  INSTALL_INCOMPLETE: 'model',
   UNSUPPORTED_SQL: 'model',
   DATABASE_UNAVAILABLE: 'load',
   DATABASE_BUSY: 'load',

@@ -53,6 +53,8 @@ export const ErrorCode = {
   CONFIG_NOT_REMOTE: 'CONFIG_NOT_REMOTE',
   /** hub.db or agent.db holds a migration this program does not know: a newer version wrote it (docs/operations.md "Upgrades"). */
   SCHEMA_TOO_NEW: 'SCHEMA_TOO_NEW',
+  /** A file of the installed program is missing (the gRPC proto, a module): reinstall it (docs/operations.md "Troubleshooting by symptom"). */
+  INSTALL_INCOMPLETE: 'INSTALL_INCOMPLETE',
   /** SQL the PostgreSQL backend cannot translate from SQLite's dialect (docs/decisions/0040-postgresql.md). */
   UNSUPPORTED_SQL: 'UNSUPPORTED_SQL',
   /** The hub's PostgreSQL server cannot be reached or did not answer in time (docs/hub.md "Database"). */
@@ -109,6 +111,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFIG_INVALID: 400,
   CONFIG_NOT_REMOTE: 400,
   SCHEMA_TOO_NEW: 500,
+  INSTALL_INCOMPLETE: 500,
   UNSUPPORTED_SQL: 500,
   DATABASE_UNAVAILABLE: 503,
   DATABASE_BUSY: 503,

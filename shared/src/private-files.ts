@@ -84,3 +84,17 @@ export function ensurePrivateDbFile(file: string): void {
   closeSync(openSync(file, 'a', 0o600));
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) tighten(f, 0o600, 'database file');
 }
+
+/**
+ * A secret file (a signing key, a device key, a token) that its group or others may read is refused, as
+ * ssh refuses such a private key: CONFIG_INVALID naming the file, its mode and the chmod that fixes it
+ * (docs/security.md "Operators and their records"). It is never tightened for the operator: a key
+ * someone else could read may have been read, and the operator decides whether to rotate it.
+ * `holds` says what is in it ("the hub's signing key"); `or` adds another way out.
+ */
+export function refuseSecretOpenToOthers(path: string, holds: string, or = ''): void {
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const who = [mode & 0o070 ? 'its group' : '', mode & 0o007 ? 'other users' : ''].filter(Boolean).join(' and ');
+  throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (it holds ${holds}, and ${who} may open it): chmod 600 ${path}${or}`);
+}

@@ -2,10 +2,10 @@
 // mode 0600, made once (at enrollment, or at the first start of a box enrolled before sealed models)
 // and never sent anywhere; its public half goes to the hub in the enroll request and in the reported
 // state. Content keys of encrypted bundles arrive sealed to it. zod-free: the daemon loads it at start.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, secretJsonProblem, writeFileAtomic, type BoxKeyPair,
+  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, refuseSecretOpenToOthers, secretJsonProblem, writeFileAtomic, type BoxKeyPair,
 } from '@edgefleet/shared/core';
 
 export const DEVICE_KEY_FILE = 'device-key.json';
@@ -18,8 +18,7 @@ export function deviceKeyPath(dataDir: string): string {
 export function readDeviceKey(dataDir: string): BoxKeyPair | undefined {
   const path = deviceKeyPath(dataDir);
   if (!existsSync(path)) return undefined;
-  const mode = statSync(path).mode & 0o777;
-  if (mode & 0o077) throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (it holds the device's private key): chmod 600 it`);
+  refuseSecretOpenToOthers(path, "the device's private key");
   let f: { schema?: unknown; keyId?: unknown; secret?: unknown };
   let text = '';
   try {

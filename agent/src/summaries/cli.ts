@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, errorKindCounts, escapeText, formatErrorKinds } from '@edgefleet/shared/core';
 import type { SummaryWindow } from '@edgefleet/shared';
-import { optBool, optString, UsageError, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { optBool, optString, parseTimeOption, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';
 import { SummaryStore, type StoredWindow } from './store.js';
@@ -22,14 +22,9 @@ export function sparkline(counts: readonly number[]): string {
   return counts.map((c) => (c === 0 ? '·' : BARS[Math.min(7, Math.floor((c / max) * 7.999))]!)).join('');
 }
 
-/** --since: an ISO time, or a duration back from now such as 90s, 15m, 2h, 7d. */
+/** --since (shared/src/cli/time.ts: a duration ago, a date or an ISO date-time) in ms. */
 export function parseSince(s: string, now: number): number {
-  const m = /^(\d+)([smhd])$/.exec(s);
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  if (/^-\d+[smhd]$/.test(s)) throw new UsageError(`invalid --since "${s}": a duration already counts back from now: expected ${s.slice(1)}`);
-  const t = Date.parse(s);
-  if (!Number.isFinite(t)) throw new UsageError(`invalid --since "${s}": expected an ISO time such as 2026-01-31T12:00:00Z or a duration such as 15m, 2h, 7d`);
-  return t;
+  return parseTimeOption(s, new Date(now), '--since').getTime();
 }
 
 /** textView's line for no windows; `none` says why (nothing stored yet, or none in the range asked). */

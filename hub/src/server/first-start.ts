@@ -8,7 +8,7 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, TRUST_CHAIN_MAX, canonicalJson, ensurePrivateDir, fileReadError, generateKeyPair, readSecretKeyFile, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
+  AppError, TRUST_CHAIN_MAX, canonicalJson, ensurePrivateDir, fileReadError, generateKeyPair, readSecretKeyFile, refuseSecretOpenToOthers, toPublicKeyFile, toSecretKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic,
   type KeyPair, type TrustBody, type TrustDocument,
 } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
@@ -58,6 +58,7 @@ export function refuseUnreadableFiles(cfg: HubConfig): void {
       throw fileReadError(err, what, file);
     }
   }
+  if (cfg.hubKey !== undefined) refuseSecretOpenToOthers(cfg.hubKey, "the hub's signing key");
 }
 
 /**
@@ -68,7 +69,10 @@ export function refuseUnreadableFiles(cfg: HubConfig): void {
 export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): Promise<KeyPair> {
   // prepare.ts refuses it before it opens the store; checked here too for any other caller.
   refuseUnfinishedRestore(cfg.dataDir);
-  if (cfg.hubKey) return readSecretKeyFile(cfg.hubKey);
+  if (cfg.hubKey) {
+    refuseSecretOpenToOthers(cfg.hubKey, "the hub's signing key");
+    return readSecretKeyFile(cfg.hubKey);
+  }
   ensurePrivateDir(cfg.dataDir);
   const path = join(cfg.dataDir, HUB_KEY_FILE);
   // A data dir with a trust document but no hub.key ran with --hub-key (or was restored from a backup of
@@ -79,6 +83,7 @@ export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): P
       `Expected --hub-key FILE again (the key its trust document lists), or that key copied to ${path} (mode 0600); no new key was made`);
   }
   createFileOnce(path, () => `${JSON.stringify(toSecretKeyFile(generateKeyPair('hub', 'hub')), null, 2)}\n`, hooks);
+  refuseSecretOpenToOthers(path, "the hub's signing key");
   const pair = await readSecretKeyFile(path);
   const pub = join(cfg.dataDir, HUB_PUB_FILE);
   const pubText = `${JSON.stringify(toPublicKeyFile(pair), null, 2)}\n`;
@@ -174,10 +179,7 @@ export function ensureAdminToken(cfg: HubConfig, store: Store, now: Date, hooks:
   if (!/^efa_[A-Za-z0-9_-]{32,}$/.test(token)) {
     throw new AppError('CONFIG_INVALID', `${path} does not hold an admin token (efa_ and at least 32 base64url characters); the hub has no API token yet: remove the file and start again`);
   }
-  const mode = statSync(path).mode & 0o777;
-  if (!file.made && mode & 0o077) {
-    throw new AppError('CONFIG_INVALID', `${path} has mode 0${mode.toString(8)}; expected 0600 (the token in it is about to become the admin token): chmod 600 it, or remove it for a new one`);
-  }
+  if (!file.made) refuseSecretOpenToOthers(path, 'the token about to become the admin token', ', or remove it for a new one');
   const created = store.db.transaction(() => {
     const id = store.tokens.createFirstAdmin(token, now);
     if (id) store.audit.append({ actor: 'hub', action: 'token.create', target: id, at: now, details: { name: 'admin', role: 'admin', firstStart: true } });

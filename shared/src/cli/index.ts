@@ -4,3 +4,4 @@ export * from './command.js';
 export * from './dispatch.js';
 export * from './out-file.js';
 export { closest } from './suggest.js';
+export * from './time.js';

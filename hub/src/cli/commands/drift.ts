@@ -1,5 +1,6 @@
 // `edgefleet drift` (a readable table per group with a PSI sparkline of each feature over time),
 // `edgefleet metrics`, and stored drift reports (`drift-reports create|ls|show`). docs/drift.md.
+import { parseTimeOption } from '@edgefleet/shared/cli';
 import { escapeLines, type DriftReport, type DriftReportList, type DriftResponse, type FeatureDrift, type MetricsResponse } from '@edgefleet/shared';
 import { UsageError, optBool, optString, type Command, type OptionSpec, type ParsedArgs } from '../args.js';
 import { table } from '../output.js';
@@ -8,21 +9,15 @@ import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 const RANGE_OPTIONS: Record<string, OptionSpec> = {
   ...HUB_OPTIONS,
   by: { type: 'string', value: 'device|tag:KEY', description: 'one group per device or per value of a tag (default: all devices)' },
-  since: { type: 'string', value: 'AGO|ISO', description: 'start: a duration ago (30m, 24h, 7d) or an ISO time (default 24h)' },
-  until: { type: 'string', value: 'ISO', description: 'end (default now)' },
+  since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start: a duration ago (30m, 24h, 7d), a date (2026-01-01) or an ISO time (default 24h)' },
+  until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)' },
 };
 
 const MODEL_VERSION = [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }];
 
-/** A duration ago ("24h", "7d", "30m", "2w") or an ISO time, as an ISO time. */
+/** A time option (shared/src/cli/time.ts: a duration ago, a date or an ISO date-time) as an ISO time. */
 export function parseSince(text: string, now: Date, what = '--since'): string {
-  const m = /^(\d+)([mhdw])$/.exec(text);
-  if (m && Number(m[1]) > 0) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
-    return new Date(now.getTime() - Number(m[1]) * unit).toISOString();
-  }
-  if (/^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text))) return new Date(text).toISOString();
-  throw new UsageError(`${what}: expected a duration ago such as 24h, 7d, 30m or an ISO time such as 2026-12-01T00:00:00Z, got "${text}"`);
+  return parseTimeOption(text, now, what).toISOString();
 }
 
 function rangeQuery(args: ParsedArgs, now: Date): URLSearchParams {

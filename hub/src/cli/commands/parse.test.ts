@@ -50,7 +50,7 @@ test('operator mistakes caught on the command line (exit 2) before the hub is as
   // --since that is neither a duration ago nor an ISO time (docs/cli.md "Exit codes and errors").
   const since = await cli(['audit', '--since', 'yesterday']);
   assert.equal(since.code, 2);
-  assert.match(since.err, /^error \[BAD_REQUEST\]: --since: expected a duration ago such as 24h, 7d, 30m or an ISO time .*got "yesterday"/);
+  assert.match(since.err, /^error \[BAD_REQUEST\]: --since: expected a duration ago \(90s, 30m, 24h, 7d, 2w\), a date \(2026-01-01, from 00:00 UTC\) or an ISO date-time .*got "yesterday"/);
   // A misspelt gate or shadow key names the keys expected; a key given twice is refused, not the last kept.
   const gate = await cli(['rollout', 'create', 'm', '2.0.0', '--all', '--gate', 'minPredicitons=5', '--reason', 'x']);
   assert.equal(gate.code, 2);

@@ -50,11 +50,11 @@ function leftOutNote(args: ParsedArgs, given: ReturnType<typeof filterValues>, n
 
 export const auditCmd: Command = {
   summary: 'Show the audit log (oldest first, or the newest N), saying when entries were left out and how to see them',
-  usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since AGO|ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
+  usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since AGO|DATE|ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
   options: {
     ...HUB_OPTIONS,
     actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' },
-    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', value: 'AGO|ISO', description: 'entries from this time on: a duration ago (30m, 24h, 7d) or an ISO time' },
+    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'entries from this time on: a duration ago (30m, 24h, 7d), a date (2026-01-01, from 00:00 UTC) or an ISO time' },
     limit: { type: 'string', value: 'N', description: `at most N entries, oldest first (default 500, at most ${AUDIT_PAGE_MAX})` },
     newest: { type: 'string', value: 'N', description: 'the newest N entries instead (printed oldest to newest; --json: newest first)' },
     after: { type: 'string', value: 'ID', description: 'only entries after this id (the cursor the note or `next` gives)' },

@@ -5,6 +5,7 @@ import { AppError, escapeLines, formatErrorKinds, readBundle, readContentKeyFile
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { parseSince } from './drift.js';
 
 export const modelPush: Command = {
   summary: 'Push a signed bundle to the hub (and, for an encrypted one, its content key)', usage: 'BUNDLE.efb [--content-key FILE] [--json]',
@@ -100,15 +101,15 @@ export const modelDelete: Command = {
 
 export const modelTotals: Command = {
   summary: 'Merged totals of every summary window the hub stored for a model (predictions, errors by kind, bins per feature and output)',
-  usage: 'NAME [--version V] [--since ISO] [--json]',
-  options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'ISO', description: 'windows starting at or after this time' } },
+  usage: 'NAME [--version V] [--since AGO|DATE|ISO] [--json]',
+  options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'windows starting at or after this time: a duration ago (7d), a date (2026-01-01) or an ISO time' } },
   positionals: [{ name: 'NAME', description: 'model name', required: true }],
   async run(args, ctx) {
     const q = new URLSearchParams();
-    for (const k of ['version', 'since']) {
-      const v = optString(args, k);
-      if (v) q.set(k, v);
-    }
+    const version = optString(args, 'version');
+    if (version) q.set('version', version);
+    const since = optString(args, 'since');
+    if (since !== undefined) q.set('since', parseSince(since, ctx.now()));
     const name = args.positionals[0] as string;
     const t = await HubClient.from(args, ctx).request<ModelTotals>('GET', `/models/${encodeURIComponent(name)}/totals${q.size ? `?${q}` : ''}`);
     if (optBool(args, 'json')) {

@@ -102,6 +102,12 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
     assert.equal(recent.stdout, first.stdout);
     const [, at] = /^more entries after #\d+ not shown: edgefleet audit --since (\S+) --limit 2 --after /.exec(recent.stderr) ?? [];
     assert.ok(at !== undefined && Math.abs(Date.now() - 3_600_000 - Date.parse(at)) < 60_000, recent.stderr);
+    // A date alone (was refused: only a full ISO time worked) is that day from 00:00 UTC; the note repeats it.
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const sinceDay = await cli(['audit', '--since', day, '--limit', '2'], viewer.token);
+    assert.equal(sinceDay.code, 0, sinceDay.stderr);
+    assert.equal(sinceDay.stdout, first.stdout);
+    assert.match(sinceDay.stderr, new RegExp(`^more entries after #\\d+ not shown: edgefleet audit --since ${day}T00:00:00\\.000Z --limit 2 --after `));
     const second = await cli(['audit', '--limit', '2', '--after', String(ids[1])], viewer.token);
     assert.deepEqual(second.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])), ids.slice(2, 4));
     const latest = await cli(['audit', '--newest', '2', '--action', 'token.create'], viewer.token);

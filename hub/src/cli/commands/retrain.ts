@@ -14,8 +14,8 @@ export const retrainRequest: Command = {
   options: {
     ...HUB_OPTIONS,
     reason: { type: 'string', required: true, value: 'R', description: 'why retrain (sent with the report, audited)' },
-    since: { type: 'string', value: 'AGO|ISO', description: 'start of the drift report: a duration ago (24h, 7d) or an ISO time (default 24h)' },
-    until: { type: 'string', value: 'ISO', description: 'end (default now)' },
+    since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start of the drift report: a duration ago (24h, 7d), a date (2026-01-01) or an ISO time (default 24h)' },
+    until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)' },
     rule: { type: 'string', value: 'NAME', description: 'the alert rule whose retrain actions get it (default: every rule of the model with one)' },
     wait: { type: 'string', value: 'DUR', description: 'wait this long for the deliveries (default 20s; 0s: do not wait)' },
   },
