@@ -20,7 +20,7 @@ function thresholds(deps: ApiDeps, model: string): DriftThresholds {
 export const driftRoutes: RouteDef[] = [
   {
     method: 'get', path: '/models/:name/versions/:version/metrics', access: 'viewer',
-    summary: 'Merged fleet metrics of a model version (?since=&until=&by=tag:KEY|device): predictions, errors by kind, latency p50/p95/p99, throughput, output distribution, per group',
+    summary: 'Merged fleet metrics of a model version (?since=&until=&by=tag:KEY|device): predictions, errors by kind, latency p50/p95/p99, throughput and the rate over the time the version reported (activeThroughput), output distribution, per group',
     query: MetricsQuery, response: MetricsResponse,
     async handler(c, deps) {
       const q = queryOf(c, MetricsQuery, 'metrics query');

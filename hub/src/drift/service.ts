@@ -73,7 +73,8 @@ export class FleetAnalytics {
         const m = summarize(s, plan, groups.get(key), now.getTime());
         return {
           key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
-          invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput, latency: m.latency,
+          invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput,
+          activeSec: m.activeSec, activeThroughput: m.activeThroughput, latency: m.latency,
           answeredLatency: m.answeredLatency, outputs: m.outputs, accuracy: m.accuracy,
         };
       }),

@@ -109,14 +109,17 @@ async function openIngestHub(h: Harness, o: IngestHubOptions): Promise<IngestHub
   };
 }
 
-/** An ingest hub in a temp dir whose registry holds a small model vib 1.0.0, deployed to `devices` (no tags); `stop` also removes the dir. */
-export async function startVibIngestHub(prefix: string, devices: readonly string[]): Promise<IngestHub> {
+/**
+ * An ingest hub in a temp dir whose registry holds a small model vib 1.0.0, deployed to `devices` (no
+ * tags); `stop` also removes the dir. `database`: as startIngestHub's.
+ */
+export async function startVibIngestHub(prefix: string, devices: readonly string[], database?: string): Promise<IngestHub> {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const keys = makeKeys(join(root, 'keys'));
   const trust = makeTrust(root, keys).body;
   const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
   const bundle = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, io: mlp.io, name: 'vib', version: '1.0.0', keys });
-  const hub = await startIngestHub({ bundle, trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])) });
+  const hub = await startIngestHub({ bundle, trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])), database });
   return {
     ...hub,
     async stop() {

@@ -90,8 +90,18 @@ export interface MergedSummary {
   modelErrorRate: number | null;
   invalidInputRate: number | null;
   shedLoadRate: number | null;
-  /** Requests per second over the part of the range that has passed (`now`, default its end). */
+  /**
+   * Requests per second over the part of the range that has passed (`now`, default its end), kept for
+   * callers that read it so; a version live for part of the range reads low (`activeThroughput`).
+   */
   throughput: number;
+  /**
+   * Seconds from the first window's start to the last window's end in the range (clipped to the range
+   * and `now`): the time the version reported in, 0 without windows (docs/decisions/0112-rate-over-reported-span.md).
+   */
+  activeSec: number;
+  /** Requests (answered or failed) per second of `activeSec`; null without requests or without time. */
+  activeThroughput: number | null;
   /** Every request, failures included. */
   latency: LatencyStats;
   /** Answered requests only (failures' latency taken out, docs/agent-summaries.md "Error kinds"). */
@@ -157,7 +167,9 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined, now?: num
   };
   const requests = latencyCount(all);
   const rate = (n: number) => (requests === 0 ? null : n / requests);
-  const elapsedSec = (Math.min(plan.until, now ?? plan.until) - plan.since) / 1000;
+  const end = Math.min(plan.until, now ?? plan.until);
+  const elapsedSec = (end - plan.since) / 1000;
+  const activeSec = Math.max(0, Math.min(v.lastMs, end) - Math.max(v.firstMs, plan.since)) / 1000;
   return {
     model: s.model,
     version: s.version,
@@ -171,6 +183,8 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined, now?: num
     invalidInputRate: rate(v.errInput),
     shedLoadRate: rate(v.errLoad),
     throughput: elapsedSec > 0 ? requests / elapsedSec : 0,
+    activeSec,
+    activeThroughput: requests > 0 && activeSec > 0 ? requests / activeSec : null,
     latency: stats(all),
     answeredLatency: stats(answered),
     latencySketch: all,

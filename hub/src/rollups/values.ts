@@ -21,6 +21,12 @@ export interface RollupValues {
   lat: Float64Array;
   /** Labels and CBPE (layout.ts PERF_FIELDS, then the confusion counts); all zero when none came. */
   perf: Float64Array;
+  /**
+   * The first window's start and the last window's end (ms since the epoch; Infinity and -Infinity
+   * without windows): the span the version reported in, which its request rate is over (summary.ts).
+   */
+  firstMs: number;
+  lastMs: number;
 }
 
 export function perfLength(layout: RollupLayout): number {
@@ -34,7 +40,7 @@ export function emptyValues(layout: RollupLayout): RollupValues {
     mom[i * MOMENT_FIELDS + 3] = Number.NaN; // min
     mom[i * MOMENT_FIELDS + 4] = Number.NaN; // max
   }
-  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH), perf: new Float64Array(perfLength(layout)) };
+  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH), perf: new Float64Array(perfLength(layout)), firstMs: Infinity, lastMs: -Infinity };
 }
 
 function addOwn(rec: Record<string, number>, key: string, by: number): void {
@@ -88,6 +94,8 @@ function addHist(dist: Float64Array, offset: number, bins: number, h: { counts: 
 export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindow): void {
   const ix = indexOf(layout);
   v.windows++;
+  const t = Date.parse(w.start);
+  addSpan(v, t, t + w.lengthSec * 1000);
   v.count += w.count;
   for (const code in w.errors) {
     if (!Object.hasOwn(w.errors, code)) continue;
@@ -174,6 +182,13 @@ export function addValues(a: RollupValues, b: RollupValues): void {
   addVector(a.lat, b.lat);
   addMoments(a.mom, b.mom);
   addVector(a.perf, b.perf);
+  addSpan(a, b.firstMs, b.lastMs);
+}
+
+/** Widens the reported span of `v` to take in [firstMs, lastMs). */
+export function addSpan(v: Pick<RollupValues, 'firstMs' | 'lastMs'>, firstMs: number, lastMs: number): void {
+  if (firstMs < v.firstMs) v.firstMs = firstMs;
+  if (lastMs > v.lastMs) v.lastMs = lastMs;
 }
 
 export function addVector(into: Float64Array, from: ArrayLike<number>, sign: 1 | -1 = 1): void {
@@ -203,6 +218,12 @@ export interface StoredRollup {
   lat: Uint8Array | null;
   /** Labels and CBPE (encodePerf); null when the rollup has none. */
   perf: Uint8Array | null;
+  /**
+   * The first window's start and the last window's end; a row written before they were stored reads
+   * its own start and end instead (store/rollups-repo.ts). Absent: the row adds no span.
+   */
+  firstMs?: number | undefined;
+  lastMs?: number | undefined;
 }
 
 /**
@@ -222,6 +243,7 @@ export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boo
   if (row.mom && want.mom) addMoments(v.mom, decodeMom(row.mom));
   if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
   if (row.perf) addVector(v.perf, decodeMom(row.perf), sign);
+  if (sign > 0 && row.firstMs !== undefined && row.lastMs !== undefined) addSpan(v, row.firstMs, row.lastMs);
 }
 
 /** Adds a stored errors object (JSON, errors by code) to `into`. */

@@ -61,16 +61,16 @@ test('a hub.db newer than this hub is refused (SCHEMA_TOO_NEW) naming the unknow
   const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
   try {
     const path = join(dir, 'hub.db');
-    const db = openDb(path, [...MIGRATIONS.filter((m) => m.version === 1), { version: 99, name: 'future', sql: 'CREATE TABLE future (x)' }]);
+    const db = openDb(path, [...MIGRATIONS.filter((m) => m.version === 1), { version: 9999, name: 'future', sql: 'CREATE TABLE future (x)' }]);
     db.close();
     assert.throws(() => Store.open(dir, MIGRATIONS), (err: AppError) => {
       assert.equal(err.code, 'SCHEMA_TOO_NEW');
-      assert.equal(err.message, `hub.db at ${path} was written by a newer hub: it records migration 99 ("future") that this hub does not know. `
+      assert.equal(err.message, `hub.db at ${path} was written by a newer hub: it records migration 9999 ("future") that this hub does not know. `
         + 'Run that newer hub (or newer) on it, or restore a backup taken by this version; a database is never migrated back');
       return true;
     });
     const after = new Database(path, { readonly: true });
-    assert.deepEqual(after.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 99], 'nothing applied');
+    assert.deepEqual(after.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 9999], 'nothing applied');
     after.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

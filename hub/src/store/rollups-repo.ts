@@ -9,7 +9,7 @@ import type { Migration } from './migrations.js';
 import { layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
 import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
-import { RollupWriter } from './rollups-writer.js';
+import { RollupWriter, SPAN_COLUMNS, spanIn, spanOut } from './rollups-writer.js';
 import { missingVersion } from './models-repo.js';
 import { readHorizon, type RollupHorizon } from '../rollups/expiry.js';
 import type { SummaryWindow } from '@edgefleet/shared';
@@ -79,6 +79,22 @@ export const ROLLUPS_PERF_MIGRATION: Migration = {
   sql: `
     ALTER TABLE rollups ADD COLUMN perf BLOB;
     ALTER TABLE rollup_fleet ADD COLUMN perf BLOB;
+  `,
+};
+
+/**
+ * The span each rollup's windows cover (the first one's start, the last one's end, ms), which the
+ * request rate of a version is over (docs/decisions/0112-rate-over-reported-span.md). NULL in rows
+ * written before: those read their own hour (day) instead (`SPAN_COLUMNS`).
+ */
+export const ROLLUPS_SPAN_MIGRATION: Migration = {
+  version: 99,
+  name: 'rollups: the first window start and last window end of each rollup',
+  sql: `
+    ALTER TABLE rollups ADD COLUMN first_ms INTEGER;
+    ALTER TABLE rollups ADD COLUMN last_ms INTEGER;
+    ALTER TABLE rollup_fleet ADD COLUMN first_ms INTEGER;
+    ALTER TABLE rollup_fleet ADD COLUMN last_ms INTEGER;
   `,
 };
 
@@ -165,7 +181,7 @@ export class RollupsRepo {
 
   /** Rollups of a series in the given ranges (optionally only some devices), reading only the blobs asked for. */
   *scan(seriesId: number, ranges: readonly ScanRange[], opts: { devices?: readonly string[]; dist?: boolean; mom?: boolean; lat?: boolean; errors?: boolean } = {}): Generator<RollupRow> {
-    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}, perf`;
+    const cols = `device_id, start, windows, count, err_model, err_input, err_load, ${opts.errors === false ? "'{}'" : 'errors'}, ${opts.dist ? 'dist' : 'NULL'}, ${opts.mom ? 'mom' : 'NULL'}, ${opts.lat ? 'lat' : 'NULL'}, perf, ${SPAN_COLUMNS}`;
     // A device filter is `IN (?, ...)` in chunks, not json_each: the same SQL on SQLite and PostgreSQL (docs/decisions/0040-postgresql.md).
     const chunks: Array<readonly string[] | null> = [];
     if (!opts.devices) chunks.push(null);
@@ -181,6 +197,7 @@ export class RollupsRepo {
             deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
             errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
             dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null, perf: row[11] as Uint8Array | null,
+            firstMs: spanIn(row[12]), lastMs: spanIn(row[13]),
           };
         }
       }
@@ -193,8 +210,8 @@ export class RollupsRepo {
    * carries every blob. Exact: ingest deletes the fleet row of every hour and day it changes.
    */
   *fleet(s: Series, ranges: readonly ScanRange[]): Generator<RollupRow> {
-    const get = this.db.prepare('SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').raw(true);
-    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const get = this.db.prepare(`SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, ${SPAN_COLUMNS} FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?`).raw(true);
+    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const starts = this.db.prepare('SELECT start FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').pluck(true);
     for (const r of ranges) {
       if (r.to <= r.from) continue;
@@ -204,12 +221,13 @@ export class RollupsRepo {
         if (have.has(t)) continue;
         const v = emptyValues(s.layout);
         for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], ALL_BLOBS)) addStored(v, row, ALL_BLOBS);
-        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf));
+        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs));
       }
       for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
         yield {
           deviceId: '', start: row[0] as number, windows: row[1] as number, count: row[2] as number, errModel: row[3] as number, errInput: row[4] as number,
           errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array, perf: row[10] as Uint8Array | null,
+          firstMs: spanIn(row[11]), lastMs: spanIn(row[12]),
         };
       }
     }

@@ -1,7 +1,7 @@
 // The incremental rollup update stores, byte for byte, what the plain definition gives (rollups-writer.ts):
 // per batch, the windows summed into fresh values per hour (the day: the hours' sum), the stored row
 // added, then encoded. Batches with errors, labels and confidence or neither, several hours and a day
-// boundary, resends, on both database backends. And the ingest bench's switch that turns the update off.
+// boundary, resends, on both database backends; each row's span (its first window's start, last one's end). And the ingest bench's switch that turns the update off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SeqWindow, SummaryWindow } from '@edgefleet/shared';
 import { Store } from './index.js';
+import { spanIn, spanOut } from './rollups-writer.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { layoutOf } from '../rollups/layout.js';
 import { addStored, addValues, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
@@ -24,7 +25,8 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-29T21:00:00Z');
 
-type Row = [number, number, string, number, number, number, number, number, string, string, string, string, string | null];
+/** grain, start, device, counts, errors, blobs (hex), then the span (first window start, last window end). */
+type Row = [number, number, string, number, number, number, number, number, string, string, string, string, string | null, number | null, number | null];
 
 /** The rows the plain definition stores for `batches` applied in order (key: grain|start|device). */
 function expectedRows(batches: Array<{ deviceId: string; windows: SummaryWindow[] }>): Map<string, Row> {
@@ -48,10 +50,10 @@ function expectedRows(batches: Array<{ deviceId: string; windows: SummaryWindow[
         const key = `${grain}|${start}|${deviceId}`;
         const old = rows.get(key)?.enc;
         if (old) {
-          addStored(v, { windows: old[3], count: old[4], errModel: old[5], errInput: old[6], errLoad: old[7], errors: old[8], dist: hex(old[9]), mom: hex(old[10]), lat: hex(old[11]), perf: old[12] === null ? null : hex(old[12]) }, { dist: true, mom: true, lat: true });
+          addStored(v, { windows: old[3], count: old[4], errModel: old[5], errInput: old[6], errLoad: old[7], errors: old[8], dist: hex(old[9]), mom: hex(old[10]), lat: hex(old[11]), perf: old[12] === null ? null : hex(old[12]), firstMs: old[13] ?? undefined, lastMs: old[14] ?? undefined }, { dist: true, mom: true, lat: true });
         }
         const perf = encodePerf(v.perf);
-        const enc: Row = [grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), unhex(encodeDist(v.dist)), unhex(encodeMom(v.mom)), unhex(encodeLat(v.lat)), perf ? unhex(perf) : null];
+        const enc: Row = [grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), unhex(encodeDist(v.dist)), unhex(encodeMom(v.mom)), unhex(encodeLat(v.lat)), perf ? unhex(perf) : null, spanOut(v.firstMs), spanOut(v.lastMs)];
         rows.set(key, { grain, start, deviceId, v, enc });
       }
     }
@@ -100,9 +102,9 @@ forEachBackend((b) => { backend = b; }, suite);
 /** The stored rows in the shape expectedRows gives. */
 function storedRows(store: Store): Row[] {
   const got = store.db.prepare(
-    'SELECT grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups ORDER BY grain, start, device_id',
+    'SELECT grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms FROM rollups ORDER BY grain, start, device_id',
   ).raw(true).all() as unknown[][];
-  return got.map((g) => [Number(g[0]), Number(g[1]), g[2] as string, Number(g[3]), Number(g[4]), Number(g[5]), Number(g[6]), Number(g[7]), g[8] as string, unhex(g[9] as Uint8Array), unhex(g[10] as Uint8Array), unhex(g[11] as Uint8Array), g[12] === null ? null : unhex(g[12] as Uint8Array)]);
+  return got.map((g) => [Number(g[0]), Number(g[1]), g[2] as string, Number(g[3]), Number(g[4]), Number(g[5]), Number(g[6]), Number(g[7]), g[8] as string, unhex(g[9] as Uint8Array), unhex(g[10] as Uint8Array), unhex(g[11] as Uint8Array), g[12] === null ? null : unhex(g[12] as Uint8Array), spanIn(g[13]) ?? null, spanIn(g[14]) ?? null]);
 }
 
 function assertRows(store: Store, applied: Array<{ deviceId: string; windows: SummaryWindow[] }>): void {
@@ -142,17 +144,13 @@ function suite(): void {
       // Two devices' batches per transaction (as the ingest tick writes them), then every batch resent.
       for (let i = 0; i < bs.length; i += 2) store.telemetry.putWindowsMany(bs.slice(i, i + 2), at);
       for (const b of bs) store.telemetry.putWindows(b.deviceId, [...b.windows], at);
-      const got = store.db.prepare(
-        "SELECT grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups ORDER BY grain, start, device_id",
-      ).raw(true).all() as unknown[][];
+      const got = storedRows(store);
       const want = expectedRows(bs);
       assert.equal(got.length, want.size);
       assert.ok([...want.values()].some((r) => r[12] !== null), 'some rollups carry labels and confidence');
       assert.ok([...want.values()].some((r) => r[0] === 86_400 && r[3] > 10), 'day rows sum several batches');
-      for (const g of got) {
-        const row: Row = [Number(g[0]), Number(g[1]), g[2] as string, Number(g[3]), Number(g[4]), Number(g[5]), Number(g[6]), Number(g[7]), g[8] as string, unhex(g[9] as Uint8Array), unhex(g[10] as Uint8Array), unhex(g[11] as Uint8Array), g[12] === null ? null : unhex(g[12] as Uint8Array)];
-        assert.deepEqual(row, want.get(`${row[0]}|${row[1]}|${row[2]}`), `row ${row[0]}|${row[1]}|${row[2]}`);
-      }
+      assert.ok([...want.values()].every((r) => r[13] !== null && r[14] !== null && r[13] < r[14]), 'every row has a span');
+      for (const row of got) assert.deepEqual(row, want.get(`${row[0]}|${row[1]}|${row[2]}`), `row ${row[0]}|${row[1]}|${row[2]}`);
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

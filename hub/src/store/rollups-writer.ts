@@ -10,8 +10,19 @@ import type { SummaryWindow } from '@edgefleet/shared';
 import type { HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { RollupLayout } from '../rollups/layout.js';
-import { addErrorsJson, addMoments, addValues, addVector, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
+import { addErrorsJson, addMoments, addSpan, addValues, addVector, addWindow, emptyValues, type RollupValues } from '../rollups/values.js';
 import { addLatBlob, BlobScratch, decodeDist, decodeMom } from '../rollups/blobs.js';
+
+/**
+ * A row's span as read (`grain` in seconds): a row from before ROLLUPS_SPAN_MIGRATION (rollups-repo.ts)
+ * spans its whole hour (day); a row of no windows (a fleet row of an hour no device reported in), none.
+ */
+export const SPAN_COLUMNS = 'CASE WHEN windows > 0 THEN COALESCE(first_ms, start) END, CASE WHEN windows > 0 THEN COALESCE(last_ms, start + grain * 1000) END';
+
+/** A span as stored: NULL for none (values without windows). */
+export const spanOut = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
+/** A span as read (a number, or a bigint or string from PostgreSQL); undefined for NULL. */
+export const spanIn = (x: unknown): number | undefined => (x === null || x === undefined ? undefined : Number(x));
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -38,7 +49,7 @@ interface Scratch {
 }
 
 /** A stored row as `get` reads it (raw): id, then the columns in the order of StoredRollup. */
-type RawRow = [id: number, windows: number, count: number, errModel: number, errInput: number, errLoad: number, errors: string, dist: Uint8Array, mom: Uint8Array, lat: Uint8Array, perf: Uint8Array | null];
+type RawRow = [id: number, windows: number, count: number, errModel: number, errInput: number, errLoad: number, errors: string, dist: Uint8Array, mom: Uint8Array, lat: Uint8Array, perf: Uint8Array | null, firstMs: number | null, lastMs: number | null];
 
 export class RollupWriter {
   private get: HubStatement | null = null;
@@ -88,9 +99,9 @@ export class RollupWriter {
   }
 
   private write(deviceId: string, pending: readonly Pending[], unfleeted: Set<string>): void {
-    const get = (this.get ??= this.db.prepare('SELECT id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?').raw(true));
-    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
-    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ? WHERE id = ?'));
+    const get = (this.get ??= this.db.prepare(`SELECT id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, ${SPAN_COLUMNS} FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?`).raw(true));
+    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ?, first_ms = ?, last_ms = ? WHERE id = ?'));
     const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
       const fleetKey = `${s.id}|${grain}|${start}`;
@@ -101,16 +112,17 @@ export class RollupWriter {
       const old = get.get(s.id, grain, start, deviceId) as RawRow | undefined;
       if (!old) {
         const b = this.blobs;
-        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), b.perf(v.perf));
+        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), b.perf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs));
         continue;
       }
       // What addStored(v, old, all blobs) does, in its order, keeping the blobs no window changed.
-      const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf] = old;
+      const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf, firstMs, lastMs] = old;
       v.windows += windows;
       v.count += count;
       v.errModel += errModel;
       v.errInput += errInput;
       v.errLoad += errLoad;
+      if (firstMs !== null && lastMs !== null) addSpan(v, Number(firstMs), Number(lastMs));
       let errorsOut = errors;
       if (hasKeys(v.errors)) {
         addErrorsJson(v.errors, errors);
@@ -125,7 +137,7 @@ export class RollupWriter {
         perfOut = this.blobs.perf(v.perf);
       }
       const b = this.blobs;
-      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), perfOut, id);
+      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), perfOut, spanOut(v.firstMs), spanOut(v.lastMs), id);
     }
   }
 
@@ -150,6 +162,8 @@ export class RollupWriter {
     v.mom.set(sc.emptyMom);
     v.lat.fill(0);
     v.perf.fill(0);
+    v.firstMs = Infinity;
+    v.lastMs = -Infinity;
     return v;
   }
 
@@ -166,6 +180,8 @@ export class RollupWriter {
     v.mom.set(from.mom);
     v.lat.set(from.lat);
     v.perf.set(from.perf);
+    v.firstMs = from.firstMs;
+    v.lastMs = from.lastMs;
     return v;
   }
 }

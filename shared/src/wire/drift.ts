@@ -78,8 +78,15 @@ export const MetricsGroup = z.object({
   modelErrorRate: Rate,
   invalidInputRate: Rate,
   shedLoadRate: Rate,
-  /** Requests per second over the range. */
+  /**
+   * Requests per second over the part of the range that has passed, whether the version reported in
+   * all of it or not (a version live for 15 minutes of 6 hours reads 1/24 of its rate): `activeThroughput` is the rate.
+   */
   throughput: z.number(),
+  /** Seconds from the group's first window start to its last window end in the range: the time the version reported in. */
+  activeSec: z.number().min(0),
+  /** Requests (answered or failed) per second of `activeSec`; null without requests (a hub from before these two fields sends neither). */
+  activeThroughput: z.number().min(0).nullable(),
   latency: LatencyStats,
   answeredLatency: LatencyStats,
   outputs: z.array(OutputMetrics),

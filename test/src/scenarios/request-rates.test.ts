@@ -2,7 +2,8 @@
 // example model on batched rows and refuses malformed requests; its windows count the answered rows
 // in `count` and every request, refused ones too, as one latency sample. The hub's metrics give the
 // invalid-input rate as refused requests over all requests, throughput as requests per second of the
-// part of the range that has passed, and an invalid_input_rate alert fires on that rate.
+// part of the range that has passed, activeThroughput as requests per second of the windows' span
+// (docs/decisions/0112-rate-over-reported-span.md), and an invalid_input_rate alert fires on that rate.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +75,9 @@ describe('metrics rates and throughput over requests', () => {
     const lo = requests / ((m.at - from) / 1000);
     const hi = requests / ((t0 - from) / 1000);
     assert.ok(g.throughput >= lo * 0.999 && g.throughput <= hi * 1.001, `throughput ${g.throughput} req/s: expected ${lo}..${hi} (requests over the time that passed)`);
+    // The version's rate: over its windows' span (5 s windows from just before the first request to the last one's end), not the hour.
+    assert.ok(g.activeSec >= 5 && g.activeSec <= (m.at - started) / 1000 + 5, `activeSec ${g.activeSec}: expected the windows' span, 5..${(m.at - started) / 1000 + 5} s`);
+    assert.equal(g.activeThroughput, requests / g.activeSec);
 
     await hub.api('POST', '/alert-rules', { name: 'refusals', metric: 'invalid_input_rate', model: MODEL, threshold: 0.4 });
     const fired = await waitFor('the invalid_input_rate alert firing', async () => {

@@ -93,7 +93,7 @@ export const driftCmd: Command = {
 };
 
 export const metricsCmd: Command = {
-  summary: 'Fleet metrics of a model version from rollups: predictions, errors by kind, latency percentiles, throughput, per group',
+  summary: 'Fleet metrics of a model version from rollups: predictions, errors by kind, latency percentiles, requests/s over the time the version reported, per group',
   usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--json]',
   options: RANGE_OPTIONS,
   positionals: MODEL_VERSION,
@@ -106,6 +106,8 @@ export const metricsCmd: Command = {
       return 0;
     }
     const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
+    // REQ/S over the time the version reported windows (docs/cli.md "metrics"); a hub without that field, over the range.
+    const reqPerSec = (g: MetricsResponse['groups'][number]) => (g.activeThroughput === undefined ? g.throughput : g.activeThroughput)?.toFixed(2) ?? '-';
     const ms = (x: number | null) => (x === null ? '-' : x === Infinity ? '>60s' : `${x.toPrecision(3)}`);
     // Accuracy: observed over the labels that came (n), CBPE's expected from the confidence (docs/drift.md "Accuracy").
     const acc = (g: MetricsResponse['groups'][number]) => (g.accuracy.observed === null ? (g.accuracy.mae === null ? '-' : `MAE ${g.accuracy.mae.toPrecision(3)}`) : `${pct(g.accuracy.observed)} (${g.accuracy.labelled})`);
@@ -115,7 +117,7 @@ export const metricsCmd: Command = {
     }
     ctx.stdout.write(escapeLines(`${r.model} ${r.version}, ${r.since} .. ${r.until}\n`) + table(
       ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS', 'ACCURACY (N)', 'EXPECTED'],
-      r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), g.throughput.toFixed(2), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
+      r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), reqPerSec(g), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
         ms(g.answeredLatency.p50), ms(g.answeredLatency.p95), ms(g.answeredLatency.p99), acc(g), pct(g.accuracy.expected)]),
     ));
     return 0;
