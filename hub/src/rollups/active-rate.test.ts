@@ -1,4 +1,4 @@
-// A version's request rate over the time it reported windows (docs/decisions/0112-rate-over-reported-span.md,
+// A version's request rate over the time it reported windows (docs/decisions/0117-rate-over-reported-span.md,
 // docs/drift.md "Metrics"): a real hub (harness store on SQLite, then on PostgreSQL) with the embedded
 // aedes broker on 127.0.0.1:0; two devices start sending windows of vib 1.0.0 in the last 15 minutes of
 // a 6-hour range. The metrics API's `activeThroughput` is their rate (not 1/24 of it, as `throughput`

@@ -97,7 +97,7 @@ export interface MergedSummary {
   throughput: number;
   /**
    * Seconds from the first window's start to the last window's end in the range (clipped to the range
-   * and `now`): the time the version reported in, 0 without windows (docs/decisions/0112-rate-over-reported-span.md).
+   * and `now`): the time the version reported in, 0 without windows (docs/decisions/0117-rate-over-reported-span.md).
    */
   activeSec: number;
   /** Requests (answered or failed) per second of `activeSec`; null without requests or without time. */

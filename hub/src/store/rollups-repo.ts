@@ -84,11 +84,11 @@ export const ROLLUPS_PERF_MIGRATION: Migration = {
 
 /**
  * The span each rollup's windows cover (the first one's start, the last one's end, ms), which the
- * request rate of a version is over (docs/decisions/0112-rate-over-reported-span.md). NULL in rows
+ * request rate of a version is over (docs/decisions/0117-rate-over-reported-span.md). NULL in rows
  * written before: those read their own hour (day) instead (`SPAN_COLUMNS`).
  */
 export const ROLLUPS_SPAN_MIGRATION: Migration = {
-  version: 99,
+  version: 85,
   name: 'rollups: the first window start and last window end of each rollup',
   sql: `
     ALTER TABLE rollups ADD COLUMN first_ms INTEGER;

@@ -3,7 +3,7 @@
 // in `count` and every request, refused ones too, as one latency sample. The hub's metrics give the
 // invalid-input rate as refused requests over all requests, throughput as requests per second of the
 // part of the range that has passed, activeThroughput as requests per second of the windows' span
-// (docs/decisions/0112-rate-over-reported-span.md), and an invalid_input_rate alert fires on that rate.
+// (docs/decisions/0117-rate-over-reported-span.md), and an invalid_input_rate alert fires on that rate.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
