@@ -184,3 +184,26 @@ it('a wave whose gates wait says when it pauses and, with no window from its dev
     await e.close();
   }
 });
+
+it('an aborted rollout shows the wave it never started as skipped, on show, ls and --json (decision 0115)', async () => {
+  const e = await setup(8);
+  const cli = await cliAgainst(e);
+  try {
+    await v1Everywhere(e);
+    const created = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'canary:25%:bake=1h:min=2', '--wave', 'all:100%', '--reason', 'v2', '--json');
+    assert.equal(created.code, 0, created.err);
+    const id = (JSON.parse(created.out) as { id: string }).id;
+    assert.match((await cli.run('rollout', 'show', id)).out, /^ {2}all 100% +\d\/8 told +pending /m, 'running: the next wave is pending');
+    assert.equal((await cli.run('rollout', 'abort', id, '--reason', 'wrong build')).code, 0);
+    const show = await cli.run('rollout', 'show', id);
+    assert.match(show.out, /^ {2}canary 25% +(\d)\/\1 told +stopped /m, show.out);
+    assert.match(show.out, /^ {2}all 100% +\d\/8 told +skipped +never started: the rollout ended before it$/m, show.out);
+    const json = JSON.parse((await cli.run('rollout', 'show', id, '--json')).out) as { waves: Array<{ state: string }> };
+    assert.deepEqual(json.waves.map((w) => w.state), ['stopped', 'skipped']);
+    const ls = JSON.parse((await cli.run('rollout', 'ls', '--json')).out) as { rollouts: Array<{ id: string; waves: Array<{ state: string }> }> };
+    assert.deepEqual(ls.rollouts.find((x) => x.id === id)?.waves.map((w) => w.state), ['stopped', 'skipped']);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});
