@@ -102,6 +102,7 @@ describe('rollout cohorts and operator actions', () => {
       const half = notified(e, r.id).length;
       assert.ok(half > canary.length && half < 20);
       await e.engine.act(r.id, 'pause', 'lunch', op);
+      assert.equal(e.engine.view(r.id).waves[2]?.state, 'pending', 'paused: the wave not started yet still runs on resume');
       e.clock.advance(7200_000);
       await e.engine.tick();
       assert.equal(e.store.rollouts.get(r.id).progress[1]?.state, 'baking', 'paused: nothing moves');
@@ -110,6 +111,9 @@ describe('rollout cohorts and operator actions', () => {
       await e.engine.act(r.id, 'abort', 'enough', op);
       // The wave under way is stopped, not shown baking or evaluating for ever; the passed one stays passed.
       assert.deepEqual(e.store.rollouts.get(r.id).progress.map((p) => [p.state, p.bakeUntil]), [['passed', e.store.rollouts.get(r.id).progress[0]?.bakeUntil ?? null], ['stopped', null], ['pending', null]]);
+      // Shown, the wave that never started reads skipped, not pending as if it would still run (decision 0115).
+      const waveStates = () => e.engine.view(r.id).waves.map((w) => w.state);
+      assert.deepEqual(waveStates(), ['passed', 'stopped', 'skipped']);
       e.clock.advance(7200_000);
       await e.engine.tick();
       assert.equal(notified(e, r.id).length, half, 'abort: the others never start');
@@ -117,6 +121,7 @@ describe('rollout cohorts and operator actions', () => {
       await e.engine.act(r.id, 'rollback', 'back to v1', op);
       assert.equal(running(e, '2.0.0'), 0);
       assert.equal(running(e, '1.0.0'), 20);
+      assert.deepEqual(waveStates(), ['passed', 'stopped', 'skipped'], 'rolled back: still skipped');
       const audit = e.store.audit.query({}).filter((a) => a.target === r.id && a.actor === 'op');
       assert.deepEqual(audit.map((a) => [a.action, a.reason]), [
         ['rollout.create', 'v2'], ['rollout.promote', 'canary looks fine'], ['rollout.wave_next', 'go on'], ['rollout.paused', 'lunch'],

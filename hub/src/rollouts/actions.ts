@@ -1,6 +1,6 @@
 // Operator actions on a rollout, each with a reason and an audit entry (docs/rollouts.md "Operator
 // actions"), and the rollout as the API shows it.
-import { AppError, type GateName, type Rollout } from '@edgefleet/shared';
+import { AppError, type GateName, type Rollout, type WaveState } from '@edgefleet/shared';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { Store } from '../store/index.js';
 import { waveOf } from './cohort.js';
@@ -130,6 +130,15 @@ function pausesAt(r: RolloutRecord, k: number): { pausesAt?: string } {
   return { pausesAt: new Date(stuckFrom(p) + r.gates.stuckSec * 1000).toISOString() };
 }
 
+/**
+ * A wave's state as shown: one that had not started when its rollout was aborted or rolled back reads
+ * `skipped`, not `pending` as if it would still run (stored, it stays `pending`; decision 0115).
+ */
+function waveState(r: RolloutRecord, p: RolloutRecord['progress'][number] | undefined): WaveState {
+  const state = p?.state ?? 'pending';
+  return state === 'pending' && (r.state === 'aborted' || r.state === 'rolled_back') ? 'skipped' : state;
+}
+
 /** The rollout as GET /rollouts/{id} shows it (with devices) or the list (without). */
 export function view(store: Store, r: RolloutRecord, withDevices: boolean, deviceLimit?: number): Rollout {
   const devices = store.rollouts.devices(r.id);
@@ -152,7 +161,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
     return {
-      ...w, state: p?.state ?? 'pending', devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
+      ...w, state: waveState(r, p), devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
       active: members.filter((d) => d.notifiedAt !== null && status.get(d.deviceId) === 'active').length,
       startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, ...pausesAt(r, k), gates: p?.gates ?? [],
     };

@@ -184,3 +184,53 @@ it('a wave whose gates wait says when it pauses and, with no window from its dev
     await e.close();
   }
 });
+
+it('an aborted rollout shows the wave it never started as skipped, on show, ls and --json (decision 0115)', async () => {
+  const e = await setup(8);
+  const cli = await cliAgainst(e);
+  try {
+    await v1Everywhere(e);
+    const created = await cli.run('rollout', 'create', 'audio-energy', '2.0.0', '--all', '--wave', 'canary:25%:bake=1h:min=2', '--wave', 'all:100%', '--reason', 'v2', '--json');
+    assert.equal(created.code, 0, created.err);
+    const id = (JSON.parse(created.out) as { id: string }).id;
+    assert.match((await cli.run('rollout', 'show', id)).out, /^ {2}all 100% +\d\/8 told +pending /m, 'running: the next wave is pending');
+    assert.equal((await cli.run('rollout', 'abort', id, '--reason', 'wrong build')).code, 0);
+    const show = await cli.run('rollout', 'show', id);
+    assert.match(show.out, /^ {2}canary 25% +(\d)\/\1 told +stopped /m, show.out);
+    assert.match(show.out, /^ {2}all 100% +\d\/8 told +skipped +never started: the rollout ended before it$/m, show.out);
+    const json = JSON.parse((await cli.run('rollout', 'show', id, '--json')).out) as { waves: Array<{ state: string }> };
+    assert.deepEqual(json.waves.map((w) => w.state), ['stopped', 'skipped']);
+    const ls = JSON.parse((await cli.run('rollout', 'ls', '--json')).out) as { rollouts: Array<{ id: string; waves: Array<{ state: string }> }> };
+    assert.deepEqual(ls.rollouts.find((x) => x.id === id)?.waves.map((w) => w.state), ['stopped', 'skipped']);
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});
+
+it('devices ls shows the version each box runs (what an operator follows in a rollout) apart from those it only holds', async () => {
+  const e = await setup(4);
+  const cli = await cliAgainst(e);
+  try {
+    const state = (id: string, active: string, installed: string[], status: 'active' | 'downloading') => e.store.devices.setReported(id, {
+      schema: 'edgefleet.state/v1', deviceId: id, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, capabilities: [],
+      models: [{ name: 'audio-energy', active, previous: null, installed, status, target: null }],
+    });
+    // Switched to 2.0.0 (1.0.0 kept for a rollback); still on 1.0.0 while 2.0.0 downloads; 1.0.0 alone.
+    state('d-000', '2.0.0', ['1.0.0', '2.0.0'], 'active');
+    state('d-001', '1.0.0', ['1.0.0'], 'downloading');
+    state('d-002', '1.0.0', ['1.0.0'], 'active');
+    const api = JSON.parse((await cli.run('devices', 'ls', '--json')).out) as { devices: Array<{ id: string; models: Array<{ version: string; status: string }> }> };
+    assert.deepEqual(api.devices.find((d) => d.id === 'd-000')?.models.map((m) => [m.version, m.status]).sort(), [['1.0.0', 'installed'], ['2.0.0', 'active']], 'GET /devices tells the active row by its status');
+    const ls = await cli.run('devices', 'ls');
+    assert.equal(ls.code, 0, ls.err);
+    assert.match(ls.out, /^ID .* TAGS +ACTIVE +INSTALLED +REVOKED$/m, ls.out);
+    assert.match(ls.out, /^d-000 .* audio-energy@2\.0\.0 +audio-energy@1\.0\.0 *$/m, ls.out);
+    assert.match(ls.out, /^d-001 .* audio-energy@1\.0\.0 \(downloading\) +- *$/m, ls.out);
+    assert.match(ls.out, /^d-002 .* audio-energy@1\.0\.0 +- *$/m, ls.out);
+    assert.match(ls.out, /^d-003 .* - +- *$/m, 'nothing reported');
+  } finally {
+    cli.close();
+    await e.close();
+  }
+});

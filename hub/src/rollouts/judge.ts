@@ -128,8 +128,10 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   }
   if (verdict === 'pass') {
     p.state = 'passed';
+    if (leftOut) p.leftOut = leftOut;
+    else delete p.leftOut;
     t.transition(r, 'rollout.wave_passed', leftOut, numbers, now);
-    await afterPass(t, deps, r, now, leftOut && r.currentWave + 1 >= r.waves.length ? `every wave passed; ${leftOut}` : leftOut);
+    await afterPass(t, deps, r, now);
     return;
   }
   p.state = 'failed';
@@ -179,16 +181,22 @@ export async function finishVerdict(t: Transitioner, deps: JudgeDeps, r: Rollout
   return true;
 }
 
-/** The next wave, or completed after the last. */
+/**
+ * The next wave, or completed after the last. The reason (the operator's on `promote`) is followed by the
+ * passed wave's note of the devices it left out as offline, so a completion by hand names them as the
+ * hub's own does (docs/rollouts.md "Gates").
+ */
 export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Actor | undefined, reason: string | null = null): void {
+  const leftOut = r.progress[r.currentWave]?.leftOut;
+  const why = (text: string | null) => (leftOut ? (text ? `${text}; ${leftOut}` : leftOut) : text);
   if (r.currentWave + 1 >= r.waves.length) {
     r.state = 'completed';
-    r.stateReason = reason ?? 'every wave passed';
+    r.stateReason = why(reason ?? 'every wave passed');
     t.transition(r, 'rollout.completed', r.stateReason, { waves: r.waves.length }, now, actor);
     return;
   }
   r.currentWave++;
-  t.transition(r, 'rollout.wave_next', reason, { next: r.waves[r.currentWave]?.name }, now, actor);
+  t.transition(r, 'rollout.wave_next', why(reason), { next: r.waves[r.currentWave]?.name }, now, actor);
 }
 
 /**

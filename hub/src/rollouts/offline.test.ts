@@ -17,9 +17,9 @@ const ANY = [{ ...WAVES[0]!, minDevices: 1 }, WAVES[1]!];
 const GATES = { minPredictions: 150, stuckSec: 120, deferTimeoutSec: 600 };
 
 /** 1.0.0 everywhere, then 2.0.0 rolled out (its canary of 4 of the 10 devices under this id: places are drawn from it). */
-async function start(e: Env, waves = WAVES) {
+async function start(e: Env, waves = WAVES, advance: 'auto' | 'manual' = 'auto') {
   await v1Everywhere(e);
-  return e.engine.create({ id: 'ro-00000000ab', model: 'audio-energy', version: '2.0.0', target: { all: true }, waves, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+  return e.engine.create({ id: 'ro-00000000ab', model: 'audio-energy', version: '2.0.0', target: { all: true }, waves, gates: GATES, advance, onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
 }
 
 /** A minute later: `on` report 2.0.0 active with windows, the devices not told 1.0.0; one step. */
@@ -75,27 +75,35 @@ describe('told boxes switched off during a model rollout', () => {
     }
   });
 
-  it('a rollout that completes without a box names it; its document waits for it, and a failure after shows', async () => {
-    const e = await setup(10);
-    try {
-      const r = await start(e);
-      const [away, ...rest] = notified(e, r.id) as [string, ...string[]];
-      const seen = e.clock.now();
-      e.store.devices.markSeen(away, false, seen);
-      e.clock.advance(600_000);
-      await minute(e, r.id, rest);
-      await e.engine.tick();
-      await minute(e, r.id, notified(e, r.id).filter((id) => id !== away));
-      const v = e.engine.view(r.id);
-      assert.equal(v.state, 'completed', JSON.stringify(v.waves[1]?.gates));
-      assert.equal(v.stateReason, `every wave passed; 1 offline for gates.deferTimeoutSec (600 s) since told: left out, installs the version when it reconnects (${away} since ${seen.toISOString()})`);
-      assert.equal(sentVersion(e, away), '2.0.0');
-      assert.notEqual(v.devices?.find((d) => d.deviceId === away)?.status, 'active', 'rollout show lists it as not installed');
-      // Back after the rollout completed, and failing: rollout show says so.
-      e.store.deployments.setStatus(away, 'audio-energy', '2.0.0', 'failed', e.clock.now(), { progress: 0 });
-      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === away)?.status, 'failed');
-    } finally {
-      await e.close();
+  it('a rollout that completes without a box names it, by itself or on promote (--manual); its document waits for it, and a failure after shows', async () => {
+    for (const advance of ['manual', 'auto'] as const) {
+      const e = await setup(10);
+      try {
+        const r = await start(e, WAVES, advance);
+        const [away, ...rest] = notified(e, r.id) as [string, ...string[]];
+        const seen = e.clock.now();
+        e.store.devices.markSeen(away, false, seen);
+        e.clock.advance(600_000);
+        await minute(e, r.id, rest);
+        if (advance === 'manual') await e.engine.act(r.id, 'promote', 'canary fine', { name: 'op' });
+        await e.engine.tick();
+        await minute(e, r.id, notified(e, r.id).filter((id) => id !== away));
+        if (advance === 'manual') await e.engine.act(r.id, 'promote', 'ship it', { name: 'op' });
+        const v = e.engine.view(r.id);
+        assert.equal(v.state, 'completed', JSON.stringify(v.waves[1]?.gates));
+        const left = `1 offline for gates.deferTimeoutSec (600 s) since told: left out, installs the version when it reconnects (${away} since ${seen.toISOString()})`;
+        assert.equal(v.stateReason, `${advance === 'manual' ? 'ship it' : 'every wave passed'}; ${left}`);
+        const next = e.store.audit.query({ action: 'rollout.wave_next' }).find((a) => a.target === r.id);
+        assert.equal(next?.reason, advance === 'manual' ? `canary fine; ${left}` : left, 'moving on from the canary names the box too');
+        if (advance === 'manual') continue;
+        assert.equal(sentVersion(e, away), '2.0.0');
+        assert.notEqual(v.devices?.find((d) => d.deviceId === away)?.status, 'active', 'rollout show lists it as not installed');
+        // Back after the rollout completed, and failing: rollout show says so.
+        e.store.deployments.setStatus(away, 'audio-energy', '2.0.0', 'failed', e.clock.now(), { progress: 0 });
+        assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === away)?.status, 'failed');
+      } finally {
+        await e.close();
+      }
     }
   });
 

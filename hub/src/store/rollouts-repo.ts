@@ -87,6 +87,8 @@ export interface WaveProgress {
   gates: GateResult[];
   /** The last step at which a device of the wave deferred its switch within gates.deferTimeoutSec: the stuck clock runs from here. */
   deferredAt?: string | null;
+  /** When the wave passed without told devices switched off: the note naming them, said again when it moves on or completes (judge.ts advance). */
+  leftOut?: string;
   /** Gates an operator accepted for this wave (hub/src/rollouts/accept.ts): they no longer block it. */
   accepted?: Array<{ name: GateName; by: string; reason: string; at: string }>;
 }

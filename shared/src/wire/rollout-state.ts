@@ -11,7 +11,11 @@ export const RolloutState = z.enum(['running', 'paused', 'completed', 'rolled_ba
 export type RolloutState = z.infer<typeof RolloutState>;
 /** pending → deploying (fan-out at the rate cap) → baking → evaluating → passed | failed. */
 /** `stopped`: the wave was under way (deploying, baking or evaluating) when its rollout was aborted or rolled back. */
-export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped']);
+/**
+ * `skipped`: the wave had not started when its rollout was aborted or rolled back, and never will (shown by
+ * the hub's view only: stored, it stays `pending`; docs/decisions/0115-a-wave-never-started-reads-skipped.md).
+ */
+export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped', 'skipped']);
 export type WaveState = z.infer<typeof WaveState>;
 
 export const GateResult = z.object({

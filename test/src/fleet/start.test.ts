@@ -67,7 +67,7 @@ test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is s
     assert.ok(rl, `no "fleet rollouts" line in:\n${r.stdout.slice(-3000)}`);
     const [r2, r3] = JSON.parse(rl.slice('fleet rollouts '.length)) as Array<{ version: string; state: string; waves: Array<{ name: string; state: string; notified: number; gates: Array<{ name: string; verdict: string }> }> }>;
     assert.deepEqual([r2?.version, r2?.state, r2?.waves.map((w) => w.state)], ['2.0.0', 'completed', ['passed', 'passed']]);
-    assert.deepEqual([r3?.version, r3?.state, r3?.waves.map((w) => w.state)], ['3.0.0', 'rolled_back', ['failed', 'pending']]);
+    assert.deepEqual([r3?.version, r3?.state, r3?.waves.map((w) => w.state)], ['3.0.0', 'rolled_back', ['failed', 'skipped']]);
     assert.equal(r3?.waves[0]?.gates.find((g) => g.name === 'output_shift')?.verdict, 'fail');
 
     const line = r.stdout.split('\n').find((l) => l.startsWith('fleet summary '));

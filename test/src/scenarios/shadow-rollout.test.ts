@@ -39,7 +39,7 @@ describe('rollout shadow stage on a real fleet', () => {
     const gate = stopped.waves[0]?.gates.find((g) => g.name === 'shadow_agreement');
     assert.equal(gate?.verdict, 'fail', JSON.stringify(stopped.waves[0]?.gates));
     assert.ok((gate?.value ?? 1) < 0.95 && (gate?.samples.wave ?? 0) >= SHADOW.minSamples, JSON.stringify(gate));
-    assert.deepEqual(stopped.waves.slice(1).map((w) => w.state), ['pending', 'pending']);
+    assert.deepEqual(stopped.waves.slice(1).map((w) => w.state), ['skipped', 'skipped']);
     const deployments = await hub.api<{ deployments: Array<{ version: string }> }>('GET', '/deployments');
     assert.deepEqual(deployments.deployments.map((d) => d.version), ['1.0.0'], 'no device was ever told to switch to 3.0.0');
     const acts = (await hub.api<{ entries: AuditEntry[] }>('GET', '/audit')).entries.filter((e) => e.target === r.id).map((e) => e.action);

@@ -38,15 +38,32 @@ function configText(c: NonNullable<DeviceInfo['reported']>['config']): string {
   return `refused${e ? ` ${e.sha256.slice(0, 12)}: [${e.code}] ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs ${running}`;
 }
 
-/** One row per model: its active version, the one a rollback returns to, its status and its other installed versions. */
-function modelRows(models: DeviceInfo['models']): string[][] {
-  const names = [...new Set(models.map((m) => m.name))];
-  return names.map((name) => {
+/**
+ * Per model: the version the device reported active (GET /devices gives it the model's status; every other
+ * version it holds reads `installed`) and the others it has installed.
+ */
+export function modelsOf(models: DeviceInfo['models']): Array<{ name: string; active: DeviceInfo['models'][number] | undefined; others: string[] }> {
+  return [...new Set(models.map((m) => m.name))].map((name) => {
     const rows = models.filter((m) => m.name === name);
     const active = rows.find((m) => m.status !== 'installed');
-    const others = rows.filter((m) => m !== active).map((m) => m.version);
-    return [name, active?.version ?? '-', active?.previous ?? '-', active?.status ?? 'installed', others.join(',') || '-'];
+    return { name, active, others: rows.filter((m) => m !== active).map((m) => m.version) };
   });
+}
+
+/** One row per model: its active version, the one a rollback returns to, its status and its other installed versions. */
+function modelRows(models: DeviceInfo['models']): string[][] {
+  return modelsOf(models).map(({ name, active, others }) => [name, active?.version ?? '-', active?.previous ?? '-', active?.status ?? 'installed', others.join(',') || '-']);
+}
+
+/**
+ * `devices ls`'s ACTIVE and INSTALLED cells: each model's active version (with its status when not
+ * `active`, e.g. `m@1.0.0 (downloading)` while the next one comes), then the other versions installed.
+ */
+export function modelCells(models: DeviceInfo['models']): [string, string] {
+  const by = modelsOf(models);
+  const active = by.flatMap(({ name, active: a }) => (a ? [`${name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`] : []));
+  const others = by.flatMap(({ name, others: vs }) => vs.map((v) => `${name}@${v}`));
+  return [active.join(',') || '-', others.join(',') || '-'];
 }
 
 /** The text of `edgefleet devices show ID`. */

@@ -8,7 +8,7 @@ import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
 import { parseDuration, parseTagOptions } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
-import { clockCell, deviceText, tagsText } from './device-text.js';
+import { clockCell, deviceText, modelCells, tagsText } from './device-text.js';
 
 const parseTags = (list: string[]) => parseTagOptions(list);
 
@@ -31,9 +31,9 @@ export const devicesLs: Command = {
     if (tag !== undefined && !/^[^=]+=/.test(tag)) throw new UsageError(`--tag "${tag}": expected KEY=VALUE`);
     const query = new URLSearchParams({ ...(q !== undefined ? { q } : {}), ...(tag !== undefined ? { tag } : {}), ...(status ? { status } : {}), ...(version !== undefined ? { version } : {}) }).toString();
     const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), query ? `/devices?${query}` : '/devices', 'devices') };
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'MODELS', 'REVOKED'], r.devices.map((d) => [
-      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags),
-      d.models.map((m) => `${m.name}@${m.version}`).join(','), d.revoked ? 'yes' : '',
+    // What each box runs (its reported active version per model), apart from what it only holds installed.
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'ACTIVE', 'INSTALLED', 'REVOKED'], r.devices.map((d) => [
+      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags), ...modelCells(d.models), d.revoked ? 'yes' : '',
     ])));
     return 0;
   },

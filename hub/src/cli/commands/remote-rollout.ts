@@ -103,8 +103,9 @@ export function waitingForPromote(r: Pick<Rollout, 'id' | 'state' | 'advance' | 
   return `waiting for promote: wave ${w.name} passed (advance manual); edgefleet rollout promote ${r.id} --reason "..." ${next ? `opens wave ${waveLabel(next)}` : 'completes the rollout'}`;
 }
 
-/** A wave's note: when a judged wave pauses if a gate stays pending, else its bake. */
+/** A wave's note: why a skipped wave never ran, when a judged wave pauses if a gate stays pending, else its bake. */
 function waveNote(w: Rollout['waves'][number]): string {
+  if (w.state === 'skipped') return 'never started: the rollout ended before it';
   if (w.pausesAt) return `pauses at ${w.pausesAt} if a gate is still pending (gates.stuckSec)`;
   return w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`;
 }
