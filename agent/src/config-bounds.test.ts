@@ -5,15 +5,18 @@
 // with nothing stored and no restart.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppError, settingsHash } from '@edgefleet/shared';
+import { AppError, SETTING_MAX, settingsHash } from '@edgefleet/shared';
 import { MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, MIN_SUMMARY_BUDGET_BYTES } from './config-bounds.js';
 import { validateConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { readRemoteConfig, writeRemoteConfig } from './config-remote.js';
 import { ConfigApplier } from './sync/config-apply.js';
+import { resolveStartConfig } from './config-start.js';
 
 const nest = (path: string, v: unknown): Record<string, unknown> => {
   const out: Record<string, unknown> = { dataDir: '/d', api: {} };
@@ -80,6 +83,51 @@ it('refuses a remote configuration with such a value whole: reported with the fi
     assert.equal(r?.error?.field, 'sync.reconnectMs');
     assert.equal(r?.error?.code, 'CONFIG_INVALID');
     assert.deepEqual([readRemoteConfig(dir), restarts, live], [undefined, 0, []]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('refuses every count and size past its upper bound (SETTING_MAX) in a local config, and the quick check leaves it to the schema', () => {
+  for (const [field, max] of Object.entries(SETTING_MAX)) {
+    const ok = field === 'api.maxBodyBytes' ? nest('api.maxInflightBodyBytes', SETTING_MAX['api.maxInflightBodyBytes']) : nest(field, max);
+    if (field === 'api.maxBodyBytes') (ok.api as Record<string, unknown>).maxBodyBytes = max;
+    assert.ok(validateConfig(ok), `${field} = ${max}`);
+    assert.ok(fastConfig(ok), `the quick check takes ${field} = ${max}`);
+    const bad = nest(field, max * 1000);
+    assert.throws(() => validateConfig(bad), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.match(e.message, new RegExp(`${field.replace(/\./g, '\\.')}: expected .*(to|at most) ${max} `), e.message);
+      return true;
+    }, `${field} = ${max * 1000}`);
+    assert.equal(fastConfig(bad), undefined, `${field} = ${max * 1000}`);
+  }
+});
+
+it('`edgefleet-agent run` with a file over a bound exits 1 naming the key, the range, the value and the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bounds-'));
+  try {
+    const file = join(dir, 'agent.json');
+    writeFileSync(file, JSON.stringify({ dataDir: join(dir, 'data'), api: { port: 0 }, concurrency: { queue: 1e9 } }));
+    const bin = fileURLToPath(new URL('../bin/edgefleet-agent.js', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'run', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr + r.stdout);
+    assert.ok((r.stderr + r.stdout).includes(`concurrency.queue: expected 0 to 4096 waiting requests per model, got 1000000000 (in ${file})`), r.stderr + r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('remote settings an older agent stored past a bound are ignored at start, saying why: the box starts on its local config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bounds-'));
+  try {
+    const settings = { 'concurrency.queue': 1e9, 'summaries.windowSec': 30 };
+    writeRemoteConfig(dir, { sha256: settingsHash(settings), sources: [{ scope: 'fleet', version: 3 }], settings, at: '2026-03-01T12:00:00.000Z', confirmed: true });
+    const s = resolveStartConfig({ dataDir: dir }, validateConfig);
+    assert.equal(s.remote, undefined);
+    assert.deepEqual([s.config.concurrency.queue, s.config.summaries.windowSec], [64, 60]);
+    assert.match(s.problems.join('\n'), /is ignored: invalid config: concurrency\.queue: expected 0 to 4096 waiting requests per model/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, SETTING_MAX } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -14,7 +14,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const onlyKeys = (o: Obj, keys: readonly string[]): boolean => Object.keys(o).every((k) => keys.includes(k));
 const int = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-const posInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+/** A count or size from `min` to its SETTING_MAX (shared/src/agent-settings.ts). */
+const upTo = (key: keyof typeof SETTING_MAX, min = 1) => (v: unknown): v is number => int(v, min, SETTING_MAX[key]);
 /** A duration in ms (config-bounds.ts): a timer past MAX_TIMER_MS fires after 1 ms. */
 const timerMs = (v: unknown): v is number => int(v, 1, MAX_TIMER_MS);
 /** A rate per second (config-bounds.ts), at least MIN_RATE_PER_SEC. */
@@ -61,8 +62,8 @@ function grpc(o: Obj): AgentConfig['api']['grpc'] {
   const out: AgentConfig['api']['grpc'] = {
     enabled: field(o, 'enabled', (v) => typeof v === 'boolean', d.enabled),
     port: field(o, 'port', (v) => int(v, 0, 65535), d.port),
-    maxConcurrentStreams: field(o, 'maxConcurrentStreams', posInt, d.maxConcurrentStreams),
-    maxCalls: field(o, 'maxCalls', posInt, d.maxCalls),
+    maxConcurrentStreams: field(o, 'maxConcurrentStreams', upTo('api.grpc.maxConcurrentStreams'), d.maxConcurrentStreams),
+    maxCalls: field(o, 'maxCalls', upTo('api.grpc.maxCalls'), d.maxCalls),
   };
   const socket = field<string | undefined>(o, 'socket', str, undefined);
   if (socket !== undefined) out.socket = socket;
@@ -75,11 +76,11 @@ function api(o: Obj): AgentConfig['api'] {
   const out: AgentConfig['api'] = {
     host: field(o, 'host', (v) => typeof v === 'string' && v.length >= 1, d.host),
     port: field(o, 'port', (v) => int(v, 0, 65535), d.port),
-    maxBodyBytes: field(o, 'maxBodyBytes', posInt, d.maxBodyBytes),
+    maxBodyBytes: field(o, 'maxBodyBytes', upTo('api.maxBodyBytes'), d.maxBodyBytes),
     // Host names are left to the schema (string rules): none is the common case.
     allowedHosts: o.allowedHosts === undefined || (Array.isArray(o.allowedHosts) && o.allowedHosts.length === 0) ? [] : no(),
-    maxConnections: field(o, 'maxConnections', posInt, d.maxConnections),
-    maxInflightBodyBytes: field(o, 'maxInflightBodyBytes', posInt, d.maxInflightBodyBytes),
+    maxConnections: field(o, 'maxConnections', upTo('api.maxConnections'), d.maxConnections),
+    maxInflightBodyBytes: field(o, 'maxInflightBodyBytes', upTo('api.maxInflightBodyBytes'), d.maxInflightBodyBytes),
     headersTimeoutMs: field(o, 'headersTimeoutMs', timerMs, d.headersTimeoutMs),
     requestTimeoutMs: field(o, 'requestTimeoutMs', timerMs, d.requestTimeoutMs),
     keepAliveTimeoutMs: field(o, 'keepAliveTimeoutMs', timerMs, d.keepAliveTimeoutMs),
@@ -111,9 +112,9 @@ function runtime(o: Obj): AgentConfig['runtime'] {
 }
 
 const outboxOf = (o: Obj): AgentConfig['sync']['outbox'] => ({
-  batchSize: field(o, 'batchSize', posInt, 50),
-  messagesPerSec: field(o, 'messagesPerSec', rate, 20),
-  maxMessageBytes: field(o, 'maxMessageBytes', (v) => int(v, MIN_OUTBOX_MESSAGE_BYTES), DEFAULT_OUTBOX_MESSAGE_BYTES),
+  batchSize: field(o, 'batchSize', upTo('sync.outbox.batchSize'), 50),
+  messagesPerSec: field(o, 'messagesPerSec', (v) => rate(v) && v <= SETTING_MAX['sync.outbox.messagesPerSec'], 20),
+  maxMessageBytes: field(o, 'maxMessageBytes', upTo('sync.outbox.maxMessageBytes', MIN_OUTBOX_MESSAGE_BYTES), DEFAULT_OUTBOX_MESSAGE_BYTES),
   resendAfterMs: field(o, 'resendAfterMs', timerMs, 15_000),
 });
 const OUTBOX = ['batchSize', 'messagesPerSec', 'maxMessageBytes', 'resendAfterMs'];
@@ -146,13 +147,13 @@ export function fastConfig(merged: Obj): AgentConfig | undefined {
       api: section<AgentConfig['api']>(merged.api, API_KEYS, () => ({ ...API_DEFAULTS, allowedHosts: [], grpc: { ...GRPC_DEFAULTS } }), api),
       runtime: section(merged.runtime, RUNTIME_KEYS, () => ({}), runtime),
       concurrency: section(merged.concurrency, ['perModel', 'queue'], () => ({ perModel: 4, queue: 64 }), (o) => ({
-        perModel: field(o, 'perModel', posInt, 4),
-        queue: field(o, 'queue', (v) => int(v, 0), 64),
+        perModel: field(o, 'perModel', upTo('concurrency.perModel'), 4),
+        queue: field(o, 'queue', upTo('concurrency.queue', 0), 64),
       })),
       summaries: section(merged.summaries, ['windowSec', 'budgetBytes', 'checkpointSec'], () => ({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }), (o) => ({
         windowSec: field(o, 'windowSec', (v) => int(v, 1, MAX_WINDOW_SEC), 60),
-        budgetBytes: field(o, 'budgetBytes', (v) => int(v, MIN_SUMMARY_BUDGET_BYTES), 64 * 1024 * 1024),
-        checkpointSec: field(o, 'checkpointSec', (v) => int(v, 0), 5),
+        budgetBytes: field(o, 'budgetBytes', upTo('summaries.budgetBytes', MIN_SUMMARY_BUDGET_BYTES), 64 * 1024 * 1024),
+        checkpointSec: field(o, 'checkpointSec', upTo('summaries.checkpointSec', 0), 5),
       })),
       // Batch jobs are left to the schema (it names each field of a job); none is the common case.
       batch: section(merged.batch, ['jobs'], () => ({ jobs: [] }), (o) => ({ jobs: o.jobs === undefined || (Array.isArray(o.jobs) && o.jobs.length === 0) ? [] : no() })),

@@ -54,6 +54,39 @@ export const MAX_WINDOW_SEC = 86_400;
  */
 export const MAX_STOP_GRACE_MS = 4_000;
 
+/**
+ * Upper bounds of the agent's counts and sizes (docs/agent.md "Configuration", docs/decisions/
+ * agent-settings-upper-bounds.md): each far above what a box is given by default and below what would
+ * exhaust one (memory, file descriptors, threads, the hub's broker). Before them a remote
+ * api.maxBodyBytes=1e12 or concurrency.queue=1e9 was taken and sent to every box.
+ */
+export const SETTING_MAX = {
+  /** api.maxBodyBytes: one request body (16 MiB by default); also the largest gRPC message grpc-js holds whole. */
+  'api.maxBodyBytes': 256 * 1024 * 1024,
+  /** api.maxInflightBodyBytes: request bytes held at once over all requests (64 MiB by default). */
+  'api.maxInflightBodyBytes': 1024 * 1024 * 1024,
+  /** api.maxConnections: open connections per listener, each a file descriptor and its buffers (256 by default). */
+  'api.maxConnections': 4096,
+  /** api.grpc.maxConcurrentStreams: HTTP/2 streams at once per connection (32 by default). */
+  'api.grpc.maxConcurrentStreams': 1024,
+  /** api.grpc.maxCalls: gRPC calls in progress at once (16 by default). */
+  'api.grpc.maxCalls': 1024,
+  /** concurrency.perModel: onnxruntime runs at once per model, each with its threads (4 by default). */
+  'concurrency.perModel': 64,
+  /** concurrency.queue: requests waiting per model (64 by default). */
+  'concurrency.queue': 4096,
+  /** summaries.budgetBytes: disk for summary windows (64 MiB by default). */
+  'summaries.budgetBytes': 16 * 1024 * 1024 * 1024,
+  /** summaries.checkpointSec: a day, as summaries.windowSec (its timer in ms fits Node's). */
+  'summaries.checkpointSec': 86_400,
+  /** sync.outbox.batchSize: windows or events per message (50 by default; the outbox reads 4 times it at once). */
+  'sync.outbox.batchSize': 1000,
+  /** sync.outbox.messagesPerSec: messages per second to the hub's broker while a backlog drains (20 by default). */
+  'sync.outbox.messagesPerSec': 1000,
+  /** sync.outbox.maxMessageBytes: one MQTT message (192 KiB by default); a hub refuses more than its maxPayloadBytes. */
+  'sync.outbox.maxMessageBytes': 16 * 1024 * 1024,
+} as const;
+
 /** api.grpc.maxCalls unless configured: gRPC calls in progress at once over all connections. */
 export const DEFAULT_GRPC_MAX_CALLS = 16;
 /**

@@ -4,6 +4,8 @@
 // from 1, as replayed (DOCUMENT_REPLAYED): for good when the old id's seq was not above the new id's (the
 // hub reissues only above a reported seq ahead of its own), so the new identity's deployments, content
 // keys and configuration never arrived and the box ran what the old one was sent.
+// What the old identity queued and had not sent is dropped, counted (decision 0112's addendum): before, it
+// was uploaded as the new id's history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -63,7 +65,8 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
     // its first document (seq 1, 2.0.0's key sealed to the box's device key) before it ever connects.
     await enroll('b', ['--force']);
     const newId = (await h.api<{ devices: DeviceInfo[] }>('GET', '/devices')).devices.find((d) => d.id !== 'old-box')!.id;
-    agent = await startAgent({ dataDir: data });
+    const newStart = Date.now();
+    agent = await startAgent({ dataDir: data, config: { summaries: { windowSec: 1 } } });
     await waitFor(`${newId} serves secret@2.0.0`, async () => (await served(agent!)) === '2.0.0' || undefined, { timeoutMs: 30_000 });
     const reported = await waitFor(`${newId} reports 2.0.0 active`, async () => {
       const r = (await h.api<DeviceInfo>('GET', `/devices/${newId}`)).reported;
@@ -71,6 +74,15 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
     }, { timeoutMs: 30_000 });
     assert.equal(reported.refusal, null, `the new identity's document was refused: ${JSON.stringify(reported.refusal)}`);
     assert.match(agent.process.output().stderr, new RegExp(`"msg":"enrolled again as ${newId} \\(was old-box\\): the desired documents of old-box and their seqs no longer apply"`));
+    // What old-box queued and had not sent (the window of its requests, closed at its stop) is dropped, said
+    // with the counts: before, it was uploaded as the new id's, a window from before the new id existed.
+    assert.match(agent.process.output().stderr, /"msg":"dropped [1-9]\d* summary windows and \d+ events queued as old-box and not yet sent/);
+    const windows = await waitFor(`${newId}'s own window of secret@2.0.0 (1 s windows)`, async () => {
+      const w = JSON.stringify(await h.api('GET', `/devices/${newId}/windows`));
+      return w.includes('"2.0.0"') ? w : undefined;
+    }, { timeoutMs: 30_000 });
+    const early = (JSON.parse(windows) as { windows: Array<{ start: string }> }).windows.filter((w) => Date.parse(w.start) < Math.floor(newStart / 1000) * 1000);
+    assert.deepEqual(early, [], `old-box's windows went to ${newId}`);
   } finally {
     await agent?.stop();
     await hub?.stop();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import { openDb } from '../store/db.js';
-import { OutboxSentMark, SyncStore, outboxSentSeq, seqFloorsMigration, syncMigration } from './sync-store.js';
+import { OutboxSentMark, SyncStore, logIdentityChange, outboxSentSeq, seqFloorsMigration, syncMigration } from './sync-store.js';
 
 function tempDb(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-syncstore-'));
@@ -135,4 +135,48 @@ test('the outbox sent mark only rises, also from a second writer, and survives a
   } finally {
     db.close();
   }
+});
+
+// Decision 0112's addendum: windows and events the old identity queued went to the hub under the new id
+// after `enroll --force` (the batch names the sender's id, not the row's), into the new id's history.
+function queueIn(db: ReturnType<typeof openDb>) {
+  return (kind: 'window' | 'event', n: number) => {
+    for (let i = 0; i < n; i++) db.prepare('INSERT INTO outbox (kind, payload, created) VALUES (?, ?, ?)').run(kind, '{}', '2026-12-06T09:00:00.000Z');
+  };
+}
+
+test('a box started as another device id drops what the old id queued, counted and said; the same id keeps it', (t) => {
+  const db = openDb(tempDb(t), AGENT_MIGRATIONS);
+  t.after(() => db.close());
+  const s = new SyncStore(db);
+  const queue = queueIn(db);
+  const queued = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  // Never applied a document: the id is still known from the start before.
+  assert.equal(s.startIdentity('old-box'), undefined);
+  queue('window', 3);
+  queue('event', 2);
+  assert.equal(s.startIdentity('old-box'), undefined, 'a restart as the same id');
+  assert.equal(queued(), 5);
+  const lines: Array<[string, string]> = [];
+  const logger = { info: (_o: object, m: string) => lines.push(['info', m]), warn: (_o: object, m: string) => lines.push(['warn', m]) };
+  const changed = s.startIdentity('new-box');
+  assert.deepEqual(changed, { previousId: 'old-box', windows: 3, events: 2 });
+  assert.equal(queued(), 0);
+  logIdentityChange(logger as never, 'new-box', changed!);
+  assert.deepEqual(lines.map(([level]) => level), ['info', 'warn']);
+  assert.match(lines[1]![1], /^dropped 3 summary windows and 2 events queued as old-box and not yet sent: they are old-box's history, not new-box's/);
+  // What the new id queues is its own: kept at its next start.
+  queue('window', 1);
+  assert.equal(s.startIdentity('new-box'), undefined);
+  assert.equal(queued(), 1);
+});
+
+test('a box whose stored document names another id (an agent.db from before the id was kept) is seen too', (t) => {
+  const db = openDb(tempDb(t), AGENT_MIGRATIONS);
+  t.after(() => db.close());
+  const s = new SyncStore(db);
+  s.setApplied(4, { signed: { seq: 4, deviceId: 'old-box', models: [] } });
+  queueIn(db)('event', 1);
+  assert.deepEqual(s.startIdentity('new-box'), { previousId: 'old-box', windows: 0, events: 1 });
+  assert.deepEqual([s.lastAppliedSeq(), s.appliedDocument()], [0, undefined]);
 });

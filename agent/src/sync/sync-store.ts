@@ -3,6 +3,7 @@
 // a kill), versions rolled back locally (not retried until a newer desired document asks), and the
 // highest outbox seq ever handed to the link (docs/agent.md "Outbox").
 import type { Db } from '../store/db.js';
+import type { Logger } from '../log.js';
 import type { DownloadRecord, DownloadStore } from './downloader.js';
 
 const KV_SQL = 'CREATE TABLE IF NOT EXISTS sync_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
@@ -40,6 +41,19 @@ export const seqFloorsMigration = {
 };
 
 const SENT_KEY = 'outboxSentSeq';
+/** The device id the box last started as (startIdentity). */
+const IDENTITY_KEY = 'deviceId';
+
+/** A box started as another device id than before: the id it was, and the queued items of it dropped. */
+export interface IdentityChange { previousId: string; windows: number; events: number }
+
+/** Says what a change of device id reset and dropped (docs/agent.md "CLI", enroll). */
+export function logIdentityChange(logger: Pick<Logger, 'info' | 'warn'>, deviceId: string, c: IdentityChange): void {
+  logger.info({ deviceId, previousId: c.previousId }, `enrolled again as ${deviceId} (was ${c.previousId}): the desired documents of ${c.previousId} and their seqs no longer apply`);
+  if (c.windows + c.events === 0) return;
+  logger.warn({ deviceId, previousId: c.previousId, windows: c.windows, events: c.events },
+    `dropped ${c.windows} summary windows and ${c.events} events queued as ${c.previousId} and not yet sent: they are ${c.previousId}'s history, not ${deviceId}'s (its sent ones stay on the hub under ${c.previousId})`);
+}
 
 /**
  * The highest outbox seq ever handed to the link (0: none, or a database without sync state). Every
@@ -143,17 +157,28 @@ export class SyncStore implements DownloadStore {
    * box enrolled again as another device (`enroll --force`) starts a new seq space: the hub numbers the
    * new id's documents from 1, which the old id's floor refused as replayed (DOCUMENT_REPLAYED) until its
    * seqs caught up. A document for another id is refused anyway (DOCUMENT_WRONG_DEVICE), so nothing
-   * replayable is let through. Returns the previous id when it reset the state, else undefined.
+   * replayable is let through. The windows and events the old id queued and did not send are dropped,
+   * counted: sent under the new id they would be its history, in its drift, latency and the gates of its
+   * rollouts, while they are the old id's (docs/decisions/0112-seq-space-per-device-id.md, addendum).
+   * The id is kept at each start, so a box that queued as the old id without ever applying a document is
+   * seen too. Returns what it reset and dropped when the id changed, else undefined.
    */
-  startIdentity(deviceId: string): string | undefined {
-    const previous = (this.appliedDocument() as { signed?: { deviceId?: unknown } } | undefined)?.signed?.deviceId;
-    if (typeof previous !== 'string' || previous === deviceId) return undefined;
-    this.db.transaction(() => {
+  startIdentity(deviceId: string): IdentityChange | undefined {
+    const applied = (this.appliedDocument() as { signed?: { deviceId?: unknown } } | undefined)?.signed?.deviceId;
+    const previous = this.getKv(IDENTITY_KEY) ?? applied;
+    if (typeof previous !== 'string' || previous === deviceId) {
+      if (previous === undefined) this.setKv(IDENTITY_KEY, deviceId);
+      return undefined;
+    }
+    return this.db.transaction((): IdentityChange => {
       this.db.prepare("DELETE FROM sync_kv WHERE key IN ('lastAppliedSeq', 'desired', 'refusal')").run();
       this.db.prepare('DELETE FROM seq_floors').run();
       this.newSeqSpace();
+      const count = (kind: string) => this.db.prepare('DELETE FROM outbox WHERE kind = ?').run(kind).changes;
+      const dropped = { previousId: previous, windows: count('window'), events: count('event') };
+      this.setKv(IDENTITY_KEY, deviceId);
+      return dropped;
     })();
-    return previous;
   }
 
   appliedDocument(): unknown {

@@ -4,7 +4,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../errors.js';
-import { MIN_SUMMARY_BUDGET_BYTES, MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC } from '../agent-settings.js';
+import { MIN_SUMMARY_BUDGET_BYTES, MAX_ORT_THREADS, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, SETTING_MAX } from '../agent-settings.js';
 import { checkRemoteSettings } from './agent-config.js';
 
 const cases: Array<[string, number, number, RegExp]> = [
@@ -30,4 +30,22 @@ it('refuses remote settings past the agent\'s bounds, naming the field and what 
       return true;
     }, `${field} = ${bad}`);
   }
+});
+
+// A probe set api.maxBodyBytes=1e12, concurrency.queue=1e9, api.maxConnections=1e9 and
+// summaries.checkpointSec=3000000 (a 3e9 ms timer, which Node fires at once) with `config set`: all taken.
+it('refuses every count and size past its upper bound (SETTING_MAX), naming the field, the range and the value', () => {
+  for (const [field, max] of Object.entries(SETTING_MAX)) {
+    assert.doesNotThrow(() => checkRemoteSettings({ [field]: max }), `${field} = ${max}`);
+    const bad = max * 1000;
+    assert.throws(() => checkRemoteSettings({ [field]: bad }), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.ok(e.message.startsWith(`${field}: expected `), e.message);
+      assert.match(e.message, new RegExp(`(to|at most) ${max} .*\\(got ${bad}\\)$`), e.message);
+      assert.deepEqual(e.details, { field });
+      return true;
+    }, `${field} = ${bad}`);
+  }
+  assert.throws(() => checkRemoteSettings({ 'concurrency.queue': 1e9 }), { message: /^concurrency\.queue: expected 0 to 4096 waiting requests per model \(got 1000000000\)$/ });
 });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
-  DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC,
+  DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, SETTING_MAX,
   assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
@@ -16,6 +16,17 @@ import { DeviceId, IsoTime, Sha256Hex } from './common.js';
 const durationMs = () => z.number().int().positive().max(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} ms (about 24.8 days, Node's longest timer)`);
 /** A send rate: slower than MIN_RATE_PER_SEC, a token bucket's wait no longer fits a timer. */
 const ratePerSec = () => z.number().min(MIN_RATE_PER_SEC, `expected at least ${MIN_RATE_PER_SEC} per second (one per 1000 s)`);
+
+/**
+ * A count or size bounded by SETTING_MAX (agent-settings.ts): the message names the range and what is
+ * counted (`expected 1 to 4096 open connections per listener`), the value is added by whoever reports it.
+ */
+const upTo = (key: keyof typeof SETTING_MAX, min: number, what: string) => {
+  const max = SETTING_MAX[key];
+  const message = `expected ${min} to ${max} ${what}`;
+  return z.number().int(message).min(min, message).max(max, message);
+};
+const MiB = 1024 * 1024;
 
 /** An onnxruntime thread pool's size: more threads than cores only cost (MAX_ORT_THREADS). */
 /**
@@ -70,12 +81,12 @@ export const GrpcConfig = z.object({
   /** gRPC also on this Unix socket (mode 0660, api.socketGroup), e.g. /run/edgefleet/agent-grpc.sock. */
   socket: z.string().min(1).optional(),
   /** HTTP/2 streams at once per connection. */
-  maxConcurrentStreams: z.number().int().positive().default(32),
+  maxConcurrentStreams: upTo('api.grpc.maxConcurrentStreams', 1, 'HTTP/2 streams per connection').default(32),
   /**
    * gRPC calls in progress at once over all connections; past it, UNAVAILABLE before the message is read.
    * With api.maxBodyBytes it bounds the messages grpc-js holds (checked on AgentConfig's api: grpcBufferProblem).
    */
-  maxCalls: z.number().int().positive().default(DEFAULT_GRPC_MAX_CALLS),
+  maxCalls: upTo('api.grpc.maxCalls', 1, 'gRPC calls at once').default(DEFAULT_GRPC_MAX_CALLS),
 }).strict();
 
 export const AgentConfig = z.object({
@@ -85,13 +96,13 @@ export const AgentConfig = z.object({
     port: z.number().int().min(0).max(65535).default(8701),
     /** Required from clients that are not on the loopback interface, when set. */
     token: z.string().min(8, 'expected a bearer token of at least 8 characters').optional(),
-    maxBodyBytes: z.number().int().positive().default(16 * 1024 * 1024),
+    maxBodyBytes: upTo('api.maxBodyBytes', 1, `bytes (${SETTING_MAX['api.maxBodyBytes'] / MiB} MiB) in one request body`).default(16 * 1024 * 1024),
     /** Host header names accepted besides 127.0.0.1, localhost and [::1] (DNS rebinding, docs/security.md). */
     allowedHosts: z.array(z.string().min(1)).default([]),
     /** Open connections at once; more are closed on accept. */
-    maxConnections: z.number().int().positive().default(256),
+    maxConnections: upTo('api.maxConnections', 1, 'open connections per listener').default(256),
     /** Request bodies being read at once, in bytes, over all connections; past it, 503 before reading. */
-    maxInflightBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    maxInflightBodyBytes: upTo('api.maxInflightBodyBytes', 1, `bytes (${SETTING_MAX['api.maxInflightBodyBytes'] / MiB} MiB) of requests held at once`).default(64 * 1024 * 1024),
     /** Time for a client to send its request headers. */
     headersTimeoutMs: durationMs().default(10_000),
     /** Time for a client to send its whole request, body included. */
@@ -119,15 +130,16 @@ export const AgentConfig = z.object({
   runtime: RuntimeOverrides.default({}),
   concurrency: z.object({
     /** ORT runs at once per model; more wait in the queue. */
-    perModel: z.number().int().positive().default(4),
+    perModel: upTo('concurrency.perModel', 1, 'runs at once per model').default(4),
     /** Waiting requests per model beyond which a 503 with Retry-After is returned. */
-    queue: z.number().int().nonnegative().default(64),
+    queue: upTo('concurrency.queue', 0, 'waiting requests per model').default(64),
   }).strict().default({ perModel: 4, queue: 64 }),
   summaries: z.object({
     windowSec: z.number().int().positive().max(MAX_WINDOW_SEC, `expected at most ${MAX_WINDOW_SEC} s (a day)`).default(60),
-    budgetBytes: z.number().int().min(MIN_SUMMARY_BUDGET_BYTES, `expected at least ${MIN_SUMMARY_BUDGET_BYTES} bytes (64 KiB): past its budget the box drops its oldest windows, unsent ones too`).default(64 * 1024 * 1024),
+    budgetBytes: z.number().int().min(MIN_SUMMARY_BUDGET_BYTES, `expected at least ${MIN_SUMMARY_BUDGET_BYTES} bytes (64 KiB): past its budget the box drops its oldest windows, unsent ones too`)
+      .max(SETTING_MAX['summaries.budgetBytes'], `expected at most ${SETTING_MAX['summaries.budgetBytes']} bytes (16 GiB) of summary windows on disk`).default(64 * 1024 * 1024),
     /** Save the open window this often, so a crash loses at most this many seconds of it (0: only on close and stop). */
-    checkpointSec: z.number().int().nonnegative().default(5),
+    checkpointSec: upTo('summaries.checkpointSec', 0, 's (a day; 0: only on close and stop)').default(5),
   }).strict().default({ windowSec: 60, budgetBytes: 64 * 1024 * 1024, checkpointSec: 5 }),
   batch: z.object({ jobs: z.array(BatchJobConfig).default([]) }).strict().default({ jobs: [] }),
   /** The link to the hub (used when DATA/credentials.json exists, written by `edgefleet-agent enroll`). */
@@ -149,11 +161,11 @@ export const AgentConfig = z.object({
     removedKeepSec: z.number().int().min(MIN_REMOVED_KEEP_SEC, `expected at least ${MIN_REMOVED_KEEP_SEC} s (an hour)`).max(MAX_REMOVED_KEEP_SEC, `expected at most ${MAX_REMOVED_KEEP_SEC} s (90 days)`).default(DEFAULT_REMOVED_KEEP_SEC),
     outbox: z.object({
       /** Windows or events per message. */
-      batchSize: z.number().int().positive().default(50),
+      batchSize: upTo('sync.outbox.batchSize', 1, 'windows or events per message').default(50),
       /** Messages per second while a backlog drains. */
-      messagesPerSec: ratePerSec().default(20),
+      messagesPerSec: ratePerSec().max(SETTING_MAX['sync.outbox.messagesPerSec'], `expected at most ${SETTING_MAX['sync.outbox.messagesPerSec']} per second`).default(20),
       /** Kept under the broker's payload limit. */
-      maxMessageBytes: z.number().int().min(MIN_OUTBOX_MESSAGE_BYTES).default(DEFAULT_OUTBOX_MESSAGE_BYTES),
+      maxMessageBytes: upTo('sync.outbox.maxMessageBytes', MIN_OUTBOX_MESSAGE_BYTES, `bytes (${SETTING_MAX['sync.outbox.maxMessageBytes'] / MiB} MiB) per MQTT message`).default(DEFAULT_OUTBOX_MESSAGE_BYTES),
       /** Resend what was sent but not acked after this long. */
       resendAfterMs: durationMs().default(15_000),
     }).strict().prefault({}),
