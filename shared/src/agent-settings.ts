@@ -56,7 +56,7 @@ export const MAX_STOP_GRACE_MS = 4_000;
 
 /**
  * Upper bounds of the agent's counts and sizes (docs/agent.md "Configuration", docs/decisions/
- * agent-settings-upper-bounds.md): each far above what a box is given by default and below what would
+ * 0119-agent-settings-upper-bounds.md): each far above what a box is given by default and below what would
  * exhaust one (memory, file descriptors, threads, the hub's broker). Before them a remote
  * api.maxBodyBytes=1e12 or concurrency.queue=1e9 was taken and sent to every box.
  */

@@ -111,7 +111,7 @@ describe('rollout cohorts and operator actions', () => {
       await e.engine.act(r.id, 'abort', 'enough', op);
       // The wave under way is stopped, not shown baking or evaluating for ever; the passed one stays passed.
       assert.deepEqual(e.store.rollouts.get(r.id).progress.map((p) => [p.state, p.bakeUntil]), [['passed', e.store.rollouts.get(r.id).progress[0]?.bakeUntil ?? null], ['stopped', null], ['pending', null]]);
-      // Shown, the wave that never started reads skipped, not pending as if it would still run (decision 0115).
+      // Shown, the wave that never started reads skipped, not pending as if it would still run (decision 0118).
       const waveStates = () => e.engine.view(r.id).waves.map((w) => w.state);
       assert.deepEqual(waveStates(), ['passed', 'stopped', 'skipped']);
       e.clock.advance(7200_000);

@@ -132,7 +132,7 @@ function pausesAt(r: RolloutRecord, k: number): { pausesAt?: string } {
 
 /**
  * A wave's state as shown: one that had not started when its rollout was aborted or rolled back reads
- * `skipped`, not `pending` as if it would still run (stored, it stays `pending`; decision 0115).
+ * `skipped`, not `pending` as if it would still run (stored, it stays `pending`; decision 0118).
  */
 function waveState(r: RolloutRecord, p: RolloutRecord['progress'][number] | undefined): WaveState {
   const state = p?.state ?? 'pending';

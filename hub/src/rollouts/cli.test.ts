@@ -185,7 +185,7 @@ it('a wave whose gates wait says when it pauses and, with no window from its dev
   }
 });
 
-it('an aborted rollout shows the wave it never started as skipped, on show, ls and --json (decision 0115)', async () => {
+it('an aborted rollout shows the wave it never started as skipped, on show, ls and --json (decision 0118)', async () => {
   const e = await setup(8);
   const cli = await cliAgainst(e);
   try {

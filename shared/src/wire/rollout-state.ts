@@ -13,7 +13,7 @@ export type RolloutState = z.infer<typeof RolloutState>;
 /** `stopped`: the wave was under way (deploying, baking or evaluating) when its rollout was aborted or rolled back. */
 /**
  * `skipped`: the wave had not started when its rollout was aborted or rolled back, and never will (shown by
- * the hub's view only: stored, it stays `pending`; docs/decisions/0115-a-wave-never-started-reads-skipped.md).
+ * the hub's view only: stored, it stays `pending`; docs/decisions/0118-a-wave-never-started-reads-skipped.md).
  */
 export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped', 'skipped']);
 export type WaveState = z.infer<typeof WaveState>;

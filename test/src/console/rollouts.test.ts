@@ -171,7 +171,7 @@ describe('console: rollouts view', () => {
     assert.match(preflight[5] ?? '', /^not judged no threshold set/, 'its verdict is not a pass');
     const trail = detail.getByLabel('Rollout audit trail');
     for (const a of ['rollout.create', 'rollout.paused', 'rollout.resumed', 'rollout.wave_failed', 'rollout.rolled_back']) await trail.getByText(a, { exact: true }).waitFor();
-    await detail.locator('tr[data-wave="all"]').getByText('skipped').waitFor(); // never started (decision 0115)
+    await detail.locator('tr[data-wave="all"]').getByText('skipped').waitFor(); // never started (decision 0118)
     assert.equal(await detail.getByRole('button', { name: 'Roll back' }).count(), 0, 'no action a rolled-back rollout allows');
     const r = await s.hub.api<Rollout>('GET', `/rollouts/${rolloutId}`);
     assert.deepEqual((r.devices ?? []).filter((d) => d.notifiedAt !== null).map((d) => d.deviceId).sort(), previewed, 'the canary took the previewed devices');
