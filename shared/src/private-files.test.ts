@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePrivateDbFile, ensurePrivateDir } from './private-files.js';
+import type { AppError } from './errors.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -64,6 +65,23 @@ test('a data dir of another user is refused naming both users and what to do, no
     const out = asNobody(root, `for (const d of ${JSON.stringify([dir, join(under, 'new', 'data')])}) try { m.ensurePrivateDir(d); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`);
     assert.match(out, new RegExp(`^CONFIG_INVALID: data directory ${dir} belongs to uid 0 \\(mode 0700\\) and this process, uid 65534, may not write in it: expected .*run as uid 0 .*chown -R 65534 ${dir}\\)$`, 'm'), out);
     assert.match(out, new RegExp(`^CONFIG_INVALID: cannot create data directory ${under}/new/data: this process, uid 65534, may not write in ${under} \\(uid 0's, mode 0755; EACCES\\): expected a data directory this user may make, .* or run as that directory's user \\(e\\.g\\. sudo -u\\)$`, 'm'), out);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a data dir shared with other users (sticky, or writable by all, as /tmp) is refused and left as it was', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
+  try {
+    for (const m of [0o1777, 0o777, 0o1755]) {
+      const dir = join(root, `shared-${m.toString(8)}`);
+      mkdirSync(dir);
+      chmodSync(dir, m);
+      assert.throws(() => ensurePrivateDir(dir), (e: AppError) => e.code === 'CONFIG_INVALID'
+        && e.message === `data directory ${dir} is shared with other users (mode 0${m.toString(8)}${m & 0o1000 ? ', sticky' : ''}): `
+          + `expected a directory of its own, such as ${join(dir, 'edgefleet')}; it is not made 0700, which would lock every other user out of it`);
+      assert.equal(statSync(dir).mode & 0o7777, m, 'its mode is unchanged');
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -22,6 +22,17 @@ function tighten(path: string, mode: number, what: string): void {
 }
 
 /**
+ * Refuses a directory others may make files in (sticky or writable by all, as /tmp): made 0700 it would lock
+ * every other user out of it, and a data dir's files would sit among theirs.
+ */
+function refuseShared(dir: string): void {
+  const mode = statSync(dir).mode & 0o7777;
+  if ((mode & 0o1000) === 0 && (mode & 0o002) === 0) return;
+  throw new AppError('CONFIG_INVALID', `data directory ${dir} is shared with other users (mode 0${mode.toString(8)}${mode & 0o1000 ? ', sticky' : ''}): `
+    + `expected a directory of its own, such as ${resolve(dir, 'edgefleet')}; it is not made 0700, which would lock every other user out of it`);
+}
+
+/**
  * Creates `dir` (and parents) as 0700, or tightens an existing one to 0700. A directory this process may
  * not write in (another user's, as when a service's data dir is used from a shell as someone else, or
  * the other way round) is refused naming both users, rather than the first write's bare EACCES.
@@ -39,6 +50,7 @@ export function ensurePrivateDir(dir: string): void {
       + `(uid ${st.uid}'s, mode 0${(st.mode & 0o777).toString(8)}; EACCES): `
       + `expected a data directory this user may make, or one made for it (install.sh makes the service's), or run as that directory's user (e.g. sudo -u)`, { cause: err });
   }
+  refuseShared(dir);
   tighten(dir, 0o700, 'data directory');
   refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', 'data directory',
     (owner, uid) => `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
