@@ -52,7 +52,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     // New runtime settings with which an active model did not load: a start that failed (config-start.ts),
     // found before the API listens and the hub hears the settings applied.
     modelsLoaded: (a) => {
-      const notLoaded = remote && modelsNotLoadedWith(remote, readPreviousRemoteConfig(config.dataDir), startedModels(a));
+      const notLoaded = remote && modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a));
       if (notLoaded) throw notLoaded;
     },
   });
