@@ -57,6 +57,11 @@ export interface AgentDeps {
   restart?: () => void;
   /** A restart asked for and still waiting its turn is not needed any more (main.ts: RestartGate.withdraw). */
   withdrawRestart?: () => void;
+  /**
+   * Called once the active models are loaded at start, before the API listens and the hub link starts;
+   * what it throws fails the start (main.ts: new runtime settings with which a model did not load).
+   */
+  modelsLoaded?: (agent: Agent) => void;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */

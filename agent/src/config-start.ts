@@ -8,6 +8,7 @@
 // Read only: the daemon records what was decided (counts the start, fails the settings; main.ts), a
 // command never does. zod-free: the daemon's start checks with config-fast.ts and loads the schema
 // (config.ts) only when that check declines.
+import { AppError, settingAt } from '@edgefleet/shared/core';
 import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { KILLED_STARTS_ALLOWED, readPreviousRemoteConfig, readRemoteConfig, unendedStarts, withRemote, type StoredRemoteConfig } from './config-remote.js';
@@ -87,4 +88,42 @@ export async function startConfig(local: Record<string, unknown>): Promise<Start
     schema = (await import('./config.js')).validateConfig;
     return resolveStartConfig(local, validate);
   }
+}
+
+/** What the daemon's start-up check reads of a started agent (agent.ts). */
+export interface StartedModels {
+  /** Names of the models the store has an active version of. */
+  active(): string[];
+  /** Whether the runtime serves a version of `name`. */
+  served(name: string): boolean;
+  /** The newest load error recorded for `name` (the `error` event loadActive adds), if any. */
+  lastError(name: string): { code: string; message: string } | undefined;
+}
+
+/** The `runtime.*` settings (session options, backend, batching) whose value over `local` differs between two stored configurations. */
+function runtimeChanges(local: Record<string, unknown>, a: StoredRemoteConfig, b: StoredRemoteConfig | undefined): string[] {
+  const keys = new Set([...Object.keys(a.settings), ...Object.keys(b?.settings ?? {})].filter((k) => k.startsWith('runtime.')));
+  const [na, nb] = [withRemote(local, a), withRemote(local, b)];
+  return [...keys].filter((k) => JSON.stringify(settingAt(na, k)) !== JSON.stringify(settingAt(nb, k))).sort();
+}
+
+/**
+ * A start with remote settings not yet run with (`remote`, over `before`: the ones the agent ran with, or
+ * none) that changed a `runtime.*` value over the local config, after which an active model is not served: the settings are what its
+ * load failed with, so the start is failed (MODEL_LOAD_FAILED naming the models and why) and main.ts goes
+ * back to the settings before, as for any start that fails (docs/agent.md "Remote configuration",
+ * docs/decisions/0120-runtime-settings-models-must-load.md). Undefined: nothing to blame on them.
+ */
+export function modelsNotLoadedWith(local: Record<string, unknown>, remote: StoredRemoteConfig, before: StoredRemoteConfig | undefined, models: StartedModels): AppError | undefined {
+  const changed = remote.confirmed ? [] : runtimeChanges(local, remote, before);
+  if (changed.length === 0) return undefined;
+  const active = models.active();
+  const missing = active.filter((name) => !models.served(name));
+  if (missing.length === 0) return undefined;
+  const why = missing.map((name) => {
+    const e = models.lastError(name);
+    if (!e) return `${name} is not served`;
+    return e.code === 'MODEL_LOAD_FAILED' ? e.message : `${e.code}: ${e.message}`;
+  });
+  return new AppError('MODEL_LOAD_FAILED', `${missing.length} of ${active.length} active models did not load with ${changed.join(', ')} changed: ${why.join('; ')}`.slice(0, 1900), { details: { models: missing, settings: changed } });
 }

@@ -6,8 +6,8 @@
 import { AppError, RESTART_EXIT_CODE } from '@edgefleet/shared/core';
 import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
-import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, readRemoteConfig } from './config-remote.js';
-import { startConfig } from './config-start.js';
+import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, readPreviousRemoteConfig, readRemoteConfig } from './config-remote.js';
+import { modelsNotLoadedWith, startConfig, type StartedModels } from './config-start.js';
 import { RestartGate, restartSpacing, systemRestartClock } from './config-restarts.js';
 import { pauseFromEnv } from './install/pause.js';
 import { takeRunLock } from './run-lock.js';
@@ -48,7 +48,14 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const restart = () => {
     if (!exiting) gate.request();
   };
-  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw() });
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
+    // New runtime settings with which an active model did not load: a start that failed (config-start.ts),
+    // found before the API listens and the hub hears the settings applied.
+    modelsLoaded: (a) => {
+      const notLoaded = remote && modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a));
+      if (notLoaded) throw notLoaded;
+    },
+  });
   const shutdown = (signal: string, code = 0) => {
     if (exiting) {
       // A second signal (Ctrl-C twice, a supervisor's kill): exit now, the stop is crash-safe anyway.
@@ -102,4 +109,14 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
     }
   }
   return agent;
+}
+
+/** What modelsNotLoadedWith reads of a started agent: the store's active models, the runtime, the load errors. */
+function startedModels(agent: Agent): StartedModels {
+  return {
+    active: () => agent.models.listActive().map((e) => e.name),
+    served: (name) => agent.runtime.active(name) !== undefined,
+    lastError: (name) => agent.db.prepare("SELECT code, message FROM events WHERE kind = 'error' AND model = ? AND code IS NOT NULL ORDER BY seq DESC LIMIT 1")
+      .get(name) as { code: string; message: string } | undefined,
+  };
 }

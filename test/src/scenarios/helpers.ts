@@ -10,7 +10,7 @@ import { bundleFromOnnx, makeFixture, randomMlp, INPUT_NAME, N_FEATURES, type Bu
 import { hubWindows, pushBundle, startHub, waitFor, type Api, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
 import assert from 'node:assert/strict';
 import { runCli } from '@edgefleet/examples';
-import type { Policy, SummaryWindow } from '@edgefleet/shared';
+import type { DeviceConfigView, Policy, SummaryWindow } from '@edgefleet/shared';
 
 export const MODEL = 'vibration-anomaly';
 
@@ -33,6 +33,14 @@ export async function fixtureAndHub(dir: string, o: Partial<StartHubOptions> = {
   await pushBundle(hub, fx.v1);
   await pushBundle(hub, fx.v2);
   return { fx, hub };
+}
+
+/** `edgefleet config ARGS` against the hub as its admin, and the hub's view of one device's configuration (both read once the setup is made). */
+export function configTools(setup: () => HubSetup, deviceId: () => string): { cli(args: string[]): ReturnType<typeof runCli>; view(): Promise<DeviceConfigView> } {
+  return {
+    cli: (args) => runCli('hub/src/cli/main.ts', ['config', ...args], { env: { EDGEFLEET_HUB: setup().hub.http, EDGEFLEET_TOKEN: setup().hub.adminToken } }),
+    view: () => setup().hub.api<DeviceConfigView>('GET', `/devices/${deviceId()}/config`),
+  };
 }
 
 /** Runs `fn` on the agent's database opened read-only (the daemon may be running: WAL). */

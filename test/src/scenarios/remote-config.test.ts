@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
 import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
-import { RESTART_EXIT_CODE, type DeviceConfigView } from '@edgefleet/shared';
-import { fixtureAndHub, infer, localWindows, type HubSetup } from './helpers.js';
+import { RESTART_EXIT_CODE } from '@edgefleet/shared';
+import { configTools, fixtureAndHub, infer, localWindows, type HubSetup } from './helpers.js';
 
 describe('remote agent configuration', () => {
   let dir: string;
@@ -34,8 +34,7 @@ describe('remote agent configuration', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = (args: string[]) => runCli('hub/src/cli/main.ts', ['config', ...args], { env: { EDGEFLEET_HUB: s.hub.http, EDGEFLEET_TOKEN: s.hub.adminToken } });
-  const view = () => s.hub.api<DeviceConfigView>('GET', `/devices/${dev.deviceId}/config`);
+  const { cli, view } = configTools(() => s, () => dev.deviceId);
   const windowLengths = async () => new Set((await localWindows(dev.dataDir)).map((w) => w.lengthSec));
 
   it('applies a live setting without a restart, refuses a bad one keeping the last good, restarts cleanly for the rest', async () => {
