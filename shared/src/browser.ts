@@ -25,6 +25,8 @@ export * from './pages.js';
 export * from './alert-text.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
+// What a manual rollout waits for (promote), as `rollout show` says it.
+export { promoteWait, promoteWaitText } from './rollout-wait.js';
 // The console holds a device search the hub would refuse (desktop/src/renderer/fleet-list.ts).
 export { SHORT_SEARCH_MAX_DEVICES, shortSearch } from './device-search-term.js';
 // The actions the audit log records (the audit view's suggestions for its Action filter).

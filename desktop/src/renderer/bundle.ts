@@ -13,14 +13,28 @@ const field = (h: Uint8Array, at: number, len: number) => dec.decode(h.subarray(
 /** Why a bundle over `max` bytes is not run here. */
 export const tooLargeText = (max = MAX_TRY_BYTES) => `the bundle is over ${max / 1024 / 1024} MiB: too large to try in the console (a device's preflight runs its samples)`;
 
-/** Every regular file of a ustar stream by path; refuses a stream over `max` bytes or a bad header. */
-export async function readBundle(body: ReadableStream<Uint8Array>, max = MAX_TRY_BYTES): Promise<Map<string, Uint8Array>> {
+/** A download that sends no byte for this long is given up (a stall deadline: a slow link that keeps sending is not). */
+export const STALL_MS = 30_000;
+
+/** Said when the download stalled (docs/console.md "Try it"). */
+export const stalledText = (ms: number, got: number): string => `the bundle download stalled: no bytes for ${ms / 1000} s after ${got} bytes ` +
+  '(the hub, or a proxy in front of it, stalled mid-download)';
+
+/** The next chunk, or TIMEOUT when none comes within `ms`. */
+function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, got: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new AppError('TIMEOUT', stalledText(ms, got))), ms); });
+  return Promise.race([reader.read(), late]).finally(() => clearTimeout(timer));
+}
+
+/** Every regular file of a ustar stream by path; refuses a stream over `max` bytes, one that sends nothing for `stallMs`, or a bad header. */
+export async function readBundle(body: ReadableStream<Uint8Array>, max = MAX_TRY_BYTES, stallMs = STALL_MS): Promise<Map<string, Uint8Array>> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readWithin(reader, stallMs, total);
       if (done) break;
       total += value.length;
       if (total > max) throw new AppError('PAYLOAD_TOO_LARGE', tooLargeText(max));

@@ -223,10 +223,8 @@ export const ConfigRolloutCreate = z.object({
 }).strict().superRefine(checkWaves);
 export type ConfigRolloutCreate = z.infer<typeof ConfigRolloutCreate>;
 
-/** `staging [env=staging]` or `canary 5%`: a wave as the CLI and logs name it. */
-export function waveLabel(w: Pick<Wave, 'name' | 'percent' | 'tags'>): string {
-  return w.tags ? `${w.name} [${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(',')}]` : `${w.name} ${w.percent ?? 0}%`;
-}
+// A wave as the CLI and logs name it: defined with what a rollout waits for, which the console bundle imports too.
+export { waveLabel } from '../rollout-wait.js';
 
 /** Whether a ring's tags select every device `required` does (the same pairs, maybe more). */
 export function ringCovers(tags: RingTags | undefined, required: RingTags): boolean {

@@ -4,13 +4,19 @@
 // (docs/console.md "Using it"); once the proxy reaches the hub again the stream resumes on the same hub
 // run and the views whose reads failed meanwhile are fetched again, as they said they would be. A read
 // the hub never answers gives up at the deadline without saying something may have been applied. A bundle whose
-// download stalls after its first bytes gives the signature check up at its deadline (TIMEOUT), and Retry checks again.
+// download stalls after its first bytes gives the signature check up at its deadline (TIMEOUT), and Retry checks again;
+// so does "Try it" reading the whole bundle (no bytes for 30 s), and its Retry runs the samples.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signIn } from './helpers.js';
+import { SAMPLE_RATE_ENERGY } from '@edgefleet/examples';
+import { speechBundle } from './speech-bundle.js';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 /** The page nginx answers when its upstream refuses the connection. */
@@ -174,6 +180,35 @@ describe('console: behind a reverse proxy', () => {
     proxy.stall(null);
     await box.getByRole('button', { name: 'Retry' }).click();
     await page.getByTestId('signature-status').filter({ hasText: '✔ Signed' }).waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('"Try it" whose bundle download stalls mid-way gives up after 30 s without a byte (TIMEOUT), and Retry runs the samples', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-console-stall-'));
+    try {
+      await h.api('POST', '/models', new Uint8Array(readFileSync((await speechBundle(dir, h.keys, '1.0.0', SAMPLE_RATE_ENERGY)).path)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const page = await signIn(h.browser, proxy.url, h.token);
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.clock.install(); // the timers made from here on (the stall deadline's) run on the test's clock
+    await openView(page, '#/models/speech/1.0.0');
+    await page.getByTestId('signature-status').filter({ hasText: '✔ Signed' }).waitFor();
+    proxy.stall(/\/bundle$/);
+    const started = page.waitForResponse((r) => r.url().endsWith('/bundle'));
+    const tryIt = page.getByTestId('try-it');
+    await tryIt.getByRole('button', { name: /Try it: run 1 sample/ }).click();
+    await started;
+    const box = tryIt.getByRole('alert').filter({ hasText: /^Could not run the samples here: TIMEOUT: the bundle download stalled: no bytes for 30 s after 100 bytes \(the hub, or a proxy in front of it, stalled mid-download\)/ });
+    // Time goes on in steps until the stall deadline passed (the page may take the first bytes a moment after the browser).
+    let shown = false;
+    for (let i = 0; i < 20 && !(shown = await box.waitFor({ timeout: 1000 }).then(() => true, () => false)); i++) await page.clock.runFor(5_000);
+    assert.ok(shown, `still: ${await page.locator('main').textContent()}`);
+    proxy.stall(null);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await tryIt.getByTestId('sample-verdict').filter({ hasText: 'matches' }).waitFor({ timeout: 30_000 });
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -3,7 +3,8 @@
 // broker with mqtt.js reporting what an agent reports: the device page says whether the box applied its
 // configuration or refused it (the box's code, message and field), as `edgefleet devices show` does; a rollout's
 // page offers Promote only when the hub takes it (the current wave baking, or passed under manual advance) and
-// says what Abort does to a configuration (it writes the previous document back).
+// says what Abort does to a configuration (it writes the previous document back); it says when a wave being judged
+// pauses (pausesAt) and, a manual rollout's wave passed, that it waits for Promote (decision 0114).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
@@ -149,6 +150,46 @@ describe('console: a configuration rollout and the boxes\' configuration', { tim
     const after = (await h.api<Rollout>('GET', `/rollouts/${r.id}`)).waves[0]?.gates.find((g) => g.name === 'config_applied');
     assert.equal(after?.accepted?.reason, 'boxes apply it on their next restart');
     await page.screenshot({ path: join(screenshotDir(), 'rollout-gate-accepted.png'), fullPage: true });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a wave being judged says when it pauses; a manual rollout whose wave passed says it waits for Promote, as rollout show does', async () => {
+    const list = await h.api<{ rollouts: Rollout[] }>('GET', '/rollouts');
+    for (const x of list.rollouts.filter((y) => y.state === 'running' || y.state === 'paused')) await h.api('POST', `/rollouts/${x.id}/abort`, { reason: 'make room' });
+    const r = await h.api<Rollout>('POST', '/rollouts/config', {
+      scope: 'tag/site=north', settings: { 'log.level': 'error' }, reason: 'waits test', advance: 'manual', gates: { stuckSec: 3600 },
+      waves: [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }],
+    });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/rollouts/${r.id}`);
+    // The boxes report no configuration: the canary's gates wait, and the page says when stuckSec pauses it (decision 0114).
+    const bake = page.getByTestId('bake-canary');
+    await bake.filter({ hasText: /pauses at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC if a gate is still pending \(gates\.stuckSec\)$/ }).waitFor({ timeout: 20_000 });
+    const judged = await h.api<Rollout>('GET', `/rollouts/${r.id}`);
+    const pausesAt = judged.waves[0]?.pausesAt ?? '';
+    assert.ok(pausesAt, 'the hub reports pausesAt');
+    await bake.filter({ hasText: `pauses at ${pausesAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')} if` }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('rollout-waiting').count(), 0, 'nothing waits for promote while the gates judge');
+    assert.equal(await page.locator('[aria-label="Rollout actions"]').getByRole('button', { name: 'Promote' }).count(), 0);
+
+    // Its waiting gates accepted, the canary passes: under manual advance it waits for Promote, which the page offers.
+    const pending = judged.waves[0]?.gates.filter((g) => g.blocking && g.verdict !== 'pass').map((g) => g.name) ?? [];
+    await h.api('POST', `/rollouts/${r.id}/promote`, { reason: 'boxes apply it later', acceptGates: pending });
+    const waiting = page.getByTestId('rollout-waiting');
+    await waiting.filter({ hasText: /^waiting for promote: wave canary passed \(advance manual\); Promote opens wave all 100%$/ }).waitFor({ timeout: 20_000 });
+    assert.equal(await bake.textContent(), 'baked 0s', 'a passed wave has no pause time');
+    await page.keyboard.press('5');
+    await page.locator(`tr[data-rollout="${r.id}"]`).getByTestId('waiting-promote').waitFor();
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/rollouts/${r.id}`);
+    await page.getByRole('button', { name: 'Promote' }).click();
+    await page.getByTestId('note-promote').filter({ hasText: 'moves on from wave canary, which passed' }).waitFor();
+    await page.getByRole('form', { name: 'Promote' }).getByLabel('Reason').fill('canary fine');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-wave="all"]').filter({ hasText: /baking|evaluating|passed/ }).waitFor({ timeout: 10_000 });
+    await waiting.waitFor({ state: 'detached' });
+    assert.equal((await h.api<Rollout>('GET', `/rollouts/${r.id}`)).currentWave, 1);
+    await page.screenshot({ path: join(screenshotDir(), 'rollout-waits.png'), fullPage: true });
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -12,22 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { SAMPLE_RATE_ENERGY, buildSampleRateModel, bundleFromOnnx, energyResponse, makeKeys, makeTrust, sampleRateRequest, type Keys } from '@edgefleet/examples';
+import { SAMPLE_RATE_ENERGY, makeKeys, makeTrust } from '@edgefleet/examples';
 import { enrollAgents, hubEvents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
-
-const model = buildSampleRateModel();
-function speechBundle(dir: string, keys: Keys, version: string, expected: number) {
-  return bundleFromOnnx({
-    dir, onnx: model.onnx, name: 'speech', version, io: model.io, keys,
-    files: [
-      { path: 'samples/a.request.json', bytes: JSON.stringify(sampleRateRequest(8000)) },
-      { path: 'samples/a.response.json', bytes: JSON.stringify(energyResponse(expected)) },
-    ],
-    samples: [{ request: 'samples/a.request.json', expected: 'samples/a.response.json' }],
-  });
-}
+import { speechBundle } from './speech-bundle.js';
 
 describe('console: Try it', () => {
   let dir: string;

@@ -9,24 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SAMPLE_RATE_ENERGY, buildSampleRateModel, bundleFromOnnx, energyResponse, makeKeys, makeTrust, runCli, sampleRateRequest, type Keys,
-} from '@edgefleet/examples';
+import { SAMPLE_RATE_ENERGY, makeKeys, makeTrust, runCli, sampleRateRequest } from '@edgefleet/examples';
 import { enrollAgents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
-
-const model = buildSampleRateModel();
-
-function speechBundle(dir: string, keys: Keys, version: string, expected: number) {
-  return bundleFromOnnx({
-    dir, onnx: model.onnx, name: 'speech', version, io: model.io, keys,
-    files: [
-      { path: 'samples/a.request.json', bytes: JSON.stringify(sampleRateRequest(8000)) },
-      { path: 'samples/a.response.json', bytes: JSON.stringify(energyResponse(expected)) },
-    ],
-    samples: [{ request: 'samples/a.request.json', expected: 'samples/a.response.json' }],
-  });
-}
+import { speechBundle } from '../console/speech-bundle.js';
 
 describe('model samples through hub delivery', () => {
   let dir: string;

@@ -3,7 +3,7 @@
 // and verdicts, the operator actions, its devices and its audit trail (stored entries, then live ones).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry, AuditList, GateResult, Rollout, RolloutWave } from '@edgefleet/shared';
-import { formatCount, gateCondition, gateValue, gateVerdict } from '@edgefleet/shared/browser';
+import { formatCount, gateCondition, gateValue, gateVerdict, promoteWait, promoteWaitText } from '@edgefleet/shared/browser';
 import { errorText } from '../api.js';
 import { can, deviceTick, liveAudit, refetchTick, rolloutTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -49,10 +49,13 @@ function fmt(v: number | null): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
 }
 
+/** The bake, and when a wave being judged pauses if a gate stays pending (`pausesAt`, decision 0114), as `rollout show` says it. */
 function bakeText(w: RolloutWave, now: number): string {
-  if (!w.bakeUntil) return w.state === 'pending' ? `bake ${w.bakeSec}s` : '—';
+  const pauses = w.pausesAt ? `pauses at ${time(w.pausesAt)} if a gate is still pending (gates.stuckSec)` : null;
+  if (!w.bakeUntil) return pauses ?? (w.state === 'pending' ? `bake ${w.bakeSec}s` : '—');
   const left = Math.ceil((Date.parse(w.bakeUntil) - now) / 1000);
-  return w.state === 'baking' && left > 0 ? `${left}s left of ${w.bakeSec}s` : `baked ${w.bakeSec}s`;
+  const bake = w.state === 'baking' && left > 0 ? `${left}s left of ${w.bakeSec}s` : `baked ${w.bakeSec}s`;
+  return pauses ? `${bake}; ${pauses}` : bake;
 }
 
 export function RolloutDetail({ id }: { id: string }) {
@@ -88,6 +91,7 @@ export function RolloutDetail({ id }: { id: string }) {
   const retry = () => setN((x) => x + 1);
   if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
   const actions = ACTIONS.filter((a) => a.allowed(r));
+  const wait = promoteWait(r);
   // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
   const cw = r.waves[r.currentWave];
   const accept = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed') ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
@@ -103,6 +107,7 @@ export function RolloutDetail({ id }: { id: string }) {
       <div class="panel">
         <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
         {r.stateReason ? <p class={reasonClass(r)} data-testid="rollout-reason">{r.stateReason}</p> : null}
+        {wait ? <p data-testid="rollout-waiting">{promoteWaitText(wait, can('operator') ? 'Promote' : 'an operator\'s Promote')}</p> : null}
         <dl class="stats">
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
           <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>

@@ -4,6 +4,7 @@
 // audit trail. An operator creates one (#/rollouts/new) and promotes, pauses, resumes, aborts or rolls
 // back with a reason; a viewer sees no write action. Refetched on the stream's `rollout` events.
 import type { Rollout, RolloutList } from '@edgefleet/shared';
+import { promoteWait } from '@edgefleet/shared/browser';
 import { can, refetchTick, rolloutTick, session } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { OlderNote, usePaged } from '../ui/older.js';
@@ -43,7 +44,7 @@ export function RolloutsView({ id }: { id?: string }) {
                 <tr key={r.id} class={r.id === id ? 'selected' : ''} data-rollout={r.id}>
                   <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} /></td><td class="mono">{r.config ? `config ${r.config.scope}` : r.model}</td>
                   <td class="mono">{r.config ? `v${r.config.fromVersion} → v${r.config.version}` : `${r.fromVersion ?? '—'} → ${r.version}`}</td>
-                  <td>{w ? <>{w.name} <span class={`pill wv-${w.state}`}>{w.state}</span> <span class="muted">{r.currentWave + 1}/{r.waves.length}</span></> : '—'}</td>
+                  <td>{w ? <>{w.name} <span class={`pill wv-${w.state}`}>{w.state}</span> <span class="muted">{r.currentWave + 1}/{r.waves.length}</span>{promoteWait(r) ? <span data-testid="waiting-promote">, waiting for promote</span> : null}</> : '—'}</td>
                   <td>{targetText(r.target)}</td><td>{r.reason}</td><td>{r.createdBy}</td><td>{time(r.created)}</td>
                 </tr>
               );

@@ -138,7 +138,7 @@ export function TryIt({ name, version, bundlePath, size, manifest, signed }: { n
         {state === 'running' ? 'Running…' : `Try it: run ${samples.length} sample${samples.length === 1 ? '' : 's'} in this browser`}
       </button>
       {why ? <p class="muted" id="try-it-why" data-testid="try-it-why">Not run here: {tooLarge ? `PAYLOAD_TOO_LARGE: ${why}` : why}.</p> : null}
-      {typeof state === 'object' && 'error' in state ? <p class="error" role="alert">Could not run the samples here: {state.error}</p> : null}
+      {typeof state === 'object' && 'error' in state ? <p class="error" role="alert">Could not run the samples here: {state.error} <button type="button" onClick={go}>Retry</button></p> : null}
       {Array.isArray(state) ? (
         <table class="plain" aria-label="Sample results">
           <thead><tr><th>Sample</th><th>Output</th><th>In this browser</th><th>Expected</th><th>Verdict</th><th>ms</th></tr></thead>

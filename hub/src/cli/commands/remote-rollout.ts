@@ -2,7 +2,7 @@
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions promote | pause | resume | abort | rollback, each with --reason.
-import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateValue, gateVerdict, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
+import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateValue, gateVerdict, promoteWait, promoteWaitText, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -94,13 +94,12 @@ export function subjectOf(r: Pick<Rollout, 'model' | 'version' | 'fromVersion' |
 
 /**
  * A wave passed under manual advance waits for `promote` (the last one too, to complete): the rollout stays
- * `running` and no state change says so, so `rollout show`, `--watch` and `rollout ls` say it (docs/rollouts.md "CLI").
+ * `running` and no state change says so, so `rollout show`, `--watch` and `rollout ls` say it (docs/rollouts.md "CLI";
+ * shared/src/rollout-wait.ts, which the console's rollout page says too).
  */
 export function waitingForPromote(r: Pick<Rollout, 'id' | 'state' | 'advance' | 'currentWave' | 'waves'>): string | null {
-  const w = r.waves[r.currentWave];
-  if (r.state !== 'running' || r.advance !== 'manual' || w?.state !== 'passed') return null;
-  const next = r.waves[r.currentWave + 1];
-  return `waiting for promote: wave ${w.name} passed (advance manual); edgefleet rollout promote ${r.id} --reason "..." ${next ? `opens wave ${waveLabel(next)}` : 'completes the rollout'}`;
+  const p = promoteWait(r);
+  return p && promoteWaitText(p, `edgefleet rollout promote ${r.id} --reason "..."`);
 }
 
 /** A wave's note: why a skipped wave never ran, when a judged wave pauses if a gate stays pending, else its bake. */
