@@ -78,7 +78,7 @@ export function formatDrift(r: DriftResponse): string {
 
 export const driftCmd: Command = {
   summary: 'Drift of each feature and output of a model version against its reference (or a baseline period), per group, with a PSI trend',
-  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--baseline reference|START/END] [--json]',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until AGO|DATE|ISO] [--baseline reference|START/END] [--json]',
   options: { ...RANGE_OPTIONS, baseline: { type: 'string', value: 'reference|START/END', description: 'compare with the reference (default) or a period, e.g. last week' } },
   positionals: MODEL_VERSION,
   async run(args, ctx) {
@@ -94,7 +94,7 @@ export const driftCmd: Command = {
 
 export const metricsCmd: Command = {
   summary: 'Fleet metrics of a model version from rollups: predictions, errors by kind, latency percentiles, requests/s over the time the version reported, per group',
-  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--json]',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until AGO|DATE|ISO] [--json]',
   options: RANGE_OPTIONS,
   positionals: MODEL_VERSION,
   async run(args, ctx) {
@@ -126,7 +126,7 @@ export const metricsCmd: Command = {
 
 export const driftReportCreate: Command = {
   summary: 'Compute drift now and store it as a report on the hub',
-  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until ISO] [--baseline ...] [--note TEXT] [--json]',
+  usage: 'MODEL VERSION [--by device|tag:KEY] [--since 24h] [--until AGO|DATE|ISO] [--baseline ...] [--note TEXT] [--json]',
   options: { ...RANGE_OPTIONS, baseline: { type: 'string', value: 'reference|START/END', description: 'as for drift' }, note: { type: 'string', value: 'TEXT', description: 'why (stored with the report)' } },
   positionals: MODEL_VERSION,
   async run(args, ctx) {

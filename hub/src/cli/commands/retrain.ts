@@ -10,7 +10,7 @@ import { parseDuration } from './parse.js';
 
 export const retrainRequest: Command = {
   summary: 'Send the current drift report of a model version to the training pipeline (the retrain actions of alert rules); audited',
-  usage: 'MODEL VERSION --reason R [--since 24h] [--until ISO] [--rule NAME] [--wait 20s] [--json]',
+  usage: 'MODEL VERSION --reason R [--since 24h] [--until AGO|DATE|ISO] [--rule NAME] [--wait 20s] [--json]',
   options: {
     ...HUB_OPTIONS,
     reason: { type: 'string', required: true, value: 'R', description: 'why retrain (sent with the report, audited)' },
