@@ -237,7 +237,7 @@ export class Hub {
    * docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up, nor can a
    * database that does not answer (HUB_STOP_DB_MS).
    */
-  stop(): Promise<void> {
+  stop(after: 'run' | 'failed start' = 'run'): Promise<void> {
     this.stopping ??= (async () => {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
@@ -286,7 +286,10 @@ export class Hub {
       this.fleet = null;
       this.store?.close();
       this.store = null;
-      this.logger.info({}, 'hub stopped');
+      // After a failed start the caller reports the failure (the CLI's `error [CODE]` line): "hub stopped"
+      // just before it read as a clean stop.
+      if (after === 'run') this.logger.info({}, 'hub stopped');
+      else this.logger.debug({}, 'stopped what the failed start had begun');
     })();
     return this.stopping;
   }

@@ -39,9 +39,11 @@ test('edgefleet-hub run: refuses a missing or wrong trust document, then runs, e
     assert.match(none.stderr, /no trust document.*edgefleet trust init/);
 
     // The trust document names keys.hub, not the key the hub just created in DATA/hub.key.
-    const wrong = await runCli('hub/src/server/main.ts', [...common, '--trust', trust.path]);
+    // At log level info: a failed start does not log "hub stopped" before its error, which read as a clean stop.
+    const wrong = await runCli('hub/src/server/main.ts', [...base, '--http-port', '0', '--log-level', 'info', '--trust', trust.path]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /does not list the hub key/);
+    assert.doesNotMatch(wrong.stdout, /hub stopped/);
 
     const bad = await runCli('hub/src/server/main.ts', [...base, '--http-port', 'eighty']);
     assert.equal(bad.code, 2);

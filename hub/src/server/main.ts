@@ -51,7 +51,7 @@ const runCommand: Command = {
     const first = await Promise.race([started, signal.then(() => null)]);
     if (first === null) return stoppedWhileStarting(hub, started, logger);
     if (first !== true) {
-      await hub.stop();
+      await hub.stop('failed start');
       throw first.err;
     }
     const tokenLine = adminTokenLine(cfg.dataDir, hub.newAdminToken);
