@@ -3,7 +3,7 @@
 // the versions pushed after the snapshot; its devices still run them and send what they recorded. Such a
 // window is parked (store/parked-repo.ts) and acked, so the device's outbox moves on; once the version is
 // in the registry again (pushed again, by this hub or another one sharing the database) a sweep every
-// `everyMs` stores the parked windows through the guard and the window writer, like windows arriving then,
+// `everyMs` (parked-release.ts) stores the parked windows through the guard and the window writer, like windows arriving then,
 // and deletes them from the parked table after the commit. (device, seq) stays the key of both tables, so
 // a window is stored once whatever is resent or swept twice (a crash between the commit and the delete).
 // Bounded per device by `maxBytes` (characters of their JSON) and for the whole hub by `maxTotalBytes`: past
@@ -19,6 +19,7 @@ import type { Db } from '../store/db.js';
 import { ParkedRepo, type ParkedVersion } from '../store/parked-repo.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { expireParked } from './parked-expiry.js';
+import { releaseParked } from './parked-release.js';
 import type { Parkable, ParkResult } from './guard.js';
 
 export interface ParkedDeps {
@@ -65,8 +66,6 @@ export const STATUS_VERSIONS = 50;
 /** What GET /devices/{id} shows of a device's parked windows. */
 export interface ParkedStatus { windows: number; bytes: number; versions: ParkedVersion[] }
 
-/** Parked windows stored per transaction by the sweep (the window writer's MAX_BATCH). */
-const RELEASE_BATCH = 500;
 /**
  * Parked windows summed per query when the hub-wide count is read (the event loop free between queries):
  * one pass over a full table (4 GiB at the default cap) at once would stall the hub for seconds.
@@ -235,41 +234,12 @@ export class ParkedWindows {
     }
   }
 
-  private async releaseAll(): Promise<number> {
-    let n = 0;
-    for (const v of this.repo.releasable()) {
-      for (;;) {
-        if (this.stopped) return n;
-        const rows = this.repo.take(v.model, v.version, RELEASE_BATCH);
-        if (!rows.length) break;
-        const byDevice = new Map<string, typeof rows>();
-        for (const r of rows) {
-          const list = byDevice.get(r.deviceId);
-          if (list) list.push(r);
-          else byDevice.set(r.deviceId, [r]);
-        }
-        for (const [deviceId, list] of byDevice) {
-          this.repo.seen(deviceId, v.model, v.version);
-          const windows: SeqWindow[] = [];
-          const events: DeviceEvent[] = [];
-          for (const r of list) {
-            const o = JSON.parse(r.window) as Omit<SeqWindow, 'seq'> | { event: Omit<DeviceEvent, 'seq'> };
-            if ('event' in o) events.push({ ...o.event, seq: r.seq });
-            else windows.push({ ...o, seq: r.seq });
-          }
-          await this.deps.release(deviceId, windows, events, () => {
-            const removed = this.repo.remove(list).reduce((a, r) => a + r.window.length, 0);
-            this.sinceBytes -= removed;
-          });
-          this.devices.delete(deviceId); // read again from the table at its next parking
-          n += list.length;
-          this.deps.logger.info({ deviceId, model: v.model, version: v.version, windows: windows.length, events: events.length },
-            events.length ? 'stored parked telemetry windows and events in the device\'s history: their model version is in the registry now (the events not acted on: deployment status follows the device\'s reported state)'
-              : 'stored parked telemetry windows: their model version is in the registry now');
-        }
-      }
-    }
-    return n;
+  private releaseAll(): Promise<number> {
+    return releaseParked({
+      repo: this.repo, logger: this.deps.logger, stopped: () => this.stopped, release: this.deps.release,
+      removed: (bytes) => { this.sinceBytes -= bytes; },
+      released: (deviceId) => { this.devices.delete(deviceId); },
+    });
   }
 
   private device(deviceId: string, now: Date = this.deps.now()): DeviceCount {
