@@ -72,3 +72,15 @@ test('an https:// URL of a server that speaks plain HTTP (the hub does) says so,
     server.close();
   }
 });
+
+test('a port fetch refuses to connect to (a hub run with --http-port 6665 serves, but no CLI reaches it) is named with what to do', async () => {
+  // fetch refuses the Fetch standard's blocked ports before connecting: nothing is sent, so nothing needs to listen.
+  for (const origin of ['http://127.0.0.1:6665', 'http://127.0.0.1:6000']) {
+    const fetchError = await fetch(`${origin}/api/v1/health`).then(() => assert.fail('fetched'), (e: unknown) => e);
+    const err = hubUnreachable(origin, fetchError);
+    assert.equal(err.code, 'IO_ERROR');
+    const port = new URL(origin).port;
+    assert.equal(err.message, `cannot reach the hub at ${origin}: fetch failed: bad port (port ${port} is one that fetch, as browsers, `
+      + 'refuses to connect to (the Fetch standard\'s blocked ports): run the hub on another --http-port, e.g. 8700, or put a proxy on another port in front of it)');
+  }
+});

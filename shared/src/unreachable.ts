@@ -20,7 +20,17 @@ export function tlsHint(err: { code?: unknown }): string | undefined {
   return undefined;
 }
 
-/** IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate, the hint. */
+/**
+ * What to do about a port fetch refuses before connecting ("bad port": the Fetch standard's blocked ports,
+ * 6000, 6665-6669 and others, which browsers refuse too): the hub may listen there, but no client reaches it.
+ */
+function blockedPortHint(origin: string, cause: Error | undefined): string | undefined {
+  if (cause?.message !== 'bad port') return undefined;
+  return `port ${new URL(origin).port} is one that fetch, as browsers, refuses to connect to (the Fetch standard's blocked ports): `
+    + 'run the hub on another --http-port, e.g. 8700, or put a proxy on another port in front of it';
+}
+
+/** IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate or a blocked port, the hint. */
 export function hubUnreachable(origin: string, err: unknown): AppError {
   const e = err instanceof Error ? err : new Error(String(err));
   const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
@@ -28,7 +38,7 @@ export function hubUnreachable(origin: string, err: unknown): AppError {
   // OpenSSL's own words for a plain HTTP answer are a library's error string: the hint says it.
   const said = cause?.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'no TLS handshake' : cause?.message.trim();
   if (said && !why.includes(said)) why += `: ${said}`;
-  const hint = tlsHint(cause ?? (e as { code?: unknown }));
+  const hint = tlsHint(cause ?? (e as { code?: unknown })) ?? blockedPortHint(origin, cause);
   return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: ${why}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 

@@ -142,3 +142,13 @@ test('a word from a closed list names what was given and the one likely meant; a
   assert.equal(deploy.code, 2, deploy.err);
   assert.match(deploy.err, /^error \[BAD_REQUEST\]: missing VERSION; missing required option --reason\nusage: edgefleet deploy MODEL VERSION /);
 });
+
+test('enroll-token create: --ttl and --max-uses past the hub\'s bounds are refused in the flags\' words, before the hub is asked', async () => {
+  // The hub's own answer named its fields instead ("ttlSec: Too big: expected number to be <=31622400").
+  const ttl = await cli(['enroll-token', 'create', '--ttl', '367d']);
+  assert.equal(ttl.code, 2, ttl.err);
+  assert.match(ttl.err, /^error \[BAD_REQUEST\]: --ttl 367d: expected at most 366d \(31622400 s\), the longest an enrollment token lives\n/);
+  const uses = await cli(['enroll-token', 'create', '--max-uses', '1000001']);
+  assert.equal(uses.code, 2, uses.err);
+  assert.match(uses.err, /^error \[BAD_REQUEST\]: --max-uses 1000001: expected at most 1000000 devices for one enrollment token\n/);
+});

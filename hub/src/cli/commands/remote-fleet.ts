@@ -1,7 +1,7 @@
 // Remote commands on devices, enrollment tokens and API tokens (the audit log: remote-audit.ts):
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
-import { DEVICE_STATUSES, escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
+import { DEVICE_STATUSES, EnrollmentTokenCreate, escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
@@ -103,12 +103,22 @@ export const devicesTag: Command = {
 
 export const enrollTokenCreate: Command = {
   summary: 'Create an enrollment token', usage: '[--tag k=v ...] [--ttl DURATION] [--max-uses N] [--json]',
-  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'DURATION', description: 'lifetime: seconds or 30m, 12h, 7d (default 1d)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1)' } },
+  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'DURATION', description: 'lifetime: seconds or 30m, 12h, 7d (default 1d, at most 366d)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1, at most 1000000)' } },
   async run(args, ctx) {
     const ttl = optString(args, 'ttl');
     const max = optString(args, 'max-uses');
+    const ttlSec = ttl === undefined ? undefined : parseDuration(ttl, '--ttl');
+    const maxUses = max === undefined ? undefined : parsePositiveInt(max, '--max-uses');
+    // The hub's bounds (EnrollmentTokenCreate), said in the flags' words: its answer names ttlSec in seconds.
+    const bound = { ttl: EnrollmentTokenCreate.shape.ttlSec.unwrap().maxValue, uses: EnrollmentTokenCreate.shape.maxUses.unwrap().maxValue };
+    if (ttlSec !== undefined && bound.ttl !== null && ttlSec > bound.ttl) {
+      throw new UsageError(`--ttl ${ttl}: expected at most ${bound.ttl / 86_400}d (${bound.ttl} s), the longest an enrollment token lives`);
+    }
+    if (maxUses !== undefined && bound.uses !== null && maxUses > bound.uses) {
+      throw new UsageError(`--max-uses ${max}: expected at most ${bound.uses} devices for one enrollment token`);
+    }
     const t = await HubClient.from(args, ctx).request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {
-      tags: parseTags(optStrings(args, 'tag')), ...(ttl ? { ttlSec: parseDuration(ttl, '--ttl') } : {}), ...(max ? { maxUses: parsePositiveInt(max, '--max-uses') } : {}),
+      tags: parseTags(optStrings(args, 'tag')), ...(ttlSec !== undefined ? { ttlSec } : {}), ...(maxUses !== undefined ? { maxUses } : {}),
     });
     // The token alone on stdout, so `T=$(edgefleet enroll-token create …)` takes it (as keys generate's keyId).
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n`);
