@@ -54,6 +54,16 @@ describe('claiming the hub lease at start', () => {
     assert.equal(repo(0).get(HUB_LEASE)?.holder, 'far-host-42');
   });
 
+  it('the refusal says how long it waited: the TTL and one renewal more (it said the TTL: "waited 15 s" after 20)', async () => {
+    repo(0).acquire(HUB_LEASE, 'far-host-43', clock.now().getTime(), 60_000, true);
+    const t0 = Date.now();
+    const err = await claimAtStart({ repo: repo(1), hubId: 'here-8', sole: true, clock, logger: new RecordingLogger(), ttlMs: 1000, renewEveryMs: 1000 })
+      .then(() => null, (e: Error) => e);
+    const waited = Number(/waited (\d+) s for it to end/.exec(err?.message ?? '')?.[1]);
+    assert.equal(waited, Math.round((Date.now() - t0) / 1000), err?.message);
+    assert.equal(waited, 2);
+  });
+
   it('a cluster hub is refused by a hub without cluster only; a hub without cluster by a cluster hub too', async () => {
     repo(0).acquire(HUB_LEASE, 'hub-1', clock.now().getTime(), 60_000);
     await claim('hub-2', false); // another cluster hub: no wait

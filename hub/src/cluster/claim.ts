@@ -76,7 +76,8 @@ export interface ClaimKeeper {
  * Throws CONFLICT when another hub still holds it after up to ttlMs (plus one look).
  */
 export async function claimAtStart(o: ClaimOptions): Promise<ClaimKeeper> {
-  const until = Date.now() + o.ttlMs + o.renewEveryMs;
+  const started = Date.now();
+  const until = started + o.ttlMs + o.renewEveryMs;
   let waiting = false;
   for (;;) {
     const now = o.clock.now().getTime();
@@ -93,10 +94,10 @@ export async function claimAtStart(o: ClaimOptions): Promise<ClaimKeeper> {
       o.repo.release(HUB_LEASE, other.holder, now);
       continue;
     }
-    if (Date.now() >= until) throw refusal(o, other);
+    if (Date.now() >= until) throw refusal(o, other, Date.now() - started);
     if (!waiting) {
       waiting = true;
-      o.logger.warn({ holder: other.holder, sole: other.sole, renewedAt: other.renewedAt, waitMs: o.ttlMs }, 'another hub holds this database\'s hub lease: waiting for it to end');
+      o.logger.warn({ holder: other.holder, sole: other.sole, renewedAt: other.renewedAt, waitMs: until - started }, 'another hub holds this database\'s hub lease: waiting for it to end');
     }
     await sleep(Math.max(1, Math.min(o.renewEveryMs, 500, until - Date.now())));
   }
@@ -124,11 +125,12 @@ function keep(o: ClaimOptions): ClaimKeeper {
   };
 }
 
-function refusal(o: ClaimOptions, other: LeaseRow): AppError {
+/** `waitedMs`: the time it waited, the lease's TTL and one renewal more (the message said the TTL alone). */
+function refusal(o: ClaimOptions, other: LeaseRow, waitedMs: number): AppError {
   const who = other.sole ? `hub ${other.holder} (without cluster)` : `hub ${other.holder} (in cluster mode)`;
   const fix = o.sole
     ? 'stop that hub first, or run every hub on this database with "cluster" and an external broker (docs/hub.md "Several hubs")'
     : 'stop that hub first, or turn "cluster" on in it too (docs/hub.md "Several hubs")';
-  return new AppError('CONFLICT', `another hub uses this database: ${who} holds the hub lease, last renewed at ${other.renewedAt} (waited ${Math.round(o.ttlMs / 1000)} s for it to end); `
+  return new AppError('CONFLICT', `another hub uses this database: ${who} holds the hub lease, last renewed at ${other.renewedAt} (waited ${Math.round(waitedMs / 1000)} s for it to end); `
     + `expected ${o.sole ? 'no other hub on it, as this hub runs without "cluster"' : 'only cluster hubs on it'}: ${fix}`);
 }
