@@ -15,7 +15,7 @@ umask 022
 here=$(cd "$(dirname "$0")" && pwd)
 prefix=
 root=
-user=edgefleet
+user=
 systemd=1
 
 usage() {
@@ -23,6 +23,7 @@ usage() {
 usage: install.sh [--prefix DIR] [--user NAME] [--root DIR] [--no-systemd]
   --prefix DIR   where the program goes (default /opt/edgefleet for the agent, /opt/edgefleet-hub for the hub)
   --user NAME    the system user the service runs as (default edgefleet; created when missing)
+  (an upgrade keeps the prefix and the user of the install it replaces: give neither, or the same ones)
   --root DIR     install under DIR instead of / (no user is created, systemctl is not run unless SYSTEMCTL is set)
   --no-systemd   do not run systemctl (daemon-reload, and try-restart of a unit that was running)
 environment: NODE=/path/to/node, SYSTEMCTL=/path/to/systemctl (the one to run, also with --root)
@@ -70,9 +71,31 @@ if [ -z "$root" ]; then
   esac
 fi
 
-[ -n "$prefix" ] || { if [ "$program" = agent ]; then prefix=/opt/edgefleet; else prefix=/opt/edgefleet-hub; fi; }
-case "$prefix" in /*) ;; *) fail BAD_REQUEST "--prefix $prefix: expected an absolute path" 2 ;; esac
+case "$prefix" in /*|'') ;; *) fail BAD_REQUEST "--prefix $prefix: expected an absolute path" 2 ;; esac
 data="/var/lib/edgefleet-$program"
+# The install this one upgrades, found from the command it wrote in /usr/local/bin (which names
+# PREFIX/PROGRAM/bin/…; a link, from older installs): its prefix and user are kept, so an upgrade run
+# without the first install's --prefix or --user neither installs a second copy beside it (the unit kept
+# running the old one) nor runs the service as another user than the one owning the data dir's files.
+first_bin=${bins%% *}
+was=$root/usr/local/bin/$first_bin
+if [ -L "$was" ]; then ran=$(readlink "$was")
+else ran=$(sed -n 2p "$was" 2>/dev/null | sed -n 's|^# edgefleet: runs \(/.*\) with the node install.sh chose.*|\1|p'); fi
+found=
+case "$ran" in */"$program/bin/$first_bin.js") found=${ran%/"$program/bin/$first_bin.js"} ;; esac
+[ -n "$found" ] && [ -f "$root$found/MANIFEST.json" ] || found=
+if [ -n "$found" ] && [ -n "$prefix" ] && [ "${prefix%/}" != "$found" ]; then
+  fail CONFIG_INVALID "edgefleet-$program is installed in $found (/usr/local/bin/$first_bin runs it): --prefix $prefix would install a second copy while the unit and that install stay. Nothing was changed. Expected no --prefix (or --prefix $found) to upgrade it; to move it, run $found/uninstall.sh first (it keeps $data), then install.sh --prefix $prefix"
+fi
+[ -n "$prefix" ] || prefix=$found
+[ -n "$prefix" ] || { if [ "$program" = agent ]; then prefix=/opt/edgefleet; else prefix=/opt/edgefleet-hub; fi; }
+prefix=${prefix%/}
+had_user=
+[ -z "$found" ] || had_user=$(sed -n 's/^user=//p' "$root$found/install.conf" 2>/dev/null || true)
+if [ -n "$had_user" ] && [ -n "$user" ] && [ "$user" != "$had_user" ]; then
+  fail CONFIG_INVALID "edgefleet-$program in $found runs as $had_user ($found/install.conf), who owns the files in $data: --user $user would run the service as a user that cannot read them. Nothing was changed. Expected no --user (or --user $had_user) to upgrade it; to change the user, stop the service, run $found/uninstall.sh (it keeps $data), chown -R $user: $data, then install.sh --user $user"
+fi
+[ -n "$user" ] || user=${had_user:-edgefleet}
 unit="edgefleet-$program.service"
 dest="$root$prefix"
 installed_unit="$root/etc/systemd/system/$unit"
