@@ -193,6 +193,9 @@ for b in $bins; do
 done
 
 version=$(field version)
+# An older tarball over a newer one (going back after restoring a backup taken with it) is said so.
+change=upgraded
+if [ -n "$old" ] && "$node" -e 'const n=(v)=>v.split(/[.+-]/).slice(0,3).map(Number);const [a,b]=[n(process.argv[1]),n(process.argv[2])];const i=a.findIndex((x,k)=>x!==b[k]);process.exit(i>=0&&a[i]>b[i]?0:1)' "$old" "$version"; then change=downgraded; fi
 # Every file is in place from here: a systemctl that fails says so, and names a unit kept above (it may be why).
 installed_fail() { [ -z "$unit_note" ] || echo "$unit_note" >&2; fail IO_ERROR "$1"; }
 if [ -n "$sc" ]; then
@@ -207,9 +210,9 @@ echo "installed edgefleet-$program $version in $dest (unit $unit, data $data, us
 if [ "$was_active" = 1 ]; then
   echo "restarted $unit, which was running${old:+ $old}: it now runs $version, which applies its database migrations at start (systemctl status $unit)"
 elif [ -n "$old" ] && [ -n "$sc" ]; then
-  echo "upgraded from $old; $unit was not running, so it was not started: systemctl start $unit runs $version, which applies its database migrations at start"
+  echo "$change from $old; $unit was not running, so it was not started: systemctl start $unit runs $version, which applies its database migrations at start"
 elif [ -n "$old" ]; then
-  echo "upgraded from $old; systemctl was not run: systemctl restart $unit runs $version, which applies its database migrations at start"
+  echo "$change from $old; systemctl was not run: systemctl restart $unit runs $version, which applies its database migrations at start"
 elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else

@@ -3,7 +3,8 @@
 // upgrade does not repeat them (it installed a second copy under /opt/edgefleet, left the unit running
 // the old one and said it was "edited", and recorded the user edgefleet, who owns none of the data dir's
 // files); a --prefix or --user other than the install's is refused before anything changes
-// (docs/decisions/0121-an-upgrade-keeps-the-prefix-and-user.md).
+// (docs/decisions/0121-an-upgrade-keeps-the-prefix-and-user.md). An older tarball over a newer install
+// says it downgraded (it said "upgraded from 0.2.0").
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -55,6 +56,11 @@ describe('install.sh again over an install with --prefix and --user (an upgrade)
     const same = install(root, '--prefix', '/srv/ef/', '--user', 'efsvc');
     assert.equal(same.status, 0, same.stderr);
     assert.ok(!existsSync(join(root, 'opt')));
+    // An older tarball over a newer install (going back after a restore) says so: it was "upgraded from".
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')) as object, version: '0.10.0' }, null, 2));
+    const back = install(root);
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stdout, /^downgraded from 0\.10\.0; systemctl was not run: systemctl restart edgefleet-agent\.service runs 0\.1\.0/m);
 
     const at = statSync(manifest).mtimeMs;
     const moved = install(root, '--prefix', '/opt/edgefleet');
