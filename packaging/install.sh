@@ -143,11 +143,15 @@ if [ -f "$db" ]; then
     try {
       if (!d.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get("table", s.table)) process.exit(0);
       const known = new Set(s.known);
-      const rows = d.prepare(`SELECT ${s.column} AS id, name FROM ${s.table} ORDER BY ${s.column}`).all();
-      process.stdout.write(rows.filter((r) => !known.has(r.id)).map((r) => `${r.id} (${JSON.stringify(r.name)})`).join(", "));
+      const rows = d.prepare(`SELECT * FROM ${s.table} ORDER BY ${s.column}`).all().filter((r) => !known.has(r[s.column]));
+      // The version that applied them, as the programs record it (program_version; absent before 0.1.0 recorded it).
+      const by = rows.map((r) => r.program_version).filter(Boolean).pop();
+      if (rows.length > 0) process.stdout.write((by ? `${by}|` : "|") + rows.map((r) => `${r[s.column]} (${JSON.stringify(r.name)})`).join(", "));
     } finally { d.close(); }' "$staging/MANIFEST.json" "$db" "$staging/node_modules/better-sqlite3") \
     || { rm -rf "$staging"; fail IO_ERROR "could not read the migrations of $data/$(field schema.file) (above): nothing was changed"; }
-  [ -z "$unknown" ] || { rm -rf "$staging"; fail SCHEMA_TOO_NEW "$data/$(field schema.file) was written by a newer $program${old:+ (the installed $old)}: it records migration(s) $unknown that edgefleet-$program $(field version) does not know, so it would refuse to start. Nothing was changed. Install that newer version (or newer), or restore into $data a backup taken with $(field version) first (docs/operations.md \"Upgrades\"); a database is never migrated back"; }
+  writer=${unknown%%|*}
+  [ -n "$writer" ] || writer=${old:+the installed $old}
+  [ -z "$unknown" ] || { rm -rf "$staging"; fail SCHEMA_TOO_NEW "$data/$(field schema.file) was written by a newer $program${writer:+ ($writer)}: it records migration(s) ${unknown#*|} that edgefleet-$program $(field version) does not know, so it would refuse to start. Nothing was changed. Install that newer version (or newer), or restore into $data a backup taken with $(field version) first (docs/operations.md \"Upgrades\"); a database is never migrated back"; }
 fi
 
 # The unit with this prefix, node and user, kept in PREFIX/systemd: what the next install compares with.

@@ -4,13 +4,15 @@
 // the old one and said it was "edited", and recorded the user edgefleet, who owns none of the data dir's
 // files); a --prefix or --user other than the install's is refused before anything changes
 // (docs/decisions/0121-an-upgrade-keeps-the-prefix-and-user.md). An older tarball over a newer install
-// says it downgraded (it said "upgraded from 0.2.0").
+// says it downgraded (it said "upgraded from 0.2.0"); over a kept data dir whose database a newer agent
+// wrote, the refusal names the version that agent recorded.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { buildAndUnpack } from './package-build.js';
 
 const UNIT = 'etc/systemd/system/edgefleet-agent.service';
@@ -77,6 +79,18 @@ describe('install.sh again over an install with --prefix and --user (an upgrade)
     // Once uninstalled (the data dir kept), another prefix and user are a first install again.
     const un = spawnSync('sh', [join(root, 'srv/ef/uninstall.sh'), '--root', root], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(un.status, 0, un.stderr);
+    // The kept data dir of a newer agent: with no install left to name, the version is the one the agent
+    // recorded beside its migration (it said "a newer agent" only).
+    const db = join(root, 'var/lib/edgefleet-agent/agent.db');
+    rmSync(db);
+    const writer = new Database(db);
+    writer.exec('CREATE TABLE migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL, program_version TEXT)');
+    writer.prepare('INSERT INTO migrations VALUES (?, ?, ?, ?)').run(99999, 'from 0.2.0', new Date().toISOString(), '0.2.0');
+    writer.close();
+    const newer = install(root);
+    assert.equal(newer.status, 1, newer.stdout);
+    assert.match(newer.stderr, /^error \[SCHEMA_TOO_NEW\]: \/var\/lib\/edgefleet-agent\/agent\.db was written by a newer agent \(0\.2\.0\): it records migration\(s\) 99999 \("from 0\.2\.0"\) that edgefleet-agent 0\.1\.0 does not know/m);
+    rmSync(db);
     const fresh = install(root, '--user', 'edgefleet');
     assert.equal(fresh.status, 0, fresh.stderr);
     assert.match(readFileSync(join(root, UNIT), 'utf8'), /^User=edgefleet$/m);
