@@ -15,7 +15,7 @@ umask 022
 here=$(cd "$(dirname "$0")" && pwd)
 prefix=
 root=
-user=edgefleet
+user=
 systemd=1
 
 usage() {
@@ -23,6 +23,7 @@ usage() {
 usage: install.sh [--prefix DIR] [--user NAME] [--root DIR] [--no-systemd]
   --prefix DIR   where the program goes (default /opt/edgefleet for the agent, /opt/edgefleet-hub for the hub)
   --user NAME    the system user the service runs as (default edgefleet; created when missing)
+  (an upgrade keeps the prefix and the user of the install it replaces: give neither, or the same ones)
   --root DIR     install under DIR instead of / (no user is created, systemctl is not run unless SYSTEMCTL is set)
   --no-systemd   do not run systemctl (daemon-reload, and try-restart of a unit that was running)
 environment: NODE=/path/to/node, SYSTEMCTL=/path/to/systemctl (the one to run, also with --root)
@@ -70,9 +71,31 @@ if [ -z "$root" ]; then
   esac
 fi
 
-[ -n "$prefix" ] || { if [ "$program" = agent ]; then prefix=/opt/edgefleet; else prefix=/opt/edgefleet-hub; fi; }
-case "$prefix" in /*) ;; *) fail BAD_REQUEST "--prefix $prefix: expected an absolute path" 2 ;; esac
+case "$prefix" in /*|'') ;; *) fail BAD_REQUEST "--prefix $prefix: expected an absolute path" 2 ;; esac
 data="/var/lib/edgefleet-$program"
+# The install this one upgrades, found from the command it wrote in /usr/local/bin (which names
+# PREFIX/PROGRAM/bin/…; a link, from older installs): its prefix and user are kept, so an upgrade run
+# without the first install's --prefix or --user neither installs a second copy beside it (the unit kept
+# running the old one) nor runs the service as another user than the one owning the data dir's files.
+first_bin=${bins%% *}
+was=$root/usr/local/bin/$first_bin
+if [ -L "$was" ]; then ran=$(readlink "$was")
+else ran=$(sed -n 2p "$was" 2>/dev/null | sed -n 's|^# edgefleet: runs \(/.*\) with the node install.sh chose.*|\1|p'); fi
+found=
+case "$ran" in */"$program/bin/$first_bin.js") found=${ran%/"$program/bin/$first_bin.js"} ;; esac
+[ -n "$found" ] && [ -f "$root$found/MANIFEST.json" ] || found=
+if [ -n "$found" ] && [ -n "$prefix" ] && [ "${prefix%/}" != "$found" ]; then
+  fail CONFIG_INVALID "edgefleet-$program is installed in $found (/usr/local/bin/$first_bin runs it): --prefix $prefix would install a second copy while the unit and that install stay. Nothing was changed. Expected no --prefix (or --prefix $found) to upgrade it; to move it, run $found/uninstall.sh first (it keeps $data), then install.sh --prefix $prefix"
+fi
+[ -n "$prefix" ] || prefix=$found
+[ -n "$prefix" ] || { if [ "$program" = agent ]; then prefix=/opt/edgefleet; else prefix=/opt/edgefleet-hub; fi; }
+prefix=${prefix%/}
+had_user=
+[ -z "$found" ] || had_user=$(sed -n 's/^user=//p' "$root$found/install.conf" 2>/dev/null || true)
+if [ -n "$had_user" ] && [ -n "$user" ] && [ "$user" != "$had_user" ]; then
+  fail CONFIG_INVALID "edgefleet-$program in $found runs as $had_user ($found/install.conf), who owns the files in $data: --user $user would run the service as a user that cannot read them. Nothing was changed. Expected no --user (or --user $had_user) to upgrade it; to change the user, stop the service, run $found/uninstall.sh (it keeps $data), chown -R $user: $data, then install.sh --user $user"
+fi
+[ -n "$user" ] || user=${had_user:-edgefleet}
 unit="edgefleet-$program.service"
 dest="$root$prefix"
 installed_unit="$root/etc/systemd/system/$unit"
@@ -120,11 +143,15 @@ if [ -f "$db" ]; then
     try {
       if (!d.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get("table", s.table)) process.exit(0);
       const known = new Set(s.known);
-      const rows = d.prepare(`SELECT ${s.column} AS id, name FROM ${s.table} ORDER BY ${s.column}`).all();
-      process.stdout.write(rows.filter((r) => !known.has(r.id)).map((r) => `${r.id} (${JSON.stringify(r.name)})`).join(", "));
+      const rows = d.prepare(`SELECT * FROM ${s.table} ORDER BY ${s.column}`).all().filter((r) => !known.has(r[s.column]));
+      // The version that applied them, as the programs record it (program_version; absent before 0.1.0 recorded it).
+      const by = rows.map((r) => r.program_version).filter(Boolean).pop();
+      if (rows.length > 0) process.stdout.write((by ? `${by}|` : "|") + rows.map((r) => `${r[s.column]} (${JSON.stringify(r.name)})`).join(", "));
     } finally { d.close(); }' "$staging/MANIFEST.json" "$db" "$staging/node_modules/better-sqlite3") \
     || { rm -rf "$staging"; fail IO_ERROR "could not read the migrations of $data/$(field schema.file) (above): nothing was changed"; }
-  [ -z "$unknown" ] || { rm -rf "$staging"; fail SCHEMA_TOO_NEW "$data/$(field schema.file) was written by a newer $program${old:+ (the installed $old)}: it records migration(s) $unknown that edgefleet-$program $(field version) does not know, so it would refuse to start. Nothing was changed. Install that newer version (or newer), or restore into $data a backup taken with $(field version) first (docs/operations.md \"Upgrades\"); a database is never migrated back"; }
+  writer=${unknown%%|*}
+  [ -n "$writer" ] || writer=${old:+the installed $old}
+  [ -z "$unknown" ] || { rm -rf "$staging"; fail SCHEMA_TOO_NEW "$data/$(field schema.file) was written by a newer $program${writer:+ ($writer)}: it records migration(s) ${unknown#*|} that edgefleet-$program $(field version) does not know, so it would refuse to start. Nothing was changed. Install that newer version (or newer), or restore into $data a backup taken with $(field version) first (docs/operations.md \"Upgrades\"); a database is never migrated back"; }
 fi
 
 # The unit with this prefix, node and user, kept in PREFIX/systemd: what the next install compares with.
@@ -170,6 +197,9 @@ for b in $bins; do
 done
 
 version=$(field version)
+# An older tarball over a newer one (going back after restoring a backup taken with it) is said so.
+change=upgraded
+if [ -n "$old" ] && "$node" -e 'const n=(v)=>v.split(/[.+-]/).slice(0,3).map(Number);const [a,b]=[n(process.argv[1]),n(process.argv[2])];const i=a.findIndex((x,k)=>x!==b[k]);process.exit(i>=0&&a[i]>b[i]?0:1)' "$old" "$version"; then change=downgraded; fi
 # Every file is in place from here: a systemctl that fails says so, and names a unit kept above (it may be why).
 installed_fail() { [ -z "$unit_note" ] || echo "$unit_note" >&2; fail IO_ERROR "$1"; }
 if [ -n "$sc" ]; then
@@ -184,9 +214,9 @@ echo "installed edgefleet-$program $version in $dest (unit $unit, data $data, us
 if [ "$was_active" = 1 ]; then
   echo "restarted $unit, which was running${old:+ $old}: it now runs $version, which applies its database migrations at start (systemctl status $unit)"
 elif [ -n "$old" ] && [ -n "$sc" ]; then
-  echo "upgraded from $old; $unit was not running, so it was not started: systemctl start $unit runs $version, which applies its database migrations at start"
+  echo "$change from $old; $unit was not running, so it was not started: systemctl start $unit runs $version, which applies its database migrations at start"
 elif [ -n "$old" ]; then
-  echo "upgraded from $old; systemctl was not run: systemctl restart $unit runs $version, which applies its database migrations at start"
+  echo "$change from $old; systemctl was not run: systemctl restart $unit runs $version, which applies its database migrations at start"
 elif [ "$program" = agent ]; then
   echo "next: sudo -u $user edgefleet-agent enroll --hub http://HUB:8700 --token TOKEN --data-dir $data && systemctl enable --now $unit"
 else

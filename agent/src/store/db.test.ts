@@ -10,6 +10,7 @@ import { AGENT_MIGRATIONS } from '../store/agent-store.js';
 import Database from 'better-sqlite3';
 import type { AppError } from '@edgefleet/shared/core';
 import { coreMigration, openDb, type Db } from './db.js';
+import { AGENT_VERSION } from '../version.js';
 
 type Row = { id: number; name: string; applied_at: string };
 
@@ -43,10 +44,16 @@ test('an agent.db written by a newer agent (a migration id this agent lacks) is 
   const path = join(dir, 'agent.db');
   // A newer agent's list: today's minus the last (so one is pending) plus an id from the future.
   const newer = [...AGENT_MIGRATIONS.slice(0, -1), { id: 999, name: 'future: shadow models', up: (db: Db) => db.exec('CREATE TABLE future (x)') }];
-  openDb(path, newer).close();
+  const w = openDb(path, newer);
+  // The agent that applied it recorded its version (here this one's, as 0.2.0 would).
+  assert.equal(w.prepare('SELECT program_version FROM migrations WHERE id = 999').pluck().get(), AGENT_VERSION);
+  w.prepare("UPDATE migrations SET program_version = '0.2.0' WHERE id = 999").run();
+  w.close();
   assert.throws(() => openDb(path, AGENT_MIGRATIONS), (err: AppError) => {
     assert.equal(err.code, 'SCHEMA_TOO_NEW');
-    assert.match(err.message, new RegExp(`^agent\\.db at ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was written by a newer agent: it records migration 999 \\("future: shadow models"\\) that this agent does not know\\. Run that newer agent`));
+    assert.equal(err.message, `agent.db at ${path} was written by a newer agent (0.2.0; this agent is ${AGENT_VERSION}): it records migration 999 `
+      + `("future: shadow models") that agent ${AGENT_VERSION} does not know. Run agent 0.2.0 (or newer) on it, or restore a backup taken by `
+      + `agent ${AGENT_VERSION} (or older) before the upgrade; a database is never migrated back`);
     return true;
   });
   const db = new Database(path, { readonly: true });

@@ -3,7 +3,8 @@
 // a `migrations` table. Other parts (summaries, sync) export their migrations
 // and the composition root (agent.ts) passes them in: store/ depends on nothing above it.
 import type BetterSqlite3 from 'better-sqlite3';
-import { AppError, WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
+import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
+import { AGENT_VERSION } from '../version.js';
 import { dirname } from 'node:path';
 import { Database } from './sqlite.js';
 
@@ -117,11 +118,16 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
     ids.add(m.id);
   }
   const applied = new Set(refuseNewer(db, migrations));
+  // Which agent applied each migration, so an older agent's refusal names it (docs/operations.md "Upgrades").
+  // Checked again under the write lock: a command (status) may open agent.db as the daemon starts.
+  db.transaction(() => {
+    if (!db.prepare('SELECT 1 FROM pragma_table_info(\'migrations\') WHERE name = ?').get(VERSION_COL)) db.exec(`ALTER TABLE migrations ADD COLUMN ${VERSION_COL} TEXT`);
+  }).immediate();
   for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
     if (applied.has(m.id)) continue;
     db.transaction(() => {
       m.up(db);
-      db.prepare('INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)').run(m.id, m.name, new Date().toISOString());
+      db.prepare(`INSERT INTO migrations (id, name, applied_at, ${VERSION_COL}) VALUES (?, ?, ?, ?)`).run(m.id, m.name, new Date().toISOString(), AGENT_VERSION);
     })();
   }
 }
@@ -132,8 +138,8 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
  */
 function refuseNewer(db: Db, migrations: readonly Migration[]): number[] {
   const ids = new Set(migrations.map((m) => m.id));
-  const rows = db.prepare('SELECT id, name FROM migrations ORDER BY id').all() as Array<{ id: number; name: string }>;
-  const unknown = rows.filter((r) => !ids.has(r.id));
-  if (unknown.length > 0) throw schemaTooNew('agent.db', 'agent', db.name, unknown);
+  const rows = db.prepare('SELECT * FROM migrations ORDER BY id').all() as Array<{ id: number; name: string; [VERSION_COL]?: string | null }>;
+  const unknown = rows.filter((r) => !ids.has(r.id)).map((r) => ({ id: r.id, name: r.name, programVersion: r[VERSION_COL] ?? null }));
+  if (unknown.length > 0) throw schemaTooNew('agent.db', 'agent', db.name, unknown, AGENT_VERSION);
   return rows.map((r) => r.id);
 }

@@ -12,6 +12,7 @@ import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storag
 import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
+import { unknownMigrations } from '../store/db.js';
 import { HUB_VERSION } from '../version.js';
 
 export const BACKUP_FORMAT = 1;
@@ -106,9 +107,8 @@ export function checkBackupDb(from: string): void {
   try {
     const integrity = db.pragma('integrity_check', { simple: true });
     if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
-    const known = new Set(HUB_MIGRATIONS.map((x) => x.version));
-    const unknown = schemaOf(db).filter((r) => !known.has(r.version));
-    if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown.map((r) => ({ id: r.version, name: r.name })));
+    const unknown = unknownMigrations(db, HUB_MIGRATIONS);
+    if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown, HUB_VERSION);
   } finally {
     db.close();
   }

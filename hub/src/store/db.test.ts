@@ -12,6 +12,7 @@ import { Store } from './index.js';
 import Database from 'better-sqlite3';
 import type { AppError } from '@edgefleet/shared';
 import { hashSecret } from './secrets.js';
+import { HUB_VERSION } from '../version.js';
 
 test('an old (version 1) hub.db is migrated to the latest schema with its rows kept', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-mig-'));
@@ -62,11 +63,16 @@ test('a hub.db newer than this hub is refused (SCHEMA_TOO_NEW) naming the unknow
   try {
     const path = join(dir, 'hub.db');
     const db = openDb(path, [...MIGRATIONS.filter((m) => m.version === 1), { version: 9999, name: 'future', sql: 'CREATE TABLE future (x)' }]);
+    // The hub that applied it recorded its version (here this one's, as 0.2.0 would).
+    assert.equal(db.prepare('SELECT program_version FROM schema_migrations WHERE version = 9999').pluck().get(), HUB_VERSION);
+    db.prepare("UPDATE schema_migrations SET program_version = '0.2.0' WHERE version = 9999").run();
     db.close();
     assert.throws(() => Store.open(dir, MIGRATIONS), (err: AppError) => {
       assert.equal(err.code, 'SCHEMA_TOO_NEW');
-      assert.equal(err.message, `hub.db at ${path} was written by a newer hub: it records migration 9999 ("future") that this hub does not know. `
-        + 'Run that newer hub (or newer) on it, or restore a backup taken by this version; a database is never migrated back');
+      assert.equal(err.message, `hub.db at ${path} was written by a newer hub (0.2.0; this hub is ${HUB_VERSION}): it records migration 9999 ("future") `
+        + `that hub ${HUB_VERSION} does not know. Run hub 0.2.0 (or newer) on it, or restore a backup taken by hub ${HUB_VERSION} (or older) `
+        + 'before the upgrade; a database is never migrated back');
+      assert.deepEqual(err.details, { file: path, unknownMigrations: [{ id: 9999, name: 'future' }], version: HUB_VERSION, writtenBy: '0.2.0' });
       return true;
     });
     const after = new Database(path, { readonly: true });

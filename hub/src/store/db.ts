@@ -2,7 +2,8 @@
 // (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
 // applied, each in its own transaction, recording them in schema_migrations.
 import Database from 'better-sqlite3';
-import { AppError, WAL_SIZE_LIMIT, schemaTooNew as tooNew } from '@edgefleet/shared';
+import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, schemaTooNew as tooNew, type UnknownMigration } from '@edgefleet/shared';
+import { HUB_VERSION } from '../version.js';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
 import { MIGRATION_STATEMENT_MS, PgDb, PgDbError, type PgOptions } from './pg/facade.js';
@@ -118,6 +119,13 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   if (pg) pg.slowTransaction(MIGRATION_STATEMENT_MS, () => pg.execNative(MIGRATION_LOCK).exec(table));
   else db.exec(table);
   const applied = new Set(refuseNewer(db, migrations));
+  // Which hub applied each migration, so an older hub's refusal names it (docs/operations.md "Upgrades").
+  if (pg) pg.slowTransaction(MIGRATION_STATEMENT_MS, () => pg.execNative(MIGRATION_LOCK).execNative(`ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS ${VERSION_COL} TEXT`));
+  else {
+    db.transaction(() => {
+      if (!db.prepare('SELECT 1 FROM pragma_table_info(\'schema_migrations\') WHERE name = ?').get(VERSION_COL)) db.exec(`ALTER TABLE schema_migrations ADD COLUMN ${VERSION_COL} TEXT`);
+    })();
+  }
   const done: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (applied.has(m.version)) continue;
@@ -128,7 +136,7 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
       if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
       if (pg && m.postgres !== undefined) pg.execNative(m.postgres);
       else db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      db.prepare(`INSERT INTO schema_migrations (version, name, applied_at, ${VERSION_COL}) VALUES (?, ?, ?, ?)`).run(m.version, m.name, new Date().toISOString(), HUB_VERSION);
       return true;
     };
     // On PostgreSQL a migration's statements may run longer than the hub's own (MIGRATION_STATEMENT_MS).
@@ -140,11 +148,16 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
 
 /** The versions recorded in schema_migrations; throws SCHEMA_TOO_NEW when one is not in `migrations`. Reads only. */
 function refuseNewer(db: Db, migrations: readonly Migration[]): number[] {
-  const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string }>;
+  const unknown = unknownMigrations(db, migrations);
+  if (unknown.length > 0) throw tooNew(db instanceof PgDb ? 'the hub\'s PostgreSQL database' : 'hub.db', 'hub', db.name, unknown, HUB_VERSION);
+  return (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((r) => r.version);
+}
+
+/** The migrations recorded in `db` (hub.db, a backup's, the PostgreSQL database) that `migrations` lacks, with the hub version that applied each when recorded. Reads only. */
+export function unknownMigrations(db: Pick<Db, 'prepare'>, migrations: readonly Migration[]): UnknownMigration[] {
+  const rows = db.prepare('SELECT * FROM schema_migrations ORDER BY version').all() as Array<{ version: number; name: string; [VERSION_COL]?: string | null }>;
   const known = new Set(migrations.map((m) => m.version));
-  const unknown = rows.filter((r) => !known.has(r.version));
-  if (unknown.length > 0) throw tooNew(db instanceof PgDb ? 'the hub\'s PostgreSQL database' : 'hub.db', 'hub', db.name, unknown.map((r) => ({ id: r.version, name: r.name })));
-  return rows.map((r) => r.version);
+  return rows.filter((r) => !known.has(r.version)).map((r) => ({ id: r.version, name: r.name, programVersion: r[VERSION_COL] ?? null }));
 }
 
 export function schemaVersion(db: Db): number {

@@ -149,7 +149,7 @@ describe('edgefleet-hub run refuses a PostgreSQL database it cannot use', () => 
       db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(999, 'from a newer hub', new Date().toISOString());
       const err = await refused(url, 'newer');
-      assert.match(err, /^error \[SCHEMA_TOO_NEW\]: the hub's PostgreSQL database at postgres:\/\/edgefleet:\*\*\*@127\.0\.0\.1:\d+\/\w+ was written by a newer hub: it records migration 999 \("from a newer hub"\) that this hub does not know\. Run that newer hub/m);
+      assert.match(err, /^error \[SCHEMA_TOO_NEW\]: the hub's PostgreSQL database at postgres:\/\/edgefleet:\*\*\*@127\.0\.0\.1:\d+\/\w+ was written by a newer hub \(this hub is [^)]+\): it records migration 999 \("from a newer hub"\) that hub \S+ does not know\. Run that newer hub/m);
       assert.deepEqual(tables(), ['schema_migrations'], 'no table was made');
       assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').pluck().all(), [999]);
     } finally {
