@@ -121,10 +121,13 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
   const applied = new Set(refuseNewer(db, migrations));
   // Which hub applied each migration, so an older hub's refusal names it (docs/operations.md "Upgrades").
   if (pg) pg.slowTransaction(MIGRATION_STATEMENT_MS, () => pg.execNative(MIGRATION_LOCK).execNative(`ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS ${VERSION_COL} TEXT`));
-  else {
-    db.transaction(() => {
-      if (!db.prepare('SELECT 1 FROM pragma_table_info(\'schema_migrations\') WHERE name = ?').get(VERSION_COL)) db.exec(`ALTER TABLE schema_migrations ADD COLUMN ${VERSION_COL} TEXT`);
-    })();
+  else if (!db.prepare('SELECT 1 FROM pragma_table_info(\'schema_migrations\') WHERE name = ?').get(VERSION_COL)) {
+    // Hubs started at once on one file (several hubs on SQLite) may both find it missing: one adds it.
+    try {
+      db.exec(`ALTER TABLE schema_migrations ADD COLUMN ${VERSION_COL} TEXT`);
+    } catch (err) {
+      if (!/duplicate column name/.test(String(err))) throw err;
+    }
   }
   const done: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
