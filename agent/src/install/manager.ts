@@ -12,7 +12,7 @@ import { loadWire } from '../wire.js';
 import { ModelFiles } from './model-files.js';
 import type { ActiveEntry } from '../store/models-repo.js';
 import { assertTrustCurrent } from '../trust-current.js';
-import type { LoadedVersion } from '../runtime/runtime.js';
+import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal } from '../store/removals-repo.js';
@@ -271,9 +271,26 @@ export class ModelManager {
   }
 
   /** `verified`: the files were re-hashed just before (a switch, the start), so a sealed one is not hashed twice. */
-  private async load(m: Manifest, verified = false): Promise<LoadedVersion> {
+  private async load(m: Manifest, verified = false, runtime = this.d.runtime): Promise<LoadedVersion> {
     const key = m.encryption ? this.files.contentKey(m) : undefined;
-    return this.d.runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
+    return runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
+  }
+
+  /**
+   * Whether `name`'s active version loads in `runtime` (one with other settings than the serving one:
+   * config-start.ts tries a model that did not load with new runtime settings with the ones before). Its
+   * files are hashed again; the session is released at once. Undefined when it loads, else why not.
+   */
+  async loadsIn(name: string, runtime: ModelRuntime): Promise<AppError | undefined> {
+    const entry = this.d.models.getActive(name);
+    const v = entry && this.d.models.getVersion(name, entry.active);
+    if (!v) return new AppError('NOT_FOUND', `model "${name}" has no active version installed`);
+    try {
+      await runtime.discard(await this.load(v.manifest, false, runtime));
+      return undefined;
+    } catch (err) {
+      return toAppError(err);
+    }
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {
