@@ -17,7 +17,7 @@ import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
-import { checkFiles, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
+import { checkFiles, hashMismatch, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
 import type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
 export type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
@@ -277,16 +277,17 @@ export class ModelManager {
   }
 
   /**
-   * Whether `name`'s active version loads in `runtime` (one with other settings than the serving one:
-   * config-start.ts tries a model that did not load with new runtime settings with the ones before). Its
-   * files are hashed again; the session is released at once. Undefined when it loads, else why not.
+   * Whether `name`'s active version loads in `runtime` (other settings than the serving one's: config-start.ts).
+   * Rotten files fail it as they failed the start; the session is released at once. Undefined: it loads.
    */
   async loadsIn(name: string, runtime: ModelRuntime): Promise<AppError | undefined> {
     const entry = this.d.models.getActive(name);
     const v = entry && this.d.models.getVersion(name, entry.active);
     if (!v) return new AppError('NOT_FOUND', `model "${name}" has no active version installed`);
+    const rotten = await rottenFiles(this.d.blobs, v.manifest);
+    if (rotten.length) return hashMismatch(v.manifest, rotten);
     try {
-      await runtime.discard(await this.load(v.manifest, false, runtime));
+      await runtime.discard(await this.load(v.manifest, true, runtime));
       return undefined;
     } catch (err) {
       return toAppError(err);
