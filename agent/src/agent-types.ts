@@ -1,5 +1,6 @@
 // The shapes around createAgent() (agent.ts, docs/architecture.md): a part with a lifecycle, what a
 // replacement summaries recorder is given, the agent's optional collaborators and the running agent.
+import type { AppError } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { AgentConfig } from './config.js';
 import type { MemoryLimits } from './feedback/memory.js';
@@ -60,8 +61,10 @@ export interface AgentDeps {
   /**
    * Called once the active models are loaded at start, before the API listens and the hub link starts;
    * what it throws fails the start (main.ts: new runtime settings with which a model did not load).
+   * `loadsWith` loads a model's active version with other runtime settings, in a runtime of its own, and
+   * releases it: undefined when it loads, else why not (config-start.ts).
    */
-  modelsLoaded?: (agent: Agent) => void;
+  modelsLoaded?: (agent: Agent, loadsWith: (name: string, runtime: AgentConfig['runtime']) => Promise<AppError | undefined>) => void | Promise<void>;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */

@@ -4,9 +4,6 @@
 // in the daemon's quick check (declined, the schema's message) and for stored remote settings (ignored).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
 import { AppError, settingsHash } from '@edgefleet/shared/core';
 import { loadConfig, validateConfig } from './config.js';
@@ -14,16 +11,9 @@ import { fastConfig } from './config-fast.js';
 import { mergeConfig } from './config-merge.js';
 import { writeRemoteConfig } from './config-remote.js';
 import { resolveStartConfig } from './config-start.js';
+import { configFile } from './testing.js';
 
-function setup(t: { after(fn: () => void): void }, config: object) {
-  const root = mkdtempSync(join(tmpdir(), 'ef-config-grpc-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  const data = join(root, 'data');
-  mkdirSync(data, { recursive: true, mode: 0o700 });
-  const file = join(root, 'agent.json');
-  writeFileSync(file, JSON.stringify(config));
-  return { data, file };
-}
+const setup = (t: { after(fn: () => void): void }, config: object) => configFile(t, config, 'ef-config-grpc-');
 
 test('a config file with gRPC on and maxCalls × maxBodyBytes past 4 × maxInflightBodyBytes is refused at load, naming the fields and the file', (t) => {
   const { data, file } = setup(t, { api: { grpc: { enabled: true, maxCalls: 64 } } });

@@ -8,7 +8,7 @@
 // Read only: the daemon records what was decided (counts the start, fails the settings; main.ts), a
 // command never does. zod-free: the daemon's start checks with config-fast.ts and loads the schema
 // (config.ts) only when that check declines.
-import { AppError, settingAt } from '@edgefleet/shared/core';
+import { AppError, settingAt, withDeadline } from '@edgefleet/shared/core';
 import type { AgentConfig } from './config.js';
 import { fastConfig } from './config-fast.js';
 import { KILLED_STARTS_ALLOWED, readPreviousRemoteConfig, readRemoteConfig, unendedStarts, withRemote, type StoredRemoteConfig } from './config-remote.js';
@@ -98,7 +98,12 @@ export interface StartedModels {
   served(name: string): boolean;
   /** The newest load error recorded for `name` (the `error` event loadActive adds), if any. */
   lastError(name: string): { code: string; message: string } | undefined;
+  /** Loads `name`'s active version with `runtime` settings in a runtime of its own and releases it: undefined when it loads, else why not. */
+  loadsWith(name: string, runtime: AgentConfig['runtime']): Promise<AppError | undefined>;
 }
+
+/** Time for trying, one at a time and each once, the models that did not load with new runtime settings with the ones before. */
+export const TRIAL_LOAD_MS = 30_000;
 
 /** The `runtime.*` settings (session options, backend, batching) whose value over `local` differs between two stored configurations. */
 function runtimeChanges(local: Record<string, unknown>, a: StoredRemoteConfig, b: StoredRemoteConfig | undefined): string[] {
@@ -107,23 +112,60 @@ function runtimeChanges(local: Record<string, unknown>, a: StoredRemoteConfig, b
   return [...keys].filter((k) => JSON.stringify(settingAt(na, k)) !== JSON.stringify(settingAt(nb, k))).sort();
 }
 
+/** What trying the models not served with the settings before found (see triedBefore). */
+interface Trial { loads: string | undefined; failsBoth: Array<{ name: string; err: AppError }>; untried: string[] }
+
+/**
+ * Tries `missing` with `runtime` (the settings before), one at a time and each once, within `ms` for all:
+ * stops at the first that loads (the new settings broke it) or when time is up (the rest untried).
+ */
+async function triedBefore(models: StartedModels, missing: string[], runtime: AgentConfig['runtime'], ms: number): Promise<Trial> {
+  const failsBoth: Trial['failsBoth'] = [];
+  const end = Date.now() + ms;
+  for (const [i, name] of missing.entries()) {
+    let err: AppError | undefined;
+    try {
+      err = await withDeadline(models.loadsWith(name, runtime), Math.max(end - Date.now(), 0), `loading ${name} with the runtime settings before`);
+    } catch {
+      return { loads: undefined, failsBoth, untried: missing.slice(i) };
+    }
+    if (!err) return { loads: name, failsBoth, untried: [] };
+    failsBoth.push({ name, err });
+  }
+  return { loads: undefined, failsBoth, untried: [] };
+}
+
 /**
  * A start with remote settings not yet run with (`remote`, over `before`: the ones the agent ran with, or
- * none) that changed a `runtime.*` value over the local config, after which an active model is not served: the settings are what its
- * load failed with, so the start is failed (MODEL_LOAD_FAILED naming the models and why) and main.ts goes
- * back to the settings before, as for any start that fails (docs/agent.md "Remote configuration",
- * docs/decisions/0120-runtime-settings-models-must-load.md). Undefined: nothing to blame on them.
+ * none) that changed a `runtime.*` value over the local config, after which an active model is not served:
+ * each such model is tried once with the settings before (triedBefore, TRIAL_LOAD_MS for all). One that
+ * loads with them was broken by the new settings, so the start is failed (MODEL_LOAD_FAILED naming the
+ * models and why) and main.ts goes back to the settings before, as for any start that fails. Models that
+ * do not load with the settings before either are their own failure, not the settings' (`warn` says so;
+ * undefined). Models not tried in time are blamed on the settings, as before the trial (docs/agent.md
+ * "Remote configuration", docs/decisions/0120-runtime-settings-models-must-load.md).
  */
-export function modelsNotLoadedWith(local: Record<string, unknown>, remote: StoredRemoteConfig, before: StoredRemoteConfig | undefined, models: StartedModels): AppError | undefined {
+export async function modelsNotLoadedWith(local: Record<string, unknown>, remote: StoredRemoteConfig, before: StoredRemoteConfig | undefined, models: StartedModels,
+  o: { ms?: number; warn?: (msg: string) => void } = {}): Promise<AppError | undefined> {
   const changed = remote.confirmed ? [] : runtimeChanges(local, remote, before);
   if (changed.length === 0) return undefined;
   const active = models.active();
   const missing = active.filter((name) => !models.served(name));
   if (missing.length === 0) return undefined;
-  const why = missing.map((name) => {
+  const previous = (withRemote(local, before).runtime ?? {}) as AgentConfig['runtime'];
+  const trial = await triedBefore(models, missing, previous, o.ms ?? TRIAL_LOAD_MS);
+  const either = trial.failsBoth.map(({ name, err }) => `${name} does not load with the runtime settings before either (${err.code}: ${err.message})`);
+  if (trial.loads === undefined && trial.untried.length === 0) {
+    o.warn?.(`not blamed on ${changed.join(', ')}: ${either.join('; ')}`.slice(0, 1900));
+    return undefined;
+  }
+  const blamed = missing.filter((name) => !trial.failsBoth.some((f) => f.name === name));
+  const why = blamed.map((name) => {
     const e = models.lastError(name);
     if (!e) return `${name} is not served`;
     return e.code === 'MODEL_LOAD_FAILED' ? e.message : `${e.code}: ${e.message}`;
   });
-  return new AppError('MODEL_LOAD_FAILED', `${missing.length} of ${active.length} active models did not load with ${changed.join(', ')} changed: ${why.join('; ')}`.slice(0, 1900), { details: { models: missing, settings: changed } });
+  const found = trial.loads !== undefined ? `${trial.loads} loads with the runtime settings before` : `${trial.untried.join(', ')} not tried with the runtime settings before within ${(o.ms ?? TRIAL_LOAD_MS) / 1000} s`;
+  return new AppError('MODEL_LOAD_FAILED', `${blamed.length} of ${active.length} active models did not load with ${changed.join(', ')} changed: ${[...why, found, ...either].join('; ')}`.slice(0, 1900),
+    { details: { models: blamed, settings: changed } });
 }

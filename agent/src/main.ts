@@ -51,8 +51,9 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
     // New runtime settings with which an active model did not load: a start that failed (config-start.ts),
     // found before the API listens and the hub hears the settings applied.
-    modelsLoaded: (a) => {
-      const notLoaded = remote && modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a));
+    // A model that does not load with the settings before either is its own failure (tried once, bounded).
+    modelsLoaded: async (a, loadsWith) => {
+      const notLoaded = remote && await modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a, loadsWith), { warn: (msg) => logger.warn(msg) });
       if (notLoaded) throw notLoaded;
     },
   });
@@ -112,8 +113,9 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
 }
 
 /** What modelsNotLoadedWith reads of a started agent: the store's active models, the runtime, the load errors. */
-function startedModels(agent: Agent): StartedModels {
+function startedModels(agent: Agent, loadsWith: StartedModels['loadsWith']): StartedModels {
   return {
+    loadsWith,
     active: () => agent.models.listActive().map((e) => e.name),
     served: (name) => agent.runtime.active(name) !== undefined,
     lastError: (name) => agent.db.prepare("SELECT code, message FROM events WHERE kind = 'error' AND model = ? AND code IS NOT NULL ORDER BY seq DESC LIMIT 1")

@@ -137,3 +137,14 @@ export function fillBundle(kit: Kit) {
     io: { inputs: [{ name: 'n', datatype: 'INT64', shape: [1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }] },
   });
 }
+
+/** A data dir (0700) and a config file holding `config` in a temp dir removed after the test. */
+export function configFile(t: { after(fn: () => void): void }, config: object, prefix = 'ef-config-'): { data: string; file: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const data = join(root, 'data');
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  const file = join(root, 'agent.json');
+  writeFileSync(file, JSON.stringify(config));
+  return { data, file };
+}

@@ -117,6 +117,19 @@ export function grpcBufferProblem(api: { maxBodyBytes: number; maxInflightBodyBy
 }
 
 /**
+ * Why api.maxBodyBytes is refused beside api.maxInflightBodyBytes, or undefined. A body larger than the
+ * request budget can never be read, whatever else is held: REST and gRPC answer it 413 naming
+ * api.maxInflightBodyBytes, so a larger api.maxBodyBytes is a limit the box never applies (decision 0119's
+ * addendum). Checked by the schema (wire/agent-config.ts, on api.maxBodyBytes) and config-fast.ts.
+ */
+export function bodyBudgetProblem(api: { maxBodyBytes: number; maxInflightBodyBytes: number }): string | undefined {
+  if (api.maxBodyBytes <= api.maxInflightBodyBytes) return undefined;
+  return `api.maxBodyBytes is ${mib(api.maxBodyBytes)}, more than api.maxInflightBodyBytes = ${mib(api.maxInflightBodyBytes)} of requests held at once: `
+    + 'a body between the two could never be read (413); expected api.maxBodyBytes at most api.maxInflightBodyBytes: '
+    + 'lower api.maxBodyBytes or raise api.maxInflightBodyBytes';
+}
+
+/**
  * sync.keepaliveSec: the MQTT keepalive the agent asks for. A link that goes silent without a FIN or RST
  * (a NAT that forgot it, a cable pulled mid-path) is noticed by the agent within 1.5 times it and by
  * the hub's broker within 1.5 times it too (docs/agent.md "Connecting to a hub"). 1 s to an hour.

@@ -11,8 +11,10 @@ import type { Agent } from '../agent.js';
 import { makeKit, mlpBundle, startAgent, type Kit } from '../testing.js';
 import { openRaw, parseReply } from './raw-client.js';
 
-const MAX_BODY = 4096;
 const BUDGET = 1024;
+// api.maxBodyBytes may be at most the budget (docs/decisions/0119-agent-settings-upper-bounds.md, addendum:
+// a larger one, 4096 here before, is refused at load); a body past both is this test's.
+const MAX_BODY = BUDGET;
 
 function post(port: number, body: Buffer, chunked: boolean): Promise<{ status: number; error: string; retryAfter: string | undefined }> {
   return new Promise((resolve, reject) => {

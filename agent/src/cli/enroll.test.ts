@@ -72,9 +72,14 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     assert.equal(again.code, 1);
     assert.match(again.err, /^error \[CONFLICT\]: this box is already enrolled as edge-9 \(.*credentials\.json\): expected --id edge-9 to re-run that enrollment, or --force to replace it/);
     assert.equal((JSON.parse(readFileSync(join(data, 'credentials.json'), 'utf8')) as { secret: string }).secret, creds.secret);
+    const lone = await enroll(['--hub', ready.http, '--token', et2.token, '--data-dir', data, '--drop-backlog']);
+    assert.equal(lone.code, 2);
+    assert.match(lone.err, /^error \[BAD_REQUEST\]: --drop-backlog goes with --force/);
+    // Nothing queued (the box never ran): --force needs no --drop-backlog.
     const forced = await enroll(['--hub', ready.http, '--token', et2.token, '--data-dir', data, '--id', 'edge-10', '--force']);
     assert.equal(forced.code, 0, forced.err);
     assert.match(forced.out, /enrolled as edge-10/);
+    assert.equal(forced.err, '');
 
     // A revoked token (say it leaked) is refused at once with the hub's reason; nothing is written.
     const api = async (path: string, body: unknown) => fetch(`${ready.http}/api/v1${path}`, {

@@ -1,4 +1,4 @@
-// `edgefleet-agent enroll --hub URL --token T --data-dir D [--id ID]`: trades an
+// `edgefleet-agent enroll --hub URL --token T --data-dir D [--id ID] [--force [--drop-backlog]]`: trades an
 // enrollment token for this device's identity. First compares this box's clock
 // with the hub's (GET /api/v1/health) and stops, spending nothing, when they
 // disagree by more than the skew allowance (docs/operations.md "Clocks that are
@@ -13,6 +13,7 @@ import {
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
 import { readCredentials } from '../sync/credentials.js';
+import { backlogNote, backlogRefusal, readBacklog } from './enroll-backlog.js';
 import { AGENT_VERSION } from '../version.js';
 import { SKEW_MS } from '../sync/desired.js';
 
@@ -28,6 +29,7 @@ export const enrollCommand: Command = {
     'data-dir': { type: 'string', value: 'DIR', description: 'the agent\'s data directory (default: $EDGEFLEET_AGENT_DATA)' },
     id: { type: 'string', value: 'DEVICE_ID', description: 'the device id to ask for (default: the hub picks one)' },
     force: { type: 'boolean', description: 'replace the identity of a box that is already enrolled (it becomes a new device)' },
+    'drop-backlog': { type: 'boolean', description: 'with --force: drop the summary windows and events queued as the old id and not yet sent (else refused while there are any)' },
   },
   async run(args, ctx) {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
@@ -38,6 +40,8 @@ export const enrollCommand: Command = {
     const problem = hubUrlProblem(hub as string, optString(args, 'hub') === undefined);
     if (problem) throw new UsageError(problem);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
+    const drop = optBool(args, 'drop-backlog');
+    if (drop && !optBool(args, 'force')) throw new UsageError('--drop-backlog goes with --force (it says what a new identity may drop)');
     // Enrolled already: a new identity would leave the old one in the fleet as a device that never
     // reports again (pending in every deployment to all). Re-running the same id's enrollment is fine.
     const existing = readCredentials(dataDir)?.credentials.deviceId;
@@ -46,6 +50,10 @@ export const enrollCommand: Command = {
       throw new AppError('CONFLICT', `this box is already enrolled as ${existing} (${join(dataDir, 'credentials.json')}): expected --id ${existing} to re-run that enrollment, `
         + `or --force to replace it with a new identity (then revoke ${existing} on the hub: edgefleet devices revoke ${existing} --reason …)`);
     }
+    // A new identity drops what the old one queued and has not sent: said, and refused unless asked, before any token use.
+    const backlog = existing !== undefined && existing !== id ? readBacklog(dataDir, existing) : undefined;
+    const refusal = backlog && backlogRefusal(backlog, id, drop, dataDir);
+    if (refusal) throw refusal;
     await checkClock(hub as string, ctx.now(), fetch);
     ensurePrivateDir(dataDir); // credentials.json is the device's identity: the dir is 0700
     // The box's X25519 key for sealed models: made here, its public half sent with the request.
@@ -55,6 +63,8 @@ export const enrollCommand: Command = {
     writeFileAtomic(join(dataDir, 'credentials.json'), `${JSON.stringify({ schema: creds.schema, deviceId: creds.deviceId, secret: creds.secret, brokers: creds.brokers }, null, 2)}\n`, 0o600);
     writeFileAtomic(join(dataDir, 'trust.json'), `${JSON.stringify(creds.trust, null, 2)}\n`);
     ctx.stdout.write(`enrolled as ${creds.deviceId}; brokers ${creds.brokers.join(', ')}; credentials in ${join(dataDir, 'credentials.json')}\n`);
+    const note = backlog && backlogNote(backlog, creds.deviceId);
+    if (note) ctx.stderr.write(note);
     return 0;
   },
 };

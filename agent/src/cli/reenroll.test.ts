@@ -5,7 +5,7 @@
 // hub reissues only above a reported seq ahead of its own), so the new identity's deployments, content
 // keys and configuration never arrived and the box ran what the old one was sent.
 // What the old identity queued and had not sent is dropped, counted (decision 0112's addendum): before, it
-// was uploaded as the new id's history.
+// was uploaded as the new id's history. enroll says so first and wants --drop-backlog for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -35,10 +35,11 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
       assert.equal(r.code, 0, `edgefleet ${args.join(' ')}: ${r.stderr}`);
     };
     const data = join(dir, 'box');
-    const enroll = async (ring: string, args: string[]) => {
-      const token = await createEnrollToken(h, { tags: { ring }, maxUses: 1, ttlSec: 3600 });
-      const r = await runCli(AGENT, ['enroll', '--hub', h.http, '--token', token.token, '--data-dir', data, ...args]);
+    const token = async (ring: string) => (await createEnrollToken(h, { tags: { ring }, maxUses: 1, ttlSec: 3600 })).token;
+    const enroll = async (t: string, args: string[]) => {
+      const r = await runCli(AGENT, ['enroll', '--hub', h.http, '--token', t, '--data-dir', data, ...args]);
       assert.equal(r.code, 0, r.stderr);
+      return r;
     };
     const served = async (a: AgentHandle) => {
       const res = await fetch(`${a.url}/v2/models/secret/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(row) });
@@ -54,7 +55,7 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
     }
 
     // The first identity, in ring a, applies one document (seq 1): the box's floor for the hub key is 1.
-    await enroll('a', ['--id', 'old-box']);
+    await enroll(await token('a'), ['--id', 'old-box']);
     agent = await startAgent({ dataDir: data });
     await op(['deploy', 'secret', '1.0.0', '--tag', 'ring=a', '--reason', 'ring a']);
     await waitFor('old-box serves secret@1.0.0', async () => (await served(agent!)) === '1.0.0' || undefined, { timeoutMs: 60_000 });
@@ -63,7 +64,15 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
 
     // Enrolled again as a new device of ring b: it joins 2.0.0's deployment at once, and the hub sends it
     // its first document (seq 1, 2.0.0's key sealed to the box's device key) before it ever connects.
-    await enroll('b', ['--force']);
+    // What old-box queued and has not sent (the window of its requests, closed at its stop) would be dropped:
+    // said with the counts and refused before the token is spent (before, enroll --force said nothing of it).
+    const ringB = await token('b');
+    const refused = await runCli(AGENT, ['enroll', '--hub', h.http, '--token', ringB, '--data-dir', data, '--force']);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /^error \[CONFLICT\]: [1-9]\d* summary windows and \d+ events queued as old-box and not yet sent \(.*agent\.db\): enrolled as a new device, the box drops them at its next run .*"outbox 0 pending", then enroll again; to drop them, add --drop-backlog\. No enrollment token use was spent/);
+    const forced = await enroll(ringB, ['--force', '--drop-backlog']); // the same token: its one use was not spent
+    const counts = /^note: (\d+ summary windows and \d+ events) queued as old-box and not yet sent are dropped at the next run as \S+ \(--drop-backlog\)$/m.exec(forced.stderr);
+    assert.ok(counts, forced.stderr);
     const newId = (await h.api<{ devices: DeviceInfo[] }>('GET', '/devices')).devices.find((d) => d.id !== 'old-box')!.id;
     const newStart = Date.now();
     agent = await startAgent({ dataDir: data, config: { summaries: { windowSec: 1 } } });
@@ -76,7 +85,7 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
     assert.match(agent.process.output().stderr, new RegExp(`"msg":"enrolled again as ${newId} \\(was old-box\\): the desired documents of old-box and their seqs no longer apply"`));
     // What old-box queued and had not sent (the window of its requests, closed at its stop) is dropped, said
     // with the counts: before, it was uploaded as the new id's, a window from before the new id existed.
-    assert.match(agent.process.output().stderr, /"msg":"dropped [1-9]\d* summary windows and \d+ events queued as old-box and not yet sent/);
+    assert.ok(agent.process.output().stderr.includes(`"msg":"dropped ${counts[1]!} queued as old-box and not yet sent`), 'the counts enroll said');
     const windows = await waitFor(`${newId}'s own window of secret@2.0.0 (1 s windows)`, async () => {
       const w = JSON.stringify(await h.api('GET', `/devices/${newId}/windows`));
       return w.includes('"2.0.0"') ? w : undefined;

@@ -26,12 +26,16 @@ export async function rottenFiles(blobs: Pick<BlobStore, 'verify'>, m: Manifest)
   return out;
 }
 
+/** HASH_MISMATCH naming `m`'s `rotten` files. */
+export const hashMismatch = (m: Manifest, rotten: string[]): AppError =>
+  new AppError('HASH_MISMATCH', `${m.name}@${m.version}: stored files ${rotten.join(', ')} no longer match their sha256: reinstall the bundle`);
+
 /** HASH_MISMATCH (and a bit_rot event) when a stored file of `m` no longer matches its sha256. */
 export async function checkFiles(d: Pick<LoadActiveDeps, 'blobs' | 'events'>, m: Manifest): Promise<void> {
   const rotten = await rottenFiles(d.blobs, m);
   if (rotten.length) {
     d.events.add({ kind: 'bit_rot', model: m.name, version: m.version, code: 'HASH_MISMATCH', message: `${m.name}@${m.version}: ${rotten.join(', ')} no longer match their sha256` });
-    throw new AppError('HASH_MISMATCH', `${m.name}@${m.version}: stored files ${rotten.join(', ')} no longer match their sha256: reinstall the bundle`);
+    throw hashMismatch(m, rotten);
   }
 }
 

@@ -12,12 +12,12 @@ import { loadWire } from '../wire.js';
 import { ModelFiles } from './model-files.js';
 import type { ActiveEntry } from '../store/models-repo.js';
 import { assertTrustCurrent } from '../trust-current.js';
-import type { LoadedVersion } from '../runtime/runtime.js';
+import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
-import { checkFiles, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
+import { checkFiles, hashMismatch, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
 import type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
 export type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
@@ -271,9 +271,27 @@ export class ModelManager {
   }
 
   /** `verified`: the files were re-hashed just before (a switch, the start), so a sealed one is not hashed twice. */
-  private async load(m: Manifest, verified = false): Promise<LoadedVersion> {
+  private async load(m: Manifest, verified = false, runtime = this.d.runtime): Promise<LoadedVersion> {
     const key = m.encryption ? this.files.contentKey(m) : undefined;
-    return this.d.runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
+    return runtime.load(m, await this.files.model(m, key, verified), await this.files.samples(m, key));
+  }
+
+  /**
+   * Whether `name`'s active version loads in `runtime` (other settings than the serving one's: config-start.ts).
+   * Rotten files fail it as they failed the start; the session is released at once. Undefined: it loads.
+   */
+  async loadsIn(name: string, runtime: ModelRuntime): Promise<AppError | undefined> {
+    const entry = this.d.models.getActive(name);
+    const v = entry && this.d.models.getVersion(name, entry.active);
+    if (!v) return new AppError('NOT_FOUND', `model "${name}" has no active version installed`);
+    const rotten = await rottenFiles(this.d.blobs, v.manifest);
+    if (rotten.length) return hashMismatch(v.manifest, rotten);
+    try {
+      await runtime.discard(await this.load(v.manifest, true, runtime));
+      return undefined;
+    } catch (err) {
+      return toAppError(err);
+    }
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {

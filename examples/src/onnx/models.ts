@@ -1,6 +1,7 @@
 // Ready-made models on top of the graph DSL: an MLP from given weights, a seeded
 // random MLP for benches, and a non-tabular multi-input model (audio + scalar
-// sample rate) so that pack/verify/serve/summarise are tested beyond tables.
+// sample rate) so that pack/verify/serve/summarise are tested beyond tables; one only
+// onnxruntime-node loads (runtime.backend tests).
 import type { TensorSpec } from '@edgefleet/shared';
 import { GraphBuilder } from './builder.js';
 import { makeRng } from '../rng.js';
@@ -139,6 +140,21 @@ export function randomMlp(opts: RandomMlpOptions = {}): BuiltModel & { spec: Mlp
   });
   const spec: MlpSpec = { inputName: opts.inputName ?? 'input', inputDim, layers, outputName: opts.outputName ?? 'output' };
   return { onnx: buildMlp(spec), io: mlpIo(spec, sizes[sizes.length - 1] as number), spec };
+}
+
+/**
+ * A model onnxruntime-node loads and serves and onnxruntime-web's WebAssembly build refuses: its declared
+ * output shape contradicts its own shape inference. `inputName` [-1, features] -> MatMul -> ReduceMax over
+ * axis 1 (inferred [-1, 1]), declared `score` [-1, 2]. For runtime.backend=wasm breaking a model.
+ */
+export function buildStrictShapeModel(inputName = 'input', features = 4): BuiltModel {
+  const g = new GraphBuilder('strict_shape');
+  g.input(inputName, 'FP32', [-1, features]);
+  g.initializer('w', new Float32Array(features * 2).fill(0.1), [features, 2]);
+  g.node('MatMul', [inputName, 'w'], {}, ['h']);
+  g.node('ReduceMax', ['h'], { axes: [1] }, ['score']);
+  g.output('score', 'FP32', [-1, 2]);
+  return { onnx: g.build(), io: { inputs: [{ name: inputName, datatype: 'FP32', shape: [-1, features] }], outputs: [{ name: 'score', datatype: 'FP32', shape: [-1, 2] }] } };
 }
 
 /**

@@ -30,5 +30,5 @@ it('refuses, with gRPC on, maxCalls × maxBodyBytes past the multiple of maxInfl
 
 it('does not bound gRPC settings while gRPC is off', () => {
   assert.equal(grpcBufferProblem({ maxBodyBytes: 128 * MiB, maxInflightBodyBytes: 64 * MiB, grpc: { enabled: false, maxCalls: 256 } }), undefined);
-  assert.equal(AgentConfig.safeParse({ dataDir: '/d', api: { maxBodyBytes: 128 * MiB, grpc: { maxCalls: 256 } } }).success, true);
+  assert.equal(AgentConfig.safeParse({ dataDir: '/d', api: { maxBodyBytes: 128 * MiB, maxInflightBodyBytes: 128 * MiB, grpc: { maxCalls: 256 } } }).success, true);
 });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
   DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, MAX_BATCH_SIZE, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_QUEUE_DELAY_US, MAX_REMOTE_SETTINGS, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, SETTING_MAX,
-  assertRemoteKey, grpcBufferProblem, overlaySettings, type RemoteSettings,
+  assertRemoteKey, bodyBudgetProblem, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
 
@@ -123,6 +123,9 @@ export const AgentConfig = z.object({
     // grpc-js holds up to maxCalls whole messages: a stated multiple of the REST budget at most (agent-settings.ts).
     const problem = grpcBufferProblem(api);
     if (problem) ctx.addIssue({ code: 'custom', path: ['grpc', 'maxCalls'], message: problem });
+    // A body past the request budget is 413 whatever api.maxBodyBytes says (agent-settings.ts).
+    const body = bodyBudgetProblem(api);
+    if (body) ctx.addIssue({ code: 'custom', path: ['maxBodyBytes'], message: body });
   }).default({
     host: '127.0.0.1', port: 8701, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], maxConnections: 256, maxInflightBodyBytes: 64 * 1024 * 1024,
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, writeTimeoutMs: 30_000, stopGraceMs: 2_000, grpc: GRPC_DEFAULTS,
@@ -271,6 +274,8 @@ export function checkRemoteSettings(flat: RemoteSettings): void {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.join('.');
-    throw new AppError('CONFIG_INVALID', `${field}: ${issue.message} (got ${JSON.stringify(flat[field]) ?? 'nothing'})`, { details: { field } });
+    // A rule over two fields (agent-settings.ts) names both values in its message; the field it is on may be one the document does not set.
+    const got = flat[field] === undefined ? '' : ` (got ${JSON.stringify(flat[field])})`;
+    throw new AppError('CONFIG_INVALID', `${field}: ${issue.message}${got}`, { details: { field } });
   }
 }

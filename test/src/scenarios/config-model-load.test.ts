@@ -10,23 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleFromOnnx, GraphBuilder, INPUT_NAME, N_FEATURES } from '@edgefleet/examples';
+import { buildStrictShapeModel, bundleFromOnnx, INPUT_NAME, N_FEATURES } from '@edgefleet/examples';
 import { enrollAgents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
 import { RESTART_EXIT_CODE } from '@edgefleet/shared';
 import { configTools, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
 const MODEL = 'strict-shape';
-
-/** features [-1, N] -> MatMul -> ReduceMax over axis 1 (inferred [-1, 1]), declared [-1, 2]. */
-function strictShapeModel(): { onnx: Uint8Array; io: { inputs: Array<{ name: string; datatype: 'FP32'; shape: number[] }>; outputs: Array<{ name: string; datatype: 'FP32'; shape: number[] }> } } {
-  const g = new GraphBuilder('strict_shape');
-  g.input(INPUT_NAME, 'FP32', [-1, N_FEATURES]);
-  g.initializer('w', new Float32Array(N_FEATURES * 2).fill(0.1), [N_FEATURES, 2]);
-  g.node('MatMul', [INPUT_NAME, 'w'], {}, ['h']);
-  g.node('ReduceMax', ['h'], { axes: [1] }, ['score']);
-  g.output('score', 'FP32', [-1, 2]);
-  return { onnx: g.build(), io: { inputs: [{ name: INPUT_NAME, datatype: 'FP32', shape: [-1, N_FEATURES] }], outputs: [{ name: 'score', datatype: 'FP32', shape: [-1, 2] }] } };
-}
 
 describe('a remote configuration with which no model loads', () => {
   let dir: string;
@@ -38,7 +27,7 @@ describe('a remote configuration with which no model loads', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-config-load-'));
     s = await fixtureAndHub(dir);
-    const m = strictShapeModel();
+    const m = buildStrictShapeModel(INPUT_NAME, N_FEATURES);
     const bundle = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: m.onnx, name: MODEL, version: '1.0.0', io: m.io, keys: s.fx.keys });
     await pushBundle(s.hub, bundle.path);
     [dev] = await enrollAgents(s.hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'load-1' }) as [EnrolledAgent];
