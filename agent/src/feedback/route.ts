@@ -16,6 +16,8 @@ export const MAX_FEEDBACK_BYTES = 256 * 1024;
 /** Where a counted label goes (the summaries recorder). */
 export interface LabelSink {
   recordLabel(model: string, version: string, classes: number, label: number, predicted: number): void;
+  /** Saves what was counted (the open windows' checkpoint; saver.ts calls it before the answer says counted). */
+  checkpoint?(): void;
 }
 
 export type ItemStatus = 'counted' | 'unknown' | 'already_labelled' | 'no_prediction';
