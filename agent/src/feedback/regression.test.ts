@@ -4,7 +4,7 @@
 // is a 400 naming the item and the range, counting nothing of the request; a prediction no error sum
 // can hold (an infinity) is `no_prediction`. Before, both were answered `counted` and the window's
 // sqErrorSum became Infinity (null on the wire): the probe saw 20 predictions and 11 labels vanish at
-// the hub (`schema_invalid`).
+// the hub (`schema_invalid`). /metrics counts the labels by how they were answered.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -54,6 +54,14 @@ describe('feedback: labels for a regressor', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(ok.json.items.map((i: { status: string }) => i.status), ['counted', 'no_prediction', 'counted']);
     assert.equal(ok.json.counted, 2, 'nothing of the refused requests was counted');
+    // /metrics: labels by how they were answered (refused requests count none), and what is remembered.
+    assert.equal((await req(agent.url, 'POST', FEEDBACK, { items: [{ id: 'never-sent', label: 1 }, { id: 'r1', label: 3 }] })).json.unknown, 1);
+    const metrics = (await req(agent.url, 'GET', '/metrics')).text;
+    for (const [status, n] of [['counted', 2], ['unknown', 1], ['already_labelled', 1], ['no_prediction', 1]] as const) {
+      assert.match(metrics, new RegExp(`^edgefleet_agent_feedback_labels_total\\{status="${status}"\\} ${n}$`, 'm'));
+    }
+    assert.match(metrics, /^edgefleet_agent_feedback_remembered_rows 3$/m);
+    assert.match(metrics, /^edgefleet_agent_feedback_remembered_bytes 372$/m, '320 + 2 a character of "r1" + 16 a row of 3 (entryBytes)');
 
     await agent.stop();
     const db = new Database(join(kit.dir, 'data', 'agent.db'), { readonly: true });

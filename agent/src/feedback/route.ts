@@ -108,5 +108,6 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
     if (e.task.kind === 'classification') item.correct = predicted === c.value;
     answer.items.push(item);
   }
+  for (const it of answer.items) memory.outcomes[it.status]++;
   return answer;
 }
