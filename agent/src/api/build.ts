@@ -10,6 +10,8 @@ import type { ShadowRunner } from '../shadow/runner.js';
 import type { SyncClient } from '../sync/client.js';
 import type { Logger } from '../log.js';
 import { PredictionMemory, type MemoryLimits } from '../feedback/memory.js';
+import { groupedSave } from '../feedback/saver.js';
+import { feedbackMetrics } from '../feedback/metrics.js';
 import type { LabelSink } from '../feedback/route.js';
 import { agentMetrics } from '../metrics.js';
 import { runtimeMetrics } from '../runtime/metrics.js';
@@ -77,10 +79,10 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     isReady: p.isReady,
     diskFull: () => p.disk.report(),
     onError,
-    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + inflight.metrics() + deadline.metrics() + caps.metrics() + p.disk.metrics(),
+    extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + (memory ? feedbackMetrics(memory) : '') + inflight.metrics() + deadline.metrics() + caps.metrics() + p.disk.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
-    ...(memory && labels ? { feedback: { memory, sink: labels } } : {}),
+    ...(memory && labels ? { feedback: { memory, sink: labels, saved: groupedSave(() => labels.checkpoint?.()) } } : {}),
   });
   const api = new ApiServer(handler, config.api, deadline, waiting, caps);
   const a = config.api;

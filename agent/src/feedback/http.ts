@@ -11,6 +11,8 @@ export const FEEDBACK_PATH = '/edgefleet/v1/feedback';
 export interface FeedbackDeps {
   memory: PredictionMemory;
   sink: LabelSink;
+  /** Resolves once what was counted is saved (saver.ts); absent: answered at once. */
+  saved?: () => Promise<void>;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -58,6 +60,8 @@ async function answer(req: IncomingMessage, res: ServerResponse, deps: FeedbackD
     throw new AppError('BAD_REQUEST', `feedback body is not JSON (${(err as Error).message}): expected {"items": [{"id", "label", "row"?}]}`);
   }
   const answer = applyFeedback(parsed, deps.memory, deps.sink);
+  // `counted` is answered once saved: a kill -9 after the answer loses none (saver.ts).
+  if (answer.counted > 0 && deps.saved) await deps.saved();
   const text = JSON.stringify(answer);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);

@@ -43,7 +43,11 @@ export interface Remembered {
   bytes: number;
 }
 
+/** How feedback items were answered, since start (route.ts; /metrics, metrics.ts). */
+export interface LabelOutcomes { counted: number; unknown: number; already_labelled: number; no_prediction: number }
+
 export class PredictionMemory {
+  readonly outcomes: LabelOutcomes = { counted: 0, unknown: 0, already_labelled: 0, no_prediction: 0 };
   private readonly entries = new Map<string, Remembered>();
   private rowsHeld = 0;
   private bytesHeld = 0;

@@ -4,7 +4,7 @@
 // once, in the open summary window of the version that predicted it; an id the agent does not
 // remember (never sent, made before a restart, evicted or too old) is answered `unknown` and not
 // counted. Plain checks, no zod: this runs in the daemon (docs/performance.md "Idle RSS").
-import { AppError } from '@edgefleet/shared/core';
+import { AppError, MAX_MAGNITUDE } from '@edgefleet/shared/core';
 import { refuseUnknownFields } from '../api/guards.js';
 import type { PredictionMemory, Remembered } from './memory.js';
 
@@ -16,6 +16,8 @@ export const MAX_FEEDBACK_BYTES = 256 * 1024;
 /** Where a counted label goes (the summaries recorder). */
 export interface LabelSink {
   recordLabel(model: string, version: string, classes: number, label: number, predicted: number): void;
+  /** Saves what was counted (the open windows' checkpoint; saver.ts calls it before the answer says counted). */
+  checkpoint?(): void;
 }
 
 export type ItemStatus = 'counted' | 'unknown' | 'already_labelled' | 'no_prediction';
@@ -40,7 +42,9 @@ function got(v: unknown): string {
 function labelValue(e: Remembered, label: unknown, where: string): number {
   const t = e.task;
   if (t.kind === 'regression') {
-    if (typeof label !== 'number' || !Number.isFinite(label)) bad(`${where}.label ${got(label)}: expected a finite number (model ${e.model}@${e.version} is a regressor)`);
+    // Past ±MAX_MAGNITUDE the window's error sums would be refused by the hub with every count in it
+    // (docs/drift.md "Accuracy"): such a label is refused here, naming it.
+    if (typeof label !== 'number' || !(Math.abs(label) <= MAX_MAGNITUDE)) bad(`${where}.label ${got(label)}: expected a finite number within ±${MAX_MAGNITUDE} (model ${e.model}@${e.version} is a regressor)`);
     return label as number;
   }
   if (typeof label === 'string') {
@@ -92,8 +96,9 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
     }
     e.labelled[c.row] = 1;
     const predicted = e.predicted[c.row] as number;
-    if (e.task.kind === 'classification' ? predicted < 0 : predicted !== predicted) {
-      // The model gave no prediction for this row (NaN scores): nothing to compare with.
+    if (e.task.kind === 'classification' ? predicted < 0 : !(Math.abs(predicted) <= MAX_MAGNITUDE)) {
+      // The model gave no prediction for this row (NaN scores), or a value no error sum can hold
+      // (an infinity, or past ±MAX_MAGNITUDE): nothing to compare with.
       answer.items.push({ id: c.id, row: c.row, status: 'no_prediction', model: e.model, version: e.version });
       continue;
     }
@@ -103,5 +108,6 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
     if (e.task.kind === 'classification') item.correct = predicted === c.value;
     answer.items.push(item);
   }
+  for (const it of answer.items) memory.outcomes[it.status]++;
   return answer;
 }

@@ -156,6 +156,16 @@ export class SummaryRecorder implements PredictionRecorder {
     this.current(model, version).addLabel(classes, label, predicted);
   }
 
+  /**
+   * Saves the open windows now, when checkpointing is on (docs/agent-summaries.md "Crashes"): the
+   * feedback endpoint's save before it answers that labels were counted (agent/src/feedback/saver.ts).
+   */
+  checkpoint(): void {
+    if (this.checkpointMs <= 0) return;
+    this.lastCheckpointAt = this.clock.now();
+    this.write(true);
+  }
+
   /** Writes windows that have ended by now. Called by the timer; cheap when nothing closed. */
   tick(): void {
     const now = this.clock.now();

@@ -98,6 +98,8 @@ export interface BundleFromOnnxOptions {
   files?: { path: string; bytes: Uint8Array | string }[];
   /** The manifest's samples (their files go in `files`). */
   samples?: ManifestInput['samples'];
+  /** What the model predicts (labels, CBPE: docs/drift.md "Accuracy"). */
+  task?: ManifestInput['task'];
   /** Signing keys (default: keys.release when `keys` is given). */
   keys?: Keys;
   signWith?: KeyPair[];
@@ -132,6 +134,7 @@ export async function bundleFromOnnx(o: BundleFromOnnxOptions): Promise<BundleRe
     ...(o.features ? { features: o.features } : {}),
     ...(o.reference ? { reference: o.reference as Reference } : {}),
     ...(o.samples ? { samples: o.samples } : {}),
+    ...(o.task ? { task: o.task } : {}),
     provenance: {
       data: [],
       featureDefinitions: {},

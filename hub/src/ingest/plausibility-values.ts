@@ -5,18 +5,10 @@
 // 5, an m2 or a latency sum of 1.7e308) would make every later sum Infinity or NaN. Each bound below
 // holds for every window the agent records (agent/src/summaries/acc.ts, docs/agent-summaries.md) and
 // for any sum of them (the agent's compaction, mergeWindows), with the float rounding of both.
-import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, type LatencySketch, type MomentsSketch } from '@edgefleet/shared';
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, MAX_MAGNITUDE, type LatencySketch, type MomentsSketch } from '@edgefleet/shared';
 
-/**
- * Largest magnitude of a value in the moments of a feature or output (its min and max), and half the
- * largest regression error a label may add. Merging moments squares differences of means
- * (Chan: delta² · n_a·n_b / n), so values within ±1e144 keep every rollup's moments finite for up to
- * 4.5e19 values (4·1e288 · n < 1.8e308), and error sums within (2e144)² per label the same. Features
- * and outputs are float32 (at most 3.4e38) or ordinary float64 quantities; beyond ±1e144 only garbage
- * reaches a window, and summed it would make the fleet's moments of that feature NaN for good (two
- * windows with means of ±1e200 already do).
- */
-export const MAX_MAGNITUDE = 1e144;
+/** Largest magnitude of a value in moments, and of a regression label (shared/src/sketch/moments.ts). */
+export { MAX_MAGNITUDE };
 
 /**
  * Longest one latency sample may be (ms): the time from a request's arrival to its answer (or of a
@@ -85,8 +77,8 @@ export function latencySumPlausible(l: LatencySketch): boolean {
  * A regressor's error sums over `labelled` labels (docs/drift.md "Accuracy"): each label adds
  * |label - prediction| and its square; with both within ±MAX_MAGNITUDE an error is at most
  * 2 · MAX_MAGNITUDE, so absErrorSum <= labelled · 2e144 and sqErrorSum <= labelled · 4e288, and a sum
- * of any number of windows' stays finite. The agent takes any finite label (agent/src/feedback/route.ts);
- * one past ±1e144 is garbage, like such a value in the moments.
+ * of any number of windows' stays finite. The agent refuses a label past ±1e144 and counts no label for a
+ * prediction past it (agent/src/feedback/route.ts): one past it is garbage, like such a value in the moments.
  */
 export function errorSumsPlausible(labelled: number, abs: number, sq: number): boolean {
   const most = 2 * MAX_MAGNITUDE;

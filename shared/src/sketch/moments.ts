@@ -6,6 +6,18 @@
 import { AppError } from '../errors.js';
 import type { MomentsSketch } from './schema.js';
 
+/**
+ * Largest magnitude of a value in the moments of a feature or output (its min and max), and of a
+ * regression label or prediction (so half the largest error a label may add). Merging moments squares
+ * differences of means (Chan: delta² · n_a·n_b / n), so values within ±1e144 keep every rollup's moments
+ * finite for up to 4.5e19 values (4·1e288 · n < 1.8e308), and error sums within (2e144)² per label the
+ * same. Features and outputs are float32 (at most 3.4e38) or ordinary float64 quantities; beyond ±1e144
+ * only garbage reaches a window, and summed it would make the fleet's moments of that feature NaN for
+ * good (two windows with means of ±1e200 already do). The hub refuses a window past it
+ * (hub/src/ingest/plausibility-values.ts); the agent refuses such a label (agent/src/feedback/route.ts).
+ */
+export const MAX_MAGNITUDE = 1e144;
+
 export function emptyMoments(): MomentsSketch {
   return { n: 0, mean: 0, m2: 0, min: null, max: null };
 }
