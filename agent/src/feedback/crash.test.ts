@@ -1,4 +1,4 @@
-// Labels answered `counted` survive a kill -9 (docs/agent.md "Feedback", docs/decisions/0121-labels-saved-before-counted.md):
+// Labels answered `counted` survive a kill -9 (docs/agent.md "Feedback", docs/decisions/0122-labels-saved-before-counted.md):
 // the real edgefleet-agent daemon answers predictions, saves its open window on its timer, takes labels
 // and is killed with SIGKILL as soon as the feedback answer arrives. Its timer checkpoints once an hour
 // here, so only the save the feedback endpoint makes before answering can keep them. After the restart

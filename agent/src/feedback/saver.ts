@@ -1,4 +1,4 @@
-// Labels are answered `counted` once they are saved (docs/decisions/0121-labels-saved-before-counted.md):
+// Labels are answered `counted` once they are saved (docs/decisions/0122-labels-saved-before-counted.md):
 // a label is an app's one copy of the truth, and after a kill -9 the prediction it was for is forgotten,
 // so it could not be sent again. Saving is the summary recorder's checkpoint of its open windows
 // (docs/agent-summaries.md "Crashes"); the feedback requests that arrive within `ms` share one, so a
