@@ -9,7 +9,7 @@ import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
-import { SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
+import { SEARCH_COUNT_MAX, SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** PostgreSQL's LOWER follows the database's locale; SQLite's touches ASCII only. translate() is SQLite's on both. */
@@ -84,8 +84,10 @@ export interface SearchSql {
   found: string;
   /** `EXISTS (…)` for each device read: a page of devices in id order stops as soon as it is full; its cost follows how many are read. */
   each: string;
-  /** How many devices match, from the search table alone (when the search is the only filter). */
-  count: string;
+  /** How many devices match, from the search table alone (when the search is the only filter), at most `?` (LIMIT). */
+  countUpTo: string;
+  /** How many devices match, every row of device_search read (its cost follows the devices, not the matches). */
+  countAll: string;
   /** The parameter of each of them. */
   param: string;
 }
@@ -109,13 +111,27 @@ export function searchSql(dialect: Dialect, q: string): SearchSql {
   return {
     found: `id IN (SELECT device_id FROM ${from} WHERE ${match})`,
     each: `EXISTS (SELECT 1 FROM device_search s WHERE s.device_id = devices.id AND s.${match})`,
-    count: `SELECT COUNT(*) AS n FROM ${from} WHERE ${match}`,
+    countUpTo: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${match} LIMIT ?) AS m`,
+    countAll: `SELECT COUNT(*) AS n FROM device_search WHERE ${match}`,
     param,
   };
 }
 
+const countOf = (db: Db, sql: string, ...params: unknown[]): number => Number((db.prepare(sql).get(...params) as { n: number | string }).n);
 /** How many rows device_search holds at most (its highest `n`: devices are never deleted), read by its primary key. */
-const searchRows = (db: Db): number => Number((db.prepare('SELECT MAX(n) AS n FROM device_search').get() as { n: number | string | null }).n ?? 0);
+const searchRows = (db: Db): number => countOf(db, 'SELECT COALESCE(MAX(n), 0) AS n FROM device_search');
+
+/**
+ * How many devices search `s` alone matches (docs/decisions/0121-device-search-count-capped.md): up to SEARCH_COUNT_MAX
+ * by the index (a cost that follows the matches, so bounded); past it, on a hub of at most SHORT_SEARCH_MAX_DEVICES
+ * devices, every row of device_search is read (as a short search is), else `total` is SEARCH_COUNT_MAX, not exact.
+ */
+export function countSearch(db: Db, s: SearchSql): { total: number; totalExact: boolean } {
+  const upTo = countOf(db, s.countUpTo, s.param, SEARCH_COUNT_MAX + 1);
+  if (upTo <= SEARCH_COUNT_MAX) return { total: upTo, totalExact: true };
+  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: countOf(db, s.countAll, s.param), totalExact: true };
+  return { total: SEARCH_COUNT_MAX, totalExact: false };
+}
 
 /**
  * Whether a page of `limit` among `total` matches is read faster in id order (`each`) than by finding every match first
