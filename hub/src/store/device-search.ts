@@ -84,10 +84,10 @@ export interface SearchSql {
   found: string;
   /** `EXISTS (…)` for each device read: a page of devices in id order stops as soon as it is full; its cost follows how many are read. */
   each: string;
-  /** How many devices match, from the search table alone (when the search is the only filter), at most `?` (LIMIT). */
+  /** How many devices match, from the search table alone (when the search is the only filter). */
+  count: string;
+  /** The same, at most `?` (LIMIT): its cost follows the matches up to that many. */
   countUpTo: string;
-  /** How many devices match, every row of device_search read (its cost follows the devices, not the matches). */
-  countAll: string;
   /** The parameter of each of them. */
   param: string;
 }
@@ -111,8 +111,8 @@ export function searchSql(dialect: Dialect, q: string): SearchSql {
   return {
     found: `id IN (SELECT device_id FROM ${from} WHERE ${match})`,
     each: `EXISTS (SELECT 1 FROM device_search s WHERE s.device_id = devices.id AND s.${match})`,
+    count: `SELECT COUNT(*) AS n FROM ${from} WHERE ${match}`,
     countUpTo: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${match} LIMIT ?) AS m`,
-    countAll: `SELECT COUNT(*) AS n FROM device_search WHERE ${match}`,
     param,
   };
 }
@@ -122,15 +122,14 @@ const countOf = (db: Db, sql: string, ...params: unknown[]): number => Number((d
 const searchRows = (db: Db): number => countOf(db, 'SELECT COALESCE(MAX(n), 0) AS n FROM device_search');
 
 /**
- * How many devices search `s` alone matches (docs/decisions/0121-device-search-count-capped.md): up to SEARCH_COUNT_MAX
- * by the index (a cost that follows the matches, so bounded); past it, on a hub of at most SHORT_SEARCH_MAX_DEVICES
- * devices, every row of device_search is read (as a short search is), else `total` is SEARCH_COUNT_MAX, not exact.
+ * How many devices search `s` alone matches (docs/decisions/0121-device-search-count-capped.md): every match on a hub
+ * of at most SHORT_SEARCH_MAX_DEVICES devices (a cost bounded by those); on a larger one up to SEARCH_COUNT_MAX, and
+ * past it `total` is SEARCH_COUNT_MAX, not exact (at least that many match).
  */
 export function countSearch(db: Db, s: SearchSql): { total: number; totalExact: boolean } {
+  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: countOf(db, s.count, s.param), totalExact: true };
   const upTo = countOf(db, s.countUpTo, s.param, SEARCH_COUNT_MAX + 1);
-  if (upTo <= SEARCH_COUNT_MAX) return { total: upTo, totalExact: true };
-  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: countOf(db, s.countAll, s.param), totalExact: true };
-  return { total: SEARCH_COUNT_MAX, totalExact: false };
+  return upTo <= SEARCH_COUNT_MAX ? { total: upTo, totalExact: true } : { total: SEARCH_COUNT_MAX, totalExact: false };
 }
 
 /**
