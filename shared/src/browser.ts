@@ -28,6 +28,6 @@ export * from './gate-text.js';
 // What a manual rollout waits for (promote), as `rollout show` says it.
 export { promoteWait, promoteWaitText } from './rollout-wait.js';
 // The console holds a device search the hub would refuse (desktop/src/renderer/fleet-list.ts).
-export { SHORT_SEARCH_MAX_DEVICES, shortSearch } from './device-search-term.js';
+export { SEARCH_COUNT_MAX, SHORT_SEARCH_MAX_DEVICES, shortSearch, totalText } from './device-search-term.js';
 // The actions the audit log records (the audit view's suggestions for its Action filter).
 export { AUDIT_ACTIONS } from './wire/audit-actions.js';

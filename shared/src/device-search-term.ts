@@ -2,10 +2,18 @@
 // hub, which answers GET /devices?q= (hub/src/store/device-search.ts, docs/decisions/0099-device-search-index.md),
 // and the console, which holds a search the hub would refuse (docs/decisions/0115-console-holds-short-searches.md).
 
+import { formatCount } from './count-text.js';
+
 /** A term this long has trigrams: it is looked up by the index; a shorter one reads every row of device_search. */
 export const SEARCH_INDEXED_FROM = 3;
 /** The most devices a hub answers a search of 1–2 characters on, by reading each one's row (docs/decisions/0109-short-device-searches.md). */
 export const SHORT_SEARCH_MAX_DEVICES = 10_000;
+/**
+ * GET /devices?q= counts a search's matches up to this many by the index; past it, a hub of more than
+ * SHORT_SEARCH_MAX_DEVICES devices answers `total` this and `totalExact` false (at least this many match) rather
+ * than read every match (docs/decisions/0121-device-search-count-capped.md).
+ */
+export const SEARCH_COUNT_MAX = 1_000;
 
 const inJson = (s: string): string => JSON.stringify(s).slice(1, -1);
 /** Lower case for ASCII letters only, as SQLite's LOWER and the hub's tag index. */
@@ -26,3 +34,6 @@ export function searchTerm(q: string): string {
 
 /** A search (not empty) too short for the trigram index: fewer than SEARCH_INDEXED_FROM characters as its term counts them. */
 export const shortSearch = (q: string): boolean => q.trim() !== '' && [...searchTerm(q)].length < SEARCH_INDEXED_FROM;
+
+/** A page's `total` as people read it: `1,000+` when the hub counted only that far (`totalExact` false), else the count. */
+export const totalText = (total: number, exact: boolean): string => `${formatCount(total)}${exact ? '' : '+'}`;

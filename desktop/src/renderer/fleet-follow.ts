@@ -9,7 +9,7 @@ import { batch } from '@preact/signals';
 import type { DeviceInfo, DeviceList } from '@edgefleet/shared';
 import { errorText, type Api } from './api.js';
 import { background } from './background.js';
-import { devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetPath, fleetQuery, loadDevices, loadSettled, loads, type FleetQuery } from './fleet-list.js';
+import { devices, devicesNext, devicesStatus, devicesTotal, devicesTotalExact, devicesVersion, fleetPath, fleetQuery, loadDevices, loadSettled, loads, type FleetQuery } from './fleet-list.js';
 
 /** Devices one question asks for: the one followed and others placed at the same moment before it. */
 const AHEAD = 20;
@@ -62,7 +62,7 @@ function apply(p: DeviceList, id: string, f: FleetQuery, online: boolean | undef
   if (decided && !p.devices.some((d) => d.id === id)) devices.delete(id);
   batch(() => {
     // The hub's count, unless this device's status was decided here: then the count moves by its own change.
-    if (!localStatus) devicesTotal.value = p.total;
+    if (!localStatus) { devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; }
     else if (wasHeld !== devices.has(id)) devicesTotal.value = Math.max(0, devicesTotal.value + (wasHeld ? -1 : 1));
     devicesVersion.value++;
   });

@@ -6,7 +6,7 @@
 // A search of 1–2 characters is not sent on a fleet the hub refuses it on (heldSearch, decision 0109).
 import { batch, signal } from '@preact/signals';
 import type { DeviceInfo, DeviceList, FleetSummary } from '@edgefleet/shared';
-import { SHORT_SEARCH_MAX_DEVICES, formatCount, shortSearch } from '@edgefleet/shared/browser';
+import { SHORT_SEARCH_MAX_DEVICES, formatCount, shortSearch, totalText } from '@edgefleet/shared/browser';
 import { ApiError, errorText, type Api } from './api.js';
 import type { Loaded } from './store.js';
 
@@ -29,8 +29,12 @@ export const devicesVersion = signal(0);
 export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('loading');
 /** The `?after=` of the page after those loaded, or null when they are all. */
 export const devicesNext = signal<string | null>(null);
-/** How many devices match the filters (all pages), as the hub last said. */
+/** How many devices match the filters (all pages), as the hub last said: at least that many when not exact (decision 0121). */
 export const devicesTotal = signal(0);
+export const devicesTotalExact = signal(true);
+/** The count beside the filters: `200 of 1,000+ devices` when the hub counted a search only so far (held: the devices loaded). */
+export const devicesTotalText = (held: number): string =>
+  devicesTotalExact.value ? formatCount(devicesTotal.value) : totalText(Math.max(devicesTotal.value, held), false);
 export const fleetSummary = signal<Loaded<FleetSummary>>(null);
 
 /** The hub refused a search of 1–2 characters (its counts were not read, or the fleet grew past the bound): until sign-out. */
@@ -90,7 +94,7 @@ async function loadFirstPage(a: Api): Promise<void> {
     answered = q;
     devices.clear();
     for (const d of p.devices) devices.set(d.id, d);
-    batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesStatus.value = 'ready'; devicesVersion.value++; });
+    batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
     if (n !== loadCount) return;
     // The hub's refusal of a short search (decision 0109) is no error of the view: it says so beside the box
@@ -109,7 +113,7 @@ export async function loadMoreDevices(a: Api): Promise<void> {
   const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, after));
   if (n !== loadCount || devicesNext.value !== after) return;
   for (const d of p.devices) devices.set(d.id, d);
-  batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesVersion.value++; });
+  batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; devicesVersion.value++; });
 }
 
 let summaryLoads = 0;
@@ -137,6 +141,7 @@ export function clearDevices(): void {
     devicesStatus.value = 'loading';
     devicesNext.value = null;
     devicesTotal.value = 0;
+    devicesTotalExact.value = true;
     fleetSummary.value = null;
   });
 }

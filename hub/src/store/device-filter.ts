@@ -24,6 +24,8 @@ export interface FilterSql {
   params: string[];
   /** The search, when `q` is given: its condition is the last of `where` (its `found` form unless asked `each`). */
   search?: SearchSql;
+  /** How many devices match, by an index alone, with `params` (a tag alone: device_tags' primary key); else counted in devices. */
+  count?: string;
 }
 
 export function deviceFilterSql(f: DeviceFilter, dialect: Dialect = 'sqlite', searchForm: 'found' | 'each' = 'found'): FilterSql {
@@ -36,6 +38,8 @@ export function deviceFilterSql(f: DeviceFilter, dialect: Dialect = 'sqlite', se
     // Looked up in device_tags by its primary key (device-tags.ts), the value's ASCII letters in lower case on both sides.
     where.push('id IN (SELECT device_id FROM device_tags WHERE key = ? AND value = ?)');
     params.push(asciiLower(f.tag.slice(0, eq)), asciiLower(f.tag.slice(eq + 1)));
+    // Every row of device_tags is a device's (devices are never deleted), so a tag alone is counted there.
+    if (f.status === undefined && f.version === undefined && f.q === undefined) return { where, params, count: 'SELECT COUNT(*) AS n FROM device_tags WHERE key = ? AND value = ?' };
   }
   if (f.version !== undefined) {
     const at = f.version.lastIndexOf('@');

@@ -9,7 +9,7 @@ import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
-import { SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
+import { SEARCH_COUNT_MAX, SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** PostgreSQL's LOWER follows the database's locale; SQLite's touches ASCII only. translate() is SQLite's on both. */
@@ -86,6 +86,8 @@ export interface SearchSql {
   each: string;
   /** How many devices match, from the search table alone (when the search is the only filter). */
   count: string;
+  /** The same, at most `?` (LIMIT): its cost follows the matches up to that many. */
+  countUpTo: string;
   /** The parameter of each of them. */
   param: string;
 }
@@ -110,12 +112,25 @@ export function searchSql(dialect: Dialect, q: string): SearchSql {
     found: `id IN (SELECT device_id FROM ${from} WHERE ${match})`,
     each: `EXISTS (SELECT 1 FROM device_search s WHERE s.device_id = devices.id AND s.${match})`,
     count: `SELECT COUNT(*) AS n FROM ${from} WHERE ${match}`,
+    countUpTo: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${match} LIMIT ?) AS m`,
     param,
   };
 }
 
+const countOf = (db: Db, sql: string, ...params: unknown[]): number => Number((db.prepare(sql).get(...params) as { n: number | string }).n);
 /** How many rows device_search holds at most (its highest `n`: devices are never deleted), read by its primary key. */
-const searchRows = (db: Db): number => Number((db.prepare('SELECT MAX(n) AS n FROM device_search').get() as { n: number | string | null }).n ?? 0);
+const searchRows = (db: Db): number => countOf(db, 'SELECT COALESCE(MAX(n), 0) AS n FROM device_search');
+
+/**
+ * How many devices search `s` alone matches (docs/decisions/0121-device-search-count-capped.md): every match on a hub
+ * of at most SHORT_SEARCH_MAX_DEVICES devices (a cost bounded by those); on a larger one up to SEARCH_COUNT_MAX, and
+ * past it `total` is SEARCH_COUNT_MAX, not exact (at least that many match).
+ */
+export function countSearch(db: Db, s: SearchSql): { total: number; totalExact: boolean } {
+  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: countOf(db, s.count, s.param), totalExact: true };
+  const upTo = countOf(db, s.countUpTo, s.param, SEARCH_COUNT_MAX + 1);
+  return upTo <= SEARCH_COUNT_MAX ? { total: upTo, totalExact: true } : { total: SEARCH_COUNT_MAX, totalExact: false };
+}
 
 /**
  * Whether a page of `limit` among `total` matches is read faster in id order (`each`) than by finding every match first

@@ -2,14 +2,14 @@
 // device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
-import { AppError, type DeviceFacts, type DeviceInfo, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
+import { AppError, type DeviceFacts, type DeviceInfo, type DeviceList, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
 import { dialectOf, type HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
 import { pageOf } from './history-page.js';
 import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
 import { writeDeviceTags } from './device-tags.js';
-import { denseSearch, refuseUnboundedSearch, writeDeviceSearch } from './device-search.js';
+import { countSearch, denseSearch, refuseUnboundedSearch, writeDeviceSearch } from './device-search.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
@@ -76,18 +76,21 @@ export class DevicesRepo implements DeviceAuthPort {
   /**
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
    * so each device is listed once whatever is added in between) among those matching the filter, `next`,
-   * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
+   * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md),
+   * at least that many when not `totalExact` (a search alone, docs/decisions/0121-device-search-count-capped.md).
    */
-  page(q: DevicePageQuery): { devices: DeviceInfo[]; next: string | null; total: number } {
+  page(q: DevicePageQuery): DeviceList {
     const dialect = dialectOf(this.db);
     if (q.q !== undefined) refuseUnboundedSearch(this.db, q.q);
     const f = deviceFilterSql(q, dialect);
-    // A search alone is counted in its own table; a page of a search most devices match is read in id order (device-search.ts).
-    const [sql, params] = f.search && f.where.length === 1 ? [f.search.count, [f.search.param]]
-      : [`SELECT COUNT(*) AS n FROM devices${f.where.length ? ` WHERE ${f.where.join(' AND ')}` : ''}`, f.params];
-    const total = Number((this.db.prepare(sql).get(...params) as { n: number | string }).n);
-    const p = this.pageRows<Row>('*', f.search && denseSearch(this.db, total, q.limit) ? deviceFilterSql(q, dialect, 'each') : f, q);
-    return { devices: this.toInfos(p.rows), next: p.next, total };
+    // A search alone is counted in its own table (capped), a tag alone in device_tags (its index only); a page of a
+    // search most devices match, or more than the count's cap, is read in id order (device-search.ts).
+    const sql = f.count ?? `SELECT COUNT(*) AS n FROM devices${f.where.length ? ` WHERE ${f.where.join(' AND ')}` : ''}`;
+    const count = f.search && f.where.length === 1 ? countSearch(this.db, f.search)
+      : { total: Number((this.db.prepare(sql).get(...f.params) as { n: number | string }).n), totalExact: true };
+    const byId = f.search && (!count.totalExact || denseSearch(this.db, count.total, q.limit));
+    const p = this.pageRows<Row>('*', byId ? deviceFilterSql(q, dialect, 'each') : f, q);
+    return { devices: this.toInfos(p.rows), next: p.next, ...count };
   }
 
   /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */

@@ -174,7 +174,11 @@ export type DeviceInfo = z.infer<typeof DeviceInfo>;
  * A page of devices by id (DEVICE_PAGE): `next` is the `?after=` of the following page, null after the last;
  * `total` counts the devices that match the query's filters, on every page (docs/decisions/0089-fleet-view-filtered-by-the-hub.md).
  */
-export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable(), total: Count });
+/**
+ * GET /devices: a page, `total` the devices matching; `totalExact` false when it is a lower bound, a search (q alone) of
+ * more than SEARCH_COUNT_MAX matches on a hub of more than SHORT_SEARCH_MAX_DEVICES devices (shared/src/device-search-term.ts).
+ */
+export const DeviceList = z.object({ devices: z.array(DeviceInfo), next: DeviceId.nullable(), total: Count, totalExact: z.boolean() });
 export type DeviceList = z.infer<typeof DeviceList>;
 /** The most versions GET /fleet lists (`versionsTotal` counts them all). */
 export const FLEET_VERSIONS_MAX = 50;

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
 import { formatCount } from '@edgefleet/shared/browser';
 import { loadDevices, session } from '../store.js';
-import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesVersion, fleetQuery, fleetSummary, heldSearch, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
+import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesTotalExact, devicesTotalText, devicesVersion, fleetQuery, fleetSummary, heldSearch, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
 import { errorText } from '../api.js';
 import { VirtualTable, type Column } from '../ui/table.js';
 import { ErrorBox, Empty, Loading, ago, time, useClock } from '../ui/states.js';
@@ -110,7 +110,7 @@ export function FleetView() {
         <select id="fleet-status" value={query.status} onChange={(e) => { fleetQuery.value = { ...fleetQuery.value, status: (e.currentTarget as HTMLSelectElement).value as FleetStatus }; }}>
           <option value="">any status</option><option value="online">online</option><option value="offline">offline</option><option value="revoked">revoked</option>
         </select>
-        {st === 'ready' ? <span class="muted" data-testid="device-count">{formatCount(rows.length)} of {formatCount(devicesTotal.value)} devices{filtered ? ' matching' : ''}</span> : null}
+        {st === 'ready' ? <span class="muted" data-testid="device-count">{formatCount(rows.length)} of {devicesTotalText(rows.length)} devices{filtered ? ' matching' : ''}</span> : null}
       </div>
       {held ? <p class="muted" id="fleet-search-held" role="status">{held}</p> : null}
       {tagWrong ? <p class="error" id="fleet-tag-problem" role="alert">{tagWrong}</p> : null}
@@ -122,7 +122,7 @@ export function FleetView() {
             : <VirtualTable label="Devices" rows={rows} columns={columns} rowKey={(d) => d.id} onOpen={(d) => go(`#/devices/${encodeURIComponent(d.id)}`)} heightPx={420} />}
       {st === 'ready' && devicesNext.value !== null ? (
         <p class="older">
-          <button type="button" data-testid="fleet-more" disabled={more === 'loading'} onClick={loadMore}>{more === 'loading' ? 'Loading…' : `Load ${formatCount(Math.min(FLEET_PAGE, devicesTotal.value - rows.length))} more`}</button>
+          <button type="button" data-testid="fleet-more" disabled={more === 'loading'} onClick={loadMore}>{more === 'loading' ? 'Loading…' : devicesTotalExact.value ? `Load ${formatCount(Math.min(FLEET_PAGE, devicesTotal.value - rows.length))} more` : `Load up to ${formatCount(FLEET_PAGE)} more`}</button>
           {typeof more === 'object' ? <span class="error" role="alert"> could not load more devices: {more.error}</span> : null}
         </p>
       ) : null}
