@@ -11,7 +11,7 @@ export const SHORT_SEARCH_MAX_DEVICES = 10_000;
 /**
  * GET /devices?q= counts a search's matches up to this many by the index; past it, a hub of more than
  * SHORT_SEARCH_MAX_DEVICES devices answers `total` this and `totalExact` false (at least this many match) rather
- * than read every match (docs/decisions/0121-device-search-count-capped.md).
+ * than read every match (docs/decisions/0123-device-search-count-capped.md).
  */
 export const SEARCH_COUNT_MAX = 1_000;
 

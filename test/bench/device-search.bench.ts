@@ -9,7 +9,7 @@
 // tag rows and search row), with 3 tags and one or two versions held, their search rows written again with them
 // (writeDeviceSearch, as a state report does); PostgreSQL gets a copy of those rows. Each request is timed by the client (wall, median of ROUNDS, every
 // query and the baseline taken in turn each round); the hub's answer is checked (`total`, and `totalExact`: a search of more
-// than SEARCH_COUNT_MAX matches on more than SHORT_SEARCH_MAX_DEVICES devices is counted only that far, decision 0121).
+// than SEARCH_COUNT_MAX matches on more than SHORT_SEARCH_MAX_DEVICES devices is counted only that far, decision 0123).
 // Run: node --conditions=source --import tsx test/bench/device-search.bench.ts [--devices N] [--rounds N]
 // bench-limit-s: 150
 import { mkdtempSync, rmSync } from 'node:fs';

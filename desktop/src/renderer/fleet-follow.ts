@@ -62,7 +62,7 @@ function apply(p: DeviceList, id: string, f: FleetQuery, online: boolean | undef
   if (decided && !p.devices.some((d) => d.id === id)) devices.delete(id);
   batch(() => {
     // The hub's count, unless this device's status was decided here: then the count moves by its own change.
-    if (!localStatus) { devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; }
+    if (!localStatus) { devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact !== false; }
     else if (wasHeld !== devices.has(id)) devicesTotal.value = Math.max(0, devicesTotal.value + (wasHeld ? -1 : 1));
     devicesVersion.value++;
   });

@@ -29,8 +29,9 @@ export const devicesVersion = signal(0);
 export const devicesStatus = signal<'loading' | 'ready' | { error: string }>('loading');
 /** The `?after=` of the page after those loaded, or null when they are all. */
 export const devicesNext = signal<string | null>(null);
-/** How many devices match the filters (all pages), as the hub last said: at least that many when not exact (decision 0121). */
+/** How many devices match the filters (all pages), as the hub last said: at least that many when not exact (decision 0123). */
 export const devicesTotal = signal(0);
+/** False when `devicesTotal` is a lower bound; a hub before decision 0123 sends no `totalExact`: its totals are exact. */
 export const devicesTotalExact = signal(true);
 /** The count beside the filters: `200 of 1,000+ devices` when the hub counted a search only so far (held: the devices loaded). */
 export const devicesTotalText = (held: number): string =>
@@ -94,7 +95,7 @@ async function loadFirstPage(a: Api): Promise<void> {
     answered = q;
     devices.clear();
     for (const d of p.devices) devices.set(d.id, d);
-    batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; devicesStatus.value = 'ready'; devicesVersion.value++; });
+    batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact !== false; devicesStatus.value = 'ready'; devicesVersion.value++; });
   } catch (err) {
     if (n !== loadCount) return;
     // The hub's refusal of a short search (decision 0109) is no error of the view: it says so beside the box
@@ -113,7 +114,7 @@ export async function loadMoreDevices(a: Api): Promise<void> {
   const p = await a.get<DeviceList>(fleetPath(fleetQuery.value, after));
   if (n !== loadCount || devicesNext.value !== after) return;
   for (const d of p.devices) devices.set(d.id, d);
-  batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact; devicesVersion.value++; });
+  batch(() => { devicesNext.value = p.next; devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact !== false; devicesVersion.value++; });
 }
 
 let summaryLoads = 0;

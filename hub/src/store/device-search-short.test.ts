@@ -3,7 +3,7 @@
 // with a 400 saying why and what to send instead (docs/decisions/0109-short-device-searches.md), on SQLite and PostgreSQL,
 // over GET /devices; a search of 3 characters or more is answered at any size. Its `total` is exact up to SEARCH_COUNT_MAX
 // matches, and beyond on those 10,000 devices; on one more device it is SEARCH_COUNT_MAX, `totalExact` false, and the
-// pages still list every match once (docs/decisions/0121-device-search-count-capped.md).
+// pages still list every match once (docs/decisions/0123-device-search-count-capped.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeHarness } from '../testing/harness.js';

@@ -122,7 +122,7 @@ const countOf = (db: Db, sql: string, ...params: unknown[]): number => Number((d
 const searchRows = (db: Db): number => countOf(db, 'SELECT COALESCE(MAX(n), 0) AS n FROM device_search');
 
 /**
- * How many devices search `s` alone matches (docs/decisions/0121-device-search-count-capped.md): every match on a hub
+ * How many devices search `s` alone matches (docs/decisions/0123-device-search-count-capped.md): every match on a hub
  * of at most SHORT_SEARCH_MAX_DEVICES devices (a cost bounded by those); on a larger one up to SEARCH_COUNT_MAX, and
  * past it `total` is SEARCH_COUNT_MAX, not exact (at least that many match).
  */

@@ -77,7 +77,7 @@ export class DevicesRepo implements DeviceAuthPort {
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
    * so each device is listed once whatever is added in between) among those matching the filter, `next`,
    * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md),
-   * at least that many when not `totalExact` (a search alone, docs/decisions/0121-device-search-count-capped.md).
+   * at least that many when not `totalExact` (a search alone, docs/decisions/0123-device-search-count-capped.md).
    */
   page(q: DevicePageQuery): DeviceList {
     const dialect = dialectOf(this.db);

@@ -3,7 +3,7 @@
 // is answered; one device more and a search of 1–2 characters is not sent: the box says to type a third,
 // the table keeps the last search's devices and no error is shown. With the fleet's counts unread (GET /fleet
 // failing) the hub's refusal of the first one is said the same way, and the next ones are not sent. A search matching
-// more than 1,000 of those 10,001 devices is counted `1,000+` (docs/decisions/0121-device-search-count-capped.md).
+// more than 1,000 of those 10,001 devices is counted `1,000+` (docs/decisions/0123-device-search-count-capped.md).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -71,7 +71,7 @@ describe('console: a search of 1–2 characters on a fleet of more than 10,000 d
     await page.locator('.vbody [data-key="dev-01519"]').waitFor();
     assert.deepEqual(asked.slice(before), ['?limit=200&q=dev-0151'], 'no search of 1-2 characters sent');
     assert.equal(await held.count(), 0, 'said only while the search as typed is held');
-    // A search of more than 1,000 matches on more than 10,000 devices is counted that far (decision 0121): said `1,000+`,
+    // A search of more than 1,000 matches on more than 10,000 devices is counted that far (decision 0123): said `1,000+`,
     // never fewer than the devices held, and each Load more asks for up to a page.
     await search(page, 'dev');
     await count.filter({ hasText: '200 of 1,000+ devices matching' }).waitFor();
