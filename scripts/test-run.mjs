@@ -8,8 +8,9 @@
 // test-order.mjs is kept from.
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
-import { writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { mergeRuns } from './test-merge.mjs';
 import { WAIT_LANE } from './test-order.mjs';
@@ -26,6 +27,9 @@ const lanes = [
   { files: files.filter((f) => !waiting.includes(f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) },
   { files: waiting, concurrency: Number(process.env.TEST_WAIT_LANE ?? 1) },
 ].filter((l) => l.files.length > 0);
+// Where each file's process writes its CPU time at exit under TEST_DURATIONS (scripts/test-cpu.mjs).
+const cpuDir = process.env.TEST_DURATIONS ? mkdtempSync(join(tmpdir(), 'test-cpu-')) : null;
+if (cpuDir) process.env.TEST_CPU_DIR = cpuDir;
 const streams = lanes.map((l) => run({ ...l, timeout }));
 const stream = streams.length === 1 ? streams[0] : Readable.from(mergeRuns(streams));
 const onEach = (event, listener) => { for (const s of streams) s.on(event, listener); };
@@ -62,8 +66,15 @@ if (process.env.TEST_DURATIONS) {
   onEach('test:pass', note(true));
   onEach('test:fail', note(false));
   process.on('exit', () => {
+    const cpu = new Map();
+    for (const name of readdirSync(cpuDir)) {
+      const { file, cpuSec } = JSON.parse(readFileSync(join(cpuDir, name), 'utf8'));
+      cpu.set(named(resolve(file)), cpuSec);
+    }
+    rmSync(cpuDir, { recursive: true, force: true });
     const rows = [...seen].map(([file, f]) => [f.s, f.ok, named(file)]).sort((a, b) => b[0] - a[0]);
-    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
-    writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start\n${text}\n`);
+    const share = (s, c) => (c === undefined ? '-' : `${c.toFixed(1)}\t${s > 0 ? Math.round((100 * c) / s) : '-'}%`);
+    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${share(s, cpu.get(file))}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
+    writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start; the CPU time (s) of its process and the processes it started and waited for, and that as a share of its time (WAIT_LANE in scripts/test-order.mjs: under a third)\n${text}\n`);
   });
 }

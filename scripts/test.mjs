@@ -120,7 +120,9 @@ const built = (f) => {
   const m = /^([^/]+)\/src\/(.*)\.ts$/.exec(f.split('\\').join('/'));
   return programs === 'built' && m ? join(m[1], 'dist', `${m[2]}.js`) : f;
 };
-const flags = programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx'];
+const flags = [...(programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx']),
+  // TEST_DURATIONS also gives each file's CPU time (scripts/test-cpu.mjs).
+  ...(process.env.TEST_DURATIONS ? ['--import', join(root, 'scripts', 'test-cpu.mjs')] : [])];
 const child = spawn(process.execPath, [...flags, join(root, 'scripts', 'test-run.mjs'), ...files.map(built)], { cwd: root, stdio: 'inherit', env });
 // Ctrl-C reaches the child with us (one process group); wait for it, then remove the cache.
 process.on('SIGINT', () => {});
