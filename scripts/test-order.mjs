@@ -88,4 +88,9 @@ export const WAIT_LANE = [
   'agent/src/api/grpc/answer-deadline.test.ts', // 3.1 s in 12.0 s
   'agent/src/api/budget.test.ts', // 2.5 s in 10.7 s
   'hub/src/mqtt/external-wait.test.ts', // 1.7 s in 6.6 s
+  // CPU from TEST_DURATIONS (scripts/test-cpu.mjs), 2026-12-06 11:55, load 12:
+  'agent/src/sync/outbox.test.ts', // 0.6 s in 4.7 s
+  'agent/src/config-stop-grace.test.ts', // 0.5 s in 3.1 s
+  'hub/src/cluster/claim.test.ts', // 0.8 s in 3.0 s
+  'hub/src/alerts/webhook-timeout.test.ts', // 0.8 s in 3.0 s
 ];
