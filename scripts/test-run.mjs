@@ -4,8 +4,8 @@
 // failure. The files of WAIT_LANE (test-order.mjs), which mostly wait on real timers, run in a second
 // run() beside it, one at a time (TEST_WAIT_LANE=0 puts them back with the rest), reported as one run
 // (test-merge.mjs; docs/development.md "Test run time"). TEST_DURATIONS=FILE also writes each file's
-// time (its top-level tests' durations added up) and outcome to FILE, longest first: the figures
-// test-order.mjs is kept from.
+// time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and outcome to FILE, longest
+// first: the figures test-order.mjs is kept from.
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
