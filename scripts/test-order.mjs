@@ -9,25 +9,20 @@
 // of that file's time each. The last three run their tests once per backend (forEachBackend), which the
 // figures credit to hub/src/testing/backends.ts. The arm64 tarball comes third whatever this machine
 // measured: its cross-compiled addon is cached here (4 s), but CI's clean machine compiles it (28 s), and
-// started late it ran last there. The bad-network scenarios (slow-link, flapping, half-open, flaky-link)
-// wait out real keepalives and lead the list, behind slow-connect (a CONNACK 12 s away, decision 0084).
+// started late it ran last there. The files that mostly wait (WAIT_LANE below) run in a lane of their own
+// and are not listed here.
 export const SLOW_FIRST = [
-  'test/src/scenarios/slow-connect.test.ts', // 67.4 s in a full run (2026-12-06 00:40), mostly waiting on its 6 s link
-  'test/src/scenarios/slow-link.test.ts',
-  'agent/src/longrun.test.ts',
   'test/src/scenarios/package-arm64.test.ts',
-  'test/src/scenarios/flapping.test.ts',
   'test/src/scenarios/example-loop.test.ts',
   'test/src/fleet/start.test.ts',
   'test/src/scenarios/config-rollout.test.ts',
-  'test/src/scenarios/flaky-link.test.ts',
   'test/src/scenarios/rollout.test.ts',
   'agent/src/api/write-deadline.test.ts',
   'hub/src/store/pg/reconnect.test.ts',
   'test/src/scenarios/postgres-hub.test.ts',
   'test/src/scenarios/memory-burst.test.ts',
-  'test/src/scenarios/half-open.test.ts',
   'agent/src/sync/e2e.test.ts',
+  'test/src/scenarios/flaky-link.test.ts', // 16-18 s with reconnectMs 50 (30.5 s at 300, the VM at load 14); 7.3 s of CPU: not in WAIT_LANE
   'test/src/scenarios/hub-restart-upload.test.ts',
   'test/src/scenarios/postgres-refusals.test.ts',
   'hub/src/cli/commands/remote.test.ts',
@@ -44,15 +39,15 @@ export const SLOW_FIRST = [
   'test/src/cli/convention.test.ts',
   'test/src/scenarios/remote-config.test.ts',
   'hub/src/cli/commands/capture.test.ts',
+  'agent/src/api/grpc/answer-deadline.test.ts',
   'hub/src/cli/commands/remote-deploy.test.ts',
   'test/src/scenarios/restored-agent-db.test.ts',
   'agent/src/cli/cli.test.ts',
   'test/src/console/errors.test.ts',
-  'agent/src/api/grpc/answer-deadline.test.ts',
   'test/src/scenarios/data-capture.test.ts',
   'hub/src/cli/model.test.ts',
+  'agent/src/longrun.test.ts', // 9.9 s alone since its link drops reconnect with reconnectMs 5 (2026-12-06)
   'test/src/scenarios/readme.test.ts',
-  'agent/src/api/budget.test.ts',
   'test/src/scenarios/sealed-models.test.ts',
   'test/src/scenarios/shadow-rollout.test.ts',
   'test/src/scenarios/refusals.test.ts',
@@ -68,9 +63,33 @@ export const SLOW_FIRST = [
   'hub/src/api/hostile-sweep.test.ts',
 ];
 
-/** `files` (paths relative to the repo root) with SLOW_FIRST's files first, in its order, then the rest sorted. */
+/**
+ * `files` (paths relative to the repo root) with SLOW_FIRST's files first, in its order, then
+ * WAIT_LANE's (first in their lane), then the rest sorted.
+ */
 export function orderTestFiles(files) {
-  const rank = new Map(SLOW_FIRST.map((f, i) => [f, i]));
-  const at = (f) => rank.get(f) ?? SLOW_FIRST.length;
+  const rank = new Map([...SLOW_FIRST, ...WAIT_LANE].map((f, i) => [f, i]));
+  const at = (f) => rank.get(f) ?? rank.size;
   return [...files].sort((a, b) => at(a) - at(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
+
+// The files that mostly wait on real timers (keepalives, a CONNACK held 12 s, reconnect backoffs), run one
+// at a time in a lane of their own beside the two above (scripts/test-run.mjs; docs/development.md "Test
+// run time"; docs/decisions/0121-a-lane-for-the-tests-that-wait.md). A file belongs here when its CPU
+// time (user + sys of its whole process tree: TEST_DURATIONS, or run alone under /usr/bin/time) is under
+// a third of its wall time in a full run, so beside the two CPU lanes it adds a third of a core at most,
+// and when nothing it checks is a deadline of 2 s or less: such a test needs the CPU the moment its
+// deadline runs, and the third lane is the one that waits for a core. The write-deadline test (a slow
+// reader against a 1.5 s write deadline, 3.3 s of CPU in 20.4 s) failed there once beside two CPU files
+// on the shared VM and passed alone at the same load; it, answer-deadline, pg/reconnect, external-wait,
+// claim, config-stop-grace and webhook-timeout (bounds of 0.4 to 1.5 s) stay in the CPU lanes.
+// Measured 2026-12-06 11:36-11:55 (CPU; the machine shared, load 6 to 19) against the full run of
+// 2026-12-06 04:11 (wall), longest first:
+export const WAIT_LANE = [
+  'test/src/scenarios/slow-connect.test.ts', // 3.8 s of CPU in 62.0 s
+  'test/src/scenarios/slow-link.test.ts', // 9.2 s in 46.7 s
+  'test/src/scenarios/flapping.test.ts', // 5.7 s in 38.9 s
+  'test/src/scenarios/half-open.test.ts', // 5.5 s in 18.5 s
+  'agent/src/api/budget.test.ts', // 2.5 s in 10.7 s
+  'agent/src/sync/outbox.test.ts', // 0.6 s in 4.7 s
+];

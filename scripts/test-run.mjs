@@ -1,31 +1,46 @@
 // The test run itself, started by scripts/test.mjs with the test files in the order to start them:
 // node:test's run() with --test-concurrency=2 (TEST_CONCURRENCY) and a 5-minute limit per file, its
 // report on stdout (spec on a terminal, TAP otherwise, as `node --test` does) and exit code 1 on any
-// failure. TEST_DURATIONS=FILE also writes each file's time (its top-level tests' durations added up)
-// and outcome to FILE, longest first: the figures test-order.mjs is kept from.
+// failure. The files of WAIT_LANE (test-order.mjs), which mostly wait on real timers, run in a second
+// run() beside it, one at a time (TEST_WAIT_LANE=0 puts them back with the rest), reported as one run
+// (test-merge.mjs; docs/development.md "Test run time"). TEST_DURATIONS=FILE also writes each file's
+// time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and outcome to FILE, longest
+// first: the figures test-order.mjs is kept from.
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
-import { writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { mergeRuns } from './test-merge.mjs';
+import { WAIT_LANE } from './test-order.mjs';
 
 const files = process.argv.slice(2).map((f) => resolve(f));
 // A built test file is named by its source (<pkg>/dist/x.test.js is <pkg>/src/x.test.ts) in what this prints.
 const named = (file) => relative(process.cwd(), file).replace(/^([^/]+)\/dist\/(.*)\.test\.js$/, '$1/src/$2.test.ts');
-const stream = run({
-  files,
-  concurrency: Number(process.env.TEST_CONCURRENCY ?? 2),
-  // Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
-  // files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
-  timeout: 300_000,
-});
-stream.on('test:fail', () => { process.exitCode = 1; });
+const waitLane = Number(process.env.TEST_WAIT_LANE ?? 1) > 0 ? new Set(WAIT_LANE) : new Set();
+const waiting = files.filter((f) => waitLane.has(named(f)));
+// Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
+// files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
+const timeout = 300_000;
+const lanes = [
+  { files: files.filter((f) => !waiting.includes(f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) },
+  { files: waiting, concurrency: Number(process.env.TEST_WAIT_LANE ?? 1) },
+].filter((l) => l.files.length > 0);
+// Where each file's process writes its CPU time at exit under TEST_DURATIONS (scripts/test-cpu.mjs).
+const cpuDir = process.env.TEST_DURATIONS ? mkdtempSync(join(tmpdir(), 'test-cpu-')) : null;
+if (cpuDir) process.env.TEST_CPU_DIR = cpuDir;
+const streams = lanes.map((l) => run({ ...l, timeout }));
+const stream = streams.length === 1 ? streams[0] : Readable.from(mergeRuns(streams));
+const onEach = (event, listener) => { for (const s of streams) s.on(event, listener); };
+onEach('test:fail', () => { process.exitCode = 1; });
 const report = stream.compose(process.stdout.isTTY ? new spec() : tap);
 report.pipe(process.stdout);
 
 // Failures again at the very end, one line each with the file and the first line of the error: a
 // report's tail (all that CI shows of a long run) then names what failed, not only how many did.
 const failures = [];
-stream.on('test:fail', (data) => {
+onEach('test:fail', (data) => {
   const err = data.details?.error;
   // A suite fails when a test in it does: name the tests, not again the suites holding them.
   if (err?.failureType === 'subtestsFailed') return;
@@ -48,11 +63,18 @@ if (process.env.TEST_DURATIONS) {
     if (!ok) f.ok = false;
     seen.set(data.file, f);
   };
-  stream.on('test:pass', note(true));
-  stream.on('test:fail', note(false));
+  onEach('test:pass', note(true));
+  onEach('test:fail', note(false));
   process.on('exit', () => {
+    const cpu = new Map();
+    for (const name of readdirSync(cpuDir)) {
+      const { file, cpuSec } = JSON.parse(readFileSync(join(cpuDir, name), 'utf8'));
+      cpu.set(named(resolve(file)), cpuSec);
+    }
+    rmSync(cpuDir, { recursive: true, force: true });
     const rows = [...seen].map(([file, f]) => [f.s, f.ok, named(file)]).sort((a, b) => b[0] - a[0]);
-    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
-    writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start\n${text}\n`);
+    const share = (s, c) => (c === undefined ? '-' : `${c.toFixed(1)}\t${s > 0 ? Math.round((100 * c) / s) : '-'}%`);
+    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${share(s, cpu.get(file))}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
+    writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start; the CPU time (s) of its process and the processes it started and waited for, and that as a share of its time (WAIT_LANE in scripts/test-order.mjs: under a third)\n${text}\n`);
   });
 }

@@ -59,37 +59,40 @@ if (renderer) {
   }
 }
 // The run's temp files (every test's mkdtemp(tmpdir()), the model cache, the PostgreSQL cluster) go to
-// one dir in RAM, /dev/shm, when it has room (docs/development.md "Test run time"): the files that
+// one dir, in RAM (/dev/shm) when it has room (docs/development.md "Test run time"): the files that
 // write much waited on the VM's disk (the tarball install 29 s on the disk, 16 s in RAM; the 2 GiB
 // backup 43 s and 11 s). What the tests check is the same: a kill -9 loses the page cache on no
-// filesystem, and fsync is still called. The dir is 1777 like /tmp (the PostgreSQL
-// cluster runs as its own user) and removed at the end with whatever a failed test left. A TMPDIR set
-// by the caller is kept.
-// The dir is named by this runner's pid: a run killed with SIGKILL leaves its dir in RAM, and the next
-// run removes the dirs of runners no longer alive (a run going on beside it keeps its own).
+// filesystem, and fsync is still called. Without the room, the dir is made in the disk's tmpdir. Either
+// way it is 1777 like /tmp (the PostgreSQL cluster runs as its own user) and removed at the end with
+// whatever a failed test left: a run leaves nothing in /tmp. A TMPDIR set by the caller is kept.
+// The dir is named by this runner's pid: a run killed with SIGKILL leaves its dir, and the next run
+// removes the dirs of runners no longer alive (a run going on beside it keeps its own).
 /** True when no process has this pid (process.kill(pid, 0) says ESRCH). */
 function gone(pid) {
   try { process.kill(pid, 0); return false; } catch (err) { return err.code === 'ESRCH'; }
 }
-function removeLeftRunDirs() {
+function removeLeftRunDirs(parent) {
   let names = [];
-  try { names = readdirSync('/dev/shm'); } catch { return; }
+  try { names = readdirSync(parent); } catch { return; }
   for (const name of names) {
     const m = /^eft-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && gone(Number(m[1]))) rmSync(join('/dev/shm', name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && gone(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
   }
+}
+/** /dev/shm when it has 8 GiB free, or else the disk's tmpdir. */
+function runTmpParent() {
+  try {
+    const fs = statfsSync('/dev/shm');
+    if (fs.bavail * fs.bsize >= 8 * 2 ** 30) return '/dev/shm';
+  } catch { /* no /dev/shm */ }
+  return tmpdir();
 }
 let runTmp = null;
 if (!process.env.TMPDIR) {
-  try {
-    removeLeftRunDirs();
-    const fs = statfsSync('/dev/shm');
-    if (fs.bavail * fs.bsize >= 8 * 2 ** 30) {
-      runTmp = mkdtempSync(`/dev/shm/eft-${process.pid}-`);
-      chmodSync(runTmp, 0o1777);
-      process.env.TMPDIR = runTmp;
-    }
-  } catch { /* no /dev/shm: the disk's tmpdir */ }
+  for (const parent of new Set(['/dev/shm', tmpdir()])) removeLeftRunDirs(parent);
+  runTmp = mkdtempSync(join(runTmpParent(), `eft-${process.pid}-`));
+  chmodSync(runTmp, 0o1777);
+  process.env.TMPDIR = runTmp;
 }
 // The PostgreSQL backend's tests (forEachBackend, hub/src/testing/backends.ts) share one cluster for the
 // run, with the hub's migrations applied once to a template, instead of an initdb, a server start and a
@@ -104,7 +107,10 @@ if (programs === 'built' && files.some((f) => /\bbackends\(\)|forEachBackend\(/.
   }
 }
 const cache = process.env.EDGEFLEET_MODEL_CACHE ? undefined : mkdtempSync(join(tmpdir(), 'edgefleet-test-models-'));
-const env = { ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}), ...(renderer ? { EDGEFLEET_RENDERER_BUILT: '1' } : {}), ...(pg?.env ?? {}) };
+// onnxruntime-node's telemetry (its Events SDK) writes a mat-debug-PID.log and a .ses file into the tmpdir
+// of every process that loads it, and a database under ~/.cache: the tests' processes send none
+// (ORT_DISABLE_TELEMETRY; a value set by the caller is kept).
+const env = { ORT_DISABLE_TELEMETRY: '1', ...process.env, EDGEFLEET_TEST_PROGRAMS: programs, ...(cache ? { EDGEFLEET_MODEL_CACHE: cache } : {}), ...(renderer ? { EDGEFLEET_RENDERER_BUILT: '1' } : {}), ...(pg?.env ?? {}) };
 // `node --test FILES` runs its files in sorted order whatever order they are given in; run() (in
 // test-run.mjs) takes them in ours. Its test files run with this runner's flags (from source, via tsx).
 // Test files run built too (<pkg>/src/x.test.ts as <pkg>/dist/x.test.js, fresh from the `tsc -b` above),
@@ -114,7 +120,9 @@ const built = (f) => {
   const m = /^([^/]+)\/src\/(.*)\.ts$/.exec(f.split('\\').join('/'));
   return programs === 'built' && m ? join(m[1], 'dist', `${m[2]}.js`) : f;
 };
-const flags = programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx'];
+const flags = [...(programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx']),
+  // TEST_DURATIONS also gives each file's CPU time (scripts/test-cpu.mjs).
+  ...(process.env.TEST_DURATIONS ? ['--import', join(root, 'scripts', 'test-cpu.mjs')] : [])];
 const child = spawn(process.execPath, [...flags, join(root, 'scripts', 'test-run.mjs'), ...files.map(built)], { cwd: root, stdio: 'inherit', env });
 // Ctrl-C reaches the child with us (one process group); wait for it, then remove the cache.
 process.on('SIGINT', () => {});
