@@ -36,6 +36,7 @@ export const SLOW_FIRST = [
   'agent/src/longrun-store.test.ts',
   'test/src/console/console.test.ts',
   'test/src/scenarios/package-install.test.ts',
+  'test/src/scenarios/package-upgrade.test.ts', // ~26 s in a helper's run (2026-12-06), mostly the tarball's build
   'test/src/cli/convention.test.ts',
   'test/src/scenarios/remote-config.test.ts',
   'hub/src/cli/commands/capture.test.ts',
@@ -75,7 +76,7 @@ export function orderTestFiles(files) {
 
 // The files that mostly wait on real timers (keepalives, a CONNACK held 12 s, reconnect backoffs), run one
 // at a time in a lane of their own beside the two above (scripts/test-run.mjs; docs/development.md "Test
-// run time"; docs/decisions/0121-a-lane-for-the-tests-that-wait.md). A file belongs here when its CPU
+// run time"; docs/decisions/0124-a-lane-for-the-tests-that-wait.md). A file belongs here when its CPU
 // time (user + sys of its whole process tree: TEST_DURATIONS, or run alone under /usr/bin/time) is under
 // a third of its wall time in a full run, so beside the two CPU lanes it adds a third of a core at most,
 // and when nothing it checks is a deadline of 2 s or less: such a test needs the CPU the moment its
