@@ -37,6 +37,8 @@ export interface Backend {
   create(model: string | Uint8Array, settings: SessionSettings): Promise<BackendSession>;
   /** `new ort.Tensor(type, data, dims)` of this backend's package (each package has its own Tensor class). */
   tensor: MakeOrtTensor;
+  /** Ends what the backend holds beyond its sessions (wasm: its worker thread, wasm-thread.ts). */
+  close?(): Promise<void>;
 }
 
 export interface BackendLoaders {

@@ -275,9 +275,12 @@ export class ModelRuntime {
     this.versions.retire(slot.active);
   }
 
-  /** Waits for pinned requests to finish, then releases every session. Idempotent. */
+  /** Waits for pinned requests to finish, then releases every session and closes the backend. Idempotent. */
   async stop(): Promise<void> {
     for (const name of [...this.slots.keys()]) this.unload(name);
     await this.versions.drain();
+    const opened = this.backendP;
+    this.backendP = undefined;
+    await opened?.then((b) => b.close?.(), () => undefined);
   }
 }
