@@ -6,7 +6,7 @@
 import { AppError, echoText, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
-import { openBackend, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
+import { openBackend, runBegan, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
 import { Batcher, type BatchStats } from './batcher.js';
 import { batchPolicy } from './batching.js';
 import { Limiter } from './limiter.js';
@@ -245,7 +245,7 @@ export class ModelRuntime {
       let outputs: RecordedTensor[];
       try {
         outputs = this.outputsOf(v, result, wanted);
-        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runStart - t0);
+        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runBegan(result, runStart) - t0);
       } catch (err) {
         return this.failed(v, err, limiter, t0);
       }

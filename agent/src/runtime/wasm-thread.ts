@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker's code, evaluated (a string rather than a file: no build step or loader differs between the
- * daemon, the CLI and tests run from source). Requests `{id, op, ...}`, answers `{id, ok, value | error}`.
+ * daemon, the CLI and tests run from source). Requests `{id, op, ...}`, answers `{id, ok, value | error}`; a run's value is its outputs and how long it computed.
  * Model bytes arrive transferred and are zeroed once onnxruntime-web has its copy (sealed models,
  * docs/decisions/0029-sealed-models.md); outputs go back as copies that own their buffers.
  */
@@ -36,12 +36,13 @@ import(workerData.ort).then((ort) => {
       if (!s) throw new Error('the session was released');
       const feeds = {};
       for (const [name, t] of Object.entries(m.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const t0 = performance.now();
       const out = m.fetches ? await s.run(feeds, m.fetches) : await s.run(feeds);
-      const value = {};
+      const value = { ms: performance.now() - t0, outputs: {} };
       const transfer = [];
       for (const [name, t] of Object.entries(out)) {
         const data = own(t.data);
-        value[name] = { type: t.type, dims: t.dims, data };
+        value.outputs[name] = { type: t.type, dims: t.dims, data };
         transfer.push(...transferable(data));
       }
       return { value, transfer };

@@ -7,7 +7,7 @@
 // worker_threads per process); the intra/inter-op settings have no wasm equivalent.
 import { readFile } from 'node:fs/promises';
 import type { OrtTensorLike, OrtValueMetadata } from '@edgefleet/shared/core';
-import type { Backend, BackendSession } from './backend.js';
+import { RUN_BEGAN, type Backend, type BackendSession } from './backend.js';
 import { WasmThread } from './wasm-thread.js';
 
 interface Created { id: number; inputNames: string[]; outputNames: string[]; inputMetadata?: OrtValueMetadata[]; outputMetadata?: OrtValueMetadata[] }
@@ -50,7 +50,8 @@ export async function wasmBackend(): Promise<Backend> {
           const transfer: ArrayBuffer[] = [];
           const sent: Record<string, OrtTensorLike> = {};
           for (const [name, t] of Object.entries(feeds)) sent[name] = owned(t, transfer);
-          return thread.call('run', { session: s.id, feeds: sent, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer);
+          return thread.call<{ ms: number; outputs: Record<string, OrtTensorLike> }>('run', { session: s.id, feeds: sent, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer)
+            .then((r) => Object.assign(r.outputs, { [RUN_BEGAN]: performance.now() - r.ms }));
         },
         release: () => thread.call('release', { session: s.id }),
       };
