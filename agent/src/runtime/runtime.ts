@@ -256,7 +256,7 @@ export class ModelRuntime {
   }
 
   runError(v: LoadedVersion, err: unknown): AppError {
-    return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
+    return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run on the ${v.backend.name} backend: ${(err as Error).message}`, { cause: err });
   }
 
   /** The failure path of infer(): records the error, frees the slot (if taken) and the pin, rejects. */

@@ -20,6 +20,16 @@ function owned(t: OrtTensorLike, transfer: ArrayBuffer[]): OrtTensorLike {
   return { type: t.type, dims: t.dims, data };
 }
 
+/**
+ * onnxruntime-web's words for a run whose tensors do not fit its WebAssembly heap (4 GiB at most, one for every
+ * model of the box) are "memory access out of bounds"; said so, with what to do. The heap it grew stays
+ * grown until the agent restarts (docs/agent.md "Runtime").
+ */
+function outOfMemory(err: Error): Error {
+  if (!/memory access out of bounds/.test(err.message)) return err;
+  return new Error(`${err.message}: the run needs more memory than onnxruntime-web's WebAssembly heap holds (at most 4 GiB for all models): send fewer rows per request`, { cause: err });
+}
+
 export async function wasmBackend(): Promise<Backend> {
   const thread = new WasmThread(import.meta.resolve('onnxruntime-web'));
   let version: string;
@@ -51,7 +61,7 @@ export async function wasmBackend(): Promise<Backend> {
           const sent: Record<string, OrtTensorLike> = {};
           for (const [name, t] of Object.entries(feeds)) sent[name] = owned(t, transfer);
           return thread.call<{ ms: number; outputs: Record<string, OrtTensorLike> }>('run', { session: s.id, feeds: sent, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer)
-            .then((r) => Object.assign(r.outputs, { [RUN_BEGAN]: performance.now() - r.ms }));
+            .then((r) => Object.assign(r.outputs, { [RUN_BEGAN]: performance.now() - r.ms }), (err: Error) => Promise.reject(outOfMemory(err)));
         },
         release: () => thread.call('release', { session: s.id }),
       };
