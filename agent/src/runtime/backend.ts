@@ -29,6 +29,20 @@ export interface BackendSession {
   release(): Promise<void>;
 }
 
+/**
+ * On a run's result: when its computation began (performance.now() on the agent's thread), where the backend
+ * knows it better than the time it was called: wasm runs go one at a time in one worker thread, and a run
+ * that waited there behind others waited for the backend (load), not for its model (the policy judges the
+ * model's own time, docs/agent.md). Read it with runBegan.
+ */
+export const RUN_BEGAN = Symbol('run began');
+
+/** When the run whose `result` this is began computing: the backend's time if it gave one, else `called`. */
+export function runBegan(result: object, called: number): number {
+  const began = (result as { [RUN_BEGAN]?: number })[RUN_BEGAN];
+  return began !== undefined && began > called ? began : called;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The onnxruntime version of the package behind it. */
@@ -37,6 +51,8 @@ export interface Backend {
   create(model: string | Uint8Array, settings: SessionSettings): Promise<BackendSession>;
   /** `new ort.Tensor(type, data, dims)` of this backend's package (each package has its own Tensor class). */
   tensor: MakeOrtTensor;
+  /** Ends what the backend holds beyond its sessions (wasm: its worker thread, wasm-thread.ts). */
+  close?(): Promise<void>;
 }
 
 export interface BackendLoaders {

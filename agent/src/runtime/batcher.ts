@@ -9,6 +9,7 @@
 // A member of a batch still waiting for a run slot may be withdrawn (its client has gone, queued.ts):
 // it leaves the batch, and a batch left empty leaves the limiter's queue.
 import { AppError, toAppError } from '@edgefleet/shared/core';
+import { runBegan } from './backend.js';
 import { batchKey, concatFeeds, splitOutputs, type BatchPolicy } from './batching.js';
 import { Waiter, type Limiter } from './limiter.js';
 import type { Queued } from './queued.js';
@@ -170,7 +171,8 @@ export class Batcher {
         v.batch = undefined;
         return this.retry(v, members);
       }
-      for (let i = 0; i < members.length; i++) this.ok(v, members[i]!, parts[i]!, runStart);
+      const began = runBegan(result, runStart);
+      for (let i = 0; i < members.length; i++) this.ok(v, members[i]!, parts[i]!, began);
       this.limiter.release();
     }, () => this.retry(v, members));
   }
@@ -200,7 +202,7 @@ export class Batcher {
         } catch (err) {
           this.err(v, m, err);
         }
-        if (outputs) this.ok(v, m, outputs, runStart);
+        if (outputs) this.ok(v, m, outputs, runBegan(result, runStart));
         next(i + 1);
       }, (err: unknown) => {
         this.err(v, m, this.rt.runError(v, err));

@@ -6,7 +6,7 @@
 import { AppError, echoText, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
-import { openBackend, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
+import { openBackend, runBegan, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
 import { Batcher, type BatchStats } from './batcher.js';
 import { batchPolicy } from './batching.js';
 import { Limiter } from './limiter.js';
@@ -245,7 +245,7 @@ export class ModelRuntime {
       let outputs: RecordedTensor[];
       try {
         outputs = this.outputsOf(v, result, wanted);
-        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runStart - t0);
+        this.recorder.record(v.name, v.version, feeds, outputs, performance.now() - t0, runBegan(result, runStart) - t0);
       } catch (err) {
         return this.failed(v, err, limiter, t0);
       }
@@ -256,7 +256,7 @@ export class ModelRuntime {
   }
 
   runError(v: LoadedVersion, err: unknown): AppError {
-    return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run: ${(err as Error).message}`, { cause: err });
+    return new AppError('INFERENCE_FAILED', `model "${v.name}" version "${v.version}" failed to run on the ${v.backend.name} backend: ${(err as Error).message}`, { cause: err });
   }
 
   /** The failure path of infer(): records the error, frees the slot (if taken) and the pin, rejects. */
@@ -275,9 +275,12 @@ export class ModelRuntime {
     this.versions.retire(slot.active);
   }
 
-  /** Waits for pinned requests to finish, then releases every session. Idempotent. */
+  /** Waits for pinned requests to finish, then releases every session and closes the backend. Idempotent. */
   async stop(): Promise<void> {
     for (const name of [...this.slots.keys()]) this.unload(name);
     await this.versions.drain();
+    const opened = this.backendP;
+    this.backendP = undefined;
+    await opened?.then((b) => b.close?.(), () => undefined);
   }
 }

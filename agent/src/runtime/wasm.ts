@@ -1,26 +1,74 @@
 // The WebAssembly backend: onnxruntime-web's Node build (its .wasm files ship inside the npm
 // package; nothing is fetched). For boxes where onnxruntime-node has no binaries (32-bit ARM,
-// musl). Imported only when chosen (backend.ts): the native daemon never pays for it.
+// musl). Opened only when chosen (backend.ts): the native daemon never pays for it.
+// Sessions live in a worker thread (wasm-thread.ts), so a long run leaves the agent's own thread free
+// for signals, probes and the hub link (docs/decisions/0121-wasm-runs-in-a-worker-thread.md).
 // One WebAssembly thread (numThreads is process-wide in onnxruntime-web, and threads would mean
 // worker_threads per process); the intra/inter-op settings have no wasm equivalent.
 import { readFile } from 'node:fs/promises';
-import type { Backend, BackendSession } from './backend.js';
+import type { OrtTensorLike, OrtValueMetadata } from '@edgefleet/shared/core';
+import { RUN_BEGAN, type Backend, type BackendSession } from './backend.js';
+import { WasmThread } from './wasm-thread.js';
+
+interface Created { id: number; inputNames: string[]; outputNames: string[]; inputMetadata?: OrtValueMetadata[]; outputMetadata?: OrtValueMetadata[] }
+
+/** A tensor's data as the worker gets it: a copy that owns its buffer (a view would send its whole buffer), handed over. */
+function owned(t: OrtTensorLike, transfer: ArrayBuffer[]): OrtTensorLike {
+  if (!ArrayBuffer.isView(t.data)) return { type: t.type, dims: t.dims, data: t.data };
+  const data = (t.data as unknown as Uint8Array).slice();
+  transfer.push(data.buffer);
+  return { type: t.type, dims: t.dims, data };
+}
+
+/**
+ * onnxruntime-web's words for a run whose tensors do not fit its WebAssembly heap (4 GiB at most, one for every
+ * model of the box) are "memory access out of bounds"; said so, with what to do. The heap it grew stays
+ * grown until the agent restarts (docs/agent.md "Runtime").
+ */
+function outOfMemory(err: Error): Error {
+  if (!/memory access out of bounds/.test(err.message)) return err;
+  return new Error(`${err.message}: the run needs more memory than onnxruntime-web's WebAssembly heap holds (at most 4 GiB for all models): send fewer rows per request`, { cause: err });
+}
 
 export async function wasmBackend(): Promise<Backend> {
-  const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
+  const thread = new WasmThread(import.meta.resolve('onnxruntime-web'));
+  let version: string;
+  try {
+    version = await thread.ready;
+  } catch (err) {
+    await thread.close();
+    throw err;
+  }
   return {
     name: 'wasm',
-    version: ort.env.versions.web ?? ort.env.versions.common,
+    version,
     async create(model, settings) {
-      // From bytes: onnxruntime-web would fetch() a path.
-      const bytes = typeof model === 'string' ? await readFile(model) : Buffer.from(model.buffer, model.byteOffset, model.length);
-      return (await ort.InferenceSession.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), {
-        executionProviders: ['wasm'],
-        graphOptimizationLevel: settings.graphOptimization,
-      })) as unknown as BackendSession;
+      // Bytes, not a path: onnxruntime-web would fetch() a path. A copy of its own goes to the worker,
+      // which zeroes it once the session has it (the caller zeroes a sealed model's own bytes).
+      const bytes = new Uint8Array(typeof model === 'string' ? await readFile(model) : model);
+      let s: Created;
+      try {
+        s = await thread.call<Created>('create', { bytes, graphOptimization: settings.graphOptimization }, [bytes.buffer]);
+      } finally {
+        if (bytes.byteLength > 0) bytes.fill(0); // the copy when the worker never got it (handed over, it is detached)
+      }
+      const session: BackendSession = {
+        inputNames: s.inputNames,
+        outputNames: s.outputNames,
+        ...(s.inputMetadata && s.outputMetadata ? { inputMetadata: s.inputMetadata, outputMetadata: s.outputMetadata } : {}),
+        run(feeds, fetches) {
+          const transfer: ArrayBuffer[] = [];
+          const sent: Record<string, OrtTensorLike> = {};
+          for (const [name, t] of Object.entries(feeds)) sent[name] = owned(t, transfer);
+          return thread.call<{ ms: number; outputs: Record<string, OrtTensorLike> }>('run', { session: s.id, feeds: sent, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer)
+            .then((r) => Object.assign(r.outputs, { [RUN_BEGAN]: performance.now() - r.ms }), (err: Error) => Promise.reject(outOfMemory(err)));
+        },
+        release: () => thread.call('release', { session: s.id }),
+      };
+      return session;
     },
-    tensor: (type, data, dims) => new ort.Tensor(type as 'float32', data as Float32Array, dims as number[]),
+    // Plain tensors: the worker makes onnxruntime-web's own of them.
+    tensor: (type, data, dims) => ({ type, data, dims }),
+    close: () => thread.close(),
   };
 }

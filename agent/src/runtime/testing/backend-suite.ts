@@ -107,6 +107,18 @@ export function backendSuite(name: BackendName): void {
       }
     });
 
+    it('loads a model from its bytes (a sealed model, decrypted in memory), zeroes them and serves it', async () => {
+      const m = randomMlp({ inputDim: 64, hidden: [16], outputDim: 10, seed: 3 });
+      const f = modelFile(dir, { name: 'sealed', version: '1.0.0', onnx: m.onnx, io: m.io });
+      const bytes = Uint8Array.from(m.onnx);
+      const v = await rt.load(f.manifest, bytes);
+      assert.ok(bytes.every((b) => b === 0), 'the plaintext is zeroed once the session has it');
+      rt.activate(v);
+      const x = Float32Array.from({ length: 64 }, (_, i) => Math.cos(i));
+      const got = (await rt.infer(rt.pin('sealed'), [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: x }])).outputs[0]!;
+      close(got.data as Float32Array, mlpForward(m.spec, x, 1), 1e-4, 'sealed output');
+    });
+
     it('a file that is not a model is MODEL_LOAD_FAILED naming the backend', async () => {
       const f = modelFile(dir, { name: 'junk', version: '1.0.0', onnx: new Uint8Array([1, 2, 3]), io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] } });
       writeFileSync(f.path, 'not an onnx model');

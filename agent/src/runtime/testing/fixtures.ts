@@ -83,3 +83,20 @@ export function sumRowsModel(): { onnx: Uint8Array; io: { inputs: TensorSpec[]; 
 
 export const fp32 = (name: string, rows: number[][]): RecordedTensor => ({ name, datatype: 'FP32', shape: [rows.length, rows[0]!.length], data: Float32Array.from(rows.flat()) });
 export const int64 = (name: string, rows: number[][]): RecordedTensor => ({ name, datatype: 'INT64', shape: [rows.length, rows[0]!.length], data: BigInt64Array.from(rows.flat().map(BigInt)) });
+
+/**
+ * `x` FP32 [-1, 1024] through `layers` MatMuls by one 1024×1024 weight (4 MiB), `y` = each row's sum
+ * FP32 [-1, 1]: about 2 MFLOP per row and layer, so a request's rows set how long its run computes
+ * (a row warms up in milliseconds; 2,048 rows over 80 layers took 40 s on onnxruntime-web here).
+ */
+export function slowModel(layers: number): { onnx: Uint8Array; io: { inputs: TensorSpec[]; outputs: TensorSpec[] } } {
+  const width = 1024;
+  const g = new GraphBuilder('slow');
+  let x = g.input('x', 'FP32', [-1, width]);
+  const w = g.initializer('w', new Float32Array(width * width).fill(1 / width), [width, width]);
+  for (let i = 0; i < layers; i++) x = g.op('MatMul', [x, w]);
+  const axes = g.initializer('axes', new BigInt64Array([1n]), [1]);
+  g.op('ReduceSum', [x, axes], { keepdims: 1 }, 'y');
+  g.output('y', 'FP32', [-1, 1]);
+  return { onnx: g.build(), io: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, width] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] } };
+}
