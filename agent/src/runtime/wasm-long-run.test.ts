@@ -1,4 +1,4 @@
-// A long run on the wasm backend (docs/agent.md "Runtime", decision 0121): the real edgefleet-agent program
+// A long run on the wasm backend (docs/agent.md "Runtime", decision 0125): the real edgefleet-agent program
 // with runtime.backend wasm, a model whose run computes for tens of seconds, and a request running on it.
 // The agent answers its liveness probe and its metrics during the run and, SIGTERMed, is gone within the
 // 10 s docs/agent.md "Stopping" promises. Before, onnxruntime-web computed on the agent's own thread: the

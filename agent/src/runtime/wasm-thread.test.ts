@@ -1,4 +1,4 @@
-// The wasm backend's worker thread (wasm-thread.ts, decision 0121): a worker that dies fails the call
+// The wasm backend's worker thread (wasm-thread.ts, decision 0125): a worker that dies fails the call
 // waiting on it and every later one naming itself and what to do, instead of leaving them waiting forever;
 // runs that waited in the worker behind others are recorded as waiting, so the policy judges each model's
 // own time (docs/agent.md "Runtime").

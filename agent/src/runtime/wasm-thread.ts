@@ -1,6 +1,6 @@
 // The worker thread the WebAssembly backend runs onnxruntime-web in (wasm.ts). onnxruntime-web computes a
 // run on the thread that calls it: on the agent's own thread a 20 s run left SIGTERM, the health probes,
-// the API and the MQTT keepalive unanswered for 20 s (docs/decisions/0121-wasm-runs-in-a-worker-thread.md).
+// the API and the MQTT keepalive unanswered for 20 s (docs/decisions/0125-wasm-runs-in-a-worker-thread.md).
 // In a worker the agent's thread only waits for the answer. One worker per backend holds every session:
 // onnxruntime-web's WebAssembly instance is one per thread, so its runs go one at a time, as they did.
 import { Worker } from 'node:worker_threads';

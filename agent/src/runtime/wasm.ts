@@ -2,7 +2,7 @@
 // package; nothing is fetched). For boxes where onnxruntime-node has no binaries (32-bit ARM,
 // musl). Opened only when chosen (backend.ts): the native daemon never pays for it.
 // Sessions live in a worker thread (wasm-thread.ts), so a long run leaves the agent's own thread free
-// for signals, probes and the hub link (docs/decisions/0121-wasm-runs-in-a-worker-thread.md).
+// for signals, probes and the hub link (docs/decisions/0125-wasm-runs-in-a-worker-thread.md).
 // One WebAssembly thread (numThreads is process-wide in onnxruntime-web, and threads would mean
 // worker_threads per process); the intra/inter-op settings have no wasm equivalent.
 import { readFile } from 'node:fs/promises';
