@@ -11,6 +11,7 @@ import { modelsNotLoadedWith, startConfig, type StartedModels } from './config-s
 import { RestartGate, restartSpacing, systemRestartClock } from './config-restarts.js';
 import { pauseFromEnv } from './install/pause.js';
 import { takeRunLock } from './run-lock.js';
+import { agentVersionFrom } from './version.js';
 import { createLogger } from './log.js';
 import { damagedDb } from './store/db.js';
 import { missingInstallFile } from './install-files.js';
@@ -48,7 +49,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const restart = () => {
     if (!exiting) gate.request();
   };
-  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), agentVersion: agentVersionFrom(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
     // New runtime settings with which an active model did not load: a start that failed (config-start.ts),
     // found before the API listens and the hub hears the settings applied.
     // A model that does not load with the settings before either is its own failure (tried once, bounded).
