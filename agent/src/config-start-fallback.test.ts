@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildStrictShapeModel, bundleFromOnnx, randomMlp, runCli } from '@edgefleet/examples';
+import { buildStrictShapeModel, bundleFromOnnx, randomMlp, runCli, startProcess } from '@edgefleet/examples';
 import { settingsHash } from '@edgefleet/shared/core';
 import { confirmRemoteConfig, readFailedRemoteConfig, readRemoteConfig, writeRemoteConfig } from './config-remote.js';
 import { makeKit } from './testing.js';
@@ -44,4 +44,15 @@ test('runtime.backend=wasm breaks the active version and the previous one loads:
   assert.deepEqual(readRemoteConfig(data), { ...good, confirmed: true });
   const [model] = (JSON.parse((await cli(['status', '--json'])).stdout) as { models: Array<{ active: string; previous: string; rolledBack: unknown }> }).models;
   assert.deepEqual([model?.active, model?.previous, model?.rolledBack], ['2.0.0', '1.0.0', null], 'the version the fleet asked for stays active');
+  // Started again: the settings before, and the version the fleet asked for served.
+  const p = startProcess(CLI, ['run', '--data-dir', data, '--api-port', '0']);
+  try {
+    const ready = await p.waitForLine(/"msg":"ready"/, 60_000);
+    const api = (JSON.parse(ready) as { api: string }).api;
+    const meta = (await (await fetch(`${api}/v2/models/strict`)).json()) as { versions?: string[] };
+    assert.deepEqual(meta.versions, ['2.0.0']);
+    assert.doesNotMatch(p.output().stderr + p.output().stdout, /fell back from 2\.0\.0/);
+  } finally {
+    await p.stop('SIGTERM', 20_000);
+  }
 });
