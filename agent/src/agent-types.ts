@@ -64,7 +64,8 @@ export interface AgentDeps {
    * `loadsWith` loads a model's active version with other runtime settings, in a runtime of its own, and
    * releases it: undefined when it loads, else why not (config-start.ts).
    */
-  modelsLoaded?: (agent: Agent, loadsWith: (name: string, runtime: AgentConfig['runtime']) => Promise<AppError | undefined>) => void | Promise<void>;
+  modelsLoaded?: (agent: Agent, loadsWith: (name: string, runtime: AgentConfig['runtime'], version?: string) => Promise<AppError | undefined>,
+    fellBack: Pick<ModelManager, 'fellBack' | 'undoFallback'>) => void | Promise<void>;
   /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */

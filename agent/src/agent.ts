@@ -198,7 +198,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       wal = new WalKeeper({ db: s.db, logger, ...(deps.walIntervalMs ? { intervalMs: deps.walIntervalMs } : {}) });
       wal.start();
       await manager.loadActive();
-      await deps.modelsLoaded?.(agent, (name, overrides) => manager!.loadsIn(name, new ModelRuntime({ overrides, perModel: 1, queue: 0 })));
+      await deps.modelsLoaded?.(agent, (name, overrides, version) => manager!.loadsIn(name, new ModelRuntime({ overrides, perModel: 1, queue: 0 }), version), manager);
       policy.start();
       if (config.batch.jobs.length > 0) {
         // Loaded only with jobs configured: less to load on a box that has none (docs/performance.md).

@@ -18,6 +18,8 @@ function models(active: string[], served: string[], before: Record<string, AppEr
     tried,
     active: () => active,
     served: (n) => served.includes(n),
+    fellBackFrom: () => undefined,
+    undoFallback: () => undefined,
     lastError: (n) => (n === 'a' ? { code: 'MODEL_LOAD_FAILED', message: 'model a@1.0.0 does not load in onnxruntime (wasm): refused' } : undefined),
     loadsWith: (n, runtime) => {
       tried.push([n, runtime]);

@@ -98,8 +98,12 @@ export interface StartedModels {
   served(name: string): boolean;
   /** The newest load error recorded for `name` (the `error` event loadActive adds), if any. */
   lastError(name: string): { code: string; message: string } | undefined;
-  /** Loads `name`'s active version with `runtime` settings in a runtime of its own and releases it: undefined when it loads, else why not. */
-  loadsWith(name: string, runtime: AgentConfig['runtime']): Promise<AppError | undefined>;
+  /** Loads `name`'s active version (or `version`) with `runtime` settings in a runtime of its own and releases it: undefined when it loads, else why not. */
+  loadsWith(name: string, runtime: AgentConfig['runtime'], version?: string): Promise<AppError | undefined>;
+  /** The active version `name` had before this start fell back to its previous one (load-active.ts), if it did. */
+  fellBackFrom(name: string): string | undefined;
+  /** Makes that version active again: the start failed, blaming the settings for the fallback. */
+  undoFallback(name: string): void;
 }
 
 /** Time for trying, one at a time and each once, the models that did not load with new runtime settings with the ones before. */
@@ -125,7 +129,7 @@ async function triedBefore(models: StartedModels, missing: string[], runtime: Ag
   for (const [i, name] of missing.entries()) {
     let err: AppError | undefined;
     try {
-      err = await withDeadline(models.loadsWith(name, runtime), Math.max(end - Date.now(), 0), `loading ${name} with the runtime settings before`);
+      err = await withDeadline(models.loadsWith(name, runtime, models.fellBackFrom(name)), Math.max(end - Date.now(), 0), `loading ${name} with the runtime settings before`);
     } catch {
       return { loads: undefined, failsBoth, untried: missing.slice(i) };
     }
@@ -137,7 +141,9 @@ async function triedBefore(models: StartedModels, missing: string[], runtime: Ag
 
 /**
  * A start with remote settings not yet run with (`remote`, over `before`: the ones the agent ran with, or
- * none) that changed a `runtime.*` value over the local config, after which an active model is not served:
+ * none) that changed a `runtime.*` value over the local config, after which an active model is not served
+ * (or served by its previous version, the active one failing: docs/decisions/0120-runtime-settings-models-must-load.md
+ * addendum 2, whose fallback is undone when the settings are blamed):
  * each such model is tried once with the settings before (triedBefore, TRIAL_LOAD_MS for all). One that
  * loads with them was broken by the new settings, so the start is failed (MODEL_LOAD_FAILED naming the
  * models and why) and main.ts goes back to the settings before, as for any start that fails. Models that
@@ -150,7 +156,8 @@ export async function modelsNotLoadedWith(local: Record<string, unknown>, remote
   const changed = remote.confirmed ? [] : runtimeChanges(local, remote, before);
   if (changed.length === 0) return undefined;
   const active = models.active();
-  const missing = active.filter((name) => !models.served(name));
+  // A model served by its previous version because the active one did not load is missing too (second addendum).
+  const missing = active.filter((name) => !models.served(name) || models.fellBackFrom(name) !== undefined);
   if (missing.length === 0) return undefined;
   const previous = (withRemote(local, before).runtime ?? {}) as AgentConfig['runtime'];
   const trial = await triedBefore(models, missing, previous, o.ms ?? TRIAL_LOAD_MS);
@@ -165,6 +172,7 @@ export async function modelsNotLoadedWith(local: Record<string, unknown>, remote
     if (!e) return `${name} is not served`;
     return e.code === 'MODEL_LOAD_FAILED' ? e.message : `${e.code}: ${e.message}`;
   });
+  for (const name of blamed) models.undoFallback(name);
   const found = trial.loads !== undefined ? `${trial.loads} loads with the runtime settings before` : `${trial.untried.join(', ')} not tried with the runtime settings before within ${(o.ms ?? TRIAL_LOAD_MS) / 1000} s`;
   return new AppError('MODEL_LOAD_FAILED', `${blamed.length} of ${active.length} active models did not load with ${changed.join(', ')} changed: ${[...why, found, ...either].join('; ')}`.slice(0, 1900),
     { details: { models: blamed, settings: changed } });

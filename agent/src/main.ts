@@ -8,9 +8,11 @@ import { createAgent, STOP_EXIT_MS, type Agent } from './agent.js';
 import { mergeConfig, type ConfigFlags } from './config-merge.js';
 import { beginRemoteStart, confirmRemoteConfig, endRemoteStart, failRemoteConfig, readPreviousRemoteConfig, readRemoteConfig } from './config-remote.js';
 import { modelsNotLoadedWith, startConfig, type StartedModels } from './config-start.js';
+import type { ModelManager } from './install/manager.js';
 import { RestartGate, restartSpacing, systemRestartClock } from './config-restarts.js';
 import { pauseFromEnv } from './install/pause.js';
 import { takeRunLock } from './run-lock.js';
+import { agentVersionFrom } from './version.js';
 import { createLogger } from './log.js';
 import { damagedDb } from './store/db.js';
 import { missingInstallFile } from './install-files.js';
@@ -48,12 +50,12 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const restart = () => {
     if (!exiting) gate.request();
   };
-  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
+  const agent = createAgent(config, { logger, pause: pauseFromEnv(env), agentVersion: agentVersionFrom(env), localConfig: merged, ...(remote ? { remoteConfig: remote } : {}), restart, withdrawRestart: () => gate.withdraw(),
     // New runtime settings with which an active model did not load: a start that failed (config-start.ts),
     // found before the API listens and the hub hears the settings applied.
     // A model that does not load with the settings before either is its own failure (tried once, bounded).
-    modelsLoaded: async (a, loadsWith) => {
-      const notLoaded = remote && await modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a, loadsWith), { warn: (msg) => logger.warn(msg) });
+    modelsLoaded: async (a, loadsWith, fellBack) => {
+      const notLoaded = remote && await modelsNotLoadedWith(merged, remote, readPreviousRemoteConfig(config.dataDir), startedModels(a, loadsWith, fellBack), { warn: (msg) => logger.warn(msg) });
       if (notLoaded) throw notLoaded;
     },
   });
@@ -113,9 +115,11 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
 }
 
 /** What modelsNotLoadedWith reads of a started agent: the store's active models, the runtime, the load errors. */
-function startedModels(agent: Agent, loadsWith: StartedModels['loadsWith']): StartedModels {
+function startedModels(agent: Agent, loadsWith: StartedModels['loadsWith'], fellBack: Pick<ModelManager, 'fellBack' | 'undoFallback'>): StartedModels {
   return {
     loadsWith,
+    fellBackFrom: (name) => fellBack.fellBack.get(name)?.from,
+    undoFallback: (name) => fellBack.undoFallback(name),
     active: () => agent.models.listActive().map((e) => e.name),
     served: (name) => agent.runtime.active(name) !== undefined,
     lastError: (name) => agent.db.prepare("SELECT code, message FROM events WHERE kind = 'error' AND model = ? AND code IS NOT NULL ORDER BY seq DESC LIMIT 1")

@@ -10,7 +10,7 @@ import { ModelManager } from '../install/manager.js';
 import { pauseFromEnv } from '../install/pause.js';
 import { createLogger } from '../log.js';
 import { ModelRuntime } from '../runtime/runtime.js';
-import { AGENT_VERSION } from '../version.js';
+import { agentVersionFrom } from '../version.js';
 import { configOf, dataDirOptions, withStore } from './common.js';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
@@ -22,7 +22,7 @@ function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager,
     const runtime = new ModelRuntime({ overrides: config.runtime, perModel: 1, queue: 0 });
     const env = ctx.env;
     const logger = createLogger(env.EDGEFLEET_AGENT_LOG ?? 'warn');
-    const m = new ModelManager({ ...s, runtime, serving: false, agentVersion: env.EDGEFLEET_AGENT_VERSION_OVERRIDE ?? AGENT_VERSION, logger, pause: pauseFromEnv(env) });
+    const m = new ModelManager({ ...s, runtime, serving: false, agentVersion: agentVersionFrom(env), logger, pause: pauseFromEnv(env) });
     try {
       return await fn(m, s, runtime);
     } finally {

@@ -39,22 +39,29 @@ export async function checkFiles(d: Pick<LoadActiveDeps, 'blobs' | 'events'>, m:
   }
 }
 
+/** A start that served the previous version of a model because its active one did not load or had rotted. */
+export interface FellBack { from: string; to: string }
+
 /**
- * At start: re-hash each active version's files (bit rot); on a mismatch fall back to the previous
- * version and record a bit_rot event; then load it (`load`: the files were just re-hashed). Returns the
- * models of which no version loaded.
+ * At start: re-hash each active version's files (bit rot); on a mismatch or a failed load fall back to the
+ * previous version and record it; then load it (`load`: the files were just re-hashed). Returns the models
+ * of which no version loaded, and the fallbacks (undone by undoFallback when new runtime settings are
+ * blamed for them, config-start.ts).
  */
-export async function loadActiveAtStart(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>): Promise<string[]> {
+export async function loadActiveAtStart(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>): Promise<{ notLoaded: string[]; fellBack: Map<string, FellBack> }> {
   const notLoaded: string[] = [];
+  const fellBack = new Map<string, FellBack>();
   for (const entry of d.models.listActive()) {
     const candidates = [entry.active, ...(entry.previous ? [entry.previous] : [])];
-    if (!(await loadOne(d, load, entry, candidates))) notLoaded.push(entry.name);
+    const loaded = await loadOne(d, load, entry, candidates);
+    if (!loaded) notLoaded.push(entry.name);
+    else if (loaded !== entry.active) fellBack.set(entry.name, { from: entry.active, to: loaded });
   }
-  return notLoaded;
+  return { notLoaded, fellBack };
 }
 
-/** The first of `candidates` that loads, made active (a fallback recorded); false when none does. */
-async function loadOne(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>, entry: { name: string; active: string }, candidates: string[]): Promise<boolean> {
+/** The first of `candidates` that loads, made active (a fallback recorded): its version; undefined when none does. */
+async function loadOne(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedVersion>, entry: { name: string; active: string }, candidates: string[]): Promise<string | undefined> {
   for (const version of candidates) {
     const v = d.models.getVersion(entry.name, version);
     if (!v) continue;
@@ -72,14 +79,14 @@ async function loadOne(d: LoadActiveDeps, load: (m: Manifest) => Promise<LoadedV
         d.events.add({ kind: 'rolled_back', model: entry.name, version, message: `fell back from ${entry.active} to ${version} at start` });
       }
       d.runtime.activate(loaded);
-      return true;
+      return version;
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('MODEL_LOAD_FAILED', (err as Error).message);
       d.events.add({ kind: 'error', model: entry.name, version, code: e.code, message: e.message });
       d.logger.error({ model: entry.name, version, err: e.message }, 'model failed to load at start');
     }
   }
-  return false;
+  return undefined;
 }
 
 /** Daemon: loads and swaps in the switches committed by another process (the CLI); `switched` is told of each. */

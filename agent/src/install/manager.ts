@@ -17,7 +17,7 @@ import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
 import type { Origin, Removal } from '../store/removals-repo.js';
 import { forgetModel, stopServing, type StopOutcome } from './removal.js';
-import { checkFiles, hashMismatch, loadActiveAtStart, reconcileActive, rottenFiles } from './load-active.js';
+import { checkFiles, hashMismatch, loadActiveAtStart, reconcileActive, rottenFiles, type FellBack } from './load-active.js';
 import type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
 
 export type { InstallResult, ModelManagerDeps, Switched } from './manager-deps.js';
@@ -26,6 +26,8 @@ export class ModelManager {
   private chain: Promise<unknown> = Promise.resolve();
   /** Models of which no version loaded at start (loadIfNotServed). */
   private readonly notLoaded = new Set<string>();
+  /** Models whose start served the previous version (load-active.ts): undoFallback puts the active one back. */
+  readonly fellBack = new Map<string, FellBack>();
   readonly files: ModelFiles;
 
   constructor(private readonly d: ModelManagerDeps) {
@@ -202,7 +204,9 @@ export class ModelManager {
   /** At start: loads each active version, falling back to the previous one on bit rot (load-active.ts). */
   loadActive(): Promise<void> {
     return this.serial(async () => {
-      for (const name of await loadActiveAtStart(this.d, (m) => this.load(m, true))) this.notLoaded.add(name);
+      const r = await loadActiveAtStart(this.d, (m) => this.load(m, true));
+      for (const name of r.notLoaded) this.notLoaded.add(name);
+      for (const [name, f] of r.fellBack) this.fellBack.set(name, f);
     });
   }
 
@@ -277,12 +281,12 @@ export class ModelManager {
   }
 
   /**
-   * Whether `name`'s active version loads in `runtime` (other settings than the serving one's: config-start.ts).
+   * Whether `name`'s active version (or `version`) loads in `runtime` (other settings than the serving one's: config-start.ts).
    * Rotten files fail it as they failed the start; the session is released at once. Undefined: it loads.
    */
-  async loadsIn(name: string, runtime: ModelRuntime): Promise<AppError | undefined> {
+  async loadsIn(name: string, runtime: ModelRuntime, version?: string): Promise<AppError | undefined> {
     const entry = this.d.models.getActive(name);
-    const v = entry && this.d.models.getVersion(name, entry.active);
+    const v = entry && this.d.models.getVersion(name, version ?? entry.active);
     if (!v) return new AppError('NOT_FOUND', `model "${name}" has no active version installed`);
     const rotten = await rottenFiles(this.d.blobs, v.manifest);
     if (rotten.length) return hashMismatch(v.manifest, rotten);
@@ -292,6 +296,15 @@ export class ModelManager {
     } catch (err) {
       return toAppError(err);
     }
+  }
+
+  /** A start's fallback of `name` blamed on new runtime settings: the version it fell back from is active again (with the one it served as previous). */
+  undoFallback(name: string): void {
+    const f = this.fellBack.get(name);
+    if (!f) return;
+    this.d.models.setActivePair(name, f.from, f.to);
+    this.d.events.add({ kind: 'activated', model: name, version: f.from, message: `${name}@${f.from} is active again: the fallback to ${f.to} at start was the new runtime settings' failure (refused)` });
+    this.fellBack.delete(name);
   }
 
   private async adopt(loaded: LoadedVersion, activate: boolean): Promise<void> {

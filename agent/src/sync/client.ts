@@ -59,6 +59,9 @@ export class SyncClient {
     this.store = new SyncStore(d.db);
     const changed = this.store.startIdentity(this.id);
     if (changed) logIdentityChange(d.logger, this.id, changed);
+    for (const b of this.store.startAgentVersion(d.agentVersion)) {
+      d.logger.info({ model: b.name, version: b.version }, `${b.name}@${b.version} failed under another agent version (${b.reason}): tried again with agent ${d.agentVersion}`);
+    }
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
     this.disk = new DiskWatch(d.dataDir, () => this.stateChanged(), d.diskCheckMs);
     d.shadow?.onReplay(() => this.stateChanged());

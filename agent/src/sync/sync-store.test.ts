@@ -180,3 +180,29 @@ test('a box whose stored document names another id (an agent.db from before the 
   assert.deepEqual(s.startIdentity('new-box'), { previousId: 'old-box', windows: 0, events: 1 });
   assert.deepEqual([s.lastAppliedSeq(), s.appliedDocument()], [0, undefined]);
 });
+
+test('another agent version lifts the blocks the agent caused (too old, unknown format, load) and keeps the bundle\'s and the policy\'s', (t) => {
+  const path = tempDb(t);
+  const blocks: Array<[string, string]> = [
+    ['a', 'AGENT_TOO_OLD: a@2.0.0 needs agent 0.2.0 or newer: this agent is 0.1.0'], ['b', 'MODEL_LOAD_FAILED: b@2.0.0: unknown op'],
+    ['c', 'HASH_MISMATCH: c@2.0.0: model.onnx'], ['d', 'p95 latency 80 ms above 50 ms'], ['e', 'UNSUPPORTED_VERSION: e@2.0.0 bundle format 9'],
+  ];
+  let db = openDb(path, AGENT_MIGRATIONS);
+  try {
+    const s = new SyncStore(db);
+    assert.deepEqual(s.startAgentVersion('0.1.0'), [], 'nothing blocked yet');
+    for (const [name, reason] of blocks) s.block(name, '2.0.0', 5, reason);
+    assert.deepEqual(s.startAgentVersion('0.1.0'), [], 'the same version lifts nothing');
+  } finally {
+    db.close();
+  }
+  db = openDb(path, AGENT_MIGRATIONS);
+  try {
+    const s = new SyncStore(db);
+    assert.deepEqual(s.startAgentVersion('0.2.0').map((b) => b.name), ['a', 'b', 'e']);
+    assert.deepEqual(blocks.map(([name]) => s.blocked(name, '2.0.0', 5) !== undefined), [false, false, true, true, false]);
+    assert.deepEqual(s.startAgentVersion('0.2.0'), [], 'once per version change');
+  } finally {
+    db.close();
+  }
+});

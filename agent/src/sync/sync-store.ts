@@ -89,6 +89,16 @@ export class OutboxSentMark {
   }
 }
 
+/** The agent version of the last start (startAgentVersion). */
+const AGENT_VERSION_KEY = 'agentVersion';
+
+/**
+ * Install failures another agent version may not have: its own version too old for the manifest, a manifest
+ * or bundle format it does not know, a model its onnxruntime cannot load. A bundle's own damage (signatures,
+ * hashes, io, preflight) and a policy breach stay blocked (decision 0122).
+ */
+export const UPGRADE_LIFTS = ['AGENT_TOO_OLD', 'UNSUPPORTED_VERSION', 'SCHEMA_INVALID', 'MODEL_LOAD_FAILED'] as const;
+
 export interface Refusal { seq: number; code: string; message: string; at: string }
 
 export class SyncStore implements DownloadStore {
@@ -208,6 +218,23 @@ export class SyncStore implements DownloadStore {
     this.db
       .prepare('INSERT INTO blocked_versions (name, version, until_seq, reason) VALUES (?, ?, ?, ?) ON CONFLICT(name, version) DO UPDATE SET until_seq = excluded.until_seq, reason = excluded.reason')
       .run(name, version, untilSeq, reason);
+  }
+
+  /**
+   * The agent runs as another version than at its last start (an upgrade, a downgrade, or the first start
+   * of an agent that records it): the blocks whose cause was the agent itself, not the bundle nor its
+   * behaviour (UPGRADE_LIFTS), are lifted, so the applied document, taken again at start, installs those
+   * versions now (docs/decisions/0122-an-agent-upgrade-lifts-its-own-blocks.md). Returns what it lifted.
+   */
+  startAgentVersion(version: string): Array<{ name: string; version: string; reason: string }> {
+    if (this.getKv(AGENT_VERSION_KEY) === version) return [];
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT name, version, reason FROM blocked_versions ORDER BY name, version').all() as Array<{ name: string; version: string; reason: string }>;
+      const lifted = rows.filter((r) => UPGRADE_LIFTS.some((code) => r.reason.startsWith(`${code}: `)));
+      for (const r of lifted) this.db.prepare('DELETE FROM blocked_versions WHERE name = ? AND version = ?').run(r.name, r.version);
+      this.setKv(AGENT_VERSION_KEY, version);
+      return lifted;
+    })();
   }
 
   /** A version rolled back locally stays blocked for documents up to the seq that was current then. */
