@@ -2,7 +2,7 @@
 // process, its real broker and real agent processes (the same build started as 0.1.0, then as 0.2.0
 // through EDGEFLEET_AGENT_VERSION_OVERRIDE). Before, the version stayed blocked under the applied document:
 // the agent logged "desired document already applied: nothing to do" and the deployment showed the stale
-// AGENT_TOO_OLD for ever, until an operator deployed the same version again (decision 0122).
+// AGENT_TOO_OLD for ever, until an operator deployed the same version again (decision 0126).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -95,7 +95,7 @@ const AGENT_VERSION_KEY = 'agentVersion';
 /**
  * Install failures another agent version may not have: its own version too old for the manifest, a manifest
  * or bundle format it does not know, a model its onnxruntime cannot load. A bundle's own damage (signatures,
- * hashes, io, preflight) and a policy breach stay blocked (decision 0122).
+ * hashes, io, preflight) and a policy breach stay blocked (decision 0126).
  */
 export const UPGRADE_LIFTS = ['AGENT_TOO_OLD', 'UNSUPPORTED_VERSION', 'SCHEMA_INVALID', 'MODEL_LOAD_FAILED'] as const;
 
@@ -224,7 +224,7 @@ export class SyncStore implements DownloadStore {
    * The agent runs as another version than at its last start (an upgrade, a downgrade, or the first start
    * of an agent that records it): the blocks whose cause was the agent itself, not the bundle nor its
    * behaviour (UPGRADE_LIFTS), are lifted, so the applied document, taken again at start, installs those
-   * versions now (docs/decisions/0122-an-agent-upgrade-lifts-its-own-blocks.md). Returns what it lifted.
+   * versions now (docs/decisions/0126-an-agent-upgrade-lifts-its-own-blocks.md). Returns what it lifted.
    */
   startAgentVersion(version: string): Array<{ name: string; version: string; reason: string }> {
     if (this.getKv(AGENT_VERSION_KEY) === version) return [];
