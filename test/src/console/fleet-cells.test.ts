@@ -1,14 +1,14 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
 // "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title; the versions card says how many it leaves out (counts with thousands separators); an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
+// in its title; "Active version" is the one a box runs, what it only holds is under "Installed", and its version page does not list it as running one it only holds; the versions card says how many it leaves out (counts with thousands separators); an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
 // hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';
 import { formatBytes, type ModelVersionInfo } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
-import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
+import { connectDevice, pushExampleBundle, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
 const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
 const T0 = Date.parse('2026-12-05T10:00:00Z');
@@ -46,8 +46,31 @@ describe('console: how the fleet table and a device page read', () => {
     await page.close();
   });
 
-  it('a model version\'s size is in binary units, its bytes in the title', async () => {
+  it('"Active version" is the version a box runs, apart from the ones it only holds installed, as `devices ls` says it', async () => {
+    // After a rollout from 1.0.0 to 2.0.0 the box holds both: one list of every version read "1.0.0, 2.0.0".
     await pushExampleBundle(h);
+    const c = await connectDevice(h, 'dev-a');
+    try {
+      await reportState(c, 'dev-a', {}, { models: [{ name: 'audio-energy', active: '2.0.0', previous: '1.0.0', installed: ['1.0.0', '2.0.0'], status: 'active', target: null }] });
+      await waitFor('the hub to hold the state', async () => (await h.api<{ models: unknown[] }>('GET', '/devices/dev-a')).models.length === 2, { timeoutMs: 10_000 });
+      const page = await signIn(h.browser, h.http, h.token);
+      const cells = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]');
+      await cells.nth(3).filter({ hasText: 'audio-energy@2.0.0' }).waitFor();
+      assert.deepEqual((await cells.allTextContents()).slice(3, 6), ['audio-energy@2.0.0', 'active', 'audio-energy@1.0.0']);
+      // 1.0.0's page does not say the box runs it: it holds it installed.
+      await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/models/audio-energy/1.0.0');
+      await page.getByRole('list', { name: 'Devices holding it installed' }).getByText('dev-a').waitFor();
+      await page.getByText('No device runs this version.').waitFor();
+      assert.equal(await page.getByRole('list', { name: 'Devices running it' }).count(), 0);
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await c.endAsync();
+    }
+  });
+
+  it('a model version\'s size is in binary units, its bytes in the title', async () => {
+    // audio-energy 1.0.0 was pushed by the test before.
     const { size } = (await h.api<ModelVersionInfo>('GET', '/models/audio-energy/versions/1.0.0')).bundle;
     const page = await signIn(h.browser, h.http, h.token);
     await page.keyboard.press('2');

@@ -135,10 +135,15 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     const path = new RegExp(`/api/v1/rollouts/${r.id}\\?devices=500$`);
     await page.route(path, async (route) => {
       const json = await (await route.fetch()).json() as Rollout;
-      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...json, devicesTotal: 12_000 }) });
+      // And a predictions gate judged on a big wave: its value and threshold are counts, with separators as its samples.
+      const gate = { name: 'predictions', value: 12_345, threshold: 1_000, verdict: 'pass', blocking: true, samples: { wave: 12_345, control: 23_456 }, against: 'absolute' };
+      const waves = json.waves.map((w, i) => (i === 0 ? { ...w, gates: [gate] } : w));
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...json, waves, devicesTotal: 12_000 }) });
     });
     await h.api('POST', `/rollouts/${r.id}/pause`, { reason: 'a refetch' });
     await detail.getByLabel('Rollout devices').getByText('first 500 of 12,000 by place').waitFor();
+    const cells = await detail.locator('table[aria-label="Gates of wave all"] tr[data-gate="predictions"] td').allTextContents();
+    assert.deepEqual(cells.slice(1, 4), ['12,345', '≥ 1,000', '12,345 / 23,456'], 'counts in a gate row have thousands separators');
     await page.unroute(path);
     await h.api('POST', `/rollouts/${r.id}/resume`, { reason: 'go on' });
     await detail.getByTestId('rollout-state').filter({ hasText: 'running' }).waitFor();

@@ -141,7 +141,7 @@ function findFeature(r: DriftResponse, name: string): FeatureDrift | null {
 function FeatureStats({ f }: { f: FeatureDrift }) {
   return (
     <dl class="stats">
-      <dt>kind</dt><dd>{f.kind}</dd><dt>observations</dt><dd>{f.n}</dd>
+      <dt>kind</dt><dd>{f.kind}</dd><dt>observations</dt><dd>{formatCount(f.n)}</dd>
       <dt>PSI</dt><dd>{fmt(f.psi)}</dd><dt>JS</dt><dd>{fmt(f.js)}</dd><dt>KS</dt><dd>{fmt(f.ks)}</dd>
       {f.chi2_p !== null ? <><dt>χ² p</dt><dd>{f.chi2_p.toExponential(2)}</dd></> : null}
       {f.mean !== null ? <><dt>mean now / baseline</dt><dd>{fmt(f.mean)} / {fmt(f.baselineMean)}</dd></> : null}

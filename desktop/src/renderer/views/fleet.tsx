@@ -15,12 +15,19 @@ import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
 import { formatTags } from '../../common/tag-text.js';
 
-function active(d: DeviceInfo): string {
-  return d.models.length ? d.models.map((m) => `${m.name}@${m.version}`).join(', ') : '—';
+/**
+ * Per model, the version the box reported active (the hub gives it the model's status, every other version it
+ * holds reads `installed`) apart from the others it holds, as `edgefleet devices ls` splits ACTIVE from INSTALLED:
+ * one list of every version read `m@1.0.0, m@3.0.0` for a box that runs 3.0.0 after a rollout (docs/console.md).
+ */
+function versions(d: DeviceInfo): { active: DeviceInfo['models']; installed: string[] } {
+  const active = d.models.filter((m, i) => m.status !== 'installed' && d.models.findIndex((o) => o.name === m.name && o.status !== 'installed') === i);
+  return { active, installed: d.models.filter((m) => !active.includes(m)).map((m) => `${m.name}@${m.version}`) };
 }
-function states(d: DeviceInfo): string {
-  return d.models.length ? [...new Set(d.models.map((m) => m.status))].join(', ') : '—';
-}
+const listed = (xs: string[]): string => xs.length ? xs.join(', ') : '—';
+const active = (d: DeviceInfo): string => listed(versions(d).active.map((m) => `${m.name}@${m.version}`));
+const installed = (d: DeviceInfo): string => listed(versions(d).installed);
+const states = (d: DeviceInfo): string => listed([...new Set(versions(d).active.map((m) => m.status))]);
 
 /** The versions in use (on devices not revoked) the card lists, most devices first; it says how many more there are. */
 const VERSIONS_SHOWN = 6;
@@ -32,6 +39,7 @@ const columns: Column<DeviceInfo>[] = [
   { title: 'Last seen', width: '7rem', cell: (d) => <span title={time(d.lastSeen)}>{ago(d.lastSeen)}</span> },
   { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono" title={active(d)}>{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },
+  { title: 'Installed', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="mono muted" title={installed(d)}>{installed(d)}</span> },
   // The outbox backlog as the device last reported it (it reports when its order of magnitude changes).
   { title: 'Outbox', width: '5rem', cell: (d) => d.reported?.outbox ? <span class={d.reported.outbox.items ? 'warn' : 'muted'}>{formatCount(d.reported.outbox.items)}</span> : <span class="muted">—</span> },
   // The free share of the box's data dir disk as last reported (again at 10%, 5% and 1% free).

@@ -3,6 +3,7 @@
 // signatures (checked here against the trust document, not taken from the hub), the devices running
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
@@ -20,6 +21,18 @@ const short = (k: string) => k.slice(0, 12);
 export const SIGNED_BY_ROTATED_OUT = 'signed by rotated-out keys: sign it with a current release key and push it as a new version';
 export const NOT_TRUSTED = `Not deployable: the hub refuses deploys and rollouts of it (VERSION_NOT_TRUSTED): ${SIGNED_BY_ROTATED_OUT}`;
 const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
+
+type VersionDevice = { id: string; status: string };
+/** The devices of a version's page, each a link with its status; `installed` ones under their own caption, not as running it. */
+function deviceChips(list: VersionDevice[], kind: 'running' | 'installed', none: ComponentChildren) {
+  if (list.length === 0) return none;
+  return (
+    <>
+      {kind === 'installed' ? <p class="muted" data-testid="version-devices-installed">Installed, not running it (kept from before a rollout or rollback):</p> : null}
+      <ul class="chips" aria-label={kind === 'installed' ? 'Devices holding it installed' : 'Devices running it'}>{list.map((d) => <li key={d.id}><a href={`#/devices/${encodeURIComponent(d.id)}`} onClick={(e) => { e.preventDefault(); go(`#/devices/${encodeURIComponent(d.id)}`); }}>{d.id}</a> <span class="muted">{d.status}</span></li>)}</ul>
+    </>
+  );
+}
 
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
@@ -120,9 +133,9 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
           </div>
         ) : null}
         <h2>Running on</h2>
-        {detail.devices.length === 0 ? <Empty>No device runs this version.</Empty> : (
-          <ul class="chips">{detail.devices.map((d) => <li key={d.id}><a href={`#/devices/${encodeURIComponent(d.id)}`} onClick={(e) => { e.preventDefault(); go(`#/devices/${encodeURIComponent(d.id)}`); }}>{d.id}</a> <span class="muted">{d.status}</span></li>)}</ul>
-        )}
+        {/* A box keeps the version a rollout replaced: it holds it installed and does not serve it (docs/console.md). */}
+        {deviceChips(detail.devices.filter((d) => d.status !== 'installed'), 'running', <Empty>No device runs this version.</Empty>)}
+        {deviceChips(detail.devices.filter((d) => d.status === 'installed'), 'installed', null)}
         {(detail.devicesTotal ?? 0) > detail.devices.length
           ? <p class="muted" data-testid="version-devices-more">the first {formatCount(detail.devices.length)} of {formatCount(detail.devicesTotal ?? 0)} devices, by id (the fleet view lists them all)</p>
           : null}

@@ -132,12 +132,12 @@ export function RolloutCreateView() {
 function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
   return (
     <div class={`panel${stale ? ' stale' : ''}`} data-testid="rollout-preview">
-      <h2>Preview: {p.model} {p.fromVersion ?? '(none)'} → {p.version} over {p.devices} device{p.devices === 1 ? '' : 's'} (id {p.id})</h2>
+      <h2>Preview: {p.model} {p.fromVersion ?? '(none)'} → {p.version} over {formatCount(p.devices)} device{p.devices === 1 ? '' : 's'} (id {p.id})</h2>
       <table class="plain" aria-label="Previewed waves">
         <thead><tr><th>Wave</th><th>Share</th><th>Devices</th><th>Adds</th><th>Bake</th></tr></thead>
         <tbody>{p.waves.map((w) => (
           <tr key={w.name} data-wave={w.name}>
-            <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{w.devices}</td>
+            <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{formatCount(w.devices)}</td>
             <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${formatCount(w.joiningCount - w.joining.length)} more` : ''}</td>
             <td>{w.bakeSec}s</td>
           </tr>

@@ -46,7 +46,7 @@ function useNow(on: boolean): number {
 
 function fmt(v: number | null): string {
   if (v === null) return '—';
-  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
+  return Number.isInteger(v) ? formatCount(v) : v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
 }
 
 /** The bake, and when a wave being judged pauses if a gate stays pending (`pausesAt`, decision 0114), as `rollout show` says it. */

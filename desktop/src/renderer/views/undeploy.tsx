@@ -33,7 +33,7 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
         setMsg(null);
       } else {
         const r = await api!.send<UndeployResult>('DELETE', path(`&confirmDevices=${count.devices}`));
-        setMsg({ ok: true, text: `undeployed: ${r.devices} device(s) told to stop serving ${d.model}` });
+        setMsg({ ok: true, text: `undeployed: ${formatCount(r.devices)} device(s) told to stop serving ${d.model}` });
         setCount(null);
         done();
       }
@@ -48,7 +48,7 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(step(e))} aria-label="Undeploy">
       <label for="undeploy-reason">Reason</label>
       <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
-      {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {count.devices} device(s){count.superseded ? ` (${count.superseded} moved on to a newer deployment: only marked)` : ''}.</p> : null}
+      {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {formatCount(count.devices)} device(s){count.superseded ? ` (${formatCount(count.superseded)} moved on to a newer deployment: only marked)` : ''}.</p> : null}
       <button type="submit" ref={confirm} class="danger" disabled={busy}>{count ? `Undeploy from ${formatCount(count.devices)} device(s)` : 'Check devices'}</button>
       <button type="button" onClick={close}>Cancel</button>
       {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
