@@ -100,6 +100,7 @@ export class Alerts {
     m.describe('edgefleet_alerts_firing', 'gauge', 'Alerts firing now, by severity');
     m.describe('edgefleet_devices', 'gauge', 'Devices (not revoked) by presence');
     m.describe('edgefleet_alert_webhook_attempts_total', 'counter', 'Alert webhook attempts by result');
+    m.describe('edgefleet_alert_webhook_deliveries_total', 'counter', 'Alert webhook deliveries ended, by result: delivered, or failed (given up: the receiver did not get it)');
     m.describe('edgefleet_alert_evaluations_total', 'counter', 'Alert rule evaluation passes');
   }
 
