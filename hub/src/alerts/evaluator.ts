@@ -37,6 +37,11 @@ export interface EvaluatorDeps {
   rolloutFailed?: RolloutFailedFn | undefined;
   /** The longest gap between two evaluations of an alert that still counts toward its hold times (hold.ts; default for evaluations every 60 s). */
   maxGapMs?: number | undefined;
+  /**
+   * Until when (ms) device presence is not known yet: `devices_offline` rules are not read before it
+   * (their alerts stay as they are). Null or absent: known.
+   */
+  presenceUnknownUntil?: (() => number | null) | undefined;
   analytics?: DriftSource | undefined;
 }
 
@@ -59,12 +64,13 @@ export class AlertEvaluator {
     return this.deps.store.devices.list().filter((d) => !d.revoked && Object.entries(tags).every(([k, v]) => d.tags[k] === v)).map((d) => d.id);
   }
 
-  readings(rule: AlertRuleCreate, now: Date): Reading[] {
+  /** `reconnecting`: devices may still be reconnecting to a hub that started; those seen before do not count as offline. */
+  readings(rule: AlertRuleCreate, now: Date, reconnecting = false): Reading[] {
     const { store } = this.deps;
     if (rule.metric === 'devices_offline') {
       const devices = this.scopeDevices(rule);
       const all = store.devices.list().filter((d) => !d.revoked && (!devices || devices.includes(d.id)));
-      return [{ key: 'fleet', value: all.filter((d) => !d.online).length }];
+      return [{ key: 'fleet', value: all.filter((d) => !d.online && !(reconnecting && d.lastSeen !== null)).length }];
     }
     if (rule.metric === 'disk_free') {
       // One reading per device (key: its id) under the threshold, from its last reported state. A device
@@ -162,9 +168,15 @@ export class AlertEvaluator {
         }
         continue;
       }
+      // Just after a start the devices have not reconnected yet: a pass now would page "devices offline"
+      // for the whole fleet and resolve it seconds later. Until they had time to, an open alert of the
+      // rule stays as it is and only devices never seen count (docs/drift.md "Alerts").
+      const unknownUntil = this.deps.presenceUnknownUntil?.() ?? null;
+      const reconnecting = rule.metric === 'devices_offline' && unknownUntil !== null && now.getTime() < unknownUntil;
+      if (reconnecting && repo.openFor(rule.id).length > 0) continue;
       let readings: Reading[];
       try {
-        readings = this.readings(rule, now);
+        readings = this.readings(rule, now, reconnecting);
       } catch (err) {
         logger.warn({ rule: rule.id, err: (err as Error).message }, 'alert rule could not be evaluated');
         continue;

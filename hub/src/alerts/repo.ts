@@ -37,6 +37,9 @@ export type NewRule = Omit<AlertRuleCreate, 'keepFiringForSec'> & { keepFiringFo
 
 export interface DueDelivery {
   id: number;
+  alertId: number;
+  /** What it tells: firing, resolved or retrain (alert_deliveries.event). */
+  event: string;
   ruleId: number;
   actionIndex: number;
   url: string;
@@ -264,11 +267,11 @@ export class AlertsRepo {
    */
   due(now: Date, limit: number): DueDelivery[] {
     return (this.db.prepare(
-      `SELECT id, rule_id, action_index, url, body, attempts FROM alert_deliveries d WHERE state = 'pending' AND next_at <= ?
+      `SELECT id, alert_id, event, rule_id, action_index, url, body, attempts FROM alert_deliveries d WHERE state = 'pending' AND next_at <= ?
          AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
        ORDER BY next_at, id LIMIT ?`)
-      .all(now.toISOString(), limit) as Array<{ id: number; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
-      .map((r) => ({ id: r.id, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
+      .all(now.toISOString(), limit) as Array<{ id: number; alert_id: number; event: string; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
+      .map((r) => ({ id: r.id, alertId: r.alert_id, event: r.event, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
   }
 
   /** Records one attempt and the delivery's next state (pending with next_at, or delivered or failed: done at `at`). */

@@ -30,7 +30,15 @@ export interface AlertsOptions {
    * (hold.ts); default gapToleranceMs(evaluateEveryMs).
    */
   maxGapMs?: number | undefined;
+  /**
+   * How long after start() `devices_offline` rules are not read: devices reconnect to a hub that
+   * started within their longest reconnect wait (60 s, jittered +25 %: docs/agent.md sync.reconnectMs).
+   */
+  presenceGraceMs?: number | undefined;
 }
+
+/** The default AlertsOptions.presenceGraceMs: the agents' longest reconnect wait (75 s) and a margin. */
+export const PRESENCE_GRACE_MS = 90_000;
 
 /** Bounds of AlertsOptions.deliveriesDays (the hub config's alerts.deliveriesDays). */
 export const DELIVERIES_DAYS = { default: 30, min: 1, max: 3650 } as const;
@@ -65,6 +73,8 @@ export class Alerts {
   private readonly changeListeners = new Set<(a: Alert, event: AlertEvent) => void>();
   /** Timer failures (a database that is down) logged once a minute while they repeat. */
   private readonly failures: LogThrottle;
+  /** When start() ran (ms): device presence is known PRESENCE_GRACE_MS later. */
+  private startedAt: number | null = null;
 
   constructor(private readonly deps: AlertsDeps, private readonly opts: AlertsOptions = DEFAULT_ALERTS_OPTIONS) {
     checkDays('deliveriesDays', opts.deliveriesDays, DELIVERIES_DAYS);
@@ -74,6 +84,7 @@ export class Alerts {
     this.evaluator = new AlertEvaluator({
       store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed, analytics: deps.analytics,
       maxGapMs: opts.maxGapMs ?? gapToleranceMs(opts.evaluateEveryMs),
+      presenceUnknownUntil: () => (this.startedAt === null ? null : this.startedAt + (opts.presenceGraceMs ?? PRESENCE_GRACE_MS)),
     });
     this.sender = new WebhookSender({
       repo: this.repo, clock: deps.clock, logger: deps.logger, metrics: deps.metrics,
@@ -89,11 +100,13 @@ export class Alerts {
     m.describe('edgefleet_alerts_firing', 'gauge', 'Alerts firing now, by severity');
     m.describe('edgefleet_devices', 'gauge', 'Devices (not revoked) by presence');
     m.describe('edgefleet_alert_webhook_attempts_total', 'counter', 'Alert webhook attempts by result');
+    m.describe('edgefleet_alert_webhook_deliveries_total', 'counter', 'Alert webhook deliveries ended, by result: delivered, or failed (given up: the receiver did not get it)');
     m.describe('edgefleet_alert_evaluations_total', 'counter', 'Alert rule evaluation passes');
   }
 
   start(): void {
     if (this.evalTimer) return;
+    this.startedAt = this.deps.clock.now().getTime();
     this.sender.resume();
     this.evaluator.forgetSchedules(); // a run passed while stopped is not made up (another hub may have sent it)
     this.evalTimer = setInterval(() => {

@@ -174,6 +174,7 @@ export class WebhookSender {
     const now = clock.now();
     if (!action) {
       repo.attempt(d.id, { at: now, status: null, error: 'the rule or its action was removed', ms: 0, state: 'failed', nextAt: null });
+      this.ended(d, 'failed', 'the rule or its action was removed');
       return;
     }
     const problem = urlProblem(d.url); // a rule stored before addRule refused such URLs: no attempt can succeed
@@ -181,6 +182,7 @@ export class WebhookSender {
       repo.attempt(d.id, { at: now, status: null, error: `the URL ${problem}`, ms: 0, state: 'failed', nextAt: null });
       metrics?.inc('edgefleet_alert_webhook_attempts_total', { result: 'failed' });
       logger.warn({ delivery: d.id, url: redactUrl(d.url), error: `the URL ${problem}` }, 'alert webhook not sent');
+      this.ended(d, 'failed', `the URL ${problem}`);
       return;
     }
     const r = await postWebhook(d.url, d.body, action.secret, { timeoutMs: this.opts.timeoutMs, signal: this.abort.signal, nowSec: Math.floor(now.getTime() / 1000) });
@@ -193,6 +195,20 @@ export class WebhookSender {
     repo.attempt(d.id, { at: clock.now(), status: r.status, error: r.error, ms: r.ms, state, nextAt: state === 'pending' ? new Date(clock.now().getTime() + wait) : null });
     metrics?.inc('edgefleet_alert_webhook_attempts_total', { result: ok ? 'delivered' : 'failed' });
     if (!ok) logger.warn({ delivery: d.id, url: redactUrl(d.url), attempt, error: r.error, retryInMs: state === 'pending' ? wait : null }, 'alert webhook attempt failed');
+    if (state !== 'pending') this.ended(d, state, r.error);
+  }
+
+  /**
+   * A delivery that ended: counted by result, and one given up logged as an error naming the alert and
+   * the event the receiver did not get (docs/drift.md "Webhooks"): before, only its attempts were
+   * counted, and a lost page showed only in that alert's delivery log.
+   */
+  private ended(d: DueDelivery, result: 'delivered' | 'failed', error: string | null): void {
+    this.deps.metrics?.inc('edgefleet_alert_webhook_deliveries_total', { result });
+    if (result === 'failed') {
+      this.deps.logger.error({ delivery: d.id, alert: d.alertId, event: d.event, url: redactUrl(d.url), attempts: d.attempts + 1, error },
+        `alert webhook given up: alert ${d.alertId}'s ${d.event} was not delivered (GET /api/v1/alerts/${d.alertId}/deliveries)`);
+    }
   }
 
   /** Aborts deliveries in flight and waits for them at most `ms`. */
