@@ -65,7 +65,7 @@ export interface AgentDeps {
    * releases it: undefined when it loads, else why not (config-start.ts).
    */
   modelsLoaded?: (agent: Agent, loadsWith: (name: string, runtime: AgentConfig['runtime']) => Promise<AppError | undefined>) => void | Promise<void>;
-  /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
+  /** How often a deferred switch (update lock, maintenance window), or a desired document refused by the box's clock, is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */
   diskWaitCheckMs?: number;
