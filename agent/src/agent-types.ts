@@ -66,7 +66,7 @@ export interface AgentDeps {
    */
   modelsLoaded?: (agent: Agent, loadsWith: (name: string, runtime: AgentConfig['runtime'], version?: string) => Promise<AppError | undefined>,
     fellBack: Pick<ModelManager, 'fellBack' | 'undoFallback'>) => void | Promise<void>;
-  /** How often a deferred switch (update lock, maintenance window) is looked at again at most (default 30 s). */
+  /** How often a deferred switch (update lock, maintenance window), or a desired document refused by the box's clock, is looked at again at most (default 30 s). */
   deferCheckMs?: number;
   /** While a version waits for room on a full disk, how often the free room is looked at (default 30 s; sync/disk-wait.ts). */
   diskWaitCheckMs?: number;

@@ -17,6 +17,6 @@ export function assertTrustCurrent(trust: TrustBody, now: Date, what: string, sk
   if (!trustExpired(trust, now, skewMs)) return;
   throw new AppError(
     'TRUST_EXPIRED',
-    `${what} refused: trust document version ${trust.version} expired at ${trust.expires} (now ${now.toISOString()}, skew allowance ${skewMs / 1000}s); the box keeps serving what it runs. Deliver fresh trust: a rotation from the hub, or "edgefleet-agent trust set trust.json"`,
+    `${what} refused: trust document version ${trust.version} expired at ${trust.expires} (now ${now.toISOString()}, skew allowance ${skewMs / 1000}s); the box keeps serving what it runs. Deliver fresh trust: a rotation from the hub, or "edgefleet-agent trust set trust.json"; or, if this box's clock is ahead, set it (NTP)`,
   );
 }

@@ -92,6 +92,7 @@ export class SyncClient {
     this.intake = new DesiredIntake({
       d, store: this.store, updater: this.updater, deviceId: this.id, now: () => this.now(),
       capture: () => this.capture, changed: () => this.stateChanged(), kick: () => this.outbox.kick(),
+      ...(d.deferCheckMs !== undefined ? { recheckMs: d.deferCheckMs } : {}),
     });
   }
 
@@ -199,6 +200,7 @@ export class SyncClient {
    */
   async stop(): Promise<void> {
     this.updater.stop();
+    this.intake.stop();
     this.outbox.pause();
     this.capture?.pause();
     this.downloader.stop();

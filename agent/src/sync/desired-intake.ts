@@ -2,9 +2,13 @@
 // "Connecting to a hub"): a desired document is checked (desired.ts), stored as applied or as the refusal
 // to report, and handed to data capture, remote configuration and the updater; the one accepted last is
 // taken again at start. A document refused only because the trust had expired is kept and taken again
-// when fresh trust arrives (trust-rotation.ts).
+// when fresh trust arrives (trust-rotation.ts). A document refused by the box's clock (issued in the
+// future, expired, trust expired: a box that booted at 1970 or 2000 before NTP set its clock) is looked at
+// again every `recheckMs` and taken once the clock agrees: the broker delivers it again only at the next
+// connection, and a box on a steady link went without its models until then (docs/operations.md
+// "Clocks that are wrong").
 import type { DesiredBody } from '@edgefleet/shared';
-import { checkDesired } from './desired.js';
+import { CLOCK_JUDGED, checkDesired } from './desired.js';
 import { onTrustDocument } from './trust-rotation.js';
 import type { SyncStore } from './sync-store.js';
 import type { Updater } from './updater.js';
@@ -22,11 +26,25 @@ export interface IntakeDeps {
   changed: () => void;
   /** New events in the outbox: send them. */
   kick: () => void;
+  /** How often a document refused by the box's clock is looked at again (default 30 s). */
+  recheckMs?: number;
+}
+
+const RECHECK_MS = 30_000;
+
+function parse(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 export class DesiredIntake {
   /** The last desired document refused (raw): looked at again when fresh trust arrives. */
   private refusedPayload: Buffer | null = null;
+  /** Looks at a document refused by the clock again (one at a time: the last refused). */
+  private recheck: NodeJS.Timeout | null = null;
 
   constructor(private readonly x: IntakeDeps) {}
 
@@ -43,12 +61,7 @@ export class DesiredIntake {
 
   onDesired(payload: Buffer): void {
     const { d, store } = this.x;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(payload.toString('utf8'));
-    } catch {
-      doc = null;
-    }
+    const doc = parse(payload);
     const trust = d.trust.get();
     const applied = store.appliedDocument() as { signed?: { seq?: number } } | undefined;
     // The retained document is redelivered on every reconnect: the one already applied is not news
@@ -60,7 +73,8 @@ export class DesiredIntake {
     if (!trust) return;
     const v = checkDesired(doc, { trust: trust.signed, deviceId: this.x.deviceId, floor: (signers) => store.floor(signers), now: this.x.now() });
     if (!v.ok) {
-      this.refusedPayload = v.code === 'TRUST_EXPIRED' ? payload : null;
+      this.refusedPayload = CLOCK_JUDGED.has(v.code) ? payload : null;
+      this.watchClock(v.code);
       // The broker delivers the retained document again at every connection: the same document refused
       // the same way is told once (the state keeps saying it), not an event per reconnect of a flapping link.
       const last = store.refusal();
@@ -77,6 +91,7 @@ export class DesiredIntake {
       return;
     }
     this.refusedPayload = null;
+    this.watchClock(null);
     store.setApplied(v.body.seq, doc, v.signers);
     this.x.changed();
     this.apply(v.body);
@@ -95,6 +110,31 @@ export class DesiredIntake {
       this.refusedPayload = null;
       this.onDesired(again);
     }
+  }
+
+  /** Stops looking at a refused document again (the link stops). */
+  stop(): void {
+    this.watchClock(null);
+  }
+
+  /**
+   * While the last document was refused by the clock (`code`), looks at it every `recheckMs`: once the
+   * verdict changes (the clock was set) it goes through onDesired as if just delivered.
+   */
+  private watchClock(code: string | null): void {
+    if (this.recheck) clearInterval(this.recheck);
+    this.recheck = null;
+    if (code === null || !this.refusedPayload) return;
+    this.recheck = setInterval(() => {
+      const payload = this.refusedPayload;
+      const trust = this.x.d.trust.get();
+      if (!payload || !trust) return;
+      const v = checkDesired(parse(payload), { trust: trust.signed, deviceId: this.x.deviceId, floor: (signers) => this.x.store.floor(signers), now: this.x.now() });
+      if (!v.ok && v.code === code) return;
+      this.x.d.logger.info({ seq: v.ok ? v.body.seq : v.seq }, 'the desired document refused by this box\'s clock is looked at again: the clock changed');
+      this.onDesired(payload);
+    }, this.x.recheckMs ?? RECHECK_MS);
+    this.recheck.unref();
   }
 
   /** Hands a document to the updater; it reports its own failures (Updater onError), this is a last guard. */

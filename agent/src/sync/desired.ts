@@ -6,10 +6,16 @@
 // seq does not lock the device out after the rotation (docs/operations.md "A stolen hub key").
 // Clocks on edge boxes drift, so `issued` may be up to SKEW_MS in the future and `expires` is
 // honoured with the same allowance.
-import { AppError, DesiredBody, canonicalBytes, checkThreshold, toAppError, verifyEnvelope, type Signature, type TrustBody } from '@edgefleet/shared';
+import { AppError, DesiredBody, canonicalBytes, checkThreshold, describeClockOffset, toAppError, verifyEnvelope, type Signature, type TrustBody } from '@edgefleet/shared';
 import { SKEW_MS, assertTrustCurrent } from '../trust-current.js';
 
 export { SKEW_MS };
+
+/** What a refusal judged by the box's clock says to do (desired-intake.ts takes the document again). */
+const RECHECKED = ': if the clock is wrong, set it (NTP); the document is taken again once the clock agrees (looked at every 30 s)';
+
+/** Refusals that depend on the box's clock: a document refused so is looked at again (desired-intake.ts). */
+export const CLOCK_JUDGED: ReadonlySet<string> = new Set(['DOCUMENT_EXPIRED', 'TRUST_EXPIRED']);
 
 export type DesiredVerdict =
   | { ok: true; body: DesiredBody; signers: string[] }
@@ -50,10 +56,11 @@ export function checkDesired(doc: unknown, ctx: DesiredContext): DesiredVerdict 
     assertTrustCurrent(ctx.trust, ctx.now, `desired-state document seq ${body.seq}`, skew);
     const now = ctx.now.getTime();
     if (Date.parse(body.expires) + skew < now) {
-      throw new AppError('DOCUMENT_EXPIRED', `desired-state document seq ${body.seq} expired at ${body.expires} (now ${ctx.now.toISOString()}, skew allowance ${skew / 1000}s)`);
+      throw new AppError('DOCUMENT_EXPIRED', `desired-state document seq ${body.seq} expired at ${body.expires} (this box's clock reads ${ctx.now.toISOString()}, skew allowance ${skew / 1000}s)${RECHECKED}`);
     }
     if (Date.parse(body.issued) - skew > now) {
-      throw new AppError('DOCUMENT_EXPIRED', `desired-state document seq ${body.seq} is issued in the future (${body.issued}; now ${ctx.now.toISOString()})`);
+      const off = describeClockOffset(now - Date.parse(body.issued));
+      throw new AppError('DOCUMENT_EXPIRED', `desired-state document seq ${body.seq} is issued in the future (${body.issued}): this box's clock reads ${ctx.now.toISOString()}, ${off} the hub that issued it (skew allowance ${skew / 1000}s)${RECHECKED}`);
     }
     return { ok: true, body, signers };
   } catch (err) {

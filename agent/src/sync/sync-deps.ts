@@ -60,7 +60,7 @@ export interface SyncDeps {
   config?: () => ConfigApplier | undefined;
   /** The box's update lock in force, if any: a switch waits while it holds (docs/agent.md "Update lock"). */
   lock?: () => UpdateLock | null;
-  /** How often a deferred switch is looked at again at most (updater.ts DEFER_CHECK_MS). */
+  /** How often a deferred switch, or a desired document refused by the box's clock, is looked at again at most (updater.ts DEFER_CHECK_MS, desired-intake.ts). */
   deferCheckMs?: number;
   /** How often the data dir's disk is looked at between state reports (disk-space.ts; default 60 s). */
   diskCheckMs?: number;

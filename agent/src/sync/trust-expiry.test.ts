@@ -1,7 +1,10 @@
 // A box restarted 400 days later (issue 16 item 2), with an injected agent clock and a bare aedes
 // broker standing in for the hub: it starts and serves with its expired trust; installs and desired
 // documents are refused as TRUST_EXPIRED and the reported state says the trust expired; a trust
-// rotation delivered on ef/v1/trust resumes both (the refused document is taken again).
+// rotation delivered on ef/v1/trust resumes both (the refused document is taken again). And boxes that
+// refused a document by a wrong clock (booted in 2000 before NTP, two days ahead) take it once the clock is
+// set, without a reconnect, the refusal naming the clock and what to do (docs/operations.md "Clocks that
+// are wrong").
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -31,7 +34,7 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
   }
 }
 
-describe('a box restarted 400 days later', () => {
+describe('a box restarted 400 days later, boxes whose clock is set after they refused a document', () => {
   let kit: Kit;
   let broker: Aedes;
   let server: Server;
@@ -57,7 +60,7 @@ describe('a box restarted 400 days later', () => {
     url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
     watcher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'watcher' });
     watcher.on('message', (_t, p) => states.push(JSON.parse(p.toString()) as ReportedState));
-    await watcher.subscribeAsync(deviceTopic(id, 'state'), { qos: 1 });
+    await watcher.subscribeAsync([id, 'box-2000', 'box-ahead'].map((d) => deviceTopic(d, 'state')), { qos: 1 });
   });
   after(async () => {
     await agent?.stop();
@@ -117,5 +120,52 @@ describe('a box restarted 400 days later', () => {
     assert.equal(resumed.models.find((m) => m.name === 'mlp')?.active, '1.0.0');
     const r = await agent.manager.install(v2.path);
     assert.equal(r.active?.active, '2.0.0');
+  });
+
+  async function boxAt(id: string, at: number): Promise<void> {
+    await agent?.stop();
+    const data = join(kit.dir, id);
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: id, secret: 's'.repeat(24), brokers: [url] }));
+    writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
+    now = at;
+    agent = await startAgent(data, { sync: { reconnectMs: 200 } }, { clock, deferCheckMs: 100 });
+    await agent.manager.install(v1.path); // the bare broker serves no bundles: the document names what the box holds
+  }
+
+  async function document(id: string, expiresInMs = DAY): Promise<unknown> {
+    const h1 = await sha256File(v1.path);
+    const body: DesiredBody = {
+      schema: DESIRED_SCHEMA, deviceId: id, seq: 1, issued: new Date(t0).toISOString(), expires: new Date(t0 + expiresInMs).toISOString(),
+      models: [{ name: 'mlp', version: '1.0.0', manifestSha256: v1.manifestSha256, bundle: { sha256: h1.sha256, size: h1.size } }], config: {},
+    };
+    return signEnvelope(body, [kit.keys.hub]);
+  }
+
+  it('a clock in 2000: refused naming the clock, taken once NTP sets it', async () => {
+    const id = 'box-2000';
+    await boxAt(id, Date.parse('2000-01-01T00:00:00Z'));
+    await publish(deviceTopic(id, 'desired'), await document(id));
+    const refused = await until('the document refused', () => states.find((s) => s.deviceId === id && s.refusal?.seq === 1));
+    assert.equal(refused.refusal?.code, 'DOCUMENT_EXPIRED');
+    assert.match(refused.refusal?.message ?? '', /this box's clock reads 2000-01-01T.*, \d+ days behind the hub that issued it .*set it \(NTP\); the document is taken again once the clock agrees/);
+    assert.equal(agent!.events.list({ kind: 'desired_refused' }).length, 1);
+
+    now = t0; // NTP steps the clock; no reconnect, no new document
+    const applied = await until('the document taken after the step', () => states.find((s) => s.deviceId === id && s.lastAppliedSeq === 1));
+    assert.equal(applied.models.find((m) => m.name === 'mlp')?.active, '1.0.0');
+    assert.equal(agent!.events.list({ kind: 'desired_refused' }).length, 1, 'refused once, not once per look');
+  });
+
+  it('a clock two days ahead: the document reads expired until the clock is set back', async () => {
+    const id = 'box-ahead';
+    await boxAt(id, t0 + 2 * DAY);
+    await publish(deviceTopic(id, 'desired'), await document(id, DAY));
+    const refused = await until('the document refused', () => states.find((s) => s.deviceId === id && s.refusal?.seq === 1));
+    assert.equal(refused.refusal?.code, 'DOCUMENT_EXPIRED');
+    assert.match(refused.refusal?.message ?? '', /expired at .* \(this box's clock reads .*\): if the clock is wrong, set it \(NTP\)/);
+
+    now = t0 + 60_000;
+    await until('the document taken after the clock was set back', () => states.find((s) => s.deviceId === id && s.lastAppliedSeq === 1));
   });
 });
