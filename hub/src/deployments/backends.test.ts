@@ -1,7 +1,7 @@
 // The backends a version loads on, found at push on real onnxruntime sessions of both backends
 // (onnxruntime-node and onnxruntime-web), and the deploy or rollout to a box whose backend cannot load it
 // refused naming the device (docs/decisions/0126-model-backends-checked.md). Real Store, real signed
-// bundles of models built in code, pushed through the Registry (deployments/testing.ts).
+// bundles of models built in code, pushed through the Registry (deployments/testing.ts), on SQLite and PostgreSQL.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
@@ -11,6 +11,7 @@ import { RolloutPreviewRequest, STATE_SCHEMA, type AppError } from '@edgefleet/s
 import { addDevice, cleanup, fixture, prepare, startHub, type TestHub } from './testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
 import { previewRollout } from '../rollouts/plan.js';
+import { backends } from '../testing/backends.js';
 
 before(prepare);
 after(cleanup);
@@ -35,10 +36,10 @@ const unsupported = (...patterns: RegExp[]) => (err: AppError) => {
   return true;
 };
 
-describe('model backends', () => {
+for (const backend of backends()) describe(`model backends (${backend.name})`, () => {
   let h: TestHub;
   before(async () => {
-    h = await startHub();
+    h = await startHub({ database: backend.database() });
     const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 7 });
     await pushModel(h, 'both', mlp.onnx, mlp.io);
     const strict = buildStrictShapeModel();
