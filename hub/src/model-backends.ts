@@ -158,15 +158,16 @@ export async function modelBackends(modelPath: string, nativeError: string | und
 
 /** "loads on native, wasm", or also which backend refused it and why, and which was not checked. */
 export function describeBackends(b: ModelBackends): string {
-  const parts = [b.loads.length ? `loads on ${b.loads.join(', ')}` : 'loads on no backend'];
+  const parts = [b.loads.length ? `loads on ${b.loads.join(', ')}` : Object.keys(b.refused).length ? 'loads on no backend' : 'not loaded'];
   for (const [k, why] of Object.entries(b.refused)) parts.push(`not on ${k}: ${why}`);
   for (const [k, why] of Object.entries(b.unchecked ?? {})) parts.push(`${k} not checked: ${why}`);
   return parts.join('; ');
 }
 
-/** The `model ls` cell: "native, wasm", "native", or "-" for a version not checked. */
+/** The `model ls` cell: "native, wasm", "native", "not checked" (a model above the hub's bound), or "-" for a version pushed before the check or encrypted. */
 export function backendsCell(b: ModelBackends | null | undefined): string {
-  return b ? b.loads.join(', ') || 'none' : '-';
+  if (!b) return '-';
+  return b.loads.join(', ') || (Object.keys(b.refused).length ? 'none' : 'not checked');
 }
 
 /**

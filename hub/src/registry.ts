@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { AppError, assertAuthoredManifest, checkModelIo, extractBundleFile, storageError, verifyBundle, type BundleFileEntry, type Manifest, type ModelBackends, type Signature, type TrustBody } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 import { readGraphIo } from './onnx-graph-io.js';
-import { describeBackends, modelBackends, type WasmCheckLimits } from './model-backends.js';
+import { WASM_CHECK_MAX_BYTES, describeBackends, modelBackends, type WasmCheckLimits } from './model-backends.js';
 import { nativeLoadError } from './model-check.js';
 
 export interface VerifiedBundle {
@@ -53,23 +53,38 @@ export async function assertModelIo(path: string, v: VerifiedBundle): Promise<vo
   }
 }
 
+/** Pushes whose models are being loaded: one at a time, so two big models are never in the hub's memory at once. */
+let loading: Promise<unknown> = Promise.resolve();
+
 /**
  * The backends the model of a verified, new bundle loads on (model-backends.ts), its entrypoint copied out
  * to `temp` and removed after; MODEL_LOAD_FAILED when it loads on none. undefined for an encrypted model.
+ * A model above `limits.maxBytes` is loaded on neither (both `unchecked`): the hub is a server, and
+ * onnxruntime needs several times the model while loading it (docs/decisions/0126-model-backends-checked.md).
  */
 export async function checkBackends(path: string, v: VerifiedBundle, temp: string, limits: WasmCheckLimits = {}): Promise<ModelBackends | undefined> {
   const m = v.manifest;
-  if (m.encryption) return undefined;
-  try {
-    await extractBundleFile(path, m.entrypoint, temp);
-    const b = await modelBackends(temp, await nativeLoadError(temp), limits);
-    if (b.loads.length === 0 && !b.unchecked) {
-      throw new AppError('MODEL_LOAD_FAILED', `${m.name} ${m.version}: ${m.entrypoint} ${describeBackends(b)}; no agent could install it`);
-    }
-    return b;
-  } finally {
-    rmSync(temp, { force: true });
+  const f = v.files.find((x) => x.path === m.entrypoint);
+  if (m.encryption || !f) return undefined;
+  const max = limits.maxBytes ?? WASM_CHECK_MAX_BYTES;
+  if (f.size > max) {
+    const why = `the model (${f.size} bytes) is larger than the hub's bound of ${max} bytes for loading it at push`;
+    return { loads: [], refused: {}, unchecked: { native: why, wasm: why } };
   }
+  const run = loading.then(async () => {
+    try {
+      await extractBundleFile(path, m.entrypoint, temp);
+      const b = await modelBackends(temp, await nativeLoadError(temp), limits);
+      if (b.loads.length === 0 && !b.unchecked) {
+        throw new AppError('MODEL_LOAD_FAILED', `${m.name} ${m.version}: ${m.entrypoint} ${describeBackends(b)}; no agent could install it`);
+      }
+      return b;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  });
+  loading = run.catch(() => undefined);
+  return run;
 }
 
 export interface PushResult extends VerifiedBundle {

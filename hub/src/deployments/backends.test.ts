@@ -88,14 +88,15 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
     assert.equal(h.store.models.find('nowhere', '1.0.0'), undefined);
   });
 
-  it('a model above the size bound of the wasm check is stored with wasm not checked', async () => {
+  it('a model above the size bound of the hub is stored loaded on neither backend, each unchecked saying why', async () => {
     const { root, keys, trust } = fixture();
     const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 8 });
     const small = new Registry(h.store, bundleVerifier(() => trust), { maxBytes: 16 });
     const b = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, name: 'bounded', version: '1.0.0', io: mlp.io, keys });
     await small.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
     const got = h.store.models.get('bounded', '1.0.0').backends;
-    assert.deepEqual(got?.loads, ['native']);
-    assert.match(got?.unchecked?.wasm ?? '', /larger than the check's bound of 16 bytes/);
+    assert.deepEqual(got?.loads, []);
+    for (const k of ['native', 'wasm'] as const) assert.match(got?.unchecked?.[k] ?? '', /^the model \(\d+ bytes\) is larger than the hub's bound of 16 bytes for loading it at push$/);
+    await h.parts.deployments.deploy({ model: 'bounded', version: '1.0.0', target: { devices: ['wasm-1'] }, reason: 'r' }, 'op');
   });
 });

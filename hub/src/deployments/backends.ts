@@ -15,13 +15,14 @@ const NAMED = 3;
 export function refuseUnloadableBackends(store: Store, model: string, version: string, devices: readonly string[]): void {
   const b = store.models.get(model, version).backends;
   if (!b || Object.keys(b.refused).length === 0) return;
-  const get = store.db.prepare('SELECT reported FROM devices WHERE id = ?').pluck();
+  // One query per backend the version refuses (the devices that said it among their capabilities), not one per device of the target.
+  const wanted = new Set(devices);
   const refused: Array<{ device: string; backend: string }> = [];
-  for (const id of devices) {
-    const json = get.get(id) as string | null | undefined;
-    if (!json) continue;
-    const backend = runtimeBackendOf((JSON.parse(json) as ReportedState).capabilities ?? []);
-    if (backend && b.refused[backend] !== undefined) refused.push({ device: id, backend });
+  for (const k of Object.keys(b.refused) as Array<keyof typeof b.refused>) {
+    const rows = store.db.prepare('SELECT id, reported FROM devices WHERE reported LIKE ? ORDER BY id').all(`%"backend-${k}"%`) as Array<{ id: string; reported: string }>;
+    for (const r of rows) {
+      if (wanted.has(r.id) && runtimeBackendOf((JSON.parse(r.reported) as ReportedState).capabilities ?? []) === k) refused.push({ device: r.id, backend: k });
+    }
   }
   if (refused.length === 0) return;
   const kinds = [...new Set(refused.map((r) => r.backend))] as Array<keyof typeof b.refused>;
