@@ -67,6 +67,17 @@ export async function readModelIo(modelPath: string): Promise<ModelIoInfo> {
   return withSession(modelPath, (session) => Promise.resolve(ioOf(session)));
 }
 
+/** Why onnxruntime-node does not load the model, or undefined when it does (the session is released). */
+export async function nativeLoadError(modelPath: string): Promise<string | undefined> {
+  try {
+    await readModelIo(modelPath);
+    return undefined;
+  } catch (err) {
+    const cause = (err as Error).cause;
+    return cause instanceof Error ? cause.message : (err as Error).message; // onnxruntime's own words, not the temp file's name
+  }
+}
+
 function assertIo(modelPath: string, io: Io, info: ModelIoInfo, opts: CheckModelIoOptions = {}): void {
   const problems = compareModelIo(io, info, opts);
   if (problems.length > 0) {

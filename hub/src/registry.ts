@@ -7,9 +7,11 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AppError, assertAuthoredManifest, checkModelIo, storageError, verifyBundle, type BundleFileEntry, type Manifest, type Signature, type TrustBody } from '@edgefleet/shared';
+import { AppError, assertAuthoredManifest, checkModelIo, extractBundleFile, storageError, verifyBundle, type BundleFileEntry, type Manifest, type ModelBackends, type Signature, type TrustBody } from '@edgefleet/shared';
 import type { Store } from './store/index.js';
 import { readGraphIo } from './onnx-graph-io.js';
+import { WASM_CHECK_MAX_BYTES, describeBackends, modelBackends, type WasmCheckLimits } from './model-backends.js';
+import { nativeLoadError } from './model-check.js';
 
 export interface VerifiedBundle {
   manifest: Manifest;
@@ -51,10 +53,46 @@ export async function assertModelIo(path: string, v: VerifiedBundle): Promise<vo
   }
 }
 
+/** Pushes whose models are being loaded: one at a time, so two big models are never in the hub's memory at once. */
+let loading: Promise<unknown> = Promise.resolve();
+
+/**
+ * The backends the model of a verified, new bundle loads on (model-backends.ts), its entrypoint copied out
+ * to `temp` and removed after; MODEL_LOAD_FAILED when it loads on none. undefined for an encrypted model.
+ * A model above `limits.maxBytes` is loaded on neither (both `unchecked`): the hub is a server, and
+ * onnxruntime needs several times the model while loading it (docs/decisions/0126-model-backends-checked.md).
+ */
+export async function checkBackends(path: string, v: VerifiedBundle, temp: string, limits: WasmCheckLimits = {}): Promise<ModelBackends | undefined> {
+  const m = v.manifest;
+  const f = v.files.find((x) => x.path === m.entrypoint);
+  if (m.encryption || !f) return undefined;
+  const max = limits.maxBytes ?? WASM_CHECK_MAX_BYTES;
+  if (f.size > max) {
+    const why = `the model (${f.size} bytes) is larger than the hub's bound of ${max} bytes for loading it at push`;
+    return { loads: [], refused: {}, unchecked: { native: why, wasm: why } };
+  }
+  const run = loading.then(async () => {
+    try {
+      await extractBundleFile(path, m.entrypoint, temp);
+      const b = await modelBackends(temp, await nativeLoadError(temp), limits);
+      if (b.loads.length === 0 && !b.unchecked) {
+        throw new AppError('MODEL_LOAD_FAILED', `${m.name} ${m.version}: ${m.entrypoint} ${describeBackends(b)}; no agent could install it`);
+      }
+      return b;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  });
+  loading = run.catch(() => undefined);
+  return run;
+}
+
 export interface PushResult extends VerifiedBundle {
   bundleSha256: string;
   bundleSize: number;
   outcome: 'created' | 'exists';
+  /** The backends a new version loads on (checkBackends); undefined for the same bundle again or an encrypted one. */
+  backends?: ModelBackends | undefined;
 }
 
 /**
@@ -98,7 +136,7 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
 }
 
 export class Registry {
-  constructor(private readonly store: Store, private readonly verify: BundleVerifier) {}
+  constructor(private readonly store: Store, private readonly verify: BundleVerifier, private readonly wasmLimits: WasmCheckLimits = {}) {}
 
   /** `record` runs inside the push's transaction, for a new version and for the same bundle again (its `outcome` says which): the audit entry. */
   async push(body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; pushedBy: string; at: Date; record?: (r: PushResult) => void }): Promise<PushResult> {
@@ -110,9 +148,11 @@ export class Registry {
       // Checked before the blob is kept, so a refused push leaves no file behind.
       // A version the hub already holds is pushed again as it was; a new one must also pass the
       // checks made when a version is published (shared/src/wire/manifest-authoring.ts).
+      let backends: ModelBackends | undefined;
       if (this.store.models.check(name, version, sha256, v.manifestSha256) === 'new') {
         assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
         await assertModelIo(temp, v);
+        backends = await checkBackends(temp, v, this.store.blobs.tempPath(), this.wasmLimits);
       }
       let outcome: 'created' | 'exists' = 'exists';
       // The file goes into place first (a rename), its row with the version in one transaction: if that
@@ -121,14 +161,14 @@ export class Registry {
       try {
         this.store.db.transaction(() => {
           this.store.blobs.record(sha256, size, opts.at);
-          outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at });
+          outcome = this.store.models.insert({ ...v, bundleSha256: sha256, bundleSize: size, pushedBy: opts.pushedBy, at: opts.at, backends });
           opts.record?.({ ...v, bundleSha256: sha256, bundleSize: size, outcome });
         })();
       } catch (err) {
         if (placed && !this.store.blobs.recorded(sha256)) this.store.blobs.removeFile(sha256);
         throw err;
       }
-      return { ...v, bundleSha256: sha256, bundleSize: size, outcome };
+      return { ...v, bundleSha256: sha256, bundleSize: size, outcome, backends };
     } finally {
       rmSync(temp, { force: true });
     }

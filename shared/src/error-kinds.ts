@@ -40,6 +40,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   AGENT_TOO_OLD: 'input',
   CONTENT_KEY_MISSING: 'input',
   VERSION_NOT_TRUSTED: 'input',
+  BACKEND_UNSUPPORTED: 'input',
   DECRYPT_FAILED: 'input',
   DOCUMENT_EXPIRED: 'input',
   DOCUMENT_REPLAYED: 'input',

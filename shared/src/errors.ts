@@ -35,6 +35,7 @@ export const ErrorCode = {
   CONTENT_KEY_MISSING: 'CONTENT_KEY_MISSING',
   /** A stored version no longer signed by a threshold of the current trust's release keys: the hub will not send it (docs/security.md "Key rotation and stored versions"). */
   VERSION_NOT_TRUSTED: 'VERSION_NOT_TRUSTED',
+  BACKEND_UNSUPPORTED: 'BACKEND_UNSUPPORTED',
   /** Ciphertext or a sealed key that does not open with the key given. */
   DECRYPT_FAILED: 'DECRYPT_FAILED',
   DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
@@ -98,6 +99,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   AGENT_TOO_OLD: 422,
   CONTENT_KEY_MISSING: 422,
   VERSION_NOT_TRUSTED: 422,
+  BACKEND_UNSUPPORTED: 422,
   DECRYPT_FAILED: 422,
   DOCUMENT_EXPIRED: 422,
   DOCUMENT_REPLAYED: 409,

@@ -7,6 +7,7 @@ import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
 import { withTrusted } from '../deployments/trusted.js';
+import { HUB_WASM_CHECK_MAX_BYTES } from '../model-backends.js';
 
 const ListQuery = z.object({ name: z.string().optional() });
 
@@ -27,7 +28,7 @@ async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Resp
   // A declared size over maxBundleBytes was refused before this, by the route's body cap (app.ts).
   const body = c.req.raw.body;
   if (!body) throw new AppError('BAD_REQUEST', 'empty body: expected a bundle (.efb) as application/octet-stream');
-  const r = await new Registry(deps.store, verify).push(body as unknown as AsyncIterable<Uint8Array>, {
+  const r = await new Registry(deps.store, verify, { maxBytes: HUB_WASM_CHECK_MAX_BYTES }).push(body as unknown as AsyncIterable<Uint8Array>, {
     maxBytes: deps.maxBundleBytes, pushedBy: actor(c).name, at: deps.clock.now(),
     // Runs inside the push's transaction: the version and its audit entry commit together. The same bundle
     // again is audited too (model.repush), so every accepted push leaves a trace (docs/hub.md "REST API").

@@ -11,6 +11,7 @@ import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
+import { refuseUnloadableBackends } from './backends.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -156,6 +157,7 @@ export class DeploymentService {
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
     this.requireContentKey(req.model, req.version);
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
+    refuseUnloadableBackends(store, req.model, req.version, devices);
     const now = clock.now();
     return store.db.transaction(() => {
       refuseRolloutDevices(store, { model: req.model }, devices);

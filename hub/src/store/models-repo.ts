@@ -1,8 +1,16 @@
 // Model versions in the registry: manifest, signatures, bundle blob, who pushed
 // it, and deprecation (kept and downloadable, not assignable).
-import { AppError, type Manifest, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
+import { AppError, type Manifest, type ModelBackends, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
 import { closest } from '@edgefleet/shared/cli';
 import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
+
+/** The backends each version loads on, found at push (hub/src/model-backends.ts); null for versions pushed before. */
+export const MODEL_BACKENDS_MIGRATION: Migration = {
+  version: 86,
+  name: 'model versions: the onnxruntime backends they load on',
+  sql: 'ALTER TABLE model_versions ADD COLUMN backends TEXT;',
+};
 
 interface Row {
   name: string;
@@ -16,6 +24,7 @@ interface Row {
   pushed_by: string;
   deprecated_at: string | null;
   deprecated_reason: string | null;
+  backends: string | null;
 }
 
 export interface StoredVersion extends ModelVersionInfo {
@@ -31,6 +40,8 @@ export interface NewVersion {
   bundleSize: number;
   pushedBy: string;
   at: Date;
+  /** The backends it loads on; undefined when not checked (an encrypted model). */
+  backends?: ModelBackends | undefined;
 }
 
 export class ModelsRepo {
@@ -41,9 +52,9 @@ export class ModelsRepo {
     const { name, version } = v.manifest;
     if (this.check(name, version, v.bundleSha256, v.manifestSha256) === 'exists') return 'exists';
     this.db
-      .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(name, version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), v.bundleSha256, v.bundleSize, v.at.toISOString(), v.pushedBy);
+      .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by, backends)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(name, version, JSON.stringify(v.manifest), v.manifestSha256, JSON.stringify(v.signatures), v.bundleSha256, v.bundleSize, v.at.toISOString(), v.pushedBy, v.backends ? JSON.stringify(v.backends) : null);
     // Boxes that hold it already (installed from a file before the upload) have now reported it (device-reports.ts).
     this.db
       .prepare('INSERT INTO device_versions_seen (device_id, name, version) SELECT device_id, name, version FROM device_models WHERE name = ? AND version = ? ON CONFLICT DO NOTHING')
@@ -110,6 +121,7 @@ function toInfo(r: Row): ModelVersionInfo {
     pushedBy: r.pushed_by,
     deprecated: r.deprecated_at !== null,
     deprecatedReason: r.deprecated_reason,
+    backends: r.backends ? JSON.parse(r.backends) as ModelBackends : null,
   };
 }
 

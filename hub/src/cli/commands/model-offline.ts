@@ -9,6 +9,7 @@ import {
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
 import { checkBundleModel, checkPackedModel } from '../../model-check.js';
+import { backendsWarning, describeBackends, modelBackends, type ModelBackends } from '../../model-backends.js';
 import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
 import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
@@ -56,7 +57,8 @@ export const modelPack: Command = {
     + 'reference medians) without them, and checks each sample\'s outputs against --expect (within --tolerance,\n'
     + 'default 1e-4 relative to max(1, |expected|)), all before anything is written. Samples are OIP v2 infer\n'
     + 'request bodies stored under samples/ and covered by the signatures; agents warm up on them and run them\n'
-    + 'as a preflight at install. The model is stored under the manifest\'s `entrypoint`\n'
+    + 'as a preflight at install. It then loads the model with onnxruntime-web (the wasm backend) and prints\n'
+    + 'the backends it loads on; one that loads on native only is packed with a warning. The model is stored under the manifest\'s `entrypoint`\n'
     + '(default: the model\'s file name); extra files under their file names. The bundle is unsigned: run\n'
     + '"edgefleet model sign" next.',
   options: {
@@ -104,7 +106,12 @@ export const modelPack: Command = {
     // A progress bar on a terminal while large model files are hashed.
     const bar = new ProgressBar(ctx.stderr, { label: 'hashing', total: files.reduce((n, f) => n + (existsSync(f.source) ? statSync(f.source).size : 0), 0) });
     let pf: PreflightResult | undefined;
-    const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => { pf = await checkPackedModel(source, m, sourceOf); };
+    let backends: ModelBackends | undefined;
+    // onnxruntime-node's session is released before onnxruntime-web loads the model (model-backends.ts).
+    const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => {
+      pf = await checkPackedModel(source, m, sourceOf);
+      backends = await modelBackends(source, undefined);
+    };
     const packTo = (path: string) => packBundle({ manifest, files, out: path, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
     const r = contentKey && keyOut
       ? await commitSealedBundle(out, keyOut, packTo, (p) => writeContentKeyFile(keyOut, contentKey, { model: p.manifest.name, version: p.manifest.version }))
@@ -116,8 +123,11 @@ export const modelPack: Command = {
     const sampleNote = pf ? `, ${pf.samples} sample(s) ran` : '';
     ctx.stdout.write(
       `packed ${out}: ${r.manifest.name}@${r.manifest.version}, ${r.manifest.files.length} file(s), ${formatBytes(r.size)}, manifest sha256 ${r.manifestSha256}${sampleNote}\n`
+      + `${backends ? `backends: ${describeBackends(backends)}\n` : ''}`
       + `unsigned: sign it with "edgefleet model sign ${out} --key RELEASE.key"\n`,
     );
+    const warning = backends ? backendsWarning(backends, `${r.manifest.name}@${r.manifest.version}`) : undefined;
+    if (warning) ctx.stderr.write(warning);
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
+import { backendsCell, backendsWarning, describeBackends } from '../../model-backends.js';
 
 export const modelPush: Command = {
   summary: 'Push a signed bundle to the hub (and, for an encrypted one, its content key)', usage: 'BUNDLE.efb [--content-key FILE] [--json]',
@@ -36,7 +37,9 @@ export const modelPush: Command = {
     // The same bundle again is a no-op on the hub (200, audited as model.repush; docs/cli.md "model pack").
     const what = status === 200 ? `${v.name} ${v.version} is in the registry already with this bundle (pushed ${v.created} by ${v.pushedBy}); nothing changed`
       : `pushed ${v.name} ${v.version}`;
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : escapeLines(`${what} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n`));
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify({ ...v, ...(k ? { contentKey: k } : {}) }, null, 2)}\n` : escapeLines(`${what} (${formatBytes(v.bundle.size)}, sha256 ${v.bundle.sha256.slice(0, 12)})${note}\n${v.backends ? `backends: ${describeBackends(v.backends)}\n` : ''}`));
+    const warning = v.backends ? backendsWarning(v.backends, `${v.name} ${v.version}`) : undefined;
+    if (warning) ctx.stderr.write(escapeLines(warning));
     // An encrypted version is deployed only once the hub holds its content key (docs/security.md "Sealed models").
     if (m.encryption && !key) {
       ctx.stderr.write(escapeLines(`note: ${v.name} ${v.version} is encrypted and no --content-key was given: deploys and rollouts of it are refused (CONTENT_KEY_MISSING) unless the hub holds its content key from an earlier push; to give it: edgefleet model push ${file} --content-key KEY_FILE (pushing the same bundle again changes nothing else)\n`));
@@ -53,8 +56,9 @@ export const modelLs: Command = {
       ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       return 0;
     }
-    ctx.stdout.write(table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED', 'TRUSTED'],
-      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no'])));
+    ctx.stdout.write(table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED', 'TRUSTED', 'BACKENDS'],
+      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no', backendsCell(v.backends)])));
+    // docs/cli.md "model ls": "-" is a version whose backends were not checked (pushed before the check, or encrypted).
     // docs/security.md "Key rotation and stored versions"
     if (r.versions.some((v) => v.trusted === false)) ctx.stdout.write('TRUSTED no: no threshold of the hub\'s current release keys signed it; deploys and rollouts of it are refused (VERSION_NOT_TRUSTED): sign it with a current release key and push it as a new version (or "edgefleet model delete NAME VERSION" first, if nothing refers to it)\n');
     return 0;
@@ -68,7 +72,7 @@ export const modelShow: Command = {
     const [n, v] = args.positionals as [string, string];
     const d = await HubClient.from(args, ctx).request<ModelVersionDetail>('GET', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(d, null, 2)}\n`
-      : escapeLines(`${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`));
+      : escapeLines(`${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nbackends: ${d.backends ? describeBackends(d.backends) : 'not checked (pushed before the hub checked backends, or encrypted)'}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`));
     return 0;
   },
 };

@@ -1,0 +1,102 @@
+// The backends a version loads on, found at push on real onnxruntime sessions of both backends
+// (onnxruntime-node and onnxruntime-web), and the deploy or rollout to a box whose backend cannot load it
+// refused naming the device (docs/decisions/0126-model-backends-checked.md). Real Store, real signed
+// bundles of models built in code, pushed through the Registry (deployments/testing.ts), on SQLite and PostgreSQL.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { GraphBuilder, buildStrictShapeModel, bundleFromOnnx, randomMlp } from '@edgefleet/examples';
+import { RolloutPreviewRequest, STATE_SCHEMA, type AppError } from '@edgefleet/shared';
+import { addDevice, cleanup, fixture, prepare, startHub, type TestHub } from './testing.js';
+import { Registry, bundleVerifier } from '../registry.js';
+import { previewRollout } from '../rollouts/plan.js';
+import { backends } from '../testing/backends.js';
+
+before(prepare);
+after(cleanup);
+
+/** What a device's agent reports: its backend among its capabilities. */
+function runsOn(h: TestHub, id: string, backend: 'native' | 'wasm'): void {
+  addDevice(h, id);
+  h.store.devices.setReported(id, {
+    schema: STATE_SCHEMA, deviceId: id, at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [], capabilities: [`backend-${backend}`],
+  });
+}
+
+async function pushModel(h: TestHub, name: string, onnx: Uint8Array, io: Parameters<typeof bundleFromOnnx>[0]['io']): Promise<void> {
+  const { root, keys } = fixture();
+  const b = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx, name, version: '1.0.0', io, keys });
+  await h.push(b.path);
+}
+
+const unsupported = (...patterns: RegExp[]) => (err: AppError) => {
+  assert.equal(err.code, 'BACKEND_UNSUPPORTED', err.message);
+  for (const p of patterns) assert.match(err.message, p);
+  return true;
+};
+
+for (const backend of backends()) describe(`model backends (${backend.name})`, () => {
+  let h: TestHub;
+  before(async () => {
+    h = await startHub({ database: backend.database() });
+    const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 7 });
+    await pushModel(h, 'both', mlp.onnx, mlp.io);
+    const strict = buildStrictShapeModel();
+    await pushModel(h, 'strict', strict.onnx, strict.io);
+    runsOn(h, 'nat-1', 'native');
+    runsOn(h, 'wasm-1', 'wasm');
+    runsOn(h, 'wasm-2', 'wasm');
+    addDevice(h, 'silent'); // never reported its backend
+  });
+  after(() => h.close());
+
+  it('push records the backends each version loads on, and why one refuses it', () => {
+    assert.deepEqual(h.store.models.get('both', '1.0.0').backends, { loads: ['native', 'wasm'], refused: {} });
+    const s = h.store.models.get('strict', '1.0.0').backends;
+    assert.deepEqual(s?.loads, ['native']);
+    assert.match(s?.refused.wasm ?? '', /\S/);
+    assert.equal(h.store.models.list('strict')[0]?.backends?.loads.length, 1);
+  });
+
+  it('a deploy to wasm boxes of a version wasm cannot load is refused naming them; native and silent boxes are not', async () => {
+    const deploy = (devices: string[]) => h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices }, reason: 'r' }, 'op');
+    await assert.rejects(deploy(['nat-1', 'wasm-1', 'wasm-2']), unsupported(
+      /^2 device\(s\) of the target run a backend that cannot load it: wasm-1 \(wasm\), wasm-2 \(wasm\); strict 1\.0\.0 does not load on the wasm backend: /,
+      /Leave those devices out of the target/,
+    ));
+    assert.equal(h.store.db.prepare('SELECT COUNT(*) FROM deployments').pluck().get(), 0, 'nothing stored for a refused deploy');
+    await deploy(['nat-1', 'silent']);
+    await h.parts.deployments.deploy({ model: 'both', version: '1.0.0', target: { devices: ['wasm-1', 'nat-1'] }, reason: 'r' }, 'op');
+  });
+
+  it('a rollout over wasm boxes of such a version is refused before its first wave', () => {
+    const req = RolloutPreviewRequest.parse({ model: 'strict', version: '1.0.0', target: { all: true } });
+    assert.throws(() => previewRollout(h.store, req, 'op', h.clock.now()), unsupported(/wasm-1 \(wasm\), wasm-2 \(wasm\)/));
+  });
+
+  it('a model neither backend loads is refused at push (MODEL_LOAD_FAILED saying so); nothing is stored', async () => {
+    const { root, keys } = fixture();
+    const g = new GraphBuilder('unknown_op');
+    const x = g.input('input', 'FP32', [-1, 4]);
+    g.op('NoSuchOperator', [x], {}, 'output');
+    g.output('output', 'FP32', [-1, 4]);
+    const io = { inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [-1, 4] }], outputs: [{ name: 'output', datatype: 'FP32' as const, shape: [-1, 4] }] };
+    const b = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: g.build(), name: 'nowhere', version: '1.0.0', io, keys });
+    await assert.rejects(h.push(b.path), (err: AppError) => err.code === 'MODEL_LOAD_FAILED'
+      && /^nowhere 1\.0\.0: model\.onnx loads on no backend; not on native: .*NoSuchOperator.*; not on wasm: .*; no agent could install it$/s.test(err.message));
+    assert.equal(h.store.models.find('nowhere', '1.0.0'), undefined);
+  });
+
+  it('a model above the size bound of the hub is stored loaded on neither backend, each unchecked saying why', async () => {
+    const { root, keys, trust } = fixture();
+    const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 8 });
+    const small = new Registry(h.store, bundleVerifier(() => trust), { maxBytes: 16 });
+    const b = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, name: 'bounded', version: '1.0.0', io: mlp.io, keys });
+    await small.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
+    const got = h.store.models.get('bounded', '1.0.0').backends;
+    assert.deepEqual(got?.loads, []);
+    for (const k of ['native', 'wasm'] as const) assert.match(got?.unchecked?.[k] ?? '', /^the model \(\d+ bytes\) is larger than the hub's bound of 16 bytes for loading it at push$/);
+    await h.parts.deployments.deploy({ model: 'bounded', version: '1.0.0', target: { devices: ['wasm-1'] }, reason: 'r' }, 'op');
+  });
+});
