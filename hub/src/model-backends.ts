@@ -1,7 +1,7 @@
 // Which onnxruntime backends load a model: native (onnxruntime-node, the check of model-check.ts) and
 // wasm (onnxruntime-web, what boxes on runtime.backend wasm run: docs/agent.md "Runtime"). A model
 // onnxruntime-web refuses (an operator or type it lacks, a shape it infers more strictly) would otherwise
-// pass pack and push and fail on each wasm box at install (docs/decisions/0126-model-backends-checked.md).
+// pass pack and push and fail on each wasm box at install (docs/decisions/0129-model-backends-checked.md).
 // The wasm load runs in a worker thread, ended at a deadline (a load cannot be interrupted otherwise),
 // one model at a time after the native session is released, and not at all above a size bound: a big
 // model is then never loaded twice at once.

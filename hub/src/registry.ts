@@ -60,7 +60,7 @@ let loading: Promise<unknown> = Promise.resolve();
  * The backends the model of a verified, new bundle loads on (model-backends.ts), its entrypoint copied out
  * to `temp` and removed after; MODEL_LOAD_FAILED when it loads on none. undefined for an encrypted model.
  * A model above `limits.maxBytes` is loaded on neither (both `unchecked`): the hub is a server, and
- * onnxruntime needs several times the model while loading it (docs/decisions/0126-model-backends-checked.md).
+ * onnxruntime needs several times the model while loading it (docs/decisions/0129-model-backends-checked.md).
  */
 export async function checkBackends(path: string, v: VerifiedBundle, temp: string, limits: WasmCheckLimits = {}): Promise<ModelBackends | undefined> {
   const m = v.manifest;

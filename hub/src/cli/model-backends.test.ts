@@ -1,6 +1,6 @@
 // `model pack` test-loads the model on onnxruntime-web too and says which backends load it; `model push`,
 // `model ls` and `model show` against a real hub process show what the hub found at push (real sessions of
-// both backends, models built in code; docs/decisions/0126-model-backends-checked.md).
+// both backends, models built in code; docs/decisions/0129-model-backends-checked.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // The backends a version loads on, found at push on real onnxruntime sessions of both backends
 // (onnxruntime-node and onnxruntime-web), and the deploy or rollout to a box whose backend cannot load it
-// refused naming the device (docs/decisions/0126-model-backends-checked.md). Real Store, real signed
+// refused naming the device (docs/decisions/0129-model-backends-checked.md). Real Store, real signed
 // bundles of models built in code, pushed through the Registry (deployments/testing.ts), on SQLite and PostgreSQL.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // A deploy or rollout to devices whose onnxruntime backend cannot load the version is refused before
-// anything is stored, naming each such device and why (docs/decisions/0126-model-backends-checked.md):
+// anything is stored, naming each such device and why (docs/decisions/0129-model-backends-checked.md):
 // the hub knows at push which backends load it (model-backends.ts) and each device's backend
 // (reported.backend, from its capabilities), so those boxes would only fail MODEL_LOAD_FAILED one by one.
 import { AppError, runtimeBackendOf, type ReportedState } from '@edgefleet/shared';

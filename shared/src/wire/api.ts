@@ -243,7 +243,7 @@ export type TokenCreated = z.infer<typeof TokenCreated>;
 // --- registry --------------------------------------------------------------------
 /**
  * Which onnxruntime backends load a version, as the hub found at push (hub/src/model-backends.ts,
- * docs/decisions/0126-model-backends-checked.md): `loads` lists them, `refused` says why each other did not,
+ * docs/decisions/0129-model-backends-checked.md): `loads` lists them, `refused` says why each other did not,
  * `unchecked` why one was not tried (onnxruntime-web missing, a model above the check's size bound, a deadline).
  */
 export const ModelBackends = z.object({
@@ -261,7 +261,7 @@ export const ModelVersionInfo = z.object({
   pushedBy: z.string(),
   deprecated: z.boolean(),
   deprecatedReason: z.string().nullable(),
-  /** The backends it loads on; null when not checked (pushed before hub 0126, or encrypted: the hub has no content key). */
+  /** The backends it loads on; null when not checked (pushed before decision 0129, or encrypted: the hub has no content key). */
   backends: ModelBackends.nullable().optional(),
   /**
    * Listings only: whether a threshold of the hub's current release keys signed it. false: deploys and
