@@ -54,7 +54,8 @@ describe('the linux-x64 tarballs, unpacked outside the checkout', () => {
       assert.equal(manifest.node.abi, process.versions.modules);
       assert.equal(manifest.arch, 'x64');
     }
-    assert.ok(!existsSync(join(hubTree, 'node_modules/onnxruntime-web')), 'the hub runs no WebAssembly models');
+    // The hub loads a pushed model on onnxruntime-web too, to know which boxes can run it (decision 0129).
+    assert.ok(existsSync(join(hubTree, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')), 'the hub ships the WebAssembly runtime its push check loads');
     assert.ok(existsSync(join(agentTree, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')), 'the agent ships its WebAssembly runtime');
     assert.ok(!existsSync(join(agentTree, 'node_modules/aedes')), 'aedes is a dev dependency of the agent');
     const ours = [join(agentTree, 'agent'), join(agentTree, 'node_modules/@edgefleet'), join(hubTree, 'hub'), join(hubTree, 'node_modules/@edgefleet')];
