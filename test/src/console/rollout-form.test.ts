@@ -5,16 +5,19 @@
 // sent again, links the rollout it made. On a rollout's page a refetch
 // that fails keeps the rollout shown, marked, with Retry; an older answer arriving after a newer one does
 // not bring back the old state; an action the hub refuses shows its code and keeps the reason. With no
-// version to roll out the form says so and how to get one.
+// version to roll out the form says so and how to get one. Which backends load each version (the hub's
+// real onnxruntime-node and onnxruntime-web check at push) in the models view, and a rollout over a box
+// reporting the wasm backend of a version wasm cannot load refused with BACKEND_UNSUPPORTED naming the box.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildMultiBundle } from '@edgefleet/examples';
-import type { Rollout } from '@edgefleet/shared';
+import { buildMultiBundle, buildStrictShapeModel, bundleFromOnnx } from '@edgefleet/examples';
+import type { DeviceInfo, ModelVersionInfo, Rollout } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples/fleet';
 import { signIn, type ConsolePage } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { connectDevice, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
 const MODEL = 'audio-energy';
 
@@ -211,5 +214,52 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     assert.equal(await page.getByRole('form', { name: 'New rollout' }).count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('the models view says which backends load each version; a rollout over a wasm box of a version wasm refuses shows BACKEND_UNSUPPORTED naming it', async () => {
+    const strict = buildStrictShapeModel();
+    const b = await bundleFromOnnx({ dir: join(dir, 'strict'), onnx: strict.onnx, name: 'strict', version: '1.0.0', io: strict.io, keys: h.keys });
+    await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+    const c = await connectDevice(h, 'dev-c');
+    try {
+      await reportState(c, 'dev-c', {}, { capabilities: ['backend-wasm'] });
+      await waitFor('dev-c\'s backend stored', async () => ((await h.api<DeviceInfo>('GET', '/devices/dev-c')).reported?.backend === 'wasm' ? true : undefined), { timeoutMs: 20_000 });
+      const page = await signIn(h.browser, h.http, h.token);
+      // A version pushed before the hub checked backends (or encrypted) has backends: null.
+      await page.route('**/api/v1/models', async (route) => {
+        const res = await route.fetch();
+        const json = await res.json() as { versions: ModelVersionInfo[] };
+        await route.fulfill({ response: res, json: { versions: json.versions.map((v) => (v.name === MODEL && v.version === '1.0.0' ? { ...v, backends: null } : v)) } });
+      });
+      await hash(page, '#/models');
+      const table = page.getByRole('table', { name: 'Model versions' });
+      const cell = (model: string, version: string) => table.locator('tbody tr').filter({ has: page.getByRole('link', { name: model, exact: true }) })
+        .filter({ has: page.getByRole('link', { name: version, exact: true }) }).getByTestId('version-backends');
+      await cell('strict', '1.0.0').waitFor();
+      assert.equal(await cell(MODEL, '2.0.0').textContent(), 'native, wasm');
+      assert.equal(await cell(MODEL, '1.0.0').textContent(), 'not checked');
+      assert.match(await cell(MODEL, '1.0.0').getAttribute('title') ?? '', /^not checked: pushed before the hub checked/);
+      assert.equal(await cell('strict', '1.0.0').textContent(), 'native only');
+      assert.match(await cell('strict', '1.0.0').getAttribute('title') ?? '', /^does not load on wasm: .*ShapeInferenceError.*; a deploy or rollout to devices on wasm is refused \(BACKEND_UNSUPPORTED\)$/s);
+      await hash(page, '#/models/strict/1.0.0');
+      const detail = page.getByTestId('version-backends-detail');
+      await detail.getByText('Loads on: native only').waitFor();
+      assert.match(await detail.locator('details[open] pre').textContent() ?? '', /does not load on wasm: .*ShapeInferenceError/s);
+
+      // The rollout form: the hub's refusal with its code, the box it names and why.
+      await hash(page, '#/rollouts/new');
+      const form = page.getByRole('form', { name: 'New rollout' });
+      await form.getByLabel('Model').selectOption('strict');
+      await form.getByLabel('Reason').fill('console test: a wasm box');
+      await form.getByRole('button', { name: 'Preview waves' }).click();
+      const refusal = form.getByRole('alert').filter({ hasText: 'BACKEND_UNSUPPORTED' });
+      await refusal.first().waitFor();
+      assert.equal(await refusal.count(), 1, 'shown once');
+      assert.match(await refusal.textContent() ?? '', /^BACKEND_UNSUPPORTED: 1 device\(s\) of the target run a backend that cannot load it: dev-c \(wasm\); strict 1\.0\.0 does not load on the wasm backend: .*Leave those devices out of the target/s);
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await c.endAsync(true);
+    }
   });
 });

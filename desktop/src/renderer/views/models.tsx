@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
-import type { Manifest, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
+import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
 import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
@@ -44,13 +44,13 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
         ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Model versions">
-            <thead><tr><th>Model</th><th>Version</th><th>Pushed</th><th>By</th><th>Size</th><th>State</th></tr></thead>
+            <thead><tr><th>Model</th><th>Version</th><th>Pushed</th><th>By</th><th>Size</th><th>Backends</th><th>State</th></tr></thead>
             <tbody>{list.map((v) => {
               const href = `#/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
               return (
                 <tr key={v.name + v.version} class={v.name === name && (version === undefined || v.version === version) ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td><VersionState v={v} /></td>
+                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td data-testid="version-backends" title={backendsWhy(v.backends)}>{backendsCell(v.backends)}</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
@@ -73,6 +73,40 @@ function VersionState({ v }: { v: ModelVersionInfo }) {
   const untrusted = v.trusted === false ? <><span class="pill revoked" title={NOT_TRUSTED}>not trusted</span> <span class="muted">{SIGNED_BY_ROTATED_OUT}</span></> : null;
   if (!v.deprecated) return untrusted ?? <>assignable</>;
   return <><span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span>{untrusted ? <> {untrusted}</> : null}</>;
+}
+
+/** Why a version was not checked on a backend: pushed before the hub checked (decision 0129), or encrypted. */
+const NOT_CHECKED = 'not checked: pushed before the hub checked which backends load a model, or encrypted (the hub has no content key); no deploy is refused for its backend';
+const kinds = (r: Partial<Record<string, string>> | undefined) => Object.keys(r ?? {});
+
+/**
+ * Which runtime backends load a version, as the hub found at push (docs/decisions/0129-model-backends-checked.md):
+ * "native, wasm"; "native only" when the other refused it (a deploy or rollout to its devices is refused,
+ * BACKEND_UNSUPPORTED); "native; wasm not checked"; "not checked" for null (`model ls` BACKENDS says "-").
+ */
+export function backendsCell(b: ModelBackends | null | undefined): string {
+  if (!b || b.loads.length === 0) return 'not checked';
+  const loads = b.loads.join(', ');
+  if (kinds(b.refused).length) return `${loads} only`;
+  return kinds(b.unchecked).length ? `${loads}; ${kinds(b.unchecked).join(', ')} not checked` : loads;
+}
+
+/** Why not each other backend, one line each (the cell's title and the version's page); empty when all load. */
+export function backendsWhy(b: ModelBackends | null | undefined): string {
+  if (!b) return NOT_CHECKED;
+  return [...Object.entries(b.refused).map(([k, why]) => `does not load on ${k}: ${why}; a deploy or rollout to devices on ${k} is refused (BACKEND_UNSUPPORTED)`),
+    ...Object.entries(b.unchecked ?? {}).map(([k, why]) => `${k} not checked: ${why}`)].join('\n');
+}
+
+/** The version's page: its backends, and why not the others in full under a disclosure. */
+function Backends({ b }: { b: ModelBackends | null | undefined }) {
+  const why = backendsWhy(b);
+  return (
+    <div data-testid="version-backends-detail">
+      <p class={b && kinds(b.refused).length ? 'error' : ''}>Loads on: {backendsCell(b)}</p>
+      {why ? <details open={!!b && kinds(b.refused).length > 0}><summary>why not the other backends</summary><pre style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>{why}</pre></details> : null}
+    </div>
+  );
 }
 
 type Verified = { trust: TrustCheck; bundle: ThresholdCheck; manifest: Record<string, unknown> } | { error: string };
@@ -112,6 +146,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
         {trusted === false ? <p class="error" role="alert" data-testid="version-not-trusted">✘ {NOT_TRUSTED}</p> : null}
+        <Backends b={detail.backends !== undefined ? detail.backends : modelList().find((v) => v.name === name && v.version === version)?.backends} />
         <Signatures detail={detail} verified={verified} retry={() => setChecks((n) => n + 1)} />
         {can('operator') ? (
           <div class="actions" aria-label="Model actions">
