@@ -9,7 +9,7 @@ import type { RolloutDeviceRow, RolloutRecord, WaveProgress } from '../store/rol
 import type { Store } from '../store/index.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { emptyStats, type GateData, type ShadowStats } from './gate-data.js';
-import { shadowGate, waveVerdict } from './gates.js';
+import { shadowGate, waveVerdict, type WaveGates } from './gates.js';
 import { computeWave } from './model-wave.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
@@ -99,10 +99,12 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   // A shadow stage is judged by its shadow_agreement gate alone; devices deferring a switch hold a wave.
   let deferred = 0;
   let leftOut: string | null = null;
+  let notInstalled: WaveGates['notInstalled'];
   if (wave.shadow) p.gates = shadowGates(deps, r, now);
   else {
     const c = (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now);
     p.gates = c.gates;
+    notInstalled = c.notInstalled;
     deferred = c.install.deferred;
     // A pass without told devices switched off says so where the operator reads it (the audit entry, the
     // state reason once completed): rollout show then lists their status (offline.ts).
@@ -128,6 +130,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   }
   if (verdict === 'pass') {
     p.state = 'passed';
+    delete p.notInstalled; // failed before and resumed: that record is over
     if (leftOut) p.leftOut = leftOut;
     else delete p.leftOut;
     t.transition(r, 'rollout.wave_passed', leftOut, numbers, now);
@@ -135,7 +138,10 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
     return;
   }
   p.state = 'failed';
-  t.transition(r, 'rollout.wave_failed', failureOf(r), numbers, now);
+  // Which told devices did not install and why, kept on the wave: its rollback marks their rows superseded.
+  if (notInstalled?.devices.length) p.notInstalled = notInstalled;
+  else delete p.notInstalled;
+  t.transition(r, 'rollout.wave_failed', failureOf(r), { ...numbers, ...(p.notInstalled ? { notInstalled: p.notInstalled } : {}) }, now);
   await afterFailure(t, deps, r, now);
 }
 

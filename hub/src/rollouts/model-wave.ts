@@ -11,8 +11,7 @@ import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, type InstallCounts, type WaveGates } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { leaveOutOffline } from './offline.js';
-
-const FAILED = new Set(['failed', 'refused', 'rolled_back']);
+import { notInstalledNote, notInstalledRecord, notInstalling } from './not-installed.js';
 const HOUR_MS = 3_600_000;
 
 export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, now: Date): WaveGates {
@@ -20,17 +19,22 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   const devices = store.rollouts.devices(r.id);
   const told = devices.filter((d) => d.notifiedAt !== null);
   const control = devices.filter((d) => d.notifiedAt === null && d.previous !== null && d.previous === r.fromVersion).map((d) => d.deviceId);
-  const status = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  const rows = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d]));
   const install = { notified: told.length, active: 0, failed: 0, deferred: 0, leftOut: 0, waitingForDisk: 0 } satisfies InstallCounts;
   const deferMs = (r.gates.deferTimeoutSec ?? DEFER_TIMEOUT_DEFAULT_SEC) * 1000;
   const activeIds: string[] = [];
   const unsettled: RolloutDeviceRow[] = [];
+  const failed: Parameters<typeof notInstalledRecord>[0][number][] = [];
   for (const d of told) {
-    const s = status.get(d.deviceId);
+    const row = rows.get(d.deviceId);
+    const s = row?.status;
     if (s === 'active') {
       install.active++;
       activeIds.push(d.deviceId);
-    } else if (s && FAILED.has(s)) install.failed++;
+    } else if (notInstalling(s)) {
+      install.failed++;
+      failed.push({ deviceId: d.deviceId, status: s, reason: row?.reason ?? null });
+    }
     else if (s === 'deferred') {
       // Pending until deferTimeoutSec after it was told; then the wave goes on without it.
       if (now.getTime() - Date.parse(d.notifiedAt as string) < deferMs) install.deferred++;
@@ -70,7 +74,10 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   }
   // Revoked devices are not in `devices` (they left the rollout); the gates only note how many.
   const revoked = store.rollouts.revokedCount(r.id);
+  // Which told devices did not install and why, named on install_success and kept on a failed wave (judge.ts).
+  const notInstalled = notInstalledRecord(failed);
+  const notes = [offline.note, notInstalledNote(notInstalled)].filter((n) => n !== null);
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked })
-    .map((g) => (g.name === 'install_success' && offline.note ? { ...g, note: g.note ? `${offline.note}; ${g.note}` : offline.note } : g));
-  return { gates, install, away: offline.away, offlineNote: offline.note };
+    .map((g) => (g.name === 'install_success' && notes.length ? { ...g, note: [...notes, ...(g.note ? [g.note] : [])].join('; ') } : g));
+  return { gates, install, away: offline.away, offlineNote: offline.note, notInstalled };
 }

@@ -66,10 +66,11 @@ describe('told boxes switched off during a model rollout', () => {
       const end = e.engine.view(r.id);
       assert.equal(end.state, 'rolled_back', JSON.stringify(end.waves[1]?.gates));
       assert.match(end.stateReason ?? '', /wave all failed its gates: install_success 0\.9 \(threshold 0\.95\)/);
-      // Until the box reports the version it ran before active on the rollback's document, it reads so.
-      assert.equal(end.devices?.find((d) => d.deviceId === away)?.status, 'rolling back: pending');
+      // Until the box reports the version it ran before active on the rollback's document, it reads so,
+      // with the failure its wave recorded (not-installed.ts).
+      assert.equal(end.devices?.find((d) => d.deviceId === away)?.status, 'rolling back: pending (had failed)');
       e.store.deployments.setStatus(away, 'audio-energy', '1.0.0', 'active', e.clock.now(), { progress: 1 });
-      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === away)?.status, 'rolled_back');
+      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === away)?.status, 'rolled_back (had failed)');
     } finally {
       await e.close();
     }

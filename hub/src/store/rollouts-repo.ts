@@ -2,7 +2,7 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type NotInstalled, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { createdPage } from './history-page.js';
@@ -91,6 +91,8 @@ export interface WaveProgress {
   leftOut?: string;
   /** Gates an operator accepted for this wave (hub/src/rollouts/accept.ts): they no longer block it. */
   accepted?: Array<{ name: GateName; by: string; reason: string; at: string }>;
+  /** A failed model wave's told devices that did not install its version, as it failed (rollouts/not-installed.ts). */
+  notInstalled?: NotInstalled;
 }
 
 /** A wave as stored: the shadow stage is a wave with `shadow` set (docs/decisions/0032-shadow-evaluation.md). */

@@ -34,6 +34,17 @@ export const GateResult = z.object({
 });
 export type GateResult = z.infer<typeof GateResult>;
 
+/**
+ * The told devices of a wave that did not install its version (failed, refused the desired document, rolled
+ * back on the device), recorded when the wave failed so that its rollback does not hide them: the first
+ * ones by place, each with its deployment status and reason, and how many more (docs/rollouts.md "Gates").
+ */
+export const NotInstalled = z.object({
+  devices: z.array(z.object({ deviceId: z.string(), status: z.enum(['failed', 'refused', 'rolled_back']), reason: z.string().nullable() })),
+  more: Count,
+});
+export type NotInstalled = z.infer<typeof NotInstalled>;
+
 export const RolloutWave = Wave.extend({
   /** Set on the shadow stage: its devices run the new version in shadow, not as active. */
   shadow: ShadowStage.optional(),
@@ -52,6 +63,8 @@ export const RolloutWave = Wave.extend({
    */
   pausesAt: IsoTime.optional(),
   gates: z.array(GateResult),
+  /** Set on a wave that failed with told devices not installed: which, and why. */
+  notInstalled: NotInstalled.optional(),
 });
 export type RolloutWave = z.infer<typeof RolloutWave>;
 

@@ -1,0 +1,42 @@
+// The told devices of a model rollout's wave that did not install its version (docs/rollouts.md "Gates"):
+// named with their status and reason on install_success's note, recorded on the wave when it fails, and
+// shown on each device's row after the rollback (which marks their rows superseded, hiding why).
+import type { NotInstalled } from '@edgefleet/shared';
+
+/** Devices a wave's record keeps, by place; the note names the first NOTE_DEVICES of them. */
+export const RECORD_DEVICES = 20;
+const NOTE_DEVICES = 5;
+/** A device's reason as recorded: its first REASON_CHARS characters. */
+const REASON_CHARS = 160;
+
+type Status = NotInstalled['devices'][number]['status'];
+const STATUSES: ReadonlySet<string> = new Set<Status>(['failed', 'refused', 'rolled_back']);
+
+/** Whether a deployment status is a told device's not installing the version. */
+export const notInstalling = (status: string | undefined): status is Status => status !== undefined && STATUSES.has(status);
+
+const cut = (s: string | null) => (s === null || s.length <= REASON_CHARS ? s : `${s.slice(0, REASON_CHARS - 1)}…`);
+
+/** The record of `rows` (the told devices not installed, by place): the first RECORD_DEVICES and how many more. */
+export function notInstalledRecord(rows: ReadonlyArray<{ deviceId: string; status: Status; reason: string | null }>): NotInstalled {
+  return { devices: rows.slice(0, RECORD_DEVICES).map((d) => ({ deviceId: d.deviceId, status: d.status, reason: cut(d.reason) })), more: Math.max(0, rows.length - RECORD_DEVICES) };
+}
+
+const one = (d: NotInstalled['devices'][number]) => `${d.deviceId} ${d.status}${d.reason ? ` (${d.reason})` : ''}`;
+
+/** install_success's words for them, or null when every told device installed or is still at it. */
+export function notInstalledNote(n: NotInstalled): string | null {
+  const total = n.devices.length + n.more;
+  if (!total) return null;
+  const named = n.devices.slice(0, NOTE_DEVICES);
+  return `not installed: ${named.map(one).join(', ')}${total > named.length ? `, and ${total - named.length} more` : ''}`;
+}
+
+/**
+ * A device's row in a rolled back rollout whose failed wave recorded it: `rolled_back (had refused: CODE: …)`,
+ * or `rolling back: pending (had refused: …)` until it reports its previous version active again.
+ */
+export function withHad(status: string, d: NotInstalled['devices'][number] | undefined): string {
+  if (!d || !(status === 'rolled_back' || status.startsWith('rolling back: '))) return status;
+  return `${status} (had ${d.status}${d.reason ? `: ${d.reason}` : ''})`;
+}
