@@ -40,7 +40,9 @@ describe('a wave failed by devices that did not install', () => {
       await v1Everywhere(e);
       const r = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 30, minDevices: 3, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }], gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v3' }, { name: 'op' });
       const [box, ...rest] = notified(e, r.id);
-      assert.equal(rest.length, 2);
+      // 30 % of 8 with minDevices 3: 3 or more, as the rollout's id places them (decision 0105); one refusal fails
+      // install_success (threshold 0.95) whatever the count.
+      assert.ok(rest.length >= 2, `the canary told ${rest.length + 1} devices`);
       await refuse(e, r.id, box!);
       e.clock.advance(61_000);
       report(e, rest, '3.0.0');

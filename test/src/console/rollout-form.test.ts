@@ -224,12 +224,14 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
     try {
       await reportState(c, 'dev-c', {}, { capabilities: ['backend-wasm'] });
       await waitFor('dev-c\'s backend stored', async () => ((await h.api<DeviceInfo>('GET', '/devices/dev-c')).reported?.backend === 'wasm' ? true : undefined), { timeoutMs: 20_000 });
-      const page = await signIn(h.browser, h.http, h.token);
-      // A version pushed before the hub checked backends (or encrypted) has backends: null.
-      await page.route('**/api/v1/models', async (route) => {
-        const res = await route.fetch();
-        const json = await res.json() as { versions: ModelVersionInfo[] };
-        await route.fulfill({ response: res, json: { versions: json.versions.map((v) => (v.name === MODEL && v.version === '1.0.0' ? { ...v, backends: null } : v)) } });
+      // A version pushed before the hub checked backends (or encrypted) has backends: null. Routed before the
+      // sign-in, which reads the models: routed after it, the page could hold the hub's answer already.
+      const page = await signIn(h.browser, h.http, h.token, {
+        prepare: (p) => p.route('**/api/v1/models', async (route) => {
+          const res = await route.fetch();
+          const json = await res.json() as { versions: ModelVersionInfo[] };
+          await route.fulfill({ response: res, json: { versions: json.versions.map((v) => (v.name === MODEL && v.version === '1.0.0' ? { ...v, backends: null } : v)) } });
+        }),
       });
       await hash(page, '#/models');
       const table = page.getByRole('table', { name: 'Model versions' });
