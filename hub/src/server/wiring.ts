@@ -1,6 +1,7 @@
 // Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
 // FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener,
 // the broker URLs handed to devices, the data dir's disk on /metrics and the retention run.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { listenError, readDiskSpace } from '@edgefleet/shared';
@@ -171,6 +172,14 @@ export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig, refuse
     const s = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, () => resolve(s));
     if ('requestTimeout' in s) s.requestTimeout = 0;
     s.setTimeout(HTTP_IDLE_MS);
+    // `Expect: 100-continue` (model push, restore): Node answers 100 as soon as the headers are read, so a body
+    // the route then refuses by its declared size (413, connection: close) was already being sent, and the
+    // close could reach the client before the answer did (`model push` said "write EPIPE"). 100 goes once a
+    // route reads the body; a refused one is answered before the client sends a byte of it.
+    s.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      req.once('resume', () => res.writeContinue());
+      s.emit('request', req, res);
+    });
     capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http }, refused);
     s.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg.httpPort, cfg.host, { port: 'httpPort (--http-port)', host: 'host (--host)' }, 'hub')));
   });

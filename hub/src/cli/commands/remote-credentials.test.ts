@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, copyFileSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -101,6 +102,24 @@ describe('remote CLI outputs against a running hub', () => {
     const big = await cli('model', 'push', huge);
     assert.equal(big.code, 1, big.stderr);
     assert.match(big.stderr, /^error \[PAYLOAD_TOO_LARGE\]: hub: request body of 2147483653 bytes is too large: expected at most \d+ bytes \(the hub's maxBundleBytes, --max-bundle-bytes\)/m);
+  });
+
+  it('a body refused by its declared size is answered 413 before any 100 Continue, so the client sends none of it', async () => {
+    // Node answered 100 as soon as the headers were read; the route's 413 came after the client had begun to
+    // send, and the hub's close could reach it first: `model push` of 2 GiB said "write EPIPE" on a busy box.
+    const { hostname, port } = new URL(env.EDGEFLEET_HUB ?? '');
+    const sock = connect(Number(port), hostname);
+    const first = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      sock.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n')) resolve(got.slice(0, got.indexOf('\r\n')));
+      });
+      sock.on('error', reject);
+      sock.write(`POST /api/v1/models HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${env.EDGEFLEET_TOKEN}\r\n`
+        + 'Content-Type: application/octet-stream\r\nContent-Length: 2147483653\r\nExpect: 100-continue\r\n\r\n');
+    }).finally(() => sock.destroy());
+    assert.match(first, /^HTTP\/1\.1 413 /);
   });
 
   it('model push refuses what is no signed bundle before uploading it, saying what to do', async () => {
