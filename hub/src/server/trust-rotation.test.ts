@@ -27,7 +27,7 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     const pushed = await cli(['model', 'push', v1.path]);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal((await cli(['devices', 'add', '--id', 'pump-1', '--out', join(dir, 'pump-1.json')])).code, 0);
-    assert.match((await cli(['model', 'ls'])).stdout, /\nvibration-anomaly\s+1\.0\.0\s.*\syes\s*\n$/);
+    assert.match((await cli(['model', 'ls'])).stdout, /\nvibration-anomaly\s+1\.0\.0\s.*\syes\s+native, wasm\n$/);
     await hub.stop('SIGTERM', 20_000);
 
     const rotated = await runCli('hub/src/cli/main.ts', ['trust', 'rotate', '--from', trust.path, '--release', keys.files.untrusted.pubPath, '--sign', keys.files.root.keyPath, '--out', join(dir, 'trust-2.json')]);
@@ -40,8 +40,8 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     assert.match(refused.stderr, /Sign it with a current release key/);
     // model ls marks the version and says why.
     const models = (await cli(['model', 'ls'])).stdout;
-    assert.match(models, /^NAME\s+VERSION\s+SIZE\s+PUSHED\s+BY\s+DEPRECATED\s+TRUSTED\n/);
-    assert.match(models, /\nvibration-anomaly\s+1\.0\.0\s.*\sno\n/);
+    assert.match(models, /^NAME\s+VERSION\s+SIZE\s+PUSHED\s+BY\s+DEPRECATED\s+TRUSTED\s+BACKENDS\n/);
+    assert.match(models, /\nvibration-anomaly\s+1\.0\.0\s.*\sno\s+native, wasm\n/);
     assert.match(models, /\nTRUSTED no: no threshold of the hub's current release keys signed it; deploys and rollouts of it are refused \(VERSION_NOT_TRUSTED\): sign it with a current release key and push it as a new version \(or "edgefleet model delete NAME VERSION" first, if nothing refers to it\)\n/);
     const ls = await cli(['deployments', 'ls', '--json']);
     assert.deepEqual((JSON.parse(ls.stdout) as { deployments: unknown[] }).deployments, []);
